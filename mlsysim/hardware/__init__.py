@@ -1,0 +1,1 @@
+"""Hardware types (``from mlsysim.hardware.types import HardwareNode``)."""

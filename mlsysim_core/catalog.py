@@ -1,0 +1,474 @@
+"""The catalog: entries from every registry provider, merged by priority, as attribute namespaces.
+
+``mlsysim.Hardware.Cloud.H100``, ``mlsysim.Models.Language.Llama3_8B``,
+``mlsysim.Systems.Clusters.Frontier_8K``, ``mlsysim.Infra.Grids.Quebec`` are built here on first
+use from the plugins' ``mlsysim_catalog_files`` (TOML) and ``mlsysim_hardware`` / ``_models`` /
+``_systems`` / ``_infrastructure`` (Python) hooks.
+
+Precedence: each provider has a priority (default catalog 0, other plugins 100, a plugin's
+``MLSYSIM_CATALOG_PRIORITY`` attribute, or the user's ``MLSYSIM_CATALOG_PRIORITY="name=300"``;
+files loaded with :func:`load_catalog` rank above all). For a key given twice the higher priority
+wins (ties: the first provider in plugin order) and a :class:`PluginConflictWarning` names both.
+References (a node's accelerator, a cluster's node) resolve against the merged catalog, so an
+override of ``H100`` also changes ``DGX_H100``. A provider whose data is invalid is marked failed
+and contributes nothing (never half a catalog); the error names file, line, entry and field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+import warnings
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import attrs
+
+from . import types as T
+from .catalog_files import SECTIONS, RawEntry, read_file
+from .errors import CatalogError, InvalidInputError, UnknownEntryError
+
+USER = "<user>"
+USER_PRIORITY = 10**9
+
+#: Python types each section holds.
+SECTION_TYPES = {
+    "hardware": T.HardwareNode, "models": T.Workload, "fabrics": T.NetworkFabric,
+    "nodes": T.Node, "clusters": T.Fleet, "grids": T.GridProfile, "datacenters": T.Datacenter,
+}
+_HOOK_SECTIONS = {
+    "mlsysim_hardware": ("hardware",),
+    "mlsysim_models": ("models",),
+    "mlsysim_systems": ("fabrics", "nodes", "clusters"),
+    "mlsysim_infrastructure": ("grids", "datacenters"),
+}
+_BUILD_ORDER = ("hardware", "models", "fabrics", "grids", "datacenters", "nodes", "clusters")
+_MODEL_KINDS = {"transformer": T.TransformerWorkload, "cnn": T.CNNWorkload, "workload": T.Workload}
+_META = ("category", "aliases")
+
+
+@attrs.frozen(kw_only=True)
+class Entry:
+    """A catalog value with its key, category and provenance (what registry hooks return)."""
+
+    section: str = attrs.field(validator=attrs.validators.in_(SECTIONS))
+    key: str
+    value: Any
+    category: str = ""
+    aliases: tuple = attrs.field(default=(), converter=tuple)
+    provider: str = ""
+    file: str = ""
+    line: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.value, SECTION_TYPES[self.section]):
+            raise InvalidInputError("value", self.value, f"a {SECTION_TYPES[self.section].__name__} for section {self.section!r}")
+        if not self.key.isidentifier():
+            raise InvalidInputError("key", self.key, "a Python identifier")
+
+    @property
+    def origin(self) -> str:
+        return f"{self.provider} ({self.file}:{self.line})" if self.file else self.provider
+
+
+# --------------------------------------------------------------------------- building from tables
+
+
+def _take(raw: RawEntry, allowed: set[str], required: set[str]) -> dict:
+    table = dict(raw.table)
+    unknown = sorted(set(table) - allowed - set(_META))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(allowed), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise raw.error(unknown[0], f"unknown field{hint}; valid fields: {', '.join(sorted(allowed | set(_META)))}")
+    missing = sorted(required - set(table))
+    if missing:
+        raise raw.error(missing[0], "required field is missing")
+    for meta in _META:
+        table.pop(meta, None)
+    return table
+
+
+def _sub(raw: RawEntry, table: dict, name: str, allowed: set[str]) -> Optional[dict]:
+    sub = table.get(name)
+    if sub is None:
+        return None
+    if not isinstance(sub, dict):
+        raise raw.error(name, "must be a table, e.g. { name = ..., bandwidth = ... }")
+    unknown = sorted(set(sub) - allowed)
+    if unknown:
+        raise raw.error(name, f"unknown field {unknown[0]!r}; valid: {', '.join(sorted(allowed))}")
+    return sub
+
+
+def _fields(cls: type) -> set[str]:
+    return {f.alias for f in attrs.fields(cls) if f.init}
+
+
+def _priced(raw: RawEntry, table: dict, name: str, sources: dict, value_key: str) -> Any:
+    sub = _sub(raw, table, name, {value_key, "date", "source"})
+    if sub is None:
+        return None
+    if value_key not in sub:
+        raise raw.error(name, f"needs {value_key!r}")
+    if "source" in sub or "date" in sub:
+        sources[name] = " ".join(str(sub[k]) for k in ("source", "date") if k in sub)
+    return sub[value_key]
+
+
+def _link(raw: RawEntry, table: dict, name: str, cls: type, source: str) -> Any:
+    sub = _sub(raw, table, name, {"name", "bandwidth", "latency"})
+    if sub is None:
+        return None
+    kwargs = dict(sub)
+    if cls is T.NetworkFabric:
+        kwargs["source"] = source
+    return cls(**kwargs)
+
+
+def _ref(raw: RawEntry, table: dict, name: str, section: str, built: dict, optional: bool = False) -> Any:
+    key = table.get(name)
+    if key is None:
+        if optional:
+            return None
+        raise raw.error(name, "required field is missing")
+    if not isinstance(key, str) or key not in built[section]:
+        candidates = list(built[section])
+        close = difflib.get_close_matches(str(key), candidates, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise raw.error(name, f"refers to {section} entry {key!r}, which does not exist{hint}")
+    return built[section][key].value
+
+
+def _build_value(raw: RawEntry, built: dict) -> Any:
+    s = raw.section
+    if s == "hardware":
+        t = _take(raw, {"name", "vendor", "release_year", "default_precision", "peak_flops", "memory", "scale_up",
+                        "host_link", "tdp", "dispatch_tax", "unit_cost", "embodied_carbon", "source", "notes"},
+                  {"name", "peak_flops", "memory", "source"})
+        sources: dict = {}
+        peaks = t.pop("peak_flops")
+        if not isinstance(peaks, dict):
+            raise raw.error("peak_flops", "must be a table of precision = \"VALUE FLOP/s\"")
+        compute = T.ComputeCore(precision_flops=peaks, default_precision=t.pop("default_precision", "fp16"))
+        mem = _sub(raw, t, "memory", {"capacity", "bandwidth", "type"}) or {}
+        t["memory"] = T.MemoryHierarchy(**mem)
+        t["scale_up"] = _link(raw, t, "scale_up", T.IOInterconnect, "")
+        t["interconnect"] = _link(raw, t, "host_link", T.IOInterconnect, "")
+        t.pop("host_link", None)
+        t["unit_cost"] = _priced(raw, t, "unit_cost", sources, "price")
+        t["embodied_carbon"] = _priced(raw, t, "embodied_carbon", sources, "value")
+        return T.HardwareNode(compute=compute, field_sources=sources, **t)
+    if s == "models":
+        kind = raw.table.get("kind", "transformer")
+        cls = _MODEL_KINDS.get(kind)
+        if cls is None:
+            raise raw.error("kind", f"{kind!r} is not one of {', '.join(_MODEL_KINDS)}")
+        t = _take(raw, _fields(cls) | {"kind"}, {"name", "parameters", "source"})
+        t.pop("kind", None)
+        return cls(**t)
+    if s == "fabrics":
+        return T.NetworkFabric(**_take(raw, _fields(T.NetworkFabric), {"name", "bandwidth", "source"}))
+    if s == "grids":
+        return T.GridProfile(**_take(raw, _fields(T.GridProfile), {"name", "carbon_intensity", "source"}))
+    if s == "datacenters":
+        t = _take(raw, _fields(T.Datacenter), {"name", "grid", "pue", "wue", "source"})
+        t["grid"] = _ref(raw, t, "grid", "grids", built)
+        return T.Datacenter(**t)
+    if s == "nodes":
+        t = _take(raw, _fields(T.Node), {"name", "accelerator", "accelerators_per_node", "source"})
+        sources: dict = {}
+        t["accelerator"] = _ref(raw, t, "accelerator", "hardware", built)
+        t["intra_node"] = _link(raw, t, "intra_node", T.NetworkFabric, t.get("source", ""))
+        t["host_cost"] = _priced(raw, t, "host_cost", sources, "price")
+        comps = t.get("components", [])
+        if not isinstance(comps, list):
+            raise raw.error("components", "must be an array of { part, count, mttf, source } tables")
+        parts = []
+        for c in comps:
+            if not isinstance(c, dict) or set(c) - {"part", "count", "mttf", "source"}:
+                raise raw.error("components", f"each item needs part, count, mttf, source; got {c!r}")
+            parts.append(T.Component(**c))
+        t["components"] = tuple(parts)
+        return T.Node(field_sources=sources, **t)
+    if s == "clusters":
+        t = _take(raw, _fields(T.Fleet), {"name", "node", "count", "source"})
+        t["node"] = _ref(raw, t, "node", "nodes", built)
+        t["fabric"] = _ref(raw, t, "fabric", "fabrics", built, optional=True)
+        t["datacenter"] = _ref(raw, t, "datacenter", "datacenters", built, optional=True)
+        return T.Fleet(**t)
+    raise raw.error("", f"unknown section {s!r}")  # pragma: no cover - read_file checks sections
+
+
+def build_entry(raw: RawEntry, built: dict, provider: str) -> Entry:
+    """Validate one raw table into an :class:`Entry`; errors name file, line, entry and field."""
+    try:
+        value = _build_value(raw, built)
+    except CatalogError:
+        raise
+    except InvalidInputError as exc:
+        raise raw.error(exc.argument, str(exc)) from None
+    except TypeError as exc:  # e.g. a wrong type TOML value for an attrs field
+        raise raw.error("", str(exc)) from None
+    category = raw.table.get("category", "")
+    aliases = raw.table.get("aliases", [])
+    if not isinstance(category, str) or not (category == "" or category.isidentifier()):
+        raise raw.error("category", "must be an identifier such as Cloud or Language")
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.isidentifier() for a in aliases):
+        raise raw.error("aliases", "must be a list of identifiers")
+    return Entry(section=raw.section, key=raw.key, value=value, category=category, aliases=tuple(aliases),
+                 provider=provider, file=raw.file, line=raw.line)
+
+
+# --------------------------------------------------------------------------- namespaces
+
+
+class Namespace:
+    """Attribute access to catalog entries: ``ns.H100``, ``ns.Cloud.H100``, iteration, ``list()``."""
+
+    def __init__(self, kind: str, entries: dict[str, Any], children: Optional[dict[str, "Namespace"]] = None):
+        object.__setattr__(self, "_kind", kind)
+        object.__setattr__(self, "_entries", entries)
+        object.__setattr__(self, "_children", children or {})
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name in self._children:
+            return self._children[name]
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownEntryError(self._kind, name, list(self._entries) + list(self._children)) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"the {self._kind} catalog is read-only; use attrs.evolve() for a variant")
+
+    def get(self, name: str) -> Any:
+        """Case-insensitive lookup; unknown names raise with close matches."""
+        if name in self._entries:
+            return self._entries[name]
+        low = {k.lower(): v for k, v in self._entries.items()}
+        if name.lower() in low:
+            return low[name.lower()]
+        raise UnknownEntryError(self._kind, name, list(self._entries))
+
+    def __getitem__(self, name: str) -> Any:
+        return self.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries or name in self._children
+
+    def keys(self) -> list[str]:
+        return list(self._entries)
+
+    def __iter__(self) -> Iterator[Any]:
+        seen: set[int] = set()
+        for v in self._entries.values():
+            if id(v) not in seen:
+                seen.add(id(v))
+                yield v
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def list(self, sort_by: Optional[str] = None, reverse: bool = False) -> list:
+        """Unique entries, optionally sorted by a dotted attribute path (``"memory.bandwidth"``)."""
+        items = list(self)
+        if sort_by:
+            def key(v: Any) -> float:
+                for part in sort_by.split("."):
+                    v = getattr(v, part, None)
+                m = getattr(v, "magnitude", v)
+                return float(m) if isinstance(m, (int, float)) else float("-inf")
+            items.sort(key=key, reverse=reverse)
+        return items
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(self._entries) | set(self._children))
+
+    def __repr__(self) -> str:
+        sub = f", categories: {', '.join(self._children)}" if self._children else ""
+        return f"<{self._kind} catalog: {len(self)} entries{sub}>"
+
+
+# --------------------------------------------------------------------------- the catalog
+
+
+class Catalog:
+    """The merged catalog and the namespaces built from it."""
+
+    def __init__(self, entries: dict[str, dict[str, Entry]], shadowed: list[tuple[Entry, Entry]]):
+        self.entries = entries
+        self.shadowed = shadowed
+
+        def flat(section: str) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for e in entries[section].values():
+                out[e.key] = e.value
+            for e in entries[section].values():
+                for a in e.aliases:
+                    out.setdefault(a, e.value)
+            return out
+
+        def categorized(section: str, kind: str) -> Namespace:
+            cats: dict[str, dict[str, Any]] = {}
+            for e in entries[section].values():
+                for name in (e.key, *e.aliases):
+                    cats.setdefault(e.category or "Other", {}).setdefault(name, e.value)
+            return Namespace(kind, flat(section), {c: Namespace(f"{kind}.{c}", d) for c, d in cats.items()})
+
+        fabrics = Namespace("fabric", flat("fabrics"))
+        self.Hardware = categorized("hardware", "hardware")
+        object.__getattribute__(self.Hardware, "_children")["Networks"] = fabrics
+        self.Models = categorized("models", "model")
+        self.Systems = Namespace("system", {}, {
+            "Nodes": Namespace("node", flat("nodes")),
+            "Fabrics": fabrics,
+            "Clusters": Namespace("cluster", flat("clusters")),
+        })
+        grids = Namespace("grid", flat("grids"))
+        self.Infra = Namespace("infrastructure", flat("grids"), {
+            "Grids": grids, "Datacenters": Namespace("datacenter", flat("datacenters")),
+        })
+
+    def entry(self, section: str, key: str) -> Entry:
+        """The winning entry for ``key`` (or an alias) with its provenance."""
+        for e in self.entries[section].values():
+            if key == e.key or key in e.aliases:
+                return e
+        raise UnknownEntryError(section, key, list(self.entries[section]))
+
+    def all_entries(self) -> list[Entry]:
+        return [e for s in SECTIONS for e in self.entries[s].values()]
+
+
+def _collect(host: Any, user_files: list[Path]) -> tuple[list[tuple[int, int, str, Any]], list[tuple[str, Exception]]]:
+    """(priority, order, provider, RawEntry | Entry) for every contribution; plus provider errors."""
+    contributions: list[tuple[int, int, str, Any]] = []
+    errors: list[tuple[str, Exception]] = []
+    order = {r.name: i for i, r in enumerate(host.records())}
+    per_provider: dict[str, list] = {}
+    for plugin, path in host.call_hook("mlsysim_catalog_files", (str, Path)):
+        try:
+            per_provider.setdefault(plugin, []).extend(read_file(path))
+        except CatalogError as exc:
+            errors.append((plugin, exc))
+    for hook in _HOOK_SECTIONS:
+        for plugin, entry in host.call_hook(hook, Entry):
+            if entry.section not in _HOOK_SECTIONS[hook]:
+                errors.append((plugin, CatalogError(f"{hook} returned an entry for section {entry.section!r}")))
+                continue
+            per_provider.setdefault(plugin, []).append(attrs.evolve(entry, provider=plugin))
+    bad = {p for p, _ in errors}
+    errors = list({p: e for p, e in reversed(errors)}.items())  # first error of each provider
+    for plugin, items in per_provider.items():
+        if plugin in bad:
+            continue
+        prio = host.plugin_priority(plugin)
+        contributions.extend((prio, order.get(plugin, 0), plugin, it) for it in items)
+    for i, path in enumerate(user_files):
+        contributions.extend((USER_PRIORITY + i, -1, USER, raw) for raw in read_file(path))
+    return contributions, errors
+
+
+def _label(host: Any, provider: str) -> str:
+    if provider == USER:
+        return "a catalog file loaded with mlsysim.load_catalog"
+    rec = {r.name: r for r in host.records()}.get(provider)
+    return f"plugin {provider!r} ({rec.distribution})" if rec and rec.distribution else f"plugin {provider!r}"
+
+
+def build(host: Any, user_files: list[Path]) -> Catalog:
+    """Merge every provider's contributions by priority and validate them into a :class:`Catalog`."""
+    from .plugins import PluginConflictWarning
+
+    contributions, errors = _collect(host, user_files)
+    for plugin, exc in errors:
+        host.mark_failed(plugin, exc)
+    while True:
+        winners: dict[tuple[str, str], tuple] = {}
+        shadow_pairs = []
+        position = {id(c): i for i, c in enumerate(contributions)}
+        for c in sorted(contributions, key=lambda c: (-c[0], c[1])):
+            item = c[3]
+            k = (item.section, item.key)
+            if k in winners:
+                shadow_pairs.append((winners[k], c))
+            else:
+                winners[k] = c
+        built: dict[str, dict[str, Entry]] = {s: {} for s in SECTIONS}
+        failed: Optional[tuple[str, Exception]] = None
+        for section in _BUILD_ORDER:
+            # stable order: plugin order (user files last), then order within the provider
+            for (sec, key), c in sorted(winners.items(), key=lambda kv: (kv[1][1] < 0, kv[1][1], position[id(kv[1])])):
+                if sec != section:
+                    continue
+                item = c[3]
+                if isinstance(item, Entry):
+                    built[section][key] = item
+                    continue
+                try:
+                    built[section][key] = build_entry(item, built, c[2])
+                except CatalogError as exc:
+                    failed = (c[2], exc)
+                    break
+            if failed:
+                break
+        if failed is None:
+            break
+        provider, exc = failed
+        if provider == USER:
+            raise exc
+        host.mark_failed(provider, exc)
+        contributions = [c for c in contributions if c[2] != provider]
+    shadowed = []
+    for win, lose in shadow_pairs:
+        wi, li = win[3], lose[3]
+        warnings.warn(
+            f"catalog {wi.section} entry {wi.key!r} is provided by {_label(host, win[2])} and {_label(host, lose[2])}; "
+            f"using the one from {_label(host, win[2])} (higher priority or earlier in plugin order)",
+            PluginConflictWarning, stacklevel=4)
+        shadowed.append((built[wi.section][wi.key], lose))
+    return Catalog(built, shadowed)
+
+
+_catalog: Optional[Catalog] = None
+_user_files: list[Path] = []
+_lock = threading.RLock()
+
+
+def catalog() -> Catalog:
+    """The process-wide catalog, built on first use."""
+    global _catalog
+    if _catalog is None:
+        with _lock:
+            if _catalog is None:
+                from .plugins import host
+
+                _catalog = build(host(), list(_user_files))
+    return _catalog
+
+
+def reset() -> None:
+    global _catalog
+    with _lock:
+        _catalog = None
+
+
+def load_catalog(path: str | Path) -> list[Entry]:
+    """Add a TOML catalog file of your own (highest priority); returns its entries.
+
+    The file is validated completely before anything changes: on error nothing is loaded and a
+    :class:`CatalogError` names file, line, entry and field.
+    """
+    global _catalog
+    from .plugins import host
+
+    p = Path(path)
+    with _lock:
+        new = build(host(), [*_user_files, p])
+        _user_files.append(p)
+        _catalog = new
+    keys = {(r.section, r.key) for r in read_file(p)}
+    return [e for e in new.all_entries() if (e.section, e.key) in keys]

@@ -1,0 +1,85 @@
+"""Hook specifications of the ``mlsysim`` plugin system (pluggy project name ``mlsysim``).
+
+A plugin is a module named by an entry point in the group ``mlsysim`` (entry-point name = the
+distribution name without ``mlsysim-``, underscored). It implements any of the hooks below with
+``@mlsysim_core.hookimpl``; its role is the set of hooks it implements. Every hook takes no
+argument and returns what the plugin provides; the host calls each plugin's implementation on its
+own (so a raising hook is blamed on its plugin) once, on first use, and caches the answer.
+
+Order and uniqueness: plugins are consulted in a deterministic order: the default catalog first,
+then the built-in solvers, then every other plugin by entry-point name. A solver name or catalog
+key provided twice keeps one (see each hook) and emits one ``PluginConflictWarning`` naming both
+distributions.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("mlsysim")
+hookimpl = pluggy.HookimplMarker("mlsysim")
+
+
+@hookspec
+def mlsysim_solvers() -> list:
+    """Return the solvers this plugin provides, as a list of :class:`mlsysim_core.plugins.SolverSpec`.
+
+    Called once, on the first solver lookup (``mlsysim.SomeModel``, ``mlsysim plugins``).
+    Uniqueness: solver names are unique; the first plugin in order keeps a name and a later one
+    claiming it is ignored with a warning naming both distributions.
+    """
+
+
+@hookspec
+def mlsysim_catalog_files() -> list:
+    """Return paths of TOML catalog files (format: ``mlsysim_registry/SCHEMA.md``).
+
+    Called once, when the catalog is first used (``mlsysim.Hardware`` ...). Files are data: they are
+    parsed with ``tomllib`` and validated, never executed. Uniqueness: see :func:`mlsysim_hardware`.
+    """
+
+
+@hookspec
+def mlsysim_hardware() -> list:
+    """Return :class:`mlsysim_core.catalog.Entry` objects wrapping ``HardwareNode`` values.
+
+    Called once, when the catalog is first used. Uniqueness: a (section, key) pair is unique across
+    providers; the provider with the higher catalog priority wins (default catalog 0, other
+    plugins 100, ``MLSYSIM_CATALOG_PRIORITY="name=300,..."`` overrides), ties go to the first in
+    order, and every conflict warns naming both providers.
+    """
+
+
+@hookspec
+def mlsysim_models() -> list:
+    """Return ``Entry`` objects wrapping workloads (``TransformerWorkload``, ``CNNWorkload``, ...).
+
+    Called once, when the catalog is first used. Uniqueness as :func:`mlsysim_hardware`.
+    """
+
+
+@hookspec
+def mlsysim_systems() -> list:
+    """Return ``Entry`` objects wrapping ``Node`` (section "nodes"), ``NetworkFabric`` ("fabrics")
+    and ``Fleet`` ("clusters") values.
+
+    Called once, when the catalog is first used. Uniqueness as :func:`mlsysim_hardware`.
+    """
+
+
+@hookspec
+def mlsysim_infrastructure() -> list:
+    """Return ``Entry`` objects wrapping ``GridProfile`` ("grids") and ``Datacenter``
+    ("datacenters") values.
+
+    Called once, when the catalog is first used. Uniqueness as :func:`mlsysim_hardware`.
+    """
+
+
+@hookspec
+def mlsysim_cli_commands() -> list:
+    """Return ``click.Command`` objects to add to the ``mlsysim`` command line.
+
+    Called once, when the ``mlsysim`` command starts. Uniqueness: a command name already taken
+    (built-in or by an earlier plugin) is skipped with a warning naming both.
+    """

@@ -1,0 +1,281 @@
+"""Plugin discovery with fault isolation, and the typed facade over it.
+
+We load entry points ourselves (not ``pm.load_setuptools_entrypoints``, which stops at the first
+exception): each plugin that fails to import, implements an unknown hook, or whose hook raises or
+returns the wrong type is recorded as ``failed`` with its error and one :class:`PluginWarning`;
+everything else keeps working. ``MLSYSIM_DISABLE_PLUGINS=name,...`` (entry-point or distribution
+names) turns plugins off. Discovery runs once, lazily, and is cached; :func:`reset` forgets it.
+
+Nobody outside this module touches ``pm.hook``: use :func:`solvers`, :func:`get_solver`,
+:func:`records`, :func:`call_hook`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import warnings
+from typing import Any, Callable, Iterable, Optional
+
+import attrs
+
+from . import hookspecs
+from .errors import PluginError, SolverNotInstalledError
+
+GROUP = "mlsysim"
+#: Built-in plugins come first, in this order; every other plugin follows by entry-point name.
+BUILTIN_ORDER = (
+    "default_catalog", "single_node", "serving", "distributed",
+    "economics", "sustainability", "reliability",
+)
+#: Where each built-in solver comes from, to tell the user what to install.
+SOLVER_DISTRIBUTIONS = {
+    "SingleNodeModel": "mlsysim-single-node",
+    "Engine": "mlsysim-single-node",
+    "ServingModel": "mlsysim-serving",
+    "DistributedModel": "mlsysim-distributed",
+    "EconomicsModel": "mlsysim-economics",
+    "SustainabilityModel": "mlsysim-sustainability",
+    "ReliabilityModel": "mlsysim-reliability",
+    "PowerEfficiencyModel": "mlsysim-power-efficiency",
+}
+HOOK_NAMES = frozenset(n for n in dir(hookspecs) if n.startswith("mlsysim_"))
+
+
+class PluginWarning(UserWarning):
+    """A plugin failed or misbehaved; it is recorded and the host carries on."""
+
+
+class PluginConflictWarning(PluginWarning):
+    """Two plugins provide the same name; the message names both and says which one is kept."""
+
+
+@attrs.frozen(kw_only=True)
+class SolverSpec:
+    """What a plugin says about one solver it provides (returned by ``mlsysim_solvers``).
+
+    ``factory`` is the solver class (or a zero-argument callable returning it); ``consumes`` and
+    ``produces`` name capability protocols or types, for ``mlsysim plugins``.
+    """
+
+    name: str
+    factory: Callable[[], Any]
+    summary: str = ""
+    consumes: tuple = ()
+    produces: str = ""
+    distribution: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class PluginRecord:
+    """One entry point as the host saw it: status is ``active``, ``failed`` or ``disabled``."""
+
+    name: str
+    distribution: str
+    version: str
+    status: str
+    provides: tuple = ()
+    error: str = ""
+    module: str = ""
+
+    def to_dict(self) -> dict:
+        return attrs.asdict(self)
+
+
+class PluginHost:
+    """Loads every ``mlsysim`` entry point once and answers hook calls with fault isolation."""
+
+    def __init__(self, entry_points: Optional[Iterable[Any]] = None):
+        import pluggy
+
+        self.pm = pluggy.PluginManager("mlsysim")
+        self.pm.add_hookspecs(hookspecs)
+        self._records: dict[str, PluginRecord] = {}
+        self._cache: dict[str, list[tuple[str, Any]]] = {}
+        self._solvers: Optional[dict[str, SolverSpec]] = None
+        self._lock = threading.RLock()
+        self._load(self._entry_points() if entry_points is None else list(entry_points))
+
+    # ----------------------------------------------------------------- discovery
+    @staticmethod
+    def _entry_points() -> list:
+        if sys.version_info >= (3, 12):
+            from importlib.metadata import entry_points
+        else:
+            from importlib_metadata import entry_points
+        return list(entry_points(group=GROUP))
+
+    @staticmethod
+    def _order(ep: Any) -> tuple:
+        name = ep.name
+        return (0, BUILTIN_ORDER.index(name), "") if name in BUILTIN_ORDER else (1, 0, name)
+
+    def _fail(self, rec: dict, error: BaseException | str) -> None:
+        msg = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        self._records[rec["name"]] = PluginRecord(status="failed", error=msg, **rec)
+        warnings.warn(f"mlsysim plugin {rec['name']!r} ({rec['distribution']}) failed: {msg}", PluginWarning, stacklevel=4)
+
+    def _load(self, eps: list) -> None:
+        disabled = {s.strip() for s in os.environ.get("MLSYSIM_DISABLE_PLUGINS", "").split(",") if s.strip()}
+        seen: dict[str, str] = {}
+        for ep in sorted(eps, key=self._order):
+            dist = getattr(ep, "dist", None)
+            rec = {
+                "name": ep.name,
+                "distribution": getattr(dist, "name", "") or "",
+                "version": getattr(dist, "version", "") or "",
+                "module": ep.value,
+            }
+            if ep.name in seen:
+                warnings.warn(
+                    f"mlsysim plugin name {ep.name!r} is claimed by {seen[ep.name]} and {rec['distribution']}; "
+                    f"keeping {seen[ep.name]}", PluginConflictWarning, stacklevel=3)
+                continue
+            seen[ep.name] = rec["distribution"]
+            if ep.name in disabled or rec["distribution"] in disabled:
+                self._records[ep.name] = PluginRecord(status="disabled", **rec)
+                continue
+            try:
+                module = ep.load()
+            except BaseException as exc:  # noqa: BLE001 - a plugin must never break the host
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    raise
+                self._fail(rec, exc)
+                continue
+            impls = {n for n in dir(module) if getattr(getattr(module, n, None), "mlsysim_impl", None) is not None}
+            unknown = sorted(impls - HOOK_NAMES)
+            if unknown:
+                self._fail(rec, f"implements unknown hook(s) {', '.join(unknown)}; known hooks: {', '.join(sorted(HOOK_NAMES))}")
+                continue
+            try:
+                self.pm.register(module, name=ep.name)
+            except Exception as exc:  # noqa: BLE001 - e.g. a hookimpl whose signature does not match
+                self._fail(rec, exc)
+                continue
+            self._records[ep.name] = PluginRecord(status="active", provides=tuple(sorted(impls)), **rec)
+
+    # ----------------------------------------------------------------- calling hooks
+    def call_hook(self, hook: str, expect: type | tuple = object) -> list[tuple[str, Any]]:
+        """Call ``hook`` on each active plugin in order; returns [(plugin name, item), ...].
+
+        A plugin whose implementation raises, or returns something that is not a list of
+        ``expect``, is marked failed (with one warning) and contributes nothing.
+        """
+        with self._lock:
+            if hook in self._cache:
+                return self._cache[hook]
+            out: list[tuple[str, Any]] = []
+            caller = getattr(self.pm.hook, hook)
+            impls = {impl.plugin_name: impl for impl in caller.get_hookimpls()}
+            for name, rec in self._records.items():
+                impl = impls.get(name)
+                if impl is None or rec.status != "active":
+                    continue
+                try:
+                    items = impl.function()
+                    items = list(items or ())
+                    bad = [i for i in items if not isinstance(i, expect)]
+                    if bad:
+                        raise PluginError(f"{hook} returned {type(bad[0]).__name__}, expected {getattr(expect, '__name__', expect)}")
+                except Exception as exc:  # noqa: BLE001
+                    self.mark_failed(name, exc, hook)
+                    continue
+                out.extend((name, item) for item in items)
+            self._cache[hook] = out
+            return out
+
+    def mark_failed(self, name: str, error: BaseException | str, hook: str = "") -> None:
+        """Record plugin ``name`` as failed (e.g. its catalog data is invalid) and unregister it."""
+        rec = self._records[name]
+        where = f" in {hook}" if hook else ""
+        msg = error if isinstance(error, str) else f"{type(error).__name__}{where}: {error}"
+        self._records[name] = attrs.evolve(rec, status="failed", error=msg)
+        warnings.warn(f"mlsysim plugin {name!r} ({rec.distribution}) failed: {msg}", PluginWarning, stacklevel=3)
+        if self.pm.get_plugin(name) is not None:
+            self.pm.unregister(name=name)
+        self._cache = {}
+        self._solvers = None
+
+    def records(self) -> list[PluginRecord]:
+        return list(self._records.values())
+
+    def solvers(self) -> dict[str, SolverSpec]:
+        with self._lock:
+            if self._solvers is None:
+                found: dict[str, SolverSpec] = {}
+                for plugin, spec in self.call_hook("mlsysim_solvers", SolverSpec):
+                    dist = self._records[plugin].distribution
+                    spec = attrs.evolve(spec, distribution=dist)
+                    if spec.name in found:
+                        warnings.warn(
+                            f"solver {spec.name!r} is provided by {found[spec.name].distribution} and {dist}; "
+                            f"keeping {found[spec.name].distribution}", PluginConflictWarning, stacklevel=3)
+                        continue
+                    found[spec.name] = spec
+                self._solvers = found
+            return self._solvers
+
+    def plugin_priority(self, name: str) -> int:
+        """Catalog priority of a plugin: default catalog 0, others 100, or the user's setting."""
+        user = dict(
+            (k.strip(), int(v)) for k, v in
+            (item.split("=", 1) for item in os.environ.get("MLSYSIM_CATALOG_PRIORITY", "").split(",") if "=" in item)
+        )
+        rec = self._records.get(name)
+        for key in (name, rec.distribution if rec else None):
+            if key in user:
+                return user[key]
+        module = self.pm.get_plugin(name)
+        return int(getattr(module, "MLSYSIM_CATALOG_PRIORITY", 0 if name == "default_catalog" else 100))
+
+
+_host: Optional[PluginHost] = None
+_host_lock = threading.Lock()
+
+
+def host() -> PluginHost:
+    """The process-wide plugin host, discovered on first use."""
+    global _host
+    if _host is None:
+        with _host_lock:
+            if _host is None:
+                _host = PluginHost()
+    return _host
+
+
+def reset(new: Optional[PluginHost] = None) -> None:
+    """Forget discovery (tests; after installing a plugin in-process). Also resets the catalog."""
+    global _host
+    _host = new
+    from . import catalog
+
+    catalog.reset()
+
+
+def records() -> list[PluginRecord]:
+    """Every plugin seen, with status, distribution, version, what it provides and its error."""
+    return host().records()
+
+
+def solvers() -> dict[str, SolverSpec]:
+    """Solver name -> :class:`SolverSpec` for every active plugin."""
+    return host().solvers()
+
+
+def get_solver(name: str) -> Any:
+    """The solver class called ``name``; if absent, an ImportError naming what to install."""
+    spec = solvers().get(name)
+    if spec is None:
+        dist = SOLVER_DISTRIBUTIONS.get(name)
+        failed = [r for r in records() if r.status != "active" and r.distribution == dist]
+        if dist is None:
+            known = ", ".join(sorted(solvers())) or "none"
+            raise SolverNotInstalledError(f"no solver named {name!r} is installed (installed solvers: {known})")
+        why = f" (plugin {failed[0].name!r} is {failed[0].status}: {failed[0].error})" if failed else ""
+        raise SolverNotInstalledError(
+            f"{name} is provided by the distribution {dist!r}, which is not active{why}; "
+            f"install it with: pip install {dist}  (from this repository: pip install -e plugins/{dist})"
+        )
+    factory = spec.factory
+    return factory if isinstance(factory, type) else factory()

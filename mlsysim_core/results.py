@@ -1,0 +1,200 @@
+"""The typed result protocol shared by every solver, and the capability protocols consumers accept.
+
+A result class subclasses :class:`Result` and is decorated with :func:`result`. Its physical fields hold
+plain SI floats internally (cheap to build inside ``solve()``) and are read as pint Quantities in
+the unit declared with :func:`measure` (built on access, not in the hot path)::
+
+    @result("MySolver")
+    class MyResult(Result):
+        latency = measure("ms", doc="time per step")
+        feasible: bool = attrs.field()
+
+    r = MyResult(latency=0.004, feasible=True)   # SI float in: seconds
+    r.latency                                     # -> <Quantity(4.0, 'millisecond')>
+
+``to_dict()`` gives ``{"latency": {"value": 4.0, "unit": "ms"}, ...}``; ``explain()`` and
+``__str__`` render a summary lazily. Consumers never import another plugin's result classes: they
+read fields through :func:`need`, which names the missing field and the consumer.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Optional, Protocol, runtime_checkable
+
+import attrs
+
+from .errors import InvalidInputError
+from .units import Q_, Quantity, ureg
+
+_UNIT_KEY = "mlsysim_unit"
+
+
+def measure(unit: str, *, doc: str = "", optional: bool = False) -> Any:
+    """A result field given as an SI base-unit float (or ndarray), exposed as a Quantity in ``unit``."""
+    u = ureg.Unit(unit)
+    si = ureg.Quantity(1.0, u).to_base_units()
+    meta = {_UNIT_KEY: u, "si_factor": 1.0 / si.magnitude, "doc": doc}
+    return attrs.field(default=None if optional else attrs.NOTHING, metadata=meta)
+
+
+def _quantity_property(name: str, store: str, unit: Any, factor: float, doc: str) -> property:
+    def get(self: Any) -> Any:
+        v = getattr(self, store)
+        return None if v is None else Q_(v * factor, unit)
+
+    get.__doc__ = doc or f"{name} in {unit:~P}"
+    return property(get)
+
+
+def result(solver_name: str) -> Callable[[type], type]:
+    """Class decorator: make ``cls`` a frozen attrs result of ``solver_name`` with Quantity views."""
+
+    def wrap(cls: type) -> type:
+        # Store measured fields under a private name; the public name becomes a Quantity property.
+        for name, value in list(cls.__dict__.items()):
+            if isinstance(value, attrs.Attribute) or not hasattr(value, "metadata"):
+                continue
+            if _UNIT_KEY in (value.metadata or {}):
+                delattr(cls, name)
+                setattr(cls, "_" + name, value)  # attrs strips the underscore: init arg keeps the name
+        if not issubclass(cls, Result):
+            raise TypeError(f"{cls.__name__} must subclass mlsysim_core.results.Result")
+        new = attrs.frozen(kw_only=True, repr=False, auto_attribs=False)(cls)
+        new.solver = solver_name
+        for f in attrs.fields(new):
+            meta = f.metadata or {}
+            if _UNIT_KEY in meta:
+                setattr(new, f.alias, _quantity_property(f.alias, f.name, meta[_UNIT_KEY], meta["si_factor"], meta["doc"]))
+        return new
+
+    return wrap
+
+
+def _public(obj: Any) -> list[tuple[str, Any]]:
+    return [(f.alias if f.name.startswith("_") else f.name, f) for f in attrs.fields(type(obj))]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Quantity):
+        m = value.magnitude
+        return {"value": m.tolist() if hasattr(m, "tolist") else m, "unit": f"{value.units:~P}"}
+    if attrs.has(type(value)) and hasattr(value, "to_dict"):
+        return value.to_dict()
+    if attrs.has(type(value)):
+        return value.name if hasattr(value, "name") else repr(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+class Result:
+    """Base of every solver result (subclass it and decorate with :func:`result`)."""
+
+    solver: str = ""
+
+    def fields(self) -> list[str]:
+        """Public field names in declaration order."""
+        return [name for name, _ in _public(self)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: Quantities as ``{"value", "unit"}``; nested results as dicts."""
+        out: dict[str, Any] = {"solver": self.solver}
+        for name in self.fields():
+            out[name] = _plain(getattr(self, name))
+        return out
+
+    def __getitem__(self, key: str) -> Any:
+        """Dict-style access (upstream returned dicts from some solvers)."""
+        if key not in self.fields():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def explain(self) -> str:
+        """A readable, aligned summary of every field."""
+        rows = []
+        for name in self.fields():
+            v = getattr(self, name)
+            if isinstance(v, Quantity):
+                s = f"{v:~.4g}" if getattr(v.magnitude, "ndim", 0) == 0 else f"{v:~}"
+            elif isinstance(v, float):
+                s = f"{v:.4g}"
+            elif attrs.has(type(v)):
+                s = getattr(v, "name", type(v).__name__)
+            else:
+                s = str(v)
+            rows.append((name, s))
+        width = max(len(n) for n, _ in rows) if rows else 0
+        return f"{type(self).__name__} ({self.solver})\n" + "\n".join(f"  {n:<{width}}  {s}" for n, s in rows)
+
+    def __str__(self) -> str:
+        return self.explain()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} from {self.solver}>"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        cells = "".join(
+            f"<tr><td>{html.escape(n)}</td><td>{html.escape(str(v))}</td></tr>"
+            for n, v in ((n, getattr(self, n)) for n in self.fields())
+        )
+        return f"<table><caption>{html.escape(type(self).__name__)}</caption>{cells}</table>"
+
+
+def need(result_obj: Any, field_name: str, consumer: str, unit: Optional[str] = None) -> Any:
+    """Read ``field_name`` from another solver's result (any object), or say clearly what is missing.
+
+    With ``unit`` the value must be a Quantity of that dimension; its SI float magnitude is returned.
+    """
+    value = getattr(result_obj, field_name, None)
+    if value is None:
+        raise InvalidInputError(
+            "result", type(result_obj).__name__, f"a result with a '{field_name}' field (needed by {consumer})"
+        )
+    if unit is None:
+        return value
+    from .units import to_si
+
+    return to_si(value, ureg.Unit(unit), name=f"result.{field_name}")
+
+
+# --------------------------------------------------------------------------- capability protocols
+
+
+@runtime_checkable
+class HasTokenRate(Protocol):
+    """A serving result: output ``tokens_per_second`` (1/s) for the hardware it ran on."""
+
+    tokens_per_second: Quantity
+
+
+@runtime_checkable
+class HasLatency(Protocol):
+    """A per-step result: ``latency`` (time) and ``throughput`` (samples per second)."""
+
+    latency: Quantity
+    throughput: Quantity
+
+
+@runtime_checkable
+class HasStepTime(Protocol):
+    """A training result: ``step_time``, ``throughput`` and the ``parallelism`` it used."""
+
+    step_time: Quantity
+    parallelism: Any
+
+
+@runtime_checkable
+class HasEnergy(Protocol):
+    """Anything reporting the ``energy`` it used."""
+
+    energy: Quantity
+

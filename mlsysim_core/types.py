@@ -1,0 +1,538 @@
+"""Typed, frozen, validated catalog values: hardware, workloads, nodes, fleets, grids, datacenters.
+
+Physical fields are pint Quantities (strings such as ``"80 GB"`` are parsed on construction, a
+wrong dimension or a zero/negative value raises :class:`InvalidInputError` naming the field).
+Each value also carries ``si``: the same numbers as plain SI floats, computed once, which the solver
+kernels read (bytes, FLOP, s, W, USD, kg, m^3 are never mixed because the units were checked here).
+Vary one field with ``attrs.evolve(mlsysim.Hardware.Cloud.H100, tdp="500 W")``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from types import MappingProxyType, SimpleNamespace
+from typing import Any, Optional
+
+import attrs
+from attrs import field, frozen
+
+from .errors import InvalidInputError
+from .units import (
+    BYTE,
+    BYTE_PER_S,
+    FLOP,
+    FLOP_PER_S,
+    G_PER_KWH,
+    HOUR,
+    KG,
+    L_PER_KWH,
+    SECOND,
+    USD,
+    USD_PER_KWH,
+    WATT,
+    Quantity,
+    Unit,
+    magnitude,
+    parse_quantity,
+    to_si,
+)
+
+#: Bytes per element of each precision name mlsysim understands.
+PRECISION_BYTES: Mapping[str, float] = MappingProxyType(
+    {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0,
+     "fp6": 0.75, "fp4": 0.5, "int8": 1.0, "int4": 0.5}
+)
+
+
+def precision_bytes(precision: Any, argument: str = "precision") -> float:
+    """Bytes per element for a precision name; unknown names are an error listing the valid ones."""
+    b = PRECISION_BYTES.get(precision) if isinstance(precision, str) else None
+    if b is None:
+        raise InvalidInputError(argument, precision, "one of " + ", ".join(PRECISION_BYTES))
+    return b
+
+
+# --------------------------------------------------------------------------- field helpers
+
+
+def _to_quantity(unit: Unit, optional: bool, allow_zero: bool):
+    def convert(value: Any, self_: Any, fld: attrs.Attribute) -> Any:
+        if value is None:
+            if optional:
+                return None
+            raise InvalidInputError(fld.name, value, f"a quantity in {unit:~P}")
+        if isinstance(value, str):
+            value = parse_quantity(value, unit, name=fld.name)
+        m = magnitude(value, unit, name=fld.name)
+        if not isinstance(m, (int, float)) or not math.isfinite(m) or m < 0 or (m == 0 and not allow_zero):
+            raise InvalidInputError(fld.name, value, f"a finite {'non-negative' if allow_zero else 'positive'} quantity in {unit:~P}")
+        return value
+
+    return attrs.Converter(convert, takes_self=True, takes_field=True)
+
+
+def qty(unit: Unit, *, optional: bool = False, allow_zero: bool = False, default: Any = attrs.NOTHING):
+    """An attrs field holding a validated Quantity of ``unit``'s dimension."""
+    if optional and default is attrs.NOTHING:
+        default = None
+    return field(converter=_to_quantity(unit, optional, allow_zero), default=default)
+
+
+def _check_int(minimum: int, optional: bool = False):
+    def check(inst: Any, fld: attrs.Attribute, value: Any) -> None:
+        if value is None and optional:
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise InvalidInputError(fld.name, value, f"an integer >= {minimum}")
+
+    return check
+
+
+def count(minimum: int = 1, *, optional: bool = False, default: Any = attrs.NOTHING):
+    """An attrs field holding an integer count >= ``minimum``."""
+    if optional and default is attrs.NOTHING:
+        default = None
+    return field(validator=_check_int(minimum, optional), default=default)
+
+
+def _check_ratio(low: float, high: float, optional: bool = False):
+    def check(inst: Any, fld: attrs.Attribute, value: Any) -> None:
+        if value is None and optional:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low <= value <= high):
+            raise InvalidInputError(fld.name, value, f"a number in [{low}, {high}]")
+
+    return check
+
+
+def _check_str(inst: Any, fld: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, str) or (fld.name == "name" and not value.strip()):
+        raise InvalidInputError(fld.name, value, "a non-empty string" if fld.name == "name" else "a string")
+
+
+def text(default: Any = attrs.NOTHING):
+    return field(validator=_check_str, default=default)
+
+
+def _instance_of(cls: type, optional: bool = False):
+    def check(inst: Any, fld: attrs.Attribute, value: Any) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, cls):
+            raise InvalidInputError(fld.name, value, f"a {cls.__name__}")
+
+    return check
+
+
+def _si(q: Optional[Quantity], unit: Unit) -> Optional[float]:
+    """SI base-unit float of a validated Quantity (None stays None)."""
+    return None if q is None else float(to_si(q, unit, name="value"))
+
+
+def _frozen_map(value: Any) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+def _set_si(obj: Any, **values: Any) -> None:
+    """Attach the plain-SI-float view the kernels read (built once per value)."""
+    object.__setattr__(obj, "si", SimpleNamespace(**values))
+
+
+def _si_field() -> Any:
+    return field(init=False, repr=False, eq=False, default=None)
+
+
+# --------------------------------------------------------------------------- hardware
+
+
+@frozen(kw_only=True)
+class ComputeCore:
+    """Dense peak FLOP/s per precision; ``peak_flops`` is the peak at ``default_precision``."""
+
+    precision_flops: Mapping[str, Quantity] = field(converter=_frozen_map)
+    default_precision: str = text("fp16")
+    si: Any = _si_field()
+
+    def __attrs_post_init__(self) -> None:
+        if not self.precision_flops:
+            raise InvalidInputError("precision_flops", {}, "at least one precision with its dense peak")
+        peaks = {}
+        for prec, value in self.precision_flops.items():
+            precision_bytes(prec, "precision_flops key")
+            if isinstance(value, str):
+                value = parse_quantity(value, FLOP_PER_S, name=f"precision_flops.{prec}")
+            m = to_si(value, FLOP_PER_S, name=f"precision_flops.{prec}")
+            if not math.isfinite(m) or m <= 0:
+                raise InvalidInputError(f"precision_flops.{prec}", value, "a finite positive FLOP/s")
+            peaks[prec] = (value, float(m))
+        object.__setattr__(self, "precision_flops", MappingProxyType({k: v[0] for k, v in peaks.items()}))
+        if self.default_precision not in peaks:
+            raise InvalidInputError("default_precision", self.default_precision, "one of " + ", ".join(peaks))
+        _set_si(self, peaks=MappingProxyType({k: v[1] for k, v in peaks.items()}))
+
+    @property
+    def peak_flops(self) -> Quantity:
+        """Dense peak at the default precision (fp16/bf16 where the part has it)."""
+        return self.precision_flops[self.default_precision]
+
+    def peak(self, precision: str) -> float:
+        """Dense peak FLOP/s (SI float) at ``precision``; an unsupported precision lists the valid ones."""
+        try:
+            return self.si.peaks[precision]
+        except (KeyError, TypeError):
+            precision_bytes(precision)  # unknown name -> error listing every precision
+            raise InvalidInputError(
+                "precision", precision, "one this hardware supports: " + ", ".join(self.si.peaks)
+            ) from None
+
+
+@frozen(kw_only=True)
+class MemoryHierarchy:
+    """Main memory: capacity (decimal GB as vendors state it) and peak bandwidth."""
+
+    capacity: Quantity = qty(BYTE)
+    bandwidth: Quantity = qty(BYTE_PER_S)
+    type: str = text("")
+    si: Any = _si_field()
+
+    def __attrs_post_init__(self) -> None:
+        _set_si(self, capacity=_si(self.capacity, BYTE), bandwidth=_si(self.bandwidth, BYTE_PER_S))
+
+
+@frozen(kw_only=True)
+class IOInterconnect:
+    """A link: bandwidth per direction and optional latency (PCIe host link, NVLink, a NIC port)."""
+
+    name: str = text()
+    bandwidth: Quantity = qty(BYTE_PER_S)
+    latency: Optional[Quantity] = qty(SECOND, optional=True, allow_zero=True)
+    si: Any = _si_field()
+
+    def __attrs_post_init__(self) -> None:
+        _set_si(self, bandwidth=_si(self.bandwidth, BYTE_PER_S), latency=_si(self.latency, SECOND) or 0.0)
+
+
+@frozen(kw_only=True)
+class HardwareNode:
+    """One accelerator (or a rack-scale system treated as one) as its datasheet states it."""
+
+    name: str = text()
+    compute: ComputeCore = field(validator=_instance_of(ComputeCore))
+    memory: MemoryHierarchy = field(validator=_instance_of(MemoryHierarchy))
+    vendor: str = text("")
+    release_year: Optional[int] = count(1940, optional=True)
+    interconnect: Optional[IOInterconnect] = field(default=None, validator=_instance_of(IOInterconnect, True))
+    scale_up: Optional[IOInterconnect] = field(default=None, validator=_instance_of(IOInterconnect, True))
+    tdp: Optional[Quantity] = qty(WATT, optional=True)
+    unit_cost: Optional[Quantity] = qty(USD, optional=True)
+    embodied_carbon: Optional[Quantity] = qty(KG, optional=True)
+    dispatch_tax: Quantity = qty(SECOND, allow_zero=True, default="10 us")
+    source: str = text("")
+    notes: str = text("")
+    field_sources: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
+    si: Any = _si_field()
+
+    def __attrs_post_init__(self) -> None:
+        _set_si(
+            self,
+            capacity=self.memory.si.capacity,
+            bandwidth=self.memory.si.bandwidth,
+            tdp=_si(self.tdp, WATT),
+            unit_cost=_si(self.unit_cost, USD),
+            embodied_carbon=_si(self.embodied_carbon, KG),
+            dispatch_tax=_si(self.dispatch_tax, SECOND),
+        )
+
+    # upstream-compatible shortcuts
+    @property
+    def peak_flops(self) -> Quantity:
+        return self.compute.peak_flops
+
+    @property
+    def memory_bw(self) -> Quantity:
+        return self.memory.bandwidth
+
+    @property
+    def memory_capacity(self) -> Quantity:
+        return self.memory.capacity
+
+    @property
+    def embodied_carbon_kg(self) -> Optional[float]:
+        return self.si.embodied_carbon
+
+    def ridge_point(self, precision: Optional[str] = None) -> Quantity:
+        """Ridge point F/W in FLOP/byte (Williams et al. 2009) at ``precision`` (default peak)."""
+        from .units import Q_, FLOP_PER_BYTE
+
+        peak = self.compute.peak(precision or self.compute.default_precision)
+        return Q_(peak / self.si.bandwidth, FLOP_PER_BYTE)
+
+    def __repr__(self) -> str:
+        return f"HardwareNode({self.name!r}, {self.release_year})"
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+@frozen(kw_only=True)
+class Workload:
+    """A model as a bag of per-sample costs: FLOPs, parameters and activation elements.
+
+    ``flops_per_sample`` is one forward pass of one sample (2 FLOP per multiply-accumulate);
+    ``activations_per_sample`` counts output elements written per sample (read back once).
+    """
+
+    name: str = text()
+    parameters: int = count(1)
+    flops_per_sample: Optional[Quantity] = qty(FLOP, optional=True)
+    activations_per_sample: Optional[int] = count(0, optional=True)
+    layers: Optional[int] = count(1, optional=True)
+    architecture: str = text("workload")
+    input: str = text("")
+    source: str = text("")
+    notes: str = text("")
+    si: Any = _si_field()
+
+    def __attrs_post_init__(self) -> None:
+        _set_si(self, flops_per_sample=_si(self.flops_per_sample, FLOP))
+
+    def weight_bytes(self, precision: str = "fp16") -> float:
+        """Bytes of weights at ``precision`` = parameters x bytes per element."""
+        return self.parameters * precision_bytes(precision)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+@frozen(kw_only=True)
+class CNNWorkload(Workload):
+    """A convolutional (or other fixed-shape) network; FLOPs per sample are required."""
+
+    architecture: str = text("cnn")
+
+    def __attrs_post_init__(self) -> None:
+        if self.flops_per_sample is None:
+            raise InvalidInputError("flops_per_sample", None, "a FLOP count per sample for a CNN")
+        super().__attrs_post_init__()
+
+
+@frozen(kw_only=True)
+class TransformerWorkload(Workload):
+    """A transformer by its geometry (dense, GQA/MQA, MoE, or MLA attention).
+
+    Decoder forward FLOPs per token ~= 2 * matmul parameters + 4 * L * context * heads * head_dim
+    (Kaplan et al. 2020, "Scaling Laws", Table 1; attention halved by the causal mask in prefill).
+    """
+
+    architecture: str = text("transformer")
+    layers: int = count(1)
+    hidden_dim: int = count(1)
+    heads: int = count(1)
+    kv_heads: Optional[int] = count(1, optional=True)
+    head_dim: Optional[int] = count(1, optional=True)
+    ffn_dim: Optional[int] = count(1, optional=True)
+    vocab_size: Optional[int] = count(1, optional=True)
+    max_seq_len: Optional[int] = count(1, optional=True)
+    tied_embeddings: bool = field(default=False, validator=attrs.validators.instance_of(bool))
+    experts: Optional[int] = count(1, optional=True)
+    active_experts: Optional[int] = count(1, optional=True)
+    active_parameters: Optional[int] = count(1, optional=True)
+    kv_lora_rank: Optional[int] = count(1, optional=True)
+    qk_rope_head_dim: Optional[int] = count(1, optional=True)
+
+    def __attrs_post_init__(self) -> None:
+        kv = self.kv_heads or self.heads
+        if kv > self.heads or self.heads % kv:
+            raise InvalidInputError("kv_heads", self.kv_heads, f"a divisor of heads={self.heads}")
+        if (self.experts is None) != (self.active_experts is None):
+            raise InvalidInputError("active_experts", self.active_experts, "given together with experts")
+        if self.experts is not None and self.active_experts > self.experts:
+            raise InvalidInputError("active_experts", self.active_experts, f"<= experts={self.experts}")
+        if self.active_parameters is not None and self.active_parameters > self.parameters:
+            raise InvalidInputError("active_parameters", self.active_parameters, f"<= parameters={self.parameters}")
+        hd = self.head_dim or self.hidden_dim // self.heads
+        embed = (self.vocab_size or 0) * self.hidden_dim
+        active = self.active_parameters or self.parameters
+        # Parameters touched by matmuls per token: active minus the input embedding (a lookup),
+        # the LM head stays (it is a matmul whether or not it is tied).
+        matmul = active - (embed if not self.tied_embeddings else 0)
+        if matmul <= 0:
+            matmul = active
+        if self.kv_lora_rank is not None:
+            kv_elems = self.layers * (self.kv_lora_rank + (self.qk_rope_head_dim or 0))
+        else:
+            kv_elems = 2 * self.layers * kv * hd
+        _set_si(
+            self,
+            head_dim=hd,
+            kv_heads=kv,
+            active_parameters=active,
+            matmul_parameters=matmul,
+            kv_elements_per_token=kv_elems,
+            attn_dim=self.heads * hd,
+            flops_per_sample=_si(self.flops_per_sample, FLOP),
+        )
+
+    @property
+    def is_moe(self) -> bool:
+        return self.experts is not None and self.experts > 1
+
+    def kv_cache_bytes(self, seq_len: float, batch_size: float = 1, precision: str = "fp16") -> float:
+        """KV cache bytes = 2 * L * h_kv * d_h * S * B * b (GQA; MLA: L * (r_kv + d_rope) * S * B * b)."""
+        return self.si.kv_elements_per_token * seq_len * batch_size * precision_bytes(precision)
+
+    def flops_per_token(self, context: float = 0.0) -> float:
+        """Forward FLOPs for one token attending to ``context`` tokens: 2*P_matmul + 4*L*S*H*d_h."""
+        return 2.0 * self.si.matmul_parameters + 4.0 * self.layers * context * self.si.attn_dim
+
+
+# --------------------------------------------------------------------------- systems
+
+
+@frozen(kw_only=True)
+class NetworkFabric:
+    """A network: per-port, per-direction bandwidth, latency, topology, oversubscription."""
+
+    name: str = text()
+    bandwidth: Quantity = qty(BYTE_PER_S)
+    latency: Optional[Quantity] = qty(SECOND, optional=True, allow_zero=True)
+    topology: str = text("fat-tree")
+    oversubscription: float = field(default=1.0, validator=_check_ratio(1.0, 1e3))
+    source: str = text("")
+    si: Any = _si_field()
+
+    def __attrs_post_init__(self) -> None:
+        _set_si(
+            self,
+            bandwidth=_si(self.bandwidth, BYTE_PER_S) / self.oversubscription,
+            latency=_si(self.latency, SECOND) or 0.0,
+        )
+
+
+@frozen(kw_only=True)
+class Component:
+    """A part of a node for reliability: how many per node and its mean time to failure."""
+
+    part: str = text()
+    count: int = count(1)
+    mttf: Quantity = qty(HOUR)
+    source: str = text("")
+
+
+@frozen(kw_only=True)
+class Node:
+    """A server: accelerators, the link between them, NICs, power draw and reliability parts."""
+
+    name: str = text()
+    accelerator: HardwareNode = field(validator=_instance_of(HardwareNode))
+    accelerators_per_node: int = count(1)
+    intra_node: Optional[NetworkFabric] = field(default=None, validator=_instance_of(NetworkFabric, True))
+    nics_per_node: int = count(0, default=1)
+    psus_per_node: int = count(0, default=2)
+    power_max: Optional[Quantity] = qty(WATT, optional=True)
+    power_idle: Optional[Quantity] = qty(WATT, optional=True)
+    host_cost: Optional[Quantity] = qty(USD, optional=True, allow_zero=True)
+    components: tuple = field(factory=tuple, converter=tuple)
+    source: str = text("")
+    field_sources: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
+    si: Any = _si_field()
+
+    def __attrs_post_init__(self) -> None:
+        for c in self.components:
+            if not isinstance(c, Component):
+                raise InvalidInputError("components", c, "a tuple of Component")
+        pmax, pidle = _si(self.power_max, WATT), _si(self.power_idle, WATT)
+        if pmax is not None and pidle is not None and pidle > pmax:
+            raise InvalidInputError("power_idle", self.power_idle, f"<= power_max={self.power_max}")
+        link = self.intra_node
+        _set_si(
+            self,
+            power_max=pmax,
+            power_idle=pidle,
+            host_cost=_si(self.host_cost, USD),
+            intra_bandwidth=link.si.bandwidth if link else None,
+            intra_latency=link.si.latency if link else 0.0,
+        )
+
+    @property
+    def intra_node_bw(self) -> Optional[Quantity]:
+        return self.intra_node.bandwidth if self.intra_node else None
+
+
+@frozen(kw_only=True)
+class GridProfile:
+    """An electricity grid: carbon intensity, price, off-site water, and its typical datacenter."""
+
+    name: str = text()
+    carbon_intensity: Quantity = qty(G_PER_KWH, allow_zero=True)
+    electricity_price: Optional[Quantity] = qty(USD_PER_KWH, optional=True)
+    water_intensity: Optional[Quantity] = qty(L_PER_KWH, optional=True, allow_zero=True)
+    typical_pue: float = field(default=1.2, validator=_check_ratio(1.0, 5.0))
+    typical_wue: Quantity = qty(L_PER_KWH, allow_zero=True, default="0 L/kWh")
+    source: str = text("")
+    si: Any = _si_field()
+
+    def __attrs_post_init__(self) -> None:
+        _set_si(
+            self,
+            carbon_intensity=_si(self.carbon_intensity, G_PER_KWH),  # kg/J
+            electricity_price=_si(self.electricity_price, USD_PER_KWH),
+            water_intensity=_si(self.water_intensity, L_PER_KWH) or 0.0,
+            typical_wue=_si(self.typical_wue, L_PER_KWH),
+        )
+
+    # upstream-compatible names
+    @property
+    def carbon_intensity_g_kwh(self) -> float:
+        return float(self.carbon_intensity.to("g/kWh").magnitude)
+
+    @property
+    def pue(self) -> float:
+        return self.typical_pue
+
+    @property
+    def wue(self) -> float:
+        """Typical on-site WUE in L/kWh (upstream name)."""
+        return float(self.typical_wue.to("L/kWh").magnitude)
+
+
+@frozen(kw_only=True)
+class Datacenter:
+    """A facility on a grid: PUE (>= 1) and on-site WUE (litres per IT kWh)."""
+
+    name: str = text()
+    grid: GridProfile = field(validator=_instance_of(GridProfile))
+    pue: float = field(validator=_check_ratio(1.0, 5.0))
+    wue: Quantity = qty(L_PER_KWH, allow_zero=True)
+    source: str = text("")
+    si: Any = _si_field()
+
+    def __attrs_post_init__(self) -> None:
+        _set_si(self, wue=_si(self.wue, L_PER_KWH))
+
+
+@frozen(kw_only=True)
+class Fleet:
+    """A cluster: ``count`` identical nodes on a fabric, optionally in a datacenter."""
+
+    name: str = text()
+    node: Node = field(validator=_instance_of(Node))
+    count: int = count(1)
+    fabric: Optional[NetworkFabric] = field(default=None, validator=_instance_of(NetworkFabric, True))
+    datacenter: Optional[Datacenter] = field(default=None, validator=_instance_of(Datacenter, True))
+    mtbf: Optional[Quantity] = qty(HOUR, optional=True)
+    source: str = text("")
+
+    @property
+    def total_accelerators(self) -> int:
+        return self.count * self.node.accelerators_per_node
+
+    @property
+    def accelerator(self) -> HardwareNode:
+        return self.node.accelerator
+
+
+Cluster = Fleet
+
+CATALOG_TYPES = (HardwareNode, Workload, NetworkFabric, Node, Fleet, GridProfile, Datacenter)

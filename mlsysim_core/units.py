@@ -1,0 +1,95 @@
+"""The one pint unit registry of the process, and fast conversion at the API boundary.
+
+Built from our own small definitions file (``units.txt``) in which information (bit), computation
+(FLOP) and currency (dollar) are distinct dimensions: ``Q_(1, "TFLOP/s").to("B/s")`` raises.
+Solvers convert Quantities to SI floats once, with :func:`to_si` (base units: s, m, kg, B, FLOP,
+USD, so J, W, m**3 follow), whose conversion factors are cached per (unit, target) pair.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pint
+
+from .errors import InvalidInputError
+
+ureg = pint.UnitRegistry(str(Path(__file__).with_name("units.txt")), cache_folder=None)
+ureg.formatter.default_format = "~P"
+pint.set_application_registry(ureg)
+Q_ = ureg.Quantity
+Quantity = pint.Quantity
+DimensionalityError = pint.DimensionalityError
+
+# Pre-built units (parsing a unit string costs ~30 us; a Unit object costs nothing).
+Unit = ureg.Unit
+U = Unit
+SECOND, MS, HOUR, DAY = U("s"), U("ms"), U("h"), U("day")
+BYTE, GB = U("B"), U("GB")
+BYTE_PER_S = U("B/s")
+FLOP, FLOP_PER_S, TFLOP_PER_S = U("FLOP"), U("FLOP/s"), U("TFLOP/s")
+WATT, KW, JOULE, KWH = U("W"), U("kW"), U("J"), U("kWh")
+USD, USD_PER_KWH, USD_PER_HOUR = U("USD"), U("USD/kWh"), U("USD/h")
+KG, L, L_PER_KWH, G_PER_KWH = U("kg"), U("L"), U("L/kWh"), U("g/kWh")
+PER_S, FLOP_PER_BYTE = U("1/s"), U("FLOP/B")
+DIMENSIONLESS = U("")
+
+_factors: dict[tuple[Any, Any], float] = {}
+
+
+def _factor(units: Any, target: Any) -> float:
+    key = (units, target)
+    f = _factors.get(key)
+    if f is None:
+        f = float(Q_(1.0, units).to(target).magnitude)
+        _factors[key] = f
+    return f
+
+
+def to_si(value: Any, unit: pint.Unit, *, name: str) -> Any:
+    """Magnitude of Quantity ``value`` in base units (s, m, kg, B, FLOP, USD and their products),
+    after checking it has ``unit``'s dimension. This is the one place Quantities become floats."""
+    if isinstance(value, pint.Quantity):
+        target = _base.get(unit)
+        if target is None:
+            target = _base[unit] = Q_(1.0, unit).to_base_units().units
+        if value._units == target._units:
+            return value.magnitude
+    else:
+        target = _base.get(unit) or Q_(1.0, unit).to_base_units().units
+    return magnitude(value, target, name=name)
+
+
+_base: dict[Any, Any] = {}
+
+
+def magnitude(value: Any, target: pint.Unit, *, name: str) -> Any:
+    """Magnitude of Quantity ``value`` in ``target`` units; a wrong dimension names ``name``.
+
+    Plain numbers are rejected (the unit would be a guess) unless ``target`` is dimensionless.
+    """
+    if isinstance(value, pint.Quantity):
+        try:
+            return value.magnitude * _factor(value._units, target)
+        except pint.DimensionalityError:
+            raise InvalidInputError(
+                name, value, f"a quantity convertible to {target:~P}"
+            ) from None
+    if target == DIMENSIONLESS and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    raise InvalidInputError(name, value, f"a pint Quantity in {target:~P} (e.g. Q_(1, '{target:~P}'))")
+
+
+def parse_quantity(text: str, target: pint.Unit, *, name: str) -> pint.Quantity:
+    """Parse ``"VALUE UNIT"`` strictly (no expressions) and check its dimension against ``target``."""
+    parts = text.strip().split(None, 1)
+    try:
+        value = float(parts[0])
+        units = ureg.parse_units(parts[1]) if len(parts) == 2 else DIMENSIONLESS
+    except (ValueError, IndexError, pint.errors.PintError, AttributeError, TypeError, SyntaxError) as exc:
+        raise InvalidInputError(name, text, f'"VALUE UNIT" with a unit convertible to {target:~P}') from exc
+    q = Q_(value, units)
+    if q.dimensionality != Q_(1, target).dimensionality:
+        raise InvalidInputError(name, text, f"a quantity convertible to {target:~P}")
+    return q
