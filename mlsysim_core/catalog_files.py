@@ -19,7 +19,7 @@ from .errors import CatalogError
 SECTIONS = ("hardware", "models", "fabrics", "nodes", "clusters", "grids", "datacenters")
 MAX_FILE_BYTES = 4_000_000
 MAX_DEPTH = 6
-MAX_STRING = 2_000
+MAX_STRING = 20_000
 
 
 @attrs.frozen

@@ -83,12 +83,15 @@ def magnitude(value: Any, target: pint.Unit, *, name: str) -> Any:
 
 def parse_quantity(text: str, target: pint.Unit, *, name: str) -> pint.Quantity:
     """Parse ``"VALUE UNIT"`` strictly (no expressions) and check its dimension against ``target``."""
+    expected = f'"VALUE UNIT" with a unit convertible to {target:~P}'
+    if not isinstance(text, str) or len(text) > 200:
+        raise InvalidInputError(name, text, expected)
     parts = text.strip().split(None, 1)
     try:
         value = float(parts[0])
         units = ureg.parse_units(parts[1]) if len(parts) == 2 else DIMENSIONLESS
-    except (ValueError, IndexError, pint.errors.PintError, AttributeError, TypeError, SyntaxError) as exc:
-        raise InvalidInputError(name, text, f'"VALUE UNIT" with a unit convertible to {target:~P}') from exc
+    except Exception as exc:  # pint's parser raises several types, even AssertionError
+        raise InvalidInputError(name, text, expected) from exc
     q = Q_(value, units)
     if q.dimensionality != Q_(1, target).dimensionality:
         raise InvalidInputError(name, text, f"a quantity convertible to {target:~P}")

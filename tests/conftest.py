@@ -1,0 +1,49 @@
+"""Fixtures: fake installed distributions (``*.dist-info`` on sys.path) exercising real entry points."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def fake_dists(tmp_path, monkeypatch):
+    """Create fake distributions: ``make(dist, ep_name, module_source)`` -> module name."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    created = []
+
+    def make(dist: str, ep_name: str, source: str, files: dict | None = None) -> str:
+        module = f"fake_{ep_name}_{uuid.uuid4().hex[:8]}"
+        (tmp_path / f"{module}.py").write_text(textwrap.dedent(source))
+        for name, text in (files or {}).items():
+            (tmp_path / name).write_text(textwrap.dedent(text))
+        info = tmp_path / f"{dist.replace('-', '_')}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+        (info / "entry_points.txt").write_text(f"[mlsysim]\n{ep_name} = {module}\n")
+        created.append(module)
+        return module
+
+    yield make
+    for m in created:
+        sys.modules.pop(m, None)
+
+
+@pytest.fixture
+def fresh_host():
+    """A new plugin host (and catalog) for one test; the process-wide one is restored afterwards."""
+    from mlsysim_core import catalog, plugins
+
+    saved_host, saved_cat, saved_files = plugins._host, catalog._catalog, list(catalog._user_files)
+
+    def make():
+        plugins.reset(plugins.PluginHost())
+        return plugins.host()
+
+    yield make
+    plugins._host, catalog._catalog = saved_host, saved_cat
+    catalog._user_files[:] = saved_files
