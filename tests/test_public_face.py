@@ -1,0 +1,30 @@
+"""`import mlsysim` is cheap and lazy; names resolve to the host's objects."""
+
+import subprocess
+import sys
+
+import mlsysim
+
+
+def test_import_does_not_load_plugins_or_pint():
+    code = ("import sys, mlsysim; bad=[m for m in sys.modules if m.startswith(('pint','mlsysim_single','mlsysim_serv',"
+            "'mlsysim_distr','mlsysim_econ','mlsysim_sust','mlsysim_rel','pluggy'))]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_public_names():
+    from mlsysim.hardware.types import HardwareNode
+
+    assert mlsysim.HardwareNode is HardwareNode
+    assert isinstance(mlsysim.Hardware.Cloud.H100, HardwareNode)
+    q = mlsysim.Q_(1, "GB")
+    assert q.to("MB").magnitude == 1000
+    assert mlsysim.ureg is q._REGISTRY
+
+
+def test_unknown_lowercase_attribute():
+    import pytest
+
+    with pytest.raises(AttributeError):
+        mlsysim.not_a_thing
