@@ -1,10 +1,40 @@
-"""Named default efficiencies: the achievable fraction of datasheet peaks (few, documented).
+"""Named default efficiencies and overheads: the achievable fraction of datasheet peaks (few, documented).
 
-A first-order model is only as good as these; each has its source. Solvers take an explicit
-``efficiency=`` override; these are the defaults when the user gives none.
+A first-order model is only as good as these. Each constant below states what it is the fraction
+of, its value and where the value comes from; none is fitted to a single measurement. Solvers take
+explicit overrides (``efficiency=`` for compute, ``memory_efficiency=`` where offered); these are the
+defaults when the user gives none. Report prediction error against
+``shared/calibration/measurements.json`` per group (``bench/calibrate_single_serving.py``) rather
+than tuning a constant per point.
+
+Sources (cited by key below):
+
+[NAR21]  Narayanan et al., "Efficient Large-Scale Language Model Training on GPU Clusters Using
+         Megatron-LM", SC 2021, Table 1: 44-52 % of A100 dense bf16 peak (138-163 of 312 TFLOP/s)
+         per GPU for whole training steps including communication.
+[POPE22] Pope et al., "Efficiently Scaling Transformer Inference", MLSys 2023 (arXiv 2211.05102),
+         sec. 5: 76 % MFU for PaLM-540B prefill at large batch, much lower in decode.
+[CHOW22] Chowdhery et al., "PaLM", 2022, Table 3: 46.2 % MFU for training.
+[LUO24]  Luo et al., "Benchmarking and Dissecting the Nvidia Hopper GPU Architecture", IPDPS 2024
+         (arXiv 2402.13499): streaming kernels reach about 90 % of HBM3 peak bandwidth on H100.
+[GPTF23] PyTorch team, "Accelerating Generative AI with PyTorch II: GPT, Fast" (2023, gpt-fast):
+         Llama-2-7B bf16 decode at batch 1 on A100-80GB: 1,397 GB/s of 2,039 GB/s = 69 % of peak.
+[VLLM]   vLLM ``gpu_memory_utilization`` default 0.9 (vLLM docs, EngineArgs): the share of HBM an
+         inference server plans to use; the rest is the CUDA context, allocator fragmentation and
+         library workspaces.
+[NCCL]   NCCL tests (``all_reduce_perf``) on 8x H100 NVLink: small-message all-reduce latency of a
+         few to ~10 us per collective call (kernel launch + synchronisation), far above the 0.5 us
+         wire latency of an NVLink hop.
+[UPS011] mlsysim 0.1.1 ``FRAMEWORK_LAYER_TAX_MS = 0.01`` (10 us per layer per step: kernel launch
+         and scheduling gaps of a few kernels per layer, ~2-5 us each).
+[SPLIT24] Patel et al., "Splitwise: Efficient Generative LLM Inference Using Phase Splitting",
+         ISCA 2024, sec. 3: the prompt (compute-bound) phase draws close to TDP while the token
+         (memory-bound) phase draws markedly less, and power-capping it costs little latency.
 """
 
 from __future__ import annotations
+
+from types import MappingProxyType
 
 import attrs
 
@@ -20,5 +50,74 @@ class Efficiency:
     network: float = attrs.field(converter=lambda v: fraction("efficiency.network", v))
 
 
-#: Defaults (refined against ../shared/calibration by the accuracy work; see docs/accuracy.md).
-DEFAULT = Efficiency(compute=0.7, memory=0.8, network=0.8)
+# --------------------------------------------------------------------------- compute
+
+#: Achieved fraction of the dense tensor peak for whole forward passes at 16-bit or wider precision
+#: (bf16, fp16, tf32, fp32, fp64). Large GEMMs alone reach ~0.7-0.8 of peak; attention, norms and
+#: element-wise kernels pull whole models down to 0.45-0.76 [NAR21 0.44-0.52 incl. comm, CHOW22
+#: 0.46, POPE22 0.76 prefill]. 0.6 is the middle of that range.
+COMPUTE_WIDE = 0.60
+
+#: Achieved fraction of the dense peak at 8 bits or fewer (fp8, int8, fp6, fp4, int4). The tensor
+#: peak doubles (or quadruples) but attention, softmax, norms, (de)quantisation do not, so the
+#: achieved share of the narrower peak is lower: one step below COMPUTE_WIDE.
+COMPUTE_NARROW = 0.50
+
+#: Bytes per element at or below which COMPUTE_NARROW applies.
+NARROW_BYTES = 1.0
+
+# --------------------------------------------------------------------------- memory and links
+
+#: Achieved fraction of peak main-memory (HBM/GDDR) bandwidth for the streaming reads of weights,
+#: KV cache and activations: pure streaming reaches ~0.9 [LUO24], real LLM decode kernels
+#: ~0.7 [GPTF23]; 0.8 sits between.
+MEMORY_STREAM = 0.80
+
+#: Achieved fraction of a link's per-direction bandwidth by bandwidth-bound collectives
+#: (ring all-reduce bus bandwidth in nccl-tests reaches ~0.8 of the NVLink/IB line rate [NCCL]).
+NETWORK = 0.80
+
+#: Fixed software latency per collective call (launch + synchronisation), added to the link's
+#: alpha per ring step; dominates tensor-parallel decode [NCCL].
+COLLECTIVE_LAUNCH_S = 5e-6
+
+#: Per-layer, per-step framework overhead (kernel launches and scheduling gaps) [UPS011].
+LAYER_OVERHEAD_S = 10e-6
+
+#: Share of memory capacity a deployment may plan to fill [VLLM].
+USABLE_MEMORY_FRACTION = 0.90
+
+# --------------------------------------------------------------------------- power
+
+#: Accelerator power as a fraction of TDP: P = TDP * min(1, IDLE + COMPUTE * u_c + MEMORY * u_m),
+#: where u_c, u_m are the busy fractions of the step of the compute units and the memory system
+#: at their achievable rates. Awake-but-idle draw (clocks, leakage, HBM refresh) ~ 0.25 TDP;
+#: a bandwidth-saturated, compute-light step then draws ~0.6 TDP and a compute-bound step hits the
+#: TDP limit, consistent with [SPLIT24]. (0.1.1's TDP*(0.3+0.7*MFU) bills a memory-bound decode
+#: at ~0.3 TDP, under-estimating its energy ~2x.)
+POWER_IDLE_FRACTION = 0.25
+POWER_COMPUTE_FRACTION = 0.60
+POWER_MEMORY_FRACTION = 0.35
+
+
+def compute_efficiency(bytes_per_element: float) -> float:
+    """Default achieved fraction of the dense peak for a precision of ``bytes_per_element`` bytes."""
+    return COMPUTE_NARROW if bytes_per_element <= NARROW_BYTES else COMPUTE_WIDE
+
+
+#: Every named default, for reports and ``mlsysim`` CLI listings.
+NAMED_DEFAULTS = MappingProxyType({
+    "COMPUTE_WIDE": COMPUTE_WIDE,
+    "COMPUTE_NARROW": COMPUTE_NARROW,
+    "MEMORY_STREAM": MEMORY_STREAM,
+    "NETWORK": NETWORK,
+    "COLLECTIVE_LAUNCH_S": COLLECTIVE_LAUNCH_S,
+    "LAYER_OVERHEAD_S": LAYER_OVERHEAD_S,
+    "USABLE_MEMORY_FRACTION": USABLE_MEMORY_FRACTION,
+    "POWER_IDLE_FRACTION": POWER_IDLE_FRACTION,
+    "POWER_COMPUTE_FRACTION": POWER_COMPUTE_FRACTION,
+    "POWER_MEMORY_FRACTION": POWER_MEMORY_FRACTION,
+})
+
+#: Defaults as one value (16-bit compute); solvers pick COMPUTE_NARROW for 8-bit and below.
+DEFAULT = Efficiency(compute=COMPUTE_WIDE, memory=MEMORY_STREAM, network=NETWORK)

@@ -53,3 +53,45 @@ def pipeline_bubble_fraction(p, m, v=1):
     """1F1B / interleaved bubble share of the pipelined step: (p-1) / (v*m + p - 1)
     (Narayanan et al., SC 2021, eq. for interleaved schedules)."""
     return (p - 1.0) / (v * m + p - 1.0)
+
+
+# --------------------------------------------------------------------------- fleet power (economics, sustainability)
+
+#: Idle draw of a node as a fraction of its rated maximum, used only when the catalog gives no
+#: ``power_idle``. No primary measurement of GPU-server idle power was found
+#: (shared/reference/infrastructure.md section 3); 0.3 is upstream mlsysim 0.1.1's stated idle share.
+DEFAULT_IDLE_FRACTION = 0.3
+
+#: Default utilization (position between idle and max power). Measured training draw is 76-82% of
+#: rated node power (Latif et al. 2024; Newkirk et al. 2025); with idle at 30% of max,
+#: u = 0.7 gives 0.3 + 0.7*0.7 = 79% of max. Pass ``utilization=`` for other loads.
+DEFAULT_UTILIZATION = 0.7
+
+
+def node_power(power_max, power_idle, utilization):
+    """Node power P(u) = P_idle + (P_max - P_idle) * u, u in [0, 1] (linear server power model,
+    Barroso & Hoelzle, "The Datacenter as a Computer", 2009; Fan, Weber & Barroso, ISCA 2007)."""
+    return power_idle + (power_max - power_idle) * utilization
+
+
+def fleet_it_power(node_power_max, node_power_idle, utilization, nodes):
+    """IT power of ``nodes`` identical nodes: nodes * (P_idle + (P_max - P_idle) * u), in W.
+
+    Node power (host, NICs, fans, PSU losses included), not accelerator TDP alone: a DGX H100 is
+    rated 10.2 kW vs 8 x 700 W of GPUs (NVIDIA DGX H100 user guide). Facility power = IT * PUE.
+    """
+    return nodes * (node_power_idle + (node_power_max - node_power_idle) * utilization)
+
+
+def accelerator_power(tdp, u_compute, u_memory, idle_fraction, compute_fraction, memory_fraction):
+    """P = TDP * min(1, idle + f_c * u_c + f_m * u_m): awake-idle draw plus dynamic shares of the
+    compute units and the memory system in proportion to how busy each is (u in [0, 1] of the
+    step at its achievable rate); capped at TDP. Constants and sources: mlsysim_core.efficiency."""
+    return tdp * np.minimum(1.0, idle_fraction + compute_fraction * u_compute + memory_fraction * u_memory)
+
+
+def moe_expert_fraction(n_tokens, experts, active_experts):
+    """Expected share of routed experts a step touches when n tokens each pick k of E experts
+    uniformly (balanced router): 1 - (1 - k/E)^n (occupancy of E bins; Fedus et al. 2022 train
+    routers toward uniform load). 1 for a dense model (E == k)."""
+    return 1.0 - (1.0 - active_experts / experts) ** n_tokens
