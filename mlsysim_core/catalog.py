@@ -207,7 +207,8 @@ def build_entry(raw: RawEntry, built: dict, provider: str) -> Entry:
     except CatalogError:
         raise
     except InvalidInputError as exc:
-        raise raw.error(exc.argument, str(exc)) from None
+        field_name = exc.argument.replace("precision_flops", "peak_flops")
+        raise raw.error(field_name, str(exc).replace("precision_flops", "peak_flops")) from None
     except TypeError as exc:  # e.g. a wrong type TOML value for an attrs field
         raise raw.error("", str(exc)) from None
     category = raw.table.get("category", "")

@@ -36,7 +36,8 @@ class RawEntry:
     def line_of(self, field_name: str) -> int:
         """Line of ``field_name = ...`` inside this entry (the header line if not found)."""
         lines = self.text.splitlines()
-        pat = re.compile(rf"^\s*{re.escape(field_name.split('.')[0])}\s*=")
+        parts = field_name.split(".")
+        pat = re.compile(rf"(^|[\s{{,]){re.escape(parts[-1] if parts[-1] else parts[0])}\s*=")
         for i in range(self.line, min(len(lines), self.line + 400)):
             if lines[i].lstrip().startswith("[") and i >= self.line:
                 break
