@@ -39,9 +39,9 @@ class RawEntry:
         parts = field_name.split(".")
         pat = re.compile(rf"(^|[\s{{,]){re.escape(parts[-1] if parts[-1] else parts[0])}\s*=")
         for i in range(self.line, min(len(lines), self.line + 400)):
-            if lines[i].lstrip().startswith("[") and i >= self.line:
+            if lines[i].lstrip().startswith("["):
                 break
-            if pat.match(lines[i]):
+            if pat.search(lines[i]):
                 return i + 1
         return self.line
 
