@@ -117,7 +117,7 @@ _SECTION_GROUPS = {
 def _summary(e: Any) -> str:
     v = e.value
     if e.section == "hardware":
-        return f"{v.compute.peak_flops.to('TFLOP/s'):~.4g} {v.compute.default_precision}, {v.memory.capacity.to('GB'):~.4g}, {v.memory.bandwidth.to('TB/s'):~.4g}"
+        return f"{v.compute.peak_flops.to('TFLOP/s'):~.4gP} {v.compute.default_precision}, {v.memory.capacity.to('GB'):~.4gP}, {v.memory.bandwidth.to('TB/s'):~.4gP}"
     if e.section == "models":
         return f"{v.parameters / 1e9:.4g} B params, {v.architecture}"
     if e.section == "nodes":
@@ -125,9 +125,9 @@ def _summary(e: Any) -> str:
     if e.section == "clusters":
         return f"{v.count} x {v.node.name} = {v.total_accelerators} accelerators"
     if e.section == "fabrics":
-        return f"{v.bandwidth.to('Gbit/s'):~.4g}"
+        return f"{v.bandwidth.to('Gbit/s'):~.4gP}"
     if e.section == "grids":
-        return f"{v.carbon_intensity:~.4g}"
+        return f"{v.carbon_intensity:~.4gP}"
     if e.section == "datacenters":
         return f"PUE {v.pue}, on {v.grid.name}"
     return ""

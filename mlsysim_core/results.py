@@ -122,7 +122,7 @@ class Result:
         for name in self.fields():
             v = getattr(self, name)
             if isinstance(v, Quantity):
-                s = f"{v:~.4g}" if getattr(v.magnitude, "ndim", 0) == 0 else f"{v:~}"
+                s = f"{v:~.4gP}" if getattr(v.magnitude, "ndim", 0) == 0 else f"{v:~}"
             elif isinstance(v, float):
                 s = f"{v:.4g}"
             elif attrs.has(type(v)):
