@@ -1,0 +1,22 @@
+"""Entry point ``arithmetic_intensity`` (group ``mlsysim``).
+
+The host imports this module and calls the ``@hookimpl`` functions it finds. A function whose name
+is not a known hook (e.g. ``mlsysim_solver`` without the s) is reported by ``mlsysim plugins``.
+Import only ``mlsysim_core`` and your own package here, never another plugin.
+"""
+
+from mlsysim_core import hookimpl
+from mlsysim_core.plugins import SolverSpec
+
+from .solver import ArithmeticIntensityModel
+
+
+@hookimpl
+def mlsysim_solvers() -> list:
+    return [SolverSpec(
+        name="ArithmeticIntensityModel",            # `from mlsysim import ArithmeticIntensityModel`
+        factory=ArithmeticIntensityModel,
+        summary="roofline position (intensity vs ridge point) of one kernel on one accelerator",
+        consumes=("HardwareNode",),
+        produces="ArithmeticIntensityResult",
+    )]
