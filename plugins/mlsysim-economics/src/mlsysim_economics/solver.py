@@ -1,0 +1,321 @@
+"""EconomicsModel: total cost of ownership of a fleet over a duration.
+
+Equations (``shared/design/physics.md``, "Economics"):
+
+- CapEx (purchase) = accelerators * unit price + nodes * host price + network, times
+  ``infrastructure_multiplier`` (upstream's knob, default 1); amortized straight-line over
+  ``amortization_years``: CapEx share = CapEx_total * duration / life.
+- OpEx = facility energy * electricity price + CapEx_total * maintenance_rate * duration / year.
+  Facility energy = IT energy * PUE; IT power = nodes * (P_idle + (P_max - P_idle) * u)
+  (``mlsysim_core.physics.fleet_it_power``: node power, not GPU TDP alone).
+- TCO = CapEx share + OpEx; cost per GPU-hour = TCO / (accelerators * hours).
+- Cloud alternative = rate * accelerators * hours; buy-vs-rent break-even t* = CapEx_total /
+  (rate * accelerators - OpEx per unit time).
+- With a serving result: cost per 1M tokens = cost per hour / (tokens per second * 3600) * 1e6, the
+  fleet's token rate being the replica's times the number of replicas. With a training result: the
+  run's cost = cost per accelerator-second * accelerators * run time.
+
+Fixes over upstream 0.1.1 (reference section 8, items 11-12): no silent $30,000 H100 price for
+every part, no $0.12/kWh everywhere (the grid's price or an error asking for ``kwh_price``),
+node power instead of GPU TDP, host and network CapEx, input checks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import attrs
+
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.types import Datacenter
+from mlsysim_core.physics import DEFAULT_UTILIZATION, fleet_it_power
+from mlsysim_core.results import Result, measure, result
+from mlsysim_core.units import DAY, DIMENSIONLESS, USD, USD_PER_HOUR, USD_PER_KWH, U
+
+from ._inputs import (
+    DAY_S,
+    HOUR_S,
+    KWH_J,
+    YEAR_S,
+    amount,
+    check_fleet,
+    facility_pue,
+    node_power,
+    ratio,
+    replica_accelerators,
+    run_time,
+    site,
+    token_rate,
+    training_accelerators,
+)
+
+#: Default service life for straight-line amortization (years). Epoch AI assumes 5 years for AI
+#: servers from 2023 (training-cost-trends); Meta depreciates servers over 5-5.5 years, Microsoft and
+#: Alphabet over 6 (10-K filings; shared/reference/infrastructure.md section 4). Upstream used 3.
+DEFAULT_AMORTIZATION_YEARS = 5.0
+#: Annual maintenance as a fraction of CapEx. No sourced value was found
+#: (infrastructure.md section 6: "maintenance_fraction_per_year: null"); 5 %/yr is upstream's stated
+#: ANNUAL_MAINTENANCE_RATIO, kept as an explicit, overridable assumption.
+DEFAULT_MAINTENANCE_RATE = 0.05
+
+_USD_PER_GPU_HOUR = "USD/h"
+YEAR = U("year")
+
+
+@result("EconomicsModel")
+class EconomicsResult(Result):
+    """Total cost of ownership of a fleet over ``duration`` (all money in USD)."""
+
+    capex = measure("USD", doc="CapEx share for the duration: capex_total * duration / service life")
+    capex_total = measure("USD", doc="purchase price of the fleet (accelerators + hosts + network)")
+    capex_accelerators = measure("USD", doc="accelerators * unit price")
+    capex_hosts = measure("USD", doc="nodes * host price (node without its accelerators)")
+    capex_network = measure("USD", doc="network CapEx (0 unless network_cost is given)")
+    opex_energy = measure("USD", doc="facility energy * electricity price")
+    opex_maintenance = measure("USD", doc="capex_total * maintenance_rate * duration / year")
+    opex = measure("USD", doc="opex_energy + opex_maintenance")
+    tco = measure("USD", doc="capex + opex")
+    cost_per_gpu_hour = measure(_USD_PER_GPU_HOUR, doc="tco / (accelerators * hours), USD per accelerator-hour")
+    it_energy = measure("kWh", doc="IT energy: node power at the utilization * duration")
+    facility_energy = measure("kWh", doc="it_energy * PUE")
+    it_power = measure("kW", doc="fleet IT power at the utilization")
+    electricity_price = measure("USD/kWh", doc="price used for energy")
+    duration = measure("day", doc="period costed")
+    pue: float = attrs.field()
+    utilization: float = attrs.field()
+    amortization_years: float = attrs.field()
+    maintenance_rate: float = attrs.field()
+    accelerators: int = attrs.field()
+    nodes: int = attrs.field()
+    price_source: str = attrs.field()  # "argument" (kwh_price) or "grid" (region_name's electricity_price)
+    pue_source: str = attrs.field()  # "argument", "datacenter" or "grid typical_pue" (typical datacenter on the grid)
+    region_name: Optional[str] = attrs.field()
+    datacenter_name: Optional[str] = attrs.field()
+    cloud_rate = measure(_USD_PER_GPU_HOUR, doc="cloud price per accelerator-hour (if given)", optional=True)
+    cloud_cost = measure("USD", doc="cloud_rate * accelerators * hours (if cloud_rate given)", optional=True)
+    cloud_to_tco_ratio: Optional[float] = attrs.field(default=None)
+    cheaper: Optional[str] = attrs.field(default=None)
+    breakeven = measure("day", doc="time after which buying beats renting (None: renting always cheaper)",
+                        optional=True)
+    tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
+    cost_per_million_tokens = measure("USD", doc="cost per hour / (tokens/s * 3600) * 1e6", optional=True)
+    cost_per_query = measure("USD", doc="cost_per_million_tokens * tokens_per_query / 1e6", optional=True)
+    replica_accelerators: Optional[float] = attrs.field(default=None)
+    workload_time = measure("h", doc="wall time of the training run costed", optional=True)
+    workload_cost = measure("USD", doc="cost of the training run (owned fleet)", optional=True)
+    workload_cloud_cost = measure("USD", doc="cost of the training run at cloud_rate", optional=True)
+
+    # upstream 0.1.1 names (floats in USD; energies as kWh Quantities)
+    @property
+    def capex_usd(self) -> float:
+        return float(self._capex)
+
+    @property
+    def opex_energy_usd(self) -> float:
+        return float(self._opex_energy)
+
+    @property
+    def opex_maintenance_usd(self) -> float:
+        return float(self._opex_maintenance)
+
+    @property
+    def total_opex_usd(self) -> float:
+        return float(self._opex)
+
+    @property
+    def tco_usd(self) -> float:
+        return float(self._tco)
+
+    @property
+    def it_energy_kwh(self) -> Any:
+        return self.it_energy
+
+    @property
+    def total_energy_kwh(self) -> Any:
+        return self.facility_energy
+
+    @property
+    def total_energy(self) -> Any:
+        return self.facility_energy
+
+
+def _price(name: str, value: Any, default: Optional[float], part: str, *, allow_zero: bool = False) -> float:
+    """A part price (USD): the argument if given, else the catalog's; neither is an error naming the part."""
+    if value is not None:
+        return amount(name, value, USD, 1.0, "USD", low_open=not allow_zero)
+    if default is None:
+        raise InvalidInputError(name, None, "a price in USD",
+                                f"{part} has no {name} in the catalog; pass {name}=Q_(..., 'USD')")
+    return default
+
+
+class EconomicsModel:
+    """Total cost of ownership (CapEx, OpEx, TCO) of a fleet, with cost per GPU-hour, the cloud
+    alternative, and cost per token or per training run when given another solver's result."""
+
+    def solve(
+        self,
+        fleet: Any,
+        duration_days: Any = None,
+        kwh_price: Any = None,
+        datacenter: Any = None,
+        grid: Any = None,
+        mfu: Any = None,
+        amortization_years: Any = DEFAULT_AMORTIZATION_YEARS,
+        infrastructure_multiplier: Any = 1.0,
+        *,
+        utilization: Any = None,
+        maintenance_rate: Any = DEFAULT_MAINTENANCE_RATE,
+        unit_cost: Any = None,
+        host_cost: Any = None,
+        network_cost: Any = None,
+        pue: Any = None,
+        cloud_rate: Any = None,
+        workload: Any = None,
+        tokens_per_query: Any = None,
+        steps: Any = None,
+    ) -> EconomicsResult:
+        """Cost of owning and running ``fleet`` for ``duration_days``.
+
+        Args:
+            fleet: a Fleet (``mlsysim.Systems.Clusters.X``).
+            duration_days: days (number) or a time Quantity; may be None with a training ``workload``
+                (the run's time is costed).
+            kwh_price: USD/kWh (number or Quantity). Default: the electricity price of ``grid``, of the
+                ``datacenter``'s grid, or of the fleet's datacenter grid; none of them is an error.
+            datacenter: a Datacenter, or a GridProfile meaning a typical datacenter on that grid.
+            grid: a GridProfile replacing the facility's grid (location varies independently of PUE).
+            mfu: upstream name of ``utilization``.
+            amortization_years: service life for straight-line amortization (number of 365-day years
+                or a time Quantity).
+            infrastructure_multiplier: upstream's multiplier on the purchase price (default 1).
+            utilization: position of each node between idle (0) and rated max (1) power
+                (default ``mlsysim_core.physics.DEFAULT_UTILIZATION``).
+            maintenance_rate: fraction of CapEx per year.
+            unit_cost, host_cost, network_cost: USD overrides of the accelerator price, the host (node
+                without accelerators) price and the whole network's price (network: 0 if not given).
+            pue: override of the facility PUE.
+            cloud_rate: cloud price per accelerator-hour (number in USD or a USD/h Quantity).
+            workload: a serving result (``tokens_per_second``) or a training result (``time_to_train``
+                or ``step_time`` with ``steps``).
+            tokens_per_query: output tokens per query, for ``cost_per_query``.
+            steps: training steps, for a training result that has only ``step_time``.
+        """
+        fleet = check_fleet(fleet)
+        u = _utilization(utilization, mfu)
+
+        # --- duration (and the workload that may define it)
+        wl_time = accels_run = tps = rep = None
+        if workload is not None:
+            tps = token_rate(workload)
+            if tps is None:
+                wl_time = run_time(workload, steps, "EconomicsModel")
+                accels_run = training_accelerators(workload, fleet)
+            else:
+                rep = replica_accelerators(workload)
+        if duration_days is None:
+            if wl_time is None:
+                raise InvalidInputError("duration_days", None, "a number of days > 0 or a time Quantity "
+                                        "(optional only with a training workload, whose run time is used)")
+            t = wl_time
+        else:
+            t = amount("duration_days", duration_days, DAY, DAY_S, "days")
+        life = amount("amortization_years", amortization_years, YEAR, YEAR_S, "years")
+        rate = ratio("maintenance_rate", maintenance_rate, 0.0, 1.0)
+        mult = amount("infrastructure_multiplier", infrastructure_multiplier, DIMENSIONLESS, 1.0, "factor", high=100.0)
+
+        # --- where: facility (PUE) and grid (price)
+        facility, g = site(fleet, datacenter, grid)
+        if pue is not None:
+            p_ue = ratio("pue", pue, 1.0, 5.0)
+            pue_source = "argument"
+        elif facility is not None:
+            p_ue = facility_pue(facility)
+            pue_source = "datacenter" if isinstance(facility, Datacenter) else "grid typical_pue"
+        else:
+            raise InvalidInputError("datacenter", None, "a Datacenter or GridProfile (for its PUE), or pue=",
+                                    f"fleet {fleet.name!r} has no datacenter")
+        if kwh_price is not None:
+            price = amount("kwh_price", kwh_price, USD_PER_KWH, 1.0 / KWH_J, "USD/kWh")
+            source = "argument"
+        else:
+            price = g.si.electricity_price if g is not None else None
+            if price is None:
+                where = f"grid {g.name!r} has no electricity_price" if g is not None else \
+                    f"fleet {fleet.name!r} has no datacenter and no grid was given"
+                raise InvalidInputError("kwh_price", None, "an electricity price in USD/kWh (number or Quantity)",
+                                        f"{where}; pass kwh_price=")
+            source = "grid"
+
+        # --- CapEx
+        node = fleet.node
+        hw = node.accelerator
+        nodes = fleet.count
+        n = nodes * node.accelerators_per_node
+        c_unit = _price("unit_cost", unit_cost, hw.si.unit_cost, f"accelerator {hw.name!r}")
+        c_host = _price("host_cost", host_cost, node.si.host_cost, f"node {node.name!r}", allow_zero=True)
+        c_net = 0.0 if network_cost is None else amount("network_cost", network_cost, USD, 1.0, "USD", low_open=False)
+        capex_acc = n * c_unit * mult
+        capex_host = nodes * c_host * mult
+        capex_net = c_net * mult
+        capex_total = capex_acc + capex_host + capex_net
+        capex = capex_total * t / life
+
+        # --- OpEx
+        pmax, pidle = node_power(fleet, u)
+        p_it = fleet_it_power(pmax, pidle, u, nodes)
+        e_it = p_it * t
+        e_fac = e_it * p_ue
+        opex_energy = e_fac * price
+        opex_maint = capex_total * rate * t / YEAR_S
+        opex = opex_energy + opex_maint
+        tco = capex + opex
+        per_gpu_s = tco / (n * t)
+
+        # --- cloud alternative
+        cr = cloud = ratio_c = cheaper = breakeven = None
+        if cloud_rate is not None:
+            cr = amount("cloud_rate", cloud_rate, USD_PER_HOUR, 1.0 / HOUR_S, "USD per accelerator-hour")
+            cloud = cr * n * t
+            ratio_c = cloud / tco
+            cheaper = "cloud" if cloud < tco else "owned"
+            margin = cr * n - opex / t
+            breakeven = capex_total / margin if margin > 0 else None
+
+        # --- consumed results
+        fleet_tps = per_million = per_query = wl_cost = wl_cloud = None
+        if tps is not None:
+            fleet_tps = tps * n / rep
+            per_token = (tco / t) / fleet_tps
+            per_million = per_token * 1e6
+            if tokens_per_query is not None:
+                per_query = per_token * amount("tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
+        elif wl_time is not None:
+            wl_cost = per_gpu_s * accels_run * wl_time
+            if cr is not None:
+                wl_cloud = cr * accels_run * wl_time
+
+        return EconomicsResult(
+            capex=capex, capex_total=capex_total, capex_accelerators=capex_acc, capex_hosts=capex_host,
+            capex_network=capex_net, opex_energy=opex_energy, opex_maintenance=opex_maint, opex=opex, tco=tco,
+            cost_per_gpu_hour=per_gpu_s, it_energy=e_it, facility_energy=e_fac, it_power=p_it,
+            electricity_price=price, duration=t, pue=p_ue, utilization=u, amortization_years=life / YEAR_S,
+            maintenance_rate=rate, accelerators=n, nodes=nodes, price_source=source,
+            region_name=g.name if g is not None else None,
+            datacenter_name=facility.name if isinstance(facility, Datacenter) else None, pue_source=pue_source,
+            cloud_rate=cr, cloud_cost=cloud, cloud_to_tco_ratio=ratio_c, cheaper=cheaper, breakeven=breakeven,
+            tokens_per_second=fleet_tps, cost_per_million_tokens=per_million, cost_per_query=per_query,
+            replica_accelerators=rep, workload_time=wl_time, workload_cost=wl_cost, workload_cloud_cost=wl_cloud,
+        )
+
+
+def _utilization(utilization: Any, mfu: Any) -> float:
+    if mfu is not None:
+        m = ratio("mfu", mfu, 0.0, 1.0)
+        if utilization is not None and ratio("utilization", utilization, 0.0, 1.0) != m:
+            raise InvalidInputError("mfu", mfu, f"the same value as utilization={utilization} (mfu is its upstream name)")
+        return m
+    if utilization is None:
+        return DEFAULT_UTILIZATION
+    return ratio("utilization", utilization, 0.0, 1.0)
+
