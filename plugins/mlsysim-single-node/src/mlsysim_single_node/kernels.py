@@ -1,0 +1,124 @@
+"""The single-node equations as pure functions of SI floats or numpy arrays (one code path for a
+scalar ``solve()`` and a vectorized sweep).
+
+Units: s, B (bytes), FLOP, FLOP/s, B/s, W, J. Every function states its equation and source.
+Notation: B batch, S context / sequence length, b bytes per weight element, b_kv bytes per KV
+element, P parameters, L layers, H*d_h attention width, kv elements per token = 2*L*h_kv*d_h
+(GQA) or L*(r_kv + d_rope) (MLA).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+maximum = np.maximum
+minimum = np.minimum
+
+
+# --------------------------------------------------------------------------- work per step
+
+
+def decoder_inference(batch, context, b, b_kv, dense_read_params, expert_params, expert_share,
+                      matmul_params, layers, attn_dim, kv_elements, total_params):
+    """One decode step of ``batch`` sequences at ``context`` tokens (Kaplan et al. 2020, Table 1;
+    Pope et al. 2022):
+
+    FLOPs     = B * (2*P_matmul + 4*L*S*H*d_h)         (2 FLOP per MAC; QK^T and AV over S keys)
+    bytes     = (P_dense + P_experts * (1 - (1-k/E)^B)) * b    weights read once for the batch
+                + B*(S+1)*kv*b_kv                               KV cache read, new token written
+    footprint = P_total*b + B*(S+1)*kv*b_kv
+
+    ``dense_read_params`` excludes the untied input-embedding table (a lookup reads B rows);
+    ``expert_share`` = k/E (1 for dense models); P_matmul counts active parameters only.
+    Returns (flops, bytes, footprint).
+    """
+    kv = batch * (context + 1.0) * kv_elements * b_kv
+    flops = batch * (2.0 * matmul_params + 4.0 * layers * context * attn_dim)
+    weights_read = (dense_read_params + expert_params * (1.0 - (1.0 - expert_share) ** batch)) * b
+    return flops, weights_read + kv, total_params * b + kv
+
+
+def fixed_inference(batch, flops_per_sample, params, activations, b):
+    """Forward pass of ``batch`` samples of a fixed-shape network (CNN): weights read once for the
+    batch, each sample's activations written once and read once (Williams et al. 2009 roofline).
+
+    FLOPs = B*F_sample; bytes = P*b + 2*B*A*b; footprint = P*b + B*A*b (A = activation elements
+    per sample; the footprint counts every activation live: an upper bound).
+    Returns (flops, bytes, footprint).
+    """
+    act = batch * activations * b
+    return batch * flops_per_sample, params * b + 2.0 * act, params * b + act
+
+
+def training_state_bytes(b, zero_stage, dp):
+    """Bytes per parameter held for training with mixed-precision Adam (Rajbhandari et al. 2020):
+    weights b + gradients b + optimizer 12 (fp32 master, m, v) below fp32, 8 (m, v) at fp32;
+    ZeRO stage 1/2/3 divides optimizer / +gradients / +weights by dp.
+    Returns (held bytes per parameter, optimizer bytes per parameter before sharding).
+    """
+    opt = 12.0 if b < 4.0 else 8.0
+    w = b / dp if zero_stage >= 3 else b
+    g = b / dp if zero_stage >= 2 else b
+    o = opt / dp if zero_stage >= 1 else opt
+    return w + g + o, opt
+
+
+def decoder_training(batch, seq_len, b, b_act, matmul_params, layers, hidden, heads, attn_dim,
+                     total_params, state_per_param, opt_per_param, recompute):
+    """One training step of ``batch`` sequences of ``seq_len`` tokens.
+
+    FLOPs = (3, or 4 with full recomputation) * B * (2*P_matmul*S + 2*L*S^2*H*d_h)
+            (forward 2 FLOP/MAC, backward 2x forward; causal attention halves QK^T and AV;
+            Narayanan et al. 2021 eq. 3).
+    activations per layer = S*B*d*(34 + 5*a*S/d) * b_act/2 bytes (Korthikanti et al. 2022, eq. 2;
+            full recomputation keeps the layer input only: 2*S*B*d * b_act/2).
+    bytes = 2*P*b (weights read forward and backward) + P*(3*b + 2*opt) (gradients written and
+            read, optimizer state read and written, weights written) + 2 * activations.
+    footprint = P * state_per_param + activations.
+    Returns (flops, bytes, footprint).
+    """
+    fwd = 2.0 * matmul_params * seq_len + 2.0 * layers * seq_len * seq_len * attn_dim
+    mult = 4.0 if recompute else 3.0
+    per_token_layer = 2.0 if recompute else 34.0 + 5.0 * heads * seq_len / hidden
+    act = layers * seq_len * batch * hidden * per_token_layer * b_act / 2.0
+    bytes_moved = 2.0 * total_params * b + total_params * (3.0 * b + 2.0 * opt_per_param) + 2.0 * act
+    return mult * batch * fwd, bytes_moved, total_params * state_per_param + act
+
+
+def fixed_training(batch, flops_per_sample, params, activations, b, state_per_param, opt_per_param):
+    """One training step of a fixed-shape network: FLOPs = 3*B*F_sample; activations B*A*b stored
+    for the backward pass; bytes and footprint as :func:`decoder_training`."""
+    act = batch * activations * b
+    bytes_moved = 2.0 * params * b + params * (3.0 * b + 2.0 * opt_per_param) + 2.0 * act
+    return 3.0 * batch * flops_per_sample, bytes_moved, params * state_per_param + act
+
+
+# --------------------------------------------------------------------------- roofline
+
+
+def offload_bytes(footprint, usable, bytes_moved):
+    """Bytes that do not fit (footprint - usable memory, >= 0) and are fetched over the host link
+    every step, at most the bytes the step moves. Returns (spill, host_bytes)."""
+    spill = maximum(footprint - usable, 0.0)
+    return spill, minimum(spill, bytes_moved)
+
+
+def roofline(flops, bytes_moved, host_bytes, host_seconds_per_byte, peak, bandwidth, eta_c, eta_m,
+             overhead, tdp, idle_fraction, compute_fraction, memory_fraction):
+    """Roofline step (Williams, Waterman, Patterson, CACM 2009) with an offload term and power.
+
+    t_compute = FLOPs / (F * eta_c)
+    t_memory  = (bytes - host_bytes) / (W * eta_m) + host_bytes * (1 / (host_bw * eta_net))
+    latency   = max(t_compute, t_memory) + t_overhead
+    MFU       = FLOPs / (latency * F)
+    power     = TDP * min(1, idle + f_c * t_compute/latency + f_m * t_memory/latency)
+    energy    = power * latency
+    ``host_seconds_per_byte`` is 0 when nothing spills (pass inf only where host_bytes > 0 and the
+    part has no host link). Returns (latency, t_compute, t_memory, mfu, power, energy).
+    """
+    t_c = flops / (peak * eta_c)
+    t_m = (bytes_moved - host_bytes) / (bandwidth * eta_m) + host_bytes * host_seconds_per_byte
+    latency = maximum(t_c, t_m) + overhead
+    mfu = flops / (latency * peak)
+    power = tdp * minimum(1.0, idle_fraction + (compute_fraction * t_c + memory_fraction * t_m) / latency)
+    return latency, t_c, t_m, mfu, power, power * latency

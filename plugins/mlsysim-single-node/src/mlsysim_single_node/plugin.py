@@ -1,0 +1,30 @@
+"""Entry point ``single_node`` of the ``mlsysim`` group: provides SingleNodeModel and Engine."""
+
+from __future__ import annotations
+
+from mlsysim_core import hookimpl
+from mlsysim_core.plugins import SolverSpec
+
+
+def _single_node():
+    from .solver import SingleNodeModel
+
+    return SingleNodeModel
+
+
+def _engine():
+    from .solver import Engine
+
+    return Engine
+
+
+@hookimpl
+def mlsysim_solvers() -> list:
+    return [
+        SolverSpec(name="SingleNodeModel", factory=_single_node,
+                   summary="Roofline of one model step on one accelerator: latency, throughput, bottleneck, MFU, memory, energy",
+                   consumes=("Workload", "HardwareNode"), produces="PerformanceProfile"),
+        SolverSpec(name="Engine", factory=_engine,
+                   summary="Engine.solve(...): shortcut identical to SingleNodeModel().solve(...)",
+                   consumes=("Workload", "HardwareNode"), produces="PerformanceProfile"),
+    ]

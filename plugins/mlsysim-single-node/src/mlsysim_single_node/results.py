@@ -1,0 +1,101 @@
+"""PerformanceProfile: what one roofline step of a model on one accelerator costs, and why."""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+
+from mlsysim_core.results import Result, measure, result
+
+
+def _gb(x: float) -> str:
+    return f"{x / 1e9:.4g} GB"
+
+
+@result("SingleNodeModel")
+class PerformanceProfile(Result):
+    """Result of ``SingleNodeModel().solve`` / ``Engine.solve``.
+
+    Physical fields are pint Quantities (``profile.latency.to("ms")``); ``to_dict()`` gives plain
+    data; ``explain()`` / ``str()`` a summary; ``constraint_trace`` says which wall bound the step.
+    A step is ``batch_size`` samples: images for a CNN, one decode token per sequence for a
+    transformer at inference, whole sequences of ``seq_len`` tokens in training.
+    """
+
+    # --- the answer
+    latency = measure("ms", doc="time per step: max(latency_compute, latency_memory) + latency_overhead")
+    throughput = measure("1/s", doc="samples per second = batch_size / latency (tokens/s for an LLM decode step)")
+    bottleneck: str = attrs.field(metadata={"doc": '"Memory" or "Compute": the larger roofline term'})
+    mfu: float = attrs.field(metadata={"doc": "model FLOPs utilisation = flops / (latency * peak_flops)"})
+    hfu: float = attrs.field(metadata={"doc": "hardware FLOPs utilisation (= mfu; recomputed FLOPs counted in training with recomputation)"})
+    feasible: bool = attrs.field(metadata={"doc": "memory_footprint <= memory_available"})
+    # --- the roofline terms
+    latency_compute = measure("ms", doc="flops / (peak_flops * compute_efficiency)")
+    latency_memory = measure("ms", doc="bytes from memory / (bandwidth * memory_efficiency) + spilled bytes over the host link")
+    latency_overhead = measure("ms", doc="dispatch tax + layers * per-layer framework overhead")
+    flops = measure("GFLOP", doc="FLOPs of the step")
+    bytes_moved = measure("GB", doc="bytes moved to/from main memory (and the host link when spilling)")
+    arithmetic_intensity = measure("FLOP/B", doc="flops / bytes_moved")
+    ridge_point = measure("FLOP/B", doc="peak_flops / bandwidth: intensity where compute and memory times meet at peak")
+    peak_flops = measure("TFLOP/s", doc="dense peak at the precision used")
+    bandwidth = measure("TB/s", doc="main-memory peak bandwidth")
+    peak_flops_actual = measure("TFLOP/s", doc="peak_flops * compute_efficiency (achievable)")
+    peak_bw_actual = measure("TB/s", doc="bandwidth * memory_efficiency (achievable)")
+    compute_efficiency: float = attrs.field(metadata={"doc": "achieved fraction of peak FLOP/s assumed"})
+    memory_efficiency: float = attrs.field(metadata={"doc": "achieved fraction of peak bandwidth assumed"})
+    # --- memory wall
+    memory_footprint = measure("GB", doc="bytes that must be resident: weights (+ KV cache, activations, training state)")
+    memory_available = measure("GB", doc="usable memory = capacity * usable fraction")
+    memory_capacity = measure("GB", doc="memory capacity of the accelerator")
+    offload_spill_bytes = measure("GB", doc="footprint beyond usable memory, fetched over the host link each step", optional=True)
+    offload_bandwidth = measure("GB/s", doc="host link bandwidth used for the spilled bytes", optional=True)
+    # --- energy
+    power = measure("W", doc="average accelerator power over the step", optional=True)
+    energy = measure("J", doc="accelerator energy of the step (power * latency); 0 J when the part has no TDP")
+    energy_per_sample = measure("J", doc="energy / batch_size")
+    # --- inputs echoed
+    precision: str = attrs.field()
+    batch_size: int = attrs.field()
+    seq_len: object = attrs.field(metadata={"doc": "context (inference) or sequence length (training); None: no KV context"})
+    is_training: bool = attrs.field()
+    hardware: str = attrs.field(metadata={"doc": "hardware name"})
+    model: str = attrs.field(metadata={"doc": "model name"})
+
+    @property
+    def energy_per_inference(self):
+        """Upstream name: energy of the step (whole batch)."""
+        return self.energy
+
+    @property
+    def constraint_trace(self) -> list[str]:
+        """Why: the memory wall and the roofline wall, as sentences (built on access)."""
+        req, avail = self._memory_footprint, self._memory_available
+        lines = [
+            f"Memory Wall: {'Passed' if self.feasible else 'FAILED'}. Required {_gb(req)} "
+            f"{'<=' if self.feasible else '>'} available {_gb(avail)} (usable share of {_gb(self._memory_capacity)}) on {self.hardware}."
+        ]
+        if not self.feasible:
+            if self._offload_bandwidth:
+                lines.append(f"Offload: {_gb(self._offload_spill_bytes)} spill over the host link at {self._offload_bandwidth / 1e9:.4g} GB/s every step.")
+            else:
+                lines.append(f"Offload: {self.hardware} has no host link in the catalog, the step cannot run (latency = inf).")
+        ai, ridge = self._arithmetic_intensity, self._ridge_point
+        lines.append(
+            f"{self.bottleneck} Wall: intensity {ai:.4g} FLOP/B vs ridge {ridge:.4g} FLOP/B at peak; "
+            f"compute {self._latency_compute * 1e3:.4g} ms, memory {self._latency_memory * 1e3:.4g} ms, "
+            f"overhead {self._latency_overhead * 1e3:.4g} ms."
+        )
+        return lines
+
+    def summary(self) -> str:
+        """A short text block (upstream name)."""
+        lat = self._latency
+        return "\n".join([
+            f"{self.model} on {self.hardware} ({self.precision}, batch {self.batch_size}{', training' if self.is_training else ''})",
+            f"  latency     {lat * 1e3:.4g} ms  ({self.bottleneck}-bound)" if math.isfinite(lat) else "  latency     inf (does not fit, no offload path)",
+            f"  throughput  {self._throughput:.4g} /s",
+            f"  MFU         {self.mfu:.1%}",
+            f"  memory      {_gb(self._memory_footprint)} of {_gb(self._memory_available)} usable",
+            *("  " + line for line in self.constraint_trace),
+        ])

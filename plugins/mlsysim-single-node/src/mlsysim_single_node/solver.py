@@ -1,0 +1,235 @@
+"""SingleNodeModel and Engine: the roofline of one model step on one accelerator.
+
+``solve()`` = validate the arguments (typed errors naming argument, value and valid range) ->
+SI floats -> the pure kernels in :mod:`mlsysim_single_node.kernels` -> one PerformanceProfile.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+from mlsysim_core import efficiency as E
+from mlsysim_core import validate as V
+from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload, Workload
+
+from . import kernels as K
+from .results import PerformanceProfile
+
+#: Sequence length of a training sample when ``seq_len`` is not given (tokens).
+DEFAULT_TRAINING_SEQ_LEN = 2048
+
+_MAX = V.MAX_COUNT
+_PREC_LIST = "one of " + ", ".join(PRECISION_BYTES)
+
+
+class _Shape:
+    """Per-model numbers derived once (SI floats), cached by model identity."""
+
+    __slots__ = ("model", "is_decoder", "name", "layers", "params", "dense_read", "experts_params",
+                 "expert_share", "matmul", "attn_dim", "kv", "hidden", "heads", "flops", "acts", "max_seq")
+
+    def __init__(self, model: Workload):
+        self.model = model
+        self.name = model.name
+        self.layers = float(model.layers or 1)
+        self.params = float(model.parameters)
+        self.acts = float(model.activations_per_sample or 0)
+        self.max_seq = getattr(model, "max_seq_len", None) or _MAX
+        self.is_decoder = isinstance(model, TransformerWorkload)
+        if self.is_decoder:
+            si = model.si
+            total = float(model.parameters)
+            embed = float((model.vocab_size or 0) * model.hidden_dim) if not model.tied_embeddings else 0.0
+            active = float(si.active_parameters)
+            e, k = model.experts, model.active_experts
+            if model.is_moe and e > k and active < total:
+                per_expert = (total - active) / (e - k)
+                experts = per_expert * e
+                share = k / e
+            else:
+                experts, share = 0.0, 1.0
+            read = total - embed - experts
+            self.dense_read = read if read > 0 else total - experts
+            self.experts_params = experts
+            self.expert_share = share
+            self.matmul = float(si.matmul_parameters)
+            self.attn_dim = float(si.attn_dim)
+            self.kv = float(si.kv_elements_per_token)
+            self.hidden = float(model.hidden_dim)
+            self.heads = float(model.heads)
+            self.flops = None
+        else:
+            if model.si.flops_per_sample is None:
+                raise InvalidInputError("model", model, "a workload with flops_per_sample (FLOPs of one forward pass)")
+            self.flops = float(model.si.flops_per_sample)
+
+
+_shapes: dict[int, _Shape] = {}
+
+
+def _shape(model: Any) -> _Shape:
+    s = _shapes.get(id(model))
+    if s is None or s.model is not model:
+        if not isinstance(model, Workload):
+            V.instance("model", model, Workload, "a Workload (CNNWorkload, TransformerWorkload)")
+        s = _Shape(model)
+        if len(_shapes) > 4096:
+            _shapes.clear()
+        _shapes[id(model)] = s
+    return s
+
+
+def _peak(hardware: HardwareNode, precision: Any) -> float:
+    try:
+        return hardware.compute.si.peaks[precision]
+    except (KeyError, TypeError):
+        return hardware.compute.peak(precision)  # raises InvalidInputError listing the valid ones
+
+
+class SingleNodeModel:
+    """Roofline model of one step of a workload on one accelerator (Williams et al. 2009).
+
+    Inference of a CNN/fixed-shape workload: ``batch_size`` samples in one forward pass. Inference of
+    a transformer: one decode step of ``batch_size`` sequences, each producing one token while
+    reading the KV cache of ``seq_len`` context tokens (``seq_len=None``: no context, the weights-only
+    step). ``is_training=True``: forward + backward + Adam update of ``batch_size`` samples
+    (transformers: sequences of ``seq_len`` tokens, default 2048).
+    """
+
+    name = "SingleNodeModel"
+    requires = ("workload", "hardware")
+    produces = PerformanceProfile
+
+    def solve(self, model: Workload, hardware: HardwareNode, batch_size: int = 1, precision: str = "fp16",
+              efficiency: Optional[float] = None, raise_errors: bool = False, is_training: bool = False,
+              seq_len: Optional[int] = None, memory_efficiency: Optional[float] = None,
+              zero_stage: int = 0, dp_size: int = 1, activation_recomputation: bool = False) -> PerformanceProfile:
+        """Latency, throughput, bottleneck, MFU, memory and energy of one step.
+
+        Args:
+            model: a catalog workload (``mlsysim.Models.ResNet50``, ``...Language.Llama3_8B``).
+            hardware: a ``HardwareNode`` (``mlsysim.Hardware.Cloud.H100``).
+            batch_size: samples per step (integer in [1, 2**40]).
+            precision: weights/activations precision; its dense peak must exist on ``hardware``.
+            efficiency: achieved fraction of peak FLOP/s in (0, 1]; default
+                ``mlsysim_core.efficiency.compute_efficiency(bytes)`` (0.6 for 16-bit, 0.5 for 8-bit).
+            raise_errors: raise :class:`InfeasibleError` instead of returning ``feasible=False``.
+            is_training: model a training step (3x forward FLOPs, weights+grads+Adam+activations).
+            seq_len: transformer context (inference) or sequence length (training).
+            memory_efficiency: achieved fraction of peak bandwidth in (0, 1]; default 0.8.
+            zero_stage, dp_size: ZeRO sharding of training state over ``dp_size`` replicas.
+            activation_recomputation: full recomputation in training (4x forward FLOPs, layer inputs kept).
+        """
+        # ---- validate (cheap checks first, each names argument, value and valid range)
+        shape = _shape(model)
+        if not isinstance(hardware, HardwareNode):
+            V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
+        if batch_size.__class__ is not int or not 1 <= batch_size <= _MAX:
+            batch_size = V.integer("batch_size", batch_size, 1, _MAX)
+        b = PRECISION_BYTES.get(precision) if precision.__class__ is str else None
+        if b is None:
+            raise InvalidInputError("precision", precision, _PREC_LIST)
+        peak = _peak(hardware, precision)
+        eta_c = E.compute_efficiency(b) if efficiency is None else V.fraction("efficiency", efficiency)
+        eta_m = E.MEMORY_STREAM if memory_efficiency is None else V.fraction("memory_efficiency", memory_efficiency)
+        if raise_errors is not True and raise_errors is not False:
+            V.instance("raise_errors", raise_errors, bool, "True or False")
+        if is_training is not True and is_training is not False:
+            V.instance("is_training", is_training, bool, "True or False")
+        if seq_len is not None and (seq_len.__class__ is not int or not 1 <= seq_len <= shape.max_seq):
+            seq_len = V.integer("seq_len", seq_len, 1, int(min(shape.max_seq, _MAX)))
+        hw = hardware.si
+        layers = shape.layers
+
+        # ---- work of the step
+        if is_training:
+            zero_stage = V.integer("zero_stage", zero_stage, 0, 3)
+            dp_size = V.integer("dp_size", dp_size, 1, _MAX)
+            if activation_recomputation is not True and activation_recomputation is not False:
+                V.instance("activation_recomputation", activation_recomputation, bool, "True or False")
+            state, opt = K.training_state_bytes(b, zero_stage, dp_size)
+            if shape.is_decoder:
+                s = DEFAULT_TRAINING_SEQ_LEN if seq_len is None else seq_len
+                if s > shape.max_seq:
+                    raise InvalidInputError("seq_len", s, f"an integer in [1, {shape.max_seq}] (model max_seq_len)")
+                seq_len = s
+                flops, moved, footprint = K.decoder_training(
+                    batch_size, s, b, b if b > 2.0 else 2.0, shape.matmul, layers, shape.hidden, shape.heads,
+                    shape.attn_dim, shape.params, state, opt, activation_recomputation)
+            else:
+                flops, moved, footprint = K.fixed_training(batch_size, shape.flops, shape.params, shape.acts, b, state, opt)
+                flops = flops * (4.0 / 3.0) if activation_recomputation else flops
+            overhead = hw.dispatch_tax + 3.0 * layers * E.LAYER_OVERHEAD_S
+        elif shape.is_decoder:
+            flops, moved, footprint = K.decoder_inference(
+                batch_size, 0.0 if seq_len is None else float(seq_len), b, b, shape.dense_read, shape.experts_params,
+                shape.expert_share, shape.matmul, layers, shape.attn_dim, shape.kv, shape.params)
+            overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S
+        else:
+            flops, moved, footprint = K.fixed_inference(batch_size, shape.flops, shape.params, shape.acts, b)
+            overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S
+
+        # ---- memory wall and offload (only the spilled bytes cross the host link)
+        capacity = hw.capacity
+        usable = capacity * E.USABLE_MEMORY_FRACTION
+        feasible = footprint <= usable
+        spill = host_bytes = 0.0
+        host_spb = 0.0
+        offload_bw = None
+        runnable = True
+        if not feasible:
+            if raise_errors:
+                raise InfeasibleError(
+                    f"{shape.name} needs {footprint / 1e9:.4g} GB but {hardware.name} has {usable / 1e9:.4g} GB usable "
+                    f"({E.USABLE_MEMORY_FRACTION:.0%} of {capacity / 1e9:.4g} GB)", required=footprint, available=usable)
+            spill, host_bytes = footprint - usable, min(footprint - usable, moved)
+            link = hardware.interconnect
+            if link is not None:
+                offload_bw = link.si.bandwidth
+                host_spb = 1.0 / (offload_bw * E.NETWORK)
+            else:
+                runnable, host_bytes = False, 0.0
+
+        tdp = hw.tdp or 0.0
+        latency, t_c, t_m, mfu, power, energy = K.roofline(
+            flops, moved, host_bytes, host_spb, peak, hw.bandwidth, eta_c, eta_m, overhead, tdp,
+            E.POWER_IDLE_FRACTION, E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION)
+        if not runnable:
+            latency = energy = t_m = math.inf
+            mfu, power = 0.0, None
+        elif hw.tdp is None:
+            power = None
+
+        return PerformanceProfile(
+            latency=latency, throughput=batch_size / latency, bottleneck="Compute" if t_c >= t_m else "Memory",
+            mfu=mfu, hfu=mfu, feasible=feasible,
+            latency_compute=t_c, latency_memory=t_m, latency_overhead=overhead,
+            flops=flops, bytes_moved=moved, arithmetic_intensity=flops / moved,
+            ridge_point=peak / hw.bandwidth, peak_flops=peak, bandwidth=hw.bandwidth,
+            peak_flops_actual=peak * eta_c, peak_bw_actual=hw.bandwidth * eta_m,
+            compute_efficiency=eta_c, memory_efficiency=eta_m,
+            memory_footprint=footprint, memory_available=usable, memory_capacity=capacity,
+            offload_spill_bytes=spill if not feasible else None, offload_bandwidth=offload_bw,
+            power=power, energy=energy, energy_per_sample=energy / batch_size,
+            precision=precision, batch_size=batch_size, seq_len=seq_len, is_training=is_training,
+            hardware=hardware.name, model=shape.name,
+        )
+
+
+_default = SingleNodeModel()
+
+
+class Engine:
+    """Convenience shortcut: ``Engine.solve(...)`` is identical to ``SingleNodeModel().solve(...)``."""
+
+    name = "Engine"
+    requires = SingleNodeModel.requires
+    produces = PerformanceProfile
+
+    @staticmethod
+    def solve(model: Workload, hardware: HardwareNode, batch_size: int = 1, precision: str = "fp16",
+              efficiency: Optional[float] = None, raise_errors: bool = False, **kwargs: Any) -> PerformanceProfile:
+        """Same arguments and result as :meth:`SingleNodeModel.solve`."""
+        return _default.solve(model, hardware, batch_size, precision, efficiency, raise_errors, **kwargs)
