@@ -1,0 +1,215 @@
+"""Input handling shared by this plugin's solver: amounts, the site (grid + facility), node power,
+and reading another solver's result by duck typing.
+
+(mlsysim-economics carries the same small module: a plugin imports only mlsysim_core, so
+that each installs alone with the host.)
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any, Optional
+
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.physics import DEFAULT_IDLE_FRACTION
+from mlsysim_core.types import Datacenter, Fleet, GridProfile
+from mlsysim_core.units import Quantity, Unit, to_si
+
+DAY_S = 86400.0
+HOUR_S = 3600.0
+YEAR_S = 365.0 * DAY_S  # an accounting year; a time Quantity converts with pint's year (365.25 d)
+KWH_J = 3.6e6
+
+
+def amount(name: str, value: Any, unit: Unit, plain_factor: float, plain_what: str, *,
+           low: float = 0.0, low_open: bool = True, high: float = math.inf) -> float:
+    """SI float of a plain number (read in ``plain_what`` units, times ``plain_factor``) or a Quantity
+    of ``unit``'s dimension, within [low, high] (SI); anything else names the argument and the range."""
+    t = type(value)
+    if t is float or t is int:  # fast path (bool is not int by type identity)
+        v = value * plain_factor
+        if v == v and (v > low if low_open else v >= low) and v <= high and v != math.inf:
+            return v
+        v = None
+    elif isinstance(value, Quantity):
+        v = to_si(value, unit, name=name)
+    elif isinstance(value, Real) and not isinstance(value, bool):
+        v = value * plain_factor
+    else:
+        v = None
+    if v is None or not isinstance(v, Real) or not math.isfinite(v) or (v <= low if low_open else v < low) or v > high:
+        lo = "> 0" if (low == 0 and low_open) else (">= 0" if low == 0 else f">= {low / plain_factor:g}")
+        raise InvalidInputError(name, value, f"a finite number {lo} ({plain_what}) or a Quantity in {unit:~P}")
+    return float(v)
+
+
+def ratio(name: str, value: Any, low: float, high: float) -> float:
+    """A plain finite number in [low, high]."""
+    t = type(value)
+    if (t is float or t is int or (isinstance(value, Real) and t is not bool)) and low <= value <= high:
+        return float(value)  # NaN fails the comparison, inf fails the bounds
+    raise InvalidInputError(name, value, f"a number in [{low}, {high}]")
+
+
+def _string_hint(value: str) -> str:
+    """For a name passed where an object belongs: where to find the object (error path only)."""
+    try:
+        from mlsysim_core.catalog import catalog
+
+        cat = catalog()
+        for section, ns in (("grids", "Infra.Grids"), ("datacenters", "Infra.Datacenters")):
+            if value in cat.entries.get(section, {}):
+                return f"pass the object, e.g. mlsysim.{ns}.{value}"
+        known = sorted(cat.entries.get("grids", {}))
+        return f"no grid or datacenter named {value!r}; grids: {', '.join(known) or 'none loaded'}"
+    except Exception:  # the catalog itself failing must not hide the user's mistake
+        return "pass a catalog object, e.g. mlsysim.Infra.Grids.Quebec"
+
+
+def check_fleet(fleet: Any) -> Fleet:
+    if not isinstance(fleet, Fleet):
+        hint = " (look it up, e.g. mlsysim.Systems.Clusters.Frontier_8K)" if isinstance(fleet, str) else ""
+        raise InvalidInputError("fleet", fleet, "a Fleet (Cluster)" + hint)
+    return fleet
+
+
+def site(fleet: Fleet, datacenter: Any, grid: Any) -> tuple:
+    """Resolve where the fleet runs: (facility, grid, typical).
+
+    ``facility`` is a Datacenter (PUE, WUE) or a GridProfile standing for a typical datacenter on
+    that grid (typical_pue, typical_wue), or None; ``grid`` is the GridProfile for carbon, price and
+    off-site water, or None. The ``grid`` argument replaces the facility's grid, so location and
+    facility vary independently.
+    """
+    if datacenter is not None and not isinstance(datacenter, (Datacenter, GridProfile)):
+        detail = _string_hint(datacenter) if isinstance(datacenter, str) else ""
+        raise InvalidInputError("datacenter", datacenter, "a Datacenter or a GridProfile "
+                                "(e.g. mlsysim.Infra.Grids.Quebec)", detail)
+    if grid is not None and not isinstance(grid, GridProfile):
+        detail = _string_hint(grid) if isinstance(grid, str) else ""
+        raise InvalidInputError("grid", grid, "a GridProfile (e.g. mlsysim.Infra.Grids.Quebec)", detail)
+    facility = datacenter if datacenter is not None else fleet.datacenter
+    if facility is None:
+        facility = grid  # a typical datacenter on the grid the user named
+    if facility is None:
+        return None, None
+    g = grid if grid is not None else (facility.grid if isinstance(facility, Datacenter) else facility)
+    return facility, g
+
+
+def facility_pue(facility: Any) -> float:
+    return facility.pue if isinstance(facility, Datacenter) else facility.typical_pue
+
+
+def facility_wue(facility: Any) -> float:
+    """On-site WUE, SI (m^3 per J of IT energy)."""
+    return facility.si.wue if isinstance(facility, Datacenter) else facility.si.typical_wue
+
+
+def facility_name(facility: Any) -> str:
+    return facility.name if isinstance(facility, Datacenter) else f"typical datacenter on {facility.name} grid"
+
+
+def node_power(fleet: Fleet, utilization: float) -> tuple:
+    """(P_max, P_idle) of the fleet's node in W: catalog power_max, power_idle or
+    DEFAULT_IDLE_FRACTION * power_max. A node without power_max is an error naming it."""
+    node = fleet.node
+    pmax = node.si.power_max
+    if pmax is None:
+        raise InvalidInputError(
+            "fleet.node.power_max", None,
+            "the node's rated power (W)",
+            f"node {node.name!r} has no power_max; set it, e.g. attrs.evolve(node, power_max='10.2 kW')",
+        )
+    pidle = node.si.power_idle
+    if pidle is None:
+        pidle = DEFAULT_IDLE_FRACTION * pmax
+    return pmax, pidle
+
+
+# --------------------------------------------------------------------------- consuming other results
+
+_ACCEL_FIELDS = ("total_accelerators", "num_accelerators", "n_accelerators", "accelerators", "num_gpus")
+
+
+def _count(v: Any) -> Optional[float]:
+    if isinstance(v, Real) and not isinstance(v, bool) and v >= 1:
+        return float(v)
+    return None
+
+
+def _from_parallelism(p: Any, keys: tuple) -> Optional[float]:
+    if p is None:
+        return None
+    n = 1.0
+    for k in keys:
+        v = p.get(k) if isinstance(p, dict) else getattr(p, k, None) or getattr(p, k + "_size", None)
+        if v is not None:
+            if _count(v) is None:
+                return None
+            n *= v
+    return n
+
+
+def training_accelerators(result: Any, fleet: Fleet) -> float:
+    """Accelerators a training result ran on: a count field, its fleet, dp*tp*pp of its parallelism,
+    else the fleet passed to this solver."""
+    for f in _ACCEL_FIELDS:
+        n = _count(getattr(result, f, None))
+        if n is not None:
+            return n
+    rf = getattr(result, "fleet", None)
+    if isinstance(rf, Fleet):
+        return float(rf.total_accelerators)
+    n = _from_parallelism(getattr(result, "parallelism", None), ("dp", "tp", "pp"))
+    return n if n else float(fleet.total_accelerators)
+
+
+def replica_accelerators(result: Any) -> float:
+    """Accelerators one serving replica uses: a count field, tp*pp of its parallelism or
+    ``tp_size``, else 1 (the result describes one accelerator)."""
+    for f in _ACCEL_FIELDS:
+        n = _count(getattr(result, f, None))
+        if n is not None:
+            return n
+    n = _from_parallelism(getattr(result, "parallelism", None), ("tp", "pp"))
+    if n:
+        return n
+    tp = _count(getattr(result, "tp_size", None)) or 1.0
+    pp = _count(getattr(result, "pp_size", None)) or 1.0
+    return tp * pp
+
+
+def _seconds(value: Any, name: str) -> float:
+    v = amount(name, value, Unit("s"), 1.0, "seconds")
+    return v
+
+
+def run_time(result: Any, steps: Any, consumer: str) -> float:
+    """Wall time of a training run (s): ``time_to_train``, else ``step_time`` (or upstream
+    ``step_latency_total``) times ``steps``."""
+    t = getattr(result, "time_to_train", None)
+    if t is not None:
+        return _seconds(t, "workload.time_to_train")
+    st = getattr(result, "step_time", None)
+    if st is None:
+        st = getattr(result, "step_latency_total", None)
+    if st is None:
+        raise InvalidInputError("workload", type(result).__name__,
+                                f"a serving result with tokens_per_second or a training result with "
+                                f"time_to_train or step_time (needed by {consumer})")
+    if steps is None:
+        raise InvalidInputError("steps", None, "the number of training steps (an integer >= 1) to cost a "
+                                "training result that gives step_time but no time_to_train")
+    if isinstance(steps, bool) or not isinstance(steps, Real) or not math.isfinite(steps) or steps < 1:
+        raise InvalidInputError("steps", steps, "a number of training steps >= 1")
+    return _seconds(st, "workload.step_time") * float(steps)
+
+
+def token_rate(result: Any) -> Optional[float]:
+    """Output tokens per second of a serving result (per replica), or None if it has none."""
+    v = getattr(result, "tokens_per_second", None)
+    if v is None:
+        return None
+    return amount("workload.tokens_per_second", v, Unit("1/s"), 1.0, "tokens per second")

@@ -1,0 +1,280 @@
+"""SustainabilityModel: energy, carbon (operational and embodied) and water of a fleet.
+
+Equations (``shared/design/physics.md``, "Sustainability"; ``shared/reference/infrastructure.md``):
+
+- IT power = nodes * (P_idle + (P_max - P_idle) * u) (``mlsysim_core.physics.fleet_it_power``):
+  **node** power (host, NICs, fans, PSU losses), not GPU TDP alone (DGX H100: 10.2 kW max vs
+  8 x 700 W of GPUs). IT energy = IT power * duration; facility energy = IT energy * PUE.
+- Operational carbon = facility energy * grid carbon intensity (location-based, gCO2e/kWh).
+- Embodied carbon, amortized: per-device embodied * accelerators * duration / service life.
+- Water (Li, Yang, Islam, Ren 2023, "Making AI Less Thirsty"): on-site = WUE (litres per **IT**
+  kWh, The Green Grid) * IT energy; off-site = grid water intensity (litres per kWh generated) *
+  facility energy; total = on-site + off-site.
+- Grid (carbon, off-site water) and facility (PUE, WUE) vary independently: ``grid=`` replaces the
+  facility's grid; a GridProfile passed as ``datacenter`` means a typical datacenter on that grid
+  (its ``typical_pue`` and ``typical_wue``, stated in the result).
+- A serving result: energy per token = replica facility power / tokens per second; a training
+  result: energy of the run = run power * PUE * run time (accelerators the run used).
+
+Fixes over upstream 0.1.1 (reference section 8, item 11): node power instead of GPU TDP, WUE on
+IT energy, embodied carbon amortized over the service life and read from the catalog, grid and
+facility separate, a default utilization that is not 100 %, input checks, no silent US-average grid.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import attrs
+
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.physics import DEFAULT_UTILIZATION, fleet_it_power
+from mlsysim_core.results import Result, measure, result
+from mlsysim_core.types import Datacenter
+from mlsysim_core.units import DAY, DIMENSIONLESS, KG, L_PER_KWH, U
+
+from ._inputs import (
+    DAY_S,
+    KWH_J,
+    YEAR_S,
+    amount,
+    check_fleet,
+    facility_pue,
+    facility_wue,
+    node_power,
+    ratio,
+    replica_accelerators,
+    run_time,
+    site,
+    token_rate,
+    training_accelerators,
+)
+
+#: Service life over which embodied carbon is amortized (years): Epoch AI's AI-server lifetime from
+#: 2023, Meta's server depreciation (5-5.5 y); Microsoft and Alphabet use 6
+#: (shared/reference/infrastructure.md section 4).
+DEFAULT_SERVICE_LIFE_YEARS = 5.0
+YEAR = U("year")
+_M3_TO_L = 1000.0
+
+
+@result("SustainabilityModel")
+class SustainabilityResult(Result):
+    """Energy (kWh), carbon (kg CO2e) and water (L) of a fleet over ``duration``."""
+
+    it_energy = measure("kWh", doc="IT energy: node power at the utilization * duration")
+    facility_energy = measure("kWh", doc="it_energy * PUE (upstream: total_energy_kwh)")
+    it_power = measure("kW", doc="fleet IT power at the utilization")
+    operational_carbon = measure("kg", doc="facility_energy * grid carbon intensity (kg CO2e)")
+    embodied_carbon = measure("kg", doc="per-device embodied * accelerators * duration / service life (kg CO2e)")
+    carbon_footprint = measure("kg", doc="operational_carbon + embodied_carbon (kg CO2e)")
+    water_onsite = measure("L", doc="WUE * it_energy (on-site cooling water)")
+    water_offsite = measure("L", doc="grid water intensity * facility_energy (off-site, generation)")
+    water_usage = measure("L", doc="water_onsite + water_offsite")
+    carbon_intensity = measure("g/kWh", doc="grid carbon intensity used (location-based)")
+    wue = measure("L/kWh", doc="on-site WUE used (litres per IT kWh)")
+    duration = measure("day", doc="period assessed")
+    pue: float = attrs.field()
+    utilization: float = attrs.field()
+    accelerators: int = attrs.field()
+    nodes: int = attrs.field()
+    region_name: str = attrs.field()
+    datacenter_name: Optional[str] = attrs.field()  # None: a typical datacenter on region_name's grid
+    pue_source: str = attrs.field()  # "argument", "datacenter" or "grid typical_pue"
+    offsite_water_known: bool = attrs.field()  # False: the grid states no water intensity (off-site = 0)
+    embodied_source: str = attrs.field()  # "catalog", "argument", "excluded" or "not in catalog" (0 counted)
+    service_life_years: float = attrs.field()
+    tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
+    replica_accelerators: Optional[float] = attrs.field(default=None)
+    energy_per_million_tokens = measure("kWh", doc="facility energy per 1M output tokens", optional=True)
+    energy_per_query = measure("Wh", doc="facility energy per query (tokens_per_query given)", optional=True)
+    carbon_per_query = measure("g", doc="operational carbon per query", optional=True)
+    workload_time = measure("h", doc="wall time of the training run or of the queries served", optional=True)
+    workload_energy = measure("kWh", doc="facility energy of the training run or of `queries` queries", optional=True)
+    workload_carbon = measure("kg", doc="operational + amortized embodied carbon of that work", optional=True)
+
+    # upstream 0.1.1 names
+    @property
+    def it_energy_kwh(self) -> Any:
+        return self.it_energy
+
+    @property
+    def total_energy_kwh(self) -> Any:
+        return self.facility_energy
+
+    @property
+    def total_energy(self) -> Any:
+        return self.facility_energy
+
+    @property
+    def total_carbon(self) -> Any:
+        return self.carbon_footprint
+
+    @property
+    def carbon_footprint_kg(self) -> float:
+        return float(self._carbon_footprint)
+
+    @property
+    def embodied_carbon_kg(self) -> float:
+        return float(self._embodied_carbon)
+
+    @property
+    def water_usage_liters(self) -> float:
+        return float(self._water_usage) * _M3_TO_L
+
+
+class SustainabilityModel:
+    """Energy, operational and embodied carbon, and water of a fleet (or of a training run or
+    queries given another solver's result), for a grid and a datacenter chosen independently."""
+
+    def solve(
+        self,
+        fleet: Any,
+        duration_days: Any = None,
+        datacenter: Any = None,
+        mfu: Any = None,
+        embodied_carbon_per_device: Any = None,
+        *,
+        utilization: Any = None,
+        grid: Any = None,
+        pue: Any = None,
+        wue: Any = None,
+        embodied: Optional[bool] = None,
+        service_life_years: Any = DEFAULT_SERVICE_LIFE_YEARS,
+        workload: Any = None,
+        tokens_per_query: Any = None,
+        queries: Any = None,
+        steps: Any = None,
+    ) -> SustainabilityResult:
+        """Energy, carbon and water of running ``fleet`` for ``duration_days``.
+
+        Args:
+            fleet: a Fleet (``mlsysim.Systems.Clusters.X``).
+            duration_days: days (number) or a time Quantity; may be None with a training ``workload``.
+            datacenter: a Datacenter (PUE, WUE, grid) or a GridProfile (a typical datacenter on it).
+                Default: the fleet's datacenter; none at all is an error.
+            mfu: upstream name of ``utilization``.
+            embodied_carbon_per_device: kg CO2e per accelerator (number or Quantity), overriding the
+                catalog's ``embodied_carbon``.
+            utilization: position of each node between idle (0) and rated max (1) power.
+            grid: a GridProfile replacing the facility's grid (carbon, off-site water).
+            pue, wue: overrides of the facility PUE (>= 1) and on-site WUE (L/kWh, >= 0).
+            embodied: True: require embodied carbon (error if unknown); False: exclude it; None
+                (default): include it when known, else count 0 and say so in ``embodied_source``.
+            service_life_years: life over which embodied carbon is amortized.
+            workload: a serving result (``tokens_per_second``) or a training result (``time_to_train``,
+                or ``step_time`` with ``steps``).
+            tokens_per_query, queries: for per-query energy and the energy of ``queries`` queries.
+        """
+        fleet = check_fleet(fleet)
+        u = _utilization(utilization, mfu)
+
+        wl_time = accels_run = tps = rep = None
+        if workload is not None:
+            tps = token_rate(workload)
+            if tps is None:
+                wl_time = run_time(workload, steps, "SustainabilityModel")
+                accels_run = training_accelerators(workload, fleet)
+            else:
+                rep = replica_accelerators(workload)
+        if duration_days is None:
+            if wl_time is None:
+                raise InvalidInputError("duration_days", None, "a number of days > 0 or a time Quantity "
+                                        "(optional only with a training workload, whose run time is used)")
+            t = wl_time
+        else:
+            t = amount("duration_days", duration_days, DAY, DAY_S, "days")
+        life = amount("service_life_years", service_life_years, YEAR, YEAR_S, "years")
+
+        facility, g = site(fleet, datacenter, grid)
+        if g is None:
+            raise InvalidInputError("datacenter", None, "a Datacenter or a GridProfile (e.g. mlsysim.Infra.Grids.US_Avg)",
+                                    f"fleet {fleet.name!r} has no datacenter")
+        if pue is not None:
+            p_ue = ratio("pue", pue, 1.0, 5.0)
+            pue_source = "argument"
+        else:
+            p_ue = facility_pue(facility)
+            pue_source = "datacenter" if isinstance(facility, Datacenter) else "grid typical_pue"
+        w_ue = facility_wue(facility) if wue is None else amount(
+            "wue", wue, L_PER_KWH, 1e-3 / KWH_J, "L/kWh", low_open=False, high=1e-3 * 100 / KWH_J)
+
+        node = fleet.node
+        nodes = fleet.count
+        per_node = node.accelerators_per_node
+        n = nodes * per_node
+        pmax, pidle = node_power(fleet, u)
+        p_it = fleet_it_power(pmax, pidle, u, nodes)
+        e_it = p_it * t
+        e_fac = e_it * p_ue
+        ci = g.si.carbon_intensity
+        op = e_fac * ci
+        w_on = e_it * w_ue
+        known = g.water_intensity is not None
+        w_off = e_fac * g.si.water_intensity if known else 0.0
+
+        # --- embodied carbon, amortized over the service life
+        if embodied is not None and type(embodied) is not bool:
+            raise InvalidInputError("embodied", embodied, "True, False or None")
+        if embodied is False:
+            per_dev, emb_source = 0.0, "excluded"
+        elif embodied_carbon_per_device is not None:
+            per_dev = amount("embodied_carbon_per_device", embodied_carbon_per_device, KG, 1.0, "kg CO2e",
+                             low_open=False)
+            emb_source = "argument"
+        else:
+            per_dev = node.accelerator.si.embodied_carbon
+            if per_dev is not None:
+                emb_source = "catalog"
+            elif embodied:
+                raise InvalidInputError("embodied_carbon_per_device", None, "kg CO2e per accelerator",
+                                        f"accelerator {node.accelerator.name!r} has no embodied_carbon in the "
+                                        "catalog; pass embodied_carbon_per_device= or embodied=False")
+            else:
+                per_dev, emb_source = 0.0, "not in catalog"
+        emb = per_dev * n * t / life
+
+        # --- consumed results
+        fleet_tps = e_mtok = e_query = c_query = wl_energy = wl_carbon = None
+        if tps is not None:
+            # one replica's share of node power, at the facility
+            p_rep = fleet_it_power(pmax, pidle, u, rep / per_node) * p_ue
+            e_tok = p_rep / tps
+            fleet_tps = tps * n / rep
+            e_mtok = e_tok * 1e6
+            if tokens_per_query is not None:
+                tq = amount("tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
+                e_query = e_tok * tq
+                c_query = e_query * ci
+                if queries is not None:
+                    nq = amount("queries", queries, DIMENSIONLESS, 1.0, "queries")
+                    wl_time = nq * tq / fleet_tps
+                    wl_energy = e_query * nq
+                    wl_carbon = wl_energy * ci + per_dev * n * wl_time / life
+            elif queries is not None:
+                raise InvalidInputError("tokens_per_query", None, "output tokens per query (> 0), needed with queries=")
+        elif wl_time is not None:
+            wl_energy = fleet_it_power(pmax, pidle, u, accels_run / per_node) * p_ue * wl_time
+            wl_carbon = wl_energy * ci + per_dev * accels_run * wl_time / life
+
+        return SustainabilityResult(
+            it_energy=e_it, facility_energy=e_fac, it_power=p_it, operational_carbon=op, embodied_carbon=emb,
+            carbon_footprint=op + emb, water_onsite=w_on, water_offsite=w_off, water_usage=w_on + w_off,
+            carbon_intensity=ci, wue=w_ue, duration=t, pue=p_ue, utilization=u, accelerators=n, nodes=nodes,
+            region_name=g.name, datacenter_name=facility.name if isinstance(facility, Datacenter) else None,
+            pue_source=pue_source, offsite_water_known=known, embodied_source=emb_source,
+            service_life_years=life / YEAR_S, tokens_per_second=fleet_tps, replica_accelerators=rep,
+            energy_per_million_tokens=e_mtok, energy_per_query=e_query, carbon_per_query=c_query,
+            workload_time=wl_time, workload_energy=wl_energy, workload_carbon=wl_carbon,
+        )
+
+
+def _utilization(utilization: Any, mfu: Any) -> float:
+    if mfu is not None:
+        m = ratio("mfu", mfu, 0.0, 1.0)
+        if utilization is not None and ratio("utilization", utilization, 0.0, 1.0) != m:
+            raise InvalidInputError("mfu", mfu, f"the same value as utilization={utilization} (mfu is its upstream name)")
+        return m
+    if utilization is None:
+        return DEFAULT_UTILIZATION
+    return ratio("utilization", utilization, 0.0, 1.0)
