@@ -148,7 +148,7 @@ def test_disabling_the_default_catalog_leaves_a_self_contained_example(monkeypat
         accelerators_per_node = 8
         source = "test"
     """))
-    with pytest.raises(CatalogError, match=r"refers\.toml:5: \[nodes\.MyA100Box\] field 'accelerator': "
+    with pytest.raises(CatalogError, match=r"refers\.toml:4: \[nodes\.MyA100Box\] field 'accelerator': "
                                            r"refers to hardware entry 'A100', which does not exist"):
         build(host, [user])
 
