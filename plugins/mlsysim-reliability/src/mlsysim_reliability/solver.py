@@ -1,0 +1,244 @@
+"""ReliabilityModel: fleet MTBF, failure probability, checkpoint interval and goodput.
+
+Equations (``shared/design/physics.md``, "Reliability"):
+
+- Components fail independently at constant rates (exponential lifetimes), a node fails when any
+  part does (series system): node rate = sum(count_i / MTTF_i); fleet MTBF M = node MTBF / nodes.
+- P(failure within T) = 1 - exp(-T/M); expected failures = T/M.
+- Checkpoint interval (compute time between checkpoints of cost delta): Young (1974)
+  tau = sqrt(2*delta*M); Daly (2006, FGCS 22:303, eq. 37) higher-order form
+  tau = sqrt(2*delta*M) * (1 + sqrt(delta/(2M))/3 + (delta/(2M))/9) - delta for delta < 2M, else
+  tau = M. The Daly interval is used unless ``checkpoint_interval`` is given.
+- Goodput (useful fraction of wall time) from Daly's renewal model with restart R:
+  wall = M * exp(R/M) * (exp((tau + delta)/M) - 1) * T / tau, so
+  goodput = tau / (M * exp(R/M) * (exp((tau + delta)/M) - 1)), always in (0, 1). Expanded to first
+  order in delta/M, tau/M, R/M it is physics.md's 1 - delta/tau - (tau/2 + R)/M (checkpoint cost,
+  on average tau/2 of lost work, restart), reported as ``goodput_first_order``; that form is
+  maximal at Young's tau, the exact one near Daly's.
+
+Fixes over upstream 0.1.1 (reference section 8, item 6): lost work tau/2 counted, Daly's interval,
+the fleet's stated MTBF honoured, component MTTFs from the catalog per node type (with sources),
+checkpoint cost 0 and negative durations rejected.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from numbers import Real
+from typing import Any, Optional
+
+import attrs
+
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.results import Result, measure, result
+from mlsysim_core.types import Component, Fleet
+from mlsysim_core.units import HOUR, SECOND, Quantity, to_si
+
+#: Restart cost R (s) when none is given: upstream 0.1.1's avg_recovery_time_s (failure detection,
+#: rescheduling and checkpoint reload); measured restore times for >100B-parameter runs are not
+#: public (shared/reference/infrastructure.md section 5). Pass ``restart_time_s`` for your system.
+DEFAULT_RESTART_S = 300.0
+#: Checkpoint cost delta (s) when none is given (upstream 0.1.1's default).
+DEFAULT_CHECKPOINT_S = 60.0
+HOUR_S = 3600.0
+_LOG_MAX = 700.0
+
+
+@result("ReliabilityModel")
+class ReliabilityResult(Result):
+    """Failures, checkpointing and goodput of a job on a fleet."""
+
+    fleet_mtbf = measure("h", doc="mean time between failures of the whole fleet: node MTBF / nodes")
+    node_mtbf = measure("h", doc="mean time between failures of one node")
+    failures_per_day = measure("1/day", doc="expected fleet interruptions per day: 1 day / fleet_mtbf")
+    failure_probability: float = attrs.field()  # 1 - exp(-T/M)
+    expected_failures: float = attrs.field()  # T/M over the job's compute time
+    young_interval = measure("s", doc="Young (1974): sqrt(2 * delta * M)")
+    daly_interval = measure("s", doc="Daly (2006): higher-order optimum")
+    optimal_checkpoint_interval = measure("s", doc="the optimum used: Daly's interval")
+    checkpoint_interval = measure("s", doc="interval assessed (the optimum unless given)")
+    goodput: float = attrs.field()  # useful / wall time, Daly's renewal model, in (0, 1)
+    goodput_first_order: float = attrs.field()  # 1 - delta/tau - (tau/2 + R)/M (0 where it breaks down)
+    expected_completion_time = measure("h", doc="expected wall-clock time to finish: T / goodput")
+    expected_interruptions: float = attrs.field()  # expected failures during the wall-clock time
+    job_duration = measure("h", doc="failure-free compute time of the job (T)")
+    checkpoint_time = measure("s", doc="checkpoint cost delta")
+    restart_time = measure("s", doc="restart cost R (detect, reschedule, reload)")
+    nodes: int = attrs.field()
+    mtbf_source: str = attrs.field()  # where the MTBF came from
+
+    @property
+    def goodput_ratio(self) -> float:
+        """Upstream 0.1.1 name of ``goodput``."""
+        return self.goodput
+
+
+def _time(name: str, value: Any, factor: float, what: str, *, allow_zero: bool = False) -> float:
+    """Seconds from a plain number (in ``what``, times ``factor``) or a time Quantity."""
+    t = type(value)
+    if t is float or t is int:
+        v = value * factor
+    elif isinstance(value, Quantity):
+        v = to_si(value, SECOND, name=name)
+    elif isinstance(value, Real) and t is not bool:
+        v = float(value) * factor
+    else:
+        v = None
+    if v is None or not isinstance(v, Real) or not (v >= 0.0 if allow_zero else v > 0.0) or not math.isfinite(v):
+        raise InvalidInputError(name, value, f"a finite number {'>=' if allow_zero else '>'} 0 ({what}) or a time Quantity")
+    return float(v)
+
+
+_node_rates: dict[int, tuple] = {}
+
+
+def _components_rate(components: Any, overrides: Optional[Mapping], node: Any) -> float:
+    """Failures per second of one node: sum(count / MTTF) over its components."""
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise InvalidInputError("component_mttf", overrides, "a dict part -> MTTF (hours or a time Quantity)")
+    parts = {c.part for c in components}
+    for part in overrides or ():
+        if part not in parts:
+            raise InvalidInputError("component_mttf", part, "a part of the node: " + (", ".join(sorted(parts)) or "none"),
+                                    "pass components= to add parts")
+    if not components:
+        raise InvalidInputError("components", (), "component MTTFs for the node",
+                                f"node {node.name!r} lists no components; pass node_mtbf=, fleet_mtbf= or components=")
+    rate = 0.0
+    for c in components:
+        if overrides is not None and c.part in overrides:
+            mttf = _time(f"component_mttf[{c.part!r}]", overrides[c.part], HOUR_S, "hours")
+        else:
+            mttf = to_si(c.mttf, HOUR, name=f"{c.part}.mttf")
+        rate += c.count / mttf
+    return rate
+
+
+def _node_rate(node: Any) -> float:
+    hit = _node_rates.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    rate = _components_rate(node.components, None, node)
+    if len(_node_rates) > 512:
+        _node_rates.clear()
+    _node_rates[id(node)] = (node, rate)
+    return rate
+
+
+def young_interval(delta: float, mtbf: float) -> float:
+    """Young (1974): tau = sqrt(2 * delta * M)."""
+    return math.sqrt(2.0 * delta * mtbf)
+
+
+def daly_interval(delta: float, mtbf: float) -> float:
+    """Daly (2006, eq. 37): sqrt(2dM) * (1 + sqrt(d/2M)/3 + (d/2M)/9) - d for d < 2M, else M."""
+    if delta >= 2.0 * mtbf:
+        return mtbf
+    x = delta / (2.0 * mtbf)
+    return math.sqrt(2.0 * delta * mtbf) * (1.0 + math.sqrt(x) / 3.0 + x / 9.0) - delta
+
+
+def goodput(tau: float, delta: float, restart: float, mtbf: float) -> float:
+    """Daly's renewal model: tau / (M * exp(R/M) * (exp((tau + delta)/M) - 1)), in (0, 1)."""
+    x = (tau + delta) / mtbf
+    r = restart / mtbf
+    if x + r < _LOG_MAX:
+        return tau / (mtbf * math.exp(r) * math.expm1(x))
+    # log form for very unreliable fleets: log(expm1(x)) = x + log1p(-exp(-x))
+    return math.exp(math.log(tau / mtbf) - r - x - math.log1p(-math.exp(-x)))
+
+
+class ReliabilityModel:
+    """Fleet MTBF from component failure rates, failure probability of a job, the Young/Daly
+    checkpoint interval, goodput and the expected wall-clock time to finish."""
+
+    def solve(
+        self,
+        fleet: Any,
+        job_duration_hours: Any,
+        checkpoint_time_s: Any = DEFAULT_CHECKPOINT_S,
+        avg_recovery_time_s: Any = None,
+        *,
+        restart_time_s: Any = None,
+        node_mtbf: Any = None,
+        fleet_mtbf: Any = None,
+        component_mttf: Optional[Mapping] = None,
+        components: Any = None,
+        checkpoint_interval: Any = None,
+    ) -> ReliabilityResult:
+        """Reliability of a job of ``job_duration_hours`` of failure-free compute on ``fleet``.
+
+        Args:
+            fleet: a Fleet (``mlsysim.Systems.Clusters.X``).
+            job_duration_hours: failure-free compute time T (hours, or a time Quantity).
+            checkpoint_time_s: checkpoint cost delta (seconds, or a time Quantity), > 0.
+            avg_recovery_time_s: upstream name of ``restart_time_s``.
+            restart_time_s: restart cost R after a failure (seconds or Quantity, >= 0; default 300 s).
+            node_mtbf: a stated node MTBF (hours or Quantity), replacing the component sum.
+            fleet_mtbf: a stated fleet MTBF (hours or Quantity); wins over everything else.
+            component_mttf: {part: MTTF} overriding the MTTF of parts the node lists.
+            components: a sequence of ``Component`` replacing the node's list.
+            checkpoint_interval: assess this interval (s or Quantity) instead of the optimum.
+
+        Precedence of the MTBF: fleet_mtbf, node_mtbf, components/component_mttf (arguments), then
+        the catalog: fleet.mtbf, node.components.
+        """
+        if not isinstance(fleet, Fleet):
+            hint = " (look it up, e.g. mlsysim.Systems.Clusters.Frontier_8K)" if isinstance(fleet, str) else ""
+            raise InvalidInputError("fleet", fleet, "a Fleet (Cluster)" + hint)
+        t = _time("job_duration_hours", job_duration_hours, HOUR_S, "hours")
+        delta = _time("checkpoint_time_s", checkpoint_time_s, 1.0, "seconds")
+        if restart_time_s is not None and avg_recovery_time_s is not None:
+            raise InvalidInputError("avg_recovery_time_s", avg_recovery_time_s,
+                                    "None when restart_time_s is given (it is restart_time_s's upstream name)")
+        r_in = restart_time_s if restart_time_s is not None else avg_recovery_time_s
+        restart = DEFAULT_RESTART_S if r_in is None else _time(
+            "restart_time_s", r_in, 1.0, "seconds", allow_zero=True)
+        nodes = fleet.count
+
+        # --- MTBF (seconds)
+        if fleet_mtbf is not None:
+            m = _time("fleet_mtbf", fleet_mtbf, HOUR_S, "hours")
+            source = "fleet_mtbf argument"
+        elif node_mtbf is not None:
+            m = _time("node_mtbf", node_mtbf, HOUR_S, "hours") / nodes
+            source = "node_mtbf argument"
+        elif components is not None or component_mttf is not None:
+            comps = fleet.node.components if components is None else _components(components)
+            m = 1.0 / (_components_rate(comps, component_mttf, fleet.node) * nodes)
+            source = "components argument" if components is not None else "node.components with component_mttf"
+        elif fleet.mtbf is not None:
+            m = to_si(fleet.mtbf, HOUR, name="fleet.mtbf")
+            source = "fleet.mtbf"
+        else:
+            m = 1.0 / (_node_rate(fleet.node) * nodes)
+            source = "node.components"
+
+        # --- failures, checkpointing, goodput
+        e = t / m
+        p = -math.expm1(-e)
+        tau_y = young_interval(delta, m)
+        tau_d = daly_interval(delta, m)
+        tau = tau_d if checkpoint_interval is None else _time("checkpoint_interval", checkpoint_interval, 1.0, "seconds")
+        g = goodput(tau, delta, restart, m)
+        g1 = 1.0 - delta / tau - (0.5 * tau + restart) / m
+        wall = t / g if g > 0.0 else math.inf
+
+        return ReliabilityResult(
+            fleet_mtbf=m, node_mtbf=m * nodes, failures_per_day=1.0 / m, failure_probability=p,
+            expected_failures=e, young_interval=tau_y, daly_interval=tau_d, optimal_checkpoint_interval=tau_d,
+            checkpoint_interval=tau, goodput=g, goodput_first_order=g1 if g1 > 0.0 else 0.0,
+            expected_completion_time=wall, expected_interruptions=wall / m, job_duration=t,
+            checkpoint_time=delta, restart_time=restart, nodes=nodes, mtbf_source=source,
+        )
+
+
+def _components(value: Any) -> tuple:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise InvalidInputError("components", value, "a sequence of mlsysim.Component")
+    comps = tuple(value)
+    for c in comps:
+        if not isinstance(c, Component):
+            raise InvalidInputError("components", c, "a sequence of mlsysim.Component(part=, count=, mttf=)")
+    return comps
