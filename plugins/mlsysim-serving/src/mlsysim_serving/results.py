@@ -1,0 +1,91 @@
+"""ServingResult: prefill (TTFT) and decode (ITL) of an LLM on one accelerator or a tensor-parallel group."""
+
+from __future__ import annotations
+
+import attrs
+
+from mlsysim_core.results import Result, measure, result
+
+
+def _gb(x: float) -> str:
+    return f"{x / 1e9:.4g} GB"
+
+
+@result("ServingModel")
+class ServingResult(Result):
+    """Result of ``ServingModel().solve``. Memory fields are per GPU unless they say otherwise;
+    ``batch_size`` sequences decode concurrently (one token each per step)."""
+
+    # --- the answer
+    feasible: bool = attrs.field(metadata={"doc": "total_memory_required <= memory_available (per GPU)"})
+    ttft = measure("ms", doc="time to first token: prefill of batch_size prompts of seq_len tokens")
+    itl = measure("ms", doc="inter-token latency: one decode step at context seq_len")
+    tokens_per_second = measure("token/s", doc="output tokens per second of the whole TP group = batch_size / itl")
+    # --- memory
+    kv_cache_size = measure("GB", doc="KV cache of all sequences at their longest context (seq_len + output_len), whole group")
+    model_weights_size = measure("GB", doc="weights of the whole model at the precision used")
+    total_memory_required = measure("GB", doc="per GPU: weights/tp + KV share + activation workspace")
+    memory_available = measure("GB", doc="per GPU usable memory = capacity * usable fraction")
+    memory_utilization: float = attrs.field(metadata={"doc": "total_memory_required / capacity (per GPU)"})
+    weights_per_gpu = measure("GB")
+    kv_cache_per_gpu = measure("GB")
+    workspace_per_gpu = measure("GB", doc="activation workspace of one prefill chunk + logits")
+    # --- prefill split
+    prefill_compute_time = measure("ms")
+    prefill_memory_time = measure("ms")
+    prefill_communication_time = measure("ms", doc="tensor-parallel all-reduces of the prefill")
+    prefill_bottleneck: str = attrs.field()
+    prefill_flops = measure("TFLOP", doc="per GPU")
+    # --- decode split
+    decode_compute_time = measure("ms")
+    decode_memory_time = measure("ms")
+    decode_communication_time = measure("ms", doc="tensor-parallel all-reduces of one decode step")
+    decode_bottleneck: str = attrs.field()
+    decode_flops = measure("GFLOP", doc="per GPU per step")
+    decode_bytes = measure("GB", doc="per GPU per step")
+    overhead = measure("ms", doc="fixed per-step overhead: dispatch tax + layers * per-layer overhead")
+    # --- with output_len
+    itl_mean = measure("ms", doc="mean decode step over the output (context seq_len + (output_len-1)/2)", optional=True)
+    e2e_latency = measure("ms", doc="ttft + (output_len - 1) * itl_mean", optional=True)
+    requests_per_second = measure("1/s", doc="batch_size / e2e_latency (the batch served together)", optional=True)
+    # --- energy
+    decode_power = measure("W", doc="average power per GPU during decode", optional=True)
+    energy_per_token = measure("J", doc="decode energy per output token, all GPUs of the group", optional=True)
+    # --- what was assumed
+    peak_flops = measure("TFLOP/s", doc="dense peak per GPU at the precision used")
+    bandwidth = measure("TB/s", doc="memory bandwidth per GPU")
+    compute_efficiency: float = attrs.field()
+    memory_efficiency: float = attrs.field()
+    precision: str = attrs.field()
+    kv_precision: str = attrs.field()
+    tp_size: int = attrs.field()
+    batch_size: int = attrs.field()
+    seq_len: int = attrs.field()
+    output_len: object = attrs.field()
+    hardware: str = attrs.field()
+    model: str = attrs.field()
+
+    @property
+    def bottlenecks(self) -> dict:
+        """{"prefill": ..., "decode": ...}: the larger roofline term of each phase."""
+        return {"prefill": self.prefill_bottleneck, "decode": self.decode_bottleneck}
+
+    @property
+    def constraint_trace(self) -> list[str]:
+        """Why: the memory wall of one GPU and the bound of each phase (built on access)."""
+        req, avail = self._total_memory_required, self._memory_available
+        return [
+            f"Memory Wall: {'Passed' if self.feasible else 'FAILED'}. Required {_gb(req)} per GPU "
+            f"(weights {_gb(self._weights_per_gpu)} + KV {_gb(self._kv_cache_per_gpu)} + workspace "
+            f"{_gb(self._workspace_per_gpu)}) {'<=' if self.feasible else '>'} usable {_gb(avail)} on "
+            f"{self.hardware} x{self.tp_size}.",
+            f"Prefill: {self.prefill_bottleneck}-bound (compute {self._prefill_compute_time * 1e3:.4g} ms, memory "
+            f"{self._prefill_memory_time * 1e3:.4g} ms, comm {self._prefill_communication_time * 1e3:.4g} ms).",
+            f"Decode: {self.decode_bottleneck}-bound (compute {self._decode_compute_time * 1e3:.4g} ms, memory "
+            f"{self._decode_memory_time * 1e3:.4g} ms, comm {self._decode_communication_time * 1e3:.4g} ms).",
+        ]
+
+    @property
+    def prompt_cache_hit_ratio(self) -> float:
+        """Upstream field: no prefix caching is modelled (0.0)."""
+        return 0.0

@@ -1,0 +1,257 @@
+"""ServingModel: LLM prefill (TTFT) and decode (ITL), KV cache and memory, with tensor parallelism.
+
+``solve()`` = validate (typed errors naming argument, value, valid range) -> SI floats -> the pure
+kernels in :mod:`mlsysim_serving.kernels` -> one ServingResult.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from mlsysim_core import efficiency as E
+from mlsysim_core import validate as V
+from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload
+
+from . import kernels as K
+from .results import ServingResult
+
+#: Tokens of one prefill chunk, which bounds the activation workspace (vLLM/TensorRT-LLM chunked
+#: prefill schedule a few thousand tokens per step; vLLM's max_num_batched_tokens is 8192 for
+#: chunked prefill on large GPUs).
+PREFILL_CHUNK_TOKENS = 8192
+#: Largest tensor-parallel group when the part has a scale-up link (NVLink/Infinity Fabric/ICI)
+#: and no ``gpus_per_node`` is given: one 8-GPU node (DGX/HGX, MI300X OAM platform).
+DEFAULT_GPUS_PER_NODE = 8
+
+_MAX = V.MAX_COUNT
+_PREC_LIST = "one of " + ", ".join(PRECISION_BYTES)
+
+
+class _Shape:
+    """Per-model numbers derived once (SI floats), cached by model identity."""
+
+    __slots__ = ("model", "name", "layers", "params", "dense_read", "experts_params", "expert_share", "matmul",
+                 "attn_dim", "kv", "hidden", "ffn", "vocab", "heads", "kv_heads", "mla", "max_seq")
+
+    def __init__(self, model: TransformerWorkload):
+        si = model.si
+        self.model = model
+        self.name = model.name
+        self.layers = float(model.layers)
+        total = float(model.parameters)
+        self.params = total
+        embed = float((model.vocab_size or 0) * model.hidden_dim) if not model.tied_embeddings else 0.0
+        active = float(si.active_parameters)
+        e, k = model.experts, model.active_experts
+        if model.is_moe and e > k and active < total:
+            experts = (total - active) / (e - k) * e
+            self.expert_share = k / e
+        else:
+            experts, self.expert_share = 0.0, 1.0
+        read = total - embed - experts
+        self.dense_read = read if read > 0 else total - experts
+        self.experts_params = experts
+        self.matmul = float(si.matmul_parameters)
+        self.attn_dim = float(si.attn_dim)
+        self.kv = float(si.kv_elements_per_token)
+        self.hidden = float(model.hidden_dim)
+        self.ffn = float(model.ffn_dim or 4 * model.hidden_dim)
+        self.vocab = float(model.vocab_size or 0)
+        self.heads = model.heads
+        self.kv_heads = si.kv_heads
+        self.mla = model.kv_lora_rank is not None
+        self.max_seq = model.max_seq_len or _MAX
+
+
+_shapes: dict[int, _Shape] = {}
+
+
+def _shape(model: Any) -> _Shape:
+    s = _shapes.get(id(model))
+    if s is None or s.model is not model:
+        if not isinstance(model, TransformerWorkload):
+            raise InvalidInputError(
+                "model", model, "a TransformerWorkload (an LLM, e.g. mlsysim.Models.Language.Llama3_8B); "
+                "a CNN or other workload has no prefill/decode: use SingleNodeModel")
+        s = _Shape(model)
+        if len(_shapes) > 4096:
+            _shapes.clear()
+        _shapes[id(model)] = s
+    return s
+
+
+def _check_tp(tp: int, shape: _Shape, gpus: int) -> float:
+    """Validate tp against the node and the heads; return the share of the KV cache one GPU holds."""
+    if tp > gpus:
+        raise InvalidInputError("tp_size", tp, f"an integer in [1, {gpus}] (GPUs of one node; pass gpus_per_node to change)")
+    if shape.heads % tp:
+        raise InvalidInputError("tp_size", tp, f"a divisor of heads={shape.heads}")
+    if shape.mla:
+        return 1.0  # MLA's latent KV is shared by all heads: every TP rank holds all of it
+    kvh = shape.kv_heads
+    if tp <= kvh:
+        if kvh % tp:
+            raise InvalidInputError("tp_size", tp, f"a divisor of kv_heads={kvh} (or a multiple of it, replicating KV heads)")
+        return 1.0 / tp
+    if tp % kvh:
+        raise InvalidInputError("tp_size", tp, f"a divisor or a multiple of kv_heads={kvh}")
+    return 1.0 / kvh  # each KV head replicated tp/kv_heads times
+
+
+class ServingModel:
+    """LLM serving on one accelerator or a tensor-parallel group inside one node.
+
+    ``batch_size`` sequences are served together: their prompts of ``seq_len`` tokens are prefilled
+    together (``ttft``), then each decode step emits one token for every sequence (``itl``), so
+    ``batch_size`` is the number of concurrent sequences in decode (continuous batching at that
+    concurrency, all at context ``seq_len``). With ``output_len`` the mean ITL over the output, the
+    end-to-end latency and requests per second follow, and the KV cache is sized for
+    ``seq_len + output_len`` tokens.
+    """
+
+    name = "ServingModel"
+    requires = ("workload", "hardware")
+    produces = ServingResult
+
+    def solve(self, model: TransformerWorkload, hardware: HardwareNode, seq_len: int, batch_size: int = 1,
+              precision: str = "fp16", tp_size: int = 1, kv_precision: Optional[str] = None,
+              efficiency: Optional[float] = None, output_len: Optional[int] = None,
+              memory_efficiency: Optional[float] = None, gpus_per_node: Optional[int] = None,
+              raise_errors: bool = False) -> ServingResult:
+        """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
+
+        Args:
+            model: a ``TransformerWorkload`` (dense, GQA, MoE or MLA).
+            hardware: one accelerator; ``tp_size`` of them form the tensor-parallel group.
+            seq_len: prompt length in tokens (integer in [1, model max_seq_len]).
+            batch_size: concurrent sequences (integer in [1, 2**40]).
+            precision: weights precision and the FLOP rate used (its dense peak must exist).
+            tp_size: tensor-parallel degree: divides heads; divides kv_heads or is a multiple of it
+                (KV heads then replicate); at most ``gpus_per_node``.
+            kv_precision: KV-cache precision; default = ``precision`` for 1-byte and wider formats,
+                fp16 for 4/6-bit weight formats (weight-only quantisation keeps a 16-bit cache).
+            efficiency: achieved fraction of peak FLOP/s in (0, 1] (default 0.6 at 16-bit, 0.5 at 8-bit).
+            output_len: generated tokens per request (optional).
+            memory_efficiency: achieved fraction of peak bandwidth in (0, 1] (default 0.8).
+            gpus_per_node: GPUs one TP group may span (default 8 with a scale-up link, else 1).
+            raise_errors: raise :class:`InfeasibleError` when it does not fit instead of feasible=False.
+        """
+        shape = _shape(model)
+        if not isinstance(hardware, HardwareNode):
+            V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
+        max_seq = shape.max_seq
+        if seq_len.__class__ is not int or not 1 <= seq_len <= max_seq:
+            seq_len = V.integer("seq_len", seq_len, 1, int(min(max_seq, _MAX)))
+        if batch_size.__class__ is not int or not 1 <= batch_size <= _MAX:
+            batch_size = V.integer("batch_size", batch_size, 1, _MAX)
+        if output_len is not None:
+            output_len = V.integer("output_len", output_len, 1, int(min(max_seq, _MAX)))
+            if seq_len + output_len > max_seq:
+                raise InvalidInputError("output_len", output_len, f"seq_len + output_len <= max_seq_len={max_seq} (seq_len={seq_len})")
+        b = PRECISION_BYTES.get(precision) if precision.__class__ is str else None
+        if b is None:
+            raise InvalidInputError("precision", precision, _PREC_LIST)
+        try:
+            peak = hardware.compute.si.peaks[precision]
+        except KeyError:
+            peak = hardware.compute.peak(precision)  # raises, listing the supported precisions
+        if kv_precision is None:
+            kv_precision = precision if b >= 1.0 else "fp16"
+            b_kv = PRECISION_BYTES[kv_precision]
+        else:
+            b_kv = PRECISION_BYTES.get(kv_precision) if kv_precision.__class__ is str else None
+            if b_kv is None:
+                raise InvalidInputError("kv_precision", kv_precision, _PREC_LIST)
+        eta_c = E.compute_efficiency(b) if efficiency is None else V.fraction("efficiency", efficiency)
+        eta_m = E.MEMORY_STREAM if memory_efficiency is None else V.fraction("memory_efficiency", memory_efficiency)
+        if raise_errors is not True and raise_errors is not False:
+            V.instance("raise_errors", raise_errors, bool, "True or False")
+        link = hardware.scale_up
+        if gpus_per_node is None:
+            gpus = DEFAULT_GPUS_PER_NODE if link is not None else 1
+        else:
+            gpus = V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20)
+            if link is None:
+                link = hardware.interconnect  # GPUs of a node without a scale-up fabric talk over the host link
+        if tp_size.__class__ is not int or tp_size < 1:
+            tp_size = V.integer("tp_size", tp_size, 1, gpus)
+        kv_share = 1.0 if tp_size == 1 else _check_tp(tp_size, shape, gpus)
+        if tp_size > 1 and link is None:
+            raise InvalidInputError("tp_size", tp_size, f"1: {hardware.name} has neither a scale-up nor a host link in the catalog")
+
+        hw = hardware.si
+        n = float(tp_size)
+        layers = shape.layers
+        b_act = b if b >= 2.0 else 2.0  # activations stay 16-bit under 8/4-bit weight formats
+        bw = hw.bandwidth
+        overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S
+        if tp_size > 1:
+            link_bw, link_lat = link.si.bandwidth, link.si.latency
+        else:
+            link_bw, link_lat = 1.0, 0.0
+        S = float(seq_len)
+
+        # ---- prefill
+        read_pre = K.weights_read(batch_size * S, shape.dense_read, shape.experts_params, shape.expert_share)
+        f_p, m_p, msg_p = K.prefill(batch_size, S, n, b, b_kv, b_act, read_pre, shape.matmul, layers, shape.attn_dim,
+                                    shape.hidden, shape.kv, kv_share)
+        comm_p = K.tp_allreduce(msg_p, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
+        ttft, tc_p, tm_p = K.phase_time(f_p, m_p, comm_p, peak, bw, eta_c, eta_m, overhead)
+
+        # ---- decode at context seq_len
+        read_dec = K.weights_read(batch_size, shape.dense_read, shape.experts_params, shape.expert_share)
+        f_d, m_d, msg_d = K.decode(batch_size, S, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim,
+                                   shape.hidden, shape.kv, kv_share)
+        comm_d = K.tp_allreduce(msg_d, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
+        itl, tc_d, tm_d = K.phase_time(f_d, m_d, comm_d, peak, bw, eta_c, eta_m, overhead)
+
+        itl_mean = e2e = rps = None
+        if output_len is not None:
+            mid = S + (output_len - 1) / 2.0
+            f_m, m_m, _ = K.decode(batch_size, mid, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim,
+                                   shape.hidden, shape.kv, kv_share)
+            itl_mean = K.phase_time(f_m, m_m, comm_d, peak, bw, eta_c, eta_m, overhead)[0]
+            e2e = ttft + (output_len - 1) * itl_mean
+            rps = batch_size / e2e
+            max_ctx = S + output_len
+        else:
+            max_ctx = S
+
+        # ---- memory wall (per GPU)
+        w_gpu, kv_gpu, work = K.memory_per_gpu(batch_size, max_ctx, n, b, b_kv, b_act, shape.params, shape.kv, kv_share,
+                                               PREFILL_CHUNK_TOKENS, shape.hidden, shape.ffn, shape.vocab)
+        required = w_gpu + kv_gpu + work
+        capacity = hw.capacity
+        usable = capacity * E.USABLE_MEMORY_FRACTION
+        feasible = required <= usable
+        if not feasible and raise_errors:
+            raise InfeasibleError(
+                f"{shape.name} needs {required / 1e9:.4g} GB per GPU (weights {w_gpu / 1e9:.4g} + KV {kv_gpu / 1e9:.4g} "
+                f"+ workspace {work / 1e9:.4g}) but {hardware.name} has {usable / 1e9:.4g} GB usable "
+                f"({E.USABLE_MEMORY_FRACTION:.0%} of {capacity / 1e9:.4g} GB) at tp_size={tp_size}",
+                required=required, available=usable)
+
+        # ---- energy of decode
+        if hw.tdp is not None:
+            power, e_step = K.power_energy(hw.tdp, tc_d, tm_d, itl, E.POWER_IDLE_FRACTION,
+                                           E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION)
+            e_tok = e_step * n / batch_size
+        else:
+            power = e_tok = None
+
+        return ServingResult(
+            feasible=feasible, ttft=ttft, itl=itl, tokens_per_second=batch_size / itl,
+            kv_cache_size=batch_size * max_ctx * shape.kv * b_kv, model_weights_size=shape.params * b,
+            total_memory_required=required, memory_available=usable, memory_utilization=required / capacity,
+            weights_per_gpu=w_gpu, kv_cache_per_gpu=kv_gpu, workspace_per_gpu=work,
+            prefill_compute_time=tc_p, prefill_memory_time=tm_p, prefill_communication_time=comm_p,
+            prefill_bottleneck="Compute" if tc_p >= tm_p else "Memory", prefill_flops=f_p,
+            decode_compute_time=tc_d, decode_memory_time=tm_d, decode_communication_time=comm_d,
+            decode_bottleneck="Compute" if tc_d >= tm_d else "Memory", decode_flops=f_d, decode_bytes=m_d,
+            overhead=overhead, itl_mean=itl_mean, e2e_latency=e2e, requests_per_second=rps,
+            decode_power=power, energy_per_token=e_tok, peak_flops=peak, bandwidth=bw,
+            compute_efficiency=eta_c, memory_efficiency=eta_m, precision=precision, kv_precision=kv_precision,
+            tp_size=tp_size, batch_size=batch_size, seq_len=seq_len, output_len=output_len,
+            hardware=hardware.name, model=shape.name,
+        )
