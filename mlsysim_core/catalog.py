@@ -25,7 +25,7 @@ from typing import Any, Iterator, Optional
 import attrs
 
 from . import types as T
-from .catalog_files import SECTIONS, RawEntry, read_file
+from .catalog_files import SECTIONS, RawEntry, key_problem, read_file
 from .errors import CatalogError, InvalidInputError, UnknownEntryError
 
 USER = "<user>"
@@ -63,8 +63,10 @@ class Entry:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.value, SECTION_TYPES[self.section]):
             raise InvalidInputError("value", self.value, f"a {SECTION_TYPES[self.section].__name__} for section {self.section!r}")
-        if not self.key.isidentifier():
-            raise InvalidInputError("key", self.key, "a Python identifier")
+        for name, key in (("key", self.key), *(("aliases", a) for a in self.aliases)):
+            why = key_problem(key)
+            if why:
+                raise InvalidInputError(name, key, "a catalog key", why)
 
     @property
     def origin(self) -> str:
@@ -120,6 +122,9 @@ def _link(raw: RawEntry, table: dict, name: str, cls: type, source: str) -> Any:
     sub = _sub(raw, table, name, {"name", "bandwidth", "latency"})
     if sub is None:
         return None
+    missing = sorted({"name", "bandwidth"} - set(sub))
+    if missing:
+        raise raw.error(name, f"needs {missing[0]!r}")
     kwargs = dict(sub)
     if cls is T.NetworkFabric:
         kwargs["source"] = source
@@ -161,7 +166,7 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
         return T.HardwareNode(compute=compute, field_sources=sources, **t)
     if s == "models":
         kind = raw.table.get("kind", "transformer")
-        cls = _MODEL_KINDS.get(kind)
+        cls = _MODEL_KINDS.get(kind) if isinstance(kind, str) else None
         if cls is None:
             raise raw.error("kind", f"{kind!r} is not one of {', '.join(_MODEL_KINDS)}")
         t = _take(raw, _fields(cls) | {"kind"}, {"name", "parameters", "source"})
@@ -186,8 +191,8 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
             raise raw.error("components", "must be an array of { part, count, mttf, source } tables")
         parts = []
         for c in comps:
-            if not isinstance(c, dict) or set(c) - {"part", "count", "mttf", "source"}:
-                raise raw.error("components", f"each item needs part, count, mttf, source; got {c!r}")
+            if not isinstance(c, dict) or set(c) - {"part", "count", "mttf", "source"} or {"part", "count", "mttf"} - set(c):
+                raise raw.error("components", f"each item needs part, count, mttf (and optionally source); got {c!r}")
             parts.append(T.Component(**c))
         t["components"] = tuple(parts)
         return T.Node(field_sources=sources, **t)
@@ -209,14 +214,18 @@ def build_entry(raw: RawEntry, built: dict, provider: str) -> Entry:
     except InvalidInputError as exc:
         field_name = exc.argument.replace("precision_flops", "peak_flops")
         raise raw.error(field_name, str(exc).replace("precision_flops", "peak_flops")) from None
-    except TypeError as exc:  # e.g. a wrong type TOML value for an attrs field
-        raise raw.error("", str(exc)) from None
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+        # e.g. a wrong type TOML value for an attrs field: still a CatalogError naming the entry
+        raise raw.error("", f"{type(exc).__name__}: {exc}") from None
     category = raw.table.get("category", "")
     aliases = raw.table.get("aliases", [])
-    if not isinstance(category, str) or not (category == "" or category.isidentifier()):
+    if not isinstance(category, str) or not (category == "" or not key_problem(category)):
         raise raw.error("category", "must be an identifier such as Cloud or Language")
-    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.isidentifier() for a in aliases):
+    if not isinstance(aliases, list):
         raise raw.error("aliases", "must be a list of identifiers")
+    for a in aliases:
+        if key_problem(a):
+            raise raw.error("aliases", f"{a!r}: {key_problem(a)}")
     return Entry(section=raw.section, key=raw.key, value=value, category=category, aliases=tuple(aliases),
                  provider=provider, file=raw.file, line=raw.line)
 
@@ -431,6 +440,16 @@ def build(host: Any, user_files: list[Path]) -> Catalog:
             f"using the one from {_label(host, win[2])} (higher priority or earlier in plugin order)",
             PluginConflictWarning, stacklevel=4)
         shadowed.append((built[wi.section][wi.key], lose))
+    for section, entries in built.items():
+        owner = {key: e for key, e in entries.items()}
+        for e in entries.values():
+            for a in e.aliases:
+                other = owner.setdefault(a, e)
+                if other is not e:
+                    warnings.warn(
+                        f"catalog {section} alias {a!r} of {e.key!r} ({_label(host, e.provider)}) is already the name of "
+                        f"{other.key!r} ({_label(host, other.provider)}); {a!r} stays {other.key!r}",
+                        PluginConflictWarning, stacklevel=4)
     return Catalog(built, shadowed)
 
 

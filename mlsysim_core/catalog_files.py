@@ -7,7 +7,10 @@ table per entry; any other file holds section tables (``[hardware.X]``, ``[model
 
 from __future__ import annotations
 
+import keyword
+import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,23 @@ SECTIONS = ("hardware", "models", "fabrics", "nodes", "clusters", "grids", "data
 MAX_FILE_BYTES = 4_000_000
 MAX_DEPTH = 6
 MAX_STRING = 20_000
+MAX_ENTRIES = 5_000
+MAX_KEY = 100
+MAX_DOTTED = 32
+#: Names a catalog key may not take: Namespace methods (``Hardware.get`` would hide the entry).
+RESERVED_KEYS = frozenset({"get", "keys", "list"})
+
+
+def key_problem(key: object) -> str:
+    """Why ``key`` cannot be a catalog key or alias ("" if it can): an ASCII identifier of at most
+    ``MAX_KEY`` characters, not a Python keyword, not starting with "_", not a Namespace method."""
+    if not isinstance(key, str) or not key.isascii() or not key.isidentifier():
+        return "keys must be ASCII Python identifiers (letters, digits, underscores)"
+    if len(key) > MAX_KEY:
+        return f"keys are limited to {MAX_KEY} characters"
+    if keyword.iskeyword(key) or key.startswith("_") or key in RESERVED_KEYS:
+        return f"{key!r} is reserved (Python keywords, names starting with '_', and {', '.join(sorted(RESERVED_KEYS))})"
+    return ""
 
 
 @attrs.frozen
@@ -61,61 +81,115 @@ def _depth(value: Any, level: int = 0) -> int:
     return level
 
 
-def _header_line(text: str, section: str, key: str, sectioned: bool) -> int:
-    names = [f"{section}.{key}", f'{section}."{key}"'] if sectioned else [key, f'"{key}"']
+def _header_index(text: str) -> dict[str, int]:
+    """``"[section.key]"`` (spaces removed) -> 1-based line of its first occurrence, built once per file."""
+    index: dict[str, int] = {}
     for i, line in enumerate(text.splitlines()):
-        s = line.strip().replace(" ", "")
-        if any(s == f"[{n}]" for n in names):
-            return i + 1
+        s = line.strip()
+        if s.startswith("[") and not s.startswith("[["):
+            index.setdefault(s.split("#", 1)[0].replace(" ", "").rstrip(), i + 1)
+    return index
+
+
+def _header_line(index: dict[str, int], section: str, key: str, sectioned: bool) -> int:
+    names = [f"{section}.{key}", f'{section}."{key}"'] if sectioned else [key, f'"{key}"']
+    for n in names:
+        if f"[{n}]" in index:
+            return index[f"[{n}]"]
     return 1
 
 
-def _long_string(value: Any) -> bool:
+_BARE_OR_QUOTED = re.compile(r'\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'"'[^']*'"r')\s*')
+
+
+def _prescan(name: str, text: str) -> None:
+    """Refuse inputs that would make the TOML parser itself slow: tomllib's cost grows with the
+    square of a dotted key's length, so a key of more than ``MAX_DOTTED`` parts is refused before
+    parsing (a valid catalog never nests deeper than ``MAX_DEPTH``). Linear in the text."""
+    for i, line in enumerate(text.splitlines()):
+        if line.count(".") <= MAX_DOTTED:
+            continue
+        run = 0
+        for part in line.split("."):
+            run = run + 1 if _BARE_OR_QUOTED.fullmatch(part) else 0
+            if run > MAX_DOTTED:
+                raise CatalogError(f"{name}:{i + 1}: a dotted key of more than {MAX_DOTTED} parts "
+                                   f"(catalog tables nest at most {MAX_DEPTH} levels)")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _bad_string(value: Any) -> str:
+    """Why a string inside ``value`` is refused: too long, or a control character (a terminal
+    escape sequence in a name would be printed by ``mlsysim catalog``); "" if none is."""
     if isinstance(value, str):
-        return len(value) > MAX_STRING
-    if isinstance(value, dict):
-        return any(_long_string(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_long_string(v) for v in value)
-    return False
+        if len(value) > MAX_STRING:
+            return f"a string longer than {MAX_STRING} characters"
+        if _CONTROL.search(value):
+            return f"a string with a control character ({value[:40]!r})"
+        return ""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        why = (_bad_string(k) if isinstance(k, str) else "") or _bad_string(v)
+        if why:
+            return why
+    return ""
 
 
 def read_file(path: str | Path) -> list[RawEntry]:
     """Parse one catalog file into raw entries; any problem raises :class:`CatalogError`."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise CatalogError(f"{path!r}: a catalog file must be given as a path (str or pathlib.Path)")
     path = Path(path)
     name = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise CatalogError(f"{name}: file is {size} bytes; catalog files are limited to {MAX_FILE_BYTES}")
-        text = path.read_text(encoding="utf-8")
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise CatalogError(f"{name}: not a regular file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise CatalogError(f"{name}: file is {st.st_size} bytes; catalog files are limited to {MAX_FILE_BYTES}")
+        with open(path, "rb") as f:
+            blob = f.read(MAX_FILE_BYTES + 1)  # the file may have grown since stat()
+        if len(blob) > MAX_FILE_BYTES:
+            raise CatalogError(f"{name}: file is larger than {MAX_FILE_BYTES} bytes, the limit for catalog files")
+        text = blob.decode("utf-8")
     except CatalogError:
         raise
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: UnicodeDecodeError, embedded NUL in the path
         raise CatalogError(f"{name}: cannot read catalog file: {exc}") from None
+    _prescan(name, text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{name}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise CatalogError(f"{name}: not valid TOML: arrays or inline tables nested too deeply "
+                           f"(catalog tables nest at most {MAX_DEPTH} levels)") from None
     sectioned = path.stem not in ("hardware", "models")
     if not sectioned:
         data = {path.stem: data}
     entries = []
+    index = _header_index(text)
     for section, tables in data.items():
         if section not in SECTIONS:
             raise CatalogError(f"{name}: unknown section {section!r}; valid sections: {', '.join(SECTIONS)}")
         if not isinstance(tables, dict):
             raise CatalogError(f"{name}: section {section!r} must be a table of entries")
         for key, table in tables.items():
-            line = _header_line(text, section, key, sectioned)
+            line = _header_line(index, section, key, sectioned)
             raw = RawEntry(section, key, table if isinstance(table, dict) else {}, name, line, text)
             if not isinstance(table, dict):
                 raise raw.error("", "an entry must be a table")
-            if not key.isidentifier():
-                raise raw.error("", "entry keys must be Python identifiers (letters, digits, underscores)")
+            why = key_problem(key)
+            if why:
+                raise raw.error("", f"invalid entry key: {why}")
             if _depth(table) > MAX_DEPTH:
                 raise raw.error("", f"tables nested deeper than {MAX_DEPTH} levels")
-            if _long_string(table):
-                raise raw.error("", f"a string longer than {MAX_STRING} characters")
+            why = _bad_string(table)
+            if why:
+                raise raw.error("", why)
             entries.append(raw)
+            if len(entries) > MAX_ENTRIES:
+                raise raw.error("", f"more than {MAX_ENTRIES} entries in one file")
     return entries

@@ -79,12 +79,17 @@ def qty(unit: Unit, *, optional: bool = False, allow_zero: bool = False, default
     return field(converter=_to_quantity(unit, optional, allow_zero), default=default)
 
 
+#: Largest count a catalog value may hold (parameters, layers, node counts): 2**53, beyond which
+#: the SI floats the kernels compute with no longer represent every integer.
+MAX_INT = 2**53
+
+
 def _check_int(minimum: int, optional: bool = False):
     def check(inst: Any, fld: attrs.Attribute, value: Any) -> None:
         if value is None and optional:
             return
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise InvalidInputError(fld.name, value, f"an integer >= {minimum}")
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_INT:
+            raise InvalidInputError(fld.name, value, f"an integer in [{minimum}, 2**53]")
 
     return check
 
@@ -109,6 +114,11 @@ def _check_ratio(low: float, high: float, optional: bool = False):
 def _check_str(inst: Any, fld: attrs.Attribute, value: Any) -> None:
     if not isinstance(value, str) or (fld.name == "name" and not value.strip()):
         raise InvalidInputError(fld.name, value, "a non-empty string" if fld.name == "name" else "a string")
+
+
+def _check_bool(inst: Any, fld: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise InvalidInputError(fld.name, value, "true or false")
 
 
 def text(default: Any = attrs.NOTHING):
@@ -334,7 +344,7 @@ class TransformerWorkload(Workload):
     ffn_dim: Optional[int] = count(1, optional=True)
     vocab_size: Optional[int] = count(1, optional=True)
     max_seq_len: Optional[int] = count(1, optional=True)
-    tied_embeddings: bool = field(default=False, validator=attrs.validators.instance_of(bool))
+    tied_embeddings: bool = field(default=False, validator=_check_bool)
     experts: Optional[int] = count(1, optional=True)
     active_experts: Optional[int] = count(1, optional=True)
     active_parameters: Optional[int] = count(1, optional=True)
@@ -352,6 +362,8 @@ class TransformerWorkload(Workload):
         if self.active_parameters is not None and self.active_parameters > self.parameters:
             raise InvalidInputError("active_parameters", self.active_parameters, f"<= parameters={self.parameters}")
         hd = self.head_dim or self.hidden_dim // self.heads
+        if hd < 1:
+            raise InvalidInputError("heads", self.heads, f"<= hidden_dim={self.hidden_dim} (head_dim = hidden_dim // heads), or give head_dim")
         embed = (self.vocab_size or 0) * self.hidden_dim
         active = self.active_parameters or self.parameters
         # Parameters touched by matmuls per token: active minus the input embedding (a lookup),

@@ -8,6 +8,7 @@ USD, so J, W, m**3 follow), whose conversion factors are cached per (unit, targe
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -81,15 +82,28 @@ def magnitude(value: Any, target: pint.Unit, *, name: str) -> Any:
     raise InvalidInputError(name, value, f"a pint Quantity in {target:~P} (e.g. Q_(1, '{target:~P}'))")
 
 
+#: "VALUE UNIT": a decimal number (no nan/inf/hex/underscores) and a unit made of up to four names
+#: joined by "/" ("989.5 TFLOP/s", "20 g/kWh", "0.1 USD/kWh"); anything else (parentheses, powers,
+#: numbers inside the unit, "* 10**100") is refused before pint's expression parser sees it.
+_UNIT_NAME = r"[A-Za-z\u00b5\u03bc%]+"
+_VALUE_UNIT = re.compile(
+    rf"\s*([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    rf"(?:\s+({_UNIT_NAME}(?:\s*/\s*{_UNIT_NAME}){{0,3}}))?\s*",
+    re.ASCII,
+)
+
+
 def parse_quantity(text: str, target: pint.Unit, *, name: str) -> pint.Quantity:
     """Parse ``"VALUE UNIT"`` strictly (no expressions) and check its dimension against ``target``."""
     expected = f'"VALUE UNIT" with a unit convertible to {target:~P}'
     if not isinstance(text, str) or len(text) > 200:
         raise InvalidInputError(name, text, expected)
-    parts = text.strip().split(None, 1)
+    m = _VALUE_UNIT.fullmatch(text)
+    if m is None:
+        raise InvalidInputError(name, text, expected)
     try:
-        value = float(parts[0])
-        units = ureg.parse_units(parts[1]) if len(parts) == 2 else DIMENSIONLESS
+        value = float(m.group(1))
+        units = ureg.parse_units(m.group(2)) if m.group(2) else DIMENSIONLESS
     except Exception as exc:  # pint's parser raises several types, even AssertionError
         raise InvalidInputError(name, text, expected) from exc
     q = Q_(value, units)
