@@ -1,0 +1,282 @@
+"""EconomicsModel: hand-derived numbers, units, invariants, consumed results and error paths."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mlsysim
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.types import (
+    ComputeCore,
+    Datacenter,
+    Fleet,
+    GridProfile,
+    HardwareNode,
+    MemoryHierarchy,
+    Node,
+)
+from mlsysim_core.units import Q_
+from mlsysim_economics import EconomicsModel, EconomicsResult
+
+HW = HardwareNode(
+    name="TestGPU", compute=ComputeCore(precision_flops={"bf16": "1000 TFLOP/s"}, default_precision="bf16"),
+    memory=MemoryHierarchy(capacity="80 GB", bandwidth="3 TB/s"), tdp="700 W", unit_cost="30000 USD",
+)
+NODE = Node(name="TestNode", accelerator=HW, accelerators_per_node=8, power_max="10 kW", power_idle="2 kW",
+            host_cost="100000 USD")
+GRID = GridProfile(name="TestGrid", carbon_intensity="400 g/kWh", electricity_price="0.1 USD/kWh",
+                   typical_pue=1.3, typical_wue="1 L/kWh")
+DC = Datacenter(name="TestDC", grid=GRID, pue=1.2, wue="0.5 L/kWh")
+FLEET = Fleet(name="TestFleet", node=NODE, count=10, datacenter=DC)
+M = EconomicsModel()
+
+# Hand derivation for FLEET, 30 days, defaults (u = 0.7, 5-year life, 5 %/yr maintenance):
+#   node power = 2 + (10 - 2) * 0.7 = 7.6 kW; IT power = 76 kW; IT energy = 76 * 720 = 54,720 kWh
+#   facility = 54,720 * 1.2 = 65,664 kWh; energy cost = 6,566.4 USD
+#   CapEx total = 80 * 30,000 + 10 * 100,000 = 3,400,000; share = 3.4e6 * 30 / (5 * 365) = 55,890.41
+#   maintenance = 3.4e6 * 0.05 * 30 / 365 = 13,972.60; TCO = 76,429.41; per GPU-hour = TCO / (80 * 720)
+CAPEX_SHARE = 3.4e6 * 30 / (5 * 365)
+MAINT = 3.4e6 * 0.05 * 30 / 365
+TCO = CAPEX_SHARE + 6566.4 + MAINT
+
+
+def test_hand_derived_tco():
+    r = M.solve(FLEET, 30)
+    assert isinstance(r, EconomicsResult)
+    assert r.it_power.to("kW").magnitude == pytest.approx(76.0)
+    assert r.it_energy.to("kWh").magnitude == pytest.approx(54720.0)
+    assert r.facility_energy.to("kWh").magnitude == pytest.approx(65664.0)
+    assert r.opex_energy.to("USD").magnitude == pytest.approx(6566.4)
+    assert r.capex_total.to("USD").magnitude == pytest.approx(3.4e6)
+    assert r.capex_accelerators.magnitude == pytest.approx(2.4e6)
+    assert r.capex_hosts.magnitude == pytest.approx(1.0e6)
+    assert r.capex.magnitude == pytest.approx(CAPEX_SHARE)
+    assert r.opex_maintenance.magnitude == pytest.approx(MAINT)
+    assert r.opex.magnitude == pytest.approx(6566.4 + MAINT)
+    assert r.tco.magnitude == pytest.approx(TCO)
+    assert r.cost_per_gpu_hour.to("USD/h").magnitude == pytest.approx(TCO / (80 * 720))
+    assert (r.pue, r.utilization, r.accelerators, r.nodes) == (1.2, 0.7, 80, 10)
+    assert r.price_source == "grid" and r.region_name == "TestGrid" and r.datacenter_name == "TestDC"
+    # upstream float names
+    assert r.tco_usd == pytest.approx(TCO) and isinstance(r.tco_usd, float)
+    assert r.capex_usd == pytest.approx(CAPEX_SHARE)
+    assert r.opex_energy_usd == pytest.approx(6566.4)
+    assert r.opex_maintenance_usd == pytest.approx(MAINT)
+    assert r.total_opex_usd == pytest.approx(6566.4 + MAINT)
+    assert r.total_energy_kwh.to("kWh").magnitude == pytest.approx(65664.0)
+    assert r.it_energy_kwh.to("kWh").magnitude == pytest.approx(54720.0)
+
+
+def test_units_of_every_output():
+    r = M.solve(FLEET, 30, cloud_rate=Q_(4, "USD/h"))
+    for name in ("capex", "capex_total", "capex_accelerators", "capex_hosts", "capex_network", "opex_energy",
+                 "opex_maintenance", "opex", "tco", "cloud_cost"):
+        assert getattr(r, name).units == mlsysim.ureg.USD, name
+    for name in ("it_energy", "facility_energy"):
+        assert getattr(r, name).units == mlsysim.ureg.kWh, name
+    assert r.cost_per_gpu_hour.units == mlsysim.ureg("USD/h").units
+    assert r.cloud_rate.units == mlsysim.ureg("USD/h").units
+    assert r.electricity_price.units == mlsysim.ureg("USD/kWh").units
+    assert r.duration.units == mlsysim.ureg.day and r.breakeven.units == mlsysim.ureg.day
+    d = r.to_dict()
+    assert d["tco"]["unit"] == "USD" and d["it_energy"]["unit"] == "kWh"
+
+
+def test_cloud_comparison_and_breakeven():
+    r = M.solve(FLEET, 30, cloud_rate=4.0)
+    cloud = 4.0 * 80 * 720
+    assert r.cloud_cost.magnitude == pytest.approx(cloud)
+    assert r.cloud_to_tco_ratio == pytest.approx(cloud / TCO)
+    assert r.cheaper == "owned"
+    # buy-vs-rent: 3.4e6 + opex/day * t = 4 * 80 * 24 * t
+    opex_day = (6566.4 + MAINT) / 30
+    assert r.breakeven.to("day").magnitude == pytest.approx(3.4e6 / (4 * 80 * 24 - opex_day))
+    cheap = M.solve(FLEET, 30, cloud_rate=Q_(0.01, "USD/h"))
+    assert cheap.cheaper == "cloud" and cheap.breakeven is None
+
+
+def test_price_and_pue_resolution():
+    assert M.solve(FLEET, 30, kwh_price=0.2).opex_energy.magnitude == pytest.approx(2 * 6566.4)
+    assert M.solve(FLEET, 30, kwh_price=Q_(20, "cent/kWh")).opex_energy.magnitude == pytest.approx(2 * 6566.4)
+    assert M.solve(FLEET, 30, kwh_price=0.2).price_source == "argument"
+    other = GridProfile(name="Cheap", carbon_intensity="20 g/kWh", electricity_price="0.05 USD/kWh", typical_pue=1.5)
+    # a GridProfile as datacenter: a typical datacenter on that grid (its PUE and price)
+    r = M.solve(FLEET, 30, datacenter=other)
+    assert r.pue == 1.5 and r.pue_source == "grid typical_pue" and r.datacenter_name is None
+    assert r.opex_energy.magnitude == pytest.approx(54720 * 1.5 * 0.05)
+    # grid= moves the same facility (PUE 1.2) to another grid
+    r = M.solve(FLEET, 30, grid=other)
+    assert r.pue == 1.2 and r.region_name == "Cheap"
+    assert r.opex_energy.magnitude == pytest.approx(54720 * 1.2 * 0.05)
+    assert M.solve(FLEET, 30, pue=1.0).facility_energy.magnitude == pytest.approx(54720)
+
+
+def test_no_silent_electricity_price():
+    no_dc = attrs.evolve(FLEET, datacenter=None)
+    with pytest.raises(InvalidInputError, match="kwh_price"):
+        M.solve(no_dc, 30, pue=1.2)
+    unpriced = GridProfile(name="NoPrice", carbon_intensity="20 g/kWh")
+    with pytest.raises(InvalidInputError, match="NoPrice.*kwh_price"):
+        M.solve(FLEET, 30, datacenter=unpriced)
+    with pytest.raises(InvalidInputError, match="pue"):
+        M.solve(no_dc, 30, kwh_price=0.1)
+    assert M.solve(no_dc, 30, kwh_price=0.1, pue=1.2).tco.magnitude == pytest.approx(TCO)
+
+
+def test_missing_part_price_is_an_error_naming_the_part():
+    nameless = attrs.evolve(FLEET, node=attrs.evolve(NODE, accelerator=attrs.evolve(HW, unit_cost=None)))
+    with pytest.raises(InvalidInputError, match="unit_cost.*TestGPU"):
+        M.solve(nameless, 30)
+    assert M.solve(nameless, 30, unit_cost=Q_(30000, "USD")).tco.magnitude == pytest.approx(TCO)
+    hostless = attrs.evolve(FLEET, node=attrs.evolve(NODE, host_cost=None))
+    with pytest.raises(InvalidInputError, match="host_cost.*TestNode"):
+        M.solve(hostless, 30)
+    r = M.solve(hostless, 30, host_cost=0)
+    assert r.capex_total.magnitude == pytest.approx(2.4e6)
+    r = M.solve(FLEET, 30, network_cost=Q_(600000, "USD"))
+    assert r.capex_network.magnitude == 600000 and r.capex_total.magnitude == pytest.approx(4.0e6)
+
+
+def test_upstream_arguments():
+    a = M.solve(FLEET, 30, None, None, None, 0.5, 3.0, 2.0)  # mfu, amortization_years, multiplier
+    assert a.utilization == 0.5 and a.amortization_years == 3.0
+    assert a.capex_total.magnitude == pytest.approx(6.8e6)
+    assert a.capex.magnitude == pytest.approx(6.8e6 * 30 / (3 * 365))
+    assert M.solve(FLEET, 30, mfu=0.5).tco == M.solve(FLEET, 30, utilization=0.5).tco
+    with pytest.raises(InvalidInputError, match="mfu"):
+        M.solve(FLEET, 30, mfu=0.5, utilization=0.6)
+    assert M.solve(FLEET, Q_(720, "h")).tco.magnitude == pytest.approx(TCO)
+
+
+class Serving:
+    def __init__(self, tps, tp=None):
+        self.tokens_per_second = tps
+        if tp is not None:
+            self.tp_size = tp
+
+
+class Training:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def test_cost_per_million_tokens_and_query():
+    # one replica on 8 GPUs at 2,000 tokens/s -> 10 replicas, 20,000 tokens/s for the fleet
+    r = M.solve(FLEET, 30, workload=Serving(Q_(2000, "1/s"), tp=8), tokens_per_query=500)
+    per_hour = TCO / 720
+    assert r.tokens_per_second.magnitude == pytest.approx(20000)
+    assert r.cost_per_million_tokens.to("USD").magnitude == pytest.approx(per_hour / (20000 * 3600) * 1e6)
+    assert r.cost_per_query.magnitude == pytest.approx(per_hour / (20000 * 3600) * 500)
+    assert r.replica_accelerators == 8
+    one = M.solve(FLEET, 30, workload=Serving(Q_(250, "1/s")))  # one GPU per replica: 80 * 250 = 20,000/s
+    assert one.cost_per_million_tokens.magnitude == pytest.approx(r.cost_per_million_tokens.magnitude)
+
+
+def test_cost_of_a_training_run():
+    run = Training(time_to_train=Q_(10, "day"), total_accelerators=40)
+    r = M.solve(FLEET, 30, workload=run, cloud_rate=2.0)
+    assert r.workload_time.to("h").magnitude == pytest.approx(240)
+    assert r.workload_cost.magnitude == pytest.approx(TCO / (80 * 720) * 40 * 240)
+    assert r.workload_cloud_cost.magnitude == pytest.approx(2.0 * 40 * 240)
+    steps = Training(step_time=Q_(2, "s"), parallelism={"dp": 5, "tp": 8, "pp": 2})
+    r = M.solve(FLEET, 30, workload=steps, steps=3600)
+    assert r.workload_cost.magnitude == pytest.approx(TCO / (80 * 720) * 80 * 2.0)
+    whole = M.solve(FLEET, None, workload=Training(time_to_train=Q_(30, "day")))
+    assert whole.tco.magnitude == pytest.approx(TCO) and whole.workload_cost.magnitude == pytest.approx(TCO)
+    with pytest.raises(InvalidInputError, match="steps"):
+        M.solve(FLEET, 30, workload=Training(step_time=Q_(2, "s")))
+    with pytest.raises(InvalidInputError, match="workload"):
+        M.solve(FLEET, 30, workload=object())
+
+
+@settings(max_examples=60, deadline=None)
+@given(days=st.floats(0.01, 3650), k=st.floats(0.1, 10), u=st.floats(0, 1), price=st.floats(0.001, 1))
+def test_cost_linear_in_duration(days, k, u, price):
+    a = M.solve(FLEET, days, kwh_price=price, utilization=u)
+    b = M.solve(FLEET, days * k, kwh_price=price, utilization=u)
+    for f in ("tco", "capex", "opex_energy", "opex_maintenance", "it_energy"):
+        assert getattr(b, f).magnitude == pytest.approx(k * getattr(a, f).magnitude, rel=1e-9)
+    assert b.cost_per_gpu_hour.magnitude == pytest.approx(a.cost_per_gpu_hour.magnitude, rel=1e-9)
+    for v in a.to_dict().values():
+        if isinstance(v, dict):
+            assert v["value"] >= 0 and math.isfinite(v["value"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(u1=st.floats(0, 1), u2=st.floats(0, 1), p1=st.floats(0.01, 1), p2=st.floats(0.01, 1))
+def test_more_load_or_dearer_power_never_cheaper(u1, u2, p1, p2):
+    lo_u, hi_u = sorted((u1, u2))
+    lo_p, hi_p = sorted((p1, p2))
+    assert M.solve(FLEET, 30, kwh_price=lo_p, utilization=lo_u).tco <= M.solve(
+        FLEET, 30, kwh_price=hi_p, utilization=hi_u).tco
+
+
+@pytest.mark.parametrize("kwargs, argument", [
+    ({"duration_days": 0}, "duration_days"),
+    ({"duration_days": -30}, "duration_days"),
+    ({"duration_days": "30"}, "duration_days"),
+    ({"duration_days": float("nan")}, "duration_days"),
+    ({"duration_days": Q_(3, "GB")}, "duration_days"),
+    ({"kwh_price": -0.1}, "kwh_price"),
+    ({"kwh_price": 0}, "kwh_price"),
+    ({"utilization": 1.5}, "utilization"),
+    ({"utilization": -0.1}, "utilization"),
+    ({"mfu": 2}, "mfu"),
+    ({"pue": 0.9}, "pue"),
+    ({"amortization_years": 0}, "amortization_years"),
+    ({"maintenance_rate": -0.05}, "maintenance_rate"),
+    ({"infrastructure_multiplier": -1}, "infrastructure_multiplier"),
+    ({"unit_cost": -5}, "unit_cost"),
+    ({"cloud_rate": -1}, "cloud_rate"),
+    ({"datacenter": "Quebec"}, "datacenter"),
+    ({"grid": "Nowhere"}, "grid"),
+])
+def test_bad_input_names_argument_and_range(kwargs, argument):
+    kw = {"duration_days": 30, **kwargs}
+    with pytest.raises(InvalidInputError) as e:
+        M.solve(FLEET, **kw)
+    assert e.value.argument == argument
+    assert "expected" in str(e.value)
+
+
+def test_bad_fleet():
+    with pytest.raises(InvalidInputError, match="fleet"):
+        M.solve(None, 30)
+    with pytest.raises(InvalidInputError, match="Clusters"):
+        M.solve("Frontier_8K", 30)
+
+
+def test_registered_as_plugin():
+    assert mlsysim.EconomicsModel is EconomicsModel
+    spec = mlsysim.solvers()["EconomicsModel"]
+    assert spec.distribution == "mlsysim-economics" and spec.produces == "EconomicsResult"
+
+
+def test_imports_no_other_plugin():
+    src = Path(__file__).parents[1] / "src" / "mlsysim_economics"
+    for f in src.glob("*.py"):
+        text = f.read_text()
+        for other in ("mlsysim_sustainability", "mlsysim_reliability", "mlsysim_serving", "mlsysim_distributed",
+                      "mlsysim_single_node", "import mlsysim\n", "from mlsysim import"):
+            assert other not in text, (f.name, other)
+
+
+def test_catalog_fleet():
+    try:
+        fleet = mlsysim.Systems.Clusters.Frontier_8K
+        grid = mlsysim.Infra.Grids.US_Avg
+    except Exception:  # pragma: no cover - catalog not available
+        pytest.skip("default catalog has no Frontier_8K / US_Avg")
+    if fleet.node.host_cost is None:
+        with pytest.raises(InvalidInputError, match="host_cost"):
+            M.solve(fleet, 30, datacenter=grid)
+    r = M.solve(fleet, 30, datacenter=grid, host_cost=Q_(0, "USD"), cloud_rate=4.0)
+    assert r.accelerators == 8192 and r.tco.magnitude > 0
+    # GPU-only capex: a DGX H100 fleet costs at least its GPUs' amortized price per hour
+    assert r.cost_per_gpu_hour.to("USD/h").magnitude > fleet.node.accelerator.si.unit_cost / (5 * 8760)
