@@ -1,0 +1,46 @@
+"""Median microseconds per DistributedModel.solve() (the guide's Frontier_8K case and upstream's bench case).
+
+Run from the repository root:  .venv/bin/python bench/bench_distributed.py
+Upstream mlsysim 0.1.1: 1,723 us median for DistributedModel(Llama3_70B, Frontier_8K, tp8 pp8 m16, B=4096).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import warnings
+
+import mlsysim
+from mlsysim import DistributedModel
+
+CASES = {
+    "upstream bench: Llama3_70B, Frontier_8K, tp8 pp8 m16, B=4096": dict(
+        batch_size=4096, tp_size=8, pp_size=8, microbatch_count=16),
+    "guide: Llama3_70B, Frontier_8K, tp8 pp4 m16, B=2048 (warns)": dict(
+        batch_size=2048, tp_size=8, pp_size=4, microbatch_count=16),
+    "ZeRO-3 + overlap + tokens: tp8 pp4 m8, B=2048": dict(
+        batch_size=2048, tp_size=8, pp_size=4, microbatch_count=8, zero_stage=3, overlap_comm=True, tokens=15e12),
+}
+
+
+def main(n: int = 5000, warmup: int = 200) -> None:
+    model = mlsysim.Models.Language.Llama3_70B
+    fleet = mlsysim.Systems.Clusters.Frontier_8K
+    solve = DistributedModel().solve
+    for label, kw in CASES.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in range(warmup):
+                solve(model, fleet, **kw)
+            samples = []
+            for _ in range(n):
+                t0 = time.perf_counter_ns()
+                solve(model, fleet, **kw)
+                samples.append(time.perf_counter_ns() - t0)
+        samples.sort()
+        print(f"{label:64s} median {statistics.median(samples) / 1e3:6.2f} us  "
+              f"p10 {samples[n // 10] / 1e3:6.2f}  p90 {samples[9 * n // 10] / 1e3:6.2f}  (n={n})")
+
+
+if __name__ == "__main__":
+    main()

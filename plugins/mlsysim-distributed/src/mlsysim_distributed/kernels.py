@@ -1,0 +1,226 @@
+"""The equations of DistributedModel: pure functions of SI floats (s, B, FLOP, FLOP/s, B/s).
+
+Nothing here validates, warns, or builds a Quantity: :mod:`.solver` does that at the boundary.
+Physical quantities (bytes, bandwidths, latencies, FLOP/s, efficiencies) may be numpy arrays for
+sweeps; parallel degrees and layer counts are scalars (they decide the layout). Each function states
+its equation and source. Notation: t tensor-, p pipeline-, d data-parallel degree, e expert degree,
+v interleaved chunks per stage, m micro-batches per step, b micro-batch size (sequences),
+S sequence length, h hidden size, a attention heads, L layers, V vocabulary.
+
+Shared collectives (ring all-reduce, reduce-scatter, all-to-all, p2p, bubble fraction) come from
+:mod:`mlsysim_core.physics`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from mlsysim_core.physics import (
+    all_to_all_time,
+    p2p_time,
+    pipeline_bubble_fraction,
+    ring_allreduce_time,
+    ring_reduce_scatter_time,
+)
+
+__all__ = [
+    "ADAM_OPTIMIZER_BYTES",
+    "activation_bytes_per_layer",
+    "activation_bytes_per_gpu",
+    "all_to_all_time",
+    "bubble_time",
+    "dp_gradient_sync_time",
+    "hierarchical_allreduce_time",
+    "layer_flops_per_token",
+    "model_state_bytes",
+    "overlapped",
+    "pipeline_bubble_fraction",
+    "pipeline_step_time",
+    "ring_allreduce_time",
+    "stage_layers",
+]
+
+#: Mixed-precision Adam keeps an fp32 master copy (4 B) and two fp32 moments (4 + 4 B) per
+#: parameter beside the 16-bit weight (2 B) and gradient (2 B): 2 + 2 + 12 = 16 B/param
+#: (Rajbhandari et al., "ZeRO", SC 2020, Sec. 3.1). In fp32 training there is no master copy: 4+4+8.
+ADAM_OPTIMIZER_BYTES = 12.0
+ADAM_OPTIMIZER_BYTES_FP32 = 8.0
+
+#: ZeRO-3 moves 1.5x the data of a plain all-reduce per step (parameter all-gather in forward and
+#: backward plus gradient reduce-scatter); stages 1-2 move the same as data parallelism
+#: (Rajbhandari et al. 2020, Sec. 7).
+ZERO3_COMM_FACTOR = 1.5
+
+#: Collectives per transformer layer per micro-batch in training: TP 2 forward + 2 backward
+#: all-reduces (Megatron: after attention and after the MLP, conjugate in backward; with sequence
+#: parallelism each becomes a reduce-scatter + all-gather of equal volume), EP 2 forward + 2 backward
+#: all-to-alls (dispatch and combine). Full recomputation re-runs the forward: 2 more of each.
+COLLECTIVES_PER_LAYER = 4.0
+RECOMPUTE_EXTRA_COLLECTIVES = {"none": 0.0, "selective": 0.0, "full": 2.0}
+
+
+def _min(a, b):
+    """min() for floats, np.minimum for arrays."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.minimum(a, b)
+    return a if a < b else b
+
+
+# --------------------------------------------------------------------------- FLOPs
+
+
+def layer_flops_per_token(params_per_layer, seq_len, attn_dim, recompute="selective"):
+    """Training FLOPs of one transformer layer for one token: (model, hardware).
+
+    model    = 6 * P_layer + 12 * S * d_attn
+               (forward 2*P_layer + 4*S*d_attn for QK^T and AV over the full S x S score matrix, and
+               backward twice the forward: Narayanan et al., SC 2021, Eq. 3 generalised; for a GPT
+               layer P_layer = 12 h^2 and d_attn = h, so L * model * B * S = 72 B S L h^2 (1 + S/(6h))).
+    hardware = model + recomputed forward work: full recomputation + 2 * P_layer + 4 * S * d_attn
+               (the 96 instead of 72 of Eq. 3); selective recomputation re-runs only the attention
+               core, + 4 * S * d_attn (Korthikanti et al. 2022, Sec. 5); none adds nothing.
+    """
+    attn = 4.0 * seq_len * attn_dim
+    model = 6.0 * params_per_layer + 3.0 * attn
+    if recompute == "full":
+        extra = 2.0 * params_per_layer + attn
+    elif recompute == "selective":
+        extra = attn
+    else:
+        extra = 0.0
+    return model, model + extra
+
+
+def stage_layers(layers, p, v=1):
+    """Layers on the busiest pipeline stage: v chunks of ceil(L / (p*v)) layers each.
+
+    The slowest stage paces a synchronous pipeline (Narayanan et al. 2021, Sec. 2.2); with L
+    divisible by p*v this is L/p.
+    """
+    return v * math.ceil(layers / (p * v))
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def model_state_bytes(params_total, params_expert, t, p, d, e, zero_stage, weight_bytes, grad_bytes, optimizer_bytes):
+    """Weights, gradients and optimizer state on one GPU, in bytes: (weights, gradients, optimizer).
+
+    Each GPU holds 1/(t*p) of the dense parameters and 1/(e*t*p) of the routed-expert parameters:
+    n = ((P - P_exp) + P_exp / e) / (t * p). ZeRO stage 1 shards the optimizer state over the d data
+    parallel replicas, stage 2 also the gradients, stage 3 also the weights; a sharded term holds
+    P / (d*t*p) parameters (experts are sharded over the d/e replicas that hold the same experts,
+    which gives the same P / N). Rajbhandari et al., "ZeRO", SC 2020, Sec. 5 and Fig. 1.
+    """
+    held = ((params_total - params_expert) + params_expert / e) / (t * p)
+    sharded = params_total / (d * t * p)
+    w = (sharded if zero_stage >= 3 else held) * weight_bytes
+    g = (sharded if zero_stage >= 2 else held) * grad_bytes
+    o = (sharded if zero_stage >= 1 else held) * optimizer_bytes
+    return w, g, o
+
+
+def activation_bytes_per_layer(seq_len, micro_batch, hidden, heads, t, sequence_parallel=True,
+                               recompute="selective", bytes_scale=1.0):
+    """Activation memory of one transformer layer for one micro-batch, in bytes.
+
+    Korthikanti et al., "Reducing Activation Recomputation in Large Transformer Models", 2022,
+    Sec. 4 and Table 2, 16-bit activations (scale by bytes_scale for other widths):
+      no recomputation        s*b*h*(10 + 24/t + 5*a*s/(h*t))   (sequence parallel: s*b*h*(34/t + 5*a*s/(h*t)))
+      selective recomputation s*b*h*(10 + 24/t)                 (sequence parallel: s*b*h*34/t)
+      full recomputation      2*s*b*h                            (sequence parallel: 2*s*b*h/t)
+    With t = 1 both forms agree (34 s b h + 5 a s^2 b).
+    """
+    sbh = seq_len * micro_batch * hidden
+    if recompute == "full":
+        per = 2.0 / t if sequence_parallel else 2.0
+    else:
+        per = 34.0 / t if sequence_parallel else 10.0 + 24.0 / t
+        if recompute == "none":
+            per = per + 5.0 * heads * seq_len / (hidden * t)
+    return sbh * per * bytes_scale
+
+
+def activation_bytes_per_gpu(per_layer, layers_on_stage, m, p, v=1, output_bytes=0.0):
+    """Activations held by the busiest pipeline stage, in bytes.
+
+    1F1B keeps min(m, p) micro-batches in flight on the first stage; the interleaved schedule
+    multiplies that by (1 + (p-1)/(p*v)) (Korthikanti et al. 2022, Sec. 4.2.3; Narayanan et al.
+    2021, Sec. 2.2.2). The last stage keeps one micro-batch in flight plus the output layer
+    (``output_bytes``: final norm, logits and loss, 4*s*b*h/t*(1 + V/h)); the larger of the two.
+    """
+    in_flight = min(m, p) * (1.0 + (p - 1.0) / (p * v) if v > 1 else 1.0)
+    first = per_layer * layers_on_stage * in_flight
+    if p == 1:
+        return first + output_bytes
+    last = per_layer * layers_on_stage + output_bytes
+    return first if first >= last else last
+
+
+# --------------------------------------------------------------------------- communication
+
+
+def hierarchical_allreduce_time(message_bytes, n, local, bw_intra, lat_intra, bw_inter, lat_inter):
+    """All-reduce of ``message_bytes`` over n ranks, ``local`` of them per node.
+
+    local >= n: a ring inside the node. local == 1: a ring over the fabric. Otherwise the better of
+    a flat ring paced by the fabric and the hierarchical form: reduce-scatter inside the node
+    ((g-1)/g * M / beta_intra), an all-reduce of M/g across the n/g nodes, an all-gather inside the
+    node ((g-1)/g * M / beta_intra) (Thakur et al. 2005; NCCL tree/ring hierarchies). Not two full
+    intra-node all-reduces (upstream 0.1.1's double count).
+    """
+    if n <= 1:
+        return 0.0 * message_bytes
+    if local >= n:
+        return ring_allreduce_time(message_bytes, n, bw_intra, lat_intra)
+    flat = ring_allreduce_time(message_bytes, n, bw_inter, lat_inter)
+    if local <= 1:
+        return flat
+    hier = (2.0 * ring_reduce_scatter_time(message_bytes, local, bw_intra, lat_intra)
+            + ring_allreduce_time(message_bytes / local, n / local, bw_inter, lat_inter))
+    return _min(hier, flat)
+
+
+def dp_gradient_sync_time(dense_bytes, expert_bytes, d, e, local, bw_intra, lat_intra, bw_inter, lat_inter,
+                          zero_stage=0):
+    """Gradient synchronisation per step: the dense gradient shard all-reduced over d replicas plus
+    the expert gradient shard over the d/e replicas holding the same experts, times 1.5 with ZeRO-3.
+
+    ``local`` is the number of data-parallel peers on one node (max(1, g/(t*p)) in the t -> p -> d
+    rank layout); expert peers are e times sparser.
+    """
+    t = hierarchical_allreduce_time(dense_bytes, d, local, bw_intra, lat_intra, bw_inter, lat_inter)
+    if e > 1:
+        t = t + hierarchical_allreduce_time(expert_bytes, d / e, max(1.0, local / e), bw_intra, lat_intra,
+                                            bw_inter, lat_inter)
+    return t * (ZERO3_COMM_FACTOR if zero_stage >= 3 else 1.0)
+
+
+def overlapped(comm_time, window, fraction):
+    """Exposed part of a collective that may hide ``fraction`` of itself behind ``window`` seconds
+    of compute: comm - min(fraction * comm, window)."""
+    return comm_time - _min(fraction * comm_time, window)
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+def bubble_time(t_microbatch, p, v=1):
+    """Pipeline fill and drain of 1F1B / interleaved 1F1B: (p-1)/v micro-batch times
+    (Narayanan et al. 2021, Sec. 2.2): the bubble is (p-1)/(v*m) of the ideal m*t_mb, i.e. a
+    fraction (p-1)/(v*m + p - 1) of the pipelined step."""
+    return t_microbatch * (p - 1.0) / v
+
+
+def pipeline_step_time(t_microbatch, m, p, v=1):
+    """Pipelined forward+backward of m micro-batches: t_mb * (m + (p-1)/v)
+    = ideal * (1 + (p-1)/(v*m)) (Narayanan et al. 2021, Sec. 2.2.1-2.2.2)."""
+    return t_microbatch * (m + (p - 1.0) / v)
+
+
+def p2p_stage_time(message_bytes, p, v, bandwidth, latency):
+    """Point-to-point activations per micro-batch on one stage: one send forward and one backward per
+    chunk, 2*v*(alpha + M/beta), when p > 1 (Hockney model)."""
+    return (p > 1) * 2.0 * v * p2p_time(message_bytes, bandwidth, latency)

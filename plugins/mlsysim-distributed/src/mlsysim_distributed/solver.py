@@ -1,0 +1,357 @@
+"""DistributedModel: a first-order model of one 3D/4D-parallel training step.
+
+Layout and conventions (stated once, used everywhere):
+
+* N = dp x tp x pp is the whole fleet (fleet.count x accelerators_per_node). Expert parallelism
+  reuses data-parallel ranks (Megatron-Core / DeepSpeed-MoE convention): ep must divide dp, and
+  routed experts are sharded ep ways. So tp*pp*ep must divide N.
+* Ranks are laid out tp innermost, then pp, then dp (so tensor-parallel peers share a node, pipeline
+  stages fill a node next, and data-parallel peers are the farthest apart). With tp*pp >= GPUs per
+  node every data-parallel peer sits on another node; with fewer, g/(tp*pp) of them share a node and
+  the gradient all-reduce may go hierarchical.
+* ``batch_size`` is the global batch in sequences. It must be a multiple of dp (an error otherwise:
+  a replica without data, or replicas with unequal data, is not a data-parallel step). Each replica
+  splits its B/dp sequences into ``microbatch_count`` micro-batches of B/(dp*m) sequences; if that is
+  below one sequence or not whole, a :class:`MicrobatchWarning` says so and the step is priced with
+  the fractional micro-batch (total work is unchanged; the bubble uses m as given).
+* ``seq_len`` defaults to min(2048, model.max_seq_len) (upstream 0.1.1's 2048).
+* ``activation_recomputation``: "selective" (default; Korthikanti et al. 2022), "full" or "none";
+  upstream's booleans are accepted: True -> "full" (upstream priced True as full recompute cost),
+  False -> "none".
+* Mixed precision: weights and gradients in max(precision, 16-bit) bytes, Adam state 12 B/param
+  (fp32 master + m + v; 8 B when training in fp32), activations and messages in max(precision, 2) bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Optional
+
+from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Workload, precision_bytes
+from mlsysim_core.validate import instance, integer, number
+
+from . import kernels as K
+from .defaults import TRAINING, TrainingEfficiency
+from .results import DistributedResult
+
+DEFAULT_SEQ_LEN = 2048
+RECOMPUTE = ("selective", "full", "none")
+_RECOMPUTE_BOOL = {True: "full", False: "none"}
+
+
+class DistributedWarning(UserWarning):
+    """A legal but unusual distributed configuration (the answer is still given)."""
+
+
+class TensorParallelAcrossNodesWarning(DistributedWarning):
+    """tp_size is larger than a node: tensor-parallel all-reduces cross the fabric."""
+
+
+class MicrobatchWarning(DistributedWarning):
+    """Fewer sequences per data-parallel rank than micro-batches, or micro-batches of a fractional size."""
+
+
+def _efficiency(value: Any) -> TrainingEfficiency:
+    if value is None:
+        return TRAINING
+    if isinstance(value, TrainingEfficiency):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # upstream 0.1.1: a float is the compute efficiency
+        return TrainingEfficiency(compute=value, network=TRAINING.network, overlap=TRAINING.overlap)
+    compute = getattr(value, "compute", None)
+    network = getattr(value, "network", None)
+    if compute is None or network is None:
+        raise InvalidInputError(
+            "efficiency", value,
+            "None, a compute efficiency in (0, 1], or an object with .compute and .network fractions "
+            "(mlsysim_distributed.TrainingEfficiency or mlsysim_core.efficiency.Efficiency)")
+    return TrainingEfficiency(compute=compute, network=network, overlap=getattr(value, "overlap", TRAINING.overlap))
+
+
+def _bool(name: str, value: Any) -> bool:
+    if value is True or value is False:
+        return value
+    raise InvalidInputError(name, value, "True or False")
+
+
+class DistributedModel:
+    """Step time, communication, pipeline bubble, memory per GPU and MFU of distributed training.
+
+    Equations: Narayanan et al., "Efficient Large-Scale Language Model Training on GPU Clusters Using
+    Megatron-LM", SC 2021 (FLOPs, 1F1B/interleaved bubble, TP/PP communication); Korthikanti et al.,
+    "Reducing Activation Recomputation in Large Transformer Models", 2022 (activation memory,
+    sequence parallelism, selective recomputation); Rajbhandari et al., "ZeRO", SC 2020 (model state
+    sharding and its communication). The kernels are in :mod:`mlsysim_distributed.kernels`.
+    """
+
+    name = "DistributedModel"
+
+    def solve(
+        self,
+        model: Workload,
+        fleet: Fleet,
+        batch_size: int,
+        tp_size: int = 1,
+        pp_size: int = 1,
+        ep_size: int = 1,
+        microbatch_count: int = 1,
+        precision: str = "bf16",
+        seq_len: Optional[int] = None,
+        zero_stage: int = 0,
+        activation_recomputation: Any = "selective",
+        sequence_parallel: bool = True,
+        overlap_comm: bool = False,
+        overlap_efficiency: Optional[float] = None,
+        v_stages: int = 1,
+        efficiency: Any = None,
+        tokens: Optional[float] = None,
+        strict: bool = False,
+    ) -> DistributedResult:
+        """Solve one training step.
+
+        Args:
+            model: a TransformerWorkload (any Workload with ``flops_per_sample`` for pure data
+                parallelism, e.g. a CNN).
+            fleet: the Fleet (all of its accelerators are used: N = dp * tp * pp).
+            batch_size: global batch in sequences; a multiple of dp = N / (tp * pp).
+            tp_size, pp_size, ep_size: tensor, pipeline and expert parallel degrees (ep | dp, MoE only).
+            microbatch_count: micro-batches per step per DP rank (m).
+            precision: compute precision; its dense peak comes from the accelerator.
+            seq_len: tokens per sequence (default min(2048, model.max_seq_len)).
+            zero_stage: 0-3 (ZeRO-1 shards optimizer state, -2 also gradients, -3 also weights, over dp).
+            activation_recomputation: "selective" | "full" | "none" (True -> "full", False -> "none").
+            sequence_parallel: Megatron sequence parallelism (activations / tp) when tp > 1.
+            overlap_comm: hide up to ``overlap_efficiency`` of the DP gradient sync behind backward.
+            overlap_efficiency: fraction hidden when overlapping (default efficiency.overlap, 0.85).
+            v_stages: interleaved virtual stages per pipeline rank (v).
+            efficiency: None (defaults.TRAINING), a float compute efficiency, or a TrainingEfficiency.
+            tokens: training tokens, to report ``time_to_train``.
+            strict: raise InfeasibleError instead of returning feasible=False.
+        """
+        # ------------------------------------------------------------ inputs
+        if not isinstance(model, Workload):
+            instance("model", model, Workload, "a Workload (e.g. mlsysim.Models.Language.Llama3_70B)")
+        if not isinstance(fleet, Fleet):
+            instance("fleet", fleet, Fleet, "a Fleet (e.g. mlsysim.Systems.Clusters.Frontier_8K)")
+        B = batch_size if type(batch_size) is int and batch_size >= 1 else integer("batch_size", batch_size)
+        t = tp_size if type(tp_size) is int and tp_size >= 1 else integer("tp_size", tp_size)
+        p = pp_size if type(pp_size) is int and pp_size >= 1 else integer("pp_size", pp_size)
+        e = ep_size if type(ep_size) is int and ep_size >= 1 else integer("ep_size", ep_size)
+        m = (microbatch_count if type(microbatch_count) is int and microbatch_count >= 1
+             else integer("microbatch_count", microbatch_count))
+        v = v_stages if type(v_stages) is int and v_stages >= 1 else integer("v_stages", v_stages)
+        if type(zero_stage) is not int or not 0 <= zero_stage <= 3:
+            raise InvalidInputError("zero_stage", zero_stage, "one of 0, 1, 2, 3 (an int)")
+        rc = activation_recomputation
+        if rc is True or rc is False:
+            rc = _RECOMPUTE_BOOL[rc]
+        elif rc not in RECOMPUTE:
+            raise InvalidInputError("activation_recomputation", rc, "one of 'selective', 'full', 'none' (or True/False)")
+        sp = sequence_parallel if sequence_parallel is True or sequence_parallel is False else _bool(
+            "sequence_parallel", sequence_parallel)
+        ov = overlap_comm if overlap_comm is True or overlap_comm is False else _bool("overlap_comm", overlap_comm)
+        if strict is not True and strict is not False:
+            _bool("strict", strict)
+        eff = _efficiency(efficiency)
+        ov_frac = eff.overlap if overlap_efficiency is None else number(
+            "overlap_efficiency", overlap_efficiency, 0.0, 1.0)
+        b = PRECISION_BYTES.get(precision) if type(precision) is str else None
+        if b is None:
+            b = precision_bytes(precision)
+        acc = fleet.node.accelerator
+        peak = acc.compute.peak(precision)
+
+        # ------------------------------------------------------------ layout
+        g = fleet.node.accelerators_per_node
+        N = fleet.count * g
+        tpp = t * p
+        if N % tpp:
+            raise InvalidInputError(
+                "tp_size*pp_size", tpp, f"a divisor of the fleet's {N} accelerators (tp_size={t}, pp_size={p})")
+        d = N // tpp
+        transformer = isinstance(model, TransformerWorkload)
+        if e > 1:
+            if not (transformer and model.is_moe):
+                raise InvalidInputError("ep_size", e, "1 for a dense model (expert parallelism needs a MoE model "
+                                        "with experts > 1)")
+            if d % e:
+                raise InvalidInputError("ep_size", e, f"a divisor of dp={d} (expert parallelism reuses data-parallel "
+                                        f"ranks: tp*pp*ep must divide N={N})")
+            if model.experts % e:
+                raise InvalidInputError("ep_size", e, f"a divisor of the model's {model.experts} experts")
+        if B < d or B % d:
+            raise InvalidInputError(
+                "batch_size", B, f"a multiple of dp={d} (N={N} / (tp*pp={tpp})), e.g. {d}, {2 * d}, {4 * d}")
+        local = B // d
+        mb = local / m
+        notes: list = []
+        if local < m or local % m:
+            warnings.warn(
+                f"{local} sequences per data-parallel rank in {m} micro-batches gives micro-batches of {mb:g} "
+                f"sequences; priced as fractional micro-batches (same total work; bubble uses m={m}). "
+                f"Use microbatch_count dividing {local} for a realizable schedule.", MicrobatchWarning, stacklevel=2)
+            notes.append(f"fractional micro-batch: {mb:g} sequences")
+        if not transformer and (t > 1 or p > 1):
+            raise InvalidInputError("tp_size" if t > 1 else "pp_size", t if t > 1 else p,
+                                    "1 for a non-transformer workload (only data parallelism is modelled)")
+
+        # links (SI floats, with the network efficiency)
+        node = fleet.node
+        eta_n = eff.network
+        if g > 1:
+            bw_intra = node.si.intra_bandwidth
+            if bw_intra is None:
+                raise InvalidInputError("fleet.node.intra_node", None,
+                                        f"an intra-node link (NetworkFabric) for a node of {g} accelerators")
+            bw_intra *= eta_n
+        else:
+            bw_intra = math.inf
+        lat_intra = node.si.intra_latency
+        if fleet.count > 1:
+            fab = fleet.fabric
+            if fab is None or node.nics_per_node < 1:
+                raise InvalidInputError("fleet.fabric", fab, "a NetworkFabric and nics_per_node >= 1 for a fleet of "
+                                        f"{fleet.count} nodes")
+            bw_nic = fab.si.bandwidth * node.nics_per_node / g * eta_n
+            lat_inter = fab.si.latency
+        else:
+            bw_nic, lat_inter = bw_intra, lat_intra
+        local_dp = g // tpp if tpp <= g and g % tpp == 0 else 1
+        if local_dp > d:
+            local_dp = d
+        if t > g:
+            warnings.warn(f"tp_size={t} is larger than a node ({g} accelerators): tensor-parallel all-reduces cross "
+                          f"the fabric ({bw_nic / eta_n / 1e9:g} GB/s per GPU instead of the intra-node link)",
+                          TensorParallelAcrossNodesWarning, stacklevel=2)
+            bw_tp, lat_tp = bw_nic, lat_inter
+            notes.append("tensor parallelism priced on the fabric")
+        else:
+            bw_tp, lat_tp = bw_intra, lat_intra
+        bw_pp, lat_pp = (bw_intra, lat_intra) if tpp <= g else (bw_nic, lat_inter)
+
+        # bytes per element
+        b_w = b if b > 2.0 else 2.0
+        b_opt = K.ADAM_OPTIMIZER_BYTES if b_w < 4.0 else 2.0 * b_w
+        b_act = b_w
+        eta_c = eff.compute
+        P = float(model.parameters)
+
+        if transformer:
+            si = model.si
+            S = seq_len if seq_len is not None else (
+                DEFAULT_SEQ_LEN if model.max_seq_len is None or model.max_seq_len > DEFAULT_SEQ_LEN else model.max_seq_len)
+            if type(S) is not int or S < 1:
+                S = integer("seq_len", S)
+            L, h, a = model.layers, model.hidden_dim, model.heads
+            if p > L:
+                raise InvalidInputError("pp_size", p, f"at most the model's {L} layers")
+            if p * v > L:
+                raise InvalidInputError("v_stages", v, f"at most layers/pp_size = {L // p} (one layer per chunk)")
+            if a % t:
+                raise InvalidInputError("tp_size", t, f"a divisor of the model's {a} attention heads")
+            V = model.vocab_size or 0
+            head_params = float(V * h)
+            layer_params = (si.matmul_parameters - head_params) / L
+            if layer_params <= 0:
+                layer_params = si.matmul_parameters / L
+                head_params = 0.0
+            f_model, f_hw = K.layer_flops_per_token(layer_params, S, si.attn_dim, rc)
+            f_head = 6.0 * head_params
+            if model.is_moe and model.active_parameters is not None and model.experts > model.active_experts:
+                P_exp = (P - si.active_parameters) * model.experts / (model.experts - model.active_experts)
+                k = model.active_experts
+            else:
+                P_exp, k = 0.0, (model.active_experts or 1)
+            tokens_step = float(B) * S
+            model_flops = tokens_step * (L * f_model + f_head)
+            hw_flops = tokens_step * (L * f_hw + f_head)
+            Ls = K.stage_layers(L, p, v)
+            tok_mb = mb * S
+            t_comp_mb = tok_mb * (Ls * f_hw + f_head / p) / (t * peak * eta_c)
+            n_coll = K.COLLECTIVES_PER_LAYER + K.RECOMPUTE_EXTRA_COLLECTIVES[rc]
+            act_msg = tok_mb * h * b_act
+            t_tp_mb = Ls * n_coll * K.ring_allreduce_time(act_msg, t, bw_tp, lat_tp) if t > 1 else 0.0
+            if e > 1:
+                bw_ep, lat_ep = (bw_intra, lat_intra) if tpp * e <= g else (bw_nic, lat_inter)
+                t_ep_mb = Ls * n_coll * K.all_to_all_time(act_msg * k / (t if sp else 1), e, bw_ep, lat_ep)
+            else:
+                t_ep_mb = 0.0
+            t_pp_mb = K.p2p_stage_time(act_msg / t, p, v, bw_pp, lat_pp) if p > 1 else 0.0
+            per_layer = K.activation_bytes_per_layer(S, mb, h, a, t, sp if t > 1 else True, rc, b_act / 2.0)
+            out_bytes = 4.0 * S * mb * h / t * (1.0 + V / h)
+            acts = K.activation_bytes_per_gpu(per_layer, Ls, m, p, v, out_bytes)
+        else:
+            fwd = model.si.flops_per_sample
+            if fwd is None:
+                raise InvalidInputError("model.flops_per_sample", None, "forward FLOPs per sample for training")
+            if seq_len is not None:
+                integer("seq_len", seq_len)
+            S = 1
+            P_exp, k = 0.0, 1
+            tokens_step = None
+            model_flops = 3.0 * fwd * B
+            hw_flops = model_flops + (fwd * B if rc == "full" else 0.0)
+            t_comp_mb = mb * (hw_flops / B) / (peak * eta_c)
+            t_tp_mb = t_ep_mb = t_pp_mb = 0.0
+            if model.activations_per_sample is None:
+                acts = 0.0
+                notes.append("activation memory not counted: the workload has no activations_per_sample")
+            else:
+                acts = model.activations_per_sample * b_act * mb
+
+        # ------------------------------------------------------------ time
+        t_mb = t_comp_mb + t_tp_mb + t_ep_mb + t_pp_mb
+        compute = m * t_comp_mb
+        tp_c, pp_c, ep_c = m * t_tp_mb, m * t_pp_mb, m * t_ep_mb
+        bubble = K.bubble_time(t_mb, p, v) if p > 1 else 0.0
+        bubble_fraction = K.pipeline_bubble_fraction(p, m, v) if p > 1 else 0.0
+        dense_grad = (P - P_exp) / tpp * b_w
+        expert_grad = P_exp / (e * tpp) * b_w
+        dp_c = K.dp_gradient_sync_time(dense_grad, expert_grad, d, e, local_dp, bw_intra, lat_intra, bw_nic, lat_inter,
+                                       zero_stage) if d > 1 else 0.0
+        dp_exp = K.overlapped(dp_c, (2.0 / 3.0) * t_comp_mb, ov_frac) if ov else dp_c
+        step = compute + tp_c + pp_c + ep_c + bubble + dp_exp
+        ideal = hw_flops / (N * peak * eta_c)
+
+        # ------------------------------------------------------------ memory
+        w_mem, g_mem, o_mem = K.model_state_bytes(P, P_exp, t, p, d, e, zero_stage, b_w, b_w, b_opt)
+        total_mem = w_mem + g_mem + o_mem + acts
+        cap = acc.si.capacity
+        feasible = total_mem <= cap
+        reason = ""
+        if not feasible:
+            reason = (f"needs {total_mem / 1e9:.1f} GB per GPU (weights {w_mem / 1e9:.1f} + gradients {g_mem / 1e9:.1f} "
+                      f"+ optimizer {o_mem / 1e9:.1f} + activations {acts / 1e9:.1f}) but {acc.name} has "
+                      f"{cap / 1e9:.1f} GB: {total_mem / cap:.2f}x, over by {(total_mem - cap) / 1e9:.1f} GB")
+            if strict:
+                raise InfeasibleError(f"DistributedModel: {reason}", required=total_mem, available=cap)
+
+        ttt = None
+        if tokens is not None:
+            per_step = tokens_step if tokens_step is not None else float(B)
+            ttt = number("tokens", tokens, 0.0, math.inf, low_open=True) / per_step * step
+        thr = B / step
+        comm = dp_c + tp_c + pp_c + ep_c
+        return DistributedResult(
+            step_time=step, step_latency_total=step, latency=step,
+            compute_latency=compute, ideal_step_time=ideal, pipeline_bubble_latency=bubble,
+            dp_communication_latency=dp_c, dp_exposed_latency=dp_exp, tp_communication_latency=tp_c,
+            pp_communication_latency=pp_c, ep_communication_latency=ep_c, communication_latency=comm,
+            exposed_communication_latency=tp_c + pp_c + ep_c + dp_exp, time_to_train=ttt,
+            throughput=thr, effective_throughput=thr,
+            tokens_per_second=thr * S if tokens_step is not None else None,
+            scaling_efficiency=ideal / step, bubble_fraction=bubble_fraction,
+            mfu=model_flops / (step * N * peak), hfu=hw_flops / (step * N * peak),
+            achieved_flops_per_gpu=hw_flops / (step * N),
+            flops_per_step=model_flops, hardware_flops_per_step=hw_flops,
+            memory_per_gpu=total_mem, weights_memory=w_mem, gradients_memory=g_mem, optimizer_memory=o_mem,
+            activation_memory=acts, memory_capacity=cap, memory_utilization=total_mem / cap,
+            feasible=feasible, infeasible_reason=reason,
+            parallelism={"dp": d, "tp": t, "pp": p, "ep": e},
+            microbatch_count=m, micro_batch_size=mb, local_batch_size=local, global_batch_size=B,
+            seq_len=S, precision=precision, zero_stage=zero_stage, activation_recomputation=rc,
+            total_accelerators=N, fleet=fleet, model=model, efficiency=eff, notes=tuple(notes),
+        )
