@@ -194,7 +194,8 @@ class ReliabilityModel:
                                     "None when restart_time_s is given (it is restart_time_s's upstream name)")
         r_in = restart_time_s if restart_time_s is not None else avg_recovery_time_s
         restart = DEFAULT_RESTART_S if r_in is None else _time(
-            "restart_time_s", r_in, 1.0, "seconds", allow_zero=True)
+            "restart_time_s" if restart_time_s is not None else "avg_recovery_time_s", r_in, 1.0, "seconds",
+            allow_zero=True)
         nodes = fleet.count
 
         # --- MTBF (seconds)

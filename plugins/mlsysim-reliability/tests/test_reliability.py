@@ -1,0 +1,197 @@
+"""ReliabilityModel: hand-derived numbers, units, invariants and error paths."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mlsysim
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.types import Component, ComputeCore, Fleet, HardwareNode, MemoryHierarchy, Node
+from mlsysim_core.units import Q_
+from mlsysim_reliability import ReliabilityModel, ReliabilityResult, daly_interval, goodput, young_interval
+
+HW = HardwareNode(name="TestGPU", compute=ComputeCore(precision_flops={"bf16": "1000 TFLOP/s"}, default_precision="bf16"),
+                  memory=MemoryHierarchy(capacity="80 GB", bandwidth="3 TB/s"))
+# upstream 0.1.1's DGX node: 8 GPUs (50,000 h), 8 NICs (150,000 h), 2 PSUs (100,000 h)
+PARTS = (Component(part="gpu", count=8, mttf="50000 h"), Component(part="nic", count=8, mttf="150000 h"),
+         Component(part="psu", count=2, mttf="100000 h"))
+NODE = Node(name="TestNode", accelerator=HW, accelerators_per_node=8, components=PARTS)
+FRONTIER = Fleet(name="Frontier-like", node=NODE, count=1024)
+M = ReliabilityModel()
+
+NODE_MTBF_H = 1 / (8 / 50000 + 8 / 150000 + 2 / 100000)  # 4,285.714 h (upstream's worked number)
+FLEET_MTBF_S = NODE_MTBF_H / 1024 * 3600  # 4.1853 h
+
+
+def test_hand_derived_frontier():
+    r = M.solve(FRONTIER, 720, 60, 300)
+    assert isinstance(r, ReliabilityResult)
+    assert NODE_MTBF_H == pytest.approx(4285.714, rel=1e-6)
+    assert r.node_mtbf.to("h").magnitude == pytest.approx(NODE_MTBF_H)
+    assert r.fleet_mtbf.to("h").magnitude == pytest.approx(4.1853, rel=1e-4)
+    assert r.expected_failures == pytest.approx(720 * 3600 / FLEET_MTBF_S)  # 172.03
+    assert r.expected_failures == pytest.approx(172.03, rel=1e-4)
+    assert r.failure_probability == pytest.approx(1.0)
+    assert r.failures_per_day.to("1/day").magnitude == pytest.approx(86400 / FLEET_MTBF_S)
+    young = math.sqrt(2 * 60 * FLEET_MTBF_S)
+    assert r.young_interval.to("s").magnitude == pytest.approx(young) and young == pytest.approx(1344.6, rel=1e-4)
+    x = 60 / (2 * FLEET_MTBF_S)
+    daly = young * (1 + math.sqrt(x) / 3 + x / 9) - 60
+    assert r.daly_interval.to("s").magnitude == pytest.approx(daly)
+    assert r.optimal_checkpoint_interval == r.daly_interval == r.checkpoint_interval
+    g = daly / (FLEET_MTBF_S * math.exp(300 / FLEET_MTBF_S) * math.expm1((daly + 60) / FLEET_MTBF_S))
+    assert r.goodput == pytest.approx(g) and r.goodput_ratio == r.goodput
+    assert r.goodput_first_order == pytest.approx(1 - 60 / daly - (daly / 2 + 300) / FLEET_MTBF_S)
+    # physics.md: Frontier_8K 0.9355 (upstream, no lost work) -> 0.891 with rework at Young's interval
+    assert 1 - 60 / young - (young / 2 + 300) / FLEET_MTBF_S == pytest.approx(0.891, abs=5e-4)
+    assert r.goodput == pytest.approx(0.8954, abs=5e-4)
+    assert r.expected_completion_time.to("h").magnitude == pytest.approx(720 / g)
+    assert r.expected_interruptions == pytest.approx(720 * 3600 / g / FLEET_MTBF_S)
+    assert r.mtbf_source == "node.components" and r.nodes == 1024
+
+
+def test_single_node_day():
+    r = M.solve(attrs.evolve(FRONTIER, count=1), 24)
+    assert r.failure_probability == pytest.approx(1 - math.exp(-24 / NODE_MTBF_H))  # 0.00558
+    assert r.failure_probability == pytest.approx(0.00558, abs=1e-5)
+
+
+def test_units():
+    r = M.solve(FRONTIER, Q_(30, "day"), Q_(1, "min"), restart_time_s=Q_(5, "min"))
+    u = mlsysim.ureg
+    assert r.fleet_mtbf.units == u.hour and r.node_mtbf.units == u.hour
+    for f in ("young_interval", "daly_interval", "optimal_checkpoint_interval", "checkpoint_time", "restart_time"):
+        assert getattr(r, f).units == u.second
+    assert r.expected_completion_time.units == u.hour and r.job_duration.to("h").magnitude == pytest.approx(720)
+    assert r.checkpoint_time.magnitude == 60 and r.restart_time.magnitude == 300
+    assert r.goodput == M.solve(FRONTIER, 720, 60, 300).goodput
+    assert r.to_dict()["fleet_mtbf"]["unit"] == "h"
+
+
+def test_mtbf_precedence_and_overrides():
+    stated = attrs.evolve(FRONTIER, mtbf="2 h")
+    assert stated.mtbf is not None
+    r = M.solve(stated, 720)
+    assert r.fleet_mtbf.to("h").magnitude == pytest.approx(2) and r.mtbf_source == "fleet.mtbf"
+    r = M.solve(stated, 720, fleet_mtbf=Q_(30, "min"))
+    assert r.fleet_mtbf.to("h").magnitude == pytest.approx(0.5) and r.mtbf_source == "fleet_mtbf argument"
+    r = M.solve(FRONTIER, 720, node_mtbf=1024.0)
+    assert r.fleet_mtbf.to("h").magnitude == pytest.approx(1.0) and r.node_mtbf.to("h").magnitude == pytest.approx(1024)
+    r = M.solve(FRONTIER, 720, component_mttf={"gpu": 25000})
+    assert r.node_mtbf.to("h").magnitude == pytest.approx(1 / (8 / 25000 + 8 / 150000 + 2 / 100000))
+    more = PARTS + (Component(part="switch", count=1, mttf="100000 h"),)
+    r = M.solve(FRONTIER, 720, components=more)
+    assert r.node_mtbf.to("h").magnitude == pytest.approx(1 / (1 / NODE_MTBF_H + 1 / 100000))
+    with pytest.raises(InvalidInputError, match="gpu, nic, psu"):
+        M.solve(FRONTIER, 720, component_mttf={"fan": 1000})
+    bare = attrs.evolve(FRONTIER, node=attrs.evolve(NODE, components=()))
+    with pytest.raises(InvalidInputError, match="node_mtbf"):
+        M.solve(bare, 720)
+    with pytest.raises(InvalidInputError, match="components"):
+        M.solve(FRONTIER, 720, components=["gpu"])
+
+
+def test_assess_a_given_interval_and_daly_regime():
+    r = M.solve(FRONTIER, 720, checkpoint_interval=Q_(5, "min"))
+    assert r.checkpoint_interval.to("s").magnitude == pytest.approx(300)
+    assert r.goodput < M.solve(FRONTIER, 720).goodput
+    # delta >= 2M: Daly's interval is M itself; goodput stays in (0, 1)
+    r = M.solve(FRONTIER, 720, checkpoint_time_s=4 * FLEET_MTBF_S)
+    assert r.daly_interval.magnitude == pytest.approx(FLEET_MTBF_S)
+    assert 0 < r.goodput < 1 and r.goodput_first_order == 0.0
+    # absurdly unreliable: no NaN, no negative
+    r = M.solve(FRONTIER, 720, checkpoint_time_s=1e9)
+    assert r.goodput >= 0 and not math.isnan(r.goodput) and r.expected_completion_time.magnitude > 0
+
+
+@settings(max_examples=80, deadline=None)
+@given(n1=st.integers(1, 20000), n2=st.integers(1, 20000))
+def test_more_nodes_never_raise_mtbf(n1, n2):
+    lo, hi = sorted((n1, n2))
+    a = M.solve(attrs.evolve(FRONTIER, count=lo), 100)
+    b = M.solve(attrs.evolve(FRONTIER, count=hi), 100)
+    assert b.fleet_mtbf <= a.fleet_mtbf
+    assert b.failure_probability >= a.failure_probability
+    assert b.node_mtbf.magnitude == pytest.approx(a.node_mtbf.magnitude)
+
+
+@settings(max_examples=120, deadline=None)
+@given(m=st.floats(60, 1e7), delta=st.floats(0.1, 3600), restart=st.floats(0, 3600))
+def test_goodput_in_unit_interval_and_maximal_near_daly(m, delta, restart):
+    tau = daly_interval(delta, m)
+    g = goodput(tau, delta, restart, m)
+    assert 0 < g <= 1 or g == 0.0  # 0.0 only through underflow for absurd inputs
+    assert g < 1
+    if delta < 0.1 * m:  # where the optimum is interior, Daly's interval beats intervals 2x off
+        assert g >= goodput(tau * 2, delta, restart, m) - 1e-12
+        assert g >= goodput(tau / 2, delta, restart, m) - 1e-12
+        # and the first-order form is maximal at Young's interval
+        first = lambda t: 1 - delta / t - (t / 2 + restart) / m  # noqa: E731
+        ty = young_interval(delta, m)
+        assert first(ty) >= max(first(ty * 1.2), first(ty / 1.2))
+
+
+@settings(max_examples=60, deadline=None)
+@given(t1=st.floats(0.01, 1e5), t2=st.floats(0.01, 1e5))
+def test_failure_probability_monotone_in_duration(t1, t2):
+    lo, hi = sorted((t1, t2))
+    a, b = M.solve(FRONTIER, lo), M.solve(FRONTIER, hi)
+    assert 0 <= a.failure_probability <= b.failure_probability <= 1
+    assert b.expected_failures == pytest.approx(a.expected_failures * hi / lo)
+
+
+@pytest.mark.parametrize("kwargs, argument", [
+    ({"job_duration_hours": 0}, "job_duration_hours"),
+    ({"job_duration_hours": -10}, "job_duration_hours"),
+    ({"job_duration_hours": "720"}, "job_duration_hours"),
+    ({"job_duration_hours": float("inf")}, "job_duration_hours"),
+    ({"checkpoint_time_s": 0}, "checkpoint_time_s"),
+    ({"checkpoint_time_s": -60}, "checkpoint_time_s"),
+    ({"checkpoint_time_s": "60"}, "checkpoint_time_s"),
+    ({"checkpoint_time_s": Q_(1, "GB")}, "checkpoint_time_s"),
+    ({"restart_time_s": -1}, "restart_time_s"),
+    ({"avg_recovery_time_s": -1}, "avg_recovery_time_s"),
+    ({"node_mtbf": 0}, "node_mtbf"),
+    ({"fleet_mtbf": -3}, "fleet_mtbf"),
+    ({"checkpoint_interval": 0}, "checkpoint_interval"),
+    ({"component_mttf": {"gpu": -1}}, "component_mttf['gpu']"),
+    ({"component_mttf": [("gpu", 1)]}, "component_mttf"),
+    ({"restart_time_s": 1, "avg_recovery_time_s": 2}, "avg_recovery_time_s"),
+])
+def test_bad_input_names_argument_and_range(kwargs, argument):
+    kw = {"job_duration_hours": 720, **kwargs}
+    with pytest.raises(InvalidInputError) as e:
+        M.solve(FRONTIER, **kw)
+    assert e.value.argument == argument
+    assert "expected" in str(e.value)
+
+
+def test_bad_fleet():
+    with pytest.raises(InvalidInputError, match="fleet"):
+        M.solve(None, 720)
+
+
+def test_catalog_fleets():
+    try:
+        frontier = mlsysim.Systems.Clusters.Frontier_8K
+        mega = mlsysim.Systems.Clusters.Mega_100K
+    except Exception:  # pragma: no cover - catalog not available
+        pytest.skip("default catalog lacks the clusters")
+    a, b = M.solve(frontier, 720), M.solve(mega, 720)
+    assert b.fleet_mtbf < a.fleet_mtbf and 0 < b.goodput < a.goodput < 1
+
+
+def test_registered_and_self_contained():
+    assert mlsysim.ReliabilityModel is ReliabilityModel
+    assert mlsysim.solvers()["ReliabilityModel"].distribution == "mlsysim-reliability"
+    src = Path(__file__).parents[1] / "src" / "mlsysim_reliability"
+    for f in src.glob("*.py"):
+        text = f.read_text()
+        for other in ("mlsysim_economics", "mlsysim_sustainability", "import mlsysim\n", "from mlsysim import"):
+            assert other not in text, (f.name, other)
