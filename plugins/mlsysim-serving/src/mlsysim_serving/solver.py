@@ -19,7 +19,7 @@ from .results import ServingResult
 #: Tokens of one prefill chunk, which bounds the activation workspace (vLLM/TensorRT-LLM chunked
 #: prefill schedule a few thousand tokens per step; vLLM's max_num_batched_tokens is 8192 for
 #: chunked prefill on large GPUs).
-PREFILL_CHUNK_TOKENS = 8192
+PREFILL_CHUNK_TOKENS = 8192.0
 #: Largest tensor-parallel group when the part has a scale-up link (NVLink/Infinity Fabric/ICI)
 #: and no ``gpus_per_node`` is given: one 8-GPU node (DGX/HGX, MI300X OAM platform).
 DEFAULT_GPUS_PER_NODE = 8

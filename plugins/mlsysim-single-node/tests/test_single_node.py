@@ -1,0 +1,200 @@
+"""SingleNodeModel / Engine: hand-derived numbers, physics expectations, plugin wiring."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import attrs
+import pytest
+
+import mlsysim
+from mlsysim_core import efficiency as E
+from mlsysim_single_node import Engine, PerformanceProfile, SingleNodeModel
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fixtures_sn import H100, LLAMA8, LLAMA70, MIXTRAL, NO_LINK, RESNET  # noqa: E402
+
+solver = SingleNodeModel()
+P8_MATMUL = 8030261248 - 128256 * 4096   # untied input embedding is a lookup, not read per step
+KV8 = 2 * 32 * 8 * 128 * 2                 # bytes per token at fp16 (GQA)
+OVH8 = 10e-6 + 32 * 10e-6                  # dispatch tax + 32 layers * 10 us
+BW = 3.35e12 * 0.8
+FP16 = 989.5e12 * 0.6
+
+
+def ms(q):
+    return q.to("ms").magnitude
+
+
+def test_plugin_exposes_both_solvers():
+    assert mlsysim.SingleNodeModel is SingleNodeModel
+    assert mlsysim.Engine is Engine
+    names = mlsysim.solvers()
+    assert names["SingleNodeModel"].distribution == "mlsysim-single-node"
+    assert names["Engine"].produces == "PerformanceProfile"
+
+
+def test_engine_identical_to_single_node():
+    a = Engine.solve(LLAMA8, H100, batch_size=16, precision="fp8", seq_len=512)
+    b = SingleNodeModel().solve(LLAMA8, H100, batch_size=16, precision="fp8", seq_len=512)
+    assert a.to_dict() == b.to_dict()
+
+
+def test_cnn_batch1_hand_numbers():
+    p = solver.solve(RESNET, H100, batch_size=1)
+    moved = 25557032 * 2 + 2 * 11114984 * 2          # weights once + activations written and read
+    t_m, t_c = moved / BW, 8.178e9 / FP16
+    assert p.bottleneck == "Memory"
+    assert ms(p.latency_memory) == pytest.approx(t_m * 1e3, rel=1e-9)
+    assert ms(p.latency_compute) == pytest.approx(t_c * 1e3, rel=1e-6)
+    assert ms(p.latency_overhead) == pytest.approx(0.51, rel=1e-9)
+    assert ms(p.latency) == pytest.approx((t_m + 510e-6) * 1e3, rel=1e-9)
+    assert p.arithmetic_intensity.magnitude == pytest.approx(8.178e9 / moved, rel=1e-6)
+    assert p.ridge_point.magnitude == pytest.approx(989.5 / 3.35, rel=1e-9)
+    assert p.throughput.to("1/s").magnitude == pytest.approx(1 / (t_m + 510e-6), rel=1e-9)
+
+
+def test_llm_decode_batch1_memory_bound():
+    p = solver.solve(LLAMA8, H100, batch_size=1)
+    moved = P8_MATMUL * 2 + KV8                      # weights + the new token's KV write (no context)
+    assert p.bottleneck == "Memory"
+    assert p.bytes_moved.to("B").magnitude == pytest.approx(moved, rel=1e-12)
+    assert ms(p.latency) == pytest.approx((moved / BW + OVH8) * 1e3, rel=1e-9)
+    # the physics.md roofline: ~16 GB / 3.35 TB/s = 4.8 ms at peak; ~5.9 ms with efficiency + overhead
+    assert 4.5 < ms(p.latency) < 7.0
+
+
+def test_llm_becomes_compute_bound_at_large_batch():
+    p = solver.solve(LLAMA8, H100, batch_size=256)
+    flops = 256 * 2 * P8_MATMUL
+    assert p.bottleneck == "Compute"
+    assert p.flops.to("FLOP").magnitude == pytest.approx(flops, rel=1e-12)
+    assert ms(p.latency) == pytest.approx((flops / FP16 + OVH8) * 1e3, rel=1e-9)
+    # physics.md: ~8.6 ms at the upstream efficiency 0.5
+    q = solver.solve(LLAMA8, H100, batch_size=256, efficiency=0.5)
+    assert q.bottleneck == "Compute" and 8.0 < ms(q.latency) < 9.0
+
+
+def test_context_adds_kv_reads_and_attention():
+    p = solver.solve(LLAMA8, H100, batch_size=8, seq_len=2048)
+    flops = 8 * (2 * P8_MATMUL + 4 * 32 * 2048 * 4096)
+    moved = P8_MATMUL * 2 + 8 * 2049 * KV8
+    assert p.flops.to("FLOP").magnitude == pytest.approx(flops, rel=1e-12)
+    assert p.bytes_moved.to("B").magnitude == pytest.approx(moved, rel=1e-12)
+    assert p.memory_footprint.to("B").magnitude == pytest.approx(8030261248 * 2 + 8 * 2049 * KV8, rel=1e-12)
+
+
+def test_precision_changes_bytes_and_peak():
+    p8 = solver.solve(LLAMA8, H100, batch_size=1, precision="fp8")
+    assert p8.peak_flops.to("TFLOP/s").magnitude == pytest.approx(1979)
+    assert p8.compute_efficiency == E.COMPUTE_NARROW
+    assert p8.bytes_moved.to("B").magnitude == pytest.approx(P8_MATMUL + KV8 / 2, rel=1e-12)
+
+
+def test_moe_reads_only_touched_experts():
+    per_expert = (46702792704 - 12879921152) / 6
+    dense = 46702792704 - 32000 * 4096 - 8 * per_expert
+    p1 = solver.solve(MIXTRAL, H100, batch_size=1)
+    kv = 2 * 32 * 8 * 128 * 2
+    assert p1.bytes_moved.to("B").magnitude == pytest.approx((dense + 2 * per_expert) * 2 + kv, rel=1e-9)
+    p64 = solver.solve(MIXTRAL, H100, batch_size=64)
+    frac = 1 - (1 - 2 / 8) ** 64
+    assert p64.bytes_moved.to("B").magnitude == pytest.approx((dense + 8 * per_expert * frac) * 2 + 64 * kv, rel=1e-9)
+    # FLOPs from active parameters only
+    assert p1.flops.to("FLOP").magnitude == pytest.approx(2 * MIXTRAL.si.matmul_parameters, rel=1e-12)
+
+
+def test_training_step_hand_numbers():
+    p = solver.solve(LLAMA8, H100, batch_size=1, is_training=True, seq_len=2048, zero_stage=3, dp_size=64)
+    fwd = 2 * P8_MATMUL * 2048 + 2 * 32 * 2048**2 * 4096
+    assert p.flops.to("FLOP").magnitude == pytest.approx(3 * fwd, rel=1e-12)
+    act = 32 * 2048 * 4096 * (34 + 5 * 32 * 2048 / 4096)     # Korthikanti, bytes at 16-bit
+    state = 8030261248 * (2 + 2 + 12) / 64
+    assert p.memory_footprint.to("B").magnitude == pytest.approx(state + act, rel=1e-9)
+    assert p.seq_len == 2048 and p.is_training
+    full = solver.solve(LLAMA8, H100, batch_size=1, is_training=True, seq_len=2048, activation_recomputation=True,
+                        zero_stage=3, dp_size=64)
+    assert full.flops.to("FLOP").magnitude == pytest.approx(4 * fwd, rel=1e-12)
+    assert full.memory_footprint < p.memory_footprint
+
+
+def test_offload_charges_only_spilled_bytes():
+    p = solver.solve(LLAMA70, H100, batch_size=1)
+    assert not p.feasible
+    footprint = 70553706496 * 2 + 2 * 80 * 8 * 128 * 2
+    usable = 80e9 * E.USABLE_MEMORY_FRACTION
+    spill = footprint - usable
+    moved = p.bytes_moved.to("B").magnitude
+    t_m = (moved - spill) / BW + spill / (64e9 * E.NETWORK)
+    assert p.offload_spill_bytes.to("B").magnitude == pytest.approx(spill, rel=1e-12)
+    assert ms(p.latency_memory) == pytest.approx(t_m * 1e3, rel=1e-9)
+    assert p.offload_bandwidth.to("GB/s").magnitude == pytest.approx(64)
+    assert p.memory_footprint.to("GB").magnitude == pytest.approx(footprint / 1e9)
+    assert p.memory_available.to("GB").magnitude == pytest.approx(72)
+    assert "FAILED" in p.constraint_trace[0] and "141.1 GB" in p.constraint_trace[0]
+
+
+def test_no_host_link_cannot_run():
+    p = solver.solve(LLAMA8, NO_LINK, batch_size=1)
+    assert not p.feasible and math.isinf(p.latency.magnitude) and p.throughput.magnitude == 0
+    assert "no host link" in " ".join(p.constraint_trace)
+    assert p.to_dict()["latency"]["value"] == math.inf or p.to_dict()["latency"]["value"] is None
+
+
+def test_raise_errors_gives_infeasible_error():
+    with pytest.raises(mlsysim.InfeasibleError) as err:
+        solver.solve(LLAMA70, H100, raise_errors=True)
+    assert err.value.required > err.value.available == pytest.approx(72e9)
+    assert "141.1 GB" in str(err.value) and "72 GB" in str(err.value)
+
+
+def test_power_model_memory_bound_vs_compute_bound():
+    mem = solver.solve(LLAMA8, H100, batch_size=1)
+    t_c, t_m, t = (x.to("s").magnitude for x in (mem.latency_compute, mem.latency_memory, mem.latency))
+    expect = 700 * min(1.0, 0.25 + (0.6 * t_c + 0.35 * t_m) / t)
+    assert mem.power.to("W").magnitude == pytest.approx(expect, rel=1e-9)
+    assert 0.5 * 700 < expect < 0.7 * 700                # bandwidth-saturated: ~0.6 TDP, not 0.3
+    assert mem.energy.to("J").magnitude == pytest.approx(expect * t, rel=1e-9)
+    comp = solver.solve(LLAMA8, H100, batch_size=512)
+    assert comp.bottleneck == "Compute" and comp.power.to("W").magnitude == pytest.approx(700, rel=0.03)
+    assert comp.energy_per_sample < mem.energy_per_sample
+
+
+def test_no_tdp_means_no_power():
+    p = solver.solve(RESNET, NO_LINK, batch_size=1)
+    assert p.power is None and p.energy.magnitude == 0
+
+
+def test_result_protocol():
+    p = solver.solve(RESNET, H100, batch_size=4)
+    assert isinstance(p, PerformanceProfile) and p.solver == "SingleNodeModel"
+    d = p.to_dict()
+    assert d["latency"]["unit"] == "ms" and d["bottleneck"] in ("Memory", "Compute")
+    for f in ("latency", "throughput", "bottleneck", "mfu", "arithmetic_intensity", "latency_compute",
+              "latency_memory", "latency_overhead", "memory_footprint", "feasible", "energy", "flops",
+              "bytes_moved", "peak_flops", "bandwidth", "ridge_point", "precision", "batch_size", "hardware", "model",
+              "memory_available"):
+        assert f in d
+    assert "ResNet-50" in p.summary() and "Memory Wall: Passed" in str(p.constraint_trace)
+    assert p.energy_per_inference == p.energy
+
+
+def test_catalog_points_behave():
+    H = mlsysim.Hardware.Cloud
+    llama = mlsysim.Models.Language.Llama3_8B
+    p1 = solver.solve(llama, H.H100, batch_size=1)
+    assert p1.bottleneck == "Memory" and 4.5 < ms(p1.latency) < 7.5
+    p256 = solver.solve(llama, H.H100, batch_size=256)
+    assert p256.bottleneck == "Compute" and 6 < ms(p256.latency) < 9.5
+    r = solver.solve(mlsysim.Models.ResNet50, H.A100, batch_size=1)
+    assert r.bottleneck == "Memory"
+    # a bigger, faster part is never slower on the same step
+    assert solver.solve(llama, H.B200, batch_size=32).latency < solver.solve(llama, H.H100, batch_size=32).latency
+
+
+def test_evolve_what_if_bandwidth():
+    faster = attrs.evolve(H100, memory=attrs.evolve(H100.memory, bandwidth="6.7 TB/s"))
+    a, b = solver.solve(LLAMA8, H100), solver.solve(LLAMA8, faster)
+    assert ms(b.latency_memory) == pytest.approx(ms(a.latency_memory) / 2, rel=1e-9)
