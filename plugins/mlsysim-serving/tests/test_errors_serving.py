@@ -1,0 +1,80 @@
+"""Bad input to ServingModel: InvalidInputError naming argument, value and valid range."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_serving import ServingModel
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fixtures_serving import H100, LLAMA8, LLAMA70, MLA, NO_LINK, RESNET  # noqa: E402
+
+serving = ServingModel()
+
+
+def check(argument: str, fragment: str, **kw):
+    base = dict(model=LLAMA8, hardware=H100, seq_len=1024)
+    base.update(kw)
+    with pytest.raises(InvalidInputError) as err:
+        serving.solve(**base)
+    assert err.value.argument == argument, str(err.value)
+    assert fragment in str(err.value), str(err.value)
+    return err.value
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2048", True, None, 131073, 2**41])
+def test_seq_len(bad):
+    check("seq_len", "[1, 131072]", seq_len=bad)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, "8", False, 2**41])
+def test_batch_size(bad):
+    check("batch_size", "[1, 1099511627776]", batch_size=bad)
+
+
+@pytest.mark.parametrize("bad", [0, 1.0, "1"])
+def test_output_len(bad):
+    check("output_len", "[1,", output_len=bad)
+
+
+def test_output_len_past_context():
+    check("output_len", "max_seq_len=131072", seq_len=131000, output_len=100)
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.5, 1.01, float("nan"), "0.5"])
+def test_efficiency(bad):
+    check("efficiency", "(0.0, 1.0]", efficiency=bad)
+
+
+def test_precisions():
+    check("precision", "int4", precision="FP16")
+    check("precision", "bf16, fp16, fp8", precision="fp32")
+    check("kv_precision", "fp16", kv_precision="half")
+
+
+def test_cnn_is_rejected():
+    e = check("model", "TransformerWorkload", model=RESNET)
+    assert "SingleNodeModel" in str(e)
+    check("model", "TransformerWorkload", model="Llama3_8B")
+    check("hardware", "HardwareNode", hardware="H100")
+
+
+@pytest.mark.parametrize("tp,fragment", [(3, "divisor of heads=32"), (0, "[1, 8]"), (16, "[1, 8]"), (2.0, "[1, 8]")])
+def test_tp_size(tp, fragment):
+    check("tp_size", fragment, tp_size=tp)
+
+
+def test_tp_against_kv_heads_and_node():
+    from mlsysim_core.types import TransformerWorkload
+
+    odd = TransformerWorkload(name="kv6", parameters=10**9, layers=4, hidden_dim=3072, heads=24, kv_heads=6)
+    check("tp_size", "kv_heads=6", model=odd, tp_size=4)      # 4 neither divides nor is a multiple of 6
+    check("tp_size", "[1, 1]", hardware=NO_LINK, tp_size=2)
+    check("tp_size", "neither a scale-up nor a host link", hardware=NO_LINK, tp_size=2, gpus_per_node=2)
+    check("gpus_per_node", "[1,", gpus_per_node=0)
+    assert serving.solve(LLAMA70, H100, 1024, tp_size=16, gpus_per_node=16).tp_size == 16
+    assert serving.solve(MLA, H100, 1024, tp_size=16, gpus_per_node=16).tp_size == 16

@@ -1,0 +1,167 @@
+"""ServingModel: hand-derived numbers, tensor parallelism, KV (GQA/MLA), MoE, plugin wiring."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import mlsysim
+from mlsysim_core import efficiency as E
+from mlsysim_serving import ServingModel, ServingResult
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fixtures_serving import H100, LLAMA8, LLAMA70, MIXTRAL, MLA, PCIE_ONLY, RESNET  # noqa: E402
+
+serving = ServingModel()
+P8 = 8030261248
+P8_MATMUL = P8 - 128256 * 4096
+KV8 = 2 * 32 * 8 * 128 * 2
+OVH8 = 10e-6 + 32 * 10e-6
+BW = 3.35e12 * 0.8
+FP16 = 989.5e12 * 0.6
+
+
+def ms(q):
+    return q.to("ms").magnitude
+
+
+def test_plugin_exposes_solver():
+    assert mlsysim.ServingModel is ServingModel
+    assert mlsysim.solvers()["ServingModel"].distribution == "mlsysim-serving"
+
+
+def test_llama8b_h100_hand_numbers():
+    r = serving.solve(LLAMA8, H100, seq_len=2048, batch_size=1)
+    assert isinstance(r, ServingResult) and r.feasible
+    assert r.kv_cache_size.to("B").magnitude == 2048 * KV8 == 268435456
+    prefill_flops = 2 * P8_MATMUL * 2048 + 2 * 32 * 2048**2 * 4096
+    assert r.prefill_flops.to("FLOP").magnitude == pytest.approx(prefill_flops, rel=1e-12)
+    assert ms(r.ttft) == pytest.approx((prefill_flops / FP16 + OVH8) * 1e3, rel=1e-9)
+    assert r.prefill_bottleneck == "Compute" and r.decode_bottleneck == "Memory"
+    decode_bytes = P8_MATMUL * 2 + 2049 * KV8
+    assert r.decode_bytes.to("B").magnitude == pytest.approx(decode_bytes, rel=1e-12)
+    assert ms(r.itl) == pytest.approx((decode_bytes / BW + OVH8) * 1e3, rel=1e-9)
+    assert r.tokens_per_second.to("1/s").magnitude == pytest.approx(1 / r.itl.to("s").magnitude)
+    assert r.model_weights_size.to("B").magnitude == P8 * 2
+    # prefill memory floor: the weights stream once
+    assert ms(r.prefill_memory_time) >= P8_MATMUL * 2 / BW * 1e3
+
+
+def test_guide_ranges_on_catalog():
+    r = serving.solve(mlsysim.Models.Language.Llama3_8B, mlsysim.Hardware.Cloud.H100, seq_len=2048, batch_size=1)
+    assert r.kv_cache_size.to("GB").magnitude == pytest.approx(0.268, abs=0.005)
+    assert 5 <= ms(r.itl) <= 9 and 15 <= ms(r.ttft) <= 200 and r.feasible
+
+
+def test_llama70b_fits_only_with_tp_and_fp8():
+    one = serving.solve(LLAMA70, H100, seq_len=2048)
+    assert not one.feasible
+    assert one.total_memory_required > one.memory_available
+    assert "FAILED" in one.constraint_trace[0] and "141.1 GB" in one.constraint_trace[0]
+    two = serving.solve(LLAMA70, H100, seq_len=2048, tp_size=2, precision="fp8")
+    assert two.feasible and two.kv_precision == "fp8"
+    assert two.weights_per_gpu.to("B").magnitude == pytest.approx(70553706496 / 2)
+    cat = serving.solve(mlsysim.Models.Language.Llama3_70B, mlsysim.Hardware.Cloud.H100, 2048, tp_size=2, precision="fp8")
+    assert cat.feasible
+    with pytest.raises(mlsysim.InfeasibleError) as err:
+        serving.solve(LLAMA70, H100, seq_len=2048, raise_errors=True)
+    assert err.value.required > err.value.available
+
+
+def test_tensor_parallel_communication_hand_numbers():
+    r = serving.solve(LLAMA70, H100, seq_len=1024, batch_size=4, tp_size=4, precision="fp8")
+    # decode: 2 all-reduces per layer of B*d*2 bytes (activations stay 16-bit under fp8 weights)
+    msg = 4 * 8192 * 2
+    ring = 2 * 3 / 4 * msg / (450e9 * E.NETWORK) + 2 * 3 * 0.5e-6 + E.COLLECTIVE_LAUNCH_S
+    assert ms(r.decode_communication_time) == pytest.approx(2 * 80 * ring * 1e3, rel=1e-9)
+    msg_p = 4 * 1024 * 8192 * 2
+    ring_p = 2 * 3 / 4 * msg_p / (450e9 * E.NETWORK) + 2 * 3 * 0.5e-6 + E.COLLECTIVE_LAUNCH_S
+    assert ms(r.prefill_communication_time) == pytest.approx(2 * 80 * ring_p * 1e3, rel=1e-9)
+    # weights and KV split by tp (8 KV heads over 4 GPUs)
+    kv_total = 4 * 1024 * 2 * 80 * 8 * 128 * 1
+    assert r.kv_cache_per_gpu.to("B").magnitude == pytest.approx(kv_total / 4)
+    assert ms(r.itl) == pytest.approx(
+        ms(r.decode_memory_time) + ms(r.decode_communication_time) + ms(r.overhead), rel=1e-9)
+
+
+def test_tp_beyond_kv_heads_replicates_kv():
+    r = serving.solve(LLAMA70, H100, seq_len=1024, tp_size=8, gpus_per_node=16)
+    kv_total = 1024 * 2 * 80 * 8 * 128 * 2
+    assert r.kv_cache_per_gpu.to("B").magnitude == pytest.approx(kv_total / 8)
+    wide = TransformerWorkload_like_gqa2()
+    r2 = serving.solve(wide, H100, seq_len=1024, tp_size=8)
+    # 2 KV heads over 8 GPUs: each GPU holds one KV head = half of the cache
+    kv2 = 1024 * 2 * 8 * 2 * 128 * 2
+    assert r2.kv_cache_per_gpu.to("B").magnitude == pytest.approx(kv2 / 2)
+
+
+def TransformerWorkload_like_gqa2():
+    from mlsysim_core.types import TransformerWorkload
+
+    return TransformerWorkload(name="gqa2", parameters=1_000_000_000, layers=8, hidden_dim=4096, heads=32,
+                               kv_heads=2, head_dim=128)
+
+
+def test_mla_kv_is_latent_and_replicated_under_tp():
+    r = serving.solve(MLA, H100, seq_len=4096, precision="fp8", tp_size=8)
+    per_token = 61 * (512 + 64) * 1    # bytes at fp8
+    assert r.kv_cache_size.to("B").magnitude == pytest.approx(4096 * per_token)
+    assert r.kv_cache_per_gpu.to("B").magnitude == pytest.approx(4096 * per_token)
+    assert not r.feasible          # 671 GB of fp8 weights over 8 x 72 GB usable
+
+
+def test_moe_weights_total_flops_active():
+    r1 = serving.solve(MIXTRAL, H100, seq_len=128, batch_size=1)
+    per_expert = (46702792704 - 12879921152) / 6
+    dense = 46702792704 - 32000 * 4096 - 8 * per_expert
+    assert r1.model_weights_size.to("B").magnitude == pytest.approx(46702792704 * 2)
+    assert r1.decode_bytes.to("B").magnitude == pytest.approx((dense + 2 * per_expert) * 2 + 129 * KV8, rel=1e-9)
+    assert r1.decode_flops.to("FLOP").magnitude == pytest.approx(
+        2 * MIXTRAL.si.matmul_parameters + 4 * 32 * 128 * 4096, rel=1e-12)
+    r64 = serving.solve(MIXTRAL, H100, seq_len=128, batch_size=64)
+    assert r64.decode_bytes > r1.decode_bytes
+
+
+def test_kv_precision_separate():
+    a = serving.solve(LLAMA8, H100, seq_len=4096, batch_size=8)
+    b = serving.solve(LLAMA8, H100, seq_len=4096, batch_size=8, kv_precision="fp8")
+    assert b.kv_cache_size.to("B").magnitude == pytest.approx(a.kv_cache_size.to("B").magnitude / 2)
+    assert b.itl < a.itl and b.kv_precision == "fp8" and b.precision == "fp16"
+
+
+def test_output_len_gives_mean_itl_e2e_and_rps():
+    r = serving.solve(LLAMA8, H100, seq_len=1000, batch_size=4, output_len=201)
+    mid = serving.solve(LLAMA8, H100, seq_len=1100, batch_size=4)
+    assert ms(r.itl_mean) == pytest.approx(ms(mid.itl), rel=1e-12)
+    assert ms(r.e2e_latency) == pytest.approx(ms(r.ttft) + 200 * ms(r.itl_mean), rel=1e-12)
+    assert r.requests_per_second.to("1/s").magnitude == pytest.approx(4 / r.e2e_latency.to("s").magnitude)
+    assert r.kv_cache_size.to("B").magnitude == 4 * 1201 * KV8
+
+
+def test_energy_per_token():
+    r = serving.solve(LLAMA8, H100, seq_len=512, batch_size=1)
+    t_c, t_m, t = (x.to("s").magnitude for x in (r.decode_compute_time, r.decode_memory_time, r.itl))
+    p = 700 * min(1, 0.25 + (0.6 * t_c + 0.35 * t_m) / t)
+    assert r.decode_power.to("W").magnitude == pytest.approx(p, rel=1e-9)
+    assert r.energy_per_token.to("J").magnitude == pytest.approx(p * t, rel=1e-9)
+    big = serving.solve(LLAMA8, H100, seq_len=512, batch_size=64)
+    assert big.energy_per_token < r.energy_per_token
+
+
+def test_pcie_only_part_defaults_to_one_gpu_per_node():
+    with pytest.raises(mlsysim.InvalidInputError) as err:
+        serving.solve(LLAMA8, PCIE_ONLY, seq_len=512, tp_size=2)
+    assert "[1, 1]" in str(err.value)
+    r = serving.solve(LLAMA8, PCIE_ONLY, seq_len=512, tp_size=2, gpus_per_node=4)
+    assert r.decode_communication_time.magnitude > 0
+
+
+def test_to_dict_and_trace():
+    r = serving.solve(LLAMA8, H100, seq_len=512)
+    d = r.to_dict()
+    assert d["solver"] == "ServingModel" and d["itl"]["unit"] == "ms" and d["itl_mean"] is None
+    assert r.bottlenecks == {"prefill": "Compute", "decode": "Memory"}
+    assert "Passed" in r.constraint_trace[0] and r.prompt_cache_hit_ratio == 0.0
+    assert not hasattr(RESNET, "kv_cache_bytes")
