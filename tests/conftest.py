@@ -47,3 +47,8 @@ def fresh_host():
     yield make
     plugins._host, catalog._catalog = saved_host, saved_cat
     catalog._user_files[:] = saved_files
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "real_venv: builds real virtualenvs with pip (skip with MLSYSIM_SKIP_REAL_VENVS=1 or -m 'not real_venv')")
