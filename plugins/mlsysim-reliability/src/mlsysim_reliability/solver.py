@@ -80,7 +80,11 @@ def _time(name: str, value: Any, factor: float, what: str, *, allow_zero: bool =
     if t is float or t is int:
         v = value * factor
     elif isinstance(value, Quantity):
-        v = to_si(value, SECOND, name=name)
+        f = _factors.get(value._units)
+        if f is None:
+            to_si(value, SECOND, name=name)  # raises InvalidInputError on a wrong dimension
+            f = _factors[value._units] = float(to_si(value.__class__(1.0, value._units), SECOND, name=name))
+        v = value._magnitude * f
     elif isinstance(value, Real) and t is not bool:
         v = float(value) * factor
     else:
@@ -90,6 +94,7 @@ def _time(name: str, value: Any, factor: float, what: str, *, allow_zero: bool =
     return float(v)
 
 
+_factors: dict = {}  # Quantity units -> seconds per unit (to_si's dimension check on first sight)
 _node_rates: dict[int, tuple] = {}
 
 

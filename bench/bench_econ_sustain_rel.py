@@ -1,0 +1,57 @@
+"""Median microseconds per solve() of EconomicsModel, SustainabilityModel and ReliabilityModel.
+
+Run from the repository root:  .venv/bin/python bench/bench_econ_sustain_rel.py
+Upstream mlsysim 0.1.1 (reference section 9): EconomicsModel(Frontier_8K, 90 d, Quebec) 140 us,
+SustainabilityModel(Frontier_8K, 30 d, Poland) 132 us, ReliabilityModel(Frontier_8K, 720 h) 260 us.
+Target here: <= 10 us each. Plain numbers are the upstream API; the Quantity rows show the cost of
+converting Quantities at the boundary.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import mlsysim
+from mlsysim import Q_
+
+
+def _cases() -> list:
+    fleet = mlsysim.Systems.Clusters.Frontier_8K
+    quebec, poland = mlsysim.Infra.Grids.Quebec, mlsysim.Infra.Grids.Poland
+    econ = mlsysim.EconomicsModel().solve
+    sust = mlsysim.SustainabilityModel().solve
+    rel = mlsysim.ReliabilityModel().solve
+    # Quantities are built once, outside the timed calls (parsing a unit string costs ~30 us).
+    d90, d30, h720, s60 = Q_(90, "day"), Q_(30, "day"), Q_(720, "h"), Q_(60, "s")
+    price, host, rate = Q_(0.06, "USD/kWh"), Q_(0, "USD"), Q_(4, "USD/h")
+    # The default catalog states no host price for DGX H100 and no USD price for Quebec: given here.
+    return [
+        ("EconomicsModel(Frontier_8K, 90 d, Quebec, kwh_price=0.06, host_cost=0)",
+         lambda: econ(fleet, 90, kwh_price=0.06, datacenter=quebec, host_cost=0)),
+        ("EconomicsModel(..., Quantities, cloud_rate)",
+         lambda: econ(fleet, d90, kwh_price=price, datacenter=quebec, host_cost=host, cloud_rate=rate)),
+        ("SustainabilityModel(Frontier_8K, 30 d, Poland)", lambda: sust(fleet, 30, poland)),
+        ("SustainabilityModel(Frontier_8K, Q_(30, 'day'), Poland, mfu=0.5)",
+         lambda: sust(fleet, d30, poland, mfu=0.5)),
+        ("ReliabilityModel(Frontier_8K, 720 h)", lambda: rel(fleet, 720)),
+        ("ReliabilityModel(Frontier_8K, Q_(720, 'h'), Q_(60, 's'))", lambda: rel(fleet, h720, s60)),
+    ]
+
+
+def main(n: int = 5000, warmup: int = 500) -> None:
+    for label, call in _cases():
+        for _ in range(warmup):
+            call()
+        samples = []
+        for _ in range(n):
+            t0 = time.perf_counter_ns()
+            call()
+            samples.append(time.perf_counter_ns() - t0)
+        samples.sort()
+        print(f"{label:72s} median {statistics.median(samples) / 1e3:6.2f} us  "
+              f"p10 {samples[n // 10] / 1e3:6.2f}  p90 {samples[9 * n // 10] / 1e3:6.2f}  (n={n})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,504 @@
+"""DistributedModel: the guide example, hand-derived numbers, invariants, error paths."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import warnings
+
+import attrs
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.types import (
+    CNNWorkload,
+    ComputeCore,
+    Fleet,
+    HardwareNode,
+    MemoryHierarchy,
+    NetworkFabric,
+    Node,
+    TransformerWorkload,
+)
+from mlsysim_distributed import (
+    DistributedModel,
+    MicrobatchWarning,
+    TensorParallelAcrossNodesWarning,
+    TrainingEfficiency,
+)
+from mlsysim_distributed import kernels as K
+
+# --------------------------------------------------------------------------- test systems (not catalog data)
+
+
+def gpu(peak="100 TFLOP/s", capacity="80 GB"):
+    return HardwareNode(name="TestGPU", compute=ComputeCore(precision_flops={"bf16": peak, "fp32": "10 TFLOP/s"},
+                                                            default_precision="bf16"),
+                        memory=MemoryHierarchy(capacity=capacity, bandwidth="2 TB/s"))
+
+
+def small_fleet(count=2, fabric_bw="80 Gbit/s", intra_bw="100 GB/s", per_node=4, accel=None):
+    node = Node(name="TestNode", accelerator=accel or gpu(), accelerators_per_node=per_node,
+                intra_node=NetworkFabric(name="link", bandwidth=intra_bw, latency="1 us"), nics_per_node=per_node)
+    fab = NetworkFabric(name="net", bandwidth=fabric_bw, latency="5 us")
+    return Fleet(name="TestFleet", node=node, count=count, fabric=fab)
+
+
+# 4 layers of 12 h^2 parameters each, untied 1000-token embedding and head
+H, L, V = 1024, 4, 1000
+LAYER_P = 12 * H * H
+TINY = TransformerWorkload(name="TinyGPT", parameters=L * LAYER_P + 2 * V * H, layers=L, hidden_dim=H, heads=16,
+                           ffn_dim=4 * H, vocab_size=V, max_seq_len=4096)
+
+# Llama-3-70B geometry (Meta llama-models sku_list / HF config), independent of the catalog files
+LLAMA70 = TransformerWorkload(name="Llama-3-70B", parameters=70_553_706_496, layers=80, hidden_dim=8192, heads=64,
+                              kv_heads=8, head_dim=128, ffn_dim=28672, vocab_size=128256, max_seq_len=8192)
+H100 = HardwareNode(name="H100", compute=ComputeCore(precision_flops={"bf16": "989.5 TFLOP/s"}, default_precision="bf16"),
+                    memory=MemoryHierarchy(capacity="80 GB", bandwidth="3.35 TB/s"))
+DGX = Node(name="DGX H100", accelerator=H100, accelerators_per_node=8,
+           intra_node=NetworkFabric(name="NVLink 4", bandwidth="450 GB/s", latency="0.5 us"), nics_per_node=8)
+FRONTIER = Fleet(name="Frontier_8K-like", node=DGX, count=1024,
+                 fabric=NetworkFabric(name="IB NDR", bandwidth="400 Gbit/s", latency="5 us"))
+
+EXACT = TrainingEfficiency(compute=0.5, network=1.0)
+solve = DistributedModel().solve
+
+
+def ms(q):
+    return q.to("s").magnitude
+
+
+# --------------------------------------------------------------------------- the guide
+
+
+GUIDE = '''
+import mlsysim
+from mlsysim import DistributedModel, Systems
+
+dist = DistributedModel()
+result = dist.solve(
+    model=mlsysim.Models.Language.Llama3_70B,
+    fleet=Systems.Clusters.Frontier_8K,
+    batch_size=2048,
+    tp_size=8,
+    pp_size=4,
+    microbatch_count=16
+)
+print(f"Scaling efficiency: {result.scaling_efficiency:.1%}")
+print(f"Bubble fraction: {result.bubble_fraction:.1%}")
+print(f"DP comm latency: {result.dp_communication_latency.to('ms'):~.2f}")
+'''
+
+
+def test_guide_example_verbatim():
+    out = io.StringIO()
+    # 2048 / dp=256 = 8 sequences per rank in 16 micro-batches: legal but unusual -> warns
+    with pytest.warns(MicrobatchWarning, match="8 sequences per data-parallel rank in 16 micro-batches"):
+        with contextlib.redirect_stdout(out):
+            exec(compile(GUIDE, "which-solver.qmd", "exec"), {})
+    lines = out.getvalue().splitlines()
+    assert "Bubble fraction: 15.8%" in lines
+    assert lines[0].startswith("Scaling efficiency: ") and lines[0].endswith("%")
+    assert lines[2].startswith("DP comm latency: ") and lines[2].endswith(" ms")
+
+
+def test_solver_found_through_the_entry_point():
+    import mlsysim
+    from mlsysim_core.plugins import records
+
+    assert mlsysim.DistributedModel is DistributedModel
+    rec = {r.name: r for r in records()}["distributed"]
+    assert rec.status == "active" and rec.distribution == "mlsysim-distributed"
+
+
+# --------------------------------------------------------------------------- hand-derived: small
+
+
+def test_small_configuration_by_hand():
+    """8 GPUs (2 nodes x 4), tp2 pp2 dp2, B=8, m=2, S=512, compute eff 0.5, network eff 1."""
+    r = solve(TINY, small_fleet(), batch_size=8, tp_size=2, pp_size=2, microbatch_count=2, seq_len=512,
+              efficiency=EXACT)
+    assert r.parallelism == {"dp": 2, "tp": 2, "pp": 2, "ep": 1}
+    assert r.micro_batch_size == 2.0 and r.local_batch_size == 4
+    S, t, b = 512, 2, 2.0
+    # FLOPs per token per layer: 6 * 12h^2 + 12 S h (model); selective recompute + 4 S h
+    f_model = 6 * LAYER_P + 12 * S * H                      # 81,788,928
+    f_hw = f_model + 4 * S * H                               # 83,886,080
+    f_head = 6 * V * H                                       # 6,144,000
+    assert r.flops_per_step.to("FLOP").magnitude == pytest.approx(8 * S * (L * f_model + f_head))
+    # busiest stage: 2 layers + half the head, micro-batch of 2 x 512 tokens, per GPU / tp
+    t_comp = 1024 * (2 * f_hw + f_head / 2) / (t * 100e12 * 0.5)
+    assert t_comp == pytest.approx(1.7494441984e-3)
+    msg = 1024 * H * b                                       # 2 MiB per all-reduce
+    ring = 2 * (1 / 2) * msg / 100e9 + 2 * 1 * 1e-6          # ring all-reduce over 2 on the 100 GB/s link
+    t_tp = 2 * 4 * ring                                      # 2 layers x 4 all-reduces
+    t_pp = 2 * (1e-6 + (msg / t) / 100e9)                    # send fwd + bwd, scatter/gather (M/t), intra node
+    t_mb = t_comp + t_tp + t_pp
+    assert ms(r.compute_latency) == pytest.approx(2 * t_comp)
+    assert ms(r.tp_communication_latency) == pytest.approx(2 * t_tp)
+    assert ms(r.pp_communication_latency) == pytest.approx(2 * t_pp)
+    assert ms(r.pipeline_bubble_latency) == pytest.approx(t_mb)          # (p-1)/v = 1 micro-batch time
+    assert r.bubble_fraction == pytest.approx(1 / 3)                     # (p-1)/(m+p-1)
+    # DP: tp*pp = 4 = GPUs per node -> the dp peer is on the other node; 1 NIC (10 GB/s) per GPU
+    grad = TINY.parameters / 4 * 2
+    t_dp = 2 * (1 / 2) * grad / 10e9 + 2 * 5e-6
+    assert ms(r.dp_communication_latency) == pytest.approx(t_dp)
+    assert ms(r.ep_communication_latency) == 0.0
+    step = 2 * t_comp + 2 * t_tp + 2 * t_pp + t_mb + t_dp
+    assert ms(r.step_time) == pytest.approx(step)
+    assert ms(r.step_latency_total) == ms(r.step_time) == ms(r.latency)
+    assert r.scaling_efficiency == pytest.approx(8 * S * (L * f_hw + f_head) / (8 * 100e12 * 0.5) / step)
+    assert r.throughput.to("1/s").magnitude == pytest.approx(8 / step)
+    assert r.tokens_per_second.to("1/s").magnitude == pytest.approx(8 * 512 / step)
+    # memory: 1/4 of the model per GPU, 2 + 2 + 12 B/param; activations 34 s b h / t per layer,
+    # 2 layers, 2 micro-batches in flight on the first stage
+    held = TINY.parameters / 4
+    assert r.weights_memory.to("B").magnitude == pytest.approx(held * 2)
+    assert r.gradients_memory.to("B").magnitude == pytest.approx(held * 2)
+    assert r.optimizer_memory.to("B").magnitude == pytest.approx(held * 12)
+    acts = 34 * S * 2 * H / t * 2 * 2
+    assert r.activation_memory.to("B").magnitude == pytest.approx(acts)
+    assert r.memory_per_gpu.to("B").magnitude == pytest.approx(held * 16 + acts)
+    assert r.feasible and r.infeasible_reason == ""
+    assert r.mfu == pytest.approx(8 * S * (L * f_model + f_head) / (step * 8 * 100e12))
+
+
+# --------------------------------------------------------------------------- hand-derived: large
+
+
+def test_large_configuration_by_hand():
+    """Llama-3-70B on 8,192 H100 (1,024 DGX, IB NDR): tp8 pp8 dp128, B=4096, m=16, ZeRO-1, defaults."""
+    r = solve(LLAMA70, FRONTIER, batch_size=4096, tp_size=8, pp_size=8, microbatch_count=16, zero_stage=1)
+    assert r.parallelism == {"dp": 128, "tp": 8, "pp": 8, "ep": 1}
+    assert r.seq_len == 2048 and r.micro_batch_size == 2.0
+    S, h, F, eta_c, eta_n = 2048, 8192, 989.5e12, 0.60, 0.80
+    layer_p = (70_553_706_496 - 2 * 128256 * h) / 80        # 855,654,502.4 (minus embedding and LM head)
+    f_hw = 6 * layer_p + 12 * S * h + 4 * S * h
+    f_head = 6 * 128256 * h
+    t_comp = 2 * S * (10 * f_hw + f_head / 8) / (8 * F * eta_c)
+    assert ms(r.compute_latency) == pytest.approx(16 * t_comp)
+    assert ms(r.compute_latency) == pytest.approx(0.75630, rel=1e-4)
+    # TP: 4 all-reduces x 10 layers x 16 micro-batches of 2*2048*8192*2 B = 64 MiB on NVLink (450 GB/s x 0.8)
+    msg = 2 * S * h * 2
+    ar = 2 * 7 / 8 * msg / (450e9 * eta_n) + 2 * 7 * 0.5e-6
+    assert ms(r.tp_communication_latency) == pytest.approx(16 * 10 * 4 * ar)
+    assert ms(r.tp_communication_latency) == pytest.approx(0.21326, rel=1e-4)
+    # PP: tp*pp = 64 > 8 GPUs per node: stage boundaries cross the fabric, 1 NIC (50 GB/s) per GPU
+    p2p = 5e-6 + msg / 8 / (50e9 * eta_n)
+    assert ms(r.pp_communication_latency) == pytest.approx(16 * 2 * p2p)
+    # DP: the bf16 gradient shard 2 * P / 64 = 2.205 GB, ring over 128 nodes at 40 GB/s
+    grad = 2 * 70_553_706_496 / 64
+    t_dp = 2 * 127 / 128 * grad / (50e9 * eta_n) + 2 * 127 * 5e-6
+    assert ms(r.dp_communication_latency) == pytest.approx(t_dp)
+    assert ms(r.dp_communication_latency) == pytest.approx(0.110649, rel=1e-4)
+    t_mb = t_comp + 10 * 4 * ar + 2 * p2p
+    assert r.bubble_fraction == pytest.approx(7 / 23)
+    assert ms(r.pipeline_bubble_latency) == pytest.approx(7 * t_mb)
+    assert ms(r.step_time) == pytest.approx(16 * t_mb + 7 * t_mb + t_dp)
+    # memory: 70.55e9 / 64 = 1.102e9 params per GPU: 2.2 GB weights, 2.2 GB grads, optimizer / 128
+    held = 70_553_706_496 / 64
+    assert r.weights_memory.to("GB").magnitude == pytest.approx(held * 2 / 1e9)
+    assert r.optimizer_memory.to("GB").magnitude == pytest.approx(held * 12 / 128 / 1e9)
+    acts = 34 * S * 2 * h / 8 * 10 * 8                        # 10 layers x 8 micro-batches in flight
+    assert r.activation_memory.to("GB").magnitude == pytest.approx(acts / 1e9)
+    assert r.feasible
+    assert 0.3 < r.mfu < 0.5
+
+
+# --------------------------------------------------------------------------- other physics
+
+
+def test_bubble_fraction_guide_numbers_and_kernel():
+    assert K.pipeline_bubble_fraction(4, 16) == pytest.approx(3 / 19)
+    assert f"{K.pipeline_bubble_fraction(4, 16):.1%}" == "15.8%"
+    assert K.pipeline_bubble_fraction(4, 16, 2) == pytest.approx(3 / 35)
+    # the bubble adds (p-1)/(v m) of the ideal time (not f times it: upstream bug 5)
+    assert K.pipeline_step_time(1.0, 8, 4) == pytest.approx(8 * (1 + 3 / 8))
+
+
+def test_hierarchical_allreduce_is_not_double_counted():
+    M, g, n = 16.06e9, 8, 64
+    hier = K.hierarchical_allreduce_time(M, n, g, 900e9, 0.0, 50e9, 0.0)
+    expect = 2 * (7 / 8) * M / 900e9 + 2 * (7 / 8) * (M / 8) / 50e9
+    assert hier == pytest.approx(expect)
+    assert K.hierarchical_allreduce_time(M, 8, 8, 900e9, 0.0, 50e9, 0.0) == pytest.approx(2 * 7 / 8 * M / 900e9)
+    assert K.hierarchical_allreduce_time(M, 1, 1, 900e9, 0.0, 50e9, 0.0) == 0.0
+
+
+def test_kernels_take_numpy_arrays():
+    bw = np.array([10e9, 50e9, 100e9])
+    t = K.hierarchical_allreduce_time(1e9, 16, 4, 300e9, 1e-6, bw, 5e-6)
+    assert t.shape == (3,) and np.all(np.diff(t) < 0)
+    assert K.overlapped(np.array([1.0, 2.0]), 0.5, 0.85).tolist() == pytest.approx([0.5, 1.5])
+
+
+def test_dp_peers_sharing_a_node_use_the_hierarchy():
+    """tp=2, pp=1 on 4-GPU nodes: 2 dp peers per node -> reduce-scatter in node, ring of M/2 across nodes."""
+    r = solve(TINY, small_fleet(count=2), batch_size=4, tp_size=2, seq_len=512, efficiency=EXACT)
+    M = TINY.parameters / 2 * 2
+    hier = 2 * (1 / 2 * M / 100e9 + 1e-6) + (2 * (1 / 2) * (M / 2) / 10e9 + 2 * 5e-6)
+    flat = 2 * 3 / 4 * M / 10e9 + 2 * 3 * 5e-6
+    assert ms(r.dp_communication_latency) == pytest.approx(min(hier, flat))
+
+
+def test_zero_stages_shard_state_and_zero3_moves_more():
+    kw = dict(batch_size=8, tp_size=2, pp_size=2, microbatch_count=2, seq_len=512, efficiency=EXACT)
+    rs = [solve(TINY, small_fleet(), zero_stage=z, **kw) for z in range(4)]
+    held = TINY.parameters / 4
+    assert rs[1].optimizer_memory.to("B").magnitude == pytest.approx(held * 12 / 2)
+    assert rs[2].gradients_memory.to("B").magnitude == pytest.approx(held * 2 / 2)
+    assert rs[3].weights_memory.to("B").magnitude == pytest.approx(held * 2 / 2)
+    mems = [r.memory_per_gpu.to("B").magnitude for r in rs]
+    assert mems == sorted(mems, reverse=True)
+    assert ms(rs[3].dp_communication_latency) == pytest.approx(1.5 * ms(rs[0].dp_communication_latency))
+
+
+def test_full_recompute_costs_flops_and_saves_memory():
+    kw = dict(batch_size=8, tp_size=2, pp_size=2, microbatch_count=2, seq_len=512, efficiency=EXACT)
+    sel = solve(TINY, small_fleet(), **kw)
+    full = solve(TINY, small_fleet(), activation_recomputation="full", **kw)
+    none = solve(TINY, small_fleet(), activation_recomputation="none", **kw)
+    upstream_true = solve(TINY, small_fleet(), activation_recomputation=True, **kw)
+    assert upstream_true.activation_recomputation == "full"
+    assert full.activation_memory < sel.activation_memory < none.activation_memory
+    assert full.hardware_flops_per_step > sel.hardware_flops_per_step > none.hardware_flops_per_step
+    assert full.flops_per_step == sel.flops_per_step == none.flops_per_step
+    # none: + 5 a s / (h t) per layer (attention scores)
+    extra = 5 * 16 * 512 / (H * 2) * 512 * 2 * H * 2 * 2
+    assert (none.activation_memory - sel.activation_memory).to("B").magnitude == pytest.approx(extra)
+
+
+def test_overlap_hides_part_of_dp_behind_backward():
+    kw = dict(batch_size=8, tp_size=2, pp_size=2, microbatch_count=2, seq_len=512, efficiency=EXACT)
+    a = solve(TINY, small_fleet(), **kw)
+    b = solve(TINY, small_fleet(), overlap_comm=True, overlap_efficiency=1.0, **kw)
+    window = 2 / 3 * ms(a.compute_latency) / 2
+    hidden = min(ms(a.dp_communication_latency), window)
+    assert ms(b.dp_exposed_latency) == pytest.approx(ms(a.dp_communication_latency) - hidden)
+    assert ms(b.step_time) == pytest.approx(ms(a.step_time) - hidden)
+    assert b.dp_communication_latency == a.dp_communication_latency
+
+
+def test_moe_expert_parallel_shards_experts_and_adds_all_to_all():
+    # 8 experts, 2 active: expert params E = (P - P_active) * 8 / 6
+    moe = TransformerWorkload(name="TinyMoE", parameters=200_000_000, active_parameters=80_000_000, layers=4,
+                              hidden_dim=1024, heads=16, vocab_size=1000, experts=8, active_experts=2)
+    kw = dict(batch_size=8, seq_len=512, efficiency=EXACT)
+    r1 = solve(moe, small_fleet(), **kw)
+    r4 = solve(moe, small_fleet(), ep_size=4, **kw)
+    p_exp = (200e6 - 80e6) * 8 / 6
+    held = (200e6 - p_exp) + p_exp / 4
+    assert r4.weights_memory.to("B").magnitude == pytest.approx(held * 2)
+    assert ms(r1.ep_communication_latency) == 0.0
+    # ep=4 inside a 4-GPU node: 4 all-to-alls x 4 layers of 1 seq x 512 x 1024 x 2 B x 2 experts
+    M = 512 * 1024 * 2 * 2
+    a2a = 3 / 4 * M / 100e9 + 3 * 1e-6
+    assert ms(r4.ep_communication_latency) == pytest.approx(4 * 4 * a2a)
+    assert r4.memory_per_gpu < r1.memory_per_gpu
+
+
+def test_cnn_data_parallel_and_time_to_train():
+    cnn = CNNWorkload(name="TestCNN", parameters=25_000_000, flops_per_sample="8 GFLOP",
+                      activations_per_sample=10_000_000)
+    r = solve(cnn, small_fleet(), batch_size=256, efficiency=EXACT, tokens=256 * 1000)
+    t_comp = 32 * 3 * 8e9 / (100e12 * 0.5)
+    assert ms(r.compute_latency) == pytest.approx(t_comp)
+    assert r.time_to_train.to("s").magnitude == pytest.approx(1000 * ms(r.step_time))
+    assert r.tokens_per_second is None
+    with pytest.raises(InvalidInputError, match="tp_size"):
+        solve(cnn, small_fleet(), batch_size=256, tp_size=2)
+
+
+def test_time_to_train_transformer():
+    r = solve(TINY, small_fleet(), batch_size=8, seq_len=512, tokens=8 * 512 * 100)
+    assert r.time_to_train.to("s").magnitude == pytest.approx(100 * ms(r.step_time))
+
+
+def test_infeasible_reports_why_or_raises_when_strict():
+    small = small_fleet(accel=gpu(capacity="1 GB"))
+    r = solve(LLAMA70, small, batch_size=8, seq_len=512)
+    assert not r.feasible
+    assert "GB per GPU" in r.infeasible_reason and "1.0 GB" in r.infeasible_reason and "over by" in r.infeasible_reason
+    with pytest.raises(InfeasibleError) as ei:
+        solve(LLAMA70, small, batch_size=8, seq_len=512, strict=True)
+    assert ei.value.required == r.memory_per_gpu.to("B").magnitude and ei.value.available == 1e9
+
+
+def test_result_serialises_and_explains():
+    r = solve(TINY, small_fleet(), batch_size=8, seq_len=512)
+    d = r.to_dict()
+    assert d["solver"] == "DistributedModel"
+    assert d["step_time"]["unit"] == "ms" and d["parallelism"] == {"dp": 8, "tp": 1, "pp": 1, "ep": 1}
+    assert "bubble_fraction" in r.explain()
+    assert r["scaling_efficiency"] == r.scaling_efficiency
+
+
+def test_efficiency_forms():
+    base = solve(TINY, small_fleet(), batch_size=8, seq_len=512)
+    half = solve(TINY, small_fleet(), batch_size=8, seq_len=512, efficiency=0.3)   # upstream: a float
+    assert half.efficiency.compute == 0.3 and half.compute_latency > base.compute_latency
+    from mlsysim_core.efficiency import DEFAULT
+
+    core = solve(TINY, small_fleet(), batch_size=8, seq_len=512, efficiency=DEFAULT)
+    assert core.efficiency.compute == DEFAULT.compute
+
+
+# --------------------------------------------------------------------------- warnings
+
+
+def test_tp_across_nodes_warns_and_prices_the_fabric():
+    with pytest.warns(TensorParallelAcrossNodesWarning, match="larger than a node"):
+        r = solve(TINY, small_fleet(count=2), batch_size=8, tp_size=8, seq_len=512, efficiency=EXACT)
+    msg = 512 * H * 2
+    ring = 2 * 7 / 8 * msg / 10e9 + 2 * 7 * 5e-6
+    assert ms(r.tp_communication_latency) == pytest.approx(8 * L * 4 * ring)
+
+
+def test_fewer_sequences_than_microbatches_warns():
+    with pytest.warns(MicrobatchWarning):
+        r = solve(TINY, small_fleet(), batch_size=8, microbatch_count=4, seq_len=512)
+    assert r.micro_batch_size == 0.25
+    with pytest.warns(MicrobatchWarning, match="1.5"):
+        solve(TINY, small_fleet(), batch_size=24, microbatch_count=2, seq_len=512)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize("kwargs, argument", [
+    (dict(tp_size=3), "tp_size*pp_size"),
+    (dict(tp_size=2, pp_size=3), "tp_size*pp_size"),
+    (dict(batch_size=4), "batch_size"),                 # < dp = 8
+    (dict(batch_size=12), "batch_size"),                # not a multiple of dp = 8
+    (dict(batch_size=0), "batch_size"),
+    (dict(microbatch_count=0), "microbatch_count"),
+    (dict(microbatch_count=-1), "microbatch_count"),
+    (dict(zero_stage=4), "zero_stage"),
+    (dict(zero_stage=True), "zero_stage"),
+    (dict(zero_stage="1"), "zero_stage"),
+    (dict(ep_size=2), "ep_size"),                       # dense model
+    (dict(tp_size=-2), "tp_size"),
+    (dict(pp_size=0), "pp_size"),
+    (dict(tp_size=2.0), "tp_size"),
+    (dict(v_stages=0), "v_stages"),
+    (dict(seq_len=0), "seq_len"),
+    (dict(precision="fp7"), "precision"),
+    (dict(precision="fp8"), "precision"),               # this GPU has no fp8 peak
+    (dict(activation_recomputation="partial"), "activation_recomputation"),
+    (dict(sequence_parallel="yes"), "sequence_parallel"),
+    (dict(overlap_comm=1), "overlap_comm"),
+    (dict(overlap_efficiency=1.5), "overlap_efficiency"),
+    (dict(efficiency=0.0), "efficiency.compute"),
+    (dict(efficiency="high"), "efficiency"),
+    (dict(tokens=-1), "tokens"),
+    (dict(pp_size=8, tp_size=1), "pp_size"),            # 8 stages for 4 layers
+    (dict(pp_size=4, v_stages=2), "v_stages"),
+    (dict(strict="no"), "strict"),
+])
+def test_bad_input_names_argument_value_and_valid_values(kwargs, argument):
+    call = dict(model=TINY, fleet=small_fleet(), batch_size=8, seq_len=512)
+    call.update(kwargs)
+    with pytest.raises(InvalidInputError) as ei:
+        solve(**call)
+    assert ei.value.argument == argument
+    assert "expected" in str(ei.value)
+
+
+def test_strings_where_objects_belong():
+    with pytest.raises(InvalidInputError, match="model='Llama3_70B'.*catalog"):
+        solve("Llama3_70B", small_fleet(), batch_size=8)
+    with pytest.raises(InvalidInputError, match="fleet='Frontier_8K'"):
+        solve(TINY, "Frontier_8K", batch_size=8)
+    with pytest.raises(InvalidInputError, match="fleet"):
+        solve(TINY, None, batch_size=8)
+
+
+def test_expert_parallel_must_divide_dp_and_experts():
+    moe = TransformerWorkload(name="TinyMoE", parameters=200_000_000, active_parameters=80_000_000, layers=4,
+                              hidden_dim=1024, heads=16, vocab_size=1000, experts=6, active_experts=2)
+    with pytest.raises(InvalidInputError, match="divisor of dp=8"):
+        solve(moe, small_fleet(), batch_size=8, ep_size=16, seq_len=512)
+    with pytest.raises(InvalidInputError, match="6 experts"):
+        solve(moe, small_fleet(), batch_size=8, ep_size=4, seq_len=512)
+
+
+def test_tp_must_divide_heads_and_fleet_needs_a_fabric():
+    with pytest.raises(InvalidInputError, match="attention heads"):
+        solve(attrs.evolve(TINY, heads=6, kv_heads=None), small_fleet(), batch_size=8, tp_size=4, seq_len=512)
+    nofab = attrs.evolve(small_fleet(), fabric=None)
+    with pytest.raises(InvalidInputError, match="fleet.fabric"):
+        solve(TINY, nofab, batch_size=8, seq_len=512)
+
+
+# --------------------------------------------------------------------------- invariants
+
+
+FLEETS = st.sampled_from([1, 2, 4])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(p=st.sampled_from([2, 4]), v=st.sampled_from([1, 2]), m=st.integers(1, 32), count=FLEETS,
+       seq=st.sampled_from([128, 512, 2048]))
+def test_more_microbatches_never_increase_the_bubble(p, v, m, count, seq):
+    fleet = small_fleet(count=count)
+    N = 4 * count
+    B = N // p * 64   # fixed global batch
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MicrobatchWarning)
+        a = solve(TINY, fleet, batch_size=B, pp_size=p, v_stages=v, microbatch_count=m, seq_len=seq)
+        b = solve(TINY, fleet, batch_size=B, pp_size=p, v_stages=v, microbatch_count=m + 1, seq_len=seq)
+    assert b.bubble_fraction <= a.bubble_fraction
+    assert b.pipeline_bubble_latency <= a.pipeline_bubble_latency
+    assert K.pipeline_bubble_fraction(p, m + 1, v) <= K.pipeline_bubble_fraction(p, m, v)
+
+
+@settings(max_examples=60, deadline=None)
+@given(tp=st.sampled_from([1, 2, 4]), pp=st.sampled_from([1, 2, 4]), count=FLEETS,
+       gbps=st.floats(1, 2000), factor=st.floats(1.0, 100.0), zero=st.integers(0, 3), overlap=st.booleans(),
+       intra=st.floats(10, 2000))
+def test_faster_fabric_never_slows_a_step(tp, pp, count, gbps, factor, zero, overlap, intra):
+    fleet = small_fleet(count=count, fabric_bw=f"{gbps} Gbit/s", intra_bw=f"{intra} GB/s")
+    faster = attrs.evolve(fleet, fabric=attrs.evolve(fleet.fabric, bandwidth=f"{gbps * factor} Gbit/s"))
+    faster_intra = attrs.evolve(fleet, node=attrs.evolve(
+        fleet.node, intra_node=attrs.evolve(fleet.node.intra_node, bandwidth=f"{intra * factor} GB/s")))
+    kw = dict(batch_size=4 * count * 4, tp_size=tp, pp_size=pp, microbatch_count=4 // pp if pp < 4 else 1,
+              seq_len=512, zero_stage=zero, overlap_comm=overlap)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MicrobatchWarning)
+        base = ms(solve(TINY, fleet, **kw).step_time)
+        assert ms(solve(TINY, faster, **kw).step_time) <= base * (1 + 1e-12)
+        assert ms(solve(TINY, faster_intra, **kw).step_time) <= base * (1 + 1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(count=FLEETS, m=st.sampled_from([1, 2, 4, 8]), zero=st.integers(0, 3),
+       rc=st.sampled_from(["selective", "full", "none"]), sp=st.booleans(), seq=st.sampled_from([128, 1024]))
+def test_memory_per_gpu_never_grows_with_tp_or_pp(count, m, zero, rc, sp, seq):
+    fleet = small_fleet(count=count)
+    N = 4 * count
+    B = N * m   # a multiple of every dp; B/dp = tp*pp*m is a multiple of m: no warning
+
+    def mem(tp, pp):
+        r = solve(TINY, fleet, batch_size=B, tp_size=tp, pp_size=pp, microbatch_count=m, seq_len=seq,
+                  zero_stage=zero, activation_recomputation=rc, sequence_parallel=sp)
+        return r.memory_per_gpu.to("B").magnitude
+
+    for pp in (1, 2, 4):
+        ms_tp = [mem(tp, pp) for tp in (1, 2, 4)]
+        assert all(b <= a * (1 + 1e-12) for a, b in zip(ms_tp, ms_tp[1:]))
+    for tp in (1, 2, 4):
+        ms_pp = [mem(tp, pp) for pp in (1, 2, 4)]
+        assert all(b <= a * (1 + 1e-12) for a, b in zip(ms_pp, ms_pp[1:]))
+
+
+def test_scaling_efficiency_and_mfu_bounded():
+    r = solve(TINY, small_fleet(), batch_size=64, tp_size=2, pp_size=2, microbatch_count=8, seq_len=1024)
+    assert 0 < r.scaling_efficiency <= 1
+    assert 0 < r.mfu <= r.hfu <= 1
+    assert math.isclose(ms(r.step_time), sum(ms(x) for x in (
+        r.compute_latency, r.tp_communication_latency, r.pp_communication_latency, r.ep_communication_latency,
+        r.pipeline_bubble_latency, r.dp_exposed_latency)))
