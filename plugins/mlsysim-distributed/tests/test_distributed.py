@@ -10,7 +10,7 @@ import warnings
 import attrs
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
@@ -206,7 +206,7 @@ def test_large_configuration_by_hand():
     acts = 34 * S * 2 * h / 8 * 10 * 8                        # 10 layers x 8 micro-batches in flight
     assert r.activation_memory.to("GB").magnitude == pytest.approx(acts / 1e9)
     assert r.feasible
-    assert 0.3 < r.mfu < 0.5
+    assert 0.25 < r.mfu < 0.5
 
 
 # --------------------------------------------------------------------------- other physics
@@ -353,9 +353,9 @@ def test_efficiency_forms():
 def test_tp_across_nodes_warns_and_prices_the_fabric():
     with pytest.warns(TensorParallelAcrossNodesWarning, match="larger than a node"):
         r = solve(TINY, small_fleet(count=2), batch_size=8, tp_size=8, seq_len=512, efficiency=EXACT)
-    msg = 512 * H * 2
-    ring = 2 * 7 / 8 * msg / 10e9 + 2 * 7 * 5e-6
-    assert ms(r.tp_communication_latency) == pytest.approx(8 * L * 4 * ring)
+    msg = 8 * 512 * H * 2                                   # dp = 1: one micro-batch of all 8 sequences
+    ring = 2 * 7 / 8 * msg / 10e9 + 2 * 7 * 5e-6            # on the 10 GB/s NIC share, 5 us hops
+    assert ms(r.tp_communication_latency) == pytest.approx(L * 4 * ring)
 
 
 def test_fewer_sequences_than_microbatches_warns():
@@ -438,6 +438,7 @@ def test_tp_must_divide_heads_and_fleet_needs_a_fabric():
 
 
 FLEETS = st.sampled_from([1, 2, 4])
+TINY8 = attrs.evolve(TINY, layers=8, parameters=8 * LAYER_P + 2 * V * H)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -449,8 +450,8 @@ def test_more_microbatches_never_increase_the_bubble(p, v, m, count, seq):
     B = N // p * 64   # fixed global batch
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MicrobatchWarning)
-        a = solve(TINY, fleet, batch_size=B, pp_size=p, v_stages=v, microbatch_count=m, seq_len=seq)
-        b = solve(TINY, fleet, batch_size=B, pp_size=p, v_stages=v, microbatch_count=m + 1, seq_len=seq)
+        a = solve(TINY8, fleet, batch_size=B, pp_size=p, v_stages=v, microbatch_count=m, seq_len=seq)
+        b = solve(TINY8, fleet, batch_size=B, pp_size=p, v_stages=v, microbatch_count=m + 1, seq_len=seq)
     assert b.bubble_fraction <= a.bubble_fraction
     assert b.pipeline_bubble_latency <= a.pipeline_bubble_latency
     assert K.pipeline_bubble_fraction(p, m + 1, v) <= K.pipeline_bubble_fraction(p, m, v)
@@ -461,6 +462,7 @@ def test_more_microbatches_never_increase_the_bubble(p, v, m, count, seq):
        gbps=st.floats(1, 2000), factor=st.floats(1.0, 100.0), zero=st.integers(0, 3), overlap=st.booleans(),
        intra=st.floats(10, 2000))
 def test_faster_fabric_never_slows_a_step(tp, pp, count, gbps, factor, zero, overlap, intra):
+    assume(4 * count % (tp * pp) == 0)
     fleet = small_fleet(count=count, fabric_bw=f"{gbps} Gbit/s", intra_bw=f"{intra} GB/s")
     faster = attrs.evolve(fleet, fabric=attrs.evolve(fleet.fabric, bandwidth=f"{gbps * factor} Gbit/s"))
     faster_intra = attrs.evolve(fleet, node=attrs.evolve(
@@ -478,20 +480,23 @@ def test_faster_fabric_never_slows_a_step(tp, pp, count, gbps, factor, zero, ove
 @given(count=FLEETS, m=st.sampled_from([1, 2, 4, 8]), zero=st.integers(0, 3),
        rc=st.sampled_from(["selective", "full", "none"]), sp=st.booleans(), seq=st.sampled_from([128, 1024]))
 def test_memory_per_gpu_never_grows_with_tp_or_pp(count, m, zero, rc, sp, seq):
+    """At a fixed micro-batch size (one sequence): with a fixed *global* batch, fewer DP replicas
+    mean bigger micro-batches, and activations without sequence parallelism can then grow."""
     fleet = small_fleet(count=count)
     N = 4 * count
-    B = N * m   # a multiple of every dp; B/dp = tp*pp*m is a multiple of m: no warning
 
     def mem(tp, pp):
-        r = solve(TINY, fleet, batch_size=B, tp_size=tp, pp_size=pp, microbatch_count=m, seq_len=seq,
+        if N % (tp * pp):
+            return None
+        r = solve(TINY, fleet, batch_size=N // (tp * pp) * m, tp_size=tp, pp_size=pp, microbatch_count=m, seq_len=seq,
                   zero_stage=zero, activation_recomputation=rc, sequence_parallel=sp)
         return r.memory_per_gpu.to("B").magnitude
 
     for pp in (1, 2, 4):
-        ms_tp = [mem(tp, pp) for tp in (1, 2, 4)]
+        ms_tp = [x for x in (mem(tp, pp) for tp in (1, 2, 4)) if x is not None]
         assert all(b <= a * (1 + 1e-12) for a, b in zip(ms_tp, ms_tp[1:]))
     for tp in (1, 2, 4):
-        ms_pp = [mem(tp, pp) for pp in (1, 2, 4)]
+        ms_pp = [x for x in (mem(tp, pp) for pp in (1, 2, 4)) if x is not None]
         assert all(b <= a * (1 + 1e-12) for a, b in zip(ms_pp, ms_pp[1:]))
 
 
