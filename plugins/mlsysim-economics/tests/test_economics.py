@@ -280,3 +280,13 @@ def test_catalog_fleet():
     assert r.accelerators == 8192 and r.tco.magnitude > 0
     # GPU-only capex: a DGX H100 fleet costs at least its GPUs' amortized price per hour
     assert r.cost_per_gpu_hour.to("USD/h").magnitude > fleet.node.accelerator.si.unit_cost / (5 * 8760)
+
+
+def test_readme_examples_run():
+    import re
+
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})

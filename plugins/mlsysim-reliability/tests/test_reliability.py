@@ -195,3 +195,13 @@ def test_registered_and_self_contained():
         text = f.read_text()
         for other in ("mlsysim_economics", "mlsysim_sustainability", "import mlsysim\n", "from mlsysim import"):
             assert other not in text, (f.name, other)
+
+
+def test_readme_examples_run():
+    import re
+
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})

@@ -221,9 +221,32 @@ def run_time(result: Any, steps: Any, consumer: str) -> float:
     return _seconds(st, "workload.step_time") * float(steps)
 
 
+_TRAINING_FIELDS = ("time_to_train", "step_time", "step_latency_total")
+
+
+def is_training(result: Any) -> bool:
+    """A training result (``step_time`` or ``time_to_train``, the HasStepTime protocol): it is priced
+    as a run even when it also reports (training) ``tokens_per_second``, as DistributedResult does."""
+    return any(getattr(result, f, None) is not None for f in _TRAINING_FIELDS)
+
+
 def token_rate(result: Any) -> Optional[float]:
-    """Output tokens per second of a serving result (per replica), or None if it has none."""
+    """Output tokens per second of a serving result (per replica), or None if it has none (or is a
+    training result)."""
+    if is_training(result):
+        return None
     v = getattr(result, "tokens_per_second", None)
     if v is None:
         return None
     return amount("workload.tokens_per_second", v, Unit("1/s"), 1.0, "tokens per second")
+
+
+def sample_rate(result: Any) -> Optional[float]:
+    """Samples (queries) per second of a per-step result with ``latency`` and ``throughput`` (the
+    HasLatency protocol, e.g. SingleNodeModel's profile), or None if it is not one."""
+    if is_training(result) or getattr(result, "latency", None) is None:
+        return None
+    v = getattr(result, "throughput", None)
+    if v is None:
+        return None
+    return amount("workload.throughput", v, Unit("1/s"), 1.0, "samples per second")
