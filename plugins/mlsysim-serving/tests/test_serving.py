@@ -165,3 +165,13 @@ def test_to_dict_and_trace():
     assert r.bottlenecks == {"prefill": "Compute", "decode": "Memory"}
     assert "Passed" in r.constraint_trace[0] and r.prompt_cache_hit_ratio == 0.0
     assert not hasattr(RESNET, "kv_cache_bytes")
+
+
+def test_continuous_batching_interleaves_prefills():
+    r = serving.solve(LLAMA70, H100, seq_len=5000, batch_size=25, precision="fp8", tp_size=2, output_len=500)
+    one = serving.solve(LLAMA70, H100, seq_len=5000, batch_size=1, precision="fp8", tp_size=2)
+    assert ms(r.prefill_time_per_request) == pytest.approx(ms(one.ttft), rel=1e-12)
+    assert ms(r.itl_continuous) == pytest.approx(ms(r.itl_mean) + 25 / 500 * ms(one.ttft), rel=1e-12)
+    c1 = serving.solve(LLAMA70, H100, seq_len=5000, batch_size=1, precision="fp8", tp_size=2, output_len=500)
+    assert ms(c1.prefill_time_per_request) == pytest.approx(ms(c1.ttft))
+    assert c1.itl_continuous < r.itl_continuous

@@ -91,6 +91,15 @@ def memory_per_gpu(batch, max_context, n, b, b_kv, b_act, total_params, kv_eleme
     return weights, kv, work
 
 
+def interleaved_itl(itl_mean, prefill_one, concurrency, output_len):
+    """Continuous batching without chunked prefill: each of the C concurrent requests needs one
+    prefill per ``output_len`` decode steps, and those prefills run between decode steps, so the
+    mean gap between a request's tokens is ITL_mean + C/O * t_prefill(one prompt)
+    (Orca, Yu et al. OSDI 2022 iteration-level scheduling; Sarathi-Serve, Agrawal et al. OSDI 2024
+    on prefill stalls)."""
+    return itl_mean + concurrency / output_len * prefill_one
+
+
 def power_energy(tdp, t_compute, t_memory, t_step, idle_fraction, compute_fraction, memory_fraction):
     """P = TDP * min(1, idle + f_c*t_c/t + f_m*t_m/t) per GPU (mlsysim_core.physics.accelerator_power);
     energy of the step per GPU = P * t. Returns (power, energy)."""

@@ -48,6 +48,9 @@ class ServingResult(Result):
     itl_mean = measure("ms", doc="mean decode step over the output (context seq_len + (output_len-1)/2)", optional=True)
     e2e_latency = measure("ms", doc="ttft + (output_len - 1) * itl_mean", optional=True)
     requests_per_second = measure("1/s", doc="batch_size / e2e_latency (the batch served together)", optional=True)
+    prefill_time_per_request = measure("ms", doc="prefill of one prompt: the TTFT of a request joining a running batch", optional=True)
+    itl_continuous = measure("ms", doc="mean token gap under continuous batching at concurrency batch_size: "
+                             "itl_mean + batch_size/output_len * prefill_time_per_request", optional=True)
     # --- energy
     decode_power = measure("W", doc="average power per GPU during decode", optional=True)
     energy_per_token = measure("J", doc="decode energy per output token, all GPUs of the group", optional=True)

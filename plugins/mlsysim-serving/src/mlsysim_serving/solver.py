@@ -206,7 +206,7 @@ class ServingModel:
         comm_d = K.tp_allreduce(msg_d, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
         itl, tc_d, tm_d = K.phase_time(f_d, m_d, comm_d, peak, bw, eta_c, eta_m, overhead)
 
-        itl_mean = e2e = rps = None
+        itl_mean = e2e = rps = t_one = itl_cont = None
         if output_len is not None:
             mid = S + (output_len - 1) / 2.0
             f_m, m_m, _ = K.decode(batch_size, mid, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim,
@@ -214,6 +214,16 @@ class ServingModel:
             itl_mean = K.phase_time(f_m, m_m, comm_d, peak, bw, eta_c, eta_m, overhead)[0]
             e2e = ttft + (output_len - 1) * itl_mean
             rps = batch_size / e2e
+            # continuous batching: one prompt's prefill slots in between decode steps, B per output_len steps
+            if batch_size == 1:
+                t_one = ttft
+            else:
+                read_1 = K.weights_read(S, shape.dense_read, shape.experts_params, shape.expert_share)
+                f_1, m_1, msg_1 = K.prefill(1, S, n, b, b_kv, b_act, read_1, shape.matmul, layers, shape.attn_dim,
+                                            shape.hidden, shape.kv, kv_share)
+                comm_1 = K.tp_allreduce(msg_1, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
+                t_one = K.phase_time(f_1, m_1, comm_1, peak, bw, eta_c, eta_m, overhead)[0]
+            itl_cont = K.interleaved_itl(itl_mean, t_one, batch_size, output_len)
             max_ctx = S + output_len
         else:
             max_ctx = S
@@ -250,6 +260,7 @@ class ServingModel:
             decode_compute_time=tc_d, decode_memory_time=tm_d, decode_communication_time=comm_d,
             decode_bottleneck="Compute" if tc_d >= tm_d else "Memory", decode_flops=f_d, decode_bytes=m_d,
             overhead=overhead, itl_mean=itl_mean, e2e_latency=e2e, requests_per_second=rps,
+            prefill_time_per_request=t_one, itl_continuous=itl_cont,
             decode_power=power, energy_per_token=e_tok, peak_flops=peak, bandwidth=bw,
             compute_efficiency=eta_c, memory_efficiency=eta_m, precision=precision, kv_precision=kv_precision,
             tp_size=tp_size, batch_size=batch_size, seq_len=seq_len, output_len=output_len,
