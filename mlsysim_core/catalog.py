@@ -17,6 +17,7 @@ and contributes nothing (never half a catalog); the error names file, line, entr
 from __future__ import annotations
 
 import difflib
+import os
 import threading
 import warnings
 from pathlib import Path
@@ -485,6 +486,8 @@ def load_catalog(path: str | Path) -> list[Entry]:
     global _catalog
     from .plugins import host
 
+    if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
+        raise InvalidInputError("path", path, "the path of a TOML catalog file (str or pathlib.Path)")
     p = Path(path)
     with _lock:
         new = build(host(), [*_user_files, p])

@@ -169,7 +169,7 @@ class ComputeCore:
             raise InvalidInputError("precision_flops", {}, "at least one precision with its dense peak")
         peaks = {}
         for prec, value in self.precision_flops.items():
-            precision_bytes(prec, "precision_flops key")
+            precision_bytes(prec, f"precision_flops.{prec}")
             if isinstance(value, str):
                 value = parse_quantity(value, FLOP_PER_S, name=f"precision_flops.{prec}")
             m = to_si(value, FLOP_PER_S, name=f"precision_flops.{prec}")
