@@ -13,7 +13,8 @@ Equations (``shared/design/physics.md``, "Economics"):
   (rate * accelerators - OpEx per unit time).
 - With a serving result: cost per 1M tokens = cost per hour / (tokens per second * 3600) * 1e6, the
   fleet's token rate being the replica's times the number of replicas. With a training result: the
-  run's cost = cost per accelerator-second * accelerators * run time.
+  run's cost = cost per accelerator-second * accelerators * run time. With a per-step result
+  (latency, throughput in samples/s): cost per query = cost per hour / (fleet samples/s * 3600).
 
 Fixes over upstream 0.1.1 (reference section 8, items 11-12): no silent $30,000 H100 price for
 every part, no $0.12/kWh everywhere (the grid's price or an error asking for ``kwh_price``),
@@ -44,6 +45,7 @@ from ._inputs import (
     ratio,
     replica_accelerators,
     run_time,
+    sample_rate,
     site,
     token_rate,
     training_accelerators,
@@ -99,7 +101,10 @@ class EconomicsResult(Result):
                         optional=True)
     tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
     cost_per_million_tokens = measure("USD", doc="cost per hour / (tokens/s * 3600) * 1e6", optional=True)
-    cost_per_query = measure("USD", doc="cost_per_million_tokens * tokens_per_query / 1e6", optional=True)
+    cost_per_query = measure("USD", doc="cost_per_million_tokens * tokens_per_query / 1e6 (serving result), or "
+                             "cost per hour / (queries_per_second * 3600) (per-step result)", optional=True)
+    queries_per_second = measure("1/s", doc="fleet samples (queries) per second from a per-step result's throughput",
+                                 optional=True)
     replica_accelerators: Optional[float] = attrs.field(default=None)
     workload_time = measure("h", doc="wall time of the training run costed", optional=True)
     workload_cost = measure("USD", doc="cost of the training run (owned fleet)", optional=True)
@@ -196,8 +201,9 @@ class EconomicsModel:
                 without accelerators) price and the whole network's price (network: 0 if not given).
             pue: override of the facility PUE.
             cloud_rate: cloud price per accelerator-hour (number in USD or a USD/h Quantity).
-            workload: a serving result (``tokens_per_second``) or a training result (``time_to_train``
-                or ``step_time`` with ``steps``).
+            workload: a serving result (``tokens_per_second``), a training result (``time_to_train``
+                or ``step_time`` with ``steps``), or a per-step result with ``latency`` and
+                ``throughput`` (e.g. SingleNodeModel's profile: ``cost_per_query`` per sample).
             tokens_per_query: output tokens per query, for ``cost_per_query``.
             steps: training steps, for a training result that has only ``step_time``.
         """
@@ -205,10 +211,11 @@ class EconomicsModel:
         u = _utilization(utilization, mfu)
 
         # --- duration (and the workload that may define it)
-        wl_time = accels_run = tps = rep = None
+        wl_time = accels_run = tps = qps = rep = None
         if workload is not None:
             tps = token_rate(workload)
-            if tps is None:
+            qps = sample_rate(workload) if tps is None else None
+            if tps is None and qps is None:
                 wl_time = run_time(workload, steps, "EconomicsModel")
                 accels_run = training_accelerators(workload, fleet)
             else:
@@ -283,13 +290,17 @@ class EconomicsModel:
             breakeven = capex_total / margin if margin > 0 else None
 
         # --- consumed results
-        fleet_tps = per_million = per_query = wl_cost = wl_cloud = None
+        fleet_tps = fleet_qps = per_million = per_query = wl_cost = wl_cloud = None
         if tps is not None:
             fleet_tps = tps * n / rep
             per_token = (tco / t) / fleet_tps
             per_million = per_token * 1e6
             if tokens_per_query is not None:
                 per_query = per_token * amount("tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
+        elif qps is not None:
+            # a per-step result (latency, throughput) on `rep` accelerators: every replica serves
+            fleet_qps = qps * n / rep
+            per_query = (tco / t) / fleet_qps
         elif wl_time is not None:
             wl_cost = per_gpu_s * accels_run * wl_time
             if cr is not None:
@@ -305,6 +316,7 @@ class EconomicsModel:
             datacenter_name=facility.name if isinstance(facility, Datacenter) else None, pue_source=pue_source,
             cloud_rate=cr, cloud_cost=cloud, cloud_to_tco_ratio=ratio_c, cheaper=cheaper, breakeven=breakeven,
             tokens_per_second=fleet_tps, cost_per_million_tokens=per_million, cost_per_query=per_query,
+            queries_per_second=fleet_qps,
             replica_accelerators=rep, workload_time=wl_time, workload_cost=wl_cost, workload_cloud_cost=wl_cloud,
         )
 
