@@ -12,16 +12,19 @@ Nobody outside this module touches ``pm.hook``: use :func:`solvers`, :func:`get_
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import threading
+import time
 import warnings
+from collections.abc import Mapping
 from typing import Any, Callable, Iterable, Optional
 
 import attrs
 
 from . import hookspecs
-from .errors import PluginError, SolverNotInstalledError
+from .errors import MlsysimError, PluginError, SolverNotInstalledError
 
 GROUP = "mlsysim"
 #: Built-in plugins come first, in this order; every other plugin follows by entry-point name.
@@ -78,6 +81,8 @@ class PluginRecord:
     provides: tuple = ()
     error: str = ""
     module: str = ""
+    #: Seconds ``import`` of the plugin module took (a slow plugin slows every ``import mlsysim`` user).
+    import_seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return attrs.asdict(self)
@@ -136,17 +141,25 @@ class PluginHost:
             if ep.name in disabled or rec["distribution"] in disabled:
                 self._records[ep.name] = PluginRecord(status="disabled", **rec)
                 continue
+            t0 = time.perf_counter()
             try:
                 module = ep.load()
             except BaseException as exc:  # noqa: BLE001 - a plugin must never break the host
-                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                if isinstance(exc, KeyboardInterrupt):
                     raise
-                self._fail(rec, exc)
+                rec["import_seconds"] = round(time.perf_counter() - t0, 6)
+                self._fail(rec, exc)  # SystemExit too: a plugin calling sys.exit() must not end the host
                 continue
+            rec["import_seconds"] = round(time.perf_counter() - t0, 6)
             impls = {n for n in dir(module) if getattr(getattr(module, n, None), "mlsysim_impl", None) is not None}
             unknown = sorted(impls - HOOK_NAMES)
             if unknown:
                 self._fail(rec, f"implements unknown hook(s) {', '.join(unknown)}; known hooks: {', '.join(sorted(HOOK_NAMES))}")
+                continue
+            odd = sorted(n for n in impls if _odd_impl(getattr(module, n)))
+            if odd:
+                self._fail(rec, f"hook {odd[0]} must be a plain function taking no arguments and returning a list "
+                                f"(not a wrapper, a coroutine or another callable)")
                 continue
             try:
                 self.pm.register(module, name=ep.name)
@@ -172,13 +185,16 @@ class PluginHost:
                 impl = impls.get(name)
                 if impl is None or rec.status != "active":
                     continue
+                what = getattr(expect, "__name__", None) or " or ".join(t.__name__ for t in expect)
                 try:
                     items = impl.function()
-                    items = list(items or ())
+                    if items is None or isinstance(items, (str, bytes, Mapping)) or not hasattr(items, "__iter__"):
+                        raise PluginError(f"{hook} returned {type(items).__name__}, expected a list of {what}")
+                    items = list(items)  # a generator that raises midway fails the whole plugin
                     bad = [i for i in items if not isinstance(i, expect)]
                     if bad:
-                        raise PluginError(f"{hook} returned {type(bad[0]).__name__}, expected {getattr(expect, '__name__', expect)}")
-                except Exception as exc:  # noqa: BLE001
+                        raise PluginError(f"{hook} returned {type(bad[0]).__name__}, expected {what}")
+                except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin must never break the host
                     self.mark_failed(name, exc, hook)
                     continue
                 out.extend((name, item) for item in items)
@@ -204,7 +220,17 @@ class PluginHost:
         with self._lock:
             if self._solvers is None:
                 found: dict[str, SolverSpec] = {}
-                for plugin, spec in self.call_hook("mlsysim_solvers", SolverSpec):
+                specs = self.call_hook("mlsysim_solvers", SolverSpec)
+                broken: dict[str, str] = {}
+                for plugin, spec in specs:
+                    why = _spec_problem(spec)
+                    if why and plugin not in broken:
+                        broken[plugin] = why
+                for plugin, why in broken.items():
+                    self.mark_failed(plugin, PluginError(why), "mlsysim_solvers")
+                for plugin, spec in specs:
+                    if plugin in broken:
+                        continue
                     dist = self._records[plugin].distribution
                     spec = attrs.evolve(spec, distribution=dist)
                     if spec.name in found:
@@ -278,4 +304,98 @@ def get_solver(name: str) -> Any:
             f"install it with: pip install {dist}  (from this repository: pip install -e plugins/{dist})"
         )
     factory = spec.factory
-    return factory if isinstance(factory, type) else factory()
+    if isinstance(factory, type):
+        return factory
+    plugin = next((p for p, s in host().call_hook("mlsysim_solvers", SolverSpec) if s.name == name), "")
+    try:
+        cls = factory()
+        why = _solver_class_problem(cls, f"the factory of solver {name!r} returned")
+    except Exception as exc:  # noqa: BLE001 - a lazy factory is plugin code
+        why = f"the factory of solver {name!r} raised {type(exc).__name__}: {exc}"
+    if why:
+        if plugin:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PluginWarning)  # the error below says it
+                host().mark_failed(plugin, PluginError(why), "mlsysim_solvers")
+        raise SolverNotInstalledError(f"{name} from {spec.distribution or 'a plugin'} cannot be used: {why}")
+    return cls
+
+
+def _odd_impl(fn: Any) -> bool:
+    """A hook implementation the host cannot call as ``fn()`` -> list: wrappers and coroutines."""
+    opts = getattr(fn, "mlsysim_impl", None) or {}
+    return bool(opts.get("hookwrapper") or opts.get("wrapper")) or not inspect.isfunction(fn) \
+        or inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
+
+
+def _solver_class_problem(cls: Any, what: str) -> str:
+    if not isinstance(cls, type):
+        return f"{what} {type(cls).__name__}, not a class"
+    if not callable(getattr(cls, "solve", None)):
+        return f"{what} class {cls.__name__} without a callable solve()"
+    return ""
+
+
+def _public_names() -> frozenset:
+    import mlsysim
+
+    return frozenset(mlsysim.__all__)
+
+
+def _spec_problem(spec: SolverSpec) -> str:
+    """Why a SolverSpec cannot be served ("" if it can). A lazy (non-class) factory is checked on use."""
+    name = spec.name
+    if not isinstance(name, str) or not name.isascii() or not name.isidentifier() or not name[:1].isupper():
+        return f"solver name {name!r} is not an ASCII identifier starting with a capital letter (mlsysim.{name!s} must work)"
+    if name in _public_names():
+        return f"solver name {name!r} is taken by mlsysim itself (mlsysim.{name} is not a solver)"
+    factory = spec.factory
+    if isinstance(factory, type):
+        return _solver_class_problem(factory, f"solver {name!r} has factory")
+    if not callable(factory):
+        return f"solver {name!r} has factory {type(factory).__name__}: expected a class with solve() or a callable returning one"
+    return ""
+
+
+class _Checked:
+    """A solver whose ``solve()`` either returns a Result or raises an :class:`MlsysimError`."""
+
+    def __init__(self, inner: Any, name: str, distribution: str):
+        self._inner, self._name, self._distribution = inner, name, distribution
+
+    def solve(self, *args: Any, **kwargs: Any) -> Any:
+        from .results import Result
+
+        origin = f"solver {self._name} ({self._distribution or 'unknown distribution'})"
+        try:
+            out = self._inner.solve(*args, **kwargs)
+        except MlsysimError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - this is the point of checked()
+            raise PluginError(f"{origin} raised {type(exc).__name__}: {exc}") from exc
+        if not isinstance(out, Result):
+            raise PluginError(f"{origin} returned {type(out).__name__}, not an mlsysim Result")
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def __repr__(self) -> str:
+        return f"checked({self._inner!r})"
+
+
+def checked(solver: Any) -> Any:
+    """Wrap a solver (its name, class or instance) so that ``solve()`` returns a Result or raises an
+    :class:`MlsysimError`: any other exception, or a return value that is not a Result, becomes a
+    :class:`PluginError` naming the solver and its distribution.
+
+    Plain ``solve()`` calls are not wrapped (that would cost every call); by default a solver's own
+    exceptions propagate unchanged. Use ``checked`` where one bad plugin must not take a batch
+    job down: ``for hw in ...: checked("SingleNodeModel").solve(...)``.
+    """
+    if isinstance(solver, str):
+        solver = get_solver(solver)
+    inner = solver() if isinstance(solver, type) else solver
+    name = type(inner).__name__
+    spec = solvers().get(name)
+    return _Checked(inner, name, spec.distribution if spec else "")
