@@ -31,8 +31,8 @@ sust = mlsysim.SustainabilityModel()
 rel = mlsysim.ReliabilityModel()
 
 #: Epoch AI training-cost-trends (shared/reference/infrastructure.md section 6): server cost = 1.64 x GPU
-#: cost (A100: 1.66), interconnect = 19 % of cluster hardware cost. Used because the catalog gives no
-#: node host_cost and no network price.
+#: cost (A100: 1.66), interconnect = 19 % of cluster hardware cost. The overhead is used where a node
+#: has no catalog host_cost; the catalog has no network price.
 SERVER_OVERHEAD = {"A100": 1.66, "default": 1.64}
 INTERCONNECT_FRACTION = 0.19
 
@@ -58,7 +58,7 @@ def row(group: str, pid: str, quantity: str, pred: float, meas: float, unit: str
 def owned_cost_per_gpu_hour(node: Node, overhead: float) -> tuple:
     fleet = mlsysim.Fleet(name="one node", node=node, count=1)
     gpu = node.accelerator.si.unit_cost * node.accelerators_per_node
-    host = (overhead - 1.0) * gpu
+    host = node.si.host_cost if node.si.host_cost is not None else (overhead - 1.0) * gpu
     network = INTERCONNECT_FRACTION / (1 - INTERCONNECT_FRACTION) * (gpu + host)
     r = econ.solve(fleet, 365, datacenter=mlsysim.Infra.Datacenters.Hyperscale_Typical,
                    host_cost=Q_(host, "USD"), network_cost=Q_(network, "USD"))
@@ -83,7 +83,9 @@ def group_d() -> None:
         overhead = SERVER_OVERHEAD["A100" if "A100" in node.accelerator.name else "default"]
         pred, r = owned_cost_per_gpu_hour(node, overhead)
         row("D", pid, p["quantity"], pred, p["value"], "USD/GPU-h",
-            f"owned {what}, unit_cost {node.accelerator.unit_cost:~.0f}, server {overhead}x GPU cost, network "
+            f"owned {what}, unit_cost {node.accelerator.unit_cost:~.0f}, host "
+            f"{'catalog ' + format(node.host_cost, '~.0f') if node.host_cost is not None else f'{overhead - 1:.2f}x GPUs'}"
+            f" (Epoch server overhead {overhead}x), network "
             f"{INTERCONNECT_FRACTION:.0%} of hardware (Epoch), 5-y life, 5 %/y maintenance, u=0.7, "
             f"Hyperscale_Typical PUE 1.1 at US_Avg {r.electricity_price.to('USD/kWh').magnitude:.4f} USD/kWh")
 
