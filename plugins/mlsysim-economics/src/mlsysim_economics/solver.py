@@ -33,7 +33,7 @@ from mlsysim_core.physics import DEFAULT_UTILIZATION, fleet_it_power
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.units import DAY, DIMENSIONLESS, USD, USD_PER_HOUR, USD_PER_KWH, U
 
-from ._inputs import (
+from mlsysim_core.fleet_inputs import (
     DAY_S,
     HOUR_S,
     KWH_J,

@@ -33,7 +33,7 @@ from mlsysim_core.results import Result, measure, result
 from mlsysim_core.types import Datacenter
 from mlsysim_core.units import DAY, DIMENSIONLESS, KG, L_PER_KWH, U
 
-from ._inputs import (
+from mlsysim_core.fleet_inputs import (
     DAY_S,
     KWH_J,
     YEAR_S,

@@ -1,8 +1,6 @@
-"""Input handling shared by this plugin's solver: amounts, the site (grid + facility), node power,
-and reading another solver's result by duck typing.
-
-(mlsysim-sustainability carries the same small module: a plugin imports only mlsysim_core, so
-that each installs alone with the host.)
+"""Inputs shared by the fleet-level solvers (economics, sustainability): amounts given as plain
+numbers or Quantities, the site (grid + facility), node power, and reading another solver's result
+by duck typing. It lives in the host because a plugin imports only mlsysim_core.
 """
 
 from __future__ import annotations
@@ -11,10 +9,10 @@ import math
 from numbers import Real
 from typing import Any, Optional
 
-from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.physics import DEFAULT_IDLE_FRACTION
-from mlsysim_core.types import Datacenter, Fleet, GridProfile
-from mlsysim_core.units import Quantity, Unit, to_si
+from .errors import InvalidInputError
+from .physics import DEFAULT_IDLE_FRACTION
+from .types import Datacenter, Fleet, GridProfile
+from .units import Quantity, Unit, to_si
 
 DAY_S = 86400.0
 HOUR_S = 3600.0
