@@ -95,18 +95,44 @@ _VALUE_UNIT = re.compile(
 
 def parse_quantity(text: str, target: pint.Unit, *, name: str) -> pint.Quantity:
     """Parse ``"VALUE UNIT"`` strictly (no expressions) and check its dimension against ``target``."""
-    expected = f'"VALUE UNIT" with a unit convertible to {target:~P}'
     if not isinstance(text, str) or len(text) > 200:
-        raise InvalidInputError(name, text, expected)
+        raise InvalidInputError(name, text, _expected(target))
     m = _VALUE_UNIT.fullmatch(text)
     if m is None:
-        raise InvalidInputError(name, text, expected)
+        raise InvalidInputError(name, text, _expected(target))
     try:
         value = float(m.group(1))
-        units = ureg.parse_units(m.group(2)) if m.group(2) else DIMENSIONLESS
+        units = _parse_units(m.group(2)) if m.group(2) else DIMENSIONLESS
     except Exception as exc:  # pint's parser raises several types, even AssertionError
-        raise InvalidInputError(name, text, expected) from exc
-    q = Q_(value, units)
-    if q.dimensionality != Q_(1, target).dimensionality:
+        raise InvalidInputError(name, text, _expected(target)) from exc
+    if _dimensionality(units) != _dimensionality(target):
         raise InvalidInputError(name, text, f"a quantity convertible to {target:~P}")
-    return q
+    return Q_(value, units)
+
+
+def _expected(target: pint.Unit) -> str:
+    return f'"VALUE UNIT" with a unit convertible to {target:~P}'
+
+
+# A catalog repeats a few dozen unit strings hundreds of times: parse each once (pint's own parse
+# costs ~100 us a call, most of a catalog build). Bounded: cleared past 4096 distinct strings.
+_units_cache: dict[str, Any] = {}
+_dims_cache: dict[Any, Any] = {}
+
+
+def _parse_units(text: str) -> Any:
+    u = _units_cache.get(text)
+    if u is None:
+        if len(_units_cache) > 4096:
+            _units_cache.clear()
+        u = _units_cache[text] = ureg.parse_units(text)
+    return u
+
+
+def _dimensionality(units: Any) -> Any:
+    d = _dims_cache.get(units)
+    if d is None:
+        if len(_dims_cache) > 4096:
+            _dims_cache.clear()
+        d = _dims_cache[units] = Q_(1, units).dimensionality
+    return d

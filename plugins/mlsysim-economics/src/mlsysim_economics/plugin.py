@@ -6,11 +6,16 @@ from mlsysim_core import hookimpl
 from mlsysim_core.plugins import SolverSpec
 
 
-@hookimpl
-def mlsysim_solvers() -> list:
+def _factory():
+    # Imported on first use, not at discovery: the solver module pulls in pint and numpy.
     from .solver import EconomicsModel
 
-    return [SolverSpec(name="EconomicsModel", factory=EconomicsModel, summary="Total cost of ownership (CapEx, OpEx, cost per GPU-hour and per token) of a fleet",
+    return EconomicsModel
+
+
+@hookimpl
+def mlsysim_solvers() -> list:
+    return [SolverSpec(name="EconomicsModel", factory=_factory, summary="Total cost of ownership (CapEx, OpEx, cost per GPU-hour and per token) of a fleet",
                        consumes=CONSUMES, produces="EconomicsResult")]
 
 

@@ -3,14 +3,19 @@
 from mlsysim_core import hookimpl
 from mlsysim_core.plugins import SolverSpec
 
-from .solver import PowerEfficiencyModel
+
+def _power_efficiency():
+    # Imported on first use, not at discovery: the solver module pulls in pint and numpy.
+    from .solver import PowerEfficiencyModel
+
+    return PowerEfficiencyModel
 
 
 @hookimpl
 def mlsysim_solvers() -> list:
     return [SolverSpec(
         name="PowerEfficiencyModel",
-        factory=PowerEfficiencyModel,
+        factory=_power_efficiency,
         summary="dense peak TFLOP/s per kW of TDP for one accelerator",
         consumes=("HardwareNode",),
         produces="PowerEfficiencyResult",

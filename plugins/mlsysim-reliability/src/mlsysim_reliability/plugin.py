@@ -6,11 +6,16 @@ from mlsysim_core import hookimpl
 from mlsysim_core.plugins import SolverSpec
 
 
-@hookimpl
-def mlsysim_solvers() -> list:
+def _factory():
+    # Imported on first use, not at discovery: the solver module pulls in pint and numpy.
     from .solver import ReliabilityModel
 
-    return [SolverSpec(name="ReliabilityModel", factory=ReliabilityModel, summary="Fleet MTBF, failure probability, Young/Daly checkpoint interval and goodput",
+    return ReliabilityModel
+
+
+@hookimpl
+def mlsysim_solvers() -> list:
+    return [SolverSpec(name="ReliabilityModel", factory=_factory, summary="Fleet MTBF, failure probability, Young/Daly checkpoint interval and goodput",
                        consumes=CONSUMES, produces="ReliabilityResult")]
 
 

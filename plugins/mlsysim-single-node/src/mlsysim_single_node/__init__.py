@@ -1,9 +1,37 @@
-"""mlsysim-single-node: the roofline solvers ``SingleNodeModel`` and ``Engine`` (plugin ``single_node``)."""
+"""mlsysim-single-node: the roofline solvers ``SingleNodeModel`` and ``Engine`` (plugin ``single_node``).
+
+Names are imported on first use (PEP 562), so plugin discovery, which imports this package to
+reach ``plugin.py``, does not pay for numpy and pint.
+"""
 
 from __future__ import annotations
 
-from .results import PerformanceProfile
-from .solver import Engine, SingleNodeModel
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .results import PerformanceProfile
+    from .solver import Engine, SingleNodeModel
+
+_LAZY = {
+    "PerformanceProfile": ".results",
+    "Engine": ".solver",
+    "SingleNodeModel": ".solver",
+}
 
 __all__ = ["SingleNodeModel", "Engine", "PerformanceProfile"]
 __version__ = "0.2.0"
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

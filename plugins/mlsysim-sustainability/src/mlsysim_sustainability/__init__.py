@@ -1,6 +1,36 @@
-"""mlsysim-sustainability: the SustainabilityModel solver plugin (energy, carbon, water of a fleet)."""
+"""mlsysim-sustainability: the SustainabilityModel solver plugin (energy, carbon, water of a fleet).
 
-from .solver import DEFAULT_SERVICE_LIFE_YEARS, SustainabilityModel, SustainabilityResult
+Names are imported on first use (PEP 562), so plugin discovery, which imports this package to
+reach ``plugin.py``, does not pay for numpy and pint.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .solver import DEFAULT_SERVICE_LIFE_YEARS, SustainabilityModel, SustainabilityResult
+
+_LAZY = {
+    "DEFAULT_SERVICE_LIFE_YEARS": ".solver",
+    "SustainabilityModel": ".solver",
+    "SustainabilityResult": ".solver",
+}
 
 __all__ = ["SustainabilityModel", "SustainabilityResult", "DEFAULT_SERVICE_LIFE_YEARS"]
 __version__ = "0.2.0"
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -6,11 +6,16 @@ from mlsysim_core import hookimpl
 from mlsysim_core.plugins import SolverSpec
 
 
-@hookimpl
-def mlsysim_solvers() -> list:
+def _factory():
+    # Imported on first use, not at discovery: the solver module pulls in pint and numpy.
     from .solver import SustainabilityModel
 
-    return [SolverSpec(name="SustainabilityModel", factory=SustainabilityModel, summary="Energy, operational and embodied carbon, and water of a fleet",
+    return SustainabilityModel
+
+
+@hookimpl
+def mlsysim_solvers() -> list:
+    return [SolverSpec(name="SustainabilityModel", factory=_factory, summary="Energy, operational and embodied carbon, and water of a fleet",
                        consumes=CONSUMES, produces="SustainabilityResult")]
 
 
