@@ -32,6 +32,12 @@ _CORE = {
     "hookimpl": ("mlsysim_core.hookspecs", "hookimpl"),
     "SolverSpec": ("mlsysim_core.plugins", "SolverSpec"),
     "Entry": ("mlsysim_core.catalog", "Entry"),
+    "plot_roofline": ("mlsysim_core.plots", "plot_roofline"),
+    "plot_sweep": ("mlsysim_core.plots", "plot_sweep"),
+    "plot_pareto": ("mlsysim_core.plots", "plot_pareto"),
+    "plot_scaling": ("mlsysim_core.plots", "plot_scaling"),
+    "plot_carbon": ("mlsysim_core.plots", "plot_carbon"),
+    "plot_step_breakdown": ("mlsysim_core.plots", "plot_step_breakdown"),
 }
 _SUBMODULES = ("hardware",)
 

@@ -1,51 +1,93 @@
-"""The ``mlsysim`` command line (click: small, well-kept, already a pip dependency of many tools).
+"""The ``mlsysim`` command line (click: small, stable, composable groups; plugin commands are plain
+``click.Command`` objects).
 
-Exit codes: 0 ok, 1 bad input (a one-line message, no traceback), 2 infeasible with ``--strict``.
-Plugins add subcommands through the ``mlsysim_cli_commands`` hook.
+Exit codes: 0 ok, 1 bad input (a one-line message naming the argument, no traceback), 2 infeasible
+configuration with ``--strict``. Plugins add subcommands through the ``mlsysim_cli_commands`` hook.
+
+Layout: this module holds the group and ``mlsysim plugins``; ``catalog.py`` the catalog group and
+``catalog import-hf``; ``solvers.py`` one command per solver (roofline, serve, train, cost, carbon,
+reliability); ``sweep.py`` ``sweep`` and ``compare``; ``_out.py`` tables, JSON and CSV. Only click
+and the standard library are imported at start; the catalog, solvers and matplotlib on use.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import warnings
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import click
 
-from .errors import MlsysimError
+from ..errors import InfeasibleError, InvalidInputError, MlsysimError
+from ._out import emit, table
+
+__all__ = ["main", "table", "emit", "CliError"]
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A plain aligned text table."""
-    rows = [[str(c) for c in r] for r in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
-    rule = "  ".join("-" * w for w in widths)
-    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join([line, rule, *body])
+class CliError(MlsysimError):
+    """Bad command-line input; the message starts with the option or argument it concerns."""
+
+    def __init__(self, option: str, message: str):
+        self.option = option
+        super().__init__(f"{option}: {message}")
 
 
-def emit(data: Any, as_json: bool, render: Any) -> None:
-    """Print ``data`` as JSON or through ``render`` (a function returning text)."""
-    if as_json:
-        click.echo(json.dumps(data, indent=2, default=str))
-    else:
-        click.echo(render(data))
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def describe(exc: BaseException, ctx: click.Context | None) -> str:
+    """The error as one line, naming the command-line option behind a solver argument."""
+    msg = _one_line(exc)
+    if isinstance(exc, InvalidInputError) and ctx is not None:
+        options = ctx.meta.get("mlsysim.options", {})
+        arg = str(exc.argument)
+        opt = options.get(arg) or options.get(arg.split(".")[0].split("[")[0].split("*")[0])
+        if opt:
+            return f"{opt}: {msg}"
+    return msg
+
+
+_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
 
 
 class Group(click.Group):
-    """Turns mlsysim errors into one-line messages with exit code 1, and adds plugin commands."""
+    """Turns mlsysim errors into one-line messages (exit 1; infeasible with --strict: exit 2),
+    click usage errors into one line with exit 1, and adds plugin commands."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except InfeasibleError as exc:
+            click.echo(f"Infeasible: {_one_line(exc)}", err=True)
+            sys.exit(2)
         except MlsysimError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {describe(exc, ctx)}", err=True)
             sys.exit(1)
 
+    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _NO_ARGS as exc:  # `mlsysim` alone: help, exit 0
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            sys.exit(0)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "mlsysim"
+            click.echo(f"Error: {_one_line(exc.format_message())} (see: {where} --help)", err=True)
+            sys.exit(1)
+        except click.ClickException as exc:
+            click.echo(f"Error: {_one_line(exc.format_message())}", err=True)
+            sys.exit(1)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def _plugin_commands(self) -> dict[str, click.Command]:
-        from .plugins import PluginWarning, host
+        from ..plugins import PluginWarning, host
 
         out: dict[str, click.Command] = {}
         for plugin, cmd in host().call_hook("mlsysim_cli_commands", click.Command):
@@ -62,16 +104,24 @@ class Group(click.Group):
         return super().get_command(ctx, name) or self._plugin_commands().get(name)
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="mlsysim-core")
-def main() -> None:
+@click.option("--catalog", "catalog_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              metavar="FILE.toml", help="Also load this catalog file (highest priority); repeatable.")
+def main(catalog_files: tuple) -> None:
     """mlsysim: answers about ML systems from datasheets and first-order equations.
 
     \b
     Example:
-      mlsysim plugins
-      mlsysim catalog hardware
+      mlsysim serve Llama3_8B H100 --seq-len 2048
+      mlsysim compare A100 H100 B200 --model Llama3_8B --batch-size 8
+      mlsysim sweep roofline --model Llama3_8B --hardware A100,H100 --batch-size 1,8,64 --csv out.csv
     """
+    if catalog_files:
+        from ..catalog import load_catalog
+
+        for f in catalog_files:
+            load_catalog(f)
 
 
 @main.command("plugins")
@@ -83,7 +133,7 @@ def plugins_cmd(as_json: bool) -> None:
     Example:
       MLSYSIM_DISABLE_PLUGINS=serving mlsysim plugins --json
     """
-    from .plugins import records, solvers
+    from ..plugins import records, solvers
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -106,70 +156,8 @@ def plugins_cmd(as_json: bool) -> None:
     emit(data, as_json, render)
 
 
-_SECTION_GROUPS = {
-    "hardware": ("hardware",),
-    "models": ("models",),
-    "systems": ("fabrics", "nodes", "clusters"),
-    "infra": ("grids", "datacenters"),
-}
 
-
-def _summary(e: Any) -> str:
-    v = e.value
-    if e.section == "hardware":
-        return f"{v.compute.peak_flops.to('TFLOP/s'):~.4gP} {v.compute.default_precision}, {v.memory.capacity.to('GB'):~.4gP}, {v.memory.bandwidth.to('TB/s'):~.4gP}"
-    if e.section == "models":
-        return f"{v.parameters / 1e9:.4g} B params, {v.architecture}"
-    if e.section == "nodes":
-        return f"{v.accelerators_per_node} x {v.accelerator.name}"
-    if e.section == "clusters":
-        return f"{v.count} x {v.node.name} = {v.total_accelerators} accelerators"
-    if e.section == "fabrics":
-        return f"{v.bandwidth.to('Gbit/s'):~.4gP}"
-    if e.section == "grids":
-        return f"{v.carbon_intensity:~.4gP}"
-    if e.section == "datacenters":
-        return f"PUE {v.pue}, on {v.grid.name}"
-    return ""
-
-
-@main.command("catalog")
-@click.argument("section", required=False, type=click.Choice(sorted(_SECTION_GROUPS)))
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--check", is_flag=True, help="Validate every catalog entry and report problems (exit 1 if any).")
-def catalog_cmd(section: str | None, as_json: bool, check: bool) -> None:
-    """List catalog entries with where each came from (provider and file:line).
-
-    \b
-    Example:
-      mlsysim catalog hardware
-      mlsysim catalog models --json
-    """
-    from .catalog import catalog
-    from .plugins import PluginWarning, records
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        cat = catalog()
-    problems = [str(w.message) for w in caught if issubclass(w.category, PluginWarning)]
-    sections = _SECTION_GROUPS[section] if section else tuple(s for g in _SECTION_GROUPS.values() for s in g)
-    data = [
-        {"section": e.section, "key": e.key, "category": e.category, "name": e.value.name,
-         "aliases": list(e.aliases), "provider": e.provider, "file": e.file, "line": e.line,
-         "summary": _summary(e)}
-        for s in sections for e in cat.entries[s].values()
-    ]
-    if check:
-        failed = [r for r in records() if r.status == "failed"]
-        for r in failed:
-            problems.append(f"plugin {r.name} failed: {r.error}")
-        emit({"entries": len(data), "problems": problems}, as_json,
-             lambda d: "\n".join(d["problems"]) or f"catalog OK: {d['entries']} entries")
-        if problems:
-            sys.exit(1)
-        return
-    emit(data, as_json, lambda rows: table(
-        ["section", "key", "category", "name", "summary", "provider"],
-        [[d["section"], d["key"], d["category"], d["name"], d["summary"], d["provider"]] for d in rows]))
-    for p in problems:
-        click.echo(f"warning: {p}", err=True)
+# Commands live in submodules; importing them registers them on `main`.
+from . import catalog as _catalog  # noqa: E402,F401
+from . import solvers as _solvers  # noqa: E402,F401
+from . import sweep as _sweep  # noqa: E402,F401

@@ -1,0 +1,135 @@
+"""Output of the command line: plain aligned tables, JSON with a stable schema, CSV rows.
+
+Nothing here imports more than the standard library and click: the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any, Iterable, Sequence
+
+import click
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A plain aligned text table."""
+    rows = [[str(c) for c in r] for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()
+    rule = "  ".join("-" * w for w in widths)
+    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join([line, rule, *body])
+
+
+def finite(data: Any) -> Any:
+    """``data`` with every non-finite float replaced by None (JSON has no inf/nan)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite(v) for v in data]
+    return data
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(finite(data), indent=2, default=str, allow_nan=False)
+
+
+def emit(data: Any, as_json: bool, render: Any) -> None:
+    """Print ``data`` as JSON or through ``render`` (a function returning text)."""
+    if as_json:
+        click.echo(dumps(data))
+    else:
+        click.echo(render(data))
+
+
+def number(x: float) -> str:
+    """A number for people: 4 significant figures, thousands separators instead of exponents."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    if isinstance(x, int):
+        return f"{x:,}" if abs(x) >= 10_000 else str(x)
+    if not math.isfinite(x):
+        return "inf" if x > 0 else ("-inf" if x < 0 else "nan")
+    a = abs(x)
+    if a == 0:
+        return "0"
+    if 1e4 <= a < 1e15:
+        digits = int(math.floor(math.log10(a))) - 3
+        return f"{round(x, -digits):,.0f}"
+    return f"{x:.4g}"
+
+
+def value(v: Any) -> str:
+    """Render one result value (a Quantity, a number, a name, None) for a table cell."""
+    if v is None:
+        return "-"
+    mag = getattr(v, "magnitude", None)
+    if mag is not None and hasattr(v, "units"):
+        if getattr(mag, "ndim", 0):
+            return f"{v:~}"
+        return f"{number(float(mag))} {v.units:~P}".strip()
+    if isinstance(v, float):
+        return number(v)
+    if isinstance(v, dict):
+        return " ".join(f"{k}={value(x)}" for k, x in v.items())
+    if isinstance(v, (list, tuple)):
+        return "; ".join(value(x) for x in v) or "-"
+    name = getattr(v, "name", None)
+    if isinstance(name, str) and not isinstance(v, str):
+        return name
+    return str(v)
+
+
+def result_units(result: Any, prefix: str = "result") -> dict[str, str]:
+    """``{"result.field": unit}`` of a result's measured fields (so empty optional ones keep their unit)."""
+    import attrs
+
+    out = {}
+    for f in attrs.fields(type(result)):
+        u = (f.metadata or {}).get("mlsysim_unit")
+        if u is not None:
+            out[f"{prefix}.{f.alias}"] = f"{u:~P}"
+    return out
+
+
+def flatten(prefix: str, data: Any, out: dict, units: dict | None = None) -> dict:
+    """Flatten a to_dict() tree into CSV columns: ``name [unit]`` for quantities, ``a.b`` for nesting."""
+    if data is None and units and prefix in units:
+        out[f"{prefix} [{units[prefix]}]"] = None
+    elif isinstance(data, dict) and set(data) == {"value", "unit"}:
+        out[f"{prefix} [{data['unit']}]" if data["unit"] else prefix] = data["value"]
+    elif isinstance(data, dict):
+        for k, v in data.items():
+            flatten(f"{prefix}.{k}" if prefix else k, v, out, units)
+    elif isinstance(data, (list, tuple)):
+        out[prefix] = json.dumps(finite(list(data)), default=str)
+    else:
+        out[prefix] = data
+    return out
+
+
+def csv_text(rows: list[dict]) -> str:
+    """CSV of dict rows; columns in first-seen order across all rows."""
+    cols: dict[str, None] = {}
+    for r in rows:
+        cols.update(dict.fromkeys(r))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(cols), lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def write(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` ("-" is standard output)."""
+    if path == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
