@@ -161,3 +161,4 @@ def plugins_cmd(as_json: bool) -> None:
 from . import catalog as _catalog  # noqa: E402,F401
 from . import solvers as _solvers  # noqa: E402,F401
 from . import sweep as _sweep  # noqa: E402,F401
+from . import validate as _validate  # noqa: E402,F401

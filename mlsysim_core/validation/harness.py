@@ -1,0 +1,233 @@
+"""The validation harness: run every mapped measurement through the solvers and report the error.
+
+A *mapping* (``points.py``) turns one record of ``data/measurements.json`` into solver calls and
+returns the predicted value in the record's own unit, with a one-line description of how (``how``)
+and the assumptions the source leaves open (``assumptions``). Records with no sensible mapping are
+listed in ``points.SKIPPED`` with the reason. Nothing is tuned per point: every mapping uses the
+solvers' shipped defaults (``mlsysim_core.efficiency`` and the plugins' named defaults).
+
+Error of a point: (predicted - measured) / measured. A group's accuracy is the median (and max) of
+the absolute errors of its ``prediction`` rows. Rows of kind ``accounting`` (the source's own
+arithmetic, e.g. GPU-hours x TDP, reproduced to check scope and units) and ``input`` (a datum the
+models take as input, compared with the catalog's value) are reported but not counted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import warnings
+from collections.abc import Callable, Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any, Optional
+
+import attrs
+
+GROUPS = {
+    "A": "single-accelerator inference",
+    "B": "LLM serving",
+    "C": "distributed training",
+    "D": "economics",
+    "E": "energy, carbon, water",
+    "F": "reliability",
+}
+KINDS = ("prediction", "accounting", "input")
+
+
+def data_path(name: str) -> Path:
+    """Path of a file shipped in ``mlsysim_core/validation/data``."""
+    return Path(str(resources.files("mlsysim_core.validation").joinpath("data", name)))
+
+
+def load_measurements(path: Optional[Path] = None) -> list[dict]:
+    """The measurement records (the shipped copy of the shared calibration set unless ``path``)."""
+    return json.loads((Path(path) if path else data_path("measurements.json")).read_text())
+
+
+@attrs.frozen(kw_only=True)
+class Mapping:
+    """How one measurement is predicted: ``fn()`` returns the value in the record's unit."""
+
+    id: str
+    fn: Callable[[], float]
+    how: str
+    assumptions: str
+    kind: str = attrs.field(default="prediction", validator=attrs.validators.in_(KINDS))
+
+
+@attrs.frozen(kw_only=True)
+class Row:
+    """One measurement: predicted vs measured, or why it was skipped/failed."""
+
+    id: str
+    group: str
+    quantity: str
+    unit: str
+    measured: Any
+    predicted: Optional[float] = None
+    error: Optional[float] = None  # signed relative error (pred - meas) / meas
+    status: str = "ok"  # ok | skipped | failed
+    kind: str = "prediction"
+    how: str = ""
+    assumptions: str = ""
+    reason: str = ""  # why skipped / failed
+    notes: tuple = ()  # warnings raised by the solvers for this point
+    source: str = ""
+
+    @property
+    def counted(self) -> bool:
+        """Counts toward the group's median/max."""
+        return self.status == "ok" and self.kind == "prediction" and self.error is not None
+
+    def to_dict(self) -> dict:
+        d = attrs.asdict(self)
+        d["notes"] = list(self.notes)
+        d["abs_error"] = None if self.error is None else abs(self.error)
+        return d
+
+
+def _summary(rows: Iterable[Row]) -> dict:
+    rows = list(rows)
+    errs = [abs(r.error) for r in rows if r.counted]
+    return {
+        "points": len(rows),
+        "counted": len(errs),
+        "median_abs_error": statistics.median(errs) if errs else None,
+        "max_abs_error": max(errs) if errs else None,
+        "mapped_not_counted": sum(1 for r in rows if r.status == "ok" and not r.counted),
+        "skipped": sum(1 for r in rows if r.status == "skipped"),
+        "failed": sum(1 for r in rows if r.status == "failed"),
+    }
+
+
+@attrs.frozen
+class Report:
+    """All rows of one run and the per-group summary."""
+
+    rows: tuple
+
+    def group(self, g: str) -> list[Row]:
+        return [r for r in self.rows if r.group == g]
+
+    def summary(self) -> dict:
+        """{group: {points, counted, median_abs_error, max_abs_error, skipped, failed, ...}}."""
+        return {g: dict(_summary(self.group(g)), title=GROUPS[g]) for g in GROUPS if self.group(g)}
+
+    def to_dict(self) -> dict:
+        return {"summary": self.summary(), "points": [r.to_dict() for r in self.rows]}
+
+    def to_json(self, **kw: Any) -> str:
+        return json.dumps(self.to_dict(), indent=kw.pop("indent", 1), **kw)
+
+    def table(self, verbose: bool = False) -> str:
+        """Plain-text table: one line per point, then the per-group summary."""
+        out = [f"{'id':56s} {'kind':10s} {'predicted':>11s} {'measured':>11s} {'error':>8s}  unit"]
+        for r in self.rows:
+            if r.status == "ok":
+                out.append(f"{r.id:56s} {r.kind:10s} {r.predicted:>11.4g} {r.measured:>11.4g} {r.error:>+8.1%}  {r.unit}")
+                if verbose:
+                    out.append(f"{'':6s}how: {r.how}")
+                    out.append(f"{'':6s}assumed: {r.assumptions}")
+                    for n in r.notes:
+                        out.append(f"{'':6s}note: {n}")
+            else:
+                out.append(f"{r.id:56s} {r.status:10s} {'-':>11s} {str(r.measured)[:11]:>11s} {'-':>8s}  {r.reason}")
+        out.append("")
+        for g, s in self.summary().items():
+            med = "-" if s["median_abs_error"] is None else f"{s['median_abs_error']:.1%}"
+            mx = "-" if s["max_abs_error"] is None else f"{s['max_abs_error']:.1%}"
+            out.append(f"group {g} ({s['title']}): median |error| {med}, max {mx} over {s['counted']} predictions; "
+                       f"{s['mapped_not_counted']} accounting/input rows, {s['skipped']} skipped, {s['failed']} failed")
+        return "\n".join(out)
+
+    def plot(self, path: str | Path) -> Path:
+        """Scatter of predicted vs measured, one panel per group (log-log), written to ``path``.
+
+        Needs matplotlib (``pip install "mlsysim-core[plot]"``); raises PlotDependencyError without it."""
+        from ..plots import _figure, save  # raises PlotDependencyError without matplotlib
+
+        groups = [g for g in GROUPS if any(r.status == "ok" for r in self.group(g))]
+        cols = min(3, max(1, len(groups)))
+        rows_n = math.ceil(len(groups) / cols)
+        fig, axes = _figure(rows_n, cols, size=(4.2 * cols, 4.0 * rows_n))
+        import numpy as np
+
+        axes = np.atleast_1d(axes)
+        for ax in axes.flat[len(groups):]:
+            ax.set_visible(False)
+        for ax, g in zip(axes.flat, groups):
+            pts = [r for r in self.group(g) if r.status == "ok" and r.measured > 0 and r.predicted > 0]
+            for kind, marker in (("prediction", "o"), ("accounting", "s"), ("input", "^")):
+                sel = [r for r in pts if r.kind == kind]
+                if sel:
+                    ax.scatter([r.measured for r in sel], [r.predicted for r in sel], marker=marker, label=kind, s=22)
+            lo = min(min(r.measured, r.predicted) for r in pts)
+            hi = max(max(r.measured, r.predicted) for r in pts)
+            ax.plot([lo, hi], [lo, hi], "k-", lw=0.8)
+            for f in (0.8, 1.25):
+                ax.plot([lo, hi], [lo * f, hi * f], "k:", lw=0.6)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            s = _summary(self.group(g))
+            med = "-" if s["median_abs_error"] is None else f"{s['median_abs_error']:.0%}"
+            ax.set_title(f"{g}: {GROUPS[g]} (median {med})", fontsize=9)
+            ax.set_xlabel("measured (record unit)", fontsize=8)
+            ax.set_ylabel("predicted", fontsize=8)
+            ax.legend(fontsize=7)
+        path = Path(path)
+        save(fig, str(path), dpi=120)
+        return path
+
+
+def _run_one(rec: dict, m: Mapping) -> Row:
+    base = dict(id=rec["id"], group=rec["group"], quantity=rec["quantity"], unit=rec["unit"], measured=rec["value"],
+                kind=m.kind, how=m.how, assumptions=m.assumptions, source=rec.get("source", {}).get("title", ""))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            pred = float(m.fn())
+        except Exception as exc:  # reported as a failed row, never hidden
+            return Row(**base, status="failed", reason=f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+    notes = tuple(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+    meas = float(rec["value"])
+    return Row(**base, predicted=pred, error=(pred - meas) / meas, notes=notes)
+
+
+def run(groups: Optional[Iterable[str]] = None, measurements: Optional[list[dict]] = None) -> Report:
+    """Run every measurement of ``groups`` (default all) through its mapping."""
+    from . import points
+
+    wanted = set(groups) if groups is not None else set(GROUPS)
+    for g in wanted:
+        if g not in GROUPS:
+            from ..errors import InvalidInputError
+
+            raise InvalidInputError("group", g, "one of " + ", ".join(GROUPS))
+    recs = load_measurements() if measurements is None else measurements
+    maps = points.mappings()
+    rows = []
+    for rec in recs:
+        if rec["group"] not in wanted:
+            continue
+        m = maps.get(rec["id"])
+        if m is not None:
+            rows.append(_run_one(rec, m))
+            continue
+        reason = points.SKIPPED.get(rec["id"], "no mapping written for this record yet")
+        rows.append(Row(id=rec["id"], group=rec["group"], quantity=rec["quantity"], unit=rec["unit"],
+                        measured=rec["value"], status="skipped", reason=reason,
+                        source=rec.get("source", {}).get("title", "")))
+    return Report(tuple(rows))
+
+
+def recorded_errors() -> dict:
+    """The recorded per-group medians/maxima the ratchet test holds the harness to."""
+    return json.loads(data_path("recorded_errors.json").read_text())
+
+
+def upstream_errors() -> Optional[dict]:
+    """Upstream mlsysim 0.1.1 on the same points (written by bench/upstream_accuracy.py), if shipped."""
+    p = data_path("upstream_0.1.1.json")
+    return json.loads(p.read_text()) if p.exists() else None
