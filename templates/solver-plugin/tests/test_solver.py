@@ -81,3 +81,14 @@ def test_found_through_its_entry_point():
     from mlsysim import ArithmeticIntensityModel as Found
 
     assert Found is ArithmeticIntensityModel
+
+
+def test_discovery_does_not_import_the_solver():
+    """The host imports plugin.py at discovery; the solver (numpy, pint) loads on first use only."""
+    import subprocess
+    import sys
+
+    code = ("import sys, mlsysim_arithmetic_intensity.plugin as p; "
+            "print('mlsysim_arithmetic_intensity.solver' in sys.modules, p.mlsysim_solvers()[0].name)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "ArithmeticIntensityModel"]

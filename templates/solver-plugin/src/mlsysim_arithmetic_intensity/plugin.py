@@ -8,14 +8,20 @@ Import only ``mlsysim_core`` and your own package here, never another plugin.
 from mlsysim_core import hookimpl
 from mlsysim_core.plugins import SolverSpec
 
-from .solver import ArithmeticIntensityModel
+
+def _factory():
+    # Imported on first use (`mlsysim.ArithmeticIntensityModel`), not at discovery: the solver
+    # module pulls in numpy and pint.
+    from .solver import ArithmeticIntensityModel
+
+    return ArithmeticIntensityModel
 
 
 @hookimpl
 def mlsysim_solvers() -> list:
     return [SolverSpec(
         name="ArithmeticIntensityModel",            # `from mlsysim import ArithmeticIntensityModel`
-        factory=ArithmeticIntensityModel,
+        factory=_factory,                        # the class, or a zero-argument callable returning it
         summary="roofline position (intensity vs ridge point) of one kernel on one accelerator",
         consumes=("HardwareNode",),
         produces="ArithmeticIntensityResult",
