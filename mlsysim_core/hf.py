@@ -205,7 +205,8 @@ def read_config(path: str | Path) -> dict:
 
 def suggest_key(cfg: dict, path: str | Path) -> str:
     """A catalog key from the config's name or the file's folder (ASCII identifier)."""
-    raw = str(cfg.get("_name_or_path") or Path(path).resolve().parent.name or "HFModel").split("/")[-1]
+    p = Path(path).resolve()
+    raw = str(cfg.get("_name_or_path") or (p.stem if p.stem != "config" else p.parent.name) or "HFModel").split("/")[-1]
     key = re.sub(r"\W+", "_", raw.encode("ascii", "ignore").decode()).strip("_") or "HFModel"
     return key if not key[0].isdigit() else "M_" + key
 

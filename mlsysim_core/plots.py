@@ -108,7 +108,10 @@ def plot_roofline(hardware: Any, workloads: Optional[Iterable[Any]] = None, prec
             from .plugins import get_solver
 
             w = get_solver("SingleNodeModel")().solve(w, hws[0])
-        pts.append(_workload_point(w))
+        label, x, y = _workload_point(w)
+        if len(hws) == 1:
+            label = label.replace(f" on {hws[0].name.split(' (')[0]}", "")
+        pts.append((label, x, y))
     ridges = [h.compute.peak(p) / h.si.bandwidth for h in hws for p in (precisions or h.compute.si.peaks)]
     xs_pts = [p[1] for p in pts if p[1] > 0]
     lo = 10 ** math.floor(math.log10(min([*ridges, *xs_pts]) / 30))

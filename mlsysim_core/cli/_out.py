@@ -16,7 +16,7 @@ import click
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A plain aligned text table."""
-    rows = [[str(c) for c in r] for r in rows]
+    rows = [[" ".join(str(c).splitlines()) for c in r] for r in rows]  # one line per row
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()
     rule = "  ".join("-" * w for w in widths)

@@ -1,0 +1,385 @@
+"""The ``mlsysim`` command line, run as users run it: the installed console script in a subprocess.
+
+--json answers are compared with the Python API, bad input must exit 1 with one line naming the
+argument, ``--strict`` infeasible configurations exit 2, and pictures are checked through the
+figure objects of ``mlsysim.plot_*`` (skipped without matplotlib).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import mlsysim
+
+REPO = Path(__file__).resolve().parents[1]
+HF = REPO / "tests" / "data" / "hf"
+EXE = Path(sys.executable).parent / ("mlsysim.exe" if os.name == "nt" else "mlsysim")
+
+pytestmark = pytest.mark.skipif(not EXE.exists(), reason=f"console script not installed next to {sys.executable}")
+
+
+def run(*args: str, code: int | None = 0, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    e = {k: v for k, v in os.environ.items() if k not in ("MLSYSIM_DISABLE_PLUGINS", "MLSYSIM_CATALOG_PRIORITY")}
+    e.update(env or {})
+    out = subprocess.run([str(EXE), *args], capture_output=True, text=True, env=e, cwd=cwd, timeout=120)
+    if code is not None:
+        assert out.returncode == code, f"exit {out.returncode}\nstdout:\n{out.stdout}\nstderr:\n{out.stderr}"
+    return out
+
+
+def js(*args: str) -> dict:
+    return json.loads(run(*args, "--json").stdout)
+
+
+def q(d: dict, unit: str | None = None) -> float:
+    """Value of a {"value", "unit"} pair (asserting the unit)."""
+    if unit is not None:
+        assert d["unit"] == unit
+    return d["value"]
+
+
+def one_line_error(out: subprocess.CompletedProcess, *needles: str) -> str:
+    assert out.returncode == 1, out
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), out.stderr
+    assert "Traceback" not in out.stderr
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+    return lines[0]
+
+
+M, HW = mlsysim.Models, mlsysim.Hardware
+C = mlsysim.Systems.Clusters
+
+
+# --------------------------------------------------------------------------- the README command
+
+
+def test_readme_first_command_gives_a_real_answer():
+    readme = (REPO / "README.md").read_text()
+    assert ".venv/bin/mlsysim serve Llama3_8B H100 --seq-len 2048" in readme
+    out = run("serve", "Llama3_8B", "H100", "--seq-len", "2048").stdout
+    r = mlsysim.ServingModel().solve(M.Llama3_8B, HW.H100, seq_len=2048)
+    assert "ttft" in out and "itl" in out and "feasible" in out
+    assert f"{r.ttft.to('ms').magnitude:.4g} ms" in out
+    assert "Memory Wall: Passed" in out
+
+
+# --------------------------------------------------------------------------- one command per solver
+
+
+def test_serve_json_matches_the_python_api():
+    d = js("serve", "llama3_8b", "h100", "--seq-len", "2048", "--batch-size", "4", "--tp", "2", "--kv-precision", "fp8")
+    assert d["solver"] == "ServingModel"
+    assert d["inputs"] == {"model": "Llama3_8B", "hardware": "H100", "seq_len": 2048, "batch_size": 4, "tp_size": 2,
+                           "precision": "fp16", "kv_precision": "fp8"}
+    r = mlsysim.ServingModel().solve(M.Llama3_8B, HW.H100, seq_len=2048, batch_size=4, tp_size=2, kv_precision="fp8")
+    assert d["result"] == json.loads(json.dumps(r.to_dict()))
+    assert q(d["result"]["itl"], "ms") == pytest.approx(r.itl.to("ms").magnitude, rel=1e-12)
+
+
+def test_roofline_json_matches_the_python_api():
+    d = js("roofline", "Llama3_8B", "H100", "--batch-size", "8", "--precision", "fp8", "--efficiency", "0.5")
+    r = mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.H100, batch_size=8, precision="fp8", efficiency=0.5)
+    assert d["solver"] == "SingleNodeModel" and d["inputs"]["precision"] == "fp8"
+    assert q(d["result"]["latency"], "ms") == pytest.approx(r.latency.to("ms").magnitude, rel=1e-12)
+    assert d["result"]["bottleneck"] == r.bottleneck
+
+
+def test_train_json_matches_the_python_api_and_nodes_override():
+    d = js("train", "Llama3_70B", "Research_256", "--tp", "8", "--pp", "4", "--microbatches", "8", "--batch-size", "256",
+           "--zero", "1", "--seq-len", "4096")
+    r = mlsysim.DistributedModel().solve(M.Llama3_70B, C.Research_256, batch_size=256, tp_size=8, pp_size=4,
+                                         microbatch_count=8, zero_stage=1, seq_len=4096)
+    assert q(d["result"]["step_time"], "ms") == pytest.approx(r.step_time.to("ms").magnitude, rel=1e-12)
+    assert d["result"]["parallelism"] == {"dp": 8, "tp": 8, "pp": 4, "ep": 1}
+    half = js("train", "Llama3_70B", "Research_256", "--tp", "8", "--pp", "4", "--batch-size", "128", "--nodes", "16")
+    assert half["inputs"]["nodes"] == 16 and half["result"]["total_accelerators"] == 128
+
+
+def test_cost_carbon_reliability_json_match_the_python_api():
+    d = js("cost", "Research_256", "--days", "30", "--datacenter", "hyperscale_typical", "--kwh-price", "0.1")
+    r = mlsysim.EconomicsModel().solve(C.Research_256, 30.0, kwh_price=0.1,
+                                       datacenter=mlsysim.Infra.Datacenters.Hyperscale_Typical)
+    assert q(d["result"]["tco"], "USD") == pytest.approx(r.tco.to("USD").magnitude, rel=1e-12)
+    assert d["inputs"]["datacenter"] == "Hyperscale_Typical"
+
+    d = js("carbon", "Research_256", "--days", "30", "--datacenter", "Quebec", "--utilization", "0.5")
+    r = mlsysim.SustainabilityModel().solve(C.Research_256, 30.0, datacenter=mlsysim.Infra.Grids.Quebec, utilization=0.5)
+    assert q(d["result"]["carbon_footprint"], "kg") == pytest.approx(r.carbon_footprint.to("kg").magnitude, rel=1e-12)
+    assert d["inputs"]["datacenter"] == "Quebec"  # a grid key: a typical datacenter on that grid
+
+    d = js("reliability", "Research_256", "--hours", "720", "--checkpoint-s", "60", "--restart-s", "120")
+    r = mlsysim.ReliabilityModel().solve(C.Research_256, 720.0, 60.0, restart_time_s=120.0)
+    assert d["result"]["goodput"] == pytest.approx(r.goodput, rel=1e-12)
+    assert q(d["result"]["fleet_mtbf"], "h") == pytest.approx(r.fleet_mtbf.to("h").magnitude, rel=1e-12)
+
+
+def test_csv_is_one_row_with_units_in_the_header():
+    out = run("serve", "Llama3_8B", "H100", "--seq-len", "512", "--csv").stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 1
+    r = mlsysim.ServingModel().solve(M.Llama3_8B, HW.H100, seq_len=512)
+    assert float(rows[0]["result.ttft [ms]"]) == pytest.approx(r.ttft.to("ms").magnitude, rel=1e-12)
+    assert rows[0]["inputs.hardware"] == "H100"
+
+
+# --------------------------------------------------------------------------- errors and exit codes
+
+
+def test_unknown_name_suggests_close_matches():
+    line = one_line_error(run("serve", "Llama3_8B", "H10", "--seq-len", "2048", code=None), "HARDWARE", "H100")
+    assert "did you mean" in line
+    one_line_error(run("train", "Lama3_70B", "Research_256", "--batch-size", "8", code=None), "MODEL", "Llama3_70B")
+    one_line_error(run("cost", "Research_256", "--days", "1", "--datacenter", "Quebek", code=None), "--datacenter", "Quebec")
+
+
+def test_bad_values_name_the_option():
+    one_line_error(run("serve", "Llama3_8B", "H100", "--seq-len", "2048", "--tp", "3", code=None), "--tp", "tp_size=3")
+    one_line_error(run("roofline", "ResNet50", "A100", "--batch-size", "0", code=None), "--batch-size")
+    one_line_error(run("carbon", "Research_256", "--days", "-1", "--datacenter", "Quebec", code=None), "--days")
+    one_line_error(run("reliability", "Research_256", "--hours", "720", "--checkpoint-s", "0", code=None), "--checkpoint-s")
+    one_line_error(run("cost", "Research_256", "--days", "30", code=None), "--datacenter")  # no datacenter anywhere
+    one_line_error(run("serve", "Llama3_8B", "H100", code=None), "--seq-len")  # click usage errors: one line, exit 1
+    one_line_error(run("serve", "Llama3_8B", "H100", "--seq-len", "x", code=None), "--seq-len")
+
+
+def test_strict_infeasible_exits_2_and_plain_run_reports_it():
+    out = run("serve", "Llama3_70B", "H100", "--seq-len", "2048", "--strict", code=2)
+    assert out.stderr.startswith("Infeasible: ") and "GB" in out.stderr and out.stdout == ""
+    d = js("serve", "Llama3_70B", "H100", "--seq-len", "2048")
+    assert d["result"]["feasible"] is False
+    run("roofline", "GPT3", "H100", "--strict", code=2)
+    run("roofline", "ResNet50", "H100", "--strict", code=0)
+
+
+def test_missing_solver_plugin_says_what_to_install():
+    out = run("serve", "Llama3_8B", "H100", "--seq-len", "128", code=None, env={"MLSYSIM_DISABLE_PLUGINS": "serving"})
+    one_line_error(out, "mlsysim-serving", "pip install")
+
+
+def test_help_of_every_command_has_an_example():
+    top = run("--help").stdout
+    for name in ("roofline", "serve", "train", "cost", "carbon", "reliability", "sweep", "compare", "catalog",
+                 "plugins", "power-efficiency"):
+        assert name in top
+    for cmd in (["roofline"], ["serve"], ["train"], ["cost"], ["carbon"], ["reliability"], ["compare"], ["sweep"],
+                ["sweep", "roofline"], ["sweep", "train"], ["catalog"], ["catalog", "import-hf"], ["plugins"],
+                ["power-efficiency"]):
+        out = run(*cmd, "--help").stdout
+        assert "Example" in out and "mlsysim " in out.split("Example", 1)[1], cmd
+
+
+# --------------------------------------------------------------------------- sweep and compare
+
+
+def test_sweep_writes_every_point_marks_pareto_and_keeps_errors(tmp_path):
+    out_csv = tmp_path / "out.csv"
+    res = run("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "A100,H100,B200", "--batch-size", "1,8,64,256",
+              "--precision", "fp16,fp8", "--csv", str(out_csv), "--json", "-")
+    doc = json.loads(res.stdout)
+    pts = doc["points"]
+    assert len(pts) == 3 * 4 * 2 and doc["pareto"] == ["latency:min", "throughput:max"]
+    bad = [p for p in pts if p["error"]]
+    assert bad and all(p["inputs"]["hardware"] == "A100" and p["inputs"]["precision"] == "fp8" for p in bad)
+    assert all("precision" in p["error"] for p in bad) and not any(p["pareto"] for p in bad)
+    p = next(p for p in pts if p["inputs"] == {"model": "Llama3_8B", "hardware": "H100", "batch_size": 64, "precision": "fp16"})
+    r = mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.H100, batch_size=64, precision="fp16")
+    assert q(p["result"]["latency"], "ms") == pytest.approx(r.latency.to("ms").magnitude, rel=1e-12)
+    # the front: no solved point is better in both latency and throughput than a front point
+    ok = [p for p in pts if not p["error"]]
+    front = [p for p in ok if p["pareto"]]
+    assert front
+    lat = lambda p: p["result"]["latency"]["value"]  # noqa: E731
+    thr = lambda p: p["result"]["throughput"]["value"]  # noqa: E731
+    for f in front:
+        assert not any(lat(o) <= lat(f) and thr(o) >= thr(f) and (lat(o), thr(o)) != (lat(f), thr(f)) for o in ok)
+    for o in ok:
+        if not o["pareto"]:
+            assert any(lat(f) <= lat(o) and thr(f) >= thr(o) for f in front)
+    with out_csv.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(pts) and {"pareto", "error", "result.latency [ms]"} <= set(rows[0])
+    assert sum(r["pareto"] == "True" for r in rows) == len(front)
+
+
+def test_sweep_ranges_and_per_point_invalid_input():
+    doc = json.loads(run("sweep", "serve", "--model", "Llama3_70B", "--hardware", "H100", "--seq-len", "2048",
+                         "--batch-size", "1..16:x2", "--tp", "3,8", "--json", "-").stdout)
+    assert doc["sweep"]["batch_size"] == [1, 2, 4, 8, 16] and doc["sweep"]["tp_size"] == [3, 8]
+    for p in doc["points"]:
+        if p["inputs"]["tp_size"] == 3:
+            assert p["result"] is None and "tp_size=3" in p["error"]
+        else:
+            assert p["error"] is None and p["result"]["feasible"] is True
+    one_line_error(run("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100,Q9", code=None), "--hardware", "Q9")
+    one_line_error(run("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100", "--batch-size", "8..1",
+                       code=None), "--batch-size")
+
+
+def test_parse_list_and_pareto_mask_in_process():
+    from mlsysim_core.cli.solvers import SPECS
+    from mlsysim_core.cli.sweep import parse_list, pareto_mask
+
+    bs = SPECS["roofline"].params[2]
+    assert parse_list(bs, "1..256:x2", "--batch-size") == [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    assert parse_list(bs, "1..10:+3,4,100", "--batch-size") == [1, 4, 7, 10, 100]
+    pts = [{"inputs": {}, "error": None, "result": {"latency": {"value": a, "unit": "ms"}, "throughput": b}}
+           for a, b in [(1, 1), (2, 3), (2, 2), (3, 3), (4, 5), (5, 4)]]
+    pts.append({"inputs": {}, "error": "bad", "result": None})
+    pts.append({"inputs": {}, "error": None, "result": {"latency": 0.5, "throughput": 99, "feasible": False}})
+    assert pareto_mask(pts, (("latency", "min"), ("throughput", "max"))) == [True, True, False, False, True, False,
+                                                                             False, False]
+
+
+def test_compare_gives_ratio_and_wall():
+    d = json.loads(run("compare", "A100", "h100", "B200", "--model", "Llama3_8B", "--batch-size", "8", "--json").stdout)
+    assert [r["hardware"] for r in d["rows"]] == ["A100", "H100", "B200"] and d["baseline"] == "A100"
+    a = mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.A100, batch_size=8)
+    b = mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.B200, batch_size=8)
+    assert d["rows"][0]["speedup_vs_baseline"] == pytest.approx(1.0)
+    assert d["rows"][2]["speedup_vs_baseline"] == pytest.approx(a.latency.to("s").magnitude / b.latency.to("s").magnitude)
+    assert all(r["wall"] == "memory" and "ridge" in r["reason"] for r in d["rows"])
+    big = json.loads(run("compare", "H100", "H200", "--model", "Llama3_70B", "--json").stdout)
+    assert big["rows"][0]["wall"] == "capacity" and "usable" in big["rows"][0]["reason"]
+    text = run("compare", "A100", "H100", "--model", "Llama3_8B").stdout
+    assert "speedup" in text and "memory" in text
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+def test_catalog_listing_kept_and_sections_are_subcommands():
+    assert "H100" in run("catalog").stdout
+    rows = json.loads(run("catalog", "hardware", "--json").stdout)
+    assert rows and {r["section"] for r in rows} == {"hardware"}
+    assert {r["section"] for r in json.loads(run("catalog", "--json").stdout)} >= {"hardware", "models", "clusters"}
+    assert "catalog OK" in run("catalog", "--check").stdout
+
+
+@pytest.mark.parametrize("fname,key,rel", [("llama3_8b.json", "Llama3_8B", 0), ("mixtral_8x7b.json", "Mixtral_8x7B", 0),
+                                          ("gpt2_xl.json", "GPT2", 0), ("deepseek_v3.json", "DeepSeek_V3", 1e-6)])
+def test_hf_parameter_count_matches_the_catalog(fname, key, rel):
+    """Exact for Llama/Mixtral/GPT-2; DeepSeek-V3 differs by its 58 x 256 expert-score biases
+    (e_score_correction_bias, in the checkpoint, left out of the catalog's count)."""
+    from mlsysim_core import hf
+
+    m = hf.from_config(hf.read_config(HF / fname))
+    ref = M.get(key)
+    assert m.parameters == pytest.approx(ref.parameters, rel=rel, abs=0)
+    if ref.active_parameters:
+        assert m.active_parameters == pytest.approx(ref.active_parameters, rel=rel, abs=0)
+    for f in ("layers", "hidden_dim", "heads", "head_dim", "vocab_size", "tied_embeddings", "experts", "active_experts",
+              "kv_lora_rank", "qk_rope_head_dim"):
+        if getattr(ref, f) is not None and f in m.fields:
+            assert m.fields[f] == getattr(ref, f), f
+
+
+def test_import_hf_writes_a_loadable_entry_and_checks_counts(tmp_path):
+    out = tmp_path / "lab.toml"
+    res = run("catalog", "import-hf", str(HF / "llama3_8b.json"), "--name", "MyLlama", "-o", str(out),
+              "--expect-params", "8.03e9")
+    assert "8,030,261,248" in res.stderr and "within 2%" in res.stderr
+    assert "[models.MyLlama]" in out.read_text()
+    d = json.loads(run("--catalog", str(out), "serve", "myllama", "H100", "--seq-len", "2048", "--json").stdout)
+    r = mlsysim.ServingModel().solve(M.Llama3_8B, HW.H100, seq_len=2048)
+    assert d["inputs"]["model"] == "MyLlama"
+    assert q(d["result"]["itl"], "ms") == pytest.approx(r.itl.to("ms").magnitude, rel=1e-12)
+    warn = run("catalog", "import-hf", str(HF / "mixtral_8x7b.json"), "--expect-params", "56e9")
+    assert "warning:" in warn.stderr and "-16.60%" in warn.stderr and "[models.mixtral_8x7b]" in warn.stdout
+    one_line_error(run("catalog", "import-hf", str(HF / "llama3_8b.json"), "--name", "bad-key", code=None), "--name")
+    one_line_error(run("catalog", "import-hf", str(tmp_path / "missing.json"), code=None), "config")
+
+
+# --------------------------------------------------------------------------- plugins and import cost
+
+
+def test_plugin_command_from_the_hook():
+    d = json.loads(run("power-efficiency", "h100", "T4", "--json").stdout)
+    assert d["solver"] == "PowerEfficiencyModel" and d["inputs"]["hardware"] == ["H100", "T4"]
+    r = mlsysim.PowerEfficiencyModel().solve(HW.H100)
+    assert d["results"][0]["flops_per_watt"]["value"] == pytest.approx(r.flops_per_watt.magnitude, rel=1e-12)
+
+
+def test_import_mlsysim_loads_neither_click_nor_matplotlib():
+    code = "import sys, mlsysim; print(sorted(m for m in ('click', 'matplotlib', 'mlsysim_core.cli', 'mlsysim_core.plots') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+def test_plots_have_the_expected_axes_and_write_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    r = mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.H100, batch_size=8)
+    fig, ax = mlsysim.plot_roofline(HW.H100, [r])
+    assert ax.get_xlabel() == "Arithmetic intensity (FLOP/byte)" and ax.get_ylabel() == "Performance (TFLOP/s)"
+    assert ax.get_xscale() == "log" and any("ridge" in t.get_text() for t in ax.texts)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("989.5 TFLOP/s" in t for t in labels) and any("Llama-3.1-8B" in t for t in labels)
+    png = tmp_path / "r.png"
+    mlsysim_core_plots().save(fig, str(png))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+    pts = [mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.get(h), batch_size=b) for h in ("A100", "H100") for b in (1, 8, 64)]
+    fig, axes = mlsysim.plot_sweep(pts, "batch_size", ["latency", "throughput"], series=["hardware"])
+    assert axes[0].get_xlabel() == "batch size" and axes[0].get_ylabel() == "latency (ms)"
+    assert axes[1].get_ylabel() == "throughput (1/s)" and len(axes[0].lines) == 2
+
+
+def mlsysim_core_plots():
+    from mlsysim_core import plots
+
+    return plots
+
+
+def test_plot_options_write_pngs(tmp_path):
+    pytest.importorskip("matplotlib")
+    files = {
+        "roof.png": ("roofline", "Llama3_8B", "H100", "--batch-size", "8"),
+        "serve.png": ("serve", "Llama3_8B", "H100", "--seq-len", "1024"),
+        "cmp.png": ("compare", "A100", "H100", "--model", "Llama3_8B"),
+        "sweep.png": ("sweep", "train", "--model", "Llama3_8B", "--cluster", "Research_256", "--nodes", "2..32:x2",
+                      "--tp", "8", "--batch-size", "512"),
+        "carbon.png": ("sweep", "carbon", "--cluster", "Research_256", "--days", "30", "--datacenter", "Quebec,Poland"),
+    }
+    for name, args in files.items():
+        run(*args, "--plot", str(tmp_path / name))
+        data = (tmp_path / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000, name
+
+
+def test_scaling_and_carbon_plots_from_sweep_json(tmp_path):
+    pytest.importorskip("matplotlib")
+    doc = json.loads(run("sweep", "train", "--model", "Llama3_8B", "--cluster", "Research_256", "--nodes", "2,4,8",
+                         "--tp", "8", "--batch-size", "512", "--json", "-").stdout)
+    fig, axes = mlsysim.plot_scaling(doc)
+    assert axes[0].get_xlabel() == "total accelerators" and axes[0].get_ylabel() == "scaling efficiency"
+    doc = json.loads(run("sweep", "carbon", "--cluster", "Research_256", "--days", "30", "--datacenter",
+                         "Quebec,Poland,Virginia", "--json", "-").stdout)
+    fig, ax = mlsysim.plot_carbon(doc)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Quebec", "Poland", "Virginia"]
+    assert ax.get_ylabel() == "carbon (kg CO2e)"
+    fig, ax = mlsysim.plot_pareto(doc, "carbon_footprint", "water_usage", label=["datacenter"])
+    assert ax.get_xlabel() == "carbon footprint (kg)"
+
+
+def test_without_matplotlib_a_clear_message(tmp_path):
+    # a sitecustomize that hides matplotlib from this one process
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\nclass _Block:\n    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'matplotlib' or name.startswith('matplotlib.'):\n            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, _Block())\n")
+    out = run("roofline", "Llama3_8B", "H100", "--plot", str(tmp_path / "x.png"), code=None,
+              env={"PYTHONPATH": str(tmp_path)})
+    one_line_error(out, 'pip install "mlsysim-core[plot]"')
+    assert not (tmp_path / "x.png").exists()
