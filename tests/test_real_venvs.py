@@ -5,7 +5,7 @@ Two venvs are built once per test session (about 30 s; skip them locally with
 ``MLSYSIM_SKIP_REAL_VENVS=1`` or ``-m "not real_venv"``; CI runs them):
 
 * ``solvers``: mlsysim-core + mlsysim-serving + mlsysim-power-efficiency (third-party style) +
-  a copy of ``templates/solver-plugin`` + a deliberately broken plugin, with the test extras;
+  a copy of ``templates/solver-plugin`` + a deliberately broken plugin, with pytest and hypothesis;
 * ``catalog``: mlsysim-core + mlsysim-catalog-example (kept out of the development venv because
   its H100 override would change the numbers other tests compute with; see docs/catalogs.md).
 
@@ -135,8 +135,9 @@ def _make_venv(path: Path, *requirements) -> Venv:
 @pytest.fixture(scope="session")
 def solvers_venv(wheels, tmp_path_factory) -> Venv:
     w = wheels
-    return _make_venv(tmp_path_factory.mktemp("venv") / "solvers", f"{w['host']}[test]", w["mlsysim-serving"],
-                      w["mlsysim-power-efficiency"], w["template"], w["broken"])
+    # pytest and hypothesis (not the whole [test] extra) to run the template's own tests there
+    return _make_venv(tmp_path_factory.mktemp("venv") / "solvers", w["host"], w["mlsysim-serving"],
+                      w["mlsysim-power-efficiency"], w["template"], w["broken"], "pytest>=8", "hypothesis>=6.100")
 
 
 @pytest.fixture(scope="session")
