@@ -80,7 +80,7 @@ def test_serve_json_matches_the_python_api():
     d = js("serve", "llama3_8b", "h100", "--seq-len", "2048", "--batch-size", "4", "--tp", "2", "--kv-precision", "fp8")
     assert d["solver"] == "ServingModel"
     assert d["inputs"] == {"model": "Llama3_8B", "hardware": "H100", "seq_len": 2048, "batch_size": 4, "tp_size": 2,
-                           "precision": "fp16", "kv_precision": "fp8"}
+                           "precision": "fp16", "kv_precision": "fp8", "output_len": None, "efficiency": None}
     r = mlsysim.ServingModel().solve(M.Llama3_8B, HW.H100, seq_len=2048, batch_size=4, tp_size=2, kv_precision="fp8")
     assert d["result"] == json.loads(json.dumps(r.to_dict()))
     assert q(d["result"]["itl"], "ms") == pytest.approx(r.itl.to("ms").magnitude, rel=1e-12)
@@ -191,7 +191,8 @@ def test_sweep_writes_every_point_marks_pareto_and_keeps_errors(tmp_path):
     bad = [p for p in pts if p["error"]]
     assert bad and all(p["inputs"]["hardware"] == "A100" and p["inputs"]["precision"] == "fp8" for p in bad)
     assert all("precision" in p["error"] for p in bad) and not any(p["pareto"] for p in bad)
-    p = next(p for p in pts if p["inputs"] == {"model": "Llama3_8B", "hardware": "H100", "batch_size": 64, "precision": "fp16"})
+    p = next(p for p in pts if p["inputs"] == {"model": "Llama3_8B", "hardware": "H100", "batch_size": 64, "precision": "fp16",
+                                                 "efficiency": None, "seq_len": None})
     r = mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.H100, batch_size=64, precision="fp16")
     assert q(p["result"]["latency"], "ms") == pytest.approx(r.latency.to("ms").magnitude, rel=1e-12)
     # the front: no solved point is better in both latency and throughput than a front point
@@ -350,7 +351,6 @@ def test_plot_options_write_pngs(tmp_path):
         "cmp.png": ("compare", "A100", "H100", "--model", "Llama3_8B"),
         "sweep.png": ("sweep", "train", "--model", "Llama3_8B", "--cluster", "Research_256", "--nodes", "2..32:x2",
                       "--tp", "8", "--batch-size", "512"),
-        "carbon.png": ("sweep", "carbon", "--cluster", "Research_256", "--days", "30", "--datacenter", "Quebec,Poland"),
     }
     for name, args in files.items():
         run(*args, "--plot", str(tmp_path / name))

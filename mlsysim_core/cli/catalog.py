@@ -171,23 +171,28 @@ def import_hf(config: str, key: str | None, display_name: str | None, category: 
         text = hf.to_toml(key, fields, sectioned=path.name != "models.toml")
         old = path.read_text(encoding="utf-8") if path.is_file() else ""
         combined = old + ("" if not old or old.endswith("\n\n") else "\n") + text
-        _validate(combined, path.name, key)  # nothing is written unless the whole file still loads
+        _validate(combined, path.name, key, str(path))  # nothing is written unless the whole file still loads
         path.write_text(combined, encoding="utf-8")
         click.echo(f"wrote [models.{key}] to {path}", err=True)
     else:
         click.echo(hf.to_toml(key, fields), nl=False)
 
 
-def _validate(text: str, filename: str, key: str) -> None:
+def _validate(text: str, filename: str, key: str, shown: str) -> None:
     """Parse and build ``text`` as catalog file ``filename``; raise CatalogError naming the problem."""
     import tempfile
 
     from ..catalog import build_entry
     from ..catalog_files import read_file
 
+    from ..errors import CatalogError
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp) / filename
         tmp_path.write_text(text, encoding="utf-8")
-        for raw in read_file(tmp_path):
-            if raw.section == "models" and raw.key == key:
-                build_entry(raw, {}, "import-hf")
+        try:
+            for raw in read_file(tmp_path):
+                if raw.section == "models" and raw.key == key:
+                    build_entry(raw, {}, "import-hf")
+        except CatalogError as exc:  # name the user's file, not the scratch copy; nothing was written
+            raise CliError("--output", str(exc).replace(str(tmp_path), shown) + "; the file was not changed") from None

@@ -109,7 +109,8 @@ def build(spec: Spec, values: dict) -> tuple[dict, dict]:
     inputs: dict[str, Any] = {}
     for p in spec.params:
         v = values.get(p.kwarg)
-        if v is None:
+        if v is None:  # not given: the solver's own default (echoed as null: the schema keeps every key)
+            inputs[p.kwarg] = None
             continue
         if p.kind in OBJECT_KINDS:
             key, obj = (v if isinstance(v, tuple) else lookup(p.kind, v, p.flag))

@@ -221,6 +221,8 @@ def make_sweep_command(spec: Spec) -> click.Command:
             shown = [f for f in spec.key_fields[:4]] + [n for n, _ in objectives if n not in spec.key_fields[:4]]
             if "feasible" in spec.key_fields and "feasible" not in shown:
                 shown.append("feasible")
+            shown = [f for f in shown  # drop columns no point has (e.g. time_to_train without --tokens)
+                     if any((pt["result"] or {}).get(f) is not None or pt["inputs"].get(f) is not None for pt in points)]
             rows = []
             for pt in points:
                 res = pt["result"] or {}
