@@ -18,8 +18,8 @@ serving = ServingModel()
 P8 = 8030261248
 P8_MATMUL = P8 - 128256 * 4096
 KV8 = 2 * 32 * 8 * 128 * 2
-OVH8 = 10e-6 + 32 * 10e-6
-BW = 3.35e12 * 0.8
+OVH8 = 10e-6 + 32 * 10e-6 + 1e-3  # dispatch + 32 layers x 10 us + one serving iteration (STEP_OVERHEAD_S)
+BW = 3.35e12 * 0.7  # MEMORY_STREAM
 FP16 = 989.5e12 * 0.6
 
 

@@ -20,7 +20,7 @@ solver = SingleNodeModel()
 P8_MATMUL = 8030261248 - 128256 * 4096   # untied input embedding is a lookup, not read per step
 KV8 = 2 * 32 * 8 * 128 * 2                 # bytes per token at fp16 (GQA)
 OVH8 = 10e-6 + 32 * 10e-6                  # dispatch tax + 32 layers * 10 us
-BW = 3.35e12 * 0.8
+BW = 3.35e12 * 0.7  # MEMORY_STREAM
 FP16 = 989.5e12 * 0.6
 
 

@@ -185,7 +185,7 @@ class ServingModel:
         layers = shape.layers
         b_act = b if b >= 2.0 else 2.0  # activations stay 16-bit under 8/4-bit weight formats
         bw = hw.bandwidth
-        overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S
+        overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S + E.STEP_OVERHEAD_S
         if tp_size > 1:
             link_bw, link_lat = link.si.bandwidth, link.si.latency
         else:
