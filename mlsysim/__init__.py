@@ -32,6 +32,8 @@ _CORE = {
     "hookimpl": ("mlsysim_core.hookspecs", "hookimpl"),
     "SolverSpec": ("mlsysim_core.plugins", "SolverSpec"),
     "Entry": ("mlsysim_core.catalog", "Entry"),
+    "sweep": ("mlsysim_core.sweep", "sweep"),
+    "SweepResult": ("mlsysim_core.sweep", "SweepResult"),
     "plot_roofline": ("mlsysim_core.plots", "plot_roofline"),
     "plot_sweep": ("mlsysim_core.plots", "plot_sweep"),
     "plot_pareto": ("mlsysim_core.plots", "plot_pareto"),

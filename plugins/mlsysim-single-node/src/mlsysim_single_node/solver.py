@@ -6,12 +6,16 @@ SI floats -> the pure kernels in :mod:`mlsysim_single_node.kernels` -> one Perfo
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Optional
+
+import numpy as np
 
 from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.sweep import PointErrors, where
 from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload, Workload
 
 from . import kernels as K
@@ -122,12 +126,34 @@ class SingleNodeModel:
             zero_stage, dp_size: ZeRO sharding of training state over ``dp_size`` replicas.
             activation_recomputation: full recomputation in training (4x forward FLOPs, layer inputs kept).
         """
-        # ---- validate (cheap checks first, each names argument, value and valid range)
+        shape, peak, b, eta_c, eta_m, zero_stage, dp_size = self._prepare(
+            model, hardware, precision, efficiency, raise_errors, is_training, memory_efficiency, zero_stage, dp_size,
+            activation_recomputation)
+        if batch_size.__class__ is not int or not 1 <= batch_size <= _MAX:
+            batch_size = V.integer("batch_size", batch_size, 1, _MAX)
+        if seq_len is not None and (seq_len.__class__ is not int or not 1 <= seq_len <= shape.max_seq):
+            seq_len = V.integer("seq_len", seq_len, 1, int(min(shape.max_seq, _MAX)))
+        if is_training and shape.is_decoder and seq_len is None:
+            seq_len = _default_training_seq(shape)
+        f = _evaluate(shape, hardware, peak, b, eta_c, eta_m, batch_size, seq_len, is_training, zero_stage, dp_size,
+                      activation_recomputation)
+        if raise_errors and not f["feasible"]:
+            footprint, usable, capacity = f["memory_footprint"], f["memory_available"], f["memory_capacity"]
+            raise InfeasibleError(
+                f"{shape.name} needs {footprint / 1e9:.4g} GB but {hardware.name} has {usable / 1e9:.4g} GB usable "
+                f"({E.USABLE_MEMORY_FRACTION:.0%} of {capacity / 1e9:.4g} GB)", required=footprint, available=usable)
+        return PerformanceProfile(
+            **f, precision=precision, batch_size=batch_size, seq_len=seq_len, is_training=is_training,
+            hardware=hardware.name, model=shape.name)
+
+    @staticmethod
+    def _prepare(model: Any, hardware: Any, precision: Any, efficiency: Any, raise_errors: Any, is_training: Any,
+                 memory_efficiency: Any, zero_stage: Any, dp_size: Any, activation_recomputation: Any) -> tuple:
+        """Check every argument but batch_size and seq_len (each error names argument, value and valid
+        range); returns (shape, peak FLOP/s, bytes per element, eta_c, eta_m, zero_stage, dp_size)."""
         shape = _shape(model)
         if not isinstance(hardware, HardwareNode):
             V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
-        if batch_size.__class__ is not int or not 1 <= batch_size <= _MAX:
-            batch_size = V.integer("batch_size", batch_size, 1, _MAX)
         b = PRECISION_BYTES.get(precision) if precision.__class__ is str else None
         if b is None:
             raise InvalidInputError("precision", precision, _PREC_LIST)
@@ -138,84 +164,127 @@ class SingleNodeModel:
             V.instance("raise_errors", raise_errors, bool, "True or False")
         if is_training is not True and is_training is not False:
             V.instance("is_training", is_training, bool, "True or False")
-        if seq_len is not None and (seq_len.__class__ is not int or not 1 <= seq_len <= shape.max_seq):
-            seq_len = V.integer("seq_len", seq_len, 1, int(min(shape.max_seq, _MAX)))
-        hw = hardware.si
-        layers = shape.layers
-
-        # ---- work of the step
         if is_training:
             zero_stage = V.integer("zero_stage", zero_stage, 0, 3)
             dp_size = V.integer("dp_size", dp_size, 1, _MAX)
             if activation_recomputation is not True and activation_recomputation is not False:
                 V.instance("activation_recomputation", activation_recomputation, bool, "True or False")
-            state, opt = K.training_state_bytes(b, zero_stage, dp_size)
-            if shape.is_decoder:
-                s = DEFAULT_TRAINING_SEQ_LEN if seq_len is None else seq_len
-                if s > shape.max_seq:
-                    raise InvalidInputError("seq_len", s, f"an integer in [1, {shape.max_seq}] (model max_seq_len)")
-                seq_len = s
-                flops, moved, footprint = K.decoder_training(
-                    batch_size, s, b, b if b > 2.0 else 2.0, shape.matmul, layers, shape.hidden, shape.heads,
-                    shape.attn_dim, shape.params, state, opt, activation_recomputation)
-            else:
-                flops, moved, footprint = K.fixed_training(batch_size, shape.flops, shape.params, shape.acts, b, state, opt)
-                flops = flops * (4.0 / 3.0) if activation_recomputation else flops
-            overhead = hw.dispatch_tax + 3.0 * layers * E.LAYER_OVERHEAD_S
-        elif shape.is_decoder:
-            flops, moved, footprint = K.decoder_inference(
-                batch_size, 0.0 if seq_len is None else float(seq_len), b, b, shape.dense_read, shape.experts_params,
-                shape.expert_share, shape.matmul, layers, shape.attn_dim, shape.kv, shape.params)
-            overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S
+        return shape, peak, b, eta_c, eta_m, zero_stage, dp_size
+
+    # ---- sweeps (mlsysim_core.sweep): the same checks and kernels, batch_size and seq_len as arrays
+    sweep_vector = ("batch_size", "seq_len")
+
+    @classmethod
+    def sweep(cls, *, client: Any = None, chunk_size: Optional[int] = None, progress: Any = None, **grid: Any) -> Any:
+        """Solve every configuration of a grid at once: each ``solve()`` argument takes one value or a
+        list/range/array of values (``batch_size=np.arange(1, 257)``, ``hardware=[H100, A100]``).
+        Returns a :class:`mlsysim_core.sweep.SweepResult` of columns; see that module for row order,
+        invalid points (kept, ``valid=False``) and ``client=`` (dask)."""
+        from mlsysim_core.sweep import sweep
+
+        return sweep(cls, client=client, chunk_size=chunk_size, progress=progress, **grid)
+
+    def _sweep_block(self, n: int, vec: dict, args: dict) -> dict:
+        """``n`` points of one group: ``vec`` has int64 arrays of batch_size / seq_len, ``args`` the
+        other arguments (one value each)."""
+        a = dict(_SOLVE_DEFAULTS, **args)
+        is_training = a["is_training"]
+        shape, peak, b, eta_c, eta_m, zero_stage, dp_size = self._prepare(
+            a["model"], a["hardware"], a["precision"], a["efficiency"], a["raise_errors"], is_training,
+            a["memory_efficiency"], a["zero_stage"], a["dp_size"], a["activation_recomputation"])
+        errors = PointErrors(n)
+        batch = vec.get("batch_size")
+        if batch is None:
+            batch = np.full(n, V.integer("batch_size", a["batch_size"], 1, _MAX), dtype=np.int64)
+        errors.check((batch < 1) | (batch > _MAX), batch, lambda i: V.integer("batch_size", int(batch[i]), 1, _MAX))
+        seq = vec.get("seq_len")
+        if seq is not None:
+            top = int(min(shape.max_seq, _MAX))
+            errors.check((seq < 1) | (seq > top), seq, lambda i: V.integer("seq_len", int(seq[i]), 1, top))
+        elif a["seq_len"] is not None:
+            V.integer("seq_len", a["seq_len"], 1, int(min(shape.max_seq, _MAX)))  # not an integer: the group is invalid
+        elif is_training and shape.is_decoder:
+            seq = np.full(n, _default_training_seq(shape), dtype=np.int64)
+        ok = errors.ok
+        f = _evaluate(shape, a["hardware"], peak, b, eta_c, eta_m, np.where(ok, batch, 1).astype(float),
+                      None if seq is None else np.where(ok, seq, 1).astype(float), is_training, zero_stage, dp_size,
+                      a["activation_recomputation"])
+        f.update(valid=ok, error=errors.messages, batch_size=batch, seq_len=seq, model=shape.name,
+                 hardware=a["hardware"].name)
+        return f
+
+
+_SOLVE_DEFAULTS = {
+    name: p.default for name, p in inspect.signature(SingleNodeModel.solve).parameters.items()
+    if p.default is not inspect.Parameter.empty
+}
+
+
+def _default_training_seq(shape: _Shape) -> int:
+    if DEFAULT_TRAINING_SEQ_LEN > shape.max_seq:
+        raise InvalidInputError("seq_len", DEFAULT_TRAINING_SEQ_LEN, f"an integer in [1, {shape.max_seq}] (model max_seq_len)")
+    return DEFAULT_TRAINING_SEQ_LEN
+
+
+def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, eta_c: float, eta_m: float, batch: Any,
+              seq_len: Any, is_training: bool, zero_stage: int, dp_size: int, recompute: bool) -> dict:
+    """Every computed field of the PerformanceProfile from checked inputs. ``batch`` and ``seq_len``
+    are numbers (``solve()``) or float arrays (a sweep): one code path, the kernels of :mod:`.kernels`."""
+    hw = hardware.si
+    layers = shape.layers
+
+    # ---- work of the step
+    if is_training:
+        state, opt = K.training_state_bytes(b, zero_stage, dp_size)
+        if shape.is_decoder:
+            flops, moved, footprint = K.decoder_training(
+                batch, seq_len, b, b if b > 2.0 else 2.0, shape.matmul, layers, shape.hidden, shape.heads,
+                shape.attn_dim, shape.params, state, opt, recompute)
         else:
-            flops, moved, footprint = K.fixed_inference(batch_size, shape.flops, shape.params, shape.acts, b)
-            overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S
+            flops, moved, footprint = K.fixed_training(batch, shape.flops, shape.params, shape.acts, b, state, opt)
+            flops = flops * (4.0 / 3.0) if recompute else flops
+        overhead = hw.dispatch_tax + 3.0 * layers * E.LAYER_OVERHEAD_S
+    elif shape.is_decoder:
+        flops, moved, footprint = K.decoder_inference(
+            batch, 0.0 if seq_len is None else seq_len * 1.0, b, b, shape.dense_read, shape.experts_params,
+            shape.expert_share, shape.matmul, layers, shape.attn_dim, shape.kv, shape.params)
+        overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S
+    else:
+        flops, moved, footprint = K.fixed_inference(batch, shape.flops, shape.params, shape.acts, b)
+        overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S
 
-        # ---- memory wall and offload (only the spilled bytes cross the host link)
-        capacity = hw.capacity
-        usable = capacity * E.USABLE_MEMORY_FRACTION
-        feasible = footprint <= usable
-        spill = host_bytes = 0.0
-        host_spb = 0.0
-        offload_bw = None
-        runnable = True
-        if not feasible:
-            if raise_errors:
-                raise InfeasibleError(
-                    f"{shape.name} needs {footprint / 1e9:.4g} GB but {hardware.name} has {usable / 1e9:.4g} GB usable "
-                    f"({E.USABLE_MEMORY_FRACTION:.0%} of {capacity / 1e9:.4g} GB)", required=footprint, available=usable)
-            spill, host_bytes = footprint - usable, min(footprint - usable, moved)
-            link = hardware.interconnect
-            if link is not None:
-                offload_bw = link.si.bandwidth
-                host_spb = 1.0 / (offload_bw * E.NETWORK)
-            else:
-                runnable, host_bytes = False, 0.0
+    # ---- memory wall and offload (only the spilled bytes cross the host link)
+    capacity = hw.capacity
+    usable = capacity * E.USABLE_MEMORY_FRACTION
+    feasible = footprint <= usable
+    spill, host_bytes = K.offload_bytes(footprint, usable, moved)
+    link = hardware.interconnect
+    offload_bw = None if link is None else link.si.bandwidth
+    host_spb = 0.0 if link is None else 1.0 / (offload_bw * E.NETWORK)
 
-        tdp = hw.tdp or 0.0
-        latency, t_c, t_m, mfu, power, energy = K.roofline(
-            flops, moved, host_bytes, host_spb, peak, hw.bandwidth, eta_c, eta_m, overhead, tdp,
-            E.POWER_IDLE_FRACTION, E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION)
-        if not runnable:
-            latency = energy = t_m = math.inf
-            mfu, power = 0.0, None
-        elif hw.tdp is None:
-            power = None
+    tdp = hw.tdp
+    latency, t_c, t_m, mfu, power, energy = K.roofline(
+        flops, moved, host_bytes, host_spb, peak, hw.bandwidth, eta_c, eta_m, overhead, tdp or 0.0,
+        E.POWER_IDLE_FRACTION, E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION)
+    if link is None:  # a spilling step has no path to its bytes: it cannot run
+        latency, energy, t_m = where(feasible, latency, math.inf), where(feasible, energy, math.inf), where(feasible, t_m, math.inf)
+        mfu, power = where(feasible, mfu, 0.0), where(feasible, power, None)
+    if tdp is None:
+        power = where(feasible, None, None)
 
-        return PerformanceProfile(
-            latency=latency, throughput=batch_size / latency, bottleneck="Compute" if t_c >= t_m else "Memory",
-            mfu=mfu, hfu=mfu, feasible=feasible,
-            latency_compute=t_c, latency_memory=t_m, latency_overhead=overhead,
-            flops=flops, bytes_moved=moved, arithmetic_intensity=flops / moved,
-            ridge_point=peak / hw.bandwidth, peak_flops=peak, bandwidth=hw.bandwidth,
-            peak_flops_actual=peak * eta_c, peak_bw_actual=hw.bandwidth * eta_m,
-            compute_efficiency=eta_c, memory_efficiency=eta_m,
-            memory_footprint=footprint, memory_available=usable, memory_capacity=capacity,
-            offload_spill_bytes=spill if not feasible else None, offload_bandwidth=offload_bw,
-            power=power, energy=energy, energy_per_sample=energy / batch_size,
-            precision=precision, batch_size=batch_size, seq_len=seq_len, is_training=is_training,
-            hardware=hardware.name, model=shape.name,
-        )
+    bandwidth = hw.bandwidth
+    return dict(
+        latency=latency, throughput=batch / latency, bottleneck=where(t_c >= t_m, "Compute", "Memory"),
+        mfu=mfu, hfu=mfu, feasible=feasible,
+        latency_compute=t_c, latency_memory=t_m, latency_overhead=overhead,
+        flops=flops, bytes_moved=moved, arithmetic_intensity=flops / moved,
+        ridge_point=peak / bandwidth, peak_flops=peak, bandwidth=bandwidth,
+        peak_flops_actual=peak * eta_c, peak_bw_actual=bandwidth * eta_m,
+        compute_efficiency=eta_c, memory_efficiency=eta_m,
+        memory_footprint=footprint, memory_available=usable, memory_capacity=capacity,
+        offload_spill_bytes=where(feasible, None, spill), offload_bandwidth=where(feasible, None, offload_bw),
+        power=power, energy=energy, energy_per_sample=energy / batch,
+    )
 
 
 _default = SingleNodeModel()

@@ -1,0 +1,208 @@
+"""mlsysim.sweep / Solver.sweep: columns equal solve() point by point, invalid points masked with
+solve()'s own message, shapes and units of the columns, the generic (loop) path, dask chunks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mlsysim
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.sweep import SweepResult
+
+H, M = mlsysim.Hardware, mlsysim.Models
+SWEEP_SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+
+
+def _solver_fields(result) -> dict:
+    """Every public field of a Result as (kind, value): SI floats for physical fields."""
+    import attrs
+
+    out = {}
+    for f in attrs.fields(type(result)):
+        if f.name.startswith("_"):
+            out[f.alias] = ("si", getattr(result, f.name))
+        else:
+            out[f.name] = ("plain", getattr(result, f.name))
+    return out
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return (a is None or (isinstance(a, float) and math.isnan(a))) and \
+               (b is None or (isinstance(b, float) and math.isnan(b)))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def assert_matches_solve(solver_cls, r: SweepResult, points: list[dict]) -> None:
+    """Row i of ``r`` is exactly what ``solver_cls().solve(**points[i])`` returns (or raises)."""
+    assert len(r) == len(points)
+    solver = solver_cls()
+    for i, kw in enumerate(points):
+        try:
+            res = solver.solve(**kw)
+        except InvalidInputError as exc:
+            assert not r.valid[i], (i, kw)
+            assert r.error[i] == str(exc), (i, kw)
+            for name in r.fields():
+                if r.unit(name) is not None:
+                    assert math.isnan(r.si(name)[i]), (name, kw)
+            continue
+        assert r.valid[i] and r.error[i] == "", (i, kw, r.error[i])
+        for name, (kind, expected) in _solver_fields(res).items():
+            got = r.si(name)[i]
+            got = got.item() if isinstance(got, np.generic) else got
+            assert _same(got, expected), f"point {i} {kw}: {name} sweep={got!r} solve={expected!r}"
+
+
+def grid_points(grid: dict, vector: tuple) -> list[dict]:
+    """The grid in sweep order: group axes (as given) outermost, vector axes innermost."""
+    import itertools
+
+    axes = {k: v for k, v in grid.items() if isinstance(v, (list, tuple, range, np.ndarray))}
+    fixed = {k: v for k, v in grid.items() if k not in axes}
+    is_int = lambda vs: all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in vs)  # noqa: E731
+    group = [k for k in axes if not (k in vector and is_int(axes[k]))]
+    vec = [k for k in axes if k not in group]
+    points = []
+    for g in itertools.product(*(axes[k] for k in group)):
+        for v in itertools.product(*(axes[k] for k in vec)):
+            kw = dict(fixed)
+            kw.update(zip(group, g))
+            kw.update({k: int(x) for k, x in zip(vec, v)})
+            points.append(kw)
+    return points
+
+
+# --------------------------------------------------------------------------- SingleNodeModel
+
+SN_MODELS = [M.Language.Llama3_8B, M.Language.Llama3_70B, M.Language.Mixtral_8x7B, M.Language.DeepSeek_V3,
+             M.Language.GPT3, M.ResNet50, M.Language.BERT_Base]
+SN_HARDWARE = [H.Cloud.H100, H.Cloud.A100, H.Cloud.T4, H.Cloud.Trainium1, H.Cloud.MI300X]
+PRECISIONS = ["fp32", "fp16", "bf16", "fp8", "int8", "int4", "fp17"]
+
+
+@SWEEP_SETTINGS
+@given(
+    models=st.lists(st.sampled_from(SN_MODELS), min_size=1, max_size=2, unique_by=id),
+    hardware=st.lists(st.sampled_from(SN_HARDWARE), min_size=1, max_size=2, unique_by=id),
+    precision=st.lists(st.sampled_from(PRECISIONS), min_size=1, max_size=2, unique=True),
+    batch=st.lists(st.integers(-1, 4096), min_size=1, max_size=4),
+    seq=st.one_of(st.none(), st.lists(st.integers(0, 300_000), min_size=1, max_size=3)),
+    training=st.sampled_from([False, True, [False, True]]),
+    zero=st.sampled_from([0, 1, 3]),
+    efficiency=st.sampled_from([None, 0.45]),
+)
+def test_single_node_sweep_equals_solve(models, hardware, precision, batch, seq, training, zero, efficiency):
+    grid = dict(model=models, hardware=hardware, precision=precision, batch_size=batch, is_training=training,
+                zero_stage=zero, dp_size=8, efficiency=efficiency)
+    if seq is not None:
+        grid["seq_len"] = seq
+    r = mlsysim.SingleNodeModel.sweep(**grid)
+    assert_matches_solve(mlsysim.SingleNodeModel, r, grid_points(grid, mlsysim.SingleNodeModel.sweep_vector))
+
+
+def test_single_node_columns_shapes_and_units():
+    batch = np.arange(1, 65)
+    r = mlsysim.SingleNodeModel.sweep(model=[M.Language.Llama3_8B, M.ResNet50], hardware=H.Cloud.H100,
+                                      batch_size=batch, precision=["fp16", "fp8"])
+    assert len(r) == 2 * 2 * 64 and r.valid.all()
+    assert set(r.fields()) >= {"latency", "throughput", "bottleneck", "feasible", "mfu", "valid", "error", "model"}
+    lat = r["latency"]
+    assert lat.units == mlsysim.ureg.Unit("ms") and lat.shape == (256,)
+    assert r["memory_footprint"].units == mlsysim.ureg.Unit("GB")
+    assert r.columns["throughput"].to("1/s").magnitude.shape == (256,)
+    # row order: group axes (model, precision) outermost in the order given, batch_size innermost
+    assert list(r.batch_size[:64]) == list(batch) and set(r.model[:128]) == {M.Language.Llama3_8B.name}
+    assert list(r.precision[:64]) == ["fp16"] * 64 and r.precision[64] == "fp8"
+    assert r.bottleneck.dtype.kind in "UO" and r.feasible.dtype == bool
+    assert np.all(np.diff(r["latency"].magnitude[:64]) > 0)  # bigger decode batch, longer step
+    assert r.magnitude("latency")[5] == pytest.approx(lat.magnitude[5])
+    assert "SingleNodeModel" in repr(r) and "256 points" in repr(r)
+
+
+def test_invalid_points_are_masked_with_solve_message():
+    r = mlsysim.sweep("SingleNodeModel", model=M.Language.Llama3_8B, hardware=[H.Cloud.H100, H.Cloud.T4],
+                      batch_size=[0, 1, 8], seq_len=[1024, 10**6], precision="fp8")
+    assert len(r) == 12
+    # T4 has no fp8 peak: the whole group is invalid; batch 0 and seq 10**6 are invalid points
+    assert not r.valid[6:].any() and "precision" in r.error[6]
+    assert r.valid[:6].tolist() == [False, False, True, False, True, False]
+    assert r.error[0].startswith("batch_size=0 is invalid") and r.error[3].startswith("seq_len=1000000")
+    assert np.isnan(r.si("latency")[~r.valid]).all() and not np.isnan(r.si("latency")[r.valid]).any()
+    assert r.bottleneck[0] == "" and not r.feasible[0]
+    assert r.batch_size.tolist() == [0, 0, 1, 1, 8, 8] * 2  # inputs are kept on invalid rows
+    assert r.hardware[7] == H.Cloud.T4.name
+
+
+def test_arguments_that_no_point_can_use_raise():
+    with pytest.raises(InvalidInputError, match="batch"):
+        mlsysim.SingleNodeModel.sweep(model=M.ResNet50, hardware=H.Cloud.H100, batch=[1, 2])
+    with pytest.raises(TypeError, match="hardware"):
+        mlsysim.SingleNodeModel.sweep(model=M.ResNet50, batch_size=[1, 2])
+    with pytest.raises(InvalidInputError, match="chunk_size"):
+        mlsysim.SingleNodeModel.sweep(model=M.ResNet50, hardware=H.Cloud.H100, batch_size=[1], chunk_size=0)
+    with pytest.raises(InvalidInputError, match="at least one value"):
+        mlsysim.SingleNodeModel.sweep(model=M.ResNet50, hardware=H.Cloud.H100, batch_size=[])
+    with pytest.raises(mlsysim.SolverNotInstalledError):
+        mlsysim.sweep("NoSuchModel", x=[1])
+
+
+def test_chunks_and_progress_do_not_change_the_answer():
+    grid = dict(model=[M.Language.Llama3_8B, M.Language.Mixtral_8x7B], hardware=H.Cloud.H100,
+                batch_size=np.arange(1, 200), seq_len=[0, 128, 4096])
+    whole = mlsysim.SingleNodeModel.sweep(**grid)
+    seen = []
+    parts = mlsysim.SingleNodeModel.sweep(chunk_size=97, progress=lambda done, total: seen.append((done, total)), **grid)
+    assert seen[-1] == (len(whole), len(whole)) and len(seen) == math.ceil(len(whole) / 97)
+    for name in whole.fields():
+        a, b = whole.si(name), parts.si(name)
+        assert a.tolist() == b.tolist() or np.array_equal(a, b, equal_nan=True), name
+
+
+def test_to_pandas_and_polars():
+    r = mlsysim.SingleNodeModel.sweep(model=M.ResNet50, hardware=[H.Cloud.H100, H.Cloud.A100], batch_size=[1, 2, 4])
+    pd = pytest.importorskip("pandas")
+    df = r.to_pandas()
+    assert isinstance(df, pd.DataFrame) and len(df) == 6 and df.attrs["units"]["latency"] == "ms"
+    assert df["latency"].tolist() == r["latency"].magnitude.tolist()
+    pl = pytest.importorskip("polars")
+    assert pl.DataFrame is type(r.to_polars())
+
+
+# --------------------------------------------------------------------------- the generic path
+
+
+def test_solver_without_vector_kernels_is_swept_through_solve():
+    fleet = mlsysim.Systems.Clusters.Frontier_8K if hasattr(mlsysim.Systems, "Clusters") else None
+    if fleet is None:
+        pytest.skip("no fleet in the catalog")
+    grid = dict(fleet=fleet, job_duration_hours=[1.0, 720.0, -1.0])
+    points = grid_points(grid, ())
+    r = mlsysim.sweep("ReliabilityModel", **grid)
+    assert_matches_solve(mlsysim.ReliabilityModel, r, points)
+
+
+# --------------------------------------------------------------------------- dask
+
+
+def test_dask_local_cluster_equals_local_sweep():
+    distributed = pytest.importorskip("dask.distributed")
+    grid = dict(model=[M.Language.Llama3_8B, M.Language.Llama3_70B], hardware=[H.Cloud.H100, H.Cloud.A100],
+                batch_size=np.arange(1, 300), seq_len=[128, 2048, 10**6])
+    local = mlsysim.SingleNodeModel.sweep(**grid)
+    seen = []
+    with distributed.Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as client:
+        remote = mlsysim.SingleNodeModel.sweep(client=client, chunk_size=500,
+                                               progress=lambda d, t: seen.append(d), **grid)
+    assert len(remote) == len(local) and seen[-1] == len(local) and len(seen) == math.ceil(len(local) / 500)
+    for name in local.fields():
+        a, b = local.si(name), remote.si(name)
+        assert a.tolist() == b.tolist() or np.array_equal(a, b, equal_nan=True), name
