@@ -99,6 +99,7 @@ class PluginHost:
         self._records: dict[str, PluginRecord] = {}
         self._cache: dict[str, list[tuple[str, Any]]] = {}
         self._solvers: Optional[dict[str, SolverSpec]] = None
+        self._classes: dict[str, type] = {}  # solver name -> class checked on first use (lazy factories)
         self._lock = threading.RLock()
         self._load(self._entry_points() if entry_points is None else list(entry_points))
 
@@ -207,6 +208,7 @@ class PluginHost:
             self.pm.unregister(name=name)
         self._cache = {}
         self._solvers = None
+        self._classes = {}
 
     def records(self) -> list[PluginRecord]:
         return list(self._records.values())
@@ -301,6 +303,10 @@ def get_solver(name: str) -> Any:
     factory = spec.factory
     if isinstance(factory, type):
         return factory
+    h = host()
+    hit = h._classes.get(name)
+    if hit is not None:
+        return hit
     plugin = next((p for p, s in host().call_hook("mlsysim_solvers", SolverSpec) if s.name == name), "")
     try:
         cls = factory()
@@ -313,6 +319,7 @@ def get_solver(name: str) -> Any:
                 warnings.simplefilter("ignore", PluginWarning)  # the error below says it
                 host().mark_failed(plugin, PluginError(why), "mlsysim_solvers")
         raise SolverNotInstalledError(f"{name} from {spec.distribution or 'a plugin'} cannot be used: {why}")
+    h._classes[name] = cls
     return cls
 
 

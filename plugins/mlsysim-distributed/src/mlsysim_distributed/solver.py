@@ -148,7 +148,7 @@ class DistributedModel:
         rc = activation_recomputation
         if rc is True or rc is False:
             rc = _RECOMPUTE_BOOL[rc]
-        elif rc not in RECOMPUTE:
+        elif type(rc) is not str or rc not in RECOMPUTE:  # an array or a list made `in` raise
             raise InvalidInputError("activation_recomputation", rc, "one of 'selective', 'full', 'none' (or True/False)")
         sp = sequence_parallel if sequence_parallel is True or sequence_parallel is False else _bool(
             "sequence_parallel", sequence_parallel)

@@ -141,17 +141,23 @@ def daly_interval(delta: float, mtbf: float) -> float:
     if delta >= 2.0 * mtbf:
         return mtbf
     x = delta / (2.0 * mtbf)
-    return math.sqrt(2.0 * delta * mtbf) * (1.0 + math.sqrt(x) / 3.0 + x / 9.0) - delta
+    # > 0 for d < 2M; max() only guards subnormal rounding (d ~ 1e-308 s gave -1.7e-308 s)
+    return max(math.sqrt(2.0 * delta * mtbf) * (1.0 + math.sqrt(x) / 3.0 + x / 9.0) - delta, 0.0)
 
 
 def goodput(tau: float, delta: float, restart: float, mtbf: float) -> float:
     """Daly's renewal model: tau / (M * exp(R/M) * (exp((tau + delta)/M) - 1)), in (0, 1)."""
+    if tau <= 0.0:
+        return 0.0
     x = (tau + delta) / mtbf
     r = restart / mtbf
+    if not x + r < math.inf:  # an MTBF so small (5e-324 h) that x or r overflows: no progress, not NaN
+        return 0.0
     if x + r < _LOG_MAX:
         return tau / (mtbf * math.exp(r) * math.expm1(x))
-    # log form for very unreliable fleets: log(expm1(x)) = x + log1p(-exp(-x))
-    return math.exp(math.log(tau / mtbf) - r - x - math.log1p(-math.exp(-x)))
+    # log form for very unreliable fleets: log(expm1(x)) = x + log(-expm1(-x)) (log1p(-exp(-x))
+    # raised "math domain error" once exp(-x) rounded to 1; x floored at the smallest float)
+    return math.exp(math.log(tau / mtbf) - r - x - math.log(-math.expm1(-max(x, 5e-324))))
 
 
 class ReliabilityModel:
@@ -241,9 +247,12 @@ class ReliabilityModel:
 
 
 def _components(value: Any) -> tuple:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+    if isinstance(value, (str, bytes)):
         raise InvalidInputError("components", value, "a sequence of mlsysim.Component")
-    comps = tuple(value)
+    try:
+        comps = tuple(value)
+    except TypeError:  # not iterable (a pint Quantity has __iter__ but raises TypeError)
+        raise InvalidInputError("components", value, "a sequence of mlsysim.Component") from None
     for c in comps:
         if not isinstance(c, Component):
             raise InvalidInputError("components", c, "a sequence of mlsysim.Component(part=, count=, mttf=)")
