@@ -69,7 +69,7 @@ class PointErrors:
     """Which points of a block solve() would reject, and its message for each (vector arguments).
 
     ``check(bad, keys, scalar_check)``: ``bad`` marks the points failing a vector test; for each
-    distinct ``keys`` value among them, ``scalar_check(i)`` runs solve()'s own scalar check on
+    distinct ``keys`` value (or row, for 2-D keys) among them, ``scalar_check(i)`` runs solve()'s own scalar check on
     point ``i`` and must raise InvalidInputError, whose message the points get. Checks run in
     solve()'s order; a point keeps its first error.
     """
@@ -83,7 +83,8 @@ class PointErrors:
         if not bad.any():
             return
         where_bad = np.flatnonzero(bad)
-        _, first, inverse = np.unique(keys[where_bad], return_index=True, return_inverse=True)
+        _, first, inverse = np.unique(keys[where_bad], return_index=True, return_inverse=True,
+                                      axis=0 if keys.ndim == 2 else None)
         texts = []
         for i in where_bad[first]:
             try:

@@ -206,3 +206,40 @@ def test_dask_local_cluster_equals_local_sweep():
     for name in local.fields():
         a, b = local.si(name), remote.si(name)
         assert a.tolist() == b.tolist() or np.array_equal(a, b, equal_nan=True), name
+
+
+# --------------------------------------------------------------------------- ServingModel
+
+SV_MODELS = [M.Language.Llama3_8B, M.Language.Llama3_70B, M.Language.Mixtral_8x7B, M.Language.DeepSeek_V3,
+             M.Language.GPT3]
+SV_HARDWARE = [H.Cloud.H100, H.Cloud.A100, H.Cloud.T4, H.Cloud.MI300X, H.Cloud.Trainium1]
+
+
+@SWEEP_SETTINGS
+@given(
+    models=st.lists(st.sampled_from(SV_MODELS), min_size=1, max_size=2, unique_by=id),
+    hardware=st.lists(st.sampled_from(SV_HARDWARE), min_size=1, max_size=2, unique_by=id),
+    precision=st.sampled_from(["fp16", "fp8", "int4", ["bf16", "fp8"]]),
+    batch=st.lists(st.integers(0, 512), min_size=1, max_size=3),
+    seq=st.lists(st.integers(0, 200_000), min_size=1, max_size=3),
+    out=st.one_of(st.none(), st.lists(st.integers(0, 4096), min_size=1, max_size=2)),
+    tp=st.sampled_from([1, [1, 2], [2, 3, 8], 16]),
+    kv=st.sampled_from([None, "fp8"]),
+)
+def test_serving_sweep_equals_solve(models, hardware, precision, batch, seq, out, tp, kv):
+    grid = dict(model=models, hardware=hardware, seq_len=seq, batch_size=batch, precision=precision, tp_size=tp,
+                kv_precision=kv)
+    if out is not None:
+        grid["output_len"] = out
+    r = mlsysim.ServingModel.sweep(**grid)
+    assert_matches_solve(mlsysim.ServingModel, r, grid_points(grid, mlsysim.ServingModel.sweep_vector))
+
+
+def test_serving_sweep_columns():
+    r = mlsysim.sweep("ServingModel", model=M.Language.Llama3_70B, hardware=H.Cloud.H100, seq_len=[512, 2048],
+                      batch_size=np.arange(1, 33), tp_size=[1, 2, 4, 8], output_len=256)
+    assert len(r) == 4 * 2 * 32 and r.valid.all()
+    assert r["ttft"].units == mlsysim.ureg.Unit("ms") and r["tokens_per_second"].shape == (256,)
+    assert r.tp_size.tolist()[::64] == [1, 2, 4, 8] and r.output_len[0] == 256
+    one = r.feasible[r.tp_size == 1]
+    assert one.dtype == bool and not one.all() and r.feasible[r.tp_size == 8].all()  # 70B fp16 needs > 1 H100

@@ -6,11 +6,15 @@ kernels in :mod:`mlsysim_serving.kernels` -> one ServingResult.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Optional
+
+import numpy as np
 
 from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.sweep import PointErrors, where
 from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload
 
 from . import kernels as K
@@ -137,18 +141,30 @@ class ServingModel:
             gpus_per_node: GPUs one TP group may span (default 8 with a scale-up link, else 1).
             raise_errors: raise :class:`InfeasibleError` when it does not fit instead of feasible=False.
         """
+        shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link = self._prepare(
+            model, hardware, precision, tp_size, kv_precision, efficiency, memory_efficiency, gpus_per_node, raise_errors)
+        seq_len, batch_size, output_len = _check_lengths(shape, seq_len, batch_size, output_len)
+        f = _evaluate(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, batch_size,
+                      float(seq_len), output_len)
+        if raise_errors and not f["feasible"]:
+            required, usable, capacity = f["total_memory_required"], f["memory_available"], hardware.si.capacity
+            raise InfeasibleError(
+                f"{shape.name} needs {required / 1e9:.4g} GB per GPU (weights {f['weights_per_gpu'] / 1e9:.4g} + KV "
+                f"{f['kv_cache_per_gpu'] / 1e9:.4g} + workspace {f['workspace_per_gpu'] / 1e9:.4g}) but {hardware.name} "
+                f"has {usable / 1e9:.4g} GB usable ({E.USABLE_MEMORY_FRACTION:.0%} of {capacity / 1e9:.4g} GB) at "
+                f"tp_size={tp_size}", required=required, available=usable)
+        return ServingResult(
+            **f, precision=precision, kv_precision=kv_precision, tp_size=tp_size, batch_size=batch_size,
+            seq_len=seq_len, output_len=output_len, hardware=hardware.name, model=shape.name)
+
+    @staticmethod
+    def _prepare(model: Any, hardware: Any, precision: Any, tp_size: Any, kv_precision: Any, efficiency: Any,
+                 memory_efficiency: Any, gpus_per_node: Any, raise_errors: Any) -> tuple:
+        """Check every argument but the lengths (each error names argument, value and valid range);
+        returns (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link)."""
         shape = _shape(model)
         if not isinstance(hardware, HardwareNode):
             V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
-        max_seq = shape.max_seq
-        if seq_len.__class__ is not int or not 1 <= seq_len <= max_seq:
-            seq_len = V.integer("seq_len", seq_len, 1, int(min(max_seq, _MAX)))
-        if batch_size.__class__ is not int or not 1 <= batch_size <= _MAX:
-            batch_size = V.integer("batch_size", batch_size, 1, _MAX)
-        if output_len is not None:
-            output_len = V.integer("output_len", output_len, 1, int(min(max_seq, _MAX)))
-            if seq_len + output_len > max_seq:
-                raise InvalidInputError("output_len", output_len, f"seq_len + output_len <= max_seq_len={max_seq} (seq_len={seq_len})")
         b = PRECISION_BYTES.get(precision) if precision.__class__ is str else None
         if b is None:
             raise InvalidInputError("precision", precision, _PREC_LIST)
@@ -179,90 +195,156 @@ class ServingModel:
         kv_share = 1.0 if tp_size == 1 else _check_tp(tp_size, shape, gpus)
         if tp_size > 1 and link is None:
             raise InvalidInputError("tp_size", tp_size, f"1: {hardware.name} has neither a scale-up nor a host link in the catalog")
+        return shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link
 
-        hw = hardware.si
-        n = float(tp_size)
-        layers = shape.layers
-        b_act = b if b >= 2.0 else 2.0  # activations stay 16-bit under 8/4-bit weight formats
-        bw = hw.bandwidth
-        overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S + E.STEP_OVERHEAD_S
-        if tp_size > 1:
-            link_bw, link_lat = link.si.bandwidth, link.si.latency
+    # ---- sweeps (mlsysim_core.sweep): the same checks and kernels, the lengths as arrays
+    sweep_vector = ("batch_size", "seq_len", "output_len")
+
+    @classmethod
+    def sweep(cls, *, client: Any = None, chunk_size: Optional[int] = None, progress: Any = None, **grid: Any) -> Any:
+        """Solve every configuration of a grid at once: each ``solve()`` argument takes one value or a
+        list/range/array of values (``seq_len=[512, 2048, 8192]``, ``tp_size=[1, 2, 4, 8]``).
+        Returns a :class:`mlsysim_core.sweep.SweepResult` of columns; see that module for row order,
+        invalid points (kept, ``valid=False``) and ``client=`` (dask)."""
+        from mlsysim_core.sweep import sweep
+
+        return sweep(cls, client=client, chunk_size=chunk_size, progress=progress, **grid)
+
+    def _sweep_block(self, n: int, vec: dict, args: dict) -> dict:
+        """``n`` points of one group: ``vec`` has int64 arrays of the lengths, ``args`` the other
+        arguments (one value each)."""
+        a = dict(_SOLVE_DEFAULTS, **args)
+        hardware = a["hardware"]
+        shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link = self._prepare(
+            a["model"], hardware, a["precision"], a["tp_size"], a["kv_precision"], a["efficiency"],
+            a["memory_efficiency"], a["gpus_per_node"], a["raise_errors"])
+        lengths = {}
+        for k in self.sweep_vector:
+            v = vec.get(k, a.get(k))
+            if v is not None and not isinstance(v, np.ndarray):
+                if v.__class__ is not int:  # one value that is not an integer: the group gets solve()'s error
+                    _check_lengths(shape, **{"seq_len": 1, "batch_size": 1, "output_len": None, k: v})
+                v = np.full(n, v, dtype=np.int64)
+            lengths[k] = v
+        seq, batch, out = lengths["seq_len"], lengths["batch_size"], lengths["output_len"]
+        top = min(shape.max_seq, _MAX)
+        bad = (seq < 1) | (seq > top) | (batch < 1) | (batch > _MAX)
+        if out is not None:
+            bad |= (out < 1) | (out > top) | (seq + out > shape.max_seq)
+        errors = PointErrors(n)
+        keys = np.stack([seq, batch] + ([] if out is None else [out]), axis=1)
+        errors.check(bad, keys, lambda i: _check_lengths(
+            shape, int(seq[i]), int(batch[i]), None if out is None else int(out[i])))
+        ok = errors.ok
+        f = _evaluate(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link,
+                      np.where(ok, batch, 1).astype(float), np.where(ok, seq, 1).astype(float),
+                      None if out is None else np.where(ok, out, 1).astype(float))
+        f.update(valid=ok, error=errors.messages, precision=a["precision"], kv_precision=kv_precision,
+                 tp_size=tp_size, batch_size=batch, seq_len=seq, output_len=out, hardware=hardware.name,
+                 model=shape.name)
+        return f
+
+
+_SOLVE_DEFAULTS = {
+    name: p.default for name, p in inspect.signature(ServingModel.solve).parameters.items()
+    if p.default is not inspect.Parameter.empty
+}
+
+
+def _check_lengths(shape: _Shape, seq_len: Any, batch_size: Any, output_len: Any) -> tuple:
+    """seq_len, batch_size and output_len checked (in that order) against the model."""
+    max_seq = shape.max_seq
+    if seq_len.__class__ is not int or not 1 <= seq_len <= max_seq:
+        seq_len = V.integer("seq_len", seq_len, 1, int(min(max_seq, _MAX)))
+    if batch_size.__class__ is not int or not 1 <= batch_size <= _MAX:
+        batch_size = V.integer("batch_size", batch_size, 1, _MAX)
+    if output_len is not None:
+        output_len = V.integer("output_len", output_len, 1, int(min(max_seq, _MAX)))
+        if seq_len + output_len > max_seq:
+            raise InvalidInputError("output_len", output_len, f"seq_len + output_len <= max_seq_len={max_seq} (seq_len={seq_len})")
+    return seq_len, batch_size, output_len
+
+
+def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv: float, eta_c: float, eta_m: float,
+              tp_size: int, kv_share: float, link: Any, batch_size: Any, S: Any, output_len: Any) -> dict:
+    """Every computed field of the ServingResult from checked inputs. ``batch_size``, ``S`` (=
+    seq_len) and ``output_len`` are numbers (``solve()``) or float arrays (a sweep): one code path,
+    the kernels of :mod:`.kernels`."""
+    hw = hardware.si
+    n = float(tp_size)
+    layers = shape.layers
+    b_act = b if b >= 2.0 else 2.0  # activations stay 16-bit under 8/4-bit weight formats
+    bw = hw.bandwidth
+    overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S + E.STEP_OVERHEAD_S
+    if tp_size > 1:
+        link_bw, link_lat = link.si.bandwidth, link.si.latency
+    else:
+        link_bw, link_lat = 1.0, 0.0
+
+    # ---- prefill
+    read_pre = K.weights_read(batch_size * S, shape.dense_read, shape.experts_params, shape.expert_share)
+    f_p, m_p, msg_p = K.prefill(batch_size, S, n, b, b_kv, b_act, read_pre, shape.matmul, layers, shape.attn_dim,
+                                shape.hidden, shape.kv, kv_share)
+    comm_p = K.tp_allreduce(msg_p, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
+    ttft, tc_p, tm_p = K.phase_time(f_p, m_p, comm_p, peak, bw, eta_c, eta_m, overhead)
+
+    # ---- decode at context seq_len
+    read_dec = K.weights_read(batch_size, shape.dense_read, shape.experts_params, shape.expert_share)
+    f_d, m_d, msg_d = K.decode(batch_size, S, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim,
+                               shape.hidden, shape.kv, kv_share)
+    comm_d = K.tp_allreduce(msg_d, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
+    itl, tc_d, tm_d = K.phase_time(f_d, m_d, comm_d, peak, bw, eta_c, eta_m, overhead)
+
+    itl_mean = e2e = rps = t_one = itl_cont = None
+    if output_len is not None:
+        mid = S + (output_len - 1) / 2.0
+        f_m, m_m, _ = K.decode(batch_size, mid, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim,
+                               shape.hidden, shape.kv, kv_share)
+        itl_mean = K.phase_time(f_m, m_m, comm_d, peak, bw, eta_c, eta_m, overhead)[0]
+        e2e = ttft + (output_len - 1) * itl_mean
+        rps = batch_size / e2e
+        # continuous batching: one prompt's prefill slots in between decode steps, B per output_len steps
+        if batch_size.__class__ is int and batch_size == 1:
+            t_one = ttft
         else:
-            link_bw, link_lat = 1.0, 0.0
-        S = float(seq_len)
+            read_1 = K.weights_read(S, shape.dense_read, shape.experts_params, shape.expert_share)
+            f_1, m_1, msg_1 = K.prefill(1, S, n, b, b_kv, b_act, read_1, shape.matmul, layers, shape.attn_dim,
+                                        shape.hidden, shape.kv, kv_share)
+            comm_1 = K.tp_allreduce(msg_1, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
+            t_one = K.phase_time(f_1, m_1, comm_1, peak, bw, eta_c, eta_m, overhead)[0]
+            if isinstance(batch_size, np.ndarray):
+                t_one = np.where(batch_size == 1, ttft, t_one)
+        itl_cont = K.interleaved_itl(itl_mean, t_one, batch_size, output_len)
+        max_ctx = S + output_len
+    else:
+        max_ctx = S
 
-        # ---- prefill
-        read_pre = K.weights_read(batch_size * S, shape.dense_read, shape.experts_params, shape.expert_share)
-        f_p, m_p, msg_p = K.prefill(batch_size, S, n, b, b_kv, b_act, read_pre, shape.matmul, layers, shape.attn_dim,
-                                    shape.hidden, shape.kv, kv_share)
-        comm_p = K.tp_allreduce(msg_p, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
-        ttft, tc_p, tm_p = K.phase_time(f_p, m_p, comm_p, peak, bw, eta_c, eta_m, overhead)
+    # ---- memory wall (per GPU)
+    w_gpu, kv_gpu, work = K.memory_per_gpu(batch_size, max_ctx, n, b, b_kv, b_act, shape.params, shape.kv, kv_share,
+                                           PREFILL_CHUNK_TOKENS, shape.hidden, shape.ffn, shape.vocab)
+    required = w_gpu + kv_gpu + work
+    capacity = hw.capacity
+    usable = capacity * E.USABLE_MEMORY_FRACTION
 
-        # ---- decode at context seq_len
-        read_dec = K.weights_read(batch_size, shape.dense_read, shape.experts_params, shape.expert_share)
-        f_d, m_d, msg_d = K.decode(batch_size, S, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim,
-                                   shape.hidden, shape.kv, kv_share)
-        comm_d = K.tp_allreduce(msg_d, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
-        itl, tc_d, tm_d = K.phase_time(f_d, m_d, comm_d, peak, bw, eta_c, eta_m, overhead)
+    # ---- energy of decode
+    if hw.tdp is not None:
+        power, e_step = K.power_energy(hw.tdp, tc_d, tm_d, itl, E.POWER_IDLE_FRACTION,
+                                       E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION)
+        e_tok = e_step * n / batch_size
+    else:
+        power = e_tok = None
 
-        itl_mean = e2e = rps = t_one = itl_cont = None
-        if output_len is not None:
-            mid = S + (output_len - 1) / 2.0
-            f_m, m_m, _ = K.decode(batch_size, mid, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim,
-                                   shape.hidden, shape.kv, kv_share)
-            itl_mean = K.phase_time(f_m, m_m, comm_d, peak, bw, eta_c, eta_m, overhead)[0]
-            e2e = ttft + (output_len - 1) * itl_mean
-            rps = batch_size / e2e
-            # continuous batching: one prompt's prefill slots in between decode steps, B per output_len steps
-            if batch_size == 1:
-                t_one = ttft
-            else:
-                read_1 = K.weights_read(S, shape.dense_read, shape.experts_params, shape.expert_share)
-                f_1, m_1, msg_1 = K.prefill(1, S, n, b, b_kv, b_act, read_1, shape.matmul, layers, shape.attn_dim,
-                                            shape.hidden, shape.kv, kv_share)
-                comm_1 = K.tp_allreduce(msg_1, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
-                t_one = K.phase_time(f_1, m_1, comm_1, peak, bw, eta_c, eta_m, overhead)[0]
-            itl_cont = K.interleaved_itl(itl_mean, t_one, batch_size, output_len)
-            max_ctx = S + output_len
-        else:
-            max_ctx = S
-
-        # ---- memory wall (per GPU)
-        w_gpu, kv_gpu, work = K.memory_per_gpu(batch_size, max_ctx, n, b, b_kv, b_act, shape.params, shape.kv, kv_share,
-                                               PREFILL_CHUNK_TOKENS, shape.hidden, shape.ffn, shape.vocab)
-        required = w_gpu + kv_gpu + work
-        capacity = hw.capacity
-        usable = capacity * E.USABLE_MEMORY_FRACTION
-        feasible = required <= usable
-        if not feasible and raise_errors:
-            raise InfeasibleError(
-                f"{shape.name} needs {required / 1e9:.4g} GB per GPU (weights {w_gpu / 1e9:.4g} + KV {kv_gpu / 1e9:.4g} "
-                f"+ workspace {work / 1e9:.4g}) but {hardware.name} has {usable / 1e9:.4g} GB usable "
-                f"({E.USABLE_MEMORY_FRACTION:.0%} of {capacity / 1e9:.4g} GB) at tp_size={tp_size}",
-                required=required, available=usable)
-
-        # ---- energy of decode
-        if hw.tdp is not None:
-            power, e_step = K.power_energy(hw.tdp, tc_d, tm_d, itl, E.POWER_IDLE_FRACTION,
-                                           E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION)
-            e_tok = e_step * n / batch_size
-        else:
-            power = e_tok = None
-
-        return ServingResult(
-            feasible=feasible, ttft=ttft, itl=itl, tokens_per_second=batch_size / itl,
-            kv_cache_size=batch_size * max_ctx * shape.kv * b_kv, model_weights_size=shape.params * b,
-            total_memory_required=required, memory_available=usable, memory_utilization=required / capacity,
-            weights_per_gpu=w_gpu, kv_cache_per_gpu=kv_gpu, workspace_per_gpu=work,
-            prefill_compute_time=tc_p, prefill_memory_time=tm_p, prefill_communication_time=comm_p,
-            prefill_bottleneck="Compute" if tc_p >= tm_p else "Memory", prefill_flops=f_p,
-            decode_compute_time=tc_d, decode_memory_time=tm_d, decode_communication_time=comm_d,
-            decode_bottleneck="Compute" if tc_d >= tm_d else "Memory", decode_flops=f_d, decode_bytes=m_d,
-            overhead=overhead, itl_mean=itl_mean, e2e_latency=e2e, requests_per_second=rps,
-            prefill_time_per_request=t_one, itl_continuous=itl_cont,
-            decode_power=power, energy_per_token=e_tok, peak_flops=peak, bandwidth=bw,
-            compute_efficiency=eta_c, memory_efficiency=eta_m, precision=precision, kv_precision=kv_precision,
-            tp_size=tp_size, batch_size=batch_size, seq_len=seq_len, output_len=output_len,
-            hardware=hardware.name, model=shape.name,
-        )
+    return dict(
+        feasible=required <= usable, ttft=ttft, itl=itl, tokens_per_second=batch_size / itl,
+        kv_cache_size=batch_size * max_ctx * shape.kv * b_kv, model_weights_size=shape.params * b,
+        total_memory_required=required, memory_available=usable, memory_utilization=required / capacity,
+        weights_per_gpu=w_gpu, kv_cache_per_gpu=kv_gpu, workspace_per_gpu=work,
+        prefill_compute_time=tc_p, prefill_memory_time=tm_p, prefill_communication_time=comm_p,
+        prefill_bottleneck=where(tc_p >= tm_p, "Compute", "Memory"), prefill_flops=f_p,
+        decode_compute_time=tc_d, decode_memory_time=tm_d, decode_communication_time=comm_d,
+        decode_bottleneck=where(tc_d >= tm_d, "Compute", "Memory"), decode_flops=f_d, decode_bytes=m_d,
+        overhead=overhead, itl_mean=itl_mean, e2e_latency=e2e, requests_per_second=rps,
+        prefill_time_per_request=t_one, itl_continuous=itl_cont,
+        decode_power=power, energy_per_token=e_tok, peak_flops=peak, bandwidth=bw,
+        compute_efficiency=eta_c, memory_efficiency=eta_m,
+    )
