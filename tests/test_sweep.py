@@ -167,14 +167,19 @@ def test_chunks_and_progress_do_not_change_the_answer():
         assert a.tolist() == b.tolist() or np.array_equal(a, b, equal_nan=True), name
 
 
-def test_to_pandas_and_polars():
+def test_to_pandas():
     r = mlsysim.SingleNodeModel.sweep(model=M.ResNet50, hardware=[H.Cloud.H100, H.Cloud.A100], batch_size=[1, 2, 4])
     pd = pytest.importorskip("pandas")
     df = r.to_pandas()
     assert isinstance(df, pd.DataFrame) and len(df) == 6 and df.attrs["units"]["latency"] == "ms"
     assert df["latency"].tolist() == r["latency"].magnitude.tolist()
+
+
+def test_to_polars():
     pl = pytest.importorskip("polars")
-    assert pl.DataFrame is type(r.to_polars())
+    r = mlsysim.SingleNodeModel.sweep(model=M.ResNet50, hardware=[H.Cloud.H100, H.Cloud.A100], batch_size=[1, 2, 4])
+    df = r.to_polars()
+    assert isinstance(df, pl.DataFrame) and df.height == 6 and df["latency"].to_list() == r["latency"].magnitude.tolist()
 
 
 # --------------------------------------------------------------------------- the generic path
