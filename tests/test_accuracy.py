@@ -1,0 +1,103 @@
+"""Accuracy ratchet: the validation harness against published measurements (mlsysim_core.validation).
+
+Fails when a group's median |error| grows past its recorded value (data/recorded_errors.json, written by
+``python -m mlsysim_core.validation --record``) by more than TOLERANCE, when a group counts fewer points
+than recorded (dropping hard points must not lower a median), when a mapping fails, or when a
+measurement has neither a mapping nor a stated reason to skip it. Improving a median? Re-record it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mlsysim_core.validation import GROUPS, load_measurements, recorded_errors, run, upstream_errors
+from mlsysim_core.validation import points as P
+
+#: Slack on a recorded median (absolute, in units of relative error: 0.005 = half a percentage point).
+TOLERANCE = 0.005
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "measurements.json"
+
+
+@pytest.fixture(scope="module")
+def report():
+    return run()
+
+
+@pytest.mark.parametrize("group", list(GROUPS))
+def test_median_error_does_not_grow(report, group):
+    rec = recorded_errors()[group]
+    s = report.summary()[group]
+    assert s["counted"] >= rec["counted"], f"group {group}: {s['counted']} points counted, {rec['counted']} recorded"
+    assert s["median_abs_error"] <= rec["median_abs_error"] + TOLERANCE, (
+        f"group {group}: median |error| {s['median_abs_error']:.3f} > recorded {rec['median_abs_error']:.3f}")
+
+
+def test_no_mapping_fails_and_every_skip_has_a_reason(report):
+    failed = [(r.id, r.reason) for r in report.rows if r.status == "failed"]
+    assert not failed
+    for r in report.rows:
+        if r.status == "skipped":
+            assert r.id in P.SKIPPED and len(r.reason) > 20, r.id
+
+
+def test_every_mapping_names_a_real_record_and_states_its_assumptions():
+    ids = {r["id"] for r in load_measurements()}
+    for pid, m in P.mappings().items():
+        assert pid in ids, pid
+        assert m.how and m.assumptions, pid
+    assert not set(P.mappings()) & set(P.SKIPPED)
+    assert set(P.SKIPPED) <= ids
+
+
+def test_rows_carry_signed_errors_and_units(report):
+    for r in report.rows:
+        if r.status == "ok":
+            assert r.error == pytest.approx((r.predicted - float(r.measured)) / float(r.measured))
+            assert r.unit and r.how and r.assumptions
+    d = report.to_dict()
+    assert set(d["summary"]) == set(GROUPS)
+    json.dumps(d)  # plain JSON
+
+
+def test_more_accurate_than_upstream_on_the_same_points(report):
+    up = upstream_errors()
+    if up is None:
+        pytest.skip("bench/upstream_accuracy.py has not been run")
+    by_id = {r.id: r for r in report.rows}
+    for g, s in up["summary"].items():
+        ids = [p["id"] for p in up["points"] if p["group"] == g and "error" in p and p["counted"]]
+        if not ids:
+            continue
+        ours = sorted(abs(by_id[i].error) for i in ids)
+        mid = len(ours) // 2
+        ours_median = ours[mid] if len(ours) % 2 else (ours[mid - 1] + ours[mid]) / 2
+        assert ours_median < s["median_abs_error"], (g, ours_median, s["median_abs_error"])
+
+
+def test_shipped_measurements_are_the_shared_set():
+    if not SHARED.exists():
+        pytest.skip("no shared calibration folder next to this checkout")
+    assert load_measurements() == json.loads(SHARED.read_text())
+
+
+def test_cli_validate_json_and_table():
+    from mlsysim_core.cli import main
+
+    res = CliRunner().invoke(main, ["validate", "--group", "F", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert set(data["summary"]) == {"F"} and all(p["group"] == "F" for p in data["points"])
+    res = CliRunner().invoke(main, ["validate", "--group", "b", "-v"])
+    assert res.exit_code == 0 and "group B (LLM serving): median |error|" in res.output and "assumed:" in res.output
+    res = CliRunner().invoke(main, ["validate", "--group", "Z"])
+    assert res.exit_code != 0
+
+
+def test_plot(tmp_path, report):
+    pytest.importorskip("matplotlib")
+    out = report.plot(tmp_path / "acc.png")
+    assert out.stat().st_size > 1000
