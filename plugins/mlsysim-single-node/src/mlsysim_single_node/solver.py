@@ -122,7 +122,7 @@ class SingleNodeModel:
             raise_errors: raise :class:`InfeasibleError` instead of returning ``feasible=False``.
             is_training: model a training step (3x forward FLOPs, weights+grads+Adam+activations).
             seq_len: transformer context (inference) or sequence length (training).
-            memory_efficiency: achieved fraction of peak bandwidth in (0, 1]; default 0.8.
+            memory_efficiency: achieved fraction of peak bandwidth in (0, 1]; default 0.7.
             zero_stage, dp_size: ZeRO sharding of training state over ``dp_size`` replicas.
             activation_recomputation: full recomputation in training (4x forward FLOPs, layer inputs kept).
         """
