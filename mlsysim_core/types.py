@@ -140,8 +140,38 @@ def _si(q: Optional[Quantity], unit: Unit) -> Optional[float]:
     return None if q is None else float(to_si(q, unit, name="value"))
 
 
+class FrozenMap(Mapping):
+    """A read-only, hashable mapping (so catalog values can be set members and dict keys)."""
+
+    __slots__ = ("_d", "_h")
+
+    def __init__(self, items: Any = ()):
+        object.__setattr__(self, "_d", dict(items or {}))
+        object.__setattr__(self, "_h", None)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._d[key]
+
+    def __iter__(self):
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __hash__(self) -> int:
+        if self._h is None:
+            object.__setattr__(self, "_h", hash(frozenset((k, str(v)) for k, v in self._d.items())))
+        return self._h
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("FrozenMap is read-only")
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._d!r})"
+
+
 def _frozen_map(value: Any) -> Mapping[str, Any]:
-    return MappingProxyType(dict(value or {}))
+    return value if isinstance(value, FrozenMap) else FrozenMap(value)
 
 
 def _set_si(obj: Any, **values: Any) -> None:
@@ -176,7 +206,7 @@ class ComputeCore:
             if not math.isfinite(m) or m <= 0:
                 raise InvalidInputError(f"precision_flops.{prec}", value, "a finite positive FLOP/s")
             peaks[prec] = (value, float(m))
-        object.__setattr__(self, "precision_flops", MappingProxyType({k: v[0] for k, v in peaks.items()}))
+        object.__setattr__(self, "precision_flops", FrozenMap({k: v[0] for k, v in peaks.items()}))
         if self.default_precision not in peaks:
             raise InvalidInputError("default_precision", self.default_precision, "one of " + ", ".join(peaks))
         _set_si(self, peaks=MappingProxyType({k: v[1] for k, v in peaks.items()}))

@@ -129,3 +129,9 @@ def test_bad_user_catalog_file_is_a_clear_error_and_loads_nothing(case, tmp_path
         mlsysim.load_catalog(path)
     assert str(path) in str(info.value)
     assert len(catalog().all_entries()) == before
+
+
+def test_catalog_values_are_hashable_by_value():
+    h100 = mlsysim.Hardware.Cloud.H100
+    assert {h100, attrs.evolve(h100)} == {h100}
+    assert len({mlsysim.Systems.Clusters.Frontier_8K, mlsysim.Infra.Grids.Quebec, mlsysim.Models.Llama3_8B}) == 3
