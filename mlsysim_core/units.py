@@ -12,9 +12,29 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pint
-
 from .errors import InvalidInputError
+
+
+def _import_pint() -> Any:
+    """Import pint without its dask integration: when dask is installed (the ``[dask]`` extra),
+    ``import pint`` imports ``dask.base`` at once (~80-200 ms on every first use of mlsysim) only to
+    support Quantities wrapping dask arrays, which mlsysim never builds (sweeps hand dask plain
+    chunks). A None entry in sys.modules makes pint's ``find_spec("dask")`` answer "absent"; it is
+    removed right after. If dask is already imported, nothing changes."""
+    import sys
+
+    hide = "dask" not in sys.modules
+    if hide:
+        sys.modules["dask"] = None  # type: ignore[assignment]
+    try:
+        import pint as _pint
+    finally:
+        if hide and sys.modules.get("dask", 0) is None:
+            del sys.modules["dask"]
+    return _pint
+
+
+pint = _import_pint()
 
 
 
