@@ -82,7 +82,7 @@ class PerformanceProfile(Result):
                 lines.append(f"Offload: {self.hardware} has no host link in the catalog, the step cannot run (latency = inf).")
         ai, ridge = self._arithmetic_intensity, self._ridge_point
         lines.append(
-            f"{self.bottleneck} Wall: intensity {ai:.4g} FLOP/B vs ridge {ridge:.4g} FLOP/B at peak; "
+            f"Roofline: {self.bottleneck.lower()}-bound, intensity {ai:.4g} FLOP/B vs ridge {ridge:.4g} FLOP/B at peak; "
             f"compute {self._latency_compute * 1e3:.4g} ms, memory {self._latency_memory * 1e3:.4g} ms, "
             f"overhead {self._latency_overhead * 1e3:.4g} ms."
         )
