@@ -26,7 +26,9 @@ def amount(name: str, value: Any, unit: Unit, plain_factor: float, plain_what: s
     of ``unit``'s dimension, within [low, high] (SI); anything else names the argument and the range."""
     t = type(value)
     if t is float or t is int:  # fast path (bool is not int by type identity)
-        v = value * plain_factor
+        # an int beyond the float range (2**1000 days) would stay an exact int here and become
+        # inf/inf = NaN downstream; as a float it is inf and refused below
+        v = (value if t is float else float(value) if -1e308 < value < 1e308 else math.inf) * plain_factor
         if v == v and (v > low if low_open else v >= low) and v <= high and v != math.inf:
             return v
         v = None
@@ -38,7 +40,8 @@ def amount(name: str, value: Any, unit: Unit, plain_factor: float, plain_what: s
         v = None
     if v is None or not isinstance(v, Real) or not math.isfinite(v) or (v <= low if low_open else v < low) or v > high:
         lo = "> 0" if (low == 0 and low_open) else (">= 0" if low == 0 else f">= {low / plain_factor:g}")
-        raise InvalidInputError(name, value, f"a finite number {lo} ({plain_what}) or a Quantity in {unit:~P}")
+        hi = f" and <= {high / plain_factor:g}" if high < math.inf else ""
+        raise InvalidInputError(name, value, f"a finite number {lo}{hi} ({plain_what}) or a Quantity in {unit:~P}")
     return float(v)
 
 

@@ -30,7 +30,7 @@ from typing import Any, Optional
 
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Workload, precision_bytes
-from mlsysim_core.validate import instance, integer, number
+from mlsysim_core.validate import MAX_COUNT, instance, integer, number
 
 from . import kernels as K
 from .defaults import TRAINING, TrainingEfficiency
@@ -136,13 +136,13 @@ class DistributedModel:
             instance("model", model, Workload, "a Workload (e.g. mlsysim.Models.Language.Llama3_70B)")
         if not isinstance(fleet, Fleet):
             instance("fleet", fleet, Fleet, "a Fleet (e.g. mlsysim.Systems.Clusters.Frontier_8K)")
-        B = batch_size if type(batch_size) is int and batch_size >= 1 else integer("batch_size", batch_size)
-        t = tp_size if type(tp_size) is int and tp_size >= 1 else integer("tp_size", tp_size)
-        p = pp_size if type(pp_size) is int and pp_size >= 1 else integer("pp_size", pp_size)
-        e = ep_size if type(ep_size) is int and ep_size >= 1 else integer("ep_size", ep_size)
-        m = (microbatch_count if type(microbatch_count) is int and microbatch_count >= 1
+        B = batch_size if type(batch_size) is int and 1 <= batch_size <= MAX_COUNT else integer("batch_size", batch_size)
+        t = tp_size if type(tp_size) is int and 1 <= tp_size <= MAX_COUNT else integer("tp_size", tp_size)
+        p = pp_size if type(pp_size) is int and 1 <= pp_size <= MAX_COUNT else integer("pp_size", pp_size)
+        e = ep_size if type(ep_size) is int and 1 <= ep_size <= MAX_COUNT else integer("ep_size", ep_size)
+        m = (microbatch_count if type(microbatch_count) is int and 1 <= microbatch_count <= MAX_COUNT
              else integer("microbatch_count", microbatch_count))
-        v = v_stages if type(v_stages) is int and v_stages >= 1 else integer("v_stages", v_stages)
+        v = v_stages if type(v_stages) is int and 1 <= v_stages <= MAX_COUNT else integer("v_stages", v_stages)
         if type(zero_stage) is not int or not 0 <= zero_stage <= 3:
             raise InvalidInputError("zero_stage", zero_stage, "one of 0, 1, 2, 3 (an int)")
         rc = activation_recomputation

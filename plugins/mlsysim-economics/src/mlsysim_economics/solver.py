@@ -226,7 +226,9 @@ class EconomicsModel:
                                         "(optional only with a training workload, whose run time is used)")
             t = wl_time
         else:
-            t = amount("duration_days", duration_days, DAY, DAY_S, "days")
+            # at most 1e30 s (~3e22 years): beyond it tco and accelerator-seconds both overflow and
+            # cost_per_gpu_hour = inf / inf was NaN (found with duration_days=2**1000)
+            t = amount("duration_days", duration_days, DAY, DAY_S, "days", high=1e30)
         life = amount("amortization_years", amortization_years, YEAR, YEAR_S, "years")
         rate = ratio("maintenance_rate", maintenance_rate, 0.0, 1.0)
         mult = amount("infrastructure_multiplier", infrastructure_multiplier, DIMENSIONLESS, 1.0, "factor", high=100.0)

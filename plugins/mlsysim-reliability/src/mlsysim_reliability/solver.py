@@ -234,7 +234,7 @@ class ReliabilityModel:
         tau_d = daly_interval(delta, m)
         tau = tau_d if checkpoint_interval is None else _time("checkpoint_interval", checkpoint_interval, 1.0, "seconds")
         g = goodput(tau, delta, restart, m)
-        g1 = 1.0 - delta / tau - (0.5 * tau + restart) / m
+        g1 = 1.0 - delta / tau - (0.5 * tau + restart) / m if tau > 0.0 else 0.0  # tau underflows to 0 at M ~ 1e-206 h
         wall = t / g if g > 0.0 else math.inf
 
         return ReliabilityResult(
