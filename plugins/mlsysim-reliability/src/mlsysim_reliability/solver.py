@@ -153,6 +153,8 @@ def goodput(tau: float, delta: float, restart: float, mtbf: float) -> float:
     r = restart / mtbf
     if not x + r < math.inf:  # an MTBF so small (5e-324 h) that x or r overflows: no progress, not NaN
         return 0.0
+    if x == 0.0:  # tau + delta underflows against M (5e-324 s vs 23 s): the x -> 0 limit, not 0/0
+        return tau / ((tau + delta) * math.exp(r))
     if x + r < _LOG_MAX:
         return tau / (mtbf * math.exp(r) * math.expm1(x))
     # log form for very unreliable fleets: log(expm1(x)) = x + log(-expm1(-x)) (log1p(-exp(-x))
