@@ -518,7 +518,8 @@ def _run_dask(client: Any, cls: type, plan: _Plan, chunks: list, report: Callabl
         from dask.distributed import as_completed
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError('sweep(client=...) needs dask: pip install "mlsysim-core[dask]"') from exc
-    [plan_future] = client.scatter([plan], broadcast=True)
+    # hash=False: a fresh key per sweep (a repeated identical sweep must not share, then lose, the key)
+    [plan_future] = client.scatter([plan], broadcast=True, hash=False)
     futures = [client.submit(_run_chunk, cls, plan_future, start, stop, pure=False) for start, stop in chunks]
     size = {f.key: stop - start for f, (start, stop) in zip(futures, chunks)}
     done = 0

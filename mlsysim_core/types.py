@@ -9,6 +9,7 @@ Vary one field with ``attrs.evolve(mlsysim.Hardware.Cloud.H100, tdp="500 W")``.
 
 from __future__ import annotations
 
+import copyreg
 import math
 from collections.abc import Mapping
 from types import MappingProxyType, SimpleNamespace
@@ -166,8 +167,24 @@ class FrozenMap(Mapping):
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("FrozenMap is read-only")
 
+    def __reduce__(self) -> tuple:
+        return (FrozenMap, (self._d,))  # pickle (dask/multiprocessing workers) without __setattr__
+
     def __repr__(self) -> str:
         return f"FrozenMap({self._d!r})"
+
+
+def _read_only(d: dict) -> MappingProxyType:
+    return MappingProxyType(d)
+
+
+def _mappingproxy(m: MappingProxyType) -> tuple:
+    return (_read_only, (dict(m),))
+
+
+# Catalog values hold read-only views (MappingProxyType), which pickle cannot copy by default:
+# rebuild them over a copy, so catalog objects reach dask / multiprocessing workers.
+copyreg.pickle(MappingProxyType, _mappingproxy)
 
 
 def _frozen_map(value: Any) -> Mapping[str, Any]:

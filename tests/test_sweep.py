@@ -207,6 +207,9 @@ def test_dask_local_cluster_equals_local_sweep():
     with distributed.Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as client:
         remote = mlsysim.SingleNodeModel.sweep(client=client, chunk_size=500,
                                                progress=lambda d, t: seen.append(d), **grid)
+        again = mlsysim.SingleNodeModel.sweep(client=client, chunk_size=500, **grid)  # same grid twice: fresh keys
+    assert again.si("latency").tolist() == remote.si("latency").tolist() or \
+        np.array_equal(again.si("latency"), remote.si("latency"), equal_nan=True)
     assert len(remote) == len(local) and seen[-1] == len(local) and len(seen) == math.ceil(len(local) / 500)
     for name in local.fields():
         a, b = local.si(name), remote.si(name)
@@ -248,3 +251,14 @@ def test_serving_sweep_columns():
     assert r.tp_size.tolist()[::64] == [1, 2, 4, 8] and r.output_len[0] == 256
     one = r.feasible[r.tp_size == 1]
     assert one.dtype == bool and not one.all() and r.feasible[r.tp_size == 8].all()  # 70B fp16 needs > 1 H100
+
+
+def test_catalog_objects_pickle_for_process_workers():
+    import pickle
+
+    objs = [H.Cloud.H100, M.Language.Llama3_8B, M.ResNet50, mlsysim.Systems.Clusters.Frontier_8K]
+    back = pickle.loads(pickle.dumps(objs))
+    assert back == objs
+    assert back[0].compute.si.peaks["fp16"] == H.Cloud.H100.compute.si.peaks["fp16"]
+    assert mlsysim.SingleNodeModel().solve(back[1], back[0], batch_size=8).to_dict() == \
+        mlsysim.SingleNodeModel().solve(objs[1], objs[0], batch_size=8).to_dict()
