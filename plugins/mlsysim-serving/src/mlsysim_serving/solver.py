@@ -334,17 +334,17 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv
     else:
         power = e_tok = None
 
-    return dict(
-        feasible=required <= usable, ttft=ttft, itl=itl, tokens_per_second=batch_size / itl,
-        kv_cache_size=batch_size * max_ctx * shape.kv * b_kv, model_weights_size=shape.params * b,
-        total_memory_required=required, memory_available=usable, memory_utilization=required / capacity,
-        weights_per_gpu=w_gpu, kv_cache_per_gpu=kv_gpu, workspace_per_gpu=work,
-        prefill_compute_time=tc_p, prefill_memory_time=tm_p, prefill_communication_time=comm_p,
-        prefill_bottleneck=where(tc_p >= tm_p, "Compute", "Memory"), prefill_flops=f_p,
-        decode_compute_time=tc_d, decode_memory_time=tm_d, decode_communication_time=comm_d,
-        decode_bottleneck=where(tc_d >= tm_d, "Compute", "Memory"), decode_flops=f_d, decode_bytes=m_d,
-        overhead=overhead, itl_mean=itl_mean, e2e_latency=e2e, requests_per_second=rps,
-        prefill_time_per_request=t_one, itl_continuous=itl_cont,
-        decode_power=power, energy_per_token=e_tok, peak_flops=peak, bandwidth=bw,
-        compute_efficiency=eta_c, memory_efficiency=eta_m,
-    )
+    return {
+        "feasible": required <= usable, "ttft": ttft, "itl": itl, "tokens_per_second": batch_size / itl,
+        "kv_cache_size": batch_size * max_ctx * shape.kv * b_kv, "model_weights_size": shape.params * b,
+        "total_memory_required": required, "memory_available": usable, "memory_utilization": required / capacity,
+        "weights_per_gpu": w_gpu, "kv_cache_per_gpu": kv_gpu, "workspace_per_gpu": work,
+        "prefill_compute_time": tc_p, "prefill_memory_time": tm_p, "prefill_communication_time": comm_p,
+        "prefill_bottleneck": where(tc_p >= tm_p, "Compute", "Memory"), "prefill_flops": f_p,
+        "decode_compute_time": tc_d, "decode_memory_time": tm_d, "decode_communication_time": comm_d,
+        "decode_bottleneck": where(tc_d >= tm_d, "Compute", "Memory"), "decode_flops": f_d, "decode_bytes": m_d,
+        "overhead": overhead, "itl_mean": itl_mean, "e2e_latency": e2e, "requests_per_second": rps,
+        "prefill_time_per_request": t_one, "itl_continuous": itl_cont,
+        "decode_power": power, "energy_per_token": e_tok, "peak_flops": peak, "bandwidth": bw,
+        "compute_efficiency": eta_c, "memory_efficiency": eta_m,
+    }

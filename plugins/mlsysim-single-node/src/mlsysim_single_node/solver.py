@@ -273,18 +273,18 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, eta_
         power = where(feasible, None, None)
 
     bandwidth = hw.bandwidth
-    return dict(
-        latency=latency, throughput=batch / latency, bottleneck=where(t_c >= t_m, "Compute", "Memory"),
-        mfu=mfu, hfu=mfu, feasible=feasible,
-        latency_compute=t_c, latency_memory=t_m, latency_overhead=overhead,
-        flops=flops, bytes_moved=moved, arithmetic_intensity=flops / moved,
-        ridge_point=peak / bandwidth, peak_flops=peak, bandwidth=bandwidth,
-        peak_flops_actual=peak * eta_c, peak_bw_actual=bandwidth * eta_m,
-        compute_efficiency=eta_c, memory_efficiency=eta_m,
-        memory_footprint=footprint, memory_available=usable, memory_capacity=capacity,
-        offload_spill_bytes=where(feasible, None, spill), offload_bandwidth=where(feasible, None, offload_bw),
-        power=power, energy=energy, energy_per_sample=energy / batch,
-    )
+    return {
+        "latency": latency, "throughput": batch / latency, "bottleneck": where(t_c >= t_m, "Compute", "Memory"),
+        "mfu": mfu, "hfu": mfu, "feasible": feasible,
+        "latency_compute": t_c, "latency_memory": t_m, "latency_overhead": overhead,
+        "flops": flops, "bytes_moved": moved, "arithmetic_intensity": flops / moved,
+        "ridge_point": peak / bandwidth, "peak_flops": peak, "bandwidth": bandwidth,
+        "peak_flops_actual": peak * eta_c, "peak_bw_actual": bandwidth * eta_m,
+        "compute_efficiency": eta_c, "memory_efficiency": eta_m,
+        "memory_footprint": footprint, "memory_available": usable, "memory_capacity": capacity,
+        "offload_spill_bytes": where(feasible, None, spill), "offload_bandwidth": where(feasible, None, offload_bw),
+        "power": power, "energy": energy, "energy_per_sample": energy / batch,
+    }
 
 
 _default = SingleNodeModel()
