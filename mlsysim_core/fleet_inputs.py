@@ -12,7 +12,7 @@ from typing import Any, Optional
 from .errors import InvalidInputError
 from .physics import DEFAULT_IDLE_FRACTION
 from .types import Datacenter, Fleet, GridProfile
-from .units import Quantity, Unit, to_si
+from .units import Q_, Quantity, Unit, to_si
 
 DAY_S = 86400.0
 HOUR_S = 3600.0
@@ -32,7 +32,7 @@ def amount(name: str, value: Any, unit: Unit, plain_factor: float, plain_what: s
         if v == v and (v > low if low_open else v >= low) and v <= high and v != math.inf:
             return v
         v = None
-    elif isinstance(value, Quantity):
+    elif t is _QUANTITY or isinstance(value, Quantity):  # identity first: isinstance goes through ABC checks
         v = quantity_si(value, unit, name)
     elif isinstance(value, Real) and not isinstance(value, bool):
         v = value * plain_factor
@@ -46,6 +46,7 @@ def amount(name: str, value: Any, unit: Unit, plain_factor: float, plain_what: s
 
 
 _factors: dict = {}
+_QUANTITY = type(Q_(1.0, "s"))
 
 
 def quantity_si(value: Quantity, unit: Unit, name: str) -> Any:
