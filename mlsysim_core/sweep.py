@@ -273,15 +273,19 @@ class _Assembler:
                 self._put(name, start, stop, v)
 
     def finish(self) -> dict[str, Any]:
-        """The columns; rows a column never got (its solver said nothing there) hold None/NaN."""
+        """The columns in the result's field order, then valid and error; rows a column never got
+        (a group where the solver answered nothing) hold NaN in physical columns, None elsewhere."""
+        fields, units = _fields_of(self.produces)
         for name, spans in self.covered.items():
             begin = 0
+            gap = np.nan if name in units else None
             for start, stop in sorted(spans) + [(self.size, self.size)]:
                 if start > begin:
                     col = self.data[name]
-                    col.add(begin, start, None) if isinstance(col, _Runs) else self._put(name, begin, start, None)
+                    col.add(begin, start, gap) if isinstance(col, _Runs) else self._put(name, begin, start, gap)
                 begin = max(begin, stop)
-        return self.data
+        order = [name for name, _ in fields if name in self.data] + ["valid", "error"]
+        return {name: self.data[name] for name in order + [n for n in self.data if n not in order]}
 
     def _put(self, name: str, start: int, stop: int, v: Any) -> None:
         col = self.data[name]

@@ -262,3 +262,17 @@ def test_catalog_objects_pickle_for_process_workers():
     assert back[0].compute.si.peaks["fp16"] == H.Cloud.H100.compute.si.peaks["fp16"]
     assert mlsysim.SingleNodeModel().solve(back[1], back[0], batch_size=8).to_dict() == \
         mlsysim.SingleNodeModel().solve(objs[1], objs[0], batch_size=8).to_dict()
+
+
+def test_generic_path_with_an_invalid_first_group():
+    import warnings
+
+    L = M.Language
+    grid = dict(model=L.Llama3_8B, fleet=mlsysim.Systems.Clusters.Frontier_8K, batch_size=[1024, 2048],
+                tp_size=[3, 8], pp_size=[1, 4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = mlsysim.sweep("DistributedModel", **grid)
+        assert_matches_solve(mlsysim.DistributedModel, r, grid_points(grid, ()))
+    assert r.fields()[-2:] == ["valid", "error"] and r.fields()[0] != "valid"
+    assert r["step_time"].units == mlsysim.ureg.Unit(r.unit("step_time")) and np.isnan(r.si("step_time")[0])
