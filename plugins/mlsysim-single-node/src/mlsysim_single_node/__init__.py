@@ -6,7 +6,9 @@ reach ``plugin.py``, does not pay for numpy and pint.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mlsysim_core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .results import PerformanceProfile
@@ -21,17 +23,4 @@ _LAZY = {
 __all__ = ["SingleNodeModel", "Engine", "PerformanceProfile"]
 __version__ = "0.2.0"
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

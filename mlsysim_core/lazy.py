@@ -1,0 +1,28 @@
+"""Lazy package exports (PEP 562), so plugin discovery does not import numpy and pint.
+
+    __getattr__, __dir__ = lazy_exports(__name__, {"MyModel": ".solver"})
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any, Callable
+
+
+def lazy_exports(package: str, names: dict[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """Module ``__getattr__``/``__dir__`` importing ``name`` from the relative module ``names[name]``
+    on first access (then cached in the package's namespace)."""
+
+    def __getattr__(name: str) -> Any:
+        module = names.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module, package), name)
+        sys.modules[package].__dict__[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*sys.modules[package].__dict__, *names})
+
+    return __getattr__, __dir__
