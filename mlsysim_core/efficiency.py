@@ -4,7 +4,7 @@ A first-order model is only as good as these. Each constant below states what it
 of, its value and where the value comes from; none is fitted to a single measurement. Solvers take
 explicit overrides (``efficiency=`` for compute, ``memory_efficiency=`` where offered); these are the
 defaults when the user gives none. Report prediction error against
-``shared/calibration/measurements.json`` per group (``bench/calibrate_single_serving.py``) rather
+``shared/calibration/measurements.json`` per group (``mlsysim validate``) rather
 than tuning a constant per point.
 
 Sources (cited by key below):

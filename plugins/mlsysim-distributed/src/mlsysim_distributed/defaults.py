@@ -3,7 +3,7 @@
 A first-order step model is only as good as these three fractions. They are deliberately few,
 apply to every model, fleet and configuration, and were checked (not fitted per point) against the
 published runs in ``/work/shared/calibration/measurements.json`` group C by
-``bench/calibrate_distributed.py``; see the plugin README for the resulting errors.
+``mlsysim validate --group C``; see the plugin README for the resulting errors.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class TrainingEfficiency:
 #: Narayanan et al. 2021, Table 1) with bubbles and communication included, and large transformer
 #: GEMMs run at 70-80 % of peak (same paper, Sec. 5.9 / Fig. 17 "operator fusion"; NVIDIA cuBLAS
 #: benchmarks); 0.60 is the one value that leaves the Megatron points centred once this model's own
-#: bubble and communication terms are added (bench/calibrate_distributed.py). Llama 3 405B
+#: bubble and communication terms are added (mlsysim validate --group C). Llama 3 405B
 #: (Meta 2024, Table 4) and PaLM (Chowdhery et al. 2022) are not used to choose it: they check it.
 #: network 0.80: NCCL all-reduce bus bandwidth on NVLink/NVSwitch and InfiniBand/RoCE reaches about
 #: 75-85 % of the link rate at large messages (nccl-tests on DGX A100/H100, NVIDIA); the same value
