@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import math
 from numbers import Real
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from .errors import InvalidInputError
-from .physics import DEFAULT_IDLE_FRACTION
+from .physics import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
 from .types import Datacenter, Fleet, GridProfile
-from .units import Q_, Quantity, Unit, to_si
+from .units import DAY, Q_, Quantity, Unit, to_si
 
 DAY_S = 86400.0
 HOUR_S = 3600.0
@@ -252,3 +252,56 @@ def sample_rate(result: Any) -> Optional[float]:
     if v is None:
         return None
     return amount("workload.throughput", v, Unit("1/s"), 1.0, "samples per second")
+
+
+def utilization_arg(utilization: Any, mfu: Any) -> float:
+    """Node utilization in [0, 1] from ``utilization`` or its upstream name ``mfu`` (default
+    ``DEFAULT_UTILIZATION``); both given and different is an error."""
+    if mfu is not None:
+        m = ratio("mfu", mfu, 0.0, 1.0)
+        if utilization is not None and ratio("utilization", utilization, 0.0, 1.0) != m:
+            raise InvalidInputError("mfu", mfu, f"the same value as utilization={utilization} (mfu is its upstream name)")
+        return m
+    if utilization is None:
+        return DEFAULT_UTILIZATION
+    return ratio("utilization", utilization, 0.0, 1.0)
+
+
+class Usage(NamedTuple):
+    """What another solver's result says about the work: a training run (time, accelerators) or a
+    serving rate per replica (tokens or samples per second, accelerators per replica)."""
+
+    time: Optional[float] = None
+    accelerators: Optional[float] = None
+    tokens_per_second: Optional[float] = None
+    samples_per_second: Optional[float] = None
+    replica_accelerators: Optional[float] = None
+
+
+def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Usage:
+    """Read a consumed result: a configuration its solver found infeasible is an error (pricing work
+    that cannot run would be a silent wrong number); otherwise serving rate or training run."""
+    if workload is None:
+        return Usage()
+    if getattr(workload, "feasible", True) is False:
+        why = getattr(workload, "infeasible_reason", None) or getattr(workload, "constraint_trace", None) or ""
+        if isinstance(why, (list, tuple)):
+            why = " ".join(map(str, why))
+        raise InvalidInputError("workload", type(workload).__name__,
+                                f"a feasible configuration (needed by {consumer})", str(why) or "its feasible field is False")
+    tps = token_rate(workload)
+    qps = sample_rate(workload) if tps is None else None
+    if tps is None and qps is None:
+        return Usage(time=run_time(workload, steps, consumer), accelerators=training_accelerators(workload, fleet))
+    return Usage(tokens_per_second=tps, samples_per_second=qps, replica_accelerators=replica_accelerators(workload))
+
+
+def duration_arg(duration_days: Any, usage: Usage, high: float = 1e30) -> float:
+    """Duration in seconds: ``duration_days`` (days or a time Quantity, at most ``high`` s: beyond it
+    costs overflow), or the run time of a consumed training result."""
+    if duration_days is None:
+        if usage.time is None:
+            raise InvalidInputError("duration_days", None, "a number of days > 0 or a time Quantity "
+                                    "(optional only with a training workload, whose run time is used)")
+        return usage.time
+    return amount("duration_days", duration_days, DAY, DAY_S, "days", high=high)

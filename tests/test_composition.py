@@ -19,6 +19,7 @@ import pytest
 
 import mlsysim
 from mlsysim import DistributedModel, EconomicsModel, ServingModel, SingleNodeModel, SustainabilityModel
+from mlsysim_core import physics as mlsysim_core_physics
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.results import HasLatency, HasStepTime, HasTokenRate, Result, measure, need, result
 from mlsysim_core.types import Fleet
@@ -259,3 +260,28 @@ def test_a_result_without_the_needed_field_is_a_clear_error():
         need(OnlyLatency(Q_(1, "ms")), "tokens_per_second", consumer="MyConsumer", unit="1/s")
     assert need(VendorServing(Q_(2000, "1/s")), "tokens_per_second", consumer="MyConsumer", unit="1/s") == 2000
     assert math.isclose(need(VendorStep(latency=0.01, throughput=1.0), "latency", consumer="X", unit="s"), 0.01)
+
+
+def test_an_infeasible_result_is_not_priced():
+    h100 = mlsysim.Hardware.Cloud.H100
+    r = ServingModel().solve(mlsysim.Models.Language.Llama3_70B, h100, seq_len=2048)
+    assert r.feasible is False
+    fleet = mlsysim.Systems.Clusters.Research_256
+    for solver, kwargs in ((EconomicsModel(), {"kwh_price": 0.1}), (SustainabilityModel(), {"datacenter": mlsysim.Infra.Grids.US_Avg})):
+        with pytest.raises(InvalidInputError, match="feasible"):
+            solver.solve(fleet, 30, workload=r, **kwargs)
+
+
+def test_energy_per_query_from_a_single_node_profile():
+    p = SingleNodeModel().solve(mlsysim.Models.ResNet50, mlsysim.Hardware.Cloud.H100, batch_size=32)
+    fleet = mlsysim.Systems.Clusters.Research_256
+    s = SustainabilityModel().solve(fleet, 1, datacenter=mlsysim.Infra.Grids.US_Avg, workload=p, queries=1e6)
+    # one H100's share (1/8) of a DGX H100 at the default utilization, at the facility, per image
+    node = fleet.node
+    pmax = node.power_max.to("W").magnitude
+    u, idle = mlsysim_core_physics.DEFAULT_UTILIZATION, mlsysim_core_physics.DEFAULT_IDLE_FRACTION
+    assert node.power_idle is None  # the catalog gives only the rated maximum
+    p_gpu = (idle * pmax + u * (pmax - idle * pmax)) / 8
+    expected_j = p_gpu * s.pue / p.throughput.to("1/s").magnitude
+    assert s.energy_per_query.to("J").magnitude == pytest.approx(expected_j, rel=1e-9)
+    assert s.workload_energy.to("J").magnitude == pytest.approx(expected_j * 1e6, rel=1e-9)

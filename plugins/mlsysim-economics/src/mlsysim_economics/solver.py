@@ -29,12 +29,14 @@ import attrs
 
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.types import Datacenter
-from mlsysim_core.physics import DEFAULT_UTILIZATION, fleet_it_power
+from mlsysim_core.physics import fleet_it_power
 from mlsysim_core.results import Result, measure, result
-from mlsysim_core.units import DAY, DIMENSIONLESS, USD, USD_PER_HOUR, USD_PER_KWH, U
+from mlsysim_core.units import DIMENSIONLESS, USD, USD_PER_HOUR, USD_PER_KWH, U
 
 from mlsysim_core.fleet_inputs import (
-    DAY_S,
+    duration_arg,
+    utilization_arg,
+    workload_usage,
     HOUR_S,
     KWH_J,
     YEAR_S,
@@ -43,12 +45,7 @@ from mlsysim_core.fleet_inputs import (
     facility_pue,
     node_power,
     ratio,
-    replica_accelerators,
-    run_time,
-    sample_rate,
     site,
-    token_rate,
-    training_accelerators,
 )
 
 #: Default service life for straight-line amortization (years). Epoch AI assumes 5 years for AI
@@ -208,27 +205,11 @@ class EconomicsModel:
             steps: training steps, for a training result that has only ``step_time``.
         """
         fleet = check_fleet(fleet)
-        u = _utilization(utilization, mfu)
-
-        # --- duration (and the workload that may define it)
-        wl_time = accels_run = tps = qps = rep = None
-        if workload is not None:
-            tps = token_rate(workload)
-            qps = sample_rate(workload) if tps is None else None
-            if tps is None and qps is None:
-                wl_time = run_time(workload, steps, "EconomicsModel")
-                accels_run = training_accelerators(workload, fleet)
-            else:
-                rep = replica_accelerators(workload)
-        if duration_days is None:
-            if wl_time is None:
-                raise InvalidInputError("duration_days", None, "a number of days > 0 or a time Quantity "
-                                        "(optional only with a training workload, whose run time is used)")
-            t = wl_time
-        else:
-            # at most 1e30 s (~3e22 years): beyond it tco and accelerator-seconds both overflow and
-            # cost_per_gpu_hour = inf / inf was NaN (found with duration_days=2**1000)
-            t = amount("duration_days", duration_days, DAY, DAY_S, "days", high=1e30)
+        u = utilization_arg(utilization, mfu)
+        w = workload_usage(workload, fleet, steps, "EconomicsModel")
+        wl_time, accels_run = w.time, w.accelerators
+        tps, qps, rep = w.tokens_per_second, w.samples_per_second, w.replica_accelerators
+        t = duration_arg(duration_days, w)
         life = amount("amortization_years", amortization_years, YEAR, YEAR_S, "years")
         rate = ratio("maintenance_rate", maintenance_rate, 0.0, 1.0)
         mult = amount("infrastructure_multiplier", infrastructure_multiplier, DIMENSIONLESS, 1.0, "factor", high=100.0)
@@ -321,15 +302,3 @@ class EconomicsModel:
             queries_per_second=fleet_qps,
             replica_accelerators=rep, workload_time=wl_time, workload_cost=wl_cost, workload_cloud_cost=wl_cloud,
         )
-
-
-def _utilization(utilization: Any, mfu: Any) -> float:
-    if mfu is not None:
-        m = ratio("mfu", mfu, 0.0, 1.0)
-        if utilization is not None and ratio("utilization", utilization, 0.0, 1.0) != m:
-            raise InvalidInputError("mfu", mfu, f"the same value as utilization={utilization} (mfu is its upstream name)")
-        return m
-    if utilization is None:
-        return DEFAULT_UTILIZATION
-    return ratio("utilization", utilization, 0.0, 1.0)
-

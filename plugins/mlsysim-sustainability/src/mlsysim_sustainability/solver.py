@@ -23,18 +23,21 @@ facility separate, a default utilization that is not 100 %, input checks, no sil
 
 from __future__ import annotations
 
+import math
 from typing import Any, Optional
 
 import attrs
 
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.physics import DEFAULT_UTILIZATION, fleet_it_power
+from mlsysim_core.physics import fleet_it_power
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.types import Datacenter
-from mlsysim_core.units import DAY, DIMENSIONLESS, KG, L_PER_KWH, U
+from mlsysim_core.units import DIMENSIONLESS, KG, L_PER_KWH, U
 
 from mlsysim_core.fleet_inputs import (
-    DAY_S,
+    duration_arg,
+    utilization_arg,
+    workload_usage,
     KWH_J,
     YEAR_S,
     amount,
@@ -43,11 +46,7 @@ from mlsysim_core.fleet_inputs import (
     facility_wue,
     node_power,
     ratio,
-    replica_accelerators,
-    run_time,
     site,
-    token_rate,
-    training_accelerators,
 )
 
 #: Service life over which embodied carbon is amortized (years): Epoch AI's AI-server lifetime from
@@ -87,7 +86,7 @@ class SustainabilityResult(Result):
     tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
     replica_accelerators: Optional[float] = attrs.field(default=None)
     energy_per_million_tokens = measure("kWh", doc="facility energy per 1M output tokens", optional=True)
-    energy_per_query = measure("Wh", doc="facility energy per query (tokens_per_query given)", optional=True)
+    energy_per_query = measure("Wh", doc="facility energy per query (tokens_per_query given) or per sample (per-step result)", optional=True)
     carbon_per_query = measure("g", doc="operational carbon per query", optional=True)
     workload_time = measure("h", doc="wall time of the training run or of the queries served", optional=True)
     workload_energy = measure("kWh", doc="facility energy of the training run or of `queries` queries", optional=True)
@@ -167,23 +166,11 @@ class SustainabilityModel:
             tokens_per_query, queries: for per-query energy and the energy of ``queries`` queries.
         """
         fleet = check_fleet(fleet)
-        u = _utilization(utilization, mfu)
-
-        wl_time = accels_run = tps = rep = None
-        if workload is not None:
-            tps = token_rate(workload)
-            if tps is None:
-                wl_time = run_time(workload, steps, "SustainabilityModel")
-                accels_run = training_accelerators(workload, fleet)
-            else:
-                rep = replica_accelerators(workload)
-        if duration_days is None:
-            if wl_time is None:
-                raise InvalidInputError("duration_days", None, "a number of days > 0 or a time Quantity "
-                                        "(optional only with a training workload, whose run time is used)")
-            t = wl_time
-        else:
-            t = amount("duration_days", duration_days, DAY, DAY_S, "days")
+        u = utilization_arg(utilization, mfu)
+        w = workload_usage(workload, fleet, steps, "SustainabilityModel")
+        wl_time, accels_run = w.time, w.accelerators
+        rate, rep = (w.tokens_per_second or w.samples_per_second), w.replica_accelerators
+        t = duration_arg(duration_days, w, high=math.inf)
         life = amount("service_life_years", service_life_years, YEAR, YEAR_S, "years")
 
         facility, g = site(fleet, datacenter, grid)
@@ -236,19 +223,21 @@ class SustainabilityModel:
 
         # --- consumed results
         fleet_tps = e_mtok = e_query = c_query = wl_energy = wl_carbon = None
-        if tps is not None:
-            # one replica's share of node power, at the facility
+        if rate is not None:
+            # one replica's share of node power, at the facility, per token (serving) or per sample
             p_rep = fleet_it_power(pmax, pidle, u, rep / per_node) * p_ue
-            e_tok = p_rep / tps
-            fleet_tps = tps * n / rep
-            e_mtok = e_tok * 1e6
-            if tokens_per_query is not None:
-                tq = amount("tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
+            e_tok = p_rep / rate
+            fleet_rate = rate * n / rep
+            if w.tokens_per_second is not None:
+                fleet_tps, e_mtok = fleet_rate, e_tok * 1e6
+            if w.samples_per_second is not None or tokens_per_query is not None:
+                tq = 1.0 if w.samples_per_second is not None else amount(
+                    "tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
                 e_query = e_tok * tq
                 c_query = e_query * ci
                 if queries is not None:
                     nq = amount("queries", queries, DIMENSIONLESS, 1.0, "queries")
-                    wl_time = nq * tq / fleet_tps
+                    wl_time = nq * tq / fleet_rate
                     wl_energy = e_query * nq
                     wl_carbon = wl_energy * ci + per_dev * n * wl_time / life
             elif queries is not None:
@@ -267,14 +256,3 @@ class SustainabilityModel:
             energy_per_million_tokens=e_mtok, energy_per_query=e_query, carbon_per_query=c_query,
             workload_time=wl_time, workload_energy=wl_energy, workload_carbon=wl_carbon,
         )
-
-
-def _utilization(utilization: Any, mfu: Any) -> float:
-    if mfu is not None:
-        m = ratio("mfu", mfu, 0.0, 1.0)
-        if utilization is not None and ratio("utilization", utilization, 0.0, 1.0) != m:
-            raise InvalidInputError("mfu", mfu, f"the same value as utilization={utilization} (mfu is its upstream name)")
-        return m
-    if utilization is None:
-        return DEFAULT_UTILIZATION
-    return ratio("utilization", utilization, 0.0, 1.0)
