@@ -41,12 +41,15 @@ def _summary(e: Any) -> str:
 
 def _list(section: str | None, as_json: bool, check: bool) -> None:
     from ..catalog import catalog
-    from ..plugins import PluginWarning, records
+    from ..plugins import PluginConflictWarning, PluginWarning, records
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         cat = catalog()
-    problems = [str(w.message) for w in caught if issubclass(w.category, PluginWarning)]
+    # an override (one provider's entry shadowing another's) is intended: reported, not a problem
+    overrides = [str(w.message) for w in caught if issubclass(w.category, PluginConflictWarning)]
+    problems = [str(w.message) for w in caught
+                if issubclass(w.category, PluginWarning) and not issubclass(w.category, PluginConflictWarning)]
     sections = _SECTION_GROUPS[section] if section else tuple(s for g in _SECTION_GROUPS.values() for s in g)
     data = [
         {"section": e.section, "key": e.key, "category": e.category, "name": e.value.name,
@@ -58,15 +61,16 @@ def _list(section: str | None, as_json: bool, check: bool) -> None:
         failed = [r for r in records() if r.status == "failed"]
         for r in failed:
             problems.append(f"plugin {r.name} failed: {r.error}")
-        emit({"entries": len(data), "problems": problems}, as_json,
-             lambda d: "\n".join(d["problems"]) or f"catalog OK: {d['entries']} entries")
+        emit({"entries": len(data), "problems": problems, "overrides": overrides}, as_json,
+             lambda d: "\n".join(d["problems"]) or "\n".join(
+                 [f"catalog OK: {d['entries']} entries", *(f"override: {o}" for o in d["overrides"])]))
         if problems:
             sys.exit(1)
         return
     emit(data, as_json, lambda rows: table(
         ["section", "key", "category", "name", "summary", "provider"],
         [[d["section"], d["key"], d["category"], d["name"], d["summary"], d["provider"]] for d in rows]))
-    for p in problems:
+    for p in problems + overrides:
         click.echo(f"warning: {p}", err=True)
 
 

@@ -237,3 +237,17 @@ def test_the_file_validates_on_its_own():
     assert [(r.section, r.key) for r in raws] == [("hardware", "H100"), ("hardware", "LabX1"), ("nodes", "Lab_4xH100")]
     assert all(r.table["source"] for r in raws)
     assert "HYPOTHETICAL" in {r.key: r for r in raws}["LabX1"].table["source"]
+
+
+def test_check_reports_the_override_without_failing(installed_host):
+    from click.testing import CliRunner
+
+    from mlsysim_core import catalog as catalog_module
+    from mlsysim_core.cli import main
+
+    catalog_module.reset()  # --check must see the conflict warnings of a fresh build
+    out = CliRunner().invoke(main, ["catalog", "--check", "--json"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.stdout)
+    assert report["problems"] == []
+    assert any("H100" in o and "catalog_example" in o for o in report["overrides"])
