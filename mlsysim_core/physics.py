@@ -8,8 +8,22 @@ from __future__ import annotations
 
 import numpy as np
 
-maximum = np.maximum
 where = np.where
+_float = float
+
+
+def maximum(a, b):
+    """np.maximum, with a fast path for two Python floats (scalar solve); arrays go to numpy."""
+    if a.__class__ is _float and b.__class__ is _float:
+        return a if a >= b else b
+    return np.maximum(a, b)
+
+
+def minimum(a, b):
+    """np.minimum, with a fast path for two Python floats (scalar solve); arrays go to numpy."""
+    if a.__class__ is _float and b.__class__ is _float:
+        return a if a <= b else b
+    return np.minimum(a, b)
 
 
 def roofline_time(flops, bytes_moved, peak_flops, bandwidth, eta_compute, eta_memory):

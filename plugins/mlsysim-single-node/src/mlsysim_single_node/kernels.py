@@ -9,23 +9,8 @@ element, P parameters, L layers, H*d_h attention width, kv elements per token = 
 
 from __future__ import annotations
 
-import numpy as np
 
-_float = float
-
-
-def maximum(a, b):
-    """np.maximum, with a fast path for two Python floats (scalar solve); arrays go to numpy."""
-    if a.__class__ is _float and b.__class__ is _float:
-        return a if a >= b else b
-    return np.maximum(a, b)
-
-
-def minimum(a, b):
-    """np.minimum, with a fast path for two Python floats (scalar solve); arrays go to numpy."""
-    if a.__class__ is _float and b.__class__ is _float:
-        return a if a <= b else b
-    return np.minimum(a, b)
+from mlsysim_core.physics import maximum, minimum
 
 
 # --------------------------------------------------------------------------- work per step
