@@ -6,9 +6,9 @@ Upstream mlsysim 0.1.1: 1,723 us median for DistributedModel(Llama3_70B, Frontie
 
 from __future__ import annotations
 
-import statistics
-import time
 import warnings
+
+from _timing import bench
 
 import mlsysim
 from mlsysim import DistributedModel
@@ -30,16 +30,7 @@ def main(n: int = 5000, warmup: int = 200) -> None:
     for label, kw in CASES.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for _ in range(warmup):
-                solve(model, fleet, **kw)
-            samples = []
-            for _ in range(n):
-                t0 = time.perf_counter_ns()
-                solve(model, fleet, **kw)
-                samples.append(time.perf_counter_ns() - t0)
-        samples.sort()
-        print(f"{label:64s} median {statistics.median(samples) / 1e3:6.2f} us  "
-              f"p10 {samples[n // 10] / 1e3:6.2f}  p90 {samples[9 * n // 10] / 1e3:6.2f}  (n={n})")
+            bench(label, lambda kw=kw: solve(model, fleet, **kw), n, warmup, width=64)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,7 @@ converting Quantities at the boundary.
 
 from __future__ import annotations
 
-import statistics
-import time
+from _timing import bench
 
 import mlsysim
 from mlsysim import Q_
@@ -42,16 +41,7 @@ def _cases() -> list:
 
 def main(n: int = 5000, warmup: int = 500) -> None:
     for label, call in _cases():
-        for _ in range(warmup):
-            call()
-        samples = []
-        for _ in range(n):
-            t0 = time.perf_counter_ns()
-            call()
-            samples.append(time.perf_counter_ns() - t0)
-        samples.sort()
-        print(f"{label:72s} median {statistics.median(samples) / 1e3:6.2f} us  "
-              f"p10 {samples[n // 10] / 1e3:6.2f}  p90 {samples[9 * n // 10] / 1e3:6.2f}  (n={n})")
+        bench(label, call, n, warmup, width=72)
 
 
 if __name__ == "__main__":

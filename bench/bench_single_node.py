@@ -7,25 +7,10 @@ Budget of this rebuild: 15 us per solve().
 
 from __future__ import annotations
 
-import statistics
-import time
+from _timing import bench
 
 import mlsysim
 from mlsysim import Engine, SingleNodeModel
-
-
-def bench(label: str, fn, n: int = 5000, warmup: int = 500) -> float:
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(n):
-        t0 = time.perf_counter_ns()
-        fn()
-        samples.append(time.perf_counter_ns() - t0)
-    samples.sort()
-    med = statistics.median(samples) / 1e3
-    print(f"{label:58s} median {med:6.2f} us  p10 {samples[n // 10] / 1e3:6.2f}  p90 {samples[9 * n // 10] / 1e3:6.2f}  (n={n})")
-    return med
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from mlsysim_core.types import (
     CNNWorkload, ComputeCore, HardwareNode, IOInterconnect, MemoryHierarchy, TransformerWorkload, Workload,
 )
 
+# Repeated in mlsysim-serving (fixtures_serving.py) on purpose: plugins are independent distributions, tested alone.
 H100 = HardwareNode(
     name="H100 (test)",
     compute=ComputeCore(precision_flops={"bf16": "989.5 TFLOP/s", "fp16": "989.5 TFLOP/s", "fp8": "1979 TFLOP/s"},

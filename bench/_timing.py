@@ -1,0 +1,26 @@
+"""The timing loop the per-solver benchmarks share (imported as ``from _timing import bench``).
+
+The scripts run as ``python bench/bench_x.py``; Python puts ``bench/`` on ``sys.path``, so no package is needed.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def bench(label: str, fn: Callable[[], object], n: int = 5000, warmup: int = 500, width: int = 58) -> float:
+    """Call ``fn`` ``warmup`` times, then time ``n`` calls (perf_counter_ns); print and return the median in us."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter_ns()
+        fn()
+        samples.append(time.perf_counter_ns() - t0)
+    samples.sort()
+    med = statistics.median(samples) / 1e3
+    print(f"{label:{width}s} median {med:6.2f} us  p10 {samples[n // 10] / 1e3:6.2f}  "
+          f"p90 {samples[9 * n // 10] / 1e3:6.2f}  (n={n})")
+    return med
