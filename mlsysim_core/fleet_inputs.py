@@ -305,3 +305,20 @@ def duration_arg(duration_days: Any, usage: Usage, high: float = 1e30) -> float:
                                     "(optional only with a training workload, whose run time is used)")
         return usage.time
     return amount("duration_days", duration_days, DAY, DAY_S, "days", high=high)
+
+
+class UpstreamEnergyNames:
+    """Upstream 0.1.1 names of the energy fields of a fleet-level result (``it_energy``,
+    ``facility_energy``): ``it_energy_kwh``, ``total_energy_kwh``, ``total_energy``."""
+
+    @property
+    def it_energy_kwh(self) -> Any:
+        return self.it_energy
+
+    @property
+    def total_energy_kwh(self) -> Any:
+        return self.facility_energy
+
+    @property
+    def total_energy(self) -> Any:
+        return self.facility_energy

@@ -34,6 +34,7 @@ from mlsysim_core.results import Result, measure, result
 from mlsysim_core.units import DIMENSIONLESS, USD, USD_PER_HOUR, USD_PER_KWH, U
 
 from mlsysim_core.fleet_inputs import (
+    UpstreamEnergyNames,
     duration_arg,
     utilization_arg,
     workload_usage,
@@ -62,7 +63,7 @@ YEAR = U("year")
 
 
 @result("EconomicsModel")
-class EconomicsResult(Result):
+class EconomicsResult(UpstreamEnergyNames, Result):
     """Total cost of ownership of a fleet over ``duration`` (all money in USD)."""
 
     capex = measure("USD", doc="CapEx share for the duration: capex_total * duration / service life")
@@ -127,18 +128,6 @@ class EconomicsResult(Result):
     @property
     def tco_usd(self) -> float:
         return float(self._tco)
-
-    @property
-    def it_energy_kwh(self) -> Any:
-        return self.it_energy
-
-    @property
-    def total_energy_kwh(self) -> Any:
-        return self.facility_energy
-
-    @property
-    def total_energy(self) -> Any:
-        return self.facility_energy
 
 
 def _price(name: str, value: Any, default: Optional[float], part: str, *, allow_zero: bool = False) -> float:

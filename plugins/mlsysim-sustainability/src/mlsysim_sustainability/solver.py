@@ -35,6 +35,7 @@ from mlsysim_core.types import Datacenter
 from mlsysim_core.units import DIMENSIONLESS, KG, L_PER_KWH, U
 
 from mlsysim_core.fleet_inputs import (
+    UpstreamEnergyNames,
     duration_arg,
     utilization_arg,
     workload_usage,
@@ -58,7 +59,7 @@ _M3_TO_L = 1000.0
 
 
 @result("SustainabilityModel")
-class SustainabilityResult(Result):
+class SustainabilityResult(UpstreamEnergyNames, Result):
     """Energy (kWh), carbon (kg CO2e) and water (L) of a fleet over ``duration``."""
 
     it_energy = measure("kWh", doc="IT energy: node power at the utilization * duration")
@@ -93,18 +94,6 @@ class SustainabilityResult(Result):
     workload_carbon = measure("kg", doc="operational + amortized embodied carbon of that work", optional=True)
 
     # upstream 0.1.1 names
-    @property
-    def it_energy_kwh(self) -> Any:
-        return self.it_energy
-
-    @property
-    def total_energy_kwh(self) -> Any:
-        return self.facility_energy
-
-    @property
-    def total_energy(self) -> Any:
-        return self.facility_energy
-
     @property
     def total_carbon(self) -> Any:
         return self.carbon_footprint
