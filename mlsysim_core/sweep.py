@@ -171,9 +171,9 @@ class SweepResult:
             v = self._data[name] = v.expand()
         return v
 
-    def magnitude(self, name: str) -> np.ndarray:
-        """Column ``name`` as plain numbers in its unit (``unit(name)``)."""
-        v = self.si(name)
+    def magnitude(self, name: str, rows: Any = None) -> np.ndarray:
+        """Column ``name`` as plain numbers in its unit (``unit(name)``); ``rows`` (an index or slice) reads part of it."""
+        v = self.si(name) if rows is None else self.si(name)[rows]
         u = self._units.get(name)
         return v if u is None else v * u[1]
 

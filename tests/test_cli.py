@@ -226,6 +226,38 @@ def test_sweep_ranges_and_per_point_invalid_input():
                        code=None), "--batch-size")
 
 
+def test_vectorized_sweep_matches_solve_and_scales(tmp_path):
+    from mlsysim_core.cli._out import dumps
+
+    # roofline and serve sweeps run as one vectorized call: each point's JSON is solve()'s to_dict()
+    doc = json.loads(run("sweep", "serve", "--model", "Llama3_70B,Llama3_8B", "--hardware", "H100,A100", "--seq-len",
+                         "512,4096", "--batch-size", "1..64:x4", "--tp", "3,8", "--output-len", "128", "--json", "-").stdout)
+    assert len(doc["points"]) == 2 * 2 * 2 * 4 * 2
+    for p in doc["points"][::5]:
+        i = p["inputs"]
+        kw = {k: i[k] for k in ("seq_len", "batch_size", "tp_size", "precision", "output_len")}
+        try:
+            want = json.loads(dumps(mlsysim.ServingModel().solve(M.get(i["model"]), HW.get(i["hardware"]), **kw).to_dict()))
+        except mlsysim.InvalidInputError as exc:
+            assert p["result"] is None and p["error"] == " ".join(str(exc).split())
+        else:
+            assert p["error"] is None and p["result"] == want
+    # a ~200k-point roofline sweep to CSV (the per-point loop stops at 100k points)
+    out_csv = tmp_path / "big.csv"
+    res = run("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100,A100", "--precision", "fp16,fp8",
+              "--batch-size", "1..50000", "--csv", str(out_csv))
+    assert "200000 points, 150000 solved" in res.stderr and "more" in res.stdout
+    with out_csv.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 200_000
+    row = rows[2 * 12345]  # (H100, batch 12346, fp16)
+    r = mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.H100, batch_size=12346, precision="fp16")
+    assert (row["inputs.hardware"], row["inputs.batch_size"], row["inputs.precision"]) == ("H100", "12346", "fp16")
+    assert float(row["result.latency [ms]"]) == r.latency.to("ms").magnitude
+    one_line_error(run("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "A100,H100,B200,H200,T4",
+                       "--batch-size", "1..5000000", code=None), "25000000 points is more than 20000000")
+
+
 def test_parse_list_and_pareto_mask_in_process():
     from mlsysim_core.cli.solvers import SPECS
     from mlsysim_core.cli.sweep import parse_list, pareto_mask

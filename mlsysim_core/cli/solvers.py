@@ -130,9 +130,14 @@ def solve(spec: Spec, kwargs: dict, strict: bool = False) -> tuple[Any, list[str
     kw = {k: v for k, v in kwargs.items() if k in {p.kwarg for p in spec.params if p.to_solver}}
     if strict and spec.strict_kwarg:
         kw[spec.strict_kwarg] = True
+    return recorded(cls().solve, **kw)
+
+
+def recorded(fn: Callable, *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
+    """``fn(*args, **kwargs)`` and the distinct warning messages it raised (one line each)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = cls().solve(**kw)
+        result = fn(*args, **kwargs)
     seen: list[str] = []
     for w in caught:
         m = " ".join(str(w.message).split())

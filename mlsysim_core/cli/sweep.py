@@ -1,13 +1,17 @@
 """``mlsysim sweep <solver>`` over lists and ranges, with the Pareto front marked; ``mlsysim compare``.
 
 List syntax for every option: ``a,b,c``. Integer ranges: ``1..8`` (step 1), ``1..256:x2``
-(geometric: 1, 2, 4, ..., 256), ``0..100:+25`` (arithmetic). Every combination is solved (a loop
-over ``solve()``); a point the solver rejects (``InvalidInputError``, e.g. a tp that does not divide
-the heads) is kept with its error and no result.
+(geometric: 1, 2, 4, ..., 256), ``0..100:+25`` (arithmetic). Every combination is solved: in one
+vectorized call (``mlsysim_core.sweep``) for solvers that have one (roofline, serve; up to
+MAX_VECTOR_POINTS points), else in a loop over ``solve()`` (up to MAX_POINTS); the rows, numbers and
+schema are the same either way. A point the solver rejects (``InvalidInputError``, e.g. a tp that does
+not divide the heads) is kept with its error and no result.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import itertools
 import math
 import re
@@ -19,9 +23,12 @@ import click
 from ..errors import MlsysimError
 from . import CliError, main
 from ._out import csv_text, dumps, flatten, result_units, table, value, write
-from .solvers import OBJECT_KINDS, SPECS, P, Spec, build, lookup, solve, solver_class
+from .solvers import OBJECT_KINDS, SPECS, P, Spec, build, lookup, recorded, solve, solver_class
 
-MAX_POINTS = 100_000
+MAX_POINTS = 100_000  # sweeps that call solve() once per point
+MAX_VECTOR_POINTS = 20_000_000  # sweeps run by the vectorized engine (~300 bytes of columns a point)
+_TABLE_ENDS = 20  # a table of more than MAX_POINTS rows shows this many at each end
+_CHUNK = 1 << 16  # rows turned into Python values at a time (CSV, JSON)
 _RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*(?::\s*([x+*])\s*(\d+(?:\.\d+)?))?\s*$")
 
 
@@ -49,6 +56,8 @@ def parse_list(p: P, text: str, flag: str) -> list:
                 step = int(float(k))
                 if step < 1:
                     raise CliError(flag, f"range {item!r} is invalid: step must be >= 1")
+                if len(out) + len(range(a, b + 1, step)) > MAX_VECTOR_POINTS:
+                    raise CliError(flag, f"more than {MAX_VECTOR_POINTS} values")
                 out.extend(range(a, b + 1, step))
             continue
         try:
@@ -67,8 +76,8 @@ def parse_list(p: P, text: str, flag: str) -> list:
                 out.append(item)
         except ValueError:
             raise CliError(flag, f"{item!r} is invalid: expected {'an integer or a range a..b[:xK|:+K]' if p.kind == 'int' else 'a number'}") from None
-        if len(out) > MAX_POINTS:
-            raise CliError(flag, f"more than {MAX_POINTS} values")
+        if len(out) > MAX_VECTOR_POINTS:
+            raise CliError(flag, f"more than {MAX_VECTOR_POINTS} values")
     seen: set = set()
     unique = []
     for v in out:  # keep order, drop repeats (catalog objects by key: they are not hashable)
@@ -81,36 +90,39 @@ def parse_list(p: P, text: str, flag: str) -> list:
 
 def pareto_mask(points: list[dict], objectives: tuple) -> list[bool]:
     """Which points are not dominated (2 objectives, each "min" or "max"); errors and infeasible points
-    are never on the front. O(n log n): sort by the first objective, keep strict improvements of the second."""
-    cand = []
+    are never on the front."""
+    import numpy as np
+
+    vals = np.full((len(points), 2), np.nan)
     for i, pt in enumerate(points):
         res = pt.get("result")
         if pt.get("error") or res is None or res.get("feasible") is False:
             continue
-        vals = []
-        for name, sense in objectives:
+        for j, (name, sense) in enumerate(objectives):
             v = pt["inputs"].get(name, res.get(name))
             v = v.get("value") if isinstance(v, dict) else v
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                break
-            vals.append(v if sense == "min" else -v)
-        else:
-            cand.append((vals[0], vals[1], i))
-    mask = [False] * len(points)
-    cand.sort()
-    best = math.inf
-    j = 0
-    while j < len(cand):  # points with equal first objective: only the best second can be on the front
-        k = j
-        while k < len(cand) and cand[k][0] == cand[j][0]:
-            k += 1
-        group_best = cand[j][1]
-        if group_best < best:
-            for a, b, i in cand[j:k]:
-                if b == group_best:
-                    mask[i] = True
-            best = group_best
-        j = k
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                vals[i, j] = v if sense == "min" else -v
+    return front(vals[:, 0], vals[:, 1]).tolist()
+
+
+def front(a: Any, b: Any) -> Any:
+    """Pareto mask of points (a[i], b[i]), both minimized; rows with a non-finite value are never on it.
+    O(n log n): sort by a, then b; a group of equal a is on the front at its best b if that beats every
+    earlier group."""
+    import numpy as np
+
+    mask = np.zeros(len(a), dtype=bool)
+    idx = np.flatnonzero(np.isfinite(a) & np.isfinite(b))
+    if not idx.size:
+        return mask
+    idx = idx[np.lexsort((b[idx], a[idx]))]
+    sa, sb = a[idx], b[idx]
+    first = np.r_[True, sa[1:] != sa[:-1]]
+    group = np.cumsum(first) - 1
+    best = sb[first]  # the best b of each group of equal a
+    earlier = np.r_[np.inf, np.minimum.accumulate(best)[:-1]]
+    mask[idx[(best < earlier)[group] & (sb == best[group])]] = True
     return mask
 
 
@@ -135,7 +147,8 @@ def run_sweep(spec: Spec, axes: dict[str, list], progress: bool = True) -> list[
     names = list(axes)
     total = math.prod(len(v) for v in axes.values())
     if total > MAX_POINTS:
-        raise CliError("sweep", f"{total} points is more than {MAX_POINTS}; narrow the lists")
+        raise CliError("sweep", f"{total} points is more than {MAX_POINTS} (sweep {spec.name} solves each point "
+                                f"in turn); narrow the lists")
     combos = itertools.product(*(axes[n] for n in names))
     points: list[dict] = []
 
@@ -155,6 +168,149 @@ def run_sweep(spec: Spec, axes: dict[str, list], progress: bool = True) -> list[
     else:
         points = [one(c) for c in combos]
     return points
+
+
+def vectorized(spec: Spec) -> bool:
+    """Whether ``mlsysim sweep <spec>`` runs as one ``mlsysim_core.sweep`` call (solvers with a vectorized
+    kernel, e.g. roofline and serve) rather than a loop over ``solve()``."""
+    return (hasattr(solver_class(spec.solver), "_sweep_block") and spec.prepare is None
+            and all(p.to_solver for p in spec.params))
+
+
+class VectorPoints:
+    """The points of a vectorized sweep: the same rows, order and schema as ``run_sweep`` (iterating gives
+    its point dicts), kept as the ``SweepResult`` columns; CSV, the Pareto front and counts use the columns."""
+
+    def __init__(self, spec: Spec, axes: dict[str, list], objectives: tuple):
+        import numpy as np
+
+        from ..sweep import DEFAULT_CHUNK, _Plan, sweep
+
+        cls = solver_class(spec.solver)
+        self.spec, self.axes, self.shape = spec, axes, [len(v) for v in axes.values()]
+        self.n = math.prod(self.shape)
+        if self.n > MAX_VECTOR_POINTS:
+            raise CliError("sweep", f"{self.n} points is more than {MAX_VECTOR_POINTS}; narrow the lists")
+        grid = {k: [x[1] if isinstance(x, tuple) else x for x in v] for k, v in axes.items()}
+        self.res, self.warns = recorded(sweep, cls, progress=self.n > DEFAULT_CHUNK and sys.stderr.isatty(), **grid)
+        plan = _Plan(cls, grid)  # sweep() varies its group axes slowest: back to itertools.product order
+        swept = [name for name, _ in plan.group + plan.vector]
+        self.order = np.arange(self.n).reshape(plan.group_shape + plan.vector_shape) \
+            .transpose([swept.index(k) for k in axes]).ravel()
+        self.valid = self.res.valid[self.order]
+        self.solver = getattr(getattr(cls, "produces", None), "solver", spec.solver)
+        self.fields = [f for f in self.res.fields() if f not in ("valid", "error")]
+        self.units = {f: f"{self.res.unit(f):~P}" for f in self.fields if self.res.unit(f) is not None}
+        feasible = self.res.si("feasible")[self.order] if "feasible" in self.fields else True
+        a, b = (self._numbers(name) * (1 if sense == "min" else -1) for name, sense in objectives)
+        self.front = front(np.where(self.valid & (feasible != False), a, np.nan), b)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Any:
+        for start in range(0, self.n, _CHUNK):
+            yield from self[start:start + _CHUNK]
+
+    def __getitem__(self, rows: slice) -> list[dict]:
+        inputs, result, errors, on = self._chunk(*rows.indices(self.n)[:2])
+        out = []
+        for i, err in enumerate(errors):
+            res = None if err is not None else {"solver": self.solver} | {
+                f: ({"value": v[i], "unit": self.units[f]} if v[i] is not None else None) if f in self.units else v[i]
+                for f, v in result.items()}
+            out.append({"inputs": {k: v[i] for k, v in inputs.items()}, "result": res, "error": err, "pareto": on[i]})
+        return out
+
+    def _input(self, name: str, rows: Any, numeric: bool = False) -> Any:
+        """Input ``name`` at ``rows`` as the command line echoes it (catalog objects by key; None when not
+        given); ``numeric``: as floats, NaN where not a number."""
+        import numpy as np
+
+        vals = [x[0] if isinstance(x, tuple) else x for x in self.axes.get(name, [None])]
+        if numeric:
+            vals = np.array([v if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in vals])
+        else:
+            vals = np.array(vals + [None], dtype=object)[:-1]  # (the extra None keeps a 1-D object array)
+        k = list(self.axes).index(name) if name in self.axes else len(self.shape)
+        return vals[rows // math.prod(self.shape[k + 1:]) % len(vals)]
+
+    def _numbers(self, name: str) -> Any:
+        """A Pareto objective as floats (NaN where not a number), inputs first as in ``pareto_mask``."""
+        import numpy as np
+
+        if name in {p.kwarg for p in self.spec.params}:
+            return self._input(name, np.arange(self.n), numeric=True)
+        col = self.res.magnitude(name, self.order) if name in self.fields else np.array([None] * self.n)
+        if col.dtype.kind == "O":
+            return np.array([v if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in col], float)
+        return col.astype(float) if col.dtype.kind in "iuf" else np.full(self.n, np.nan)
+
+    def _values(self, name: str, rows: Any, ok: Any = True, text: bool = False) -> list:
+        """Result column ``name`` at ``rows`` as ``to_dict()`` gives each value (NaN -> None), None where not
+        ``ok``; ``text``: numbers as the CSV writes them (repr, "" for None), each distinct one formatted once."""
+        import numpy as np
+
+        col = self.res.magnitude(name, rows)
+        none = ~np.asarray(ok, dtype=bool)
+        if col.dtype.kind == "f":
+            none = none | (np.isnan(col) if name in self.units else ~np.isfinite(col))
+            if text:
+                distinct, where = np.unique(col, return_inverse=True)
+                out = np.array([repr(v) for v in distinct.tolist()] + [""], dtype=object)[where]
+                zero = col == 0  # -0.0 == 0.0 for unique(), not for repr()
+                out[zero] = np.where(np.signbit(col[zero]), "-0.0", "0.0")
+                out[none] = ""
+                return out.tolist()
+        elif col.dtype.kind == "O" and not set(map(type, col)) <= {str, int, bool, type(None)}:
+            col = np.fromiter((None if isinstance(v, float) and not math.isfinite(v) else v
+                               for v in (v.item() if isinstance(v, np.generic) else v for v in col)), object, len(col))
+        out = col.astype(object)
+        out[none] = None
+        return out.tolist()
+
+    def _chunk(self, start: int, stop: int, text: bool = False) -> tuple[dict, dict, list, list]:
+        """Rows [start, stop) as Python values: inputs, result columns, errors (None when solved), Pareto flags."""
+        import numpy as np
+
+        rows = self.order[start:stop]
+        inputs = {p.kwarg: self._input(p.kwarg, np.arange(start, stop)).tolist() for p in self.spec.params}
+        result = {f: self._values(f, rows, self.valid[start:stop], text) for f in self.fields}
+        clean: dict[str, str] = {}
+        errors = [None if ok else clean.setdefault(e, " ".join(e.split()))
+                  for ok, e in zip(self.valid[start:stop].tolist(), self.res.error[rows].tolist())]
+        return inputs, result, errors, self.front[start:stop].tolist()
+
+    def has(self, name: str) -> bool:
+        """Whether any point shows ``name``: an input given, or a result value that is not None."""
+        return name in self.axes or (name in self.fields and any(
+            v is not None for start in range(0, self.n, _CHUNK)
+            for v in self._values(name, self.order[start:start + _CHUNK], self.valid[start:start + _CHUNK])))
+
+    def write_csv(self, path: str) -> None:
+        """The CSV ``csv_text`` writes for the same points, written a chunk at a time."""
+        inputs = [f"inputs.{p.kwarg}" for p in self.spec.params]
+        cols = {f: f"result.{f} [{self.units[f]}]" if f in self.units else f"result.{f}" for f in self.fields}
+        solved = ["result.solver", *cols.values()]
+        ends = ["error", "pareto"]
+        if not self.valid.any():  # columns in first-seen order: an unsolved point has only unit columns
+            head = inputs + ends
+        elif self.valid[0]:
+            head = inputs + solved + ends
+        else:
+            unit_cols = [cols[f] for f in self.units]
+            head = inputs + unit_cols + ends + [c for c in solved if c not in unit_cols]
+        stdout = contextlib.nullcontext(click.get_text_stream("stdout"))
+        with stdout if path == "-" else open(path, "w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(head)
+            for start in range(0, self.n, _CHUNK):
+                ins, result, errors, on = self._chunk(start, min(start + _CHUNK, self.n), text=True)
+                none = [None] * len(errors)
+                data = {f"inputs.{k}": v for k, v in ins.items()} | {cols[k]: v for k, v in result.items()}
+                data |= {"result.solver": [None if e else self.solver for e in errors],
+                         "error": [e or "" for e in errors], "pareto": on}
+                w.writerows(zip(*(data.get(c, none) for c in head)))
 
 
 def _default_plot(spec: Spec, points: list, varied: list[str], path: str, objectives: tuple) -> None:
@@ -196,20 +352,26 @@ def make_sweep_command(spec: Spec) -> click.Command:
                 continue
             axes[p.kwarg] = parse_list(p, text, p.sweep_flag)
         varied = [k for k, v in axes.items() if len(v) > 1]
-        points = run_sweep(spec, axes)
-        for pt, on in zip(points, pareto_mask(points, objectives)):
-            pt["pareto"] = on
-        warns = sorted({w for pt in points for w in pt.pop("warnings", [])})
+        vec = vectorized(spec)
+        points: Any = VectorPoints(spec, axes, objectives) if vec else run_sweep(spec, axes)
         units: dict = {}
-        for pt in points:
-            r = pt.pop("_result", None)
-            if r is not None and not units:
-                units = result_units(r)
+        if vec:
+            warns = sorted(points.warns)
+        else:
+            for pt, on in zip(points, pareto_mask(points, objectives)):
+                pt["pareto"] = on
+            warns = sorted({w for pt in points for w in pt.pop("warnings", [])})
+            for pt in points:
+                r = pt.pop("_result", None)
+                if r is not None and not units:
+                    units = result_units(r)
         doc = {"solver": spec.solver, "sweep": {k: [x[0] if isinstance(x, tuple) else x for x in v] for k, v in axes.items()},
                "pareto": [f"{n}:{s}" for n, s in objectives], "points": points}
         if json_path:
-            write(json_path, dumps(doc) + "\n")
-        if csv_path:
+            write(json_path, dumps(doc | {"points": list(points)}) + "\n")
+        if csv_path and vec:
+            points.write_csv(csv_path)
+        elif csv_path:
             rows = []
             for pt in points:
                 row = flatten("", {"inputs": pt["inputs"]}, {})
@@ -222,22 +384,28 @@ def make_sweep_command(spec: Spec) -> click.Command:
             if "feasible" in spec.key_fields and "feasible" not in shown:
                 shown.append("feasible")
             shown = [f for f in shown  # drop columns no point has (e.g. time_to_train without --tokens)
-                     if any((pt["result"] or {}).get(f) is not None or pt["inputs"].get(f) is not None for pt in points)]
+                     if (points.has(f) if vec else any((pt["result"] or {}).get(f) is not None
+                                                        or pt["inputs"].get(f) is not None for pt in points))]
+            head = (varied or list(axes)[:2]) + shown + ["pareto", "error"]
+            total = len(points)
             rows = []
-            for pt in points:
+            for pt in points if total <= MAX_POINTS else [*points[:_TABLE_ENDS], None, *points[total - _TABLE_ENDS:]]:
+                if pt is None:  # a huge sweep: its ends only (every point: --csv or --json)
+                    rows.append([f"... {total - 2 * _TABLE_ENDS} more"] + [""] * (len(head) - 1))
+                    continue
                 res = pt["result"] or {}
                 rows.append([_cell(pt["inputs"].get(k)) for k in varied or list(axes)[:2]]
                             + [_cell(pt["inputs"].get(f, res.get(f))) for f in shown]
                             + ["*" if pt["pareto"] else "", pt["error"] or ""])
-            head = (varied or list(axes)[:2]) + shown + ["pareto", "error"]
             click.echo(table(head, rows))
-            ok = sum(1 for pt in points if not pt["error"])
-            click.echo(f"\n{len(points)} points, {ok} solved, {sum(pt['pareto'] for pt in points)} on the Pareto front "
+            ok = int(points.valid.sum()) if vec else sum(1 for pt in points if not pt["error"])
+            on = int(points.front.sum()) if vec else sum(pt["pareto"] for pt in points)
+            click.echo(f"\n{total} points, {ok} solved, {on} on the Pareto front "
                        f"({', '.join(f'{n} {s}' for n, s in objectives)})", err=True)
         for w in warns:
             click.echo(f"warning: {w}", err=True)
         if plot:
-            _default_plot(spec, points, varied, plot, objectives)
+            _default_plot(spec, list(points), varied, plot, objectives)
 
     params: list[click.Parameter] = []
     for p in spec.params:
