@@ -435,7 +435,7 @@ def build(host: Any, user_files: list[Path]) -> Catalog:
         contributions = [c for c in contributions if c[2] != provider]
     shadowed = []
     for win, lose in shadow_pairs:
-        wi, li = win[3], lose[3]
+        wi = win[3]
         warnings.warn(
             f"catalog {wi.section} entry {wi.key!r} is provided by {_label(host, win[2])} and {_label(host, lose[2])}; "
             f"using the one from {_label(host, win[2])} (higher priority or earlier in plugin order)",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import textwrap
 import uuid
-from pathlib import Path
 
 import pytest
 

@@ -46,7 +46,7 @@ import mlsysim  # noqa: E402
 from mlsysim_core.errors import InfeasibleError, InvalidInputError  # noqa: E402
 from mlsysim_core.results import Result  # noqa: E402
 from mlsysim_core.types import (  # noqa: E402
-    PRECISION_BYTES, ComputeCore, Component, Datacenter, Fleet, GridProfile, MemoryHierarchy, NetworkFabric, Node,
+    PRECISION_BYTES, ComputeCore, Component, Fleet, MemoryHierarchy, Node,
     TransformerWorkload, Workload,
 )
 from mlsysim_core.units import Q_, ureg  # noqa: E402

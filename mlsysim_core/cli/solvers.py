@@ -9,7 +9,7 @@ case-insensitively, with close matches suggested on a typo.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import click
@@ -169,7 +169,7 @@ def render(spec: Spec, inputs: dict, result: Any, show_all: bool, warns: list[st
     if notes:
         out += ["", "notes:"] + [f"  {n}" for n in notes]
     if not show_all:
-        out += ["", f"(every field: --all; machine-readable: --json or --csv)"]
+        out += ["", "(every field: --all; machine-readable: --json or --csv)"]
     for w in warns:
         out.append(f"warning: {w}")
     return "\n".join(out)

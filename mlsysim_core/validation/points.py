@@ -419,18 +419,23 @@ def _e_gpt3_co2() -> float:
     return _q(_gpt3_run().operational_carbon, "t")
 
 
+def _tpu_run(label: str, tdp_w: float, chips: int, days: float, grid: Any, pue: float) -> Any:
+    """A Patterson et al. (2021) TPU run: ``chips`` one-chip nodes rated at the chip TDP (TPU v2/v3 are
+    not in the catalog; host power not modelled), default utilization, the paper's PUE and grid."""
+    from mlsysim_core.types import Fleet
+
+    node = _chip_node(_hw().TPUv4, f"{label} (TDP {tdp_w:g} W per Patterson et al.)", tdp_w)
+    return _m().SustainabilityModel().solve(Fleet(name=label, node=node, count=chips), days,
+                                            datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
+                                            grid=grid, pue=pue, embodied=False)
+
+
 @maps("E-patterson-evolved-transformer-nas-tco2e",
       "SustainabilityModel(200 TPU v2 chips, 6.8 d, PUE 1.1, 431 g/kWh).operational_carbon",
       "TPU v2 not in the catalog: one-chip nodes rated at the 280 W chip TDP (host power not modelled), default "
       "utilization 0.7; PUE, grid and duration from the paper")
 def _e_et() -> float:
-    from mlsysim_core.types import Fleet
-
-    node = _chip_node(_hw().TPUv4, "TPU v2 (TDP 280 W per Patterson et al.)", 280.0)
-    r = _m().SustainabilityModel().solve(Fleet(name="ET NAS", node=node, count=200), 6.8,
-                                         datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
-                                         grid=_grid("Google 2018", 431), pue=1.1, embodied=False)
-    return _q(r.operational_carbon, "t")
+    return _q(_tpu_run("TPU v2", 280.0, 200, 6.8, _grid("Google 2018", 431), 1.1).operational_carbon, "t")
 
 
 @maps("E-patterson-gshard-600b-energy",
@@ -438,13 +443,7 @@ def _e_et() -> float:
       "TPU v3 not in the catalog: one-chip nodes rated at the 450 W chip TDP (host power not modelled), default "
       "utilization 0.7; PUE and duration from the paper")
 def _e_gshard() -> float:
-    from mlsysim_core.types import Fleet
-
-    node = _chip_node(_hw().TPUv4, "TPU v3 (TDP 450 W per Patterson et al.)", 450.0)
-    r = _m().SustainabilityModel().solve(Fleet(name="GShard", node=node, count=1024), 3.1,
-                                         datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
-                                         grid=_grid("North Carolina", 201), pue=1.09, embodied=False)
-    return _q(r.facility_energy, "MWh")
+    return _q(_tpu_run("TPU v3", 450.0, 1024, 3.1, _grid("North Carolina", 201), 1.09).facility_energy, "MWh")
 
 
 def _bloom_run() -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from mlsysim_core.results import Result, measure, result
@@ -18,8 +20,6 @@ class DistributedResult(Result):
 
     # --- time per step
     step_time = measure("ms", doc="wall time of one optimizer step (global batch)")
-    step_latency_total = measure("ms", doc="same as step_time (upstream 0.1.1 name)")
-    latency = measure("ms", doc="same as step_time (the HasLatency protocol)")
     compute_latency = measure("ms", doc="compute of the busiest stage over the step, no bubble, no communication")
     ideal_step_time = measure("ms", doc="hardware FLOPs / (N x peak x compute efficiency): perfect scaling, compute only")
     pipeline_bubble_latency = measure("ms", doc="pipeline fill + drain: (p-1)/v micro-batch times")
@@ -33,7 +33,6 @@ class DistributedResult(Result):
     time_to_train = measure("day", doc="steps for `tokens` x step_time (when tokens were given)", optional=True)
     # --- rates and efficiencies
     throughput = measure("1/s", doc="sequences (samples) per second = global batch / step_time")
-    effective_throughput = measure("1/s", doc="same as throughput (upstream 0.1.1 name)")
     tokens_per_second = measure("1/s", doc="tokens per second = throughput x seq_len (transformers)", optional=True)
     scaling_efficiency: float = attrs.field(metadata={"doc": "ideal_step_time / step_time"})
     bubble_fraction: float = attrs.field(metadata={"doc": "(p-1)/(v*m + p - 1): the bubble's share of the pipelined step"})
@@ -67,3 +66,19 @@ class DistributedResult(Result):
     model: object = attrs.field()
     efficiency: object = attrs.field(metadata={"doc": "the TrainingEfficiency used"})
     notes: tuple = attrs.field(default=(), metadata={"doc": "assumptions that mattered for this answer"})
+
+    # aliases, derived (not stored): upstream 0.1.1 names and the HasLatency protocol
+    @property
+    def step_latency_total(self) -> Any:
+        """Same as step_time (upstream 0.1.1 name)."""
+        return self.step_time
+
+    @property
+    def latency(self) -> Any:
+        """Same as step_time (the HasLatency protocol)."""
+        return self.step_time
+
+    @property
+    def effective_throughput(self) -> Any:
+        """Same as throughput (upstream 0.1.1 name)."""
+        return self.throughput

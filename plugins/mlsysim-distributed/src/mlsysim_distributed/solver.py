@@ -336,12 +336,12 @@ class DistributedModel:
         thr = B / step
         comm = dp_c + tp_c + pp_c + ep_c
         return DistributedResult(
-            step_time=step, step_latency_total=step, latency=step,
+            step_time=step,
             compute_latency=compute, ideal_step_time=ideal, pipeline_bubble_latency=bubble,
             dp_communication_latency=dp_c, dp_exposed_latency=dp_exp, tp_communication_latency=tp_c,
             pp_communication_latency=pp_c, ep_communication_latency=ep_c, communication_latency=comm,
             exposed_communication_latency=tp_c + pp_c + ep_c + dp_exp, time_to_train=ttt,
-            throughput=thr, effective_throughput=thr,
+            throughput=thr,
             tokens_per_second=thr * S if tokens_step is not None else None,
             scaling_efficiency=ideal / step, bubble_fraction=bubble_fraction,
             mfu=model_flops / (step * N * peak), hfu=hw_flops / (step * N * peak),
