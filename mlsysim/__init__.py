@@ -34,12 +34,12 @@ _CORE = {
     "Entry": ("mlsysim_core.catalog", "Entry"),
     "sweep": ("mlsysim_core.sweep", "sweep"),
     "SweepResult": ("mlsysim_core.sweep", "SweepResult"),
-    "plot_roofline": ("mlsysim_core.plots", "plot_roofline"),
-    "plot_sweep": ("mlsysim_core.plots", "plot_sweep"),
-    "plot_pareto": ("mlsysim_core.plots", "plot_pareto"),
-    "plot_scaling": ("mlsysim_core.plots", "plot_scaling"),
-    "plot_carbon": ("mlsysim_core.plots", "plot_carbon"),
-    "plot_step_breakdown": ("mlsysim_core.plots", "plot_step_breakdown"),
+    "plot_roofline": ("mlsysim_single_node.plots", "plot_roofline"),
+    "plot_sweep": ("mlsysim_plots", "plot_sweep"),
+    "plot_pareto": ("mlsysim_plots", "plot_pareto"),
+    "plot_scaling": ("mlsysim_distributed.plots", "plot_scaling"),
+    "plot_carbon": ("mlsysim_sustainability.plots", "plot_carbon"),
+    "plot_step_breakdown": ("mlsysim_distributed.plots", "plot_step_breakdown"),
 }
 _SUBMODULES = ("hardware",)
 

@@ -146,7 +146,7 @@ class Report:
         """Scatter of predicted vs measured, one panel per group (log-log), written to ``path``.
 
         Needs matplotlib (``pip install "mlsysim-core[plot]"``); raises PlotDependencyError without it."""
-        from ..plots import _figure, save  # raises PlotDependencyError without matplotlib
+        from mlsysim_plots import figure as _figure, save  # raises PlotDependencyError without matplotlib
 
         groups = [g for g in GROUPS if any(r.status == "ok" for r in self.group(g))]
         cols = min(3, max(1, len(groups)))
