@@ -12,7 +12,12 @@ Equations (``shared/design/physics.md``, "Economics"):
 - Cloud alternative = rate * accelerators * hours; buy-vs-rent break-even t* = CapEx_total /
   (rate * accelerators - OpEx per unit time).
 - With a serving result: cost per 1M tokens = cost per hour / (tokens per second * 3600) * 1e6, the
-  fleet's token rate being the replica's times the number of replicas. With a training result: the
+  fleet's token rate being the replica's times the number of replicas. A result that reports whole
+  requests (ServingModel with ``output_len``: prompt prefill included, continuous batching) is
+  priced by its output tokens per second with the prefills counted, and the cost splits by time:
+  input price = cost rate * prefill share / input tokens per second, output price = cost rate *
+  (1 - prefill share) / output tokens per second (so a request costs S * input + O * output price).
+  A result with decode steps only (no output_len) is priced by its decode rate, and says so. With a training result: the
   run's cost = cost per accelerator-second * accelerators * run time. With a per-step result
   (latency, throughput in samples/s): cost per query = cost per hour / (fleet samples/s * 3600).
 
@@ -98,7 +103,16 @@ class EconomicsResult(UpstreamEnergyNames, Result):
     breakeven = measure("day", doc="time after which buying beats renting (None: renting always cheaper)",
                         optional=True)
     tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
-    cost_per_million_tokens = measure("USD", doc="cost per hour / (tokens/s * 3600) * 1e6", optional=True)
+    token_rate_basis: Optional[str] = attrs.field(default=None, metadata={
+        "doc": "'request' (output tokens/s with the prompts' prefill included, continuous batching) or "
+               "'decode step' (a serving result without output_len: prefill not counted)"})
+    cost_per_million_tokens = measure("USD", doc="cost per hour / (tokens/s * 3600) * 1e6: per output token, the "
+                                      "whole request's cost on the request basis", optional=True)
+    input_tokens_per_second = measure("1/s", doc="fleet prompt tokens per second (request basis)", optional=True)
+    cost_per_million_input_tokens = measure("USD", doc="cost per hour * prefill share / (input tokens/s * 3600) "
+                                            "* 1e6 (request basis)", optional=True)
+    cost_per_million_output_tokens = measure("USD", doc="cost per hour * (1 - prefill share) / (output tokens/s "
+                                             "* 3600) * 1e6 (request basis)", optional=True)
     cost_per_query = measure("USD", doc="cost_per_million_tokens * tokens_per_query / 1e6 (serving result), or "
                              "cost per hour / (queries_per_second * 3600) (per-step result)", optional=True)
     queries_per_second = measure("1/s", doc="fleet samples (queries) per second from a per-step result's throughput",
@@ -263,10 +277,18 @@ class EconomicsModel:
 
         # --- consumed results
         fleet_tps = fleet_qps = per_million = per_query = wl_cost = wl_cloud = None
+        basis = fleet_in = per_million_in = per_million_out = None
         if tps is not None:
             fleet_tps = tps * n / rep
             per_token = (tco / t) / fleet_tps
             per_million = per_token * 1e6
+            if w.prefill_time_share is None:
+                basis = "decode step"
+            else:
+                basis = "request"
+                fleet_in = w.input_tokens_per_second * n / rep
+                per_million_in = (tco / t) * w.prefill_time_share / fleet_in * 1e6
+                per_million_out = per_million * (1.0 - w.prefill_time_share)
             if tokens_per_query is not None:
                 per_query = per_token * amount("tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
         elif qps is not None:
@@ -288,6 +310,8 @@ class EconomicsModel:
             datacenter_name=facility.name if isinstance(facility, Datacenter) else None, pue_source=pue_source,
             cloud_rate=cr, cloud_cost=cloud, cloud_to_tco_ratio=ratio_c, cheaper=cheaper, breakeven=breakeven,
             tokens_per_second=fleet_tps, cost_per_million_tokens=per_million, cost_per_query=per_query,
+            token_rate_basis=basis, input_tokens_per_second=fleet_in, cost_per_million_input_tokens=per_million_in,
+            cost_per_million_output_tokens=per_million_out,
             queries_per_second=fleet_qps,
             replica_accelerators=rep, workload_time=wl_time, workload_cost=wl_cost, workload_cloud_cost=wl_cloud,
         )
