@@ -194,7 +194,7 @@ def test_sweep_writes_every_point_marks_pareto_and_keeps_errors(tmp_path):
     assert bad and all(p["inputs"]["hardware"] == "A100" and p["inputs"]["precision"] == "fp8" for p in bad)
     assert all("precision" in p["error"] for p in bad) and not any(p["pareto"] for p in bad)
     p = next(p for p in pts if p["inputs"] == {"model": "Llama3_8B", "hardware": "H100", "batch_size": 64, "precision": "fp16",
-                                                 "efficiency": None, "seq_len": None})
+                                                 "efficiency": None, "seq_len": None, "phase": None})
     r = mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.H100, batch_size=64, precision="fp16")
     assert q(p["result"]["latency"], "ms") == pytest.approx(r.latency.to("ms").magnitude, rel=1e-12)
     # the front: no solved point is better in both latency and throughput than a front point
@@ -305,7 +305,7 @@ def test_catalog_listing_kept_and_sections_are_subcommands():
 def test_hf_parameter_count_matches_the_catalog(fname, key, rel):
     """Exact for Llama/Mixtral/GPT-2; DeepSeek-V3 differs by its 58 x 256 expert-score biases
     (e_score_correction_bias, in the checkpoint, left out of the catalog's count)."""
-    from mlsysim_core import hf
+    from mlsysim_registry import hf
 
     m = hf.from_config(hf.read_config(HF / fname))
     ref = M.get(key)
@@ -413,3 +413,41 @@ def test_without_matplotlib_a_clear_message(tmp_path):
               env={"PYTHONPATH": str(tmp_path)})
     one_line_error(out, 'pip install "mlsysim-core[plot]"')
     assert not (tmp_path / "x.png").exists()
+
+
+SWEEPS = {  # one sweep per built-in command, with an invalid point where one is easy to make
+    "train": ("--model", "Llama3_8B", "--cluster", "Research_256", "--nodes", "1,4", "--tp", "8,3", "--batch-size", "512"),
+    "cost": ("--cluster", "Research_256,Production_2K", "--days", "30,365", "--datacenter", "Quebec,Virginia",
+             "--cloud-rate", "2.5"),
+    "carbon": ("--cluster", "Research_256", "--days", "30", "--datacenter", "Quebec,Poland", "--utilization", "0.5,0"),
+    "reliability": ("--cluster", "Research_256,Frontier_8K", "--hours", "720", "--checkpoint-s", "0,60"),
+    "roofline": ("--model", "Llama3_8B,ResNet50", "--hardware", "A100,H100", "--batch-size", "1,64", "--precision",
+                 "fp16,fp8"),
+    "serve": ("--model", "Llama3_70B", "--hardware", "H100", "--seq-len", "2048", "--tp", "3,8", "--output-len", "64"),
+}
+
+
+@pytest.mark.parametrize("command", sorted(SWEEPS))
+def test_every_sweep_point_equals_the_single_command(command):
+    """`mlsysim sweep <cmd>` (the sweep engine) gives, point by point, what `mlsysim <cmd> --json` (solve()) gives."""
+    doc = json.loads(run("sweep", command, *SWEEPS[command], "--json", "-").stdout)
+    positional = {"model": "MODEL", "hardware": "HARDWARE", "fleet": "CLUSTER"}
+    flags = {p.name: p for p in _declaration(command).params}
+    assert any(p["error"] for p in doc["points"]) or command in ("carbon", "serve")
+    for p in doc["points"]:
+        args = [str(p["inputs"][k]) for k in positional if k in p["inputs"] and p["inputs"][k] is not None]
+        for k, v in p["inputs"].items():
+            if v is not None and k not in positional:
+                args += [flags[k].flag, str(v)]
+        one = run(command, *args, "--json", code=None)
+        if p["error"]:
+            assert one.returncode == 1 and p["result"] is None
+            assert " ".join(p["error"].split()) in one.stderr
+        else:
+            assert json.loads(one.stdout)["result"] == p["result"], (command, p["inputs"])
+
+
+def _declaration(command):
+    from mlsysim_core.plugins import host
+
+    return next(c for _, c in host().call_hook("mlsysim_cli_commands") if c.name == command)

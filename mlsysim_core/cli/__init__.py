@@ -200,8 +200,3 @@ def sweep_cmd() -> None:
       mlsysim sweep COMMAND --help
       mlsysim sweep COMMAND --OPTION a,b,c --OTHER 1..64:x2 --csv out.csv --plot front.png
     """
-
-
-# Host-side groups live in submodules; importing them registers them on `main`.
-from . import catalog as _catalog  # noqa: E402,F401
-from . import validate as _validate  # noqa: E402,F401

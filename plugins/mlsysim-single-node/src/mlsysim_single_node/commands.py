@@ -59,7 +59,20 @@ ROOFLINE = SolverCommand(
             "float",
             help="Achieved fraction of peak FLOP/s in (0, 1] (default 0.6 at 16-bit).",
         ),
-        Param("seq_len", "--seq-len", "int", help="Transformer KV context per sequence (decode step), tokens."),
+        Param(
+            "seq_len",
+            "--seq-len",
+            "int",
+            help="Transformer tokens per sequence: KV context of a decode step, prompt of a prefill, whole sequence "
+            "of an encoder (default: its max_seq_len).",
+        ),
+        Param(
+            "phase",
+            "--phase",
+            "choice",
+            choices=("decode", "prefill"),
+            help="Decoder LLM phase: decode (default, one token per sequence) or prefill (the prompt's forward pass).",
+        ),
     ),
     key_fields=(
         "latency",
