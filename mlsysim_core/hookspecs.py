@@ -14,7 +14,14 @@ distributions.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from .cli.command import SolverCommand
 
 hookspec = pluggy.HookspecMarker("mlsysim")
 hookimpl = pluggy.HookimplMarker("mlsysim")
@@ -77,9 +84,12 @@ def mlsysim_infrastructure() -> list:
 
 
 @hookspec
-def mlsysim_cli_commands() -> list:
-    """Return ``click.Command`` objects to add to the ``mlsysim`` command line.
+def mlsysim_cli_commands() -> list[SolverCommand | click.Command]:
+    """Return the plugin's commands: :class:`mlsysim_core.cli.SolverCommand` declarations (the host
+    builds ``mlsysim <name>`` and ``mlsysim sweep <name>`` from each; docs/cli.md) or plain
+    ``click.Command`` objects.
 
-    Called once, when the ``mlsysim`` command starts. Uniqueness: a command name already taken
-    (built-in or by an earlier plugin) is skipped with a warning naming both.
+    Called once, when the ``mlsysim`` command starts (listing commands, or running one): import
+    what the commands need inside them, not here. Uniqueness: a command name already taken (by the
+    host or an earlier plugin) is skipped with a warning naming the plugin.
     """
