@@ -30,6 +30,7 @@ from typing import Any, Optional
 
 from mlsysim_core.efficiency import link_latency
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.solver import Solver
 from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Workload
 from mlsysim_core.validate import MAX_COUNT, instance, integer, number
 
@@ -78,7 +79,7 @@ def _bool(name: str, value: Any) -> bool:
     raise InvalidInputError(name, value, "True or False")
 
 
-class DistributedModel:
+class DistributedModel(Solver):
     """Step time, communication, pipeline bubble, memory per GPU and MFU of distributed training.
 
     Equations: Narayanan et al., "Efficient Large-Scale Language Model Training on GPU Clusters Using
@@ -89,6 +90,8 @@ class DistributedModel:
     """
 
     name = "DistributedModel"
+    consumes = (Workload, Fleet)
+    produces = DistributedResult
 
     def solve(
         self,
