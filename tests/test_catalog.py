@@ -6,7 +6,7 @@ import attrs
 import pytest
 
 import mlsysim
-from mlsysim_core.catalog import catalog
+from mlsysim_core.plugins import catalog
 from mlsysim_core.errors import CatalogError, InvalidInputError, UnknownEntryError
 
 # Attribute paths users of upstream mlsysim 0.1.1 know (reference section 4) plus the guide's.

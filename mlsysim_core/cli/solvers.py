@@ -74,7 +74,7 @@ class Spec:
 
 def lookup(kind: str, name: str, flag: str) -> tuple[str, Any]:
     """(canonical key, value) of a catalog name; case-insensitive; typos suggest close matches."""
-    from ..catalog import catalog
+    from ..plugins import catalog
     from ..errors import UnknownEntryError
 
     cat = catalog()

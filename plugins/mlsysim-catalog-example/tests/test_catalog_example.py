@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from mlsysim_core import catalog as catalog_mod
 from mlsysim_core import plugins
 from mlsysim_core.catalog import build
 from mlsysim_core.errors import CatalogError, UnknownEntryError
@@ -195,12 +194,10 @@ def test_disabling_the_example_restores_the_default(monkeypatch):
 @pytest.fixture
 def installed_host():
     """Make the two-plugin host the process-wide one (as if installed), then restore."""
-    saved = plugins._host, catalog_mod._catalog, list(catalog_mod._user_files)
-    catalog_mod._user_files[:] = []
+    saved = plugins._host
     plugins.reset(make_host(DEFAULT_EP, CATALOG_CLI_EP, EXAMPLE_EP))
     yield
-    plugins._host, catalog_mod._catalog = saved[0], saved[1]
-    catalog_mod._user_files[:] = saved[2]
+    plugins.reset(saved)
 
 
 def _header_line(key: str) -> int:
@@ -243,10 +240,9 @@ def test_the_file_validates_on_its_own():
 def test_check_reports_the_override_without_failing(installed_host):
     from click.testing import CliRunner
 
-    from mlsysim_core import catalog as catalog_module
     from mlsysim_core.cli import main
 
-    catalog_module.reset()  # --check must see the conflict warnings of a fresh build
+    plugins.reset(make_host(DEFAULT_EP, CATALOG_CLI_EP, EXAMPLE_EP))  # --check must see a fresh build's warnings
     out = CliRunner().invoke(main, ["catalog", "--check", "--json"])
     assert out.exit_code == 0, out.output
     report = json.loads(out.stdout)
