@@ -118,7 +118,7 @@ def _priced(raw: RawEntry, table: dict, name: str, sources: dict, value_key: str
 
 
 def _link(raw: RawEntry, table: dict, name: str, cls: type, source: str) -> Any:
-    sub = _sub(raw, table, name, {"name", "bandwidth", "latency"})
+    sub = _sub(raw, table, name, {"name", "bandwidth", "latency"} | ({"domain"} if cls is T.IOInterconnect else set()))
     if sub is None:
         return None
     missing = sorted({"name", "bandwidth"} - set(sub))
@@ -154,8 +154,10 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
         peaks = t.pop("peak_flops")
         if not isinstance(peaks, dict):
             raise raw.error("peak_flops", "must be a table of precision = \"VALUE FLOP/s\"")
-        compute = T.ComputeCore(precision_flops=peaks, default_precision=t.pop("default_precision", "fp16"))
-        mem = _sub(raw, t, "memory", {"capacity", "bandwidth", "type"}) or {}
+        compute = T.ComputeCore(precision_flops=peaks, default_precision=t.pop("default_precision", None))
+        mem = dict(_sub(raw, t, "memory", {"capacity", "capacity_stated", "capacity_source", "bandwidth", "type"}) or {})
+        if "capacity_source" in mem:
+            sources["memory.capacity"] = str(mem.pop("capacity_source"))
         t["memory"] = T.MemoryHierarchy(**mem)
         t["scale_up"] = _link(raw, t, "scale_up", T.IOInterconnect, "")
         t["interconnect"] = _link(raw, t, "host_link", T.IOInterconnect, "")

@@ -72,7 +72,7 @@ def _layer_bytes_read(p: dict, layers: int, tokens: float) -> float:
 
 
 def serving(c: dict) -> dict:
-    """TTFT of the batch and ITL at context ISL, in seconds."""
+    """TTFT of the batch and ITL at context ISL (and the ITL's all-reduce share), in seconds."""
     g, hw = MODELS[c["model"]], HARDWARE[c["hw"]]
     p, n, B, S, L = params(g), c["tp"], c["batch"], c["isl"], g["layers"]
     kv_share = 1.0 / min(n, g["kv_heads"])
@@ -88,7 +88,7 @@ def serving(c: dict) -> dict:
     m_dec = (_layer_bytes_read(p, L, B) + head) / n + B * S * p["kv_per_token"] * BF16 * kv_share
     comm_dec = 2 * L * _allreduce(B * g["hidden"] * BF16, n, hw["nvlink"])
     itl = max(f_dec / compute, m_dec / memory) + comm_dec
-    return {"ttft": ttft, "itl": itl}
+    return {"ttft": ttft, "itl": itl, "itl_comm": comm_dec}
 
 
 def training(c: dict) -> dict:

@@ -18,8 +18,8 @@ def model(key: str):
     return getattr(mlsysim.Models.Language, key)
 
 
-def serving(c: dict) -> dict:
-    r = mlsysim.ServingModel().solve(
+def _solve_serving(c: dict):
+    return mlsysim.ServingModel().solve(
         model=model(c["model"]),
         hardware=getattr(mlsysim.Hardware.Cloud, PART[c["hw"]]),
         seq_len=c["isl"],
@@ -28,7 +28,22 @@ def serving(c: dict) -> dict:
         precision="bf16",
         output_len=c["osl"],
     )
+
+
+def serving(c: dict) -> dict:
+    r = _solve_serving(c)
     return {"ttft": r.ttft.to("s").magnitude, "itl": r.itl.to("s").magnitude}
+
+
+def itl_parts(c: dict) -> dict:
+    """Where our ITL goes (s): the roofline term, the fixed per-step costs and the TP all-reduces."""
+    r = _solve_serving(c)
+    roofline = max(r.decode_compute_time.to("s").magnitude, r.decode_memory_time.to("s").magnitude)
+    return {
+        "roofline": roofline,
+        "fixed": r.overhead.to("s").magnitude,
+        "comm": r.decode_communication_time.to("s").magnitude,
+    }
 
 
 def training(c: dict) -> dict:

@@ -158,6 +158,18 @@ def _fmt(v: float) -> str:
     return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
 
 
+def _itl_gap(row: dict) -> str:
+    """One line: where ours' ITL goes next to hand.py's, in ms."""
+    c = row["config"]
+    p, h = ours.itl_parts(c), hand.serving(c)
+    ms = 1e3
+    return (
+        f"   - {_label(c)}, ms: ours {_fmt(row['ours'] * ms)} = roofline {_fmt(p['roofline'] * ms)} + fixed per-step "
+        f"costs {_fmt(p['fixed'] * ms)} + TP all-reduces {_fmt(p['comm'] * ms)}; hand {_fmt(h['itl'] * ms)} = "
+        f"roofline {_fmt((h['itl'] - h['itl_comm']) * ms)} + TP all-reduce bandwidth {_fmt(h['itl_comm'] * ms)}."
+    )
+
+
 def _label(c: dict) -> str:
     if c["kind"] == "serving":
         return f"{c['model']} {c['hw']} TP{c['tp']} batch {c['batch']}"
@@ -242,7 +254,10 @@ def render(record: dict | None = None) -> str:
             + " |"
         )
     lines += ["", "Notes (which side is right, and why):", ""]
-    lines += [f"{i}. ({key}) {NOTES[key]}" for i, key in enumerate(used, 1)]
+    for i, key in enumerate(used, 1):
+        lines.append(f"{i}. ({key}) {NOTES[key]}")
+        if key == "overhead":
+            lines += [_itl_gap(r) for r in table if r["metric"] == "itl" and r["cells"]["hand"][2] == "overhead"]
     na = sorted({v for r in table for v, d, _ in r["cells"].values() if d is None})
     lines += ["", "n/a: " + "; ".join(na) + "."]
     return "\n".join(lines) + "\n"
