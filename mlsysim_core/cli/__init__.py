@@ -101,8 +101,17 @@ class Group(click.Group):
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:
-            raise click.UsageError(f"{exc.message} Commands come from installed plugins (mlsysim plugins).",
-                                   exc.ctx) from None
+            raise click.UsageError(f"{exc.message} {_plugins_hint()}", exc.ctx) from None
+
+
+def _plugins_hint() -> str:
+    """Where commands come from, and which plugins are off (their commands are missing)."""
+    from ..plugins import records
+
+    off = [r for r in records() if r.status != "active"]
+    why = {"disabled": "disabled by MLSYSIM_DISABLE_PLUGINS", "failed": "failed to load"}
+    return "Commands come from installed plugins (mlsysim plugins)" + "".join(
+        f"; {r.name} ({r.distribution}) is {why.get(r.status, r.status)}" for r in off) + "."
 
 
 def plugin_commands(taken: dict, sweep: bool = False) -> dict[str, click.Command]:
@@ -148,7 +157,7 @@ def main(catalog_files: tuple) -> None:
       mlsysim sweep --help
     """
     if catalog_files:
-        from ..catalog import load_catalog
+        from ..plugins import load_catalog
 
         for f in catalog_files:
             load_catalog(f)

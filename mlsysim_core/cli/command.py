@@ -206,7 +206,7 @@ class SolverCommand:
 def lookup(kind: str, name: str, flag: str) -> tuple[str, Any]:
     """(canonical key, value) of a catalog name of ``kind`` (model, hardware, cluster, datacenter);
     case-insensitive; an unknown name raises :class:`CliError` naming ``flag`` and suggesting close matches."""
-    from ..catalog import catalog
+    from ..plugins import catalog
     from ..errors import UnknownEntryError
 
     sections, listing = SECTIONS[kind]

@@ -361,7 +361,7 @@ def _draw(cmd: SolverCommand, points: list, varied: list[str], objectives: tuple
     """The command's sweep plot, or the Pareto front of the two objectives."""
     fig = cmd.sweep_plot(points, varied, objectives) if cmd.sweep_plot else None
     if fig is None:
-        from mlsysim_plots import plot_pareto
+        from .plot import plot_pareto
 
         (x, _), (y, _) = objectives
         fig = plot_pareto(points, x, y, label=varied)

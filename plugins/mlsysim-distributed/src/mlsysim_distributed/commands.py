@@ -48,7 +48,13 @@ TRAIN = SolverCommand(
         Param("ep_size", "--ep", "int", 1, help="Expert-parallel degree (MoE)."),
         Param("seq_len", "--seq-len", "int", help="Tokens per sequence (default min(2048, model max))."),
         Param("zero_stage", "--zero", "int", 0, help="ZeRO stage 0-3."),
-        Param("precision", "--precision", "choice", "bf16", choices=PRECISIONS, help="Compute precision."),
+        Param(
+            "precision",
+            "--precision",
+            "choice",
+            choices=PRECISIONS,
+            help="Compute precision (default: the accelerator's default_precision).",
+        ),
         Param(
             "activation_recomputation",
             "--recompute",

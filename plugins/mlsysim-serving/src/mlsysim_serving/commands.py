@@ -32,8 +32,21 @@ SERVE = SolverCommand(
         Param("hardware", "HARDWARE", "hardware", required=True, help="Catalog hardware key."),
         Param("seq_len", "--seq-len", "int", required=True, help="Prompt length in tokens."),
         Param("batch_size", "--batch-size", "int", 1, help="Concurrent sequences."),
-        Param("tp_size", "--tp", "int", 1, help="Tensor-parallel degree (GPUs of one node)."),
-        Param("precision", "--precision", "choice", "fp16", choices=PRECISIONS, help="Weights precision."),
+        Param("tp_size", "--tp", "int", 1, help="Tensor-parallel degree (GPUs of one scale-up domain)."),
+        Param(
+            "gpus_per_node",
+            "--gpus-per-node",
+            "int",
+            help="GPUs one tensor-parallel group may span (default: the part's scale-up domain, e.g. 8 on HGX, "
+            "72 on NVL72).",
+        ),
+        Param(
+            "precision",
+            "--precision",
+            "choice",
+            choices=PRECISIONS,
+            help="Weights precision (default: the part's default_precision).",
+        ),
         Param(
             "kv_precision",
             "--kv-precision",

@@ -52,7 +52,13 @@ ROOFLINE = SolverCommand(
             "hardware", "HARDWARE", "hardware", required=True, help="Catalog hardware key (mlsysim catalog hardware)."
         ),
         Param("batch_size", "--batch-size", "int", 1, help="Samples per step (LLM decode: sequences, one token each)."),
-        Param("precision", "--precision", "choice", "fp16", choices=PRECISIONS, help="Weights/compute precision."),
+        Param(
+            "precision",
+            "--precision",
+            "choice",
+            choices=PRECISIONS,
+            help="Weights/compute precision (default: the part's default_precision).",
+        ),
         Param(
             "efficiency",
             "--efficiency",
@@ -117,10 +123,8 @@ def _wall(r: Any) -> tuple[str, str]:
 @click.option("--batch-size", type=int, default=1, show_default=True, help="Samples (decode sequences) per step.")
 @click.option(
     "--precision",
-    default="fp16",
-    show_default=True,
     type=click.Choice(PRECISIONS, case_sensitive=False),
-    help="Precision.",
+    help="Precision (default: each part's own default_precision).",
 )
 @click.option("--seq-len", type=int, help="Transformer KV context per sequence (decode step).")
 @click.option("--efficiency", type=float, help="Achieved fraction of peak FLOP/s in (0, 1].")
@@ -217,7 +221,7 @@ def compare(
         )
     else:
         click.echo(
-            f"{results[0][2].model} ({precision}, batch {batch_size}"
+            f"{results[0][2].model} ({precision or 'each part at its default precision'}, batch {batch_size}"
             + (f", context {seq_len}" if seq_len else "")
             + f"); speedup vs {results[0][0]}\n"
         )
@@ -227,7 +231,5 @@ def compare(
     if plot:
         from .plots import plot_roofline
 
-        save_plot(
-            lambda: plot_roofline([hw for _, hw, _ in results], [r for _, _, r in results], precisions=[precision]),
-            plot,
-        )
+        hws, runs = [hw for _, hw, _ in results], [r for _, _, r in results]
+        save_plot(lambda: plot_roofline(hws, runs, precisions=sorted({r.precision for r in runs})), plot)

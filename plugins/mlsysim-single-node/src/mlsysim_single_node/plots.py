@@ -51,7 +51,7 @@ def plot_roofline(
     with SingleNodeModel at batch 1 on the first hardware), or ``(label, FLOP/byte, FLOP/s)`` tuples.
     ``precisions``: compute ceilings to draw (default: every dense peak of the part). Returns ``(fig, ax)``.
     """
-    from mlsysim_core.catalog import catalog
+    from mlsysim_core.plugins import catalog
 
     hws = [
         catalog().Hardware.get(h) if isinstance(h, str) else h
