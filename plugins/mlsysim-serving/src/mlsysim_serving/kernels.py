@@ -86,6 +86,18 @@ def interleaved_itl(itl_mean, prefill_one, concurrency, output_len):
     return itl_mean + concurrency / output_len * prefill_one
 
 
+def continuous_rates(batch, seq_len, output_len, itl_mean, prefill_one):
+    """Steady state of continuous batching at concurrency C (Orca, Yu et al. OSDI 2022): in the time
+    of O decode steps every one of the C running requests finishes and C new prompts are prefilled,
+    so one cycle lasts T = O*ITL_mean + C*t_prefill(one prompt) and serves C requests:
+    requests/s = C/T, output tokens/s = C*O/T, input (prompt) tokens/s = C*S/T, and the share of
+    the time spent prefilling = C*t_prefill/T (what the input tokens cost).
+    Returns (requests/s, input tokens/s, output tokens/s, prefill share)."""
+    cycle = output_len * itl_mean + batch * prefill_one
+    rps = batch / cycle
+    return rps, rps * seq_len, rps * output_len, batch * prefill_one / cycle
+
+
 def power_energy(tdp, t_compute, t_memory, t_step, idle_fraction, compute_fraction, memory_fraction):
     """P = TDP * min(1, idle + f_c*t_c/t + f_m*t_m/t) per GPU (mlsysim_core.physics.accelerator_power);
     energy of the step per GPU = P * t. Returns (power, energy)."""
