@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from mlsysim_ui import render
+from mlsysim_ui.answers import number
 from mlsysim_ui.app import running
 from mlsysim_ui.cli import report
-from mlsysim_ui.pages import PAGES, number, page
+from mlsysim_ui.site import PAGES, page
 
 import mlsysim
 
@@ -105,6 +106,8 @@ def test_fleet_page_runs_each_fleet_solver_for_the_same_duration():
     got = {b.title: b for b in ans.blocks}
     for (solver, q), name in zip(expect.items(), ("tco", "carbon_footprint", "goodput")):
         assert rows(got[solver])[name].value == pytest.approx(getattr(q, "magnitude", q), rel=1e-12)
+    cost = next(c for c in ans.charts if c["layout"]["title"]["text"] == "Cost for the period")
+    assert sum(t["x"][0] for t in cost["data"]) == pytest.approx(expect["EconomicsModel"].magnitude, rel=1e-9)
     hours = page("fleet").answer({"fleet": "Research_256", "days": "720 h", "datacenter": "Quebec"})
     assert rows(hours.blocks[-1])["goodput"].value == pytest.approx(expect["ReliabilityModel"], rel=1e-12)
     # a solver's complaint lands on the argument it names; the other solvers still answer

@@ -17,7 +17,7 @@ import mlsysim
 
 from . import catalog_view, render
 from .pages import Page
-from .pages import page as find_page
+from .site import page as find_page
 
 _CACHE = {"Cache-Control": "public, max-age=86400"}
 

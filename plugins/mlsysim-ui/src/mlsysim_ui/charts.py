@@ -166,12 +166,29 @@ def serving_memory(result: Any) -> dict | None:
     )
 
 
+def fleet_cost(result: Any) -> dict | None:
+    """TCO = CapEx share for the period + energy OpEx + maintenance OpEx (the solver's decomposition)."""
+    parts = ("capex", "opex_energy", "opex_maintenance")
+    if not _has(result, *parts, "tco"):
+        return None
+    return _bars("Cost for the period", "USD", [("TCO", [(p, _mag(result, p, "USD")) for p in parts])])
+
+
+def fleet_carbon(result: Any) -> dict | None:
+    parts = ("operational_carbon", "embodied_carbon")
+    if not _has(result, *parts):
+        return None
+    return _bars("Carbon for the period", "kg CO2e", [("carbon", [(p, _mag(result, p, "kg")) for p in parts])])
+
+
 CHARTS: tuple[Callable[[Any], dict | None], ...] = (
     roofline,
     serving_phases,
     serving_memory,
     training_step,
     training_memory,
+    fleet_cost,
+    fleet_carbon,
 )
 
 

@@ -76,8 +76,8 @@ def report(page: str, values: tuple, out: str) -> None:
     from mlsysim_core.errors import InvalidInputError
 
     from . import render
-    from .pages import PAGES
-    from .pages import page as find_page
+    from .site import PAGES
+    from .site import page as find_page
 
     try:
         p = find_page(page)

@@ -14,7 +14,8 @@ import jinja2
 import mlsysim
 
 from . import catalog_view
-from .pages import PAGES, Page
+from .pages import Page
+from .site import PAGES
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -45,6 +46,8 @@ def values_for(page: Page, query: Mapping[str, str]) -> dict[str, str]:
 def context(page: Page, values: Mapping[str, str], **extra: Any) -> dict:
     fields = page.fields(values)
     answer = page.answer(values)
+    # optional fields the page's example sets are shown first, the rest under "more options"
+    main = [f for f in fields if not f.advanced or f.name in page.example]
     sources = {name: source for name, _, source in answer.parts}
     solvers = page.available() if page.solvers else []
     return {
@@ -54,6 +57,8 @@ def context(page: Page, values: Mapping[str, str], **extra: Any) -> dict:
         "nav": nav(),
         "values": dict(values),
         "fields": fields,
+        "main_fields": main,
+        "more_fields": [f for f in fields if f not in main],
         "answer": answer,
         "errors": answer.errors,
         "sources": sources,
@@ -61,7 +66,8 @@ def context(page: Page, values: Mapping[str, str], **extra: Any) -> dict:
         "solvers": solvers,
         "missing": [s for s in page.solvers if s not in solvers],
         "all_solvers": list(mlsysim.solvers()),
-        "version": mlsysim.__version__, "charts_possible": True,
+        "version": mlsysim.__version__,
+        "charts_possible": True,
         "precisions": list(mlsysim.PRECISION_BYTES),
         **extra,
     }
