@@ -19,6 +19,7 @@ read fields through :func:`need`, which names the missing field and the consumer
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
@@ -77,6 +78,12 @@ def _public(obj: Any) -> list[tuple[str, Any]]:
     return [(f.alias if f.name.startswith("_") else f.name, f) for f in attrs.fields(type(obj))]
 
 
+@functools.cache
+def _stored_names(cls: type) -> dict[str, str]:
+    """Public field name -> attribute holding its stored value (``_latency`` for ``latency``)."""
+    return {(f.alias if f.name.startswith("_") else f.name): f.name for f in attrs.fields(cls)}
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Quantity):
         m = value.magnitude
@@ -104,6 +111,14 @@ class Result:
     def fields(self) -> list[str]:
         """Public field names in declaration order."""
         return [name for name, _ in _public(self)]
+
+    def si(self, name: str) -> Any:
+        """Field ``name`` as stored: an SI float (or None) for a physical field, the value otherwise.
+        Cheaper than the Quantity view; the sweep engine reads results this way."""
+        try:
+            return getattr(self, _stored_names(type(self))[name])
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} has no field {name!r}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data: Quantities as ``{"value", "unit"}``; nested results as dicts."""

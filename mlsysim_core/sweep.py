@@ -17,10 +17,13 @@ axes*) vary slowest, in the order given; the solver's *vector arguments* (``swee
 solver class, e.g. batch_size and seq_len) vary fastest, in the order given. Every row carries its
 inputs (model and hardware by name) among the columns, so the order rarely matters.
 
-**One implementation.** A solver that defines ``sweep_vector`` and ``_sweep_block`` runs, per
-group, the same validation as ``solve()`` and then the same kernels with numpy arrays for its
-vector arguments; the results equal ``solve()`` point by point (tests/test_sweep.py). Any other
-solver is swept by calling ``solve()`` once per point (correct, ~10 us a point).
+**One implementation.** A solver (``mlsysim_core.solver.Solver``) answers a block of points
+through its public vectorized entry ``sweep_columns(n, vectors, args)``: per group, the same
+validation as ``solve()``, then the same kernels with numpy arrays for its vector arguments
+(``sweep_vector``: int64 arrays when every value given is an int, float64 when every one is a
+float; a mixed list is a group axis); the results equal ``solve()`` point by point
+(tests/test_sweep.py). A solver without ``sweep_columns`` is swept by calling ``solve()`` once
+per point (correct, ~10 us a point).
 
 **Invalid points are kept and masked.** A point ``solve()`` would reject with InvalidInputError
 (a tp_size that does not divide the heads, a seq_len beyond the model's maximum) is a row with
@@ -65,6 +68,14 @@ def where(cond: Any, a: Any, b: Any) -> Any:
     return a if cond else b
 
 
+def not_integers(values: np.ndarray, low: int, high: int) -> np.ndarray:
+    """Points an integer argument check rejects: outside [low, high], or every point of a float
+    array (``solve()`` takes integers only)."""
+    if values.dtype.kind == "f":
+        return np.ones(len(values), dtype=bool)
+    return (values < low) | (values > high)
+
+
 class PointErrors:
     """Which points of a block solve() would reject, and its message for each (vector arguments).
 
@@ -95,6 +106,33 @@ class PointErrors:
                 raise AssertionError(f"point {i}: the vector check failed but solve()'s check passed")
         self.messages[where_bad] = np.array(texts, dtype=object)[inverse.ravel()]
         self.ok &= ~bad
+
+
+def checked(errors: PointErrors, name: str, vectors: dict[str, np.ndarray], args: dict[str, Any],
+            check: Callable[[Any], Any]) -> Any:
+    """Argument ``name`` through solve()'s own scalar check ``check(value) -> SI value`` (which raises
+    InvalidInputError): an array when ``name`` is in ``vectors`` (the check runs once per distinct
+    value), else ``check(args[name])``. Points whose value is rejected get its message through
+    ``errors`` (unless an earlier check rejected them) and NaN here. Call in solve()'s order."""
+    values = vectors.get(name)
+    if values is None:
+        try:
+            return check(args[name])
+        except InvalidInputError:
+            n = len(errors.ok)
+            errors.check(np.ones(n, dtype=bool), np.zeros(n), lambda i: check(args[name]))
+            return math.nan
+    distinct, inverse = np.unique(values, return_inverse=True)
+    out = np.full(len(distinct), np.nan)
+    rejected = np.zeros(len(distinct), dtype=bool)
+    for j, v in enumerate(distinct.tolist()):
+        try:
+            out[j] = check(v)
+        except InvalidInputError:
+            rejected[j] = True
+    inverse = inverse.ravel()
+    errors.check(rejected[inverse], values, lambda i: check(values[i].item()))
+    return out[inverse]
 
 
 # --------------------------------------------------------------------------- the answer
@@ -334,7 +372,7 @@ class _Plan:
         self.cls = cls
         params = inspect.signature(cls.solve).parameters
         accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
-        vector = set(getattr(cls, "sweep_vector", ()) if hasattr(cls, "_sweep_block") else ())
+        vector = set(getattr(cls, "sweep_vector", ()) if callable(getattr(cls, "sweep_columns", None)) else ())
         self.fixed: dict[str, Any] = {}
         self.group: list[tuple[str, list]] = []
         self.vector: list[tuple[str, np.ndarray]] = []
@@ -350,15 +388,15 @@ class _Plan:
                 raise InvalidInputError(name, value, "a 1-D list or array of values")
             if len(values) == 0:
                 raise InvalidInputError(name, value, "at least one value")
-            ints = all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in values)
-            if name in vector and ints:
-                self.vector.append((name, np.asarray(values, dtype=np.int64)))
+            dtype = _vector_dtype(values) if name in vector else None
+            if dtype is not None:
+                self.vector.append((name, np.asarray(values, dtype=dtype)))
             else:
                 self.group.append((name, list(values)))
         for name in vector:  # vector arguments given once still go through the vector path
-            if name in self.fixed and isinstance(self.fixed[name], (int, np.integer)) \
-                    and not isinstance(self.fixed[name], (bool, np.bool_)):
-                self.vector.append((name, np.asarray([self.fixed.pop(name)], dtype=np.int64)))
+            dtype = _vector_dtype([self.fixed[name]]) if name in self.fixed else None
+            if dtype is not None:
+                self.vector.append((name, np.asarray([self.fixed.pop(name)], dtype=dtype)))
         missing = [p for p, q in params.items() if p != "self" and q.default is q.empty
                    and q.kind not in (q.VAR_KEYWORD, q.VAR_POSITIONAL) and p not in kwargs]
         if missing:
@@ -374,6 +412,18 @@ class _Plan:
 
     def chunks(self, chunk_size: int) -> list[tuple[int, int]]:
         return [(s, min(s + chunk_size, self.size)) for s in range(0, self.size, chunk_size)]
+
+
+def _vector_dtype(values: Any) -> Any:
+    """int64 when every value is an int, float64 when every one is a float, else None (a group axis:
+    solve() sees each value exactly as given, so its error messages match)."""
+    if isinstance(values, np.ndarray):
+        return np.int64 if values.dtype.kind in "iu" else np.float64 if values.dtype.kind == "f" else None
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in values):
+        return np.int64
+    if all(isinstance(v, (float, np.floating)) for v in values):
+        return np.float64
+    return None
 
 
 def _fields_of(produces: Any) -> tuple[list[tuple[str, Any]], dict[str, tuple[Any, float]]]:
@@ -405,7 +455,7 @@ def _run_chunk(cls: type, plan: _Plan, start: int, stop: int) -> tuple[Any, list
     produces = getattr(cls, "produces", None)
     fields, units = _fields_of(produces)
     solver = cls()
-    vectorized = hasattr(solver, "_sweep_block") and bool(plan.vector)
+    columns = getattr(solver, "sweep_columns", None)
     blocks = []
     nv = plan.n_vector
     for g in range(start // nv, (stop - 1) // nv + 1):
@@ -418,15 +468,15 @@ def _run_chunk(cls: type, plan: _Plan, start: int, stop: int) -> tuple[Any, list
             vec = {name: values[i] for (name, values), i in zip(plan.vector, vidx)}
         else:
             vec = {}
-        if vectorized:
+        if callable(columns):
             try:
                 with np.errstate(all="ignore"):
-                    cols = solver._sweep_block(n, vec, args)
+                    cols = columns(n, vec, args)
             except InvalidInputError as exc:
                 cols = {"valid": False, "error": str(exc)}
             cols = _fill(cols, fields, units, args, vec, n)
         else:
-            cols, produces = _loop(solver, produces, args, vec, n)
+            cols, produces = solve_each(solver, produces, args, vec, n)
             fields, units = _fields_of(produces)
         blocks.append((g * nv + lo, n, cols))
     return produces, blocks
@@ -434,18 +484,20 @@ def _run_chunk(cls: type, plan: _Plan, start: int, stop: int) -> tuple[Any, list
 
 def _fill(cols: dict, fields: list, units: dict, args: dict, vec: dict, n: int) -> dict[str, Any]:
     """Complete a block: every result field (an array of n or one value); rows that are not
-    valid keep their inputs and get NaN (numbers), False (flags) or "" (labels) elsewhere."""
+    valid keep their non-physical inputs and get NaN (physical fields), False (flags) or ""
+    (labels) elsewhere."""
     valid = cols["valid"]
+    rejected = not isinstance(valid, np.ndarray) and not valid
     partly = isinstance(valid, np.ndarray) and not valid.all()
     out: dict[str, Any] = {}
     for name, f in fields:
-        v = cols.get(name)
-        computed = name not in vec and name not in args
-        if v is None and not computed:
-            v = vec[name] if name in vec else _input_value(args[name])
-        elif v is None:
-            v = np.nan if name in units else False if f.type in ("bool", bool) else "" if f.type in ("str", str) else None
-        elif computed and partly:
+        v = None if rejected else cols.get(name)
+        is_input = name in vec or name in args
+        if v is None:
+            v = np.nan if name in units and (rejected or not is_input) else \
+                vec[name] if name in vec else _input_value(args[name]) if is_input else \
+                False if f.type in ("bool", bool) else "" if f.type in ("str", str) else None
+        elif partly and (name in units or not is_input):
             arr = v if isinstance(v, np.ndarray) else np.full(n, v)
             kind = arr.dtype.kind
             v = np.where(valid, arr, np.nan) if kind in "fi" and name in units or kind == "f" else \
@@ -457,8 +509,10 @@ def _fill(cols: dict, fields: list, units: dict, args: dict, vec: dict, n: int) 
     return out
 
 
-def _loop(solver: Any, produces: Any, args: dict, vec: dict, n: int) -> tuple[dict[str, Any], Any]:
-    """The generic path: solve() once per point. Returns (columns, result class)."""
+def solve_each(solver: Any, produces: Any, args: dict, vec: dict, n: int) -> tuple[dict[str, Any], Any]:
+    """The loop path: ``solver.solve()`` once per point of a block (``Solver.sweep_columns``'s default,
+    and how a solver without ``sweep_columns`` is swept). Returns (columns, result class); the class
+    is learnt from an answer when ``produces`` is not a result class."""
     points = [{**args, **{k: v[i].item() for k, v in vec.items()}} for i in range(n)]
     results: list[Any] = []
     for kw in points:
@@ -466,7 +520,7 @@ def _loop(solver: Any, produces: Any, args: dict, vec: dict, n: int) -> tuple[di
             results.append(solver.solve(**kw))
         except InvalidInputError as exc:
             results.append(exc)
-    if not _fields_of(produces)[0]:  # the solver does not declare its result class: learn it from an answer
+    if not _fields_of(produces)[0]:
         produces = next((type(r) for r in results if not isinstance(r, InvalidInputError)), None)
     fields, units = _fields_of(produces)
     rows: dict[str, list] = {name: [] for name, _ in fields}
@@ -474,7 +528,7 @@ def _loop(solver: Any, produces: Any, args: dict, vec: dict, n: int) -> tuple[di
         failed = isinstance(r, InvalidInputError)
         for name, _ in fields:
             if name in units:
-                v = np.nan if failed else getattr(r, "_" + name)
+                v = np.nan if failed else r.si(name)
                 rows[name].append(np.nan if v is None else v)
             else:
                 rows[name].append(_input_value(kw.get(name)) if failed else getattr(r, name))

@@ -29,6 +29,7 @@ import warnings
 from typing import Any, Optional
 
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.solver import Solver
 from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Workload, precision_bytes
 from mlsysim_core.validate import MAX_COUNT, instance, integer, number
 
@@ -77,7 +78,7 @@ def _bool(name: str, value: Any) -> bool:
     raise InvalidInputError(name, value, "True or False")
 
 
-class DistributedModel:
+class DistributedModel(Solver):
     """Step time, communication, pipeline bubble, memory per GPU and MFU of distributed training.
 
     Equations: Narayanan et al., "Efficient Large-Scale Language Model Training on GPU Clusters Using
@@ -88,6 +89,8 @@ class DistributedModel:
     """
 
     name = "DistributedModel"
+    consumes = (Workload, Fleet)
+    produces = DistributedResult
 
     def solve(
         self,

@@ -27,10 +27,14 @@ from typing import Any, Optional
 
 import attrs
 
+import numpy as np
+
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.types import Datacenter
-from mlsysim_core.physics import fleet_it_power
+from mlsysim_core.physics import DEFAULT_UTILIZATION, fleet_it_power, maximum
 from mlsysim_core.results import Result, measure, result
+from mlsysim_core.solver import Solver
+from mlsysim_core.sweep import PointErrors, checked, where
+from mlsysim_core.types import Datacenter, Fleet
 from mlsysim_core.units import DIMENSIONLESS, USD, USD_PER_HOUR, USD_PER_KWH, U
 
 from mlsysim_core.fleet_inputs import (
@@ -140,9 +144,15 @@ def _price(name: str, value: Any, default: Optional[float], part: str, *, allow_
     return default
 
 
-class EconomicsModel:
+class EconomicsModel(Solver):
     """Total cost of ownership (CapEx, OpEx, TCO) of a fleet, with cost per GPU-hour, the cloud
     alternative, and cost per token or per training run when given another solver's result."""
+
+    name = "EconomicsModel"
+    consumes = (Fleet,)
+    produces = EconomicsResult
+    #: solve() arguments sweep_columns() takes as arrays
+    sweep_vector = ("duration_days", "utilization", "kwh_price")
 
     def solve(
         self,
@@ -192,102 +202,159 @@ class EconomicsModel:
                 ``throughput`` (e.g. SingleNodeModel's profile: ``cost_per_query`` per sample).
             tokens_per_query: output tokens per query, for ``cost_per_query``.
             steps: training steps, for a training result that has only ``step_time``.
+
+        Checks run on every other argument first, then on utilization (with mfu), duration_days and
+        kwh_price.
         """
-        fleet = check_fleet(fleet)
+        g = _prepare(fleet, datacenter, grid, mfu, amortization_years, infrastructure_multiplier, maintenance_rate,
+                     unit_cost, host_cost, network_cost, pue, cloud_rate, workload, tokens_per_query, steps)
         u = utilization_arg(utilization, mfu)
-        w = workload_usage(workload, fleet, steps, "EconomicsModel")
-        wl_time, accels_run = w.time, w.accelerators
-        tps, qps, rep = w.tokens_per_second, w.samples_per_second, w.replica_accelerators
-        t = duration_arg(duration_days, w)
-        life = amount("amortization_years", amortization_years, YEAR, YEAR_S, "years")
-        rate = ratio("maintenance_rate", maintenance_rate, 0.0, 1.0)
-        mult = amount("infrastructure_multiplier", infrastructure_multiplier, DIMENSIONLESS, 1.0, "factor", high=100.0)
+        t = duration_arg(duration_days, g.usage)
+        price = _energy_price(kwh_price, g)
+        return EconomicsResult(**_evaluate(g, u, t, price), **g.fields,
+                               price_source="grid" if kwh_price is None else "argument")
 
-        # --- where: facility (PUE) and grid (price)
-        facility, g = site(fleet, datacenter, grid)
-        if pue is not None:
-            p_ue = ratio("pue", pue, 1.0, 5.0)
-            pue_source = "argument"
-        elif facility is not None:
-            p_ue = facility_pue(facility)
-            pue_source = "datacenter" if isinstance(facility, Datacenter) else "grid typical_pue"
-        else:
-            raise InvalidInputError("datacenter", None, "a Datacenter or GridProfile (for its PUE), or pue=",
-                                    f"fleet {fleet.name!r} has no datacenter")
-        if kwh_price is not None:
-            price = amount("kwh_price", kwh_price, USD_PER_KWH, 1.0 / KWH_J, "USD/kWh")
-            source = "argument"
-        else:
-            price = g.si.electricity_price if g is not None else None
-            if price is None:
-                where = f"grid {g.name!r} has no electricity_price" if g is not None else \
-                    f"fleet {fleet.name!r} has no datacenter and no grid was given"
-                raise InvalidInputError("kwh_price", None, "an electricity price in USD/kWh (number or Quantity)",
-                                        f"{where}; pass kwh_price=")
-            source = "grid"
+    def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
+        """``n`` points of one group (the Solver protocol): duration_days, utilization and kwh_price
+        as arrays, through solve()'s checks and :func:`_evaluate`."""
+        a = args
+        g = _prepare(a["fleet"], a["datacenter"], a["grid"], a["mfu"], a["amortization_years"],
+                     a["infrastructure_multiplier"], a["maintenance_rate"], a["unit_cost"], a["host_cost"],
+                     a["network_cost"], a["pue"], a["cloud_rate"], a["workload"], a["tokens_per_query"], a["steps"])
+        errors = PointErrors(n)
+        u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
+        t = checked(errors, "duration_days", vectors, a, lambda v: duration_arg(v, g.usage))
+        price = checked(errors, "kwh_price", vectors, a, lambda v: _energy_price(v, g))
+        source = "argument" if "kwh_price" in vectors or a["kwh_price"] is not None else "grid"
+        return {**_evaluate(g, u, t, price), **g.fields, "price_source": source, "valid": errors.ok,
+                "error": errors.messages}
 
-        # --- CapEx
-        node = fleet.node
-        hw = node.accelerator
-        nodes = fleet.count
-        n = nodes * node.accelerators_per_node
-        c_unit = _price("unit_cost", unit_cost, hw.si.unit_cost, f"accelerator {hw.name!r}")
-        c_host = _price("host_cost", host_cost, node.si.host_cost, f"node {node.name!r}", allow_zero=True)
-        c_net = 0.0 if network_cost is None else amount("network_cost", network_cost, USD, 1.0, "USD", low_open=False)
-        capex_acc = n * c_unit * mult
-        capex_host = nodes * c_host * mult
-        capex_net = c_net * mult
-        capex_total = capex_acc + capex_host + capex_net
-        capex = capex_total * t / life
 
-        # --- OpEx
-        pmax, pidle = node_power(fleet, u)
-        p_it = fleet_it_power(pmax, pidle, u, nodes)
-        e_it = p_it * t
-        e_fac = e_it * p_ue
-        opex_energy = e_fac * price
-        opex_maint = capex_total * rate * t / YEAR_S
-        opex = opex_energy + opex_maint
-        tco = capex + opex
-        per_gpu_s = tco / (n * t)
+class _Group:
+    """Checked arguments of one configuration but utilization, duration and energy price (SI floats)."""
 
-        # --- cloud alternative
-        cr = cloud = ratio_c = cheaper = breakeven = None
-        if cloud_rate is not None:
-            cr = amount("cloud_rate", cloud_rate, USD_PER_HOUR, 1.0 / HOUR_S, "USD per accelerator-hour")
-            cloud = cr * n * t
-            ratio_c = cloud / tco
-            cheaper = "cloud" if cloud < tco else "owned"
-            margin = cr * n - opex / t
-            breakeven = capex_total / margin if margin > 0 else None
+    __slots__ = ("usage", "fleet", "grid", "life", "rate", "p_ue", "capex_acc", "capex_host", "capex_net",
+                 "capex_total", "pmax", "pidle", "cloud_rate", "tq", "fields")
 
-        # --- consumed results
-        fleet_tps = fleet_qps = per_million = per_query = wl_cost = wl_cloud = None
-        if tps is not None:
-            fleet_tps = tps * n / rep
-            per_token = (tco / t) / fleet_tps
-            per_million = per_token * 1e6
-            if tokens_per_query is not None:
-                per_query = per_token * amount("tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
-        elif qps is not None:
-            # a per-step result (latency, throughput) on `rep` accelerators: every replica serves
-            fleet_qps = qps * n / rep
-            per_query = (tco / t) / fleet_qps
-        elif wl_time is not None:
-            wl_cost = per_gpu_s * accels_run * wl_time
-            if cr is not None:
-                wl_cloud = cr * accels_run * wl_time
 
-        return EconomicsResult(
-            capex=capex, capex_total=capex_total, capex_accelerators=capex_acc, capex_hosts=capex_host,
-            capex_network=capex_net, opex_energy=opex_energy, opex_maintenance=opex_maint, opex=opex, tco=tco,
-            cost_per_gpu_hour=per_gpu_s, it_energy=e_it, facility_energy=e_fac, it_power=p_it,
-            electricity_price=price, duration=t, pue=p_ue, utilization=u, amortization_years=life / YEAR_S,
-            maintenance_rate=rate, accelerators=n, nodes=nodes, price_source=source,
-            region_name=g.name if g is not None else None,
-            datacenter_name=facility.name if isinstance(facility, Datacenter) else None, pue_source=pue_source,
-            cloud_rate=cr, cloud_cost=cloud, cloud_to_tco_ratio=ratio_c, cheaper=cheaper, breakeven=breakeven,
-            tokens_per_second=fleet_tps, cost_per_million_tokens=per_million, cost_per_query=per_query,
-            queries_per_second=fleet_qps,
-            replica_accelerators=rep, workload_time=wl_time, workload_cost=wl_cost, workload_cloud_cost=wl_cloud,
-        )
+def _prepare(fleet: Any, datacenter: Any, grid: Any, mfu: Any, amortization_years: Any,
+             infrastructure_multiplier: Any, maintenance_rate: Any, unit_cost: Any, host_cost: Any,
+             network_cost: Any, pue: Any, cloud_rate: Any, workload: Any, tokens_per_query: Any,
+             steps: Any) -> _Group:
+    """Check every argument but utilization, duration_days and kwh_price; CapEx and the site."""
+    g = _Group()
+    g.fleet = fleet = check_fleet(fleet)
+    if mfu is not None:
+        ratio("mfu", mfu, 0.0, 1.0)
+    g.usage = w = workload_usage(workload, fleet, steps, "EconomicsModel")
+    g.life = amount("amortization_years", amortization_years, YEAR, YEAR_S, "years")
+    g.rate = ratio("maintenance_rate", maintenance_rate, 0.0, 1.0)
+    mult = amount("infrastructure_multiplier", infrastructure_multiplier, DIMENSIONLESS, 1.0, "factor", high=100.0)
+
+    # --- where: facility (PUE) and grid (price)
+    facility, g.grid = site(fleet, datacenter, grid)
+    if pue is not None:
+        g.p_ue = ratio("pue", pue, 1.0, 5.0)
+        pue_source = "argument"
+    elif facility is not None:
+        g.p_ue = facility_pue(facility)
+        pue_source = "datacenter" if isinstance(facility, Datacenter) else "grid typical_pue"
+    else:
+        raise InvalidInputError("datacenter", None, "a Datacenter or GridProfile (for its PUE), or pue=",
+                                f"fleet {fleet.name!r} has no datacenter")
+
+    # --- CapEx
+    node = fleet.node
+    hw = node.accelerator
+    nodes = fleet.count
+    n = nodes * node.accelerators_per_node
+    c_unit = _price("unit_cost", unit_cost, hw.si.unit_cost, f"accelerator {hw.name!r}")
+    c_host = _price("host_cost", host_cost, node.si.host_cost, f"node {node.name!r}", allow_zero=True)
+    c_net = 0.0 if network_cost is None else amount("network_cost", network_cost, USD, 1.0, "USD", low_open=False)
+    g.capex_acc = n * c_unit * mult
+    g.capex_host = nodes * c_host * mult
+    g.capex_net = c_net * mult
+    g.capex_total = g.capex_acc + g.capex_host + g.capex_net
+    g.pmax, g.pidle = node_power(fleet, DEFAULT_UTILIZATION)
+    g.cloud_rate = None if cloud_rate is None else amount(
+        "cloud_rate", cloud_rate, USD_PER_HOUR, 1.0 / HOUR_S, "USD per accelerator-hour")
+    g.tq = None
+    if w.tokens_per_second is not None and tokens_per_query is not None:
+        g.tq = amount("tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
+    g.fields = dict(
+        capex_total=g.capex_total, capex_accelerators=g.capex_acc, capex_hosts=g.capex_host,
+        capex_network=g.capex_net, pue=g.p_ue, amortization_years=g.life / YEAR_S, maintenance_rate=g.rate,
+        accelerators=n, nodes=nodes, region_name=g.grid.name if g.grid is not None else None,
+        datacenter_name=facility.name if isinstance(facility, Datacenter) else None, pue_source=pue_source,
+        cloud_rate=g.cloud_rate, replica_accelerators=w.replica_accelerators)
+    return g
+
+
+def _energy_price(kwh_price: Any, g: _Group) -> float:
+    """USD per J: the argument, else the grid's electricity price (neither is an error)."""
+    if kwh_price is not None:
+        return amount("kwh_price", kwh_price, USD_PER_KWH, 1.0 / KWH_J, "USD/kWh")
+    price = g.grid.si.electricity_price if g.grid is not None else None
+    if price is None:
+        where_ = f"grid {g.grid.name!r} has no electricity_price" if g.grid is not None else \
+            f"fleet {g.fleet.name!r} has no datacenter and no grid was given"
+        raise InvalidInputError("kwh_price", None, "an electricity price in USD/kWh (number or Quantity)",
+                                f"{where_}; pass kwh_price=")
+    return price
+
+
+def _evaluate(g: _Group, u: Any, t: Any, price: Any) -> dict[str, Any]:
+    """Every field that depends on the utilization ``u``, the duration ``t`` (s) and the energy
+    price (USD/J): numbers (solve()) or arrays (a sweep), one code path."""
+    w = g.usage
+    nodes = g.fleet.count
+    n = nodes * g.fleet.node.accelerators_per_node
+    capex_total = g.capex_total
+    capex = capex_total * t / g.life
+
+    # --- OpEx
+    p_it = fleet_it_power(g.pmax, g.pidle, u, nodes)
+    e_it = p_it * t
+    e_fac = e_it * g.p_ue
+    opex_energy = e_fac * price
+    opex_maint = capex_total * g.rate * t / YEAR_S
+    opex = opex_energy + opex_maint
+    tco = capex + opex
+    per_gpu_s = tco / (n * t)
+
+    # --- cloud alternative
+    cr = g.cloud_rate
+    cloud = ratio_c = cheaper = breakeven = None
+    if cr is not None:
+        cloud = cr * n * t
+        ratio_c = cloud / tco
+        cheaper = where(cloud < tco, "cloud", "owned")
+        margin = cr * n - opex / t
+        breakeven = where(margin > 0, capex_total / maximum(margin, 5e-324), None)  # max(): no 0/0 on either path
+
+    # --- consumed results
+    tps, qps, rep = w.tokens_per_second, w.samples_per_second, w.replica_accelerators
+    fleet_tps = fleet_qps = per_million = per_query = wl_cost = wl_cloud = None
+    if tps is not None:
+        fleet_tps = tps * n / rep
+        per_token = (tco / t) / fleet_tps
+        per_million = per_token * 1e6
+        if g.tq is not None:
+            per_query = per_token * g.tq
+    elif qps is not None:
+        # a per-step result (latency, throughput) on `rep` accelerators: every replica serves
+        fleet_qps = qps * n / rep
+        per_query = (tco / t) / fleet_qps
+    elif w.time is not None:
+        wl_cost = per_gpu_s * w.accelerators * w.time
+        if cr is not None:
+            wl_cloud = cr * w.accelerators * w.time
+
+    return dict(
+        capex=capex, opex_energy=opex_energy, opex_maintenance=opex_maint, opex=opex, tco=tco,
+        cost_per_gpu_hour=per_gpu_s, it_energy=e_it, facility_energy=e_fac, it_power=p_it,
+        electricity_price=price, duration=t, utilization=u, cloud_cost=cloud, cloud_to_tco_ratio=ratio_c,
+        cheaper=cheaper, breakeven=breakeven, tokens_per_second=fleet_tps, cost_per_million_tokens=per_million,
+        cost_per_query=per_query, queries_per_second=fleet_qps, workload_time=w.time, workload_cost=wl_cost,
+        workload_cloud_cost=wl_cloud,
+    )

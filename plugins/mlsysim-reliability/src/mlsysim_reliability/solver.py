@@ -30,7 +30,12 @@ from typing import Any, Optional
 
 import attrs
 
+import numpy as np
+
 from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.physics import maximum
+from mlsysim_core.solver import Solver
+from mlsysim_core.sweep import PointErrors, checked, where
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.types import Component, Fleet
 from mlsysim_core.units import HOUR, SECOND, Quantity, to_si
@@ -131,40 +136,79 @@ def _node_rate(node: Any) -> float:
     return rate
 
 
-def young_interval(delta: float, mtbf: float) -> float:
+def _ufunc(scalar: Any, array: Any) -> Any:
+    """``math`` for a Python float (solve()), the numpy ufunc for an array (a sweep)."""
+    return lambda x: array(x) if x.__class__ is np.ndarray else scalar(x)
+
+
+_exp, _expm1, _log = _ufunc(math.exp, np.exp), _ufunc(math.expm1, np.expm1), _ufunc(math.log, np.log)
+_sqrt = _ufunc(math.sqrt, np.sqrt)
+
+
+def young_interval(delta: Any, mtbf: Any) -> Any:
     """Young (1974): tau = sqrt(2 * delta * M)."""
-    return math.sqrt(2.0 * delta * mtbf)
+    return _sqrt(2.0 * delta * mtbf)
 
 
-def daly_interval(delta: float, mtbf: float) -> float:
+def daly_interval(delta: Any, mtbf: Any) -> Any:
     """Daly (2006, eq. 37): sqrt(2dM) * (1 + sqrt(d/2M)/3 + (d/2M)/9) - d for d < 2M, else M."""
-    if delta >= 2.0 * mtbf:
-        return mtbf
     x = delta / (2.0 * mtbf)
     # > 0 for d < 2M; max() only guards subnormal rounding (d ~ 1e-308 s gave -1.7e-308 s)
-    return max(math.sqrt(2.0 * delta * mtbf) * (1.0 + math.sqrt(x) / 3.0 + x / 9.0) - delta, 0.0)
+    tau = maximum(_sqrt(2.0 * delta * mtbf) * (1.0 + _sqrt(x) / 3.0 + x / 9.0) - delta, 0.0)
+    return where(delta >= 2.0 * mtbf, mtbf, tau)
 
 
-def goodput(tau: float, delta: float, restart: float, mtbf: float) -> float:
-    """Daly's renewal model: tau / (M * exp(R/M) * (exp((tau + delta)/M) - 1)), in (0, 1)."""
-    if tau <= 0.0:
-        return 0.0
+def goodput(tau: Any, delta: Any, restart: Any, mtbf: Any) -> Any:
+    """Daly's renewal model: tau / (M * exp(R/M) * (exp((tau + delta)/M) - 1)), in (0, 1).
+
+    Regimes (numbers or arrays): tau <= 0: 0; x = (tau+delta)/M or R/M overflowing: 0 (no progress,
+    not NaN); x == 0 (tau + delta underflows against M): the x -> 0 limit tau / ((tau+delta) e^r);
+    x + r >= 700: the log form, log(expm1(x)) = x + log(-expm1(-x)) (expm1 itself overflows)."""
     x = (tau + delta) / mtbf
     r = restart / mtbf
-    if not x + r < math.inf:  # an MTBF so small (5e-324 h) that x or r overflows: no progress, not NaN
-        return 0.0
-    if x == 0.0:  # tau + delta underflows against M (5e-324 s vs 23 s): the x -> 0 limit, not 0/0
-        return tau / ((tau + delta) * math.exp(r))
-    if x + r < _LOG_MAX:
-        return tau / (mtbf * math.exp(r) * math.expm1(x))
-    # log form for very unreliable fleets: log(expm1(x)) = x + log(-expm1(-x)) (log1p(-exp(-x))
-    # raised "math domain error" once exp(-x) rounded to 1; x floored at the smallest float)
-    return math.exp(math.log(tau / mtbf) - r - x - math.log(-math.expm1(-max(x, 5e-324))))
+    if x.__class__ is not np.ndarray and r.__class__ is not np.ndarray and tau.__class__ is not np.ndarray:
+        if tau <= 0.0 or not x + r < math.inf:
+            return 0.0
+        if x == 0.0:
+            return tau / ((tau + delta) * math.exp(r))
+        if x + r < _LOG_MAX:
+            return tau / (mtbf * math.exp(r) * math.expm1(x))
+        return math.exp(math.log(tau / mtbf) - r - x - math.log(-math.expm1(-max(x, 5e-324))))
+    x, r, tau = np.broadcast_arrays(x, r, tau)
+    normal = x + r < _LOG_MAX
+    g = np.where(x == 0.0, tau / ((tau + delta) * _exp(r)),
+                 np.where(normal, tau / (mtbf * _exp(np.where(normal, r, 0.0)) * _expm1(np.where(normal, x, 1.0))),
+                          _exp(_log(tau / mtbf) - r - x - _log(-_expm1(-np.maximum(x, 5e-324))))))
+    return np.where((tau <= 0.0) | ~(x + r < math.inf), 0.0, g)
 
 
-class ReliabilityModel:
+def _evaluate(t: Any, delta: Any, restart: float, m: float, interval: Optional[float]) -> dict[str, Any]:
+    """Every computed field of the ReliabilityResult from checked SI inputs: the job time ``t`` and
+    checkpoint cost ``delta`` are numbers (solve()) or arrays (a sweep); one code path."""
+    e = t / m
+    tau_d = daly_interval(delta, m)
+    tau = tau_d if interval is None else interval + 0.0 * delta
+    g = goodput(tau, delta, restart, m)
+    g1 = where(tau > 0.0, 1.0 - delta / maximum(tau, 5e-324) - (0.5 * tau + restart) / m, 0.0)  # tau -> 0 at M ~ 1e-206 h
+    wall = where(g > 0.0, t / maximum(g, 5e-324), math.inf)
+    return dict(
+        fleet_mtbf=m, failures_per_day=1.0 / m, failure_probability=-_expm1(-e),
+        expected_failures=e, young_interval=young_interval(delta, m), daly_interval=tau_d,
+        optimal_checkpoint_interval=tau_d, checkpoint_interval=tau, goodput=g,
+        goodput_first_order=maximum(g1, 0.0), expected_completion_time=wall, expected_interruptions=wall / m,
+        job_duration=t, checkpoint_time=delta, restart_time=restart,
+    )
+
+
+class ReliabilityModel(Solver):
     """Fleet MTBF from component failure rates, failure probability of a job, the Young/Daly
     checkpoint interval, goodput and the expected wall-clock time to finish."""
+
+    name = "ReliabilityModel"
+    consumes = (Fleet,)
+    produces = ReliabilityResult
+    #: solve() arguments sweep_columns() takes as arrays
+    sweep_vector = ("job_duration_hours", "checkpoint_time_s")
 
     def solve(
         self,
@@ -195,57 +239,74 @@ class ReliabilityModel:
             checkpoint_interval: assess this interval (s or Quantity) instead of the optimum.
 
         Precedence of the MTBF: fleet_mtbf, node_mtbf, components/component_mttf (arguments), then
-        the catalog: fleet.mtbf, node.components.
+        the catalog: fleet.mtbf, node.components. Checks run on the fleet, restart, MTBF and interval
+        arguments first, then on job_duration_hours and checkpoint_time_s.
         """
-        if not isinstance(fleet, Fleet):
-            hint = " (look it up, e.g. mlsysim.Systems.Clusters.Frontier_8K)" if isinstance(fleet, str) else ""
-            raise InvalidInputError("fleet", fleet, "a Fleet (Cluster)" + hint)
-        t = _time("job_duration_hours", job_duration_hours, HOUR_S, "hours")
-        delta = _time("checkpoint_time_s", checkpoint_time_s, 1.0, "seconds")
-        if restart_time_s is not None and avg_recovery_time_s is not None:
-            raise InvalidInputError("avg_recovery_time_s", avg_recovery_time_s,
-                                    "None when restart_time_s is given (it is restart_time_s's upstream name)")
-        r_in = restart_time_s if restart_time_s is not None else avg_recovery_time_s
-        restart = DEFAULT_RESTART_S if r_in is None else _time(
-            "restart_time_s" if restart_time_s is not None else "avg_recovery_time_s", r_in, 1.0, "seconds",
-            allow_zero=True)
-        nodes = fleet.count
+        restart, m, source, interval = _prepare(fleet, avg_recovery_time_s, restart_time_s, node_mtbf, fleet_mtbf,
+                                                component_mttf, components, checkpoint_interval)
+        t = _job_time(job_duration_hours)
+        delta = _checkpoint_time(checkpoint_time_s)
+        return ReliabilityResult(**_evaluate(t, delta, restart, m, interval), node_mtbf=m * fleet.count,
+                                 nodes=fleet.count, mtbf_source=source)
 
-        # --- MTBF (seconds)
-        if fleet_mtbf is not None:
-            m = _time("fleet_mtbf", fleet_mtbf, HOUR_S, "hours")
-            source = "fleet_mtbf argument"
-        elif node_mtbf is not None:
-            m = _time("node_mtbf", node_mtbf, HOUR_S, "hours") / nodes
-            source = "node_mtbf argument"
-        elif components is not None or component_mttf is not None:
-            comps = fleet.node.components if components is None else _components(components)
-            m = 1.0 / (_components_rate(comps, component_mttf, fleet.node) * nodes)
-            source = "components argument" if components is not None else "node.components with component_mttf"
-        elif fleet.mtbf is not None:
-            m = to_si(fleet.mtbf, HOUR, name="fleet.mtbf")
-            source = "fleet.mtbf"
-        else:
-            m = 1.0 / (_node_rate(fleet.node) * nodes)
-            source = "node.components"
+    def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
+        """``n`` points of one group (the Solver protocol): job_duration_hours and checkpoint_time_s
+        as arrays, through solve()'s checks and :func:`_evaluate`."""
+        a = args
+        fleet = a["fleet"]
+        restart, m, source, interval = _prepare(fleet, a["avg_recovery_time_s"], a["restart_time_s"], a["node_mtbf"],
+                                                a["fleet_mtbf"], a["component_mttf"], a["components"],
+                                                a["checkpoint_interval"])
+        errors = PointErrors(n)
+        t = checked(errors, "job_duration_hours", vectors, a, _job_time)
+        delta = checked(errors, "checkpoint_time_s", vectors, a, _checkpoint_time)
+        f = _evaluate(t, delta, restart, m, interval)
+        f.update(node_mtbf=m * fleet.count, nodes=fleet.count, mtbf_source=source, valid=errors.ok,
+                 error=errors.messages)
+        return f
 
-        # --- failures, checkpointing, goodput
-        e = t / m
-        p = -math.expm1(-e)
-        tau_y = young_interval(delta, m)
-        tau_d = daly_interval(delta, m)
-        tau = tau_d if checkpoint_interval is None else _time("checkpoint_interval", checkpoint_interval, 1.0, "seconds")
-        g = goodput(tau, delta, restart, m)
-        g1 = 1.0 - delta / tau - (0.5 * tau + restart) / m if tau > 0.0 else 0.0  # tau underflows to 0 at M ~ 1e-206 h
-        wall = t / g if g > 0.0 else math.inf
 
-        return ReliabilityResult(
-            fleet_mtbf=m, node_mtbf=m * nodes, failures_per_day=1.0 / m, failure_probability=p,
-            expected_failures=e, young_interval=tau_y, daly_interval=tau_d, optimal_checkpoint_interval=tau_d,
-            checkpoint_interval=tau, goodput=g, goodput_first_order=g1 if g1 > 0.0 else 0.0,
-            expected_completion_time=wall, expected_interruptions=wall / m, job_duration=t,
-            checkpoint_time=delta, restart_time=restart, nodes=nodes, mtbf_source=source,
-        )
+def _job_time(value: Any) -> float:
+    return _time("job_duration_hours", value, HOUR_S, "hours")
+
+
+def _checkpoint_time(value: Any) -> float:
+    return _time("checkpoint_time_s", value, 1.0, "seconds")
+
+
+def _prepare(fleet: Any, avg_recovery_time_s: Any, restart_time_s: Any, node_mtbf: Any, fleet_mtbf: Any,
+             component_mttf: Any, components: Any, checkpoint_interval: Any) -> tuple:
+    """Check every argument but the job time and checkpoint cost; returns (restart R in s, fleet
+    MTBF M in s, where M came from, the interval assessed in s or None for Daly's)."""
+    if not isinstance(fleet, Fleet):
+        hint = " (look it up, e.g. mlsysim.Systems.Clusters.Frontier_8K)" if isinstance(fleet, str) else ""
+        raise InvalidInputError("fleet", fleet, "a Fleet (Cluster)" + hint)
+    if restart_time_s is not None and avg_recovery_time_s is not None:
+        raise InvalidInputError("avg_recovery_time_s", avg_recovery_time_s,
+                                "None when restart_time_s is given (it is restart_time_s's upstream name)")
+    r_in = restart_time_s if restart_time_s is not None else avg_recovery_time_s
+    restart = DEFAULT_RESTART_S if r_in is None else _time(
+        "restart_time_s" if restart_time_s is not None else "avg_recovery_time_s", r_in, 1.0, "seconds",
+        allow_zero=True)
+    nodes = fleet.count
+    if fleet_mtbf is not None:
+        m = _time("fleet_mtbf", fleet_mtbf, HOUR_S, "hours")
+        source = "fleet_mtbf argument"
+    elif node_mtbf is not None:
+        m = _time("node_mtbf", node_mtbf, HOUR_S, "hours") / nodes
+        source = "node_mtbf argument"
+    elif components is not None or component_mttf is not None:
+        comps = fleet.node.components if components is None else _components(components)
+        m = 1.0 / (_components_rate(comps, component_mttf, fleet.node) * nodes)
+        source = "components argument" if components is not None else "node.components with component_mttf"
+    elif fleet.mtbf is not None:
+        m = to_si(fleet.mtbf, HOUR, name="fleet.mtbf")
+        source = "fleet.mtbf"
+    else:
+        m = 1.0 / (_node_rate(fleet.node) * nodes)
+        source = "node.components"
+    interval = None if checkpoint_interval is None else _time("checkpoint_interval", checkpoint_interval, 1.0, "seconds")
+    return restart, m, source, interval
 
 
 def _components(value: Any) -> tuple:

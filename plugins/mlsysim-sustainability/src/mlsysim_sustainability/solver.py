@@ -28,10 +28,14 @@ from typing import Any, Optional
 
 import attrs
 
+import numpy as np
+
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.physics import fleet_it_power
+from mlsysim_core.physics import DEFAULT_UTILIZATION, fleet_it_power
 from mlsysim_core.results import Result, measure, result
-from mlsysim_core.types import Datacenter
+from mlsysim_core.solver import Solver
+from mlsysim_core.sweep import PointErrors, checked
+from mlsysim_core.types import Datacenter, Fleet
 from mlsysim_core.units import DIMENSIONLESS, KG, L_PER_KWH, U
 
 from mlsysim_core.fleet_inputs import (
@@ -111,9 +115,15 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
         return float(self._water_usage) * _M3_TO_L
 
 
-class SustainabilityModel:
+class SustainabilityModel(Solver):
     """Energy, operational and embodied carbon, and water of a fleet (or of a training run or
     queries given another solver's result), for a grid and a datacenter chosen independently."""
+
+    name = "SustainabilityModel"
+    consumes = (Fleet,)
+    produces = SustainabilityResult
+    #: solve() arguments sweep_columns() takes as arrays
+    sweep_vector = ("duration_days", "utilization")
 
     def solve(
         self,
@@ -153,95 +163,145 @@ class SustainabilityModel:
             workload: a serving result (``tokens_per_second``) or a training result (``time_to_train``,
                 or ``step_time`` with ``steps``).
             tokens_per_query, queries: for per-query energy and the energy of ``queries`` queries.
+
+        Checks run on every other argument first, then on utilization (with mfu) and duration_days.
         """
-        fleet = check_fleet(fleet)
+        g = _prepare(fleet, datacenter, mfu, embodied_carbon_per_device, grid, pue, wue, embodied, service_life_years,
+                     workload, tokens_per_query, queries, steps)
         u = utilization_arg(utilization, mfu)
-        w = workload_usage(workload, fleet, steps, "SustainabilityModel")
-        wl_time, accels_run = w.time, w.accelerators
-        rate, rep = (w.tokens_per_second or w.samples_per_second), w.replica_accelerators
-        t = duration_arg(duration_days, w, high=math.inf)
-        life = amount("service_life_years", service_life_years, YEAR, YEAR_S, "years")
+        t = duration_arg(duration_days, g.usage, high=math.inf)
+        return SustainabilityResult(**_evaluate(g, u, t), **g.fields)
 
-        facility, g = site(fleet, datacenter, grid)
-        if g is None:
-            raise InvalidInputError("datacenter", None, "a Datacenter or a GridProfile (e.g. mlsysim.Infra.Grids.US_Avg)",
-                                    f"fleet {fleet.name!r} has no datacenter")
-        if pue is not None:
-            p_ue = ratio("pue", pue, 1.0, 5.0)
-            pue_source = "argument"
+    def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
+        """``n`` points of one group (the Solver protocol): duration_days and utilization as arrays,
+        through solve()'s checks and :func:`_evaluate`."""
+        a = args
+        g = _prepare(a["fleet"], a["datacenter"], a["mfu"], a["embodied_carbon_per_device"], a["grid"], a["pue"],
+                     a["wue"], a["embodied"], a["service_life_years"], a["workload"], a["tokens_per_query"],
+                     a["queries"], a["steps"])
+        errors = PointErrors(n)
+        u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
+        t = checked(errors, "duration_days", vectors, a, lambda v: duration_arg(v, g.usage, high=math.inf))
+        return {**_evaluate(g, u, t), **g.fields, "valid": errors.ok, "error": errors.messages}
+
+
+class _Group:
+    """Checked arguments of one configuration but utilization and duration (SI floats)."""
+
+    __slots__ = ("usage", "fleet", "pmax", "pidle", "p_ue", "w_ue", "ci", "wi", "per_dev", "life", "tq", "nq",
+                 "fields")
+
+
+def _prepare(fleet: Any, datacenter: Any, mfu: Any, embodied_carbon_per_device: Any, grid: Any, pue: Any, wue: Any,
+             embodied: Any, service_life_years: Any, workload: Any, tokens_per_query: Any, queries: Any,
+             steps: Any) -> _Group:
+    """Check every argument but utilization and duration_days (errors name argument, value, range)."""
+    g = _Group()
+    g.fleet = fleet = check_fleet(fleet)
+    if mfu is not None:
+        ratio("mfu", mfu, 0.0, 1.0)
+    g.usage = w = workload_usage(workload, fleet, steps, "SustainabilityModel")
+    g.life = life = amount("service_life_years", service_life_years, YEAR, YEAR_S, "years")
+    facility, grid_ = site(fleet, datacenter, grid)
+    if grid_ is None:
+        raise InvalidInputError("datacenter", None, "a Datacenter or a GridProfile (e.g. mlsysim.Infra.Grids.US_Avg)",
+                                f"fleet {fleet.name!r} has no datacenter")
+    if pue is not None:
+        g.p_ue = ratio("pue", pue, 1.0, 5.0)
+        pue_source = "argument"
+    else:
+        g.p_ue = facility_pue(facility)
+        pue_source = "datacenter" if isinstance(facility, Datacenter) else "grid typical_pue"
+    g.w_ue = facility_wue(facility) if wue is None else amount(
+        "wue", wue, L_PER_KWH, 1e-3 / KWH_J, "L/kWh", low_open=False, high=1e-3 * 100 / KWH_J)
+    node = fleet.node
+    g.pmax, g.pidle = node_power(fleet, DEFAULT_UTILIZATION)
+    g.ci = grid_.si.carbon_intensity
+    known = grid_.water_intensity is not None
+    g.wi = grid_.si.water_intensity if known else None
+
+    # --- embodied carbon, amortized over the service life
+    if embodied is not None and type(embodied) is not bool:
+        raise InvalidInputError("embodied", embodied, "True, False or None")
+    if embodied is False:
+        per_dev, emb_source = 0.0, "excluded"
+    elif embodied_carbon_per_device is not None:
+        per_dev = amount("embodied_carbon_per_device", embodied_carbon_per_device, KG, 1.0, "kg CO2e",
+                         low_open=False)
+        emb_source = "argument"
+    else:
+        per_dev = node.accelerator.si.embodied_carbon
+        if per_dev is not None:
+            emb_source = "catalog"
+        elif embodied:
+            raise InvalidInputError("embodied_carbon_per_device", None, "kg CO2e per accelerator",
+                                    f"accelerator {node.accelerator.name!r} has no embodied_carbon in the "
+                                    "catalog; pass embodied_carbon_per_device= or embodied=False")
         else:
-            p_ue = facility_pue(facility)
-            pue_source = "datacenter" if isinstance(facility, Datacenter) else "grid typical_pue"
-        w_ue = facility_wue(facility) if wue is None else amount(
-            "wue", wue, L_PER_KWH, 1e-3 / KWH_J, "L/kWh", low_open=False, high=1e-3 * 100 / KWH_J)
+            per_dev, emb_source = 0.0, "not in catalog"
+    g.per_dev = per_dev
 
-        node = fleet.node
-        nodes = fleet.count
-        per_node = node.accelerators_per_node
-        n = nodes * per_node
-        pmax, pidle = node_power(fleet, u)
-        p_it = fleet_it_power(pmax, pidle, u, nodes)
-        e_it = p_it * t
-        e_fac = e_it * p_ue
-        ci = g.si.carbon_intensity
-        op = e_fac * ci
-        w_on = e_it * w_ue
-        known = g.water_intensity is not None
-        w_off = e_fac * g.si.water_intensity if known else 0.0
+    # --- per-query inputs
+    rate = w.tokens_per_second or w.samples_per_second
+    g.tq = g.nq = None
+    if rate is not None:
+        if w.samples_per_second is not None or tokens_per_query is not None:
+            g.tq = 1.0 if w.samples_per_second is not None else amount(
+                "tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
+            if queries is not None:
+                g.nq = amount("queries", queries, DIMENSIONLESS, 1.0, "queries")
+        elif queries is not None:
+            raise InvalidInputError("tokens_per_query", None, "output tokens per query (> 0), needed with queries=")
+    g.fields = dict(
+        accelerators=fleet.count * node.accelerators_per_node, nodes=fleet.count, region_name=grid_.name,
+        datacenter_name=facility.name if isinstance(facility, Datacenter) else None, pue_source=pue_source,
+        offsite_water_known=known, embodied_source=emb_source, service_life_years=life / YEAR_S,
+        replica_accelerators=w.replica_accelerators, carbon_intensity=g.ci, wue=g.w_ue, pue=g.p_ue)
+    return g
 
-        # --- embodied carbon, amortized over the service life
-        if embodied is not None and type(embodied) is not bool:
-            raise InvalidInputError("embodied", embodied, "True, False or None")
-        if embodied is False:
-            per_dev, emb_source = 0.0, "excluded"
-        elif embodied_carbon_per_device is not None:
-            per_dev = amount("embodied_carbon_per_device", embodied_carbon_per_device, KG, 1.0, "kg CO2e",
-                             low_open=False)
-            emb_source = "argument"
-        else:
-            per_dev = node.accelerator.si.embodied_carbon
-            if per_dev is not None:
-                emb_source = "catalog"
-            elif embodied:
-                raise InvalidInputError("embodied_carbon_per_device", None, "kg CO2e per accelerator",
-                                        f"accelerator {node.accelerator.name!r} has no embodied_carbon in the "
-                                        "catalog; pass embodied_carbon_per_device= or embodied=False")
-            else:
-                per_dev, emb_source = 0.0, "not in catalog"
-        emb = per_dev * n * t / life
 
-        # --- consumed results
-        fleet_tps = e_mtok = e_query = c_query = wl_energy = wl_carbon = None
-        if rate is not None:
-            # one replica's share of node power, at the facility, per token (serving) or per sample
-            p_rep = fleet_it_power(pmax, pidle, u, rep / per_node) * p_ue
-            e_tok = p_rep / rate
-            fleet_rate = rate * n / rep
-            if w.tokens_per_second is not None:
-                fleet_tps, e_mtok = fleet_rate, e_tok * 1e6
-            if w.samples_per_second is not None or tokens_per_query is not None:
-                tq = 1.0 if w.samples_per_second is not None else amount(
-                    "tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
-                e_query = e_tok * tq
-                c_query = e_query * ci
-                if queries is not None:
-                    nq = amount("queries", queries, DIMENSIONLESS, 1.0, "queries")
-                    wl_time = nq * tq / fleet_rate
-                    wl_energy = e_query * nq
-                    wl_carbon = wl_energy * ci + per_dev * n * wl_time / life
-            elif queries is not None:
-                raise InvalidInputError("tokens_per_query", None, "output tokens per query (> 0), needed with queries=")
-        elif wl_time is not None:
-            wl_energy = fleet_it_power(pmax, pidle, u, accels_run / per_node) * p_ue * wl_time
-            wl_carbon = wl_energy * ci + per_dev * accels_run * wl_time / life
+def _evaluate(g: _Group, u: Any, t: Any) -> dict[str, Any]:
+    """Every field that depends on the utilization ``u`` and the duration ``t`` (s): numbers
+    (solve()) or arrays (a sweep), one code path."""
+    w = g.usage
+    nodes = g.fleet.count
+    per_node = g.fleet.node.accelerators_per_node
+    n = nodes * per_node
+    p_ue, ci, per_dev, life = g.p_ue, g.ci, g.per_dev, g.life
+    p_it = fleet_it_power(g.pmax, g.pidle, u, nodes)
+    e_it = p_it * t
+    e_fac = e_it * p_ue
+    op = e_fac * ci
+    w_on = e_it * g.w_ue
+    w_off = e_fac * g.wi if g.wi is not None else 0.0
+    emb = per_dev * n * t / life
 
-        return SustainabilityResult(
-            it_energy=e_it, facility_energy=e_fac, it_power=p_it, operational_carbon=op, embodied_carbon=emb,
-            carbon_footprint=op + emb, water_onsite=w_on, water_offsite=w_off, water_usage=w_on + w_off,
-            carbon_intensity=ci, wue=w_ue, duration=t, pue=p_ue, utilization=u, accelerators=n, nodes=nodes,
-            region_name=g.name, datacenter_name=facility.name if isinstance(facility, Datacenter) else None,
-            pue_source=pue_source, offsite_water_known=known, embodied_source=emb_source,
-            service_life_years=life / YEAR_S, tokens_per_second=fleet_tps, replica_accelerators=rep,
-            energy_per_million_tokens=e_mtok, energy_per_query=e_query, carbon_per_query=c_query,
-            workload_time=wl_time, workload_energy=wl_energy, workload_carbon=wl_carbon,
-        )
+    # --- consumed results
+    wl_time, accels_run = w.time, w.accelerators
+    rate, rep = (w.tokens_per_second or w.samples_per_second), w.replica_accelerators
+    fleet_tps = e_mtok = e_query = c_query = wl_energy = wl_carbon = None
+    if rate is not None:
+        # one replica's share of node power, at the facility, per token (serving) or per sample
+        p_rep = fleet_it_power(g.pmax, g.pidle, u, rep / per_node) * p_ue
+        e_tok = p_rep / rate
+        fleet_rate = rate * n / rep
+        if w.tokens_per_second is not None:
+            fleet_tps, e_mtok = fleet_rate, e_tok * 1e6
+        if g.tq is not None:
+            e_query = e_tok * g.tq
+            c_query = e_query * ci
+            if g.nq is not None:
+                wl_time = g.nq * g.tq / fleet_rate
+                wl_energy = e_query * g.nq
+                wl_carbon = wl_energy * ci + per_dev * n * wl_time / life
+    elif wl_time is not None:
+        wl_energy = fleet_it_power(g.pmax, g.pidle, u, accels_run / per_node) * p_ue * wl_time
+        wl_carbon = wl_energy * ci + per_dev * accels_run * wl_time / life
+
+    return dict(
+        it_energy=e_it, facility_energy=e_fac, it_power=p_it, operational_carbon=op, embodied_carbon=emb,
+        carbon_footprint=op + emb, water_onsite=w_on, water_offsite=w_off, water_usage=w_on + w_off,
+        duration=t, utilization=u, tokens_per_second=fleet_tps, energy_per_million_tokens=e_mtok,
+        energy_per_query=e_query, carbon_per_query=c_query, workload_time=wl_time, workload_energy=wl_energy,
+        workload_carbon=wl_carbon,
+    )

@@ -1,0 +1,93 @@
+"""The solver protocol: what every solver (built-in or third-party) declares and provides.
+
+::
+
+    class MySolver(Solver):
+        name = "MySolver"
+        consumes = (HardwareNode,)          # the catalog types solve() takes
+        produces = MyResult                 # a Result class (mlsysim_core.results)
+        sweep_vector = ("batch_size",)      # solve() arguments sweep_columns() takes as arrays
+
+        def solve(self, hardware, batch_size=1) -> MyResult: ...
+        def sweep_columns(self, n, vectors, args) -> dict: ...   # optional: the vectorized entry
+
+    MySolver.sweep(hardware=[H100, A100], batch_size=np.arange(1, 257))   # -> SweepResult
+
+**solve()** answers one configuration with one ``produces`` instance and raises
+:class:`~mlsysim_core.errors.InvalidInputError` (argument, value, valid range) for bad input.
+
+**sweep_columns(n, vectors, args)** answers ``n`` configurations at once, columns in, columns out:
+``vectors`` maps some ``sweep_vector`` arguments to numpy arrays of ``n`` values (int64 when every
+value given was an int, float64 when every one was a float), ``args`` holds every other ``solve()``
+argument as one value (a vector argument missing from ``vectors`` is in ``args``). It returns result
+field names mapped to an array of ``n`` SI values or one value for all ``n``, plus ``"valid"`` (bool
+array or one bool) and ``"error"`` (solve()'s InvalidInputError message per point, "" when valid).
+Fields left out are filled by the sweep engine (inputs echo their value, the rest NaN). Raising
+InvalidInputError rejects all ``n`` points with that message. The built-in solvers run the same
+kernels in ``solve()`` (with numbers) and here (with arrays), so a sweep equals ``solve()`` point by
+point; :class:`mlsysim_core.sweep.PointErrors` masks the points ``solve()`` would reject.
+
+The default ``sweep_columns`` calls ``solve()`` once per point (correct, ~10 us a point), so a
+subclass that overrides only ``solve()`` still sweeps. A solver class that does not subclass
+:class:`Solver` but has ``solve()`` also works with :func:`mlsysim_core.sweep.sweep` (the engine
+loops over ``solve()``); subclassing is the documented way.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar, Optional
+
+import numpy as np
+
+from .results import Result
+
+
+class Solver:
+    """Base class of every solver: declarations, ``solve()``, ``sweep_columns()`` and ``sweep()``."""
+
+    #: The solver's name (``mlsysim.sweep("MySolver", ...)``, ``mlsysim plugins``).
+    name: ClassVar[str] = ""
+    #: The catalog types ``solve()`` takes (e.g. ``(TransformerWorkload, HardwareNode)``).
+    consumes: ClassVar[tuple[type, ...]] = ()
+    #: The Result subclass ``solve()`` returns.
+    produces: ClassVar[type] = Result
+    #: ``solve()`` arguments ``sweep_columns`` accepts as numpy arrays (numeric arguments only).
+    sweep_vector: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Check the declarations when the class is defined (a wrong one fails at import, not in a sweep)."""
+        super().__init_subclass__(**kwargs)
+        if not isinstance(cls.name, str) or not cls.name:
+            raise TypeError(f"{cls.__qualname__}.name must be a non-empty str")
+        if not isinstance(cls.consumes, tuple) or not all(isinstance(t, type) for t in cls.consumes):
+            raise TypeError(f"{cls.__qualname__}.consumes must be a tuple of types, not {cls.consumes!r}")
+        if not (isinstance(cls.produces, type) and issubclass(cls.produces, Result)):
+            raise TypeError(f"{cls.__qualname__}.produces must be a Result subclass, not {cls.produces!r}")
+        params = inspect.signature(cls.solve).parameters
+        unknown = [a for a in cls.sweep_vector if a not in params]
+        if not isinstance(cls.sweep_vector, tuple) or unknown:
+            raise TypeError(f"{cls.__qualname__}.sweep_vector must be a tuple of solve() arguments; "
+                            f"not arguments: {unknown}")
+
+    def solve(self, *args: Any, **kwargs: Any) -> Any:
+        """Answer one configuration (subclasses define the arguments)."""
+        raise NotImplementedError(f"{type(self).__name__} must define solve()")
+
+    def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
+        """``n`` configurations as columns (see the module documentation); this default calls
+        ``solve()`` once per point."""
+        from .sweep import solve_each
+
+        return solve_each(self, self.produces, args, vectors, n)[0]
+
+    @classmethod
+    def sweep(cls, *, client: Any = None, chunk_size: Optional[int] = None, progress: Any = None,
+              **grid: Any) -> Any:
+        """Solve every configuration of a grid: each ``solve()`` argument takes one value or a
+        list/range/array of values. Returns a :class:`mlsysim_core.sweep.SweepResult` of columns;
+        see :mod:`mlsysim_core.sweep` for row order, invalid points (kept, ``valid=False``),
+        ``chunk_size``, ``progress`` and ``client=`` (dask)."""
+        from .sweep import sweep
+
+        return sweep(cls, client=client, chunk_size=chunk_size, progress=progress, **grid)
