@@ -93,6 +93,77 @@ def catalog_values(section: str) -> list[Any]:
     return [e.value for e in catalog().entries[section].values()]
 
 
+def precisions() -> list[str]:
+    """Every precision name the host knows."""
+    from .types import PRECISION_BYTES
+
+    return sorted(PRECISION_BYTES)
+
+
+def extreme_hardware() -> list[Any]:
+    """Conceivable but extreme parts: a 1 FLOP/s microcontroller, a million H100s in one, one without
+    power, price or links (the types accept them, so a solver must cope)."""
+    import attrs
+
+    from .catalog import catalog
+    from .types import PRECISION_BYTES, ComputeCore, MemoryHierarchy
+
+    h100 = catalog().entries["hardware"]["H100"].value
+    return [
+        attrs.evolve(h100, name="tiny", compute=ComputeCore(precision_flops={"fp16": "1 FLOP/s", "fp32": "1 FLOP/s"}),
+                     memory=MemoryHierarchy(capacity="1 B", bandwidth="1 B/s"), tdp="1 mW", unit_cost="0.01 USD",
+                     embodied_carbon="1 g", dispatch_tax="0 s"),
+        attrs.evolve(h100, name="huge", compute=ComputeCore(precision_flops={p: "1e21 FLOP/s" for p in PRECISION_BYTES}),
+                     memory=MemoryHierarchy(capacity="1e15 B", bandwidth="1e18 B/s"), tdp="1 MW", unit_cost="1e9 USD",
+                     embodied_carbon="1e6 kg", dispatch_tax="1 s"),
+        attrs.evolve(h100, name="no power or price", tdp=None, unit_cost=None, embodied_carbon=None, scale_up=None,
+                     interconnect=None),
+    ]
+
+
+def extreme_models() -> list[Any]:
+    """A one-parameter transformer, a 17-trillion-parameter one, a 1,024-expert MoE, bare workloads."""
+    from .types import TransformerWorkload, Workload
+
+    return [
+        TransformerWorkload(name="one", parameters=1, layers=1, hidden_dim=1, heads=1),
+        TransformerWorkload(name="vast", parameters=2**44, layers=2**10, hidden_dim=2**17, heads=2**10, kv_heads=1,
+                            vocab_size=2**20, max_seq_len=2**24, ffn_dim=2**19),
+        TransformerWorkload(name="moe", parameters=10**12, layers=64, hidden_dim=8192, heads=64, kv_heads=8,
+                            experts=2**10, active_experts=1, active_parameters=10**9),
+        Workload(name="bare", parameters=1),
+        Workload(name="flops only", parameters=10**9, flops_per_sample="1e18 FLOP", activations_per_sample=2**40),
+    ]
+
+
+def extreme_fleets() -> list[Any]:
+    """Fleets of one node of one GPU, of a 1 FLOP/s part failing every second, of 2**20 huge nodes, of
+    parts without power or price, and a catalog cluster failing every second."""
+    import attrs
+
+    from .catalog import catalog
+    from .types import Component, Fleet, Node
+
+    cat = catalog().entries
+    h100 = cat["hardware"]["H100"].value
+    tiny, huge, bare = extreme_hardware()
+    fabrics, dcs = [e.value for e in cat["fabrics"].values()], [e.value for e in cat["datacenters"].values()]
+
+    def fleet(hw: Any, per_node: int, count: int, fabric: Any = None, dc: Any = None, **node_kw: Any) -> Any:
+        node = Node(name="n", accelerator=hw, accelerators_per_node=per_node, source="test", **node_kw)
+        return Fleet(name="f", node=node, count=count, fabric=fabric, datacenter=dc, source="test")
+
+    first = next(iter(cat["clusters"].values())).value
+    return [
+        fleet(h100, 1, 1),
+        fleet(tiny, 1, 1, power_max="1 mW", host_cost="0 USD", components=(Component(part="gpu", count=1, mttf="1 s"),)),
+        fleet(huge, 64, 2**20, fabrics[0], dcs[0], power_max="10 MW", host_cost="1e9 USD",
+              components=(Component(part="gpu", count=2**10, mttf="1e9 h"),)),
+        fleet(bare, 8, 4, fabrics[-1], dcs[-1]),
+        attrs.evolve(first, datacenter=dcs[0], mtbf="1 s"),
+    ]
+
+
 def bad_values() -> list[Any]:
     """Hostile values for any argument (the fuzz test mixes up to three of them into each call)."""
     from .units import Q_
@@ -123,7 +194,7 @@ def _absurd(value: Any, depth: int = 0) -> bool:
 
 def check_result(r: Any, inf_ok: bool = False, where: str = "") -> None:
     """Every measured field non-negative, not NaN, finite unless ``inf_ok`` (or the result says the work
-    never completes), of its declared dimension; plain float fields likewise; JSON without NaN."""
+    never completes), of its declared dimension; plain float fields likewise; to_dict() is JSON."""
     import attrs
     import numpy as np
 
@@ -146,7 +217,8 @@ def check_result(r: Any, inf_ok: bool = False, where: str = "") -> None:
             assert v >= 0 and (math.isfinite(v) or (inf_ok and v == math.inf)), f"{name} = {v!r}"
         elif isinstance(v, Result):
             check_result(v, inf_ok, f"{name}.")
-    json.dumps(r.to_dict(), allow_nan=False, default=str)
+    if not inf_ok:  # the plain-data view is JSON (+inf, allowed above, is not)
+        json.dumps(r.to_dict(), allow_nan=False, default=str)
 
 
 class _Forbidden(AssertionError):
@@ -229,6 +301,11 @@ class SolverContract:
                 raise
 
     def test_pure(self, monkeypatch: Any) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            self._pure(monkeypatch)
+
+    def _pure(self, monkeypatch: Any) -> None:
         calls = self.examples()
         cls = self.solver_class()
         for kw in calls:  # first use imports modules, which may write .pyc files
@@ -265,6 +342,11 @@ class SolverContract:
             assert out.stdout.decode().strip() == mine, f"{self.solver}: another process gave other bits"
 
     def test_sweep_equals_solve(self) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # a solver's own notes (both paths give them)
+            self._sweep_equals_solve()
+
+    def _sweep_equals_solve(self) -> None:
         import numpy as np
 
         from .errors import InvalidInputError

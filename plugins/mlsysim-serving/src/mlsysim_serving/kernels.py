@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlsysim_core.physics import maximum, minimum
+from mlsysim_core.physics import maximum, minimum, step_power
 
 
 def weights_read(tokens, dense_params, expert_params, expert_share):
@@ -87,7 +87,5 @@ def interleaved_itl(itl_mean, prefill_one, concurrency, output_len):
 
 
 def power_energy(tdp, t_compute, t_memory, t_step, idle_fraction, compute_fraction, memory_fraction):
-    """P = TDP * min(1, idle + f_c*t_c/t + f_m*t_m/t) per GPU (mlsysim_core.physics.accelerator_power);
-    energy of the step per GPU = P * t. Returns (power, energy)."""
-    p = tdp * minimum(1.0, idle_fraction + (compute_fraction * t_compute + memory_fraction * t_memory) / t_step)
-    return p, p * t_step
+    """Power and energy per GPU of one step: :func:`mlsysim_core.physics.step_power`."""
+    return step_power(tdp, t_compute, t_memory, t_step, idle_fraction, compute_fraction, memory_fraction)

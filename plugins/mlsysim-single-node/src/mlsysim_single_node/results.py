@@ -52,8 +52,8 @@ class PerformanceProfile(Result):
     offload_bandwidth = measure("GB/s", doc="host link bandwidth used for the spilled bytes", optional=True)
     # --- energy
     power = measure("W", doc="average accelerator power over the step", optional=True)
-    energy = measure("J", doc="accelerator energy of the step (power * latency); 0 J when the part has no TDP")
-    energy_per_sample = measure("J", doc="energy / batch_size")
+    energy = measure("J", doc="accelerator energy of the step (power * latency); None when the part has no TDP", optional=True)
+    energy_per_sample = measure("J", doc="energy / batch_size; None when the part has no TDP", optional=True)
     # --- inputs echoed
     precision: str = attrs.field()
     batch_size: int = attrs.field()

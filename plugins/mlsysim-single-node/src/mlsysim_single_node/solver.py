@@ -259,13 +259,13 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, eta_
 
     tdp = hw.tdp
     latency, t_c, t_m, mfu, power, energy = K.roofline(
-        flops, moved, host_bytes, host_spb, peak, hw.bandwidth, eta_c, eta_m, overhead, tdp or 0.0,
+        flops, moved, host_bytes, host_spb, peak, hw.bandwidth, eta_c, eta_m, overhead, 1.0 if tdp is None else tdp,
         E.POWER_IDLE_FRACTION, E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION)
     if link is None:  # a spilling step has no path to its bytes: it cannot run
         latency, energy, t_m = where(feasible, latency, math.inf), where(feasible, energy, math.inf), where(feasible, t_m, math.inf)
         mfu, power = where(feasible, mfu, 0.0), where(feasible, power, None)
-    if tdp is None:
-        power = where(feasible, None, None)
+    if tdp is None:  # no TDP in the catalog: power and energy are unknown (None), not zero
+        power = energy = where(feasible, None, None)
 
     bandwidth = hw.bandwidth
     return {
@@ -278,7 +278,7 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, eta_
         "compute_efficiency": eta_c, "memory_efficiency": eta_m,
         "memory_footprint": footprint, "memory_available": usable, "memory_capacity": capacity,
         "offload_spill_bytes": where(feasible, None, spill), "offload_bandwidth": where(feasible, None, offload_bw),
-        "power": power, "energy": energy, "energy_per_sample": energy / batch,
+        "power": power, "energy": energy, "energy_per_sample": None if energy is None else energy / batch,
     }
 
 
