@@ -11,7 +11,7 @@ catalog lacks most of them: Llama 3.1 8B/405B, GPT-J, Mixtral, SDXL, Llama 3.3) 
 with the upstream interpreter, which maps the same points to upstream's API with the same stated
 assumptions and upstream's own defaults (efficiency 0.5, mfu 1.0, 3-year amortization, ...).
 Points upstream's API cannot express are skipped with the reason (no tensor parallelism in
-ServingModel, no MoE, ...). Writes mlsysim_core/validation/data/upstream_0.1.1.json.
+ServingModel, no MoE, ...). Writes plugins/mlsysim-validation/src/mlsysim_validation/data/upstream_0.1.1.json.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "mlsysim_core" / "validation" / "data" / "upstream_0.1.1.json"
-MEAS = ROOT / "mlsysim_core" / "validation" / "data" / "measurements.json"
+OUT = ROOT / "plugins" / "mlsysim-validation" / "src" / "mlsysim_validation" / "data" / "upstream_0.1.1.json"
+MEAS = ROOT / "plugins" / "mlsysim-validation" / "src" / "mlsysim_validation" / "data" / "measurements.json"
 
 
 # --------------------------------------------------------------------------- phase 1 (our venv)
@@ -210,7 +210,7 @@ def upstream(geom_path: str) -> dict:  # noqa: C901 - one mapping per point, as 
 # --------------------------------------------------------------------------- summary (our venv)
 
 def summarise(res: dict) -> dict:
-    from mlsysim_core.validation import run
+    from mlsysim_validation import run
 
     ours = run()
     counted = {r.id for r in ours.rows if r.counted}  # compare on the points our harness counts

@@ -303,7 +303,7 @@ def test_catalog_listing_kept_and_sections_are_subcommands():
 def test_hf_parameter_count_matches_the_catalog(fname, key, rel):
     """Exact for Llama/Mixtral/GPT-2; DeepSeek-V3 differs by its 58 x 256 expert-score biases
     (e_score_correction_bias, in the checkpoint, left out of the catalog's count)."""
-    from mlsysim_core import hf
+    from mlsysim_registry import hf
 
     m = hf.from_config(hf.read_config(HF / fname))
     ref = M.get(key)

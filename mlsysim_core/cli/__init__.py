@@ -4,8 +4,7 @@
 Exit codes: 0 ok, 1 bad input (a one-line message naming the argument, no traceback), 2 infeasible
 configuration with ``--strict``. Plugins add subcommands through the ``mlsysim_cli_commands`` hook.
 
-Layout: this module holds the group and ``mlsysim plugins``; ``catalog.py`` the catalog group and
-``catalog import-hf``; ``solvers.py`` one command per solver (roofline, serve, train, cost, carbon,
+Layout: this module holds the group and ``mlsysim plugins``; ``solvers.py`` one command per solver (roofline, serve, train, cost, carbon,
 reliability); ``sweep.py`` ``sweep`` and ``compare``; ``_out.py`` tables, JSON and CSV. Only click
 and the standard library are imported at start; the catalog, solvers and matplotlib on use.
 """
@@ -158,7 +157,5 @@ def plugins_cmd(as_json: bool) -> None:
 
 
 # Commands live in submodules; importing them registers them on `main`.
-from . import catalog as _catalog  # noqa: E402,F401
 from . import solvers as _solvers  # noqa: E402,F401
 from . import sweep as _sweep  # noqa: E402,F401
-from . import validate as _validate  # noqa: E402,F401

@@ -44,6 +44,7 @@ class _EntryPoint:
 
 
 DEFAULT_EP = _EntryPoint("default_catalog", "mlsysim_registry.provider", "mlsysim-core", "0.2.0")
+CATALOG_CLI_EP = _EntryPoint("catalog_cli", "mlsysim_registry.cli_plugin", "mlsysim-core", "0.2.0")
 EXAMPLE_EP = _EntryPoint("catalog_example", "mlsysim_catalog_example.plugin", "mlsysim-catalog-example", "0.1.0")
 
 
@@ -196,7 +197,7 @@ def installed_host():
     """Make the two-plugin host the process-wide one (as if installed), then restore."""
     saved = plugins._host, catalog_mod._catalog, list(catalog_mod._user_files)
     catalog_mod._user_files[:] = []
-    plugins.reset(make_host())
+    plugins.reset(make_host(DEFAULT_EP, CATALOG_CLI_EP, EXAMPLE_EP))
     yield
     plugins._host, catalog_mod._catalog = saved[0], saved[1]
     catalog_mod._user_files[:] = saved[2]

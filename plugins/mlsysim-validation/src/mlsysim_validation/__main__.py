@@ -1,4 +1,4 @@
-"""``python -m mlsysim_core.validation [--record] [--group X ...] [-v]``: print the accuracy table;
+"""``python -m mlsysim_validation [--record] [--group X ...] [-v]``: print the accuracy table;
 ``--record`` writes the current per-group medians/maxima to data/recorded_errors.json (the ratchet
 that tests/test_accuracy.py holds the harness to). Record only after an improvement you can explain."""
 

@@ -1,14 +1,15 @@
 """Accuracy: the solvers' predictions checked against published measurements.
 
 ``run()`` maps every record of ``data/measurements.json`` (a copy of the shared calibration set) to
-solver calls through the reviewed mapping in :mod:`mlsysim_core.validation.points`, and returns a
+solver calls through the reviewed mapping in :mod:`mlsysim_validation.points`, and returns a
 :class:`Report` of predicted vs measured, the error per point and the median/max error per group
 (A inference, B serving, C training, D economics, E energy/carbon/water, F reliability).
 
-    >>> from mlsysim_core.validation import run
+    >>> from mlsysim_validation import run
     >>> print(run(groups=["B"]).table())          # doctest: +SKIP
 
-Command line: ``mlsysim validate [--group B] [--json] [--plot out.png]``.
+Command line: ``mlsysim validate [--group B] [--json] [--plot out.png]`` (added through the
+``mlsysim_cli_commands`` hook); ``python -m mlsysim_validation --record`` re-records the ratchet.
 """
 
 from .harness import GROUPS, Mapping, Report, Row, load_measurements, recorded_errors, run, upstream_errors

@@ -16,7 +16,21 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from .harness import Mapping
+import attrs
+
+KINDS = ("prediction", "accounting", "input")
+
+
+@attrs.frozen(kw_only=True)
+class Mapping:
+    """How one measurement is predicted: ``fn()`` returns the value in the record's unit."""
+
+    id: str
+    fn: Callable[[], float]
+    how: str
+    assumptions: str
+    kind: str = attrs.field(default="prediction", validator=attrs.validators.in_(KINDS))
+
 
 _MAPPINGS: dict[str, Mapping] = {}
 

@@ -1,7 +1,7 @@
-"""Accuracy ratchet: the validation harness against published measurements (mlsysim_core.validation).
+"""Accuracy ratchet: the validation harness against published measurements (mlsysim_validation).
 
 Fails when a group's median |error| grows past its recorded value (data/recorded_errors.json, written by
-``python -m mlsysim_core.validation --record``) by more than TOLERANCE, when a group counts fewer points
+``python -m mlsysim_validation --record``) by more than TOLERANCE, when a group counts fewer points
 than recorded (dropping hard points must not lower a median), when a mapping fails, or when a
 measurement has neither a mapping nor a stated reason to skip it. Improving a median? Re-record it.
 """
@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mlsysim_core.validation import GROUPS, load_measurements, recorded_errors, run, upstream_errors
-from mlsysim_core.validation import points as P
+from mlsysim_validation import GROUPS, load_measurements, recorded_errors, run, upstream_errors
+from mlsysim_validation import points as P
 
 #: Slack on a recorded median (absolute, in units of relative error: 0.005 = half a percentage point).
 TOLERANCE = 0.005
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "measurements.json"
+SHARED = Path(__file__).resolve().parents[4] / "shared" / "calibration" / "measurements.json"
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,6 @@
-"""``mlsysim catalog``: list entries (all, or one section), ``--check``, and ``catalog import-hf``."""
+"""``mlsysim catalog``: list entries (all, or one section), ``--check``, and ``catalog import-hf``.
+
+The default catalog provides this command through the ``mlsysim_cli_commands`` hook (``provider.py``)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,7 @@ from typing import Any
 
 import click
 
-from . import CliError, main
-from ._out import emit, number, table
+from mlsysim_core.cli import CliError, emit, table
 
 _SECTION_GROUPS = {
     "hardware": ("hardware",),
@@ -40,8 +41,8 @@ def _summary(e: Any) -> str:
 
 
 def _list(section: str | None, as_json: bool, check: bool) -> None:
-    from ..catalog import catalog
-    from ..plugins import PluginConflictWarning, PluginWarning, records
+    from mlsysim_core.catalog import catalog
+    from mlsysim_core.plugins import PluginConflictWarning, PluginWarning, records
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -78,7 +79,7 @@ _json = click.option("--json", "as_json", is_flag=True, help="Machine-readable o
 _check = click.option("--check", is_flag=True, help="Validate every catalog entry and report problems (exit 1 if any).")
 
 
-@main.group("catalog", invoke_without_command=True)
+@click.group("catalog", invoke_without_command=True)
 @_json
 @_check
 @click.pass_context
@@ -137,8 +138,9 @@ def import_hf(config: str, key: str | None, display_name: str | None, category: 
     Example:
       mlsysim catalog import-hf ./Llama-3.1-8B/config.json --name MyLlama -o lab.toml
     """
-    from .. import hf
-    from ..catalog_files import key_problem
+    from mlsysim_core.catalog_files import key_problem
+
+    from . import hf
 
     cfg = hf.read_config(config)
     model = hf.from_config(cfg)
@@ -159,11 +161,11 @@ def import_hf(config: str, key: str | None, display_name: str | None, category: 
         emit({"key": key, "fields": fields, "parameters": model.parameters,
               "active_parameters": model.active_parameters, "breakdown": model.breakdown,
               "expected_parameters": ref, "relative_difference": diff}, True, str)
-    click.echo(f"derived parameters: {number(model.parameters)} ({model.parameters / 1e9:.4g} B)"
-               + (f", active {number(model.active_parameters)}" if model.active_parameters != model.parameters else ""),
+    click.echo(f"derived parameters: {model.parameters:,} ({model.parameters / 1e9:.4g} B)"
+               + (f", active {model.active_parameters:,}" if model.active_parameters != model.parameters else ""),
                err=True)
     if diff is not None:
-        line = f"expected {number(ref)}: derived differs by {diff:+.2%}"
+        line = f"expected {ref:,}: derived differs by {diff:+.2%}"
         if abs(diff) > hf.TOLERANCE:
             click.echo(f"warning: {line} (more than {hf.TOLERANCE:.0%}); check the geometry or the expected count", err=True)
         else:
@@ -186,10 +188,9 @@ def _validate(text: str, filename: str, key: str, shown: str) -> None:
     """Parse and build ``text`` as catalog file ``filename``; raise CatalogError naming the problem."""
     import tempfile
 
-    from ..catalog import build_entry
-    from ..catalog_files import read_file
-
-    from ..errors import CatalogError
+    from mlsysim_core.catalog import build_entry
+    from mlsysim_core.catalog_files import read_file
+    from mlsysim_core.errors import CatalogError
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp) / filename

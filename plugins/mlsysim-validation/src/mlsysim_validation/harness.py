@@ -18,12 +18,16 @@ import json
 import math
 import statistics
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any, Optional
 
 import attrs
+from mlsysim_core.errors import InvalidInputError
+
+from . import points
+from .points import Mapping
 
 GROUPS = {
     "A": "single-accelerator inference",
@@ -33,28 +37,16 @@ GROUPS = {
     "E": "energy, carbon, water",
     "F": "reliability",
 }
-KINDS = ("prediction", "accounting", "input")
 
 
 def data_path(name: str) -> Path:
-    """Path of a file shipped in ``mlsysim_core/validation/data``."""
-    return Path(str(resources.files("mlsysim_core.validation").joinpath("data", name)))
+    """Path of a file shipped in ``mlsysim_validation/data``."""
+    return Path(str(resources.files("mlsysim_validation").joinpath("data", name)))
 
 
 def load_measurements(path: Optional[Path] = None) -> list[dict]:
     """The measurement records (the shipped copy of the shared calibration set unless ``path``)."""
     return json.loads((Path(path) if path else data_path("measurements.json")).read_text())
-
-
-@attrs.frozen(kw_only=True)
-class Mapping:
-    """How one measurement is predicted: ``fn()`` returns the value in the record's unit."""
-
-    id: str
-    fn: Callable[[], float]
-    how: str
-    assumptions: str
-    kind: str = attrs.field(default="prediction", validator=attrs.validators.in_(KINDS))
 
 
 @attrs.frozen(kw_only=True)
@@ -145,16 +137,18 @@ class Report:
     def plot(self, path: str | Path) -> Path:
         """Scatter of predicted vs measured, one panel per group (log-log), written to ``path``.
 
-        Needs matplotlib (``pip install "mlsysim-core[plot]"``); raises PlotDependencyError without it."""
-        from ..plots import _figure, save  # raises PlotDependencyError without matplotlib
-
+        Needs matplotlib (``pip install "mlsysim-validation[plot]"``); raises ImportError without it."""
+        try:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+        except ImportError:
+            raise ImportError('the accuracy plot needs matplotlib: pip install "mlsysim-validation[plot]"') from None
         groups = [g for g in GROUPS if any(r.status == "ok" for r in self.group(g))]
         cols = min(3, max(1, len(groups)))
         rows_n = math.ceil(len(groups) / cols)
-        fig, axes = _figure(rows_n, cols, size=(4.2 * cols, 4.0 * rows_n))
-        import numpy as np
-
-        axes = np.atleast_1d(axes)
+        fig = Figure(figsize=(4.2 * cols, 4.0 * rows_n), dpi=100, layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(rows_n, cols, squeeze=False)
         for ax in axes.flat[len(groups):]:
             ax.set_visible(False)
         for ax, g in zip(axes.flat, groups):
@@ -177,7 +171,7 @@ class Report:
             ax.set_ylabel("predicted", fontsize=8)
             ax.legend(fontsize=7)
         path = Path(path)
-        save(fig, str(path), dpi=120)
+        fig.savefig(str(path), dpi=120)
         return path
 
 
@@ -197,13 +191,9 @@ def _run_one(rec: dict, m: Mapping) -> Row:
 
 def run(groups: Optional[Iterable[str]] = None, measurements: Optional[list[dict]] = None) -> Report:
     """Run every measurement of ``groups`` (default all) through its mapping."""
-    from . import points
-
     wanted = set(groups) if groups is not None else set(GROUPS)
     for g in wanted:
         if g not in GROUPS:
-            from ..errors import InvalidInputError
-
             raise InvalidInputError("group", g, "one of " + ", ".join(GROUPS))
     recs = load_measurements() if measurements is None else measurements
     maps = points.mappings()

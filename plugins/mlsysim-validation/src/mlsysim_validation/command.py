@@ -6,23 +6,22 @@ from typing import Optional
 
 import click
 
-from . import CliError, main
-from ._out import emit
+from mlsysim_core.cli import CliError, emit
 
 _GROUPS = ("A", "B", "C", "D", "E", "F")
 
 
-@main.command("validate")
+@click.command("validate")
 @click.option("--group", "groups", multiple=True, type=click.Choice(_GROUPS, case_sensitive=False),
               help="Only this group (repeatable): A inference, B serving, C training, D economics, "
                    "E energy/carbon/water, F reliability.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output: summary and every point.")
 @click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.png",
-              help='Scatter of predicted vs measured per group (needs matplotlib: pip install "mlsysim-core[plot]").')
+              help='Scatter of predicted vs measured per group (needs matplotlib: pip install "mlsysim-validation[plot]").')
 @click.option("-v", "--verbose", is_flag=True, help="Also print how each point is mapped and what is assumed.")
 def validate_cmd(groups: tuple, as_json: bool, plot: Optional[str], verbose: bool) -> None:
     """Predicted vs measured for every published measurement the harness maps (a copy of the shared
-    calibration set ships with mlsysim-core), the error per point, median and max |error| per group,
+    calibration set ships with mlsysim-validation), the error per point, median and max |error| per group,
     and the points skipped with the reason.
 
     \b
@@ -31,7 +30,7 @@ def validate_cmd(groups: tuple, as_json: bool, plot: Optional[str], verbose: boo
       mlsysim validate --group B --verbose
       mlsysim validate --json --plot accuracy.png
     """
-    from ..validation import run, upstream_errors
+    from .harness import run, upstream_errors
 
     report = run(groups=[g.upper() for g in groups] or None)
     data = report.to_dict()

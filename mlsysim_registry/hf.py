@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 import attrs
 
-from .errors import InvalidInputError
+from mlsysim_core.errors import InvalidInputError
 
 #: Families whose FFN is gated (three matrices) even when the activation name does not say so.
 GATED_TYPES = frozenset({
