@@ -19,7 +19,7 @@ A plugin's test module subclasses :class:`SolverContract` and says what its solv
             return dict(model=..., hardware=..., seq_len=[1, 2048, 10**9], batch_size=[1, 8])
 
 The inherited tests check: discovery through the real entry point (name, distribution, the
-:class:`~mlsysim_core.solver.Solver` protocol); fuzzing (valid arguments mixed with up to three hostile
+:class:`~mlsysim_core.solver.Solver` protocol); that the plugin imports only the host; fuzzing (valid arguments mixed with up to three hostile
 values: every call returns a Result whose measured fields are non-negative, finite for physical
 inputs and of their declared dimension, or raises InvalidInputError naming an argument of ``solve()``);
 purity (no socket, no file written, the same JSON in two fresh processes); the sweep equals
@@ -379,6 +379,23 @@ class SolverContract:
                             (axis, value, name, got, want)
                     elif want is not None and not hasattr(want, "fields"):
                         assert got == want or getattr(want, "name", None) == got, (axis, value, name, got, want)
+
+    def test_imports_only_the_host(self) -> None:
+        """The plugin's package imports ``mlsysim_core`` (and itself), never another plugin or the
+        public face ``mlsysim``: it installs and runs with the host alone."""
+        import ast
+        import importlib
+
+        package = self.solver_class().__module__.split(".")[0]
+        root = pathlib.Path(importlib.import_module(package).__file__ or "").parent
+        for path in sorted(root.rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+                for name in names:
+                    top = name.split(".")[0]
+                    assert not top.startswith("mlsysim") or top in ("mlsysim_core", package), \
+                        f"{path.name} imports {name}: a plugin may import only mlsysim_core"
 
     def test_readme_examples_run(self) -> None:
         if self.readme is None:
