@@ -243,6 +243,23 @@ def token_rate(result: Any) -> Optional[float]:
     return amount("workload.tokens_per_second", v, Unit("1/s"), 1.0, "tokens per second")
 
 
+def request_rates(result: Any) -> Optional[tuple]:
+    """(input tokens/s, output tokens/s, prefill time share) of a serving result that reports whole
+    requests (prompt prefill included, e.g. ServingModel with ``output_len``), or None if it reports
+    decode steps only."""
+    out = getattr(result, "output_tokens_per_second", None)
+    if out is None or is_training(result):
+        return None
+    inp = getattr(result, "input_tokens_per_second", None)
+    share = getattr(result, "prefill_time_share", None)
+    if inp is None or share is None:
+        raise InvalidInputError("workload", type(result).__name__, "a serving result giving input_tokens_per_second "
+                                "and prefill_time_share with its output_tokens_per_second")
+    return (amount("workload.input_tokens_per_second", inp, Unit("1/s"), 1.0, "tokens per second"),
+            amount("workload.output_tokens_per_second", out, Unit("1/s"), 1.0, "tokens per second"),
+            ratio("workload.prefill_time_share", share, 0.0, 1.0))
+
+
 def sample_rate(result: Any) -> Optional[float]:
     """Samples (queries) per second of a per-step result with ``latency`` and ``throughput`` (the
     HasLatency protocol, e.g. SingleNodeModel's profile), or None if it is not one."""
@@ -274,6 +291,8 @@ class Usage(NamedTuple):
     time: Optional[float] = None
     accelerators: Optional[float] = None
     tokens_per_second: Optional[float] = None
+    input_tokens_per_second: Optional[float] = None
+    prefill_time_share: Optional[float] = None
     samples_per_second: Optional[float] = None
     replica_accelerators: Optional[float] = None
 
@@ -293,6 +312,10 @@ def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Us
     qps = sample_rate(workload) if tps is None else None
     if tps is None and qps is None:
         return Usage(time=run_time(workload, steps, consumer), accelerators=training_accelerators(workload, fleet))
+    rates = request_rates(workload) if tps is not None else None
+    if rates is not None:  # whole requests: output tokens with their prompts' prefill included
+        return Usage(input_tokens_per_second=rates[0], tokens_per_second=rates[1], prefill_time_share=rates[2],
+                     replica_accelerators=replica_accelerators(workload))
     return Usage(tokens_per_second=tps, samples_per_second=qps, replica_accelerators=replica_accelerators(workload))
 
 

@@ -97,6 +97,13 @@ def fleet_it_power(node_power_max, node_power_idle, utilization, nodes):
     return nodes * (node_power_idle + (node_power_max - node_power_idle) * utilization)
 
 
+def share(part, whole):
+    """part / whole of a total that contains the part; None (NaN in arrays) when both are infinite
+    (a step that never ends has no meaningful share)."""
+    x = part / whole
+    return None if x.__class__ is _float and x != x else x
+
+
 def step_power(tdp, t_compute, t_memory, t_step, idle_fraction, compute_fraction, memory_fraction):
     """P = TDP * min(1, idle + f_c * t_c / t + f_m * t_m / t): awake-idle draw plus dynamic shares of
     the compute units and the memory system in proportion to how busy each is during a step of

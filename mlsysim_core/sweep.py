@@ -494,7 +494,7 @@ def _fill(cols: dict, fields: list, units: dict, args: dict, vec: dict, n: int) 
         v = None if rejected else cols.get(name)
         is_input = name in vec or name in args
         if v is None:
-            v = np.nan if name in units and (rejected or not is_input) else \
+            v = np.nan if name in units else \
                 vec[name] if name in vec else _input_value(args[name]) if is_input else \
                 False if f.type in ("bool", bool) else "" if f.type in ("str", str) else None
             if v is None and name in units:  # an input echoed as None (a solver default): physical columns hold NaN

@@ -374,6 +374,21 @@ class CNNWorkload(Workload):
         super().__attrs_post_init__()
 
 
+#: What a transformer's forward pass is: "decoder" (causal, autoregressive: prefill then one token per
+#: decode step, GPT/Llama), "encoder" (bidirectional, every token of the sequence in one forward pass,
+#: no decode step: BERT, a ViT's or T5's encoder stack) or "encoder-decoder" (T5: an encoder pass over
+#: the input, then autoregressive decoding).
+TRANSFORMER_STACKS = ("decoder", "encoder", "encoder-decoder")
+
+
+def _check_choice(name: str, choices: tuple):
+    def check(inst: Any, fld: attrs.Attribute, value: Any) -> None:
+        if value not in choices:
+            raise InvalidInputError(name, value, "one of " + ", ".join(repr(c) for c in choices))
+
+    return check
+
+
 @frozen(kw_only=True)
 class TransformerWorkload(Workload):
     """A transformer by its geometry (dense, GQA/MQA, MoE, or MLA attention).
@@ -383,6 +398,7 @@ class TransformerWorkload(Workload):
     """
 
     architecture: str = text("transformer")
+    stack: str = field(default="decoder", validator=_check_choice("stack", TRANSFORMER_STACKS))
     layers: int = count(1)
     hidden_dim: int = count(1)
     heads: int = count(1)

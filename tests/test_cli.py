@@ -192,7 +192,7 @@ def test_sweep_writes_every_point_marks_pareto_and_keeps_errors(tmp_path):
     assert bad and all(p["inputs"]["hardware"] == "A100" and p["inputs"]["precision"] == "fp8" for p in bad)
     assert all("precision" in p["error"] for p in bad) and not any(p["pareto"] for p in bad)
     p = next(p for p in pts if p["inputs"] == {"model": "Llama3_8B", "hardware": "H100", "batch_size": 64, "precision": "fp16",
-                                                 "efficiency": None, "seq_len": None})
+                                                 "efficiency": None, "seq_len": None, "phase": None})
     r = mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.H100, batch_size=64, precision="fp16")
     assert q(p["result"]["latency"], "ms") == pytest.approx(r.latency.to("ms").magnitude, rel=1e-12)
     # the front: no solved point is better in both latency and throughput than a front point

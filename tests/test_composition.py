@@ -103,6 +103,37 @@ def test_fleet_with_two_replicas_has_the_same_cost_per_token():
     assert two.cost_per_million_tokens.magnitude == pytest.approx(one.cost_per_million_tokens.magnitude)
 
 
+def test_cost_per_token_counts_the_whole_request():
+    """Issue 14 item 3: Llama-3-70B on 8x H100 (TP 8), 64 concurrent requests of 2048 prompt + 512
+    generated tokens. Continuous batching: while 512 decode steps run, all 64 requests finish and 64
+    new prompts are prefilled, so a cycle of T = 512 x ITL_mean + 64 x t_prefill(one prompt) serves
+    64 requests. One prompt's prefill is compute-bound: 2 x 69.5e9 matmul parameters x 2048 tokens
+    / 8 GPUs / (989 TFLOP/s x 0.6) = 60 ms before its all-reduces, against ~14 ms per decode step:
+    the prefills take ~40 % of the time, and pricing the decode rate alone (64 / ITL) made a token
+    about 1.8x too cheap."""
+    serving = ServingModel().solve(model=mlsysim.Models.Language.Llama3_70B, hardware=H100, seq_len=2048,
+                                   batch_size=64, tp_size=8, output_len=512)
+    dgx = Fleet(name="one DGX H100", node=mlsysim.Systems.Nodes.DGX_H100, count=1)
+    cost = EconomicsModel().solve(dgx, 30, datacenter=US_AVG, workload=serving)
+    itl_mean, t_one = serving.itl_mean.to("s").magnitude, serving.prefill_time_per_request.to("s").magnitude
+    assert 0.060 < t_one < 0.12 and 0.010 < itl_mean < 0.020
+    cycle = 512 * itl_mean + 64 * t_one                                  # s per 64 requests
+    per_s = 2 * TCO_4XH100_30D / (30 * DAY)                              # a DGX H100 = two half servers
+    assert cost.token_rate_basis == "request"
+    assert cost.tokens_per_second.to("1/s").magnitude == pytest.approx(64 * 512 / cycle, rel=1e-9)
+    assert cost.input_tokens_per_second.to("1/s").magnitude == pytest.approx(64 * 2048 / cycle, rel=1e-9)
+    whole = per_s * cycle / (64 * 512) * 1e6                             # USD per 1M output tokens, request included
+    assert cost.cost_per_million_tokens.to("USD").magnitude == pytest.approx(whole, rel=1e-6)
+    share = 64 * t_one / cycle
+    assert 0.3 < share < 0.5
+    assert cost.cost_per_million_input_tokens.magnitude == pytest.approx(
+        per_s * 64 * t_one / (64 * 2048) * 1e6, rel=1e-6)
+    assert cost.cost_per_million_output_tokens.magnitude == pytest.approx(
+        per_s * 512 * itl_mean / (64 * 512) * 1e6, rel=1e-6)
+    decode_only = per_s / (64 / serving.itl.to("s").magnitude) * 1e6
+    assert 1.6 < whole / decode_only < 2.0                               # the 1.8x of the issue
+
+
 def test_llama70b_on_one_h100_is_not_servable():
     serving = ServingModel().solve(model=mlsysim.Models.Language.Llama3_70B, hardware=H100, seq_len=2048)
     assert serving.feasible is False

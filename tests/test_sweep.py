@@ -193,14 +193,15 @@ def test_to_polars():
 # --------------------------------------------------------------------------- the generic path
 
 
-def test_solver_without_vector_kernels_is_swept_through_solve():
-    fleet = mlsysim.Systems.Clusters.Frontier_8K if hasattr(mlsysim.Systems, "Clusters") else None
-    if fleet is None:
-        pytest.skip("no fleet in the catalog")
-    grid = dict(fleet=fleet, job_duration_hours=[1.0, 720.0, -1.0])
-    points = grid_points(grid, ())
-    r = mlsysim.sweep("ReliabilityModel", **grid)
-    assert_matches_solve(mlsysim.ReliabilityModel, r, points)
+def test_solver_without_sweep_columns_is_swept_through_solve():
+    """A third-party solver that does not subclass Solver (no sweep_columns) loops over solve()."""
+    from mlsysim_power_efficiency import PowerEfficiencyModel
+
+    assert not hasattr(PowerEfficiencyModel, "sweep_columns")
+    grid = dict(hardware=[H.Cloud.H100, H.Cloud.A100, H.Cloud.T4], precision=["fp16", "fp8", "fp17"])
+    r = mlsysim.sweep(PowerEfficiencyModel, **grid)
+    assert_matches_solve(PowerEfficiencyModel, r, grid_points(grid, ()))
+    assert not r.valid.all() and r.valid.any()
 
 
 # --------------------------------------------------------------------------- dask
@@ -272,7 +273,7 @@ def test_catalog_objects_pickle_for_process_workers():
         mlsysim.SingleNodeModel().solve(objs[1], objs[0], batch_size=8).to_dict()
 
 
-def test_generic_path_with_an_invalid_first_group():
+def test_distributed_sweep_with_an_invalid_first_group():
     import warnings
 
     L = M.Language
@@ -281,6 +282,144 @@ def test_generic_path_with_an_invalid_first_group():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = mlsysim.sweep("DistributedModel", **grid)
-        assert_matches_solve(mlsysim.DistributedModel, r, grid_points(grid, ()))
+        assert_matches_solve(mlsysim.DistributedModel, r, grid_points(grid, mlsysim.DistributedModel.sweep_vector))
     assert r.fields()[-2:] == ["valid", "error"] and r.fields()[0] != "valid"
     assert r["step_time"].units == mlsysim.ureg.Unit(r.unit("step_time")) and np.isnan(r.si("step_time")[0])
+
+
+# --------------------------------------------------------------------------- the fleet solvers
+
+FLEETS = [mlsysim.Systems.Clusters.Frontier_8K, mlsysim.Systems.Clusters.Research_256]
+GRIDS = [None, mlsysim.Infra.Grids.Quebec, mlsysim.Infra.Grids.Poland]
+TIMES = st.one_of(st.integers(-2, 10_000), st.floats(-1.0, 1e7), st.just(math.nan))
+
+
+def _axis(values):
+    """One value, or a list of ints or of floats (a vector axis) or of both (a group axis)."""
+    return values[0] if len(values) == 1 else values
+
+
+@SWEEP_SETTINGS
+@given(
+    model=st.lists(st.sampled_from([M.Language.Llama3_8B, M.Language.Llama3_70B, M.Language.Mixtral_8x7B,
+                                    M.ResNet50]), min_size=1, max_size=2, unique_by=id),
+    fleet=st.lists(st.sampled_from(FLEETS), min_size=1, max_size=2, unique_by=id),
+    batch=st.lists(st.one_of(st.sampled_from([1, 32, 256, 512, 1024, 2048, 4096, 3000]), st.floats(1, 4096)),
+                   min_size=1, max_size=4),
+    tp=st.lists(st.sampled_from([1, 2, 3, 8, 16]), min_size=1, max_size=2, unique=True),
+    pp=st.lists(st.sampled_from([1, 2, 4]), min_size=1, max_size=2, unique=True),
+    m=st.lists(st.integers(0, 20), min_size=1, max_size=3),
+    seq=st.one_of(st.none(), st.lists(st.integers(-1, 10_000), min_size=1, max_size=3)),
+    zero=st.sampled_from([0, 3]),
+    rc=st.sampled_from(["selective", "full", "none"]),
+    overlap=st.booleans(),
+    tokens=st.sampled_from([None, 1e12]),
+)
+def test_distributed_sweep_equals_solve(model, fleet, batch, tp, pp, m, seq, zero, rc, overlap, tokens):
+    import warnings
+
+    grid = dict(model=model, fleet=fleet, batch_size=_axis(batch), tp_size=tp, pp_size=pp, microbatch_count=m,
+                zero_stage=zero, activation_recomputation=rc, overlap_comm=overlap, tokens=tokens)
+    if seq is not None:
+        grid["seq_len"] = seq
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = mlsysim.DistributedModel.sweep(**grid)
+        assert_matches_solve(mlsysim.DistributedModel, r, grid_points(grid, mlsysim.DistributedModel.sweep_vector))
+
+
+@SWEEP_SETTINGS
+@given(fleet=st.lists(st.sampled_from(FLEETS), min_size=1, max_size=2, unique_by=id),
+       days=st.lists(TIMES, min_size=1, max_size=3),
+       util=st.lists(st.one_of(st.floats(-0.5, 1.5), st.sampled_from([0, 1])), min_size=1, max_size=3),
+       price=st.one_of(st.none(), st.lists(st.floats(-0.1, 0.5), min_size=1, max_size=3)),
+       grid_=st.lists(st.sampled_from(GRIDS), min_size=1, max_size=2, unique_by=id),
+       cloud=st.sampled_from([None, 2.5]), mfu=st.sampled_from([None, 0.5]))
+def test_economics_sweep_equals_solve(fleet, days, util, price, grid_, cloud, mfu):
+    grid = dict(fleet=fleet, duration_days=_axis(days), utilization=_axis(util), datacenter=grid_, cloud_rate=cloud,
+                mfu=mfu, host_cost=0)
+    if price is not None:
+        grid["kwh_price"] = _axis(price)
+    r = mlsysim.EconomicsModel.sweep(**grid)
+    assert_matches_solve(mlsysim.EconomicsModel, r, grid_points(grid, mlsysim.EconomicsModel.sweep_vector))
+
+
+@SWEEP_SETTINGS
+@given(fleet=st.lists(st.sampled_from(FLEETS), min_size=1, max_size=2, unique_by=id),
+       days=st.lists(TIMES, min_size=1, max_size=3),
+       util=st.lists(st.one_of(st.floats(-0.5, 1.5), st.sampled_from([0, 1])), min_size=1, max_size=3),
+       grid_=st.lists(st.sampled_from(GRIDS), min_size=1, max_size=2, unique_by=id),
+       embodied=st.sampled_from([None, True, False]), pue=st.sampled_from([None, 1.2, 0.5]))
+def test_sustainability_sweep_equals_solve(fleet, days, util, grid_, embodied, pue):
+    grid = dict(fleet=fleet, duration_days=_axis(days), utilization=_axis(util), datacenter=grid_,
+                embodied=embodied, pue=pue)
+    r = mlsysim.SustainabilityModel.sweep(**grid)
+    assert_matches_solve(mlsysim.SustainabilityModel, r, grid_points(grid, mlsysim.SustainabilityModel.sweep_vector))
+
+
+@SWEEP_SETTINGS
+@given(fleet=st.lists(st.sampled_from(FLEETS), min_size=1, max_size=2, unique_by=id),
+       hours=st.lists(TIMES, min_size=1, max_size=4),
+       ckpt=st.lists(st.one_of(st.integers(-1, 100_000), st.floats(0.0, 1e9)), min_size=1, max_size=4),
+       interval=st.sampled_from([None, 600.0, -1.0]), fleet_mtbf=st.sampled_from([None, 1e-3, 5.0, 1e-300]))
+def test_reliability_sweep_equals_solve(fleet, hours, ckpt, interval, fleet_mtbf):
+    grid = dict(fleet=fleet, job_duration_hours=_axis(hours), checkpoint_time_s=_axis(ckpt),
+                checkpoint_interval=interval, fleet_mtbf=fleet_mtbf)
+    r = mlsysim.ReliabilityModel.sweep(**grid)
+    # exp/expm1/log: numpy's and libm's may differ in the last bit
+    assert_matches_solve(mlsysim.ReliabilityModel, r, grid_points(grid, mlsysim.ReliabilityModel.sweep_vector),
+                         rel=1e-12)
+
+
+# --------------------------------------------------------------------------- the protocol
+
+
+@pytest.mark.parametrize("name", ["SingleNodeModel", "ServingModel", "DistributedModel", "EconomicsModel",
+                                  "SustainabilityModel", "ReliabilityModel"])
+def test_builtin_solvers_implement_the_protocol(name):
+    from mlsysim_core.results import Result
+    from mlsysim_core.solver import Solver
+
+    cls = getattr(mlsysim, name)
+    assert issubclass(cls, Solver) and cls.name == name
+    assert issubclass(cls.produces, Result) and cls.consumes and all(isinstance(t, type) for t in cls.consumes)
+    assert cls.sweep_vector and cls.sweep_columns is not Solver.sweep_columns  # vectorized, not the solve() loop
+
+
+def test_solver_declarations_are_checked_at_class_definition():
+    from mlsysim_core.solver import Solver
+
+    with pytest.raises(TypeError, match="consumes"):
+        type("Bad", (Solver,), {"name": "Bad", "consumes": ("Fleet",)})
+    with pytest.raises(TypeError, match="sweep_vector"):
+        type("Bad", (Solver,), {"name": "Bad", "sweep_vector": ("nope",), "solve": lambda self, x=1: None})
+    with pytest.raises(TypeError, match="name"):
+        type("Bad", (Solver,), {})
+
+
+def test_a_subclass_with_only_solve_sweeps_through_it():
+    import attrs
+
+    from mlsysim_core.results import Result, measure, result
+    from mlsysim_core.solver import Solver
+
+    @result("Doubler")
+    class Doubled(Result):
+        twice = measure("s")
+        label: str = attrs.field()
+
+    class Doubler(Solver):
+        name = "Doubler"
+        produces = Doubled
+        sweep_vector = ("x",)
+
+        def solve(self, x: float, label: str = "a") -> Doubled:
+            if x < 0:
+                raise InvalidInputError("x", x, "a number >= 0")
+            return Doubled(twice=2.0 * x, label=label)
+
+    r = Doubler.sweep(x=[1.0, -1.0, 3.0], label=["a", "b"])
+    twice = r.si("twice")
+    assert twice[0] == 2.0 and twice[2] == 6.0 and math.isnan(twice[1])
+    assert list(r.valid) == [True, False, True] * 2 and r.error[1] == str(InvalidInputError("x", -1.0, "a number >= 0"))
+    assert list(r.label) == ["a", "a", "a", "b", "b", "b"]

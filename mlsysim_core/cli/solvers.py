@@ -218,7 +218,10 @@ ROOFLINE = Spec(
         P("batch_size", "--batch-size", "int", 1, help="Samples per step (LLM decode: sequences, one token each)."),
         P("precision", "--precision", "choice", "fp16", choices=_PREC, help="Weights/compute precision."),
         P("efficiency", "--efficiency", "float", help="Achieved fraction of peak FLOP/s in (0, 1] (default 0.6 at 16-bit)."),
-        P("seq_len", "--seq-len", "int", help="Transformer KV context per sequence (decode step), tokens."),
+        P("seq_len", "--seq-len", "int", help="Transformer tokens per sequence: KV context of a decode step, prompt "
+          "of a prefill, whole sequence of an encoder (default: its max_seq_len)."),
+        P("phase", "--phase", "choice", choices=("decode", "prefill"),
+          help="Decoder LLM phase: decode (default, one token per sequence) or prefill (the prompt's forward pass)."),
     ),
     key_fields=("latency", "throughput", "bottleneck", "mfu", "feasible", "memory_footprint", "memory_available",
                 "arithmetic_intensity", "ridge_point", "latency_compute", "latency_memory", "latency_overhead",

@@ -177,6 +177,40 @@ def test_cost_per_million_tokens_and_query():
     assert one.cost_per_million_tokens.magnitude == pytest.approx(r.cost_per_million_tokens.magnitude)
 
 
+class RequestServing(Serving):
+    """A serving result that reports whole requests (prefill included), like ServingModel with output_len."""
+
+    def __init__(self, out_tps, in_tps, share, tp):
+        super().__init__(Q_(3 * out_tps, "1/s"), tp)  # decode-only rate: must not be the one priced
+        self.output_tokens_per_second = Q_(out_tps, "1/s")
+        self.input_tokens_per_second = Q_(in_tps, "1/s")
+        self.prefill_time_share = share
+
+
+def test_request_basis_prices_the_prefill_and_splits_input_and_output():
+    # one 8-GPU replica: 500 output tokens/s and 2,000 prompt tokens/s (S/O = 4), 40 % of the time in
+    # prefill -> 10 replicas: 5,000 out/s and 20,000 in/s. Cost rate C = TCO/720 h.
+    r = M.solve(FLEET, 30, workload=RequestServing(500.0, 2000.0, 0.4, tp=8), tokens_per_query=100)
+    per_s = TCO / (720 * 3600)
+    assert r.token_rate_basis == "request"
+    assert r.tokens_per_second.magnitude == pytest.approx(5000)
+    assert r.input_tokens_per_second.magnitude == pytest.approx(20000)
+    assert r.cost_per_million_tokens.magnitude == pytest.approx(per_s / 5000 * 1e6)  # whole request per output token
+    assert r.cost_per_million_input_tokens.magnitude == pytest.approx(per_s * 0.4 / 20000 * 1e6)
+    assert r.cost_per_million_output_tokens.magnitude == pytest.approx(per_s * 0.6 / 5000 * 1e6)
+    # a request of S = 4*O tokens costs S * input price + O * output price = O * whole-request price
+    o = 100.0
+    request = 4 * o * r.cost_per_million_input_tokens.magnitude + o * r.cost_per_million_output_tokens.magnitude
+    assert request == pytest.approx(o * r.cost_per_million_tokens.magnitude)
+    assert r.cost_per_query.magnitude == pytest.approx(per_s / 5000 * 100)
+    decode = M.solve(FLEET, 30, workload=Serving(Q_(2000, "1/s"), tp=8))
+    assert decode.token_rate_basis == "decode step" and decode.cost_per_million_input_tokens is None
+    bad = RequestServing(500.0, 2000.0, 0.4, tp=8)
+    bad.prefill_time_share = None
+    with pytest.raises(InvalidInputError, match="prefill_time_share"):
+        M.solve(FLEET, 30, workload=bad)
+
+
 def test_cost_of_a_training_run():
     run = Training(time_to_train=Q_(10, "day"), total_accelerators=40)
     r = M.solve(FLEET, 30, workload=run, cloud_rate=2.0)

@@ -37,3 +37,7 @@ MIXTRAL = TransformerWorkload(
 RESNET = CNNWorkload(name="ResNet-50 (test)", parameters=25557032, flops_per_sample="8.178 GFLOP",
                      activations_per_sample=11114984, layers=50)
 NO_FLOPS = Workload(name="bag of parameters", parameters=1000)
+BERT_LARGE = TransformerWorkload(
+    name="BERT-Large (test)", stack="encoder", parameters=335141888, layers=24, hidden_dim=1024, heads=16,
+    kv_heads=16, head_dim=64, ffn_dim=4096, vocab_size=30522, max_seq_len=512, tied_embeddings=True,
+)

@@ -14,7 +14,7 @@ from mlsysim_core import efficiency as E
 from mlsysim_single_node import Engine, PerformanceProfile, SingleNodeModel
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_sn import H100, LLAMA8, LLAMA70, MIXTRAL, NO_LINK, RESNET  # noqa: E402
+from fixtures_sn import BERT_LARGE, H100, LLAMA8, LLAMA70, MIXTRAL, NO_LINK, RESNET  # noqa: E402
 
 solver = SingleNodeModel()
 P8_MATMUL = 8030261248 - 128256 * 4096   # untied input embedding is a lookup, not read per step
@@ -198,3 +198,57 @@ def test_evolve_what_if_bandwidth():
     faster = attrs.evolve(H100, memory=attrs.evolve(H100.memory, bandwidth="6.7 TB/s"))
     a, b = solver.solve(LLAMA8, H100), solver.solve(LLAMA8, faster)
     assert ms(b.latency_memory) == pytest.approx(ms(a.latency_memory) / 2, rel=1e-9)
+
+
+# --------------------------------------------------------------------------- encoders and the prefill phase
+
+
+def test_bert_large_is_a_forward_pass_over_all_tokens():
+    """Issue 14 item 4: BERT-Large at sequence 384 is ~260 GFLOP per sample, not one decode token.
+    matmul parameters = 335,141,888 - 30,522 x 1,024 (word-embedding lookup; no LM head in
+    inference) = 303,887,360; 2 x 303.9e6 x 384 = 233.39 GFLOP; bidirectional attention
+    4 x L x S^2 x H*d_h = 4 x 24 x 384^2 x 1024 = 14.50 GFLOP; total 247.88 GFLOP."""
+    p = solver.solve(BERT_LARGE, H100, batch_size=1, seq_len=384)
+    matmul = 335141888 - 30522 * 1024
+    flops = 2 * matmul * 384 + 4 * 24 * 384**2 * 1024
+    assert flops == pytest.approx(247.88e9, rel=1e-4)
+    assert p.flops.to("FLOP").magnitude == pytest.approx(flops, rel=1e-12)
+    assert 0.9 * 260e9 < flops < 1.1 * 260e9                              # the issue's ~260 GFLOP
+    assert p.phase == "forward" and p.bottleneck == "Compute"
+    # weights once + every layer reads and writes the 384 x 1024 residual stream (16-bit)
+    moved = matmul * 2 + 2 * 384 * 24 * 1024 * 2
+    assert p.bytes_moved.to("B").magnitude == pytest.approx(moved, rel=1e-12)
+    assert ms(p.latency_compute) == pytest.approx(flops / FP16 * 1e3, rel=1e-9)
+    assert solver.solve(BERT_LARGE, H100).seq_len == 512                  # default: the whole max_seq_len
+    assert solver.solve(BERT_LARGE, H100, seq_len=384, phase="prefill").to_dict() == p.to_dict()
+    with pytest.raises(mlsysim.InvalidInputError, match="encoder"):
+        solver.solve(BERT_LARGE, H100, seq_len=384, phase="decode")
+
+
+def test_decoder_prefill_phase_hand_numbers():
+    # Llama-3.1-8B, one prompt of 2048 tokens: 2 x P_matmul x S + 2 x L x S^2 x H*d_h (causal)
+    p = solver.solve(LLAMA8, H100, batch_size=1, seq_len=2048, phase="prefill")
+    flops = 2 * P8_MATMUL * 2048 + 2 * 32 * 2048**2 * 4096
+    assert p.phase == "prefill" and p.flops.to("FLOP").magnitude == pytest.approx(flops, rel=1e-12)
+    moved = P8_MATMUL * 2 + 2048 * KV8 + 2 * 2048 * 32 * 4096 * 2      # weights, KV written, residual stream
+    assert p.bytes_moved.to("B").magnitude == pytest.approx(moved, rel=1e-12)
+    assert p.bottleneck == "Compute" and ms(p.latency_compute) == pytest.approx(flops / FP16 * 1e3, rel=1e-9)
+    # the default phase is one decode step, as before
+    d = solver.solve(LLAMA8, H100, batch_size=1, seq_len=2048)
+    assert d.phase == "decode" and d.flops.magnitude < p.flops.magnitude / 1000
+    with pytest.raises(mlsysim.InvalidInputError, match="prompt length"):
+        solver.solve(LLAMA8, H100, phase="prefill")
+    with pytest.raises(mlsysim.InvalidInputError, match="phase"):
+        solver.solve(LLAMA8, H100, phase="forward")
+    with pytest.raises(mlsysim.InvalidInputError, match="fixed-shape"):
+        solver.solve(RESNET, H100, phase="prefill")
+    with pytest.raises(mlsysim.InvalidInputError, match="training"):
+        solver.solve(LLAMA8, H100, is_training=True, phase="decode")
+
+
+def test_catalog_marks_encoders():
+    lm = mlsysim.Models.Language
+    assert lm.BERT_Large.stack == "encoder" and lm.BERT_Base.stack == "encoder"
+    assert lm.T5_11B.stack == "encoder-decoder" and lm.Llama3_8B.stack == "decoder"
+    with pytest.raises(mlsysim.InvalidInputError, match="stack"):
+        attrs.evolve(lm.BERT_Large, stack="bidirectional")

@@ -68,6 +68,13 @@ def _min(a, b):
     return a if a < b else b
 
 
+def _max(a, b):
+    """max() for floats, np.maximum for arrays."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.maximum(a, b)
+    return a if a >= b else b
+
+
 # --------------------------------------------------------------------------- FLOPs
 
 
@@ -151,12 +158,12 @@ def activation_bytes_per_gpu(per_layer, layers_on_stage, m, p, v=1, output_bytes
     2021, Sec. 2.2.2). The last stage keeps one micro-batch in flight plus the output layer
     (``output_bytes``: final norm, logits and loss, 4*s*b*h/t*(1 + V/h)); the larger of the two.
     """
-    in_flight = min(m, p) * (1.0 + (p - 1.0) / (p * v) if v > 1 else 1.0)
+    in_flight = _min(m, p) * (1.0 + (p - 1.0) / (p * v) if v > 1 else 1.0)
     first = per_layer * layers_on_stage * in_flight
     if p == 1:
         return first + output_bytes
     last = per_layer * layers_on_stage + output_bytes
-    return first if first >= last else last
+    return _max(first, last)
 
 
 # --------------------------------------------------------------------------- communication

@@ -28,8 +28,11 @@ import math
 import warnings
 from typing import Any, Optional
 
+import numpy as np
+
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.solver import Solver
+from mlsysim_core.sweep import PointErrors, checked
 from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Workload, precision_bytes
 from mlsysim_core.validate import MAX_COUNT, instance, integer, number
 
@@ -91,6 +94,8 @@ class DistributedModel(Solver):
     name = "DistributedModel"
     consumes = (Workload, Fleet)
     produces = DistributedResult
+    #: solve() arguments sweep_columns() takes as arrays
+    sweep_vector = ("batch_size", "microbatch_count", "seq_len")
 
     def solve(
         self,
@@ -134,227 +139,333 @@ class DistributedModel(Solver):
             tokens: training tokens, to report ``time_to_train``.
             strict: raise InfeasibleError instead of returning feasible=False.
         """
-        # ------------------------------------------------------------ inputs
-        if not isinstance(model, Workload):
-            instance("model", model, Workload, "a Workload (e.g. mlsysim.Models.Language.Llama3_70B)")
-        if not isinstance(fleet, Fleet):
-            instance("fleet", fleet, Fleet, "a Fleet (e.g. mlsysim.Systems.Clusters.Frontier_8K)")
-        B = batch_size if type(batch_size) is int and 1 <= batch_size <= MAX_COUNT else integer("batch_size", batch_size)
-        t = tp_size if type(tp_size) is int and 1 <= tp_size <= MAX_COUNT else integer("tp_size", tp_size)
-        p = pp_size if type(pp_size) is int and 1 <= pp_size <= MAX_COUNT else integer("pp_size", pp_size)
-        e = ep_size if type(ep_size) is int and 1 <= ep_size <= MAX_COUNT else integer("ep_size", ep_size)
-        m = (microbatch_count if type(microbatch_count) is int and 1 <= microbatch_count <= MAX_COUNT
-             else integer("microbatch_count", microbatch_count))
-        v = v_stages if type(v_stages) is int and 1 <= v_stages <= MAX_COUNT else integer("v_stages", v_stages)
-        if type(zero_stage) is not int or not 0 <= zero_stage <= 3:
-            raise InvalidInputError("zero_stage", zero_stage, "one of 0, 1, 2, 3 (an int)")
-        rc = activation_recomputation
-        if rc is True or rc is False:
-            rc = _RECOMPUTE_BOOL[rc]
-        elif type(rc) is not str or rc not in RECOMPUTE:  # an array or a list made `in` raise
-            raise InvalidInputError("activation_recomputation", rc, "one of 'selective', 'full', 'none' (or True/False)")
-        sp = sequence_parallel if sequence_parallel is True or sequence_parallel is False else _bool(
-            "sequence_parallel", sequence_parallel)
-        ov = overlap_comm if overlap_comm is True or overlap_comm is False else _bool("overlap_comm", overlap_comm)
-        if strict is not True and strict is not False:
-            _bool("strict", strict)
-        eff = _efficiency(efficiency)
-        ov_frac = eff.overlap if overlap_efficiency is None else number(
-            "overlap_efficiency", overlap_efficiency, 0.0, 1.0)
-        b = PRECISION_BYTES.get(precision) if type(precision) is str else None
-        if b is None:
-            b = precision_bytes(precision)
-        acc = fleet.node.accelerator
-        peak = acc.compute.peak(precision)
-
-        # ------------------------------------------------------------ layout
-        g = fleet.node.accelerators_per_node
-        N = fleet.count * g
-        tpp = t * p
-        if N % tpp:
-            raise InvalidInputError(
-                "tp_size*pp_size", tpp, f"a divisor of the fleet's {N} accelerators (tp_size={t}, pp_size={p})")
-        d = N // tpp
-        transformer = isinstance(model, TransformerWorkload)
-        if e > 1:
-            if not (transformer and model.is_moe):
-                raise InvalidInputError("ep_size", e, "1 for a dense model (expert parallelism needs a MoE model "
-                                        "with experts > 1)")
-            if d % e:
-                raise InvalidInputError("ep_size", e, f"a divisor of dp={d} (expert parallelism reuses data-parallel "
-                                        f"ranks: tp*pp*ep must divide N={N})")
-            if model.experts % e:
-                raise InvalidInputError("ep_size", e, f"a divisor of the model's {model.experts} experts")
-        if B < d or B % d:
-            raise InvalidInputError(
-                "batch_size", B, f"a multiple of dp={d} (N={N} / (tp*pp={tpp})), e.g. {d}, {2 * d}, {4 * d}")
-        local = B // d
-        mb = local / m
-        notes: list = []
+        g = _prepare(model, fleet, tp_size, pp_size, ep_size, precision, zero_stage, activation_recomputation,
+                     sequence_parallel, overlap_comm, overlap_efficiency, v_stages, efficiency, tokens, strict)
+        B = _batch(batch_size, g)
+        m = _microbatches(microbatch_count)
+        S = _seq(seq_len, g)
+        f = _evaluate(g, B, m, S)
+        local, mb = f["local_batch_size"], f["micro_batch_size"]
+        notes = g.notes
         if local < m or local % m:
-            warnings.warn(
-                f"{local} sequences per data-parallel rank in {m} micro-batches gives micro-batches of {mb:g} "
-                f"sequences; priced as fractional micro-batches (same total work; bubble uses m={m}). "
-                f"Use microbatch_count dividing {local} for a realizable schedule.", MicrobatchWarning, stacklevel=2)
-            notes.append(f"fractional micro-batch: {mb:g} sequences")
-        if not transformer and (t > 1 or p > 1):
-            raise InvalidInputError("tp_size" if t > 1 else "pp_size", t if t > 1 else p,
-                                    "1 for a non-transformer workload (only data parallelism is modelled)")
+            warnings.warn(_fractional_warning(local, m, mb), MicrobatchWarning, stacklevel=2)
+            notes = (f"fractional micro-batch: {mb:g} sequences",) + notes
+        reason = "" if f["feasible"] else _reason(g, f["memory_per_gpu"], f["activation_memory"])
+        if reason and g.strict:
+            raise InfeasibleError(f"DistributedModel: {reason}", required=f["memory_per_gpu"], available=g.cap)
+        return DistributedResult(**f, **g.fields, infeasible_reason=reason, notes=notes)
 
-        # links (SI floats, with the network efficiency)
-        node = fleet.node
-        eta_n = eff.network
-        if g > 1:
-            bw_intra = node.si.intra_bandwidth
-            if bw_intra is None:
-                raise InvalidInputError("fleet.node.intra_node", None,
-                                        f"an intra-node link (NetworkFabric) for a node of {g} accelerators")
-            bw_intra *= eta_n
+    def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
+        """``n`` points of one group (the Solver protocol): batch_size, microbatch_count and seq_len as
+        arrays, through solve()'s checks and :func:`_evaluate`. One MicrobatchWarning per block
+        (for its first fractional point); with ``strict`` the first infeasible point raises."""
+        a = args
+        g = _prepare(a["model"], a["fleet"], a["tp_size"], a["pp_size"], a["ep_size"], a["precision"],
+                     a["zero_stage"], a["activation_recomputation"], a["sequence_parallel"], a["overlap_comm"],
+                     a["overlap_efficiency"], a["v_stages"], a["efficiency"], a["tokens"], a["strict"])
+        errors = PointErrors(n)
+        B = checked(errors, "batch_size", vectors, a, lambda x: _batch(x, g))
+        m = checked(errors, "microbatch_count", vectors, a, _microbatches)
+        S = checked(errors, "seq_len", vectors, a, lambda x: _seq(x, g))
+        ok = errors.ok
+        f = _evaluate(g, B, m, S)
+        local, mb = f["local_batch_size"], f["micro_batch_size"]
+        fractional = ok & ((local < m) | (local % m != 0))
+        notes = np.empty(n, dtype=object)
+        notes[:] = [g.notes] * n
+        if fractional.any():
+            i = int(np.argmax(fractional))
+            warnings.warn(_fractional_warning(int(np.broadcast_to(local, n)[i]), int(np.broadcast_to(m, n)[i]),
+                                              float(np.broadcast_to(mb, n)[i])), MicrobatchWarning, stacklevel=2)
+            notes[fractional] = _per_value(np.broadcast_to(mb, n)[fractional],
+                                           lambda x: (f"fractional micro-batch: {x:g} sequences",) + g.notes)
+        reason = np.full(n, "", dtype=object)
+        infeasible = ok & ~np.broadcast_to(f["feasible"], n)
+        if infeasible.any():
+            total, acts = np.broadcast_to(f["memory_per_gpu"], n), np.broadcast_to(f["activation_memory"], n)
+            if g.strict:
+                i = int(np.argmax(infeasible))
+                raise InfeasibleError(f"DistributedModel: {_reason(g, float(total[i]), float(acts[i]))}",
+                                      required=float(total[i]), available=g.cap)
+            reason[infeasible] = _per_value(acts[infeasible], lambda x: _reason(g, g.state_memory + x, x))
+        for name in ("global_batch_size", "local_batch_size", "microbatch_count", "seq_len"):
+            if isinstance(f[name], np.ndarray):
+                f[name] = np.where(ok, f[name], 0).astype(np.int64)
+        f.update(g.fields, infeasible_reason=reason, notes=notes, valid=ok, error=errors.messages)
+        return f
+
+
+def _per_value(values: np.ndarray, fn: Any) -> np.ndarray:
+    """``fn(v)`` for each of ``values`` (an object array), computed once per distinct value."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    out = np.empty(len(distinct), dtype=object)
+    out[:] = [fn(v) for v in distinct.tolist()]
+    return out[inverse.ravel()]
+
+
+def _fractional_warning(local: int, m: int, mb: float) -> str:
+    return (f"{local} sequences per data-parallel rank in {m} micro-batches gives micro-batches of {mb:g} "
+            f"sequences; priced as fractional micro-batches (same total work; bubble uses m={m}). "
+            f"Use microbatch_count dividing {local} for a realizable schedule.")
+
+
+def _reason(g: "_Group", total: float, acts: float) -> str:
+    """Why a configuration does not fit: memory per GPU against the accelerator's HBM."""
+    cap = g.cap
+    return (f"needs {total / 1e9:.1f} GB per GPU (weights {g.w_mem / 1e9:.1f} + gradients {g.g_mem / 1e9:.1f} "
+            f"+ optimizer {g.o_mem / 1e9:.1f} + activations {acts / 1e9:.1f}) but {g.acc_name} has "
+            f"{cap / 1e9:.1f} GB: {total / cap:.2f}x, over by {(total - cap) / 1e9:.1f} GB")
+
+
+def _batch(batch_size: Any, g: "_Group") -> int:
+    """The global batch: an integer multiple of dp."""
+    B = batch_size if type(batch_size) is int and 1 <= batch_size <= MAX_COUNT else integer("batch_size", batch_size)
+    d = g.d
+    if B < d or B % d:
+        raise InvalidInputError(
+            "batch_size", B, f"a multiple of dp={d} (N={g.N} / (tp*pp={g.t * g.p})), e.g. {d}, {2 * d}, {4 * d}")
+    return B
+
+
+def _microbatches(microbatch_count: Any) -> int:
+    m = microbatch_count
+    return m if type(m) is int and 1 <= m <= MAX_COUNT else integer("microbatch_count", m)
+
+
+def _seq(seq_len: Any, g: "_Group") -> int:
+    """Tokens per sequence: the argument, else min(2048, max_seq_len); 1 for a non-transformer."""
+    if not g.transformer:
+        if seq_len is not None:
+            integer("seq_len", seq_len)
+        return 1
+    S = seq_len if seq_len is not None else g.default_seq
+    if type(S) is not int or S < 1:
+        S = integer("seq_len", S)
+    return S
+
+
+class _Group:
+    """Checked arguments of one configuration but batch_size, microbatch_count and seq_len: the
+    layout, links, per-layer work and model-state memory (SI floats)."""
+
+    __slots__ = ("t", "p", "e", "v", "rc", "sp", "ov", "ov_frac", "eta_c", "peak", "N", "d", "transformer",
+                 "b_act", "P", "tokens", "strict", "bw_tp", "lat_tp", "bw_pp", "lat_pp", "bw_ep", "lat_ep", "L", "h",
+                 "a", "V", "head_params", "layer_params", "attn_dim", "P_exp", "k", "Ls", "n_coll", "default_seq", "fwd",
+                 "acts_per_sample", "dp_c", "w_mem", "g_mem", "o_mem", "state_memory", "cap", "acc_name", "notes",
+                 "fields")
+
+
+def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, precision: Any, zero_stage: Any,
+             activation_recomputation: Any, sequence_parallel: Any, overlap_comm: Any, overlap_efficiency: Any,
+             v_stages: Any, efficiency: Any, tokens: Any, strict: Any) -> _Group:
+    """Check every argument but batch_size, microbatch_count and seq_len (errors name argument, value
+    and valid range); warn when tensor parallelism crosses nodes."""
+    if not isinstance(model, Workload):
+        instance("model", model, Workload, "a Workload (e.g. mlsysim.Models.Language.Llama3_70B)")
+    if not isinstance(fleet, Fleet):
+        instance("fleet", fleet, Fleet, "a Fleet (e.g. mlsysim.Systems.Clusters.Frontier_8K)")
+    G = _Group()
+    G.t = t = tp_size if type(tp_size) is int and 1 <= tp_size <= MAX_COUNT else integer("tp_size", tp_size)
+    G.p = p = pp_size if type(pp_size) is int and 1 <= pp_size <= MAX_COUNT else integer("pp_size", pp_size)
+    G.e = e = ep_size if type(ep_size) is int and 1 <= ep_size <= MAX_COUNT else integer("ep_size", ep_size)
+    G.v = v = v_stages if type(v_stages) is int and 1 <= v_stages <= MAX_COUNT else integer("v_stages", v_stages)
+    if type(zero_stage) is not int or not 0 <= zero_stage <= 3:
+        raise InvalidInputError("zero_stage", zero_stage, "one of 0, 1, 2, 3 (an int)")
+    rc = activation_recomputation
+    if rc is True or rc is False:
+        rc = _RECOMPUTE_BOOL[rc]
+    elif type(rc) is not str or rc not in RECOMPUTE:  # an array or a list made `in` raise
+        raise InvalidInputError("activation_recomputation", rc, "one of 'selective', 'full', 'none' (or True/False)")
+    G.rc = rc
+    G.sp = sp = sequence_parallel if sequence_parallel is True or sequence_parallel is False else _bool(
+        "sequence_parallel", sequence_parallel)
+    G.ov = overlap_comm if overlap_comm is True or overlap_comm is False else _bool("overlap_comm", overlap_comm)
+    if strict is not True and strict is not False:
+        _bool("strict", strict)
+    G.strict = strict
+    eff = _efficiency(efficiency)
+    G.ov_frac = eff.overlap if overlap_efficiency is None else number(
+        "overlap_efficiency", overlap_efficiency, 0.0, 1.0)
+    b = PRECISION_BYTES.get(precision) if type(precision) is str else None
+    if b is None:
+        b = precision_bytes(precision)
+    acc = fleet.node.accelerator
+    G.peak = acc.compute.peak(precision)
+    G.tokens = None if tokens is None else number("tokens", tokens, 0.0, math.inf, low_open=True)
+
+    # ------------------------------------------------------------ layout
+    g = fleet.node.accelerators_per_node
+    G.N = N = fleet.count * g
+    tpp = t * p
+    if N % tpp:
+        raise InvalidInputError(
+            "tp_size*pp_size", tpp, f"a divisor of the fleet's {N} accelerators (tp_size={t}, pp_size={p})")
+    G.d = d = N // tpp
+    G.transformer = transformer = isinstance(model, TransformerWorkload)
+    if e > 1:
+        if not (transformer and model.is_moe):
+            raise InvalidInputError("ep_size", e, "1 for a dense model (expert parallelism needs a MoE model "
+                                    "with experts > 1)")
+        if d % e:
+            raise InvalidInputError("ep_size", e, f"a divisor of dp={d} (expert parallelism reuses data-parallel "
+                                    f"ranks: tp*pp*ep must divide N={N})")
+        if model.experts % e:
+            raise InvalidInputError("ep_size", e, f"a divisor of the model's {model.experts} experts")
+    if not transformer and (t > 1 or p > 1):
+        raise InvalidInputError("tp_size" if t > 1 else "pp_size", t if t > 1 else p,
+                                "1 for a non-transformer workload (only data parallelism is modelled)")
+
+    # links (SI floats, with the network efficiency)
+    node = fleet.node
+    eta_n = eff.network
+    if g > 1:
+        bw_intra = node.si.intra_bandwidth
+        if bw_intra is None:
+            raise InvalidInputError("fleet.node.intra_node", None,
+                                    f"an intra-node link (NetworkFabric) for a node of {g} accelerators")
+        bw_intra *= eta_n
+    else:
+        bw_intra = math.inf
+    lat_intra = node.si.intra_latency
+    if fleet.count > 1:
+        fab = fleet.fabric
+        if fab is None or node.nics_per_node < 1:
+            raise InvalidInputError("fleet.fabric", fab, "a NetworkFabric and nics_per_node >= 1 for a fleet of "
+                                    f"{fleet.count} nodes")
+        bw_nic = fab.si.bandwidth * node.nics_per_node / g * eta_n
+        lat_inter = fab.si.latency
+    else:
+        bw_nic, lat_inter = bw_intra, lat_intra
+    local_dp = g // tpp if tpp <= g and g % tpp == 0 else 1
+    if local_dp > d:
+        local_dp = d
+    notes: tuple = ()
+    if t > g:
+        warnings.warn(f"tp_size={t} is larger than a node ({g} accelerators): tensor-parallel all-reduces cross "
+                      f"the fabric ({bw_nic / eta_n / 1e9:g} GB/s per GPU instead of the intra-node link)",
+                      TensorParallelAcrossNodesWarning, stacklevel=3)
+        G.bw_tp, G.lat_tp = bw_nic, lat_inter
+        notes += ("tensor parallelism priced on the fabric",)
+    else:
+        G.bw_tp, G.lat_tp = bw_intra, lat_intra
+    G.bw_pp, G.lat_pp = (bw_intra, lat_intra) if tpp <= g else (bw_nic, lat_inter)
+    G.bw_ep, G.lat_ep = (bw_intra, lat_intra) if tpp * e <= g else (bw_nic, lat_inter)
+
+    # bytes per element
+    b_w = b if b > 2.0 else 2.0
+    b_opt = K.ADAM_OPTIMIZER_BYTES if b_w < 4.0 else 2.0 * b_w
+    G.b_act = b_w
+    G.eta_c = eff.compute
+    G.P = P = float(model.parameters)
+
+    if transformer:
+        si = model.si
+        G.default_seq = DEFAULT_SEQ_LEN if model.max_seq_len is None or model.max_seq_len > DEFAULT_SEQ_LEN \
+            else model.max_seq_len
+        G.L, G.h, G.a = L, _, a = model.layers, model.hidden_dim, model.heads
+        if p > L:
+            raise InvalidInputError("pp_size", p, f"at most the model's {L} layers")
+        if p * v > L:
+            raise InvalidInputError("v_stages", v, f"at most layers/pp_size = {L // p} (one layer per chunk)")
+        if a % t:
+            raise InvalidInputError("tp_size", t, f"a divisor of the model's {a} attention heads")
+        G.V = V = model.vocab_size or 0
+        head_params = float(V * model.hidden_dim)
+        layer_params = (si.matmul_parameters - head_params) / L
+        if layer_params <= 0:
+            layer_params = si.matmul_parameters / L
+            head_params = 0.0
+        G.head_params, G.layer_params, G.attn_dim = head_params, layer_params, si.attn_dim
+        if model.is_moe and model.active_parameters is not None and model.experts > model.active_experts:
+            G.P_exp = (P - si.active_parameters) * model.experts / (model.experts - model.active_experts)
+            G.k = model.active_experts
         else:
-            bw_intra = math.inf
-        lat_intra = node.si.intra_latency
-        if fleet.count > 1:
-            fab = fleet.fabric
-            if fab is None or node.nics_per_node < 1:
-                raise InvalidInputError("fleet.fabric", fab, "a NetworkFabric and nics_per_node >= 1 for a fleet of "
-                                        f"{fleet.count} nodes")
-            bw_nic = fab.si.bandwidth * node.nics_per_node / g * eta_n
-            lat_inter = fab.si.latency
-        else:
-            bw_nic, lat_inter = bw_intra, lat_intra
-        local_dp = g // tpp if tpp <= g and g % tpp == 0 else 1
-        if local_dp > d:
-            local_dp = d
-        if t > g:
-            warnings.warn(f"tp_size={t} is larger than a node ({g} accelerators): tensor-parallel all-reduces cross "
-                          f"the fabric ({bw_nic / eta_n / 1e9:g} GB/s per GPU instead of the intra-node link)",
-                          TensorParallelAcrossNodesWarning, stacklevel=2)
-            bw_tp, lat_tp = bw_nic, lat_inter
-            notes.append("tensor parallelism priced on the fabric")
-        else:
-            bw_tp, lat_tp = bw_intra, lat_intra
-        bw_pp, lat_pp = (bw_intra, lat_intra) if tpp <= g else (bw_nic, lat_inter)
+            G.P_exp, G.k = 0.0, (model.active_experts or 1)
+        G.Ls = K.stage_layers(L, p, v)
+        G.n_coll = K.COLLECTIVES_PER_LAYER + K.RECOMPUTE_EXTRA_COLLECTIVES[rc]
+    else:
+        G.fwd = model.si.flops_per_sample
+        if G.fwd is None:
+            raise InvalidInputError("model.flops_per_sample", None, "forward FLOPs per sample for training")
+        G.P_exp, G.k = 0.0, 1
+        G.acts_per_sample = model.activations_per_sample
+        if G.acts_per_sample is None:
+            notes += ("activation memory not counted: the workload has no activations_per_sample",)
+    G.notes = notes
 
-        # bytes per element
-        b_w = b if b > 2.0 else 2.0
-        b_opt = K.ADAM_OPTIMIZER_BYTES if b_w < 4.0 else 2.0 * b_w
-        b_act = b_w
-        eta_c = eff.compute
-        P = float(model.parameters)
+    # ------------------------------------------------------------ what does not depend on the batch
+    dense_grad = (P - G.P_exp) / tpp * b_w
+    expert_grad = G.P_exp / (e * tpp) * b_w
+    G.dp_c = K.dp_gradient_sync_time(dense_grad, expert_grad, d, e, local_dp, bw_intra, lat_intra, bw_nic, lat_inter,
+                                     zero_stage) if d > 1 else 0.0
+    G.w_mem, G.g_mem, G.o_mem = K.model_state_bytes(P, G.P_exp, t, p, d, e, zero_stage, b_w, b_w, b_opt)
+    G.state_memory = G.w_mem + G.g_mem + G.o_mem
+    G.cap = acc.si.capacity
+    G.acc_name = acc.name
+    G.fields = dict(parallelism={"dp": d, "tp": t, "pp": p, "ep": e}, precision=precision, zero_stage=zero_stage,
+                    activation_recomputation=rc, total_accelerators=N, fleet=fleet, model=model, efficiency=eff,
+                    weights_memory=G.w_mem, gradients_memory=G.g_mem, optimizer_memory=G.o_mem,
+                    memory_capacity=G.cap, dp_communication_latency=G.dp_c)
+    return G
 
-        if transformer:
-            si = model.si
-            S = seq_len if seq_len is not None else (
-                DEFAULT_SEQ_LEN if model.max_seq_len is None or model.max_seq_len > DEFAULT_SEQ_LEN else model.max_seq_len)
-            if type(S) is not int or S < 1:
-                S = integer("seq_len", S)
-            L, h, a = model.layers, model.hidden_dim, model.heads
-            if p > L:
-                raise InvalidInputError("pp_size", p, f"at most the model's {L} layers")
-            if p * v > L:
-                raise InvalidInputError("v_stages", v, f"at most layers/pp_size = {L // p} (one layer per chunk)")
-            if a % t:
-                raise InvalidInputError("tp_size", t, f"a divisor of the model's {a} attention heads")
-            V = model.vocab_size or 0
-            head_params = float(V * h)
-            layer_params = (si.matmul_parameters - head_params) / L
-            if layer_params <= 0:
-                layer_params = si.matmul_parameters / L
-                head_params = 0.0
-            f_model, f_hw = K.layer_flops_per_token(layer_params, S, si.attn_dim, rc)
-            f_head = 6.0 * head_params
-            if model.is_moe and model.active_parameters is not None and model.experts > model.active_experts:
-                P_exp = (P - si.active_parameters) * model.experts / (model.experts - model.active_experts)
-                k = model.active_experts
-            else:
-                P_exp, k = 0.0, (model.active_experts or 1)
-            tokens_step = float(B) * S
-            model_flops = tokens_step * (L * f_model + f_head)
-            hw_flops = tokens_step * (L * f_hw + f_head)
-            Ls = K.stage_layers(L, p, v)
-            tok_mb = mb * S
-            t_comp_mb = tok_mb * (Ls * f_hw + f_head / p) / (t * peak * eta_c)
-            n_coll = K.COLLECTIVES_PER_LAYER + K.RECOMPUTE_EXTRA_COLLECTIVES[rc]
-            act_msg = tok_mb * h * b_act
-            t_tp_mb = Ls * n_coll * K.ring_allreduce_time(act_msg, t, bw_tp, lat_tp) if t > 1 else 0.0
-            if e > 1:
-                bw_ep, lat_ep = (bw_intra, lat_intra) if tpp * e <= g else (bw_nic, lat_inter)
-                t_ep_mb = Ls * n_coll * K.all_to_all_time(act_msg * k / (t if sp else 1), e, bw_ep, lat_ep)
-            else:
-                t_ep_mb = 0.0
-            t_pp_mb = K.p2p_stage_time(act_msg / t, p, v, bw_pp, lat_pp) if p > 1 else 0.0
-            per_layer = K.activation_bytes_per_layer(S, mb, h, a, t, sp if t > 1 else True, rc, b_act / 2.0)
-            out_bytes = 4.0 * S * mb * h / t * (1.0 + V / h)
-            acts = K.activation_bytes_per_gpu(per_layer, Ls, m, p, v, out_bytes)
-        else:
-            fwd = model.si.flops_per_sample
-            if fwd is None:
-                raise InvalidInputError("model.flops_per_sample", None, "forward FLOPs per sample for training")
-            if seq_len is not None:
-                integer("seq_len", seq_len)
-            S = 1
-            P_exp, k = 0.0, 1
-            tokens_step = None
-            model_flops = 3.0 * fwd * B
-            hw_flops = model_flops + (fwd * B if rc == "full" else 0.0)
-            t_comp_mb = mb * (hw_flops / B) / (peak * eta_c)
-            t_tp_mb = t_ep_mb = t_pp_mb = 0.0
-            if model.activations_per_sample is None:
-                acts = 0.0
-                notes.append("activation memory not counted: the workload has no activations_per_sample")
-            else:
-                acts = model.activations_per_sample * b_act * mb
 
-        # ------------------------------------------------------------ time
-        t_mb = t_comp_mb + t_tp_mb + t_ep_mb + t_pp_mb
-        compute = m * t_comp_mb
-        tp_c, pp_c, ep_c = m * t_tp_mb, m * t_pp_mb, m * t_ep_mb
-        bubble = K.bubble_time(t_mb, p, v) if p > 1 else 0.0
-        bubble_fraction = K.pipeline_bubble_fraction(p, m, v) if p > 1 else 0.0
-        dense_grad = (P - P_exp) / tpp * b_w
-        expert_grad = P_exp / (e * tpp) * b_w
-        dp_c = K.dp_gradient_sync_time(dense_grad, expert_grad, d, e, local_dp, bw_intra, lat_intra, bw_nic, lat_inter,
-                                       zero_stage) if d > 1 else 0.0
-        dp_exp = K.overlapped(dp_c, (2.0 / 3.0) * t_comp_mb, ov_frac) if ov else dp_c
-        step = compute + tp_c + pp_c + ep_c + bubble + dp_exp
-        ideal = hw_flops / (N * peak * eta_c)
+def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
+    """Every field that depends on the global batch ``B``, the micro-batch count ``m`` and the
+    sequence length ``S``: numbers (solve()) or arrays (a sweep), one code path."""
+    t, p, v, e, N, peak, eta_c, b_act = G.t, G.p, G.v, G.e, G.N, G.peak, G.eta_c, G.b_act
+    local = B // G.d
+    mb = local / m
+    if G.transformer:
+        L, h, f_head = G.L, G.h, 6.0 * G.head_params
+        f_model, f_hw = K.layer_flops_per_token(G.layer_params, S, G.attn_dim, G.rc)
+        tokens_step = B * 1.0 * S
+        model_flops = tokens_step * (L * f_model + f_head)
+        hw_flops = tokens_step * (L * f_hw + f_head)
+        Ls = G.Ls
+        tok_mb = mb * S
+        t_comp_mb = tok_mb * (Ls * f_hw + f_head / p) / (t * peak * eta_c)
+        act_msg = tok_mb * h * b_act
+        t_tp_mb = Ls * G.n_coll * K.ring_allreduce_time(act_msg, t, G.bw_tp, G.lat_tp) if t > 1 else 0.0
+        t_ep_mb = Ls * G.n_coll * K.all_to_all_time(act_msg * G.k / (t if G.sp else 1), e, G.bw_ep, G.lat_ep) \
+            if e > 1 else 0.0
+        t_pp_mb = K.p2p_stage_time(act_msg / t, p, v, G.bw_pp, G.lat_pp) if p > 1 else 0.0
+        per_layer = K.activation_bytes_per_layer(S, mb, h, G.a, t, G.sp if t > 1 else True, G.rc, b_act / 2.0)
+        out_bytes = 4.0 * S * mb * h / t * (1.0 + G.V / h)
+        acts = K.activation_bytes_per_gpu(per_layer, Ls, m, p, v, out_bytes)
+    else:
+        fwd = G.fwd
+        tokens_step = None
+        model_flops = 3.0 * fwd * B
+        hw_flops = model_flops + (fwd * B if G.rc == "full" else 0.0)
+        t_comp_mb = mb * (hw_flops / B) / (peak * eta_c)
+        t_tp_mb = t_ep_mb = t_pp_mb = 0.0
+        acts = 0.0 if G.acts_per_sample is None else G.acts_per_sample * b_act * mb
 
-        # ------------------------------------------------------------ memory
-        w_mem, g_mem, o_mem = K.model_state_bytes(P, P_exp, t, p, d, e, zero_stage, b_w, b_w, b_opt)
-        total_mem = w_mem + g_mem + o_mem + acts
-        cap = acc.si.capacity
-        feasible = total_mem <= cap
-        reason = ""
-        if not feasible:
-            reason = (f"needs {total_mem / 1e9:.1f} GB per GPU (weights {w_mem / 1e9:.1f} + gradients {g_mem / 1e9:.1f} "
-                      f"+ optimizer {o_mem / 1e9:.1f} + activations {acts / 1e9:.1f}) but {acc.name} has "
-                      f"{cap / 1e9:.1f} GB: {total_mem / cap:.2f}x, over by {(total_mem - cap) / 1e9:.1f} GB")
-            if strict:
-                raise InfeasibleError(f"DistributedModel: {reason}", required=total_mem, available=cap)
-
-        ttt = None
-        if tokens is not None:
-            per_step = tokens_step if tokens_step is not None else float(B)
-            ttt = number("tokens", tokens, 0.0, math.inf, low_open=True) / per_step * step
-        thr = B / step
-        comm = dp_c + tp_c + pp_c + ep_c
-        return DistributedResult(
-            step_time=step,
-            compute_latency=compute, ideal_step_time=ideal, pipeline_bubble_latency=bubble,
-            dp_communication_latency=dp_c, dp_exposed_latency=dp_exp, tp_communication_latency=tp_c,
-            pp_communication_latency=pp_c, ep_communication_latency=ep_c, communication_latency=comm,
-            exposed_communication_latency=tp_c + pp_c + ep_c + dp_exp, time_to_train=ttt,
-            throughput=thr,
-            tokens_per_second=thr * S if tokens_step is not None else None,
-            scaling_efficiency=ideal / step, bubble_fraction=bubble_fraction,
-            mfu=model_flops / (step * N * peak), hfu=hw_flops / (step * N * peak),
-            achieved_flops_per_gpu=hw_flops / (step * N),
-            flops_per_step=model_flops, hardware_flops_per_step=hw_flops,
-            memory_per_gpu=total_mem, weights_memory=w_mem, gradients_memory=g_mem, optimizer_memory=o_mem,
-            activation_memory=acts, memory_capacity=cap, memory_utilization=total_mem / cap,
-            feasible=feasible, infeasible_reason=reason,
-            parallelism={"dp": d, "tp": t, "pp": p, "ep": e},
-            microbatch_count=m, micro_batch_size=mb, local_batch_size=local, global_batch_size=B,
-            seq_len=S, precision=precision, zero_stage=zero_stage, activation_recomputation=rc,
-            total_accelerators=N, fleet=fleet, model=model, efficiency=eff, notes=tuple(notes),
-        )
+    # ------------------------------------------------------------ time
+    t_mb = t_comp_mb + t_tp_mb + t_ep_mb + t_pp_mb
+    compute = m * t_comp_mb
+    tp_c, pp_c, ep_c = m * t_tp_mb, m * t_pp_mb, m * t_ep_mb
+    bubble = K.bubble_time(t_mb, p, v) if p > 1 else 0.0
+    bubble_fraction = K.pipeline_bubble_fraction(p, m, v) if p > 1 else 0.0
+    dp_c = G.dp_c
+    dp_exp = K.overlapped(dp_c, (2.0 / 3.0) * t_comp_mb, G.ov_frac) if G.ov else dp_c
+    step = compute + tp_c + pp_c + ep_c + bubble + dp_exp
+    ideal = hw_flops / (N * peak * eta_c)
+    total_mem = G.state_memory + acts
+    ttt = None
+    if G.tokens is not None:
+        ttt = G.tokens / (tokens_step if tokens_step is not None else B * 1.0) * step
+    thr = B / step
+    return dict(
+        step_time=step, compute_latency=compute, ideal_step_time=ideal, pipeline_bubble_latency=bubble,
+        dp_exposed_latency=dp_exp, tp_communication_latency=tp_c, pp_communication_latency=pp_c,
+        ep_communication_latency=ep_c, communication_latency=dp_c + tp_c + pp_c + ep_c,
+        exposed_communication_latency=tp_c + pp_c + ep_c + dp_exp, time_to_train=ttt, throughput=thr,
+        tokens_per_second=thr * S if tokens_step is not None else None,
+        scaling_efficiency=ideal / step, bubble_fraction=bubble_fraction,
+        mfu=model_flops / (step * N * peak), hfu=hw_flops / (step * N * peak),
+        achieved_flops_per_gpu=hw_flops / (step * N), flops_per_step=model_flops, hardware_flops_per_step=hw_flops,
+        memory_per_gpu=total_mem, activation_memory=acts, memory_utilization=total_mem / G.cap,
+        feasible=total_mem <= G.cap, microbatch_count=m, micro_batch_size=mb, local_batch_size=local,
+        global_batch_size=B, seq_len=S,
+    )

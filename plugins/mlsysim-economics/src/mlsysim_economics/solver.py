@@ -12,7 +12,12 @@ Equations (``shared/design/physics.md``, "Economics"):
 - Cloud alternative = rate * accelerators * hours; buy-vs-rent break-even t* = CapEx_total /
   (rate * accelerators - OpEx per unit time).
 - With a serving result: cost per 1M tokens = cost per hour / (tokens per second * 3600) * 1e6, the
-  fleet's token rate being the replica's times the number of replicas. With a training result: the
+  fleet's token rate being the replica's times the number of replicas. A result that reports whole
+  requests (ServingModel with ``output_len``: prompt prefill included, continuous batching) is
+  priced by its output tokens per second with the prefills counted, and the cost splits by time:
+  input price = cost rate * prefill share / input tokens per second, output price = cost rate *
+  (1 - prefill share) / output tokens per second (so a request costs S * input + O * output price).
+  A result with decode steps only (no output_len) is priced by its decode rate, and says so. With a training result: the
   run's cost = cost per accelerator-second * accelerators * run time. With a per-step result
   (latency, throughput in samples/s): cost per query = cost per hour / (fleet samples/s * 3600).
 
@@ -102,7 +107,16 @@ class EconomicsResult(UpstreamEnergyNames, Result):
     breakeven = measure("day", doc="time after which buying beats renting (None: renting always cheaper)",
                         optional=True)
     tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
-    cost_per_million_tokens = measure("USD", doc="cost per hour / (tokens/s * 3600) * 1e6", optional=True)
+    token_rate_basis: Optional[str] = attrs.field(default=None, metadata={
+        "doc": "'request' (output tokens/s with the prompts' prefill included, continuous batching) or "
+               "'decode step' (a serving result without output_len: prefill not counted)"})
+    cost_per_million_tokens = measure("USD", doc="cost per hour / (tokens/s * 3600) * 1e6: per output token, the "
+                                      "whole request's cost on the request basis", optional=True)
+    input_tokens_per_second = measure("1/s", doc="fleet prompt tokens per second (request basis)", optional=True)
+    cost_per_million_input_tokens = measure("USD", doc="cost per hour * prefill share / (input tokens/s * 3600) "
+                                            "* 1e6 (request basis)", optional=True)
+    cost_per_million_output_tokens = measure("USD", doc="cost per hour * (1 - prefill share) / (output tokens/s "
+                                             "* 3600) * 1e6 (request basis)", optional=True)
     cost_per_query = measure("USD", doc="cost_per_million_tokens * tokens_per_query / 1e6 (serving result), or "
                              "cost per hour / (queries_per_second * 3600) (per-step result)", optional=True)
     queries_per_second = measure("1/s", doc="fleet samples (queries) per second from a per-step result's throughput",
@@ -286,7 +300,9 @@ def _prepare(fleet: Any, datacenter: Any, grid: Any, mfu: Any, amortization_year
         capex_network=g.capex_net, pue=g.p_ue, amortization_years=g.life / YEAR_S, maintenance_rate=g.rate,
         accelerators=n, nodes=nodes, region_name=g.grid.name if g.grid is not None else None,
         datacenter_name=facility.name if isinstance(facility, Datacenter) else None, pue_source=pue_source,
-        cloud_rate=g.cloud_rate, replica_accelerators=w.replica_accelerators)
+        cloud_rate=g.cloud_rate, replica_accelerators=w.replica_accelerators,
+        token_rate_basis=None if w.tokens_per_second is None else
+        "decode step" if w.prefill_time_share is None else "request")
     return g
 
 
@@ -335,10 +351,15 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any) -> dict[str, Any]:
     # --- consumed results
     tps, qps, rep = w.tokens_per_second, w.samples_per_second, w.replica_accelerators
     fleet_tps = fleet_qps = per_million = per_query = wl_cost = wl_cloud = None
+    fleet_in = per_million_in = per_million_out = None
     if tps is not None:
         fleet_tps = tps * n / rep
         per_token = (tco / t) / fleet_tps
         per_million = per_token * 1e6
+        if w.prefill_time_share is not None:  # whole requests: split the cost by time into input and output
+            fleet_in = w.input_tokens_per_second * n / rep
+            per_million_in = (tco / t) * w.prefill_time_share / fleet_in * 1e6
+            per_million_out = per_million * (1.0 - w.prefill_time_share)
         if g.tq is not None:
             per_query = per_token * g.tq
     elif qps is not None:
@@ -356,5 +377,7 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any) -> dict[str, Any]:
         electricity_price=price, duration=t, utilization=u, cloud_cost=cloud, cloud_to_tco_ratio=ratio_c,
         cheaper=cheaper, breakeven=breakeven, tokens_per_second=fleet_tps, cost_per_million_tokens=per_million,
         cost_per_query=per_query, queries_per_second=fleet_qps, workload_time=w.time, workload_cost=wl_cost,
+        input_tokens_per_second=fleet_in, cost_per_million_input_tokens=per_million_in,
+        cost_per_million_output_tokens=per_million_out,
         workload_cloud_cost=wl_cloud,
     )

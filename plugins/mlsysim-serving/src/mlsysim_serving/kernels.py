@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlsysim_core.physics import maximum, minimum, step_power
+from mlsysim_core.physics import maximum, minimum, share, step_power
 
 
 def weights_read(tokens, dense_params, expert_params, expert_share):
@@ -84,6 +84,18 @@ def interleaved_itl(itl_mean, prefill_one, concurrency, output_len):
     (Orca, Yu et al. OSDI 2022 iteration-level scheduling; Sarathi-Serve, Agrawal et al. OSDI 2024
     on prefill stalls)."""
     return itl_mean + concurrency / output_len * prefill_one
+
+
+def continuous_rates(batch, seq_len, output_len, itl_mean, prefill_one):
+    """Steady state of continuous batching at concurrency C (Orca, Yu et al. OSDI 2022): in the time
+    of O decode steps every one of the C running requests finishes and C new prompts are prefilled,
+    so one cycle lasts T = O*ITL_mean + C*t_prefill(one prompt) and serves C requests:
+    requests/s = C/T, output tokens/s = C*O/T, input (prompt) tokens/s = C*S/T, and the share of
+    the time spent prefilling = C*t_prefill/T (what the input tokens cost).
+    Returns (requests/s, input tokens/s, output tokens/s, prefill share)."""
+    cycle = output_len * itl_mean + batch * prefill_one
+    rps = batch / cycle
+    return rps, rps * seq_len, rps * output_len, share(batch * prefill_one, cycle)
 
 
 def power_energy(tdp, t_compute, t_memory, t_step, idle_fraction, compute_fraction, memory_fraction):

@@ -51,6 +51,15 @@ class ServingResult(Result):
     prefill_time_per_request = measure("ms", doc="prefill of one prompt: the TTFT of a request joining a running batch", optional=True)
     itl_continuous = measure("ms", doc="mean token gap under continuous batching at concurrency batch_size: "
                              "itl_mean + batch_size/output_len * prefill_time_per_request", optional=True)
+    request_throughput = measure("1/s", doc="requests per second under continuous batching at concurrency batch_size: "
+                                 "batch_size / (output_len*itl_mean + batch_size*prefill_time_per_request)",
+                                 optional=True)
+    input_tokens_per_second = measure("1/s", doc="prompt tokens per second = request_throughput * seq_len",
+                                      optional=True)
+    output_tokens_per_second = measure("1/s", doc="generated tokens per second with the prefills included = "
+                                       "request_throughput * output_len", optional=True)
+    prefill_time_share: object = attrs.field(
+        default=None, metadata={"doc": "share of the serving time spent prefilling prompts (continuous batching)"})
     # --- energy
     decode_power = measure("W", doc="average power per GPU during decode", optional=True)
     energy_per_token = measure("J", doc="decode energy per output token, all GPUs of the group", optional=True)

@@ -290,7 +290,7 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv
     comm_d = K.tp_allreduce(msg_d, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
     itl, tc_d, tm_d = K.phase_time(f_d, m_d, comm_d, peak, bw, eta_c, eta_m, overhead)
 
-    itl_mean = e2e = rps = t_one = itl_cont = None
+    itl_mean = e2e = rps = t_one = itl_cont = rps_cont = in_tps = out_tps = prefill_share = None
     if output_len is not None:
         mid = S + (output_len - 1) / 2.0
         f_m, m_m, _ = K.decode(batch_size, mid, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim,
@@ -310,6 +310,7 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv
             if isinstance(batch_size, np.ndarray):
                 t_one = np.where(batch_size == 1, ttft, t_one)
         itl_cont = K.interleaved_itl(itl_mean, t_one, batch_size, output_len)
+        rps_cont, in_tps, out_tps, prefill_share = K.continuous_rates(batch_size, S, output_len, itl_mean, t_one)
         max_ctx = S + output_len
     else:
         max_ctx = S
@@ -340,6 +341,8 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv
         "decode_bottleneck": where(tc_d >= tm_d, "Compute", "Memory"), "decode_flops": f_d, "decode_bytes": m_d,
         "overhead": overhead, "itl_mean": itl_mean, "e2e_latency": e2e, "requests_per_second": rps,
         "prefill_time_per_request": t_one, "itl_continuous": itl_cont,
+        "request_throughput": rps_cont, "input_tokens_per_second": in_tps, "output_tokens_per_second": out_tps,
+        "prefill_time_share": prefill_share,
         "decode_power": power, "energy_per_token": e_tok, "peak_flops": peak, "bandwidth": bw,
         "compute_efficiency": eta_c, "memory_efficiency": eta_m,
     }

@@ -36,6 +36,27 @@ def decoder_inference(batch, context, b, b_kv, dense_read_params, expert_params,
     return flops, weights_read + kv, total_params * b + kv
 
 
+def transformer_forward(batch, seq_len, b, b_kv, b_act, read_params, matmul_params, layers, attn_dim, hidden,
+                        ffn, kv_elements, total_params, attention_mult):
+    """One forward pass of ``batch`` sequences of ``seq_len`` tokens each: an encoder (BERT, a ViT's or
+    T5's encoder stack) or the prefill of a decoder (Kaplan et al. 2020, Table 1; Pope et al. 2022).
+
+    FLOPs     = B * (2*P_matmul*S + m_attn*L*S^2*H*d_h)   (2 FLOP per MAC; QK^T and AV are S x S x H*d_h
+                MACs each: m_attn = 4 bidirectional (encoder), 2 causal (decoder prefill: half the scores))
+    bytes     = P_read*b + B*S*kv*b_kv + 2*B*S*L*d*b_act
+                (weights streamed once for the batch; KV cache written by a decoder prefill, kv = 0 for an
+                encoder; each layer reads and writes the residual stream of every token, the layer's inner
+                tensors staying in fused kernels / L2)
+    footprint = P_total*b + B*S*kv*b_kv + B*S*(4*d + 2*d_ff)*b_act  (one layer's live activations)
+    Returns (flops, bytes, footprint).
+    """
+    tokens = batch * seq_len
+    flops = batch * (2.0 * matmul_params * seq_len + attention_mult * layers * seq_len * seq_len * attn_dim)
+    kv = tokens * kv_elements * b_kv
+    moved = read_params * b + kv + 2.0 * tokens * layers * hidden * b_act
+    return flops, moved, total_params * b + kv + tokens * (4.0 * hidden + 2.0 * ffn) * b_act
+
+
 def fixed_inference(batch, flops_per_sample, params, activations, b):
     """Forward pass of ``batch`` samples of a fixed-shape network (CNN): weights read once for the
     batch, each sample's activations written once and read once (Williams et al. 2009 roofline).
@@ -62,12 +83,12 @@ def training_state_bytes(b, zero_stage, dp):
 
 
 def decoder_training(batch, seq_len, b, b_act, matmul_params, layers, hidden, heads, attn_dim,
-                     total_params, state_per_param, opt_per_param, recompute):
+                     total_params, state_per_param, opt_per_param, recompute, attention_mult=2.0):
     """One training step of ``batch`` sequences of ``seq_len`` tokens.
 
-    FLOPs = (3, or 4 with full recomputation) * B * (2*P_matmul*S + 2*L*S^2*H*d_h)
-            (forward 2 FLOP/MAC, backward 2x forward; causal attention halves QK^T and AV;
-            Narayanan et al. 2021 eq. 3).
+    FLOPs = (3, or 4 with full recomputation) * B * (2*P_matmul*S + m_attn*L*S^2*H*d_h)
+            (forward 2 FLOP/MAC, backward 2x forward; m_attn = 2 causal (a decoder: the mask halves
+            QK^T and AV), 4 bidirectional (an encoder); Narayanan et al. 2021 eq. 3).
     activations per layer = S*B*d*(34 + 5*a*S/d) * b_act/2 bytes (Korthikanti et al. 2022, eq. 2;
             full recomputation keeps the layer input only: 2*S*B*d * b_act/2).
     bytes = 2*P*b (weights read forward and backward) + P*(3*b + 2*opt) (gradients written and
@@ -75,7 +96,7 @@ def decoder_training(batch, seq_len, b, b_act, matmul_params, layers, hidden, he
     footprint = P * state_per_param + activations.
     Returns (flops, bytes, footprint).
     """
-    fwd = 2.0 * matmul_params * seq_len + 2.0 * layers * seq_len * seq_len * attn_dim
+    fwd = 2.0 * matmul_params * seq_len + attention_mult * layers * seq_len * seq_len * attn_dim
     mult = 4.0 if recompute else 3.0
     per_token_layer = 2.0 if recompute else 34.0 + 5.0 * heads * seq_len / hidden
     act = layers * seq_len * batch * hidden * per_token_layer * b_act / 2.0

@@ -19,13 +19,14 @@ class PerformanceProfile(Result):
 
     Physical fields are pint Quantities (``profile.latency.to("ms")``); ``to_dict()`` gives plain
     data; ``explain()`` / ``str()`` a summary; ``constraint_trace`` says which wall bound the step.
-    A step is ``batch_size`` samples: images for a CNN, one decode token per sequence for a
-    transformer at inference, whole sequences of ``seq_len`` tokens in training.
+    A step is ``batch_size`` samples: images for a CNN, whole sequences of ``seq_len`` tokens for an
+    encoder, a decoder's prefill and training, one decode token per sequence for a decoder's decode step.
     """
 
     # --- the answer
     latency = measure("ms", doc="time per step: max(latency_compute, latency_memory) + latency_overhead")
-    throughput = measure("1/s", doc="samples per second = batch_size / latency (tokens/s for an LLM decode step)")
+    throughput = measure("1/s", doc="samples per second = batch_size / latency (tokens/s for an LLM decode step, "
+                         "sequences/s for an encoder or a prefill)")
     bottleneck: str = attrs.field(metadata={"doc": '"Memory" or "Compute": the larger roofline term'})
     mfu: float = attrs.field(metadata={"doc": "model FLOPs utilisation = flops / (latency * peak_flops)"})
     hfu: float = attrs.field(metadata={"doc": "hardware FLOPs utilisation (= mfu; recomputed FLOPs counted in training with recomputation)"})
@@ -59,6 +60,8 @@ class PerformanceProfile(Result):
     batch_size: int = attrs.field()
     seq_len: object = attrs.field(metadata={"doc": "context (inference) or sequence length (training); None: no KV context"})
     is_training: bool = attrs.field()
+    phase: str = attrs.field(metadata={"doc": 'the step solved: "decode" or "prefill" (a decoder), "forward" (an '
+                                              'encoder over its whole sequence, a CNN) or "training"'})
     hardware: str = attrs.field(metadata={"doc": "hardware name"})
     model: str = attrs.field(metadata={"doc": "model name"})
 

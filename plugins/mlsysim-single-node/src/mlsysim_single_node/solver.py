@@ -25,6 +25,9 @@ from .results import PerformanceProfile
 
 #: Sequence length of a training sample when ``seq_len`` is not given (tokens).
 DEFAULT_TRAINING_SEQ_LEN = 2048
+#: Inference phases of a decoder: ``prefill`` (the prompt's tokens in one forward pass, causal) or
+#: ``decode`` (one token per sequence against a KV cache of ``seq_len`` tokens).
+PHASES = ("prefill", "decode")
 
 _MAX = V.MAX_COUNT
 _PREC_LIST = "one of " + ", ".join(PRECISION_BYTES)
@@ -33,8 +36,9 @@ _PREC_LIST = "one of " + ", ".join(PRECISION_BYTES)
 class _Shape:
     """Per-model numbers derived once (SI floats), cached by model identity."""
 
-    __slots__ = ("model", "is_decoder", "name", "layers", "params", "dense_read", "experts_params",
-                 "expert_share", "matmul", "attn_dim", "kv", "hidden", "heads", "flops", "acts", "max_seq")
+    __slots__ = ("model", "is_decoder", "is_encoder", "name", "layers", "params", "dense_read", "experts_params",
+                 "expert_share", "matmul", "encoder_matmul", "attn_dim", "kv", "hidden", "ffn", "heads", "flops",
+                 "acts", "max_seq")
 
     def __init__(self, model: Workload):
         self.model = model
@@ -43,7 +47,8 @@ class _Shape:
         self.params = float(model.parameters)
         self.acts = float(model.activations_per_sample or 0)
         self.max_seq = getattr(model, "max_seq_len", None) or _MAX
-        self.is_decoder = isinstance(model, TransformerWorkload)
+        self.is_decoder = isinstance(model, TransformerWorkload)  # a transformer by its geometry
+        self.is_encoder = self.is_decoder and model.stack == "encoder"
         if self.is_decoder:
             si = model.si
             total = float(model.parameters)
@@ -64,8 +69,13 @@ class _Shape:
             self.attn_dim = float(si.attn_dim)
             self.kv = float(si.kv_elements_per_token)
             self.hidden = float(model.hidden_dim)
+            self.ffn = float(model.ffn_dim or 4 * model.hidden_dim)
             self.heads = float(model.heads)
             self.flops = None
+            # an encoder's forward pass: the word-embedding table is a lookup and the output head is a
+            # small task head (SQuAD span, classifier), not an LM head over the vocabulary
+            table = float((model.vocab_size or 0) * model.hidden_dim)
+            self.encoder_matmul = total - table if total > table else total
         else:
             if model.si.flops_per_sample is None:
                 raise InvalidInputError("model", model, "a workload with flops_per_sample (FLOPs of one forward pass)")
@@ -97,11 +107,14 @@ def _peak(hardware: HardwareNode, precision: Any) -> float:
 class SingleNodeModel(Solver):
     """Roofline model of one step of a workload on one accelerator (Williams et al. 2009).
 
-    Inference of a CNN/fixed-shape workload: ``batch_size`` samples in one forward pass. Inference of
-    a transformer: one decode step of ``batch_size`` sequences, each producing one token while
-    reading the KV cache of ``seq_len`` context tokens (``seq_len=None``: no context, the weights-only
-    step). ``is_training=True``: forward + backward + Adam update of ``batch_size`` samples
-    (transformers: sequences of ``seq_len`` tokens, default 2048).
+    Inference of a CNN/fixed-shape workload: ``batch_size`` samples in one forward pass. An encoder
+    transformer (``model.stack == "encoder"``: BERT): one forward pass over all ``seq_len`` tokens
+    of each of ``batch_size`` sequences (default ``seq_len``: the model's max_seq_len). A decoder
+    (LLM): ``phase="decode"`` (default) is one decode step of ``batch_size`` sequences, each producing
+    one token while reading the KV cache of ``seq_len`` context tokens (``seq_len=None``: no context,
+    the weights-only step); ``phase="prefill"`` is the forward pass over prompts of ``seq_len`` tokens.
+    ``is_training=True``: forward + backward + Adam update of ``batch_size`` samples (transformers:
+    sequences of ``seq_len`` tokens, default 2048).
     """
 
     name = "SingleNodeModel"
@@ -113,7 +126,8 @@ class SingleNodeModel(Solver):
     def solve(self, model: Workload, hardware: HardwareNode, batch_size: int = 1, precision: str = "fp16",
               efficiency: Optional[float] = None, raise_errors: bool = False, is_training: bool = False,
               seq_len: Optional[int] = None, memory_efficiency: Optional[float] = None,
-              zero_stage: int = 0, dp_size: int = 1, activation_recomputation: bool = False) -> PerformanceProfile:
+              zero_stage: int = 0, dp_size: int = 1, activation_recomputation: bool = False,
+              phase: Optional[str] = None) -> PerformanceProfile:
         """Latency, throughput, bottleneck, MFU, memory and energy of one step.
 
         Args:
@@ -129,18 +143,20 @@ class SingleNodeModel(Solver):
             memory_efficiency: achieved fraction of peak bandwidth in (0, 1]; default 0.7.
             zero_stage, dp_size: ZeRO sharding of training state over ``dp_size`` replicas.
             activation_recomputation: full recomputation in training (4x forward FLOPs, layer inputs kept).
+            phase: a decoder's inference phase, "decode" (default) or "prefill"; an encoder's forward pass
+                is its prefill ("decode" is an error); None for CNNs and training.
         """
-        shape, peak, b, eta_c, eta_m, zero_stage, dp_size = self._prepare(
+        shape, peak, b, eta_c, eta_m, zero_stage, dp_size, phase = self._prepare(
             model, hardware, precision, efficiency, raise_errors, is_training, memory_efficiency, zero_stage, dp_size,
-            activation_recomputation)
+            activation_recomputation, phase)
         if batch_size.__class__ is not int or not 1 <= batch_size <= _MAX:
             batch_size = V.integer("batch_size", batch_size, 1, _MAX)
         if seq_len is not None and (seq_len.__class__ is not int or not 1 <= seq_len <= shape.max_seq):
             seq_len = V.integer("seq_len", seq_len, 1, int(min(shape.max_seq, _MAX)))
-        if is_training and shape.is_decoder and seq_len is None:
-            seq_len = _default_training_seq(shape)
+        if seq_len is None:
+            seq_len = _default_seq(shape, is_training, phase)
         f = _evaluate(shape, hardware, peak, b, eta_c, eta_m, batch_size, seq_len, is_training, zero_stage, dp_size,
-                      activation_recomputation)
+                      activation_recomputation, phase)
         if raise_errors and not f["feasible"]:
             footprint, usable, capacity = f["memory_footprint"], f["memory_available"], f["memory_capacity"]
             raise InfeasibleError(
@@ -148,13 +164,15 @@ class SingleNodeModel(Solver):
                 f"({E.USABLE_MEMORY_FRACTION:.0%} of {capacity / 1e9:.4g} GB)", required=footprint, available=usable)
         return PerformanceProfile(
             **f, precision=precision, batch_size=batch_size, seq_len=seq_len, is_training=is_training,
-            hardware=hardware.name, model=shape.name)
+            phase=phase, hardware=hardware.name, model=shape.name)
 
     @staticmethod
     def _prepare(model: Any, hardware: Any, precision: Any, efficiency: Any, raise_errors: Any, is_training: Any,
-                 memory_efficiency: Any, zero_stage: Any, dp_size: Any, activation_recomputation: Any) -> tuple:
+                 memory_efficiency: Any, zero_stage: Any, dp_size: Any, activation_recomputation: Any,
+                 phase: Any) -> tuple:
         """Check every argument but batch_size and seq_len (each error names argument, value and valid
-        range); returns (shape, peak FLOP/s, bytes per element, eta_c, eta_m, zero_stage, dp_size)."""
+        range); returns (shape, peak FLOP/s, bytes per element, eta_c, eta_m, zero_stage, dp_size, phase)
+        with ``phase`` resolved to "decode", "prefill", "forward" (encoder, CNN) or "training"."""
         shape = _shape(model)
         if not isinstance(hardware, HardwareNode):
             V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
@@ -173,7 +191,7 @@ class SingleNodeModel(Solver):
             dp_size = V.integer("dp_size", dp_size, 1, _MAX)
             if activation_recomputation is not True and activation_recomputation is not False:
                 V.instance("activation_recomputation", activation_recomputation, bool, "True or False")
-        return shape, peak, b, eta_c, eta_m, zero_stage, dp_size
+        return shape, peak, b, eta_c, eta_m, zero_stage, dp_size, _phase(shape, phase, is_training)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): ``vectors`` has arrays of batch_size /
@@ -181,9 +199,9 @@ class SingleNodeModel(Solver):
         vec = vectors
         a = dict(_SOLVE_DEFAULTS, **args)
         is_training = a["is_training"]
-        shape, peak, b, eta_c, eta_m, zero_stage, dp_size = self._prepare(
+        shape, peak, b, eta_c, eta_m, zero_stage, dp_size, phase = self._prepare(
             a["model"], a["hardware"], a["precision"], a["efficiency"], a["raise_errors"], is_training,
-            a["memory_efficiency"], a["zero_stage"], a["dp_size"], a["activation_recomputation"])
+            a["memory_efficiency"], a["zero_stage"], a["dp_size"], a["activation_recomputation"], a["phase"])
         errors = PointErrors(n)
         batch = vec.get("batch_size")
         if batch is None:
@@ -195,13 +213,14 @@ class SingleNodeModel(Solver):
             errors.check(not_integers(seq, 1, top), seq, lambda i: V.integer("seq_len", seq[i].item(), 1, top))
         elif a["seq_len"] is not None:  # one value for the group (not an integer: the whole group is invalid)
             seq = np.full(n, V.integer("seq_len", a["seq_len"], 1, int(min(shape.max_seq, _MAX))), dtype=np.int64)
-        elif is_training and shape.is_decoder:
-            seq = np.full(n, _default_training_seq(shape), dtype=np.int64)
+        else:
+            default = _default_seq(shape, is_training, phase)
+            seq = None if default is None else np.full(n, default, dtype=np.int64)
         ok = errors.ok
         f = _evaluate(shape, a["hardware"], peak, b, eta_c, eta_m, np.where(ok, batch, 1).astype(float),
                       None if seq is None else np.where(ok, seq, 1).astype(float), is_training, zero_stage, dp_size,
-                      a["activation_recomputation"])
-        f.update(valid=ok, error=errors.messages, batch_size=batch, seq_len=seq, model=shape.name,
+                      a["activation_recomputation"], phase)
+        f.update(valid=ok, error=errors.messages, batch_size=batch, seq_len=seq, phase=phase, model=shape.name,
                  hardware=a["hardware"].name)
         return f
 
@@ -216,14 +235,46 @@ _SOLVE_DEFAULTS = {
 }
 
 
-def _default_training_seq(shape: _Shape) -> int:
-    if DEFAULT_TRAINING_SEQ_LEN > shape.max_seq:
-        raise InvalidInputError("seq_len", DEFAULT_TRAINING_SEQ_LEN, f"an integer in [1, {shape.max_seq}] (model max_seq_len)")
-    return DEFAULT_TRAINING_SEQ_LEN
+def _phase(shape: _Shape, phase: Any, is_training: bool) -> str:
+    """The step solved: "training", "forward" (a CNN or an encoder), "prefill" or "decode" (a decoder)."""
+    if phase is not None and (phase.__class__ is not str or phase not in PHASES):
+        raise InvalidInputError("phase", phase, "None, 'prefill' or 'decode'")
+    if is_training:
+        if phase is not None:
+            raise InvalidInputError("phase", phase, "None with is_training=True (a training step is forward + backward)")
+        return "training"
+    if not shape.is_decoder:
+        if phase is not None:
+            raise InvalidInputError("phase", phase, f"None: {shape.name} is a fixed-shape network (one forward pass)")
+        return "forward"
+    if shape.is_encoder:
+        if phase == "decode":
+            raise InvalidInputError("phase", phase, f"None or 'prefill': {shape.name} is an encoder (one forward pass "
+                                    "over the whole sequence, no autoregressive decode)")
+        return "forward"
+    return phase or "decode"
+
+
+def _default_seq(shape: _Shape, is_training: bool, phase: str) -> Optional[int]:
+    """seq_len when none is given: 2048 for training a transformer, the model's max_seq_len for an
+    encoder's forward pass, None (no KV context) for a decode step; a prefill needs its prompt length."""
+    if not shape.is_decoder:
+        return None
+    if is_training:
+        if DEFAULT_TRAINING_SEQ_LEN > shape.max_seq:
+            raise InvalidInputError("seq_len", DEFAULT_TRAINING_SEQ_LEN, f"an integer in [1, {shape.max_seq}] (model max_seq_len)")
+        return DEFAULT_TRAINING_SEQ_LEN
+    if phase == "forward":
+        if shape.max_seq >= _MAX:
+            raise InvalidInputError("seq_len", None, f"the tokens per sequence ({shape.name} has no max_seq_len)")
+        return int(shape.max_seq)
+    if phase == "prefill":
+        raise InvalidInputError("seq_len", None, "the prompt length in tokens (an integer >= 1) for phase='prefill'")
+    return None
 
 
 def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, eta_c: float, eta_m: float, batch: Any,
-              seq_len: Any, is_training: bool, zero_stage: int, dp_size: int, recompute: bool) -> dict:
+              seq_len: Any, is_training: bool, zero_stage: int, dp_size: int, recompute: bool, phase: str) -> dict:
     """Every computed field of the PerformanceProfile from checked inputs. ``batch`` and ``seq_len``
     are numbers (``solve()``) or float arrays (a sweep): one code path, the kernels of :mod:`.kernels`."""
     hw = hardware.si
@@ -235,11 +286,23 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, eta_
         if shape.is_decoder:
             flops, moved, footprint = K.decoder_training(
                 batch, seq_len, b, b if b > 2.0 else 2.0, shape.matmul, layers, shape.hidden, shape.heads,
-                shape.attn_dim, shape.params, state, opt, recompute)
+                shape.attn_dim, shape.params, state, opt, recompute, 4.0 if shape.is_encoder else 2.0)
         else:
             flops, moved, footprint = K.fixed_training(batch, shape.flops, shape.params, shape.acts, b, state, opt)
             flops = flops * (4.0 / 3.0) if recompute else flops
         overhead = hw.dispatch_tax + 3.0 * layers * E.LAYER_OVERHEAD_S
+    elif shape.is_encoder:
+        flops, moved, footprint = K.transformer_forward(
+            batch, seq_len, b, b, b if b > 2.0 else 2.0, shape.encoder_matmul, shape.encoder_matmul, layers,
+            shape.attn_dim, shape.hidden, shape.ffn, 0.0, shape.params, 4.0)
+        overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S
+    elif phase == "prefill":
+        tokens = batch * seq_len
+        read = shape.dense_read + shape.experts_params * (1.0 - (1.0 - shape.expert_share) ** tokens)
+        flops, moved, footprint = K.transformer_forward(
+            batch, seq_len, b, b, b if b > 2.0 else 2.0, read, shape.matmul, layers, shape.attn_dim, shape.hidden,
+            shape.ffn, shape.kv, shape.params, 2.0)
+        overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S
     elif shape.is_decoder:
         flops, moved, footprint = K.decoder_inference(
             batch, 0.0 if seq_len is None else seq_len * 1.0, b, b, shape.dense_read, shape.experts_params,
