@@ -86,6 +86,15 @@ def interleaved_itl(itl_mean, prefill_one, concurrency, output_len):
     return itl_mean + concurrency / output_len * prefill_one
 
 
+def decode_span(output_len, itl_mean):
+    """Time from the first to the last output token: (O - 1) * ITL_mean; 0 for one token even when a
+    decode step would never end (0 * inf is 0 steps, not NaN)."""
+    steps = output_len - 1
+    if isinstance(steps, np.ndarray):
+        return np.where(steps > 0, steps * itl_mean, 0.0)
+    return steps * itl_mean if steps > 0 else 0.0
+
+
 def continuous_rates(batch, seq_len, output_len, itl_mean, prefill_one):
     """Steady state of continuous batching at concurrency C (Orca, Yu et al. OSDI 2022): in the time
     of O decode steps every one of the C running requests finishes and C new prompts are prefilled,
