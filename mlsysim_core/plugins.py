@@ -109,7 +109,7 @@ class PluginHost:
             t0 = time.perf_counter()
             try:
                 module = ep.load()
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - a plugin must never break the host
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 rec["import_seconds"] = round(time.perf_counter() - t0, 6)
@@ -129,7 +129,7 @@ class PluginHost:
                 continue
             try:
                 self.pm.register(module, name=ep.name)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - e.g. a hookimpl whose signature does not match
                 self._fail(rec, exc)
                 continue
             self._records[ep.name] = PluginRecord(status="active", provides=tuple(sorted(impls)), **rec)
@@ -160,7 +160,7 @@ class PluginHost:
                     bad = [i for i in items if not isinstance(i, expect)]
                     if bad:
                         raise PluginError(f"{hook} returned {type(bad[0]).__name__}, expected {what}")
-                except (Exception, SystemExit) as exc:
+                except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin must never break the host
                     self.mark_failed(name, exc, hook)
                     continue
                 out.extend((name, item) for item in items)
@@ -243,7 +243,7 @@ class PluginHost:
         try:
             cls = factory()
             why = _solver_class_problem(cls, f"the factory of solver {name!r} returned")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a lazy factory is plugin code
             why = f"the factory of solver {name!r} raised {type(exc).__name__}: {exc}"
         if why:
             if plugin:
@@ -345,7 +345,7 @@ def _name_version(dist: Any) -> tuple[str, str]:
         text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
         head = dict(line.split(": ", 1) for line in text.split("\n\n", 1)[0].splitlines() if ": " in line)
         return head["Name"].strip(), head["Version"].strip()
-    except Exception:
+    except Exception:  # noqa: BLE001 - an odd metadata file: let importlib.metadata parse it
         return getattr(dist, "name", "") or "", getattr(dist, "version", "") or ""
 
 
@@ -395,7 +395,7 @@ class _Checked:
             out = self._inner.solve(*args, **kwargs)
         except MlsysimError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - this is the point of checked()
             raise PluginError(f"{origin} raised {type(exc).__name__}: {exc}") from exc
         if not isinstance(out, Result):
             raise PluginError(f"{origin} returned {type(out).__name__}, not an mlsysim Result")
