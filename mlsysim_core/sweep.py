@@ -68,6 +68,14 @@ def where(cond: Any, a: Any, b: Any) -> Any:
     return a if cond else b
 
 
+def notes_column(n: int, notes: tuple) -> np.ndarray:
+    """A group's result ``notes`` (one tuple of strings) as a column of n rows: an object array,
+    so a tuple stays one value per row (a plain tuple would be read as n values)."""
+    col = np.empty(n, dtype=object)
+    col.fill(notes)
+    return col
+
+
 def not_integers(values: np.ndarray, low: int, high: int) -> np.ndarray:
     """Points an integer argument check rejects: outside [low, high], or every point of a float
     array (``solve()`` takes integers only)."""
@@ -497,6 +505,8 @@ def _fill(cols: dict, fields: list, units: dict, args: dict, vec: dict, n: int) 
             v = np.nan if name in units else \
                 vec[name] if name in vec else _input_value(args[name]) if is_input else \
                 False if f.type in ("bool", bool) else "" if f.type in ("str", str) else None
+            if v is None and name in units:  # an input echoed as None (a solver default): physical columns hold NaN
+                v = np.nan
         elif partly and (name in units or not is_input):
             arr = v if isinstance(v, np.ndarray) else np.full(n, v)
             kind = arr.dtype.kind
