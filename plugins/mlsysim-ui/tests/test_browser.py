@@ -155,7 +155,7 @@ def test_serving_reads_numbers_back_changes_inputs_and_keeps_state_in_the_url(br
     state = parse_qs(urlparse(browser.current_url).query)
     assert state["batch_size"] == ["16"] and state["hardware"] == ["H100"]
     why = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#answer .why li")]
-    assert why == list(direct.constraint_trace)
+    assert why == [*direct.constraint_trace, *(f"note: {n}" for n in direct.notes)]
     hover = browser.find_element(By.CSS_SELECTOR, '#answer .part[data-field="hardware"]').get_attribute("title")
     assert hover == h.source
     snap(browser, shots / "ui-serving.png")

@@ -45,7 +45,7 @@ def test_serving_page_shows_every_field_of_the_solvers_result_with_its_unit():
     for name in ("ttft", "itl", "tokens_per_second", "kv_cache_size"):
         q = getattr(direct, name)
         assert shown[name].value == q.magnitude and shown[name].unit == f"{q.units:~P}"
-    assert ans.blocks[0].why == list(direct.constraint_trace)
+    assert ans.blocks[0].why == [*direct.constraint_trace, *(f"note: {n}" for n in direct.notes)]
     assert [p[0] for p in ans.parts] == ["model", "hardware"] and "nvidia" in ans.parts[1][2].lower()
     assert len(ans.charts) == 2  # phases and memory
 
