@@ -2,72 +2,55 @@
 
 ``import mlsysim`` is cheap: the catalog (``Hardware``, ``Models``, ``Systems``, ``Infra``), the unit
 registry (``ureg``, ``Q_``) and the solvers (``SingleNodeModel``, ``ServingModel``, ...) are looked
-up on first use. Solvers come from installed plugins; one that is not installed raises an
-ImportError naming the distribution to install.
+up on first use. Solvers come from installed plugins; a built-in one that is not installed raises
+an ImportError naming the distribution to install; any other unknown name is an AttributeError.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-__version__ = "0.2.0"
+from mlsysim_core.exports import CATALOG_NAMESPACES, EXPORTS
 
-_CATALOG = ("Hardware", "Models", "Systems", "Infra")
-_TYPES = (
-    "HardwareNode", "ComputeCore", "MemoryHierarchy", "IOInterconnect", "Workload", "TransformerWorkload",
-    "CNNWorkload", "NetworkFabric", "Node", "Fleet", "Cluster", "GridProfile", "Datacenter", "Component",
-    "PRECISION_BYTES",
-)
-_UNITS = ("ureg", "Q_", "Quantity")
-_ERRORS = ("MlsysimError", "InvalidInputError", "UnknownEntryError", "CatalogError", "PluginError",
-           "SolverNotInstalledError", "InfeasibleError")
-_CORE = {
-    "load_catalog": ("mlsysim_core.catalog", "load_catalog"),
-    "catalog": ("mlsysim_core.catalog", "catalog"),
-    "plugins": ("mlsysim_core.plugins", "records"),
-    "solvers": ("mlsysim_core.plugins", "solvers"),
-    "Result": ("mlsysim_core.results", "Result"),
-    "result": ("mlsysim_core.results", "result"),
-    "measure": ("mlsysim_core.results", "measure"),
-    "hookimpl": ("mlsysim_core.hookspecs", "hookimpl"),
-    "SolverSpec": ("mlsysim_core.plugins", "SolverSpec"),
-    "Entry": ("mlsysim_core.catalog", "Entry"),
-    "sweep": ("mlsysim_core.sweep", "sweep"),
-    "SweepResult": ("mlsysim_core.sweep", "SweepResult"),
-    "plot_roofline": ("mlsysim_core.plots", "plot_roofline"),
-    "plot_sweep": ("mlsysim_core.plots", "plot_sweep"),
-    "plot_pareto": ("mlsysim_core.plots", "plot_pareto"),
-    "plot_scaling": ("mlsysim_core.plots", "plot_scaling"),
-    "plot_carbon": ("mlsysim_core.plots", "plot_carbon"),
-    "plot_step_breakdown": ("mlsysim_core.plots", "plot_step_breakdown"),
+#: The solvers shipped from this repository, and the distribution that provides each.
+BUILTIN_SOLVERS = {
+    "SingleNodeModel": "mlsysim-single-node",
+    "Engine": "mlsysim-single-node",
+    "ServingModel": "mlsysim-serving",
+    "DistributedModel": "mlsysim-distributed",
+    "EconomicsModel": "mlsysim-economics",
+    "SustainabilityModel": "mlsysim-sustainability",
+    "ReliabilityModel": "mlsysim-reliability",
+    "PowerEfficiencyModel": "mlsysim-power-efficiency",
 }
 _SUBMODULES = ("hardware",)
 
-__all__ = [*_CATALOG, *_TYPES, *_UNITS, *_ERRORS, *_CORE]
+__all__ = [*CATALOG_NAMESPACES, *EXPORTS]
 
 
 def __getattr__(name: str) -> Any:
-    import importlib
-
-    if name in _CATALOG:
-        from mlsysim_core.catalog import catalog
+    if name in CATALOG_NAMESPACES:
+        from mlsysim_core.plugins import catalog
 
         return getattr(catalog(), name)
-    if name in _TYPES:
-        return getattr(importlib.import_module("mlsysim_core.types"), name)
-    if name in _UNITS:
-        return getattr(importlib.import_module("mlsysim_core.units"), name)
-    if name in _ERRORS:
-        return getattr(importlib.import_module("mlsysim_core.errors"), name)
-    if name in _CORE:
-        module, attr = _CORE[name]
+    if name in EXPORTS:
+        module, attr = EXPORTS[name]
         return getattr(importlib.import_module(module), attr)
     if name in _SUBMODULES:
         return importlib.import_module(f"mlsysim.{name}")
-    if name[:1].isupper() and not name.startswith("__"):
-        from mlsysim_core.plugins import get_solver
+    if name == "__version__":
+        from importlib.metadata import version
 
-        return get_solver(name)
+        return version("mlsysim-core")
+    if name[:1].isupper():
+        from mlsysim_core.plugins import host
+
+        h = host()
+        if name in h.solvers():
+            return h.get_solver(name)
+        if name in BUILTIN_SOLVERS:
+            raise h.not_installed(name, BUILTIN_SOLVERS[name])
     raise AttributeError(f"module 'mlsysim' has no attribute {name!r}")
 
 

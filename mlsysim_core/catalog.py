@@ -2,12 +2,13 @@
 
 ``mlsysim.Hardware.Cloud.H100``, ``mlsysim.Models.Language.Llama3_8B``,
 ``mlsysim.Systems.Clusters.Frontier_8K``, ``mlsysim.Infra.Grids.Quebec`` are built here on first
-use from the plugins' ``mlsysim_catalog_files`` (TOML) and ``mlsysim_hardware`` / ``_models`` /
-``_systems`` / ``_infrastructure`` (Python) hooks.
+use from the plugins' ``mlsysim_catalog_files`` (TOML) and ``mlsysim_catalog_entries`` (Python
+:class:`Entry` objects, each routed to its ``section``) hooks. The plugin host owns the built catalog
+(:meth:`mlsysim_core.plugins.PluginHost.catalog`); this module builds it and holds no state.
 
 Precedence: each provider has a priority (default catalog 0, other plugins 100, a plugin's
 ``MLSYSIM_CATALOG_PRIORITY`` attribute, or the user's ``MLSYSIM_CATALOG_PRIORITY="name=300"``;
-files loaded with :func:`load_catalog` rank above all). For a key given twice the higher priority
+files loaded with ``mlsysim.load_catalog`` rank above all). For a key given twice the higher priority
 wins (ties: the first provider in plugin order) and a :class:`PluginConflictWarning` names both.
 References (a node's accelerator, a cluster's node) resolve against the merged catalog, so an
 override of ``H100`` also changes ``DGX_H100``. A provider whose data is invalid is marked failed
@@ -17,17 +18,17 @@ and contributes nothing (never half a catalog); the error names file, line, entr
 from __future__ import annotations
 
 import difflib
-import os
-import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Protocol
 
 import attrs
 
 from . import types as T
 from .catalog_files import SECTIONS, RawEntry, key_problem, read_file
-from .errors import CatalogError, InvalidInputError, UnknownEntryError
+from .errors import CatalogError, InvalidInputError, PluginConflictWarning, UnknownEntryError
+from .records import PluginRecord
 
 USER = "<user>"
 USER_PRIORITY = 10**9
@@ -37,12 +38,6 @@ SECTION_TYPES = {
     "hardware": T.HardwareNode, "models": T.Workload, "fabrics": T.NetworkFabric,
     "nodes": T.Node, "clusters": T.Fleet, "grids": T.GridProfile, "datacenters": T.Datacenter,
 }
-_HOOK_SECTIONS = {
-    "mlsysim_hardware": ("hardware",),
-    "mlsysim_models": ("models",),
-    "mlsysim_systems": ("fabrics", "nodes", "clusters"),
-    "mlsysim_infrastructure": ("grids", "datacenters"),
-}
 _BUILD_ORDER = ("hardware", "models", "fabrics", "grids", "datacenters", "nodes", "clusters")
 _MODEL_KINDS = {"transformer": T.TransformerWorkload, "cnn": T.CNNWorkload, "workload": T.Workload}
 _META = ("category", "aliases")
@@ -50,7 +45,7 @@ _META = ("category", "aliases")
 
 @attrs.frozen(kw_only=True)
 class Entry:
-    """A catalog value with its key, category and provenance (what registry hooks return)."""
+    """A catalog value with its key, category and provenance (what ``mlsysim_catalog_entries`` returns)."""
 
     section: str = attrs.field(validator=attrs.validators.in_(SECTIONS))
     key: str
@@ -92,7 +87,7 @@ def _take(raw: RawEntry, allowed: set[str], required: set[str]) -> dict:
     return table
 
 
-def _sub(raw: RawEntry, table: dict, name: str, allowed: set[str]) -> Optional[dict]:
+def _sub(raw: RawEntry, table: dict, name: str, allowed: set[str]) -> dict | None:
     sub = table.get(name)
     if sub is None:
         return None
@@ -120,7 +115,7 @@ def _priced(raw: RawEntry, table: dict, name: str, sources: dict, value_key: str
 
 
 def _link(raw: RawEntry, table: dict, name: str, cls: type, source: str) -> Any:
-    sub = _sub(raw, table, name, {"name", "bandwidth", "latency"})
+    sub = _sub(raw, table, name, {"name", "bandwidth", "latency"} | ({"domain"} if cls is T.IOInterconnect else set()))
     if sub is None:
         return None
     missing = sorted({"name", "bandwidth"} - set(sub))
@@ -156,8 +151,10 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
         peaks = t.pop("peak_flops")
         if not isinstance(peaks, dict):
             raise raw.error("peak_flops", "must be a table of precision = \"VALUE FLOP/s\"")
-        compute = T.ComputeCore(precision_flops=peaks, default_precision=t.pop("default_precision", "fp16"))
-        mem = _sub(raw, t, "memory", {"capacity", "bandwidth", "type"}) or {}
+        compute = T.ComputeCore(precision_flops=peaks, default_precision=t.pop("default_precision", None))
+        mem = dict(_sub(raw, t, "memory", {"capacity", "capacity_stated", "capacity_source", "bandwidth", "type"}) or {})
+        if "capacity_source" in mem:
+            sources["memory.capacity"] = str(mem.pop("capacity_source"))
         t["memory"] = T.MemoryHierarchy(**mem)
         t["scale_up"] = _link(raw, t, "scale_up", T.IOInterconnect, "")
         t["interconnect"] = _link(raw, t, "host_link", T.IOInterconnect, "")
@@ -237,7 +234,7 @@ def build_entry(raw: RawEntry, built: dict, provider: str) -> Entry:
 class Namespace:
     """Attribute access to catalog entries: ``ns.H100``, ``ns.Cloud.H100``, iteration, ``list()``."""
 
-    def __init__(self, kind: str, entries: dict[str, Any], children: Optional[dict[str, "Namespace"]] = None):
+    def __init__(self, kind: str, entries: dict[str, Any], children: dict[str, Namespace] | None = None):
         object.__setattr__(self, "_kind", kind)
         object.__setattr__(self, "_entries", entries)
         object.__setattr__(self, "_children", children or {})
@@ -283,7 +280,7 @@ class Namespace:
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    def list(self, sort_by: Optional[str] = None, reverse: bool = False) -> list:
+    def list(self, sort_by: str | None = None, reverse: bool = False) -> list:
         """Unique entries, optionally sorted by a dotted attribute path (``"memory.bandwidth"``)."""
         items = list(self)
         if sort_by:
@@ -354,7 +351,19 @@ class Catalog:
         return [e for s in SECTIONS for e in self.entries[s].values()]
 
 
-def _collect(host: Any, user_files: list[Path]) -> tuple[list[tuple[int, int, str, Any]], list[tuple[str, Exception]]]:
+class CatalogHost(Protocol):
+    """What building a catalog needs from the plugin host."""
+
+    def call_hook(self, hook: str, expect: type | tuple[type, ...] = object) -> list[tuple[str, Any]]: ...
+
+    def records(self) -> list[PluginRecord]: ...
+
+    def mark_failed(self, name: str, error: BaseException | str, hook: str = "") -> None: ...
+
+    def plugin_priority(self, name: str) -> int: ...
+
+
+def _collect(host: CatalogHost, user_files: list[Path]) -> tuple[list[tuple[int, int, str, Any]], list[tuple[str, Exception]]]:
     """(priority, order, provider, RawEntry | Entry) for every contribution; plus provider errors."""
     contributions: list[tuple[int, int, str, Any]] = []
     errors: list[tuple[str, Exception]] = []
@@ -365,12 +374,8 @@ def _collect(host: Any, user_files: list[Path]) -> tuple[list[tuple[int, int, st
             per_provider.setdefault(plugin, []).extend(read_file(path))
         except CatalogError as exc:
             errors.append((plugin, exc))
-    for hook in _HOOK_SECTIONS:
-        for plugin, entry in host.call_hook(hook, Entry):
-            if entry.section not in _HOOK_SECTIONS[hook]:
-                errors.append((plugin, CatalogError(f"{hook} returned an entry for section {entry.section!r}")))
-                continue
-            per_provider.setdefault(plugin, []).append(attrs.evolve(entry, provider=plugin))
+    for plugin, entry in host.call_hook("mlsysim_catalog_entries", Entry):
+        per_provider.setdefault(plugin, []).append(attrs.evolve(entry, provider=plugin))
     bad = {p for p, _ in errors}
     errors = list({p: e for p, e in reversed(errors)}.items())  # first error of each provider
     for plugin, items in per_provider.items():
@@ -383,17 +388,15 @@ def _collect(host: Any, user_files: list[Path]) -> tuple[list[tuple[int, int, st
     return contributions, errors
 
 
-def _label(host: Any, provider: str) -> str:
+def _label(host: CatalogHost, provider: str) -> str:
     if provider == USER:
         return "a catalog file loaded with mlsysim.load_catalog"
     rec = {r.name: r for r in host.records()}.get(provider)
     return f"plugin {provider!r} ({rec.distribution})" if rec and rec.distribution else f"plugin {provider!r}"
 
 
-def build(host: Any, user_files: list[Path]) -> Catalog:
+def build(host: CatalogHost, user_files: list[Path]) -> Catalog:
     """Merge every provider's contributions by priority and validate them into a :class:`Catalog`."""
-    from .plugins import PluginConflictWarning
-
     contributions, errors = _collect(host, user_files)
     for plugin, exc in errors:
         host.mark_failed(plugin, exc)
@@ -409,7 +412,7 @@ def build(host: Any, user_files: list[Path]) -> Catalog:
             else:
                 winners[k] = c
         built: dict[str, dict[str, Entry]] = {s: {} for s in SECTIONS}
-        failed: Optional[tuple[str, Exception]] = None
+        failed: tuple[str, Exception] | None = None
         for section in _BUILD_ORDER:
             # stable order: plugin order (user files last), then order within the provider
             for (sec, key), c in sorted(winners.items(), key=lambda kv: (kv[1][1] < 0, kv[1][1], position[id(kv[1])])):
@@ -452,46 +455,3 @@ def build(host: Any, user_files: list[Path]) -> Catalog:
                         f"{other.key!r} ({_label(host, other.provider)}); {a!r} stays {other.key!r}",
                         PluginConflictWarning, stacklevel=4)
     return Catalog(built, shadowed)
-
-
-_catalog: Optional[Catalog] = None
-_user_files: list[Path] = []
-_lock = threading.RLock()
-
-
-def catalog() -> Catalog:
-    """The process-wide catalog, built on first use."""
-    global _catalog
-    if _catalog is None:
-        with _lock:
-            if _catalog is None:
-                from .plugins import host
-
-                _catalog = build(host(), list(_user_files))
-    return _catalog
-
-
-def reset() -> None:
-    global _catalog
-    with _lock:
-        _catalog = None
-
-
-def load_catalog(path: str | Path) -> list[Entry]:
-    """Add a TOML catalog file of your own (highest priority); returns its entries.
-
-    The file is validated completely before anything changes: on error nothing is loaded and a
-    :class:`CatalogError` names file, line, entry and field.
-    """
-    global _catalog
-    from .plugins import host
-
-    if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
-        raise InvalidInputError("path", path, "the path of a TOML catalog file (str or pathlib.Path)")
-    p = Path(path)
-    with _lock:
-        new = build(host(), [*_user_files, p])
-        _user_files.append(p)
-        _catalog = new
-    keys = {(r.section, r.key) for r in read_file(p)}
-    return [e for e in new.all_entries() if (e.section, e.key) in keys]

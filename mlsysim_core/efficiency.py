@@ -37,6 +37,12 @@ Sources (cited by key below):
 [VLLM060] vLLM team, "vLLM v0.6.0: 2.7x Throughput Improvement and 5x Latency Reduction" (blog,
          2024-09-05), "Performance Diagnosis": Llama-3-8B on 1x H100, HTTP API server 33 % and
          scheduling 29 % of the execution time, GPU execution the rest.
+[RCCL929] ROCm/rccl pull request #929 ("Introduce 1-shot allreduce to MI250X", 2023), rccl-tests
+         ``all_reduce_perf`` on 16 MI250X GCDs over Infinity Fabric: 25 us for an 8-byte all-reduce
+         before the change. With this module's 5 us launch cost, 25 us = 2*(16-1)*alpha + 5 us gives
+         alpha ~ 0.67 us per ring step.
+[ICI]    Google TPU inter-chip interconnect: "sub-microsecond latency between adjacent chips"
+         (B. J. Lynskey, "Google TPUs 10: ICI, OCS and the 3D torus", secondary summary).
 [SPLIT24] Patel et al., "Splitwise: Efficient Generative LLM Inference Using Phase Splitting",
          ISCA 2024, sec. 3: the prompt (compute-bound) phase draws close to TDP while the token
          (memory-bound) phase draws markedly less, and power-capping it costs little latency.
@@ -45,6 +51,7 @@ Sources (cited by key below):
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Any, Optional
 
 import attrs
 
@@ -94,6 +101,13 @@ NETWORK = 0.80
 #: alpha per ring step; dominates tensor-parallel decode [NCCL].
 COLLECTIVE_LAUNCH_S = 5e-6
 
+#: Per-hop latency (alpha) of a scale-up link (or a network fabric) whose catalog entry gives none:
+#: AMD Infinity Fabric, Intel Gaudi RoCE, Google ICI and AWS NeuronLink publish no per-hop figure.
+#: 0.7 us: NVLink's 0.5 us (mlsysim 0.1.1 LATENCY_NVLINK) is the best case of a switched/direct
+#: GPU link, the RCCL measurement on MI250X Infinity Fabric implies ~0.67 us [RCCL929] and ICI is
+#: "sub-microsecond" [ICI]. A solver that uses it says so in the result's notes.
+DEFAULT_LINK_LATENCY_S = 0.7e-6
+
 #: Per-layer, per-step fixed GPU time: a layer is ~10-15 kernels (norms, GEMMs, rotary, attention,
 #: activations, residual adds), each with a launch, a ramp-up to full bandwidth and a tail that a
 #: bandwidth term does not see (a few us each). Derived from [GPTF23] with the kernel-level
@@ -115,7 +129,9 @@ LAYER_OVERHEAD_S = 63e-6
 #: loop). Not part of LAYER_OVERHEAD_S, which was measured without a serving engine [GPTF23].
 STEP_OVERHEAD_S = 1e-3
 
-#: Share of memory capacity a deployment may plan to fill [VLLM].
+#: Share of the memory capacity the part reports (``HardwareNode.memory.capacity``, e.g. 81,559 MiB
+#: on an H100 SXM) a deployment may plan to fill [VLLM]. A policy, not a property of the part:
+#: results state it in their notes; ServingModel takes ``memory_fraction=`` to override it.
 USABLE_MEMORY_FRACTION = 0.90
 
 # --------------------------------------------------------------------------- power
@@ -129,6 +145,25 @@ USABLE_MEMORY_FRACTION = 0.90
 POWER_IDLE_FRACTION = 0.25
 POWER_COMPUTE_FRACTION = 0.60
 POWER_MEMORY_FRACTION = 0.35
+
+
+def link_latency(link: Any, what: str) -> tuple[float, Optional[str]]:
+    """(alpha in s, note): the link's catalog latency, or DEFAULT_LINK_LATENCY_S and a note naming
+    ``what`` (e.g. "MI300X scale-up link") when the catalog has none."""
+    lat = link.si.latency
+    if lat is not None:
+        return lat, None
+    return DEFAULT_LINK_LATENCY_S, (f"{what} latency: {DEFAULT_LINK_LATENCY_S * 1e6:g} us per hop "
+                                    "(DEFAULT_LINK_LATENCY_S; the catalog has no published figure)")
+
+
+def usable_memory_note(hardware: Any, fraction: float) -> str:
+    """The result note stating the usable-memory policy and the capacity it applies to."""
+    mem = hardware.memory
+    what = "the part reports" if mem.capacity_stated is not None else "the vendor states (no reported total found)"
+    return (f"usable memory: {fraction:.0%} of the {mem.si.capacity / 2**20:,.0f} MiB {what} "
+            f"({'USABLE_MEMORY_FRACTION' if fraction == USABLE_MEMORY_FRACTION else 'memory_fraction'}, "
+            "as vLLM's gpu_memory_utilization)")
 
 
 def compute_efficiency(bytes_per_element: float) -> float:
@@ -146,6 +181,7 @@ NAMED_DEFAULTS = MappingProxyType({
     "LAYER_OVERHEAD_S": LAYER_OVERHEAD_S,
     "STEP_OVERHEAD_S": STEP_OVERHEAD_S,
     "USABLE_MEMORY_FRACTION": USABLE_MEMORY_FRACTION,
+    "DEFAULT_LINK_LATENCY_S": DEFAULT_LINK_LATENCY_S,
     "POWER_IDLE_FRACTION": POWER_IDLE_FRACTION,
     "POWER_COMPUTE_FRACTION": POWER_COMPUTE_FRACTION,
     "POWER_MEMORY_FRACTION": POWER_MEMORY_FRACTION,

@@ -51,6 +51,14 @@ class PluginError(MlsysimError):
     """A plugin failed to load or misbehaved."""
 
 
+class PluginWarning(UserWarning):
+    """A plugin failed or misbehaved; it is recorded and the host carries on."""
+
+
+class PluginConflictWarning(PluginWarning):
+    """Two plugins provide the same name; the message names both and says which one is kept."""
+
+
 class SolverNotInstalledError(MlsysimError, ImportError):
     """A solver whose distribution is not installed; names the distribution to install."""
 

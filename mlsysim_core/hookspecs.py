@@ -3,26 +3,38 @@
 A plugin is a module named by an entry point in the group ``mlsysim`` (entry-point name = the
 distribution name without ``mlsysim-``, underscored). It implements any of the hooks below with
 ``@mlsysim_core.hookimpl``; its role is the set of hooks it implements. Every hook takes no
-argument and returns what the plugin provides; the host calls each plugin's implementation on its
-own (so a raising hook is blamed on its plugin) once, on first use, and caches the answer.
+argument and returns a list of what the plugin provides; the host calls each plugin's
+implementation on its own (so a raising hook, or one returning the wrong type, is blamed on its
+plugin), once, on first use, and caches the answer. ``docs/hooks.md`` lists them (a test keeps
+the two in step).
 
 Order and uniqueness: plugins are consulted in a deterministic order: the default catalog first,
-then the built-in solvers, then every other plugin by entry-point name. A solver name or catalog
-key provided twice keeps one (see each hook) and emits one ``PluginConflictWarning`` naming both
-distributions.
+then the built-in solvers, then every other plugin by entry-point name. A solver name, catalog key
+or command name provided twice keeps one (see each hook) and emits one ``PluginConflictWarning``
+naming both distributions.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pluggy
+
+if TYPE_CHECKING:
+    import os
+
+    import click
+
+    from .catalog import Entry
+    from .records import SolverSpec
 
 hookspec = pluggy.HookspecMarker("mlsysim")
 hookimpl = pluggy.HookimplMarker("mlsysim")
 
 
 @hookspec
-def mlsysim_solvers() -> list:
-    """Return the solvers this plugin provides, as a list of :class:`mlsysim_core.plugins.SolverSpec`.
+def mlsysim_solvers() -> list[SolverSpec]:
+    """Return the solvers this plugin provides (:class:`mlsysim_core.records.SolverSpec`).
 
     Called once, on the first solver lookup (``mlsysim.SomeModel``, ``mlsysim plugins``).
     Uniqueness: solver names are unique; the first plugin in order keeps a name and a later one
@@ -31,17 +43,20 @@ def mlsysim_solvers() -> list:
 
 
 @hookspec
-def mlsysim_catalog_files() -> list:
+def mlsysim_catalog_files() -> list[str | os.PathLike[str]]:
     """Return paths of TOML catalog files (format: ``mlsysim_registry/SCHEMA.md``).
 
     Called once, when the catalog is first used (``mlsysim.Hardware`` ...). Files are data: they are
-    parsed with ``tomllib`` and validated, never executed. Uniqueness: see :func:`mlsysim_hardware`.
+    parsed with ``tomllib`` and validated, never executed. Uniqueness: see
+    :func:`mlsysim_catalog_entries`.
     """
 
 
 @hookspec
-def mlsysim_hardware() -> list:
-    """Return :class:`mlsysim_core.catalog.Entry` objects wrapping ``HardwareNode`` values.
+def mlsysim_catalog_entries() -> list[Entry]:
+    """Return catalog values built in Python, as :class:`mlsysim_core.catalog.Entry` objects; each
+    goes to the section it names (``hardware``, ``models``, ``fabrics``, ``nodes``, ``clusters``,
+    ``grids``, ``datacenters``), whose type it must hold.
 
     Called once, when the catalog is first used. Uniqueness: a (section, key) pair is unique across
     providers; the provider with the higher catalog priority wins (default catalog 0, other
@@ -51,35 +66,10 @@ def mlsysim_hardware() -> list:
 
 
 @hookspec
-def mlsysim_models() -> list:
-    """Return ``Entry`` objects wrapping workloads (``TransformerWorkload``, ``CNNWorkload``, ...).
+def mlsysim_cli_commands() -> list[click.Command]:
+    """Return ``click.Command`` objects (or groups) to add to the ``mlsysim`` command line.
 
-    Called once, when the catalog is first used. Uniqueness as :func:`mlsysim_hardware`.
-    """
-
-
-@hookspec
-def mlsysim_systems() -> list:
-    """Return ``Entry`` objects wrapping ``Node`` (section "nodes"), ``NetworkFabric`` ("fabrics")
-    and ``Fleet`` ("clusters") values.
-
-    Called once, when the catalog is first used. Uniqueness as :func:`mlsysim_hardware`.
-    """
-
-
-@hookspec
-def mlsysim_infrastructure() -> list:
-    """Return ``Entry`` objects wrapping ``GridProfile`` ("grids") and ``Datacenter``
-    ("datacenters") values.
-
-    Called once, when the catalog is first used. Uniqueness as :func:`mlsysim_hardware`.
-    """
-
-
-@hookspec
-def mlsysim_cli_commands() -> list:
-    """Return ``click.Command`` objects to add to the ``mlsysim`` command line.
-
-    Called once, when the ``mlsysim`` command starts. Uniqueness: a command name already taken
-    (built-in or by an earlier plugin) is skipped with a warning naming both.
+    Called once, when the ``mlsysim`` command lists or looks up its subcommands. Uniqueness: a
+    command name already taken (built-in or by an earlier plugin) is skipped with a warning naming
+    both.
     """

@@ -51,7 +51,7 @@ def save(fig: Any, path: str, dpi: int = 100) -> str:
 
 def _hardware(hw: Any) -> Any:
     if isinstance(hw, str):
-        from .catalog import catalog
+        from .plugins import catalog
 
         return catalog().Hardware.get(hw)
     return hw

@@ -1,13 +1,14 @@
-"""Plugin discovery with fault isolation, and the typed facade over it.
+"""Plugin discovery with fault isolation, and the one object that owns what plugins provide.
 
 We load entry points ourselves (not ``pm.load_setuptools_entrypoints``, which stops at the first
 exception): each plugin that fails to import, implements an unknown hook, or whose hook raises or
 returns the wrong type is recorded as ``failed`` with its error and one :class:`PluginWarning`;
 everything else keeps working. ``MLSYSIM_DISABLE_PLUGINS=name,...`` (entry-point or distribution
-names) turns plugins off. Discovery runs once, lazily, and is cached; :func:`reset` forgets it.
+names) turns plugins off.
 
-Nobody outside this module touches ``pm.hook``: use :func:`solvers`, :func:`get_solver`,
-:func:`records`, :func:`call_hook`.
+:class:`PluginHost` owns the plugin manager, the records, the solvers, the merged catalog and the
+user's catalog files; the process-wide one is built lazily by :func:`host` and replaced by
+:func:`reset`. Nobody outside this module touches ``pm.hook``.
 """
 
 from __future__ import annotations
@@ -18,94 +19,62 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Mapping
-from typing import Any, Callable, Iterable, Optional
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
 
 import attrs
 
 from . import hookspecs
-from .errors import MlsysimError, PluginError, SolverNotInstalledError
+from .catalog import Catalog, Entry, build
+from .catalog_files import read_file
+from .errors import (
+    InvalidInputError,
+    MlsysimError,
+    PluginConflictWarning,
+    PluginError,
+    PluginWarning,
+    SolverNotInstalledError,
+)
+from .exports import RESERVED
+from .records import PluginRecord, SolverSpec
+
+__all__ = [
+    "PluginHost", "PluginRecord", "SolverSpec", "PluginWarning", "PluginConflictWarning",
+    "host", "reset", "records", "solvers", "get_solver", "catalog", "load_catalog", "checked",
+]
 
 GROUP = "mlsysim"
-#: Built-in plugins come first, in this order; every other plugin follows by entry-point name.
+#: Plugins shipped from this repository come first, in this order; every other one follows by
+#: entry-point name (so a third-party plugin cannot take a built-in solver's name or tie a catalog key).
 BUILTIN_ORDER = (
     "default_catalog", "single_node", "serving", "distributed",
     "economics", "sustainability", "reliability",
 )
-#: Where each built-in solver comes from, to tell the user what to install.
-SOLVER_DISTRIBUTIONS = {
-    "SingleNodeModel": "mlsysim-single-node",
-    "Engine": "mlsysim-single-node",
-    "ServingModel": "mlsysim-serving",
-    "DistributedModel": "mlsysim-distributed",
-    "EconomicsModel": "mlsysim-economics",
-    "SustainabilityModel": "mlsysim-sustainability",
-    "ReliabilityModel": "mlsysim-reliability",
-    "PowerEfficiencyModel": "mlsysim-power-efficiency",
-}
 HOOK_NAMES = frozenset(n for n in dir(hookspecs) if n.startswith("mlsysim_"))
 
 
-class PluginWarning(UserWarning):
-    """A plugin failed or misbehaved; it is recorded and the host carries on."""
-
-
-class PluginConflictWarning(PluginWarning):
-    """Two plugins provide the same name; the message names both and says which one is kept."""
-
-
-@attrs.frozen(kw_only=True)
-class SolverSpec:
-    """What a plugin says about one solver it provides (returned by ``mlsysim_solvers``).
-
-    ``factory`` is the solver class (or a zero-argument callable returning it); ``consumes`` and
-    ``produces`` name capability protocols or types, for ``mlsysim plugins``.
-    """
-
-    name: str
-    factory: Callable[[], Any]
-    summary: str = ""
-    consumes: tuple = ()
-    produces: str = ""
-    distribution: str = ""
-
-
-@attrs.frozen(kw_only=True)
-class PluginRecord:
-    """One entry point as the host saw it: status is ``active``, ``failed`` or ``disabled``."""
-
-    name: str
-    distribution: str
-    version: str
-    status: str
-    provides: tuple = ()
-    error: str = ""
-    module: str = ""
-    #: Seconds ``import`` of the plugin module took (a slow plugin slows every ``import mlsysim`` user).
-    import_seconds: float = 0.0
-
-    def to_dict(self) -> dict:
-        return attrs.asdict(self)
-
-
 class PluginHost:
-    """Loads every ``mlsysim`` entry point once and answers hook calls with fault isolation."""
+    """Loads every ``mlsysim`` entry point once, answers hook calls with fault isolation, and owns
+    what the plugins provide: solvers, the merged catalog and the catalog files the user loaded."""
 
-    def __init__(self, entry_points: Optional[Iterable[Any]] = None):
+    def __init__(self, entry_points: Iterable[Any] | None = None):
         import pluggy
 
         self.pm = pluggy.PluginManager("mlsysim")
         self.pm.add_hookspecs(hookspecs)
         self._records: dict[str, PluginRecord] = {}
         self._cache: dict[str, list[tuple[str, Any]]] = {}
-        self._solvers: Optional[dict[str, SolverSpec]] = None
+        self._solvers: dict[str, SolverSpec] | None = None
         self._classes: dict[str, type] = {}  # solver name -> class checked on first use (lazy factories)
+        self._catalog: Catalog | None = None
+        self._user_files: list[Path] = []
         self._lock = threading.RLock()
         self._load(self._entry_points() if entry_points is None else list(entry_points))
 
     # ----------------------------------------------------------------- discovery
     @staticmethod
-    def _entry_points() -> list:
+    def _entry_points() -> list[Any]:
         if sys.version_info >= (3, 12):
             from importlib.metadata import entry_points
         else:
@@ -113,25 +82,25 @@ class PluginHost:
         return list(entry_points(group=GROUP))
 
     @staticmethod
-    def _order(ep: Any) -> tuple:
+    def _order(ep: Any) -> tuple[int, int, str]:
         name = ep.name
         return (0, BUILTIN_ORDER.index(name), "") if name in BUILTIN_ORDER else (1, 0, name)
 
-    def _fail(self, rec: dict, error: BaseException | str) -> None:
+    def _fail(self, rec: dict[str, Any], error: BaseException | str) -> None:
         msg = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
         self._records[rec["name"]] = PluginRecord(status="failed", error=msg, **rec)
-        warnings.warn(f"mlsysim plugin {rec['name']!r} ({rec['distribution']}) failed: {msg}", PluginWarning, stacklevel=4)
+        warnings.warn(f"mlsysim plugin {rec['name']!r} ({rec['distribution']}) failed: {msg}", PluginWarning,
+                      stacklevel=4)
 
-    def _load(self, eps: list) -> None:
+    def _load(self, eps: list[Any]) -> None:
         disabled = {s.strip() for s in os.environ.get("MLSYSIM_DISABLE_PLUGINS", "").split(",") if s.strip()}
         seen: dict[str, str] = {}
         for ep in sorted(eps, key=self._order):
             dist_name, version = _name_version(getattr(ep, "dist", None))
-            rec = {"name": ep.name, "distribution": dist_name, "version": version, "module": ep.value}
+            rec: dict[str, Any] = {"name": ep.name, "distribution": dist_name, "version": version, "module": ep.value}
             if ep.name in seen:
-                warnings.warn(
-                    f"mlsysim plugin name {ep.name!r} is claimed by {seen[ep.name]} and {rec['distribution']}; "
-                    f"keeping {seen[ep.name]}", PluginConflictWarning, stacklevel=3)
+                warnings.warn(f"mlsysim plugin name {ep.name!r} is claimed by {seen[ep.name]} and "
+                              f"{rec['distribution']}; keeping {seen[ep.name]}", PluginConflictWarning, stacklevel=3)
                 continue
             seen[ep.name] = rec["distribution"]
             if ep.name in disabled or rec["distribution"] in disabled:
@@ -140,7 +109,7 @@ class PluginHost:
             t0 = time.perf_counter()
             try:
                 module = ep.load()
-            except BaseException as exc:  # noqa: BLE001 - a plugin must never break the host
+            except BaseException as exc:
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 rec["import_seconds"] = round(time.perf_counter() - t0, 6)
@@ -150,7 +119,8 @@ class PluginHost:
             impls = {n for n in dir(module) if getattr(getattr(module, n, None), "mlsysim_impl", None) is not None}
             unknown = sorted(impls - HOOK_NAMES)
             if unknown:
-                self._fail(rec, f"implements unknown hook(s) {', '.join(unknown)}; known hooks: {', '.join(sorted(HOOK_NAMES))}")
+                self._fail(rec, f"implements unknown hook(s) {', '.join(unknown)}; "
+                                f"known hooks: {', '.join(sorted(HOOK_NAMES))}")
                 continue
             odd = sorted(n for n in impls if _odd_impl(getattr(module, n)))
             if odd:
@@ -159,13 +129,13 @@ class PluginHost:
                 continue
             try:
                 self.pm.register(module, name=ep.name)
-            except Exception as exc:  # noqa: BLE001 - e.g. a hookimpl whose signature does not match
+            except Exception as exc:
                 self._fail(rec, exc)
                 continue
             self._records[ep.name] = PluginRecord(status="active", provides=tuple(sorted(impls)), **rec)
 
     # ----------------------------------------------------------------- calling hooks
-    def call_hook(self, hook: str, expect: type | tuple = object) -> list[tuple[str, Any]]:
+    def call_hook(self, hook: str, expect: type | tuple[type, ...] = object) -> list[tuple[str, Any]]:
         """Call ``hook`` on each active plugin in order; returns [(plugin name, item), ...].
 
         A plugin whose implementation raises, or returns something that is not a list of
@@ -181,7 +151,7 @@ class PluginHost:
                 impl = impls.get(name)
                 if impl is None or rec.status != "active":
                     continue
-                what = getattr(expect, "__name__", None) or " or ".join(t.__name__ for t in expect)
+                what = expect.__name__ if isinstance(expect, type) else " or ".join(t.__name__ for t in expect)
                 try:
                     items = impl.function()
                     if items is None or isinstance(items, (str, bytes, Mapping)) or not hasattr(items, "__iter__"):
@@ -190,7 +160,7 @@ class PluginHost:
                     bad = [i for i in items if not isinstance(i, expect)]
                     if bad:
                         raise PluginError(f"{hook} returned {type(bad[0]).__name__}, expected {what}")
-                except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin must never break the host
+                except (Exception, SystemExit) as exc:
                     self.mark_failed(name, exc, hook)
                     continue
                 out.extend((name, item) for item in items)
@@ -209,6 +179,7 @@ class PluginHost:
         self._cache = {}
         self._solvers = None
         self._classes = {}
+        self._catalog = None
 
     def records(self) -> list[PluginRecord]:
         return list(self._records.values())
@@ -231,9 +202,9 @@ class PluginHost:
                     dist = self._records[plugin].distribution
                     spec = attrs.evolve(spec, distribution=dist)
                     if spec.name in found:
-                        warnings.warn(
-                            f"solver {spec.name!r} is provided by {found[spec.name].distribution} and {dist}; "
-                            f"keeping {found[spec.name].distribution}", PluginConflictWarning, stacklevel=3)
+                        kept = found[spec.name].distribution
+                        warnings.warn(f"solver {spec.name!r} is provided by {kept} and {dist}; keeping {kept}",
+                                      PluginConflictWarning, stacklevel=3)
                         continue
                     found[spec.name] = spec
                 self._solvers = found
@@ -252,8 +223,72 @@ class PluginHost:
         module = self.pm.get_plugin(name)
         return int(getattr(module, "MLSYSIM_CATALOG_PRIORITY", 0 if name == "default_catalog" else 100))
 
+    def get_solver(self, name: str) -> type:
+        """The solver class called ``name``; a :class:`SolverNotInstalledError` if no plugin provides it."""
+        spec = self.solvers().get(name)
+        if spec is None:
+            known = ", ".join(sorted(self.solvers())) or "none"
+            off = "".join(f"; plugin {r.name} ({r.distribution}) is {r.status}: " + (
+                "enable it by removing it from MLSYSIM_DISABLE_PLUGINS" if r.status == "disabled"
+                else f"{r.error}; reinstall it with: pip install {r.distribution}")
+                for r in self.records() if r.status != "active")
+            raise SolverNotInstalledError(f"no solver named {name!r} is installed (installed solvers: {known}){off}")
+        factory = spec.factory
+        if isinstance(factory, type):
+            return factory
+        hit = self._classes.get(name)
+        if hit is not None:
+            return hit
+        plugin = next((p for p, s in self.call_hook("mlsysim_solvers", SolverSpec) if s.name == name), "")
+        try:
+            cls = factory()
+            why = _solver_class_problem(cls, f"the factory of solver {name!r} returned")
+        except Exception as exc:
+            why = f"the factory of solver {name!r} raised {type(exc).__name__}: {exc}"
+        if why:
+            if plugin:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", PluginWarning)  # the error below says it
+                    self.mark_failed(plugin, PluginError(why), "mlsysim_solvers")
+            raise SolverNotInstalledError(f"{name} from {spec.distribution or 'a plugin'} cannot be used: {why}")
+        self._classes[name] = cls
+        return cls
 
-_host: Optional[PluginHost] = None
+    def not_installed(self, name: str, distribution: str) -> SolverNotInstalledError:
+        """The error for solver ``name`` whose ``distribution`` is not active: what to install, and why
+        its plugin is not active if it is installed."""
+        failed = [r for r in self.records() if r.status != "active" and r.distribution == distribution]
+        why = f" (plugin {failed[0].name!r} is {failed[0].status}: {failed[0].error})" if failed else ""
+        return SolverNotInstalledError(
+            f"{name} is provided by the distribution {distribution!r}, which is not active{why}; install it with: "
+            f"pip install {distribution}  (from this repository: pip install -e plugins/{distribution})")
+
+    # ----------------------------------------------------------------- catalog
+    def catalog(self) -> Catalog:
+        """The merged catalog of every provider plus the user's files, built on first use."""
+        with self._lock:
+            if self._catalog is None:
+                self._catalog = build(self, list(self._user_files))
+            return self._catalog
+
+    def load_catalog(self, path: str | os.PathLike[str]) -> list[Entry]:
+        """Add a TOML catalog file of the user's (highest priority); returns its entries.
+
+        The file is validated completely before anything changes: on error nothing is loaded and a
+        :class:`~mlsysim_core.errors.CatalogError` names file, line, entry and field.
+        """
+        if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
+            raise InvalidInputError("path", path, "the path of a TOML catalog file (str or pathlib.Path)")
+        p = Path(path)
+        with self._lock:
+            new = build(self, [*self._user_files, p])
+            self._user_files.append(p)
+            self._catalog = new
+        keys = {(r.section, r.key) for r in read_file(p)}
+        return [e for e in new.all_entries() if (e.section, e.key) in keys]
+
+
+_host: PluginHost | None = None
 _host_lock = threading.Lock()
 
 
@@ -267,13 +302,11 @@ def host() -> PluginHost:
     return _host
 
 
-def reset(new: Optional[PluginHost] = None) -> None:
-    """Forget discovery (tests; after installing a plugin in-process). Also resets the catalog."""
+def reset(new: PluginHost | None = None) -> None:
+    """Forget discovery, the catalog and loaded catalog files (tests; after installing a plugin
+    in-process), or install ``new`` as the process-wide host."""
     global _host
     _host = new
-    from . import catalog
-
-    catalog.reset()
 
 
 def records() -> list[PluginRecord]:
@@ -286,41 +319,19 @@ def solvers() -> dict[str, SolverSpec]:
     return host().solvers()
 
 
-def get_solver(name: str) -> Any:
-    """The solver class called ``name``; if absent, an ImportError naming what to install."""
-    spec = solvers().get(name)
-    if spec is None:
-        dist = SOLVER_DISTRIBUTIONS.get(name)
-        failed = [r for r in records() if r.status != "active" and r.distribution == dist]
-        if dist is None:
-            known = ", ".join(sorted(solvers())) or "none"
-            raise SolverNotInstalledError(f"no solver named {name!r} is installed (installed solvers: {known})")
-        why = f" (plugin {failed[0].name!r} is {failed[0].status}: {failed[0].error})" if failed else ""
-        raise SolverNotInstalledError(
-            f"{name} is provided by the distribution {dist!r}, which is not active{why}; "
-            f"install it with: pip install {dist}  (from this repository: pip install -e plugins/{dist})"
-        )
-    factory = spec.factory
-    if isinstance(factory, type):
-        return factory
-    h = host()
-    hit = h._classes.get(name)
-    if hit is not None:
-        return hit
-    plugin = next((p for p, s in host().call_hook("mlsysim_solvers", SolverSpec) if s.name == name), "")
-    try:
-        cls = factory()
-        why = _solver_class_problem(cls, f"the factory of solver {name!r} returned")
-    except Exception as exc:  # noqa: BLE001 - a lazy factory is plugin code
-        why = f"the factory of solver {name!r} raised {type(exc).__name__}: {exc}"
-    if why:
-        if plugin:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", PluginWarning)  # the error below says it
-                host().mark_failed(plugin, PluginError(why), "mlsysim_solvers")
-        raise SolverNotInstalledError(f"{name} from {spec.distribution or 'a plugin'} cannot be used: {why}")
-    h._classes[name] = cls
-    return cls
+def get_solver(name: str) -> type:
+    """The solver class called ``name`` (see :meth:`PluginHost.get_solver`)."""
+    return host().get_solver(name)
+
+
+def catalog() -> Catalog:
+    """The process-wide catalog (``mlsysim.Hardware`` ... are its namespaces)."""
+    return host().catalog()
+
+
+def load_catalog(path: str | os.PathLike[str]) -> list[Entry]:
+    """Add a TOML catalog file to the process-wide catalog (see :meth:`PluginHost.load_catalog`)."""
+    return host().load_catalog(path)
 
 
 def _name_version(dist: Any) -> tuple[str, str]:
@@ -334,7 +345,7 @@ def _name_version(dist: Any) -> tuple[str, str]:
         text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
         head = dict(line.split(": ", 1) for line in text.split("\n\n", 1)[0].splitlines() if ": " in line)
         return head["Name"].strip(), head["Version"].strip()
-    except Exception:  # noqa: BLE001 - an odd metadata file: let importlib.metadata parse it
+    except Exception:
         return getattr(dist, "name", "") or "", getattr(dist, "version", "") or ""
 
 
@@ -353,24 +364,20 @@ def _solver_class_problem(cls: Any, what: str) -> str:
     return ""
 
 
-def _public_names() -> frozenset:
-    import mlsysim
-
-    return frozenset(mlsysim.__all__)
-
-
 def _spec_problem(spec: SolverSpec) -> str:
     """Why a SolverSpec cannot be served ("" if it can). A lazy (non-class) factory is checked on use."""
     name = spec.name
     if not isinstance(name, str) or not name.isascii() or not name.isidentifier() or not name[:1].isupper():
-        return f"solver name {name!r} is not an ASCII identifier starting with a capital letter (mlsysim.{name!s} must work)"
-    if name in _public_names():
+        return (f"solver name {name!r} is not an ASCII identifier starting with a capital letter "
+                f"(mlsysim.{name!s} must work)")
+    if name in RESERVED:
         return f"solver name {name!r} is taken by mlsysim itself (mlsysim.{name} is not a solver)"
     factory = spec.factory
     if isinstance(factory, type):
         return _solver_class_problem(factory, f"solver {name!r} has factory")
     if not callable(factory):
-        return f"solver {name!r} has factory {type(factory).__name__}: expected a class with solve() or a callable returning one"
+        return (f"solver {name!r} has factory {type(factory).__name__}: "
+                "expected a class with solve() or a callable returning one")
     return ""
 
 
@@ -388,7 +395,7 @@ class _Checked:
             out = self._inner.solve(*args, **kwargs)
         except MlsysimError:
             raise
-        except Exception as exc:  # noqa: BLE001 - this is the point of checked()
+        except Exception as exc:
             raise PluginError(f"{origin} raised {type(exc).__name__}: {exc}") from exc
         if not isinstance(out, Result):
             raise PluginError(f"{origin} returned {type(out).__name__}, not an mlsysim Result")

@@ -68,6 +68,14 @@ def where(cond: Any, a: Any, b: Any) -> Any:
     return a if cond else b
 
 
+def notes_column(n: int, notes: tuple) -> np.ndarray:
+    """A group's result ``notes`` (one tuple of strings) as a column of n rows: an object array,
+    so a tuple stays one value per row (a plain tuple would be read as n values)."""
+    col = np.empty(n, dtype=object)
+    col.fill(notes)
+    return col
+
+
 def not_integers(values: np.ndarray, low: int, high: int) -> np.ndarray:
     """Points an integer argument check rejects: outside [low, high], or every point of a float
     array (``solve()`` takes integers only)."""

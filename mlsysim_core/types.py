@@ -46,6 +46,11 @@ PRECISION_BYTES: Mapping[str, float] = MappingProxyType(
 )
 
 
+#: Which precision a part computes in when its catalog entry names no ``default_precision``: the
+#: first of these it has a dense peak for (16-bit training/inference formats first).
+PRECISION_PREFERENCE = ("bf16", "fp16", "fp32", "tf32", "fp8", "int8", "fp64", "fp6", "fp4", "int4")
+
+
 def precision_bytes(precision: Any, argument: str = "precision") -> float:
     """Bytes per element for a precision name; unknown names are an error listing the valid ones."""
     b = PRECISION_BYTES.get(precision) if isinstance(precision, str) else None
@@ -205,10 +210,11 @@ def _si_field() -> Any:
 
 @frozen(kw_only=True)
 class ComputeCore:
-    """Dense peak FLOP/s per precision; ``peak_flops`` is the peak at ``default_precision``."""
+    """Dense peak FLOP/s per precision; ``peak_flops`` is the peak at ``default_precision``
+    (default: the first of :data:`PRECISION_PREFERENCE` the part has a peak for)."""
 
     precision_flops: Mapping[str, Quantity] = field(converter=_frozen_map)
-    default_precision: str = text("fp16")
+    default_precision: Optional[str] = field(default=None)
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
@@ -224,7 +230,9 @@ class ComputeCore:
                 raise InvalidInputError(f"precision_flops.{prec}", value, "a finite positive FLOP/s")
             peaks[prec] = (value, float(m))
         object.__setattr__(self, "precision_flops", FrozenMap({k: v[0] for k, v in peaks.items()}))
-        if self.default_precision not in peaks:
+        if self.default_precision is None:
+            object.__setattr__(self, "default_precision", next(p for p in PRECISION_PREFERENCE if p in peaks))
+        if self.default_precision.__class__ is not str or self.default_precision not in peaks:
             raise InvalidInputError("default_precision", self.default_precision, "one of " + ", ".join(peaks))
         _set_si(self, peaks=MappingProxyType({k: v[1] for k, v in peaks.items()}))
 
@@ -246,11 +254,14 @@ class ComputeCore:
 
 @frozen(kw_only=True)
 class MemoryHierarchy:
-    """Main memory: capacity (decimal GB as vendors state it) and peak bandwidth."""
+    """Main memory: ``capacity`` is the total the part reports to software (nvidia-smi / rocm-smi /
+    hl-smi, or the vendor's GiB figure), which is what a deployment can plan against; the marketing
+    figure ("80 GB", often GiB-sized in practice) is kept apart as ``capacity_stated``."""
 
     capacity: Quantity = qty(BYTE)
     bandwidth: Quantity = qty(BYTE_PER_S)
     type: str = text("")
+    capacity_stated: Optional[Quantity] = qty(BYTE, optional=True)
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
@@ -259,15 +270,19 @@ class MemoryHierarchy:
 
 @frozen(kw_only=True)
 class IOInterconnect:
-    """A link: bandwidth per direction and optional latency (PCIe host link, NVLink, a NIC port)."""
+    """A link: bandwidth per direction, latency per hop and, for a scale-up fabric, ``domain``: how
+    many accelerators it joins in one all-to-all domain (8 in an HGX board, 72 in a GB200 NVL72 rack).
+    An unpublished latency stays ``None`` (``si.latency`` too): solvers then apply
+    :func:`link_latency`'s documented default and say so in the result's notes, never a silent 0."""
 
     name: str = text()
     bandwidth: Quantity = qty(BYTE_PER_S)
     latency: Optional[Quantity] = qty(SECOND, optional=True, allow_zero=True)
+    domain: Optional[int] = count(1, optional=True)
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
-        _set_si(self, bandwidth=_si(self.bandwidth, BYTE_PER_S), latency=_si(self.latency, SECOND) or 0.0)
+        _set_si(self, bandwidth=_si(self.bandwidth, BYTE_PER_S), latency=_si(self.latency, SECOND))
 
 
 @frozen(kw_only=True)
@@ -317,6 +332,20 @@ class HardwareNode:
     @property
     def embodied_carbon_kg(self) -> Optional[float]:
         return self.si.embodied_carbon
+
+    def precision_or_default(self, precision: Optional[str]) -> tuple[str, Optional[str]]:
+        """(precision to compute in, note): ``precision`` if given (an unknown or unsupported one is an
+        error naming this part and its precisions), else the part's ``default_precision`` and a note
+        saying so, for the result's notes."""
+        if precision is None:
+            p = self.compute.default_precision
+            return p, f"precision: {p} ({self.name}'s default_precision; none was given)"
+        if precision.__class__ is not str or precision not in self.compute.si.peaks:
+            precision_bytes(precision)  # unknown name -> error listing every precision
+            raise InvalidInputError(
+                "precision", precision,
+                f"a precision {self.name} has a dense peak for: " + ", ".join(self.compute.si.peaks))
+        return precision, None
 
     def ridge_point(self, precision: Optional[str] = None) -> Quantity:
         """Ridge point F/W in FLOP/byte (Williams et al. 2009) at ``precision`` (default peak)."""
@@ -481,7 +510,7 @@ class NetworkFabric:
         _set_si(
             self,
             bandwidth=_si(self.bandwidth, BYTE_PER_S) / self.oversubscription,
-            latency=_si(self.latency, SECOND) or 0.0,
+            latency=_si(self.latency, SECOND),
         )
 
 
@@ -527,7 +556,7 @@ class Node:
             power_idle=pidle,
             host_cost=_si(self.host_cost, USD),
             intra_bandwidth=link.si.bandwidth if link else None,
-            intra_latency=link.si.latency if link else 0.0,
+            intra_latency=link.si.latency if link else None,
         )
 
     @property

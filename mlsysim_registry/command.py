@@ -41,8 +41,8 @@ def _summary(e: Any) -> str:
 
 
 def _list(section: str | None, as_json: bool, check: bool) -> None:
-    from mlsysim_core.catalog import catalog
-    from mlsysim_core.plugins import PluginConflictWarning, PluginWarning, records
+    from mlsysim_core.errors import PluginConflictWarning, PluginWarning
+    from mlsysim_core.plugins import catalog, records
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

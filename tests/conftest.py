@@ -35,17 +35,16 @@ def fake_dists(tmp_path, monkeypatch):
 @pytest.fixture
 def fresh_host():
     """A new plugin host (and catalog) for one test; the process-wide one is restored afterwards."""
-    from mlsysim_core import catalog, plugins
+    from mlsysim_core import plugins
 
-    saved_host, saved_cat, saved_files = plugins._host, catalog._catalog, list(catalog._user_files)
+    saved = plugins._host
 
     def make():
         plugins.reset(plugins.PluginHost())
         return plugins.host()
 
     yield make
-    plugins._host, catalog._catalog = saved_host, saved_cat
-    catalog._user_files[:] = saved_files
+    plugins.reset(saved)
 
 
 def pytest_configure(config):

@@ -6,7 +6,7 @@ import attrs
 import pytest
 
 import mlsysim
-from mlsysim_core.catalog import catalog
+from mlsysim_core.plugins import catalog
 from mlsysim_core.errors import CatalogError, InvalidInputError, UnknownEntryError
 
 # Attribute paths users of upstream mlsysim 0.1.1 know (reference section 4) plus the guide's.
@@ -61,9 +61,13 @@ def test_no_plugin_failed_loading_the_default_catalog():
 
 def test_fixed_upstream_errors():
     h = mlsysim.Hardware
-    assert h.Cloud.H100.memory.capacity.to("GB").magnitude == pytest.approx(80)  # decimal, not 80 GiB
-    # decimal GB as NVIDIA states it for the HGX/DGX B200 GPU (1,440 GB per 8 GPUs), not 192 GiB
-    assert h.Cloud.B200.memory.capacity.to("GB").magnitude == pytest.approx(180)
+    # capacity as the part reports it (nvidia-smi totals), the vendor's figure kept apart
+    assert h.Cloud.H100.memory.capacity.to("MiB").magnitude == 81559
+    assert h.Cloud.H100.memory.capacity_stated.to("GB").magnitude == pytest.approx(80)
+    assert h.Cloud.A100.memory.capacity.to("MiB").magnitude == 81920
+    assert h.Cloud.H200.memory.capacity.to("MiB").magnitude == 143771
+    assert h.Cloud.B200.memory.capacity.to("MiB").magnitude == 183359  # '180 GB' (HGX/DGX) and '192 GB' (launch)
+    assert h.Cloud.B200.memory.capacity_stated.to("GB").magnitude == pytest.approx(180)
     assert mlsysim.Models.Language.Llama2_70B.kv_heads == 8  # GQA
     assert h.Cloud.GB200_NVL72.compute.default_precision in ("fp16", "bf16")
     assert "v4" in h.Cloud.TPUv4.name and h.Cloud.TPUv4 is not h.Cloud.TPUv5p  # no longer an alias of v5p

@@ -14,8 +14,9 @@ import re
 import pytest
 
 import mlsysim
-from mlsysim_core import catalog as catalog_mod
-from mlsysim_core.catalog import Entry, catalog
+from mlsysim_core import plugins
+from mlsysim_core.catalog import Entry
+from mlsysim_core.plugins import catalog
 from mlsysim_core.catalog_files import MAX_ENTRIES, MAX_FILE_BYTES, read_file
 from mlsysim_core.errors import CatalogError, InvalidInputError
 from mlsysim_core.plugins import PluginConflictWarning, PluginWarning
@@ -142,7 +143,7 @@ FILE_ERRORS = {
 
 def _snapshot() -> tuple:
     cat = catalog()
-    return (tuple(catalog_mod._user_files),
+    return (tuple(plugins.host()._user_files),
             tuple(sorted(((e.section, e.key), id(e.value)) for e in cat.all_entries())),
             id(mlsysim.Hardware.Cloud.H100))
 
@@ -315,7 +316,7 @@ def test_plugin_entry_with_bad_key_fails_only_that_plugin(fake_dists, fresh_host
         from mlsysim_core.catalog import Entry
         from mlsysim_core.types import GridProfile
         @hookimpl
-        def mlsysim_infrastructure():
+        def mlsysim_catalog_entries():
             g = GridProfile(name="g", carbon_intensity="1 g/kWh", source="s")
             return [Entry(section="grids", key="\u0051uebec\u200b", value=g)]
     """)

@@ -80,7 +80,10 @@ def test_serve_json_matches_the_python_api():
     d = js("serve", "llama3_8b", "h100", "--seq-len", "2048", "--batch-size", "4", "--tp", "2", "--kv-precision", "fp8")
     assert d["solver"] == "ServingModel"
     assert d["inputs"] == {"model": "Llama3_8B", "hardware": "H100", "seq_len": 2048, "batch_size": 4, "tp_size": 2,
-                           "precision": "fp16", "kv_precision": "fp8", "output_len": None, "efficiency": None}
+                           "gpus_per_node": None, "precision": None, "kv_precision": "fp8", "output_len": None,
+                           "efficiency": None}
+    assert d["result"]["precision"] == "bf16"  # no --precision: the H100's own default_precision, said in notes
+    assert any("default_precision" in n for n in d["result"]["notes"])
     r = mlsysim.ServingModel().solve(M.Llama3_8B, HW.H100, seq_len=2048, batch_size=4, tp_size=2, kv_precision="fp8")
     assert d["result"] == json.loads(json.dumps(r.to_dict()))
     assert q(d["result"]["itl"], "ms") == pytest.approx(r.itl.to("ms").magnitude, rel=1e-12)
@@ -163,7 +166,7 @@ def test_strict_infeasible_exits_2_and_plain_run_reports_it():
 
 def test_missing_solver_plugin_says_what_to_install():
     out = run("serve", "Llama3_8B", "H100", "--seq-len", "128", code=None, env={"MLSYSIM_DISABLE_PLUGINS": "serving"})
-    one_line_error(out, "mlsysim-serving", "pip install")
+    one_line_error(out, "mlsysim-serving", "MLSYSIM_DISABLE_PLUGINS")
 
 
 def test_help_of_every_command_has_an_example():
@@ -415,3 +418,18 @@ def test_without_matplotlib_a_clear_message(tmp_path):
               env={"PYTHONPATH": str(tmp_path)})
     one_line_error(out, 'pip install "mlsysim-core[plot]"')
     assert not (tmp_path / "x.png").exists()
+
+
+def test_compare_uses_each_parts_own_precision():
+    out = run("compare", "H100", "TPUv5p", "Gaudi3", "--model", "Llama3_8B").stdout
+    assert "each part at its default precision" in out and "TPUv5p" in out and "Gaudi3" in out
+    err = run("compare", "H100", "TPUv5p", "--model", "Llama3_8B", "--precision", "fp16", code=1).stderr
+    assert "Google TPU v5p has a dense peak for: bf16, fp8" in err
+
+
+def test_serve_tensor_parallel_limit_is_the_scale_up_domain():
+    err = run("serve", "Llama3_70B", "H100", "--seq-len", "2048", "--tp", "16", code=1).stderr
+    assert "[1, 8]" in err and "NVLink 4" in err
+    assert js("serve", "Llama3_70B", "GB200", "--seq-len", "2048", "--tp", "64")["result"]["tp_size"] == 64
+    d = js("serve", "Llama3_70B", "H100", "--seq-len", "2048", "--tp", "16", "--gpus-per-node", "16")
+    assert d["result"]["tp_size"] == 16 and d["inputs"]["gpus_per_node"] == 16

@@ -102,7 +102,7 @@ def test_catalog_hook_returning_a_dict(fake_dists, fresh_host):
             return {"a": "b.toml"}
     """)
     host = fresh_host()
-    from mlsysim_core.catalog import catalog
+    from mlsysim_core.plugins import catalog
 
     with pytest.warns(PluginWarning, match="dictcat"):
         cat = catalog()
@@ -242,7 +242,7 @@ def test_two_plugins_claiming_one_catalog_key(fake_dists, fresh_host, monkeypatc
     _grid_plugin(fake_dists, "mlsysim-aaa", "aaa", "from aaa")
     _grid_plugin(fake_dists, "mlsysim-bbb", "bbb", "from bbb")
     fresh_host()
-    from mlsysim_core.catalog import catalog
+    from mlsysim_core.plugins import catalog
 
     with pytest.warns(PluginConflictWarning, match="SameGrid.*mlsysim-aaa.*mlsysim-bbb"):
         cat = catalog()

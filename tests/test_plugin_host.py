@@ -98,6 +98,29 @@ def test_duplicate_solver_name_keeps_first_and_names_both(fake_dists, fresh_host
     assert solvers["DupModel"].distribution == "mlsysim-aaa"
 
 
+def test_catalog_entries_hook_routes_each_entry_to_its_section(fake_dists, fresh_host):
+    fake_dists("mlsysim-pycat", "pycat", """
+        from mlsysim_core import hookimpl
+        from mlsysim_core.catalog import Entry
+        from mlsysim_core.types import GridProfile, NetworkFabric
+
+        @hookimpl
+        def mlsysim_catalog_entries():
+            grid = GridProfile(name="Lab grid", carbon_intensity="50 g/kWh", source="test")
+            fabric = NetworkFabric(name="Lab fabric", bandwidth="400 Gbit/s", source="test")
+            return [Entry(section="grids", key="Lab_Grid", value=grid),
+                    Entry(section="fabrics", key="Lab_Fabric", value=fabric)]
+    """)
+    host = fresh_host()
+    from mlsysim_core.plugins import catalog
+
+    cat = catalog()
+    assert cat.Infra.Grids.Lab_Grid.carbon_intensity.to("g/kWh").magnitude == 50
+    assert cat.Systems.Fabrics.Lab_Fabric.bandwidth.to("Gbit/s").magnitude == 400
+    assert cat.entry("fabrics", "Lab_Fabric").provider == "pycat"
+    assert _status(host, "pycat").provides == ("mlsysim_catalog_entries",)
+
+
 def test_invalid_catalog_number_fails_only_that_provider(fake_dists, fresh_host, tmp_path):
     fake_dists("mlsysim-badcat", "badcat", """
         from pathlib import Path
@@ -114,7 +137,7 @@ def test_invalid_catalog_number_fails_only_that_provider(fake_dists, fresh_host,
         source = "test"
     """})
     host = fresh_host()
-    from mlsysim_core.catalog import catalog
+    from mlsysim_core.plugins import catalog
 
     with pytest.warns(PluginWarning, match="badcat.toml:.*NegChip.*capacity"):
         cat = catalog()
@@ -131,8 +154,9 @@ def test_disable_list(fake_dists, fresh_host, monkeypatch):
     assert "GoodModel" not in host.solvers()
     import mlsysim
 
-    with pytest.raises(SolverNotInstalledError):
-        mlsysim.GoodModel
+    assert not hasattr(mlsysim, "GoodModel")  # a plugin's solver is unknown while the plugin is off
+    with pytest.raises(SolverNotInstalledError, match=r"plugin good \(mlsysim-good\) is disabled: enable it"):
+        host.get_solver("GoodModel")
 
 
 def test_missing_builtin_solver_names_distribution(fresh_host, monkeypatch):

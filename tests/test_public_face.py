@@ -28,3 +28,20 @@ def test_unknown_lowercase_attribute():
 
     with pytest.raises(AttributeError):
         mlsysim.not_a_thing
+
+
+def test_unknown_names_are_attribute_errors_and_builtins_name_their_distribution(fresh_host, monkeypatch):
+    import importlib.metadata
+
+    import pytest
+
+    assert not hasattr(mlsysim, "NotAThing") and not hasattr(mlsysim, "__not_a_dunder__")
+    with pytest.raises(ImportError, match="cannot import name 'NotAThing'"):
+        from mlsysim import NotAThing  # noqa: F401
+    monkeypatch.setenv("MLSYSIM_DISABLE_PLUGINS", "distributed")
+    fresh_host()
+    with pytest.raises(mlsysim.SolverNotInstalledError, match=r"'mlsysim-distributed'.*pip install -e "
+                       r"plugins/mlsysim-distributed") as info:
+        from mlsysim import DistributedModel  # noqa: F401
+    assert "plugin 'distributed' is disabled" in str(info.value)
+    assert mlsysim.__version__ == importlib.metadata.version("mlsysim-core")

@@ -249,9 +249,9 @@ CATALOG_PROBE = """
         cat = mlsysim.catalog()
     h100 = cat.entry("hardware", "H100")
     print(json.dumps({
-        "h100_bytes": hw.Cloud.H100.memory.capacity.to("B").magnitude,
+        "h100_tdp": hw.Cloud.H100.tdp.to("W").magnitude,
         "h100_provider": h100.provider,
-        "dgx_h100_bytes": mlsysim.Systems.Nodes.DGX_H100.accelerator.memory.capacity.to("B").magnitude
+        "dgx_h100_tdp": mlsysim.Systems.Nodes.DGX_H100.accelerator.tdp.to("W").magnitude
                           if "DGX_H100" in mlsysim.Systems.Nodes else None,
         "labx1": "LabX1" in hw,
         "a100": "A100" in hw,
@@ -259,13 +259,13 @@ CATALOG_PROBE = """
         "warnings": [f"{w.category.__name__}: {w.message}" for w in caught],
     }))
 """
-USABLE, DATASHEET = 81559 * 2**20, 80e9
+LAB_CAP, DATASHEET = 500.0, 700.0   # the example's power-capped H100 vs the default catalog's TDP (W)
 
 
 def test_catalog_plugin_overrides_and_adds_with_documented_precedence(catalog_venv):
     got = catalog_venv.json(CATALOG_PROBE)
-    assert got["h100_bytes"] == USABLE and got["h100_provider"] == "catalog_example"
-    assert got["dgx_h100_bytes"] == USABLE          # the default node now holds the overriding H100
+    assert got["h100_tdp"] == LAB_CAP and got["h100_provider"] == "catalog_example"
+    assert got["dgx_h100_tdp"] == LAB_CAP          # the default node now holds the overriding H100
     assert got["labx1"] and got["a100"]
     assert got["warnings"] == [
         "PluginConflictWarning: catalog hardware entry 'H100' is provided by plugin 'catalog_example' "
@@ -275,13 +275,13 @@ def test_catalog_plugin_overrides_and_adds_with_documented_precedence(catalog_ve
 
 def test_catalog_choice_by_environment(catalog_venv):
     default_first = catalog_venv.json(CATALOG_PROBE, MLSYSIM_CATALOG_PRIORITY="default_catalog=300")
-    assert default_first["h100_bytes"] == DATASHEET and default_first["h100_provider"] == "default_catalog"
+    assert default_first["h100_tdp"] == DATASHEET and default_first["h100_provider"] == "default_catalog"
     assert default_first["labx1"] and len(default_first["warnings"]) == 1
     only_example = catalog_venv.json(CATALOG_PROBE, MLSYSIM_DISABLE_PLUGINS="default_catalog")
-    assert only_example["h100_bytes"] == USABLE and only_example["keys"] == 3
+    assert only_example["h100_tdp"] == LAB_CAP and only_example["keys"] == 3
     assert not only_example["a100"] and only_example["warnings"] == []
     only_default = catalog_venv.json(CATALOG_PROBE, MLSYSIM_DISABLE_PLUGINS="catalog_example")
-    assert only_default["h100_bytes"] == DATASHEET and not only_default["labx1"] and only_default["warnings"] == []
+    assert only_default["h100_tdp"] == DATASHEET and not only_default["labx1"] and only_default["warnings"] == []
 
 
 def test_catalog_cli_shows_where_each_entry_came_from(catalog_venv):

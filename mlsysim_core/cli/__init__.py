@@ -117,7 +117,7 @@ def main(catalog_files: tuple) -> None:
       mlsysim sweep roofline --model Llama3_8B --hardware A100,H100 --batch-size 1,8,64 --csv out.csv
     """
     if catalog_files:
-        from ..catalog import load_catalog
+        from ..plugins import load_catalog
 
         for f in catalog_files:
             load_catalog(f)

@@ -74,7 +74,7 @@ class Spec:
 
 def lookup(kind: str, name: str, flag: str) -> tuple[str, Any]:
     """(canonical key, value) of a catalog name; case-insensitive; typos suggest close matches."""
-    from ..catalog import catalog
+    from ..plugins import catalog
     from ..errors import UnknownEntryError
 
     cat = catalog()
@@ -216,7 +216,8 @@ ROOFLINE = Spec(
         P("model", "MODEL", "model", required=True, help="Catalog model key (mlsysim catalog models)."),
         P("hardware", "HARDWARE", "hardware", required=True, help="Catalog hardware key (mlsysim catalog hardware)."),
         P("batch_size", "--batch-size", "int", 1, help="Samples per step (LLM decode: sequences, one token each)."),
-        P("precision", "--precision", "choice", "fp16", choices=_PREC, help="Weights/compute precision."),
+        P("precision", "--precision", "choice", choices=_PREC,
+          help="Weights/compute precision (default: the part's default_precision)."),
         P("efficiency", "--efficiency", "float", help="Achieved fraction of peak FLOP/s in (0, 1] (default 0.6 at 16-bit)."),
         P("seq_len", "--seq-len", "int", help="Transformer tokens per sequence: KV context of a decode step, prompt "
           "of a prefill, whole sequence of an encoder (default: its max_seq_len)."),
@@ -242,8 +243,11 @@ SERVE = Spec(
         P("hardware", "HARDWARE", "hardware", required=True, help="Catalog hardware key."),
         P("seq_len", "--seq-len", "int", required=True, help="Prompt length in tokens."),
         P("batch_size", "--batch-size", "int", 1, help="Concurrent sequences."),
-        P("tp_size", "--tp", "int", 1, help="Tensor-parallel degree (GPUs of one node)."),
-        P("precision", "--precision", "choice", "fp16", choices=_PREC, help="Weights precision."),
+        P("tp_size", "--tp", "int", 1, help="Tensor-parallel degree (GPUs of one scale-up domain)."),
+        P("gpus_per_node", "--gpus-per-node", "int",
+          help="GPUs one tensor-parallel group may span (default: the part's scale-up domain, e.g. 8 on HGX, 72 on NVL72)."),
+        P("precision", "--precision", "choice", choices=_PREC,
+          help="Weights precision (default: the part's default_precision)."),
         P("kv_precision", "--kv-precision", "choice", choices=_PREC, help="KV-cache precision (default: as weights)."),
         P("output_len", "--output-len", "int", help="Generated tokens per request (mean ITL, end-to-end latency)."),
         P("efficiency", "--efficiency", "float", help="Achieved fraction of peak FLOP/s in (0, 1]."),
@@ -272,7 +276,8 @@ TRAIN = Spec(
         P("ep_size", "--ep", "int", 1, help="Expert-parallel degree (MoE)."),
         P("seq_len", "--seq-len", "int", help="Tokens per sequence (default min(2048, model max))."),
         P("zero_stage", "--zero", "int", 0, help="ZeRO stage 0-3."),
-        P("precision", "--precision", "choice", "bf16", choices=_PREC, help="Compute precision."),
+        P("precision", "--precision", "choice", choices=_PREC,
+          help="Compute precision (default: the accelerator's default_precision)."),
         P("activation_recomputation", "--recompute", "choice", "selective", choices=("selective", "full", "none"),
           help="Activation recomputation."),
         P("tokens", "--tokens", "float", help="Training tokens, for time_to_train (e.g. 15e12)."),

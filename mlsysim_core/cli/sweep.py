@@ -474,8 +474,8 @@ def _wall(r: Any) -> tuple[str, str]:
 @click.argument("hardware", nargs=-1, required=True, metavar="HW1 HW2 [...]")
 @click.option("--model", required=True, help="Catalog model key.")
 @click.option("--batch-size", type=int, default=1, show_default=True, help="Samples (decode sequences) per step.")
-@click.option("--precision", default="fp16", show_default=True, type=click.Choice(SPECS["roofline"].params[3].choices,
-              case_sensitive=False), help="Precision.")
+@click.option("--precision", type=click.Choice(SPECS["roofline"].params[3].choices, case_sensitive=False),
+              help="Precision (default: each part's own default_precision).")
 @click.option("--seq-len", type=int, help="Transformer KV context per sequence (decode step).")
 @click.option("--efficiency", type=float, help="Achieved fraction of peak FLOP/s in (0, 1].")
 @click.option("--json", "as_json", is_flag=True, help='JSON: {"solver", "inputs", "baseline", "rows": [...]}.')
@@ -523,7 +523,7 @@ def compare_cmd(hardware: tuple, model: str, batch_size: int, precision: str, se
                               "wall": d["wall"], "reason": d["reason"]} | flatten("", {"result": d["result"]}, {})
                              for d in data_rows]), nl=False)
     else:
-        click.echo(f"{base.model} ({precision}, batch {batch_size}"
+        click.echo(f"{base.model} ({precision or 'each part at its default precision'}, batch {batch_size}"
                    + (f", context {seq_len}" if seq_len else "") + f"); speedup vs {results[0][0]}\n")
         click.echo(table(["hardware", "latency", "throughput", "speedup", "wall", "why", "MFU", "memory"], rows))
     for w in dict.fromkeys(warns):
@@ -531,6 +531,7 @@ def compare_cmd(hardware: tuple, model: str, batch_size: int, precision: str, se
     if plot:
         from .. import plots
 
-        fig, _ = plots.plot_roofline([hw for _, hw, _ in results], [r for _, _, r in results], precisions=[precision])
+        fig, _ = plots.plot_roofline([hw for _, hw, _ in results], [r for _, _, r in results],
+                                     precisions=sorted({r.precision for _, _, r in results}))
         plots.save(fig, plot)
         click.echo(f"wrote {plot}", err=True)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from mlsysim_core import catalog as catalog_mod
 from mlsysim_core import plugins
 from mlsysim_core.catalog import build
 from mlsysim_core.errors import CatalogError, UnknownEntryError
@@ -24,8 +23,8 @@ from mlsysim_core.plugins import PluginConflictWarning, PluginHost
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 EXAMPLE_FILE = SRC / "mlsysim_catalog_example" / "data" / "example_lab.toml"
-USABLE_H100 = 81559 * 2**20        # 85,520,809,984 B (nvidia-smi total)
-DATASHEET_H100 = 80e9              # vendor "80 GB"
+LAB_TDP_H100 = 500.0               # this lab's power cap (W)
+DATASHEET_TDP_H100 = 700.0         # vendor "up to 700 W", the default catalog's
 
 
 class _Dist:
@@ -74,8 +73,8 @@ def test_plugin_wins_over_default_and_the_warning_names_both():
     assert ("plugin 'catalog_example' (mlsysim-catalog-example) and plugin 'default_catalog' (mlsysim-core); "
             "using the one from plugin 'catalog_example'") in msgs[0]
     h100 = cat.Hardware.Cloud.H100
-    assert h100.memory.capacity.to("B").magnitude == USABLE_H100
-    assert h100.memory.capacity.to("GiB").magnitude == pytest.approx(79.65, abs=0.01)
+    assert h100.tdp.to("W").magnitude == LAB_TDP_H100
+    assert h100.memory.capacity.to("GiB").magnitude == pytest.approx(79.65, abs=0.01)  # as the part reports
     assert cat.Hardware.H100_SXM is h100                     # the override's alias
     assert cat.entry("hardware", "H100").provider == "catalog_example"
     # the addition, and the default catalog's other entries, are all there
@@ -92,7 +91,7 @@ def test_plugin_wins_over_default_and_the_warning_names_both():
 def test_env_priority_gives_the_default_back(monkeypatch, setting):
     monkeypatch.setenv("MLSYSIM_CATALOG_PRIORITY", setting)
     cat, conflicts = build_quiet(make_host())
-    assert cat.Hardware.Cloud.H100.memory.capacity.to("B").magnitude == DATASHEET_H100
+    assert cat.Hardware.Cloud.H100.tdp.to("W").magnitude == DATASHEET_TDP_H100
     assert cat.entry("hardware", "H100").provider == "default_catalog"
     assert len(conflicts) == 1 and "using the one from plugin 'default_catalog'" in str(conflicts[0].message)
     # the addition stays, and the lab node now refers to the winning (default) H100
@@ -120,7 +119,7 @@ def test_module_attribute_sets_priority_and_env_overrides_it(monkeypatch):
 def test_user_file_beats_every_plugin(tmp_path):
     text = EXAMPLE_FILE.read_text()
     start = text.index("[hardware.H100]")
-    h100 = text[start:text.index("\n\n", start)].replace('"81559 MiB"', '"79 GB"')
+    h100 = text[start:text.index("\n\n", start)].replace('capacity = "81559 MiB"', 'capacity = "79 GB"')
     user = tmp_path / "mine.toml"
     user.write_text(h100 + "\n")
     cat, conflicts = build_quiet(make_host(), [user])
@@ -137,7 +136,7 @@ def test_disabling_the_default_catalog_leaves_a_self_contained_example(monkeypat
     cat, conflicts = build_quiet(host)
     assert conflicts == []
     assert sorted(e.key for e in cat.all_entries()) == ["H100", "LabX1", "Lab_4xH100"]
-    assert cat.Hardware.Cloud.H100.memory.capacity.to("B").magnitude == USABLE_H100
+    assert cat.Hardware.Cloud.H100.tdp.to("W").magnitude == LAB_TDP_H100
     with pytest.raises(UnknownEntryError, match="no hardware.Cloud named 'A100'"):
         cat.Hardware.Cloud.A100
     # A catalog that refers to a default entry fails clearly when the default catalog is off:
@@ -189,18 +188,16 @@ def test_disabling_the_example_restores_the_default(monkeypatch):
     monkeypatch.setenv("MLSYSIM_DISABLE_PLUGINS", "catalog_example")
     cat, conflicts = build_quiet(make_host())
     assert conflicts == [] and "LabX1" not in cat.Hardware
-    assert cat.Hardware.Cloud.H100.memory.capacity.to("B").magnitude == DATASHEET_H100
+    assert cat.Hardware.Cloud.H100.tdp.to("W").magnitude == DATASHEET_TDP_H100
 
 
 @pytest.fixture
 def installed_host():
     """Make the two-plugin host the process-wide one (as if installed), then restore."""
-    saved = plugins._host, catalog_mod._catalog, list(catalog_mod._user_files)
-    catalog_mod._user_files[:] = []
+    saved = plugins._host
     plugins.reset(make_host(DEFAULT_EP, CATALOG_CLI_EP, EXAMPLE_EP))
     yield
-    plugins._host, catalog_mod._catalog = saved[0], saved[1]
-    catalog_mod._user_files[:] = saved[2]
+    plugins.reset(saved)
 
 
 def _header_line(key: str) -> int:
@@ -214,7 +211,7 @@ def test_public_face_and_cli_show_provenance(installed_host):
     from mlsysim_core.cli import main
 
     with pytest.warns(PluginConflictWarning, match="H100"):
-        assert mlsysim.Hardware.Cloud.H100.memory.capacity.to("B").magnitude == USABLE_H100
+        assert mlsysim.Hardware.Cloud.H100.tdp.to("W").magnitude == LAB_TDP_H100
     out = CliRunner().invoke(main, ["catalog", "hardware", "--json"])
     assert out.exit_code == 0, out.output
     rows = {r["key"]: r for r in json.loads(out.stdout)}
@@ -243,10 +240,9 @@ def test_the_file_validates_on_its_own():
 def test_check_reports_the_override_without_failing(installed_host):
     from click.testing import CliRunner
 
-    from mlsysim_core import catalog as catalog_module
     from mlsysim_core.cli import main
 
-    catalog_module.reset()  # --check must see the conflict warnings of a fresh build
+    plugins.reset(make_host(DEFAULT_EP, CATALOG_CLI_EP, EXAMPLE_EP))  # --check must see a fresh build's warnings
     out = CliRunner().invoke(main, ["catalog", "--check", "--json"])
     assert out.exit_code == 0, out.output
     report = json.loads(out.stdout)

@@ -128,7 +128,7 @@ def test_kv_precision_separate():
     a = serving.solve(LLAMA8, H100, seq_len=4096, batch_size=8)
     b = serving.solve(LLAMA8, H100, seq_len=4096, batch_size=8, kv_precision="fp8")
     assert b.kv_cache_size.to("B").magnitude == pytest.approx(a.kv_cache_size.to("B").magnitude / 2)
-    assert b.itl < a.itl and b.kv_precision == "fp8" and b.precision == "fp16"
+    assert b.itl < a.itl and b.kv_precision == "fp8" and b.precision == "bf16"  # H100 default_precision
 
 
 def test_output_len_gives_mean_itl_e2e_and_rps():

@@ -28,6 +28,5 @@ _LAZY = {
 }
 
 __all__ = ["DistributedModel", "DistributedResult", "DistributedWarning", "MicrobatchWarning", "TensorParallelAcrossNodesWarning", "TrainingEfficiency", "TRAINING"]
-__version__ = "0.2.0"
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

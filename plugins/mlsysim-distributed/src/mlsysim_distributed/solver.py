@@ -30,10 +30,11 @@ from typing import Any, Optional
 
 import numpy as np
 
+from mlsysim_core.efficiency import link_latency
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.solver import Solver
 from mlsysim_core.sweep import PointErrors, checked
-from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Workload, precision_bytes
+from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Workload
 from mlsysim_core.validate import MAX_COUNT, instance, integer, number
 
 from . import kernels as K
@@ -106,7 +107,7 @@ class DistributedModel(Solver):
         pp_size: int = 1,
         ep_size: int = 1,
         microbatch_count: int = 1,
-        precision: str = "bf16",
+        precision: Optional[str] = None,
         seq_len: Optional[int] = None,
         zero_stage: int = 0,
         activation_recomputation: Any = "selective",
@@ -127,7 +128,8 @@ class DistributedModel(Solver):
             batch_size: global batch in sequences; a multiple of dp = N / (tp * pp).
             tp_size, pp_size, ep_size: tensor, pipeline and expert parallel degrees (ep | dp, MoE only).
             microbatch_count: micro-batches per step per DP rank (m).
-            precision: compute precision; its dense peak comes from the accelerator.
+            precision: compute precision; its dense peak comes from the accelerator (default: the
+                accelerator's ``default_precision``, stated in ``notes``).
             seq_len: tokens per sequence (default min(2048, model.max_seq_len)).
             zero_stage: 0-3 (ZeRO-1 shards optimizer state, -2 also gradients, -3 also weights, over dp).
             activation_recomputation: "selective" | "full" | "none" (True -> "full", False -> "none").
@@ -286,11 +288,11 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
     eff = _efficiency(efficiency)
     G.ov_frac = eff.overlap if overlap_efficiency is None else number(
         "overlap_efficiency", overlap_efficiency, 0.0, 1.0)
-    b = PRECISION_BYTES.get(precision) if type(precision) is str else None
-    if b is None:
-        b = precision_bytes(precision)
     acc = fleet.node.accelerator
-    G.peak = acc.compute.peak(precision)
+    precision, note = acc.precision_or_default(precision)
+    notes: tuple = (note,) if note else ()
+    b = PRECISION_BYTES[precision]
+    G.peak = acc.compute.si.peaks[precision]
     G.tokens = None if tokens is None else number("tokens", tokens, 0.0, math.inf, low_open=True)
 
     # ------------------------------------------------------------ layout
@@ -326,20 +328,23 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
         bw_intra *= eta_n
     else:
         bw_intra = math.inf
-    lat_intra = node.si.intra_latency
+    lat_intra = 0.0
+    if g > 1:
+        lat_intra, note = link_latency(node.intra_node, f"{node.name} intra-node link")
+        notes += (note,) if note else ()
     if fleet.count > 1:
         fab = fleet.fabric
         if fab is None or node.nics_per_node < 1:
             raise InvalidInputError("fleet.fabric", fab, "a NetworkFabric and nics_per_node >= 1 for a fleet of "
                                     f"{fleet.count} nodes")
         bw_nic = fab.si.bandwidth * node.nics_per_node / g * eta_n
-        lat_inter = fab.si.latency
+        lat_inter, note = link_latency(fab, f"{fab.name} fabric")
+        notes += (note,) if note else ()
     else:
         bw_nic, lat_inter = bw_intra, lat_intra
     local_dp = g // tpp if tpp <= g and g % tpp == 0 else 1
     if local_dp > d:
         local_dp = d
-    notes: tuple = ()
     if t > g:
         warnings.warn(f"tp_size={t} is larger than a node ({g} accelerators): tensor-parallel all-reduces cross "
                       f"the fabric ({bw_nic / eta_n / 1e9:g} GB/s per GPU instead of the intra-node link)",

@@ -42,7 +42,7 @@ from mlsysim_core.sweep import PointErrors, checked, where
 from mlsysim_core.types import Datacenter, Fleet
 from mlsysim_core.units import DIMENSIONLESS, USD, USD_PER_HOUR, USD_PER_KWH, U
 
-from mlsysim_core.fleet_inputs import (
+from mlsysim_fleet.inputs import (
     UpstreamEnergyNames,
     duration_arg,
     utilization_arg,

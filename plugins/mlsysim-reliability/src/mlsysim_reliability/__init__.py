@@ -24,6 +24,5 @@ _LAZY = {
 }
 
 __all__ = ["ReliabilityModel", "ReliabilityResult", "young_interval", "daly_interval", "goodput", "DEFAULT_CHECKPOINT_S", "DEFAULT_RESTART_S"]
-__version__ = "0.2.0"
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

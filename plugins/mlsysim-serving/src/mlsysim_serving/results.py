@@ -25,7 +25,7 @@ class ServingResult(Result):
     kv_cache_size = measure("GB", doc="KV cache of all sequences at their longest context (seq_len + output_len), whole group")
     model_weights_size = measure("GB", doc="weights of the whole model at the precision used")
     total_memory_required = measure("GB", doc="per GPU: weights/tp + KV share + activation workspace")
-    memory_available = measure("GB", doc="per GPU usable memory = capacity * usable fraction")
+    memory_available = measure("GB", doc="per GPU usable memory = reported capacity * memory_fraction (0.9 default)")
     memory_utilization: float = attrs.field(metadata={"doc": "total_memory_required / capacity (per GPU)"})
     weights_per_gpu = measure("GB")
     kv_cache_per_gpu = measure("GB")
@@ -76,6 +76,8 @@ class ServingResult(Result):
     output_len: object = attrs.field()
     hardware: str = attrs.field()
     model: str = attrs.field()
+    notes: tuple = attrs.field(factory=tuple, converter=tuple, metadata={
+        "doc": "every default taken for a value not given: precision, usable-memory share, link latency, TP limit"})
 
     @property
     def bottlenecks(self) -> dict:

@@ -15,7 +15,7 @@ from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.solver import Solver
-from mlsysim_core.sweep import PointErrors, not_integers, where
+from mlsysim_core.sweep import PointErrors, not_integers, notes_column, where
 from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload
 
 from . import kernels as K
@@ -26,7 +26,8 @@ from .results import ServingResult
 #: chunked prefill on large GPUs).
 PREFILL_CHUNK_TOKENS = 8192.0
 #: Largest tensor-parallel group when the part has a scale-up link (NVLink/Infinity Fabric/ICI)
-#: and no ``gpus_per_node`` is given: one 8-GPU node (DGX/HGX, MI300X OAM platform).
+#: that states no ``domain`` and no ``gpus_per_node`` is given: one 8-GPU node (DGX/HGX, MI300X OAM
+#: platform); the result's notes say when it was used.
 DEFAULT_GPUS_PER_NODE = 8
 
 _MAX = V.MAX_COUNT
@@ -86,10 +87,10 @@ def _shape(model: Any) -> _Shape:
     return s
 
 
-def _check_tp(tp: int, shape: _Shape, gpus: int) -> float:
-    """Validate tp against the node and the heads; return the share of the KV cache one GPU holds."""
+def _check_tp(tp: int, shape: _Shape, gpus: int, domain: str) -> float:
+    """Validate tp against the scale-up domain and the heads; return the share of the KV cache one GPU holds."""
     if tp > gpus:
-        raise InvalidInputError("tp_size", tp, f"an integer in [1, {gpus}] (GPUs of one node; pass gpus_per_node to change)")
+        raise InvalidInputError("tp_size", tp, f"an integer in [1, {gpus}] ({domain}; pass gpus_per_node to change)")
     if shape.heads % tp:
         raise InvalidInputError("tp_size", tp, f"a divisor of heads={shape.heads}")
     if shape.mla:
@@ -122,10 +123,10 @@ class ServingModel(Solver):
     sweep_vector = ("batch_size", "seq_len", "output_len")
 
     def solve(self, model: TransformerWorkload, hardware: HardwareNode, seq_len: int, batch_size: int = 1,
-              precision: str = "fp16", tp_size: int = 1, kv_precision: Optional[str] = None,
+              precision: Optional[str] = None, tp_size: int = 1, kv_precision: Optional[str] = None,
               efficiency: Optional[float] = None, output_len: Optional[int] = None,
               memory_efficiency: Optional[float] = None, gpus_per_node: Optional[int] = None,
-              raise_errors: bool = False) -> ServingResult:
+              raise_errors: bool = False, memory_fraction: Optional[float] = None) -> ServingResult:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
         Args:
@@ -133,7 +134,8 @@ class ServingModel(Solver):
             hardware: one accelerator; ``tp_size`` of them form the tensor-parallel group.
             seq_len: prompt length in tokens (integer in [1, model max_seq_len]).
             batch_size: concurrent sequences (integer in [1, 2**40]).
-            precision: weights precision and the FLOP rate used (its dense peak must exist).
+            precision: weights precision and the FLOP rate used (its dense peak must exist; default
+                the part's ``default_precision``, stated in ``notes``).
             tp_size: tensor-parallel degree: divides heads; divides kv_heads or is a multiple of it
                 (KV heads then replicate); at most ``gpus_per_node``.
             kv_precision: KV-cache precision; default = ``precision`` for 1-byte and wider formats,
@@ -141,40 +143,45 @@ class ServingModel(Solver):
             efficiency: achieved fraction of peak FLOP/s in (0, 1] (default 0.6 at 16-bit, 0.5 at 8-bit).
             output_len: generated tokens per request (optional).
             memory_efficiency: achieved fraction of peak bandwidth in (0, 1] (default 0.87, kernel-level streaming).
-            gpus_per_node: GPUs one TP group may span (default 8 with a scale-up link, else 1).
+            gpus_per_node: GPUs one TP group may span (default: the scale-up link's ``domain``, e.g. 8 on
+                an HGX board, 72 in a GB200 NVL72 rack; 8 when the link states none; 1 without a link).
             raise_errors: raise :class:`InfeasibleError` when it does not fit instead of feasible=False.
+            memory_fraction: share of the reported capacity a deployment plans to fill, in (0, 1]
+                (default ``efficiency.USABLE_MEMORY_FRACTION`` = 0.9, vLLM's gpu_memory_utilization).
         """
-        shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link = self._prepare(
-            model, hardware, precision, tp_size, kv_precision, efficiency, memory_efficiency, gpus_per_node, raise_errors)
+        (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, precision, frac,
+         notes) = self._prepare(model, hardware, precision, tp_size, kv_precision, efficiency, memory_efficiency,
+                                gpus_per_node, raise_errors, memory_fraction)
         seq_len, batch_size, output_len = _check_lengths(shape, seq_len, batch_size, output_len)
-        f = _evaluate(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, batch_size,
-                      float(seq_len), output_len)
+        f = _evaluate(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, frac,
+                      batch_size, float(seq_len), output_len)
         if raise_errors and not f["feasible"]:
             required, usable, capacity = f["total_memory_required"], f["memory_available"], hardware.si.capacity
             raise InfeasibleError(
                 f"{shape.name} needs {required / 1e9:.4g} GB per GPU (weights {f['weights_per_gpu'] / 1e9:.4g} + KV "
                 f"{f['kv_cache_per_gpu'] / 1e9:.4g} + workspace {f['workspace_per_gpu'] / 1e9:.4g}) but {hardware.name} "
-                f"has {usable / 1e9:.4g} GB usable ({E.USABLE_MEMORY_FRACTION:.0%} of {capacity / 1e9:.4g} GB) at "
+                f"has {usable / 1e9:.4g} GB usable ({frac:.0%} of the {capacity / 1e9:.4g} GB it reports) at "
                 f"tp_size={tp_size}", required=required, available=usable)
         return ServingResult(
             **f, precision=precision, kv_precision=kv_precision, tp_size=tp_size, batch_size=batch_size,
-            seq_len=seq_len, output_len=output_len, hardware=hardware.name, model=shape.name)
+            seq_len=seq_len, output_len=output_len, hardware=hardware.name, model=shape.name, notes=notes)
 
     @staticmethod
     def _prepare(model: Any, hardware: Any, precision: Any, tp_size: Any, kv_precision: Any, efficiency: Any,
-                 memory_efficiency: Any, gpus_per_node: Any, raise_errors: Any) -> tuple:
+                 memory_efficiency: Any, gpus_per_node: Any, raise_errors: Any, memory_fraction: Any) -> tuple:
         """Check every argument but the lengths (each error names argument, value and valid range);
-        returns (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link)."""
+        returns (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_latency,
+        precision, memory_fraction, notes): ``notes`` states every default taken for a value the
+        catalog or the caller did not give."""
         shape = _shape(model)
         if not isinstance(hardware, HardwareNode):
             V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
-        b = PRECISION_BYTES.get(precision) if precision.__class__ is str else None
-        if b is None:
-            raise InvalidInputError("precision", precision, _PREC_LIST)
-        try:
-            peak = hardware.compute.si.peaks[precision]
-        except KeyError:
-            peak = hardware.compute.peak(precision)  # raises, listing the supported precisions
+        precision, note = hardware.precision_or_default(precision)
+        notes = [note] if note else []
+        b = PRECISION_BYTES[precision]
+        peak = hardware.compute.si.peaks[precision]
+        frac = E.USABLE_MEMORY_FRACTION if memory_fraction is None else V.fraction("memory_fraction", memory_fraction)
+        notes.append(E.usable_memory_note(hardware, frac))
         if kv_precision is None:
             kv_precision = precision if b >= 1.0 else "fp16"
             b_kv = PRECISION_BYTES[kv_precision]
@@ -188,17 +195,31 @@ class ServingModel(Solver):
             V.instance("raise_errors", raise_errors, bool, "True or False")
         link = hardware.scale_up
         if gpus_per_node is None:
-            gpus = DEFAULT_GPUS_PER_NODE if link is not None else 1
+            if link is None:
+                gpus, domain = 1, f"{hardware.name} has no scale-up link in the catalog"
+            elif link.domain is None:
+                gpus, domain = DEFAULT_GPUS_PER_NODE, f"DEFAULT_GPUS_PER_NODE: {link.name} states no domain size"
+            else:
+                gpus, domain = link.domain, f"GPUs in one {link.name} scale-up domain of {hardware.name}"
         else:
             gpus = V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20)
+            domain = "gpus_per_node"
             if link is None:
                 link = hardware.interconnect  # GPUs of a node without a scale-up fabric talk over the host link
         if tp_size.__class__ is not int or tp_size < 1:
             tp_size = V.integer("tp_size", tp_size, 1, gpus)
-        kv_share = 1.0 if tp_size == 1 else _check_tp(tp_size, shape, gpus)
-        if tp_size > 1 and link is None:
-            raise InvalidInputError("tp_size", tp_size, f"1: {hardware.name} has neither a scale-up nor a host link in the catalog")
-        return shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link
+        kv_share = 1.0 if tp_size == 1 else _check_tp(tp_size, shape, gpus, domain)
+        link_lat = 0.0
+        if tp_size > 1:
+            if link is None:
+                raise InvalidInputError("tp_size", tp_size, f"1: {hardware.name} has neither a scale-up nor a host link in the catalog")
+            if gpus_per_node is None and link.domain is None:
+                notes.append(f"tensor-parallel group limit: {gpus} GPUs ({domain})")
+            link_lat, note = E.link_latency(link, f"{hardware.name} {link.name}")
+            if note:
+                notes.append(note)
+        return (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, precision, frac,
+                tuple(notes))
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): ``vectors`` has arrays of the lengths,
@@ -206,9 +227,9 @@ class ServingModel(Solver):
         vec = vectors
         a = dict(_SOLVE_DEFAULTS, **args)
         hardware = a["hardware"]
-        shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link = self._prepare(
-            a["model"], hardware, a["precision"], a["tp_size"], a["kv_precision"], a["efficiency"],
-            a["memory_efficiency"], a["gpus_per_node"], a["raise_errors"])
+        (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, precision, frac,
+         notes) = self._prepare(a["model"], hardware, a["precision"], a["tp_size"], a["kv_precision"], a["efficiency"],
+                                 a["memory_efficiency"], a["gpus_per_node"], a["raise_errors"], a["memory_fraction"])
         lengths = {}
         for k in self.sweep_vector:
             v = vec.get(k, a.get(k))
@@ -227,12 +248,12 @@ class ServingModel(Solver):
         errors.check(bad, keys, lambda i: _check_lengths(
             shape, seq[i].item(), batch[i].item(), None if out is None else out[i].item()))
         ok = errors.ok
-        f = _evaluate(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link,
+        f = _evaluate(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, frac,
                       np.where(ok, batch, 1).astype(float), np.where(ok, seq, 1).astype(float),
                       None if out is None else np.where(ok, out, 1).astype(float))
-        f.update(valid=ok, error=errors.messages, precision=a["precision"], kv_precision=kv_precision,
+        f.update(valid=ok, error=errors.messages, precision=precision, kv_precision=kv_precision,
                  tp_size=tp_size, batch_size=batch, seq_len=seq, output_len=out, hardware=hardware.name,
-                 model=shape.name)
+                 model=shape.name, notes=notes_column(n, notes))
         return f
 
     #: Old private name, kept only while mlsysim_core/cli/sweep.py still tests for it (engineer "cli"
@@ -261,7 +282,8 @@ def _check_lengths(shape: _Shape, seq_len: Any, batch_size: Any, output_len: Any
 
 
 def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv: float, eta_c: float, eta_m: float,
-              tp_size: int, kv_share: float, link: Any, batch_size: Any, S: Any, output_len: Any) -> dict:
+              tp_size: int, kv_share: float, link: Any, link_latency: float, memory_fraction: float, batch_size: Any,
+              S: Any, output_len: Any) -> dict:
     """Every computed field of the ServingResult from checked inputs. ``batch_size``, ``S`` (=
     seq_len) and ``output_len`` are numbers (``solve()``) or float arrays (a sweep): one code path,
     the kernels of :mod:`.kernels`."""
@@ -272,7 +294,7 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv
     bw = hw.bandwidth
     overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S + E.STEP_OVERHEAD_S
     if tp_size > 1:
-        link_bw, link_lat = link.si.bandwidth, link.si.latency
+        link_bw, link_lat = link.si.bandwidth, link_latency
     else:
         link_bw, link_lat = 1.0, 0.0
 
@@ -320,7 +342,7 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv
                                            PREFILL_CHUNK_TOKENS, shape.hidden, shape.ffn, shape.vocab)
     required = w_gpu + kv_gpu + work
     capacity = hw.capacity
-    usable = capacity * E.USABLE_MEMORY_FRACTION
+    usable = capacity * memory_fraction
 
     # ---- energy of decode
     if hw.tdp is not None:

@@ -21,6 +21,5 @@ _LAZY = {
 }
 
 __all__ = ["SingleNodeModel", "Engine", "PerformanceProfile"]
-__version__ = "0.2.0"
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

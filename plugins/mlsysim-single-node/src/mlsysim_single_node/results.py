@@ -53,8 +53,9 @@ class PerformanceProfile(Result):
     offload_bandwidth = measure("GB/s", doc="host link bandwidth used for the spilled bytes", optional=True)
     # --- energy
     power = measure("W", doc="average accelerator power over the step", optional=True)
-    energy = measure("J", doc="accelerator energy of the step (power * latency); 0 J when the part has no TDP")
-    energy_per_sample = measure("J", doc="energy / batch_size")
+    energy = measure("J", doc="accelerator energy of the step (power * latency); None when the part has no TDP",
+                     optional=True)
+    energy_per_sample = measure("J", doc="energy / batch_size", optional=True)
     # --- inputs echoed
     precision: str = attrs.field()
     batch_size: int = attrs.field()
@@ -64,6 +65,8 @@ class PerformanceProfile(Result):
                                               'encoder over its whole sequence, a CNN) or "training"'})
     hardware: str = attrs.field(metadata={"doc": "hardware name"})
     model: str = attrs.field(metadata={"doc": "model name"})
+    notes: tuple = attrs.field(factory=tuple, converter=tuple, metadata={
+        "doc": "every default taken for a value not given: precision, usable-memory share, missing TDP"})
 
     @property
     def energy_per_inference(self):

@@ -16,7 +16,7 @@ from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.solver import Solver
-from mlsysim_core.sweep import PointErrors, not_integers, where
+from mlsysim_core.sweep import PointErrors, not_integers, notes_column, where
 from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload, Workload
 
 from . import kernels as K
@@ -29,7 +29,6 @@ DEFAULT_TRAINING_SEQ_LEN = 2048
 PHASES = ("prefill", "decode")
 
 _MAX = V.MAX_COUNT
-_PREC_LIST = "one of " + ", ".join(PRECISION_BYTES)
 
 
 class _Shape:
@@ -96,13 +95,6 @@ def _shape(model: Any) -> _Shape:
     return s
 
 
-def _peak(hardware: HardwareNode, precision: Any) -> float:
-    try:
-        return hardware.compute.si.peaks[precision]
-    except (KeyError, TypeError):
-        return hardware.compute.peak(precision)  # raises InvalidInputError listing the valid ones
-
-
 class SingleNodeModel(Solver):
     """Roofline model of one step of a workload on one accelerator (Williams et al. 2009).
 
@@ -122,7 +114,7 @@ class SingleNodeModel(Solver):
     #: solve() arguments sweep_columns() takes as arrays
     sweep_vector = ("batch_size", "seq_len")
 
-    def solve(self, model: Workload, hardware: HardwareNode, batch_size: int = 1, precision: str = "fp16",
+    def solve(self, model: Workload, hardware: HardwareNode, batch_size: int = 1, precision: Optional[str] = None,
               efficiency: Optional[float] = None, raise_errors: bool = False, is_training: bool = False,
               seq_len: Optional[int] = None, memory_efficiency: Optional[float] = None,
               zero_stage: int = 0, dp_size: int = 1, activation_recomputation: bool = False,
@@ -133,7 +125,8 @@ class SingleNodeModel(Solver):
             model: a catalog workload (``mlsysim.Models.ResNet50``, ``...Language.Llama3_8B``).
             hardware: a ``HardwareNode`` (``mlsysim.Hardware.Cloud.H100``).
             batch_size: samples per step (integer in [1, 2**40]).
-            precision: weights/activations precision; its dense peak must exist on ``hardware``.
+            precision: weights/activations precision; its dense peak must exist on ``hardware``
+                (default: the part's ``default_precision``, stated in ``notes``).
             efficiency: achieved fraction of peak FLOP/s in (0, 1]; default
                 ``mlsysim_core.efficiency.compute_efficiency(bytes)`` (0.6 for 16-bit, 0.5 for 8-bit).
             raise_errors: raise :class:`InfeasibleError` instead of returning ``feasible=False``.
@@ -145,7 +138,7 @@ class SingleNodeModel(Solver):
             phase: a decoder's inference phase, "decode" (default) or "prefill"; an encoder's forward pass
                 is its prefill ("decode" is an error); None for CNNs and training.
         """
-        shape, peak, b, eta_c, eta_m, zero_stage, dp_size, phase = self._prepare(
+        shape, peak, b, eta_c, eta_m, zero_stage, dp_size, phase, precision, notes = self._prepare(
             model, hardware, precision, efficiency, raise_errors, is_training, memory_efficiency, zero_stage, dp_size,
             activation_recomputation, phase)
         if batch_size.__class__ is not int or not 1 <= batch_size <= _MAX:
@@ -160,25 +153,29 @@ class SingleNodeModel(Solver):
             footprint, usable, capacity = f["memory_footprint"], f["memory_available"], f["memory_capacity"]
             raise InfeasibleError(
                 f"{shape.name} needs {footprint / 1e9:.4g} GB but {hardware.name} has {usable / 1e9:.4g} GB usable "
-                f"({E.USABLE_MEMORY_FRACTION:.0%} of {capacity / 1e9:.4g} GB)", required=footprint, available=usable)
+                f"({E.USABLE_MEMORY_FRACTION:.0%} of the {capacity / 1e9:.4g} GB it reports)", required=footprint,
+                available=usable)
         return PerformanceProfile(
             **f, precision=precision, batch_size=batch_size, seq_len=seq_len, is_training=is_training,
-            phase=phase, hardware=hardware.name, model=shape.name)
+            phase=phase, hardware=hardware.name, model=shape.name, notes=notes)
 
     @staticmethod
     def _prepare(model: Any, hardware: Any, precision: Any, efficiency: Any, raise_errors: Any, is_training: Any,
                  memory_efficiency: Any, zero_stage: Any, dp_size: Any, activation_recomputation: Any,
                  phase: Any) -> tuple:
         """Check every argument but batch_size and seq_len (each error names argument, value and valid
-        range); returns (shape, peak FLOP/s, bytes per element, eta_c, eta_m, zero_stage, dp_size, phase)
-        with ``phase`` resolved to "decode", "prefill", "forward" (encoder, CNN) or "training"."""
+        range); returns (shape, peak FLOP/s, bytes per element, eta_c, eta_m, zero_stage, dp_size, phase,
+        precision, notes) with ``phase`` resolved to "decode", "prefill", "forward" (encoder, CNN) or
+        "training" and ``notes`` stating every default taken for a value not given."""
         shape = _shape(model)
         if not isinstance(hardware, HardwareNode):
             V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
-        b = PRECISION_BYTES.get(precision) if precision.__class__ is str else None
-        if b is None:
-            raise InvalidInputError("precision", precision, _PREC_LIST)
-        peak = _peak(hardware, precision)
+        precision, note = hardware.precision_or_default(precision)
+        notes = ([note] if note else []) + [E.usable_memory_note(hardware, E.USABLE_MEMORY_FRACTION)]
+        if hardware.si.tdp is None:
+            notes.append(f"power and energy: not computed ({hardware.name} has no TDP in the catalog)")
+        b = PRECISION_BYTES[precision]
+        peak = hardware.compute.si.peaks[precision]
         eta_c = E.compute_efficiency(b) if efficiency is None else V.fraction("efficiency", efficiency)
         eta_m = E.MEMORY_STREAM if memory_efficiency is None else V.fraction("memory_efficiency", memory_efficiency)
         if raise_errors is not True and raise_errors is not False:
@@ -190,7 +187,8 @@ class SingleNodeModel(Solver):
             dp_size = V.integer("dp_size", dp_size, 1, _MAX)
             if activation_recomputation is not True and activation_recomputation is not False:
                 V.instance("activation_recomputation", activation_recomputation, bool, "True or False")
-        return shape, peak, b, eta_c, eta_m, zero_stage, dp_size, _phase(shape, phase, is_training)
+        return (shape, peak, b, eta_c, eta_m, zero_stage, dp_size, _phase(shape, phase, is_training), precision,
+                tuple(notes))
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): ``vectors`` has arrays of batch_size /
@@ -198,7 +196,7 @@ class SingleNodeModel(Solver):
         vec = vectors
         a = dict(_SOLVE_DEFAULTS, **args)
         is_training = a["is_training"]
-        shape, peak, b, eta_c, eta_m, zero_stage, dp_size, phase = self._prepare(
+        shape, peak, b, eta_c, eta_m, zero_stage, dp_size, phase, precision, notes = self._prepare(
             a["model"], a["hardware"], a["precision"], a["efficiency"], a["raise_errors"], is_training,
             a["memory_efficiency"], a["zero_stage"], a["dp_size"], a["activation_recomputation"], a["phase"])
         errors = PointErrors(n)
@@ -220,7 +218,7 @@ class SingleNodeModel(Solver):
                       None if seq is None else np.where(ok, seq, 1).astype(float), is_training, zero_stage, dp_size,
                       a["activation_recomputation"], phase)
         f.update(valid=ok, error=errors.messages, batch_size=batch, seq_len=seq, phase=phase, model=shape.name,
-                 hardware=a["hardware"].name)
+                 hardware=a["hardware"].name, precision=precision, notes=notes_column(n, notes))
         return f
 
     #: Old private name, kept only while mlsysim_core/cli/sweep.py still tests for it (engineer "cli"
@@ -327,8 +325,8 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, eta_
     if link is None:  # a spilling step has no path to its bytes: it cannot run
         latency, energy, t_m = where(feasible, latency, math.inf), where(feasible, energy, math.inf), where(feasible, t_m, math.inf)
         mfu, power = where(feasible, mfu, 0.0), where(feasible, power, None)
-    if tdp is None:
-        power = where(feasible, None, None)
+    if tdp is None:  # no TDP in the catalog: no power or energy (never a silent 0 J)
+        power = energy = where(feasible, None, None)
 
     bandwidth = hw.bandwidth
     return {
@@ -341,7 +339,7 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, eta_
         "compute_efficiency": eta_c, "memory_efficiency": eta_m,
         "memory_footprint": footprint, "memory_available": usable, "memory_capacity": capacity,
         "offload_spill_bytes": where(feasible, None, spill), "offload_bandwidth": where(feasible, None, offload_bw),
-        "power": power, "energy": energy, "energy_per_sample": energy / batch,
+        "power": power, "energy": energy, "energy_per_sample": energy if tdp is None else energy / batch,
     }
 
 
@@ -356,7 +354,7 @@ class Engine:
     produces = PerformanceProfile
 
     @staticmethod
-    def solve(model: Workload, hardware: HardwareNode, batch_size: int = 1, precision: str = "fp16",
+    def solve(model: Workload, hardware: HardwareNode, batch_size: int = 1, precision: Optional[str] = None,
               efficiency: Optional[float] = None, raise_errors: bool = False, **kwargs: Any) -> PerformanceProfile:
         """Same arguments and result as :meth:`SingleNodeModel.solve`."""
         return _default.solve(model, hardware, batch_size, precision, efficiency, raise_errors, **kwargs)

@@ -20,6 +20,5 @@ _LAZY = {
 }
 
 __all__ = ["SustainabilityModel", "SustainabilityResult", "DEFAULT_SERVICE_LIFE_YEARS"]
-__version__ = "0.2.0"
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -1,6 +1,6 @@
 """Inputs shared by the fleet-level solvers (economics, sustainability): amounts given as plain
 numbers or Quantities, the site (grid + facility), node power, and reading another solver's result
-by duck typing. It lives in the host because a plugin imports only mlsysim_core.
+by duck typing.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import math
 from numbers import Real
 from typing import Any, NamedTuple, Optional
 
-from .errors import InvalidInputError
-from .physics import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
-from .types import Datacenter, Fleet, GridProfile
-from .units import DAY, Q_, Quantity, Unit, to_si
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.physics import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
+from mlsysim_core.types import Datacenter, Fleet, GridProfile
+from mlsysim_core.units import DAY, Q_, Quantity, Unit, to_si
 
 DAY_S = 86400.0
 HOUR_S = 3600.0
@@ -71,7 +71,7 @@ def ratio(name: str, value: Any, low: float, high: float) -> float:
 def _string_hint(value: str) -> str:
     """For a name passed where an object belongs: where to find the object (error path only)."""
     try:
-        from mlsysim_core.catalog import catalog
+        from mlsysim_core.plugins import catalog
 
         cat = catalog()
         for section, ns in (("grids", "Infra.Grids"), ("datacenters", "Infra.Datacenters")):
