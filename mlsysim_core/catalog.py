@@ -17,6 +17,7 @@ and contributes nothing (never half a catalog); the error names file, line, entr
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import warnings
 from collections.abc import Iterator
@@ -41,6 +42,8 @@ SECTION_TYPES = {
 _BUILD_ORDER = ("hardware", "models", "fabrics", "grids", "datacenters", "nodes", "clusters")
 _MODEL_KINDS = {"transformer": T.TransformerWorkload, "cnn": T.CNNWorkload, "workload": T.Workload}
 _META = ("category", "aliases")
+#: (priority, plugin order, provider, RawEntry or Entry): one provider's offer of one catalog key.
+Contribution = tuple[int, int, str, Any]
 
 
 @attrs.frozen(kw_only=True)
@@ -180,7 +183,7 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
         return T.Datacenter(**t)
     if s == "nodes":
         t = _take(raw, _fields(T.Node), {"name", "accelerator", "accelerators_per_node", "source"})
-        sources: dict = {}
+        sources = {}
         t["accelerator"] = _ref(raw, t, "accelerator", "hardware", built)
         t["intra_node"] = _link(raw, t, "intra_node", T.NetworkFabric, t.get("source", ""))
         t["host_cost"] = _priced(raw, t, "host_cost", sources, "price")
@@ -280,7 +283,7 @@ class Namespace:
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    def list(self, sort_by: str | None = None, reverse: bool = False) -> list:
+    def list(self, sort_by: str | None = None, reverse: bool = False) -> builtins.list[Any]:
         """Unique entries, optionally sorted by a dotted attribute path (``"memory.bandwidth"``)."""
         items = list(self)
         if sort_by:
@@ -292,7 +295,7 @@ class Namespace:
             items.sort(key=key, reverse=reverse)
         return items
 
-    def __dir__(self) -> list[str]:
+    def __dir__(self) -> builtins.list[str]:
         return sorted(set(self._entries) | set(self._children))
 
     def __repr__(self) -> str:
@@ -306,7 +309,7 @@ class Namespace:
 class Catalog:
     """The merged catalog and the namespaces built from it."""
 
-    def __init__(self, entries: dict[str, dict[str, Entry]], shadowed: list[tuple[Entry, Entry]]):
+    def __init__(self, entries: dict[str, dict[str, Entry]], shadowed: list[tuple[Entry, Contribution]]):
         self.entries = entries
         self.shadowed = shadowed
 
@@ -363,9 +366,9 @@ class CatalogHost(Protocol):
     def plugin_priority(self, name: str) -> int: ...
 
 
-def _collect(host: CatalogHost, user_files: list[Path]) -> tuple[list[tuple[int, int, str, Any]], list[tuple[str, Exception]]]:
+def _collect(host: CatalogHost, user_files: list[Path]) -> tuple[list[Contribution], list[tuple[str, Exception]]]:
     """(priority, order, provider, RawEntry | Entry) for every contribution; plus provider errors."""
-    contributions: list[tuple[int, int, str, Any]] = []
+    contributions: list[Contribution] = []
     errors: list[tuple[str, Exception]] = []
     order = {r.name: i for i, r in enumerate(host.records())}
     per_provider: dict[str, list] = {}
@@ -431,12 +434,12 @@ def build(host: CatalogHost, user_files: list[Path]) -> Catalog:
                 break
         if failed is None:
             break
-        provider, exc = failed
+        provider, error = failed
         if provider == USER:
-            raise exc
-        host.mark_failed(provider, exc)
+            raise error
+        host.mark_failed(provider, error)
         contributions = [c for c in contributions if c[2] != provider]
-    shadowed = []
+    shadowed: list[tuple[Entry, Contribution]] = []
     for win, lose in shadow_pairs:
         wi = win[3]
         warnings.warn(

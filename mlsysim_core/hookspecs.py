@@ -1,3 +1,4 @@
+# mypy: disable-error-code="empty-body"
 """Hook specifications of the ``mlsysim`` plugin system (pluggy project name ``mlsysim``).
 
 A plugin is a module named by an entry point in the group ``mlsysim`` (entry-point name = the

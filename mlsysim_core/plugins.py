@@ -21,13 +21,11 @@ import time
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from . import hookspecs
-from .catalog import Catalog, Entry, build
-from .catalog_files import read_file
 from .errors import (
     InvalidInputError,
     MlsysimError,
@@ -38,6 +36,9 @@ from .errors import (
 )
 from .exports import RESERVED
 from .records import PluginRecord, SolverSpec
+
+if TYPE_CHECKING:  # the catalog needs pint and numpy: imported on first use, not at discovery
+    from .catalog import Catalog, Entry
 
 __all__ = [
     "PluginHost", "PluginRecord", "SolverSpec", "PluginWarning", "PluginConflictWarning",
@@ -109,7 +110,7 @@ class PluginHost:
             t0 = time.perf_counter()
             try:
                 module = ep.load()
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - a plugin must never break the host
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 rec["import_seconds"] = round(time.perf_counter() - t0, 6)
@@ -129,7 +130,7 @@ class PluginHost:
                 continue
             try:
                 self.pm.register(module, name=ep.name)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - e.g. a hookimpl whose signature does not match
                 self._fail(rec, exc)
                 continue
             self._records[ep.name] = PluginRecord(status="active", provides=tuple(sorted(impls)), **rec)
@@ -160,7 +161,7 @@ class PluginHost:
                     bad = [i for i in items if not isinstance(i, expect)]
                     if bad:
                         raise PluginError(f"{hook} returned {type(bad[0]).__name__}, expected {what}")
-                except (Exception, SystemExit) as exc:
+                except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin must never break the host
                     self.mark_failed(name, exc, hook)
                     continue
                 out.extend((name, item) for item in items)
@@ -243,7 +244,7 @@ class PluginHost:
         try:
             cls = factory()
             why = _solver_class_problem(cls, f"the factory of solver {name!r} returned")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a lazy factory is plugin code
             why = f"the factory of solver {name!r} raised {type(exc).__name__}: {exc}"
         if why:
             if plugin:
@@ -268,6 +269,8 @@ class PluginHost:
         """The merged catalog of every provider plus the user's files, built on first use."""
         with self._lock:
             if self._catalog is None:
+                from .catalog import build
+
                 self._catalog = build(self, list(self._user_files))
             return self._catalog
 
@@ -277,6 +280,9 @@ class PluginHost:
         The file is validated completely before anything changes: on error nothing is loaded and a
         :class:`~mlsysim_core.errors.CatalogError` names file, line, entry and field.
         """
+        from .catalog import build
+        from .catalog_files import read_file
+
         if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
             raise InvalidInputError("path", path, "the path of a TOML catalog file (str or pathlib.Path)")
         p = Path(path)
@@ -345,7 +351,7 @@ def _name_version(dist: Any) -> tuple[str, str]:
         text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
         head = dict(line.split(": ", 1) for line in text.split("\n\n", 1)[0].splitlines() if ": " in line)
         return head["Name"].strip(), head["Version"].strip()
-    except Exception:
+    except Exception:  # noqa: BLE001 - an odd metadata file: let importlib.metadata parse it
         return getattr(dist, "name", "") or "", getattr(dist, "version", "") or ""
 
 
@@ -395,7 +401,7 @@ class _Checked:
             out = self._inner.solve(*args, **kwargs)
         except MlsysimError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - this is the point of checked()
             raise PluginError(f"{origin} raised {type(exc).__name__}: {exc}") from exc
         if not isinstance(out, Result):
             raise PluginError(f"{origin} returned {type(out).__name__}, not an mlsysim Result")

@@ -20,23 +20,8 @@ from attrs import field, frozen
 
 from .errors import InvalidInputError
 from .units import (
-    BYTE,
-    BYTE_PER_S,
-    FLOP,
-    FLOP_PER_S,
-    G_PER_KWH,
-    HOUR,
-    KG,
-    L_PER_KWH,
-    SECOND,
-    USD,
-    USD_PER_KWH,
-    WATT,
-    Quantity,
-    Unit,
-    magnitude,
-    parse_quantity,
-    to_si,
+    BYTE, BYTE_PER_S, FLOP, FLOP_PER_S, G_PER_KWH, HOUR, KG, L_PER_KWH, SECOND, USD, USD_PER_KWH, WATT, Quantity,
+    Unit, magnitude, parse_quantity, to_si,
 )
 
 #: Bytes per element of each precision name mlsysim understands.
@@ -485,10 +470,6 @@ class TransformerWorkload(Workload):
     def kv_cache_bytes(self, seq_len: float, batch_size: float = 1, precision: str = "fp16") -> float:
         """KV cache bytes = 2 * L * h_kv * d_h * S * B * b (GQA; MLA: L * (r_kv + d_rope) * S * B * b)."""
         return self.si.kv_elements_per_token * seq_len * batch_size * precision_bytes(precision)
-
-    def flops_per_token(self, context: float = 0.0) -> float:
-        """Forward FLOPs for one token attending to ``context`` tokens: 2*P_matmul + 4*L*S*H*d_h."""
-        return 2.0 * self.si.matmul_parameters + 4.0 * self.layers * context * self.si.attn_dim
 
 
 # --------------------------------------------------------------------------- systems
