@@ -318,7 +318,7 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv
         f_m, m_m, _ = K.decode(batch_size, mid, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim,
                                shape.hidden, shape.kv, kv_share)
         itl_mean = K.phase_time(f_m, m_m, comm_d, peak, bw, eta_c, eta_m, overhead)[0]
-        e2e = ttft + (output_len - 1) * itl_mean
+        e2e = ttft + K.decode_span(output_len, itl_mean)
         rps = batch_size / e2e
         # continuous batching: one prompt's prefill slots in between decode steps, B per output_len steps
         if batch_size.__class__ is int and batch_size == 1:
