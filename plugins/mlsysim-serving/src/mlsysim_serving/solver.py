@@ -182,6 +182,7 @@ class ServingModel(Solver):
         peak = hardware.compute.si.peaks[precision]
         frac = E.USABLE_MEMORY_FRACTION if memory_fraction is None else V.fraction("memory_fraction", memory_fraction)
         notes.append(E.usable_memory_note(hardware, frac))
+        notes += model.omissions()
         if kv_precision is None:
             kv_precision = precision if b >= 1.0 else "fp16"
             b_kv = PRECISION_BYTES[kv_precision]

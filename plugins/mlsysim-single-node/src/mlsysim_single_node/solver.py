@@ -173,6 +173,7 @@ class SingleNodeModel(Solver):
             V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
         precision, note = hardware.precision_or_default(precision)
         notes = ([note] if note else []) + [E.usable_memory_note(hardware, E.USABLE_MEMORY_FRACTION)]
+        notes += model.omissions()
         if hardware.si.tdp is None:
             notes.append(f"power and energy: not computed ({hardware.name} has no TDP in the catalog)")
         b = PRECISION_BYTES[precision]
