@@ -97,11 +97,27 @@ def fleet_it_power(node_power_max, node_power_idle, utilization, nodes):
     return nodes * (node_power_idle + (node_power_max - node_power_idle) * utilization)
 
 
-def accelerator_power(tdp, u_compute, u_memory, idle_fraction, compute_fraction, memory_fraction):
-    """P = TDP * min(1, idle + f_c * u_c + f_m * u_m): awake-idle draw plus dynamic shares of the
-    compute units and the memory system in proportion to how busy each is (u in [0, 1] of the
-    step at its achievable rate); capped at TDP. Constants and sources: mlsysim_core.efficiency."""
-    return tdp * np.minimum(1.0, idle_fraction + compute_fraction * u_compute + memory_fraction * u_memory)
+def share(part, whole):
+    """part / whole of a total that contains the part; None (NaN in arrays) when both are infinite
+    (a step that never ends has no meaningful share)."""
+    x = part / whole
+    return None if x.__class__ is _float and x != x else x
+
+
+def step_power(tdp, t_compute, t_memory, t_step, idle_fraction, compute_fraction, memory_fraction):
+    """P = TDP * min(1, idle + f_c * t_c / t + f_m * t_m / t): awake-idle draw plus dynamic shares of
+    the compute units and the memory system in proportion to how busy each is during a step of
+    length t >= max(t_c, t_m); capped at TDP. Constants and sources: mlsysim_core.efficiency.
+    A step that never ends (t = inf) spent in an endless compute or memory phase counts that unit as
+    busy the whole time (the limit of t_x / t), never NaN. Returns (power, energy = P * t)."""
+    busy = (compute_fraction * t_compute + memory_fraction * t_memory) / t_step
+    if isinstance(busy, np.ndarray):
+        busy = np.where(np.isnan(busy), compute_fraction * (t_compute == t_step) + memory_fraction * (t_memory == t_step),
+                        busy)
+    elif busy != busy:
+        busy = compute_fraction * (t_compute == t_step) + memory_fraction * (t_memory == t_step)
+    power = tdp * minimum(1.0, idle_fraction + busy)
+    return power, power * t_step
 
 
 def moe_expert_fraction(n_tokens, experts, active_experts):

@@ -21,13 +21,11 @@ import time
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from . import hookspecs
-from .catalog import Catalog, Entry, build
-from .catalog_files import read_file
 from .errors import (
     InvalidInputError,
     MlsysimError,
@@ -38,6 +36,9 @@ from .errors import (
 )
 from .exports import RESERVED
 from .records import PluginRecord, SolverSpec
+
+if TYPE_CHECKING:  # the catalog needs pint and numpy: imported on first use, not at discovery
+    from .catalog import Catalog, Entry
 
 __all__ = [
     "PluginHost", "PluginRecord", "SolverSpec", "PluginWarning", "PluginConflictWarning",
@@ -268,6 +269,8 @@ class PluginHost:
         """The merged catalog of every provider plus the user's files, built on first use."""
         with self._lock:
             if self._catalog is None:
+                from .catalog import build
+
                 self._catalog = build(self, list(self._user_files))
             return self._catalog
 
@@ -277,6 +280,9 @@ class PluginHost:
         The file is validated completely before anything changes: on error nothing is loaded and a
         :class:`~mlsysim_core.errors.CatalogError` names file, line, entry and field.
         """
+        from .catalog import build
+        from .catalog_files import read_file
+
         if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
             raise InvalidInputError("path", path, "the path of a TOML catalog file (str or pathlib.Path)")
         p = Path(path)

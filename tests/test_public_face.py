@@ -45,3 +45,13 @@ def test_unknown_names_are_attribute_errors_and_builtins_name_their_distribution
         from mlsysim import DistributedModel  # noqa: F401
     assert "plugin 'distributed' is disabled" in str(info.value)
     assert mlsysim.__version__ == importlib.metadata.version("mlsysim-core")
+
+
+def test_plugin_discovery_imports_no_solver_catalog_or_command_code():
+    """Finding the plugins loads their plugin modules only: no pint/numpy (the catalog), no click
+    (commands), no solver module, no validation harness; those come on first use."""
+    code = ("import sys, warnings; warnings.simplefilter('ignore'); import mlsysim_core.plugins as p; p.solvers(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pint', 'numpy', 'click') "
+            "or m.endswith(('.solver', '.harness', '.command', '.commands'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -197,10 +197,14 @@ def test_solver_without_sweep_columns_is_swept_through_solve():
     """A third-party solver that does not subclass Solver (no sweep_columns) loops over solve()."""
     from mlsysim_power_efficiency import PowerEfficiencyModel
 
-    assert not hasattr(PowerEfficiencyModel, "sweep_columns")
+    class DuckSolver:  # solve() and nothing else
+        def solve(self, hardware, precision=None):
+            return PowerEfficiencyModel().solve(hardware, precision)
+
+    assert not hasattr(DuckSolver, "sweep_columns")
     grid = dict(hardware=[H.Cloud.H100, H.Cloud.A100, H.Cloud.T4], precision=["fp16", "fp8", "fp17"])
-    r = mlsysim.sweep(PowerEfficiencyModel, **grid)
-    assert_matches_solve(PowerEfficiencyModel, r, grid_points(grid, ()))
+    r = mlsysim.sweep(DuckSolver, **grid)
+    assert_matches_solve(DuckSolver, r, grid_points(grid, ()))
     assert not r.valid.all() and r.valid.any()
 
 

@@ -22,6 +22,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from llm_analysis.analysis import infer, train
 from peer_configs import CONFIGS, ETA_COMPUTE, ETA_MEMORY, ETA_NETWORK, MODELS
 
+#: Parts of llm-analysis's summary kept with each value, to explain it (seconds, bytes, counts).
+SERVE_DETAIL = ("kv_cache_latency", "decode_latency_fwd_attn", "decode_latency_fwd_mlp", "prefill_latency_fwd_mlp")
+TRAIN_DETAIL = (
+    "latency_fwd",
+    "latency_fwd_sharded_dp_comm",
+    "latency_per_micro_batch",
+    "gradient_accumulation_steps",
+    "latency_per_iter_using_flops",
+)
 GPU = {"H100": "h100-sxm-80gb", "A100": "a100-sxm-80gb"}
 EFFICIENCIES = {
     "flops_efficiency": ETA_COMPUTE,
@@ -53,7 +62,8 @@ def model_file(key: str, folder: str) -> tuple[str, dict]:
     return path, cfg
 
 
-def run(c: dict, folder: str) -> tuple[dict, dict]:
+def run(c: dict, folder: str) -> tuple[dict, dict, dict]:
+    """(values in SI units, the exact call, llm-analysis's own breakdown of the values)."""
     path, cfg = model_file(c["model"], folder)
     if c["kind"] == "serving":
         args = dict(
@@ -68,7 +78,8 @@ def run(c: dict, folder: str) -> tuple[dict, dict]:
             **EFFICIENCIES,
         )
         r = infer(**args)
-        return {"ttft": r["prefill_latency"], "itl": r["decode_latency"]}, dict(args, model_name=cfg)
+        values = {"ttft": r["prefill_latency"], "itl": r["decode_latency"]}
+        return values, dict(args, model_name=cfg), {k: r[k] for k in SERVE_DETAIL}
     args = dict(
         model_name=path,
         gpu_name=GPU[c["hw"]],
@@ -85,9 +96,8 @@ def run(c: dict, folder: str) -> tuple[dict, dict]:
         **EFFICIENCIES,
     )
     r = train(**args)
-    return {"step_time": r["latency_per_iter"], "memory": r["estimated_peak_memory_per_gpu"]}, dict(
-        args, model_name=cfg
-    )
+    values = {"step_time": r["latency_per_iter"], "memory": r["estimated_peak_memory_per_gpu"]}
+    return values, dict(args, model_name=cfg), {k: r[k] for k in TRAIN_DETAIL}
 
 
 def main() -> None:
@@ -95,8 +105,8 @@ def main() -> None:
     out: dict = {}
     with tempfile.TemporaryDirectory() as folder:
         for c in CONFIGS:
-            values, args = run(c, folder)
-            out[c["id"]] = {"values": values, "inputs": args}
+            values, args, detail = run(c, folder)
+            out[c["id"]] = {"values": values, "inputs": args, "detail": detail}
     json.dump(out, sys.stdout, indent=1)
 
 

@@ -9,6 +9,7 @@ import attrs
 from mlsysim_core import validate
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.results import Result, measure, result
+from mlsysim_core.solver import Solver
 from mlsysim_core.types import HardwareNode
 
 
@@ -31,13 +32,17 @@ class PowerEfficiencyResult(Result):
     flops_per_watt = measure("TFLOPs/s/kW", doc="peak_flops / tdp")
 
 
-class PowerEfficiencyModel:
+class PowerEfficiencyModel(Solver):
     """Compare accelerators on datasheet performance per watt (dense peak / TDP).
 
     ``solve(hardware, precision=None)``: ``precision`` defaults to the hardware's default precision
     (the one behind ``hardware.compute.peak_flops``); an unsupported precision or a part without a
     TDP raises :class:`~mlsysim_core.errors.InvalidInputError`.
     """
+
+    name = "PowerEfficiencyModel"
+    consumes = (HardwareNode,)
+    produces = PowerEfficiencyResult
 
     def solve(self, hardware: HardwareNode, precision: Optional[str] = None) -> PowerEfficiencyResult:
         validate.instance("hardware", hardware, HardwareNode)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlsysim_core.physics import maximum, minimum
+from mlsysim_core.physics import maximum, minimum, share, step_power
 
 
 def weights_read(tokens, dense_params, expert_params, expert_share):
@@ -86,6 +86,15 @@ def interleaved_itl(itl_mean, prefill_one, concurrency, output_len):
     return itl_mean + concurrency / output_len * prefill_one
 
 
+def decode_span(output_len, itl_mean):
+    """Time from the first to the last output token: (O - 1) * ITL_mean; 0 for one token even when a
+    decode step would never end (0 * inf is 0 steps, not NaN)."""
+    steps = output_len - 1
+    if isinstance(steps, np.ndarray):
+        return np.where(steps > 0, steps * itl_mean, 0.0)
+    return steps * itl_mean if steps > 0 else 0.0
+
+
 def continuous_rates(batch, seq_len, output_len, itl_mean, prefill_one):
     """Steady state of continuous batching at concurrency C (Orca, Yu et al. OSDI 2022): in the time
     of O decode steps every one of the C running requests finishes and C new prompts are prefilled,
@@ -95,11 +104,9 @@ def continuous_rates(batch, seq_len, output_len, itl_mean, prefill_one):
     Returns (requests/s, input tokens/s, output tokens/s, prefill share)."""
     cycle = output_len * itl_mean + batch * prefill_one
     rps = batch / cycle
-    return rps, rps * seq_len, rps * output_len, batch * prefill_one / cycle
+    return rps, rps * seq_len, rps * output_len, share(batch * prefill_one, cycle)
 
 
 def power_energy(tdp, t_compute, t_memory, t_step, idle_fraction, compute_fraction, memory_fraction):
-    """P = TDP * min(1, idle + f_c*t_c/t + f_m*t_m/t) per GPU (mlsysim_core.physics.accelerator_power);
-    energy of the step per GPU = P * t. Returns (power, energy)."""
-    p = tdp * minimum(1.0, idle_fraction + (compute_fraction * t_compute + memory_fraction * t_memory) / t_step)
-    return p, p * t_step
+    """Power and energy per GPU of one step: :func:`mlsysim_core.physics.step_power`."""
+    return step_power(tdp, t_compute, t_memory, t_step, idle_fraction, compute_fraction, memory_fraction)

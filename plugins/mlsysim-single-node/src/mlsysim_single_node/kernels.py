@@ -10,7 +10,7 @@ element, P parameters, L layers, H*d_h attention width, kv elements per token = 
 from __future__ import annotations
 
 
-from mlsysim_core.physics import maximum, minimum
+from mlsysim_core.physics import maximum, minimum, step_power
 
 
 # --------------------------------------------------------------------------- work per step
@@ -139,5 +139,5 @@ def roofline(flops, bytes_moved, host_bytes, host_seconds_per_byte, peak, bandwi
     t_m = (bytes_moved - host_bytes) / (bandwidth * eta_m) + host_bytes * host_seconds_per_byte
     latency = maximum(t_c, t_m) + overhead
     mfu = flops / (latency * peak)
-    power = tdp * minimum(1.0, idle_fraction + (compute_fraction * t_c + memory_fraction * t_m) / latency)
-    return latency, t_c, t_m, mfu, power, power * latency
+    power, energy = step_power(tdp, t_c, t_m, latency, idle_fraction, compute_fraction, memory_fraction)
+    return latency, t_c, t_m, mfu, power, energy

@@ -6,6 +6,7 @@ SI floats -> the pure kernels in :mod:`mlsysim_single_node.kernels` -> one Perfo
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from typing import Any, Optional
@@ -132,7 +133,7 @@ class SingleNodeModel(Solver):
             raise_errors: raise :class:`InfeasibleError` instead of returning ``feasible=False``.
             is_training: model a training step (3x forward FLOPs, weights+grads+Adam+activations).
             seq_len: transformer context (inference) or sequence length (training).
-            memory_efficiency: achieved fraction of peak bandwidth in (0, 1]; default 0.7.
+            memory_efficiency: achieved fraction of peak bandwidth in (0, 1]; default 0.87 (kernel-level streaming).
             zero_stage, dp_size: ZeRO sharding of training state over ``dp_size`` replicas.
             activation_recomputation: full recomputation in training (4x forward FLOPs, layer inputs kept).
             phase: a decoder's inference phase, "decode" (default) or "prefill"; an encoder's forward pass
@@ -172,6 +173,7 @@ class SingleNodeModel(Solver):
             V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
         precision, note = hardware.precision_or_default(precision)
         notes = ([note] if note else []) + [E.usable_memory_note(hardware, E.USABLE_MEMORY_FRACTION)]
+        notes += model.omissions()
         if hardware.si.tdp is None:
             notes.append(f"power and energy: not computed ({hardware.name} has no TDP in the catalog)")
         b = PRECISION_BYTES[precision]
@@ -208,8 +210,8 @@ class SingleNodeModel(Solver):
         if seq is not None:
             top = int(min(shape.max_seq, _MAX))
             errors.check(not_integers(seq, 1, top), seq, lambda i: V.integer("seq_len", seq[i].item(), 1, top))
-        elif a["seq_len"] is not None:
-            V.integer("seq_len", a["seq_len"], 1, int(min(shape.max_seq, _MAX)))  # not an integer: the group is invalid
+        elif a["seq_len"] is not None:  # one value for the group (not an integer: the whole group is invalid)
+            seq = np.full(n, V.integer("seq_len", a["seq_len"], 1, int(min(shape.max_seq, _MAX))), dtype=np.int64)
         else:
             default = _default_seq(shape, is_training, phase)
             seq = None if default is None else np.full(n, default, dtype=np.int64)
@@ -320,7 +322,7 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, eta_
 
     tdp = hw.tdp
     latency, t_c, t_m, mfu, power, energy = K.roofline(
-        flops, moved, host_bytes, host_spb, peak, hw.bandwidth, eta_c, eta_m, overhead, tdp or 0.0,
+        flops, moved, host_bytes, host_spb, peak, hw.bandwidth, eta_c, eta_m, overhead, 1.0 if tdp is None else tdp,
         E.POWER_IDLE_FRACTION, E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION)
     if link is None:  # a spilling step has no path to its bytes: it cannot run
         latency, energy, t_m = where(feasible, latency, math.inf), where(feasible, energy, math.inf), where(feasible, t_m, math.inf)
@@ -346,15 +348,13 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, eta_
 _default = SingleNodeModel()
 
 
-class Engine:
-    """Convenience shortcut: ``Engine.solve(...)`` is identical to ``SingleNodeModel().solve(...)``."""
+class Engine(SingleNodeModel):
+    """Convenience shortcut: ``Engine.solve(...)`` (no instance needed) is ``SingleNodeModel().solve(...)``;
+    sweeps and every declaration are SingleNodeModel's."""
 
     name = "Engine"
-    consumes = SingleNodeModel.consumes
-    produces = PerformanceProfile
 
     @staticmethod
-    def solve(model: Workload, hardware: HardwareNode, batch_size: int = 1, precision: Optional[str] = None,
-              efficiency: Optional[float] = None, raise_errors: bool = False, **kwargs: Any) -> PerformanceProfile:
-        """Same arguments and result as :meth:`SingleNodeModel.solve`."""
-        return _default.solve(model, hardware, batch_size, precision, efficiency, raise_errors, **kwargs)
+    @functools.wraps(SingleNodeModel.solve)
+    def solve(*args: Any, **kwargs: Any) -> PerformanceProfile:
+        return _default.solve(*args, **kwargs)

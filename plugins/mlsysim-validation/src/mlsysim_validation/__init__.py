@@ -10,8 +10,13 @@ solver calls through the reviewed mapping in :mod:`mlsysim_validation.points`, a
 
 Command line: ``mlsysim validate [--group B] [--json] [--plot out.png]`` (added through the
 ``mlsysim_cli_commands`` hook); ``python -m mlsysim_validation --record`` re-records the ratchet.
+Names are imported on first use, so plugin discovery does not load the harness.
 """
 
-from .harness import GROUPS, Mapping, Report, Row, load_measurements, recorded_errors, run, upstream_errors
+from mlsysim_core.lazy import lazy_exports
 
-__all__ = ["GROUPS", "Mapping", "Report", "Row", "load_measurements", "recorded_errors", "run", "upstream_errors"]
+_LAZY = {name: ".harness" for name in ("GROUPS", "Mapping", "Report", "Row", "load_measurements", "recorded_errors",
+                                       "run", "upstream_errors")}
+__all__ = list(_LAZY)
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

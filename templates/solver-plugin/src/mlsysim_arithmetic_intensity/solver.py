@@ -14,6 +14,7 @@ import numpy as np
 
 from mlsysim_core import validate
 from mlsysim_core.results import Result, measure, result
+from mlsysim_core.solver import Solver
 from mlsysim_core.types import HardwareNode
 from mlsysim_core.units import BYTE, FLOP
 
@@ -43,8 +44,16 @@ class ArithmeticIntensityResult(Result):
     bottleneck: str = attrs.field()  # 'Compute' or 'Memory'
 
 
-class ArithmeticIntensityModel:
-    """Place a kernel on the roofline: is it compute- or memory-bound on this hardware?"""
+class ArithmeticIntensityModel(Solver):
+    """Place a kernel on the roofline: is it compute- or memory-bound on this hardware?
+
+    Subclassing :class:`~mlsysim_core.solver.Solver` with these three declarations is all a solver
+    needs: ``ArithmeticIntensityModel.sweep(hardware=[...], flops=[...], ...)`` then works (the
+    default ``sweep_columns`` calls ``solve()`` once per point)."""
+
+    name = "ArithmeticIntensityModel"
+    consumes = (HardwareNode,)
+    produces = ArithmeticIntensityResult
 
     def solve(self, hardware: HardwareNode, flops: Any, bytes_moved: Any,
               precision: Optional[str] = None) -> ArithmeticIntensityResult:
