@@ -244,7 +244,8 @@ def _builtin_names() -> set[str]:
         "tokens",
         "utilization",
         "accelerators",
-    }  # catalog kinds and host arguments
+        "phase",
+    }  # catalog kinds, host arguments, plain words
     for obj in [*vars(types).values(), *vars(results).values()]:
         if isinstance(obj, type) and attrs.has(obj):
             shared |= {f.alias for f in attrs.fields(obj)} | {n for n in dir(obj) if not n.startswith("_")}
@@ -279,6 +280,7 @@ PENDING = {
         "SustainabilityModel",
     },
     "sweep.py": {"ServingModel", "SingleNodeModel", "bottleneck", "tp_size"},
+    "testing.py": {"ServingModel", "goodput"},
 }
 
 
