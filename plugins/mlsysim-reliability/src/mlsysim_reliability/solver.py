@@ -34,7 +34,7 @@ import numpy as np
 
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.physics import maximum
-from mlsysim_core.solver import Solver
+from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked, where
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.types import Component, Fleet
@@ -244,8 +244,10 @@ class ReliabilityModel(Solver):
         the catalog: fleet.mtbf, node.components. Checks run on the fleet, restart, MTBF and interval
         arguments first, then on job_duration_hours and checkpoint_time_s.
         """
-        restart, m, source, interval = _prepare(fleet, avg_recovery_time_s, restart_time_s, node_mtbf, fleet_mtbf,
-                                                component_mttf, components, checkpoint_interval)
+        # a component_mttf dict or a components list can change between calls: not cached
+        prepare = _prepared if component_mttf is None and components is None else _prepare
+        restart, m, source, interval = prepare(fleet, avg_recovery_time_s, restart_time_s, node_mtbf, fleet_mtbf,
+                                               component_mttf, components, checkpoint_interval)
         t = _job_time(job_duration_hours)
         delta = _checkpoint_time(checkpoint_time_s)
         return _evaluate(t, delta, restart, m, interval, ReliabilityResult, node_mtbf=m * fleet.count,
@@ -256,9 +258,10 @@ class ReliabilityModel(Solver):
         as arrays, through solve()'s checks and :func:`_evaluate`."""
         a = args
         fleet = a["fleet"]
-        restart, m, source, interval = _prepare(fleet, a["avg_recovery_time_s"], a["restart_time_s"], a["node_mtbf"],
-                                                a["fleet_mtbf"], a["component_mttf"], a["components"],
-                                                a["checkpoint_interval"])
+        prepare = _prepared if a["component_mttf"] is None and a["components"] is None else _prepare
+        restart, m, source, interval = prepare(fleet, a["avg_recovery_time_s"], a["restart_time_s"], a["node_mtbf"],
+                                               a["fleet_mtbf"], a["component_mttf"], a["components"],
+                                               a["checkpoint_interval"])
         errors = PointErrors(n)
         t = checked(errors, "job_duration_hours", vectors, a, _job_time)
         delta = checked(errors, "checkpoint_time_s", vectors, a, _checkpoint_time)
@@ -308,6 +311,9 @@ def _prepare(fleet: Any, avg_recovery_time_s: Any, restart_time_s: Any, node_mtb
     interval = None if checkpoint_interval is None else _time("checkpoint_interval", checkpoint_interval, 1.0,
                                                               "seconds")
     return restart, m, source, interval
+
+
+_prepared = PreparedCache(_prepare)
 
 
 def _components(value: Any) -> tuple:
