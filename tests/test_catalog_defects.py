@@ -157,3 +157,17 @@ def test_hgx_limit_names_the_real_domain_and_gpus_per_node_overrides_it():
     with pytest.raises(InvalidInputError, match=r"\[1, 2\]"):
         ServingModel().solve(M.Llama3_70B, H.H100_NVL, seq_len=SEQ, tp_size=4)  # bridged pairs
     assert ServingModel().solve(M.Llama3_70B, H.H100, seq_len=SEQ, tp_size=16, gpus_per_node=16).tp_size == 16
+
+
+def test_other_missing_values_are_stated_not_silently_zero():
+    import attrs
+
+    from mlsysim_core.types import GridProfile
+
+    assert GridProfile(name="g", carbon_intensity="100 g/kWh").si.water_intensity is None
+    no_vocab = attrs.evolve(M.Llama3_8B, vocab_size=None)
+    r = ServingModel().solve(no_vocab, H.H100, seq_len=SEQ)
+    assert any("vocab_size not given" in n for n in r.notes)
+    cnn = attrs.evolve(mlsysim.Models.ResNet50, activations_per_sample=None)
+    p = mlsysim.SingleNodeModel().solve(cnn, H.H100)
+    assert any("activations_per_sample not given" in n for n in p.notes)

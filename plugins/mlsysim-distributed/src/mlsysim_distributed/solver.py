@@ -385,6 +385,7 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
         if a % t:
             raise InvalidInputError("tp_size", t, f"a divisor of the model's {a} attention heads")
         G.V = V = model.vocab_size or 0
+        notes += model.omissions()
         head_params = float(V * model.hidden_dim)
         layer_params = (si.matmul_parameters - head_params) / L
         if layer_params <= 0:
