@@ -55,7 +55,12 @@ SERVE = SolverCommand(
             help="KV-cache precision (default: as weights).",
         ),
         Param("output_len", "--output-len", "int", help="Generated tokens per request (mean ITL, end-to-end latency)."),
-        Param("beam_width", "--beam-width", "int", help="Beams per request (beam search: one prefill, every beam decoded)."),
+        Param(
+            "beam_width",
+            "--beam-width",
+            "int",
+            help="Beams per request (beam search: one prefill, every beam decoded).",
+        ),
         Param("efficiency", "--efficiency", "float", help="Achieved fraction of peak FLOP/s in (0, 1]."),
     ),
     key_fields=(
