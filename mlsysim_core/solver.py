@@ -91,3 +91,32 @@ class Solver:
         from .sweep import sweep
 
         return sweep(cls, client=client, chunk_size=chunk_size, progress=progress, **grid)
+
+
+class PreparedCache:
+    """Memo of a solver's per-configuration preparation (argument checks and everything that does
+    not depend on its vector arguments), keyed by the identity of every argument.
+
+    An entry keeps its arguments alive, so equal ids mean the very same objects: catalog objects,
+    results and numbers are immutable, hence the same preparation every time and ``solve()`` stays
+    pure. A call that raises caches nothing. Bounded (cleared when full). Only for preparations
+    whose arguments cannot be mutated in place (no dicts or lists accepted) and whose value is
+    read-only (copy mutable parts, e.g. a dict field, per result).
+    """
+
+    def __init__(self, prepare: Any, size: int = 1024):
+        self._prepare = prepare
+        self._size = size
+        self._memo: dict[tuple, tuple] = {}
+
+    def __call__(self, *args: Any) -> Any:
+        key = tuple(map(id, args))
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit[1]
+        value = self._prepare(*args)
+        if len(self._memo) >= self._size:
+            self._memo.clear()
+        self._memo[key] = (args, value)
+        return value
+

@@ -368,6 +368,16 @@ class Workload:
     def __attrs_post_init__(self) -> None:
         _set_si(self, flops_per_sample=_si(self.flops_per_sample, FLOP))
 
+    def omissions(self) -> tuple[str, ...]:
+        """Result notes for optional fields this entry leaves out and a solver then counts as zero
+        (never silently)."""
+        notes = ()
+        if self.activations_per_sample is None:
+            notes += (f"{self.name}: activations_per_sample not given, activation traffic counted as 0",)
+        if self.layers is None:
+            notes += (f"{self.name}: layers not given, per-layer overhead counted once",)
+        return notes
+
     def weight_bytes(self, precision: str = "fp16") -> float:
         """Bytes of weights at ``precision`` = parameters x bytes per element."""
         return self.parameters * precision_bytes(precision)
@@ -462,6 +472,13 @@ class TransformerWorkload(Workload):
             attn_dim=self.heads * hd,
             flops_per_sample=_si(self.flops_per_sample, FLOP),
         )
+
+    def omissions(self) -> tuple[str, ...]:
+        """Result notes for optional geometry left out: without ``vocab_size`` no embedding table or
+        LM head is counted apart and no logits are sized."""
+        if self.vocab_size is None:
+            return (f"{self.name}: vocab_size not given, embedding/LM head and logits counted as 0",)
+        return ()
 
     @property
     def is_moe(self) -> bool:
@@ -563,7 +580,7 @@ class GridProfile:
             self,
             carbon_intensity=_si(self.carbon_intensity, G_PER_KWH),  # kg/J
             electricity_price=_si(self.electricity_price, USD_PER_KWH),
-            water_intensity=_si(self.water_intensity, L_PER_KWH) or 0.0,
+            water_intensity=_si(self.water_intensity, L_PER_KWH),
             typical_wue=_si(self.typical_wue, L_PER_KWH),
         )
 

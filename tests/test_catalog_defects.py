@@ -157,3 +157,37 @@ def test_hgx_limit_names_the_real_domain_and_gpus_per_node_overrides_it():
     with pytest.raises(InvalidInputError, match=r"\[1, 2\]"):
         ServingModel().solve(M.Llama3_70B, H.H100_NVL, seq_len=SEQ, tp_size=4)  # bridged pairs
     assert ServingModel().solve(M.Llama3_70B, H.H100, seq_len=SEQ, tp_size=16, gpus_per_node=16).tp_size == 16
+
+
+def test_other_missing_values_are_stated_not_silently_zero():
+    import attrs
+
+    from mlsysim_core.types import GridProfile
+
+    assert GridProfile(name="g", carbon_intensity="100 g/kWh").si.water_intensity is None
+    no_vocab = attrs.evolve(M.Llama3_8B, vocab_size=None)
+    r = ServingModel().solve(no_vocab, H.H100, seq_len=SEQ)
+    assert any("vocab_size not given" in n for n in r.notes)
+    cnn = attrs.evolve(mlsysim.Models.ResNet50, activations_per_sample=None)
+    p = mlsysim.SingleNodeModel().solve(cnn, H.H100)
+    assert any("activations_per_sample not given" in n for n in p.notes)
+
+
+def _parts():
+    cat = mlsysim.catalog()
+    return [e.value for e in cat.entries["hardware"].values()]
+
+
+def test_every_part_solves_at_its_own_precision_and_states_where_its_capacity_comes_from():
+    for hw in _parts():
+        r = mlsysim.SingleNodeModel().solve(mlsysim.Models.ResNet50, hw)
+        assert r.precision == hw.compute.default_precision, hw.name
+        mem = hw.memory
+        # a reported total carries its source and the vendor figure; it is within 10% of that figure
+        # (GiB-sized "GB" parts report up to 7.4% more, ECC-reserved parts a few % less)
+        assert (mem.capacity_stated is None) == ("memory.capacity" not in hw.field_sources), hw.name
+        if mem.capacity_stated is not None:
+            ratio = mem.si.capacity / mem.capacity_stated.to("B").magnitude
+            assert 0.9 < ratio < 1.1, (hw.name, ratio)
+        if hw.scale_up is not None and hw.scale_up.domain is not None:
+            assert hw.scale_up.domain >= 1

@@ -21,12 +21,28 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node except those under ``if TYPE_CHECKING:`` (annotations only, never executed)."""
+    out, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        for child in ast.iter_child_nodes(node):
+            test = child.test if isinstance(child, ast.If) else None
+            if test is not None and "TYPE_CHECKING" in ast.unparse(test):
+                todo.extend(child.orelse)
+                continue
+            todo.append(child)
+    return out
+
+
 def _imports(path: Path, modules: set[str]) -> set[str]:
-    """Modules this file imports (module level, inside functions, under TYPE_CHECKING: all of them)."""
+    """Modules this file imports when it runs: at module level and inside functions (not the
+    ``if TYPE_CHECKING:`` imports, which exist for annotations only)."""
     name = _module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in _runtime_nodes(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -81,6 +97,7 @@ def test_the_graph_sees_relative_and_function_level_imports():
     graph = import_graph()
     assert "mlsysim_core.catalog" in graph["mlsysim_core.plugins"]       # from .catalog import ...
     assert "mlsysim_core.hookspecs" in graph["mlsysim_core"]             # inside __getattr__
+    assert "mlsysim_core.catalog" not in graph["mlsysim_core.hookspecs"]  # under TYPE_CHECKING only
 
 
 def test_the_host_imports_neither_the_public_face_nor_any_plugin():

@@ -95,25 +95,16 @@ def training(c: dict) -> dict:
     """Step time (s) and memory per GPU (bytes) of one training step."""
     g, hw = MODELS[c["model"]], HARDWARE[c["hw"]]
     p = params(g)
-    t, pp, d, m, mbs, S, L, h = (
-        c["tp"],
-        c["pp"],
-        c["dp"],
-        c["microbatches"],
-        c["mbs"],
-        c["seq"],
-        g["layers"],
-        g["hidden"],
-    )
+    t, pp, d, m = c["tp"], c["pp"], c["dp"], c["microbatches"]
+    mbs, S, L, h = c["mbs"], c["seq"], g["layers"], g["hidden"]
     matmul = p["active_layers"] + p["embed"]  # LM head on every token
     flops_token = 6 * matmul + L * (12 + 4) * S * p["attn_dim"]  # + selective recompute of attention
     t_compute_mb = mbs * S * flops_token / (t * pp) / (hw["peak"] * ETA_COMPUTE)
     t_tp_mb = (L / pp) * 4 * _allreduce(mbs * S * h * BF16, t, hw["nvlink"])
-    t_pp_mb = (
-        2 * mbs * S * h * BF16 / t / (hw["nvlink"] if t * pp <= GPUS_PER_NODE else hw["nic"]) / ETA_NETWORK
-        if pp > 1
-        else 0.0
-    )
+    t_pp_mb = 0.0
+    if pp > 1:
+        link_pp = hw["nvlink"] if t * pp <= GPUS_PER_NODE else hw["nic"]
+        t_pp_mb = 2 * mbs * S * h * BF16 / t / (link_pp * ETA_NETWORK)
     pipeline = (m + pp - 1) * (t_compute_mb + t_tp_mb + t_pp_mb)
     held = p["total"] / (t * pp)
     local = max(1, min(d, GPUS_PER_NODE // (t * pp)))  # data-parallel peers sharing one node

@@ -18,8 +18,8 @@ serving = ServingModel()
 P8 = 8030261248
 P8_MATMUL = P8 - 128256 * 4096
 KV8 = 2 * 32 * 8 * 128 * 2
-OVH8 = 10e-6 + 32 * 10e-6 + 1e-3  # dispatch + 32 layers x 10 us + one serving iteration (STEP_OVERHEAD_S)
-BW = 3.35e12 * 0.7  # MEMORY_STREAM
+OVH8 = 10e-6 + 32 * 63e-6 + 1e-3  # dispatch + 32 layers x 63 us + one serving iteration (STEP_OVERHEAD_S)
+BW = 3.35e12 * 0.87  # MEMORY_STREAM (kernel-level streaming)
 FP16 = 989.5e12 * 0.6
 
 
@@ -175,3 +175,33 @@ def test_continuous_batching_interleaves_prefills():
     c1 = serving.solve(LLAMA70, H100, seq_len=5000, batch_size=1, precision="fp8", tp_size=2, output_len=500)
     assert ms(c1.prefill_time_per_request) == pytest.approx(ms(c1.ttft))
     assert c1.itl_continuous < r.itl_continuous
+
+
+def test_batch1_itl_is_stream_time_plus_sourced_fixed_costs():
+    """Issue 14 item 6: each overhead counted once. Batch-1 ITL at context 2048 =
+    bytes / (3.35 TB/s x 0.87 kernel-level streaming) + 80 or 32 layers x 63 us (fixed per-layer GPU
+    time, from gpt-fast) + 1 ms serving iteration + 10 us dispatch + tensor-parallel all-reduces
+    (2 per layer, ring: 2(n-1)/n x M/(450 GB/s x 0.8) + 2(n-1) x 0.5 us + 5 us launch)."""
+    # Llama-3-70B, TP 8, bf16: weights read = P - untied input embedding, / 8 GPUs; KV of 2049 tokens
+    # per GPU: 2 x 80 layers x 8 kv heads x 128 x 2 B / 8 (one KV head per GPU)
+    p70 = 70553706496 - 128256 * 8192
+    kv70 = 2 * 80 * 8 * 128 * 2 / 8
+    moved = p70 * 2 / 8 + 2049 * kv70
+    msg = 8192 * 2                                              # one token's hidden state, 16-bit
+    ring = 2 * 7 / 8 * msg / (450e9 * 0.8) + 2 * 7 * 0.5e-6 + 5e-6
+    comm = 2 * 80 * ring
+    itl = moved / BW + 80 * 63e-6 + 1e-3 + 10e-6 + comm
+    r = serving.solve(LLAMA70, H100, seq_len=2048, tp_size=8)
+    assert ms(r.itl) == pytest.approx(itl * 1e3, rel=1e-9)
+    assert ms(r.itl) == pytest.approx(13.97, abs=0.02)          # 6.01 stream + 5.04 layers + 1.01 + 1.93 comm
+    # Mixtral-8x7B, TP 2, bf16, one token: dense part + 2 of 8 experts per layer, / 2 GPUs
+    mx = serving.solve(MIXTRAL, H100, seq_len=2048, tp_size=2)
+    expert = (46702792704 - 12879921152) / 6                   # one expert's parameters, all layers
+    dense = 46702792704 - 8 * expert - 32000 * 4096            # attention, norms, router, LM head
+    kvm = 2 * 32 * 8 * 128 * 2 / 2
+    moved_m = (dense + 2 * expert) * 2 / 2 + 2049 * kvm
+    ring_m = 2 * 1 / 2 * 4096 * 2 / (450e9 * 0.8) + 2 * 1 * 0.5e-6 + 5e-6
+    itl_m = moved_m / BW + 32 * 63e-6 + 1e-3 + 10e-6 + 2 * 32 * ring_m
+    assert ms(mx.itl) == pytest.approx(itl_m * 1e3, rel=1e-9)
+    # the two fixed costs are the constants named in mlsysim_core.efficiency, each with its source
+    assert (E.MEMORY_STREAM, E.LAYER_OVERHEAD_S, E.STEP_OVERHEAD_S) == (0.87, 63e-6, 1e-3)

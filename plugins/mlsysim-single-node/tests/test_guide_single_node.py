@@ -66,7 +66,8 @@ def test_guide_single_node_example():
     lines = out.splitlines()
     assert lines[0] == "Bottleneck: Memory"
     latency = float(re.match(r"Latency: ([0-9.]+) ms", lines[1]).group(1))
-    assert 0.05 < latency < 2.0
+    # ResNet-50 at batch 1 is paced by its fixed per-layer cost: 50 x 63 us = 3.15 ms (+ 0.04 ms streaming)
+    assert 0.05 < latency < 5.0
     assert re.match(r"MFU: [0-9.]+%", lines[2])
     p = ns["profile"]
     assert p.bottleneck == "Memory" and p.feasible and 0 < p.mfu < 0.5

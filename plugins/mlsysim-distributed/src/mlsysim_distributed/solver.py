@@ -32,7 +32,7 @@ import numpy as np
 
 from mlsysim_core.efficiency import link_latency
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
-from mlsysim_core.solver import Solver
+from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked
 from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Workload
 from mlsysim_core.validate import MAX_COUNT, instance, integer, number
@@ -141,8 +141,12 @@ class DistributedModel(Solver):
             tokens: training tokens, to report ``time_to_train``.
             strict: raise InfeasibleError instead of returning feasible=False.
         """
-        g = _prepare(model, fleet, tp_size, pp_size, ep_size, precision, zero_stage, activation_recomputation,
-                     sequence_parallel, overlap_comm, overlap_efficiency, v_stages, efficiency, tokens, strict)
+        # an efficiency object of the caller's own class could change between calls: not cached
+        prepare = _prepared if efficiency is None or type(efficiency) in _FROZEN_EFFICIENCY else _prepare
+        g = prepare(model, fleet, tp_size, pp_size, ep_size, precision, zero_stage, activation_recomputation,
+                    sequence_parallel, overlap_comm, overlap_efficiency, v_stages, efficiency, tokens, strict)
+        if g.warning:
+            warnings.warn(g.warning, TensorParallelAcrossNodesWarning, stacklevel=2)
         B = _batch(batch_size, g)
         m = _microbatches(microbatch_count)
         S = _seq(seq_len, g)
@@ -155,16 +159,20 @@ class DistributedModel(Solver):
         reason = "" if f["feasible"] else _reason(g, f["memory_per_gpu"], f["activation_memory"])
         if reason and g.strict:
             raise InfeasibleError(f"DistributedModel: {reason}", required=f["memory_per_gpu"], available=g.cap)
-        return DistributedResult(**f, **g.fields, infeasible_reason=reason, notes=notes)
+        return DistributedResult(**f, **g.fields, parallelism=dict(g.parallelism), infeasible_reason=reason,
+                                 notes=notes)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): batch_size, microbatch_count and seq_len as
         arrays, through solve()'s checks and :func:`_evaluate`. One MicrobatchWarning per block
         (for its first fractional point); with ``strict`` the first infeasible point raises."""
         a = args
-        g = _prepare(a["model"], a["fleet"], a["tp_size"], a["pp_size"], a["ep_size"], a["precision"],
-                     a["zero_stage"], a["activation_recomputation"], a["sequence_parallel"], a["overlap_comm"],
-                     a["overlap_efficiency"], a["v_stages"], a["efficiency"], a["tokens"], a["strict"])
+        prepare = _prepared if a["efficiency"] is None or type(a["efficiency"]) in _FROZEN_EFFICIENCY else _prepare
+        g = prepare(a["model"], a["fleet"], a["tp_size"], a["pp_size"], a["ep_size"], a["precision"],
+                    a["zero_stage"], a["activation_recomputation"], a["sequence_parallel"], a["overlap_comm"],
+                    a["overlap_efficiency"], a["v_stages"], a["efficiency"], a["tokens"], a["strict"])
+        if g.warning:
+            warnings.warn(g.warning, TensorParallelAcrossNodesWarning, stacklevel=2)
         errors = PointErrors(n)
         B = checked(errors, "batch_size", vectors, a, lambda x: _batch(x, g))
         m = checked(errors, "microbatch_count", vectors, a, _microbatches)
@@ -193,7 +201,8 @@ class DistributedModel(Solver):
         for name in ("global_batch_size", "local_batch_size", "microbatch_count", "seq_len"):
             if isinstance(f[name], np.ndarray):
                 f[name] = np.where(ok, f[name], 0).astype(np.int64)
-        f.update(g.fields, infeasible_reason=reason, notes=notes, valid=ok, error=errors.messages)
+        f.update(g.fields, parallelism=g.parallelism, infeasible_reason=reason, notes=notes, valid=ok,
+                 error=errors.messages)
         return f
 
 
@@ -252,16 +261,17 @@ class _Group:
 
     __slots__ = ("t", "p", "e", "v", "rc", "sp", "ov", "ov_frac", "eta_c", "peak", "N", "d", "transformer",
                  "b_act", "P", "tokens", "strict", "bw_tp", "lat_tp", "bw_pp", "lat_pp", "bw_ep", "lat_ep", "L", "h",
-                 "a", "V", "head_params", "layer_params", "attn_dim", "P_exp", "k", "Ls", "n_coll", "default_seq", "fwd",
-                 "acts_per_sample", "dp_c", "w_mem", "g_mem", "o_mem", "state_memory", "cap", "acc_name", "notes",
-                 "fields")
+                 "a", "V", "head_params", "layer_params", "attn_dim", "P_exp", "k", "Ls", "n_coll", "default_seq",
+                 "fwd", "acts_per_sample", "dp_c", "w_mem", "g_mem", "o_mem", "state_memory", "cap", "acc_name", "notes",
+                 "warning", "parallelism", "fields")
 
 
 def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, precision: Any, zero_stage: Any,
              activation_recomputation: Any, sequence_parallel: Any, overlap_comm: Any, overlap_efficiency: Any,
              v_stages: Any, efficiency: Any, tokens: Any, strict: Any) -> _Group:
     """Check every argument but batch_size, microbatch_count and seq_len (errors name argument, value
-    and valid range); warn when tensor parallelism crosses nodes."""
+    and valid range); ``warning``: the TensorParallelAcrossNodesWarning text, if any (the caller
+    warns: a cached preparation warns on every call)."""
     if not isinstance(model, Workload):
         instance("model", model, Workload, "a Workload (e.g. mlsysim.Models.Language.Llama3_70B)")
     if not isinstance(fleet, Fleet):
@@ -345,10 +355,10 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
     local_dp = g // tpp if tpp <= g and g % tpp == 0 else 1
     if local_dp > d:
         local_dp = d
+    G.warning = None
     if t > g:
-        warnings.warn(f"tp_size={t} is larger than a node ({g} accelerators): tensor-parallel all-reduces cross "
-                      f"the fabric ({bw_nic / eta_n / 1e9:g} GB/s per GPU instead of the intra-node link)",
-                      TensorParallelAcrossNodesWarning, stacklevel=3)
+        G.warning = (f"tp_size={t} is larger than a node ({g} accelerators): tensor-parallel all-reduces cross "
+                     f"the fabric ({bw_nic / eta_n / 1e9:g} GB/s per GPU instead of the intra-node link)")
         G.bw_tp, G.lat_tp = bw_nic, lat_inter
         notes += ("tensor parallelism priced on the fabric",)
     else:
@@ -375,6 +385,7 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
         if a % t:
             raise InvalidInputError("tp_size", t, f"a divisor of the model's {a} attention heads")
         G.V = V = model.vocab_size or 0
+        notes += model.omissions()
         head_params = float(V * model.hidden_dim)
         layer_params = (si.matmul_parameters - head_params) / L
         if layer_params <= 0:
@@ -407,11 +418,16 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
     G.state_memory = G.w_mem + G.g_mem + G.o_mem
     G.cap = acc.si.capacity
     G.acc_name = acc.name
-    G.fields = dict(parallelism={"dp": d, "tp": t, "pp": p, "ep": e}, precision=precision, zero_stage=zero_stage,
+    G.parallelism = {"dp": d, "tp": t, "pp": p, "ep": e}  # copied per result (a dict is mutable)
+    G.fields = dict(precision=precision, zero_stage=zero_stage,
                     activation_recomputation=rc, total_accelerators=N, fleet=fleet, model=model, efficiency=eff,
                     weights_memory=G.w_mem, gradients_memory=G.g_mem, optimizer_memory=G.o_mem,
                     memory_capacity=G.cap, dp_communication_latency=G.dp_c)
     return G
+
+
+_prepared = PreparedCache(_prepare)
+_FROZEN_EFFICIENCY = (float, int, TrainingEfficiency)
 
 
 def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:

@@ -37,7 +37,7 @@ import numpy as np
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.physics import DEFAULT_UTILIZATION, fleet_it_power, maximum
 from mlsysim_core.results import Result, measure, result
-from mlsysim_core.solver import Solver
+from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked, where
 from mlsysim_core.types import Datacenter, Fleet
 from mlsysim_core.units import DIMENSIONLESS, USD, USD_PER_HOUR, USD_PER_KWH, U
@@ -220,28 +220,29 @@ class EconomicsModel(Solver):
         Checks run on every other argument first, then on utilization (with mfu), duration_days and
         kwh_price.
         """
-        g = _prepare(fleet, datacenter, grid, mfu, amortization_years, infrastructure_multiplier, maintenance_rate,
-                     unit_cost, host_cost, network_cost, pue, cloud_rate, workload, tokens_per_query, steps)
+        # a workload that is not a (frozen) Result could change between calls: not cached
+        prepare = _prepared if workload is None or isinstance(workload, Result) else _prepare
+        g = prepare(fleet, datacenter, grid, mfu, amortization_years, infrastructure_multiplier, maintenance_rate,
+                    unit_cost, host_cost, network_cost, pue, cloud_rate, workload, tokens_per_query, steps)
         u = utilization_arg(utilization, mfu)
         t = duration_arg(duration_days, g.usage)
         price = _energy_price(kwh_price, g)
-        return EconomicsResult(**_evaluate(g, u, t, price), **g.fields,
-                               price_source="grid" if kwh_price is None else "argument")
+        return _evaluate(g, u, t, price, EconomicsResult, price_source="grid" if kwh_price is None else "argument")
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): duration_days, utilization and kwh_price
         as arrays, through solve()'s checks and :func:`_evaluate`."""
         a = args
-        g = _prepare(a["fleet"], a["datacenter"], a["grid"], a["mfu"], a["amortization_years"],
-                     a["infrastructure_multiplier"], a["maintenance_rate"], a["unit_cost"], a["host_cost"],
-                     a["network_cost"], a["pue"], a["cloud_rate"], a["workload"], a["tokens_per_query"], a["steps"])
+        prepare = _prepared if a["workload"] is None or isinstance(a["workload"], Result) else _prepare
+        g = prepare(a["fleet"], a["datacenter"], a["grid"], a["mfu"], a["amortization_years"],
+                    a["infrastructure_multiplier"], a["maintenance_rate"], a["unit_cost"], a["host_cost"],
+                    a["network_cost"], a["pue"], a["cloud_rate"], a["workload"], a["tokens_per_query"], a["steps"])
         errors = PointErrors(n)
         u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
         t = checked(errors, "duration_days", vectors, a, lambda v: duration_arg(v, g.usage))
         price = checked(errors, "kwh_price", vectors, a, lambda v: _energy_price(v, g))
         source = "argument" if "kwh_price" in vectors or a["kwh_price"] is not None else "grid"
-        return {**_evaluate(g, u, t, price), **g.fields, "price_source": source, "valid": errors.ok,
-                "error": errors.messages}
+        return _evaluate(g, u, t, price, dict, price_source=source, valid=errors.ok, error=errors.messages)
 
 
 class _Group:
@@ -319,9 +320,14 @@ def _energy_price(kwh_price: Any, g: _Group) -> float:
     return price
 
 
-def _evaluate(g: _Group, u: Any, t: Any, price: Any) -> dict[str, Any]:
+_prepared = PreparedCache(_prepare)
+
+
+def _evaluate(g: _Group, u: Any, t: Any, price: Any, make: Any, **extra: Any) -> Any:
     """Every field that depends on the utilization ``u``, the duration ``t`` (s) and the energy
-    price (USD/J): numbers (solve()) or arrays (a sweep), one code path."""
+    price (USD/J): numbers (solve()) or arrays (a sweep), one code path. Returns
+    ``make(**fields, **g.fields, **extra)``: the result (solve(), ``make=EconomicsResult``) or
+    columns (``dict``)."""
     w = g.usage
     nodes = g.fleet.count
     n = nodes * g.fleet.node.accelerators_per_node
@@ -371,7 +377,7 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any) -> dict[str, Any]:
         if cr is not None:
             wl_cloud = cr * w.accelerators * w.time
 
-    return dict(
+    return make(
         capex=capex, opex_energy=opex_energy, opex_maintenance=opex_maint, opex=opex, tco=tco,
         cost_per_gpu_hour=per_gpu_s, it_energy=e_it, facility_energy=e_fac, it_power=p_it,
         electricity_price=price, duration=t, utilization=u, cloud_cost=cloud, cloud_to_tco_ratio=ratio_c,
@@ -379,5 +385,5 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any) -> dict[str, Any]:
         cost_per_query=per_query, queries_per_second=fleet_qps, workload_time=w.time, workload_cost=wl_cost,
         input_tokens_per_second=fleet_in, cost_per_million_input_tokens=per_million_in,
         cost_per_million_output_tokens=per_million_out,
-        workload_cloud_cost=wl_cloud,
+        workload_cloud_cost=wl_cloud, **g.fields, **extra,
     )

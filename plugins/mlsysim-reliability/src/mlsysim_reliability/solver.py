@@ -182,21 +182,23 @@ def goodput(tau: Any, delta: Any, restart: Any, mtbf: Any) -> Any:
     return np.where((tau <= 0.0) | ~(x + r < math.inf), 0.0, g)
 
 
-def _evaluate(t: Any, delta: Any, restart: float, m: float, interval: Optional[float]) -> dict[str, Any]:
+def _evaluate(t: Any, delta: Any, restart: float, m: float, interval: Optional[float], make: Any, **fixed: Any) -> Any:
     """Every computed field of the ReliabilityResult from checked SI inputs: the job time ``t`` and
-    checkpoint cost ``delta`` are numbers (solve()) or arrays (a sweep); one code path."""
+    checkpoint cost ``delta`` are numbers (solve()) or arrays (a sweep); one code path. Returns
+    ``make(**fields, **fixed)``: the result (solve(), ``make=ReliabilityResult``) or columns (``dict``)."""
     e = t / m
     tau_d = daly_interval(delta, m)
     tau = tau_d if interval is None else interval + 0.0 * delta
     g = goodput(tau, delta, restart, m)
-    g1 = where(tau > 0.0, 1.0 - delta / maximum(tau, 5e-324) - (0.5 * tau + restart) / m, 0.0)  # tau -> 0 at M ~ 1e-206 h
+    # tau >= 0; where it underflows to 0 (M ~ 1e-206 h) delta / 5e-324 = inf and the first-order form is 0
+    g1 = 1.0 - delta / maximum(tau, 5e-324) - (0.5 * tau + restart) / m
     wall = where(g > 0.0, t / maximum(g, 5e-324), math.inf)
-    return dict(
+    return make(
         fleet_mtbf=m, failures_per_day=1.0 / m, failure_probability=-_expm1(-e),
         expected_failures=e, young_interval=young_interval(delta, m), daly_interval=tau_d,
         optimal_checkpoint_interval=tau_d, checkpoint_interval=tau, goodput=g,
         goodput_first_order=maximum(g1, 0.0), expected_completion_time=wall, expected_interruptions=wall / m,
-        job_duration=t, checkpoint_time=delta, restart_time=restart,
+        job_duration=t, checkpoint_time=delta, restart_time=restart, **fixed,
     )
 
 
@@ -246,8 +248,8 @@ class ReliabilityModel(Solver):
                                                 component_mttf, components, checkpoint_interval)
         t = _job_time(job_duration_hours)
         delta = _checkpoint_time(checkpoint_time_s)
-        return ReliabilityResult(**_evaluate(t, delta, restart, m, interval), node_mtbf=m * fleet.count,
-                                 nodes=fleet.count, mtbf_source=source)
+        return _evaluate(t, delta, restart, m, interval, ReliabilityResult, node_mtbf=m * fleet.count,
+                         nodes=fleet.count, mtbf_source=source)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): job_duration_hours and checkpoint_time_s
@@ -260,10 +262,8 @@ class ReliabilityModel(Solver):
         errors = PointErrors(n)
         t = checked(errors, "job_duration_hours", vectors, a, _job_time)
         delta = checked(errors, "checkpoint_time_s", vectors, a, _checkpoint_time)
-        f = _evaluate(t, delta, restart, m, interval)
-        f.update(node_mtbf=m * fleet.count, nodes=fleet.count, mtbf_source=source, valid=errors.ok,
-                 error=errors.messages)
-        return f
+        return _evaluate(t, delta, restart, m, interval, dict, node_mtbf=m * fleet.count, nodes=fleet.count,
+                         mtbf_source=source, valid=errors.ok, error=errors.messages)
 
 
 def _job_time(value: Any) -> float:
@@ -305,7 +305,8 @@ def _prepare(fleet: Any, avg_recovery_time_s: Any, restart_time_s: Any, node_mtb
     else:
         m = 1.0 / (_node_rate(fleet.node) * nodes)
         source = "node.components"
-    interval = None if checkpoint_interval is None else _time("checkpoint_interval", checkpoint_interval, 1.0, "seconds")
+    interval = None if checkpoint_interval is None else _time("checkpoint_interval", checkpoint_interval, 1.0,
+                                                              "seconds")
     return restart, m, source, interval
 
 

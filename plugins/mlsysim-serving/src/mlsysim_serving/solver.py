@@ -147,7 +147,7 @@ class ServingModel(Solver):
                 fp16 for 4/6-bit weight formats (weight-only quantisation keeps a 16-bit cache).
             efficiency: achieved fraction of peak FLOP/s in (0, 1] (default 0.6 at 16-bit, 0.5 at 8-bit).
             output_len: generated tokens per request (optional).
-            memory_efficiency: achieved fraction of peak bandwidth in (0, 1] (default 0.7).
+            memory_efficiency: achieved fraction of peak bandwidth in (0, 1] (default 0.87, kernel-level streaming).
             gpus_per_node: GPUs one TP group may span (default: the scale-up link's ``domain``, e.g. 8 on
                 an HGX board, 72 in a GB200 NVL72 rack; 8 when the link states none; 1 without a link).
             raise_errors: raise :class:`InfeasibleError` when it does not fit instead of feasible=False.
@@ -210,6 +210,7 @@ class ServingModel(Solver):
         peak = hardware.compute.si.peaks[precision]
         frac = E.USABLE_MEMORY_FRACTION if memory_fraction is None else V.fraction("memory_fraction", memory_fraction)
         notes.append(E.usable_memory_note(hardware, frac))
+        notes += model.omissions()
         if kv_precision is None:
             kv_precision = precision if b >= 1.0 else "fp16"
             b_kv = PRECISION_BYTES[kv_precision]

@@ -133,7 +133,7 @@ class SingleNodeModel(Solver):
             raise_errors: raise :class:`InfeasibleError` instead of returning ``feasible=False``.
             is_training: model a training step (3x forward FLOPs, weights+grads+Adam+activations).
             seq_len: transformer context (inference) or sequence length (training).
-            memory_efficiency: achieved fraction of peak bandwidth in (0, 1]; default 0.7.
+            memory_efficiency: achieved fraction of peak bandwidth in (0, 1]; default 0.87 (kernel-level streaming).
             zero_stage, dp_size: ZeRO sharding of training state over ``dp_size`` replicas.
             activation_recomputation: full recomputation in training (4x forward FLOPs, layer inputs kept).
             phase: a decoder's inference phase, "decode" (default) or "prefill"; an encoder's forward pass
@@ -173,6 +173,7 @@ class SingleNodeModel(Solver):
             V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
         precision, note = hardware.precision_or_default(precision)
         notes = ([note] if note else []) + [E.usable_memory_note(hardware, E.USABLE_MEMORY_FRACTION)]
+        notes += model.omissions()
         if hardware.si.tdp is None:
             notes.append(f"power and energy: not computed ({hardware.name} has no TDP in the catalog)")
         b = PRECISION_BYTES[precision]

@@ -33,7 +33,7 @@ import numpy as np
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.physics import DEFAULT_UTILIZATION, fleet_it_power
 from mlsysim_core.results import Result, measure, result
-from mlsysim_core.solver import Solver
+from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked
 from mlsysim_core.types import Datacenter, Fleet
 from mlsysim_core.units import DIMENSIONLESS, KG, L_PER_KWH, U
@@ -166,23 +166,26 @@ class SustainabilityModel(Solver):
 
         Checks run on every other argument first, then on utilization (with mfu) and duration_days.
         """
-        g = _prepare(fleet, datacenter, mfu, embodied_carbon_per_device, grid, pue, wue, embodied, service_life_years,
-                     workload, tokens_per_query, queries, steps)
+        # a workload that is not a (frozen) Result could change between calls: not cached
+        prepare = _prepared if workload is None or isinstance(workload, Result) else _prepare
+        g = prepare(fleet, datacenter, mfu, embodied_carbon_per_device, grid, pue, wue, embodied, service_life_years,
+                    workload, tokens_per_query, queries, steps)
         u = utilization_arg(utilization, mfu)
         t = duration_arg(duration_days, g.usage, high=math.inf)
-        return SustainabilityResult(**_evaluate(g, u, t), **g.fields)
+        return _evaluate(g, u, t, SustainabilityResult)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): duration_days and utilization as arrays,
         through solve()'s checks and :func:`_evaluate`."""
         a = args
-        g = _prepare(a["fleet"], a["datacenter"], a["mfu"], a["embodied_carbon_per_device"], a["grid"], a["pue"],
-                     a["wue"], a["embodied"], a["service_life_years"], a["workload"], a["tokens_per_query"],
-                     a["queries"], a["steps"])
+        prepare = _prepared if a["workload"] is None or isinstance(a["workload"], Result) else _prepare
+        g = prepare(a["fleet"], a["datacenter"], a["mfu"], a["embodied_carbon_per_device"], a["grid"], a["pue"],
+                    a["wue"], a["embodied"], a["service_life_years"], a["workload"], a["tokens_per_query"],
+                    a["queries"], a["steps"])
         errors = PointErrors(n)
         u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
         t = checked(errors, "duration_days", vectors, a, lambda v: duration_arg(v, g.usage, high=math.inf))
-        return {**_evaluate(g, u, t), **g.fields, "valid": errors.ok, "error": errors.messages}
+        return _evaluate(g, u, t, dict, valid=errors.ok, error=errors.messages)
 
 
 class _Group:
@@ -260,9 +263,13 @@ def _prepare(fleet: Any, datacenter: Any, mfu: Any, embodied_carbon_per_device: 
     return g
 
 
-def _evaluate(g: _Group, u: Any, t: Any) -> dict[str, Any]:
+_prepared = PreparedCache(_prepare)
+
+
+def _evaluate(g: _Group, u: Any, t: Any, make: Any, **extra: Any) -> Any:
     """Every field that depends on the utilization ``u`` and the duration ``t`` (s): numbers
-    (solve()) or arrays (a sweep), one code path."""
+    (solve()) or arrays (a sweep), one code path. Returns ``make(**fields, **g.fields, **extra)``:
+    the result (solve(), ``make=SustainabilityResult``) or columns (``dict``)."""
     w = g.usage
     nodes = g.fleet.count
     per_node = g.fleet.node.accelerators_per_node
@@ -298,10 +305,10 @@ def _evaluate(g: _Group, u: Any, t: Any) -> dict[str, Any]:
         wl_energy = fleet_it_power(g.pmax, g.pidle, u, accels_run / per_node) * p_ue * wl_time
         wl_carbon = wl_energy * ci + per_dev * accels_run * wl_time / life
 
-    return dict(
+    return make(
         it_energy=e_it, facility_energy=e_fac, it_power=p_it, operational_carbon=op, embodied_carbon=emb,
         carbon_footprint=op + emb, water_onsite=w_on, water_offsite=w_off, water_usage=w_on + w_off,
         duration=t, utilization=u, tokens_per_second=fleet_tps, energy_per_million_tokens=e_mtok,
         energy_per_query=e_query, carbon_per_query=c_query, workload_time=wl_time, workload_energy=wl_energy,
-        workload_carbon=wl_carbon,
+        workload_carbon=wl_carbon, **g.fields, **extra,
     )

@@ -1,0 +1,123 @@
+"""A page of the explorer: one or more solvers whose ``solve()`` signatures make its form
+(:mod:`mlsysim_ui.forms`), so a field a solver gains appears by itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import mlsysim
+
+from . import charts
+from .answers import Answer, block, run
+from .forms import Field, FormError, arguments, field_of_error, fields_of, one_line
+
+
+def solver_class(name: str) -> Any:
+    """The installed solver class called ``name`` (the ImportError names the distribution to install)."""
+    return getattr(mlsysim, name)
+
+
+def _parts(fields: list[Field], kwargs: dict) -> list[tuple[str, str, str]]:
+    return [
+        (f.name, str(getattr(kwargs[f.name], "name", kwargs[f.name])), str(getattr(kwargs[f.name], "source", "")))
+        for f in fields
+        if f.kind == "catalog" and f.name in kwargs
+    ]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of the explorer: slug (URL), title, the solvers behind it and a starting example."""
+
+    slug: str
+    title: str
+    summary: str
+    solvers: tuple
+    example: Mapping[str, str]
+    key: tuple = ()
+
+    def available(self) -> list[str]:
+        """The page's solvers that are installed (``mlsysim.solvers()``)."""
+        installed = mlsysim.solvers()
+        return [s for s in self.solvers if s in installed]
+
+    def fields(self, values: Mapping[str, str]) -> list[Field]:
+        return fields_of(solver_class(self.solvers[0])) if self.available() else []
+
+    def answer(self, values: Mapping[str, str]) -> Answer:
+        name = self.solvers[0]
+        fields = self.fields(values)
+        ans = Answer()
+        if not self.available():
+            try:
+                solver_class(name)
+            except ImportError as exc:  # names the distribution to install
+                ans.errors[""] = one_line(exc)
+            return ans
+        try:
+            kwargs = arguments(fields, values)
+        except FormError as exc:
+            ans.errors = exc.errors
+            return ans
+        ans.parts = _parts(fields, kwargs)
+        try:
+            result, warns = run(solver_class(name)().solve, kwargs)
+        except mlsysim.MlsysimError as exc:
+            ans.errors[field_of_error(exc, [f.name for f in fields])] = one_line(exc)
+            return ans
+        ans.blocks.append(block(name, result, self.key, warns))
+        ans.charts = charts.charts_for(result)
+        return ans
+
+
+@dataclass(frozen=True)
+class FleetPage(Page):
+    """One fleet for a duration through every fleet solver installed: one ``days`` field feeds each
+    solver's duration argument; other arguments go to the solvers that declare them."""
+
+    durations: Mapping[str, str] = field(default_factory=dict)  # solve() argument -> unit of "days"
+    keys: Mapping[str, tuple] = field(default_factory=dict)
+
+    def fields(self, values: Mapping[str, str]) -> list[Field]:
+        days = Field("days", "any", required=True, help="how long the fleet runs: days, or a time such as '720 h'")
+        out, seen = [days], {"days", *self.durations}
+        for name in self.available():
+            for f in fields_of(solver_class(name)):
+                if f.name not in seen:
+                    seen.add(f.name)
+                    out.append(f)
+        return out
+
+    def answer(self, values: Mapping[str, str]) -> Answer:
+        fields = self.fields(values)
+        ans = Answer()
+        try:
+            kwargs = arguments(fields, values)
+        except FormError as exc:
+            ans.errors = exc.errors
+            return ans
+        ans.parts = _parts(fields, kwargs)
+        days = kwargs.pop("days")
+        span = (
+            days
+            if isinstance(days, mlsysim.Quantity)
+            else (mlsysim.Q_(days, "day") if isinstance(days, (int, float)) else days)
+        )
+        names = [f.name for f in fields]
+        for name in self.available():
+            own = fields_of(solver_class(name))
+            args = {f.name: kwargs[f.name] for f in own if f.name in kwargs}
+            args.update({f.name: span for f in own if f.name in self.durations})
+            try:
+                result, warns = run(solver_class(name)().solve, args)
+            except mlsysim.MlsysimError as exc:
+                arg = field_of_error(exc, [f.name for f in own])
+                ans.errors["days" if arg in self.durations else (arg if arg in names else "")] = (
+                    f"{name}: {one_line(exc)}"
+                )
+                continue
+            ans.blocks.append(block(name, result, self.keys.get(name, ()), warns))
+            ans.charts += charts.charts_for(result)
+        return ans

@@ -1,0 +1,13 @@
+"""Entry point ``ui`` (group ``mlsysim``): adds ``mlsysim ui`` and ``mlsysim report`` to the command line.
+
+Only click is imported here; FastAPI, uvicorn, Jinja2 and plotly load when a command runs.
+"""
+
+from mlsysim_core import hookimpl
+
+
+@hookimpl
+def mlsysim_cli_commands() -> list:
+    from .cli import report, ui
+
+    return [ui, report]

@@ -1,0 +1,226 @@
+"""Pages answer through the public API: the same numbers, the same error text, the same Pareto front.
+
+Tests of a page skip when the solver plugin behind it is not installed (CI also installs this
+plugin alone with the host).
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from mlsysim_ui import render
+from mlsysim_ui.answers import number
+from mlsysim_ui.app import running
+from mlsysim_ui.cli import report
+from mlsysim_ui.site import PAGES, page
+
+import mlsysim
+
+
+def needs(*names: str) -> None:
+    missing = [n for n in names if n not in mlsysim.solvers()]
+    if missing:
+        pytest.skip(f"solver plugin(s) not installed: {', '.join(missing)}")
+
+
+def rows(block) -> dict:
+    return {r.name: r for r in [*block.rows, *block.more]}
+
+
+def test_number_keeps_four_significant_figures():
+    assert [number(v) for v in (54.9612, 0.26843, 151_123.0, 2.0, 0.0)] == ["54.96", "0.2684", "151,100", "2", "0"]
+
+
+def test_serving_page_shows_every_field_of_the_solvers_result_with_its_unit():
+    needs("ServingModel")
+    ans = page("serving").answer({"model": "Llama3_8B", "hardware": "h100", "seq_len": "2048", "batch_size": "8"})
+    direct = mlsysim.ServingModel().solve(mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, seq_len=2048, batch_size=8)
+    shown = rows(ans.blocks[0])
+    assert list(shown) == direct.fields() or set(shown) == set(direct.fields())
+    for name in ("ttft", "itl", "tokens_per_second", "kv_cache_size"):
+        q = getattr(direct, name)
+        assert shown[name].value == q.magnitude and shown[name].unit == f"{q.units:~P}"
+    assert ans.blocks[0].why == [*direct.constraint_trace, *(f"note: {n}" for n in direct.notes)]
+    assert [p[0] for p in ans.parts] == ["model", "hardware"] and "nvidia" in ans.parts[1][2].lower()
+    assert len(ans.charts) == 2  # phases and memory
+
+
+def test_a_solvers_invalid_input_error_is_shown_next_to_its_field_in_the_clis_words():
+    needs("ServingModel")
+    ans = page("serving").answer({"model": "Llama3_8B", "hardware": "H100", "seq_len": "2048", "tp_size": "3"})
+    with pytest.raises(mlsysim.InvalidInputError) as e:
+        mlsysim.ServingModel().solve(mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, seq_len=2048, tp_size=3)
+    assert ans.errors == {"tp_size": " ".join(str(e.value).split())} and not ans.blocks
+    bad = page("serving").answer({"model": "Llama3_8B", "hardware": "H100", "seq_len": "lots"})
+    assert bad.errors["seq_len"].startswith("seq_len='lots' is invalid: expected an integer")
+
+
+def test_roofline_page_places_the_workload_on_the_roofline():
+    needs("SingleNodeModel")
+    ans = page("roofline").answer(PAGES["roofline"].example)
+    direct = mlsysim.SingleNodeModel().solve(mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, batch_size=64)
+    fig = ans.charts[0]
+    point = fig["data"][-1]
+    assert point["x"][0] == pytest.approx(direct.arithmetic_intensity.to("FLOP/B").magnitude)
+    assert point["y"][0] == pytest.approx((direct.flops / direct.latency).to("TFLOP/s").magnitude)
+    roof = fig["data"][0]
+    # the datasheet roof is min(peak, bandwidth x intensity) at every x
+    peak, bw = direct.peak_flops.to("TFLOP/s").magnitude, direct.bandwidth.to("TB/s").magnitude
+    assert np.allclose(roof["y"], np.minimum(peak, bw * np.asarray(roof["x"])))
+    assert any("Roofline: memory-bound" in w for w in ans.blocks[0].why)
+
+
+def test_training_page_breaks_the_step_down():
+    needs("DistributedModel")
+    ans = page("training").answer(PAGES["training"].example)
+    d = mlsysim.DistributedModel().solve(
+        mlsysim.Models.Llama3_70B,
+        mlsysim.Systems.Clusters.Research_256,
+        batch_size=256,
+        tp_size=8,
+        pp_size=4,
+        microbatch_count=8,
+    )
+    shown = rows(ans.blocks[0])
+    assert shown["mfu"].value == d.mfu and shown["step_time"].value == d.step_time.magnitude
+    step = ans.charts[0]["data"]
+    assert sum(t["x"][0] for t in step) == pytest.approx(d.step_time.to("ms").magnitude, rel=1e-9)
+    assert shown["parallelism"].text == "dp=8 tp=8 pp=4 ep=1"
+
+
+def test_fleet_page_runs_each_fleet_solver_for_the_same_duration():
+    needs("EconomicsModel", "SustainabilityModel", "ReliabilityModel")
+    ans = page("fleet").answer({"fleet": "Research_256", "days": "30", "datacenter": "Quebec", "kwh_price": "0.05"})
+    assert not ans.errors
+    c, dc = mlsysim.Systems.Clusters.Research_256, mlsysim.Infra.Grids.Quebec
+    expect = {
+        "EconomicsModel": mlsysim.EconomicsModel().solve(c, 30, 0.05, datacenter=dc).tco,
+        "SustainabilityModel": mlsysim.SustainabilityModel().solve(c, 30, datacenter=dc).carbon_footprint,
+        "ReliabilityModel": mlsysim.ReliabilityModel().solve(c, job_duration_hours=720).goodput,
+    }
+    got = {b.title: b for b in ans.blocks}
+    for (solver, q), name in zip(expect.items(), ("tco", "carbon_footprint", "goodput")):
+        assert rows(got[solver])[name].value == pytest.approx(getattr(q, "magnitude", q), rel=1e-12)
+    cost = next(c for c in ans.charts if c["layout"]["title"]["text"] == "Cost for the period")
+    assert sum(t["x"][0] for t in cost["data"]) == pytest.approx(expect["EconomicsModel"].magnitude, rel=1e-9)
+    hours = page("fleet").answer({"fleet": "Research_256", "days": "720 h", "datacenter": "Quebec"})
+    assert rows(hours.blocks[-1])["goodput"].value == pytest.approx(expect["ReliabilityModel"], rel=1e-12)
+    # a solver's complaint lands on the argument it names; the other solvers still answer
+    assert hours.errors["kwh_price"].startswith("EconomicsModel: kwh_price=None is invalid")
+    assert [b.title for b in hours.blocks] == ["SustainabilityModel", "ReliabilityModel"]
+
+
+def test_sweep_page_marks_exactly_the_non_dominated_points():
+    needs("ServingModel")
+    ans = page("sweep").answer(PAGES["sweep"].example)
+    assert not ans.errors
+    table = ans.blocks[0].table
+    r = mlsysim.ServingModel.sweep(
+        model=mlsysim.Models.Llama3_70B,
+        hardware=[mlsysim.Hardware.H100, mlsysim.Hardware.H200],
+        seq_len=2048,
+        batch_size=[1, 8, 64],
+        tp_size=[4, 8],
+    )
+    itl, tps = r["itl"].to("ms").magnitude, r["tokens_per_second"].magnitude
+    ok = np.asarray(r["valid"]) & np.asarray(r["feasible"])
+    front = {
+        (x, y)
+        for i, (x, y) in enumerate(zip(itl, tps))
+        if ok[i]
+        and not any(ok[j] and itl[j] <= x and tps[j] >= y and (itl[j] < x or tps[j] > y) for j in range(len(itl)))
+    }
+    shown = {tuple(v) for v, row in zip(table["values"], table["rows"]) if row[-2] == "*"}
+    assert shown == front and len(table["rows"]) == len(r) == 12
+    assert ans.charts[0]["data"][1]["name"] == "Pareto front"
+
+
+def test_sweep_page_names_a_field_that_is_not_an_objective():
+    needs("ServingModel")
+    ans = page("sweep").answer({**PAGES["sweep"].example, "x": "colour"})
+    assert "x='colour' is not a numeric field of ServingModel" in ans.errors["x"] and "itl" in ans.errors["x"]
+
+
+def test_every_installed_solver_has_a_generic_page_built_from_its_signature():
+    import inspect
+
+    for name in mlsysim.solvers():
+        p = page(f"solver/{name}")
+        params = [
+            n
+            for n, q in inspect.signature(getattr(mlsysim, name).solve).parameters.items()
+            if n not in ("self", "cls") and q.kind not in (q.VAR_KEYWORD, q.VAR_POSITIONAL)
+        ]
+        assert [f.name for f in p.fields({})] == params
+        assert "<form" in render.page_html(p, {})
+
+
+def test_generic_page_answers_a_third_party_solver():
+    needs("PowerEfficiencyModel")
+    ans = page("solver/PowerEfficiencyModel").answer({"hardware": "B200"})
+    direct = mlsysim.PowerEfficiencyModel().solve(mlsysim.Hardware.B200)
+    assert rows(ans.blocks[0])["flops_per_watt"].value == direct.flops_per_watt.magnitude
+
+
+def test_report_writes_one_self_contained_page_with_the_same_numbers(tmp_path):
+    needs("ServingModel")
+    out = tmp_path / "serving.html"
+    res = CliRunner().invoke(
+        report, ["serving", "model=Llama3_8B", "hardware=H100", "seq_len=2048", "--html", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    html = out.read_text()
+    assert not re.search(r"<(script|link)[^>]+(src|href)=", html)  # nothing to fetch
+    assert "Plotly.newPlot" in html and "plotly.js" in html
+    itl = mlsysim.ServingModel().solve(mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, seq_len=2048).itl
+    assert f'data-field="itl" data-value="{itl.magnitude!r}"' in html and f">{number(itl.magnitude)}<" in html
+
+
+def test_report_bad_input_is_one_line_and_exit_1(tmp_path):
+    needs("ServingModel")
+    res = CliRunner().invoke(
+        report,
+        ["serving", "model=Llama3_8B", "hardware=H100", "seq_len=0", "--html", str(tmp_path / "x.html")],
+        standalone_mode=True,
+    )
+    assert res.exit_code == 1 and res.output.count("\n") == 1 and "seq_len=0 is invalid" in res.output
+    res = CliRunner().invoke(report, ["nosuch", "--html", str(tmp_path / "x.html")])
+    assert isinstance(res.exception, mlsysim.InvalidInputError) and "PAGE='nosuch'" in str(res.exception)
+    res = CliRunner().invoke(report, ["serving", "colour=red", "--html", str(tmp_path / "x.html")])
+    assert "colour='red' is invalid: expected a field of the page" in str(res.exception)
+    assert not (tmp_path / "x.html").exists()
+
+
+def get(url: str) -> tuple[int, Any, str]:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return r.status, r.headers, r.read().decode()
+
+
+def test_the_server_serves_pages_partials_assets_and_exports():
+    with running() as base:
+        status, _, home = get(base + "/")
+        assert status == 200 and all(f'data-solver="{n}"' in home for n in mlsysim.solvers())
+        for slug in PAGES:
+            assert get(f"{base}/p/{slug}")[0] == 200
+        for asset in ("htmx.min.js", "plotly.min.js", "app.js", "app.css"):
+            status, headers, body = get(f"{base}/static/{asset}")
+            assert status == 200 and len(body) > 500
+        _, _, sugg = get(base + "/suggest?field=hardware&sections=hardware&hardware=h10")
+        assert 'data-key="H100"' in sugg and "title=" in sugg
+        _, _, rows_ = get(base + "/catalog/rows?q=quebec")
+        assert "Quebec" in rows_
+        if "ServingModel" in mlsysim.solvers():
+            _, headers, part = get(base + "/a/serving?model=Llama3_8B&hardware=H100&seq_len=abc")
+            assert headers["HX-Push-Url"].startswith("/p/serving?model=Llama3_8B")
+            assert 'id="err-seq_len" hx-swap-oob="true">seq_len=&#39;abc&#39; is invalid' in part
+            _, headers, html = get(base + "/export/serving?model=Llama3_8B&hardware=H100&seq_len=2048")
+            assert "attachment" in headers["Content-Disposition"] and "Plotly.newPlot" in html
+        with pytest.raises(urllib.error.HTTPError) as e:
+            get(base + "/p/nosuch")
+        e.value.close()
+        assert e.value.code == 404
