@@ -86,7 +86,7 @@ class ServingResult(Result):
     slo_attainment = attrs.field(default=None, metadata={"doc": "share of requests meeting both slo_ttft and slo_itl"})
     max_arrival_rate = measure("1/s", doc="largest rate whose p<slo_percentile> TTFT/ITL meet the SLOs "
                                "(saturation_rate without SLOs)", optional=True)
-    slo_percentile = attrs.field(default=None, metadata={"doc": "percentile the SLOs bind (50, 90 or 99)"})
+    slo_percentile = attrs.field(default=None, metadata={"doc": "percentile the SLOs bind (50, 90 or 99), as given"})
     traffic_method = attrs.field(default=None, metadata={"doc": "analytic or simulate"})
     one_prefill_time = measure("ms", doc="one unloaded prefill of a prompt (prefix-cache hits removed)", optional=True)
     # --- energy

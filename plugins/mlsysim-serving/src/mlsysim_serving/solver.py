@@ -190,6 +190,8 @@ class ServingModel(Solver):
                                    frac, seq_len, output_len, traffic))
         elif method is not None or slo_ttft is not None or slo_itl is not None:
             raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
+        else:
+            f["slo_percentile"] = slo_percentile
         return ServingResult(
             **f, precision=precision, kv_precision=kv_precision, tp_size=tp_size, batch_size=batch_size,
             seq_len=seq_len, output_len=output_len, hardware=hardware.name, model=shape.name, notes=notes)
