@@ -19,7 +19,6 @@ read fields through :func:`need`, which names the missing field and the consumer
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
@@ -78,10 +77,15 @@ def _public(obj: Any) -> list[tuple[str, Any]]:
     return [(f.alias if f.name.startswith("_") else f.name, f) for f in attrs.fields(type(obj))]
 
 
-@functools.cache
-def _stored_names(cls: type) -> dict[str, str]:
-    """Public field name -> attribute holding its stored value (``_latency`` for ``latency``)."""
-    return {(f.alias if f.name.startswith("_") else f.name): f.name for f in attrs.fields(cls)}
+_stored: dict[type, dict[str, str]] = {}
+
+
+def _stored_names(cls: Any) -> dict[str, str]:
+    """Public field name -> attribute holding its stored value (``_latency`` for ``latency``), per class."""
+    names = _stored.get(cls)
+    if names is None:
+        names = _stored[cls] = {(f.alias if f.name.startswith("_") else f.name): f.name for f in attrs.fields(cls)}
+    return names
 
 
 def _plain(value: Any) -> Any:

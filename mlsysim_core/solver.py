@@ -36,7 +36,7 @@ loops over ``solve()``); subclassing is the documented way.
 from __future__ import annotations
 
 import inspect
-from typing import Any, ClassVar, Optional
+from typing import Any, Callable, ClassVar, Generic, Optional, TypeVar
 
 import numpy as np
 
@@ -93,7 +93,10 @@ class Solver:
         return sweep(cls, client=client, chunk_size=chunk_size, progress=progress, **grid)
 
 
-class PreparedCache:
+T = TypeVar("T")
+
+
+class PreparedCache(Generic[T]):
     """Memo of a solver's per-configuration preparation (argument checks and everything that does
     not depend on its vector arguments), keyed by the identity of every argument.
 
@@ -104,12 +107,12 @@ class PreparedCache:
     read-only (copy mutable parts, e.g. a dict field, per result).
     """
 
-    def __init__(self, prepare: Any, size: int = 1024):
+    def __init__(self, prepare: Callable[..., T], size: int = 1024):
         self._prepare = prepare
         self._size = size
-        self._memo: dict[tuple, tuple] = {}
+        self._memo: dict[tuple, tuple[tuple, T]] = {}
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any) -> T:
         key = tuple(map(id, args))
         hit = self._memo.get(key)
         if hit is not None:

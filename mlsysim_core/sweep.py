@@ -505,8 +505,6 @@ def _fill(cols: dict, fields: list, units: dict, args: dict, vec: dict, n: int) 
             v = np.nan if name in units else \
                 vec[name] if name in vec else _input_value(args[name]) if is_input else \
                 False if f.type in ("bool", bool) else "" if f.type in ("str", str) else None
-            if v is None and name in units:  # an input echoed as None (a solver default): physical columns hold NaN
-                v = np.nan
         elif partly and (name in units or not is_input):
             arr = v if isinstance(v, np.ndarray) else np.full(n, v)
             kind = arr.dtype.kind

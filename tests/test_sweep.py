@@ -427,3 +427,32 @@ def test_a_subclass_with_only_solve_sweeps_through_it():
     assert twice[0] == 2.0 and twice[2] == 6.0 and math.isnan(twice[1])
     assert list(r.valid) == [True, False, True] * 2 and r.error[1] == str(InvalidInputError("x", -1.0, "a number >= 0"))
     assert list(r.label) == ["a", "a", "a", "b", "b", "b"]
+
+
+def test_prepared_cache_keys_on_identity_and_keeps_solve_pure():
+    import warnings
+
+    from mlsysim_core.solver import PreparedCache
+
+    calls = []
+    cache = PreparedCache(lambda *a: calls.append(a) or len(calls), size=2)
+    big = 10**20
+    assert cache(1, "x", big) == cache(1, "x", big) == 1 and len(calls) == 1  # the same objects: one preparation
+    assert cache(True, "x", big) == 2  # True == 1 but is another object: prepared again, so checked again
+    cache(3, "x", big)
+    assert cache(1, "x", big) == 4  # full: cleared, prepared again
+    with pytest.raises(ZeroDivisionError):  # a preparation that raises caches nothing
+        PreparedCache(lambda x: 1 / x)(0)
+
+    # DistributedModel: a cached preparation still warns on every call; results do not share a dict
+    L, fleet = M.Language.Llama3_70B, mlsysim.Systems.Clusters.Frontier_8K
+    d = mlsysim.DistributedModel()
+    for _ in range(2):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            r = d.solve(L, fleet, batch_size=1024, tp_size=16)
+        assert any("larger than a node" in str(w.message) for w in seen)
+    r.parallelism["dp"] = -1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert d.solve(L, fleet, batch_size=1024, tp_size=16).parallelism["dp"] == 512

@@ -264,6 +264,54 @@ class _Group:
                  "a", "V", "head_params", "layer_params", "attn_dim", "P_exp", "k", "Ls", "n_coll", "default_seq",
                  "fwd", "acts_per_sample", "dp_c", "w_mem", "g_mem", "o_mem", "state_memory", "cap", "acc_name", "notes",
                  "warning", "parallelism", "fields")
+    t: Any
+    p: Any
+    e: Any
+    v: Any
+    rc: Any
+    sp: Any
+    ov: Any
+    ov_frac: Any
+    eta_c: Any
+    peak: Any
+    N: Any
+    d: Any
+    transformer: Any
+    b_act: Any
+    P: Any
+    tokens: Any
+    strict: Any
+    bw_tp: Any
+    lat_tp: Any
+    bw_pp: Any
+    lat_pp: Any
+    bw_ep: Any
+    lat_ep: Any
+    L: Any
+    h: Any
+    a: Any
+    V: Any
+    head_params: Any
+    layer_params: Any
+    attn_dim: Any
+    P_exp: Any
+    k: Any
+    Ls: Any
+    n_coll: Any
+    default_seq: Any
+    fwd: Any
+    acts_per_sample: Any
+    dp_c: Any
+    w_mem: Any
+    g_mem: Any
+    o_mem: Any
+    state_memory: Any
+    cap: Any
+    acc_name: Any
+    notes: Any
+    warning: Any
+    parallelism: Any
+    fields: Any
 
 
 def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, precision: Any, zero_stage: Any,

@@ -250,6 +250,21 @@ class _Group:
 
     __slots__ = ("usage", "fleet", "grid", "life", "rate", "p_ue", "capex_acc", "capex_host", "capex_net",
                  "capex_total", "pmax", "pidle", "cloud_rate", "tq", "fields")
+    usage: Any
+    fleet: Any
+    grid: Any
+    life: Any
+    rate: Any
+    p_ue: Any
+    capex_acc: Any
+    capex_host: Any
+    capex_net: Any
+    capex_total: Any
+    pmax: Any
+    pidle: Any
+    cloud_rate: Any
+    tq: Any
+    fields: Any
 
 
 def _prepare(fleet: Any, datacenter: Any, grid: Any, mfu: Any, amortization_years: Any,

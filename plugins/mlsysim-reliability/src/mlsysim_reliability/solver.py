@@ -34,7 +34,7 @@ import numpy as np
 
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.physics import maximum
-from mlsysim_core.solver import Solver
+from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked, where
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.types import Component, Fleet
@@ -136,9 +136,12 @@ def _node_rate(node: Any) -> float:
     return rate
 
 
+_ndarray = np.ndarray
+
+
 def _ufunc(scalar: Any, array: Any) -> Any:
     """``math`` for a Python float (solve()), the numpy ufunc for an array (a sweep)."""
-    return lambda x: array(x) if x.__class__ is np.ndarray else scalar(x)
+    return lambda x: array(x) if x.__class__ is _ndarray else scalar(x)
 
 
 _exp, _expm1, _log = _ufunc(math.exp, np.exp), _ufunc(math.expm1, np.expm1), _ufunc(math.log, np.log)
@@ -166,7 +169,7 @@ def goodput(tau: Any, delta: Any, restart: Any, mtbf: Any) -> Any:
     x + r >= 700: the log form, log(expm1(x)) = x + log(-expm1(-x)) (expm1 itself overflows)."""
     x = (tau + delta) / mtbf
     r = restart / mtbf
-    if x.__class__ is not np.ndarray and r.__class__ is not np.ndarray and tau.__class__ is not np.ndarray:
+    if x.__class__ is not _ndarray and r.__class__ is not _ndarray and tau.__class__ is not _ndarray:
         if tau <= 0.0 or not x + r < math.inf:
             return 0.0
         if x == 0.0:
@@ -182,10 +185,11 @@ def goodput(tau: Any, delta: Any, restart: Any, mtbf: Any) -> Any:
     return np.where((tau <= 0.0) | ~(x + r < math.inf), 0.0, g)
 
 
-def _evaluate(t: Any, delta: Any, restart: float, m: float, interval: Optional[float], make: Any, **fixed: Any) -> Any:
-    """Every computed field of the ReliabilityResult from checked SI inputs: the job time ``t`` and
-    checkpoint cost ``delta`` are numbers (solve()) or arrays (a sweep); one code path. Returns
-    ``make(**fields, **fixed)``: the result (solve(), ``make=ReliabilityResult``) or columns (``dict``)."""
+def _evaluate(t: Any, delta: Any, restart: float, m: float, interval: Optional[float], nodes: int, source: str,
+              make: Any) -> Any:
+    """Every field of the ReliabilityResult from checked SI inputs: the job time ``t`` and checkpoint
+    cost ``delta`` are numbers (solve()) or arrays (a sweep); one code path. Returns ``make(**fields)``:
+    the result (solve(), ``make=ReliabilityResult``) or columns (``make=dict``)."""
     e = t / m
     tau_d = daly_interval(delta, m)
     tau = tau_d if interval is None else interval + 0.0 * delta
@@ -198,7 +202,8 @@ def _evaluate(t: Any, delta: Any, restart: float, m: float, interval: Optional[f
         expected_failures=e, young_interval=young_interval(delta, m), daly_interval=tau_d,
         optimal_checkpoint_interval=tau_d, checkpoint_interval=tau, goodput=g,
         goodput_first_order=maximum(g1, 0.0), expected_completion_time=wall, expected_interruptions=wall / m,
-        job_duration=t, checkpoint_time=delta, restart_time=restart, **fixed,
+        job_duration=t, checkpoint_time=delta, restart_time=restart, node_mtbf=m * nodes, nodes=nodes,
+        mtbf_source=source,
     )
 
 
@@ -244,26 +249,29 @@ class ReliabilityModel(Solver):
         the catalog: fleet.mtbf, node.components. Checks run on the fleet, restart, MTBF and interval
         arguments first, then on job_duration_hours and checkpoint_time_s.
         """
-        restart, m, source, interval = _prepare(fleet, avg_recovery_time_s, restart_time_s, node_mtbf, fleet_mtbf,
-                                                component_mttf, components, checkpoint_interval)
+        # a component_mttf dict or a components list can change between calls: not cached
+        prepare = _prepared if component_mttf is None and components is None else _prepare
+        restart, m, source, interval = prepare(fleet, avg_recovery_time_s, restart_time_s, node_mtbf, fleet_mtbf,
+                                               component_mttf, components, checkpoint_interval)
         t = _job_time(job_duration_hours)
         delta = _checkpoint_time(checkpoint_time_s)
-        return _evaluate(t, delta, restart, m, interval, ReliabilityResult, node_mtbf=m * fleet.count,
-                         nodes=fleet.count, mtbf_source=source)
+        return _evaluate(t, delta, restart, m, interval, fleet.count, source, ReliabilityResult)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): job_duration_hours and checkpoint_time_s
         as arrays, through solve()'s checks and :func:`_evaluate`."""
         a = args
         fleet = a["fleet"]
-        restart, m, source, interval = _prepare(fleet, a["avg_recovery_time_s"], a["restart_time_s"], a["node_mtbf"],
-                                                a["fleet_mtbf"], a["component_mttf"], a["components"],
-                                                a["checkpoint_interval"])
+        prepare = _prepared if a["component_mttf"] is None and a["components"] is None else _prepare
+        restart, m, source, interval = prepare(fleet, a["avg_recovery_time_s"], a["restart_time_s"], a["node_mtbf"],
+                                               a["fleet_mtbf"], a["component_mttf"], a["components"],
+                                               a["checkpoint_interval"])
         errors = PointErrors(n)
         t = checked(errors, "job_duration_hours", vectors, a, _job_time)
         delta = checked(errors, "checkpoint_time_s", vectors, a, _checkpoint_time)
-        return _evaluate(t, delta, restart, m, interval, dict, node_mtbf=m * fleet.count, nodes=fleet.count,
-                         mtbf_source=source, valid=errors.ok, error=errors.messages)
+        f = _evaluate(t, delta, restart, m, interval, fleet.count, source, dict)
+        f.update(valid=errors.ok, error=errors.messages)
+        return f
 
 
 def _job_time(value: Any) -> float:
@@ -308,6 +316,9 @@ def _prepare(fleet: Any, avg_recovery_time_s: Any, restart_time_s: Any, node_mtb
     interval = None if checkpoint_interval is None else _time("checkpoint_interval", checkpoint_interval, 1.0,
                                                               "seconds")
     return restart, m, source, interval
+
+
+_prepared = PreparedCache(_prepare)
 
 
 def _components(value: Any) -> tuple:

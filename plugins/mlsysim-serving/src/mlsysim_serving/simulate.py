@@ -20,7 +20,7 @@ def draw_lengths(rng, mean, cv, dist, n, top):
     """``n`` integer lengths in [1, top] with ``mean`` and coefficient of variation ``cv``
     (fixed when cv = 0; lognormal or gamma)."""
     if cv == 0.0:
-        return np.full(n, int(round(mean)), dtype=np.int64)
+        return np.full(n, round(mean), dtype=np.int64)
     if dist == "lognormal":
         s2 = np.log1p(cv * cv)
         x = rng.lognormal(np.log(mean) - s2 / 2.0, np.sqrt(s2), n)
@@ -107,7 +107,7 @@ def simulate(cost, prompts, outputs, hit, M, max_seqs, kv_tokens, arrivals=None,
                                  arr_list[nxt] if arr_list is not None and nxt < n else None)
             k += j
             while done_heap and done_heap[0][0] < k:
-                kf, r = heapq.heappop(done_heap)
+                _, r = heapq.heappop(done_heap)
                 finish[r] = t  # the block ends at the first finishing step
                 n_dec -= 1
                 base -= S[r] - fin_k0[r]

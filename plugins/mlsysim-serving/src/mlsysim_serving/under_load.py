@@ -21,7 +21,7 @@ from mlsysim_core.units import Quantity, ureg
 
 from . import simulate as SIM
 from . import traffic as TR
-from .solver import PREFILL_CHUNK_TOKENS
+from .solver import PREFILL_CHUNK_TOKENS, step_overhead
 
 DEFAULT_MAX_NUM_SEQS = 256
 LENGTH_DISTRIBUTIONS = ("lognormal", "gamma")
@@ -82,7 +82,7 @@ def step_cost(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, l
     """The engine step cost of this layout (same terms as the static prefill/decode kernels)."""
     hw = hardware.si
     b_act = b if b >= 2.0 else 2.0
-    overhead = hw.dispatch_tax + shape.layers * E.LAYER_OVERHEAD_S + E.STEP_OVERHEAD_S
+    overhead = step_overhead(hw.dispatch_tax, shape.layers)
     link_bw = link.si.bandwidth if tp_size > 1 else 1.0
     return TR.StepCost(float(tp_size), b, b_kv, b_act, shape.dense_read, shape.experts_params, shape.expert_share,
                        shape.matmul, shape.layers, shape.attn_dim, shape.hidden, shape.kv, kv_share, peak, eta_c,

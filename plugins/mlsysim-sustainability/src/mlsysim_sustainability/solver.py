@@ -193,6 +193,19 @@ class _Group:
 
     __slots__ = ("usage", "fleet", "pmax", "pidle", "p_ue", "w_ue", "ci", "wi", "per_dev", "life", "tq", "nq",
                  "fields")
+    usage: Any
+    fleet: Any
+    pmax: Any
+    pidle: Any
+    p_ue: Any
+    w_ue: Any
+    ci: Any
+    wi: Any
+    per_dev: Any
+    life: Any
+    tq: Any
+    nq: Any
+    fields: Any
 
 
 def _prepare(fleet: Any, datacenter: Any, mfu: Any, embodied_carbon_per_device: Any, grid: Any, pue: Any, wue: Any,
