@@ -297,6 +297,36 @@ def _c_llama3_longctx() -> float:
     return _q(r.flops_per_step, "TFLOP") / _q(r.step_time, "s") / r.total_accelerators
 
 
+def _bridge_h100(model: Any, gpus: int, batch: int, tp: int, pp: int, cp: int, v: int) -> float:
+    """Megatron-Bridge's DGX-H100 FP8 rows: tokens per second per GPU."""
+    S = _m().Systems
+    r = _m().DistributedModel().solve(
+        model=model, fleet=_fleet(S.Nodes.DGX_H100, gpus, S.Fabrics.InfiniBand_NDR, "DGX-H100"), batch_size=batch,
+        tp_size=tp, pp_size=pp, cp_size=cp, v_stages=v, microbatch_count=batch // (gpus // (tp * pp * cp)),
+        precision="bf16", fp8=True, seq_len=8192, zero_stage=1, activation_recomputation="selective",
+        overlap_comm=True)
+    return _q(r.tokens_per_second, "1/s") / r.total_accelerators
+
+
+_BRIDGE_ASSUMED = ("micro-batch 1 as stated; Megatron's distributed optimizer (ZeRO-1) with overlapped gradient "
+                   "reduce-scatter and parameter all-gather; interleaved 1F1B with the stated VP; selective "
+                   "recomputation (flash attention); ring context parallelism (Megatron-Core's p2p)")
+
+
+@maps("C-megatron-bridge-h100-llama3-70b-fp8-tokens",
+      "DistributedModel(Llama3_70B, 64 DGX-H100 GPUs on InfiniBand_NDR, bf16 with fp8 GEMMs, tp 4 pp 8 v 5, "
+      "B=128, S=8192).tokens_per_second / GPUs", _BRIDGE_ASSUMED)
+def _c_bridge_70b() -> float:
+    return _bridge_h100(_lm().Llama3_70B, 64, 128, 4, 8, 1, 5)
+
+
+@maps("C-megatron-bridge-h100-llama31-405b-fp8-cp2-tokens",
+      "DistributedModel(Llama3_1_405B, 1024 DGX-H100 GPUs on InfiniBand_NDR, bf16 with fp8 GEMMs, tp 8 pp 8 cp 2 "
+      "v 8, B=512, S=8192).tokens_per_second / GPUs", _BRIDGE_ASSUMED)
+def _c_bridge_405b() -> float:
+    return _bridge_h100(_lm().Llama3_1_405B, 1024, 512, 8, 8, 2, 8)
+
+
 @maps("C-palm-540b-mfu",
       "DistributedModel(PaLM_540B, 2 TPU v4 pods as 2 'nodes' of 3072 chips on the pods' DCN, bf16, tp 12).mfu",
       "model axis 12 x data 256 per pod x 2 pods; batch 2048 x 2048 tokens (final); ZeRO-3-like sharding; full "
