@@ -244,23 +244,12 @@ class Points:
 
         if name in {p.name for p in self.cmd.params}:
             return self._input(name, np.arange(self.n), numeric=True)
-        col = self._magnitude(name, self.order) if name in self.fields else np.array([None] * self.n)
+        col = self.res.magnitude(name, self.order) if name in self.fields else np.array([None] * self.n)
         if col.dtype.kind == "O":
             return np.array(
                 [v if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in col], float
             )
         return col.astype(float) if col.dtype.kind in "iuf" else np.full(self.n, np.nan)
-
-    def _magnitude(self, name: str, rows: Any) -> Any:
-        """Result column ``name`` at ``rows`` in its unit; a physical column holding None (an input not given)
-        reads as NaN there."""
-        import numpy as np
-
-        col = self.res.si(name)[rows]
-        if name in self.units and col.dtype.kind == "O":
-            col = np.array([np.nan if v is None else v for v in col], dtype=float)
-            return col * self.res._units[name][1]
-        return self.res.magnitude(name, rows)
 
     def _values(self, name: str, rows: Any, ok: Any = True, text: bool = False) -> list:
         """Result column ``name`` at ``rows`` as ``to_dict()`` gives each value (NaN -> None), None where not
@@ -269,7 +258,7 @@ class Points:
 
         from ..results import _plain
 
-        col = self._magnitude(name, rows)
+        col = self.res.magnitude(name, rows)
         none = ~np.asarray(ok, dtype=bool)
         if col.dtype.kind == "f":
             none = none | (np.isnan(col) if name in self.units else ~np.isfinite(col))
