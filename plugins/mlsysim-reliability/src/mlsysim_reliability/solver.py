@@ -40,6 +40,8 @@ from mlsysim_core.results import Result, measure, result
 from mlsysim_core.types import Component, Fleet
 from mlsysim_core.units import HOUR, SECOND, Quantity, to_si
 
+from .checkpoint import Checkpoint, from_training
+
 #: Restart cost R (s) when none is given: upstream 0.1.1's avg_recovery_time_s (failure detection,
 #: rescheduling and checkpoint reload); measured restore times for >100B-parameter runs are not
 #: public (shared/reference/infrastructure.md section 5). Pass ``restart_time_s`` for your system.
@@ -70,6 +72,10 @@ class ReliabilityResult(Result):
     job_duration = measure("h", doc="failure-free compute time of the job (T)")
     checkpoint_time = measure("s", doc="checkpoint cost delta")
     restart_time = measure("s", doc="restart cost R (detect, reschedule, reload)")
+    checkpoint_bytes = measure("GB", doc="one checkpoint: weights + optimizer state (with training= and storage=)",
+                               optional=True)
+    checkpoint_write_time = measure("s", doc="writing one checkpoint to the storage (with storage=)", optional=True)
+    checkpoint_storage: str = attrs.field(default="")  # the storage tier written to, '' without storage=
     nodes: int = attrs.field()
     mtbf_source: str = attrs.field()  # where the MTBF came from
 
@@ -221,7 +227,7 @@ class ReliabilityModel(Solver):
         self,
         fleet: Any,
         job_duration_hours: Any,
-        checkpoint_time_s: Any = DEFAULT_CHECKPOINT_S,
+        checkpoint_time_s: Any = None,
         avg_recovery_time_s: Any = None,
         *,
         restart_time_s: Any = None,
@@ -230,13 +236,17 @@ class ReliabilityModel(Solver):
         component_mttf: Optional[Mapping] = None,
         components: Any = None,
         checkpoint_interval: Any = None,
+        training: Any = None,
+        storage: Any = None,
+        asynchronous_checkpoint: bool = False,
     ) -> ReliabilityResult:
         """Reliability of a job of ``job_duration_hours`` of failure-free compute on ``fleet``.
 
         Args:
             fleet: a Fleet (``mlsysim.Systems.Clusters.X``).
             job_duration_hours: failure-free compute time T (hours, or a time Quantity).
-            checkpoint_time_s: checkpoint cost delta (seconds, or a time Quantity), > 0.
+            checkpoint_time_s: checkpoint cost delta (seconds, or a time Quantity), > 0 (default 60 s);
+                None with ``storage=``: derived from the training state and the storage.
             avg_recovery_time_s: upstream name of ``restart_time_s``.
             restart_time_s: restart cost R after a failure (seconds or Quantity, >= 0; default 300 s).
             node_mtbf: a stated node MTBF (hours or Quantity), replacing the component sum.
@@ -244,6 +254,11 @@ class ReliabilityModel(Solver):
             component_mttf: {part: MTTF} overriding the MTTF of parts the node lists.
             components: a sequence of ``Component`` replacing the node's list.
             checkpoint_interval: assess this interval (s or Quantity) instead of the optimum.
+            training: a DistributedModel result: its weights and optimizer state are the checkpoint
+                (:mod:`mlsysim_reliability.checkpoint`); with ``storage``.
+            storage: a StorageTier (``mlsysim.Systems.Storage.X``) the checkpoint is written to.
+            asynchronous_checkpoint: training stalls only for the copy to host memory; the write runs
+                in the background (PyTorch DCP async_save).
 
         Precedence of the MTBF: fleet_mtbf, node_mtbf, components/component_mttf (arguments), then
         the catalog: fleet.mtbf, node.components. Checks run on the fleet, restart, MTBF and interval
@@ -254,8 +269,12 @@ class ReliabilityModel(Solver):
         restart, m, source, interval = prepare(fleet, avg_recovery_time_s, restart_time_s, node_mtbf, fleet_mtbf,
                                                component_mttf, components, checkpoint_interval)
         t = _job_time(job_duration_hours)
-        delta = _checkpoint_time(checkpoint_time_s)
-        return _evaluate(t, delta, restart, m, interval, fleet.count, source, ReliabilityResult)
+        ck = _checkpoint(training, storage, asynchronous_checkpoint)
+        delta = _delta(checkpoint_time_s, ck)
+        if ck is None:
+            return _evaluate(t, delta, restart, m, interval, fleet.count, source, ReliabilityResult)
+        return _evaluate(t, delta, restart, m, interval, fleet.count, source,
+                         lambda **f: ReliabilityResult(**f, **_checkpoint_fields(ck)))
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): job_duration_hours and checkpoint_time_s
@@ -268,8 +287,11 @@ class ReliabilityModel(Solver):
                                                a["checkpoint_interval"])
         errors = PointErrors(n)
         t = checked(errors, "job_duration_hours", vectors, a, _job_time)
-        delta = checked(errors, "checkpoint_time_s", vectors, a, _checkpoint_time)
+        ck = _checkpoint(a["training"], a["storage"], a["asynchronous_checkpoint"])
+        delta = checked(errors, "checkpoint_time_s", vectors, a, lambda v: _delta(v, ck))
         f = _evaluate(t, delta, restart, m, interval, fleet.count, source, dict)
+        if ck is not None:
+            f.update(_checkpoint_fields(ck))
         f.update(valid=errors.ok, error=errors.messages)
         return f
 
@@ -280,6 +302,33 @@ def _job_time(value: Any) -> float:
 
 def _checkpoint_time(value: Any) -> float:
     return _time("checkpoint_time_s", value, 1.0, "seconds")
+
+
+def _checkpoint(training: Any, storage: Any, asynchronous: Any) -> Optional[Checkpoint]:
+    """The checkpoint derived from ``training`` and ``storage`` (both or neither), else None."""
+    if training is None and storage is None:
+        if asynchronous is not False:
+            raise InvalidInputError("asynchronous_checkpoint", asynchronous, "False without training= and storage=")
+        return None
+    if training is None or storage is None:
+        name, value = ("training", training) if training is None else ("storage", storage)
+        raise InvalidInputError(name, value, "given together with " + ("storage=" if name == "training" else
+                                                                     "training=") + " (the checkpoint needs both)")
+    return from_training(training, storage, asynchronous)
+
+
+def _delta(value: Any, ck: Optional[Checkpoint]) -> float:
+    """The checkpoint cost delta: the argument (default 60 s), or derived from the storage."""
+    if ck is None:
+        return _checkpoint_time(DEFAULT_CHECKPOINT_S if value is None else value)
+    if value is not None:
+        raise InvalidInputError("checkpoint_time_s", value, "None when storage= is given (derived from the "
+                                "training state and the storage)")
+    return ck.blocking_time
+
+
+def _checkpoint_fields(ck: Checkpoint) -> dict:
+    return dict(checkpoint_bytes=ck.total_bytes, checkpoint_write_time=ck.write_time, checkpoint_storage=ck.storage)
 
 
 def _prepare(fleet: Any, avg_recovery_time_s: Any, restart_time_s: Any, node_mtbf: Any, fleet_mtbf: Any,
