@@ -33,6 +33,14 @@ SIM_WARMUP = 0.1
 
 
 def _seconds(name: str, value: Any) -> float:
+    """A time: seconds as a number, a time Quantity, or a string such as "50 ms" or "1s"."""
+    if isinstance(value, str):
+        try:
+            value = ureg.Quantity(value)
+        except Exception as exc:  # pint raises several parse errors
+            raise InvalidInputError(name, value, 'a time such as "1s", "300 ms" or a number of seconds') from exc
+        if not isinstance(value, Quantity):
+            value = float(value)
     if isinstance(value, Quantity):
         return V.quantity(name, value, ureg.s)
     return V.number(name, value, 0.0, math.inf, low_open=True, high_open=True)
