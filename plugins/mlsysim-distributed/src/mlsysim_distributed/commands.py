@@ -63,6 +63,20 @@ TRAIN = SolverCommand(
             choices=("selective", "full", "none"),
             help="Activation recomputation.",
         ),
+        Param(
+            "grad_precision",
+            "--grad-precision",
+            "choice",
+            choices=("fp32", "bf16", "fp16"),
+            help="Gradient buffer and reduction dtype (default: fp32, Megatron-LM's with bf16; fp16 with fp16).",
+        ),
+        Param(
+            "master_precision",
+            "--master-precision",
+            "choice",
+            choices=("fp32", "bf16", "fp16"),
+            help="Optimizer master-weight dtype (default fp32; none kept when the weights are that wide).",
+        ),
         Param("cp_size", "--cp", "int", 1, help="Context-parallel degree (each sequence split over cp GPUs)."),
         Param(
             "cp_variant",
