@@ -245,6 +245,10 @@ def _builtin_names() -> set[str]:
         "utilization",
         "accelerators",
         "phase",
+        "storage",  # a catalog kind (mlsysim.Systems.Storage)
+        "fp8",  # a precision the host defines
+        "training",
+        "method",
     }  # catalog kinds, host arguments, plain words
     for obj in [*vars(types).values(), *vars(results).values()]:
         if isinstance(obj, type) and attrs.has(obj):
