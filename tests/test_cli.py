@@ -80,7 +80,7 @@ def test_serve_json_matches_the_python_api():
     d = js("serve", "llama3_8b", "h100", "--seq-len", "2048", "--batch-size", "4", "--tp", "2", "--kv-precision", "fp8")
     assert d["solver"] == "ServingModel"
     assert d["inputs"] == {"model": "Llama3_8B", "hardware": "H100", "seq_len": 2048, "batch_size": 4, "tp_size": 2,
-                           "gpus_per_node": None, "precision": None, "kv_precision": "fp8", "output_len": None,
+                           "gpus_per_node": None, "precision": None, "kv_precision": "fp8", "output_len": None, "beam_width": None,
                            "efficiency": None}
     assert d["result"]["precision"] == "bf16"  # no --precision: the H100's own default_precision, said in notes
     assert any("default_precision" in n for n in d["result"]["notes"])

@@ -167,5 +167,6 @@ def test_one_version_for_every_distribution_shipped_here():
 
     assert mlsysim.__version__ == mlsysim_core.__version__ == version
     literal = re.compile(r"""^__version__\s*=\s*["']""", re.MULTILINE)
-    written = [p for p in [*REPO.glob("mlsysim*/**/*.py"), *REPO.glob("plugins/*/src/**/*.py")] if literal.search(p.read_text())]
+    sources = [*REPO.glob("mlsysim*/**/*.py"), *REPO.glob("plugins/*/src/**/*.py")]
+    written = [p for p in sources if literal.search(p.read_text())]
     assert not written, f"__version__ written by hand in {written}"

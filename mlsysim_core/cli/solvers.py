@@ -250,6 +250,7 @@ SERVE = Spec(
           help="Weights precision (default: the part's default_precision)."),
         P("kv_precision", "--kv-precision", "choice", choices=_PREC, help="KV-cache precision (default: as weights)."),
         P("output_len", "--output-len", "int", help="Generated tokens per request (mean ITL, end-to-end latency)."),
+        P("beam_width", "--beam-width", "int", help="Beams per request (beam search: one prefill, every beam decoded)."),
         P("efficiency", "--efficiency", "float", help="Achieved fraction of peak FLOP/s in (0, 1]."),
     ),
     key_fields=("feasible", "ttft", "itl", "tokens_per_second", "e2e_latency", "requests_per_second", "kv_cache_size",

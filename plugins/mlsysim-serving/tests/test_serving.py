@@ -205,3 +205,31 @@ def test_batch1_itl_is_stream_time_plus_sourced_fixed_costs():
     assert ms(mx.itl) == pytest.approx(itl_m * 1e3, rel=1e-9)
     # the two fixed costs are the constants named in mlsysim_core.efficiency, each with its source
     assert (E.MEMORY_STREAM, E.LAYER_OVERHEAD_S, E.STEP_OVERHEAD_S) == (0.87, 63e-6, 1e-3)
+
+
+def test_beam_search_shares_the_prefill_and_decodes_every_beam():
+    """Issue 14 item 8: 2 requests x 4 beams, prompts of 1024 tokens, 128 generated tokens. One
+    prefill of the 2 prompts; each decode step runs 8 sequences (weights read once, 8 KV caches of
+    1024 + 1 tokens) and yields one output token per request."""
+    r = serving.solve(LLAMA8, H100, seq_len=1024, batch_size=2, output_len=128, beam_width=4)
+    prefill_flops = 2 * (2 * P8_MATMUL * 1024 + 2 * 32 * 1024**2 * 4096)          # 2 prompts, not 8
+    assert r.prefill_flops.to("FLOP").magnitude == pytest.approx(prefill_flops, rel=1e-12)
+    decode_bytes = P8_MATMUL * 2 + 8 * 1025 * KV8
+    assert r.decode_bytes.to("B").magnitude == pytest.approx(decode_bytes, rel=1e-12)
+    assert ms(r.itl) == pytest.approx((decode_bytes / BW + OVH8) * 1e3, rel=1e-9)
+    assert r.decode_flops.to("FLOP").magnitude == pytest.approx(8 * (2 * P8_MATMUL + 4 * 32 * 1024 * 4096), rel=1e-12)
+    assert r.kv_cache_size.to("B").magnitude == pytest.approx(8 * (1024 + 128) * KV8, rel=1e-12)  # per beam
+    assert r.tokens_per_second.to("1/s").magnitude == pytest.approx(2 / r.itl.to("s").magnitude)
+    assert r.beam_width == 4 and r.batch_size == 2
+    # the same as 2 prompts prefilled + 8 independent sequences decoded
+    pre = serving.solve(LLAMA8, H100, seq_len=1024, batch_size=2, output_len=128)
+    dec = serving.solve(LLAMA8, H100, seq_len=1024, batch_size=8, output_len=128)
+    assert r.ttft == pre.ttft and r.itl_mean == dec.itl_mean and r.itl == dec.itl
+    assert ms(r.e2e_latency) == pytest.approx(ms(pre.ttft) + 127 * ms(dec.itl_mean), rel=1e-12)
+    assert r.requests_per_second.magnitude == pytest.approx(2 / r.e2e_latency.to("s").magnitude)
+    assert r.total_memory_required == dec.total_memory_required
+    with pytest.raises(mlsysim.InvalidInputError, match="beam_width"):
+        serving.solve(LLAMA8, H100, seq_len=1024, beam_width=0)
+    swept = ServingModel.sweep(model=LLAMA8, hardware=H100, seq_len=1024, batch_size=[1, 2], output_len=128,
+                               beam_width=4)
+    assert swept["itl"].to("ms").magnitude[1] == pytest.approx(ms(r.itl), rel=1e-12)

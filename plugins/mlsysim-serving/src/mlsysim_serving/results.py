@@ -20,7 +20,8 @@ class ServingResult(Result):
     feasible: bool = attrs.field(metadata={"doc": "total_memory_required <= memory_available (per GPU)"})
     ttft = measure("ms", doc="time to first token: prefill of batch_size prompts of seq_len tokens")
     itl = measure("ms", doc="inter-token latency: one decode step at context seq_len")
-    tokens_per_second = measure("token/s", doc="output tokens per second of the whole TP group = batch_size / itl")
+    tokens_per_second = measure("token/s", doc="output tokens per second of the whole TP group = batch_size / itl "
+                                "(one token per request per step, whatever the beam width)")
     # --- memory
     kv_cache_size = measure("GB", doc="KV cache of all sequences at their longest context (seq_len + output_len), whole group")
     model_weights_size = measure("GB", doc="weights of the whole model at the precision used")
@@ -74,6 +75,8 @@ class ServingResult(Result):
     batch_size: int = attrs.field()
     seq_len: int = attrs.field()
     output_len: object = attrs.field()
+    beam_width: int = attrs.field(default=1, metadata={
+        "doc": "beams per request: batch_size * beam_width sequences decode, one output token per request per step"})
     hardware: str = attrs.field()
     model: str = attrs.field()
     notes: tuple = attrs.field(factory=tuple, converter=tuple, metadata={

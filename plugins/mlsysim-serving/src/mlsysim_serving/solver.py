@@ -113,7 +113,9 @@ class ServingModel(Solver):
     ``batch_size`` is the number of concurrent sequences in decode (continuous batching at that
     concurrency, all at context ``seq_len``). With ``output_len`` the mean ITL over the output, the
     end-to-end latency and requests per second follow, and the KV cache is sized for
-    ``seq_len + output_len`` tokens.
+    ``seq_len + output_len`` tokens. With ``beam_width`` k > 1 each request is decoded as k beams
+    (beam search): its prompt is prefilled once, then every decode step runs k sequences per request
+    (compute and KV cache per beam) and yields one output token per request.
     """
 
     name = "ServingModel"
@@ -126,7 +128,8 @@ class ServingModel(Solver):
               precision: Optional[str] = None, tp_size: int = 1, kv_precision: Optional[str] = None,
               efficiency: Optional[float] = None, output_len: Optional[int] = None,
               memory_efficiency: Optional[float] = None, gpus_per_node: Optional[int] = None,
-              raise_errors: bool = False, memory_fraction: Optional[float] = None) -> ServingResult:
+              raise_errors: bool = False, memory_fraction: Optional[float] = None,
+              beam_width: int = 1) -> ServingResult:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
         Args:
@@ -148,13 +151,16 @@ class ServingModel(Solver):
             raise_errors: raise :class:`InfeasibleError` when it does not fit instead of feasible=False.
             memory_fraction: share of the reported capacity a deployment plans to fill, in (0, 1]
                 (default ``efficiency.USABLE_MEMORY_FRACTION`` = 0.9, vLLM's gpu_memory_utilization).
+            beam_width: beams per request (beam search; integer >= 1): one shared prefill of the prompt,
+                then ``batch_size * beam_width`` sequences per decode step, each with its own KV cache.
         """
         (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, precision, frac,
          notes) = self._prepare(model, hardware, precision, tp_size, kv_precision, efficiency, memory_efficiency,
                                 gpus_per_node, raise_errors, memory_fraction)
         seq_len, batch_size, output_len = _check_lengths(shape, seq_len, batch_size, output_len)
+        beams = _check_beams(beam_width)
         f = _evaluate(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, frac,
-                      batch_size, float(seq_len), output_len)
+                      batch_size, float(seq_len), output_len, beams)
         if raise_errors and not f["feasible"]:
             required, usable, capacity = f["total_memory_required"], f["memory_available"], hardware.si.capacity
             raise InfeasibleError(
@@ -164,7 +170,8 @@ class ServingModel(Solver):
                 f"tp_size={tp_size}", required=required, available=usable)
         return ServingResult(
             **f, precision=precision, kv_precision=kv_precision, tp_size=tp_size, batch_size=batch_size,
-            seq_len=seq_len, output_len=output_len, hardware=hardware.name, model=shape.name, notes=notes)
+            seq_len=seq_len, output_len=output_len, beam_width=beams, hardware=hardware.name, model=shape.name,
+            notes=notes)
 
     @staticmethod
     def _prepare(model: Any, hardware: Any, precision: Any, tp_size: Any, kv_precision: Any, efficiency: Any,
@@ -249,11 +256,13 @@ class ServingModel(Solver):
         errors.check(bad, keys, lambda i: _check_lengths(
             shape, seq[i].item(), batch[i].item(), None if out is None else out[i].item()))
         ok = errors.ok
+        beams = _check_beams(a["beam_width"])
         f = _evaluate(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, frac,
                       np.where(ok, batch, 1).astype(float), np.where(ok, seq, 1).astype(float),
-                      None if out is None else np.where(ok, out, 1).astype(float))
+                      None if out is None else np.where(ok, out, 1).astype(float), beams)
         f.update(valid=ok, error=errors.messages, precision=precision, kv_precision=kv_precision,
-                 tp_size=tp_size, batch_size=batch, seq_len=seq, output_len=out, hardware=hardware.name,
+                 tp_size=tp_size, batch_size=batch, seq_len=seq, output_len=out, beam_width=beams,
+                 hardware=hardware.name,
                  model=shape.name, notes=notes_column(n, notes))
         return f
 
@@ -282,12 +291,20 @@ def _check_lengths(shape: _Shape, seq_len: Any, batch_size: Any, output_len: Any
     return seq_len, batch_size, output_len
 
 
+def _check_beams(beam_width: Any) -> int:
+    if beam_width.__class__ is int and 1 <= beam_width <= _MAX:
+        return beam_width
+    return V.integer("beam_width", beam_width, 1, _MAX)
+
+
 def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv: float, eta_c: float, eta_m: float,
               tp_size: int, kv_share: float, link: Any, link_latency: float, memory_fraction: float, batch_size: Any,
-              S: Any, output_len: Any) -> dict:
+              S: Any, output_len: Any, beams: int = 1) -> dict:
     """Every computed field of the ServingResult from checked inputs. ``batch_size``, ``S`` (=
     seq_len) and ``output_len`` are numbers (``solve()``) or float arrays (a sweep): one code path,
-    the kernels of :mod:`.kernels`."""
+    the kernels of :mod:`.kernels`. Beam search (``beams`` > 1): the ``batch_size`` prompts are
+    prefilled once; decode runs ``batch_size * beams`` sequences (compute, KV reads and KV cache per
+    beam) and emits one output token per request per step."""
     hw = hardware.si
     n = float(tp_size)
     layers = shape.layers
@@ -306,9 +323,10 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv
     comm_p = K.tp_allreduce(msg_p, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
     ttft, tc_p, tm_p = K.phase_time(f_p, m_p, comm_p, peak, bw, eta_c, eta_m, overhead)
 
-    # ---- decode at context seq_len
-    read_dec = K.weights_read(batch_size, shape.dense_read, shape.experts_params, shape.expert_share)
-    f_d, m_d, msg_d = K.decode(batch_size, S, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim,
+    # ---- decode at context seq_len: every beam of every request is one sequence
+    seqs = batch_size * beams
+    read_dec = K.weights_read(seqs, shape.dense_read, shape.experts_params, shape.expert_share)
+    f_d, m_d, msg_d = K.decode(seqs, S, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim,
                                shape.hidden, shape.kv, kv_share)
     comm_d = K.tp_allreduce(msg_d, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
     itl, tc_d, tm_d = K.phase_time(f_d, m_d, comm_d, peak, bw, eta_c, eta_m, overhead)
@@ -316,7 +334,7 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv
     itl_mean = e2e = rps = t_one = itl_cont = rps_cont = in_tps = out_tps = prefill_share = None
     if output_len is not None:
         mid = S + (output_len - 1) / 2.0
-        f_m, m_m, _ = K.decode(batch_size, mid, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim,
+        f_m, m_m, _ = K.decode(seqs, mid, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim,
                                shape.hidden, shape.kv, kv_share)
         itl_mean = K.phase_time(f_m, m_m, comm_d, peak, bw, eta_c, eta_m, overhead)[0]
         e2e = ttft + K.decode_span(output_len, itl_mean)
@@ -339,7 +357,7 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv
         max_ctx = S
 
     # ---- memory wall (per GPU)
-    w_gpu, kv_gpu, work = K.memory_per_gpu(batch_size, max_ctx, n, b, b_kv, b_act, shape.params, shape.kv, kv_share,
+    w_gpu, kv_gpu, work = K.memory_per_gpu(seqs, max_ctx, n, b, b_kv, b_act, shape.params, shape.kv, kv_share,
                                            PREFILL_CHUNK_TOKENS, shape.hidden, shape.ffn, shape.vocab)
     required = w_gpu + kv_gpu + work
     capacity = hw.capacity
@@ -355,7 +373,7 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv
 
     return {
         "feasible": required <= usable, "ttft": ttft, "itl": itl, "tokens_per_second": batch_size / itl,
-        "kv_cache_size": batch_size * max_ctx * shape.kv * b_kv, "model_weights_size": shape.params * b,
+        "kv_cache_size": seqs * max_ctx * shape.kv * b_kv, "model_weights_size": shape.params * b,
         "total_memory_required": required, "memory_available": usable, "memory_utilization": required / capacity,
         "weights_per_gpu": w_gpu, "kv_cache_per_gpu": kv_gpu, "workspace_per_gpu": work,
         "prefill_compute_time": tc_p, "prefill_memory_time": tm_p, "prefill_communication_time": comm_p,

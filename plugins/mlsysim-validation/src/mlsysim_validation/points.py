@@ -87,16 +87,16 @@ def _max_batch(solve: Callable[[int], Any], limit: int = 8192) -> int:
     return lo
 
 
-def llm_max_throughput(model: Any, hw: Any, isl: int, osl: int, precision: str, tp: int = 1) -> float:
+def llm_max_throughput(model: Any, hw: Any, isl: int, osl: int, precision: str, tp: int = 1, beams: int = 1) -> float:
     """Output tokens/s of one TP group at the largest concurrency that fits in memory (<= 8192
-    sequences, the largest CUDA-graph batch of TensorRT-LLM): ServingModel.requests_per_second x
-    output_len."""
+    sequences, the largest CUDA-graph batch of TensorRT-LLM; requests x beams with beam search):
+    ServingModel.requests_per_second x output_len (one output token per request per step)."""
     s = _m().ServingModel()
 
     def solve(b: int) -> Any:
-        return s.solve(model, hw, isl, b, precision=precision, tp_size=tp, output_len=osl)
+        return s.solve(model, hw, isl, b, precision=precision, tp_size=tp, output_len=osl, beam_width=beams)
 
-    return _q(solve(_max_batch(solve)).requests_per_second, "1/s") * osl
+    return _q(solve(_max_batch(solve, limit=8192 // beams)).requests_per_second, "1/s") * osl
 
 
 @maps("A-mlperf40-h100x1-resnet50-offline",
@@ -122,28 +122,13 @@ def _a_sdxl() -> float:
     return _q(step.throughput, "1/s") / 40.0
 
 
-def beam_throughput(model: Any, hw: Any, isl: int, osl: int, precision: str, beams: int) -> float:
-    """Output tokens/s of beam search at the largest batch that fits: each request prefills its prompt
-    once (the beams share it) and decodes ``beams`` sequences; tokens counted once per request.
-    Requests/s = R / (TTFT(R prompts) + (osl - 1) x ITL_mean(R x beams sequences))."""
-    s = _m().ServingModel()
-
-    def dec(r: int) -> Any:
-        return s.solve(model, hw, isl, r * beams, precision=precision, output_len=osl)
-
-    r = _max_batch(dec, limit=8192 // beams)
-    pre = s.solve(model, hw, isl, r, precision=precision)
-    t = _q(pre.ttft, "s") + (osl - 1) * _q(dec(r).itl_mean, "s")
-    return r * osl / t
-
-
 @maps("A-mlperf41-h100x8-gptj-99-offline-per-gpu",
-      "ServingModel(GPTJ_6B, H100, fp8, tp 1): beam search at the largest batch that fits: prompts prefilled "
-      "once per request, 4 beams decoded, output tokens counted once per request",
+      "ServingModel(GPTJ_6B, H100, fp8, tp 1, beam_width 4) at the largest batch that fits: prompts prefilled "
+      "once per request, 4 beams decoded (KV cache per beam), output tokens counted once per request",
       "ISL 1024 (CNN-DailyMail prompts, up to 1919; mean not stated), OSL 128 (the maximum; early stops not "
       "modelled), 4 beams (MLPerf GPT-J rule)")
 def _a_gptj() -> float:
-    return beam_throughput(_lm().GPTJ_6B, _hw().H100, 1024, 128, "fp8", beams=4)
+    return llm_max_throughput(_lm().GPTJ_6B, _hw().H100, 1024, 128, "fp8", beams=4)
 
 
 @maps("A-mlperf41-h200x8-llama2-70b-99-offline-per-gpu",
