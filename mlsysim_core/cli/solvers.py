@@ -51,6 +51,19 @@ class P:
 
 
 @dataclass(frozen=True)
+class View:
+    """An extra table a flag adds below the fields: ``rows(result)`` -> (header, rows)."""
+
+    flag: str  # "--by-cause"
+    help: str
+    rows: Callable[[Any], tuple[list, list]]
+
+    @property
+    def kwarg(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+@dataclass(frozen=True)
 class Spec:
     name: str
     solver: str
@@ -63,6 +76,7 @@ class Spec:
     sweep_example: str = ""
     prepare: Optional[Callable[[dict, dict], None]] = None
     title: Callable[[Any, dict], str] = lambda r, i: ""
+    views: tuple = ()  # View: extra tables on request
 
     def options(self) -> dict[str, str]:
         """solver keyword -> command-line spelling (for error messages)."""
@@ -336,6 +350,15 @@ CARBON = Spec(
     title=lambda r, i: f"{i.get('fleet')} for {r.duration.to('day').magnitude:g} days in {r.region_name}",
 )
 
+def _by_cause(r: Any) -> tuple[list, list]:
+    """Expected interruptions per cause during the job (ReliabilityResult.failures_by_cause), largest first."""
+    counts = r.failures_by_cause
+    total = sum(counts.values())
+    rows = [[c, r.cause_kinds.get(c, ""), value(n), f"{100 * n / total:.1f} %"]
+            for c, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    return ["cause", "kind", "expected interruptions", "share"], rows + [["total", "", value(total), "100.0 %"]]
+
+
 RELIABILITY = Spec(
     name="reliability", solver="ReliabilityModel",
     summary="How often does CLUSTER fail during a job, how often to checkpoint, and what goodput results?",
@@ -344,14 +367,17 @@ RELIABILITY = Spec(
     params=(
         P("fleet", "CLUSTER", "cluster", required=True, help="Catalog cluster key."),
         P("job_duration_hours", "--hours", "float", required=True, help="Failure-free compute time of the job (hours)."),
-        P("checkpoint_time_s", "--checkpoint-s", "float", required=True, help="Time to write one checkpoint (s)."),
+        P("checkpoint_time_s", "--checkpoint-s", "float", help="Time to write one checkpoint (s; default 60)."),
         P("restart_time_s", "--restart-s", "float", help="Restart cost after a failure (s; default 300)."),
+        P("scope", "--scope", "choice", "all", choices=("all", "hardware"),
+          help="Causes counted: all job interruptions (hardware, software, maintenance) or hardware only."),
     ),
     key_fields=("fleet_mtbf", "node_mtbf", "failures_per_day", "failure_probability", "expected_failures",
                 "optimal_checkpoint_interval", "goodput", "expected_completion_time", "expected_interruptions",
-                "mtbf_source"),
+                "scope", "fleet_mttf_all", "fleet_mttf_hardware", "mtbf_source"),
     pareto=(("expected_completion_time", "min"), ("checkpoint_time", "max")),
     title=lambda r, i: f"{i.get('fleet')} ({r.nodes} nodes), {r.job_duration.to('h').magnitude:g} h job",
+    views=(View("--by-cause", "Also print expected interruptions per cause over the job's hours.", _by_cause),),
 )
 
 SPECS = {s.name: s for s in (ROOFLINE, SERVE, TRAIN, COST, CARBON, RELIABILITY)}
@@ -392,6 +418,7 @@ def make_command(spec: Spec) -> click.Command:
         ctx.meta["mlsysim.options"] = spec.options()
         if as_json and as_csv:
             raise CliError("--json", "choose one of --json and --csv")
+        shown = [v for v in spec.views if values.pop(v.kwarg, False)]
         kwargs, inputs = build(spec, values)
         result, warns = solve(spec, kwargs, strict)
         if as_json:
@@ -400,6 +427,9 @@ def make_command(spec: Spec) -> click.Command:
             click.echo(csv_text([csv_row(inputs, result)]), nl=False)
         else:
             click.echo(render(spec, inputs, result, show_all, warns))
+            for v in shown:
+                header, rows = v.rows(result)
+                click.echo("\n" + table(header, rows))
         if (as_json or as_csv) and warns:
             for w in warns:
                 click.echo(f"warning: {w}", err=True)
@@ -418,6 +448,7 @@ def make_command(spec: Spec) -> click.Command:
         click.Option(["--csv", "as_csv"], is_flag=True, help="One CSV row (a header line, then the values)."),
         click.Option(["--all", "show_all"], is_flag=True, help="Show every result field in the table."),
     ]
+    params += [click.Option([v.flag, v.kwarg], is_flag=True, help=v.help) for v in spec.views]
     if spec.strict_kwarg:
         params.append(click.Option(["--strict"], is_flag=True,
                                    help="Exit 2 with the reason when the configuration does not fit (infeasible)."))

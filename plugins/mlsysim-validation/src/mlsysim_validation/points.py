@@ -547,6 +547,14 @@ def _rel(fleet: Any, hours: float = 24.0, **kw: Any) -> Any:
     return _m().ReliabilityModel().solve(fleet, hours, **kw)
 
 
+@maps("F-llama3-cause-network-switch-cable",
+      "ReliabilityModel(Llama3_16K_Measured, 1,296 h).failures_by_cause['switch_cable']",
+      "an input datum: the catalog's switch/cable rate of Grand_Teton_H100 is this row of the same table",
+      kind="input")
+def _f_llama3_switch_cable() -> float:
+    return _rel(_m().Systems.Clusters.Llama3_16K_Measured, 54 * 24.0).failures_by_cause["switch_cable"]
+
+
 @maps("F-llama3-interruptions-per-day",
       "ReliabilityModel(Llama3_16K = 2,048 DGX_H100 on RoCE).failures_per_day",
       "catalog component failure rates of DGX_H100; the measurement counts all interruptions (incl. 47 planned "
@@ -597,9 +605,10 @@ SKIPPED: dict[str, str] = {
     "E-llama31-70B-gpu-hours": "GPU-hours of a whole pre-training run (layout, downtime, stages not stated)",
     "E-opt175b-tco2e": "duration, grid and the energy accounting behind the 75 t estimate are not stated",
     "E-li-ai-water-withdrawal-2027": "a projection of global AI demand in 2027 (a range), not a measurement of a system",
-    "F-llama3-cause-software-bug": "software failures are not modelled (component hardware failure rates only)",
-    "F-llama3-cause-network-switch-cable": "switch and cable counts of the Llama 3 fabric are not stated",
-    "F-llama3-cause-gpu-system-processor": "GPU sub-component (GSP) failure rates are not in the catalog",
+    "F-llama3-cause-software-bug": "the catalog's 'software' cause of Grand_Teton_H100 pools this row (54) with NCCL "
+                                   "watchdog timeouts (7) and dependency (2) of the same table: not separable",
+    "F-llama3-cause-gpu-system-processor": "the catalog's 'sram_processor' cause of Grand_Teton_H100 pools this row (17) "
+                                           "with GPU SRAM (19) of the same table: not separable",
     "F-kokolis-ettr-16k-5min-ckpt": "a hypothetical ETTR whose checkpoint write and restart costs are not stated",
     "F-opt175b-manual-restarts": "the manual/automatic split of restarts is an operations choice, not modelled",
     "F-kokolis-cluster-utilization-rsc1": "scheduler utilization of a research cluster is not modelled",
