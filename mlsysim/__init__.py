@@ -24,9 +24,17 @@ BUILTIN_SOLVERS = {
     "ReliabilityModel": "mlsysim-reliability",
     "PowerEfficiencyModel": "mlsysim-power-efficiency",
 }
+#: Pictures from outside the host: mlsysim_plots (shipped by mlsysim-core) and the built-in solvers' plugins.
+BUILTIN_PLOTS = {
+    "plot_sweep": "mlsysim_plots",
+    "plot_roofline": "mlsysim_single_node.plots",
+    "plot_scaling": "mlsysim_distributed.plots",
+    "plot_step_breakdown": "mlsysim_distributed.plots",
+    "plot_carbon": "mlsysim_sustainability.plots",
+}
 _SUBMODULES = ("hardware",)
 
-__all__ = [*CATALOG_NAMESPACES, *EXPORTS]
+__all__ = [*CATALOG_NAMESPACES, *EXPORTS, *BUILTIN_PLOTS]
 
 
 def __getattr__(name: str) -> Any:
@@ -37,6 +45,8 @@ def __getattr__(name: str) -> Any:
     if name in EXPORTS:
         module, attr = EXPORTS[name]
         return getattr(importlib.import_module(module), attr)
+    if name in BUILTIN_PLOTS:
+        return getattr(importlib.import_module(BUILTIN_PLOTS[name]), name)
     if name in _SUBMODULES:
         return importlib.import_module(f"mlsysim.{name}")
     if name == "__version__":

@@ -26,9 +26,7 @@ _BY_MODULE = {
     "mlsysim_core.records": ("SolverSpec",),
     "mlsysim_core.catalog": ("Entry",),
     "mlsysim_core.sweep": ("sweep", "SweepResult"),
-    "mlsysim_core.plots": (
-        "plot_roofline", "plot_sweep", "plot_pareto", "plot_scaling", "plot_carbon", "plot_step_breakdown",
-    ),
+    "mlsysim_core.cli.plot": ("plot_pareto",),
 }
 
 #: public name -> (module, attribute in it); ``mlsysim.plugins`` is the list of plugin records.

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import click
 
     from .catalog import Entry
+    from .cli.command import SolverCommand
     from .records import SolverSpec
 
 hookspec = pluggy.HookspecMarker("mlsysim")
@@ -67,10 +68,12 @@ def mlsysim_catalog_entries() -> list[Entry]:
 
 
 @hookspec
-def mlsysim_cli_commands() -> list[click.Command]:
-    """Return ``click.Command`` objects (or groups) to add to the ``mlsysim`` command line.
+def mlsysim_cli_commands() -> list[SolverCommand | click.Command]:
+    """Return the plugin's commands: :class:`mlsysim_core.cli.SolverCommand` declarations (the host
+    builds ``mlsysim <name>`` and ``mlsysim sweep <name>`` from each; docs/cli.md) or plain
+    ``click.Command`` objects (or groups).
 
-    Called once, when the ``mlsysim`` command lists or looks up its subcommands. Uniqueness: a
-    command name already taken (built-in or by an earlier plugin) is skipped with a warning naming
-    both.
+    Called once, when the ``mlsysim`` command lists or looks up its subcommands: import what the
+    commands need inside them, not here. Uniqueness: a command name already taken (by the host or
+    an earlier plugin) is skipped with a warning naming the plugin.
     """

@@ -164,9 +164,11 @@ def test_strict_infeasible_exits_2_and_plain_run_reports_it():
     run("roofline", "ResNet50", "H100", "--strict", code=0)
 
 
-def test_missing_solver_plugin_says_what_to_install():
-    out = run("serve", "Llama3_8B", "H100", "--seq-len", "128", code=None, env={"MLSYSIM_DISABLE_PLUGINS": "serving"})
-    one_line_error(out, "mlsysim-serving", "MLSYSIM_DISABLE_PLUGINS")
+def test_a_disabled_plugin_takes_its_commands_along():
+    env = {"MLSYSIM_DISABLE_PLUGINS": "serving"}
+    assert "serve " not in run("--help", env=env).stdout and "serve " not in run("sweep", "--help", env=env).stdout
+    out = run("serve", "Llama3_8B", "H100", "--seq-len", "128", code=None, env=env)
+    one_line_error(out, "No such command 'serve'", "mlsysim plugins", "mlsysim-serving", "MLSYSIM_DISABLE_PLUGINS")
 
 
 def test_help_of_every_command_has_an_example():
@@ -176,7 +178,7 @@ def test_help_of_every_command_has_an_example():
         assert name in top
     for cmd in (["roofline"], ["serve"], ["train"], ["cost"], ["carbon"], ["reliability"], ["compare"], ["sweep"],
                 ["sweep", "roofline"], ["sweep", "train"], ["catalog"], ["catalog", "import-hf"], ["plugins"],
-                ["power-efficiency"]):
+                ["power-efficiency"], ["sweep", "power-efficiency"]):
         out = run(*cmd, "--help").stdout
         assert "Example" in out and "mlsysim " in out.split("Example", 1)[1], cmd
 
@@ -230,7 +232,7 @@ def test_sweep_ranges_and_per_point_invalid_input():
 
 
 def test_vectorized_sweep_matches_solve_and_scales(tmp_path):
-    from mlsysim_core.cli._out import dumps
+    from mlsysim_core.cli import dumps
 
     # roofline and serve sweeps run as one vectorized call: each point's JSON is solve()'s to_dict()
     doc = json.loads(run("sweep", "serve", "--model", "Llama3_70B,Llama3_8B", "--hardware", "H100,A100", "--seq-len",
@@ -261,19 +263,19 @@ def test_vectorized_sweep_matches_solve_and_scales(tmp_path):
                        "--batch-size", "1..5000000", code=None), "25000000 points is more than 20000000")
 
 
-def test_parse_list_and_pareto_mask_in_process():
-    from mlsysim_core.cli.solvers import SPECS
-    from mlsysim_core.cli.sweep import parse_list, pareto_mask
+def test_parse_list_and_pareto_front_in_process():
+    import numpy as np
 
-    bs = SPECS["roofline"].params[2]
-    assert parse_list(bs, "1..256:x2", "--batch-size") == [1, 2, 4, 8, 16, 32, 64, 128, 256]
-    assert parse_list(bs, "1..10:+3,4,100", "--batch-size") == [1, 4, 7, 10, 100]
-    pts = [{"inputs": {}, "error": None, "result": {"latency": {"value": a, "unit": "ms"}, "throughput": b}}
-           for a, b in [(1, 1), (2, 3), (2, 2), (3, 3), (4, 5), (5, 4)]]
-    pts.append({"inputs": {}, "error": "bad", "result": None})
-    pts.append({"inputs": {}, "error": None, "result": {"latency": 0.5, "throughput": 99, "feasible": False}})
-    assert pareto_mask(pts, (("latency", "min"), ("throughput", "max"))) == [True, True, False, False, True, False,
-                                                                             False, False]
+    from mlsysim_core.cli import Param
+    from mlsysim_core.cli.sweep import front, parse_list
+
+    bs = Param("batch_size", "--batch-size", "int")
+    assert [v for v, _ in parse_list(bs, "1..256:x2", "--batch-size")] == [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    assert [v for v, _ in parse_list(bs, "1..10:+3,4,100", "--batch-size")] == [1, 4, 7, 10, 100]
+    # (latency min, throughput max) as two minimized columns; NaN (an error, an infeasible point) is never on it
+    lat = np.array([1, 2, 2, 3, 4, 5, np.nan, 0.5])
+    thr = np.array([1, 3, 2, 3, 5, 4, 9, np.nan])
+    assert front(lat, -thr).tolist() == [True, True, False, False, True, False, False, False]
 
 
 def test_compare_gives_ratio_and_wall():
@@ -339,14 +341,14 @@ def test_import_hf_writes_a_loadable_entry_and_checks_counts(tmp_path):
 
 
 def test_plugin_command_from_the_hook():
-    d = json.loads(run("power-efficiency", "h100", "T4", "--json").stdout)
-    assert d["solver"] == "PowerEfficiencyModel" and d["inputs"]["hardware"] == ["H100", "T4"]
+    d = json.loads(run("power-efficiency", "h100", "--json").stdout)
+    assert d["solver"] == "PowerEfficiencyModel" and d["inputs"] == {"hardware": "H100", "precision": None}
     r = mlsysim.PowerEfficiencyModel().solve(HW.H100)
-    assert d["results"][0]["flops_per_watt"]["value"] == pytest.approx(r.flops_per_watt.magnitude, rel=1e-12)
+    assert d["result"]["flops_per_watt"]["value"] == pytest.approx(r.flops_per_watt.magnitude, rel=1e-12)
 
 
 def test_import_mlsysim_loads_neither_click_nor_matplotlib():
-    code = "import sys, mlsysim; print(sorted(m for m in ('click', 'matplotlib', 'mlsysim_core.cli', 'mlsysim_core.plots') if m in sys.modules))"
+    code = "import sys, mlsysim; print(sorted(m for m in ('click', 'matplotlib', 'mlsysim_core.cli', 'mlsysim_plots') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -356,6 +358,8 @@ def test_import_mlsysim_loads_neither_click_nor_matplotlib():
 
 def test_plots_have_the_expected_axes_and_write_png(tmp_path):
     pytest.importorskip("matplotlib")
+    import mlsysim_plots
+
     r = mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.H100, batch_size=8)
     fig, ax = mlsysim.plot_roofline(HW.H100, [r])
     assert ax.get_xlabel() == "Arithmetic intensity (FLOP/byte)" and ax.get_ylabel() == "Performance (TFLOP/s)"
@@ -363,19 +367,13 @@ def test_plots_have_the_expected_axes_and_write_png(tmp_path):
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any("989.5 TFLOP/s" in t for t in labels) and any("Llama-3.1-8B" in t for t in labels)
     png = tmp_path / "r.png"
-    mlsysim_core_plots().save(fig, str(png))
+    mlsysim_plots.save(fig, str(png))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
     pts = [mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.get(h), batch_size=b) for h in ("A100", "H100") for b in (1, 8, 64)]
     fig, axes = mlsysim.plot_sweep(pts, "batch_size", ["latency", "throughput"], series=["hardware"])
     assert axes[0].get_xlabel() == "batch size" and axes[0].get_ylabel() == "latency (ms)"
     assert axes[1].get_ylabel() == "throughput (1/s)" and len(axes[0].lines) == 2
-
-
-def mlsysim_core_plots():
-    from mlsysim_core import plots
-
-    return plots
 
 
 def test_plot_options_write_pngs(tmp_path):
@@ -433,3 +431,41 @@ def test_serve_tensor_parallel_limit_is_the_scale_up_domain():
     assert js("serve", "Llama3_70B", "GB200", "--seq-len", "2048", "--tp", "64")["result"]["tp_size"] == 64
     d = js("serve", "Llama3_70B", "H100", "--seq-len", "2048", "--tp", "16", "--gpus-per-node", "16")
     assert d["result"]["tp_size"] == 16 and d["inputs"]["gpus_per_node"] == 16
+
+
+SWEEPS = {  # one sweep per built-in command, with an invalid point where one is easy to make
+    "train": ("--model", "Llama3_8B", "--cluster", "Research_256", "--nodes", "1,4", "--tp", "8,3", "--batch-size", "512"),
+    "cost": ("--cluster", "Research_256,Production_2K", "--days", "30,365", "--datacenter", "Quebec,Virginia",
+             "--cloud-rate", "2.5"),
+    "carbon": ("--cluster", "Research_256", "--days", "30", "--datacenter", "Quebec,Poland", "--utilization", "0.5,0"),
+    "reliability": ("--cluster", "Research_256,Frontier_8K", "--hours", "720", "--checkpoint-s", "0,60"),
+    "roofline": ("--model", "Llama3_8B,ResNet50", "--hardware", "A100,H100", "--batch-size", "1,64", "--precision",
+                 "fp16,fp8"),
+    "serve": ("--model", "Llama3_70B", "--hardware", "H100", "--seq-len", "2048", "--tp", "3,8", "--output-len", "64"),
+}
+
+
+@pytest.mark.parametrize("command", sorted(SWEEPS))
+def test_every_sweep_point_equals_the_single_command(command):
+    """`mlsysim sweep <cmd>` (the sweep engine) gives, point by point, what `mlsysim <cmd> --json` (solve()) gives."""
+    doc = json.loads(run("sweep", command, *SWEEPS[command], "--json", "-").stdout)
+    positional = {"model": "MODEL", "hardware": "HARDWARE", "fleet": "CLUSTER"}
+    flags = {p.name: p for p in _declaration(command).params}
+    assert any(p["error"] for p in doc["points"]) or command in ("carbon", "serve")
+    for p in doc["points"]:
+        args = [str(p["inputs"][k]) for k in positional if k in p["inputs"] and p["inputs"][k] is not None]
+        for k, v in p["inputs"].items():
+            if v is not None and k not in positional:
+                args += [flags[k].flag, str(v)]
+        one = run(command, *args, "--json", code=None)
+        if p["error"]:
+            assert one.returncode == 1 and p["result"] is None
+            assert " ".join(p["error"].split()) in one.stderr
+        else:
+            assert json.loads(one.stdout)["result"] == p["result"], (command, p["inputs"])
+
+
+def _declaration(command):
+    from mlsysim_core.plugins import host
+
+    return next(c for _, c in host().call_hook("mlsysim_cli_commands") if c.name == command)

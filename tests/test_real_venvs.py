@@ -90,7 +90,7 @@ class Venv:
 
 def _copy_host(dst: Path) -> Path:
     dst.mkdir()
-    for name in ("mlsysim", "mlsysim_core", "mlsysim_registry"):
+    for name in ("mlsysim", "mlsysim_core", "mlsysim_registry", "mlsysim_plots"):
         shutil.copytree(REPO / name, dst / name, ignore=_IGNORE)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, dst / name)
@@ -138,6 +138,12 @@ def solvers_venv(wheels, tmp_path_factory) -> Venv:
     # pytest and hypothesis (not the whole [test] extra) to run the template's own tests there
     return _make_venv(tmp_path_factory.mktemp("venv") / "solvers", w["host"], w["mlsysim-serving"],
                       w["mlsysim-power-efficiency"], w["template"], w["broken"], "pytest>=8", "hypothesis>=6.100")
+
+
+@pytest.fixture(scope="session")
+def template_venv(wheels, tmp_path_factory) -> Venv:
+    """The host and the template plugin only (and matplotlib, for --plot)."""
+    return _make_venv(tmp_path_factory.mktemp("venv") / "template", wheels["host"], wheels["template"], "matplotlib>=3.7")
 
 
 @pytest.fixture(scope="session")
@@ -201,6 +207,36 @@ def test_template_installs_is_found_and_its_tests_pass(solvers_venv, sources):
                check=False, MLSYSIM_DISABLE_PLUGINS="broken")
     assert out.returncode == 0, out.stdout + out.stderr
     assert " passed" in out.stdout
+
+
+def _commands(help_text: str) -> set[str]:
+    """The command names of a click help page."""
+    body = help_text.split("Commands:", 1)[1]
+    return {line.split()[0] for line in body.splitlines() if line.startswith("  ") and not line.startswith("   ")}
+
+
+def test_template_alone_brings_its_command_and_sweep(template_venv, tmp_path):
+    host_only = {"catalog", "plugins", "sweep", "validate"}  # the host distribution's own groups
+    top = _commands(_run([template_venv.mlsysim, "--help"]).stdout)
+    assert "arithmetic-intensity" in top and top - {"arithmetic-intensity"} <= host_only and "sweep" in top
+    assert _commands(_run([template_venv.mlsysim, "sweep", "--help"]).stdout) == {"arithmetic-intensity"}
+    # 1e9 FLOP over 1e8 B: I = 10 FLOP/B; H100 (3.35 TB/s): memory bound, attainable 10 x 3.35 TB/s = 33.5 TFLOP/s;
+    # 1e12 FLOP: I = 1e4 > ridge 989.5 / 3.35 = 295 FLOP/B: compute bound at the 989.5 TFLOP/s bf16 peak
+    doc = json.loads(_run([template_venv.mlsysim, "sweep", "arithmetic-intensity", "--hardware", "H100",
+                           "--flops", "1e9,1e12", "--bytes", "1e8", "--json", "-"]).stdout)
+    assert doc["solver"] == "ArithmeticIntensityModel" and doc["sweep"]["flops"] == [1e9, 1e12]
+    got = [(p["inputs"]["flops"], p["result"]["bottleneck"], p["result"]["attainable_flops"]) for p in doc["points"]]
+    assert got == [(1e9, "Memory", {"value": pytest.approx(33.5), "unit": "TFLOP/s"}),
+                   (1e12, "Compute", {"value": pytest.approx(989.5), "unit": "TFLOP/s"})]
+    assert [p["pareto"] for p in doc["points"]] == [True, True]
+    png = tmp_path / "x.png"
+    out = _run([template_venv.mlsysim, "sweep", "arithmetic-intensity", "--hardware", "H100,A100", "--flops",
+                "1e9,1e12", "--bytes", "1e8", "--plot", png])
+    assert f"wrote {png}" in out.stderr and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    one = json.loads(_run([template_venv.mlsysim, "arithmetic-intensity", "h100", "--flops", "1e9", "--bytes", "1e8",
+                           "--json"]).stdout)
+    assert one["inputs"] == {"hardware": "H100", "flops": 1e9, "bytes_moved": 1e8, "precision": None}
+    assert one["result"] == doc["points"][0]["result"]
 
 
 # --------------------------------------------------------------------------- (d) a broken plugin

@@ -1,12 +1,13 @@
-"""The ``mlsysim`` command line (click: small, stable, composable groups; plugin commands are plain
-``click.Command`` objects).
+"""The ``mlsysim`` command line (click: small, stable, composable groups).
 
 Exit codes: 0 ok, 1 bad input (a one-line message naming the argument, no traceback), 2 infeasible
-configuration with ``--strict``. Plugins add subcommands through the ``mlsysim_cli_commands`` hook.
-
-Layout: this module holds the group and ``mlsysim plugins``; ``solvers.py`` one command per solver (roofline, serve, train, cost, carbon,
-reliability); ``sweep.py`` ``sweep`` and ``compare``; ``_out.py`` tables, JSON and CSV. Only click
-and the standard library are imported at start; the catalog, solvers and matplotlib on use.
+configuration with ``--strict``. The host holds the group, ``mlsysim plugins`` and ``mlsysim sweep``;
+every other command comes from a plugin's ``mlsysim_cli_commands`` hook: a :class:`SolverCommand`
+declaration (the host builds ``mlsysim <name>`` and ``mlsysim sweep <name>`` from it) or a plain
+``click.Command``. Public API (docs/cli.md): :class:`Param`, :class:`SolverCommand`, :class:`View`, :func:`lookup`,
+:func:`option_names`, :class:`CliError` and the output helpers ``table``, ``emit``, ``dumps``,
+``csv_text``, ``flatten``, ``value``, ``save_plot``.
+Only click and the standard library are imported at start; the catalog, solvers and matplotlib on use.
 """
 
 from __future__ import annotations
@@ -18,17 +19,23 @@ from typing import Any
 import click
 
 from ..errors import InfeasibleError, InvalidInputError, MlsysimError
-from ._out import emit, table
+from ._out import csv_text, dumps, emit, flatten, table, value
+from .command import (
+    CONTEXT,
+    OPTIONS_KEY,
+    PRECISIONS,
+    CliError,
+    Param,
+    SolverCommand,
+    View,
+    lookup,
+    make_command,
+    option_names,
+    save_plot,
+)
 
-__all__ = ["main", "table", "emit", "CliError"]
-
-
-class CliError(MlsysimError):
-    """Bad command-line input; the message starts with the option or argument it concerns."""
-
-    def __init__(self, option: str, message: str):
-        self.option = option
-        super().__init__(f"{option}: {message}")
+__all__ = ["main", "Param", "SolverCommand", "View", "CliError", "lookup", "option_names", "save_plot", "PRECISIONS",
+           "table", "emit", "dumps", "csv_text", "flatten", "value"]
 
 
 def _one_line(text: str) -> str:
@@ -39,7 +46,7 @@ def describe(exc: BaseException, ctx: click.Context | None) -> str:
     """The error as one line, naming the command-line option behind a solver argument."""
     msg = _one_line(exc)
     if isinstance(exc, InvalidInputError) and ctx is not None:
-        options = ctx.meta.get("mlsysim.options", {})
+        options = ctx.meta.get(OPTIONS_KEY, {})
         arg = str(exc.argument)
         opt = options.get(arg) or options.get(arg.split(".")[0].split("[")[0].split("*")[0])
         if opt:
@@ -85,22 +92,57 @@ class Group(click.Group):
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
-    def _plugin_commands(self) -> dict[str, click.Command]:
-        from ..plugins import PluginWarning, host
-
-        out: dict[str, click.Command] = {}
-        for plugin, cmd in host().call_hook("mlsysim_cli_commands", click.Command):
-            if cmd.name in self.commands or cmd.name in out:
-                warnings.warn(f"plugin {plugin!r} command {cmd.name!r} is already taken; skipped", PluginWarning, stacklevel=2)
-                continue
-            out[cmd.name] = cmd
-        return out
-
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self._plugin_commands()})
+        return sorted({*super().list_commands(ctx), *plugin_commands(self.commands)})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        return super().get_command(ctx, name) or self._plugin_commands().get(name)
+        return super().get_command(ctx, name) or plugin_commands(self.commands).get(name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            raise click.UsageError(f"{exc.message} {_plugins_hint()}", exc.ctx) from None
+
+
+def _plugins_hint() -> str:
+    """Where commands come from, and which plugins are off (their commands are missing)."""
+    from ..plugins import records
+
+    off = [r for r in records() if r.status != "active"]
+    why = {"disabled": "disabled by MLSYSIM_DISABLE_PLUGINS", "failed": "failed to load"}
+    return "Commands come from installed plugins (mlsysim plugins)" + "".join(
+        f"; {r.name} ({r.distribution}) is {why.get(r.status, r.status)}" for r in off) + "."
+
+
+def plugin_commands(taken: dict, sweep: bool = False) -> dict[str, click.Command]:
+    """The commands of the ``mlsysim_cli_commands`` hook by name (``sweep``: the sweep of each
+    SolverCommand); a name already taken is skipped with a warning."""
+    from ..plugins import PluginWarning, host
+    from .sweep import make_sweep_command
+
+    out: dict[str, click.Command] = {}
+    for plugin, item in host().call_hook("mlsysim_cli_commands", (click.Command, SolverCommand)):
+        if sweep and not isinstance(item, SolverCommand):
+            continue
+        if item.name in taken or item.name in out:
+            warnings.warn(f"plugin {plugin!r} command {item.name!r} is already taken; skipped", PluginWarning,
+                          stacklevel=2)
+            continue
+        if isinstance(item, SolverCommand):
+            item = make_sweep_command(item) if sweep else make_command(item)
+        out[str(item.name)] = item
+    return out
+
+
+class SweepGroup(click.Group):
+    """``mlsysim sweep <command>`` for every SolverCommand a plugin declares."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(plugin_commands({}, sweep=True))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return plugin_commands({}, sweep=True).get(name)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -112,9 +154,8 @@ def main(catalog_files: tuple) -> None:
 
     \b
     Example:
-      mlsysim serve Llama3_8B H100 --seq-len 2048
-      mlsysim compare A100 H100 B200 --model Llama3_8B --batch-size 8
-      mlsysim sweep roofline --model Llama3_8B --hardware A100,H100 --batch-size 1,8,64 --csv out.csv
+      mlsysim plugins
+      mlsysim sweep --help
     """
     if catalog_files:
         from ..plugins import load_catalog
@@ -156,6 +197,16 @@ def plugins_cmd(as_json: bool) -> None:
 
 
 
-# Commands live in submodules; importing them registers them on `main`.
-from . import solvers as _solvers  # noqa: E402,F401
-from . import sweep as _sweep  # noqa: E402,F401
+@main.group("sweep", cls=SweepGroup, context_settings=CONTEXT)
+def sweep_cmd() -> None:
+    """Solve every combination of lists/ranges of one command's inputs; write CSV or JSON, mark the
+    Pareto front, draw it. Every installed solver command has a sweep.
+
+    \b
+    Lists: a,b,c; integer ranges: 1..8, 1..256:x2 (geometric), 0..100:+25 (arithmetic).
+
+    \b
+    Example:
+      mlsysim sweep COMMAND --help
+      mlsysim sweep COMMAND --OPTION a,b,c --OTHER 1..64:x2 --csv out.csv --plot front.png
+    """

@@ -129,3 +129,25 @@ def test_what_if_variant_with_attrs_evolve():
     capped = attrs.evolve(mlsysim.Hardware.Cloud.H100, tdp="350 W")
     r = PowerEfficiencyModel().solve(capped)
     assert r.flops_per_watt.to("TFLOPs/s/kW").magnitude == pytest.approx(2 * 1413.571, rel=1e-5)
+
+
+def test_command_and_sweep_from_the_public_cli_api(tmp_path):
+    from click.testing import CliRunner
+
+    from mlsysim_core.cli import main
+
+    run = CliRunner().invoke
+    out = run(main, ["power-efficiency", "h100", "--precision", "fp8", "--json"])
+    assert out.exit_code == 0, out.output
+    d = json.loads(out.stdout)
+    assert d["inputs"] == {"hardware": "H100", "precision": "fp8"}
+    # 1979 TFLOP/s dense fp8 / 0.7 kW
+    assert d["result"]["flops_per_watt"]["value"] == pytest.approx(1979 / 0.7, rel=1e-3)
+    out = run(main, ["sweep", "power-efficiency", "--hardware", "A100,H100", "--precision", "fp16,fp8", "--csv", "-"])
+    assert out.exit_code == 0, out.output
+    rows = out.stdout.splitlines()
+    assert len(rows) == 5 and "precision='fp8' is invalid" in rows[2]  # A100 has no fp8
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "eff.png"
+    out = run(main, ["sweep", "power-efficiency", "--hardware", "A100,H100,T4", "--plot", str(png)])
+    assert out.exit_code == 0 and png.read_bytes()[:4] == b"\x89PNG"

@@ -271,3 +271,16 @@ def test_sweep_scope_matches_solve():
     want = sorted(M.solve(LLAMA3, h, 60.0, scope=s).si("fleet_mtbf") for h in (24.0, 720.0)
                   for s in ("all", "hardware"))
     assert got == pytest.approx(want)
+
+
+def test_cli_by_cause_and_scope():
+    from click.testing import CliRunner
+
+    from mlsysim_core.cli import main
+
+    out = CliRunner().invoke(main, ["reliability", "Llama3_16K_Measured", "--hours", "1296", "--by-cause"])
+    assert out.exit_code == 0, out.output
+    assert "hbm" in out.output and "maintenance" in out.output and "466" in out.output
+    hw = CliRunner().invoke(main, ["reliability", "Llama3_16K_Measured", "--hours", "1296", "--scope", "hardware",
+                                   "--by-cause"])
+    assert hw.exit_code == 0 and "324" in hw.output and "software" not in hw.output.split("cause")[-1]

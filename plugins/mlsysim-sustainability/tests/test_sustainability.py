@@ -335,3 +335,19 @@ def test_sweep_matches_solve_per_boundary():
     want = sorted(M.solve(FLEET, d, utilization=u, boundary=b).si("energy")
                   for d in (1.0, 30.0) for u in (0.2, 0.9) for b in ("accelerator", "it", "facility"))
     assert got == pytest.approx(want)
+
+
+def test_cli_boundary():
+    from click.testing import CliRunner
+
+    from mlsysim_core.cli import main
+
+    out = CliRunner().invoke(main, ["carbon", "Research_256", "--days", "30", "--datacenter", "Quebec",
+                                    "--boundary", "accelerator", "--json"])
+    assert out.exit_code == 0, out.output
+    import json
+
+    r = json.loads(out.output)["result"]
+    assert r["boundary"] == "accelerator" and r["energy"] == r["accelerator_energy"]
+    bad = CliRunner().invoke(main, ["carbon", "Research_256", "--days", "30", "--boundary", "gpu"])
+    assert bad.exit_code != 0

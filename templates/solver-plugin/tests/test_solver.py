@@ -92,3 +92,28 @@ def test_discovery_does_not_import_the_solver():
             "print('mlsysim_arithmetic_intensity.solver' in sys.modules, p.mlsysim_solvers()[0].name)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "ArithmeticIntensityModel"]
+
+
+def test_command_and_sweep_through_the_public_cli_api():
+    import json
+
+    from click.testing import CliRunner
+
+    from mlsysim_core.cli import main
+
+    run = CliRunner().invoke
+    # 1 GFLOP over 100 MB on H100: I = 10 FLOP/B < ridge 295 -> memory bound, 10 x 3.35 TB/s = 33.5 TFLOP/s
+    out = run(main, ["arithmetic-intensity", "H100", "--flops", "1e9", "--bytes", "1e8", "--json"])
+    assert out.exit_code == 0, out.output
+    d = json.loads(out.stdout)
+    assert d["solver"] == "ArithmeticIntensityModel" and d["inputs"]["hardware"] == "H100"
+    assert d["result"]["bottleneck"] == "Memory"
+    assert d["result"]["attainable_flops"] == {"value": pytest.approx(33.5), "unit": "TFLOP/s"}
+    out = run(main, ["sweep", "arithmetic-intensity", "--hardware", "H100", "--flops", "1e9,1e12", "--bytes", "1e8",
+                     "--json", "-"])
+    assert out.exit_code == 0, out.output
+    points = json.loads(out.stdout)["points"]
+    assert [p["result"]["bottleneck"] for p in points] == ["Memory", "Compute"]
+    assert points[0]["result"] == d["result"]
+    bad = run(main, ["arithmetic-intensity", "H100", "--flops", "0", "--bytes", "1e8"])
+    assert bad.exit_code == 1 and bad.stderr.startswith("Error: --flops: ")

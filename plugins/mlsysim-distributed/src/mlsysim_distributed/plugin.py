@@ -25,3 +25,11 @@ def mlsysim_solvers() -> list:
             produces="DistributedResult (HasStepTime, HasLatency)",
         )
     ]
+
+
+@hookimpl
+def mlsysim_cli_commands() -> list:
+    """``mlsysim train`` (with ``mlsysim sweep train``)."""
+    from .commands import TRAIN
+
+    return [TRAIN]

@@ -19,4 +19,12 @@ def mlsysim_solvers() -> list:
                        consumes=CONSUMES, produces="EconomicsResult")]
 
 
+@hookimpl
+def mlsysim_cli_commands() -> list:
+    """``mlsysim cost`` (with ``mlsysim sweep cost``)."""
+    from .commands import COST
+
+    return [COST]
+
+
 CONSUMES: tuple = ("Fleet", "HasTokenRate", "HasStepTime", "time_to_train")

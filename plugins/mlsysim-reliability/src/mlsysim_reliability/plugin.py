@@ -19,4 +19,12 @@ def mlsysim_solvers() -> list:
                        consumes=CONSUMES, produces="ReliabilityResult")]
 
 
+@hookimpl
+def mlsysim_cli_commands() -> list:
+    """``mlsysim reliability`` (with ``mlsysim sweep reliability``)."""
+    from .commands import RELIABILITY
+
+    return [RELIABILITY]
+
+
 CONSUMES: tuple = ("Fleet",)

@@ -19,3 +19,11 @@ def mlsysim_solvers() -> list:
                    summary="LLM serving: prefill TTFT, decode ITL, KV cache, memory fit, tokens/s, tensor parallel in a node",
                    consumes=("TransformerWorkload", "HardwareNode"), produces="ServingResult"),
     ]
+
+
+@hookimpl
+def mlsysim_cli_commands() -> list:
+    """``mlsysim serve`` (with ``mlsysim sweep serve``)."""
+    from .commands import SERVE
+
+    return [SERVE]

@@ -61,6 +61,35 @@ class ServingResult(Result):
                                        "request_throughput * output_len", optional=True)
     prefill_time_share: object = attrs.field(
         default=None, metadata={"doc": "share of the serving time spent prefilling prompts (continuous batching)"})
+    # --- under traffic (arrival_rate or concurrency given): continuous batching with chunked prefill
+    arrival_rate = measure("1/s", doc="offered requests per second (closed loop: the rate N clients reach)", optional=True)
+    ttft_mean = measure("ms", doc="mean time to first token under load: queue + wait for the step + own prefill",
+                        optional=True)
+    ttft_p50 = measure("ms", optional=True)
+    ttft_p90 = measure("ms", optional=True)
+    ttft_p99 = measure("ms", optional=True)
+    itl_p50 = measure("ms", doc="per-request mean token gap (TPOT) percentiles under load", optional=True)
+    itl_p90 = measure("ms", optional=True)
+    itl_p99 = measure("ms", optional=True)
+    e2e_mean = measure("ms", doc="request latency under load: ttft + (output_len - 1) token gaps", optional=True)
+    e2e_p90 = measure("ms", optional=True)
+    e2e_p99 = measure("ms", optional=True)
+    queue_wait_mean = measure("ms", doc="mean time before a request's prefill starts (slot, token budget, step in progress)",
+                              optional=True)
+    concurrency_mean = attrs.field(default=None, metadata={"doc": "mean requests in the system (Little: rate * e2e_mean)"})
+    utilization = attrs.field(default=None, metadata={"doc": "arrival_rate / saturation_rate (>= 1: overloaded)"})
+    overloaded = attrs.field(default=None, metadata={"doc": "utilization >= 1: queues grow without bound, no latency given"})
+    saturation_rate = measure("1/s", doc="most requests/s the replica sustains (its binding_limit)", optional=True)
+    binding_limit = attrs.field(default=None, metadata={
+        "doc": "what saturates first: max_num_seqs, KV capacity or prefill compute (token budget)"})
+    tokens_per_second_per_gpu = measure("1/s", doc="output tokens per second per GPU under load", optional=True)
+    kv_cache_utilization = attrs.field(default=None, metadata={"doc": "mean share of the KV-cache capacity in use"})
+    slo_attainment = attrs.field(default=None, metadata={"doc": "share of requests meeting both slo_ttft and slo_itl"})
+    max_arrival_rate = measure("1/s", doc="largest rate whose p<slo_percentile> TTFT/ITL meet the SLOs "
+                               "(saturation_rate without SLOs)", optional=True)
+    slo_percentile = attrs.field(default=None, metadata={"doc": "percentile the SLOs bind (50, 90 or 99), as given"})
+    traffic_method = attrs.field(default=None, metadata={"doc": "analytic or simulate"})
+    one_prefill_time = measure("ms", doc="one unloaded prefill of a prompt (prefix-cache hits removed)", optional=True)
     # --- energy
     decode_power = measure("W", doc="average power per GPU during decode", optional=True)
     energy_per_token = measure("J", doc="decode energy per output token, all GPUs of the group", optional=True)
@@ -91,6 +120,26 @@ class ServingResult(Result):
     def constraint_trace(self) -> list[str]:
         """Why: the memory wall of one GPU and the bound of each phase (built on access)."""
         req, avail = self._total_memory_required, self._memory_available
+        return self._memory_lines(req, avail) + self._traffic_lines()
+
+    def _traffic_lines(self) -> list[str]:
+        if self.utilization is None:
+            return []
+        rate, sat = self._arrival_rate, self._saturation_rate
+        if self.overloaded:
+            lines = [f"Traffic: OVERLOADED. {rate:.4g} req/s offered >= {sat:.4g} req/s this replica sustains "
+                     f"(utilization {self.utilization:.2f}, limited by {self.binding_limit}); queues grow without "
+                     f"bound: lower the rate to below {sat:.4g} req/s or add replicas."]
+        else:
+            lines = [f"Traffic: {rate:.4g} req/s, utilization {self.utilization:.2f} of {sat:.4g} req/s "
+                     f"(saturates on {self.binding_limit}); TTFT p99 {self._ttft_p99 * 1e3:.4g} ms = queue "
+                     f"{self._queue_wait_mean * 1e3:.4g} ms mean + prefill, ITL mean {self._itl_mean * 1e3:.4g} ms."]
+        if self.slo_attainment is not None:
+            lines.append(f"SLO: {self.slo_attainment:.1%} of requests meet both; max rate at p{self.slo_percentile} "
+                         f"{self._max_arrival_rate:.4g} req/s.")
+        return lines
+
+    def _memory_lines(self, req: float, avail: float) -> list[str]:
         return [
             f"Memory Wall: {'Passed' if self.feasible else 'FAILED'}. Required {_gb(req)} per GPU "
             f"(weights {_gb(self._weights_per_gpu)} + KV {_gb(self._kv_cache_per_gpu)} + workspace "
@@ -102,7 +151,10 @@ class ServingResult(Result):
             f"{self._decode_memory_time * 1e3:.4g} ms, comm {self._decode_communication_time * 1e3:.4g} ms).",
         ]
 
+    prefix_cache_hit: float = attrs.field(default=0.0, metadata={
+        "doc": "share of each prompt served from the prefix cache (no prefill, no KV write)"})
+
     @property
     def prompt_cache_hit_ratio(self) -> float:
-        """Upstream field: no prefix caching is modelled (0.0)."""
-        return 0.0
+        """Upstream name of ``prefix_cache_hit``."""
+        return self.prefix_cache_hit

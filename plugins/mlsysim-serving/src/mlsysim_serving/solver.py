@@ -15,7 +15,7 @@ from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.solver import Solver
-from mlsysim_core.sweep import PointErrors, not_integers, notes_column, where
+from mlsysim_core.sweep import PointErrors, checked, not_integers, notes_column, where
 from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload
 
 from . import kernels as K
@@ -122,14 +122,19 @@ class ServingModel(Solver):
     consumes = (TransformerWorkload, HardwareNode)
     produces = ServingResult
     #: solve() arguments sweep_columns() takes as arrays
-    sweep_vector = ("batch_size", "seq_len", "output_len")
+    sweep_vector = ("batch_size", "seq_len", "output_len", "arrival_rate")
 
     def solve(self, model: TransformerWorkload, hardware: HardwareNode, seq_len: int, batch_size: int = 1,
               precision: Optional[str] = None, tp_size: int = 1, kv_precision: Optional[str] = None,
               efficiency: Optional[float] = None, output_len: Optional[int] = None,
               memory_efficiency: Optional[float] = None, gpus_per_node: Optional[int] = None,
               raise_errors: bool = False, memory_fraction: Optional[float] = None,
-              beam_width: int = 1) -> ServingResult:
+              beam_width: int = 1,
+              arrival_rate: Any = None, concurrency: Optional[int] = None, arrival_cv: float = 1.0,
+              length_cv: float = 0.0, length_dist: str = "lognormal", max_num_batched_tokens: Optional[int] = None,
+              max_num_seqs: Optional[int] = None, prefix_cache_hit: float = 0.0, slo_ttft: Any = None,
+              slo_itl: Any = None, slo_percentile: int = 99, method: Optional[str] = None, seed: int = 0,
+              num_requests: int = 10_000) -> ServingResult:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
         Args:
@@ -153,6 +158,21 @@ class ServingModel(Solver):
                 (default ``efficiency.USABLE_MEMORY_FRACTION`` = 0.9, vLLM's gpu_memory_utilization).
             beam_width: beams per request (beam search; integer >= 1): one shared prefill of the prompt,
                 then ``batch_size * beam_width`` sequences per decode step, each with its own KV cache.
+            arrival_rate: open-loop requests/s (> 0; a Quantity in 1/s or a number): serving under traffic
+                (needs ``output_len``); the loaded fields (ttft_mean ... max_arrival_rate) are filled.
+            concurrency: closed loop instead: N clients, each sending its next request when one finishes.
+            arrival_cv: coefficient of variation of inter-arrival times (1 = Poisson, 0 = evenly spaced).
+            length_cv, length_dist: dispersion of prompt and output lengths around ``seq_len`` and
+                ``output_len`` (0 = fixed; "lognormal" or "gamma").
+            max_num_batched_tokens: token budget of one engine step (chunked prefill; default 8192).
+            max_num_seqs: most sequences running at once (default 256); admission also needs the
+                request's prompt + output to fit in the free KV cache.
+            prefix_cache_hit: share of each prompt found in the prefix cache, in [0, 1): not prefilled,
+                no KV written.
+            slo_ttft, slo_itl: seconds (or time Quantities): adds ``slo_attainment`` and makes
+                ``max_arrival_rate`` the largest rate whose p``slo_percentile`` (50, 90, 99) meets both.
+            method: "analytic" (default, steady state) or "simulate" (discrete-event, ``num_requests``
+                requests, ``seed``).
         """
         (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, precision, frac,
          notes) = self._prepare(model, hardware, precision, tp_size, kv_precision, efficiency, memory_efficiency,
@@ -168,6 +188,18 @@ class ServingModel(Solver):
                 f"{f['kv_cache_per_gpu'] / 1e9:.4g} + workspace {f['workspace_per_gpu'] / 1e9:.4g}) but {hardware.name} "
                 f"has {usable / 1e9:.4g} GB usable ({frac:.0%} of the {capacity / 1e9:.4g} GB it reports) at "
                 f"tp_size={tp_size}", required=required, available=usable)
+        traffic = {k: v for k, v in locals().items() if k in _TRAFFIC_ARGS}
+        if arrival_rate is not None or concurrency is not None:
+            from .under_load import loaded_fields
+
+            if beams != 1:
+                raise InvalidInputError("beam_width", beam_width, "1 under traffic (arrival_rate or concurrency)")
+            f.update(loaded_fields(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat,
+                                   frac, seq_len, output_len, traffic))
+        elif method is not None or slo_ttft is not None or slo_itl is not None:
+            raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
+        else:
+            f["slo_percentile"] = slo_percentile
         return ServingResult(
             **f, precision=precision, kv_precision=kv_precision, tp_size=tp_size, batch_size=batch_size,
             seq_len=seq_len, output_len=output_len, beam_width=beams, hardware=hardware.name, model=shape.name,
@@ -234,6 +266,15 @@ class ServingModel(Solver):
         ``args`` the other arguments (one value each); the same checks and kernels as solve()."""
         vec = vectors
         a = dict(_SOLVE_DEFAULTS, **args)
+        rate = vec.get("arrival_rate", a.get("arrival_rate"))
+        if rate is not None or a.get("concurrency") is not None:
+            for k in ("batch_size", "seq_len", "output_len"):
+                v = vec.get(k)
+                if isinstance(v, np.ndarray):
+                    if v.size and np.any(v != v[0]):
+                        return super().sweep_columns(n, vectors, args)  # lengths vary under traffic: per point
+                    a[k] = v[0].item() if v.size else a.get(k)
+            return self._traffic_columns(n, vec, a)
         hardware = a["hardware"]
         (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, precision, frac,
          notes) = self._prepare(a["model"], hardware, a["precision"], a["tp_size"], a["kv_precision"], a["efficiency"],
@@ -266,6 +307,33 @@ class ServingModel(Solver):
                  model=shape.name, notes=notes_column(n, notes))
         return f
 
+    def _traffic_columns(self, n: int, vec: dict, a: dict) -> dict:
+        """A sweep over arrival rates at one length pair: the loaded fields as columns (one analytic pass)."""
+        prepared = self._prepare(a["model"], a["hardware"], a["precision"], a["tp_size"], a["kv_precision"],
+                                 a["efficiency"], a["memory_efficiency"], a["gpus_per_node"], a["raise_errors"],
+                                 a["memory_fraction"])
+        (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, precision, frac,
+         notes) = prepared
+        seq, batch, out = _check_lengths(shape, a["seq_len"], a["batch_size"], a["output_len"])
+        from .under_load import check_rate, loaded_fields
+
+        errors = PointErrors(n)
+        traffic = {k: a[k] for k in _TRAFFIC_ARGS}
+        if "arrival_rate" in vec:
+            rate = checked(errors, "arrival_rate", vec, a, check_rate)
+            traffic["arrival_rate"] = np.where(errors.ok, rate, 1.0)
+
+        f = _evaluate(shape, a["hardware"], peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, frac,
+                      batch, float(seq), out)
+        f.update(loaded_fields(shape, a["hardware"], peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat,
+                               frac, seq, out, traffic))
+        if _check_beams(a["beam_width"]) != 1:
+            raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")
+        f.update(valid=errors.ok, error=errors.messages, precision=precision, kv_precision=kv_precision, tp_size=tp_size,
+                 beam_width=1, batch_size=batch, seq_len=seq, output_len=out, hardware=a["hardware"].name, model=shape.name,
+                 notes=notes_column(n, notes))
+        return f
+
     #: Old private name, kept only while mlsysim_core/cli/sweep.py still tests for it (engineer "cli"
     #: replaces that check with sweep_columns); nothing else uses it.
     _sweep_block = sweep_columns
@@ -275,6 +343,17 @@ _SOLVE_DEFAULTS = {
     name: p.default for name, p in inspect.signature(ServingModel.solve).parameters.items()
     if p.default is not inspect.Parameter.empty
 }
+
+
+_TRAFFIC_ARGS = ("arrival_rate", "concurrency", "arrival_cv", "length_cv", "length_dist", "max_num_batched_tokens",
+                 "max_num_seqs", "prefix_cache_hit", "slo_ttft", "slo_itl", "slo_percentile", "method", "seed",
+                 "num_requests")
+
+
+def step_overhead(dispatch_tax: float, layers: float) -> float:
+    """Fixed cost of one engine step (s): dispatch tax + layers * per-layer overhead + engine step overhead
+    (mlsysim_core.efficiency, with sources)."""
+    return dispatch_tax + layers * E.LAYER_OVERHEAD_S + E.STEP_OVERHEAD_S
 
 
 def _check_lengths(shape: _Shape, seq_len: Any, batch_size: Any, output_len: Any) -> tuple:
@@ -310,7 +389,7 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv
     layers = shape.layers
     b_act = b if b >= 2.0 else 2.0  # activations stay 16-bit under 8/4-bit weight formats
     bw = hw.bandwidth
-    overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S + E.STEP_OVERHEAD_S
+    overhead = step_overhead(hw.dispatch_tax, layers)
     if tp_size > 1:
         link_bw, link_lat = link.si.bandwidth, link_latency
     else:

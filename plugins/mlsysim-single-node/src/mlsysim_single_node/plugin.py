@@ -28,3 +28,11 @@ def mlsysim_solvers() -> list:
                    summary="Engine.solve(...): shortcut identical to SingleNodeModel().solve(...)",
                    consumes=("Workload", "HardwareNode"), produces="PerformanceProfile"),
     ]
+
+
+@hookimpl
+def mlsysim_cli_commands() -> list:
+    """``mlsysim roofline`` (with ``mlsysim sweep roofline``) and ``mlsysim compare``."""
+    from .commands import ROOFLINE, compare
+
+    return [ROOFLINE, compare]

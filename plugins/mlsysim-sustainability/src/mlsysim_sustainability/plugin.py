@@ -19,4 +19,12 @@ def mlsysim_solvers() -> list:
                        consumes=CONSUMES, produces="SustainabilityResult")]
 
 
+@hookimpl
+def mlsysim_cli_commands() -> list:
+    """``mlsysim carbon`` (with ``mlsysim sweep carbon``)."""
+    from .commands import CARBON
+
+    return [CARBON]
+
+
 CONSUMES: tuple = ("Fleet", "HasTokenRate", "HasStepTime", "time_to_train")

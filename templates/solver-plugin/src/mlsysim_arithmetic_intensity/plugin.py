@@ -26,3 +26,12 @@ def mlsysim_solvers() -> list:
         consumes=("HardwareNode",),
         produces="ArithmeticIntensityResult",
     )]
+
+
+@hookimpl
+def mlsysim_cli_commands() -> list:
+    # Commands are declarations (mlsysim_core.cli.SolverCommand); the host builds `mlsysim <name>` and
+    # `mlsysim sweep <name>` from each. A plain click.Command works too, for anything else.
+    from .commands import ARITHMETIC_INTENSITY
+
+    return [ARITHMETIC_INTENSITY]

@@ -1,15 +1,23 @@
-// The explorer's only script: draw plotly figures after a page load or an htmx swap, fill a catalog
-// picker from its suggestion list, and keep the address bar equal to the form (shareable state).
+// The explorer's only script: draw plotly figures (plotly.js is fetched after the page has loaded, so the
+// server-rendered numbers show at once), fill a catalog picker from its suggestion list. htmx does the rest.
 (function () {
   function draw(root) {
+    if (!window.Plotly) return;  // drawn when plotly.js arrives
     root.querySelectorAll('.chart').forEach(function (el) {
       var spec = el.querySelector('script');
-      if (!spec || !window.Plotly) return;
+      if (!spec) return;
       var fig = JSON.parse(spec.textContent);
       Plotly.react(el, fig.data, fig.layout, {displaylogo: false, displayModeBar: false, responsive: true});
     });
   }
-  document.addEventListener('DOMContentLoaded', function () { draw(document); });
+  window.addEventListener('load', function () {
+    var src = document.body.dataset.plotly;
+    if (!src || window.Plotly) return draw(document);
+    var s = document.createElement('script');
+    s.src = src;
+    s.onload = function () { draw(document); };
+    document.head.appendChild(s);
+  });
   document.addEventListener('htmx:afterSettle', function (e) { draw(e.detail.elt); });
   document.addEventListener('click', function (e) {
     var pick = e.target.closest('.pick');

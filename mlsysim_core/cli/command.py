@@ -1,0 +1,362 @@
+"""Declaring a solver's command: the public API solver plugins use (guide: docs/cli.md).
+
+A plugin returns :class:`SolverCommand` declarations from its ``mlsysim_cli_commands`` hook; the host
+builds ``mlsysim <name>`` (one configuration: a table, ``--json``, ``--csv``, ``--all``, ``--strict``,
+``--plot``) and ``mlsysim sweep <name>`` (lists and ranges on the vectorized sweep engine, the Pareto
+front, CSV/JSON, ``--plot``) from each. Catalog names resolve with :func:`lookup`. Only click and the
+standard library are imported here: declaring a command costs nothing at start-up.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from ..errors import MlsysimError
+from ._out import flatten, result_units, table, value
+
+__all__ = [
+    "Param",
+    "SolverCommand",
+    "CliError",
+    "lookup",
+    "option_names",
+    "recorded",
+    "solver_class",
+    "KINDS",
+    "PRECISIONS",
+]
+
+#: catalog sections each kind of name resolves against (in order), and how to list them
+SECTIONS = {
+    "model": (("models",), "models"),
+    "hardware": (("hardware",), "hardware"),
+    "cluster": (("clusters",), "systems"),
+    "datacenter": (("datacenters", "grids"), "infra"),
+}
+#: every parameter kind: catalog names, then plain values
+KINDS = frozenset(SECTIONS) | {"int", "float", "str", "choice"}
+#: the precisions of ``mlsysim_core.types.PRECISION_BYTES`` (without importing pint), for choice parameters
+PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "int8", "int4")
+OPTIONS_KEY = "mlsysim.options"
+
+
+class CliError(MlsysimError):
+    """Bad command-line input; the message starts with the option or argument it concerns."""
+
+    def __init__(self, option: str, message: str):
+        self.option = option
+        super().__init__(f"{option}: {message}")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a solver command.
+
+    ``name``: the solver keyword. ``flag``: ``"--batch-size"`` (an option) or ``"MODEL"`` (a positional
+    argument of ``mlsysim <cmd>``; ``--model`` in ``mlsysim sweep <cmd>``). ``kind``: ``model``,
+    ``hardware``, ``cluster``, ``datacenter`` (catalog names, resolved by :func:`lookup`), ``int``,
+    ``float``, ``str`` or ``choice`` (one of ``choices``). ``unit``: an int/float the solver receives as a
+    Quantity in this unit. ``modifies``/``apply``: a value that is not a solver keyword but changes
+    another parameter's value: the solver gets ``apply(value of modifies, this value)``.
+    """
+
+    name: str
+    flag: str
+    kind: str = "str"
+    default: Any = None
+    required: bool = False
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    unit: str | None = None
+    modifies: str | None = None
+    apply: Callable[[Any, Any], Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"Param {self.name!r}: kind {self.kind!r} is not one of {', '.join(sorted(KINDS))}")
+        if self.kind == "choice" and not self.choices:
+            raise ValueError(f"Param {self.name!r}: kind 'choice' needs choices")
+        if self.positional and not self.required:
+            raise ValueError(f"Param {self.name!r}: a positional parameter ({self.flag}) must be required")
+        if (self.modifies is None) != (self.apply is None):
+            raise ValueError(f"Param {self.name!r}: give modifies and apply together")
+        if self.unit is not None and self.kind not in ("int", "float"):
+            raise ValueError(f"Param {self.name!r}: a unit needs kind int or float")
+
+    @property
+    def positional(self) -> bool:
+        return not self.flag.startswith("-")
+
+    @property
+    def sweep_flag(self) -> str:
+        """The option in ``mlsysim sweep``: positional MODEL/HARDWARE/CLUSTER become --model/--hardware/--cluster."""
+        return "--" + self.flag.lower() if self.positional else self.flag
+
+    def convert(self, v: Any, flag: str | None = None) -> tuple[Any, Any]:
+        """(what ``inputs`` echoes, what the solver gets) for one parsed value; errors name ``flag``."""
+        if self.kind in SECTIONS:
+            return v if isinstance(v, tuple) else lookup(self.kind, v, flag or self.flag)
+        if self.unit is not None:
+            from ..units import Q_
+
+            return v, Q_(v, self.unit)
+        return v, v
+
+
+#: a single-result plot: (result, solver keyword arguments) -> matplotlib Figure
+PlotHook = Callable[[Any, dict], Any]
+#: a sweep plot: (points, varied inputs, objectives) -> Figure, or None for the default Pareto plot
+SweepPlotHook = Callable[[list, list, tuple], Any]
+
+
+@dataclass(frozen=True)
+class View:
+    """An extra table the flag ``flag`` (e.g. ``"--by-cause"``) adds below the answer:
+    ``rows(result)`` returns ``(header, rows)``."""
+
+    flag: str
+    help: str
+    rows: Callable[[Any], tuple[list, list]]
+
+    @property
+    def name(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+@dataclass(frozen=True)
+class SolverCommand:
+    """``mlsysim <name>`` and ``mlsysim sweep <name>`` for the solver registered as ``solver``.
+
+    ``summary``: the question the command answers (one line). ``example``/``sweep_example``: a command
+    line each help page shows. ``key_fields``: result fields the table shows (every one: ``--all``).
+    ``pareto``: the default two objectives of sweeps, ``((field, "min"|"max"), (field, "min"|"max"))``
+    (inputs count as fields). ``strict``: the solver keyword ``--strict`` sets to True (it must raise
+    ``InfeasibleError``). ``title``: ``title(result, inputs)``, the table's heading. ``plot``: draws one
+    result (adds ``--plot``); ``sweep_plot``: draws a sweep (default: the Pareto front). ``views``:
+    :class:`View` tables a flag adds to the single command's text answer.
+    """
+
+    name: str
+    solver: str
+    summary: str
+    example: str
+    sweep_example: str
+    params: tuple[Param, ...]
+    pareto: tuple[tuple[str, str], tuple[str, str]]
+    key_fields: tuple[str, ...] = ()
+    strict: str | None = None
+    title: Callable[[Any, dict], str] | None = None
+    plot: PlotHook | None = None
+    sweep_plot: SweepPlotHook | None = None
+    views: tuple[View, ...] = ()
+    _by_name: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {p.name: p for p in self.params})
+        if len(self._by_name) != len(self.params):
+            raise ValueError(f"command {self.name!r}: two parameters share a name")
+        bad = [p.modifies for p in self.params if p.modifies is not None and p.modifies not in self._by_name]
+        if bad:
+            raise ValueError(f"command {self.name!r}: modifies {bad[0]!r}, which is not one of its parameters")
+        if len(self.pareto) != 2 or any(s not in ("min", "max") for _, s in self.pareto):
+            raise ValueError(f"command {self.name!r}: pareto must be two (field, 'min'|'max') pairs")
+
+    def param(self, name: str) -> Param:
+        return self._by_name[name]
+
+    def options(self, sweep: bool = False) -> dict[str, str]:
+        """solver keyword -> command-line spelling (errors name the option)."""
+        return {p.name: p.sweep_flag if sweep else p.flag for p in self.params}
+
+    def build(self, values: dict) -> tuple[dict, dict]:
+        """Solver keyword arguments and the JSON ``inputs`` echo from command-line values (raw or
+        ``(echo, value)`` pairs); a value not given is echoed as null and left to the solver's default."""
+        kwargs: dict[str, Any] = {}
+        inputs: dict[str, Any] = {}
+        for p in self.params:
+            v = values.get(p.name)
+            inputs[p.name] = None
+            if v is not None:
+                inputs[p.name], solver_value = p.convert(v)
+                if p.modifies is None:
+                    kwargs[p.name] = solver_value
+        for p in self.params:
+            if p.apply is not None and inputs[p.name] is not None:
+                kwargs[p.modifies] = p.apply(kwargs.get(p.modifies), inputs[p.name])
+        return kwargs, inputs
+
+    def solve(self, kwargs: dict, strict: bool = False) -> tuple[Any, list[str]]:
+        """Run the solver: (result, the warning messages it raised)."""
+        kw = dict(kwargs)
+        if strict and self.strict:
+            kw[self.strict] = True
+        return recorded(solver_class(self.solver)().solve, **kw)
+
+    def payload(self, inputs: dict, result: Any) -> dict:
+        """The stable JSON schema: {"solver", "inputs", "result"}."""
+        return {"solver": self.solver, "inputs": inputs, "result": result.to_dict()}
+
+    def render(self, inputs: dict, result: Any, show_all: bool, warns: list[str]) -> str:
+        """The answer as text: a title, a field/value table, why it is infeasible, notes, warnings."""
+        names = result.fields() if show_all else [f for f in self.key_fields if f in result.fields()]
+        rows = [[n, value(getattr(result, n))] for n in names if show_all or getattr(result, n) is not None]
+        title = self.title(result, inputs) if self.title else ""
+        out = [f"{self.solver}: {title}" if title else self.solver, "", table(["field", "value"], rows)]
+        why = getattr(result, "constraint_trace", None)
+        reason = getattr(result, "infeasible_reason", "")
+        if why or reason:
+            out += ["", "why:"] + [f"  {line}" for line in (why or [])] + ([f"  {reason}"] if reason else [])
+        notes = getattr(result, "notes", ())
+        if notes:
+            out += ["", "notes:"] + [f"  {n}" for n in notes]
+        if not show_all:
+            out += ["", "(every field: --all; machine-readable: --json or --csv)"]
+        return "\n".join(out + [f"warning: {w}" for w in warns])
+
+
+def lookup(kind: str, name: str, flag: str) -> tuple[str, Any]:
+    """(canonical key, value) of a catalog name of ``kind`` (model, hardware, cluster, datacenter);
+    case-insensitive; an unknown name raises :class:`CliError` naming ``flag`` and suggesting close matches."""
+    from ..plugins import catalog
+    from ..errors import UnknownEntryError
+
+    sections, listing = SECTIONS[kind]
+    cat = catalog()
+    entries = [e for s in sections for e in cat.entries[s].values()]
+    for e in entries:
+        if name == e.key or name in e.aliases:
+            return e.key, e.value
+    low = name.lower()
+    for e in entries:
+        if low == e.key.lower() or low in (a.lower() for a in e.aliases):
+            return e.key, e.value
+    what = "datacenter or grid" if kind == "datacenter" else kind
+    err = UnknownEntryError(what, name, [k for e in entries for k in (e.key, *e.aliases)])
+    raise CliError(flag, f"{err} (list them: mlsysim catalog {listing})")
+
+
+def option_names(**options: str) -> None:
+    """Name the command-line spelling of solver keywords for this command's error messages:
+    ``option_names(precision="--precision", hardware="HARDWARE")`` turns an InvalidInputError about
+    ``precision`` into ``Error: --precision: ...``. (SolverCommand commands do this themselves.)"""
+    click.get_current_context().meta.setdefault(OPTIONS_KEY, {}).update(options)
+
+
+def solver_class(name: str) -> Any:
+    """The solver class, or SolverNotInstalledError naming the distribution to install (exit 1)."""
+    from ..plugins import get_solver
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # plugin failures are reported by the error itself
+        return get_solver(name)
+
+
+def recorded(fn: Callable, *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
+    """``fn(*args, **kwargs)`` and the distinct warning messages it raised (one line each)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn(*args, **kwargs)
+    return result, list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+
+
+def csv_row(inputs: dict, result: Any) -> dict:
+    """One CSV row: ``inputs.<name>`` and ``result.<field> [unit]`` columns."""
+    row = flatten("", {"inputs": inputs}, {})
+    return flatten("", {"result": result.to_dict()}, row, result_units(result))
+
+
+def save_plot(draw: Callable[[], Any], path: str) -> None:
+    """Write the figure ``draw()`` returns (a Figure or ``(fig, ax)``) to ``path``; no matplotlib: exit 1."""
+    try:
+        fig = draw()
+    except ImportError as exc:
+        if "matplotlib" not in str(exc):
+            raise
+        raise CliError("--plot", f"{exc}") from None
+    fig = fig[0] if isinstance(fig, tuple) else fig
+    fig.savefig(path, dpi=100)
+    click.echo(f"wrote {path}", err=True)
+
+
+def click_type(p: Param) -> Any:
+    if p.kind == "choice":
+        return click.Choice(p.choices, case_sensitive=False)
+    return {"int": click.INT, "float": click.FLOAT}.get(p.kind, click.STRING)
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def make_command(cmd: SolverCommand) -> click.Command:
+    """``mlsysim <cmd.name>``: one configuration."""
+
+    def callback(
+        as_json: bool, as_csv: bool, show_all: bool, plot: str | None = None, strict: bool = False, **values: Any
+    ) -> None:
+        option_names(**cmd.options())
+        if as_json and as_csv:
+            raise CliError("--json", "choose one of --json and --csv")
+        shown = [v for v in cmd.views if values.pop(v.name, False)]
+        kwargs, inputs = cmd.build(values)
+        result, warns = cmd.solve(kwargs, strict)
+        if as_json:
+            from ._out import dumps
+
+            click.echo(dumps(cmd.payload(inputs, result)))
+        elif as_csv:
+            from ._out import csv_text
+
+            click.echo(csv_text([csv_row(inputs, result)]), nl=False)
+        else:
+            click.echo(cmd.render(inputs, result, show_all, warns))
+            for view in shown:
+                click.echo("\n" + table(*view.rows(result)))
+        for w in warns if as_json or as_csv else ():
+            click.echo(f"warning: {w}", err=True)
+        if plot and cmd.plot is not None:
+            draw = cmd.plot
+            save_plot(lambda: draw(result, kwargs), plot)
+
+    params: list[click.Parameter] = []
+    for p in cmd.params:
+        if p.positional:
+            params.append(click.Argument([p.name], metavar=p.flag, type=click_type(p), required=True))
+        else:
+            extra = {} if p.default is None else {"default": p.default, "show_default": True}
+            params.append(click.Option([p.flag, p.name], type=click_type(p), required=p.required, help=p.help, **extra))
+    params += [
+        click.Option(
+            ["--json", "as_json"], is_flag=True, help='JSON: {"solver", "inputs", "result"} (values with units).'
+        ),
+        click.Option(["--csv", "as_csv"], is_flag=True, help="One CSV row (a header line, then the values)."),
+        click.Option(["--all", "show_all"], is_flag=True, help="Show every result field in the table."),
+    ]
+    params += [click.Option([v.flag, v.name], is_flag=True, help=v.help) for v in cmd.views]
+    if cmd.strict:
+        params.append(
+            click.Option(
+                ["--strict"],
+                is_flag=True,
+                help="Exit 2 with the reason when the configuration does not fit (infeasible).",
+            )
+        )
+    if cmd.plot is not None:
+        params.append(
+            click.Option(
+                ["--plot"],
+                type=click.Path(dir_okay=False),
+                metavar="FILE.png",
+                help='Also draw a picture (needs matplotlib: pip install "mlsysim-core[plot]").',
+            )
+        )
+    args = " ".join(p.flag for p in cmd.params if p.positional)
+    keys = f"Arguments: {args} are catalog keys (case-insensitive). " if args else ""
+    doc = f"{cmd.summary}\n\n{keys}Solver: {cmd.solver}.\n\n\b\nExample:\n  {cmd.example}"
+    return click.Command(
+        cmd.name, callback=callback, params=params, help=doc, short_help=cmd.summary, context_settings=CONTEXT
+    )

@@ -1,0 +1,135 @@
+"""The pictures the command line draws itself (matplotlib, optional): figures and the Pareto front.
+
+Install with ``pip install "mlsysim-core[plot]"``. Figures use matplotlib's object-oriented API on
+the Agg canvas (no pyplot, no global backend change). Sweep points are the ``{"inputs", "result",
+"error", "pareto"}`` dicts ``mlsysim sweep ... --json`` writes (or the whole document), ``Result``
+objects, or flat dicts. More pictures build on these in ``mlsysim_plots`` and in the solver plugins.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "figure",
+    "save",
+    "solved",
+    "field_value",
+    "axis_label",
+    "number",
+    "plot_pareto",
+    "PlotDependencyError",
+    "INSTALL_HINT",
+]
+
+INSTALL_HINT = 'pip install "mlsysim-core[plot]"'
+
+
+class PlotDependencyError(ImportError):
+    """matplotlib is not installed."""
+
+
+def figure(nrows: int = 1, ncols: int = 1, size: tuple = (7.0, 4.5)) -> tuple:
+    """A new ``(fig, axes)`` on the Agg canvas; PlotDependencyError without matplotlib."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise PlotDependencyError(
+            f"plots need matplotlib, which is not installed; install it with: {INSTALL_HINT}"
+        ) from None
+    fig = Figure(figsize=size, dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=True)
+    return fig, axes
+
+
+def save(fig: Any, path: str, dpi: int = 100) -> str:
+    """Write ``fig`` to ``path`` (format from the extension); returns the path."""
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def solved(data: Any) -> list:
+    """The points of ``data`` (a sweep JSON document or a list) without those that have an error."""
+    pts = list(data["points"]) if isinstance(data, dict) and "points" in data else list(data)
+    return [p for p in pts if not (isinstance(p, dict) and p.get("error"))]
+
+
+def field_value(point: Any, name: str) -> tuple[Any, str]:
+    """(value, unit) of ``name`` in a sweep point (inputs first, then the result), a Result or a dict."""
+    if isinstance(point, dict) and ("inputs" in point or "result" in point):
+        if name in (point.get("inputs") or {}):
+            return point["inputs"][name], ""
+        if name == "pareto":
+            return point.get("pareto"), ""
+        res = point.get("result") or {}
+        v = res.get(name)
+    elif isinstance(point, dict):
+        v = point.get(name)
+    else:
+        v = getattr(point, name, None)
+        if v is not None and hasattr(v, "units"):
+            return float(v.magnitude), f"{v.units:~P}"
+    if isinstance(v, dict) and set(v) == {"value", "unit"}:
+        return v["value"], v["unit"]
+    return v, ""
+
+
+def axis_label(name: str, unit: str) -> str:
+    """An axis label: ``batch_size``, ``ms`` -> ``batch size (ms)``."""
+    return f"{name.replace('_', ' ')} ({unit})" if unit else name.replace("_", " ")
+
+
+def number(v: Any) -> float | None:
+    """``v`` as a float, None unless a finite number."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        return None
+    return float(v)
+
+
+def plot_pareto(
+    data: Any,
+    x: str,
+    y: str,
+    label: Sequence[str] | None = None,
+    logx: bool = False,
+    logy: bool = False,
+    title: str | None = None,
+) -> tuple:
+    """Every point of ``y`` against ``x``, with the Pareto front (points whose ``pareto`` is true) drawn
+    as a line; e.g. latency vs throughput, cost vs latency."""
+    pts = solved(data)
+    fig, ax = figure()
+    xu = yu = ""
+    allx, ally, front = [], [], []
+    for p in pts:
+        xv, xu2 = field_value(p, x)
+        yv, yu2 = field_value(p, y)
+        xu, yu = xu2 or xu, yu2 or yu
+        if number(xv) is None or number(yv) is None:
+            continue
+        allx.append(number(xv))
+        ally.append(number(yv))
+        if field_value(p, "pareto")[0]:
+            front.append((number(xv), number(yv), " ".join(str(field_value(p, n)[0]) for n in (label or ()))))
+    ax.scatter(allx, ally, s=14, color="0.6", label="all points")
+    front.sort()
+    if front:
+        ax.plot([a for a, _, _ in front], [b for _, b, _ in front], "o-", color="C3", ms=5, label="Pareto front")
+        for a, b, text in front:
+            if text:
+                ax.annotate(text, (a, b), textcoords="offset points", xytext=(4, 4), fontsize=6)
+    ax.set_xlabel(axis_label(x, xu))
+    ax.set_ylabel(axis_label(y, yu))
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig, ax

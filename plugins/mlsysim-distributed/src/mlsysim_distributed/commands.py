@@ -1,0 +1,98 @@
+"""``mlsysim train`` (and ``mlsysim sweep train``), declared with the public CLI API (``mlsysim_core.cli``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlsysim_core.cli import PRECISIONS, Param, SolverCommand
+
+
+def with_nodes(fleet: Any, nodes: int) -> Any:
+    """``fleet`` with ``nodes`` nodes of its kind (``--nodes``): the same cluster, scaled."""
+    import attrs
+
+    from mlsysim_core.validate import integer
+
+    n = integer("nodes", nodes, 1, 1 << 30)
+    return attrs.evolve(fleet, count=n, name=f"{fleet.name} [{n} nodes]")
+
+
+def _plot(result: Any, kwargs: dict) -> Any:
+    from .plots import plot_step_breakdown
+
+    return plot_step_breakdown(result)
+
+
+def _sweep_plot(points: list, varied: list, objectives: tuple) -> Any:
+    if not {"nodes", "fleet"} & set(varied):
+        return None  # the Pareto front
+    from .plots import plot_scaling
+
+    return plot_scaling(points)
+
+
+TRAIN = SolverCommand(
+    name="train",
+    solver="DistributedModel",
+    summary="How long is one 3D-parallel training step of MODEL on CLUSTER, and where does the time go?",
+    example="mlsysim train Llama3_70B Research_256 --tp 8 --pp 4 --microbatches 8 --batch-size 256",
+    sweep_example="mlsysim sweep train --model Llama3_8B --cluster Research_256 --nodes 1,2,4,8,16,32 --tp 8 "
+    "--batch-size 512 --microbatches 1 --plot scaling.png",
+    params=(
+        Param("model", "MODEL", "model", required=True, help="Catalog model key."),
+        Param("fleet", "CLUSTER", "cluster", required=True, help="Catalog cluster key (mlsysim catalog systems)."),
+        Param("batch_size", "--batch-size", "int", required=True, help="Global batch in sequences (a multiple of dp)."),
+        Param("tp_size", "--tp", "int", 1, help="Tensor-parallel degree."),
+        Param("pp_size", "--pp", "int", 1, help="Pipeline-parallel degree."),
+        Param("microbatch_count", "--microbatches", "int", 1, help="Micro-batches per step per data-parallel rank."),
+        Param("ep_size", "--ep", "int", 1, help="Expert-parallel degree (MoE)."),
+        Param("seq_len", "--seq-len", "int", help="Tokens per sequence (default min(2048, model max))."),
+        Param("zero_stage", "--zero", "int", 0, help="ZeRO stage 0-3."),
+        Param(
+            "precision",
+            "--precision",
+            "choice",
+            choices=PRECISIONS,
+            help="Compute precision (default: the accelerator's default_precision).",
+        ),
+        Param(
+            "activation_recomputation",
+            "--recompute",
+            "choice",
+            "selective",
+            choices=("selective", "full", "none"),
+            help="Activation recomputation.",
+        ),
+        Param("tokens", "--tokens", "float", help="Training tokens, for time_to_train (e.g. 15e12)."),
+        Param(
+            "nodes",
+            "--nodes",
+            "int",
+            help="Use this many nodes of the cluster's kind instead of its count.",
+            modifies="fleet",
+            apply=with_nodes,
+        ),
+    ),
+    key_fields=(
+        "step_time",
+        "throughput",
+        "tokens_per_second",
+        "time_to_train",
+        "mfu",
+        "scaling_efficiency",
+        "bubble_fraction",
+        "compute_latency",
+        "pipeline_bubble_latency",
+        "exposed_communication_latency",
+        "memory_per_gpu",
+        "memory_capacity",
+        "feasible",
+        "parallelism",
+        "total_accelerators",
+    ),
+    strict="strict",
+    pareto=(("step_time", "min"), ("total_accelerators", "min")),
+    title=lambda r, i: f"{r.model.name} on {r.fleet.name} ({r.total_accelerators} accelerators, {r.precision})",
+    plot=_plot,
+    sweep_plot=_sweep_plot,
+)

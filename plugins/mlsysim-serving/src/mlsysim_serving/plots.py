@@ -1,0 +1,34 @@
+"""Pictures of ServingModel answers: prefill and decode placed on the accelerator's roofline (matplotlib, optional)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["serving_points", "plot_serving"]
+
+
+def _si(q: Any) -> float:
+    if q is None:
+        return 0.0
+    return float(q.to_base_units().magnitude) if hasattr(q, "to_base_units") else float(q)
+
+
+def serving_points(result: Any) -> list[tuple[str, float, float]]:
+    """(label, FLOP/byte, achieved FLOP/s) of a ServingModel result's decode and prefill phases, per GPU:
+    intensity = FLOPs / bytes moved, achieved = FLOPs / phase time (decode: one ITL, prefill: TTFT)."""
+    pts = []
+    d_flops, d_bytes, itl = (_si(getattr(result, n)) for n in ("decode_flops", "decode_bytes", "itl"))
+    if d_bytes and itl:
+        pts.append((f"decode b={result.batch_size}", d_flops / d_bytes, d_flops / itl))
+    p_flops, ttft = _si(result.prefill_flops), _si(result.ttft)
+    p_bytes = _si(result.prefill_memory_time) * _si(result.bandwidth) * result.memory_efficiency
+    if p_bytes and ttft:
+        pts.append((f"prefill {result.seq_len} tok", p_flops / p_bytes, p_flops / ttft))
+    return pts
+
+
+def plot_serving(hardware: Any, result: Any) -> tuple:
+    """The roofline of ``hardware`` at the result's precision with its prefill and decode phases on it."""
+    from mlsysim_plots import plot_roofline
+
+    return plot_roofline(hardware, serving_points(result), precisions=[result.precision])

@@ -1,0 +1,214 @@
+"""Iteration-level discrete-event simulation of the continuous-batching scheduler of
+:mod:`.traffic` over the same per-step cost (:class:`.traffic.StepCost`): the oracle the analytic
+model is tested against.
+
+Plain Python and numpy with a heap of finishing steps (no simulation library): the only events are
+engine steps and arrivals, and keeping per-step state in a few running sums makes a step O(1) plus
+O(log n) per request, which a process-based library (simpy) would turn into a coroutine switch per
+request per token. Seeded (numpy ``default_rng``) and deterministic.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+
+import numpy as np
+
+
+def draw_lengths(rng, mean, cv, dist, n, top):
+    """``n`` integer lengths in [1, top] with ``mean`` and coefficient of variation ``cv``
+    (fixed when cv = 0; lognormal or gamma)."""
+    if cv == 0.0:
+        return np.full(n, round(mean), dtype=np.int64)
+    if dist == "lognormal":
+        s2 = np.log1p(cv * cv)
+        x = rng.lognormal(np.log(mean) - s2 / 2.0, np.sqrt(s2), n)
+    else:
+        k = 1.0 / (cv * cv)
+        x = rng.gamma(k, mean / k, n)
+    return np.clip(np.rint(x), 1, top).astype(np.int64)
+
+
+def interarrivals(rng, rate, cv, n):
+    """``n`` gaps between arrivals at ``rate``: exponential (Poisson) when cv = 1, gamma otherwise."""
+    if cv == 1.0:
+        return rng.exponential(1.0 / rate, n)
+    if cv == 0.0:
+        return np.full(n, 1.0 / rate)
+    k = 1.0 / (cv * cv)
+    return rng.gamma(k, 1.0 / (rate * k), n)
+
+
+def simulate(cost, prompts, outputs, hit, M, max_seqs, kv_tokens, arrivals=None, clients=None):
+    """Serve ``len(prompts)`` requests; open loop at the given ``arrivals`` times, or closed loop
+    with ``clients`` users each sending its next request when the previous one finishes.
+
+    Each step: every running decode sequence emits a token; the rest of the M-token budget prefills
+    waiting prompts FCFS (the first in line may be partly done: chunked), admitting a request while
+    fewer than ``max_seqs`` run and its prompt + output fit in the ``kv_tokens`` free KV tokens.
+    A prompt of S tokens needs (1-hit)*S prefill tokens (prefix cache) at positions hit*S..S-1.
+    Returns per-request arrays: arrival, first token and finish times.
+    """
+    n = len(prompts)
+    S = prompts.tolist()
+    O = outputs.tolist()
+    skip = [int(hit * s) for s in S]
+    arrive = np.empty(n) if arrivals is None else np.asarray(arrivals, dtype=float).copy()
+    first = np.full(n, np.nan)
+    finish = np.full(n, np.nan)
+    time_of = cost.time1
+    waiting: deque = deque()
+    nxt = 0
+    if clients is not None:
+        arrive[:clients] = 0.0
+        pending = list(range(min(clients, n)))
+        waiting.extend(pending)
+        nxt = len(pending)
+        arr_list = None
+    else:
+        arr_list = arrive.tolist()
+    t = 0.0
+    k = 0  # step index
+    run = 0  # sequences holding a slot (prefilling or decoding)
+    kv_used = 0
+    n_dec = 0
+    base = 0.0  # sum over decoding sequences of (S_i - k0_i): their contexts sum to base + n_dec*k
+    done_heap: list = []  # (last step index, request)
+    filled = {}  # request -> prefill tokens done (admitted, prefilling)
+    pre_order: deque = deque()  # admitted requests still prefilling, FCFS
+    fin_k0 = {}  # request -> step of its first token
+    finished = 0
+    while finished < n:
+        if arr_list is not None:
+            while nxt < n and arr_list[nxt] <= t:
+                waiting.append(nxt)
+                nxt += 1
+        # admission
+        while waiting and run < max_seqs:
+            r = waiting[0]
+            need = S[r] + O[r]
+            if kv_used + need > kv_tokens:
+                break
+            waiting.popleft()
+            run += 1
+            kv_used += need
+            filled[r] = skip[r]
+            pre_order.append(r)
+        if n_dec == 0 and not pre_order:
+            if arr_list is not None and nxt < n:
+                t = max(t, arr_list[nxt])
+                continue
+            if not waiting:
+                break
+            raise RuntimeError("a request's prompt + output exceed the KV cache")  # solve() checks this first
+        if not pre_order and n_dec:  # decode only until the next arrival or finish: many steps at once
+            j, t = _fast_forward(cost, n_dec, base, k, t, done_heap[0][0] - k + 1,
+                                 arr_list[nxt] if arr_list is not None and nxt < n else None)
+            k += j
+            while done_heap and done_heap[0][0] < k:
+                _, r = heapq.heappop(done_heap)
+                finish[r] = t  # the block ends at the first finishing step
+                n_dec -= 1
+                base -= S[r] - fin_k0[r]
+                run -= 1
+                kv_used -= S[r] + O[r]
+                finished += 1
+                if clients is not None and nxt < n:
+                    arrive[nxt] = finish[r]
+                    waiting.append(nxt)
+                    nxt += 1
+            continue
+        # compose the step
+        budget = M - n_dec
+        p_tok = 0
+        attn = base + n_dec * k if n_dec else 0.0
+        completed = []
+        for r in pre_order:
+            if budget <= 0:
+                break
+            a = filled[r]
+            c = min(S[r] - a, budget)
+            p_tok += c
+            attn += c * a + c * c / 2.0
+            budget -= c
+            filled[r] = a + c
+            if a + c >= S[r]:
+                completed.append(r)
+        dt = (time_of(n_dec + p_tok, attn, (base + n_dec * k + n_dec if n_dec else 0.0) + p_tok))
+        t += dt
+        # decode tokens out; sequences at their last token leave
+        while done_heap and done_heap[0][0] == k:
+            _, r = heapq.heappop(done_heap)
+            finish[r] = t
+            n_dec -= 1
+            base -= S[r] - fin_k0[r]
+            run -= 1
+            kv_used -= S[r] + O[r]
+            finished += 1
+            if clients is not None and nxt < n:
+                arrive[nxt] = t
+                waiting.append(nxt)
+                nxt += 1
+        for r in completed:
+            pre_order.popleft()
+            del filled[r]
+            first[r] = t
+            if O[r] <= 1:
+                finish[r] = t
+                run -= 1
+                kv_used -= S[r] + O[r]
+                finished += 1
+                if clients is not None and nxt < n:
+                    arrive[nxt] = t
+                    waiting.append(nxt)
+                    nxt += 1
+            else:
+                fin_k0[r] = k
+                n_dec += 1
+                base += S[r] - k
+                heapq.heappush(done_heap, (k + O[r] - 1, r))
+        k += 1
+    return arrive, first, finish
+
+
+
+def _fast_forward(cost, n_dec, base, k, t, steps, next_arrival):
+    """Run up to ``steps`` decode-only steps of ``n_dec`` sequences (contexts base + n_dec*k),
+    stopping after the step during which ``next_arrival`` comes; long runs as one numpy block.
+    Returns (steps run, t)."""
+    if next_arrival is not None:  # step times grow with the context: the first one bounds the count
+        ctx = base + n_dec * k
+        first = cost.time1(n_dec, ctx, ctx + n_dec)
+        steps = min(steps, int((next_arrival - t) / first) + 2)
+    if steps < 32:
+        j = 0
+        while j < steps:
+            ctx = base + n_dec * (k + j)
+            t += cost.time1(n_dec, ctx, ctx + n_dec)
+            j += 1
+            if next_arrival is not None and t >= next_arrival:
+                break
+        return j, t
+    ctx = base + n_dec * np.arange(k, k + steps, dtype=float)
+    cum = t + np.cumsum(cost.time(float(n_dec), ctx, ctx + n_dec))
+    j = steps if next_arrival is None else min(steps, int(np.searchsorted(cum, next_arrival)) + 1)
+    return j, float(cum[j - 1])
+
+
+def statistics(arrive, first, finish, outputs, warmup):
+    """Means and percentiles of a run, the first ``warmup`` requests left out (they find an empty engine)."""
+    sl = slice(warmup, None)
+    ttft = (first - arrive)[sl]
+    e2e = (finish - arrive)[sl]
+    o = outputs[sl]
+    many = o > 1
+    tpot = ((finish - first)[sl][many]) / (o[many] - 1)
+    span = finish[sl].max() - arrive[warmup]
+    out = {"ttft_mean": ttft.mean(), "itl_mean": tpot.mean() if tpot.size else np.nan, "e2e_mean": e2e.mean(),
+           "requests_per_second": (len(ttft)) / span, "concurrency_mean": e2e.sum() / span}
+    for p in (50, 90, 99):
+        out[f"ttft_p{p}"] = np.percentile(ttft, p)
+        out[f"itl_p{p}"] = np.percentile(tpot, p) if tpot.size else np.nan
+        out[f"e2e_p{p}"] = np.percentile(e2e, p)
+    return out

@@ -1,0 +1,325 @@
+"""Serving under traffic: the engine step cost and the steady-state (analytic) model of continuous
+batching with chunked prefill, as pure functions of SI floats or numpy arrays (one code path for
+``solve()`` and sweeps).
+
+The scheduler modelled (vLLM v1 / SGLang, Agrawal et al. "Sarathi-Serve", OSDI 2024): every engine
+step runs one decode token for each of the B_d running sequences and, with the rest of a budget of
+M = ``max_num_batched_tokens`` tokens, prefill chunks of waiting prompts (FCFS). A request is
+admitted while fewer than ``max_num_seqs`` sequences run and its prompt + output tokens fit in the
+free KV cache (admission reserves them, so nothing is preempted).
+
+Notation per request (means over the length distribution): S prompt tokens, O output tokens,
+h prefix-cache hit fraction; D1 = E[O-1] decode steps, D2 = E[sum of decode contexts]
+= E[O-1]*E[S] + E[O(O-1)]/2, P1 = (1-h)*E[S] prefill tokens, P2 = (1-h^2)*E[S^2]/2 the sum of
+the prefill tokens' positions (their causal attention work).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Standard normal quantiles of the percentiles reported (p50, p90, p99).
+Z = {50: 0.0, 90: 1.2815515655446004, 99: 2.3263478740408408}
+
+
+class StepCost:
+    """Time of one engine step from its composition (the kernels of :mod:`.kernels`, summed per token).
+
+    t = max(FLOPs/(F*eta_c), bytes/(W*eta_m)) + comm + overhead with, per GPU of n,
+    FLOPs = (2*P_matmul*tokens + 4*L*H*d_h*attn)/n, bytes = weights read(tokens)*b/n + kv*b_kv*share*kv_tokens,
+    comm = 2L*(ring latency + launch) + 2L*2(n-1)/n*tokens*d*b_act/(beta*eta_net) (0 when n = 1);
+    ``tokens`` = decode + prefill tokens of the step, ``attn`` = sum of decode contexts + sum of
+    prefill token positions (causal), ``kv_tokens`` = KV read by decode (context + 1 each) + KV written
+    by prefill. A lone prompt of S tokens gives exactly :func:`.kernels.prefill`'s time.
+    """
+
+    __slots__ = ("flop_token", "flop_attn", "dense_bytes", "expert_bytes", "expert_share", "kv_bytes",
+                 "comm0", "comm_token", "overhead")
+
+    def __init__(self, n, b, b_kv, b_act, dense_read, expert_params, expert_share, matmul, layers, attn_dim, hidden,
+                 kv_elements, kv_share, peak, eta_c, bandwidth, eta_m, overhead, link_bw, link_lat, eta_net, launch):
+        f = peak * eta_c
+        w = bandwidth * eta_m
+        self.flop_token = 2.0 * matmul / n / f
+        self.flop_attn = 4.0 * layers * attn_dim / n / f
+        self.dense_bytes = dense_read * b / n / w
+        self.expert_bytes = expert_params * b / n / w
+        self.expert_share = expert_share
+        self.kv_bytes = kv_elements * b_kv * kv_share / w
+        if n > 1:
+            self.comm0 = 2.0 * layers * (2.0 * (n - 1.0) * link_lat + launch)
+            self.comm_token = 2.0 * layers * 2.0 * (n - 1.0) / n * hidden * b_act / (link_bw * eta_net)
+        else:
+            self.comm0 = self.comm_token = 0.0
+        self.overhead = overhead
+
+    def weights(self, tokens):
+        """Seconds to stream the weights a step of ``tokens`` tokens reads (MoE: experts touched)."""
+        if self.expert_bytes == 0.0:
+            return self.dense_bytes
+        return self.dense_bytes + self.expert_bytes * (1.0 - (1.0 - self.expert_share) ** tokens)
+
+    def time(self, tokens, attn, kv_tokens):
+        """Seconds of one step (scalars or arrays)."""
+        t_c = self.flop_token * tokens + self.flop_attn * attn
+        t_m = self.weights(tokens) + self.kv_bytes * kv_tokens
+        return np.maximum(t_c, t_m) + self.comm0 + self.comm_token * tokens + self.overhead
+
+    def time1(self, tokens, attn, kv_tokens):
+        """:meth:`time` for Python floats (the simulator's inner loop)."""
+        t_c = self.flop_token * tokens + self.flop_attn * attn
+        w = self.dense_bytes if self.expert_bytes == 0.0 else self.weights(tokens)
+        t_m = w + self.kv_bytes * kv_tokens
+        return (t_c if t_c > t_m else t_m) + self.comm0 + self.comm_token * tokens + self.overhead
+
+    def prefill(self, tokens, start=0.0):
+        """One step prefilling ``tokens`` prompt tokens after ``start`` cached ones, nothing else (causal
+        attention work tokens*start + tokens^2/2, as :func:`.kernels.prefill`)."""
+        return self.time(tokens, tokens * start + tokens * tokens / 2.0, tokens)
+
+
+def length_quantile(mean, cv, dist, z):
+    """Quantile of a length distribution with ``mean`` and coefficient of variation ``cv`` at the
+    standard-normal score z: lognormal exp(mu + sigma*z), sigma^2 = ln(1+cv^2); gamma by
+    Wilson & Hilferty (1931): mean*(1 - 1/(9k) + z/sqrt(9k))^3, k = 1/cv^2."""
+    cv = np.asarray(cv, dtype=float)
+    s2 = np.log1p(cv * cv)
+    if dist == "lognormal":
+        return mean * np.exp(-s2 / 2.0 + np.sqrt(s2) * z)
+    k9 = 9.0 / np.maximum(cv * cv, 1e-300)
+    return mean * np.maximum(1.0 - 1.0 / k9 + z / np.sqrt(k9), 0.0) ** 3
+
+
+def _combine(d1, d2):
+    """Deviation from the mean of a sum of two independent parts from theirs: root-sum-square when
+    both are above their means (tails), plain sum otherwise."""
+    up = (d1 > 0) & (d2 > 0)
+    return np.where(up, np.sqrt(d1 * d1 + d2 * d2), d1 + d2)
+
+
+class Load:
+    """Per-request work of one traffic mix (means over the length distributions, arrays or floats)."""
+
+    def __init__(self, S, O, cv, h):
+        s2 = S * S * (1.0 + cv * cv)
+        o2 = O * O * (1.0 + cv * cv)
+        self.S, self.O, self.cv, self.h = S, O, cv, h
+        self.D1 = O - 1.0
+        self.D2 = (O - 1.0) * S + (o2 - O) / 2.0
+        self.P1 = (1.0 - h) * S
+        self.P2 = (1.0 - h * h) * s2 / 2.0
+        self.reserve = S + O  # KV tokens reserved per admitted request
+
+
+def _mix(cost, load, B, m, M):
+    """Mean step at decode batch B when m prompts (mean) arrive per step.
+
+    Prompts shorter than the free budget M - B: the N ~ Poisson(m) prompts that came during the
+    previous step are prefilled together (at most floor((M-B)/P1) of them; the tail of the Poisson
+    counted at that cap). Longer prompts: full chunks of M - B tokens in a share
+    f = min(1, m*P1/(M-B)) of the steps. Returns (E[t], f = P(step carries prefill), t_dec,
+    E[t | prefill], E[t^2])."""
+    ctx = np.where(load.D1 > 0, load.D2 / np.maximum(load.D1, 1e-300), load.S)  # mean decode context
+    room = np.maximum(M - B, 1.0)
+    P1 = np.maximum(load.P1, 1e-300)
+    pos = load.P2 / P1 / P1  # attention work of q prefill tokens: pos * q^2
+
+    def t(q):
+        return cost.time(B + q, B * ctx + pos * q * q, B * (ctx + 1.0) + q)
+
+    t_dec = t(0.0)
+    cap = np.floor(room / P1)
+    short = cap >= 1.0
+    K = int(min(np.max(np.where(short, np.minimum(cap, np.ceil(m + 6.0 * np.sqrt(m) + 4.0)), 1.0)), 4096))
+    p = np.exp(-m)
+    left = 1.0 - p
+    mean, sq = p * t_dec, p * t_dec * t_dec
+    for n in range(1, K + 1):
+        p = p * m / n
+        last = (n == K) | (n >= cap)
+        w = np.where(last, left, p)
+        w = np.where(n > np.maximum(cap, 1.0), 0.0, w)  # beyond the cap: already counted at the cap
+        tn = t(np.minimum(n * P1, room))
+        mean = mean + w * tn
+        sq = sq + w * tn * tn
+        left = np.where(last, 0.0, left - p)
+    f_s = -np.expm1(-m)
+    f_l = np.minimum(m * load.P1 / room, 1.0)
+    t_full = t(room)
+    mean = np.where(short, mean, (1 - f_l) * t_dec + f_l * t_full)
+    sq = np.where(short, sq, (1 - f_l) * t_dec * t_dec + f_l * t_full * t_full)
+    f = np.where(short, f_s, f_l)
+    t_mix = np.where(f > 0, (mean - (1 - f) * t_dec) / np.maximum(f, 1e-300), t(np.minimum(P1, room)))
+    return mean, f, t_dec, t_mix, sq
+
+
+def step_with(cost, load, B, q):
+    """One step with B decode tokens and q prefill tokens."""
+    ctx = np.where(load.D1 > 0, load.D2 / np.maximum(load.D1, 1e-300), load.S)
+    pos = load.P2 / np.maximum(load.P1, 1e-300) ** 2
+    return cost.time(B + q, B * ctx + pos * q * q, B * (ctx + 1.0) + q)
+
+
+def full_step(cost, load, B, M):
+    """One step with B decode tokens and a full prefill chunk of M - B tokens."""
+    return step_with(cost, load, B, np.maximum(M - B, 1.0))
+
+
+def poisson_quantile(m, p, top):
+    """Quantile of Poisson(m) at p, interpolated linearly inside the step of the CDF that crosses p
+    (a continuous stand-in for the discrete count), at most ``top`` (arrays)."""
+    pmf = np.exp(-m)
+    cdf = pmf
+    n = np.zeros(np.shape(cdf))
+    n = np.where(cdf >= p, 0.0, n)
+    for k in range(1, int(np.max(top)) + 1):
+        pmf = pmf * m / k
+        below = cdf < p
+        n = np.where(below, k - 1 + np.clip((p - cdf) / np.maximum(pmf, 1e-300), 0.0, 1.0), n)
+        cdf = cdf + pmf
+        if np.all(cdf >= p):
+            break
+    return np.minimum(n, top)
+
+
+def capacity(cost, load, M, B_max):
+    """Saturation rate (requests/s) and its binding limit, closed form.
+
+    Sequence/KV limit: B_max sequences decode; lambda = B_max/(D1*T) and m = lambda*T = B_max/D1
+    prompts join per step, so T = the mean step of :func:`_mix` at (B_max, m). Token budget: every
+    step full, M*D1/(P1+D1) decode and M*P1/(P1+D1) prefill tokens; lambda = M/((P1+D1)*t).
+    Returns (lambda_max, limit) with limit 0 = sequences/KV, 1 = token budget (prefill)."""
+    B = np.minimum(B_max, M * load.D1 / (load.P1 + load.D1))
+    T = _mix(cost, load, B, B / np.maximum(load.D1, 1e-300), M)[0]
+    lam_seq = np.where(load.D1 > 0, B / np.maximum(load.D1 * T, 1e-300), np.inf)
+    Bt = M * load.D1 / (load.P1 + load.D1)
+    lam_tok = M / ((load.P1 + load.D1) * full_step(cost, load, Bt, M))
+    return np.minimum(lam_seq, lam_tok), np.where(lam_tok < lam_seq, 1, 0)
+
+
+def steady(cost, load, lam, M):
+    """Mean step T a decoding request sees at arrival rate ``lam`` (below capacity): fixed point of
+    T = E[t(1 + B, prompts per step)] (:func:`_mix`), B = lam*D1*T (Little's law on the decode
+    batch; a request sees itself plus the others, a size-biased Poisson count), m = lam*T prompts
+    per step. Iterated with Aitken's delta-squared acceleration (exact on a
+    linear piece). Returns (T, B, f, t_dec, t_mix, E[t^2])."""
+
+    def F(T):
+        return _mix(cost, load, 1.0 + lam * load.D1 * T, lam * T, M)[0]
+
+    T = F(np.zeros_like(lam * load.S))
+    for _ in range(30):
+        T1 = F(T)
+        T2 = F(T1)
+        den = T2 - 2.0 * T1 + T
+        acc = T - (T1 - T) ** 2 / np.where(den != 0.0, den, 1.0)
+        T_new = np.where((den != 0.0) & np.isfinite(acc) & (acc > 0.0), acc, T2)
+        done = np.all(np.abs(T_new - T) <= 1e-9 * np.abs(T))
+        T = T_new
+        if done:
+            break
+    B = lam * load.D1 * T
+    _, f, t_dec, t_mix, sq = _mix(cost, load, 1.0 + B, lam * T, M)
+    return T, B, f, t_dec, t_mix, sq
+
+
+def analytic(cost, load, lam, M, B_max, arrival_cv, dist, lam_max):
+    """Latency and throughput of continuous batching at arrival rate ``lam`` < ``lam_max``.
+
+    Waits (Allen & Cunneen 1990 G/G/c with Sakasegawa's 1977 P(wait) approximation):
+      slots:   W_s = (ca^2+cs^2)/2 * T_res * rho_s^(sqrt(2(c+1))-1) / (c(1-rho_s)), c = B_max,
+               rho_s = lam*T_res/c, T_res = time a request holds a slot;
+      prefill: W_p = (ca^2+cs^2)/2 * rho_p/(1-rho_p) * X, the prompt-token server of M - B tokens
+               per full step (rho_p = lam*P1*t_full/(M-B), X = P1*t_full/(M-B));
+      plus the residual of the step running at arrival, P(busy)*E[t^2]/(2E[t]).
+    TTFT = wait + ceil-free P1/q mixed steps; ITL (per-request mean token gap, TPOT) = T with a
+    binomial spread of the mixed steps among its D1 gaps; e2e = TTFT + D1*T.
+    Percentiles: the wait is 0 with probability 1 - P(wait), else exponential; length quantiles
+    from ``dist``; independent parts combined by :func:`_combine`. Returns a dict of arrays.
+    """
+    T, B, f, t_dec, t_mix, t2 = steady(cost, load, lam, M)
+    q = np.maximum(np.minimum(load.P1, M - B), 1.0)
+    cv2 = load.cv * load.cv
+    ca2 = arrival_cv * arrival_cv
+    # --- own prefill: P1/q chunks (>= 1 step), the last one mixed with the decode batch
+    chunks = np.maximum(load.P1 / q, 1.0)
+    X_own = chunks * t_mix
+    # --- prefill-token server
+    room = np.maximum(M - B, 1.0)
+    t_full = full_step(cost, load, B, M)
+    X = load.P1 * t_full / room
+    rho_p = np.minimum(lam * X, 0.999999)
+    W_p = (ca2 + cv2) / 2.0 * rho_p / (1.0 - rho_p) * X
+    W_p = np.where(room >= 2.0 * load.P1, W_p * rho_p, W_p)  # short prompts share a step: a wait needs a full one
+    # --- sequence slots (max_num_seqs / KV)
+    T_res = X_own + load.D1 * T
+    rho_s = np.minimum(lam * T_res / B_max, 0.999999)
+    p_slot = rho_s ** (np.sqrt(2.0 * (B_max + 1.0)) - 1.0)
+    W_s = (ca2 + cv2) / 2.0 * T_res * p_slot / (B_max * (1.0 - rho_s))
+    # --- residual of the step in progress
+    busy = -np.expm1(-lam * (T_res + W_p + W_s))
+    R = busy * t2 / (2.0 * T)
+    Wq = W_p + W_s
+    wait = R + Wq
+    ttft = wait + X_own
+    sd_itl = itl_spread(cost, load, lam, M, T, B, t_dec, lam_max)
+    p_wait = np.maximum(np.maximum(rho_p, p_slot), 1e-12)
+    out = {"T": T, "B": B, "f": f, "t_dec": t_dec, "t_mix": t_mix, "queue_wait_mean": wait, "ttft_mean": ttft,
+           "itl_mean": T, "e2e_mean": ttft + load.D1 * T, "rho_p": rho_p, "rho_s": rho_s, "itl_sd": sd_itl}
+    short = room >= 2.0 * load.P1
+    cap = np.floor(room / np.maximum(load.P1, 1e-300)) - 1.0
+    for p, z in Z.items():
+        tail = 1.0 - p / 100.0
+        Wp = np.where(tail < p_wait, Wq / p_wait * np.log(p_wait / tail), 0.0)
+        # own step: shared with the prompts that came during the same step in progress (short prompts)
+        others = poisson_quantile(lam * busy * t2 / T, p / 100.0, np.where(short, np.maximum(cap, 0.0), 0.0))
+        Lp = load.P1 * length_quantile(1.0, load.cv, dist, z)  # the prompt at this percentile
+        Xp = np.where(short, step_with(cost, load, B, np.minimum(Lp + others * load.P1, room)), t_mix)
+        Xp = Xp * np.maximum(Lp / room, 1.0)
+        # residual: U(0, t_mix) when landing in a prefill step (time share w), else U(0, t_dec)
+        w = busy * f * t_mix / np.maximum(T, 1e-300)
+        Rp = np.where(tail < w, t_mix * (1.0 - tail / np.maximum(w, 1e-300)),
+                      t_dec * np.clip((p / 100.0 - (1.0 - busy)) / np.maximum(busy - w, 1e-300), 0.0, 1.0))
+        d_ttft = _combine(Wp - Wq, Xp - X_own) + (Rp - R)
+        out[f"ttft_p{p}"] = ttft + d_ttft
+        out[f"itl_p{p}"] = T + z * sd_itl
+        Op = length_quantile(load.O, load.cv, dist, z)
+        out[f"e2e_p{p}"] = out["e2e_mean"] + _combine(d_ttft, _combine(load.D1 * z * sd_itl, (Op - load.O) * T))
+    return out
+
+
+def itl_spread(cost, load, lam, M, T, B, t_dec, lam_max):
+    """Standard deviation of a request's mean token gap: the prompts prefilled during its D1 steps
+    are Poisson (mean m*D1, m = lam*T), each adding (T - t_dec)/m to its steps; the decode batch
+    around it is Poisson-like (variance B), each sequence adding dT/dB; feedback (longer steps keep
+    requests longer, which lengthens the steps) amplifies both by 1/sqrt(1 - lam/lam_max)."""
+    m = np.maximum(lam * T, 1e-300)
+    D1 = np.maximum(load.D1, 1.0)
+    prompts = (T - t_dec) / np.sqrt(m * D1)
+    dT = _mix(cost, load, B + 1.0, m, M)[0] - T
+    batch = dT * np.sqrt(np.maximum(B, 0.0))
+    return np.sqrt(prompts * prompts + batch * batch) / np.sqrt(np.maximum(1.0 - lam / lam_max, 1e-3))
+
+
+def ttft_cdf(out, x):
+    """P(TTFT <= x): the normal score interpolated linearly between the analytic p50, p90 and p99
+    (extrapolated with the nearest slope, clipped to +-6), then the normal CDF."""
+    q50, q90, q99 = out["ttft_p50"], out["ttft_p90"], out["ttft_p99"]
+    s1 = Z[90] / np.maximum(q90 - q50, 1e-300)
+    s2 = (Z[99] - Z[90]) / np.maximum(q99 - q90, 1e-300)
+    z = np.where(x < q90, (x - q50) * s1, Z[90] + (x - q90) * s2)
+    return _phi(np.clip(z, -6.0, 6.0))
+
+
+def _phi(z):
+    """Standard normal CDF."""
+    return 0.5 * (1.0 + np.vectorize(math.erf, otypes=[float])(np.asarray(z, dtype=float) / math.sqrt(2.0)))
+
+
+def itl_cdf(out, x):
+    """P(TPOT <= x): normal with the mean and spread of :func:`itl_spread`."""
+    sd = out["itl_sd"]
+    z = np.where(sd > 0, (x - out["T"]) / np.where(sd > 0, sd, 1.0), np.where(x >= out["T"], 6.0, -6.0))
+    return _phi(np.clip(z, -6.0, 6.0))

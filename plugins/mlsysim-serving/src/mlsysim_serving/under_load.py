@@ -1,0 +1,253 @@
+"""ServingModel under traffic: checks the traffic arguments, builds the engine step cost of the
+layout and answers with the analytic model (:mod:`.traffic`) or the simulator (:mod:`.simulate`).
+
+Defaults and their sources: ``max_num_batched_tokens`` 8192 (vLLM chunked prefill on large GPUs),
+``max_num_seqs`` 256 (vLLM ``EngineArgs.max_num_seqs``), Poisson arrivals (``arrival_cv`` 1, the
+request-rate mode of vLLM's ``benchmark_serving.py``), fixed lengths (``length_cv`` 0, its
+"random" dataset with range ratio 0), SLO percentile p99.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from mlsysim_core import efficiency as E
+from mlsysim_core import validate as V
+from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.units import Quantity, ureg
+
+from . import simulate as SIM
+from . import traffic as TR
+from .solver import PREFILL_CHUNK_TOKENS, step_overhead
+
+DEFAULT_MAX_NUM_SEQS = 256
+LENGTH_DISTRIBUTIONS = ("lognormal", "gamma")
+METHODS = ("analytic", "simulate")
+#: Requests the simulator serves by default, and the share left out as warm-up (empty engine at start).
+SIM_REQUESTS = 10_000
+SIM_WARMUP = 0.1
+
+
+
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, Quantity):
+        return V.quantity(name, value, ureg.s)
+    return V.number(name, value, 0.0, math.inf, low_open=True, high_open=True)
+
+
+def check_rate(value: Any) -> float:
+    """arrival_rate as requests/s: a number or a Quantity in 1/s, finite and > 0."""
+    if isinstance(value, Quantity):
+        return V.quantity("arrival_rate", value, ureg.Unit("1/s"))
+    return V.number("arrival_rate", value, 0.0, math.inf, low_open=True, high_open=True)
+
+
+def check(a: dict, seq_len: int, output_len: Any, max_seq: int) -> dict:
+    """The traffic arguments checked (each error names argument, value and valid range)."""
+    if output_len is None:
+        raise InvalidInputError("output_len", None, "an integer >= 1 when arrival_rate or concurrency is given")
+    rate, conc = a.get("arrival_rate"), a.get("concurrency")
+    if rate is not None and conc is not None:
+        raise InvalidInputError("concurrency", conc, "None when arrival_rate is given (open or closed loop, not both)")
+    c = {"arrival_rate": None if rate is None else (
+        rate if isinstance(rate, np.ndarray) else check_rate(rate)),
+         "concurrency": None if conc is None else V.integer("concurrency", conc, 1, 1 << 24)}
+    c["arrival_cv"] = V.number("arrival_cv", a.get("arrival_cv", 1.0), 0.0, 10.0)
+    c["length_cv"] = V.number("length_cv", a.get("length_cv", 0.0), 0.0, 10.0)
+    c["length_dist"] = V.choice("length_dist", a.get("length_dist", "lognormal"), LENGTH_DISTRIBUTIONS)
+    m = a.get("max_num_batched_tokens")
+    c["max_num_batched_tokens"] = int(PREFILL_CHUNK_TOKENS) if m is None else V.integer("max_num_batched_tokens", m, 2, 1 << 24)
+    s = a.get("max_num_seqs")
+    c["max_num_seqs"] = DEFAULT_MAX_NUM_SEQS if s is None else V.integer("max_num_seqs", s, 1, 1 << 24)
+    if c["max_num_seqs"] >= c["max_num_batched_tokens"]:
+        raise InvalidInputError("max_num_seqs", c["max_num_seqs"],
+                                f"below max_num_batched_tokens={c['max_num_batched_tokens']} (decode tokens leave room for prefill)")
+    c["prefix_cache_hit"] = V.number("prefix_cache_hit", a.get("prefix_cache_hit", 0.0), 0.0, 1.0, high_open=True)
+    c["slo_ttft"] = None if a.get("slo_ttft") is None else _seconds("slo_ttft", a["slo_ttft"])
+    c["slo_itl"] = None if a.get("slo_itl") is None else _seconds("slo_itl", a["slo_itl"])
+    c["slo_percentile"] = V.choice("slo_percentile", a.get("slo_percentile", 99), tuple(TR.Z))
+    method = a.get("method")
+    c["method"] = "analytic" if method is None else V.choice("method", method, METHODS)
+    c["seed"] = V.integer("seed", a.get("seed", 0), 0, 2**63 - 1)
+    c["num_requests"] = V.integer("num_requests", a.get("num_requests", SIM_REQUESTS), 100, 10_000_000)
+    if c["method"] == "simulate" and isinstance(c["arrival_rate"], np.ndarray):
+        raise InvalidInputError("method", "simulate", "analytic in a sweep (simulate answers one configuration)")
+    return c
+
+
+def step_cost(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat) -> TR.StepCost:
+    """The engine step cost of this layout (same terms as the static prefill/decode kernels)."""
+    hw = hardware.si
+    b_act = b if b >= 2.0 else 2.0
+    overhead = step_overhead(hw.dispatch_tax, shape.layers)
+    link_bw = link.si.bandwidth if tp_size > 1 else 1.0
+    return TR.StepCost(float(tp_size), b, b_kv, b_act, shape.dense_read, shape.experts_params, shape.expert_share,
+                       shape.matmul, shape.layers, shape.attn_dim, shape.hidden, shape.kv, kv_share, peak, eta_c,
+                       hw.bandwidth, eta_m, overhead, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
+
+
+def kv_capacity_tokens(shape, hardware, b, b_kv, kv_share, tp_size, frac, M, max_seqs) -> float:
+    """KV tokens the group can hold: (usable - weights/n - workspace of an M-token step and
+    max_num_seqs fp32 logit rows) / (kv * b_kv * kv_share) per GPU."""
+    n = float(tp_size)
+    b_act = b if b >= 2.0 else 2.0
+    usable = hardware.si.capacity * frac
+    work = (M * (4.0 * shape.hidden + 2.0 * shape.ffn) * b_act + max_seqs * shape.vocab * 4.0) / n
+    return (usable - shape.params * b / n - work) / (shape.kv * b_kv * kv_share)
+
+
+def loaded_fields(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, frac, seq_len,
+                  output_len, args: dict) -> dict:
+    """The loaded-serving result fields of one solve()/sweep group."""
+    c = check(args, seq_len, output_len, shape.max_seq)
+    cost = step_cost(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat)
+    kv = kv_capacity_tokens(shape, hardware, b, b_kv, kv_share, tp_size, frac, c["max_num_batched_tokens"],
+                            c["max_num_seqs"])
+    return serve(shape, hardware, tp_size, cost, kv, seq_len, output_len, c)
+
+
+def serve(shape, hardware, tp_size: int, cost: TR.StepCost, kv_tokens: float, seq_len: int, output_len: int,
+          c: dict) -> dict:
+    """Result fields of serving the traffic ``c`` (checked) at prompt ``seq_len`` and ``output_len``."""
+    M, max_seqs, cv, dist = c["max_num_batched_tokens"], c["max_num_seqs"], c["length_cv"], c["length_dist"]
+    S, O = float(seq_len), float(output_len)
+    if kv_tokens < S + O:
+        raise InfeasibleError(
+            f"{shape.name} on {hardware.name}: the KV cache left after weights holds {max(kv_tokens, 0):,.0f} tokens, "
+            f"less than one request of {seq_len:,} + {output_len:,}", required=S + O, available=max(kv_tokens, 0.0))
+    load = TR.Load(S, O, cv, c["prefix_cache_hit"])
+    B_max = min(float(max_seqs), math.floor(kv_tokens / load.reserve))
+    lam_max, limit = TR.capacity(cost, load, float(M), B_max)
+    lam_max = float(lam_max)
+    one_prefill = float(cost.prefill(load.P1, c["prefix_cache_hit"] * S))
+    one_decode = float(cost.time(1.0, S + 1.0, S + 2.0))
+    pct = c["slo_percentile"]
+    for name, slo, floor, what in (("slo_ttft", c["slo_ttft"], one_prefill, f"one unloaded {load.P1:,.0f}-token prefill"),
+                                   ("slo_itl", c["slo_itl"], one_decode, f"one unloaded decode step at context {seq_len:,}")):
+        if slo is not None and slo < floor:
+            label = "TTFT" if name == "slo_ttft" else "ITL"
+            raise InvalidInputError(name, slo, f"at least {floor * 1e3:.4g} ms: {label} SLO {slo * 1e3:.4g} ms is below "
+                                               f"{what} on this layout, {floor * 1e3:.4g} ms")
+    bound = kv_tokens / load.reserve < max_seqs
+    limit_name = ("prefill compute (token budget)" if limit == 1 else
+                  "KV capacity" if bound else "max_num_seqs")
+    if c["concurrency"] is not None:
+        lam = _closed_loop_rate(cost, load, M, B_max, c, dist, lam_max)
+    else:
+        lam = c["arrival_rate"]
+    f = {"arrival_rate": lam, "saturation_rate": lam_max, "binding_limit": limit_name,
+         "traffic_method": c["method"], "one_prefill_time": one_prefill}
+    rho = np.asarray(lam) / lam_max
+    f["utilization"] = rho
+    over = rho >= 1.0
+    f["overloaded"] = over
+    lam_ok = np.where(over, lam_max * 0.5, lam)
+    if c["method"] == "simulate" and not over:
+        out = _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape)
+    else:
+        out = TR.analytic(cost, load, lam_ok, float(M), B_max, c["arrival_cv"], dist, lam_max)
+    keys = ("ttft_mean", "ttft_p50", "ttft_p90", "ttft_p99", "itl_mean", "itl_p50", "itl_p90", "itl_p99",
+            "e2e_mean", "e2e_p90", "e2e_p99", "queue_wait_mean")
+    for k in keys:
+        f[k] = _masked(out[k], over)
+    served = np.minimum(np.asarray(lam, dtype=float), lam_max)
+    f["requests_per_second"] = served
+    f["output_tokens_per_second"] = served * O
+    f["tokens_per_second_per_gpu"] = served * O / tp_size
+    f["concurrency_mean"] = _masked(served * out["e2e_mean"], over)
+    T = out["T"] if "T" in out else TR.steady(cost, load, lam_ok, float(M))[0]
+    f["kv_cache_utilization"] = _masked(np.minimum(lam_ok * (load.D2 * T + load.P1 * out["ttft_mean"]) / kv_tokens, 1.0),
+                                        over)
+    if c["slo_ttft"] is not None or c["slo_itl"] is not None:
+        if "slo_attainment" in out:  # simulated
+            att = out["slo_attainment"]
+        else:
+            att = np.ones(np.shape(lam_ok))
+            if c["slo_ttft"] is not None:
+                att = att * TR.ttft_cdf(out, c["slo_ttft"])
+            if c["slo_itl"] is not None:
+                att = att * TR.itl_cdf(out, c["slo_itl"])
+        f["slo_attainment"] = np.where(over, 0.0, att)
+        f["max_arrival_rate"] = _max_rate(cost, load, float(M), B_max, c, dist, lam_max, pct)
+    else:
+        f["max_arrival_rate"] = lam_max
+    f["slo_percentile"] = pct
+    f["prefix_cache_hit"] = c["prefix_cache_hit"]
+    return {k: (v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v) for k, v in f.items()}
+
+
+def _masked(x, over):
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 0:
+        return None if bool(over) else float(x)
+    return np.where(over, np.nan, x)
+
+
+def _bisect(fn, lo, hi, iters=60):
+    """Largest x in [lo, hi] with fn(x) true (fn monotone: true then false), geometric bisection."""
+    lo = np.asarray(lo, dtype=float)
+    hi = np.asarray(hi, dtype=float)
+    for _ in range(iters):
+        mid = np.sqrt(lo * hi)
+        ok = fn(mid)
+        lo = np.where(ok, mid, lo)
+        hi = np.where(ok, hi, mid)
+    return lo
+
+
+def _closed_loop_rate(cost, load, M, B_max, c, dist, lam_max):
+    """Closed loop of N clients: the rate lambda with lambda * e2e_mean(lambda) = N (Little's law)."""
+    N = float(c["concurrency"])
+    ok = lambda lam: lam * TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], dist, lam_max)["e2e_mean"] <= N
+    return float(_bisect(ok, lam_max * 1e-9, lam_max * (1 - 1e-9)))
+
+
+def _max_rate(cost, load, M, B_max, c, dist, lam_max, pct):
+    """Largest arrival rate below saturation whose p``pct`` TTFT and ITL meet the SLOs (0 if none does)."""
+
+    def ok(lam):
+        out = TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], dist, lam_max)
+        good = np.ones(np.shape(lam), dtype=bool)
+        if c["slo_ttft"] is not None:
+            good &= out[f"ttft_p{pct}"] <= c["slo_ttft"]
+        if c["slo_itl"] is not None:
+            good &= out[f"itl_p{pct}"] <= c["slo_itl"]
+        return good
+
+    lo = lam_max * 1e-9
+    r = _bisect(ok, lo, lam_max * (1 - 1e-9))
+    return float(np.where(ok(np.asarray(lo)), r, 0.0))
+
+
+def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape) -> dict:
+    """Run the simulator on seeded draws of the traffic; its statistics as result fields."""
+    rng = np.random.default_rng(c["seed"])
+    n = c["num_requests"]
+    top = int(min(shape.max_seq, kv_tokens) // 2)
+    prompts = SIM.draw_lengths(rng, load.S, load.cv, c["length_dist"], n, top)
+    outputs = SIM.draw_lengths(rng, load.O, load.cv, c["length_dist"], n, top)
+    if c["concurrency"] is None:
+        arrivals = np.cumsum(SIM.interarrivals(rng, lam, c["arrival_cv"], n))
+        run = SIM.simulate(cost, prompts, outputs, c["prefix_cache_hit"], M, max_seqs, kv_tokens, arrivals=arrivals)
+    else:
+        run = SIM.simulate(cost, prompts, outputs, c["prefix_cache_hit"], M, max_seqs, kv_tokens,
+                           clients=c["concurrency"])
+    arrive, first, finish = run
+    warm = int(n * SIM_WARMUP)
+    st = SIM.statistics(arrive, first, finish, outputs, warm)
+    p = prompts[warm:].astype(float)
+    st["queue_wait_mean"] = st["ttft_mean"] - float(np.mean(cost.prefill(p * (1 - load.h), load.h * p)))
+    if c["slo_ttft"] is not None or c["slo_itl"] is not None:
+        ttft = (first - arrive)[warm:]
+        many = outputs[warm:] > 1
+        tpot = np.where(many, (finish - first)[warm:] / np.maximum(outputs[warm:] - 1, 1), 0.0)
+        good = np.ones(ttft.shape, dtype=bool)
+        if c["slo_ttft"] is not None:
+            good &= ttft <= c["slo_ttft"]
+        if c["slo_itl"] is not None:
+            good &= tpot <= c["slo_itl"]
+        st["slo_attainment"] = float(good.mean())
+    return st

@@ -1,0 +1,194 @@
+"""ServingModel under traffic: hand checks, invariants, bad input, and the analytic model against
+the discrete-event simulator (the oracle).
+
+Where the analytic model departs from the simulator (measured on the grid below):
+- means (TTFT, ITL, e2e) agree within 10 % up to 70 % of the saturation rate; at 85 % the ITL mean
+  is up to ~15 % low: near saturation the decode batch fluctuates strongly and requests that see a
+  large batch stay longer (token-weighted mean > time-averaged step), which the steady state ignores;
+- the saturation rate itself is 1-4 % above the simulator's when KV capacity binds (slot holding
+  during prefill and bursty admissions are not modelled), so at 95 % of the analytic capacity the
+  simulated queue is close to unstable and TTFT diverges from the analytic value;
+- tails (p90/p99) come from approximations (Poisson coalescing of prompts, exponential waits, a
+  normal spread of TPOT amplified by 1/sqrt(1-utilization)): within 30 % up to 70 % load.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_serving import ServingModel
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fixtures_serving import H100, LLAMA8, LLAMA70  # noqa: E402
+
+serving = ServingModel()
+BASE = dict(model=LLAMA8, hardware=H100, seq_len=2000, output_len=300)
+
+
+def si(q):
+    return q.to_base_units().magnitude
+
+
+def test_low_load_ttft_is_one_prefill_and_itl_one_decode_step():
+    static = serving.solve(**BASE)
+    r = serving.solve(**BASE, arrival_rate=0.001)
+    assert si(r.ttft_mean) == pytest.approx(si(static.prefill_time_per_request), rel=0.01)
+    assert si(r.one_prefill_time) == pytest.approx(si(static.prefill_time_per_request), rel=1e-9)
+    assert si(r.itl_mean) == pytest.approx(si(static.itl_mean), rel=0.01)  # batch 1 at the mean context
+    assert r.utilization < 0.001 and not r.overloaded
+
+
+def test_saturation_overloaded_says_so_and_gives_max_rate():
+    sat = si(serving.solve(**BASE, arrival_rate=1.0).saturation_rate)
+    r = serving.solve(**BASE, arrival_rate=1.2 * sat)
+    assert r.overloaded and r.utilization == pytest.approx(1.2)
+    assert r.ttft_mean is None and r.ttft_p99 is None and r.e2e_mean is None and r.queue_wait_mean is None
+    assert si(r.requests_per_second) == pytest.approx(sat)
+    assert si(r.max_arrival_rate) == pytest.approx(sat)
+    assert any("OVERLOADED" in line and "req/s" in line for line in r.constraint_trace)
+
+
+def test_saturation_rate_matches_the_simulator():
+    r = serving.solve(**BASE, arrival_rate=1.0)
+    sat = si(r.saturation_rate)
+    sim = serving.solve(**BASE, arrival_rate=0.9 * sat, method="simulate", num_requests=4000)
+    assert si(sim.requests_per_second) == pytest.approx(0.9 * sat, rel=0.05)
+    assert r.binding_limit in ("max_num_seqs", "KV capacity", "prefill compute (token budget)")
+
+
+def test_littles_law_and_throughput():
+    r = serving.solve(**BASE, arrival_rate=4.0)
+    assert r.concurrency_mean == pytest.approx(4.0 * si(r.e2e_mean))
+    assert si(r.output_tokens_per_second) == pytest.approx(4.0 * 300)
+    assert si(r.tokens_per_second_per_gpu) == pytest.approx(4.0 * 300)
+    assert si(r.e2e_mean) == pytest.approx(si(r.ttft_mean) + 299 * si(r.itl_mean))
+    assert 0 < r.kv_cache_utilization < 1
+    assert si(r.ttft_p50) <= si(r.ttft_p90) <= si(r.ttft_p99)
+    assert si(r.itl_p50) <= si(r.itl_p90) <= si(r.itl_p99)
+
+
+def test_latency_grows_with_load():
+    lo, hi = (serving.solve(**BASE, arrival_rate=x) for x in (1.0, 8.0))
+    assert si(hi.ttft_mean) > si(lo.ttft_mean) and si(hi.itl_mean) > si(lo.itl_mean)
+
+
+def test_prefix_cache_removes_prefill_work():
+    r0 = serving.solve(**BASE, arrival_rate=2.0)
+    r5 = serving.solve(**BASE, arrival_rate=2.0, prefix_cache_hit=0.5)
+    # compute-bound prefill: half the tokens, the attention of the later half -> about 0.4-0.5x
+    assert 0.3 < si(r5.one_prefill_time) / si(r0.one_prefill_time) < 0.6
+    assert si(r5.ttft_mean) < si(r0.ttft_mean)
+    assert r5.prompt_cache_hit_ratio == 0.5
+    assert si(r5.saturation_rate) >= si(r0.saturation_rate)
+
+
+def test_closed_loop_concurrency():
+    r = serving.solve(**BASE, concurrency=16)
+    assert si(r.arrival_rate) * si(r.e2e_mean) == pytest.approx(16, rel=1e-6)
+    sim = serving.solve(**BASE, concurrency=16, method="simulate", num_requests=3000)
+    assert si(sim.requests_per_second) == pytest.approx(si(r.arrival_rate), rel=0.1)
+
+
+def test_slo_max_rate_meets_the_slo_at_its_edge():
+    r = serving.solve(**BASE, arrival_rate=2.0, slo_ttft=0.2, slo_itl=0.03)
+    rate = si(r.max_arrival_rate)
+    assert 0 < rate < si(r.saturation_rate)
+    edge = serving.solve(**BASE, arrival_rate=rate, slo_ttft=0.2, slo_itl=0.03)
+    assert si(edge.ttft_p99) <= 0.2 * (1 + 1e-6) and si(edge.itl_p99) <= 0.03 * (1 + 1e-6)
+    over = serving.solve(**BASE, arrival_rate=rate * 1.01, slo_ttft=0.2, slo_itl=0.03)
+    assert si(over.ttft_p99) > 0.2 or si(over.itl_p99) > 0.03
+    assert 0.0 <= r.slo_attainment <= 1.0 and r.slo_attainment > 0.99
+
+
+def test_simulate_is_seeded_and_deterministic():
+    a = serving.solve(**BASE, arrival_rate=3.0, method="simulate", num_requests=2000, seed=7)
+    b = serving.solve(**BASE, arrival_rate=3.0, method="simulate", num_requests=2000, seed=7)
+    c = serving.solve(**BASE, arrival_rate=3.0, method="simulate", num_requests=2000, seed=8)
+    assert a.ttft_p99 == b.ttft_p99 and a.itl_mean == b.itl_mean
+    assert a.ttft_p99 != c.ttft_p99
+
+
+def test_sweep_equals_solve():
+    rates = [0.5, 3.0, 9.0, 40.0]
+    cols = ServingModel.sweep(**BASE, arrival_rate=rates).columns
+    for i, x in enumerate(rates):
+        r = serving.solve(**BASE, arrival_rate=x)
+        if r.overloaded:
+            assert math.isnan(cols["ttft_mean"][i].magnitude)
+        else:
+            assert cols["ttft_p99"][i].to("s").magnitude == pytest.approx(si(r.ttft_p99), rel=1e-6)
+            assert cols["itl_mean"][i].to("s").magnitude == pytest.approx(si(r.itl_mean), rel=1e-6)
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, math.inf, "3"])
+def test_rate_must_be_positive(bad):
+    with pytest.raises(InvalidInputError, match="arrival_rate"):
+        serving.solve(**BASE, arrival_rate=bad)
+
+
+def test_sweep_marks_a_bad_rate():
+    cols = ServingModel.sweep(**BASE, arrival_rate=[1.0, -2.0]).columns
+    assert list(cols["valid"]) == [True, False] and "arrival_rate" in cols["error"][1]
+
+
+def test_slo_below_one_prefill():
+    with pytest.raises(InvalidInputError, match=r"TTFT SLO 10 ms is below one unloaded 2,000-token prefill on this "
+                                                r"layout, \d+\.?\d* ms"):
+        serving.solve(**BASE, arrival_rate=1.0, slo_ttft=0.01)
+    with pytest.raises(InvalidInputError, match="ITL SLO"):
+        serving.solve(**BASE, arrival_rate=1.0, slo_itl=1e-4)
+
+
+def test_lengths_beyond_context_and_missing_output():
+    with pytest.raises(InvalidInputError, match="output_len"):
+        serving.solve(LLAMA8, H100, seq_len=131000, output_len=500, arrival_rate=1.0)
+    with pytest.raises(InvalidInputError, match="output_len"):
+        serving.solve(LLAMA8, H100, seq_len=1000, arrival_rate=1.0)
+
+
+@pytest.mark.parametrize("kw, name", [
+    (dict(arrival_rate=1.0, concurrency=4), "concurrency"), (dict(arrival_rate=1.0, method="guess"), "method"),
+    (dict(arrival_rate=1.0, length_cv=-1), "length_cv"), (dict(arrival_rate=1.0, prefix_cache_hit=1.0), "prefix"),
+    (dict(arrival_rate=1.0, max_num_seqs=9000), "max_num_seqs"), (dict(method="simulate"), "arrival_rate"),
+    (dict(arrival_rate=1.0, slo_percentile=95), "slo_percentile"),
+])
+def test_bad_traffic_arguments(kw, name):
+    with pytest.raises(InvalidInputError, match=name):
+        serving.solve(**BASE, **kw)
+
+
+def test_kv_cache_too_small_for_one_request():
+    with pytest.raises(InfeasibleError, match="KV cache"):
+        serving.solve(LLAMA70, H100, seq_len=4000, output_len=500, tp_size=2, arrival_rate=0.1)
+
+
+CASES = [
+    dict(model=LLAMA8, hardware=H100, seq_len=2000, output_len=300),
+    dict(model=LLAMA8, hardware=H100, seq_len=1000, output_len=200, length_cv=0.5, max_num_batched_tokens=2048),
+    dict(model=LLAMA70, hardware=H100, seq_len=4000, output_len=500, tp_size=4),
+]
+MEANS = ("ttft_mean", "itl_mean", "e2e_mean")
+#: Departure beyond 10 % on means: a 2,048-token budget of ~2 dispersed prompts per step at 70 % load, where
+#: the budget left to prefill (M - B) shrinks as the decode batch fluctuates up; the steady state uses the mean
+#: batch and puts ITL ~25 % and TTFT ~15 % below the simulator (the analytic model is optimistic there).
+MEAN_TOLERANCE = {(1, 0.7): 0.30}
+TAIL_TOLERANCE = {(1, 0.7): 0.45}
+TAILS = ("ttft_p90", "ttft_p99", "itl_p90", "itl_p99", "e2e_p90", "e2e_p99")
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+@pytest.mark.parametrize("load", [0.1, 0.4, 0.7])
+def test_analytic_against_simulation(case, load):
+    kw = CASES[case]
+    sat = si(serving.solve(**kw, arrival_rate=1.0).saturation_rate)
+    a = serving.solve(**kw, arrival_rate=load * sat)
+    s = serving.solve(**kw, arrival_rate=load * sat, method="simulate", num_requests=6000)
+    for k in MEANS:
+        assert si(getattr(a, k)) == pytest.approx(si(getattr(s, k)), rel=MEAN_TOLERANCE.get((case, load), 0.10)), k
+    for k in TAILS:
+        assert si(getattr(a, k)) == pytest.approx(si(getattr(s, k)), rel=TAIL_TOLERANCE.get((case, load), 0.30)), k
