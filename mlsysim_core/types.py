@@ -513,7 +513,7 @@ class NetworkFabric:
 
 
 #: what a Component's failures are: a part breaking, a software fault, or an operations event
-#: (maintenance); ReliabilityModel's ``scope="hardware"`` counts the first only
+#: (maintenance); a hardware-only failure count takes the first only
 FAILURE_KINDS = ("hardware", "software", "operations")
 
 
