@@ -81,7 +81,9 @@ def test_serve_json_matches_the_python_api():
     assert d["solver"] == "ServingModel"
     assert d["inputs"] == {"model": "Llama3_8B", "hardware": "H100", "seq_len": 2048, "batch_size": 4, "tp_size": 2,
                            "gpus_per_node": None, "precision": None, "kv_precision": "fp8", "output_len": None, "beam_width": None,
-                           "efficiency": None}
+                           "efficiency": None, **dict.fromkeys((
+                               "arrival_rate", "concurrency", "slo_ttft", "slo_itl", "slo_percentile", "method",
+                               "length_cv", "max_num_batched_tokens", "max_num_seqs", "prefix_cache_hit"))}
     assert d["result"]["precision"] == "bf16"  # no --precision: the H100's own default_precision, said in notes
     assert any("default_precision" in n for n in d["result"]["notes"])
     r = mlsysim.ServingModel().solve(M.Llama3_8B, HW.H100, seq_len=2048, batch_size=4, tp_size=2, kv_precision="fp8")

@@ -114,7 +114,8 @@ def plot_pareto(
         allx.append(number(xv))
         ally.append(number(yv))
         if field_value(p, "pareto")[0]:
-            front.append((number(xv), number(yv), " ".join(str(field_value(p, n)[0]) for n in (label or ()))))
+            names = (field_value(p, n)[0] for n in (label or ()))
+            front.append((number(xv), number(yv), " ".join(f"{v:g}" if number(v) else str(v) for v in names)))
     ax.scatter(allx, ally, s=14, color="0.6", label="all points")
     front.sort()
     if front:

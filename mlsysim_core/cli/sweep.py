@@ -28,6 +28,8 @@ _TABLE_ENDS = 20  # a table of more than _TABLE_ROWS rows shows this many at eac
 _TABLE_ROWS = 100_000
 _CHUNK = 1 << 16  # rows turned into Python values at a time (CSV, JSON)
 _RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*(?::\s*([x+*])\s*(\d+(?:\.\d+)?))?\s*$")
+_NUM = r"(-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
+_FLOAT_RANGE = re.compile(rf"^\s*{_NUM}\s*\.\.\s*{_NUM}\s*:\s*([x+*])\s*{_NUM}\s*$")
 
 
 def _range(item: str, m: re.Match, flag: str) -> list[int]:
@@ -51,6 +53,27 @@ def _range(item: str, m: re.Match, flag: str) -> list[int]:
     return out
 
 
+def _float_range(item: str, m: re.Match, flag: str) -> list[float]:
+    """a..b:+K (arithmetic) or a..b:xK (geometric) over real numbers, b included (to 1e-9 of a step)."""
+    a, b, op, k = float(m.group(1)), float(m.group(2)), m.group(3), float(m.group(4))
+    if b < a:
+        raise CliError(flag, f"range {item!r} is invalid: expected start <= end")
+    if op == "+":
+        if k <= 0:
+            raise CliError(flag, f"range {item!r} is invalid: step must be > 0")
+        count = int((b - a) / k + 1e-9) + 1
+        if count > MAX_POINTS:
+            raise CliError(flag, f"more than {MAX_POINTS} values")
+        return [round(a + i * k, 12) for i in range(count)]
+    if k <= 1 or a <= 0:
+        raise CliError(flag, f"range {item!r} is invalid: a geometric range needs start > 0 and factor > 1")
+    out, v = [], a
+    while v <= b * (1 + 1e-12):
+        out.append(v)
+        v *= k
+    return out
+
+
 def _one(p: Param, item: str, flag: str) -> Any:
     try:
         if p.kind == "int":
@@ -58,7 +81,7 @@ def _one(p: Param, item: str, flag: str) -> Any:
         if p.kind == "float":
             return float(item)
     except ValueError:
-        expected = "an integer or a range a..b[:xK|:+K]" if p.kind == "int" else "a number"
+        expected = "an integer or a range a..b[:xK|:+K]" if p.kind == "int" else "a number or a range a..b:+K|:xK"
         raise CliError(flag, f"{item!r} is invalid: expected {expected}") from None
     if p.kind == "choice":
         low = {c.lower(): c for c in p.choices}
@@ -70,12 +93,15 @@ def _one(p: Param, item: str, flag: str) -> Any:
 
 def parse_list(p: Param, text: str, flag: str) -> list[tuple[Any, Any]]:
     """Values of one sweep option as (echo, solver value) pairs, repeats dropped: comma list; integer
-    ranges a..b, a..b:xK, a..b:+K; catalog names resolved."""
+    ranges a..b, a..b:xK, a..b:+K; number ranges a..b:+K, a..b:xK; catalog names resolved."""
     items = [s.strip() for s in str(text).split(",") if s.strip()]
     if not items:
         raise CliError(flag, f"{text!r} is empty: expected a comma-separated list")
     raw: list = []
     for item in items:
+        if p.kind == "float" and (fm := _FLOAT_RANGE.match(item)):
+            raw.extend(_float_range(item, fm, flag))
+            continue
         m = _RANGE.match(item) if p.kind == "int" else None
         raw.extend(_range(item, m, flag) if m else [_one(p, item, flag)])
         if len(raw) > MAX_POINTS:
@@ -218,23 +244,12 @@ class Points:
 
         if name in {p.name for p in self.cmd.params}:
             return self._input(name, np.arange(self.n), numeric=True)
-        col = self._magnitude(name, self.order) if name in self.fields else np.array([None] * self.n)
+        col = self.res.magnitude(name, self.order) if name in self.fields else np.array([None] * self.n)
         if col.dtype.kind == "O":
             return np.array(
                 [v if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in col], float
             )
         return col.astype(float) if col.dtype.kind in "iuf" else np.full(self.n, np.nan)
-
-    def _magnitude(self, name: str, rows: Any) -> Any:
-        """Result column ``name`` at ``rows`` in its unit; a physical column holding None (an input not given)
-        reads as NaN there."""
-        import numpy as np
-
-        col = self.res.si(name)[rows]
-        if name in self.units and col.dtype.kind == "O":
-            col = np.array([np.nan if v is None else v for v in col], dtype=float)
-            return col * self.res._units[name][1]
-        return self.res.magnitude(name, rows)
 
     def _values(self, name: str, rows: Any, ok: Any = True, text: bool = False) -> list:
         """Result column ``name`` at ``rows`` as ``to_dict()`` gives each value (NaN -> None), None where not
@@ -243,7 +258,7 @@ class Points:
 
         from ..results import _plain
 
-        col = self._magnitude(name, rows)
+        col = self.res.magnitude(name, rows)
         none = ~np.asarray(ok, dtype=bool)
         if col.dtype.kind == "f":
             none = none | (np.isnan(col) if name in self.units else ~np.isfinite(col))
@@ -404,7 +419,8 @@ def make_sweep_command(cmd: SolverCommand) -> click.Command:
             p.kind, "KEYS"
         )
         extra = {} if p.default is None else {"default": str(p.default), "show_default": True}
-        lists = " Comma list" + ("; ranges a..b, a..b:x2, a..b:+K." if p.kind == "int" else ".")
+        lists = " Comma list" + ("; ranges a..b, a..b:x2, a..b:+K." if p.kind == "int" else
+                                 "; ranges a..b:+K, a..b:xK." if p.kind == "float" else ".")
         params.append(
             click.Option(
                 [p.sweep_flag, p.name],

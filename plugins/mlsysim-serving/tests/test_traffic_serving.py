@@ -192,3 +192,33 @@ def test_analytic_against_simulation(case, load):
         assert si(getattr(a, k)) == pytest.approx(si(getattr(s, k)), rel=MEAN_TOLERANCE.get((case, load), 0.10)), k
     for k in TAILS:
         assert si(getattr(a, k)) == pytest.approx(si(getattr(s, k)), rel=TAIL_TOLERANCE.get((case, load), 0.30)), k
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from mlsysim_core.cli import main
+
+    return CliRunner().invoke(main, list(args))
+
+
+def test_cli_serve_under_load_and_its_errors():
+    out = _cli("serve", "Llama3_8B", "H100", "--seq-len", "4000", "--output-len", "500", "--qps", "3",
+               "--slo-ttft", "1s", "--slo-itl", "50ms")
+    assert out.exit_code == 0, out.output
+    assert "ttft_p99" in out.output and "max_arrival_rate" in out.output and "Traffic: 3 req/s" in out.output
+    bad = _cli("serve", "Llama3_8B", "H100", "--seq-len", "4000", "--output-len", "500", "--qps", "3",
+               "--slo-ttft", "100ms")
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert "TTFT SLO 100 ms is below one unloaded 4,000-token prefill on this layout" in bad.output
+
+
+def test_cli_sweep_over_rates():
+    out = _cli("sweep", "serve", "--model", "Llama3_8B", "--hardware", "H100", "--seq-len", "4000", "--output-len",
+               "500", "--qps", "0.5..2:+0.5", "--json", "-")
+    assert out.exit_code == 0, out.output
+    import json
+
+    pts = json.loads(out.stdout)["points"]
+    assert [p["inputs"]["arrival_rate"] for p in pts] == [0.5, 1.0, 1.5, 2.0]
+    assert all(p["result"]["ttft_p99"] for p in pts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["serving_points", "plot_serving"]
+__all__ = ["serving_points", "plot_serving", "draw_slo_lines"]
 
 
 def _si(q: Any) -> float:
@@ -32,3 +32,25 @@ def plot_serving(hardware: Any, result: Any) -> tuple:
     from mlsysim_plots import plot_roofline
 
     return plot_roofline(hardware, serving_points(result), precisions=[result.precision])
+
+
+def draw_slo_lines(points: list, axes: Any) -> None:
+    """Dashed SLO lines on a latency-vs-load sweep (TTFT panel first, ITL second) when the sweep gave SLOs."""
+    from mlsysim_core.cli.plot import field_value, number
+
+    for ax, name in zip(axes if isinstance(axes, (list, tuple)) else [axes], ("slo_ttft", "slo_itl")):
+        for p in points[:1]:
+            raw, _ = field_value(p, name)
+            slo = _seconds(raw) if raw is not None else None
+            if slo is not None and number(slo) is not None:
+                ax.axhline(slo * 1e3, ls="--", color="C3", label=f"SLO {raw}")
+                ax.legend(fontsize=7)
+
+
+def _seconds(raw: Any) -> float | None:
+    from mlsysim_core.units import ureg
+
+    try:
+        return float(ureg.Quantity(str(raw)).to("s").magnitude)
+    except Exception:  # an SLO the solver already rejected: no line
+        return None

@@ -133,18 +133,16 @@ def _mix(cost, load, B, m, M):
     cap = np.floor(room / P1)
     short = cap >= 1.0
     K = int(min(np.max(np.where(short, np.minimum(cap, np.ceil(m + 6.0 * np.sqrt(m) + 4.0)), 1.0)), 4096))
-    p = np.exp(-m)
-    left = 1.0 - p
-    mean, sq = p * t_dec, p * t_dec * t_dec
-    for n in range(1, K + 1):
-        p = p * m / n
-        last = (n == K) | (n >= cap)
-        w = np.where(last, left, p)
-        w = np.where(n > np.maximum(cap, 1.0), 0.0, w)  # beyond the cap: already counted at the cap
-        tn = t(np.minimum(n * P1, room))
-        mean = mean + w * tn
-        sq = sq + w * tn * tn
-        left = np.where(last, 0.0, left - p)
+    shape = np.shape(t_dec)
+    n = np.arange(K + 1.0).reshape((K + 1,) + (1,) * len(shape))  # prompts in a step, a leading axis
+    mm = np.broadcast_to(m, shape)
+    pmf = np.cumprod(np.concatenate([np.exp(-mm)[None], mm / n[1:]]), axis=0)
+    last = np.clip(np.minimum(cap, K), 1.0, None)  # the Poisson tail is counted at the cap
+    below = np.sum(np.where(n < last, pmf, 0.0), axis=0)
+    w = np.where(n < last, pmf, np.where(n == last, 1.0 - below, 0.0))
+    tn = t(np.minimum(n * P1, room))
+    mean = np.sum(w * tn, axis=0)
+    sq = np.sum(w * tn * tn, axis=0)
     f_s = -np.expm1(-m)
     f_l = np.minimum(m * load.P1 / room, 1.0)
     t_full = t(room)
@@ -203,20 +201,20 @@ def steady(cost, load, lam, M):
     """Mean step T a decoding request sees at arrival rate ``lam`` (below capacity): fixed point of
     T = E[t(1 + B, prompts per step)] (:func:`_mix`), B = lam*D1*T (Little's law on the decode
     batch; a request sees itself plus the others, a size-biased Poisson count), m = lam*T prompts
-    per step. Iterated with Aitken's delta-squared acceleration (exact on a
-    linear piece). Returns (T, B, f, t_dec, t_mix, E[t^2])."""
+    per step. Newton's method on T - F(T) with a finite-difference slope (exact on a linear piece).
+    Returns (T, B, f, t_dec, t_mix, E[t^2])."""
 
     def F(T):
         return _mix(cost, load, 1.0 + lam * load.D1 * T, lam * T, M)[0]
 
     T = F(np.zeros_like(lam * load.S))
-    for _ in range(30):
-        T1 = F(T)
-        T2 = F(T1)
-        den = T2 - 2.0 * T1 + T
-        acc = T - (T1 - T) ** 2 / np.where(den != 0.0, den, 1.0)
-        T_new = np.where((den != 0.0) & np.isfinite(acc) & (acc > 0.0), acc, T2)
-        done = np.all(np.abs(T_new - T) <= 1e-9 * np.abs(T))
+    for _ in range(20):
+        FT = F(T)
+        h = 1e-6 * T
+        slope = (F(T + h) - FT) / h  # dF/dT < 1 below saturation
+        T_new = T - (FT - T) / np.where(slope < 1.0, slope - 1.0, -1.0)
+        T_new = np.where(np.isfinite(T_new) & (T_new > 0.0), T_new, FT)
+        done = np.all(np.abs(T_new - T) <= 1e-10 * np.abs(T))
         T = T_new
         if done:
             break

@@ -33,6 +33,14 @@ SIM_WARMUP = 0.1
 
 
 def _seconds(name: str, value: Any) -> float:
+    """A time: seconds as a number, a time Quantity, or a string such as "50 ms" or "1s"."""
+    if isinstance(value, str):
+        try:
+            value = ureg.Quantity(value)
+        except Exception as exc:  # pint raises several parse errors
+            raise InvalidInputError(name, value, 'a time such as "1s", "300 ms" or a number of seconds') from exc
+        if not isinstance(value, Quantity):
+            value = float(value)
     if isinstance(value, Quantity):
         return V.quantity(name, value, ureg.s)
     return V.number(name, value, 0.0, math.inf, low_open=True, high_open=True)
@@ -186,16 +194,20 @@ def _masked(x, over):
     return np.where(over, np.nan, x)
 
 
-def _bisect(fn, lo, hi, iters=60):
-    """Largest x in [lo, hi] with fn(x) true (fn monotone: true then false), geometric bisection."""
-    lo = np.asarray(lo, dtype=float)
-    hi = np.asarray(hi, dtype=float)
-    for _ in range(iters):
-        mid = np.sqrt(lo * hi)
-        ok = fn(mid)
-        lo = np.where(ok, mid, lo)
-        hi = np.where(ok, hi, mid)
-    return lo
+def _bisect(fn, lo, hi, rounds=5, width=64):
+    """Largest x in [lo, hi] with fn(x) true (fn monotone: true then false): each round evaluates fn on
+    ``width`` geometric points of the bracket at once (one vectorized call); 5 rounds from nine
+    decades leave a relative bracket of ~2e-8."""
+    for _ in range(rounds):
+        xs = np.geomspace(lo, hi, width)
+        ok = np.asarray(fn(xs))
+        k = int(np.argmin(ok)) if not ok.all() else width
+        if k == 0:
+            return lo
+        lo, hi = xs[k - 1], xs[min(k, width - 1)]
+        if k == width:
+            return hi
+    return float(lo)
 
 
 def _closed_loop_rate(cost, load, M, B_max, c, dist, lam_max):
@@ -218,8 +230,7 @@ def _max_rate(cost, load, M, B_max, c, dist, lam_max, pct):
         return good
 
     lo = lam_max * 1e-9
-    r = _bisect(ok, lo, lam_max * (1 - 1e-9))
-    return float(np.where(ok(np.asarray(lo)), r, 0.0))
+    return float(_bisect(ok, lo, lam_max * (1 - 1e-9))) if ok(np.array([lo]))[0] else 0.0
 
 
 def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape) -> dict:

@@ -1,0 +1,40 @@
+"""ServingModel under traffic: analytic solve (median us), a sweep over 1e5 arrival rates (points/s) and
+the simulator on 10,000 requests (s).
+
+Run from the repository root:  .venv/bin/python bench/bench_serving_traffic.py
+Budgets (issue 15): analytic solve <= 50 us; sweep >= 1e5 points/s; simulate 10,000 requests <= 1 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from _timing import bench
+
+import mlsysim
+from mlsysim import ServingModel
+
+
+def main() -> None:
+    H, L = mlsysim.Hardware.Cloud, mlsysim.Models.Language
+    s = ServingModel()
+    case = dict(model=L.Llama3_8B, hardware=H.H100, seq_len=4000, output_len=500)
+    bench("analytic: Llama3_8B, H100, 4000/500 tokens, 3 req/s", lambda: s.solve(**case, arrival_rate=3.0), n=300,
+          warmup=30)
+    bench("analytic with SLOs (max rate by bisection)", lambda: s.solve(
+        **case, arrival_rate=3.0, slo_ttft=1.0, slo_itl=0.05), n=30, warmup=3)
+    rates = np.linspace(0.05, 6.0, 100_000)
+    t0 = time.perf_counter()
+    ServingModel.sweep(**case, arrival_rate=rates)
+    dt = time.perf_counter() - t0
+    print(f"{'sweep: 1e5 arrival rates':58s} {dt:6.2f} s  = {len(rates) / dt:,.0f} points/s")
+    for rate in (1.0, 3.0):
+        t0 = time.perf_counter()
+        s.solve(**case, arrival_rate=rate, method="simulate", num_requests=10_000)
+        dt = time.perf_counter() - t0
+        print(f"{f'simulate: 10,000 requests at {rate} req/s':58s} {dt:6.2f} s")
+
+
+if __name__ == "__main__":
+    main()
