@@ -10,6 +10,8 @@ whose stage activations the busiest stage holds.
 
 from __future__ import annotations
 
+import numpy as np
+
 from mlsysim_core.physics import minimum
 
 SCHEDULES = ("gpipe", "1f1b", "interleaved", "zb-h1", "zb-v", "dualpipe")
@@ -30,14 +32,14 @@ def pass_shares(params_per_layer, seq_len, attn_dim, recompute):
     gradients 2P (Qi et al., "Zero Bubble Pipeline Parallelism", ICLR 2024, Sec. 2: B and W are the
     two halves of a linear layer's backward).
     """
-    attn = 4.0 * seq_len * attn_dim
-    f = 2.0 * params_per_layer + attn
-    w = 2.0 * params_per_layer
-    b = 2.0 * params_per_layer + 2.0 * attn
+    x = params_per_layer / (4.0 * seq_len * attn_dim)  # in units of the attention core's 4 S d (no overflow)
+    f = 2.0 * x + 1.0
+    w = 2.0 * x
+    b = 2.0 * x + 2.0
     if recompute == "full":
         b = b + f
     elif recompute == "selective":
-        b = b + attn
+        b = b + 1.0
     total = f + b + w
     return f / total, b / total, w / total
 
@@ -67,6 +69,15 @@ def bubble_units(schedule, p, v, F, B, W):
     else:  # gpipe, 1f1b
         u = (p - 1.0) + 0.0 * F
     return u * (u > 0)
+
+
+def idle_time(units, t_microbatch):
+    """The bubble in seconds: units x t_mb, exactly 0 where the schedule has no bubble (even when t_mb
+    overflows to inf)."""
+    if not isinstance(units, np.ndarray) and not isinstance(t_microbatch, np.ndarray):
+        return units * t_microbatch if units > 0.0 else 0.0
+    with np.errstate(invalid="ignore"):
+        return np.where(units > 0.0, units * t_microbatch, 0.0)
 
 
 def in_flight(schedule, m, p, v):

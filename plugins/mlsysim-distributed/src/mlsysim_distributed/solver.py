@@ -309,7 +309,7 @@ def _seq(seq_len: Any, g: "_Group") -> int:
             integer("seq_len", seq_len)
         return 1
     S = seq_len if seq_len is not None else g.default_seq
-    if type(S) is not int or S < 1:
+    if type(S) is not int or not 1 <= S <= MAX_COUNT:
         S = integer("seq_len", S)
     return S
 
@@ -655,7 +655,7 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
     compute = m * t_comp_mb
     tp_c, pp_c, ep_c, cp_c = m * t_tp_mb, m * t_pp_mb, m * t_ep_mb, m * t_cp_mb
     ep_exp, pp_exp, cp_exp = m * t_ep_exp_mb, m * t_pp_exp_mb, m * t_cp_exp_mb
-    bubble = units * t_mb
+    bubble = SCH.idle_time(units, t_mb)
     bubble_fraction = units / (m + units)
     dp_c = G.dp_c + G.dp_ag + m * G.z3_mb
     if G.ov:  # the gradient reduction hides behind the last micro-batch's backward; ZeRO-1/2's weight
