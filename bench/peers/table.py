@@ -106,8 +106,24 @@ NOTES = {
         "fp32 block) and its GPT block has no embedding or LM head (-0.26 B parameters): -11 GB against ZeRO-1, "
         "which keeps every gradient. Ours is right for ZeRO-1 (hand.py counts fp32 gradients, 18 B/param)."
     ),
+    "hand-zero3-fp32": (
+        "Both re-gather the weights for the forward and the backward of every micro-batch (1.5x an all-reduce "
+        "per micro-batch); hand.py reduce-scatters the gradients in bf16 while ours reduces them in the "
+        "gradient dtype, fp32 by default (Megatron-LM's accumulate_allreduce_grads_in_fp32; the Llama 3 paper "
+        "reduce-scatters gradients in FP32 across data-parallel workers): 2 + 2 + 4/2 = 2x an all-reduce of the "
+        "bf16 weights per micro-batch against hand.py's 1.5x. Ours is right for those frameworks; with "
+        "grad_precision='bf16' ours moves hand.py's bytes."
+    ),
+    "la-grad-bytes": (
+        "llm-analysis keeps 16-bit gradients (2 B per parameter: the ZeRO paper's 2 + 2 + 12 = 16 B) where "
+        "Megatron-LM keeps an fp32 gradient buffer (main_grad, 4 B: 18 B per parameter), 13.5 GB more for "
+        "Llama-2-7B on one GPU of dp 8 with ZeRO-1, and it counts fewer activation bytes. Ours and hand.py "
+        "(both 18 B per parameter) are right for Megatron-LM."
+    ),
 }
 RULES = (
+    ("hand-zero3-fp32", "hand", "step_time", "train-*-zero3"),
+    ("la-grad-bytes", "llm-analysis", "memory", "train-*-zero1"),
     ("overhead", "hand", "itl", "serve-*"),
     ("genz-moe", "GenZ", "itl", "serve-Mixtral*-b32"),
     ("genz-no-overhead", "GenZ", "itl", "serve-*"),
