@@ -26,7 +26,7 @@ _BY_MODULE = {
     "mlsysim_core.records": ("SolverSpec",),
     "mlsysim_core.catalog": ("Entry",),
     "mlsysim_core.sweep": ("sweep", "SweepResult"),
-    "mlsysim_core.cli.plot": ("plot_pareto",),
+    "mlsysim_plots": ("plot_pareto",),
 }
 
 #: public name -> (module, attribute in it); ``mlsysim.plugins`` is the list of plugin records.
