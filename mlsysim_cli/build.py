@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from mlsysim_core.cli import CliError, Param, SolverCommand, option_names, save_plot
-from mlsysim_core.cli._out import csv_text, dumps, flatten, result_units
+from mlsysim_core.cli._out import csv_text, dumps, flatten, result_units, table
 from mlsysim_core.cli.command import CONTEXT
 
 
@@ -34,6 +34,7 @@ def make_command(cmd: SolverCommand) -> click.Command:
         option_names(**cmd.options())
         if as_json and as_csv:
             raise CliError("--json", "choose one of --json and --csv")
+        shown = [v for v in cmd.views if values.pop(v.name, False)]
         kwargs, inputs = cmd.build(values)
         result, warns = cmd.solve(kwargs, strict)
         if as_json:
@@ -42,6 +43,8 @@ def make_command(cmd: SolverCommand) -> click.Command:
             click.echo(csv_text([csv_row(inputs, result)]), nl=False)
         else:
             click.echo(cmd.render(inputs, result, show_all, warns))
+            for view in shown:
+                click.echo("\n" + table(*view.rows(result)))
         for w in warns if as_json or as_csv else ():
             click.echo(f"warning: {w}", err=True)
         if plot and cmd.plot is not None:
@@ -62,6 +65,7 @@ def make_command(cmd: SolverCommand) -> click.Command:
         click.Option(["--csv", "as_csv"], is_flag=True, help="One CSV row (a header line, then the values)."),
         click.Option(["--all", "show_all"], is_flag=True, help="Show every result field in the table."),
     ]
+    params += [click.Option([v.flag, v.name], is_flag=True, help=v.help) for v in cmd.views]
     if cmd.strict:
         params.append(
             click.Option(

@@ -1,6 +1,7 @@
 """The public command-line API plugins use (docs/cli.md): declarations and output helpers.
 
-A solver plugin declares its command with :class:`SolverCommand` and :class:`Param` and returns it
+A solver plugin declares its command with :class:`SolverCommand`, :class:`Param` (and :class:`View`,
+an extra table behind a flag) and returns it
 from the ``mlsysim_cli_commands`` hook; the ``mlsysim`` program (package ``mlsysim_cli``) builds
 ``mlsysim <name>`` and ``mlsysim sweep <name>`` from it. :func:`lookup` resolves catalog names with
 suggestions, :func:`option_names` names options in errors, :class:`CliError` is one-line bad input;
@@ -10,7 +11,7 @@ suggestions, :func:`option_names` names options in errors, :class:`CliError` is 
 from __future__ import annotations
 
 from ._out import csv_text, dumps, emit, flatten, table, value
-from .command import PRECISIONS, CliError, Param, SolverCommand, lookup, option_names, save_plot
+from .command import PRECISIONS, CliError, Param, SolverCommand, View, lookup, option_names, save_plot
 
-__all__ = ["Param", "SolverCommand", "CliError", "lookup", "option_names", "save_plot", "PRECISIONS",
+__all__ = ["Param", "SolverCommand", "View", "CliError", "lookup", "option_names", "save_plot", "PRECISIONS",
            "table", "emit", "dumps", "csv_text", "flatten", "value"]

@@ -115,6 +115,20 @@ SweepPlotHook = Callable[[list, list, tuple], Any]
 
 
 @dataclass(frozen=True)
+class View:
+    """An extra table the flag ``flag`` (e.g. ``"--by-cause"``) adds below the answer:
+    ``rows(result)`` returns ``(header, rows)``."""
+
+    flag: str
+    help: str
+    rows: Callable[[Any], tuple[list, list]]
+
+    @property
+    def name(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+@dataclass(frozen=True)
 class SolverCommand:
     """``mlsysim <name>`` and ``mlsysim sweep <name>`` for the solver registered as ``solver``.
 
@@ -123,7 +137,8 @@ class SolverCommand:
     ``pareto``: the default two objectives of sweeps, ``((field, "min"|"max"), (field, "min"|"max"))``
     (inputs count as fields). ``strict``: the solver keyword ``--strict`` sets to True (it must raise
     ``InfeasibleError``). ``title``: ``title(result, inputs)``, the table's heading. ``plot``: draws one
-    result (adds ``--plot``); ``sweep_plot``: draws a sweep (default: the Pareto front).
+    result (adds ``--plot``); ``sweep_plot``: draws a sweep (default: the Pareto front). ``views``:
+    :class:`View` tables a flag adds to the single command's text answer.
     """
 
     name: str
@@ -138,6 +153,7 @@ class SolverCommand:
     title: Callable[[Any, dict], str] | None = None
     plot: PlotHook | None = None
     sweep_plot: SweepPlotHook | None = None
+    views: tuple[View, ...] = ()
     _by_name: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
