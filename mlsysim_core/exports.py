@@ -24,6 +24,7 @@ _BY_MODULE = {
     "mlsysim_core.results": ("Result", "result", "measure"),
     "mlsysim_core.hookspecs": ("hookimpl",),
     "mlsysim_core.records": ("SolverSpec",),
+    "mlsysim_core.solver": ("Solver",),
     "mlsysim_core.catalog": ("Entry",),
     "mlsysim_core.sweep": ("sweep", "SweepResult"),
     "mlsysim_plots": ("plot_pareto",),
