@@ -175,8 +175,8 @@ class DistributedModel(Solver):
         reason = "" if f["feasible"] else _reason(g, f["memory_per_gpu"], f["activation_memory"])
         if reason and g.strict:
             raise InfeasibleError(f"DistributedModel: {reason}", required=f["memory_per_gpu"], available=g.cap)
-        return DistributedResult(**f, **g.fields, parallelism=dict(g.parallelism), infeasible_reason=reason,
-                                 notes=notes)
+        return DistributedResult(  # type: ignore[call-arg]  # attrs-generated __init__ of the @result class
+            **f, **g.fields, parallelism=dict(g.parallelism), infeasible_reason=reason, notes=notes)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): batch_size, microbatch_count and seq_len as
@@ -365,7 +365,7 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
     elif type(rc) is not str or rc not in RECOMPUTE:  # an array or a list made `in` raise
         raise InvalidInputError("activation_recomputation", rc, "one of 'selective', 'full', 'none' (or True/False)")
     G.rc = rc
-    G.sp = sp = sequence_parallel if sequence_parallel is True or sequence_parallel is False else _bool(
+    G.sp = sequence_parallel if sequence_parallel is True or sequence_parallel is False else _bool(
         "sequence_parallel", sequence_parallel)
     G.ov = overlap_comm if overlap_comm is True or overlap_comm is False else _bool("overlap_comm", overlap_comm)
     if strict is not True and strict is not False:

@@ -129,23 +129,23 @@ class EconomicsResult(UpstreamEnergyNames, Result):
     # upstream 0.1.1 names (floats in USD; energies as kWh Quantities)
     @property
     def capex_usd(self) -> float:
-        return float(self._capex)
+        return float(self.si("capex"))
 
     @property
     def opex_energy_usd(self) -> float:
-        return float(self._opex_energy)
+        return float(self.si("opex_energy"))
 
     @property
     def opex_maintenance_usd(self) -> float:
-        return float(self._opex_maintenance)
+        return float(self.si("opex_maintenance"))
 
     @property
     def total_opex_usd(self) -> float:
-        return float(self._opex)
+        return float(self.si("opex"))
 
     @property
     def tco_usd(self) -> float:
-        return float(self._tco)
+        return float(self.si("tco"))
 
 
 def _price(name: str, value: Any, default: Optional[float], part: str, *, allow_zero: bool = False) -> float:

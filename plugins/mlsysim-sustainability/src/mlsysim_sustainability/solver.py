@@ -128,15 +128,15 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
 
     @property
     def carbon_footprint_kg(self) -> float:
-        return float(self._carbon_footprint)
+        return float(self.si("carbon_footprint"))
 
     @property
     def embodied_carbon_kg(self) -> float:
-        return float(self._embodied_carbon)
+        return float(self.si("embodied_carbon"))
 
     @property
     def water_usage_liters(self) -> float:
-        return float(self._water_usage) * _M3_TO_L
+        return float(self.si("water_usage")) * _M3_TO_L
 
     def explain(self) -> str:
         """Every field, then the boundary each energy figure stands for and who publishes at it."""
