@@ -175,8 +175,8 @@ class DistributedModel(Solver):
         reason = "" if f["feasible"] else _reason(g, f["memory_per_gpu"], f["activation_memory"])
         if reason and g.strict:
             raise InfeasibleError(f"DistributedModel: {reason}", required=f["memory_per_gpu"], available=g.cap)
-        return DistributedResult(  # type: ignore[call-arg]  # attrs-generated __init__ of the @result class
-            **f, **g.fields, parallelism=dict(g.parallelism), infeasible_reason=reason, notes=notes)
+        return DistributedResult(**f, **g.fields, parallelism=dict(g.parallelism), infeasible_reason=reason,
+                                 notes=notes)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): batch_size, microbatch_count and seq_len as
