@@ -8,6 +8,7 @@ import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mlsysim_sustainability import SustainabilityModel, SustainabilityResult
 
 import mlsysim
 from mlsysim_core.errors import InvalidInputError
@@ -21,7 +22,6 @@ from mlsysim_core.types import (
     Node,
 )
 from mlsysim_core.units import Q_
-from mlsysim_sustainability import SustainabilityModel, SustainabilityResult
 
 HW = HardwareNode(
     name="TestGPU", compute=ComputeCore(precision_flops={"bf16": "1000 TFLOP/s"}, default_precision="bf16"),
@@ -340,7 +340,7 @@ def test_sweep_matches_solve_per_boundary():
 def test_cli_boundary():
     from click.testing import CliRunner
 
-    from mlsysim_core.cli import main
+    from mlsysim_cli import main
 
     out = CliRunner().invoke(main, ["carbon", "Research_256", "--days", "30", "--datacenter", "Quebec",
                                     "--boundary", "accelerator", "--json"])
