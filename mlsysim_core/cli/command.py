@@ -27,6 +27,7 @@ __all__ = [
     "option_names",
     "recorded",
     "solver_class",
+    "check_output",
     "KINDS",
     "PRECISIONS",
 ]
@@ -254,8 +255,33 @@ def csv_row(inputs: dict, result: Any) -> dict:
     return flatten("", {"result": result.to_dict()}, row, result_units(result))
 
 
+#: the file formats matplotlib's Agg canvas writes (``FigureCanvasAgg.get_supported_filetypes()``)
+PLOT_FORMATS = ("eps", "jpeg", "jpg", "pdf", "pgf", "png", "ps", "raw", "rgba", "svg", "svgz", "tif", "tiff", "webp")
+
+
+def check_output(flag: str, path: str | None, plot: bool = False) -> None:
+    """Refuse, before any work, an output file that cannot be written: a missing directory, a
+    directory given as the file, a picture format matplotlib does not write."""
+    import os
+
+    if not path or path == "-":
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CliError(flag, f"cannot write {path}: the directory {folder} does not exist")
+    if os.path.isdir(path):
+        raise CliError(flag, f"cannot write {path}: it is a directory")
+    if not os.access(folder, os.W_OK):
+        raise CliError(flag, f"cannot write {path}: the directory {folder} is not writable")
+    ext = os.path.splitext(path)[1].lstrip(".").lower()
+    if plot and ext not in PLOT_FORMATS:
+        raise CliError(flag, f"cannot write {path}: {ext or 'no'} format; expected .{', .'.join(PLOT_FORMATS)}")
+
+
 def save_plot(draw: Callable[[], Any], path: str) -> None:
-    """Write the figure ``draw()`` returns (a Figure or ``(fig, ax)``) to ``path``; no matplotlib: exit 1."""
+    """Write the figure ``draw()`` returns (a Figure or ``(fig, ax)``) to ``path``; no matplotlib, a
+    bad path or format: CliError (exit 1)."""
+    check_output("--plot", path, plot=True)
     try:
         fig = draw()
     except ImportError as exc:
@@ -263,7 +289,10 @@ def save_plot(draw: Callable[[], Any], path: str) -> None:
             raise
         raise CliError("--plot", f"{exc}") from None
     fig = fig[0] if isinstance(fig, tuple) else fig
-    fig.savefig(path, dpi=100)
+    try:
+        fig.savefig(path, dpi=100)
+    except (OSError, ValueError) as exc:
+        raise CliError("--plot", f"cannot write {path}: {' '.join(str(getattr(exc, 'strerror', None) or exc).split())}")
     click.echo(f"wrote {path}", err=True)
 
 
@@ -285,6 +314,7 @@ def make_command(cmd: SolverCommand) -> click.Command:
         option_names(**cmd.options())
         if as_json and as_csv:
             raise CliError("--json", "choose one of --json and --csv")
+        check_output("--plot", plot, plot=True)
         kwargs, inputs = cmd.build(values)
         result, warns = cmd.solve(kwargs, strict)
         if as_json:

@@ -1,0 +1,133 @@
+"""The command line as a finished product (issue 21): each defect reproduced as a new user met it.
+
+Every bad file, bad option or unwritable output ends in exactly one line on standard error, exit 1,
+no traceback; a sweep written to a file prints a summary, not its rows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mlsysim_core.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SWEEP = ["sweep", "serve", "--model", "Llama3_8B", "--hardware", "H100,A100", "--seq-len", "2048",
+         "--batch-size", "1..64:x2"]
+
+
+def run(args: list[str]) -> tuple[int, str, str]:
+    res = CliRunner().invoke(main, args)
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    return res.exit_code, res.stdout, res.stderr
+
+
+def one_error_line(stderr: str) -> str:
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "flag", "path"),
+    [
+        (["--csv", "/nonexistent/d/x.csv"], "--csv", "/nonexistent/d/x.csv"),
+        (["--json", "/nonexistent/d/x.json"], "--json", "/nonexistent/d/x.json"),
+        (["--plot", "/nonexistent/x.png"], "--plot", "/nonexistent/x.png"),
+        (["--plot", "out.jpg2"], "--plot", "out.jpg2"),
+    ],
+)
+def test_sweep_output_file_problems_are_one_line_before_any_work(extra, flag, path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(SWEEP + extra)
+    line = one_error_line(err)
+    assert code == 1 and out == ""  # refused before the table is printed
+    assert line.startswith(f"Error: {flag}: cannot write {path}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_single_command_plot_to_a_missing_directory_is_one_line():
+    code, out, err = run(["roofline", "Llama3_8B", "H100", "--plot", "/nonexistent/r.png"])
+    assert code == 1 and out == ""
+    assert one_error_line(err).startswith("Error: --plot: cannot write /nonexistent/r.png")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_json_to_a_full_disk_is_one_line_naming_standard_output():
+    with open("/dev/full", "w") as full:
+        cli = "from mlsysim_core.cli import main; main()"
+        proc = subprocess.run([sys.executable, "-c", cli, "serve", "Llama3_8B", "H100", "--seq-len", "2048", "--json"],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert one_error_line(proc.stderr) == "Error: cannot write standard output: No space left on device"
+
+
+def test_pareto_objective_that_is_no_field_is_refused():
+    code, out, err = run(SWEEP + ["--pareto", "nope:min,itl:max"])
+    assert code == 1 and out == ""
+    line = one_error_line(err)
+    assert line.startswith("Error: --pareto: 'nope' is not an input or result field of serve")
+
+
+def test_pareto_objective_typo_suggests_the_field():
+    code, _, err = run(SWEEP + ["--pareto", "ttf:min,throughput:max"])
+    assert code == 1 and "did you mean ttft" in one_error_line(err)
+
+
+def test_sweep_to_a_csv_file_prints_a_summary_not_the_rows(tmp_path):
+    path = tmp_path / "x.csv"
+    code, out, err = run(SWEEP + ["--csv", str(path)])
+    assert code == 0 and out == ""
+    assert re.fullmatch(r"14 points, 14 solved, \d+ on the Pareto front \(.*\)\nwrote .*x\.csv\n", err), err
+    assert len(path.read_text().splitlines()) == 15  # a header and every point
+
+
+def test_sweep_to_standard_output_keeps_stdout_for_the_rows():
+    code, out, err = run(SWEEP + ["--csv", "-"])
+    assert code == 0 and len(out.splitlines()) == 15
+    assert err.startswith("14 points, 14 solved")
+
+
+def test_readme_examples_write_pictures_to_the_working_directory():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    saved = [m for b in blocks for m in re.findall(r"savefig\(\s*['\"]([^'\"]+)['\"]", b)]
+    assert saved and all("/" not in p and "\\" not in p for p in saved), saved
+
+
+def test_messages_name_the_option_not_the_python_keyword():
+    import click
+
+    from mlsysim_core.cli import describe
+    from mlsysim_core.cli.command import OPTIONS_KEY
+    from mlsysim_core.errors import InvalidInputError
+
+    ctx = click.Context(main)
+    ctx.meta[OPTIONS_KEY] = {"kwh_price": "--kwh-price", "datacenter": "--datacenter"}
+    exc = InvalidInputError("kwh_price", None, "an electricity price in USD/kWh", "grid 'X' has none; pass kwh_price=")
+    assert describe(exc, ctx) == (
+        "--kwh-price: kwh_price=None is invalid: expected an electricity price in USD/kWh "
+        "(grid 'X' has none; pass --kwh-price)"
+    )
+
+
+def test_serve_of_a_cnn_names_it_in_one_short_line():
+    code, out, err = run(["serve", "ResNet50", "H100", "--seq-len", "2048"])
+    line = one_error_line(err)
+    assert code == 1 and out == "" and len(line) < 300
+    assert line.startswith("Error: MODEL: model=CNNWorkload('ResNet-50") and "TransformerWorkload" in line
+
+
+def test_a_catalog_name_given_to_a_solver_in_python_is_named_as_such():
+    import mlsysim
+    from mlsysim_core.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match=r"not a name \(a catalog name was given: pass mlsysim.Models.Llama3_8B"):
+        mlsysim.ServingModel().solve("Llama3_8B", mlsysim.Hardware.H100, seq_len=2048)
