@@ -131,3 +131,12 @@ def test_a_catalog_name_given_to_a_solver_in_python_is_named_as_such():
 
     with pytest.raises(InvalidInputError, match=r"not a name \(a catalog name was given: pass mlsysim.Models.Llama3_8B"):
         mlsysim.ServingModel().solve("Llama3_8B", mlsysim.Hardware.H100, seq_len=2048)
+
+
+def test_a_huge_sweep_table_shows_its_ends(monkeypatch):
+    from mlsysim_core.cli import sweep
+
+    monkeypatch.setattr(sweep, "_TABLE_ROWS", 10)
+    monkeypatch.setattr(sweep, "_TABLE_ENDS", 2)
+    code, out, err = run(SWEEP)
+    assert code == 0 and "... 10 more" in out and len(out.splitlines()) == 2 + 2 + 1 + 2
