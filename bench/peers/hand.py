@@ -16,13 +16,14 @@ Stated assumptions (the same for every configuration):
 * Training (Megatron-LM conventions, Narayanan et al. SC 2021): model FLOPs 6*P_matmul per token
   + 12*S*d_attn per token per layer; selective recomputation re-runs the attention core (+4*S*d_attn);
   pipeline fill/drain multiplies the micro-batch time by (m + p - 1); per micro-batch and layer 4
-  tensor-parallel all-reduce volumes of mbs*S*h*2 B and 2 pipeline sends of mbs*S*h*2/t B; the data-
-  parallel gradient all-reduce of 2 B * P/(t*p) runs after the last backward (not overlapped), on
-  NVLink inside one node, else paced by the NICs: the data-parallel peers of one node share the
-  message, each on its own NIC (NCCL's per-NIC rings / hierarchical all-reduce). ZeRO-3 moves 1.5x
-  that per micro-batch: every micro-batch all-gathers the weights in forward and again in backward
-  and reduce-scatters its gradients (Rajbhandari et al. SC 2020, Sec. 7; DeepSpeed ZeRO-3 and FSDP
-  FULL_SHARD free the gathered weights after use), none of it overlapped.
+  tensor-parallel all-reduce volumes of mbs*S*h*2 B and 2 pipeline sends of mbs*S*h*2/t B. The
+  data-parallel all-reduce of the fp32 gradients, 4 B * P/(t*p) (Megatron-LM reduces main_grad in
+  fp32), runs after the last backward (not overlapped), on NVLink inside one node, else paced by the
+  NICs: the data-parallel peers of one node share the message, each on its own NIC (NCCL's per-NIC
+  rings / hierarchical all-reduce). With ZeRO-3 every micro-batch all-gathers the bf16 weights in
+  forward and again in backward and reduce-scatters its fp32 gradients: (d-1)/d * P/(t*p) * (2+2+4) B
+  per micro-batch (Rajbhandari et al. SC 2020, Sec. 7; DeepSpeed ZeRO-3 and FSDP FULL_SHARD free the
+  gathered weights after use), none of it overlapped.
 * Training memory per GPU: bf16 weights 2 B, fp32 gradients 4 B (Megatron-LM's main_grad buffer),
   Adam fp32 master + m + v 12 B per parameter held (P/(t*p)); ZeRO-1 shards the 12 B over dp, ZeRO-3
   everything; activations 34*S*mbs*h/t B per layer (selective recomputation with sequence
@@ -35,6 +36,7 @@ from __future__ import annotations
 from peer_configs import ETA_COMPUTE, ETA_MEMORY, ETA_NETWORK, HARDWARE, MODELS
 
 BF16 = 2.0
+GRAD = 4.0  # fp32 gradients (Megatron-LM main_grad), kept and reduced in fp32
 GPUS_PER_NODE = 8
 
 
@@ -109,11 +111,14 @@ def training(c: dict) -> dict:
     held = p["total"] / (t * pp)
     local = max(1, min(d, GPUS_PER_NODE // (t * pp)))  # data-parallel peers sharing one node
     link = hw["nvlink"] if t * pp * d <= GPUS_PER_NODE else hw["nic"] * local
-    t_dp = _allreduce(held * BF16, d, link) * (1.5 * m if c["zero"] >= 3 else 1.0)
+    if c["zero"] >= 3:  # per micro-batch: gather bf16 weights for forward and backward, reduce-scatter fp32 grads
+        t_dp = m * (d - 1) / d * held * (2 * BF16 + GRAD) / (link * ETA_NETWORK)
+    else:
+        t_dp = _allreduce(held * GRAD, d, link)
     step = pipeline + t_dp
 
     weights = held * BF16 / (d if c["zero"] >= 3 else 1)
-    grads = held * 4.0 / (d if c["zero"] >= 2 else 1)
+    grads = held * GRAD / (d if c["zero"] >= 2 else 1)
     optimizer = held * 12.0 / (d if c["zero"] >= 1 else 1)
     acts = 34 * S * mbs * h / t * (L / pp) * min(m, pp)
     return {"step_time": step, "memory": weights + grads + optimizer + acts}

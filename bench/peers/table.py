@@ -102,12 +102,20 @@ NOTES = {
         "Megatron-LM and Llama 3 train with fused (flash) attention: ours and hand.py are right."
     ),
     "calculon-zero1": (
-        "Calculon's `optimizer_sharding` also shards the gradients (ZeRO-2: 2 B/param/dp beside one unsharded "
-        "fp32 block) and its GPT block has no embedding or LM head (-0.26 B parameters): -11 GB against ZeRO-1, "
-        "which keeps every gradient. Ours is right for ZeRO-1 (hand.py counts fp32 gradients, 18 B/param)."
+        "Calculon's `optimizer_sharding` also shards the gradients, and keeps them in 16 bits (ZeRO-2: 2 B per "
+        "parameter / dp beside one unsharded fp32 block, 2.4 GB here), and its GPT block has no embedding or LM "
+        "head (-0.26 B parameters). ZeRO-1 keeps every gradient, in fp32 under Megatron-LM (main_grad, 27 GB for "
+        "Llama-2-7B): ours and hand.py are right for ZeRO-1."
+    ),
+    "la-grad-bytes": (
+        "llm-analysis keeps 16-bit gradients (2 B per parameter: the ZeRO paper's 2 + 2 + 12 = 16 B) where "
+        "Megatron-LM keeps an fp32 gradient buffer (main_grad, 4 B: 18 B per parameter), 13.5 GB more for "
+        "Llama-2-7B on one GPU of dp 8 with ZeRO-1, and it counts fewer activation bytes. Ours and hand.py "
+        "(both 18 B per parameter) are right for Megatron-LM."
     ),
 }
 RULES = (
+    ("la-grad-bytes", "llm-analysis", "memory", "train-*-zero1"),
     ("overhead", "hand", "itl", "serve-*"),
     ("genz-moe", "GenZ", "itl", "serve-Mixtral*-b32"),
     ("genz-no-overhead", "GenZ", "itl", "serve-*"),

@@ -143,8 +143,9 @@ def test_small_configuration_by_hand():
     assert ms(r.pp_communication_latency) == pytest.approx(2 * t_pp)
     assert ms(r.pipeline_bubble_latency) == pytest.approx(t_mb)          # (p-1)/v = 1 micro-batch time
     assert r.bubble_fraction == pytest.approx(1 / 3)                     # (p-1)/(m+p-1)
-    # DP: tp*pp = 4 = GPUs per node -> the dp peer is on the other node; 1 NIC (10 GB/s) per GPU
-    grad = TINY.parameters / 4 * 2
+    # DP: tp*pp = 4 = GPUs per node -> the dp peer is on the other node; 1 NIC (10 GB/s) per GPU;
+    # bf16 training all-reduces fp32 gradients (Megatron-LM's default grad_precision)
+    grad = TINY.parameters / 4 * 4
     t_dp = 2 * (1 / 2) * grad / 10e9 + 2 * 5e-6
     assert ms(r.dp_communication_latency) == pytest.approx(t_dp)
     assert ms(r.ep_communication_latency) == 0.0
@@ -154,15 +155,16 @@ def test_small_configuration_by_hand():
     assert r.scaling_efficiency == pytest.approx(8 * S * (L * f_hw + f_head) / (8 * 100e12 * 0.5) / step)
     assert r.throughput.to("1/s").magnitude == pytest.approx(8 / step)
     assert r.tokens_per_second.to("1/s").magnitude == pytest.approx(8 * 512 / step)
-    # memory: 1/4 of the model per GPU, 2 + 2 + 12 B/param; activations 34 s b h / t per layer,
-    # 2 layers, 2 micro-batches in flight on the first stage
+    # memory: 1/4 of the model per GPU, 2 (bf16 weights) + 4 (fp32 gradients) + 12 (fp32 master,
+    # m, v) = 18 B/param; activations 34 s b h / t per layer, 2 layers, 2 micro-batches in flight
     held = TINY.parameters / 4
     assert r.weights_memory.to("B").magnitude == pytest.approx(held * 2)
-    assert r.gradients_memory.to("B").magnitude == pytest.approx(held * 2)
+    assert r.gradients_memory.to("B").magnitude == pytest.approx(held * 4)
     assert r.optimizer_memory.to("B").magnitude == pytest.approx(held * 12)
     acts = 34 * S * 2 * H / t * 2 * 2
     assert r.activation_memory.to("B").magnitude == pytest.approx(acts)
-    assert r.memory_per_gpu.to("B").magnitude == pytest.approx(held * 16 + acts)
+    assert r.memory_per_gpu.to("B").magnitude == pytest.approx(held * 18 + acts)
+    assert r.state_bytes_per_param == 18 and (r.grad_precision, r.master_precision) == ("fp32", "fp32")
     assert r.feasible and r.infeasible_reason == ""
     assert r.mfu == pytest.approx(8 * S * (L * f_model + f_head) / (step * 8 * 100e12))
 
@@ -190,16 +192,17 @@ def test_large_configuration_by_hand():
     # PP: tp*pp = 64 > 8 GPUs per node: stage boundaries cross the fabric, 1 NIC (50 GB/s) per GPU
     p2p = 5e-6 + msg / 8 / (50e9 * eta_n)
     assert ms(r.pp_communication_latency) == pytest.approx(16 * 2 * p2p)
-    # DP: the bf16 gradient shard 2 * P / 64 = 2.205 GB, ring over 128 nodes at 40 GB/s
-    grad = 2 * 70_553_706_496 / 64
+    # DP with ZeRO-1: the fp32 gradient shard 4 * P / 64 reduce-scattered and the bf16 weights
+    # 2 * P / 64 all-gathered, each half an all-reduce: one ring of 3 * P / 64 bytes over 128 nodes at 40 GB/s
+    grad = 3 * 70_553_706_496 / 64
     t_dp = 2 * 127 / 128 * grad / (50e9 * eta_n) + 2 * 127 * 5e-6
     assert ms(r.dp_communication_latency) == pytest.approx(t_dp)
-    assert ms(r.dp_communication_latency) == pytest.approx(0.110649, rel=1e-4)
+    assert ms(r.dp_communication_latency) == pytest.approx(0.165338, rel=1e-4)
     t_mb = t_comp + 10 * 4 * ar + 2 * p2p
     assert r.bubble_fraction == pytest.approx(7 / 23)
     assert ms(r.pipeline_bubble_latency) == pytest.approx(7 * t_mb)
     assert ms(r.step_time) == pytest.approx(16 * t_mb + 7 * t_mb + t_dp)
-    # memory: 70.55e9 / 64 = 1.102e9 params per GPU: 2.2 GB weights, 2.2 GB grads, optimizer / 128
+    # memory: 70.55e9 / 64 = 1.102e9 params per GPU: 2.2 GB weights, 4.4 GB fp32 grads, optimizer / 128
     held = 70_553_706_496 / 64
     assert r.weights_memory.to("GB").magnitude == pytest.approx(held * 2 / 1e9)
     assert r.optimizer_memory.to("GB").magnitude == pytest.approx(held * 12 / 128 / 1e9)
@@ -239,7 +242,7 @@ def test_kernels_take_numpy_arrays():
 def test_dp_peers_sharing_a_node_use_the_hierarchy():
     """tp=2, pp=1 on 4-GPU nodes: 2 dp peers per node -> reduce-scatter in node, ring of M/2 across nodes."""
     r = solve(TINY, small_fleet(count=2), batch_size=4, tp_size=2, seq_len=512, efficiency=EXACT)
-    M = TINY.parameters / 2 * 2
+    M = TINY.parameters / 2 * 4                                # fp32 gradients
     hier = 2 * (1 / 2 * M / 100e9 + 1e-6) + (2 * (1 / 2) * (M / 2) / 10e9 + 2 * 5e-6)
     flat = 2 * 3 / 4 * M / 10e9 + 2 * 3 * 5e-6
     assert ms(r.dp_communication_latency) == pytest.approx(min(hier, flat))
@@ -250,11 +253,16 @@ def test_zero_stages_shard_state_and_zero3_moves_more():
     rs = [solve(TINY, small_fleet(), zero_stage=z, **kw) for z in range(4)]
     held = TINY.parameters / 4
     assert rs[1].optimizer_memory.to("B").magnitude == pytest.approx(held * 12 / 2)
-    assert rs[2].gradients_memory.to("B").magnitude == pytest.approx(held * 2 / 2)
+    assert rs[2].gradients_memory.to("B").magnitude == pytest.approx(held * 4 / 2)
     assert rs[3].weights_memory.to("B").magnitude == pytest.approx(held * 2 / 2)
     mems = [r.memory_per_gpu.to("B").magnitude for r in rs]
     assert mems == sorted(mems, reverse=True)
-    assert ms(rs[3].dp_communication_latency) == pytest.approx(1.5 * ms(rs[0].dp_communication_latency))
+    # the dp peer is on the other node: a ring of 2 over the 10 GB/s NIC, AR(M) = M/10e9 + 2 x 5 us
+    ar = lambda m: m / 10e9 + 2 * 5e-6                      # noqa: E731
+    assert ms(rs[0].dp_communication_latency) == pytest.approx(ar(held * 4))       # fp32 gradients, once
+    assert ms(rs[1].dp_communication_latency) == pytest.approx(ar(held * 4) / 2 + ar(held * 2) / 2)
+    # ZeRO-3, m = 2: per micro-batch the bf16 weights gathered twice + the fp32 gradients scattered
+    assert ms(rs[3].dp_communication_latency) == pytest.approx(2 * (ar(held * 2) + ar(held * 4) / 2))
 
 
 def test_full_recompute_costs_flops_and_saves_memory():
@@ -325,7 +333,7 @@ def test_infeasible_reports_why_or_raises_when_strict():
     assert "GB per GPU" in r.infeasible_reason and "1.0 GB" in r.infeasible_reason and "over by" in r.infeasible_reason
     with pytest.raises(InfeasibleError) as ei:
         solve(LLAMA70, small, batch_size=8, seq_len=512, strict=True)
-    assert ei.value.required == r.memory_per_gpu.to("B").magnitude and ei.value.available == 1e9
+    assert ei.value.required == pytest.approx(r.memory_per_gpu.to("B").magnitude) and ei.value.available == 1e9
 
 
 def test_result_serialises_and_explains():
@@ -507,3 +515,54 @@ def test_scaling_efficiency_and_mfu_bounded():
     assert math.isclose(ms(r.step_time), sum(ms(x) for x in (
         r.compute_latency, r.tp_communication_latency, r.pp_communication_latency, r.ep_communication_latency,
         r.pipeline_bubble_latency, r.dp_exposed_latency)))
+
+
+# --------------------------------------------------------------------------- issue 14 item 7
+
+
+def test_bytes_per_parameter_as_frameworks_keep_them():
+    """Megatron-LM, bf16: bf16 weights 2 + fp32 gradient buffer 4 + fp32 master 4 + Adam m, v 8 = 18 B;
+    the ZeRO paper's accounting (16-bit gradients, as Megatron's fp16 path keeps them): 16 B;
+    fp32 training (weights are the master copy): 4 + 4 + 8 = 16 B. ZeRO shards (1) the optimizer,
+    (2) + gradients, (3) + weights over dp = 2 (8 GPUs, tp 2, pp 2)."""
+    kw = dict(batch_size=8, tp_size=2, pp_size=2, microbatch_count=2, seq_len=512, efficiency=EXACT)
+    held = TINY.parameters / 4
+    cases = [(dict(), 18, (2, 4, 12)), (dict(grad_precision="bf16"), 16, (2, 2, 12)), (dict(precision="fp32"), 16, (4, 4, 8)),
+             (dict(master_precision="bf16"), 14, (2, 4, 8))]
+    for extra, per_param, (w, g, o) in cases:
+        per_stage = [(w, g, o), (w, g, o / 2), (w, g / 2, o / 2), (w / 2, g / 2, o / 2)]
+        for z, (w_z, g_z, o_z) in enumerate(per_stage):
+            r = solve(TINY, small_fleet(), zero_stage=z, **kw, **extra)
+            assert r.state_bytes_per_param == per_param, (extra, z)
+            assert r.weights_memory.to("B").magnitude == pytest.approx(held * w_z)
+            assert r.gradients_memory.to("B").magnitude == pytest.approx(held * g_z)
+            assert r.optimizer_memory.to("B").magnitude == pytest.approx(held * o_z)
+    with pytest.raises(InvalidInputError, match="grad_precision"):
+        solve(TINY, small_fleet(), grad_precision="fp8", **kw)
+    with pytest.raises(InvalidInputError, match="master_precision"):
+        solve(TINY, small_fleet(), master_precision="int4", **kw)
+
+
+def test_zero3_gathers_the_weights_for_every_microbatch():
+    """ZeRO-3 over dp = 2 (tp 2, pp 2, the dp peer on the other node, 10 GB/s NIC): per micro-batch
+    the bf16 weight shard (P/4 x 2 B) is all-gathered for forward and again for backward and the
+    fp32 gradients (P/4 x 4 B) reduce-scattered: messages of 2 x P/4 x 2 + P/4 x 4 = 2 P bytes, of
+    which (n-1)/n = 1/2 crosses each GPU's NIC: P bytes per micro-batch, m P per step; ZeRO-1 moves
+    its gradients and weights once per step whatever m."""
+    held = TINY.parameters / 4
+    ag = lambda m: 0.5 * (m / 10e9 + 2 * 5e-6)               # noqa: E731  all-gather = half an all-reduce
+    for m in (1, 2, 4, 8):
+        kw = dict(batch_size=16, tp_size=2, pp_size=2, microbatch_count=m, seq_len=512, efficiency=EXACT)
+        z3 = solve(TINY, small_fleet(), zero_stage=3, **kw)
+        z1 = solve(TINY, small_fleet(), zero_stage=1, **kw)
+        per_mb = 2 * ag(held * 2) + ag(held * 4)
+        assert ms(z3.dp_communication_latency) == pytest.approx(m * per_mb)
+        assert ms(z1.dp_communication_latency) == pytest.approx(ag(held * 4) + ag(held * 2))
+        wire_bytes = m * (2 * held * 2 + held * 4) / 2          # bytes each GPU sends per step
+        assert wire_bytes == pytest.approx(m * TINY.parameters)
+    big = solve(TINY, small_fleet(), zero_stage=3, batch_size=16, tp_size=2, pp_size=2, microbatch_count=8,
+                seq_len=512, efficiency=EXACT)
+    one = solve(TINY, small_fleet(), zero_stage=3, batch_size=16, tp_size=2, pp_size=2, microbatch_count=1,
+                seq_len=512, efficiency=EXACT)
+    assert big.step_time > one.step_time
+    assert ms(big.dp_communication_latency) == pytest.approx(8 * ms(one.dp_communication_latency))

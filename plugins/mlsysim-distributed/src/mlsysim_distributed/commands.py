@@ -63,6 +63,20 @@ TRAIN = SolverCommand(
             choices=("selective", "full", "none"),
             help="Activation recomputation.",
         ),
+        Param(
+            "grad_precision",
+            "--grad-precision",
+            "choice",
+            choices=("fp32", "bf16", "fp16"),
+            help="Gradient buffer and reduction dtype (default: fp32, Megatron-LM's with bf16; fp16 with fp16).",
+        ),
+        Param(
+            "master_precision",
+            "--master-precision",
+            "choice",
+            choices=("fp32", "bf16", "fp16"),
+            help="Optimizer master-weight dtype (default fp32; none kept when the weights are that wide).",
+        ),
         Param("tokens", "--tokens", "float", help="Training tokens, for time_to_train (e.g. 15e12)."),
         Param(
             "nodes",

@@ -42,16 +42,10 @@ __all__ = [
     "stage_layers",
 ]
 
-#: Mixed-precision Adam keeps an fp32 master copy (4 B) and two fp32 moments (4 + 4 B) per
-#: parameter beside the 16-bit weight (2 B) and gradient (2 B): 2 + 2 + 12 = 16 B/param
-#: (Rajbhandari et al., "ZeRO", SC 2020, Sec. 3.1). In fp32 training there is no master copy: 4+4+8.
-ADAM_OPTIMIZER_BYTES = 12.0
-ADAM_OPTIMIZER_BYTES_FP32 = 8.0
-
-#: ZeRO-3 moves 1.5x the data of a plain all-reduce per step (parameter all-gather in forward and
-#: backward plus gradient reduce-scatter); stages 1-2 move the same as data parallelism
-#: (Rajbhandari et al. 2020, Sec. 7).
-ZERO3_COMM_FACTOR = 1.5
+#: Adam's two moments, fp32 (4 + 4 B per parameter), in every framework (Kingma & Ba 2015;
+#: Megatron-LM and DeepSpeed keep them in fp32). The fp32 master copy of the weights and the
+#: gradient buffer are separate, explicit dtypes (see :func:`optimizer_bytes_per_param`).
+ADAM_MOMENT_BYTES = 8.0
 
 #: Collectives per transformer layer per micro-batch in training: TP 2 forward + 2 backward
 #: all-reduces (Megatron: after attention and after the MLP, conjugate in backward; with sequence
@@ -110,6 +104,15 @@ def stage_layers(layers, p, v=1):
 
 
 # --------------------------------------------------------------------------- memory
+
+
+def optimizer_bytes_per_param(weight_bytes, master_bytes):
+    """Optimizer state per parameter: Adam's moments (8 B) + an fp32 master copy of the weights when
+    the weights are held narrower than the master dtype (mixed precision), else none (the weights are
+    the master copy). With 16-bit weights and fp32 master: 12 B. Total state per parameter =
+    weights + gradients + this: 2 + 2 + 12 = 16 B with 16-bit gradients (Rajbhandari et al., "ZeRO",
+    SC 2020, Sec. 3.1), 2 + 4 + 12 = 18 B with Megatron-LM's fp32 gradient buffers."""
+    return ADAM_MOMENT_BYTES + (master_bytes if master_bytes > weight_bytes else 0.0)
 
 
 def model_state_bytes(params_total, params_expert, t, p, d, e, zero_stage, weight_bytes, grad_bytes, optimizer_bytes):
@@ -190,19 +193,28 @@ def hierarchical_allreduce_time(message_bytes, n, local, bw_intra, lat_intra, bw
     return _min(hier, flat)
 
 
-def dp_gradient_sync_time(dense_bytes, expert_bytes, d, e, local, bw_intra, lat_intra, bw_inter, lat_inter,
-                          zero_stage=0):
-    """Gradient synchronisation per step: the dense gradient shard all-reduced over d replicas plus
-    the expert gradient shard over the d/e replicas holding the same experts, times 1.5 with ZeRO-3.
-
-    ``local`` is the number of data-parallel peers on one node (max(1, g/(t*p)) in the t -> p -> d
-    rank layout); expert peers are e times sparser.
-    """
+def dp_gradient_sync_time(dense_bytes, expert_bytes, d, e, local, bw_intra, lat_intra, bw_inter, lat_inter):
+    """All-reduce over the data-parallel replicas: the dense shard over d replicas plus the expert
+    shard over the d/e replicas holding the same experts. ``local`` is the number of data-parallel
+    peers on one node (max(1, g/(t*p)) in the t -> p -> d rank layout); expert peers are e times
+    sparser. Used for the gradients of ZeRO 0-2 (once per step, after the micro-batches accumulate;
+    message in the gradient dtype) and, halved, for each all-gather / reduce-scatter of ZeRO-3."""
     t = hierarchical_allreduce_time(dense_bytes, d, local, bw_intra, lat_intra, bw_inter, lat_inter)
     if e > 1:
         t = t + hierarchical_allreduce_time(expert_bytes, d / e, max(1.0, local / e), bw_intra, lat_intra,
                                             bw_inter, lat_inter)
-    return t * (ZERO3_COMM_FACTOR if zero_stage >= 3 else 1.0)
+    return t
+
+
+def zero3_microbatch_time(allreduce_weights, allreduce_grads):
+    """ZeRO-3 communication of one micro-batch: the sharded weights are all-gathered before its
+    forward and again before its backward (they are freed in between), and its gradients are
+    reduce-scattered to their owners as the backward produces them (Rajbhandari et al., "ZeRO",
+    SC 2020, Sec. 7.2.2: 3 x the parameter volume per pass; DeepSpeed stage 3 and PyTorch FSDP
+    FULL_SHARD re-gather per micro-batch). An all-gather or reduce-scatter moves half an
+    all-reduce: t = 2 x AR(weights)/2 + AR(gradients)/2; with m micro-batches a step pays m times
+    this, which is why ZeRO-3 throughput falls with gradient accumulation at scale."""
+    return allreduce_weights + 0.5 * allreduce_grads
 
 
 def overlapped(comm_time, window, fraction):

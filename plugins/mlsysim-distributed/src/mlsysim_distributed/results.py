@@ -60,6 +60,10 @@ class DistributedResult(Result):
     seq_len: int = attrs.field()
     precision: str = attrs.field()
     zero_stage: int = attrs.field()
+    grad_precision: str = attrs.field(metadata={"doc": "dtype of the gradient buffers and the gradient reduction"})
+    master_precision: str = attrs.field(metadata={"doc": "dtype of the optimizer's master copy of the weights"})
+    state_bytes_per_param: float = attrs.field(metadata={
+        "doc": "weights + gradients + optimizer bytes per parameter before sharding (18 with bf16 Megatron defaults)"})
     activation_recomputation: str = attrs.field()
     total_accelerators: int = attrs.field(metadata={"doc": "N = dp x tp x pp accelerators used (the whole fleet)"})
     fleet: object = attrs.field(metadata={"doc": "the Fleet solved for (for energy/cost consumers)"})

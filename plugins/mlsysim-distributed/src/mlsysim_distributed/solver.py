@@ -18,8 +18,13 @@ Layout and conventions (stated once, used everywhere):
 * ``activation_recomputation``: "selective" (default; Korthikanti et al. 2022), "full" or "none";
   upstream's booleans are accepted: True -> "full" (upstream priced True as full recompute cost),
   False -> "none".
-* Mixed precision: weights and gradients in max(precision, 16-bit) bytes, Adam state 12 B/param
-  (fp32 master + m + v; 8 B when training in fp32), activations and messages in max(precision, 2) bytes.
+* Mixed precision: weights in max(precision, 16-bit) bytes; gradients in ``grad_precision``
+  (Megatron-LM's default: fp32 buffers and fp32 gradient all-reduce with bf16, fp16 with fp16);
+  Adam's fp32 moments (8 B) plus an fp32 master copy (``master_precision``) when the weights are
+  narrower: 2 + 4 + 4 + 8 = 18 B/param with bf16, 16 with fp16 or fp32; activations and messages
+  in max(precision, 2) bytes.
+* ZeRO-3 gathers the sharded weights for every micro-batch, forward and backward, and
+  reduce-scatters each micro-batch's gradients: its communication grows with ``microbatch_count``.
 """
 
 from __future__ import annotations
@@ -118,6 +123,8 @@ class DistributedModel(Solver):
         efficiency: Any = None,
         tokens: Optional[float] = None,
         strict: bool = False,
+        grad_precision: Optional[str] = None,
+        master_precision: str = "fp32",
     ) -> DistributedResult:
         """Solve one training step.
 
@@ -140,11 +147,20 @@ class DistributedModel(Solver):
             efficiency: None (defaults.TRAINING), a float compute efficiency, or a TrainingEfficiency.
             tokens: training tokens, to report ``time_to_train``.
             strict: raise InfeasibleError instead of returning feasible=False.
+            grad_precision: dtype of the gradient buffers and of the data-parallel gradient
+                reduction. Default: Megatron-LM's, fp32 (``accumulate_allreduce_grads_in_fp32``, forced
+                on with bf16) except fp16 training, whose loss-scaled gradients stay fp16 (Megatron's
+                fp16 optimizer; DeepSpeed's 16 B/param accounting), and fp32 training.
+            master_precision: dtype of the optimizer's master copy of the weights (default fp32, as
+                Megatron-LM and DeepSpeed keep it); none is kept when the weights are already that
+                wide. Adam's moments are fp32. Default state per parameter with bf16: 2 + 4 + 4 + 8 =
+                18 B (Megatron-LM), with fp16: 2 + 2 + 4 + 8 = 16 B.
         """
         # an efficiency object of the caller's own class could change between calls: not cached
         prepare = _prepared if efficiency is None or type(efficiency) in _FROZEN_EFFICIENCY else _prepare
         g = prepare(model, fleet, tp_size, pp_size, ep_size, precision, zero_stage, activation_recomputation,
-                    sequence_parallel, overlap_comm, overlap_efficiency, v_stages, efficiency, tokens, strict)
+                    sequence_parallel, overlap_comm, overlap_efficiency, v_stages, efficiency, tokens, strict,
+                    grad_precision, master_precision)
         if g.warning:
             warnings.warn(g.warning, TensorParallelAcrossNodesWarning, stacklevel=2)
         B = _batch(batch_size, g)
@@ -170,7 +186,8 @@ class DistributedModel(Solver):
         prepare = _prepared if a["efficiency"] is None or type(a["efficiency"]) in _FROZEN_EFFICIENCY else _prepare
         g = prepare(a["model"], a["fleet"], a["tp_size"], a["pp_size"], a["ep_size"], a["precision"],
                     a["zero_stage"], a["activation_recomputation"], a["sequence_parallel"], a["overlap_comm"],
-                    a["overlap_efficiency"], a["v_stages"], a["efficiency"], a["tokens"], a["strict"])
+                    a["overlap_efficiency"], a["v_stages"], a["efficiency"], a["tokens"], a["strict"],
+                    a["grad_precision"], a["master_precision"])
         if g.warning:
             warnings.warn(g.warning, TensorParallelAcrossNodesWarning, stacklevel=2)
         errors = PointErrors(n)
@@ -228,6 +245,14 @@ def _reason(g: "_Group", total: float, acts: float) -> str:
             f"{cap / 1e9:.1f} GB: {total / cap:.2f}x, over by {(total - cap) / 1e9:.1f} GB")
 
 
+def _dtype_bytes(name: str, dtype: Any) -> float:
+    """Bytes per element of a gradient or master-weight dtype (16-bit or wider)."""
+    b = PRECISION_BYTES.get(dtype) if type(dtype) is str else None
+    if b is None or b < 2.0:
+        raise InvalidInputError(name, dtype, "one of " + ", ".join(k for k, v in PRECISION_BYTES.items() if v >= 2.0))
+    return b
+
+
 def _batch(batch_size: Any, g: "_Group") -> int:
     """The global batch: an integer multiple of dp."""
     B = batch_size if type(batch_size) is int and 1 <= batch_size <= MAX_COUNT else integer("batch_size", batch_size)
@@ -262,7 +287,7 @@ class _Group:
     __slots__ = ("t", "p", "e", "v", "rc", "sp", "ov", "ov_frac", "eta_c", "peak", "N", "d", "transformer",
                  "b_act", "P", "tokens", "strict", "bw_tp", "lat_tp", "bw_pp", "lat_pp", "bw_ep", "lat_ep", "L", "h",
                  "a", "V", "head_params", "layer_params", "attn_dim", "P_exp", "k", "Ls", "n_coll", "default_seq",
-                 "fwd", "acts_per_sample", "dp_c", "w_mem", "g_mem", "o_mem", "state_memory", "cap", "acc_name", "notes",
+                 "fwd", "acts_per_sample", "dp_c", "dp_ag", "z3_mb", "w_mem", "g_mem", "o_mem", "state_memory", "cap", "acc_name", "notes",
                  "warning", "parallelism", "fields")
     t: Any
     p: Any
@@ -302,6 +327,8 @@ class _Group:
     fwd: Any
     acts_per_sample: Any
     dp_c: Any
+    z3_mb: Any
+    dp_ag: Any
     w_mem: Any
     g_mem: Any
     o_mem: Any
@@ -316,7 +343,8 @@ class _Group:
 
 def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, precision: Any, zero_stage: Any,
              activation_recomputation: Any, sequence_parallel: Any, overlap_comm: Any, overlap_efficiency: Any,
-             v_stages: Any, efficiency: Any, tokens: Any, strict: Any) -> _Group:
+             v_stages: Any, efficiency: Any, tokens: Any, strict: Any, grad_precision: Any = None,
+             master_precision: Any = "fp32") -> _Group:
     """Check every argument but batch_size, microbatch_count and seq_len (errors name argument, value
     and valid range); ``warning``: the TensorParallelAcrossNodesWarning text, if any (the caller
     warns: a cached preparation warns on every call)."""
@@ -414,9 +442,12 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
     G.bw_pp, G.lat_pp = (bw_intra, lat_intra) if tpp <= g else (bw_nic, lat_inter)
     G.bw_ep, G.lat_ep = (bw_intra, lat_intra) if tpp * e <= g else (bw_nic, lat_inter)
 
-    # bytes per element
+    # bytes per element: weights and activations at least 16-bit; gradient and master dtypes explicit
     b_w = b if b > 2.0 else 2.0
-    b_opt = K.ADAM_OPTIMIZER_BYTES if b_w < 4.0 else 2.0 * b_w
+    if grad_precision is None:
+        grad_precision = "fp16" if precision == "fp16" else "fp32"
+    b_g = _dtype_bytes("grad_precision", grad_precision)
+    b_opt = K.optimizer_bytes_per_param(b_w, _dtype_bytes("master_precision", master_precision))
     G.b_act = b_w
     G.eta_c = eff.compute
     G.P = P = float(model.parameters)
@@ -458,19 +489,31 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
     G.notes = notes
 
     # ------------------------------------------------------------ what does not depend on the batch
-    dense_grad = (P - G.P_exp) / tpp * b_w
-    expert_grad = G.P_exp / (e * tpp) * b_w
-    G.dp_c = K.dp_gradient_sync_time(dense_grad, expert_grad, d, e, local_dp, bw_intra, lat_intra, bw_nic, lat_inter,
-                                     zero_stage) if d > 1 else 0.0
-    G.w_mem, G.g_mem, G.o_mem = K.model_state_bytes(P, G.P_exp, t, p, d, e, zero_stage, b_w, b_w, b_opt)
+    dense, expert = (P - G.P_exp) / tpp, G.P_exp / (e * tpp)
+
+    def allreduce(bytes_per_param: float) -> float:
+        return K.dp_gradient_sync_time(dense * bytes_per_param, expert * bytes_per_param, d, e, local_dp, bw_intra,
+                                       lat_intra, bw_nic, lat_inter) if d > 1 else 0.0
+
+    G.dp_ag = 0.0  # all-gather of the updated weights (ZeRO-1/2), overlappable with the next forward
+    if zero_stage >= 3:  # per micro-batch: weights gathered for forward and backward, gradients scattered
+        G.dp_c, G.z3_mb = 0.0, K.zero3_microbatch_time(allreduce(b_w), allreduce(b_g))
+    elif zero_stage >= 1:  # once per step: gradients reduce-scattered to their optimizer shard (gradient dtype),
+        # updated weights all-gathered (weight dtype): an all-reduce's volume, split by dtype (ZeRO Sec. 7.2.1;
+        # Megatron-LM distributed optimizer)
+        G.dp_c, G.dp_ag, G.z3_mb = 0.5 * allreduce(b_g), 0.5 * allreduce(b_w), 0.0
+    else:  # once per step: the accumulated gradients all-reduced in their dtype
+        G.dp_c, G.z3_mb = allreduce(b_g), 0.0
+    G.w_mem, G.g_mem, G.o_mem = K.model_state_bytes(P, G.P_exp, t, p, d, e, zero_stage, b_w, b_g, b_opt)
     G.state_memory = G.w_mem + G.g_mem + G.o_mem
     G.cap = acc.si.capacity
     G.acc_name = acc.name
     G.parallelism = {"dp": d, "tp": t, "pp": p, "ep": e}  # copied per result (a dict is mutable)
-    G.fields = dict(precision=precision, zero_stage=zero_stage,
+    G.fields = dict(precision=precision, zero_stage=zero_stage, grad_precision=grad_precision,
+                    master_precision=master_precision, state_bytes_per_param=b_w + b_g + b_opt,
                     activation_recomputation=rc, total_accelerators=N, fleet=fleet, model=model, efficiency=eff,
                     weights_memory=G.w_mem, gradients_memory=G.g_mem, optimizer_memory=G.o_mem,
-                    memory_capacity=G.cap, dp_communication_latency=G.dp_c)
+                    memory_capacity=G.cap)
     return G
 
 
@@ -516,8 +559,15 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
     tp_c, pp_c, ep_c = m * t_tp_mb, m * t_pp_mb, m * t_ep_mb
     bubble = K.bubble_time(t_mb, p, v) if p > 1 else 0.0
     bubble_fraction = K.pipeline_bubble_fraction(p, m, v) if p > 1 else 0.0
-    dp_c = G.dp_c
-    dp_exp = K.overlapped(dp_c, (2.0 / 3.0) * t_comp_mb, G.ov_frac) if G.ov else dp_c
+    dp_c = G.dp_c + G.dp_ag + m * G.z3_mb
+    if G.ov:  # the gradient reduction hides behind the last micro-batch's backward; ZeRO-1/2's weight
+        # all-gather behind the first forward (Megatron-LM --overlap-param-gather, FSDP forward prefetch);
+        # ZeRO-3 prefetches each micro-batch's gathers behind that micro-batch's compute
+        dp_exp = (K.overlapped(G.dp_c, (2.0 / 3.0) * t_comp_mb, G.ov_frac)
+                  + K.overlapped(G.dp_ag, (1.0 / 3.0) * t_comp_mb, G.ov_frac)
+                  + m * K.overlapped(G.z3_mb, t_comp_mb, G.ov_frac))
+    else:
+        dp_exp = dp_c
     step = compute + tp_c + pp_c + ep_c + bubble + dp_exp
     ideal = hw_flops / (N * peak * eta_c)
     total_mem = G.state_memory + acts
@@ -527,6 +577,7 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
     thr = B / step
     return dict(
         step_time=step, compute_latency=compute, ideal_step_time=ideal, pipeline_bubble_latency=bubble,
+        dp_communication_latency=dp_c,
         dp_exposed_latency=dp_exp, tp_communication_latency=tp_c, pp_communication_latency=pp_c,
         ep_communication_latency=ep_c, communication_latency=dp_c + tp_c + pp_c + ep_c,
         exposed_communication_latency=tp_c + pp_c + ep_c + dp_exp, time_to_train=ttt, throughput=thr,

@@ -337,10 +337,6 @@ class ServingModel(Solver):
                  notes=notes_column(n, notes))
         return f
 
-    #: Old private name, kept only while mlsysim_core/cli/sweep.py still tests for it (engineer "cli"
-    #: replaces that check with sweep_columns); nothing else uses it.
-    _sweep_block = sweep_columns
-
 
 _SOLVE_DEFAULTS = {
     name: p.default for name, p in inspect.signature(ServingModel.solve).parameters.items()

@@ -223,10 +223,6 @@ class SingleNodeModel(Solver):
                  hardware=a["hardware"].name, precision=precision, notes=notes_column(n, notes))
         return f
 
-    #: Old private name, kept only while mlsysim_core/cli/sweep.py still tests for it (engineer "cli"
-    #: replaces that check with sweep_columns); nothing else uses it.
-    _sweep_block = sweep_columns
-
 
 _SOLVE_DEFAULTS = {
     name: p.default for name, p in inspect.signature(SingleNodeModel.solve).parameters.items()
