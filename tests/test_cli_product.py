@@ -18,8 +18,18 @@ from click.testing import CliRunner
 from mlsysim_core.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-SWEEP = ["sweep", "serve", "--model", "Llama3_8B", "--hardware", "H100,A100", "--seq-len", "2048",
-         "--batch-size", "1..64:x2"]
+SWEEP = [
+    "sweep",
+    "serve",
+    "--model",
+    "Llama3_8B",
+    "--hardware",
+    "H100,A100",
+    "--seq-len",
+    "2048",
+    "--batch-size",
+    "1..64:x2",
+]
 
 
 def run(args: list[str]) -> tuple[int, str, str]:
@@ -63,8 +73,14 @@ def test_single_command_plot_to_a_missing_directory_is_one_line():
 def test_json_to_a_full_disk_is_one_line_naming_standard_output():
     with open("/dev/full", "w") as full:
         cli = "from mlsysim_core.cli import main; main()"
-        proc = subprocess.run([sys.executable, "-c", cli, "serve", "Llama3_8B", "H100", "--seq-len", "2048", "--json"],
-                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-c", cli, "serve", "Llama3_8B", "H100", "--seq-len", "2048", "--json"],
+            check=False,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
     assert proc.returncode == 1
     assert one_error_line(proc.stderr) == "Error: cannot write standard output: No space left on device"
 
@@ -97,7 +113,7 @@ def test_sweep_to_standard_output_keeps_stdout_for_the_rows():
 
 def test_readme_examples_write_pictures_to_the_working_directory():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
     saved = [m for b in blocks for m in re.findall(r"savefig\(\s*['\"]([^'\"]+)['\"]", b)]
     assert saved and all("/" not in p and "\\" not in p for p in saved), saved
 
@@ -129,7 +145,9 @@ def test_a_catalog_name_given_to_a_solver_in_python_is_named_as_such():
     import mlsysim
     from mlsysim_core.errors import InvalidInputError
 
-    with pytest.raises(InvalidInputError, match=r"not a name \(a catalog name was given: pass mlsysim.Models.Llama3_8B"):
+    with pytest.raises(
+        InvalidInputError, match=r"not a name \(a catalog name was given: pass mlsysim.Models.Llama3_8B"
+    ):
         mlsysim.ServingModel().solve("Llama3_8B", mlsysim.Hardware.H100, seq_len=2048)
 
 
@@ -138,5 +156,71 @@ def test_a_huge_sweep_table_shows_its_ends(monkeypatch):
 
     monkeypatch.setattr(sweep, "_TABLE_ROWS", 10)
     monkeypatch.setattr(sweep, "_TABLE_ENDS", 2)
-    code, out, err = run(SWEEP)
+    code, out, _ = run(SWEEP)
     assert code == 0 and "... 10 more" in out and len(out.splitlines()) == 2 + 2 + 1 + 2
+
+
+@pytest.fixture(scope="module")
+def train_json(tmp_path_factory):
+    path = tmp_path_factory.mktemp("chain") / "run.json"
+    code, out, err = run(
+        ["train", "Llama3_8B", "Research_256", "--tp", "8", "--batch-size", "256", "--tokens", "1e12", "--json"]
+    )
+    assert code == 0, err
+    path.write_text(out, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("command", "solver", "extra"),
+    [
+        ("cost", "EconomicsModel", {"kwh_price": 0.1}),
+        ("carbon", "SustainabilityModel", {}),
+    ],
+)
+def test_cost_and_carbon_price_a_train_result_from_its_json_as_python_does(train_json, command, solver, extra):
+    """`mlsysim train ... --json > run.json; mlsysim cost CLUSTER --days 30 --from run.json --nodes 8`:
+    the same numbers as solve(..., workload=<the training result>) on the 8-node cluster."""
+    import json
+
+    import mlsysim
+    from mlsysim_core.cli import lookup
+    from mlsysim_fleet.scale import with_nodes
+
+    args = [
+        command,
+        "Research_256",
+        "--days",
+        "30",
+        "--datacenter",
+        "Quebec",
+        "--from",
+        str(train_json),
+        "--nodes",
+        "8",
+    ] + [a for k, v in extra.items() for a in (f"--{k.replace('_', '-')}", str(v))]
+    code, out, err = run(args + ["--json"])
+    assert code == 0, err
+    got = json.loads(out)["result"]
+    fleet = lookup("cluster", "Research_256", "CLUSTER")[1]
+    trained = mlsysim.DistributedModel().solve(mlsysim.Models.Llama3_8B, fleet, batch_size=256, tp_size=8, tokens=1e12)
+    want = (
+        getattr(mlsysim, solver)()
+        .solve(with_nodes(fleet, 8), 30.0, datacenter=lookup("datacenter", "Quebec", "")[1], workload=trained, **extra)
+        .to_dict()
+    )
+    assert got["workload_time"]["value"] == pytest.approx(want["workload_time"]["value"], rel=1e-12)
+    for field, v in want.items():
+        if isinstance(v, dict) and set(v) == {"value", "unit"} and v["value"] is not None:
+            assert got[field]["unit"] == v["unit"] and got[field]["value"] == pytest.approx(v["value"], rel=1e-9), field
+        else:
+            assert got[field] == v, field
+
+
+def test_from_a_file_that_is_no_result_is_one_line(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]", encoding="utf-8")
+    for path, says in ((bad, "is not a result"), (tmp_path / "missing.json", "cannot read")):
+        code, out, err = run(["cost", "Research_256", "--days", "30", "--kwh-price", "0.1", "--from", str(path)])
+        assert code == 1 and out == ""
+        assert one_error_line(err).startswith("Error: --from: ") and says in err

@@ -28,6 +28,8 @@ __all__ = [
     "recorded",
     "solver_class",
     "check_output",
+    "load_result",
+    "RecordedResult",
     "KINDS",
     "PRECISIONS",
 ]
@@ -40,7 +42,7 @@ SECTIONS = {
     "datacenter": (("datacenters", "grids"), "infra"),
 }
 #: every parameter kind: catalog names, then plain values
-KINDS = frozenset(SECTIONS) | {"int", "float", "str", "choice"}
+KINDS = frozenset(SECTIONS) | {"int", "float", "str", "choice", "result"}
 #: the precisions of ``mlsysim_core.types.PRECISION_BYTES`` (without importing pint), for choice parameters
 PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "int8", "int4")
 OPTIONS_KEY = "mlsysim.options"
@@ -102,11 +104,51 @@ class Param:
         """(what ``inputs`` echoes, what the solver gets) for one parsed value; errors name ``flag``."""
         if self.kind in SECTIONS:
             return v if isinstance(v, tuple) else lookup(self.kind, v, flag or self.flag)
+        if self.kind == "result":
+            return v, load_result(v, flag or self.flag)
         if self.unit is not None:
             from ..units import Q_
 
             return v, Q_(v, self.unit)
         return v, v
+
+
+class RecordedResult:
+    """A result read back from ``mlsysim <command> --json`` output: each field as ``to_dict()`` wrote it,
+    values with units as Quantities, so a consumer reads it as it reads the solver's own result."""
+
+    def __init__(self, solver: str, fields: dict):
+        from ..units import Q_
+
+        self.solver = solver
+        self._names = list(fields)
+        for k, v in fields.items():
+            quantity = isinstance(v, dict) and set(v) == {"value", "unit"} and v["value"] is not None
+            setattr(self, k, Q_(v["value"], v["unit"]) if quantity else v)
+
+    def fields(self) -> list[str]:
+        return list(self._names)
+
+    def __repr__(self) -> str:
+        return f"<RecordedResult from {self.solver}>"
+
+
+def load_result(path: str, flag: str) -> RecordedResult:
+    """The result in a JSON file ``mlsysim <command> --json`` wrote (``{"solver", "inputs", "result"}``)."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as exc:
+        raise CliError(flag, f"cannot read {path}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CliError(flag, f"{path} is not JSON ({' '.join(str(exc).split())})") from None
+    res = doc.get("result") if isinstance(doc, dict) else None
+    if not isinstance(res, dict) or not isinstance(res.get("solver"), str):
+        raise CliError(flag, f'{path} is not a result: expected the {{"solver", "inputs", "result"}} of '
+                       "mlsysim <command> --json")
+    return RecordedResult(res["solver"], {k: v for k, v in res.items() if k != "solver"})
 
 
 #: a single-result plot: (result, solver keyword arguments) -> matplotlib Figure
