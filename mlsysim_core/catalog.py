@@ -191,9 +191,11 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
         if not isinstance(comps, list):
             raise raw.error("components", "must be an array of { part, count, mttf, source } tables")
         parts = []
+        optional = {"source", "kind", "measured_on"}
         for c in comps:
-            if not isinstance(c, dict) or set(c) - {"part", "count", "mttf", "source"} or {"part", "count", "mttf"} - set(c):
-                raise raw.error("components", f"each item needs part, count, mttf (and optionally source); got {c!r}")
+            if not isinstance(c, dict) or set(c) - {"part", "count", "mttf"} - optional or {"part", "count", "mttf"} - set(c):
+                raise raw.error("components", "each item needs part, count, mttf (and optionally kind, measured_on, "
+                                f"source); got {c!r}")
             parts.append(T.Component(**c))
         t["components"] = tuple(parts)
         return T.Node(field_sources=sources, **t)

@@ -19,6 +19,8 @@ read fields through :func:`need`, which names the missing field and the consumer
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import math
 from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
@@ -96,7 +98,7 @@ def _plain(value: Any) -> Any:
         return value.to_dict()
     if attrs.has(type(value)):
         return value.name if hasattr(value, "name") else repr(value)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]

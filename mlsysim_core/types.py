@@ -512,13 +512,26 @@ class NetworkFabric:
         )
 
 
+#: what a Component's failures are: a part breaking, a software fault, or an operations event
+#: (maintenance); a hardware-only failure count takes the first only
+FAILURE_KINDS = ("hardware", "software", "operations")
+
+
+def _check_kind(inst: Any, fld: attrs.Attribute, value: Any) -> None:
+    if value not in FAILURE_KINDS:
+        raise InvalidInputError(fld.name, value, " | ".join(f'"{k}"' for k in FAILURE_KINDS))
+
+
 @frozen(kw_only=True)
 class Component:
-    """A part of a node for reliability: how many per node and its mean time to failure."""
+    """A cause of job interruptions on a node (a part, or a software/operations cause): how many per
+    node, the mean time between its failures per unit, its kind, where it was measured and the source."""
 
     part: str = text()
     count: int = count(1)
     mttf: Quantity = qty(HOUR)
+    kind: str = field(default="hardware", validator=_check_kind)
+    measured_on: str = text("")  # the cluster the rate was measured on ("" when derived or unknown)
     source: str = text("")
 
 

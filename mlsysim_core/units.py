@@ -1,4 +1,4 @@
-"""The one pint unit registry of the process, and fast conversion at the API boundary.
+"""The one pint unit registry of the process, and fast conversion where values enter and leave the API.
 
 Built from our own small definitions file (``units.txt``) in which information (bit), computation
 (FLOP) and currency (dollar) are distinct dimensions: ``Q_(1, "TFLOP/s").to("B/s")`` raises.

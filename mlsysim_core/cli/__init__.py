@@ -4,7 +4,7 @@ Exit codes: 0 ok, 1 bad input (a one-line message naming the argument, no traceb
 configuration with ``--strict``. The host holds the group, ``mlsysim plugins`` and ``mlsysim sweep``;
 every other command comes from a plugin's ``mlsysim_cli_commands`` hook: a :class:`SolverCommand`
 declaration (the host builds ``mlsysim <name>`` and ``mlsysim sweep <name>`` from it) or a plain
-``click.Command``. Public API (docs/cli.md): :class:`Param`, :class:`SolverCommand`, :func:`lookup`,
+``click.Command``. Public API (docs/cli.md): :class:`Param`, :class:`SolverCommand`, :class:`View`, :func:`lookup`,
 :func:`option_names`, :class:`CliError` and the output helpers ``table``, ``emit``, ``dumps``,
 ``csv_text``, ``flatten``, ``value``, ``save_plot``.
 Only click and the standard library are imported at start; the catalog, solvers and matplotlib on use.
@@ -28,13 +28,14 @@ from .command import (
     CliError,
     Param,
     SolverCommand,
+    View,
     lookup,
     make_command,
     option_names,
     save_plot,
 )
 
-__all__ = ["main", "Param", "SolverCommand", "CliError", "lookup", "option_names", "save_plot", "PRECISIONS",
+__all__ = ["main", "Param", "SolverCommand", "View", "CliError", "lookup", "option_names", "save_plot", "PRECISIONS",
            "table", "emit", "dumps", "csv_text", "flatten", "value"]
 
 

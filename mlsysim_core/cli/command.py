@@ -158,6 +158,20 @@ SweepPlotHook = Callable[[list, list, tuple], Any]
 
 
 @dataclass(frozen=True)
+class View:
+    """An extra table the flag ``flag`` (e.g. ``"--by-cause"``) adds below the answer:
+    ``rows(result)`` returns ``(header, rows)``."""
+
+    flag: str
+    help: str
+    rows: Callable[[Any], tuple[list, list]]
+
+    @property
+    def name(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+@dataclass(frozen=True)
 class SolverCommand:
     """``mlsysim <name>`` and ``mlsysim sweep <name>`` for the solver registered as ``solver``.
 
@@ -166,7 +180,8 @@ class SolverCommand:
     ``pareto``: the default two objectives of sweeps, ``((field, "min"|"max"), (field, "min"|"max"))``
     (inputs count as fields). ``strict``: the solver keyword ``--strict`` sets to True (it must raise
     ``InfeasibleError``). ``title``: ``title(result, inputs)``, the table's heading. ``plot``: draws one
-    result (adds ``--plot``); ``sweep_plot``: draws a sweep (default: the Pareto front).
+    result (adds ``--plot``); ``sweep_plot``: draws a sweep (default: the Pareto front). ``views``:
+    :class:`View` tables a flag adds to the single command's text answer.
     """
 
     name: str
@@ -181,6 +196,7 @@ class SolverCommand:
     title: Callable[[Any, dict], str] | None = None
     plot: PlotHook | None = None
     sweep_plot: SweepPlotHook | None = None
+    views: tuple[View, ...] = ()
     _by_name: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -357,6 +373,7 @@ def make_command(cmd: SolverCommand) -> click.Command:
         if as_json and as_csv:
             raise CliError("--json", "choose one of --json and --csv")
         check_output("--plot", plot, plot=True)
+        shown = [v for v in cmd.views if values.pop(v.name, False)]
         kwargs, inputs = cmd.build(values)
         result, warns = cmd.solve(kwargs, strict)
         if as_json:
@@ -369,6 +386,8 @@ def make_command(cmd: SolverCommand) -> click.Command:
             click.echo(csv_text([csv_row(inputs, result)]), nl=False)
         else:
             click.echo(cmd.render(inputs, result, show_all, warns))
+            for view in shown:
+                click.echo("\n" + table(*view.rows(result)))
         for w in warns if as_json or as_csv else ():
             click.echo(f"warning: {w}", err=True)
         if plot and cmd.plot is not None:
@@ -389,6 +408,7 @@ def make_command(cmd: SolverCommand) -> click.Command:
         click.Option(["--csv", "as_csv"], is_flag=True, help="One CSV row (a header line, then the values)."),
         click.Option(["--all", "show_all"], is_flag=True, help="Show every result field in the table."),
     ]
+    params += [click.Option([v.flag, v.name], is_flag=True, help=v.help) for v in cmd.views]
     if cmd.strict:
         params.append(
             click.Option(

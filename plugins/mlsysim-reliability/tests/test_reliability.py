@@ -184,3 +184,103 @@ def test_catalog_fleets():
         pytest.skip("default catalog lacks the clusters")
     a, b = M.solve(frontier, 720), M.solve(mega, 720)
     assert b.fleet_mtbf < a.fleet_mtbf and 0 < b.goodput < a.goodput < 1
+
+
+# --------------------------------------------------------------------------- failures by cause
+
+# Llama 3 paper (Grattafiori et al. 2024, arXiv:2407.21783, Sec. 3.3.4, Table 5): in a 54-day snapshot of
+# 405B pre-training on 16,384 H100, 466 job interruptions, 47 planned and 419 unexpected; HBM3 72
+# (17.2 %), network switch/cable 35 (8.4 %), software bug 54 (12.9 %); "approximately 78 % of the
+# unexpected interruptions are attributed to confirmed hardware issues ... or suspected hardware issues".
+LLAMA3 = mlsysim.Systems.Clusters.Llama3_16K_Measured
+SNAPSHOT_H = 54 * 24
+
+
+def test_llama3_interruptions_from_the_catalog():
+    r = M.solve(LLAMA3, SNAPSHOT_H)
+    by = r.failures_by_cause
+    assert r.expected_failures == pytest.approx(466, rel=1e-6)
+    assert sum(by.values()) == pytest.approx(r.expected_failures)
+    unexpected = sum(n for c, n in by.items() if c != "maintenance")
+    assert unexpected == pytest.approx(419, rel=1e-6)
+    assert by["maintenance"] == pytest.approx(47, rel=1e-6)
+    # published per-cause shares of the 419 unexpected interruptions (Table 5, one decimal)
+    assert round(100 * by["hbm"] / unexpected, 1) == 17.2
+    assert round(100 * by["switch_cable"] / unexpected, 1) == 8.4
+    assert round(100 * by["nic"] / unexpected, 1) == 1.7
+    assert r.failures_per_day.to("1/day").magnitude == pytest.approx(466 / 54, rel=1e-6)
+
+
+def test_llama3_hardware_share_and_mttf_both_ways():
+    hw = M.solve(LLAMA3, SNAPSHOT_H, scope="hardware")
+    share = hw.expected_failures / 419
+    assert share == pytest.approx(0.78, abs=0.01)  # the paper's "approximately 78 %"
+    assert hw.scope == "hardware" and set(hw.failures_by_cause) == {
+        "gpu", "hbm", "sram_processor", "nic", "switch_cable", "host", "cpu", "psu", "sdc"}
+    every = M.solve(LLAMA3, SNAPSHOT_H)
+    # both MTTFs whatever the scope; the headline follows the scope
+    for r in (hw, every):
+        assert r.fleet_mttf_all.to("h").magnitude == pytest.approx(SNAPSHOT_H / 466, rel=1e-6)
+        assert r.fleet_mttf_hardware.to("h").magnitude == pytest.approx(SNAPSHOT_H / 324, rel=1e-6)
+    assert hw.fleet_mtbf == hw.fleet_mttf_hardware and every.fleet_mtbf == every.fleet_mttf_all
+
+
+def test_catalog_causes_carry_kind_source_and_cluster():
+    for c in LLAMA3.node.components:
+        assert c.kind in ("hardware", "software", "operations")
+        assert "2407.21783" in c.source and "Llama 3" in c.measured_on
+
+
+def test_hardware_only_node_same_both_ways():
+    r = M.solve(mlsysim.Systems.Clusters.Llama3_16K, 720)
+    assert r.fleet_mttf_all == r.fleet_mttf_hardware == r.fleet_mtbf
+    assert set(r.cause_kinds.values()) == {"hardware"}
+
+
+@settings(max_examples=30, deadline=None)
+@given(hours=st.floats(0.1, 1e5), scope=st.sampled_from(["all", "hardware"]))
+def test_by_cause_sums_to_expected_failures(hours, scope):
+    r = M.solve(LLAMA3, hours, scope=scope)
+    assert sum(r.failures_by_cause.values()) == pytest.approx(r.expected_failures, rel=1e-9)
+    assert r.fleet_mttf_hardware >= r.fleet_mttf_all
+
+
+def test_scope_errors():
+    with pytest.raises(InvalidInputError, match="scope"):
+        M.solve(LLAMA3, 10, scope="hw")
+    with pytest.raises(InvalidInputError, match="per-cause split"):
+        M.solve(LLAMA3, 10, fleet_mtbf=5, scope="hardware")
+    soft = (Component(part="software", count=1, mttf="1000 h", kind="software"),)
+    with pytest.raises(InvalidInputError, match="no hardware causes"):
+        M.solve(LLAMA3, 10, components=soft, scope="hardware")
+    with pytest.raises(InvalidInputError, match="kind"):
+        Component(part="x", count=1, mttf="1 h", kind="firmware")
+
+
+def test_stated_mtbf_has_one_cause():
+    r = M.solve(LLAMA3, 24, fleet_mtbf=3)
+    assert r.failures_by_cause == {"stated": pytest.approx(8.0)}
+    assert r.fleet_mttf_hardware is None
+
+
+def test_sweep_scope_matches_solve():
+    sw = ReliabilityModel.sweep(fleet=LLAMA3, job_duration_hours=[24.0, 720.0], checkpoint_time_s=60.0,
+                                scope=["all", "hardware"])
+    assert sw.valid.all()
+    got = sorted(sw.si("fleet_mtbf"))
+    want = sorted(M.solve(LLAMA3, h, 60.0, scope=s).si("fleet_mtbf") for h in (24.0, 720.0)
+                  for s in ("all", "hardware"))
+    assert got == pytest.approx(want)
+
+
+def test_cli_by_cause_and_scope():
+    from click.testing import CliRunner
+
+    from mlsysim_core.cli import main
+
+    out = CliRunner().invoke(main, ["reliability", "Llama3_16K_Measured", "--hours", "1296", "--by-cause"])
+    assert out.exit_code == 0, out.output
+    assert "hbm" in out.output and "maintenance" in out.output and "466" in out.output
+    hw = CliRunner().invoke(main, ["reliability", "Llama3_16K_Measured", "--hours", "1296", "--scope", "hardware",
+                                   "--by-cause"])
+    assert hw.exit_code == 0 and "324" in hw.output and "software" not in hw.output.split("cause")[-1]

@@ -232,3 +232,122 @@ def test_catalog_grids_named_as_upstream_users_do():
     assert r.pue == grids[0].typical_pue and r.region_name == grids[0].name
     with pytest.raises(InvalidInputError, match="Infra.Grids.Quebec"):
         M.solve(fleet, 30, datacenter="Quebec")
+
+
+# --------------------------------------------------------------------------- energy boundaries
+
+
+def test_hand_derived_accelerator_boundary():
+    # 80 accelerators * 700 W * (0.3 + 0.7 * 0.7) = 44.24 kW; * 720 h = 31,852.8 kWh; * 0.4 kg/kWh
+    r = M.solve(FLEET, 30, boundary="accelerator")
+    assert r.accelerator_energy.to("kWh").magnitude == pytest.approx(31852.8)
+    assert r.energy.to("kWh").magnitude == pytest.approx(31852.8)
+    assert r.operational_carbon.to("kg").magnitude == pytest.approx(31852.8 * 0.4)
+    assert r.accelerator_carbon.to("kg").magnitude == pytest.approx(31852.8 * 0.4)
+    # the other boundaries are reported whatever the headline (see test_sustainability's derivation)
+    assert r.it_carbon.to("kg").magnitude == pytest.approx(54720 * 0.4)
+    assert r.facility_carbon.to("kg").magnitude == pytest.approx(65664 * 0.4)
+    assert r.boundary == "accelerator"
+
+
+def test_default_boundary_is_facility_and_unchanged():
+    r = M.solve(FLEET, 30)
+    assert r.boundary == "facility"
+    assert r.energy.to("kWh").magnitude == pytest.approx(65664)
+    assert r.operational_carbon.to("kg").magnitude == pytest.approx(r.facility_carbon.to("kg").magnitude)
+    it = M.solve(FLEET, 30, boundary="it")
+    assert it.energy.to("kWh").magnitude == pytest.approx(54720)
+
+
+@settings(max_examples=40, deadline=None)
+@given(u=st.floats(0.0, 1.0), days=st.floats(0.01, 1000.0))
+def test_boundaries_nest(u, days):
+    r = M.solve(FLEET, days, utilization=u)
+    acc, it, fac = (r.si(f) for f in ("accelerator_energy", "it_energy", "facility_energy"))
+    assert acc <= it * (1 + 1e-12) and it <= fac * (1 + 1e-12)
+
+
+def test_per_query_energy_follows_boundary():
+    # a serving-like workload: per-token energy scales with the boundary's power per accelerator
+    class Serving:
+        tokens_per_second = mlsysim.Q_(1000.0, "1/s")
+        total_accelerators = 8
+
+    fac = M.solve(FLEET, 1, workload=Serving(), tokens_per_query=500)
+    acc = M.solve(FLEET, 1, workload=Serving(), tokens_per_query=500, boundary="accelerator")
+    ratio = acc.si("energy_per_query") / fac.si("energy_per_query")
+    assert ratio == pytest.approx(acc.si("accelerator_energy") / fac.si("facility_energy"))
+
+
+def test_explain_names_boundaries():
+    text = M.solve(FLEET, 30, boundary="accelerator").explain()
+    assert "accelerator (headline)" in text and "model cards" in text and "PUE" in text
+
+
+@pytest.mark.parametrize("bad", ["gpu", None, 1, "Facility"])
+def test_bad_boundary(bad):
+    with pytest.raises(InvalidInputError, match="boundary"):
+        M.solve(FLEET, 30, boundary=bad)
+
+
+# Llama 3.1 model card (https://github.com/meta-llama/llama-models/blob/main/models/llama3_1/MODEL_CARD.md,
+# "Training Energy Use" / "Training Greenhouse Gas Emissions"): H100-80GB, TDP 700 W, GPU hours and
+# location-based tCO2eq per model; total 39.3M GPU hours -> 11,390 t. Method: GPU hours x peak power
+# per GPU x grid intensity (arXiv:2204.05149), no host power, no PUE: our accelerator boundary at u = 1.
+# The card states no intensity; the one its total implies is 11,390 t / (39.3M h x 0.7 kW) = 414 g/kWh.
+CARD_ROWS = {"8B": (1.46e6, 420.0), "70B": (7.0e6, 2040.0), "405B": (30.84e6, 8930.0)}
+CARD_TOTAL = (39.3e6, 11390.0)
+
+
+@pytest.mark.parametrize("model", sorted(CARD_ROWS))
+def test_llama31_model_card_emissions(model):
+    gpu_hours, tco2 = CARD_ROWS[model]
+    implied = CARD_TOTAL[1] * 1e6 / (CARD_TOTAL[0] * 700.0 / 1000.0)  # g/kWh
+    fleet = mlsysim.Systems.Clusters.Llama3_16K  # 16,384 H100, TDP 700 W from the catalog
+    grid = GridProfile(name="Llama 3.1 card, implied", carbon_intensity=f"{implied} g/kWh", typical_pue=1.1,
+                       typical_wue="0 L/kWh")
+    n = fleet.count * fleet.node.accelerators_per_node
+    r = M.solve(fleet, mlsysim.Q_(gpu_hours / n, "h"), datacenter=grid, utilization=1.0,
+                boundary="accelerator", embodied=False)
+    assert fleet.node.accelerator.tdp.to("W").magnitude == 700
+    # each row from the total's intensity: within the card's rounding (GPU hours to 3 s.f.)
+    assert r.carbon_footprint.to("t").magnitude == pytest.approx(tco2, rel=0.015)
+    # the facility boundary of the same run is what the card does not count
+    assert r.si("facility_carbon") / r.si("accelerator_carbon") > 1.1
+
+
+def test_total_of_card_is_exact():
+    fleet = mlsysim.Systems.Clusters.Llama3_16K
+    n = fleet.count * fleet.node.accelerators_per_node
+    grid = GridProfile(name="card", carbon_intensity=f"{11390e6 / (39.3e6 * 0.7)} g/kWh", typical_pue=1.0,
+                       typical_wue="0 L/kWh")
+    r = M.solve(fleet, mlsysim.Q_(39.3e6 / n, "h"), datacenter=grid, utilization=1.0, boundary="accelerator",
+                embodied=False)
+    assert r.energy.to("MWh").magnitude == pytest.approx(39.3e6 * 0.7 / 1000)
+    assert r.carbon_footprint.to("t").magnitude == pytest.approx(11390.0, rel=1e-9)
+
+
+def test_sweep_matches_solve_per_boundary():
+    sw = SustainabilityModel.sweep(fleet=FLEET, duration_days=[1.0, 30.0], utilization=[0.2, 0.9],
+                                   boundary=["accelerator", "it", "facility"])
+    assert sw.valid.all()
+    got = sorted(sw.si("energy"))
+    want = sorted(M.solve(FLEET, d, utilization=u, boundary=b).si("energy")
+                  for d in (1.0, 30.0) for u in (0.2, 0.9) for b in ("accelerator", "it", "facility"))
+    assert got == pytest.approx(want)
+
+
+def test_cli_boundary():
+    from click.testing import CliRunner
+
+    from mlsysim_core.cli import main
+
+    out = CliRunner().invoke(main, ["carbon", "Research_256", "--days", "30", "--datacenter", "Quebec",
+                                    "--boundary", "accelerator", "--json"])
+    assert out.exit_code == 0, out.output
+    import json
+
+    r = json.loads(out.output)["result"]
+    assert r["boundary"] == "accelerator" and r["energy"] == r["accelerator_energy"]
+    bad = CliRunner().invoke(main, ["carbon", "Research_256", "--days", "30", "--boundary", "gpu"])
+    assert bad.exit_code != 0

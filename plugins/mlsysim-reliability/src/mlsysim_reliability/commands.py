@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from mlsysim_core.cli import Param, SolverCommand
+from typing import Any
+
+from mlsysim_core.cli import Param, SolverCommand, View, value
+
+
+def _by_cause(r: Any) -> tuple[list, list]:
+    """Expected interruptions per cause during the job (``failures_by_cause``), largest first."""
+    counts = r.failures_by_cause
+    total = sum(counts.values())
+    rows = [[c, r.cause_kinds.get(c, ""), value(n), f"{100 * n / total:.1f} %"]
+            for c, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    return ["cause", "kind", "expected interruptions", "share"], rows + [["total", "", value(total), "100.0 %"]]
+
 
 RELIABILITY = SolverCommand(
     name="reliability",
     solver="ReliabilityModel",
     summary="How often does CLUSTER fail during a job, how often to checkpoint, and what goodput results?",
-    example="mlsysim reliability Research_256 --hours 720 --checkpoint-s 60",
+    example="mlsysim reliability Llama3_16K_Measured --hours 720 --checkpoint-s 60 --by-cause",
     sweep_example="mlsysim sweep reliability --cluster Research_256,Frontier_8K --hours 720 --checkpoint-s 10,60,300",
     params=(
         Param("fleet", "CLUSTER", "cluster", required=True, help="Catalog cluster key."),
@@ -19,8 +31,10 @@ RELIABILITY = SolverCommand(
             required=True,
             help="Failure-free compute time of the job (hours).",
         ),
-        Param("checkpoint_time_s", "--checkpoint-s", "float", required=True, help="Time to write one checkpoint (s)."),
+        Param("checkpoint_time_s", "--checkpoint-s", "float", help="Time to write one checkpoint (s; default 60)."),
         Param("restart_time_s", "--restart-s", "float", help="Restart cost after a failure (s; default 300)."),
+        Param("scope", "--scope", "choice", "all", choices=("all", "hardware"),
+              help="Causes counted: all job interruptions (hardware, software, maintenance) or hardware only."),
     ),
     key_fields=(
         "fleet_mtbf",
@@ -32,8 +46,12 @@ RELIABILITY = SolverCommand(
         "goodput",
         "expected_completion_time",
         "expected_interruptions",
+        "scope",
+        "fleet_mttf_all",
+        "fleet_mttf_hardware",
         "mtbf_source",
     ),
     pareto=(("expected_completion_time", "min"), ("checkpoint_time", "max")),
     title=lambda r, i: f"{i.get('fleet')} ({r.nodes} nodes), {r.job_duration.to('h').magnitude:g} h job",
+    views=(View("--by-cause", "Also print expected interruptions per cause over the job's hours.", _by_cause),),
 )

@@ -5,7 +5,15 @@ Equations (``shared/design/physics.md``, "Sustainability"; ``shared/reference/in
 - IT power = nodes * (P_idle + (P_max - P_idle) * u) (``mlsysim_core.physics.fleet_it_power``):
   **node** power (host, NICs, fans, PSU losses), not GPU TDP alone (DGX H100: 10.2 kW max vs
   8 x 700 W of GPUs). IT energy = IT power * duration; facility energy = IT energy * PUE.
-- Operational carbon = facility energy * grid carbon intensity (location-based, gCO2e/kWh).
+- Accelerator power = n * TDP * (f_idle + (1 - f_idle) * u), with the node model's idle fraction
+  f_idle (``mlsysim_core.physics.DEFAULT_IDLE_FRACTION``): at u = 1 it is n * TDP, the model-card
+  convention (Llama 2/3/3.1/4 cards: "GPU hours x peak power capacity per GPU device"; Luccioni et
+  al. 2022, BLOOM, arXiv:2211.02001, 'dynamic consumption' uses GPU power alone).
+- Energy boundaries: accelerator (TDP model above) <= IT (whole nodes) <= facility (IT * PUE);
+  each has its carbon (energy * grid intensity). ``boundary=`` picks the headline ``energy`` and
+  ``operational_carbon`` (and every per-query/workload figure); default "facility" (GHG Protocol
+  scope 2 location-based; Patterson et al. 2021, arXiv:2104.10350, multiply by PUE).
+- Operational carbon = energy at the boundary * grid carbon intensity (location-based, gCO2e/kWh).
 - Embodied carbon, amortized: per-device embodied * accelerators * duration / service life.
 - Water (Li, Yang, Islam, Ren 2023, "Making AI Less Thirsty"): on-site = WUE (litres per **IT**
   kWh, The Green Grid) * IT energy; off-site = grid water intensity (litres per kWh generated) *
@@ -31,7 +39,7 @@ import attrs
 import numpy as np
 
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.physics import DEFAULT_UTILIZATION, fleet_it_power
+from mlsysim_core.physics import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION, fleet_it_power
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked
@@ -59,6 +67,14 @@ from mlsysim_fleet.inputs import (
 #: (shared/reference/infrastructure.md section 4).
 DEFAULT_SERVICE_LIFE_YEARS = 5.0
 YEAR = U("year")
+#: energy boundaries, narrowest first, and who publishes figures at each (for explain())
+BOUNDARIES = {
+    "accelerator": "accelerator TDP x time (x the utilization model): model cards (Llama 2/3/3.1/4: "
+                   "'GPU hours x peak power capacity per GPU device'), BLOOM's 'dynamic' energy",
+    "it": "whole nodes (host, NICs, fans, PSU losses) x time, no cooling: server metering, IT energy in PUE reports",
+    "facility": "IT energy x PUE: GHG Protocol location-based scope 2, Patterson et al. 2021 (arXiv:2104.10350), "
+                "Strubell et al. 2019 (PUE 1.58)",
+}
 _M3_TO_L = 1000.0
 
 
@@ -66,10 +82,15 @@ _M3_TO_L = 1000.0
 class SustainabilityResult(UpstreamEnergyNames, Result):
     """Energy (kWh), carbon (kg CO2e) and water (L) of a fleet over ``duration``."""
 
+    energy = measure("kWh", doc="energy at the chosen boundary (accelerator_energy, it_energy or facility_energy)")
+    accelerator_energy = measure("kWh", doc="accelerators * TDP * (f_idle + (1 - f_idle) * u) * duration")
     it_energy = measure("kWh", doc="IT energy: node power at the utilization * duration")
     facility_energy = measure("kWh", doc="it_energy * PUE (upstream: total_energy_kwh)")
     it_power = measure("kW", doc="fleet IT power at the utilization")
-    operational_carbon = measure("kg", doc="facility_energy * grid carbon intensity (kg CO2e)")
+    operational_carbon = measure("kg", doc="energy (at the boundary) * grid carbon intensity (kg CO2e)")
+    accelerator_carbon = measure("kg", doc="accelerator_energy * grid carbon intensity (kg CO2e)")
+    it_carbon = measure("kg", doc="it_energy * grid carbon intensity (kg CO2e)")
+    facility_carbon = measure("kg", doc="facility_energy * grid carbon intensity (kg CO2e)")
     embodied_carbon = measure("kg", doc="per-device embodied * accelerators * duration / service life (kg CO2e)")
     carbon_footprint = measure("kg", doc="operational_carbon + embodied_carbon (kg CO2e)")
     water_onsite = measure("L", doc="WUE * it_energy (on-site cooling water)")
@@ -80,6 +101,7 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
     duration = measure("day", doc="period assessed")
     pue: float = attrs.field()
     utilization: float = attrs.field()
+    boundary: str = attrs.field()  # "accelerator", "it" or "facility": what energy/operational_carbon count
     accelerators: int = attrs.field()
     nodes: int = attrs.field()
     region_name: str = attrs.field()
@@ -90,11 +112,13 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
     service_life_years: float = attrs.field()
     tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
     replica_accelerators: Optional[float] = attrs.field(default=None)
-    energy_per_million_tokens = measure("kWh", doc="facility energy per 1M output tokens", optional=True)
-    energy_per_query = measure("Wh", doc="facility energy per query (tokens_per_query given) or per sample (per-step result)", optional=True)
+    energy_per_million_tokens = measure("kWh", doc="energy (at the boundary) per 1M output tokens", optional=True)
+    energy_per_query = measure("Wh", doc="energy (at the boundary) per query (tokens_per_query given) or per sample "
+                               "(per-step result)", optional=True)
     carbon_per_query = measure("g", doc="operational carbon per query", optional=True)
     workload_time = measure("h", doc="wall time of the training run or of the queries served", optional=True)
-    workload_energy = measure("kWh", doc="facility energy of the training run or of `queries` queries", optional=True)
+    workload_energy = measure("kWh", doc="energy (at the boundary) of the training run or of `queries` queries",
+                              optional=True)
     workload_carbon = measure("kg", doc="operational + amortized embodied carbon of that work", optional=True)
 
     # upstream 0.1.1 names
@@ -113,6 +137,11 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
     @property
     def water_usage_liters(self) -> float:
         return float(self._water_usage) * _M3_TO_L
+
+    def explain(self) -> str:
+        """Every field, then the boundary each energy figure stands for and who publishes at it."""
+        lines = [f"  {b + (' (headline)' if b == self.boundary else ''):<22} {who}" for b, who in BOUNDARIES.items()]
+        return super().explain() + "\nEnergy boundaries (compare a published figure at its own):\n" + "\n".join(lines)
 
 
 class SustainabilityModel(Solver):
@@ -143,6 +172,7 @@ class SustainabilityModel(Solver):
         tokens_per_query: Any = None,
         queries: Any = None,
         steps: Any = None,
+        boundary: str = "facility",
     ) -> SustainabilityResult:
         """Energy, carbon and water of running ``fleet`` for ``duration_days``.
 
@@ -163,13 +193,16 @@ class SustainabilityModel(Solver):
             workload: a serving result (``tokens_per_second``) or a training result (``time_to_train``,
                 or ``step_time`` with ``steps``).
             tokens_per_query, queries: for per-query energy and the energy of ``queries`` queries.
+            boundary: "accelerator" (TDP model, as model cards), "it" (whole nodes) or "facility"
+                (x PUE, default): the energy counted in ``energy``, ``operational_carbon`` and the
+                per-query and workload figures. All three boundaries are always reported.
 
         Checks run on every other argument first, then on utilization (with mfu) and duration_days.
         """
         # a workload that is not a (frozen) Result could change between calls: not cached
         prepare = _prepared if workload is None or isinstance(workload, Result) else _prepare
         g = prepare(fleet, datacenter, mfu, embodied_carbon_per_device, grid, pue, wue, embodied, service_life_years,
-                    workload, tokens_per_query, queries, steps)
+                    workload, tokens_per_query, queries, steps, boundary)
         u = utilization_arg(utilization, mfu)
         t = duration_arg(duration_days, g.usage, high=math.inf)
         return _evaluate(g, u, t, SustainabilityResult)
@@ -181,7 +214,7 @@ class SustainabilityModel(Solver):
         prepare = _prepared if a["workload"] is None or isinstance(a["workload"], Result) else _prepare
         g = prepare(a["fleet"], a["datacenter"], a["mfu"], a["embodied_carbon_per_device"], a["grid"], a["pue"],
                     a["wue"], a["embodied"], a["service_life_years"], a["workload"], a["tokens_per_query"],
-                    a["queries"], a["steps"])
+                    a["queries"], a["steps"], a["boundary"])
         errors = PointErrors(n)
         u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
         t = checked(errors, "duration_days", vectors, a, lambda v: duration_arg(v, g.usage, high=math.inf))
@@ -191,12 +224,14 @@ class SustainabilityModel(Solver):
 class _Group:
     """Checked arguments of one configuration but utilization and duration (SI floats)."""
 
-    __slots__ = ("usage", "fleet", "pmax", "pidle", "p_ue", "w_ue", "ci", "wi", "per_dev", "life", "tq", "nq",
-                 "fields")
+    __slots__ = ("usage", "fleet", "pmax", "pidle", "tdp", "p_ue", "w_ue", "ci", "wi", "per_dev", "life", "tq", "nq",
+                 "boundary", "fields")
     usage: Any
     fleet: Any
     pmax: Any
     pidle: Any
+    tdp: Any
+    boundary: str
     p_ue: Any
     w_ue: Any
     ci: Any
@@ -210,9 +245,12 @@ class _Group:
 
 def _prepare(fleet: Any, datacenter: Any, mfu: Any, embodied_carbon_per_device: Any, grid: Any, pue: Any, wue: Any,
              embodied: Any, service_life_years: Any, workload: Any, tokens_per_query: Any, queries: Any,
-             steps: Any) -> _Group:
+             steps: Any, boundary: Any = "facility") -> _Group:
     """Check every argument but utilization and duration_days (errors name argument, value, range)."""
     g = _Group()
+    if not isinstance(boundary, str) or boundary not in BOUNDARIES:
+        raise InvalidInputError("boundary", boundary, " | ".join(f'"{b}"' for b in BOUNDARIES))
+    g.boundary = boundary
     g.fleet = fleet = check_fleet(fleet)
     if mfu is not None:
         ratio("mfu", mfu, 0.0, 1.0)
@@ -232,6 +270,10 @@ def _prepare(fleet: Any, datacenter: Any, mfu: Any, embodied_carbon_per_device: 
         "wue", wue, L_PER_KWH, 1e-3 / KWH_J, "L/kWh", low_open=False, high=1e-3 * 100 / KWH_J)
     node = fleet.node
     g.pmax, g.pidle = node_power(fleet, DEFAULT_UTILIZATION)
+    g.tdp = node.accelerator.si.tdp
+    if g.tdp is None:
+        raise InvalidInputError("fleet.node.accelerator.tdp", None, "the accelerator's TDP (W)",
+                                f"accelerator {node.accelerator.name!r} has no tdp; set it with attrs.evolve")
     g.ci = grid_.si.carbon_intensity
     known = grid_.water_intensity is not None
     g.wi = grid_.si.water_intensity if known else None
@@ -272,7 +314,7 @@ def _prepare(fleet: Any, datacenter: Any, mfu: Any, embodied_carbon_per_device: 
         accelerators=fleet.count * node.accelerators_per_node, nodes=fleet.count, region_name=grid_.name,
         datacenter_name=facility.name if isinstance(facility, Datacenter) else None, pue_source=pue_source,
         offsite_water_known=known, embodied_source=emb_source, service_life_years=life / YEAR_S,
-        replica_accelerators=w.replica_accelerators, carbon_intensity=g.ci, wue=g.w_ue, pue=g.p_ue)
+        replica_accelerators=w.replica_accelerators, carbon_intensity=g.ci, wue=g.w_ue, pue=g.p_ue, boundary=boundary)
     return g
 
 
@@ -291,7 +333,11 @@ def _evaluate(g: _Group, u: Any, t: Any, make: Any, **extra: Any) -> Any:
     p_it = fleet_it_power(g.pmax, g.pidle, u, nodes)
     e_it = p_it * t
     e_fac = e_it * p_ue
-    op = e_fac * ci
+    e_acc = accelerator_power(g.tdp, u) * n * t
+    # power per accelerator at the boundary: every headline, per-query and workload figure scales with it
+    p_one = {"accelerator": accelerator_power(g.tdp, u), "it": p_it / n, "facility": p_it / n * p_ue}[g.boundary]
+    e_b = {"accelerator": e_acc, "it": e_it, "facility": e_fac}[g.boundary]
+    op = e_b * ci
     w_on = e_it * g.w_ue
     w_off = e_fac * g.wi if g.wi is not None else 0.0
     emb = per_dev * n * t / life
@@ -301,9 +347,8 @@ def _evaluate(g: _Group, u: Any, t: Any, make: Any, **extra: Any) -> Any:
     rate, rep = (w.tokens_per_second or w.samples_per_second), w.replica_accelerators
     fleet_tps = e_mtok = e_query = c_query = wl_energy = wl_carbon = None
     if rate is not None:
-        # one replica's share of node power, at the facility, per token (serving) or per sample
-        p_rep = fleet_it_power(g.pmax, g.pidle, u, rep / per_node) * p_ue
-        e_tok = p_rep / rate
+        # one replica's power at the boundary, per token (serving) or per sample
+        e_tok = p_one * rep / rate
         fleet_rate = rate * n / rep
         if w.tokens_per_second is not None:
             fleet_tps, e_mtok = fleet_rate, e_tok * 1e6
@@ -315,13 +360,21 @@ def _evaluate(g: _Group, u: Any, t: Any, make: Any, **extra: Any) -> Any:
                 wl_energy = e_query * g.nq
                 wl_carbon = wl_energy * ci + per_dev * n * wl_time / life
     elif wl_time is not None:
-        wl_energy = fleet_it_power(g.pmax, g.pidle, u, accels_run / per_node) * p_ue * wl_time
+        wl_energy = p_one * accels_run * wl_time
         wl_carbon = wl_energy * ci + per_dev * accels_run * wl_time / life
 
     return make(
-        it_energy=e_it, facility_energy=e_fac, it_power=p_it, operational_carbon=op, embodied_carbon=emb,
+        energy=e_b, accelerator_energy=e_acc, it_energy=e_it, facility_energy=e_fac, it_power=p_it,
+        operational_carbon=op, accelerator_carbon=e_acc * ci, it_carbon=e_it * ci, facility_carbon=e_fac * ci,
+        embodied_carbon=emb,
         carbon_footprint=op + emb, water_onsite=w_on, water_offsite=w_off, water_usage=w_on + w_off,
         duration=t, utilization=u, tokens_per_second=fleet_tps, energy_per_million_tokens=e_mtok,
         energy_per_query=e_query, carbon_per_query=c_query, workload_time=wl_time, workload_energy=wl_energy,
         workload_carbon=wl_carbon, **g.fields, **extra,
     )
+
+
+def accelerator_power(tdp: Any, u: Any) -> Any:
+    """One accelerator's power (W): TDP * (f_idle + (1 - f_idle) * u), the node model's idle fraction
+    (``DEFAULT_IDLE_FRACTION``) applied to the device; u = 1 gives TDP, as model cards count."""
+    return tdp * (DEFAULT_IDLE_FRACTION + (1.0 - DEFAULT_IDLE_FRACTION) * u)

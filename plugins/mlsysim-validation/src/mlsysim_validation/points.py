@@ -462,67 +462,60 @@ def _e_bloom_life() -> float:
 
 
 @maps("E-bloom-dynamic-energy",
-      "SustainabilityModel(GPU-only nodes: 384 A100 at TDP, utilization 1, PUE 1).it_energy",
+      "SustainabilityModel(48 DGX_A100, utilization 1, boundary='accelerator').accelerator_energy",
       "the source's own convention: 1,082,990 GPU-hours x 400 W TDP (power not metered; no host, no PUE)",
       kind="accounting")
 def _e_bloom_dynamic() -> float:
     from mlsysim_core.types import Fleet
 
-    node = _gpu_only_node(_m().Systems.Nodes.DGX_A100)
-    fleet = Fleet(name="BLOOM GPUs", node=node, count=48)
+    fleet = Fleet(name="BLOOM GPUs", node=_m().Systems.Nodes.DGX_A100, count=48)
     hours = 1_082_990 / 384
     r = _m().SustainabilityModel().solve(fleet, hours / 24, datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
-                                         grid=_grid("France", 57), pue=1.0, utilization=1.0, embodied=False)
-    return _q(r.it_energy, "MWh")
-
-
-def _gpu_only_node(node: Any) -> Any:
-    """``node`` with its rated power replaced by its accelerators' TDP (GPU-only scope)."""
-    import attrs
-
-    tdp = node.accelerator.si.tdp
-    return attrs.evolve(node, name=node.name + " (GPUs only)", power_max=f"{tdp * node.accelerators_per_node} W",
-                        power_idle=None)
+                                         grid=_grid("France", 57), utilization=1.0, embodied=False,
+                                         boundary="accelerator")
+    return _q(r.accelerator_energy, "MWh")
 
 
 @maps("E-bloom-inference-energy-per-request",
-      "SustainabilityModel(16 A100 40GB at TDP, 18 d, utilization 0.1, PUE 1).it_energy / 230,768 requests",
-      "CodeCarbon measured GPU + CPU + RAM, no PUE: GPU-only scope (CPU/RAM not modelled); utilization 0.1 "
+      "SustainabilityModel(16 A100 40GB, 18 d, utilization 0.1, boundary='accelerator').energy / 230,768 requests",
+      "CodeCarbon measured GPU + CPU + RAM, no PUE: accelerator boundary (CPU/RAM not modelled); utilization 0.1 "
       "because the deployment was idle most of the time (~75 % of the energy kept the model loaded, per the paper)")
 def _e_bloom_inference() -> float:
     import attrs
 
     from mlsysim_core.types import Fleet
 
-    node = _gpu_only_node(attrs.evolve(_m().Systems.Nodes.DGX_A100, accelerator=_hw().A100_40GB))
+    node = attrs.evolve(_m().Systems.Nodes.DGX_A100, accelerator=_hw().A100_40GB)
     r = _m().SustainabilityModel().solve(Fleet(name="BLOOM API", node=node, count=2), 18,
                                          datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
-                                         grid=_grid("GCP us-central1", 394), pue=1.0, utilization=0.1, embodied=False)
-    return _q(r.it_energy, "Wh") / 230768
+                                         grid=_grid("GCP us-central1", 394), utilization=0.1, embodied=False,
+                                         boundary="accelerator")
+    return _q(r.energy, "Wh") / 230768
 
 
 def _card_run(gpu_hours: float, node: Any, grid: Any = None) -> Any:
     """A Llama model card's accounting: GPU-hours x TDP ('peak power capacity per GPU device ...
-    adjusted for power usage efficiency'), GPU-only scope, utilization 1, PUE 1 (already in the 700 W)."""
+    adjusted for power usage efficiency'): the accelerator boundary at utilization 1, no PUE on top."""
     from mlsysim_core.types import Fleet
 
     n = node.accelerators_per_node
-    fleet = Fleet(name="card", node=_gpu_only_node(node), count=1)
+    fleet = Fleet(name="card", node=node, count=1)
     hours = gpu_hours / n
     return _m().SustainabilityModel().solve(fleet, hours / 24, datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
-                                            grid=grid or _m().Infra.Grids.US_Avg, pue=1.0, utilization=1.0,
-                                            embodied=False)
+                                            grid=grid or _m().Infra.Grids.US_Avg, utilization=1.0,
+                                            embodied=False, boundary="accelerator")
 
 
 @maps("E-llama3-405b-implied-energy",
-      "SustainabilityModel(H100 GPU-only nodes at TDP, 30.84M GPU-hours, utilization 1, PUE 1).facility_energy",
+      "SustainabilityModel(DGX_H100, 30.84M GPU-hours, utilization 1, boundary='accelerator').energy",
       "the card's own convention: GPU-hours x 700 W TDP, PUE included in the 700 W", kind="accounting")
 def _e_llama3_energy() -> float:
-    return _q(_card_run(30.84e6, _m().Systems.Nodes.DGX_H100).facility_energy, "MWh")
+    return _q(_card_run(30.84e6, _m().Systems.Nodes.DGX_H100).energy, "MWh")
 
 
 def _card_carbon(pid: str, gpu_hours: float, node_fn: Callable[[], Any], what: str) -> None:
-    maps(pid, f"SustainabilityModel({what}, {gpu_hours:.4g} GPU-hours at TDP, US_Avg grid).operational_carbon",
+    maps(pid, f"SustainabilityModel({what}, {gpu_hours:.4g} GPU-hours, boundary='accelerator', US_Avg grid)"
+         ".operational_carbon",
          "the card's energy convention (GPU-hours x TDP, PUE inside); location-based carbon = the catalog's "
          "US average grid intensity (the card does not state the regional factors; Meta trains in US data centres)")(
         lambda: _q(_card_run(gpu_hours, node_fn()).operational_carbon, "t"))
@@ -552,6 +545,14 @@ def _e_uptime_pue() -> float:
 
 def _rel(fleet: Any, hours: float = 24.0, **kw: Any) -> Any:
     return _m().ReliabilityModel().solve(fleet, hours, **kw)
+
+
+@maps("F-llama3-cause-network-switch-cable",
+      "ReliabilityModel(Llama3_16K_Measured, 1,296 h).failures_by_cause['switch_cable']",
+      "an input datum: the catalog's switch/cable rate of Grand_Teton_H100 is this row of the same table",
+      kind="input")
+def _f_llama3_switch_cable() -> float:
+    return _rel(_m().Systems.Clusters.Llama3_16K_Measured, 54 * 24.0).failures_by_cause["switch_cable"]
 
 
 @maps("F-llama3-interruptions-per-day",
@@ -604,9 +605,10 @@ SKIPPED: dict[str, str] = {
     "E-llama31-70B-gpu-hours": "GPU-hours of a whole pre-training run (layout, downtime, stages not stated)",
     "E-opt175b-tco2e": "duration, grid and the energy accounting behind the 75 t estimate are not stated",
     "E-li-ai-water-withdrawal-2027": "a projection of global AI demand in 2027 (a range), not a measurement of a system",
-    "F-llama3-cause-software-bug": "software failures are not modelled (component hardware failure rates only)",
-    "F-llama3-cause-network-switch-cable": "switch and cable counts of the Llama 3 fabric are not stated",
-    "F-llama3-cause-gpu-system-processor": "GPU sub-component (GSP) failure rates are not in the catalog",
+    "F-llama3-cause-software-bug": "the catalog's 'software' cause of Grand_Teton_H100 pools this row (54) with NCCL "
+                                   "watchdog timeouts (7) and dependency (2) of the same table: not separable",
+    "F-llama3-cause-gpu-system-processor": "the catalog's 'sram_processor' cause of Grand_Teton_H100 pools this row (17) "
+                                           "with GPU SRAM (19) of the same table: not separable",
     "F-kokolis-ettr-16k-5min-ckpt": "a hypothetical ETTR whose checkpoint write and restart costs are not stated",
     "F-opt175b-manual-restarts": "the manual/automatic split of restarts is an operations choice, not modelled",
     "F-kokolis-cluster-utilization-rsc1": "scheduler utilization of a research cluster is not modelled",
