@@ -224,3 +224,41 @@ def test_from_a_file_that_is_no_result_is_one_line(tmp_path):
         code, out, err = run(["cost", "Research_256", "--days", "30", "--kwh-price", "0.1", "--from", str(path)])
         assert code == 1 and out == ""
         assert one_error_line(err).startswith("Error: --from: ") and says in err
+
+
+def test_install_hint_names_this_repository():
+    from mlsysim_core.plugins import host
+
+    err = host().not_installed("DistributedModel", "mlsysim-nowhere")
+    assert str(err).endswith(
+        "install it from this repository: pip install -e plugins/mlsysim-nowhere "
+        "(run in the mlsysim repository; not on PyPI yet)"
+    )
+
+
+def test_warnings_of_the_command_line_are_one_categorised_line(tmp_path):
+    """A plugin that fails to load warns in one line naming its category; -W selects by category
+    (PluginWarning is a UserWarning: -W's category must be importable when Python starts)."""
+    pkg = tmp_path / "broken_plugin"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("raise RuntimeError('boom')\n", encoding="utf-8")
+    dist = tmp_path / "broken_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n", encoding="utf-8")
+    (dist / "entry_points.txt").write_text("[mlsysim]\nbroken = broken_plugin\n", encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    cli = "from mlsysim_core.cli import main; main()"
+    base = [sys.executable, "-c", cli, "serve", "Llama3_8B", "H100", "--seq-len", "2048"]
+    shown = subprocess.run(base, capture_output=True, text=True, env=env, timeout=120, check=False)
+    lines = [ln for ln in shown.stderr.splitlines() if ln.strip()]
+    assert shown.returncode == 0 and lines, shown.stderr
+    assert all(ln.startswith("warning: PluginWarning: mlsysim plugin 'broken'") for ln in lines), lines
+    quiet = subprocess.run(
+        [sys.executable, "-W", "ignore::UserWarning", *base[1:]],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert quiet.returncode == 0 and quiet.stderr == ""

@@ -78,6 +78,7 @@ class Group(click.Group):
              standalone_mode: bool = True, **extra: Any) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        warnings.formatwarning = one_line_warning  # the program's own process: a warning is one line
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             sys.stdout.flush()  # a full disk or closed pipe is reported here, not at interpreter exit
@@ -112,6 +113,12 @@ class Group(click.Group):
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:
             raise click.UsageError(f"{exc.message} {_plugins_hint()}", exc.ctx) from None
+
+
+def one_line_warning(message: Any, category: type, filename: str, lineno: int, line: Any = None) -> str:
+    """``warning: <Category>: <message>`` on one line (no source line); ``-W ignore::<Category>`` and
+    ``PYTHONWARNINGS`` select by that category."""
+    return f"warning: {category.__name__}: {_one_line(message)}\n"
 
 
 def _detach_stdout() -> None:
