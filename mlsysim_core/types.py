@@ -193,6 +193,11 @@ def _si_field() -> Any:
 # --------------------------------------------------------------------------- hardware
 
 
+def _named_repr(self: Any) -> str:
+    """A catalog object in one line: its type and name (every field: attrs.asdict(obj))."""
+    return f"{type(self).__name__}({getattr(self, 'name', None) or getattr(self, 'part', '')!r})"
+
+
 @frozen(kw_only=True)
 class ComputeCore:
     """Dense peak FLOP/s per precision; ``peak_flops`` is the peak at ``default_precision``
@@ -496,6 +501,8 @@ class TransformerWorkload(Workload):
 class NetworkFabric:
     """A network: per-port, per-direction bandwidth, latency, topology, oversubscription."""
 
+    __repr__ = _named_repr
+
     name: str = text()
     bandwidth: Quantity = qty(BYTE_PER_S)
     latency: Optional[Quantity] = qty(SECOND, optional=True, allow_zero=True)
@@ -527,6 +534,8 @@ class Component:
     """A cause of job interruptions on a node (a part, or a software/operations cause): how many per
     node, the mean time between its failures per unit, its kind, where it was measured and the source."""
 
+    __repr__ = _named_repr
+
     part: str = text()
     count: int = count(1)
     mttf: Quantity = qty(HOUR)
@@ -538,6 +547,8 @@ class Component:
 @frozen(kw_only=True)
 class Node:
     """A server: accelerators, the link between them, NICs, power draw and reliability parts."""
+
+    __repr__ = _named_repr
 
     name: str = text()
     accelerator: HardwareNode = field(validator=_instance_of(HardwareNode))
@@ -579,6 +590,8 @@ class Node:
 class GridProfile:
     """An electricity grid: carbon intensity, price, off-site water, and its typical datacenter."""
 
+    __repr__ = _named_repr
+
     name: str = text()
     carbon_intensity: Quantity = qty(G_PER_KWH, allow_zero=True)
     electricity_price: Optional[Quantity] = qty(USD_PER_KWH, optional=True)
@@ -616,6 +629,8 @@ class GridProfile:
 class Datacenter:
     """A facility on a grid: PUE (>= 1) and on-site WUE (litres per IT kWh)."""
 
+    __repr__ = _named_repr
+
     name: str = text()
     grid: GridProfile = field(validator=_instance_of(GridProfile))
     pue: float = field(validator=_check_ratio(1.0, 5.0))
@@ -642,6 +657,9 @@ class Fleet:
     @property
     def total_accelerators(self) -> int:
         return self.count * self.node.accelerators_per_node
+
+    def __repr__(self) -> str:
+        return f"Fleet({self.name!r}, {self.count} x {self.node.name!r}, {self.total_accelerators} accelerators)"
 
     @property
     def accelerator(self) -> HardwareNode:

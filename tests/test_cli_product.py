@@ -262,3 +262,49 @@ def test_warnings_of_the_command_line_are_one_categorised_line(tmp_path):
         check=False,
     )
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_notebook_reprs_are_compact_and_rounded_as_the_cli_prints():
+    import mlsysim
+
+    fleet = mlsysim.Systems.Clusters.Research_256
+    assert (
+        repr(fleet)
+        == "Fleet('Research Cluster (256 GPUs)', 32 x 'NVIDIA DGX H100 (8x H100 SXM5 80GB)', 256 accelerators)"
+    )
+    assert all(len(repr(x)) < 120 for x in (fleet.node, fleet.fabric, *fleet.node.components))
+    r = mlsysim.ServingModel().solve(mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, seq_len=2048, batch_size=512)
+    assert repr(r).startswith("<ServingResult from ServingModel: ttft=") and len(repr(r)) < 150
+    html = r._repr_html_()
+    assert f"<td>itl</td><td>{r.itl.to('ms').magnitude:.4g} ms</td>" in html  # 4 significant figures
+    assert r.feasible is False and "<p>why:</p>" in html and "Memory Wall" in html
+    econ = mlsysim.EconomicsModel().solve(fleet, 30, kwh_price=0.1, pue=1.2)
+    line = next(ln for ln in econ.explain().splitlines() if ln.split()[0] == "capex_total")
+    assert line.split()[1:] == ["13,120,000", "USD"]  # the CLI's number format, not 1.312×10⁷
+
+
+def test_sweep_plot_of_24_series_has_24_colours_a_legend_beside_it_and_marks_infeasible(tmp_path):
+    pytest.importorskip("matplotlib")
+    import mlsysim_plots
+
+    pts = [
+        {
+            "inputs": {"hardware": f"hw{i}", "batch_size": b},
+            "error": None,
+            "pareto": False,
+            "result": {"latency": {"value": float(b * (i + 1)), "unit": "ms"}, "feasible": b < 64},
+        }
+        for i in range(24)
+        for b in (1, 2, 4, 8, 16, 32, 64, 128)
+    ]
+    fig, ax = mlsysim_plots.plot_sweep(pts, "batch_size", "latency", series=["hardware"])
+    colours = {tuple(line.get_color()) for line in ax.get_lines()}
+    assert len(ax.get_lines()) == 24 and len(colours) == 24
+    legend = ax.get_legend()
+    assert legend is not None and legend.get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1
+    assert "infeasible" in [t.get_text() for t in legend.get_texts()]
+    ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert {"1", "2", "4"} <= set(ticks) and not any(t.endswith(".0") for t in ticks)  # not 1.0, 2.0
+    path = tmp_path / "s.png"
+    fig.savefig(path)
+    assert path.stat().st_size > 10_000
