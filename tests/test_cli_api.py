@@ -245,6 +245,7 @@ def _builtin_names() -> set[str]:
         "utilization",
         "accelerators",
         "phase",
+        "method",
     }  # catalog kinds, host arguments, plain words
     for obj in [*vars(types).values(), *vars(results).values()]:
         if isinstance(obj, type) and attrs.has(obj):
