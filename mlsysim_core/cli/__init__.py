@@ -50,7 +50,7 @@ def describe(exc: BaseException, ctx: click.Context | None) -> str:
         options = ctx.meta.get(OPTIONS_KEY, {})
         arg = str(exc.argument)
         opt = options.get(arg) or options.get(arg.split(".")[0].split("[")[0].split("*")[0])
-        for keyword, flag in options.items():  # "pass kwh_price=" is Python; the CLI user passes --kwh-price
+        for keyword, flag in options.items():  # "pass <keyword>=" is Python; the CLI user passes --<option>
             msg = re.sub(rf"\b{re.escape(keyword)}=(?=$|[\s).,;])", flag, msg)
         if opt:
             return f"{opt}: {msg}"
