@@ -44,8 +44,8 @@ Sources (cited by key below):
 [ICI]    Google TPU inter-chip interconnect: "sub-microsecond latency between adjacent chips"
          (B. J. Lynskey, "Google TPUs 10: ICI, OCS and the 3D torus", secondary summary).
 [SPLIT24] Patel et al., "Splitwise: Efficient Generative LLM Inference Using Phase Splitting",
-         ISCA 2024, sec. 3: the prompt (compute-bound) phase draws close to TDP while the token
-         (memory-bound) phase draws markedly less, and power-capping it costs little latency.
+         ISCA 2024, sec. 3: the prompt (compute-bound) stage draws close to TDP while the token
+         (memory-bound) stage draws markedly less, and power-capping it costs little latency.
 """
 
 from __future__ import annotations
@@ -125,13 +125,13 @@ LAYER_OVERHEAD_S = 63e-6
 #: only 38 % of serving time was GPU execution before its v0.6 overhead work (HTTP server 33 %,
 #: scheduling 29 %) [VLLM060]; engines with C++ runtimes, CUDA graphs and overlapped scheduling
 #: (TensorRT-LLM, SGLang, vLLM >= 0.6) keep it to a fraction of a millisecond to ~1 ms per step.
-#: 1 ms per iteration (ServingModel only: a single forward pass in SingleNodeModel has no sampling
+#: 1 ms per iteration (serving engines only: a single forward pass has no sampling
 #: loop). Not part of LAYER_OVERHEAD_S, which was measured without a serving engine [GPTF23].
 STEP_OVERHEAD_S = 1e-3
 
 #: Share of the memory capacity the part reports (``HardwareNode.memory.capacity``, e.g. 81,559 MiB
 #: on an H100 SXM) a deployment may plan to fill [VLLM]. A policy, not a property of the part:
-#: results state it in their notes; ServingModel takes ``memory_fraction=`` to override it.
+#: results state it in their notes; a solver may take an argument to override it.
 USABLE_MEMORY_FRACTION = 0.90
 
 # --------------------------------------------------------------------------- power

@@ -24,9 +24,10 @@ _BY_MODULE = {
     "mlsysim_core.results": ("Result", "result", "measure"),
     "mlsysim_core.hookspecs": ("hookimpl",),
     "mlsysim_core.records": ("SolverSpec",),
+    "mlsysim_core.solver": ("Solver",),
     "mlsysim_core.catalog": ("Entry",),
     "mlsysim_core.sweep": ("sweep", "SweepResult"),
-    "mlsysim_core.cli.plot": ("plot_pareto",),
+    "mlsysim_plots": ("plot_pareto",),
 }
 
 #: public name -> (module, attribute in it); ``mlsysim.plugins`` is the list of plugin records.

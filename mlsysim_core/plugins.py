@@ -430,7 +430,7 @@ def checked(solver: Any) -> Any:
 
     Plain ``solve()`` calls are not wrapped (that would cost every call); by default a solver's own
     exceptions propagate unchanged. Use ``checked`` where one bad plugin must not take a batch
-    job down: ``for hw in ...: checked("SingleNodeModel").solve(...)``.
+    job down: ``for hw in ...: checked("MySolver").solve(...)``.
     """
     if isinstance(solver, str):
         solver = get_solver(solver)

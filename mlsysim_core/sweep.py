@@ -1,43 +1,10 @@
-"""Parameter sweeps: one call over a grid of configurations, answers as columns.
+"""Parameter sweeps: one call over a grid of configurations, answers as columns (docs/sweeps.md).
 
-::
-
-    r = SingleNodeModel.sweep(model=[Llama3_8B, Llama3_70B], hardware=[H100, A100],
-                              batch_size=np.arange(1, 257), precision=["fp16", "fp8"])
-    r["latency"]          # Quantity array (ms), one value per configuration
-    r.to_pandas()         # when pandas is installed (polars: r.to_polars())
-    mlsysim.sweep("ServingModel", model=..., hardware=..., seq_len=[512, 2048], tp_size=[1, 2, 4, 8])
-
-**Grid.** Every keyword argument of the solver's ``solve()`` takes one value or several: a list,
-tuple, range or 1-D numpy array is an axis; anything else (a number, a string, a catalog object,
-None) is one value. The sweep covers the Cartesian product of the axes.
-
-**Row order.** Axes that select a code path (model, hardware, precision, tp_size, ...: *group
-axes*) vary slowest, in the order given; the solver's *vector arguments* (``sweep_vector`` on the
-solver class, e.g. batch_size and seq_len) vary fastest, in the order given. Every row carries its
-inputs (model and hardware by name) among the columns, so the order rarely matters.
-
-**One implementation.** A solver (``mlsysim_core.solver.Solver``) answers a block of points
-through its public vectorized entry ``sweep_columns(n, vectors, args)``: per group, the same
-validation as ``solve()``, then the same kernels with numpy arrays for its vector arguments
-(``sweep_vector``: int64 arrays when every value given is an int, float64 when every one is a
-float; a mixed list is a group axis); the results equal ``solve()`` point by point
-(tests/test_sweep.py). A solver without ``sweep_columns`` is swept by calling ``solve()`` once
-per point (correct, ~10 us a point).
-
-**Invalid points are kept and masked.** A point ``solve()`` would reject with InvalidInputError
-(a tp_size that does not divide the heads, a seq_len beyond the model's maximum) is a row with
-``valid=False``, ``error`` = the message ``solve()`` would raise, and NaN in its numeric result
-columns (its input columns keep their values). So one odd corner does not sink a million-point
-sweep; filter with ``r.valid``. Configurations that do not fit in memory are valid rows with
-``feasible=False``, as ``solve()`` returns them. Arguments that no point can use (a misspelled
-keyword, an unknown solver) raise at once.
-
-**Beyond one machine.** ``client=`` (a ``dask.distributed.Client``) maps chunks of the grid over
-the cluster; each task builds and solves only its chunk (``chunk_size`` points), so worker memory
-is bounded by the chunk size. ``progress=True`` prints progress to stderr; a callable is called
-as ``progress(done_points, total_points)`` after each chunk. dask is optional:
-``pip install "mlsysim-core[dask]"``.
+Every ``solve()`` argument takes one value or a list/tuple/range/1-D array (an axis); the grid is the
+product of the axes. Group axes vary slowest, a solver's ``sweep_vector`` arguments fastest; per group
+the solver's public ``sweep_columns`` runs the same checks and kernels as ``solve()`` (a solver without
+it is swept through ``solve()``). Points ``solve()`` rejects are kept with ``valid=False`` and its
+message; ``client=`` spreads chunks over dask.
 """
 
 from __future__ import annotations
@@ -185,7 +152,7 @@ class SweepResult:
 
     ``r[name]`` (or ``r.name``, ``r.columns[name]``): a Quantity array in the unit of the solver's
     result field (``r["latency"].to("us")``), or a numpy array for plain fields (``feasible``,
-    ``bottleneck``, ``batch_size``, ``hardware``). ``r.valid`` and ``r.error`` say which points
+    ``batch_size``, ``hardware``). ``r.valid`` and ``r.error`` say which points
     ``solve()`` would reject and why. ``to_pandas()`` / ``to_polars()`` give a data frame of
     magnitudes in those units (``df.attrs["units"]`` names them for pandas).
     """
@@ -555,7 +522,7 @@ def sweep(solver: Any, *, client: Any = None, chunk_size: Optional[int] = None,
     """Solve every configuration of a grid; see the module documentation.
 
     Args:
-        solver: a solver class or instance (``mlsysim.SingleNodeModel``) or its name.
+        solver: a solver class or instance (``mlsysim.MySolver``) or its name.
         client: a ``dask.distributed.Client`` to spread the chunks over (optional).
         chunk_size: points per chunk (default 262,144): bounds memory per step and per dask task.
         progress: True prints progress to stderr; a callable gets ``(done_points, total_points)``.

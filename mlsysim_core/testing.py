@@ -5,8 +5,8 @@ A plugin's test module subclasses :class:`SolverContract` and says what its solv
     from mlsysim_core.testing import SolverContract, catalog_values, ints
 
     class TestContract(SolverContract):
-        solver = "ServingModel"
-        distribution = "mlsysim-serving"
+        solver = "MySolver"
+        distribution = "mlsysim-my-solver"
         readme = Path(__file__).parents[1] / "README.md"
 
         def arguments(self):          # name -> (valid values, required?)
@@ -193,16 +193,15 @@ def _absurd(value: Any, depth: int = 0) -> bool:
 
 
 def check_result(r: Any, inf_ok: bool = False, where: str = "") -> None:
-    """Every measured field non-negative, not NaN, finite unless ``inf_ok`` (or the result says the work
-    never completes), of its declared dimension; plain float fields likewise; to_dict() is JSON."""
+    """Every measured field non-negative, not NaN, finite unless ``inf_ok`` (or the result is infeasible:
+    the work never completes), of its declared dimension; plain float fields likewise; to_dict() is JSON."""
     import attrs
     import numpy as np
 
     from .results import _UNIT_KEY, Result
 
     assert isinstance(r, Result), f"solve() returned {type(r).__name__}, not a Result"
-    goodput = getattr(r, "goodput", None)
-    inf_ok = inf_ok or getattr(r, "feasible", True) is False or (isinstance(goodput, float) and goodput < 1e-290)
+    inf_ok = inf_ok or getattr(r, "feasible", True) is False
     for f in attrs.fields(type(r)):
         meta = f.metadata or {}
         v = getattr(r, f.name)
@@ -248,6 +247,11 @@ class SolverContract:
         """A sweep grid: lists are axes, each compared point by point with ``solve()``."""
         raise NotImplementedError(f"{type(self).__name__}.sweep_grid()")
 
+    def never_completes(self, result: Any) -> bool:
+        """True for an answer that says the work cannot finish (its times may then be +inf, never NaN);
+        infeasible results are such answers already."""
+        return False
+
     def solver_class(self) -> type:
         from .plugins import get_solver
 
@@ -292,7 +296,7 @@ class SolverContract:
                     except InfeasibleError:
                         assert any(kwargs.get(f) is True for f in self.strict_flags), "InfeasibleError without strict"
                         continue
-                    check_result(r, inf_ok=any(_absurd(v) for v in kwargs.values()))
+                    check_result(r, inf_ok=self.never_completes(r) or any(_absurd(v) for v in kwargs.values()))
             except Exception as exc:
                 shown = {k: getattr(v, "name", v) for k, v in kwargs.items()}
                 exc.add_note(f"case {case}: {self.solver}.solve(**{shown!r:.2000})")

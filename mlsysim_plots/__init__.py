@@ -8,8 +8,8 @@ returns ``(fig, ax)`` (``ax`` may be an array of axes); :func:`save` writes a PN
 Sweep plots take the points ``mlsysim sweep ... --json`` writes (``{"inputs", "result", "error",
 "pareto"}`` dicts, or the whole JSON document), ``Result`` objects, or flat dicts. Solver-specific
 pictures live in their plugins and build on these (``figure``, ``plot_sweep``, ``plot_roofline``).
-The figure helpers and the Pareto plot are the host's (``mlsysim_core.cli.plot``, which ``--plot`` of
-every sweep uses); this package re-exports them. The host never imports this package.
+The figure helpers and the Pareto plot (which ``--plot`` of every sweep uses) are in
+:mod:`mlsysim_plots.figures`. The host never imports this package.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mlsysim_core.cli.plot import (
+from .figures import (
     INSTALL_HINT,
     PlotDependencyError,
     axis_label,

@@ -270,7 +270,7 @@ def test_parse_list_and_pareto_front_in_process():
     import numpy as np
 
     from mlsysim_core.cli import Param
-    from mlsysim_core.cli.sweep import front, parse_list
+    from mlsysim_cli.sweep import front, parse_list
 
     bs = Param("batch_size", "--batch-size", "int")
     assert [v for v, _ in parse_list(bs, "1..256:x2", "--batch-size")] == [1, 2, 4, 8, 16, 32, 64, 128, 256]

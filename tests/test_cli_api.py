@@ -17,7 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 import mlsysim_core
-from mlsysim_core.cli import PRECISIONS, Param, SolverCommand, main
+from mlsysim_cli import main
+from mlsysim_core.cli import PRECISIONS, Param, SolverCommand
 
 HOST = Path(mlsysim_core.__file__).parent
 BUILTINS = ["single_node", "serving", "distributed", "economics", "sustainability", "reliability"]
@@ -256,36 +257,6 @@ def _builtin_names() -> set[str]:
     return words - shared
 
 
-# Host modules other engineers of issue 13 are moving out or cleaning; each may only shrink.
-PENDING = {
-    "efficiency.py": {"ServingModel", "SingleNodeModel", "phase"},
-    "fleet_inputs.py": {
-        "DistributedResult",
-        "ServingModel",
-        "SingleNodeModel",
-        "duration_days",
-        "facility_energy",
-        "it_energy",
-        "mfu",
-        "output_len",
-        "pp_size",
-        "time_to_train",
-        "tp_size",
-    },
-    "plugins.py": {
-        "DistributedModel",
-        "EconomicsModel",
-        "Engine",
-        "ReliabilityModel",
-        "ServingModel",
-        "SingleNodeModel",
-        "SustainabilityModel",
-    },
-    "sweep.py": {"ServingModel", "SingleNodeModel", "bottleneck", "tp_size"},
-    "testing.py": {"ServingModel", "goodput"},
-}
-
-
 def test_host_code_names_no_builtin_solver_keyword_or_field():
     words = _builtin_names()
     assert {"SingleNodeModel", "ServingModel", "tp_size", "ttft", "itl", "goodput", "tco"} <= words
@@ -293,7 +264,7 @@ def test_host_code_names_no_builtin_solver_keyword_or_field():
     found = {}
     for path in sorted(HOST.rglob("*.py")):
         rel = path.relative_to(HOST).as_posix()
-        hits = set(pattern.findall(path.read_text(encoding="utf-8"))) - PENDING.get(rel, set())
+        hits = set(pattern.findall(path.read_text(encoding="utf-8")))
         if hits:
             found[rel] = sorted(hits)
     assert found == {}, f"built-in solver names in host code: {found}"
@@ -301,8 +272,8 @@ def test_host_code_names_no_builtin_solver_keyword_or_field():
 
 
 def test_the_documented_example_builds_both_commands():
-    from mlsysim_core.cli.command import make_command
-    from mlsysim_core.cli.sweep import make_sweep_command
+    from mlsysim_cli.build import make_command
+    from mlsysim_cli.sweep import make_sweep_command
 
     text = (HOST.parent / "docs" / "cli.md").read_text(encoding="utf-8")
     block = re.findall(r"```python\n(.*?)```", text, re.S)[0]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mlsysim_core.cli import main
+from mlsysim_cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = [
@@ -72,7 +72,7 @@ def test_single_command_plot_to_a_missing_directory_is_one_line():
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_json_to_a_full_disk_is_one_line_naming_standard_output():
     with open("/dev/full", "w") as full:
-        cli = "from mlsysim_core.cli import main; main()"
+        cli = "from mlsysim_cli import main; main()"
         proc = subprocess.run(
             [sys.executable, "-c", cli, "serve", "Llama3_8B", "H100", "--seq-len", "2048", "--json"],
             check=False,
@@ -121,7 +121,7 @@ def test_readme_examples_write_pictures_to_the_working_directory():
 def test_messages_name_the_option_not_the_python_keyword():
     import click
 
-    from mlsysim_core.cli import describe
+    from mlsysim_cli import describe
     from mlsysim_core.cli.command import OPTIONS_KEY
     from mlsysim_core.errors import InvalidInputError
 
@@ -152,7 +152,7 @@ def test_a_catalog_name_given_to_a_solver_in_python_is_named_as_such():
 
 
 def test_a_huge_sweep_table_shows_its_ends(monkeypatch):
-    from mlsysim_core.cli import sweep
+    from mlsysim_cli import sweep
 
     monkeypatch.setattr(sweep, "_TABLE_ROWS", 10)
     monkeypatch.setattr(sweep, "_TABLE_ENDS", 2)
@@ -247,7 +247,7 @@ def test_warnings_of_the_command_line_are_one_categorised_line(tmp_path):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n", encoding="utf-8")
     (dist / "entry_points.txt").write_text("[mlsysim]\nbroken = broken_plugin\n", encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
-    cli = "from mlsysim_core.cli import main; main()"
+    cli = "from mlsysim_cli import main; main()"
     base = [sys.executable, "-c", cli, "serve", "Llama3_8B", "H100", "--seq-len", "2048"]
     shown = subprocess.run(base, capture_output=True, text=True, env=env, timeout=120, check=False)
     lines = [ln for ln in shown.stderr.splitlines() if ln.strip()]

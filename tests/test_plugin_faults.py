@@ -314,7 +314,7 @@ def test_solver_exceptions_propagate_unless_checked(fake_dists, fresh_host):
 def _cli(args):
     from click.testing import CliRunner
 
-    from mlsysim_core.cli import main
+    from mlsysim_cli import main
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PluginWarning)

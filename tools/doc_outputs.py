@@ -38,7 +38,7 @@ def run_command(line: str) -> str:
     """What ``$ mlsysim ...`` prints, through the real command (click's runner, one process)."""
     from click.testing import CliRunner
 
-    from mlsysim_core.cli import main
+    from mlsysim_cli import main
 
     args = shlex.split(line)[2:]  # "$ mlsysim ARGS..."
     with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp), warnings.catch_warnings():

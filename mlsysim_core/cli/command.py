@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from ..errors import MlsysimError
-from ._out import flatten, result_units, table, value
+from ._out import table, value
 
 __all__ = [
     "Param",
@@ -307,12 +307,6 @@ def recorded(fn: Callable, *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
     return result, list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
 
 
-def csv_row(inputs: dict, result: Any) -> dict:
-    """One CSV row: ``inputs.<name>`` and ``result.<field> [unit]`` columns."""
-    row = flatten("", {"inputs": inputs}, {})
-    return flatten("", {"result": result.to_dict()}, row, result_units(result))
-
-
 #: the file formats matplotlib's Agg canvas writes (``FigureCanvasAgg.get_supported_filetypes()``)
 PLOT_FORMATS = ("eps", "jpeg", "jpg", "pdf", "pgf", "png", "ps", "raw", "rgba", "svg", "svgz", "tif", "tiff", "webp")
 
@@ -354,81 +348,4 @@ def save_plot(draw: Callable[[], Any], path: str) -> None:
     click.echo(f"wrote {path}", err=True)
 
 
-def click_type(p: Param) -> Any:
-    if p.kind == "choice":
-        return click.Choice(p.choices, case_sensitive=False)
-    return {"int": click.INT, "float": click.FLOAT}.get(p.kind, click.STRING)
-
-
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def make_command(cmd: SolverCommand) -> click.Command:
-    """``mlsysim <cmd.name>``: one configuration."""
-
-    def callback(
-        as_json: bool, as_csv: bool, show_all: bool, plot: str | None = None, strict: bool = False, **values: Any
-    ) -> None:
-        option_names(**cmd.options())
-        if as_json and as_csv:
-            raise CliError("--json", "choose one of --json and --csv")
-        check_output("--plot", plot, plot=True)
-        shown = [v for v in cmd.views if values.pop(v.name, False)]
-        kwargs, inputs = cmd.build(values)
-        result, warns = cmd.solve(kwargs, strict)
-        if as_json:
-            from ._out import dumps
-
-            click.echo(dumps(cmd.payload(inputs, result)))
-        elif as_csv:
-            from ._out import csv_text
-
-            click.echo(csv_text([csv_row(inputs, result)]), nl=False)
-        else:
-            click.echo(cmd.render(inputs, result, show_all, warns))
-            for view in shown:
-                click.echo("\n" + table(*view.rows(result)))
-        for w in warns if as_json or as_csv else ():
-            click.echo(f"warning: {w}", err=True)
-        if plot and cmd.plot is not None:
-            draw = cmd.plot
-            save_plot(lambda: draw(result, kwargs), plot)
-
-    params: list[click.Parameter] = []
-    for p in cmd.params:
-        if p.positional:
-            params.append(click.Argument([p.name], metavar=p.flag, type=click_type(p), required=True))
-        else:
-            extra = {} if p.default is None else {"default": p.default, "show_default": True}
-            params.append(click.Option([p.flag, p.name], type=click_type(p), required=p.required, help=p.help, **extra))
-    params += [
-        click.Option(
-            ["--json", "as_json"], is_flag=True, help='JSON: {"solver", "inputs", "result"} (values with units).'
-        ),
-        click.Option(["--csv", "as_csv"], is_flag=True, help="One CSV row (a header line, then the values)."),
-        click.Option(["--all", "show_all"], is_flag=True, help="Show every result field in the table."),
-    ]
-    params += [click.Option([v.flag, v.name], is_flag=True, help=v.help) for v in cmd.views]
-    if cmd.strict:
-        params.append(
-            click.Option(
-                ["--strict"],
-                is_flag=True,
-                help="Exit 2 with the reason when the configuration does not fit (infeasible).",
-            )
-        )
-    if cmd.plot is not None:
-        params.append(
-            click.Option(
-                ["--plot"],
-                type=click.Path(dir_okay=False),
-                metavar="FILE.png",
-                help='Also draw a picture (needs matplotlib: pip install "mlsysim-core[plot]").',
-            )
-        )
-    args = " ".join(p.flag for p in cmd.params if p.positional)
-    keys = f"Arguments: {args} are catalog keys (case-insensitive). " if args else ""
-    doc = f"{cmd.summary}\n\n{keys}Solver: {cmd.solver}.\n\n\b\nExample:\n  {cmd.example}"
-    return click.Command(
-        cmd.name, callback=callback, params=params, help=doc, short_help=cmd.summary, context_settings=CONTEXT
-    )

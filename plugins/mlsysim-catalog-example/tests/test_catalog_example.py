@@ -208,7 +208,7 @@ def test_public_face_and_cli_show_provenance(installed_host):
     from click.testing import CliRunner
 
     import mlsysim
-    from mlsysim_core.cli import main
+    from mlsysim_cli import main
 
     with pytest.warns(PluginConflictWarning, match="H100"):
         assert mlsysim.Hardware.Cloud.H100.tdp.to("W").magnitude == LAB_TDP_H100
@@ -240,7 +240,7 @@ def test_the_file_validates_on_its_own():
 def test_check_reports_the_override_without_failing(installed_host):
     from click.testing import CliRunner
 
-    from mlsysim_core.cli import main
+    from mlsysim_cli import main
 
     plugins.reset(make_host(DEFAULT_EP, CATALOG_CLI_EP, EXAMPLE_EP))  # --check must see a fresh build's warnings
     out = CliRunner().invoke(main, ["catalog", "--check", "--json"])

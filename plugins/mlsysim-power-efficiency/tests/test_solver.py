@@ -115,7 +115,7 @@ def test_found_as_a_plugin():
 def test_mlsysim_plugins_lists_it():
     from click.testing import CliRunner
 
-    from mlsysim_core.cli import main
+    from mlsysim_cli import main
 
     out = CliRunner().invoke(main, ["plugins", "--json"])
     assert out.exit_code == 0, out.output
@@ -134,7 +134,7 @@ def test_what_if_variant_with_attrs_evolve():
 def test_command_and_sweep_from_the_public_cli_api(tmp_path):
     from click.testing import CliRunner
 
-    from mlsysim_core.cli import main
+    from mlsysim_cli import main
 
     run = CliRunner().invoke
     out = run(main, ["power-efficiency", "h100", "--precision", "fp8", "--json"])

@@ -276,7 +276,7 @@ def test_sweep_scope_matches_solve():
 def test_cli_by_cause_and_scope():
     from click.testing import CliRunner
 
-    from mlsysim_core.cli import main
+    from mlsysim_cli import main
 
     out = CliRunner().invoke(main, ["reliability", "Llama3_16K_Measured", "--hours", "1296", "--by-cause"])
     assert out.exit_code == 0, out.output

@@ -197,7 +197,7 @@ def test_analytic_against_simulation(case, load):
 def _cli(*args):
     from click.testing import CliRunner
 
-    from mlsysim_core.cli import main
+    from mlsysim_cli import main
 
     return CliRunner().invoke(main, list(args))
 

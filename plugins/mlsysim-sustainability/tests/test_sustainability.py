@@ -340,7 +340,7 @@ def test_sweep_matches_solve_per_boundary():
 def test_cli_boundary():
     from click.testing import CliRunner
 
-    from mlsysim_core.cli import main
+    from mlsysim_cli import main
 
     out = CliRunner().invoke(main, ["carbon", "Research_256", "--days", "30", "--datacenter", "Quebec",
                                     "--boundary", "accelerator", "--json"])

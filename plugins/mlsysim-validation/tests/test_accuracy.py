@@ -85,7 +85,7 @@ def test_shipped_measurements_are_the_shared_set():
 
 
 def test_cli_validate_json_and_table():
-    from mlsysim_core.cli import main
+    from mlsysim_cli import main
 
     res = CliRunner().invoke(main, ["validate", "--group", "F", "--json"])
     assert res.exit_code == 0, res.output

@@ -99,7 +99,7 @@ def test_command_and_sweep_through_the_public_cli_api():
 
     from click.testing import CliRunner
 
-    from mlsysim_core.cli import main
+    from mlsysim_cli import main
 
     run = CliRunner().invoke
     # 1 GFLOP over 100 MB on H100: I = 10 FLOP/B < ridge 295 -> memory bound, 10 x 3.35 TB/s = 33.5 TFLOP/s

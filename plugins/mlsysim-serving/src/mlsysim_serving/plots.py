@@ -36,7 +36,7 @@ def plot_serving(hardware: Any, result: Any) -> tuple:
 
 def draw_slo_lines(points: list, axes: Any) -> None:
     """Dashed SLO lines on a latency-vs-load sweep (TTFT panel first, ITL second) when the sweep gave SLOs."""
-    from mlsysim_core.cli.plot import field_value, number
+    from mlsysim_plots.figures import field_value, number
 
     for ax, name in zip(axes if isinstance(axes, (list, tuple)) else [axes], ("slo_ttft", "slo_itl")):
         for p in points[:1]:

@@ -20,8 +20,8 @@ from typing import Any
 
 import click
 
-from ._out import csv_text, dumps, flatten, number, table, value, write
-from .command import (
+from mlsysim_core.cli._out import csv_text, dumps, flatten, number, table, value, write
+from mlsysim_core.cli.command import (
     CONTEXT,
     CliError,
     Param,
@@ -185,7 +185,7 @@ class Points:
     def __init__(self, cmd: SolverCommand, axes: dict[str, list], objectives: tuple):
         import numpy as np
 
-        from ..sweep import DEFAULT_CHUNK, _Plan, sweep
+        from mlsysim_core.sweep import DEFAULT_CHUNK, _Plan, sweep
 
         cls = solver_class(cmd.solver)
         self.cmd, self.axes, self.shape = cmd, axes, [len(v) for v in axes.values()]
@@ -274,7 +274,7 @@ class Points:
         ``ok``; ``text``: numbers as the CSV writes them (repr, "" for None), each distinct one formatted once."""
         import numpy as np
 
-        from ..results import _plain
+        from mlsysim_core.results import _plain
 
         col = self.res.magnitude(name, rows)
         none = ~np.asarray(ok, dtype=bool)
@@ -399,7 +399,7 @@ def _draw(cmd: SolverCommand, points: list, varied: list[str], objectives: tuple
     """The command's sweep plot, or the Pareto front of the two objectives."""
     fig = cmd.sweep_plot(points, varied, objectives) if cmd.sweep_plot else None
     if fig is None:
-        from .plot import plot_pareto
+        from mlsysim_plots.figures import plot_pareto
 
         (x, _), (y, _) = objectives
         fig = plot_pareto(points, x, y, label=varied)
