@@ -90,7 +90,7 @@ class Venv:
 
 def _copy_host(dst: Path) -> Path:
     dst.mkdir()
-    for name in ("mlsysim", "mlsysim_core", "mlsysim_registry", "mlsysim_plots"):
+    for name in ("mlsysim", "mlsysim_core", "mlsysim_registry", "mlsysim_plots", "mlsysim_fleet", "mlsysim_cli"):
         shutil.copytree(REPO / name, dst / name, ignore=_IGNORE)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, dst / name)
