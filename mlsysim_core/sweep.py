@@ -345,7 +345,7 @@ class _Plan:
         import inspect
 
         self.cls = cls
-        params = inspect.signature(cls.solve).parameters
+        params = inspect.signature(cls.solve).parameters  # type: ignore[attr-defined]  # checked by _solver_class
         accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
         vector = set(getattr(cls, "sweep_vector", ()) if callable(getattr(cls, "sweep_columns", None)) else ())
         self.fixed: dict[str, Any] = {}
