@@ -1,7 +1,8 @@
 # mypy: disable-error-code="empty-body"
 """Hook specifications of the ``mlsysim`` plugin system (pluggy project ``mlsysim``): every hook takes no
 argument and returns a list; the host calls each plugin's implementation on its own, once, on first use, in a fixed
-order, and a name provided twice warns (``PluginConflictWarning``). docs/hooks.md is the guide (a test keeps it in step).
+order, and a name provided twice warns (``PluginConflictWarning``). docs/hooks.md is the guide (a test keeps them
+in step).
 """
 
 from __future__ import annotations
