@@ -66,7 +66,7 @@ def result(solver_name: str) -> Callable[[type], type]:
         # object.__setattr__ (~0.1 us per field): 1-1.5 us of every solve() for a 40-field result.
         new = attrs.frozen(kw_only=True, repr=False, auto_attribs=False, slots=False)(cls)
         new.solver = solver_name
-        for f in attrs.fields(new):
+        for f in attrs.fields(new):  # type: ignore[arg-type]  # made an attrs class on the line above
             meta = f.metadata or {}
             if _UNIT_KEY in meta:
                 setattr(new, f.alias, _quantity_property(f.alias, f.name, meta[_UNIT_KEY], meta["si_factor"], meta["doc"]))

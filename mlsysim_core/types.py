@@ -135,6 +135,8 @@ class FrozenMap(Mapping):
     """A read-only, hashable mapping (so catalog values can be set members and dict keys)."""
 
     __slots__ = ("_d", "_h")
+    _d: dict[str, Any]
+    _h: Optional[int]
 
     def __init__(self, items: Any = ()):
         object.__setattr__(self, "_d", dict(items or {}))
@@ -150,9 +152,11 @@ class FrozenMap(Mapping):
         return len(self._d)
 
     def __hash__(self) -> int:
-        if self._h is None:
-            object.__setattr__(self, "_h", hash(frozenset((k, str(v)) for k, v in self._d.items())))
-        return self._h
+        h = self._h
+        if h is None:
+            h = hash(frozenset((k, str(v)) for k, v in self._d.items()))
+            object.__setattr__(self, "_h", h)
+        return h
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("FrozenMap is read-only")
@@ -229,6 +233,7 @@ class ComputeCore:
     @property
     def peak_flops(self) -> Quantity:
         """Dense peak at the default precision (fp16/bf16 where the part has it)."""
+        assert self.default_precision is not None  # set in __attrs_post_init__
         return self.precision_flops[self.default_precision]
 
     def peak(self, precision: str) -> float:
@@ -329,6 +334,7 @@ class HardwareNode:
         saying so, for the result's notes."""
         if precision is None:
             p = self.compute.default_precision
+            assert p is not None  # set in ComputeCore.__attrs_post_init__
             return p, f"precision: {p} ({self.name}'s default_precision; none was given)"
         if precision.__class__ is not str or precision not in self.compute.si.peaks:
             precision_bytes(precision)  # unknown name -> error listing every precision
@@ -341,7 +347,7 @@ class HardwareNode:
         """Ridge point F/W in FLOP/byte (Williams et al. 2009) at ``precision`` (default peak)."""
         from .units import Q_, FLOP_PER_BYTE
 
-        peak = self.compute.peak(precision or self.compute.default_precision)
+        peak = self.compute.peak(precision or self.precision_or_default(None)[0])
         return Q_(peak / self.si.bandwidth, FLOP_PER_BYTE)
 
     def __repr__(self) -> str:
@@ -376,7 +382,7 @@ class Workload:
     def omissions(self) -> tuple[str, ...]:
         """Result notes for optional fields this entry leaves out and a solver then counts as zero
         (never silently)."""
-        notes = ()
+        notes: tuple[str, ...] = ()
         if self.activations_per_sample is None:
             notes += (f"{self.name}: activations_per_sample not given, activation traffic counted as 0",)
         if self.layers is None:
@@ -449,7 +455,7 @@ class TransformerWorkload(Workload):
             raise InvalidInputError("kv_heads", self.kv_heads, f"a divisor of heads={self.heads}")
         if (self.experts is None) != (self.active_experts is None):
             raise InvalidInputError("active_experts", self.active_experts, "given together with experts")
-        if self.experts is not None and self.active_experts > self.experts:
+        if self.experts is not None and self.active_experts is not None and self.active_experts > self.experts:
             raise InvalidInputError("active_experts", self.active_experts, f"<= experts={self.experts}")
         if self.active_parameters is not None and self.active_parameters > self.parameters:
             raise InvalidInputError("active_parameters", self.active_parameters, f"<= parameters={self.parameters}")
@@ -514,7 +520,7 @@ class NetworkFabric:
     def __attrs_post_init__(self) -> None:
         _set_si(
             self,
-            bandwidth=_si(self.bandwidth, BYTE_PER_S) / self.oversubscription,
+            bandwidth=float(to_si(self.bandwidth, BYTE_PER_S, name="bandwidth")) / self.oversubscription,
             latency=_si(self.latency, SECOND),
         )
 

@@ -229,7 +229,7 @@ class SolverCommand:
                 if p.modifies is None:
                     kwargs[p.name] = solver_value
         for p in self.params:
-            if p.apply is not None and inputs[p.name] is not None:
+            if p.modifies is not None and p.apply is not None and inputs[p.name] is not None:
                 kwargs[p.modifies] = p.apply(kwargs.get(p.modifies), inputs[p.name])
         return kwargs, inputs
 
