@@ -76,6 +76,9 @@ _shapes: dict[int, _Shape] = {}
 def _shape(model: Any) -> _Shape:
     s = _shapes.get(id(model))
     if s is None or s.model is not model:
+        if isinstance(model, str):
+            raise InvalidInputError("model", model, "a TransformerWorkload object, not a name "
+                                    f"(a catalog name was given: pass mlsysim.Models.{model})")
         if not isinstance(model, TransformerWorkload):
             raise InvalidInputError(
                 "model", model, "a TransformerWorkload (an LLM, e.g. mlsysim.Models.Language.Llama3_8B); "
