@@ -250,6 +250,7 @@ def _builtin_names() -> set[str]:
         "fp8",  # a precision the host defines
         "training",
         "method",
+        "workload",
     }  # catalog kinds, host arguments, plain words
     for obj in [*vars(types).values(), *vars(results).values()]:
         if isinstance(obj, type) and attrs.has(obj):
