@@ -66,7 +66,8 @@ class DistributedResult(Result):
     grad_precision: str = attrs.field(metadata={"doc": "dtype of the gradient buffers and the gradient reduction"})
     master_precision: str = attrs.field(metadata={"doc": "dtype of the optimizer's master copy of the weights"})
     state_bytes_per_param: float = attrs.field(metadata={
-        "doc": "weights + gradients + optimizer bytes per parameter before sharding (18 with bf16 Megatron defaults)"})
+        "doc": "weights + gradients + optimizer bytes per parameter before sharding "
+               "(18 with bf16 Megatron defaults)"})
     activation_recomputation: str = attrs.field()
     schedule: str = attrs.field(default="1f1b", metadata={"doc": "pipeline schedule (gpipe, 1f1b, interleaved, zb-h1, zb-v, dualpipe)"})
     cp_variant: str = attrs.field(default="ring", metadata={"doc": "context-parallel K/V exchange: ring or all-gather"})

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -114,22 +114,22 @@ class DistributedModel(Solver):
         pp_size: int = 1,
         ep_size: int = 1,
         microbatch_count: int = 1,
-        precision: Optional[str] = None,
-        seq_len: Optional[int] = None,
+        precision: str | None = None,
+        seq_len: int | None = None,
         zero_stage: int = 0,
         activation_recomputation: Any = "selective",
         sequence_parallel: bool = True,
         overlap_comm: bool = False,
-        overlap_efficiency: Optional[float] = None,
+        overlap_efficiency: float | None = None,
         v_stages: int = 1,
         efficiency: Any = None,
-        tokens: Optional[float] = None,
+        tokens: float | None = None,
         strict: bool = False,
-        grad_precision: Optional[str] = None,
+        grad_precision: str | None = None,
         master_precision: str = "fp32",
         cp_size: int = 1,
         cp_variant: str = "ring",
-        schedule: Optional[str] = None,
+        schedule: str | None = None,
         fp8: bool = False,
     ) -> DistributedResult:
         """Solve one training step.
@@ -251,7 +251,7 @@ def _fractional_warning(local: int, m: int, mb: float) -> str:
             f"Use microbatch_count dividing {local} for a realizable schedule.")
 
 
-def _reason(g: "_Group", total: float, acts: float) -> str:
+def _reason(g: _Group, total: float, acts: float) -> str:
     """Why a configuration does not fit: memory per GPU against the accelerator's HBM."""
     cap = g.cap
     return (f"needs {total / 1e9:.1f} GB per GPU (weights {g.w_mem / 1e9:.1f} + gradients {g.g_mem / 1e9:.1f} "
@@ -286,7 +286,7 @@ def _schedule(schedule: Any, v: int) -> tuple[str, int]:
     return schedule, chunks
 
 
-def _batch(batch_size: Any, g: "_Group") -> int:
+def _batch(batch_size: Any, g: _Group) -> int:
     """The global batch: an integer multiple of dp."""
     B = batch_size if type(batch_size) is int and 1 <= batch_size <= MAX_COUNT else integer("batch_size", batch_size)
     d = g.d
@@ -302,7 +302,7 @@ def _microbatches(microbatch_count: Any) -> int:
     return m if type(m) is int and 1 <= m <= MAX_COUNT else integer("microbatch_count", m)
 
 
-def _seq(seq_len: Any, g: "_Group") -> int:
+def _seq(seq_len: Any, g: _Group) -> int:
     """Tokens per sequence: the argument, else min(2048, max_seq_len); 1 for a non-transformer."""
     if not g.transformer:
         if seq_len is not None:

@@ -32,17 +32,16 @@ import math
 from collections.abc import Mapping
 from numbers import Real
 from types import MappingProxyType
-from typing import Any, Optional
+from typing import Any
 
 import attrs
-
 import numpy as np
 
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.physics import maximum
+from mlsysim_core.results import Result, measure, result
 from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked, where
-from mlsysim_core.results import Result, measure, result
 from mlsysim_core.types import Component, Fleet
 from mlsysim_core.units import HOUR, SECOND, Quantity, to_si
 
@@ -132,7 +131,7 @@ _factors: dict = {}  # Quantity units -> seconds per unit (to_si's dimension che
 _node_rates: dict[int, tuple] = {}
 
 
-def _components_rate(components: Any, overrides: Optional[Mapping], node: Any) -> dict:
+def _components_rate(components: Any, overrides: Mapping | None, node: Any) -> dict:
     """cause -> (kind, failures per second of one node): count / MTTF summed per part name."""
     if overrides is not None and not isinstance(overrides, Mapping):
         raise InvalidInputError("component_mttf", overrides, "a dict part -> MTTF (hours or a time Quantity)")
@@ -215,7 +214,7 @@ def goodput(tau: Any, delta: Any, restart: Any, mtbf: Any) -> Any:
     return np.where((tau <= 0.0) | ~(x + r < math.inf), 0.0, g)
 
 
-def _evaluate(t: Any, delta: Any, restart: float, m: float, interval: Optional[float], nodes: int, source: str,
+def _evaluate(t: Any, delta: Any, restart: float, m: float, interval: float | None, nodes: int, source: str,
               make: Any, **fixed: Any) -> Any:
     """Every field of the ReliabilityResult from checked SI inputs: the job time ``t`` and checkpoint
     cost ``delta`` are numbers (solve()) or arrays (a sweep); one code path. Returns ``make(**fields)``:
@@ -257,7 +256,7 @@ class ReliabilityModel(Solver):
         restart_time_s: Any = None,
         node_mtbf: Any = None,
         fleet_mtbf: Any = None,
-        component_mttf: Optional[Mapping] = None,
+        component_mttf: Mapping | None = None,
         components: Any = None,
         checkpoint_interval: Any = None,
         scope: str = "all",
@@ -331,7 +330,7 @@ def _checkpoint_time(value: Any) -> float:
     return _time("checkpoint_time_s", value, 1.0, "seconds")
 
 
-def _checkpoint(training: Any, storage: Any, asynchronous: Any) -> Optional[Checkpoint]:
+def _checkpoint(training: Any, storage: Any, asynchronous: Any) -> Checkpoint | None:
     """The checkpoint derived from ``training`` and ``storage`` (both or neither), else None."""
     if training is None and storage is None:
         if asynchronous is not False:
@@ -344,7 +343,7 @@ def _checkpoint(training: Any, storage: Any, asynchronous: Any) -> Optional[Chec
     return from_training(training, storage, asynchronous)
 
 
-def _delta(value: Any, ck: Optional[Checkpoint]) -> float:
+def _delta(value: Any, ck: Checkpoint | None) -> float:
     """The checkpoint cost delta: the argument (default 60 s), or derived from the storage."""
     if ck is None:
         return _checkpoint_time(DEFAULT_CHECKPOINT_S if value is None else value)
