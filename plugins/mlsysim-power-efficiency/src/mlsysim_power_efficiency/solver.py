@@ -48,6 +48,7 @@ class PowerEfficiencyModel(Solver):
         validate.instance("hardware", hardware, HardwareNode)
         if precision is None:
             precision = hardware.compute.default_precision
+            assert precision is not None  # ComputeCore sets its default precision when it is built
         peak = hardware.compute.peak(precision)  # raises naming the precisions this part supports
         tdp = hardware.si.tdp
         if tdp is None:
@@ -55,7 +56,7 @@ class PowerEfficiencyModel(Solver):
                 "hardware", hardware.name, "hardware with a TDP (hardware.tdp is None for this part)",
                 detail="add one with attrs.evolve(hardware, tdp='700 W') or a catalog file",
             )
-        return PowerEfficiencyResult(
+        return PowerEfficiencyResult(  # type: ignore[call-arg]  # attrs builds this init inside @result
             device=hardware.name, precision=precision, peak_flops=peak, tdp=tdp,
             flops_per_watt=flops_per_watt(peak, tdp),
         )
