@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import math
-from typing import Any, Callable, Optional, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, runtime_checkable
 
 import attrs
 
@@ -113,6 +113,11 @@ class Result:
     """Base of every solver result (subclass it and decorate with :func:`result`)."""
 
     solver: str = ""
+
+    if TYPE_CHECKING:
+        # @result makes each subclass a frozen attrs class with a keyword-only __init__ over its fields
+        # (measured ones take SI floats); mypy cannot follow that decorator, so it sees this signature.
+        def __init__(self, **fields: Any) -> None: ...
 
     def fields(self) -> list[str]:
         """Public field names in declaration order."""

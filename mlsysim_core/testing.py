@@ -176,6 +176,17 @@ def bad_values() -> list[Any]:
     return out
 
 
+def impostor_results(fields: tuple[tuple[str, str], ...]) -> list[Any]:
+    """Duck-typed stand-ins for another solver's result (consumers read results by field): each
+    ``(field, unit)`` with hostile magnitudes, a wrong unit and a plain number."""
+    from types import SimpleNamespace
+
+    from .units import Q_
+
+    out = [SimpleNamespace(**{f: Q_(v, u)}) for f, u in fields for v in (math.nan, math.inf, -1.0, 0.0, 1e-9, 1e9)]
+    return out + [SimpleNamespace(**{f: Q_(1, "GB")}) for f, _ in fields] + [SimpleNamespace(**{fields[0][0]: 5.0})]
+
+
 def _absurd(value: Any, depth: int = 0) -> bool:
     """A number outside 0 or [1e-30, 1e30] in magnitude anywhere in ``value``: results may then be +inf."""
     m = getattr(value, "magnitude", value)

@@ -8,6 +8,7 @@ import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mlsysim_economics import EconomicsModel, EconomicsResult
 
 import mlsysim
 from mlsysim_core.errors import InvalidInputError
@@ -21,7 +22,6 @@ from mlsysim_core.types import (
     Node,
 )
 from mlsysim_core.units import Q_
-from mlsysim_economics import EconomicsModel, EconomicsResult
 
 HW = HardwareNode(
     name="TestGPU", compute=ComputeCore(precision_flops={"bf16": "1000 TFLOP/s"}, default_precision="bf16"),

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import mlsysim
-from mlsysim_core.units import Q_
-from mlsysim_core.testing import SolverContract, catalog_values, extreme_fleets, ints, num, qnum
+from mlsysim_core.testing import SolverContract, catalog_values, extreme_fleets, impostor_results, ints, num, qnum
 
 C, DC = mlsysim.Systems.Clusters, mlsysim.Infra.Datacenters
 
 
-def consumed_results():
-    """What ``workload=`` may be: another solver's result, read by field (duck typing), with hostile values."""
-    out = [SimpleNamespace(**{field: Q_(v, unit)}) for field, unit in FIELDS for v in (NAN, INF, -1.0, 0.0, 1e-9, 1e9)]
-    out += [SimpleNamespace(**{field: Q_(1, "GB")}) for field, _ in FIELDS] + [SimpleNamespace(latency=5.0)]
-    return out + [SimpleNamespace(latency=Q_(1, "ms"), throughput=Q_(NAN, "1/s"))]
-
-
-NAN, INF = float("nan"), float("inf")
-FIELDS = (("tokens_per_second", "1/s"), ("time_to_train", "d"), ("step_time", "ms"), ("latency", "ms"))
+#: The result fields ``workload=`` is read by (another solver's result, duck-typed).
+CONSUMED = (("tokens_per_second", "1/s"), ("time_to_train", "d"), ("step_time", "ms"), ("latency", "ms"))
 
 
 class TestSustainabilityContract(SolverContract):
@@ -40,7 +31,7 @@ class TestSustainabilityContract(SolverContract):
             "embodied_carbon_per_device": (num(0, 1e4) + qnum(0, 1e4, "kg"), False),
             "utilization": (num(0, 1), False), "grid": (grids, False), "pue": (num(1, 3), False),
             "wue": (num(0, 10) + qnum(0, 10, "L/kWh"), False), "embodied": ([True, False], False),
-            "service_life_years": (num(0.1, 20), False), "workload": (consumed_results(), False),
+            "service_life_years": (num(0.1, 20), False), "workload": (impostor_results(CONSUMED), False),
             "tokens_per_query": (num(1, 1e5), False), "queries": (num(0, 1e12), False),
             "steps": (ints(1, 10**7), False),
         }
