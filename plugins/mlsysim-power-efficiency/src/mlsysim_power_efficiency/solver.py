@@ -56,7 +56,7 @@ class PowerEfficiencyModel(Solver):
                 "hardware", hardware.name, "hardware with a TDP (hardware.tdp is None for this part)",
                 detail="add one with attrs.evolve(hardware, tdp='700 W') or a catalog file",
             )
-        return PowerEfficiencyResult(  # type: ignore[call-arg]  # attrs builds this init inside @result
+        return PowerEfficiencyResult(
             device=hardware.name, precision=precision, peak_flops=peak, tdp=tdp,
             flops_per_watt=flops_per_watt(peak, tdp),
         )
