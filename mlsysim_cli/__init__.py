@@ -10,6 +10,7 @@ package is the program around them. Only click and the standard library are impo
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 from collections.abc import Mapping
@@ -37,6 +38,8 @@ def describe(exc: BaseException, ctx: click.Context | None) -> str:
         options = ctx.meta.get(OPTIONS_KEY, {})
         arg = str(exc.argument)
         opt = options.get(arg) or options.get(arg.split(".")[0].split("[")[0].split("*")[0])
+        for keyword, flag in options.items():  # "pass <keyword>=" is Python; the CLI user passes --<option>
+            msg = re.sub(rf"\b{re.escape(keyword)}=(?=$|[\s).,;])", flag, msg)
         if opt:
             return f"{opt}: {msg}"
     return msg
@@ -63,8 +66,15 @@ class Group(click.Group):
              standalone_mode: bool = True, **extra: Any) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        warnings.formatwarning = one_line_warning  # the program's own process: a warning is one line
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            sys.stdout.flush()  # a full disk or closed pipe is reported here, not at interpreter exit
+        except OSError as exc:  # a file or standard output that cannot be written
+            _detach_stdout()
+            where = exc.filename if exc.filename is not None else "standard output"
+            click.echo(f"Error: cannot write {where}: {_one_line(exc.strerror or exc)}", err=True)
+            sys.exit(1)
         except _NO_ARGS as exc:  # `mlsysim` alone: help, exit 0
             click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
             sys.exit(0)
@@ -91,6 +101,22 @@ class Group(click.Group):
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:
             raise click.UsageError(f"{exc.message} {_plugins_hint()}", exc.ctx) from None
+
+
+def one_line_warning(message: Any, category: type, filename: str, lineno: int, line: Any = None) -> str:
+    """``warning: <Category>: <message>`` on one line (no source line); ``-W ignore::<Category>`` and
+    ``PYTHONWARNINGS`` select by that category."""
+    return f"warning: {category.__name__}: {_one_line(message)}\n"
+
+
+def _detach_stdout() -> None:
+    """Point standard output at the null device, so the interpreter's last flush cannot fail again."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test runner's buffer)
+        pass
 
 
 def _plugins_hint() -> str:

@@ -8,7 +8,7 @@ import click
 
 from mlsysim_core.cli import CliError, Param, SolverCommand, option_names, save_plot
 from mlsysim_core.cli._out import csv_text, dumps, flatten, result_units, table
-from mlsysim_core.cli.command import CONTEXT
+from mlsysim_core.cli.command import CONTEXT, check_output
 
 
 def csv_row(inputs: dict, result: Any) -> dict:
@@ -34,6 +34,7 @@ def make_command(cmd: SolverCommand) -> click.Command:
         option_names(**cmd.options())
         if as_json and as_csv:
             raise CliError("--json", "choose one of --json and --csv")
+        check_output("--plot", plot, plot=True)
         shown = [v for v in cmd.views if values.pop(v.name, False)]
         kwargs, inputs = cmd.build(values)
         result, warns = cmd.solve(kwargs, strict)

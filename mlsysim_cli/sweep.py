@@ -26,6 +26,7 @@ from mlsysim_core.cli.command import (
     CliError,
     Param,
     SolverCommand,
+    check_output,
     option_names,
     recorded,
     save_plot,
@@ -204,6 +205,14 @@ class Points:
         self.solver = getattr(getattr(cls, "produces", None), "solver", cmd.solver)
         self.fields = [f for f in self.res.fields() if f not in ("valid", "error")]
         self.units = {f: f"{self.res.unit(f):~P}" for f in self.fields if self.res.unit(f) is not None}
+        known = [p.name for p in cmd.params] + self.fields
+        for name, _ in objectives:
+            if name not in known:
+                from difflib import get_close_matches
+
+                near = get_close_matches(name, known, n=3)
+                hint = f"did you mean {', '.join(near)}?" if near else f"expected one of {', '.join(known)}"
+                raise CliError("--pareto", f"{name!r} is not an input or result field of {cmd.name}; {hint}")
         feasible = self.res.si("feasible")[self.order] if "feasible" in self.fields else True
         a, b = (self._numbers(name) * (1 if sense == "min" else -1) for name, sense in objectives)
         self.front = front(np.where(self.valid & (feasible != False), a, np.nan), b)  # noqa: E712 (arrays)
@@ -376,8 +385,13 @@ def _show_table(cmd: SolverCommand, points: Points, axes: dict, varied: list, ob
             + ["*" if pt["pareto"] else "", pt["error"] or ""]
         )
     click.echo(table(head, rows))
+    click.echo("", err=True)
+    _summary(points, objectives)
+
+
+def _summary(points: Points, objectives: tuple) -> None:
     click.echo(
-        f"\n{total} points, {int(points.valid.sum())} solved, {int(points.front.sum())} on the Pareto front "
+        f"{len(points)} points, {int(points.valid.sum())} solved, {int(points.front.sum())} on the Pareto front "
         f"({', '.join(f'{n} {s}' for n, s in objectives)})",
         err=True,
     )
@@ -402,6 +416,8 @@ def make_sweep_command(cmd: SolverCommand) -> click.Command:
     ) -> None:
         option_names(**cmd.options(sweep=True))
         objectives = _parse_pareto(pareto, cmd)
+        for flag, path in (("--csv", csv_path), ("--json", json_path), ("--plot", plot)):
+            check_output(flag, path, plot=flag == "--plot")
         axes = {
             p.name: parse_list(p, values[p.name], p.sweep_flag) for p in cmd.params if values.get(p.name) is not None
         }
@@ -417,8 +433,12 @@ def make_sweep_command(cmd: SolverCommand) -> click.Command:
             write(json_path, dumps(doc) + "\n")
         if csv_path:
             points.write_csv(csv_path)
-        if "-" not in (json_path, csv_path):
+        if not (json_path or csv_path):
             _show_table(cmd, points, axes, varied, objectives)
+        else:  # the rows went to a file (or standard output): a summary on standard error
+            _summary(points, objectives)
+            for path in (p for p in (json_path, csv_path) if p and p != "-"):
+                click.echo(f"wrote {path}", err=True)
         for w in sorted(points.warns):
             click.echo(f"warning: {w}", err=True)
         if plot:

@@ -1,18 +1,8 @@
 # mypy: disable-error-code="empty-body"
-"""Hook specifications of the ``mlsysim`` plugin system (pluggy project name ``mlsysim``).
-
-A plugin is a module named by an entry point in the group ``mlsysim`` (entry-point name = the
-distribution name without ``mlsysim-``, underscored). It implements any of the hooks below with
-``@mlsysim_core.hookimpl``; its role is the set of hooks it implements. Every hook takes no
-argument and returns a list of what the plugin provides; the host calls each plugin's
-implementation on its own (so a raising hook, or one returning the wrong type, is blamed on its
-plugin), once, on first use, and caches the answer. ``docs/hooks.md`` lists them (a test keeps
-the two in step).
-
-Order and uniqueness: plugins are consulted in a deterministic order: the default catalog first,
-then the built-in solvers, then every other plugin by entry-point name. A solver name, catalog key
-or command name provided twice keeps one (see each hook) and emits one ``PluginConflictWarning``
-naming both distributions.
+"""Hook specifications of the ``mlsysim`` plugin system (pluggy project ``mlsysim``): every hook takes no
+argument and returns a list; the host calls each plugin's implementation on its own, once, on first use, in a fixed
+order, and a name provided twice warns (``PluginConflictWarning``). docs/hooks.md is the guide (a test keeps them
+in step).
 """
 
 from __future__ import annotations

@@ -55,6 +55,11 @@ BUILTIN_ORDER = (
 HOOK_NAMES = frozenset(n for n in dir(hookspecs) if n.startswith("mlsysim_"))
 
 
+def install_hint(distribution: str) -> str:
+    """How to install a distribution of this repository (they are not published on a package index yet)."""
+    return f"pip install -e plugins/{distribution} (run in the mlsysim repository; not on PyPI yet)"
+
+
 class PluginHost:
     """Loads every ``mlsysim`` entry point once, answers hook calls with fault isolation, and owns
     what the plugins provide: solvers, the merged catalog and the catalog files the user loaded."""
@@ -231,7 +236,7 @@ class PluginHost:
             known = ", ".join(sorted(self.solvers())) or "none"
             off = "".join(f"; plugin {r.name} ({r.distribution}) is {r.status}: " + (
                 "enable it by removing it from MLSYSIM_DISABLE_PLUGINS" if r.status == "disabled"
-                else f"{r.error}; reinstall it with: pip install {r.distribution}")
+                else f"{r.error}; reinstall it from this repository: {install_hint(r.distribution)}")
                 for r in self.records() if r.status != "active")
             raise SolverNotInstalledError(f"no solver named {name!r} is installed (installed solvers: {known}){off}")
         factory = spec.factory
@@ -259,10 +264,14 @@ class PluginHost:
         """The error for solver ``name`` whose ``distribution`` is not active: what to install, and why
         its plugin is not active if it is installed."""
         failed = [r for r in self.records() if r.status != "active" and r.distribution == distribution]
+        if failed and failed[0].status == "disabled":
+            return SolverNotInstalledError(
+                f"{name} is provided by the distribution {distribution!r}, whose plugin {failed[0].name!r} is "
+                "disabled by MLSYSIM_DISABLE_PLUGINS; enable it by removing it from MLSYSIM_DISABLE_PLUGINS")
         why = f" (plugin {failed[0].name!r} is {failed[0].status}: {failed[0].error})" if failed else ""
         return SolverNotInstalledError(
-            f"{name} is provided by the distribution {distribution!r}, which is not active{why}; install it with: "
-            f"pip install {distribution}  (from this repository: pip install -e plugins/{distribution})")
+            f"{name} is provided by the distribution {distribution!r}, which is not active{why}; install it from "
+            f"this repository: {install_hint(distribution)}")
 
     # ----------------------------------------------------------------- catalog
     def catalog(self) -> Catalog:

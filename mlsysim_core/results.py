@@ -66,7 +66,7 @@ def result(solver_name: str) -> Callable[[type], type]:
         # object.__setattr__ (~0.1 us per field): 1-1.5 us of every solve() for a 40-field result.
         new = attrs.frozen(kw_only=True, repr=False, auto_attribs=False, slots=False)(cls)
         new.solver = solver_name
-        for f in attrs.fields(new):
+        for f in attrs.fields(new):  # type: ignore[arg-type]  # made an attrs class on the line above
             meta = f.metadata or {}
             if _UNIT_KEY in meta:
                 setattr(new, f.alias, _quantity_property(f.alias, f.name, meta[_UNIT_KEY], meta["si_factor"], meta["doc"]))
@@ -145,19 +145,13 @@ class Result:
         return getattr(self, key)
 
     def explain(self) -> str:
-        """A readable, aligned summary of every field."""
+        """A readable, aligned summary of every field, numbers as the command line prints them."""
+        from .cli._out import value
+
         rows = []
         for name in self.fields():
             v = getattr(self, name)
-            if isinstance(v, Quantity):
-                s = f"{v:~.4gP}" if getattr(v.magnitude, "ndim", 0) == 0 else f"{v:~}"
-            elif isinstance(v, float):
-                s = f"{v:.4g}"
-            elif attrs.has(type(v)):
-                s = getattr(v, "name", type(v).__name__)
-            else:
-                s = str(v)
-            rows.append((name, s))
+            rows.append((name, getattr(v, "name", type(v).__name__) if attrs.has(type(v)) else value(v)))
         width = max(len(n) for n, _ in rows) if rows else 0
         return f"{type(self).__name__} ({self.solver})\n" + "\n".join(f"  {n:<{width}}  {s}" for n, s in rows)
 
@@ -165,16 +159,34 @@ class Result:
         return self.explain()
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} from {self.solver}>"
+        """One line: the type, the solver and the first three measured values."""
+        from .cli._out import value
+
+        shown = [n for n in self.fields() if isinstance(getattr(self, n), Quantity)][:3]
+        return f"<{type(self).__name__} from {self.solver}: " + ", ".join(
+            f"{n}={value(getattr(self, n))}" for n in shown) + ">"
+
+    def why(self) -> list[str]:
+        """Why the configuration does not fit, if it does not: its constraint trace and reason."""
+        trace = getattr(self, "constraint_trace", None) or []
+        reason = getattr(self, "infeasible_reason", None)
+        return [*map(str, trace), *([str(reason)] if reason else [])]
 
     def _repr_html_(self) -> str:
+        """A notebook table: every field rounded as the command line prints it, then the why lines."""
         import html
 
+        from .cli._out import value
+
         cells = "".join(
-            f"<tr><td>{html.escape(n)}</td><td>{html.escape(str(v))}</td></tr>"
+            f"<tr><td>{html.escape(n)}</td><td>{html.escape(v)}</td></tr>"
             for n, v in ((n, getattr(self, n)) for n in self.fields())
+            for v in [getattr(v, "name", type(v).__name__) if attrs.has(type(v)) else value(v)]
         )
-        return f"<table><caption>{html.escape(type(self).__name__)}</caption>{cells}</table>"
+        why = "".join(f"<li>{html.escape(line)}</li>" for line in self.why())
+        caption = f"{type(self).__name__} ({self.solver})"
+        return f"<table><caption>{html.escape(caption)}</caption>{cells}</table>" + (
+            f"<p>why:</p><ul>{why}</ul>" if why else "")
 
 
 def need(result_obj: Any, field_name: str, consumer: str, unit: Optional[str] = None) -> Any:

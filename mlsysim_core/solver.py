@@ -1,37 +1,5 @@
-"""The solver protocol: what every solver (built-in or third-party) declares and provides.
-
-::
-
-    class MySolver(Solver):
-        name = "MySolver"
-        consumes = (HardwareNode,)          # the catalog types solve() takes
-        produces = MyResult                 # a Result class (mlsysim_core.results)
-        sweep_vector = ("batch_size",)      # solve() arguments sweep_columns() takes as arrays
-
-        def solve(self, hardware, batch_size=1) -> MyResult: ...
-        def sweep_columns(self, n, vectors, args) -> dict: ...   # optional: the vectorized entry
-
-    MySolver.sweep(hardware=[H100, A100], batch_size=np.arange(1, 257))   # -> SweepResult
-
-**solve()** answers one configuration with one ``produces`` instance and raises
-:class:`~mlsysim_core.errors.InvalidInputError` (argument, value, valid range) for bad input.
-
-**sweep_columns(n, vectors, args)** answers ``n`` configurations at once, columns in, columns out:
-``vectors`` maps some ``sweep_vector`` arguments to numpy arrays of ``n`` values (int64 when every
-value given was an int, float64 when every one was a float), ``args`` holds every other ``solve()``
-argument as one value (a vector argument missing from ``vectors`` is in ``args``). It returns result
-field names mapped to an array of ``n`` SI values or one value for all ``n``, plus ``"valid"`` (bool
-array or one bool) and ``"error"`` (solve()'s InvalidInputError message per point, "" when valid).
-Fields left out are filled by the sweep engine (inputs echo their value, the rest NaN). Raising
-InvalidInputError rejects all ``n`` points with that message. The built-in solvers run the same
-kernels in ``solve()`` (with numbers) and here (with arrays), so a sweep equals ``solve()`` point by
-point; :class:`mlsysim_core.sweep.PointErrors` masks the points ``solve()`` would reject.
-
-The default ``sweep_columns`` calls ``solve()`` once per point (correct, ~10 us a point), so a
-subclass that overrides only ``solve()`` still sweeps. A solver class that does not subclass
-:class:`Solver` but has ``solve()`` also works with :func:`mlsysim_core.sweep.sweep` (the engine
-loops over ``solve()``); subclassing is the documented way.
-"""
+"""The solver protocol: what every solver (built-in or third-party) declares and provides (docs/sweeps.md,
+"Writing a solver": the ``solve()`` and ``sweep_columns()`` contracts)."""
 
 from __future__ import annotations
 

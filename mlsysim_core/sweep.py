@@ -1,11 +1,5 @@
-"""Parameter sweeps: one call over a grid of configurations, answers as columns (docs/sweeps.md).
-
-Every ``solve()`` argument takes one value or a list/tuple/range/1-D array (an axis); the grid is the
-product of the axes. Group axes vary slowest, a solver's ``sweep_vector`` arguments fastest; per group
-the solver's public ``sweep_columns`` runs the same checks and kernels as ``solve()`` (a solver without
-it is swept through ``solve()``). Points ``solve()`` rejects are kept with ``valid=False`` and its
-message; ``client=`` spreads chunks over dask.
-"""
+"""Parameter sweeps: one call over a grid of configurations, answers as columns; docs/sweeps.md describes the grid,
+row order, the vectorized path (``Solver.sweep_columns``), masked invalid points and dask chunks."""
 
 from __future__ import annotations
 
@@ -345,7 +339,7 @@ class _Plan:
         import inspect
 
         self.cls = cls
-        params = inspect.signature(cls.solve).parameters
+        params = inspect.signature(cls.solve).parameters  # type: ignore[attr-defined]  # checked by _solver_class
         accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
         vector = set(getattr(cls, "sweep_vector", ()) if callable(getattr(cls, "sweep_columns", None)) else ())
         self.fixed: dict[str, Any] = {}

@@ -46,8 +46,9 @@ import warnings
 from typing import Any, ClassVar, Optional
 
 #: Values wrong for (nearly) every argument: types, non-finite and out-of-range numbers, wrong units.
-_BAD_SOURCE = (None, "", "1", "H100", "10 GB", [], [1], {}, (), True, False, object(), math.nan, math.inf,
-               -math.inf, 0, -1, 0.0, -1.5, 1e308, -1e308, 5e-324, 10**30, 2**63, 2**1000, complex(1, 1))
+_BAD_SOURCE: tuple[Any, ...] = (
+    None, "", "1", "H100", "10 GB", [], [1], {}, (), True, False, object(), math.nan, math.inf, -math.inf,
+    0, -1, 0.0, -1.5, 1e308, -1e308, 5e-324, 10**30, 2**63, 2**1000, complex(1, 1))
 _BAD_UNITS = ("s", "h", "GB", "USD", "W", "kg", "1/s", "TFLOP/s", "USD/kWh", "")
 _DUMP = """
 import json, pickle, sys, warnings
@@ -213,7 +214,7 @@ def check_result(r: Any, inf_ok: bool = False, where: str = "") -> None:
 
     assert isinstance(r, Result), f"solve() returned {type(r).__name__}, not a Result"
     inf_ok = inf_ok or getattr(r, "feasible", True) is False
-    for f in attrs.fields(type(r)):
+    for f in attrs.fields(type(r)):  # type: ignore[arg-type]  # @result made it an attrs class
         meta = f.metadata or {}
         v = getattr(r, f.name)
         name = f"{where}{f.alias}"
@@ -283,7 +284,8 @@ class SolverContract:
         from .errors import InfeasibleError, InvalidInputError
 
         cls = self.solver_class()
-        params = set(inspect.signature(cls.solve).parameters) - {"self", "kwargs"}
+        solve = cls.solve  # type: ignore[attr-defined]  # a Solver (test_discovered_through_entry_point)
+        params = set(inspect.signature(solve).parameters) - {"self", "kwargs"}
         spec, bad = self.arguments(), bad_values()
         rng = random.Random(f"{self.solver}-fuzz")
         cases = request.config.getoption("--mlsysim-fuzz-cases", 10_000)
@@ -371,7 +373,7 @@ class SolverContract:
         base = {k: (v[0] if isinstance(v, list) else v) for k, v in grid.items()}
         for axis in axes:
             values = grid[axis]
-            swept = cls.sweep(**{**base, axis: values})
+            swept = cls.sweep(**{**base, axis: values})  # type: ignore[attr-defined]  # a Solver
             assert len(swept) == len(values)
             for i, value in enumerate(values):
                 kw = {**base, axis: value}

@@ -135,6 +135,8 @@ class FrozenMap(Mapping):
     """A read-only, hashable mapping (so catalog values can be set members and dict keys)."""
 
     __slots__ = ("_d", "_h")
+    _d: dict[str, Any]
+    _h: Optional[int]
 
     def __init__(self, items: Any = ()):
         object.__setattr__(self, "_d", dict(items or {}))
@@ -150,9 +152,11 @@ class FrozenMap(Mapping):
         return len(self._d)
 
     def __hash__(self) -> int:
-        if self._h is None:
-            object.__setattr__(self, "_h", hash(frozenset((k, str(v)) for k, v in self._d.items())))
-        return self._h
+        h = self._h
+        if h is None:
+            h = hash(frozenset((k, str(v)) for k, v in self._d.items()))
+            object.__setattr__(self, "_h", h)
+        return h
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("FrozenMap is read-only")
@@ -193,6 +197,11 @@ def _si_field() -> Any:
 # --------------------------------------------------------------------------- hardware
 
 
+def _named_repr(self: Any) -> str:
+    """A catalog object in one line: its type and name (every field: attrs.asdict(obj))."""
+    return f"{type(self).__name__}({getattr(self, 'name', None) or getattr(self, 'part', '')!r})"
+
+
 @frozen(kw_only=True)
 class ComputeCore:
     """Dense peak FLOP/s per precision; ``peak_flops`` is the peak at ``default_precision``
@@ -224,6 +233,7 @@ class ComputeCore:
     @property
     def peak_flops(self) -> Quantity:
         """Dense peak at the default precision (fp16/bf16 where the part has it)."""
+        assert self.default_precision is not None  # set in __attrs_post_init__
         return self.precision_flops[self.default_precision]
 
     def peak(self, precision: str) -> float:
@@ -324,6 +334,7 @@ class HardwareNode:
         saying so, for the result's notes."""
         if precision is None:
             p = self.compute.default_precision
+            assert p is not None  # set in ComputeCore.__attrs_post_init__
             return p, f"precision: {p} ({self.name}'s default_precision; none was given)"
         if precision.__class__ is not str or precision not in self.compute.si.peaks:
             precision_bytes(precision)  # unknown name -> error listing every precision
@@ -336,7 +347,7 @@ class HardwareNode:
         """Ridge point F/W in FLOP/byte (Williams et al. 2009) at ``precision`` (default peak)."""
         from .units import Q_, FLOP_PER_BYTE
 
-        peak = self.compute.peak(precision or self.compute.default_precision)
+        peak = self.compute.peak(precision or self.precision_or_default(None)[0])
         return Q_(peak / self.si.bandwidth, FLOP_PER_BYTE)
 
     def __repr__(self) -> str:
@@ -371,7 +382,7 @@ class Workload:
     def omissions(self) -> tuple[str, ...]:
         """Result notes for optional fields this entry leaves out and a solver then counts as zero
         (never silently)."""
-        notes = ()
+        notes: tuple[str, ...] = ()
         if self.activations_per_sample is None:
             notes += (f"{self.name}: activations_per_sample not given, activation traffic counted as 0",)
         if self.layers is None:
@@ -444,7 +455,7 @@ class TransformerWorkload(Workload):
             raise InvalidInputError("kv_heads", self.kv_heads, f"a divisor of heads={self.heads}")
         if (self.experts is None) != (self.active_experts is None):
             raise InvalidInputError("active_experts", self.active_experts, "given together with experts")
-        if self.experts is not None and self.active_experts > self.experts:
+        if self.experts is not None and self.active_experts is not None and self.active_experts > self.experts:
             raise InvalidInputError("active_experts", self.active_experts, f"<= experts={self.experts}")
         if self.active_parameters is not None and self.active_parameters > self.parameters:
             raise InvalidInputError("active_parameters", self.active_parameters, f"<= parameters={self.parameters}")
@@ -496,6 +507,8 @@ class TransformerWorkload(Workload):
 class NetworkFabric:
     """A network: per-port, per-direction bandwidth, latency, topology, oversubscription."""
 
+    __repr__ = _named_repr
+
     name: str = text()
     bandwidth: Quantity = qty(BYTE_PER_S)
     latency: Optional[Quantity] = qty(SECOND, optional=True, allow_zero=True)
@@ -507,7 +520,7 @@ class NetworkFabric:
     def __attrs_post_init__(self) -> None:
         _set_si(
             self,
-            bandwidth=_si(self.bandwidth, BYTE_PER_S) / self.oversubscription,
+            bandwidth=float(to_si(self.bandwidth, BYTE_PER_S, name="bandwidth")) / self.oversubscription,
             latency=_si(self.latency, SECOND),
         )
 
@@ -527,6 +540,8 @@ class Component:
     """A cause of job interruptions on a node (a part, or a software/operations cause): how many per
     node, the mean time between its failures per unit, its kind, where it was measured and the source."""
 
+    __repr__ = _named_repr
+
     part: str = text()
     count: int = count(1)
     mttf: Quantity = qty(HOUR)
@@ -538,6 +553,8 @@ class Component:
 @frozen(kw_only=True)
 class Node:
     """A server: accelerators, the link between them, NICs, power draw and reliability parts."""
+
+    __repr__ = _named_repr
 
     name: str = text()
     accelerator: HardwareNode = field(validator=_instance_of(HardwareNode))
@@ -579,6 +596,8 @@ class Node:
 class GridProfile:
     """An electricity grid: carbon intensity, price, off-site water, and its typical datacenter."""
 
+    __repr__ = _named_repr
+
     name: str = text()
     carbon_intensity: Quantity = qty(G_PER_KWH, allow_zero=True)
     electricity_price: Optional[Quantity] = qty(USD_PER_KWH, optional=True)
@@ -616,6 +635,8 @@ class GridProfile:
 class Datacenter:
     """A facility on a grid: PUE (>= 1) and on-site WUE (litres per IT kWh)."""
 
+    __repr__ = _named_repr
+
     name: str = text()
     grid: GridProfile = field(validator=_instance_of(GridProfile))
     pue: float = field(validator=_check_ratio(1.0, 5.0))
@@ -642,6 +663,9 @@ class Fleet:
     @property
     def total_accelerators(self) -> int:
         return self.count * self.node.accelerators_per_node
+
+    def __repr__(self) -> str:
+        return f"Fleet({self.name!r}, {self.count} x {self.node.name!r}, {self.total_accelerators} accelerators)"
 
     @property
     def accelerator(self) -> HardwareNode:

@@ -38,7 +38,7 @@ pint = _import_pint()
 
 
 
-class _Registry(pint.UnitRegistry):
+class _Registry(pint.UnitRegistry):  # type: ignore[name-defined]  # pint is imported by _import_pint()
     """pint's registry with a memo of parsed unit strings.
 
     pint re-parses a string such as ``"ms"`` or ``"TB/s"`` on every call (its own cache only keeps
@@ -98,7 +98,7 @@ def _factor(units: Any, target: Any) -> float:
     return f
 
 
-def to_si(value: Any, unit: pint.Unit, *, name: str) -> Any:
+def to_si(value: Any, unit: Any, *, name: str) -> Any:
     """Magnitude of Quantity ``value`` in base units (s, m, kg, B, FLOP, USD and their products),
     after checking it has ``unit``'s dimension. This is the one place Quantities become floats."""
     if isinstance(value, pint.Quantity):
@@ -115,7 +115,7 @@ def to_si(value: Any, unit: pint.Unit, *, name: str) -> Any:
 _base: dict[Any, Any] = {}
 
 
-def magnitude(value: Any, target: pint.Unit, *, name: str) -> Any:
+def magnitude(value: Any, target: Any, *, name: str) -> Any:
     """Magnitude of Quantity ``value`` in ``target`` units; a wrong dimension names ``name``.
 
     Plain numbers are rejected (the unit would be a guess) unless ``target`` is dimensionless.
@@ -143,7 +143,7 @@ _VALUE_UNIT = re.compile(
 )
 
 
-def parse_quantity(text: str, target: pint.Unit, *, name: str) -> pint.Quantity:
+def parse_quantity(text: str, target: Any, *, name: str) -> Any:
     """Parse ``"VALUE UNIT"`` strictly (no expressions) and check its dimension against ``target``."""
     if not isinstance(text, str) or len(text) > 200:
         raise InvalidInputError(name, text, _expected(target))
@@ -160,7 +160,7 @@ def parse_quantity(text: str, target: pint.Unit, *, name: str) -> pint.Quantity:
     return Q_(value, units)
 
 
-def _expected(target: pint.Unit) -> str:
+def _expected(target: Any) -> str:
     return f'"VALUE UNIT" with a unit convertible to {target:~P}'
 
 

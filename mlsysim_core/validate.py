@@ -19,7 +19,7 @@ MAX_COUNT = 2**40
 
 def integer(name: str, value: Any, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
     """An integer in [minimum, maximum] (bools and floats are rejected, numpy integers accepted)."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or not (minimum <= value <= maximum):
+    if isinstance(value, bool) or not isinstance(value, Integral) or not (minimum <= int(value) <= maximum):
         raise InvalidInputError(name, value, f"an integer in [{minimum}, {maximum}]")
     return int(value)
 
@@ -56,7 +56,7 @@ def quantity(name: str, value: Any, unit: Unit, *, low: float = 0.0, low_open: b
     if not isinstance(value, Quantity):
         raise InvalidInputError(name, value, f"a Quantity in {unit:~P}, e.g. Q_(1, '{unit:~P}')")
     v = to_si(value, unit, name=name)
-    if not isinstance(v, Real) or not math.isfinite(v) or (v <= low if low_open else v < low) or v > high:
+    if not isinstance(v, Real) or not math.isfinite(v := float(v)) or (v <= low if low_open else v < low) or v > high:
         raise InvalidInputError(name, value, f"a finite quantity {'>' if low_open else '>='} {low} (SI) in {unit:~P}")
     return float(v)
 

@@ -136,6 +136,9 @@ def plot_roofline(
 # --------------------------------------------------------------------------- sweeps
 
 
+_MARKERS = ["o", "s", "^", "D", "v", "P"]  # with colours, tells apart lines that print in grey
+
+
 def plot_sweep(
     data: Any,
     x: str,
@@ -155,10 +158,17 @@ def plot_sweep(
     groups: dict[tuple, list] = {}
     for p in pts:
         groups.setdefault(tuple(str(field_value(p, s)[0]) for s in series), []).append(p)
+    from matplotlib import colormaps
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    n = len(groups)  # distinct colours for every series: tab10, tab20, then evenly over a wide colormap
+    palette = colormaps["tab10" if n <= 10 else "tab20" if n <= 20 else "turbo"]
+    colours = [palette(i if n <= 20 else i / max(n - 1, 1)) for i in range(n)]
     xunit = ""
     for ax, yname in zip(axes, ys):
         yunit = ""
-        for key, members in groups.items():
+        bad: list = []
+        for (key, members), colour, marker in zip(groups.items(), colours, _MARKERS * n):
             xy = []
             for p in members:
                 xv, xunit = field_value(p, x)
@@ -166,22 +176,31 @@ def plot_sweep(
                 yunit = u or yunit
                 if number(xv) is not None and number(yv) is not None:
                     xy.append((number(xv), number(yv)))
+                    if field_value(p, "feasible")[0] is False:
+                        bad.append(xy[-1])
             xy.sort()
             if xy:
-                ax.plot([a for a, _ in xy], [b for _, b in xy], "o-", ms=4, label=" ".join(key) or None)
+                ax.plot([a for a, _ in xy], [b for _, b in xy], "-", marker=marker, ms=4, color=colour,
+                        label=" ".join(key) or None)
+        if bad:  # a configuration that does not fit: a red cross over its point
+            ax.scatter([a for a, _ in bad], [b for _, b in bad], marker="x", s=40, color="red", zorder=3,
+                       label="infeasible")
         ax.set_xlabel(axis_label(x, xunit))
         ax.set_ylabel(axis_label(yname, yunit))
         xs = [v for v in (number(field_value(p, x)[0]) for p in pts) if v]
+        integers = bool(xs) and all(float(v).is_integer() for v in xs)
         if logx if logx is not None else (xs and min(xs) > 0 and max(xs) / min(xs) >= 16):
-            ax.set_xscale("log", base=2 if all(float(v).is_integer() for v in xs) else 10)
-            from matplotlib.ticker import ScalarFormatter
-
-            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.set_xscale("log", base=2 if integers else 10)
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 1, 2, 4 (not 1.0, 2.0)
+        elif integers:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if logy:
             ax.set_yscale("log")
         ax.grid(True, alpha=0.3)
-        if series and len(groups) > 1:
-            ax.legend(fontsize=7)
+        if (series and n > 1) or bad:  # many series: the legend beside the axes, never over the data
+            outside = n > 6
+            ax.legend(fontsize=7, ncols=1 + n // 24, **({"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}
+                                                         if outside else {}))
     if title:
         fig.suptitle(title, fontsize=10)
     return fig, (axes[0] if len(axes) == 1 else axes)

@@ -247,6 +247,7 @@ def _builtin_names() -> set[str]:
         "accelerators",
         "phase",
         "method",
+        "workload",
     }  # catalog kinds, host arguments, plain words
     for obj in [*vars(types).values(), *vars(results).values()]:
         if isinstance(obj, type) and attrs.has(obj):

@@ -90,7 +90,7 @@ class Venv:
 
 def _copy_host(dst: Path) -> Path:
     dst.mkdir()
-    for name in ("mlsysim", "mlsysim_core", "mlsysim_registry", "mlsysim_plots"):
+    for name in ("mlsysim", "mlsysim_core", "mlsysim_registry", "mlsysim_plots", "mlsysim_fleet", "mlsysim_cli"):
         shutil.copytree(REPO / name, dst / name, ignore=_IGNORE)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, dst / name)
@@ -172,7 +172,7 @@ def test_only_what_is_installed_is_available(solvers_venv):
     """)
     assert got["feasible"] is True and got["ttft_ms"] > 0 and got["itl_ms"] > 0
     assert got["missing"] and "mlsysim-distributed" in got["missing"]
-    assert "pip install mlsysim-distributed" in got["missing"]
+    assert "pip install -e plugins/mlsysim-distributed" in got["missing"]  # not on the package index yet
     plugins = solvers_venv.plugins()
     assert plugins["serving"]["status"] == "active" and plugins["serving"]["solvers"] == ["ServingModel"]
     for absent in ("single_node", "distributed", "economics", "sustainability", "reliability", "catalog_example"):

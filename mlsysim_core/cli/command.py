@@ -27,6 +27,9 @@ __all__ = [
     "option_names",
     "recorded",
     "solver_class",
+    "check_output",
+    "load_result",
+    "RecordedResult",
     "KINDS",
     "PRECISIONS",
 ]
@@ -39,7 +42,7 @@ SECTIONS = {
     "datacenter": (("datacenters", "grids"), "infra"),
 }
 #: every parameter kind: catalog names, then plain values
-KINDS = frozenset(SECTIONS) | {"int", "float", "str", "choice"}
+KINDS = frozenset(SECTIONS) | {"int", "float", "str", "choice", "result"}
 #: the precisions of ``mlsysim_core.types.PRECISION_BYTES`` (without importing pint), for choice parameters
 PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "int8", "int4")
 OPTIONS_KEY = "mlsysim.options"
@@ -101,11 +104,51 @@ class Param:
         """(what ``inputs`` echoes, what the solver gets) for one parsed value; errors name ``flag``."""
         if self.kind in SECTIONS:
             return v if isinstance(v, tuple) else lookup(self.kind, v, flag or self.flag)
+        if self.kind == "result":
+            return v, load_result(v, flag or self.flag)
         if self.unit is not None:
             from ..units import Q_
 
             return v, Q_(v, self.unit)
         return v, v
+
+
+class RecordedResult:
+    """A result read back from ``mlsysim <command> --json`` output: each field as ``to_dict()`` wrote it,
+    values with units as Quantities, so a consumer reads it as it reads the solver's own result."""
+
+    def __init__(self, solver: str, fields: dict):
+        from ..units import Q_
+
+        self.solver = solver
+        self._names = list(fields)
+        for k, v in fields.items():
+            quantity = isinstance(v, dict) and set(v) == {"value", "unit"} and v["value"] is not None
+            setattr(self, k, Q_(v["value"], v["unit"]) if quantity else v)
+
+    def fields(self) -> list[str]:
+        return list(self._names)
+
+    def __repr__(self) -> str:
+        return f"<RecordedResult from {self.solver}>"
+
+
+def load_result(path: str, flag: str) -> RecordedResult:
+    """The result in a JSON file ``mlsysim <command> --json`` wrote (``{"solver", "inputs", "result"}``)."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as exc:
+        raise CliError(flag, f"cannot read {path}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CliError(flag, f"{path} is not JSON ({' '.join(str(exc).split())})") from None
+    res = doc.get("result") if isinstance(doc, dict) else None
+    if not isinstance(res, dict) or not isinstance(res.get("solver"), str):
+        raise CliError(flag, f'{path} is not a result: expected the {{"solver", "inputs", "result"}} of '
+                       "mlsysim <command> --json")
+    return RecordedResult(res["solver"], {k: v for k, v in res.items() if k != "solver"})
 
 
 #: a single-result plot: (result, solver keyword arguments) -> matplotlib Figure
@@ -186,7 +229,7 @@ class SolverCommand:
                 if p.modifies is None:
                     kwargs[p.name] = solver_value
         for p in self.params:
-            if p.apply is not None and inputs[p.name] is not None:
+            if p.modifies is not None and p.apply is not None and inputs[p.name] is not None:
                 kwargs[p.modifies] = p.apply(kwargs.get(p.modifies), inputs[p.name])
         return kwargs, inputs
 
@@ -264,8 +307,33 @@ def recorded(fn: Callable, *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
     return result, list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
 
 
+#: the file formats matplotlib's Agg canvas writes (``FigureCanvasAgg.get_supported_filetypes()``)
+PLOT_FORMATS = ("eps", "jpeg", "jpg", "pdf", "pgf", "png", "ps", "raw", "rgba", "svg", "svgz", "tif", "tiff", "webp")
+
+
+def check_output(flag: str, path: str | None, plot: bool = False) -> None:
+    """Refuse, before any work, an output file that cannot be written: a missing directory, a
+    directory given as the file, a picture format matplotlib does not write."""
+    import os
+
+    if not path or path == "-":
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CliError(flag, f"cannot write {path}: the directory {folder} does not exist")
+    if os.path.isdir(path):
+        raise CliError(flag, f"cannot write {path}: it is a directory")
+    if not os.access(folder, os.W_OK):
+        raise CliError(flag, f"cannot write {path}: the directory {folder} is not writable")
+    ext = os.path.splitext(path)[1].lstrip(".").lower()
+    if plot and ext not in PLOT_FORMATS:
+        raise CliError(flag, f"cannot write {path}: {ext or 'no'} format; expected .{', .'.join(PLOT_FORMATS)}")
+
+
 def save_plot(draw: Callable[[], Any], path: str) -> None:
-    """Write the figure ``draw()`` returns (a Figure or ``(fig, ax)``) to ``path``; no matplotlib: exit 1."""
+    """Write the figure ``draw()`` returns (a Figure or ``(fig, ax)``) to ``path``; no matplotlib, a
+    bad path or format: CliError (exit 1)."""
+    check_output("--plot", path, plot=True)
     try:
         fig = draw()
     except ImportError as exc:
@@ -273,7 +341,10 @@ def save_plot(draw: Callable[[], Any], path: str) -> None:
             raise
         raise CliError("--plot", f"{exc}") from None
     fig = fig[0] if isinstance(fig, tuple) else fig
-    fig.savefig(path, dpi=100)
+    try:
+        fig.savefig(path, dpi=100)
+    except (OSError, ValueError) as exc:
+        raise CliError("--plot", f"cannot write {path}: {' '.join(str(getattr(exc, 'strerror', None) or exc).split())}")
     click.echo(f"wrote {path}", err=True)
 
 

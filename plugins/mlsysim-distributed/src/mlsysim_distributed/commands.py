@@ -5,16 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlsysim_core.cli import PRECISIONS, Param, SolverCommand
-
-
-def with_nodes(fleet: Any, nodes: int) -> Any:
-    """``fleet`` with ``nodes`` nodes of its kind (``--nodes``): the same cluster, scaled."""
-    import attrs
-
-    from mlsysim_core.validate import integer
-
-    n = integer("nodes", nodes, 1, 1 << 30)
-    return attrs.evolve(fleet, count=n, name=f"{fleet.name} [{n} nodes]")
+from mlsysim_fleet.scale import with_nodes
 
 
 def _plot(result: Any, kwargs: dict) -> Any:

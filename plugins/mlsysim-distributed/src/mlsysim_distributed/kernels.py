@@ -26,7 +26,7 @@ from mlsysim_core.physics import (
 )
 
 __all__ = [
-    "ADAM_OPTIMIZER_BYTES",
+    "ADAM_MOMENT_BYTES",
     "activation_bytes_per_layer",
     "activation_bytes_per_gpu",
     "all_to_all_time",

@@ -365,7 +365,7 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
     elif type(rc) is not str or rc not in RECOMPUTE:  # an array or a list made `in` raise
         raise InvalidInputError("activation_recomputation", rc, "one of 'selective', 'full', 'none' (or True/False)")
     G.rc = rc
-    G.sp = sp = sequence_parallel if sequence_parallel is True or sequence_parallel is False else _bool(
+    G.sp = sequence_parallel if sequence_parallel is True or sequence_parallel is False else _bool(
         "sequence_parallel", sequence_parallel)
     G.ov = overlap_comm if overlap_comm is True or overlap_comm is False else _bool("overlap_comm", overlap_comm)
     if strict is not True and strict is not False:

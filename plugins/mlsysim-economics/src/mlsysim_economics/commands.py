@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mlsysim_core.cli import Param, SolverCommand
+from mlsysim_fleet.scale import with_nodes
 
 COST = SolverCommand(
     name="cost",
@@ -23,6 +24,21 @@ COST = SolverCommand(
         Param("kwh_price", "--kwh-price", "float", help="Electricity price in USD/kWh (default: the grid's)."),
         Param("utilization", "--utilization", "float", help="Node power position between idle (0) and max (1)."),
         Param("cloud_rate", "--cloud-rate", "float", help="Cloud price per accelerator-hour (USD), for buy vs rent."),
+        Param(
+            "workload",
+            "--from",
+            "result",
+            help="A train or serve result (FILE from mlsysim train/serve ... --json): price that work, as "
+            "workload= does in Python.",
+        ),
+        Param(
+            "nodes",
+            "--nodes",
+            "int",
+            help="Use this many nodes of the cluster's kind instead of its count.",
+            modifies="fleet",
+            apply=with_nodes,
+        ),
     ),
     key_fields=(
         "tco",

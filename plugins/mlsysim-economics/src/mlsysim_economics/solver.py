@@ -28,10 +28,9 @@ node power instead of GPU TDP, host and network CapEx, input checks.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import attrs
-
 import numpy as np
 
 from mlsysim_core.errors import InvalidInputError
@@ -41,21 +40,20 @@ from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked, where
 from mlsysim_core.types import Datacenter, Fleet
 from mlsysim_core.units import DIMENSIONLESS, USD, USD_PER_HOUR, USD_PER_KWH, U
-
 from mlsysim_fleet.inputs import (
-    UpstreamEnergyNames,
-    duration_arg,
-    utilization_arg,
-    workload_usage,
     HOUR_S,
     KWH_J,
     YEAR_S,
+    UpstreamEnergyNames,
     amount,
     check_fleet,
+    duration_arg,
     facility_pue,
     node_power,
     ratio,
     site,
+    utilization_arg,
+    workload_usage,
 )
 
 #: Default service life for straight-line amortization (years). Epoch AI assumes 5 years for AI
@@ -98,16 +96,16 @@ class EconomicsResult(UpstreamEnergyNames, Result):
     nodes: int = attrs.field()
     price_source: str = attrs.field()  # "argument" (kwh_price) or "grid" (region_name's electricity_price)
     pue_source: str = attrs.field()  # "argument", "datacenter" or "grid typical_pue" (typical datacenter on the grid)
-    region_name: Optional[str] = attrs.field()
-    datacenter_name: Optional[str] = attrs.field()
+    region_name: str | None = attrs.field()
+    datacenter_name: str | None = attrs.field()
     cloud_rate = measure(_USD_PER_GPU_HOUR, doc="cloud price per accelerator-hour (if given)", optional=True)
     cloud_cost = measure("USD", doc="cloud_rate * accelerators * hours (if cloud_rate given)", optional=True)
-    cloud_to_tco_ratio: Optional[float] = attrs.field(default=None)
-    cheaper: Optional[str] = attrs.field(default=None)
+    cloud_to_tco_ratio: float | None = attrs.field(default=None)
+    cheaper: str | None = attrs.field(default=None)
     breakeven = measure("day", doc="time after which buying beats renting (None: renting always cheaper)",
                         optional=True)
     tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
-    token_rate_basis: Optional[str] = attrs.field(default=None, metadata={
+    token_rate_basis: str | None = attrs.field(default=None, metadata={
         "doc": "'request' (output tokens/s with the prompts' prefill included, continuous batching) or "
                "'decode step' (a serving result without output_len: prefill not counted)"})
     cost_per_million_tokens = measure("USD", doc="cost per hour / (tokens/s * 3600) * 1e6: per output token, the "
@@ -121,7 +119,7 @@ class EconomicsResult(UpstreamEnergyNames, Result):
                              "cost per hour / (queries_per_second * 3600) (per-step result)", optional=True)
     queries_per_second = measure("1/s", doc="fleet samples (queries) per second from a per-step result's throughput",
                                  optional=True)
-    replica_accelerators: Optional[float] = attrs.field(default=None)
+    replica_accelerators: float | None = attrs.field(default=None)
     workload_time = measure("h", doc="wall time of the training run costed", optional=True)
     workload_cost = measure("USD", doc="cost of the training run (owned fleet)", optional=True)
     workload_cloud_cost = measure("USD", doc="cost of the training run at cloud_rate", optional=True)
@@ -129,26 +127,26 @@ class EconomicsResult(UpstreamEnergyNames, Result):
     # upstream 0.1.1 names (floats in USD; energies as kWh Quantities)
     @property
     def capex_usd(self) -> float:
-        return float(self._capex)
+        return float(self.si("capex"))
 
     @property
     def opex_energy_usd(self) -> float:
-        return float(self._opex_energy)
+        return float(self.si("opex_energy"))
 
     @property
     def opex_maintenance_usd(self) -> float:
-        return float(self._opex_maintenance)
+        return float(self.si("opex_maintenance"))
 
     @property
     def total_opex_usd(self) -> float:
-        return float(self._opex)
+        return float(self.si("opex"))
 
     @property
     def tco_usd(self) -> float:
-        return float(self._tco)
+        return float(self.si("tco"))
 
 
-def _price(name: str, value: Any, default: Optional[float], part: str, *, allow_zero: bool = False) -> float:
+def _price(name: str, value: Any, default: float | None, part: str, *, allow_zero: bool = False) -> float:
     """A part price (USD): the argument if given, else the catalog's; neither is an error naming the part."""
     if value is not None:
         return amount(name, value, USD, 1.0, "USD", low_open=not allow_zero)

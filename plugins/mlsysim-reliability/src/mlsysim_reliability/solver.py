@@ -115,9 +115,11 @@ def _time(name: str, value: Any, factor: float, what: str, *, allow_zero: bool =
         v = float(value) * factor
     else:
         v = None
-    if v is None or not isinstance(v, Real) or not (v >= 0.0 if allow_zero else v > 0.0) or not math.isfinite(v):
-        raise InvalidInputError(name, value, f"a finite number {'>=' if allow_zero else '>'} 0 ({what}) or a time Quantity")
-    return float(v)
+    x = float(v) if isinstance(v, Real) else math.nan  # None, an array or a complex fails the test below
+    if not (x >= 0.0 if allow_zero else x > 0.0) or not math.isfinite(x):
+        raise InvalidInputError(name, value,
+                                f"a finite number {'>=' if allow_zero else '>'} 0 ({what}) or a time Quantity")
+    return x
 
 
 _factors: dict = {}  # Quantity units -> seconds per unit (to_si's dimension check on first sight)

@@ -110,6 +110,24 @@ class ServingResult(Result):
     model: str = attrs.field()
     notes: tuple = attrs.field(factory=tuple, converter=tuple, metadata={
         "doc": "every default taken for a value not given: precision, usable-memory share, link latency, TP limit"})
+    # SI stores behind the Quantity views above (set by @result), read by the explanations below
+    _total_memory_required: float
+    _memory_available: float
+    _weights_per_gpu: float
+    _kv_cache_per_gpu: float
+    _workspace_per_gpu: float
+    _prefill_compute_time: float
+    _prefill_memory_time: float
+    _prefill_communication_time: float
+    _decode_compute_time: float
+    _decode_memory_time: float
+    _decode_communication_time: float
+    _itl_mean: float | None
+    _arrival_rate: float | None
+    _saturation_rate: float | None
+    _ttft_p99: float | None
+    _queue_wait_mean: float | None
+    _max_arrival_rate: float | None
 
     @property
     def bottlenecks(self) -> dict:
@@ -131,9 +149,11 @@ class ServingResult(Result):
                      f"(utilization {self.utilization:.2f}, limited by {self.binding_limit}); queues grow without "
                      f"bound: lower the rate to below {sat:.4g} req/s or add replicas."]
         else:
+            p99, wait, itl = self._ttft_p99, self._queue_wait_mean, self._itl_mean
+            assert p99 is not None and wait is not None and itl is not None  # filled whenever utilization is
             lines = [f"Traffic: {rate:.4g} req/s, utilization {self.utilization:.2f} of {sat:.4g} req/s "
-                     f"(saturates on {self.binding_limit}); TTFT p99 {self._ttft_p99 * 1e3:.4g} ms = queue "
-                     f"{self._queue_wait_mean * 1e3:.4g} ms mean + prefill, ITL mean {self._itl_mean * 1e3:.4g} ms."]
+                     f"(saturates on {self.binding_limit}); TTFT p99 {p99 * 1e3:.4g} ms = queue "
+                     f"{wait * 1e3:.4g} ms mean + prefill, ITL mean {itl * 1e3:.4g} ms."]
         if self.slo_attainment is not None:
             lines.append(f"SLO: {self.slo_attainment:.1%} of requests meet both; max rate at p{self.slo_percentile} "
                          f"{self._max_arrival_rate:.4g} req/s.")

@@ -15,6 +15,8 @@ from collections import deque
 
 import numpy as np
 
+from .traffic import StepCost
+
 
 def draw_lengths(rng, mean, cv, dist, n, top):
     """``n`` integer lengths in [1, top] with ``mean`` and coefficient of variation ``cv``
@@ -40,7 +42,9 @@ def interarrivals(rng, rate, cv, n):
     return rng.gamma(k, 1.0 / (rate * k), n)
 
 
-def simulate(cost, prompts, outputs, hit, M, max_seqs, kv_tokens, arrivals=None, clients=None):
+def simulate(cost: StepCost, prompts: np.ndarray, outputs: np.ndarray, hit: float, M: int, max_seqs: int,
+             kv_tokens: float, arrivals: np.ndarray | None = None,
+             clients: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Serve ``len(prompts)`` requests; open loop at the given ``arrivals`` times, or closed loop
     with ``clients`` users each sending its next request when the previous one finishes.
 
@@ -58,7 +62,7 @@ def simulate(cost, prompts, outputs, hit, M, max_seqs, kv_tokens, arrivals=None,
     first = np.full(n, np.nan)
     finish = np.full(n, np.nan)
     time_of = cost.time1
-    waiting: deque = deque()
+    waiting: deque[int] = deque()
     nxt = 0
     if clients is not None:
         arrive[:clients] = 0.0
@@ -74,10 +78,10 @@ def simulate(cost, prompts, outputs, hit, M, max_seqs, kv_tokens, arrivals=None,
     kv_used = 0
     n_dec = 0
     base = 0.0  # sum over decoding sequences of (S_i - k0_i): their contexts sum to base + n_dec*k
-    done_heap: list = []  # (last step index, request)
-    filled = {}  # request -> prefill tokens done (admitted, prefilling)
-    pre_order: deque = deque()  # admitted requests still prefilling, FCFS
-    fin_k0 = {}  # request -> step of its first token
+    done_heap: list[tuple[int, int]] = []  # (last step index, request)
+    filled: dict[int, int] = {}  # request -> prefill tokens done (admitted, prefilling)
+    pre_order: deque[int] = deque()  # admitted requests still prefilling, FCFS
+    fin_k0: dict[int, int] = {}  # request -> step of its first token
     finished = 0
     while finished < n:
         if arr_list is not None:

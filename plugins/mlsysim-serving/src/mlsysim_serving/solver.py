@@ -50,7 +50,7 @@ class _Shape:
         embed = float((model.vocab_size or 0) * model.hidden_dim) if not model.tied_embeddings else 0.0
         active = float(si.active_parameters)
         e, k = model.experts, model.active_experts
-        if model.is_moe and e > k and active < total:
+        if e is not None and k is not None and model.is_moe and e > k and active < total:
             experts = (total - active) / (e - k) * e
             self.expert_share = k / e
         else:
@@ -76,6 +76,9 @@ _shapes: dict[int, _Shape] = {}
 def _shape(model: Any) -> _Shape:
     s = _shapes.get(id(model))
     if s is None or s.model is not model:
+        if isinstance(model, str):
+            raise InvalidInputError("model", model, "a TransformerWorkload object, not a name "
+                                    f"(a catalog name was given: pass mlsysim.Models.{model})")
         if not isinstance(model, TransformerWorkload):
             raise InvalidInputError(
                 "model", model, "a TransformerWorkload (an LLM, e.g. mlsysim.Models.Language.Llama3_8B); "
@@ -226,9 +229,10 @@ class ServingModel(Solver):
             kv_precision = precision if b >= 1.0 else "fp16"
             b_kv = PRECISION_BYTES[kv_precision]
         else:
-            b_kv = PRECISION_BYTES.get(kv_precision) if kv_precision.__class__ is str else None
-            if b_kv is None:
+            known = PRECISION_BYTES.get(kv_precision) if kv_precision.__class__ is str else None
+            if known is None:
                 raise InvalidInputError("kv_precision", kv_precision, _PREC_LIST)
+            b_kv = known
         eta_c = E.compute_efficiency(b) if efficiency is None else V.fraction("efficiency", efficiency)
         eta_m = E.MEMORY_STREAM if memory_efficiency is None else V.fraction("memory_efficiency", memory_efficiency)
         if raise_errors is not True and raise_errors is not False:
@@ -288,6 +292,8 @@ class ServingModel(Solver):
                 v = np.full(n, v, dtype=np.int64)
             lengths[k] = v
         seq, batch, out = lengths["seq_len"], lengths["batch_size"], lengths["output_len"]
+        if seq is None or batch is None:
+            raise InvalidInputError("seq_len" if seq is None else "batch_size", None, "an integer >= 1")
         top = min(shape.max_seq, _MAX)
         bad = not_integers(seq, 1, top) | not_integers(batch, 1, _MAX)
         if out is not None:

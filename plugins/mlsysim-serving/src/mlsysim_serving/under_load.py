@@ -42,14 +42,18 @@ def _seconds(name: str, value: Any) -> float:
         if not isinstance(value, Quantity):
             value = float(value)
     if isinstance(value, Quantity):
-        return V.quantity(name, value, ureg.s)
+        seconds = V.quantity(name, value, ureg.s)
+        assert seconds is not None  # not optional: V.quantity raises on None
+        return seconds
     return V.number(name, value, 0.0, math.inf, low_open=True, high_open=True)
 
 
 def check_rate(value: Any) -> float:
     """arrival_rate as requests/s: a number or a Quantity in 1/s, finite and > 0."""
     if isinstance(value, Quantity):
-        return V.quantity("arrival_rate", value, ureg.Unit("1/s"))
+        rate = V.quantity("arrival_rate", value, ureg.Unit("1/s"))
+        assert rate is not None  # not optional: V.quantity raises on None
+        return rate
     return V.number("arrival_rate", value, 0.0, math.inf, low_open=True, high_open=True)
 
 
@@ -60,7 +64,7 @@ def check(a: dict, seq_len: int, output_len: Any, max_seq: int) -> dict:
     rate, conc = a.get("arrival_rate"), a.get("concurrency")
     if rate is not None and conc is not None:
         raise InvalidInputError("concurrency", conc, "None when arrival_rate is given (open or closed loop, not both)")
-    c = {"arrival_rate": None if rate is None else (
+    c: dict[str, Any] = {"arrival_rate": None if rate is None else (
         rate if isinstance(rate, np.ndarray) else check_rate(rate)),
          "concurrency": None if conc is None else V.integer("concurrency", conc, 1, 1 << 24)}
     c["arrival_cv"] = V.number("arrival_cv", a.get("arrival_cv", 1.0), 0.0, 10.0)

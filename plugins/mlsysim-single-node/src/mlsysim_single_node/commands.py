@@ -226,8 +226,8 @@ def compare(
             + f"); speedup vs {results[0][0]}\n"
         )
         click.echo(table(["hardware", "latency", "throughput", "speedup", "wall", "why", "MFU", "memory"], rows))
-    for w in dict.fromkeys(warns):
-        click.echo(f"warning: {w}", err=True)
+    for warning in dict.fromkeys(warns):
+        click.echo(f"warning: {warning}", err=True)
     if plot:
         from .plots import plot_roofline
 

@@ -67,6 +67,19 @@ class PerformanceProfile(Result):
     model: str = attrs.field(metadata={"doc": "model name"})
     notes: tuple = attrs.field(factory=tuple, converter=tuple, metadata={
         "doc": "every default taken for a value not given: precision, usable-memory share, missing TDP"})
+    # SI stores behind the Quantity views above (set by @result), read by the explanations below
+    _latency: float
+    _throughput: float
+    _latency_compute: float
+    _latency_memory: float
+    _latency_overhead: float
+    _arithmetic_intensity: float
+    _ridge_point: float
+    _memory_footprint: float
+    _memory_available: float
+    _memory_capacity: float
+    _offload_spill_bytes: float | None
+    _offload_bandwidth: float | None
 
     @property
     def energy_per_inference(self):
@@ -82,8 +95,9 @@ class PerformanceProfile(Result):
             f"{'<=' if self.feasible else '>'} available {_gb(avail)} (usable share of {_gb(self._memory_capacity)}) on {self.hardware}."
         ]
         if not self.feasible:
-            if self._offload_bandwidth:
-                lines.append(f"Offload: {_gb(self._offload_spill_bytes)} spill over the host link at {self._offload_bandwidth / 1e9:.4g} GB/s every step.")
+            spill, link_bw = self._offload_spill_bytes, self._offload_bandwidth
+            if link_bw and spill is not None:  # both set when the step does not fit and a host link exists
+                lines.append(f"Offload: {_gb(spill)} spill over the host link at {link_bw / 1e9:.4g} GB/s every step.")
             else:
                 lines.append(f"Offload: {self.hardware} has no host link in the catalog, the step cannot run (latency = inf).")
         ai, ridge = self._arithmetic_intensity, self._ridge_point

@@ -47,14 +47,15 @@ class _Shape:
         self.acts = float(model.activations_per_sample or 0)
         self.max_seq = getattr(model, "max_seq_len", None) or _MAX
         self.is_decoder = isinstance(model, TransformerWorkload)  # a transformer by its geometry
-        self.is_encoder = self.is_decoder and model.stack == "encoder"
-        if self.is_decoder:
+        self.is_encoder = False
+        if isinstance(model, TransformerWorkload):
+            self.is_encoder = model.stack == "encoder"
             si = model.si
             total = float(model.parameters)
             embed = float((model.vocab_size or 0) * model.hidden_dim) if not model.tied_embeddings else 0.0
             active = float(si.active_parameters)
             e, k = model.experts, model.active_experts
-            if model.is_moe and e > k and active < total:
+            if e is not None and k is not None and model.is_moe and e > k and active < total:
                 per_expert = (total - active) / (e - k)
                 experts = per_expert * e
                 share = k / e
@@ -208,8 +209,8 @@ class SingleNodeModel(Solver):
         errors.check(not_integers(batch, 1, _MAX), batch, lambda i: V.integer("batch_size", batch[i].item(), 1, _MAX))
         seq = vec.get("seq_len")
         if seq is not None:
-            top = int(min(shape.max_seq, _MAX))
-            errors.check(not_integers(seq, 1, top), seq, lambda i: V.integer("seq_len", seq[i].item(), 1, top))
+            top, given = int(min(shape.max_seq, _MAX)), seq
+            errors.check(not_integers(given, 1, top), given, lambda i: V.integer("seq_len", given[i].item(), 1, top))
         elif a["seq_len"] is not None:  # one value for the group (not an integer: the whole group is invalid)
             seq = np.full(n, V.integer("seq_len", a["seq_len"], 1, int(min(shape.max_seq, _MAX))), dtype=np.int64)
         else:
@@ -314,7 +315,7 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, eta_
     spill, host_bytes = K.offload_bytes(footprint, usable, moved)
     link = hardware.interconnect
     offload_bw = None if link is None else link.si.bandwidth
-    host_spb = 0.0 if link is None else 1.0 / (offload_bw * E.NETWORK)
+    host_spb = 0.0 if offload_bw is None else 1.0 / (offload_bw * E.NETWORK)
 
     tdp = hw.tdp
     latency, t_c, t_m, mfu, power, energy = K.roofline(

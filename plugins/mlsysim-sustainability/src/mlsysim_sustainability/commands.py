@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlsysim_core.cli import Param, SolverCommand
+from mlsysim_fleet.scale import with_nodes
 
 
 def _sweep_plot(points: list, varied: list, objectives: tuple) -> Any:
@@ -35,6 +36,21 @@ CARBON = SolverCommand(
         Param("boundary", "--boundary", "choice", "facility", choices=("accelerator", "it", "facility"),
               help="Energy counted in the headline: accelerator TDP (model cards), IT (whole nodes) or facility "
                    "(x PUE)."),
+        Param(
+            "workload",
+            "--from",
+            "result",
+            help="A train or serve result (FILE from mlsysim train/serve ... --json): the footprint of that "
+            "work, as workload= does in Python.",
+        ),
+        Param(
+            "nodes",
+            "--nodes",
+            "int",
+            help="Use this many nodes of the cluster's kind instead of its count.",
+            modifies="fleet",
+            apply=with_nodes,
+        ),
     ),
     key_fields=(
         "carbon_footprint",

@@ -32,10 +32,9 @@ facility separate, a default utilization that is not 100 %, input checks, no sil
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any
 
 import attrs
-
 import numpy as np
 
 from mlsysim_core.errors import InvalidInputError
@@ -45,21 +44,20 @@ from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked
 from mlsysim_core.types import Datacenter, Fleet
 from mlsysim_core.units import DIMENSIONLESS, KG, L_PER_KWH, U
-
 from mlsysim_fleet.inputs import (
-    UpstreamEnergyNames,
-    duration_arg,
-    utilization_arg,
-    workload_usage,
     KWH_J,
     YEAR_S,
+    UpstreamEnergyNames,
     amount,
     check_fleet,
+    duration_arg,
     facility_pue,
     facility_wue,
     node_power,
     ratio,
     site,
+    utilization_arg,
+    workload_usage,
 )
 
 #: Service life over which embodied carbon is amortized (years): Epoch AI's AI-server lifetime from
@@ -105,13 +103,13 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
     accelerators: int = attrs.field()
     nodes: int = attrs.field()
     region_name: str = attrs.field()
-    datacenter_name: Optional[str] = attrs.field()  # None: a typical datacenter on region_name's grid
+    datacenter_name: str | None = attrs.field()  # None: a typical datacenter on region_name's grid
     pue_source: str = attrs.field()  # "argument", "datacenter" or "grid typical_pue"
     offsite_water_known: bool = attrs.field()  # False: the grid states no water intensity (off-site = 0)
     embodied_source: str = attrs.field()  # "catalog", "argument", "excluded" or "not in catalog" (0 counted)
     service_life_years: float = attrs.field()
     tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
-    replica_accelerators: Optional[float] = attrs.field(default=None)
+    replica_accelerators: float | None = attrs.field(default=None)
     energy_per_million_tokens = measure("kWh", doc="energy (at the boundary) per 1M output tokens", optional=True)
     energy_per_query = measure("Wh", doc="energy (at the boundary) per query (tokens_per_query given) or per sample "
                                "(per-step result)", optional=True)
@@ -128,15 +126,15 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
 
     @property
     def carbon_footprint_kg(self) -> float:
-        return float(self._carbon_footprint)
+        return float(self.si("carbon_footprint"))
 
     @property
     def embodied_carbon_kg(self) -> float:
-        return float(self._embodied_carbon)
+        return float(self.si("embodied_carbon"))
 
     @property
     def water_usage_liters(self) -> float:
-        return float(self._water_usage) * _M3_TO_L
+        return float(self.si("water_usage")) * _M3_TO_L
 
     def explain(self) -> str:
         """Every field, then the boundary each energy figure stands for and who publishes at it."""
@@ -166,7 +164,7 @@ class SustainabilityModel(Solver):
         grid: Any = None,
         pue: Any = None,
         wue: Any = None,
-        embodied: Optional[bool] = None,
+        embodied: bool | None = None,
         service_life_years: Any = DEFAULT_SERVICE_LIFE_YEARS,
         workload: Any = None,
         tokens_per_query: Any = None,
