@@ -18,7 +18,7 @@ def csv_row(inputs: dict, result: Any) -> dict:
 
 
 def click_type(p: Param) -> Any:
-    if p.kind == "choice":
+    if p.kind in ("choice", "bool"):
         return click.Choice(p.choices, case_sensitive=False)
     return {"int": click.INT, "float": click.FLOAT}.get(p.kind, click.STRING)
 

@@ -93,7 +93,7 @@ def _one(p: Param, item: str, flag: str) -> Any:
     except ValueError:
         expected = "an integer or a range a..b[:xK|:+K]" if p.kind == "int" else "a number or a range a..b:+K|:xK"
         raise CliError(flag, f"{item!r} is invalid: expected {expected}") from None
-    if p.kind == "choice":
+    if p.kind in ("choice", "bool"):
         low = {c.lower(): c for c in p.choices}
         if item.lower() not in low:
             raise CliError(flag, f"{item!r} is invalid: expected one of {', '.join(p.choices)}")
@@ -446,9 +446,8 @@ def make_sweep_command(cmd: SolverCommand) -> click.Command:
 
     params: list[click.Parameter] = []
     for p in cmd.params:
-        kind = {"int": "INTS", "float": "NUMS", "choice": "|".join(p.choices[:4]) + ",...", "str": "TEXTS"}.get(
-            p.kind, "KEYS"
-        )
+        kind = {"int": "INTS", "float": "NUMS", "choice": "|".join(p.choices[:4]) + ",...", "bool": "on,off",
+                "str": "TEXTS"}.get(p.kind, "KEYS")
         extra: dict[str, Any] = {} if p.default is None else {"default": str(p.default), "show_default": True}
         lists = " Comma list" + ("; ranges a..b, a..b:x2, a..b:+K." if p.kind == "int" else
                                  "; ranges a..b:+K, a..b:xK." if p.kind == "float" else ".")

@@ -38,8 +38,9 @@ USER_PRIORITY = 10**9
 SECTION_TYPES = {
     "hardware": T.HardwareNode, "models": T.Workload, "fabrics": T.NetworkFabric,
     "nodes": T.Node, "clusters": T.Fleet, "grids": T.GridProfile, "datacenters": T.Datacenter,
+    "storage": T.StorageTier,
 }
-_BUILD_ORDER = ("hardware", "models", "fabrics", "grids", "datacenters", "nodes", "clusters")
+_BUILD_ORDER = ("hardware", "models", "fabrics", "grids", "datacenters", "nodes", "clusters", "storage")
 _MODEL_KINDS = {"transformer": T.TransformerWorkload, "cnn": T.CNNWorkload, "workload": T.Workload}
 _META = ("category", "aliases")
 #: (priority, plugin order, provider, RawEntry or Entry): one provider's offer of one catalog key.
@@ -175,6 +176,8 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
         return cls(**t)
     if s == "fabrics":
         return T.NetworkFabric(**_take(raw, _fields(T.NetworkFabric), {"name", "bandwidth", "source"}))
+    if s == "storage":
+        return T.StorageTier(**_take(raw, _fields(T.StorageTier), {"name", "source"}))
     if s == "grids":
         return T.GridProfile(**_take(raw, _fields(T.GridProfile), {"name", "carbon_intensity", "source"}))
     if s == "datacenters":
@@ -339,6 +342,7 @@ class Catalog:
             "Nodes": Namespace("node", flat("nodes")),
             "Fabrics": fabrics,
             "Clusters": Namespace("cluster", flat("clusters")),
+            "Storage": Namespace("storage", flat("storage")),
         })
         grids = Namespace("grid", flat("grids"))
         self.Infra = Namespace("infrastructure", flat("grids"), {

@@ -19,7 +19,7 @@ import attrs
 
 from .errors import CatalogError
 
-SECTIONS = ("hardware", "models", "fabrics", "nodes", "clusters", "grids", "datacenters")
+SECTIONS = ("hardware", "models", "fabrics", "nodes", "clusters", "grids", "datacenters", "storage")
 MAX_FILE_BYTES = 4_000_000
 MAX_DEPTH = 6
 MAX_STRING = 20_000

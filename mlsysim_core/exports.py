@@ -13,6 +13,7 @@ _BY_MODULE = {
     "mlsysim_core.types": (
         "HardwareNode", "ComputeCore", "MemoryHierarchy", "IOInterconnect", "Workload", "TransformerWorkload",
         "CNNWorkload", "NetworkFabric", "Node", "Fleet", "Cluster", "GridProfile", "Datacenter", "Component",
+        "StorageTier",
         "PRECISION_BYTES",
     ),
     "mlsysim_core.units": ("ureg", "Q_", "Quantity"),

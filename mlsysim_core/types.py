@@ -631,6 +631,34 @@ class GridProfile:
         return float(self.typical_wue.to("L/kWh").magnitude)
 
 
+STORAGE_KINDS = ("parallel-filesystem", "object-store", "node-local")
+
+
+@frozen(kw_only=True)
+class StorageTier:
+    """Where checkpoints are written: the aggregate write bandwidth of a shared system (all clients
+    together) and/or the write bandwidth one node reaches (its storage NICs or local drives); a
+    node-local tier has only the latter. A checkpoint of B bytes from n nodes takes
+    max(B / aggregate, B / (n x node)) (the slower of the shared system and the clients)."""
+
+    name: str = text()
+    kind: str = field(default="parallel-filesystem", validator=_check_choice("kind", STORAGE_KINDS))
+    write_bandwidth: Optional[Quantity] = qty(BYTE_PER_S, optional=True)
+    node_write_bandwidth: Optional[Quantity] = qty(BYTE_PER_S, optional=True)
+    source: str = text("")
+    si: Any = _si_field()
+
+    def __attrs_post_init__(self) -> None:
+        if self.write_bandwidth is None and self.node_write_bandwidth is None:
+            raise InvalidInputError("write_bandwidth", None, "an aggregate write bandwidth, a node_write_bandwidth, "
+                                    "or both")
+        if self.kind == "node-local" and self.write_bandwidth is not None:
+            raise InvalidInputError("write_bandwidth", self.write_bandwidth, "None for a node-local tier (give "
+                                    "node_write_bandwidth: each node writes to its own drives)")
+        _set_si(self, write_bandwidth=_si(self.write_bandwidth, BYTE_PER_S),
+                node_write_bandwidth=_si(self.node_write_bandwidth, BYTE_PER_S))
+
+
 @frozen(kw_only=True)
 class Datacenter:
     """A facility on a grid: PUE (>= 1) and on-site WUE (litres per IT kWh)."""

@@ -16,7 +16,7 @@ from mlsysim_core.cli import CliError, emit, table
 _SECTION_GROUPS = {
     "hardware": ("hardware",),
     "models": ("models",),
-    "systems": ("fabrics", "nodes", "clusters"),
+    "systems": ("fabrics", "nodes", "clusters", "storage"),
     "infra": ("grids", "datacenters"),
 }
 
@@ -37,6 +37,10 @@ def _summary(e: Any) -> str:
         return f"{v.carbon_intensity:~.4gP}"
     if e.section == "datacenters":
         return f"PUE {v.pue}, on {v.grid.name}"
+    if e.section == "storage":
+        bw = [f"{q.to('GB/s'):~.4gP}{what}" for q, what in ((v.write_bandwidth, " aggregate"),
+                                                            (v.node_write_bandwidth, " per node")) if q is not None]
+        return f"{v.kind}, write " + ", ".join(bw)
     return ""
 
 

@@ -106,7 +106,7 @@ def test_train_json_matches_the_python_api_and_nodes_override():
     r = mlsysim.DistributedModel().solve(M.Llama3_70B, C.Research_256, batch_size=256, tp_size=8, pp_size=4,
                                          microbatch_count=8, zero_stage=1, seq_len=4096)
     assert q(d["result"]["step_time"], "ms") == pytest.approx(r.step_time.to("ms").magnitude, rel=1e-12)
-    assert d["result"]["parallelism"] == {"dp": 8, "tp": 8, "pp": 4, "ep": 1}
+    assert d["result"]["parallelism"] == {"dp": 8, "tp": 8, "pp": 4, "ep": 1, "cp": 1}
     half = js("train", "Llama3_70B", "Research_256", "--tp", "8", "--pp", "4", "--batch-size", "128", "--nodes", "16")
     assert half["inputs"]["nodes"] == 16 and half["result"]["total_accelerators"] == 128
 

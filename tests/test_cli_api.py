@@ -246,6 +246,9 @@ def _builtin_names() -> set[str]:
         "utilization",
         "accelerators",
         "phase",
+        "storage",  # a catalog kind (mlsysim.Systems.Storage)
+        "fp8",  # a precision the host defines
+        "training",
         "method",
         "workload",
     }  # catalog kinds, host arguments, plain words

@@ -40,9 +40,10 @@ SECTIONS = {
     "hardware": (("hardware",), "hardware"),
     "cluster": (("clusters",), "systems"),
     "datacenter": (("datacenters", "grids"), "infra"),
+    "storage": (("storage",), "systems"),
 }
 #: every parameter kind: catalog names, then plain values
-KINDS = frozenset(SECTIONS) | {"int", "float", "str", "choice", "result"}
+KINDS = frozenset(SECTIONS) | {"int", "float", "str", "choice", "bool", "result"}
 #: the precisions of ``mlsysim_core.types.PRECISION_BYTES`` (without importing pint), for choice parameters
 PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "int8", "int4")
 OPTIONS_KEY = "mlsysim.options"
@@ -62,8 +63,8 @@ class Param:
 
     ``name``: the solver keyword. ``flag``: ``"--batch-size"`` (an option) or ``"MODEL"`` (a positional
     argument of ``mlsysim <cmd>``; ``--model`` in ``mlsysim sweep <cmd>``). ``kind``: ``model``,
-    ``hardware``, ``cluster``, ``datacenter`` (catalog names, resolved by :func:`lookup`), ``int``,
-    ``float``, ``str`` or ``choice`` (one of ``choices``). ``unit``: an int/float the solver receives as a
+    ``hardware``, ``cluster``, ``datacenter``, ``storage`` (catalog names, resolved by :func:`lookup`), ``int``,
+    ``float``, ``str``, ``choice`` (one of ``choices``) or ``bool`` (``on``/``off``, the solver gets True/False). ``unit``: an int/float the solver receives as a
     Quantity in this unit. ``modifies``/``apply``: a value that is not a solver keyword but changes
     another parameter's value: the solver gets ``apply(value of modifies, this value)``.
     """
@@ -82,6 +83,8 @@ class Param:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"Param {self.name!r}: kind {self.kind!r} is not one of {', '.join(sorted(KINDS))}")
+        if self.kind == "bool" and not self.choices:
+            object.__setattr__(self, "choices", ("on", "off"))
         if self.kind == "choice" and not self.choices:
             raise ValueError(f"Param {self.name!r}: kind 'choice' needs choices")
         if self.positional and not self.required:
@@ -104,6 +107,8 @@ class Param:
         """(what ``inputs`` echoes, what the solver gets) for one parsed value; errors name ``flag``."""
         if self.kind in SECTIONS:
             return v if isinstance(v, tuple) else lookup(self.kind, v, flag or self.flag)
+        if self.kind == "bool":
+            return v, v == "on"
         if self.kind == "result":
             return v, load_result(v, flag or self.flag)
         if self.unit is not None:

@@ -27,6 +27,9 @@ class TestDistributedContract(SolverContract):
             "sequence_parallel": ([True, False], False), "overlap_comm": ([True, False], False),
             "overlap_efficiency": (num(0, 1), False), "v_stages": (ints(1, 4), False),
             "efficiency": (num(1e-9, 1.0), False), "tokens": (num(1, 1e15), False), "strict": ([True, False], False),
+            "cp_size": (pow2, False), "cp_variant": (["ring", "all-gather"], False),
+            "schedule": ([None, "gpipe", "1f1b", "interleaved", "zb-h1", "zb-v", "dualpipe"], False),
+            "fp8": ([True, False], False),
         }
 
     def examples(self):
@@ -35,4 +38,5 @@ class TestDistributedContract(SolverContract):
 
     def sweep_grid(self):
         return dict(model=M.Llama3_70B, fleet=[C.Research_256, C.Frontier_8K], batch_size=[256, 1024, 3],
-                    tp_size=[1, 8, 3], pp_size=[1, 4], microbatch_count=[1, 8], zero_stage=[0, 3])
+                    tp_size=[1, 8, 3], pp_size=[1, 4], microbatch_count=[1, 8], zero_stage=[0, 3],
+                    cp_size=[1, 2], schedule=["1f1b", "zb-v"])

@@ -122,7 +122,7 @@ def test_small_configuration_by_hand():
     """8 GPUs (2 nodes x 4), tp2 pp2 dp2, B=8, m=2, S=512, compute eff 0.5, network eff 1."""
     r = solve(TINY, small_fleet(), batch_size=8, tp_size=2, pp_size=2, microbatch_count=2, seq_len=512,
               efficiency=EXACT)
-    assert r.parallelism == {"dp": 2, "tp": 2, "pp": 2, "ep": 1}
+    assert r.parallelism == {"dp": 2, "tp": 2, "pp": 2, "ep": 1, "cp": 1}
     assert r.micro_batch_size == 2.0 and r.local_batch_size == 4
     S, t, b = 512, 2, 2.0
     # FLOPs per token per layer: 6 * 12h^2 + 12 S h (model); selective recompute + 4 S h
@@ -175,7 +175,7 @@ def test_small_configuration_by_hand():
 def test_large_configuration_by_hand():
     """Llama-3-70B on 8,192 H100 (1,024 DGX, IB NDR): tp8 pp8 dp128, B=4096, m=16, ZeRO-1, defaults."""
     r = solve(LLAMA70, FRONTIER, batch_size=4096, tp_size=8, pp_size=8, microbatch_count=16, zero_stage=1)
-    assert r.parallelism == {"dp": 128, "tp": 8, "pp": 8, "ep": 1}
+    assert r.parallelism == {"dp": 128, "tp": 8, "pp": 8, "ep": 1, "cp": 1}
     assert r.seq_len == 2048 and r.micro_batch_size == 2.0
     S, h, F, eta_c, eta_n = 2048, 8192, 989.5e12, 0.60, 0.80
     layer_p = (70_553_706_496 - 2 * 128256 * h) / 80        # 855,654,502.4 (minus embedding and LM head)
@@ -340,7 +340,7 @@ def test_result_serialises_and_explains():
     r = solve(TINY, small_fleet(), batch_size=8, seq_len=512)
     d = r.to_dict()
     assert d["solver"] == "DistributedModel"
-    assert d["step_time"]["unit"] == "ms" and d["parallelism"] == {"dp": 8, "tp": 1, "pp": 1, "ep": 1}
+    assert d["step_time"]["unit"] == "ms" and d["parallelism"] == {"dp": 8, "tp": 1, "pp": 1, "ep": 1, "cp": 1}
     assert "bubble_fraction" in r.explain()
     assert r["scaling_efficiency"] == r.scaling_efficiency
 

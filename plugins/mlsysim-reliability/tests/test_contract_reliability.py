@@ -12,6 +12,11 @@ from mlsysim_core.types import Component
 C = mlsysim.Systems.Clusters
 
 
+def _training():
+    return mlsysim.DistributedModel().solve(mlsysim.Models.Language.Llama3_8B, C.Research_256, batch_size=256,
+                                            tp_size=8, zero_stage=1)
+
+
 class TestReliabilityContract(SolverContract):
     solver = "ReliabilityModel"
     distribution = "mlsysim-reliability"
@@ -32,6 +37,9 @@ class TestReliabilityContract(SolverContract):
                                        mttf=rng.choice(hours)) for _ in range(rng.randrange(4))]
                             for _ in range(30)], False),
             "checkpoint_interval": (num(1e-3, 1e7) + qnum(1e-3, 1e7, "s"), False),
+            "training": ([None, None, _training()], False),
+            "storage": ([None, None] + catalog_values("storage"), False),
+            "asynchronous_checkpoint": ([False, True], False),
         }
 
     def never_completes(self, result):

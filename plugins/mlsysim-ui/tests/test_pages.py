@@ -90,7 +90,7 @@ def test_training_page_breaks_the_step_down():
     assert shown["mfu"].value == d.mfu and shown["step_time"].value == d.step_time.magnitude
     step = ans.charts[0]["data"]
     assert sum(t["x"][0] for t in step) == pytest.approx(d.step_time.to("ms").magnitude, rel=1e-9)
-    assert shown["parallelism"].text == "dp=8 tp=8 pp=4 ep=1"
+    assert shown["parallelism"].text == "dp=8 tp=8 pp=4 ep=1 cp=1"
 
 
 def test_fleet_page_runs_each_fleet_solver_for_the_same_duration():

@@ -30,7 +30,7 @@ __all__ = [
     "activation_bytes_per_layer",
     "activation_bytes_per_gpu",
     "all_to_all_time",
-    "bubble_time",
+    "cp_kv_exchange_time",
     "dp_gradient_sync_time",
     "hierarchical_allreduce_time",
     "layer_flops_per_token",
@@ -153,15 +153,14 @@ def activation_bytes_per_layer(seq_len, micro_batch, hidden, heads, t, sequence_
     return sbh * per * bytes_scale
 
 
-def activation_bytes_per_gpu(per_layer, layers_on_stage, m, p, v=1, output_bytes=0.0):
+def activation_bytes_per_gpu(per_layer, layers_on_stage, in_flight, p, output_bytes=0.0):
     """Activations held by the busiest pipeline stage, in bytes.
 
-    1F1B keeps min(m, p) micro-batches in flight on the first stage; the interleaved schedule
-    multiplies that by (1 + (p-1)/(p*v)) (Korthikanti et al. 2022, Sec. 4.2.3; Narayanan et al.
-    2021, Sec. 2.2.2). The last stage keeps one micro-batch in flight plus the output layer
-    (``output_bytes``: final norm, logits and loss, 4*s*b*h/t*(1 + V/h)); the larger of the two.
+    The first stage keeps ``in_flight`` micro-batches of its layers' activations (the schedule's:
+    :func:`mlsysim_distributed.schedules.in_flight`, min(m, p) for 1F1B). The last stage keeps one
+    micro-batch in flight plus the output layer (``output_bytes``: final norm, logits and loss,
+    4*s*b*h/t*(1 + V/h)); the larger of the two (Korthikanti et al. 2022, Sec. 4.2.3).
     """
-    in_flight = _min(m, p) * (1.0 + (p - 1.0) / (p * v) if v > 1 else 1.0)
     first = per_layer * layers_on_stage * in_flight
     if p == 1:
         return first + output_bytes
@@ -217,6 +216,31 @@ def zero3_microbatch_time(allreduce_weights, allreduce_grads):
     return allreduce_weights + 0.5 * allreduce_grads
 
 
+def cp_kv_exchange_time(kv_bytes, cp, variant, bandwidth, latency, attn_fwd_time, fwd_passes=1.0):
+    """Context parallelism's K/V exchange for one layer and one micro-batch: (moved, exposed) in s.
+
+    ``kv_bytes``: K and V of the whole sequence on one tensor-parallel rank (2 S b h_kv d_h / t x bytes);
+    each of the cp ranks holds S/cp of it. ``attn_fwd_time``: the rank's forward attention-core time.
+    all-gather (Llama 3, Grattafiori et al. 2024, Sec. 3.3.2): each forward pass all-gathers K and V,
+        (cp-1)/cp * kv/beta + (cp-1) alpha, and the backward reduce-scatters dK and dV, the same; Llama 3
+        does not overlap it (exposed: small against attention with GQA).
+    ring (Liu et al., "Ring Attention", 2023; Megatron-Core CP): cp-1 steps pass a K/V block of kv/cp
+        to the next rank, each behind the attention of the block in hand; the backward passes K, V and
+        dK, dV (2x the bytes and 2x the attention work): exposed = max(0, comm - attention) per pass.
+    ``fwd_passes``: forward passes per micro-batch (2 with full recomputation).
+    """
+    if cp <= 1:
+        return 0.0 * kv_bytes, 0.0 * kv_bytes
+    if variant == "all-gather":
+        one = ring_reduce_scatter_time(kv_bytes, cp, bandwidth, latency)
+        moved = (fwd_passes + 1.0) * one
+        return moved, moved
+    one = (cp - 1.0) * p2p_time(kv_bytes / cp, bandwidth, latency)
+    moved = (fwd_passes + 2.0) * one
+    exposed = fwd_passes * _max(one - attn_fwd_time, 0.0 * one) + _max(2.0 * one - 2.0 * attn_fwd_time, 0.0 * one)
+    return moved, exposed
+
+
 def overlapped(comm_time, window, fraction):
     """Exposed part of a collective that may hide ``fraction`` of itself behind ``window`` seconds
     of compute: comm - min(fraction * comm, window)."""
@@ -224,13 +248,6 @@ def overlapped(comm_time, window, fraction):
 
 
 # --------------------------------------------------------------------------- pipeline
-
-
-def bubble_time(t_microbatch, p, v=1):
-    """Pipeline fill and drain of 1F1B / interleaved 1F1B: (p-1)/v micro-batch times
-    (Narayanan et al. 2021, Sec. 2.2): the bubble is (p-1)/(v*m) of the ideal m*t_mb, i.e. a
-    fraction (p-1)/(v*m + p - 1) of the pipelined step."""
-    return t_microbatch * (p - 1.0) / v
 
 
 def pipeline_step_time(t_microbatch, m, p, v=1):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -43,12 +43,14 @@ from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Work
 from mlsysim_core.validate import MAX_COUNT, instance, integer, number
 
 from . import kernels as K
+from . import schedules as SCH
 from .defaults import TRAINING, TrainingEfficiency
 from .results import DistributedResult
 
 DEFAULT_SEQ_LEN = 2048
 RECOMPUTE = ("selective", "full", "none")
 _RECOMPUTE_BOOL = {True: "full", False: "none"}
+CP_VARIANTS = ("ring", "all-gather")
 
 
 class DistributedWarning(UserWarning):
@@ -112,19 +114,23 @@ class DistributedModel(Solver):
         pp_size: int = 1,
         ep_size: int = 1,
         microbatch_count: int = 1,
-        precision: Optional[str] = None,
-        seq_len: Optional[int] = None,
+        precision: str | None = None,
+        seq_len: int | None = None,
         zero_stage: int = 0,
         activation_recomputation: Any = "selective",
         sequence_parallel: bool = True,
         overlap_comm: bool = False,
-        overlap_efficiency: Optional[float] = None,
+        overlap_efficiency: float | None = None,
         v_stages: int = 1,
         efficiency: Any = None,
-        tokens: Optional[float] = None,
+        tokens: float | None = None,
         strict: bool = False,
-        grad_precision: Optional[str] = None,
+        grad_precision: str | None = None,
         master_precision: str = "fp32",
+        cp_size: int = 1,
+        cp_variant: str = "ring",
+        schedule: str | None = None,
+        fp8: bool = False,
     ) -> DistributedResult:
         """Solve one training step.
 
@@ -155,12 +161,19 @@ class DistributedModel(Solver):
                 Megatron-LM and DeepSpeed keep it); none is kept when the weights are already that
                 wide. Adam's moments are fp32. Default state per parameter with bf16: 2 + 4 + 4 + 8 =
                 18 B (Megatron-LM), with fp16: 2 + 2 + 4 + 8 = 16 B.
+            cp_size: context-parallel degree: each sequence split over cp ranks (cp | N/(tp*pp)).
+            cp_variant: "ring" (K/V blocks passed around the ring behind the attention, Megatron-Core)
+                or "all-gather" (K/V all-gathered before the attention, Llama 3).
+            schedule: pipeline schedule, one of "gpipe", "1f1b", "interleaved", "zb-h1", "zb-v",
+                "dualpipe" (default: "interleaved" when v_stages > 1, else "1f1b").
+            fp8: FP8 GEMMs (linear layers and experts) at the accelerator's fp8 peak; the attention
+                core, the LM head and everything else at ``precision`` (Transformer Engine, DeepSeek-V3).
         """
         # an efficiency object of the caller's own class could change between calls: not cached
         prepare = _prepared if efficiency is None or type(efficiency) in _FROZEN_EFFICIENCY else _prepare
         g = prepare(model, fleet, tp_size, pp_size, ep_size, precision, zero_stage, activation_recomputation,
                     sequence_parallel, overlap_comm, overlap_efficiency, v_stages, efficiency, tokens, strict,
-                    grad_precision, master_precision)
+                    grad_precision, master_precision, cp_size, cp_variant, schedule, fp8)
         if g.warning:
             warnings.warn(g.warning, TensorParallelAcrossNodesWarning, stacklevel=2)
         B = _batch(batch_size, g)
@@ -187,7 +200,8 @@ class DistributedModel(Solver):
         g = prepare(a["model"], a["fleet"], a["tp_size"], a["pp_size"], a["ep_size"], a["precision"],
                     a["zero_stage"], a["activation_recomputation"], a["sequence_parallel"], a["overlap_comm"],
                     a["overlap_efficiency"], a["v_stages"], a["efficiency"], a["tokens"], a["strict"],
-                    a["grad_precision"], a["master_precision"])
+                    a["grad_precision"], a["master_precision"], a["cp_size"], a["cp_variant"], a["schedule"],
+                    a["fp8"])
         if g.warning:
             warnings.warn(g.warning, TensorParallelAcrossNodesWarning, stacklevel=2)
         errors = PointErrors(n)
@@ -237,7 +251,7 @@ def _fractional_warning(local: int, m: int, mb: float) -> str:
             f"Use microbatch_count dividing {local} for a realizable schedule.")
 
 
-def _reason(g: "_Group", total: float, acts: float) -> str:
+def _reason(g: _Group, total: float, acts: float) -> str:
     """Why a configuration does not fit: memory per GPU against the accelerator's HBM."""
     cap = g.cap
     return (f"needs {total / 1e9:.1f} GB per GPU (weights {g.w_mem / 1e9:.1f} + gradients {g.g_mem / 1e9:.1f} "
@@ -253,13 +267,33 @@ def _dtype_bytes(name: str, dtype: Any) -> float:
     return b
 
 
-def _batch(batch_size: Any, g: "_Group") -> int:
+def _schedule(schedule: Any, v: int) -> tuple[str, int]:
+    """The pipeline schedule and its chunks per stage: the default is today's (interleaved when
+    v_stages > 1, else 1F1B); "interleaved" needs v_stages >= 2, "zb-v" runs two chunks, the
+    others one."""
+    if schedule is None:
+        return ("interleaved" if v > 1 else "1f1b"), v
+    if type(schedule) is not str or schedule not in SCH.SCHEDULES:
+        raise InvalidInputError("schedule", schedule, "one of " + ", ".join(repr(x) for x in SCH.SCHEDULES))
+    chunks = SCH.CHUNKS[schedule]
+    if chunks is None:
+        if v < 2:
+            raise InvalidInputError("v_stages", v, "an integer >= 2 for schedule='interleaved' (chunks per stage)")
+        return schedule, v
+    if v != 1 and v != chunks:
+        raise InvalidInputError("v_stages", v, f"1 (or {chunks}) for schedule={schedule!r}, which runs {chunks} "
+                                "chunk(s) per stage")
+    return schedule, chunks
+
+
+def _batch(batch_size: Any, g: _Group) -> int:
     """The global batch: an integer multiple of dp."""
     B = batch_size if type(batch_size) is int and 1 <= batch_size <= MAX_COUNT else integer("batch_size", batch_size)
     d = g.d
     if B < d or B % d:
         raise InvalidInputError(
-            "batch_size", B, f"a multiple of dp={d} (N={g.N} / (tp*pp={g.t * g.p})), e.g. {d}, {2 * d}, {4 * d}")
+            "batch_size", B, f"a multiple of dp={d} (N={g.N} / (tp*cp*pp={g.t * g.cp * g.p})), e.g. {d}, {2 * d}, "
+            f"{4 * d}")
     return B
 
 
@@ -268,14 +302,14 @@ def _microbatches(microbatch_count: Any) -> int:
     return m if type(m) is int and 1 <= m <= MAX_COUNT else integer("microbatch_count", m)
 
 
-def _seq(seq_len: Any, g: "_Group") -> int:
+def _seq(seq_len: Any, g: _Group) -> int:
     """Tokens per sequence: the argument, else min(2048, max_seq_len); 1 for a non-transformer."""
     if not g.transformer:
         if seq_len is not None:
             integer("seq_len", seq_len)
         return 1
     S = seq_len if seq_len is not None else g.default_seq
-    if type(S) is not int or S < 1:
+    if type(S) is not int or not 1 <= S <= MAX_COUNT:
         S = integer("seq_len", S)
     return S
 
@@ -284,11 +318,20 @@ class _Group:
     """Checked arguments of one configuration but batch_size, microbatch_count and seq_len: the
     layout, links, per-layer work and model-state memory (SI floats)."""
 
-    __slots__ = ("t", "p", "e", "v", "rc", "sp", "ov", "ov_frac", "eta_c", "peak", "N", "d", "transformer",
+    __slots__ = ("cp", "cpv", "sched", "gemm_hw", "peak16", "peak_gemm", "bw_cp", "lat_cp", "kv_dim", "t", "p", "e", "v", "rc", "sp", "ov", "ov_frac", "eta_c", "peak", "N", "d", "transformer",
                  "b_act", "P", "tokens", "strict", "bw_tp", "lat_tp", "bw_pp", "lat_pp", "bw_ep", "lat_ep", "L", "h",
                  "a", "V", "head_params", "layer_params", "attn_dim", "P_exp", "k", "Ls", "n_coll", "default_seq",
                  "fwd", "acts_per_sample", "dp_c", "dp_ag", "z3_mb", "w_mem", "g_mem", "o_mem", "state_memory", "cap", "acc_name", "notes",
                  "warning", "parallelism", "fields")
+    cp: Any
+    cpv: Any
+    sched: Any
+    gemm_hw: Any
+    peak16: Any
+    peak_gemm: Any
+    bw_cp: Any
+    lat_cp: Any
+    kv_dim: Any
     t: Any
     p: Any
     e: Any
@@ -344,7 +387,8 @@ class _Group:
 def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, precision: Any, zero_stage: Any,
              activation_recomputation: Any, sequence_parallel: Any, overlap_comm: Any, overlap_efficiency: Any,
              v_stages: Any, efficiency: Any, tokens: Any, strict: Any, grad_precision: Any = None,
-             master_precision: Any = "fp32") -> _Group:
+             master_precision: Any = "fp32", cp_size: Any = 1, cp_variant: Any = "ring", schedule: Any = None,
+             fp8: Any = False) -> _Group:
     """Check every argument but batch_size, microbatch_count and seq_len (errors name argument, value
     and valid range); ``warning``: the TensorParallelAcrossNodesWarning text, if any (the caller
     warns: a cached preparation warns on every call)."""
@@ -357,6 +401,13 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
     G.p = p = pp_size if type(pp_size) is int and 1 <= pp_size <= MAX_COUNT else integer("pp_size", pp_size)
     G.e = e = ep_size if type(ep_size) is int and 1 <= ep_size <= MAX_COUNT else integer("ep_size", ep_size)
     G.v = v = v_stages if type(v_stages) is int and 1 <= v_stages <= MAX_COUNT else integer("v_stages", v_stages)
+    G.cp = cp = cp_size if type(cp_size) is int and 1 <= cp_size <= MAX_COUNT else integer("cp_size", cp_size)
+    if type(cp_variant) is not str or cp_variant not in CP_VARIANTS:
+        raise InvalidInputError("cp_variant", cp_variant, "one of 'ring', 'all-gather'")
+    G.cpv = cp_variant
+    G.sched, v = _schedule(schedule, v)
+    G.v = v
+    fp8 = fp8 if fp8 is True or fp8 is False else _bool("fp8", fp8)
     if type(zero_stage) is not int or not 0 <= zero_stage <= 3:
         raise InvalidInputError("zero_stage", zero_stage, "one of 0, 1, 2, 3 (an int)")
     rc = activation_recomputation
@@ -378,16 +429,21 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
     precision, note = acc.precision_or_default(precision)
     notes: tuple = (note,) if note else ()
     b = PRECISION_BYTES[precision]
-    G.peak = acc.compute.si.peaks[precision]
+    G.peak = G.peak16 = G.peak_gemm = acc.compute.si.peaks[precision]
+    if fp8:
+        G.peak_gemm = acc.compute.si.peaks.get("fp8")
+        if G.peak_gemm is None:
+            raise InvalidInputError("fp8", True, f"False: {acc.name} has no fp8 peak in the catalog")
+        notes += ("fp8 GEMMs: per-tensor scaling (amax) work not counted",)
     G.tokens = None if tokens is None else number("tokens", tokens, 0.0, math.inf, low_open=True)
 
     # ------------------------------------------------------------ layout
     g = fleet.node.accelerators_per_node
     G.N = N = fleet.count * g
-    tpp = t * p
+    tpp = t * cp * p  # ranks of one data-parallel replica: tp innermost, then cp, then pp
     if N % tpp:
-        raise InvalidInputError(
-            "tp_size*pp_size", tpp, f"a divisor of the fleet's {N} accelerators (tp_size={t}, pp_size={p})")
+        raise InvalidInputError("tp_size*cp_size*pp_size" if cp > 1 else "tp_size*pp_size", tpp,
+                                f"a divisor of the fleet's {N} accelerators (tp_size={t}, cp_size={cp}, pp_size={p})")
     G.d = d = N // tpp
     G.transformer = transformer = isinstance(model, TransformerWorkload)
     if e > 1:
@@ -399,9 +455,9 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
                                     f"ranks: tp*pp*ep must divide N={N})")
         if model.experts % e:
             raise InvalidInputError("ep_size", e, f"a divisor of the model's {model.experts} experts")
-    if not transformer and (t > 1 or p > 1):
-        raise InvalidInputError("tp_size" if t > 1 else "pp_size", t if t > 1 else p,
-                                "1 for a non-transformer workload (only data parallelism is modelled)")
+    if not transformer and (t > 1 or p > 1 or cp > 1):
+        name, value = ("tp_size", t) if t > 1 else ("pp_size", p) if p > 1 else ("cp_size", cp)
+        raise InvalidInputError(name, value, "1 for a non-transformer workload (only data parallelism is modelled)")
 
     # links (SI floats, with the network efficiency)
     node = fleet.node
@@ -428,9 +484,15 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
         notes += (note,) if note else ()
     else:
         bw_nic, lat_inter = bw_intra, lat_intra
-    local_dp = g // tpp if tpp <= g and g % tpp == 0 else 1
-    if local_dp > d:
-        local_dp = d
+    # gradient peers (same tp and pp index, any cp and dp index) on one node
+    if tpp <= g and g % tpp == 0:
+        local_dp = g // tpp * cp
+    elif t * cp <= g:
+        local_dp = cp
+    else:
+        local_dp = 1
+    if local_dp > d * cp:
+        local_dp = d * cp
     G.warning = None
     if t > g:
         G.warning = (f"tp_size={t} is larger than a node ({g} accelerators): tensor-parallel all-reduces cross "
@@ -439,6 +501,8 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
         notes += ("tensor parallelism priced on the fabric",)
     else:
         G.bw_tp, G.lat_tp = bw_intra, lat_intra
+    # context-parallel peers come right after the tensor-parallel ones: inside the node when t*cp fits
+    G.bw_cp, G.lat_cp = (bw_intra, lat_intra) if t * cp <= g else (bw_nic, lat_inter)
     G.bw_pp, G.lat_pp = (bw_intra, lat_intra) if tpp <= g else (bw_nic, lat_inter)
     G.bw_ep, G.lat_ep = (bw_intra, lat_intra) if tpp * e <= g else (bw_nic, lat_inter)
 
@@ -463,6 +527,7 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
             raise InvalidInputError("v_stages", v, f"at most layers/pp_size = {L // p} (one layer per chunk)")
         if a % t:
             raise InvalidInputError("tp_size", t, f"a divisor of the model's {a} attention heads")
+        G.kv_dim = 2.0 * si.kv_heads * si.head_dim  # K and V elements per token per layer
         G.V = V = model.vocab_size or 0
         notes += model.omissions()
         head_params = float(V * model.hidden_dim)
@@ -477,7 +542,11 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
         else:
             G.P_exp, G.k = 0.0, (model.active_experts or 1)
         G.Ls = K.stage_layers(L, p, v)
+        if G.sched == "dualpipe" and p % 2:
+            raise InvalidInputError("pp_size", p, "an even number for schedule='dualpipe' (two directions)")
         G.n_coll = K.COLLECTIVES_PER_LAYER + K.RECOMPUTE_EXTRA_COLLECTIVES[rc]
+        # GEMM FLOPs per token per layer (fp8 with fp8=True): 6P, 8P with full recomputation
+        G.gemm_hw = (8.0 if rc == "full" else 6.0) * layer_params
     else:
         G.fwd = model.si.flops_per_sample
         if G.fwd is None:
@@ -490,10 +559,11 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
 
     # ------------------------------------------------------------ what does not depend on the batch
     dense, expert = (P - G.P_exp) / tpp, G.P_exp / (e * tpp)
+    dcp = d * cp  # context-parallel ranks hold the same weights: gradients reduce and ZeRO shards over dp x cp
 
     def allreduce(bytes_per_param: float) -> float:
-        return K.dp_gradient_sync_time(dense * bytes_per_param, expert * bytes_per_param, d, e, local_dp, bw_intra,
-                                       lat_intra, bw_nic, lat_inter) if d > 1 else 0.0
+        return K.dp_gradient_sync_time(dense * bytes_per_param, expert * bytes_per_param, dcp, e, local_dp, bw_intra,
+                                       lat_intra, bw_nic, lat_inter) if dcp > 1 else 0.0
 
     G.dp_ag = 0.0  # all-gather of the updated weights (ZeRO-1/2), overlappable with the next forward
     if zero_stage >= 3:  # per micro-batch: weights gathered for forward and backward, gradients scattered
@@ -504,13 +574,16 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
         G.dp_c, G.dp_ag, G.z3_mb = 0.5 * allreduce(b_g), 0.5 * allreduce(b_w), 0.0
     else:  # once per step: the accumulated gradients all-reduced in their dtype
         G.dp_c, G.z3_mb = allreduce(b_g), 0.0
-    G.w_mem, G.g_mem, G.o_mem = K.model_state_bytes(P, G.P_exp, t, p, d, e, zero_stage, b_w, b_g, b_opt)
+    G.w_mem, G.g_mem, G.o_mem = K.model_state_bytes(P, G.P_exp, t, p, dcp, e, zero_stage, b_w, b_g, b_opt)
+    copies = SCH.WEIGHT_COPIES.get(G.sched, 1.0)
+    G.w_mem, G.g_mem = G.w_mem * copies, G.g_mem * copies
     G.state_memory = G.w_mem + G.g_mem + G.o_mem
     G.cap = acc.si.capacity
     G.acc_name = acc.name
-    G.parallelism = {"dp": d, "tp": t, "pp": p, "ep": e}  # copied per result (a dict is mutable)
+    G.parallelism = {"dp": d, "tp": t, "pp": p, "ep": e, "cp": cp}  # copied per result (a dict is mutable)
     G.fields = dict(precision=precision, zero_stage=zero_stage, grad_precision=grad_precision,
-                    master_precision=master_precision, state_bytes_per_param=b_w + b_g + b_opt,
+                    master_precision=master_precision, state_bytes_per_param=b_w + b_g + b_opt, schedule=G.sched,
+                    cp_variant=G.cpv, fp8=fp8,
                     activation_recomputation=rc, total_accelerators=N, fleet=fleet, model=model, efficiency=eff,
                     weights_memory=G.w_mem, gradients_memory=G.g_mem, optimizer_memory=G.o_mem,
                     memory_capacity=G.cap)
@@ -534,31 +607,56 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
         model_flops = tokens_step * (L * f_model + f_head)
         hw_flops = tokens_step * (L * f_hw + f_head)
         Ls = G.Ls
-        tok_mb = mb * S
-        t_comp_mb = tok_mb * (Ls * f_hw + f_head / p) / (t * peak * eta_c)
+        cp = G.cp
+        tok_mb = mb * S / cp  # tokens of one micro-batch on one rank
+        rate = t * eta_c
+        attn_hw = f_hw - G.gemm_hw
+        layer_s = G.gemm_hw / G.peak_gemm + attn_hw / G.peak16  # seconds per token per layer at peak
+        t_comp_mb = tok_mb * (Ls * layer_s + f_head / p / G.peak16) / rate
+        seconds_of_work = tokens_step * (L * layer_s + f_head / G.peak16)
+        if cp > 1:
+            attn_fwd = tok_mb * 4.0 * S * G.attn_dim / (rate * G.peak16)
+            moved, exposed = K.cp_kv_exchange_time(G.kv_dim * S * mb / t * b_act, cp, G.cpv, G.bw_cp, G.lat_cp,
+                                                   attn_fwd, 2.0 if G.rc == "full" else 1.0)
+            t_cp_mb, t_cp_exp_mb = Ls * moved, Ls * exposed
+        else:
+            t_cp_mb = t_cp_exp_mb = 0.0
         act_msg = tok_mb * h * b_act
         t_tp_mb = Ls * G.n_coll * K.ring_allreduce_time(act_msg, t, G.bw_tp, G.lat_tp) if t > 1 else 0.0
         t_ep_mb = Ls * G.n_coll * K.all_to_all_time(act_msg * G.k / (t if G.sp else 1), e, G.bw_ep, G.lat_ep) \
             if e > 1 else 0.0
         t_pp_mb = K.p2p_stage_time(act_msg / t, p, v, G.bw_pp, G.lat_pp) if p > 1 else 0.0
-        per_layer = K.activation_bytes_per_layer(S, mb, h, G.a, t, G.sp if t > 1 else True, G.rc, b_act / 2.0)
-        out_bytes = 4.0 * S * mb * h / t * (1.0 + G.V / h)
-        acts = K.activation_bytes_per_gpu(per_layer, Ls, m, p, v, out_bytes)
+        per_layer = K.activation_bytes_per_layer(S, mb, h, G.a, t, G.sp if t > 1 else True, G.rc, b_act / 2.0) / cp
+        out_bytes = 4.0 * S * mb * h / (t * cp) * (1.0 + G.V / h)
+        acts = K.activation_bytes_per_gpu(per_layer, Ls, SCH.in_flight(G.sched, m, p, v), p, out_bytes)
+        if p > 1:
+            F, Bw, W = SCH.pass_shares(G.layer_params, S, G.attn_dim, G.rc)
+            units = SCH.bubble_units(G.sched, p, v, F, Bw, W)
+        else:
+            units = 0.0
     else:
         fwd = G.fwd
         tokens_step = None
         model_flops = 3.0 * fwd * B
         hw_flops = model_flops + (fwd * B if G.rc == "full" else 0.0)
         t_comp_mb = mb * (hw_flops / B) / (peak * eta_c)
-        t_tp_mb = t_ep_mb = t_pp_mb = 0.0
+        seconds_of_work = hw_flops / peak
+        t_tp_mb = t_ep_mb = t_pp_mb = t_cp_mb = t_cp_exp_mb = units = 0.0
         acts = 0.0 if G.acts_per_sample is None else G.acts_per_sample * b_act * mb
 
     # ------------------------------------------------------------ time
-    t_mb = t_comp_mb + t_tp_mb + t_ep_mb + t_pp_mb
+    if G.sched == "dualpipe":  # each chunk's all-to-alls and pipeline sends run behind the paired chunk's
+        # compute (DeepSeek-AI 2024, Sec. 3.2.1: "both all-to-all and PP communication can be fully hidden")
+        t_ep_exp_mb = K.overlapped(t_ep_mb, t_comp_mb, 1.0)
+        t_pp_exp_mb = K.overlapped(t_pp_mb, t_comp_mb - (t_ep_mb - t_ep_exp_mb), 1.0)
+    else:
+        t_ep_exp_mb, t_pp_exp_mb = t_ep_mb, t_pp_mb
+    t_mb = t_comp_mb + t_tp_mb + t_ep_exp_mb + t_pp_exp_mb + t_cp_exp_mb
     compute = m * t_comp_mb
-    tp_c, pp_c, ep_c = m * t_tp_mb, m * t_pp_mb, m * t_ep_mb
-    bubble = K.bubble_time(t_mb, p, v) if p > 1 else 0.0
-    bubble_fraction = K.pipeline_bubble_fraction(p, m, v) if p > 1 else 0.0
+    tp_c, pp_c, ep_c, cp_c = m * t_tp_mb, m * t_pp_mb, m * t_ep_mb, m * t_cp_mb
+    ep_exp, pp_exp, cp_exp = m * t_ep_exp_mb, m * t_pp_exp_mb, m * t_cp_exp_mb
+    bubble = SCH.idle_time(units, t_mb)
+    bubble_fraction = units / (m + units)
     dp_c = G.dp_c + G.dp_ag + m * G.z3_mb
     if G.ov:  # the gradient reduction hides behind the last micro-batch's backward; ZeRO-1/2's weight
         # all-gather behind the first forward (Megatron-LM --overlap-param-gather, FSDP forward prefetch);
@@ -568,8 +666,9 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
                   + m * K.overlapped(G.z3_mb, t_comp_mb, G.ov_frac))
     else:
         dp_exp = dp_c
-    step = compute + tp_c + pp_c + ep_c + bubble + dp_exp
-    ideal = hw_flops / (N * peak * eta_c)
+    exposed = tp_c + pp_exp + ep_exp + cp_exp + dp_exp
+    step = compute + bubble + exposed
+    ideal = seconds_of_work / (N * eta_c)
     total_mem = G.state_memory + acts
     ttt = None
     if G.tokens is not None:
@@ -579,8 +678,9 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
         step_time=step, compute_latency=compute, ideal_step_time=ideal, pipeline_bubble_latency=bubble,
         dp_communication_latency=dp_c,
         dp_exposed_latency=dp_exp, tp_communication_latency=tp_c, pp_communication_latency=pp_c,
-        ep_communication_latency=ep_c, communication_latency=dp_c + tp_c + pp_c + ep_c,
-        exposed_communication_latency=tp_c + pp_c + ep_c + dp_exp, time_to_train=ttt, throughput=thr,
+        ep_communication_latency=ep_c, ep_exposed_latency=ep_exp, cp_communication_latency=cp_c,
+        cp_exposed_latency=cp_exp, communication_latency=dp_c + tp_c + pp_c + ep_c + cp_c,
+        exposed_communication_latency=exposed, time_to_train=ttt, throughput=thr,
         tokens_per_second=thr * S if tokens_step is not None else None,
         scaling_efficiency=ideal / step, bubble_fraction=bubble_fraction,
         mfu=model_flops / (step * N * peak), hfu=hw_flops / (step * N * peak),

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING
 from mlsysim_core.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from .solver import DEFAULT_CHECKPOINT_S, DEFAULT_RESTART_S, ReliabilityModel, ReliabilityResult, daly_interval, goodput, young_interval
+    from .solver import (
+        DEFAULT_CHECKPOINT_S,
+        DEFAULT_RESTART_S,
+        ReliabilityModel,
+        ReliabilityResult,
+        daly_interval,
+        goodput,
+        young_interval,
+    )
 
 _LAZY = {
     "DEFAULT_CHECKPOINT_S": ".solver",

@@ -4,7 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlsysim_core.cli import Param, SolverCommand, View, value
+from mlsysim_core.cli import CliError, Param, SolverCommand, View, value
+
+
+def training_from_file(_: Any, path: str) -> Any:
+    """The training result a ``mlsysim train ... --json`` output describes, solved again from its inputs
+    (``--from run.json``): the checkpoint is the model state of that run."""
+    import json
+
+    from mlsysim_core.plugins import host
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        solver, inputs = doc["solver"], doc["inputs"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CliError("--from", f"{path}: not the JSON of `mlsysim train ... --json` ({exc})") from None
+    if solver != "DistributedModel":
+        raise CliError("--from", f"{path}: a {solver} result; expected the JSON of `mlsysim train ... --json`")
+    cmds = [c for _, c in host().call_hook("mlsysim_cli_commands", SolverCommand)
+            if isinstance(c, SolverCommand) and c.solver == solver]
+    if not cmds:
+        raise CliError("--from", "the train command (mlsysim-distributed) is not installed")
+    cmd = cmds[0]
+    kwargs, _ = cmd.build({k: v for k, v in inputs.items() if v is not None})
+    result, _ = cmd.solve(kwargs)
+    return result
 
 
 def _by_cause(r: Any) -> tuple[list, list]:
@@ -31,7 +56,22 @@ RELIABILITY = SolverCommand(
             required=True,
             help="Failure-free compute time of the job (hours).",
         ),
-        Param("checkpoint_time_s", "--checkpoint-s", "float", help="Time to write one checkpoint (s; default 60)."),
+        Param(
+            "checkpoint_time_s",
+            "--checkpoint-s",
+            "float",
+            help="Time to write one checkpoint (s; default 60, or derived with --from and --storage).",
+        ),
+        Param("storage", "--storage", "storage", help="Catalog storage key checkpoints are written to (with --from)."),
+        Param(
+            "training",
+            "--from",
+            "str",
+            help="JSON of `mlsysim train ... --json`: its model state is the checkpoint (with --storage).",
+            modifies="training",
+            apply=training_from_file,
+        ),
+        Param("asynchronous_checkpoint", "--async-checkpoint", "bool", help="on: stall only for the copy to host."),
         Param("restart_time_s", "--restart-s", "float", help="Restart cost after a failure (s; default 300)."),
         Param("scope", "--scope", "choice", "all", choices=("all", "hardware"),
               help="Causes counted: all job interruptions (hardware, software, maintenance) or hardware only."),
@@ -49,6 +89,8 @@ RELIABILITY = SolverCommand(
         "scope",
         "fleet_mttf_all",
         "fleet_mttf_hardware",
+        "checkpoint_time",
+        "checkpoint_bytes",
         "mtbf_source",
     ),
     pareto=(("expected_completion_time", "min"), ("checkpoint_time", "max")),

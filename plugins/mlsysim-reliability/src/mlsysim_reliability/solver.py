@@ -32,19 +32,20 @@ import math
 from collections.abc import Mapping
 from numbers import Real
 from types import MappingProxyType
-from typing import Any, Optional
+from typing import Any
 
 import attrs
-
 import numpy as np
 
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.physics import maximum
+from mlsysim_core.results import Result, measure, result
 from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked, where
-from mlsysim_core.results import Result, measure, result
 from mlsysim_core.types import Component, Fleet
 from mlsysim_core.units import HOUR, SECOND, Quantity, to_si
+
+from .checkpoint import Checkpoint, from_training
 
 #: Restart cost R (s) when none is given: upstream 0.1.1's avg_recovery_time_s (failure detection,
 #: rescheduling and checkpoint reload); measured restore times for >100B-parameter runs are not
@@ -77,6 +78,10 @@ class ReliabilityResult(Result):
     job_duration = measure("h", doc="failure-free compute time of the job (T)")
     checkpoint_time = measure("s", doc="checkpoint cost delta")
     restart_time = measure("s", doc="restart cost R (detect, reschedule, reload)")
+    checkpoint_bytes = measure("GB", doc="one checkpoint: weights + optimizer state (with training= and storage=)",
+                               optional=True)
+    checkpoint_write_time = measure("s", doc="writing one checkpoint to the storage (with storage=)", optional=True)
+    checkpoint_storage: str = attrs.field(default="")  # the storage tier written to, '' without storage=
     nodes: int = attrs.field()
     mtbf_source: str = attrs.field()  # where the MTBF came from
     scope: str = attrs.field()  # "all" or "hardware": the causes fleet_mtbf counts
@@ -126,7 +131,7 @@ _factors: dict = {}  # Quantity units -> seconds per unit (to_si's dimension che
 _node_rates: dict[int, tuple] = {}
 
 
-def _components_rate(components: Any, overrides: Optional[Mapping], node: Any) -> dict:
+def _components_rate(components: Any, overrides: Mapping | None, node: Any) -> dict:
     """cause -> (kind, failures per second of one node): count / MTTF summed per part name."""
     if overrides is not None and not isinstance(overrides, Mapping):
         raise InvalidInputError("component_mttf", overrides, "a dict part -> MTTF (hours or a time Quantity)")
@@ -209,7 +214,7 @@ def goodput(tau: Any, delta: Any, restart: Any, mtbf: Any) -> Any:
     return np.where((tau <= 0.0) | ~(x + r < math.inf), 0.0, g)
 
 
-def _evaluate(t: Any, delta: Any, restart: float, m: float, interval: Optional[float], nodes: int, source: str,
+def _evaluate(t: Any, delta: Any, restart: float, m: float, interval: float | None, nodes: int, source: str,
               make: Any, **fixed: Any) -> Any:
     """Every field of the ReliabilityResult from checked SI inputs: the job time ``t`` and checkpoint
     cost ``delta`` are numbers (solve()) or arrays (a sweep); one code path. Returns ``make(**fields)``:
@@ -245,23 +250,27 @@ class ReliabilityModel(Solver):
         self,
         fleet: Any,
         job_duration_hours: Any,
-        checkpoint_time_s: Any = DEFAULT_CHECKPOINT_S,
+        checkpoint_time_s: Any = None,
         avg_recovery_time_s: Any = None,
         *,
         restart_time_s: Any = None,
         node_mtbf: Any = None,
         fleet_mtbf: Any = None,
-        component_mttf: Optional[Mapping] = None,
+        component_mttf: Mapping | None = None,
         components: Any = None,
         checkpoint_interval: Any = None,
         scope: str = "all",
+        training: Any = None,
+        storage: Any = None,
+        asynchronous_checkpoint: bool = False,
     ) -> ReliabilityResult:
         """Reliability of a job of ``job_duration_hours`` of failure-free compute on ``fleet``.
 
         Args:
             fleet: a Fleet (``mlsysim.Systems.Clusters.X``).
             job_duration_hours: failure-free compute time T (hours, or a time Quantity).
-            checkpoint_time_s: checkpoint cost delta (seconds, or a time Quantity), > 0.
+            checkpoint_time_s: checkpoint cost delta (seconds, or a time Quantity), > 0 (default 60 s);
+                None with ``storage=``: derived from the training state and the storage.
             avg_recovery_time_s: upstream name of ``restart_time_s``.
             restart_time_s: restart cost R after a failure (seconds or Quantity, >= 0; default 300 s).
             node_mtbf: a stated node MTBF (hours or Quantity), replacing the component sum.
@@ -271,6 +280,11 @@ class ReliabilityModel(Solver):
             checkpoint_interval: assess this interval (s or Quantity) instead of the optimum.
             scope: "all" (default: every cause of job interruptions, as operators count them) or
                 "hardware" (parts only); a stated MTBF has no per-cause split and takes "all" only.
+            training: a DistributedModel result: its weights and optimizer state are the checkpoint
+                (:mod:`mlsysim_reliability.checkpoint`); with ``storage``.
+            storage: a StorageTier (``mlsysim.Systems.Storage.X``) the checkpoint is written to.
+            asynchronous_checkpoint: training stalls only for the copy to host memory; the write runs
+                in the background (PyTorch DCP async_save).
 
         Precedence of the MTBF: fleet_mtbf, node_mtbf, components/component_mttf (arguments), then
         the catalog: fleet.mtbf, node.components. Checks run on the fleet, restart, MTBF and interval
@@ -282,7 +296,10 @@ class ReliabilityModel(Solver):
                                                       fleet_mtbf, component_mttf, components, checkpoint_interval,
                                                       scope)
         t = _job_time(job_duration_hours)
-        delta = _checkpoint_time(checkpoint_time_s)
+        ck = _checkpoint(training, storage, asynchronous_checkpoint)
+        delta = _delta(checkpoint_time_s, ck)
+        if ck is not None:
+            fixed = {**fixed, **_checkpoint_fields(ck)}
         return _evaluate(t, delta, restart, m, interval, fleet.count, source, ReliabilityResult, **fixed)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
@@ -296,7 +313,10 @@ class ReliabilityModel(Solver):
                                                       a["components"], a["checkpoint_interval"], a["scope"])
         errors = PointErrors(n)
         t = checked(errors, "job_duration_hours", vectors, a, _job_time)
-        delta = checked(errors, "checkpoint_time_s", vectors, a, _checkpoint_time)
+        ck = _checkpoint(a["training"], a["storage"], a["asynchronous_checkpoint"])
+        delta = checked(errors, "checkpoint_time_s", vectors, a, lambda v: _delta(v, ck))
+        if ck is not None:
+            fixed = {**fixed, **_checkpoint_fields(ck)}
         f = _evaluate(t, delta, restart, m, interval, fleet.count, source, dict, **fixed)
         f.update(valid=errors.ok, error=errors.messages)
         return f
@@ -308,6 +328,33 @@ def _job_time(value: Any) -> float:
 
 def _checkpoint_time(value: Any) -> float:
     return _time("checkpoint_time_s", value, 1.0, "seconds")
+
+
+def _checkpoint(training: Any, storage: Any, asynchronous: Any) -> Checkpoint | None:
+    """The checkpoint derived from ``training`` and ``storage`` (both or neither), else None."""
+    if training is None and storage is None:
+        if asynchronous is not False:
+            raise InvalidInputError("asynchronous_checkpoint", asynchronous, "False without training= and storage=")
+        return None
+    if training is None or storage is None:
+        name, value = ("training", training) if training is None else ("storage", storage)
+        raise InvalidInputError(name, value, "given together with " + ("storage=" if name == "training" else
+                                                                     "training=") + " (the checkpoint needs both)")
+    return from_training(training, storage, asynchronous)
+
+
+def _delta(value: Any, ck: Checkpoint | None) -> float:
+    """The checkpoint cost delta: the argument (default 60 s), or derived from the storage."""
+    if ck is None:
+        return _checkpoint_time(DEFAULT_CHECKPOINT_S if value is None else value)
+    if value is not None:
+        raise InvalidInputError("checkpoint_time_s", value, "None when storage= is given (derived from the "
+                                "training state and the storage)")
+    return ck.blocking_time
+
+
+def _checkpoint_fields(ck: Checkpoint) -> dict:
+    return dict(checkpoint_bytes=ck.total_bytes, checkpoint_write_time=ck.write_time, checkpoint_storage=ck.storage)
 
 
 def _prepare(fleet: Any, avg_recovery_time_s: Any, restart_time_s: Any, node_mtbf: Any, fleet_mtbf: Any,

@@ -49,6 +49,12 @@ def load_measurements(path: Optional[Path] = None) -> list[dict]:
     return json.loads((Path(path) if path else data_path("measurements.json")).read_text())
 
 
+def added_measurements() -> list[dict]:
+    """Published measurements this project adds to the shared set (``data/added_measurements.json``,
+    the same record format, each with its source)."""
+    return json.loads(data_path("added_measurements.json").read_text())
+
+
 @attrs.frozen(kw_only=True)
 class Row:
     """One measurement: predicted vs measured, or why it was skipped/failed."""
@@ -196,7 +202,7 @@ def run(groups: Optional[Iterable[str]] = None, measurements: Optional[list[dict
     for g in wanted:
         if g not in GROUPS:
             raise InvalidInputError("group", g, "one of " + ", ".join(GROUPS))
-    recs = load_measurements() if measurements is None else measurements
+    recs = load_measurements() + added_measurements() if measurements is None else measurements
     maps = points.mappings()
     rows = []
     for rec in recs:

@@ -281,11 +281,71 @@ def _c_llama3() -> float:
     return r.mfu
 
 
+@maps("C-llama3-405b-16k-longctx-tflops",
+      "DistributedModel(Llama3_1_405B, Llama 3 fleet 16,384 H100 on RoCE_400G, bf16, tp 8 cp 16 pp 16 dp 8, "
+      "seq 131,072, all-gather context parallelism): model FLOPs per GPU per second (Table 4's convention, MFU x peak)",
+      "dp 8 (16,384 / (8 x 16 x 16); the printed 4 does not multiply to the GPU count), global batch 16M tokens = "
+      "128 sequences, micro-batch 1 (m = 16 per DP rank), interleaved v=2 as in the 8k row, ZeRO-1, DP overlapped, "
+      "selective recomputation")
+def _c_llama3_longctx() -> float:
+    S = _m().Systems
+    fleet = _fleet(S.Nodes.DGX_H100, 16384, S.Fabrics.RoCE_400G, "Llama 3 16K")
+    r = _m().DistributedModel().solve(
+        model=_lm().Llama3_1_405B, fleet=fleet, batch_size=128, tp_size=8, pp_size=16, cp_size=16,
+        cp_variant="all-gather", microbatch_count=16, v_stages=2, precision="bf16", seq_len=131072, zero_stage=1,
+        activation_recomputation="selective", overlap_comm=True)
+    return _q(r.flops_per_step, "TFLOP") / _q(r.step_time, "s") / r.total_accelerators
+
+
+def _bridge_h100(model: Any, gpus: int, batch: int, tp: int, pp: int, cp: int, v: int) -> float:
+    """Megatron-Bridge's DGX-H100 FP8 rows: tokens per second per GPU."""
+    S = _m().Systems
+    r = _m().DistributedModel().solve(
+        model=model, fleet=_fleet(S.Nodes.DGX_H100, gpus, S.Fabrics.InfiniBand_NDR, "DGX-H100"), batch_size=batch,
+        tp_size=tp, pp_size=pp, cp_size=cp, v_stages=v, microbatch_count=batch // (gpus // (tp * pp * cp)),
+        precision="bf16", fp8=True, seq_len=8192, zero_stage=1, activation_recomputation="selective",
+        overlap_comm=True)
+    return _q(r.tokens_per_second, "1/s") / r.total_accelerators
+
+
+_BRIDGE_ASSUMED = ("micro-batch 1 as stated; Megatron's distributed optimizer (ZeRO-1) with overlapped gradient "
+                   "reduce-scatter and parameter all-gather; interleaved 1F1B with the stated VP; selective "
+                   "recomputation (flash attention); ring context parallelism (Megatron-Core's p2p)")
+
+
+@maps("C-megatron-bridge-h100-llama3-70b-fp8-tokens",
+      "DistributedModel(Llama3_70B, 64 DGX-H100 GPUs on InfiniBand_NDR, bf16 with fp8 GEMMs, tp 4 pp 8 v 5, "
+      "B=128, S=8192).tokens_per_second / GPUs", _BRIDGE_ASSUMED)
+def _c_bridge_70b() -> float:
+    return _bridge_h100(_lm().Llama3_70B, 64, 128, 4, 8, 1, 5)
+
+
+@maps("C-megatron-bridge-h100-llama31-405b-fp8-cp2-tokens",
+      "DistributedModel(Llama3_1_405B, 1024 DGX-H100 GPUs on InfiniBand_NDR, bf16 with fp8 GEMMs, tp 8 pp 8 cp 2 "
+      "v 8, B=512, S=8192).tokens_per_second / GPUs", _BRIDGE_ASSUMED)
+def _c_bridge_405b() -> float:
+    return _bridge_h100(_lm().Llama3_1_405B, 1024, 512, 8, 8, 2, 8)
+
+
 @maps("C-palm-540b-mfu",
       "DistributedModel(PaLM_540B, 2 TPU v4 pods as 2 'nodes' of 3072 chips on the pods' DCN, bf16, tp 12).mfu",
       "model axis 12 x data 256 per pod x 2 pods; batch 2048 x 2048 tokens (final); ZeRO-3-like sharding; full "
       "rematerialization; ICI 300 GB/s per chip; DCN 81 Tbit/s per pod (PaLM Sec. 4)")
 def _c_palm() -> float:
+    return _palm_run().mfu
+
+
+@maps("C-palm-540b-chip-hours",
+      "DistributedModel(PaLM_540B, the MFU point's 2 pods, tokens=780e9).time_to_train x 6144 chips",
+      "every step at the final batch (2048 x 2048 tokens) on both pods; the source's 3072-chip phase, downtime and "
+      "repeated steps are not modelled (the prediction is the failure-free chip-hours, a lower bound of an allocation)")
+def _c_palm_chip_hours() -> float:
+    r = _palm_run(tokens=780e9)
+    return _q(r.time_to_train, "h") * r.total_accelerators
+
+
+def _palm_run(tokens: Any = None) -> Any:
+    """PaLM 540B on two TPU v4 pods (PaLM Sec. 4), as the MFU point maps it."""
     from mlsysim_core.types import Fleet, NetworkFabric, Node
 
     tpu = _hw().TPUv4
@@ -298,15 +358,16 @@ def _c_palm() -> float:
     r = _m().DistributedModel().solve(
         model=_lm().PaLM_540B, fleet=Fleet(name="PaLM 2 pods", node=pod, count=2, fabric=dcn), batch_size=2048,
         tp_size=12, pp_size=1, microbatch_count=1, precision="bf16", seq_len=2048, zero_stage=3,
-        activation_recomputation="full", overlap_comm=True)
-    return r.mfu
+        activation_recomputation="full", overlap_comm=True, tokens=tokens)
+    return r
 
 
 @maps("C-deepseek-v3-gpu-hours-per-trillion-tokens",
-      "DistributedModel(DeepSeek_V3, 2048 H800 (H100 compute, 200 GB/s NVLink) on InfiniBand_NDR, fp8, pp 16 "
-      "ep 64): 1e12 / tokens_per_second x GPUs / 3600",
-      "fp8 peak for all GEMMs; batch 15360 x 4096 tokens, micro-batch 1 (m=120); every layer MoE; ZeRO-1; "
-      "all-to-all not overlapped (DualPipe hides most of it, so this over-predicts)")
+      "DistributedModel(DeepSeek_V3, 2048 H800 (H100 compute, 200 GB/s NVLink) on InfiniBand_NDR, bf16 with "
+      "fp8 GEMMs, pp 16 ep 64, DualPipe): 1e12 / tokens_per_second x GPUs / 3600",
+      "fp8 peak for the GEMMs, attention core and LM head at bf16; batch 15360 x 4096 tokens, micro-batch 1 "
+      "(m=120); every layer MoE; ZeRO-1; schedule='dualpipe' (all-to-all and pipeline sends behind the paired "
+      "chunk's compute)")
 def _c_deepseek() -> float:
     import attrs
 
@@ -318,8 +379,8 @@ def _c_deepseek() -> float:
     r = _m().DistributedModel().solve(
         model=_lm().DeepSeek_V3,
         fleet=Fleet(name="DeepSeek 2048", node=node, count=256, fabric=_m().Systems.Fabrics.InfiniBand_NDR),
-        batch_size=15360, tp_size=1, pp_size=16, ep_size=64, microbatch_count=120, precision="fp8", seq_len=4096,
-        zero_stage=1, activation_recomputation="selective", overlap_comm=True)
+        batch_size=15360, tp_size=1, pp_size=16, ep_size=64, microbatch_count=120, precision="bf16", fp8=True,
+        schedule="dualpipe", seq_len=4096, zero_stage=1, activation_recomputation="selective", overlap_comm=True)
     return 1e12 / _q(r.tokens_per_second, "1/s") / 3600.0 * r.total_accelerators
 
 
@@ -590,13 +651,10 @@ def _f_llama3_ettr() -> float:
 
 
 SKIPPED: dict[str, str] = {
-    "C-llama3-405b-16k-longctx-tflops": "16-way context parallelism at 131k tokens is not modelled by DistributedModel",
     "C-patterson-t5-11b-tflops": "encoder-decoder T5 on TPU v3 (not in the catalog) with no parallel layout, batch or "
                                  "sequence length stated",
     "C-megatron-h100-weak-scaling-mfu-large": "no model geometry, batch, fleet size or parallel layout stated "
                                               "('up to 462B', 'up to 6144 GPUs')",
-    "C-palm-540b-chip-hours": "chip-hours 'including some downtime and repeated steps' over a two-phase schedule: an "
-                              "accounting of allocation, not a step-time measurement",
     "E-llama2-7B-gpu-hours": "GPU-hours of a whole pre-training run (cluster size, parallel layout, downtime and "
                              "restarts not stated): no step configuration to solve",
     "E-llama3-8B-gpu-hours": "GPU-hours of a whole pre-training run (cluster size, parallel layout, downtime and "
