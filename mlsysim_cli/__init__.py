@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import sys
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -26,7 +27,7 @@ from .build import make_command
 __all__ = ["main"]
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
@@ -128,7 +129,7 @@ def _plugins_hint() -> str:
         f"; {r.name} ({r.distribution}) is {why.get(r.status, r.status)}" for r in off) + "."
 
 
-def plugin_commands(taken: dict, sweep: bool = False) -> dict[str, click.Command]:
+def plugin_commands(taken: Mapping[str, Any], sweep: bool = False) -> dict[str, click.Command]:
     """The commands of the ``mlsysim_cli_commands`` hook by name (``sweep``: the sweep of each
     SolverCommand); a name already taken is skipped with a warning."""
     from mlsysim_core.plugins import PluginWarning, host

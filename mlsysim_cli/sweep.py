@@ -171,7 +171,9 @@ def engine_grid(cmd: SolverCommand, axes: dict[str, list]) -> tuple[dict[str, li
             v = pairs[target][1] if target in pairs else None
             for n in names:
                 if n != target:
-                    v = cmd.param(n).apply(v, pairs[n][0])
+                    apply = cmd.param(n).apply
+                    assert apply is not None  # n modifies target, and a Param gives modifies and apply together
+                    v = apply(v, pairs[n][0])
             values.append(v)
         grid[target] = values
     return grid, parts
@@ -248,11 +250,11 @@ class Points:
         floats, NaN where not a number."""
         import numpy as np
 
-        vals = [echo for echo, _ in self.axes.get(name, [(None, None)])]
+        echoes = [echo for echo, _ in self.axes.get(name, [(None, None)])]
         if numeric:
-            vals = np.array([v if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in vals])
+            vals = np.array([v if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in echoes])
         else:
-            vals = np.array(vals + [None], dtype=object)[:-1]  # (the extra None keeps a 1-D object array)
+            vals = np.array(echoes + [None], dtype=object)[:-1]  # (the extra None keeps a 1-D object array)
         k = list(self.axes).index(name) if name in self.axes else len(self.shape)
         return vals[rows // math.prod(self.shape[k + 1 :]) % len(vals)]
 
@@ -446,7 +448,7 @@ def make_sweep_command(cmd: SolverCommand) -> click.Command:
     for p in cmd.params:
         kind = {"int": "INTS", "float": "NUMS", "choice": "|".join(p.choices[:4]) + ",...", "bool": "on,off",
                 "str": "TEXTS"}.get(p.kind, "KEYS")
-        extra = {} if p.default is None else {"default": str(p.default), "show_default": True}
+        extra: dict[str, Any] = {} if p.default is None else {"default": str(p.default), "show_default": True}
         lists = " Comma list" + ("; ranges a..b, a..b:x2, a..b:+K." if p.kind == "int" else
                                  "; ranges a..b:+K, a..b:xK." if p.kind == "float" else ".")
         params.append(

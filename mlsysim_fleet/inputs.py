@@ -38,7 +38,8 @@ def amount(name: str, value: Any, unit: Unit, plain_factor: float, plain_what: s
         v = value * plain_factor
     else:
         v = None
-    if v is None or not isinstance(v, Real) or not math.isfinite(v) or (v <= low if low_open else v < low) or v > high:
+    if (v is None or not isinstance(v, Real) or not math.isfinite(v) or (v <= low if low_open else v < low)
+            or float(v) > high):
         lo = "> 0" if (low == 0 and low_open) else (">= 0" if low == 0 else f">= {low / plain_factor:g}")
         hi = f" and <= {high / plain_factor:g}" if high < math.inf else ""
         raise InvalidInputError(name, value, f"a finite number {lo}{hi} ({plain_what}) or a Quantity in {unit:~P}")
@@ -150,7 +151,7 @@ _ACCEL_FIELDS = ("total_accelerators", "num_accelerators", "n_accelerators", "ac
 
 
 def _count(v: Any) -> Optional[float]:
-    if isinstance(v, Real) and not isinstance(v, bool) and v >= 1:
+    if isinstance(v, Real) and not isinstance(v, bool) and float(v) >= 1:
         return float(v)
     return None
 
@@ -333,6 +334,9 @@ def duration_arg(duration_days: Any, usage: Usage, high: float = 1e30) -> float:
 class UpstreamEnergyNames:
     """Upstream 0.1.1 names of the energy fields of a fleet-level result (``it_energy``,
     ``facility_energy``): ``it_energy_kwh``, ``total_energy_kwh``, ``total_energy``."""
+
+    it_energy: Any  # the result's own fields (annotations only: the attrs result does not read them)
+    facility_energy: Any
 
     @property
     def it_energy_kwh(self) -> Any:

@@ -187,8 +187,7 @@ def plot_sweep(
                        label="infeasible")
         ax.set_xlabel(axis_label(x, xunit))
         ax.set_ylabel(axis_label(yname, yunit))
-        xs = [number(field_value(p, x)[0]) for p in pts]
-        xs = [v for v in xs if v]
+        xs = [v for v in (number(field_value(p, x)[0]) for p in pts) if v]
         integers = bool(xs) and all(float(v).is_integer() for v in xs)
         if logx if logx is not None else (xs and min(xs) > 0 and max(xs) / min(xs) >= 16):
             ax.set_xscale("log", base=2 if integers else 10)

@@ -49,14 +49,21 @@ def _get(cfg: dict, *names: str, default: Any = None) -> Any:
     return default
 
 
-def _int(cfg: dict, what: str, *names: str, default: Any = None, required: bool = True) -> Optional[int]:
-    v = _get(cfg, *names, default=default)
+def _opt_int(cfg: dict, what: str, *names: str) -> Optional[int]:
+    """The first of ``names`` the config gives, a non-negative integer, or None when it gives none."""
+    v = _get(cfg, *names)
     if v is None:
-        if required:
-            raise InvalidInputError("config", f"missing {'/'.join(names)}", f"a Hugging Face config.json with {what}")
         return None
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
         raise InvalidInputError(f"config.{names[0]}", v, f"a non-negative integer ({what})")
+    return v
+
+
+def _int(cfg: dict, what: str, *names: str) -> int:
+    """As :func:`_opt_int`, but the config must give one of ``names``."""
+    v = _opt_int(cfg, what, *names)
+    if v is None:
+        raise InvalidInputError("config", f"missing {'/'.join(names)}", f"a Hugging Face config.json with {what}")
     return v
 
 
@@ -88,14 +95,13 @@ def from_config(cfg: dict) -> HFModel:
     H = _int(cfg, "attention heads", "num_attention_heads", "n_head", "num_heads", "n_heads")
     if min(d, L, H) < 1:
         raise InvalidInputError("config", {"hidden_size": d, "layers": L, "heads": H}, "positive hidden size, layers and heads")
-    kv = _int(cfg, "KV heads", "num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num", required=False)
+    kv = _opt_int(cfg, "KV heads", "num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num")
     if kv is None:
         kv = 1 if cfg.get("multi_query") else H
-    hd = _int(cfg, "head dim", "head_dim", required=False) or d // H
+    hd = _opt_int(cfg, "head dim", "head_dim") or d // H
     V = _int(cfg, "vocabulary", "vocab_size", "padded_vocab_size")
-    f = _int(cfg, "FFN width", "intermediate_size", "n_inner", "ffn_dim", "d_ff", "ffn_hidden_size", required=False) or 4 * d
-    max_seq = _int(cfg, "context", "max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "n_ctx",
-                   required=False)
+    f = _opt_int(cfg, "FFN width", "intermediate_size", "n_inner", "ffn_dim", "d_ff", "ffn_hidden_size") or 4 * d
+    max_seq = _opt_int(cfg, "context", "max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "n_ctx")
     tied = bool(cfg.get("tie_word_embeddings", True))  # transformers' PretrainedConfig default is True
     act = str(_get(cfg, "hidden_act", "activation_function", "hidden_activation", default="")).lower()
     gated = mtype in GATED_TYPES or act in _GATED_ACTS or "glu" in act
@@ -111,6 +117,7 @@ def from_config(cfg: dict) -> HFModel:
         q = (d * r_q + r_q + r_q * H * (nope + rope)) if r_q else d * H * (nope + rope)
         attn = q + d * (r_kv + rope) + r_kv + r_kv * H * (nope + hv) + H * hv * d
         hd_catalog = nope + rope
+        mla = {"kv_lora_rank": int(r_kv), "qk_rope_head_dim": rope}  # catalog fields of the latent attention
     else:
         attn = d * H * hd + 2 * d * kv * hd + H * hd * d
         bias = cfg.get("attention_bias", cfg.get("bias", cfg.get("use_bias", cfg.get("enable_bias"))))
@@ -121,7 +128,7 @@ def from_config(cfg: dict) -> HFModel:
         if mtype in ("qwen3", "qwen3_moe", "olmo2", "gemma3", "gemma3_text"):
             attn += 2 * hd  # QK-norm
         hd_catalog = hd
-        rope = None
+        mla = {}
 
     # --- FFN
     mats = 3 if gated else 2
@@ -181,8 +188,7 @@ def from_config(cfg: dict) -> HFModel:
     fields["tied_embeddings"] = tied
     if moe_layers:
         fields.update(experts=int(E), active_experts=int(k), active_parameters=active)
-    if r_kv:
-        fields.update(kv_lora_rank=int(r_kv), qk_rope_head_dim=int(rope))
+    fields.update(mla)
     stated = cfg.get("num_parameters", cfg.get("n_parameters"))
     stated = stated if isinstance(stated, int) and not isinstance(stated, bool) and stated > 0 else None
     return HFModel(fields=fields, parameters=total, active_parameters=active, breakdown=parts, stated_parameters=stated)

@@ -48,6 +48,7 @@ class PowerEfficiencyModel(Solver):
         validate.instance("hardware", hardware, HardwareNode)
         if precision is None:
             precision = hardware.compute.default_precision
+            assert precision is not None  # ComputeCore sets its default precision when it is built
         peak = hardware.compute.peak(precision)  # raises naming the precisions this part supports
         tdp = hardware.si.tdp
         if tdp is None:

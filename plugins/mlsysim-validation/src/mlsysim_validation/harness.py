@@ -88,7 +88,7 @@ class Row:
 
 def _summary(rows: Iterable[Row]) -> dict:
     rows = list(rows)
-    errs = [abs(r.error) for r in rows if r.counted]
+    errs = [abs(r.error) for r in rows if r.counted and r.error is not None]  # (counted: error is not None)
     return {
         "points": len(rows),
         "counted": len(errs),
@@ -158,7 +158,8 @@ class Report:
         for ax in axes.flat[len(groups):]:
             ax.set_visible(False)
         for ax, g in zip(axes.flat, groups):
-            pts = [r for r in self.group(g) if r.status == "ok" and r.measured > 0 and r.predicted > 0]
+            pts = [r for r in self.group(g)
+                   if r.status == "ok" and r.measured > 0 and r.predicted is not None and r.predicted > 0]
             for kind, marker in (("prediction", "o"), ("accounting", "s"), ("input", "^")):
                 sel = [r for r in pts if r.kind == kind]
                 if sel:
