@@ -21,6 +21,8 @@ def bench(label: str, fn: Callable[[], object], n: int = 5000, warmup: int = 500
         samples.append(time.perf_counter_ns() - t0)
     samples.sort()
     med = statistics.median(samples) / 1e3
-    print(f"{label:{width}s} median {med:6.2f} us  p10 {samples[n // 10] / 1e3:6.2f}  "
-          f"p90 {samples[9 * n // 10] / 1e3:6.2f}  (n={n})")
+    print(
+        f"{label:{width}s} median {med:6.2f} us  p10 {samples[n // 10] / 1e3:6.2f}  "
+        f"p90 {samples[9 * n // 10] / 1e3:6.2f}  (n={n})"
+    )
     return med

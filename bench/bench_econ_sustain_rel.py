@@ -27,13 +27,16 @@ def _cases() -> list:
     # The default catalog states no USD electricity price for Quebec: given here (upstream used 0.12 everywhere).
     extra = {} if fleet.node.host_cost is not None else {"host_cost": 0}
     return [
-        ("EconomicsModel(Frontier_8K, 90 d, Quebec, kwh_price=0.06)",
-         lambda: econ(fleet, 90, kwh_price=0.06, datacenter=quebec, **extra)),
-        ("EconomicsModel(..., Quantities, cloud_rate)",
-         lambda: econ(fleet, d90, kwh_price=price, datacenter=quebec, host_cost=host, cloud_rate=rate)),
+        (
+            "EconomicsModel(Frontier_8K, 90 d, Quebec, kwh_price=0.06)",
+            lambda: econ(fleet, 90, kwh_price=0.06, datacenter=quebec, **extra),
+        ),
+        (
+            "EconomicsModel(..., Quantities, cloud_rate)",
+            lambda: econ(fleet, d90, kwh_price=price, datacenter=quebec, host_cost=host, cloud_rate=rate),
+        ),
         ("SustainabilityModel(Frontier_8K, 30 d, Poland)", lambda: sust(fleet, 30, poland)),
-        ("SustainabilityModel(Frontier_8K, Q_(30, 'day'), Poland, mfu=0.5)",
-         lambda: sust(fleet, d30, poland, mfu=0.5)),
+        ("SustainabilityModel(Frontier_8K, Q_(30, 'day'), Poland, mfu=0.5)", lambda: sust(fleet, d30, poland, mfu=0.5)),
         ("ReliabilityModel(Frontier_8K, 720 h)", lambda: rel(fleet, 720)),
         ("ReliabilityModel(Frontier_8K, Q_(720, 'h'), Q_(60, 's'))", lambda: rel(fleet, h720, s60)),
     ]

@@ -20,10 +20,18 @@ def main() -> None:
     H, L = mlsysim.Hardware.Cloud, mlsysim.Models.Language
     s = ServingModel()
     case = dict(model=L.Llama3_8B, hardware=H.H100, seq_len=4000, output_len=500)
-    bench("analytic: Llama3_8B, H100, 4000/500 tokens, 3 req/s", lambda: s.solve(**case, arrival_rate=3.0), n=300,
-          warmup=30)
-    bench("analytic with SLOs (max rate by bisection)", lambda: s.solve(
-        **case, arrival_rate=3.0, slo_ttft=1.0, slo_itl=0.05), n=30, warmup=3)
+    bench(
+        "analytic: Llama3_8B, H100, 4000/500 tokens, 3 req/s",
+        lambda: s.solve(**case, arrival_rate=3.0),
+        n=300,
+        warmup=30,
+    )
+    bench(
+        "analytic with SLOs (max rate by bisection)",
+        lambda: s.solve(**case, arrival_rate=3.0, slo_ttft=1.0, slo_itl=0.05),
+        n=30,
+        warmup=3,
+    )
     rates = np.linspace(0.05, 6.0, 100_000)
     t0 = time.perf_counter()
     ServingModel.sweep(**case, arrival_rate=rates)

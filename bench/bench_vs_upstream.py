@@ -23,7 +23,7 @@ from pathlib import Path
 DEFAULT_VENV = Path("/tmp/mlsysim-upstream-venv")
 
 # Runs under either package. UPSTREAM tells the two apart where their signatures differ.
-SNIPPET = r'''
+SNIPPET = r"""
 import json, statistics, sys, time, warnings
 warnings.simplefilter("ignore")
 import mlsysim
@@ -51,9 +51,12 @@ def grid_sweep():
 
 CASES = [
     ("guide: SingleNode ResNet50/A100 bs=1", lambda: sn.solve(model=M.ResNet50, hardware=H.A100, batch_size=1)),
-    ("guide: ... + latency.to('ms')", lambda: sn.solve(model=M.ResNet50, hardware=H.A100, batch_size=1).latency.to("ms")),
-    ("guide: Serving Llama3_8B/H100 2048 bs=1", lambda: sv.solve(model=L.Llama3_8B, hardware=H.H100, seq_len=2048, batch_size=1)),
-    ("guide: ... + ttft.to('ms')", lambda: sv.solve(model=L.Llama3_8B, hardware=H.H100, seq_len=2048, batch_size=1).ttft.to("ms")),
+    ("guide: ... + latency.to('ms')",
+     lambda: sn.solve(model=M.ResNet50, hardware=H.A100, batch_size=1).latency.to("ms")),
+    ("guide: Serving Llama3_8B/H100 2048 bs=1",
+     lambda: sv.solve(model=L.Llama3_8B, hardware=H.H100, seq_len=2048, batch_size=1)),
+    ("guide: ... + ttft.to('ms')",
+     lambda: sv.solve(model=L.Llama3_8B, hardware=H.H100, seq_len=2048, batch_size=1).ttft.to("ms")),
     ("guide: Distributed 70B Frontier_8K tp8 pp4 m16", lambda: dist.solve(
         model=L.Llama3_70B, fleet=fleet, batch_size=2048, tp_size=8, pp_size=4, microbatch_count=16)),
     ("guide: 4-GPU ResNet50 bs=32 loop + to('ms')", lambda: [
@@ -62,7 +65,8 @@ CASES = [
     ("ServingModel(Llama3_70B, H100, 2048, bs=8)", lambda: sv.solve(L.Llama3_70B, H.H100, seq_len=2048, batch_size=8)),
     ("DistributedModel(70B, Frontier_8K, tp8 pp8 m16, B=4096)", lambda: dist.solve(
         L.Llama3_70B, fleet, batch_size=4096, tp_size=8, pp_size=8, microbatch_count=16)),
-    ("EconomicsModel(Frontier_8K, 90 d, Quebec)", lambda: econ.solve(fleet, 90, kwh_price=0.06, datacenter=quebec, **econ_extra)),
+    ("EconomicsModel(Frontier_8K, 90 d, Quebec)",
+     lambda: econ.solve(fleet, 90, kwh_price=0.06, datacenter=quebec, **econ_extra)),
     ("SustainabilityModel(Frontier_8K, 30 d, Poland)", lambda: sust.solve(fleet, 30, poland)),
     ("ReliabilityModel(Frontier_8K, 720 h)", lambda: rel.solve(fleet, 720)),
     ("grid: 2 models x 4 GPUs x 64 batches (512 configs)", grid_loop if UPSTREAM else grid_sweep),
@@ -81,7 +85,7 @@ for label, fn in CASES:
         samples.append(time.perf_counter_ns() - t0)
     out[label] = statistics.median(samples) / 1e3
 print(json.dumps(out))
-'''
+"""
 
 # ``import mlsysim`` here is lazy; the fair cold-start figure is the first answer.
 IMPORT_SNIPPET = """import time, warnings
@@ -96,12 +100,19 @@ print((t1 - t) * 1e6, (t2 - t) * 1e6)"""
 
 def ensure_upstream(venv: Path) -> Path:
     python = venv / "bin" / "python"
-    ok = python.exists() and subprocess.run(
-        [str(python), "-c", "import mlsysim, sys; sys.exit(mlsysim.__version__ != '0.1.1')"], capture_output=True).returncode == 0
+    ok = (
+        python.exists()
+        and subprocess.run(
+            [str(python), "-c", "import mlsysim, sys; sys.exit(mlsysim.__version__ != '0.1.1')"], capture_output=True
+        ).returncode
+        == 0
+    )
     if not ok:
         print(f"installing mlsysim==0.1.1 into {venv} ...", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "mlsysim==0.1.1"], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "mlsysim==0.1.1"], check=True
+        )
     return python
 
 

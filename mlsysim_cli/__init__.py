@@ -18,8 +18,8 @@ from typing import Any
 
 import click
 
-from mlsysim_core.cli.command import CONTEXT, OPTIONS_KEY, SolverCommand
 from mlsysim_core.cli._out import emit, table
+from mlsysim_core.cli.command import CONTEXT, OPTIONS_KEY, SolverCommand
 from mlsysim_core.errors import InfeasibleError, InvalidInputError, MlsysimError
 
 from .build import make_command
@@ -62,8 +62,14 @@ class Group(click.Group):
             click.echo(f"Error: {describe(exc, ctx)}", err=True)
             sys.exit(1)
 
-    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: Any = None,
+        complete_var: Any = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         warnings.formatwarning = one_line_warning  # the program's own process: a warning is one line
@@ -125,14 +131,18 @@ def _plugins_hint() -> str:
 
     off = [r for r in records() if r.status != "active"]
     why = {"disabled": "disabled by MLSYSIM_DISABLE_PLUGINS", "failed": "failed to load"}
-    return "Commands come from installed plugins (mlsysim plugins)" + "".join(
-        f"; {r.name} ({r.distribution}) is {why.get(r.status, r.status)}" for r in off) + "."
+    return (
+        "Commands come from installed plugins (mlsysim plugins)"
+        + "".join(f"; {r.name} ({r.distribution}) is {why.get(r.status, r.status)}" for r in off)
+        + "."
+    )
 
 
 def plugin_commands(taken: Mapping[str, Any], sweep: bool = False) -> dict[str, click.Command]:
     """The commands of the ``mlsysim_cli_commands`` hook by name (``sweep``: the sweep of each
     SolverCommand); a name already taken is skipped with a warning."""
     from mlsysim_core.plugins import PluginWarning, host
+
     from .sweep import make_sweep_command
 
     out: dict[str, click.Command] = {}
@@ -140,8 +150,9 @@ def plugin_commands(taken: Mapping[str, Any], sweep: bool = False) -> dict[str, 
         if sweep and not isinstance(item, SolverCommand):
             continue
         if item.name in taken or item.name in out:
-            warnings.warn(f"plugin {plugin!r} command {item.name!r} is already taken; skipped", PluginWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"plugin {plugin!r} command {item.name!r} is already taken; skipped", PluginWarning, stacklevel=2
+            )
             continue
         if isinstance(item, SolverCommand):
             item = make_sweep_command(item) if sweep else make_command(item)
@@ -161,8 +172,14 @@ class SweepGroup(click.Group):
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="mlsysim-core")
-@click.option("--catalog", "catalog_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              metavar="FILE.toml", help="Also load this catalog file (highest priority); repeatable.")
+@click.option(
+    "--catalog",
+    "catalog_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE.toml",
+    help="Also load this catalog file (highest priority); repeatable.",
+)
 def main(catalog_files: tuple) -> None:
     """mlsysim: answers about ML systems from datasheets and first-order equations.
 
@@ -202,13 +219,20 @@ def plugins_cmd(as_json: bool) -> None:
     def render(rows: list) -> str:
         return table(
             ["plugin", "distribution", "version", "status", "provides", "error"],
-            [[d["name"], d["distribution"], d["version"], d["status"],
-              ", ".join(d["solvers"]) or ", ".join(p.replace("mlsysim_", "") for p in d["provides"]), d["error"]]
-             for d in rows],
+            [
+                [
+                    d["name"],
+                    d["distribution"],
+                    d["version"],
+                    d["status"],
+                    ", ".join(d["solvers"]) or ", ".join(p.replace("mlsysim_", "") for p in d["provides"]),
+                    d["error"],
+                ]
+                for d in rows
+            ],
         )
 
     emit(data, as_json, render)
-
 
 
 @main.group("sweep", cls=SweepGroup, context_settings=CONTEXT)

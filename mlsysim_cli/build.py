@@ -23,8 +23,6 @@ def click_type(p: Param) -> Any:
     return {"int": click.INT, "float": click.FLOAT}.get(p.kind, click.STRING)
 
 
-
-
 def make_command(cmd: SolverCommand) -> click.Command:
     """``mlsysim <cmd.name>``: one configuration."""
 

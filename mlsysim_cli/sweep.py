@@ -446,11 +446,21 @@ def make_sweep_command(cmd: SolverCommand) -> click.Command:
 
     params: list[click.Parameter] = []
     for p in cmd.params:
-        kind = {"int": "INTS", "float": "NUMS", "choice": "|".join(p.choices[:4]) + ",...", "bool": "on,off",
-                "str": "TEXTS"}.get(p.kind, "KEYS")
+        kind = {
+            "int": "INTS",
+            "float": "NUMS",
+            "choice": "|".join(p.choices[:4]) + ",...",
+            "bool": "on,off",
+            "str": "TEXTS",
+        }.get(p.kind, "KEYS")
         extra: dict[str, Any] = {} if p.default is None else {"default": str(p.default), "show_default": True}
-        lists = " Comma list" + ("; ranges a..b, a..b:x2, a..b:+K." if p.kind == "int" else
-                                 "; ranges a..b:+K, a..b:xK." if p.kind == "float" else ".")
+        lists = " Comma list" + (
+            "; ranges a..b, a..b:x2, a..b:+K."
+            if p.kind == "int"
+            else "; ranges a..b:+K, a..b:xK."
+            if p.kind == "float"
+            else "."
+        )
         params.append(
             click.Option(
                 [p.sweep_flag, p.name],

@@ -36,8 +36,13 @@ USER_PRIORITY = 10**9
 
 #: Python types each section holds.
 SECTION_TYPES = {
-    "hardware": T.HardwareNode, "models": T.Workload, "fabrics": T.NetworkFabric,
-    "nodes": T.Node, "clusters": T.Fleet, "grids": T.GridProfile, "datacenters": T.Datacenter,
+    "hardware": T.HardwareNode,
+    "models": T.Workload,
+    "fabrics": T.NetworkFabric,
+    "nodes": T.Node,
+    "clusters": T.Fleet,
+    "grids": T.GridProfile,
+    "datacenters": T.Datacenter,
     "storage": T.StorageTier,
 }
 _BUILD_ORDER = ("hardware", "models", "fabrics", "grids", "datacenters", "nodes", "clusters", "storage")
@@ -62,7 +67,9 @@ class Entry:
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.value, SECTION_TYPES[self.section]):
-            raise InvalidInputError("value", self.value, f"a {SECTION_TYPES[self.section].__name__} for section {self.section!r}")
+            raise InvalidInputError(
+                "value", self.value, f"a {SECTION_TYPES[self.section].__name__} for section {self.section!r}"
+            )
         for name, key in (("key", self.key), *(("aliases", a) for a in self.aliases)):
             why = key_problem(key)
             if why:
@@ -148,15 +155,34 @@ def _ref(raw: RawEntry, table: dict, name: str, section: str, built: dict, optio
 def _build_value(raw: RawEntry, built: dict) -> Any:
     s = raw.section
     if s == "hardware":
-        t = _take(raw, {"name", "vendor", "release_year", "default_precision", "peak_flops", "memory", "scale_up",
-                        "host_link", "tdp", "dispatch_tax", "unit_cost", "embodied_carbon", "source", "notes"},
-                  {"name", "peak_flops", "memory", "source"})
+        t = _take(
+            raw,
+            {
+                "name",
+                "vendor",
+                "release_year",
+                "default_precision",
+                "peak_flops",
+                "memory",
+                "scale_up",
+                "host_link",
+                "tdp",
+                "dispatch_tax",
+                "unit_cost",
+                "embodied_carbon",
+                "source",
+                "notes",
+            },
+            {"name", "peak_flops", "memory", "source"},
+        )
         sources: dict = {}
         peaks = t.pop("peak_flops")
         if not isinstance(peaks, dict):
-            raise raw.error("peak_flops", "must be a table of precision = \"VALUE FLOP/s\"")
+            raise raw.error("peak_flops", 'must be a table of precision = "VALUE FLOP/s"')
         compute = T.ComputeCore(precision_flops=peaks, default_precision=t.pop("default_precision", None))
-        mem = dict(_sub(raw, t, "memory", {"capacity", "capacity_stated", "capacity_source", "bandwidth", "type"}) or {})
+        mem = dict(
+            _sub(raw, t, "memory", {"capacity", "capacity_stated", "capacity_source", "bandwidth", "type"}) or {}
+        )
         if "capacity_source" in mem:
             sources["memory.capacity"] = str(mem.pop("capacity_source"))
         t["memory"] = T.MemoryHierarchy(**mem)
@@ -196,9 +222,15 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
         parts = []
         optional = {"source", "kind", "measured_on"}
         for c in comps:
-            if not isinstance(c, dict) or set(c) - {"part", "count", "mttf"} - optional or {"part", "count", "mttf"} - set(c):
-                raise raw.error("components", "each item needs part, count, mttf (and optionally kind, measured_on, "
-                                f"source); got {c!r}")
+            if (
+                not isinstance(c, dict)
+                or set(c) - {"part", "count", "mttf"} - optional
+                or {"part", "count", "mttf"} - set(c)
+            ):
+                raise raw.error(
+                    "components",
+                    f"each item needs part, count, mttf (and optionally kind, measured_on, source); got {c!r}",
+                )
             parts.append(T.Component(**c))
         t["components"] = tuple(parts)
         return T.Node(field_sources=sources, **t)
@@ -232,8 +264,16 @@ def build_entry(raw: RawEntry, built: dict, provider: str) -> Entry:
     for a in aliases:
         if key_problem(a):
             raise raw.error("aliases", f"{a!r}: {key_problem(a)}")
-    return Entry(section=raw.section, key=raw.key, value=value, category=category, aliases=tuple(aliases),
-                 provider=provider, file=raw.file, line=raw.line)
+    return Entry(
+        section=raw.section,
+        key=raw.key,
+        value=value,
+        category=category,
+        aliases=tuple(aliases),
+        provider=provider,
+        file=raw.file,
+        line=raw.line,
+    )
 
 
 # --------------------------------------------------------------------------- namespaces
@@ -292,11 +332,13 @@ class Namespace:
         """Unique entries, optionally sorted by a dotted attribute path (``"memory.bandwidth"``)."""
         items = list(self)
         if sort_by:
+
             def key(v: Any) -> float:
                 for part in sort_by.split("."):
                     v = getattr(v, part, None)
                 m = getattr(v, "magnitude", v)
                 return float(m) if isinstance(m, (int, float)) else float("-inf")
+
             items.sort(key=key, reverse=reverse)
         return items
 
@@ -338,16 +380,22 @@ class Catalog:
         self.Hardware = categorized("hardware", "hardware")
         object.__getattribute__(self.Hardware, "_children")["Networks"] = fabrics
         self.Models = categorized("models", "model")
-        self.Systems = Namespace("system", {}, {
-            "Nodes": Namespace("node", flat("nodes")),
-            "Fabrics": fabrics,
-            "Clusters": Namespace("cluster", flat("clusters")),
-            "Storage": Namespace("storage", flat("storage")),
-        })
+        self.Systems = Namespace(
+            "system",
+            {},
+            {
+                "Nodes": Namespace("node", flat("nodes")),
+                "Fabrics": fabrics,
+                "Clusters": Namespace("cluster", flat("clusters")),
+                "Storage": Namespace("storage", flat("storage")),
+            },
+        )
         grids = Namespace("grid", flat("grids"))
-        self.Infra = Namespace("infrastructure", flat("grids"), {
-            "Grids": grids, "Datacenters": Namespace("datacenter", flat("datacenters")),
-        })
+        self.Infra = Namespace(
+            "infrastructure",
+            flat("grids"),
+            {"Grids": grids, "Datacenters": Namespace("datacenter", flat("datacenters"))},
+        )
 
     def entry(self, section: str, key: str) -> Entry:
         """The winning entry for ``key`` (or an alias) with its provenance."""
@@ -451,7 +499,9 @@ def build(host: CatalogHost, user_files: list[Path]) -> Catalog:
         warnings.warn(
             f"catalog {wi.section} entry {wi.key!r} is provided by {_label(host, win[2])} and {_label(host, lose[2])}; "
             f"using the one from {_label(host, win[2])} (higher priority or earlier in plugin order)",
-            PluginConflictWarning, stacklevel=4)
+            PluginConflictWarning,
+            stacklevel=4,
+        )
         shadowed.append((built[wi.section][wi.key], lose))
     for section, entries in built.items():
         owner = {key: e for key, e in entries.items()}
@@ -460,7 +510,10 @@ def build(host: CatalogHost, user_files: list[Path]) -> Catalog:
                 other = owner.setdefault(a, e)
                 if other is not e:
                     warnings.warn(
-                        f"catalog {section} alias {a!r} of {e.key!r} ({_label(host, e.provider)}) is already the name of "
+                        f"catalog {section} alias {a!r} of {e.key!r} ({_label(host, e.provider)}) is already the "
+                        "name of "
                         f"{other.key!r} ({_label(host, other.provider)}); {a!r} stays {other.key!r}",
-                        PluginConflictWarning, stacklevel=4)
+                        PluginConflictWarning,
+                        stacklevel=4,
+                    )
     return Catalog(built, shadowed)

@@ -99,7 +99,7 @@ def _header_line(index: dict[str, int], section: str, key: str, sectioned: bool)
     return 1
 
 
-_BARE_OR_QUOTED = re.compile(r'\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'"'[^']*'"r')\s*')
+_BARE_OR_QUOTED = re.compile(r'\s*(?:[A-Za-z0-9_-]+|"[^"]*"|' "'[^']*'" r")\s*")
 
 
 def _prescan(name: str, text: str) -> None:
@@ -113,8 +113,10 @@ def _prescan(name: str, text: str) -> None:
         for part in line.split("."):
             run = run + 1 if _BARE_OR_QUOTED.fullmatch(part) else 0
             if run > MAX_DOTTED:
-                raise CatalogError(f"{name}:{i + 1}: a dotted key of more than {MAX_DOTTED} parts "
-                                   f"(catalog tables nest at most {MAX_DEPTH} levels)")
+                raise CatalogError(
+                    f"{name}:{i + 1}: a dotted key of more than {MAX_DOTTED} parts "
+                    f"(catalog tables nest at most {MAX_DEPTH} levels)"
+                )
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -164,8 +166,10 @@ def read_file(path: str | Path) -> list[RawEntry]:
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{name}: not valid TOML: {exc}") from None
     except RecursionError:
-        raise CatalogError(f"{name}: not valid TOML: arrays or inline tables nested too deeply "
-                           f"(catalog tables nest at most {MAX_DEPTH} levels)") from None
+        raise CatalogError(
+            f"{name}: not valid TOML: arrays or inline tables nested too deeply "
+            f"(catalog tables nest at most {MAX_DEPTH} levels)"
+        ) from None
     sectioned = path.stem not in ("hardware", "models")
     if not sectioned:
         data = {path.stem: data}

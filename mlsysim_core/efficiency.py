@@ -51,7 +51,7 @@ Sources (cited by key below):
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any, Optional
+from typing import Any
 
 import attrs
 
@@ -147,23 +147,27 @@ POWER_COMPUTE_FRACTION = 0.60
 POWER_MEMORY_FRACTION = 0.35
 
 
-def link_latency(link: Any, what: str) -> tuple[float, Optional[str]]:
+def link_latency(link: Any, what: str) -> tuple[float, str | None]:
     """(alpha in s, note): the link's catalog latency, or DEFAULT_LINK_LATENCY_S and a note naming
     ``what`` (e.g. "MI300X scale-up link") when the catalog has none."""
     lat = link.si.latency
     if lat is not None:
         return lat, None
-    return DEFAULT_LINK_LATENCY_S, (f"{what} latency: {DEFAULT_LINK_LATENCY_S * 1e6:g} us per hop "
-                                    "(DEFAULT_LINK_LATENCY_S; the catalog has no published figure)")
+    return DEFAULT_LINK_LATENCY_S, (
+        f"{what} latency: {DEFAULT_LINK_LATENCY_S * 1e6:g} us per hop "
+        "(DEFAULT_LINK_LATENCY_S; the catalog has no published figure)"
+    )
 
 
 def usable_memory_note(hardware: Any, fraction: float) -> str:
     """The result note stating the usable-memory policy and the capacity it applies to."""
     mem = hardware.memory
     what = "the part reports" if mem.capacity_stated is not None else "the vendor states (no reported total found)"
-    return (f"usable memory: {fraction:.0%} of the {mem.si.capacity / 2**20:,.0f} MiB {what} "
-            f"({'USABLE_MEMORY_FRACTION' if fraction == USABLE_MEMORY_FRACTION else 'memory_fraction'}, "
-            "as vLLM's gpu_memory_utilization)")
+    return (
+        f"usable memory: {fraction:.0%} of the {mem.si.capacity / 2**20:,.0f} MiB {what} "
+        f"({'USABLE_MEMORY_FRACTION' if fraction == USABLE_MEMORY_FRACTION else 'memory_fraction'}, "
+        "as vLLM's gpu_memory_utilization)"
+    )
 
 
 def compute_efficiency(bytes_per_element: float) -> float:
@@ -172,20 +176,22 @@ def compute_efficiency(bytes_per_element: float) -> float:
 
 
 #: Every named default, for reports and ``mlsysim`` CLI listings.
-NAMED_DEFAULTS = MappingProxyType({
-    "COMPUTE_WIDE": COMPUTE_WIDE,
-    "COMPUTE_NARROW": COMPUTE_NARROW,
-    "MEMORY_STREAM": MEMORY_STREAM,
-    "NETWORK": NETWORK,
-    "COLLECTIVE_LAUNCH_S": COLLECTIVE_LAUNCH_S,
-    "LAYER_OVERHEAD_S": LAYER_OVERHEAD_S,
-    "STEP_OVERHEAD_S": STEP_OVERHEAD_S,
-    "USABLE_MEMORY_FRACTION": USABLE_MEMORY_FRACTION,
-    "DEFAULT_LINK_LATENCY_S": DEFAULT_LINK_LATENCY_S,
-    "POWER_IDLE_FRACTION": POWER_IDLE_FRACTION,
-    "POWER_COMPUTE_FRACTION": POWER_COMPUTE_FRACTION,
-    "POWER_MEMORY_FRACTION": POWER_MEMORY_FRACTION,
-})
+NAMED_DEFAULTS = MappingProxyType(
+    {
+        "COMPUTE_WIDE": COMPUTE_WIDE,
+        "COMPUTE_NARROW": COMPUTE_NARROW,
+        "MEMORY_STREAM": MEMORY_STREAM,
+        "NETWORK": NETWORK,
+        "COLLECTIVE_LAUNCH_S": COLLECTIVE_LAUNCH_S,
+        "LAYER_OVERHEAD_S": LAYER_OVERHEAD_S,
+        "STEP_OVERHEAD_S": STEP_OVERHEAD_S,
+        "USABLE_MEMORY_FRACTION": USABLE_MEMORY_FRACTION,
+        "DEFAULT_LINK_LATENCY_S": DEFAULT_LINK_LATENCY_S,
+        "POWER_IDLE_FRACTION": POWER_IDLE_FRACTION,
+        "POWER_COMPUTE_FRACTION": POWER_COMPUTE_FRACTION,
+        "POWER_MEMORY_FRACTION": POWER_MEMORY_FRACTION,
+    }
+)
 
 #: Defaults as one value (16-bit compute); solvers pick COMPUTE_NARROW for 8-bit and below.
 DEFAULT = Efficiency(compute=COMPUTE_WIDE, memory=MEMORY_STREAM, network=NETWORK)

@@ -18,7 +18,9 @@ class InvalidInputError(MlsysimError, ValueError):
     def __init__(self, argument: str, value: Any, valid: str, detail: str = ""):
         self.argument, self.value, self.valid = argument, value, valid
         name = getattr(value, "name", None)  # a catalog object: its type and name, not its whole repr
-        shown = f"{type(value).__name__}({name!r})" if isinstance(name, str) and not isinstance(value, str) else repr(value)
+        shown = (
+            f"{type(value).__name__}({name!r})" if isinstance(name, str) and not isinstance(value, str) else repr(value)
+        )
         if len(shown) > 120:
             shown = shown[:117] + "..."
         msg = f"{argument}={shown} is invalid: expected {valid}"

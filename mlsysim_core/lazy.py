@@ -1,13 +1,14 @@
 """Lazy package exports (PEP 562), so plugin discovery does not import numpy and pint.
 
-    __getattr__, __dir__ = lazy_exports(__name__, {"MyModel": ".solver"})
+__getattr__, __dir__ = lazy_exports(__name__, {"MyModel": ".solver"})
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def lazy_exports(package: str, names: dict[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:

@@ -112,8 +112,9 @@ def step_power(tdp, t_compute, t_memory, t_step, idle_fraction, compute_fraction
     busy the whole time (the limit of t_x / t), never NaN. Returns (power, energy = P * t)."""
     busy = (compute_fraction * t_compute + memory_fraction * t_memory) / t_step
     if isinstance(busy, np.ndarray):
-        busy = np.where(np.isnan(busy), compute_fraction * (t_compute == t_step) + memory_fraction * (t_memory == t_step),
-                        busy)
+        busy = np.where(
+            np.isnan(busy), compute_fraction * (t_compute == t_step) + memory_fraction * (t_memory == t_step), busy
+        )
     elif busy != busy:
         busy = compute_fraction * (t_compute == t_step) + memory_fraction * (t_memory == t_step)
     power = tdp * minimum(1.0, idle_fraction + busy)

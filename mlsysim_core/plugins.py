@@ -41,16 +41,32 @@ if TYPE_CHECKING:  # the catalog needs pint and numpy: imported on first use, no
     from .catalog import Catalog, Entry
 
 __all__ = [
-    "PluginHost", "PluginRecord", "SolverSpec", "PluginWarning", "PluginConflictWarning",
-    "host", "reset", "records", "solvers", "get_solver", "catalog", "load_catalog", "checked",
+    "PluginHost",
+    "PluginRecord",
+    "SolverSpec",
+    "PluginWarning",
+    "PluginConflictWarning",
+    "host",
+    "reset",
+    "records",
+    "solvers",
+    "get_solver",
+    "catalog",
+    "load_catalog",
+    "checked",
 ]
 
 GROUP = "mlsysim"
 #: Plugins shipped from this repository come first, in this order; every other one follows by
 #: entry-point name (so a third-party plugin cannot take a built-in solver's name or tie a catalog key).
 BUILTIN_ORDER = (
-    "default_catalog", "single_node", "serving", "distributed",
-    "economics", "sustainability", "reliability",
+    "default_catalog",
+    "single_node",
+    "serving",
+    "distributed",
+    "economics",
+    "sustainability",
+    "reliability",
 )
 HOOK_NAMES = frozenset(n for n in dir(hookspecs) if n.startswith("mlsysim_"))
 
@@ -95,8 +111,9 @@ class PluginHost:
     def _fail(self, rec: dict[str, Any], error: BaseException | str) -> None:
         msg = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
         self._records[rec["name"]] = PluginRecord(status="failed", error=msg, **rec)
-        warnings.warn(f"mlsysim plugin {rec['name']!r} ({rec['distribution']}) failed: {msg}", PluginWarning,
-                      stacklevel=4)
+        warnings.warn(
+            f"mlsysim plugin {rec['name']!r} ({rec['distribution']}) failed: {msg}", PluginWarning, stacklevel=4
+        )
 
     def _load(self, eps: list[Any]) -> None:
         disabled = {s.strip() for s in os.environ.get("MLSYSIM_DISABLE_PLUGINS", "").split(",") if s.strip()}
@@ -105,8 +122,12 @@ class PluginHost:
             dist_name, version = _name_version(getattr(ep, "dist", None))
             rec: dict[str, Any] = {"name": ep.name, "distribution": dist_name, "version": version, "module": ep.value}
             if ep.name in seen:
-                warnings.warn(f"mlsysim plugin name {ep.name!r} is claimed by {seen[ep.name]} and "
-                              f"{rec['distribution']}; keeping {seen[ep.name]}", PluginConflictWarning, stacklevel=3)
+                warnings.warn(
+                    f"mlsysim plugin name {ep.name!r} is claimed by {seen[ep.name]} and "
+                    f"{rec['distribution']}; keeping {seen[ep.name]}",
+                    PluginConflictWarning,
+                    stacklevel=3,
+                )
                 continue
             seen[ep.name] = rec["distribution"]
             if ep.name in disabled or rec["distribution"] in disabled:
@@ -125,13 +146,18 @@ class PluginHost:
             impls = {n for n in dir(module) if getattr(getattr(module, n, None), "mlsysim_impl", None) is not None}
             unknown = sorted(impls - HOOK_NAMES)
             if unknown:
-                self._fail(rec, f"implements unknown hook(s) {', '.join(unknown)}; "
-                                f"known hooks: {', '.join(sorted(HOOK_NAMES))}")
+                self._fail(
+                    rec,
+                    f"implements unknown hook(s) {', '.join(unknown)}; known hooks: {', '.join(sorted(HOOK_NAMES))}",
+                )
                 continue
             odd = sorted(n for n in impls if _odd_impl(getattr(module, n)))
             if odd:
-                self._fail(rec, f"hook {odd[0]} must be a plain function taking no arguments and returning a list "
-                                f"(not a wrapper, a coroutine or another callable)")
+                self._fail(
+                    rec,
+                    f"hook {odd[0]} must be a plain function taking no arguments and returning a list "
+                    f"(not a wrapper, a coroutine or another callable)",
+                )
                 continue
             try:
                 self.pm.register(module, name=ep.name)
@@ -209,8 +235,11 @@ class PluginHost:
                     spec = attrs.evolve(spec, distribution=dist)
                     if spec.name in found:
                         kept = found[spec.name].distribution
-                        warnings.warn(f"solver {spec.name!r} is provided by {kept} and {dist}; keeping {kept}",
-                                      PluginConflictWarning, stacklevel=3)
+                        warnings.warn(
+                            f"solver {spec.name!r} is provided by {kept} and {dist}; keeping {kept}",
+                            PluginConflictWarning,
+                            stacklevel=3,
+                        )
                         continue
                     found[spec.name] = spec
                 self._solvers = found
@@ -219,8 +248,10 @@ class PluginHost:
     def plugin_priority(self, name: str) -> int:
         """Catalog priority of a plugin: default catalog 0, others 100, or the user's setting."""
         user = dict(
-            (k.strip(), int(v)) for k, v in
-            (item.split("=", 1) for item in os.environ.get("MLSYSIM_CATALOG_PRIORITY", "").split(",") if "=" in item)
+            (k.strip(), int(v))
+            for k, v in (
+                item.split("=", 1) for item in os.environ.get("MLSYSIM_CATALOG_PRIORITY", "").split(",") if "=" in item
+            )
         )
         rec = self._records.get(name)
         for key in (name, rec.distribution if rec else None):
@@ -234,10 +265,16 @@ class PluginHost:
         spec = self.solvers().get(name)
         if spec is None:
             known = ", ".join(sorted(self.solvers())) or "none"
-            off = "".join(f"; plugin {r.name} ({r.distribution}) is {r.status}: " + (
-                "enable it by removing it from MLSYSIM_DISABLE_PLUGINS" if r.status == "disabled"
-                else f"{r.error}; reinstall it from this repository: {install_hint(r.distribution)}")
-                for r in self.records() if r.status != "active")
+            off = "".join(
+                f"; plugin {r.name} ({r.distribution}) is {r.status}: "
+                + (
+                    "enable it by removing it from MLSYSIM_DISABLE_PLUGINS"
+                    if r.status == "disabled"
+                    else f"{r.error}; reinstall it from this repository: {install_hint(r.distribution)}"
+                )
+                for r in self.records()
+                if r.status != "active"
+            )
             raise SolverNotInstalledError(f"no solver named {name!r} is installed (installed solvers: {known}){off}")
         factory = spec.factory
         if isinstance(factory, type):
@@ -267,11 +304,13 @@ class PluginHost:
         if failed and failed[0].status == "disabled":
             return SolverNotInstalledError(
                 f"{name} is provided by the distribution {distribution!r}, whose plugin {failed[0].name!r} is "
-                "disabled by MLSYSIM_DISABLE_PLUGINS; enable it by removing it from MLSYSIM_DISABLE_PLUGINS")
+                "disabled by MLSYSIM_DISABLE_PLUGINS; enable it by removing it from MLSYSIM_DISABLE_PLUGINS"
+            )
         why = f" (plugin {failed[0].name!r} is {failed[0].status}: {failed[0].error})" if failed else ""
         return SolverNotInstalledError(
             f"{name} is provided by the distribution {distribution!r}, which is not active{why}; install it from "
-            f"this repository: {install_hint(distribution)}")
+            f"this repository: {install_hint(distribution)}"
+        )
 
     # ----------------------------------------------------------------- catalog
     def catalog(self) -> Catalog:
@@ -367,8 +406,12 @@ def _name_version(dist: Any) -> tuple[str, str]:
 def _odd_impl(fn: Any) -> bool:
     """A hook implementation the host cannot call as ``fn()`` -> list: wrappers and coroutines."""
     opts = getattr(fn, "mlsysim_impl", None) or {}
-    return bool(opts.get("hookwrapper") or opts.get("wrapper")) or not inspect.isfunction(fn) \
-        or inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
+    return (
+        bool(opts.get("hookwrapper") or opts.get("wrapper"))
+        or not inspect.isfunction(fn)
+        or inspect.iscoroutinefunction(fn)
+        or inspect.isasyncgenfunction(fn)
+    )
 
 
 def _solver_class_problem(cls: Any, what: str) -> str:
@@ -383,16 +426,20 @@ def _spec_problem(spec: SolverSpec) -> str:
     """Why a SolverSpec cannot be served ("" if it can). A lazy (non-class) factory is checked on use."""
     name = spec.name
     if not isinstance(name, str) or not name.isascii() or not name.isidentifier() or not name[:1].isupper():
-        return (f"solver name {name!r} is not an ASCII identifier starting with a capital letter "
-                f"(mlsysim.{name!s} must work)")
+        return (
+            f"solver name {name!r} is not an ASCII identifier starting with a capital letter "
+            f"(mlsysim.{name!s} must work)"
+        )
     if name in RESERVED:
         return f"solver name {name!r} is taken by mlsysim itself (mlsysim.{name} is not a solver)"
     factory = spec.factory
     if isinstance(factory, type):
         return _solver_class_problem(factory, f"solver {name!r} has factory")
     if not callable(factory):
-        return (f"solver {name!r} has factory {type(factory).__name__}: "
-                "expected a class with solve() or a callable returning one")
+        return (
+            f"solver {name!r} has factory {type(factory).__name__}: "
+            "expected a class with solve() or a callable returning one"
+        )
     return ""
 
 

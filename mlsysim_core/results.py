@@ -19,10 +19,9 @@ read fields through :func:`need`, which names the missing field and the consumer
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import math
-from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, runtime_checkable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -69,7 +68,9 @@ def result(solver_name: str) -> Callable[[type], type]:
         for f in attrs.fields(new):  # type: ignore[arg-type]  # made an attrs class on the line above
             meta = f.metadata or {}
             if _UNIT_KEY in meta:
-                setattr(new, f.alias, _quantity_property(f.alias, f.name, meta[_UNIT_KEY], meta["si_factor"], meta["doc"]))
+                setattr(
+                    new, f.alias, _quantity_property(f.alias, f.name, meta[_UNIT_KEY], meta["si_factor"], meta["doc"])
+                )
         return new
 
     return wrap
@@ -163,8 +164,11 @@ class Result:
         from .cli._out import value
 
         shown = [n for n in self.fields() if isinstance(getattr(self, n), Quantity)][:3]
-        return f"<{type(self).__name__} from {self.solver}: " + ", ".join(
-            f"{n}={value(getattr(self, n))}" for n in shown) + ">"
+        return (
+            f"<{type(self).__name__} from {self.solver}: "
+            + ", ".join(f"{n}={value(getattr(self, n))}" for n in shown)
+            + ">"
+        )
 
     def why(self) -> list[str]:
         """Why the configuration does not fit, if it does not: its constraint trace and reason."""
@@ -186,10 +190,11 @@ class Result:
         why = "".join(f"<li>{html.escape(line)}</li>" for line in self.why())
         caption = f"{type(self).__name__} ({self.solver})"
         return f"<table><caption>{html.escape(caption)}</caption>{cells}</table>" + (
-            f"<p>why:</p><ul>{why}</ul>" if why else "")
+            f"<p>why:</p><ul>{why}</ul>" if why else ""
+        )
 
 
-def need(result_obj: Any, field_name: str, consumer: str, unit: Optional[str] = None) -> Any:
+def need(result_obj: Any, field_name: str, consumer: str, unit: str | None = None) -> Any:
     """Read ``field_name`` from another solver's result (any object), or say clearly what is missing.
 
     With ``unit`` the value must be a Quantity of that dimension; its SI float magnitude is returned.
@@ -237,4 +242,3 @@ class HasEnergy(Protocol):
     """Anything reporting the ``energy`` it used."""
 
     energy: Quantity
-

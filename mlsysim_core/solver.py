@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, ClassVar, Generic, Optional, TypeVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
@@ -35,8 +36,9 @@ class Solver:
         params = inspect.signature(cls.solve).parameters
         unknown = [a for a in cls.sweep_vector if a not in params]
         if not isinstance(cls.sweep_vector, tuple) or unknown:
-            raise TypeError(f"{cls.__qualname__}.sweep_vector must be a tuple of solve() arguments; "
-                            f"not arguments: {unknown}")
+            raise TypeError(
+                f"{cls.__qualname__}.sweep_vector must be a tuple of solve() arguments; not arguments: {unknown}"
+            )
 
     def solve(self, *args: Any, **kwargs: Any) -> Any:
         """Answer one configuration (subclasses define the arguments)."""
@@ -50,8 +52,7 @@ class Solver:
         return solve_each(self, self.produces, args, vectors, n)[0]
 
     @classmethod
-    def sweep(cls, *, client: Any = None, chunk_size: Optional[int] = None, progress: Any = None,
-              **grid: Any) -> Any:
+    def sweep(cls, *, client: Any = None, chunk_size: int | None = None, progress: Any = None, **grid: Any) -> Any:
         """Solve every configuration of a grid: each ``solve()`` argument takes one value or a
         list/range/array of values. Returns a :class:`mlsysim_core.sweep.SweepResult` of columns;
         see :mod:`mlsysim_core.sweep` for row order, invalid points (kept, ``valid=False``),
@@ -90,4 +91,3 @@ class PreparedCache(Generic[T]):
             self._memo.clear()
         self._memo[key] = (args, value)
         return value
-

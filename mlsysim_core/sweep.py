@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -63,8 +64,9 @@ class PointErrors:
         if not bad.any():
             return
         where_bad = np.flatnonzero(bad)
-        _, first, inverse = np.unique(keys[where_bad], return_index=True, return_inverse=True,
-                                      axis=0 if keys.ndim == 2 else None)
+        _, first, inverse = np.unique(
+            keys[where_bad], return_index=True, return_inverse=True, axis=0 if keys.ndim == 2 else None
+        )
         texts = []
         for i in where_bad[first]:
             try:
@@ -77,8 +79,9 @@ class PointErrors:
         self.ok &= ~bad
 
 
-def checked(errors: PointErrors, name: str, vectors: dict[str, np.ndarray], args: dict[str, Any],
-            check: Callable[[Any], Any]) -> Any:
+def checked(
+    errors: PointErrors, name: str, vectors: dict[str, np.ndarray], args: dict[str, Any], check: Callable[[Any], Any]
+) -> Any:
     """Argument ``name`` through solve()'s own scalar check ``check(value) -> SI value`` (which raises
     InvalidInputError): an array when ``name`` is in ``vectors`` (the check runs once per distinct
     value), else ``check(args[name])``. Points whose value is rejected get its message through
@@ -134,7 +137,8 @@ class _Runs:
 
 def _values_array(values: list) -> np.ndarray:
     if all(isinstance(v, (bool, np.bool_)) for v in values) or all(
-            isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) for v in values):
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) for v in values
+    ):
         return np.asarray(values)
     arr = np.empty(len(values), dtype=object)
     arr[:] = values
@@ -173,13 +177,16 @@ class SweepResult:
         try:
             v = self._data[name]
         except KeyError:
-            raise KeyError(f"{name!r}: not a column of this {self.solver} sweep (columns: {', '.join(self._data)})") from None
+            raise KeyError(
+                f"{name!r}: not a column of this {self.solver} sweep (columns: {', '.join(self._data)})"
+            ) from None
         if isinstance(v, _Runs):
             v = self._data[name] = v.expand()
         return v
 
     def magnitude(self, name: str, rows: Any = None) -> np.ndarray:
-        """Column ``name`` as plain numbers in its unit (``unit(name)``); ``rows`` (an index or slice) reads part of it."""
+        """Column ``name`` as plain numbers in its unit (``unit(name)``); ``rows`` (an index or slice)
+        reads part of it."""
         v = self.si(name) if rows is None else self.si(name)[rows]
         u = self._units.get(name)
         return v if u is None else v * u[1]
@@ -242,8 +249,10 @@ class SweepResult:
         return pl.DataFrame(data, strict=False)
 
     def __repr__(self) -> str:
-        return (f"<SweepResult of {self.solver}: {self._size} points, {int(self.valid.sum())} valid, "
-                f"{len(self._data)} columns>")
+        return (
+            f"<SweepResult of {self.solver}: {self._size} points, {int(self.valid.sum())} valid, "
+            f"{len(self._data)} columns>"
+        )
 
 
 class _Assembler:
@@ -298,16 +307,24 @@ class _Assembler:
         col = self.data[name]
         kind = col.dtype.kind
         if isinstance(v, np.ndarray):
-            ok = kind == "O" or (v.dtype.kind == "U" and kind == "U" and v.dtype.itemsize <= col.dtype.itemsize) \
+            ok = (
+                kind == "O"
+                or (v.dtype.kind == "U" and kind == "U" and v.dtype.itemsize <= col.dtype.itemsize)
                 or (v.dtype.kind != "U" and kind != "U" and np.can_cast(v.dtype, col.dtype, "same_kind"))
+            )
             wider = np.result_type(col.dtype, v.dtype) if v.dtype.kind == kind == "U" else object
         else:
             if v is None and kind == "f":
                 v = np.nan
-            ok = kind == "O" or (kind == "b" if isinstance(v, (bool, np.bool_)) else
-                                 kind in "iuf" if isinstance(v, (int, np.integer)) else
-                                 kind == "f" if isinstance(v, (float, np.floating)) else
-                                 kind == "U" and isinstance(v, str) and len(v) * 4 <= col.dtype.itemsize)
+            ok = kind == "O" or (
+                kind == "b"
+                if isinstance(v, (bool, np.bool_))
+                else kind in "iuf"
+                if isinstance(v, (int, np.integer))
+                else kind == "f"
+                if isinstance(v, (float, np.floating))
+                else kind == "U" and isinstance(v, str) and len(v) * 4 <= col.dtype.itemsize
+            )
             wider = np.dtype(f"U{len(v)}") if kind == "U" and isinstance(v, str) else object
         if not ok:
             col = self.data[name] = col.astype(wider)
@@ -347,8 +364,11 @@ class _Plan:
         self.vector: list[tuple[str, np.ndarray]] = []
         for name, value in kwargs.items():
             if name not in params and not accepts_any or name == "self":
-                raise InvalidInputError(name, value, f"a keyword argument of {cls.__name__}.solve(): "
-                                        + ", ".join(p for p in params if p != "self"))
+                raise InvalidInputError(
+                    name,
+                    value,
+                    f"a keyword argument of {cls.__name__}.solve(): " + ", ".join(p for p in params if p != "self"),
+                )
             if not isinstance(value, _AXIS_TYPES):
                 self.fixed[name] = value
                 continue
@@ -366,8 +386,14 @@ class _Plan:
             dtype = _vector_dtype([self.fixed[name]]) if name in self.fixed else None
             if dtype is not None:
                 self.vector.append((name, np.asarray([self.fixed.pop(name)], dtype=dtype)))
-        missing = [p for p, q in params.items() if p != "self" and q.default is q.empty
-                   and q.kind not in (q.VAR_KEYWORD, q.VAR_POSITIONAL) and p not in kwargs]
+        missing = [
+            p
+            for p, q in params.items()
+            if p != "self"
+            and q.default is q.empty
+            and q.kind not in (q.VAR_KEYWORD, q.VAR_POSITIONAL)
+            and p not in kwargs
+        ]
         if missing:
             raise TypeError(f"{cls.__name__}.sweep() missing required argument(s): {', '.join(missing)}")
         # arguments left out take solve()'s defaults (they show in the input columns)
@@ -463,14 +489,31 @@ def _fill(cols: dict, fields: list, units: dict, args: dict, vec: dict, n: int) 
         v = None if rejected else cols.get(name)
         is_input = name in vec or name in args
         if v is None:
-            v = np.nan if name in units else \
-                vec[name] if name in vec else _input_value(args[name]) if is_input else \
-                False if f.type in ("bool", bool) else "" if f.type in ("str", str) else None
+            v = (
+                np.nan
+                if name in units
+                else vec[name]
+                if name in vec
+                else _input_value(args[name])
+                if is_input
+                else False
+                if f.type in ("bool", bool)
+                else ""
+                if f.type in ("str", str)
+                else None
+            )
         elif partly and (name in units or not is_input):
             arr = v if isinstance(v, np.ndarray) else np.full(n, v)
             kind = arr.dtype.kind
-            v = np.where(valid, arr, np.nan) if kind in "fi" and name in units or kind == "f" else \
-                arr & valid if kind == "b" else np.where(valid, arr, "") if kind == "U" else arr
+            v = (
+                np.where(valid, arr, np.nan)
+                if kind in "fi" and name in units or kind == "f"
+                else arr & valid
+                if kind == "b"
+                else np.where(valid, arr, "")
+                if kind == "U"
+                else arr
+            )
         out[name] = v
     if isinstance(valid, np.ndarray) and not partly:
         valid, cols["error"] = True, ""
@@ -511,8 +554,14 @@ def solve_each(solver: Any, produces: Any, args: dict, vec: dict, n: int) -> tup
 # --------------------------------------------------------------------------- the entry point
 
 
-def sweep(solver: Any, *, client: Any = None, chunk_size: Optional[int] = None,
-          progress: bool | Callable[[int, int], Any] | None = None, **grid: Any) -> SweepResult:
+def sweep(
+    solver: Any,
+    *,
+    client: Any = None,
+    chunk_size: int | None = None,
+    progress: bool | Callable[[int, int], Any] | None = None,
+    **grid: Any,
+) -> SweepResult:
     """Solve every configuration of a grid; see the module documentation.
 
     Args:
@@ -539,7 +588,9 @@ def sweep(solver: Any, *, client: Any = None, chunk_size: Optional[int] = None,
     return SweepResult(getattr(cls, "name", cls.__name__), plan.size, out.finish(), _fields_of(out.produces)[1])
 
 
-def _run_dask(client: Any, cls: type, plan: _Plan, chunks: list, report: Callable[[int], None], out: _Assembler) -> None:
+def _run_dask(
+    client: Any, cls: type, plan: _Plan, chunks: list, report: Callable[[int], None], out: _Assembler
+) -> None:
     """Map the chunks over a dask client; write each into the columns as it finishes."""
     try:
         from dask.distributed import as_completed
@@ -561,6 +612,7 @@ def _progress(progress: Any, total: int) -> Callable[[int], None]:
     if callable(progress):
         return lambda done: progress(done, total)
     if progress:
+
         def show(done: int) -> None:
             sys.stderr.write(f"\rsweep {done / total:6.1%}  ({done:,}/{total:,} points)")
             if done >= total:

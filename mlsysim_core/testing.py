@@ -19,7 +19,8 @@ A plugin's test module subclasses :class:`SolverContract` and says what its solv
             return dict(model=..., hardware=..., seq_len=[1, 2048, 10**9], batch_size=[1, 8])
 
 The inherited tests check: discovery through the real entry point (name, distribution, the
-:class:`~mlsysim_core.solver.Solver` protocol); that the plugin imports only the host; fuzzing (valid arguments mixed with up to three hostile
+:class:`~mlsysim_core.solver.Solver` protocol); that the plugin imports only the host; fuzzing
+(valid arguments mixed with up to three hostile
 values: every call returns a Result whose measured fields are non-negative, finite for physical
 inputs and of their declared dimension, or raises InvalidInputError naming an argument of ``solve()``);
 purity (no socket, no file written, the same JSON in two fresh processes); the sweep equals
@@ -43,12 +44,37 @@ import socket
 import subprocess
 import sys
 import warnings
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar
 
 #: Values wrong for (nearly) every argument: types, non-finite and out-of-range numbers, wrong units.
 _BAD_SOURCE: tuple[Any, ...] = (
-    None, "", "1", "H100", "10 GB", [], [1], {}, (), True, False, object(), math.nan, math.inf, -math.inf,
-    0, -1, 0.0, -1.5, 1e308, -1e308, 5e-324, 10**30, 2**63, 2**1000, complex(1, 1))
+    None,
+    "",
+    "1",
+    "H100",
+    "10 GB",
+    [],
+    [1],
+    {},
+    (),
+    True,
+    False,
+    object(),
+    math.nan,
+    math.inf,
+    -math.inf,
+    0,
+    -1,
+    0.0,
+    -1.5,
+    1e308,
+    -1e308,
+    5e-324,
+    10**30,
+    2**63,
+    2**1000,
+    complex(1, 1),
+)
 _BAD_UNITS = ("s", "h", "GB", "USD", "W", "kg", "1/s", "TFLOP/s", "USD/kWh", "")
 _DUMP = """
 import json, pickle, sys, warnings
@@ -60,8 +86,12 @@ print(json.dumps([get_solver(name)().solve(**kw).to_dict() for kw in calls], sor
 
 
 def pytest_addoption(parser: Any) -> None:
-    parser.addoption("--mlsysim-fuzz-cases", type=int, default=10_000,
-                     help="solve() calls per solver in the mlsysim contract fuzz test (default 10,000)")
+    parser.addoption(
+        "--mlsysim-fuzz-cases",
+        type=int,
+        default=10_000,
+        help="solve() calls per solver in the mlsysim contract fuzz test (default 10,000)",
+    )
 
 
 def num(lo: float, hi: float, n: int = 40, seed: int = 1) -> list[float]:
@@ -69,8 +99,9 @@ def num(lo: float, hi: float, n: int = 40, seed: int = 1) -> list[float]:
     rng = random.Random(seed)
     low = lo if lo > 0 else min(hi * 1e-9, 1e-9)
     wide = hi / low > 100
-    return [lo, hi, (lo + hi) / 2] + [math.exp(rng.uniform(math.log(low), math.log(hi))) if wide
-                                      else rng.uniform(lo, hi) for _ in range(n)]
+    return [lo, hi, (lo + hi) / 2] + [
+        math.exp(rng.uniform(math.log(low), math.log(hi))) if wide else rng.uniform(lo, hi) for _ in range(n)
+    ]
 
 
 def ints(lo: int, hi: int, n: int = 40, seed: int = 1) -> list[int]:
@@ -111,14 +142,35 @@ def extreme_hardware() -> list[Any]:
 
     h100 = catalog().entries["hardware"]["H100"].value
     return [
-        attrs.evolve(h100, name="tiny", compute=ComputeCore(precision_flops={"fp16": "1 FLOP/s", "fp32": "1 FLOP/s"}),
-                     memory=MemoryHierarchy(capacity="1 B", bandwidth="1 B/s"), tdp="1 mW", unit_cost="0.01 USD",
-                     embodied_carbon="1 g", dispatch_tax="0 s"),
-        attrs.evolve(h100, name="huge", compute=ComputeCore(precision_flops={p: "1e21 FLOP/s" for p in PRECISION_BYTES}),
-                     memory=MemoryHierarchy(capacity="1e15 B", bandwidth="1e18 B/s"), tdp="1 MW", unit_cost="1e9 USD",
-                     embodied_carbon="1e6 kg", dispatch_tax="1 s"),
-        attrs.evolve(h100, name="no power or price", tdp=None, unit_cost=None, embodied_carbon=None, scale_up=None,
-                     interconnect=None),
+        attrs.evolve(
+            h100,
+            name="tiny",
+            compute=ComputeCore(precision_flops={"fp16": "1 FLOP/s", "fp32": "1 FLOP/s"}),
+            memory=MemoryHierarchy(capacity="1 B", bandwidth="1 B/s"),
+            tdp="1 mW",
+            unit_cost="0.01 USD",
+            embodied_carbon="1 g",
+            dispatch_tax="0 s",
+        ),
+        attrs.evolve(
+            h100,
+            name="huge",
+            compute=ComputeCore(precision_flops={p: "1e21 FLOP/s" for p in PRECISION_BYTES}),
+            memory=MemoryHierarchy(capacity="1e15 B", bandwidth="1e18 B/s"),
+            tdp="1 MW",
+            unit_cost="1e9 USD",
+            embodied_carbon="1e6 kg",
+            dispatch_tax="1 s",
+        ),
+        attrs.evolve(
+            h100,
+            name="no power or price",
+            tdp=None,
+            unit_cost=None,
+            embodied_carbon=None,
+            scale_up=None,
+            interconnect=None,
+        ),
     ]
 
 
@@ -128,10 +180,28 @@ def extreme_models() -> list[Any]:
 
     return [
         TransformerWorkload(name="one", parameters=1, layers=1, hidden_dim=1, heads=1),
-        TransformerWorkload(name="vast", parameters=2**44, layers=2**10, hidden_dim=2**17, heads=2**10, kv_heads=1,
-                            vocab_size=2**20, max_seq_len=2**24, ffn_dim=2**19),
-        TransformerWorkload(name="moe", parameters=10**12, layers=64, hidden_dim=8192, heads=64, kv_heads=8,
-                            experts=2**10, active_experts=1, active_parameters=10**9),
+        TransformerWorkload(
+            name="vast",
+            parameters=2**44,
+            layers=2**10,
+            hidden_dim=2**17,
+            heads=2**10,
+            kv_heads=1,
+            vocab_size=2**20,
+            max_seq_len=2**24,
+            ffn_dim=2**19,
+        ),
+        TransformerWorkload(
+            name="moe",
+            parameters=10**12,
+            layers=64,
+            hidden_dim=8192,
+            heads=64,
+            kv_heads=8,
+            experts=2**10,
+            active_experts=1,
+            active_parameters=10**9,
+        ),
         Workload(name="bare", parameters=1),
         Workload(name="flops only", parameters=10**9, flops_per_sample="1e18 FLOP", activations_per_sample=2**40),
     ]
@@ -157,9 +227,19 @@ def extreme_fleets() -> list[Any]:
     first = next(iter(cat["clusters"].values())).value
     return [
         fleet(h100, 1, 1),
-        fleet(tiny, 1, 1, power_max="1 mW", host_cost="0 USD", components=(Component(part="gpu", count=1, mttf="1 s"),)),
-        fleet(huge, 64, 2**20, fabrics[0], dcs[0], power_max="10 MW", host_cost="1e9 USD",
-              components=(Component(part="gpu", count=2**10, mttf="1e9 h"),)),
+        fleet(
+            tiny, 1, 1, power_max="1 mW", host_cost="0 USD", components=(Component(part="gpu", count=1, mttf="1 s"),)
+        ),
+        fleet(
+            huge,
+            64,
+            2**20,
+            fabrics[0],
+            dcs[0],
+            power_max="10 MW",
+            host_cost="1e9 USD",
+            components=(Component(part="gpu", count=2**10, mttf="1e9 h"),),
+        ),
         fleet(bare, 8, 4, fabrics[-1], dcs[-1]),
         attrs.evolve(first, datacenter=dcs[0], mtbf="1 s"),
     ]
@@ -172,8 +252,10 @@ def bad_values() -> list[Any]:
     rng = random.Random(20261202)
     out = list(_BAD_SOURCE)
     out += [rng.choice((-1, 1)) * 10 ** rng.uniform(-320, 308) for _ in range(30)]
-    out += [Q_(rng.choice((math.nan, math.inf, -1.0, 0.0, 1e308, rng.uniform(-1e6, 1e6))), rng.choice(_BAD_UNITS))
-            for _ in range(30)]
+    out += [
+        Q_(rng.choice((math.nan, math.inf, -1.0, 0.0, 1e308, rng.uniform(-1e6, 1e6))), rng.choice(_BAD_UNITS))
+        for _ in range(30)
+    ]
     return out
 
 
@@ -241,7 +323,7 @@ class SolverContract:
 
     solver: ClassVar[str] = ""
     distribution: ClassVar[str] = ""
-    readme: ClassVar[Optional[pathlib.Path]] = None
+    readme: ClassVar[pathlib.Path | None] = None
     #: flags that turn an infeasible answer into InfeasibleError (allowed only when set True)
     strict_flags: ClassVar[tuple[str, ...]] = ("raise_errors", "strict")
     #: arguments that take another solver's result (errors may then name ``result.<field>``)
@@ -302,9 +384,9 @@ class SolverContract:
                     except InvalidInputError as exc:
                         root = re.match(r"[A-Za-z_]\w*", str(exc.argument))
                         root_name = root.group(0) if root else ""
-                        assert root_name in params or (root_name == "result" and any(
-                            a in kwargs for a in self.result_arguments)), \
-                            f"InvalidInputError names {exc.argument!r}, not an argument of {self.solver}.solve: {exc}"
+                        assert root_name in params or (
+                            root_name == "result" and any(a in kwargs for a in self.result_arguments)
+                        ), f"InvalidInputError names {exc.argument!r}, not an argument of {self.solver}.solve: {exc}"
                         continue
                     except InfeasibleError:
                         assert any(kwargs.get(f) is True for f in self.strict_flags), "InfeasibleError without strict"
@@ -329,6 +411,7 @@ class SolverContract:
         def refuse(what: str) -> Any:
             def raiser(*args: Any, **kwargs: Any) -> Any:
                 raise _Forbidden(f"solve() attempted {what}")
+
             return raiser
 
         real_open = builtins.open
@@ -351,8 +434,9 @@ class SolverContract:
         payload = pickle.dumps((self.solver, calls))
         for seed in ("1", "2"):
             env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONDONTWRITEBYTECODE": "1"}
-            out = subprocess.run([sys.executable, "-c", _DUMP], input=payload, capture_output=True, env=env,
-                                 timeout=300, check=False)
+            out = subprocess.run(
+                [sys.executable, "-c", _DUMP], input=payload, capture_output=True, env=env, timeout=300, check=False
+            )
             assert out.returncode == 0, out.stderr.decode()[-3000:]
             assert out.stdout.decode().strip() == mine, f"{self.solver}: another process gave other bits"
 
@@ -390,8 +474,13 @@ class SolverContract:
                     if hasattr(want, "magnitude"):
                         want, got = want.to(swept.unit(name)).magnitude, got.magnitude
                     if isinstance(want, float) or isinstance(got, (float, np.floating)):
-                        assert (want is None and np.isnan(got)) or np.isclose(got, want, rtol=1e-9, atol=0), \
-                            (axis, value, name, got, want)
+                        assert (want is None and np.isnan(got)) or np.isclose(got, want, rtol=1e-9, atol=0), (
+                            axis,
+                            value,
+                            name,
+                            got,
+                            want,
+                        )
                     elif want is not None and not hasattr(want, "fields"):
                         assert got == want or getattr(want, "name", None) == got, (axis, value, name, got, want)
 
@@ -400,7 +489,6 @@ class SolverContract:
         itself, never another plugin or the public face ``mlsysim``: it runs with the host alone."""
         import ast
         import importlib
-
         from importlib.metadata import packages_distributions
 
         package = self.solver_class().__module__.split(".")[0]
@@ -408,12 +496,18 @@ class SolverContract:
         root = pathlib.Path(importlib.import_module(package).__file__ or "").parent
         for path in sorted(root.rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
-                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                    [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom) and not node.level
+                    else []
+                )
                 for name in names:
                     top = name.split(".")[0]
-                    assert not top.startswith("mlsysim") or top in host or top == package, \
+                    assert not top.startswith("mlsysim") or top in host or top == package, (
                         f"{path.name} imports {name}: a plugin may import only the host distribution ({sorted(host)})"
+                    )
 
     def test_readme_examples_run(self) -> None:
         if self.readme is None:

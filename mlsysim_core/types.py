@@ -13,21 +13,46 @@ import copyreg
 import math
 from collections.abc import Mapping
 from types import MappingProxyType, SimpleNamespace
-from typing import Any, Optional
+from typing import Any
 
 import attrs
 from attrs import field, frozen
 
 from .errors import InvalidInputError
 from .units import (
-    BYTE, BYTE_PER_S, FLOP, FLOP_PER_S, G_PER_KWH, HOUR, KG, L_PER_KWH, SECOND, USD, USD_PER_KWH, WATT, Quantity,
-    Unit, magnitude, parse_quantity, to_si,
+    BYTE,
+    BYTE_PER_S,
+    FLOP,
+    FLOP_PER_S,
+    G_PER_KWH,
+    HOUR,
+    KG,
+    L_PER_KWH,
+    SECOND,
+    USD,
+    USD_PER_KWH,
+    WATT,
+    Quantity,
+    Unit,
+    magnitude,
+    parse_quantity,
+    to_si,
 )
 
 #: Bytes per element of each precision name mlsysim understands.
 PRECISION_BYTES: Mapping[str, float] = MappingProxyType(
-    {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0,
-     "fp6": 0.75, "fp4": 0.5, "int8": 1.0, "int4": 0.5}
+    {
+        "fp64": 8.0,
+        "fp32": 4.0,
+        "tf32": 4.0,
+        "bf16": 2.0,
+        "fp16": 2.0,
+        "fp8": 1.0,
+        "fp6": 0.75,
+        "fp4": 0.5,
+        "int8": 1.0,
+        "int4": 0.5,
+    }
 )
 
 
@@ -57,7 +82,9 @@ def _to_quantity(unit: Unit, optional: bool, allow_zero: bool):
             value = parse_quantity(value, unit, name=fld.name)
         m = magnitude(value, unit, name=fld.name)
         if not isinstance(m, (int, float)) or not math.isfinite(m) or m < 0 or (m == 0 and not allow_zero):
-            raise InvalidInputError(fld.name, value, f"a finite {'non-negative' if allow_zero else 'positive'} quantity in {unit:~P}")
+            raise InvalidInputError(
+                fld.name, value, f"a finite {'non-negative' if allow_zero else 'positive'} quantity in {unit:~P}"
+            )
         return value
 
     return attrs.Converter(convert, takes_self=True, takes_field=True)
@@ -126,7 +153,7 @@ def _instance_of(cls: type, optional: bool = False):
     return check
 
 
-def _si(q: Optional[Quantity], unit: Unit) -> Optional[float]:
+def _si(q: Quantity | None, unit: Unit) -> float | None:
     """SI base-unit float of a validated Quantity (None stays None)."""
     return None if q is None else float(to_si(q, unit, name="value"))
 
@@ -136,7 +163,7 @@ class FrozenMap(Mapping):
 
     __slots__ = ("_d", "_h")
     _d: dict[str, Any]
-    _h: Optional[int]
+    _h: int | None
 
     def __init__(self, items: Any = ()):
         object.__setattr__(self, "_d", dict(items or {}))
@@ -208,7 +235,7 @@ class ComputeCore:
     (default: the first of :data:`PRECISION_PREFERENCE` the part has a peak for)."""
 
     precision_flops: Mapping[str, Quantity] = field(converter=_frozen_map)
-    default_precision: Optional[str] = field(default=None)
+    default_precision: str | None = field(default=None)
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
@@ -256,7 +283,7 @@ class MemoryHierarchy:
     capacity: Quantity = qty(BYTE)
     bandwidth: Quantity = qty(BYTE_PER_S)
     type: str = text("")
-    capacity_stated: Optional[Quantity] = qty(BYTE, optional=True)
+    capacity_stated: Quantity | None = qty(BYTE, optional=True)
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
@@ -272,8 +299,8 @@ class IOInterconnect:
 
     name: str = text()
     bandwidth: Quantity = qty(BYTE_PER_S)
-    latency: Optional[Quantity] = qty(SECOND, optional=True, allow_zero=True)
-    domain: Optional[int] = count(1, optional=True)
+    latency: Quantity | None = qty(SECOND, optional=True, allow_zero=True)
+    domain: int | None = count(1, optional=True)
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
@@ -288,12 +315,12 @@ class HardwareNode:
     compute: ComputeCore = field(validator=_instance_of(ComputeCore))
     memory: MemoryHierarchy = field(validator=_instance_of(MemoryHierarchy))
     vendor: str = text("")
-    release_year: Optional[int] = count(1940, optional=True)
-    interconnect: Optional[IOInterconnect] = field(default=None, validator=_instance_of(IOInterconnect, True))
-    scale_up: Optional[IOInterconnect] = field(default=None, validator=_instance_of(IOInterconnect, True))
-    tdp: Optional[Quantity] = qty(WATT, optional=True)
-    unit_cost: Optional[Quantity] = qty(USD, optional=True)
-    embodied_carbon: Optional[Quantity] = qty(KG, optional=True)
+    release_year: int | None = count(1940, optional=True)
+    interconnect: IOInterconnect | None = field(default=None, validator=_instance_of(IOInterconnect, True))
+    scale_up: IOInterconnect | None = field(default=None, validator=_instance_of(IOInterconnect, True))
+    tdp: Quantity | None = qty(WATT, optional=True)
+    unit_cost: Quantity | None = qty(USD, optional=True)
+    embodied_carbon: Quantity | None = qty(KG, optional=True)
     dispatch_tax: Quantity = qty(SECOND, allow_zero=True, default="10 us")
     source: str = text("")
     notes: str = text("")
@@ -325,10 +352,10 @@ class HardwareNode:
         return self.memory.capacity
 
     @property
-    def embodied_carbon_kg(self) -> Optional[float]:
+    def embodied_carbon_kg(self) -> float | None:
         return self.si.embodied_carbon
 
-    def precision_or_default(self, precision: Optional[str]) -> tuple[str, Optional[str]]:
+    def precision_or_default(self, precision: str | None) -> tuple[str, str | None]:
         """(precision to compute in, note): ``precision`` if given (an unknown or unsupported one is an
         error naming this part and its precisions), else the part's ``default_precision`` and a note
         saying so, for the result's notes."""
@@ -339,13 +366,15 @@ class HardwareNode:
         if precision.__class__ is not str or precision not in self.compute.si.peaks:
             precision_bytes(precision)  # unknown name -> error listing every precision
             raise InvalidInputError(
-                "precision", precision,
-                f"a precision {self.name} has a dense peak for: " + ", ".join(self.compute.si.peaks))
+                "precision",
+                precision,
+                f"a precision {self.name} has a dense peak for: " + ", ".join(self.compute.si.peaks),
+            )
         return precision, None
 
-    def ridge_point(self, precision: Optional[str] = None) -> Quantity:
+    def ridge_point(self, precision: str | None = None) -> Quantity:
         """Ridge point F/W in FLOP/byte (Williams et al. 2009) at ``precision`` (default peak)."""
-        from .units import Q_, FLOP_PER_BYTE
+        from .units import FLOP_PER_BYTE, Q_
 
         peak = self.compute.peak(precision or self.precision_or_default(None)[0])
         return Q_(peak / self.si.bandwidth, FLOP_PER_BYTE)
@@ -367,9 +396,9 @@ class Workload:
 
     name: str = text()
     parameters: int = count(1)
-    flops_per_sample: Optional[Quantity] = qty(FLOP, optional=True)
-    activations_per_sample: Optional[int] = count(0, optional=True)
-    layers: Optional[int] = count(1, optional=True)
+    flops_per_sample: Quantity | None = qty(FLOP, optional=True)
+    activations_per_sample: int | None = count(0, optional=True)
+    layers: int | None = count(1, optional=True)
     architecture: str = text("workload")
     input: str = text("")
     source: str = text("")
@@ -437,17 +466,17 @@ class TransformerWorkload(Workload):
     layers: int = count(1)
     hidden_dim: int = count(1)
     heads: int = count(1)
-    kv_heads: Optional[int] = count(1, optional=True)
-    head_dim: Optional[int] = count(1, optional=True)
-    ffn_dim: Optional[int] = count(1, optional=True)
-    vocab_size: Optional[int] = count(1, optional=True)
-    max_seq_len: Optional[int] = count(1, optional=True)
+    kv_heads: int | None = count(1, optional=True)
+    head_dim: int | None = count(1, optional=True)
+    ffn_dim: int | None = count(1, optional=True)
+    vocab_size: int | None = count(1, optional=True)
+    max_seq_len: int | None = count(1, optional=True)
     tied_embeddings: bool = field(default=False, validator=_check_bool)
-    experts: Optional[int] = count(1, optional=True)
-    active_experts: Optional[int] = count(1, optional=True)
-    active_parameters: Optional[int] = count(1, optional=True)
-    kv_lora_rank: Optional[int] = count(1, optional=True)
-    qk_rope_head_dim: Optional[int] = count(1, optional=True)
+    experts: int | None = count(1, optional=True)
+    active_experts: int | None = count(1, optional=True)
+    active_parameters: int | None = count(1, optional=True)
+    kv_lora_rank: int | None = count(1, optional=True)
+    qk_rope_head_dim: int | None = count(1, optional=True)
 
     def __attrs_post_init__(self) -> None:
         kv = self.kv_heads or self.heads
@@ -461,7 +490,11 @@ class TransformerWorkload(Workload):
             raise InvalidInputError("active_parameters", self.active_parameters, f"<= parameters={self.parameters}")
         hd = self.head_dim or self.hidden_dim // self.heads
         if hd < 1:
-            raise InvalidInputError("heads", self.heads, f"<= hidden_dim={self.hidden_dim} (head_dim = hidden_dim // heads), or give head_dim")
+            raise InvalidInputError(
+                "heads",
+                self.heads,
+                f"<= hidden_dim={self.hidden_dim} (head_dim = hidden_dim // heads), or give head_dim",
+            )
         embed = (self.vocab_size or 0) * self.hidden_dim
         active = self.active_parameters or self.parameters
         # Parameters touched by matmuls per token: active minus the input embedding (a lookup),
@@ -511,7 +544,7 @@ class NetworkFabric:
 
     name: str = text()
     bandwidth: Quantity = qty(BYTE_PER_S)
-    latency: Optional[Quantity] = qty(SECOND, optional=True, allow_zero=True)
+    latency: Quantity | None = qty(SECOND, optional=True, allow_zero=True)
     topology: str = text("fat-tree")
     oversubscription: float = field(default=1.0, validator=_check_ratio(1.0, 1e3))
     source: str = text("")
@@ -559,12 +592,12 @@ class Node:
     name: str = text()
     accelerator: HardwareNode = field(validator=_instance_of(HardwareNode))
     accelerators_per_node: int = count(1)
-    intra_node: Optional[NetworkFabric] = field(default=None, validator=_instance_of(NetworkFabric, True))
+    intra_node: NetworkFabric | None = field(default=None, validator=_instance_of(NetworkFabric, True))
     nics_per_node: int = count(0, default=1)
     psus_per_node: int = count(0, default=2)
-    power_max: Optional[Quantity] = qty(WATT, optional=True)
-    power_idle: Optional[Quantity] = qty(WATT, optional=True)
-    host_cost: Optional[Quantity] = qty(USD, optional=True, allow_zero=True)
+    power_max: Quantity | None = qty(WATT, optional=True)
+    power_idle: Quantity | None = qty(WATT, optional=True)
+    host_cost: Quantity | None = qty(USD, optional=True, allow_zero=True)
     components: tuple = field(factory=tuple, converter=tuple)
     source: str = text("")
     field_sources: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
@@ -588,7 +621,7 @@ class Node:
         )
 
     @property
-    def intra_node_bw(self) -> Optional[Quantity]:
+    def intra_node_bw(self) -> Quantity | None:
         return self.intra_node.bandwidth if self.intra_node else None
 
 
@@ -600,8 +633,8 @@ class GridProfile:
 
     name: str = text()
     carbon_intensity: Quantity = qty(G_PER_KWH, allow_zero=True)
-    electricity_price: Optional[Quantity] = qty(USD_PER_KWH, optional=True)
-    water_intensity: Optional[Quantity] = qty(L_PER_KWH, optional=True, allow_zero=True)
+    electricity_price: Quantity | None = qty(USD_PER_KWH, optional=True)
+    water_intensity: Quantity | None = qty(L_PER_KWH, optional=True, allow_zero=True)
     typical_pue: float = field(default=1.2, validator=_check_ratio(1.0, 5.0))
     typical_wue: Quantity = qty(L_PER_KWH, allow_zero=True, default="0 L/kWh")
     source: str = text("")
@@ -643,20 +676,27 @@ class StorageTier:
 
     name: str = text()
     kind: str = field(default="parallel-filesystem", validator=_check_choice("kind", STORAGE_KINDS))
-    write_bandwidth: Optional[Quantity] = qty(BYTE_PER_S, optional=True)
-    node_write_bandwidth: Optional[Quantity] = qty(BYTE_PER_S, optional=True)
+    write_bandwidth: Quantity | None = qty(BYTE_PER_S, optional=True)
+    node_write_bandwidth: Quantity | None = qty(BYTE_PER_S, optional=True)
     source: str = text("")
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
         if self.write_bandwidth is None and self.node_write_bandwidth is None:
-            raise InvalidInputError("write_bandwidth", None, "an aggregate write bandwidth, a node_write_bandwidth, "
-                                    "or both")
+            raise InvalidInputError(
+                "write_bandwidth", None, "an aggregate write bandwidth, a node_write_bandwidth, or both"
+            )
         if self.kind == "node-local" and self.write_bandwidth is not None:
-            raise InvalidInputError("write_bandwidth", self.write_bandwidth, "None for a node-local tier (give "
-                                    "node_write_bandwidth: each node writes to its own drives)")
-        _set_si(self, write_bandwidth=_si(self.write_bandwidth, BYTE_PER_S),
-                node_write_bandwidth=_si(self.node_write_bandwidth, BYTE_PER_S))
+            raise InvalidInputError(
+                "write_bandwidth",
+                self.write_bandwidth,
+                "None for a node-local tier (give node_write_bandwidth: each node writes to its own drives)",
+            )
+        _set_si(
+            self,
+            write_bandwidth=_si(self.write_bandwidth, BYTE_PER_S),
+            node_write_bandwidth=_si(self.node_write_bandwidth, BYTE_PER_S),
+        )
 
 
 @frozen(kw_only=True)
@@ -683,9 +723,9 @@ class Fleet:
     name: str = text()
     node: Node = field(validator=_instance_of(Node))
     count: int = count(1)
-    fabric: Optional[NetworkFabric] = field(default=None, validator=_instance_of(NetworkFabric, True))
-    datacenter: Optional[Datacenter] = field(default=None, validator=_instance_of(Datacenter, True))
-    mtbf: Optional[Quantity] = qty(HOUR, optional=True)
+    fabric: NetworkFabric | None = field(default=None, validator=_instance_of(NetworkFabric, True))
+    datacenter: Datacenter | None = field(default=None, validator=_instance_of(Datacenter, True))
+    mtbf: Quantity | None = qty(HOUR, optional=True)
     source: str = text("")
 
     @property

@@ -37,7 +37,6 @@ def _import_pint() -> Any:
 pint = _import_pint()
 
 
-
 class _Registry(pint.UnitRegistry):  # type: ignore[name-defined]  # pint is imported by _import_pint()
     """pint's registry with a memo of parsed unit strings.
 
@@ -124,9 +123,7 @@ def magnitude(value: Any, target: Any, *, name: str) -> Any:
         try:
             return value.magnitude * _factor(value._units, target)
         except pint.DimensionalityError:
-            raise InvalidInputError(
-                name, value, f"a quantity convertible to {target:~P}"
-            ) from None
+            raise InvalidInputError(name, value, f"a quantity convertible to {target:~P}") from None
     if target == DIMENSIONLESS and isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
     raise InvalidInputError(name, value, f"a pint Quantity in {target:~P} (e.g. Q_(1, '{target:~P}'))")

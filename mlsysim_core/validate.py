@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral, Real
-from typing import Any, Optional
+from typing import Any
 
 from .errors import InvalidInputError
 from .units import Quantity, Unit, to_si
@@ -40,7 +40,7 @@ def fraction(name: str, value: Any) -> float:
     return number(name, value, 0.0, 1.0, low_open=True)
 
 
-def instance(name: str, value: Any, cls: type | tuple, what: Optional[str] = None) -> Any:
+def instance(name: str, value: Any, cls: type | tuple, what: str | None = None) -> Any:
     """``value`` must be an instance of ``cls`` (e.g. a HardwareNode, not the string "H100")."""
     if not isinstance(value, cls):
         hint = " (look it up in the catalog, e.g. mlsysim.Hardware.Cloud.H100)" if isinstance(value, str) else ""
@@ -48,8 +48,16 @@ def instance(name: str, value: Any, cls: type | tuple, what: Optional[str] = Non
     return value
 
 
-def quantity(name: str, value: Any, unit: Unit, *, low: float = 0.0, low_open: bool = True,
-             high: float = math.inf, optional: bool = False) -> Optional[float]:
+def quantity(
+    name: str,
+    value: Any,
+    unit: Unit,
+    *,
+    low: float = 0.0,
+    low_open: bool = True,
+    high: float = math.inf,
+    optional: bool = False,
+) -> float | None:
     """A Quantity of ``unit``'s dimension, returned as an SI float within [low, high]."""
     if value is None and optional:
         return None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from numbers import Real
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.physics import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
@@ -20,8 +20,17 @@ YEAR_S = 365.0 * DAY_S  # an accounting year; a time Quantity converts with pint
 KWH_J = 3.6e6
 
 
-def amount(name: str, value: Any, unit: Unit, plain_factor: float, plain_what: str, *,
-           low: float = 0.0, low_open: bool = True, high: float = math.inf) -> float:
+def amount(
+    name: str,
+    value: Any,
+    unit: Unit,
+    plain_factor: float,
+    plain_what: str,
+    *,
+    low: float = 0.0,
+    low_open: bool = True,
+    high: float = math.inf,
+) -> float:
     """SI float of a plain number (read in ``plain_what`` units, times ``plain_factor``) or a Quantity
     of ``unit``'s dimension, within [low, high] (SI); anything else names the argument and the range."""
     t = type(value)
@@ -38,8 +47,13 @@ def amount(name: str, value: Any, unit: Unit, plain_factor: float, plain_what: s
         v = value * plain_factor
     else:
         v = None
-    if (v is None or not isinstance(v, Real) or not math.isfinite(v) or (v <= low if low_open else v < low)
-            or float(v) > high):
+    if (
+        v is None
+        or not isinstance(v, Real)
+        or not math.isfinite(v)
+        or (v <= low if low_open else v < low)
+        or float(v) > high
+    ):
         lo = "> 0" if (low == 0 and low_open) else (">= 0" if low == 0 else f">= {low / plain_factor:g}")
         hi = f" and <= {high / plain_factor:g}" if high < math.inf else ""
         raise InvalidInputError(name, value, f"a finite number {lo}{hi} ({plain_what}) or a Quantity in {unit:~P}")
@@ -101,8 +115,9 @@ def site(fleet: Fleet, datacenter: Any, grid: Any) -> tuple:
     """
     if datacenter is not None and not isinstance(datacenter, (Datacenter, GridProfile)):
         detail = _string_hint(datacenter) if isinstance(datacenter, str) else ""
-        raise InvalidInputError("datacenter", datacenter, "a Datacenter or a GridProfile "
-                                "(e.g. mlsysim.Infra.Grids.Quebec)", detail)
+        raise InvalidInputError(
+            "datacenter", datacenter, "a Datacenter or a GridProfile (e.g. mlsysim.Infra.Grids.Quebec)", detail
+        )
     if grid is not None and not isinstance(grid, GridProfile):
         detail = _string_hint(grid) if isinstance(grid, str) else ""
         raise InvalidInputError("grid", grid, "a GridProfile (e.g. mlsysim.Infra.Grids.Quebec)", detail)
@@ -135,7 +150,8 @@ def node_power(fleet: Fleet, utilization: float) -> tuple:
     pmax = node.si.power_max
     if pmax is None:
         raise InvalidInputError(
-            "fleet.node.power_max", None,
+            "fleet.node.power_max",
+            None,
             "the node's rated power (W)",
             f"node {node.name!r} has no power_max; set it, e.g. attrs.evolve(node, power_max='10.2 kW')",
         )
@@ -150,13 +166,13 @@ def node_power(fleet: Fleet, utilization: float) -> tuple:
 _ACCEL_FIELDS = ("total_accelerators", "num_accelerators", "n_accelerators", "accelerators", "num_gpus")
 
 
-def _count(v: Any) -> Optional[float]:
+def _count(v: Any) -> float | None:
     if isinstance(v, Real) and not isinstance(v, bool) and float(v) >= 1:
         return float(v)
     return None
 
 
-def _from_parallelism(p: Any, keys: tuple) -> Optional[float]:
+def _from_parallelism(p: Any, keys: tuple) -> float | None:
     if p is None:
         return None
     n = 1.0
@@ -213,12 +229,19 @@ def run_time(result: Any, steps: Any, consumer: str) -> float:
     if st is None:
         st = getattr(result, "step_latency_total", None)
     if st is None:
-        raise InvalidInputError("workload", type(result).__name__,
-                                f"a serving result with tokens_per_second or a training result with "
-                                f"time_to_train or step_time (needed by {consumer})")
+        raise InvalidInputError(
+            "workload",
+            type(result).__name__,
+            f"a serving result with tokens_per_second or a training result with "
+            f"time_to_train or step_time (needed by {consumer})",
+        )
     if steps is None:
-        raise InvalidInputError("steps", None, "the number of training steps (an integer >= 1) to cost a "
-                                "training result that gives step_time but no time_to_train")
+        raise InvalidInputError(
+            "steps",
+            None,
+            "the number of training steps (an integer >= 1) to cost a "
+            "training result that gives step_time but no time_to_train",
+        )
     if isinstance(steps, bool) or not isinstance(steps, Real) or not math.isfinite(steps) or steps < 1:
         raise InvalidInputError("steps", steps, "a number of training steps >= 1")
     return _seconds(st, "workload.step_time") * float(steps)
@@ -233,7 +256,7 @@ def is_training(result: Any) -> bool:
     return any(getattr(result, f, None) is not None for f in _TRAINING_FIELDS)
 
 
-def token_rate(result: Any) -> Optional[float]:
+def token_rate(result: Any) -> float | None:
     """Output tokens per second of a serving result (per replica), or None if it has none (or is a
     training result)."""
     if is_training(result):
@@ -244,7 +267,7 @@ def token_rate(result: Any) -> Optional[float]:
     return amount("workload.tokens_per_second", v, Unit("1/s"), 1.0, "tokens per second")
 
 
-def request_rates(result: Any) -> Optional[tuple]:
+def request_rates(result: Any) -> tuple | None:
     """(input tokens/s, output tokens/s, prefill time share) of a serving result that reports whole
     requests (prompt prefill included, e.g. ServingModel with ``output_len``), or None if it reports
     decode steps only."""
@@ -254,14 +277,19 @@ def request_rates(result: Any) -> Optional[tuple]:
     inp = getattr(result, "input_tokens_per_second", None)
     share = getattr(result, "prefill_time_share", None)
     if inp is None or share is None:
-        raise InvalidInputError("workload", type(result).__name__, "a serving result giving input_tokens_per_second "
-                                "and prefill_time_share with its output_tokens_per_second")
-    return (amount("workload.input_tokens_per_second", inp, Unit("1/s"), 1.0, "tokens per second"),
-            amount("workload.output_tokens_per_second", out, Unit("1/s"), 1.0, "tokens per second"),
-            ratio("workload.prefill_time_share", share, 0.0, 1.0))
+        raise InvalidInputError(
+            "workload",
+            type(result).__name__,
+            "a serving result giving input_tokens_per_second and prefill_time_share with its output_tokens_per_second",
+        )
+    return (
+        amount("workload.input_tokens_per_second", inp, Unit("1/s"), 1.0, "tokens per second"),
+        amount("workload.output_tokens_per_second", out, Unit("1/s"), 1.0, "tokens per second"),
+        ratio("workload.prefill_time_share", share, 0.0, 1.0),
+    )
 
 
-def sample_rate(result: Any) -> Optional[float]:
+def sample_rate(result: Any) -> float | None:
     """Samples (queries) per second of a per-step result with ``latency`` and ``throughput`` (the
     HasLatency protocol, e.g. SingleNodeModel's profile), or None if it is not one."""
     if is_training(result) or getattr(result, "latency", None) is None:
@@ -278,7 +306,9 @@ def utilization_arg(utilization: Any, mfu: Any) -> float:
     if mfu is not None:
         m = ratio("mfu", mfu, 0.0, 1.0)
         if utilization is not None and ratio("utilization", utilization, 0.0, 1.0) != m:
-            raise InvalidInputError("mfu", mfu, f"the same value as utilization={utilization} (mfu is its upstream name)")
+            raise InvalidInputError(
+                "mfu", mfu, f"the same value as utilization={utilization} (mfu is its upstream name)"
+            )
         return m
     if utilization is None:
         return DEFAULT_UTILIZATION
@@ -289,13 +319,13 @@ class Usage(NamedTuple):
     """What another solver's result says about the work: a training run (time, accelerators) or a
     serving rate per replica (tokens or samples per second, accelerators per replica)."""
 
-    time: Optional[float] = None
-    accelerators: Optional[float] = None
-    tokens_per_second: Optional[float] = None
-    input_tokens_per_second: Optional[float] = None
-    prefill_time_share: Optional[float] = None
-    samples_per_second: Optional[float] = None
-    replica_accelerators: Optional[float] = None
+    time: float | None = None
+    accelerators: float | None = None
+    tokens_per_second: float | None = None
+    input_tokens_per_second: float | None = None
+    prefill_time_share: float | None = None
+    samples_per_second: float | None = None
+    replica_accelerators: float | None = None
 
 
 def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Usage:
@@ -307,16 +337,24 @@ def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Us
         why = getattr(workload, "infeasible_reason", None) or getattr(workload, "constraint_trace", None) or ""
         if isinstance(why, (list, tuple)):
             why = " ".join(map(str, why))
-        raise InvalidInputError("workload", type(workload).__name__,
-                                f"a feasible configuration (needed by {consumer})", str(why) or "its feasible field is False")
+        raise InvalidInputError(
+            "workload",
+            type(workload).__name__,
+            f"a feasible configuration (needed by {consumer})",
+            str(why) or "its feasible field is False",
+        )
     tps = token_rate(workload)
     qps = sample_rate(workload) if tps is None else None
     if tps is None and qps is None:
         return Usage(time=run_time(workload, steps, consumer), accelerators=training_accelerators(workload, fleet))
     rates = request_rates(workload) if tps is not None else None
     if rates is not None:  # whole requests: output tokens with their prompts' prefill included
-        return Usage(input_tokens_per_second=rates[0], tokens_per_second=rates[1], prefill_time_share=rates[2],
-                     replica_accelerators=replica_accelerators(workload))
+        return Usage(
+            input_tokens_per_second=rates[0],
+            tokens_per_second=rates[1],
+            prefill_time_share=rates[2],
+            replica_accelerators=replica_accelerators(workload),
+        )
     return Usage(tokens_per_second=tps, samples_per_second=qps, replica_accelerators=replica_accelerators(workload))
 
 
@@ -325,8 +363,12 @@ def duration_arg(duration_days: Any, usage: Usage, high: float = 1e30) -> float:
     costs overflow), or the run time of a consumed training result."""
     if duration_days is None:
         if usage.time is None:
-            raise InvalidInputError("duration_days", None, "a number of days > 0 or a time Quantity "
-                                    "(optional only with a training workload, whose run time is used)")
+            raise InvalidInputError(
+                "duration_days",
+                None,
+                "a number of days > 0 or a time Quantity "
+                "(optional only with a training workload, whose run time is used)",
+            )
         return usage.time
     return amount("duration_days", duration_days, DAY, DAY_S, "days", high=high)
 

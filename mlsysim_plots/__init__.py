@@ -94,7 +94,7 @@ def plot_roofline(
         peaks = sorted({h.compute.peak(p): p for p in precs}.items(), reverse=True)  # one line per distinct peak
         top = peaks[0][0]
         ax.plot([lo, top / bw], [lo * bw / 1e12, top / 1e12], color=color, lw=2)
-        for j, (peak, p) in enumerate(peaks):
+        for j, (peak, _p) in enumerate(peaks):
             names = "/".join(q for q in precs if h.compute.peak(q) == peak)
             ridge = peak / bw
             ax.plot(
@@ -180,11 +180,19 @@ def plot_sweep(
                         bad.append(xy[-1])
             xy.sort()
             if xy:
-                ax.plot([a for a, _ in xy], [b for _, b in xy], "-", marker=marker, ms=4, color=colour,
-                        label=" ".join(key) or None)
+                ax.plot(
+                    [a for a, _ in xy],
+                    [b for _, b in xy],
+                    "-",
+                    marker=marker,
+                    ms=4,
+                    color=colour,
+                    label=" ".join(key) or None,
+                )
         if bad:  # a configuration that does not fit: a red cross over its point
-            ax.scatter([a for a, _ in bad], [b for _, b in bad], marker="x", s=40, color="red", zorder=3,
-                       label="infeasible")
+            ax.scatter(
+                [a for a, _ in bad], [b for _, b in bad], marker="x", s=40, color="red", zorder=3, label="infeasible"
+            )
         ax.set_xlabel(axis_label(x, xunit))
         ax.set_ylabel(axis_label(yname, yunit))
         xs = [v for v in (number(field_value(p, x)[0]) for p in pts) if v]
@@ -199,8 +207,11 @@ def plot_sweep(
         ax.grid(True, alpha=0.3)
         if (series and n > 1) or bad:  # many series: the legend beside the axes, never over the data
             outside = n > 6
-            ax.legend(fontsize=7, ncols=1 + n // 24, **({"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}
-                                                         if outside else {}))
+            ax.legend(
+                fontsize=7,
+                ncols=1 + n // 24,
+                **({"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)} if outside else {}),
+            )
     if title:
         fig.suptitle(title, fontsize=10)
     return fig, (axes[0] if len(axes) == 1 else axes)

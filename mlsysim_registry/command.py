@@ -24,7 +24,11 @@ _SECTION_GROUPS = {
 def _summary(e: Any) -> str:
     v = e.value
     if e.section == "hardware":
-        return f"{v.compute.peak_flops.to('TFLOP/s'):~.4gP} {v.compute.default_precision}, {v.memory.capacity.to('GB'):~.4gP}, {v.memory.bandwidth.to('TB/s'):~.4gP}"
+        peak, memory = v.compute.peak_flops.to("TFLOP/s"), v.memory
+        return (
+            f"{peak:~.4gP} {v.compute.default_precision}, {memory.capacity.to('GB'):~.4gP}, "
+            f"{memory.bandwidth.to('TB/s'):~.4gP}"
+        )
     if e.section == "models":
         return f"{v.parameters / 1e9:.4g} B params, {v.architecture}"
     if e.section == "nodes":
@@ -38,8 +42,11 @@ def _summary(e: Any) -> str:
     if e.section == "datacenters":
         return f"PUE {v.pue}, on {v.grid.name}"
     if e.section == "storage":
-        bw = [f"{q.to('GB/s'):~.4gP}{what}" for q, what in ((v.write_bandwidth, " aggregate"),
-                                                            (v.node_write_bandwidth, " per node")) if q is not None]
+        bw = [
+            f"{q.to('GB/s'):~.4gP}{what}"
+            for q, what in ((v.write_bandwidth, " aggregate"), (v.node_write_bandwidth, " per node"))
+            if q is not None
+        ]
         return f"{v.kind}, write " + ", ".join(bw)
     return ""
 
@@ -53,28 +60,50 @@ def _list(section: str | None, as_json: bool, check: bool) -> None:
         cat = catalog()
     # an override (one provider's entry shadowing another's) is intended: reported, not a problem
     overrides = [str(w.message) for w in caught if issubclass(w.category, PluginConflictWarning)]
-    problems = [str(w.message) for w in caught
-                if issubclass(w.category, PluginWarning) and not issubclass(w.category, PluginConflictWarning)]
+    problems = [
+        str(w.message)
+        for w in caught
+        if issubclass(w.category, PluginWarning) and not issubclass(w.category, PluginConflictWarning)
+    ]
     sections = _SECTION_GROUPS[section] if section else tuple(s for g in _SECTION_GROUPS.values() for s in g)
     data = [
-        {"section": e.section, "key": e.key, "category": e.category, "name": e.value.name,
-         "aliases": list(e.aliases), "provider": e.provider, "file": e.file, "line": e.line,
-         "summary": _summary(e)}
-        for s in sections for e in cat.entries[s].values()
+        {
+            "section": e.section,
+            "key": e.key,
+            "category": e.category,
+            "name": e.value.name,
+            "aliases": list(e.aliases),
+            "provider": e.provider,
+            "file": e.file,
+            "line": e.line,
+            "summary": _summary(e),
+        }
+        for s in sections
+        for e in cat.entries[s].values()
     ]
     if check:
         failed = [r for r in records() if r.status == "failed"]
         for r in failed:
             problems.append(f"plugin {r.name} failed: {r.error}")
-        emit({"entries": len(data), "problems": problems, "overrides": overrides}, as_json,
-             lambda d: "\n".join(d["problems"]) or "\n".join(
-                 [f"catalog OK: {d['entries']} entries", *(f"override: {o}" for o in d["overrides"])]))
+        emit(
+            {"entries": len(data), "problems": problems, "overrides": overrides},
+            as_json,
+            lambda d: (
+                "\n".join(d["problems"])
+                or "\n".join([f"catalog OK: {d['entries']} entries", *(f"override: {o}" for o in d["overrides"])])
+            ),
+        )
         if problems:
             sys.exit(1)
         return
-    emit(data, as_json, lambda rows: table(
-        ["section", "key", "category", "name", "summary", "provider"],
-        [[d["section"], d["key"], d["category"], d["name"], d["summary"], d["provider"]] for d in rows]))
+    emit(
+        data,
+        as_json,
+        lambda rows: table(
+            ["section", "key", "category", "name", "summary", "provider"],
+            [[d["section"], d["key"], d["category"], d["name"], d["summary"], d["provider"]] for d in rows],
+        ),
+    )
     for p in problems + overrides:
         click.echo(f"warning: {p}", err=True)
 
@@ -104,8 +133,11 @@ def catalog_cmd(ctx: click.Context, as_json: bool, check: bool) -> None:
 
 
 def _section_command(section: str) -> click.Command:
-    @click.command(section, help=f"List the {section} section ({', '.join(_SECTION_GROUPS[section])}).\n\n"
-                   f"\b\nExample:\n  mlsysim catalog {section} --json")
+    @click.command(
+        section,
+        help=f"List the {section} section ({', '.join(_SECTION_GROUPS[section])}).\n\n"
+        f"\b\nExample:\n  mlsysim catalog {section} --json",
+    )
     @_json
     @_check
     @click.pass_context
@@ -122,15 +154,28 @@ for _s in _SECTION_GROUPS:
 
 @catalog_cmd.command("import-hf")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--name", "key", help="Catalog key of the entry (an identifier); default: from the config's name or folder.")
+@click.option(
+    "--name", "key", help="Catalog key of the entry (an identifier); default: from the config's name or folder."
+)
 @click.option("--display-name", help="Human-readable name (default: the key).")
 @click.option("--category", default="Language", show_default=True, help="Catalog category.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False),
-              help="Write the entry to this TOML file (appended if it exists); default: print it.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Write the entry to this TOML file (appended if it exists); default: print it.",
+)
 @click.option("--expect-params", type=float, help="Parameter count to check against (e.g. 8.03e9); warns beyond 2%.")
 @click.option("--json", "as_json", is_flag=True, help="Print the derived fields, counts and breakdown as JSON.")
-def import_hf(config: str, key: str | None, display_name: str | None, category: str, output: str | None,
-              expect_params: float | None, as_json: bool) -> None:
+def import_hf(
+    config: str,
+    key: str | None,
+    display_name: str | None,
+    category: str,
+    output: str | None,
+    expect_params: float | None,
+    as_json: bool,
+) -> None:
     """Turn a Hugging Face config.json (a local file) into a catalog entry (kind transformer).
 
     The parameter count is derived from the geometry (embedding, attention with GQA or MLA, gated
@@ -152,26 +197,44 @@ def import_hf(config: str, key: str | None, display_name: str | None, category: 
     why = key_problem(key)
     if why:
         raise CliError("--name", f"{key!r} cannot be a catalog key: {why}")
-    fields = {"category": category, **{"kind": model.fields["kind"]}, "name": display_name or key,
-              **{k: v for k, v in model.fields.items() if k != "kind"},
-              "source": f"Hugging Face config.json ({Path(config).name}); parameters derived from the geometry by "
-                        f"mlsysim catalog import-hf"}
+    fields = {
+        "category": category,
+        **{"kind": model.fields["kind"]},
+        "name": display_name or key,
+        **{k: v for k, v in model.fields.items() if k != "kind"},
+        "source": f"Hugging Face config.json ({Path(config).name}); parameters derived from the geometry by "
+        f"mlsysim catalog import-hf",
+    }
     expected = int(expect_params) if expect_params is not None else None
     if expected is not None and expected <= 0:
         raise CliError("--expect-params", f"{expect_params!r} is invalid: expected a positive count")
     diff = model.mismatch(expected)
     ref = expected if expected is not None else model.stated_parameters
     if as_json:
-        emit({"key": key, "fields": fields, "parameters": model.parameters,
-              "active_parameters": model.active_parameters, "breakdown": model.breakdown,
-              "expected_parameters": ref, "relative_difference": diff}, True, str)
-    click.echo(f"derived parameters: {model.parameters:,} ({model.parameters / 1e9:.4g} B)"
-               + (f", active {model.active_parameters:,}" if model.active_parameters != model.parameters else ""),
-               err=True)
+        emit(
+            {
+                "key": key,
+                "fields": fields,
+                "parameters": model.parameters,
+                "active_parameters": model.active_parameters,
+                "breakdown": model.breakdown,
+                "expected_parameters": ref,
+                "relative_difference": diff,
+            },
+            True,
+            str,
+        )
+    click.echo(
+        f"derived parameters: {model.parameters:,} ({model.parameters / 1e9:.4g} B)"
+        + (f", active {model.active_parameters:,}" if model.active_parameters != model.parameters else ""),
+        err=True,
+    )
     if diff is not None:
         line = f"expected {ref:,}: derived differs by {diff:+.2%}"
         if abs(diff) > hf.TOLERANCE:
-            click.echo(f"warning: {line} (more than {hf.TOLERANCE:.0%}); check the geometry or the expected count", err=True)
+            click.echo(
+                f"warning: {line} (more than {hf.TOLERANCE:.0%}); check the geometry or the expected count", err=True
+            )
         else:
             click.echo(f"check: {line} (within {hf.TOLERANCE:.0%})", err=True)
     if as_json:

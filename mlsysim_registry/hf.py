@@ -20,20 +20,47 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import attrs
 
 from mlsysim_core.errors import InvalidInputError
 
 #: Families whose FFN is gated (three matrices) even when the activation name does not say so.
-GATED_TYPES = frozenset({
-    "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma", "gemma2", "gemma3",
-    "gemma3_text", "phi3", "deepseek_v2", "deepseek_v3", "olmo", "olmo2", "granite", "cohere", "internlm2",
-    "baichuan", "dbrx", "yi", "exaone", "minicpm", "glm", "llama4_text",
-})
+GATED_TYPES = frozenset(
+    {
+        "llama",
+        "mistral",
+        "mixtral",
+        "qwen2",
+        "qwen2_moe",
+        "qwen3",
+        "qwen3_moe",
+        "gemma",
+        "gemma2",
+        "gemma3",
+        "gemma3_text",
+        "phi3",
+        "deepseek_v2",
+        "deepseek_v3",
+        "olmo",
+        "olmo2",
+        "granite",
+        "cohere",
+        "internlm2",
+        "baichuan",
+        "dbrx",
+        "yi",
+        "exaone",
+        "minicpm",
+        "glm",
+        "llama4_text",
+    }
+)
 #: Families with biases on attention and FFN matrices and LayerNorm (weight + bias).
-CLASSIC_TYPES = frozenset({"gpt2", "gpt_neox", "opt", "bloom", "bert", "roberta", "gpt_bigcode", "gpt_neo", "starcoder2", "phi"})
+CLASSIC_TYPES = frozenset(
+    {"gpt2", "gpt_neox", "opt", "bloom", "bert", "roberta", "gpt_bigcode", "gpt_neo", "starcoder2", "phi"}
+)
 #: Families with learned absolute position embeddings (P*d parameters).
 LEARNED_POSITIONS = frozenset({"gpt2", "opt", "bert", "roberta", "gpt_neo", "gpt_bigcode"})
 _GATED_ACTS = frozenset({"silu", "swish", "swiglu", "geglu", "reglu"})
@@ -49,7 +76,7 @@ def _get(cfg: dict, *names: str, default: Any = None) -> Any:
     return default
 
 
-def _opt_int(cfg: dict, what: str, *names: str) -> Optional[int]:
+def _opt_int(cfg: dict, what: str, *names: str) -> int | None:
     """The first of ``names`` the config gives, a non-negative integer, or None when it gives none."""
     v = _get(cfg, *names)
     if v is None:
@@ -75,9 +102,9 @@ class HFModel:
     parameters: int
     active_parameters: int
     breakdown: dict
-    stated_parameters: Optional[int] = None
+    stated_parameters: int | None = None
 
-    def mismatch(self, expected: Optional[int] = None) -> Optional[float]:
+    def mismatch(self, expected: int | None = None) -> float | None:
         """Relative difference (derived - expected) / expected, with the config's own count if none given."""
         ref = expected if expected is not None else self.stated_parameters
         return None if not ref else (self.parameters - ref) / ref
@@ -94,7 +121,9 @@ def from_config(cfg: dict) -> HFModel:
     L = _int(cfg, "layer count", "num_hidden_layers", "n_layer", "num_layers", "n_layers")
     H = _int(cfg, "attention heads", "num_attention_heads", "n_head", "num_heads", "n_heads")
     if min(d, L, H) < 1:
-        raise InvalidInputError("config", {"hidden_size": d, "layers": L, "heads": H}, "positive hidden size, layers and heads")
+        raise InvalidInputError(
+            "config", {"hidden_size": d, "layers": L, "heads": H}, "positive hidden size, layers and heads"
+        )
     kv = _opt_int(cfg, "KV heads", "num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num")
     if kv is None:
         kv = 1 if cfg.get("multi_query") else H
@@ -198,7 +227,9 @@ def read_config(path: str | Path) -> dict:
     """Load a local config.json (a path; URLs and hub ids are refused: no network)."""
     p = Path(path)
     if re.match(r"^[a-z]+://", str(path)):
-        raise InvalidInputError("config", str(path), "a local config.json file (download it first; mlsysim does not use the network)")
+        raise InvalidInputError(
+            "config", str(path), "a local config.json file (download it first; mlsysim does not use the network)"
+        )
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

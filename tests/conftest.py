@@ -49,12 +49,15 @@ def fresh_host():
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "real_venv: builds real virtualenvs with pip (skip with MLSYSIM_SKIP_REAL_VENVS=1 or -m 'not real_venv')")
+        "markers",
+        "real_venv: builds real virtualenvs with pip (skip with MLSYSIM_SKIP_REAL_VENVS=1 or -m 'not real_venv')",
+    )
 
 
 # --------------------------------------------------------------------------- hypothesis profiles
 # "ci": the fuzz suite's default (tests/test_fuzz_solvers.py runs 4 solve() calls per example:
-# 2,500 examples = 10,000 cases per solver); "long": 100,000 cases per solver; "dev": a quick pass. HYPOTHESIS_PROFILE=<name> selects one for the
+# 2,500 examples = 10,000 cases per solver); "long": 100,000 cases per solver; "dev": a quick pass.
+# HYPOTHESIS_PROFILE=<name> selects one for the
 # whole run (without it, other hypothesis tests keep hypothesis' defaults).
 try:
     import os as _os
@@ -62,8 +65,13 @@ try:
     from hypothesis import HealthCheck as _HC
     from hypothesis import settings as _settings
 
-    _common = dict(deadline=None, derandomize=True, database=None, print_blob=True,
-                   suppress_health_check=[_HC.too_slow, _HC.data_too_large, _HC.filter_too_much])
+    _common = dict(
+        deadline=None,
+        derandomize=True,
+        database=None,
+        print_blob=True,
+        suppress_health_check=[_HC.too_slow, _HC.data_too_large, _HC.filter_too_much],
+    )
     _settings.register_profile("ci", max_examples=2_500, **_common)
     _settings.register_profile("long", max_examples=25_000, **_common)
     _settings.register_profile("dev", max_examples=100, **_common)

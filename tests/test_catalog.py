@@ -6,8 +6,8 @@ import attrs
 import pytest
 
 import mlsysim
-from mlsysim_core.plugins import catalog
 from mlsysim_core.errors import CatalogError, InvalidInputError, UnknownEntryError
+from mlsysim_core.plugins import catalog
 
 # Attribute paths users of upstream mlsysim 0.1.1 know (reference section 4) plus the guide's.
 UPSTREAM_PATHS = """
@@ -107,16 +107,26 @@ def test_unsupported_precision_lists_valid_ones():
 
 BAD_FILES = {
     "malformed": ("[hardware.X\nname = 1", "not valid TOML"),
-    "wrong_unit": ('[hardware.X]\nname="x"\npeak_flops={fp16="1 TB/s"}\nmemory={capacity="1 GB", bandwidth="1 GB/s"}\nsource="s"',
-                   "peak_flops"),
-    "missing_unit": ('[hardware.X]\nname="x"\npeak_flops={fp16="100"}\nmemory={capacity="1 GB", bandwidth="1 GB/s"}\nsource="s"',
-                     "peak_flops"),
-    "zero": ('[hardware.X]\nname="x"\npeak_flops={fp16="1 TFLOP/s"}\nmemory={capacity="0 GB", bandwidth="1 GB/s"}\nsource="s"',
-             "capacity"),
+    "wrong_unit": (
+        '[hardware.X]\nname="x"\npeak_flops={fp16="1 TB/s"}\nmemory={capacity="1 GB", bandwidth="1 GB/s"}\nsource="s"',
+        "peak_flops",
+    ),
+    "missing_unit": (
+        '[hardware.X]\nname="x"\npeak_flops={fp16="100"}\nmemory={capacity="1 GB", bandwidth="1 GB/s"}\nsource="s"',
+        "peak_flops",
+    ),
+    "zero": (
+        '[hardware.X]\nname="x"\npeak_flops={fp16="1 TFLOP/s"}\n'
+        'memory={capacity="0 GB", bandwidth="1 GB/s"}\nsource="s"',
+        "capacity",
+    ),
     "unknown_field": ('[hardware.X]\nname="x"\npeak_flop={fp16="1 TFLOP/s"}\nsource="s"', "peak_flop"),
     "duplicate_key": ('[grids.G]\nname="g"\n[grids.G]\nname="h"', "not valid TOML"),
-    "code_string": ('[hardware.X]\nname="x"\npeak_flops={fp16="__import__(\'os\').system(\'echo hi\') FLOP/s"}\n'
-                    'memory={capacity="1 GB", bandwidth="1 GB/s"}\nsource="s"', "peak_flops"),
+    "code_string": (
+        "[hardware.X]\nname=\"x\"\npeak_flops={fp16=\"__import__('os').system('echo hi') FLOP/s\"}\n"
+        'memory={capacity="1 GB", bandwidth="1 GB/s"}\nsource="s"',
+        "peak_flops",
+    ),
     "bad_reference": ('[nodes.N]\nname="n"\naccelerator="H1000"\naccelerators_per_node=8\nsource="s"', "H100"),
     "unknown_section": ('[gpus.X]\nname="x"', "unknown section"),
     "deep": ("[grids.G]\nname='g'\nx={a={b={c={d={e={f={g=1}}}}}}}", "nested"),

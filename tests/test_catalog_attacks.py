@@ -16,19 +16,22 @@ import pytest
 import mlsysim
 from mlsysim_core import plugins
 from mlsysim_core.catalog import Entry
-from mlsysim_core.plugins import catalog
 from mlsysim_core.catalog_files import MAX_ENTRIES, MAX_FILE_BYTES, read_file
 from mlsysim_core.errors import CatalogError, InvalidInputError
-from mlsysim_core.plugins import PluginConflictWarning, PluginWarning
+from mlsysim_core.plugins import PluginConflictWarning, PluginWarning, catalog
 
 
 def hw(pf: str = "1 TFLOP/s", cap: str = "1 GB", bw: str = "1 GB/s", extra: str = "") -> str:
-    return (f'[hardware.X]\nname = "x"\npeak_flops = {{ fp16 = "{pf}" }}\n'
-            f'memory = {{ capacity = "{cap}", bandwidth = "{bw}" }}\nsource = "s"\n{extra}')
+    return (
+        f'[hardware.X]\nname = "x"\npeak_flops = {{ fp16 = "{pf}" }}\n'
+        f'memory = {{ capacity = "{cap}", bandwidth = "{bw}" }}\nsource = "s"\n{extra}'
+    )
 
 
 def model(extra: str, params: str = "1000") -> str:
-    return f'[models.M]\nname = "m"\nparameters = {params}\nlayers = 1\nhidden_dim = 8\nheads = 2\nsource = "s"\n{extra}'
+    return (
+        f'[models.M]\nname = "m"\nparameters = {params}\nlayers = 1\nhidden_dim = 8\nheads = 2\nsource = "s"\n{extra}'
+    )
 
 
 GRID = '[grids.G]\nname = "g"\ncarbon_intensity = "1 g/kWh"\nsource = "s"\n'
@@ -64,12 +67,21 @@ ENTRY_ERRORS = {
     "list_for_table": (hw().replace('{ fp16 = "1 TFLOP/s" }', '["1 TFLOP/s"]'), "hardware.X", "peak_flops", 3),
     "table_for_string": (hw(extra="vendor = { a = 1 }\n"), "hardware.X", "vendor", 6),
     "string_for_table": (hw(extra='unit_cost = "100 USD"\n'), "hardware.X", "unit_cost", 6),
-    "list_for_memory": (hw().replace('memory = {', 'memory = [{').replace('GB/s" }', 'GB/s" }]'), "hardware.X", "memory", 4),
+    "list_for_memory": (
+        hw().replace("memory = {", "memory = [{").replace('GB/s" }', 'GB/s" }]'),
+        "hardware.X",
+        "memory",
+        4,
+    ),
     "datetime_for_quantity": (GRID.replace('"1 g/kWh"', "1979-05-27T07:32:00Z"), "grids.G", "carbon_intensity", 3),
     "string_for_pue": (GRID + 'typical_pue = "1.2"\n', "grids.G", "typical_pue", 5),
     "nan_pue": (GRID + "typical_pue = nan\n", "grids.G", "typical_pue", 5),
-    "inf_oversubscription": ('[fabrics.F]\nname = "f"\nbandwidth = "1 GB/s"\noversubscription = inf\nsource = "s"\n',
-                             "fabrics.F", "oversubscription", 4),
+    "inf_oversubscription": (
+        '[fabrics.F]\nname = "f"\nbandwidth = "1 GB/s"\noversubscription = inf\nsource = "s"\n',
+        "fabrics.F",
+        "oversubscription",
+        4,
+    ),
     "string_for_bool": (model('tied_embeddings = "yes"\n'), "models.M", "tied_embeddings", 8),
     "list_for_kind": (model('kind = ["cnn"]\n'), "models.M", "kind", 8),
     "list_for_default_precision": (hw(extra='default_precision = ["fp16"]\n'), "hardware.X", "default_precision", 6),
@@ -81,12 +93,26 @@ ENTRY_ERRORS = {
     "huge_release_year": (hw(extra="release_year = 99999999999999999999\n"), "hardware.X", "release_year", 6),
     "zero_kv_heads": (model("kv_heads = 0\n"), "models.M", "kv_heads", 8),
     "heads_above_hidden": (model("").replace("heads = 2", "heads = 16"), "models.M", "heads", 6),
-    "zero_node_count": ('[clusters.C]\nname = "c"\nnode = "DGX_H100"\ncount = 0\nsource = "s"\n', "clusters.C", "count", 4),
-    "negative_latency": (hw(extra='scale_up = { name = "l", bandwidth = "1 GB/s", latency = "-1 us" }\n'),
-                         "hardware.X", "latency", 6),
+    "zero_node_count": (
+        '[clusters.C]\nname = "c"\nnode = "DGX_H100"\ncount = 0\nsource = "s"\n',
+        "clusters.C",
+        "count",
+        4,
+    ),
+    "negative_latency": (
+        hw(extra='scale_up = { name = "l", bandwidth = "1 GB/s", latency = "-1 us" }\n'),
+        "hardware.X",
+        "latency",
+        6,
+    ),
     # unknown and missing fields
     "unknown_field": (hw(extra="colour = 'red'\n"), "hardware.X", "colour", 6),
-    "unknown_subfield": (hw(extra='scale_up = { name = "l", bandwidth = "1 GB/s", eval = "x" }\n'), "hardware.X", "scale_up", 6),
+    "unknown_subfield": (
+        hw(extra='scale_up = { name = "l", bandwidth = "1 GB/s", eval = "x" }\n'),
+        "hardware.X",
+        "scale_up",
+        6,
+    ),
     "missing_link_name": (hw(extra='scale_up = { bandwidth = "1 GB/s" }\n'), "hardware.X", "scale_up", 6),
     "missing_component_fields": (NODE + 'components = [{ part = "gpu" }]\n', "nodes.N", "components", 6),
     "missing_required": ('[hardware.X]\nname = "x"\nsource = "s"\n', "hardware.X", "memory", 1),
@@ -95,13 +121,25 @@ ENTRY_ERRORS = {
     "missing_reference": (NODE.replace('"H100"', '"H1000"'), "nodes.N", "accelerator", 3),
     "list_reference": (NODE.replace('"H100"', '["H100"]'), "nodes.N", "accelerator", 3),
     "table_reference": (NODE.replace('"H100"', "{ key = 'H100' }"), "nodes.N", "accelerator", 3),
-    "self_reference": ('[nodes.N]\nname = "n"\naccelerator = "N"\naccelerators_per_node = 1\nsource = "s"\n',
-                       "nodes.N", "accelerator", 3),
+    "self_reference": (
+        '[nodes.N]\nname = "n"\naccelerator = "N"\naccelerators_per_node = 1\nsource = "s"\n',
+        "nodes.N",
+        "accelerator",
+        3,
+    ),
     "cluster_of_itself": ('[clusters.C]\nname = "c"\nnode = "C"\ncount = 1\nsource = "s"\n', "clusters.C", "node", 3),
-    "reference_to_wrong_section": ('[clusters.C]\nname = "c"\nnode = "H100"\ncount = 1\nsource = "s"\n',
-                                   "clusters.C", "node", 3),
-    "missing_grid": ('[datacenters.D]\nname = "d"\ngrid = "Atlantis"\npue = 1.2\nwue = "1 L/kWh"\nsource = "s"\n',
-                     "datacenters.D", "grid", 3),
+    "reference_to_wrong_section": (
+        '[clusters.C]\nname = "c"\nnode = "H100"\ncount = 1\nsource = "s"\n',
+        "clusters.C",
+        "node",
+        3,
+    ),
+    "missing_grid": (
+        '[datacenters.D]\nname = "d"\ngrid = "Atlantis"\npue = 1.2\nwue = "1 L/kWh"\nsource = "s"\n',
+        "datacenters.D",
+        "grid",
+        3,
+    ),
     # metadata
     "unicode_alias": (hw(extra='aliases = ["\u0397100"]\n'), "hardware.X", "aliases", 6),
     "keyword_alias": (hw(extra='aliases = ["None"]\n'), "hardware.X", "aliases", 6),
@@ -119,7 +157,12 @@ WHOLE_ENTRY_ERRORS = {
     "method_name_key": (GRID.replace("grids.G", "grids.get"), "grids.get", "reserved", 1),
     "long_key": (GRID.replace("grids.G", "grids." + "K" * 500), "grids." + "K" * 500, "limited to 100", 1),
     "long_string": (GRID.replace('name = "g"', 'name = "' + "a" * 30_000 + '"'), "grids.G", "longer than", 1),
-    "terminal_escape": (GRID.replace('name = "g"', 'name = "\\u001b[2J\\u001b]0;pwned\\u0007"'), "grids.G", "control character", 1),
+    "terminal_escape": (
+        GRID.replace('name = "g"', 'name = "\\u001b[2J\\u001b]0;pwned\\u0007"'),
+        "grids.G",
+        "control character",
+        1,
+    ),
     "nul_byte": (GRID.replace('source = "s"', 'source = "s\\u0000"'), "grids.G", "control character", 1),
     "deep_arrays": (GRID + "notes = [[[[[[[[[[1]]]]]]]]]]\n", "grids.G", "nested deeper", 1),
     "entry_not_table": ("[hardware]\nX = 1\n", "hardware.X", "must be a table", 1),
@@ -137,15 +180,17 @@ FILE_ERRORS = {
     "unknown_section": ("[gpus.X]\nname = 'x'\n", "unknown section 'gpus'"),
     "section_not_table": ("hardware = [1, 2]\n", "section 'hardware' must be a table"),
     "top_level_scalar": ('name = "x"\n', "unknown section 'name'"),
-    "not_utf8": (b"[grids.G]\nname = \"\xff\xfe\"\n", "cannot read"),
+    "not_utf8": (b'[grids.G]\nname = "\xff\xfe"\n', "cannot read"),
 }
 
 
 def _snapshot() -> tuple:
     cat = catalog()
-    return (tuple(plugins.host()._user_files),
-            tuple(sorted(((e.section, e.key), id(e.value)) for e in cat.all_entries())),
-            id(mlsysim.Hardware.Cloud.H100))
+    return (
+        tuple(plugins.host()._user_files),
+        tuple(sorted(((e.section, e.key), id(e.value)) for e in cat.all_entries())),
+        id(mlsysim.Hardware.Cloud.H100),
+    )
 
 
 def _load_fails(path, match: str) -> CatalogError:
@@ -215,8 +260,12 @@ def test_many_entries_read_in_linear_time(tmp_path):
 
 @pytest.mark.parametrize("target", ["directory", "missing", "devnull", "fifo"])
 def test_not_a_regular_file(target, tmp_path):
-    path = {"directory": tmp_path, "missing": tmp_path / "nope.toml", "devnull": os.devnull,
-            "fifo": tmp_path / "pipe.toml"}[target]
+    path = {
+        "directory": tmp_path,
+        "missing": tmp_path / "nope.toml",
+        "devnull": os.devnull,
+        "fifo": tmp_path / "pipe.toml",
+    }[target]
     if target == "fifo":
         if not hasattr(os, "mkfifo"):
             pytest.skip("no FIFOs here")
@@ -239,8 +288,15 @@ def test_path_with_nul_byte():
 def test_nothing_is_executed(tmp_path):
     """Code-looking strings are data: no eval/exec/compile call and no side effect happens."""
     marker = tmp_path / "pwned"
-    payloads = [f"__import__('pathlib').Path({str(marker)!r}).touch()", f"1 GB; open({str(marker)!r}, 'w')",
-                "{{7*7}} GB", "${HOME} GB", "`touch pwned` GB", "1 GB # \n __import__('os')", "1 GB\n[x]\neval = 1"]
+    payloads = [
+        f"__import__('pathlib').Path({str(marker)!r}).touch()",
+        f"1 GB; open({str(marker)!r}, 'w')",
+        "{{7*7}} GB",
+        "${HOME} GB",
+        "`touch pwned` GB",
+        "1 GB # \n __import__('os')",
+        "1 GB\n[x]\neval = 1",
+    ]
     catalog()
     calls: list[str] = []
     saved = {name: getattr(builtins, name) for name in ("eval", "exec", "compile")}
@@ -249,6 +305,7 @@ def test_nothing_is_executed(tmp_path):
         def refuse(*args, **kwargs):
             calls.append(f"{name}{args[:1]!r}")
             raise AssertionError(f"{name} called while loading a catalog")
+
         return refuse
 
     errors = []
@@ -256,7 +313,9 @@ def test_nothing_is_executed(tmp_path):
         for name in saved:
             setattr(builtins, name, trap(name))
         for i, payload in enumerate(payloads):
-            path = _write(tmp_path, f"payload{i}", hw(cap=payload.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")))
+            path = _write(
+                tmp_path, f"payload{i}", hw(cap=payload.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n"))
+            )
             try:
                 mlsysim.load_catalog(path)
             except CatalogError as exc:
@@ -270,8 +329,11 @@ def test_nothing_is_executed(tmp_path):
 
 
 def test_one_bad_entry_loads_nothing_from_the_file(tmp_path):
-    text = (GRID.replace("grids.G", "grids.GoodGrid") + hw().replace("hardware.X", "hardware.GoodChip")
-            + GRID.replace("grids.G", "grids.BadGrid").replace('"1 g/kWh"', '"-1 g/kWh"'))
+    text = (
+        GRID.replace("grids.G", "grids.GoodGrid")
+        + hw().replace("hardware.X", "hardware.GoodChip")
+        + GRID.replace("grids.G", "grids.BadGrid").replace('"1 g/kWh"', '"-1 g/kWh"')
+    )
     path = _write(tmp_path, "mixed", text)
     _load_fails(path, re.escape(f"{path}:12: [grids.BadGrid] field 'carbon_intensity'"))
     assert "GoodGrid" not in mlsysim.Infra.Grids and "GoodChip" not in mlsysim.Hardware
@@ -304,14 +366,19 @@ def test_alias_shadowed_by_a_key_warns(tmp_path, fresh_host):
 def test_valid_file_with_unicode_text_loads(tmp_path, fresh_host):
     """Hardening does not refuse honest data: non-ASCII names and notes, comments, blank units."""
     fresh_host()
-    text = (hw(cap="96 GB", bw="4 TB/s").replace('name = "x"', 'name = "Gr\u00e4fik \u2013 \u00b5-chip"')
-            + 'notes = "tab\\there, newline\\nthere"  # a comment\n')
+    text = (
+        hw(cap="96 GB", bw="4 TB/s").replace('name = "x"', 'name = "Gr\u00e4fik \u2013 \u00b5-chip"')
+        + 'notes = "tab\\there, newline\\nthere"  # a comment\n'
+    )
     (entry,) = mlsysim.load_catalog(_write(tmp_path, "ok", text))
     assert entry.value.name.startswith("Gr\u00e4fik") and entry.line == 1
 
 
 def test_plugin_entry_with_bad_key_fails_only_that_plugin(fake_dists, fresh_host):
-    fake_dists("mlsysim-sneaky", "sneaky", """
+    fake_dists(
+        "mlsysim-sneaky",
+        "sneaky",
+        """
         from mlsysim_core import hookimpl
         from mlsysim_core.catalog import Entry
         from mlsysim_core.types import GridProfile
@@ -319,7 +386,8 @@ def test_plugin_entry_with_bad_key_fails_only_that_plugin(fake_dists, fresh_host
         def mlsysim_catalog_entries():
             g = GridProfile(name="g", carbon_intensity="1 g/kWh", source="s")
             return [Entry(section="grids", key="\u0051uebec\u200b", value=g)]
-    """)
+    """,
+    )
     host = fresh_host()
     with pytest.warns(PluginWarning, match="sneaky"):
         cat = catalog()

@@ -20,8 +20,21 @@ SEQ = 2048
 
 def _largest_batch(model, hardware, tp: int) -> int:
     """Largest batch of SEQ-token sequences ServingModel says fits (doubling, then bisection)."""
-    fits = lambda b: ServingModel().solve(model, hardware, seq_len=SEQ, batch_size=b, tp_size=tp,  # noqa: E731
-                                          precision="bf16").feasible
+
+    def fits(b):
+        return (
+            ServingModel()
+            .solve(
+                model,
+                hardware,
+                seq_len=SEQ,
+                batch_size=b,
+                tp_size=tp,  # noqa: E731
+                precision="bf16",
+            )
+            .feasible
+        )
+
     lo, hi = 0, 1
     while fits(hi):
         lo, hi = hi, 2 * hi
@@ -48,12 +61,15 @@ def _hand_count(params: float, layers: int, kv_heads: int, head_dim: int, hidden
     return int((usable - weights - activations) // (kv_per_token * SEQ))
 
 
-@pytest.mark.parametrize("key, tp, geometry", [
-    # params, layers, kv_heads, head_dim, hidden, ffn (the models' config.json)
-    ("Llama3_8B", 1, (8.03e9, 32, 8, 128, 4096, 14336)),
-    ("Llama3_70B", 4, (70.55e9, 80, 8, 128, 8192, 28672)),
-    ("Mixtral_8x7B", 2, (46.70e9, 32, 8, 128, 4096, 14336)),
-])
+@pytest.mark.parametrize(
+    "key, tp, geometry",
+    [
+        # params, layers, kv_heads, head_dim, hidden, ffn (the models' config.json)
+        ("Llama3_8B", 1, (8.03e9, 32, 8, 128, 4096, 14336)),
+        ("Llama3_70B", 4, (70.55e9, 80, 8, 128, 8192, 28672)),
+        ("Mixtral_8x7B", 2, (46.70e9, 32, 8, 128, 4096, 14336)),
+    ],
+)
 def test_largest_batch_within_10_percent_of_the_vllm_hand_count(key, tp, geometry):
     hand = _hand_count(*geometry, tp=tp)
     ours = _largest_batch(getattr(M, key), H.H100, tp)
@@ -61,9 +77,9 @@ def test_largest_batch_within_10_percent_of_the_vllm_hand_count(key, tp, geometr
 
 
 def test_capacity_is_the_reported_total_and_the_vendor_figure_is_kept():
-    assert H.H100.memory.capacity.to("B").magnitude == 81559 * 2**20       # 85.52e9 B, not 80e9
+    assert H.H100.memory.capacity.to("B").magnitude == 81559 * 2**20  # 85.52e9 B, not 80e9
     assert H.H100.memory.capacity_stated.to("B").magnitude == 80e9
-    assert H.MI300X.memory.capacity.to("B").magnitude == 205822885888      # rocm-smi VRAM total
+    assert H.MI300X.memory.capacity.to("B").magnitude == 205822885888  # rocm-smi VRAM total
     assert "nvidia-smi" in H.H100.field_sources["memory.capacity"]
 
 
@@ -96,7 +112,7 @@ def test_mi300x_tp_decode_communication_is_priced_with_a_stated_default():
     assert r.decode_communication_time.to("s").magnitude == pytest.approx(hand, rel=0.01)
     assert any("DEFAULT_LINK_LATENCY_S" in n for n in r.notes)
     b200 = ServingModel().solve(M.Llama3_70B, H.B200, seq_len=SEQ, tp_size=8)
-    assert not any("latency" in n for n in b200.notes)                      # NVLink has its 0.5 us
+    assert not any("latency" in n for n in b200.notes)  # NVLink has its 0.5 us
     # MI300X no longer communicates faster than B200 for lack of data (slower link, longer alpha)
     assert r.decode_communication_time > b200.decode_communication_time
     assert r.itl > b200.itl
@@ -133,8 +149,10 @@ def test_a_precision_the_part_lacks_names_the_part_and_its_precisions():
 def test_a_user_part_listing_only_bf16_loads(tmp_path, fresh_host):
     fresh_host()
     path = tmp_path / "lab.toml"
-    path.write_text('[hardware.OnlyBF16]\nname = "only bf16"\npeak_flops = { bf16 = "400 TFLOP/s" }\n'
-                    'memory = { capacity = "96 GiB", bandwidth = "3 TB/s" }\nsource = "test"\n')
+    path.write_text(
+        '[hardware.OnlyBF16]\nname = "only bf16"\npeak_flops = { bf16 = "400 TFLOP/s" }\n'
+        'memory = { capacity = "96 GiB", bandwidth = "3 TB/s" }\nsource = "test"\n'
+    )
     mlsysim.load_catalog(path)
     hw = mlsysim.catalog().entry("hardware", "OnlyBF16").value
     assert hw.compute.default_precision == "bf16"

@@ -27,7 +27,9 @@ EXE = Path(sys.executable).parent / ("mlsysim.exe" if os.name == "nt" else "mlsy
 pytestmark = pytest.mark.skipif(not EXE.exists(), reason=f"console script not installed next to {sys.executable}")
 
 
-def run(*args: str, code: int | None = 0, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run(
+    *args: str, code: int | None = 0, env: dict | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     e = {k: v for k, v in os.environ.items() if k not in ("MLSYSIM_DISABLE_PLUGINS", "MLSYSIM_CATALOG_PRIORITY")}
     e.update(env or {})
     out = subprocess.run([str(EXE), *args], capture_output=True, text=True, env=e, cwd=cwd, timeout=120)
@@ -80,11 +82,33 @@ def test_readme_first_command_gives_a_real_answer():
 def test_serve_json_matches_the_python_api():
     d = js("serve", "llama3_8b", "h100", "--seq-len", "2048", "--batch-size", "4", "--tp", "2", "--kv-precision", "fp8")
     assert d["solver"] == "ServingModel"
-    assert d["inputs"] == {"model": "Llama3_8B", "hardware": "H100", "seq_len": 2048, "batch_size": 4, "tp_size": 2,
-                           "gpus_per_node": None, "precision": None, "kv_precision": "fp8", "output_len": None, "beam_width": None,
-                           "efficiency": None, **dict.fromkeys((
-                               "arrival_rate", "concurrency", "slo_ttft", "slo_itl", "slo_percentile", "method",
-                               "length_cv", "max_num_batched_tokens", "max_num_seqs", "prefix_cache_hit"))}
+    assert d["inputs"] == {
+        "model": "Llama3_8B",
+        "hardware": "H100",
+        "seq_len": 2048,
+        "batch_size": 4,
+        "tp_size": 2,
+        "gpus_per_node": None,
+        "precision": None,
+        "kv_precision": "fp8",
+        "output_len": None,
+        "beam_width": None,
+        "efficiency": None,
+        **dict.fromkeys(
+            (
+                "arrival_rate",
+                "concurrency",
+                "slo_ttft",
+                "slo_itl",
+                "slo_percentile",
+                "method",
+                "length_cv",
+                "max_num_batched_tokens",
+                "max_num_seqs",
+                "prefix_cache_hit",
+            )
+        ),
+    }
     assert d["result"]["precision"] == "bf16"  # no --precision: the H100's own default_precision, said in notes
     assert any("default_precision" in n for n in d["result"]["notes"])
     r = mlsysim.ServingModel().solve(M.Llama3_8B, HW.H100, seq_len=2048, batch_size=4, tp_size=2, kv_precision="fp8")
@@ -101,10 +125,33 @@ def test_roofline_json_matches_the_python_api():
 
 
 def test_train_json_matches_the_python_api_and_nodes_override():
-    d = js("train", "Llama3_70B", "Research_256", "--tp", "8", "--pp", "4", "--microbatches", "8", "--batch-size", "256",
-           "--zero", "1", "--seq-len", "4096")
-    r = mlsysim.DistributedModel().solve(M.Llama3_70B, C.Research_256, batch_size=256, tp_size=8, pp_size=4,
-                                         microbatch_count=8, zero_stage=1, seq_len=4096)
+    d = js(
+        "train",
+        "Llama3_70B",
+        "Research_256",
+        "--tp",
+        "8",
+        "--pp",
+        "4",
+        "--microbatches",
+        "8",
+        "--batch-size",
+        "256",
+        "--zero",
+        "1",
+        "--seq-len",
+        "4096",
+    )
+    r = mlsysim.DistributedModel().solve(
+        M.Llama3_70B,
+        C.Research_256,
+        batch_size=256,
+        tp_size=8,
+        pp_size=4,
+        microbatch_count=8,
+        zero_stage=1,
+        seq_len=4096,
+    )
     assert q(d["result"]["step_time"], "ms") == pytest.approx(r.step_time.to("ms").magnitude, rel=1e-12)
     assert d["result"]["parallelism"] == {"dp": 8, "tp": 8, "pp": 4, "ep": 1, "cp": 1}
     half = js("train", "Llama3_70B", "Research_256", "--tp", "8", "--pp", "4", "--batch-size", "128", "--nodes", "16")
@@ -113,13 +160,16 @@ def test_train_json_matches_the_python_api_and_nodes_override():
 
 def test_cost_carbon_reliability_json_match_the_python_api():
     d = js("cost", "Research_256", "--days", "30", "--datacenter", "hyperscale_typical", "--kwh-price", "0.1")
-    r = mlsysim.EconomicsModel().solve(C.Research_256, 30.0, kwh_price=0.1,
-                                       datacenter=mlsysim.Infra.Datacenters.Hyperscale_Typical)
+    r = mlsysim.EconomicsModel().solve(
+        C.Research_256, 30.0, kwh_price=0.1, datacenter=mlsysim.Infra.Datacenters.Hyperscale_Typical
+    )
     assert q(d["result"]["tco"], "USD") == pytest.approx(r.tco.to("USD").magnitude, rel=1e-12)
     assert d["inputs"]["datacenter"] == "Hyperscale_Typical"
 
     d = js("carbon", "Research_256", "--days", "30", "--datacenter", "Quebec", "--utilization", "0.5")
-    r = mlsysim.SustainabilityModel().solve(C.Research_256, 30.0, datacenter=mlsysim.Infra.Grids.Quebec, utilization=0.5)
+    r = mlsysim.SustainabilityModel().solve(
+        C.Research_256, 30.0, datacenter=mlsysim.Infra.Grids.Quebec, utilization=0.5
+    )
     assert q(d["result"]["carbon_footprint"], "kg") == pytest.approx(r.carbon_footprint.to("kg").magnitude, rel=1e-12)
     assert d["inputs"]["datacenter"] == "Quebec"  # a grid key: a typical datacenter on that grid
 
@@ -145,14 +195,18 @@ def test_unknown_name_suggests_close_matches():
     line = one_line_error(run("serve", "Llama3_8B", "H10", "--seq-len", "2048", code=None), "HARDWARE", "H100")
     assert "did you mean" in line
     one_line_error(run("train", "Lama3_70B", "Research_256", "--batch-size", "8", code=None), "MODEL", "Llama3_70B")
-    one_line_error(run("cost", "Research_256", "--days", "1", "--datacenter", "Quebek", code=None), "--datacenter", "Quebec")
+    one_line_error(
+        run("cost", "Research_256", "--days", "1", "--datacenter", "Quebek", code=None), "--datacenter", "Quebec"
+    )
 
 
 def test_bad_values_name_the_option():
     one_line_error(run("serve", "Llama3_8B", "H100", "--seq-len", "2048", "--tp", "3", code=None), "--tp", "tp_size=3")
     one_line_error(run("roofline", "ResNet50", "A100", "--batch-size", "0", code=None), "--batch-size")
     one_line_error(run("carbon", "Research_256", "--days", "-1", "--datacenter", "Quebec", code=None), "--days")
-    one_line_error(run("reliability", "Research_256", "--hours", "720", "--checkpoint-s", "0", code=None), "--checkpoint-s")
+    one_line_error(
+        run("reliability", "Research_256", "--hours", "720", "--checkpoint-s", "0", code=None), "--checkpoint-s"
+    )
     one_line_error(run("cost", "Research_256", "--days", "30", code=None), "--datacenter")  # no datacenter anywhere
     one_line_error(run("serve", "Llama3_8B", "H100", code=None), "--seq-len")  # click usage errors: one line, exit 1
     one_line_error(run("serve", "Llama3_8B", "H100", "--seq-len", "x", code=None), "--seq-len")
@@ -176,12 +230,37 @@ def test_a_disabled_plugin_takes_its_commands_along():
 
 def test_help_of_every_command_has_an_example():
     top = run("--help").stdout
-    for name in ("roofline", "serve", "train", "cost", "carbon", "reliability", "sweep", "compare", "catalog",
-                 "plugins", "power-efficiency"):
+    for name in (
+        "roofline",
+        "serve",
+        "train",
+        "cost",
+        "carbon",
+        "reliability",
+        "sweep",
+        "compare",
+        "catalog",
+        "plugins",
+        "power-efficiency",
+    ):
         assert name in top
-    for cmd in (["roofline"], ["serve"], ["train"], ["cost"], ["carbon"], ["reliability"], ["compare"], ["sweep"],
-                ["sweep", "roofline"], ["sweep", "train"], ["catalog"], ["catalog", "import-hf"], ["plugins"],
-                ["power-efficiency"], ["sweep", "power-efficiency"]):
+    for cmd in (
+        ["roofline"],
+        ["serve"],
+        ["train"],
+        ["cost"],
+        ["carbon"],
+        ["reliability"],
+        ["compare"],
+        ["sweep"],
+        ["sweep", "roofline"],
+        ["sweep", "train"],
+        ["catalog"],
+        ["catalog", "import-hf"],
+        ["plugins"],
+        ["power-efficiency"],
+        ["sweep", "power-efficiency"],
+    ):
         out = run(*cmd, "--help").stdout
         assert "Example" in out and "mlsysim " in out.split("Example", 1)[1], cmd
 
@@ -191,16 +270,42 @@ def test_help_of_every_command_has_an_example():
 
 def test_sweep_writes_every_point_marks_pareto_and_keeps_errors(tmp_path):
     out_csv = tmp_path / "out.csv"
-    res = run("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "A100,H100,B200", "--batch-size", "1,8,64,256",
-              "--precision", "fp16,fp8", "--csv", str(out_csv), "--json", "-")
+    res = run(
+        "sweep",
+        "roofline",
+        "--model",
+        "Llama3_8B",
+        "--hardware",
+        "A100,H100,B200",
+        "--batch-size",
+        "1,8,64,256",
+        "--precision",
+        "fp16,fp8",
+        "--csv",
+        str(out_csv),
+        "--json",
+        "-",
+    )
     doc = json.loads(res.stdout)
     pts = doc["points"]
     assert len(pts) == 3 * 4 * 2 and doc["pareto"] == ["latency:min", "throughput:max"]
     bad = [p for p in pts if p["error"]]
     assert bad and all(p["inputs"]["hardware"] == "A100" and p["inputs"]["precision"] == "fp8" for p in bad)
     assert all("precision" in p["error"] for p in bad) and not any(p["pareto"] for p in bad)
-    p = next(p for p in pts if p["inputs"] == {"model": "Llama3_8B", "hardware": "H100", "batch_size": 64, "precision": "fp16",
-                                                 "efficiency": None, "seq_len": None, "phase": None})
+    p = next(
+        p
+        for p in pts
+        if p["inputs"]
+        == {
+            "model": "Llama3_8B",
+            "hardware": "H100",
+            "batch_size": 64,
+            "precision": "fp16",
+            "efficiency": None,
+            "seq_len": None,
+            "phase": None,
+        }
+    )
     r = mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.H100, batch_size=64, precision="fp16")
     assert q(p["result"]["latency"], "ms") == pytest.approx(r.latency.to("ms").magnitude, rel=1e-12)
     # the front: no solved point is better in both latency and throughput than a front point
@@ -221,39 +326,91 @@ def test_sweep_writes_every_point_marks_pareto_and_keeps_errors(tmp_path):
 
 
 def test_sweep_ranges_and_per_point_invalid_input():
-    doc = json.loads(run("sweep", "serve", "--model", "Llama3_70B", "--hardware", "H100", "--seq-len", "2048",
-                         "--batch-size", "1..16:x2", "--tp", "3,8", "--json", "-").stdout)
+    doc = json.loads(
+        run(
+            "sweep",
+            "serve",
+            "--model",
+            "Llama3_70B",
+            "--hardware",
+            "H100",
+            "--seq-len",
+            "2048",
+            "--batch-size",
+            "1..16:x2",
+            "--tp",
+            "3,8",
+            "--json",
+            "-",
+        ).stdout
+    )
     assert doc["sweep"]["batch_size"] == [1, 2, 4, 8, 16] and doc["sweep"]["tp_size"] == [3, 8]
     for p in doc["points"]:
         if p["inputs"]["tp_size"] == 3:
             assert p["result"] is None and "tp_size=3" in p["error"]
         else:
             assert p["error"] is None and p["result"]["feasible"] is True
-    one_line_error(run("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100,Q9", code=None), "--hardware", "Q9")
-    one_line_error(run("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100", "--batch-size", "8..1",
-                       code=None), "--batch-size")
+    one_line_error(
+        run("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100,Q9", code=None), "--hardware", "Q9"
+    )
+    one_line_error(
+        run("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100", "--batch-size", "8..1", code=None),
+        "--batch-size",
+    )
 
 
 def test_vectorized_sweep_matches_solve_and_scales(tmp_path):
     from mlsysim_core.cli import dumps
 
     # roofline and serve sweeps run as one vectorized call: each point's JSON is solve()'s to_dict()
-    doc = json.loads(run("sweep", "serve", "--model", "Llama3_70B,Llama3_8B", "--hardware", "H100,A100", "--seq-len",
-                         "512,4096", "--batch-size", "1..64:x4", "--tp", "3,8", "--output-len", "128", "--json", "-").stdout)
+    doc = json.loads(
+        run(
+            "sweep",
+            "serve",
+            "--model",
+            "Llama3_70B,Llama3_8B",
+            "--hardware",
+            "H100,A100",
+            "--seq-len",
+            "512,4096",
+            "--batch-size",
+            "1..64:x4",
+            "--tp",
+            "3,8",
+            "--output-len",
+            "128",
+            "--json",
+            "-",
+        ).stdout
+    )
     assert len(doc["points"]) == 2 * 2 * 2 * 4 * 2
     for p in doc["points"][::5]:
         i = p["inputs"]
         kw = {k: i[k] for k in ("seq_len", "batch_size", "tp_size", "precision", "output_len")}
         try:
-            want = json.loads(dumps(mlsysim.ServingModel().solve(M.get(i["model"]), HW.get(i["hardware"]), **kw).to_dict()))
+            want = json.loads(
+                dumps(mlsysim.ServingModel().solve(M.get(i["model"]), HW.get(i["hardware"]), **kw).to_dict())
+            )
         except mlsysim.InvalidInputError as exc:
             assert p["result"] is None and p["error"] == " ".join(str(exc).split())
         else:
             assert p["error"] is None and p["result"] == want
     # a ~200k-point roofline sweep to CSV (the per-point loop stops at 100k points)
     out_csv = tmp_path / "big.csv"
-    res = run("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100,A100", "--precision", "fp16,fp8",
-              "--batch-size", "1..50000", "--csv", str(out_csv))
+    res = run(
+        "sweep",
+        "roofline",
+        "--model",
+        "Llama3_8B",
+        "--hardware",
+        "H100,A100",
+        "--precision",
+        "fp16,fp8",
+        "--batch-size",
+        "1..50000",
+        "--csv",
+        str(out_csv),
+    )
     assert "200000 points, 150000 solved" in res.stderr and res.stdout == ""  # rows to the file, a summary here
     with out_csv.open(newline="") as f:
         rows = list(csv.DictReader(f))
@@ -262,15 +419,27 @@ def test_vectorized_sweep_matches_solve_and_scales(tmp_path):
     r = mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.H100, batch_size=12346, precision="fp16")
     assert (row["inputs.hardware"], row["inputs.batch_size"], row["inputs.precision"]) == ("H100", "12346", "fp16")
     assert float(row["result.latency [ms]"]) == r.latency.to("ms").magnitude
-    one_line_error(run("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "A100,H100,B200,H200,T4",
-                       "--batch-size", "1..5000000", code=None), "25000000 points is more than 20000000")
+    one_line_error(
+        run(
+            "sweep",
+            "roofline",
+            "--model",
+            "Llama3_8B",
+            "--hardware",
+            "A100,H100,B200,H200,T4",
+            "--batch-size",
+            "1..5000000",
+            code=None,
+        ),
+        "25000000 points is more than 20000000",
+    )
 
 
 def test_parse_list_and_pareto_front_in_process():
     import numpy as np
 
-    from mlsysim_core.cli import Param
     from mlsysim_cli.sweep import front, parse_list
+    from mlsysim_core.cli import Param
 
     bs = Param("batch_size", "--batch-size", "int")
     assert [v for v, _ in parse_list(bs, "1..256:x2", "--batch-size")] == [1, 2, 4, 8, 16, 32, 64, 128, 256]
@@ -287,7 +456,9 @@ def test_compare_gives_ratio_and_wall():
     a = mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.A100, batch_size=8)
     b = mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.B200, batch_size=8)
     assert d["rows"][0]["speedup_vs_baseline"] == pytest.approx(1.0)
-    assert d["rows"][2]["speedup_vs_baseline"] == pytest.approx(a.latency.to("s").magnitude / b.latency.to("s").magnitude)
+    assert d["rows"][2]["speedup_vs_baseline"] == pytest.approx(
+        a.latency.to("s").magnitude / b.latency.to("s").magnitude
+    )
     assert all(r["wall"] == "memory" and "ridge" in r["reason"] for r in d["rows"])
     big = json.loads(run("compare", "H100", "H200", "--model", "Llama3_70B", "--json").stdout)
     assert big["rows"][0]["wall"] == "capacity" and "usable" in big["rows"][0]["reason"]
@@ -306,8 +477,15 @@ def test_catalog_listing_kept_and_sections_are_subcommands():
     assert "catalog OK" in run("catalog", "--check").stdout
 
 
-@pytest.mark.parametrize("fname,key,rel", [("llama3_8b.json", "Llama3_8B", 0), ("mixtral_8x7b.json", "Mixtral_8x7B", 0),
-                                          ("gpt2_xl.json", "GPT2", 0), ("deepseek_v3.json", "DeepSeek_V3", 1e-6)])
+@pytest.mark.parametrize(
+    "fname,key,rel",
+    [
+        ("llama3_8b.json", "Llama3_8B", 0),
+        ("mixtral_8x7b.json", "Mixtral_8x7B", 0),
+        ("gpt2_xl.json", "GPT2", 0),
+        ("deepseek_v3.json", "DeepSeek_V3", 1e-6),
+    ],
+)
 def test_hf_parameter_count_matches_the_catalog(fname, key, rel):
     """Exact for Llama/Mixtral/GPT-2; DeepSeek-V3 differs by its 58 x 256 expert-score biases
     (e_score_correction_bias, in the checkpoint, left out of the catalog's count)."""
@@ -318,16 +496,35 @@ def test_hf_parameter_count_matches_the_catalog(fname, key, rel):
     assert m.parameters == pytest.approx(ref.parameters, rel=rel, abs=0)
     if ref.active_parameters:
         assert m.active_parameters == pytest.approx(ref.active_parameters, rel=rel, abs=0)
-    for f in ("layers", "hidden_dim", "heads", "head_dim", "vocab_size", "tied_embeddings", "experts", "active_experts",
-              "kv_lora_rank", "qk_rope_head_dim"):
+    for f in (
+        "layers",
+        "hidden_dim",
+        "heads",
+        "head_dim",
+        "vocab_size",
+        "tied_embeddings",
+        "experts",
+        "active_experts",
+        "kv_lora_rank",
+        "qk_rope_head_dim",
+    ):
         if getattr(ref, f) is not None and f in m.fields:
             assert m.fields[f] == getattr(ref, f), f
 
 
 def test_import_hf_writes_a_loadable_entry_and_checks_counts(tmp_path):
     out = tmp_path / "lab.toml"
-    res = run("catalog", "import-hf", str(HF / "llama3_8b.json"), "--name", "MyLlama", "-o", str(out),
-              "--expect-params", "8.03e9")
+    res = run(
+        "catalog",
+        "import-hf",
+        str(HF / "llama3_8b.json"),
+        "--name",
+        "MyLlama",
+        "-o",
+        str(out),
+        "--expect-params",
+        "8.03e9",
+    )
     assert "8,030,261,248" in res.stderr and "within 2%" in res.stderr
     assert "[models.MyLlama]" in out.read_text()
     d = json.loads(run("--catalog", str(out), "serve", "myllama", "H100", "--seq-len", "2048", "--json").stdout)
@@ -351,7 +548,10 @@ def test_plugin_command_from_the_hook():
 
 
 def test_import_mlsysim_loads_neither_click_nor_matplotlib():
-    code = "import sys, mlsysim; print(sorted(m for m in ('click', 'matplotlib', 'mlsysim_core.cli', 'mlsysim_plots') if m in sys.modules))"
+    code = (
+        "import sys, mlsysim; print(sorted(m for m in ('click', 'matplotlib', 'mlsysim_core.cli', 'mlsysim_plots')"
+        " if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -373,7 +573,11 @@ def test_plots_have_the_expected_axes_and_write_png(tmp_path):
     mlsysim_plots.save(fig, str(png))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
-    pts = [mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.get(h), batch_size=b) for h in ("A100", "H100") for b in (1, 8, 64)]
+    pts = [
+        mlsysim.SingleNodeModel().solve(M.Llama3_8B, HW.get(h), batch_size=b)
+        for h in ("A100", "H100")
+        for b in (1, 8, 64)
+    ]
     fig, axes = mlsysim.plot_sweep(pts, "batch_size", ["latency", "throughput"], series=["hardware"])
     assert axes[0].get_xlabel() == "batch size" and axes[0].get_ylabel() == "latency (ms)"
     assert axes[1].get_ylabel() == "throughput (1/s)" and len(axes[0].lines) == 2
@@ -385,8 +589,20 @@ def test_plot_options_write_pngs(tmp_path):
         "roof.png": ("roofline", "Llama3_8B", "H100", "--batch-size", "8"),
         "serve.png": ("serve", "Llama3_8B", "H100", "--seq-len", "1024"),
         "cmp.png": ("compare", "A100", "H100", "--model", "Llama3_8B"),
-        "sweep.png": ("sweep", "train", "--model", "Llama3_8B", "--cluster", "Research_256", "--nodes", "2..32:x2",
-                      "--tp", "8", "--batch-size", "512"),
+        "sweep.png": (
+            "sweep",
+            "train",
+            "--model",
+            "Llama3_8B",
+            "--cluster",
+            "Research_256",
+            "--nodes",
+            "2..32:x2",
+            "--tp",
+            "8",
+            "--batch-size",
+            "512",
+        ),
     }
     for name, args in files.items():
         run(*args, "--plot", str(tmp_path / name))
@@ -396,12 +612,40 @@ def test_plot_options_write_pngs(tmp_path):
 
 def test_scaling_and_carbon_plots_from_sweep_json(tmp_path):
     pytest.importorskip("matplotlib")
-    doc = json.loads(run("sweep", "train", "--model", "Llama3_8B", "--cluster", "Research_256", "--nodes", "2,4,8",
-                         "--tp", "8", "--batch-size", "512", "--json", "-").stdout)
+    doc = json.loads(
+        run(
+            "sweep",
+            "train",
+            "--model",
+            "Llama3_8B",
+            "--cluster",
+            "Research_256",
+            "--nodes",
+            "2,4,8",
+            "--tp",
+            "8",
+            "--batch-size",
+            "512",
+            "--json",
+            "-",
+        ).stdout
+    )
     fig, axes = mlsysim.plot_scaling(doc)
     assert axes[0].get_xlabel() == "total accelerators" and axes[0].get_ylabel() == "scaling efficiency"
-    doc = json.loads(run("sweep", "carbon", "--cluster", "Research_256", "--days", "30", "--datacenter",
-                         "Quebec,Poland,Virginia", "--json", "-").stdout)
+    doc = json.loads(
+        run(
+            "sweep",
+            "carbon",
+            "--cluster",
+            "Research_256",
+            "--days",
+            "30",
+            "--datacenter",
+            "Quebec,Poland,Virginia",
+            "--json",
+            "-",
+        ).stdout
+    )
     fig, ax = mlsysim.plot_carbon(doc)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Quebec", "Poland", "Virginia"]
     assert ax.get_ylabel() == "carbon (kg CO2e)"
@@ -414,9 +658,11 @@ def test_without_matplotlib_a_clear_message(tmp_path):
     (tmp_path / "sitecustomize.py").write_text(
         "import sys\nclass _Block:\n    def find_spec(self, name, path=None, target=None):\n"
         "        if name == 'matplotlib' or name.startswith('matplotlib.'):\n            raise ImportError(name)\n"
-        "sys.meta_path.insert(0, _Block())\n")
-    out = run("roofline", "Llama3_8B", "H100", "--plot", str(tmp_path / "x.png"), code=None,
-              env={"PYTHONPATH": str(tmp_path)})
+        "sys.meta_path.insert(0, _Block())\n"
+    )
+    out = run(
+        "roofline", "Llama3_8B", "H100", "--plot", str(tmp_path / "x.png"), code=None, env={"PYTHONPATH": str(tmp_path)}
+    )
     one_line_error(out, 'pip install "mlsysim-core[plot]"')
     assert not (tmp_path / "x.png").exists()
 
@@ -437,13 +683,40 @@ def test_serve_tensor_parallel_limit_is_the_scale_up_domain():
 
 
 SWEEPS = {  # one sweep per built-in command, with an invalid point where one is easy to make
-    "train": ("--model", "Llama3_8B", "--cluster", "Research_256", "--nodes", "1,4", "--tp", "8,3", "--batch-size", "512"),
-    "cost": ("--cluster", "Research_256,Production_2K", "--days", "30,365", "--datacenter", "Quebec,Virginia",
-             "--cloud-rate", "2.5"),
+    "train": (
+        "--model",
+        "Llama3_8B",
+        "--cluster",
+        "Research_256",
+        "--nodes",
+        "1,4",
+        "--tp",
+        "8,3",
+        "--batch-size",
+        "512",
+    ),
+    "cost": (
+        "--cluster",
+        "Research_256,Production_2K",
+        "--days",
+        "30,365",
+        "--datacenter",
+        "Quebec,Virginia",
+        "--cloud-rate",
+        "2.5",
+    ),
     "carbon": ("--cluster", "Research_256", "--days", "30", "--datacenter", "Quebec,Poland", "--utilization", "0.5,0"),
     "reliability": ("--cluster", "Research_256,Frontier_8K", "--hours", "720", "--checkpoint-s", "0,60"),
-    "roofline": ("--model", "Llama3_8B,ResNet50", "--hardware", "A100,H100", "--batch-size", "1,64", "--precision",
-                 "fp16,fp8"),
+    "roofline": (
+        "--model",
+        "Llama3_8B,ResNet50",
+        "--hardware",
+        "A100,H100",
+        "--batch-size",
+        "1,64",
+        "--precision",
+        "fp16,fp8",
+    ),
     "serve": ("--model", "Llama3_70B", "--hardware", "H100", "--seq-len", "2048", "--tp", "3,8", "--output-len", "64"),
 }
 

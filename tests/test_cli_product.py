@@ -173,10 +173,7 @@ def train_json(tmp_path_factory):
 
 @pytest.mark.parametrize(
     ("command", "solver", "extra"),
-    [
-        ("cost", "EconomicsModel", {"kwh_price": 0.1}),
-        ("carbon", "SustainabilityModel", {}),
-    ],
+    [("cost", "EconomicsModel", {"kwh_price": 0.1}), ("carbon", "SustainabilityModel", {})],
 )
 def test_cost_and_carbon_price_a_train_result_from_its_json_as_python_does(train_json, command, solver, extra):
     """`mlsysim train ... --json > run.json; mlsysim cost CLUSTER --days 30 --from run.json --nodes 8`:

@@ -38,7 +38,7 @@ def test_premises_from_the_catalog_and_defaults():
     dgx_h100, dgx_a100 = mlsysim.Systems.Nodes.DGX_H100, mlsysim.Systems.Nodes.DGX_A100
     assert dgx_h100.power_max.to("kW").magnitude == 10.2 and dgx_h100.host_cost.to("USD").magnitude == 160000
     assert dgx_a100.power_max.to("kW").magnitude == 6.5 and dgx_a100.host_cost.to("USD").magnitude == 92394.72
-    assert dgx_h100.power_idle is None and dgx_a100.power_idle is None        # idle = 0.3 x max
+    assert dgx_h100.power_idle is None and dgx_a100.power_idle is None  # idle = 0.3 x max
     assert US_AVG.electricity_price.to("USD/kWh").magnitude == 0.0806 and US_AVG.typical_pue == 1.56
     assert mlsysim.Infra.Grids.Sweden.carbon_intensity.to("g/kWh").magnitude == 23
     assert H100.embodied_carbon.to("kg").magnitude == 164
@@ -47,9 +47,17 @@ def test_premises_from_the_catalog_and_defaults():
 # --------------------------------------------------------------------------- 1. Serving -> Economics
 
 #: "4 H100s": half a DGX H100 (host price and node power scale with the GPU count: stated assumption).
-FOUR_H100 = Fleet(name="4x H100 server", count=1, node=attrs.evolve(
-    mlsysim.Systems.Nodes.DGX_H100, name="half a DGX H100", accelerators_per_node=4,
-    power_max="5.1 kW", host_cost="80000 USD"))
+FOUR_H100 = Fleet(
+    name="4x H100 server",
+    count=1,
+    node=attrs.evolve(
+        mlsysim.Systems.Nodes.DGX_H100,
+        name="half a DGX H100",
+        accelerators_per_node=4,
+        power_max="5.1 kW",
+        host_cost="80000 USD",
+    ),
+)
 # 30 days, by hand:
 #   CapEx total   = 4 x 31,250 + 80,000                          = 205,000 USD
 #   CapEx share   = 205,000 x 30 / (5 x 365)                     =   3,369.863 USD
@@ -66,8 +74,10 @@ def can_serve_within_budget(model, budget_per_million_tokens: float, monthly_bud
     if not serving.feasible:
         return False, serving, None
     cost = EconomicsModel().solve(FOUR_H100, 30, datacenter=US_AVG, workload=serving)
-    ok = (cost.cost_per_million_tokens.to("USD").magnitude <= budget_per_million_tokens
-          and cost.tco.to("USD").magnitude <= monthly_budget)
+    ok = (
+        cost.cost_per_million_tokens.to("USD").magnitude <= budget_per_million_tokens
+        and cost.tco.to("USD").magnitude <= monthly_budget
+    )
     return ok, serving, cost
 
 
@@ -77,23 +87,24 @@ def test_llama70b_on_4_h100_within_budget():
     # fp16 weights 141 GB / 4 GPUs = 35 GB each, plus the KV cache of 32 x 2048 tokens: fits in 80 GB
     assert serving.total_memory_required.to("GB").magnitude < 80
     tps = serving.tokens_per_second.to("1/s").magnitude
-    assert tps == pytest.approx(32 / serving.itl.to("s").magnitude)     # the TP group emits batch / ITL
+    assert tps == pytest.approx(32 / serving.itl.to("s").magnitude)  # the TP group emits batch / ITL
     assert cost.tco.to("USD").magnitude == pytest.approx(TCO_4XH100_30D, rel=1e-6)
     assert cost.capex.to("USD").magnitude == pytest.approx(3369.863, rel=1e-6)
     assert cost.opex_energy.to("USD").magnitude == pytest.approx(364.745, rel=1e-6)
-    assert cost.replica_accelerators == 4                                # read from tp_size
-    assert cost.tokens_per_second.to("1/s").magnitude == pytest.approx(tps)   # one replica = the fleet
+    assert cost.replica_accelerators == 4  # read from tp_size
+    assert cost.tokens_per_second.to("1/s").magnitude == pytest.approx(tps)  # one replica = the fleet
     # cost per 1M tokens = TCO per second / tokens per second x 1e6
     per_million = TCO_4XH100_30D / (30 * DAY) / tps * 1e6
     assert cost.cost_per_million_tokens.to("USD").magnitude == pytest.approx(per_million, rel=1e-6)
-    assert 0.2 < per_million < 5.0 and ok                               # about $1 per 1M tokens
+    assert 0.2 < per_million < 5.0 and ok  # about $1 per 1M tokens
     # a tighter budget says no, for the stated reason
     assert not can_serve_within_budget(mlsysim.Models.Language.Llama3_70B, per_million / 2, 5000.0)[0]
 
 
 def test_fleet_with_two_replicas_has_the_same_cost_per_token():
-    serving = ServingModel().solve(model=mlsysim.Models.Language.Llama3_70B, hardware=H100, seq_len=2048,
-                                   batch_size=32, tp_size=4)
+    serving = ServingModel().solve(
+        model=mlsysim.Models.Language.Llama3_70B, hardware=H100, seq_len=2048, batch_size=32, tp_size=4
+    )
     dgx = Fleet(name="one DGX H100", node=mlsysim.Systems.Nodes.DGX_H100, count=1)
     two = EconomicsModel().solve(dgx, 30, datacenter=US_AVG, workload=serving)
     assert two.tokens_per_second.magnitude == pytest.approx(2 * serving.tokens_per_second.magnitude)
@@ -111,27 +122,30 @@ def test_cost_per_token_counts_the_whole_request():
     / 8 GPUs / (989 TFLOP/s x 0.6) = 60 ms before its all-reduces, against ~14 ms per decode step:
     the prefills take ~40 % of the time, and pricing the decode rate alone (64 / ITL) made a token
     about 1.8x too cheap."""
-    serving = ServingModel().solve(model=mlsysim.Models.Language.Llama3_70B, hardware=H100, seq_len=2048,
-                                   batch_size=64, tp_size=8, output_len=512)
+    serving = ServingModel().solve(
+        model=mlsysim.Models.Language.Llama3_70B, hardware=H100, seq_len=2048, batch_size=64, tp_size=8, output_len=512
+    )
     dgx = Fleet(name="one DGX H100", node=mlsysim.Systems.Nodes.DGX_H100, count=1)
     cost = EconomicsModel().solve(dgx, 30, datacenter=US_AVG, workload=serving)
     itl_mean, t_one = serving.itl_mean.to("s").magnitude, serving.prefill_time_per_request.to("s").magnitude
     assert 0.060 < t_one < 0.12 and 0.010 < itl_mean < 0.020
-    cycle = 512 * itl_mean + 64 * t_one                                  # s per 64 requests
-    per_s = 2 * TCO_4XH100_30D / (30 * DAY)                              # a DGX H100 = two half servers
+    cycle = 512 * itl_mean + 64 * t_one  # s per 64 requests
+    per_s = 2 * TCO_4XH100_30D / (30 * DAY)  # a DGX H100 = two half servers
     assert cost.token_rate_basis == "request"
     assert cost.tokens_per_second.to("1/s").magnitude == pytest.approx(64 * 512 / cycle, rel=1e-9)
     assert cost.input_tokens_per_second.to("1/s").magnitude == pytest.approx(64 * 2048 / cycle, rel=1e-9)
-    whole = per_s * cycle / (64 * 512) * 1e6                             # USD per 1M output tokens, request included
+    whole = per_s * cycle / (64 * 512) * 1e6  # USD per 1M output tokens, request included
     assert cost.cost_per_million_tokens.to("USD").magnitude == pytest.approx(whole, rel=1e-6)
     share = 64 * t_one / cycle
     assert 0.3 < share < 0.5
     assert cost.cost_per_million_input_tokens.magnitude == pytest.approx(
-        per_s * 64 * t_one / (64 * 2048) * 1e6, rel=1e-6)
+        per_s * 64 * t_one / (64 * 2048) * 1e6, rel=1e-6
+    )
     assert cost.cost_per_million_output_tokens.magnitude == pytest.approx(
-        per_s * 512 * itl_mean / (64 * 512) * 1e6, rel=1e-6)
+        per_s * 512 * itl_mean / (64 * 512) * 1e6, rel=1e-6
+    )
     decode_only = per_s / (64 / serving.itl.to("s").magnitude) * 1e6
-    assert 1.6 < whole / decode_only < 2.0                               # the 1.8x of the issue
+    assert 1.6 < whole / decode_only < 2.0  # the 1.8x of the issue
 
 
 def test_llama70b_on_one_h100_is_not_servable():
@@ -146,9 +160,16 @@ def test_llama70b_on_one_h100_is_not_servable():
 
 
 def test_training_carbon_per_region_and_the_cleanest_region():
-    fleet = mlsysim.Systems.Clusters.Frontier_8K        # 1024 x DGX H100 = 8192 GPUs
-    run = DistributedModel().solve(model=mlsysim.Models.Language.Llama3_70B, fleet=fleet, batch_size=2048,
-                                   tp_size=8, pp_size=4, microbatch_count=8, tokens=1e12)
+    fleet = mlsysim.Systems.Clusters.Frontier_8K  # 1024 x DGX H100 = 8192 GPUs
+    run = DistributedModel().solve(
+        model=mlsysim.Models.Language.Llama3_70B,
+        fleet=fleet,
+        batch_size=2048,
+        tp_size=8,
+        pp_size=4,
+        microbatch_count=8,
+        tokens=1e12,
+    )
     assert isinstance(run, HasStepTime) and run.feasible and run.total_accelerators == 8192
     # run time = 1e12 tokens / (2048 x 2048 tokens per step) x step_time
     step_s = run.step_time.to("s").magnitude
@@ -156,7 +177,7 @@ def test_training_carbon_per_region_and_the_cleanest_region():
     assert run.time_to_train.to("s").magnitude == pytest.approx(t_run, rel=1e-9)
     # facility energy = 1024 nodes x 10.2 kW x 0.79 x PUE 1.56 x run hours
     energy_kwh = 1024 * 10.2 * 0.79 * 1.56 * t_run / HOUR
-    embodied_kg = 164 * 8192 * t_run / (5 * YEAR)         # amortized over a 5-year life
+    embodied_kg = 164 * 8192 * t_run / (5 * YEAR)  # amortized over a 5-year life
     by_region = {}
     for grid in mlsysim.Infra.Grids:
         s = SustainabilityModel().solve(fleet, workload=run, datacenter=grid)
@@ -167,20 +188,27 @@ def test_training_carbon_per_region_and_the_cleanest_region():
         by_region[grid.name] = s.workload_carbon.to("kg").magnitude
     cleanest = min(by_region, key=by_region.get)
     assert cleanest == min(mlsysim.Infra.Grids, key=lambda g: g.carbon_intensity.magnitude).name
-    assert cleanest == mlsysim.Infra.Grids.Sweden.name                   # 23 g/kWh
+    assert cleanest == mlsysim.Infra.Grids.Sweden.name  # 23 g/kWh
     # same energy everywhere (same PUE): carbon differs by the grid only
     assert by_region[US_AVG.name] - by_region[cleanest] == pytest.approx(energy_kwh * (0.409 - 0.023), rel=1e-9)
 
 
 def test_training_cost_from_the_same_result():
     fleet = mlsysim.Systems.Clusters.Frontier_8K
-    run = DistributedModel().solve(model=mlsysim.Models.Language.Llama3_70B, fleet=fleet, batch_size=2048,
-                                   tp_size=8, pp_size=4, microbatch_count=8, tokens=1e12)
-    cost = EconomicsModel().solve(fleet, datacenter=US_AVG, workload=run)   # duration = the run
+    run = DistributedModel().solve(
+        model=mlsysim.Models.Language.Llama3_70B,
+        fleet=fleet,
+        batch_size=2048,
+        tp_size=8,
+        pp_size=4,
+        microbatch_count=8,
+        tokens=1e12,
+    )
+    cost = EconomicsModel().solve(fleet, datacenter=US_AVG, workload=run)  # duration = the run
     t = run.time_to_train.to("s").magnitude
     assert cost.workload_time.to("s").magnitude == pytest.approx(t)
-    assert cost.workload_cost.magnitude == pytest.approx(cost.tco.magnitude)   # the whole fleet, the whole run
-    assert cost.tokens_per_second is None                                      # priced as a run, not as serving
+    assert cost.workload_cost.magnitude == pytest.approx(cost.tco.magnitude)  # the whole fleet, the whole run
+    assert cost.tokens_per_second is None  # priced as a run, not as serving
 
 
 # --------------------------------------------------------------------------- 3. SingleNode x2 -> Economics
@@ -207,7 +235,7 @@ def test_a100_or_h100_for_inference_cost_per_query():
         assert cost.tco.to("USD").magnitude == pytest.approx(TCO_YEAR[name], rel=1e-6)
         qps = profile.throughput.to("1/s").magnitude
         assert qps == pytest.approx(32 / profile.latency.to("s").magnitude)
-        assert cost.queries_per_second.magnitude == pytest.approx(8 * qps)       # 8 GPUs, one replica each
+        assert cost.queries_per_second.magnitude == pytest.approx(8 * qps)  # 8 GPUs, one replica each
         expected = TCO_YEAR[name] / YEAR / (8 * qps)
         assert cost.cost_per_query.to("USD").magnitude == pytest.approx(expected, rel=1e-6)
         # the same number from the cost of one GPU-hour and one GPU's throughput
@@ -256,7 +284,7 @@ def test_third_party_results_compose():
     # 4,577.074 USD / (30 x 86,400 s) / 2,000 tokens/s x 1e6 = 0.88292 USD per 1M tokens
     assert cost.cost_per_million_tokens.to("USD").magnitude == pytest.approx(0.88292, rel=1e-4)
 
-    step = VendorStep(latency=0.01, throughput=400.0)            # SI floats: 10 ms, 400 samples/s
+    step = VendorStep(latency=0.01, throughput=400.0)  # SI floats: 10 ms, 400 samples/s
     assert isinstance(step, HasLatency)
     cost = EconomicsModel().solve(FOUR_H100, 30, datacenter=US_AVG, workload=step)
     # 4 GPUs x 400/s = 1,600 queries/s: 4,577.074 / 2,592,000 / 1,600 = 1.10366e-6 USD per query
@@ -267,7 +295,8 @@ def test_third_party_results_compose():
     # 1 h on 4 GPUs: 4.029 kW x 1 h x 1.56 = 6.28524 kWh; carbon 6.28524 x 0.409 + 164 x 4 x 1 h / 5 y
     assert carbon.workload_energy.to("kWh").magnitude == pytest.approx(6.28524, rel=1e-6)
     assert carbon.workload_carbon.to("kg").magnitude == pytest.approx(
-        6.28524 * 0.409 + 164 * 4 * HOUR / (5 * YEAR), rel=1e-6)
+        6.28524 * 0.409 + 164 * 4 * HOUR / (5 * YEAR), rel=1e-6
+    )
 
 
 def test_a_result_without_the_needed_field_is_a_clear_error():
@@ -298,7 +327,10 @@ def test_an_infeasible_result_is_not_priced():
     r = ServingModel().solve(mlsysim.Models.Language.Llama3_70B, h100, seq_len=2048)
     assert r.feasible is False
     fleet = mlsysim.Systems.Clusters.Research_256
-    for solver, kwargs in ((EconomicsModel(), {"kwh_price": 0.1}), (SustainabilityModel(), {"datacenter": mlsysim.Infra.Grids.US_Avg})):
+    for solver, kwargs in (
+        (EconomicsModel(), {"kwh_price": 0.1}),
+        (SustainabilityModel(), {"datacenter": mlsysim.Infra.Grids.US_Avg}),
+    ):
         with pytest.raises(InvalidInputError, match="feasible"):
             solver.solve(fleet, 30, workload=r, **kwargs)
 

@@ -46,12 +46,15 @@ def test_guide_has_the_expected_blocks():
     blocks = python_blocks(guide_text())
     assert len(blocks) == 5
     assert [("SingleNodeModel" in b, "ServingModel" in b, "DistributedModel" in b) for b in blocks[:3]] == [
-        (True, False, False), (False, True, False), (False, False, True)]
+        (True, False, False),
+        (False, True, False),
+        (False, False, True),
+    ]
 
 
 def _microbatch_warning() -> type:
     """The distributed plugin's MicrobatchWarning, found through the solver (no plugin import here)."""
-    return getattr(sys.modules[mlsysim.DistributedModel.__module__], "MicrobatchWarning")
+    return sys.modules[mlsysim.DistributedModel.__module__].MicrobatchWarning
 
 
 def test_every_python_block_runs_in_one_namespace():
@@ -72,7 +75,7 @@ def test_every_python_block_runs_in_one_namespace():
                 exec(code, namespace)
         outputs.append(out.getvalue())
     single, serving, distributed, sweep, custom = outputs
-    assert "Bottleneck: Memory" in single                  # the guide's "# → Memory"
+    assert "Bottleneck: Memory" in single  # the guide's "# → Memory"
     for label in ("Latency:", "MFU:"):
         assert label in single
     for label in ("TTFT:", "ITL:", "KV:", "Fits: True"):

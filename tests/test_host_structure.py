@@ -73,7 +73,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str]:
         stack.append(m)
         for n in sorted(graph.get(m, ()) & graph.keys()):
             if state.get(n) == 1:
-                return stack[stack.index(n):] + [n]
+                return stack[stack.index(n) :] + [n]
             if n not in state:
                 found = visit(n)
                 if found:
@@ -102,8 +102,8 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_the_graph_sees_relative_and_function_level_imports():
     graph = import_graph()
-    assert "mlsysim_core.catalog" in graph["mlsysim_core.plugins"]       # from .catalog import ...
-    assert "mlsysim_core.hookspecs" in graph["mlsysim_core"]             # inside __getattr__
+    assert "mlsysim_core.catalog" in graph["mlsysim_core.plugins"]  # from .catalog import ...
+    assert "mlsysim_core.hookspecs" in graph["mlsysim_core"]  # inside __getattr__
     assert "mlsysim_core.catalog" not in graph["mlsysim_core.hookspecs"]  # under TYPE_CHECKING only
 
 
@@ -122,8 +122,11 @@ def _lines(files: list[Path]) -> int:
     return sum(1 for f in files for line in f.read_text().splitlines() if line.strip())
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: the host without the contract suite held 3,177 non-blank lines "
-                   "after the mlsysim program moved out; strict: when the budget is met this fails, to remove the mark")
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 13: the host without the contract suite held 3,177 non-blank lines "
+    "after the mlsysim program moved out; strict: when the budget is met this fails, to remove the mark",
+)
 def test_host_size_budget():
     lines = _lines([f for f in HOST.rglob("*.py") if f != CONTRACT_SUITE])
     assert lines <= HOST_LINE_BUDGET, f"mlsysim_core holds {lines} non-blank lines (budget {HOST_LINE_BUDGET})"
@@ -159,8 +162,13 @@ def test_every_hook_is_typed_and_documented_as_specified():
 
 def test_every_hook_is_implemented_by_a_plugin_somewhere():
     """Each hook has an implementation in a shipped plugin or in a test plugin (no dead hooks)."""
-    sources = [*REPO.glob("mlsysim_registry/**/*.py"), *REPO.glob("plugins/*/src/**/*.py"),
-               *REPO.glob("templates/*/src/**/*.py"), *REPO.glob("tests/**/*.py"), *REPO.glob("plugins/*/tests/*.py")]
+    sources = [
+        *REPO.glob("mlsysim_registry/**/*.py"),
+        *REPO.glob("plugins/*/src/**/*.py"),
+        *REPO.glob("templates/*/src/**/*.py"),
+        *REPO.glob("tests/**/*.py"),
+        *REPO.glob("plugins/*/tests/*.py"),
+    ]
     text = "\n".join(p.read_text() for p in sources)
     missing = [h for h in HOOKS if not re.search(rf"@hookimpl\s+def {h}\(", text)]
     assert not missing, f"hooks no plugin implements: {missing}"
@@ -179,8 +187,11 @@ def test_one_version_for_every_distribution_shipped_here():
         return tomllib.loads((folder / "pyproject.toml").read_text())["project"]
 
     version = project(REPO)["version"]
-    folders = [REPO / line.strip() for line in (REPO / "requirements.txt").read_text().splitlines()
-               if line.strip() and not line.startswith("#")]
+    folders = [
+        REPO / line.strip()
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert len(folders) >= 8
     for folder in folders:
         meta = project(folder)

@@ -56,7 +56,10 @@ WRONG_RETURNS = {
     "dict": ('return {"BadModel": SolverSpec(name="BadModel", factory=BadModel)}', "returned dict"),
     "string": ('return "BadModel"', "returned str"),
     "number": ("return 7", "returned int"),
-    "spec_not_in_list": ('return SolverSpec(name="BadModel", factory=BadModel)', "returned SolverSpec, expected a list"),
+    "spec_not_in_list": (
+        'return SolverSpec(name="BadModel", factory=BadModel)',
+        "returned SolverSpec, expected a list",
+    ),
     "class_not_spec": ("return [BadModel]", "returned type, expected SolverSpec"),
 }
 
@@ -72,12 +75,17 @@ def test_hook_returning_the_wrong_type(case, fake_dists, fresh_host):
 
 def test_generator_raising_midway_contributes_nothing(fake_dists, fresh_host):
     fake_dists("mlsysim-good", "good", GOOD)
-    fake_dists("mlsysim-halfway", "halfway", HEADER + """
+    fake_dists(
+        "mlsysim-halfway",
+        "halfway",
+        HEADER
+        + """
 @hookimpl
 def mlsysim_solvers():
     yield SolverSpec(name="BadModel", factory=BadModel)
     raise RuntimeError("died halfway")
-""")
+""",
+    )
     host = fresh_host()
     rec = _solvers_with_failure(host, "halfway")
     assert "died halfway" in rec.error
@@ -85,22 +93,31 @@ def mlsysim_solvers():
 
 
 def test_generator_hook_is_fine(fake_dists, fresh_host):
-    fake_dists("mlsysim-gen", "gen", HEADER + """
+    fake_dists(
+        "mlsysim-gen",
+        "gen",
+        HEADER
+        + """
 @hookimpl
 def mlsysim_solvers():
     yield SolverSpec(name="BadModel", factory=BadModel)
-""")
+""",
+    )
     host = fresh_host()
     assert "BadModel" in host.solvers() and _rec(host, "gen").status == "active"
 
 
 def test_catalog_hook_returning_a_dict(fake_dists, fresh_host):
-    fake_dists("mlsysim-dictcat", "dictcat", """
+    fake_dists(
+        "mlsysim-dictcat",
+        "dictcat",
+        """
         from mlsysim_core import hookimpl
         @hookimpl
         def mlsysim_catalog_files():
             return {"a": "b.toml"}
-    """)
+    """,
+    )
     host = fresh_host()
     from mlsysim_core.plugins import catalog
 
@@ -116,7 +133,10 @@ BAD_SPECS = {
     "factory_instance": ('SolverSpec(name="BadModel", factory=BadModel())', "expected a class with solve()"),
     "factory_string": ('SolverSpec(name="BadModel", factory="BadModel")', "factory str"),
     "factory_without_solve": ('SolverSpec(name="BadModel", factory=int)', "without a callable solve()"),
-    "solve_not_callable": ('SolverSpec(name="BadModel", factory=type("BadModel", (), {"solve": 3}))', "without a callable solve()"),
+    "solve_not_callable": (
+        'SolverSpec(name="BadModel", factory=type("BadModel", (), {"solve": 3}))',
+        "without a callable solve()",
+    ),
     "lowercase_name": ('SolverSpec(name="badmodel", factory=BadModel)', "capital letter"),
     "unicode_name": ('SolverSpec(name="B\\u0430dModel", factory=BadModel)', "ASCII identifier"),
     "name_not_string": ("SolverSpec(name=42, factory=BadModel)", "ASCII identifier"),
@@ -130,7 +150,11 @@ BAD_SPECS = {
 def test_solver_spec_the_registry_refuses(case, fake_dists, fresh_host):
     spec, message = BAD_SPECS[case]
     fake_dists("mlsysim-good", "good", GOOD)
-    fake_dists("mlsysim-badspec", "badspec", HEADER + f"""
+    fake_dists(
+        "mlsysim-badspec",
+        "badspec",
+        HEADER
+        + f"""
 class Fine:
     def solve(self):
         return 0
@@ -138,7 +162,8 @@ class Fine:
 @hookimpl
 def mlsysim_solvers():
     return [SolverSpec(name="FineModel", factory=Fine), {spec}]
-""")
+""",
+    )
     host = fresh_host()
     rec = _solvers_with_failure(host, "badspec")
     assert message in rec.error
@@ -147,7 +172,11 @@ def mlsysim_solvers():
 
 def test_lazy_factory_is_checked_on_use(fake_dists, fresh_host):
     fake_dists("mlsysim-good", "good", GOOD)
-    fake_dists("mlsysim-lazy", "lazy", HEADER + """
+    fake_dists(
+        "mlsysim-lazy",
+        "lazy",
+        HEADER
+        + """
 def boom():
     raise RuntimeError("cannot build")
 
@@ -156,7 +185,8 @@ def mlsysim_solvers():
     return [SolverSpec(name="LazyOk", factory=lambda: BadModel),
             SolverSpec(name="LazyNotClass", factory=lambda: "BadModel"),
             SolverSpec(name="LazyBoom", factory=boom)]
-""")
+""",
+    )
     host = fresh_host()
     import mlsysim
 
@@ -176,8 +206,10 @@ ODD_IMPLS = {
     "hookwrapper": ("@hookimpl(hookwrapper=True)\ndef mlsysim_solvers():\n    yield", "plain function"),
     "new_style_wrapper": ("@hookimpl(wrapper=True)\ndef mlsysim_solvers():\n    return (yield)", "plain function"),
     "coroutine": ("@hookimpl\nasync def mlsysim_solvers():\n    return []", "plain function"),
-    "callable_object": ("class C:\n    def __call__(self):\n        return []\n"
-                        "mlsysim_solvers = hookimpl(C())", "plain function"),
+    "callable_object": (
+        "class C:\n    def __call__(self):\n        return []\nmlsysim_solvers = hookimpl(C())",
+        "plain function",
+    ),
 }
 
 
@@ -193,7 +225,8 @@ def test_hookimpl_the_host_cannot_call(case, fake_dists, fresh_host):
     assert "GoodModel" in host.solvers()
 
 
-# --------------------------------------------------------------------------- plugins that try to end the process or are slow
+# ------------------------------------------------------------ plugins that try to end the process or are slow
+
 
 def test_sys_exit_at_import_does_not_end_the_host(fake_dists, fresh_host):
     fake_dists("mlsysim-good", "good", GOOD)
@@ -222,20 +255,28 @@ def test_slow_import_is_recorded_and_others_load(fake_dists, fresh_host):
 
 # --------------------------------------------------------------------------- two plugins claiming one name
 
+
 def _grid_plugin(fake_dists, dist, ep, name, extra=""):
-    fake_dists(dist, ep, f"""
+    fake_dists(
+        dist,
+        ep,
+        f"""
         from pathlib import Path
         from mlsysim_core import hookimpl
         {extra}
         @hookimpl
         def mlsysim_catalog_files():
             return [Path(__file__).with_name("{ep}.toml")]
-    """, files={f"{ep}.toml": f"""
+    """,
+        files={
+            f"{ep}.toml": f"""
         [grids.SameGrid]
         name = "{name}"
         carbon_intensity = "100 g/kWh"
         source = "test"
-    """})
+    """
+        },
+    )
 
 
 def test_two_plugins_claiming_one_catalog_key(fake_dists, fresh_host, monkeypatch):
@@ -269,7 +310,7 @@ def test_two_plugins_claiming_one_solver_name_via_priority_free_rule(fake_dists,
         assert host.solvers()["GoodModel"].factory().solve() == 42
 
 
-# --------------------------------------------------------------------------- solve() that raises or returns a non-result
+# ------------------------------------------------------------ solve() that raises or returns a non-result
 
 FAULTY_SOLVERS = """
 from mlsysim_core import hookimpl
@@ -311,6 +352,7 @@ def test_solver_exceptions_propagate_unless_checked(fake_dists, fresh_host):
 
 # --------------------------------------------------------------------------- the CLI tells the user
 
+
 def _cli(args):
     from click.testing import CliRunner
 
@@ -325,8 +367,11 @@ def test_cli_lists_every_fault_and_keeps_going(fake_dists, fresh_host):
     fake_dists("mlsysim-good", "good", GOOD)
     fake_dists("mlsysim-none", "none_hook", HEADER + "\n@hookimpl\ndef mlsysim_solvers():\n    return None\n")
     fake_dists("mlsysim-args", "args", HEADER + "\n@hookimpl\ndef mlsysim_solvers(config):\n    return []\n")
-    fake_dists("mlsysim-noclass", "noclass", HEADER + "\n@hookimpl\ndef mlsysim_solvers():\n"
-               "    return [SolverSpec(name='BadModel', factory=BadModel())]\n")
+    fake_dists(
+        "mlsysim-noclass",
+        "noclass",
+        HEADER + "\n@hookimpl\ndef mlsysim_solvers():\n    return [SolverSpec(name='BadModel', factory=BadModel())]\n",
+    )
     fake_dists("mlsysim-quitter", "quitter", "raise SystemExit(2)\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PluginWarning)
@@ -335,8 +380,12 @@ def test_cli_lists_every_fault_and_keeps_going(fake_dists, fresh_host):
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines() if line.strip()}
     assert "active" in lines["good"] and "GoodModel" in lines["good"]
-    for name, why in (("none_hook", "returned NoneType"), ("args", "config"), ("noclass", "expected a class"),
-                      ("quitter", "SystemExit")):
+    for name, why in (
+        ("none_hook", "returned NoneType"),
+        ("args", "config"),
+        ("noclass", "expected a class"),
+        ("quitter", "SystemExit"),
+    ):
         assert "failed" in lines[name] and why in lines[name], lines[name]
     data = {d["name"]: d for d in json.loads(_cli(["plugins", "--json"]).output)}
     assert data["noclass"]["status"] == "failed" and data["good"]["solvers"] == ["GoodModel"]

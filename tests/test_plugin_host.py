@@ -49,12 +49,16 @@ def test_import_error_is_isolated(fake_dists, fresh_host):
 
 def test_raising_hook_is_blamed_on_its_plugin(fake_dists, fresh_host):
     fake_dists("mlsysim-good", "good", GOOD.format(cls="GoodModel"))
-    fake_dists("mlsysim-raiser", "raiser", """
+    fake_dists(
+        "mlsysim-raiser",
+        "raiser",
+        """
         from mlsysim_core import hookimpl
         @hookimpl
         def mlsysim_solvers():
             raise RuntimeError("boom")
-    """)
+    """,
+    )
     host = fresh_host()
     with pytest.warns(PluginWarning, match="raiser"):
         solvers = host.solvers()
@@ -64,12 +68,16 @@ def test_raising_hook_is_blamed_on_its_plugin(fake_dists, fresh_host):
 
 
 def test_wrong_return_type_is_reported(fake_dists, fresh_host):
-    fake_dists("mlsysim-wrongtype", "wrongtype", """
+    fake_dists(
+        "mlsysim-wrongtype",
+        "wrongtype",
+        """
         from mlsysim_core import hookimpl
         @hookimpl
         def mlsysim_solvers():
             return ["not a SolverSpec"]
-    """)
+    """,
+    )
     host = fresh_host()
     with pytest.warns(PluginWarning, match="wrongtype"):
         host.solvers()
@@ -77,12 +85,16 @@ def test_wrong_return_type_is_reported(fake_dists, fresh_host):
 
 
 def test_unknown_hook_name_is_reported(fake_dists, fresh_host):
-    fake_dists("mlsysim-typo", "typo", """
+    fake_dists(
+        "mlsysim-typo",
+        "typo",
+        """
         from mlsysim_core import hookimpl
         @hookimpl
         def mlsysim_solver():
             return []
-    """)
+    """,
+    )
     with pytest.warns(PluginWarning, match="mlsysim_solver"):
         host = fresh_host()
     assert _status(host, "typo").status == "failed"
@@ -99,7 +111,10 @@ def test_duplicate_solver_name_keeps_first_and_names_both(fake_dists, fresh_host
 
 
 def test_catalog_entries_hook_routes_each_entry_to_its_section(fake_dists, fresh_host):
-    fake_dists("mlsysim-pycat", "pycat", """
+    fake_dists(
+        "mlsysim-pycat",
+        "pycat",
+        """
         from mlsysim_core import hookimpl
         from mlsysim_core.catalog import Entry
         from mlsysim_core.types import GridProfile, NetworkFabric
@@ -110,7 +125,8 @@ def test_catalog_entries_hook_routes_each_entry_to_its_section(fake_dists, fresh
             fabric = NetworkFabric(name="Lab fabric", bandwidth="400 Gbit/s", source="test")
             return [Entry(section="grids", key="Lab_Grid", value=grid),
                     Entry(section="fabrics", key="Lab_Fabric", value=fabric)]
-    """)
+    """,
+    )
     host = fresh_host()
     from mlsysim_core.plugins import catalog
 
@@ -122,20 +138,27 @@ def test_catalog_entries_hook_routes_each_entry_to_its_section(fake_dists, fresh
 
 
 def test_invalid_catalog_number_fails_only_that_provider(fake_dists, fresh_host, tmp_path):
-    fake_dists("mlsysim-badcat", "badcat", """
+    fake_dists(
+        "mlsysim-badcat",
+        "badcat",
+        """
         from pathlib import Path
         from mlsysim_core import hookimpl
         @hookimpl
         def mlsysim_catalog_files():
             return [Path(__file__).with_name("badcat.toml")]
-    """, files={"badcat.toml": """
+    """,
+        files={
+            "badcat.toml": """
         [hardware.NegChip]
         category = "Cloud"
         name = "Negative chip"
         peak_flops = { fp16 = "100 TFLOP/s" }
         memory = { capacity = "-80 GB", bandwidth = "1 TB/s" }
         source = "test"
-    """})
+    """
+        },
+    )
     host = fresh_host()
     from mlsysim_core.plugins import catalog
 

@@ -30,8 +30,9 @@ PYTHON = shutil.which("python3.11") or (sys.executable if sys.version_info[:2] =
 
 pytestmark = [
     pytest.mark.real_venv,
-    pytest.mark.skipif(os.environ.get("MLSYSIM_SKIP_REAL_VENVS", "") not in ("", "0"),
-                       reason="MLSYSIM_SKIP_REAL_VENVS is set"),
+    pytest.mark.skipif(
+        os.environ.get("MLSYSIM_SKIP_REAL_VENVS", "") not in ("", "0"), reason="MLSYSIM_SKIP_REAL_VENVS is set"
+    ),
     pytest.mark.skipif(PYTHON is None, reason="python3.11 not found"),
 ]
 
@@ -57,8 +58,9 @@ BROKEN_MODULE = 'raise RuntimeError("mlsysim-broken-example fails on purpose at 
 
 
 def _env(**extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MLSYSIM_", "PYTHON", "VIRTUAL_ENV", "PYTEST", "COV_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("MLSYSIM_", "PYTHON", "VIRTUAL_ENV", "PYTEST", "COV_"))
+    }
     env.update(PIP_DISABLE_PIP_VERSION_CHECK="1", PYTHONDONTWRITEBYTECODE="1")
     env.update(extra)
     return env
@@ -119,9 +121,14 @@ def wheels(sources, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("wheels")
     _run([PYTHON, "-m", "pip", "wheel", "-q", "--no-deps", "-w", out, *sources.values()])
     built = {p.name.split("-")[0]: p for p in out.glob("*.whl")}
-    names = {"host": "mlsysim_core", "mlsysim-serving": "mlsysim_serving",
-             "mlsysim-power-efficiency": "mlsysim_power_efficiency", "mlsysim-catalog-example": "mlsysim_catalog_example",
-             "template": "mlsysim_arithmetic_intensity", "broken": "mlsysim_broken_example"}
+    names = {
+        "host": "mlsysim_core",
+        "mlsysim-serving": "mlsysim_serving",
+        "mlsysim-power-efficiency": "mlsysim_power_efficiency",
+        "mlsysim-catalog-example": "mlsysim_catalog_example",
+        "template": "mlsysim_arithmetic_intensity",
+        "broken": "mlsysim_broken_example",
+    }
     return {key: built[name] for key, name in names.items()}
 
 
@@ -136,14 +143,24 @@ def _make_venv(path: Path, *requirements) -> Venv:
 def solvers_venv(wheels, tmp_path_factory) -> Venv:
     w = wheels
     # pytest and hypothesis (not the whole [test] extra) to run the template's own tests there
-    return _make_venv(tmp_path_factory.mktemp("venv") / "solvers", w["host"], w["mlsysim-serving"],
-                      w["mlsysim-power-efficiency"], w["template"], w["broken"], "pytest>=8", "hypothesis>=6.100")
+    return _make_venv(
+        tmp_path_factory.mktemp("venv") / "solvers",
+        w["host"],
+        w["mlsysim-serving"],
+        w["mlsysim-power-efficiency"],
+        w["template"],
+        w["broken"],
+        "pytest>=8",
+        "hypothesis>=6.100",
+    )
 
 
 @pytest.fixture(scope="session")
 def template_venv(wheels, tmp_path_factory) -> Venv:
     """The host and the template plugin only (and matplotlib, for --plot)."""
-    return _make_venv(tmp_path_factory.mktemp("venv") / "template", wheels["host"], wheels["template"], "matplotlib>=3.7")
+    return _make_venv(
+        tmp_path_factory.mktemp("venv") / "template", wheels["host"], wheels["template"], "matplotlib>=3.7"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -195,7 +212,7 @@ def test_third_party_solver_found_through_its_entry_point(solvers_venv):
         r = PowerEfficiencyModel().solve(mlsysim.Hardware.Cloud.H100)
         print(json.dumps({"fpw": r["flops_per_watt"].to("TFLOPs/s/kW").magnitude, "precision": r.precision}))
     """)
-    assert got["fpw"] == pytest.approx(989.5 / 0.7) and got["precision"] == "bf16"   # 1413.6 TFLOP/s per kW
+    assert got["fpw"] == pytest.approx(989.5 / 0.7) and got["precision"] == "bf16"  # 1413.6 TFLOP/s per kW
 
 
 def test_template_installs_is_found_and_its_tests_pass(solvers_venv, sources):
@@ -203,8 +220,12 @@ def test_template_installs_is_found_and_its_tests_pass(solvers_venv, sources):
     assert row["status"] == "active" and row["solvers"] == ["ArithmeticIntensityModel"]
     assert row["distribution"] == "mlsysim-arithmetic-intensity"
     # the template's own tests, run from its (copied) folder against the installed distribution
-    out = _run([solvers_venv.python, "-m", "pytest", "-q", "-p", "no:randomly", "tests"], cwd=sources["template"],
-               check=False, MLSYSIM_DISABLE_PLUGINS="broken")
+    out = _run(
+        [solvers_venv.python, "-m", "pytest", "-q", "-p", "no:randomly", "tests"],
+        cwd=sources["template"],
+        check=False,
+        MLSYSIM_DISABLE_PLUGINS="broken",
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert " passed" in out.stdout
 
@@ -222,19 +243,52 @@ def test_template_alone_brings_its_command_and_sweep(template_venv, tmp_path):
     assert _commands(_run([template_venv.mlsysim, "sweep", "--help"]).stdout) == {"arithmetic-intensity"}
     # 1e9 FLOP over 1e8 B: I = 10 FLOP/B; H100 (3.35 TB/s): memory bound, attainable 10 x 3.35 TB/s = 33.5 TFLOP/s;
     # 1e12 FLOP: I = 1e4 > ridge 989.5 / 3.35 = 295 FLOP/B: compute bound at the 989.5 TFLOP/s bf16 peak
-    doc = json.loads(_run([template_venv.mlsysim, "sweep", "arithmetic-intensity", "--hardware", "H100",
-                           "--flops", "1e9,1e12", "--bytes", "1e8", "--json", "-"]).stdout)
+    doc = json.loads(
+        _run(
+            [
+                template_venv.mlsysim,
+                "sweep",
+                "arithmetic-intensity",
+                "--hardware",
+                "H100",
+                "--flops",
+                "1e9,1e12",
+                "--bytes",
+                "1e8",
+                "--json",
+                "-",
+            ]
+        ).stdout
+    )
     assert doc["solver"] == "ArithmeticIntensityModel" and doc["sweep"]["flops"] == [1e9, 1e12]
     got = [(p["inputs"]["flops"], p["result"]["bottleneck"], p["result"]["attainable_flops"]) for p in doc["points"]]
-    assert got == [(1e9, "Memory", {"value": pytest.approx(33.5), "unit": "TFLOP/s"}),
-                   (1e12, "Compute", {"value": pytest.approx(989.5), "unit": "TFLOP/s"})]
+    assert got == [
+        (1e9, "Memory", {"value": pytest.approx(33.5), "unit": "TFLOP/s"}),
+        (1e12, "Compute", {"value": pytest.approx(989.5), "unit": "TFLOP/s"}),
+    ]
     assert [p["pareto"] for p in doc["points"]] == [True, True]
     png = tmp_path / "x.png"
-    out = _run([template_venv.mlsysim, "sweep", "arithmetic-intensity", "--hardware", "H100,A100", "--flops",
-                "1e9,1e12", "--bytes", "1e8", "--plot", png])
+    out = _run(
+        [
+            template_venv.mlsysim,
+            "sweep",
+            "arithmetic-intensity",
+            "--hardware",
+            "H100,A100",
+            "--flops",
+            "1e9,1e12",
+            "--bytes",
+            "1e8",
+            "--plot",
+            png,
+        ]
+    )
     assert f"wrote {png}" in out.stderr and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    one = json.loads(_run([template_venv.mlsysim, "arithmetic-intensity", "h100", "--flops", "1e9", "--bytes", "1e8",
-                           "--json"]).stdout)
+    one = json.loads(
+        _run(
+            [template_venv.mlsysim, "arithmetic-intensity", "h100", "--flops", "1e9", "--bytes", "1e8", "--json"]
+        ).stdout
+    )
     assert one["inputs"] == {"hardware": "H100", "flops": 1e9, "bytes_moved": 1e8, "precision": None}
     assert one["result"] == doc["points"][0]["result"]
 
@@ -256,21 +310,23 @@ def test_broken_plugin_is_reported_and_everything_else_works(solvers_venv):
         from mlsysim import PowerEfficiencyModel
         print(PowerEfficiencyModel().solve(mlsysim.Hardware.Cloud.A100).flops_per_watt.to("TFLOPs/s/kW").magnitude)
     """)
-    assert float(out.stdout.split()[-1]) == pytest.approx(312 / 0.4)   # A100: 312 TFLOP/s bf16 / 0.4 kW
+    assert float(out.stdout.split()[-1]) == pytest.approx(312 / 0.4)  # A100: 312 TFLOP/s bf16 / 0.4 kW
     assert out.stderr.count("PluginWarning") == 1 and "'broken' (mlsysim-broken-example) failed" in out.stderr
 
 
 def test_disable_env_var_turns_the_broken_plugin_off(solvers_venv):
     plugins = solvers_venv.plugins(MLSYSIM_DISABLE_PLUGINS="broken")
     assert plugins["broken"]["status"] == "disabled" and plugins["broken"]["error"] == ""
-    out = solvers_venv.py("import mlsysim; mlsysim.ServingModel; mlsysim.Hardware.Cloud.H100",
-                          MLSYSIM_DISABLE_PLUGINS="broken")
+    out = solvers_venv.py(
+        "import mlsysim; mlsysim.ServingModel; mlsysim.Hardware.Cloud.H100", MLSYSIM_DISABLE_PLUGINS="broken"
+    )
     assert "Warning" not in out.stderr
     # disabling by distribution name, and several at once
     plugins = solvers_venv.plugins(MLSYSIM_DISABLE_PLUGINS="mlsysim-broken-example, serving")
     assert plugins["broken"]["status"] == "disabled" and plugins["serving"]["status"] == "disabled"
-    out = solvers_venv.py("from mlsysim import ServingModel", check=False,
-                          MLSYSIM_DISABLE_PLUGINS="mlsysim-broken-example,serving")
+    out = solvers_venv.py(
+        "from mlsysim import ServingModel", check=False, MLSYSIM_DISABLE_PLUGINS="mlsysim-broken-example,serving"
+    )
     assert out.returncode == 1 and "mlsysim-serving" in out.stderr and "disabled" in out.stderr
 
 
@@ -295,18 +351,19 @@ CATALOG_PROBE = """
         "warnings": [f"{w.category.__name__}: {w.message}" for w in caught],
     }))
 """
-LAB_CAP, DATASHEET = 500.0, 700.0   # the example's power-capped H100 vs the default catalog's TDP (W)
+LAB_CAP, DATASHEET = 500.0, 700.0  # the example's power-capped H100 vs the default catalog's TDP (W)
 
 
 def test_catalog_plugin_overrides_and_adds_with_documented_precedence(catalog_venv):
     got = catalog_venv.json(CATALOG_PROBE)
     assert got["h100_tdp"] == LAB_CAP and got["h100_provider"] == "catalog_example"
-    assert got["dgx_h100_tdp"] == LAB_CAP          # the default node now holds the overriding H100
+    assert got["dgx_h100_tdp"] == LAB_CAP  # the default node now holds the overriding H100
     assert got["labx1"] and got["a100"]
     assert got["warnings"] == [
         "PluginConflictWarning: catalog hardware entry 'H100' is provided by plugin 'catalog_example' "
         "(mlsysim-catalog-example) and plugin 'default_catalog' (mlsysim-core); using the one from plugin "
-        "'catalog_example' (mlsysim-catalog-example) (higher priority or earlier in plugin order)"]
+        "'catalog_example' (mlsysim-catalog-example) (higher priority or earlier in plugin order)"
+    ]
 
 
 def test_catalog_choice_by_environment(catalog_venv):
@@ -330,5 +387,5 @@ def test_catalog_cli_shows_where_each_entry_came_from(catalog_venv):
     assert lines[h100["line"] - 1] == "[hardware.H100]" and lines[labx1["line"] - 1] == "[hardware.LabX1]"
     assert a100["provider"] == "default_catalog" and a100["file"].endswith("mlsysim_registry/data/hardware.toml")
     assert rows["nodes", "Lab_4xH100"]["provider"] == "catalog_example"
-    assert "PluginConflictWarning" not in out.stdout      # warnings go to stderr, JSON stays clean
+    assert "PluginConflictWarning" not in out.stdout  # warnings go to stderr, JSON stays clean
     assert "'H100'" in out.stderr

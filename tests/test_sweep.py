@@ -15,8 +15,9 @@ from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.sweep import SweepResult
 
 H, M = mlsysim.Hardware, mlsysim.Models
-SWEEP_SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+SWEEP_SETTINGS = settings(
+    max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def _solver_fields(result) -> dict:
@@ -34,8 +35,9 @@ def _solver_fields(result) -> dict:
 
 def _same(a, b, rel: float = 0.0) -> bool:
     if a is None or b is None:
-        return (a is None or (isinstance(a, float) and math.isnan(a))) and \
-               (b is None or (isinstance(b, float) and math.isnan(b)))
+        return (a is None or (isinstance(a, float) and math.isnan(a))) and (
+            b is None or (isinstance(b, float) and math.isnan(b))
+        )
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     if rel and isinstance(a, float) and isinstance(b, float):
@@ -59,7 +61,7 @@ def assert_matches_solve(solver_cls, r: SweepResult, points: list[dict], rel: fl
                     assert math.isnan(r.si(name)[i]), (name, _short(kw))
             continue
         assert r.valid[i] and r.error[i] == "", (i, _short(kw), r.error[i])
-        for name, (kind, expected) in _solver_fields(res).items():
+        for name, (_kind, expected) in _solver_fields(res).items():
             got = r.si(name)[i]
             got = got.item() if isinstance(got, np.generic) else got
             assert _same(got, expected, rel), f"point {i} {_short(kw)}: {name} sweep={got!r} solve={expected!r}"
@@ -91,8 +93,15 @@ def grid_points(grid: dict, vector: tuple) -> list[dict]:
 
 # --------------------------------------------------------------------------- SingleNodeModel
 
-SN_MODELS = [M.Language.Llama3_8B, M.Language.Llama3_70B, M.Language.Mixtral_8x7B, M.Language.DeepSeek_V3,
-             M.Language.GPT3, M.ResNet50, M.Language.BERT_Base]
+SN_MODELS = [
+    M.Language.Llama3_8B,
+    M.Language.Llama3_70B,
+    M.Language.Mixtral_8x7B,
+    M.Language.DeepSeek_V3,
+    M.Language.GPT3,
+    M.ResNet50,
+    M.Language.BERT_Base,
+]
 SN_HARDWARE = [H.Cloud.H100, H.Cloud.A100, H.Cloud.T4, H.Cloud.Trainium1, H.Cloud.MI300X]
 PRECISIONS = ["fp32", "fp16", "bf16", "fp8", "int8", "int4", "fp17"]
 
@@ -109,8 +118,16 @@ PRECISIONS = ["fp32", "fp16", "bf16", "fp8", "int8", "int4", "fp17"]
     efficiency=st.sampled_from([None, 0.45]),
 )
 def test_single_node_sweep_equals_solve(models, hardware, precision, batch, seq, training, zero, efficiency):
-    grid = dict(model=models, hardware=hardware, precision=precision, batch_size=batch, is_training=training,
-                zero_stage=zero, dp_size=8, efficiency=efficiency)
+    grid = dict(
+        model=models,
+        hardware=hardware,
+        precision=precision,
+        batch_size=batch,
+        is_training=training,
+        zero_stage=zero,
+        dp_size=8,
+        efficiency=efficiency,
+    )
     if seq is not None:
         grid["seq_len"] = seq
     r = mlsysim.SingleNodeModel.sweep(**grid)
@@ -119,8 +136,9 @@ def test_single_node_sweep_equals_solve(models, hardware, precision, batch, seq,
 
 def test_single_node_columns_shapes_and_units():
     batch = np.arange(1, 65)
-    r = mlsysim.SingleNodeModel.sweep(model=[M.Language.Llama3_8B, M.ResNet50], hardware=H.Cloud.H100,
-                                      batch_size=batch, precision=["fp16", "fp8"])
+    r = mlsysim.SingleNodeModel.sweep(
+        model=[M.Language.Llama3_8B, M.ResNet50], hardware=H.Cloud.H100, batch_size=batch, precision=["fp16", "fp8"]
+    )
     assert len(r) == 2 * 2 * 64 and r.valid.all()
     assert set(r.fields()) >= {"latency", "throughput", "bottleneck", "feasible", "mfu", "valid", "error", "model"}
     lat = r["latency"]
@@ -137,8 +155,14 @@ def test_single_node_columns_shapes_and_units():
 
 
 def test_invalid_points_are_masked_with_solve_message():
-    r = mlsysim.sweep("SingleNodeModel", model=M.Language.Llama3_8B, hardware=[H.Cloud.H100, H.Cloud.T4],
-                      batch_size=[0, 1, 8], seq_len=[1024, 10**6], precision="fp8")
+    r = mlsysim.sweep(
+        "SingleNodeModel",
+        model=M.Language.Llama3_8B,
+        hardware=[H.Cloud.H100, H.Cloud.T4],
+        batch_size=[0, 1, 8],
+        seq_len=[1024, 10**6],
+        precision="fp8",
+    )
     assert len(r) == 12
     # T4 has no fp8 peak: the whole group is invalid; batch 0 and seq 10**6 are invalid points
     assert not r.valid[6:].any() and "precision" in r.error[6]
@@ -164,11 +188,17 @@ def test_arguments_that_no_point_can_use_raise():
 
 
 def test_chunks_and_progress_do_not_change_the_answer():
-    grid = dict(model=[M.Language.Llama3_8B, M.Language.Mixtral_8x7B], hardware=H.Cloud.H100,
-                batch_size=np.arange(1, 200), seq_len=[0, 128, 4096])
+    grid = dict(
+        model=[M.Language.Llama3_8B, M.Language.Mixtral_8x7B],
+        hardware=H.Cloud.H100,
+        batch_size=np.arange(1, 200),
+        seq_len=[0, 128, 4096],
+    )
     whole = mlsysim.SingleNodeModel.sweep(**grid)
     seen = []
-    parts = mlsysim.SingleNodeModel.sweep(chunk_size=97, progress=lambda done, total: seen.append((done, total)), **grid)
+    parts = mlsysim.SingleNodeModel.sweep(
+        chunk_size=97, progress=lambda done, total: seen.append((done, total)), **grid
+    )
     assert seen[-1] == (len(whole), len(whole)) and len(seen) == math.ceil(len(whole) / 97)
     for name in whole.fields():
         a, b = whole.si(name), parts.si(name)
@@ -187,7 +217,9 @@ def test_to_polars():
     pl = pytest.importorskip("polars")
     r = mlsysim.SingleNodeModel.sweep(model=M.ResNet50, hardware=[H.Cloud.H100, H.Cloud.A100], batch_size=[1, 2, 4])
     df = r.to_polars()
-    assert isinstance(df, pl.DataFrame) and df.height == 6 and df["latency"].to_list() == r["latency"].magnitude.tolist()
+    assert (
+        isinstance(df, pl.DataFrame) and df.height == 6 and df["latency"].to_list() == r["latency"].magnitude.tolist()
+    )
 
 
 # --------------------------------------------------------------------------- the generic path
@@ -213,16 +245,22 @@ def test_solver_without_sweep_columns_is_swept_through_solve():
 
 def test_dask_local_cluster_equals_local_sweep():
     distributed = pytest.importorskip("dask.distributed")
-    grid = dict(model=[M.Language.Llama3_8B, M.Language.Llama3_70B], hardware=[H.Cloud.H100, H.Cloud.A100],
-                batch_size=np.arange(1, 300), seq_len=[128, 2048, 10**6])
+    grid = dict(
+        model=[M.Language.Llama3_8B, M.Language.Llama3_70B],
+        hardware=[H.Cloud.H100, H.Cloud.A100],
+        batch_size=np.arange(1, 300),
+        seq_len=[128, 2048, 10**6],
+    )
     local = mlsysim.SingleNodeModel.sweep(**grid)
     seen = []
     with distributed.Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as client:
-        remote = mlsysim.SingleNodeModel.sweep(client=client, chunk_size=500,
-                                               progress=lambda d, t: seen.append(d), **grid)
+        remote = mlsysim.SingleNodeModel.sweep(
+            client=client, chunk_size=500, progress=lambda d, t: seen.append(d), **grid
+        )
         again = mlsysim.SingleNodeModel.sweep(client=client, chunk_size=500, **grid)  # same grid twice: fresh keys
-    assert again.si("latency").tolist() == remote.si("latency").tolist() or \
-        np.array_equal(again.si("latency"), remote.si("latency"), equal_nan=True)
+    assert again.si("latency").tolist() == remote.si("latency").tolist() or np.array_equal(
+        again.si("latency"), remote.si("latency"), equal_nan=True
+    )
     assert len(remote) == len(local) and seen[-1] == len(local) and len(seen) == math.ceil(len(local) / 500)
     for name in local.fields():
         a, b = local.si(name), remote.si(name)
@@ -231,8 +269,13 @@ def test_dask_local_cluster_equals_local_sweep():
 
 # --------------------------------------------------------------------------- ServingModel
 
-SV_MODELS = [M.Language.Llama3_8B, M.Language.Llama3_70B, M.Language.Mixtral_8x7B, M.Language.DeepSeek_V3,
-             M.Language.GPT3]
+SV_MODELS = [
+    M.Language.Llama3_8B,
+    M.Language.Llama3_70B,
+    M.Language.Mixtral_8x7B,
+    M.Language.DeepSeek_V3,
+    M.Language.GPT3,
+]
 SV_HARDWARE = [H.Cloud.H100, H.Cloud.A100, H.Cloud.T4, H.Cloud.MI300X, H.Cloud.Trainium1]
 
 
@@ -248,8 +291,9 @@ SV_HARDWARE = [H.Cloud.H100, H.Cloud.A100, H.Cloud.T4, H.Cloud.MI300X, H.Cloud.T
     kv=st.sampled_from([None, "fp8"]),
 )
 def test_serving_sweep_equals_solve(models, hardware, precision, batch, seq, out, tp, kv):
-    grid = dict(model=models, hardware=hardware, seq_len=seq, batch_size=batch, precision=precision, tp_size=tp,
-                kv_precision=kv)
+    grid = dict(
+        model=models, hardware=hardware, seq_len=seq, batch_size=batch, precision=precision, tp_size=tp, kv_precision=kv
+    )
     if out is not None:
         grid["output_len"] = out
     r = mlsysim.ServingModel.sweep(**grid)
@@ -257,8 +301,15 @@ def test_serving_sweep_equals_solve(models, hardware, precision, batch, seq, out
 
 
 def test_serving_sweep_columns():
-    r = mlsysim.sweep("ServingModel", model=M.Language.Llama3_70B, hardware=H.Cloud.H100, seq_len=[512, 2048],
-                      batch_size=np.arange(1, 33), tp_size=[1, 2, 4, 8], output_len=256)
+    r = mlsysim.sweep(
+        "ServingModel",
+        model=M.Language.Llama3_70B,
+        hardware=H.Cloud.H100,
+        seq_len=[512, 2048],
+        batch_size=np.arange(1, 33),
+        tp_size=[1, 2, 4, 8],
+        output_len=256,
+    )
     assert len(r) == 4 * 2 * 32 and r.valid.all()
     assert r["ttft"].units == mlsysim.ureg.Unit("ms") and r["tokens_per_second"].shape == (256,)
     assert r.tp_size.tolist()[::64] == [1, 2, 4, 8] and r.output_len[0] == 256
@@ -273,16 +324,23 @@ def test_catalog_objects_pickle_for_process_workers():
     back = pickle.loads(pickle.dumps(objs))
     assert back == objs
     assert back[0].compute.si.peaks["fp16"] == H.Cloud.H100.compute.si.peaks["fp16"]
-    assert mlsysim.SingleNodeModel().solve(back[1], back[0], batch_size=8).to_dict() == \
-        mlsysim.SingleNodeModel().solve(objs[1], objs[0], batch_size=8).to_dict()
+    assert (
+        mlsysim.SingleNodeModel().solve(back[1], back[0], batch_size=8).to_dict()
+        == mlsysim.SingleNodeModel().solve(objs[1], objs[0], batch_size=8).to_dict()
+    )
 
 
 def test_distributed_sweep_with_an_invalid_first_group():
     import warnings
 
     L = M.Language
-    grid = dict(model=L.Llama3_8B, fleet=mlsysim.Systems.Clusters.Frontier_8K, batch_size=[1024, 2048],
-                tp_size=[3, 8], pp_size=[1, 4])
+    grid = dict(
+        model=L.Llama3_8B,
+        fleet=mlsysim.Systems.Clusters.Frontier_8K,
+        batch_size=[1024, 2048],
+        tp_size=[3, 8],
+        pp_size=[1, 4],
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = mlsysim.sweep("DistributedModel", **grid)
@@ -305,11 +363,18 @@ def _axis(values):
 
 @SWEEP_SETTINGS
 @given(
-    model=st.lists(st.sampled_from([M.Language.Llama3_8B, M.Language.Llama3_70B, M.Language.Mixtral_8x7B,
-                                    M.ResNet50]), min_size=1, max_size=2, unique_by=id),
+    model=st.lists(
+        st.sampled_from([M.Language.Llama3_8B, M.Language.Llama3_70B, M.Language.Mixtral_8x7B, M.ResNet50]),
+        min_size=1,
+        max_size=2,
+        unique_by=id,
+    ),
     fleet=st.lists(st.sampled_from(FLEETS), min_size=1, max_size=2, unique_by=id),
-    batch=st.lists(st.one_of(st.sampled_from([1, 32, 256, 512, 1024, 2048, 4096, 3000]), st.floats(1, 4096)),
-                   min_size=1, max_size=4),
+    batch=st.lists(
+        st.one_of(st.sampled_from([1, 32, 256, 512, 1024, 2048, 4096, 3000]), st.floats(1, 4096)),
+        min_size=1,
+        max_size=4,
+    ),
     tp=st.lists(st.sampled_from([1, 2, 3, 8, 16]), min_size=1, max_size=2, unique=True),
     pp=st.lists(st.sampled_from([1, 2, 4]), min_size=1, max_size=2, unique=True),
     m=st.lists(st.integers(0, 20), min_size=1, max_size=3),
@@ -322,8 +387,18 @@ def _axis(values):
 def test_distributed_sweep_equals_solve(model, fleet, batch, tp, pp, m, seq, zero, rc, overlap, tokens):
     import warnings
 
-    grid = dict(model=model, fleet=fleet, batch_size=_axis(batch), tp_size=tp, pp_size=pp, microbatch_count=m,
-                zero_stage=zero, activation_recomputation=rc, overlap_comm=overlap, tokens=tokens)
+    grid = dict(
+        model=model,
+        fleet=fleet,
+        batch_size=_axis(batch),
+        tp_size=tp,
+        pp_size=pp,
+        microbatch_count=m,
+        zero_stage=zero,
+        activation_recomputation=rc,
+        overlap_comm=overlap,
+        tokens=tokens,
+    )
     if seq is not None:
         grid["seq_len"] = seq
     with warnings.catch_warnings():
@@ -333,15 +408,25 @@ def test_distributed_sweep_equals_solve(model, fleet, batch, tp, pp, m, seq, zer
 
 
 @SWEEP_SETTINGS
-@given(fleet=st.lists(st.sampled_from(FLEETS), min_size=1, max_size=2, unique_by=id),
-       days=st.lists(TIMES, min_size=1, max_size=3),
-       util=st.lists(st.one_of(st.floats(-0.5, 1.5), st.sampled_from([0, 1])), min_size=1, max_size=3),
-       price=st.one_of(st.none(), st.lists(st.floats(-0.1, 0.5), min_size=1, max_size=3)),
-       grid_=st.lists(st.sampled_from(GRIDS), min_size=1, max_size=2, unique_by=id),
-       cloud=st.sampled_from([None, 2.5]), mfu=st.sampled_from([None, 0.5]))
+@given(
+    fleet=st.lists(st.sampled_from(FLEETS), min_size=1, max_size=2, unique_by=id),
+    days=st.lists(TIMES, min_size=1, max_size=3),
+    util=st.lists(st.one_of(st.floats(-0.5, 1.5), st.sampled_from([0, 1])), min_size=1, max_size=3),
+    price=st.one_of(st.none(), st.lists(st.floats(-0.1, 0.5), min_size=1, max_size=3)),
+    grid_=st.lists(st.sampled_from(GRIDS), min_size=1, max_size=2, unique_by=id),
+    cloud=st.sampled_from([None, 2.5]),
+    mfu=st.sampled_from([None, 0.5]),
+)
 def test_economics_sweep_equals_solve(fleet, days, util, price, grid_, cloud, mfu):
-    grid = dict(fleet=fleet, duration_days=_axis(days), utilization=_axis(util), datacenter=grid_, cloud_rate=cloud,
-                mfu=mfu, host_cost=0)
+    grid = dict(
+        fleet=fleet,
+        duration_days=_axis(days),
+        utilization=_axis(util),
+        datacenter=grid_,
+        cloud_rate=cloud,
+        mfu=mfu,
+        host_cost=0,
+    )
     if price is not None:
         grid["kwh_price"] = _axis(price)
     r = mlsysim.EconomicsModel.sweep(**grid)
@@ -349,37 +434,59 @@ def test_economics_sweep_equals_solve(fleet, days, util, price, grid_, cloud, mf
 
 
 @SWEEP_SETTINGS
-@given(fleet=st.lists(st.sampled_from(FLEETS), min_size=1, max_size=2, unique_by=id),
-       days=st.lists(TIMES, min_size=1, max_size=3),
-       util=st.lists(st.one_of(st.floats(-0.5, 1.5), st.sampled_from([0, 1])), min_size=1, max_size=3),
-       grid_=st.lists(st.sampled_from(GRIDS), min_size=1, max_size=2, unique_by=id),
-       embodied=st.sampled_from([None, True, False]), pue=st.sampled_from([None, 1.2, 0.5]))
+@given(
+    fleet=st.lists(st.sampled_from(FLEETS), min_size=1, max_size=2, unique_by=id),
+    days=st.lists(TIMES, min_size=1, max_size=3),
+    util=st.lists(st.one_of(st.floats(-0.5, 1.5), st.sampled_from([0, 1])), min_size=1, max_size=3),
+    grid_=st.lists(st.sampled_from(GRIDS), min_size=1, max_size=2, unique_by=id),
+    embodied=st.sampled_from([None, True, False]),
+    pue=st.sampled_from([None, 1.2, 0.5]),
+)
 def test_sustainability_sweep_equals_solve(fleet, days, util, grid_, embodied, pue):
-    grid = dict(fleet=fleet, duration_days=_axis(days), utilization=_axis(util), datacenter=grid_,
-                embodied=embodied, pue=pue)
+    grid = dict(
+        fleet=fleet, duration_days=_axis(days), utilization=_axis(util), datacenter=grid_, embodied=embodied, pue=pue
+    )
     r = mlsysim.SustainabilityModel.sweep(**grid)
     assert_matches_solve(mlsysim.SustainabilityModel, r, grid_points(grid, mlsysim.SustainabilityModel.sweep_vector))
 
 
 @SWEEP_SETTINGS
-@given(fleet=st.lists(st.sampled_from(FLEETS), min_size=1, max_size=2, unique_by=id),
-       hours=st.lists(TIMES, min_size=1, max_size=4),
-       ckpt=st.lists(st.one_of(st.integers(-1, 100_000), st.floats(0.0, 1e9)), min_size=1, max_size=4),
-       interval=st.sampled_from([None, 600.0, -1.0]), fleet_mtbf=st.sampled_from([None, 1e-3, 5.0, 1e-300]))
+@given(
+    fleet=st.lists(st.sampled_from(FLEETS), min_size=1, max_size=2, unique_by=id),
+    hours=st.lists(TIMES, min_size=1, max_size=4),
+    ckpt=st.lists(st.one_of(st.integers(-1, 100_000), st.floats(0.0, 1e9)), min_size=1, max_size=4),
+    interval=st.sampled_from([None, 600.0, -1.0]),
+    fleet_mtbf=st.sampled_from([None, 1e-3, 5.0, 1e-300]),
+)
 def test_reliability_sweep_equals_solve(fleet, hours, ckpt, interval, fleet_mtbf):
-    grid = dict(fleet=fleet, job_duration_hours=_axis(hours), checkpoint_time_s=_axis(ckpt),
-                checkpoint_interval=interval, fleet_mtbf=fleet_mtbf)
+    grid = dict(
+        fleet=fleet,
+        job_duration_hours=_axis(hours),
+        checkpoint_time_s=_axis(ckpt),
+        checkpoint_interval=interval,
+        fleet_mtbf=fleet_mtbf,
+    )
     r = mlsysim.ReliabilityModel.sweep(**grid)
     # exp/expm1/log: numpy's and libm's may differ in the last bit
-    assert_matches_solve(mlsysim.ReliabilityModel, r, grid_points(grid, mlsysim.ReliabilityModel.sweep_vector),
-                         rel=1e-12)
+    assert_matches_solve(
+        mlsysim.ReliabilityModel, r, grid_points(grid, mlsysim.ReliabilityModel.sweep_vector), rel=1e-12
+    )
 
 
 # --------------------------------------------------------------------------- the protocol
 
 
-@pytest.mark.parametrize("name", ["SingleNodeModel", "ServingModel", "DistributedModel", "EconomicsModel",
-                                  "SustainabilityModel", "ReliabilityModel"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SingleNodeModel",
+        "ServingModel",
+        "DistributedModel",
+        "EconomicsModel",
+        "SustainabilityModel",
+        "ReliabilityModel",
+    ],
+)
 def test_builtin_solvers_implement_the_protocol(name):
     from mlsysim_core.results import Result
     from mlsysim_core.solver import Solver

@@ -83,7 +83,7 @@ def regenerate(text: str) -> str:
             new = f"{command}\n{run_command(command)}"
         else:
             continue
-        out += [text[pos:m.start(2)], new.rstrip("\n") + "\n"]
+        out += [text[pos : m.start(2)], new.rstrip("\n") + "\n"]
         pos = m.end(2)
     return "".join(out) + text[pos:]
 
@@ -109,8 +109,9 @@ def stale(path: str) -> list[str]:
     import difflib
 
     text = (ROOT / path).read_text()
-    return list(difflib.unified_diff(text.splitlines(), regenerate(text).splitlines(), path, "program", n=1,
-                                     lineterm=""))
+    return list(
+        difflib.unified_diff(text.splitlines(), regenerate(text).splitlines(), path, "program", n=1, lineterm="")
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -2,9 +2,11 @@
 
 Manual, not CI. The peers live outside this repository and the project never depends on them:
 
-    python3.11 -m venv /work/peer-venvs/llm-analysis && /work/peer-venvs/llm-analysis/bin/pip install <llm-analysis checkout>
+    python3.11 -m venv /work/peer-venvs/llm-analysis
+    /work/peer-venvs/llm-analysis/bin/pip install <llm-analysis checkout>
     python3.11 -m venv /work/peer-venvs/genz && /work/peer-venvs/genz/bin/pip install <GenZ-LLM-Analyzer checkout>
-    python3.11 -m venv /work/peer-venvs/calculon && /work/peer-venvs/calculon/bin/pip install <calculon checkout> numpy pandas
+    python3.11 -m venv /work/peer-venvs/calculon
+    /work/peer-venvs/calculon/bin/pip install <calculon checkout> numpy pandas
     python bench/peers/run_peers.py [--venvs /work/peer-venvs] [--sources /work/peer-venvs/src]
 
 ``--sources`` holds the git checkouts the peers were installed from (their commits are recorded);

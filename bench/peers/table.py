@@ -260,7 +260,7 @@ def render(record: dict | None = None) -> str:
 
     within = {col: [0, 0] for col in COLUMNS}
     for r in table:
-        for col, (v, d, _) in r["cells"].items():
+        for col, (_value, d, _) in r["cells"].items():
             if d is not None:
                 within[col][1] += 1
                 within[col][0] += abs(d) <= THRESHOLD

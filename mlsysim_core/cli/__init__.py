@@ -13,5 +13,19 @@ from __future__ import annotations
 from ._out import csv_text, dumps, emit, flatten, table, value
 from .command import PRECISIONS, CliError, Param, SolverCommand, View, lookup, option_names, save_plot
 
-__all__ = ["Param", "SolverCommand", "View", "CliError", "lookup", "option_names", "save_plot", "PRECISIONS",
-           "table", "emit", "dumps", "csv_text", "flatten", "value"]
+__all__ = [
+    "Param",
+    "SolverCommand",
+    "View",
+    "CliError",
+    "lookup",
+    "option_names",
+    "save_plot",
+    "PRECISIONS",
+    "table",
+    "emit",
+    "dumps",
+    "csv_text",
+    "flatten",
+    "value",
+]

@@ -64,7 +64,8 @@ class Param:
     ``name``: the solver keyword. ``flag``: ``"--batch-size"`` (an option) or ``"MODEL"`` (a positional
     argument of ``mlsysim <cmd>``; ``--model`` in ``mlsysim sweep <cmd>``). ``kind``: ``model``,
     ``hardware``, ``cluster``, ``datacenter``, ``storage`` (catalog names, resolved by :func:`lookup`), ``int``,
-    ``float``, ``str``, ``choice`` (one of ``choices``) or ``bool`` (``on``/``off``, the solver gets True/False). ``unit``: an int/float the solver receives as a
+    ``float``, ``str``, ``choice`` (one of ``choices``) or ``bool`` (``on``/``off``, the solver gets
+    True/False). ``unit``: an int/float the solver receives as a
     Quantity in this unit. ``modifies``/``apply``: a value that is not a solver keyword but changes
     another parameter's value: the solver gets ``apply(value of modifies, this value)``.
     """
@@ -151,8 +152,9 @@ def load_result(path: str, flag: str) -> RecordedResult:
         raise CliError(flag, f"{path} is not JSON ({' '.join(str(exc).split())})") from None
     res = doc.get("result") if isinstance(doc, dict) else None
     if not isinstance(res, dict) or not isinstance(res.get("solver"), str):
-        raise CliError(flag, f'{path} is not a result: expected the {{"solver", "inputs", "result"}} of '
-                       "mlsysim <command> --json")
+        raise CliError(
+            flag, f'{path} is not a result: expected the {{"solver", "inputs", "result"}} of mlsysim <command> --json'
+        )
     return RecordedResult(res["solver"], {k: v for k, v in res.items() if k != "solver"})
 
 
@@ -270,8 +272,8 @@ class SolverCommand:
 def lookup(kind: str, name: str, flag: str) -> tuple[str, Any]:
     """(canonical key, value) of a catalog name of ``kind`` (model, hardware, cluster, datacenter);
     case-insensitive; an unknown name raises :class:`CliError` naming ``flag`` and suggesting close matches."""
-    from ..plugins import catalog
     from ..errors import UnknownEntryError
+    from ..plugins import catalog
 
     sections, listing = SECTIONS[kind]
     cat = catalog()
@@ -349,7 +351,9 @@ def save_plot(draw: Callable[[], Any], path: str) -> None:
     try:
         fig.savefig(path, dpi=100)
     except (OSError, ValueError) as exc:
-        raise CliError("--plot", f"cannot write {path}: {' '.join(str(getattr(exc, 'strerror', None) or exc).split())}")
+        raise CliError(
+            "--plot", f"cannot write {path}: {' '.join(str(getattr(exc, 'strerror', None) or exc).split())}"
+        ) from None
     click.echo(f"wrote {path}", err=True)
 
 

@@ -23,8 +23,8 @@ from mlsysim_core.plugins import PluginConflictWarning, PluginHost
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 EXAMPLE_FILE = SRC / "mlsysim_catalog_example" / "data" / "example_lab.toml"
-LAB_TDP_H100 = 500.0               # this lab's power cap (W)
-DATASHEET_TDP_H100 = 700.0         # vendor "up to 700 W", the default catalog's
+LAB_TDP_H100 = 500.0  # this lab's power cap (W)
+DATASHEET_TDP_H100 = 700.0  # vendor "up to 700 W", the default catalog's
 
 
 class _Dist:
@@ -70,12 +70,14 @@ def test_plugin_wins_over_default_and_the_warning_names_both():
         cat = build(make_host(), [])
     msgs = [str(w.message) for w in rec if "'H100'" in str(w.message)]
     assert len(msgs) == 1
-    assert ("plugin 'catalog_example' (mlsysim-catalog-example) and plugin 'default_catalog' (mlsysim-core); "
-            "using the one from plugin 'catalog_example'") in msgs[0]
+    assert (
+        "plugin 'catalog_example' (mlsysim-catalog-example) and plugin 'default_catalog' (mlsysim-core); "
+        "using the one from plugin 'catalog_example'"
+    ) in msgs[0]
     h100 = cat.Hardware.Cloud.H100
     assert h100.tdp.to("W").magnitude == LAB_TDP_H100
     assert h100.memory.capacity.to("GiB").magnitude == pytest.approx(79.65, abs=0.01)  # as the part reports
-    assert cat.Hardware.H100_SXM is h100                     # the override's alias
+    assert cat.Hardware.H100_SXM is h100  # the override's alias
     assert cat.entry("hardware", "H100").provider == "catalog_example"
     # the addition, and the default catalog's other entries, are all there
     assert cat.Hardware.Cloud.LabX1.compute.peak("fp8") == pytest.approx(1e15)
@@ -100,9 +102,9 @@ def test_env_priority_gives_the_default_back(monkeypatch, setting):
 
 
 def test_tie_goes_to_the_first_plugin_in_order(monkeypatch):
-    monkeypatch.setenv("MLSYSIM_CATALOG_PRIORITY", "catalog_example=0")   # same as the default catalog
+    monkeypatch.setenv("MLSYSIM_CATALOG_PRIORITY", "catalog_example=0")  # same as the default catalog
     cat, _ = build_quiet(make_host())
-    assert cat.entry("hardware", "H100").provider == "default_catalog"     # built-ins come first
+    assert cat.entry("hardware", "H100").provider == "default_catalog"  # built-ins come first
 
 
 def test_module_attribute_sets_priority_and_env_overrides_it(monkeypatch):
@@ -119,13 +121,13 @@ def test_module_attribute_sets_priority_and_env_overrides_it(monkeypatch):
 def test_user_file_beats_every_plugin(tmp_path):
     text = EXAMPLE_FILE.read_text()
     start = text.index("[hardware.H100]")
-    h100 = text[start:text.index("\n\n", start)].replace('capacity = "81559 MiB"', 'capacity = "79 GB"')
+    h100 = text[start : text.index("\n\n", start)].replace('capacity = "81559 MiB"', 'capacity = "79 GB"')
     user = tmp_path / "mine.toml"
     user.write_text(h100 + "\n")
     cat, conflicts = build_quiet(make_host(), [user])
     assert cat.Hardware.Cloud.H100.memory.capacity.to("GB").magnitude == pytest.approx(79)
     assert cat.entry("hardware", "H100").provider == "<user>"
-    assert len(conflicts) == 2   # user file over the example, and over the default catalog
+    assert len(conflicts) == 2  # user file over the example, and over the default catalog
     assert all("mlsysim.load_catalog" in str(w.message) for w in conflicts)
 
 
@@ -141,27 +143,35 @@ def test_disabling_the_default_catalog_leaves_a_self_contained_example(monkeypat
         cat.Hardware.Cloud.A100
     # A catalog that refers to a default entry fails clearly when the default catalog is off:
     user = tmp_path / "refers.toml"
-    user.write_text(textwrap.dedent("""
+    user.write_text(
+        textwrap.dedent("""
         [nodes.MyA100Box]
         name = "A100 box"
         accelerator = "A100"
         accelerators_per_node = 8
         source = "test"
-    """))
-    with pytest.raises(CatalogError, match=r"refers\.toml:4: \[nodes\.MyA100Box\] field 'accelerator': "
-                                           r"refers to hardware entry 'A100', which does not exist"):
+    """)
+    )
+    with pytest.raises(
+        CatalogError,
+        match=r"refers\.toml:4: \[nodes\.MyA100Box\] field 'accelerator': "
+        r"refers to hardware entry 'A100', which does not exist",
+    ):
         build(host, [user])
 
 
 def test_a_plugin_catalog_referring_to_a_missing_default_entry_is_marked_failed(monkeypatch, tmp_path):
     """The same mistake in a plugin's file: that plugin is failed with the error, nothing half-loaded."""
-    (tmp_path / "refplug.py").write_text(textwrap.dedent(f"""
+    (tmp_path / "refplug.py").write_text(
+        textwrap.dedent(f"""
         from mlsysim_core import hookimpl
         @hookimpl
         def mlsysim_catalog_files():
-            return [{str(tmp_path / 'refplug.toml')!r}]
-    """))
-    (tmp_path / "refplug.toml").write_text(textwrap.dedent("""
+            return [{str(tmp_path / "refplug.toml")!r}]
+    """)
+    )
+    (tmp_path / "refplug.toml").write_text(
+        textwrap.dedent("""
         [hardware.Extra]
         category = "Cloud"
         name = "Extra"
@@ -174,7 +184,8 @@ def test_a_plugin_catalog_referring_to_a_missing_default_entry_is_marked_failed(
         accelerator = "A100"
         accelerators_per_node = 2
         source = "test"
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("MLSYSIM_DISABLE_PLUGINS", "default_catalog")
     host = make_host(DEFAULT_EP, EXAMPLE_EP, _EntryPoint("refplug", "refplug", "mlsysim-refplug", "1.0"))

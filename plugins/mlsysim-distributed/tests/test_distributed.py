@@ -12,6 +12,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from mlsysim_distributed import (
+    DistributedModel,
+    MicrobatchWarning,
+    TensorParallelAcrossNodesWarning,
+    TrainingEfficiency,
+)
+from mlsysim_distributed import kernels as K
 
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.types import (
@@ -24,26 +31,26 @@ from mlsysim_core.types import (
     Node,
     TransformerWorkload,
 )
-from mlsysim_distributed import (
-    DistributedModel,
-    MicrobatchWarning,
-    TensorParallelAcrossNodesWarning,
-    TrainingEfficiency,
-)
-from mlsysim_distributed import kernels as K
 
 # --------------------------------------------------------------------------- test systems (not catalog data)
 
 
 def gpu(peak="100 TFLOP/s", capacity="80 GB"):
-    return HardwareNode(name="TestGPU", compute=ComputeCore(precision_flops={"bf16": peak, "fp32": "10 TFLOP/s"},
-                                                            default_precision="bf16"),
-                        memory=MemoryHierarchy(capacity=capacity, bandwidth="2 TB/s"))
+    return HardwareNode(
+        name="TestGPU",
+        compute=ComputeCore(precision_flops={"bf16": peak, "fp32": "10 TFLOP/s"}, default_precision="bf16"),
+        memory=MemoryHierarchy(capacity=capacity, bandwidth="2 TB/s"),
+    )
 
 
 def small_fleet(count=2, fabric_bw="80 Gbit/s", intra_bw="100 GB/s", per_node=4, accel=None):
-    node = Node(name="TestNode", accelerator=accel or gpu(), accelerators_per_node=per_node,
-                intra_node=NetworkFabric(name="link", bandwidth=intra_bw, latency="1 us"), nics_per_node=per_node)
+    node = Node(
+        name="TestNode",
+        accelerator=accel or gpu(),
+        accelerators_per_node=per_node,
+        intra_node=NetworkFabric(name="link", bandwidth=intra_bw, latency="1 us"),
+        nics_per_node=per_node,
+    )
     fab = NetworkFabric(name="net", bandwidth=fabric_bw, latency="5 us")
     return Fleet(name="TestFleet", node=node, count=count, fabric=fab)
 
@@ -51,18 +58,48 @@ def small_fleet(count=2, fabric_bw="80 Gbit/s", intra_bw="100 GB/s", per_node=4,
 # 4 layers of 12 h^2 parameters each, untied 1000-token embedding and head
 H, L, V = 1024, 4, 1000
 LAYER_P = 12 * H * H
-TINY = TransformerWorkload(name="TinyGPT", parameters=L * LAYER_P + 2 * V * H, layers=L, hidden_dim=H, heads=16,
-                           ffn_dim=4 * H, vocab_size=V, max_seq_len=4096)
+TINY = TransformerWorkload(
+    name="TinyGPT",
+    parameters=L * LAYER_P + 2 * V * H,
+    layers=L,
+    hidden_dim=H,
+    heads=16,
+    ffn_dim=4 * H,
+    vocab_size=V,
+    max_seq_len=4096,
+)
 
 # Llama-3-70B geometry (Meta llama-models sku_list / HF config), independent of the catalog files
-LLAMA70 = TransformerWorkload(name="Llama-3-70B", parameters=70_553_706_496, layers=80, hidden_dim=8192, heads=64,
-                              kv_heads=8, head_dim=128, ffn_dim=28672, vocab_size=128256, max_seq_len=8192)
-H100 = HardwareNode(name="H100", compute=ComputeCore(precision_flops={"bf16": "989.5 TFLOP/s"}, default_precision="bf16"),
-                    memory=MemoryHierarchy(capacity="80 GB", bandwidth="3.35 TB/s"))
-DGX = Node(name="DGX H100", accelerator=H100, accelerators_per_node=8,
-           intra_node=NetworkFabric(name="NVLink 4", bandwidth="450 GB/s", latency="0.5 us"), nics_per_node=8)
-FRONTIER = Fleet(name="Frontier_8K-like", node=DGX, count=1024,
-                 fabric=NetworkFabric(name="IB NDR", bandwidth="400 Gbit/s", latency="5 us"))
+LLAMA70 = TransformerWorkload(
+    name="Llama-3-70B",
+    parameters=70_553_706_496,
+    layers=80,
+    hidden_dim=8192,
+    heads=64,
+    kv_heads=8,
+    head_dim=128,
+    ffn_dim=28672,
+    vocab_size=128256,
+    max_seq_len=8192,
+)
+H100 = HardwareNode(
+    name="H100",
+    compute=ComputeCore(precision_flops={"bf16": "989.5 TFLOP/s"}, default_precision="bf16"),
+    memory=MemoryHierarchy(capacity="80 GB", bandwidth="3.35 TB/s"),
+)
+DGX = Node(
+    name="DGX H100",
+    accelerator=H100,
+    accelerators_per_node=8,
+    intra_node=NetworkFabric(name="NVLink 4", bandwidth="450 GB/s", latency="0.5 us"),
+    nics_per_node=8,
+)
+FRONTIER = Fleet(
+    name="Frontier_8K-like",
+    node=DGX,
+    count=1024,
+    fabric=NetworkFabric(name="IB NDR", bandwidth="400 Gbit/s", latency="5 us"),
+)
 
 EXACT = TrainingEfficiency(compute=0.5, network=1.0)
 solve = DistributedModel().solve
@@ -75,7 +112,7 @@ def ms(q):
 # --------------------------------------------------------------------------- the guide
 
 
-GUIDE = '''
+GUIDE = """
 import mlsysim
 from mlsysim import DistributedModel, Systems
 
@@ -91,7 +128,7 @@ result = dist.solve(
 print(f"Scaling efficiency: {result.scaling_efficiency:.1%}")
 print(f"Bubble fraction: {result.bubble_fraction:.1%}")
 print(f"DP comm latency: {result.dp_communication_latency.to('ms'):~.2f}")
-'''
+"""
 
 
 def test_guide_example_verbatim():
@@ -120,29 +157,30 @@ def test_solver_found_through_the_entry_point():
 
 def test_small_configuration_by_hand():
     """8 GPUs (2 nodes x 4), tp2 pp2 dp2, B=8, m=2, S=512, compute eff 0.5, network eff 1."""
-    r = solve(TINY, small_fleet(), batch_size=8, tp_size=2, pp_size=2, microbatch_count=2, seq_len=512,
-              efficiency=EXACT)
+    r = solve(
+        TINY, small_fleet(), batch_size=8, tp_size=2, pp_size=2, microbatch_count=2, seq_len=512, efficiency=EXACT
+    )
     assert r.parallelism == {"dp": 2, "tp": 2, "pp": 2, "ep": 1, "cp": 1}
     assert r.micro_batch_size == 2.0 and r.local_batch_size == 4
     S, t, b = 512, 2, 2.0
     # FLOPs per token per layer: 6 * 12h^2 + 12 S h (model); selective recompute + 4 S h
-    f_model = 6 * LAYER_P + 12 * S * H                      # 81,788,928
-    f_hw = f_model + 4 * S * H                               # 83,886,080
-    f_head = 6 * V * H                                       # 6,144,000
+    f_model = 6 * LAYER_P + 12 * S * H  # 81,788,928
+    f_hw = f_model + 4 * S * H  # 83,886,080
+    f_head = 6 * V * H  # 6,144,000
     assert r.flops_per_step.to("FLOP").magnitude == pytest.approx(8 * S * (L * f_model + f_head))
     # busiest stage: 2 layers + half the head, micro-batch of 2 x 512 tokens, per GPU / tp
     t_comp = 1024 * (2 * f_hw + f_head / 2) / (t * 100e12 * 0.5)
     assert t_comp == pytest.approx(1.7494441984e-3)
-    msg = 1024 * H * b                                       # 2 MiB per all-reduce
-    ring = 2 * (1 / 2) * msg / 100e9 + 2 * 1 * 1e-6          # ring all-reduce over 2 on the 100 GB/s link
-    t_tp = 2 * 4 * ring                                      # 2 layers x 4 all-reduces
-    t_pp = 2 * (1e-6 + (msg / t) / 100e9)                    # send fwd + bwd, scatter/gather (M/t), intra node
+    msg = 1024 * H * b  # 2 MiB per all-reduce
+    ring = 2 * (1 / 2) * msg / 100e9 + 2 * 1 * 1e-6  # ring all-reduce over 2 on the 100 GB/s link
+    t_tp = 2 * 4 * ring  # 2 layers x 4 all-reduces
+    t_pp = 2 * (1e-6 + (msg / t) / 100e9)  # send fwd + bwd, scatter/gather (M/t), intra node
     t_mb = t_comp + t_tp + t_pp
     assert ms(r.compute_latency) == pytest.approx(2 * t_comp)
     assert ms(r.tp_communication_latency) == pytest.approx(2 * t_tp)
     assert ms(r.pp_communication_latency) == pytest.approx(2 * t_pp)
-    assert ms(r.pipeline_bubble_latency) == pytest.approx(t_mb)          # (p-1)/v = 1 micro-batch time
-    assert r.bubble_fraction == pytest.approx(1 / 3)                     # (p-1)/(m+p-1)
+    assert ms(r.pipeline_bubble_latency) == pytest.approx(t_mb)  # (p-1)/v = 1 micro-batch time
+    assert r.bubble_fraction == pytest.approx(1 / 3)  # (p-1)/(m+p-1)
     # DP: tp*pp = 4 = GPUs per node -> the dp peer is on the other node; 1 NIC (10 GB/s) per GPU;
     # bf16 training all-reduces fp32 gradients (Megatron-LM's default grad_precision)
     grad = TINY.parameters / 4 * 4
@@ -178,7 +216,7 @@ def test_large_configuration_by_hand():
     assert r.parallelism == {"dp": 128, "tp": 8, "pp": 8, "ep": 1, "cp": 1}
     assert r.seq_len == 2048 and r.micro_batch_size == 2.0
     S, h, F, eta_c, eta_n = 2048, 8192, 989.5e12, 0.60, 0.80
-    layer_p = (70_553_706_496 - 2 * 128256 * h) / 80        # 855,654,502.4 (minus embedding and LM head)
+    layer_p = (70_553_706_496 - 2 * 128256 * h) / 80  # 855,654,502.4 (minus embedding and LM head)
     f_hw = 6 * layer_p + 12 * S * h + 4 * S * h
     f_head = 6 * 128256 * h
     t_comp = 2 * S * (10 * f_hw + f_head / 8) / (8 * F * eta_c)
@@ -206,7 +244,7 @@ def test_large_configuration_by_hand():
     held = 70_553_706_496 / 64
     assert r.weights_memory.to("GB").magnitude == pytest.approx(held * 2 / 1e9)
     assert r.optimizer_memory.to("GB").magnitude == pytest.approx(held * 12 / 128 / 1e9)
-    acts = 34 * S * 2 * h / 8 * 10 * 8                        # 10 layers x 8 micro-batches in flight
+    acts = 34 * S * 2 * h / 8 * 10 * 8  # 10 layers x 8 micro-batches in flight
     assert r.activation_memory.to("GB").magnitude == pytest.approx(acts / 1e9)
     assert r.feasible
     assert 0.25 < r.mfu < 0.5
@@ -242,7 +280,7 @@ def test_kernels_take_numpy_arrays():
 def test_dp_peers_sharing_a_node_use_the_hierarchy():
     """tp=2, pp=1 on 4-GPU nodes: 2 dp peers per node -> reduce-scatter in node, ring of M/2 across nodes."""
     r = solve(TINY, small_fleet(count=2), batch_size=4, tp_size=2, seq_len=512, efficiency=EXACT)
-    M = TINY.parameters / 2 * 4                                # fp32 gradients
+    M = TINY.parameters / 2 * 4  # fp32 gradients
     hier = 2 * (1 / 2 * M / 100e9 + 1e-6) + (2 * (1 / 2) * (M / 2) / 10e9 + 2 * 5e-6)
     flat = 2 * 3 / 4 * M / 10e9 + 2 * 3 * 5e-6
     assert ms(r.dp_communication_latency) == pytest.approx(min(hier, flat))
@@ -258,8 +296,8 @@ def test_zero_stages_shard_state_and_zero3_moves_more():
     mems = [r.memory_per_gpu.to("B").magnitude for r in rs]
     assert mems == sorted(mems, reverse=True)
     # the dp peer is on the other node: a ring of 2 over the 10 GB/s NIC, AR(M) = M/10e9 + 2 x 5 us
-    ar = lambda m: m / 10e9 + 2 * 5e-6                      # noqa: E731
-    assert ms(rs[0].dp_communication_latency) == pytest.approx(ar(held * 4))       # fp32 gradients, once
+    ar = lambda m: m / 10e9 + 2 * 5e-6  # noqa: E731
+    assert ms(rs[0].dp_communication_latency) == pytest.approx(ar(held * 4))  # fp32 gradients, once
     assert ms(rs[1].dp_communication_latency) == pytest.approx(ar(held * 4) / 2 + ar(held * 2) / 2)
     # ZeRO-3, m = 2: per micro-batch the bf16 weights gathered twice + the fp32 gradients scattered
     assert ms(rs[3].dp_communication_latency) == pytest.approx(2 * (ar(held * 2) + ar(held * 4) / 2))
@@ -293,8 +331,17 @@ def test_overlap_hides_part_of_dp_behind_backward():
 
 def test_moe_expert_parallel_shards_experts_and_adds_all_to_all():
     # 8 experts, 2 active: expert params E = (P - P_active) * 8 / 6
-    moe = TransformerWorkload(name="TinyMoE", parameters=200_000_000, active_parameters=80_000_000, layers=4,
-                              hidden_dim=1024, heads=16, vocab_size=1000, experts=8, active_experts=2)
+    moe = TransformerWorkload(
+        name="TinyMoE",
+        parameters=200_000_000,
+        active_parameters=80_000_000,
+        layers=4,
+        hidden_dim=1024,
+        heads=16,
+        vocab_size=1000,
+        experts=8,
+        active_experts=2,
+    )
     kw = dict(batch_size=8, seq_len=512, efficiency=EXACT)
     r1 = solve(moe, small_fleet(), **kw)
     r4 = solve(moe, small_fleet(), ep_size=4, **kw)
@@ -310,8 +357,9 @@ def test_moe_expert_parallel_shards_experts_and_adds_all_to_all():
 
 
 def test_cnn_data_parallel_and_time_to_train():
-    cnn = CNNWorkload(name="TestCNN", parameters=25_000_000, flops_per_sample="8 GFLOP",
-                      activations_per_sample=10_000_000)
+    cnn = CNNWorkload(
+        name="TestCNN", parameters=25_000_000, flops_per_sample="8 GFLOP", activations_per_sample=10_000_000
+    )
     r = solve(cnn, small_fleet(), batch_size=256, efficiency=EXACT, tokens=256 * 1000)
     t_comp = 32 * 3 * 8e9 / (100e12 * 0.5)
     assert ms(r.compute_latency) == pytest.approx(t_comp)
@@ -347,7 +395,7 @@ def test_result_serialises_and_explains():
 
 def test_efficiency_forms():
     base = solve(TINY, small_fleet(), batch_size=8, seq_len=512)
-    half = solve(TINY, small_fleet(), batch_size=8, seq_len=512, efficiency=0.3)   # upstream: a float
+    half = solve(TINY, small_fleet(), batch_size=8, seq_len=512, efficiency=0.3)  # upstream: a float
     assert half.efficiency.compute == 0.3 and half.compute_latency > base.compute_latency
     from mlsysim_core.efficiency import DEFAULT
 
@@ -361,8 +409,8 @@ def test_efficiency_forms():
 def test_tp_across_nodes_warns_and_prices_the_fabric():
     with pytest.warns(TensorParallelAcrossNodesWarning, match="larger than a node"):
         r = solve(TINY, small_fleet(count=2), batch_size=8, tp_size=8, seq_len=512, efficiency=EXACT)
-    msg = 8 * 512 * H * 2                                   # dp = 1: one micro-batch of all 8 sequences
-    ring = 2 * 7 / 8 * msg / 10e9 + 2 * 7 * 5e-6            # on the 10 GB/s NIC share, 5 us hops
+    msg = 8 * 512 * H * 2  # dp = 1: one micro-batch of all 8 sequences
+    ring = 2 * 7 / 8 * msg / 10e9 + 2 * 7 * 5e-6  # on the 10 GB/s NIC share, 5 us hops
     assert ms(r.tp_communication_latency) == pytest.approx(L * 4 * ring)
 
 
@@ -377,36 +425,39 @@ def test_fewer_sequences_than_microbatches_warns():
 # --------------------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize("kwargs, argument", [
-    (dict(tp_size=3), "tp_size*pp_size"),
-    (dict(tp_size=2, pp_size=3), "tp_size*pp_size"),
-    (dict(batch_size=4), "batch_size"),                 # < dp = 8
-    (dict(batch_size=12), "batch_size"),                # not a multiple of dp = 8
-    (dict(batch_size=0), "batch_size"),
-    (dict(microbatch_count=0), "microbatch_count"),
-    (dict(microbatch_count=-1), "microbatch_count"),
-    (dict(zero_stage=4), "zero_stage"),
-    (dict(zero_stage=True), "zero_stage"),
-    (dict(zero_stage="1"), "zero_stage"),
-    (dict(ep_size=2), "ep_size"),                       # dense model
-    (dict(tp_size=-2), "tp_size"),
-    (dict(pp_size=0), "pp_size"),
-    (dict(tp_size=2.0), "tp_size"),
-    (dict(v_stages=0), "v_stages"),
-    (dict(seq_len=0), "seq_len"),
-    (dict(precision="fp7"), "precision"),
-    (dict(precision="fp8"), "precision"),               # this GPU has no fp8 peak
-    (dict(activation_recomputation="partial"), "activation_recomputation"),
-    (dict(sequence_parallel="yes"), "sequence_parallel"),
-    (dict(overlap_comm=1), "overlap_comm"),
-    (dict(overlap_efficiency=1.5), "overlap_efficiency"),
-    (dict(efficiency=0.0), "efficiency.compute"),
-    (dict(efficiency="high"), "efficiency"),
-    (dict(tokens=-1), "tokens"),
-    (dict(pp_size=8, tp_size=1), "pp_size"),            # 8 stages for 4 layers
-    (dict(pp_size=4, v_stages=2), "v_stages"),
-    (dict(strict="no"), "strict"),
-])
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        (dict(tp_size=3), "tp_size*pp_size"),
+        (dict(tp_size=2, pp_size=3), "tp_size*pp_size"),
+        (dict(batch_size=4), "batch_size"),  # < dp = 8
+        (dict(batch_size=12), "batch_size"),  # not a multiple of dp = 8
+        (dict(batch_size=0), "batch_size"),
+        (dict(microbatch_count=0), "microbatch_count"),
+        (dict(microbatch_count=-1), "microbatch_count"),
+        (dict(zero_stage=4), "zero_stage"),
+        (dict(zero_stage=True), "zero_stage"),
+        (dict(zero_stage="1"), "zero_stage"),
+        (dict(ep_size=2), "ep_size"),  # dense model
+        (dict(tp_size=-2), "tp_size"),
+        (dict(pp_size=0), "pp_size"),
+        (dict(tp_size=2.0), "tp_size"),
+        (dict(v_stages=0), "v_stages"),
+        (dict(seq_len=0), "seq_len"),
+        (dict(precision="fp7"), "precision"),
+        (dict(precision="fp8"), "precision"),  # this GPU has no fp8 peak
+        (dict(activation_recomputation="partial"), "activation_recomputation"),
+        (dict(sequence_parallel="yes"), "sequence_parallel"),
+        (dict(overlap_comm=1), "overlap_comm"),
+        (dict(overlap_efficiency=1.5), "overlap_efficiency"),
+        (dict(efficiency=0.0), "efficiency.compute"),
+        (dict(efficiency="high"), "efficiency"),
+        (dict(tokens=-1), "tokens"),
+        (dict(pp_size=8, tp_size=1), "pp_size"),  # 8 stages for 4 layers
+        (dict(pp_size=4, v_stages=2), "v_stages"),
+        (dict(strict="no"), "strict"),
+    ],
+)
 def test_bad_input_names_argument_value_and_valid_values(kwargs, argument):
     call = dict(model=TINY, fleet=small_fleet(), batch_size=8, seq_len=512)
     call.update(kwargs)
@@ -426,8 +477,17 @@ def test_strings_where_objects_belong():
 
 
 def test_expert_parallel_must_divide_dp_and_experts():
-    moe = TransformerWorkload(name="TinyMoE", parameters=200_000_000, active_parameters=80_000_000, layers=4,
-                              hidden_dim=1024, heads=16, vocab_size=1000, experts=6, active_experts=2)
+    moe = TransformerWorkload(
+        name="TinyMoE",
+        parameters=200_000_000,
+        active_parameters=80_000_000,
+        layers=4,
+        hidden_dim=1024,
+        heads=16,
+        vocab_size=1000,
+        experts=6,
+        active_experts=2,
+    )
     with pytest.raises(InvalidInputError, match="divisor of dp=8"):
         solve(moe, small_fleet(), batch_size=8, ep_size=16, seq_len=512)
     with pytest.raises(InvalidInputError, match="6 experts"):
@@ -450,12 +510,17 @@ TINY8 = attrs.evolve(TINY, layers=8, parameters=8 * LAYER_P + 2 * V * H)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(p=st.sampled_from([2, 4]), v=st.sampled_from([1, 2]), m=st.integers(1, 32), count=FLEETS,
-       seq=st.sampled_from([128, 512, 2048]))
+@given(
+    p=st.sampled_from([2, 4]),
+    v=st.sampled_from([1, 2]),
+    m=st.integers(1, 32),
+    count=FLEETS,
+    seq=st.sampled_from([128, 512, 2048]),
+)
 def test_more_microbatches_never_increase_the_bubble(p, v, m, count, seq):
     fleet = small_fleet(count=count)
     N = 4 * count
-    B = N // p * 64   # fixed global batch
+    B = N // p * 64  # fixed global batch
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MicrobatchWarning)
         a = solve(TINY8, fleet, batch_size=B, pp_size=p, v_stages=v, microbatch_count=m, seq_len=seq)
@@ -466,17 +531,35 @@ def test_more_microbatches_never_increase_the_bubble(p, v, m, count, seq):
 
 
 @settings(max_examples=60, deadline=None)
-@given(tp=st.sampled_from([1, 2, 4]), pp=st.sampled_from([1, 2, 4]), count=FLEETS,
-       gbps=st.floats(1, 2000), factor=st.floats(1.0, 100.0), zero=st.integers(0, 3), overlap=st.booleans(),
-       intra=st.floats(10, 2000))
+@given(
+    tp=st.sampled_from([1, 2, 4]),
+    pp=st.sampled_from([1, 2, 4]),
+    count=FLEETS,
+    gbps=st.floats(1, 2000),
+    factor=st.floats(1.0, 100.0),
+    zero=st.integers(0, 3),
+    overlap=st.booleans(),
+    intra=st.floats(10, 2000),
+)
 def test_faster_fabric_never_slows_a_step(tp, pp, count, gbps, factor, zero, overlap, intra):
     assume(4 * count % (tp * pp) == 0)
     fleet = small_fleet(count=count, fabric_bw=f"{gbps} Gbit/s", intra_bw=f"{intra} GB/s")
     faster = attrs.evolve(fleet, fabric=attrs.evolve(fleet.fabric, bandwidth=f"{gbps * factor} Gbit/s"))
-    faster_intra = attrs.evolve(fleet, node=attrs.evolve(
-        fleet.node, intra_node=attrs.evolve(fleet.node.intra_node, bandwidth=f"{intra * factor} GB/s")))
-    kw = dict(batch_size=4 * count * 4, tp_size=tp, pp_size=pp, microbatch_count=4 // pp if pp < 4 else 1,
-              seq_len=512, zero_stage=zero, overlap_comm=overlap)
+    faster_intra = attrs.evolve(
+        fleet,
+        node=attrs.evolve(
+            fleet.node, intra_node=attrs.evolve(fleet.node.intra_node, bandwidth=f"{intra * factor} GB/s")
+        ),
+    )
+    kw = dict(
+        batch_size=4 * count * 4,
+        tp_size=tp,
+        pp_size=pp,
+        microbatch_count=4 // pp if pp < 4 else 1,
+        seq_len=512,
+        zero_stage=zero,
+        overlap_comm=overlap,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MicrobatchWarning)
         base = ms(solve(TINY, fleet, **kw).step_time)
@@ -485,8 +568,14 @@ def test_faster_fabric_never_slows_a_step(tp, pp, count, gbps, factor, zero, ove
 
 
 @settings(max_examples=60, deadline=None)
-@given(count=FLEETS, m=st.sampled_from([1, 2, 4, 8]), zero=st.integers(0, 3),
-       rc=st.sampled_from(["selective", "full", "none"]), sp=st.booleans(), seq=st.sampled_from([128, 1024]))
+@given(
+    count=FLEETS,
+    m=st.sampled_from([1, 2, 4, 8]),
+    zero=st.integers(0, 3),
+    rc=st.sampled_from(["selective", "full", "none"]),
+    sp=st.booleans(),
+    seq=st.sampled_from([128, 1024]),
+)
 def test_memory_per_gpu_never_grows_with_tp_or_pp(count, m, zero, rc, sp, seq):
     """At a fixed micro-batch size (one sequence): with a fixed *global* batch, fewer DP replicas
     mean bigger micro-batches, and activations without sequence parallelism can then grow."""
@@ -496,8 +585,18 @@ def test_memory_per_gpu_never_grows_with_tp_or_pp(count, m, zero, rc, sp, seq):
     def mem(tp, pp):
         if N % (tp * pp):
             return None
-        r = solve(TINY, fleet, batch_size=N // (tp * pp) * m, tp_size=tp, pp_size=pp, microbatch_count=m, seq_len=seq,
-                  zero_stage=zero, activation_recomputation=rc, sequence_parallel=sp)
+        r = solve(
+            TINY,
+            fleet,
+            batch_size=N // (tp * pp) * m,
+            tp_size=tp,
+            pp_size=pp,
+            microbatch_count=m,
+            seq_len=seq,
+            zero_stage=zero,
+            activation_recomputation=rc,
+            sequence_parallel=sp,
+        )
         return r.memory_per_gpu.to("B").magnitude
 
     for pp in (1, 2, 4):
@@ -512,9 +611,20 @@ def test_scaling_efficiency_and_mfu_bounded():
     r = solve(TINY, small_fleet(), batch_size=64, tp_size=2, pp_size=2, microbatch_count=8, seq_len=1024)
     assert 0 < r.scaling_efficiency <= 1
     assert 0 < r.mfu <= r.hfu <= 1
-    assert math.isclose(ms(r.step_time), sum(ms(x) for x in (
-        r.compute_latency, r.tp_communication_latency, r.pp_communication_latency, r.ep_communication_latency,
-        r.pipeline_bubble_latency, r.dp_exposed_latency)))
+    assert math.isclose(
+        ms(r.step_time),
+        sum(
+            ms(x)
+            for x in (
+                r.compute_latency,
+                r.tp_communication_latency,
+                r.pp_communication_latency,
+                r.ep_communication_latency,
+                r.pipeline_bubble_latency,
+                r.dp_exposed_latency,
+            )
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- issue 14 item 7
@@ -527,8 +637,12 @@ def test_bytes_per_parameter_as_frameworks_keep_them():
     (2) + gradients, (3) + weights over dp = 2 (8 GPUs, tp 2, pp 2)."""
     kw = dict(batch_size=8, tp_size=2, pp_size=2, microbatch_count=2, seq_len=512, efficiency=EXACT)
     held = TINY.parameters / 4
-    cases = [(dict(), 18, (2, 4, 12)), (dict(grad_precision="bf16"), 16, (2, 2, 12)), (dict(precision="fp32"), 16, (4, 4, 8)),
-             (dict(master_precision="bf16"), 14, (2, 4, 8))]
+    cases = [
+        (dict(), 18, (2, 4, 12)),
+        (dict(grad_precision="bf16"), 16, (2, 2, 12)),
+        (dict(precision="fp32"), 16, (4, 4, 8)),
+        (dict(master_precision="bf16"), 14, (2, 4, 8)),
+    ]
     for extra, per_param, (w, g, o) in cases:
         per_stage = [(w, g, o), (w, g, o / 2), (w, g / 2, o / 2), (w / 2, g / 2, o / 2)]
         for z, (w_z, g_z, o_z) in enumerate(per_stage):
@@ -550,7 +664,7 @@ def test_zero3_gathers_the_weights_for_every_microbatch():
     which (n-1)/n = 1/2 crosses each GPU's NIC: P bytes per micro-batch, m P per step; ZeRO-1 moves
     its gradients and weights once per step whatever m."""
     held = TINY.parameters / 4
-    ag = lambda m: 0.5 * (m / 10e9 + 2 * 5e-6)               # noqa: E731  all-gather = half an all-reduce
+    ag = lambda m: 0.5 * (m / 10e9 + 2 * 5e-6)  # noqa: E731  all-gather = half an all-reduce
     for m in (1, 2, 4, 8):
         kw = dict(batch_size=16, tp_size=2, pp_size=2, microbatch_count=m, seq_len=512, efficiency=EXACT)
         z3 = solve(TINY, small_fleet(), zero_stage=3, **kw)
@@ -558,11 +672,29 @@ def test_zero3_gathers_the_weights_for_every_microbatch():
         per_mb = 2 * ag(held * 2) + ag(held * 4)
         assert ms(z3.dp_communication_latency) == pytest.approx(m * per_mb)
         assert ms(z1.dp_communication_latency) == pytest.approx(ag(held * 4) + ag(held * 2))
-        wire_bytes = m * (2 * held * 2 + held * 4) / 2          # bytes each GPU sends per step
+        wire_bytes = m * (2 * held * 2 + held * 4) / 2  # bytes each GPU sends per step
         assert wire_bytes == pytest.approx(m * TINY.parameters)
-    big = solve(TINY, small_fleet(), zero_stage=3, batch_size=16, tp_size=2, pp_size=2, microbatch_count=8,
-                seq_len=512, efficiency=EXACT)
-    one = solve(TINY, small_fleet(), zero_stage=3, batch_size=16, tp_size=2, pp_size=2, microbatch_count=1,
-                seq_len=512, efficiency=EXACT)
+    big = solve(
+        TINY,
+        small_fleet(),
+        zero_stage=3,
+        batch_size=16,
+        tp_size=2,
+        pp_size=2,
+        microbatch_count=8,
+        seq_len=512,
+        efficiency=EXACT,
+    )
+    one = solve(
+        TINY,
+        small_fleet(),
+        zero_stage=3,
+        batch_size=16,
+        tp_size=2,
+        pp_size=2,
+        microbatch_count=1,
+        seq_len=512,
+        efficiency=EXACT,
+    )
     assert big.step_time > one.step_time
     assert ms(big.dp_communication_latency) == pytest.approx(8 * ms(one.dp_communication_latency))

@@ -5,30 +5,56 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.types import ComputeCore, Fleet, HardwareNode, MemoryHierarchy, NetworkFabric, Node, \
-    TransformerWorkload
 from mlsysim_distributed import DistributedModel, TrainingEfficiency
 from mlsysim_distributed import kernels as K
 from mlsysim_distributed import schedules as SCH
 
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.types import (
+    ComputeCore,
+    Fleet,
+    HardwareNode,
+    MemoryHierarchy,
+    NetworkFabric,
+    Node,
+    TransformerWorkload,
+)
+
 
 def small_fleet(count=2, per_node=4, accel=None):
     """``count`` nodes of ``per_node`` 100 TFLOP/s GPUs, a 100 GB/s node link (1 us), a 10 GB/s fabric (5 us)."""
-    accel = accel or HardwareNode(name="TestGPU", compute=ComputeCore(precision_flops={"bf16": "100 TFLOP/s"},
-                                                                     default_precision="bf16"),
-                                  memory=MemoryHierarchy(capacity="80 GB", bandwidth="2 TB/s"))
-    node = Node(name="TestNode", accelerator=accel, accelerators_per_node=per_node,
-                intra_node=NetworkFabric(name="link", bandwidth="100 GB/s", latency="1 us"), nics_per_node=per_node)
-    return Fleet(name="TestFleet", node=node, count=count,
-                 fabric=NetworkFabric(name="net", bandwidth="80 Gbit/s", latency="5 us"))
+    accel = accel or HardwareNode(
+        name="TestGPU",
+        compute=ComputeCore(precision_flops={"bf16": "100 TFLOP/s"}, default_precision="bf16"),
+        memory=MemoryHierarchy(capacity="80 GB", bandwidth="2 TB/s"),
+    )
+    node = Node(
+        name="TestNode",
+        accelerator=accel,
+        accelerators_per_node=per_node,
+        intra_node=NetworkFabric(name="link", bandwidth="100 GB/s", latency="1 us"),
+        nics_per_node=per_node,
+    )
+    return Fleet(
+        name="TestFleet",
+        node=node,
+        count=count,
+        fabric=NetworkFabric(name="net", bandwidth="80 Gbit/s", latency="5 us"),
+    )
 
 
 H, L, V = 1024, 4, 1000
 LAYER_P = 12 * H * H
-TINY = TransformerWorkload(name="TinyGPT", parameters=L * LAYER_P + 2 * V * H, layers=L, hidden_dim=H, heads=16,
-                           ffn_dim=4 * H, vocab_size=V, max_seq_len=4096)
+TINY = TransformerWorkload(
+    name="TinyGPT",
+    parameters=L * LAYER_P + 2 * V * H,
+    layers=L,
+    hidden_dim=H,
+    heads=16,
+    ffn_dim=4 * H,
+    vocab_size=V,
+    max_seq_len=4096,
+)
 EXACT = TrainingEfficiency(compute=0.5, network=1.0)
 solve = DistributedModel().solve
 
@@ -122,8 +148,9 @@ def test_pass_shares_by_hand():
 
 def test_schedule_in_the_step():
     """The bubble is u * t_mb and bubble_fraction u / (m + u); default = 1F1B as before."""
-    kw = dict(model=TINY, fleet=small_fleet(), batch_size=16, pp_size=2, microbatch_count=4, seq_len=S,
-              efficiency=EXACT)
+    kw = dict(
+        model=TINY, fleet=small_fleet(), batch_size=16, pp_size=2, microbatch_count=4, seq_len=S, efficiency=EXACT
+    )
     base, f1b, zb = solve(**kw), solve(**kw, schedule="1f1b"), solve(**kw, schedule="zb-h1")
     assert base.schedule == "1f1b" and base.step_time == f1b.step_time
     F, B, W = SCH.pass_shares(LAYER_P, S, H, "selective")
@@ -137,12 +164,15 @@ def test_schedule_in_the_step():
     assert dp.weights_memory.m_as("B") == pytest.approx(2 * f1b.weights_memory.m_as("B"))
 
 
-@pytest.mark.parametrize("kwargs, argument", [
-    (dict(schedule="pipedream"), "schedule"),
-    (dict(schedule="interleaved"), "v_stages"),
-    (dict(schedule="1f1b", v_stages=2), "v_stages"),
-    (dict(schedule="dualpipe", pp_size=1), "pp_size"),
-])
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        (dict(schedule="pipedream"), "schedule"),
+        (dict(schedule="interleaved"), "v_stages"),
+        (dict(schedule="1f1b", v_stages=2), "v_stages"),
+        (dict(schedule="dualpipe", pp_size=1), "pp_size"),
+    ],
+)
 def test_schedule_errors(kwargs, argument):
     call = dict(model=TINY, fleet=small_fleet(), batch_size=4, pp_size=2, seq_len=S)
     call.update(kwargs)
@@ -170,9 +200,11 @@ def test_no_schedule_idles_more_than_1f1b(schedule, p, m):
 
 
 def _fp8_fleet():
-    acc = HardwareNode(name="FP8GPU", compute=ComputeCore(precision_flops={"bf16": "100 TFLOP/s", "fp8": "200 TFLOP/s"},
-                                                          default_precision="bf16"),
-                       memory=MemoryHierarchy(capacity="80 GB", bandwidth="2 TB/s"))
+    acc = HardwareNode(
+        name="FP8GPU",
+        compute=ComputeCore(precision_flops={"bf16": "100 TFLOP/s", "fp8": "200 TFLOP/s"}, default_precision="bf16"),
+        memory=MemoryHierarchy(capacity="80 GB", bandwidth="2 TB/s"),
+    )
     return small_fleet(accel=acc)
 
 

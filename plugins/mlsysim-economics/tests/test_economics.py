@@ -12,25 +12,31 @@ from mlsysim_economics import EconomicsModel, EconomicsResult
 
 import mlsysim
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.types import (
-    ComputeCore,
-    Datacenter,
-    Fleet,
-    GridProfile,
-    HardwareNode,
-    MemoryHierarchy,
-    Node,
-)
+from mlsysim_core.types import ComputeCore, Datacenter, Fleet, GridProfile, HardwareNode, MemoryHierarchy, Node
 from mlsysim_core.units import Q_
 
 HW = HardwareNode(
-    name="TestGPU", compute=ComputeCore(precision_flops={"bf16": "1000 TFLOP/s"}, default_precision="bf16"),
-    memory=MemoryHierarchy(capacity="80 GB", bandwidth="3 TB/s"), tdp="700 W", unit_cost="30000 USD",
+    name="TestGPU",
+    compute=ComputeCore(precision_flops={"bf16": "1000 TFLOP/s"}, default_precision="bf16"),
+    memory=MemoryHierarchy(capacity="80 GB", bandwidth="3 TB/s"),
+    tdp="700 W",
+    unit_cost="30000 USD",
 )
-NODE = Node(name="TestNode", accelerator=HW, accelerators_per_node=8, power_max="10 kW", power_idle="2 kW",
-            host_cost="100000 USD")
-GRID = GridProfile(name="TestGrid", carbon_intensity="400 g/kWh", electricity_price="0.1 USD/kWh",
-                   typical_pue=1.3, typical_wue="1 L/kWh")
+NODE = Node(
+    name="TestNode",
+    accelerator=HW,
+    accelerators_per_node=8,
+    power_max="10 kW",
+    power_idle="2 kW",
+    host_cost="100000 USD",
+)
+GRID = GridProfile(
+    name="TestGrid",
+    carbon_intensity="400 g/kWh",
+    electricity_price="0.1 USD/kWh",
+    typical_pue=1.3,
+    typical_wue="1 L/kWh",
+)
 DC = Datacenter(name="TestDC", grid=GRID, pue=1.2, wue="0.5 L/kWh")
 FLEET = Fleet(name="TestFleet", node=NODE, count=10, datacenter=DC)
 M = EconomicsModel()
@@ -74,8 +80,18 @@ def test_hand_derived_tco():
 
 def test_units_of_every_output():
     r = M.solve(FLEET, 30, cloud_rate=Q_(4, "USD/h"))
-    for name in ("capex", "capex_total", "capex_accelerators", "capex_hosts", "capex_network", "opex_energy",
-                 "opex_maintenance", "opex", "tco", "cloud_cost"):
+    for name in (
+        "capex",
+        "capex_total",
+        "capex_accelerators",
+        "capex_hosts",
+        "capex_network",
+        "opex_energy",
+        "opex_maintenance",
+        "opex",
+        "tco",
+        "cloud_cost",
+    ):
         assert getattr(r, name).units == mlsysim.ureg.USD, name
     for name in ("it_energy", "facility_energy"):
         assert getattr(r, name).units == mlsysim.ureg.kWh, name
@@ -246,30 +262,35 @@ def test_cost_linear_in_duration(days, k, u, price):
 def test_more_load_or_dearer_power_never_cheaper(u1, u2, p1, p2):
     lo_u, hi_u = sorted((u1, u2))
     lo_p, hi_p = sorted((p1, p2))
-    assert M.solve(FLEET, 30, kwh_price=lo_p, utilization=lo_u).tco <= M.solve(
-        FLEET, 30, kwh_price=hi_p, utilization=hi_u).tco
+    assert (
+        M.solve(FLEET, 30, kwh_price=lo_p, utilization=lo_u).tco
+        <= M.solve(FLEET, 30, kwh_price=hi_p, utilization=hi_u).tco
+    )
 
 
-@pytest.mark.parametrize("kwargs, argument", [
-    ({"duration_days": 0}, "duration_days"),
-    ({"duration_days": -30}, "duration_days"),
-    ({"duration_days": "30"}, "duration_days"),
-    ({"duration_days": float("nan")}, "duration_days"),
-    ({"duration_days": Q_(3, "GB")}, "duration_days"),
-    ({"kwh_price": -0.1}, "kwh_price"),
-    ({"kwh_price": 0}, "kwh_price"),
-    ({"utilization": 1.5}, "utilization"),
-    ({"utilization": -0.1}, "utilization"),
-    ({"mfu": 2}, "mfu"),
-    ({"pue": 0.9}, "pue"),
-    ({"amortization_years": 0}, "amortization_years"),
-    ({"maintenance_rate": -0.05}, "maintenance_rate"),
-    ({"infrastructure_multiplier": -1}, "infrastructure_multiplier"),
-    ({"unit_cost": -5}, "unit_cost"),
-    ({"cloud_rate": -1}, "cloud_rate"),
-    ({"datacenter": "Quebec"}, "datacenter"),
-    ({"grid": "Nowhere"}, "grid"),
-])
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"duration_days": 0}, "duration_days"),
+        ({"duration_days": -30}, "duration_days"),
+        ({"duration_days": "30"}, "duration_days"),
+        ({"duration_days": float("nan")}, "duration_days"),
+        ({"duration_days": Q_(3, "GB")}, "duration_days"),
+        ({"kwh_price": -0.1}, "kwh_price"),
+        ({"kwh_price": 0}, "kwh_price"),
+        ({"utilization": 1.5}, "utilization"),
+        ({"utilization": -0.1}, "utilization"),
+        ({"mfu": 2}, "mfu"),
+        ({"pue": 0.9}, "pue"),
+        ({"amortization_years": 0}, "amortization_years"),
+        ({"maintenance_rate": -0.05}, "maintenance_rate"),
+        ({"infrastructure_multiplier": -1}, "infrastructure_multiplier"),
+        ({"unit_cost": -5}, "unit_cost"),
+        ({"cloud_rate": -1}, "cloud_rate"),
+        ({"datacenter": "Quebec"}, "datacenter"),
+        ({"grid": "Nowhere"}, "grid"),
+    ],
+)
 def test_bad_input_names_argument_and_range(kwargs, argument):
     kw = {"duration_days": 30, **kwargs}
     with pytest.raises(InvalidInputError) as e:

@@ -10,9 +10,9 @@ import contextlib
 import io
 
 import pytest
+from mlsysim_power_efficiency import PowerEfficiencyModel
 
 import mlsysim
-from mlsysim_power_efficiency import PowerEfficiencyModel
 
 GUIDE_CUSTOM_SOLVER = '''
 import mlsysim
@@ -72,7 +72,8 @@ def test_guide_custom_solver_runs_as_written():
         theirs = guide_solver.solve(hw)
         assert line.startswith(hw.name[:25])
         assert theirs["flops_per_watt"].to("TFLOPs/s/kW").magnitude == pytest.approx(
-            mine.flops_per_watt.to("TFLOPs/s/kW").magnitude, rel=1e-9)
+            mine.flops_per_watt.to("TFLOPs/s/kW").magnitude, rel=1e-9
+        )
         assert f"{mine.flops_per_watt.to('TFLOPs/s/kW').magnitude:.1f}" in line
     # H100 by hand: 989.5 TFLOP/s / 0.7 kW
     assert "1413.6" in lines[0]

@@ -8,18 +8,21 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from mlsysim_power_efficiency import PowerEfficiencyModel, PowerEfficiencyResult
 
 import mlsysim
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.types import ComputeCore, HardwareNode, MemoryHierarchy
-from mlsysim_power_efficiency import PowerEfficiencyModel, PowerEfficiencyResult
 
 
 def chip(tdp="500 W", **peaks):
     peaks = peaks or {"bf16": "400 TFLOP/s", "fp8": "800 TFLOP/s"}
     return HardwareNode(
-        name="Test chip", compute=ComputeCore(precision_flops=peaks, default_precision=next(iter(peaks))),
-        memory=MemoryHierarchy(capacity="64 GB", bandwidth="2 TB/s"), tdp=tdp, source="test",
+        name="Test chip",
+        compute=ComputeCore(precision_flops=peaks, default_precision=next(iter(peaks))),
+        memory=MemoryHierarchy(capacity="64 GB", bandwidth="2 TB/s"),
+        tdp=tdp,
+        source="test",
     )
 
 

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from mlsysim_reliability import ReliabilityModel
+from mlsysim_reliability.checkpoint import checkpoint_bytes, from_training
 
 import mlsysim
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.types import (ComputeCore, Fleet, HardwareNode, IOInterconnect, MemoryHierarchy, NetworkFabric,
-                                Node, StorageTier, TransformerWorkload)
-from mlsysim_reliability import ReliabilityModel
-from mlsysim_reliability.checkpoint import checkpoint_bytes, from_training
+from mlsysim_core.types import (
+    ComputeCore,
+    Fleet,
+    HardwareNode,
+    IOInterconnect,
+    MemoryHierarchy,
+    NetworkFabric,
+    Node,
+    StorageTier,
+    TransformerWorkload,
+)
 
 # These checkpoints are sized from a DistributedModel result: run where mlsysim-distributed is installed
 # (the whole suite); the reliability plugin tested alone with the host skips them.
@@ -18,34 +27,47 @@ pytest.importorskip("mlsysim_distributed", reason="the checkpoint tests read a D
 
 H, L, V = 1024, 4, 1000
 P = L * 12 * H * H + 2 * V * H  # 52,379,648 parameters
-TINY = TransformerWorkload(name="TinyGPT", parameters=P, layers=L, hidden_dim=H, heads=16, ffn_dim=4 * H,
-                           vocab_size=V, max_seq_len=4096)
-GPU = HardwareNode(name="TestGPU", compute=ComputeCore(precision_flops={"bf16": "100 TFLOP/s"}, default_precision="bf16"),
-                   memory=MemoryHierarchy(capacity="80 GB", bandwidth="2 TB/s"),
-                   interconnect=IOInterconnect(name="PCIe", bandwidth="32 GB/s"))
+TINY = TransformerWorkload(
+    name="TinyGPT", parameters=P, layers=L, hidden_dim=H, heads=16, ffn_dim=4 * H, vocab_size=V, max_seq_len=4096
+)
+GPU = HardwareNode(
+    name="TestGPU",
+    compute=ComputeCore(precision_flops={"bf16": "100 TFLOP/s"}, default_precision="bf16"),
+    memory=MemoryHierarchy(capacity="80 GB", bandwidth="2 TB/s"),
+    interconnect=IOInterconnect(name="PCIe", bandwidth="32 GB/s"),
+)
 
 
 def fleet(accel=GPU):
-    node = Node(name="TestNode", accelerator=accel, accelerators_per_node=4,
-                intra_node=NetworkFabric(name="link", bandwidth="100 GB/s", latency="1 us"), nics_per_node=4,
-                components=(mlsysim.Component(part="gpu", count=4, mttf="50000 h"),))
+    node = Node(
+        name="TestNode",
+        accelerator=accel,
+        accelerators_per_node=4,
+        intra_node=NetworkFabric(name="link", bandwidth="100 GB/s", latency="1 us"),
+        nics_per_node=4,
+        components=(mlsysim.Component(part="gpu", count=4, mttf="50000 h"),),
+    )
     return Fleet(name="TestFleet", node=node, count=2, fabric=NetworkFabric(name="net", bandwidth="80 Gbit/s"))
 
 
 def train(zero, accel=GPU):
     """tp 2 x pp 2 x dp 2 on 8 GPUs, bf16: 2 B weights + 12 B optimizer (fp32 master + Adam) per parameter."""
-    return mlsysim.DistributedModel().solve(TINY, fleet(accel), batch_size=2, tp_size=2, pp_size=2, seq_len=512,
-                                            zero_stage=zero)
+    return mlsysim.DistributedModel().solve(
+        TINY, fleet(accel), batch_size=2, tp_size=2, pp_size=2, seq_len=512, zero_stage=zero
+    )
 
 
 SHARE = P / 4  # parameters one tp x pp shard holds
 
 
-@pytest.mark.parametrize("zero, per_gpu, writers", [
-    (0, 14 * SHARE, 4),                     # one replica (tp x pp = 4 GPUs) writes weights + optimizer
-    (1, 2 * SHARE + 12 * SHARE / 2, 8),     # every GPU its optimizer half, one replica the weights
-    (3, 14 * SHARE / 2, 8),                 # every GPU its shard of both
-])
+@pytest.mark.parametrize(
+    "zero, per_gpu, writers",
+    [
+        (0, 14 * SHARE, 4),  # one replica (tp x pp = 4 GPUs) writes weights + optimizer
+        (1, 2 * SHARE + 12 * SHARE / 2, 8),  # every GPU its optimizer half, one replica the weights
+        (3, 14 * SHARE / 2, 8),  # every GPU its shard of both
+    ],
+)
 def test_checkpoint_bytes_per_zero_stage(zero, per_gpu, writers):
     ck = from_training(train(zero), StorageTier(name="fs", write_bandwidth="1 GB/s"))
     assert ck.total_bytes == pytest.approx(14 * P)  # the same state, however it is sharded
@@ -73,8 +95,11 @@ def test_asynchronous_stalls_for_the_host_copy():
     assert ck.blocking_time == pytest.approx((2 * SHARE + 6 * SHARE) / 32e9)
     assert ck.write_time == pytest.approx(14 * P / 1e9)
     with pytest.raises(InvalidInputError) as ei:
-        from_training(train(1, attrs.evolve(GPU, interconnect=None)), StorageTier(name="fs", write_bandwidth="1 GB/s"),
-                      asynchronous=True)
+        from_training(
+            train(1, attrs.evolve(GPU, interconnect=None)),
+            StorageTier(name="fs", write_bandwidth="1 GB/s"),
+            asynchronous=True,
+        )
     assert ei.value.argument == "asynchronous_checkpoint"
 
 
@@ -90,15 +115,20 @@ def test_reliability_derives_the_checkpoint_time():
     assert a.checkpoint_time < r.checkpoint_time and a.goodput > r.goodput
 
 
-@pytest.mark.parametrize("kwargs, argument", [
-    (dict(storage=StorageTier(name="fs", write_bandwidth="1 GB/s")), "training"),
-    (dict(training="run"), "storage"),
-    (dict(training=train(0), storage=StorageTier(name="fs", write_bandwidth="1 GB/s"), checkpoint_time_s=60),
-     "checkpoint_time_s"),
-    (dict(training=train(0), storage="Lustre"), "storage"),
-    (dict(training=3, storage=StorageTier(name="fs", write_bandwidth="1 GB/s")), "training"),
-    (dict(asynchronous_checkpoint=True), "asynchronous_checkpoint"),
-])
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        (dict(storage=StorageTier(name="fs", write_bandwidth="1 GB/s")), "training"),
+        (dict(training="run"), "storage"),
+        (
+            dict(training=train(0), storage=StorageTier(name="fs", write_bandwidth="1 GB/s"), checkpoint_time_s=60),
+            "checkpoint_time_s",
+        ),
+        (dict(training=train(0), storage="Lustre"), "storage"),
+        (dict(training=3, storage=StorageTier(name="fs", write_bandwidth="1 GB/s")), "training"),
+        (dict(asynchronous_checkpoint=True), "asynchronous_checkpoint"),
+    ],
+)
 def test_errors(kwargs, argument):
     with pytest.raises(InvalidInputError) as ei:
         ReliabilityModel().solve(fleet(), 24, **kwargs)

@@ -8,18 +8,24 @@ import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mlsysim_reliability import ReliabilityModel, ReliabilityResult, daly_interval, goodput, young_interval
 
 import mlsysim
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.types import Component, ComputeCore, Fleet, HardwareNode, MemoryHierarchy, Node
 from mlsysim_core.units import Q_
-from mlsysim_reliability import ReliabilityModel, ReliabilityResult, daly_interval, goodput, young_interval
 
-HW = HardwareNode(name="TestGPU", compute=ComputeCore(precision_flops={"bf16": "1000 TFLOP/s"}, default_precision="bf16"),
-                  memory=MemoryHierarchy(capacity="80 GB", bandwidth="3 TB/s"))
+HW = HardwareNode(
+    name="TestGPU",
+    compute=ComputeCore(precision_flops={"bf16": "1000 TFLOP/s"}, default_precision="bf16"),
+    memory=MemoryHierarchy(capacity="80 GB", bandwidth="3 TB/s"),
+)
 # upstream 0.1.1's DGX node: 8 GPUs (50,000 h), 8 NICs (150,000 h), 2 PSUs (100,000 h)
-PARTS = (Component(part="gpu", count=8, mttf="50000 h"), Component(part="nic", count=8, mttf="150000 h"),
-         Component(part="psu", count=2, mttf="100000 h"))
+PARTS = (
+    Component(part="gpu", count=8, mttf="50000 h"),
+    Component(part="nic", count=8, mttf="150000 h"),
+    Component(part="psu", count=2, mttf="100000 h"),
+)
 NODE = Node(name="TestNode", accelerator=HW, accelerators_per_node=8, components=PARTS)
 FRONTIER = Fleet(name="Frontier-like", node=NODE, count=1024)
 M = ReliabilityModel()
@@ -145,24 +151,27 @@ def test_failure_probability_monotone_in_duration(t1, t2):
     assert b.expected_failures == pytest.approx(a.expected_failures * hi / lo)
 
 
-@pytest.mark.parametrize("kwargs, argument", [
-    ({"job_duration_hours": 0}, "job_duration_hours"),
-    ({"job_duration_hours": -10}, "job_duration_hours"),
-    ({"job_duration_hours": "720"}, "job_duration_hours"),
-    ({"job_duration_hours": float("inf")}, "job_duration_hours"),
-    ({"checkpoint_time_s": 0}, "checkpoint_time_s"),
-    ({"checkpoint_time_s": -60}, "checkpoint_time_s"),
-    ({"checkpoint_time_s": "60"}, "checkpoint_time_s"),
-    ({"checkpoint_time_s": Q_(1, "GB")}, "checkpoint_time_s"),
-    ({"restart_time_s": -1}, "restart_time_s"),
-    ({"avg_recovery_time_s": -1}, "avg_recovery_time_s"),
-    ({"node_mtbf": 0}, "node_mtbf"),
-    ({"fleet_mtbf": -3}, "fleet_mtbf"),
-    ({"checkpoint_interval": 0}, "checkpoint_interval"),
-    ({"component_mttf": {"gpu": -1}}, "component_mttf['gpu']"),
-    ({"component_mttf": [("gpu", 1)]}, "component_mttf"),
-    ({"restart_time_s": 1, "avg_recovery_time_s": 2}, "avg_recovery_time_s"),
-])
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"job_duration_hours": 0}, "job_duration_hours"),
+        ({"job_duration_hours": -10}, "job_duration_hours"),
+        ({"job_duration_hours": "720"}, "job_duration_hours"),
+        ({"job_duration_hours": float("inf")}, "job_duration_hours"),
+        ({"checkpoint_time_s": 0}, "checkpoint_time_s"),
+        ({"checkpoint_time_s": -60}, "checkpoint_time_s"),
+        ({"checkpoint_time_s": "60"}, "checkpoint_time_s"),
+        ({"checkpoint_time_s": Q_(1, "GB")}, "checkpoint_time_s"),
+        ({"restart_time_s": -1}, "restart_time_s"),
+        ({"avg_recovery_time_s": -1}, "avg_recovery_time_s"),
+        ({"node_mtbf": 0}, "node_mtbf"),
+        ({"fleet_mtbf": -3}, "fleet_mtbf"),
+        ({"checkpoint_interval": 0}, "checkpoint_interval"),
+        ({"component_mttf": {"gpu": -1}}, "component_mttf['gpu']"),
+        ({"component_mttf": [("gpu", 1)]}, "component_mttf"),
+        ({"restart_time_s": 1, "avg_recovery_time_s": 2}, "avg_recovery_time_s"),
+    ],
+)
 def test_bad_input_names_argument_and_range(kwargs, argument):
     kw = {"job_duration_hours": 720, **kwargs}
     with pytest.raises(InvalidInputError) as e:
@@ -216,7 +225,16 @@ def test_llama3_hardware_share_and_mttf_both_ways():
     share = hw.expected_failures / 419
     assert share == pytest.approx(0.78, abs=0.01)  # the paper's "approximately 78 %"
     assert hw.scope == "hardware" and set(hw.failures_by_cause) == {
-        "gpu", "hbm", "sram_processor", "nic", "switch_cable", "host", "cpu", "psu", "sdc"}
+        "gpu",
+        "hbm",
+        "sram_processor",
+        "nic",
+        "switch_cable",
+        "host",
+        "cpu",
+        "psu",
+        "sdc",
+    }
     every = M.solve(LLAMA3, SNAPSHOT_H)
     # both MTTFs whatever the scope; the headline follows the scope
     for r in (hw, every):
@@ -264,12 +282,14 @@ def test_stated_mtbf_has_one_cause():
 
 
 def test_sweep_scope_matches_solve():
-    sw = ReliabilityModel.sweep(fleet=LLAMA3, job_duration_hours=[24.0, 720.0], checkpoint_time_s=60.0,
-                                scope=["all", "hardware"])
+    sw = ReliabilityModel.sweep(
+        fleet=LLAMA3, job_duration_hours=[24.0, 720.0], checkpoint_time_s=60.0, scope=["all", "hardware"]
+    )
     assert sw.valid.all()
     got = sorted(sw.si("fleet_mtbf"))
-    want = sorted(M.solve(LLAMA3, h, 60.0, scope=s).si("fleet_mtbf") for h in (24.0, 720.0)
-                  for s in ("all", "hardware"))
+    want = sorted(
+        M.solve(LLAMA3, h, 60.0, scope=s).si("fleet_mtbf") for h in (24.0, 720.0) for s in ("all", "hardware")
+    )
     assert got == pytest.approx(want)
 
 
@@ -281,6 +301,7 @@ def test_cli_by_cause_and_scope():
     out = CliRunner().invoke(main, ["reliability", "Llama3_16K_Measured", "--hours", "1296", "--by-cause"])
     assert out.exit_code == 0, out.output
     assert "hbm" in out.output and "maintenance" in out.output and "466" in out.output
-    hw = CliRunner().invoke(main, ["reliability", "Llama3_16K_Measured", "--hours", "1296", "--scope", "hardware",
-                                   "--by-cause"])
+    hw = CliRunner().invoke(
+        main, ["reliability", "Llama3_16K_Measured", "--hours", "1296", "--scope", "hardware", "--by-cause"]
+    )
     assert hw.exit_code == 0 and "324" in hw.output and "software" not in hw.output.split("cause")[-1]

@@ -4,46 +4,100 @@ catalog is revised). Numbers: vendor datasheets / HF configs, as in the default 
 from __future__ import annotations
 
 from mlsysim_core.types import (
-    CNNWorkload, ComputeCore, HardwareNode, IOInterconnect, MemoryHierarchy, TransformerWorkload,
+    CNNWorkload,
+    ComputeCore,
+    HardwareNode,
+    IOInterconnect,
+    MemoryHierarchy,
+    TransformerWorkload,
 )
 
 # Repeated in mlsysim-single-node (fixtures_sn.py) on purpose: plugins are independent distributions, tested alone.
 H100 = HardwareNode(
     name="H100 (test)",
-    compute=ComputeCore(precision_flops={"bf16": "989.5 TFLOP/s", "fp16": "989.5 TFLOP/s", "fp8": "1979 TFLOP/s"},
-                        default_precision="bf16"),
+    compute=ComputeCore(
+        precision_flops={"bf16": "989.5 TFLOP/s", "fp16": "989.5 TFLOP/s", "fp8": "1979 TFLOP/s"},
+        default_precision="bf16",
+    ),
     memory=MemoryHierarchy(capacity="80 GB", bandwidth="3.35 TB/s"),
     interconnect=IOInterconnect(name="PCIe Gen5", bandwidth="64 GB/s"),
     scale_up=IOInterconnect(name="NVLink 4", bandwidth="450 GB/s", latency="0.5 us"),
-    tdp="700 W", dispatch_tax="10 us",
+    tdp="700 W",
+    dispatch_tax="10 us",
 )
 NO_LINK = HardwareNode(
-    name="island (test)", compute=ComputeCore(precision_flops={"fp16": "100 TFLOP/s"}, default_precision="fp16"),
-    memory=MemoryHierarchy(capacity="16 GB", bandwidth="1 TB/s"), dispatch_tax="0 s",
+    name="island (test)",
+    compute=ComputeCore(precision_flops={"fp16": "100 TFLOP/s"}, default_precision="fp16"),
+    memory=MemoryHierarchy(capacity="16 GB", bandwidth="1 TB/s"),
+    dispatch_tax="0 s",
 )
 LLAMA8 = TransformerWorkload(
-    name="Llama-3.1-8B (test)", parameters=8030261248, layers=32, hidden_dim=4096, heads=32, kv_heads=8,
-    head_dim=128, ffn_dim=14336, vocab_size=128256, max_seq_len=131072,
+    name="Llama-3.1-8B (test)",
+    parameters=8030261248,
+    layers=32,
+    hidden_dim=4096,
+    heads=32,
+    kv_heads=8,
+    head_dim=128,
+    ffn_dim=14336,
+    vocab_size=128256,
+    max_seq_len=131072,
 )
 LLAMA70 = TransformerWorkload(
-    name="Llama-3.1-70B (test)", parameters=70553706496, layers=80, hidden_dim=8192, heads=64, kv_heads=8,
-    head_dim=128, ffn_dim=28672, vocab_size=128256, max_seq_len=131072,
+    name="Llama-3.1-70B (test)",
+    parameters=70553706496,
+    layers=80,
+    hidden_dim=8192,
+    heads=64,
+    kv_heads=8,
+    head_dim=128,
+    ffn_dim=28672,
+    vocab_size=128256,
+    max_seq_len=131072,
 )
 MIXTRAL = TransformerWorkload(
-    name="Mixtral-8x7B (test)", parameters=46702792704, active_parameters=12879921152, experts=8, active_experts=2,
-    layers=32, hidden_dim=4096, heads=32, kv_heads=8, head_dim=128, ffn_dim=14336, vocab_size=32000,
+    name="Mixtral-8x7B (test)",
+    parameters=46702792704,
+    active_parameters=12879921152,
+    experts=8,
+    active_experts=2,
+    layers=32,
+    hidden_dim=4096,
+    heads=32,
+    kv_heads=8,
+    head_dim=128,
+    ffn_dim=14336,
+    vocab_size=32000,
     max_seq_len=32768,
 )
-RESNET = CNNWorkload(name="ResNet-50 (test)", parameters=25557032, flops_per_sample="8.178 GFLOP",
-                     activations_per_sample=11114984, layers=50)
+RESNET = CNNWorkload(
+    name="ResNet-50 (test)",
+    parameters=25557032,
+    flops_per_sample="8.178 GFLOP",
+    activations_per_sample=11114984,
+    layers=50,
+)
 
 PCIE_ONLY = HardwareNode(
-    name="PCIe card (test)", compute=ComputeCore(precision_flops={"fp16": "121 TFLOP/s"}, default_precision="fp16"),
+    name="PCIe card (test)",
+    compute=ComputeCore(precision_flops={"fp16": "121 TFLOP/s"}, default_precision="fp16"),
     memory=MemoryHierarchy(capacity="24 GB", bandwidth="300 GB/s"),
-    interconnect=IOInterconnect(name="PCIe Gen4", bandwidth="32 GB/s", latency="2 us"), tdp="72 W",
+    interconnect=IOInterconnect(name="PCIe Gen4", bandwidth="32 GB/s", latency="2 us"),
+    tdp="72 W",
 )
 MLA = TransformerWorkload(
-    name="DeepSeek-V3-like (test)", parameters=671026419712, active_parameters=37554114560, experts=256,
-    active_experts=8, layers=61, hidden_dim=7168, heads=128, kv_heads=128, head_dim=128, vocab_size=129280,
-    kv_lora_rank=512, qk_rope_head_dim=64, max_seq_len=163840,
+    name="DeepSeek-V3-like (test)",
+    parameters=671026419712,
+    active_parameters=37554114560,
+    experts=256,
+    active_experts=8,
+    layers=61,
+    hidden_dim=7168,
+    heads=128,
+    kv_heads=128,
+    head_dim=128,
+    vocab_size=129280,
+    kv_lora_rank=512,
+    qk_rope_head_dim=64,
+    max_seq_len=163840,
 )

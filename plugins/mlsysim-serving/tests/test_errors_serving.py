@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from mlsysim_serving import ServingModel
 
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_serving import ServingModel
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fixtures_serving import H100, LLAMA8, LLAMA70, MLA, NO_LINK, RESNET  # noqa: E402
@@ -72,7 +72,7 @@ def test_tp_against_kv_heads_and_node():
     from mlsysim_core.types import TransformerWorkload
 
     odd = TransformerWorkload(name="kv6", parameters=10**9, layers=4, hidden_dim=3072, heads=24, kv_heads=6)
-    check("tp_size", "kv_heads=6", model=odd, tp_size=4)      # 4 neither divides nor is a multiple of 6
+    check("tp_size", "kv_heads=6", model=odd, tp_size=4)  # 4 neither divides nor is a multiple of 6
     check("tp_size", "[1, 1]", hardware=NO_LINK, tp_size=2)
     check("tp_size", "neither a scale-up nor a host link", hardware=NO_LINK, tp_size=2, gpus_per_node=2)
     check("gpus_per_node", "[1,", gpus_per_node=0)

@@ -8,7 +8,7 @@ import io
 import re
 from pathlib import Path
 
-GUIDE_SERVING = '''\
+GUIDE_SERVING = """\
 from mlsysim import ServingModel
 
 serving = ServingModel()
@@ -22,7 +22,7 @@ print(f"TTFT: {result.ttft.to('ms'):~.1f}")
 print(f"ITL: {result.itl.to('ms'):~.2f}")
 print(f"KV: {result.kv_cache_size:~.2f}")
 print(f"Fits: {result.feasible}")
-'''
+"""
 
 
 def test_block_is_verbatim_in_the_guide():

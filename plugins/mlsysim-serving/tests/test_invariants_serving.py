@@ -10,7 +10,6 @@ import attrs
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from mlsysim_serving import ServingModel
 from mlsysim_serving import kernels as K
 
@@ -38,8 +37,13 @@ def test_itl_and_ttft_grow_with_context(model, s1, s2, batch, tp, prec):
 @given(models, seqs, batches, st.integers(1, 64), precs)
 def test_kv_linear_in_seq_len_and_batch(model, seq, batch, k, prec):
     base = serving.solve(model, H100, seq, batch, precision=prec).kv_cache_size.to("B").magnitude
-    more_seq = serving.solve(model, H100, min(seq * k, 163840 if model is MLA else 32768 if model is MIXTRAL else 131072),
-                             batch, precision=prec)
+    more_seq = serving.solve(
+        model,
+        H100,
+        min(seq * k, 163840 if model is MLA else 32768 if model is MIXTRAL else 131072),
+        batch,
+        precision=prec,
+    )
     more_b = serving.solve(model, H100, seq, batch * k, precision=prec).kv_cache_size.to("B").magnitude
     ratio = more_seq.seq_len / seq
     assert abs(more_seq.kv_cache_size.to("B").magnitude - base * ratio) <= 1e-9 * base * ratio
@@ -77,7 +81,9 @@ def test_itl_grows_with_concurrency(model, seq, b1, b2):
     lo, hi = sorted((b1, b2))
     a = serving.solve(model, H100, seq, lo)
     b = serving.solve(model, H100, seq, hi)
-    assert b.itl >= a.itl and b.ttft >= a.ttft and b.tokens_per_second.magnitude >= a.tokens_per_second.magnitude * 0.999
+    assert (
+        b.itl >= a.itl and b.ttft >= a.ttft and b.tokens_per_second.magnitude >= a.tokens_per_second.magnitude * 0.999
+    )
 
 
 @settings(max_examples=50, deadline=None)
@@ -89,5 +95,7 @@ def test_kernels_vectorize(contexts):
     t = K.phase_time(f, m, K.tp_allreduce(msg, 2.0, 32.0, 450e9, 5e-7, 0.8, 5e-6), 989.5e12, 3.35e12, 0.6, 0.8, 3e-4)[0]
     for i, c in enumerate(contexts):
         fs, ms_, msgs = K.decode(8.0, float(c), *args)
-        ts = K.phase_time(fs, ms_, K.tp_allreduce(msgs, 2.0, 32.0, 450e9, 5e-7, 0.8, 5e-6), 989.5e12, 3.35e12, 0.6, 0.8, 3e-4)[0]
+        ts = K.phase_time(
+            fs, ms_, K.tp_allreduce(msgs, 2.0, 32.0, 450e9, 5e-7, 0.8, 5e-6), 989.5e12, 3.35e12, 0.6, 0.8, 3e-4
+        )[0]
         assert abs(t[i] - ts) <= 1e-12 * ts

@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from mlsysim_serving import ServingModel, ServingResult
 
 import mlsysim
 from mlsysim_core import efficiency as E
-from mlsysim_serving import ServingModel, ServingResult
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fixtures_serving import H100, LLAMA8, LLAMA70, MIXTRAL, MLA, PCIE_ONLY, RESNET  # noqa: E402
@@ -63,7 +63,9 @@ def test_llama70b_fits_only_with_tp_and_fp8():
     two = serving.solve(LLAMA70, H100, seq_len=2048, tp_size=2, precision="fp8")
     assert two.feasible and two.kv_precision == "fp8"
     assert two.weights_per_gpu.to("B").magnitude == pytest.approx(70553706496 / 2)
-    cat = serving.solve(mlsysim.Models.Language.Llama3_70B, mlsysim.Hardware.Cloud.H100, 2048, tp_size=2, precision="fp8")
+    cat = serving.solve(
+        mlsysim.Models.Language.Llama3_70B, mlsysim.Hardware.Cloud.H100, 2048, tp_size=2, precision="fp8"
+    )
     assert cat.feasible
     with pytest.raises(mlsysim.InfeasibleError) as err:
         serving.solve(LLAMA70, H100, seq_len=2048, raise_errors=True)
@@ -83,7 +85,8 @@ def test_tensor_parallel_communication_hand_numbers():
     kv_total = 4 * 1024 * 2 * 80 * 8 * 128 * 1
     assert r.kv_cache_per_gpu.to("B").magnitude == pytest.approx(kv_total / 4)
     assert ms(r.itl) == pytest.approx(
-        ms(r.decode_memory_time) + ms(r.decode_communication_time) + ms(r.overhead), rel=1e-9)
+        ms(r.decode_memory_time) + ms(r.decode_communication_time) + ms(r.overhead), rel=1e-9
+    )
 
 
 def test_tp_beyond_kv_heads_replicates_kv():
@@ -100,16 +103,17 @@ def test_tp_beyond_kv_heads_replicates_kv():
 def TransformerWorkload_like_gqa2():
     from mlsysim_core.types import TransformerWorkload
 
-    return TransformerWorkload(name="gqa2", parameters=1_000_000_000, layers=8, hidden_dim=4096, heads=32,
-                               kv_heads=2, head_dim=128)
+    return TransformerWorkload(
+        name="gqa2", parameters=1_000_000_000, layers=8, hidden_dim=4096, heads=32, kv_heads=2, head_dim=128
+    )
 
 
 def test_mla_kv_is_latent_and_replicated_under_tp():
     r = serving.solve(MLA, H100, seq_len=4096, precision="fp8", tp_size=8)
-    per_token = 61 * (512 + 64) * 1    # bytes at fp8
+    per_token = 61 * (512 + 64) * 1  # bytes at fp8
     assert r.kv_cache_size.to("B").magnitude == pytest.approx(4096 * per_token)
     assert r.kv_cache_per_gpu.to("B").magnitude == pytest.approx(4096 * per_token)
-    assert not r.feasible          # 671 GB of fp8 weights over 8 x 72 GB usable
+    assert not r.feasible  # 671 GB of fp8 weights over 8 x 72 GB usable
 
 
 def test_moe_weights_total_flops_active():
@@ -119,7 +123,8 @@ def test_moe_weights_total_flops_active():
     assert r1.model_weights_size.to("B").magnitude == pytest.approx(46702792704 * 2)
     assert r1.decode_bytes.to("B").magnitude == pytest.approx((dense + 2 * per_expert) * 2 + 129 * KV8, rel=1e-9)
     assert r1.decode_flops.to("FLOP").magnitude == pytest.approx(
-        2 * MIXTRAL.si.matmul_parameters + 4 * 32 * 128 * 4096, rel=1e-12)
+        2 * MIXTRAL.si.matmul_parameters + 4 * 32 * 128 * 4096, rel=1e-12
+    )
     r64 = serving.solve(MIXTRAL, H100, seq_len=128, batch_size=64)
     assert r64.decode_bytes > r1.decode_bytes
 
@@ -187,17 +192,17 @@ def test_batch1_itl_is_stream_time_plus_sourced_fixed_costs():
     p70 = 70553706496 - 128256 * 8192
     kv70 = 2 * 80 * 8 * 128 * 2 / 8
     moved = p70 * 2 / 8 + 2049 * kv70
-    msg = 8192 * 2                                              # one token's hidden state, 16-bit
+    msg = 8192 * 2  # one token's hidden state, 16-bit
     ring = 2 * 7 / 8 * msg / (450e9 * 0.8) + 2 * 7 * 0.5e-6 + 5e-6
     comm = 2 * 80 * ring
     itl = moved / BW + 80 * 63e-6 + 1e-3 + 10e-6 + comm
     r = serving.solve(LLAMA70, H100, seq_len=2048, tp_size=8)
     assert ms(r.itl) == pytest.approx(itl * 1e3, rel=1e-9)
-    assert ms(r.itl) == pytest.approx(13.97, abs=0.02)          # 6.01 stream + 5.04 layers + 1.01 + 1.93 comm
+    assert ms(r.itl) == pytest.approx(13.97, abs=0.02)  # 6.01 stream + 5.04 layers + 1.01 + 1.93 comm
     # Mixtral-8x7B, TP 2, bf16, one token: dense part + 2 of 8 experts per layer, / 2 GPUs
     mx = serving.solve(MIXTRAL, H100, seq_len=2048, tp_size=2)
-    expert = (46702792704 - 12879921152) / 6                   # one expert's parameters, all layers
-    dense = 46702792704 - 8 * expert - 32000 * 4096            # attention, norms, router, LM head
+    expert = (46702792704 - 12879921152) / 6  # one expert's parameters, all layers
+    dense = 46702792704 - 8 * expert - 32000 * 4096  # attention, norms, router, LM head
     kvm = 2 * 32 * 8 * 128 * 2 / 2
     moved_m = (dense + 2 * expert) * 2 / 2 + 2049 * kvm
     ring_m = 2 * 1 / 2 * 4096 * 2 / (450e9 * 0.8) + 2 * 1 * 0.5e-6 + 5e-6
@@ -212,7 +217,7 @@ def test_beam_search_shares_the_prefill_and_decodes_every_beam():
     prefill of the 2 prompts; each decode step runs 8 sequences (weights read once, 8 KV caches of
     1024 + 1 tokens) and yields one output token per request."""
     r = serving.solve(LLAMA8, H100, seq_len=1024, batch_size=2, output_len=128, beam_width=4)
-    prefill_flops = 2 * (2 * P8_MATMUL * 1024 + 2 * 32 * 1024**2 * 4096)          # 2 prompts, not 8
+    prefill_flops = 2 * (2 * P8_MATMUL * 1024 + 2 * 32 * 1024**2 * 4096)  # 2 prompts, not 8
     assert r.prefill_flops.to("FLOP").magnitude == pytest.approx(prefill_flops, rel=1e-12)
     decode_bytes = P8_MATMUL * 2 + 8 * 1025 * KV8
     assert r.decode_bytes.to("B").magnitude == pytest.approx(decode_bytes, rel=1e-12)
@@ -230,6 +235,7 @@ def test_beam_search_shares_the_prefill_and_decodes_every_beam():
     assert r.total_memory_required == dec.total_memory_required
     with pytest.raises(mlsysim.InvalidInputError, match="beam_width"):
         serving.solve(LLAMA8, H100, seq_len=1024, beam_width=0)
-    swept = ServingModel.sweep(model=LLAMA8, hardware=H100, seq_len=1024, batch_size=[1, 2], output_len=128,
-                               beam_width=4)
+    swept = ServingModel.sweep(
+        model=LLAMA8, hardware=H100, seq_len=1024, batch_size=[1, 2], output_len=128, beam_width=4
+    )
     assert swept["itl"].to("ms").magnitude[1] == pytest.approx(ms(r.itl), rel=1e-12)

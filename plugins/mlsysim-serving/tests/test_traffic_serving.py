@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from mlsysim_serving import ServingModel
 
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
-from mlsysim_serving import ServingModel
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fixtures_serving import H100, LLAMA8, LLAMA70  # noqa: E402
@@ -137,8 +137,11 @@ def test_sweep_marks_a_bad_rate():
 
 
 def test_slo_below_one_prefill():
-    with pytest.raises(InvalidInputError, match=r"TTFT SLO 10 ms is below one unloaded 2,000-token prefill on this "
-                                                r"layout, \d+\.?\d* ms"):
+    with pytest.raises(
+        InvalidInputError,
+        match=r"TTFT SLO 10 ms is below one unloaded 2,000-token prefill on this "
+        r"layout, \d+\.?\d* ms",
+    ):
         serving.solve(**BASE, arrival_rate=1.0, slo_ttft=0.01)
     with pytest.raises(InvalidInputError, match="ITL SLO"):
         serving.solve(**BASE, arrival_rate=1.0, slo_itl=1e-4)
@@ -151,12 +154,18 @@ def test_lengths_beyond_context_and_missing_output():
         serving.solve(LLAMA8, H100, seq_len=1000, arrival_rate=1.0)
 
 
-@pytest.mark.parametrize("kw, name", [
-    (dict(arrival_rate=1.0, concurrency=4), "concurrency"), (dict(arrival_rate=1.0, method="guess"), "method"),
-    (dict(arrival_rate=1.0, length_cv=-1), "length_cv"), (dict(arrival_rate=1.0, prefix_cache_hit=1.0), "prefix"),
-    (dict(arrival_rate=1.0, max_num_seqs=9000), "max_num_seqs"), (dict(method="simulate"), "arrival_rate"),
-    (dict(arrival_rate=1.0, slo_percentile=95), "slo_percentile"),
-])
+@pytest.mark.parametrize(
+    "kw, name",
+    [
+        (dict(arrival_rate=1.0, concurrency=4), "concurrency"),
+        (dict(arrival_rate=1.0, method="guess"), "method"),
+        (dict(arrival_rate=1.0, length_cv=-1), "length_cv"),
+        (dict(arrival_rate=1.0, prefix_cache_hit=1.0), "prefix"),
+        (dict(arrival_rate=1.0, max_num_seqs=9000), "max_num_seqs"),
+        (dict(method="simulate"), "arrival_rate"),
+        (dict(arrival_rate=1.0, slo_percentile=95), "slo_percentile"),
+    ],
+)
 def test_bad_traffic_arguments(kw, name):
     with pytest.raises(InvalidInputError, match=name):
         serving.solve(**BASE, **kw)
@@ -203,19 +212,47 @@ def _cli(*args):
 
 
 def test_cli_serve_under_load_and_its_errors():
-    out = _cli("serve", "Llama3_8B", "H100", "--seq-len", "4000", "--output-len", "500", "--qps", "3",
-               "--slo-ttft", "1s", "--slo-itl", "50ms")
+    out = _cli(
+        "serve",
+        "Llama3_8B",
+        "H100",
+        "--seq-len",
+        "4000",
+        "--output-len",
+        "500",
+        "--qps",
+        "3",
+        "--slo-ttft",
+        "1s",
+        "--slo-itl",
+        "50ms",
+    )
     assert out.exit_code == 0, out.output
     assert "ttft_p99" in out.output and "max_arrival_rate" in out.output and "Traffic: 3 req/s" in out.output
-    bad = _cli("serve", "Llama3_8B", "H100", "--seq-len", "4000", "--output-len", "500", "--qps", "3",
-               "--slo-ttft", "100ms")
+    bad = _cli(
+        "serve", "Llama3_8B", "H100", "--seq-len", "4000", "--output-len", "500", "--qps", "3", "--slo-ttft", "100ms"
+    )
     assert bad.exit_code == 1 and "Traceback" not in bad.output
     assert "TTFT SLO 100 ms is below one unloaded 4,000-token prefill on this layout" in bad.output
 
 
 def test_cli_sweep_over_rates():
-    out = _cli("sweep", "serve", "--model", "Llama3_8B", "--hardware", "H100", "--seq-len", "4000", "--output-len",
-               "500", "--qps", "0.5..2:+0.5", "--json", "-")
+    out = _cli(
+        "sweep",
+        "serve",
+        "--model",
+        "Llama3_8B",
+        "--hardware",
+        "H100",
+        "--seq-len",
+        "4000",
+        "--output-len",
+        "500",
+        "--qps",
+        "0.5..2:+0.5",
+        "--json",
+        "-",
+    )
     assert out.exit_code == 0, out.output
     import json
 

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from mlsysim_single_node import Engine, SingleNodeModel
 
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_single_node import Engine, SingleNodeModel
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fixtures_sn import H100, LLAMA8, NO_FLOPS, RESNET  # noqa: E402

@@ -7,7 +7,7 @@ import contextlib
 import io
 import re
 
-GUIDE_SINGLE_NODE = '''\
+GUIDE_SINGLE_NODE = """\
 import mlsysim
 from mlsysim import SingleNodeModel
 
@@ -20,9 +20,9 @@ profile = solver.solve(
 print(f"Bottleneck: {profile.bottleneck}") # → Memory
 print(f"Latency: {profile.latency.to('ms'):~.2f}")
 print(f"MFU: {profile.mfu:.1%}")
-'''
+"""
 
-GUIDE_SWEEP = '''\
+GUIDE_SWEEP = """\
 import mlsysim
 from mlsysim import SingleNodeModel
 
@@ -37,7 +37,7 @@ targets = [
 for hw in targets:
     p = solver.solve(model=mlsysim.Models.ResNet50, hardware=hw, batch_size=32)
     print(f"{hw.name:20s} {p.latency.to('ms'):>8.2f~} {p.bottleneck}")
-'''
+"""
 
 
 def run(code: str) -> tuple[str, dict]:

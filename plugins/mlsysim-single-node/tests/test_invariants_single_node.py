@@ -8,7 +8,6 @@ from pathlib import Path
 import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from mlsysim_single_node import SingleNodeModel
 from mlsysim_single_node import kernels as K
 
@@ -64,7 +63,10 @@ def test_more_flops_never_slows_a_compute_bound_step(model, batch, ctx, k):
 def test_accounting_identities(model, batch, ctx, prec):
     p = solver.solve(model, H100, batch_size=batch, seq_len=ctx, precision=prec)
     lat = p.latency.to("s").magnitude
-    parts = max(p.latency_compute.to("s").magnitude, p.latency_memory.to("s").magnitude) + p.latency_overhead.to("s").magnitude
+    parts = (
+        max(p.latency_compute.to("s").magnitude, p.latency_memory.to("s").magnitude)
+        + p.latency_overhead.to("s").magnitude
+    )
     assert abs(lat - parts) <= 1e-12 * lat
     assert 0 < p.mfu < 1
     assert p.feasible == (p.memory_footprint <= p.memory_available)

@@ -8,18 +8,18 @@ from pathlib import Path
 
 import attrs
 import pytest
+from mlsysim_single_node import Engine, PerformanceProfile, SingleNodeModel
 
 import mlsysim
 from mlsysim_core import efficiency as E
-from mlsysim_single_node import Engine, PerformanceProfile, SingleNodeModel
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fixtures_sn import BERT_LARGE, H100, LLAMA8, LLAMA70, MIXTRAL, NO_LINK, RESNET  # noqa: E402
 
 solver = SingleNodeModel()
-P8_MATMUL = 8030261248 - 128256 * 4096   # untied input embedding is a lookup, not read per step
-KV8 = 2 * 32 * 8 * 128 * 2                 # bytes per token at fp16 (GQA)
-OVH8 = 10e-6 + 32 * 63e-6                  # dispatch tax + 32 layers * 63 us
+P8_MATMUL = 8030261248 - 128256 * 4096  # untied input embedding is a lookup, not read per step
+KV8 = 2 * 32 * 8 * 128 * 2  # bytes per token at fp16 (GQA)
+OVH8 = 10e-6 + 32 * 63e-6  # dispatch tax + 32 layers * 63 us
 BW = 3.35e12 * 0.87  # MEMORY_STREAM (kernel-level streaming)
 FP16 = 989.5e12 * 0.6
 
@@ -44,12 +44,12 @@ def test_engine_identical_to_single_node():
 
 def test_cnn_batch1_hand_numbers():
     p = solver.solve(RESNET, H100, batch_size=1)
-    moved = 25557032 * 2 + 2 * 11114984 * 2          # weights once + activations written and read
+    moved = 25557032 * 2 + 2 * 11114984 * 2  # weights once + activations written and read
     t_m, t_c = moved / BW, 8.178e9 / FP16
     assert p.bottleneck == "Memory"
     assert ms(p.latency_memory) == pytest.approx(t_m * 1e3, rel=1e-9)
     assert ms(p.latency_compute) == pytest.approx(t_c * 1e3, rel=1e-6)
-    ovh = 10e-6 + 50 * 63e-6                           # dispatch tax + 50 layers x 63 us (LAYER_OVERHEAD_S)
+    ovh = 10e-6 + 50 * 63e-6  # dispatch tax + 50 layers x 63 us (LAYER_OVERHEAD_S)
     assert ms(p.latency_overhead) == pytest.approx(ovh * 1e3, rel=1e-9)
     assert ms(p.latency) == pytest.approx((t_m + ovh) * 1e3, rel=1e-9)
     assert p.arithmetic_intensity.magnitude == pytest.approx(8.178e9 / moved, rel=1e-6)
@@ -59,7 +59,7 @@ def test_cnn_batch1_hand_numbers():
 
 def test_llm_decode_batch1_memory_bound():
     p = solver.solve(LLAMA8, H100, batch_size=1)
-    moved = P8_MATMUL * 2 + KV8                      # weights + the new token's KV write (no context)
+    moved = P8_MATMUL * 2 + KV8  # weights + the new token's KV write (no context)
     assert p.bottleneck == "Memory"
     assert p.bytes_moved.to("B").magnitude == pytest.approx(moved, rel=1e-12)
     assert ms(p.latency) == pytest.approx((moved / BW + OVH8) * 1e3, rel=1e-9)
@@ -111,12 +111,20 @@ def test_training_step_hand_numbers():
     p = solver.solve(LLAMA8, H100, batch_size=1, is_training=True, seq_len=2048, zero_stage=3, dp_size=64)
     fwd = 2 * P8_MATMUL * 2048 + 2 * 32 * 2048**2 * 4096
     assert p.flops.to("FLOP").magnitude == pytest.approx(3 * fwd, rel=1e-12)
-    act = 32 * 2048 * 4096 * (34 + 5 * 32 * 2048 / 4096)     # Korthikanti, bytes at 16-bit
+    act = 32 * 2048 * 4096 * (34 + 5 * 32 * 2048 / 4096)  # Korthikanti, bytes at 16-bit
     state = 8030261248 * (2 + 2 + 12) / 64
     assert p.memory_footprint.to("B").magnitude == pytest.approx(state + act, rel=1e-9)
     assert p.seq_len == 2048 and p.is_training
-    full = solver.solve(LLAMA8, H100, batch_size=1, is_training=True, seq_len=2048, activation_recomputation=True,
-                        zero_stage=3, dp_size=64)
+    full = solver.solve(
+        LLAMA8,
+        H100,
+        batch_size=1,
+        is_training=True,
+        seq_len=2048,
+        activation_recomputation=True,
+        zero_stage=3,
+        dp_size=64,
+    )
     assert full.flops.to("FLOP").magnitude == pytest.approx(4 * fwd, rel=1e-12)
     assert full.memory_footprint < p.memory_footprint
 
@@ -156,11 +164,11 @@ def test_power_model_memory_bound_vs_compute_bound():
     t_c, t_m, t = (x.to("s").magnitude for x in (mem.latency_compute, mem.latency_memory, mem.latency))
     expect = 700 * min(1.0, 0.25 + (0.6 * t_c + 0.35 * t_m) / t)
     assert mem.power.to("W").magnitude == pytest.approx(expect, rel=1e-9)
-    assert 0.5 * 700 < expect < 0.7 * 700                # bandwidth-saturated: ~0.6 TDP, not 0.3
+    assert 0.5 * 700 < expect < 0.7 * 700  # bandwidth-saturated: ~0.6 TDP, not 0.3
     assert mem.energy.to("J").magnitude == pytest.approx(expect * t, rel=1e-9)
     comp = solver.solve(LLAMA8, H100, batch_size=512)
     t_c, t_m, t = (x.to("s").magnitude for x in (comp.latency_compute, comp.latency_memory, comp.latency))
-    expect = 700 * min(1.0, 0.25 + (0.6 * t_c + 0.35 * t_m) / t)   # the fixed per-layer time draws idle power
+    expect = 700 * min(1.0, 0.25 + (0.6 * t_c + 0.35 * t_m) / t)  # the fixed per-layer time draws idle power
     assert comp.bottleneck == "Compute" and comp.power.to("W").magnitude == pytest.approx(expect, rel=1e-9)
     assert expect > 0.85 * 700
     assert comp.energy_per_sample < mem.energy_per_sample
@@ -177,10 +185,29 @@ def test_result_protocol():
     assert isinstance(p, PerformanceProfile) and p.solver == "SingleNodeModel"
     d = p.to_dict()
     assert d["latency"]["unit"] == "ms" and d["bottleneck"] in ("Memory", "Compute")
-    for f in ("latency", "throughput", "bottleneck", "mfu", "arithmetic_intensity", "latency_compute",
-              "latency_memory", "latency_overhead", "memory_footprint", "feasible", "energy", "flops",
-              "bytes_moved", "peak_flops", "bandwidth", "ridge_point", "precision", "batch_size", "hardware", "model",
-              "memory_available"):
+    for f in (
+        "latency",
+        "throughput",
+        "bottleneck",
+        "mfu",
+        "arithmetic_intensity",
+        "latency_compute",
+        "latency_memory",
+        "latency_overhead",
+        "memory_footprint",
+        "feasible",
+        "energy",
+        "flops",
+        "bytes_moved",
+        "peak_flops",
+        "bandwidth",
+        "ridge_point",
+        "precision",
+        "batch_size",
+        "hardware",
+        "model",
+        "memory_available",
+    ):
         assert f in d
     assert "ResNet-50" in p.summary() and "Memory Wall: Passed" in str(p.constraint_trace)
     assert p.energy_per_inference == p.energy
@@ -218,13 +245,13 @@ def test_bert_large_is_a_forward_pass_over_all_tokens():
     flops = 2 * matmul * 384 + 4 * 24 * 384**2 * 1024
     assert flops == pytest.approx(247.88e9, rel=1e-4)
     assert p.flops.to("FLOP").magnitude == pytest.approx(flops, rel=1e-12)
-    assert 0.9 * 260e9 < flops < 1.1 * 260e9                              # the issue's ~260 GFLOP
+    assert 0.9 * 260e9 < flops < 1.1 * 260e9  # the issue's ~260 GFLOP
     assert p.phase == "forward" and p.bottleneck == "Compute"
     # weights once + every layer reads and writes the 384 x 1024 residual stream (16-bit)
     moved = matmul * 2 + 2 * 384 * 24 * 1024 * 2
     assert p.bytes_moved.to("B").magnitude == pytest.approx(moved, rel=1e-12)
     assert ms(p.latency_compute) == pytest.approx(flops / FP16 * 1e3, rel=1e-9)
-    assert solver.solve(BERT_LARGE, H100).seq_len == 512                  # default: the whole max_seq_len
+    assert solver.solve(BERT_LARGE, H100).seq_len == 512  # default: the whole max_seq_len
     assert solver.solve(BERT_LARGE, H100, seq_len=384, phase="prefill").to_dict() == p.to_dict()
     with pytest.raises(mlsysim.InvalidInputError, match="encoder"):
         solver.solve(BERT_LARGE, H100, seq_len=384, phase="decode")
@@ -235,7 +262,7 @@ def test_decoder_prefill_phase_hand_numbers():
     p = solver.solve(LLAMA8, H100, batch_size=1, seq_len=2048, phase="prefill")
     flops = 2 * P8_MATMUL * 2048 + 2 * 32 * 2048**2 * 4096
     assert p.phase == "prefill" and p.flops.to("FLOP").magnitude == pytest.approx(flops, rel=1e-12)
-    moved = P8_MATMUL * 2 + 2048 * KV8 + 2 * 2048 * 32 * 4096 * 2      # weights, KV written, residual stream
+    moved = P8_MATMUL * 2 + 2048 * KV8 + 2 * 2048 * 32 * 4096 * 2  # weights, KV written, residual stream
     assert p.bytes_moved.to("B").magnitude == pytest.approx(moved, rel=1e-12)
     assert p.bottleneck == "Compute" and ms(p.latency_compute) == pytest.approx(flops / FP16 * 1e3, rel=1e-9)
     # the default phase is one decode step, as before

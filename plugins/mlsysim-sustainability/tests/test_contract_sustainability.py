@@ -27,21 +27,34 @@ class TestSustainabilityContract(SolverContract):
         return {
             "fleet": (catalog_values("clusters") + extreme_fleets(), True),
             "duration_days": (num(1e-9, 1e5) + qnum(1e-6, 1e6, "h"), True),
-            "datacenter": (catalog_values("datacenters") + grids, True), "mfu": (num(0, 1), False),
+            "datacenter": (catalog_values("datacenters") + grids, True),
+            "mfu": (num(0, 1), False),
             "embodied_carbon_per_device": (num(0, 1e4) + qnum(0, 1e4, "kg"), False),
-            "utilization": (num(0, 1), False), "grid": (grids, False), "pue": (num(1, 3), False),
-            "wue": (num(0, 10) + qnum(0, 10, "L/kWh"), False), "embodied": ([True, False], False),
-            "service_life_years": (num(0.1, 20), False), "workload": (impostor_results(CONSUMED), False),
-            "tokens_per_query": (num(1, 1e5), False), "queries": (num(0, 1e12), False),
+            "utilization": (num(0, 1), False),
+            "grid": (grids, False),
+            "pue": (num(1, 3), False),
+            "wue": (num(0, 10) + qnum(0, 10, "L/kWh"), False),
+            "embodied": ([True, False], False),
+            "service_life_years": (num(0.1, 20), False),
+            "workload": (impostor_results(CONSUMED), False),
+            "tokens_per_query": (num(1, 1e5), False),
+            "queries": (num(0, 1e12), False),
             "steps": (ints(1, 10**7), False),
         }
 
     def examples(self):
         dc = list(DC)[0]
-        return [dict(fleet=C.Research_256, duration_days=30, datacenter=dc),
-                dict(fleet=C.Research_256, duration_days=365, datacenter=dc, utilization=0.5)]
+        return [
+            dict(fleet=C.Research_256, duration_days=30, datacenter=dc),
+            dict(fleet=C.Research_256, duration_days=365, datacenter=dc, utilization=0.5),
+        ]
 
     def sweep_grid(self):
         dc = list(DC)[0]
-        return dict(fleet=[C.Research_256, C.Frontier_8K], duration_days=[1, 30, 0, 365.5], datacenter=dc,
-                    utilization=[0.2, 1.0, 1.5], pue=[None, 1.1])
+        return dict(
+            fleet=[C.Research_256, C.Frontier_8K],
+            duration_days=[1, 30, 0, 365.5],
+            datacenter=dc,
+            utilization=[0.2, 1.0, 1.5],
+            pue=[None, 1.1],
+        )

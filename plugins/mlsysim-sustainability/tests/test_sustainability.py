@@ -12,24 +12,20 @@ from mlsysim_sustainability import SustainabilityModel, SustainabilityResult
 
 import mlsysim
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.types import (
-    ComputeCore,
-    Datacenter,
-    Fleet,
-    GridProfile,
-    HardwareNode,
-    MemoryHierarchy,
-    Node,
-)
+from mlsysim_core.types import ComputeCore, Datacenter, Fleet, GridProfile, HardwareNode, MemoryHierarchy, Node
 from mlsysim_core.units import Q_
 
 HW = HardwareNode(
-    name="TestGPU", compute=ComputeCore(precision_flops={"bf16": "1000 TFLOP/s"}, default_precision="bf16"),
-    memory=MemoryHierarchy(capacity="80 GB", bandwidth="3 TB/s"), tdp="700 W", embodied_carbon="150 kg",
+    name="TestGPU",
+    compute=ComputeCore(precision_flops={"bf16": "1000 TFLOP/s"}, default_precision="bf16"),
+    memory=MemoryHierarchy(capacity="80 GB", bandwidth="3 TB/s"),
+    tdp="700 W",
+    embodied_carbon="150 kg",
 )
 NODE = Node(name="TestNode", accelerator=HW, accelerators_per_node=8, power_max="10 kW", power_idle="2 kW")
-GRID = GridProfile(name="TestGrid", carbon_intensity="400 g/kWh", water_intensity="3 L/kWh",
-                   typical_pue=1.5, typical_wue="1.8 L/kWh")
+GRID = GridProfile(
+    name="TestGrid", carbon_intensity="400 g/kWh", water_intensity="3 L/kWh", typical_pue=1.5, typical_wue="1.8 L/kWh"
+)
 DC = Datacenter(name="TestDC", grid=GRID, pue=1.2, wue="0.5 L/kWh")
 FLEET = Fleet(name="TestFleet", node=NODE, count=10, datacenter=DC)
 M = SustainabilityModel()
@@ -56,7 +52,11 @@ def test_hand_derived_energy_carbon_water():
     assert r.pue == 1.2 and r.wue.to("L/kWh").magnitude == pytest.approx(0.5)
     assert r.carbon_intensity.to("g/kWh").magnitude == pytest.approx(400)
     assert (r.region_name, r.datacenter_name, r.pue_source, r.embodied_source) == (
-        "TestGrid", "TestDC", "datacenter", "catalog")
+        "TestGrid",
+        "TestDC",
+        "datacenter",
+        "catalog",
+    )
     assert r.offsite_water_known is True
     # upstream names
     assert r.carbon_footprint_kg == pytest.approx(26265.6 + EMB) and isinstance(r.carbon_footprint_kg, float)
@@ -166,8 +166,14 @@ def test_energy_per_query():
 def test_energy_carbon_water_linear_in_duration(days, k, u):
     a = M.solve(FLEET, days, utilization=u)
     b = M.solve(FLEET, days * k, utilization=u)
-    for f in ("it_energy", "facility_energy", "operational_carbon", "embodied_carbon", "carbon_footprint",
-              "water_usage"):
+    for f in (
+        "it_energy",
+        "facility_energy",
+        "operational_carbon",
+        "embodied_carbon",
+        "carbon_footprint",
+        "water_usage",
+    ):
         assert getattr(b, f).magnitude == pytest.approx(k * getattr(a, f).magnitude, rel=1e-9)
     for v in a.to_dict().values():
         if isinstance(v, dict):
@@ -186,21 +192,24 @@ def test_cleaner_grid_never_emits_more(c1, c2, pue, u):
     assert a.facility_energy == b.facility_energy  # the grid does not change the energy
 
 
-@pytest.mark.parametrize("kwargs, argument", [
-    ({"duration_days": 0}, "duration_days"),
-    ({"duration_days": -1}, "duration_days"),
-    ({"duration_days": "30"}, "duration_days"),
-    ({"utilization": 1.1}, "utilization"),
-    ({"mfu": -0.1}, "mfu"),
-    ({"pue": 0.9}, "pue"),
-    ({"wue": -1}, "wue"),
-    ({"embodied_carbon_per_device": -5}, "embodied_carbon_per_device"),
-    ({"embodied": "yes"}, "embodied"),
-    ({"service_life_years": 0}, "service_life_years"),
-    ({"datacenter": "Quebec"}, "datacenter"),
-    ({"grid": "Atlantis"}, "grid"),
-    ({"datacenter": 1.2}, "datacenter"),
-])
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"duration_days": 0}, "duration_days"),
+        ({"duration_days": -1}, "duration_days"),
+        ({"duration_days": "30"}, "duration_days"),
+        ({"utilization": 1.1}, "utilization"),
+        ({"mfu": -0.1}, "mfu"),
+        ({"pue": 0.9}, "pue"),
+        ({"wue": -1}, "wue"),
+        ({"embodied_carbon_per_device": -5}, "embodied_carbon_per_device"),
+        ({"embodied": "yes"}, "embodied"),
+        ({"service_life_years": 0}, "service_life_years"),
+        ({"datacenter": "Quebec"}, "datacenter"),
+        ({"grid": "Atlantis"}, "grid"),
+        ({"datacenter": 1.2}, "datacenter"),
+    ],
+)
 def test_bad_input_names_argument_and_range(kwargs, argument):
     kw = {"duration_days": 30, **kwargs}
     with pytest.raises(InvalidInputError) as e:
@@ -304,11 +313,13 @@ def test_llama31_model_card_emissions(model):
     gpu_hours, tco2 = CARD_ROWS[model]
     implied = CARD_TOTAL[1] * 1e6 / (CARD_TOTAL[0] * 700.0 / 1000.0)  # g/kWh
     fleet = mlsysim.Systems.Clusters.Llama3_16K  # 16,384 H100, TDP 700 W from the catalog
-    grid = GridProfile(name="Llama 3.1 card, implied", carbon_intensity=f"{implied} g/kWh", typical_pue=1.1,
-                       typical_wue="0 L/kWh")
+    grid = GridProfile(
+        name="Llama 3.1 card, implied", carbon_intensity=f"{implied} g/kWh", typical_pue=1.1, typical_wue="0 L/kWh"
+    )
     n = fleet.count * fleet.node.accelerators_per_node
-    r = M.solve(fleet, mlsysim.Q_(gpu_hours / n, "h"), datacenter=grid, utilization=1.0,
-                boundary="accelerator", embodied=False)
+    r = M.solve(
+        fleet, mlsysim.Q_(gpu_hours / n, "h"), datacenter=grid, utilization=1.0, boundary="accelerator", embodied=False
+    )
     assert fleet.node.accelerator.tdp.to("W").magnitude == 700
     # each row from the total's intensity: within the card's rounding (GPU hours to 3 s.f.)
     assert r.carbon_footprint.to("t").magnitude == pytest.approx(tco2, rel=0.015)
@@ -319,21 +330,28 @@ def test_llama31_model_card_emissions(model):
 def test_total_of_card_is_exact():
     fleet = mlsysim.Systems.Clusters.Llama3_16K
     n = fleet.count * fleet.node.accelerators_per_node
-    grid = GridProfile(name="card", carbon_intensity=f"{11390e6 / (39.3e6 * 0.7)} g/kWh", typical_pue=1.0,
-                       typical_wue="0 L/kWh")
-    r = M.solve(fleet, mlsysim.Q_(39.3e6 / n, "h"), datacenter=grid, utilization=1.0, boundary="accelerator",
-                embodied=False)
+    grid = GridProfile(
+        name="card", carbon_intensity=f"{11390e6 / (39.3e6 * 0.7)} g/kWh", typical_pue=1.0, typical_wue="0 L/kWh"
+    )
+    r = M.solve(
+        fleet, mlsysim.Q_(39.3e6 / n, "h"), datacenter=grid, utilization=1.0, boundary="accelerator", embodied=False
+    )
     assert r.energy.to("MWh").magnitude == pytest.approx(39.3e6 * 0.7 / 1000)
     assert r.carbon_footprint.to("t").magnitude == pytest.approx(11390.0, rel=1e-9)
 
 
 def test_sweep_matches_solve_per_boundary():
-    sw = SustainabilityModel.sweep(fleet=FLEET, duration_days=[1.0, 30.0], utilization=[0.2, 0.9],
-                                   boundary=["accelerator", "it", "facility"])
+    sw = SustainabilityModel.sweep(
+        fleet=FLEET, duration_days=[1.0, 30.0], utilization=[0.2, 0.9], boundary=["accelerator", "it", "facility"]
+    )
     assert sw.valid.all()
     got = sorted(sw.si("energy"))
-    want = sorted(M.solve(FLEET, d, utilization=u, boundary=b).si("energy")
-                  for d in (1.0, 30.0) for u in (0.2, 0.9) for b in ("accelerator", "it", "facility"))
+    want = sorted(
+        M.solve(FLEET, d, utilization=u, boundary=b).si("energy")
+        for d in (1.0, 30.0)
+        for u in (0.2, 0.9)
+        for b in ("accelerator", "it", "facility")
+    )
     assert got == pytest.approx(want)
 
 
@@ -342,8 +360,10 @@ def test_cli_boundary():
 
     from mlsysim_cli import main
 
-    out = CliRunner().invoke(main, ["carbon", "Research_256", "--days", "30", "--datacenter", "Quebec",
-                                    "--boundary", "accelerator", "--json"])
+    out = CliRunner().invoke(
+        main,
+        ["carbon", "Research_256", "--days", "30", "--datacenter", "Quebec", "--boundary", "accelerator", "--json"],
+    )
     assert out.exit_code == 0, out.output
     import json
 

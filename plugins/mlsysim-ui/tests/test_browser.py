@@ -110,7 +110,8 @@ def value(driver, field: str, solver: str | None = None) -> float:
 def charts_drawn(driver, scope: str = "#answer") -> int:
     """Charts plotly has drawn (each draws into its own svg)."""
     return driver.execute_script(
-        "return [...document.querySelectorAll(arguments[0] + ' .chart')].filter(c => c.querySelector('.main-svg')).length",
+        "return [...document.querySelectorAll(arguments[0] + ' .chart')]"
+        ".filter(c => c.querySelector('.main-svg')).length",
         scope,
     )
 

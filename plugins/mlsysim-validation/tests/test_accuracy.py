@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from mlsysim_validation import GROUPS, load_measurements, recorded_errors, run, upstream_errors
-from mlsysim_validation.harness import added_measurements
 from mlsysim_validation import points as P
+from mlsysim_validation.harness import added_measurements
 
 #: Slack on a recorded median (absolute, in units of relative error: 0.005 = half a percentage point).
 TOLERANCE = 0.005
@@ -34,7 +33,8 @@ def test_median_error_does_not_grow(report, group):
     s = report.summary()[group]
     assert s["counted"] >= rec["counted"], f"group {group}: {s['counted']} points counted, {rec['counted']} recorded"
     assert s["median_abs_error"] <= rec["median_abs_error"] + TOLERANCE, (
-        f"group {group}: median |error| {s['median_abs_error']:.3f} > recorded {rec['median_abs_error']:.3f}")
+        f"group {group}: median |error| {s['median_abs_error']:.3f} > recorded {rec['median_abs_error']:.3f}"
+    )
 
 
 def test_no_mapping_fails_and_every_skip_has_a_reason(report):

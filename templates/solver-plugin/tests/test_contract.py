@@ -16,9 +16,12 @@ class TestArithmeticIntensityContract(SolverContract):
     readme = Path(__file__).parents[1] / "README.md"
 
     def arguments(self):
-        return {"hardware": (catalog_values("hardware") + extreme_hardware(), True),
-                "flops": (qnum(1, 1e18, "FLOP"), True), "bytes_moved": (qnum(1, 1e15, "B"), True),
-                "precision": (precisions(), False)}
+        return {
+            "hardware": (catalog_values("hardware") + extreme_hardware(), True),
+            "flops": (qnum(1, 1e18, "FLOP"), True),
+            "bytes_moved": (qnum(1, 1e15, "B"), True),
+            "precision": (precisions(), False),
+        }
 
     def examples(self):
         return [dict(hardware=H.H100, flops=qnum(1e9, 1e9, "FLOP")[0], bytes_moved=qnum(1e8, 1e8, "B")[0])]

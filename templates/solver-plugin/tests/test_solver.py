@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from mlsysim_arithmetic_intensity import ArithmeticIntensityModel
 
 import mlsysim
-from mlsysim_arithmetic_intensity import ArithmeticIntensityModel
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.types import ComputeCore, HardwareNode, MemoryHierarchy
 from mlsysim_core.units import Q_
@@ -15,7 +15,8 @@ from mlsysim_core.units import Q_
 # A made-up part with round numbers, so the expected values are easy to check by hand:
 # 100 TFLOP/s (fp16), 200 TFLOP/s (fp8), 1 TB/s -> ridge point 100 FLOP/B at fp16.
 CHIP = HardwareNode(
-    name="Round chip", source="test",
+    name="Round chip",
+    source="test",
     compute=ComputeCore(precision_flops={"fp16": "100 TFLOP/s", "fp8": "200 TFLOP/s"}, default_precision="fp16"),
     memory=MemoryHierarchy(capacity="16 GB", bandwidth="1 TB/s"),
 )
@@ -45,8 +46,9 @@ def test_catalog_h100_square_gemm():
     # 4096^3 GEMM in bf16: 2*4096^3 FLOP over 3 * 4096^2 * 2 B -> I = 4096/3 = 1365.3 FLOP/B;
     # H100 ridge = 989.5e12 / 3.35e12 = 295.4 FLOP/B -> compute bound
     n = 4096
-    r = ArithmeticIntensityModel().solve(mlsysim.Hardware.Cloud.H100, flops=Q_(2 * n**3, "FLOP"),
-                                         bytes_moved=Q_(3 * n * n * 2, "B"))
+    r = ArithmeticIntensityModel().solve(
+        mlsysim.Hardware.Cloud.H100, flops=Q_(2 * n**3, "FLOP"), bytes_moved=Q_(3 * n * n * 2, "B")
+    )
     assert r.intensity.magnitude == pytest.approx(n / 3)
     assert r.ridge_point.magnitude == pytest.approx(989.5 / 3.35, rel=1e-6)
     assert r.bottleneck == "Compute"
@@ -64,7 +66,7 @@ def test_attainable_never_exceeds_either_roof(flops, nbytes):
 def test_bad_inputs_name_the_argument():
     solve = ArithmeticIntensityModel().solve
     with pytest.raises(InvalidInputError, match="flops"):
-        solve(CHIP, flops=1e9, bytes_moved=Q_(1, "GB"))            # a bare number: unit unknown
+        solve(CHIP, flops=1e9, bytes_moved=Q_(1, "GB"))  # a bare number: unit unknown
     with pytest.raises(InvalidInputError, match="bytes_moved"):
         solve(CHIP, flops=Q_(1, "GFLOP"), bytes_moved=Q_(1, "s"))  # wrong dimension
     with pytest.raises(InvalidInputError, match="bytes_moved"):
@@ -88,8 +90,10 @@ def test_discovery_does_not_import_the_solver():
     import subprocess
     import sys
 
-    code = ("import sys, mlsysim_arithmetic_intensity.plugin as p; "
-            "print('mlsysim_arithmetic_intensity.solver' in sys.modules, p.mlsysim_solvers()[0].name)")
+    code = (
+        "import sys, mlsysim_arithmetic_intensity.plugin as p; "
+        "print('mlsysim_arithmetic_intensity.solver' in sys.modules, p.mlsysim_solvers()[0].name)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "ArithmeticIntensityModel"]
 
@@ -109,8 +113,10 @@ def test_command_and_sweep_through_the_public_cli_api():
     assert d["solver"] == "ArithmeticIntensityModel" and d["inputs"]["hardware"] == "H100"
     assert d["result"]["bottleneck"] == "Memory"
     assert d["result"]["attainable_flops"] == {"value": pytest.approx(33.5), "unit": "TFLOP/s"}
-    out = run(main, ["sweep", "arithmetic-intensity", "--hardware", "H100", "--flops", "1e9,1e12", "--bytes", "1e8",
-                     "--json", "-"])
+    out = run(
+        main,
+        ["sweep", "arithmetic-intensity", "--hardware", "H100", "--flops", "1e9,1e12", "--bytes", "1e8", "--json", "-"],
+    )
     assert out.exit_code == 0, out.output
     points = json.loads(out.stdout)["points"]
     assert [p["result"]["bottleneck"] for p in points] == ["Memory", "Compute"]

@@ -27,6 +27,14 @@ _LAZY = {
     "TensorParallelAcrossNodesWarning": ".solver",
 }
 
-__all__ = ["DistributedModel", "DistributedResult", "DistributedWarning", "MicrobatchWarning", "TensorParallelAcrossNodesWarning", "TrainingEfficiency", "TRAINING"]
+__all__ = [
+    "DistributedModel",
+    "DistributedResult",
+    "DistributedWarning",
+    "MicrobatchWarning",
+    "TensorParallelAcrossNodesWarning",
+    "TrainingEfficiency",
+    "TRAINING",
+]
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -85,7 +85,12 @@ TRAIN = SolverCommand(
             help="Pipeline schedule (default: interleaved with --v-stages > 1, else 1f1b).",
         ),
         Param("v_stages", "--v-stages", "int", 1, help="Model chunks per pipeline stage (interleaved schedule)."),
-        Param("fp8", "--fp8", "bool", help="on: FP8 GEMMs at the accelerator's fp8 peak (attention, LM head at --precision)."),
+        Param(
+            "fp8",
+            "--fp8",
+            "bool",
+            help="on: FP8 GEMMs at the accelerator's fp8 peak (attention, LM head at --precision).",
+        ),
         Param("tokens", "--tokens", "float", help="Training tokens, for time_to_train (e.g. 15e12)."),
         Param(
             "nodes",

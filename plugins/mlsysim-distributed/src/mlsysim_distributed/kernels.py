@@ -132,8 +132,9 @@ def model_state_bytes(params_total, params_expert, t, p, d, e, zero_stage, weigh
     return w, g, o
 
 
-def activation_bytes_per_layer(seq_len, micro_batch, hidden, heads, t, sequence_parallel=True,
-                               recompute="selective", bytes_scale=1.0):
+def activation_bytes_per_layer(
+    seq_len, micro_batch, hidden, heads, t, sequence_parallel=True, recompute="selective", bytes_scale=1.0
+):
     """Activation memory of one transformer layer for one micro-batch, in bytes.
 
     Korthikanti et al., "Reducing Activation Recomputation in Large Transformer Models", 2022,
@@ -187,8 +188,9 @@ def hierarchical_allreduce_time(message_bytes, n, local, bw_intra, lat_intra, bw
     flat = ring_allreduce_time(message_bytes, n, bw_inter, lat_inter)
     if local <= 1:
         return flat
-    hier = (2.0 * ring_reduce_scatter_time(message_bytes, local, bw_intra, lat_intra)
-            + ring_allreduce_time(message_bytes / local, n / local, bw_inter, lat_inter))
+    hier = 2.0 * ring_reduce_scatter_time(message_bytes, local, bw_intra, lat_intra) + ring_allreduce_time(
+        message_bytes / local, n / local, bw_inter, lat_inter
+    )
     return _min(hier, flat)
 
 
@@ -200,8 +202,9 @@ def dp_gradient_sync_time(dense_bytes, expert_bytes, d, e, local, bw_intra, lat_
     message in the gradient dtype) and, halved, for each all-gather / reduce-scatter of ZeRO-3."""
     t = hierarchical_allreduce_time(dense_bytes, d, local, bw_intra, lat_intra, bw_inter, lat_inter)
     if e > 1:
-        t = t + hierarchical_allreduce_time(expert_bytes, d / e, max(1.0, local / e), bw_intra, lat_intra,
-                                            bw_inter, lat_inter)
+        t = t + hierarchical_allreduce_time(
+            expert_bytes, d / e, max(1.0, local / e), bw_intra, lat_intra, bw_inter, lat_inter
+        )
     return t
 
 

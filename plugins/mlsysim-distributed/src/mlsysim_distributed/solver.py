@@ -77,9 +77,11 @@ def _efficiency(value: Any) -> TrainingEfficiency:
     network = getattr(value, "network", None)
     if compute is None or network is None:
         raise InvalidInputError(
-            "efficiency", value,
+            "efficiency",
+            value,
             "None, a compute efficiency in (0, 1], or an object with .compute and .network fractions "
-            "(mlsysim_distributed.TrainingEfficiency or mlsysim_core.efficiency.Efficiency)")
+            "(mlsysim_distributed.TrainingEfficiency or mlsysim_core.efficiency.Efficiency)",
+        )
     return TrainingEfficiency(compute=compute, network=network, overlap=getattr(value, "overlap", TRAINING.overlap))
 
 
@@ -171,9 +173,29 @@ class DistributedModel(Solver):
         """
         # an efficiency object of the caller's own class could change between calls: not cached
         prepare = _prepared if efficiency is None or type(efficiency) in _FROZEN_EFFICIENCY else _prepare
-        g = prepare(model, fleet, tp_size, pp_size, ep_size, precision, zero_stage, activation_recomputation,
-                    sequence_parallel, overlap_comm, overlap_efficiency, v_stages, efficiency, tokens, strict,
-                    grad_precision, master_precision, cp_size, cp_variant, schedule, fp8)
+        g = prepare(
+            model,
+            fleet,
+            tp_size,
+            pp_size,
+            ep_size,
+            precision,
+            zero_stage,
+            activation_recomputation,
+            sequence_parallel,
+            overlap_comm,
+            overlap_efficiency,
+            v_stages,
+            efficiency,
+            tokens,
+            strict,
+            grad_precision,
+            master_precision,
+            cp_size,
+            cp_variant,
+            schedule,
+            fp8,
+        )
         if g.warning:
             warnings.warn(g.warning, TensorParallelAcrossNodesWarning, stacklevel=2)
         B = _batch(batch_size, g)
@@ -188,8 +210,9 @@ class DistributedModel(Solver):
         reason = "" if f["feasible"] else _reason(g, f["memory_per_gpu"], f["activation_memory"])
         if reason and g.strict:
             raise InfeasibleError(f"DistributedModel: {reason}", required=f["memory_per_gpu"], available=g.cap)
-        return DistributedResult(**f, **g.fields, parallelism=dict(g.parallelism), infeasible_reason=reason,
-                                 notes=notes)
+        return DistributedResult(
+            **f, **g.fields, parallelism=dict(g.parallelism), infeasible_reason=reason, notes=notes
+        )
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): batch_size, microbatch_count and seq_len as
@@ -197,11 +220,29 @@ class DistributedModel(Solver):
         (for its first fractional point); with ``strict`` the first infeasible point raises."""
         a = args
         prepare = _prepared if a["efficiency"] is None or type(a["efficiency"]) in _FROZEN_EFFICIENCY else _prepare
-        g = prepare(a["model"], a["fleet"], a["tp_size"], a["pp_size"], a["ep_size"], a["precision"],
-                    a["zero_stage"], a["activation_recomputation"], a["sequence_parallel"], a["overlap_comm"],
-                    a["overlap_efficiency"], a["v_stages"], a["efficiency"], a["tokens"], a["strict"],
-                    a["grad_precision"], a["master_precision"], a["cp_size"], a["cp_variant"], a["schedule"],
-                    a["fp8"])
+        g = prepare(
+            a["model"],
+            a["fleet"],
+            a["tp_size"],
+            a["pp_size"],
+            a["ep_size"],
+            a["precision"],
+            a["zero_stage"],
+            a["activation_recomputation"],
+            a["sequence_parallel"],
+            a["overlap_comm"],
+            a["overlap_efficiency"],
+            a["v_stages"],
+            a["efficiency"],
+            a["tokens"],
+            a["strict"],
+            a["grad_precision"],
+            a["master_precision"],
+            a["cp_size"],
+            a["cp_variant"],
+            a["schedule"],
+            a["fp8"],
+        )
         if g.warning:
             warnings.warn(g.warning, TensorParallelAcrossNodesWarning, stacklevel=2)
         errors = PointErrors(n)
@@ -216,24 +257,34 @@ class DistributedModel(Solver):
         notes[:] = [g.notes] * n
         if fractional.any():
             i = int(np.argmax(fractional))
-            warnings.warn(_fractional_warning(int(np.broadcast_to(local, n)[i]), int(np.broadcast_to(m, n)[i]),
-                                              float(np.broadcast_to(mb, n)[i])), MicrobatchWarning, stacklevel=2)
-            notes[fractional] = _per_value(np.broadcast_to(mb, n)[fractional],
-                                           lambda x: (f"fractional micro-batch: {x:g} sequences",) + g.notes)
+            warnings.warn(
+                _fractional_warning(
+                    int(np.broadcast_to(local, n)[i]), int(np.broadcast_to(m, n)[i]), float(np.broadcast_to(mb, n)[i])
+                ),
+                MicrobatchWarning,
+                stacklevel=2,
+            )
+            notes[fractional] = _per_value(
+                np.broadcast_to(mb, n)[fractional], lambda x: (f"fractional micro-batch: {x:g} sequences",) + g.notes
+            )
         reason = np.full(n, "", dtype=object)
         infeasible = ok & ~np.broadcast_to(f["feasible"], n)
         if infeasible.any():
             total, acts = np.broadcast_to(f["memory_per_gpu"], n), np.broadcast_to(f["activation_memory"], n)
             if g.strict:
                 i = int(np.argmax(infeasible))
-                raise InfeasibleError(f"DistributedModel: {_reason(g, float(total[i]), float(acts[i]))}",
-                                      required=float(total[i]), available=g.cap)
+                raise InfeasibleError(
+                    f"DistributedModel: {_reason(g, float(total[i]), float(acts[i]))}",
+                    required=float(total[i]),
+                    available=g.cap,
+                )
             reason[infeasible] = _per_value(acts[infeasible], lambda x: _reason(g, g.state_memory + x, x))
         for name in ("global_batch_size", "local_batch_size", "microbatch_count", "seq_len"):
             if isinstance(f[name], np.ndarray):
                 f[name] = np.where(ok, f[name], 0).astype(np.int64)
-        f.update(g.fields, parallelism=g.parallelism, infeasible_reason=reason, notes=notes, valid=ok,
-                 error=errors.messages)
+        f.update(
+            g.fields, parallelism=g.parallelism, infeasible_reason=reason, notes=notes, valid=ok, error=errors.messages
+        )
         return f
 
 
@@ -246,17 +297,21 @@ def _per_value(values: np.ndarray, fn: Any) -> np.ndarray:
 
 
 def _fractional_warning(local: int, m: int, mb: float) -> str:
-    return (f"{local} sequences per data-parallel rank in {m} micro-batches gives micro-batches of {mb:g} "
-            f"sequences; priced as fractional micro-batches (same total work; bubble uses m={m}). "
-            f"Use microbatch_count dividing {local} for a realizable schedule.")
+    return (
+        f"{local} sequences per data-parallel rank in {m} micro-batches gives micro-batches of {mb:g} "
+        f"sequences; priced as fractional micro-batches (same total work; bubble uses m={m}). "
+        f"Use microbatch_count dividing {local} for a realizable schedule."
+    )
 
 
 def _reason(g: _Group, total: float, acts: float) -> str:
     """Why a configuration does not fit: memory per GPU against the accelerator's HBM."""
     cap = g.cap
-    return (f"needs {total / 1e9:.1f} GB per GPU (weights {g.w_mem / 1e9:.1f} + gradients {g.g_mem / 1e9:.1f} "
-            f"+ optimizer {g.o_mem / 1e9:.1f} + activations {acts / 1e9:.1f}) but {g.acc_name} has "
-            f"{cap / 1e9:.1f} GB: {total / cap:.2f}x, over by {(total - cap) / 1e9:.1f} GB")
+    return (
+        f"needs {total / 1e9:.1f} GB per GPU (weights {g.w_mem / 1e9:.1f} + gradients {g.g_mem / 1e9:.1f} "
+        f"+ optimizer {g.o_mem / 1e9:.1f} + activations {acts / 1e9:.1f}) but {g.acc_name} has "
+        f"{cap / 1e9:.1f} GB: {total / cap:.2f}x, over by {(total - cap) / 1e9:.1f} GB"
+    )
 
 
 def _dtype_bytes(name: str, dtype: Any) -> float:
@@ -281,8 +336,9 @@ def _schedule(schedule: Any, v: int) -> tuple[str, int]:
             raise InvalidInputError("v_stages", v, "an integer >= 2 for schedule='interleaved' (chunks per stage)")
         return schedule, v
     if v != 1 and v != chunks:
-        raise InvalidInputError("v_stages", v, f"1 (or {chunks}) for schedule={schedule!r}, which runs {chunks} "
-                                "chunk(s) per stage")
+        raise InvalidInputError(
+            "v_stages", v, f"1 (or {chunks}) for schedule={schedule!r}, which runs {chunks} chunk(s) per stage"
+        )
     return schedule, chunks
 
 
@@ -292,8 +348,10 @@ def _batch(batch_size: Any, g: _Group) -> int:
     d = g.d
     if B < d or B % d:
         raise InvalidInputError(
-            "batch_size", B, f"a multiple of dp={d} (N={g.N} / (tp*cp*pp={g.t * g.cp * g.p})), e.g. {d}, {2 * d}, "
-            f"{4 * d}")
+            "batch_size",
+            B,
+            f"a multiple of dp={d} (N={g.N} / (tp*cp*pp={g.t * g.cp * g.p})), e.g. {d}, {2 * d}, {4 * d}",
+        )
     return B
 
 
@@ -318,11 +376,67 @@ class _Group:
     """Checked arguments of one configuration but batch_size, microbatch_count and seq_len: the
     layout, links, per-layer work and model-state memory (SI floats)."""
 
-    __slots__ = ("cp", "cpv", "sched", "gemm_hw", "peak16", "peak_gemm", "bw_cp", "lat_cp", "kv_dim", "t", "p", "e", "v", "rc", "sp", "ov", "ov_frac", "eta_c", "peak", "N", "d", "transformer",
-                 "b_act", "P", "tokens", "strict", "bw_tp", "lat_tp", "bw_pp", "lat_pp", "bw_ep", "lat_ep", "L", "h",
-                 "a", "V", "head_params", "layer_params", "attn_dim", "P_exp", "k", "Ls", "n_coll", "default_seq",
-                 "fwd", "acts_per_sample", "dp_c", "dp_ag", "z3_mb", "w_mem", "g_mem", "o_mem", "state_memory", "cap", "acc_name", "notes",
-                 "warning", "parallelism", "fields")
+    __slots__ = (
+        "cp",
+        "cpv",
+        "sched",
+        "gemm_hw",
+        "peak16",
+        "peak_gemm",
+        "bw_cp",
+        "lat_cp",
+        "kv_dim",
+        "t",
+        "p",
+        "e",
+        "v",
+        "rc",
+        "sp",
+        "ov",
+        "ov_frac",
+        "eta_c",
+        "peak",
+        "N",
+        "d",
+        "transformer",
+        "b_act",
+        "P",
+        "tokens",
+        "strict",
+        "bw_tp",
+        "lat_tp",
+        "bw_pp",
+        "lat_pp",
+        "bw_ep",
+        "lat_ep",
+        "L",
+        "h",
+        "a",
+        "V",
+        "head_params",
+        "layer_params",
+        "attn_dim",
+        "P_exp",
+        "k",
+        "Ls",
+        "n_coll",
+        "default_seq",
+        "fwd",
+        "acts_per_sample",
+        "dp_c",
+        "dp_ag",
+        "z3_mb",
+        "w_mem",
+        "g_mem",
+        "o_mem",
+        "state_memory",
+        "cap",
+        "acc_name",
+        "notes",
+        "warning",
+        "parallelism",
+        "fields",
+    )
     cp: Any
     cpv: Any
     sched: Any
@@ -384,11 +498,29 @@ class _Group:
     fields: Any
 
 
-def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, precision: Any, zero_stage: Any,
-             activation_recomputation: Any, sequence_parallel: Any, overlap_comm: Any, overlap_efficiency: Any,
-             v_stages: Any, efficiency: Any, tokens: Any, strict: Any, grad_precision: Any = None,
-             master_precision: Any = "fp32", cp_size: Any = 1, cp_variant: Any = "ring", schedule: Any = None,
-             fp8: Any = False) -> _Group:
+def _prepare(
+    model: Any,
+    fleet: Any,
+    tp_size: Any,
+    pp_size: Any,
+    ep_size: Any,
+    precision: Any,
+    zero_stage: Any,
+    activation_recomputation: Any,
+    sequence_parallel: Any,
+    overlap_comm: Any,
+    overlap_efficiency: Any,
+    v_stages: Any,
+    efficiency: Any,
+    tokens: Any,
+    strict: Any,
+    grad_precision: Any = None,
+    master_precision: Any = "fp32",
+    cp_size: Any = 1,
+    cp_variant: Any = "ring",
+    schedule: Any = None,
+    fp8: Any = False,
+) -> _Group:
     """Check every argument but batch_size, microbatch_count and seq_len (errors name argument, value
     and valid range); ``warning``: the TensorParallelAcrossNodesWarning text, if any (the caller
     warns: a cached preparation warns on every call)."""
@@ -416,15 +548,19 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
     elif type(rc) is not str or rc not in RECOMPUTE:  # an array or a list made `in` raise
         raise InvalidInputError("activation_recomputation", rc, "one of 'selective', 'full', 'none' (or True/False)")
     G.rc = rc
-    G.sp = sequence_parallel if sequence_parallel is True or sequence_parallel is False else _bool(
-        "sequence_parallel", sequence_parallel)
+    G.sp = (
+        sequence_parallel
+        if sequence_parallel is True or sequence_parallel is False
+        else _bool("sequence_parallel", sequence_parallel)
+    )
     G.ov = overlap_comm if overlap_comm is True or overlap_comm is False else _bool("overlap_comm", overlap_comm)
     if strict is not True and strict is not False:
         _bool("strict", strict)
     G.strict = strict
     eff = _efficiency(efficiency)
-    G.ov_frac = eff.overlap if overlap_efficiency is None else number(
-        "overlap_efficiency", overlap_efficiency, 0.0, 1.0)
+    G.ov_frac = (
+        eff.overlap if overlap_efficiency is None else number("overlap_efficiency", overlap_efficiency, 0.0, 1.0)
+    )
     acc = fleet.node.accelerator
     precision, note = acc.precision_or_default(precision)
     notes: tuple = (note,) if note else ()
@@ -442,17 +578,24 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
     G.N = N = fleet.count * g
     tpp = t * cp * p  # ranks of one data-parallel replica: tp innermost, then cp, then pp
     if N % tpp:
-        raise InvalidInputError("tp_size*cp_size*pp_size" if cp > 1 else "tp_size*pp_size", tpp,
-                                f"a divisor of the fleet's {N} accelerators (tp_size={t}, cp_size={cp}, pp_size={p})")
+        raise InvalidInputError(
+            "tp_size*cp_size*pp_size" if cp > 1 else "tp_size*pp_size",
+            tpp,
+            f"a divisor of the fleet's {N} accelerators (tp_size={t}, cp_size={cp}, pp_size={p})",
+        )
     G.d = d = N // tpp
     G.transformer = transformer = isinstance(model, TransformerWorkload)
     if e > 1:
         if not (transformer and model.is_moe):
-            raise InvalidInputError("ep_size", e, "1 for a dense model (expert parallelism needs a MoE model "
-                                    "with experts > 1)")
+            raise InvalidInputError(
+                "ep_size", e, "1 for a dense model (expert parallelism needs a MoE model with experts > 1)"
+            )
         if d % e:
-            raise InvalidInputError("ep_size", e, f"a divisor of dp={d} (expert parallelism reuses data-parallel "
-                                    f"ranks: tp*pp*ep must divide N={N})")
+            raise InvalidInputError(
+                "ep_size",
+                e,
+                f"a divisor of dp={d} (expert parallelism reuses data-parallel ranks: tp*pp*ep must divide N={N})",
+            )
         if model.experts % e:
             raise InvalidInputError("ep_size", e, f"a divisor of the model's {model.experts} experts")
     if not transformer and (t > 1 or p > 1 or cp > 1):
@@ -465,8 +608,9 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
     if g > 1:
         bw_intra = node.si.intra_bandwidth
         if bw_intra is None:
-            raise InvalidInputError("fleet.node.intra_node", None,
-                                    f"an intra-node link (NetworkFabric) for a node of {g} accelerators")
+            raise InvalidInputError(
+                "fleet.node.intra_node", None, f"an intra-node link (NetworkFabric) for a node of {g} accelerators"
+            )
         bw_intra *= eta_n
     else:
         bw_intra = math.inf
@@ -477,8 +621,9 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
     if fleet.count > 1:
         fab = fleet.fabric
         if fab is None or node.nics_per_node < 1:
-            raise InvalidInputError("fleet.fabric", fab, "a NetworkFabric and nics_per_node >= 1 for a fleet of "
-                                    f"{fleet.count} nodes")
+            raise InvalidInputError(
+                "fleet.fabric", fab, f"a NetworkFabric and nics_per_node >= 1 for a fleet of {fleet.count} nodes"
+            )
         bw_nic = fab.si.bandwidth * node.nics_per_node / g * eta_n
         lat_inter, note = link_latency(fab, f"{fab.name} fabric")
         notes += (note,) if note else ()
@@ -495,8 +640,10 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
         local_dp = d * cp
     G.warning = None
     if t > g:
-        G.warning = (f"tp_size={t} is larger than a node ({g} accelerators): tensor-parallel all-reduces cross "
-                     f"the fabric ({bw_nic / eta_n / 1e9:g} GB/s per GPU instead of the intra-node link)")
+        G.warning = (
+            f"tp_size={t} is larger than a node ({g} accelerators): tensor-parallel all-reduces cross "
+            f"the fabric ({bw_nic / eta_n / 1e9:g} GB/s per GPU instead of the intra-node link)"
+        )
         G.bw_tp, G.lat_tp = bw_nic, lat_inter
         notes += ("tensor parallelism priced on the fabric",)
     else:
@@ -518,8 +665,9 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
 
     if transformer:
         si = model.si
-        G.default_seq = DEFAULT_SEQ_LEN if model.max_seq_len is None or model.max_seq_len > DEFAULT_SEQ_LEN \
-            else model.max_seq_len
+        G.default_seq = (
+            DEFAULT_SEQ_LEN if model.max_seq_len is None or model.max_seq_len > DEFAULT_SEQ_LEN else model.max_seq_len
+        )
         G.L, G.h, G.a = L, _, a = model.layers, model.hidden_dim, model.heads
         if p > L:
             raise InvalidInputError("pp_size", p, f"at most the model's {L} layers")
@@ -562,8 +710,21 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
     dcp = d * cp  # context-parallel ranks hold the same weights: gradients reduce and ZeRO shards over dp x cp
 
     def allreduce(bytes_per_param: float) -> float:
-        return K.dp_gradient_sync_time(dense * bytes_per_param, expert * bytes_per_param, dcp, e, local_dp, bw_intra,
-                                       lat_intra, bw_nic, lat_inter) if dcp > 1 else 0.0
+        return (
+            K.dp_gradient_sync_time(
+                dense * bytes_per_param,
+                expert * bytes_per_param,
+                dcp,
+                e,
+                local_dp,
+                bw_intra,
+                lat_intra,
+                bw_nic,
+                lat_inter,
+            )
+            if dcp > 1
+            else 0.0
+        )
 
     G.dp_ag = 0.0  # all-gather of the updated weights (ZeRO-1/2), overlappable with the next forward
     if zero_stage >= 3:  # per micro-batch: weights gathered for forward and backward, gradients scattered
@@ -581,12 +742,25 @@ def _prepare(model: Any, fleet: Any, tp_size: Any, pp_size: Any, ep_size: Any, p
     G.cap = acc.si.capacity
     G.acc_name = acc.name
     G.parallelism = {"dp": d, "tp": t, "pp": p, "ep": e, "cp": cp}  # copied per result (a dict is mutable)
-    G.fields = dict(precision=precision, zero_stage=zero_stage, grad_precision=grad_precision,
-                    master_precision=master_precision, state_bytes_per_param=b_w + b_g + b_opt, schedule=G.sched,
-                    cp_variant=G.cpv, fp8=fp8,
-                    activation_recomputation=rc, total_accelerators=N, fleet=fleet, model=model, efficiency=eff,
-                    weights_memory=G.w_mem, gradients_memory=G.g_mem, optimizer_memory=G.o_mem,
-                    memory_capacity=G.cap)
+    G.fields = dict(
+        precision=precision,
+        zero_stage=zero_stage,
+        grad_precision=grad_precision,
+        master_precision=master_precision,
+        state_bytes_per_param=b_w + b_g + b_opt,
+        schedule=G.sched,
+        cp_variant=G.cpv,
+        fp8=fp8,
+        activation_recomputation=rc,
+        total_accelerators=N,
+        fleet=fleet,
+        model=model,
+        efficiency=eff,
+        weights_memory=G.w_mem,
+        gradients_memory=G.g_mem,
+        optimizer_memory=G.o_mem,
+        memory_capacity=G.cap,
+    )
     return G
 
 
@@ -616,15 +790,19 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
         seconds_of_work = tokens_step * (L * layer_s + f_head / G.peak16)
         if cp > 1:
             attn_fwd = tok_mb * 4.0 * S * G.attn_dim / (rate * G.peak16)
-            moved, exposed = K.cp_kv_exchange_time(G.kv_dim * S * mb / t * b_act, cp, G.cpv, G.bw_cp, G.lat_cp,
-                                                   attn_fwd, 2.0 if G.rc == "full" else 1.0)
+            moved, exposed = K.cp_kv_exchange_time(
+                G.kv_dim * S * mb / t * b_act, cp, G.cpv, G.bw_cp, G.lat_cp, attn_fwd, 2.0 if G.rc == "full" else 1.0
+            )
             t_cp_mb, t_cp_exp_mb = Ls * moved, Ls * exposed
         else:
             t_cp_mb = t_cp_exp_mb = 0.0
         act_msg = tok_mb * h * b_act
         t_tp_mb = Ls * G.n_coll * K.ring_allreduce_time(act_msg, t, G.bw_tp, G.lat_tp) if t > 1 else 0.0
-        t_ep_mb = Ls * G.n_coll * K.all_to_all_time(act_msg * G.k / (t if G.sp else 1), e, G.bw_ep, G.lat_ep) \
-            if e > 1 else 0.0
+        t_ep_mb = (
+            Ls * G.n_coll * K.all_to_all_time(act_msg * G.k / (t if G.sp else 1), e, G.bw_ep, G.lat_ep)
+            if e > 1
+            else 0.0
+        )
         t_pp_mb = K.p2p_stage_time(act_msg / t, p, v, G.bw_pp, G.lat_pp) if p > 1 else 0.0
         per_layer = K.activation_bytes_per_layer(S, mb, h, G.a, t, G.sp if t > 1 else True, G.rc, b_act / 2.0) / cp
         out_bytes = 4.0 * S * mb * h / (t * cp) * (1.0 + G.V / h)
@@ -661,9 +839,11 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
     if G.ov:  # the gradient reduction hides behind the last micro-batch's backward; ZeRO-1/2's weight
         # all-gather behind the first forward (Megatron-LM --overlap-param-gather, FSDP forward prefetch);
         # ZeRO-3 prefetches each micro-batch's gathers behind that micro-batch's compute
-        dp_exp = (K.overlapped(G.dp_c, (2.0 / 3.0) * t_comp_mb, G.ov_frac)
-                  + K.overlapped(G.dp_ag, (1.0 / 3.0) * t_comp_mb, G.ov_frac)
-                  + m * K.overlapped(G.z3_mb, t_comp_mb, G.ov_frac))
+        dp_exp = (
+            K.overlapped(G.dp_c, (2.0 / 3.0) * t_comp_mb, G.ov_frac)
+            + K.overlapped(G.dp_ag, (1.0 / 3.0) * t_comp_mb, G.ov_frac)
+            + m * K.overlapped(G.z3_mb, t_comp_mb, G.ov_frac)
+        )
     else:
         dp_exp = dp_c
     exposed = tp_c + pp_exp + ep_exp + cp_exp + dp_exp
@@ -675,17 +855,37 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
         ttt = G.tokens / (tokens_step if tokens_step is not None else B * 1.0) * step
     thr = B / step
     return dict(
-        step_time=step, compute_latency=compute, ideal_step_time=ideal, pipeline_bubble_latency=bubble,
+        step_time=step,
+        compute_latency=compute,
+        ideal_step_time=ideal,
+        pipeline_bubble_latency=bubble,
         dp_communication_latency=dp_c,
-        dp_exposed_latency=dp_exp, tp_communication_latency=tp_c, pp_communication_latency=pp_c,
-        ep_communication_latency=ep_c, ep_exposed_latency=ep_exp, cp_communication_latency=cp_c,
-        cp_exposed_latency=cp_exp, communication_latency=dp_c + tp_c + pp_c + ep_c + cp_c,
-        exposed_communication_latency=exposed, time_to_train=ttt, throughput=thr,
+        dp_exposed_latency=dp_exp,
+        tp_communication_latency=tp_c,
+        pp_communication_latency=pp_c,
+        ep_communication_latency=ep_c,
+        ep_exposed_latency=ep_exp,
+        cp_communication_latency=cp_c,
+        cp_exposed_latency=cp_exp,
+        communication_latency=dp_c + tp_c + pp_c + ep_c + cp_c,
+        exposed_communication_latency=exposed,
+        time_to_train=ttt,
+        throughput=thr,
         tokens_per_second=thr * S if tokens_step is not None else None,
-        scaling_efficiency=ideal / step, bubble_fraction=bubble_fraction,
-        mfu=model_flops / (step * N * peak), hfu=hw_flops / (step * N * peak),
-        achieved_flops_per_gpu=hw_flops / (step * N), flops_per_step=model_flops, hardware_flops_per_step=hw_flops,
-        memory_per_gpu=total_mem, activation_memory=acts, memory_utilization=total_mem / G.cap,
-        feasible=total_mem <= G.cap, microbatch_count=m, micro_batch_size=mb, local_batch_size=local,
-        global_batch_size=B, seq_len=S,
+        scaling_efficiency=ideal / step,
+        bubble_fraction=bubble_fraction,
+        mfu=model_flops / (step * N * peak),
+        hfu=hw_flops / (step * N * peak),
+        achieved_flops_per_gpu=hw_flops / (step * N),
+        flops_per_step=model_flops,
+        hardware_flops_per_step=hw_flops,
+        memory_per_gpu=total_mem,
+        activation_memory=acts,
+        memory_utilization=total_mem / G.cap,
+        feasible=total_mem <= G.cap,
+        microbatch_count=m,
+        micro_batch_size=mb,
+        local_batch_size=local,
+        global_batch_size=B,
+        seq_len=S,
     )

@@ -15,8 +15,15 @@ def _factory():
 
 @hookimpl
 def mlsysim_solvers() -> list:
-    return [SolverSpec(name="EconomicsModel", factory=_factory, summary="Total cost of ownership (CapEx, OpEx, cost per GPU-hour and per token) of a fleet",
-                       consumes=CONSUMES, produces="EconomicsResult")]
+    return [
+        SolverSpec(
+            name="EconomicsModel",
+            factory=_factory,
+            summary="Total cost of ownership (CapEx, OpEx, cost per GPU-hour and per token) of a fleet",
+            consumes=CONSUMES,
+            produces="EconomicsResult",
+        )
+    ]
 
 
 @hookimpl

@@ -102,23 +102,38 @@ class EconomicsResult(UpstreamEnergyNames, Result):
     cloud_cost = measure("USD", doc="cloud_rate * accelerators * hours (if cloud_rate given)", optional=True)
     cloud_to_tco_ratio: float | None = attrs.field(default=None)
     cheaper: str | None = attrs.field(default=None)
-    breakeven = measure("day", doc="time after which buying beats renting (None: renting always cheaper)",
-                        optional=True)
+    breakeven = measure(
+        "day", doc="time after which buying beats renting (None: renting always cheaper)", optional=True
+    )
     tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
-    token_rate_basis: str | None = attrs.field(default=None, metadata={
-        "doc": "'request' (output tokens/s with the prompts' prefill included, continuous batching) or "
-               "'decode step' (a serving result without output_len: prefill not counted)"})
-    cost_per_million_tokens = measure("USD", doc="cost per hour / (tokens/s * 3600) * 1e6: per output token, the "
-                                      "whole request's cost on the request basis", optional=True)
+    token_rate_basis: str | None = attrs.field(
+        default=None,
+        metadata={
+            "doc": "'request' (output tokens/s with the prompts' prefill included, continuous batching) or "
+            "'decode step' (a serving result without output_len: prefill not counted)"
+        },
+    )
+    cost_per_million_tokens = measure(
+        "USD",
+        doc="cost per hour / (tokens/s * 3600) * 1e6: per output token, the whole request's cost on the request basis",
+        optional=True,
+    )
     input_tokens_per_second = measure("1/s", doc="fleet prompt tokens per second (request basis)", optional=True)
-    cost_per_million_input_tokens = measure("USD", doc="cost per hour * prefill share / (input tokens/s * 3600) "
-                                            "* 1e6 (request basis)", optional=True)
-    cost_per_million_output_tokens = measure("USD", doc="cost per hour * (1 - prefill share) / (output tokens/s "
-                                             "* 3600) * 1e6 (request basis)", optional=True)
-    cost_per_query = measure("USD", doc="cost_per_million_tokens * tokens_per_query / 1e6 (serving result), or "
-                             "cost per hour / (queries_per_second * 3600) (per-step result)", optional=True)
-    queries_per_second = measure("1/s", doc="fleet samples (queries) per second from a per-step result's throughput",
-                                 optional=True)
+    cost_per_million_input_tokens = measure(
+        "USD", doc="cost per hour * prefill share / (input tokens/s * 3600) * 1e6 (request basis)", optional=True
+    )
+    cost_per_million_output_tokens = measure(
+        "USD", doc="cost per hour * (1 - prefill share) / (output tokens/s * 3600) * 1e6 (request basis)", optional=True
+    )
+    cost_per_query = measure(
+        "USD",
+        doc="cost_per_million_tokens * tokens_per_query / 1e6 (serving result), or "
+        "cost per hour / (queries_per_second * 3600) (per-step result)",
+        optional=True,
+    )
+    queries_per_second = measure(
+        "1/s", doc="fleet samples (queries) per second from a per-step result's throughput", optional=True
+    )
     replica_accelerators: float | None = attrs.field(default=None)
     workload_time = measure("h", doc="wall time of the training run costed", optional=True)
     workload_cost = measure("USD", doc="cost of the training run (owned fleet)", optional=True)
@@ -151,8 +166,9 @@ def _price(name: str, value: Any, default: float | None, part: str, *, allow_zer
     if value is not None:
         return amount(name, value, USD, 1.0, "USD", low_open=not allow_zero)
     if default is None:
-        raise InvalidInputError(name, None, "a price in USD",
-                                f"{part} has no {name} in the catalog; pass {name}=Q_(..., 'USD')")
+        raise InvalidInputError(
+            name, None, "a price in USD", f"{part} has no {name} in the catalog; pass {name}=Q_(..., 'USD')"
+        )
     return default
 
 
@@ -220,8 +236,23 @@ class EconomicsModel(Solver):
         """
         # a workload that is not a (frozen) Result could change between calls: not cached
         prepare = _prepared if workload is None or isinstance(workload, Result) else _prepare
-        g = prepare(fleet, datacenter, grid, mfu, amortization_years, infrastructure_multiplier, maintenance_rate,
-                    unit_cost, host_cost, network_cost, pue, cloud_rate, workload, tokens_per_query, steps)
+        g = prepare(
+            fleet,
+            datacenter,
+            grid,
+            mfu,
+            amortization_years,
+            infrastructure_multiplier,
+            maintenance_rate,
+            unit_cost,
+            host_cost,
+            network_cost,
+            pue,
+            cloud_rate,
+            workload,
+            tokens_per_query,
+            steps,
+        )
         u = utilization_arg(utilization, mfu)
         t = duration_arg(duration_days, g.usage)
         price = _energy_price(kwh_price, g)
@@ -232,9 +263,23 @@ class EconomicsModel(Solver):
         as arrays, through solve()'s checks and :func:`_evaluate`."""
         a = args
         prepare = _prepared if a["workload"] is None or isinstance(a["workload"], Result) else _prepare
-        g = prepare(a["fleet"], a["datacenter"], a["grid"], a["mfu"], a["amortization_years"],
-                    a["infrastructure_multiplier"], a["maintenance_rate"], a["unit_cost"], a["host_cost"],
-                    a["network_cost"], a["pue"], a["cloud_rate"], a["workload"], a["tokens_per_query"], a["steps"])
+        g = prepare(
+            a["fleet"],
+            a["datacenter"],
+            a["grid"],
+            a["mfu"],
+            a["amortization_years"],
+            a["infrastructure_multiplier"],
+            a["maintenance_rate"],
+            a["unit_cost"],
+            a["host_cost"],
+            a["network_cost"],
+            a["pue"],
+            a["cloud_rate"],
+            a["workload"],
+            a["tokens_per_query"],
+            a["steps"],
+        )
         errors = PointErrors(n)
         u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
         t = checked(errors, "duration_days", vectors, a, lambda v: duration_arg(v, g.usage))
@@ -246,8 +291,23 @@ class EconomicsModel(Solver):
 class _Group:
     """Checked arguments of one configuration but utilization, duration and energy price (SI floats)."""
 
-    __slots__ = ("usage", "fleet", "grid", "life", "rate", "p_ue", "capex_acc", "capex_host", "capex_net",
-                 "capex_total", "pmax", "pidle", "cloud_rate", "tq", "fields")
+    __slots__ = (
+        "usage",
+        "fleet",
+        "grid",
+        "life",
+        "rate",
+        "p_ue",
+        "capex_acc",
+        "capex_host",
+        "capex_net",
+        "capex_total",
+        "pmax",
+        "pidle",
+        "cloud_rate",
+        "tq",
+        "fields",
+    )
     usage: Any
     fleet: Any
     grid: Any
@@ -265,10 +325,23 @@ class _Group:
     fields: Any
 
 
-def _prepare(fleet: Any, datacenter: Any, grid: Any, mfu: Any, amortization_years: Any,
-             infrastructure_multiplier: Any, maintenance_rate: Any, unit_cost: Any, host_cost: Any,
-             network_cost: Any, pue: Any, cloud_rate: Any, workload: Any, tokens_per_query: Any,
-             steps: Any) -> _Group:
+def _prepare(
+    fleet: Any,
+    datacenter: Any,
+    grid: Any,
+    mfu: Any,
+    amortization_years: Any,
+    infrastructure_multiplier: Any,
+    maintenance_rate: Any,
+    unit_cost: Any,
+    host_cost: Any,
+    network_cost: Any,
+    pue: Any,
+    cloud_rate: Any,
+    workload: Any,
+    tokens_per_query: Any,
+    steps: Any,
+) -> _Group:
     """Check every argument but utilization, duration_days and kwh_price; CapEx and the site."""
     g = _Group()
     g.fleet = fleet = check_fleet(fleet)
@@ -288,8 +361,12 @@ def _prepare(fleet: Any, datacenter: Any, grid: Any, mfu: Any, amortization_year
         g.p_ue = facility_pue(facility)
         pue_source = "datacenter" if isinstance(facility, Datacenter) else "grid typical_pue"
     else:
-        raise InvalidInputError("datacenter", None, "a Datacenter or GridProfile (for its PUE), or pue=",
-                                f"fleet {fleet.name!r} has no datacenter")
+        raise InvalidInputError(
+            "datacenter",
+            None,
+            "a Datacenter or GridProfile (for its PUE), or pue=",
+            f"fleet {fleet.name!r} has no datacenter",
+        )
 
     # --- CapEx
     node = fleet.node
@@ -304,19 +381,35 @@ def _prepare(fleet: Any, datacenter: Any, grid: Any, mfu: Any, amortization_year
     g.capex_net = c_net * mult
     g.capex_total = g.capex_acc + g.capex_host + g.capex_net
     g.pmax, g.pidle = node_power(fleet, DEFAULT_UTILIZATION)
-    g.cloud_rate = None if cloud_rate is None else amount(
-        "cloud_rate", cloud_rate, USD_PER_HOUR, 1.0 / HOUR_S, "USD per accelerator-hour")
+    g.cloud_rate = (
+        None
+        if cloud_rate is None
+        else amount("cloud_rate", cloud_rate, USD_PER_HOUR, 1.0 / HOUR_S, "USD per accelerator-hour")
+    )
     g.tq = None
     if w.tokens_per_second is not None and tokens_per_query is not None:
         g.tq = amount("tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
     g.fields = dict(
-        capex_total=g.capex_total, capex_accelerators=g.capex_acc, capex_hosts=g.capex_host,
-        capex_network=g.capex_net, pue=g.p_ue, amortization_years=g.life / YEAR_S, maintenance_rate=g.rate,
-        accelerators=n, nodes=nodes, region_name=g.grid.name if g.grid is not None else None,
-        datacenter_name=facility.name if isinstance(facility, Datacenter) else None, pue_source=pue_source,
-        cloud_rate=g.cloud_rate, replica_accelerators=w.replica_accelerators,
-        token_rate_basis=None if w.tokens_per_second is None else
-        "decode step" if w.prefill_time_share is None else "request")
+        capex_total=g.capex_total,
+        capex_accelerators=g.capex_acc,
+        capex_hosts=g.capex_host,
+        capex_network=g.capex_net,
+        pue=g.p_ue,
+        amortization_years=g.life / YEAR_S,
+        maintenance_rate=g.rate,
+        accelerators=n,
+        nodes=nodes,
+        region_name=g.grid.name if g.grid is not None else None,
+        datacenter_name=facility.name if isinstance(facility, Datacenter) else None,
+        pue_source=pue_source,
+        cloud_rate=g.cloud_rate,
+        replica_accelerators=w.replica_accelerators,
+        token_rate_basis=None
+        if w.tokens_per_second is None
+        else "decode step"
+        if w.prefill_time_share is None
+        else "request",
+    )
     return g
 
 
@@ -326,10 +419,14 @@ def _energy_price(kwh_price: Any, g: _Group) -> float:
         return amount("kwh_price", kwh_price, USD_PER_KWH, 1.0 / KWH_J, "USD/kWh")
     price = g.grid.si.electricity_price if g.grid is not None else None
     if price is None:
-        where_ = f"grid {g.grid.name!r} has no electricity_price" if g.grid is not None else \
-            f"fleet {g.fleet.name!r} has no datacenter and no grid was given"
-        raise InvalidInputError("kwh_price", None, "an electricity price in USD/kWh (number or Quantity)",
-                                f"{where_}; pass kwh_price=")
+        where_ = (
+            f"grid {g.grid.name!r} has no electricity_price"
+            if g.grid is not None
+            else f"fleet {g.fleet.name!r} has no datacenter and no grid was given"
+        )
+        raise InvalidInputError(
+            "kwh_price", None, "an electricity price in USD/kWh (number or Quantity)", f"{where_}; pass kwh_price="
+        )
     return price
 
 
@@ -391,12 +488,32 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any, make: Any, **extra: Any) ->
             wl_cloud = cr * w.accelerators * w.time
 
     return make(
-        capex=capex, opex_energy=opex_energy, opex_maintenance=opex_maint, opex=opex, tco=tco,
-        cost_per_gpu_hour=per_gpu_s, it_energy=e_it, facility_energy=e_fac, it_power=p_it,
-        electricity_price=price, duration=t, utilization=u, cloud_cost=cloud, cloud_to_tco_ratio=ratio_c,
-        cheaper=cheaper, breakeven=breakeven, tokens_per_second=fleet_tps, cost_per_million_tokens=per_million,
-        cost_per_query=per_query, queries_per_second=fleet_qps, workload_time=w.time, workload_cost=wl_cost,
-        input_tokens_per_second=fleet_in, cost_per_million_input_tokens=per_million_in,
+        capex=capex,
+        opex_energy=opex_energy,
+        opex_maintenance=opex_maint,
+        opex=opex,
+        tco=tco,
+        cost_per_gpu_hour=per_gpu_s,
+        it_energy=e_it,
+        facility_energy=e_fac,
+        it_power=p_it,
+        electricity_price=price,
+        duration=t,
+        utilization=u,
+        cloud_cost=cloud,
+        cloud_to_tco_ratio=ratio_c,
+        cheaper=cheaper,
+        breakeven=breakeven,
+        tokens_per_second=fleet_tps,
+        cost_per_million_tokens=per_million,
+        cost_per_query=per_query,
+        queries_per_second=fleet_qps,
+        workload_time=w.time,
+        workload_cost=wl_cost,
+        input_tokens_per_second=fleet_in,
+        cost_per_million_input_tokens=per_million_in,
         cost_per_million_output_tokens=per_million_out,
-        workload_cloud_cost=wl_cloud, **g.fields, **extra,
+        workload_cloud_cost=wl_cloud,
+        **g.fields,
+        **extra,
     )

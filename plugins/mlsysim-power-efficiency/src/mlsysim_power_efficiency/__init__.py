@@ -13,10 +13,7 @@ from mlsysim_core.lazy import lazy_exports
 if TYPE_CHECKING:
     from .solver import PowerEfficiencyModel, PowerEfficiencyResult
 
-_LAZY = {
-    "PowerEfficiencyModel": ".solver",
-    "PowerEfficiencyResult": ".solver",
-}
+_LAZY = {"PowerEfficiencyModel": ".solver", "PowerEfficiencyResult": ".solver"}
 
 __all__ = ["PowerEfficiencyModel", "PowerEfficiencyResult"]
 

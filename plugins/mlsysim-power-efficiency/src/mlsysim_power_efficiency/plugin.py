@@ -13,13 +13,15 @@ def _power_efficiency():
 
 @hookimpl
 def mlsysim_solvers() -> list:
-    return [SolverSpec(
-        name="PowerEfficiencyModel",
-        factory=_power_efficiency,
-        summary="dense peak TFLOP/s per kW of TDP for one accelerator",
-        consumes=("HardwareNode",),
-        produces="PowerEfficiencyResult",
-    )]
+    return [
+        SolverSpec(
+            name="PowerEfficiencyModel",
+            factory=_power_efficiency,
+            summary="dense peak TFLOP/s per kW of TDP for one accelerator",
+            consumes=("HardwareNode",),
+            produces="PowerEfficiencyResult",
+        )
+    ]
 
 
 @hookimpl

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import attrs
 
@@ -44,7 +44,7 @@ class PowerEfficiencyModel(Solver):
     consumes = (HardwareNode,)
     produces = PowerEfficiencyResult
 
-    def solve(self, hardware: HardwareNode, precision: Optional[str] = None) -> PowerEfficiencyResult:
+    def solve(self, hardware: HardwareNode, precision: str | None = None) -> PowerEfficiencyResult:
         validate.instance("hardware", hardware, HardwareNode)
         if precision is None:
             precision = hardware.compute.default_precision
@@ -53,10 +53,15 @@ class PowerEfficiencyModel(Solver):
         tdp = hardware.si.tdp
         if tdp is None:
             raise InvalidInputError(
-                "hardware", hardware.name, "hardware with a TDP (hardware.tdp is None for this part)",
+                "hardware",
+                hardware.name,
+                "hardware with a TDP (hardware.tdp is None for this part)",
                 detail="add one with attrs.evolve(hardware, tdp='700 W') or a catalog file",
             )
         return PowerEfficiencyResult(
-            device=hardware.name, precision=precision, peak_flops=peak, tdp=tdp,
+            device=hardware.name,
+            precision=precision,
+            peak_flops=peak,
+            tdp=tdp,
             flops_per_watt=flops_per_watt(peak, tdp),
         )

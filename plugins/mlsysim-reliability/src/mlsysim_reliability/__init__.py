@@ -31,6 +31,14 @@ _LAZY = {
     "young_interval": ".solver",
 }
 
-__all__ = ["ReliabilityModel", "ReliabilityResult", "young_interval", "daly_interval", "goodput", "DEFAULT_CHECKPOINT_S", "DEFAULT_RESTART_S"]
+__all__ = [
+    "ReliabilityModel",
+    "ReliabilityResult",
+    "young_interval",
+    "daly_interval",
+    "goodput",
+    "DEFAULT_CHECKPOINT_S",
+    "DEFAULT_RESTART_S",
+]
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

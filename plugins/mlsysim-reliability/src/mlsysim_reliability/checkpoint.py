@@ -32,8 +32,9 @@ class Checkpoint:
     storage: str
 
 
-def checkpoint_bytes(weights_per_gpu: float, optimizer_per_gpu: float, zero_stage: int, replica_gpus: int,
-                     gpus: int) -> tuple[float, float, int]:
+def checkpoint_bytes(
+    weights_per_gpu: float, optimizer_per_gpu: float, zero_stage: int, replica_gpus: int, gpus: int
+) -> tuple[float, float, int]:
     """(total bytes, bytes on the busiest writer, GPUs writing) of one checkpoint.
 
     w, o: weights and optimizer state one GPU holds; r = tp x pp GPUs of one replica, N GPUs in all.
@@ -48,8 +49,9 @@ def checkpoint_bytes(weights_per_gpu: float, optimizer_per_gpu: float, zero_stag
     return replica_gpus * (w + o), w + o, replica_gpus
 
 
-def write_time(total_bytes: float, per_gpu_bytes: float, gpus: int, gpus_per_node: int, aggregate_bw: Any,
-               node_bw: Any) -> float:
+def write_time(
+    total_bytes: float, per_gpu_bytes: float, gpus: int, gpus_per_node: int, aggregate_bw: Any, node_bw: Any
+) -> float:
     """Seconds to write a checkpoint: the slower of the shared system, total / aggregate bandwidth, and
     the busiest node, g x per-GPU bytes / node bandwidth (each where the tier states it)."""
     t = 0.0
@@ -73,8 +75,9 @@ def from_training(training: Any, storage: Any, asynchronous: bool = False) -> Ch
     need = ("weights_memory", "optimizer_memory", "zero_stage", "parallelism", "total_accelerators", "fleet")
     missing = [n for n in need if not hasattr(training, n)]
     if missing:
-        raise InvalidInputError("training", type(training).__name__,
-                                f"a DistributedModel result (it lacks {', '.join(missing)})")
+        raise InvalidInputError(
+            "training", type(training).__name__, f"a DistributedModel result (it lacks {', '.join(missing)})"
+        )
     if asynchronous is not True and asynchronous is not False:
         raise InvalidInputError("asynchronous_checkpoint", asynchronous, "True or False")
     par = training.parallelism
@@ -84,17 +87,29 @@ def from_training(training: Any, storage: Any, asynchronous: bool = False) -> Ch
     o = float(training.optimizer_memory.m_as("B"))
     total, per_gpu, writers = checkpoint_bytes(w, o, training.zero_stage, replica, n)
     node = training.fleet.node
-    t_write = write_time(total, per_gpu, writers, node.accelerators_per_node, storage.si.write_bandwidth,
-                         storage.si.node_write_bandwidth)
+    t_write = write_time(
+        total, per_gpu, writers, node.accelerators_per_node, storage.si.write_bandwidth, storage.si.node_write_bandwidth
+    )
     blocking = t_write
     if asynchronous:
         link = node.accelerator.interconnect
         if link is None:
-            raise InvalidInputError("asynchronous_checkpoint", True, f"False: {node.accelerator.name} has no host "
-                                    "link (host_link) in the catalog to copy its shard to host memory")
+            raise InvalidInputError(
+                "asynchronous_checkpoint",
+                True,
+                f"False: {node.accelerator.name} has no host "
+                "link (host_link) in the catalog to copy its shard to host memory",
+            )
         blocking = per_gpu / link.si.bandwidth
-    return Checkpoint(total_bytes=total, bytes_per_gpu=per_gpu, writing_gpus=writers, write_time=t_write,
-                      blocking_time=blocking, asynchronous=asynchronous, storage=storage.name)
+    return Checkpoint(
+        total_bytes=total,
+        bytes_per_gpu=per_gpu,
+        writing_gpus=writers,
+        write_time=t_write,
+        blocking_time=blocking,
+        asynchronous=asynchronous,
+        storage=storage.name,
+    )
 
 
 __all__ = ["Checkpoint", "checkpoint_bytes", "from_training", "write_time"]

@@ -22,8 +22,11 @@ def training_from_file(_: Any, path: str) -> Any:
         raise CliError("--from", f"{path}: not the JSON of `mlsysim train ... --json` ({exc})") from None
     if solver != "DistributedModel":
         raise CliError("--from", f"{path}: a {solver} result; expected the JSON of `mlsysim train ... --json`")
-    cmds = [c for _, c in host().call_hook("mlsysim_cli_commands", SolverCommand)
-            if isinstance(c, SolverCommand) and c.solver == solver]
+    cmds = [
+        c
+        for _, c in host().call_hook("mlsysim_cli_commands", SolverCommand)
+        if isinstance(c, SolverCommand) and c.solver == solver
+    ]
     if not cmds:
         raise CliError("--from", "the train command (mlsysim-distributed) is not installed")
     cmd = cmds[0]
@@ -36,8 +39,10 @@ def _by_cause(r: Any) -> tuple[list, list]:
     """Expected interruptions per cause during the job (``failures_by_cause``), largest first."""
     counts = r.failures_by_cause
     total = sum(counts.values())
-    rows = [[c, r.cause_kinds.get(c, ""), value(n), f"{100 * n / total:.1f} %"]
-            for c, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    rows = [
+        [c, r.cause_kinds.get(c, ""), value(n), f"{100 * n / total:.1f} %"]
+        for c, n in sorted(counts.items(), key=lambda kv: -kv[1])
+    ]
     return ["cause", "kind", "expected interruptions", "share"], rows + [["total", "", value(total), "100.0 %"]]
 
 
@@ -73,8 +78,14 @@ RELIABILITY = SolverCommand(
         ),
         Param("asynchronous_checkpoint", "--async-checkpoint", "bool", help="on: stall only for the copy to host."),
         Param("restart_time_s", "--restart-s", "float", help="Restart cost after a failure (s; default 300)."),
-        Param("scope", "--scope", "choice", "all", choices=("all", "hardware"),
-              help="Causes counted: all job interruptions (hardware, software, maintenance) or hardware only."),
+        Param(
+            "scope",
+            "--scope",
+            "choice",
+            "all",
+            choices=("all", "hardware"),
+            help="Causes counted: all job interruptions (hardware, software, maintenance) or hardware only.",
+        ),
     ),
     key_fields=(
         "fleet_mtbf",

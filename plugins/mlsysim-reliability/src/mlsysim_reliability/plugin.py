@@ -15,8 +15,15 @@ def _factory():
 
 @hookimpl
 def mlsysim_solvers() -> list:
-    return [SolverSpec(name="ReliabilityModel", factory=_factory, summary="Fleet MTBF, failure probability, Young/Daly checkpoint interval and goodput",
-                       consumes=CONSUMES, produces="ReliabilityResult")]
+    return [
+        SolverSpec(
+            name="ReliabilityModel",
+            factory=_factory,
+            summary="Fleet MTBF, failure probability, Young/Daly checkpoint interval and goodput",
+            consumes=CONSUMES,
+            produces="ReliabilityResult",
+        )
+    ]
 
 
 @hookimpl

@@ -78,16 +78,18 @@ class ReliabilityResult(Result):
     job_duration = measure("h", doc="failure-free compute time of the job (T)")
     checkpoint_time = measure("s", doc="checkpoint cost delta")
     restart_time = measure("s", doc="restart cost R (detect, reschedule, reload)")
-    checkpoint_bytes = measure("GB", doc="one checkpoint: weights + optimizer state (with training= and storage=)",
-                               optional=True)
+    checkpoint_bytes = measure(
+        "GB", doc="one checkpoint: weights + optimizer state (with training= and storage=)", optional=True
+    )
     checkpoint_write_time = measure("s", doc="writing one checkpoint to the storage (with storage=)", optional=True)
     checkpoint_storage: str = attrs.field(default="")  # the storage tier written to, '' without storage=
     nodes: int = attrs.field()
     mtbf_source: str = attrs.field()  # where the MTBF came from
     scope: str = attrs.field()  # "all" or "hardware": the causes fleet_mtbf counts
     fleet_mttf_all = measure("h", doc="fleet MTTF counting every cause (hardware, software, operations)")
-    fleet_mttf_hardware = measure("h", doc="fleet MTTF counting hardware causes only (None: no per-cause rates)",
-                                  optional=True)
+    fleet_mttf_hardware = measure(
+        "h", doc="fleet MTTF counting hardware causes only (None: no per-cause rates)", optional=True
+    )
     #: cause -> fleet interruptions per day, causes in scope; {"stated": 1 day / M} for a stated MTBF
     failure_rates_by_cause: Mapping = attrs.field()
     #: cause -> "hardware", "software" or "operations" ("unknown" for a stated MTBF)
@@ -122,8 +124,9 @@ def _time(name: str, value: Any, factor: float, what: str, *, allow_zero: bool =
         v = None
     x = float(v) if isinstance(v, Real) else math.nan  # None, an array or a complex fails the test below
     if not (x >= 0.0 if allow_zero else x > 0.0) or not math.isfinite(x):
-        raise InvalidInputError(name, value,
-                                f"a finite number {'>=' if allow_zero else '>'} 0 ({what}) or a time Quantity")
+        raise InvalidInputError(
+            name, value, f"a finite number {'>=' if allow_zero else '>'} 0 ({what}) or a time Quantity"
+        )
     return x
 
 
@@ -138,11 +141,19 @@ def _components_rate(components: Any, overrides: Mapping | None, node: Any) -> d
     parts = {c.part for c in components}
     for part in overrides or ():
         if part not in parts:
-            raise InvalidInputError("component_mttf", part, "a part of the node: " + (", ".join(sorted(parts)) or "none"),
-                                    "pass components= to add parts")
+            raise InvalidInputError(
+                "component_mttf",
+                part,
+                "a part of the node: " + (", ".join(sorted(parts)) or "none"),
+                "pass components= to add parts",
+            )
     if not components:
-        raise InvalidInputError("components", (), "component MTTFs for the node",
-                                f"node {node.name!r} lists no components; pass node_mtbf=, fleet_mtbf= or components=")
+        raise InvalidInputError(
+            "components",
+            (),
+            "component MTTFs for the node",
+            f"node {node.name!r} lists no components; pass node_mtbf=, fleet_mtbf= or components=",
+        )
     rates: dict = {}
     for c in components:
         if overrides is not None and c.part in overrides:
@@ -208,14 +219,29 @@ def goodput(tau: Any, delta: Any, restart: Any, mtbf: Any) -> Any:
         return math.exp(math.log(tau / mtbf) - r - x - math.log(-math.expm1(-max(x, 5e-324))))
     x, r, tau = np.broadcast_arrays(x, r, tau)
     normal = x + r < _LOG_MAX
-    g = np.where(x == 0.0, tau / ((tau + delta) * _exp(r)),
-                 np.where(normal, tau / (mtbf * _exp(np.where(normal, r, 0.0)) * _expm1(np.where(normal, x, 1.0))),
-                          _exp(_log(tau / mtbf) - r - x - _log(-_expm1(-np.maximum(x, 5e-324))))))
+    g = np.where(
+        x == 0.0,
+        tau / ((tau + delta) * _exp(r)),
+        np.where(
+            normal,
+            tau / (mtbf * _exp(np.where(normal, r, 0.0)) * _expm1(np.where(normal, x, 1.0))),
+            _exp(_log(tau / mtbf) - r - x - _log(-_expm1(-np.maximum(x, 5e-324)))),
+        ),
+    )
     return np.where((tau <= 0.0) | ~(x + r < math.inf), 0.0, g)
 
 
-def _evaluate(t: Any, delta: Any, restart: float, m: float, interval: float | None, nodes: int, source: str,
-              make: Any, **fixed: Any) -> Any:
+def _evaluate(
+    t: Any,
+    delta: Any,
+    restart: float,
+    m: float,
+    interval: float | None,
+    nodes: int,
+    source: str,
+    make: Any,
+    **fixed: Any,
+) -> Any:
     """Every field of the ReliabilityResult from checked SI inputs: the job time ``t`` and checkpoint
     cost ``delta`` are numbers (solve()) or arrays (a sweep); one code path. Returns ``make(**fields)``:
     the result (solve(), ``make=ReliabilityResult``) or columns (``make=dict``)."""
@@ -227,12 +253,25 @@ def _evaluate(t: Any, delta: Any, restart: float, m: float, interval: float | No
     g1 = 1.0 - delta / maximum(tau, 5e-324) - (0.5 * tau + restart) / m
     wall = where(g > 0.0, t / maximum(g, 5e-324), math.inf)
     return make(
-        fleet_mtbf=m, failures_per_day=1.0 / m, failure_probability=-_expm1(-e),
-        expected_failures=e, young_interval=young_interval(delta, m), daly_interval=tau_d,
-        optimal_checkpoint_interval=tau_d, checkpoint_interval=tau, goodput=g,
-        goodput_first_order=maximum(g1, 0.0), expected_completion_time=wall, expected_interruptions=wall / m,
-        job_duration=t, checkpoint_time=delta, restart_time=restart, node_mtbf=m * nodes, nodes=nodes,
-        mtbf_source=source, **fixed,
+        fleet_mtbf=m,
+        failures_per_day=1.0 / m,
+        failure_probability=-_expm1(-e),
+        expected_failures=e,
+        young_interval=young_interval(delta, m),
+        daly_interval=tau_d,
+        optimal_checkpoint_interval=tau_d,
+        checkpoint_interval=tau,
+        goodput=g,
+        goodput_first_order=maximum(g1, 0.0),
+        expected_completion_time=wall,
+        expected_interruptions=wall / m,
+        job_duration=t,
+        checkpoint_time=delta,
+        restart_time=restart,
+        node_mtbf=m * nodes,
+        nodes=nodes,
+        mtbf_source=source,
+        **fixed,
     )
 
 
@@ -292,9 +331,17 @@ class ReliabilityModel(Solver):
         """
         # a component_mttf dict or a components list can change between calls: not cached
         prepare = _prepared if component_mttf is None and components is None else _prepare
-        restart, m, source, interval, fixed = prepare(fleet, avg_recovery_time_s, restart_time_s, node_mtbf,
-                                                      fleet_mtbf, component_mttf, components, checkpoint_interval,
-                                                      scope)
+        restart, m, source, interval, fixed = prepare(
+            fleet,
+            avg_recovery_time_s,
+            restart_time_s,
+            node_mtbf,
+            fleet_mtbf,
+            component_mttf,
+            components,
+            checkpoint_interval,
+            scope,
+        )
         t = _job_time(job_duration_hours)
         ck = _checkpoint(training, storage, asynchronous_checkpoint)
         delta = _delta(checkpoint_time_s, ck)
@@ -308,9 +355,17 @@ class ReliabilityModel(Solver):
         a = args
         fleet = a["fleet"]
         prepare = _prepared if a["component_mttf"] is None and a["components"] is None else _prepare
-        restart, m, source, interval, fixed = prepare(fleet, a["avg_recovery_time_s"], a["restart_time_s"],
-                                                      a["node_mtbf"], a["fleet_mtbf"], a["component_mttf"],
-                                                      a["components"], a["checkpoint_interval"], a["scope"])
+        restart, m, source, interval, fixed = prepare(
+            fleet,
+            a["avg_recovery_time_s"],
+            a["restart_time_s"],
+            a["node_mtbf"],
+            a["fleet_mtbf"],
+            a["component_mttf"],
+            a["components"],
+            a["checkpoint_interval"],
+            a["scope"],
+        )
         errors = PointErrors(n)
         t = checked(errors, "job_duration_hours", vectors, a, _job_time)
         ck = _checkpoint(a["training"], a["storage"], a["asynchronous_checkpoint"])
@@ -338,8 +393,13 @@ def _checkpoint(training: Any, storage: Any, asynchronous: Any) -> Checkpoint | 
         return None
     if training is None or storage is None:
         name, value = ("training", training) if training is None else ("storage", storage)
-        raise InvalidInputError(name, value, "given together with " + ("storage=" if name == "training" else
-                                                                     "training=") + " (the checkpoint needs both)")
+        raise InvalidInputError(
+            name,
+            value,
+            "given together with "
+            + ("storage=" if name == "training" else "training=")
+            + " (the checkpoint needs both)",
+        )
     return from_training(training, storage, asynchronous)
 
 
@@ -348,8 +408,9 @@ def _delta(value: Any, ck: Checkpoint | None) -> float:
     if ck is None:
         return _checkpoint_time(DEFAULT_CHECKPOINT_S if value is None else value)
     if value is not None:
-        raise InvalidInputError("checkpoint_time_s", value, "None when storage= is given (derived from the "
-                                "training state and the storage)")
+        raise InvalidInputError(
+            "checkpoint_time_s", value, "None when storage= is given (derived from the training state and the storage)"
+        )
     return ck.blocking_time
 
 
@@ -357,8 +418,17 @@ def _checkpoint_fields(ck: Checkpoint) -> dict:
     return dict(checkpoint_bytes=ck.total_bytes, checkpoint_write_time=ck.write_time, checkpoint_storage=ck.storage)
 
 
-def _prepare(fleet: Any, avg_recovery_time_s: Any, restart_time_s: Any, node_mtbf: Any, fleet_mtbf: Any,
-             component_mttf: Any, components: Any, checkpoint_interval: Any, scope: Any = "all") -> tuple:
+def _prepare(
+    fleet: Any,
+    avg_recovery_time_s: Any,
+    restart_time_s: Any,
+    node_mtbf: Any,
+    fleet_mtbf: Any,
+    component_mttf: Any,
+    components: Any,
+    checkpoint_interval: Any,
+    scope: Any = "all",
+) -> tuple:
     """Check every argument but the job time and checkpoint cost; returns (restart R in s, fleet
     MTBF M in s (of the causes in ``scope``), where M came from, the interval assessed in s or None
     for Daly's, the result fields fixed by these arguments: scope, MTTF both ways, rates by cause)."""
@@ -368,12 +438,23 @@ def _prepare(fleet: Any, avg_recovery_time_s: Any, restart_time_s: Any, node_mtb
         hint = " (look it up, e.g. mlsysim.Systems.Clusters.Frontier_8K)" if isinstance(fleet, str) else ""
         raise InvalidInputError("fleet", fleet, "a Fleet (Cluster)" + hint)
     if restart_time_s is not None and avg_recovery_time_s is not None:
-        raise InvalidInputError("avg_recovery_time_s", avg_recovery_time_s,
-                                "None when restart_time_s is given (it is restart_time_s's upstream name)")
+        raise InvalidInputError(
+            "avg_recovery_time_s",
+            avg_recovery_time_s,
+            "None when restart_time_s is given (it is restart_time_s's upstream name)",
+        )
     r_in = restart_time_s if restart_time_s is not None else avg_recovery_time_s
-    restart = DEFAULT_RESTART_S if r_in is None else _time(
-        "restart_time_s" if restart_time_s is not None else "avg_recovery_time_s", r_in, 1.0, "seconds",
-        allow_zero=True)
+    restart = (
+        DEFAULT_RESTART_S
+        if r_in is None
+        else _time(
+            "restart_time_s" if restart_time_s is not None else "avg_recovery_time_s",
+            r_in,
+            1.0,
+            "seconds",
+            allow_zero=True,
+        )
+    )
     nodes = fleet.count
     rates = None  # cause -> (kind, node failures per s), when the MTBF comes from components
     if fleet_mtbf is not None:
@@ -394,26 +475,37 @@ def _prepare(fleet: Any, avg_recovery_time_s: Any, restart_time_s: Any, node_mtb
         source = "node.components"
     if rates is None:
         if scope == "hardware":
-            raise InvalidInputError("scope", scope, '"all" for a stated MTBF',
-                                    f"the MTBF from {source} has no per-cause split; pass components= to count "
-                                    "hardware causes only")
-        fixed = dict(scope=scope, fleet_mttf_all=m, fleet_mttf_hardware=None,
-                     failure_rates_by_cause=MappingProxyType({"stated": DAY_S / m}),
-                     cause_kinds=MappingProxyType({"stated": "unknown"}))
+            raise InvalidInputError(
+                "scope",
+                scope,
+                '"all" for a stated MTBF',
+                f"the MTBF from {source} has no per-cause split; pass components= to count hardware causes only",
+            )
+        fixed = dict(
+            scope=scope,
+            fleet_mttf_all=m,
+            fleet_mttf_hardware=None,
+            failure_rates_by_cause=MappingProxyType({"stated": DAY_S / m}),
+            cause_kinds=MappingProxyType({"stated": "unknown"}),
+        )
     else:
         hardware = sum(r for kind, r in rates.values() if kind == "hardware") * nodes
         every = sum(r for _kind, r in rates.values()) * nodes
         if scope == "hardware" and hardware == 0.0:
             raise InvalidInputError("scope", scope, '"all"', f"node {fleet.node.name!r} lists no hardware causes")
         m = 1.0 / (hardware if scope == "hardware" else every)
-        fixed = dict(scope=scope, fleet_mttf_all=1.0 / every,
-                     fleet_mttf_hardware=1.0 / hardware if hardware > 0.0 else None,
-                     failure_rates_by_cause=MappingProxyType({
-                         cause: r * nodes * DAY_S for cause, (kind, r) in rates.items()
-                         if scope == "all" or kind == "hardware"}),
-                     cause_kinds=MappingProxyType({cause: kind for cause, (kind, _r) in rates.items()}))
-    interval = None if checkpoint_interval is None else _time("checkpoint_interval", checkpoint_interval, 1.0,
-                                                              "seconds")
+        fixed = dict(
+            scope=scope,
+            fleet_mttf_all=1.0 / every,
+            fleet_mttf_hardware=1.0 / hardware if hardware > 0.0 else None,
+            failure_rates_by_cause=MappingProxyType(
+                {cause: r * nodes * DAY_S for cause, (kind, r) in rates.items() if scope == "all" or kind == "hardware"}
+            ),
+            cause_kinds=MappingProxyType({cause: kind for cause, (kind, _r) in rates.items()}),
+        )
+    interval = (
+        None if checkpoint_interval is None else _time("checkpoint_interval", checkpoint_interval, 1.0, "seconds")
+    )
     return restart, m, source, interval, fixed
 
 

@@ -14,10 +14,7 @@ if TYPE_CHECKING:
     from .results import ServingResult
     from .solver import ServingModel
 
-_LAZY = {
-    "ServingResult": ".results",
-    "ServingModel": ".solver",
-}
+_LAZY = {"ServingResult": ".results", "ServingModel": ".solver"}
 
 __all__ = ["ServingModel", "ServingResult"]
 

@@ -19,8 +19,13 @@ def _sweep_plot(points: list, varied: list, objectives: tuple) -> Any:
     if "arrival_rate" in varied:  # latency against load, with the SLOs as horizontal lines
         from .plots import draw_slo_lines
 
-        fig, axes = plot_sweep(points, "arrival_rate", ["ttft_p99", "itl_p99"],
-                               series=[v for v in varied if v != "arrival_rate"], logx=False)
+        fig, axes = plot_sweep(
+            points,
+            "arrival_rate",
+            ["ttft_p99", "itl_p99"],
+            series=[v for v in varied if v != "arrival_rate"],
+            logx=False,
+        )
         draw_slo_lines(points, axes)
         return fig, axes
     x = pick(varied, "batch_size", "seq_len", "tp_size")
@@ -69,19 +74,41 @@ SERVE = SolverCommand(
             help="Beams per request (beam search: one prefill, every beam decoded).",
         ),
         Param("efficiency", "--efficiency", "float", help="Achieved fraction of peak FLOP/s in (0, 1]."),
-        Param("arrival_rate", "--qps", "float", help="Requests per second arriving (Poisson): serving under traffic "
-              "(needs --output-len): TTFT/ITL percentiles, utilization, the rate the replica saturates at."),
-        Param("concurrency", "--concurrency", "int", help="Closed loop instead of --qps: N clients, each sending its "
-              "next request when one finishes."),
+        Param(
+            "arrival_rate",
+            "--qps",
+            "float",
+            help="Requests per second arriving (Poisson): serving under traffic "
+            "(needs --output-len): TTFT/ITL percentiles, utilization, the rate the replica saturates at.",
+        ),
+        Param(
+            "concurrency",
+            "--concurrency",
+            "int",
+            help="Closed loop instead of --qps: N clients, each sending its next request when one finishes.",
+        ),
         Param("slo_ttft", "--slo-ttft", "str", help="TTFT SLO, e.g. 1s or 300ms: SLO attainment and the max rate."),
         Param("slo_itl", "--slo-itl", "str", help="Inter-token latency SLO, e.g. 50ms."),
         Param("slo_percentile", "--slo-percentile", "int", help="Percentile the SLOs bind: 50, 90 or 99 (default 99)."),
-        Param("method", "--method", "choice", choices=("analytic", "simulate"),
-              help="analytic (steady state, default) or simulate (discrete-event, 10,000 requests, seeded)."),
-        Param("length_cv", "--length-cv", "float", help="Coefficient of variation of prompt and output lengths "
-              "(0 = fixed, default)."),
-        Param("max_num_batched_tokens", "--max-num-batched-tokens", "int",
-              help="Token budget of one engine step (chunked prefill; default 8192)."),
+        Param(
+            "method",
+            "--method",
+            "choice",
+            choices=("analytic", "simulate"),
+            help="analytic (steady state, default) or simulate (discrete-event, 10,000 requests, seeded).",
+        ),
+        Param(
+            "length_cv",
+            "--length-cv",
+            "float",
+            help="Coefficient of variation of prompt and output lengths (0 = fixed, default).",
+        ),
+        Param(
+            "max_num_batched_tokens",
+            "--max-num-batched-tokens",
+            "int",
+            help="Token budget of one engine step (chunked prefill; default 8192).",
+        ),
         Param("max_num_seqs", "--max-num-seqs", "int", help="Most sequences running at once (default 256)."),
         Param("prefix_cache_hit", "--prefix-cache-hit", "float", help="Share of each prompt in the prefix cache."),
     ),

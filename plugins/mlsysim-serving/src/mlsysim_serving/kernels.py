@@ -22,8 +22,9 @@ def weights_read(tokens, dense_params, expert_params, expert_share):
     return dense_params + expert_params * (1.0 - (1.0 - expert_share) ** tokens)
 
 
-def prefill(batch, seq_len, n, b, b_kv, b_act, read_params, matmul_params, layers, attn_dim, hidden,
-            kv_elements, kv_share):
+def prefill(
+    batch, seq_len, n, b, b_kv, b_act, read_params, matmul_params, layers, attn_dim, hidden, kv_elements, kv_share
+):
     """Prefill of B prompts of S tokens on each of n GPUs (Kaplan et al. 2020; Pope et al. 2022).
 
     FLOPs / GPU  = B * (2*P_matmul*S + 2*L*S^2*H*d_h) / n   (causal mask halves QK^T and AV)
@@ -36,8 +37,9 @@ def prefill(batch, seq_len, n, b, b_kv, b_act, read_params, matmul_params, layer
     return flops, moved, batch * seq_len * hidden * b_act
 
 
-def decode(batch, context, n, b, b_kv, b_act, read_params, matmul_params, layers, attn_dim, hidden,
-           kv_elements, kv_share):
+def decode(
+    batch, context, n, b, b_kv, b_act, read_params, matmul_params, layers, attn_dim, hidden, kv_elements, kv_share
+):
     """One decode step: every one of B sequences emits one token attending to ``context`` tokens.
 
     FLOPs / GPU = B * (2*P_matmul + 4*L*S*H*d_h) / n
@@ -55,7 +57,11 @@ def tp_allreduce(message, n, layers, link_bandwidth, link_latency, eta_network, 
     2(n-1)/n * M/(beta*eta) + 2(n-1)*alpha (Patarasuk & Yuan 2009) plus a per-call launch cost;
     0 when n == 1."""
     ring = 2.0 * (n - 1.0) / n * message / (link_bandwidth * eta_network) + 2.0 * (n - 1.0) * link_latency + launch
-    return np.where(n > 1, 2.0 * layers * ring, 0.0) if isinstance(n, np.ndarray) else (2.0 * layers * ring if n > 1 else 0.0)
+    return (
+        np.where(n > 1, 2.0 * layers * ring, 0.0)
+        if isinstance(n, np.ndarray)
+        else (2.0 * layers * ring if n > 1 else 0.0)
+    )
 
 
 def phase_time(flops, moved, comm, peak, bandwidth, eta_c, eta_m, overhead):
@@ -66,8 +72,9 @@ def phase_time(flops, moved, comm, peak, bandwidth, eta_c, eta_m, overhead):
     return maximum(t_c, t_m) + comm + overhead, t_c, t_m
 
 
-def memory_per_gpu(batch, max_context, n, b, b_kv, b_act, total_params, kv_elements, kv_share,
-                   chunk_tokens, hidden, ffn, vocab):
+def memory_per_gpu(
+    batch, max_context, n, b, b_kv, b_act, total_params, kv_elements, kv_share, chunk_tokens, hidden, ffn, vocab
+):
     """Bytes one GPU must hold: weights P*b/n + KV B*S_max*kv*b_kv*kv_share + activation workspace
     of one prefill chunk, min(B*S, chunk) * (4*d + 2*d_ff) * b_act / n, plus fp32 logits B*V*4/n.
     Returns (weights, kv, workspace)."""

@@ -15,9 +15,13 @@ def _serving():
 @hookimpl
 def mlsysim_solvers() -> list:
     return [
-        SolverSpec(name="ServingModel", factory=_serving,
-                   summary="LLM serving: prefill TTFT, decode ITL, KV cache, memory fit, tokens/s, tensor parallel in a node",
-                   consumes=("TransformerWorkload", "HardwareNode"), produces="ServingResult"),
+        SolverSpec(
+            name="ServingModel",
+            factory=_serving,
+            summary="LLM serving: prefill TTFT, decode ITL, KV cache, memory fit, tokens/s, tensor parallel in a node",
+            consumes=("TransformerWorkload", "HardwareNode"),
+            produces="ServingResult",
+        )
     ]
 
 

@@ -20,10 +20,15 @@ class ServingResult(Result):
     feasible: bool = attrs.field(metadata={"doc": "total_memory_required <= memory_available (per GPU)"})
     ttft = measure("ms", doc="time to first token: prefill of batch_size prompts of seq_len tokens")
     itl = measure("ms", doc="inter-token latency: one decode step at context seq_len")
-    tokens_per_second = measure("token/s", doc="output tokens per second of the whole TP group = batch_size / itl "
-                                "(one token per request per step, whatever the beam width)")
+    tokens_per_second = measure(
+        "token/s",
+        doc="output tokens per second of the whole TP group = batch_size / itl "
+        "(one token per request per step, whatever the beam width)",
+    )
     # --- memory
-    kv_cache_size = measure("GB", doc="KV cache of all sequences at their longest context (seq_len + output_len), whole group")
+    kv_cache_size = measure(
+        "GB", doc="KV cache of all sequences at their longest context (seq_len + output_len), whole group"
+    )
     model_weights_size = measure("GB", doc="weights of the whole model at the precision used")
     total_memory_required = measure("GB", doc="per GPU: weights/tp + KV share + activation workspace")
     memory_available = measure("GB", doc="per GPU usable memory = reported capacity * memory_fraction (0.9 default)")
@@ -49,22 +54,39 @@ class ServingResult(Result):
     itl_mean = measure("ms", doc="mean decode step over the output (context seq_len + (output_len-1)/2)", optional=True)
     e2e_latency = measure("ms", doc="ttft + (output_len - 1) * itl_mean", optional=True)
     requests_per_second = measure("1/s", doc="batch_size / e2e_latency (the batch served together)", optional=True)
-    prefill_time_per_request = measure("ms", doc="prefill of one prompt: the TTFT of a request joining a running batch", optional=True)
-    itl_continuous = measure("ms", doc="mean token gap under continuous batching at concurrency batch_size: "
-                             "itl_mean + batch_size/output_len * prefill_time_per_request", optional=True)
-    request_throughput = measure("1/s", doc="requests per second under continuous batching at concurrency batch_size: "
-                                 "batch_size / (output_len*itl_mean + batch_size*prefill_time_per_request)",
-                                 optional=True)
-    input_tokens_per_second = measure("1/s", doc="prompt tokens per second = request_throughput * seq_len",
-                                      optional=True)
-    output_tokens_per_second = measure("1/s", doc="generated tokens per second with the prefills included = "
-                                       "request_throughput * output_len", optional=True)
+    prefill_time_per_request = measure(
+        "ms", doc="prefill of one prompt: the TTFT of a request joining a running batch", optional=True
+    )
+    itl_continuous = measure(
+        "ms",
+        doc="mean token gap under continuous batching at concurrency batch_size: "
+        "itl_mean + batch_size/output_len * prefill_time_per_request",
+        optional=True,
+    )
+    request_throughput = measure(
+        "1/s",
+        doc="requests per second under continuous batching at concurrency batch_size: "
+        "batch_size / (output_len*itl_mean + batch_size*prefill_time_per_request)",
+        optional=True,
+    )
+    input_tokens_per_second = measure(
+        "1/s", doc="prompt tokens per second = request_throughput * seq_len", optional=True
+    )
+    output_tokens_per_second = measure(
+        "1/s",
+        doc="generated tokens per second with the prefills included = request_throughput * output_len",
+        optional=True,
+    )
     prefill_time_share: object = attrs.field(
-        default=None, metadata={"doc": "share of the serving time spent prefilling prompts (continuous batching)"})
+        default=None, metadata={"doc": "share of the serving time spent prefilling prompts (continuous batching)"}
+    )
     # --- under traffic (arrival_rate or concurrency given): continuous batching with chunked prefill
-    arrival_rate = measure("1/s", doc="offered requests per second (closed loop: the rate N clients reach)", optional=True)
-    ttft_mean = measure("ms", doc="mean time to first token under load: queue + wait for the step + own prefill",
-                        optional=True)
+    arrival_rate = measure(
+        "1/s", doc="offered requests per second (closed loop: the rate N clients reach)", optional=True
+    )
+    ttft_mean = measure(
+        "ms", doc="mean time to first token under load: queue + wait for the step + own prefill", optional=True
+    )
     ttft_p50 = measure("ms", optional=True)
     ttft_p90 = measure("ms", optional=True)
     ttft_p99 = measure("ms", optional=True)
@@ -74,19 +96,29 @@ class ServingResult(Result):
     e2e_mean = measure("ms", doc="request latency under load: ttft + (output_len - 1) token gaps", optional=True)
     e2e_p90 = measure("ms", optional=True)
     e2e_p99 = measure("ms", optional=True)
-    queue_wait_mean = measure("ms", doc="mean time before a request's prefill starts (slot, token budget, step in progress)",
-                              optional=True)
-    concurrency_mean = attrs.field(default=None, metadata={"doc": "mean requests in the system (Little: rate * e2e_mean)"})
+    queue_wait_mean = measure(
+        "ms", doc="mean time before a request's prefill starts (slot, token budget, step in progress)", optional=True
+    )
+    concurrency_mean = attrs.field(
+        default=None, metadata={"doc": "mean requests in the system (Little: rate * e2e_mean)"}
+    )
     utilization = attrs.field(default=None, metadata={"doc": "arrival_rate / saturation_rate (>= 1: overloaded)"})
-    overloaded = attrs.field(default=None, metadata={"doc": "utilization >= 1: queues grow without bound, no latency given"})
+    overloaded = attrs.field(
+        default=None, metadata={"doc": "utilization >= 1: queues grow without bound, no latency given"}
+    )
     saturation_rate = measure("1/s", doc="most requests/s the replica sustains (its binding_limit)", optional=True)
-    binding_limit = attrs.field(default=None, metadata={
-        "doc": "what saturates first: max_num_seqs, KV capacity or prefill compute (token budget)"})
+    binding_limit = attrs.field(
+        default=None,
+        metadata={"doc": "what saturates first: max_num_seqs, KV capacity or prefill compute (token budget)"},
+    )
     tokens_per_second_per_gpu = measure("1/s", doc="output tokens per second per GPU under load", optional=True)
     kv_cache_utilization = attrs.field(default=None, metadata={"doc": "mean share of the KV-cache capacity in use"})
     slo_attainment = attrs.field(default=None, metadata={"doc": "share of requests meeting both slo_ttft and slo_itl"})
-    max_arrival_rate = measure("1/s", doc="largest rate whose p<slo_percentile> TTFT/ITL meet the SLOs "
-                               "(saturation_rate without SLOs)", optional=True)
+    max_arrival_rate = measure(
+        "1/s",
+        doc="largest rate whose p<slo_percentile> TTFT/ITL meet the SLOs (saturation_rate without SLOs)",
+        optional=True,
+    )
     slo_percentile = attrs.field(default=None, metadata={"doc": "percentile the SLOs bind (50, 90 or 99), as given"})
     traffic_method = attrs.field(default=None, metadata={"doc": "analytic or simulate"})
     one_prefill_time = measure("ms", doc="one unloaded prefill of a prompt (prefix-cache hits removed)", optional=True)
@@ -104,12 +136,21 @@ class ServingResult(Result):
     batch_size: int = attrs.field()
     seq_len: int = attrs.field()
     output_len: object = attrs.field()
-    beam_width: int = attrs.field(default=1, metadata={
-        "doc": "beams per request: batch_size * beam_width sequences decode, one output token per request per step"})
+    beam_width: int = attrs.field(
+        default=1,
+        metadata={
+            "doc": "beams per request: batch_size * beam_width sequences decode, one output token per request per step"
+        },
+    )
     hardware: str = attrs.field()
     model: str = attrs.field()
-    notes: tuple = attrs.field(factory=tuple, converter=tuple, metadata={
-        "doc": "every default taken for a value not given: precision, usable-memory share, link latency, TP limit"})
+    notes: tuple = attrs.field(
+        factory=tuple,
+        converter=tuple,
+        metadata={
+            "doc": "every default taken for a value not given: precision, usable-memory share, link latency, TP limit"
+        },
+    )
     # SI stores behind the Quantity views above (set by @result), read by the explanations below
     _total_memory_required: float
     _memory_available: float
@@ -145,18 +186,24 @@ class ServingResult(Result):
             return []
         rate, sat = self._arrival_rate, self._saturation_rate
         if self.overloaded:
-            lines = [f"Traffic: OVERLOADED. {rate:.4g} req/s offered >= {sat:.4g} req/s this replica sustains "
-                     f"(utilization {self.utilization:.2f}, limited by {self.binding_limit}); queues grow without "
-                     f"bound: lower the rate to below {sat:.4g} req/s or add replicas."]
+            lines = [
+                f"Traffic: OVERLOADED. {rate:.4g} req/s offered >= {sat:.4g} req/s this replica sustains "
+                f"(utilization {self.utilization:.2f}, limited by {self.binding_limit}); queues grow without "
+                f"bound: lower the rate to below {sat:.4g} req/s or add replicas."
+            ]
         else:
             p99, wait, itl = self._ttft_p99, self._queue_wait_mean, self._itl_mean
             assert p99 is not None and wait is not None and itl is not None  # filled whenever utilization is
-            lines = [f"Traffic: {rate:.4g} req/s, utilization {self.utilization:.2f} of {sat:.4g} req/s "
-                     f"(saturates on {self.binding_limit}); TTFT p99 {p99 * 1e3:.4g} ms = queue "
-                     f"{wait * 1e3:.4g} ms mean + prefill, ITL mean {itl * 1e3:.4g} ms."]
+            lines = [
+                f"Traffic: {rate:.4g} req/s, utilization {self.utilization:.2f} of {sat:.4g} req/s "
+                f"(saturates on {self.binding_limit}); TTFT p99 {p99 * 1e3:.4g} ms = queue "
+                f"{wait * 1e3:.4g} ms mean + prefill, ITL mean {itl * 1e3:.4g} ms."
+            ]
         if self.slo_attainment is not None:
-            lines.append(f"SLO: {self.slo_attainment:.1%} of requests meet both; max rate at p{self.slo_percentile} "
-                         f"{self._max_arrival_rate:.4g} req/s.")
+            lines.append(
+                f"SLO: {self.slo_attainment:.1%} of requests meet both; max rate at p{self.slo_percentile} "
+                f"{self._max_arrival_rate:.4g} req/s."
+            )
         return lines
 
     def _memory_lines(self, req: float, avail: float) -> list[str]:
@@ -171,8 +218,9 @@ class ServingResult(Result):
             f"{self._decode_memory_time * 1e3:.4g} ms, comm {self._decode_communication_time * 1e3:.4g} ms).",
         ]
 
-    prefix_cache_hit: float = attrs.field(default=0.0, metadata={
-        "doc": "share of each prompt served from the prefix cache (no prefill, no KV write)"})
+    prefix_cache_hit: float = attrs.field(
+        default=0.0, metadata={"doc": "share of each prompt served from the prefix cache (no prefill, no KV write)"}
+    )
 
     @property
     def prompt_cache_hit_ratio(self) -> float:

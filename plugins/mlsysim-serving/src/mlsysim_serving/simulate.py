@@ -42,9 +42,17 @@ def interarrivals(rng, rate, cv, n):
     return rng.gamma(k, 1.0 / (rate * k), n)
 
 
-def simulate(cost: StepCost, prompts: np.ndarray, outputs: np.ndarray, hit: float, M: int, max_seqs: int,
-             kv_tokens: float, arrivals: np.ndarray | None = None,
-             clients: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def simulate(
+    cost: StepCost,
+    prompts: np.ndarray,
+    outputs: np.ndarray,
+    hit: float,
+    M: int,
+    max_seqs: int,
+    kv_tokens: float,
+    arrivals: np.ndarray | None = None,
+    clients: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Serve ``len(prompts)`` requests; open loop at the given ``arrivals`` times, or closed loop
     with ``clients`` users each sending its next request when the previous one finishes.
 
@@ -107,8 +115,15 @@ def simulate(cost: StepCost, prompts: np.ndarray, outputs: np.ndarray, hit: floa
                 break
             raise RuntimeError("a request's prompt + output exceed the KV cache")  # solve() checks this first
         if not pre_order and n_dec:  # decode only until the next arrival or finish: many steps at once
-            j, t = _fast_forward(cost, n_dec, base, k, t, done_heap[0][0] - k + 1,
-                                 arr_list[nxt] if arr_list is not None and nxt < n else None)
+            j, t = _fast_forward(
+                cost,
+                n_dec,
+                base,
+                k,
+                t,
+                done_heap[0][0] - k + 1,
+                arr_list[nxt] if arr_list is not None and nxt < n else None,
+            )
             k += j
             while done_heap and done_heap[0][0] < k:
                 _, r = heapq.heappop(done_heap)
@@ -139,7 +154,7 @@ def simulate(cost: StepCost, prompts: np.ndarray, outputs: np.ndarray, hit: floa
             filled[r] = a + c
             if a + c >= S[r]:
                 completed.append(r)
-        dt = (time_of(n_dec + p_tok, attn, (base + n_dec * k + n_dec if n_dec else 0.0) + p_tok))
+        dt = time_of(n_dec + p_tok, attn, (base + n_dec * k + n_dec if n_dec else 0.0) + p_tok)
         t += dt
         # decode tokens out; sequences at their last token leave
         while done_heap and done_heap[0][0] == k:
@@ -176,7 +191,6 @@ def simulate(cost: StepCost, prompts: np.ndarray, outputs: np.ndarray, hit: floa
     return arrive, first, finish
 
 
-
 def _fast_forward(cost, n_dec, base, k, t, steps, next_arrival):
     """Run up to ``steps`` decode-only steps of ``n_dec`` sequences (contexts base + n_dec*k),
     stopping after the step during which ``next_arrival`` comes; long runs as one numpy block.
@@ -209,8 +223,13 @@ def statistics(arrive, first, finish, outputs, warmup):
     many = o > 1
     tpot = ((finish - first)[sl][many]) / (o[many] - 1)
     span = finish[sl].max() - arrive[warmup]
-    out = {"ttft_mean": ttft.mean(), "itl_mean": tpot.mean() if tpot.size else np.nan, "e2e_mean": e2e.mean(),
-           "requests_per_second": (len(ttft)) / span, "concurrency_mean": e2e.sum() / span}
+    out = {
+        "ttft_mean": ttft.mean(),
+        "itl_mean": tpot.mean() if tpot.size else np.nan,
+        "e2e_mean": e2e.mean(),
+        "requests_per_second": (len(ttft)) / span,
+        "concurrency_mean": e2e.sum() / span,
+    }
     for p in (50, 90, 99):
         out[f"ttft_p{p}"] = np.percentile(ttft, p)
         out[f"itl_p{p}"] = np.percentile(tpot, p) if tpot.size else np.nan

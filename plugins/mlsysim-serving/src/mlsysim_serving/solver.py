@@ -7,7 +7,7 @@ kernels in :mod:`mlsysim_serving.kernels` -> one ServingResult.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -37,8 +37,25 @@ _PREC_LIST = "one of " + ", ".join(PRECISION_BYTES)
 class _Shape:
     """Per-model numbers derived once (SI floats), cached by model identity."""
 
-    __slots__ = ("model", "name", "layers", "params", "dense_read", "experts_params", "expert_share", "matmul",
-                 "attn_dim", "kv", "hidden", "ffn", "vocab", "heads", "kv_heads", "mla", "max_seq")
+    __slots__ = (
+        "model",
+        "name",
+        "layers",
+        "params",
+        "dense_read",
+        "experts_params",
+        "expert_share",
+        "matmul",
+        "attn_dim",
+        "kv",
+        "hidden",
+        "ffn",
+        "vocab",
+        "heads",
+        "kv_heads",
+        "mla",
+        "max_seq",
+    )
 
     def __init__(self, model: TransformerWorkload):
         si = model.si
@@ -77,12 +94,18 @@ def _shape(model: Any) -> _Shape:
     s = _shapes.get(id(model))
     if s is None or s.model is not model:
         if isinstance(model, str):
-            raise InvalidInputError("model", model, "a TransformerWorkload object, not a name "
-                                    f"(a catalog name was given: pass mlsysim.Models.{model})")
+            raise InvalidInputError(
+                "model",
+                model,
+                f"a TransformerWorkload object, not a name (a catalog name was given: pass mlsysim.Models.{model})",
+            )
         if not isinstance(model, TransformerWorkload):
             raise InvalidInputError(
-                "model", model, "a TransformerWorkload (an LLM, e.g. mlsysim.Models.Language.Llama3_8B); "
-                "a CNN or other workload has no prefill/decode: use SingleNodeModel")
+                "model",
+                model,
+                "a TransformerWorkload (an LLM, e.g. mlsysim.Models.Language.Llama3_8B); "
+                "a CNN or other workload has no prefill/decode: use SingleNodeModel",
+            )
         s = _Shape(model)
         if len(_shapes) > 4096:
             _shapes.clear()
@@ -101,7 +124,9 @@ def _check_tp(tp: int, shape: _Shape, gpus: int, domain: str) -> float:
     kvh = shape.kv_heads
     if tp <= kvh:
         if kvh % tp:
-            raise InvalidInputError("tp_size", tp, f"a divisor of kv_heads={kvh} (or a multiple of it, replicating KV heads)")
+            raise InvalidInputError(
+                "tp_size", tp, f"a divisor of kv_heads={kvh} (or a multiple of it, replicating KV heads)"
+            )
         return 1.0 / tp
     if tp % kvh:
         raise InvalidInputError("tp_size", tp, f"a divisor or a multiple of kv_heads={kvh}")
@@ -127,17 +152,37 @@ class ServingModel(Solver):
     #: solve() arguments sweep_columns() takes as arrays
     sweep_vector = ("batch_size", "seq_len", "output_len", "arrival_rate")
 
-    def solve(self, model: TransformerWorkload, hardware: HardwareNode, seq_len: int, batch_size: int = 1,
-              precision: Optional[str] = None, tp_size: int = 1, kv_precision: Optional[str] = None,
-              efficiency: Optional[float] = None, output_len: Optional[int] = None,
-              memory_efficiency: Optional[float] = None, gpus_per_node: Optional[int] = None,
-              raise_errors: bool = False, memory_fraction: Optional[float] = None,
-              beam_width: int = 1,
-              arrival_rate: Any = None, concurrency: Optional[int] = None, arrival_cv: float = 1.0,
-              length_cv: float = 0.0, length_dist: str = "lognormal", max_num_batched_tokens: Optional[int] = None,
-              max_num_seqs: Optional[int] = None, prefix_cache_hit: float = 0.0, slo_ttft: Any = None,
-              slo_itl: Any = None, slo_percentile: int = 99, method: Optional[str] = None, seed: int = 0,
-              num_requests: int = 10_000) -> ServingResult:
+    def solve(
+        self,
+        model: TransformerWorkload,
+        hardware: HardwareNode,
+        seq_len: int,
+        batch_size: int = 1,
+        precision: str | None = None,
+        tp_size: int = 1,
+        kv_precision: str | None = None,
+        efficiency: float | None = None,
+        output_len: int | None = None,
+        memory_efficiency: float | None = None,
+        gpus_per_node: int | None = None,
+        raise_errors: bool = False,
+        memory_fraction: float | None = None,
+        beam_width: int = 1,
+        arrival_rate: Any = None,
+        concurrency: int | None = None,
+        arrival_cv: float = 1.0,
+        length_cv: float = 0.0,
+        length_dist: str = "lognormal",
+        max_num_batched_tokens: int | None = None,
+        max_num_seqs: int | None = None,
+        prefix_cache_hit: float = 0.0,
+        slo_ttft: Any = None,
+        slo_itl: Any = None,
+        slo_percentile: int = 99,
+        method: str | None = None,
+        seed: int = 0,
+        num_requests: int = 10_000,
+    ) -> ServingResult:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
         Args:
@@ -177,40 +222,120 @@ class ServingModel(Solver):
             method: "analytic" (default, steady state) or "simulate" (discrete-event, ``num_requests``
                 requests, ``seed``).
         """
-        (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, precision, frac,
-         notes) = self._prepare(model, hardware, precision, tp_size, kv_precision, efficiency, memory_efficiency,
-                                gpus_per_node, raise_errors, memory_fraction)
+        (
+            shape,
+            peak,
+            b,
+            kv_precision,
+            b_kv,
+            eta_c,
+            eta_m,
+            tp_size,
+            kv_share,
+            link,
+            link_lat,
+            precision,
+            frac,
+            notes,
+        ) = self._prepare(
+            model,
+            hardware,
+            precision,
+            tp_size,
+            kv_precision,
+            efficiency,
+            memory_efficiency,
+            gpus_per_node,
+            raise_errors,
+            memory_fraction,
+        )
         seq_len, batch_size, output_len = _check_lengths(shape, seq_len, batch_size, output_len)
         beams = _check_beams(beam_width)
-        f = _evaluate(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, frac,
-                      batch_size, float(seq_len), output_len, beams)
+        f = _evaluate(
+            shape,
+            hardware,
+            peak,
+            b,
+            b_kv,
+            eta_c,
+            eta_m,
+            tp_size,
+            kv_share,
+            link,
+            link_lat,
+            frac,
+            batch_size,
+            float(seq_len),
+            output_len,
+            beams,
+        )
         if raise_errors and not f["feasible"]:
             required, usable, capacity = f["total_memory_required"], f["memory_available"], hardware.si.capacity
             raise InfeasibleError(
                 f"{shape.name} needs {required / 1e9:.4g} GB per GPU (weights {f['weights_per_gpu'] / 1e9:.4g} + KV "
-                f"{f['kv_cache_per_gpu'] / 1e9:.4g} + workspace {f['workspace_per_gpu'] / 1e9:.4g}) but {hardware.name} "
+                f"{f['kv_cache_per_gpu'] / 1e9:.4g} + workspace {f['workspace_per_gpu'] / 1e9:.4g}) but "
+                f"{hardware.name} "
                 f"has {usable / 1e9:.4g} GB usable ({frac:.0%} of the {capacity / 1e9:.4g} GB it reports) at "
-                f"tp_size={tp_size}", required=required, available=usable)
+                f"tp_size={tp_size}",
+                required=required,
+                available=usable,
+            )
         traffic = {k: v for k, v in locals().items() if k in _TRAFFIC_ARGS}
         if arrival_rate is not None or concurrency is not None:
             from .under_load import loaded_fields
 
             if beams != 1:
                 raise InvalidInputError("beam_width", beam_width, "1 under traffic (arrival_rate or concurrency)")
-            f.update(loaded_fields(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat,
-                                   frac, seq_len, output_len, traffic))
+            f.update(
+                loaded_fields(
+                    shape,
+                    hardware,
+                    peak,
+                    b,
+                    b_kv,
+                    eta_c,
+                    eta_m,
+                    tp_size,
+                    kv_share,
+                    link,
+                    link_lat,
+                    frac,
+                    seq_len,
+                    output_len,
+                    traffic,
+                )
+            )
         elif method is not None or slo_ttft is not None or slo_itl is not None:
             raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
         else:
             f["slo_percentile"] = slo_percentile
         return ServingResult(
-            **f, precision=precision, kv_precision=kv_precision, tp_size=tp_size, batch_size=batch_size,
-            seq_len=seq_len, output_len=output_len, beam_width=beams, hardware=hardware.name, model=shape.name,
-            notes=notes)
+            **f,
+            precision=precision,
+            kv_precision=kv_precision,
+            tp_size=tp_size,
+            batch_size=batch_size,
+            seq_len=seq_len,
+            output_len=output_len,
+            beam_width=beams,
+            hardware=hardware.name,
+            model=shape.name,
+            notes=notes,
+        )
 
     @staticmethod
-    def _prepare(model: Any, hardware: Any, precision: Any, tp_size: Any, kv_precision: Any, efficiency: Any,
-                 memory_efficiency: Any, gpus_per_node: Any, raise_errors: Any, memory_fraction: Any) -> tuple:
+    def _prepare(
+        model: Any,
+        hardware: Any,
+        precision: Any,
+        tp_size: Any,
+        kv_precision: Any,
+        efficiency: Any,
+        memory_efficiency: Any,
+        gpus_per_node: Any,
+        raise_errors: Any,
+        memory_fraction: Any,
+    ) -> tuple:
         """Check every argument but the lengths (each error names argument, value and valid range);
         returns (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_latency,
         precision, memory_fraction, notes): ``notes`` states every default taken for a value the
@@ -256,14 +381,30 @@ class ServingModel(Solver):
         link_lat = 0.0
         if tp_size > 1:
             if link is None:
-                raise InvalidInputError("tp_size", tp_size, f"1: {hardware.name} has neither a scale-up nor a host link in the catalog")
+                raise InvalidInputError(
+                    "tp_size", tp_size, f"1: {hardware.name} has neither a scale-up nor a host link in the catalog"
+                )
             if gpus_per_node is None and link.domain is None:
                 notes.append(f"tensor-parallel group limit: {gpus} GPUs ({domain})")
             link_lat, note = E.link_latency(link, f"{hardware.name} {link.name}")
             if note:
                 notes.append(note)
-        return (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, precision, frac,
-                tuple(notes))
+        return (
+            shape,
+            peak,
+            b,
+            kv_precision,
+            b_kv,
+            eta_c,
+            eta_m,
+            tp_size,
+            kv_share,
+            link,
+            link_lat,
+            precision,
+            frac,
+            tuple(notes),
+        )
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): ``vectors`` has arrays of the lengths,
@@ -280,9 +421,33 @@ class ServingModel(Solver):
                     a[k] = v[0].item() if v.size else a.get(k)
             return self._traffic_columns(n, vec, a)
         hardware = a["hardware"]
-        (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, precision, frac,
-         notes) = self._prepare(a["model"], hardware, a["precision"], a["tp_size"], a["kv_precision"], a["efficiency"],
-                                 a["memory_efficiency"], a["gpus_per_node"], a["raise_errors"], a["memory_fraction"])
+        (
+            shape,
+            peak,
+            b,
+            kv_precision,
+            b_kv,
+            eta_c,
+            eta_m,
+            tp_size,
+            kv_share,
+            link,
+            link_lat,
+            precision,
+            frac,
+            notes,
+        ) = self._prepare(
+            a["model"],
+            hardware,
+            a["precision"],
+            a["tp_size"],
+            a["kv_precision"],
+            a["efficiency"],
+            a["memory_efficiency"],
+            a["gpus_per_node"],
+            a["raise_errors"],
+            a["memory_fraction"],
+        )
         lengths = {}
         for k in self.sweep_vector:
             v = vec.get(k, a.get(k))
@@ -300,26 +465,77 @@ class ServingModel(Solver):
             bad |= not_integers(out, 1, top) | (seq + out > shape.max_seq)
         errors = PointErrors(n)
         keys = np.stack([seq, batch] + ([] if out is None else [out]), axis=1)
-        errors.check(bad, keys, lambda i: _check_lengths(
-            shape, seq[i].item(), batch[i].item(), None if out is None else out[i].item()))
+        errors.check(
+            bad,
+            keys,
+            lambda i: _check_lengths(shape, seq[i].item(), batch[i].item(), None if out is None else out[i].item()),
+        )
         ok = errors.ok
         beams = _check_beams(a["beam_width"])
-        f = _evaluate(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, frac,
-                      np.where(ok, batch, 1).astype(float), np.where(ok, seq, 1).astype(float),
-                      None if out is None else np.where(ok, out, 1).astype(float), beams)
-        f.update(valid=ok, error=errors.messages, precision=precision, kv_precision=kv_precision,
-                 tp_size=tp_size, batch_size=batch, seq_len=seq, output_len=out, beam_width=beams,
-                 hardware=hardware.name,
-                 model=shape.name, notes=notes_column(n, notes))
+        f = _evaluate(
+            shape,
+            hardware,
+            peak,
+            b,
+            b_kv,
+            eta_c,
+            eta_m,
+            tp_size,
+            kv_share,
+            link,
+            link_lat,
+            frac,
+            np.where(ok, batch, 1).astype(float),
+            np.where(ok, seq, 1).astype(float),
+            None if out is None else np.where(ok, out, 1).astype(float),
+            beams,
+        )
+        f.update(
+            valid=ok,
+            error=errors.messages,
+            precision=precision,
+            kv_precision=kv_precision,
+            tp_size=tp_size,
+            batch_size=batch,
+            seq_len=seq,
+            output_len=out,
+            beam_width=beams,
+            hardware=hardware.name,
+            model=shape.name,
+            notes=notes_column(n, notes),
+        )
         return f
 
     def _traffic_columns(self, n: int, vec: dict, a: dict) -> dict:
         """A sweep over arrival rates at one length pair: the loaded fields as columns (one analytic pass)."""
-        prepared = self._prepare(a["model"], a["hardware"], a["precision"], a["tp_size"], a["kv_precision"],
-                                 a["efficiency"], a["memory_efficiency"], a["gpus_per_node"], a["raise_errors"],
-                                 a["memory_fraction"])
-        (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, precision, frac,
-         notes) = prepared
+        prepared = self._prepare(
+            a["model"],
+            a["hardware"],
+            a["precision"],
+            a["tp_size"],
+            a["kv_precision"],
+            a["efficiency"],
+            a["memory_efficiency"],
+            a["gpus_per_node"],
+            a["raise_errors"],
+            a["memory_fraction"],
+        )
+        (
+            shape,
+            peak,
+            b,
+            kv_precision,
+            b_kv,
+            eta_c,
+            eta_m,
+            tp_size,
+            kv_share,
+            link,
+            link_lat,
+            precision,
+            frac,
+            notes,
+        ) = prepared
         seq, batch, out = _check_lengths(shape, a["seq_len"], a["batch_size"], a["output_len"])
         from .under_load import check_rate, loaded_fields
 
@@ -329,27 +545,84 @@ class ServingModel(Solver):
             rate = checked(errors, "arrival_rate", vec, a, check_rate)
             traffic["arrival_rate"] = np.where(errors.ok, rate, 1.0)
 
-        f = _evaluate(shape, a["hardware"], peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, frac,
-                      batch, float(seq), out)
-        f.update(loaded_fields(shape, a["hardware"], peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat,
-                               frac, seq, out, traffic))
+        f = _evaluate(
+            shape,
+            a["hardware"],
+            peak,
+            b,
+            b_kv,
+            eta_c,
+            eta_m,
+            tp_size,
+            kv_share,
+            link,
+            link_lat,
+            frac,
+            batch,
+            float(seq),
+            out,
+        )
+        f.update(
+            loaded_fields(
+                shape,
+                a["hardware"],
+                peak,
+                b,
+                b_kv,
+                eta_c,
+                eta_m,
+                tp_size,
+                kv_share,
+                link,
+                link_lat,
+                frac,
+                seq,
+                out,
+                traffic,
+            )
+        )
         if _check_beams(a["beam_width"]) != 1:
             raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")
-        f.update(valid=errors.ok, error=errors.messages, precision=precision, kv_precision=kv_precision, tp_size=tp_size,
-                 beam_width=1, batch_size=batch, seq_len=seq, output_len=out, hardware=a["hardware"].name, model=shape.name,
-                 notes=notes_column(n, notes))
+        f.update(
+            valid=errors.ok,
+            error=errors.messages,
+            precision=precision,
+            kv_precision=kv_precision,
+            tp_size=tp_size,
+            beam_width=1,
+            batch_size=batch,
+            seq_len=seq,
+            output_len=out,
+            hardware=a["hardware"].name,
+            model=shape.name,
+            notes=notes_column(n, notes),
+        )
         return f
 
 
 _SOLVE_DEFAULTS = {
-    name: p.default for name, p in inspect.signature(ServingModel.solve).parameters.items()
+    name: p.default
+    for name, p in inspect.signature(ServingModel.solve).parameters.items()
     if p.default is not inspect.Parameter.empty
 }
 
 
-_TRAFFIC_ARGS = ("arrival_rate", "concurrency", "arrival_cv", "length_cv", "length_dist", "max_num_batched_tokens",
-                 "max_num_seqs", "prefix_cache_hit", "slo_ttft", "slo_itl", "slo_percentile", "method", "seed",
-                 "num_requests")
+_TRAFFIC_ARGS = (
+    "arrival_rate",
+    "concurrency",
+    "arrival_cv",
+    "length_cv",
+    "length_dist",
+    "max_num_batched_tokens",
+    "max_num_seqs",
+    "prefix_cache_hit",
+    "slo_ttft",
+    "slo_itl",
+    "slo_percentile",
+    "method",
+    "seed",
+    "num_requests",
+)
 
 
 def step_overhead(dispatch_tax: float, layers: float) -> float:
@@ -368,7 +641,9 @@ def _check_lengths(shape: _Shape, seq_len: Any, batch_size: Any, output_len: Any
     if output_len is not None:
         output_len = V.integer("output_len", output_len, 1, int(min(max_seq, _MAX)))
         if seq_len + output_len > max_seq:
-            raise InvalidInputError("output_len", output_len, f"seq_len + output_len <= max_seq_len={max_seq} (seq_len={seq_len})")
+            raise InvalidInputError(
+                "output_len", output_len, f"seq_len + output_len <= max_seq_len={max_seq} (seq_len={seq_len})"
+            )
     return seq_len, batch_size, output_len
 
 
@@ -378,9 +653,24 @@ def _check_beams(beam_width: Any) -> int:
     return V.integer("beam_width", beam_width, 1, _MAX)
 
 
-def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv: float, eta_c: float, eta_m: float,
-              tp_size: int, kv_share: float, link: Any, link_latency: float, memory_fraction: float, batch_size: Any,
-              S: Any, output_len: Any, beams: int = 1) -> dict:
+def _evaluate(
+    shape: _Shape,
+    hardware: HardwareNode,
+    peak: float,
+    b: float,
+    b_kv: float,
+    eta_c: float,
+    eta_m: float,
+    tp_size: int,
+    kv_share: float,
+    link: Any,
+    link_latency: float,
+    memory_fraction: float,
+    batch_size: Any,
+    S: Any,
+    output_len: Any,
+    beams: int = 1,
+) -> dict:
     """Every computed field of the ServingResult from checked inputs. ``batch_size``, ``S`` (=
     seq_len) and ``output_len`` are numbers (``solve()``) or float arrays (a sweep): one code path,
     the kernels of :mod:`.kernels`. Beam search (``beams`` > 1): the ``batch_size`` prompts are
@@ -399,24 +689,51 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv
 
     # ---- prefill
     read_pre = K.weights_read(batch_size * S, shape.dense_read, shape.experts_params, shape.expert_share)
-    f_p, m_p, msg_p = K.prefill(batch_size, S, n, b, b_kv, b_act, read_pre, shape.matmul, layers, shape.attn_dim,
-                                shape.hidden, shape.kv, kv_share)
+    f_p, m_p, msg_p = K.prefill(
+        batch_size,
+        S,
+        n,
+        b,
+        b_kv,
+        b_act,
+        read_pre,
+        shape.matmul,
+        layers,
+        shape.attn_dim,
+        shape.hidden,
+        shape.kv,
+        kv_share,
+    )
     comm_p = K.tp_allreduce(msg_p, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
     ttft, tc_p, tm_p = K.phase_time(f_p, m_p, comm_p, peak, bw, eta_c, eta_m, overhead)
 
     # ---- decode at context seq_len: every beam of every request is one sequence
     seqs = batch_size * beams
     read_dec = K.weights_read(seqs, shape.dense_read, shape.experts_params, shape.expert_share)
-    f_d, m_d, msg_d = K.decode(seqs, S, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim,
-                               shape.hidden, shape.kv, kv_share)
+    f_d, m_d, msg_d = K.decode(
+        seqs, S, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim, shape.hidden, shape.kv, kv_share
+    )
     comm_d = K.tp_allreduce(msg_d, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
     itl, tc_d, tm_d = K.phase_time(f_d, m_d, comm_d, peak, bw, eta_c, eta_m, overhead)
 
     itl_mean = e2e = rps = t_one = itl_cont = rps_cont = in_tps = out_tps = prefill_share = None
     if output_len is not None:
         mid = S + (output_len - 1) / 2.0
-        f_m, m_m, _ = K.decode(seqs, mid, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim,
-                               shape.hidden, shape.kv, kv_share)
+        f_m, m_m, _ = K.decode(
+            seqs,
+            mid,
+            n,
+            b,
+            b_kv,
+            b_act,
+            read_dec,
+            shape.matmul,
+            layers,
+            shape.attn_dim,
+            shape.hidden,
+            shape.kv,
+            kv_share,
+        )
         itl_mean = K.phase_time(f_m, m_m, comm_d, peak, bw, eta_c, eta_m, overhead)[0]
         e2e = ttft + K.decode_span(output_len, itl_mean)
         rps = batch_size / e2e
@@ -425,8 +742,9 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv
             t_one = ttft
         else:
             read_1 = K.weights_read(S, shape.dense_read, shape.experts_params, shape.expert_share)
-            f_1, m_1, msg_1 = K.prefill(1, S, n, b, b_kv, b_act, read_1, shape.matmul, layers, shape.attn_dim,
-                                        shape.hidden, shape.kv, kv_share)
+            f_1, m_1, msg_1 = K.prefill(
+                1, S, n, b, b_kv, b_act, read_1, shape.matmul, layers, shape.attn_dim, shape.hidden, shape.kv, kv_share
+            )
             comm_1 = K.tp_allreduce(msg_1, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
             t_one = K.phase_time(f_1, m_1, comm_1, peak, bw, eta_c, eta_m, overhead)[0]
             if isinstance(batch_size, np.ndarray):
@@ -438,33 +756,72 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, b_kv
         max_ctx = S
 
     # ---- memory wall (per GPU)
-    w_gpu, kv_gpu, work = K.memory_per_gpu(seqs, max_ctx, n, b, b_kv, b_act, shape.params, shape.kv, kv_share,
-                                           PREFILL_CHUNK_TOKENS, shape.hidden, shape.ffn, shape.vocab)
+    w_gpu, kv_gpu, work = K.memory_per_gpu(
+        seqs,
+        max_ctx,
+        n,
+        b,
+        b_kv,
+        b_act,
+        shape.params,
+        shape.kv,
+        kv_share,
+        PREFILL_CHUNK_TOKENS,
+        shape.hidden,
+        shape.ffn,
+        shape.vocab,
+    )
     required = w_gpu + kv_gpu + work
     capacity = hw.capacity
     usable = capacity * memory_fraction
 
     # ---- energy of decode
     if hw.tdp is not None:
-        power, e_step = K.power_energy(hw.tdp, tc_d, tm_d, itl, E.POWER_IDLE_FRACTION,
-                                       E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION)
+        power, e_step = K.power_energy(
+            hw.tdp, tc_d, tm_d, itl, E.POWER_IDLE_FRACTION, E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION
+        )
         e_tok = e_step * n / batch_size
     else:
         power = e_tok = None
 
     return {
-        "feasible": required <= usable, "ttft": ttft, "itl": itl, "tokens_per_second": batch_size / itl,
-        "kv_cache_size": seqs * max_ctx * shape.kv * b_kv, "model_weights_size": shape.params * b,
-        "total_memory_required": required, "memory_available": usable, "memory_utilization": required / capacity,
-        "weights_per_gpu": w_gpu, "kv_cache_per_gpu": kv_gpu, "workspace_per_gpu": work,
-        "prefill_compute_time": tc_p, "prefill_memory_time": tm_p, "prefill_communication_time": comm_p,
-        "prefill_bottleneck": where(tc_p >= tm_p, "Compute", "Memory"), "prefill_flops": f_p,
-        "decode_compute_time": tc_d, "decode_memory_time": tm_d, "decode_communication_time": comm_d,
-        "decode_bottleneck": where(tc_d >= tm_d, "Compute", "Memory"), "decode_flops": f_d, "decode_bytes": m_d,
-        "overhead": overhead, "itl_mean": itl_mean, "e2e_latency": e2e, "requests_per_second": rps,
-        "prefill_time_per_request": t_one, "itl_continuous": itl_cont,
-        "request_throughput": rps_cont, "input_tokens_per_second": in_tps, "output_tokens_per_second": out_tps,
+        "feasible": required <= usable,
+        "ttft": ttft,
+        "itl": itl,
+        "tokens_per_second": batch_size / itl,
+        "kv_cache_size": seqs * max_ctx * shape.kv * b_kv,
+        "model_weights_size": shape.params * b,
+        "total_memory_required": required,
+        "memory_available": usable,
+        "memory_utilization": required / capacity,
+        "weights_per_gpu": w_gpu,
+        "kv_cache_per_gpu": kv_gpu,
+        "workspace_per_gpu": work,
+        "prefill_compute_time": tc_p,
+        "prefill_memory_time": tm_p,
+        "prefill_communication_time": comm_p,
+        "prefill_bottleneck": where(tc_p >= tm_p, "Compute", "Memory"),
+        "prefill_flops": f_p,
+        "decode_compute_time": tc_d,
+        "decode_memory_time": tm_d,
+        "decode_communication_time": comm_d,
+        "decode_bottleneck": where(tc_d >= tm_d, "Compute", "Memory"),
+        "decode_flops": f_d,
+        "decode_bytes": m_d,
+        "overhead": overhead,
+        "itl_mean": itl_mean,
+        "e2e_latency": e2e,
+        "requests_per_second": rps,
+        "prefill_time_per_request": t_one,
+        "itl_continuous": itl_cont,
+        "request_throughput": rps_cont,
+        "input_tokens_per_second": in_tps,
+        "output_tokens_per_second": out_tps,
         "prefill_time_share": prefill_share,
-        "decode_power": power, "energy_per_token": e_tok, "peak_flops": peak, "bandwidth": bw,
-        "compute_efficiency": eta_c, "memory_efficiency": eta_m,
+        "decode_power": power,
+        "energy_per_token": e_tok,
+        "peak_flops": peak,
+        "bandwidth": bw,
+        "compute_efficiency": eta_c,
+        "memory_efficiency": eta_m,
     }

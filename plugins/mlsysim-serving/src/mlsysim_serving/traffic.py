@@ -35,11 +35,43 @@ class StepCost:
     by prefill. A lone prompt of S tokens gives exactly :func:`.kernels.prefill`'s time.
     """
 
-    __slots__ = ("flop_token", "flop_attn", "dense_bytes", "expert_bytes", "expert_share", "kv_bytes",
-                 "comm0", "comm_token", "overhead")
+    __slots__ = (
+        "flop_token",
+        "flop_attn",
+        "dense_bytes",
+        "expert_bytes",
+        "expert_share",
+        "kv_bytes",
+        "comm0",
+        "comm_token",
+        "overhead",
+    )
 
-    def __init__(self, n, b, b_kv, b_act, dense_read, expert_params, expert_share, matmul, layers, attn_dim, hidden,
-                 kv_elements, kv_share, peak, eta_c, bandwidth, eta_m, overhead, link_bw, link_lat, eta_net, launch):
+    def __init__(
+        self,
+        n,
+        b,
+        b_kv,
+        b_act,
+        dense_read,
+        expert_params,
+        expert_share,
+        matmul,
+        layers,
+        attn_dim,
+        hidden,
+        kv_elements,
+        kv_share,
+        peak,
+        eta_c,
+        bandwidth,
+        eta_m,
+        overhead,
+        link_bw,
+        link_lat,
+        eta_net,
+        launch,
+    ):
         f = peak * eta_c
         w = bandwidth * eta_m
         self.flop_token = 2.0 * matmul / n / f
@@ -264,8 +296,20 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, dist, lam_max):
     ttft = wait + X_own
     sd_itl = itl_spread(cost, load, lam, M, T, B, t_dec, lam_max)
     p_wait = np.maximum(np.maximum(rho_p, p_slot), 1e-12)
-    out = {"T": T, "B": B, "f": f, "t_dec": t_dec, "t_mix": t_mix, "queue_wait_mean": wait, "ttft_mean": ttft,
-           "itl_mean": T, "e2e_mean": ttft + load.D1 * T, "rho_p": rho_p, "rho_s": rho_s, "itl_sd": sd_itl}
+    out = {
+        "T": T,
+        "B": B,
+        "f": f,
+        "t_dec": t_dec,
+        "t_mix": t_mix,
+        "queue_wait_mean": wait,
+        "ttft_mean": ttft,
+        "itl_mean": T,
+        "e2e_mean": ttft + load.D1 * T,
+        "rho_p": rho_p,
+        "rho_s": rho_s,
+        "itl_sd": sd_itl,
+    }
     short = room >= 2.0 * load.P1
     cap = np.floor(room / np.maximum(load.P1, 1e-300)) - 1.0
     for p, z in Z.items():
@@ -278,8 +322,11 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, dist, lam_max):
         Xp = Xp * np.maximum(Lp / room, 1.0)
         # residual: U(0, t_mix) when landing in a prefill step (time share w), else U(0, t_dec)
         w = busy * f * t_mix / np.maximum(T, 1e-300)
-        Rp = np.where(tail < w, t_mix * (1.0 - tail / np.maximum(w, 1e-300)),
-                      t_dec * np.clip((p / 100.0 - (1.0 - busy)) / np.maximum(busy - w, 1e-300), 0.0, 1.0))
+        Rp = np.where(
+            tail < w,
+            t_mix * (1.0 - tail / np.maximum(w, 1e-300)),
+            t_dec * np.clip((p / 100.0 - (1.0 - busy)) / np.maximum(busy - w, 1e-300), 0.0, 1.0),
+        )
         d_ttft = _combine(Wp - Wq, Xp - X_own) + (Rp - R)
         out[f"ttft_p{p}"] = ttft + d_ttft
         out[f"itl_p{p}"] = T + z * sd_itl

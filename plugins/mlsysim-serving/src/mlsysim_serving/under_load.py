@@ -31,7 +31,6 @@ SIM_REQUESTS = 10_000
 SIM_WARMUP = 0.1
 
 
-
 def _seconds(name: str, value: Any) -> float:
     """A time: seconds as a number, a time Quantity, or a string such as "50 ms" or "1s"."""
     if isinstance(value, str):
@@ -64,19 +63,25 @@ def check(a: dict, seq_len: int, output_len: Any, max_seq: int) -> dict:
     rate, conc = a.get("arrival_rate"), a.get("concurrency")
     if rate is not None and conc is not None:
         raise InvalidInputError("concurrency", conc, "None when arrival_rate is given (open or closed loop, not both)")
-    c: dict[str, Any] = {"arrival_rate": None if rate is None else (
-        rate if isinstance(rate, np.ndarray) else check_rate(rate)),
-         "concurrency": None if conc is None else V.integer("concurrency", conc, 1, 1 << 24)}
+    c: dict[str, Any] = {
+        "arrival_rate": None if rate is None else (rate if isinstance(rate, np.ndarray) else check_rate(rate)),
+        "concurrency": None if conc is None else V.integer("concurrency", conc, 1, 1 << 24),
+    }
     c["arrival_cv"] = V.number("arrival_cv", a.get("arrival_cv", 1.0), 0.0, 10.0)
     c["length_cv"] = V.number("length_cv", a.get("length_cv", 0.0), 0.0, 10.0)
     c["length_dist"] = V.choice("length_dist", a.get("length_dist", "lognormal"), LENGTH_DISTRIBUTIONS)
     m = a.get("max_num_batched_tokens")
-    c["max_num_batched_tokens"] = int(PREFILL_CHUNK_TOKENS) if m is None else V.integer("max_num_batched_tokens", m, 2, 1 << 24)
+    c["max_num_batched_tokens"] = (
+        int(PREFILL_CHUNK_TOKENS) if m is None else V.integer("max_num_batched_tokens", m, 2, 1 << 24)
+    )
     s = a.get("max_num_seqs")
     c["max_num_seqs"] = DEFAULT_MAX_NUM_SEQS if s is None else V.integer("max_num_seqs", s, 1, 1 << 24)
     if c["max_num_seqs"] >= c["max_num_batched_tokens"]:
-        raise InvalidInputError("max_num_seqs", c["max_num_seqs"],
-                                f"below max_num_batched_tokens={c['max_num_batched_tokens']} (decode tokens leave room for prefill)")
+        raise InvalidInputError(
+            "max_num_seqs",
+            c["max_num_seqs"],
+            f"below max_num_batched_tokens={c['max_num_batched_tokens']} (decode tokens leave room for prefill)",
+        )
     c["prefix_cache_hit"] = V.number("prefix_cache_hit", a.get("prefix_cache_hit", 0.0), 0.0, 1.0, high_open=True)
     c["slo_ttft"] = None if a.get("slo_ttft") is None else _seconds("slo_ttft", a["slo_ttft"])
     c["slo_itl"] = None if a.get("slo_itl") is None else _seconds("slo_itl", a["slo_itl"])
@@ -96,9 +101,30 @@ def step_cost(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, l
     b_act = b if b >= 2.0 else 2.0
     overhead = step_overhead(hw.dispatch_tax, shape.layers)
     link_bw = link.si.bandwidth if tp_size > 1 else 1.0
-    return TR.StepCost(float(tp_size), b, b_kv, b_act, shape.dense_read, shape.experts_params, shape.expert_share,
-                       shape.matmul, shape.layers, shape.attn_dim, shape.hidden, shape.kv, kv_share, peak, eta_c,
-                       hw.bandwidth, eta_m, overhead, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
+    return TR.StepCost(
+        float(tp_size),
+        b,
+        b_kv,
+        b_act,
+        shape.dense_read,
+        shape.experts_params,
+        shape.expert_share,
+        shape.matmul,
+        shape.layers,
+        shape.attn_dim,
+        shape.hidden,
+        shape.kv,
+        kv_share,
+        peak,
+        eta_c,
+        hw.bandwidth,
+        eta_m,
+        overhead,
+        link_bw,
+        link_lat,
+        E.NETWORK,
+        E.COLLECTIVE_LAUNCH_S,
+    )
 
 
 def kv_capacity_tokens(shape, hardware, b, b_kv, kv_share, tp_size, frac, M, max_seqs) -> float:
@@ -111,25 +137,45 @@ def kv_capacity_tokens(shape, hardware, b, b_kv, kv_share, tp_size, frac, M, max
     return (usable - shape.params * b / n - work) / (shape.kv * b_kv * kv_share)
 
 
-def loaded_fields(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat, frac, seq_len,
-                  output_len, args: dict) -> dict:
+def loaded_fields(
+    shape,
+    hardware,
+    peak,
+    b,
+    b_kv,
+    eta_c,
+    eta_m,
+    tp_size,
+    kv_share,
+    link,
+    link_lat,
+    frac,
+    seq_len,
+    output_len,
+    args: dict,
+) -> dict:
     """The loaded-serving result fields of one solve()/sweep group."""
     c = check(args, seq_len, output_len, shape.max_seq)
     cost = step_cost(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat)
-    kv = kv_capacity_tokens(shape, hardware, b, b_kv, kv_share, tp_size, frac, c["max_num_batched_tokens"],
-                            c["max_num_seqs"])
+    kv = kv_capacity_tokens(
+        shape, hardware, b, b_kv, kv_share, tp_size, frac, c["max_num_batched_tokens"], c["max_num_seqs"]
+    )
     return serve(shape, hardware, tp_size, cost, kv, seq_len, output_len, c)
 
 
-def serve(shape, hardware, tp_size: int, cost: TR.StepCost, kv_tokens: float, seq_len: int, output_len: int,
-          c: dict) -> dict:
+def serve(
+    shape, hardware, tp_size: int, cost: TR.StepCost, kv_tokens: float, seq_len: int, output_len: int, c: dict
+) -> dict:
     """Result fields of serving the traffic ``c`` (checked) at prompt ``seq_len`` and ``output_len``."""
     M, max_seqs, cv, dist = c["max_num_batched_tokens"], c["max_num_seqs"], c["length_cv"], c["length_dist"]
     S, O = float(seq_len), float(output_len)
     if kv_tokens < S + O:
         raise InfeasibleError(
             f"{shape.name} on {hardware.name}: the KV cache left after weights holds {max(kv_tokens, 0):,.0f} tokens, "
-            f"less than one request of {seq_len:,} + {output_len:,}", required=S + O, available=max(kv_tokens, 0.0))
+            f"less than one request of {seq_len:,} + {output_len:,}",
+            required=S + O,
+            available=max(kv_tokens, 0.0),
+        )
     load = TR.Load(S, O, cv, c["prefix_cache_hit"])
     B_max = min(float(max_seqs), math.floor(kv_tokens / load.reserve))
     lam_max, limit = TR.capacity(cost, load, float(M), B_max)
@@ -137,21 +183,31 @@ def serve(shape, hardware, tp_size: int, cost: TR.StepCost, kv_tokens: float, se
     one_prefill = float(cost.prefill(load.P1, c["prefix_cache_hit"] * S))
     one_decode = float(cost.time(1.0, S + 1.0, S + 2.0))
     pct = c["slo_percentile"]
-    for name, slo, floor, what in (("slo_ttft", c["slo_ttft"], one_prefill, f"one unloaded {load.P1:,.0f}-token prefill"),
-                                   ("slo_itl", c["slo_itl"], one_decode, f"one unloaded decode step at context {seq_len:,}")):
+    for name, slo, floor, what in (
+        ("slo_ttft", c["slo_ttft"], one_prefill, f"one unloaded {load.P1:,.0f}-token prefill"),
+        ("slo_itl", c["slo_itl"], one_decode, f"one unloaded decode step at context {seq_len:,}"),
+    ):
         if slo is not None and slo < floor:
             label = "TTFT" if name == "slo_ttft" else "ITL"
-            raise InvalidInputError(name, slo, f"at least {floor * 1e3:.4g} ms: {label} SLO {slo * 1e3:.4g} ms is below "
-                                               f"{what} on this layout, {floor * 1e3:.4g} ms")
+            raise InvalidInputError(
+                name,
+                slo,
+                f"at least {floor * 1e3:.4g} ms: {label} SLO {slo * 1e3:.4g} ms is below "
+                f"{what} on this layout, {floor * 1e3:.4g} ms",
+            )
     bound = kv_tokens / load.reserve < max_seqs
-    limit_name = ("prefill compute (token budget)" if limit == 1 else
-                  "KV capacity" if bound else "max_num_seqs")
+    limit_name = "prefill compute (token budget)" if limit == 1 else "KV capacity" if bound else "max_num_seqs"
     if c["concurrency"] is not None:
         lam = _closed_loop_rate(cost, load, M, B_max, c, dist, lam_max)
     else:
         lam = c["arrival_rate"]
-    f = {"arrival_rate": lam, "saturation_rate": lam_max, "binding_limit": limit_name,
-         "traffic_method": c["method"], "one_prefill_time": one_prefill}
+    f = {
+        "arrival_rate": lam,
+        "saturation_rate": lam_max,
+        "binding_limit": limit_name,
+        "traffic_method": c["method"],
+        "one_prefill_time": one_prefill,
+    }
     rho = np.asarray(lam) / lam_max
     f["utilization"] = rho
     over = rho >= 1.0
@@ -161,8 +217,20 @@ def serve(shape, hardware, tp_size: int, cost: TR.StepCost, kv_tokens: float, se
         out = _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape)
     else:
         out = TR.analytic(cost, load, lam_ok, float(M), B_max, c["arrival_cv"], dist, lam_max)
-    keys = ("ttft_mean", "ttft_p50", "ttft_p90", "ttft_p99", "itl_mean", "itl_p50", "itl_p90", "itl_p99",
-            "e2e_mean", "e2e_p90", "e2e_p99", "queue_wait_mean")
+    keys = (
+        "ttft_mean",
+        "ttft_p50",
+        "ttft_p90",
+        "ttft_p99",
+        "itl_mean",
+        "itl_p50",
+        "itl_p90",
+        "itl_p99",
+        "e2e_mean",
+        "e2e_p90",
+        "e2e_p99",
+        "queue_wait_mean",
+    )
     for k in keys:
         f[k] = _masked(out[k], over)
     served = np.minimum(np.asarray(lam, dtype=float), lam_max)
@@ -171,8 +239,9 @@ def serve(shape, hardware, tp_size: int, cost: TR.StepCost, kv_tokens: float, se
     f["tokens_per_second_per_gpu"] = served * O / tp_size
     f["concurrency_mean"] = _masked(served * out["e2e_mean"], over)
     T = out["T"] if "T" in out else TR.steady(cost, load, lam_ok, float(M))[0]
-    f["kv_cache_utilization"] = _masked(np.minimum(lam_ok * (load.D2 * T + load.P1 * out["ttft_mean"]) / kv_tokens, 1.0),
-                                        over)
+    f["kv_cache_utilization"] = _masked(
+        np.minimum(lam_ok * (load.D2 * T + load.P1 * out["ttft_mean"]) / kv_tokens, 1.0), over
+    )
     if c["slo_ttft"] is not None or c["slo_itl"] is not None:
         if "slo_attainment" in out:  # simulated
             att = out["slo_attainment"]
@@ -217,7 +286,10 @@ def _bisect(fn, lo, hi, rounds=5, width=64):
 def _closed_loop_rate(cost, load, M, B_max, c, dist, lam_max):
     """Closed loop of N clients: the rate lambda with lambda * e2e_mean(lambda) = N (Little's law)."""
     N = float(c["concurrency"])
-    ok = lambda lam: lam * TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], dist, lam_max)["e2e_mean"] <= N
+
+    def ok(lam):
+        return lam * TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], dist, lam_max)["e2e_mean"] <= N
+
     return float(_bisect(ok, lam_max * 1e-9, lam_max * (1 - 1e-9)))
 
 
@@ -248,8 +320,9 @@ def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape) -> dict:
         arrivals = np.cumsum(SIM.interarrivals(rng, lam, c["arrival_cv"], n))
         run = SIM.simulate(cost, prompts, outputs, c["prefix_cache_hit"], M, max_seqs, kv_tokens, arrivals=arrivals)
     else:
-        run = SIM.simulate(cost, prompts, outputs, c["prefix_cache_hit"], M, max_seqs, kv_tokens,
-                           clients=c["concurrency"])
+        run = SIM.simulate(
+            cost, prompts, outputs, c["prefix_cache_hit"], M, max_seqs, kv_tokens, clients=c["concurrency"]
+        )
     arrive, first, finish = run
     warm = int(n * SIM_WARMUP)
     st = SIM.statistics(arrive, first, finish, outputs, warm)

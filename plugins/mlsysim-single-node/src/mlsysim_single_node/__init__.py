@@ -14,11 +14,7 @@ if TYPE_CHECKING:
     from .results import PerformanceProfile
     from .solver import Engine, SingleNodeModel
 
-_LAZY = {
-    "PerformanceProfile": ".results",
-    "Engine": ".solver",
-    "SingleNodeModel": ".solver",
-}
+_LAZY = {"PerformanceProfile": ".results", "Engine": ".solver", "SingleNodeModel": ".solver"}
 
 __all__ = ["SingleNodeModel", "Engine", "PerformanceProfile"]
 

@@ -180,7 +180,7 @@ def compare(
         results.append((key, hw, r))
     base_lat = results[0][2].latency.to("s").magnitude
     rows, data_rows = [], []
-    for key, hw, r in results:
+    for key, _hw, r in results:
         lat = r.latency.to("s").magnitude
         speedup = base_lat / lat if lat and math.isfinite(lat) and math.isfinite(base_lat) else None
         wall, reason = _wall(r)

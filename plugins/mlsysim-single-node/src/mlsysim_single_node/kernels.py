@@ -9,15 +9,25 @@ element, P parameters, L layers, H*d_h attention width, kv elements per token = 
 
 from __future__ import annotations
 
-
 from mlsysim_core.physics import maximum, minimum, step_power
-
 
 # --------------------------------------------------------------------------- work per step
 
 
-def decoder_inference(batch, context, b, b_kv, dense_read_params, expert_params, expert_share,
-                      matmul_params, layers, attn_dim, kv_elements, total_params):
+def decoder_inference(
+    batch,
+    context,
+    b,
+    b_kv,
+    dense_read_params,
+    expert_params,
+    expert_share,
+    matmul_params,
+    layers,
+    attn_dim,
+    kv_elements,
+    total_params,
+):
     """One decode step of ``batch`` sequences at ``context`` tokens (Kaplan et al. 2020, Table 1;
     Pope et al. 2022):
 
@@ -36,8 +46,22 @@ def decoder_inference(batch, context, b, b_kv, dense_read_params, expert_params,
     return flops, weights_read + kv, total_params * b + kv
 
 
-def transformer_forward(batch, seq_len, b, b_kv, b_act, read_params, matmul_params, layers, attn_dim, hidden,
-                        ffn, kv_elements, total_params, attention_mult):
+def transformer_forward(
+    batch,
+    seq_len,
+    b,
+    b_kv,
+    b_act,
+    read_params,
+    matmul_params,
+    layers,
+    attn_dim,
+    hidden,
+    ffn,
+    kv_elements,
+    total_params,
+    attention_mult,
+):
     """One forward pass of ``batch`` sequences of ``seq_len`` tokens each: an encoder (BERT, a ViT's or
     T5's encoder stack) or the prefill of a decoder (Kaplan et al. 2020, Table 1; Pope et al. 2022).
 
@@ -82,8 +106,22 @@ def training_state_bytes(b, zero_stage, dp):
     return w + g + o, opt
 
 
-def decoder_training(batch, seq_len, b, b_act, matmul_params, layers, hidden, heads, attn_dim,
-                     total_params, state_per_param, opt_per_param, recompute, attention_mult=2.0):
+def decoder_training(
+    batch,
+    seq_len,
+    b,
+    b_act,
+    matmul_params,
+    layers,
+    hidden,
+    heads,
+    attn_dim,
+    total_params,
+    state_per_param,
+    opt_per_param,
+    recompute,
+    attention_mult=2.0,
+):
     """One training step of ``batch`` sequences of ``seq_len`` tokens.
 
     FLOPs = (3, or 4 with full recomputation) * B * (2*P_matmul*S + m_attn*L*S^2*H*d_h)
@@ -122,8 +160,21 @@ def offload_bytes(footprint, usable, bytes_moved):
     return spill, minimum(spill, bytes_moved)
 
 
-def roofline(flops, bytes_moved, host_bytes, host_seconds_per_byte, peak, bandwidth, eta_c, eta_m,
-             overhead, tdp, idle_fraction, compute_fraction, memory_fraction):
+def roofline(
+    flops,
+    bytes_moved,
+    host_bytes,
+    host_seconds_per_byte,
+    peak,
+    bandwidth,
+    eta_c,
+    eta_m,
+    overhead,
+    tdp,
+    idle_fraction,
+    compute_fraction,
+    memory_fraction,
+):
     """Roofline step (Williams, Waterman, Patterson, CACM 2009) with an offload term and power.
 
     t_compute = FLOPs / (F * eta_c)

@@ -21,12 +21,21 @@ def _engine():
 @hookimpl
 def mlsysim_solvers() -> list:
     return [
-        SolverSpec(name="SingleNodeModel", factory=_single_node,
-                   summary="Roofline of one model step on one accelerator: latency, throughput, bottleneck, MFU, memory, energy",
-                   consumes=("Workload", "HardwareNode"), produces="PerformanceProfile"),
-        SolverSpec(name="Engine", factory=_engine,
-                   summary="Engine.solve(...): shortcut identical to SingleNodeModel().solve(...)",
-                   consumes=("Workload", "HardwareNode"), produces="PerformanceProfile"),
+        SolverSpec(
+            name="SingleNodeModel",
+            factory=_single_node,
+            summary="Roofline of one model step on one accelerator: latency, throughput, bottleneck, MFU, memory, "
+            "energy",
+            consumes=("Workload", "HardwareNode"),
+            produces="PerformanceProfile",
+        ),
+        SolverSpec(
+            name="Engine",
+            factory=_engine,
+            summary="Engine.solve(...): shortcut identical to SingleNodeModel().solve(...)",
+            consumes=("Workload", "HardwareNode"),
+            produces="PerformanceProfile",
+        ),
     ]
 
 

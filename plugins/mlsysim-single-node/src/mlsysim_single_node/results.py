@@ -25,15 +25,22 @@ class PerformanceProfile(Result):
 
     # --- the answer
     latency = measure("ms", doc="time per step: max(latency_compute, latency_memory) + latency_overhead")
-    throughput = measure("1/s", doc="samples per second = batch_size / latency (tokens/s for an LLM decode step, "
-                         "sequences/s for an encoder or a prefill)")
+    throughput = measure(
+        "1/s",
+        doc="samples per second = batch_size / latency (tokens/s for an LLM decode step, "
+        "sequences/s for an encoder or a prefill)",
+    )
     bottleneck: str = attrs.field(metadata={"doc": '"Memory" or "Compute": the larger roofline term'})
     mfu: float = attrs.field(metadata={"doc": "model FLOPs utilisation = flops / (latency * peak_flops)"})
-    hfu: float = attrs.field(metadata={"doc": "hardware FLOPs utilisation (= mfu; recomputed FLOPs counted in training with recomputation)"})
+    hfu: float = attrs.field(
+        metadata={"doc": "hardware FLOPs utilisation (= mfu; recomputed FLOPs counted in training with recomputation)"}
+    )
     feasible: bool = attrs.field(metadata={"doc": "memory_footprint <= memory_available"})
     # --- the roofline terms
     latency_compute = measure("ms", doc="flops / (peak_flops * compute_efficiency)")
-    latency_memory = measure("ms", doc="bytes from memory / (bandwidth * memory_efficiency) + spilled bytes over the host link")
+    latency_memory = measure(
+        "ms", doc="bytes from memory / (bandwidth * memory_efficiency) + spilled bytes over the host link"
+    )
     latency_overhead = measure("ms", doc="dispatch tax + layers * per-layer framework overhead")
     flops = measure("GFLOP", doc="FLOPs of the step")
     bytes_moved = measure("GB", doc="bytes moved to/from main memory (and the host link when spilling)")
@@ -46,27 +53,41 @@ class PerformanceProfile(Result):
     compute_efficiency: float = attrs.field(metadata={"doc": "achieved fraction of peak FLOP/s assumed"})
     memory_efficiency: float = attrs.field(metadata={"doc": "achieved fraction of peak bandwidth assumed"})
     # --- memory wall
-    memory_footprint = measure("GB", doc="bytes that must be resident: weights (+ KV cache, activations, training state)")
+    memory_footprint = measure(
+        "GB", doc="bytes that must be resident: weights (+ KV cache, activations, training state)"
+    )
     memory_available = measure("GB", doc="usable memory = capacity * usable fraction")
     memory_capacity = measure("GB", doc="memory capacity of the accelerator")
-    offload_spill_bytes = measure("GB", doc="footprint beyond usable memory, fetched over the host link each step", optional=True)
+    offload_spill_bytes = measure(
+        "GB", doc="footprint beyond usable memory, fetched over the host link each step", optional=True
+    )
     offload_bandwidth = measure("GB/s", doc="host link bandwidth used for the spilled bytes", optional=True)
     # --- energy
     power = measure("W", doc="average accelerator power over the step", optional=True)
-    energy = measure("J", doc="accelerator energy of the step (power * latency); None when the part has no TDP",
-                     optional=True)
+    energy = measure(
+        "J", doc="accelerator energy of the step (power * latency); None when the part has no TDP", optional=True
+    )
     energy_per_sample = measure("J", doc="energy / batch_size", optional=True)
     # --- inputs echoed
     precision: str = attrs.field()
     batch_size: int = attrs.field()
-    seq_len: object = attrs.field(metadata={"doc": "context (inference) or sequence length (training); None: no KV context"})
+    seq_len: object = attrs.field(
+        metadata={"doc": "context (inference) or sequence length (training); None: no KV context"}
+    )
     is_training: bool = attrs.field()
-    phase: str = attrs.field(metadata={"doc": 'the step solved: "decode" or "prefill" (a decoder), "forward" (an '
-                                              'encoder over its whole sequence, a CNN) or "training"'})
+    phase: str = attrs.field(
+        metadata={
+            "doc": 'the step solved: "decode" or "prefill" (a decoder), "forward" (an '
+            'encoder over its whole sequence, a CNN) or "training"'
+        }
+    )
     hardware: str = attrs.field(metadata={"doc": "hardware name"})
     model: str = attrs.field(metadata={"doc": "model name"})
-    notes: tuple = attrs.field(factory=tuple, converter=tuple, metadata={
-        "doc": "every default taken for a value not given: precision, usable-memory share, missing TDP"})
+    notes: tuple = attrs.field(
+        factory=tuple,
+        converter=tuple,
+        metadata={"doc": "every default taken for a value not given: precision, usable-memory share, missing TDP"},
+    )
     # SI stores behind the Quantity views above (set by @result), read by the explanations below
     _latency: float
     _throughput: float
@@ -92,17 +113,21 @@ class PerformanceProfile(Result):
         req, avail = self._memory_footprint, self._memory_available
         lines = [
             f"Memory Wall: {'Passed' if self.feasible else 'FAILED'}. Required {_gb(req)} "
-            f"{'<=' if self.feasible else '>'} available {_gb(avail)} (usable share of {_gb(self._memory_capacity)}) on {self.hardware}."
+            f"{'<=' if self.feasible else '>'} available {_gb(avail)} (usable share of "
+            f"{_gb(self._memory_capacity)}) on {self.hardware}."
         ]
         if not self.feasible:
             spill, link_bw = self._offload_spill_bytes, self._offload_bandwidth
             if link_bw and spill is not None:  # both set when the step does not fit and a host link exists
                 lines.append(f"Offload: {_gb(spill)} spill over the host link at {link_bw / 1e9:.4g} GB/s every step.")
             else:
-                lines.append(f"Offload: {self.hardware} has no host link in the catalog, the step cannot run (latency = inf).")
+                lines.append(
+                    f"Offload: {self.hardware} has no host link in the catalog, the step cannot run (latency = inf)."
+                )
         ai, ridge = self._arithmetic_intensity, self._ridge_point
         lines.append(
-            f"Roofline: {self.bottleneck.lower()}-bound, intensity {ai:.4g} FLOP/B vs ridge {ridge:.4g} FLOP/B at peak; "
+            f"Roofline: {self.bottleneck.lower()}-bound, intensity {ai:.4g} FLOP/B vs ridge {ridge:.4g} FLOP/B "
+            "at peak; "
             f"compute {self._latency_compute * 1e3:.4g} ms, memory {self._latency_memory * 1e3:.4g} ms, "
             f"overhead {self._latency_overhead * 1e3:.4g} ms."
         )
@@ -111,11 +136,16 @@ class PerformanceProfile(Result):
     def summary(self) -> str:
         """A short text block (upstream name)."""
         lat = self._latency
-        return "\n".join([
-            f"{self.model} on {self.hardware} ({self.precision}, batch {self.batch_size}{', training' if self.is_training else ''})",
-            f"  latency     {lat * 1e3:.4g} ms  ({self.bottleneck}-bound)" if math.isfinite(lat) else "  latency     inf (does not fit, no offload path)",
-            f"  throughput  {self._throughput:.4g} /s",
-            f"  MFU         {self.mfu:.1%}",
-            f"  memory      {_gb(self._memory_footprint)} of {_gb(self._memory_available)} usable",
-            *("  " + line for line in self.constraint_trace),
-        ])
+        return "\n".join(
+            [
+                f"{self.model} on {self.hardware} ({self.precision}, batch {self.batch_size}"
+                f"{', training' if self.is_training else ''})",
+                f"  latency     {lat * 1e3:.4g} ms  ({self.bottleneck}-bound)"
+                if math.isfinite(lat)
+                else "  latency     inf (does not fit, no offload path)",
+                f"  throughput  {self._throughput:.4g} /s",
+                f"  MFU         {self.mfu:.1%}",
+                f"  memory      {_gb(self._memory_footprint)} of {_gb(self._memory_available)} usable",
+                *("  " + line for line in self.constraint_trace),
+            ]
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -35,9 +35,27 @@ _MAX = V.MAX_COUNT
 class _Shape:
     """Per-model numbers derived once (SI floats), cached by model identity."""
 
-    __slots__ = ("model", "is_decoder", "is_encoder", "name", "layers", "params", "dense_read", "experts_params",
-                 "expert_share", "matmul", "encoder_matmul", "attn_dim", "kv", "hidden", "ffn", "heads", "flops",
-                 "acts", "max_seq")
+    __slots__ = (
+        "model",
+        "is_decoder",
+        "is_encoder",
+        "name",
+        "layers",
+        "params",
+        "dense_read",
+        "experts_params",
+        "expert_share",
+        "matmul",
+        "encoder_matmul",
+        "attn_dim",
+        "kv",
+        "hidden",
+        "ffn",
+        "heads",
+        "flops",
+        "acts",
+        "max_seq",
+    )
 
     def __init__(self, model: Workload):
         self.model = model
@@ -116,11 +134,22 @@ class SingleNodeModel(Solver):
     #: solve() arguments sweep_columns() takes as arrays
     sweep_vector = ("batch_size", "seq_len")
 
-    def solve(self, model: Workload, hardware: HardwareNode, batch_size: int = 1, precision: Optional[str] = None,
-              efficiency: Optional[float] = None, raise_errors: bool = False, is_training: bool = False,
-              seq_len: Optional[int] = None, memory_efficiency: Optional[float] = None,
-              zero_stage: int = 0, dp_size: int = 1, activation_recomputation: bool = False,
-              phase: Optional[str] = None) -> PerformanceProfile:
+    def solve(
+        self,
+        model: Workload,
+        hardware: HardwareNode,
+        batch_size: int = 1,
+        precision: str | None = None,
+        efficiency: float | None = None,
+        raise_errors: bool = False,
+        is_training: bool = False,
+        seq_len: int | None = None,
+        memory_efficiency: float | None = None,
+        zero_stage: int = 0,
+        dp_size: int = 1,
+        activation_recomputation: bool = False,
+        phase: str | None = None,
+    ) -> PerformanceProfile:
         """Latency, throughput, bottleneck, MFU, memory and energy of one step.
 
         Args:
@@ -141,30 +170,73 @@ class SingleNodeModel(Solver):
                 is its prefill ("decode" is an error); None for CNNs and training.
         """
         shape, peak, b, eta_c, eta_m, zero_stage, dp_size, phase, precision, notes = self._prepare(
-            model, hardware, precision, efficiency, raise_errors, is_training, memory_efficiency, zero_stage, dp_size,
-            activation_recomputation, phase)
+            model,
+            hardware,
+            precision,
+            efficiency,
+            raise_errors,
+            is_training,
+            memory_efficiency,
+            zero_stage,
+            dp_size,
+            activation_recomputation,
+            phase,
+        )
         if batch_size.__class__ is not int or not 1 <= batch_size <= _MAX:
             batch_size = V.integer("batch_size", batch_size, 1, _MAX)
         if seq_len is not None and (seq_len.__class__ is not int or not 1 <= seq_len <= shape.max_seq):
             seq_len = V.integer("seq_len", seq_len, 1, int(min(shape.max_seq, _MAX)))
         if seq_len is None:
             seq_len = _default_seq(shape, is_training, phase)
-        f = _evaluate(shape, hardware, peak, b, eta_c, eta_m, batch_size, seq_len, is_training, zero_stage, dp_size,
-                      activation_recomputation, phase)
+        f = _evaluate(
+            shape,
+            hardware,
+            peak,
+            b,
+            eta_c,
+            eta_m,
+            batch_size,
+            seq_len,
+            is_training,
+            zero_stage,
+            dp_size,
+            activation_recomputation,
+            phase,
+        )
         if raise_errors and not f["feasible"]:
             footprint, usable, capacity = f["memory_footprint"], f["memory_available"], f["memory_capacity"]
             raise InfeasibleError(
                 f"{shape.name} needs {footprint / 1e9:.4g} GB but {hardware.name} has {usable / 1e9:.4g} GB usable "
-                f"({E.USABLE_MEMORY_FRACTION:.0%} of the {capacity / 1e9:.4g} GB it reports)", required=footprint,
-                available=usable)
+                f"({E.USABLE_MEMORY_FRACTION:.0%} of the {capacity / 1e9:.4g} GB it reports)",
+                required=footprint,
+                available=usable,
+            )
         return PerformanceProfile(
-            **f, precision=precision, batch_size=batch_size, seq_len=seq_len, is_training=is_training,
-            phase=phase, hardware=hardware.name, model=shape.name, notes=notes)
+            **f,
+            precision=precision,
+            batch_size=batch_size,
+            seq_len=seq_len,
+            is_training=is_training,
+            phase=phase,
+            hardware=hardware.name,
+            model=shape.name,
+            notes=notes,
+        )
 
     @staticmethod
-    def _prepare(model: Any, hardware: Any, precision: Any, efficiency: Any, raise_errors: Any, is_training: Any,
-                 memory_efficiency: Any, zero_stage: Any, dp_size: Any, activation_recomputation: Any,
-                 phase: Any) -> tuple:
+    def _prepare(
+        model: Any,
+        hardware: Any,
+        precision: Any,
+        efficiency: Any,
+        raise_errors: Any,
+        is_training: Any,
+        memory_efficiency: Any,
+        zero_stage: Any,
+        dp_size: Any,
+        activation_recomputation: Any,
+        phase: Any,
+    ) -> tuple:
         """Check every argument but batch_size and seq_len (each error names argument, value and valid
         range); returns (shape, peak FLOP/s, bytes per element, eta_c, eta_m, zero_stage, dp_size, phase,
         precision, notes) with ``phase`` resolved to "decode", "prefill", "forward" (encoder, CNN) or
@@ -190,8 +262,18 @@ class SingleNodeModel(Solver):
             dp_size = V.integer("dp_size", dp_size, 1, _MAX)
             if activation_recomputation is not True and activation_recomputation is not False:
                 V.instance("activation_recomputation", activation_recomputation, bool, "True or False")
-        return (shape, peak, b, eta_c, eta_m, zero_stage, dp_size, _phase(shape, phase, is_training), precision,
-                tuple(notes))
+        return (
+            shape,
+            peak,
+            b,
+            eta_c,
+            eta_m,
+            zero_stage,
+            dp_size,
+            _phase(shape, phase, is_training),
+            precision,
+            tuple(notes),
+        )
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): ``vectors`` has arrays of batch_size /
@@ -200,8 +282,18 @@ class SingleNodeModel(Solver):
         a = dict(_SOLVE_DEFAULTS, **args)
         is_training = a["is_training"]
         shape, peak, b, eta_c, eta_m, zero_stage, dp_size, phase, precision, notes = self._prepare(
-            a["model"], a["hardware"], a["precision"], a["efficiency"], a["raise_errors"], is_training,
-            a["memory_efficiency"], a["zero_stage"], a["dp_size"], a["activation_recomputation"], a["phase"])
+            a["model"],
+            a["hardware"],
+            a["precision"],
+            a["efficiency"],
+            a["raise_errors"],
+            is_training,
+            a["memory_efficiency"],
+            a["zero_stage"],
+            a["dp_size"],
+            a["activation_recomputation"],
+            a["phase"],
+        )
         errors = PointErrors(n)
         batch = vec.get("batch_size")
         if batch is None:
@@ -217,16 +309,38 @@ class SingleNodeModel(Solver):
             default = _default_seq(shape, is_training, phase)
             seq = None if default is None else np.full(n, default, dtype=np.int64)
         ok = errors.ok
-        f = _evaluate(shape, a["hardware"], peak, b, eta_c, eta_m, np.where(ok, batch, 1).astype(float),
-                      None if seq is None else np.where(ok, seq, 1).astype(float), is_training, zero_stage, dp_size,
-                      a["activation_recomputation"], phase)
-        f.update(valid=ok, error=errors.messages, batch_size=batch, seq_len=seq, phase=phase, model=shape.name,
-                 hardware=a["hardware"].name, precision=precision, notes=notes_column(n, notes))
+        f = _evaluate(
+            shape,
+            a["hardware"],
+            peak,
+            b,
+            eta_c,
+            eta_m,
+            np.where(ok, batch, 1).astype(float),
+            None if seq is None else np.where(ok, seq, 1).astype(float),
+            is_training,
+            zero_stage,
+            dp_size,
+            a["activation_recomputation"],
+            phase,
+        )
+        f.update(
+            valid=ok,
+            error=errors.messages,
+            batch_size=batch,
+            seq_len=seq,
+            phase=phase,
+            model=shape.name,
+            hardware=a["hardware"].name,
+            precision=precision,
+            notes=notes_column(n, notes),
+        )
         return f
 
 
 _SOLVE_DEFAULTS = {
-    name: p.default for name, p in inspect.signature(SingleNodeModel.solve).parameters.items()
+    name: p.default
+    for name, p in inspect.signature(SingleNodeModel.solve).parameters.items()
     if p.default is not inspect.Parameter.empty
 }
 
@@ -237,7 +351,9 @@ def _phase(shape: _Shape, phase: Any, is_training: bool) -> str:
         raise InvalidInputError("phase", phase, "None, 'prefill' or 'decode'")
     if is_training:
         if phase is not None:
-            raise InvalidInputError("phase", phase, "None with is_training=True (a training step is forward + backward)")
+            raise InvalidInputError(
+                "phase", phase, "None with is_training=True (a training step is forward + backward)"
+            )
         return "training"
     if not shape.is_decoder:
         if phase is not None:
@@ -245,20 +361,26 @@ def _phase(shape: _Shape, phase: Any, is_training: bool) -> str:
         return "forward"
     if shape.is_encoder:
         if phase == "decode":
-            raise InvalidInputError("phase", phase, f"None or 'prefill': {shape.name} is an encoder (one forward pass "
-                                    "over the whole sequence, no autoregressive decode)")
+            raise InvalidInputError(
+                "phase",
+                phase,
+                f"None or 'prefill': {shape.name} is an encoder (one forward pass "
+                "over the whole sequence, no autoregressive decode)",
+            )
         return "forward"
     return phase or "decode"
 
 
-def _default_seq(shape: _Shape, is_training: bool, phase: str) -> Optional[int]:
+def _default_seq(shape: _Shape, is_training: bool, phase: str) -> int | None:
     """seq_len when none is given: 2048 for training a transformer, the model's max_seq_len for an
     encoder's forward pass, None (no KV context) for a decode step; a prefill needs its prompt length."""
     if not shape.is_decoder:
         return None
     if is_training:
         if DEFAULT_TRAINING_SEQ_LEN > shape.max_seq:
-            raise InvalidInputError("seq_len", DEFAULT_TRAINING_SEQ_LEN, f"an integer in [1, {shape.max_seq}] (model max_seq_len)")
+            raise InvalidInputError(
+                "seq_len", DEFAULT_TRAINING_SEQ_LEN, f"an integer in [1, {shape.max_seq}] (model max_seq_len)"
+            )
         return DEFAULT_TRAINING_SEQ_LEN
     if phase == "forward":
         if shape.max_seq >= _MAX:
@@ -269,8 +391,21 @@ def _default_seq(shape: _Shape, is_training: bool, phase: str) -> Optional[int]:
     return None
 
 
-def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, eta_c: float, eta_m: float, batch: Any,
-              seq_len: Any, is_training: bool, zero_stage: int, dp_size: int, recompute: bool, phase: str) -> dict:
+def _evaluate(
+    shape: _Shape,
+    hardware: HardwareNode,
+    peak: float,
+    b: float,
+    eta_c: float,
+    eta_m: float,
+    batch: Any,
+    seq_len: Any,
+    is_training: bool,
+    zero_stage: int,
+    dp_size: int,
+    recompute: bool,
+    phase: str,
+) -> dict:
     """Every computed field of the PerformanceProfile from checked inputs. ``batch`` and ``seq_len``
     are numbers (``solve()``) or float arrays (a sweep): one code path, the kernels of :mod:`.kernels`."""
     hw = hardware.si
@@ -281,28 +416,78 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, eta_
         state, opt = K.training_state_bytes(b, zero_stage, dp_size)
         if shape.is_decoder:
             flops, moved, footprint = K.decoder_training(
-                batch, seq_len, b, b if b > 2.0 else 2.0, shape.matmul, layers, shape.hidden, shape.heads,
-                shape.attn_dim, shape.params, state, opt, recompute, 4.0 if shape.is_encoder else 2.0)
+                batch,
+                seq_len,
+                b,
+                b if b > 2.0 else 2.0,
+                shape.matmul,
+                layers,
+                shape.hidden,
+                shape.heads,
+                shape.attn_dim,
+                shape.params,
+                state,
+                opt,
+                recompute,
+                4.0 if shape.is_encoder else 2.0,
+            )
         else:
             flops, moved, footprint = K.fixed_training(batch, shape.flops, shape.params, shape.acts, b, state, opt)
             flops = flops * (4.0 / 3.0) if recompute else flops
         overhead = hw.dispatch_tax + 3.0 * layers * E.LAYER_OVERHEAD_S
     elif shape.is_encoder:
         flops, moved, footprint = K.transformer_forward(
-            batch, seq_len, b, b, b if b > 2.0 else 2.0, shape.encoder_matmul, shape.encoder_matmul, layers,
-            shape.attn_dim, shape.hidden, shape.ffn, 0.0, shape.params, 4.0)
+            batch,
+            seq_len,
+            b,
+            b,
+            b if b > 2.0 else 2.0,
+            shape.encoder_matmul,
+            shape.encoder_matmul,
+            layers,
+            shape.attn_dim,
+            shape.hidden,
+            shape.ffn,
+            0.0,
+            shape.params,
+            4.0,
+        )
         overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S
     elif phase == "prefill":
         tokens = batch * seq_len
         read = shape.dense_read + shape.experts_params * (1.0 - (1.0 - shape.expert_share) ** tokens)
         flops, moved, footprint = K.transformer_forward(
-            batch, seq_len, b, b, b if b > 2.0 else 2.0, read, shape.matmul, layers, shape.attn_dim, shape.hidden,
-            shape.ffn, shape.kv, shape.params, 2.0)
+            batch,
+            seq_len,
+            b,
+            b,
+            b if b > 2.0 else 2.0,
+            read,
+            shape.matmul,
+            layers,
+            shape.attn_dim,
+            shape.hidden,
+            shape.ffn,
+            shape.kv,
+            shape.params,
+            2.0,
+        )
         overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S
     elif shape.is_decoder:
         flops, moved, footprint = K.decoder_inference(
-            batch, 0.0 if seq_len is None else seq_len * 1.0, b, b, shape.dense_read, shape.experts_params,
-            shape.expert_share, shape.matmul, layers, shape.attn_dim, shape.kv, shape.params)
+            batch,
+            0.0 if seq_len is None else seq_len * 1.0,
+            b,
+            b,
+            shape.dense_read,
+            shape.experts_params,
+            shape.expert_share,
+            shape.matmul,
+            layers,
+            shape.attn_dim,
+            shape.kv,
+            shape.params,
+        )
         overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S
     else:
         flops, moved, footprint = K.fixed_inference(batch, shape.flops, shape.params, shape.acts, b)
@@ -319,26 +504,59 @@ def _evaluate(shape: _Shape, hardware: HardwareNode, peak: float, b: float, eta_
 
     tdp = hw.tdp
     latency, t_c, t_m, mfu, power, energy = K.roofline(
-        flops, moved, host_bytes, host_spb, peak, hw.bandwidth, eta_c, eta_m, overhead, 1.0 if tdp is None else tdp,
-        E.POWER_IDLE_FRACTION, E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION)
+        flops,
+        moved,
+        host_bytes,
+        host_spb,
+        peak,
+        hw.bandwidth,
+        eta_c,
+        eta_m,
+        overhead,
+        1.0 if tdp is None else tdp,
+        E.POWER_IDLE_FRACTION,
+        E.POWER_COMPUTE_FRACTION,
+        E.POWER_MEMORY_FRACTION,
+    )
     if link is None:  # a spilling step has no path to its bytes: it cannot run
-        latency, energy, t_m = where(feasible, latency, math.inf), where(feasible, energy, math.inf), where(feasible, t_m, math.inf)
+        latency, energy, t_m = (
+            where(feasible, latency, math.inf),
+            where(feasible, energy, math.inf),
+            where(feasible, t_m, math.inf),
+        )
         mfu, power = where(feasible, mfu, 0.0), where(feasible, power, None)
     if tdp is None:  # no TDP in the catalog: no power or energy (never a silent 0 J)
         power = energy = where(feasible, None, None)
 
     bandwidth = hw.bandwidth
     return {
-        "latency": latency, "throughput": batch / latency, "bottleneck": where(t_c >= t_m, "Compute", "Memory"),
-        "mfu": mfu, "hfu": mfu, "feasible": feasible,
-        "latency_compute": t_c, "latency_memory": t_m, "latency_overhead": overhead,
-        "flops": flops, "bytes_moved": moved, "arithmetic_intensity": flops / moved,
-        "ridge_point": peak / bandwidth, "peak_flops": peak, "bandwidth": bandwidth,
-        "peak_flops_actual": peak * eta_c, "peak_bw_actual": bandwidth * eta_m,
-        "compute_efficiency": eta_c, "memory_efficiency": eta_m,
-        "memory_footprint": footprint, "memory_available": usable, "memory_capacity": capacity,
-        "offload_spill_bytes": where(feasible, None, spill), "offload_bandwidth": where(feasible, None, offload_bw),
-        "power": power, "energy": energy, "energy_per_sample": energy if tdp is None else energy / batch,
+        "latency": latency,
+        "throughput": batch / latency,
+        "bottleneck": where(t_c >= t_m, "Compute", "Memory"),
+        "mfu": mfu,
+        "hfu": mfu,
+        "feasible": feasible,
+        "latency_compute": t_c,
+        "latency_memory": t_m,
+        "latency_overhead": overhead,
+        "flops": flops,
+        "bytes_moved": moved,
+        "arithmetic_intensity": flops / moved,
+        "ridge_point": peak / bandwidth,
+        "peak_flops": peak,
+        "bandwidth": bandwidth,
+        "peak_flops_actual": peak * eta_c,
+        "peak_bw_actual": bandwidth * eta_m,
+        "compute_efficiency": eta_c,
+        "memory_efficiency": eta_m,
+        "memory_footprint": footprint,
+        "memory_available": usable,
+        "memory_capacity": capacity,
+        "offload_spill_bytes": where(feasible, None, spill),
+        "offload_bandwidth": where(feasible, None, offload_bw),
+        "power": power,
+        "energy": energy,
+        "energy_per_sample": energy if tdp is None else energy / batch,
     }
 
 

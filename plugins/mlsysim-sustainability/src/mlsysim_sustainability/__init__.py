@@ -13,11 +13,7 @@ from mlsysim_core.lazy import lazy_exports
 if TYPE_CHECKING:
     from .solver import DEFAULT_SERVICE_LIFE_YEARS, SustainabilityModel, SustainabilityResult
 
-_LAZY = {
-    "DEFAULT_SERVICE_LIFE_YEARS": ".solver",
-    "SustainabilityModel": ".solver",
-    "SustainabilityResult": ".solver",
-}
+_LAZY = {"DEFAULT_SERVICE_LIFE_YEARS": ".solver", "SustainabilityModel": ".solver", "SustainabilityResult": ".solver"}
 
 __all__ = ["SustainabilityModel", "SustainabilityResult", "DEFAULT_SERVICE_LIFE_YEARS"]
 

@@ -33,9 +33,14 @@ CARBON = SolverCommand(
             help="Datacenter key, or a grid key (a typical datacenter there).",
         ),
         Param("utilization", "--utilization", "float", help="Node power position between idle (0) and max (1)."),
-        Param("boundary", "--boundary", "choice", "facility", choices=("accelerator", "it", "facility"),
-              help="Energy counted in the headline: accelerator TDP (model cards), IT (whole nodes) or facility "
-                   "(x PUE)."),
+        Param(
+            "boundary",
+            "--boundary",
+            "choice",
+            "facility",
+            choices=("accelerator", "it", "facility"),
+            help="Energy counted in the headline: accelerator TDP (model cards), IT (whole nodes) or facility (x PUE).",
+        ),
         Param(
             "workload",
             "--from",

@@ -15,8 +15,15 @@ def _factory():
 
 @hookimpl
 def mlsysim_solvers() -> list:
-    return [SolverSpec(name="SustainabilityModel", factory=_factory, summary="Energy, operational and embodied carbon, and water of a fleet",
-                       consumes=CONSUMES, produces="SustainabilityResult")]
+    return [
+        SolverSpec(
+            name="SustainabilityModel",
+            factory=_factory,
+            summary="Energy, operational and embodied carbon, and water of a fleet",
+            consumes=CONSUMES,
+            produces="SustainabilityResult",
+        )
+    ]
 
 
 @hookimpl

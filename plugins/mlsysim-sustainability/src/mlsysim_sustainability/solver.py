@@ -68,10 +68,10 @@ YEAR = U("year")
 #: energy boundaries, narrowest first, and who publishes figures at each (for explain())
 BOUNDARIES = {
     "accelerator": "accelerator TDP x time (x the utilization model): model cards (Llama 2/3/3.1/4: "
-                   "'GPU hours x peak power capacity per GPU device'), BLOOM's 'dynamic' energy",
+    "'GPU hours x peak power capacity per GPU device'), BLOOM's 'dynamic' energy",
     "it": "whole nodes (host, NICs, fans, PSU losses) x time, no cooling: server metering, IT energy in PUE reports",
     "facility": "IT energy x PUE: GHG Protocol location-based scope 2, Patterson et al. 2021 (arXiv:2104.10350), "
-                "Strubell et al. 2019 (PUE 1.58)",
+    "Strubell et al. 2019 (PUE 1.58)",
 }
 _M3_TO_L = 1000.0
 
@@ -111,12 +111,16 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
     tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
     replica_accelerators: float | None = attrs.field(default=None)
     energy_per_million_tokens = measure("kWh", doc="energy (at the boundary) per 1M output tokens", optional=True)
-    energy_per_query = measure("Wh", doc="energy (at the boundary) per query (tokens_per_query given) or per sample "
-                               "(per-step result)", optional=True)
+    energy_per_query = measure(
+        "Wh",
+        doc="energy (at the boundary) per query (tokens_per_query given) or per sample (per-step result)",
+        optional=True,
+    )
     carbon_per_query = measure("g", doc="operational carbon per query", optional=True)
     workload_time = measure("h", doc="wall time of the training run or of the queries served", optional=True)
-    workload_energy = measure("kWh", doc="energy (at the boundary) of the training run or of `queries` queries",
-                              optional=True)
+    workload_energy = measure(
+        "kWh", doc="energy (at the boundary) of the training run or of `queries` queries", optional=True
+    )
     workload_carbon = measure("kg", doc="operational + amortized embodied carbon of that work", optional=True)
 
     # upstream 0.1.1 names
@@ -199,8 +203,22 @@ class SustainabilityModel(Solver):
         """
         # a workload that is not a (frozen) Result could change between calls: not cached
         prepare = _prepared if workload is None or isinstance(workload, Result) else _prepare
-        g = prepare(fleet, datacenter, mfu, embodied_carbon_per_device, grid, pue, wue, embodied, service_life_years,
-                    workload, tokens_per_query, queries, steps, boundary)
+        g = prepare(
+            fleet,
+            datacenter,
+            mfu,
+            embodied_carbon_per_device,
+            grid,
+            pue,
+            wue,
+            embodied,
+            service_life_years,
+            workload,
+            tokens_per_query,
+            queries,
+            steps,
+            boundary,
+        )
         u = utilization_arg(utilization, mfu)
         t = duration_arg(duration_days, g.usage, high=math.inf)
         return _evaluate(g, u, t, SustainabilityResult)
@@ -210,9 +228,22 @@ class SustainabilityModel(Solver):
         through solve()'s checks and :func:`_evaluate`."""
         a = args
         prepare = _prepared if a["workload"] is None or isinstance(a["workload"], Result) else _prepare
-        g = prepare(a["fleet"], a["datacenter"], a["mfu"], a["embodied_carbon_per_device"], a["grid"], a["pue"],
-                    a["wue"], a["embodied"], a["service_life_years"], a["workload"], a["tokens_per_query"],
-                    a["queries"], a["steps"], a["boundary"])
+        g = prepare(
+            a["fleet"],
+            a["datacenter"],
+            a["mfu"],
+            a["embodied_carbon_per_device"],
+            a["grid"],
+            a["pue"],
+            a["wue"],
+            a["embodied"],
+            a["service_life_years"],
+            a["workload"],
+            a["tokens_per_query"],
+            a["queries"],
+            a["steps"],
+            a["boundary"],
+        )
         errors = PointErrors(n)
         u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
         t = checked(errors, "duration_days", vectors, a, lambda v: duration_arg(v, g.usage, high=math.inf))
@@ -222,8 +253,23 @@ class SustainabilityModel(Solver):
 class _Group:
     """Checked arguments of one configuration but utilization and duration (SI floats)."""
 
-    __slots__ = ("usage", "fleet", "pmax", "pidle", "tdp", "p_ue", "w_ue", "ci", "wi", "per_dev", "life", "tq", "nq",
-                 "boundary", "fields")
+    __slots__ = (
+        "usage",
+        "fleet",
+        "pmax",
+        "pidle",
+        "tdp",
+        "p_ue",
+        "w_ue",
+        "ci",
+        "wi",
+        "per_dev",
+        "life",
+        "tq",
+        "nq",
+        "boundary",
+        "fields",
+    )
     usage: Any
     fleet: Any
     pmax: Any
@@ -241,9 +287,22 @@ class _Group:
     fields: Any
 
 
-def _prepare(fleet: Any, datacenter: Any, mfu: Any, embodied_carbon_per_device: Any, grid: Any, pue: Any, wue: Any,
-             embodied: Any, service_life_years: Any, workload: Any, tokens_per_query: Any, queries: Any,
-             steps: Any, boundary: Any = "facility") -> _Group:
+def _prepare(
+    fleet: Any,
+    datacenter: Any,
+    mfu: Any,
+    embodied_carbon_per_device: Any,
+    grid: Any,
+    pue: Any,
+    wue: Any,
+    embodied: Any,
+    service_life_years: Any,
+    workload: Any,
+    tokens_per_query: Any,
+    queries: Any,
+    steps: Any,
+    boundary: Any = "facility",
+) -> _Group:
     """Check every argument but utilization and duration_days (errors name argument, value, range)."""
     g = _Group()
     if not isinstance(boundary, str) or boundary not in BOUNDARIES:
@@ -256,22 +315,33 @@ def _prepare(fleet: Any, datacenter: Any, mfu: Any, embodied_carbon_per_device: 
     g.life = life = amount("service_life_years", service_life_years, YEAR, YEAR_S, "years")
     facility, grid_ = site(fleet, datacenter, grid)
     if grid_ is None:
-        raise InvalidInputError("datacenter", None, "a Datacenter or a GridProfile (e.g. mlsysim.Infra.Grids.US_Avg)",
-                                f"fleet {fleet.name!r} has no datacenter")
+        raise InvalidInputError(
+            "datacenter",
+            None,
+            "a Datacenter or a GridProfile (e.g. mlsysim.Infra.Grids.US_Avg)",
+            f"fleet {fleet.name!r} has no datacenter",
+        )
     if pue is not None:
         g.p_ue = ratio("pue", pue, 1.0, 5.0)
         pue_source = "argument"
     else:
         g.p_ue = facility_pue(facility)
         pue_source = "datacenter" if isinstance(facility, Datacenter) else "grid typical_pue"
-    g.w_ue = facility_wue(facility) if wue is None else amount(
-        "wue", wue, L_PER_KWH, 1e-3 / KWH_J, "L/kWh", low_open=False, high=1e-3 * 100 / KWH_J)
+    g.w_ue = (
+        facility_wue(facility)
+        if wue is None
+        else amount("wue", wue, L_PER_KWH, 1e-3 / KWH_J, "L/kWh", low_open=False, high=1e-3 * 100 / KWH_J)
+    )
     node = fleet.node
     g.pmax, g.pidle = node_power(fleet, DEFAULT_UTILIZATION)
     g.tdp = node.accelerator.si.tdp
     if g.tdp is None:
-        raise InvalidInputError("fleet.node.accelerator.tdp", None, "the accelerator's TDP (W)",
-                                f"accelerator {node.accelerator.name!r} has no tdp; set it with attrs.evolve")
+        raise InvalidInputError(
+            "fleet.node.accelerator.tdp",
+            None,
+            "the accelerator's TDP (W)",
+            f"accelerator {node.accelerator.name!r} has no tdp; set it with attrs.evolve",
+        )
     g.ci = grid_.si.carbon_intensity
     known = grid_.water_intensity is not None
     g.wi = grid_.si.water_intensity if known else None
@@ -282,17 +352,20 @@ def _prepare(fleet: Any, datacenter: Any, mfu: Any, embodied_carbon_per_device: 
     if embodied is False:
         per_dev, emb_source = 0.0, "excluded"
     elif embodied_carbon_per_device is not None:
-        per_dev = amount("embodied_carbon_per_device", embodied_carbon_per_device, KG, 1.0, "kg CO2e",
-                         low_open=False)
+        per_dev = amount("embodied_carbon_per_device", embodied_carbon_per_device, KG, 1.0, "kg CO2e", low_open=False)
         emb_source = "argument"
     else:
         per_dev = node.accelerator.si.embodied_carbon
         if per_dev is not None:
             emb_source = "catalog"
         elif embodied:
-            raise InvalidInputError("embodied_carbon_per_device", None, "kg CO2e per accelerator",
-                                    f"accelerator {node.accelerator.name!r} has no embodied_carbon in the "
-                                    "catalog; pass embodied_carbon_per_device= or embodied=False")
+            raise InvalidInputError(
+                "embodied_carbon_per_device",
+                None,
+                "kg CO2e per accelerator",
+                f"accelerator {node.accelerator.name!r} has no embodied_carbon in the "
+                "catalog; pass embodied_carbon_per_device= or embodied=False",
+            )
         else:
             per_dev, emb_source = 0.0, "not in catalog"
     g.per_dev = per_dev
@@ -302,17 +375,30 @@ def _prepare(fleet: Any, datacenter: Any, mfu: Any, embodied_carbon_per_device: 
     g.tq = g.nq = None
     if rate is not None:
         if w.samples_per_second is not None or tokens_per_query is not None:
-            g.tq = 1.0 if w.samples_per_second is not None else amount(
-                "tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
+            g.tq = (
+                1.0
+                if w.samples_per_second is not None
+                else amount("tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
+            )
             if queries is not None:
                 g.nq = amount("queries", queries, DIMENSIONLESS, 1.0, "queries")
         elif queries is not None:
             raise InvalidInputError("tokens_per_query", None, "output tokens per query (> 0), needed with queries=")
     g.fields = dict(
-        accelerators=fleet.count * node.accelerators_per_node, nodes=fleet.count, region_name=grid_.name,
-        datacenter_name=facility.name if isinstance(facility, Datacenter) else None, pue_source=pue_source,
-        offsite_water_known=known, embodied_source=emb_source, service_life_years=life / YEAR_S,
-        replica_accelerators=w.replica_accelerators, carbon_intensity=g.ci, wue=g.w_ue, pue=g.p_ue, boundary=boundary)
+        accelerators=fleet.count * node.accelerators_per_node,
+        nodes=fleet.count,
+        region_name=grid_.name,
+        datacenter_name=facility.name if isinstance(facility, Datacenter) else None,
+        pue_source=pue_source,
+        offsite_water_known=known,
+        embodied_source=emb_source,
+        service_life_years=life / YEAR_S,
+        replica_accelerators=w.replica_accelerators,
+        carbon_intensity=g.ci,
+        wue=g.w_ue,
+        pue=g.p_ue,
+        boundary=boundary,
+    )
     return g
 
 
@@ -362,13 +448,31 @@ def _evaluate(g: _Group, u: Any, t: Any, make: Any, **extra: Any) -> Any:
         wl_carbon = wl_energy * ci + per_dev * accels_run * wl_time / life
 
     return make(
-        energy=e_b, accelerator_energy=e_acc, it_energy=e_it, facility_energy=e_fac, it_power=p_it,
-        operational_carbon=op, accelerator_carbon=e_acc * ci, it_carbon=e_it * ci, facility_carbon=e_fac * ci,
+        energy=e_b,
+        accelerator_energy=e_acc,
+        it_energy=e_it,
+        facility_energy=e_fac,
+        it_power=p_it,
+        operational_carbon=op,
+        accelerator_carbon=e_acc * ci,
+        it_carbon=e_it * ci,
+        facility_carbon=e_fac * ci,
         embodied_carbon=emb,
-        carbon_footprint=op + emb, water_onsite=w_on, water_offsite=w_off, water_usage=w_on + w_off,
-        duration=t, utilization=u, tokens_per_second=fleet_tps, energy_per_million_tokens=e_mtok,
-        energy_per_query=e_query, carbon_per_query=c_query, workload_time=wl_time, workload_energy=wl_energy,
-        workload_carbon=wl_carbon, **g.fields, **extra,
+        carbon_footprint=op + emb,
+        water_onsite=w_on,
+        water_offsite=w_off,
+        water_usage=w_on + w_off,
+        duration=t,
+        utilization=u,
+        tokens_per_second=fleet_tps,
+        energy_per_million_tokens=e_mtok,
+        energy_per_query=e_query,
+        carbon_per_query=c_query,
+        workload_time=wl_time,
+        workload_energy=wl_energy,
+        workload_carbon=wl_carbon,
+        **g.fields,
+        **extra,
     )
 
 

@@ -15,8 +15,10 @@ Names are imported on first use, so plugin discovery does not load the harness.
 
 from mlsysim_core.lazy import lazy_exports
 
-_LAZY = {name: ".harness" for name in ("GROUPS", "Mapping", "Report", "Row", "load_measurements", "recorded_errors",
-                                       "run", "upstream_errors")}
+_LAZY = {
+    name: ".harness"
+    for name in ("GROUPS", "Mapping", "Report", "Row", "load_measurements", "recorded_errors", "run", "upstream_errors")
+}
 __all__ = list(_LAZY)
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

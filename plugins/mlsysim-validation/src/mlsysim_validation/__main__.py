@@ -21,8 +21,10 @@ def main() -> None:
     if args.record:
         if args.group:
             ap.error("--record needs all groups")
-        out = {g: {"median_abs_error": s["median_abs_error"], "max_abs_error": s["max_abs_error"],
-                   "counted": s["counted"]} for g, s in report.summary().items()}
+        out = {
+            g: {"median_abs_error": s["median_abs_error"], "max_abs_error": s["max_abs_error"], "counted": s["counted"]}
+            for g, s in report.summary().items()
+        }
         data_path("recorded_errors.json").write_text(json.dumps(out, indent=1) + "\n")
         print(f"recorded {data_path('recorded_errors.json')}")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import click
 
 from mlsysim_core.cli import CliError, emit
@@ -12,14 +10,23 @@ _GROUPS = ("A", "B", "C", "D", "E", "F")
 
 
 @click.command("validate")
-@click.option("--group", "groups", multiple=True, type=click.Choice(_GROUPS, case_sensitive=False),
-              help="Only this group (repeatable): A inference, B serving, C training, D economics, "
-                   "E energy/carbon/water, F reliability.")
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    type=click.Choice(_GROUPS, case_sensitive=False),
+    help="Only this group (repeatable): A inference, B serving, C training, D economics, "
+    "E energy/carbon/water, F reliability.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output: summary and every point.")
-@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.png",
-              help='Scatter of predicted vs measured per group (needs matplotlib: pip install "mlsysim-validation[plot]").')
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    metavar="FILE.png",
+    help='Scatter of predicted vs measured per group (needs matplotlib: pip install "mlsysim-validation[plot]").',
+)
 @click.option("-v", "--verbose", is_flag=True, help="Also print how each point is mapped and what is assumed.")
-def validate_cmd(groups: tuple, as_json: bool, plot: Optional[str], verbose: bool) -> None:
+def validate_cmd(groups: tuple, as_json: bool, plot: str | None, verbose: bool) -> None:
     """Predicted vs measured for every published measurement the harness maps (a copy of the shared
     calibration set ships with mlsysim-validation), the error per point, median and max |error| per group,
     and the points skipped with the reason.
@@ -45,8 +52,10 @@ def validate_cmd(groups: tuple, as_json: bool, plot: Optional[str], verbose: boo
             for g in data["summary"]:
                 s = up["summary"].get(g) or {}
                 med = s.get("median_abs_error")
-                lines.append(f"  group {g}: median |error| {'-' if med is None else f'{med:.1%}'} over "
-                             f"{s.get('counted', 0)} points")
+                lines.append(
+                    f"  group {g}: median |error| {'-' if med is None else f'{med:.1%}'} over "
+                    f"{s.get('counted', 0)} points"
+                )
             text += "\n".join(lines)
         return text
 

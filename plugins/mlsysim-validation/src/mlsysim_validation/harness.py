@@ -21,9 +21,10 @@ import warnings
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import attrs
+
 from mlsysim_core.errors import InvalidInputError
 
 from . import points
@@ -44,7 +45,7 @@ def data_path(name: str) -> Path:
     return Path(str(resources.files("mlsysim_validation").joinpath("data", name)))
 
 
-def load_measurements(path: Optional[Path] = None) -> list[dict]:
+def load_measurements(path: Path | None = None) -> list[dict]:
     """The measurement records (the shipped copy of the shared calibration set unless ``path``)."""
     return json.loads((Path(path) if path else data_path("measurements.json")).read_text())
 
@@ -64,8 +65,8 @@ class Row:
     quantity: str
     unit: str
     measured: Any
-    predicted: Optional[float] = None
-    error: Optional[float] = None  # signed relative error (pred - meas) / meas
+    predicted: float | None = None
+    error: float | None = None  # signed relative error (pred - meas) / meas
     status: str = "ok"  # ok | skipped | failed
     kind: str = "prediction"
     how: str = ""
@@ -124,7 +125,9 @@ class Report:
         out = [f"{'id':56s} {'kind':10s} {'predicted':>11s} {'measured':>11s} {'error':>8s}  unit"]
         for r in self.rows:
             if r.status == "ok":
-                out.append(f"{r.id:56s} {r.kind:10s} {r.predicted:>11.4g} {r.measured:>11.4g} {r.error:>+8.1%}  {r.unit}")
+                out.append(
+                    f"{r.id:56s} {r.kind:10s} {r.predicted:>11.4g} {r.measured:>11.4g} {r.error:>+8.1%}  {r.unit}"
+                )
                 if verbose:
                     out.append(f"{'':6s}how: {r.how}")
                     out.append(f"{'':6s}assumed: {r.assumptions}")
@@ -136,8 +139,10 @@ class Report:
         for g, s in self.summary().items():
             med = "-" if s["median_abs_error"] is None else f"{s['median_abs_error']:.1%}"
             mx = "-" if s["max_abs_error"] is None else f"{s['max_abs_error']:.1%}"
-            out.append(f"group {g} ({s['title']}): median |error| {med}, max {mx} over {s['counted']} predictions; "
-                       f"{s['mapped_not_counted']} accounting/input rows, {s['skipped']} skipped, {s['failed']} failed")
+            out.append(
+                f"group {g} ({s['title']}): median |error| {med}, max {mx} over {s['counted']} predictions; "
+                f"{s['mapped_not_counted']} accounting/input rows, {s['skipped']} skipped, {s['failed']} failed"
+            )
         return "\n".join(out)
 
     def plot(self, path: str | Path) -> Path:
@@ -155,11 +160,14 @@ class Report:
         fig = Figure(figsize=(4.2 * cols, 4.0 * rows_n), dpi=100, layout="constrained")
         FigureCanvasAgg(fig)
         axes = fig.subplots(rows_n, cols, squeeze=False)
-        for ax in axes.flat[len(groups):]:
+        for ax in axes.flat[len(groups) :]:
             ax.set_visible(False)
         for ax, g in zip(axes.flat, groups):
-            pts = [r for r in self.group(g)
-                   if r.status == "ok" and r.measured > 0 and r.predicted is not None and r.predicted > 0]
+            pts = [
+                r
+                for r in self.group(g)
+                if r.status == "ok" and r.measured > 0 and r.predicted is not None and r.predicted > 0
+            ]
             for kind, marker in (("prediction", "o"), ("accounting", "s"), ("input", "^")):
                 sel = [r for r in pts if r.kind == kind]
                 if sel:
@@ -183,8 +191,17 @@ class Report:
 
 
 def _run_one(rec: dict, m: Mapping) -> Row:
-    base = dict(id=rec["id"], group=rec["group"], quantity=rec["quantity"], unit=rec["unit"], measured=rec["value"],
-                kind=m.kind, how=m.how, assumptions=m.assumptions, source=rec.get("source", {}).get("title", ""))
+    base = dict(
+        id=rec["id"],
+        group=rec["group"],
+        quantity=rec["quantity"],
+        unit=rec["unit"],
+        measured=rec["value"],
+        kind=m.kind,
+        how=m.how,
+        assumptions=m.assumptions,
+        source=rec.get("source", {}).get("title", ""),
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -196,7 +213,7 @@ def _run_one(rec: dict, m: Mapping) -> Row:
     return Row(**base, predicted=pred, error=(pred - meas) / meas, notes=notes)
 
 
-def run(groups: Optional[Iterable[str]] = None, measurements: Optional[list[dict]] = None) -> Report:
+def run(groups: Iterable[str] | None = None, measurements: list[dict] | None = None) -> Report:
     """Run every measurement of ``groups`` (default all) through its mapping."""
     wanted = set(groups) if groups is not None else set(GROUPS)
     for g in wanted:
@@ -213,9 +230,18 @@ def run(groups: Optional[Iterable[str]] = None, measurements: Optional[list[dict
             rows.append(_run_one(rec, m))
             continue
         reason = points.SKIPPED.get(rec["id"], "no mapping written for this record yet")
-        rows.append(Row(id=rec["id"], group=rec["group"], quantity=rec["quantity"], unit=rec["unit"],
-                        measured=rec["value"], status="skipped", reason=reason,
-                        source=rec.get("source", {}).get("title", "")))
+        rows.append(
+            Row(
+                id=rec["id"],
+                group=rec["group"],
+                quantity=rec["quantity"],
+                unit=rec["unit"],
+                measured=rec["value"],
+                status="skipped",
+                reason=reason,
+                source=rec.get("source", {}).get("title", ""),
+            )
+        )
     return Report(tuple(rows))
 
 
@@ -224,7 +250,7 @@ def recorded_errors() -> dict:
     return json.loads(data_path("recorded_errors.json").read_text())
 
 
-def upstream_errors() -> Optional[dict]:
+def upstream_errors() -> dict | None:
     """Upstream mlsysim 0.1.1 on the same points (written by bench/upstream_accuracy.py), if shipped."""
     p = data_path("upstream_0.1.1.json")
     return json.loads(p.read_text()) if p.exists() else None

@@ -99,50 +99,70 @@ def llm_max_throughput(model: Any, hw: Any, isl: int, osl: int, precision: str, 
     return _q(solve(_max_batch(solve, limit=8192 // beams)).requests_per_second, "1/s") * osl
 
 
-@maps("A-mlperf40-h100x1-resnet50-offline",
-      "SingleNodeModel(ResNet50, H100, batch 1024, int8).throughput",
-      "int8 (NVIDIA's MLPerf ResNet-50 engine is INT8); Offline = large batch, 1024 chosen (throughput flat beyond)")
+@maps(
+    "A-mlperf40-h100x1-resnet50-offline",
+    "SingleNodeModel(ResNet50, H100, batch 1024, int8).throughput",
+    "int8 (NVIDIA's MLPerf ResNet-50 engine is INT8); Offline = large batch, 1024 chosen (throughput flat beyond)",
+)
 def _a_resnet_h100() -> float:
-    return _q(_m().SingleNodeModel().solve(_m().Models.ResNet50, _hw().H100, batch_size=1024, precision="int8").throughput, "1/s")
+    return _q(
+        _m().SingleNodeModel().solve(_m().Models.ResNet50, _hw().H100, batch_size=1024, precision="int8").throughput,
+        "1/s",
+    )
 
 
-@maps("A-mlperf41-h200x8-resnet50-offline-per-gpu",
-      "SingleNodeModel(ResNet50, H200, batch 1024, int8).throughput (per GPU)",
-      "int8; per-GPU = system / 8 (linear data parallel, as the record divides)")
+@maps(
+    "A-mlperf41-h200x8-resnet50-offline-per-gpu",
+    "SingleNodeModel(ResNet50, H200, batch 1024, int8).throughput (per GPU)",
+    "int8; per-GPU = system / 8 (linear data parallel, as the record divides)",
+)
 def _a_resnet_h200() -> float:
-    return _q(_m().SingleNodeModel().solve(_m().Models.ResNet50, _hw().H200, batch_size=1024, precision="int8").throughput, "1/s")
+    return _q(
+        _m().SingleNodeModel().solve(_m().Models.ResNet50, _hw().H200, batch_size=1024, precision="int8").throughput,
+        "1/s",
+    )
 
 
-@maps("A-mlperf41-h200x8-stable-diffusion-xl-offline-per-gpu",
-      "SingleNodeModel(SDXL_UNet, H200, batch 16, fp8).throughput / (20 steps x 2 CFG passes)",
-      "fp8 UNet; MLPerf SDXL runs 20 denoising steps with classifier-free guidance (2 UNet passes per step); "
-      "text encoders and VAE decoder not modelled (a few % of the FLOPs)")
+@maps(
+    "A-mlperf41-h200x8-stable-diffusion-xl-offline-per-gpu",
+    "SingleNodeModel(SDXL_UNet, H200, batch 16, fp8).throughput / (20 steps x 2 CFG passes)",
+    "fp8 UNet; MLPerf SDXL runs 20 denoising steps with classifier-free guidance (2 UNet passes per step); "
+    "text encoders and VAE decoder not modelled (a few % of the FLOPs)",
+)
 def _a_sdxl() -> float:
-    step = _m().SingleNodeModel().solve(_m().Models.GenerativeVision.SDXL_UNet, _hw().H200, batch_size=16, precision="fp8")
+    step = (
+        _m().SingleNodeModel().solve(_m().Models.GenerativeVision.SDXL_UNet, _hw().H200, batch_size=16, precision="fp8")
+    )
     return _q(step.throughput, "1/s") / 40.0
 
 
-@maps("A-mlperf41-h100x8-gptj-99-offline-per-gpu",
-      "ServingModel(GPTJ_6B, H100, fp8, tp 1, beam_width 4) at the largest batch that fits: prompts prefilled "
-      "once per request, 4 beams decoded (KV cache per beam), output tokens counted once per request",
-      "ISL 1024 (CNN-DailyMail prompts, up to 1919; mean not stated), OSL 128 (the maximum; early stops not "
-      "modelled), 4 beams (MLPerf GPT-J rule)")
+@maps(
+    "A-mlperf41-h100x8-gptj-99-offline-per-gpu",
+    "ServingModel(GPTJ_6B, H100, fp8, tp 1, beam_width 4) at the largest batch that fits: prompts prefilled "
+    "once per request, 4 beams decoded (KV cache per beam), output tokens counted once per request",
+    "ISL 1024 (CNN-DailyMail prompts, up to 1919; mean not stated), OSL 128 (the maximum; early stops not "
+    "modelled), 4 beams (MLPerf GPT-J rule)",
+)
 def _a_gptj() -> float:
     return llm_max_throughput(_lm().GPTJ_6B, _hw().H100, 1024, 128, "fp8", beams=4)
 
 
-@maps("A-mlperf41-h200x8-llama2-70b-99-offline-per-gpu",
-      "ServingModel(Llama2_70B, H200, fp8, tp 1) at the largest batch that fits: output tokens/s",
-      "ISL 300 (OpenOrca mean prompt ~ 300 tokens; not stated), OSL 265 (stated); tp 1 (70 GB of fp8 "
-      "weights fit one 141 GB H200)")
+@maps(
+    "A-mlperf41-h200x8-llama2-70b-99-offline-per-gpu",
+    "ServingModel(Llama2_70B, H200, fp8, tp 1) at the largest batch that fits: output tokens/s",
+    "ISL 300 (OpenOrca mean prompt ~ 300 tokens; not stated), OSL 265 (stated); tp 1 (70 GB of fp8 "
+    "weights fit one 141 GB H200)",
+)
 def _a_llama2_offline() -> float:
     return llm_max_throughput(_lm().Llama2_70B, _hw().H200, 300, 265, "fp8")
 
 
-@maps("A-mlperf41-h200x8-llama2-70b-99-server-per-gpu",
-      "as the Offline point (ServingModel at the largest batch that fits)",
-      "Server-scenario latency targets (TTFT 2 s, TPOT 200 ms) are loose enough at this load that "
-      "throughput is the Offline one; ISL 300, OSL 265, fp8, tp 1")
+@maps(
+    "A-mlperf41-h200x8-llama2-70b-99-server-per-gpu",
+    "as the Offline point (ServingModel at the largest batch that fits)",
+    "Server-scenario latency targets (TTFT 2 s, TPOT 200 ms) are loose enough at this load that "
+    "throughput is the Offline one; ISL 300, OSL 265, fp8, tp 1",
+)
 def _a_llama2_server() -> float:
     return llm_max_throughput(_lm().Llama2_70B, _hw().H200, 300, 265, "fp8")
 
@@ -156,8 +176,10 @@ def _nim(isl: int, osl: int, c: int) -> float:
 
 
 _NIM_HOW = "ServingModel(Llama3_3_70B, H100, fp8, tp 2, batch = concurrency, output_len).itl_continuous"
-_NIM_ASSUME = ("concurrency = sequences in flight (closed loop); mean ITL over the output with one prefill per "
-               "request interleaved between decode steps (continuous batching); fp8 KV cache")
+_NIM_ASSUME = (
+    "concurrency = sequences in flight (closed loop); mean ITL over the output with one prefill per "
+    "request interleaved between decode steps (continuous batching); fp8 KV cache"
+)
 
 
 @maps("B-nim-llama33-70b-2xh100-isl5000-osl500-c5-itl", _NIM_HOW, _NIM_ASSUME)
@@ -199,16 +221,20 @@ def _b_vllm_mixtral() -> float:
     return _vllm(_lm().Mixtral_8x7B, 2)
 
 
-@maps("B-trtllm-llama-3.1-8b-h100-tp1-fp8-128-128",
-      "ServingModel(Llama3_1_8B, H100, fp8, tp 1) at the largest batch that fits (<= 8192): output tokens/s",
-      "requests fed at infinite rate = the largest concurrency that fits in 90 % of HBM; fp8 KV cache")
+@maps(
+    "B-trtllm-llama-3.1-8b-h100-tp1-fp8-128-128",
+    "ServingModel(Llama3_1_8B, H100, fp8, tp 1) at the largest batch that fits (<= 8192): output tokens/s",
+    "requests fed at infinite rate = the largest concurrency that fits in 90 % of HBM; fp8 KV cache",
+)
 def _b_trt_8b() -> float:
     return llm_max_throughput(_lm().Llama3_1_8B, _hw().H100, 128, 128, "fp8")
 
 
-@maps("B-trtllm-llama-3.1-405b-h100-tp8-fp8-1000-1000",
-      "ServingModel(Llama3_1_405B, H100, fp8, tp 8) at the largest batch that fits: output tokens/s (all GPUs)",
-      "requests fed at infinite rate = the largest concurrency that fits in 90 % of HBM; fp8 KV cache")
+@maps(
+    "B-trtllm-llama-3.1-405b-h100-tp8-fp8-1000-1000",
+    "ServingModel(Llama3_1_405B, H100, fp8, tp 8) at the largest batch that fits: output tokens/s (all GPUs)",
+    "requests fed at infinite rate = the largest concurrency that fits in 90 % of HBM; fp8 KV cache",
+)
 def _b_trt_405b() -> float:
     return llm_max_throughput(_lm().Llama3_1_405B, _hw().H100, 1000, 1000, "fp8", tp=8)
 
@@ -221,9 +247,18 @@ def _gpt(name: str, layers: int, hidden: int, heads: int, vocab: int = 51200, se
     from mlsysim_core.types import TransformerWorkload
 
     params = round(12 * layers * hidden**2 * (1 + 13 / (12 * hidden) + (vocab + seq) / (12 * layers * hidden)))
-    return TransformerWorkload(name=name, parameters=params, layers=layers, hidden_dim=hidden, heads=heads,
-                               ffn_dim=4 * hidden, vocab_size=vocab, max_seq_len=seq, tied_embeddings=True,
-                               source="Narayanan et al. 2021, Table 1 geometry")
+    return TransformerWorkload(
+        name=name,
+        parameters=params,
+        layers=layers,
+        hidden_dim=hidden,
+        heads=heads,
+        ffn_dim=4 * hidden,
+        vocab_size=vocab,
+        max_seq_len=seq,
+        tied_embeddings=True,
+        source="Narayanan et al. 2021, Table 1 geometry",
+    )
 
 
 def _fleet(node: Any, gpus: int, fabric: Any, name: str) -> Any:
@@ -250,95 +285,171 @@ def _megatron(size: str) -> Callable[[], float]:
     def fn() -> float:
         S = _m().Systems
         dp = n // (tp * pp)
-        r = _m().DistributedModel().solve(
-            model=_gpt(f"GPT {size}", L, h, a), fleet=_fleet(S.Nodes.DGX_A100, n, S.Fabrics.InfiniBand_HDR, "Selene"),
-            batch_size=batch, tp_size=tp, pp_size=pp, microbatch_count=batch // dp, precision="fp16", seq_len=2048,
-            activation_recomputation="full", sequence_parallel=False, overlap_comm=False)
+        r = (
+            _m()
+            .DistributedModel()
+            .solve(
+                model=_gpt(f"GPT {size}", L, h, a),
+                fleet=_fleet(S.Nodes.DGX_A100, n, S.Fabrics.InfiniBand_HDR, "Selene"),
+                batch_size=batch,
+                tp_size=tp,
+                pp_size=pp,
+                microbatch_count=batch // dp,
+                precision="fp16",
+                seq_len=2048,
+                activation_recomputation="full",
+                sequence_parallel=False,
+                overlap_comm=False,
+            )
+        )
         return _q(r.achieved_flops_per_gpu, "TFLOP/s")
 
     return fn
 
 
 for _size in _MEGATRON:
-    maps(f"C-megatron-a100-{_size}-tflops",
-         "DistributedModel(GPT geometry of Table 1, DGX_A100 x N on InfiniBand_HDR, fp16).achieved_flops_per_gpu "
-         "(hardware FLOPs incl. recomputation, the paper's Eq. 3 convention)",
-         "micro-batch 1 sequence, non-interleaved 1F1B (v=1), full activation recomputation, no sequence "
-         "parallelism, DP all-reduce not overlapped; dp = N/(tp*pp)")(_megatron(_size))
+    maps(
+        f"C-megatron-a100-{_size}-tflops",
+        "DistributedModel(GPT geometry of Table 1, DGX_A100 x N on InfiniBand_HDR, fp16).achieved_flops_per_gpu "
+        "(hardware FLOPs incl. recomputation, the paper's Eq. 3 convention)",
+        "micro-batch 1 sequence, non-interleaved 1F1B (v=1), full activation recomputation, no sequence "
+        "parallelism, DP all-reduce not overlapped; dp = N/(tp*pp)",
+    )(_megatron(_size))
 
 
-@maps("C-llama3-405b-8k-mfu",
-      "DistributedModel(Llama3_1_405B, Llama 3 fleet 8,192 H100 on RoCE_400G, bf16, tp 8 pp 16 dp 64).mfu",
-      "global batch 2048 x 8192 tokens (16M), micro-batch 1 (m=32 per DP rank), interleaved v=2 (interleaving "
-      "stated, V not), ZeRO-1 (FSDP shards optimizer), DP overlapped, selective recomputation (flash attention)")
+@maps(
+    "C-llama3-405b-8k-mfu",
+    "DistributedModel(Llama3_1_405B, Llama 3 fleet 8,192 H100 on RoCE_400G, bf16, tp 8 pp 16 dp 64).mfu",
+    "global batch 2048 x 8192 tokens (16M), micro-batch 1 (m=32 per DP rank), interleaved v=2 (interleaving "
+    "stated, V not), ZeRO-1 (FSDP shards optimizer), DP overlapped, selective recomputation (flash attention)",
+)
 def _c_llama3() -> float:
     S = _m().Systems
     fleet = _fleet(S.Nodes.DGX_H100, 8192, S.Fabrics.RoCE_400G, "Llama 3 8K")
-    r = _m().DistributedModel().solve(
-        model=_lm().Llama3_1_405B, fleet=fleet, batch_size=2048, tp_size=8, pp_size=16, microbatch_count=32,
-        v_stages=2, precision="bf16", seq_len=8192, zero_stage=1, activation_recomputation="selective",
-        overlap_comm=True)
+    r = (
+        _m()
+        .DistributedModel()
+        .solve(
+            model=_lm().Llama3_1_405B,
+            fleet=fleet,
+            batch_size=2048,
+            tp_size=8,
+            pp_size=16,
+            microbatch_count=32,
+            v_stages=2,
+            precision="bf16",
+            seq_len=8192,
+            zero_stage=1,
+            activation_recomputation="selective",
+            overlap_comm=True,
+        )
+    )
     return r.mfu
 
 
-@maps("C-llama3-405b-16k-longctx-tflops",
-      "DistributedModel(Llama3_1_405B, Llama 3 fleet 16,384 H100 on RoCE_400G, bf16, tp 8 cp 16 pp 16 dp 8, "
-      "seq 131,072, all-gather context parallelism): model FLOPs per GPU per second (Table 4's convention, MFU x peak)",
-      "dp 8 (16,384 / (8 x 16 x 16); the printed 4 does not multiply to the GPU count), global batch 16M tokens = "
-      "128 sequences, micro-batch 1 (m = 16 per DP rank), interleaved v=2 as in the 8k row, ZeRO-1, DP overlapped, "
-      "selective recomputation")
+@maps(
+    "C-llama3-405b-16k-longctx-tflops",
+    "DistributedModel(Llama3_1_405B, Llama 3 fleet 16,384 H100 on RoCE_400G, bf16, tp 8 cp 16 pp 16 dp 8, "
+    "seq 131,072, all-gather context parallelism): model FLOPs per GPU per second (Table 4's convention, MFU x peak)",
+    "dp 8 (16,384 / (8 x 16 x 16); the printed 4 does not multiply to the GPU count), global batch 16M tokens = "
+    "128 sequences, micro-batch 1 (m = 16 per DP rank), interleaved v=2 as in the 8k row, ZeRO-1, DP overlapped, "
+    "selective recomputation",
+)
 def _c_llama3_longctx() -> float:
     S = _m().Systems
     fleet = _fleet(S.Nodes.DGX_H100, 16384, S.Fabrics.RoCE_400G, "Llama 3 16K")
-    r = _m().DistributedModel().solve(
-        model=_lm().Llama3_1_405B, fleet=fleet, batch_size=128, tp_size=8, pp_size=16, cp_size=16,
-        cp_variant="all-gather", microbatch_count=16, v_stages=2, precision="bf16", seq_len=131072, zero_stage=1,
-        activation_recomputation="selective", overlap_comm=True)
+    r = (
+        _m()
+        .DistributedModel()
+        .solve(
+            model=_lm().Llama3_1_405B,
+            fleet=fleet,
+            batch_size=128,
+            tp_size=8,
+            pp_size=16,
+            cp_size=16,
+            cp_variant="all-gather",
+            microbatch_count=16,
+            v_stages=2,
+            precision="bf16",
+            seq_len=131072,
+            zero_stage=1,
+            activation_recomputation="selective",
+            overlap_comm=True,
+        )
+    )
     return _q(r.flops_per_step, "TFLOP") / _q(r.step_time, "s") / r.total_accelerators
 
 
 def _bridge_h100(model: Any, gpus: int, batch: int, tp: int, pp: int, cp: int, v: int) -> float:
     """Megatron-Bridge's DGX-H100 FP8 rows: tokens per second per GPU."""
     S = _m().Systems
-    r = _m().DistributedModel().solve(
-        model=model, fleet=_fleet(S.Nodes.DGX_H100, gpus, S.Fabrics.InfiniBand_NDR, "DGX-H100"), batch_size=batch,
-        tp_size=tp, pp_size=pp, cp_size=cp, v_stages=v, microbatch_count=batch // (gpus // (tp * pp * cp)),
-        precision="bf16", fp8=True, seq_len=8192, zero_stage=1, activation_recomputation="selective",
-        overlap_comm=True)
+    r = (
+        _m()
+        .DistributedModel()
+        .solve(
+            model=model,
+            fleet=_fleet(S.Nodes.DGX_H100, gpus, S.Fabrics.InfiniBand_NDR, "DGX-H100"),
+            batch_size=batch,
+            tp_size=tp,
+            pp_size=pp,
+            cp_size=cp,
+            v_stages=v,
+            microbatch_count=batch // (gpus // (tp * pp * cp)),
+            precision="bf16",
+            fp8=True,
+            seq_len=8192,
+            zero_stage=1,
+            activation_recomputation="selective",
+            overlap_comm=True,
+        )
+    )
     return _q(r.tokens_per_second, "1/s") / r.total_accelerators
 
 
-_BRIDGE_ASSUMED = ("micro-batch 1 as stated; Megatron's distributed optimizer (ZeRO-1) with overlapped gradient "
-                   "reduce-scatter and parameter all-gather; interleaved 1F1B with the stated VP; selective "
-                   "recomputation (flash attention); ring context parallelism (Megatron-Core's p2p)")
+_BRIDGE_ASSUMED = (
+    "micro-batch 1 as stated; Megatron's distributed optimizer (ZeRO-1) with overlapped gradient "
+    "reduce-scatter and parameter all-gather; interleaved 1F1B with the stated VP; selective "
+    "recomputation (flash attention); ring context parallelism (Megatron-Core's p2p)"
+)
 
 
-@maps("C-megatron-bridge-h100-llama3-70b-fp8-tokens",
-      "DistributedModel(Llama3_70B, 64 DGX-H100 GPUs on InfiniBand_NDR, bf16 with fp8 GEMMs, tp 4 pp 8 v 5, "
-      "B=128, S=8192).tokens_per_second / GPUs", _BRIDGE_ASSUMED)
+@maps(
+    "C-megatron-bridge-h100-llama3-70b-fp8-tokens",
+    "DistributedModel(Llama3_70B, 64 DGX-H100 GPUs on InfiniBand_NDR, bf16 with fp8 GEMMs, tp 4 pp 8 v 5, "
+    "B=128, S=8192).tokens_per_second / GPUs",
+    _BRIDGE_ASSUMED,
+)
 def _c_bridge_70b() -> float:
     return _bridge_h100(_lm().Llama3_70B, 64, 128, 4, 8, 1, 5)
 
 
-@maps("C-megatron-bridge-h100-llama31-405b-fp8-cp2-tokens",
-      "DistributedModel(Llama3_1_405B, 1024 DGX-H100 GPUs on InfiniBand_NDR, bf16 with fp8 GEMMs, tp 8 pp 8 cp 2 "
-      "v 8, B=512, S=8192).tokens_per_second / GPUs", _BRIDGE_ASSUMED)
+@maps(
+    "C-megatron-bridge-h100-llama31-405b-fp8-cp2-tokens",
+    "DistributedModel(Llama3_1_405B, 1024 DGX-H100 GPUs on InfiniBand_NDR, bf16 with fp8 GEMMs, tp 8 pp 8 cp 2 "
+    "v 8, B=512, S=8192).tokens_per_second / GPUs",
+    _BRIDGE_ASSUMED,
+)
 def _c_bridge_405b() -> float:
     return _bridge_h100(_lm().Llama3_1_405B, 1024, 512, 8, 8, 2, 8)
 
 
-@maps("C-palm-540b-mfu",
-      "DistributedModel(PaLM_540B, 2 TPU v4 pods as 2 'nodes' of 3072 chips on the pods' DCN, bf16, tp 12).mfu",
-      "model axis 12 x data 256 per pod x 2 pods; batch 2048 x 2048 tokens (final); ZeRO-3-like sharding; full "
-      "rematerialization; ICI 300 GB/s per chip; DCN 81 Tbit/s per pod (PaLM Sec. 4)")
+@maps(
+    "C-palm-540b-mfu",
+    "DistributedModel(PaLM_540B, 2 TPU v4 pods as 2 'nodes' of 3072 chips on the pods' DCN, bf16, tp 12).mfu",
+    "model axis 12 x data 256 per pod x 2 pods; batch 2048 x 2048 tokens (final); ZeRO-3-like sharding; full "
+    "rematerialization; ICI 300 GB/s per chip; DCN 81 Tbit/s per pod (PaLM Sec. 4)",
+)
 def _c_palm() -> float:
     return _palm_run().mfu
 
 
-@maps("C-palm-540b-chip-hours",
-      "DistributedModel(PaLM_540B, the MFU point's 2 pods, tokens=780e9).time_to_train x 6144 chips",
-      "every step at the final batch (2048 x 2048 tokens) on both pods; the source's 3072-chip phase, downtime and "
-      "repeated steps are not modelled (the prediction is the failure-free chip-hours, a lower bound of an allocation)")
+@maps(
+    "C-palm-540b-chip-hours",
+    "DistributedModel(PaLM_540B, the MFU point's 2 pods, tokens=780e9).time_to_train x 6144 chips",
+    "every step at the final batch (2048 x 2048 tokens) on both pods; the source's 3072-chip phase, downtime and "
+    "repeated steps are not modelled (the prediction is the failure-free chip-hours, a lower bound of an allocation)",
+)
 def _c_palm_chip_hours() -> float:
     r = _palm_run(tokens=780e9)
     return _q(r.time_to_train, "h") * r.total_accelerators
@@ -349,25 +460,55 @@ def _palm_run(tokens: Any = None) -> Any:
     from mlsysim_core.types import Fleet, NetworkFabric, Node
 
     tpu = _hw().TPUv4
-    ici = NetworkFabric(name="TPU v4 ICI", bandwidth="300 GB/s", latency="1 us",
-                        source="TPU v4: 6 ICI links; ~2.4 Tbit/s per chip per direction assumed")
-    pod = Node(name="TPU v4 pod slice (3072 chips)", accelerator=tpu, accelerators_per_node=3072, intra_node=ici,
-               nics_per_node=3072, source="validation mapping")
-    dcn = NetworkFabric(name="PaLM cross-pod DCN", bandwidth=f"{81e12 / 3072 / 1e9:.3f} Gbit/s", latency="20 us",
-                        source="PaLM Sec. 4: 81 Tbps per pod across pods")
-    r = _m().DistributedModel().solve(
-        model=_lm().PaLM_540B, fleet=Fleet(name="PaLM 2 pods", node=pod, count=2, fabric=dcn), batch_size=2048,
-        tp_size=12, pp_size=1, microbatch_count=1, precision="bf16", seq_len=2048, zero_stage=3,
-        activation_recomputation="full", overlap_comm=True, tokens=tokens)
+    ici = NetworkFabric(
+        name="TPU v4 ICI",
+        bandwidth="300 GB/s",
+        latency="1 us",
+        source="TPU v4: 6 ICI links; ~2.4 Tbit/s per chip per direction assumed",
+    )
+    pod = Node(
+        name="TPU v4 pod slice (3072 chips)",
+        accelerator=tpu,
+        accelerators_per_node=3072,
+        intra_node=ici,
+        nics_per_node=3072,
+        source="validation mapping",
+    )
+    dcn = NetworkFabric(
+        name="PaLM cross-pod DCN",
+        bandwidth=f"{81e12 / 3072 / 1e9:.3f} Gbit/s",
+        latency="20 us",
+        source="PaLM Sec. 4: 81 Tbps per pod across pods",
+    )
+    r = (
+        _m()
+        .DistributedModel()
+        .solve(
+            model=_lm().PaLM_540B,
+            fleet=Fleet(name="PaLM 2 pods", node=pod, count=2, fabric=dcn),
+            batch_size=2048,
+            tp_size=12,
+            pp_size=1,
+            microbatch_count=1,
+            precision="bf16",
+            seq_len=2048,
+            zero_stage=3,
+            activation_recomputation="full",
+            overlap_comm=True,
+            tokens=tokens,
+        )
+    )
     return r
 
 
-@maps("C-deepseek-v3-gpu-hours-per-trillion-tokens",
-      "DistributedModel(DeepSeek_V3, 2048 H800 (H100 compute, 200 GB/s NVLink) on InfiniBand_NDR, bf16 with "
-      "fp8 GEMMs, pp 16 ep 64, DualPipe): 1e12 / tokens_per_second x GPUs / 3600",
-      "fp8 peak for the GEMMs, attention core and LM head at bf16; batch 15360 x 4096 tokens, micro-batch 1 "
-      "(m=120); every layer MoE; ZeRO-1; schedule='dualpipe' (all-to-all and pipeline sends behind the paired "
-      "chunk's compute)")
+@maps(
+    "C-deepseek-v3-gpu-hours-per-trillion-tokens",
+    "DistributedModel(DeepSeek_V3, 2048 H800 (H100 compute, 200 GB/s NVLink) on InfiniBand_NDR, bf16 with "
+    "fp8 GEMMs, pp 16 ep 64, DualPipe): 1e12 / tokens_per_second x GPUs / 3600",
+    "fp8 peak for the GEMMs, attention core and LM head at bf16; batch 15360 x 4096 tokens, micro-batch 1 "
+    "(m=120); every layer MoE; ZeRO-1; schedule='dualpipe' (all-to-all and pipeline sends behind the paired "
+    "chunk's compute)",
+)
 def _c_deepseek() -> float:
     import attrs
 
@@ -376,11 +517,26 @@ def _c_deepseek() -> float:
     h800 = attrs.evolve(_hw().H100, name="NVIDIA H800 SXM5 (H100 compute, 400 GB/s NVLink)")
     nvl = NetworkFabric(name="NVLink (H800)", bandwidth="200 GB/s", latency="0.5 us")
     node = Node(name="H800 server", accelerator=h800, accelerators_per_node=8, intra_node=nvl, nics_per_node=8)
-    r = _m().DistributedModel().solve(
-        model=_lm().DeepSeek_V3,
-        fleet=Fleet(name="DeepSeek 2048", node=node, count=256, fabric=_m().Systems.Fabrics.InfiniBand_NDR),
-        batch_size=15360, tp_size=1, pp_size=16, ep_size=64, microbatch_count=120, precision="bf16", fp8=True,
-        schedule="dualpipe", seq_len=4096, zero_stage=1, activation_recomputation="selective", overlap_comm=True)
+    r = (
+        _m()
+        .DistributedModel()
+        .solve(
+            model=_lm().DeepSeek_V3,
+            fleet=Fleet(name="DeepSeek 2048", node=node, count=256, fabric=_m().Systems.Fabrics.InfiniBand_NDR),
+            batch_size=15360,
+            tp_size=1,
+            pp_size=16,
+            ep_size=64,
+            microbatch_count=120,
+            precision="bf16",
+            fp8=True,
+            schedule="dualpipe",
+            seq_len=4096,
+            zero_stage=1,
+            activation_recomputation="selective",
+            overlap_comm=True,
+        )
+    )
     return 1e12 / _q(r.tokens_per_second, "1/s") / 3600.0 * r.total_accelerators
 
 
@@ -401,15 +557,26 @@ def _owned_cost_per_gpu_hour(node: Any) -> float:
     host = (overhead - 1.0) * gpu
     network = _INTERCONNECT_FRACTION / (1.0 - _INTERCONNECT_FRACTION) * (gpu + host)
     fleet = Fleet(name="one node", node=node, count=1)
-    r = _m().EconomicsModel().solve(fleet, 365, datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
-                                    host_cost=_m().Q_(host, "USD"), network_cost=_m().Q_(network, "USD"))
+    r = (
+        _m()
+        .EconomicsModel()
+        .solve(
+            fleet,
+            365,
+            datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
+            host_cost=_m().Q_(host, "USD"),
+            network_cost=_m().Q_(network, "USD"),
+        )
+    )
     return _q(r.cost_per_gpu_hour, "USD/h")
 
 
 _D_HOW = "EconomicsModel(one node, 365 days, Hyperscale_Typical).cost_per_gpu_hour (owned TCO per GPU-hour)"
-_D_ASSUME = ("catalog GPU unit_cost; host = (1.64 or 1.66 - 1) x GPU cost and network = 19 % of hardware (Epoch AI); "
-             "5-year life, 5 %/y maintenance, u=0.7, PUE 1.1 at the US industrial price; a rental price also carries "
-             "margin and unsold hours, which a TCO does not")
+_D_ASSUME = (
+    "catalog GPU unit_cost; host = (1.64 or 1.66 - 1) x GPU cost and network = 19 % of hardware (Epoch AI); "
+    "5-year life, 5 %/y maintenance, u=0.7, PUE 1.1 at the US industrial price; a rental price also carries "
+    "margin and unsold hours, which a TCO does not"
+)
 
 
 def _d(pid: str, node_fn: Callable[[], Any], what: str) -> None:
@@ -423,16 +590,25 @@ def _evolve_node(node: Any, hw: Any) -> Any:
 
 
 _d("D-gcp-a3-h100-3yr", lambda: _m().Systems.Nodes.DGX_H100, "DGX_H100")
-_d("D-azure-h100nvl-ondemand", lambda: _evolve_node(_m().Systems.Nodes.DGX_H100, _hw().H100_NVL),
-   "8x H100_NVL in a DGX H100 chassis")
-_d("D-aws-p4d-a100-40gb-ondemand", lambda: _evolve_node(_m().Systems.Nodes.DGX_A100, _hw().A100_40GB),
-   "DGX_A100 with A100_40GB")
+_d(
+    "D-azure-h100nvl-ondemand",
+    lambda: _evolve_node(_m().Systems.Nodes.DGX_H100, _hw().H100_NVL),
+    "8x H100_NVL in a DGX H100 chassis",
+)
+_d(
+    "D-aws-p4d-a100-40gb-ondemand",
+    lambda: _evolve_node(_m().Systems.Nodes.DGX_A100, _hw().A100_40GB),
+    "DGX_A100 with A100_40GB",
+)
 _d("D-aws-p4de-a100-80gb-ondemand", lambda: _m().Systems.Nodes.DGX_A100, "DGX_A100")
 _d("D-azure-nd96amsr-a100-80gb-ondemand", lambda: _m().Systems.Nodes.DGX_A100, "DGX_A100")
 _d("D-mosaic-h100-reserved", lambda: _m().Systems.Nodes.DGX_H100, "DGX_H100")
 _d("D-aws-capacity-block-p5e-h200", lambda: _m().Systems.Nodes.DGX_H200, "DGX_H200")
-_d("D-deepseek-v3-h800-rental-assumption", lambda: _m().Systems.Nodes.DGX_H100,
-   "DGX_H100 as proxy for H800 (same die, cut NVLink)")
+_d(
+    "D-deepseek-v3-h800-rental-assumption",
+    lambda: _m().Systems.Nodes.DGX_H100,
+    "DGX_H100 as proxy for H800 (same die, cut NVLink)",
+)
 
 
 # =========================================================================== E: energy, carbon, water
@@ -451,22 +627,43 @@ def _chip_node(hw_key_or_obj: Any, name: str, tdp_w: float, per_node: int = 1) -
     from mlsysim_core.types import Node
 
     hw = attrs.evolve(hw_key_or_obj, name=name, tdp=f"{tdp_w} W")
-    return Node(name=f"{per_node}x {name} (accelerators only)", accelerator=hw, accelerators_per_node=per_node,
-                power_max=f"{tdp_w * per_node} W", source="validation mapping: accelerator TDP only")
+    return Node(
+        name=f"{per_node}x {name} (accelerators only)",
+        accelerator=hw,
+        accelerators_per_node=per_node,
+        power_max=f"{tdp_w * per_node} W",
+        source="validation mapping: accelerator TDP only",
+    )
 
 
 def _gpt3_run() -> Any:
     from mlsysim_core.types import Fleet, Node
 
-    dgx1 = Node(name="DGX-1 (8x V100)", accelerator=_hw().V100, accelerators_per_node=8, power_max="3.5 kW",
-                source="NVIDIA DGX-1 datasheet: 3,500 W max system power")
-    return _m().SustainabilityModel().solve(Fleet(name="GPT-3", node=dgx1, count=1250), 14.8,
-                                            grid=_grid("US avg (Patterson)", 429), pue=1.1, embodied=False,
-                                            datacenter=_m().Infra.Datacenters.Hyperscale_Typical)
+    dgx1 = Node(
+        name="DGX-1 (8x V100)",
+        accelerator=_hw().V100,
+        accelerators_per_node=8,
+        power_max="3.5 kW",
+        source="NVIDIA DGX-1 datasheet: 3,500 W max system power",
+    )
+    return (
+        _m()
+        .SustainabilityModel()
+        .solve(
+            Fleet(name="GPT-3", node=dgx1, count=1250),
+            14.8,
+            grid=_grid("US avg (Patterson)", 429),
+            pue=1.1,
+            embodied=False,
+            datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
+        )
+    )
 
 
-_GPT3_ASSUME = ("10,000 V100 as 1,250 DGX-1 nodes (3.5 kW max, datasheet), default utilization 0.7 between idle "
-                "(30 %) and max; PUE 1.1 and 429 g/kWh from the paper; 14.8 days")
+_GPT3_ASSUME = (
+    "10,000 V100 as 1,250 DGX-1 nodes (3.5 kW max, datasheet), default utilization 0.7 between idle "
+    "(30 %) and max; PUE 1.1 and 429 g/kWh from the paper; 14.8 days"
+)
 
 
 @maps("E-patterson-gpt3-175b-energy", "SustainabilityModel(1,250 DGX-1, 14.8 d, PUE 1.1).facility_energy", _GPT3_ASSUME)
@@ -485,23 +682,36 @@ def _tpu_run(label: str, tdp_w: float, chips: int, days: float, grid: Any, pue: 
     from mlsysim_core.types import Fleet
 
     node = _chip_node(_hw().TPUv4, f"{label} (TDP {tdp_w:g} W per Patterson et al.)", tdp_w)
-    return _m().SustainabilityModel().solve(Fleet(name=label, node=node, count=chips), days,
-                                            datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
-                                            grid=grid, pue=pue, embodied=False)
+    return (
+        _m()
+        .SustainabilityModel()
+        .solve(
+            Fleet(name=label, node=node, count=chips),
+            days,
+            datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
+            grid=grid,
+            pue=pue,
+            embodied=False,
+        )
+    )
 
 
-@maps("E-patterson-evolved-transformer-nas-tco2e",
-      "SustainabilityModel(200 TPU v2 chips, 6.8 d, PUE 1.1, 431 g/kWh).operational_carbon",
-      "TPU v2 not in the catalog: one-chip nodes rated at the 280 W chip TDP (host power not modelled), default "
-      "utilization 0.7; PUE, grid and duration from the paper")
+@maps(
+    "E-patterson-evolved-transformer-nas-tco2e",
+    "SustainabilityModel(200 TPU v2 chips, 6.8 d, PUE 1.1, 431 g/kWh).operational_carbon",
+    "TPU v2 not in the catalog: one-chip nodes rated at the 280 W chip TDP (host power not modelled), default "
+    "utilization 0.7; PUE, grid and duration from the paper",
+)
 def _e_et() -> float:
     return _q(_tpu_run("TPU v2", 280.0, 200, 6.8, _grid("Google 2018", 431), 1.1).operational_carbon, "t")
 
 
-@maps("E-patterson-gshard-600b-energy",
-      "SustainabilityModel(1024 TPU v3 chips, 3.1 d, PUE 1.09).facility_energy",
-      "TPU v3 not in the catalog: one-chip nodes rated at the 450 W chip TDP (host power not modelled), default "
-      "utilization 0.7; PUE and duration from the paper")
+@maps(
+    "E-patterson-gshard-600b-energy",
+    "SustainabilityModel(1024 TPU v3 chips, 3.1 d, PUE 1.09).facility_energy",
+    "TPU v3 not in the catalog: one-chip nodes rated at the 450 W chip TDP (host power not modelled), default "
+    "utilization 0.7; PUE and duration from the paper",
+)
 def _e_gshard() -> float:
     return _q(_tpu_run("TPU v3", 450.0, 1024, 3.1, _grid("North Carolina", 201), 1.09).facility_energy, "MWh")
 
@@ -509,48 +719,81 @@ def _e_gshard() -> float:
 def _bloom_run() -> Any:
     days = 118 + (5 + 41 / 60) / 24
     fleet = _m().Fleet(name="BLOOM", node=_m().Systems.Nodes.DGX_A100, count=384 // 8)
-    return _m().SustainabilityModel().solve(fleet, days, datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
-                                            grid=_grid("France (Luccioni)", 57), pue=1.2)
+    return (
+        _m()
+        .SustainabilityModel()
+        .solve(
+            fleet,
+            days,
+            datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
+            grid=_grid("France (Luccioni)", 57),
+            pue=1.2,
+        )
+    )
 
 
-@maps("E-bloom-lifecycle-tco2e",
-      "SustainabilityModel(48 DGX_A100, 118.2 d, PUE 1.2, 57 g/kWh).carbon_footprint (operational + amortized "
-      "embodied)",
-      "DGX_A100 (6.5 kW) as proxy for the HPE Apollo 6500; default utilization 0.7; embodied = catalog per-GPU "
-      "figure amortized over the catalog service life (host embodied carbon not modelled)")
+@maps(
+    "E-bloom-lifecycle-tco2e",
+    "SustainabilityModel(48 DGX_A100, 118.2 d, PUE 1.2, 57 g/kWh).carbon_footprint (operational + amortized embodied)",
+    "DGX_A100 (6.5 kW) as proxy for the HPE Apollo 6500; default utilization 0.7; embodied = catalog per-GPU "
+    "figure amortized over the catalog service life (host embodied carbon not modelled)",
+)
 def _e_bloom_life() -> float:
     return _q(_bloom_run().carbon_footprint, "t")
 
 
-@maps("E-bloom-dynamic-energy",
-      "SustainabilityModel(48 DGX_A100, utilization 1, boundary='accelerator').accelerator_energy",
-      "the source's own convention: 1,082,990 GPU-hours x 400 W TDP (power not metered; no host, no PUE)",
-      kind="accounting")
+@maps(
+    "E-bloom-dynamic-energy",
+    "SustainabilityModel(48 DGX_A100, utilization 1, boundary='accelerator').accelerator_energy",
+    "the source's own convention: 1,082,990 GPU-hours x 400 W TDP (power not metered; no host, no PUE)",
+    kind="accounting",
+)
 def _e_bloom_dynamic() -> float:
     from mlsysim_core.types import Fleet
 
     fleet = Fleet(name="BLOOM GPUs", node=_m().Systems.Nodes.DGX_A100, count=48)
     hours = 1_082_990 / 384
-    r = _m().SustainabilityModel().solve(fleet, hours / 24, datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
-                                         grid=_grid("France", 57), utilization=1.0, embodied=False,
-                                         boundary="accelerator")
+    r = (
+        _m()
+        .SustainabilityModel()
+        .solve(
+            fleet,
+            hours / 24,
+            datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
+            grid=_grid("France", 57),
+            utilization=1.0,
+            embodied=False,
+            boundary="accelerator",
+        )
+    )
     return _q(r.accelerator_energy, "MWh")
 
 
-@maps("E-bloom-inference-energy-per-request",
-      "SustainabilityModel(16 A100 40GB, 18 d, utilization 0.1, boundary='accelerator').energy / 230,768 requests",
-      "CodeCarbon measured GPU + CPU + RAM, no PUE: accelerator boundary (CPU/RAM not modelled); utilization 0.1 "
-      "because the deployment was idle most of the time (~75 % of the energy kept the model loaded, per the paper)")
+@maps(
+    "E-bloom-inference-energy-per-request",
+    "SustainabilityModel(16 A100 40GB, 18 d, utilization 0.1, boundary='accelerator').energy / 230,768 requests",
+    "CodeCarbon measured GPU + CPU + RAM, no PUE: accelerator boundary (CPU/RAM not modelled); utilization 0.1 "
+    "because the deployment was idle most of the time (~75 % of the energy kept the model loaded, per the paper)",
+)
 def _e_bloom_inference() -> float:
     import attrs
 
     from mlsysim_core.types import Fleet
 
     node = attrs.evolve(_m().Systems.Nodes.DGX_A100, accelerator=_hw().A100_40GB)
-    r = _m().SustainabilityModel().solve(Fleet(name="BLOOM API", node=node, count=2), 18,
-                                         datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
-                                         grid=_grid("GCP us-central1", 394), utilization=0.1, embodied=False,
-                                         boundary="accelerator")
+    r = (
+        _m()
+        .SustainabilityModel()
+        .solve(
+            Fleet(name="BLOOM API", node=node, count=2),
+            18,
+            datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
+            grid=_grid("GCP us-central1", 394),
+            utilization=0.1,
+            embodied=False,
+            boundary="accelerator",
+        )
+    )
     return _q(r.energy, "Wh") / 230768
 
 
@@ -562,24 +805,39 @@ def _card_run(gpu_hours: float, node: Any, grid: Any = None) -> Any:
     n = node.accelerators_per_node
     fleet = Fleet(name="card", node=node, count=1)
     hours = gpu_hours / n
-    return _m().SustainabilityModel().solve(fleet, hours / 24, datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
-                                            grid=grid or _m().Infra.Grids.US_Avg, utilization=1.0,
-                                            embodied=False, boundary="accelerator")
+    return (
+        _m()
+        .SustainabilityModel()
+        .solve(
+            fleet,
+            hours / 24,
+            datacenter=_m().Infra.Datacenters.Hyperscale_Typical,
+            grid=grid or _m().Infra.Grids.US_Avg,
+            utilization=1.0,
+            embodied=False,
+            boundary="accelerator",
+        )
+    )
 
 
-@maps("E-llama3-405b-implied-energy",
-      "SustainabilityModel(DGX_H100, 30.84M GPU-hours, utilization 1, boundary='accelerator').energy",
-      "the card's own convention: GPU-hours x 700 W TDP, PUE included in the 700 W", kind="accounting")
+@maps(
+    "E-llama3-405b-implied-energy",
+    "SustainabilityModel(DGX_H100, 30.84M GPU-hours, utilization 1, boundary='accelerator').energy",
+    "the card's own convention: GPU-hours x 700 W TDP, PUE included in the 700 W",
+    kind="accounting",
+)
 def _e_llama3_energy() -> float:
     return _q(_card_run(30.84e6, _m().Systems.Nodes.DGX_H100).energy, "MWh")
 
 
 def _card_carbon(pid: str, gpu_hours: float, node_fn: Callable[[], Any], what: str) -> None:
-    maps(pid, f"SustainabilityModel({what}, {gpu_hours:.4g} GPU-hours, boundary='accelerator', US_Avg grid)"
-         ".operational_carbon",
-         "the card's energy convention (GPU-hours x TDP, PUE inside); location-based carbon = the catalog's "
-         "US average grid intensity (the card does not state the regional factors; Meta trains in US data centres)")(
-        lambda: _q(_card_run(gpu_hours, node_fn()).operational_carbon, "t"))
+    maps(
+        pid,
+        f"SustainabilityModel({what}, {gpu_hours:.4g} GPU-hours, boundary='accelerator', US_Avg grid)"
+        ".operational_carbon",
+        "the card's energy convention (GPU-hours x TDP, PUE inside); location-based carbon = the catalog's "
+        "US average grid intensity (the card does not state the regional factors; Meta trains in US data centres)",
+    )(lambda: _q(_card_run(gpu_hours, node_fn()).operational_carbon, "t"))
 
 
 _card_carbon("E-llama31-405B-tco2e", 30.84e6, lambda: _m().Systems.Nodes.DGX_H100, "H100 700 W")
@@ -589,14 +847,22 @@ _card_carbon("E-llama4-Maverick-17Bx128E-tco2e", 2.38e6, lambda: _m().Systems.No
 _card_carbon("E-llama2-70B-tco2e", 1_720_320, lambda: _m().Systems.Nodes.DGX_A100, "A100 400 W")
 
 
-@maps("E-patterson-gpt3-grid-intensity", "catalog Infra.Grids.US_Avg.carbon_intensity",
-      "an input datum: the catalog's US average (a later year than the paper's 2020 factor)", kind="input")
+@maps(
+    "E-patterson-gpt3-grid-intensity",
+    "catalog Infra.Grids.US_Avg.carbon_intensity",
+    "an input datum: the catalog's US average (a later year than the paper's 2020 factor)",
+    kind="input",
+)
 def _e_us_grid() -> float:
     return _q(_m().Infra.Grids.US_Avg.carbon_intensity, "g/kWh")
 
 
-@maps("E-uptime-average-pue-2021", "catalog Infra.Datacenters.Industry_Average_2024.pue",
-      "an input datum: the catalog's industry-average PUE (Uptime survey, a later year)", kind="input")
+@maps(
+    "E-uptime-average-pue-2021",
+    "catalog Infra.Datacenters.Industry_Average_2024.pue",
+    "an input datum: the catalog's industry-average PUE (Uptime survey, a later year)",
+    kind="input",
+)
 def _e_uptime_pue() -> float:
     return float(_m().Infra.Datacenters.Industry_Average_2024.pue)
 
@@ -608,65 +874,82 @@ def _rel(fleet: Any, hours: float = 24.0, **kw: Any) -> Any:
     return _m().ReliabilityModel().solve(fleet, hours, **kw)
 
 
-@maps("F-llama3-cause-network-switch-cable",
-      "ReliabilityModel(Llama3_16K_Measured, 1,296 h).failures_by_cause['switch_cable']",
-      "an input datum: the catalog's switch/cable rate of Grand_Teton_H100 is this row of the same table",
-      kind="input")
+@maps(
+    "F-llama3-cause-network-switch-cable",
+    "ReliabilityModel(Llama3_16K_Measured, 1,296 h).failures_by_cause['switch_cable']",
+    "an input datum: the catalog's switch/cable rate of Grand_Teton_H100 is this row of the same table",
+    kind="input",
+)
 def _f_llama3_switch_cable() -> float:
     return _rel(_m().Systems.Clusters.Llama3_16K_Measured, 54 * 24.0).failures_by_cause["switch_cable"]
 
 
-@maps("F-llama3-interruptions-per-day",
-      "ReliabilityModel(Llama3_16K = 2,048 DGX_H100 on RoCE).failures_per_day",
-      "catalog component failure rates of DGX_H100; the measurement counts all interruptions (incl. 47 planned "
-      "and software causes), the model counts hardware failures")
+@maps(
+    "F-llama3-interruptions-per-day",
+    "ReliabilityModel(Llama3_16K = 2,048 DGX_H100 on RoCE).failures_per_day",
+    "catalog component failure rates of DGX_H100; the measurement counts all interruptions (incl. 47 planned "
+    "and software causes), the model counts hardware failures",
+)
 def _f_llama3_rate() -> float:
     return _q(_rel(_m().Systems.Clusters.Llama3_16K, 54 * 24).failures_per_day, "1/day")
 
 
-@maps("F-kokolis-mttf-8gpu", "ReliabilityModel(one DGX_A100).fleet_mtbf",
-      "catalog DGX_A100 components (hardware only; the measured job MTTF includes software/infrastructure causes)")
+@maps(
+    "F-kokolis-mttf-8gpu",
+    "ReliabilityModel(one DGX_A100).fleet_mtbf",
+    "catalog DGX_A100 components (hardware only; the measured job MTTF includes software/infrastructure causes)",
+)
 def _f_kokolis_8() -> float:
     return _q(_rel(_m().Fleet(name="8-GPU job", node=_m().Systems.Nodes.DGX_A100, count=1)).fleet_mtbf, "h")
 
 
-@maps("F-kokolis-projected-mttf-131072", "ReliabilityModel(16,384 DGX_A100).fleet_mtbf",
-      "catalog DGX_A100 components; the measured value is itself a projection from RSC-1 failure rates")
+@maps(
+    "F-kokolis-projected-mttf-131072",
+    "ReliabilityModel(16,384 DGX_A100).fleet_mtbf",
+    "catalog DGX_A100 components; the measured value is itself a projection from RSC-1 failure rates",
+)
 def _f_kokolis_131k() -> float:
     return _q(_rel(_m().Fleet(name="131k A100", node=_m().Systems.Nodes.DGX_A100, count=16384)).fleet_mtbf, "h")
 
 
-@maps("F-opt175b-total-hw-restarts-per-day", "ReliabilityModel(124 DGX_A100).failures_per_day",
-      "992 A100 80GB as 124 DGX_A100-class nodes with catalog components (the source's count is a lower bound)")
+@maps(
+    "F-opt175b-total-hw-restarts-per-day",
+    "ReliabilityModel(124 DGX_A100).failures_per_day",
+    "992 A100 80GB as 124 DGX_A100-class nodes with catalog components (the source's count is a lower bound)",
+)
 def _f_opt() -> float:
     return _q(_rel(_m().Fleet(name="OPT-175B", node=_m().Systems.Nodes.DGX_A100, count=124)).failures_per_day, "1/day")
 
 
-@maps("F-llama3-effective-training-time",
-      "ReliabilityModel(Llama3_16K, 54 days, Daly interval).goodput",
-      "checkpoint cost 60 s and restart 10 min (not published: assumed); the fleet MTBF from the catalog components; "
-      "the measurement is a lower bound ('higher than 90 %')")
+@maps(
+    "F-llama3-effective-training-time",
+    "ReliabilityModel(Llama3_16K, 54 days, Daly interval).goodput",
+    "checkpoint cost 60 s and restart 10 min (not published: assumed); the fleet MTBF from the catalog components; "
+    "the measurement is a lower bound ('higher than 90 %')",
+)
 def _f_llama3_ettr() -> float:
     return _rel(_m().Systems.Clusters.Llama3_16K, 54 * 24, checkpoint_time_s=60, restart_time_s=600).goodput
 
 
 SKIPPED: dict[str, str] = {
     "C-patterson-t5-11b-tflops": "encoder-decoder T5 on TPU v3 (not in the catalog) with no parallel layout, batch or "
-                                 "sequence length stated",
+    "sequence length stated",
     "C-megatron-h100-weak-scaling-mfu-large": "no model geometry, batch, fleet size or parallel layout stated "
-                                              "('up to 462B', 'up to 6144 GPUs')",
+    "('up to 462B', 'up to 6144 GPUs')",
     "E-llama2-7B-gpu-hours": "GPU-hours of a whole pre-training run (cluster size, parallel layout, downtime and "
-                             "restarts not stated): no step configuration to solve",
+    "restarts not stated): no step configuration to solve",
     "E-llama3-8B-gpu-hours": "GPU-hours of a whole pre-training run (cluster size, parallel layout, downtime and "
-                             "restarts not stated; implied 16 % MFU): no step configuration to solve",
+    "restarts not stated; implied 16 % MFU): no step configuration to solve",
     "E-llama31-8B-gpu-hours": "GPU-hours of a whole pre-training run (layout, downtime, stages not stated)",
     "E-llama31-70B-gpu-hours": "GPU-hours of a whole pre-training run (layout, downtime, stages not stated)",
     "E-opt175b-tco2e": "duration, grid and the energy accounting behind the 75 t estimate are not stated",
-    "E-li-ai-water-withdrawal-2027": "a projection of global AI demand in 2027 (a range), not a measurement of a system",
+    "E-li-ai-water-withdrawal-2027": "a projection of global AI demand in 2027 (a range), not a measurement of a "
+    "system",
     "F-llama3-cause-software-bug": "the catalog's 'software' cause of Grand_Teton_H100 pools this row (54) with NCCL "
-                                   "watchdog timeouts (7) and dependency (2) of the same table: not separable",
-    "F-llama3-cause-gpu-system-processor": "the catalog's 'sram_processor' cause of Grand_Teton_H100 pools this row (17) "
-                                           "with GPU SRAM (19) of the same table: not separable",
+    "watchdog timeouts (7) and dependency (2) of the same table: not separable",
+    "F-llama3-cause-gpu-system-processor": "the catalog's 'sram_processor' cause of Grand_Teton_H100 pools this row "
+    "(17) "
+    "with GPU SRAM (19) of the same table: not separable",
     "F-kokolis-ettr-16k-5min-ckpt": "a hypothetical ETTR whose checkpoint write and restart costs are not stated",
     "F-opt175b-manual-restarts": "the manual/automatic split of restarts is an operations choice, not modelled",
     "F-kokolis-cluster-utilization-rsc1": "scheduler utilization of a research cluster is not modelled",

@@ -19,13 +19,15 @@ def _factory():
 
 @hookimpl
 def mlsysim_solvers() -> list:
-    return [SolverSpec(
-        name="ArithmeticIntensityModel",            # `from mlsysim import ArithmeticIntensityModel`
-        factory=_factory,                        # the class, or a zero-argument callable returning it
-        summary="roofline position (intensity vs ridge point) of one kernel on one accelerator",
-        consumes=("HardwareNode",),
-        produces="ArithmeticIntensityResult",
-    )]
+    return [
+        SolverSpec(
+            name="ArithmeticIntensityModel",  # `from mlsysim import ArithmeticIntensityModel`
+            factory=_factory,  # the class, or a zero-argument callable returning it
+            summary="roofline position (intensity vs ridge point) of one kernel on one accelerator",
+            consumes=("HardwareNode",),
+            produces="ArithmeticIntensityResult",
+        )
+    ]
 
 
 @hookimpl

@@ -7,7 +7,7 @@ floats in a typed result (which builds Quantities only when a field is read).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import attrs
 import numpy as np
@@ -55,8 +55,9 @@ class ArithmeticIntensityModel(Solver):
     consumes = (HardwareNode,)
     produces = ArithmeticIntensityResult
 
-    def solve(self, hardware: HardwareNode, flops: Any, bytes_moved: Any,
-              precision: Optional[str] = None) -> ArithmeticIntensityResult:
+    def solve(
+        self, hardware: HardwareNode, flops: Any, bytes_moved: Any, precision: str | None = None
+    ) -> ArithmeticIntensityResult:
         """``flops`` as a Quantity of FLOP, ``bytes_moved`` of bytes; ``precision`` defaults to the
         hardware's default precision."""
         validate.instance("hardware", hardware, HardwareNode)
@@ -66,7 +67,11 @@ class ArithmeticIntensityModel(Solver):
         peak = hardware.compute.peak(precision)  # raises listing the supported precisions
         intensity, ridge, attainable, time = roofline_point(f, b, peak, hardware.si.bandwidth)
         return ArithmeticIntensityResult(
-            device=hardware.name, precision=precision, intensity=intensity, ridge_point=ridge,
-            attainable_flops=float(attainable), latency=float(time),
+            device=hardware.name,
+            precision=precision,
+            intensity=intensity,
+            ridge_point=ridge,
+            attainable_flops=float(attainable),
+            latency=float(time),
             bottleneck="Compute" if intensity >= ridge else "Memory",
         )
