@@ -103,6 +103,7 @@ RELIABILITY = SolverCommand(
         "checkpoint_time",
         "checkpoint_bytes",
         "mtbf_source",
+        "checkpoint_source",
     ),
     pareto=(("expected_completion_time", "min"), ("checkpoint_time", "max")),
     title=lambda r, i: f"{i.get('fleet')} ({r.nodes} nodes), {r.job_duration.to('h').magnitude:g} h job",

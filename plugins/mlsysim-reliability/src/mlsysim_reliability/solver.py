@@ -83,6 +83,8 @@ class ReliabilityResult(Result):
     )
     checkpoint_write_time = measure("s", doc="writing one checkpoint to the storage (with storage=)", optional=True)
     checkpoint_storage: str = attrs.field(default="")  # the storage tier written to, '' without storage=
+    #: where the checkpoint cost came from: the argument, the storage, or the stated 60 s default
+    checkpoint_source: str = attrs.field(default="")
     nodes: int = attrs.field()
     mtbf_source: str = attrs.field()  # where the MTBF came from
     scope: str = attrs.field()  # "all" or "hardware": the causes fleet_mtbf counts
@@ -345,8 +347,7 @@ class ReliabilityModel(Solver):
         t = _job_time(job_duration_hours)
         ck = _checkpoint(training, storage, asynchronous_checkpoint)
         delta = _delta(checkpoint_time_s, ck)
-        if ck is not None:
-            fixed = {**fixed, **_checkpoint_fields(ck)}
+        fixed = {**fixed, **_checkpoint_fields(ck, checkpoint_time_s)}
         return _evaluate(t, delta, restart, m, interval, fleet.count, source, ReliabilityResult, **fixed)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
@@ -370,8 +371,7 @@ class ReliabilityModel(Solver):
         t = checked(errors, "job_duration_hours", vectors, a, _job_time)
         ck = _checkpoint(a["training"], a["storage"], a["asynchronous_checkpoint"])
         delta = checked(errors, "checkpoint_time_s", vectors, a, lambda v: _delta(v, ck))
-        if ck is not None:
-            fixed = {**fixed, **_checkpoint_fields(ck)}
+        fixed = {**fixed, **_checkpoint_fields(ck, vectors.get("checkpoint_time_s", a.get("checkpoint_time_s")))}
         f = _evaluate(t, delta, restart, m, interval, fleet.count, source, dict, **fixed)
         f.update(valid=errors.ok, error=errors.messages)
         return f
@@ -414,8 +414,23 @@ def _delta(value: Any, ck: Checkpoint | None) -> float:
     return ck.blocking_time
 
 
-def _checkpoint_fields(ck: Checkpoint) -> dict:
-    return dict(checkpoint_bytes=ck.total_bytes, checkpoint_write_time=ck.write_time, checkpoint_storage=ck.storage)
+def _checkpoint_fields(ck: Checkpoint | None, value: Any) -> dict:
+    """Checkpoint fields of the result, and where its cost came from (a default is stated, never silent)."""
+    if ck is None:
+        source = (
+            "given (checkpoint_time_s)"
+            if value is not None
+            else (
+                f"default {DEFAULT_CHECKPOINT_S:g} s (upstream 0.1.1); pass checkpoint_time_s or storage= and training="
+            )
+        )
+        return dict(checkpoint_source=source)
+    return dict(
+        checkpoint_bytes=ck.total_bytes,
+        checkpoint_write_time=ck.write_time,
+        checkpoint_storage=ck.storage,
+        checkpoint_source=f"derived from the training state and storage {ck.storage}",
+    )
 
 
 def _prepare(
