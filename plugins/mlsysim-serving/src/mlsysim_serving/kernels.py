@@ -120,6 +120,12 @@ def all_to_all(tokens, k, hidden, b_act, w, imbalance, layers, up_bw, up_lat, ou
     return 2.0 * layers * (t_link + alpha + launch)
 
 
+def all_to_all_bytes(k, hidden, b_act, w, layers):
+    """Bytes one token sends to other GPUs' experts and receives back over a forward pass, uniform
+    routing over w GPUs: 2L * k * d * b_act * (w-1)/w (dispatch + combine; DeepSeek-V3 sec. 3.2.2)."""
+    return 2.0 * layers * k * hidden * b_act * (w - 1.0) / w
+
+
 def stage_hops(tokens, hidden, b_act, dp, hops_up, up_bw, up_lat, hops_out, out_bw, out_lat, eta):
     """Point-to-point sends between pipeline stages for one micro-batch of T tokens: each of the p-1
     boundaries carries the T/dp tokens' activations T/dp*d*b_act, ``hops_up`` of them inside a scale-up
@@ -148,15 +154,16 @@ def pipeline(tokens, p, prefill):
     return m, ((m + p - 1.0) / p if prefill else 1.0)
 
 
-def tp_allreduce(message, n, layers, link_bandwidth, link_latency, eta_network, launch):
-    """Tensor-parallel communication of one forward pass: 2 all-reduces per layer, each a ring
-    2(n-1)/n * M/(beta*eta) + 2(n-1)*alpha (Patarasuk & Yuan 2009) plus a per-call launch cost;
-    0 when n == 1."""
+def tp_allreduce(message, n, layers, link_bandwidth, link_latency, eta_network, launch, per_layer=2.0):
+    """Tensor-parallel communication of one forward pass: ``per_layer`` all-reduces per layer (2:
+    after attention and after the MLP, Megatron; 1 when the MoE layer exchanges tokens all-to-all
+    instead), each a ring 2(n-1)/n * M/(beta*eta) + 2(n-1)*alpha (Patarasuk & Yuan 2009) plus a
+    per-call launch cost; 0 when n == 1."""
     ring = 2.0 * (n - 1.0) / n * message / (link_bandwidth * eta_network) + 2.0 * (n - 1.0) * link_latency + launch
     return (
-        np.where(n > 1, 2.0 * layers * ring, 0.0)
+        np.where(n > 1, per_layer * layers * ring, 0.0)
         if isinstance(n, np.ndarray)
-        else (2.0 * layers * ring if n > 1 else 0.0)
+        else (per_layer * layers * ring if n > 1 else 0.0)
     )
 
 
@@ -166,6 +173,12 @@ def phase_time(flops, moved, comm, peak, bandwidth, eta_c, eta_m, overhead):
     t_c = flops / (peak * eta_c)
     t_m = moved / (bandwidth * eta_m)
     return maximum(t_c, t_m) + comm + overhead, t_c, t_m
+
+
+def weights_per_gpu(total_params, b, n, p=1.0, expert_params=0.0, w=1.0):
+    """Weight bytes one GPU holds: ((P - P_experts)/n + P_experts/w) * b / p: its stage's share of the
+    layers, its tensor share of the dense weights, its share of the routed experts."""
+    return ((total_params - expert_params) / n + expert_params / w) * b / p
 
 
 def memory_per_gpu(
@@ -191,7 +204,7 @@ def memory_per_gpu(
     its tensor share of the dense ones, its experts) + KV B/dp*S_max*kv*b_kv*kv_share/p + activation
     workspace of one prefill chunk, min(B*S, chunk) * (4*d + 2*d_ff) * b_act / n, plus fp32 logits
     B*V*4/n. Returns (weights, kv, workspace)."""
-    weights = ((total_params - expert_params) / n + expert_params / w) * b / p
+    weights = weights_per_gpu(total_params, b, n, p, expert_params, w)
     kv = batch / dp * max_context * kv_elements * b_kv * kv_share / p
     work = (minimum(batch * max_context, chunk_tokens) * (4.0 * hidden + 2.0 * ffn) * b_act + batch * vocab * 4.0) / n
     return weights, kv, work

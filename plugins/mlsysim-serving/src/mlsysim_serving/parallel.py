@@ -45,7 +45,8 @@ EXPERT_IMBALANCE = 59_337 / 50_302
 class Layout:
     """Checked degrees and what the kernels need (SI floats): ``n`` tp, ``p`` pp, ``d`` dp_attention,
     ``w`` = n*d GPUs per stage (expert divisor), ``imbalance`` of the busiest expert rank (1 without
-    expert parallelism), ``a2a`` whether MoE layers exchange tokens all-to-all, the links of each
+    expert parallelism), ``a2a`` whether MoE layers exchange tokens all-to-all, ``k`` experts each
+    token is routed to (0 for a dense model), the links of each
     collective (bandwidth B/s, latency s): tensor parallel ``tp_link``, all-to-all within and beyond the
     domain, stage hops (``hops_up`` inside a domain, ``hops_out`` over the fabric)."""
 
@@ -56,6 +57,7 @@ class Layout:
     gpus: int
     imbalance: float
     a2a: bool
+    k: float
     up_bw: float
     up_lat: float
     out_bw: float
@@ -64,6 +66,18 @@ class Layout:
     hops_up: int
     hops_out: int
     notes: tuple[str, ...]
+
+
+_TENSOR_ONLY: dict[int, Layout] = {}
+
+
+def tensor_only(tp_size: int) -> Layout:
+    """The layout of one tensor-parallel group of ``tp_size`` GPUs (nothing else to check)."""
+    lay = _TENSOR_ONLY.get(tp_size)
+    if lay is None:
+        lay = Layout(tp_size, 1, 1, tp_size, tp_size, 1.0, False, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0, 0, ())
+        _TENSOR_ONLY[tp_size] = lay
+    return lay
 
 
 def _divisor(argument: str, value: int, of: int, what: str) -> None:
@@ -94,8 +108,8 @@ def check(
     _divisor("pp_size", p, int(shape.layers), "layers")
     d = V.integer("dp_attention", dp_attention, 1, 1 << 16)
     e = V.integer("ep_size", ep_size, 1, 1 << 16)
-    experts = shape.model.experts if shape.experts_params > 0.0 else None
-    if experts is None and (d > 1 or e > 1):
+    experts = int(shape.model.experts or 0) if shape.experts_params > 0.0 else 0
+    if not experts and (d > 1 or e > 1):
         arg, val = ("dp_attention", d) if d > 1 else ("ep_size", e)
         raise InvalidInputError(
             arg, val, f"1: {shape.name} is dense (attention data parallelism pairs with expert-parallel MoE layers)"
@@ -109,7 +123,7 @@ def check(
     if e > 1:
         if e != w:
             raise InvalidInputError("ep_size", e, f"1 or tp_size * dp_attention = {w}")
-        _divisor("ep_size", e, int(experts), "experts")
+        _divisor("ep_size", e, experts, "experts")
     a2a = e > 1
     if expert_imbalance is None:
         imbalance = EXPERT_IMBALANCE if a2a else 1.0
@@ -151,6 +165,7 @@ def check(
         gpus=gpus,
         imbalance=imbalance,
         a2a=a2a,
+        k=shape.expert_share * experts,
         up_bw=up_bw,
         up_lat=up_lat,
         out_bw=out_bw,

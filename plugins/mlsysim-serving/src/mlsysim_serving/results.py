@@ -122,6 +122,16 @@ class ServingResult(Result):
     slo_percentile = attrs.field(default=None, metadata={"doc": "percentile the SLOs bind (50, 90 or 99), as given"})
     traffic_method = attrs.field(default=None, metadata={"doc": "analytic or simulate"})
     one_prefill_time = measure("ms", doc="one unloaded prefill of a prompt (prefix-cache hits removed)", optional=True)
+    # --- beyond one tensor-parallel group
+    pipeline_bubble: float = attrs.field(
+        default=0.0, metadata={"doc": "share of a decode round the pipeline stages idle: 1 - min(pp, batch)/pp"}
+    )
+    decode_all_to_all_time = measure(
+        "ms", doc="expert-parallel dispatch + combine of one decode step (part of decode_communication_time)"
+    )
+    all_to_all_bytes_per_token = measure(
+        "kB", doc="bytes one token sends to other GPUs' experts and back over a forward pass (uniform routing)"
+    )
     # --- energy
     decode_power = measure("W", doc="average power per GPU during decode", optional=True)
     energy_per_token = measure("J", doc="decode energy per output token, all GPUs of the group", optional=True)
@@ -130,9 +140,17 @@ class ServingResult(Result):
     bandwidth = measure("TB/s", doc="memory bandwidth per GPU")
     compute_efficiency: float = attrs.field()
     memory_efficiency: float = attrs.field()
-    precision: str = attrs.field()
+    precision: str = attrs.field(metadata={"doc": "weights precision (bytes of memory and of decode's weight stream)"})
+    activation_precision: str = attrs.field(metadata={"doc": "precision the matmuls run in (peak_flops)"})
     kv_precision: str = attrs.field()
     tp_size: int = attrs.field()
+    pp_size: int = attrs.field(default=1, metadata={"doc": "pipeline stages"})
+    ep_size: int = attrs.field(default=1, metadata={"doc": "GPUs the routed experts are spread over (1: tensor-split)"})
+    dp_attention: int = attrs.field(default=1, metadata={"doc": "attention data-parallel ranks per stage"})
+    gpus: int = attrs.field(default=1, metadata={"doc": "GPUs of the replica = tp_size * dp_attention * pp_size"})
+    expert_imbalance: float = attrs.field(
+        default=1.0, metadata={"doc": "busiest expert rank's load over the mean (1 without expert parallelism)"}
+    )
     batch_size: int = attrs.field()
     seq_len: int = attrs.field()
     output_len: object = attrs.field()
