@@ -181,6 +181,7 @@ class ServingResult(Result):
     _decode_compute_time: float
     _decode_memory_time: float
     _decode_communication_time: float
+    _decode_all_to_all_time: float
     _itl_mean: float | None
     _arrival_rate: float | None
     _saturation_rate: float | None
@@ -197,7 +198,20 @@ class ServingResult(Result):
     def constraint_trace(self) -> list[str]:
         """Why: the memory wall of one GPU and the bound of each phase (built on access)."""
         req, avail = self._total_memory_required, self._memory_available
-        return self._memory_lines(req, avail) + self._traffic_lines()
+        return self._memory_lines(req, avail) + self._layout_lines() + self._traffic_lines()
+
+    def _layout_lines(self) -> list[str]:
+        if self.pp_size == 1 and self.ep_size == 1 and self.dp_attention == 1:
+            return []
+        line = f"Layout: {self.gpus} GPUs = tp {self.tp_size} x dp-attention {self.dp_attention} x pp {self.pp_size}"
+        if self.ep_size > 1:
+            line += (
+                f"; experts over {self.ep_size} GPUs, all-to-all {self._decode_all_to_all_time * 1e3:.4g} ms of each "
+                f"decode step (busiest rank {self.expert_imbalance:.3g}x the mean)"
+            )
+        if self.pp_size > 1:
+            line += f"; pipeline bubble {self.pipeline_bubble:.0%} of a decode round"
+        return [line + "."]
 
     def _traffic_lines(self) -> list[str]:
         if self.utilization is None:
@@ -229,7 +243,7 @@ class ServingResult(Result):
             f"Memory Wall: {'Passed' if self.feasible else 'FAILED'}. Required {_gb(req)} per GPU "
             f"(weights {_gb(self._weights_per_gpu)} + KV {_gb(self._kv_cache_per_gpu)} + workspace "
             f"{_gb(self._workspace_per_gpu)}) {'<=' if self.feasible else '>'} usable {_gb(avail)} on "
-            f"{self.hardware} x{self.tp_size}.",
+            f"{self.hardware} x{self.gpus}.",
             f"Prefill: {self.prefill_bottleneck}-bound (compute {self._prefill_compute_time * 1e3:.4g} ms, memory "
             f"{self._prefill_memory_time * 1e3:.4g} ms, comm {self._prefill_communication_time * 1e3:.4g} ms).",
             f"Decode: {self.decode_bottleneck}-bound (compute {self._decode_compute_time * 1e3:.4g} ms, memory "
