@@ -79,7 +79,7 @@ def test_w8a8_and_kv_precision():
 @pytest.mark.parametrize(
     ("kw", "argument", "fragment"),
     [
-        ({"activation_precision": "int4"}, "activation_precision", "dense matmul peak for: bf16, fp16, fp8"),
+        ({"activation_precision": "int4"}, "activation_precision", "dense peak for: bf16, fp16, fp8"),
         ({"weight_precision": "int3"}, "weight_precision", "one of fp64"),
         ({"kv_precision": "q4"}, "kv_precision", "one of fp64"),
         ({"precision": "fp32"}, "precision", "give weight_precision"),

@@ -56,7 +56,7 @@ def _matmul(hardware: HardwareNode, argument: str, value: str) -> str:
         raise InvalidInputError(
             argument,
             value,
-            f"a precision {hardware.name} has a dense matmul peak for: "
+            f"a precision {hardware.name} has a dense peak for: "
             + ", ".join(hardware.compute.si.peaks)
             + " (for weights stored narrower than the matmul, give weight_precision)",
         )
