@@ -70,6 +70,7 @@ class ServingModel(Solver):
         arrival_cv: float = 1.0,
         length_cv: float = 0.0,
         length_dist: str = "lognormal",
+        length_samples: Any = None,
         max_num_batched_tokens: int | None = None,
         max_num_seqs: int | None = None,
         prefix_cache_hit: float = 0.0,
@@ -116,6 +117,9 @@ class ServingModel(Solver):
             arrival_cv: coefficient of variation of inter-arrival times (1 = Poisson, 0 = evenly spaced).
             length_cv, length_dist: dispersion of prompt and output lengths around ``seq_len`` and
                 ``output_len`` (0 = fixed; "lognormal" or "gamma").
+            length_samples: the dispersion as a list of (prompt, output) token pairs instead (e.g. a
+                dataset's): their shape, kept paired, scaled to the means ``seq_len`` and
+                ``output_len`` (pass the samples' means to use them as they are; ``notes`` says both).
             max_num_batched_tokens: token budget of one engine step (chunked prefill; default 8192).
             max_num_seqs: most sequences running at once (default 256); admission also needs the
                 request's prompt + output to fit in the free KV cache.
@@ -152,6 +156,7 @@ class ServingModel(Solver):
         seq_len, batch_size, output_len = _check_lengths(setup.shape, seq_len, batch_size, output_len)
         beams = _check_beams(beam_width)
         f = _evaluate(setup, batch_size, float(seq_len), output_len, beams)
+        notes = setup.notes
         if raise_errors and not f["feasible"]:
             required, usable, capacity = f["total_memory_required"], f["memory_available"], hardware.si.capacity
             raise InfeasibleError(
@@ -164,11 +169,12 @@ class ServingModel(Solver):
             )
         traffic = {k: v for k, v in locals().items() if k in _TRAFFIC_ARGS}
         if arrival_rate is not None or concurrency is not None:
-            from .under_load import loaded_fields
+            from .under_load import TRAFFIC_NOTES, loaded_fields
 
             if beams != 1:
                 raise InvalidInputError("beam_width", beam_width, "1 under traffic (arrival_rate or concurrency)")
             f.update(loaded_fields(setup, seq_len, output_len, traffic))
+            notes += f.pop(TRAFFIC_NOTES, ())
         elif method is not None or slo_ttft is not None or slo_itl is not None:
             raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
         else:
@@ -180,7 +186,7 @@ class ServingModel(Solver):
             seq_len=seq_len,
             output_len=output_len,
             beam_width=beams,
-            notes=setup.notes,
+            notes=notes,
         )
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
@@ -270,7 +276,7 @@ class ServingModel(Solver):
             **{k: a[k] for k in _PARALLEL_ARGS},
         )
         seq, batch, out = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
-        from .under_load import check_rate, loaded_fields
+        from .under_load import TRAFFIC_NOTES, check_rate, loaded_fields
 
         errors = PointErrors(n)
         traffic = {k: a[k] for k in _TRAFFIC_ARGS}
@@ -280,6 +286,7 @@ class ServingModel(Solver):
 
         f = _evaluate(setup, batch, float(seq), out)
         f.update(loaded_fields(setup, seq, out, traffic))
+        notes = setup.notes + f.pop(TRAFFIC_NOTES, ())
         if _check_beams(a["beam_width"]) != 1:
             raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")
         f.update(
@@ -290,7 +297,7 @@ class ServingModel(Solver):
             batch_size=batch,
             seq_len=seq,
             output_len=out,
-            notes=notes_column(n, setup.notes),
+            notes=notes_column(n, notes),
         )
         return f
 
@@ -336,6 +343,7 @@ _TRAFFIC_ARGS = (
     "arrival_cv",
     "length_cv",
     "length_dist",
+    "length_samples",
     "max_num_batched_tokens",
     "max_num_seqs",
     "prefix_cache_hit",

@@ -201,18 +201,58 @@ def _combine(d1, d2):
     return np.where(up, np.sqrt(d1 * d1 + d2 * d2), d1 + d2)
 
 
-class Load:
-    """Per-request work of one traffic mix (means over the length distributions, arrays or floats)."""
+class SampledLengths:
+    """An empirical length mix: (prompt, output) token pairs, each column divided by its mean (the
+    shape of the distribution, prompt and output lengths kept paired); :class:`Load` scales it to
+    the requested means. Moments E[p^2], E[o^2], E[p*o] and the p50/p90/p99 of each column."""
 
-    def __init__(self, S, O, cv, h):
-        s2 = S * S * (1.0 + cv * cv)
-        o2 = O * O * (1.0 + cv * cv)
-        self.S, self.O, self.cv, self.h = S, O, cv, h
+    def __init__(self, pairs: np.ndarray):
+        self.n = len(pairs)
+        self.mean_p, self.mean_o = float(pairs[:, 0].mean()), float(pairs[:, 1].mean())
+        self.p = pairs[:, 0] / self.mean_p
+        self.o = pairs[:, 1] / self.mean_o
+        self.p2, self.o2, self.po = (
+            float(np.mean(self.p**2)),
+            float(np.mean(self.o**2)),
+            float(np.mean(self.p * self.o)),
+        )
+        self.cv_p, self.cv_o = math.sqrt(max(self.p2 - 1.0, 0.0)), math.sqrt(max(self.o2 - 1.0, 0.0))
+        self.q_p = {pct: float(np.percentile(self.p, pct)) for pct in Z}
+        self.q_o = {pct: float(np.percentile(self.o, pct)) for pct in Z}
+
+
+class Load:
+    """Per-request work of one traffic mix (means over the length distributions, arrays or floats).
+    Lengths: a named distribution ``dist`` with coefficient of variation ``cv`` for prompt and output
+    alike (independent), or a :class:`SampledLengths` mix scaled to means S and O (paired)."""
+
+    def __init__(self, S, O, cv, h, dist="lognormal"):
+        self.S, self.O, self.h, self.dist = S, O, h, dist
+        if isinstance(dist, SampledLengths):
+            s2, o2 = S * S * dist.p2, O * O * dist.o2
+            self.cv_p, self.cv_o = dist.cv_p, dist.cv_o
+            self.D2 = S * O * dist.po - S + (o2 - O) / 2.0
+        else:
+            s2 = S * S * (1.0 + cv * cv)
+            o2 = O * O * (1.0 + cv * cv)
+            self.cv_p = self.cv_o = cv
+            self.D2 = (O - 1.0) * S + (o2 - O) / 2.0
         self.D1 = O - 1.0
-        self.D2 = (O - 1.0) * S + (o2 - O) / 2.0
         self.P1 = (1.0 - h) * S
         self.P2 = (1.0 - h * h) * s2 / 2.0
         self.reserve = S + O  # KV tokens reserved per admitted request
+
+    def prompt_quantile(self, pct):
+        """Prompt length at percentile ``pct`` over the mean prompt length."""
+        if isinstance(self.dist, SampledLengths):
+            return self.dist.q_p[pct]
+        return length_quantile(1.0, self.cv_p, self.dist, Z[pct])
+
+    def output_quantile(self, pct):
+        """Output length (tokens) at percentile ``pct``."""
+        if isinstance(self.dist, SampledLengths):
+            return self.O * self.dist.q_o[pct]
+        return length_quantile(self.O, self.cv_o, self.dist, Z[pct])
 
 
 def _mix(cost, load, B, m, M):
@@ -325,7 +365,7 @@ def steady(cost, load, lam, M):
     return T, B, f, t_dec, t_mix, sq
 
 
-def analytic(cost, load, lam, M, B_max, arrival_cv, dist, lam_max):
+def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
     """Latency and throughput of continuous batching at arrival rate ``lam`` < ``lam_max``.
 
     Waits (Allen & Cunneen 1990 G/G/c with Sakasegawa's 1977 P(wait) approximation):
@@ -337,11 +377,11 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, dist, lam_max):
     TTFT = wait + ceil-free P1/q mixed steps; ITL (per-request mean token gap, TPOT) = T with a
     binomial spread of the mixed steps among its D1 gaps; e2e = TTFT + D1*T.
     Percentiles: the wait is 0 with probability 1 - P(wait), else exponential; length quantiles
-    from ``dist``; independent parts combined by :func:`_combine`. Returns a dict of arrays.
+    from the load's distribution; independent parts combined by :func:`_combine`. Returns a dict of arrays.
     """
     T, B, f, t_dec, t_mix, t2 = steady(cost, load, lam, M)
     q = np.maximum(np.minimum(load.P1, M - B), 1.0)
-    cv2 = load.cv * load.cv
+    cv2_p, cv2_o = load.cv_p * load.cv_p, load.cv_o * load.cv_o  # service variability: prompt / output lengths
     ca2 = arrival_cv * arrival_cv
     # --- own prefill: P1/q chunks (>= 1 step), the last one mixed with the decode batch
     chunks = np.maximum(load.P1 / q, 1.0)
@@ -351,13 +391,13 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, dist, lam_max):
     t_full = full_step(cost, load, B, M)
     X = load.P1 * t_full / room
     rho_p = np.minimum(lam * X, 0.999999)
-    W_p = (ca2 + cv2) / 2.0 * rho_p / (1.0 - rho_p) * X
+    W_p = (ca2 + cv2_p) / 2.0 * rho_p / (1.0 - rho_p) * X
     W_p = np.where(room >= 2.0 * load.P1, W_p * rho_p, W_p)  # short prompts share a step: a wait needs a full one
     # --- sequence slots (max_num_seqs / KV)
     T_res = X_own + load.D1 * T
     rho_s = np.minimum(lam * T_res / B_max, 0.999999)
     p_slot = rho_s ** (np.sqrt(2.0 * (B_max + 1.0)) - 1.0)
-    W_s = (ca2 + cv2) / 2.0 * T_res * p_slot / (B_max * (1.0 - rho_s))
+    W_s = (ca2 + cv2_o) / 2.0 * T_res * p_slot / (B_max * (1.0 - rho_s))
     # --- residual of the step in progress
     busy = -np.expm1(-lam * (T_res + W_p + W_s))
     R = busy * t2 / (2.0 * T)
@@ -387,7 +427,7 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, dist, lam_max):
         Wp = np.where(tail < p_wait, Wq / p_wait * np.log(p_wait / tail), 0.0)
         # own step: shared with the prompts that came during the same step in progress (short prompts)
         others = poisson_quantile(lam * busy * t2 / T, p / 100.0, np.where(short, np.maximum(cap, 0.0), 0.0))
-        Lp = load.P1 * length_quantile(1.0, load.cv, dist, z)  # the prompt at this percentile
+        Lp = load.P1 * load.prompt_quantile(p)  # the prompt at this percentile
         Xp = np.where(short, step_with(cost, load, B, np.minimum(Lp + others * load.P1, room)), t_mix)
         Xp = Xp * np.maximum(Lp / room, 1.0)
         # residual: U(0, t_mix) when landing in a prefill step (time share w), else U(0, t_dec)
@@ -400,7 +440,7 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, dist, lam_max):
         d_ttft = _combine(Wp - Wq, Xp - X_own) + (Rp - R)
         out[f"ttft_p{p}"] = ttft + d_ttft
         out[f"itl_p{p}"] = T + z * sd_itl
-        Op = length_quantile(load.O, load.cv, dist, z)
+        Op = load.output_quantile(p)
         out[f"e2e_p{p}"] = out["e2e_mean"] + _combine(d_ttft, _combine(load.D1 * z * sd_itl, (Op - load.O) * T))
     return out
 

@@ -29,6 +29,8 @@ DEFAULT_MAX_NUM_SEQS = 256
 LENGTH_DISTRIBUTIONS = ("lognormal", "gamma")
 METHODS = ("analytic", "simulate")
 #: Requests the simulator serves by default, and the share left out as warm-up (empty engine at start).
+#: Key of the notes the traffic model adds to the result's ``notes`` (popped by the solver).
+TRAFFIC_NOTES = "traffic_notes"
 SIM_REQUESTS = 10_000
 SIM_WARMUP = 0.1
 
@@ -72,6 +74,12 @@ def check(a: dict, seq_len: int, output_len: Any, max_seq: int) -> dict:
     c["arrival_cv"] = V.number("arrival_cv", a.get("arrival_cv", 1.0), 0.0, 10.0)
     c["length_cv"] = V.number("length_cv", a.get("length_cv", 0.0), 0.0, 10.0)
     c["length_dist"] = V.choice("length_dist", a.get("length_dist", "lognormal"), LENGTH_DISTRIBUTIONS)
+    samples = a.get("length_samples")
+    c["length_samples"] = None if samples is None else TR.SampledLengths(check_samples(samples))
+    if c["length_samples"] is not None and c["length_cv"] != 0.0:
+        raise InvalidInputError(
+            "length_cv", c["length_cv"], "0 when length_samples is given (the samples set the spread)"
+        )
     m = a.get("max_num_batched_tokens")
     c["max_num_batched_tokens"] = (
         int(PREFILL_CHUNK_TOKENS) if m is None else V.integer("max_num_batched_tokens", m, 2, 1 << 24)
@@ -95,6 +103,26 @@ def check(a: dict, seq_len: int, output_len: Any, max_seq: int) -> dict:
     if c["method"] == "simulate" and isinstance(c["arrival_rate"], np.ndarray):
         raise InvalidInputError("method", "simulate", "analytic in a sweep (simulate answers one configuration)")
     return c
+
+
+def check_samples(value: Any) -> np.ndarray:
+    """length_samples as an (n, 2) float array: at least 2 (prompt, output) pairs of integers >= 1."""
+    valid = "at least 2 (prompt tokens, output tokens) pairs of integers >= 1, e.g. [(512, 128), (2048, 300)]"
+    try:
+        pairs = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidInputError("length_samples", value, valid) from None
+    if (
+        pairs.ndim != 2
+        or pairs.shape[1] != 2
+        or len(pairs) < 2
+        or not np.all(np.isfinite(pairs))
+        or np.any(pairs < 1)
+        or np.any(pairs != np.round(pairs))
+    ):
+        shown = value if pairs.size <= 8 else f"{type(value).__name__} of shape {pairs.shape}"
+        raise InvalidInputError("length_samples", shown, valid)
+    return pairs
 
 
 def step_cost(setup: Setup) -> TR.StepCost:
@@ -151,7 +179,8 @@ def serve(
     shape, hardware, gpus: int, cost: TR.StepCost, kv_tokens: float, seq_len: int, output_len: int, c: dict
 ) -> dict:
     """Result fields of serving the traffic ``c`` (checked) at prompt ``seq_len`` and ``output_len``."""
-    M, max_seqs, cv, dist = c["max_num_batched_tokens"], c["max_num_seqs"], c["length_cv"], c["length_dist"]
+    M, max_seqs, cv = c["max_num_batched_tokens"], c["max_num_seqs"], c["length_cv"]
+    dist = c["length_dist"] if c["length_samples"] is None else c["length_samples"]
     S, O = float(seq_len), float(output_len)
     if kv_tokens < S + O:
         raise InfeasibleError(
@@ -160,7 +189,7 @@ def serve(
             required=S + O,
             available=max(kv_tokens, 0.0),
         )
-    load = TR.Load(S, O, cv, c["prefix_cache_hit"])
+    load = TR.Load(S, O, cv, c["prefix_cache_hit"], dist)
     B_max = min(float(max_seqs), math.floor(kv_tokens / load.reserve))
     lam_max, limit = TR.capacity(cost, load, float(M), B_max)
     lam_max = float(lam_max)
@@ -182,7 +211,7 @@ def serve(
     bound = kv_tokens / load.reserve < max_seqs
     limit_name = "prefill compute (token budget)" if limit == 1 else "KV capacity" if bound else "max_num_seqs"
     if c["concurrency"] is not None:
-        lam = _closed_loop_rate(cost, load, M, B_max, c, dist, lam_max)
+        lam = _closed_loop_rate(cost, load, M, B_max, c, lam_max)
     else:
         lam = c["arrival_rate"]
     f = {
@@ -200,7 +229,7 @@ def serve(
     if c["method"] == "simulate" and not over:
         out = _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape)
     else:
-        out = TR.analytic(cost, load, lam_ok, float(M), B_max, c["arrival_cv"], dist, lam_max)
+        out = TR.analytic(cost, load, lam_ok, float(M), B_max, c["arrival_cv"], lam_max)
     keys = (
         "ttft_mean",
         "ttft_p50",
@@ -236,11 +265,16 @@ def serve(
             if c["slo_itl"] is not None:
                 att = att * TR.itl_cdf(out, c["slo_itl"])
         f["slo_attainment"] = np.where(over, 0.0, att)
-        f["max_arrival_rate"] = _max_rate(cost, load, float(M), B_max, c, dist, lam_max, pct)
+        f["max_arrival_rate"] = _max_rate(cost, load, float(M), B_max, c, lam_max, pct)
     else:
         f["max_arrival_rate"] = lam_max
     f["slo_percentile"] = pct
     f["prefix_cache_hit"] = c["prefix_cache_hit"]
+    if isinstance(dist, TR.SampledLengths):
+        f[TRAFFIC_NOTES] = (
+            f"length_samples: {dist.n:,} (prompt, output) pairs with means {dist.mean_p:,.1f}/{dist.mean_o:,.1f} "
+            f"tokens, scaled to seq_len/output_len {seq_len:,}/{output_len:,}",
+        )
     return {k: (v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v) for k, v in f.items()}
 
 
@@ -267,21 +301,21 @@ def _bisect(fn, lo, hi, rounds=5, width=64):
     return float(lo)
 
 
-def _closed_loop_rate(cost, load, M, B_max, c, dist, lam_max):
+def _closed_loop_rate(cost, load, M, B_max, c, lam_max):
     """Closed loop of N clients: the rate lambda with lambda * e2e_mean(lambda) = N (Little's law)."""
     N = float(c["concurrency"])
 
     def ok(lam):
-        return lam * TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], dist, lam_max)["e2e_mean"] <= N
+        return lam * TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], lam_max)["e2e_mean"] <= N
 
     return float(_bisect(ok, lam_max * 1e-9, lam_max * (1 - 1e-9)))
 
 
-def _max_rate(cost, load, M, B_max, c, dist, lam_max, pct):
+def _max_rate(cost, load, M, B_max, c, lam_max, pct):
     """Largest arrival rate below saturation whose p``pct`` TTFT and ITL meet the SLOs (0 if none does)."""
 
     def ok(lam):
-        out = TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], dist, lam_max)
+        out = TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], lam_max)
         good = np.ones(np.shape(lam), dtype=bool)
         if c["slo_ttft"] is not None:
             good &= out[f"ttft_p{pct}"] <= c["slo_ttft"]
@@ -298,8 +332,13 @@ def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape) -> dict:
     rng = np.random.default_rng(c["seed"])
     n = c["num_requests"]
     top = int(min(shape.max_seq, kv_tokens) // 2)
-    prompts = SIM.draw_lengths(rng, load.S, load.cv, c["length_dist"], n, top)
-    outputs = SIM.draw_lengths(rng, load.O, load.cv, c["length_dist"], n, top)
+    if isinstance(load.dist, TR.SampledLengths):
+        pick = rng.integers(len(load.dist.p), size=n)  # paired draws from the samples, scaled to the means
+        prompts = np.clip(np.rint(load.dist.p[pick] * load.S), 1, top).astype(np.int64)
+        outputs = np.clip(np.rint(load.dist.o[pick] * load.O), 1, top).astype(np.int64)
+    else:
+        prompts = SIM.draw_lengths(rng, load.S, load.cv_p, load.dist, n, top)
+        outputs = SIM.draw_lengths(rng, load.O, load.cv_o, load.dist, n, top)
     if c["concurrency"] is None:
         arrivals = np.cumsum(SIM.interarrivals(rng, lam, c["arrival_cv"], n))
         run = SIM.simulate(cost, prompts, outputs, c["prefix_cache_hit"], M, max_seqs, kv_tokens, arrivals=arrivals)
