@@ -77,11 +77,16 @@ def choose(
 def _binding(
     winner: int, values: np.ndarray, sense: str, constraints: list[Constraint], describe: Callable[[int], str]
 ) -> str:
-    """The constraint that rejects the best candidate beating ``winner``, or that nothing does."""
+    """What rejects the candidate that would beat ``winner`` and misses the fewest constraints (the best of
+    those by the objective), or that nothing does."""
     better = values < values[winner] if sense == "min" else values > values[winner]
     if not better.any():
         return f"nothing binds: {describe(winner)} is the best of the whole space searched"
-    rival = int(order(np.where(better, values, np.nan), sense)[0])
+    missed = np.zeros(len(values), dtype=int)
+    for c in constraints:
+        missed += ~c.ok
+    fewest = better & (missed == missed[better].min())
+    rival = int(order(np.where(fewest, values, np.nan), sense)[0])
     failed = [c for c in constraints if not c.ok[rival]]
     return (
         " and ".join(c.name for c in failed)

@@ -67,7 +67,7 @@ def run(space: Space, client: Any = None, progress: Any = None, label: str = "pl
     with warnings.catch_warnings():  # about points the search discards; explain() re-solves a row with them
         warnings.simplefilter("ignore")
         grid: dict[str, Any] = {**space.fixed, **space.axes}
-        r = sweep(space.solver, client=client, progress=_progress(progress, space.size, label), **grid)
+        r = sweep(space.solver, client=client, progress=progress_bar(progress, space.size, label), **grid)
     return r, time.perf_counter() - start
 
 
@@ -83,7 +83,8 @@ def no_valid(r: SweepResult, valid: np.ndarray) -> str:
     )
 
 
-def _progress(progress: Any, total: int, label: str) -> Callable[[int, int], None] | None:
+def progress_bar(progress: Any, total: int, label: str) -> Callable[[int, int], None] | None:
+    """The progress callback for ``progress`` (see :func:`run`), or None for no report."""
     if callable(progress):
         return progress
     if progress is None:
