@@ -182,7 +182,10 @@ class ServingModel(Solver):
         method: str | None = None,
         seed: int = 0,
         num_requests: int = 10_000,
-    ) -> ServingResult:
+        disagg: Any = None,
+        fabric: Any = None,
+        kv_layerwise: bool = True,
+    ) -> Any:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
         Args:
@@ -221,7 +224,40 @@ class ServingModel(Solver):
                 ``max_arrival_rate`` the largest rate whose p``slo_percentile`` (50, 90, 99) meets both.
             method: "analytic" (default, steady state) or "simulate" (discrete-event, ``num_requests``
                 requests, ``seed``).
+            disagg: a prefill pool and a decode pool (:class:`.layout.Disagg`, or the text
+                ``"prefill=H100x8:tp8,decode=H200x8:tp4"``): disaggregated serving under ``arrival_rate``,
+                answered by a :class:`.disagg_result.DisaggServingResult` (:mod:`.disagg`); ``hardware``
+                is then the aggregated layout compared against (searched over its tensor-parallel degrees).
+            fabric: what carries the KV cache between the pools: a catalog fabric (``"InfiniBand_NDR"``,
+                ``"IB_NDR"``, a ``NetworkFabric``), ``"NVLink"`` (both pools in one scale-up domain) or
+                ``"PCIe"`` (both in one node).
+            kv_layerwise: KV sent layer by layer during the prefill (default) or after it.
         """
+        if disagg is not None or fabric is not None:
+            from .disagg import serve_disagg
+
+            if disagg is None:
+                raise InvalidInputError("disagg", None, "a prefill and a decode pool when fabric is given")
+            if fabric is None:
+                raise InvalidInputError("fabric", None, "a catalog fabric (e.g. InfiniBand_NDR), NVLink or PCIe")
+            if tp_size != 1 or batch_size != 1 or beam_width != 1:
+                name, value = next(
+                    (k, v)
+                    for k, v in (("tp_size", tp_size), ("batch_size", batch_size), ("beam_width", beam_width))
+                    if v != 1
+                )
+                raise InvalidInputError(name, value, "1 with disagg (each pool gives its tp; traffic sets the batch)")
+            common = dict(
+                precision=precision,
+                kv_precision=kv_precision,
+                efficiency=efficiency,
+                memory_efficiency=memory_efficiency,
+                memory_fraction=memory_fraction,
+            )
+            traffic = {k: v for k, v in locals().items() if k in _TRAFFIC_ARGS}
+            return serve_disagg(
+                model, hardware, seq_len, output_len, disagg, fabric, kv_layerwise, common, traffic, gpus_per_node
+            )
         (
             shape,
             peak,
