@@ -447,6 +447,12 @@ class ServingModel(Solver):
         ``args`` the other arguments (one value each); the same checks and kernels as solve()."""
         vec = vectors
         a = dict(_SOLVE_DEFAULTS, **args)
+        if a["disagg"] is not None or a["fabric"] is not None:
+            from mlsysim_core.sweep import solve_each
+
+            from .disagg_result import DisaggServingResult
+
+            return solve_each(self, DisaggServingResult, args, vectors, n)[0]  # disaggregated: solve() per point
         rate = vec.get("arrival_rate", a.get("arrival_rate"))
         if rate is not None or a.get("concurrency") is not None:
             for k in ("batch_size", "seq_len", "output_len"):
