@@ -66,10 +66,10 @@ class _Replica:
     """One replica of a pool: ServingModel's setup of its layout, its engine step cost and KV capacity."""
 
     def __init__(self, role: str, pool: Pool, text: Any, model: Any, common: dict, M: int, max_seqs: int):
-        from .solver import ServingModel
+        from .setup import prepare
 
         try:
-            prep = ServingModel._prepare(
+            setup = prepare(
                 model,
                 pool.hardware,
                 common["precision"],
@@ -85,13 +85,11 @@ class _Replica:
             if exc.argument in ("model", "precision", "kv_precision", "efficiency", "memory_efficiency"):
                 raise
             raise InvalidInputError("disagg", text, f"a {role} pool valid for the model: {exc}") from None
-        shape, peak, b, kv_prec, b_kv, eta_c, eta_m, tp, kv_share, link, link_lat, prec, frac, notes = prep
-        self.role, self.pool, self.shape, self.notes = role, pool, shape, notes
-        self.precision, self.kv_precision, self.b_kv, self.kv_share = prec, kv_prec, b_kv, kv_share
-        self.weights_per_gpu = shape.params * b / tp
-        self.usable = pool.hardware.si.capacity * frac
-        self.cost = UL.step_cost(shape, pool.hardware, peak, b, b_kv, eta_c, eta_m, tp, kv_share, link, link_lat)
-        self.kv_tokens = UL.kv_capacity_tokens(shape, pool.hardware, b, b_kv, kv_share, tp, frac, M, max_seqs)
+        self.role, self.pool, self.setup, self.shape = role, pool, setup, setup.shape
+        self.weights_per_gpu = setup.shape.params * setup.b / setup.tp_size
+        self.usable = pool.hardware.si.capacity * setup.memory_fraction
+        self.cost = UL.step_cost(setup)
+        self.kv_tokens = UL.kv_capacity_tokens(setup, M, max_seqs)
 
     def check_holds(self, text: Any, tokens: int) -> None:
         """A pool that cannot hold the weights and one request's KV is an input error naming the layout."""
@@ -162,9 +160,10 @@ def serve_disagg(
         V.instance("kv_layerwise", layerwise, bool, "True or False")
     node = DEFAULT_NODE if gpus_per_node is None else V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20)
     link = kv_link(fabric, layout, node)
-    from .solver import _check_lengths, _shape
+    from .setup import model_shape
+    from .solver import _check_lengths
 
-    shape = _shape(model)
+    shape = model_shape(model)
     seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
     c, checked = _traffic(traffic, seq_len, output_len, shape.max_seq)
     M, seqs = c["max_num_batched_tokens"], c["max_num_seqs"]
@@ -173,11 +172,19 @@ def serve_disagg(
     pre.check_holds(disagg, seq_len + 1)
     dec.check_holds(disagg, seq_len + output_len)
     S, O = float(seq_len), float(output_len)
-    moved = kv_bytes_per_request(S, shape.kv, dec.b_kv)
+    moved = kv_bytes_per_request(S, shape.kv, dec.setup.b_kv)
     h = checked["prefix_cache_hit"]
     one_prefill = float(pre.cost.prefill((1.0 - h) * S, h * S))
     full, exposed = kv_transfer(
-        moved, pre.kv_share, dec.kv_share, link.bandwidth, E.NETWORK, link.latency, one_prefill, shape.layers, layerwise
+        moved,
+        pre.setup.kv_share,
+        dec.setup.kv_share,
+        link.bandwidth,
+        E.NETWORK,
+        link.latency,
+        one_prefill,
+        shape.layers,
+        layerwise,
     )
     first = float(dec.cost.prefill(1.0, S - 1.0))
     itl0 = float(dec.cost.time(1.0, S + 1.0, S + 2.0))
@@ -195,7 +202,8 @@ def serve_disagg(
     g_p, g_d = layout.prefill.tp / rate_p, layout.decode.tp / rate_d
     agg = _aggregated(model, hardware, seq_len, output_len, common, checked, gpus_per_node)
     balanced = O / (g_p + g_d) if rate_p > 0 and rate_d > 0 else 0.0
-    notes = tuple(dict.fromkeys(pre.notes + dec.notes + ((link.note,) if link.note else ()) + agg["notes"]))
+    link_note = (link.note,) if link.note else ()
+    notes = tuple(dict.fromkeys(pre.setup.notes + dec.setup.notes + link_note + agg["notes"]))
     over = bool(f["overloaded"][0])
     one = {k: (None if over else float(f[k][0])) for k in _LOADED}
     served = min(lam, sat)
@@ -246,8 +254,8 @@ def serve_disagg(
         prefill_kv_capacity=pre.kv_tokens,
         decode_kv_capacity=dec.kv_tokens,
         layout=f"prefill {layout.prefill.label()} -> decode {layout.decode.label()}",
-        precision=pre.precision,
-        kv_precision=dec.kv_precision,
+        precision=pre.setup.precision,
+        kv_precision=dec.setup.kv_precision,
         seq_len=seq_len,
         output_len=output_len,
         model=shape.name,
