@@ -150,7 +150,7 @@ def test_layout_objects_and_text_agree():
         (dict(fabric=None), "fabric", "catalog fabric"),
         (dict(arrival_rate=None), "arrival_rate", "pools are sized"),
         (dict(output_len=1), "output_len", ">= 2"),
-        (dict(tp_size=2), "tp_size", "each pool gives its tp"),
+        (dict(tp_size=2), "tp_size", "the pools give their tp"),
         (dict(slo_ttft="10 ms"), "slo_ttft", "unloaded 4,000-token prefill + KV transfer"),
         (dict(method="simulate"), "method", "analytic"),
     ],

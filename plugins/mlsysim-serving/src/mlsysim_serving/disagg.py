@@ -21,6 +21,7 @@ import numpy as np
 from mlsysim_core import efficiency as E
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 
+from . import kernels as K
 from . import traffic as TR
 from . import under_load as UL
 from .disagg_result import DisaggServingResult
@@ -80,13 +81,18 @@ class _Replica:
                 None,
                 False,
                 common["memory_fraction"],
+                weight_precision=common["weight_precision"],
+                activation_precision=common["activation_precision"],
             )
         except InvalidInputError as exc:
-            if exc.argument in ("model", "precision", "kv_precision", "efficiency", "memory_efficiency"):
+            if exc.argument in ("model", "efficiency", "memory_efficiency") or exc.argument.endswith("precision"):
                 raise
             raise InvalidInputError("disagg", text, f"a {role} pool valid for the model: {exc}") from None
         self.role, self.pool, self.setup, self.shape = role, pool, setup, setup.shape
-        self.weights_per_gpu = setup.shape.params * setup.b / setup.tp_size
+        shape, lay = setup.shape, setup.layout
+        self.weights_per_gpu = K.weights_per_gpu(
+            shape.params, setup.b, float(lay.n), float(lay.p), shape.experts_params, float(lay.w)
+        )
         self.usable = pool.hardware.si.capacity * setup.memory_fraction
         self.cost = UL.step_cost(setup)
         self.kv_tokens = UL.kv_capacity_tokens(setup, M, max_seqs)
@@ -109,7 +115,7 @@ class _Replica:
         return UL.serve(
             self.shape,
             self.pool.hardware,
-            self.pool.tp,
+            self.setup.layout.gpus,
             self.cost,
             self.kv_tokens,
             seq_len,

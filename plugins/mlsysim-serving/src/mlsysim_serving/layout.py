@@ -15,6 +15,7 @@ from mlsysim_core.types import HardwareNode, IOInterconnect, NetworkFabric
 #: fabric names that are not catalog network fabrics: the pools' own links
 SCALE_UP, HOST_LINK = "NVLink", "PCIe"
 _POOL = re.compile(r"^(?P<hw>.+)x(?P<gpus>\d+):tp(?P<tp>\d+)$", re.IGNORECASE)
+_OWN_LINKS = ("nvlink", "nvl72", "scale_up", "pcie", "host_link")
 _FORMAT = "prefill=HWxGPUS:tpN,decode=HWxGPUS:tpN, e.g. prefill=H100x8:tp8,decode=H200x8:tp4"
 
 
@@ -112,6 +113,22 @@ def _fabric_entry(name: str) -> NetworkFabric | None:
         if name.lower() == e.key.lower() or name.lower() in (a.lower() for a in e.aliases):
             return e.value
     return None
+
+
+def resolve_fabric(fabric: Any) -> Any:
+    """A catalog fabric's name (``"InfiniBand_NDR"``, alias ``"IB_NDR"``; any case) as its
+    :class:`NetworkFabric`; anything else (None, a NetworkFabric, ``"NVLink"``, ``"PCIe"``) as given."""
+    if not isinstance(fabric, str) or fabric.lower() in _OWN_LINKS:
+        return fabric
+    entry = _fabric_entry(fabric)
+    if entry is None:
+        raise InvalidInputError(
+            "fabric",
+            fabric,
+            f"a catalog fabric (mlsysim catalog systems: InfiniBand_NDR, IB_NDR, RoCE_400G, ...), "
+            f"{SCALE_UP!r} or {HOST_LINK!r}",
+        )
+    return entry
 
 
 def kv_link(fabric: Any, layout: Disagg, gpus_per_node: int) -> KVLink:
