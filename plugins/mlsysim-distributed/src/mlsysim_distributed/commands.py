@@ -119,7 +119,7 @@ TRAIN = SolverCommand(
         "total_accelerators",
     ),
     strict="strict",
-    pareto=(("step_time", "min"), ("total_accelerators", "min")),
+    pareto=(("step_time", "min"), ("memory_per_gpu", "min")),  # time against memory headroom
     title=lambda r, i: f"{r.model.name} on {r.fleet.name} ({r.total_accelerators} accelerators, {r.precision})",
     plot=_plot,
     sweep_plot=_sweep_plot,

@@ -49,7 +49,7 @@ class DistributedResult(Result):
     time_to_train = measure("day", doc="steps for `tokens` x step_time (when tokens were given)", optional=True)
     # --- rates and efficiencies
     throughput = measure("1/s", doc="sequences (samples) per second = global batch / step_time")
-    tokens_per_second = measure("1/s", doc="tokens per second = throughput x seq_len (transformers)", optional=True)
+    tokens_per_second = measure("token/s", doc="tokens per second = throughput x seq_len (transformers)", optional=True)
     scaling_efficiency: float = attrs.field(metadata={"doc": "ideal_step_time / step_time"})
     bubble_fraction: float = attrs.field(
         metadata={"doc": "u/(m + u), u the schedule's idle micro-batch times ((p-1)/v for 1F1B)"}
