@@ -91,6 +91,12 @@ TRAIN = SolverCommand(
             "bool",
             help="on: FP8 GEMMs at the accelerator's fp8 peak (attention, LM head at --precision).",
         ),
+        Param(
+            "tp_overlap",
+            "--tp-overlap",
+            "bool",
+            help="on: overlap tensor-parallel communication with the GEMMs (Megatron-Core --tp-comm-overlap).",
+        ),
         Param("tokens", "--tokens", "float", help="Training tokens, for time_to_train (e.g. 15e12)."),
         Param(
             "nodes",

@@ -381,25 +381,27 @@ def _c_llama3_longctx() -> float:
     return _q(r.flops_per_step, "TFLOP") / _q(r.step_time, "s") / r.total_accelerators
 
 
-def _bridge_h100(model: Any, gpus: int, batch: int, tp: int, pp: int, cp: int, v: int) -> float:
-    """Megatron-Bridge's DGX-H100 FP8 rows: tokens per second per GPU."""
+def _bridge(
+    node: str, model: Any, gpus: int, batch: int, tp: int, pp: int, cp: int, v: int, mbs: int = 1, zero: int = 1
+) -> float:
+    """Megatron-Bridge's FP8 rows (DGX-H100, DGX-B200): tokens per second per GPU."""
     S = _m().Systems
     r = (
         _m()
         .DistributedModel()
         .solve(
             model=model,
-            fleet=_fleet(S.Nodes.DGX_H100, gpus, S.Fabrics.InfiniBand_NDR, "DGX-H100"),
+            fleet=_fleet(getattr(S.Nodes, node), gpus, S.Fabrics.InfiniBand_NDR, node),
             batch_size=batch,
             tp_size=tp,
             pp_size=pp,
             cp_size=cp,
             v_stages=v,
-            microbatch_count=batch // (gpus // (tp * pp * cp)),
+            microbatch_count=batch // (gpus // (tp * pp * cp) * mbs),
             precision="bf16",
             fp8=True,
             seq_len=8192,
-            zero_stage=1,
+            zero_stage=zero,
             activation_recomputation="selective",
             overlap_comm=True,
         )
@@ -421,7 +423,7 @@ _BRIDGE_ASSUMED = (
     _BRIDGE_ASSUMED,
 )
 def _c_bridge_70b() -> float:
-    return _bridge_h100(_lm().Llama3_70B, 64, 128, 4, 8, 1, 5)
+    return _bridge("DGX_H100", _lm().Llama3_70B, 64, 128, 4, 8, 1, 5)
 
 
 @maps(
@@ -431,7 +433,37 @@ def _c_bridge_70b() -> float:
     _BRIDGE_ASSUMED,
 )
 def _c_bridge_405b() -> float:
-    return _bridge_h100(_lm().Llama3_1_405B, 1024, 512, 8, 8, 2, 8)
+    return _bridge("DGX_H100", _lm().Llama3_1_405B, 1024, 512, 8, 8, 2, 8)
+
+
+@maps(
+    "C-megatron-bridge-h100-llama3-8b-fp8-fsdp-tokens",
+    "DistributedModel(Llama3_8B, 8 DGX-H100 GPUs, bf16 with fp8 GEMMs, dp 8 fully sharded (ZeRO-3), B=128, "
+    "S=8192).tokens_per_second / GPUs",
+    "micro-batch 1 as stated (GA 16); FSDP = ZeRO-3 (weights gathered per micro-batch, overlapped); selective "
+    "recomputation (flash attention)",
+)
+def _c_bridge_h100_8b() -> float:
+    return _bridge("DGX_H100", _lm().Llama3_8B, 8, 128, 1, 1, 1, 1, zero=3)
+
+
+@maps(
+    "C-megatron-bridge-b200-llama3-8b-fp8-tokens",
+    "DistributedModel(Llama3_8B, 8 DGX-B200 GPUs, bf16 with fp8 GEMMs, dp 8, B=128, S=8192).tokens_per_second / GPUs",
+    "micro-batch 2 as stated (GA 8); " + _BRIDGE_ASSUMED,
+)
+def _c_bridge_b200_8b() -> float:
+    return _bridge("DGX_B200", _lm().Llama3_8B, 8, 128, 1, 1, 1, 1, mbs=2)
+
+
+@maps(
+    "C-megatron-bridge-b200-llama31-405b-fp8-cp2-tokens",
+    "DistributedModel(Llama3_1_405B, 128 DGX-B200 GPUs on InfiniBand_NDR, bf16 with fp8 GEMMs, tp 4 pp 8 cp 2 v 8, "
+    "B=64, S=8192).tokens_per_second / GPUs",
+    _BRIDGE_ASSUMED,
+)
+def _c_bridge_b200_405b() -> float:
+    return _bridge("DGX_B200", _lm().Llama3_1_405B, 128, 64, 4, 8, 2, 8)
 
 
 _MEGATRON_H100 = {  # the README's largest rows: (layers, hidden, heads, tp, pp, gpus, global batch)
