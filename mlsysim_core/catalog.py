@@ -30,6 +30,7 @@ from . import types as T
 from .catalog_files import SECTIONS, RawEntry, key_problem, read_file
 from .errors import CatalogError, InvalidInputError, PluginConflictWarning, UnknownEntryError
 from .records import PluginRecord
+from .units import SECOND, parse_quantity, to_si
 
 USER = "<user>"
 USER_PRIORITY = 10**9
@@ -170,11 +171,17 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
                 "dispatch_tax",
                 "unit_cost",
                 "embodied_carbon",
+                "calibration",
                 "source",
                 "notes",
             },
             {"name", "peak_flops", "memory", "source"},
         )
+        cal = dict(_sub(raw, t, "calibration", {*T.CALIBRATION_KEYS, "source", "points"}) or {})
+        if "engine_overhead" in cal:
+            q = parse_quantity(cal["engine_overhead"], SECOND, name="calibration.engine_overhead")
+            cal["engine_overhead"] = to_si(q, SECOND, name="calibration.engine_overhead")
+        t["calibration"] = cal
         sources: dict = {}
         peaks = t.pop("peak_flops")
         if not isinstance(peaks, dict):

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from ..errors import MlsysimError
-from ._out import table, value
+from ._out import table
 
 __all__ = [
     "Param",
@@ -253,14 +253,18 @@ class SolverCommand:
 
     def render(self, inputs: dict, result: Any, show_all: bool, warns: list[str]) -> str:
         """The answer as text: a title, a field/value table, why it is infeasible, notes, warnings."""
+        from ..results import shown
+
         names = result.fields() if show_all else [f for f in self.key_fields if f in result.fields()]
-        rows = [[n, value(getattr(result, n))] for n in names if show_all or getattr(result, n) is not None]
+        rows = [[n, shown(result, n)] for n in names if show_all or getattr(result, n) is not None]
         title = self.title(result, inputs) if self.title else ""
         out = [f"{self.solver}: {title}" if title else self.solver, "", table(["field", "value"], rows)]
         why = getattr(result, "constraint_trace", None)
         reason = getattr(result, "infeasible_reason", "")
         if why or reason:
             out += ["", "why:"] + [f"  {line}" for line in (why or [])] + ([f"  {reason}"] if reason else [])
+        if getattr(result, "out_of_domain", ()):
+            out += ["", "out of domain (the band may not hold):"] + [f"  {line}" for line in result.out_of_domain]
         notes = getattr(result, "notes", ())
         if notes:
             out += ["", "notes:"] + [f"  {n}" for n in notes]

@@ -130,6 +130,7 @@ class ServingResult(Result):
     bandwidth = measure("TB/s", doc="memory bandwidth per GPU")
     compute_efficiency: float = attrs.field()
     memory_efficiency: float = attrs.field()
+    engine_overhead = measure("ms", doc="host time of one engine iteration (scheduling, sampling) in the overhead")
     precision: str = attrs.field()
     kv_precision: str = attrs.field()
     tp_size: int = attrs.field()

@@ -17,6 +17,7 @@ from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.solver import Solver
 from mlsysim_core.sweep import PointErrors, checked, not_integers, notes_column, where
 from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload
+from mlsysim_core.units import SECOND, Quantity, to_si
 
 from . import kernels as K
 from .results import ServingResult
@@ -133,6 +134,15 @@ def _check_tp(tp: int, shape: _Shape, gpus: int, domain: str) -> float:
     return 1.0 / kvh  # each KV head replicated tp/kv_heads times
 
 
+#: solve() arguments that carry a named efficiency or overhead: each maps to the result field holding
+#: the value used (mlsysim_uncertainty evaluates bands at the corners of their ranges in one sweep call).
+BAND_ARGUMENTS = {
+    "efficiency": "compute_efficiency",
+    "memory_efficiency": "memory_efficiency",
+    "engine_overhead": "engine_overhead",
+}
+
+
 class ServingModel(Solver):
     """LLM serving on one accelerator or a tensor-parallel group inside one node.
 
@@ -150,7 +160,29 @@ class ServingModel(Solver):
     consumes = (TransformerWorkload, HardwareNode)
     produces = ServingResult
     #: solve() arguments sweep_columns() takes as arrays
-    sweep_vector = ("batch_size", "seq_len", "output_len", "arrival_rate")
+    sweep_vector = ("batch_size", "seq_len", "output_len", "arrival_rate", *BAND_ARGUMENTS)
+    #: named efficiencies/overheads -> result field with the value used, and the headline fields that
+    #: get a (low, high) band (mlsysim_uncertainty.banded)
+    band_arguments = BAND_ARGUMENTS
+    band_fields = (
+        "ttft",
+        "itl",
+        "tokens_per_second",
+        "itl_mean",
+        "e2e_latency",
+        "requests_per_second",
+        "itl_continuous",
+        "request_throughput",
+        "output_tokens_per_second",
+        "energy_per_token",
+        "ttft_mean",
+        "ttft_p50",
+        "ttft_p99",
+        "itl_p99",
+        "e2e_p99",
+        "saturation_rate",
+        "max_arrival_rate",
+    )
 
     def solve(
         self,
@@ -182,6 +214,7 @@ class ServingModel(Solver):
         method: str | None = None,
         seed: int = 0,
         num_requests: int = 10_000,
+        engine_overhead: Any = None,
     ) -> ServingResult:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
@@ -199,6 +232,10 @@ class ServingModel(Solver):
             efficiency: achieved fraction of peak FLOP/s in (0, 1] (default 0.6 at 16-bit, 0.5 at 8-bit).
             output_len: generated tokens per request (optional).
             memory_efficiency: achieved fraction of peak bandwidth in (0, 1] (default 0.87, kernel-level streaming).
+            engine_overhead: host time of one engine iteration (scheduling, sampling), seconds or a time
+                Quantity in [0, 1 s] (default ``efficiency.STEP_OVERHEAD_S`` = 1 ms). The hardware's
+                ``calibration`` (``mlsysim calibrate``) replaces this default and those of ``efficiency``
+                and ``memory_efficiency``; the notes say so.
             gpus_per_node: GPUs one TP group may span (default: the scale-up link's ``domain``, e.g. 8 on
                 an HGX board, 72 in a GB200 NVL72 rack; 8 when the link states none; 1 without a link).
             raise_errors: raise :class:`InfeasibleError` when it does not fit instead of feasible=False.
@@ -230,6 +267,7 @@ class ServingModel(Solver):
             b_kv,
             eta_c,
             eta_m,
+            engine,
             tp_size,
             kv_share,
             link,
@@ -248,6 +286,7 @@ class ServingModel(Solver):
             gpus_per_node,
             raise_errors,
             memory_fraction,
+            engine_overhead,
         )
         seq_len, batch_size, output_len = _check_lengths(shape, seq_len, batch_size, output_len)
         beams = _check_beams(beam_width)
@@ -259,6 +298,7 @@ class ServingModel(Solver):
             b_kv,
             eta_c,
             eta_m,
+            engine,
             tp_size,
             kv_share,
             link,
@@ -295,6 +335,7 @@ class ServingModel(Solver):
                     b_kv,
                     eta_c,
                     eta_m,
+                    engine,
                     tp_size,
                     kv_share,
                     link,
@@ -335,10 +376,11 @@ class ServingModel(Solver):
         gpus_per_node: Any,
         raise_errors: Any,
         memory_fraction: Any,
+        engine_overhead: Any,
     ) -> tuple:
         """Check every argument but the lengths (each error names argument, value and valid range);
-        returns (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_latency,
-        precision, memory_fraction, notes): ``notes`` states every default taken for a value the
+        returns (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, engine_overhead, tp_size, kv_share, link,
+        link_latency, precision, memory_fraction, notes): ``notes`` states every default taken for a value the
         catalog or the caller did not give."""
         shape = _shape(model)
         if not isinstance(hardware, HardwareNode):
@@ -358,8 +400,14 @@ class ServingModel(Solver):
             if known is None:
                 raise InvalidInputError("kv_precision", kv_precision, _PREC_LIST)
             b_kv = known
-        eta_c = E.compute_efficiency(b) if efficiency is None else V.fraction("efficiency", efficiency)
-        eta_m = E.MEMORY_STREAM if memory_efficiency is None else V.fraction("memory_efficiency", memory_efficiency)
+        cal = hardware.calibration
+        if cal:
+            notes.append(f"efficiencies calibrated for {hardware.name}: {cal.get('source', 'catalog calibration')}")
+        eta_c = _default(cal, "compute", E.compute_efficiency(b)) if efficiency is None else _eta_c(efficiency)
+        eta_m = _default(cal, "memory", E.MEMORY_STREAM) if memory_efficiency is None else _eta_m(memory_efficiency)
+        engine = (
+            _default(cal, "engine_overhead", E.STEP_OVERHEAD_S) if engine_overhead is None else _engine(engine_overhead)
+        )
         if raise_errors is not True and raise_errors is not False:
             V.instance("raise_errors", raise_errors, bool, "True or False")
         link = hardware.scale_up
@@ -397,6 +445,7 @@ class ServingModel(Solver):
             b_kv,
             eta_c,
             eta_m,
+            engine,
             tp_size,
             kv_share,
             link,
@@ -413,6 +462,8 @@ class ServingModel(Solver):
         a = dict(_SOLVE_DEFAULTS, **args)
         rate = vec.get("arrival_rate", a.get("arrival_rate"))
         if rate is not None or a.get("concurrency") is not None:
+            if any(k in vec for k in BAND_ARGUMENTS):
+                return super().sweep_columns(n, vectors, args)  # efficiencies vary under traffic: per point
             for k in ("batch_size", "seq_len", "output_len"):
                 v = vec.get(k)
                 if isinstance(v, np.ndarray):
@@ -429,6 +480,7 @@ class ServingModel(Solver):
             b_kv,
             eta_c,
             eta_m,
+            engine,
             tp_size,
             kv_share,
             link,
@@ -447,6 +499,7 @@ class ServingModel(Solver):
             a["gpus_per_node"],
             a["raise_errors"],
             a["memory_fraction"],
+            a["engine_overhead"],
         )
         lengths = {}
         for k in self.sweep_vector:
@@ -470,6 +523,7 @@ class ServingModel(Solver):
             keys,
             lambda i: _check_lengths(shape, seq[i].item(), batch[i].item(), None if out is None else out[i].item()),
         )
+        eta_c, eta_m, engine = _band_columns(errors, vec, a, eta_c, eta_m, engine)
         ok = errors.ok
         beams = _check_beams(a["beam_width"])
         f = _evaluate(
@@ -480,6 +534,7 @@ class ServingModel(Solver):
             b_kv,
             eta_c,
             eta_m,
+            engine,
             tp_size,
             kv_share,
             link,
@@ -519,6 +574,7 @@ class ServingModel(Solver):
             a["gpus_per_node"],
             a["raise_errors"],
             a["memory_fraction"],
+            a["engine_overhead"],
         )
         (
             shape,
@@ -528,6 +584,7 @@ class ServingModel(Solver):
             b_kv,
             eta_c,
             eta_m,
+            engine,
             tp_size,
             kv_share,
             link,
@@ -553,6 +610,7 @@ class ServingModel(Solver):
             b_kv,
             eta_c,
             eta_m,
+            engine,
             tp_size,
             kv_share,
             link,
@@ -571,6 +629,7 @@ class ServingModel(Solver):
                 b_kv,
                 eta_c,
                 eta_m,
+                engine,
                 tp_size,
                 kv_share,
                 link,
@@ -625,10 +684,40 @@ _TRAFFIC_ARGS = (
 )
 
 
-def step_overhead(dispatch_tax: float, layers: float) -> float:
-    """Fixed cost of one engine step (s): dispatch tax + layers * per-layer overhead + engine step overhead
-    (mlsysim_core.efficiency, with sources)."""
-    return dispatch_tax + layers * E.LAYER_OVERHEAD_S + E.STEP_OVERHEAD_S
+def step_overhead(dispatch_tax: float, layers: float, engine_overhead: Any) -> Any:
+    """Fixed cost of one engine step (s): dispatch tax + layers * per-layer overhead + engine overhead
+    (mlsysim_core.efficiency, with sources; the engine overhead defaults to STEP_OVERHEAD_S)."""
+    return dispatch_tax + layers * E.LAYER_OVERHEAD_S + engine_overhead
+
+
+def _default(calibration: Any, key: str, default: float) -> float:
+    """The hardware's calibrated value of ``key`` (``mlsysim calibrate``) where it has one, else ``default``."""
+    return calibration[key] if key in calibration else default
+
+
+def _band_columns(errors: PointErrors, vec: dict, a: dict, eta_c: Any, eta_m: Any, engine: Any) -> tuple:
+    """(eta_c, eta_m, engine overhead) with the ones a sweep varies as checked columns (rejected points
+    get solve()'s message through ``errors``)."""
+    used = {"efficiency": eta_c, "memory_efficiency": eta_m, "engine_overhead": engine}
+    checks = {"efficiency": _eta_c, "memory_efficiency": _eta_m, "engine_overhead": _engine}
+    for name in BAND_ARGUMENTS:
+        if name in vec:
+            used[name] = np.where(errors.ok, checked(errors, name, vec, a, checks[name]), used[name])
+    return used["efficiency"], used["memory_efficiency"], used["engine_overhead"]
+
+
+def _eta_c(v: Any) -> float:
+    return V.fraction("efficiency", v)
+
+
+def _eta_m(v: Any) -> float:
+    return V.fraction("memory_efficiency", v)
+
+
+def _engine(v: Any) -> float:
+    """engine_overhead in seconds: a time Quantity or a number of seconds, in [0, 1 s]."""
+    seconds = to_si(v, SECOND, name="engine_overhead") if isinstance(v, Quantity) else v
+    return V.number("engine_overhead", seconds, 0.0, 1.0)
 
 
 def _check_lengths(shape: _Shape, seq_len: Any, batch_size: Any, output_len: Any) -> tuple:
@@ -659,8 +748,9 @@ def _evaluate(
     peak: float,
     b: float,
     b_kv: float,
-    eta_c: float,
-    eta_m: float,
+    eta_c: Any,
+    eta_m: Any,
+    engine_overhead: Any,
     tp_size: int,
     kv_share: float,
     link: Any,
@@ -681,7 +771,7 @@ def _evaluate(
     layers = shape.layers
     b_act = b if b >= 2.0 else 2.0  # activations stay 16-bit under 8/4-bit weight formats
     bw = hw.bandwidth
-    overhead = step_overhead(hw.dispatch_tax, layers)
+    overhead = step_overhead(hw.dispatch_tax, layers, engine_overhead)
     if tp_size > 1:
         link_bw, link_lat = link.si.bandwidth, link_latency
     else:
@@ -824,4 +914,5 @@ def _evaluate(
         "bandwidth": bw,
         "compute_efficiency": eta_c,
         "memory_efficiency": eta_m,
+        "engine_overhead": engine_overhead,
     }

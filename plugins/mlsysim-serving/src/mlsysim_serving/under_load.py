@@ -95,11 +95,11 @@ def check(a: dict, seq_len: int, output_len: Any, max_seq: int) -> dict:
     return c
 
 
-def step_cost(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat) -> TR.StepCost:
+def step_cost(shape, hardware, peak, b, b_kv, eta_c, eta_m, engine, tp_size, kv_share, link, link_lat) -> TR.StepCost:
     """The engine step cost of this layout (same terms as the static prefill/decode kernels)."""
     hw = hardware.si
     b_act = b if b >= 2.0 else 2.0
-    overhead = step_overhead(hw.dispatch_tax, shape.layers)
+    overhead = step_overhead(hw.dispatch_tax, shape.layers, engine)
     link_bw = link.si.bandwidth if tp_size > 1 else 1.0
     return TR.StepCost(
         float(tp_size),
@@ -145,6 +145,7 @@ def loaded_fields(
     b_kv,
     eta_c,
     eta_m,
+    engine,
     tp_size,
     kv_share,
     link,
@@ -156,7 +157,7 @@ def loaded_fields(
 ) -> dict:
     """The loaded-serving result fields of one solve()/sweep group."""
     c = check(args, seq_len, output_len, shape.max_seq)
-    cost = step_cost(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat)
+    cost = step_cost(shape, hardware, peak, b, b_kv, eta_c, eta_m, engine, tp_size, kv_share, link, link_lat)
     kv = kv_capacity_tokens(
         shape, hardware, b, b_kv, kv_share, tp_size, frac, c["max_num_batched_tokens"], c["max_num_seqs"]
     )
