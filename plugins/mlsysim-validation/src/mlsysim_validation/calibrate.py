@@ -1,8 +1,9 @@
 """``mlsysim calibrate``: fit one hardware's efficiencies to the user's own serving measurements.
 
 Input: CSV or JSON rows ``model, hardware, seq_len, batch_size, quantity, value, unit`` and optionally
-``output_len, precision, tp`` (``quantity``: a key of ``QUANTITIES``; ``itl_continuous`` is the mean ITL of a closed loop of
-``batch_size`` clients with one prefill interleaved per request, as benchmark tools report it).
+``output_len, precision, tp`` (``quantity``: a key of ``QUANTITIES``; ``itl_continuous`` is the mean
+ITL of a closed loop of ``batch_size`` clients with one prefill interleaved per request, as benchmark
+tools report it).
 Fitted: ``compute`` and ``memory`` (achieved fractions of peak, in (0, 1]) and ``engine_overhead``
 (host time per engine iteration, 0-50 ms) of ``ServingModel``, by bounded least squares
 (``scipy.optimize.least_squares``, trust-region reflective) on the log ratios

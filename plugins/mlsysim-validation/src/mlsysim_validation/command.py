@@ -74,9 +74,9 @@ def calibrate_cmd(runs: str, output: str) -> None:
     """Fit one hardware's compute and memory efficiencies and engine overhead to your own serving
     measurements (CSV or JSON rows: model, hardware, seq_len, batch_size, quantity, value, unit and
     optionally output_len, precision, tp; quantity one of ttft, itl, itl_mean, itl_continuous,
-    e2e_latency, tokens_per_second, output_tokens_per_second), report the fit and its leave-one-out error, and write a catalog overlay for
-    that hardware. Run it again on the same -o with more rows to refine the fit; nothing is written
-    when the input is refused.
+    e2e_latency, tokens_per_second, output_tokens_per_second), report the fit and its leave-one-out
+    error, and write a catalog overlay for that hardware. Run it again on the same -o with more rows
+    to refine the fit; nothing is written when the input is refused.
 
     \b
     Example:

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 @hookimpl
 def mlsysim_cli_commands() -> list[click.Command]:
-    """``mlsysim validate`` and ``mlsysim calibrate`` (click is imported when the command line starts, not at discovery)."""
+    """``mlsysim validate`` and ``mlsysim calibrate`` (click is imported when the command line starts,
+    not at discovery)."""
     from .command import calibrate_cmd, validate_cmd
 
     return [validate_cmd, calibrate_cmd]
