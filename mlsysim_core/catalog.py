@@ -153,6 +153,11 @@ def _ref(raw: RawEntry, table: dict, name: str, section: str, built: dict, optio
     return built[section][key].value
 
 
+def _seconds(text: Any) -> float:
+    """A calibrated engine overhead ("0.5 ms") in s."""
+    return to_si(parse_quantity(text, SECOND, name="calibration.engine_overhead"), SECOND, name="engine_overhead")
+
+
 def _build_value(raw: RawEntry, built: dict) -> Any:
     s = raw.section
     if s == "hardware":
@@ -177,10 +182,12 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
             },
             {"name", "peak_flops", "memory", "source"},
         )
-        cal = dict(_sub(raw, t, "calibration", {*T.CALIBRATION_KEYS, "source", "points"}) or {})
+        cal = dict(_sub(raw, t, "calibration", {*T.CALIBRATION_KEYS, "range", "source", "points"}) or {})
+        span = dict(cal.get("range", {}))
         if "engine_overhead" in cal:
-            q = parse_quantity(cal["engine_overhead"], SECOND, name="calibration.engine_overhead")
-            cal["engine_overhead"] = to_si(q, SECOND, name="calibration.engine_overhead")
+            cal["engine_overhead"] = _seconds(cal["engine_overhead"])
+        if isinstance(span.get("engine_overhead"), list):
+            cal["range"] = dict(span, engine_overhead=[_seconds(x) for x in span["engine_overhead"]])
         t["calibration"] = cal
         sources: dict = {}
         peaks = t.pop("peak_flops")

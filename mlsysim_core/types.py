@@ -217,15 +217,25 @@ def _frozen_map(value: Any) -> Mapping[str, Any]:
 CALIBRATION_KEYS = {"compute": "(0, 1]", "memory": "(0, 1]", "engine_overhead": "[0, 1] s"}
 
 
+def _calibrated(k: str, v: Any, name: str) -> None:
+    if k not in CALIBRATION_KEYS:
+        raise InvalidInputError(name, k, "one of " + ", ".join([*CALIBRATION_KEYS, "range", "source", "points"]))
+    number = isinstance(v, (int, float)) and not isinstance(v, bool)
+    if not number or not (0.0 <= v <= 1.0) or (v == 0.0 and k != "engine_overhead"):
+        raise InvalidInputError(f"{name}.{k}", v, f"a number in {CALIBRATION_KEYS[k]}")
+
+
 def _calibration(value: Any) -> Mapping[str, Any]:
+    """The ``calibration`` table: fitted values, their ``range`` ({key: [low, high]}), source, points."""
     for k, v in dict(value).items():
-        if k in ("source", "points"):
-            continue
-        if k not in CALIBRATION_KEYS:
-            raise InvalidInputError("calibration", k, "one of " + ", ".join([*CALIBRATION_KEYS, "source", "points"]))
-        number = isinstance(v, (int, float)) and not isinstance(v, bool)
-        if not number or not (0.0 <= v <= 1.0) or (v == 0.0 and k != "engine_overhead"):
-            raise InvalidInputError(f"calibration.{k}", v, f"a number in {CALIBRATION_KEYS[k]}")
+        if k == "range":
+            for rk, pair in dict(v).items():
+                if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                    raise InvalidInputError(f"calibration.range.{rk}", pair, "[low, high]")
+                for x in pair:
+                    _calibrated(rk, x, "calibration.range")
+        elif k not in ("source", "points"):
+            _calibrated(k, v, "calibration")
     return _frozen_map(value)
 
 

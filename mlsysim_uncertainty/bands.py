@@ -73,9 +73,10 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
     names, measured = _layout(type(solver), type(nominal))  # type: ignore[arg-type]  # classes are hashable
     given = dict(zip(names, args), **kwargs)  # solve() accepted them: no name twice
     fast, slow = dict(given), dict(given)
+    calibration = getattr(given.get("hardware"), "calibration", None)
     for arg, field in declared.items():
         if given.get(arg) is None:
-            fast[arg], slow[arg] = RANGES[arg].corners(nominal.si(field))
+            fast[arg], slow[arg] = RANGES[arg].corners(nominal.si(field), calibration)
     one, other = solver.solve(**fast), solver.solve(**slow)
     si = {}
     mids, ones, others = vars(nominal), vars(one), vars(other)  # @result classes store fields in __dict__

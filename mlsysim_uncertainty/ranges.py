@@ -11,6 +11,8 @@ factors ``low / default`` and ``high / default``: a compute efficiency of 0.5 at
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from mlsysim_core import efficiency as E
@@ -30,14 +32,19 @@ class Range:
     faster: str = attrs.field(validator=attrs.validators.in_(("high", "low")))
     tier: str = attrs.field(validator=attrs.validators.in_(TIERS))
     source: str
+    #: key of a hardware entry's ``calibration`` table (and its ``range``) fitting this value
+    calibrated: str
 
     def __attrs_post_init__(self) -> None:
         if not 0.0 <= self.low <= self.default <= self.high:
             raise ValueError(f"range {self.name}: need 0 <= low <= default <= high")
 
-    def corners(self, used: float) -> tuple[float, float]:
-        """(fast, slow) values around ``used``, the value a solver used in place of ``default``."""
-        lo, hi = used * self.low / self.default, used * self.high / self.default
+    def corners(self, used: float, calibration: Any = None) -> tuple[float, float]:
+        """(fast, slow) values: the hardware's calibrated range (``mlsysim calibrate``: the spread of
+        the leave-one-out fits) where it has one, else this range scaled to ``used``, the value a
+        solver used in place of ``default``."""
+        span = (calibration or {}).get("range", {}).get(self.calibrated)
+        lo, hi = span if span is not None else (used * self.low / self.default, used * self.high / self.default)
         return (min(hi, 1.0), lo) if self.faster == "high" else (lo, hi)  # a fraction of peak stays <= 1
 
 
@@ -51,6 +58,7 @@ RANGES = {
         faster="high",
         tier="paper",
         source="[NAR21] 44-52 % of A100 peak end to end (Table 1); [POPE22] 76 % MFU for PaLM-540B prefill",
+        calibrated="compute",
     ),
     "memory_efficiency": Range(
         name="MEMORY_STREAM",
@@ -61,6 +69,7 @@ RANGES = {
         tier="paper",
         source="[LUO24] ~90 % of HBM3 peak on H100 (high); [GPTF23] int8 Llama-2-7B on A100: 6.87 GB per token in "
         "6.43 ms less the 2.02 ms fixed residual = 1,558 GB/s, 0.76 of 2,039 GB/s (low)",
+        calibrated="memory",
     ),
     "engine_overhead": Range(
         name="STEP_OVERHEAD_S",
@@ -72,5 +81,6 @@ RANGES = {
         source="SGLang v0.4 overlap ('zero-overhead') scheduler and vLLM >= 0.6 async output processing hide host "
         "scheduling behind the GPU step (low: 0); [VLLM060] before that work the host took 62 % of serving time "
         "(high: 2 ms, twice the default, an estimate)",
+        calibrated="engine_overhead",
     ),
 }

@@ -89,6 +89,16 @@ def test_fit_finds_the_lab_efficiencies_and_the_overlay_applies(tmp_path, fresh_
         getattr(LM, m), H100, seq, b, precision="fp8", tp_size=tp, output_len=o, **TRUE
     )
     assert seen.itl.to("ms").magnitude == pytest.approx(truth.itl.to("ms").magnitude, rel=1e-3)
+    # bands on the calibrated part span the leave-one-out fits (exact data: all fits agree, a narrow band)
+    from mlsysim_uncertainty import banded
+
+    low, high = (
+        q.to("ms").magnitude
+        for q in banded(
+            mlsysim.ServingModel, getattr(LM, m), hw, seq, b, precision="fp8", tp_size=tp, output_len=o
+        ).bands["itl"]
+    )
+    assert high / low - 1 < 0.01
 
 
 def test_a_second_call_refines_with_the_points_of_the_first(tmp_path):

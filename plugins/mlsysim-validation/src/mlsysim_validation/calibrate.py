@@ -153,6 +153,7 @@ class Calibration:
 
     hardware_key: str
     values: dict
+    spread: dict  # parameter -> (low, high) over the full fit and the leave-one-out fits
     points: list
     before: list
     after: list
@@ -167,10 +168,14 @@ class Calibration:
         ]
         med = _median
         v = self.values
+        r = self.spread
         return "\n".join(
             [
                 f"calibrated {self.hardware_key} on {len(self.points)} measurements: compute {v['compute']:.3f}, "
                 f"memory {v['memory']:.3f}, engine_overhead {v['engine_overhead'] * 1e3:.3f} ms",
+                f"range over the leave-one-out fits (the bands of this hardware): compute "
+                f"{r['compute'][0]:.3f}-{r['compute'][1]:.3f}, memory {r['memory'][0]:.3f}-{r['memory'][1]:.3f}, "
+                f"engine_overhead {r['engine_overhead'][0] * 1e3:.3f}-{r['engine_overhead'][1] * 1e3:.3f} ms",
                 "",
                 table(["model", "quantity", "seq", "batch", "out", "default", "fitted", "leave-one-out"], rows),
                 "",
@@ -212,15 +217,16 @@ def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibrati
             f"measurements that one set of efficiencies in (0, 1] and an engine overhead explains within "
             f"{CONTRADICTION:.0%}: they contradict each other (different engines, settings or a unit slip?)",
         )
-    loo = []
+    loo, fits = [], [res.x]
     for i in range(len(points)):
         rest = points[:i] + points[i + 1 :]
-        x = fit(rest, hardware, models).x
-        loo.append(predict([points[i]], hardware, models, x)[0] / measured[i] - 1.0)
+        fits.append(fit(rest, hardware, models).x)
+        loo.append(predict([points[i]], hardware, models, fits[-1])[0] / measured[i] - 1.0)
     before = [p / m - 1.0 for p, m in zip(predict(points, hardware, models), measured)]
     return Calibration(
         hardware_key=key,
         values=dict(zip(PARAMETERS, (float(v) for v in res.x))),
+        spread={k: (float(min(f[j] for f in fits)), float(max(f[j] for f in fits))) for j, k in enumerate(PARAMETERS)},
         points=points,
         before=before,
         after=after,
@@ -242,6 +248,10 @@ def _toml(value: Any) -> str:
     raise TypeError(f"cannot write {value!r} as TOML")
 
 
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.4g} ms"
+
+
 def overlay(cal: Calibration) -> str:
     """The overlay TOML: the hardware's catalog table as shipped, plus the calibration table."""
     from mlsysim_core.catalog_files import read_file
@@ -250,11 +260,16 @@ def overlay(cal: Calibration) -> str:
     entry = catalog().entry("hardware", cal.hardware_key)
     table = next(r.table for r in read_file(entry.file) if r.section == "hardware" and r.key == cal.hardware_key)
     table = {k: v for k, v in table.items() if k != "calibration"}
-    v = cal.values
+    v, r = cal.values, cal.spread
     table["calibration"] = {
         "compute": round(v["compute"], 4),
         "memory": round(v["memory"], 4),
-        "engine_overhead": f"{v['engine_overhead'] * 1e3:.4g} ms",
+        "engine_overhead": _ms(v["engine_overhead"]),
+        "range": {
+            "compute": [round(x, 4) for x in r["compute"]],
+            "memory": [round(x, 4) for x in r["memory"]],
+            "engine_overhead": [_ms(x) for x in r["engine_overhead"]],
+        },
         "source": f"mlsysim calibrate: {len(cal.points)} measurements, leave-one-out median |error| "
         f"{_median(cal.loo):.1%}",
         "points": [p.row for p in cal.points],
