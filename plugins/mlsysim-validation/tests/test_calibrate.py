@@ -71,7 +71,7 @@ def _csv(path, rows):
 
 
 def test_fit_finds_the_lab_efficiencies_and_the_overlay_applies(tmp_path, fresh_host):
-    runs = _csv(tmp_path / "runs.csv", _rows(CONFIGS[:3], **TRUE))
+    runs = _csv(tmp_path / "runs.csv", _rows([*CONFIGS[:3], CONFIGS[4]], **TRUE))
     out = tmp_path / "lab.toml"
     res = CliRunner().invoke(main, ["calibrate", runs, "-o", str(out)])
     assert res.exit_code == 0, res.output
@@ -89,7 +89,8 @@ def test_fit_finds_the_lab_efficiencies_and_the_overlay_applies(tmp_path, fresh_
         getattr(LM, m), H100, seq, b, precision="fp8", tp_size=tp, output_len=o, **TRUE
     )
     assert seen.itl.to("ms").magnitude == pytest.approx(truth.itl.to("ms").magnitude, rel=1e-3)
-    # bands on the calibrated part span the leave-one-out fits (exact data: all fits agree, a narrow band)
+    # bands on the calibrated part span the leave-one-out fits (exact data, 3 points left for 3 parameters:
+    # every fit finds the lab's values up to the 6 digits of the rows: a narrow band)
     from mlsysim_uncertainty import banded
 
     low, high = (
@@ -98,7 +99,7 @@ def test_fit_finds_the_lab_efficiencies_and_the_overlay_applies(tmp_path, fresh_
             mlsysim.ServingModel, getattr(LM, m), hw, seq, b, precision="fp8", tp_size=tp, output_len=o
         ).bands["itl"]
     )
-    assert high / low - 1 < 0.01
+    assert low <= truth.itl.to("ms").magnitude <= high and high / low - 1 < 0.05  # the default ranges: ~30 %
 
 
 def test_a_second_call_refines_with_the_points_of_the_first(tmp_path):
