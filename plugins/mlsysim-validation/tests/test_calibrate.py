@@ -99,7 +99,7 @@ def test_fit_finds_the_lab_efficiencies_and_the_overlay_applies(tmp_path, fresh_
             mlsysim.ServingModel, getattr(LM, m), hw, seq, b, precision="fp8", tp_size=tp, output_len=o
         ).bands["itl"]
     )
-    assert low <= truth.itl.to("ms").magnitude <= high and high / low - 1 < 0.05  # the default ranges: ~30 %
+    assert low <= truth.itl.to("ms").magnitude <= high and high / low - 1 < 0.05  # the default ranges: 25 %
 
 
 def test_a_second_call_refines_with_the_points_of_the_first(tmp_path):
