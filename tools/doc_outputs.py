@@ -31,7 +31,11 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCUMENTS = ("README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "plugins").glob("*/README.md")))
+DOCUMENTS = (
+    "README.md",
+    "docs/accuracy.md",
+    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "plugins").glob("*/README.md")),
+)
 #: Documents whose tables of named defaults are checked (besides DOCUMENTS).
 CONSTANT_DOCUMENTS = ("docs/accuracy.md",)
 _FILE = re.compile(r"(\w+) ([\w-]+\.\w+)")  # a file block's info string: "csv my_runs.csv"

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -108,43 +107,73 @@ def _point(n: int, r: dict) -> Point:
     )
 
 
-def predict(points: list[Point], hardware: Any, models: dict, x: Any = None) -> list[float]:
-    """Each point's predicted value (SI) at parameters ``x`` = (compute, memory, engine_overhead), or
-    at the shipped defaults when ``x`` is None."""
+#: fitted parameter -> (ServingModel argument, result field holding the value used)
+ARGUMENTS = {
+    "compute": ("efficiency", "compute_efficiency"),
+    "memory": ("memory_efficiency", "memory_efficiency"),
+    "engine_overhead": ("engine_overhead", "engine_overhead"),
+}
+#: A parameter is fitted when a 10 % change of it (0.1 ms for the engine overhead) moves some point's
+#: prediction by at least this much; otherwise the points say nothing about it and it keeps its default.
+SENSITIVITY = 0.01
+
+
+def _solve(p: Point, hardware: Any, models: dict, over: dict) -> Any:
     import mlsysim
 
-    s = mlsysim.ServingModel()
-    fixed = {} if x is None else dict(zip(("efficiency", "memory_efficiency", "engine_overhead"), map(float, x)))
+    return mlsysim.ServingModel().solve(
+        models[p.model],
+        hardware,
+        p.seq_len,
+        p.batch_size,
+        precision=p.precision,
+        tp_size=p.tp,
+        output_len=p.output_len,
+        **over,
+    )
+
+
+def predict(points: list[Point], hardware: Any, models: dict, values: dict | None = None) -> list[float]:
+    """Each point's predicted value (SI) with ``values`` ({parameter: value}) in place of the defaults."""
+    over = {ARGUMENTS[k][0]: float(v) for k, v in (values or {}).items()}
+    return [_solve(p, hardware, models, over).si(p.quantity) for p in points]
+
+
+def constrained(points: list[Point], hardware: Any, models: dict) -> list[str]:
+    """The parameters the points constrain (``SENSITIVITY``), in ``PARAMETERS`` order."""
     out = []
-    for p in points:
-        r = s.solve(
-            models[p.model],
-            hardware,
-            p.seq_len,
-            p.batch_size,
-            precision=p.precision,
-            tp_size=p.tp,
-            output_len=p.output_len,
-            **fixed,
-        )
-        out.append(r.si(p.quantity))
+    for k in PARAMETERS:
+        arg, field = ARGUMENTS[k]
+        for p in points:
+            base = _solve(p, hardware, models, {})
+            used = base.si(field)
+            moved = _solve(p, hardware, models, {arg: used + 1e-4 if k == "engine_overhead" else used * 0.9})
+            if abs(moved.si(p.quantity) / base.si(p.quantity) - 1.0) >= SENSITIVITY:
+                out.append(k)
+                break
     return out
 
 
-def fit(points: list[Point], hardware: Any, models: dict) -> Any:
-    """Bounded least squares of ln(predicted / measured) over the three parameters."""
+def fit(points: list[Point], hardware: Any, models: dict, free: list[str]) -> dict:
+    """Bounded least squares of ln(predicted / measured) over the ``free`` parameters: {name: value}."""
     import numpy as np
     from scipy.optimize import least_squares
 
     measured = np.array([p.value for p in points])
-    low = [BOUNDS[k][0] for k in PARAMETERS]
-    high = [BOUNDS[k][1] for k in PARAMETERS]
-    x0 = [0.6, 0.87, 1e-3]
+    start = {"compute": 0.6, "memory": 0.87, "engine_overhead": 1e-3}
+    scale = {"compute": 0.1, "memory": 0.1, "engine_overhead": 1e-3}
 
     def residuals(x: Any) -> Any:
-        return np.log(np.array(predict(points, hardware, models, x)) / measured)
+        return np.log(np.array(predict(points, hardware, models, dict(zip(free, x)))) / measured)
 
-    return least_squares(residuals, x0, bounds=(low, high), method="trf", x_scale=[0.1, 0.1, 1e-3])
+    res = least_squares(
+        residuals,
+        [start[k] for k in free],
+        bounds=([BOUNDS[k][0] for k in free], [BOUNDS[k][1] for k in free]),
+        method="trf",
+        x_scale=[scale[k] for k in free],
+    )
+    return dict(zip(free, (float(v) for v in res.x)))
 
 
 @attrs.frozen
@@ -168,14 +197,14 @@ class Calibration:
         ]
         med = _median
         v = self.values
-        r = self.spread
+        kept = [k for k in PARAMETERS if k not in v]
         return "\n".join(
             [
-                f"calibrated {self.hardware_key} on {len(self.points)} measurements: compute {v['compute']:.3f}, "
-                f"memory {v['memory']:.3f}, engine_overhead {v['engine_overhead'] * 1e3:.3f} ms",
-                f"range over the leave-one-out fits (the bands of this hardware): compute "
-                f"{r['compute'][0]:.3f}-{r['compute'][1]:.3f}, memory {r['memory'][0]:.3f}-{r['memory'][1]:.3f}, "
-                f"engine_overhead {r['engine_overhead'][0] * 1e3:.3f}-{r['engine_overhead'][1] * 1e3:.3f} ms",
+                f"calibrated {self.hardware_key} on {len(self.points)} measurements: "
+                + ", ".join(f"{k} {_shown(k, x)}" for k, x in v.items()),
+                "range over the leave-one-out fits (the bands of this hardware): "
+                + ", ".join(f"{k} {_shown(k, lo)}-{_shown(k, hi)}" for k, (lo, hi) in self.spread.items()),
+                *([f"not constrained by these points, kept at the default: {', '.join(kept)}"] if kept else []),
                 "",
                 table(["model", "quantity", "seq", "batch", "out", "default", "fitted", "leave-one-out"], rows),
                 "",
@@ -183,6 +212,10 @@ class Calibration:
                 f"leave-one-out {med(self.loo):.1%}",
             ]
         )
+
+
+def _shown(name: str, value: float) -> str:
+    return f"{value * 1e3:.3f} ms" if name == "engine_overhead" else f"{value:.3f}"
 
 
 def _median(errors: list) -> float:
@@ -202,13 +235,19 @@ def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibrati
     key = keys.pop()
     hardware = lookup("hardware", key, "hardware")[1]
     models = {p.model: lookup("model", p.model, "model")[1] for p in points}
-    if len(points) < len(PARAMETERS):
+    free = constrained(points, hardware, models)
+    if len(points) < max(len(free), 2):
         raise InvalidInputError(
-            "runs", f"{len(points)} measurements", f"at least {len(PARAMETERS)} (one per fitted parameter)"
+            "runs",
+            f"{len(points)} measurements",
+            f"at least {max(len(free), 2)} (these constrain {', '.join(free) or 'nothing'}: one point per "
+            "fitted parameter, and two to leave one out)",
         )
+    if not free:
+        raise InvalidInputError("runs", "these measurements", "runs whose time depends on the efficiencies")
     measured = [p.value for p in points]
-    res = fit(points, hardware, models)
-    after = [math.expm1(r) for r in res.fun]
+    values = fit(points, hardware, models, free)
+    after = [x / m - 1.0 for x, m in zip(predict(points, hardware, models, values), measured)]
     worst = max(range(len(after)), key=lambda i: abs(after[i]))
     if abs(after[worst]) > CONTRADICTION:
         raise InvalidInputError(
@@ -217,16 +256,16 @@ def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibrati
             f"measurements that one set of efficiencies in (0, 1] and an engine overhead explains within "
             f"{CONTRADICTION:.0%}: they contradict each other (different engines, settings or a unit slip?)",
         )
-    loo, fits = [], [res.x]
+    loo, fits = [], [values]
     for i in range(len(points)):
         rest = points[:i] + points[i + 1 :]
-        fits.append(fit(rest, hardware, models).x)
+        fits.append(fit(rest, hardware, models, free))
         loo.append(predict([points[i]], hardware, models, fits[-1])[0] / measured[i] - 1.0)
-    before = [p / m - 1.0 for p, m in zip(predict(points, hardware, models), measured)]
+    before = [x / m - 1.0 for x, m in zip(predict(points, hardware, models), measured)]
     return Calibration(
         hardware_key=key,
-        values=dict(zip(PARAMETERS, (float(v) for v in res.x))),
-        spread={k: (float(min(f[j] for f in fits)), float(max(f[j] for f in fits))) for j, k in enumerate(PARAMETERS)},
+        values=values,
+        spread={k: (min(f[k] for f in fits), max(f[k] for f in fits)) for k in free},
         points=points,
         before=before,
         after=after,
@@ -248,8 +287,9 @@ def _toml(value: Any) -> str:
     raise TypeError(f"cannot write {value!r} as TOML")
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.4g} ms"
+def _stored(name: str, value: float) -> Any:
+    """A calibrated value as the catalog writes it: "0.5 ms" for the engine overhead, else a fraction."""
+    return f"{value * 1e3:.4g} ms" if name == "engine_overhead" else round(value, 4)
 
 
 def overlay(cal: Calibration) -> str:
@@ -260,16 +300,9 @@ def overlay(cal: Calibration) -> str:
     entry = catalog().entry("hardware", cal.hardware_key)
     table = next(r.table for r in read_file(entry.file) if r.section == "hardware" and r.key == cal.hardware_key)
     table = {k: v for k, v in table.items() if k != "calibration"}
-    v, r = cal.values, cal.spread
     table["calibration"] = {
-        "compute": round(v["compute"], 4),
-        "memory": round(v["memory"], 4),
-        "engine_overhead": _ms(v["engine_overhead"]),
-        "range": {
-            "compute": [round(x, 4) for x in r["compute"]],
-            "memory": [round(x, 4) for x in r["memory"]],
-            "engine_overhead": [_ms(x) for x in r["engine_overhead"]],
-        },
+        **{k: _stored(k, x) for k, x in cal.values.items()},
+        "range": {k: [_stored(k, x) for x in pair] for k, pair in cal.spread.items()},
         "source": f"mlsysim calibrate: {len(cal.points)} measurements, leave-one-out median |error| "
         f"{_median(cal.loo):.1%}",
         "points": [p.row for p in cal.points],

@@ -26,7 +26,13 @@ _GROUPS = ("A", "B", "C", "D", "E", "F")
     help='Scatter of predicted vs measured per group (needs matplotlib: pip install "mlsysim-validation[plot]").',
 )
 @click.option("-v", "--verbose", is_flag=True, help="Also print how each point is mapped and what is assumed.")
-def validate_cmd(groups: tuple, as_json: bool, plot: str | None, verbose: bool) -> None:
+@click.option(
+    "--bands",
+    is_flag=True,
+    help="Instead: how often the bands contain the measurement (groups A, B) and what calibrating one "
+    "hardware on its serving points does to its other points (docs/accuracy.md).",
+)
+def validate_cmd(groups: tuple, as_json: bool, plot: str | None, verbose: bool, bands: bool) -> None:
     """Predicted vs measured for every published measurement the harness maps (a copy of the shared
     calibration set ships with mlsysim-validation), the error per point, median and max |error| per group,
     and the points skipped with the reason.
@@ -37,6 +43,11 @@ def validate_cmd(groups: tuple, as_json: bool, plot: str | None, verbose: bool) 
       mlsysim validate --group B --verbose
       mlsysim validate --json --plot accuracy.png
     """
+    if bands:
+        from .coverage import report as band_report
+
+        click.echo(band_report())
+        return
     from .harness import run, upstream_errors
 
     report = run(groups=[g.upper() for g in groups] or None)
