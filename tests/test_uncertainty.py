@@ -107,6 +107,16 @@ def test_serving_sweep_over_efficiencies_equals_solve():
         assert itl[i] == pytest.approx(one.itl.to("s").magnitude, rel=1e-12)
     bad = mlsysim.sweep("ServingModel", model=LM.Llama3_8B, hardware=HW.H100, seq_len=512, efficiency=[0.5, 1.5])
     assert list(bad.valid) == [True, False]
+    one = mlsysim.sweep(
+        "ServingModel",
+        model=LM.Llama3_8B,
+        hardware=HW.H100,
+        seq_len=512,
+        batch_size=[1, 2],
+        efficiency=0.5,
+        engine_overhead=0.0,
+    )  # one value of each: no length check on them
+    assert list(one.valid) == [True, True] and set(one.si("engine_overhead")) == {0.0}
 
 
 def test_cli_bands_table_json_and_refusal():
