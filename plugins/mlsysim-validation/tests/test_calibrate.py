@@ -110,6 +110,8 @@ def test_a_second_call_refines_with_the_points_of_the_first(tmp_path):
     res = CliRunner().invoke(main, ["calibrate", str(tmp_path / "b.json"), "-o", str(out)])
     assert res.exit_code == 0 and "on 5 measurements" in res.output
     assert out.read_text().count("quantity = ") == 5
+    again = CliRunner().invoke(main, ["calibrate", str(tmp_path / "b.json"), "-o", str(out)])
+    assert again.exit_code == 0 and "on 5 measurements" in again.output  # the same rows count once
 
 
 @pytest.mark.parametrize(

@@ -228,7 +228,10 @@ def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibrati
     """Fit the points of ``runs`` (plus ``previous`` rows, from an earlier overlay) for one hardware."""
     from mlsysim_core.cli import lookup
 
-    points = [_point(i + 1, r) for i, r in enumerate(previous or [])] + read_points(runs)
+    new = read_points(runs)
+    kept = [_point(i + 1, r) for i, r in enumerate(previous or [])]
+    seen = {_key(p.row) for p in new}
+    points = [p for p in kept if _key(p.row) not in seen] + new  # a row given again counts once
     keys = {lookup("hardware", p.hardware, "hardware")[0] for p in points}
     if len(keys) != 1:
         raise InvalidInputError("runs", ", ".join(sorted(keys)), "measurements of one hardware (one overlay each)")
@@ -271,6 +274,11 @@ def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibrati
         after=after,
         loo=loo,
     )
+
+
+def _key(row: dict) -> tuple:
+    """A row as compared across calls (values as text: CSV gives strings, the overlay numbers)."""
+    return tuple(sorted((k, str(v)) for k, v in row.items()))
 
 
 def _toml(value: Any) -> str:
