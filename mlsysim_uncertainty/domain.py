@@ -10,7 +10,7 @@ beyond the measured span: its band then rests on ranges nobody checked there.
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -32,21 +32,27 @@ def _span(what: str, value: float, lo: float, hi: float) -> list[str]:
 
 def out_of_domain(solver: str, given: dict[str, Any]) -> tuple[str, ...]:
     """Why lines for the arguments ``given`` to ``solver`` that lie outside the calibration set."""
+    hardware: Any = given.get("hardware")
+    precision = given.get("precision")
+    if precision is None and hasattr(hardware, "precision_or_default"):
+        precision = hardware.precision_or_default(None)[0]
+    output = given.get("output_len")
+    context = given.get("seq_len", 1) + (0 if output is None else output)  # no output_len: the prompt only
+    return _lines(solver, getattr(hardware, "name", None), precision, given.get("batch_size", 1), context)
+
+
+@lru_cache(maxsize=4096)
+def _lines(solver: str, hw: str | None, precision: str | None, batch: int, context: int) -> tuple[str, ...]:
     dom = measured().get(solver)
     if dom is None:
         return (f"{solver} has no calibration points",)
-    hw = getattr(given.get("hardware"), "name", None)
     lines = []
     seen = dom["hardware"].get(hw)
     if seen is None:
         lines.append(f"hardware {hw} was never measured (calibration set: {', '.join(sorted(dom['hardware']))})")
         seen = dom["all"]
-    precision = given.get("precision")
-    if precision is None and hasattr(given.get("hardware"), "precision_or_default"):
-        precision = given["hardware"].precision_or_default(None)[0]
     if precision not in seen["precisions"]:
         lines.append(f"precision {precision} was never measured on {hw} (measured: {', '.join(seen['precisions'])})")
-    lines += _span("batch", given.get("batch_size", 1), *seen["batch"])
-    context = given.get("seq_len", 1) + (given.get("output_len") or 0)
+    lines += _span("batch", batch, *seen["batch"])
     lines += _span("context (prompt + output tokens)", context, *seen["context"])
     return tuple(lines)

@@ -116,15 +116,21 @@ def _calibrated(calibration: Any, key: str, default: float) -> float:
 
 
 def check_efficiency(v: Any) -> float:
+    if v.__class__ is float and 0.0 < v <= 1.0:  # the common case without the abc checks of V.number
+        return v
     return V.fraction("efficiency", v)
 
 
 def check_memory_efficiency(v: Any) -> float:
+    if v.__class__ is float and 0.0 < v <= 1.0:
+        return v
     return V.fraction("memory_efficiency", v)
 
 
 def check_engine_overhead(v: Any) -> float:
     """engine_overhead in seconds: a time Quantity or a number of seconds, in [0, 1 s]."""
+    if v.__class__ is float and 0.0 <= v <= 1.0:
+        return v
     seconds = to_si(v, SECOND, name="engine_overhead") if isinstance(v, Quantity) else v
     return V.number("engine_overhead", seconds, 0.0, 1.0)
 
