@@ -2,9 +2,9 @@
 
 Exit codes: 0 ok, 1 bad input (a one-line message naming the argument, no traceback), 2 infeasible
 configuration with ``--strict``. Every other command comes from a plugin's ``mlsysim_cli_commands``
-hook: a :class:`~mlsysim_core.cli.SolverCommand` declaration (``mlsysim <name>`` and
+hook: a :class:`~mlsysim_cli.api.SolverCommand` declaration (``mlsysim <name>`` and
 ``mlsysim sweep <name>`` are built from it) or a plain ``click.Command``. The declarations and
-output helpers plugins use are the host's public API (``mlsysim_core.cli``, docs/cli.md); this
+output helpers plugins use are the host's public API (``mlsysim_cli.api``, docs/cli.md); this
 package is the program around them. Only click and the standard library are imported at start.
 """
 
@@ -18,10 +18,10 @@ from typing import Any
 
 import click
 
-from mlsysim_core.cli._out import emit, table
-from mlsysim_core.cli.command import CONTEXT, OPTIONS_KEY, SolverCommand
 from mlsysim_core.errors import InfeasibleError, InvalidInputError, MlsysimError
 
+from .api._out import emit, table
+from .api.command import CONTEXT, OPTIONS_KEY, SolverCommand
 from .build import make_command
 
 __all__ = ["main"]

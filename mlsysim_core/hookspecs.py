@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
     import click
 
+    from mlsysim_cli.api.command import SolverCommand
+
     from .catalog import Entry
-    from .cli.command import SolverCommand
     from .records import SolverSpec
 
 hookspec = pluggy.HookspecMarker("mlsysim")
@@ -59,7 +60,7 @@ def mlsysim_catalog_entries() -> list[Entry]:
 
 @hookspec
 def mlsysim_cli_commands() -> list[SolverCommand | click.Command]:
-    """Return the plugin's commands: :class:`mlsysim_core.cli.SolverCommand` declarations (the host
+    """Return the plugin's commands: :class:`mlsysim_cli.api.SolverCommand` declarations (the host
     builds ``mlsysim <name>`` and ``mlsysim sweep <name>`` from each; docs/cli.md) or plain
     ``click.Command`` objects (or groups).
 

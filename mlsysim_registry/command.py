@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from mlsysim_core.cli import CliError, emit, table
+from mlsysim_cli.api import CliError, emit, table
 
 _SECTION_GROUPS = {
     "hardware": ("hardware",),

@@ -122,7 +122,7 @@ def test_messages_name_the_option_not_the_python_keyword():
     import click
 
     from mlsysim_cli import describe
-    from mlsysim_core.cli.command import OPTIONS_KEY
+    from mlsysim_cli.api.command import OPTIONS_KEY
     from mlsysim_core.errors import InvalidInputError
 
     ctx = click.Context(main)
@@ -181,7 +181,7 @@ def test_cost_and_carbon_price_a_train_result_from_its_json_as_python_does(train
     import json
 
     import mlsysim
-    from mlsysim_core.cli import lookup
+    from mlsysim_cli.api import lookup
     from mlsysim_fleet.scale import with_nodes
 
     args = [
