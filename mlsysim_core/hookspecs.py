@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from mlsysim_cli.api.command import SolverCommand
 
     from .catalog import Entry
-    from .records import SolverSpec
+    from .records import CatalogReader, SolverSpec
 
 hookspec = pluggy.HookspecMarker("mlsysim")
 hookimpl = pluggy.HookimplMarker("mlsysim")
@@ -42,6 +42,16 @@ def mlsysim_catalog_files() -> list[str | os.PathLike[str]]:
     Called once, when the catalog is first used (``mlsysim.Hardware`` ...). Files are data: they are
     parsed with ``tomllib`` and validated, never executed. Uniqueness: see
     :func:`mlsysim_catalog_entries`.
+    """
+
+
+@hookspec
+def mlsysim_catalog_readers() -> list[CatalogReader]:
+    """Return readers of catalog files (:class:`mlsysim_core.records.CatalogReader`: a suffix such as
+    ``".toml"`` and a function reading one file into entries); the host reads no file format itself.
+
+    Called once, when the catalog is first used, before any file is read. Uniqueness: the first
+    plugin in order that reads a suffix reads every file with it (the default catalog reads ``.toml``).
     """
 
 

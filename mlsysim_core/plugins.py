@@ -328,8 +328,7 @@ class PluginHost:
         The file is validated completely before anything changes: on error nothing is loaded and a
         :class:`~mlsysim_core.errors.CatalogError` names file, line, entry and field.
         """
-        from .catalog import build
-        from .catalog_files import read_file
+        from .catalog import USER, build
 
         if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
             raise InvalidInputError("path", path, "the path of a TOML catalog file (str or pathlib.Path)")
@@ -338,8 +337,7 @@ class PluginHost:
             new = build(self, [*self._user_files, p])
             self._user_files.append(p)
             self._catalog = new
-        keys = {(r.section, r.key) for r in read_file(p)}
-        return [e for e in new.all_entries() if (e.section, e.key) in keys]
+        return [e for e in new.all_entries() if e.provider == USER and e.file == str(p)]
 
 
 _host: PluginHost | None = None

@@ -240,7 +240,7 @@ def test_public_face_and_cli_show_provenance(installed_host):
 
 
 def test_the_file_validates_on_its_own():
-    from mlsysim_core.catalog_files import read_file
+    from mlsysim_registry.toml_files import read_file
 
     raws = read_file(EXAMPLE_FILE)
     assert [(r.section, r.key) for r in raws] == [("hardware", "H100"), ("hardware", "LabX1"), ("nodes", "Lab_4xH100")]
