@@ -257,7 +257,7 @@ def _reader(host: CatalogHost) -> Callable[[Path], list[Any]]:
     def read(path: Path) -> list[Any]:
         path = Path(path)
         if path.suffix not in readers:
-            known = ", ".join(sorted(readers)) or "none (is the default catalog, mlsysim_registry, disabled?)"
+            known = ", ".join(sorted(readers)) or "none (is the plugin catalog_reader of mlsysim-core disabled?)"
             raise CatalogError(
                 f"{path}: no plugin reads {path.suffix or 'suffix-less'} catalog files (readers: {known})"
             )

@@ -34,9 +34,9 @@ import warnings
 from typing import Any, ClassVar
 
 #: Values of a wrong type for (nearly) every argument.
-_BAD_TYPES: tuple[Any, ...] = (None, "", "1", "H100", "10 GB", [], [1], {}, (), True, False, object(), complex(1, 1))
-#: Non-finite, zero, negative, huge and subnormal numbers.
-_BAD_NUMBERS = (math.nan, math.inf, -math.inf, 0, -1, 0.0, -1.5, 1e308, -1e308, 5e-324, 10**30, 2**63, 2**1000)
+_BAD_TYPES: tuple[Any, ...] = (None, "", "1", "H100", "10 GB", [], [1], {}, (), True, False, object())
+#: Non-finite, zero, negative, huge, subnormal and complex numbers.
+_BAD_NUMBERS = (math.nan, math.inf, -math.inf, 0, -1, 0.0, -1.5, 1e308, -1e308, 5e-324, 10**30, 2**63, 2**1000, 1 + 1j)
 _BAD_UNITS = ("s", "h", "GB", "USD", "W", "kg", "1/s", "TFLOP/s", "USD/kWh", "")
 _DUMP = """
 import json, pickle, sys, warnings
