@@ -40,9 +40,19 @@ def describe(exc: BaseException, ctx: click.Context | None) -> str:
         opt = options.get(arg) or options.get(arg.split(".")[0].split("[")[0].split("*")[0])
         for keyword, flag in options.items():  # "pass <keyword>=" is Python; the CLI user passes --<option>
             msg = re.sub(rf"\b{re.escape(keyword)}=(?=$|[\s).,;])", flag, msg)
+        for solver, command in _commands_of_solvers().items():  # "use SomeModel": the command that runs it
+            msg = re.sub(rf"\buse {re.escape(solver)}\b", f"use `mlsysim {command}` ({solver})", msg)
         if opt:
             return f"{opt}: {msg}"
     return msg
+
+
+def _commands_of_solvers() -> dict[str, str]:
+    """Solver name -> the name of the command a plugin declared for it."""
+    from mlsysim_core.plugins import host
+
+    found = host().call_hook("mlsysim_cli_commands", (click.Command, SolverCommand))
+    return {item.solver: item.name for _, item in found if isinstance(item, SolverCommand)}
 
 
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2

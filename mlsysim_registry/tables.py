@@ -30,8 +30,10 @@ def _take(raw: RawEntry, allowed: set[str], required: set[str]) -> dict:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise raw.error(unknown[0], f"unknown field{hint}; valid fields: {', '.join(sorted(allowed | set(_META)))}")
     missing = sorted(required - set(table))
-    if missing:
+    if len(missing) == 1:
         raise raw.error(missing[0], "required field is missing")
+    if missing:
+        raise raw.error("", f"required fields are missing: {', '.join(missing)}")
     for meta in _META:
         table.pop(meta, None)
     return table
@@ -51,6 +53,11 @@ def _sub(raw: RawEntry, table: dict, name: str, allowed: set[str]) -> dict | Non
 
 def _fields(cls: type) -> set[str]:
     return {f.alias for f in attrs.fields(cls) if f.init}
+
+
+def _required(cls: type) -> set[str]:
+    """The fields ``cls`` cannot be built without."""
+    return {f.alias for f in attrs.fields(cls) if f.init and f.default is attrs.NOTHING}
 
 
 def _priced(raw: RawEntry, table: dict, name: str, sources: dict, value_key: str) -> Any:
@@ -136,7 +143,7 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
         cls = _MODEL_KINDS.get(kind) if isinstance(kind, str) else None
         if cls is None:
             raise raw.error("kind", f"{kind!r} is not one of {', '.join(_MODEL_KINDS)}")
-        t = _take(raw, _fields(cls) | {"kind"}, {"name", "parameters", "source"})
+        t = _take(raw, _fields(cls) | {"kind"}, _required(cls) | {"source"})
         t.pop("kind", None)
         return cls(**t)
     if s == "fabrics":

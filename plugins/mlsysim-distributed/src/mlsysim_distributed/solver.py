@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from mlsysim_core import validate as V
 from mlsysim_core.efficiency import link_latency
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.solver import PreparedCache, Solver
@@ -171,6 +172,7 @@ class DistributedModel(Solver):
             fp8: FP8 GEMMs (linear layers and experts) at the accelerator's fp8 peak; the attention
                 core, the LM head and everything else at ``precision`` (Transformer Engine, DeepSeek-V3).
         """
+        model, fleet = V.named("model", model, "models"), V.named("fleet", fleet, "clusters")
         # an efficiency object of the caller's own class could change between calls: not cached
         prepare = _prepared if efficiency is None or type(efficiency) in _FROZEN_EFFICIENCY else _prepare
         g = prepare(

@@ -118,6 +118,7 @@ class ServingModel(Solver):
             method: "analytic" (default, steady state) or "simulate" (discrete-event, ``num_requests``
                 requests, ``seed``).
         """
+        model, hardware = V.named("model", model, "models"), V.named("hardware", hardware, "hardware")
         setup = prepare(
             model,
             hardware,
