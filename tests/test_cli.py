@@ -106,7 +106,13 @@ def test_serve_json_matches_the_python_api():
                 "max_num_batched_tokens",
                 "max_num_seqs",
                 "prefix_cache_hit",
+                "disagg",
+                "fabric",
+                "kv_layerwise",
             )
+        ),
+        **dict.fromkeys(
+            ("weight_precision", "activation_precision", "pp_size", "ep_size", "dp_attention", "expert_imbalance")
         ),
     }
     assert d["result"]["precision"] == "bf16"  # no --precision: the H100's own default_precision, said in notes
