@@ -33,7 +33,7 @@ def _take(raw: RawEntry, allowed: set[str], required: set[str]) -> dict:
     if len(missing) == 1:
         raise raw.error(missing[0], "required field is missing")
     if missing:
-        raise raw.error("", f"required fields are missing: {', '.join(missing)}")
+        raise raw.error(missing[0], f"required fields are missing: {', '.join(missing)}")
     for meta in _META:
         table.pop(meta, None)
     return table

@@ -141,14 +141,11 @@ def test_serve_of_a_cnn_names_it_in_one_short_line():
     assert line.startswith("Error: MODEL: model=CNNWorkload('ResNet-50") and "TransformerWorkload" in line
 
 
-def test_a_catalog_name_given_to_a_solver_in_python_is_named_as_such():
+def test_a_catalog_name_given_to_a_solver_in_python_is_looked_up():
     import mlsysim
-    from mlsysim_core.errors import InvalidInputError
 
-    with pytest.raises(
-        InvalidInputError, match=r"not a name \(a catalog name was given: pass mlsysim.Models.Llama3_8B"
-    ):
-        mlsysim.ServingModel().solve("Llama3_8B", mlsysim.Hardware.H100, seq_len=2048)
+    by_name = mlsysim.ServingModel().solve("Llama3_8B", mlsysim.Hardware.H100, seq_len=2048)
+    assert by_name == mlsysim.ServingModel().solve(mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, seq_len=2048)
 
 
 def test_a_huge_sweep_table_shows_its_ends(monkeypatch):
