@@ -218,7 +218,7 @@ def test_reliability_takes_the_job_hours_from_the_train_result(train_json, tmp_p
     import json
 
     import mlsysim
-    from mlsysim_core.cli import lookup
+    from mlsysim_cli.api import lookup
 
     code, out, err = run(["reliability", "Research_256", "--from", str(train_json), "--json"])
     assert code == 0, err
