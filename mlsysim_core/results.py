@@ -113,7 +113,7 @@ def _plain(value: Any) -> Any:
 
 def shown(result_obj: Any, name: str) -> str:
     """Field ``name`` as the command line prints it, with its band when it has one: "6.8 ms [5.9, 8.1]"."""
-    from .cli._out import number, value
+    from .format import number, value
 
     v = getattr(result_obj, name)
     text = getattr(v, "name", type(v).__name__) if attrs.has(type(v)) else value(v)
@@ -187,7 +187,7 @@ class Result:
 
     def __repr__(self) -> str:
         """One line: the type, the solver and the first three measured values."""
-        from .cli._out import value
+        from .format import value
 
         shown = [n for n in self.fields() if isinstance(getattr(self, n), Quantity)][:3]
         return (

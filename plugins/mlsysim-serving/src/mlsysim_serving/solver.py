@@ -195,6 +195,7 @@ class ServingModel(Solver):
                 ``calibration`` (``mlsysim calibrate``) replaces this default and those of ``efficiency``
                 and ``memory_efficiency``; the notes say so.
         """
+        model, hardware = V.named("model", model, "models"), V.named("hardware", hardware, "hardware")
         fabric = resolve_fabric(fabric)
         if disagg is not None:
             from .disagg import serve_disagg
