@@ -212,33 +212,6 @@ def _frozen_map(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, FrozenMap) else FrozenMap(value)
 
 
-#: Keys a hardware entry's ``calibration`` table may set (SI: fractions, seconds), as fitted by
-#: ``mlsysim calibrate``: solvers use them in place of mlsysim_core.efficiency's defaults.
-CALIBRATION_KEYS = {"compute": "(0, 1]", "memory": "(0, 1]", "engine_overhead": "[0, 1] s"}
-
-
-def _calibrated(k: str, v: Any, name: str) -> None:
-    if k not in CALIBRATION_KEYS:
-        raise InvalidInputError(name, k, "one of " + ", ".join([*CALIBRATION_KEYS, "range", "source", "points"]))
-    number = isinstance(v, (int, float)) and not isinstance(v, bool)
-    if not number or not (0.0 <= v <= 1.0) or (v == 0.0 and k != "engine_overhead"):
-        raise InvalidInputError(f"{name}.{k}", v, f"a number in {CALIBRATION_KEYS[k]}")
-
-
-def _calibration(value: Any) -> Mapping[str, Any]:
-    """The ``calibration`` table: fitted values, their ``range`` ({key: [low, high]}), source, points."""
-    for k, v in dict(value).items():
-        if k == "range":
-            for rk, pair in dict(v).items():
-                if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-                    raise InvalidInputError(f"calibration.range.{rk}", pair, "[low, high]")
-                for x in pair:
-                    _calibrated(rk, x, "calibration.range")
-        elif k not in ("source", "points"):
-            _calibrated(k, v, "calibration")
-    return _frozen_map(value)
-
-
 def _set_si(obj: Any, **values: Any) -> None:
     """Attach the plain-SI-float view the kernels read (built once per value)."""
     object.__setattr__(obj, "si", SimpleNamespace(**values))
@@ -352,7 +325,7 @@ class HardwareNode:
     source: str = text("")
     notes: str = text("")
     field_sources: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
-    calibration: Mapping[str, Any] = field(factory=dict, converter=_calibration)
+    calibration: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)  # mlsysim_uncertainty.calibration
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:

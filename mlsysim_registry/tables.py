@@ -16,6 +16,7 @@ from mlsysim_core import types as T
 from mlsysim_core.catalog import Entry, key_problem
 from mlsysim_core.errors import CatalogError, InvalidInputError
 from mlsysim_core.units import SECOND, parse_quantity, to_si
+from mlsysim_uncertainty.calibration import CALIBRATION_KEYS, checked
 
 from .toml_files import RawEntry
 
@@ -128,13 +129,13 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
             },
             {"name", "peak_flops", "memory", "source"},
         )
-        cal = dict(_sub(raw, t, "calibration", {*T.CALIBRATION_KEYS, "range", "source", "points"}) or {})
+        cal = dict(_sub(raw, t, "calibration", {*CALIBRATION_KEYS, "range", "source", "points"}) or {})
         span = dict(cal.get("range", {}))
         if "engine_overhead" in cal:
             cal["engine_overhead"] = _seconds(cal["engine_overhead"])
         if isinstance(span.get("engine_overhead"), list):
             cal["range"] = dict(span, engine_overhead=[_seconds(x) for x in span["engine_overhead"]])
-        t["calibration"] = cal
+        t["calibration"] = checked(cal)
         sources: dict = {}
         peaks = t.pop("peak_flops")
         if not isinstance(peaks, dict):

@@ -254,7 +254,7 @@ class SolverCommand:
 
     def render(self, inputs: dict, result: Any, show_all: bool, warns: list[str]) -> str:
         """The answer as text: a title, a field/value table, why it is infeasible, notes, warnings."""
-        from ..results import shown
+        from mlsysim_core.results import shown
 
         names = result.fields() if show_all else [f for f in self.key_fields if f in result.fields()]
         rows = [[n, shown(result, n)] for n in names if show_all or getattr(result, n) is not None]

@@ -15,6 +15,7 @@ from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.types import CNNWorkload, HardwareNode, TransformerWorkload, Workload
 from mlsysim_core.units import SECOND, Quantity, to_si
+from mlsysim_uncertainty.calibration import checked
 
 from . import parallel
 from .precisions import resolve
@@ -199,7 +200,7 @@ def prepare(
     frac = E.USABLE_MEMORY_FRACTION if memory_fraction is None else V.fraction("memory_fraction", memory_fraction)
     notes.append(E.usable_memory_note(hardware, frac))
     notes += model.omissions()
-    cal = hardware.calibration
+    cal = checked(hardware.calibration)
     if cal:
         notes.append(f"efficiencies calibrated for {hardware.name}: {cal.get('source', 'catalog calibration')}")
     eta_c = (
