@@ -189,7 +189,7 @@ class Calibration:
     loo: list
 
     def report(self) -> str:
-        from mlsysim_core.cli._out import table
+        from mlsysim_cli.api._out import table
 
         rows = [
             [p.model, p.quantity, p.seq_len, p.batch_size, p.output_len or "-", f"{b:+.1%}", f"{a:+.1%}", f"{o:+.1%}"]
@@ -226,7 +226,7 @@ def _median(errors: list) -> float:
 
 def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibration:
     """Fit the points of ``runs`` (plus ``previous`` rows, from an earlier overlay) for one hardware."""
-    from mlsysim_core.cli import lookup
+    from mlsysim_cli.api import lookup
 
     new = read_points(runs)
     kept = [_point(i + 1, r) for i, r in enumerate(previous or [])]
@@ -302,8 +302,8 @@ def _stored(name: str, value: float) -> Any:
 
 def overlay(cal: Calibration) -> str:
     """The overlay TOML: the hardware's catalog table as shipped, plus the calibration table."""
-    from mlsysim_core.catalog_files import read_file
     from mlsysim_core.plugins import catalog
+    from mlsysim_registry.toml_files import read_file
 
     entry = catalog().entry("hardware", cal.hardware_key)
     table = next(r.table for r in read_file(entry.file) if r.section == "hardware" and r.key == cal.hardware_key)

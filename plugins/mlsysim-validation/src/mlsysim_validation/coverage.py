@@ -181,7 +181,8 @@ def calibrations() -> list[BeforeAfter]:
 
 def report() -> str:
     """The text ``mlsysim validate --bands`` prints."""
-    from mlsysim_core.cli._out import number, table
+    from mlsysim_cli.api._out import table
+    from mlsysim_core.format import number
 
     rows = bands()
     lines = [
