@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlsysim_core.cli import Param, SolverCommand
-from mlsysim_fleet.scale import with_nodes
+from mlsysim_fleet.params import CLUSTER, DATACENTER, DAYS, NODES, UTILIZATION, from_result
 
 COST = SolverCommand(
     name="cost",
@@ -13,32 +13,14 @@ COST = SolverCommand(
     sweep_example="mlsysim sweep cost --cluster Research_256,Production_2K --days 365 --datacenter Quebec,Virginia "
     "--csv -",
     params=(
-        Param("fleet", "CLUSTER", "cluster", required=True, help="Catalog cluster key."),
-        Param("duration_days", "--days", "float", required=True, help="Days of operation."),
-        Param(
-            "datacenter",
-            "--datacenter",
-            "datacenter",
-            help="Datacenter key, or a grid key (a typical datacenter there).",
-        ),
+        CLUSTER,
+        DAYS,
+        DATACENTER,
         Param("kwh_price", "--kwh-price", "float", help="Electricity price in USD/kWh (default: the grid's)."),
-        Param("utilization", "--utilization", "float", help="Node power position between idle (0) and max (1)."),
+        UTILIZATION,
         Param("cloud_rate", "--cloud-rate", "float", help="Cloud price per accelerator-hour (USD), for buy vs rent."),
-        Param(
-            "workload",
-            "--from",
-            "result",
-            help="A train or serve result (FILE from mlsysim train/serve ... --json): price that work, as "
-            "workload= does in Python.",
-        ),
-        Param(
-            "nodes",
-            "--nodes",
-            "int",
-            help="Use this many nodes of the cluster's kind instead of its count.",
-            modifies="fleet",
-            apply=with_nodes,
-        ),
+        from_result("price that work"),
+        NODES,
     ),
     key_fields=(
         "tco",
