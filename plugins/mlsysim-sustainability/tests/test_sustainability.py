@@ -95,7 +95,10 @@ def test_grid_and_datacenter_vary_independently():
     moved = M.solve(FLEET, 30, grid=clean)  # same facility (PUE 1.2, WUE 0.5), other grid
     assert moved.pue == 1.2 and moved.region_name == "Hydro" and moved.datacenter_name == "TestDC"
     assert moved.operational_carbon.magnitude == pytest.approx(65664 * 0.02)
-    assert moved.water_offsite.magnitude == 0 and moved.offsite_water_known is False
+    # no water intensity on that grid: off-site water and the total are unknown, never 0 (issue 21 defect 10)
+    assert moved.water_offsite is None and moved.water_usage is None and moved.offsite_water_known is False
+    assert moved.water_usage_liters is None and moved.water_onsite.magnitude > 0
+    assert any("off-site water unknown" in n for n in moved.notes)
     typical = M.solve(FLEET, 30, datacenter=clean)  # a GridProfile: a typical datacenter on it
     assert typical.pue == 1.4 and typical.pue_source == "grid typical_pue" and typical.datacenter_name is None
     assert typical.wue.magnitude == 0
@@ -371,3 +374,31 @@ def test_cli_boundary():
     assert r["boundary"] == "accelerator" and r["energy"] == r["accelerator_energy"]
     bad = CliRunner().invoke(main, ["carbon", "Research_256", "--days", "30", "--boundary", "gpu"])
     assert bad.exit_code != 0
+
+
+def test_offsite_water_unknown_in_every_output():
+    """Issue 21 defect 10: a grid without off-site water data shows it unknown in Python, --json and the
+    table; a grid with it (US_Avg, Li et al. 2023 EWIF) reports the sum."""
+    import json
+
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    runner = CliRunner()
+    text = runner.invoke(main, ["carbon", "Research_256", "--days", "30", "--datacenter", "Norway"])
+    assert text.exit_code == 0, text.output
+    assert "offsite_water_known  False" in text.output and "off-site water unknown" in text.output
+    assert "\nwater_usage " not in text.output  # no total shown as if it were known
+    doc = json.loads(
+        runner.invoke(main, ["carbon", "Research_256", "--days", "30", "--datacenter", "Norway", "--json"]).output
+    )
+    r = doc["result"]
+    assert r["offsite_water_known"] is False and r["water_offsite"] is None and r["water_usage"] is None
+    known = json.loads(
+        runner.invoke(main, ["carbon", "Research_256", "--days", "30", "--datacenter", "US_Avg", "--json"]).output
+    )["result"]
+    assert known["offsite_water_known"] is True
+    assert known["water_usage"]["value"] == pytest.approx(
+        known["water_onsite"]["value"] + known["water_offsite"]["value"]
+    )

@@ -52,13 +52,17 @@ CARBON = SolverCommand(
         "it_carbon",
         "facility_carbon",
         "water_usage",
+        "water_onsite",
+        "water_offsite",
+        "offsite_water_known",
         "carbon_intensity",
         "pue",
         "region_name",
         "datacenter_name",
         "embodied_source",
     ),
-    pareto=(("carbon_footprint", "min"), ("water_usage", "min")),
+    # water_onsite: known on every grid (off-site water is unknown where the grid states no water intensity)
+    pareto=(("carbon_footprint", "min"), ("water_onsite", "min")),
     title=lambda r, i: f"{i.get('fleet')} for {r.duration.to('day').magnitude:g} days in {r.region_name}",
     sweep_plot=_sweep_plot,
 )
