@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from mlsysim_core.cli import Param, SolverCommand
 from mlsysim_fleet.params import CLUSTER, DATACENTER, DAYS, NODES, UTILIZATION, from_result
+from mlsysim_registry.prices import TERMS
 
 COST = SolverCommand(
     name="cost",
     solver="EconomicsModel",
     summary="What does owning and running CLUSTER for some days cost (CapEx share, energy, TCO)?",
-    example="mlsysim cost Research_256 --days 30 --datacenter Hyperscale_Typical",
+    example="mlsysim cost Research_256 --days 30 --datacenter Hyperscale_Typical --rent aws-p5",
     sweep_example="mlsysim sweep cost --cluster Research_256,Production_2K --days 365 --datacenter Quebec,Virginia "
     "--csv -",
     params=(
@@ -19,6 +20,13 @@ COST = SolverCommand(
         Param("kwh_price", "--kwh-price", "float", help="Electricity price in USD/kWh (default: the grid's)."),
         UTILIZATION,
         Param("cloud_rate", "--cloud-rate", "float", help="Cloud price per accelerator-hour (USD), for buy vs rent."),
+        Param(
+            "rent",
+            "--rent",
+            "str",
+            help="A rental of the price catalog (mlsysim catalog prices), e.g. aws-p5: its list price for buy vs rent.",
+        ),
+        Param("rent_term", "--rent-term", "choice", choices=TERMS, help="The rental's term (default on_demand)."),
         from_result("price that work"),
         NODES,
     ),
@@ -35,9 +43,13 @@ COST = SolverCommand(
         "electricity_price",
         "pue",
         "accelerators",
+        "rent",
+        "rent_term",
+        "cloud_rate",
         "cloud_cost",
         "cheaper",
         "breakeven",
+        "breakeven_utilization",
     ),
     pareto=(("tco", "min"), ("accelerators", "max")),
     title=lambda r, i: f"{i.get('fleet')} for {r.duration.to('day').magnitude:g} days ({r.accelerators} accelerators)",
