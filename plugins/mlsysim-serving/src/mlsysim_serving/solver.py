@@ -16,121 +16,17 @@ from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.solver import Solver
 from mlsysim_core.sweep import PointErrors, checked, not_integers, notes_column, where
-from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload
+from mlsysim_core.types import HardwareNode, TransformerWorkload
 
 from . import kernels as K
 from .results import ServingResult
+from .setup import MAX_COUNT, ModelShape, Setup, prepare
 
 #: Tokens of one prefill chunk, which bounds the activation workspace (vLLM/TensorRT-LLM chunked
 #: prefill schedule a few thousand tokens per step; vLLM's max_num_batched_tokens is 8192 for
 #: chunked prefill on large GPUs).
 PREFILL_CHUNK_TOKENS = 8192.0
-#: Largest tensor-parallel group when the part has a scale-up link (NVLink/Infinity Fabric/ICI)
-#: that states no ``domain`` and no ``gpus_per_node`` is given: one 8-GPU node (DGX/HGX, MI300X OAM
-#: platform); the result's notes say when it was used.
-DEFAULT_GPUS_PER_NODE = 8
-
-_MAX = V.MAX_COUNT
-_PREC_LIST = "one of " + ", ".join(PRECISION_BYTES)
-
-
-class _Shape:
-    """Per-model numbers derived once (SI floats), cached by model identity."""
-
-    __slots__ = (
-        "model",
-        "name",
-        "layers",
-        "params",
-        "dense_read",
-        "experts_params",
-        "expert_share",
-        "matmul",
-        "attn_dim",
-        "kv",
-        "hidden",
-        "ffn",
-        "vocab",
-        "heads",
-        "kv_heads",
-        "mla",
-        "max_seq",
-    )
-
-    def __init__(self, model: TransformerWorkload):
-        si = model.si
-        self.model = model
-        self.name = model.name
-        self.layers = float(model.layers)
-        total = float(model.parameters)
-        self.params = total
-        embed = float((model.vocab_size or 0) * model.hidden_dim) if not model.tied_embeddings else 0.0
-        active = float(si.active_parameters)
-        e, k = model.experts, model.active_experts
-        if e is not None and k is not None and model.is_moe and e > k and active < total:
-            experts = (total - active) / (e - k) * e
-            self.expert_share = k / e
-        else:
-            experts, self.expert_share = 0.0, 1.0
-        read = total - embed - experts
-        self.dense_read = read if read > 0 else total - experts
-        self.experts_params = experts
-        self.matmul = float(si.matmul_parameters)
-        self.attn_dim = float(si.attn_dim)
-        self.kv = float(si.kv_elements_per_token)
-        self.hidden = float(model.hidden_dim)
-        self.ffn = float(model.ffn_dim or 4 * model.hidden_dim)
-        self.vocab = float(model.vocab_size or 0)
-        self.heads = model.heads
-        self.kv_heads = si.kv_heads
-        self.mla = model.kv_lora_rank is not None
-        self.max_seq = model.max_seq_len or _MAX
-
-
-_shapes: dict[int, _Shape] = {}
-
-
-def _shape(model: Any) -> _Shape:
-    s = _shapes.get(id(model))
-    if s is None or s.model is not model:
-        if isinstance(model, str):
-            raise InvalidInputError(
-                "model",
-                model,
-                f"a TransformerWorkload object, not a name (a catalog name was given: pass mlsysim.Models.{model})",
-            )
-        if not isinstance(model, TransformerWorkload):
-            raise InvalidInputError(
-                "model",
-                model,
-                "a TransformerWorkload (an LLM, e.g. mlsysim.Models.Language.Llama3_8B); "
-                "a CNN or other workload has no prefill/decode: use SingleNodeModel",
-            )
-        s = _Shape(model)
-        if len(_shapes) > 4096:
-            _shapes.clear()
-        _shapes[id(model)] = s
-    return s
-
-
-def _check_tp(tp: int, shape: _Shape, gpus: int, domain: str) -> float:
-    """Validate tp against the scale-up domain and the heads; return the share of the KV cache one GPU holds."""
-    if tp > gpus:
-        raise InvalidInputError("tp_size", tp, f"an integer in [1, {gpus}] ({domain}; pass gpus_per_node to change)")
-    if shape.heads % tp:
-        raise InvalidInputError("tp_size", tp, f"a divisor of heads={shape.heads}")
-    if shape.mla:
-        return 1.0  # MLA's latent KV is shared by all heads: every TP rank holds all of it
-    kvh = shape.kv_heads
-    if tp <= kvh:
-        if kvh % tp:
-            raise InvalidInputError(
-                "tp_size", tp, f"a divisor of kv_heads={kvh} (or a multiple of it, replicating KV heads)"
-            )
-        return 1.0 / tp
-    if tp % kvh:
-        raise InvalidInputError("tp_size", tp, f"a divisor or a multiple of kv_heads={kvh}")
-    return 1.0 / kvh  # each KV head replicated tp/kv_heads times
+_MAX = MAX_COUNT
 
 
 class ServingModel(Solver):
@@ -222,22 +118,7 @@ class ServingModel(Solver):
             method: "analytic" (default, steady state) or "simulate" (discrete-event, ``num_requests``
                 requests, ``seed``).
         """
-        (
-            shape,
-            peak,
-            b,
-            kv_precision,
-            b_kv,
-            eta_c,
-            eta_m,
-            tp_size,
-            kv_share,
-            link,
-            link_lat,
-            precision,
-            frac,
-            notes,
-        ) = self._prepare(
+        setup = prepare(
             model,
             hardware,
             precision,
@@ -249,34 +130,16 @@ class ServingModel(Solver):
             raise_errors,
             memory_fraction,
         )
-        seq_len, batch_size, output_len = _check_lengths(shape, seq_len, batch_size, output_len)
+        seq_len, batch_size, output_len = _check_lengths(setup.shape, seq_len, batch_size, output_len)
         beams = _check_beams(beam_width)
-        f = _evaluate(
-            shape,
-            hardware,
-            peak,
-            b,
-            b_kv,
-            eta_c,
-            eta_m,
-            tp_size,
-            kv_share,
-            link,
-            link_lat,
-            frac,
-            batch_size,
-            float(seq_len),
-            output_len,
-            beams,
-        )
+        f = _evaluate(setup, batch_size, float(seq_len), output_len, beams)
         if raise_errors and not f["feasible"]:
             required, usable, capacity = f["total_memory_required"], f["memory_available"], hardware.si.capacity
             raise InfeasibleError(
-                f"{shape.name} needs {required / 1e9:.4g} GB per GPU (weights {f['weights_per_gpu'] / 1e9:.4g} + KV "
-                f"{f['kv_cache_per_gpu'] / 1e9:.4g} + workspace {f['workspace_per_gpu'] / 1e9:.4g}) but "
-                f"{hardware.name} "
-                f"has {usable / 1e9:.4g} GB usable ({frac:.0%} of the {capacity / 1e9:.4g} GB it reports) at "
-                f"tp_size={tp_size}",
+                f"{setup.shape.name} needs {required / 1e9:.4g} GB per GPU (weights "
+                f"{f['weights_per_gpu'] / 1e9:.4g} + KV {f['kv_cache_per_gpu'] / 1e9:.4g} + workspace "
+                f"{f['workspace_per_gpu'] / 1e9:.4g}) but {hardware.name} has {usable / 1e9:.4g} GB usable "
+                f"({setup.memory_fraction:.0%} of the {capacity / 1e9:.4g} GB it reports) at tp_size={setup.tp_size}",
                 required=required,
                 available=usable,
             )
@@ -286,124 +149,19 @@ class ServingModel(Solver):
 
             if beams != 1:
                 raise InvalidInputError("beam_width", beam_width, "1 under traffic (arrival_rate or concurrency)")
-            f.update(
-                loaded_fields(
-                    shape,
-                    hardware,
-                    peak,
-                    b,
-                    b_kv,
-                    eta_c,
-                    eta_m,
-                    tp_size,
-                    kv_share,
-                    link,
-                    link_lat,
-                    frac,
-                    seq_len,
-                    output_len,
-                    traffic,
-                )
-            )
+            f.update(loaded_fields(setup, seq_len, output_len, traffic))
         elif method is not None or slo_ttft is not None or slo_itl is not None:
             raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
         else:
             f["slo_percentile"] = slo_percentile
         return ServingResult(
             **f,
-            precision=precision,
-            kv_precision=kv_precision,
-            tp_size=tp_size,
+            **_layout_fields(setup),
             batch_size=batch_size,
             seq_len=seq_len,
             output_len=output_len,
             beam_width=beams,
-            hardware=hardware.name,
-            model=shape.name,
-            notes=notes,
-        )
-
-    @staticmethod
-    def _prepare(
-        model: Any,
-        hardware: Any,
-        precision: Any,
-        tp_size: Any,
-        kv_precision: Any,
-        efficiency: Any,
-        memory_efficiency: Any,
-        gpus_per_node: Any,
-        raise_errors: Any,
-        memory_fraction: Any,
-    ) -> tuple:
-        """Check every argument but the lengths (each error names argument, value and valid range);
-        returns (shape, peak, b, kv_precision, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_latency,
-        precision, memory_fraction, notes): ``notes`` states every default taken for a value the
-        catalog or the caller did not give."""
-        shape = _shape(model)
-        if not isinstance(hardware, HardwareNode):
-            V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
-        precision, note = hardware.precision_or_default(precision)
-        notes = [note] if note else []
-        b = PRECISION_BYTES[precision]
-        peak = hardware.compute.si.peaks[precision]
-        frac = E.USABLE_MEMORY_FRACTION if memory_fraction is None else V.fraction("memory_fraction", memory_fraction)
-        notes.append(E.usable_memory_note(hardware, frac))
-        notes += model.omissions()
-        if kv_precision is None:
-            kv_precision = precision if b >= 1.0 else "fp16"
-            b_kv = PRECISION_BYTES[kv_precision]
-        else:
-            known = PRECISION_BYTES.get(kv_precision) if kv_precision.__class__ is str else None
-            if known is None:
-                raise InvalidInputError("kv_precision", kv_precision, _PREC_LIST)
-            b_kv = known
-        eta_c = E.compute_efficiency(b) if efficiency is None else V.fraction("efficiency", efficiency)
-        eta_m = E.MEMORY_STREAM if memory_efficiency is None else V.fraction("memory_efficiency", memory_efficiency)
-        if raise_errors is not True and raise_errors is not False:
-            V.instance("raise_errors", raise_errors, bool, "True or False")
-        link = hardware.scale_up
-        if gpus_per_node is None:
-            if link is None:
-                gpus, domain = 1, f"{hardware.name} has no scale-up link in the catalog"
-            elif link.domain is None:
-                gpus, domain = DEFAULT_GPUS_PER_NODE, f"DEFAULT_GPUS_PER_NODE: {link.name} states no domain size"
-            else:
-                gpus, domain = link.domain, f"GPUs in one {link.name} scale-up domain of {hardware.name}"
-        else:
-            gpus = V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20)
-            domain = "gpus_per_node"
-            if link is None:
-                link = hardware.interconnect  # GPUs of a node without a scale-up fabric talk over the host link
-        if tp_size.__class__ is not int or tp_size < 1:
-            tp_size = V.integer("tp_size", tp_size, 1, gpus)
-        kv_share = 1.0 if tp_size == 1 else _check_tp(tp_size, shape, gpus, domain)
-        link_lat = 0.0
-        if tp_size > 1:
-            if link is None:
-                raise InvalidInputError(
-                    "tp_size", tp_size, f"1: {hardware.name} has neither a scale-up nor a host link in the catalog"
-                )
-            if gpus_per_node is None and link.domain is None:
-                notes.append(f"tensor-parallel group limit: {gpus} GPUs ({domain})")
-            link_lat, note = E.link_latency(link, f"{hardware.name} {link.name}")
-            if note:
-                notes.append(note)
-        return (
-            shape,
-            peak,
-            b,
-            kv_precision,
-            b_kv,
-            eta_c,
-            eta_m,
-            tp_size,
-            kv_share,
-            link,
-            link_lat,
-            precision,
-            frac,
-            tuple(notes),
+            notes=setup.notes,
         )
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
@@ -420,25 +178,9 @@ class ServingModel(Solver):
                         return super().sweep_columns(n, vectors, args)  # lengths vary under traffic: per point
                     a[k] = v[0].item() if v.size else a.get(k)
             return self._traffic_columns(n, vec, a)
-        hardware = a["hardware"]
-        (
-            shape,
-            peak,
-            b,
-            kv_precision,
-            b_kv,
-            eta_c,
-            eta_m,
-            tp_size,
-            kv_share,
-            link,
-            link_lat,
-            precision,
-            frac,
-            notes,
-        ) = self._prepare(
+        setup = prepare(
             a["model"],
-            hardware,
+            a["hardware"],
             a["precision"],
             a["tp_size"],
             a["kv_precision"],
@@ -448,6 +190,7 @@ class ServingModel(Solver):
             a["raise_errors"],
             a["memory_fraction"],
         )
+        shape = setup.shape
         lengths = {}
         for k in self.sweep_vector:
             v = vec.get(k, a.get(k))
@@ -473,42 +216,27 @@ class ServingModel(Solver):
         ok = errors.ok
         beams = _check_beams(a["beam_width"])
         f = _evaluate(
-            shape,
-            hardware,
-            peak,
-            b,
-            b_kv,
-            eta_c,
-            eta_m,
-            tp_size,
-            kv_share,
-            link,
-            link_lat,
-            frac,
+            setup,
             np.where(ok, batch, 1).astype(float),
             np.where(ok, seq, 1).astype(float),
             None if out is None else np.where(ok, out, 1).astype(float),
             beams,
         )
         f.update(
+            **_layout_fields(setup),
             valid=ok,
             error=errors.messages,
-            precision=precision,
-            kv_precision=kv_precision,
-            tp_size=tp_size,
             batch_size=batch,
             seq_len=seq,
             output_len=out,
             beam_width=beams,
-            hardware=hardware.name,
-            model=shape.name,
-            notes=notes_column(n, notes),
+            notes=notes_column(n, setup.notes),
         )
         return f
 
     def _traffic_columns(self, n: int, vec: dict, a: dict) -> dict:
         """A sweep over arrival rates at one length pair: the loaded fields as columns (one analytic pass)."""
-        prepared = self._prepare(
+        setup = prepare(
             a["model"],
             a["hardware"],
             a["precision"],
@@ -520,23 +248,7 @@ class ServingModel(Solver):
             a["raise_errors"],
             a["memory_fraction"],
         )
-        (
-            shape,
-            peak,
-            b,
-            kv_precision,
-            b_kv,
-            eta_c,
-            eta_m,
-            tp_size,
-            kv_share,
-            link,
-            link_lat,
-            precision,
-            frac,
-            notes,
-        ) = prepared
-        seq, batch, out = _check_lengths(shape, a["seq_len"], a["batch_size"], a["output_len"])
+        seq, batch, out = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
         from .under_load import check_rate, loaded_fields
 
         errors = PointErrors(n)
@@ -545,59 +257,32 @@ class ServingModel(Solver):
             rate = checked(errors, "arrival_rate", vec, a, check_rate)
             traffic["arrival_rate"] = np.where(errors.ok, rate, 1.0)
 
-        f = _evaluate(
-            shape,
-            a["hardware"],
-            peak,
-            b,
-            b_kv,
-            eta_c,
-            eta_m,
-            tp_size,
-            kv_share,
-            link,
-            link_lat,
-            frac,
-            batch,
-            float(seq),
-            out,
-        )
-        f.update(
-            loaded_fields(
-                shape,
-                a["hardware"],
-                peak,
-                b,
-                b_kv,
-                eta_c,
-                eta_m,
-                tp_size,
-                kv_share,
-                link,
-                link_lat,
-                frac,
-                seq,
-                out,
-                traffic,
-            )
-        )
+        f = _evaluate(setup, batch, float(seq), out)
+        f.update(loaded_fields(setup, seq, out, traffic))
         if _check_beams(a["beam_width"]) != 1:
             raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")
         f.update(
+            **_layout_fields(setup),
             valid=errors.ok,
             error=errors.messages,
-            precision=precision,
-            kv_precision=kv_precision,
-            tp_size=tp_size,
             beam_width=1,
             batch_size=batch,
             seq_len=seq,
             output_len=out,
-            hardware=a["hardware"].name,
-            model=shape.name,
-            notes=notes_column(n, notes),
+            notes=notes_column(n, setup.notes),
         )
         return f
+
+
+def _layout_fields(setup: Setup) -> dict[str, Any]:
+    """The result fields that name the layout."""
+    return {
+        "precision": setup.precision,
+        "kv_precision": setup.kv_precision,
+        "tp_size": setup.tp_size,
+        "hardware": setup.hardware.name,
+        "model": setup.shape.name,
+    }
 
 
 _SOLVE_DEFAULTS = {
@@ -625,13 +310,7 @@ _TRAFFIC_ARGS = (
 )
 
 
-def step_overhead(dispatch_tax: float, layers: float) -> float:
-    """Fixed cost of one engine step (s): dispatch tax + layers * per-layer overhead + engine step overhead
-    (mlsysim_core.efficiency, with sources)."""
-    return dispatch_tax + layers * E.LAYER_OVERHEAD_S + E.STEP_OVERHEAD_S
-
-
-def _check_lengths(shape: _Shape, seq_len: Any, batch_size: Any, output_len: Any) -> tuple:
+def _check_lengths(shape: ModelShape, seq_len: Any, batch_size: Any, output_len: Any) -> tuple:
     """seq_len, batch_size and output_len checked (in that order) against the model."""
     max_seq = shape.max_seq
     if seq_len.__class__ is not int or not 1 <= seq_len <= max_seq:
@@ -653,39 +332,18 @@ def _check_beams(beam_width: Any) -> int:
     return V.integer("beam_width", beam_width, 1, _MAX)
 
 
-def _evaluate(
-    shape: _Shape,
-    hardware: HardwareNode,
-    peak: float,
-    b: float,
-    b_kv: float,
-    eta_c: float,
-    eta_m: float,
-    tp_size: int,
-    kv_share: float,
-    link: Any,
-    link_latency: float,
-    memory_fraction: float,
-    batch_size: Any,
-    S: Any,
-    output_len: Any,
-    beams: int = 1,
-) -> dict:
+def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int = 1) -> dict:
     """Every computed field of the ServingResult from checked inputs. ``batch_size``, ``S`` (=
     seq_len) and ``output_len`` are numbers (``solve()``) or float arrays (a sweep): one code path,
     the kernels of :mod:`.kernels`. Beam search (``beams`` > 1): the ``batch_size`` prompts are
     prefilled once; decode runs ``batch_size * beams`` sequences (compute, KV reads and KV cache per
     beam) and emits one output token per request per step."""
-    hw = hardware.si
-    n = float(tp_size)
-    layers = shape.layers
-    b_act = b if b >= 2.0 else 2.0  # activations stay 16-bit under 8/4-bit weight formats
+    shape, hw = setup.shape, setup.hardware.si
+    n, layers = float(setup.tp_size), shape.layers
+    peak, b, b_kv, b_act, kv_share = setup.peak, setup.b, setup.b_kv, setup.b_act, setup.kv_share
+    eta_c, eta_m, overhead = setup.eta_c, setup.eta_m, setup.overhead
+    link_bw, link_lat = setup.link_bandwidth, setup.link_latency
     bw = hw.bandwidth
-    overhead = step_overhead(hw.dispatch_tax, layers)
-    if tp_size > 1:
-        link_bw, link_lat = link.si.bandwidth, link_latency
-    else:
-        link_bw, link_lat = 1.0, 0.0
 
     # ---- prefill
     read_pre = K.weights_read(batch_size * S, shape.dense_read, shape.experts_params, shape.expert_share)
@@ -773,7 +431,7 @@ def _evaluate(
     )
     required = w_gpu + kv_gpu + work
     capacity = hw.capacity
-    usable = capacity * memory_fraction
+    usable = capacity * setup.memory_fraction
 
     # ---- energy of decode
     if hw.tdp is not None:

@@ -21,7 +21,8 @@ from mlsysim_core.units import Quantity, ureg
 
 from . import simulate as SIM
 from . import traffic as TR
-from .solver import PREFILL_CHUNK_TOKENS, step_overhead
+from .setup import Setup
+from .solver import PREFILL_CHUNK_TOKENS
 
 DEFAULT_MAX_NUM_SEQS = 256
 LENGTH_DISTRIBUTIONS = ("lognormal", "gamma")
@@ -95,17 +96,14 @@ def check(a: dict, seq_len: int, output_len: Any, max_seq: int) -> dict:
     return c
 
 
-def step_cost(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat) -> TR.StepCost:
+def step_cost(setup: Setup) -> TR.StepCost:
     """The engine step cost of this layout (same terms as the static prefill/decode kernels)."""
-    hw = hardware.si
-    b_act = b if b >= 2.0 else 2.0
-    overhead = step_overhead(hw.dispatch_tax, shape.layers)
-    link_bw = link.si.bandwidth if tp_size > 1 else 1.0
+    shape = setup.shape
     return TR.StepCost(
-        float(tp_size),
-        b,
-        b_kv,
-        b_act,
+        float(setup.tp_size),
+        setup.b,
+        setup.b_kv,
+        setup.b_act,
         shape.dense_read,
         shape.experts_params,
         shape.expert_share,
@@ -114,53 +112,34 @@ def step_cost(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, l
         shape.attn_dim,
         shape.hidden,
         shape.kv,
-        kv_share,
-        peak,
-        eta_c,
-        hw.bandwidth,
-        eta_m,
-        overhead,
-        link_bw,
-        link_lat,
+        setup.kv_share,
+        setup.peak,
+        setup.eta_c,
+        setup.hardware.si.bandwidth,
+        setup.eta_m,
+        setup.overhead,
+        setup.link_bandwidth,
+        setup.link_latency,
         E.NETWORK,
         E.COLLECTIVE_LAUNCH_S,
     )
 
 
-def kv_capacity_tokens(shape, hardware, b, b_kv, kv_share, tp_size, frac, M, max_seqs) -> float:
+def kv_capacity_tokens(setup: Setup, M: float, max_seqs: float) -> float:
     """KV tokens the group can hold: (usable - weights/n - workspace of an M-token step and
     max_num_seqs fp32 logit rows) / (kv * b_kv * kv_share) per GPU."""
-    n = float(tp_size)
-    b_act = b if b >= 2.0 else 2.0
-    usable = hardware.si.capacity * frac
-    work = (M * (4.0 * shape.hidden + 2.0 * shape.ffn) * b_act + max_seqs * shape.vocab * 4.0) / n
-    return (usable - shape.params * b / n - work) / (shape.kv * b_kv * kv_share)
+    shape, n = setup.shape, float(setup.tp_size)
+    usable = setup.hardware.si.capacity * setup.memory_fraction
+    work = (M * (4.0 * shape.hidden + 2.0 * shape.ffn) * setup.b_act + max_seqs * shape.vocab * 4.0) / n
+    return (usable - shape.params * setup.b / n - work) / (shape.kv * setup.b_kv * setup.kv_share)
 
 
-def loaded_fields(
-    shape,
-    hardware,
-    peak,
-    b,
-    b_kv,
-    eta_c,
-    eta_m,
-    tp_size,
-    kv_share,
-    link,
-    link_lat,
-    frac,
-    seq_len,
-    output_len,
-    args: dict,
-) -> dict:
+def loaded_fields(setup: Setup, seq_len: int, output_len: Any, args: dict) -> dict:
     """The loaded-serving result fields of one solve()/sweep group."""
-    c = check(args, seq_len, output_len, shape.max_seq)
-    cost = step_cost(shape, hardware, peak, b, b_kv, eta_c, eta_m, tp_size, kv_share, link, link_lat)
-    kv = kv_capacity_tokens(
-        shape, hardware, b, b_kv, kv_share, tp_size, frac, c["max_num_batched_tokens"], c["max_num_seqs"]
-    )
-    return serve(shape, hardware, tp_size, cost, kv, seq_len, output_len, c)
+    c = check(args, seq_len, output_len, setup.shape.max_seq)
+    cost = step_cost(setup)
+    kv = kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"])
+    return serve(setup.shape, setup.hardware, setup.tp_size, cost, kv, seq_len, output_len, c)
 
 
 def serve(

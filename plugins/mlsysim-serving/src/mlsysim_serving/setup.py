@@ -1,0 +1,240 @@
+"""The checked configuration of one ServingModel layout (everything but the lengths and the
+traffic): model shape, precisions, efficiencies, tensor parallelism and its link, as SI floats in
+one frozen :class:`Setup` that ``solve()``, sweeps and the traffic model all read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from mlsysim_core import efficiency as E
+from mlsysim_core import validate as V
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload
+
+#: Largest tensor-parallel group when the part has a scale-up link (NVLink/Infinity Fabric/ICI)
+#: that states no ``domain`` and no ``gpus_per_node`` is given: one 8-GPU node (DGX/HGX, MI300X OAM
+#: platform); the result's notes say when it was used.
+DEFAULT_GPUS_PER_NODE = 8
+
+MAX_COUNT = V.MAX_COUNT
+_PREC_LIST = "one of " + ", ".join(PRECISION_BYTES)
+
+
+class ModelShape:
+    """Per-model numbers derived once (SI floats), cached by model identity (:func:`model_shape`)."""
+
+    __slots__ = (
+        "model",
+        "name",
+        "layers",
+        "params",
+        "dense_read",
+        "experts_params",
+        "expert_share",
+        "matmul",
+        "attn_dim",
+        "kv",
+        "hidden",
+        "ffn",
+        "vocab",
+        "heads",
+        "kv_heads",
+        "mla",
+        "max_seq",
+    )
+
+    def __init__(self, model: TransformerWorkload):
+        si = model.si
+        self.model = model
+        self.name = model.name
+        self.layers = float(model.layers)
+        total = float(model.parameters)
+        self.params = total
+        embed = float((model.vocab_size or 0) * model.hidden_dim) if not model.tied_embeddings else 0.0
+        active = float(si.active_parameters)
+        e, k = model.experts, model.active_experts
+        if e is not None and k is not None and model.is_moe and e > k and active < total:
+            experts = (total - active) / (e - k) * e
+            self.expert_share = k / e
+        else:
+            experts, self.expert_share = 0.0, 1.0
+        read = total - embed - experts
+        self.dense_read = read if read > 0 else total - experts
+        self.experts_params = experts
+        self.matmul = float(si.matmul_parameters)
+        self.attn_dim = float(si.attn_dim)
+        self.kv = float(si.kv_elements_per_token)
+        self.hidden = float(model.hidden_dim)
+        self.ffn = float(model.ffn_dim or 4 * model.hidden_dim)
+        self.vocab = float(model.vocab_size or 0)
+        self.heads = model.heads
+        self.kv_heads = si.kv_heads
+        self.mla = model.kv_lora_rank is not None
+        self.max_seq = model.max_seq_len or MAX_COUNT
+
+
+_shapes: dict[int, ModelShape] = {}
+
+
+def model_shape(model: Any) -> ModelShape:
+    """The :class:`ModelShape` of ``model`` (checked: a TransformerWorkload object)."""
+    s = _shapes.get(id(model))
+    if s is None or s.model is not model:
+        if isinstance(model, str):
+            raise InvalidInputError(
+                "model",
+                model,
+                f"a TransformerWorkload object, not a name (a catalog name was given: pass mlsysim.Models.{model})",
+            )
+        if not isinstance(model, TransformerWorkload):
+            raise InvalidInputError(
+                "model",
+                model,
+                "a TransformerWorkload (an LLM, e.g. mlsysim.Models.Language.Llama3_8B); "
+                "a CNN or other workload has no prefill/decode: use SingleNodeModel",
+            )
+        s = ModelShape(model)
+        if len(_shapes) > 4096:
+            _shapes.clear()
+        _shapes[id(model)] = s
+    return s
+
+
+def step_overhead(dispatch_tax: float, layers: float) -> float:
+    """Fixed cost of one engine step (s): dispatch tax + layers * per-layer overhead + engine step overhead
+    (mlsysim_core.efficiency, with sources)."""
+    return dispatch_tax + layers * E.LAYER_OVERHEAD_S + E.STEP_OVERHEAD_S
+
+
+@attrs.frozen
+class Setup:
+    """One checked serving layout: what every prefill/decode/step-cost equation needs but the
+    lengths and the traffic. Rates in FLOP/s and B/s, sizes in bytes, times in s."""
+
+    shape: ModelShape  #: per-model numbers (layers, parameters, KV elements per token, ...)
+    hardware: HardwareNode  #: one accelerator of the tensor-parallel group
+    precision: str  #: weights precision, also the FLOP rate used
+    peak: float  #: dense peak FLOP/s of one GPU at ``precision``
+    b: float  #: bytes per weight
+    kv_precision: str  #: KV-cache precision
+    b_kv: float  #: bytes per KV element
+    b_act: float  #: bytes per activation element (16-bit under 8/4-bit weight formats)
+    eta_c: float  #: achieved fraction of peak FLOP/s
+    eta_m: float  #: achieved fraction of peak memory bandwidth
+    tp_size: int  #: tensor-parallel degree n
+    kv_share: float  #: share of the KV cache one GPU holds (1/min(n, kv_heads); 1 for MLA)
+    link: Any  #: the link the TP all-reduces use (scale-up, else the host link; None without TP)
+    link_bandwidth: float  #: its bandwidth (1.0 as a neutral divisor when tp_size == 1)
+    link_latency: float  #: its per-hop latency (0 when tp_size == 1)
+    overhead: float  #: fixed cost of one engine step (:func:`step_overhead`)
+    memory_fraction: float  #: share of the reported capacity a deployment fills
+    notes: tuple[str, ...]  #: every default taken for a value the catalog or the caller did not give
+
+
+def prepare(
+    model: Any,
+    hardware: Any,
+    precision: Any,
+    tp_size: Any,
+    kv_precision: Any,
+    efficiency: Any,
+    memory_efficiency: Any,
+    gpus_per_node: Any,
+    raise_errors: Any,
+    memory_fraction: Any,
+) -> Setup:
+    """Check every argument of ``ServingModel.solve`` but the lengths and the traffic (each error
+    names argument, value and valid range) and return the :class:`Setup`."""
+    shape = model_shape(model)
+    if not isinstance(hardware, HardwareNode):
+        V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
+    precision, note = hardware.precision_or_default(precision)
+    notes = [note] if note else []
+    b = PRECISION_BYTES[precision]
+    peak = hardware.compute.si.peaks[precision]
+    frac = E.USABLE_MEMORY_FRACTION if memory_fraction is None else V.fraction("memory_fraction", memory_fraction)
+    notes.append(E.usable_memory_note(hardware, frac))
+    notes += model.omissions()
+    if kv_precision is None:
+        kv_precision = precision if b >= 1.0 else "fp16"
+        b_kv = PRECISION_BYTES[kv_precision]
+    else:
+        known = PRECISION_BYTES.get(kv_precision) if kv_precision.__class__ is str else None
+        if known is None:
+            raise InvalidInputError("kv_precision", kv_precision, _PREC_LIST)
+        b_kv = known
+    eta_c = E.compute_efficiency(b) if efficiency is None else V.fraction("efficiency", efficiency)
+    eta_m = E.MEMORY_STREAM if memory_efficiency is None else V.fraction("memory_efficiency", memory_efficiency)
+    if raise_errors is not True and raise_errors is not False:
+        V.instance("raise_errors", raise_errors, bool, "True or False")
+    link = hardware.scale_up
+    if gpus_per_node is None:
+        if link is None:
+            gpus, domain = 1, f"{hardware.name} has no scale-up link in the catalog"
+        elif link.domain is None:
+            gpus, domain = DEFAULT_GPUS_PER_NODE, f"DEFAULT_GPUS_PER_NODE: {link.name} states no domain size"
+        else:
+            gpus, domain = link.domain, f"GPUs in one {link.name} scale-up domain of {hardware.name}"
+    else:
+        gpus = V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20)
+        domain = "gpus_per_node"
+        if link is None:
+            link = hardware.interconnect  # GPUs of a node without a scale-up fabric talk over the host link
+    if tp_size.__class__ is not int or tp_size < 1:
+        tp_size = V.integer("tp_size", tp_size, 1, gpus)
+    kv_share = 1.0 if tp_size == 1 else _check_tp(tp_size, shape, gpus, domain)
+    link_lat, link_bw = 0.0, 1.0
+    if tp_size > 1:
+        if link is None:
+            raise InvalidInputError(
+                "tp_size", tp_size, f"1: {hardware.name} has neither a scale-up nor a host link in the catalog"
+            )
+        if gpus_per_node is None and link.domain is None:
+            notes.append(f"tensor-parallel group limit: {gpus} GPUs ({domain})")
+        link_lat, note = E.link_latency(link, f"{hardware.name} {link.name}")
+        if note:
+            notes.append(note)
+        link_bw = link.si.bandwidth
+    return Setup(
+        shape=shape,
+        hardware=hardware,
+        precision=precision,
+        peak=peak,
+        b=b,
+        kv_precision=kv_precision,
+        b_kv=b_kv,
+        b_act=b if b >= 2.0 else 2.0,
+        eta_c=eta_c,
+        eta_m=eta_m,
+        tp_size=tp_size,
+        kv_share=kv_share,
+        link=link,
+        link_bandwidth=link_bw,
+        link_latency=link_lat,
+        overhead=step_overhead(hardware.si.dispatch_tax, shape.layers),
+        memory_fraction=frac,
+        notes=tuple(notes),
+    )
+
+
+def _check_tp(tp: int, shape: ModelShape, gpus: int, domain: str) -> float:
+    """Validate tp against the scale-up domain and the heads; return the share of the KV cache one GPU holds."""
+    if tp > gpus:
+        raise InvalidInputError("tp_size", tp, f"an integer in [1, {gpus}] ({domain}; pass gpus_per_node to change)")
+    if shape.heads % tp:
+        raise InvalidInputError("tp_size", tp, f"a divisor of heads={shape.heads}")
+    if shape.mla:
+        return 1.0  # MLA's latent KV is shared by all heads: every TP rank holds all of it
+    kvh = shape.kv_heads
+    if tp <= kvh:
+        if kvh % tp:
+            raise InvalidInputError(
+                "tp_size", tp, f"a divisor of kv_heads={kvh} (or a multiple of it, replicating KV heads)"
+            )
+        return 1.0 / tp
+    if tp % kvh:
+        raise InvalidInputError("tp_size", tp, f"a divisor or a multiple of kv_heads={kvh}")
+    return 1.0 / kvh  # each KV head replicated tp/kv_heads times
