@@ -402,3 +402,31 @@ def test_offsite_water_unknown_in_every_output():
     assert known["water_usage"]["value"] == pytest.approx(
         known["water_onsite"]["value"] + known["water_offsite"]["value"]
     )
+
+
+# Llama 2 model card (https://github.com/meta-llama/llama/blob/main/MODEL_CARD.md, "CO2 emissions during
+# pretraining"): A100-80GB at 400 W peak power per GPU, on Meta's Research SuperCluster; GPU hours and
+# tCO2eq per model: 7B 184,320 h / 31.22 t, 13B 368,640 h / 62.44 t, 70B 1,720,320 h / 291.42 t.
+# The card states no intensity; the 7B row implies 31.22 t / (184,320 h x 0.4 kW) = 423.5 g/kWh.
+LLAMA2_ROWS = {"7B": (184320.0, 31.22), "13B": (368640.0, 62.44), "70B": (1720320.0, 291.42)}
+
+
+@pytest.mark.parametrize("model", ["13B", "70B"])
+def test_llama2_model_card_rows_from_the_catalog(model):
+    """The catalog alone (Meta_RSC_16K's A100, TDP 400 W) at the accelerator boundary, with the intensity
+    the 7B row implies, gives the other rows to the card's rounding (0.1 %)."""
+    fleet = mlsysim.Systems.Clusters.Meta_RSC_16K
+    assert fleet.node.accelerator.tdp.to("W").magnitude == 400
+    h7, t7 = LLAMA2_ROWS["7B"]
+    grid = GridProfile(
+        name="Llama 2 card, implied",
+        carbon_intensity=f"{t7 * 1e6 / (h7 * 0.4)} g/kWh",
+        typical_pue=1.1,
+        typical_wue="0 L/kWh",
+    )
+    gpu_hours, tco2 = LLAMA2_ROWS[model]
+    n = fleet.count * fleet.node.accelerators_per_node
+    r = M.solve(
+        fleet, mlsysim.Q_(gpu_hours / n, "h"), datacenter=grid, utilization=1.0, boundary="accelerator", embodied=False
+    )
+    assert r.carbon_footprint.to("t").magnitude == pytest.approx(tco2, rel=1e-3)
