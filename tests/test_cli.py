@@ -108,6 +108,9 @@ def test_serve_json_matches_the_python_api():
                 "prefix_cache_hit",
             )
         ),
+        **dict.fromkeys(
+            ("weight_precision", "activation_precision", "pp_size", "ep_size", "dp_attention", "expert_imbalance")
+        ),
     }
     assert d["result"]["precision"] == "bf16"  # no --precision: the H100's own default_precision, said in notes
     assert any("default_precision" in n for n in d["result"]["notes"])

@@ -32,6 +32,15 @@ def _sweep_plot(points: list, varied: list, objectives: tuple) -> Any:
     return plot_sweep(points, x, ["itl", "tokens_per_second"], series=[v for v in varied if v != x])
 
 
+def _layout(r: Any) -> str:
+    """Precisions and parallel degrees of a result, e.g. "int4/bf16, tp8 ep8" (only what is not 1)."""
+    prec = r.precision if r.precision == r.activation_precision else f"w {r.precision}, a {r.activation_precision}"
+    degrees = [f"{k}{v}" for k, v in (("tp", r.tp_size), ("pp", r.pp_size), ("ep", r.ep_size)) if v > 1]
+    if r.dp_attention > 1:
+        degrees.append(f"dp-attention {r.dp_attention}")
+    return ", ".join([prec, *degrees])
+
+
 SERVE = SolverCommand(
     name="serve",
     solver="ServingModel",
@@ -60,11 +69,44 @@ SERVE = SolverCommand(
             help="Weights precision (default: the part's default_precision).",
         ),
         Param(
+            "weight_precision",
+            "--weight-precision",
+            "choice",
+            choices=PRECISIONS,
+            help="Weights precision when it differs from the matmuls' (w4a16: int4; default: --precision).",
+        ),
+        Param(
+            "activation_precision",
+            "--activation-precision",
+            "choice",
+            choices=PRECISIONS,
+            help="Precision the matmuls run in, its dense peak used (default: --precision).",
+        ),
+        Param(
             "kv_precision",
             "--kv-precision",
             "choice",
             choices=PRECISIONS,
-            help="KV-cache precision (default: as weights).",
+            help="KV-cache precision (default: the matmuls', 16-bit below one byte).",
+        ),
+        Param("pp_size", "--pp", "int", help="Pipeline stages (a divisor of the layers)."),
+        Param(
+            "ep_size",
+            "--ep",
+            "int",
+            help="Expert parallel (MoE): routed experts spread over tp x dp-attention GPUs, tokens all-to-all.",
+        ),
+        Param(
+            "dp_attention",
+            "--dp-attention",
+            "int",
+            help="Attention data-parallel ranks of --tp GPUs each (MoE, DeepSeek-style; with --ep).",
+        ),
+        Param(
+            "expert_imbalance",
+            "--expert-imbalance",
+            "float",
+            help="Busiest expert rank's load over the mean (default 1.18 with --ep, SGLang large-scale EP).",
         ),
         Param("output_len", "--output-len", "int", help="Generated tokens per request (mean ITL, end-to-end latency)."),
         Param(
@@ -141,7 +183,7 @@ SERVE = SolverCommand(
     ),
     strict="raise_errors",
     pareto=(("itl", "min"), ("tokens_per_second", "max")),
-    title=lambda r, i: f"{r.model} on {r.hardware} x{r.tp_size} ({r.precision}, {r.batch_size} x {r.seq_len} tokens)",
+    title=lambda r, i: f"{r.model} on {r.hardware} x{r.gpus} ({_layout(r)}, {r.batch_size} x {r.seq_len} tokens)",
     plot=_plot,
     sweep_plot=_sweep_plot,
 )

@@ -6,6 +6,12 @@ n tensor-parallel degree, P_matmul active matmul parameters, L layers, H*d_h att
 d hidden size, kv elements per token (2*L*h_kv*d_h for GQA, L*(r_kv+d_rope) for MLA), b, b_kv,
 b_act bytes per weight / KV / activation element; ``kv_share`` = share of the KV cache one GPU
 holds (1/min(n, h_kv) for GQA, 1 for MLA whose latent cache is replicated).
+
+Beyond tensor parallelism (:mod:`.parallel`): ``dp`` attention data-parallel ranks each take B/dp of
+the sequences (their attention, dense matmuls and KV cache); routed experts (P_e active matmul
+parameters per token) are spread over ``w`` GPUs and the busiest one carries ``imbalance`` times the
+mean share. Without expert or attention parallelism w = n, dp = 1, imbalance = 1 and every formula
+is the tensor-parallel one. Pipeline stages: :func:`pipeline`.
 """
 
 from __future__ import annotations
@@ -15,52 +21,149 @@ import numpy as np
 from mlsysim_core.physics import maximum, minimum, share, step_power
 
 
-def weights_read(tokens, dense_params, expert_params, expert_share):
-    """Parameters a step streams from memory: dense ones always, routed experts in the expected
-    share touched by ``tokens`` tokens each picking k of E: 1 - (1 - k/E)^tokens
+def weights_read(tokens, dense_params, expert_params, expert_share, n=1.0, w=1.0, imbalance=1.0):
+    """Parameters one GPU streams in a step: its dense share P_dense/n always, and of its P_experts/w
+    routed-expert share the part touched by ``tokens`` tokens each picking k of E, the busiest GPU
+    seeing ``imbalance`` times the mean load: 1 - (1 - k/E)^(imbalance*tokens)
     (see mlsysim_core.physics.moe_expert_fraction). Dense models pass expert_params = 0."""
-    return dense_params + expert_params * (1.0 - (1.0 - expert_share) ** tokens)
+    return dense_params / n + expert_params / w * (1.0 - (1.0 - expert_share) ** (imbalance * tokens))
 
 
 def prefill(
-    batch, seq_len, n, b, b_kv, b_act, read_params, matmul_params, layers, attn_dim, hidden, kv_elements, kv_share
+    batch,
+    seq_len,
+    n,
+    b,
+    b_kv,
+    b_act,
+    read_params,
+    matmul_params,
+    layers,
+    attn_dim,
+    hidden,
+    kv_elements,
+    kv_share,
+    dp=1.0,
+    expert_matmul=0.0,
+    w=1.0,
+    imbalance=1.0,
 ):
-    """Prefill of B prompts of S tokens on each of n GPUs (Kaplan et al. 2020; Pope et al. 2022).
+    """Prefill of B prompts of S tokens (Kaplan et al. 2020; Pope et al. 2022), per GPU.
 
-    FLOPs / GPU  = B * (2*P_matmul*S + 2*L*S^2*H*d_h) / n   (causal mask halves QK^T and AV)
-    bytes / GPU  = P_read*b / n  +  B*S*kv*b_kv*kv_share    (weights stream once, KV written)
-    all-reduce message = B*S*d*b_act  (two per layer, Megatron tensor parallelism)
+    FLOPs / GPU  = B/dp * (2*(P_matmul - P_e)*S + 2*L*S^2*H*d_h) / n + imbalance*B*2*P_e*S / w
+                   (causal mask halves QK^T and AV; P_e = 0 for a dense model, w = n, dp = 1 for TP)
+    bytes / GPU  = P_read*b  +  B/dp*S*kv*b_kv*kv_share   (P_read per GPU: weights_read; KV written)
+    all-reduce message = B/dp*S*d*b_act  (Megatron tensor parallelism)
     Returns (flops, bytes, message).
     """
-    flops = batch * (2.0 * matmul_params * seq_len + 2.0 * layers * seq_len * seq_len * attn_dim) / n
-    moved = read_params * b / n + batch * seq_len * kv_elements * b_kv * kv_share
-    return flops, moved, batch * seq_len * hidden * b_act
+    rank = batch / dp
+    dense = matmul_params - expert_matmul
+    flops = (
+        rank * (2.0 * dense * seq_len + 2.0 * layers * seq_len * seq_len * attn_dim) / n
+        + imbalance * batch * 2.0 * expert_matmul * seq_len / w
+    )
+    moved = read_params * b + rank * seq_len * kv_elements * b_kv * kv_share
+    return flops, moved, rank * seq_len * hidden * b_act
 
 
 def decode(
-    batch, context, n, b, b_kv, b_act, read_params, matmul_params, layers, attn_dim, hidden, kv_elements, kv_share
+    batch,
+    context,
+    n,
+    b,
+    b_kv,
+    b_act,
+    read_params,
+    matmul_params,
+    layers,
+    attn_dim,
+    hidden,
+    kv_elements,
+    kv_share,
+    dp=1.0,
+    expert_matmul=0.0,
+    w=1.0,
+    imbalance=1.0,
 ):
     """One decode step: every one of B sequences emits one token attending to ``context`` tokens.
 
-    FLOPs / GPU = B * (2*P_matmul + 4*L*S*H*d_h) / n
-    bytes / GPU = P_read*b / n + B*(S+1)*kv*b_kv*kv_share    (weights + KV read, new token written)
-    all-reduce message = B*d*b_act
+    FLOPs / GPU = B/dp * (2*(P_matmul - P_e) + 4*L*S*H*d_h) / n + imbalance*B*2*P_e / w
+    bytes / GPU = P_read*b + B/dp*(S+1)*kv*b_kv*kv_share    (weights + KV read, new token written)
+    all-reduce message = B/dp*d*b_act
     Returns (flops, bytes, message).
     """
-    flops = batch * (2.0 * matmul_params + 4.0 * layers * context * attn_dim) / n
-    moved = read_params * b / n + batch * (context + 1.0) * kv_elements * b_kv * kv_share
-    return flops, moved, batch * hidden * b_act
+    rank = batch / dp
+    dense = matmul_params - expert_matmul
+    flops = rank * (2.0 * dense + 4.0 * layers * context * attn_dim) / n + imbalance * batch * 2.0 * expert_matmul / w
+    moved = read_params * b + rank * (context + 1.0) * kv_elements * b_kv * kv_share
+    return flops, moved, rank * hidden * b_act
 
 
-def tp_allreduce(message, n, layers, link_bandwidth, link_latency, eta_network, launch):
-    """Tensor-parallel communication of one forward pass: 2 all-reduces per layer, each a ring
-    2(n-1)/n * M/(beta*eta) + 2(n-1)*alpha (Patarasuk & Yuan 2009) plus a per-call launch cost;
-    0 when n == 1."""
+def all_to_all(tokens, k, hidden, b_act, w, imbalance, layers, up_bw, up_lat, out_bw, out_lat, out_share, eta, launch):
+    """Expert-parallel dispatch and combine of one forward pass (DeepSeek-V3 sec. 3.2.2; DeepEP):
+    each of the w GPUs sends its T/w tokens to their k experts, a share (w-1)/w of them on other GPUs,
+    and receives the results back; the busiest GPU moves ``imbalance`` times the mean bytes
+    M = imbalance * T/w * k * d * b_act. Of each GPU's peers a share ``out_share`` lies beyond its
+    scale-up domain (over the fabric), the rest inside, both links working at once:
+    t = 2L * (max(M*(1-1/w-out_share)/(beta_up*eta), M*out_share/(beta_out*eta)) + alpha + launch),
+    alpha that of the slowest path. 0 when w = 1."""
+    if w <= 1:
+        return 0.0
+    moved = imbalance * tokens / w * k * hidden * b_act
+    local = 1.0 - 1.0 / w - out_share
+    t_up = moved * local / (up_bw * eta)
+    if out_share > 0.0:
+        t_link = maximum(t_up, moved * out_share / (out_bw * eta))
+        alpha = out_lat
+    else:
+        t_link, alpha = t_up, up_lat
+    return 2.0 * layers * (t_link + alpha + launch)
+
+
+def all_to_all_bytes(k, hidden, b_act, w, layers):
+    """Bytes one token sends to other GPUs' experts and receives back over a forward pass, uniform
+    routing over w GPUs: 2L * k * d * b_act * (w-1)/w (dispatch + combine; DeepSeek-V3 sec. 3.2.2)."""
+    return 2.0 * layers * k * hidden * b_act * (w - 1.0) / w
+
+
+def stage_hops(tokens, hidden, b_act, dp, hops_up, up_bw, up_lat, hops_out, out_bw, out_lat, eta):
+    """Point-to-point sends between pipeline stages for one micro-batch of T tokens: each of the p-1
+    boundaries carries the T/dp tokens' activations T/dp*d*b_act, ``hops_up`` of them inside a scale-up
+    domain and ``hops_out`` over the fabric: sum of alpha + bytes/(beta*eta) per hop (GPipe, Huang et al.
+    2019)."""
+    message = tokens / dp * hidden * b_act
+    t = 0.0
+    if hops_up:
+        t = t + hops_up * (up_lat + message / (up_bw * eta))
+    if hops_out:
+        t = t + hops_out * (out_lat + message / (out_bw * eta))
+    return t
+
+
+def pipeline(tokens, p, prefill):
+    """Micro-batches of a step on p pipeline stages and the time factor on one micro-batch's pass.
+
+    The step's T tokens split into m = min(p, T) micro-batches of T/m tokens (decode: sequences;
+    prefill: chunks of prompts, which pass the stages in order). A micro-batch crosses the p stages
+    in turn, each holding L/p layers, so its pass through the whole pipeline lasts t_pass(T/m), the
+    time of all layers on T/m tokens. Decode runs micro-batches round robin, each token needing the
+    previous one: a round (one token for every sequence) lasts t_pass, stages busy m/p of it (the
+    bubble 1 - m/p at low load). A prefill of m micro-batches fills and drains the pipeline:
+    (m + p - 1) stage slots of t_pass/p (GPipe, Huang et al. 2019). Returns (m, factor)."""
+    m = minimum(maximum(tokens, 1.0), p)
+    return m, ((m + p - 1.0) / p if prefill else 1.0)
+
+
+def tp_allreduce(message, n, layers, link_bandwidth, link_latency, eta_network, launch, per_layer=2.0):
+    """Tensor-parallel communication of one forward pass: ``per_layer`` all-reduces per layer (2:
+    after attention and after the MLP, Megatron; 1 when the MoE layer exchanges tokens all-to-all
+    instead), each a ring 2(n-1)/n * M/(beta*eta) + 2(n-1)*alpha (Patarasuk & Yuan 2009) plus a
+    per-call launch cost; 0 when n == 1."""
     ring = 2.0 * (n - 1.0) / n * message / (link_bandwidth * eta_network) + 2.0 * (n - 1.0) * link_latency + launch
     return (
-        np.where(n > 1, 2.0 * layers * ring, 0.0)
+        np.where(n > 1, per_layer * layers * ring, 0.0)
         if isinstance(n, np.ndarray)
-        else (2.0 * layers * ring if n > 1 else 0.0)
+        else (per_layer * layers * ring if n > 1 else 0.0)
     )
 
 
@@ -72,14 +175,37 @@ def phase_time(flops, moved, comm, peak, bandwidth, eta_c, eta_m, overhead):
     return maximum(t_c, t_m) + comm + overhead, t_c, t_m
 
 
+def weights_per_gpu(total_params, b, n, p=1.0, expert_params=0.0, w=1.0):
+    """Weight bytes one GPU holds: ((P - P_experts)/n + P_experts/w) * b / p: its stage's share of the
+    layers, its tensor share of the dense weights, its share of the routed experts."""
+    return ((total_params - expert_params) / n + expert_params / w) * b / p
+
+
 def memory_per_gpu(
-    batch, max_context, n, b, b_kv, b_act, total_params, kv_elements, kv_share, chunk_tokens, hidden, ffn, vocab
+    batch,
+    max_context,
+    n,
+    b,
+    b_kv,
+    b_act,
+    total_params,
+    kv_elements,
+    kv_share,
+    chunk_tokens,
+    hidden,
+    ffn,
+    vocab,
+    p=1.0,
+    dp=1.0,
+    expert_params=0.0,
+    w=1.0,
 ):
-    """Bytes one GPU must hold: weights P*b/n + KV B*S_max*kv*b_kv*kv_share + activation workspace
-    of one prefill chunk, min(B*S, chunk) * (4*d + 2*d_ff) * b_act / n, plus fp32 logits B*V*4/n.
-    Returns (weights, kv, workspace)."""
-    weights = total_params * b / n
-    kv = batch * max_context * kv_elements * b_kv * kv_share
+    """Bytes one GPU must hold: weights ((P - P_experts)/n + P_experts/w)*b/p (its stage's layers,
+    its tensor share of the dense ones, its experts) + KV B/dp*S_max*kv*b_kv*kv_share/p + activation
+    workspace of one prefill chunk, min(B*S, chunk) * (4*d + 2*d_ff) * b_act / n, plus fp32 logits
+    B*V*4/n. Returns (weights, kv, workspace)."""
+    weights = weights_per_gpu(total_params, b, n, p, expert_params, w)
+    kv = batch / dp * max_context * kv_elements * b_kv * kv_share / p
     work = (minimum(batch * max_context, chunk_tokens) * (4.0 * hidden + 2.0 * ffn) * b_act + batch * vocab * 4.0) / n
     return weights, kv, work
 

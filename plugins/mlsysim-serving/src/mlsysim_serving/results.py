@@ -122,6 +122,16 @@ class ServingResult(Result):
     slo_percentile = attrs.field(default=None, metadata={"doc": "percentile the SLOs bind (50, 90 or 99), as given"})
     traffic_method = attrs.field(default=None, metadata={"doc": "analytic or simulate"})
     one_prefill_time = measure("ms", doc="one unloaded prefill of a prompt (prefix-cache hits removed)", optional=True)
+    # --- beyond one tensor-parallel group
+    pipeline_bubble: float = attrs.field(
+        default=0.0, metadata={"doc": "share of a decode round the pipeline stages idle: 1 - min(pp, batch)/pp"}
+    )
+    decode_all_to_all_time = measure(
+        "ms", doc="expert-parallel dispatch + combine of one decode step (part of decode_communication_time)"
+    )
+    all_to_all_bytes_per_token = measure(
+        "kB", doc="bytes one token sends to other GPUs' experts and back over a forward pass (uniform routing)"
+    )
     # --- energy
     decode_power = measure("W", doc="average power per GPU during decode", optional=True)
     energy_per_token = measure("J", doc="decode energy per output token, all GPUs of the group", optional=True)
@@ -130,9 +140,17 @@ class ServingResult(Result):
     bandwidth = measure("TB/s", doc="memory bandwidth per GPU")
     compute_efficiency: float = attrs.field()
     memory_efficiency: float = attrs.field()
-    precision: str = attrs.field()
+    precision: str = attrs.field(metadata={"doc": "weights precision (bytes of memory and of decode's weight stream)"})
+    activation_precision: str = attrs.field(metadata={"doc": "precision the matmuls run in (peak_flops)"})
     kv_precision: str = attrs.field()
     tp_size: int = attrs.field()
+    pp_size: int = attrs.field(default=1, metadata={"doc": "pipeline stages"})
+    ep_size: int = attrs.field(default=1, metadata={"doc": "GPUs the routed experts are spread over (1: tensor-split)"})
+    dp_attention: int = attrs.field(default=1, metadata={"doc": "attention data-parallel ranks per stage"})
+    gpus: int = attrs.field(default=1, metadata={"doc": "GPUs of the replica = tp_size * dp_attention * pp_size"})
+    expert_imbalance: float = attrs.field(
+        default=1.0, metadata={"doc": "busiest expert rank's load over the mean (1 without expert parallelism)"}
+    )
     batch_size: int = attrs.field()
     seq_len: int = attrs.field()
     output_len: object = attrs.field()
@@ -163,6 +181,7 @@ class ServingResult(Result):
     _decode_compute_time: float
     _decode_memory_time: float
     _decode_communication_time: float
+    _decode_all_to_all_time: float
     _itl_mean: float | None
     _arrival_rate: float | None
     _saturation_rate: float | None
@@ -179,7 +198,20 @@ class ServingResult(Result):
     def constraint_trace(self) -> list[str]:
         """Why: the memory wall of one GPU and the bound of each phase (built on access)."""
         req, avail = self._total_memory_required, self._memory_available
-        return self._memory_lines(req, avail) + self._traffic_lines()
+        return self._memory_lines(req, avail) + self._layout_lines() + self._traffic_lines()
+
+    def _layout_lines(self) -> list[str]:
+        if self.pp_size == 1 and self.ep_size == 1 and self.dp_attention == 1:
+            return []
+        line = f"Layout: {self.gpus} GPUs = tp {self.tp_size} x dp-attention {self.dp_attention} x pp {self.pp_size}"
+        if self.ep_size > 1:
+            line += (
+                f"; experts over {self.ep_size} GPUs, all-to-all {self._decode_all_to_all_time * 1e3:.4g} ms of each "
+                f"decode step (busiest rank {self.expert_imbalance:.3g}x the mean)"
+            )
+        if self.pp_size > 1:
+            line += f"; pipeline bubble {self.pipeline_bubble:.0%} of a decode round"
+        return [line + "."]
 
     def _traffic_lines(self) -> list[str]:
         if self.utilization is None:
@@ -211,7 +243,7 @@ class ServingResult(Result):
             f"Memory Wall: {'Passed' if self.feasible else 'FAILED'}. Required {_gb(req)} per GPU "
             f"(weights {_gb(self._weights_per_gpu)} + KV {_gb(self._kv_cache_per_gpu)} + workspace "
             f"{_gb(self._workspace_per_gpu)}) {'<=' if self.feasible else '>'} usable {_gb(avail)} on "
-            f"{self.hardware} x{self.tp_size}.",
+            f"{self.hardware} x{self.gpus}.",
             f"Prefill: {self.prefill_bottleneck}-bound (compute {self._prefill_compute_time * 1e3:.4g} ms, memory "
             f"{self._prefill_memory_time * 1e3:.4g} ms, comm {self._prefill_communication_time * 1e3:.4g} ms).",
             f"Decode: {self.decode_bottleneck}-bound (compute {self._decode_compute_time * 1e3:.4g} ms, memory "

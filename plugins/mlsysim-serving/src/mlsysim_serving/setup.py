@@ -1,6 +1,7 @@
 """The checked configuration of one ServingModel layout (everything but the lengths and the
-traffic): model shape, precisions, efficiencies, tensor parallelism and its link, as SI floats in
-one frozen :class:`Setup` that ``solve()``, sweeps and the traffic model all read.
+traffic): model shape, precisions (:mod:`.precisions`), efficiencies, tensor parallelism and its link,
+the wider parallel layout (:mod:`.parallel`), as SI floats in one frozen :class:`Setup` that
+``solve()``, sweeps and the traffic model all read.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import attrs
 from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload
+from mlsysim_core.types import HardwareNode, TransformerWorkload
+
+from . import parallel
+from .precisions import resolve
 
 #: Largest tensor-parallel group when the part has a scale-up link (NVLink/Infinity Fabric/ICI)
 #: that states no ``domain`` and no ``gpus_per_node`` is given: one 8-GPU node (DGX/HGX, MI300X OAM
@@ -20,7 +24,6 @@ from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkloa
 DEFAULT_GPUS_PER_NODE = 8
 
 MAX_COUNT = V.MAX_COUNT
-_PREC_LIST = "one of " + ", ".join(PRECISION_BYTES)
 
 
 class ModelShape:
@@ -116,15 +119,17 @@ class Setup:
 
     shape: ModelShape  #: per-model numbers (layers, parameters, KV elements per token, ...)
     hardware: HardwareNode  #: one accelerator of the tensor-parallel group
-    precision: str  #: weights precision, also the FLOP rate used
-    peak: float  #: dense peak FLOP/s of one GPU at ``precision``
+    precision: str  #: weights precision
+    activation_precision: str  #: the precision the matmuls run in (its dense peak is ``peak``)
+    peak: float  #: dense peak FLOP/s of one GPU at ``activation_precision``
     b: float  #: bytes per weight
     kv_precision: str  #: KV-cache precision
     b_kv: float  #: bytes per KV element
-    b_act: float  #: bytes per activation element (16-bit under 8/4-bit weight formats)
+    b_act: float  #: bytes per activation element in memory and on links (16-bit at least)
     eta_c: float  #: achieved fraction of peak FLOP/s
     eta_m: float  #: achieved fraction of peak memory bandwidth
     tp_size: int  #: tensor-parallel degree n
+    layout: parallel.Layout  #: pipeline stages, expert and attention data parallelism, their links
     kv_share: float  #: share of the KV cache one GPU holds (1/min(n, kv_heads); 1 for MLA)
     link: Any  #: the link the TP all-reduces use (scale-up, else the host link; None without TP)
     link_bandwidth: float  #: its bandwidth (1.0 as a neutral divisor when tp_size == 1)
@@ -145,28 +150,25 @@ def prepare(
     gpus_per_node: Any,
     raise_errors: Any,
     memory_fraction: Any,
+    weight_precision: Any = None,
+    activation_precision: Any = None,
+    pp_size: Any = 1,
+    ep_size: Any = 1,
+    dp_attention: Any = 1,
+    expert_imbalance: Any = None,
+    fabric: Any = None,
 ) -> Setup:
     """Check every argument of ``ServingModel.solve`` but the lengths and the traffic (each error
     names argument, value and valid range) and return the :class:`Setup`."""
     shape = model_shape(model)
     if not isinstance(hardware, HardwareNode):
         V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
-    precision, note = hardware.precision_or_default(precision)
-    notes = [note] if note else []
-    b = PRECISION_BYTES[precision]
-    peak = hardware.compute.si.peaks[precision]
+    prec = resolve(hardware, precision, weight_precision, activation_precision, kv_precision)
+    notes = list(prec.notes)
     frac = E.USABLE_MEMORY_FRACTION if memory_fraction is None else V.fraction("memory_fraction", memory_fraction)
     notes.append(E.usable_memory_note(hardware, frac))
     notes += model.omissions()
-    if kv_precision is None:
-        kv_precision = precision if b >= 1.0 else "fp16"
-        b_kv = PRECISION_BYTES[kv_precision]
-    else:
-        known = PRECISION_BYTES.get(kv_precision) if kv_precision.__class__ is str else None
-        if known is None:
-            raise InvalidInputError("kv_precision", kv_precision, _PREC_LIST)
-        b_kv = known
-    eta_c = E.compute_efficiency(b) if efficiency is None else V.fraction("efficiency", efficiency)
+    eta_c = E.compute_efficiency(prec.b_matmul) if efficiency is None else V.fraction("efficiency", efficiency)
     eta_m = E.MEMORY_STREAM if memory_efficiency is None else V.fraction("memory_efficiency", memory_efficiency)
     if raise_errors is not True and raise_errors is not False:
         V.instance("raise_errors", raise_errors, bool, "True or False")
@@ -198,18 +200,32 @@ def prepare(
         if note:
             notes.append(note)
         link_bw = link.si.bandwidth
+    if pp_size == 1 and ep_size == 1 and dp_attention == 1 and fabric is None and expert_imbalance is None:
+        layout = parallel.tensor_only(tp_size)
+    else:
+        up_lat = link_lat
+        if link is not None and tp_size == 1:
+            up_lat, note = E.link_latency(link, f"{hardware.name} {link.name}")
+            if note:
+                notes.append(note)
+        layout = parallel.check(
+            shape, hardware, tp_size, gpus, link, up_lat, pp_size, ep_size, dp_attention, expert_imbalance, fabric
+        )
+        notes += layout.notes
     return Setup(
         shape=shape,
         hardware=hardware,
-        precision=precision,
-        peak=peak,
-        b=b,
-        kv_precision=kv_precision,
-        b_kv=b_kv,
-        b_act=b if b >= 2.0 else 2.0,
+        precision=prec.weights,
+        activation_precision=prec.activations,
+        peak=prec.peak,
+        b=prec.b,
+        kv_precision=prec.kv,
+        b_kv=prec.b_kv,
+        b_act=prec.b_act,
         eta_c=eta_c,
         eta_m=eta_m,
         tp_size=tp_size,
+        layout=layout,
         kv_share=kv_share,
         link=link,
         link_bandwidth=link_bw,

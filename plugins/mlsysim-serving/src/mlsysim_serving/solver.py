@@ -14,6 +14,7 @@ import numpy as np
 from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.physics import maximum, minimum
 from mlsysim_core.solver import Solver
 from mlsysim_core.sweep import PointErrors, checked, not_integers, notes_column, where
 from mlsysim_core.types import HardwareNode, TransformerWorkload
@@ -78,6 +79,13 @@ class ServingModel(Solver):
         method: str | None = None,
         seed: int = 0,
         num_requests: int = 10_000,
+        weight_precision: str | None = None,
+        activation_precision: str | None = None,
+        pp_size: int = 1,
+        ep_size: int = 1,
+        dp_attention: int = 1,
+        expert_imbalance: float | None = None,
+        fabric: Any = None,
     ) -> ServingResult:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
@@ -117,6 +125,16 @@ class ServingModel(Solver):
                 ``max_arrival_rate`` the largest rate whose p``slo_percentile`` (50, 90, 99) meets both.
             method: "analytic" (default, steady state) or "simulate" (discrete-event, ``num_requests``
                 requests, ``seed``).
+            weight_precision, activation_precision: weights and matmul precision when they differ
+                (w4a16: ``weight_precision="int4"``; w8a8: both "int8" or "fp8"); each not given follows
+                ``precision`` (:mod:`.precisions`).
+            pp_size: pipeline stages (a divisor of the layers); micro-batches = min(pp_size, tokens).
+            ep_size: expert parallelism for MoE: 1 (experts split tp_size ways) or tp_size * dp_attention.
+            dp_attention: attention data-parallel ranks of tp_size GPUs each (MoE; needs ep_size).
+            expert_imbalance: busiest expert rank's load / mean, in [1, ep_size] (default
+                :data:`.parallel.EXPERT_IMBALANCE` with expert parallelism).
+            fabric: the network joining scale-up domains (a ``NetworkFabric``, e.g.
+                ``mlsysim.Systems.Fabrics.InfiniBand_NDR``) when the replica's GPUs span more than one.
         """
         setup = prepare(
             model,
@@ -129,6 +147,7 @@ class ServingModel(Solver):
             gpus_per_node,
             raise_errors,
             memory_fraction,
+            **{k: v for k, v in locals().items() if k in _PARALLEL_ARGS},
         )
         seq_len, batch_size, output_len = _check_lengths(setup.shape, seq_len, batch_size, output_len)
         beams = _check_beams(beam_width)
@@ -189,6 +208,7 @@ class ServingModel(Solver):
             a["gpus_per_node"],
             a["raise_errors"],
             a["memory_fraction"],
+            **{k: a[k] for k in _PARALLEL_ARGS},
         )
         shape = setup.shape
         lengths = {}
@@ -247,6 +267,7 @@ class ServingModel(Solver):
             a["gpus_per_node"],
             a["raise_errors"],
             a["memory_fraction"],
+            **{k: a[k] for k in _PARALLEL_ARGS},
         )
         seq, batch, out = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
         from .under_load import check_rate, loaded_fields
@@ -278,8 +299,14 @@ def _layout_fields(setup: Setup) -> dict[str, Any]:
     """The result fields that name the layout."""
     return {
         "precision": setup.precision,
+        "activation_precision": setup.activation_precision,
         "kv_precision": setup.kv_precision,
         "tp_size": setup.tp_size,
+        "pp_size": setup.layout.p,
+        "ep_size": setup.layout.w if setup.layout.a2a else 1,
+        "dp_attention": setup.layout.d,
+        "gpus": setup.layout.gpus,
+        "expert_imbalance": setup.layout.imbalance,
         "hardware": setup.hardware.name,
         "model": setup.shape.name,
     }
@@ -291,6 +318,17 @@ _SOLVE_DEFAULTS = {
     if p.default is not inspect.Parameter.empty
 }
 
+
+#: solve() arguments of the precisions and the layout beyond tensor parallelism (passed to prepare())
+_PARALLEL_ARGS = (
+    "weight_precision",
+    "activation_precision",
+    "pp_size",
+    "ep_size",
+    "dp_attention",
+    "expert_imbalance",
+    "fabric",
+)
 
 _TRAFFIC_ARGS = (
     "arrival_rate",
@@ -332,79 +370,111 @@ def _check_beams(beam_width: Any) -> int:
     return V.integer("beam_width", beam_width, 1, _MAX)
 
 
+def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
+    """One phase through the replica: the prefill of ``batch`` prompts of ``context`` tokens, or one
+    decode step of ``batch`` sequences at ``context``. Its micro-batches (:func:`.kernels.pipeline`)
+    each pass every layer: roofline of the per-GPU FLOPs and bytes (:func:`.kernels.prefill` /
+    :func:`.kernels.decode`) + tensor-parallel all-reduces + expert all-to-alls, scaled by the
+    pipeline's fill/drain factor, + the step overhead + the stage hops.
+    Returns (t, t_compute, t_memory, t_comm, t_all_to_all, flops, bytes) per micro-batch pass."""
+    shape, lay = setup.shape, setup.layout
+    n, w, dp, lam, layers = float(lay.n), float(lay.w), float(lay.d), lay.imbalance, shape.layers
+    tokens = batch * context if prefill else batch
+    m, factor = K.pipeline(tokens, float(lay.p), prefill) if lay.p > 1 else (1.0, 1.0)
+    micro, t_mb = batch / m, tokens / m
+    read = K.weights_read(t_mb, shape.dense_read, shape.experts_params, shape.expert_share, n, w, lam)
+    kernel = K.prefill if prefill else K.decode
+    flops, moved, msg = kernel(
+        micro,
+        context,
+        n,
+        setup.b,
+        setup.b_kv,
+        setup.b_act,
+        read,
+        shape.matmul,
+        layers,
+        shape.attn_dim,
+        shape.hidden,
+        shape.kv,
+        setup.kv_share,
+        dp,
+        shape.experts_params * shape.expert_share,
+        w,
+        lam,
+    )
+    comm = K.tp_allreduce(
+        msg,
+        n,
+        layers,
+        setup.link_bandwidth,
+        setup.link_latency,
+        E.NETWORK,
+        E.COLLECTIVE_LAUNCH_S,
+        1.0 if lay.a2a else 2.0,
+    )
+    a2a = hops = 0.0
+    if lay.a2a:
+        a2a = K.all_to_all(
+            t_mb,
+            lay.k,
+            shape.hidden,
+            setup.b_act,
+            w,
+            lam,
+            layers,
+            lay.up_bw,
+            lay.up_lat,
+            lay.out_bw,
+            lay.out_lat,
+            lay.a2a_out_share,
+            E.NETWORK,
+            E.COLLECTIVE_LAUNCH_S,
+        )
+    if lay.p > 1:
+        hops = K.stage_hops(
+            t_mb,
+            shape.hidden,
+            setup.b_act,
+            dp,
+            lay.hops_up,
+            lay.up_bw,
+            lay.up_lat,
+            lay.hops_out,
+            lay.out_bw,
+            lay.out_lat,
+            E.NETWORK,
+        )
+    t_c = flops / (setup.peak * setup.eta_c)
+    t_m = moved / (setup.hardware.si.bandwidth * setup.eta_m)
+    t = factor * (maximum(t_c, t_m) + comm + a2a) + setup.overhead + hops
+    return t, t_c, t_m, comm + a2a + hops, a2a, flops, moved
+
+
 def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int = 1) -> dict:
     """Every computed field of the ServingResult from checked inputs. ``batch_size``, ``S`` (=
     seq_len) and ``output_len`` are numbers (``solve()``) or float arrays (a sweep): one code path,
     the kernels of :mod:`.kernels`. Beam search (``beams`` > 1): the ``batch_size`` prompts are
     prefilled once; decode runs ``batch_size * beams`` sequences (compute, KV reads and KV cache per
     beam) and emits one output token per request per step."""
-    shape, hw = setup.shape, setup.hardware.si
-    n, layers = float(setup.tp_size), shape.layers
-    peak, b, b_kv, b_act, kv_share = setup.peak, setup.b, setup.b_kv, setup.b_act, setup.kv_share
-    eta_c, eta_m, overhead = setup.eta_c, setup.eta_m, setup.overhead
-    link_bw, link_lat = setup.link_bandwidth, setup.link_latency
-    bw = hw.bandwidth
+    shape, hw, lay = setup.shape, setup.hardware.si, setup.layout
+    b, b_kv = setup.b, setup.b_kv
 
-    # ---- prefill
-    read_pre = K.weights_read(batch_size * S, shape.dense_read, shape.experts_params, shape.expert_share)
-    f_p, m_p, msg_p = K.prefill(
-        batch_size,
-        S,
-        n,
-        b,
-        b_kv,
-        b_act,
-        read_pre,
-        shape.matmul,
-        layers,
-        shape.attn_dim,
-        shape.hidden,
-        shape.kv,
-        kv_share,
-    )
-    comm_p = K.tp_allreduce(msg_p, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
-    ttft, tc_p, tm_p = K.phase_time(f_p, m_p, comm_p, peak, bw, eta_c, eta_m, overhead)
-
+    ttft, tc_p, tm_p, comm_p, _, f_p, _ = _phase(setup, batch_size, S, True)
     # ---- decode at context seq_len: every beam of every request is one sequence
     seqs = batch_size * beams
-    read_dec = K.weights_read(seqs, shape.dense_read, shape.experts_params, shape.expert_share)
-    f_d, m_d, msg_d = K.decode(
-        seqs, S, n, b, b_kv, b_act, read_dec, shape.matmul, layers, shape.attn_dim, shape.hidden, shape.kv, kv_share
-    )
-    comm_d = K.tp_allreduce(msg_d, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
-    itl, tc_d, tm_d = K.phase_time(f_d, m_d, comm_d, peak, bw, eta_c, eta_m, overhead)
+    itl, tc_d, tm_d, comm_d, a2a_d, f_d, m_d = _phase(setup, seqs, S, False)
 
     itl_mean = e2e = rps = t_one = itl_cont = rps_cont = in_tps = out_tps = prefill_share = None
     if output_len is not None:
-        mid = S + (output_len - 1) / 2.0
-        f_m, m_m, _ = K.decode(
-            seqs,
-            mid,
-            n,
-            b,
-            b_kv,
-            b_act,
-            read_dec,
-            shape.matmul,
-            layers,
-            shape.attn_dim,
-            shape.hidden,
-            shape.kv,
-            kv_share,
-        )
-        itl_mean = K.phase_time(f_m, m_m, comm_d, peak, bw, eta_c, eta_m, overhead)[0]
+        itl_mean = _phase(setup, seqs, S + (output_len - 1) / 2.0, False)[0]
         e2e = ttft + K.decode_span(output_len, itl_mean)
         rps = batch_size / e2e
         # continuous batching: one prompt's prefill slots in between decode steps, B per output_len steps
         if batch_size.__class__ is int and batch_size == 1:
             t_one = ttft
         else:
-            read_1 = K.weights_read(S, shape.dense_read, shape.experts_params, shape.expert_share)
-            f_1, m_1, msg_1 = K.prefill(
-                1, S, n, b, b_kv, b_act, read_1, shape.matmul, layers, shape.attn_dim, shape.hidden, shape.kv, kv_share
-            )
-            comm_1 = K.tp_allreduce(msg_1, n, layers, link_bw, link_lat, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
-            t_one = K.phase_time(f_1, m_1, comm_1, peak, bw, eta_c, eta_m, overhead)[0]
+            t_one = _phase(setup, 1.0, S, True)[0]
             if isinstance(batch_size, np.ndarray):
                 t_one = np.where(batch_size == 1, ttft, t_one)
         itl_cont = K.interleaved_itl(itl_mean, t_one, batch_size, output_len)
@@ -417,28 +487,39 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
     w_gpu, kv_gpu, work = K.memory_per_gpu(
         seqs,
         max_ctx,
-        n,
+        float(lay.n),
         b,
         b_kv,
-        b_act,
+        setup.b_act,
         shape.params,
         shape.kv,
-        kv_share,
+        setup.kv_share,
         PREFILL_CHUNK_TOKENS,
         shape.hidden,
         shape.ffn,
         shape.vocab,
+        float(lay.p),
+        float(lay.d),
+        shape.experts_params,
+        float(lay.w),
     )
     required = w_gpu + kv_gpu + work
     capacity = hw.capacity
     usable = capacity * setup.memory_fraction
 
     # ---- energy of decode
+    busy = 1.0 if lay.p == 1 else minimum(maximum(seqs, 1.0), float(lay.p)) / lay.p  # stages' busy share
     if hw.tdp is not None:
         power, e_step = K.power_energy(
-            hw.tdp, tc_d, tm_d, itl, E.POWER_IDLE_FRACTION, E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION
+            hw.tdp,
+            tc_d * busy,
+            tm_d * busy,
+            itl,
+            E.POWER_IDLE_FRACTION,
+            E.POWER_COMPUTE_FRACTION,
+            E.POWER_MEMORY_FRACTION,
         )
-        e_tok = e_step * n / batch_size
+        e_tok = e_step * lay.gpus / batch_size
     else:
         power = e_tok = None
 
@@ -466,7 +547,7 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
         "decode_bottleneck": where(tc_d >= tm_d, "Compute", "Memory"),
         "decode_flops": f_d,
         "decode_bytes": m_d,
-        "overhead": overhead,
+        "overhead": setup.overhead,
         "itl_mean": itl_mean,
         "e2e_latency": e2e,
         "requests_per_second": rps,
@@ -478,8 +559,13 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
         "prefill_time_share": prefill_share,
         "decode_power": power,
         "energy_per_token": e_tok,
-        "peak_flops": peak,
-        "bandwidth": bw,
-        "compute_efficiency": eta_c,
-        "memory_efficiency": eta_m,
+        "peak_flops": setup.peak,
+        "bandwidth": hw.bandwidth,
+        "compute_efficiency": setup.eta_c,
+        "memory_efficiency": setup.eta_m,
+        "pipeline_bubble": 1.0 - busy,
+        "decode_all_to_all_time": a2a_d,
+        "all_to_all_bytes_per_token": (
+            K.all_to_all_bytes(lay.k, shape.hidden, setup.b_act, lay.w, shape.layers) if lay.a2a else 0.0
+        ),
     }

@@ -20,6 +20,8 @@ import math
 
 import numpy as np
 
+from . import kernels as K
+
 #: Standard normal quantiles of the percentiles reported (p50, p90, p99).
 Z = {50: 0.0, 90: 1.2815515655446004, 99: 2.3263478740408408}
 
@@ -33,6 +35,12 @@ class StepCost:
     ``tokens`` = decode + prefill tokens of the step, ``attn`` = sum of decode contexts + sum of
     prefill token positions (causal), ``kv_tokens`` = KV read by decode (context + 1 each) + KV written
     by prefill. A lone prompt of S tokens gives exactly :func:`.kernels.prefill`'s time.
+
+    Beyond tensor parallelism (``layout``, :mod:`.parallel`): attention ranks take 1/dp of the tokens,
+    routed experts spread over w GPUs with the busiest at ``imbalance`` x the mean, all-to-all
+    dispatch/combine per token (:func:`.kernels.all_to_all`, affine in the tokens); with pp stages a step
+    is m = min(pp, tokens) micro-batches each passing every layer, plus the stage hops
+    (:func:`.kernels.pipeline`, :func:`.kernels.stage_hops`).
     """
 
     __slots__ = (
@@ -41,10 +49,14 @@ class StepCost:
         "dense_bytes",
         "expert_bytes",
         "expert_share",
+        "imbalance",
         "kv_bytes",
         "comm0",
         "comm_token",
         "overhead",
+        "pp",
+        "hop0",
+        "hop_token",
     )
 
     def __init__(
@@ -71,36 +83,94 @@ class StepCost:
         link_lat,
         eta_net,
         launch,
+        layout=None,
     ):
         f = peak * eta_c
         w = bandwidth * eta_m
-        self.flop_token = 2.0 * matmul / n / f
-        self.flop_attn = 4.0 * layers * attn_dim / n / f
+        dp, wide, lam = (layout.d, layout.w, layout.imbalance) if layout is not None else (1, n, 1.0)
+        expert_matmul = expert_params * expert_share
+        self.flop_token = (2.0 * (matmul - expert_matmul) / (n * dp) + 2.0 * lam * expert_matmul / wide) / f
+        self.flop_attn = 4.0 * layers * attn_dim / (n * dp) / f
         self.dense_bytes = dense_read * b / n / w
-        self.expert_bytes = expert_params * b / n / w
+        self.expert_bytes = expert_params * b / wide / w
         self.expert_share = expert_share
-        self.kv_bytes = kv_elements * b_kv * kv_share / w
+        self.imbalance = lam
+        self.kv_bytes = kv_elements * b_kv * kv_share / dp / w
+        calls = 1.0 if layout is not None and layout.a2a else 2.0
         if n > 1:
-            self.comm0 = 2.0 * layers * (2.0 * (n - 1.0) * link_lat + launch)
-            self.comm_token = 2.0 * layers * 2.0 * (n - 1.0) / n * hidden * b_act / (link_bw * eta_net)
+            self.comm0 = calls * layers * (2.0 * (n - 1.0) * link_lat + launch)
+            self.comm_token = calls * layers * 2.0 * (n - 1.0) / n * hidden * b_act / dp / (link_bw * eta_net)
         else:
             self.comm0 = self.comm_token = 0.0
         self.overhead = overhead
+        self.pp, self.hop0, self.hop_token = 1.0, 0.0, 0.0
+        if layout is None:
+            return
+        if layout.a2a:
+            a2a = [
+                K.all_to_all(
+                    t,
+                    layout.k,
+                    hidden,
+                    b_act,
+                    float(wide),
+                    lam,
+                    layers,
+                    layout.up_bw,
+                    layout.up_lat,
+                    layout.out_bw,
+                    layout.out_lat,
+                    layout.a2a_out_share,
+                    eta_net,
+                    launch,
+                )
+                for t in (0.0, 1.0)
+            ]
+            self.comm0 += a2a[0]
+            self.comm_token += a2a[1] - a2a[0]
+        if layout.p > 1:
+            hops = [
+                K.stage_hops(
+                    t,
+                    hidden,
+                    b_act,
+                    float(dp),
+                    layout.hops_up,
+                    layout.up_bw,
+                    layout.up_lat,
+                    layout.hops_out,
+                    layout.out_bw,
+                    layout.out_lat,
+                    eta_net,
+                )
+                for t in (0.0, 1.0)
+            ]
+            self.pp, self.hop0, self.hop_token = float(layout.p), hops[0], hops[1] - hops[0]
 
     def weights(self, tokens):
         """Seconds to stream the weights a step of ``tokens`` tokens reads (MoE: experts touched)."""
         if self.expert_bytes == 0.0:
             return self.dense_bytes
-        return self.dense_bytes + self.expert_bytes * (1.0 - (1.0 - self.expert_share) ** tokens)
+        return self.dense_bytes + self.expert_bytes * (1.0 - (1.0 - self.expert_share) ** (self.imbalance * tokens))
 
-    def time(self, tokens, attn, kv_tokens):
-        """Seconds of one step (scalars or arrays)."""
+    def time(self, tokens, attn, kv_tokens, prefill=False):
+        """Seconds of one step (scalars or arrays); ``prefill``: a lone prefill filling and draining
+        the pipeline (decode rounds and mixed steps run micro-batches round robin)."""
+        if self.pp > 1.0:
+            m, factor = K.pipeline(tokens, self.pp, prefill)
+            tokens, attn, kv_tokens = tokens / m, attn / m, kv_tokens / m
+            t_c = self.flop_token * tokens + self.flop_attn * attn
+            t_m = self.weights(tokens) + self.kv_bytes * kv_tokens
+            base = np.maximum(t_c, t_m) + self.comm0 + self.comm_token * tokens
+            return factor * base + self.overhead + self.hop0 + self.hop_token * tokens
         t_c = self.flop_token * tokens + self.flop_attn * attn
         t_m = self.weights(tokens) + self.kv_bytes * kv_tokens
         return np.maximum(t_c, t_m) + self.comm0 + self.comm_token * tokens + self.overhead
 
     def time1(self, tokens, attn, kv_tokens):
         """:meth:`time` for Python floats (the simulator's inner loop)."""
+        if self.pp > 1.0:
+            return float(self.time(tokens, attn, kv_tokens))
         t_c = self.flop_token * tokens + self.flop_attn * attn
         w = self.dense_bytes if self.expert_bytes == 0.0 else self.weights(tokens)
         t_m = w + self.kv_bytes * kv_tokens
@@ -109,7 +179,7 @@ class StepCost:
     def prefill(self, tokens, start=0.0):
         """One step prefilling ``tokens`` prompt tokens after ``start`` cached ones, nothing else (causal
         attention work tokens*start + tokens^2/2, as :func:`.kernels.prefill`)."""
-        return self.time(tokens, tokens * start + tokens * tokens / 2.0, tokens)
+        return self.time(tokens, tokens * start + tokens * tokens / 2.0, tokens, True)
 
 
 def length_quantile(mean, cv, dist, z):

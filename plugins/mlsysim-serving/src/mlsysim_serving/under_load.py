@@ -19,6 +19,7 @@ from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.units import Quantity, ureg
 
+from . import kernels as K
 from . import simulate as SIM
 from . import traffic as TR
 from .setup import Setup
@@ -122,16 +123,20 @@ def step_cost(setup: Setup) -> TR.StepCost:
         setup.link_latency,
         E.NETWORK,
         E.COLLECTIVE_LAUNCH_S,
+        setup.layout,
     )
 
 
 def kv_capacity_tokens(setup: Setup, M: float, max_seqs: float) -> float:
-    """KV tokens the group can hold: (usable - weights/n - workspace of an M-token step and
-    max_num_seqs fp32 logit rows) / (kv * b_kv * kv_share) per GPU."""
-    shape, n = setup.shape, float(setup.tp_size)
+    """KV tokens the replica can hold: (usable - weights per GPU - workspace of an M-token step and
+    max_num_seqs fp32 logit rows) / (kv * b_kv * kv_share / (pp * dp_attention)) per GPU (each GPU
+    holds its stage's layers of its attention rank's sequences)."""
+    shape, lay = setup.shape, setup.layout
+    n = float(lay.n)
     usable = setup.hardware.si.capacity * setup.memory_fraction
     work = (M * (4.0 * shape.hidden + 2.0 * shape.ffn) * setup.b_act + max_seqs * shape.vocab * 4.0) / n
-    return (usable - shape.params * setup.b / n - work) / (shape.kv * setup.b_kv * setup.kv_share)
+    weights = K.weights_per_gpu(shape.params, setup.b, n, float(lay.p), shape.experts_params, float(lay.w))
+    return (usable - weights - work) / (shape.kv * setup.b_kv * setup.kv_share / (lay.p * lay.d))
 
 
 def loaded_fields(setup: Setup, seq_len: int, output_len: Any, args: dict) -> dict:
@@ -139,11 +144,11 @@ def loaded_fields(setup: Setup, seq_len: int, output_len: Any, args: dict) -> di
     c = check(args, seq_len, output_len, setup.shape.max_seq)
     cost = step_cost(setup)
     kv = kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"])
-    return serve(setup.shape, setup.hardware, setup.tp_size, cost, kv, seq_len, output_len, c)
+    return serve(setup.shape, setup.hardware, setup.layout.gpus, cost, kv, seq_len, output_len, c)
 
 
 def serve(
-    shape, hardware, tp_size: int, cost: TR.StepCost, kv_tokens: float, seq_len: int, output_len: int, c: dict
+    shape, hardware, gpus: int, cost: TR.StepCost, kv_tokens: float, seq_len: int, output_len: int, c: dict
 ) -> dict:
     """Result fields of serving the traffic ``c`` (checked) at prompt ``seq_len`` and ``output_len``."""
     M, max_seqs, cv, dist = c["max_num_batched_tokens"], c["max_num_seqs"], c["length_cv"], c["length_dist"]
@@ -215,7 +220,7 @@ def serve(
     served = np.minimum(np.asarray(lam, dtype=float), lam_max)
     f["requests_per_second"] = served
     f["output_tokens_per_second"] = served * O
-    f["tokens_per_second_per_gpu"] = served * O / tp_size
+    f["tokens_per_second_per_gpu"] = served * O / gpus
     f["concurrency_mean"] = _masked(served * out["e2e_mean"], over)
     T = out["T"] if "T" in out else TR.steady(cost, load, lam_ok, float(M))[0]
     f["kv_cache_utilization"] = _masked(

@@ -3,7 +3,8 @@
 ``run()`` maps every record of ``data/measurements.json`` (a copy of the shared calibration set) to
 solver calls through the reviewed mapping in :mod:`mlsysim_validation.points`, and returns a
 :class:`Report` of predicted vs measured, the error per point and the median/max error per group
-(A inference, B serving, C training, D economics, E energy/carbon/water, F reliability).
+(A inference, B serving, C training, D economics, E energy/carbon/water, F reliability, L and M
+serving under load: TTFT and ITL).
 
     >>> from mlsysim_validation import run
     >>> print(run(groups=["B"]).table())          # doctest: +SKIP

@@ -6,7 +6,7 @@ import click
 
 from mlsysim_core.cli import CliError, emit
 
-_GROUPS = ("A", "B", "C", "D", "E", "F")
+from .harness import GROUPS
 
 
 @click.command("validate")
@@ -14,9 +14,8 @@ _GROUPS = ("A", "B", "C", "D", "E", "F")
     "--group",
     "groups",
     multiple=True,
-    type=click.Choice(_GROUPS, case_sensitive=False),
-    help="Only this group (repeatable): A inference, B serving, C training, D economics, "
-    "E energy/carbon/water, F reliability.",
+    type=click.Choice(tuple(GROUPS), case_sensitive=False),
+    help="Only this group (repeatable): " + ", ".join(f"{g} {t}" for g, t in GROUPS.items()) + ".",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output: summary and every point.")
 @click.option(

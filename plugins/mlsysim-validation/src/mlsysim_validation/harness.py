@@ -37,6 +37,8 @@ GROUPS = {
     "D": "economics",
     "E": "energy, carbon, water",
     "F": "reliability",
+    "L": "LLM serving under load: TTFT",
+    "M": "LLM serving under load: ITL",
 }
 
 

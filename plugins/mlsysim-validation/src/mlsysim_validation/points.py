@@ -99,28 +99,28 @@ def llm_max_throughput(model: Any, hw: Any, isl: int, osl: int, precision: str, 
     return _q(solve(_max_batch(solve, limit=8192 // beams)).requests_per_second, "1/s") * osl
 
 
-@maps(
-    "A-mlperf40-h100x1-resnet50-offline",
-    "SingleNodeModel(ResNet50, H100, batch 1024, int8).throughput",
-    "int8 (NVIDIA's MLPerf ResNet-50 engine is INT8); Offline = large batch, 1024 chosen (throughput flat beyond)",
-)
-def _a_resnet_h100() -> float:
-    return _q(
-        _m().SingleNodeModel().solve(_m().Models.ResNet50, _hw().H100, batch_size=1024, precision="int8").throughput,
-        "1/s",
-    )
+def _resnet(hw: str) -> Callable[[], float]:
+    def fn() -> float:
+        r = _m().SingleNodeModel().solve(_m().Models.ResNet50, getattr(_hw(), hw), batch_size=1024, precision="int8")
+        return _q(r.throughput, "1/s")
+
+    return fn
 
 
-@maps(
-    "A-mlperf41-h200x8-resnet50-offline-per-gpu",
-    "SingleNodeModel(ResNet50, H200, batch 1024, int8).throughput (per GPU)",
-    "int8; per-GPU = system / 8 (linear data parallel, as the record divides)",
-)
-def _a_resnet_h200() -> float:
-    return _q(
-        _m().SingleNodeModel().solve(_m().Models.ResNet50, _hw().H200, batch_size=1024, precision="int8").throughput,
-        "1/s",
-    )
+_RESNET = {  # id: (hardware, what the per-GPU figure assumes)
+    "A-mlperf40-h100x1-resnet50-offline": ("H100", ""),
+    "A-mlperf41-h200x8-resnet50-offline-per-gpu": (
+        "H200",
+        "; per-GPU = system / 8 (linear data parallel, as the record divides)",
+    ),
+}
+for _pid, (_hw_name, _per_gpu) in _RESNET.items():
+    maps(
+        _pid,
+        f"SingleNodeModel(ResNet50, {_hw_name}, batch 1024, int8).throughput" + (" (per GPU)" if _per_gpu else ""),
+        "int8 (NVIDIA's MLPerf ResNet-50 engine is INT8); Offline = large batch, 1024 chosen (throughput flat beyond)"
+        + _per_gpu,
+    )(_resnet(_hw_name))
 
 
 @maps(
@@ -147,78 +147,68 @@ def _a_gptj() -> float:
     return llm_max_throughput(_lm().GPTJ_6B, _hw().H100, 1024, 128, "fp8", beams=4)
 
 
-@maps(
-    "A-mlperf41-h200x8-llama2-70b-99-offline-per-gpu",
-    "ServingModel(Llama2_70B, H200, fp8, tp 1) at the largest batch that fits: output tokens/s",
-    "ISL 300 (OpenOrca mean prompt ~ 300 tokens; not stated), OSL 265 (stated); tp 1 (70 GB of fp8 "
-    "weights fit one 141 GB H200)",
-)
-def _a_llama2_offline() -> float:
-    return llm_max_throughput(_lm().Llama2_70B, _hw().H200, 300, 265, "fp8")
-
-
-@maps(
-    "A-mlperf41-h200x8-llama2-70b-99-server-per-gpu",
-    "as the Offline point (ServingModel at the largest batch that fits)",
-    "Server-scenario latency targets (TTFT 2 s, TPOT 200 ms) are loose enough at this load that "
-    "throughput is the Offline one; ISL 300, OSL 265, fp8, tp 1",
-)
-def _a_llama2_server() -> float:
-    return llm_max_throughput(_lm().Llama2_70B, _hw().H200, 300, 265, "fp8")
+_LLAMA2 = {  # id: (how, assumptions)
+    "A-mlperf41-h200x8-llama2-70b-99-offline-per-gpu": (
+        "ServingModel(Llama2_70B, H200, fp8, tp 1) at the largest batch that fits: output tokens/s",
+        "ISL 300 (OpenOrca mean prompt ~ 300 tokens; not stated), OSL 265 (stated); tp 1 (70 GB of fp8 "
+        "weights fit one 141 GB H200)",
+    ),
+    "A-mlperf41-h200x8-llama2-70b-99-server-per-gpu": (
+        "as the Offline point (ServingModel at the largest batch that fits)",
+        "Server-scenario latency targets (TTFT 2 s, TPOT 200 ms) are loose enough at this load that "
+        "throughput is the Offline one; ISL 300, OSL 265, fp8, tp 1",
+    ),
+}
+for _pid, (_how, _assumed) in _LLAMA2.items():
+    maps(_pid, _how, _assumed)(lambda: llm_max_throughput(_lm().Llama2_70B, _hw().H200, 300, 265, "fp8"))
 
 
 # =========================================================================== B: LLM serving
 
 
-def _nim(isl: int, osl: int, c: int) -> float:
-    r = _m().ServingModel().solve(_lm().Llama3_3_70B, _hw().H100, isl, c, precision="fp8", tp_size=2, output_len=osl)
-    return _q(r.itl_continuous, "ms")
+def _nim(isl: int, osl: int, c: int) -> Callable[[], float]:
+    def fn() -> float:
+        r = (
+            _m()
+            .ServingModel()
+            .solve(_lm().Llama3_3_70B, _hw().H100, isl, c, precision="fp8", tp_size=2, output_len=osl)
+        )
+        return _q(r.itl_continuous, "ms")
+
+    return fn
 
 
-_NIM_HOW = "ServingModel(Llama3_3_70B, H100, fp8, tp 2, batch = concurrency, output_len).itl_continuous"
-_NIM_ASSUME = (
-    "concurrency = sequences in flight (closed loop); mean ITL over the output with one prefill per "
-    "request interleaved between decode steps (continuous batching); fp8 KV cache"
-)
+for _isl, _osl, _c in ((5000, 500, 5), (5000, 500, 25), (500, 2000, 1)):
+    maps(
+        f"B-nim-llama33-70b-2xh100-isl{_isl}-osl{_osl}-c{_c}-itl",
+        "ServingModel(Llama3_3_70B, H100, fp8, tp 2, batch = concurrency, output_len).itl_continuous",
+        "concurrency = sequences in flight (closed loop); mean ITL over the output with one prefill per "
+        "request interleaved between decode steps (continuous batching); fp8 KV cache",
+    )(_nim(_isl, _osl, _c))
 
 
-@maps("B-nim-llama33-70b-2xh100-isl5000-osl500-c5-itl", _NIM_HOW, _NIM_ASSUME)
-def _b_nim_c5() -> float:
-    return _nim(5000, 500, 5)
+def _vllm(model: str, tp: int) -> Callable[[], float]:
+    def fn() -> float:
+        r = (
+            _m()
+            .ServingModel()
+            .solve(getattr(_lm(), model), _hw().H200, 32, 8, precision="bf16", tp_size=tp, output_len=128)
+        )
+        return _q(r.e2e_latency, "ms")
+
+    return fn
 
 
-@maps("B-nim-llama33-70b-2xh100-isl5000-osl500-c25-itl", _NIM_HOW, _NIM_ASSUME)
-def _b_nim_c25() -> float:
-    return _nim(5000, 500, 25)
-
-
-@maps("B-nim-llama33-70b-2xh100-isl500-osl2000-c1-itl", _NIM_HOW, _NIM_ASSUME)
-def _b_nim_c1() -> float:
-    return _nim(500, 2000, 1)
-
-
-def _vllm(model: Any, tp: int) -> float:
-    r = _m().ServingModel().solve(model, _hw().H200, 32, 8, precision="bf16", tp_size=tp, output_len=128)
-    return _q(r.e2e_latency, "ms")
-
-
-_VLLM_HOW = "ServingModel(model, H200, bf16, batch 8, seq_len 32, output_len 128).e2e_latency"
-_VLLM_ASSUME = "bf16 (vLLM's default dtype for these checkpoints; not stated); the batch of 8 runs together"
-
-
-@maps("B-vllm-ci-h200-llama-3.1-8B-tp1-e2e", _VLLM_HOW + ", tp 1", _VLLM_ASSUME)
-def _b_vllm_8b() -> float:
-    return _vllm(_lm().Llama3_1_8B, 1)
-
-
-@maps("B-vllm-ci-h200-llama-3-70B-tp4-e2e", _VLLM_HOW + ", tp 4", _VLLM_ASSUME)
-def _b_vllm_70b() -> float:
-    return _vllm(_lm().Llama3_70B, 4)
-
-
-@maps("B-vllm-ci-h200-mixtral-8x7B-tp2-e2e", _VLLM_HOW + ", tp 2", _VLLM_ASSUME)
-def _b_vllm_mixtral() -> float:
-    return _vllm(_lm().Mixtral_8x7B, 2)
+for _pid, _model, _tp in (
+    ("B-vllm-ci-h200-llama-3.1-8B-tp1-e2e", "Llama3_1_8B", 1),
+    ("B-vllm-ci-h200-llama-3-70B-tp4-e2e", "Llama3_70B", 4),
+    ("B-vllm-ci-h200-mixtral-8x7B-tp2-e2e", "Mixtral_8x7B", 2),
+):
+    maps(
+        _pid,
+        f"ServingModel({_model}, H200, bf16, batch 8, seq_len 32, output_len 128).e2e_latency, tp {_tp}",
+        "bf16 (vLLM's default dtype for these checkpoints; not stated); the batch of 8 runs together",
+    )(_vllm(_model, _tp))
 
 
 @maps(
@@ -237,6 +227,42 @@ def _b_trt_8b() -> float:
 )
 def _b_trt_405b() -> float:
     return llm_max_throughput(_lm().Llama3_1_405B, _hw().H100, 1000, 1000, "fp8", tp=8)
+
+
+# =========================================================================== L, M: LLM serving under load (TTFT, ITL)
+
+
+def _loaded(isl: int, osl: int, c: int, field: str) -> Callable[[], float]:
+    def fn() -> float:
+        r = (
+            _m()
+            .ServingModel()
+            .solve(_lm().Llama3_3_70B, _hw().H100, isl, precision="fp8", tp_size=2, output_len=osl, concurrency=c)
+        )
+        return _q(getattr(r, field), "ms")
+
+    return fn
+
+
+#: NVIDIA NIM 1.8.0, Llama-3.3-70B-Instruct on 2 x H100, fp8 TP2: (input tokens, output tokens, concurrencies)
+_NIM_LOADED = (
+    (5000, 500, (1, 5, 25, 50)),
+    (500, 2000, (1, 5, 25, 50)),
+    (200, 200, (5, 25, 50)),
+    (1000, 1000, (5, 25, 50)),
+    (20000, 2000, (5, 25, 50)),
+)
+for _isl, _osl, _cs in _NIM_LOADED:
+    for _c in _cs:
+        for _group, _q_name, _field in (("L", "ttft", "ttft_mean"), ("M", "itl", "itl_mean")):
+            maps(
+                f"{_group}-nim-llama33-70b-2xh100-isl{_isl}-osl{_osl}-c{_c}-{_q_name}",
+                f"ServingModel(Llama3_3_70B, H100, fp8, tp 2, seq_len {_isl}, output_len {_osl}, "
+                f"concurrency {_c}).{_field} (analytic)",
+                "closed loop of `concurrency` clients (AIPerf's concurrency mode) with fixed lengths; the engine's "
+                "scheduler as ServingModel's defaults (chunked prefill, 8192-token budget, 256 sequences); "
+                "fp8 KV cache",
+            )(_loaded(_isl, _osl, _c, _field))
 
 
 # =========================================================================== C: distributed training

@@ -1,0 +1,177 @@
+"""The parallel layout of one serving replica: tensor (tp), pipeline (pp), expert (ep) and attention
+data (dp_attention) parallel degrees, checked against the model and placed on the hardware's links.
+
+A replica has ``pp`` stages of ``tp * dp_attention`` GPUs each. Inside a stage, attention and the
+dense layers run as ``dp_attention`` data-parallel ranks of ``tp`` GPUs each (every rank holds the
+non-expert weights split ``tp`` ways and its own share of the sequences and their KV cache,
+DeepSeek-V3 sec. 3.4 "attention ... with DP"); with ``ep > 1`` the routed experts are spread over
+all ``ep = tp * dp_attention`` GPUs of the stage, whole experts per GPU (vLLM's expert parallel size
+= TP x DP; SGLang's ``--ep`` = ``--tp``), tokens reaching them by an all-to-all dispatch and
+returning by an all-to-all combine. Stages pass activations point to point.
+
+Placement: GPUs fill one scale-up domain (NVLink board, NVL72 rack) before the next; a collective or
+a stage boundary that leaves the domain uses ``fabric`` (one port per GPU, as DGX/HGX nodes with one
+NIC per GPU), with its bandwidth and latency. Tensor parallelism stays inside one domain.
+
+Expert load imbalance: routing is not uniform, so the busiest expert-parallel rank receives more
+than the mean share of tokens and every MoE layer waits for it. ``expert_imbalance`` = max/mean
+tokens per rank scales that rank's expert compute, expert weights touched and all-to-all bytes.
+Default :data:`EXPERT_IMBALANCE`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+
+from mlsysim_core import efficiency as E
+from mlsysim_core import validate as V
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.types import NetworkFabric
+
+#: Throughput lost to expert imbalance with the default expert placement under expert parallelism:
+#: SGLang team, "Deploying DeepSeek with PD Disaggregation and Large-scale Expert Parallelism on 96
+#: H100 GPUs" (LMSYS blog, 2025-05-05), "Profile Results", prefill table: DeepSeek-V3, 4,096-token
+#: prompts, 16,384 tokens per device, EP32 on 4x8 H100: 50,302 tokens/s per node with the default
+#: expert distribution vs 59,337 with a simulated perfect EPLB, 59,337 / 50,302 = 1.18. The same
+#: post reports EPLB speedups of 1.49x (prefill) and 2.54x (decode) at larger scale without any
+#: rebalancing, so 1.18 is a balanced deployment's figure, not a worst case.
+EXPERT_IMBALANCE = 59_337 / 50_302
+
+
+@attrs.frozen
+class Layout:
+    """Checked degrees and what the kernels need (SI floats): ``n`` tp, ``p`` pp, ``d`` dp_attention,
+    ``w`` = n*d GPUs per stage (expert divisor), ``imbalance`` of the busiest expert rank (1 without
+    expert parallelism), ``a2a`` whether MoE layers exchange tokens all-to-all, ``k`` experts each
+    token is routed to (0 for a dense model), the links of each
+    collective (bandwidth B/s, latency s): tensor parallel ``tp_link``, all-to-all within and beyond the
+    domain, stage hops (``hops_up`` inside a domain, ``hops_out`` over the fabric)."""
+
+    n: int
+    p: int
+    d: int
+    w: int
+    gpus: int
+    imbalance: float
+    a2a: bool
+    k: float
+    up_bw: float
+    up_lat: float
+    out_bw: float
+    out_lat: float
+    a2a_out_share: float
+    hops_up: int
+    hops_out: int
+    notes: tuple[str, ...]
+
+
+_TENSOR_ONLY: dict[int, Layout] = {}
+
+
+def tensor_only(tp_size: int) -> Layout:
+    """The layout of one tensor-parallel group of ``tp_size`` GPUs (nothing else to check)."""
+    lay = _TENSOR_ONLY.get(tp_size)
+    if lay is None:
+        lay = Layout(tp_size, 1, 1, tp_size, tp_size, 1.0, False, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0, 0, ())
+        _TENSOR_ONLY[tp_size] = lay
+    return lay
+
+
+def _divisor(argument: str, value: int, of: int, what: str) -> None:
+    if of % value:
+        raise InvalidInputError(argument, value, f"a divisor of {what}={of}")
+
+
+def check(
+    shape: Any,
+    hardware: Any,
+    tp_size: int,
+    domain_gpus: int,
+    up_link: Any,
+    up_lat: float,
+    pp_size: Any,
+    ep_size: Any,
+    dp_attention: Any,
+    expert_imbalance: Any,
+    fabric: Any,
+) -> Layout:
+    """The layout from checked degrees (tp_size was checked by the caller against heads and domain).
+
+    Errors name the argument, the value and the valid range: pp_size must divide the layers,
+    dp_attention and ep_size apply to MoE models only, ep_size must equal tp_size * dp_attention
+    and divide the experts, a group larger than the scale-up domain needs a fabric."""
+    notes: list[str] = []
+    p = V.integer("pp_size", pp_size, 1, 1 << 16)
+    _divisor("pp_size", p, int(shape.layers), "layers")
+    d = V.integer("dp_attention", dp_attention, 1, 1 << 16)
+    e = V.integer("ep_size", ep_size, 1, 1 << 16)
+    experts = int(shape.model.experts or 0) if shape.experts_params > 0.0 else 0
+    if not experts and (d > 1 or e > 1):
+        arg, val = ("dp_attention", d) if d > 1 else ("ep_size", e)
+        raise InvalidInputError(
+            arg, val, f"1: {shape.name} is dense (attention data parallelism pairs with expert-parallel MoE layers)"
+        )
+    n = tp_size
+    w = n * d
+    if d > 1 and e != w:
+        raise InvalidInputError(
+            "ep_size", e, f"tp_size * dp_attention = {w} (the attention ranks share the experts, as vLLM and SGLang)"
+        )
+    if e > 1:
+        if e != w:
+            raise InvalidInputError("ep_size", e, f"1 or tp_size * dp_attention = {w}")
+        _divisor("ep_size", e, experts, "experts")
+    a2a = e > 1
+    if expert_imbalance is None:
+        imbalance = EXPERT_IMBALANCE if a2a else 1.0
+        if a2a:
+            notes.append(
+                f"expert imbalance: busiest of {e} expert ranks at {imbalance:.3g}x the mean load (EXPERT_IMBALANCE, "
+                "SGLang large-scale EP blog 2025, default vs perfect EPLB)"
+            )
+    else:
+        imbalance = V.number("expert_imbalance", expert_imbalance, 1.0, float(e))
+    gpus = w * p
+    up_bw = up_link.si.bandwidth if up_link is not None else math.inf
+    out_bw = out_lat = 0.0
+    if gpus > domain_gpus:
+        if not isinstance(fabric, NetworkFabric):
+            raise InvalidInputError(
+                "fabric",
+                fabric,
+                f"a NetworkFabric (e.g. mlsysim.Systems.Fabrics.InfiniBand_NDR): {gpus} GPUs "
+                f"(tp {n} x dp_attention {d} x pp {p}) span more than one scale-up domain of {domain_gpus} "
+                f"on {hardware.name}",
+            )
+        out_bw = fabric.si.bandwidth
+        out_lat, note = E.link_latency(fabric, fabric.name)
+        if note:
+            notes.append(note)
+    elif fabric is not None and not isinstance(fabric, NetworkFabric):
+        V.instance("fabric", fabric, NetworkFabric, "a NetworkFabric or None")
+    # stages fill domains in order: a boundary crossing a domain edge goes over the fabric
+    stages_per_domain = max(domain_gpus // w, 1) if w <= domain_gpus else 0
+    hops = p - 1
+    hops_out = hops if stages_per_domain == 0 else min(hops, (p - 1) // stages_per_domain)
+    local = min(w, domain_gpus)
+    return Layout(
+        n=n,
+        p=p,
+        d=d,
+        w=w,
+        gpus=gpus,
+        imbalance=imbalance,
+        a2a=a2a,
+        k=shape.expert_share * experts,
+        up_bw=up_bw,
+        up_lat=up_lat,
+        out_bw=out_bw,
+        out_lat=out_lat,
+        a2a_out_share=(w - local) / w,
+        hops_up=hops - hops_out,
+        hops_out=hops_out,
+        notes=tuple(notes),
+    )

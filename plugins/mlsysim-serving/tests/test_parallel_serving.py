@@ -1,0 +1,217 @@
+"""ServingModel beyond one tensor-parallel group: precisions set apart (weight-only and mixed
+quantization), pipeline stages, expert and attention data parallelism, groups over a fabric.
+Numbers derived by hand in the comments."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mlsysim_serving import ServingModel
+from mlsysim_serving.parallel import EXPERT_IMBALANCE
+
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.types import NetworkFabric
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fixtures_serving import H100, LLAMA8, LLAMA70, MIXTRAL, MLA  # noqa: E402
+
+serving = ServingModel()
+P70 = 70553706496
+NVLINK = 450e9 * 0.8  # per-direction NVLink 4 bandwidth x efficiency.NETWORK
+ALPHA = 0.5e-6  # the fixture's NVLink latency
+LAUNCH = 5e-6  # efficiency.COLLECTIVE_LAUNCH_S
+IB = NetworkFabric(name="IB NDR (test)", bandwidth="400 Gbit/s", latency="5 us")
+
+
+def s(q):
+    return q.to("s").magnitude
+
+
+# ---------------------------------------------------------------- precisions
+
+
+def test_weight_only_int4_bytes_and_bf16_peak():
+    # w4a16: 70.55e9 weights x 0.5 B = 35.28 GB; matmuls at the bf16 peak; KV stays bf16
+    r = serving.solve(LLAMA70, H100, 2048, 8, weight_precision="int4", tp_size=2)
+    assert r.model_weights_size.to("B").magnitude == P70 * 0.5
+    assert r.weights_per_gpu.to("B").magnitude == P70 * 0.5 / 2
+    assert r.precision == "int4" and r.activation_precision == "bf16" and r.kv_precision == "bf16"
+    assert r.peak_flops.to("FLOP/s").magnitude == 989.5e12
+    assert any("weight-only" in n for n in r.notes)
+    bf16 = serving.solve(LLAMA70, H100, 2048, 8, tp_size=2)
+    # decode is memory-bound: the weights term shrinks 4x, the KV term is unchanged
+    kv = bf16.decode_bytes.to("B").magnitude - bf16.weights_per_gpu.to("B").magnitude * (1 - 128256 * 8192 * 2 / P70)
+    w4 = r.decode_bytes.to("B").magnitude
+    assert w4 < bf16.decode_bytes.to("B").magnitude / 2 and w4 > kv * 0.99
+
+
+def test_precision_int4_on_a_part_without_int4_is_weight_only():
+    r = serving.solve(LLAMA8, H100, 1024, precision="int4")
+    assert (r.precision, r.activation_precision, r.kv_precision) == ("int4", "bf16", "bf16")
+    assert r.model_weights_size.to("B").magnitude == 8030261248 * 0.5
+    assert any("no dense int4 peak" in n for n in r.notes)
+
+
+def test_precision_alone_keeps_its_meaning():
+    r = serving.solve(LLAMA8, H100, 1024, precision="fp8")
+    assert (r.precision, r.activation_precision, r.kv_precision) == ("fp8", "fp8", "fp8")
+    assert r.peak_flops.to("FLOP/s").magnitude == 1979e12
+
+
+def test_fp8_weights_bf16_activations():
+    r = serving.solve(LLAMA8, H100, 1024, weight_precision="fp8")
+    assert (r.precision, r.activation_precision, r.kv_precision) == ("fp8", "bf16", "bf16")
+    assert r.peak_flops.to("FLOP/s").magnitude == 989.5e12
+    assert r.model_weights_size.to("B").magnitude == 8030261248
+
+
+def test_w8a8_and_kv_precision():
+    r = serving.solve(LLAMA8, H100, 1024, weight_precision="fp8", activation_precision="fp8", kv_precision="fp8")
+    assert (
+        r.peak_flops.to("FLOP/s").magnitude == 1979e12 and r.kv_cache_size.to("B").magnitude == 1024 * 2 * 32 * 8 * 128
+    )
+
+
+@pytest.mark.parametrize(
+    ("kw", "argument", "fragment"),
+    [
+        ({"activation_precision": "int4"}, "activation_precision", "dense peak for: bf16, fp16, fp8"),
+        ({"weight_precision": "int3"}, "weight_precision", "one of fp64"),
+        ({"kv_precision": "q4"}, "kv_precision", "one of fp64"),
+        ({"precision": "fp32"}, "precision", "give weight_precision"),
+    ],
+)
+def test_precision_errors(kw, argument, fragment):
+    with pytest.raises(InvalidInputError) as err:
+        serving.solve(LLAMA8, H100, 1024, **kw)
+    assert err.value.argument == argument and fragment in str(err.value), str(err.value)
+
+
+# ---------------------------------------------------------------- pipeline parallel
+
+
+def hop(tokens, hidden=8192):
+    """One stage boundary inside the NVLink domain: alpha + tokens*d*2 B / (beta*eta)."""
+    return ALPHA + tokens * hidden * 2 / NVLINK
+
+
+def test_pipeline_bubble_at_low_load():
+    # 4 stages, 2 sequences: 2 micro-batches of 1 sequence; each sequence's token passes all 4 stages
+    # (all 80 layers on 1 sequence, as one tp=2 group holding every layer would) + 3 hops; the stages
+    # are busy 2/4 of the round: bubble 0.5
+    one = serving.solve(LLAMA70, H100, 2048, 1, tp_size=2)
+    two = serving.solve(LLAMA70, H100, 2048, 2, tp_size=2, pp_size=4)
+    assert s(two.itl) == pytest.approx(s(one.itl) + 3 * hop(1), rel=1e-12)
+    assert two.pipeline_bubble == 0.5 and two.gpus == 8
+    assert two.tokens_per_second.to("1/s").magnitude == pytest.approx(2 / s(two.itl), rel=1e-12)
+    # 4 sequences fill the pipeline: same round, twice the tokens, no bubble
+    four = serving.solve(LLAMA70, H100, 2048, 4, tp_size=2, pp_size=4)
+    assert s(four.itl) == pytest.approx(s(two.itl), rel=1e-12) and four.pipeline_bubble == 0.0
+    # weights per GPU: a quarter of the tp=2 share
+    assert four.weights_per_gpu.to("B").magnitude == pytest.approx(P70 * 2 / 2 / 4, rel=1e-12)
+
+
+def test_pipeline_prefill_fills_and_drains():
+    # one 8192-token prompt on 4 stages: 4 chunks of 2048 tokens, (4 + 3) stage slots of a quarter of
+    # the (compute-bound) pass: 7/16 of the unpipelined prefill, + overhead + 3 hops of 2048 tokens
+    one = serving.solve(LLAMA8, H100, 8192)
+    four = serving.solve(LLAMA8, H100, 8192, pp_size=4)
+    assert one.prefill_bottleneck == "Compute"
+    ovh = s(one.overhead)
+    expected = 7 / 16 * (s(one.ttft) - ovh) + ovh + 3 * hop(2048, 4096)
+    assert s(four.ttft) == pytest.approx(expected, rel=1e-12)
+
+
+# ---------------------------------------------------------------- expert and attention data parallel
+
+
+def test_all_to_all_bytes_and_time():
+    # DeepSeek-V3-like, 8 GPUs, EP 8: each token goes to k=8 experts, 7/8 of them on other GPUs,
+    # d=7168 at 2 B: 8*7168*2*7/8 = 100,352 B out and back per MoE layer, x 2 x 61 layers
+    r = serving.solve(MLA, H100, 1024, 64, precision="fp8", tp_size=8, ep_size=8, expert_imbalance=1.0)
+    assert r.all_to_all_bytes_per_token.to("B").magnitude == pytest.approx(2 * 61 * 8 * 7168 * 2 * 7 / 8)
+    # decode of 64 tokens: each GPU sends 64/8 tokens x 8 experts x 7168 x 2 B x 7/8 over NVLink
+    moved = 64 / 8 * 8 * 7168 * 2
+    a2a = 2 * 61 * (moved * 7 / 8 / NVLINK + ALPHA + LAUNCH)
+    assert s(r.decode_all_to_all_time) == pytest.approx(a2a, rel=1e-12)
+    # imbalance scales the busiest rank's bytes
+    skew = serving.solve(MLA, H100, 1024, 64, precision="fp8", tp_size=8, ep_size=8, expert_imbalance=1.5)
+    assert s(skew.decode_all_to_all_time) == pytest.approx(2 * 61 * (1.5 * moved * 7 / 8 / NVLINK + ALPHA + LAUNCH))
+    default = serving.solve(MLA, H100, 1024, 64, precision="fp8", tp_size=8, ep_size=8)
+    assert default.expert_imbalance == EXPERT_IMBALANCE and any("EXPERT_IMBALANCE" in n for n in default.notes)
+
+
+def test_attention_data_parallel_splits_the_mla_cache():
+    # MLA's latent KV is replicated over TP ranks; 8 attention ranks of tp=1 each hold 1/8 of the sequences
+    tp8 = serving.solve(MLA, H100, 4096, 64, precision="fp8", tp_size=8, ep_size=8)
+    dp8 = serving.solve(MLA, H100, 4096, 64, precision="fp8", dp_attention=8, ep_size=8)
+    assert dp8.kv_cache_per_gpu.to("B").magnitude == pytest.approx(tp8.kv_cache_per_gpu.to("B").magnitude / 8)
+    assert dp8.gpus == tp8.gpus == 8
+
+
+def test_expert_parallel_over_infiniband():
+    # 16 GPUs = 2 NVLink domains of 8: half of each GPU's peers sit across the fabric
+    r = serving.solve(
+        MLA, H100, 1024, 128, precision="fp8", tp_size=8, dp_attention=2, ep_size=16, fabric=IB, expert_imbalance=1.0
+    )
+    moved = 128 / 16 * 8 * 7168 * 2
+    t = max(moved * (1 - 1 / 16 - 0.5) / NVLINK, moved * 0.5 / (50e9 * 0.8))
+    assert s(r.decode_all_to_all_time) == pytest.approx(2 * 61 * (t + 5e-6 + LAUNCH), rel=1e-12)
+    assert r.gpus == 16
+
+
+@pytest.mark.parametrize(
+    ("kw", "argument", "fragment"),
+    [
+        ({"model": LLAMA70, "pp_size": 3}, "pp_size", "a divisor of layers=80"),
+        ({"model": LLAMA8, "ep_size": 2, "tp_size": 2}, "ep_size", "is dense"),
+        ({"model": LLAMA8, "dp_attention": 2}, "dp_attention", "is dense"),
+        ({"model": MIXTRAL, "tp_size": 4, "ep_size": 2}, "ep_size", "1 or tp_size * dp_attention = 4"),
+        ({"model": MIXTRAL, "tp_size": 8, "dp_attention": 2, "ep_size": 16}, "ep_size", "a divisor of experts=8"),
+        ({"model": MIXTRAL, "tp_size": 2, "dp_attention": 2}, "ep_size", "tp_size * dp_attention = 4"),
+        ({"model": MLA, "tp_size": 8, "dp_attention": 2, "ep_size": 16}, "fabric", "span more than one"),
+        ({"model": MLA, "tp_size": 8, "ep_size": 8, "expert_imbalance": 0.5}, "expert_imbalance", "[1"),
+    ],
+)
+def test_layout_errors(kw, argument, fragment):
+    with pytest.raises(InvalidInputError) as err:
+        serving.solve(hardware=H100, seq_len=1024, **kw)
+    assert err.value.argument == argument and fragment in str(err.value), str(err.value)
+
+
+# ---------------------------------------------------------------- invariants
+
+batches = st.integers(1, 256)
+stages = st.sampled_from([1, 2, 4, 8])
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches, stages, st.integers(128, 8192))
+def test_pipeline_divides_weights_and_never_shortens_a_token(batch, pp, seq):
+    one = serving.solve(LLAMA70, H100, seq, batch, tp_size=1, pp_size=1)
+    many = serving.solve(LLAMA70, H100, seq, batch, tp_size=1, pp_size=pp)
+    assert many.weights_per_gpu.to("B").magnitude == pytest.approx(one.weights_per_gpu.to("B").magnitude / pp)
+    assert many.itl.to("s").magnitude >= one.itl.to("s").magnitude * (1 - 1e-12) / min(pp, batch)
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches, st.floats(1.0, 8.0), st.floats(1.0, 8.0))
+def test_more_imbalance_is_never_faster(batch, a, b):
+    lo, hi = sorted((a, b))
+    x = serving.solve(MLA, H100, 2048, batch, precision="fp8", tp_size=8, ep_size=8, expert_imbalance=lo)
+    y = serving.solve(MLA, H100, 2048, batch, precision="fp8", tp_size=8, ep_size=8, expert_imbalance=hi)
+    assert y.itl >= x.itl and y.ttft >= x.ttft
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches, st.sampled_from(["int4", "fp8", "bf16"]), st.sampled_from(["int4", "fp8", "bf16"]))
+def test_narrower_weights_never_need_more_memory_or_time(batch, w1, w2):
+    order = {"int4": 0, "fp8": 1, "bf16": 2}
+    lo, hi = sorted((w1, w2), key=order.get)
+    x = serving.solve(LLAMA70, H100, 2048, batch, tp_size=4, weight_precision=lo)
+    y = serving.solve(LLAMA70, H100, 2048, batch, tp_size=4, weight_precision=hi)
+    assert x.total_memory_required <= y.total_memory_required and x.itl <= y.itl
