@@ -92,3 +92,14 @@ def test_clusters_from_papers(key, accelerators, accelerator):
     assert c.total_accelerators == accelerators
     assert c.node.accelerator is mlsysim.Hardware.get(accelerator)
     assert "http" in c.source
+
+
+def test_tpu_v3_and_v7_as_google_states_them():
+    """TPU v3 (Cloud TPU docs, v3: 123 TFLOPS bf16, 32 GiB at 900 GBps) and v7 Ironwood (Hot Chips 2025:
+    4,614 TFLOPS FP8, 192 GB at 7.3 TB/s); a peak the sources do not state is absent, not guessed."""
+    v3, v7 = mlsysim.Hardware.get("TPUv3"), mlsysim.Hardware.get("TPU_Ironwood")
+    assert v3.compute.peak("bf16") == pytest.approx(123e12)
+    assert v3.memory.capacity.to("GiB").magnitude == pytest.approx(32)
+    assert v3.memory.bandwidth.to("GB/s").magnitude == pytest.approx(900) and v3.tdp is None
+    assert v7.compute.default_precision == "fp8" and set(v7.compute.precision_flops) == {"fp8"}
+    assert v7.memory.capacity.to("GB").magnitude == pytest.approx(192)
