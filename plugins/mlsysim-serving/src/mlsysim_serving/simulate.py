@@ -169,10 +169,11 @@ def simulate(
                 arrive[nxt] = t
                 waiting.append(nxt)
                 nxt += 1
+        drain = cost.drain(dt, n_dec + p_tok) if completed else 0.0
         for r in completed:
             pre_order.popleft()
             del filled[r]
-            first[r] = t
+            first[r] = t + drain
             if O[r] <= 1:
                 finish[r] = t
                 run -= 1

@@ -158,7 +158,8 @@ class ServingModel(Solver):
                 f"{setup.shape.name} needs {required / 1e9:.4g} GB per GPU (weights "
                 f"{f['weights_per_gpu'] / 1e9:.4g} + KV {f['kv_cache_per_gpu'] / 1e9:.4g} + workspace "
                 f"{f['workspace_per_gpu'] / 1e9:.4g}) but {hardware.name} has {usable / 1e9:.4g} GB usable "
-                f"({setup.memory_fraction:.0%} of the {capacity / 1e9:.4g} GB it reports) at tp_size={setup.tp_size}",
+                f"({setup.memory_fraction:.0%} of the {capacity / 1e9:.4g} GB it reports) at tp_size={setup.tp_size}"
+                + (f" (a replica of {setup.layout.gpus} GPUs)" if setup.layout.gpus > setup.tp_size else ""),
                 required=required,
                 available=usable,
             )

@@ -176,6 +176,15 @@ class StepCost:
         t_m = w + self.kv_bytes * kv_tokens
         return (t_c if t_c > t_m else t_m) + self.comm0 + self.comm_token * tokens + self.overhead
 
+    def drain(self, t_step, tokens):
+        """Seconds after a step's period until its last micro-batch leaves the last stage: a prompt
+        chunk spread over the step's m micro-batches gets its first token (m-1)/pp of a pass after
+        the period (:func:`.kernels.pipeline`); 0 without pipeline stages."""
+        if self.pp == 1.0:
+            return 0.0
+        m = K.pipeline(tokens, self.pp, False)[0]
+        return (m - 1.0) / self.pp * (t_step - self.overhead - self.hop0 - self.hop_token * tokens / m)
+
     def prefill(self, tokens, start=0.0):
         """One step prefilling ``tokens`` prompt tokens after ``start`` cached ones, nothing else (causal
         attention work tokens*start + tokens^2/2, as :func:`.kernels.prefill`)."""
@@ -345,7 +354,8 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, dist, lam_max):
     ca2 = arrival_cv * arrival_cv
     # --- own prefill: P1/q chunks (>= 1 step), the last one mixed with the decode batch
     chunks = np.maximum(load.P1 / q, 1.0)
-    X_own = chunks * t_mix
+    drain = cost.drain(t_mix, B + q)  # pipeline stages: the prompt's last micro-batch leaves after the period
+    X_own = chunks * t_mix + drain
     # --- prefill-token server
     room = np.maximum(M - B, 1.0)
     t_full = full_step(cost, load, B, M)
@@ -389,7 +399,7 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, dist, lam_max):
         others = poisson_quantile(lam * busy * t2 / T, p / 100.0, np.where(short, np.maximum(cap, 0.0), 0.0))
         Lp = load.P1 * length_quantile(1.0, load.cv, dist, z)  # the prompt at this percentile
         Xp = np.where(short, step_with(cost, load, B, np.minimum(Lp + others * load.P1, room)), t_mix)
-        Xp = Xp * np.maximum(Lp / room, 1.0)
+        Xp = Xp * np.maximum(Lp / room, 1.0) + drain
         # residual: U(0, t_mix) when landing in a prefill step (time share w), else U(0, t_dec)
         w = busy * f * t_mix / np.maximum(T, 1e-300)
         Rp = np.where(
