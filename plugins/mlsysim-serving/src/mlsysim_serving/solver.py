@@ -20,6 +20,7 @@ from mlsysim_core.sweep import PointErrors, checked, not_integers, notes_column,
 from mlsysim_core.types import HardwareNode, TransformerWorkload
 
 from . import kernels as K
+from .layout import resolve_fabric
 from .results import ServingResult
 from .setup import MAX_COUNT, ModelShape, Setup, prepare
 
@@ -86,7 +87,9 @@ class ServingModel(Solver):
         dp_attention: int = 1,
         expert_imbalance: float | None = None,
         fabric: Any = None,
-    ) -> ServingResult:
+        disagg: Any = None,
+        kv_layerwise: bool = True,
+    ) -> Any:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
         Args:
@@ -134,8 +137,47 @@ class ServingModel(Solver):
             expert_imbalance: busiest expert rank's load / mean, in [1, ep_size] (default
                 :data:`.parallel.EXPERT_IMBALANCE` with expert parallelism).
             fabric: the network joining scale-up domains (a ``NetworkFabric``, e.g.
-                ``mlsysim.Systems.Fabrics.InfiniBand_NDR``) when the replica's GPUs span more than one.
+                ``mlsysim.Systems.Fabrics.InfiniBand_NDR``, or a catalog fabric name such as ``"IB_NDR"``)
+                when the replica's GPUs span more than one, and with ``disagg`` what carries the KV cache
+                between the pools (also ``"NVLink"``: both pools in one scale-up domain, or ``"PCIe"``:
+                both in one node).
+            disagg: a prefill pool and a decode pool (:class:`.layout.Disagg`, or the text
+                ``"prefill=H100x8:tp8,decode=H200x8:tp4"``): disaggregated serving under ``arrival_rate``,
+                answered by a :class:`.disagg_result.DisaggServingResult` (:mod:`.disagg`); ``hardware``
+                is then the aggregated layout compared against (searched over its tensor-parallel degrees).
+            kv_layerwise: with ``disagg``, KV sent layer by layer during the prefill (default) or after it.
         """
+        fabric = resolve_fabric(fabric)
+        if disagg is not None:
+            from .disagg import serve_disagg
+
+            if fabric is None:
+                raise InvalidInputError("fabric", None, "a catalog fabric (e.g. InfiniBand_NDR), NVLink or PCIe")
+            for name, value in (
+                ("tp_size", tp_size),
+                ("batch_size", batch_size),
+                ("beam_width", beam_width),
+                ("pp_size", pp_size),
+                ("ep_size", ep_size),
+                ("dp_attention", dp_attention),
+            ):
+                if value != 1:
+                    raise InvalidInputError(
+                        name, value, "1 with disagg (the pools give their tp; traffic sets the batch)"
+                    )
+            common = dict(
+                precision=precision,
+                kv_precision=kv_precision,
+                efficiency=efficiency,
+                memory_efficiency=memory_efficiency,
+                memory_fraction=memory_fraction,
+                weight_precision=weight_precision,
+                activation_precision=activation_precision,
+            )
+            traffic = {k: v for k, v in locals().items() if k in _TRAFFIC_ARGS}
+            return serve_disagg(
+                model, hardware, seq_len, output_len, disagg, fabric, kv_layerwise, common, traffic, gpus_per_node
+            )
         setup = prepare(
             model,
             hardware,
@@ -189,6 +231,13 @@ class ServingModel(Solver):
         ``args`` the other arguments (one value each); the same checks and kernels as solve()."""
         vec = vectors
         a = dict(_SOLVE_DEFAULTS, **args)
+        a["fabric"] = resolve_fabric(a["fabric"])
+        if a["disagg"] is not None:
+            from mlsysim_core.sweep import solve_each
+
+            from .disagg_result import DisaggServingResult
+
+            return solve_each(self, DisaggServingResult, args, vectors, n)[0]  # disaggregated: solve() per point
         rate = vec.get("arrival_rate", a.get("arrival_rate"))
         if rate is not None or a.get("concurrency") is not None:
             for k in ("batch_size", "seq_len", "output_len"):
