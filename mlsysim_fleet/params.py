@@ -6,7 +6,7 @@ Imports only the public CLI API: command declarations import this module when th
 
 from __future__ import annotations
 
-from mlsysim_core.cli import Param
+from mlsysim_cli.api import Param
 
 from .scale import with_nodes
 
