@@ -136,9 +136,9 @@ class ServingResult(Result):
     decode_power = measure("W", doc="average power per GPU during decode", optional=True)
     energy_per_token = measure("J", doc="decode energy per output token, all GPUs of the group", optional=True)
     # --- speculative decoding (spec_accept given): a draft proposes spec_k tokens, the target verifies them
-    spec_draft = attrs.field(default=None, metadata={"doc": "the draft model, or heads/MTP/n-gram by cost"})
-    spec_k = attrs.field(default=None, metadata={"doc": "drafted tokens per step"})
-    spec_accept = attrs.field(default=None, metadata={"doc": "acceptance rate alpha of each drafted token"})
+    spec_draft_name = attrs.field(default=None, metadata={"doc": "the draft model, or heads/MTP/n-gram by cost"})
+    spec_drafted = attrs.field(default=None, metadata={"doc": "drafted tokens per step (spec_k)"})
+    spec_acceptance = attrs.field(default=None, metadata={"doc": "acceptance rate alpha of each drafted token"})
     spec_tokens_per_step = attrs.field(
         default=None, metadata={"doc": "tokens one verify step yields: (1 - alpha^(k+1)) / (1 - alpha)"}
     )
@@ -228,7 +228,7 @@ class ServingResult(Result):
         even, step, itl = self.spec_break_even_batch, self._spec_step_time, self._spec_itl
         assert step is not None and itl is not None  # set with spec_speedup
         return [
-            f"Speculative: {self.spec_draft} drafts k={self.spec_k} at alpha={self.spec_accept:g}: "
+            f"Speculative: {self.spec_draft_name} drafts k={self.spec_drafted} at alpha={self.spec_acceptance:g}: "
             f"{self.spec_tokens_per_step:.3g} tokens per {step * 1e3:.4g} ms step, ITL "
             f"{itl * 1e3:.4g} ms vs {self._itl * 1e3:.4g} ms (x{self.spec_speedup:.3g}) at batch "
             f"{self.batch_size}; the gain shrinks as decode turns compute-bound"

@@ -116,9 +116,9 @@ def fields(setup, checked: tuple, batch, context, output_len) -> dict:
         "spec_itl": itl,
         "spec_speedup": plain / itl,
         "spec_tokens_per_second": batch * e_tokens / t,
-        "spec_k": k,
-        "spec_accept": alpha,
-        "spec_draft": "heads/MTP/n-gram" if draft_setup is None else draft_setup.shape.name,
+        "spec_drafted": k,
+        "spec_acceptance": alpha,
+        "spec_draft_name": "heads/MTP/n-gram" if draft_setup is None else draft_setup.shape.name,
     }
     hw = setup.hardware.si
     if hw.tdp is not None:
