@@ -122,7 +122,7 @@ def test_messages_name_the_option_not_the_python_keyword():
     import click
 
     from mlsysim_cli import describe
-    from mlsysim_core.cli.command import OPTIONS_KEY
+    from mlsysim_cli.api.command import OPTIONS_KEY
     from mlsysim_core.errors import InvalidInputError
 
     ctx = click.Context(main)
@@ -141,14 +141,11 @@ def test_serve_of_a_cnn_names_it_in_one_short_line():
     assert line.startswith("Error: MODEL: model=CNNWorkload('ResNet-50") and "TransformerWorkload" in line
 
 
-def test_a_catalog_name_given_to_a_solver_in_python_is_named_as_such():
+def test_a_catalog_name_given_to_a_solver_in_python_is_looked_up():
     import mlsysim
-    from mlsysim_core.errors import InvalidInputError
 
-    with pytest.raises(
-        InvalidInputError, match=r"not a name \(a catalog name was given: pass mlsysim.Models.Llama3_8B"
-    ):
-        mlsysim.ServingModel().solve("Llama3_8B", mlsysim.Hardware.H100, seq_len=2048)
+    by_name = mlsysim.ServingModel().solve("Llama3_8B", mlsysim.Hardware.H100, seq_len=2048)
+    assert by_name == mlsysim.ServingModel().solve(mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, seq_len=2048)
 
 
 def test_a_huge_sweep_table_shows_its_ends(monkeypatch):
@@ -181,7 +178,7 @@ def test_cost_and_carbon_price_a_train_result_from_its_json_as_python_does(train
     import json
 
     import mlsysim
-    from mlsysim_core.cli import lookup
+    from mlsysim_cli.api import lookup
     from mlsysim_fleet.scale import with_nodes
 
     args = [
@@ -212,6 +209,40 @@ def test_cost_and_carbon_price_a_train_result_from_its_json_as_python_does(train
             assert got[field]["unit"] == v["unit"] and got[field]["value"] == pytest.approx(v["value"], rel=1e-9), field
         else:
             assert got[field] == v, field
+
+
+def test_reliability_takes_the_job_hours_from_the_train_result(train_json, tmp_path):
+    """`mlsysim reliability CLUSTER --from run.json`: the job's hours are the run's time_to_train, as
+    ReliabilityModel().solve(fleet, training=<the training result>) does in Python; without --tokens
+    in the run (no time_to_train) and without --hours: one line naming --from."""
+    import json
+
+    import mlsysim
+    from mlsysim_cli.api import lookup
+
+    code, out, err = run(["reliability", "Research_256", "--from", str(train_json), "--json"])
+    assert code == 0, err
+    got = json.loads(out)["result"]
+    fleet = lookup("cluster", "Research_256", "CLUSTER")[1]
+    trained = mlsysim.DistributedModel().solve(mlsysim.Models.Llama3_8B, fleet, batch_size=256, tp_size=8, tokens=1e12)
+    want = mlsysim.ReliabilityModel().solve(fleet, training=trained)
+    assert want.job_duration.m_as("h") == pytest.approx(trained.time_to_train.m_as("h"), rel=1e-12)
+    assert got["job_duration"]["value"] == pytest.approx(want.job_duration.m_as(got["job_duration"]["unit"]))
+    assert got["goodput"] == pytest.approx(want.goodput, rel=1e-12)
+    stated = run(
+        ["reliability", "Research_256", "--from", str(train_json), "--hours", "10", "--storage", "Tectonic_Llama3"]
+    )
+    assert stated[0] == 0 and "10 h job" in stated[1]  # --hours wins; --from then only sizes the checkpoint
+    code, out, err = run(["reliability", "Research_256", "--from", str(train_json), "--hours", "10"])
+    assert code == 1 and one_error_line(err).startswith("Error: --storage: ")  # --from would do nothing
+    no_tokens = tmp_path / "no_tokens.json"
+    no_tokens.write_text(
+        run(["train", "Llama3_8B", "Research_256", "--tp", "8", "--batch-size", "256", "--json"])[1], encoding="utf-8"
+    )
+    code, out, err = run(["reliability", "Research_256", "--from", str(no_tokens)])
+    assert code == 1 and "--tokens" in one_error_line(err) and "--from" in err
+    code, out, err = run(["reliability", "Research_256"])
+    assert code == 1 and one_error_line(err).startswith("Error: --hours: ")
 
 
 def test_from_a_file_that_is_no_result_is_one_line(tmp_path):

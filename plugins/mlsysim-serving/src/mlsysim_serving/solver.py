@@ -156,6 +156,7 @@ class ServingModel(Solver):
                 [0, 1); ``spec_k`` drafted tokens per step (default 4); ``spec_accept`` the acceptance rate
                 alpha in [0, 1). Adds the spec_* fields (static batch).
         """
+        model, hardware = V.named("model", model, "models"), V.named("hardware", hardware, "hardware")
         fabric = resolve_fabric(fabric)
         if disagg is not None:
             from .disagg import serve_disagg
