@@ -1,5 +1,5 @@
 """``mlsysim plan train`` and ``mlsysim plan serve``: plain click commands on the public CLI API
-(``mlsysim_core.cli``). Lists are comma-separated (``--tp 1,2,4,8``); names resolve against the catalog."""
+(``mlsysim_cli.api``). Lists are comma-separated (``--tp 1,2,4,8``); names resolve against the catalog."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from mlsysim_core.cli import CliError, lookup, option_names, save_plot
+from mlsysim_cli.api import CliError, lookup, option_names, save_plot
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
