@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = (
     "README.md",
     "docs/accuracy.md",
+    "docs/serving-topologies.md",
     *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "plugins").glob("*/README.md")),
 )
 #: Documents whose tables of named defaults are checked (besides DOCUMENTS).
