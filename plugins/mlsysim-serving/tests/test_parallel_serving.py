@@ -262,3 +262,20 @@ def test_analytic_matches_the_simulator_on_layouts(kw):
     b = serving.solve(**base, method="simulate", num_requests=2000)
     assert s(a.ttft_mean) == pytest.approx(s(b.ttft_mean), rel=0.1)
     assert s(a.itl_mean) == pytest.approx(s(b.itl_mean), rel=0.1)
+
+
+def test_redundant_experts_allow_ep72_and_hold_more_weights():
+    # 256 + 32 = 288 physical experts over 72 GPUs (4 each); 256 alone does not divide by 72
+    with pytest.raises(InvalidInputError, match="a divisor of experts=256"):
+        serving.solve(MLA, H100, 2000, 64, precision="fp8", dp_attention=72, ep_size=72, fabric=IB)
+    r = serving.solve(
+        MLA, H100, 2000, 64, precision="fp8", dp_attention=72, ep_size=72, fabric=IB, redundant_experts=32
+    )
+    plain = serving.solve(MLA, H100, 2000, 64, precision="fp8", dp_attention=64, ep_size=64, fabric=IB)
+    experts = (671026419712 - 37554114560) / (256 - 8) * 256  # routed experts' parameters
+    dense = 671026419712 - experts
+    assert r.weights_per_gpu.to("B").magnitude == pytest.approx(dense + experts * 288 / 256 / 72)
+    assert plain.weights_per_gpu.to("B").magnitude == pytest.approx(dense + experts / 64)
+    assert r.redundant_experts == 32 and r.gpus == 72
+    with pytest.raises(InvalidInputError, match="redundant_experts"):
+        serving.solve(MLA, H100, 2000, 64, precision="fp8", tp_size=8, redundant_experts=8)

@@ -103,6 +103,12 @@ SERVE = SolverCommand(
             help="Attention data-parallel ranks of --tp GPUs each (MoE, DeepSeek-style; with --ep).",
         ),
         Param(
+            "redundant_experts",
+            "--redundant-experts",
+            "int",
+            help="Extra physical expert copies with --ep (EPLB; --ep must divide experts + these).",
+        ),
+        Param(
             "expert_imbalance",
             "--expert-imbalance",
             "float",

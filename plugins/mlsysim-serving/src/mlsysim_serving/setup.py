@@ -157,6 +157,7 @@ def prepare(
     dp_attention: Any = 1,
     expert_imbalance: Any = None,
     fabric: Any = None,
+    redundant_experts: Any = 0,
 ) -> Setup:
     """Check every argument of ``ServingModel.solve`` but the lengths and the traffic (each error
     names argument, value and valid range) and return the :class:`Setup`."""
@@ -200,7 +201,14 @@ def prepare(
         if note:
             notes.append(note)
         link_bw = link.si.bandwidth
-    if pp_size == 1 and ep_size == 1 and dp_attention == 1 and fabric is None and expert_imbalance is None:
+    if (
+        pp_size == 1
+        and ep_size == 1
+        and dp_attention == 1
+        and fabric is None
+        and expert_imbalance is None
+        and redundant_experts == 0
+    ):
         layout = parallel.tensor_only(tp_size)
     else:
         up_lat = link_lat
@@ -209,7 +217,18 @@ def prepare(
             if note:
                 notes.append(note)
         layout = parallel.check(
-            shape, hardware, tp_size, gpus, link, up_lat, pp_size, ep_size, dp_attention, expert_imbalance, fabric
+            shape,
+            hardware,
+            tp_size,
+            gpus,
+            link,
+            up_lat,
+            pp_size,
+            ep_size,
+            dp_attention,
+            expert_imbalance,
+            fabric,
+            redundant_experts,
         )
         notes += layout.notes
     return Setup(

@@ -86,6 +86,7 @@ class ServingModel(Solver):
         dp_attention: int = 1,
         expert_imbalance: float | None = None,
         fabric: Any = None,
+        redundant_experts: int = 0,
     ) -> ServingResult:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
@@ -133,6 +134,8 @@ class ServingModel(Solver):
             dp_attention: attention data-parallel ranks of tp_size GPUs each (MoE; needs ep_size).
             expert_imbalance: busiest expert rank's load / mean, in [1, ep_size] (default
                 :data:`.parallel.EXPERT_IMBALANCE` with expert parallelism).
+            redundant_experts: extra physical expert copies (EPLB) with expert parallelism: ep_size
+                divides experts + redundant_experts; each GPU holds (E + r)/ep experts.
             fabric: the network joining scale-up domains (a ``NetworkFabric``, e.g.
                 ``mlsysim.Systems.Fabrics.InfiniBand_NDR``) when the replica's GPUs span more than one.
         """
@@ -308,6 +311,7 @@ def _layout_fields(setup: Setup) -> dict[str, Any]:
         "dp_attention": setup.layout.d,
         "gpus": setup.layout.gpus,
         "expert_imbalance": setup.layout.imbalance,
+        "redundant_experts": round((setup.layout.copies - 1.0) * setup.shape.model.experts) if setup.layout.a2a else 0,
         "hardware": setup.hardware.name,
         "model": setup.shape.name,
     }
@@ -329,6 +333,7 @@ _PARALLEL_ARGS = (
     "dp_attention",
     "expert_imbalance",
     "fabric",
+    "redundant_experts",
 )
 
 _TRAFFIC_ARGS = (
@@ -383,7 +388,8 @@ def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
     tokens = batch * context if prefill else batch
     m, factor = K.pipeline(tokens, float(lay.p), prefill) if lay.p > 1 else (1.0, 1.0)
     micro, t_mb = batch / m, tokens / m
-    read = K.weights_read(t_mb, shape.dense_read, shape.experts_params, shape.expert_share, n, w, lam)
+    c = lay.copies  # physical experts per logical one: E + r hold the k experts a token picks
+    read = K.weights_read(t_mb, shape.dense_read, shape.experts_params * c, shape.expert_share / c, n, w, lam)
     kernel = K.prefill if prefill else K.decode
     flops, moved, msg = kernel(
         micro,
@@ -503,6 +509,7 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
         float(lay.d),
         shape.experts_params,
         float(lay.w),
+        lay.copies,
     )
     required = w_gpu + kv_gpu + work
     capacity = hw.capacity

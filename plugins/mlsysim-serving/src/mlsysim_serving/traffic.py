@@ -92,8 +92,9 @@ class StepCost:
         self.flop_token = (2.0 * (matmul - expert_matmul) / (n * dp) + 2.0 * lam * expert_matmul / wide) / f
         self.flop_attn = 4.0 * layers * attn_dim / (n * dp) / f
         self.dense_bytes = dense_read * b / n / w
-        self.expert_bytes = expert_params * b / wide / w
-        self.expert_share = expert_share
+        copies = layout.copies if layout is not None else 1.0
+        self.expert_bytes = expert_params * copies * b / wide / w
+        self.expert_share = expert_share / copies
         self.imbalance = lam
         self.kv_bytes = kv_elements * b_kv * kv_share / dp / w
         calls = 1.0 if layout is not None and layout.a2a else 2.0
