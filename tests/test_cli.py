@@ -116,6 +116,7 @@ def test_serve_json_matches_the_python_api():
                 "ep_size",
                 "dp_attention",
                 "redundant_experts",
+                "ep_overlap",
                 "expert_imbalance",
             )
         ),

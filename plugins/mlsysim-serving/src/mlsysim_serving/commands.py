@@ -109,6 +109,12 @@ SERVE = SolverCommand(
             help="Extra physical expert copies with --ep (EPLB; --ep must divide experts + these).",
         ),
         Param(
+            "ep_overlap",
+            "--ep-overlap",
+            "bool",
+            help="on: two-batch overlap of the expert all-to-all with compute (SGLang/vLLM option; with --ep).",
+        ),
+        Param(
             "expert_imbalance",
             "--expert-imbalance",
             "float",

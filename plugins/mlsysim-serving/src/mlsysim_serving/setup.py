@@ -158,6 +158,7 @@ def prepare(
     expert_imbalance: Any = None,
     fabric: Any = None,
     redundant_experts: Any = 0,
+    ep_overlap: Any = False,
 ) -> Setup:
     """Check every argument of ``ServingModel.solve`` but the lengths and the traffic (each error
     names argument, value and valid range) and return the :class:`Setup`."""
@@ -208,6 +209,7 @@ def prepare(
         and fabric is None
         and expert_imbalance is None
         and redundant_experts == 0
+        and ep_overlap is False
     ):
         layout = parallel.tensor_only(tp_size)
     else:
@@ -229,6 +231,7 @@ def prepare(
             expert_imbalance,
             fabric,
             redundant_experts,
+            ep_overlap,
         )
         notes += layout.notes
     return Setup(

@@ -87,6 +87,7 @@ class ServingModel(Solver):
         expert_imbalance: float | None = None,
         fabric: Any = None,
         redundant_experts: int = 0,
+        ep_overlap: bool = False,
     ) -> ServingResult:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
@@ -136,6 +137,8 @@ class ServingModel(Solver):
                 :data:`.parallel.EXPERT_IMBALANCE` with expert parallelism).
             redundant_experts: extra physical expert copies (EPLB) with expert parallelism: ep_size
                 divides experts + redundant_experts; each GPU holds (E + r)/ep experts.
+            ep_overlap: two-batch overlap of the all-to-all with compute (DeepSeek-V3 sec. 3.4; SGLang
+                ``--enable-two-batch-overlap``, vLLM ``--enable-dbo``); needs ep_size > 1.
             fabric: the network joining scale-up domains (a ``NetworkFabric``, e.g.
                 ``mlsysim.Systems.Fabrics.InfiniBand_NDR``) when the replica's GPUs span more than one.
         """
@@ -311,6 +314,7 @@ def _layout_fields(setup: Setup) -> dict[str, Any]:
         "dp_attention": setup.layout.d,
         "gpus": setup.layout.gpus,
         "expert_imbalance": setup.layout.imbalance,
+        "ep_overlap": setup.layout.overlap,
         "redundant_experts": round((setup.layout.copies - 1.0) * setup.shape.model.experts) if setup.layout.a2a else 0,
         "hardware": setup.hardware.name,
         "model": setup.shape.name,
@@ -334,6 +338,7 @@ _PARALLEL_ARGS = (
     "expert_imbalance",
     "fabric",
     "redundant_experts",
+    "ep_overlap",
 )
 
 _TRAFFIC_ARGS = (
@@ -381,18 +386,23 @@ def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
     decode step of ``batch`` sequences at ``context``. Its micro-batches (:func:`.kernels.pipeline`)
     each pass every layer: roofline of the per-GPU FLOPs and bytes (:func:`.kernels.prefill` /
     :func:`.kernels.decode`) + tensor-parallel all-reduces + expert all-to-alls, scaled by the
-    pipeline's fill/drain factor, + the step overhead + the stage hops.
+    pipeline's fill/drain factor, + the step overhead + the stage hops. Two-batch overlap
+    (``ep_overlap``): two half batches, one's dispatch/combine during the other's compute, each
+    streaming the weights: max(2 x half-batch roofline + all-reduces, all-to-all).
     Returns (t, t_compute, t_memory, t_comm, t_all_to_all, flops, bytes) per micro-batch pass."""
     shape, lay = setup.shape, setup.layout
     n, w, dp, lam, layers = float(lay.n), float(lay.w), float(lay.d), lay.imbalance, shape.layers
     tokens = batch * context if prefill else batch
     m, factor = K.pipeline(tokens, float(lay.p), prefill) if lay.p > 1 else (1.0, 1.0)
     micro, t_mb = batch / m, tokens / m
+    halves = 2.0 if lay.overlap else 1.0  # two-batch overlap: each half streams the weights again
     c = lay.copies  # physical experts per logical one: E + r hold the k experts a token picks
-    read = K.weights_read(t_mb, shape.dense_read, shape.experts_params * c, shape.expert_share / c, n, w, lam)
+    read = K.weights_read(
+        t_mb / halves, shape.dense_read, shape.experts_params * c, shape.expert_share / c, n, w, lam
+    )
     kernel = K.prefill if prefill else K.decode
     flops, moved, msg = kernel(
-        micro,
+        micro / halves,
         context,
         n,
         setup.b,
@@ -452,9 +462,11 @@ def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
             lay.out_lat,
             E.NETWORK,
         )
+    flops, moved, comm = halves * flops, halves * moved, halves * comm
     t_c = flops / (setup.peak * setup.eta_c)
     t_m = moved / (setup.hardware.si.bandwidth * setup.eta_m)
-    t = factor * (maximum(t_c, t_m) + comm + a2a) + setup.overhead + hops
+    busy = maximum(t_c, t_m) + comm
+    t = factor * (maximum(busy, a2a) if lay.overlap else busy + a2a) + setup.overhead + hops
     return t, t_c, t_m, comm + a2a + hops, a2a, flops, moved
 
 
