@@ -21,8 +21,10 @@ Default :data:`EXPERT_IMBALANCE`.
 Two-batch overlap (``ep_overlap``; DeepSeek-V3 technical report sec. 3.4: two micro-batches processed
 together, the attention and MoE of one overlapping the dispatch and combine of the other; SGLang
 ``--enable-two-batch-overlap``): the step runs as two half batches, each streaming the weights,
-and lasts max(compute of both halves, all-to-all); at small batches the second weight stream costs
-more than the hidden all-to-all (SGLang measured -27 % at 32 tokens per GPU, +25.5 % at 256).
+and lasts max(compute of both halves, all-to-all): the second weight stream is its cost. SGLang
+measured -27 % at 32 tokens per GPU and +25.5 % at 256 (LMSYS blog 2025-05-05, "Ablation Study:
+Two-batch Overlap"); the small-batch loss comes mostly from kernel efficiency at half batches, which
+is not modelled.
 
 Redundant experts (``redundant_experts`` r, vLLM ``--num-redundant-experts``, SGLang
 ``--ep-num-redundant-experts``; DeepSeek's EPLB): r extra physical copies of hot experts, E + r
