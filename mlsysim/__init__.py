@@ -32,9 +32,11 @@ BUILTIN_PLOTS = {
     "plot_step_breakdown": "mlsysim_distributed.plots",
     "plot_carbon": "mlsysim_sustainability.plots",
 }
+#: Functions of built-in plugins (no hook provides functions: a third party's stay in its own package).
+BUILTIN_FUNCTIONS = {"plan_training": ("mlsysim_planner", "mlsysim-planner")}
 _SUBMODULES = ("hardware",)
 
-__all__ = [*CATALOG_NAMESPACES, *EXPORTS, *BUILTIN_PLOTS]
+__all__ = [*CATALOG_NAMESPACES, *EXPORTS, *BUILTIN_PLOTS, *BUILTIN_FUNCTIONS]
 
 
 def __getattr__(name: str) -> Any:
@@ -47,6 +49,16 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(module), attr)
     if name in BUILTIN_PLOTS:
         return getattr(importlib.import_module(BUILTIN_PLOTS[name]), name)
+    if name in BUILTIN_FUNCTIONS:
+        module, distribution = BUILTIN_FUNCTIONS[name]
+        try:
+            return getattr(importlib.import_module(module), name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            from mlsysim_core.plugins import host
+
+            raise host().not_installed(name, distribution) from None
     if name in _SUBMODULES:
         return importlib.import_module(f"mlsysim.{name}")
     if name == "__version__":

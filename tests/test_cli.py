@@ -106,6 +106,9 @@ def test_serve_json_matches_the_python_api():
                 "max_num_batched_tokens",
                 "max_num_seqs",
                 "prefix_cache_hit",
+                "disagg",
+                "fabric",
+                "kv_layerwise",
             )
         ),
         **dict.fromkeys(

@@ -165,6 +165,24 @@ SERVE = SolverCommand(
         ),
         Param("max_num_seqs", "--max-num-seqs", "int", help="Most sequences running at once (default 256)."),
         Param("prefix_cache_hit", "--prefix-cache-hit", "float", help="Share of each prompt in the prefix cache."),
+        Param(
+            "disagg",
+            "--disagg",
+            "str",
+            help="Disaggregated prefill/decode pools, e.g. prefill=H100x8:tp8,decode=H200x8:tp4 (needs --qps, "
+            "--output-len and --fabric; HARDWARE is then the aggregated layout compared against).",
+        ),
+        Param(
+            "fabric",
+            "--fabric",
+            "str",
+            help="The network joining scale-up domains (a catalog fabric: IB_NDR, IB_XDR, RoCE_400G, ...): inside a "
+            "replica larger than one domain, and with --disagg what carries the KV cache between the pools (also "
+            "NVLink: one scale-up domain, or PCIe: one node).",
+        ),
+        Param(
+            "kv_layerwise", "--kv-layerwise", "bool", help="Send the KV layer by layer during the prefill (default on)."
+        ),
     ),
     key_fields=(
         "feasible",
@@ -192,10 +210,23 @@ SERVE = SolverCommand(
         "binding_limit",
         "slo_attainment",
         "max_arrival_rate",
+        "kv_bytes_per_request",
+        "kv_transfer_exposed",
+        "balanced_prefill_share",
+        "prefill_replicas_needed",
+        "decode_replicas_needed",
+        "balanced_goodput_per_gpu",
+        "aggregated_goodput_per_gpu",
+        "aggregated_layout",
+        "disagg_gain",
     ),
     strict="raise_errors",
     pareto=(("itl", "min"), ("tokens_per_second", "max")),
-    title=lambda r, i: f"{r.model} on {r.hardware} x{r.gpus} ({_layout(r)}, {r.batch_size} x {r.seq_len} tokens)",
+    title=lambda r, i: (
+        f"{r.model}: {r.layout} ({r.precision}, {r.seq_len} tokens)"
+        if hasattr(r, "kv_link")
+        else f"{r.model} on {r.hardware} x{r.gpus} ({_layout(r)}, {r.batch_size} x {r.seq_len} tokens)"
+    ),
     plot=_plot,
     sweep_plot=_sweep_plot,
 )

@@ -20,6 +20,7 @@ from mlsysim_core.sweep import PointErrors, checked, not_integers, notes_column,
 from mlsysim_core.types import HardwareNode, TransformerWorkload
 
 from . import kernels as K
+from .layout import resolve_fabric
 from .results import ServingResult
 from .setup import MAX_COUNT, ModelShape, Setup, prepare
 
@@ -88,7 +89,9 @@ class ServingModel(Solver):
         fabric: Any = None,
         redundant_experts: int = 0,
         ep_overlap: bool = False,
-    ) -> ServingResult:
+        disagg: Any = None,
+        kv_layerwise: bool = True,
+    ) -> Any:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
         Args:
@@ -140,8 +143,52 @@ class ServingModel(Solver):
             ep_overlap: two-batch overlap of the all-to-all with compute (DeepSeek-V3 sec. 3.4; SGLang
                 ``--enable-two-batch-overlap``, vLLM ``--enable-dbo``); needs ep_size > 1.
             fabric: the network joining scale-up domains (a ``NetworkFabric``, e.g.
-                ``mlsysim.Systems.Fabrics.InfiniBand_NDR``) when the replica's GPUs span more than one.
+                ``mlsysim.Systems.Fabrics.InfiniBand_NDR``, or a catalog fabric name such as ``"IB_NDR"``)
+                when the replica's GPUs span more than one, and with ``disagg`` what carries the KV cache
+                between the pools (also ``"NVLink"``: both pools in one scale-up domain, or ``"PCIe"``:
+                both in one node).
+            disagg: a prefill pool and a decode pool (:class:`.layout.Disagg`, or the text
+                ``"prefill=H100x8:tp8,decode=H200x8:tp4"``): disaggregated serving under ``arrival_rate``,
+                answered by a :class:`.disagg_result.DisaggServingResult` (:mod:`.disagg`); ``hardware``
+                is then the aggregated layout compared against (searched over its tensor-parallel degrees).
+            kv_layerwise: with ``disagg``, KV sent layer by layer during the prefill (default) or after it.
         """
+        fabric = resolve_fabric(fabric)
+        if disagg is not None:
+            from .disagg import serve_disagg
+
+            if fabric is None:
+                raise InvalidInputError("fabric", None, "a catalog fabric (e.g. InfiniBand_NDR), NVLink or PCIe")
+            for name, value in (
+                ("tp_size", tp_size),
+                ("batch_size", batch_size),
+                ("beam_width", beam_width),
+                ("pp_size", pp_size),
+                ("ep_size", ep_size),
+                ("dp_attention", dp_attention),
+            ):
+                if value != 1:
+                    raise InvalidInputError(
+                        name, value, "1 with disagg (the pools give their tp; traffic sets the batch)"
+                    )
+            if redundant_experts != 0 or ep_overlap is not False:
+                name, value = (
+                    ("redundant_experts", redundant_experts) if redundant_experts else ("ep_overlap", ep_overlap)
+                )
+                raise InvalidInputError(name, value, "the default with disagg (the pools are tensor parallel)")
+            common = dict(
+                precision=precision,
+                kv_precision=kv_precision,
+                efficiency=efficiency,
+                memory_efficiency=memory_efficiency,
+                memory_fraction=memory_fraction,
+                weight_precision=weight_precision,
+                activation_precision=activation_precision,
+            )
+            traffic = {k: v for k, v in locals().items() if k in _TRAFFIC_ARGS}
+            return serve_disagg(
+                model, hardware, seq_len, output_len, disagg, fabric, kv_layerwise, common, traffic, gpus_per_node
+            )
         setup = prepare(
             model,
             hardware,
@@ -195,6 +242,13 @@ class ServingModel(Solver):
         ``args`` the other arguments (one value each); the same checks and kernels as solve()."""
         vec = vectors
         a = dict(_SOLVE_DEFAULTS, **args)
+        a["fabric"] = resolve_fabric(a["fabric"])
+        if a["disagg"] is not None:
+            from mlsysim_core.sweep import solve_each
+
+            from .disagg_result import DisaggServingResult
+
+            return solve_each(self, DisaggServingResult, args, vectors, n)[0]  # disaggregated: solve() per point
         rate = vec.get("arrival_rate", a.get("arrival_rate"))
         if rate is not None or a.get("concurrency") is not None:
             for k in ("batch_size", "seq_len", "output_len"):
@@ -397,9 +451,7 @@ def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
     micro, t_mb = batch / m, tokens / m
     halves = 2.0 if lay.overlap else 1.0  # two-batch overlap: each half streams the weights again
     c = lay.copies  # physical experts per logical one: E + r hold the k experts a token picks
-    read = K.weights_read(
-        t_mb / halves, shape.dense_read, shape.experts_params * c, shape.expert_share / c, n, w, lam
-    )
+    read = K.weights_read(t_mb / halves, shape.dense_read, shape.experts_params * c, shape.expert_share / c, n, w, lam)
     kernel = K.prefill if prefill else K.decode
     flops, moved, msg = kernel(
         micro / halves,

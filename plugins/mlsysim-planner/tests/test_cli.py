@@ -1,0 +1,42 @@
+"""mlsysim plan train: table, --json, --csv, --explain, --plot, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from mlsysim_cli import main
+
+TRAIN = ["plan", "train", "GPT3", "--cluster", "Selene_2520", "--gpus", "1024", "--batch-size", "1536"]
+SMALL = ["--precision", "fp16", "--recompute", "full", "--zero", "0", "--cp", "1", "--v-stages", "1"]
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, [*TRAIN, *SMALL, *args], prog_name="mlsysim")
+
+
+def test_table_json_csv():
+    out = run("--top", "3")
+    assert out.exit_code == 0, out.output
+    assert "training plan:" in out.output and "tp8" in out.output and "best:" in out.output
+    doc = json.loads(run("--json").output)
+    assert doc["kind"] == "training" and doc["rows"][0]["tp"] >= 1 and doc["units"]["step_time"] == "s"
+    text = run("--csv").output.splitlines()
+    assert text[0].startswith("layout,") and "step_time (s)" in text[0] and len(text) == len(doc["rows"]) + 1
+
+
+def test_explain_and_plot(tmp_path):
+    out = run("--explain", "1", "--plot", str(tmp_path / "front.png"))
+    assert out.exit_code == 0, out.output
+    assert "#1 of" in out.output and "DistributedResult" in out.output
+    assert (tmp_path / "front.png").stat().st_size > 0
+
+
+def test_errors_are_one_line():
+    out = run("--gpus", "12")
+    assert out.exit_code == 1 and out.output.count("\n") == 1 and "--gpus" in out.output, out.output
+    out = run("--tp", "x")
+    assert out.exit_code == 1 and "--tp" in out.output, out.output
+    out = CliRunner().invoke(main, ["plan", "train", "GPT3", "--cluster", "Nope", "--batch-size", "8"])
+    assert out.exit_code == 1 and "--cluster" in out.output, out.output

@@ -1,0 +1,417 @@
+"""Disaggregated prefill/decode serving under traffic: a prefill pool, a decode pool and the KV cache
+moved between them (DistServe, Zhong et al. OSDI 2024; Splitwise, Patel et al. ISCA 2024).
+
+Each pool is ServingModel's own engine on its layout (the same step cost, scheduler and queueing
+model, :mod:`.under_load`): a prefill replica serves prompts with one output token (a prefill-only
+engine), a decode replica receives every prompt token's KV but the last and computes that one itself
+(vLLM's KV connectors: prefix-cache hit (S-1)/S), then decodes with no prompt prefilled beside it, so
+its token gap has no prefill interference. Arrivals split evenly over the replicas of each pool.
+
+TTFT = prefill queue + prefill + exposed KV transfer + decode admission (wait + first step);
+ITL = the decode pool's token gap; e2e = TTFT + (O - 1) gaps.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from mlsysim_core import efficiency as E
+from mlsysim_core.errors import InfeasibleError, InvalidInputError
+
+from . import kernels as K
+from . import traffic as TR
+from . import under_load as UL
+from .disagg_result import DisaggServingResult
+from .layout import Disagg, KVLink, Pool, kv_link, parse_disagg
+
+#: Loaded fields combined from the two pools (each an array over arrival rates).
+_LOADED = (
+    "ttft_mean",
+    "ttft_p50",
+    "ttft_p90",
+    "ttft_p99",
+    "itl_mean",
+    "itl_p50",
+    "itl_p90",
+    "itl_p99",
+    "e2e_mean",
+    "e2e_p90",
+    "e2e_p99",
+    "queue_wait_mean",
+)
+
+
+def kv_bytes_per_request(prompt_tokens, kv_elements, b_kv):
+    """KV cache one request moves from prefill to decode: S * kv * b_kv bytes (kv = 2*L*h_kv*d_h elements
+    per token for GQA, L*(r_kv + d_rope) for MLA; DistServe, Zhong et al. OSDI 2024, Sec. 3.3: one
+    512-token OPT-66B request is 1.13 GB)."""
+    return prompt_tokens * kv_elements * b_kv
+
+
+def kv_transfer(moved, share_out, share_in, bandwidth, eta_net, latency, prefill_time, layers, layerwise):
+    """(full, exposed) seconds of moving one request's KV. Every GPU sends its share and every decode GPU
+    receives its share over its own link: t_x = bytes * max(share_p, share_d) / (beta * eta) + alpha.
+    Layer by layer (Splitwise, Patel et al. ISCA 2024, Sec. IV; Mooncake) layer l moves while layer l+1
+    is prefilled, a two-stage pipeline over L layers: exposed = max(t_x / L, t_x - t_p * (L - 1) / L);
+    after the prefill (DistServe): exposed = t_x."""
+    full = moved * max(share_out, share_in) / (bandwidth * eta_net) + latency
+    if not layerwise:
+        return full, full
+    return full, max(full / layers, full - prefill_time * (layers - 1.0) / layers)
+
+
+class _Replica:
+    """One replica of a pool: ServingModel's setup of its layout, its engine step cost and KV capacity."""
+
+    def __init__(self, role: str, pool: Pool, text: Any, model: Any, common: dict, M: int, max_seqs: int):
+        from .setup import prepare
+
+        try:
+            setup = prepare(
+                model,
+                pool.hardware,
+                common["precision"],
+                pool.tp,
+                common["kv_precision"],
+                common["efficiency"],
+                common["memory_efficiency"],
+                None,
+                False,
+                common["memory_fraction"],
+                weight_precision=common["weight_precision"],
+                activation_precision=common["activation_precision"],
+            )
+        except InvalidInputError as exc:
+            if exc.argument in ("model", "efficiency", "memory_efficiency") or exc.argument.endswith("precision"):
+                raise
+            raise InvalidInputError("disagg", text, f"a {role} pool valid for the model: {exc}") from None
+        self.role, self.pool, self.setup, self.shape = role, pool, setup, setup.shape
+        shape, lay = setup.shape, setup.layout
+        self.weights_per_gpu = K.weights_per_gpu(
+            shape.params, setup.b, float(lay.n), float(lay.p), shape.experts_params, float(lay.w)
+        )
+        self.usable = pool.hardware.si.capacity * setup.memory_fraction
+        self.cost = UL.step_cost(setup)
+        self.kv_tokens = UL.kv_capacity_tokens(setup, M, max_seqs)
+
+    def check_holds(self, text: Any, tokens: int) -> None:
+        """A pool that cannot hold the weights and one request's KV is an input error naming the layout."""
+        if self.kv_tokens < tokens:
+            hw, tp = self.pool.hardware.name, self.pool.tp
+            raise InvalidInputError(
+                "disagg",
+                text,
+                f"a {self.role} pool that holds {self.shape.name}: on {hw} at tp{tp} the weights take "
+                f"{self.weights_per_gpu / 1e9:.4g} GB of {self.usable / 1e9:.4g} GB usable per GPU, leaving KV room "
+                f"for {max(self.kv_tokens, 0.0):,.0f} tokens < one request of {tokens:,} "
+                "(raise tp or use a larger part)",
+            )
+
+    def serve(self, seq_len: int, output_len: int, c: dict, rate: np.ndarray) -> dict:
+        """The loaded fields of this replica at per-replica rates ``rate`` (NaN where overloaded)."""
+        return UL.serve(
+            self.shape,
+            self.pool.hardware,
+            self.setup.layout.gpus,
+            self.cost,
+            self.kv_tokens,
+            seq_len,
+            output_len,
+            dict(c, arrival_rate=rate),
+        )
+
+
+def _traffic(traffic: dict, seq_len: int, output_len: int, max_seq: int) -> tuple[dict, dict]:
+    """Checked traffic for the prefill pool and for the decode pool (no SLOs: combined here)."""
+    if traffic.get("arrival_rate") is None:
+        raise InvalidInputError("arrival_rate", None, "a rate > 0 (requests/s) with disagg: pools are sized against it")
+    if traffic.get("concurrency") is not None:
+        raise InvalidInputError(
+            "concurrency", traffic["concurrency"], "None with disagg (open loop: give arrival_rate)"
+        )
+    if traffic.get("method") not in (None, "analytic"):
+        raise InvalidInputError("method", traffic["method"], "analytic with disagg")
+    if output_len is None or output_len < 2:
+        raise InvalidInputError(
+            "output_len", output_len, "an integer >= 2 with disagg (the decode pool emits tokens 2..)"
+        )
+    base = {k: v for k, v in traffic.items() if k not in ("slo_ttft", "slo_itl")}
+    checked = UL.check(dict(traffic), seq_len, output_len, max_seq)
+    c_p = UL.check(dict(base, slo_ttft=None, slo_itl=None), seq_len, 1, max_seq)
+    c_d = dict(c_p, prefix_cache_hit=(seq_len - 1.0) / seq_len)
+    return dict(checked, prefill=c_p, decode=c_d), checked
+
+
+def serve_disagg(
+    model: Any,
+    hardware: Any,
+    seq_len: int,
+    output_len: Any,
+    disagg: Any,
+    fabric: Any,
+    layerwise: Any,
+    common: dict,
+    traffic: dict,
+    gpus_per_node: Any,
+) -> DisaggServingResult:
+    """ServingModel.solve with ``disagg``: the two pools under ``traffic`` and the best aggregated layout
+    of ``hardware`` at the same SLOs (see the module docstring)."""
+    from mlsysim_core import validate as V
+
+    layout = parse_disagg(disagg)
+    if layerwise is not True and layerwise is not False:
+        V.instance("kv_layerwise", layerwise, bool, "True or False")
+    node = DEFAULT_NODE if gpus_per_node is None else V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20)
+    link = kv_link(fabric, layout, node)
+    from .setup import model_shape
+    from .solver import _check_lengths
+
+    shape = model_shape(model)
+    seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
+    c, checked = _traffic(traffic, seq_len, output_len, shape.max_seq)
+    M, seqs = c["max_num_batched_tokens"], c["max_num_seqs"]
+    pre = _Replica("prefill", layout.prefill, disagg, model, common, M, seqs)
+    dec = _Replica("decode", layout.decode, disagg, model, common, M, seqs)
+    pre.check_holds(disagg, seq_len + 1)
+    dec.check_holds(disagg, seq_len + output_len)
+    S, O = float(seq_len), float(output_len)
+    moved = kv_bytes_per_request(S, shape.kv, dec.setup.b_kv)
+    h = checked["prefix_cache_hit"]
+    one_prefill = float(pre.cost.prefill((1.0 - h) * S, h * S))
+    full, exposed = kv_transfer(
+        moved,
+        pre.setup.kv_share,
+        dec.setup.kv_share,
+        link.bandwidth,
+        E.NETWORK,
+        link.latency,
+        one_prefill,
+        shape.layers,
+        layerwise,
+    )
+    first = float(dec.cost.prefill(1.0, S - 1.0))
+    itl0 = float(dec.cost.time(1.0, S + 1.0, S + 2.0))
+    _check_slos(checked, one_prefill + exposed + first, itl0, seq_len)
+    pools = _Pools(pre, dec, c, seq_len, output_len, exposed)
+    lam = checked["arrival_rate"]
+    f = pools.at(np.array([lam]))
+    pct = checked["slo_percentile"]
+    slo_t, slo_i = checked["slo_ttft"], checked["slo_itl"]
+    sat = pools.saturation
+    rate_p = pools.replica_rate("prefill", slo_t, pct)
+    rate_d = pools.replica_rate("decode", slo_i, pct)
+    gpus = layout.prefill.gpus + layout.decode.gpus
+    max_rate = pools.max_rate(slo_t, slo_i, pct) if (slo_t is not None or slo_i is not None) else sat
+    g_p, g_d = layout.prefill.tp / rate_p, layout.decode.tp / rate_d
+    agg = _aggregated(model, hardware, seq_len, output_len, common, checked, gpus_per_node)
+    balanced = O / (g_p + g_d) if rate_p > 0 and rate_d > 0 else 0.0
+    link_note = (link.note,) if link.note else ()
+    notes = tuple(dict.fromkeys(pre.setup.notes + dec.setup.notes + link_note + agg["notes"]))
+    over = bool(f["overloaded"][0])
+    one = {k: (None if over else float(f[k][0])) for k in _LOADED}
+    served = min(lam, sat)
+    att = None
+    if slo_t is not None or slo_i is not None:
+        att = 0.0 if over else float(pools.attainment(f, slo_t, slo_i)[0])
+    return DisaggServingResult(
+        feasible=True,
+        ttft=one_prefill + exposed + first,
+        itl=itl0,
+        kv_bytes_per_request=moved,
+        kv_transfer_time=full,
+        kv_transfer_exposed=exposed,
+        kv_link=f"{link.name} ({link.bandwidth * 8 / 1e9:.4g} Gb/s per GPU, {link.latency * 1e6:.3g} us)",
+        kv_layerwise=layerwise,
+        arrival_rate=lam,
+        **one,
+        utilization=float(f["utilization"][0]),
+        prefill_utilization=float(f["prefill_utilization"][0]),
+        decode_utilization=float(f["decode_utilization"][0]),
+        overloaded=over,
+        saturation_rate=sat,
+        binding_limit=pools.binding,
+        requests_per_second=served,
+        output_tokens_per_second=served * O,
+        tokens_per_second_per_gpu=served * O / gpus,
+        slo_attainment=att,
+        max_arrival_rate=max_rate,
+        slo_percentile=pct,
+        prefill_replica_rate=rate_p,
+        decode_replica_rate=rate_d,
+        balanced_prefill_share=g_p / (g_p + g_d) if rate_p > 0 and rate_d > 0 else None,
+        prefill_replicas_needed=math.ceil(lam / rate_p) if rate_p > 0 else None,
+        decode_replicas_needed=math.ceil(lam / rate_d) if rate_d > 0 else None,
+        goodput_per_gpu=max_rate * O / gpus,
+        balanced_goodput_per_gpu=balanced,
+        aggregated_goodput_per_gpu=agg["goodput"],
+        aggregated_layout=agg["layout"],
+        disagg_gain=balanced / agg["goodput"] if agg["goodput"] else None,
+        prefill_hardware=layout.prefill.hardware.name,
+        prefill_gpus=layout.prefill.gpus,
+        prefill_tp=layout.prefill.tp,
+        decode_hardware=layout.decode.hardware.name,
+        decode_gpus=layout.decode.gpus,
+        decode_tp=layout.decode.tp,
+        prefill_weights_per_gpu=pre.weights_per_gpu,
+        decode_weights_per_gpu=dec.weights_per_gpu,
+        prefill_kv_capacity=pre.kv_tokens,
+        decode_kv_capacity=dec.kv_tokens,
+        layout=f"prefill {layout.prefill.label()} -> decode {layout.decode.label()}",
+        precision=pre.setup.precision,
+        kv_precision=dec.setup.kv_precision,
+        seq_len=seq_len,
+        output_len=output_len,
+        model=shape.name,
+        notes=notes,
+    )
+
+
+#: GPUs of one node when ``gpus_per_node`` is not given (PCIe fabric: both pools in one host): an HGX/DGX board.
+DEFAULT_NODE = 8
+
+
+def _check_slos(c: dict, ttft0: float, itl0: float, seq_len: int) -> None:
+    for name, slo, floor, what in (
+        ("slo_ttft", c["slo_ttft"], ttft0, f"one unloaded {seq_len:,}-token prefill + KV transfer + first decode step"),
+        ("slo_itl", c["slo_itl"], itl0, f"one unloaded decode step at context {seq_len:,}"),
+    ):
+        if slo is not None and slo < floor:
+            raise InvalidInputError(name, slo, f"at least {floor * 1e3:.4g} ms: the SLO is below {what} on this layout")
+
+
+class _Pools:
+    """The two pools at arrays of total arrival rates: combined latency fields, saturation, SLO rates."""
+
+    def __init__(self, pre: _Replica, dec: _Replica, c: dict, seq_len: int, output_len: int, exposed: float):
+        self.pre, self.dec, self.c, self.S, self.O, self.x = pre, dec, c, seq_len, output_len, exposed
+        self.R_p, self.R_d = pre.pool.replicas, dec.pool.replicas
+        probe = np.array([1e-9])
+        sp = pre.serve(seq_len, 1, c["prefill"], probe)
+        sd = dec.serve(seq_len, output_len, c["decode"], probe)
+        cap_p, cap_d = self.R_p * sp["saturation_rate"], self.R_d * sd["saturation_rate"]
+        self.sat_p, self.sat_d = sp["saturation_rate"], sd["saturation_rate"]
+        self.saturation = min(cap_p, cap_d)
+        which = ("prefill", sp["binding_limit"]) if cap_p <= cap_d else ("decode", sd["binding_limit"])
+        self.binding = f"{which[0]} pool ({which[1]})"
+
+    def pool(self, role: str, rate: np.ndarray) -> dict:
+        """Loaded fields of one replica of ``role`` at per-replica rates."""
+        if role == "prefill":
+            return self.pre.serve(self.S, 1, self.c["prefill"], rate)
+        return self.dec.serve(self.S, self.O, self.c["decode"], rate)
+
+    def at(self, lam: np.ndarray) -> dict:
+        """Combined fields at total rates ``lam``: TTFT = prefill TTFT + exposed transfer + decode admission;
+        tails of the independent pools combined as :func:`.traffic._combine` does."""
+        p, d = self.pool("prefill", lam / self.R_p), self.pool("decode", lam / self.R_d)
+        out = {}
+        mean = p["ttft_mean"] + self.x + d["ttft_mean"]
+        out["ttft_mean"] = mean
+        for q in (50, 90, 99):
+            dev = TR._combine(p[f"ttft_p{q}"] - p["ttft_mean"], d[f"ttft_p{q}"] - d["ttft_mean"])
+            out[f"ttft_p{q}"] = mean + dev
+            out[f"itl_p{q}"] = d[f"itl_p{q}"]
+        out["itl_mean"] = d["itl_mean"]
+        span = d["e2e_mean"] - d["ttft_mean"]
+        out["e2e_mean"] = mean + span
+        for q in (90, 99):
+            out[f"e2e_p{q}"] = out["e2e_mean"] + TR._combine(out[f"ttft_p{q}"] - mean, d[f"e2e_p{q}"] - d["e2e_mean"])
+        out["queue_wait_mean"] = p["queue_wait_mean"] + d["queue_wait_mean"]
+        out["prefill_utilization"] = np.asarray(p["utilization"], dtype=float)
+        out["decode_utilization"] = np.asarray(d["utilization"], dtype=float)
+        out["utilization"] = np.maximum(out["prefill_utilization"], out["decode_utilization"])
+        out["overloaded"] = out["utilization"] >= 1.0
+        return out
+
+    def attainment(self, f: dict, slo_t: Any, slo_i: Any) -> np.ndarray:
+        """Share of requests meeting both SLOs: P(TTFT <= slo) * P(ITL <= slo) (:mod:`.traffic` CDFs)."""
+        att = np.ones(np.shape(f["ttft_mean"]))
+        if slo_t is not None:
+            att = att * TR.ttft_cdf(f, slo_t)
+        if slo_i is not None:
+            sd = np.maximum(f["itl_p90"] - f["itl_mean"], 0.0) / TR.Z[90]
+            att = att * TR.itl_cdf({"T": f["itl_mean"], "itl_sd": sd}, slo_i)
+        return np.nan_to_num(att)
+
+    def max_rate(self, slo_t: Any, slo_i: Any, pct: int) -> float:
+        """Largest total rate below saturation whose p``pct`` TTFT and ITL meet the SLOs (0 if none does)."""
+
+        def ok(lam):
+            f = self.at(lam)
+            good = ~f["overloaded"]
+            if slo_t is not None:
+                good &= f[f"ttft_p{pct}"] <= slo_t
+            if slo_i is not None:
+                good &= f[f"itl_p{pct}"] <= slo_i
+            return good
+
+        lo = self.saturation * 1e-9
+        return float(UL._bisect(ok, lo, self.saturation * (1 - 1e-9))) if ok(np.array([lo]))[0] else 0.0
+
+    def replica_rate(self, role: str, slo: Any, pct: int) -> float:
+        """Most requests/s one replica of ``role`` takes within its SLO (prefill: TTFT with the transfer and
+        the first decode step; decode: ITL); its saturation rate without one."""
+        sat = self.sat_p if role == "prefill" else self.sat_d
+        if slo is None:
+            return float(sat)
+        first = float(self.dec.cost.prefill(1.0, self.S - 1.0))
+
+        def ok(rate):
+            f = self.pool(role, rate)
+            value = f[f"ttft_p{pct}"] + self.x + first if role == "prefill" else f[f"itl_p{pct}"]
+            return ~np.isnan(value) & (value <= slo)
+
+        lo = sat * 1e-9
+        return float(UL._bisect(ok, lo, sat * (1 - 1e-9))) if ok(np.array([lo]))[0] else 0.0
+
+
+def _aggregated(model, hardware, seq_len, output_len, common, c, gpus_per_node) -> dict:
+    """Best aggregated layout of ``hardware`` at the same SLOs: output tokens/s per GPU at ServingModel's
+    max_arrival_rate, over the tensor-parallel degrees (powers of two up to the scale-up domain) that hold
+    the model; layouts that cannot hold it or meet the SLOs at all are left out, and a note says if none can."""
+    from .solver import ServingModel
+
+    link = hardware.scale_up
+    top = gpus_per_node or (link.domain if link is not None and link.domain else (8 if link is not None else 1))
+    best: dict[str, Any] = {"goodput": None, "layout": None, "notes": ()}
+    tp = 1
+    while tp <= top:
+        try:
+            r = ServingModel().solve(
+                model,
+                hardware,
+                seq_len,
+                output_len=output_len,
+                tp_size=tp,
+                gpus_per_node=gpus_per_node,
+                arrival_rate=c["arrival_rate"],
+                slo_ttft=c["slo_ttft"],
+                slo_itl=c["slo_itl"],
+                slo_percentile=c["slo_percentile"],
+                arrival_cv=c["arrival_cv"],
+                length_cv=c["length_cv"],
+                length_dist=c["length_dist"],
+                max_num_batched_tokens=c["max_num_batched_tokens"],
+                max_num_seqs=c["max_num_seqs"],
+                prefix_cache_hit=c["prefix_cache_hit"],
+                **common,
+            )
+        except (InvalidInputError, InfeasibleError):
+            tp *= 2
+            continue
+        goodput = r.si("max_arrival_rate") * output_len / tp
+        if best["goodput"] is None or goodput > best["goodput"]:
+            best.update(goodput=goodput, layout=f"{hardware.name} tp{tp}")
+        tp *= 2
+    if best["goodput"] is None:
+        best["notes"] = (
+            f"aggregated comparison: no tensor-parallel layout of {hardware.name} (1..{top} GPUs) holds "
+            f"{model.name} and meets the SLOs",
+        )
+    return best
+
+
+__all__ = ["Disagg", "Pool", "KVLink", "kv_bytes_per_request", "kv_transfer", "serve_disagg"]

@@ -1,0 +1,180 @@
+"""Disaggregated layouts: a prefill pool and a decode pool (hardware, GPU count, tensor-parallel degree)
+and the fabric that carries the KV cache between them, from objects or the command line's text
+``prefill=H100x8:tp8,decode=H200x8:tp4`` and ``--fabric IB_NDR``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.types import HardwareNode, IOInterconnect, NetworkFabric
+
+#: fabric names that are not catalog network fabrics: the pools' own links
+SCALE_UP, HOST_LINK = "NVLink", "PCIe"
+_POOL = re.compile(r"^(?P<hw>.+)x(?P<gpus>\d+):tp(?P<tp>\d+)$", re.IGNORECASE)
+_OWN_LINKS = ("nvlink", "nvl72", "scale_up", "pcie", "host_link")
+_FORMAT = "prefill=HWxGPUS:tpN,decode=HWxGPUS:tpN, e.g. prefill=H100x8:tp8,decode=H200x8:tp4"
+
+
+@attrs.frozen
+class Pool:
+    """``gpus`` accelerators of one part serving one phase as ``gpus / tp`` replicas of ``tp`` GPUs each."""
+
+    hardware: HardwareNode
+    gpus: int
+    tp: int
+
+    @property
+    def replicas(self) -> int:
+        return self.gpus // self.tp
+
+    def label(self) -> str:
+        return f"{self.hardware.name} x{self.gpus} ({self.replicas} x tp{self.tp})"
+
+
+@attrs.frozen
+class Disagg:
+    """A prefill pool and a decode pool (they may be different parts, even different vendors)."""
+
+    prefill: Pool
+    decode: Pool
+
+
+@attrs.frozen
+class KVLink:
+    """What carries one GPU's share of a request's KV cache: per-direction bandwidth (B/s) and latency (s)."""
+
+    name: str
+    bandwidth: float
+    latency: float
+    note: str | None = None
+
+
+def _hardware(name: str, value: str) -> HardwareNode:
+    from mlsysim_core.plugins import catalog
+
+    entries = catalog().entries["hardware"].values()
+    for e in entries:
+        if name.lower() == e.key.lower() or name.lower() in (a.lower() for a in e.aliases):
+            return e.value
+    raise InvalidInputError(
+        "disagg", value, f"pools on catalog hardware ({name!r} is not one; mlsysim catalog hardware)"
+    )
+
+
+def _pool(role: str, spec: Any, value: Any) -> Pool:
+    if isinstance(spec, Pool):
+        pool = spec
+    elif isinstance(spec, str):
+        m = _POOL.match(spec.strip())
+        if m is None:
+            raise InvalidInputError("disagg", value, _FORMAT)
+        pool = Pool(_hardware(m["hw"], value), int(m["gpus"]), int(m["tp"]))
+    else:
+        raise InvalidInputError("disagg", value, f"a Disagg, or the text {_FORMAT}")
+    if not isinstance(pool.hardware, HardwareNode):
+        raise InvalidInputError("disagg", value, f"a {role} pool whose hardware is a HardwareNode")
+    if not (isinstance(pool.tp, int) and isinstance(pool.gpus, int) and 1 <= pool.tp <= pool.gpus):
+        raise InvalidInputError(
+            "disagg", value, f"a {role} pool of tp in [1, gpus] GPUs (got {pool.gpus} GPUs, tp {pool.tp})"
+        )
+    if pool.gpus % pool.tp:
+        raise InvalidInputError(
+            "disagg", value, f"a {role} pool whose GPU count is a multiple of its tp ({pool.gpus} GPUs, tp {pool.tp})"
+        )
+    return pool
+
+
+def parse_disagg(value: Any) -> Disagg:
+    """A :class:`Disagg` from itself or from the text ``prefill=H100x8:tp8,decode=H200x8:tp4``."""
+    if isinstance(value, Disagg):
+        return Disagg(_pool("prefill", value.prefill, value), _pool("decode", value.decode, value))
+    if not isinstance(value, str):
+        raise InvalidInputError("disagg", value, f"a Disagg, or the text {_FORMAT}")
+    parts: dict[str, str] = {}
+    for item in value.replace(";", ",").split(","):
+        role, _, spec = item.partition("=")
+        role = role.strip().lower()
+        if role not in ("prefill", "decode") or role in parts or not spec:
+            raise InvalidInputError("disagg", value, _FORMAT)
+        parts[role] = spec
+    if len(parts) != 2:
+        raise InvalidInputError("disagg", value, _FORMAT)
+    return Disagg(_pool("prefill", parts["prefill"], value), _pool("decode", parts["decode"], value))
+
+
+def _fabric_entry(name: str) -> NetworkFabric | None:
+    from mlsysim_core.plugins import catalog
+
+    for e in catalog().entries["fabrics"].values():
+        if name.lower() == e.key.lower() or name.lower() in (a.lower() for a in e.aliases):
+            return e.value
+    return None
+
+
+def resolve_fabric(fabric: Any) -> Any:
+    """A catalog fabric's name (``"InfiniBand_NDR"``, alias ``"IB_NDR"``; any case) as its
+    :class:`NetworkFabric`; anything else (None, a NetworkFabric, ``"NVLink"``, ``"PCIe"``) as given."""
+    if not isinstance(fabric, str) or fabric.lower() in _OWN_LINKS:
+        return fabric
+    entry = _fabric_entry(fabric)
+    if entry is None:
+        raise InvalidInputError(
+            "fabric",
+            fabric,
+            f"a catalog fabric (mlsysim catalog systems: InfiniBand_NDR, IB_NDR, RoCE_400G, ...), "
+            f"{SCALE_UP!r} or {HOST_LINK!r}",
+        )
+    return entry
+
+
+def kv_link(fabric: Any, layout: Disagg, gpus_per_node: int) -> KVLink:
+    """The link one GPU's KV share crosses: a catalog network fabric (one NIC port per GPU, as DGX/HGX
+    nodes carry: 8 x 400 Gb/s for 8 GPUs), the scale-up link when both pools sit in one scale-up domain
+    (NVLink, NVL72), or the host link (PCIe) when both sit in one node of ``gpus_per_node`` GPUs."""
+    p, d = layout.prefill, layout.decode
+    valid = f"a catalog fabric (mlsysim catalog systems: InfiniBand_NDR, RoCE_400G, ...), {SCALE_UP!r} or {HOST_LINK!r}"
+    if isinstance(fabric, NetworkFabric):
+        if fabric.si.latency is None:
+            raise InvalidInputError(
+                "fabric", fabric, f"a fabric with a latency in the catalog ({fabric.name} has none)"
+            )
+        return KVLink(fabric.name, fabric.si.bandwidth, fabric.si.latency)
+    if not isinstance(fabric, str):
+        raise InvalidInputError("fabric", fabric, valid)
+    if fabric.lower() in (SCALE_UP.lower(), "nvl72", "scale_up"):
+        links = (p.hardware.scale_up, d.hardware.scale_up)
+        domain = links[0].domain if links[0] is not None else None
+        if p.hardware is not d.hardware or links[0] is None or domain is None or p.gpus + d.gpus > domain:
+            size = "no scale-up domain" if domain is None else f"{domain} GPUs"
+            raise InvalidInputError(
+                "fabric",
+                fabric,
+                f"{valid}: a scale-up link joins GPUs of one domain of one part ({p.hardware.name}: {size}); "
+                f"the pools hold {p.gpus} {p.hardware.name} + {d.gpus} {d.hardware.name}",
+            )
+        return _link(links[0])
+    if fabric.lower() in (HOST_LINK.lower(), "host_link"):
+        a, b = p.hardware.interconnect, d.hardware.interconnect
+        if a is None or b is None or p.gpus + d.gpus > gpus_per_node:
+            raise InvalidInputError(
+                "fabric",
+                fabric,
+                f"{valid}: a host link joins GPUs of one node ({gpus_per_node} GPUs, each with a host link in the "
+                f"catalog); the pools hold {p.gpus} + {d.gpus}",
+            )
+        return _link(a if a.si.bandwidth <= b.si.bandwidth else b)
+    entry = _fabric_entry(fabric)
+    if entry is None:
+        raise InvalidInputError("fabric", fabric, valid)
+    return kv_link(entry, layout, gpus_per_node)
+
+
+def _link(link: IOInterconnect) -> KVLink:
+    from mlsysim_core import efficiency as E
+
+    latency, note = E.link_latency(link, link.name)
+    return KVLink(link.name, link.si.bandwidth, latency, note)

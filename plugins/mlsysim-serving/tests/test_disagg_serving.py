@@ -1,0 +1,182 @@
+"""Disaggregated prefill/decode (ServingModel(disagg=...)): hand-derived KV bytes and transfer, the
+pools' answers against ServingModel's own engine, invariants and the error messages."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mlsysim_serving.disagg import kv_bytes_per_request, kv_transfer
+from mlsysim_serving.layout import Disagg, Pool, parse_disagg
+
+import mlsysim
+from mlsysim import ServingModel
+from mlsysim_core.errors import InvalidInputError
+
+M, H = mlsysim.Models.Language, mlsysim.Hardware.Cloud
+LAYOUT = "prefill=H100x8:tp8,decode=H200x8:tp4"
+
+
+def _solve(**kw):
+    args = dict(
+        model=M.Llama3_70B,
+        hardware=H.H100,
+        seq_len=4000,
+        output_len=500,
+        arrival_rate=4.0,
+        disagg=LAYOUT,
+        fabric="IB_NDR",
+    )
+    args.update(kw)
+    return ServingModel().solve(**args)
+
+
+def test_kv_bytes_per_request_by_hand():
+    # Llama-3.1-70B: 80 layers x 8 KV heads x 128 dims x 2 (K and V) = 163,840 elements per token,
+    # 2 bytes at bf16: 327,680 B per token; 4,000 tokens -> 1.31072 GB.
+    assert M.Llama3_70B.si.kv_elements_per_token == 163_840
+    assert kv_bytes_per_request(4000, 163_840, 2.0) == pytest.approx(1.31072e9)
+    # DistServe (Zhong et al. OSDI 2024, Sec. 3.3): a 512-token OPT-66B request holds 1.13 GB of KV:
+    # 64 layers x 2 x 9216 (MHA) x 2 B = 2,359,296 B per token x 512 = 1.208e9 B = 1.125 GiB.
+    assert kv_bytes_per_request(512, 2 * 64 * 9216, 2.0) / 2**30 == pytest.approx(1.125, abs=0.01)
+    assert _solve().si("kv_bytes_per_request") == pytest.approx(1.31072e9)
+
+
+def test_kv_transfer_by_hand():
+    # 1.31072 GB, each of tp8 prefill GPUs holds 1/8 (8 KV heads), each tp4 decode GPU receives 1/4:
+    # the larger share 0.32768 GB at 50 GB/s x 0.8 = 8.192 ms + 5 us latency.
+    full, exposed = kv_transfer(1.31072e9, 1 / 8, 1 / 4, 50e9, 0.8, 5e-6, 0.2, 80.0, False)
+    assert full == pytest.approx(8.197e-3) and exposed == full
+    # layer by layer under a 200 ms prefill: only the last layer's 1/80 is exposed
+    assert kv_transfer(1.31072e9, 1 / 8, 1 / 4, 50e9, 0.8, 5e-6, 0.2, 80.0, True)[1] == pytest.approx(full / 80)
+    # a transfer longer than the prefill: all but the prefill of the first 79 layers is exposed
+    slow = kv_transfer(1.31072e9, 1, 1, 1e9, 1.0, 0.0, 0.1, 80.0, True)
+    assert slow[1] == pytest.approx(1.31072 - 0.1 * 79 / 80)
+    r = _solve()
+    assert r.si("kv_transfer_time") == pytest.approx(full, rel=1e-9)
+    assert r.si("kv_transfer_exposed") < r.si("kv_transfer_time")
+    after = _solve(kv_layerwise=False)
+    assert after.si("kv_transfer_exposed") == pytest.approx(full)
+    assert after.si("ttft_mean") == pytest.approx(r.si("ttft_mean") + full - r.si("kv_transfer_exposed"), rel=1e-9)
+
+
+def test_pools_are_servingmodel_engines():
+    """The decode pool's token gap is ServingModel's on the decode layout with all but one prompt token
+    cached (the KV arrived); the prefill pool is ServingModel with one output token."""
+    r = _solve()
+    dec = ServingModel().solve(
+        M.Llama3_70B, H.H200, 4000, output_len=500, tp_size=4, arrival_rate=2.0, prefix_cache_hit=3999 / 4000
+    )
+    pre = ServingModel().solve(M.Llama3_70B, H.H100, 4000, output_len=1, tp_size=8, arrival_rate=4.0)
+    assert r.si("itl_mean") == pytest.approx(dec.si("itl_mean"), rel=1e-12)
+    assert r.si("ttft_mean") == pytest.approx(
+        pre.si("ttft_mean") + r.si("kv_transfer_exposed") + dec.si("ttft_mean"), rel=1e-12
+    )
+    assert r.prefill_utilization == pytest.approx(pre.utilization)
+    # the unloaded TTFT: one prefill + exposed transfer + one decode step
+    assert r.si("ttft") == pytest.approx(
+        pre.si("one_prefill_time") + r.si("kv_transfer_exposed") + dec.si("one_prefill_time"), rel=1e-12
+    )
+
+
+def test_balance_and_goodput():
+    r = _solve(slo_ttft="2 s", slo_itl="50 ms")
+    g_p, g_d = 8 / r.si("prefill_replica_rate"), 4 / r.si("decode_replica_rate")
+    assert r.balanced_prefill_share == pytest.approx(g_p / (g_p + g_d))
+    assert r.si("balanced_goodput_per_gpu") == pytest.approx(500 / (g_p + g_d))
+    assert r.prefill_replicas_needed == math.ceil(4.0 / r.si("prefill_replica_rate"))
+    assert r.si("max_arrival_rate") <= r.si("saturation_rate")
+    assert r.si("goodput_per_gpu") == pytest.approx(r.si("max_arrival_rate") * 500 / 16)
+    best = max(
+        ServingModel()
+        .solve(M.Llama3_70B, H.H100, 4000, output_len=500, tp_size=tp, arrival_rate=4.0, slo_ttft=2.0, slo_itl=0.05)
+        .si("max_arrival_rate")
+        * 500
+        / tp
+        for tp in (2, 4, 8)
+    )
+    assert r.si("aggregated_goodput_per_gpu") == pytest.approx(best)
+    assert r.disagg_gain == pytest.approx(r.si("balanced_goodput_per_gpu") / best)
+    assert any(line.startswith("vs aggregated:") for line in r.why())
+
+
+def test_overloaded_says_so():
+    r = _solve(arrival_rate=50.0)
+    assert r.overloaded and r.ttft_p99 is None
+    assert "OVERLOADED" in " ".join(r.why())
+
+
+@settings(max_examples=25, deadline=None)
+@given(rate=st.floats(0.05, 3.0), seq=st.integers(128, 8000), out=st.integers(2, 2000))
+def test_disagg_itl_never_worse_than_aggregated_same_decode_layout(rate, seq, out):
+    """Same decode layout (H100 tp4 replicas), same per-replica rate: the decode pool's mean token gap
+    never exceeds the aggregated replica's, which also prefills every prompt between its decode steps."""
+    agg = ServingModel().solve(M.Llama3_70B, H.H100, seq, output_len=out, tp_size=4, arrival_rate=rate)
+    if agg.overloaded:
+        return
+    r = ServingModel().solve(
+        M.Llama3_70B,
+        H.H100,
+        seq,
+        output_len=out,
+        arrival_rate=2 * rate,
+        disagg="prefill=H100x8:tp8,decode=H100x8:tp4",
+        fabric="IB_NDR",
+    )
+    if not r.overloaded:
+        assert r.si("itl_mean") <= agg.si("itl_mean") * (1 + 1e-9)
+
+
+def test_layout_objects_and_text_agree():
+    obj = Disagg(Pool(H.H100, 8, 8), Pool(H.H200, 8, 4))
+    assert parse_disagg(LAYOUT) == obj
+    assert _solve(disagg=obj).si("ttft_mean") == _solve().si("ttft_mean")
+    assert parse_disagg("decode=MI300Xx8:tp8;prefill=mi300xx8:tp8").prefill.hardware is H.MI300X
+
+
+@pytest.mark.parametrize(
+    "kw, argument, words",
+    [
+        (dict(disagg="prefill=H100x1:tp1,decode=H200x8:tp4"), "disagg", "prefill pool that holds"),
+        (dict(disagg="prefill=H100x8:tp3,decode=H200x8:tp4"), "disagg", "multiple of its tp"),
+        (dict(disagg="prefill=H100x8:tp16,decode=H200x8:tp4"), "disagg", "tp in [1, gpus]"),
+        (dict(disagg="prefill=H100x8,decode=H200x8:tp4"), "disagg", "prefill=HWxGPUS:tpN"),
+        (dict(disagg="prefill=Nope9x8:tp8,decode=H200x8:tp4"), "disagg", "catalog hardware"),
+        (dict(fabric="NVLink"), "fabric", "one domain"),
+        (dict(fabric="Carrier_Pigeon"), "fabric", "catalog fabric"),
+        (dict(disagg="prefill=H100x4:tp4,decode=H100x8:tp4", fabric="PCIe"), "fabric", "one node"),
+        (dict(fabric=None), "fabric", "catalog fabric"),
+        (dict(arrival_rate=None), "arrival_rate", "pools are sized"),
+        (dict(output_len=1), "output_len", ">= 2"),
+        (dict(tp_size=2), "tp_size", "the pools give their tp"),
+        (dict(slo_ttft="10 ms"), "slo_ttft", "unloaded 4,000-token prefill + KV transfer"),
+        (dict(method="simulate"), "method", "analytic"),
+    ],
+)
+def test_bad_input(kw, argument, words):
+    with pytest.raises(InvalidInputError) as exc:
+        _solve(**kw)
+    assert exc.value.argument == argument and words in str(exc.value)
+
+
+def test_nvlink_inside_one_domain():
+    r = _solve(disagg="prefill=H100x4:tp4,decode=H100x4:tp4", fabric="NVLink")
+    assert "NVLink" in r.kv_link
+
+
+def test_cli_disagg_json():
+    import json
+
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    args = "serve Llama3_70B H100 --seq-len 4000 --output-len 500 --qps 4 --fabric IB_NDR --slo-itl 50ms --json"
+    out = CliRunner().invoke(main, [*args.split(), "--disagg", LAYOUT])
+    assert out.exit_code == 0, out.output
+    res = json.loads(out.output)["result"]
+    assert res["kv_bytes_per_request"]["value"] == pytest.approx(1.31072)
+    bad = CliRunner().invoke(main, [*args.split(), "--disagg", "prefill=H100x1:tp1,decode=H200x8:tp4"])
+    assert bad.exit_code == 1 and "Traceback" not in bad.output and len(bad.output.strip().splitlines()) == 1
