@@ -60,7 +60,7 @@ class Layout:
     """Checked degrees and what the kernels need (SI floats): ``n`` tp, ``p`` pp, ``d`` dp_attention,
     ``w`` = n*d GPUs per stage (expert divisor), ``imbalance`` of the busiest expert rank (1 without
     expert parallelism), ``a2a`` whether MoE layers exchange tokens all-to-all, ``k`` experts each
-    token is routed to (0 for a dense model), ``copies`` = (E + r)/E physical experts per logical one,
+    token is routed to (0 for a dense model), ``copies`` = (E + r)/E physical experts per logical one (``redundant`` = r),
     ``overlap`` two-batch overlap of the all-to-all with compute, the links of each
     collective (bandwidth B/s, latency s): tensor parallel ``tp_link``, all-to-all within and beyond the
     domain, stage hops (``hops_up`` inside a domain, ``hops_out`` over the fabric)."""
@@ -74,6 +74,7 @@ class Layout:
     a2a: bool
     k: float
     copies: float
+    redundant: int
     overlap: bool
     up_bw: float
     up_lat: float
@@ -92,7 +93,7 @@ def tensor_only(tp_size: int) -> Layout:
     """The layout of one tensor-parallel group of ``tp_size`` GPUs (nothing else to check)."""
     lay = _TENSOR_ONLY.get(tp_size)
     if lay is None:
-        lay = Layout(tp_size, 1, 1, tp_size, tp_size, 1.0, False, 0.0, 1.0, False, 1.0, 0.0, 1.0, 0.0, 0.0, 0, 0, ())
+        lay = Layout(tp_size, 1, 1, tp_size, tp_size, 1.0, False, 0.0, 1.0, 0, False, 1.0, 0.0, 1.0, 0.0, 0.0, 0, 0, ())
         _TENSOR_ONLY[tp_size] = lay
     return lay
 
@@ -191,6 +192,7 @@ def check(
         a2a=a2a,
         k=shape.expert_share * experts,
         copies=(experts + r) / experts if experts else 1.0,
+        redundant=r,
         overlap=ep_overlap,
         up_bw=up_bw,
         up_lat=up_lat,

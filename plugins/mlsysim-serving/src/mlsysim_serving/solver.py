@@ -369,7 +369,7 @@ def _layout_fields(setup: Setup) -> dict[str, Any]:
         "gpus": setup.layout.gpus,
         "expert_imbalance": setup.layout.imbalance,
         "ep_overlap": setup.layout.overlap,
-        "redundant_experts": round((setup.layout.copies - 1.0) * setup.shape.model.experts) if setup.layout.a2a else 0,
+        "redundant_experts": setup.layout.redundant,
         "hardware": setup.hardware.name,
         "model": setup.shape.name,
     }
