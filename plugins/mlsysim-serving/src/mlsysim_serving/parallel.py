@@ -60,8 +60,8 @@ class Layout:
     """Checked degrees and what the kernels need (SI floats): ``n`` tp, ``p`` pp, ``d`` dp_attention,
     ``w`` = n*d GPUs per stage (expert divisor), ``imbalance`` of the busiest expert rank (1 without
     expert parallelism), ``a2a`` whether MoE layers exchange tokens all-to-all, ``k`` experts each
-    token is routed to (0 for a dense model), ``copies`` = (E + r)/E physical experts per logical one (``redundant`` = r),
-    ``overlap`` two-batch overlap of the all-to-all with compute, the links of each
+    token is routed to (0 for a dense model), ``copies`` = (E + r)/E physical experts per logical one
+    (``redundant`` = r), ``overlap`` two-batch overlap of the all-to-all with compute, the links of each
     collective (bandwidth B/s, latency s): tensor parallel ``tp_link``, all-to-all within and beyond the
     domain, stage hops (``hops_up`` inside a domain, ``hops_out`` over the fabric)."""
 
