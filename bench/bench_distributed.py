@@ -23,7 +23,7 @@ CASES = {
     "ZeRO-3 + overlap + tokens: tp8 pp4 m8, B=2048": dict(
         batch_size=2048, tp_size=8, pp_size=4, microbatch_count=8, zero_stage=3, overlap_comm=True, tokens=15e12
     ),
-    "all options: cp4 ring, zb-v, fp8, ZeRO-1 + overlap: tp8 pp4 m8, B=512, S=32k": dict(
+    "all options: cp4 ring, zb-v, fp8, TP + ZeRO-1 overlap: tp8 pp4 m8, B=512, S=32k": dict(
         batch_size=512,
         tp_size=8,
         pp_size=4,
@@ -31,6 +31,7 @@ CASES = {
         microbatch_count=8,
         schedule="zb-v",
         fp8=True,
+        tp_overlap=True,
         zero_stage=1,
         overlap_comm=True,
         seq_len=32768,

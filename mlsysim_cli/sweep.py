@@ -398,7 +398,10 @@ def _summary(points: Points, objectives: tuple) -> None:
 
 
 def _draw(cmd: SolverCommand, points: list, varied: list[str], objectives: tuple) -> Any:
-    """The command's sweep plot, or the Pareto front of the two objectives."""
+    """The command's sweep plot, or the Pareto front of the two objectives (an error, not an empty
+    picture, when no point was solved)."""
+    if not any(not p.get("error") for p in points):
+        raise CliError("--plot", f"nothing to draw: none of the {len(points)} points was solved (see their errors)")
     fig = cmd.sweep_plot(points, varied, objectives) if cmd.sweep_plot else None
     if fig is None:
         from mlsysim_plots.figures import plot_pareto

@@ -126,3 +126,22 @@ def moe_expert_fraction(n_tokens, experts, active_experts):
     uniformly (balanced router): 1 - (1 - k/E)^n (occupancy of E bins; Fedus et al. 2022 train
     routers toward uniform load). 1 for a dense model (E == k)."""
     return 1.0 - (1.0 - active_experts / experts) ** n_tokens
+
+
+#: Adam's two moments per parameter, fp32 (Kingma & Ba 2015; Megatron-LM and DeepSpeed keep them in fp32).
+ADAM_MOMENT_BYTES = 8.0
+
+
+def default_grad_precision(precision):
+    """Gradient dtype of mixed-precision training unless given (Megatron-LM's): fp16 when training in
+    fp16 (loss-scaled fp16 gradients: Megatron's fp16 optimizer, DeepSpeed), else fp32
+    (``accumulate_allreduce_grads_in_fp32``, forced on with bf16; fp32 training)."""
+    return "fp16" if precision == "fp16" else "fp32"
+
+
+def adam_state_bytes(weight_bytes, grad_bytes, master_bytes=4.0):
+    """Training state per parameter with Adam, (weights, gradients, optimizer) in bytes: optimizer =
+    8 B of fp32 moments + the master copy of the weights when they are held narrower than it, so
+    2 + 2 + 12 = 16 B with fp16 gradients (Rajbhandari et al., "ZeRO", SC 2020, Sec. 3.1) and
+    2 + 4 + 12 = 18 B with Megatron-LM's fp32 gradient buffers (bf16); 4 + 4 + 8 = 16 B in fp32."""
+    return weight_bytes, grad_bytes, ADAM_MOMENT_BYTES + (master_bytes if master_bytes > weight_bytes else 0.0)

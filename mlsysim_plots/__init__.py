@@ -145,11 +145,14 @@ def plot_sweep(
     y: str | Sequence[str],
     series: Sequence[str] | None = None,
     logx: bool | None = None,
-    logy: bool = False,
+    logy: bool | None = None,
     title: str | None = None,
 ) -> tuple:
     """Lines of ``y`` (one field or several, one panel each) against ``x``, one line per combination of
-    the ``series`` inputs (e.g. hardware and precision). Points with an error are left out."""
+    the ``series`` inputs (e.g. hardware and precision). Points with an error are left out; points that
+    do not fit (``feasible`` false) are red crosses without the series marker; points on the sweep's
+    Pareto front (``pareto`` true) are ringed. One legend, beside the last panel when it is long.
+    ``logx``/``logy`` None: logarithmic when the positive values span 16x (x) or 100x (y)."""
     pts = solved(data)
     ys = [y] if isinstance(y, str) else list(y)
     fig, axes = figure(1, len(ys), size=(5.2 * len(ys), 4.2))
@@ -165,9 +168,10 @@ def plot_sweep(
     palette = colormaps["tab10" if n <= 10 else "tab20" if n <= 20 else "turbo"]
     colours = [palette(i if n <= 20 else i / max(n - 1, 1)) for i in range(n)]
     xunit = ""
-    for ax, yname in zip(axes, ys):
+    for k, (ax, yname) in enumerate(zip(axes, ys)):
         yunit = ""
         bad: list = []
+        front: list = []
         for (key, members), colour, marker in zip(groups.items(), colours, _MARKERS * n):
             xy = []
             for p in members:
@@ -175,23 +179,36 @@ def plot_sweep(
                 yv, u = field_value(p, yname)
                 yunit = u or yunit
                 if number(xv) is not None and number(yv) is not None:
-                    xy.append((number(xv), number(yv)))
-                    if field_value(p, "feasible")[0] is False:
-                        bad.append(xy[-1])
+                    xy.append((number(xv), number(yv), field_value(p, "feasible")[0] is not False))
+                    if field_value(p, "pareto")[0] is True:
+                        front.append(xy[-1][:2])
             xy.sort()
+            bad += [(a, b) for a, b, ok in xy if not ok]
             if xy:
                 ax.plot(
-                    [a for a, _ in xy],
-                    [b for _, b in xy],
+                    [a for a, _, _ in xy],
+                    [b for _, b, _ in xy],
                     "-",
                     marker=marker,
+                    markevery=[i for i, (_, _, ok) in enumerate(xy) if ok],
                     ms=4,
                     color=colour,
                     label=" ".join(key) or None,
                 )
-        if bad:  # a configuration that does not fit: a red cross over its point
+        if bad:  # a configuration that does not fit: a red cross instead of the series marker
             ax.scatter(
                 [a for a, _ in bad], [b for _, b in bad], marker="x", s=40, color="red", zorder=3, label="infeasible"
+            )
+        if front:  # the sweep's Pareto front (its two objectives), ringed
+            ax.scatter(
+                [a for a, _ in front],
+                [b for _, b in front],
+                s=90,
+                facecolors="none",
+                edgecolors="black",
+                linewidths=1.2,
+                zorder=4,
+                label="Pareto front",
             )
         ax.set_xlabel(axis_label(x, xunit))
         ax.set_ylabel(axis_label(yname, yunit))
@@ -202,10 +219,12 @@ def plot_sweep(
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 1, 2, 4 (not 1.0, 2.0)
         elif integers:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if logy:
+        yv_all = [v for v in (number(field_value(p, yname)[0]) for p in pts) if v is not None]
+        if logy if logy is not None else (yv_all and min(yv_all) > 0 and max(yv_all) / min(yv_all) >= 100):
             ax.set_yscale("log")
         ax.grid(True, alpha=0.3)
-        if (series and n > 1) or bad:  # many series: the legend beside the axes, never over the data
+        last = k == len(axes) - 1
+        if last and ((series and n > 1) or bad or front):  # one legend; many series: beside the axes
             outside = n > 6
             ax.legend(
                 fontsize=7,

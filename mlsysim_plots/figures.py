@@ -100,26 +100,31 @@ def plot_pareto(
     title: str | None = None,
 ) -> tuple:
     """Every point of ``y`` against ``x``, with the Pareto front (points whose ``pareto`` is true) drawn
-    as a line; e.g. latency vs throughput, cost vs latency."""
+    as a line; e.g. latency vs throughput, cost vs latency. Points that do not fit (``feasible``
+    false) are red crosses."""
     pts = solved(data)
     fig, ax = figure()
     xu = yu = ""
-    allx, ally, front = [], [], []
+    fits: list = []
+    bad: list = []
+    front = []
     for p in pts:
         xv, xu2 = field_value(p, x)
         yv, yu2 = field_value(p, y)
         xu, yu = xu2 or xu, yu2 or yu
         if number(xv) is None or number(yv) is None:
             continue
-        allx.append(number(xv))
-        ally.append(number(yv))
+        (bad if field_value(p, "feasible")[0] is False else fits).append((number(xv), number(yv)))
         if field_value(p, "pareto")[0]:
             names = (field_value(p, n)[0] for n in (label or ()))
             front.append((number(xv), number(yv), " ".join(f"{v:g}" if number(v) else str(v) for v in names)))
-    ax.scatter(allx, ally, s=14, color="0.6", label="all points")
+    ax.scatter([a for a, _ in fits], [b for _, b in fits], s=16, color="C0", alpha=0.5, label="points")
+    if bad:
+        ax.scatter([a for a, _ in bad], [b for _, b in bad], s=30, marker="x", color="red", label="infeasible")
     front.sort()
     if front:
-        ax.plot([a for a, _, _ in front], [b for _, b, _ in front], "o-", color="C3", ms=5, label="Pareto front")
+        fx, fy = [a for a, _, _ in front], [b for _, b, _ in front]
+        ax.plot(fx, fy, "o-", color="C1", mec="black", ms=6, label="Pareto front")
         for a, b, text in front:
             if text:
                 ax.annotate(text, (a, b), textcoords="offset points", xytext=(4, 4), fontsize=6)

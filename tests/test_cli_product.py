@@ -214,6 +214,40 @@ def test_cost_and_carbon_price_a_train_result_from_its_json_as_python_does(train
             assert got[field] == v, field
 
 
+def test_reliability_takes_the_job_hours_from_the_train_result(train_json, tmp_path):
+    """`mlsysim reliability CLUSTER --from run.json`: the job's hours are the run's time_to_train, as
+    ReliabilityModel().solve(fleet, training=<the training result>) does in Python; without --tokens
+    in the run (no time_to_train) and without --hours: one line naming --from."""
+    import json
+
+    import mlsysim
+    from mlsysim_core.cli import lookup
+
+    code, out, err = run(["reliability", "Research_256", "--from", str(train_json), "--json"])
+    assert code == 0, err
+    got = json.loads(out)["result"]
+    fleet = lookup("cluster", "Research_256", "CLUSTER")[1]
+    trained = mlsysim.DistributedModel().solve(mlsysim.Models.Llama3_8B, fleet, batch_size=256, tp_size=8, tokens=1e12)
+    want = mlsysim.ReliabilityModel().solve(fleet, training=trained)
+    assert want.job_duration.m_as("h") == pytest.approx(trained.time_to_train.m_as("h"), rel=1e-12)
+    assert got["job_duration"]["value"] == pytest.approx(want.job_duration.m_as(got["job_duration"]["unit"]))
+    assert got["goodput"] == pytest.approx(want.goodput, rel=1e-12)
+    stated = run(
+        ["reliability", "Research_256", "--from", str(train_json), "--hours", "10", "--storage", "Tectonic_Llama3"]
+    )
+    assert stated[0] == 0 and "10 h job" in stated[1]  # --hours wins; --from then only sizes the checkpoint
+    code, out, err = run(["reliability", "Research_256", "--from", str(train_json), "--hours", "10"])
+    assert code == 1 and one_error_line(err).startswith("Error: --storage: ")  # --from would do nothing
+    no_tokens = tmp_path / "no_tokens.json"
+    no_tokens.write_text(
+        run(["train", "Llama3_8B", "Research_256", "--tp", "8", "--batch-size", "256", "--json"])[1], encoding="utf-8"
+    )
+    code, out, err = run(["reliability", "Research_256", "--from", str(no_tokens)])
+    assert code == 1 and "--tokens" in one_error_line(err) and "--from" in err
+    code, out, err = run(["reliability", "Research_256"])
+    assert code == 1 and one_error_line(err).startswith("Error: --hours: ")
+
+
 def test_from_a_file_that_is_no_result_is_one_line(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]", encoding="utf-8")

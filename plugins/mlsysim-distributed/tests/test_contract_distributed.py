@@ -40,6 +40,7 @@ class TestDistributedContract(SolverContract):
             "cp_variant": (["ring", "all-gather"], False),
             "schedule": ([None, "gpipe", "1f1b", "interleaved", "zb-h1", "zb-v", "dualpipe"], False),
             "fp8": ([True, False], False),
+            "tp_overlap": ([True, False], False),
         }
 
     def examples(self):

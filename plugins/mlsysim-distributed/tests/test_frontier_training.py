@@ -222,3 +222,45 @@ def test_fp8_needs_an_fp8_peak():
     with pytest.raises(InvalidInputError) as ei:
         solve(TINY, small_fleet(), batch_size=8, seq_len=S, fp8=True)
     assert ei.value.argument == "fp8"
+
+
+# ----------------------------------------------------------------------------- TP overlap, FP8 activations
+
+
+def test_tp_overlap_exposes_one_ring_step_plus_what_the_gemms_cannot_cover():
+    """tp 4 on one node: the exposed TP time is comm/4 + max(0, 3/4 comm - GEMM time) per micro-batch."""
+    kw = dict(batch_size=2, tp_size=4, seq_len=S, efficiency=EXACT)
+    plain = solve(TINY, small_fleet(), **kw)
+    over = solve(TINY, small_fleet(), tp_overlap=True, **kw)
+    comm = plain.tp_communication_latency.m_as("s")
+    assert plain.tp_exposed_latency.m_as("s") == pytest.approx(comm)
+    # GEMM time of the step: tokens x L x 6P / (t x peak x eta) (one micro-batch of one sequence per DP rank)
+    gemm = S * L * 6 * LAYER_P / (4 * 100e12 * 0.5)
+    expected = comm / 4 + max(0.0, 0.75 * comm - gemm)
+    assert over.tp_exposed_latency.m_as("s") == pytest.approx(expected)
+    assert over.tp_communication_latency == plain.tp_communication_latency and over.tp_overlap
+    saved = (plain.step_time - over.step_time).m_as("s")
+    assert saved == pytest.approx(comm - expected)
+    assert K.tp_overlap_exposed(8.0, 1.0, 4) == pytest.approx(2.0 + 5.0)  # GEMMs cover 1 of the 6 s left
+    assert K.tp_overlap_exposed(8.0, 100.0, 4) == pytest.approx(2.0)
+
+
+def test_tp_overlap_needs_sequence_parallelism():
+    with pytest.raises(InvalidInputError) as ei:
+        solve(TINY, small_fleet(), batch_size=2, tp_size=4, seq_len=S, tp_overlap=True, sequence_parallel=False)
+    assert ei.value.argument == "tp_overlap"
+
+
+@pytest.mark.parametrize("sp, t, bf16, fp8", [(True, 4, 34 / 4, 27 / 4), (False, 4, 10 + 24 / 4, 8 + 19 / 4)])
+def test_fp8_keeps_the_linear_layer_inputs_in_one_byte(sp, t, bf16, fp8):
+    """Korthikanti's 34 s b h: the QKV, FC1 (2 + 2), projection and FC2 (2 + 8) inputs halve in FP8."""
+    sbh = S * 1 * H
+    assert K.activation_bytes_per_layer(S, 1, H, 16, t, sp) == pytest.approx(sbh * bf16)
+    assert K.activation_bytes_per_layer(S, 1, H, 16, t, sp, fp8=True) == pytest.approx(sbh * fp8)
+    assert K.activation_bytes_per_layer(S, 1, H, 16, t, sp, "full", fp8=True) == K.activation_bytes_per_layer(
+        S, 1, H, 16, t, sp, "full"
+    )
+    kw = dict(batch_size=8, seq_len=S, efficiency=EXACT)
+    assert (
+        solve(TINY, _fp8_fleet(), fp8=True, **kw).activation_memory < solve(TINY, _fp8_fleet(), **kw).activation_memory
+    )

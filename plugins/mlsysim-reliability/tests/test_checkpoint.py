@@ -149,3 +149,21 @@ def test_sweep_with_storage():
     s = ReliabilityModel.sweep(fleet=fleet(), job_duration_hours=[24, 48], training=train(1), storage=tier)
     assert list(s.si("checkpoint_time")) == pytest.approx([14 * P / 1e9] * 2)
     assert list(s.si("checkpoint_bytes")) == pytest.approx([14 * P] * 2)
+
+
+def test_job_hours_come_from_the_training_result():
+    """job_duration_hours=None: the job is the run's time_to_train (tokens / tokens per step x step time)."""
+    run = mlsysim.DistributedModel().solve(TINY, fleet(), batch_size=2, tp_size=2, pp_size=2, seq_len=512, tokens=1e9)
+    hours = (1e9 / (2 * 512)) * run.step_time.m_as("h")
+    r = ReliabilityModel().solve(fleet(), training=run)
+    assert r.job_duration.m_as("h") == pytest.approx(hours, rel=1e-12)
+    assert r.goodput == pytest.approx(ReliabilityModel().solve(fleet(), hours).goodput, rel=1e-12)
+    tier = StorageTier(name="fs", write_bandwidth="1 GB/s")
+    both = ReliabilityModel().solve(fleet(), training=run, storage=tier)
+    assert both.job_duration == r.job_duration and both.checkpoint_storage == "fs"
+    with pytest.raises(InvalidInputError) as ei:
+        ReliabilityModel().solve(fleet())
+    assert ei.value.argument == "job_duration_hours"
+    with pytest.raises(InvalidInputError) as ei:
+        ReliabilityModel().solve(fleet(), training=train(0))  # solved without tokens: no time_to_train
+    assert ei.value.argument == "training"

@@ -112,7 +112,7 @@ def test_training_step_hand_numbers():
     fwd = 2 * P8_MATMUL * 2048 + 2 * 32 * 2048**2 * 4096
     assert p.flops.to("FLOP").magnitude == pytest.approx(3 * fwd, rel=1e-12)
     act = 32 * 2048 * 4096 * (34 + 5 * 32 * 2048 / 4096)  # Korthikanti, bytes at 16-bit
-    state = 8030261248 * (2 + 2 + 12) / 64
+    state = 8030261248 * (2 + 4 + 12) / 64  # bf16 weights, fp32 gradients (Megatron-LM), fp32 master + Adam
     assert p.memory_footprint.to("B").magnitude == pytest.approx(state + act, rel=1e-9)
     assert p.seq_len == 2048 and p.is_training
     full = solver.solve(

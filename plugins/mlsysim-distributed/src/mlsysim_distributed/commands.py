@@ -91,6 +91,12 @@ TRAIN = SolverCommand(
             "bool",
             help="on: FP8 GEMMs at the accelerator's fp8 peak (attention, LM head at --precision).",
         ),
+        Param(
+            "tp_overlap",
+            "--tp-overlap",
+            "bool",
+            help="on: overlap tensor-parallel communication with the GEMMs (Megatron-Core --tp-comm-overlap).",
+        ),
         Param("tokens", "--tokens", "float", help="Training tokens, for time_to_train (e.g. 15e12)."),
         Param(
             "nodes",
@@ -119,7 +125,7 @@ TRAIN = SolverCommand(
         "total_accelerators",
     ),
     strict="strict",
-    pareto=(("step_time", "min"), ("total_accelerators", "min")),
+    pareto=(("step_time", "min"), ("memory_per_gpu", "min")),  # time against memory headroom
     title=lambda r, i: f"{r.model.name} on {r.fleet.name} ({r.total_accelerators} accelerators, {r.precision})",
     plot=_plot,
     sweep_plot=_sweep_plot,

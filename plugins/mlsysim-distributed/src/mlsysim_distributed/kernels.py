@@ -26,7 +26,6 @@ from mlsysim_core.physics import (
 )
 
 __all__ = [
-    "ADAM_MOMENT_BYTES",
     "activation_bytes_per_layer",
     "activation_bytes_per_gpu",
     "all_to_all_time",
@@ -40,12 +39,8 @@ __all__ = [
     "pipeline_step_time",
     "ring_allreduce_time",
     "stage_layers",
+    "tp_overlap_exposed",
 ]
-
-#: Adam's two moments, fp32 (4 + 4 B per parameter), in every framework (Kingma & Ba 2015;
-#: Megatron-LM and DeepSpeed keep them in fp32). The fp32 master copy of the weights and the
-#: gradient buffer are separate, explicit dtypes (see :func:`optimizer_bytes_per_param`).
-ADAM_MOMENT_BYTES = 8.0
 
 #: Collectives per transformer layer per micro-batch in training: TP 2 forward + 2 backward
 #: all-reduces (Megatron: after attention and after the MLP, conjugate in backward; with sequence
@@ -106,15 +101,6 @@ def stage_layers(layers, p, v=1):
 # --------------------------------------------------------------------------- memory
 
 
-def optimizer_bytes_per_param(weight_bytes, master_bytes):
-    """Optimizer state per parameter: Adam's moments (8 B) + an fp32 master copy of the weights when
-    the weights are held narrower than the master dtype (mixed precision), else none (the weights are
-    the master copy). With 16-bit weights and fp32 master: 12 B. Total state per parameter =
-    weights + gradients + this: 2 + 2 + 12 = 16 B with 16-bit gradients (Rajbhandari et al., "ZeRO",
-    SC 2020, Sec. 3.1), 2 + 4 + 12 = 18 B with Megatron-LM's fp32 gradient buffers."""
-    return ADAM_MOMENT_BYTES + (master_bytes if master_bytes > weight_bytes else 0.0)
-
-
 def model_state_bytes(params_total, params_expert, t, p, d, e, zero_stage, weight_bytes, grad_bytes, optimizer_bytes):
     """Weights, gradients and optimizer state on one GPU, in bytes: (weights, gradients, optimizer).
 
@@ -133,7 +119,7 @@ def model_state_bytes(params_total, params_expert, t, p, d, e, zero_stage, weigh
 
 
 def activation_bytes_per_layer(
-    seq_len, micro_batch, hidden, heads, t, sequence_parallel=True, recompute="selective", bytes_scale=1.0
+    seq_len, micro_batch, hidden, heads, t, sequence_parallel=True, recompute="selective", bytes_scale=1.0, fp8=False
 ):
     """Activation memory of one transformer layer for one micro-batch, in bytes.
 
@@ -143,12 +129,20 @@ def activation_bytes_per_layer(
       selective recomputation s*b*h*(10 + 24/t)                 (sequence parallel: s*b*h*34/t)
       full recomputation      2*s*b*h                            (sequence parallel: 2*s*b*h/t)
     With t = 1 both forms agree (34 s b h + 5 a s^2 b).
+    fp8: the inputs of the four linear layers are kept as their FP8 casts for the backward, 1 byte
+    instead of 2 (Transformer Engine's Linear / LayerNormLinear / LayerNormMLP save the FP8 input;
+    DeepSeek-AI, "DeepSeek-V3 Technical Report", 2024, Sec. 3.3.3 caches them in FP8). Of the 34 s b h
+    these are QKV and FC1 inputs 2 + 2 (replicated without sequence parallelism) and the projection
+    and FC2 inputs 2 + 8 (sharded): 10 + 24/t becomes 8 + 19/t, 34/t becomes 27/t.
     """
     sbh = seq_len * micro_batch * hidden
     if recompute == "full":
         per = 2.0 / t if sequence_parallel else 2.0
     else:
-        per = 34.0 / t if sequence_parallel else 10.0 + 24.0 / t
+        if fp8:
+            per = 27.0 / t if sequence_parallel else 8.0 + 19.0 / t
+        else:
+            per = 34.0 / t if sequence_parallel else 10.0 + 24.0 / t
         if recompute == "none":
             per = per + 5.0 * heads * seq_len / (hidden * t)
     return sbh * per * bytes_scale
@@ -242,6 +236,18 @@ def cp_kv_exchange_time(kv_bytes, cp, variant, bandwidth, latency, attn_fwd_time
     moved = (fwd_passes + 2.0) * one
     exposed = fwd_passes * _max(one - attn_fwd_time, 0.0 * one) + _max(2.0 * one - 2.0 * attn_fwd_time, 0.0 * one)
     return moved, exposed
+
+
+def tp_overlap_exposed(comm_time, gemm_time, t):
+    """Exposed part of tensor-parallel communication that is decomposed and overlapped with the GEMMs
+    it feeds or drains (Wang et al., "Overlap Communication with Dependent Computation via
+    Decomposition in Large Deep Learning Models", ASPLOS 2023, Sec. 3; Megatron-Core
+    ``--tp-comm-overlap`` with Transformer Engine's ring-exchange userbuffers): the collective is
+    split into t ring steps, each behind the GEMM of the chunk in hand, so one step (comm / t) stays
+    exposed plus whatever of the other t-1 steps the GEMM time cannot cover:
+    exposed = comm/t + max(0, comm (t-1)/t - t_gemm)."""
+    step = comm_time / t
+    return step + _max(comm_time - step - gemm_time, 0.0 * comm_time)
 
 
 def overlapped(comm_time, window, fraction):

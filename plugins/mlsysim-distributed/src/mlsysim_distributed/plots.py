@@ -17,30 +17,35 @@ def plot_scaling(data: Any, title: str | None = None) -> tuple:
 
 
 def plot_step_breakdown(result: Any, title: str | None = None) -> tuple:
-    """Where one DistributedModel training step goes: compute, bubble, exposed communication."""
+    """Where one DistributedModel training step goes: compute, bubble and each exposed communication
+    term (their sum is the step time); the legend sits below the bar, inside the figure."""
     from mlsysim_plots import figure
 
+    def ms(name: str) -> float:
+        return float(getattr(result, name).to("ms").magnitude)
+
+    hidden = ("tp_exposed_latency", "ep_exposed_latency", "cp_exposed_latency", "dp_exposed_latency")
     parts = [
-        ("compute", "compute_latency"),
-        ("pipeline bubble", "pipeline_bubble_latency"),
-        ("tensor parallel", "tp_communication_latency"),
-        ("pipeline sends", "pp_communication_latency"),
-        ("expert all-to-all", "ep_communication_latency"),
-        ("data parallel (exposed)", "dp_exposed_latency"),
+        ("compute", ms("compute_latency")),
+        ("pipeline bubble", ms("pipeline_bubble_latency")),
+        ("tensor parallel (exposed)", ms("tp_exposed_latency")),
+        ("pipeline sends (exposed)", ms("exposed_communication_latency") - sum(ms(n) for n in hidden)),
+        ("expert all-to-all (exposed)", ms("ep_exposed_latency")),
+        ("context parallel (exposed)", ms("cp_exposed_latency")),
+        ("data parallel (exposed)", ms("dp_exposed_latency")),
     ]
-    fig, ax = figure(size=(7.0, 2.6))
+    fig, ax = figure(size=(7.0, 3.2))
     left = 0.0
-    for i, (label, name) in enumerate(parts):
-        ms = float(getattr(result, name).to("ms").magnitude)
-        if ms > 0:
-            ax.barh([0], [ms], left=left, color=f"C{i}", label=f"{label} {ms:.4g} ms")
-            left += ms
+    for i, (label, t) in enumerate(parts):
+        if t > 1e-9 * ms("step_time"):
+            ax.barh([0], [t], left=left, color=f"C{i}", label=f"{label} {t:.4g} ms")
+            left += t
     ax.set_yticks([])
-    ax.set_xlabel("time per step (ms)")
+    ax.set_xlabel(f"time per step (ms): {ms('step_time'):.4g} ms")
     ax.set_title(
         title
         or f"Training step: {getattr(result.model, 'name', result.model)}, {result.total_accelerators} accelerators",
         fontsize=10,
     )
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=3)
+    fig.legend(fontsize=7, loc="outside lower center", ncols=3)
     return fig, ax

@@ -32,6 +32,9 @@ class DistributedResult(Result):
     )
     dp_exposed_latency = measure("ms", doc="part of the DP synchronisation not hidden behind backward (overlap_comm)")
     tp_communication_latency = measure("ms", doc="tensor-parallel all-reduces of the busiest stage per step")
+    tp_exposed_latency = measure(
+        "ms", doc="part of the tensor-parallel communication not hidden behind the GEMMs (all of it without tp_overlap)"
+    )
     pp_communication_latency = measure("ms", doc="pipeline point-to-point sends of one stage per step")
     ep_communication_latency = measure("ms", doc="expert-parallel all-to-alls of the busiest stage per step")
     ep_exposed_latency = measure(
@@ -41,12 +44,12 @@ class DistributedResult(Result):
     cp_exposed_latency = measure("ms", doc="part of the K/V exchange not hidden behind attention (ring variant)")
     communication_latency = measure("ms", doc="dp + tp + pp + ep + cp communication per step")
     exposed_communication_latency = measure(
-        "ms", doc="communication on the critical path: tp + exposed pp, ep, cp and dp"
+        "ms", doc="communication on the critical path: exposed tp, pp, ep, cp and dp"
     )
     time_to_train = measure("day", doc="steps for `tokens` x step_time (when tokens were given)", optional=True)
     # --- rates and efficiencies
     throughput = measure("1/s", doc="sequences (samples) per second = global batch / step_time")
-    tokens_per_second = measure("1/s", doc="tokens per second = throughput x seq_len (transformers)", optional=True)
+    tokens_per_second = measure("token/s", doc="tokens per second = throughput x seq_len (transformers)", optional=True)
     scaling_efficiency: float = attrs.field(metadata={"doc": "ideal_step_time / step_time"})
     bubble_fraction: float = attrs.field(
         metadata={"doc": "u/(m + u), u the schedule's idle micro-batch times ((p-1)/v for 1F1B)"}
@@ -90,7 +93,10 @@ class DistributedResult(Result):
         default="1f1b", metadata={"doc": "pipeline schedule (gpipe, 1f1b, interleaved, zb-h1, zb-v, dualpipe)"}
     )
     cp_variant: str = attrs.field(default="ring", metadata={"doc": "context-parallel K/V exchange: ring or all-gather"})
-    fp8: bool = attrs.field(default=False, metadata={"doc": "GEMMs at the fp8 peak"})
+    fp8: bool = attrs.field(default=False, metadata={"doc": "GEMMs at the fp8 peak, linear-layer inputs kept in FP8"})
+    tp_overlap: bool = attrs.field(
+        default=False, metadata={"doc": "tensor-parallel communication overlapped with the GEMMs"}
+    )
     total_accelerators: int = attrs.field(metadata={"doc": "N = dp x tp x pp accelerators used (the whole fleet)"})
     fleet: object = attrs.field(metadata={"doc": "the Fleet solved for (for energy/cost consumers)"})
     model: object = attrs.field()

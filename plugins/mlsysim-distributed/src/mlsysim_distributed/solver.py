@@ -37,6 +37,7 @@ import numpy as np
 
 from mlsysim_core.efficiency import link_latency
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.physics import adam_state_bytes, default_grad_precision
 from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked
 from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Workload
@@ -133,6 +134,7 @@ class DistributedModel(Solver):
         cp_variant: str = "ring",
         schedule: str | None = None,
         fp8: bool = False,
+        tp_overlap: bool = False,
     ) -> DistributedResult:
         """Solve one training step.
 
@@ -169,7 +171,11 @@ class DistributedModel(Solver):
             schedule: pipeline schedule, one of "gpipe", "1f1b", "interleaved", "zb-h1", "zb-v",
                 "dualpipe" (default: "interleaved" when v_stages > 1, else "1f1b").
             fp8: FP8 GEMMs (linear layers and experts) at the accelerator's fp8 peak; the attention
-                core, the LM head and everything else at ``precision`` (Transformer Engine, DeepSeek-V3).
+                core, the LM head and everything else at ``precision`` (Transformer Engine, DeepSeek-V3);
+                the linear layers' saved inputs are held in FP8.
+            tp_overlap: overlap the tensor-parallel (sequence-parallel) all-gathers and reduce-scatters
+                with the GEMMs they feed, as Megatron-Core's ``--tp-comm-overlap`` does (needs
+                sequence_parallel); the exposed part is ``tp_exposed_latency``.
         """
         # an efficiency object of the caller's own class could change between calls: not cached
         prepare = _prepared if efficiency is None or type(efficiency) in _FROZEN_EFFICIENCY else _prepare
@@ -195,6 +201,7 @@ class DistributedModel(Solver):
             cp_variant,
             schedule,
             fp8,
+            tp_overlap,
         )
         if g.warning:
             warnings.warn(g.warning, TensorParallelAcrossNodesWarning, stacklevel=2)
@@ -242,6 +249,7 @@ class DistributedModel(Solver):
             a["cp_variant"],
             a["schedule"],
             a["fp8"],
+            a["tp_overlap"],
         )
         if g.warning:
             warnings.warn(g.warning, TensorParallelAcrossNodesWarning, stacklevel=2)
@@ -377,6 +385,8 @@ class _Group:
     layout, links, per-layer work and model-state memory (SI floats)."""
 
     __slots__ = (
+        "fp8",
+        "tp_ov",
         "cp",
         "cpv",
         "sched",
@@ -437,6 +447,8 @@ class _Group:
         "parallelism",
         "fields",
     )
+    fp8: Any
+    tp_ov: Any
     cp: Any
     cpv: Any
     sched: Any
@@ -520,6 +532,7 @@ def _prepare(
     cp_variant: Any = "ring",
     schedule: Any = None,
     fp8: Any = False,
+    tp_overlap: Any = False,
 ) -> _Group:
     """Check every argument but batch_size, microbatch_count and seq_len (errors name argument, value
     and valid range); ``warning``: the TensorParallelAcrossNodesWarning text, if any (the caller
@@ -539,7 +552,8 @@ def _prepare(
     G.cpv = cp_variant
     G.sched, v = _schedule(schedule, v)
     G.v = v
-    fp8 = fp8 if fp8 is True or fp8 is False else _bool("fp8", fp8)
+    G.fp8 = fp8 = fp8 if fp8 is True or fp8 is False else _bool("fp8", fp8)
+    G.tp_ov = tp_overlap if tp_overlap is True or tp_overlap is False else _bool("tp_overlap", tp_overlap)
     if type(zero_stage) is not int or not 0 <= zero_stage <= 3:
         raise InvalidInputError("zero_stage", zero_stage, "one of 0, 1, 2, 3 (an int)")
     rc = activation_recomputation
@@ -553,6 +567,13 @@ def _prepare(
         if sequence_parallel is True or sequence_parallel is False
         else _bool("sequence_parallel", sequence_parallel)
     )
+    if G.tp_ov and not G.sp:
+        raise InvalidInputError(
+            "tp_overlap",
+            True,
+            "False with sequence_parallel=False (the overlap decomposes the sequence-parallel all-gathers and "
+            "reduce-scatters: Megatron-Core's --tp-comm-overlap requires --sequence-parallel)",
+        )
     G.ov = overlap_comm if overlap_comm is True or overlap_comm is False else _bool("overlap_comm", overlap_comm)
     if strict is not True and strict is not False:
         _bool("strict", strict)
@@ -656,9 +677,10 @@ def _prepare(
     # bytes per element: weights and activations at least 16-bit; gradient and master dtypes explicit
     b_w = b if b > 2.0 else 2.0
     if grad_precision is None:
-        grad_precision = "fp16" if precision == "fp16" else "fp32"
-    b_g = _dtype_bytes("grad_precision", grad_precision)
-    b_opt = K.optimizer_bytes_per_param(b_w, _dtype_bytes("master_precision", master_precision))
+        grad_precision = default_grad_precision(precision)
+    _, b_g, b_opt = adam_state_bytes(
+        b_w, _dtype_bytes("grad_precision", grad_precision), _dtype_bytes("master_precision", master_precision)
+    )
     G.b_act = b_w
     G.eta_c = eff.compute
     G.P = P = float(model.parameters)
@@ -678,6 +700,11 @@ def _prepare(
         G.kv_dim = 2.0 * si.kv_heads * si.head_dim  # K and V elements per token per layer
         G.V = V = model.vocab_size or 0
         notes += model.omissions()
+        if model.stack == "encoder-decoder":
+            notes += (
+                f"{model.name}: encoder-decoder priced as one stack of {L} layers holding both stacks' parameters "
+                "(every token through both: FLOPs and time per token about 2x; FLOP/s and MFU are not affected)",
+            )
         head_params = float(V * model.hidden_dim)
         layer_params = (si.matmul_parameters - head_params) / L
         if layer_params <= 0:
@@ -751,6 +778,7 @@ def _prepare(
         schedule=G.sched,
         cp_variant=G.cpv,
         fp8=fp8,
+        tp_overlap=G.tp_ov,
         activation_recomputation=rc,
         total_accelerators=N,
         fleet=fleet,
@@ -798,13 +826,20 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
             t_cp_mb = t_cp_exp_mb = 0.0
         act_msg = tok_mb * h * b_act
         t_tp_mb = Ls * G.n_coll * K.ring_allreduce_time(act_msg, t, G.bw_tp, G.lat_tp) if t > 1 else 0.0
+        t_tp_exp_mb = (
+            K.tp_overlap_exposed(t_tp_mb, tok_mb * Ls * G.gemm_hw / (G.peak_gemm * rate), t)
+            if G.tp_ov and t > 1
+            else t_tp_mb
+        )
         t_ep_mb = (
             Ls * G.n_coll * K.all_to_all_time(act_msg * G.k / (t if G.sp else 1), e, G.bw_ep, G.lat_ep)
             if e > 1
             else 0.0
         )
         t_pp_mb = K.p2p_stage_time(act_msg / t, p, v, G.bw_pp, G.lat_pp) if p > 1 else 0.0
-        per_layer = K.activation_bytes_per_layer(S, mb, h, G.a, t, G.sp if t > 1 else True, G.rc, b_act / 2.0) / cp
+        per_layer = (
+            K.activation_bytes_per_layer(S, mb, h, G.a, t, G.sp if t > 1 else True, G.rc, b_act / 2.0, G.fp8) / cp
+        )
         out_bytes = 4.0 * S * mb * h / (t * cp) * (1.0 + G.V / h)
         acts = K.activation_bytes_per_gpu(per_layer, Ls, SCH.in_flight(G.sched, m, p, v), p, out_bytes)
         if p > 1:
@@ -819,7 +854,7 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
         hw_flops = model_flops + (fwd * B if G.rc == "full" else 0.0)
         t_comp_mb = mb * (hw_flops / B) / (peak * eta_c)
         seconds_of_work = hw_flops / peak
-        t_tp_mb = t_ep_mb = t_pp_mb = t_cp_mb = t_cp_exp_mb = units = 0.0
+        t_tp_mb = t_tp_exp_mb = t_ep_mb = t_pp_mb = t_cp_mb = t_cp_exp_mb = units = 0.0
         acts = 0.0 if G.acts_per_sample is None else G.acts_per_sample * b_act * mb
 
     # ------------------------------------------------------------ time
@@ -829,10 +864,10 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
         t_pp_exp_mb = K.overlapped(t_pp_mb, t_comp_mb - (t_ep_mb - t_ep_exp_mb), 1.0)
     else:
         t_ep_exp_mb, t_pp_exp_mb = t_ep_mb, t_pp_mb
-    t_mb = t_comp_mb + t_tp_mb + t_ep_exp_mb + t_pp_exp_mb + t_cp_exp_mb
+    t_mb = t_comp_mb + t_tp_exp_mb + t_ep_exp_mb + t_pp_exp_mb + t_cp_exp_mb
     compute = m * t_comp_mb
     tp_c, pp_c, ep_c, cp_c = m * t_tp_mb, m * t_pp_mb, m * t_ep_mb, m * t_cp_mb
-    ep_exp, pp_exp, cp_exp = m * t_ep_exp_mb, m * t_pp_exp_mb, m * t_cp_exp_mb
+    tp_exp, ep_exp, pp_exp, cp_exp = m * t_tp_exp_mb, m * t_ep_exp_mb, m * t_pp_exp_mb, m * t_cp_exp_mb
     bubble = SCH.idle_time(units, t_mb)
     bubble_fraction = units / (m + units)
     dp_c = G.dp_c + G.dp_ag + m * G.z3_mb
@@ -846,7 +881,7 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
         )
     else:
         dp_exp = dp_c
-    exposed = tp_c + pp_exp + ep_exp + cp_exp + dp_exp
+    exposed = tp_exp + pp_exp + ep_exp + cp_exp + dp_exp
     step = compute + bubble + exposed
     ideal = seconds_of_work / (N * eta_c)
     total_mem = G.state_memory + acts
@@ -862,6 +897,7 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
         dp_communication_latency=dp_c,
         dp_exposed_latency=dp_exp,
         tp_communication_latency=tp_c,
+        tp_exposed_latency=tp_exp,
         pp_communication_latency=pp_c,
         ep_communication_latency=ep_c,
         ep_exposed_latency=ep_exp,

@@ -58,8 +58,8 @@ RELIABILITY = SolverCommand(
             "job_duration_hours",
             "--hours",
             "float",
-            required=True,
-            help="Failure-free compute time of the job (hours).",
+            help="Failure-free compute time of the job (hours; with --from, default: the run's time to train, "
+            "`mlsysim train ... --tokens N --json`).",
         ),
         Param(
             "checkpoint_time_s",
@@ -72,7 +72,8 @@ RELIABILITY = SolverCommand(
             "training",
             "--from",
             "str",
-            help="JSON of `mlsysim train ... --json`: its model state is the checkpoint (with --storage).",
+            help="JSON of `mlsysim train ... --json`: its time to train is the job's hours (unless --hours), "
+            "its model state the checkpoint (with --storage).",
             modifies="training",
             apply=training_from_file,
         ),

@@ -290,7 +290,7 @@ class ReliabilityModel(Solver):
     def solve(
         self,
         fleet: Any,
-        job_duration_hours: Any,
+        job_duration_hours: Any = None,
         checkpoint_time_s: Any = None,
         avg_recovery_time_s: Any = None,
         *,
@@ -309,7 +309,8 @@ class ReliabilityModel(Solver):
 
         Args:
             fleet: a Fleet (``mlsysim.Systems.Clusters.X``).
-            job_duration_hours: failure-free compute time T (hours, or a time Quantity).
+            job_duration_hours: failure-free compute time T (hours, or a time Quantity); None: the
+                ``time_to_train`` of ``training`` (a DistributedModel result solved with ``tokens=``).
             checkpoint_time_s: checkpoint cost delta (seconds, or a time Quantity), > 0 (default 60 s);
                 None with ``storage=``: derived from the training state and the storage.
             avg_recovery_time_s: upstream name of ``restart_time_s``.
@@ -322,7 +323,8 @@ class ReliabilityModel(Solver):
             scope: "all" (default: every cause of job interruptions, as operators count them) or
                 "hardware" (parts only); a stated MTBF has no per-cause split and takes "all" only.
             training: a DistributedModel result: its weights and optimizer state are the checkpoint
-                (:mod:`mlsysim_reliability.checkpoint`); with ``storage``.
+                (:mod:`mlsysim_reliability.checkpoint`) with ``storage``, and its ``time_to_train`` the
+                job's hours when ``job_duration_hours`` is None.
             storage: a StorageTier (``mlsysim.Systems.Storage.X``) the checkpoint is written to.
             asynchronous_checkpoint: training stalls only for the copy to host memory; the write runs
                 in the background (PyTorch DCP async_save).
@@ -344,8 +346,8 @@ class ReliabilityModel(Solver):
             checkpoint_interval,
             scope,
         )
-        t = _job_time(job_duration_hours)
-        ck = _checkpoint(training, storage, asynchronous_checkpoint)
+        t = _job_hours(job_duration_hours, training)
+        ck = _checkpoint(training, storage, asynchronous_checkpoint, job_duration_hours is None)
         delta = _delta(checkpoint_time_s, ck)
         fixed = {**fixed, **_checkpoint_fields(ck, checkpoint_time_s)}
         return _evaluate(t, delta, restart, m, interval, fleet.count, source, ReliabilityResult, **fixed)
@@ -368,8 +370,9 @@ class ReliabilityModel(Solver):
             a["scope"],
         )
         errors = PointErrors(n)
-        t = checked(errors, "job_duration_hours", vectors, a, _job_time)
-        ck = _checkpoint(a["training"], a["storage"], a["asynchronous_checkpoint"])
+        t = checked(errors, "job_duration_hours", vectors, a, lambda v: _job_hours(v, a["training"]))
+        hours_from_training = "job_duration_hours" not in vectors and a["job_duration_hours"] is None
+        ck = _checkpoint(a["training"], a["storage"], a["asynchronous_checkpoint"], hours_from_training)
         delta = checked(errors, "checkpoint_time_s", vectors, a, lambda v: _delta(v, ck))
         fixed = {**fixed, **_checkpoint_fields(ck, vectors.get("checkpoint_time_s", a.get("checkpoint_time_s")))}
         f = _evaluate(t, delta, restart, m, interval, fleet.count, source, dict, **fixed)
@@ -377,17 +380,32 @@ class ReliabilityModel(Solver):
         return f
 
 
-def _job_time(value: Any) -> float:
-    return _time("job_duration_hours", value, HOUR_S, "hours")
+def _job_hours(value: Any, training: Any) -> float:
+    """The job's failure-free compute time in s: the argument, else the training result's time_to_train."""
+    if value is not None:
+        return _time("job_duration_hours", value, HOUR_S, "hours")
+    if training is None:
+        raise InvalidInputError(
+            "job_duration_hours", None, "hours > 0, or None with training= a result that has time_to_train"
+        )
+    if getattr(training, "time_to_train", None) is None:
+        raise InvalidInputError(
+            "training",
+            type(training).__name__,
+            "a result with time_to_train (a DistributedModel run given tokens: `mlsysim train ... --tokens N`) "
+            "when no job hours are given",
+        )
+    return _time("job_duration_hours", training.time_to_train, HOUR_S, "hours")
 
 
 def _checkpoint_time(value: Any) -> float:
     return _time("checkpoint_time_s", value, 1.0, "seconds")
 
 
-def _checkpoint(training: Any, storage: Any, asynchronous: Any) -> Checkpoint | None:
-    """The checkpoint derived from ``training`` and ``storage`` (both or neither), else None."""
-    if training is None and storage is None:
+def _checkpoint(training: Any, storage: Any, asynchronous: Any, hours_from_training: bool) -> Checkpoint | None:
+    """The checkpoint derived from ``training`` and ``storage`` (both or neither; ``training`` alone
+    when it gives the job's hours), else None."""
+    if storage is None and (training is None or hours_from_training):
         if asynchronous is not False:
             raise InvalidInputError("asynchronous_checkpoint", asynchronous, "False without training= and storage=")
         return None

@@ -9,7 +9,7 @@ element, P parameters, L layers, H*d_h attention width, kv elements per token = 
 
 from __future__ import annotations
 
-from mlsysim_core.physics import maximum, minimum, step_power
+from mlsysim_core.physics import adam_state_bytes, maximum, minimum, step_power
 
 # --------------------------------------------------------------------------- work per step
 
@@ -93,15 +93,16 @@ def fixed_inference(batch, flops_per_sample, params, activations, b):
     return batch * flops_per_sample, params * b + 2.0 * act, params * b + act
 
 
-def training_state_bytes(b, zero_stage, dp):
-    """Bytes per parameter held for training with mixed-precision Adam (Rajbhandari et al. 2020):
-    weights b + gradients b + optimizer 12 (fp32 master, m, v) below fp32, 8 (m, v) at fp32;
-    ZeRO stage 1/2/3 divides optimizer / +gradients / +weights by dp.
+def training_state_bytes(b, grad_b, zero_stage, dp):
+    """Bytes per parameter held for training with Adam: weights b, gradients grad_b and the optimizer
+    from :func:`mlsysim_core.physics.adam_state_bytes` (18 B with bf16 and fp32 gradients, 16 with
+    fp16 or fp32, as DistributedModel); ZeRO stage 1/2/3 divides optimizer / +gradients / +weights
+    by dp (Rajbhandari et al. 2020).
     Returns (held bytes per parameter, optimizer bytes per parameter before sharding).
     """
-    opt = 12.0 if b < 4.0 else 8.0
-    w = b / dp if zero_stage >= 3 else b
-    g = b / dp if zero_stage >= 2 else b
+    w, g, opt = adam_state_bytes(b, grad_b)
+    w = w / dp if zero_stage >= 3 else w
+    g = g / dp if zero_stage >= 2 else g
     o = opt / dp if zero_stage >= 1 else opt
     return w + g + o, opt
 
@@ -110,6 +111,7 @@ def decoder_training(
     batch,
     seq_len,
     b,
+    grad_b,
     b_act,
     matmul_params,
     layers,
@@ -129,8 +131,8 @@ def decoder_training(
             QK^T and AV), 4 bidirectional (an encoder); Narayanan et al. 2021 eq. 3).
     activations per layer = S*B*d*(34 + 5*a*S/d) * b_act/2 bytes (Korthikanti et al. 2022, eq. 2;
             full recomputation keeps the layer input only: 2*S*B*d * b_act/2).
-    bytes = 2*P*b (weights read forward and backward) + P*(3*b + 2*opt) (gradients written and
-            read, optimizer state read and written, weights written) + 2 * activations.
+    bytes = 2*P*b (weights read forward and backward) + P*(2*b_g + b + 2*opt) (gradients written
+            and read, weights written, optimizer state read and written) + 2 * activations.
     footprint = P * state_per_param + activations.
     Returns (flops, bytes, footprint).
     """
@@ -138,15 +140,15 @@ def decoder_training(
     mult = 4.0 if recompute else 3.0
     per_token_layer = 2.0 if recompute else 34.0 + 5.0 * heads * seq_len / hidden
     act = layers * seq_len * batch * hidden * per_token_layer * b_act / 2.0
-    bytes_moved = 2.0 * total_params * b + total_params * (3.0 * b + 2.0 * opt_per_param) + 2.0 * act
+    bytes_moved = 2.0 * total_params * b + total_params * (2.0 * grad_b + b + 2.0 * opt_per_param) + 2.0 * act
     return mult * batch * fwd, bytes_moved, total_params * state_per_param + act
 
 
-def fixed_training(batch, flops_per_sample, params, activations, b, state_per_param, opt_per_param):
+def fixed_training(batch, flops_per_sample, params, activations, b, grad_b, state_per_param, opt_per_param):
     """One training step of a fixed-shape network: FLOPs = 3*B*F_sample; activations B*A*b stored
     for the backward pass; bytes and footprint as :func:`decoder_training`."""
     act = batch * activations * b
-    bytes_moved = 2.0 * params * b + params * (3.0 * b + 2.0 * opt_per_param) + 2.0 * act
+    bytes_moved = 2.0 * params * b + params * (2.0 * grad_b + b + 2.0 * opt_per_param) + 2.0 * act
     return 3.0 * batch * flops_per_sample, bytes_moved, params * state_per_param + act
 
 

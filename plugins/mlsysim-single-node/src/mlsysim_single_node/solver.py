@@ -16,6 +16,7 @@ import numpy as np
 from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.physics import default_grad_precision
 from mlsysim_core.solver import Solver
 from mlsysim_core.sweep import PointErrors, not_integers, notes_column, where
 from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload, Workload
@@ -202,6 +203,7 @@ class SingleNodeModel(Solver):
             dp_size,
             activation_recomputation,
             phase,
+            precision,
         )
         if raise_errors and not f["feasible"]:
             footprint, usable, capacity = f["memory_footprint"], f["memory_available"], f["memory_capacity"]
@@ -323,6 +325,7 @@ class SingleNodeModel(Solver):
             dp_size,
             a["activation_recomputation"],
             phase,
+            precision,
         )
         f.update(
             valid=ok,
@@ -405,6 +408,7 @@ def _evaluate(
     dp_size: int,
     recompute: bool,
     phase: str,
+    precision: str,
 ) -> dict:
     """Every computed field of the PerformanceProfile from checked inputs. ``batch`` and ``seq_len``
     are numbers (``solve()``) or float arrays (a sweep): one code path, the kernels of :mod:`.kernels`."""
@@ -413,12 +417,14 @@ def _evaluate(
 
     # ---- work of the step
     if is_training:
-        state, opt = K.training_state_bytes(b, zero_stage, dp_size)
+        grad_b = PRECISION_BYTES[default_grad_precision(precision)]
+        state, opt = K.training_state_bytes(b, grad_b, zero_stage, dp_size)
         if shape.is_decoder:
             flops, moved, footprint = K.decoder_training(
                 batch,
                 seq_len,
                 b,
+                grad_b,
                 b if b > 2.0 else 2.0,
                 shape.matmul,
                 layers,
@@ -432,7 +438,9 @@ def _evaluate(
                 4.0 if shape.is_encoder else 2.0,
             )
         else:
-            flops, moved, footprint = K.fixed_training(batch, shape.flops, shape.params, shape.acts, b, state, opt)
+            flops, moved, footprint = K.fixed_training(
+                batch, shape.flops, shape.params, shape.acts, b, grad_b, state, opt
+            )
             flops = flops * (4.0 / 3.0) if recompute else flops
         overhead = hw.dispatch_tax + 3.0 * layers * E.LAYER_OVERHEAD_S
     elif shape.is_encoder:

@@ -154,6 +154,7 @@ class Report:
         try:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
             from matplotlib.figure import Figure
+            from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
         except ImportError:
             raise ImportError('the accuracy plot needs matplotlib: pip install "mlsysim-validation[plot]"') from None
         groups = [g for g in GROUPS if any(r.status == "ok" for r in self.group(g))]
@@ -181,6 +182,11 @@ class Report:
                 ax.plot([lo, hi], [lo * f, hi * f], "k:", lw=0.6)
             ax.set_xscale("log")
             ax.set_yscale("log")
+            for axis in (ax.xaxis, ax.yaxis):  # no overlapping minor labels; 1, 2, 5 within two decades
+                axis.set_minor_formatter(NullFormatter())
+                if hi / lo < 100:
+                    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+                    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             s = _summary(self.group(g))
             med = "-" if s["median_abs_error"] is None else f"{s['median_abs_error']:.0%}"
             ax.set_title(f"{g}: {GROUPS[g]} (median {med})", fontsize=9)

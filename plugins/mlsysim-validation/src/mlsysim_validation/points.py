@@ -407,25 +407,27 @@ def _c_llama3_longctx() -> float:
     return _q(r.flops_per_step, "TFLOP") / _q(r.step_time, "s") / r.total_accelerators
 
 
-def _bridge_h100(model: Any, gpus: int, batch: int, tp: int, pp: int, cp: int, v: int) -> float:
-    """Megatron-Bridge's DGX-H100 FP8 rows: tokens per second per GPU."""
+def _bridge(
+    node: str, model: Any, gpus: int, batch: int, tp: int, pp: int, cp: int, v: int, mbs: int = 1, zero: int = 1
+) -> float:
+    """Megatron-Bridge's FP8 rows (DGX-H100, DGX-B200): tokens per second per GPU."""
     S = _m().Systems
     r = (
         _m()
         .DistributedModel()
         .solve(
             model=model,
-            fleet=_fleet(S.Nodes.DGX_H100, gpus, S.Fabrics.InfiniBand_NDR, "DGX-H100"),
+            fleet=_fleet(getattr(S.Nodes, node), gpus, S.Fabrics.InfiniBand_NDR, node),
             batch_size=batch,
             tp_size=tp,
             pp_size=pp,
             cp_size=cp,
             v_stages=v,
-            microbatch_count=batch // (gpus // (tp * pp * cp)),
+            microbatch_count=batch // (gpus // (tp * pp * cp) * mbs),
             precision="bf16",
             fp8=True,
             seq_len=8192,
-            zero_stage=1,
+            zero_stage=zero,
             activation_recomputation="selective",
             overlap_comm=True,
         )
@@ -447,7 +449,7 @@ _BRIDGE_ASSUMED = (
     _BRIDGE_ASSUMED,
 )
 def _c_bridge_70b() -> float:
-    return _bridge_h100(_lm().Llama3_70B, 64, 128, 4, 8, 1, 5)
+    return _bridge("DGX_H100", _lm().Llama3_70B, 64, 128, 4, 8, 1, 5)
 
 
 @maps(
@@ -457,7 +459,126 @@ def _c_bridge_70b() -> float:
     _BRIDGE_ASSUMED,
 )
 def _c_bridge_405b() -> float:
-    return _bridge_h100(_lm().Llama3_1_405B, 1024, 512, 8, 8, 2, 8)
+    return _bridge("DGX_H100", _lm().Llama3_1_405B, 1024, 512, 8, 8, 2, 8)
+
+
+@maps(
+    "C-megatron-bridge-h100-llama3-8b-fp8-fsdp-tokens",
+    "DistributedModel(Llama3_8B, 8 DGX-H100 GPUs, bf16 with fp8 GEMMs, dp 8 fully sharded (ZeRO-3), B=128, "
+    "S=8192).tokens_per_second / GPUs",
+    "micro-batch 1 as stated (GA 16); FSDP = ZeRO-3 (weights gathered per micro-batch, overlapped); selective "
+    "recomputation (flash attention)",
+)
+def _c_bridge_h100_8b() -> float:
+    return _bridge("DGX_H100", _lm().Llama3_8B, 8, 128, 1, 1, 1, 1, zero=3)
+
+
+@maps(
+    "C-megatron-bridge-b200-llama3-8b-fp8-tokens",
+    "DistributedModel(Llama3_8B, 8 DGX-B200 GPUs, bf16 with fp8 GEMMs, dp 8, B=128, S=8192).tokens_per_second / GPUs",
+    "micro-batch 2 as stated (GA 8); " + _BRIDGE_ASSUMED,
+)
+def _c_bridge_b200_8b() -> float:
+    return _bridge("DGX_B200", _lm().Llama3_8B, 8, 128, 1, 1, 1, 1, mbs=2)
+
+
+@maps(
+    "C-megatron-bridge-b200-llama31-405b-fp8-cp2-tokens",
+    "DistributedModel(Llama3_1_405B, 128 DGX-B200 GPUs on InfiniBand_NDR, bf16 with fp8 GEMMs, tp 4 pp 8 cp 2 v 8, "
+    "B=64, S=8192).tokens_per_second / GPUs",
+    _BRIDGE_ASSUMED,
+)
+def _c_bridge_b200_405b() -> float:
+    return _bridge("DGX_B200", _lm().Llama3_1_405B, 128, 64, 4, 8, 2, 8)
+
+
+_MEGATRON_H100 = {  # the README's largest rows: (layers, hidden, heads, tp, pp, gpus, global batch)
+    "314B": (96, 16384, 128, 8, 8, 3072, 1536),
+    "462B": (112, 18432, 144, 8, 16, 6144, 3072),
+}
+
+
+def _megatron_h100_mfu(size: str) -> float:
+    L, h, a, tp, pp, n, batch = _MEGATRON_H100[size]
+    S = _m().Systems
+    r = (
+        _m()
+        .DistributedModel()
+        .solve(
+            model=_gpt(f"GPT {size}", L, h, a, vocab=131072, seq=4096),
+            fleet=_fleet(S.Nodes.DGX_H100, n, S.Fabrics.InfiniBand_NDR, "H100 weak scaling"),
+            batch_size=batch,
+            tp_size=tp,
+            pp_size=pp,
+            microbatch_count=batch // (n // (tp * pp)),
+            precision="bf16",
+            seq_len=4096,
+            zero_stage=1,
+            activation_recomputation="selective",
+            overlap_comm=True,
+            tp_overlap=True,
+        )
+    )
+    return r.mfu
+
+
+@maps(
+    "C-megatron-h100-weak-scaling-mfu-large",
+    "mean of DistributedModel(GPT geometry of the README's model table, DGX_H100 x N on InfiniBand_NDR, bf16).mfu "
+    "over its two largest rows: 314B (96 x 16384, 128 heads, tp 8 pp 8, 3072 GPUs, batch 1536; 48 %) and 462B "
+    "(112 x 18432, 144 heads, tp 8 pp 16, 6144 GPUs, batch 3072; 47 %), vocab 131,072, seq 4096",
+    "geometry, layout and batch from the README's model table (images/model_table.png, Megatron-LM commit "
+    "937571cf, July 2024); micro-batch 1 and non-interleaved 1F1B (neither stated); distributed optimizer "
+    "(ZeRO-1) with --overlap-grad-reduce/--overlap-param-gather and --tp-comm-overlap as the README states; "
+    "selective recomputation (flash attention); InfiniBand NDR between DGX H100 nodes",
+)
+def _c_megatron_h100() -> float:
+    return sum(_megatron_h100_mfu(size) for size in _MEGATRON_H100) / len(_MEGATRON_H100)
+
+
+@maps(
+    "C-patterson-t5-11b-tflops",
+    "DistributedModel(T5_11B, 512 TPU v3 chips as one ICI slice, bf16, model axis 8 x data 64, batch 2048 x 512 "
+    "tokens).achieved_flops_per_gpu",
+    "batch 2^11 sequences of 512 tokens (Raffel et al., JMLR 2020, Sec. 3.7); Mesh TensorFlow model axis 8 (the "
+    "paper says model and data parallelism, not the split); one pass per step (m=1); ICI 340 TB/s all-reduce "
+    "bandwidth per 1024-chip pod = 332 GB/s per chip (Cloud TPU v3 page); gradient all-reduce not overlapped; "
+    "selective recomputation. Both stacks priced as one (stated in the result's notes): FLOP/s is unaffected. "
+    "The measurement averages a 20-day run (evaluation, checkpoints, restarts included); the prediction is one step",
+)
+def _c_t5() -> float:
+    from mlsysim_core.types import Fleet, NetworkFabric, Node
+
+    ici = NetworkFabric(
+        name="TPU v3 ICI",
+        bandwidth=f"{340e12 / 1024 / 1e9:.3f} GB/s",
+        latency="1 us",
+        source="Cloud TPU v3 page: all-reduce bandwidth per Pod 340 TB/s over 1024 chips",
+    )
+    pod = Node(
+        name="TPU v3-1024 slice (512 chips)",
+        accelerator=_hw().TPUv3,
+        accelerators_per_node=512,
+        intra_node=ici,
+        nics_per_node=512,
+        source="validation mapping",
+    )
+    r = (
+        _m()
+        .DistributedModel()
+        .solve(
+            model=_lm().T5_11B,
+            fleet=Fleet(name="T5 pre-training", node=pod, count=1),
+            batch_size=2048,
+            tp_size=8,
+            microbatch_count=1,
+            precision="bf16",
+            seq_len=512,
+            activation_recomputation="selective",
+            overlap_comm=False,
+        )
+    )
+    return _q(r.achieved_flops_per_gpu, "TFLOP/s")
 
 
 @maps(
@@ -958,10 +1079,6 @@ def _f_llama3_ettr() -> float:
 
 
 SKIPPED: dict[str, str] = {
-    "C-patterson-t5-11b-tflops": "encoder-decoder T5 on TPU v3 (not in the catalog) with no parallel layout, batch or "
-    "sequence length stated",
-    "C-megatron-h100-weak-scaling-mfu-large": "no model geometry, batch, fleet size or parallel layout stated "
-    "('up to 462B', 'up to 6144 GPUs')",
     "E-llama2-7B-gpu-hours": "GPU-hours of a whole pre-training run (cluster size, parallel layout, downtime and "
     "restarts not stated): no step configuration to solve",
     "E-llama3-8B-gpu-hours": "GPU-hours of a whole pre-training run (cluster size, parallel layout, downtime and "
