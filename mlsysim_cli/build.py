@@ -1,4 +1,4 @@
-"""``mlsysim <name>`` from a :class:`~mlsysim_core.cli.SolverCommand` declaration: one configuration."""
+"""``mlsysim <name>`` from a :class:`~mlsysim_cli.api.SolverCommand` declaration: one configuration."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 import click
 
-from mlsysim_core.cli import CliError, Param, SolverCommand, option_names, save_plot
-from mlsysim_core.cli._out import csv_text, dumps, flatten, result_units, table
-from mlsysim_core.cli.command import CONTEXT, check_output
+from .api import CliError, Param, SolverCommand, option_names, save_plot
+from .api._out import csv_text, dumps, flatten, result_units, table
+from .api.command import CONTEXT, check_output
 
 
 def csv_row(inputs: dict, result: Any) -> dict:

@@ -147,7 +147,7 @@ class Result:
 
     def explain(self) -> str:
         """A readable, aligned summary of every field, numbers as the command line prints them."""
-        from .cli._out import value
+        from .format import value
 
         rows = []
         for name in self.fields():
@@ -161,7 +161,7 @@ class Result:
 
     def __repr__(self) -> str:
         """One line: the type, the solver and the first three measured values."""
-        from .cli._out import value
+        from .format import value
 
         shown = [n for n in self.fields() if isinstance(getattr(self, n), Quantity)][:3]
         return (
@@ -180,7 +180,7 @@ class Result:
         """A notebook table: every field rounded as the command line prints it, then the why lines."""
         import html
 
-        from .cli._out import value
+        from .format import value
 
         cells = "".join(
             f"<tr><td>{html.escape(n)}</td><td>{html.escape(v)}</td></tr>"

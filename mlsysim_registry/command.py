@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from mlsysim_core.cli import CliError, emit, table
+from mlsysim_cli.api import CliError, emit, table
 
 _SECTION_GROUPS = {
     "hardware": ("hardware",),
@@ -187,7 +187,7 @@ def import_hf(
     Example:
       mlsysim catalog import-hf ./Llama-3.1-8B/config.json --name MyLlama -o lab.toml
     """
-    from mlsysim_core.catalog_files import key_problem
+    from mlsysim_core.catalog import key_problem
 
     from . import hf
 
@@ -255,9 +255,10 @@ def _validate(text: str, filename: str, key: str, shown: str) -> None:
     """Parse and build ``text`` as catalog file ``filename``; raise CatalogError naming the problem."""
     import tempfile
 
-    from mlsysim_core.catalog import build_entry
-    from mlsysim_core.catalog_files import read_file
     from mlsysim_core.errors import CatalogError
+
+    from .tables import build_entry
+    from .toml_files import read_file
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp) / filename

@@ -375,7 +375,7 @@ def test_sweep_ranges_and_per_point_invalid_input():
 
 
 def test_vectorized_sweep_matches_solve_and_scales(tmp_path):
-    from mlsysim_core.cli import dumps
+    from mlsysim_cli.api import dumps
 
     # roofline and serve sweeps run as one vectorized call: each point's JSON is solve()'s to_dict()
     doc = json.loads(
@@ -453,8 +453,8 @@ def test_vectorized_sweep_matches_solve_and_scales(tmp_path):
 def test_parse_list_and_pareto_front_in_process():
     import numpy as np
 
+    from mlsysim_cli.api import Param
     from mlsysim_cli.sweep import front, parse_list
-    from mlsysim_core.cli import Param
 
     bs = Param("batch_size", "--batch-size", "int")
     assert [v for v, _ in parse_list(bs, "1..256:x2", "--batch-size")] == [1, 2, 4, 8, 16, 32, 64, 128, 256]
@@ -564,7 +564,7 @@ def test_plugin_command_from_the_hook():
 
 def test_import_mlsysim_loads_neither_click_nor_matplotlib():
     code = (
-        "import sys, mlsysim; print(sorted(m for m in ('click', 'matplotlib', 'mlsysim_core.cli', 'mlsysim_plots')"
+        "import sys, mlsysim; print(sorted(m for m in ('click', 'matplotlib', 'mlsysim_cli.api', 'mlsysim_plots')"
         " if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -287,7 +287,7 @@ def test_more_load_or_dearer_power_never_cheaper(u1, u2, p1, p2):
         ({"infrastructure_multiplier": -1}, "infrastructure_multiplier"),
         ({"unit_cost": -5}, "unit_cost"),
         ({"cloud_rate": -1}, "cloud_rate"),
-        ({"datacenter": "Quebec"}, "datacenter"),
+        ({"datacenter": "Quebecc"}, "datacenter"),
         ({"grid": "Nowhere"}, "grid"),
     ],
 )
@@ -302,8 +302,8 @@ def test_bad_input_names_argument_and_range(kwargs, argument):
 def test_bad_fleet():
     with pytest.raises(InvalidInputError, match="fleet"):
         M.solve(None, 30)
-    with pytest.raises(InvalidInputError, match="Clusters"):
-        M.solve("Frontier_8K", 30)
+    with pytest.raises(InvalidInputError, match="fleet='No_Such_Cluster'.*catalog clusters entry"):
+        M.solve("No_Such_Cluster", 30)
 
 
 def test_catalog_fleet():

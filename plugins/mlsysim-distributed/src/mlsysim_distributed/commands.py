@@ -1,10 +1,10 @@
-"""``mlsysim train`` (and ``mlsysim sweep train``), declared with the public CLI API (``mlsysim_core.cli``)."""
+"""``mlsysim train`` (and ``mlsysim sweep train``), declared with the public CLI API (``mlsysim_cli.api``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlsysim_core.cli import PRECISIONS, Param, SolverCommand
+from mlsysim_cli.api import PRECISIONS, Param, SolverCommand
 from mlsysim_fleet.scale import with_nodes
 
 

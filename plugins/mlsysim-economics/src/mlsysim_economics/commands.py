@@ -1,8 +1,8 @@
-"""``mlsysim cost`` (and ``mlsysim sweep cost``), declared with the public CLI API (``mlsysim_core.cli``)."""
+"""``mlsysim cost`` (and ``mlsysim sweep cost``), declared with the public CLI API (``mlsysim_cli.api``)."""
 
 from __future__ import annotations
 
-from mlsysim_core.cli import Param, SolverCommand
+from mlsysim_cli.api import Param, SolverCommand
 from mlsysim_fleet.scale import with_nodes
 
 COST = SolverCommand(

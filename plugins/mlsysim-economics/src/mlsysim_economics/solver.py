@@ -33,6 +33,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.physics import DEFAULT_UTILIZATION, fleet_it_power, maximum
 from mlsysim_core.results import Result, measure, result
@@ -234,6 +235,8 @@ class EconomicsModel(Solver):
         Checks run on every other argument first, then on utilization (with mfu), duration_days and
         kwh_price.
         """
+        fleet, grid = V.named("fleet", fleet, "clusters"), V.named("grid", grid, "grids")
+        datacenter = V.named("datacenter", datacenter, "datacenters", "grids")
         # a workload that is not a (frozen) Result could change between calls: not cached
         prepare = _prepared if workload is None or isinstance(workload, Result) else _prepare
         g = prepare(

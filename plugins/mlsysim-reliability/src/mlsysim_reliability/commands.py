@@ -1,10 +1,10 @@
-"""``mlsysim reliability`` (and its sweep), declared with the public CLI API (``mlsysim_core.cli``)."""
+"""``mlsysim reliability`` (and its sweep), declared with the public CLI API (``mlsysim_cli.api``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlsysim_core.cli import CliError, Param, SolverCommand, View, value
+from mlsysim_cli.api import CliError, Param, SolverCommand, View, value
 
 
 def training_from_file(_: Any, path: str) -> Any:

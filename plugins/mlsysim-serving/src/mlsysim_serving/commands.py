@@ -1,10 +1,10 @@
-"""``mlsysim serve`` (and ``mlsysim sweep serve``), declared with the public CLI API (``mlsysim_core.cli``)."""
+"""``mlsysim serve`` (and ``mlsysim sweep serve``), declared with the public CLI API (``mlsysim_cli.api``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlsysim_core.cli import PRECISIONS, Param, SolverCommand
+from mlsysim_cli.api import PRECISIONS, Param, SolverCommand
 
 
 def _plot(result: Any, kwargs: dict) -> Any:

@@ -13,7 +13,7 @@ import attrs
 from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.types import HardwareNode, TransformerWorkload
+from mlsysim_core.types import CNNWorkload, HardwareNode, TransformerWorkload, Workload
 
 from . import parallel
 from .precisions import resolve
@@ -93,11 +93,14 @@ def model_shape(model: Any) -> ModelShape:
                 f"a TransformerWorkload object, not a name (a catalog name was given: pass mlsysim.Models.{model})",
             )
         if not isinstance(model, TransformerWorkload):
+            what = "a CNN or other workload"
+            if isinstance(model, Workload):
+                what = f"{model.name} is {'a CNN' if isinstance(model, CNNWorkload) else 'not a transformer'}: it"
             raise InvalidInputError(
                 "model",
                 model,
-                "a TransformerWorkload (an LLM, e.g. mlsysim.Models.Language.Llama3_8B); "
-                "a CNN or other workload has no prefill/decode: use SingleNodeModel",
+                f"a TransformerWorkload (an LLM, e.g. mlsysim.Models.Language.Llama3_8B); {what} has no "
+                "prefill/decode: use SingleNodeModel",
             )
         s = ModelShape(model)
         if len(_shapes) > 4096:

@@ -153,6 +153,7 @@ class ServingModel(Solver):
                 is then the aggregated layout compared against (searched over its tensor-parallel degrees).
             kv_layerwise: with ``disagg``, KV sent layer by layer during the prefill (default) or after it.
         """
+        model, hardware = V.named("model", model, "models"), V.named("hardware", hardware, "hardware")
         fabric = resolve_fabric(fabric)
         if disagg is not None:
             from .disagg import serve_disagg

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mlsysim_core.cli import CliError, emit
+from mlsysim_cli.api import CliError, emit
 
 from .harness import GROUPS
 

@@ -16,8 +16,10 @@ from typing import Any
 
 import click
 
-from ..errors import MlsysimError
-from ._out import table, value
+from mlsysim_core.errors import MlsysimError
+from mlsysim_core.format import value
+
+from ._out import table
 
 __all__ = [
     "Param",
@@ -113,7 +115,7 @@ class Param:
         if self.kind == "result":
             return v, load_result(v, flag or self.flag)
         if self.unit is not None:
-            from ..units import Q_
+            from mlsysim_core.units import Q_
 
             return v, Q_(v, self.unit)
         return v, v
@@ -124,7 +126,7 @@ class RecordedResult:
     values with units as Quantities, so a consumer reads it as it reads the solver's own result."""
 
     def __init__(self, solver: str, fields: dict):
-        from ..units import Q_
+        from mlsysim_core.units import Q_
 
         self.solver = solver
         self._names = list(fields)
@@ -272,8 +274,8 @@ class SolverCommand:
 def lookup(kind: str, name: str, flag: str) -> tuple[str, Any]:
     """(canonical key, value) of a catalog name of ``kind`` (model, hardware, cluster, datacenter);
     case-insensitive; an unknown name raises :class:`CliError` naming ``flag`` and suggesting close matches."""
-    from ..errors import UnknownEntryError
-    from ..plugins import catalog
+    from mlsysim_core.errors import UnknownEntryError
+    from mlsysim_core.plugins import catalog
 
     sections, listing = SECTIONS[kind]
     cat = catalog()
@@ -299,7 +301,7 @@ def option_names(**options: str) -> None:
 
 def solver_class(name: str) -> Any:
     """The solver class, or SolverNotInstalledError naming the distribution to install (exit 1)."""
-    from ..plugins import get_solver
+    from mlsysim_core.plugins import get_solver
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # plugin failures are reported by the error itself
