@@ -109,6 +109,10 @@ def test_serve_json_matches_the_python_api():
                 "disagg",
                 "fabric",
                 "kv_layerwise",
+                "spec_draft",
+                "spec_draft_cost",
+                "spec_k",
+                "spec_accept",
             )
         ),
         **dict.fromkeys(

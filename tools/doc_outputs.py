@@ -28,7 +28,11 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCUMENTS = ("README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "plugins").glob("*/README.md")))
+DOCUMENTS = (
+    "README.md",
+    "docs/serving-topologies.md",
+    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "plugins").glob("*/README.md")),
+)
 #: Documents whose tables of named defaults are checked (besides DOCUMENTS).
 CONSTANT_DOCUMENTS = ("docs/accuracy.md",)
 _FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```$", re.S | re.M)

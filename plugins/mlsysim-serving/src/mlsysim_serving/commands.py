@@ -181,6 +181,20 @@ SERVE = SolverCommand(
             "NVLink: one scale-up domain, or PCIe: one node).",
         ),
         Param(
+            "spec_draft",
+            "--spec-draft",
+            "model",
+            help="Speculative decoding: a draft model smaller than MODEL (e.g. Llama3_1B), run at --tp beside it.",
+        ),
+        Param(
+            "spec_draft_cost",
+            "--spec-draft-cost",
+            "float",
+            help="Instead of --spec-draft: draft heads/MTP/n-gram, cost per drafted token (share of a decode step).",
+        ),
+        Param("spec_k", "--spec-k", "int", help="Drafted tokens per speculative step (default 4)."),
+        Param("spec_accept", "--spec-accept", "float", help="Acceptance rate of each drafted token, in [0, 1)."),
+        Param(
             "kv_layerwise", "--kv-layerwise", "bool", help="Send the KV layer by layer during the prefill (default on)."
         ),
     ),
@@ -219,6 +233,11 @@ SERVE = SolverCommand(
         "aggregated_goodput_per_gpu",
         "aggregated_layout",
         "disagg_gain",
+        "spec_itl",
+        "spec_speedup",
+        "spec_tokens_per_second",
+        "spec_energy_per_token",
+        "spec_break_even_batch",
     ),
     strict="raise_errors",
     pareto=(("itl", "min"), ("tokens_per_second", "max")),

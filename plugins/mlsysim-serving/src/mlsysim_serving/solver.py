@@ -91,6 +91,10 @@ class ServingModel(Solver):
         ep_overlap: bool = False,
         disagg: Any = None,
         kv_layerwise: bool = True,
+        spec_draft: Any = None,
+        spec_draft_cost: float | None = None,
+        spec_k: int = 4,
+        spec_accept: float | None = None,
     ) -> Any:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
@@ -152,6 +156,11 @@ class ServingModel(Solver):
                 answered by a :class:`.disagg_result.DisaggServingResult` (:mod:`.disagg`); ``hardware``
                 is then the aggregated layout compared against (searched over its tensor-parallel degrees).
             kv_layerwise: with ``disagg``, KV sent layer by layer during the prefill (default) or after it.
+            spec_draft, spec_draft_cost, spec_k, spec_accept: speculative decoding (:mod:`.speculative`):
+                a draft model smaller than the target (run at ``tp_size`` beside it) or, for draft
+                heads/MTP/n-gram, their cost per drafted token as a share of one target decode step in
+                [0, 1); ``spec_k`` drafted tokens per step (default 4); ``spec_accept`` the acceptance rate
+                alpha in [0, 1). Adds the spec_* fields (static batch).
         """
         model, hardware = V.named("model", model, "models"), V.named("hardware", hardware, "hardware")
         fabric = resolve_fabric(fabric)
@@ -177,6 +186,8 @@ class ServingModel(Solver):
                     ("redundant_experts", redundant_experts) if redundant_experts else ("ep_overlap", ep_overlap)
                 )
                 raise InvalidInputError(name, value, "the default with disagg (the pools are tensor parallel)")
+            if spec_accept is not None or spec_draft is not None or spec_draft_cost is not None:
+                raise InvalidInputError("spec_accept", spec_accept, "None with disagg (speculation: a static batch)")
             common = dict(
                 precision=precision,
                 kv_precision=kv_precision,
@@ -217,6 +228,19 @@ class ServingModel(Solver):
                 required=required,
                 available=usable,
             )
+        if spec_accept is not None or spec_draft is not None or spec_draft_cost is not None:
+            from . import speculative as SP
+
+            if spec_accept is None:
+                raise InvalidInputError("spec_accept", None, "an acceptance rate in [0, 1) with a draft")
+            if arrival_rate is not None or concurrency is not None:
+                raise InvalidInputError(
+                    "arrival_rate", arrival_rate, "None with speculative decoding (modelled at a static batch)"
+                )
+            spec = SP.check(setup, spec_draft, spec_draft_cost, spec_k, spec_accept)
+            f.update(SP.fields(setup, spec, batch_size * beams, float(seq_len), output_len))
+            f["total_memory_required"] += f["spec_draft_memory_per_gpu"]
+            f["feasible"] = f["total_memory_required"] <= f["memory_available"]
         traffic = {k: v for k, v in locals().items() if k in _TRAFFIC_ARGS}
         if arrival_rate is not None or concurrency is not None:
             from .under_load import loaded_fields
@@ -244,12 +268,13 @@ class ServingModel(Solver):
         vec = vectors
         a = dict(_SOLVE_DEFAULTS, **args)
         a["fabric"] = resolve_fabric(a["fabric"])
-        if a["disagg"] is not None:
+        if any(a[k] is not None for k in ("disagg", "spec_draft", "spec_draft_cost", "spec_accept")):
             from mlsysim_core.sweep import solve_each
 
             from .disagg_result import DisaggServingResult
 
-            return solve_each(self, DisaggServingResult, args, vectors, n)[0]  # disaggregated: solve() per point
+            produces = DisaggServingResult if a["disagg"] is not None else ServingResult
+            return solve_each(self, produces, args, vectors, n)[0]  # disaggregated or speculative: per point
         rate = vec.get("arrival_rate", a.get("arrival_rate"))
         if rate is not None or a.get("concurrency") is not None:
             for k in ("batch_size", "seq_len", "output_len"):

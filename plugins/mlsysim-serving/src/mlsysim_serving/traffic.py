@@ -157,6 +157,10 @@ class StepCost:
             return self.dense_bytes
         return self.dense_bytes + self.expert_bytes * (1.0 - (1.0 - self.expert_share) ** (self.imbalance * tokens))
 
+    def parts(self, tokens, attn, kv_tokens):
+        """(compute, memory) seconds of one step's roofline terms, before the max."""
+        return self.flop_token * tokens + self.flop_attn * attn, self.weights(tokens) + self.kv_bytes * kv_tokens
+
     def time(self, tokens, attn, kv_tokens, prefill=False):
         """Seconds of one step (scalars or arrays); ``prefill``: a lone prefill filling and draining
         the pipeline (decode rounds and mixed steps run micro-batches round robin)."""
@@ -173,8 +177,7 @@ class StepCost:
                 busy = np.maximum(t_c, t_m) + self.comm0 + self.comm_token * tokens
                 base = busy + self.a2a0 + self.a2a_token * tokens
             return factor * base + self.overhead + self.hop0 + self.hop_token * tokens
-        t_c = self.flop_token * tokens + self.flop_attn * attn
-        t_m = self.weights(tokens) + self.kv_bytes * kv_tokens
+        t_c, t_m = self.parts(tokens, attn, kv_tokens)
         return np.maximum(t_c, t_m) + self.comm0 + self.comm_token * tokens + self.overhead
 
     def time1(self, tokens, attn, kv_tokens):
