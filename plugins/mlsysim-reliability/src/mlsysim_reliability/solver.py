@@ -497,6 +497,8 @@ def _prepare(
         source = "fleet_mtbf argument"
     elif node_mtbf is not None:
         m = _time("node_mtbf", node_mtbf, HOUR_S, "hours") / nodes
+        if m == 0.0:  # a positive MTBF so small that node_mtbf / nodes underflows to 0
+            raise InvalidInputError("node_mtbf", node_mtbf, f"an MTBF whose share per node of {nodes} nodes is > 0 s")
         source = "node_mtbf argument"
     elif components is not None or component_mttf is not None:
         comps = fleet.node.components if components is None else _components(components)
