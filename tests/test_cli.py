@@ -116,7 +116,16 @@ def test_serve_json_matches_the_python_api():
             )
         ),
         **dict.fromkeys(
-            ("weight_precision", "activation_precision", "pp_size", "ep_size", "dp_attention", "expert_imbalance")
+            (
+                "weight_precision",
+                "activation_precision",
+                "pp_size",
+                "ep_size",
+                "dp_attention",
+                "redundant_experts",
+                "ep_overlap",
+                "expert_imbalance",
+            )
         ),
     }
     assert d["result"]["precision"] == "bf16"  # no --precision: the H100's own default_precision, said in notes

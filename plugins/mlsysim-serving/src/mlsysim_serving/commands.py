@@ -103,6 +103,18 @@ SERVE = SolverCommand(
             help="Attention data-parallel ranks of --tp GPUs each (MoE, DeepSeek-style; with --ep).",
         ),
         Param(
+            "redundant_experts",
+            "--redundant-experts",
+            "int",
+            help="Extra physical expert copies with --ep (EPLB; --ep must divide experts + these).",
+        ),
+        Param(
+            "ep_overlap",
+            "--ep-overlap",
+            "bool",
+            help="on: two-batch overlap of the expert all-to-all with compute (SGLang/vLLM option; with --ep).",
+        ),
+        Param(
             "expert_imbalance",
             "--expert-imbalance",
             "float",

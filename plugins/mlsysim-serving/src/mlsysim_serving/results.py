@@ -167,6 +167,8 @@ class ServingResult(Result):
     ep_size: int = attrs.field(default=1, metadata={"doc": "GPUs the routed experts are spread over (1: tensor-split)"})
     dp_attention: int = attrs.field(default=1, metadata={"doc": "attention data-parallel ranks per stage"})
     gpus: int = attrs.field(default=1, metadata={"doc": "GPUs of the replica = tp_size * dp_attention * pp_size"})
+    ep_overlap: bool = attrs.field(default=False, metadata={"doc": "all-to-all overlapped with compute (two-batch)"})
+    redundant_experts: int = attrs.field(default=0, metadata={"doc": "extra physical expert copies (EPLB)"})
     expert_imbalance: float = attrs.field(
         default=1.0, metadata={"doc": "busiest expert rank's load over the mean (1 without expert parallelism)"}
     )

@@ -189,6 +189,8 @@ def prepare(
     expert_imbalance: Any = None,
     fabric: Any = None,
     engine_overhead: Any = None,
+    redundant_experts: Any = 0,
+    ep_overlap: Any = False,
 ) -> Setup:
     """Check every argument of ``ServingModel.solve`` but the lengths and the traffic (each error
     names argument, value and valid range) and return the :class:`Setup`."""
@@ -248,7 +250,15 @@ def prepare(
         if note:
             notes.append(note)
         link_bw = link.si.bandwidth
-    if pp_size == 1 and ep_size == 1 and dp_attention == 1 and fabric is None and expert_imbalance is None:
+    if (
+        pp_size == 1
+        and ep_size == 1
+        and dp_attention == 1
+        and fabric is None
+        and expert_imbalance is None
+        and redundant_experts == 0
+        and ep_overlap is False
+    ):
         layout = parallel.tensor_only(tp_size)
     else:
         up_lat = link_lat
@@ -257,7 +267,19 @@ def prepare(
             if note:
                 notes.append(note)
         layout = parallel.check(
-            shape, hardware, tp_size, gpus, link, up_lat, pp_size, ep_size, dp_attention, expert_imbalance, fabric
+            shape,
+            hardware,
+            tp_size,
+            gpus,
+            link,
+            up_lat,
+            pp_size,
+            ep_size,
+            dp_attention,
+            expert_imbalance,
+            fabric,
+            redundant_experts,
+            ep_overlap,
         )
         notes += layout.notes
     return Setup(

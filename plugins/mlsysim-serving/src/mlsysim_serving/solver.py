@@ -130,6 +130,8 @@ class ServingModel(Solver):
         dp_attention: int = 1,
         expert_imbalance: float | None = None,
         fabric: Any = None,
+        redundant_experts: int = 0,
+        ep_overlap: bool = False,
         disagg: Any = None,
         kv_layerwise: bool = True,
         engine_overhead: Any = None,
@@ -184,6 +186,10 @@ class ServingModel(Solver):
             dp_attention: attention data-parallel ranks of tp_size GPUs each (MoE; needs ep_size).
             expert_imbalance: busiest expert rank's load / mean, in [1, ep_size] (default
                 :data:`.parallel.EXPERT_IMBALANCE` with expert parallelism).
+            redundant_experts: extra physical expert copies (EPLB) with expert parallelism: ep_size
+                divides experts + redundant_experts; each GPU holds (E + r)/ep experts.
+            ep_overlap: two-batch overlap of the all-to-all with compute (DeepSeek-V3 sec. 3.4; SGLang
+                ``--enable-two-batch-overlap``, vLLM ``--enable-dbo``); needs ep_size > 1.
             fabric: the network joining scale-up domains (a ``NetworkFabric``, e.g.
                 ``mlsysim.Systems.Fabrics.InfiniBand_NDR``, or a catalog fabric name such as ``"IB_NDR"``)
                 when the replica's GPUs span more than one, and with ``disagg`` what carries the KV cache
@@ -223,6 +229,11 @@ class ServingModel(Solver):
                     raise InvalidInputError(
                         name, value, "1 with disagg (the pools give their tp; traffic sets the batch)"
                     )
+            if redundant_experts != 0 or ep_overlap is not False:
+                name, value = (
+                    ("redundant_experts", redundant_experts) if redundant_experts else ("ep_overlap", ep_overlap)
+                )
+                raise InvalidInputError(name, value, "the default with disagg (the pools are tensor parallel)")
             if spec_accept is not None or spec_draft is not None or spec_draft_cost is not None:
                 raise InvalidInputError("spec_accept", spec_accept, "None with disagg (speculation: a static batch)")
             common = dict(
@@ -438,6 +449,8 @@ def _layout_fields(setup: Setup) -> dict[str, Any]:
         "dp_attention": setup.layout.d,
         "gpus": setup.layout.gpus,
         "expert_imbalance": setup.layout.imbalance,
+        "ep_overlap": setup.layout.overlap,
+        "redundant_experts": setup.layout.redundant,
         "hardware": setup.hardware.name,
         "model": setup.shape.name,
     }
@@ -459,6 +472,8 @@ _PARALLEL_ARGS = (
     "dp_attention",
     "expert_imbalance",
     "fabric",
+    "redundant_experts",
+    "ep_overlap",
 )
 
 _TRAFFIC_ARGS = (
@@ -528,17 +543,21 @@ def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
     decode step of ``batch`` sequences at ``context``. Its micro-batches (:func:`.kernels.pipeline`)
     each pass every layer: roofline of the per-GPU FLOPs and bytes (:func:`.kernels.prefill` /
     :func:`.kernels.decode`) + tensor-parallel all-reduces + expert all-to-alls, scaled by the
-    pipeline's fill/drain factor, + the step overhead + the stage hops.
+    pipeline's fill/drain factor, + the step overhead + the stage hops. Two-batch overlap
+    (``ep_overlap``): two half batches, one's dispatch/combine during the other's compute, each
+    streaming the weights: max(2 x half-batch roofline + all-reduces, all-to-all).
     Returns (t, t_compute, t_memory, t_comm, t_all_to_all, flops, bytes) per micro-batch pass."""
     shape, lay = setup.shape, setup.layout
     n, w, dp, lam, layers = float(lay.n), float(lay.w), float(lay.d), lay.imbalance, shape.layers
     tokens = batch * context if prefill else batch
     m, factor = K.pipeline(tokens, float(lay.p), prefill) if lay.p > 1 else (1.0, 1.0)
     micro, t_mb = batch / m, tokens / m
-    read = K.weights_read(t_mb, shape.dense_read, shape.experts_params, shape.expert_share, n, w, lam)
+    halves = 2.0 if lay.overlap else 1.0  # two-batch overlap: each half streams the weights again
+    c = lay.copies  # physical experts per logical one: E + r hold the k experts a token picks
+    read = K.weights_read(t_mb / halves, shape.dense_read, shape.experts_params * c, shape.expert_share / c, n, w, lam)
     kernel = K.prefill if prefill else K.decode
     flops, moved, msg = kernel(
-        micro,
+        micro / halves,
         context,
         n,
         setup.b,
@@ -598,9 +617,11 @@ def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
             lay.out_lat,
             E.NETWORK,
         )
+    flops, moved, comm = halves * flops, halves * moved, halves * comm
     t_c = flops / (setup.peak * setup.eta_c)
     t_m = moved / (setup.hardware.si.bandwidth * setup.eta_m)
-    t = factor * (maximum(t_c, t_m) + comm + a2a) + setup.overhead + hops
+    busy = maximum(t_c, t_m) + comm
+    t = factor * (maximum(busy, a2a) if lay.overlap else busy + a2a) + setup.overhead + hops
     return t, t_c, t_m, comm + a2a + hops, a2a, flops, moved
 
 
@@ -655,6 +676,7 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
         float(lay.d),
         shape.experts_params,
         float(lay.w),
+        lay.copies,
     )
     required = w_gpu + kv_gpu + work
     capacity = hw.capacity
