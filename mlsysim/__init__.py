@@ -33,7 +33,10 @@ BUILTIN_PLOTS = {
     "plot_carbon": "mlsysim_sustainability.plots",
 }
 #: Functions of built-in plugins (no hook provides functions: a third party's stay in its own package).
-BUILTIN_FUNCTIONS = {"plan_training": ("mlsysim_planner", "mlsysim-planner")}
+BUILTIN_FUNCTIONS = {
+    "plan_training": ("mlsysim_planner", "mlsysim-planner"),
+    "plan_serving": ("mlsysim_planner", "mlsysim-planner"),
+}
 _SUBMODULES = ("hardware",)
 
 __all__ = [*CATALOG_NAMESPACES, *EXPORTS, *BUILTIN_PLOTS, *BUILTIN_FUNCTIONS]

@@ -2,9 +2,9 @@
 
 Exit codes: 0 ok, 1 bad input (a one-line message naming the argument, no traceback), 2 infeasible
 configuration with ``--strict``. Every other command comes from a plugin's ``mlsysim_cli_commands``
-hook: a :class:`~mlsysim_core.cli.SolverCommand` declaration (``mlsysim <name>`` and
+hook: a :class:`~mlsysim_cli.api.SolverCommand` declaration (``mlsysim <name>`` and
 ``mlsysim sweep <name>`` are built from it) or a plain ``click.Command``. The declarations and
-output helpers plugins use are the host's public API (``mlsysim_core.cli``, docs/cli.md); this
+output helpers plugins use are the host's public API (``mlsysim_cli.api``, docs/cli.md); this
 package is the program around them. Only click and the standard library are imported at start.
 """
 
@@ -18,10 +18,10 @@ from typing import Any
 
 import click
 
-from mlsysim_core.cli._out import emit, table
-from mlsysim_core.cli.command import CONTEXT, OPTIONS_KEY, SolverCommand
 from mlsysim_core.errors import InfeasibleError, InvalidInputError, MlsysimError
 
+from .api._out import emit, table
+from .api.command import CONTEXT, OPTIONS_KEY, SolverCommand
 from .build import make_command
 
 __all__ = ["main"]
@@ -40,9 +40,19 @@ def describe(exc: BaseException, ctx: click.Context | None) -> str:
         opt = options.get(arg) or options.get(arg.split(".")[0].split("[")[0].split("*")[0])
         for keyword, flag in options.items():  # "pass <keyword>=" is Python; the CLI user passes --<option>
             msg = re.sub(rf"\b{re.escape(keyword)}=(?=$|[\s).,;])", flag, msg)
+        for solver, command in _commands_of_solvers().items():  # "use SomeModel": the command that runs it
+            msg = re.sub(rf"\buse {re.escape(solver)}\b", f"use `mlsysim {command}` ({solver})", msg)
         if opt:
             return f"{opt}: {msg}"
     return msg
+
+
+def _commands_of_solvers() -> dict[str, str]:
+    """Solver name -> the name of the command a plugin declared for it."""
+    from mlsysim_core.plugins import host
+
+    found = host().call_hook("mlsysim_cli_commands", (click.Command, SolverCommand))
+    return {item.solver: item.name for _, item in found if isinstance(item, SolverCommand)}
 
 
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2

@@ -1,4 +1,4 @@
-"""``mlsysim <name>`` from a :class:`~mlsysim_core.cli.SolverCommand` declaration: one configuration."""
+"""``mlsysim <name>`` from a :class:`~mlsysim_cli.api.SolverCommand` declaration: one configuration."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 import click
 
-from mlsysim_core.cli import CliError, Param, SolverCommand, option_names, save_plot
-from mlsysim_core.cli._out import csv_text, dumps, flatten, result_units, table
-from mlsysim_core.cli.command import CONTEXT, check_output
+from .api import CliError, Param, SolverCommand, option_names, save_plot
+from .api._out import csv_text, dumps, flatten, result_units, table
+from .api.command import CONTEXT, check_output, recorded, solver_class
 
 
 def csv_row(inputs: dict, result: Any) -> dict:
@@ -23,11 +23,27 @@ def click_type(p: Param) -> Any:
     return {"int": click.INT, "float": click.FLOAT}.get(p.kind, click.STRING)
 
 
+def solve_banded(cmd: SolverCommand, kwargs: dict, strict: bool) -> tuple[Any, list[str]]:
+    """The solver's answer with bands and out-of-domain lines (mlsysim_uncertainty.banded)."""
+    from mlsysim_uncertainty import banded
+
+    kw = dict(kwargs)
+    if strict and cmd.strict:
+        kw[cmd.strict] = True
+    return recorded(banded, solver_class(cmd.solver), **kw)
+
+
 def make_command(cmd: SolverCommand) -> click.Command:
     """``mlsysim <cmd.name>``: one configuration."""
 
     def callback(
-        as_json: bool, as_csv: bool, show_all: bool, plot: str | None = None, strict: bool = False, **values: Any
+        as_json: bool,
+        as_csv: bool,
+        show_all: bool,
+        bands: bool,
+        plot: str | None = None,
+        strict: bool = False,
+        **values: Any,
     ) -> None:
         option_names(**cmd.options())
         if as_json and as_csv:
@@ -35,7 +51,7 @@ def make_command(cmd: SolverCommand) -> click.Command:
         check_output("--plot", plot, plot=True)
         shown = [v for v in cmd.views if values.pop(v.name, False)]
         kwargs, inputs = cmd.build(values)
-        result, warns = cmd.solve(kwargs, strict)
+        result, warns = solve_banded(cmd, kwargs, strict) if bands else cmd.solve(kwargs, strict)
         if as_json:
             click.echo(dumps(cmd.payload(inputs, result)))
         elif as_csv:
@@ -63,6 +79,12 @@ def make_command(cmd: SolverCommand) -> click.Command:
         ),
         click.Option(["--csv", "as_csv"], is_flag=True, help="One CSV row (a header line, then the values)."),
         click.Option(["--all", "show_all"], is_flag=True, help="Show every result field in the table."),
+        click.Option(
+            ["--bands"],
+            is_flag=True,
+            help="Also the range of each headline field over the efficiency ranges, and whether the inputs "
+            "lie outside the calibration set (docs/accuracy.md, Bands).",
+        ),
     ]
     params += [click.Option([v.flag, v.name], is_flag=True, help=v.help) for v in cmd.views]
     if cmd.strict:

@@ -20,8 +20,10 @@ from typing import Any
 
 import click
 
-from mlsysim_core.cli._out import csv_text, dumps, flatten, number, table, value, write
-from mlsysim_core.cli.command import (
+from mlsysim_core.format import number, value
+
+from .api._out import csv_text, dumps, flatten, table, write
+from .api.command import (
     CONTEXT,
     CliError,
     Param,

@@ -18,19 +18,19 @@ and contributes nothing (never half a catalog); the error names file, line, entr
 from __future__ import annotations
 
 import builtins
-import difflib
+import keyword
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import attrs
 
 from . import types as T
-from .catalog_files import SECTIONS, RawEntry, key_problem, read_file
 from .errors import CatalogError, InvalidInputError, PluginConflictWarning, UnknownEntryError
-from .records import PluginRecord
+from .records import CatalogReader, PluginRecord
 
+SECTIONS = ("hardware", "models", "fabrics", "nodes", "clusters", "grids", "datacenters", "storage")
 USER = "<user>"
 USER_PRIORITY = 10**9
 
@@ -46,10 +46,33 @@ SECTION_TYPES = {
     "storage": T.StorageTier,
 }
 _BUILD_ORDER = ("hardware", "models", "fabrics", "grids", "datacenters", "nodes", "clusters", "storage")
-_MODEL_KINDS = {"transformer": T.TransformerWorkload, "cnn": T.CNNWorkload, "workload": T.Workload}
-_META = ("category", "aliases")
-#: (priority, plugin order, provider, RawEntry or Entry): one provider's offer of one catalog key.
+#: (priority, plugin order, provider, PendingEntry or Entry): one provider's offer of one catalog key.
 Contribution = tuple[int, int, str, Any]
+#: Names a catalog key may not take: Namespace methods (``Hardware.get`` would hide the entry).
+RESERVED_KEYS = frozenset({"get", "keys", "list"})
+MAX_KEY = 100
+
+
+def key_problem(key: object) -> str:
+    """Why ``key`` cannot be a catalog key or alias ("" if it can): an ASCII identifier of at most
+    ``MAX_KEY`` characters, not a Python keyword, not starting with "_", not a Namespace method."""
+    if not isinstance(key, str) or not key.isascii() or not key.isidentifier():
+        return "keys must be ASCII Python identifiers (letters, digits, underscores)"
+    if len(key) > MAX_KEY:
+        return f"keys are limited to {MAX_KEY} characters"
+    if keyword.iskeyword(key) or key.startswith("_") or key in RESERVED_KEYS:
+        return f"{key!r} is reserved (Python keywords, names starting with '_', and {', '.join(sorted(RESERVED_KEYS))})"
+    return ""
+
+
+class PendingEntry(Protocol):
+    """An entry read from a catalog file (what a :class:`CatalogReader` returns): built into an
+    :class:`Entry` once the entries it refers to are built (``built``: section -> key -> Entry)."""
+
+    section: str
+    key: str
+
+    def build(self, built: dict[str, dict[str, Entry]], provider: str) -> Entry: ...
 
 
 @attrs.frozen(kw_only=True)
@@ -78,202 +101,6 @@ class Entry:
     @property
     def origin(self) -> str:
         return f"{self.provider} ({self.file}:{self.line})" if self.file else self.provider
-
-
-# --------------------------------------------------------------------------- building from tables
-
-
-def _take(raw: RawEntry, allowed: set[str], required: set[str]) -> dict:
-    table = dict(raw.table)
-    unknown = sorted(set(table) - allowed - set(_META))
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], sorted(allowed), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise raw.error(unknown[0], f"unknown field{hint}; valid fields: {', '.join(sorted(allowed | set(_META)))}")
-    missing = sorted(required - set(table))
-    if missing:
-        raise raw.error(missing[0], "required field is missing")
-    for meta in _META:
-        table.pop(meta, None)
-    return table
-
-
-def _sub(raw: RawEntry, table: dict, name: str, allowed: set[str]) -> dict | None:
-    sub = table.get(name)
-    if sub is None:
-        return None
-    if not isinstance(sub, dict):
-        raise raw.error(name, "must be a table, e.g. { name = ..., bandwidth = ... }")
-    unknown = sorted(set(sub) - allowed)
-    if unknown:
-        raise raw.error(name, f"unknown field {unknown[0]!r}; valid: {', '.join(sorted(allowed))}")
-    return sub
-
-
-def _fields(cls: type) -> set[str]:
-    return {f.alias for f in attrs.fields(cls) if f.init}
-
-
-def _priced(raw: RawEntry, table: dict, name: str, sources: dict, value_key: str) -> Any:
-    sub = _sub(raw, table, name, {value_key, "date", "source"})
-    if sub is None:
-        return None
-    if value_key not in sub:
-        raise raw.error(name, f"needs {value_key!r}")
-    if "source" in sub or "date" in sub:
-        sources[name] = " ".join(str(sub[k]) for k in ("source", "date") if k in sub)
-    return sub[value_key]
-
-
-def _link(raw: RawEntry, table: dict, name: str, cls: type, source: str) -> Any:
-    sub = _sub(raw, table, name, {"name", "bandwidth", "latency"} | ({"domain"} if cls is T.IOInterconnect else set()))
-    if sub is None:
-        return None
-    missing = sorted({"name", "bandwidth"} - set(sub))
-    if missing:
-        raise raw.error(name, f"needs {missing[0]!r}")
-    kwargs = dict(sub)
-    if cls is T.NetworkFabric:
-        kwargs["source"] = source
-    return cls(**kwargs)
-
-
-def _ref(raw: RawEntry, table: dict, name: str, section: str, built: dict, optional: bool = False) -> Any:
-    key = table.get(name)
-    if key is None:
-        if optional:
-            return None
-        raise raw.error(name, "required field is missing")
-    if not isinstance(key, str) or key not in built[section]:
-        candidates = list(built[section])
-        close = difflib.get_close_matches(str(key), candidates, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise raw.error(name, f"refers to {section} entry {key!r}, which does not exist{hint}")
-    return built[section][key].value
-
-
-def _build_value(raw: RawEntry, built: dict) -> Any:
-    s = raw.section
-    if s == "hardware":
-        t = _take(
-            raw,
-            {
-                "name",
-                "vendor",
-                "release_year",
-                "default_precision",
-                "peak_flops",
-                "memory",
-                "scale_up",
-                "host_link",
-                "tdp",
-                "dispatch_tax",
-                "unit_cost",
-                "embodied_carbon",
-                "source",
-                "notes",
-            },
-            {"name", "peak_flops", "memory", "source"},
-        )
-        sources: dict = {}
-        peaks = t.pop("peak_flops")
-        if not isinstance(peaks, dict):
-            raise raw.error("peak_flops", 'must be a table of precision = "VALUE FLOP/s"')
-        compute = T.ComputeCore(precision_flops=peaks, default_precision=t.pop("default_precision", None))
-        mem = dict(
-            _sub(raw, t, "memory", {"capacity", "capacity_stated", "capacity_source", "bandwidth", "type"}) or {}
-        )
-        if "capacity_source" in mem:
-            sources["memory.capacity"] = str(mem.pop("capacity_source"))
-        t["memory"] = T.MemoryHierarchy(**mem)
-        t["scale_up"] = _link(raw, t, "scale_up", T.IOInterconnect, "")
-        t["interconnect"] = _link(raw, t, "host_link", T.IOInterconnect, "")
-        t.pop("host_link", None)
-        t["unit_cost"] = _priced(raw, t, "unit_cost", sources, "price")
-        t["embodied_carbon"] = _priced(raw, t, "embodied_carbon", sources, "value")
-        return T.HardwareNode(compute=compute, field_sources=sources, **t)
-    if s == "models":
-        kind = raw.table.get("kind", "transformer")
-        cls = _MODEL_KINDS.get(kind) if isinstance(kind, str) else None
-        if cls is None:
-            raise raw.error("kind", f"{kind!r} is not one of {', '.join(_MODEL_KINDS)}")
-        t = _take(raw, _fields(cls) | {"kind"}, {"name", "parameters", "source"})
-        t.pop("kind", None)
-        return cls(**t)
-    if s == "fabrics":
-        return T.NetworkFabric(**_take(raw, _fields(T.NetworkFabric), {"name", "bandwidth", "source"}))
-    if s == "storage":
-        return T.StorageTier(**_take(raw, _fields(T.StorageTier), {"name", "source"}))
-    if s == "grids":
-        return T.GridProfile(**_take(raw, _fields(T.GridProfile), {"name", "carbon_intensity", "source"}))
-    if s == "datacenters":
-        t = _take(raw, _fields(T.Datacenter), {"name", "grid", "pue", "wue", "source"})
-        t["grid"] = _ref(raw, t, "grid", "grids", built)
-        return T.Datacenter(**t)
-    if s == "nodes":
-        t = _take(raw, _fields(T.Node), {"name", "accelerator", "accelerators_per_node", "source"})
-        sources = {}
-        t["accelerator"] = _ref(raw, t, "accelerator", "hardware", built)
-        t["intra_node"] = _link(raw, t, "intra_node", T.NetworkFabric, t.get("source", ""))
-        t["host_cost"] = _priced(raw, t, "host_cost", sources, "price")
-        comps = t.get("components", [])
-        if not isinstance(comps, list):
-            raise raw.error("components", "must be an array of { part, count, mttf, source } tables")
-        parts = []
-        optional = {"source", "kind", "measured_on"}
-        for c in comps:
-            if (
-                not isinstance(c, dict)
-                or set(c) - {"part", "count", "mttf"} - optional
-                or {"part", "count", "mttf"} - set(c)
-            ):
-                raise raw.error(
-                    "components",
-                    f"each item needs part, count, mttf (and optionally kind, measured_on, source); got {c!r}",
-                )
-            parts.append(T.Component(**c))
-        t["components"] = tuple(parts)
-        return T.Node(field_sources=sources, **t)
-    if s == "clusters":
-        t = _take(raw, _fields(T.Fleet), {"name", "node", "count", "source"})
-        t["node"] = _ref(raw, t, "node", "nodes", built)
-        t["fabric"] = _ref(raw, t, "fabric", "fabrics", built, optional=True)
-        t["datacenter"] = _ref(raw, t, "datacenter", "datacenters", built, optional=True)
-        return T.Fleet(**t)
-    raise raw.error("", f"unknown section {s!r}")  # pragma: no cover - read_file checks sections
-
-
-def build_entry(raw: RawEntry, built: dict, provider: str) -> Entry:
-    """Validate one raw table into an :class:`Entry`; errors name file, line, entry and field."""
-    try:
-        value = _build_value(raw, built)
-    except CatalogError:
-        raise
-    except InvalidInputError as exc:
-        field_name = exc.argument.replace("precision_flops", "peak_flops")
-        raise raw.error(field_name, str(exc).replace("precision_flops", "peak_flops")) from None
-    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
-        # e.g. a wrong type TOML value for an attrs field: still a CatalogError naming the entry
-        raise raw.error("", f"{type(exc).__name__}: {exc}") from None
-    category = raw.table.get("category", "")
-    aliases = raw.table.get("aliases", [])
-    if not isinstance(category, str) or not (category == "" or not key_problem(category)):
-        raise raw.error("category", "must be an identifier such as Cloud or Language")
-    if not isinstance(aliases, list):
-        raise raw.error("aliases", "must be a list of identifiers")
-    for a in aliases:
-        if key_problem(a):
-            raise raw.error("aliases", f"{a!r}: {key_problem(a)}")
-    return Entry(
-        section=raw.section,
-        key=raw.key,
-        value=value,
-        category=category,
-        aliases=tuple(aliases),
-        provider=provider,
-        file=raw.file,
-        line=raw.line,
-    )
 
 
 # --------------------------------------------------------------------------- namespaces
@@ -420,15 +247,35 @@ class CatalogHost(Protocol):
     def plugin_priority(self, name: str) -> int: ...
 
 
+def _reader(host: CatalogHost) -> Callable[[Path], list[Any]]:
+    """Read one catalog file with the reader a plugin registered for its suffix (the first in plugin
+    order wins); a suffix no plugin reads is a :class:`CatalogError` naming the file."""
+    readers: dict[str, Callable[[Path], list[Any]]] = {}
+    for _, reader in host.call_hook("mlsysim_catalog_readers", CatalogReader):
+        readers.setdefault(reader.suffix, reader.read)
+
+    def read(path: Path) -> list[Any]:
+        path = Path(path)
+        if path.suffix not in readers:
+            known = ", ".join(sorted(readers)) or "none (is the plugin catalog_reader of mlsysim-core disabled?)"
+            raise CatalogError(
+                f"{path}: no plugin reads {path.suffix or 'suffix-less'} catalog files (readers: {known})"
+            )
+        return readers[path.suffix](path)
+
+    return read
+
+
 def _collect(host: CatalogHost, user_files: list[Path]) -> tuple[list[Contribution], list[tuple[str, Exception]]]:
-    """(priority, order, provider, RawEntry | Entry) for every contribution; plus provider errors."""
+    """(priority, order, provider, PendingEntry | Entry) for every contribution; plus provider errors."""
     contributions: list[Contribution] = []
     errors: list[tuple[str, Exception]] = []
     order = {r.name: i for i, r in enumerate(host.records())}
     per_provider: dict[str, list] = {}
+    read = _reader(host)
     for plugin, path in host.call_hook("mlsysim_catalog_files", (str, Path)):
         try:
-            per_provider.setdefault(plugin, []).extend(read_file(path))
+            per_provider.setdefault(plugin, []).extend(read(path))
         except CatalogError as exc:
             errors.append((plugin, exc))
     for plugin, entry in host.call_hook("mlsysim_catalog_entries", Entry):
@@ -441,7 +288,7 @@ def _collect(host: CatalogHost, user_files: list[Path]) -> tuple[list[Contributi
         prio = host.plugin_priority(plugin)
         contributions.extend((prio, order.get(plugin, 0), plugin, it) for it in items)
     for i, path in enumerate(user_files):
-        contributions.extend((USER_PRIORITY + i, -1, USER, raw) for raw in read_file(path))
+        contributions.extend((USER_PRIORITY + i, -1, USER, pending) for pending in read(path))
     return contributions, errors
 
 
@@ -480,7 +327,7 @@ def build(host: CatalogHost, user_files: list[Path]) -> Catalog:
                     built[section][key] = item
                     continue
                 try:
-                    built[section][key] = build_entry(item, built, c[2])
+                    built[section][key] = item.build(built, c[2])
                 except CatalogError as exc:
                     failed = (c[2], exc)
                     break

@@ -16,9 +16,10 @@ if TYPE_CHECKING:
 
     import click
 
+    from mlsysim_cli.api.command import SolverCommand
+
     from .catalog import Entry
-    from .cli.command import SolverCommand
-    from .records import SolverSpec
+    from .records import CatalogReader, SolverSpec
 
 hookspec = pluggy.HookspecMarker("mlsysim")
 hookimpl = pluggy.HookimplMarker("mlsysim")
@@ -45,6 +46,16 @@ def mlsysim_catalog_files() -> list[str | os.PathLike[str]]:
 
 
 @hookspec
+def mlsysim_catalog_readers() -> list[CatalogReader]:
+    """Return readers of catalog files (:class:`mlsysim_core.records.CatalogReader`: a suffix such as
+    ``".toml"`` and a function reading one file into entries); the host reads no file format itself.
+
+    Called once, when the catalog is first used, before any file is read. Uniqueness: the first
+    plugin in order that reads a suffix reads every file with it (the default catalog reads ``.toml``).
+    """
+
+
+@hookspec
 def mlsysim_catalog_entries() -> list[Entry]:
     """Return catalog values built in Python, as :class:`mlsysim_core.catalog.Entry` objects; each
     goes to the section it names (``hardware``, ``models``, ``fabrics``, ``nodes``, ``clusters``,
@@ -59,7 +70,7 @@ def mlsysim_catalog_entries() -> list[Entry]:
 
 @hookspec
 def mlsysim_cli_commands() -> list[SolverCommand | click.Command]:
-    """Return the plugin's commands: :class:`mlsysim_core.cli.SolverCommand` declarations (the host
+    """Return the plugin's commands: :class:`mlsysim_cli.api.SolverCommand` declarations (the host
     builds ``mlsysim <name>`` and ``mlsysim sweep <name>`` from each; docs/cli.md) or plain
     ``click.Command`` objects (or groups).
 

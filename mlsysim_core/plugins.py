@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import sys
 import threading
 import time
 import warnings
@@ -97,10 +96,8 @@ class PluginHost:
     # ----------------------------------------------------------------- discovery
     @staticmethod
     def _entry_points() -> list[Any]:
-        if sys.version_info >= (3, 12):
-            from importlib.metadata import entry_points
-        else:
-            from importlib_metadata import entry_points
+        from importlib.metadata import entry_points  # the standard library's (3.10+: selection, dist)
+
         return list(entry_points(group=GROUP))
 
     @staticmethod
@@ -317,9 +314,9 @@ class PluginHost:
         """The merged catalog of every provider plus the user's files, built on first use."""
         with self._lock:
             if self._catalog is None:
-                from .catalog import build
+                from .catalog_cache import cached_build
 
-                self._catalog = build(self, list(self._user_files))
+                self._catalog = cached_build(self, list(self._user_files))
             return self._catalog
 
     def load_catalog(self, path: str | os.PathLike[str]) -> list[Entry]:
@@ -328,18 +325,17 @@ class PluginHost:
         The file is validated completely before anything changes: on error nothing is loaded and a
         :class:`~mlsysim_core.errors.CatalogError` names file, line, entry and field.
         """
-        from .catalog import build
-        from .catalog_files import read_file
+        from .catalog import USER
+        from .catalog_cache import cached_build
 
         if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
             raise InvalidInputError("path", path, "the path of a TOML catalog file (str or pathlib.Path)")
         p = Path(path)
         with self._lock:
-            new = build(self, [*self._user_files, p])
+            new = cached_build(self, [*self._user_files, p])
             self._user_files.append(p)
             self._catalog = new
-        keys = {(r.section, r.key) for r in read_file(p)}
-        return [e for e in new.all_entries() if (e.section, e.key) in keys]
+        return [e for e in new.all_entries() if e.provider == USER and e.file == str(p)]
 
 
 _host: PluginHost | None = None

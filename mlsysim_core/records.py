@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -23,6 +24,19 @@ class SolverSpec:
     consumes: tuple[str, ...] = ()
     produces: str = ""
     distribution: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class CatalogReader:
+    """Reads catalog files whose name ends in ``suffix`` (returned by ``mlsysim_catalog_readers``).
+
+    ``read(path)`` returns the file's entries, each with ``section``, ``key`` and
+    ``build(built, provider) -> Entry`` (:class:`mlsysim_core.catalog.PendingEntry`), or raises
+    :class:`~mlsysim_core.errors.CatalogError` naming the file.
+    """
+
+    suffix: str
+    read: Callable[[Path], list[Any]]
 
 
 @attrs.frozen(kw_only=True)

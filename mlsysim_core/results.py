@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
@@ -110,10 +111,36 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def shown(result_obj: Any, name: str) -> str:
+    """Field ``name`` as the command line prints it, with its band when it has one: "6.8 ms [5.9, 8.1]"."""
+    from .format import number, value
+
+    v = getattr(result_obj, name)
+    text = getattr(v, "name", type(v).__name__) if attrs.has(type(v)) else value(v)
+    band = getattr(result_obj, "bands", {}).get(name)
+    if band is None:
+        return text
+    low, high = (b.to(v.units).magnitude if isinstance(v, Quantity) else b for b in band)
+    return f"{text} [{number(low)}, {number(high)}]"
+
+
 class Result:
-    """Base of every solver result (subclass it and decorate with :func:`result`)."""
+    """Base of every solver result (subclass it and decorate with :func:`result`).
+
+    ``bands`` (field -> (low, high), same unit as the field) and ``out_of_domain`` (why lines) are
+    empty unless a result was asked for with bands (``mlsysim_uncertainty.banded``, ``--bands``)."""
 
     solver: str = ""
+    bands: Mapping[str, tuple[Any, Any]] = MappingProxyType({})
+    out_of_domain: tuple[str, ...] = ()
+
+    def with_bands(self, bands: Mapping[str, tuple[Any, Any]], out_of_domain: tuple[str, ...] = ()) -> Any:
+        """A copy of this result carrying ``bands`` and ``out_of_domain``."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)  # @result classes are dict classes (slots=False)
+        object.__setattr__(new, "bands", bands)
+        object.__setattr__(new, "out_of_domain", tuple(out_of_domain))
+        return new
 
     if TYPE_CHECKING:
         # @result makes each subclass a frozen attrs class with a keyword-only __init__ over its fields
@@ -137,6 +164,9 @@ class Result:
         out: dict[str, Any] = {"solver": self.solver}
         for name in self.fields():
             out[name] = _plain(getattr(self, name))
+        if self.bands or self.out_of_domain:
+            out["bands"] = {k: {"low": _plain(lo), "high": _plain(hi)} for k, (lo, hi) in self.bands.items()}
+            out["out_of_domain"] = list(self.out_of_domain)
         return out
 
     def __getitem__(self, key: str) -> Any:
@@ -147,21 +177,17 @@ class Result:
 
     def explain(self) -> str:
         """A readable, aligned summary of every field, numbers as the command line prints them."""
-        from .cli._out import value
-
-        rows = []
-        for name in self.fields():
-            v = getattr(self, name)
-            rows.append((name, getattr(v, "name", type(v).__name__) if attrs.has(type(v)) else value(v)))
+        rows = [(name, shown(self, name)) for name in self.fields()]
         width = max(len(n) for n, _ in rows) if rows else 0
-        return f"{type(self).__name__} ({self.solver})\n" + "\n".join(f"  {n:<{width}}  {s}" for n, s in rows)
+        ood = [f"  out of domain: {line}" for line in self.out_of_domain]
+        return "\n".join([f"{type(self).__name__} ({self.solver})", *(f"  {n:<{width}}  {s}" for n, s in rows), *ood])
 
     def __str__(self) -> str:
         return self.explain()
 
     def __repr__(self) -> str:
         """One line: the type, the solver and the first three measured values."""
-        from .cli._out import value
+        from .format import value
 
         shown = [n for n in self.fields() if isinstance(getattr(self, n), Quantity)][:3]
         return (
@@ -174,18 +200,14 @@ class Result:
         """Why the configuration does not fit, if it does not: its constraint trace and reason."""
         trace = getattr(self, "constraint_trace", None) or []
         reason = getattr(self, "infeasible_reason", None)
-        return [*map(str, trace), *([str(reason)] if reason else [])]
+        return [*map(str, trace), *([str(reason)] if reason else []), *self.out_of_domain]
 
     def _repr_html_(self) -> str:
         """A notebook table: every field rounded as the command line prints it, then the why lines."""
         import html
 
-        from .cli._out import value
-
         cells = "".join(
-            f"<tr><td>{html.escape(n)}</td><td>{html.escape(v)}</td></tr>"
-            for n, v in ((n, getattr(self, n)) for n in self.fields())
-            for v in [getattr(v, "name", type(v).__name__) if attrs.has(type(v)) else value(v)]
+            f"<tr><td>{html.escape(n)}</td><td>{html.escape(shown(self, n))}</td></tr>" for n in self.fields()
         )
         why = "".join(f"<li>{html.escape(line)}</li>" for line in self.why())
         caption = f"{type(self).__name__} ({self.solver})"

@@ -1,22 +1,9 @@
 """The contract every solver plugin passes, as a pytest plugin (entry point ``pytest11`` ``mlsysim``).
 
-A plugin's test module subclasses :class:`SolverContract` and says what its solver takes::
-
-    from mlsysim_core.testing import SolverContract, catalog_values, ints
-
-    class TestContract(SolverContract):
-        solver = "MySolver"
-        distribution = "mlsysim-my-solver"
-        readme = Path(__file__).parents[1] / "README.md"
-
-        def arguments(self):          # name -> (valid values, required?)
-            return {"model": (catalog_values("models"), True), "seq_len": (ints(1, 2**17), True)}
-
-        def examples(self):           # a few valid calls, for purity and determinism
-            return [dict(model=mlsysim.Models.Language.Llama3_8B, hardware=mlsysim.Hardware.Cloud.H100, seq_len=2048)]
-
-        def sweep_grid(self):         # each list is one axis of a sweep compared point by point with solve()
-            return dict(model=..., hardware=..., seq_len=[1, 2048, 10**9], batch_size=[1, 8])
+A plugin's test module subclasses :class:`SolverContract`, names its solver, distribution and README,
+and says what ``solve()`` takes: ``arguments()`` (name -> (valid values, required?)), ``examples()``
+(a few valid calls) and ``sweep_grid()`` (each list one sweep axis). A worked example:
+``templates/solver-plugin/tests/test_contract.py``.
 
 The inherited tests check: discovery through the real entry point (name, distribution, the
 :class:`~mlsysim_core.solver.Solver` protocol); that the plugin imports only the host; fuzzing
@@ -46,35 +33,10 @@ import sys
 import warnings
 from typing import Any, ClassVar
 
-#: Values wrong for (nearly) every argument: types, non-finite and out-of-range numbers, wrong units.
-_BAD_SOURCE: tuple[Any, ...] = (
-    None,
-    "",
-    "1",
-    "H100",
-    "10 GB",
-    [],
-    [1],
-    {},
-    (),
-    True,
-    False,
-    object(),
-    math.nan,
-    math.inf,
-    -math.inf,
-    0,
-    -1,
-    0.0,
-    -1.5,
-    1e308,
-    -1e308,
-    5e-324,
-    10**30,
-    2**63,
-    2**1000,
-    complex(1, 1),
-)
+#: Values of a wrong type for (nearly) every argument.
+_BAD_TYPES: tuple[Any, ...] = (None, "", "1", "H100", "10 GB", [], [1], {}, (), True, False, object())
+#: Non-finite, zero, negative, huge, subnormal and complex numbers.
+_BAD_NUMBERS = (math.nan, math.inf, -math.inf, 0, -1, 0.0, -1.5, 1e308, -1e308, 5e-324, 10**30, 2**63, 2**1000, 1 + 1j)
 _BAD_UNITS = ("s", "h", "GB", "USD", "W", "kg", "1/s", "TFLOP/s", "USD/kWh", "")
 _DUMP = """
 import json, pickle, sys, warnings
@@ -250,7 +212,7 @@ def bad_values() -> list[Any]:
     from .units import Q_
 
     rng = random.Random(20261202)
-    out = list(_BAD_SOURCE)
+    out = [*_BAD_TYPES, *_BAD_NUMBERS]
     out += [rng.choice((-1, 1)) * 10 ** rng.uniform(-320, 308) for _ in range(30)]
     out += [
         Q_(rng.choice((math.nan, math.inf, -1.0, 0.0, 1e308, rng.uniform(-1e6, 1e6))), rng.choice(_BAD_UNITS))
@@ -275,9 +237,7 @@ def _absurd(value: Any, depth: int = 0) -> bool:
     m = getattr(value, "magnitude", value)
     if depth > 3 or isinstance(m, (bool, str)) or m is None:
         return False
-    if isinstance(m, int):
-        return m != 0 and not 1e-30 <= abs(m) <= 1e30
-    if isinstance(m, float):
+    if isinstance(m, (int, float)):
         return m != 0 and not 1e-30 <= abs(m) <= 1e30
     if isinstance(m, dict):
         return any(_absurd(v, depth + 1) for v in m.values())
@@ -398,8 +358,7 @@ class SolverContract:
                 raise
 
     def test_pure(self, monkeypatch: Any) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
+        with warnings.catch_warnings(action="ignore", category=UserWarning):
             self._pure(monkeypatch)
 
     def _pure(self, monkeypatch: Any) -> None:
@@ -441,8 +400,7 @@ class SolverContract:
             assert out.stdout.decode().strip() == mine, f"{self.solver}: another process gave other bits"
 
     def test_sweep_equals_solve(self) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # a solver's own notes (both paths give them)
+        with warnings.catch_warnings(action="ignore", category=UserWarning):  # a solver's own notes
             self._sweep_equals_solve()
 
     def _sweep_equals_solve(self) -> None:
@@ -473,16 +431,11 @@ class SolverContract:
                     want, got = getattr(r, name), swept[name][i]
                     if hasattr(want, "magnitude"):
                         want, got = want.to(swept.unit(name)).magnitude, got.magnitude
+                    case = (axis, value, name, got, want)
                     if isinstance(want, float) or isinstance(got, (float, np.floating)):
-                        assert (want is None and np.isnan(got)) or np.isclose(got, want, rtol=1e-9, atol=0), (
-                            axis,
-                            value,
-                            name,
-                            got,
-                            want,
-                        )
+                        assert (want is None and np.isnan(got)) or np.isclose(got, want, rtol=1e-9, atol=0), case
                     elif want is not None and not hasattr(want, "fields"):
-                        assert got == want or getattr(want, "name", None) == got, (axis, value, name, got, want)
+                        assert got == want or getattr(want, "name", None) == got, case
 
     def test_imports_only_the_host(self) -> None:
         """The plugin's package imports the host distribution's packages (``mlsysim_core`` ...) and

@@ -325,6 +325,7 @@ class HardwareNode:
     source: str = text("")
     notes: str = text("")
     field_sources: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
+    calibration: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)  # mlsysim_uncertainty.calibration
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:

@@ -8,6 +8,7 @@ USD, so J, W, m**3 follow), whose conversion factors are cached per (unit, targe
 
 from __future__ import annotations
 
+import copyreg
 import re
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,18 @@ USD, USD_PER_KWH, USD_PER_HOUR = U("USD"), U("USD/kWh"), U("USD/h")
 KG, L, L_PER_KWH, G_PER_KWH = U("kg"), U("L"), U("L/kWh"), U("g/kWh")
 PER_S, FLOP_PER_BYTE = U("1/s"), U("FLOP/B")
 DIMENSIONLESS = U("")
+
+
+def _rebuild(magnitude: Any, units: str) -> Any:
+    """A pickled Quantity of this registry back: its units string parsed once per process (pint's
+    own unpickling re-parses every unit of every Quantity, most of the time of loading a cached catalog)."""
+    q = object.__new__(Q_)
+    q._magnitude = magnitude
+    q._units = ureg.parse_units_as_container(units)
+    return q
+
+
+copyreg.pickle(Q_, lambda q: (_rebuild, (q._magnitude, str(q._units))))
 
 _factors: dict[tuple[Any, Any], float] = {}
 

@@ -5,6 +5,7 @@ They are cheap (a few isinstance/compare operations) so they run on every ``solv
 
 from __future__ import annotations
 
+import difflib
 import math
 from numbers import Integral, Real
 from typing import Any
@@ -46,6 +47,25 @@ def instance(name: str, value: Any, cls: type | tuple, what: str | None = None) 
         hint = " (look it up in the catalog, e.g. mlsysim.Hardware.Cloud.H100)" if isinstance(value, str) else ""
         raise InvalidInputError(name, value, (what or f"a {getattr(cls, '__name__', cls)}") + hint)
     return value
+
+
+def named(name: str, value: Any, *sections: str) -> Any:
+    """``value`` itself, or the catalog entry of one of ``sections`` that the string ``value`` names
+    (``solve("Llama3_8B", "H100", ...)``): a key or alias, exact first, then ignoring case. An unknown
+    name raises InvalidInputError naming the argument, with close matches."""
+    if not isinstance(value, str):
+        return value
+    from .plugins import catalog
+
+    entries = catalog().entries
+    names = {n: e.value for s in sections for e in entries[s].values() for n in (e.key, *e.aliases)}
+    folded = {n.lower(): v for n, v in reversed(names.items())}  # the first spelling wins a tie
+    found = names.get(value, folded.get(value.lower()))
+    if found is None:
+        close = difflib.get_close_matches(value, list(names), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise InvalidInputError(name, value, f"an object or the name of a catalog {' or '.join(sections)} entry{hint}")
+    return found
 
 
 def quantity(

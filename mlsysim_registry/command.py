@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from mlsysim_core.cli import CliError, emit, table
+from mlsysim_cli.api import CliError, emit, table
 
 _SECTION_GROUPS = {
     "hardware": ("hardware",),
@@ -82,6 +82,14 @@ def _list(section: str | None, as_json: bool, check: bool) -> None:
         for e in cat.entries[s].values()
     ]
     if check:
+        from mlsysim_core.errors import CatalogError
+
+        from .prices import rentals
+
+        try:
+            rentals()
+        except CatalogError as exc:
+            problems.append(str(exc))
         failed = [r for r in records() if r.status == "failed"]
         for r in failed:
             problems.append(f"plugin {r.name} failed: {r.error}")
@@ -152,6 +160,59 @@ for _s in _SECTION_GROUPS:
     catalog_cmd.add_command(_section_command(_s))
 
 
+@catalog_cmd.command("prices")
+@_json
+def prices_cmd(as_json: bool) -> None:
+    """List the rental price catalog: per accelerator-hour list prices by term, with the date read.
+
+    A term a source does not give shows "-". Each rental's full source: --json.
+
+    \b
+    Example:
+      mlsysim catalog prices
+      mlsysim cost Research_256 --days 30 --datacenter Quebec --rent aws-p5
+    """
+    from .prices import TERMS, rentals
+
+    data = [
+        {
+            "key": r.key,
+            "provider": r.provider,
+            "instance": r.instance,
+            "accelerator": r.accelerator,
+            "gpus": r.gpus,
+            "region": r.region,
+            "currency": r.currency,
+            **{t: None if getattr(r, t) is None else float(getattr(r, t).to("USD/h").magnitude) for t in TERMS},
+            "date": r.date,
+            "source": r.source,
+        }
+        for r in rentals().values()
+    ]
+    emit(
+        data,
+        as_json,
+        lambda rows: (
+            "USD per accelerator-hour\n"
+            + table(
+                ["key", "provider", "instance", "accelerators", "region", *TERMS, "date read"],
+                [
+                    [
+                        d["key"],
+                        d["provider"],
+                        d["instance"],
+                        f"{d['gpus']} x {d['accelerator']}",
+                        d["region"],
+                        *("-" if d[t] is None else f"{d[t]:g}" for t in TERMS),
+                        d["date"],
+                    ]
+                    for d in rows
+                ],
+            )
+        ),
+    )
+
+
 @catalog_cmd.command("import-hf")
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option(
@@ -187,7 +248,7 @@ def import_hf(
     Example:
       mlsysim catalog import-hf ./Llama-3.1-8B/config.json --name MyLlama -o lab.toml
     """
-    from mlsysim_core.catalog_files import key_problem
+    from mlsysim_core.catalog import key_problem
 
     from . import hf
 
@@ -255,9 +316,10 @@ def _validate(text: str, filename: str, key: str, shown: str) -> None:
     """Parse and build ``text`` as catalog file ``filename``; raise CatalogError naming the problem."""
     import tempfile
 
-    from mlsysim_core.catalog import build_entry
-    from mlsysim_core.catalog_files import read_file
     from mlsysim_core.errors import CatalogError
+
+    from .tables import build_entry
+    from .toml_files import read_file
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp) / filename

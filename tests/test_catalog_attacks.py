@@ -16,9 +16,9 @@ import pytest
 import mlsysim
 from mlsysim_core import plugins
 from mlsysim_core.catalog import Entry
-from mlsysim_core.catalog_files import MAX_ENTRIES, MAX_FILE_BYTES, read_file
 from mlsysim_core.errors import CatalogError, InvalidInputError
 from mlsysim_core.plugins import PluginConflictWarning, PluginWarning, catalog
+from mlsysim_registry.toml_files import MAX_ENTRIES, MAX_FILE_BYTES, read_file
 
 
 def hw(pf: str = "1 TFLOP/s", cap: str = "1 GB", bw: str = "1 GB/s", extra: str = "") -> str:
@@ -261,16 +261,26 @@ def test_many_entries_read_in_linear_time(tmp_path):
 @pytest.mark.parametrize("target", ["directory", "missing", "devnull", "fifo"])
 def test_not_a_regular_file(target, tmp_path):
     path = {
-        "directory": tmp_path,
+        "directory": tmp_path / "dir.toml",
         "missing": tmp_path / "nope.toml",
-        "devnull": os.devnull,
+        "devnull": tmp_path / "null.toml",
         "fifo": tmp_path / "pipe.toml",
     }[target]
+    if target == "directory":
+        path.mkdir()
+    if target == "devnull":
+        path.symlink_to(os.devnull)
     if target == "fifo":
         if not hasattr(os, "mkfifo"):
             pytest.skip("no FIFOs here")
         os.mkfifo(path)  # reading it would block forever
     _load_fails(path, re.escape(str(path)) + ": (not a regular file|cannot read)")
+
+
+def test_a_suffix_no_plugin_reads(tmp_path):
+    path = tmp_path / "lab.yaml"
+    path.write_text("hardware: {}")
+    _load_fails(path, re.escape(str(path)) + r": no plugin reads \.yaml catalog files \(readers: \.toml\)")
 
 
 @pytest.mark.parametrize("bad", [None, 42, ["a.toml"], b"a.toml"])

@@ -1,4 +1,4 @@
-"""The public CLI API (``mlsysim_core.cli``): any plugin's SolverCommand gets ``mlsysim <cmd>``,
+"""The public CLI API (``mlsysim_cli.api``): any plugin's SolverCommand gets ``mlsysim <cmd>``,
 ``mlsysim sweep <cmd>`` (on the sweep engine), --json/--csv/--all/--plot and the Pareto front; the host
 names no built-in solver, keyword or result field.
 """
@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 import mlsysim_core
 from mlsysim_cli import main
-from mlsysim_core.cli import PRECISIONS, Param, SolverCommand
+from mlsysim_cli.api import PRECISIONS, Param, SolverCommand
 
 HOST = Path(mlsysim_core.__file__).parent
 BUILTINS = ["single_node", "serving", "distributed", "economics", "sustainability", "reliability"]
@@ -27,7 +27,7 @@ BUILTINS = ["single_node", "serving", "distributed", "economics", "sustainabilit
 PLUGIN = """
 import attrs
 from mlsysim_core import hookimpl
-from mlsysim_core.cli import Param, SolverCommand
+from mlsysim_cli.api import Param, SolverCommand
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.plugins import SolverSpec
 from mlsysim_core.results import Result, measure, result
@@ -143,7 +143,7 @@ def test_a_command_whose_solver_is_missing_says_so(fake_dists, fresh_host):
         "orphan",
         """
 from mlsysim_core import hookimpl
-from mlsysim_core.cli import Param, SolverCommand
+from mlsysim_cli.api import Param, SolverCommand
 
 @hookimpl
 def mlsysim_cli_commands():
@@ -164,7 +164,7 @@ def test_a_broken_declaration_fails_only_its_plugin(fake_dists, fresh_host):
         "broken",
         """
 from mlsysim_core import hookimpl
-from mlsysim_core.cli import Param
+from mlsysim_cli.api import Param
 
 @hookimpl
 def mlsysim_cli_commands():

@@ -122,7 +122,7 @@ def test_messages_name_the_option_not_the_python_keyword():
     import click
 
     from mlsysim_cli import describe
-    from mlsysim_core.cli.command import OPTIONS_KEY
+    from mlsysim_cli.api.command import OPTIONS_KEY
     from mlsysim_core.errors import InvalidInputError
 
     ctx = click.Context(main)
@@ -141,14 +141,11 @@ def test_serve_of_a_cnn_names_it_in_one_short_line():
     assert line.startswith("Error: MODEL: model=CNNWorkload('ResNet-50") and "TransformerWorkload" in line
 
 
-def test_a_catalog_name_given_to_a_solver_in_python_is_named_as_such():
+def test_a_catalog_name_given_to_a_solver_in_python_is_looked_up():
     import mlsysim
-    from mlsysim_core.errors import InvalidInputError
 
-    with pytest.raises(
-        InvalidInputError, match=r"not a name \(a catalog name was given: pass mlsysim.Models.Llama3_8B"
-    ):
-        mlsysim.ServingModel().solve("Llama3_8B", mlsysim.Hardware.H100, seq_len=2048)
+    by_name = mlsysim.ServingModel().solve("Llama3_8B", mlsysim.Hardware.H100, seq_len=2048)
+    assert by_name == mlsysim.ServingModel().solve(mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, seq_len=2048)
 
 
 def test_a_huge_sweep_table_shows_its_ends(monkeypatch):
@@ -181,7 +178,7 @@ def test_cost_and_carbon_price_a_train_result_from_its_json_as_python_does(train
     import json
 
     import mlsysim
-    from mlsysim_core.cli import lookup
+    from mlsysim_cli.api import lookup
     from mlsysim_fleet.scale import with_nodes
 
     args = [
@@ -221,7 +218,7 @@ def test_reliability_takes_the_job_hours_from_the_train_result(train_json, tmp_p
     import json
 
     import mlsysim
-    from mlsysim_core.cli import lookup
+    from mlsysim_cli.api import lookup
 
     code, out, err = run(["reliability", "Research_256", "--from", str(train_json), "--json"])
     assert code == 0, err

@@ -8,8 +8,6 @@ import inspect
 import re
 from pathlib import Path
 
-import pytest
-
 from mlsysim_core import hookspecs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -122,11 +120,6 @@ def _lines(files: list[Path]) -> int:
     return sum(1 for f in files for line in f.read_text().splitlines() if line.strip())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: the host without the contract suite held 3,177 non-blank lines "
-    "after the mlsysim program moved out; strict: when the budget is met this fails, to remove the mark",
-)
 def test_host_size_budget():
     lines = _lines([f for f in HOST.rglob("*.py") if f != CONTRACT_SUITE])
     assert lines <= HOST_LINE_BUDGET, f"mlsysim_core holds {lines} non-blank lines (budget {HOST_LINE_BUDGET})"

@@ -92,7 +92,15 @@ class Venv:
 
 def _copy_host(dst: Path) -> Path:
     dst.mkdir()
-    for name in ("mlsysim", "mlsysim_core", "mlsysim_registry", "mlsysim_plots", "mlsysim_fleet", "mlsysim_cli"):
+    for name in (
+        "mlsysim",
+        "mlsysim_core",
+        "mlsysim_registry",
+        "mlsysim_plots",
+        "mlsysim_fleet",
+        "mlsysim_cli",
+        "mlsysim_uncertainty",
+    ):
         shutil.copytree(REPO / name, dst / name, ignore=_IGNORE)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, dst / name)

@@ -3,7 +3,10 @@
 Two kinds of block in the Markdown files listed in ``DOCUMENTS`` are outputs:
 
 * a fenced block whose first line is ``$ mlsysim ...``: the rest of the block is what that command
-  prints (stdout and stderr, as a terminal shows them), run in an empty temporary folder;
+  prints (stdout and stderr, as a terminal shows them), run in a temporary folder holding the
+  document's file blocks (a fenced block whose info string is ``LANGUAGE FILENAME``, e.g.
+  ``csv my_runs.csv``); ``$ mlsysim A && mlsysim B`` runs both there, in order, with a fresh plugin
+  host (so a ``--catalog`` file is not left loaded for the next block);
 * a fenced block with the info string ``output`` right after a ``python`` block: what that
   block prints (the blocks of one document run in order, in one namespace, in a temporary folder).
 
@@ -28,25 +31,45 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCUMENTS = ("README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "plugins").glob("*/README.md")))
+DOCUMENTS = (
+    "README.md",
+    "docs/accuracy.md",
+    "docs/serving-topologies.md",
+    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "plugins").glob("*/README.md")),
+)
 #: Documents whose tables of named defaults are checked (besides DOCUMENTS).
 CONSTANT_DOCUMENTS = ("docs/accuracy.md",)
+_FILE = re.compile(r"(\w+) ([\w-]+\.\w+)")  # a file block's info string: "csv my_runs.csv"
 _FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```$", re.S | re.M)
 
 
-def run_command(line: str) -> str:
-    """What ``$ mlsysim ...`` prints, through the real command (click's runner, one process)."""
+def run_command(line: str, files: dict[str, str] | None = None) -> str:
+    """What ``$ mlsysim ...`` (or ``$ mlsysim A && mlsysim B``) prints, through the real command
+    (click's runner, one process), in a temporary folder holding ``files``."""
     from click.testing import CliRunner
 
     from mlsysim_cli import main
+    from mlsysim_core import plugins
 
-    args = shlex.split(line)[2:]  # "$ mlsysim ARGS..."
+    commands = [shlex.split(part)[1:] for part in line[2:].split(" && ")]  # "$ mlsysim ARGS..."
+    output, saved = "", plugins._host
     with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = CliRunner().invoke(main, args, prog_name="mlsysim", env={"COLUMNS": "200"})
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise RuntimeError(f"{line!r} raised {result.exception!r}") from result.exception
-    return result.output
+        for name, body in (files or {}).items():
+            Path(name).write_text(body)
+        if len(commands) > 1:
+            plugins.reset(plugins.PluginHost())
+        try:
+            for args in commands:
+                result = CliRunner().invoke(main, args, prog_name="mlsysim", env={"COLUMNS": "200"})
+                if result.exception and not isinstance(result.exception, SystemExit):
+                    raise RuntimeError(f"{line!r} raised {result.exception!r}") from result.exception
+                output += result.output
+                if result.exit_code:
+                    break
+        finally:
+            plugins.reset(saved)
+    return output
 
 
 def run_python(blocks: list[str]) -> list[str]:
@@ -73,6 +96,7 @@ def regenerate(text: str) -> str:
         if m.group(1).strip() == "output" and prev.group(1).strip() == "python":
             needs[m.start()] = wanted[prev.start()]
     outputs = run_python([m.group(2) for m in python[: max(needs.values()) + 1]]) if needs else []
+    files = {f.group(2): m.group(2) for m in blocks for f in [_FILE.fullmatch(m.group(1).strip())] if f}
     out, pos = [], 0
     for m in blocks:
         body = m.group(2)
@@ -80,7 +104,7 @@ def regenerate(text: str) -> str:
             new = outputs[needs[m.start()]]
         elif body.startswith("$ mlsysim "):
             command = body.splitlines()[0]
-            new = f"{command}\n{run_command(command)}"
+            new = f"{command}\n{run_command(command, files)}"
         else:
             continue
         out += [text[pos : m.start(2)], new.rstrip("\n") + "\n"]

@@ -43,6 +43,7 @@ class _EntryPoint:
 
 
 DEFAULT_EP = _EntryPoint("default_catalog", "mlsysim_registry.provider", "mlsysim-core", "0.2.0")
+READER_EP = _EntryPoint("catalog_reader", "mlsysim_registry.reader", "mlsysim-core", "0.2.0")
 CATALOG_CLI_EP = _EntryPoint("catalog_cli", "mlsysim_registry.cli_plugin", "mlsysim-core", "0.2.0")
 EXAMPLE_EP = _EntryPoint("catalog_example", "mlsysim_catalog_example.plugin", "mlsysim-catalog-example", "0.1.0")
 
@@ -55,7 +56,7 @@ def _env(monkeypatch):
 
 
 def make_host(*eps):
-    return PluginHost(entry_points=eps or (DEFAULT_EP, EXAMPLE_EP))
+    return PluginHost(entry_points=eps or (DEFAULT_EP, READER_EP, EXAMPLE_EP))
 
 
 def build_quiet(host, files=()):
@@ -134,7 +135,11 @@ def test_user_file_beats_every_plugin(tmp_path):
 def test_disabling_the_default_catalog_leaves_a_self_contained_example(monkeypatch, tmp_path):
     monkeypatch.setenv("MLSYSIM_DISABLE_PLUGINS", "default_catalog")
     host = make_host()
-    assert {r.name: r.status for r in host.records()} == {"default_catalog": "disabled", "catalog_example": "active"}
+    assert {r.name: r.status for r in host.records()} == {
+        "default_catalog": "disabled",
+        "catalog_reader": "active",  # files are still read: the reader is its own plugin
+        "catalog_example": "active",
+    }
     cat, conflicts = build_quiet(host)
     assert conflicts == []
     assert sorted(e.key for e in cat.all_entries()) == ["H100", "LabX1", "Lab_4xH100"]
@@ -188,7 +193,7 @@ def test_a_plugin_catalog_referring_to_a_missing_default_entry_is_marked_failed(
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("MLSYSIM_DISABLE_PLUGINS", "default_catalog")
-    host = make_host(DEFAULT_EP, EXAMPLE_EP, _EntryPoint("refplug", "refplug", "mlsysim-refplug", "1.0"))
+    host = make_host(DEFAULT_EP, READER_EP, EXAMPLE_EP, _EntryPoint("refplug", "refplug", "mlsysim-refplug", "1.0"))
     with pytest.warns(plugins.PluginWarning, match="refplug.toml:.*Box.*accelerator.*'A100'"):
         cat = build(host, [])
     assert {r.name: r.status for r in host.records()}["refplug"] == "failed"
@@ -206,7 +211,7 @@ def test_disabling_the_example_restores_the_default(monkeypatch):
 def installed_host():
     """Make the two-plugin host the process-wide one (as if installed), then restore."""
     saved = plugins._host
-    plugins.reset(make_host(DEFAULT_EP, CATALOG_CLI_EP, EXAMPLE_EP))
+    plugins.reset(make_host(DEFAULT_EP, READER_EP, CATALOG_CLI_EP, EXAMPLE_EP))
     yield
     plugins.reset(saved)
 
@@ -240,7 +245,7 @@ def test_public_face_and_cli_show_provenance(installed_host):
 
 
 def test_the_file_validates_on_its_own():
-    from mlsysim_core.catalog_files import read_file
+    from mlsysim_registry.toml_files import read_file
 
     raws = read_file(EXAMPLE_FILE)
     assert [(r.section, r.key) for r in raws] == [("hardware", "H100"), ("hardware", "LabX1"), ("nodes", "Lab_4xH100")]
@@ -253,7 +258,8 @@ def test_check_reports_the_override_without_failing(installed_host):
 
     from mlsysim_cli import main
 
-    plugins.reset(make_host(DEFAULT_EP, CATALOG_CLI_EP, EXAMPLE_EP))  # --check must see a fresh build's warnings
+    # --check must see a fresh build's warnings
+    plugins.reset(make_host(DEFAULT_EP, READER_EP, CATALOG_CLI_EP, EXAMPLE_EP))
     out = CliRunner().invoke(main, ["catalog", "--check", "--json"])
     assert out.exit_code == 0, out.output
     report = json.loads(out.stdout)

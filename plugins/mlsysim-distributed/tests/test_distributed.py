@@ -467,11 +467,11 @@ def test_bad_input_names_argument_value_and_valid_values(kwargs, argument):
     assert "expected" in str(ei.value)
 
 
-def test_strings_where_objects_belong():
-    with pytest.raises(InvalidInputError, match="model='Llama3_70B'.*catalog"):
-        solve("Llama3_70B", small_fleet(), batch_size=8)
-    with pytest.raises(InvalidInputError, match="fleet='Frontier_8K'"):
-        solve(TINY, "Frontier_8K", batch_size=8)
+def test_unknown_catalog_names_where_objects_belong():
+    with pytest.raises(InvalidInputError, match="model='Llama3_70B_x'.*catalog models entry; did you mean Llama3_70B"):
+        solve("Llama3_70B_x", small_fleet(), batch_size=8)
+    with pytest.raises(InvalidInputError, match="fleet='Frontier_8KK'.*did you mean Frontier_8K"):
+        solve(TINY, "Frontier_8KK", batch_size=8)
     with pytest.raises(InvalidInputError, match="fleet"):
         solve(TINY, None, batch_size=8)
 

@@ -287,7 +287,7 @@ def test_more_load_or_dearer_power_never_cheaper(u1, u2, p1, p2):
         ({"infrastructure_multiplier": -1}, "infrastructure_multiplier"),
         ({"unit_cost": -5}, "unit_cost"),
         ({"cloud_rate": -1}, "cloud_rate"),
-        ({"datacenter": "Quebec"}, "datacenter"),
+        ({"datacenter": "Quebecc"}, "datacenter"),
         ({"grid": "Nowhere"}, "grid"),
     ],
 )
@@ -302,8 +302,8 @@ def test_bad_input_names_argument_and_range(kwargs, argument):
 def test_bad_fleet():
     with pytest.raises(InvalidInputError, match="fleet"):
         M.solve(None, 30)
-    with pytest.raises(InvalidInputError, match="Clusters"):
-        M.solve("Frontier_8K", 30)
+    with pytest.raises(InvalidInputError, match="fleet='No_Such_Cluster'.*catalog clusters entry"):
+        M.solve("No_Such_Cluster", 30)
 
 
 def test_catalog_fleet():
@@ -319,3 +319,51 @@ def test_catalog_fleet():
     assert r.accelerators == 8192 and r.tco.magnitude > 0
     # GPU-only capex: a DGX H100 fleet costs at least its GPUs' amortized price per hour
     assert r.cost_per_gpu_hour.to("USD/h").magnitude > fleet.node.accelerator.si.unit_cost / (5 * 8760)
+
+
+def test_rent_prices_the_fleet_at_a_catalog_rental():
+    """rent= takes the price catalog's list price as the cloud rate: AWS p5 on demand 12.29 USD per
+    H100-hour (98.32 / 8, mlsysim_registry/data/prices.toml) for Research_256 (256 H100) over 30 days:
+    rented = 12.29 * 256 * 720 = 2,265,292.8 USD; break-even utilization = TCO / rented."""
+    c = mlsysim.Systems.Clusters.Research_256
+    dc = mlsysim.Infra.Datacenters.Hyperscale_Typical
+    r = EconomicsModel().solve(c, 30, datacenter=dc, rent="aws-p5")
+    assert r.rent == "aws-p5" and r.rent_term == "on_demand" and "p5.48xlarge" in r.rent_source
+    assert r.cloud_rate.to("USD/h").magnitude == pytest.approx(12.29)
+    assert r.cloud_cost.to("USD").magnitude == pytest.approx(12.29 * 256 * 720)
+    assert r.breakeven_utilization == pytest.approx(r.tco.magnitude / r.cloud_cost.magnitude)
+    same = EconomicsModel().solve(c, 30, datacenter=dc, cloud_rate=12.29)  # the same as the bare rate
+    assert same.tco == r.tco and same.cloud_cost.magnitude == pytest.approx(r.cloud_cost.magnitude)
+    assert same.breakeven == r.breakeven and same.rent is None
+    assert EconomicsModel().solve(c, 30, datacenter=dc).breakeven_utilization is None  # no rate, no comparison
+    cheaper = EconomicsModel().solve(c, 30, datacenter=dc, rent="lambda-h100-sxm")
+    assert cheaper.breakeven_utilization > r.breakeven_utilization  # a cheaper rental: owning pays off later
+
+
+def test_rent_errors_name_the_argument():
+    c = mlsysim.Systems.Clusters.Research_256
+    dc = mlsysim.Infra.Datacenters.Hyperscale_Typical
+    with pytest.raises(InvalidInputError, match="rent=.*not both"):
+        EconomicsModel().solve(c, 30, datacenter=dc, rent="aws-p5", cloud_rate=3.0)
+    with pytest.raises(InvalidInputError, match="fleet's accelerator"):
+        EconomicsModel().solve(c, 30, datacenter=dc, rent="aws-p4d")  # A100 40GB rental, H100 fleet
+    with pytest.raises(InvalidInputError, match="rent_term.*reserved_3yr"):
+        EconomicsModel().solve(c, 30, datacenter=dc, rent="gcp-a3-high")  # lists the 3-year term only
+    assert EconomicsModel().solve(c, 30, datacenter=dc, rent="gcp-a3-high", rent_term="reserved_3yr").cloud_rate
+    with pytest.raises(InvalidInputError, match="rent_term.*only with rent"):
+        EconomicsModel().solve(c, 30, datacenter=dc, rent_term="spot")
+
+
+def test_cost_cli_rent():
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    args = ["cost", "Research_256", "--days", "30", "--datacenter", "Quebec", "--rent", "aws-p5"]
+    out = CliRunner().invoke(main, args)
+    assert out.exit_code == 0, out.output
+    assert "aws-p5" in out.output and "breakeven_utilization" in out.output and "12.29 USD/h" in out.output
+    bad = CliRunner().invoke(main, [*args[:-1], "aws-p55"])
+    assert bad.exit_code == 1 and bad.output.startswith("Error: --rent:") and "did you mean aws-p5" in bad.output
+    term = CliRunner().invoke(main, [*args, "--rent-term", "spot"])
+    assert term.exit_code == 1 and term.output.startswith("Error: --rent-term:")

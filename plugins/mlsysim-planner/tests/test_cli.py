@@ -40,3 +40,14 @@ def test_errors_are_one_line():
     assert out.exit_code == 1 and "--tp" in out.output, out.output
     out = CliRunner().invoke(main, ["plan", "train", "GPT3", "--cluster", "Nope", "--batch-size", "8"])
     assert out.exit_code == 1 and "--cluster" in out.output, out.output
+
+
+def test_serve():
+    args = ["plan", "serve", "Llama3_8B", "--qps", "4", "--seq-len", "1024", "--output-len", "128", "--slo-ttft", "1s"]
+    args += ["--slo-itl", "50ms", "--hardware", "H100", "--precision", "bf16", "--tp", "1,2", "--batch-caps", "64"]
+    out = CliRunner().invoke(main, [*args, "--max-gpus", "4", "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    assert doc["kind"] == "serving" and doc["feasible"] and doc["rows"][0]["tp"] == 1
+    out = CliRunner().invoke(main, [*args, "--slo-itl", "40"])
+    assert out.exit_code == 1 and "--slo-itl" in out.output and out.output.count("\n") == 1, out.output

@@ -148,3 +148,4 @@ def test_public_face():
     import mlsysim_planner
 
     assert mlsysim.plan_training is mlsysim_planner.plan_training
+    assert mlsysim.plan_serving is mlsysim_planner.plan_serving

@@ -79,9 +79,10 @@ def test_unsupported_precision_lists_supported_ones():
         PowerEfficiencyModel().solve(chip(), precision="half")
 
 
-def test_string_hardware_is_rejected():
-    with pytest.raises(InvalidInputError, match="hardware='H100'.*HardwareNode"):
-        PowerEfficiencyModel().solve("H100")
+def test_hardware_by_name_is_looked_up_and_a_typo_suggested():
+    assert PowerEfficiencyModel().solve("H100") == PowerEfficiencyModel().solve(mlsysim.Hardware.Cloud.H100)
+    with pytest.raises(InvalidInputError, match="hardware='H1000'.*did you mean H100"):
+        PowerEfficiencyModel().solve("H1000")
 
 
 @given(peak=st.floats(1.0, 1e5), tdp=st.floats(1.0, 5e4), k=st.floats(0.1, 10.0))

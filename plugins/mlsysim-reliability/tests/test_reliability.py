@@ -305,3 +305,11 @@ def test_cli_by_cause_and_scope():
         main, ["reliability", "Llama3_16K_Measured", "--hours", "1296", "--scope", "hardware", "--by-cause"]
     )
     assert hw.exit_code == 0 and "324" in hw.output and "software" not in hw.output.split("cause")[-1]
+
+
+def test_node_mtbf_too_small_for_the_fleet_is_an_input_error():
+    """A positive node_mtbf whose share per node underflows to 0 s is refused by name (the contract fuzz found
+    5e-324 h over 1,048,576 nodes dividing by zero)."""
+    big = attrs.evolve(mlsysim.Systems.Clusters.Research_256, count=1 << 20)
+    with pytest.raises(InvalidInputError, match="node_mtbf"):
+        ReliabilityModel().solve(big, job_duration_hours=720, node_mtbf=5e-324)

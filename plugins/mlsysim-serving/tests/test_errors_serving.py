@@ -59,8 +59,8 @@ def test_precisions():
 def test_cnn_is_rejected():
     e = check("model", "TransformerWorkload", model=RESNET)
     assert "SingleNodeModel" in str(e)
-    check("model", "TransformerWorkload", model="Llama3_8B")
-    check("hardware", "HardwareNode", hardware="H100")
+    check("model", "catalog models entry", model="Llama3_8B_x")  # a name is looked up: this one is unknown
+    check("hardware", "catalog hardware entry", hardware="H1000")
 
 
 @pytest.mark.parametrize("tp,fragment", [(3, "divisor of heads=32"), (0, "[1, 8]"), (16, "[1, 8]"), (2.0, "[1, 8]")])

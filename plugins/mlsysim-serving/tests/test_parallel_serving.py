@@ -262,3 +262,38 @@ def test_analytic_matches_the_simulator_on_layouts(kw):
     b = serving.solve(**base, method="simulate", num_requests=2000)
     assert s(a.ttft_mean) == pytest.approx(s(b.ttft_mean), rel=0.1)
     assert s(a.itl_mean) == pytest.approx(s(b.itl_mean), rel=0.1)
+
+
+def test_redundant_experts_allow_ep72_and_hold_more_weights():
+    # 256 + 32 = 288 physical experts over 72 GPUs (4 each); 256 alone does not divide by 72
+    with pytest.raises(InvalidInputError, match="a divisor of experts=256"):
+        serving.solve(MLA, H100, 2000, 64, precision="fp8", dp_attention=72, ep_size=72, fabric=IB)
+    r = serving.solve(
+        MLA, H100, 2000, 64, precision="fp8", dp_attention=72, ep_size=72, fabric=IB, redundant_experts=32
+    )
+    plain = serving.solve(MLA, H100, 2000, 64, precision="fp8", dp_attention=64, ep_size=64, fabric=IB)
+    experts = (671026419712 - 37554114560) / (256 - 8) * 256  # routed experts' parameters
+    dense = 671026419712 - experts
+    assert r.weights_per_gpu.to("B").magnitude == pytest.approx(dense + experts * 288 / 256 / 72)
+    assert plain.weights_per_gpu.to("B").magnitude == pytest.approx(dense + experts / 64)
+    assert r.redundant_experts == 32 and r.gpus == 72
+    with pytest.raises(InvalidInputError, match="redundant_experts"):
+        serving.solve(MLA, H100, 2000, 64, precision="fp8", tp_size=8, redundant_experts=8)
+
+
+def test_two_batch_overlap_hides_the_all_to_all_behind_two_weight_streams():
+    # two half batches: compute max(2 x half roofline + all-reduces, all-to-all); each half streams
+    # the weights, so a small batch pays a second weight stream and a large one hides its all-to-all
+    kw = dict(precision="fp8", dp_attention=72, ep_size=72, redundant_experts=32, fabric=IB, expert_imbalance=1.0)
+    for batch in (72, 256 * 72):
+        off = serving.solve(MLA, H100, 2000, batch, **kw)
+        on = serving.solve(MLA, H100, 2000, batch, ep_overlap=True, **kw)
+        half = serving.solve(MLA, H100, 2000, batch // 2, **kw)
+        busy = 2 * (s(half.itl) - s(half.overhead) - s(half.decode_all_to_all_time))
+        assert s(on.itl) == pytest.approx(max(busy, s(off.decode_all_to_all_time)) + s(on.overhead), rel=1e-9)
+        assert on.ep_overlap and not off.ep_overlap
+    small_off = serving.solve(MLA, H100, 2000, 72, **kw)
+    small_on = serving.solve(MLA, H100, 2000, 72, ep_overlap=True, **kw)
+    assert small_on.decode_memory_time > small_off.decode_memory_time  # the weights stream twice
+    with pytest.raises(InvalidInputError, match="ep_overlap"):
+        serving.solve(LLAMA8, H100, 1024, ep_overlap=True)

@@ -60,9 +60,9 @@ def test_seq_len(bad):
 
 
 def test_strings_instead_of_objects():
-    e = check("model", "Workload", model="ResNet50")
-    assert "catalog" in str(e)
-    check("hardware", "HardwareNode", hardware="H100")
+    e = check("model", "catalog models entry", model="ResNet5")  # a name is looked up: this one is unknown
+    assert "did you mean ResNet50" in str(e)
+    check("hardware", "catalog hardware entry", hardware="H1000")
     check("model", "Workload", model=None)
     check("hardware", "HardwareNode", hardware=None)
 

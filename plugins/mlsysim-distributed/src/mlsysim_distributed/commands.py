@@ -1,11 +1,11 @@
-"""``mlsysim train`` (and ``mlsysim sweep train``), declared with the public CLI API (``mlsysim_core.cli``)."""
+"""``mlsysim train`` (and ``mlsysim sweep train``), declared with the public CLI API (``mlsysim_cli.api``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlsysim_core.cli import PRECISIONS, Param, SolverCommand
-from mlsysim_fleet.scale import with_nodes
+from mlsysim_cli.api import PRECISIONS, Param, SolverCommand
+from mlsysim_fleet.params import CLUSTER, NODES
 
 
 def _plot(result: Any, kwargs: dict) -> Any:
@@ -31,7 +31,7 @@ TRAIN = SolverCommand(
     "--batch-size 512 --microbatches 1 --plot scaling.png",
     params=(
         Param("model", "MODEL", "model", required=True, help="Catalog model key."),
-        Param("fleet", "CLUSTER", "cluster", required=True, help="Catalog cluster key (mlsysim catalog systems)."),
+        CLUSTER,
         Param("batch_size", "--batch-size", "int", required=True, help="Global batch in sequences (a multiple of dp)."),
         Param("tp_size", "--tp", "int", 1, help="Tensor-parallel degree."),
         Param("pp_size", "--pp", "int", 1, help="Pipeline-parallel degree."),
@@ -98,14 +98,7 @@ TRAIN = SolverCommand(
             help="on: overlap tensor-parallel communication with the GEMMs (Megatron-Core --tp-comm-overlap).",
         ),
         Param("tokens", "--tokens", "float", help="Training tokens, for time_to_train (e.g. 15e12)."),
-        Param(
-            "nodes",
-            "--nodes",
-            "int",
-            help="Use this many nodes of the cluster's kind instead of its count.",
-            modifies="fleet",
-            apply=with_nodes,
-        ),
+        NODES,
     ),
     key_fields=(
         "step_time",

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from mlsysim_core import validate as V
 from mlsysim_core.efficiency import link_latency
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.physics import adam_state_bytes, default_grad_precision
@@ -177,6 +178,7 @@ class DistributedModel(Solver):
                 with the GEMMs they feed, as Megatron-Core's ``--tp-comm-overlap`` does (needs
                 sequence_parallel); the exposed part is ``tp_exposed_latency``.
         """
+        model, fleet = V.named("model", model, "models"), V.named("fleet", fleet, "clusters")
         # an efficiency object of the caller's own class could change between calls: not cached
         prepare = _prepared if efficiency is None or type(efficiency) in _FROZEN_EFFICIENCY else _prepare
         g = prepare(

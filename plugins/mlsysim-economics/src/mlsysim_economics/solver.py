@@ -10,7 +10,10 @@ Equations (``shared/design/physics.md``, "Economics"):
   (``mlsysim_core.physics.fleet_it_power``: node power, not GPU TDP alone).
 - TCO = CapEx share + OpEx; cost per GPU-hour = TCO / (accelerators * hours).
 - Cloud alternative = rate * accelerators * hours; buy-vs-rent break-even t* = CapEx_total /
-  (rate * accelerators - OpEx per unit time).
+  (rate * accelerators - OpEx per unit time). The rate is ``cloud_rate`` or a rental of the price
+  catalog (``rent=``, ``mlsysim_registry/data/prices.toml``: a provider's list price per accelerator-hour
+  for a term). Break-even utilization u* = TCO / (rate * accelerators * duration): the share of the
+  period the work must keep the fleet busy for owning to cost less than renting only the busy hours.
 - With a serving result: cost per 1M tokens = cost per hour / (tokens per second * 3600) * 1e6, the
   fleet's token rate being the replica's times the number of replicas. A result that reports whole
   requests (ServingModel with ``output_len``: prompt prefill included, continuous batching) is
@@ -33,6 +36,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.physics import DEFAULT_UTILIZATION, fleet_it_power, maximum
 from mlsysim_core.results import Result, measure, result
@@ -101,6 +105,16 @@ class EconomicsResult(UpstreamEnergyNames, Result):
     cloud_rate = measure(_USD_PER_GPU_HOUR, doc="cloud price per accelerator-hour (if given)", optional=True)
     cloud_cost = measure("USD", doc="cloud_rate * accelerators * hours (if cloud_rate given)", optional=True)
     cloud_to_tco_ratio: float | None = attrs.field(default=None)
+    breakeven_utilization: float | None = attrs.field(
+        default=None,
+        metadata={
+            "doc": "tco / cloud_cost: the share of the period the fleet must be busy for owning to beat renting "
+            "only the busy hours (above 1: renting every hour is cheaper)"
+        },
+    )
+    rent: str | None = attrs.field(default=None, metadata={"doc": "price-catalog rental priced (rent=), or None"})
+    rent_term: str | None = attrs.field(default=None, metadata={"doc": "on_demand, reserved_1yr, reserved_3yr, spot"})
+    rent_source: str | None = attrs.field(default=None, metadata={"doc": "provider, instance, region, date read"})
     cheaper: str | None = attrs.field(default=None)
     breakeven = measure(
         "day", doc="time after which buying beats renting (None: renting always cheaper)", optional=True
@@ -203,6 +217,8 @@ class EconomicsModel(Solver):
         workload: Any = None,
         tokens_per_query: Any = None,
         steps: Any = None,
+        rent: Any = None,
+        rent_term: Any = None,
     ) -> EconomicsResult:
         """Cost of owning and running ``fleet`` for ``duration_days``.
 
@@ -225,6 +241,10 @@ class EconomicsModel(Solver):
                 without accelerators) price and the whole network's price (network: 0 if not given).
             pue: override of the facility PUE.
             cloud_rate: cloud price per accelerator-hour (number in USD or a USD/h Quantity).
+            rent: a rental of the price catalog (its key, e.g. ``"aws-p5"``, or a
+                ``mlsysim_registry.prices.Rental``): its list price is the cloud rate (not with
+                ``cloud_rate``); its accelerator must be the fleet's.
+            rent_term: ``"on_demand"`` (default), ``"reserved_1yr"``, ``"reserved_3yr"`` or ``"spot"``.
             workload: a serving result (``tokens_per_second``), a training result (``time_to_train``
                 or ``step_time`` with ``steps``), or a per-step result with ``latency`` and
                 ``throughput`` (e.g. SingleNodeModel's profile: ``cost_per_query`` per sample).
@@ -234,6 +254,8 @@ class EconomicsModel(Solver):
         Checks run on every other argument first, then on utilization (with mfu), duration_days and
         kwh_price.
         """
+        fleet, grid = V.named("fleet", fleet, "clusters"), V.named("grid", grid, "grids")
+        datacenter = V.named("datacenter", datacenter, "datacenters", "grids")
         # a workload that is not a (frozen) Result could change between calls: not cached
         prepare = _prepared if workload is None or isinstance(workload, Result) else _prepare
         g = prepare(
@@ -252,6 +274,8 @@ class EconomicsModel(Solver):
             workload,
             tokens_per_query,
             steps,
+            rent,
+            rent_term,
         )
         u = utilization_arg(utilization, mfu)
         t = duration_arg(duration_days, g.usage)
@@ -279,6 +303,8 @@ class EconomicsModel(Solver):
             a["workload"],
             a["tokens_per_query"],
             a["steps"],
+            a["rent"],
+            a["rent_term"],
         )
         errors = PointErrors(n)
         u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
@@ -341,6 +367,8 @@ def _prepare(
     workload: Any,
     tokens_per_query: Any,
     steps: Any,
+    rent: Any = None,
+    rent_term: Any = None,
 ) -> _Group:
     """Check every argument but utilization, duration_days and kwh_price; CapEx and the site."""
     g = _Group()
@@ -386,6 +414,9 @@ def _prepare(
         if cloud_rate is None
         else amount("cloud_rate", cloud_rate, USD_PER_HOUR, 1.0 / HOUR_S, "USD per accelerator-hour")
     )
+    rented = _rental(rent, rent_term, cloud_rate, hw)
+    if rented is not None:
+        g.cloud_rate = rented["rate"]
     g.tq = None
     if w.tokens_per_second is not None and tokens_per_query is not None:
         g.tq = amount("tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
@@ -403,6 +434,9 @@ def _prepare(
         datacenter_name=facility.name if isinstance(facility, Datacenter) else None,
         pue_source=pue_source,
         cloud_rate=g.cloud_rate,
+        rent=None if rented is None else rented["key"],
+        rent_term=None if rented is None else rented["term"],
+        rent_source=None if rented is None else rented["source"],
         replica_accelerators=w.replica_accelerators,
         token_rate_basis=None
         if w.tokens_per_second is None
@@ -411,6 +445,33 @@ def _prepare(
         else "request",
     )
     return g
+
+
+def _rental(rent: Any, rent_term: Any, cloud_rate: Any, hw: Any) -> dict | None:
+    """The price-catalog rental ``rent`` for ``rent_term``: its rate (USD per accelerator-second), key and
+    source; None without ``rent``. Both rent and cloud_rate, a term without rent, or another accelerator
+    than the fleet's is an error."""
+    if rent is None:
+        if rent_term is not None:
+            raise InvalidInputError("rent_term", rent_term, "a term only with rent= (a price-catalog rental)")
+        return None
+    if cloud_rate is not None:
+        raise InvalidInputError("rent", rent, "either rent= (a catalog rental) or cloud_rate=, not both")
+    from mlsysim_registry.prices import lookup
+
+    rental = lookup(rent)
+    term = "on_demand" if rent_term is None else rent_term
+    rate = rental.rate(term)
+    rented_hw = rental.hardware()
+    if rented_hw.name != hw.name:
+        raise InvalidInputError(
+            "rent",
+            rental.key,
+            f"a rental of the fleet's accelerator ({hw.name})",
+            f"{rental.key} rents {rented_hw.name}; `mlsysim catalog prices` lists each rental's accelerator",
+        )
+    source = f"{rental.provider} {rental.instance}, {rental.region}, {term}, read {rental.date}"
+    return {"rate": rate, "key": rental.key, "term": term, "source": source}
 
 
 def _energy_price(kwh_price: Any, g: _Group) -> float:
@@ -456,10 +517,11 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any, make: Any, **extra: Any) ->
 
     # --- cloud alternative
     cr = g.cloud_rate
-    cloud = ratio_c = cheaper = breakeven = None
+    cloud = ratio_c = cheaper = breakeven = u_even = None
     if cr is not None:
         cloud = cr * n * t
         ratio_c = cloud / tco
+        u_even = tco / cloud  # busy share at which renting only the busy hours costs the TCO
         cheaper = where(cloud < tco, "cloud", "owned")
         margin = cr * n - opex / t
         breakeven = where(margin > 0, capex_total / maximum(margin, 5e-324), None)  # max(): no 0/0 on either path
@@ -502,6 +564,7 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any, make: Any, **extra: Any) ->
         utilization=u,
         cloud_cost=cloud,
         cloud_to_tco_ratio=ratio_c,
+        breakeven_utilization=u_even,
         cheaper=cheaper,
         breakeven=breakeven,
         tokens_per_second=fleet_tps,

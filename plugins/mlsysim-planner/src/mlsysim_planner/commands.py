@@ -1,5 +1,5 @@
 """``mlsysim plan train`` and ``mlsysim plan serve``: plain click commands on the public CLI API
-(``mlsysim_core.cli``). Lists are comma-separated (``--tp 1,2,4,8``); names resolve against the catalog."""
+(``mlsysim_cli.api``). Lists are comma-separated (``--tp 1,2,4,8``); names resolve against the catalog."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from mlsysim_core.cli import CliError, lookup, option_names, save_plot
+from mlsysim_cli.api import CliError, lookup, option_names, save_plot
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -146,6 +146,76 @@ def train(model: str, cluster: str, **o: Any) -> None:
         objective=o["objective"],
         datacenter=lookup("datacenter", o["datacenter"], "--datacenter")[1] if o["datacenter"] else None,
         checkpoint_time_s=o["checkpoint_s"],
+        progress=o["progress"],
+    )
+    output(plan, o["as_json"], o["as_csv"], o["plot"], o["explain"], o["top"])
+
+
+def seconds(flag: str, text: str) -> Any:
+    """``"1s"``, ``"40ms"``, ``"40 ms"`` -> a time Quantity (a unit is required)."""
+    import re
+
+    from mlsysim_core.errors import InvalidInputError
+    from mlsysim_core.units import parse_quantity, ureg
+
+    m = re.fullmatch(r"\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]+)\s*", text)
+    try:
+        if m is None:
+            raise InvalidInputError(flag, text, "a time with its unit, e.g. 1s or 40ms")
+        return parse_quantity(f"{m.group(1)} {m.group(2)}", ureg.s, name=flag)
+    except InvalidInputError as exc:
+        raise CliError(flag, f"{text!r} is invalid: expected a time with its unit, e.g. 1s or 40ms") from exc
+
+
+@PLAN.command("serve", context_settings=CONTEXT)
+@click.argument("model")
+@click.option("--qps", type=float, required=True, help="Requests per second (arrival rate, Poisson).")
+@click.option("--seq-len", type=int, required=True, help="Prompt tokens per request.")
+@click.option("--output-len", type=int, required=True, help="Generated tokens per request.")
+@click.option("--slo-ttft", required=True, help="Time-to-first-token SLO, e.g. 1s.")
+@click.option("--slo-itl", required=True, help="Inter-token latency SLO, e.g. 40ms.")
+@click.option(
+    "--percentile", type=click.Choice(("50", "90", "99")), default="90", show_default=True, help="SLO percentile."
+)
+@click.option("--hardware", help="Catalog hardware keys, comma-separated (default: the parts of the catalog's nodes).")
+@click.option("--max-gpus", type=int, default=64, show_default=True, help="GPU budget (replicas x tp).")
+@click.option("--precision", help="Precisions to try, e.g. bf16,fp8 (default: bf16, and fp8 where a part has it).")
+@click.option("--tp", help="Tensor-parallel degrees (default 1,2,4,8).")
+@click.option("--pp", help="Pipeline stages per replica to try, e.g. 1,2 (default 1).")
+@click.option("--ep", help="Expert-parallel degrees to try (MoE), e.g. 1,8 (default 1).")
+@click.option("--batch-caps", default="16,32,64,128,256", show_default=True, help="max_num_seqs values to try.")
+@click.option("--objective", type=click.Choice(("cost", "gpus", "energy", "carbon")), help="Per 1M output tokens.")
+@click.option("--datacenter", help="Catalog datacenter or grid, for cost, energy and carbon.")
+@common
+def serve(model: str, **o: Any) -> None:
+    """Which hardware, GPU count, parallelism, precision and batch cap serve MODEL at --qps within the SLOs.
+
+    Example: mlsysim plan serve Llama3_70B --qps 5 --seq-len 2000 --output-len 300 --slo-ttft 1s --slo-itl 40ms
+    """
+    from .serving import plan_serving
+
+    option_names(
+        model="MODEL", qps="--qps", seq_len="--seq-len", output_len="--output-len", slo_ttft="--slo-ttft",
+        slo_itl="--slo-itl", slo_percentile="--percentile", hardware="--hardware", max_gpus="--max-gpus",
+        precision="--precision", tp="--tp", pp_size="--pp", ep_size="--ep", max_num_seqs="--batch-caps",
+        objective="--objective", datacenter="--datacenter",
+    )  # fmt: skip
+    plan = plan_serving(
+        lookup("model", model, "MODEL")[1],
+        qps=o["qps"],
+        seq_len=o["seq_len"],
+        output_len=o["output_len"],
+        slo_ttft=seconds("--slo-ttft", o["slo_ttft"]),
+        slo_itl=seconds("--slo-itl", o["slo_itl"]),
+        slo_percentile=int(o["percentile"]),
+        hardware=names("hardware", "--hardware", o["hardware"]) if o["hardware"] else None,
+        max_gpus=o["max_gpus"],
+        precision=words(o["precision"]),
+        tp=ints("--tp", o["tp"]),
+        max_num_seqs=ints("--batch-caps", o["batch_caps"]),
+        axes={k: v for k, v in (("pp_size", ints("--pp", o["pp"])), ("ep_size", ints("--ep", o["ep"]))) if v},
+        objective=o["objective"],
+        datacenter=lookup("datacenter", o["datacenter"], "--datacenter")[1] if o["datacenter"] else None,
         progress=o["progress"],
     )
     output(plan, o["as_json"], o["as_csv"], o["plot"], o["explain"], o["top"])

@@ -76,7 +76,7 @@ class Plan:
     # ------------------------------------------------------------------ output
     def table(self, rows: int = 10) -> str:
         """The best ``rows`` rows as an aligned text table (``*``: on the Pareto front)."""
-        from mlsysim_core.cli import table
+        from mlsysim_cli.api import table
 
         head = [f"{c} ({self.units[c]})" if self.units.get(c) else c for c in self.shown] + ["pareto"]
         body = [
@@ -100,7 +100,7 @@ class Plan:
         }
 
     def to_json(self) -> str:
-        from mlsysim_core.cli import dumps
+        from mlsysim_cli.api import dumps
 
         return dumps(self.to_dict())
 
@@ -190,6 +190,6 @@ def _plain(v: Any) -> Any:
 
 
 def _cell(v: Any) -> str:
-    from mlsysim_core.cli import value
+    from mlsysim_core.format import value
 
     return value(_plain(v))

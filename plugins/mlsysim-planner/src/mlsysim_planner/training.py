@@ -338,7 +338,9 @@ def _label(fleet: Fleet, x: dict, dp: np.ndarray, i: int, named: bool) -> str:
     parts += [f"cp{x['cp_size'][i]}"] if x["cp_size"][i] > 1 else []
     parts += [f"ep{x['ep_size'][i]}"] if x["ep_size"][i] > 1 else []
     parts += [str(x["precision"][i])] if x["precision"][i] is not None else []
-    return (f"{fleet.name}: " if named else "") + " ".join(parts)
+    if named:  # several clusters: the node (the part before its parenthesis) and the GPU count
+        parts[0] = f"{fleet.node.name.split(' (')[0]} x{fleet.total_accelerators}"
+    return " ".join(parts)
 
 
 def _fleets(clusters: Any, gpus: Any) -> list[Fleet]:

@@ -1,11 +1,11 @@
-"""``mlsysim power-efficiency`` (and its sweep), declared with the public CLI API only (``mlsysim_core.cli``).
+"""``mlsysim power-efficiency`` (and its sweep), declared with the public CLI API only (``mlsysim_cli.api``).
 
 The module imports click and the host's CLI API, never numpy or pint: listing commands stays fast.
 """
 
 from __future__ import annotations
 
-from mlsysim_core.cli import PRECISIONS, Param, SolverCommand
+from mlsysim_cli.api import PRECISIONS, Param, SolverCommand
 
 POWER_EFFICIENCY = SolverCommand(
     name="power-efficiency",

@@ -45,6 +45,7 @@ class PowerEfficiencyModel(Solver):
     produces = PowerEfficiencyResult
 
     def solve(self, hardware: HardwareNode, precision: str | None = None) -> PowerEfficiencyResult:
+        hardware = validate.named("hardware", hardware, "hardware")  # a catalog name such as "H100" too
         validate.instance("hardware", hardware, HardwareNode)
         if precision is None:
             precision = hardware.compute.default_precision

@@ -1,10 +1,11 @@
-"""``mlsysim reliability`` (and its sweep), declared with the public CLI API (``mlsysim_core.cli``)."""
+"""``mlsysim reliability`` (and its sweep), declared with the public CLI API (``mlsysim_cli.api``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlsysim_core.cli import CliError, Param, SolverCommand, View, value
+from mlsysim_cli.api import CliError, Param, SolverCommand, View, value
+from mlsysim_fleet.params import CLUSTER
 
 
 def training_from_file(_: Any, path: str) -> Any:
@@ -53,7 +54,7 @@ RELIABILITY = SolverCommand(
     example="mlsysim reliability Llama3_16K_Measured --hours 720 --checkpoint-s 60 --by-cause",
     sweep_example="mlsysim sweep reliability --cluster Research_256,Frontier_8K --hours 720 --checkpoint-s 10,60,300",
     params=(
-        Param("fleet", "CLUSTER", "cluster", required=True, help="Catalog cluster key."),
+        CLUSTER,
         Param(
             "job_duration_hours",
             "--hours",

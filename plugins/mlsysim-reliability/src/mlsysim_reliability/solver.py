@@ -37,6 +37,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.physics import maximum
 from mlsysim_core.results import Result, measure, result
@@ -333,6 +334,7 @@ class ReliabilityModel(Solver):
         the catalog: fleet.mtbf, node.components. Checks run on the fleet, restart, MTBF and interval
         arguments first, then on job_duration_hours and checkpoint_time_s.
         """
+        fleet, storage = V.named("fleet", fleet, "clusters"), V.named("storage", storage, "storage")
         # a component_mttf dict or a components list can change between calls: not cached
         prepare = _prepared if component_mttf is None and components is None else _prepare
         restart, m, source, interval, fixed = prepare(
@@ -495,6 +497,8 @@ def _prepare(
         source = "fleet_mtbf argument"
     elif node_mtbf is not None:
         m = _time("node_mtbf", node_mtbf, HOUR_S, "hours") / nodes
+        if m == 0.0:  # a positive MTBF so small that node_mtbf / nodes underflows to 0
+            raise InvalidInputError("node_mtbf", node_mtbf, f"an MTBF whose share per node of {nodes} nodes is > 0 s")
         source = "node_mtbf argument"
     elif components is not None or component_mttf is not None:
         comps = fleet.node.components if components is None else _components(components)

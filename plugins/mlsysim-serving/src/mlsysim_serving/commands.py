@@ -1,10 +1,10 @@
-"""``mlsysim serve`` (and ``mlsysim sweep serve``), declared with the public CLI API (``mlsysim_core.cli``)."""
+"""``mlsysim serve`` (and ``mlsysim sweep serve``), declared with the public CLI API (``mlsysim_cli.api``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlsysim_core.cli import PRECISIONS, Param, SolverCommand
+from mlsysim_cli.api import PRECISIONS, Param, SolverCommand
 
 
 def _plot(result: Any, kwargs: dict) -> Any:
@@ -103,6 +103,18 @@ SERVE = SolverCommand(
             help="Attention data-parallel ranks of --tp GPUs each (MoE, DeepSeek-style; with --ep).",
         ),
         Param(
+            "redundant_experts",
+            "--redundant-experts",
+            "int",
+            help="Extra physical expert copies with --ep (EPLB; --ep must divide experts + these).",
+        ),
+        Param(
+            "ep_overlap",
+            "--ep-overlap",
+            "bool",
+            help="on: two-batch overlap of the expert all-to-all with compute (SGLang/vLLM option; with --ep).",
+        ),
+        Param(
             "expert_imbalance",
             "--expert-imbalance",
             "float",
@@ -169,6 +181,20 @@ SERVE = SolverCommand(
             "NVLink: one scale-up domain, or PCIe: one node).",
         ),
         Param(
+            "spec_draft",
+            "--spec-draft",
+            "model",
+            help="Speculative decoding: a draft model smaller than MODEL (e.g. Llama3_1B), run at --tp beside it.",
+        ),
+        Param(
+            "spec_draft_cost",
+            "--spec-draft-cost",
+            "float",
+            help="Instead of --spec-draft: draft heads/MTP/n-gram, cost per drafted token (share of a decode step).",
+        ),
+        Param("spec_k", "--spec-k", "int", help="Drafted tokens per speculative step (default 4)."),
+        Param("spec_accept", "--spec-accept", "float", help="Acceptance rate of each drafted token, in [0, 1)."),
+        Param(
             "kv_layerwise", "--kv-layerwise", "bool", help="Send the KV layer by layer during the prefill (default on)."
         ),
     ),
@@ -207,6 +233,11 @@ SERVE = SolverCommand(
         "aggregated_goodput_per_gpu",
         "aggregated_layout",
         "disagg_gain",
+        "spec_itl",
+        "spec_speedup",
+        "spec_tokens_per_second",
+        "spec_energy_per_token",
+        "spec_break_even_batch",
     ),
     strict="raise_errors",
     pareto=(("itl", "min"), ("tokens_per_second", "max")),

@@ -83,9 +83,12 @@ class _Replica:
                 common["memory_fraction"],
                 weight_precision=common["weight_precision"],
                 activation_precision=common["activation_precision"],
+                engine_overhead=common["engine_overhead"],
             )
         except InvalidInputError as exc:
-            if exc.argument in ("model", "efficiency", "memory_efficiency") or exc.argument.endswith("precision"):
+            if exc.argument in ("model", "efficiency", "memory_efficiency", "engine_overhead") or exc.argument.endswith(
+                "precision"
+            ):
                 raise
             raise InvalidInputError("disagg", text, f"a {role} pool valid for the model: {exc}") from None
         self.role, self.pool, self.setup, self.shape = role, pool, setup, setup.shape

@@ -175,10 +175,11 @@ def phase_time(flops, moved, comm, peak, bandwidth, eta_c, eta_m, overhead):
     return maximum(t_c, t_m) + comm + overhead, t_c, t_m
 
 
-def weights_per_gpu(total_params, b, n, p=1.0, expert_params=0.0, w=1.0):
-    """Weight bytes one GPU holds: ((P - P_experts)/n + P_experts/w) * b / p: its stage's share of the
-    layers, its tensor share of the dense weights, its share of the routed experts."""
-    return ((total_params - expert_params) / n + expert_params / w) * b / p
+def weights_per_gpu(total_params, b, n, p=1.0, expert_params=0.0, w=1.0, copies=1.0):
+    """Weight bytes one GPU holds: ((P - P_experts)/n + P_experts*c/w) * b / p: its stage's share of the
+    layers, its tensor share of the dense weights, its share of the routed experts (c = physical
+    copies per expert, (E + redundant)/E)."""
+    return ((total_params - expert_params) / n + expert_params * copies / w) * b / p
 
 
 def memory_per_gpu(
@@ -199,12 +200,13 @@ def memory_per_gpu(
     dp=1.0,
     expert_params=0.0,
     w=1.0,
+    copies=1.0,
 ):
-    """Bytes one GPU must hold: weights ((P - P_experts)/n + P_experts/w)*b/p (its stage's layers,
+    """Bytes one GPU must hold: weights ((P - P_experts)/n + P_experts*c/w)*b/p (its stage's layers,
     its tensor share of the dense ones, its experts) + KV B/dp*S_max*kv*b_kv*kv_share/p + activation
     workspace of one prefill chunk, min(B*S, chunk) * (4*d + 2*d_ff) * b_act / n, plus fp32 logits
     B*V*4/n. Returns (weights, kv, workspace)."""
-    weights = weights_per_gpu(total_params, b, n, p, expert_params, w)
+    weights = weights_per_gpu(total_params, b, n, p, expert_params, w, copies)
     kv = batch / dp * max_context * kv_elements * b_kv * kv_share / p
     work = (minimum(batch * max_context, chunk_tokens) * (4.0 * hidden + 2.0 * ffn) * b_act + batch * vocab * 4.0) / n
     return weights, kv, work

@@ -17,6 +17,20 @@ Expert load imbalance: routing is not uniform, so the busiest expert-parallel ra
 than the mean share of tokens and every MoE layer waits for it. ``expert_imbalance`` = max/mean
 tokens per rank scales that rank's expert compute, expert weights touched and all-to-all bytes.
 Default :data:`EXPERT_IMBALANCE`.
+
+Two-batch overlap (``ep_overlap``; DeepSeek-V3 technical report sec. 3.4: two micro-batches processed
+together, the attention and MoE of one overlapping the dispatch and combine of the other; SGLang
+``--enable-two-batch-overlap``): the step runs as two half batches, each streaming the weights,
+and lasts max(compute of both halves, all-to-all): the second weight stream is its cost. SGLang
+measured -27 % at 32 tokens per GPU and +25.5 % at 256 (LMSYS blog 2025-05-05, "Ablation Study:
+Two-batch Overlap"); the small-batch loss comes mostly from kernel efficiency at half batches, which
+is not modelled.
+
+Redundant experts (``redundant_experts`` r, vLLM ``--num-redundant-experts``, SGLang
+``--ep-num-redundant-experts``; DeepSeek's EPLB): r extra physical copies of hot experts, E + r
+physical experts over the ep GPUs (DeepSeek-V3's 256 + 32 = 288 allow EP 72, SGLang large-scale EP
+blog "Expert Parallelism Load Balancer"). Each GPU holds (E + r)/ep experts' weights; a token's k
+experts are found among E + r physical ones.
 """
 
 from __future__ import annotations
@@ -46,7 +60,8 @@ class Layout:
     """Checked degrees and what the kernels need (SI floats): ``n`` tp, ``p`` pp, ``d`` dp_attention,
     ``w`` = n*d GPUs per stage (expert divisor), ``imbalance`` of the busiest expert rank (1 without
     expert parallelism), ``a2a`` whether MoE layers exchange tokens all-to-all, ``k`` experts each
-    token is routed to (0 for a dense model), the links of each
+    token is routed to (0 for a dense model), ``copies`` = (E + r)/E physical experts per logical one
+    (``redundant`` = r), ``overlap`` two-batch overlap of the all-to-all with compute, the links of each
     collective (bandwidth B/s, latency s): tensor parallel ``tp_link``, all-to-all within and beyond the
     domain, stage hops (``hops_up`` inside a domain, ``hops_out`` over the fabric)."""
 
@@ -58,6 +73,9 @@ class Layout:
     imbalance: float
     a2a: bool
     k: float
+    copies: float
+    redundant: int
+    overlap: bool
     up_bw: float
     up_lat: float
     out_bw: float
@@ -75,7 +93,7 @@ def tensor_only(tp_size: int) -> Layout:
     """The layout of one tensor-parallel group of ``tp_size`` GPUs (nothing else to check)."""
     lay = _TENSOR_ONLY.get(tp_size)
     if lay is None:
-        lay = Layout(tp_size, 1, 1, tp_size, tp_size, 1.0, False, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0, 0, ())
+        lay = Layout(tp_size, 1, 1, tp_size, tp_size, 1.0, False, 0.0, 1.0, 0, False, 1.0, 0.0, 1.0, 0.0, 0.0, 0, 0, ())
         _TENSOR_ONLY[tp_size] = lay
     return lay
 
@@ -97,6 +115,8 @@ def check(
     dp_attention: Any,
     expert_imbalance: Any,
     fabric: Any,
+    redundant_experts: Any = 0,
+    ep_overlap: Any = False,
 ) -> Layout:
     """The layout from checked degrees (tp_size was checked by the caller against heads and domain).
 
@@ -120,11 +140,16 @@ def check(
         raise InvalidInputError(
             "ep_size", e, f"tp_size * dp_attention = {w} (the attention ranks share the experts, as vLLM and SGLang)"
         )
+    r = V.integer("redundant_experts", redundant_experts, 0, max(experts, 1) * 16)
+    if r and e == 1:
+        raise InvalidInputError("redundant_experts", r, "0 without expert parallelism (ep_size = 1)")
     if e > 1:
         if e != w:
             raise InvalidInputError("ep_size", e, f"1 or tp_size * dp_attention = {w}")
-        _divisor("ep_size", e, experts, "experts")
+        _divisor("ep_size", e, experts + r, "experts + redundant_experts" if r else "experts")
     a2a = e > 1
+    if ep_overlap is not False and (ep_overlap is not True or not a2a):
+        raise InvalidInputError("ep_overlap", ep_overlap, "True or False; True needs expert parallelism (ep_size > 1)")
     if expert_imbalance is None:
         imbalance = EXPERT_IMBALANCE if a2a else 1.0
         if a2a:
@@ -166,6 +191,9 @@ def check(
         imbalance=imbalance,
         a2a=a2a,
         k=shape.expert_share * experts,
+        copies=(experts + r) / experts if experts else 1.0,
+        redundant=r,
+        overlap=ep_overlap,
         up_bw=up_bw,
         up_lat=up_lat,
         out_bw=out_bw,

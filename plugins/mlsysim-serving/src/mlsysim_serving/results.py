@@ -135,11 +135,30 @@ class ServingResult(Result):
     # --- energy
     decode_power = measure("W", doc="average power per GPU during decode", optional=True)
     energy_per_token = measure("J", doc="decode energy per output token, all GPUs of the group", optional=True)
+    # --- speculative decoding (spec_accept given): a draft proposes spec_k tokens, the target verifies them
+    spec_draft_name = attrs.field(default=None, metadata={"doc": "the draft model, or heads/MTP/n-gram by cost"})
+    spec_drafted = attrs.field(default=None, metadata={"doc": "drafted tokens per step (spec_k)"})
+    spec_acceptance = attrs.field(default=None, metadata={"doc": "acceptance rate alpha of each drafted token"})
+    spec_tokens_per_step = attrs.field(
+        default=None, metadata={"doc": "tokens one verify step yields: (1 - alpha^(k+1)) / (1 - alpha)"}
+    )
+    spec_step_time = measure("ms", doc="k draft steps + one target pass of k + 1 tokens per sequence", optional=True)
+    spec_itl = measure(
+        "ms", doc="mean token gap with speculation: spec_step_time / spec_tokens_per_step", optional=True
+    )
+    spec_speedup = attrs.field(default=None, metadata={"doc": "itl / spec_itl at this batch (< 1: a loss)"})
+    spec_tokens_per_second = measure("token/s", doc="output tokens/s of the group with speculation", optional=True)
+    spec_energy_per_token = measure("J", doc="energy per output token with speculation, all GPUs", optional=True)
+    spec_break_even_batch = attrs.field(
+        default=None, metadata={"doc": "smallest batch at which speculation no longer pays (None: up to 4096)"}
+    )
+    spec_draft_memory_per_gpu = measure("GB", doc="draft weights and KV cache per GPU", optional=True)
     # --- what was assumed
     peak_flops = measure("TFLOP/s", doc="dense peak per GPU at the precision used")
     bandwidth = measure("TB/s", doc="memory bandwidth per GPU")
     compute_efficiency: float = attrs.field()
     memory_efficiency: float = attrs.field()
+    engine_overhead = measure("ms", doc="host time of one engine iteration (scheduling, sampling) in the overhead")
     precision: str = attrs.field(metadata={"doc": "weights precision (bytes of memory and of decode's weight stream)"})
     activation_precision: str = attrs.field(metadata={"doc": "precision the matmuls run in (peak_flops)"})
     kv_precision: str = attrs.field()
@@ -148,6 +167,8 @@ class ServingResult(Result):
     ep_size: int = attrs.field(default=1, metadata={"doc": "GPUs the routed experts are spread over (1: tensor-split)"})
     dp_attention: int = attrs.field(default=1, metadata={"doc": "attention data-parallel ranks per stage"})
     gpus: int = attrs.field(default=1, metadata={"doc": "GPUs of the replica = tp_size * dp_attention * pp_size"})
+    ep_overlap: bool = attrs.field(default=False, metadata={"doc": "all-to-all overlapped with compute (two-batch)"})
+    redundant_experts: int = attrs.field(default=0, metadata={"doc": "extra physical expert copies (EPLB)"})
     expert_imbalance: float = attrs.field(
         default=1.0, metadata={"doc": "busiest expert rank's load over the mean (1 without expert parallelism)"}
     )
@@ -188,6 +209,10 @@ class ServingResult(Result):
     _ttft_p99: float | None
     _queue_wait_mean: float | None
     _max_arrival_rate: float | None
+    _spec_draft_memory_per_gpu: float | None
+    _spec_step_time: float | None
+    _spec_itl: float | None
+    _itl: float
 
     @property
     def bottlenecks(self) -> dict:
@@ -198,7 +223,20 @@ class ServingResult(Result):
     def constraint_trace(self) -> list[str]:
         """Why: the memory wall of one GPU and the bound of each phase (built on access)."""
         req, avail = self._total_memory_required, self._memory_available
-        return self._memory_lines(req, avail) + self._layout_lines() + self._traffic_lines()
+        return self._memory_lines(req, avail) + self._layout_lines() + self._spec_lines() + self._traffic_lines()
+
+    def _spec_lines(self) -> list[str]:
+        if self.spec_speedup is None:
+            return []
+        even, step, itl = self.spec_break_even_batch, self._spec_step_time, self._spec_itl
+        assert step is not None and itl is not None  # set with spec_speedup
+        return [
+            f"Speculative: {self.spec_draft_name} drafts k={self.spec_drafted} at alpha={self.spec_acceptance:g}: "
+            f"{self.spec_tokens_per_step:.3g} tokens per {step * 1e3:.4g} ms step, ITL "
+            f"{itl * 1e3:.4g} ms vs {self._itl * 1e3:.4g} ms (x{self.spec_speedup:.3g}) at batch "
+            f"{self.batch_size}; the gain shrinks as decode turns compute-bound"
+            + (f": break-even at batch {even}." if even is not None else " (no break-even up to batch 4096).")
+        ]
 
     def _layout_lines(self) -> list[str]:
         if self.pp_size == 1 and self.ep_size == 1 and self.dp_attention == 1:
@@ -242,7 +280,9 @@ class ServingResult(Result):
         return [
             f"Memory Wall: {'Passed' if self.feasible else 'FAILED'}. Required {_gb(req)} per GPU "
             f"(weights {_gb(self._weights_per_gpu)} + KV {_gb(self._kv_cache_per_gpu)} + workspace "
-            f"{_gb(self._workspace_per_gpu)}) {'<=' if self.feasible else '>'} usable {_gb(avail)} on "
+            f"{_gb(self._workspace_per_gpu)}"
+            + ("" if self._spec_draft_memory_per_gpu is None else f" + draft {_gb(self._spec_draft_memory_per_gpu)}")
+            + f") {'<=' if self.feasible else '>'} usable {_gb(avail)} on "
             f"{self.hardware} x{self.gpus}.",
             f"Prefill: {self.prefill_bottleneck}-bound (compute {self._prefill_compute_time * 1e3:.4g} ms, memory "
             f"{self._prefill_memory_time * 1e3:.4g} ms, comm {self._prefill_communication_time * 1e3:.4g} ms).",

@@ -13,7 +13,9 @@ import attrs
 from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.types import HardwareNode, TransformerWorkload
+from mlsysim_core.types import CNNWorkload, HardwareNode, TransformerWorkload, Workload
+from mlsysim_core.units import SECOND, Quantity, to_si
+from mlsysim_uncertainty.calibration import checked
 
 from . import parallel
 from .precisions import resolve
@@ -93,11 +95,14 @@ def model_shape(model: Any) -> ModelShape:
                 f"a TransformerWorkload object, not a name (a catalog name was given: pass mlsysim.Models.{model})",
             )
         if not isinstance(model, TransformerWorkload):
+            what = "a CNN or other workload"
+            if isinstance(model, Workload):
+                what = f"{model.name} is {'a CNN' if isinstance(model, CNNWorkload) else 'not a transformer'}: it"
             raise InvalidInputError(
                 "model",
                 model,
-                "a TransformerWorkload (an LLM, e.g. mlsysim.Models.Language.Llama3_8B); "
-                "a CNN or other workload has no prefill/decode: use SingleNodeModel",
+                f"a TransformerWorkload (an LLM, e.g. mlsysim.Models.Language.Llama3_8B); {what} has no "
+                "prefill/decode: use SingleNodeModel",
             )
         s = ModelShape(model)
         if len(_shapes) > 4096:
@@ -106,10 +111,35 @@ def model_shape(model: Any) -> ModelShape:
     return s
 
 
-def step_overhead(dispatch_tax: float, layers: float) -> float:
-    """Fixed cost of one engine step (s): dispatch tax + layers * per-layer overhead + engine step overhead
-    (mlsysim_core.efficiency, with sources)."""
-    return dispatch_tax + layers * E.LAYER_OVERHEAD_S + E.STEP_OVERHEAD_S
+def step_overhead(dispatch_tax: float, layers: float, engine_overhead: Any) -> Any:
+    """Fixed cost of one engine step (s): dispatch tax + layers * per-layer overhead + engine overhead
+    (mlsysim_core.efficiency, with sources; the engine overhead defaults to STEP_OVERHEAD_S)."""
+    return dispatch_tax + layers * E.LAYER_OVERHEAD_S + engine_overhead
+
+
+def _calibrated(calibration: Any, key: str, default: float) -> float:
+    """The hardware's calibrated value of ``key`` (``mlsysim calibrate``) where it has one, else ``default``."""
+    return calibration[key] if key in calibration else default
+
+
+def check_efficiency(v: Any) -> float:
+    if v.__class__ is float and 0.0 < v <= 1.0:  # the common case without the abc checks of V.number
+        return v
+    return V.fraction("efficiency", v)
+
+
+def check_memory_efficiency(v: Any) -> float:
+    if v.__class__ is float and 0.0 < v <= 1.0:
+        return v
+    return V.fraction("memory_efficiency", v)
+
+
+def check_engine_overhead(v: Any) -> float:
+    """engine_overhead in seconds: a time Quantity or a number of seconds, in [0, 1 s]."""
+    if v.__class__ is float and 0.0 <= v <= 1.0:
+        return v
+    seconds = to_si(v, SECOND, name="engine_overhead") if isinstance(v, Quantity) else v
+    return V.number("engine_overhead", seconds, 0.0, 1.0)
 
 
 @attrs.frozen
@@ -128,6 +158,7 @@ class Setup:
     b_act: float  #: bytes per activation element in memory and on links (16-bit at least)
     eta_c: float  #: achieved fraction of peak FLOP/s
     eta_m: float  #: achieved fraction of peak memory bandwidth
+    engine_overhead: float  #: host time of one engine iteration (part of ``overhead``)
     tp_size: int  #: tensor-parallel degree n
     layout: parallel.Layout  #: pipeline stages, expert and attention data parallelism, their links
     kv_share: float  #: share of the KV cache one GPU holds (1/min(n, kv_heads); 1 for MLA)
@@ -157,6 +188,9 @@ def prepare(
     dp_attention: Any = 1,
     expert_imbalance: Any = None,
     fabric: Any = None,
+    engine_overhead: Any = None,
+    redundant_experts: Any = 0,
+    ep_overlap: Any = False,
 ) -> Setup:
     """Check every argument of ``ServingModel.solve`` but the lengths and the traffic (each error
     names argument, value and valid range) and return the :class:`Setup`."""
@@ -168,8 +202,24 @@ def prepare(
     frac = E.USABLE_MEMORY_FRACTION if memory_fraction is None else V.fraction("memory_fraction", memory_fraction)
     notes.append(E.usable_memory_note(hardware, frac))
     notes += model.omissions()
-    eta_c = E.compute_efficiency(prec.b_matmul) if efficiency is None else V.fraction("efficiency", efficiency)
-    eta_m = E.MEMORY_STREAM if memory_efficiency is None else V.fraction("memory_efficiency", memory_efficiency)
+    cal = checked(hardware.calibration)
+    if cal:
+        notes.append(f"efficiencies calibrated for {hardware.name}: {cal.get('source', 'catalog calibration')}")
+    eta_c = (
+        _calibrated(cal, "compute", E.compute_efficiency(prec.b_matmul))
+        if efficiency is None
+        else check_efficiency(efficiency)
+    )
+    eta_m = (
+        _calibrated(cal, "memory", E.MEMORY_STREAM)
+        if memory_efficiency is None
+        else check_memory_efficiency(memory_efficiency)
+    )
+    engine = (
+        _calibrated(cal, "engine_overhead", E.STEP_OVERHEAD_S)
+        if engine_overhead is None
+        else check_engine_overhead(engine_overhead)
+    )
     if raise_errors is not True and raise_errors is not False:
         V.instance("raise_errors", raise_errors, bool, "True or False")
     link = hardware.scale_up
@@ -200,7 +250,15 @@ def prepare(
         if note:
             notes.append(note)
         link_bw = link.si.bandwidth
-    if pp_size == 1 and ep_size == 1 and dp_attention == 1 and fabric is None and expert_imbalance is None:
+    if (
+        pp_size == 1
+        and ep_size == 1
+        and dp_attention == 1
+        and fabric is None
+        and expert_imbalance is None
+        and redundant_experts == 0
+        and ep_overlap is False
+    ):
         layout = parallel.tensor_only(tp_size)
     else:
         up_lat = link_lat
@@ -209,7 +267,19 @@ def prepare(
             if note:
                 notes.append(note)
         layout = parallel.check(
-            shape, hardware, tp_size, gpus, link, up_lat, pp_size, ep_size, dp_attention, expert_imbalance, fabric
+            shape,
+            hardware,
+            tp_size,
+            gpus,
+            link,
+            up_lat,
+            pp_size,
+            ep_size,
+            dp_attention,
+            expert_imbalance,
+            fabric,
+            redundant_experts,
+            ep_overlap,
         )
         notes += layout.notes
     return Setup(
@@ -224,13 +294,14 @@ def prepare(
         b_act=prec.b_act,
         eta_c=eta_c,
         eta_m=eta_m,
+        engine_overhead=engine,
         tp_size=tp_size,
         layout=layout,
         kv_share=kv_share,
         link=link,
         link_bandwidth=link_bw,
         link_latency=link_lat,
-        overhead=step_overhead(hardware.si.dispatch_tax, shape.layers),
+        overhead=step_overhead(hardware.si.dispatch_tax, shape.layers, engine),
         memory_fraction=frac,
         notes=tuple(notes),
     )

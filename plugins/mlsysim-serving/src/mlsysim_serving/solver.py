@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import attrs
 import numpy as np
 
 from mlsysim_core import efficiency as E
@@ -22,13 +23,33 @@ from mlsysim_core.types import HardwareNode, TransformerWorkload
 from . import kernels as K
 from .layout import resolve_fabric
 from .results import ServingResult
-from .setup import MAX_COUNT, ModelShape, Setup, prepare
+from .setup import (
+    MAX_COUNT,
+    ModelShape,
+    Setup,
+    check_efficiency,
+    check_engine_overhead,
+    check_memory_efficiency,
+    prepare,
+    step_overhead,
+)
 
 #: Tokens of one prefill chunk, which bounds the activation workspace (vLLM/TensorRT-LLM chunked
 #: prefill schedule a few thousand tokens per step; vLLM's max_num_batched_tokens is 8192 for
 #: chunked prefill on large GPUs).
 PREFILL_CHUNK_TOKENS = 8192.0
 _MAX = MAX_COUNT
+
+
+#: solve() arguments sweep_columns() takes as arrays of lengths (and the arrival rate)
+_LENGTHS = ("batch_size", "seq_len", "output_len", "arrival_rate")
+#: solve() arguments that carry a named efficiency or overhead: each maps to the result field holding
+#: the value used (mlsysim_uncertainty.banded evaluates bands at the corners of their ranges).
+BAND_ARGUMENTS = {
+    "efficiency": "compute_efficiency",
+    "memory_efficiency": "memory_efficiency",
+    "engine_overhead": "engine_overhead",
+}
 
 
 class ServingModel(Solver):
@@ -48,7 +69,29 @@ class ServingModel(Solver):
     consumes = (TransformerWorkload, HardwareNode)
     produces = ServingResult
     #: solve() arguments sweep_columns() takes as arrays
-    sweep_vector = ("batch_size", "seq_len", "output_len", "arrival_rate")
+    sweep_vector = (*_LENGTHS, *BAND_ARGUMENTS)
+    #: named efficiencies/overheads -> result field with the value used, and the headline fields that
+    #: get a (low, high) band (mlsysim_uncertainty.banded)
+    band_arguments = BAND_ARGUMENTS
+    band_fields = (
+        "ttft",
+        "itl",
+        "tokens_per_second",
+        "itl_mean",
+        "e2e_latency",
+        "requests_per_second",
+        "itl_continuous",
+        "request_throughput",
+        "output_tokens_per_second",
+        "energy_per_token",
+        "ttft_mean",
+        "ttft_p50",
+        "ttft_p99",
+        "itl_p99",
+        "e2e_p99",
+        "saturation_rate",
+        "max_arrival_rate",
+    )
 
     def solve(
         self,
@@ -88,8 +131,15 @@ class ServingModel(Solver):
         dp_attention: int = 1,
         expert_imbalance: float | None = None,
         fabric: Any = None,
+        redundant_experts: int = 0,
+        ep_overlap: bool = False,
         disagg: Any = None,
         kv_layerwise: bool = True,
+        engine_overhead: Any = None,
+        spec_draft: Any = None,
+        spec_draft_cost: float | None = None,
+        spec_k: int = 4,
+        spec_accept: float | None = None,
     ) -> Any:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
@@ -140,6 +190,10 @@ class ServingModel(Solver):
             dp_attention: attention data-parallel ranks of tp_size GPUs each (MoE; needs ep_size).
             expert_imbalance: busiest expert rank's load / mean, in [1, ep_size] (default
                 :data:`.parallel.EXPERT_IMBALANCE` with expert parallelism).
+            redundant_experts: extra physical expert copies (EPLB) with expert parallelism: ep_size
+                divides experts + redundant_experts; each GPU holds (E + r)/ep experts.
+            ep_overlap: two-batch overlap of the all-to-all with compute (DeepSeek-V3 sec. 3.4; SGLang
+                ``--enable-two-batch-overlap``, vLLM ``--enable-dbo``); needs ep_size > 1.
             fabric: the network joining scale-up domains (a ``NetworkFabric``, e.g.
                 ``mlsysim.Systems.Fabrics.InfiniBand_NDR``, or a catalog fabric name such as ``"IB_NDR"``)
                 when the replica's GPUs span more than one, and with ``disagg`` what carries the KV cache
@@ -150,7 +204,17 @@ class ServingModel(Solver):
                 answered by a :class:`.disagg_result.DisaggServingResult` (:mod:`.disagg`); ``hardware``
                 is then the aggregated layout compared against (searched over its tensor-parallel degrees).
             kv_layerwise: with ``disagg``, KV sent layer by layer during the prefill (default) or after it.
+            engine_overhead: host time of one engine iteration (scheduling, sampling), seconds or a time
+                Quantity in [0, 1 s] (default ``efficiency.STEP_OVERHEAD_S`` = 1 ms). The hardware's
+                ``calibration`` (``mlsysim calibrate``) replaces this default and those of ``efficiency``
+                and ``memory_efficiency``; the notes say so.
+            spec_draft, spec_draft_cost, spec_k, spec_accept: speculative decoding (:mod:`.speculative`):
+                a draft model smaller than the target (run at ``tp_size`` beside it) or, for draft
+                heads/MTP/n-gram, their cost per drafted token as a share of one target decode step in
+                [0, 1); ``spec_k`` drafted tokens per step (default 4); ``spec_accept`` the acceptance rate
+                alpha in [0, 1). Adds the spec_* fields (static batch).
         """
+        model, hardware = V.named("model", model, "models"), V.named("hardware", hardware, "hardware")
         fabric = resolve_fabric(fabric)
         if disagg is not None:
             from .disagg import serve_disagg
@@ -169,11 +233,19 @@ class ServingModel(Solver):
                     raise InvalidInputError(
                         name, value, "1 with disagg (the pools give their tp; traffic sets the batch)"
                     )
+            if redundant_experts != 0 or ep_overlap is not False:
+                name, value = (
+                    ("redundant_experts", redundant_experts) if redundant_experts else ("ep_overlap", ep_overlap)
+                )
+                raise InvalidInputError(name, value, "the default with disagg (the pools are tensor parallel)")
+            if spec_accept is not None or spec_draft is not None or spec_draft_cost is not None:
+                raise InvalidInputError("spec_accept", spec_accept, "None with disagg (speculation: a static batch)")
             common = dict(
                 precision=precision,
                 kv_precision=kv_precision,
                 efficiency=efficiency,
                 memory_efficiency=memory_efficiency,
+                engine_overhead=engine_overhead,
                 memory_fraction=memory_fraction,
                 weight_precision=weight_precision,
                 activation_precision=activation_precision,
@@ -194,6 +266,7 @@ class ServingModel(Solver):
             raise_errors,
             memory_fraction,
             **{k: v for k, v in locals().items() if k in _PARALLEL_ARGS},
+            engine_overhead=engine_overhead,
         )
         seq_len, batch_size, output_len = _check_lengths(setup.shape, seq_len, batch_size, output_len)
         beams = _check_beams(beam_width)
@@ -210,6 +283,19 @@ class ServingModel(Solver):
                 required=required,
                 available=usable,
             )
+        if spec_accept is not None or spec_draft is not None or spec_draft_cost is not None:
+            from . import speculative as SP
+
+            if spec_accept is None:
+                raise InvalidInputError("spec_accept", None, "an acceptance rate in [0, 1) with a draft")
+            if arrival_rate is not None or concurrency is not None:
+                raise InvalidInputError(
+                    "arrival_rate", arrival_rate, "None with speculative decoding (modelled at a static batch)"
+                )
+            spec = SP.check(setup, spec_draft, spec_draft_cost, spec_k, spec_accept)
+            f.update(SP.fields(setup, spec, batch_size * beams, float(seq_len), output_len))
+            f["total_memory_required"] += f["spec_draft_memory_per_gpu"]
+            f["feasible"] = f["total_memory_required"] <= f["memory_available"]
         traffic = {k: v for k, v in locals().items() if k in _TRAFFIC_ARGS}
         if arrival_rate is not None or concurrency is not None:
             from .under_load import TRAFFIC_NOTES, loaded_fields
@@ -238,14 +324,17 @@ class ServingModel(Solver):
         vec = vectors
         a = dict(_SOLVE_DEFAULTS, **args)
         a["fabric"] = resolve_fabric(a["fabric"])
-        if a["disagg"] is not None:
+        if any(a[k] is not None for k in ("disagg", "spec_draft", "spec_draft_cost", "spec_accept")):
             from mlsysim_core.sweep import solve_each
 
             from .disagg_result import DisaggServingResult
 
-            return solve_each(self, DisaggServingResult, args, vectors, n)[0]  # disaggregated: solve() per point
+            produces = DisaggServingResult if a["disagg"] is not None else ServingResult
+            return solve_each(self, produces, args, vectors, n)[0]  # disaggregated or speculative: per point
         rate = vec.get("arrival_rate", a.get("arrival_rate"))
         if rate is not None or a.get("concurrency") is not None:
+            if any(k in vec for k in BAND_ARGUMENTS):
+                return super().sweep_columns(n, vectors, args)  # efficiencies vary under traffic: per point
             for k in ("batch_size", "seq_len", "output_len"):
                 v = vec.get(k)
                 if isinstance(v, np.ndarray):
@@ -265,10 +354,11 @@ class ServingModel(Solver):
             a["raise_errors"],
             a["memory_fraction"],
             **{k: a[k] for k in _PARALLEL_ARGS},
+            engine_overhead=a["engine_overhead"],
         )
         shape = setup.shape
         lengths = {}
-        for k in self.sweep_vector:
+        for k in _LENGTHS:
             v = vec.get(k, a.get(k))
             if v is not None and not isinstance(v, np.ndarray):
                 if v.__class__ is not int:  # one value that is not an integer: the group gets solve()'s error
@@ -289,6 +379,7 @@ class ServingModel(Solver):
             keys,
             lambda i: _check_lengths(shape, seq[i].item(), batch[i].item(), None if out is None else out[i].item()),
         )
+        setup = _band_columns(errors, vec, a, setup)
         ok = errors.ok
         beams = _check_beams(a["beam_width"])
         f = _evaluate(
@@ -324,6 +415,7 @@ class ServingModel(Solver):
             a["raise_errors"],
             a["memory_fraction"],
             **{k: a[k] for k in _PARALLEL_ARGS},
+            engine_overhead=a["engine_overhead"],
         )
         seq, batch, out = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
         from .under_load import TRAFFIC_NOTES, check_rate, loaded_fields
@@ -364,6 +456,8 @@ def _layout_fields(setup: Setup) -> dict[str, Any]:
         "dp_attention": setup.layout.d,
         "gpus": setup.layout.gpus,
         "expert_imbalance": setup.layout.imbalance,
+        "ep_overlap": setup.layout.overlap,
+        "redundant_experts": setup.layout.redundant,
         "hardware": setup.hardware.name,
         "model": setup.shape.name,
     }
@@ -385,6 +479,8 @@ _PARALLEL_ARGS = (
     "dp_attention",
     "expert_imbalance",
     "fabric",
+    "redundant_experts",
+    "ep_overlap",
 )
 
 _TRAFFIC_ARGS = (
@@ -422,6 +518,28 @@ def _check_lengths(shape: ModelShape, seq_len: Any, batch_size: Any, output_len:
     return seq_len, batch_size, output_len
 
 
+_BAND_CHECKS = {
+    "efficiency": ("eta_c", check_efficiency),
+    "memory_efficiency": ("eta_m", check_memory_efficiency),
+    "engine_overhead": ("engine_overhead", check_engine_overhead),
+}
+
+
+def _band_columns(errors: PointErrors, vec: dict, a: dict, setup: Setup) -> Setup:
+    """``setup`` with the efficiencies and engine overhead a sweep varies as checked columns (rejected
+    points get solve()'s message through ``errors``), and the step overhead that follows."""
+    changed = {
+        field: np.where(errors.ok, checked(errors, name, vec, a, check), getattr(setup, field))
+        for name, (field, check) in _BAND_CHECKS.items()
+        if name in vec
+    }
+    if not changed:
+        return setup
+    engine = changed.get("engine_overhead", setup.engine_overhead)
+    overhead = step_overhead(setup.hardware.si.dispatch_tax, setup.shape.layers, engine)
+    return attrs.evolve(setup, overhead=overhead, **changed)
+
+
 def _check_beams(beam_width: Any) -> int:
     if beam_width.__class__ is int and 1 <= beam_width <= _MAX:
         return beam_width
@@ -433,17 +551,21 @@ def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
     decode step of ``batch`` sequences at ``context``. Its micro-batches (:func:`.kernels.pipeline`)
     each pass every layer: roofline of the per-GPU FLOPs and bytes (:func:`.kernels.prefill` /
     :func:`.kernels.decode`) + tensor-parallel all-reduces + expert all-to-alls, scaled by the
-    pipeline's fill/drain factor, + the step overhead + the stage hops.
+    pipeline's fill/drain factor, + the step overhead + the stage hops. Two-batch overlap
+    (``ep_overlap``): two half batches, one's dispatch/combine during the other's compute, each
+    streaming the weights: max(2 x half-batch roofline + all-reduces, all-to-all).
     Returns (t, t_compute, t_memory, t_comm, t_all_to_all, flops, bytes) per micro-batch pass."""
     shape, lay = setup.shape, setup.layout
     n, w, dp, lam, layers = float(lay.n), float(lay.w), float(lay.d), lay.imbalance, shape.layers
     tokens = batch * context if prefill else batch
     m, factor = K.pipeline(tokens, float(lay.p), prefill) if lay.p > 1 else (1.0, 1.0)
     micro, t_mb = batch / m, tokens / m
-    read = K.weights_read(t_mb, shape.dense_read, shape.experts_params, shape.expert_share, n, w, lam)
+    halves = 2.0 if lay.overlap else 1.0  # two-batch overlap: each half streams the weights again
+    c = lay.copies  # physical experts per logical one: E + r hold the k experts a token picks
+    read = K.weights_read(t_mb / halves, shape.dense_read, shape.experts_params * c, shape.expert_share / c, n, w, lam)
     kernel = K.prefill if prefill else K.decode
     flops, moved, msg = kernel(
-        micro,
+        micro / halves,
         context,
         n,
         setup.b,
@@ -503,9 +625,11 @@ def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
             lay.out_lat,
             E.NETWORK,
         )
+    flops, moved, comm = halves * flops, halves * moved, halves * comm
     t_c = flops / (setup.peak * setup.eta_c)
     t_m = moved / (setup.hardware.si.bandwidth * setup.eta_m)
-    t = factor * (maximum(t_c, t_m) + comm + a2a) + setup.overhead + hops
+    busy = maximum(t_c, t_m) + comm
+    t = factor * (maximum(busy, a2a) if lay.overlap else busy + a2a) + setup.overhead + hops
     return t, t_c, t_m, comm + a2a + hops, a2a, flops, moved
 
 
@@ -560,6 +684,7 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
         float(lay.d),
         shape.experts_params,
         float(lay.w),
+        lay.copies,
     )
     required = w_gpu + kv_gpu + work
     capacity = hw.capacity
@@ -621,6 +746,7 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
         "bandwidth": hw.bandwidth,
         "compute_efficiency": setup.eta_c,
         "memory_efficiency": setup.eta_m,
+        "engine_overhead": setup.engine_overhead,
         "pipeline_bubble": 1.0 - busy,
         "decode_all_to_all_time": a2a_d,
         "all_to_all_bytes_per_token": (

@@ -57,6 +57,9 @@ class StepCost:
         "pp",
         "hop0",
         "hop_token",
+        "a2a0",
+        "a2a_token",
+        "overlap",
     )
 
     def __init__(
@@ -92,8 +95,9 @@ class StepCost:
         self.flop_token = (2.0 * (matmul - expert_matmul) / (n * dp) + 2.0 * lam * expert_matmul / wide) / f
         self.flop_attn = 4.0 * layers * attn_dim / (n * dp) / f
         self.dense_bytes = dense_read * b / n / w
-        self.expert_bytes = expert_params * b / wide / w
-        self.expert_share = expert_share
+        copies = layout.copies if layout is not None else 1.0
+        self.expert_bytes = expert_params * copies * b / wide / w
+        self.expert_share = expert_share / copies
         self.imbalance = lam
         self.kv_bytes = kv_elements * b_kv * kv_share / dp / w
         calls = 1.0 if layout is not None and layout.a2a else 2.0
@@ -104,6 +108,7 @@ class StepCost:
             self.comm0 = self.comm_token = 0.0
         self.overhead = overhead
         self.pp, self.hop0, self.hop_token = 1.0, 0.0, 0.0
+        self.a2a0, self.a2a_token, self.overlap = 0.0, 0.0, False
         if layout is None:
             return
         if layout.a2a:
@@ -126,8 +131,7 @@ class StepCost:
                 )
                 for t in (0.0, 1.0)
             ]
-            self.comm0 += a2a[0]
-            self.comm_token += a2a[1] - a2a[0]
+            self.a2a0, self.a2a_token, self.overlap = a2a[0], a2a[1] - a2a[0], layout.overlap
         if layout.p > 1:
             hops = [
                 K.stage_hops(
@@ -153,23 +157,32 @@ class StepCost:
             return self.dense_bytes
         return self.dense_bytes + self.expert_bytes * (1.0 - (1.0 - self.expert_share) ** (self.imbalance * tokens))
 
+    def parts(self, tokens, attn, kv_tokens):
+        """(compute, memory) seconds of one step's roofline terms, before the max."""
+        return self.flop_token * tokens + self.flop_attn * attn, self.weights(tokens) + self.kv_bytes * kv_tokens
+
     def time(self, tokens, attn, kv_tokens, prefill=False):
         """Seconds of one step (scalars or arrays); ``prefill``: a lone prefill filling and draining
         the pipeline (decode rounds and mixed steps run micro-batches round robin)."""
-        if self.pp > 1.0:
-            m, factor = K.pipeline(tokens, self.pp, prefill)
+        if self.pp > 1.0 or self.a2a0 != 0.0:
+            m, factor = K.pipeline(tokens, self.pp, prefill) if self.pp > 1.0 else (1.0, 1.0)
             tokens, attn, kv_tokens = tokens / m, attn / m, kv_tokens / m
             t_c = self.flop_token * tokens + self.flop_attn * attn
-            t_m = self.weights(tokens) + self.kv_bytes * kv_tokens
-            base = np.maximum(t_c, t_m) + self.comm0 + self.comm_token * tokens
+            if self.overlap:  # two half batches, each streaming the weights, hiding the all-to-all
+                t_m = 2.0 * self.weights(tokens / 2.0) + self.kv_bytes * kv_tokens
+                busy = np.maximum(t_c, t_m) + 2.0 * self.comm0 + self.comm_token * tokens
+                base = np.maximum(busy, self.a2a0 + self.a2a_token * tokens)
+            else:
+                t_m = self.weights(tokens) + self.kv_bytes * kv_tokens
+                busy = np.maximum(t_c, t_m) + self.comm0 + self.comm_token * tokens
+                base = busy + self.a2a0 + self.a2a_token * tokens
             return factor * base + self.overhead + self.hop0 + self.hop_token * tokens
-        t_c = self.flop_token * tokens + self.flop_attn * attn
-        t_m = self.weights(tokens) + self.kv_bytes * kv_tokens
+        t_c, t_m = self.parts(tokens, attn, kv_tokens)
         return np.maximum(t_c, t_m) + self.comm0 + self.comm_token * tokens + self.overhead
 
     def time1(self, tokens, attn, kv_tokens):
         """:meth:`time` for Python floats (the simulator's inner loop)."""
-        if self.pp > 1.0:
+        if self.pp > 1.0 or self.a2a0 != 0.0:
             return float(self.time(tokens, attn, kv_tokens))
         t_c = self.flop_token * tokens + self.flop_attn * attn
         w = self.dense_bytes if self.expert_bytes == 0.0 else self.weights(tokens)

@@ -163,7 +163,7 @@ def kv_capacity_tokens(setup: Setup, M: float, max_seqs: float) -> float:
     n = float(lay.n)
     usable = setup.hardware.si.capacity * setup.memory_fraction
     work = (M * (4.0 * shape.hidden + 2.0 * shape.ffn) * setup.b_act + max_seqs * shape.vocab * 4.0) / n
-    weights = K.weights_per_gpu(shape.params, setup.b, n, float(lay.p), shape.experts_params, float(lay.w))
+    weights = K.weights_per_gpu(shape.params, setup.b, n, float(lay.p), shape.experts_params, float(lay.w), lay.copies)
     return (usable - weights - work) / (shape.kv * setup.b_kv * setup.kv_share / (lay.p * lay.d))
 
 

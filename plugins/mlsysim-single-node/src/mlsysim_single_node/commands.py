@@ -1,6 +1,6 @@
 """The single-node commands: ``mlsysim roofline`` (and its sweep) and ``mlsysim compare``.
 
-Declared with the public CLI API (``mlsysim_core.cli``); imports click and the host only, so listing
+Declared with the public CLI API (``mlsysim_cli.api``); imports click and the host only, so listing
 commands stays fast (the solver and matplotlib load when a command runs).
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from mlsysim_core.cli import (
+from mlsysim_cli.api import (
     PRECISIONS,
     Param,
     SolverCommand,

@@ -170,6 +170,7 @@ class SingleNodeModel(Solver):
             phase: a decoder's inference phase, "decode" (default) or "prefill"; an encoder's forward pass
                 is its prefill ("decode" is an error); None for CNNs and training.
         """
+        model, hardware = V.named("model", model, "models"), V.named("hardware", hardware, "hardware")
         shape, peak, b, eta_c, eta_m, zero_stage, dp_size, phase, precision, notes = self._prepare(
             model,
             hardware,

@@ -1,11 +1,11 @@
-"""``mlsysim carbon`` (and ``mlsysim sweep carbon``), declared with the public CLI API (``mlsysim_core.cli``)."""
+"""``mlsysim carbon`` (and ``mlsysim sweep carbon``), declared with the public CLI API (``mlsysim_cli.api``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlsysim_core.cli import Param, SolverCommand
-from mlsysim_fleet.scale import with_nodes
+from mlsysim_cli.api import Param, SolverCommand
+from mlsysim_fleet.params import CLUSTER, DATACENTER, DAYS, NODES, UTILIZATION, from_result
 
 
 def _sweep_plot(points: list, varied: list, objectives: tuple) -> Any:
@@ -24,15 +24,10 @@ CARBON = SolverCommand(
     sweep_example="mlsysim sweep carbon --cluster Research_256 --days 30 --datacenter Quebec,Virginia,Poland,Norway "
     "--plot carbon.png",
     params=(
-        Param("fleet", "CLUSTER", "cluster", required=True, help="Catalog cluster key."),
-        Param("duration_days", "--days", "float", required=True, help="Days of operation."),
-        Param(
-            "datacenter",
-            "--datacenter",
-            "datacenter",
-            help="Datacenter key, or a grid key (a typical datacenter there).",
-        ),
-        Param("utilization", "--utilization", "float", help="Node power position between idle (0) and max (1)."),
+        CLUSTER,
+        DAYS,
+        DATACENTER,
+        UTILIZATION,
         Param(
             "boundary",
             "--boundary",
@@ -41,21 +36,8 @@ CARBON = SolverCommand(
             choices=("accelerator", "it", "facility"),
             help="Energy counted in the headline: accelerator TDP (model cards), IT (whole nodes) or facility (x PUE).",
         ),
-        Param(
-            "workload",
-            "--from",
-            "result",
-            help="A train or serve result (FILE from mlsysim train/serve ... --json): the footprint of that "
-            "work, as workload= does in Python.",
-        ),
-        Param(
-            "nodes",
-            "--nodes",
-            "int",
-            help="Use this many nodes of the cluster's kind instead of its count.",
-            modifies="fleet",
-            apply=with_nodes,
-        ),
+        from_result("the footprint of that work"),
+        NODES,
     ),
     key_fields=(
         "carbon_footprint",
@@ -70,13 +52,17 @@ CARBON = SolverCommand(
         "it_carbon",
         "facility_carbon",
         "water_usage",
+        "water_onsite",
+        "water_offsite",
+        "offsite_water_known",
         "carbon_intensity",
         "pue",
         "region_name",
         "datacenter_name",
         "embodied_source",
     ),
-    pareto=(("carbon_footprint", "min"), ("water_usage", "min")),
+    # water_onsite: known on every grid (off-site water is unknown where the grid states no water intensity)
+    pareto=(("carbon_footprint", "min"), ("water_onsite", "min")),
     title=lambda r, i: f"{i.get('fleet')} for {r.duration.to('day').magnitude:g} days in {r.region_name}",
     sweep_plot=_sweep_plot,
 )

@@ -17,7 +17,8 @@ Equations (``shared/design/physics.md``, "Sustainability"; ``shared/reference/in
 - Embodied carbon, amortized: per-device embodied * accelerators * duration / service life.
 - Water (Li, Yang, Islam, Ren 2023, "Making AI Less Thirsty"): on-site = WUE (litres per **IT**
   kWh, The Green Grid) * IT energy; off-site = grid water intensity (litres per kWh generated) *
-  facility energy; total = on-site + off-site.
+  facility energy; total = on-site + off-site. A grid that states no water intensity leaves off-site
+  water and the total unknown (None, ``offsite_water_known`` False, a note), never 0.
 - Grid (carbon, off-site water) and facility (PUE, WUE) vary independently: ``grid=`` replaces the
   facility's grid; a GridProfile passed as ``datacenter`` means a typical datacenter on that grid
   (its ``typical_pue`` and ``typical_wue``, stated in the result).
@@ -37,11 +38,12 @@ from typing import Any
 import attrs
 import numpy as np
 
+from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.physics import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION, fleet_it_power
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.solver import PreparedCache, Solver
-from mlsysim_core.sweep import PointErrors, checked
+from mlsysim_core.sweep import PointErrors, checked, notes_column
 from mlsysim_core.types import Datacenter, Fleet
 from mlsysim_core.units import DIMENSIONLESS, KG, L_PER_KWH, U
 from mlsysim_fleet.inputs import (
@@ -92,8 +94,13 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
     embodied_carbon = measure("kg", doc="per-device embodied * accelerators * duration / service life (kg CO2e)")
     carbon_footprint = measure("kg", doc="operational_carbon + embodied_carbon (kg CO2e)")
     water_onsite = measure("L", doc="WUE * it_energy (on-site cooling water)")
-    water_offsite = measure("L", doc="grid water intensity * facility_energy (off-site, generation)")
-    water_usage = measure("L", doc="water_onsite + water_offsite")
+    water_offsite = measure(
+        "L",
+        doc="grid water intensity * facility_energy (off-site, generation); None: unknown, the grid states no "
+        "water intensity",
+        optional=True,
+    )
+    water_usage = measure("L", doc="water_onsite + water_offsite; None: unknown (off-site unknown)", optional=True)
     carbon_intensity = measure("g/kWh", doc="grid carbon intensity used (location-based)")
     wue = measure("L/kWh", doc="on-site WUE used (litres per IT kWh)")
     duration = measure("day", doc="period assessed")
@@ -105,7 +112,8 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
     region_name: str = attrs.field()
     datacenter_name: str | None = attrs.field()  # None: a typical datacenter on region_name's grid
     pue_source: str = attrs.field()  # "argument", "datacenter" or "grid typical_pue"
-    offsite_water_known: bool = attrs.field()  # False: the grid states no water intensity (off-site = 0)
+    offsite_water_known: bool = attrs.field()  # False: the grid states no water intensity (off-site unknown)
+    notes: tuple = attrs.field(default=(), converter=tuple)
     embodied_source: str = attrs.field()  # "catalog", "argument", "excluded" or "not in catalog" (0 counted)
     service_life_years: float = attrs.field()
     tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
@@ -137,8 +145,10 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
         return float(self.si("embodied_carbon"))
 
     @property
-    def water_usage_liters(self) -> float:
-        return float(self.si("water_usage")) * _M3_TO_L
+    def water_usage_liters(self) -> float | None:
+        """Litres, or None where off-site water is unknown (``offsite_water_known`` False)."""
+        w = self.si("water_usage")
+        return None if w is None else float(w) * _M3_TO_L
 
     def explain(self) -> str:
         """Every field, then the boundary each energy figure stands for and who publishes at it."""
@@ -201,6 +211,8 @@ class SustainabilityModel(Solver):
 
         Checks run on every other argument first, then on utilization (with mfu) and duration_days.
         """
+        fleet, grid = V.named("fleet", fleet, "clusters"), V.named("grid", grid, "grids")
+        datacenter = V.named("datacenter", datacenter, "datacenters", "grids")
         # a workload that is not a (frozen) Result could change between calls: not cached
         prepare = _prepared if workload is None or isinstance(workload, Result) else _prepare
         g = prepare(
@@ -221,7 +233,7 @@ class SustainabilityModel(Solver):
         )
         u = utilization_arg(utilization, mfu)
         t = duration_arg(duration_days, g.usage, high=math.inf)
-        return _evaluate(g, u, t, SustainabilityResult)
+        return _evaluate(g, u, t, SustainabilityResult, notes=g.notes)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): duration_days and utilization as arrays,
@@ -247,7 +259,7 @@ class SustainabilityModel(Solver):
         errors = PointErrors(n)
         u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
         t = checked(errors, "duration_days", vectors, a, lambda v: duration_arg(v, g.usage, high=math.inf))
-        return _evaluate(g, u, t, dict, valid=errors.ok, error=errors.messages)
+        return _evaluate(g, u, t, dict, notes=notes_column(n, g.notes), valid=errors.ok, error=errors.messages)
 
 
 class _Group:
@@ -268,6 +280,7 @@ class _Group:
         "tq",
         "nq",
         "boundary",
+        "notes",
         "fields",
     )
     usage: Any
@@ -276,6 +289,7 @@ class _Group:
     pidle: Any
     tdp: Any
     boundary: str
+    notes: tuple
     p_ue: Any
     w_ue: Any
     ci: Any
@@ -345,6 +359,14 @@ def _prepare(
     g.ci = grid_.si.carbon_intensity
     known = grid_.water_intensity is not None
     g.wi = grid_.si.water_intensity if known else None
+    g.notes = (
+        ()
+        if known
+        else (
+            f"off-site water unknown: the {grid_.name} grid states no water intensity, so water_offsite and "
+            "water_usage are unknown (water_onsite is the on-site cooling water only)",
+        )
+    )
 
     # --- embodied carbon, amortized over the service life
     if embodied is not None and type(embodied) is not bool:
@@ -423,7 +445,7 @@ def _evaluate(g: _Group, u: Any, t: Any, make: Any, **extra: Any) -> Any:
     e_b = {"accelerator": e_acc, "it": e_it, "facility": e_fac}[g.boundary]
     op = e_b * ci
     w_on = e_it * g.w_ue
-    w_off = e_fac * g.wi if g.wi is not None else 0.0
+    w_off = e_fac * g.wi if g.wi is not None else None  # unknown, not 0
     emb = per_dev * n * t / life
 
     # --- consumed results
@@ -461,7 +483,7 @@ def _evaluate(g: _Group, u: Any, t: Any, make: Any, **extra: Any) -> Any:
         carbon_footprint=op + emb,
         water_onsite=w_on,
         water_offsite=w_off,
-        water_usage=w_on + w_off,
+        water_usage=None if w_off is None else w_on + w_off,
         duration=t,
         utilization=u,
         tokens_per_second=fleet_tps,

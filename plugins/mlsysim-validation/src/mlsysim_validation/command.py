@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mlsysim_core.cli import CliError, emit
+from mlsysim_cli.api import CliError, emit
 
 from .harness import GROUPS
 
@@ -25,7 +25,13 @@ from .harness import GROUPS
     help='Scatter of predicted vs measured per group (needs matplotlib: pip install "mlsysim-validation[plot]").',
 )
 @click.option("-v", "--verbose", is_flag=True, help="Also print how each point is mapped and what is assumed.")
-def validate_cmd(groups: tuple, as_json: bool, plot: str | None, verbose: bool) -> None:
+@click.option(
+    "--bands",
+    is_flag=True,
+    help="Instead: how often the bands contain the measurement (groups A, B) and what calibrating one "
+    "hardware on its serving points does to its other points (docs/accuracy.md).",
+)
+def validate_cmd(groups: tuple, as_json: bool, plot: str | None, verbose: bool, bands: bool) -> None:
     """Predicted vs measured for every published measurement the harness maps (a copy of the shared
     calibration set ships with mlsysim-validation), the error per point, median and max |error| per group,
     and the points skipped with the reason.
@@ -36,6 +42,11 @@ def validate_cmd(groups: tuple, as_json: bool, plot: str | None, verbose: bool) 
       mlsysim validate --group B --verbose
       mlsysim validate --json --plot accuracy.png
     """
+    if bands:
+        from .coverage import report as band_report
+
+        click.echo(band_report())
+        return
     from .harness import run, upstream_errors
 
     report = run(groups=[g.upper() for g in groups] or None)
@@ -64,3 +75,29 @@ def validate_cmd(groups: tuple, as_json: bool, plot: str | None, verbose: bool) 
         except ImportError as exc:
             raise CliError("--plot", str(exc)) from None
     emit(data, as_json, render)
+
+
+@click.command("calibrate")
+@click.argument("runs", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Catalog overlay to write (TOML).")
+def calibrate_cmd(runs: str, output: str) -> None:
+    """Fit one hardware's compute and memory efficiencies and engine overhead to your own serving
+    measurements (CSV or JSON rows: model, hardware, seq_len, batch_size, quantity, value, unit and
+    optionally output_len, precision, tp; quantity one of ttft, itl, itl_mean, itl_continuous,
+    e2e_latency, tokens_per_second, output_tokens_per_second), report the fit and its leave-one-out
+    error, and write a catalog overlay for that hardware. Run it again on the same -o with more rows
+    to refine the fit; nothing is written when the input is refused.
+
+    \b
+    Example:
+      mlsysim calibrate my_runs.csv -o lab.toml
+      mlsysim --catalog lab.toml serve Llama3_8B H100 --seq-len 1024 --output-len 256 --bands
+    """
+    from pathlib import Path
+
+    from .calibrate import calibrate, overlay, previous_points
+
+    path = Path(output)
+    cal = calibrate(runs, previous_points(path))
+    path.write_text(overlay(cal))
+    click.echo(cal.report() + f"\n\nwrote {output}: use it with mlsysim --catalog {output} ...")

@@ -1,4 +1,4 @@
-"""Hook implementations of mlsysim-validation: the ``mlsysim validate`` command."""
+"""Hook implementations of mlsysim-validation: the ``mlsysim validate`` and ``mlsysim calibrate`` commands."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 @hookimpl
 def mlsysim_cli_commands() -> list[click.Command]:
-    """``mlsysim validate`` (click is imported when the command line starts, not at discovery)."""
-    from .command import validate_cmd
+    """``mlsysim validate`` and ``mlsysim calibrate`` (click is imported when the command line starts,
+    not at discovery)."""
+    from .command import calibrate_cmd, validate_cmd
 
-    return [validate_cmd]
+    return [validate_cmd, calibrate_cmd]

@@ -1,8 +1,8 @@
 """The plugin's command: ``mlsysim arithmetic-intensity`` and ``mlsysim sweep arithmetic-intensity``.
 
-Declared with the public CLI API (``mlsysim_core.cli``, guide: docs/cli.md in the mlsysim repository):
+Declared with the public CLI API (``mlsysim_cli.api``, guide: docs/cli.md in the mlsysim repository):
 the host builds the table, ``--json``/``--csv``/``--all``, the sweep over lists and ranges with its
-Pareto front, and ``--plot`` from this one declaration. Import only click and ``mlsysim_core.cli`` at
+Pareto front, and ``--plot`` from this one declaration. Import only click and ``mlsysim_cli.api`` at
 the top: listing commands must not pay for numpy, pint or matplotlib.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlsysim_core.cli import PRECISIONS, Param, SolverCommand
+from mlsysim_cli.api import PRECISIONS, Param, SolverCommand
 
 
 def _plot(result: Any, kwargs: dict) -> Any:

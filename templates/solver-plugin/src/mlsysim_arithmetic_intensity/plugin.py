@@ -32,7 +32,7 @@ def mlsysim_solvers() -> list:
 
 @hookimpl
 def mlsysim_cli_commands() -> list:
-    # Commands are declarations (mlsysim_core.cli.SolverCommand); the host builds `mlsysim <name>` and
+    # Commands are declarations (mlsysim_cli.api.SolverCommand); the host builds `mlsysim <name>` and
     # `mlsysim sweep <name>` from each. A plain click.Command works too, for anything else.
     from .commands import ARITHMETIC_INTENSITY
 

@@ -60,6 +60,7 @@ class ArithmeticIntensityModel(Solver):
     ) -> ArithmeticIntensityResult:
         """``flops`` as a Quantity of FLOP, ``bytes_moved`` of bytes; ``precision`` defaults to the
         hardware's default precision."""
+        hardware = validate.named("hardware", hardware, "hardware")  # a catalog name such as "H100" too
         validate.instance("hardware", hardware, HardwareNode)
         f = validate.quantity("flops", flops, FLOP)
         b = validate.quantity("bytes_moved", bytes_moved, BYTE)

@@ -1,5 +1,9 @@
 """Reading catalog TOML files safely: data only, limits on size and depth, errors with file and line.
 
+The default catalog's reader of ``.toml`` files (the ``mlsysim_catalog_readers`` hook): the host reads
+no file format itself. Each table becomes a :class:`RawEntry`, built into a typed value by
+:mod:`mlsysim_registry.tables` once the entries it refers to are built.
+
 Format: ``mlsysim_registry/SCHEMA.md``. A file named ``hardware.toml`` or ``models.toml`` holds one
 table per entry; any other file holds section tables (``[hardware.X]``, ``[models.X]``,
 ``[fabrics.X]``, ``[nodes.X]``, ``[clusters.X]``, ``[grids.X]``, ``[datacenters.X]``).
@@ -7,7 +11,6 @@ table per entry; any other file holds section tables (``[hardware.X]``, ``[model
 
 from __future__ import annotations
 
-import keyword
 import os
 import re
 import stat
@@ -17,29 +20,14 @@ from typing import Any
 
 import attrs
 
-from .errors import CatalogError
+from mlsysim_core.catalog import SECTIONS, Entry, key_problem
+from mlsysim_core.errors import CatalogError
 
-SECTIONS = ("hardware", "models", "fabrics", "nodes", "clusters", "grids", "datacenters", "storage")
 MAX_FILE_BYTES = 4_000_000
 MAX_DEPTH = 6
 MAX_STRING = 20_000
 MAX_ENTRIES = 5_000
-MAX_KEY = 100
 MAX_DOTTED = 32
-#: Names a catalog key may not take: Namespace methods (``Hardware.get`` would hide the entry).
-RESERVED_KEYS = frozenset({"get", "keys", "list"})
-
-
-def key_problem(key: object) -> str:
-    """Why ``key`` cannot be a catalog key or alias ("" if it can): an ASCII identifier of at most
-    ``MAX_KEY`` characters, not a Python keyword, not starting with "_", not a Namespace method."""
-    if not isinstance(key, str) or not key.isascii() or not key.isidentifier():
-        return "keys must be ASCII Python identifiers (letters, digits, underscores)"
-    if len(key) > MAX_KEY:
-        return f"keys are limited to {MAX_KEY} characters"
-    if keyword.iskeyword(key) or key.startswith("_") or key in RESERVED_KEYS:
-        return f"{key!r} is reserved (Python keywords, names starting with '_', and {', '.join(sorted(RESERVED_KEYS))})"
-    return ""
 
 
 @attrs.frozen
@@ -64,6 +52,12 @@ class RawEntry:
             if pat.search(lines[i]):
                 return i + 1
         return self.line
+
+    def build(self, built: dict[str, dict[str, Entry]], provider: str) -> Entry:
+        """The typed :class:`Entry` of this table (``built``: the entries it may refer to)."""
+        from .tables import build_entry
+
+        return build_entry(self, built, provider)
 
     def error(self, field_name: str, message: str) -> CatalogError:
         line = self.line_of(field_name) if field_name else self.line

@@ -16,8 +16,9 @@ from typing import Any
 
 import click
 
-from ..errors import MlsysimError
-from ._out import table, value
+from mlsysim_core.errors import MlsysimError
+
+from ._out import table
 
 __all__ = [
     "Param",
@@ -113,7 +114,7 @@ class Param:
         if self.kind == "result":
             return v, load_result(v, flag or self.flag)
         if self.unit is not None:
-            from ..units import Q_
+            from mlsysim_core.units import Q_
 
             return v, Q_(v, self.unit)
         return v, v
@@ -124,7 +125,7 @@ class RecordedResult:
     values with units as Quantities, so a consumer reads it as it reads the solver's own result."""
 
     def __init__(self, solver: str, fields: dict):
-        from ..units import Q_
+        from mlsysim_core.units import Q_
 
         self.solver = solver
         self._names = list(fields)
@@ -253,14 +254,18 @@ class SolverCommand:
 
     def render(self, inputs: dict, result: Any, show_all: bool, warns: list[str]) -> str:
         """The answer as text: a title, a field/value table, why it is infeasible, notes, warnings."""
+        from mlsysim_core.results import shown
+
         names = result.fields() if show_all else [f for f in self.key_fields if f in result.fields()]
-        rows = [[n, value(getattr(result, n))] for n in names if show_all or getattr(result, n) is not None]
+        rows = [[n, shown(result, n)] for n in names if show_all or getattr(result, n) is not None]
         title = self.title(result, inputs) if self.title else ""
         out = [f"{self.solver}: {title}" if title else self.solver, "", table(["field", "value"], rows)]
         why = getattr(result, "constraint_trace", None)
         reason = getattr(result, "infeasible_reason", "")
         if why or reason:
             out += ["", "why:"] + [f"  {line}" for line in (why or [])] + ([f"  {reason}"] if reason else [])
+        if getattr(result, "out_of_domain", ()):
+            out += ["", "out of domain (the band may not hold):"] + [f"  {line}" for line in result.out_of_domain]
         notes = getattr(result, "notes", ())
         if notes:
             out += ["", "notes:"] + [f"  {n}" for n in notes]
@@ -272,8 +277,8 @@ class SolverCommand:
 def lookup(kind: str, name: str, flag: str) -> tuple[str, Any]:
     """(canonical key, value) of a catalog name of ``kind`` (model, hardware, cluster, datacenter);
     case-insensitive; an unknown name raises :class:`CliError` naming ``flag`` and suggesting close matches."""
-    from ..errors import UnknownEntryError
-    from ..plugins import catalog
+    from mlsysim_core.errors import UnknownEntryError
+    from mlsysim_core.plugins import catalog
 
     sections, listing = SECTIONS[kind]
     cat = catalog()
@@ -299,7 +304,7 @@ def option_names(**options: str) -> None:
 
 def solver_class(name: str) -> Any:
     """The solver class, or SolverNotInstalledError naming the distribution to install (exit 1)."""
-    from ..plugins import get_solver
+    from mlsysim_core.plugins import get_solver
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # plugin failures are reported by the error itself

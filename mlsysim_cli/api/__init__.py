@@ -10,7 +10,9 @@ suggestions, :func:`option_names` names options in errors, :class:`CliError` is 
 
 from __future__ import annotations
 
-from ._out import csv_text, dumps, emit, flatten, table, value
+from mlsysim_core.format import value
+
+from ._out import csv_text, dumps, emit, flatten, table
 from .command import PRECISIONS, CliError, Param, SolverCommand, View, lookup, option_names, save_plot
 
 __all__ = [

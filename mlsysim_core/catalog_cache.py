@@ -1,0 +1,140 @@
+"""The built catalog cached on disk, so a command's first answer does not rebuild it (issue 21).
+
+The cache file is named by a SHA-256 key over everything the build reads: the content of every
+catalog file (the plugins' and the user's), every installed plugin (name, distribution, version,
+status, hooks), the catalog priorities, the source files of the host and of the plugins that read
+catalog files (an edited checkout counts), and the Python and pint versions. A different input is a
+different file, so a stale cache is never read. Only a clean build is stored: no warning, no failed
+plugin, and no plugin building values in Python (``mlsysim_catalog_entries``: code, not data, so
+nothing to key on). A file that cannot be read back (corrupt, truncated, a class outside the catalog
+types, not owned by the user) is ignored and rebuilt. Location: ``$XDG_CACHE_HOME/mlsysim`` or the
+platform's cache folder (``~/.cache``, ``~/Library/Caches``, ``%LOCALAPPDATA%``);
+``MLSYSIM_NO_CATALOG_CACHE=1`` turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import stat
+import sys
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .catalog import Catalog, CatalogHost
+
+FORMAT = 1
+KEEP = 8
+_CATALOG_HOOKS = {"mlsysim_catalog_files", "mlsysim_catalog_readers"}
+#: globals a cached catalog may name outside mlsysim_core and pint
+_ALLOWED = {("builtins", "float"), ("builtins", "int"), ("types", "SimpleNamespace")}
+
+
+def cache_dir() -> Path | None:
+    """Where cached catalogs live, or None when ``MLSYSIM_NO_CATALOG_CACHE`` is set."""
+    if os.environ.get("MLSYSIM_NO_CATALOG_CACHE"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        if sys.platform == "win32":
+            base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        else:
+            base = str(Path.home() / ("Library/Caches" if sys.platform == "darwin" else ".cache"))
+    return Path(base) / "mlsysim"
+
+
+def _key(host: CatalogHost, user_files: list[Path]) -> str | None:
+    """The cache key of this build, or None when it cannot be cached."""
+    from .units import pint  # a cached catalog holds Quantities: loading it imports pint anyway
+
+    records = host.records()
+    active = [r for r in records if r.status == "active"]
+    if any("mlsysim_catalog_entries" in r.provides for r in active):
+        return None
+    h = hashlib.sha256(repr((FORMAT, sys.version, pint.__version__)).encode())
+    h.update(repr([(r.name, r.distribution, r.version, r.status, r.module, r.provides) for r in records]).encode())
+    folders = {Path(__file__).parent}
+    for r in active:
+        if _CATALOG_HOOKS & set(r.provides):
+            h.update(repr((r.name, host.plugin_priority(r.name))).encode())
+            module = sys.modules.get(r.module.split(":")[0])
+            folders.add(Path(getattr(module, "__file__", None) or ".").parent)
+    for source in sorted(f for d in folders for f in d.glob("*.py")):
+        st = source.stat()
+        h.update(f"{source}:{st.st_mtime_ns}:{st.st_size}".encode())
+    files = [p for _, p in host.call_hook("mlsysim_catalog_files", (str, Path))] + list(user_files)
+    for path in files:
+        try:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                return None  # a FIFO would block here; the reader refuses what is not a regular file
+            h.update(f"\0{path}\0".encode() + Path(path).read_bytes())
+        except (OSError, ValueError):
+            return None  # the build reports the unreadable file
+    return h.hexdigest()[:40]
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if module.split(".")[0] in ("mlsysim_core", "pint") or (module, name) in _ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not a catalog type")
+
+
+def _load(path: Path) -> Catalog | None:
+    from .catalog import Catalog
+
+    try:
+        st = path.stat()
+        if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+            return None  # written by someone else, or writable by others: not trusted
+        with open(path, "rb") as f:
+            found = _Unpickler(f).load()
+    except Exception:  # noqa: BLE001 - missing, corrupt or truncated: rebuilt by the caller
+        return None
+    return found if isinstance(found, Catalog) else None
+
+
+def _store(path: Path, catalog: Catalog) -> None:
+    """Write atomically (concurrent processes never read half a file); keep the ``KEEP`` newest."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            pickle.dump(catalog, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+        old = sorted(path.parent.glob("catalog-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in old[KEEP:]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only or full cache folder: the catalog was built and is correct, only not kept
+
+
+def cached_build(host: CatalogHost, user_files: list[Path]) -> Catalog:
+    """The catalog of ``host`` plus ``user_files``: read from the cache when its key matches, else built
+    (and stored when the build was clean). Warnings of a build reach the caller as they were raised."""
+    from .catalog import build
+
+    folder = cache_dir()
+    key = _key(host, user_files) if folder else None
+    if folder is None or key is None:
+        return build(host, user_files)
+    path = folder / f"catalog-{key}.pickle"
+    found = _load(path)
+    if found is not None:
+        return found
+    before = [r.status for r in host.records()]
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:  # to know whether the build was clean
+            warnings.simplefilter("always")
+            catalog = build(host, user_files)
+    finally:
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    if not caught and [r.status for r in host.records()] == before:
+        _store(path, catalog)
+    return catalog

@@ -1,0 +1,34 @@
+"""A hardware entry's ``calibration`` table (written by ``mlsysim calibrate``), checked where it is read:
+by the catalog reader (mlsysim_registry/tables.py) and by the solvers that apply it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlsysim_core.errors import InvalidInputError
+
+#: Keys a hardware entry's ``calibration`` table may set (SI: fractions, seconds), as fitted by
+#: ``mlsysim calibrate``: solvers use them in place of mlsysim_core.efficiency's defaults.
+CALIBRATION_KEYS = {"compute": "(0, 1]", "memory": "(0, 1]", "engine_overhead": "[0, 1] s"}
+
+
+def _calibrated(k: str, v: Any, name: str) -> None:
+    if k not in CALIBRATION_KEYS:
+        raise InvalidInputError(name, k, "one of " + ", ".join([*CALIBRATION_KEYS, "range", "source", "points"]))
+    number = isinstance(v, (int, float)) and not isinstance(v, bool)
+    if not number or not (0.0 <= v <= 1.0) or (v == 0.0 and k != "engine_overhead"):
+        raise InvalidInputError(f"{name}.{k}", v, f"a number in {CALIBRATION_KEYS[k]}")
+
+
+def checked(value: Any) -> dict[str, Any]:
+    """The ``calibration`` table: fitted values, their ``range`` ({key: [low, high]}), source, points."""
+    for k, v in dict(value).items():
+        if k == "range":
+            for rk, pair in dict(v).items():
+                if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                    raise InvalidInputError(f"calibration.range.{rk}", pair, "[low, high]")
+                for x in pair:
+                    _calibrated(rk, x, "calibration.range")
+        elif k not in ("source", "points"):
+            _calibrated(k, v, "calibration")
+    return dict(value)

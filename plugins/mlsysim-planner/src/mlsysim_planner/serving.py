@@ -1,0 +1,407 @@
+"""plan_serving: the cheapest (or smallest, greenest) way to serve a model at a request rate within SLOs.
+
+The space: hardware x precision x tensor parallelism x batch cap (``max_num_seqs``) x any further
+ServingModel keyword given in ``axes`` (e.g. ``kv_precision``; the dimensions other serving features add
+plug in the same way) x replicas. Each replica is one ServingModel engine of ``tp`` GPUs receiving
+``qps / replicas`` requests/s (a load balancer splits the arrivals evenly).
+
+Search: first the engines that hold one request (prompt + output) at batch 1, in one vectorized sweep of
+the unloaded kernels (an engine that cannot hold one request cannot serve at any rate); then each of
+those at every replica count from 1 to ``max_gpus / tp``, one sweep per engine with the arrival rate as
+the vector argument. A configuration is admitted when it fits in memory, is not overloaded and meets
+p``slo_percentile`` TTFT and ITL.
+
+Cost, energy and carbon per 1M output tokens: a one-node cluster of the part's catalog node for one day
+(EconomicsModel owned TCO; SustainabilityModel facility energy and carbon, operational + embodied), per
+GPU-second, times GPUs, over the output tokens served (qps x output_len per second).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.plugins import catalog, get_solver
+from mlsysim_core.types import Datacenter, Fleet, GridProfile, HardwareNode, TransformerWorkload
+from mlsysim_core.units import to_si
+from mlsysim_core.validate import choice, instance, integer, number
+
+from .choose import Constraint, choose
+from .engine import Space, no_valid, progress_bar, run
+from .plan import Plan
+
+#: objective -> (column, sense)
+OBJECTIVES = {
+    "cost": ("usd_per_million_tokens", "min"),
+    "gpus": ("gpus", "min"),
+    "energy": ("kwh_per_million_tokens", "min"),
+    "carbon": ("gco2e_per_million_tokens", "min"),
+}
+#: default batch caps searched (vLLM's max_num_seqs default is 256)
+BATCH_CAPS = (16, 32, 64, 128, 256)
+PERCENTILES = (50, 90, 99)
+
+
+def plan_serving(
+    model: Any,
+    *,
+    qps: float,
+    seq_len: int,
+    output_len: int,
+    slo_ttft: Any,
+    slo_itl: Any,
+    slo_percentile: int = 90,
+    hardware: Any = None,
+    max_gpus: int = 64,
+    precision: Any = None,
+    tp: Any = None,
+    max_num_seqs: Any = BATCH_CAPS,
+    axes: dict[str, list] | None = None,
+    objective: str | None = None,
+    datacenter: Any = None,
+    client: Any = None,
+    progress: Any = None,
+) -> Plan:
+    """The best serving configurations of ``model`` for ``qps`` requests/s of ``seq_len`` prompt and
+    ``output_len`` generated tokens, meeting p``slo_percentile`` TTFT <= ``slo_ttft`` and ITL <= ``slo_itl``.
+
+    Args:
+        hardware: a HardwareNode or a list (default: the accelerators of the catalog's nodes).
+        max_gpus: GPU budget (replicas x tp).
+        precision, tp, max_num_seqs: one value or a list each (defaults: bf16, and fp8 where a part has
+            an fp8 peak; tp powers of two up to 8; batch caps 16 ... 256).
+        axes: further ServingModel keywords to search, name -> list of values: kv_precision,
+            weight_precision, pp_size, ep_size, dp_attention, ... (a replica's GPUs are the result's ``gpus``).
+        objective: "cost", "gpus", "energy" or "carbon" per 1M output tokens (default: cost with a
+            datacenter, else gpus); cost, energy and carbon need ``datacenter``.
+        slo_ttft, slo_itl: seconds or time Quantities; slo_percentile: 50, 90 or 99.
+        client: a dask Client for each engine's sweep; progress: True, False, a callable, or None (a bar
+            on a terminal for large searches).
+    """
+    instance("model", model, TransformerWorkload, "a TransformerWorkload (mlsysim.Models.Language.X)")
+    rate = number("qps", qps, 0.0, math.inf, low_open=True)
+    slo = (
+        _seconds("slo_ttft", slo_ttft),
+        _seconds("slo_itl", slo_itl),
+        choice("slo_percentile", slo_percentile, PERCENTILES),
+    )
+    budget = integer("max_gpus", max_gpus, 1, 1 << 20)
+    parts = _hardware(hardware)
+    if datacenter is not None:
+        instance("datacenter", datacenter, (Datacenter, GridProfile), "a Datacenter or GridProfile")
+    goal = objective or ("cost" if datacenter is not None else "gpus")
+    choice("objective", goal, tuple(OBJECTIVES))
+    if goal != "gpus" and datacenter is None:
+        raise InvalidInputError("objective", goal, "'gpus' without datacenter= (cost, energy and carbon need one)")
+    for name, values in (axes or {}).items():
+        if not isinstance(values, (list, tuple)) or not values:
+            raise InvalidInputError(f"axes[{name!r}]", values, "a non-empty list of values")
+    grid = {
+        "hardware": parts,
+        "precision": _list("precision", precision, _precisions(parts)),
+        "tp_size": [integer("tp", t, 1, 1 << 10) for t in _list("tp", tp, [1, 2, 4, 8])],
+        "max_num_seqs": [integer("max_num_seqs", c, 1, 1 << 20) for c in _list("max_num_seqs", max_num_seqs, [])],
+        **{k: list(v) for k, v in (axes or {}).items()},
+    }
+    # the engines that hold one request (prompt + output) at batch 1: the unloaded kernels, one vectorized sweep
+    fits = Space("ServingModel", grid, {"model": model, "seq_len": seq_len + output_len, "batch_size": 1})
+    r0, seconds = run(fits, client, False, "plan serve")
+    ok = r0.valid & r0.si("feasible").astype(bool)
+    start = time.perf_counter()
+    report = progress_bar(progress, int(ok.sum()), "plan serve")
+    blocks = []
+    for n, row in enumerate(np.flatnonzero(ok)):
+        engine = {k: v for k, v in fits.point(int(row)).items() if k not in ("seq_len", "batch_size")}
+        gpus = int(r0.si("gpus")[row])  # one replica: tp x attention data-parallel x pipeline stages
+        blocks.append(_replicas(engine, gpus, seq_len, output_len, rate, budget, client))
+        if report:
+            report(n + 1, int(ok.sum()))
+    seconds += time.perf_counter() - start
+    return _answer(blocks, r0, ok, seconds, goal, rate, budget, slo, output_len, datacenter, sorted(axes or {}))
+
+
+def _replicas(engine: dict, gpus: int, seq_len: int, output_len: int, rate: float, budget: int, client: Any) -> dict:
+    """One engine of ``gpus`` GPUs at 1 ... budget/gpus replicas (at least one): the loaded ServingModel,
+    the rate split evenly, one sweep."""
+    k = np.arange(1, max(budget // gpus, 1) + 1)
+    space = Space(
+        "ServingModel", {"arrival_rate": list(rate / k)}, {**engine, "seq_len": seq_len, "output_len": output_len}
+    )
+    r, _ = run(space, client, False, "plan serve")
+    return {"engine": engine, "gpus": gpus, "replicas": k, "result": r, "space": space}
+
+
+def _answer(
+    blocks: list[dict],
+    r0: Any,
+    ok: np.ndarray,
+    seconds: float,
+    goal: str,
+    rate: float,
+    budget: int,
+    slo: tuple[float, float, int],
+    output_len: int,
+    datacenter: Any,
+    extra: list[str],
+) -> Plan:
+    """Every engine at every replica count, ranked; what binds the winner or what to relax."""
+    ttft, itl, p = slo
+    c = _columns(blocks, rate, output_len, p, extra)
+    unpriced: dict[str, str] = {}
+    c |= _per_token(c, rate * output_len, datacenter, unpriced)
+    constraints = [
+        Constraint(
+            "memory",
+            c["fits"],
+            lambda i: f"needs {_g(c['memory_required'][i])} GB per GPU of {_g(c['memory_available'][i])} GB usable",
+            "the memory limit (more tensor parallelism, a narrower precision or a larger part)",
+        ),
+        Constraint(
+            "load",
+            ~c["overloaded"],
+            lambda i: f"{c['replicas'][i]} replicas are overloaded at {_g(rate / c['replicas'][i])} requests/s each",
+            f"the GPU budget (max_gpus above {budget}) or the rate",
+        ),
+        Constraint(
+            "TTFT",
+            c[f"ttft_p{p}"] <= ttft * 1e3 * (1 + 1e-12),
+            lambda i: _over(f"p{p} TTFT", c[f"ttft_p{p}"][i], ttft * 1e3),
+            "the TTFT SLO",
+        ),
+        Constraint(
+            "ITL",
+            c[f"itl_p{p}"] <= itl * 1e3 * (1 + 1e-12),
+            lambda i: _over(f"p{p} ITL", c[f"itl_p{p}"][i], itl * 1e3),
+            "the ITL SLO",
+        ),
+        Constraint(
+            "GPU budget",
+            c["gpus"] <= budget,
+            lambda i: f"uses {c['gpus'][i]} GPUs of {budget}",
+            f"the GPU budget (max_gpus above {budget})",
+        ),
+    ]
+    column, sense = OBJECTIVES[goal]
+    ranked, binding, feasible = choose(
+        c["layout"],
+        c[column].astype(float),
+        sense,
+        constraints,
+        lambda i: f"{c['layout'][i]} x{c['replicas'][i]} ({column} {_g(c[column][i])})",
+        no_valid(r0, ok) if not blocks else "no engine holds one request",
+    )
+    out = {k: v[ranked] for k, v in c.items() if k not in ("block", "offset")}
+    from mlsysim_cli.sweep import front as pareto
+
+    front = (column, f"itl_p{p}")
+    shown: tuple[str, ...] = (
+        "layout",
+        "replicas",
+        "gpus",
+        "max_num_seqs",
+        f"ttft_p{p}",
+        f"itl_p{p}",
+        "tokens_per_second_per_gpu",
+    )
+    shown += tuple(
+        k for k in ("usd_per_million_tokens", "kwh_per_million_tokens", "gco2e_per_million_tokens") if k in out
+    )
+    where = [(int(c["block"][i]), int(c["offset"][i])) for i in ranked]
+
+    def resolve(i: int) -> Any:
+        b, j = where[i]
+        return get_solver("ServingModel")().solve(**blocks[b]["space"].point(j))
+
+    points = sum(len(b["replicas"]) for b in blocks)
+    return Plan(
+        "serving",
+        (column, sense),
+        out,
+        {**_UNITS, f"ttft_p{p}": "ms", f"itl_p{p}": "ms"},
+        front,
+        pareto(out[front[0]].astype(float), out[front[1]].astype(float)),
+        binding,
+        feasible,
+        {
+            "points": points + len(r0),
+            "valid": int(sum(int(b["result"].valid.sum()) for b in blocks)),
+            "seconds": seconds,
+        },
+        _notes(datacenter) + tuple(f"no cost, energy or carbon for {k}: {v}" for k, v in sorted(unpriced.items())),
+        shown,
+        resolve,
+    )
+
+
+_UNITS = {
+    "memory_required": "GB",
+    "memory_available": "GB",
+    "saturation_rate": "1/s",
+    "tokens_per_second_per_gpu": "1/s",
+    "usd_per_million_tokens": "USD",
+    "kwh_per_million_tokens": "kWh",
+    "gco2e_per_million_tokens": "g",
+}
+
+
+def _columns(blocks: list[dict], rate: float, output_len: int, p: int, extra: list[str]) -> dict[str, np.ndarray]:
+    """One row per (engine, replica count): inputs and the loaded figures in display units."""
+    parts: dict[str, list] = {}
+    for b, block in enumerate(blocks):
+        e, r, k = block["engine"], block["result"], block["replicas"]
+        n = len(k)
+        precision = r.si("precision")[0]
+        label = " ".join([e["hardware"].name, f"tp{e['tp_size']}", str(precision), *(f"{a}={e[a]}" for a in extra)])
+        valid = r.valid
+        cols = {
+            "layout": [label] * n,
+            "hardware": [e["hardware"].name] * n,
+            "precision": [precision] * n,
+            "tp": [e["tp_size"]] * n,
+            "replicas": list(k),
+            "gpus": list(k * block["gpus"]),
+            "max_num_seqs": [e["max_num_seqs"]] * n,
+            **{a: [e[a]] * n for a in extra},
+            f"ttft_p{p}": list(np.where(valid, r.si(f"ttft_p{p}").astype(float) * 1e3, np.nan)),
+            f"itl_p{p}": list(np.where(valid, r.si(f"itl_p{p}").astype(float) * 1e3, np.nan)),
+            "overloaded": list(~valid | np.asarray(r.si("overloaded"), dtype=bool)),
+            "fits": list(valid & r.si("feasible").astype(bool)),
+            "memory_required": list(r.si("total_memory_required").astype(float) / 1e9),
+            "memory_available": list(r.si("memory_available").astype(float) / 1e9),
+            "saturation_rate": list(r.si("saturation_rate").astype(float)),
+            "node": [_node(e["hardware"])] * n,
+            "block": [b] * n,
+            "offset": list(range(n)),
+        }
+        for name, values in cols.items():
+            parts.setdefault(name, []).extend(values)
+    c = {name: _array(values) for name, values in parts.items()}
+    if not parts:
+        c = {
+            name: np.array([])
+            for name in ("layout", "replicas", "gpus", "fits", "overloaded", f"ttft_p{p}", f"itl_p{p}")
+        }
+    c["tokens_per_second_per_gpu"] = rate * output_len / np.maximum(c["gpus"].astype(float), 1.0)
+    return c
+
+
+def _array(values: list) -> np.ndarray:
+    if values and all(isinstance(v, (bool, np.bool_)) for v in values):
+        return np.array(values, dtype=bool)
+    if values and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        return np.array(values, dtype=np.int64)
+    if values and all(isinstance(v, (float, np.floating)) for v in values):
+        return np.array(values, dtype=float)
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _per_token(c: dict, tokens_per_s: float, datacenter: Any, unpriced: dict[str, str]) -> dict[str, np.ndarray]:
+    """USD, kWh and gCO2e per 1M output tokens from each part's catalog node (one node, one day); nodes
+    EconomicsModel or SustainabilityModel cannot cost go into ``unpriced`` with the reason."""
+    if datacenter is None:
+        return {}
+    per_gpu_s: dict[str, tuple[float, float, float]] = {}
+    for node in {id(n): n for n in c["node"] if n is not None}.values():  # by identity: hashing pint is slow
+        fleet = Fleet(name=f"one {node.name}", node=node, count=1)
+        g = node.accelerators_per_node * 86400.0
+        try:
+            eco = get_solver("EconomicsModel")().solve(fleet, 1, datacenter=datacenter)
+            sus = get_solver("SustainabilityModel")().solve(fleet, 1, datacenter=datacenter)
+        except InvalidInputError as exc:  # a part without a price or power in the catalog: said in the notes
+            unpriced[node.name] = str(exc)
+            continue
+        per_gpu_s[node.name] = (
+            eco.tco.to("USD").magnitude / g,
+            sus.energy.to("kWh").magnitude / g,
+            sus.carbon_footprint.to("g").magnitude / g,
+        )
+    scale = c["gpus"] * 1e6 / tokens_per_s
+    cols = {}
+    for j, name in enumerate(("usd_per_million_tokens", "kwh_per_million_tokens", "gco2e_per_million_tokens")):
+        unit = np.array([np.nan if n is None or n.name not in per_gpu_s else per_gpu_s[n.name][j] for n in c["node"]])
+        cols[name] = unit * scale
+    return cols
+
+
+def _node(part: HardwareNode) -> Any:
+    """The catalog node built around ``part`` (prices, power, datacenter), or None."""
+    for e in catalog().entries["nodes"].values():
+        if e.value.accelerator is part or e.value.accelerator == part:
+            return e.value
+    return None
+
+
+def _hardware(hardware: Any) -> list[HardwareNode]:
+    if hardware is None:
+        parts: list[HardwareNode] = []
+        for e in catalog().entries["nodes"].values():
+            if all(e.value.accelerator is not q for q in parts):
+                parts.append(e.value.accelerator)
+        return parts
+    given = list(hardware) if isinstance(hardware, (list, tuple)) else [hardware]
+    if not given:
+        raise InvalidInputError("hardware", hardware, "a HardwareNode or a non-empty list of them")
+    for h in given:
+        instance("hardware", h, HardwareNode, "a HardwareNode (mlsysim.Hardware.Cloud.X) or a list of them")
+    return given
+
+
+def _precisions(parts: list[HardwareNode]) -> list[str]:
+    """bf16 (fp16 where a part has no bf16 peak) and fp8 where some part has an fp8 peak."""
+    out = []
+    for p in ("bf16", "fp8"):
+        if any(_has_peak(h, p) for h in parts):
+            out.append(p)
+    return out or ["fp16"]
+
+
+def _has_peak(part: HardwareNode, precision: str) -> bool:
+    try:
+        part.compute.peak(precision)
+    except (InvalidInputError, KeyError, AttributeError):
+        return False
+    return True
+
+
+def _list(name: str, value: Any, default: list) -> list:
+    if value is None:
+        return default
+    values = list(value) if isinstance(value, (list, tuple, range)) else [value]
+    if not values:
+        raise InvalidInputError(name, value, "one value or a non-empty list")
+    return values
+
+
+def _seconds(name: str, value: Any) -> float:
+    """Seconds from a number or a time Quantity."""
+    v = to_si(value, "s", name=name) if hasattr(value, "units") else value
+    return number(name, v, 0.0, math.inf, low_open=True)
+
+
+def _notes(datacenter: Any) -> tuple[str, ...]:
+    notes = [
+        "one row per layout (hardware, tp, precision, searched axes): its best batch cap and replica count",
+        "arrivals split evenly over the replicas; tokens/s per GPU = qps x output_len / GPUs",
+    ]
+    if datacenter is not None:
+        notes.append(
+            "per 1M output tokens: owned TCO, facility energy and carbon (operational + embodied) of the part's "
+            "catalog node per GPU-second; parts without a catalog node have none"
+        )
+    return tuple(notes)
+
+
+def _over(what: str, ms: float, slo_ms: float) -> str:
+    if math.isnan(ms):
+        return f"{what} has no steady state (overloaded)"
+    return f"{what} {_g(ms)} ms > {_g(slo_ms)} ms"
+
+
+def _g(v: Any) -> str:
+    return f"{float(v):.4g}"

@@ -1,0 +1,138 @@
+"""plan_serving: equal to brute force over the same space, the 7-8B-on-H100 known answer, infeasible goals."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mlsysim_planner import plan_serving
+
+import mlsysim
+from mlsysim_core.errors import InfeasibleError, InvalidInputError
+
+H = mlsysim.Hardware.Cloud
+M = mlsysim.Models.Language
+RATE, S, O = 4.0, 1024, 128
+
+
+def brute_force(model, parts, precisions, tps, caps, budget, ttft, itl, p):
+    """The fewest GPUs meeting every constraint, by solve() at every engine and replica count."""
+    sm = mlsysim.ServingModel()
+    best = None
+    for hw, prec, tp, cap in itertools.product(parts, precisions, tps, caps):
+        for k in range(1, budget // tp + 1):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    r = sm.solve(
+                        model=model, hardware=hw, precision=prec, tp_size=tp, max_num_seqs=cap, seq_len=S,
+                        output_len=O, arrival_rate=RATE / k,
+                    )  # fmt: skip
+            except (InvalidInputError, InfeasibleError):
+                continue
+            if not r.feasible or r.overloaded:
+                continue
+            if r[f"ttft_p{p}"].to("s").magnitude > ttft or r[f"itl_p{p}"].to("s").magnitude > itl:
+                continue
+            best = k * tp if best is None else min(best, k * tp)
+    return best
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    parts=st.lists(st.sampled_from(["H100", "A100"]), min_size=1, max_size=2, unique=True),
+    precisions=st.lists(st.sampled_from(["bf16", "fp16"]), min_size=1, max_size=2, unique=True),
+    tps=st.lists(st.sampled_from([1, 2, 4]), min_size=1, max_size=2, unique=True),
+    caps=st.lists(st.sampled_from([8, 64]), min_size=1, max_size=2, unique=True),
+    budget=st.sampled_from([2, 4, 8]),
+    itl=st.sampled_from([0.006, 0.012, 0.05]),
+    p=st.sampled_from([50, 90, 99]),
+)
+def test_fewest_gpus_equals_brute_force(parts, precisions, tps, caps, budget, itl, p):
+    hw = [getattr(H, k) for k in parts]
+    plan = plan_serving(
+        M.Llama3_8B, qps=RATE, seq_len=S, output_len=O, slo_ttft=1.0, slo_itl=itl, slo_percentile=p,
+        hardware=hw, precision=precisions, tp=tps, max_num_seqs=caps, max_gpus=budget, progress=False,
+    )  # fmt: skip
+    want = brute_force(M.Llama3_8B, hw, precisions, tps, caps, budget, 1.0, itl, p)
+    assert plan.feasible == (want is not None), plan.binding
+    if want is not None:
+        assert plan.columns["gpus"][0] == want
+
+
+def test_cost_per_million_tokens_by_hand():
+    """USD per 1M output tokens = TCO per GPU-second of the part's catalog node x GPUs / output tokens per second."""
+    dc = mlsysim.Infra.Grids.US_Avg
+    plan = plan_serving(
+        M.Llama3_8B, qps=RATE, seq_len=S, output_len=O, slo_ttft=1.0, slo_itl=0.05, hardware=H.H100,
+        precision="bf16", tp=[1, 2], max_num_seqs=64, max_gpus=4, datacenter=dc, progress=False,
+    )  # fmt: skip
+    node = mlsysim.Systems.Nodes.DGX_H100
+    fleet = mlsysim.Fleet(name="one", node=node, count=1)
+    tco = mlsysim.EconomicsModel().solve(fleet, 1, datacenter=dc).tco.to("USD").magnitude
+    row = plan.row(0)
+    want = tco / (8 * 86400) * row["gpus"] * 1e6 / (RATE * O)
+    assert math.isclose(row["usd_per_million_tokens"], want, rel_tol=1e-12)
+
+
+def test_8b_on_h100_tp1_when_relaxed_tp_when_itl_is_tight():
+    """NVIDIA NIM for LLMs, Support Matrix, Llama 3.1 8B, "Optimized configurations"
+    (https://docs.nvidia.com/nim/large-language-models/latest/support-matrix.html): on H100 SXM the
+    throughput profiles (FP16 and FP8) use 1 GPU, the latency profiles 2 GPUs; the NIM "Optimization"
+    page: throughput variants use the minimum number of GPUs that hosts the model, latency variants add
+    GPUs to cut request latency at the cost of throughput per GPU. The planner, by cost per 1M tokens on
+    H100 in bf16: tensor parallelism 1 at relaxed SLOs, more than 1 when the ITL SLO is below what one
+    GPU's decode reaches (reading 16 GB of weights per step)."""
+    kw = dict(qps=5, seq_len=2000, output_len=300, slo_ttft=1.0, hardware=H.H100, precision="bf16", progress=False)
+    dc = mlsysim.Infra.Grids.US_Avg
+    relaxed = plan_serving(M.Llama3_8B, slo_itl=0.05, datacenter=dc, **kw)
+    tight = plan_serving(M.Llama3_8B, slo_itl=0.006, datacenter=dc, **kw)
+    assert relaxed.feasible and relaxed.row(0)["tp"] == 1
+    assert tight.feasible and tight.row(0)["tp"] > 1
+    assert "ITL" in tight.binding
+
+
+def test_infeasible_says_what_to_relax():
+    plan = plan_serving(
+        M.Llama3_8B, qps=5, seq_len=2000, output_len=300, slo_ttft=1.0, slo_itl=0.001, hardware=H.H100,
+        precision="bf16", max_gpus=8, progress=False,
+    )  # fmt: skip
+    assert not plan.feasible
+    assert "closest" in plan.binding and "ITL" in plan.binding and "Relax the ITL SLO" in plan.binding
+    assert "ms >" in plan.binding
+
+
+def test_extra_axes_are_layout_dimensions():
+    plan = plan_serving(
+        M.Llama3_8B, qps=2, seq_len=1024, output_len=128, slo_ttft=2.0, slo_itl=0.05, hardware=H.H100,
+        precision="bf16", tp=1, max_num_seqs=64, max_gpus=2, axes={"kv_precision": ["bf16", "fp8"]}, progress=False,
+    )  # fmt: skip
+    assert set(plan.columns["kv_precision"]) == {"bf16", "fp8"}
+    assert len(plan) == 2 and "kv_precision=" in plan.row(0)["layout"]
+    assert "ServingResult" in plan.explain(0)
+
+
+def test_bad_input_is_named():
+    kw = dict(qps=5, seq_len=2000, output_len=300, slo_ttft=1.0, slo_itl=0.05)
+    with pytest.raises(InvalidInputError, match="qps"):
+        plan_serving(M.Llama3_8B, **{**kw, "qps": 0})
+    with pytest.raises(InvalidInputError, match="objective"):
+        plan_serving(M.Llama3_8B, objective="cost", **kw)
+    with pytest.raises(InvalidInputError, match="slo_percentile"):
+        plan_serving(M.Llama3_8B, slo_percentile=95, **kw)
+    with pytest.raises(InvalidInputError, match="hardware"):
+        plan_serving(M.Llama3_8B, hardware="H100", **kw)
+
+
+def test_pipeline_stages_count_in_the_replica():
+    plan = plan_serving(
+        M.Llama3_70B, qps=1, seq_len=1024, output_len=128, slo_ttft=5.0, slo_itl=0.2, hardware=H.H100,
+        precision="bf16", tp=4, max_num_seqs=32, max_gpus=16, axes={"pp_size": [2]}, progress=False,
+    )  # fmt: skip
+    assert plan.feasible
+    assert all(g % 8 == 0 for g in plan.columns["gpus"]) and "pp_size=2" in plan.row(0)["layout"]
+    assert plan.result(0).gpus == 8

@@ -1,0 +1,141 @@
+"""Speculative decoding (Leviathan et al. ICML 2023; Chen et al. 2023): a draft proposes k tokens, the
+target verifies them in one forward pass of k + 1 tokens per sequence and keeps the accepted prefix.
+
+With each drafted token accepted independently with probability alpha, a verify step yields
+E = (1 - alpha^(k+1)) / (1 - alpha) tokens (Leviathan et al., Eq. 1). A step costs k draft steps plus
+one target pass of B*(k+1) tokens, both on ServingModel's engine step cost (:class:`.traffic.StepCost`):
+at small batch decode is memory-bound and the k + 1 tokens cost about one step, so the gain is near E;
+as the batch grows the verify pass turns compute-bound and costs up to k + 1 steps, so the gain shrinks
+and falls below 1 at the break-even batch. The draft is a catalog model run at the target's
+tensor-parallel degree (its weights and KV cache held beside the target's), or heads/MTP/n-gram
+lookup described by ``spec_draft_cost``: their cost per drafted token as a share of one target
+decode step, no weights of their own counted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mlsysim_core import efficiency as E
+from mlsysim_core import validate as V
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.types import TransformerWorkload
+
+from . import kernels as K
+from . import under_load as UL
+
+#: Largest batch the break-even search scans (vLLM's max_num_seqs is 256 by default; 4096 covers any engine).
+BREAK_EVEN_SCAN = 4096
+
+
+def accepted_tokens(alpha, k):
+    """Tokens one verify step yields: E = (1 - alpha^(k+1)) / (1 - alpha) = 1 + alpha + ... + alpha^k
+    (Leviathan et al. ICML 2023, Eq. 1; the sum form is exact at alpha = 0)."""
+    return sum(alpha**i for i in range(k + 1))
+
+
+def _step(cost, batch, context, tokens_per_seq):
+    """(t, t_compute, t_memory) of one target pass where each of ``batch`` sequences at ``context`` runs
+    ``tokens_per_seq`` tokens (reads its KV once, writes one entry per token)."""
+    tokens = batch * tokens_per_seq
+    t_c, t_m = cost.parts(tokens, tokens * context, batch * (context + 1.0) + tokens - batch)
+    return cost.time(tokens, tokens * context, batch * (context + 1.0) + tokens - batch), t_c, t_m
+
+
+def spec_step(target, draft, draft_share, batch, context, k):
+    """(t_step, t_compute, t_memory, t_plain) at ``batch``: k draft steps (a draft model's own step, or
+    ``draft_share`` * one target decode step) + one target verify pass of k + 1 tokens per sequence;
+    ``t_plain`` = one target decode step without speculation."""
+    plain, pc, pm = _step(target, batch, context, 1.0)
+    verify, vc, vm = _step(target, batch, context, k + 1.0)
+    if draft is None:
+        d, dc, dm = draft_share * plain, draft_share * pc, draft_share * pm
+    else:
+        d, dc, dm = _step(draft, batch, context, 1.0)
+    return verify + k * d, vc + k * dc, vm + k * dm, plain
+
+
+def check(target_setup, spec_draft, spec_draft_cost, spec_k, spec_accept) -> tuple:
+    """(draft Setup or None, draft cost share or None, k, alpha), each checked (errors name the argument)."""
+    k = V.integer("spec_k", spec_k, 1, 64)
+    alpha = V.number("spec_accept", spec_accept, 0.0, 1.0, high_open=True)
+    if (spec_draft is None) == (spec_draft_cost is None):
+        raise InvalidInputError(
+            "spec_draft", spec_draft, "a draft model, or spec_draft_cost for draft heads/MTP/n-gram (one of the two)"
+        )
+    if spec_draft_cost is not None:
+        return None, V.number("spec_draft_cost", spec_draft_cost, 0.0, 1.0, high_open=True), k, alpha
+    if not isinstance(spec_draft, TransformerWorkload):
+        raise InvalidInputError("spec_draft", spec_draft, "a TransformerWorkload (a catalog language model)")
+    target = target_setup.shape
+    if spec_draft.parameters >= target.params:
+        raise InvalidInputError(
+            "spec_draft",
+            spec_draft.name,
+            f"a model smaller than the target {target.name} ({target.params / 1e9:.4g}B parameters; "
+            f"the draft has {spec_draft.parameters / 1e9:.4g}B)",
+        )
+    from .setup import prepare
+
+    s = target_setup
+    try:
+        draft = prepare(
+            spec_draft,
+            s.hardware,
+            s.precision,
+            s.tp_size,
+            s.kv_precision,
+            s.eta_c,
+            s.eta_m,
+            None,
+            False,
+            s.memory_fraction,
+            activation_precision=s.activation_precision,
+        )
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            "spec_draft", spec_draft.name, f"a draft that runs at tp_size={s.tp_size}: {exc}"
+        ) from None
+    return draft, None, k, alpha
+
+
+def fields(setup, checked: tuple, batch, context, output_len) -> dict:
+    """The speculative result fields at ``batch`` sequences of mean context ``context``."""
+    draft_setup, share, k, alpha = checked
+    target = UL.step_cost(setup)
+    draft = None if draft_setup is None else UL.step_cost(draft_setup)
+    n = float(setup.tp_size)
+    e_tokens = accepted_tokens(alpha, k)
+    t, t_c, t_m, plain = spec_step(target, draft, share, batch, context, k)
+    itl = t / e_tokens
+    out: dict[str, Any] = {
+        "spec_tokens_per_step": e_tokens,
+        "spec_step_time": t,
+        "spec_itl": itl,
+        "spec_speedup": plain / itl,
+        "spec_tokens_per_second": batch * e_tokens / t,
+        "spec_drafted": k,
+        "spec_acceptance": alpha,
+        "spec_draft_name": "heads/MTP/n-gram" if draft_setup is None else draft_setup.shape.name,
+    }
+    hw = setup.hardware.si
+    if hw.tdp is not None:
+        _, e_step = K.power_energy(
+            hw.tdp, t_c, t_m, t, E.POWER_IDLE_FRACTION, E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION
+        )
+        out["spec_energy_per_token"] = e_step * n / (batch * e_tokens)
+    scan = np.arange(1.0, BREAK_EVEN_SCAN + 1.0)
+    ts, _, _, ps = spec_step(target, draft, share, scan, context, k)
+    losing = ps * e_tokens <= ts
+    out["spec_break_even_batch"] = int(scan[np.argmax(losing)]) if losing.any() else None
+    if draft_setup is None:
+        out["spec_draft_memory_per_gpu"] = 0.0
+    else:
+        d = draft_setup.shape
+        ctx = context if output_len is None else context + output_len
+        out["spec_draft_memory_per_gpu"] = (
+            d.params * draft_setup.b / n + batch * ctx * d.kv * draft_setup.b_kv * draft_setup.kv_share
+        )
+    return out

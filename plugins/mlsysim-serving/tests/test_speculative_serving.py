@@ -1,0 +1,126 @@
+"""Speculative decoding in ServingModel (spec_*): accepted tokens per step by hand, the verify pass on
+the engine's step cost, the gain shrinking with batch, invariants and the error messages."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mlsysim_serving.speculative import accepted_tokens
+
+import mlsysim
+from mlsysim import ServingModel
+from mlsysim_core.errors import InvalidInputError
+
+M, H = mlsysim.Models.Language, mlsysim.Hardware.Cloud
+
+
+def _solve(**kw):
+    args = dict(model=M.Llama3_70B, hardware=H.H100, seq_len=2048, tp_size=4, spec_k=4, spec_accept=0.7)
+    args.update(kw)
+    if "spec_draft" not in args and "spec_draft_cost" not in args:
+        args["spec_draft"] = M.Llama3_1B
+    return ServingModel().solve(**args)
+
+
+def test_accepted_tokens_by_hand():
+    # (1 - 0.7^5) / (1 - 0.7) = (1 - 0.16807) / 0.3 = 2.7731 = 1 + 0.7 + 0.49 + 0.343 + 0.2401
+    assert accepted_tokens(0.7, 4) == pytest.approx(2.7731)
+    assert accepted_tokens(0.7, 4) == pytest.approx((1 - 0.7**5) / (1 - 0.7))
+    assert accepted_tokens(0.0, 7) == 1.0  # nothing accepted: the target's own token only
+    assert accepted_tokens(0.999999, 3) == pytest.approx(4.0, rel=1e-5)  # all accepted: k + 1
+    assert _solve().spec_tokens_per_step == pytest.approx(2.7731)
+
+
+def test_step_is_verify_plus_drafts_on_the_step_cost():
+    """n-gram lookup costs nothing: the step is one target pass of k + 1 tokens per sequence; at batch 1
+    decode is memory-bound, so that pass costs about one plain step and the gain is about E."""
+    r = _solve(spec_draft=None, spec_draft_cost=0.0, batch_size=1)
+    plain = r.si("itl")
+    assert r.si("spec_step_time") == pytest.approx(plain, rel=0.02)  # 4 more tokens of compute on a weight read
+    assert r.si("spec_itl") == pytest.approx(r.si("spec_step_time") / 2.7731)
+    assert r.spec_speedup == pytest.approx(plain / r.si("spec_itl"))
+    assert 0.97 * 2.7731 < r.spec_speedup <= 2.7731
+    # heads costing 10% of a decode step per drafted token: 4 x 0.1 steps more
+    heads = _solve(spec_draft=None, spec_draft_cost=0.1, batch_size=1)
+    assert heads.si("spec_step_time") == pytest.approx(r.si("spec_step_time") + 0.4 * plain, rel=1e-9)
+    assert heads.spec_tokens_per_second.to("token/s").magnitude == pytest.approx(2.7731 / heads.si("spec_step_time"))
+
+
+def test_gain_shrinks_with_batch_and_break_even():
+    small, large = _solve(batch_size=1), _solve(batch_size=512, output_len=None, seq_len=512)
+    assert small.spec_speedup > 1.0 > _solve(batch_size=512).spec_speedup
+    even = small.spec_break_even_batch
+    assert even is not None and 1 < even < 512
+    assert _solve(batch_size=even).spec_speedup <= 1.0 < _solve(batch_size=even - 1).spec_speedup
+    assert large.spec_draft_memory_per_gpu.to("GB").magnitude > 0
+    assert "break-even at batch" in " ".join(small.why())
+
+
+def test_draft_memory_counts_in_the_wall():
+    with_draft = _solve(batch_size=8, output_len=256)
+    plain = ServingModel().solve(M.Llama3_70B, H.H100, 2048, batch_size=8, tp_size=4, output_len=256)
+    d = M.Llama3_1B
+    # draft weights / tp + its KV for 8 x (2048 + 256) tokens, its 8 KV heads split over tp4
+    draft = d.parameters * 2 / 4 + 8 * 2304 * d.si.kv_elements_per_token * 2 / 4
+    assert with_draft.si("spec_draft_memory_per_gpu") == pytest.approx(draft)
+    assert with_draft.si("total_memory_required") == pytest.approx(plain.si("total_memory_required") + draft)
+
+
+def test_energy_with_and_without():
+    r = _solve(batch_size=1)
+    assert r.si("spec_energy_per_token") < r.si("energy_per_token")  # fewer steps per token at batch 1
+    none = _solve(batch_size=1, spec_accept=0.0)
+    assert none.si("spec_energy_per_token") > none.si("energy_per_token")  # draft + verify for one token
+
+
+@settings(max_examples=40, deadline=None)
+@given(batch=st.integers(1, 512), k=st.integers(1, 8), cost=st.floats(0.0, 0.5))
+def test_no_gain_without_acceptance(batch, k, cost):
+    """alpha -> 0: one token per step that costs a verify pass plus drafts, never less than a plain step."""
+    r = _solve(batch_size=batch, spec_k=k, spec_accept=0.0, spec_draft=None, spec_draft_cost=cost)
+    assert r.spec_speedup <= 1.0 + 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(batch=st.integers(1, 512), a1=st.floats(0.0, 0.98), a2=st.floats(0.0, 0.98))
+def test_gain_grows_with_acceptance(batch, a1, a2):
+    lo, hi = sorted((a1, a2))
+    assert (
+        _solve(batch_size=batch, spec_accept=lo).spec_speedup <= _solve(batch_size=batch, spec_accept=hi).spec_speedup
+    )
+
+
+@pytest.mark.parametrize(
+    "kw, argument, words",
+    [
+        (dict(model=M.Llama3_8B, spec_draft=M.Llama3_70B), "spec_draft", "smaller than the target"),
+        (dict(spec_accept=1.0), "spec_accept", "[0.0, 1.0)"),
+        (dict(spec_accept=-0.1), "spec_accept", "[0.0, 1.0)"),
+        (dict(spec_k=0), "spec_k", "[1, 64]"),
+        (dict(spec_draft=M.Llama3_1B, spec_draft_cost=0.1), "spec_draft", "one of the two"),
+        (dict(spec_draft="Llama3_1B"), "spec_draft", "TransformerWorkload"),
+        (dict(spec_accept=None), "spec_accept", "acceptance rate"),
+        (dict(arrival_rate=2.0, output_len=100), "arrival_rate", "static batch"),
+    ],
+)
+def test_bad_input(kw, argument, words):
+    with pytest.raises(InvalidInputError) as exc:
+        _solve(**kw)
+    assert exc.value.argument == argument and words in str(exc.value)
+
+
+def test_cli_spec_json():
+    import json
+
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    args = "serve Llama3_70B H100 --tp 4 --seq-len 2048 --spec-draft Llama3_1B --spec-k 4 --spec-accept 0.7 --json"
+    out = CliRunner().invoke(main, args.split())
+    assert out.exit_code == 0, out.output
+    res = json.loads(out.output)["result"]
+    assert res["spec_tokens_per_step"] == pytest.approx(2.7731)
+    bad = CliRunner().invoke(main, [*args.split()[:-2], "1.5"])
+    assert bad.exit_code == 1 and "spec-accept" in bad.output and len(bad.output.strip().splitlines()) == 1

@@ -1,0 +1,333 @@
+"""``mlsysim calibrate``: fit one hardware's efficiencies to the user's own serving measurements.
+
+Input: CSV or JSON rows ``model, hardware, seq_len, batch_size, quantity, value, unit`` and optionally
+``output_len, precision, tp`` (``quantity``: a key of ``QUANTITIES``; ``itl_continuous`` is the mean
+ITL of a closed loop of ``batch_size`` clients with one prefill interleaved per request, as benchmark
+tools report it).
+Fitted: ``compute`` and ``memory`` (achieved fractions of peak, in (0, 1]) and ``engine_overhead``
+(host time per engine iteration, 0-50 ms) of ``ServingModel``, by bounded least squares
+(``scipy.optimize.least_squares``, trust-region reflective) on the log ratios
+ln(predicted / measured): relative errors, so a 1 ms ITL and a 2 s TTFT weigh alike. The fit
+report gives each point's error and the leave-one-out error (refit without the point, predict it).
+The overlay is the hardware's own catalog entry plus a ``calibration`` table (and the points, so a
+second call with more points refines the fit) that ``--catalog``/``load_catalog()`` apply.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from mlsysim_core.errors import InvalidInputError
+
+#: fields of ServingModel a measurement may give, with a unit of their dimension
+QUANTITIES = {
+    "ttft": "ms",
+    "itl": "ms",
+    "itl_mean": "ms",
+    "itl_continuous": "ms",
+    "e2e_latency": "ms",
+    "tokens_per_second": "1/s",
+    "output_tokens_per_second": "1/s",
+}
+PARAMETERS = ("compute", "memory", "engine_overhead")
+#: (low, high) of each fitted parameter: fractions of peak; engine overhead in s.
+BOUNDS = {"compute": (0.02, 1.0), "memory": (0.02, 1.0), "engine_overhead": (0.0, 0.05)}
+#: A fit whose worst point is off by more than this (relative) means the points contradict each other.
+CONTRADICTION = 0.25
+_REQUIRED = ("model", "hardware", "seq_len", "batch_size", "quantity", "value", "unit")
+
+
+@attrs.frozen
+class Point:
+    """One measurement of the user's, as solver arguments and a value in SI."""
+
+    model: str
+    hardware: str
+    seq_len: int
+    batch_size: int
+    output_len: int | None
+    precision: str | None
+    tp: int
+    quantity: str
+    value: float  # SI
+    row: dict
+
+
+def read_points(path: str | Path) -> list[Point]:
+    """Rows of a CSV or JSON file (a list of objects) as points; a missing field or unit is an error."""
+    path = Path(path)
+    text = path.read_text()
+    rows = json.loads(text) if path.suffix.lower() == ".json" else list(csv.DictReader(text.splitlines()))
+    if not isinstance(rows, list):
+        raise InvalidInputError("runs", str(path), "a CSV file or a JSON list of measurement objects")
+    return [_point(i + 1, dict(r)) for i, r in enumerate(rows)]
+
+
+def _point(n: int, r: dict) -> Point:
+    from mlsysim_core.units import Q_
+
+    for k in _REQUIRED:
+        if r.get(k) in (None, ""):
+            raise InvalidInputError(f"row {n}.{k}", None, f"a value (every row needs {', '.join(_REQUIRED)})")
+    q = str(r["quantity"]).strip()
+    if q not in QUANTITIES:
+        raise InvalidInputError(f"row {n}.quantity", q, "one of " + ", ".join(QUANTITIES))
+    try:
+        value = Q_(float(r["value"]), str(r["unit"]).strip()).to(QUANTITIES[q]).to_base_units().magnitude
+    except Exception:
+        raise InvalidInputError(f"row {n}.unit", r["unit"], f"a unit convertible to {QUANTITIES[q]}") from None
+    if not value > 0:
+        raise InvalidInputError(f"row {n}.value", r["value"], "a positive number")
+
+    def whole(k: str, default: Any) -> Any:
+        v = r.get(k)
+        if v in (None, ""):
+            return default
+        try:
+            return int(v)
+        except ValueError:
+            raise InvalidInputError(f"row {n}.{k}", v, "an integer") from None
+
+    return Point(
+        model=str(r["model"]).strip(),
+        hardware=str(r["hardware"]).strip(),
+        seq_len=whole("seq_len", None),
+        batch_size=whole("batch_size", None),
+        output_len=whole("output_len", None),
+        precision=(str(r["precision"]).strip() or None) if r.get("precision") else None,
+        tp=whole("tp", 1),
+        quantity=q,
+        value=value,
+        row={k: v for k, v in r.items() if v not in (None, "")},
+    )
+
+
+#: fitted parameter -> (ServingModel argument, result field holding the value used)
+ARGUMENTS = {
+    "compute": ("efficiency", "compute_efficiency"),
+    "memory": ("memory_efficiency", "memory_efficiency"),
+    "engine_overhead": ("engine_overhead", "engine_overhead"),
+}
+#: A parameter is fitted when a 10 % change of it (0.1 ms for the engine overhead) moves some point's
+#: prediction by at least this much; otherwise the points say nothing about it and it keeps its default.
+SENSITIVITY = 0.01
+
+
+def _solve(p: Point, hardware: Any, models: dict, over: dict) -> Any:
+    import mlsysim
+
+    return mlsysim.ServingModel().solve(
+        models[p.model],
+        hardware,
+        p.seq_len,
+        p.batch_size,
+        precision=p.precision,
+        tp_size=p.tp,
+        output_len=p.output_len,
+        **over,
+    )
+
+
+def predict(points: list[Point], hardware: Any, models: dict, values: dict | None = None) -> list[float]:
+    """Each point's predicted value (SI) with ``values`` ({parameter: value}) in place of the defaults."""
+    over = {ARGUMENTS[k][0]: float(v) for k, v in (values or {}).items()}
+    return [_solve(p, hardware, models, over).si(p.quantity) for p in points]
+
+
+def constrained(points: list[Point], hardware: Any, models: dict) -> list[str]:
+    """The parameters the points constrain (``SENSITIVITY``), in ``PARAMETERS`` order."""
+    out = []
+    for k in PARAMETERS:
+        arg, field = ARGUMENTS[k]
+        for p in points:
+            base = _solve(p, hardware, models, {})
+            used = base.si(field)
+            moved = _solve(p, hardware, models, {arg: used + 1e-4 if k == "engine_overhead" else used * 0.9})
+            if abs(moved.si(p.quantity) / base.si(p.quantity) - 1.0) >= SENSITIVITY:
+                out.append(k)
+                break
+    return out
+
+
+def fit(points: list[Point], hardware: Any, models: dict, free: list[str]) -> dict:
+    """Bounded least squares of ln(predicted / measured) over the ``free`` parameters: {name: value}."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    measured = np.array([p.value for p in points])
+    start = {"compute": 0.6, "memory": 0.87, "engine_overhead": 1e-3}
+    scale = {"compute": 0.1, "memory": 0.1, "engine_overhead": 1e-3}
+
+    def residuals(x: Any) -> Any:
+        return np.log(np.array(predict(points, hardware, models, dict(zip(free, x)))) / measured)
+
+    res = least_squares(
+        residuals,
+        [start[k] for k in free],
+        bounds=([BOUNDS[k][0] for k in free], [BOUNDS[k][1] for k in free]),
+        method="trf",
+        x_scale=[scale[k] for k in free],
+    )
+    return dict(zip(free, (float(v) for v in res.x)))
+
+
+@attrs.frozen
+class Calibration:
+    """A fit: the parameters, each point's error before (defaults) and after, and leave-one-out."""
+
+    hardware_key: str
+    values: dict
+    spread: dict  # parameter -> (low, high) over the full fit and the leave-one-out fits
+    points: list
+    before: list
+    after: list
+    loo: list
+
+    def report(self) -> str:
+        from mlsysim_cli.api._out import table
+
+        rows = [
+            [p.model, p.quantity, p.seq_len, p.batch_size, p.output_len or "-", f"{b:+.1%}", f"{a:+.1%}", f"{o:+.1%}"]
+            for p, b, a, o in zip(self.points, self.before, self.after, self.loo)
+        ]
+        med = _median
+        v = self.values
+        kept = [k for k in PARAMETERS if k not in v]
+        return "\n".join(
+            [
+                f"calibrated {self.hardware_key} on {len(self.points)} measurements: "
+                + ", ".join(f"{k} {_shown(k, x)}" for k, x in v.items()),
+                "range over the leave-one-out fits (the bands of this hardware): "
+                + ", ".join(f"{k} {_shown(k, lo)}-{_shown(k, hi)}" for k, (lo, hi) in self.spread.items()),
+                *([f"not constrained by these points, kept at the default: {', '.join(kept)}"] if kept else []),
+                "",
+                table(["model", "quantity", "seq", "batch", "out", "default", "fitted", "leave-one-out"], rows),
+                "",
+                f"median |error|: default {med(self.before):.1%}, fitted {med(self.after):.1%}, "
+                f"leave-one-out {med(self.loo):.1%}",
+            ]
+        )
+
+
+def _shown(name: str, value: float) -> str:
+    return f"{value * 1e3:.3f} ms" if name == "engine_overhead" else f"{value:.3f}"
+
+
+def _median(errors: list) -> float:
+    import statistics
+
+    return statistics.median(abs(e) for e in errors)
+
+
+def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibration:
+    """Fit the points of ``runs`` (plus ``previous`` rows, from an earlier overlay) for one hardware."""
+    from mlsysim_cli.api import lookup
+
+    new = read_points(runs)
+    kept = [_point(i + 1, r) for i, r in enumerate(previous or [])]
+    seen = {_key(p.row) for p in new}
+    points = [p for p in kept if _key(p.row) not in seen] + new  # a row given again counts once
+    keys = {lookup("hardware", p.hardware, "hardware")[0] for p in points}
+    if len(keys) != 1:
+        raise InvalidInputError("runs", ", ".join(sorted(keys)), "measurements of one hardware (one overlay each)")
+    key = keys.pop()
+    hardware = lookup("hardware", key, "hardware")[1]
+    models = {p.model: lookup("model", p.model, "model")[1] for p in points}
+    free = constrained(points, hardware, models)
+    if len(points) < max(len(free), 2):
+        raise InvalidInputError(
+            "runs",
+            f"{len(points)} measurements",
+            f"at least {max(len(free), 2)} (these constrain {', '.join(free) or 'nothing'}: one point per "
+            "fitted parameter, and two to leave one out)",
+        )
+    if not free:
+        raise InvalidInputError("runs", "these measurements", "runs whose time depends on the efficiencies")
+    measured = [p.value for p in points]
+    values = fit(points, hardware, models, free)
+    after = [x / m - 1.0 for x, m in zip(predict(points, hardware, models, values), measured)]
+    worst = max(range(len(after)), key=lambda i: abs(after[i]))
+    if abs(after[worst]) > CONTRADICTION:
+        raise InvalidInputError(
+            "runs",
+            f"row {worst + 1} ({points[worst].quantity} of {points[worst].model}) still off by {after[worst]:+.0%}",
+            f"measurements that one set of efficiencies in (0, 1] and an engine overhead explains within "
+            f"{CONTRADICTION:.0%}: they contradict each other (different engines, settings or a unit slip?)",
+        )
+    loo, fits = [], [values]
+    for i in range(len(points)):
+        rest = points[:i] + points[i + 1 :]
+        fits.append(fit(rest, hardware, models, free))
+        loo.append(predict([points[i]], hardware, models, fits[-1])[0] / measured[i] - 1.0)
+    before = [x / m - 1.0 for x, m in zip(predict(points, hardware, models), measured)]
+    return Calibration(
+        hardware_key=key,
+        values=values,
+        spread={k: (min(f[k] for f in fits), max(f[k] for f in fits)) for k in free},
+        points=points,
+        before=before,
+        after=after,
+        loo=loo,
+    )
+
+
+def _key(row: dict) -> tuple:
+    """A row as compared across calls (values as text: CSV gives strings, the overlay numbers)."""
+    return tuple(sorted((k, str(v)) for k, v in row.items()))
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def _stored(name: str, value: float) -> Any:
+    """A calibrated value as the catalog writes it: "0.5 ms" for the engine overhead, else a fraction."""
+    return f"{value * 1e3:.4g} ms" if name == "engine_overhead" else round(value, 4)
+
+
+def overlay(cal: Calibration) -> str:
+    """The overlay TOML: the hardware's catalog table as shipped, plus the calibration table."""
+    from mlsysim_core.plugins import catalog
+    from mlsysim_registry.toml_files import read_file
+
+    entry = catalog().entry("hardware", cal.hardware_key)
+    table = next(r.table for r in read_file(entry.file) if r.section == "hardware" and r.key == cal.hardware_key)
+    table = {k: v for k, v in table.items() if k != "calibration"}
+    table["calibration"] = {
+        **{k: _stored(k, x) for k, x in cal.values.items()},
+        "range": {k: [_stored(k, x) for x in pair] for k, pair in cal.spread.items()},
+        "source": f"mlsysim calibrate: {len(cal.points)} measurements, leave-one-out median |error| "
+        f"{_median(cal.loo):.1%}",
+        "points": [p.row for p in cal.points],
+    }
+    lines = [
+        "# Catalog overlay written by mlsysim calibrate: load with mlsysim --catalog FILE or load_catalog(FILE).",
+        f"[hardware.{cal.hardware_key}]",
+    ]
+    lines += [f"{k} = {_toml(val)}" for k, val in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def previous_points(path: Path) -> list[dict]:
+    """The points an earlier overlay at ``path`` was fitted on (none if it does not exist)."""
+    import tomllib
+
+    if not path.exists():
+        return []
+    data = tomllib.loads(path.read_text())
+    return [dict(p) for t in data.get("hardware", {}).values() for p in t.get("calibration", {}).get("points", [])]

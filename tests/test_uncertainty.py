@@ -1,0 +1,181 @@
+"""Bands, out-of-domain lines and calibrated hardware (mlsysim_uncertainty, docs/accuracy.md Bands)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mlsysim
+from mlsysim_cli import main
+from mlsysim_core.errors import CatalogError, InvalidInputError, PluginConflictWarning
+from mlsysim_uncertainty import RANGES, banded
+
+ROOT = Path(__file__).resolve().parents[1]
+LM, HW = mlsysim.Models.Language, mlsysim.Hardware.Cloud
+
+
+def _ms(q):
+    return q.to("ms").magnitude
+
+
+def test_band_brackets_the_answer_and_spans_the_ranges():
+    r = banded(mlsysim.ServingModel, LM.Llama3_8B, HW.H100, 1024, 16, output_len=256)
+    low, high = (_ms(q) for q in r.bands["itl"])
+    assert low < _ms(r.itl) < high
+    # the slow corner: every efficiency at its low end, the engine overhead at its high end
+    slow = mlsysim.ServingModel().solve(
+        LM.Llama3_8B, HW.H100, 1024, 16, output_len=256, efficiency=0.44, memory_efficiency=0.76, engine_overhead=2e-3
+    )
+    assert high == pytest.approx(_ms(slow.itl))
+    assert "kv_cache_size" not in r.bands  # no efficiency moves a size
+    assert "ttft" in r.to_dict()["bands"] and r.to_dict()["out_of_domain"] == list(r.out_of_domain)
+    assert "[" in r.explain().splitlines()[3] and "<td>" in r._repr_html_()
+
+
+def _inside(name, used, t):
+    fast, slow = RANGES[name].corners(used)
+    return fast + t * (slow - fast)
+
+
+@settings(max_examples=40, deadline=None)
+@given(c=st.floats(0, 1), m=st.floats(0, 1), o=st.floats(0, 1), batch=st.integers(1, 64))
+def test_any_point_of_the_ranges_lies_inside_the_band(c, m, o, batch):
+    """The two corners bound the box: the fields are monotone in each efficiency and overhead."""
+    args = (LM.Llama3_70B, HW.H100, 2048, batch)
+    kw = dict(output_len=128, precision="fp8", tp_size=4)
+    r = banded(mlsysim.ServingModel, *args, **kw)
+    inner = mlsysim.ServingModel().solve(
+        *args,
+        **kw,
+        efficiency=_inside("efficiency", 0.5, c),  # COMPUTE_NARROW at fp8
+        memory_efficiency=_inside("memory_efficiency", 0.87, m),
+        engine_overhead=_inside("engine_overhead", 1e-3, o),
+    )
+    for name in ("ttft", "itl", "e2e_latency", "tokens_per_second"):
+        low, high = (q.to(getattr(inner, name).units).magnitude for q in r.bands[name])
+        assert low * (1 - 1e-9) <= getattr(inner, name).magnitude <= high * (1 + 1e-9)
+
+
+def test_an_argument_given_is_held():
+    r = banded(mlsysim.ServingModel(), LM.Llama3_8B, HW.H100, 128, 1, efficiency=0.6, memory_efficiency=0.87)
+    low, high = (_ms(q) for q in r.bands["itl"])
+    # only the engine overhead moves: 0 .. 2 ms around the 1 ms default
+    assert high - low == pytest.approx(2.0, rel=1e-6)
+
+
+def test_out_of_domain_names_hardware_precision_and_lengths():
+    inside = banded(mlsysim.ServingModel, LM.Llama3_70B, HW.H200, 300, 64, output_len=265, precision="fp8")
+    assert inside.out_of_domain == ()
+    far = banded(mlsysim.ServingModel, LM.Llama3_8B, HW.B200, 100_000, 1, output_len=20_000, precision="fp4")
+    text = " ".join(far.out_of_domain)
+    assert "hardware NVIDIA B200" in text and "never measured" in text
+    assert "precision fp4" in text and "context (prompt + output tokens) 120000" in text
+    assert "out of domain: hardware" in far.explain()
+
+
+def test_a_solver_without_band_arguments_is_refused():
+    with pytest.raises(InvalidInputError, match="band_arguments"):
+        banded(mlsysim.ReliabilityModel, mlsysim.Systems.Clusters.Llama3_16K, 24.0)
+
+
+def test_serving_sweep_over_efficiencies_equals_solve():
+    eff, mem = [0.4, 0.6, 0.9], [0.7, 0.87]
+    sw = mlsysim.sweep(
+        "ServingModel",
+        model=LM.Llama3_8B,
+        hardware=HW.H100,
+        seq_len=512,
+        batch_size=4,
+        efficiency=eff,
+        memory_efficiency=mem,
+        engine_overhead=[0.0, 5e-4],
+    )
+    itl = sw.si("itl")
+    for i, (c, m, o) in enumerate(
+        zip(sw.si("compute_efficiency"), sw.si("memory_efficiency"), sw.si("engine_overhead"))
+    ):
+        one = mlsysim.ServingModel().solve(
+            LM.Llama3_8B, HW.H100, 512, 4, efficiency=float(c), memory_efficiency=float(m), engine_overhead=float(o)
+        )
+        assert itl[i] == pytest.approx(one.itl.to("s").magnitude, rel=1e-12)
+    bad = mlsysim.sweep("ServingModel", model=LM.Llama3_8B, hardware=HW.H100, seq_len=512, efficiency=[0.5, 1.5])
+    assert list(bad.valid) == [True, False]
+    one = mlsysim.sweep(
+        "ServingModel",
+        model=LM.Llama3_8B,
+        hardware=HW.H100,
+        seq_len=512,
+        batch_size=[1, 2],
+        efficiency=0.5,
+        engine_overhead=0.0,
+    )  # one value of each: no length check on them
+    assert list(one.valid) == [True, True] and set(one.si("engine_overhead")) == {0.0}
+
+
+def test_cli_bands_table_json_and_refusal():
+    runner = CliRunner()
+    out = runner.invoke(main, ["serve", "Llama3_8B", "H100", "--seq-len", "1024", "--bands"])
+    assert out.exit_code == 0 and " ms [" in out.output and "out of domain" in out.output
+    js = runner.invoke(main, ["serve", "Llama3_8B", "H100", "--seq-len", "1024", "--bands", "--json"])
+    assert '"bands"' in js.output and '"out_of_domain"' in js.output
+    plain = runner.invoke(main, ["serve", "Llama3_8B", "H100", "--seq-len", "1024"])
+    assert "[" not in plain.output.split("why:")[0] and '"bands"' not in plain.output
+    no = runner.invoke(main, ["reliability", "Llama3_16K", "--hours", "24", "--bands"])
+    assert no.exit_code == 1 and "band_arguments" in no.output and "Traceback" not in no.output
+
+
+def test_calibrated_hardware_replaces_the_defaults(tmp_path, fresh_host):
+    host = fresh_host()
+    overlay = tmp_path / "lab.toml"
+    src = Path(mlsysim_registry_data()).read_text()
+    assert "[H100]" in src
+    overlay.write_text(
+        "[hardware.H100]\nname = 'NVIDIA H100 SXM5 80GB (lab)'\nsource = 'test'\n"
+        "peak_flops = { bf16 = '989.5 TFLOP/s', fp8 = '1979 TFLOP/s' }\n"
+        "memory = { capacity = '81559 MiB', bandwidth = '3.35 TB/s' }\n"
+        "calibration = { compute = 0.5, memory = 0.8, engine_overhead = '0.4 ms', source = 'test runs' }\n"
+    )
+    with pytest.warns(PluginConflictWarning, match="H100"):  # the user's entry replaces the default one
+        host.load_catalog(overlay)
+        hw = host.catalog().entry("hardware", "H100").value
+    assert dict(hw.calibration) == {
+        "compute": 0.5,
+        "memory": 0.8,
+        "engine_overhead": pytest.approx(4e-4),
+        "source": "test runs",
+    }
+    r = mlsysim.ServingModel().solve(LM.Llama3_8B, hw, 128)
+    assert (r.compute_efficiency, r.memory_efficiency) == (0.5, 0.8)
+    assert r.engine_overhead.to("ms").magnitude == pytest.approx(0.4)
+    assert any("calibrated" in n for n in r.notes)
+    overlay.write_text(overlay.read_text().replace("compute = 0.5", "compute = 1.5"))
+    with pytest.raises((CatalogError, InvalidInputError), match="calibration"):
+        fresh_host().load_catalog(overlay)
+
+
+def mlsysim_registry_data() -> str:
+    import mlsysim_registry
+
+    return str(Path(mlsysim_registry.__file__).parent / "data" / "hardware.toml")
+
+
+def test_domain_file_is_current():
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "calibration_domain.py"), "--check"], capture_output=True
+    )
+    assert res.returncode == 0, res.stdout.decode()
+
+
+def test_ranges_hold_their_defaults():
+    for r in RANGES.values():
+        assert r.low <= r.default <= r.high and r.tier in ("datasheet", "measured", "paper", "estimate") and r.source
+        fast, slow = r.corners(r.default)
+        assert (fast >= slow) == (r.faster == "high")
+    assert np.isclose(RANGES["efficiency"].corners(0.5)[1], 0.5 * 0.44 / 0.60)
