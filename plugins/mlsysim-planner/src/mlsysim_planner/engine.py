@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.plugins import get_solver
 from mlsysim_core.sweep import SweepResult, sweep
 
@@ -105,3 +106,13 @@ def bar(label: str, width: int = 30) -> Callable[[int, int], None]:
         sys.stderr.flush()
 
     return show
+
+
+def axis(name: str, value: Any, default: list) -> list:
+    """A search axis from the caller's argument: one value or a list/tuple/range; None gives ``default``."""
+    if value is None:
+        return default
+    values = list(value) if isinstance(value, (list, tuple, range)) else [value]
+    if not values:
+        raise InvalidInputError(name, value, "one value or a non-empty list")
+    return values

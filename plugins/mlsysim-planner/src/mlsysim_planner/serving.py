@@ -31,7 +31,7 @@ from mlsysim_core.units import to_si
 from mlsysim_core.validate import choice, instance, integer, number
 
 from .choose import Constraint, choose
-from .engine import Space, no_valid, progress_bar, run
+from .engine import Space, axis, no_valid, progress_bar, run
 from .plan import Plan
 
 #: objective -> (column, sense)
@@ -102,9 +102,9 @@ def plan_serving(
             raise InvalidInputError(f"axes[{name!r}]", values, "a non-empty list of values")
     grid = {
         "hardware": parts,
-        "precision": _list("precision", precision, _precisions(parts)),
-        "tp_size": [integer("tp", t, 1, 1 << 10) for t in _list("tp", tp, [1, 2, 4, 8])],
-        "max_num_seqs": [integer("max_num_seqs", c, 1, 1 << 20) for c in _list("max_num_seqs", max_num_seqs, [])],
+        "precision": axis("precision", precision, _precisions(parts)),
+        "tp_size": [integer("tp", t, 1, 1 << 10) for t in axis("tp", tp, [1, 2, 4, 8])],
+        "max_num_seqs": [integer("max_num_seqs", c, 1, 1 << 20) for c in axis("max_num_seqs", max_num_seqs, [])],
         **{k: list(v) for k, v in (axes or {}).items()},
     }
     # the engines that hold one request (prompt + output) at batch 1: the unloaded kernels, one vectorized sweep
@@ -367,15 +367,6 @@ def _has_peak(part: HardwareNode, precision: str) -> bool:
     except (InvalidInputError, KeyError, AttributeError):
         return False
     return True
-
-
-def _list(name: str, value: Any, default: list) -> list:
-    if value is None:
-        return default
-    values = list(value) if isinstance(value, (list, tuple, range)) else [value]
-    if not values:
-        raise InvalidInputError(name, value, "one value or a non-empty list")
-    return values
 
 
 def _seconds(name: str, value: Any) -> float:

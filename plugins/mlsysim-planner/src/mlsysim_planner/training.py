@@ -29,7 +29,7 @@ from mlsysim_core.types import Datacenter, Fleet, GridProfile, TransformerWorklo
 from mlsysim_core.validate import choice, instance, integer, number
 
 from .choose import Constraint, best_per_layout, choose
-from .engine import Space, no_valid, run
+from .engine import Space, axis, no_valid, run
 from .plan import Plan
 
 #: objective -> (column, sense)
@@ -122,15 +122,15 @@ def plan_training(
     seq = S or min(2048, model.max_seq_len or 2048)
     axes = {
         "fleet": fleets,
-        "precision": _axis("precision", precision, [None]),
+        "precision": axis("precision", precision, [None]),
         "tp_size": _ints("tp", tp, [t for t in _powers(per_node) if model.heads % t == 0]),
         "pp_size": _ints("pp", pp, [p for p in _divisors(model.layers) if p <= most]),
         "cp_size": _ints("cp", cp, [c for c in _powers(seq // MIN_CP_TOKENS or 1) if seq % c == 0]),
         "ep_size": _ints("ep", ep, [e for e in _powers(min(model.experts or 1, 64)) if (model.experts or 1) % e == 0]),
         "v_stages": _ints("v_stages", v_stages, [1]),
-        "schedule": _axis("schedule", schedule, [None]),
+        "schedule": axis("schedule", schedule, [None]),
         "zero_stage": _ints("zero_stage", zero_stage, [0], low=0),
-        "activation_recomputation": _axis("recompute", recompute, list(RECOMPUTE)),
+        "activation_recomputation": axis("recompute", recompute, list(RECOMPUTE)),
         "microbatch_count": _ints("microbatch_count", microbatch_count, _divisors(B)),
     }
     fixed = {"model": model, "batch_size": B, "seq_len": S, "tokens": run_tokens}
@@ -374,17 +374,8 @@ def _tokens(tokens: Any, steps: Any, B: int, S: int | None, model: Any) -> float
     return None
 
 
-def _axis(name: str, value: Any, default: list) -> list:
-    if value is None:
-        return default
-    values = list(value) if isinstance(value, (list, tuple, range)) else [value]
-    if not values:
-        raise InvalidInputError(name, value, "one value or a non-empty list")
-    return values
-
-
 def _ints(name: str, value: Any, default: list, low: int = 1) -> list[int]:
-    return [integer(name, v, low, 1 << 40) for v in _axis(name, value, default or [1])]
+    return [integer(name, v, low, 1 << 40) for v in axis(name, value, default or [1])]
 
 
 def _powers(n: int) -> list[int]:
