@@ -219,6 +219,10 @@ def _seconds(value: Any, name: str) -> float:
     return v
 
 
+#: The longest run the fleet solvers cost (s), as ``duration_arg``'s bound.
+MAX_RUN_TIME_S = 1e30
+
+
 def run_time(result: Any, steps: Any, consumer: str) -> float:
     """Wall time of a training run (s): ``time_to_train``, else ``step_time`` (or upstream
     ``step_latency_total``) times ``steps``."""
@@ -244,7 +248,10 @@ def run_time(result: Any, steps: Any, consumer: str) -> float:
         )
     if isinstance(steps, bool) or not isinstance(steps, Real) or not math.isfinite(steps) or steps < 1:
         raise InvalidInputError("steps", steps, "a number of training steps >= 1")
-    return _seconds(st, "workload.step_time") * float(steps)
+    step = _seconds(st, "workload.step_time")
+    if step * float(steps) > MAX_RUN_TIME_S:  # beyond it energies and costs overflow to inf/NaN
+        raise InvalidInputError("steps", steps, f"at most {MAX_RUN_TIME_S / step:.4g} steps (a run of up to 1e30 s)")
+    return step * float(steps)
 
 
 _TRAINING_FIELDS = ("time_to_train", "step_time", "step_latency_total")
@@ -358,7 +365,7 @@ def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Us
     return Usage(tokens_per_second=tps, samples_per_second=qps, replica_accelerators=replica_accelerators(workload))
 
 
-def duration_arg(duration_days: Any, usage: Usage, high: float = 1e30) -> float:
+def duration_arg(duration_days: Any, usage: Usage, high: float = MAX_RUN_TIME_S) -> float:
     """Duration in seconds: ``duration_days`` (days or a time Quantity, at most ``high`` s: beyond it
     costs overflow), or the run time of a consumed training result."""
     if duration_days is None:

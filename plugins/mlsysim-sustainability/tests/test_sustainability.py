@@ -149,6 +149,9 @@ def test_training_run_energy_and_carbon():
     assert whole.workload_energy.magnitude == pytest.approx(whole.facility_energy.magnitude)
     r = M.solve(FLEET, 30, workload=Training(step_time=Q_(1, "s"), parallelism={"dp": 10, "tp": 8}), steps=3600)
     assert r.workload_energy.to("kWh").magnitude == pytest.approx(10 * 7.6 * 1 * 1.2)
+    # a run so long its energy would overflow (1 s x 1e308 steps) is refused, naming steps (was NaN carbon)
+    with pytest.raises(InvalidInputError, match=r"steps.*at most 1e\+30 steps"):
+        M.solve(FLEET, 30, workload=Training(step_time=Q_(1, "s"), parallelism={"dp": 10, "tp": 8}), steps=1e308)
 
 
 def test_energy_per_query():
