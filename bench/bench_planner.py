@@ -116,7 +116,10 @@ def main() -> None:
     show("training, one process", training(), time.perf_counter() - t)
     from dask.distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as c:
+    with (
+        LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as c,
+    ):
         training(c)  # warm the workers (imports, catalog)
         t = time.perf_counter()
         show(f"training, dask {a.workers} workers", training(c), time.perf_counter() - t)
