@@ -28,20 +28,7 @@ from .disagg_result import DisaggServingResult
 from .layout import Disagg, KVLink, Pool, kv_link, parse_disagg
 
 #: Loaded fields combined from the two pools (each an array over arrival rates).
-_LOADED = (
-    "ttft_mean",
-    "ttft_p50",
-    "ttft_p90",
-    "ttft_p99",
-    "itl_mean",
-    "itl_p50",
-    "itl_p90",
-    "itl_p99",
-    "e2e_mean",
-    "e2e_p90",
-    "e2e_p99",
-    "queue_wait_mean",
-)
+_LOADED = UL.LATENCY_FIELDS
 
 
 def kv_bytes_per_request(prompt_tokens, kv_elements, b_kv):

@@ -167,6 +167,23 @@ def kv_capacity_tokens(setup: Setup, M: float, max_seqs: float) -> float:
     return (usable - weights - work) / (shape.kv * setup.b_kv * setup.kv_share / (lay.p * lay.d))
 
 
+#: The latency fields a loaded solve reports (s), each masked where the rate is beyond capacity.
+LATENCY_FIELDS = (
+    "ttft_mean",
+    "ttft_p50",
+    "ttft_p90",
+    "ttft_p99",
+    "itl_mean",
+    "itl_p50",
+    "itl_p90",
+    "itl_p99",
+    "e2e_mean",
+    "e2e_p90",
+    "e2e_p99",
+    "queue_wait_mean",
+)
+
+
 def loaded_fields(setup: Setup, seq_len: int, output_len: Any, args: dict) -> dict:
     """The loaded-serving result fields of one solve()/sweep group."""
     c = check(args, seq_len, output_len, setup.shape.max_seq)
@@ -230,21 +247,7 @@ def serve(
         out = _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape)
     else:
         out = TR.analytic(cost, load, lam_ok, float(M), B_max, c["arrival_cv"], lam_max)
-    keys = (
-        "ttft_mean",
-        "ttft_p50",
-        "ttft_p90",
-        "ttft_p99",
-        "itl_mean",
-        "itl_p50",
-        "itl_p90",
-        "itl_p99",
-        "e2e_mean",
-        "e2e_p90",
-        "e2e_p99",
-        "queue_wait_mean",
-    )
-    for k in keys:
+    for k in LATENCY_FIELDS:
         f[k] = _masked(out[k], over)
     served = np.minimum(np.asarray(lam, dtype=float), lam_max)
     f["requests_per_second"] = served
