@@ -133,3 +133,23 @@ def test_trn2_instance_rounds_to_the_published_pflops():
     hw = mlsysim.Systems.Nodes.Trn2_48xlarge.accelerator
     assert 10 <= hw.compute.peak("bf16") * 16 / 1e15 < 11
     assert 20 <= hw.compute.peak("fp8") * 16 / 1e15 < 21
+
+
+def test_new_nodes_carry_their_sourced_links_and_leave_unknowns_out():
+    nodes = mlsysim.Systems.Nodes
+    hgx = nodes.HGX_B300
+    assert hgx.accelerators_per_node == 8 and hgx.intra_node.bandwidth.to("GB/s").magnitude == 1800 / 2
+    gaudi = nodes.Gaudi3_8x
+    assert gaudi.nics_per_node == 8 * 3  # three on-die 200 GbE scale-out ports per card
+    assert gaudi.intra_node.bandwidth.to("GB/s").magnitude == 1050 / 2  # Intel: 1,050 GB/s bidirectional
+    assert nodes.MI355X_8x.intra_node is None  # XGMI bandwidth per GPU not published in the sources
+    for node in (hgx, gaudi, nodes.MI355X_8x):
+        assert node.power_max is None and "Unknown fields" in node.source
+
+
+def test_google_fleet_wue_is_derived_from_the_per_prompt_figures():
+    """Elsworth et al. 2025 (arXiv:2508.15734): 0.24 Wh and 0.26 mL per median Gemini prompt, 8 % of the
+    energy data-center overhead; WUE per IT kWh = water / (energy x (1 - overhead))."""
+    dc = mlsysim.Infra.Datacenters.Google_Fleet_2024
+    assert dc.wue.to("L/kWh").magnitude == pytest.approx(0.26e-3 / (0.24e-3 * (1 - 0.08)), rel=5e-3)
+    assert dc.pue == pytest.approx(1 / (1 - 0.08), abs=0.01)  # the report's 1.09 and the paper's overhead agree

@@ -117,9 +117,9 @@ def test_grid_prices_converted_from_another_currency_state_rate_and_match_it():
         usd, local, currency, rate, rate_source = m.groups()
         assert grid.electricity_price.to("USD/kWh").magnitude == pytest.approx(float(usd))
         assert float(usd) == pytest.approx(float(local) * float(rate), rel=5e-4)
-        assert re.search(r"(Bank of Canada|ECB|Saudi Central Bank).*20\d\d", rate_source)
+        assert re.search(r"(Bank of Canada|ECB|Saudi Central Bank|Central Bank of the UAE|Federal Reserve).*20\d\d", rate_source)
         converted += 1
-    assert converted >= 6  # Quebec, Ontario (CAD); Sweden, Finland, Ireland (EUR); Saudi Arabia (SAR)
+    assert converted >= 9  # CAD: Quebec, Ontario; EUR: Sweden, Finland, Ireland; SAR, KRW, TWD, AED
 
 
 def test_cost_in_quebec_needs_no_kwh_price():
@@ -131,7 +131,7 @@ def test_cost_in_quebec_needs_no_kwh_price():
 # Grids whose industrial electricity price has no source in the catalog yet (issue 19): this set only shrinks.
 UNPRICED = {
     "Norway", "Poland", "Canada", "Iceland", "UK", "France", "Germany", "Netherlands", "Spain", "India",
-    "Singapore", "Japan", "Tokyo", "South_Korea", "Taiwan", "China", "Australia", "Brazil", "UAE",
+    "Singapore", "Japan", "Tokyo", "China", "Australia", "Brazil",
 }  # fmt: skip
 
 
