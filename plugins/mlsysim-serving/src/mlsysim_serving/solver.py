@@ -212,7 +212,8 @@ class ServingModel(Solver):
                 a draft model smaller than the target (run at ``tp_size`` beside it) or, for draft
                 heads/MTP/n-gram, their cost per drafted token as a share of one target decode step in
                 [0, 1); ``spec_k`` drafted tokens per step (default 4); ``spec_accept`` the acceptance rate
-                alpha in [0, 1). Adds the spec_* fields (static batch).
+                alpha in [0, 1). Adds the spec_* fields (static batch) and, under
+                ``arrival_rate``/``concurrency``, composes the loaded fields' decode steps (analytic method).
         """
         model, hardware = V.named("model", model, "models"), V.named("hardware", hardware, "hardware")
         fabric = resolve_fabric(fabric)
@@ -239,7 +240,9 @@ class ServingModel(Solver):
                 )
                 raise InvalidInputError(name, value, "the default with disagg (the pools are tensor parallel)")
             if spec_accept is not None or spec_draft is not None or spec_draft_cost is not None:
-                raise InvalidInputError("spec_accept", spec_accept, "None with disagg (speculation: a static batch)")
+                raise InvalidInputError(
+                    "spec_accept", spec_accept, "None with disagg (speculation runs on an aggregated engine)"
+                )
             common = dict(
                 precision=precision,
                 kv_precision=kv_precision,
@@ -283,15 +286,12 @@ class ServingModel(Solver):
                 required=required,
                 available=usable,
             )
+        spec = None
         if spec_accept is not None or spec_draft is not None or spec_draft_cost is not None:
             from . import speculative as SP
 
             if spec_accept is None:
                 raise InvalidInputError("spec_accept", None, "an acceptance rate in [0, 1) with a draft")
-            if arrival_rate is not None or concurrency is not None:
-                raise InvalidInputError(
-                    "arrival_rate", arrival_rate, "None with speculative decoding (modelled at a static batch)"
-                )
             spec = SP.check(setup, spec_draft, spec_draft_cost, spec_k, spec_accept)
             f.update(SP.fields(setup, spec, batch_size * beams, float(seq_len), output_len))
             f["total_memory_required"] += f["spec_draft_memory_per_gpu"]
@@ -302,7 +302,7 @@ class ServingModel(Solver):
 
             if beams != 1:
                 raise InvalidInputError("beam_width", beam_width, "1 under traffic (arrival_rate or concurrency)")
-            f.update(loaded_fields(setup, seq_len, output_len, traffic))
+            f.update(loaded_fields(setup, seq_len, output_len, traffic, spec))
             notes += f.pop(TRAFFIC_NOTES, ())
         elif method is not None or slo_ttft is not None or slo_itl is not None:
             raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
