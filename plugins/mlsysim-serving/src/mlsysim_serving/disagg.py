@@ -387,6 +387,7 @@ def _aggregated(model, hardware, seq_len, output_len, common, c, gpus_per_node) 
                 max_num_batched_tokens=c["max_num_batched_tokens"],
                 max_num_seqs=c["max_num_seqs"],
                 prefix_cache_hit=c["prefix_cache_hit"],
+                raise_errors=True,
                 **common,
             )
         except (InvalidInputError, InfeasibleError):

@@ -159,7 +159,8 @@ class ServingModel(Solver):
             memory_efficiency: achieved fraction of peak bandwidth in (0, 1] (default 0.87, kernel-level streaming).
             gpus_per_node: GPUs one TP group may span (default: the scale-up link's ``domain``, e.g. 8 on
                 an HGX board, 72 in a GB200 NVL72 rack; 8 when the link states none; 1 without a link).
-            raise_errors: raise :class:`InfeasibleError` when it does not fit instead of feasible=False.
+            raise_errors: raise :class:`InfeasibleError` when it does not fit instead of feasible=False
+                (under traffic also when the KV cache cannot hold one request).
             memory_fraction: share of the reported capacity a deployment plans to fill, in (0, 1]
                 (default ``efficiency.USABLE_MEMORY_FRACTION`` = 0.9, vLLM's gpu_memory_utilization).
             beam_width: beams per request (beam search; integer >= 1): one shared prefill of the prompt,
@@ -302,7 +303,7 @@ class ServingModel(Solver):
 
             if beams != 1:
                 raise InvalidInputError("beam_width", beam_width, "1 under traffic (arrival_rate or concurrency)")
-            f.update(loaded_fields(setup, seq_len, output_len, traffic, spec))
+            f.update(loaded_fields(setup, seq_len, output_len, traffic, raise_errors, spec))
             notes += f.pop(TRAFFIC_NOTES, ())
         elif method is not None or slo_ttft is not None or slo_itl is not None:
             raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
@@ -427,7 +428,7 @@ class ServingModel(Solver):
             traffic["arrival_rate"] = np.where(errors.ok, rate, 1.0)
 
         f = _evaluate(setup, batch, float(seq), out)
-        f.update(loaded_fields(setup, seq, out, traffic))
+        f.update(loaded_fields(setup, seq, out, traffic, a["raise_errors"]))
         notes = setup.notes + f.pop(TRAFFIC_NOTES, ())
         if _check_beams(a["beam_width"]) != 1:
             raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")

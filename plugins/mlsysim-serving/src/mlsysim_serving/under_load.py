@@ -188,9 +188,13 @@ LATENCY_FIELDS = (
 )
 
 
-def loaded_fields(setup: Setup, seq_len: int, output_len: Any, args: dict, spec: tuple | None = None) -> dict:
+def loaded_fields(
+    setup: Setup, seq_len: int, output_len: Any, args: dict, raise_errors: bool, spec: tuple | None = None
+) -> dict:
     """The loaded-serving result fields of one solve()/sweep group; ``spec``: speculative decoding as
-    :func:`.speculative.check` returns it."""
+    :func:`.speculative.check` returns it. A KV cache that holds no request raises
+    :class:`InfeasibleError` with ``raise_errors``; otherwise the answer is ``feasible=False`` with no
+    latency (NaN in a sweep), no served rate and the reason in the notes."""
     c = check(args, seq_len, output_len, setup.shape.max_seq)
     cost = step_cost(setup)
     M, seqs = c["max_num_batched_tokens"], c["max_num_seqs"]
@@ -205,7 +209,38 @@ def loaded_fields(setup: Setup, seq_len: int, output_len: Any, args: dict, spec:
             )
         plan, draft_weights, draft_kv = under_traffic(setup, spec)
         kv = kv_capacity_tokens(setup, M, seqs, draft_weights, draft_kv)
-    return serve(setup.shape, setup.hardware, setup.layout.gpus, cost, kv, seq_len, output_len, c, plan)
+    try:
+        return serve(setup.shape, setup.hardware, setup.layout.gpus, cost, kv, seq_len, output_len, c, plan)
+    except InfeasibleError as exc:
+        if raise_errors:
+            raise
+        return _holds_no_request(c, str(exc))
+
+
+def _holds_no_request(c: dict, reason: str) -> dict:
+    """Result fields of a replica whose KV cache cannot hold one request: nothing is served."""
+    rate = c["arrival_rate"]
+    shape = np.shape(rate) if rate is not None else ()
+    none = np.full(shape, np.nan) if shape else None
+    f: dict[str, Any] = {k: none for k in LATENCY_FIELDS + ("concurrency_mean", "kv_cache_utilization")}
+    f.update(
+        feasible=False,
+        arrival_rate=rate if rate is not None else none,
+        saturation_rate=0.0,
+        max_arrival_rate=0.0,
+        binding_limit="KV capacity",
+        traffic_method=c["method"],
+        utilization=np.full(shape, np.inf) if shape else math.inf,
+        overloaded=np.full(shape, True) if shape else True,
+        requests_per_second=np.zeros(shape) if shape else 0.0,
+        output_tokens_per_second=np.zeros(shape) if shape else 0.0,
+        tokens_per_second_per_gpu=np.zeros(shape) if shape else 0.0,
+        slo_attainment=None if c["slo_ttft"] is None and c["slo_itl"] is None else (np.zeros(shape) if shape else 0.0),
+        slo_percentile=c["slo_percentile"],
+        prefix_cache_hit=c["prefix_cache_hit"],
+    )
+    f[TRAFFIC_NOTES] = (f"infeasible under traffic: {reason}",)
+    return f
 
 
 def serve(
