@@ -201,9 +201,10 @@ class ServingModel(Solver):
                 between the pools (also ``"NVLink"``: both pools in one scale-up domain, or ``"PCIe"``:
                 both in one node).
             disagg: a prefill pool and a decode pool (:class:`.layout.Disagg`, or the text
-                ``"prefill=H100x8:tp8,decode=H200x8:tp4"``): disaggregated serving under ``arrival_rate``,
-                answered by a :class:`.disagg_result.DisaggServingResult` (:mod:`.disagg`); ``hardware``
-                is then the aggregated layout compared against (searched over its tensor-parallel degrees).
+                ``"prefill=H100x8:tp8,decode=H200x8:tp4"``; a replica may add ppN, epN, dpN): disaggregated
+                serving under ``arrival_rate``, answered by a :class:`.disagg_result.DisaggServingResult`
+                (:mod:`.disagg`); ``hardware`` is then the aggregated layout compared against (searched over
+                its tensor-parallel degrees).
             kv_layerwise: with ``disagg``, KV sent layer by layer during the prefill (default) or after it.
             engine_overhead: host time of one engine iteration (scheduling, sampling), seconds or a time
                 Quantity in [0, 1 s] (default ``efficiency.STEP_OVERHEAD_S`` = 1 ms). The hardware's
