@@ -99,12 +99,12 @@ class _Replica:
         self.role, self.pool, self.setup, self.shape = role, pool, setup, setup.shape
         shape, lay = setup.shape, setup.layout
         self.weights_per_gpu = K.weights_per_gpu(
-            shape.params, setup.b, float(lay.n), float(lay.p), shape.experts_params, float(lay.w), lay.copies
+            shape.params, setup.b, float(lay.n), lay.depth, shape.experts_params, float(lay.w), lay.copies
         )
         self.usable = pool.hardware.si.capacity * setup.memory_fraction
         self.cost = UL.step_cost(setup)
-        #: share of one request's KV cache on one GPU: its tensor share of its stage's layers
-        self.kv_share = setup.kv_share / lay.p
+        #: share of one request's KV cache on one GPU: its tensor share of its (largest) stage's layers
+        self.kv_share = setup.kv_share / lay.depth
         self.kv_tokens = UL.kv_capacity_tokens(setup, M, max_seqs)
 
     def check_holds(self, text: Any, tokens: int) -> None:
