@@ -3,8 +3,8 @@
 Nothing here validates, warns, or builds a Quantity: :mod:`.solver` does that at the boundary.
 Physical quantities (bytes, bandwidths, latencies, FLOP/s, efficiencies) may be numpy arrays for
 sweeps, and so may the tensor and pipeline degrees and stage layer counts of the training-step kernels
-(a sweep evaluates many layouts at once); context and expert degrees are scalars (they pick a branch). Each function states
-its equation and source. Notation: t tensor-, p pipeline-, d data-parallel degree, e expert degree,
+(a sweep evaluates many layouts at once); context and expert degrees are scalars (they pick a branch).
+Each function states its equation and source. Notation: t tensor-, p pipeline-, d data-parallel degree, e expert degree,
 v interleaved chunks per stage, m micro-batches per step, b micro-batch size (sequences),
 S sequence length, h hidden size, a attention heads, L layers, V vocabulary.
 

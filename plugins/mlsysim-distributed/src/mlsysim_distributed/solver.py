@@ -352,9 +352,7 @@ class DistributedModel(Solver):
 
 def _of(groups: list[Any], slot: str, key: str | None = None) -> list[Any]:
     """Each prepared layout's ``slot`` (``[key]`` of it), None for a layout that failed its checks."""
-    return [
-        None if isinstance(g, str) else getattr(g, slot) if key is None else getattr(g, slot)[key] for g in groups
-    ]
+    return [None if isinstance(g, str) else getattr(g, slot) if key is None else getattr(g, slot)[key] for g in groups]
 
 
 def _point(vectors: dict[str, np.ndarray], args: dict[str, Any], name: str, i: int) -> Any:
@@ -916,9 +914,8 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
             else 0.0
         )
         t_pp_mb = K.p2p_stage_time(act_msg / t, p, v, G.bw_pp, G.lat_pp) if _parallel(p) else 0.0
-        per_layer = (
-            K.activation_bytes_per_layer(S, mb, h, G.a, t, G.sp if _parallel(t) else True, G.rc, b_act / 2.0, G.fp8) / cp
-        )
+        sp = G.sp if _parallel(t) else True
+        per_layer = K.activation_bytes_per_layer(S, mb, h, G.a, t, sp, G.rc, b_act / 2.0, G.fp8) / cp
         out_bytes = 4.0 * S * mb * h / (t * cp) * (1.0 + G.V / h)
         acts = K.activation_bytes_per_gpu(per_layer, Ls, SCH.in_flight(G.sched, m, p, v), p, out_bytes)
         if _parallel(p):
