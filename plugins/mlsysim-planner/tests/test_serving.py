@@ -79,6 +79,27 @@ def test_cost_per_million_tokens_by_hand():
     assert math.isclose(row["usd_per_million_tokens"], want, rel_tol=1e-12)
 
 
+def test_rent_per_million_tokens_next_to_owned():
+    """Rented USD per 1M output tokens = the catalog's cheapest on-demand H100 rental per GPU-hour x GPUs /
+    output tokens per hour; the note names it with the break-even utilization (owned TCO / rent)."""
+    dc = mlsysim.Infra.Grids.US_Avg
+    plan = plan_serving(
+        M.Llama3_8B, qps=RATE, seq_len=S, output_len=O, slo_ttft=1.0, slo_itl=0.05, hardware=H.H100,
+        precision="bf16", tp=[1, 2], max_num_seqs=64, max_gpus=4, datacenter=dc, objective="rent", progress=False,
+    )  # fmt: skip
+    from mlsysim_registry.prices import rentals
+
+    h100 = [r for r in rentals().values() if r.on_demand is not None and r.hardware().name == H.H100.name]
+    cheapest = min(h100, key=lambda r: r.on_demand.to("USD/h").magnitude)
+    row = plan.row(0)
+    want = cheapest.on_demand.to("USD/h").magnitude * row["gpus"] * 1e6 / (RATE * O * 3600)
+    assert math.isclose(row["rent_usd_per_million_tokens"], want, rel_tol=1e-9)
+    assert plan.objective == ("rent_usd_per_million_tokens", "min")
+    owned_over_rent = row["usd_per_million_tokens"] / row["rent_usd_per_million_tokens"]
+    assert math.isclose(row["breakeven_utilization"], owned_over_rent, rel_tol=1e-9)
+    assert any(cheapest.key in n and f"break-even utilization {owned_over_rent:.2f}" in n for n in plan.notes)
+
+
 def test_8b_on_h100_tp1_when_relaxed_tp_when_itl_is_tight():
     """NVIDIA NIM for LLMs, Support Matrix, Llama 3.1 8B, "Optimized configurations"
     (https://docs.nvidia.com/nim/large-language-models/latest/support-matrix.html): on H100 SXM the

@@ -149,3 +149,24 @@ def test_public_face():
 
     assert mlsysim.plan_training is mlsysim_planner.plan_training
     assert mlsysim.plan_serving is mlsysim_planner.plan_serving
+
+
+def test_rent_cost_next_to_owned():
+    """Rented cost = the catalog's cheapest on-demand A100-80GB rental per GPU-hour x GPUs x wall hours; the
+    note names it with the break-even utilization (owned TCO / rent)."""
+    fleet = with_nodes(C.Selene_2520, 16)
+    plan = plan_training(
+        M.Llama3_8B, fleet, batch_size=512, seq_len=2048, tokens=1e11, cp=1, v_stages=1, zero_stage=1,
+        recompute="selective", datacenter=mlsysim.Infra.Grids.US_Avg, objective="rent", progress=False,
+    )  # fmt: skip
+    from mlsysim_registry.prices import rentals
+
+    part = fleet.node.accelerator.name
+    offers = [r for r in rentals().values() if r.on_demand is not None and r.hardware().name == part]
+    cheapest = min(offers, key=lambda r: r.on_demand.to("USD/h").magnitude)
+    row = plan.row(0)
+    want = cheapest.on_demand.to("USD/h").magnitude * row["gpus"] * row["days"] * 24
+    assert plan.objective == ("rent_cost", "min")
+    assert math.isclose(row["rent_cost"], want, rel_tol=1e-9)
+    assert math.isclose(row["breakeven_utilization"], row["cost"] / row["rent_cost"], rel_tol=1e-9)
+    assert any(cheapest.key in n and "break-even utilization" in n for n in plan.notes)
