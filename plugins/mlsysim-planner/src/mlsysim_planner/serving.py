@@ -30,7 +30,7 @@ from mlsysim_core.types import Datacenter, Fleet, GridProfile, HardwareNode, Tra
 from mlsysim_core.units import to_si
 from mlsysim_core.validate import choice, instance, integer, number
 
-from . import pricing
+from . import bands, pricing
 from .choose import Constraint, choose
 from .engine import Space, axis, no_valid, progress_bar, run
 from .plan import Plan
@@ -72,7 +72,8 @@ def plan_serving(
     ``output_len`` generated tokens, meeting p``slo_percentile`` TTFT <= ``slo_ttft`` and ITL <= ``slo_itl``.
 
     Args:
-        hardware: a HardwareNode or a list (default: the accelerators of the catalog's nodes).
+        hardware: a HardwareNode or a list (default: every part of the catalog that holds one request of
+            the model in some searched layout; parts without a catalog node have no cost, energy or carbon).
         max_gpus: GPU budget (replicas x tp).
         precision, tp, max_num_seqs: one value or a list each (defaults: bf16, and fp8 where a part has
             an fp8 peak; tp powers of two up to 8; batch caps 16 ... 256).
@@ -222,6 +223,9 @@ def _answer(
         if k in out
     )
     where = [(int(c["block"][i]), int(c["offset"][i])) for i in ranked]
+    points_of = [blocks[b]["space"].point(j) for b, j in where[: bands.CHECKED]]
+    out["slo_across_band"], band_note = _across_band(points_of, len(ranked), feasible, slo, out["layout"])
+    shown += ("slo_across_band",)
 
     def resolve(i: int) -> Any:
         b, j = where[i]
@@ -243,11 +247,36 @@ def _answer(
             "seconds": seconds,
         },
         _notes(datacenter)
+        + band_note
         + ((pricing.note(rents),) if rents else ())
         + tuple(f"no cost, energy or carbon for {k}: {v}" for k, v in sorted(unpriced.items())),
         shown,
         resolve,
     )
+
+
+def _across_band(
+    points: list[dict], n: int, feasible: bool, slo: tuple[float, float, int], layouts: np.ndarray
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Whether each of the first ranked configurations (``points``) meets the SLOs across the uncertainty
+    band (:mod:`.bands`; None: not checked), and a note when the winner meets them only inside it."""
+    ttft, itl, p = slo
+    robust = np.full(n, None, dtype=object)
+    if not feasible:  # the closest configurations miss a constraint already
+        return robust, ()
+    why = ""
+    for i, kw in enumerate(points):
+        robust[i], text = bands.across_band(kw, p, ttft, itl)
+        why = why or text
+    note = f"slo_across_band: the SLOs still met at the uncertainty band's slow corner ({bands.CHECKED} best checked)"
+    if robust[0] is False:
+        first = next((i for i in range(len(points)) if robust[i]), None)
+        note += f"; the winner meets them only inside the band (at the slow corner it {why}); " + (
+            "none of those checked meets them across it"
+            if first is None
+            else f"rank {first + 1}, {layouts[first]}, does"
+        )
+    return robust, (note,)
 
 
 _UNITS = {
@@ -369,11 +398,11 @@ def _node(part: HardwareNode) -> Any:
 
 
 def _hardware(hardware: Any) -> list[HardwareNode]:
-    if hardware is None:
+    if hardware is None:  # every part of the catalog: the first sweep keeps those that hold the model
         parts: list[HardwareNode] = []
-        for e in catalog().entries["nodes"].values():
-            if all(e.value.accelerator is not q for q in parts):
-                parts.append(e.value.accelerator)
+        for e in catalog().entries["hardware"].values():
+            if isinstance(e.value, HardwareNode) and all(e.value is not q for q in parts):
+                parts.append(e.value)
         return parts
     given = list(hardware) if isinstance(hardware, (list, tuple)) else [hardware]
     if not given:
