@@ -53,13 +53,15 @@ def stack(groups: Sequence[Any], rows: np.ndarray) -> Any:
 
 def column(values: list[Any], combo: np.ndarray) -> Any:
     """A per-layout value as a result column: one value when every prepared layout (not None) has the
-    same, else one per point (layouts that failed to prepare take the first layout's value; the sweep
-    engine masks the rows of invalid points)."""
+    same, else one per point: floats (NaN for the layouts that failed their checks) when the values are
+    numbers, else objects (None for those)."""
     known = [v for v in values if v is not None]
     first = known[0]
     if all(v is first or (type(v) is type(first) and v == first) for v in known):
         return first
-    return objects([first if v is None else v for v in values])[combo]
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in known):
+        return np.array([np.nan if v is None else v for v in values], dtype=float)[combo]
+    return objects(values)[combo]
 
 
 def objects(values: list[Any]) -> np.ndarray:
