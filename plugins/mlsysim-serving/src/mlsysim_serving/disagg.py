@@ -323,7 +323,7 @@ class _Pools:
             att = att * TR.ttft_cdf(f, slo_t)
         if slo_i is not None:
             sd = np.maximum(f["itl_p90"] - f["itl_mean"], 0.0) / TR.Z[90]
-            att = att * TR.itl_cdf({"T": f["itl_mean"], "itl_sd": sd}, slo_i)
+            att = att * TR.itl_cdf({"itl_mean": f["itl_mean"], "itl_sd": sd}, slo_i)
         return np.nan_to_num(att)
 
     def max_rate(self, slo_t: Any, slo_i: Any, pct: int) -> float:
@@ -387,6 +387,7 @@ def _aggregated(model, hardware, seq_len, output_len, common, c, gpus_per_node) 
                 max_num_batched_tokens=c["max_num_batched_tokens"],
                 max_num_seqs=c["max_num_seqs"],
                 prefix_cache_hit=c["prefix_cache_hit"],
+                raise_errors=True,
                 **common,
             )
         except (InvalidInputError, InfeasibleError):
