@@ -22,17 +22,12 @@ CHECKED = 20
 
 def slow_corner(kw: dict[str, Any]) -> dict[str, Any]:
     """ServingModel keyword arguments ``kw`` with every band argument the caller left to its default at
-    the slow end of its range (mlsysim_uncertainty.RANGES)."""
-    from mlsysim_uncertainty import RANGES
+    the slow end of its range (``mlsysim_uncertainty.bands.corner_arguments``, as ``banded()`` uses)."""
+    from mlsysim_uncertainty.bands import corner_arguments
 
     solver = get_solver("ServingModel")
-    nominal = solver().solve(**kw)
-    calibration = getattr(kw.get("hardware"), "calibration", None)
-    slow = dict(kw)
-    for arg, field in solver.band_arguments.items():
-        if kw.get(arg) is None:
-            slow[arg] = RANGES[arg].corners(nominal.si(field), calibration)[1]
-    return slow
+    corners = corner_arguments(solver, solver().solve(**kw), kw)
+    return kw if corners is None else corners[1]
 
 
 def across_band(kw: dict[str, Any], p: int, ttft_s: float, itl_s: float) -> tuple[bool, str]:
