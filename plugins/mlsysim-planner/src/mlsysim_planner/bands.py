@@ -48,4 +48,4 @@ def across_band(kw: dict[str, Any], p: int, ttft_s: float, itl_s: float) -> tupl
         for name, value, slo in (("TTFT", ttft, ttft_s), ("ITL", itl, itl_s))
         if math.isnan(value) or value > slo * (1 + 1e-12)
     ]
-    return not missed, "; ".join(missed)
+    return not missed, "misses " + " and ".join(missed)
