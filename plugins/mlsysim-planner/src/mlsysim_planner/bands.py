@@ -49,3 +49,21 @@ def across_band(kw: dict[str, Any], p: int, ttft_s: float, itl_s: float) -> tupl
         if math.isnan(value) or value > slo * (1 + 1e-12)
     ]
     return not missed, "misses " + " and ".join(missed)
+
+
+def training_slowdown(point: dict[str, Any]) -> tuple[float, float]:
+    """(fast, slow): a training configuration's failure-free time at the band's two corners over its
+    nominal time, from DistributedModel's tokens/s band (``banded()``: the TrainingEfficiency shares at the
+    ends of their ranges); (1, 1) when nothing moves. Days, cost, energy and carbon scale with it (they are
+    linear in the failure-free time on one cluster)."""
+    from mlsysim_uncertainty import banded
+
+    with warnings.catch_warnings():  # about the corners' own notes
+        warnings.simplefilter("ignore")
+        r = banded(get_solver("DistributedModel"), **point)
+    band = r.bands.get("tokens_per_second")
+    if band is None:
+        return 1.0, 1.0
+    low, high = (q.magnitude for q in band)
+    nominal = r.tokens_per_second.to(band[0].units).magnitude
+    return nominal / high, nominal / low

@@ -28,7 +28,7 @@ from mlsysim_core.sweep import sweep
 from mlsysim_core.types import Datacenter, Fleet, GridProfile, TransformerWorkload
 from mlsysim_core.validate import choice, instance, integer, number
 
-from . import pricing
+from . import bands, pricing
 from .choose import Constraint, best_per_layout, choose
 from .engine import Space, axis, no_valid, run
 from .plan import Plan
@@ -178,13 +178,14 @@ def _answer(
     )
     out = {k: v[ranked] for k, v in c.items()}
     source = rows[ranked]
+    out["holds_across_band"], band_note = _across_band(space, source, out, (column, sense), deadline, feasible)
     units = dict(_UNITS)
-    shown = _SHOWN + tuple(x for x in ("days", "cost", "rent_cost", "carbon") if x in out)
+    shown = _SHOWN + tuple(x for x in ("days", "cost", "rent_cost", "carbon") if x in out) + ("holds_across_band",)
     front = ("days", "cost") if "cost" in out else ("days", "gpus") if "days" in out else ("step_time", "gpus")
     from mlsysim_cli.sweep import front as pareto
 
     a, b = (out[x].astype(float) for x in front)
-    notes = _notes(datacenter, checkpoint_s, "days" in out) + _rent_note(c, rents)
+    notes = _notes(datacenter, checkpoint_s, "days" in out) + band_note + _rent_note(c, rents)
     stats = {
         "points": len(r),
         "valid": int(valid.sum()),  # solve() accepts it and its micro-batches are whole
@@ -304,6 +305,38 @@ def _run_figures(
             out["energy"][sel] = sus.si("energy").astype(float) / 3.6e9
             out["carbon"][sel] = sus.si("carbon_footprint").astype(float) / 1e3
     return out
+
+
+def _across_band(
+    space: Space, source: np.ndarray, out: dict, objective: tuple[str, str], deadline: float | None, feasible: bool
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Whether each of the first ranked configurations still meets the deadline at the uncertainty band's
+    slow corner (None: not checked), and a note saying whether the winner stays first at both corners of
+    the band among those checked (:func:`.bands.training_slowdown`)."""
+    column, sense = objective
+    holds = np.full(len(source), None, dtype=object)
+    if not feasible or not len(source):  # the closest configurations miss a constraint already
+        return holds, ()
+    k = min(bands.CHECKED, len(source))
+    slow = np.array([bands.training_slowdown(space.point(int(source[i]))) for i in range(k)])  # (k, 2)
+    value = out[column][:k].astype(float)[:, None]
+    at_corner = value / slow if column == "tokens_per_second" else value * slow
+    ok = np.ones((k, 2), dtype=bool)
+    if deadline is not None:
+        ok = out["days"][:k, None] * slow <= deadline
+    holds[:k] = ok[:, 1].tolist()
+    text = f"holds_across_band: the constraints still met at the uncertainty band's slow corner ({k} best checked)"
+    for corner, name in ((1, "slow"), (0, "fast")):
+        if not ok[0, corner]:
+            return holds, (text + f"; the winner misses the deadline at the band's {name} corner",)
+        key = at_corner[:, corner] if sense == "min" else -at_corner[:, corner]
+        rival = int(np.argmin(np.where(ok[:, corner], key, np.inf)))
+        if rival != 0:
+            return holds, (
+                text + f"; the winner leads only inside the band: at its {name} corner {out['layout'][rival]} "
+                f"({column} {_g(at_corner[rival, corner])}) beats it ({_g(at_corner[0, corner])})",
+            )
+    return holds, (text + "; the winner stays first at both corners of the band",)
 
 
 def _rent_note(c: dict, rents: dict[str, Any]) -> tuple[str, ...]:
