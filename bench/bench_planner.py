@@ -23,6 +23,7 @@ import argparse
 import json
 import subprocess
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -132,6 +133,7 @@ def main() -> None:
         LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
         Client(cluster) as c,
     ):
+        c.run(warnings.simplefilter, "ignore")  # the planner discards the points solvers warn about
         training(c)  # warm the workers (imports, catalog)
         show(f"training, dask {a.workers} workers", timed(lambda: training(c)))
     show("serving", timed(serving))
