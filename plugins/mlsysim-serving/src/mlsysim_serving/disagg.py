@@ -329,17 +329,17 @@ class _Pools:
     def max_rate(self, slo_t: Any, slo_i: Any, pct: int) -> float:
         """Largest total rate below saturation whose p``pct`` TTFT and ITL meet the SLOs (0 if none does)."""
 
-        def ok(lam):
+        def excess(lam):
             f = self.at(lam)
-            good = ~f["overloaded"]
+            worst = np.where(f["overloaded"], np.inf, -1.0)
             if slo_t is not None:
-                good &= f[f"ttft_p{pct}"] <= slo_t
+                worst = np.maximum(worst, np.where(f["overloaded"], np.inf, f[f"ttft_p{pct}"] / slo_t - 1.0))
             if slo_i is not None:
-                good &= f[f"itl_p{pct}"] <= slo_i
-            return good
+                worst = np.maximum(worst, np.where(f["overloaded"], np.inf, f[f"itl_p{pct}"] / slo_i - 1.0))
+            return worst
 
         lo = self.saturation * 1e-9
-        return float(UL._bisect(ok, lo, self.saturation * (1 - 1e-9))) if ok(np.array([lo]))[0] else 0.0
+        return UL._crossing(excess, lo, self.saturation * (1 - 1e-9)) if excess(np.array([lo]))[0] <= 0.0 else 0.0
 
     def replica_rate(self, role: str, slo: Any, pct: int) -> float:
         """Most requests/s one replica of ``role`` takes within its SLO (prefill: TTFT with the transfer and
@@ -349,13 +349,13 @@ class _Pools:
             return float(sat)
         first = float(self.dec.cost.prefill(1.0, self.S - 1.0))
 
-        def ok(rate):
+        def excess(rate):
             f = self.pool(role, rate)
             value = f[f"ttft_p{pct}"] + self.x + first if role == "prefill" else f[f"itl_p{pct}"]
-            return ~np.isnan(value) & (value <= slo)
+            return np.where(np.isnan(value), np.inf, value / slo - 1.0)
 
         lo = sat * 1e-9
-        return float(UL._bisect(ok, lo, sat * (1 - 1e-9))) if ok(np.array([lo]))[0] else 0.0
+        return UL._crossing(excess, lo, sat * (1 - 1e-9)) if excess(np.array([lo]))[0] <= 0.0 else 0.0
 
 
 def _aggregated(model, hardware, seq_len, output_len, common, c, gpus_per_node) -> dict:
