@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from .bands import banded
+from .bands import banded, corner_arguments, given_arguments
 from .ranges import RANGES, Range
 
-__all__ = ["RANGES", "Range", "banded"]
+__all__ = ["RANGES", "Range", "banded", "corner_arguments", "given_arguments"]

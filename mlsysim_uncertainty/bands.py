@@ -2,14 +2,17 @@
 
 A solver opts in by declaring ``band_arguments`` on its class: ``{solve() argument: result field
 holding the value used}`` for each named efficiency or overhead it takes (``ServingModel``:
-efficiency, memory_efficiency, engine_overhead), and optionally ``band_fields``, the headline fields
-that get bands (default: every measured field). :func:`banded` solves once, then evaluates the two
-extreme corners of the ranges (``ranges.RANGES``: every efficiency at its high end and every
-overhead at its low end, then the reverse) with two more ``solve()`` calls: the same kernels (a
-``sweep_columns`` call of two points costs ~16 scalar solves in numpy overhead, bench/bench_bands.py).
-Every field
-of these models is monotone in each efficiency and overhead (a sum or max of terms each falling with
-an efficiency and growing with an overhead), so the two corners bound the whole box of ranges.
+efficiency, memory_efficiency, engine_overhead); a dotted name is an attribute of an argument that is
+an efficiency object (``DistributedModel``: ``efficiency.compute`` held in the result's
+``efficiency.compute``). Optionally ``band_fields``, the headline fields that get bands (default:
+every measured field), and ``band_inputs``, arguments that take another solver's result
+(``SustainabilityModel``'s ``workload``): their band is carried through by solving at that input's own
+corner results. :func:`banded` solves once, then evaluates the two extreme corners of the ranges
+(``ranges.RANGES``: every efficiency at its high end and every overhead at its low end, then the
+reverse) with two more ``solve()`` calls: the same kernels (a ``sweep_columns`` call of two points
+costs more than two scalar solves in numpy overhead, bench/bench_bands.py). Every field of these
+models is monotone in each efficiency and overhead (a sum or max of terms each falling with an
+efficiency and growing with an overhead), so the two corners bound the whole box of ranges.
 An argument the caller gives explicitly is held at that value.
 """
 
@@ -29,25 +32,41 @@ from mlsysim_core.units import Q_
 from .domain import out_of_domain
 from .ranges import RANGES
 
+#: Relative difference below which the corners' values are the nominal one (floating-point noise)
+_SAME = 1e-12
+
 
 @cache
-def _layout(solver_cls: Any, result_cls: type) -> tuple[list[str], list[tuple[str, str, Any, float]]]:
-    """The names of solve()'s parameters in order and (field, stored attribute, unit, SI -> unit factor)
-    of the solver's ``band_fields`` (every measured field if it declares none)."""
+def _names(solve: Any) -> list[str]:
+    """The names of a solve method's parameters in order, without self."""
+    return list(inspect.signature(solve).parameters)[1:]
+
+
+def given_arguments(solve: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of a call ``solve(solver, *args, **kwargs)`` that it accepted, by name."""
+    return dict(zip(_names(solve), args), **kwargs)  # solve() accepted them: no name twice
+
+
+@cache
+def _measured(solver_cls: Any, result_cls: type) -> list[tuple[str, str, Any, float]]:
+    """(field, stored attribute, unit, SI -> unit factor) of the solver's ``band_fields`` (every
+    measured field if it declares none)."""
     wanted = getattr(solver_cls, "band_fields", None)
-    measured = [
+    return [
         (f.alias, f.name, f.metadata["mlsysim_unit"], f.metadata["si_factor"])
         for f in attrs.fields(result_cls)
         if "mlsysim_unit" in (f.metadata or {}) and (wanted is None or f.alias in wanted)
     ]
-    return list(inspect.signature(solver_cls.solve).parameters)[1:], measured  # without self
 
 
 class Bands(Mapping):
-    """field -> (low, high) Quantities in the field's unit, built on access from SI floats."""
+    """field -> (low, high) Quantities in the field's unit, built on access from SI floats.
+    ``corners``: the (fast, slow) corner results, which a solver taking this result as an input
+    (``band_inputs``) solves at to carry the band through; None when nothing moved."""
 
-    def __init__(self, si: dict[str, tuple[float, float, Any, float]]):
+    def __init__(self, si: dict[str, tuple[float, float, Any, float]], corners: tuple[Any, Any] | None = None):
         self._si = si
+        self.corners = corners
 
     def __getitem__(self, name: str) -> tuple[Any, Any]:
         lo, hi, unit, factor = self._si[name]
@@ -60,28 +79,71 @@ class Bands(Mapping):
         return len(self._si)
 
 
+def _used(result: Any, field: str) -> Any:
+    """The value a result holds in ``field`` (``a.b``: attribute ``b`` of field ``a``)."""
+    head, _, attr = field.partition(".")
+    value = result.si(head)
+    return getattr(value, attr) if attr else value
+
+
+def corner_arguments(solver_cls: Any, nominal: Result, given: dict[str, Any]) -> tuple[dict, dict] | None:
+    """(fast, slow): ``given`` with each declared efficiency or overhead the caller left out at the
+    ends of its range (``band_arguments``) and each banded input result (``band_inputs``) replaced by
+    its corner results; None when nothing would move."""
+    fast, slow = dict(given), dict(given)
+    moved = False
+    calibration = getattr(given.get("hardware"), "calibration", None)
+    for path, field in getattr(solver_cls, "band_arguments", {}).items():
+        arg, _, attr = path.partition(".")
+        if given.get(arg) is not None:
+            continue
+        f, s = RANGES[path].corners(_used(nominal, field), calibration)
+        if attr:  # an attribute of the efficiency object the solver used
+            held = nominal.si(field.partition(".")[0])
+            f = attrs.evolve(fast[arg] if fast.get(arg) is not None else held, **{attr: f})
+            s = attrs.evolve(slow[arg] if slow.get(arg) is not None else held, **{attr: s})
+        fast[arg], slow[arg] = f, s
+        moved = True
+    for arg in getattr(solver_cls, "band_inputs", ()):
+        corners = getattr(getattr(given.get(arg), "bands", None), "corners", None)
+        if corners is not None:
+            fast[arg], slow[arg] = corners
+            moved = True
+    return (fast, slow) if moved else None
+
+
+def _input_lines(solver_cls: Any, given: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(
+        f"{arg}: {line}"
+        for arg in getattr(solver_cls, "band_inputs", ())
+        for line in getattr(given.get(arg), "out_of_domain", ())
+    )
+
+
 def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
     """``solver.solve(*args, **kwargs)`` with ``bands`` (field -> (low, high) Quantities, every
     measured field the ranges move) and ``out_of_domain`` (why lines) filled in."""
     solver = solver() if isinstance(solver, type) else solver
-    declared = getattr(type(solver), "band_arguments", None)
-    if not declared:
+    cls = type(solver)
+    if not getattr(cls, "band_arguments", None) and not getattr(cls, "band_inputs", None):
         raise InvalidInputError(
-            "solver", type(solver).__name__, "a solver declaring band_arguments (e.g. ServingModel)"
+            "solver", cls.__name__, "a solver declaring band_arguments or band_inputs (e.g. ServingModel)"
         )
     nominal: Result = solver.solve(*args, **kwargs)
-    names, measured = _layout(type(solver), type(nominal))  # type: ignore[arg-type]  # classes are hashable
-    given = dict(zip(names, args), **kwargs)  # solve() accepted them: no name twice
-    fast, slow = dict(given), dict(given)
-    calibration = getattr(given.get("hardware"), "calibration", None)
-    for arg, field in declared.items():
-        if given.get(arg) is None:
-            fast[arg], slow[arg] = RANGES[arg].corners(nominal.si(field), calibration)
-    one, other = solver.solve(**fast), solver.solve(**slow)
+    measured = _measured(cls, type(nominal))  # type: ignore[arg-type]  # classes are hashable
+    given = given_arguments(cls.solve, args, kwargs)
+    where = given if given.get("seq_len") is not None else dict(given, seq_len=getattr(nominal, "seq_len", None))
+    why = (out_of_domain(cls.__name__, where) if getattr(cls, "band_arguments", None) else ()) + _input_lines(
+        cls, given
+    )
+    corners = corner_arguments(cls, nominal, given)
+    if corners is None:
+        return nominal.with_bands(Bands({}), why)
+    one, other = solver.solve(**corners[0]), solver.solve(**corners[1])
     si = {}
     mids, ones, others = vars(nominal), vars(one), vars(other)  # @result classes store fields in __dict__
     for name, stored, unit, factor in measured:
-        mid = mids[stored]
-        if mid is not None and not mid == ones[stored] == others[stored]:
-            si[name] = (min(mid, ones[stored], others[stored]), max(mid, ones[stored], others[stored]), unit, factor)
-    return nominal.with_bands(Bands(si), out_of_domain(type(solver).__name__, given))
+        values = (mids[stored], ones[stored], others[stored])
+        if None not in values and max(values) - min(values) > _SAME * abs(max(values)):
+            si[name] = (min(values), max(values), unit, factor)
+    return nominal.with_bands(Bands(si, (one, other)), why)

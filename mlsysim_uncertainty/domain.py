@@ -31,18 +31,21 @@ def _span(what: str, value: float, lo: float, hi: float) -> list[str]:
 
 
 def out_of_domain(solver: str, given: dict[str, Any]) -> tuple[str, ...]:
-    """Why lines for the arguments ``given`` to ``solver`` that lie outside the calibration set."""
+    """Why lines for the arguments ``given`` to ``solver`` that lie outside the calibration set (the
+    hardware of a ``fleet`` is its accelerator; no ``seq_len``: no context to check)."""
     hardware: Any = given.get("hardware")
+    if hardware is None and given.get("fleet") is not None:
+        hardware = given["fleet"].accelerator
     precision = given.get("precision")
     if precision is None and hasattr(hardware, "precision_or_default"):
         precision = hardware.precision_or_default(None)[0]
-    output = given.get("output_len")
-    context = given.get("seq_len", 1) + (0 if output is None else output)  # no output_len: the prompt only
+    seq, output = given.get("seq_len"), given.get("output_len")
+    context = None if seq is None else seq + (0 if output is None else output)  # no output_len: the prompt only
     return _lines(solver, getattr(hardware, "name", None), precision, given.get("batch_size", 1), context)
 
 
 @lru_cache(maxsize=4096)
-def _lines(solver: str, hw: str | None, precision: str | None, batch: int, context: int) -> tuple[str, ...]:
+def _lines(solver: str, hw: str | None, precision: str | None, batch: int, context: int | None) -> tuple[str, ...]:
     dom = measured().get(solver)
     if dom is None:
         return (f"{solver} has no calibration points",)
@@ -54,5 +57,6 @@ def _lines(solver: str, hw: str | None, precision: str | None, batch: int, conte
     if precision not in seen["precisions"]:
         lines.append(f"precision {precision} was never measured on {hw} (measured: {', '.join(seen['precisions'])})")
     lines += _span("batch", batch, *seen["batch"])
-    lines += _span("context (prompt + output tokens)", context, *seen["context"])
+    if context is not None and seen["context"] is not None:
+        lines += _span("context (prompt + output tokens)", context, *seen["context"])
     return tuple(lines)

@@ -32,8 +32,8 @@ class Range:
     faster: str = attrs.field(validator=attrs.validators.in_(("high", "low")))
     tier: str = attrs.field(validator=attrs.validators.in_(TIERS))
     source: str
-    #: key of a hardware entry's ``calibration`` table (and its ``range``) fitting this value
-    calibrated: str
+    #: key of a hardware entry's ``calibration`` table (and its ``range``) fitting this value, if any
+    calibrated: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if not 0.0 <= self.low <= self.default <= self.high:
@@ -43,12 +43,12 @@ class Range:
         """(fast, slow) values: the hardware's calibrated range (``mlsysim calibrate``: the spread of
         the leave-one-out fits) where it has one, else this range scaled to ``used``, the value a
         solver used in place of ``default``."""
-        span = (calibration or {}).get("range", {}).get(self.calibrated)
+        span = None if calibration is None else calibration.get("range", {}).get(self.calibrated)
         lo, hi = span if span is not None else (used * self.low / self.default, used * self.high / self.default)
         return (min(hi, 1.0), lo) if self.faster == "high" else (lo, hi)  # a fraction of peak stays <= 1
 
 
-#: solve() argument -> range of the named default it overrides.
+#: solve() argument (``a.b``: attribute ``b`` of argument ``a``) -> range of the named default it overrides.
 RANGES = {
     "efficiency": Range(
         name="COMPUTE_WIDE",
@@ -83,4 +83,17 @@ RANGES = {
         "(high: 2 ms, twice the default, an estimate)",
         calibrated="engine_overhead",
     ),
+    "efficiency.network": Range(
+        name="NETWORK",
+        default=E.NETWORK,
+        low=0.75,
+        high=0.85,
+        faster="high",
+        tier="measured",
+        source="[NCCL] nccl-tests all_reduce_perf bus bandwidth on NVLink/NVSwitch and InfiniBand/RoCE reaches "
+        "about 75-85 % of the link rate at large messages (DGX A100/H100)",
+    ),
 }
+#: DistributedModel's TrainingEfficiency (``efficiency.compute``, ``efficiency.network``): its compute
+#: share has COMPUTE_WIDE's value and sources (mlsysim_distributed/defaults.py), so the same range.
+RANGES["efficiency.compute"] = RANGES["efficiency"]

@@ -103,3 +103,53 @@ def test_tpu_v3_and_v7_as_google_states_them():
     assert v3.memory.bandwidth.to("GB/s").magnitude == pytest.approx(900) and v3.tdp is None
     assert v7.compute.default_precision == "fp8" and set(v7.compute.precision_flops) == {"fp8"}
     assert v7.memory.capacity.to("GB").magnitude == pytest.approx(192)
+
+
+# AWS Neuron docs' instance tables (trn2-arch.rst, trn3-arch.rst): per-device catalog figures x device count
+# reproduce the published instance totals. (node, HBM GiB, HBM TB/s, {precision: published TFLOP/s total})
+AWS_INSTANCES = {
+    "Trn2_48xlarge": (16, 1536, 46.4, {}),
+    "Trn2_UltraServer": (64, 6144, 185.6, {}),
+    "Trn3_Gen1_UltraServer": (64, 9216, 313.6, {"fp8": 161088, "bf16": 42944, "fp32": 11712}),
+    "Trn3_Gen2_UltraServer": (144, 20736, 705.6, {"fp8": 362448, "fp4": 362448, "bf16": 96624, "fp32": 26352}),
+}
+
+
+@pytest.mark.parametrize("key", sorted(AWS_INSTANCES))
+def test_aws_instances_reproduce_their_published_totals(key):
+    devices, hbm_gib, hbm_tbs, flops = AWS_INSTANCES[key]
+    node = mlsysim.Systems.Nodes.get(key)
+    hw = node.accelerator
+    assert node.accelerators_per_node == devices
+    assert (hw.memory.capacity * devices).to("GiB").magnitude == pytest.approx(hbm_gib)
+    assert (hw.memory.bandwidth * devices).to("TB/s").magnitude == pytest.approx(hbm_tbs)
+    for precision, total in flops.items():
+        assert hw.compute.peak(precision) * devices == pytest.approx(total * 1e12)
+    assert node.intra_node is None and node.power_max is None  # unpublished: left out, not guessed
+
+
+def test_trn2_instance_rounds_to_the_published_pflops():
+    """AWS rounds the trn2-16 totals: BF16 10 PFLOPS (16 x 667 = 10.67), FP8 20 PFLOPS (16 x 1,299 = 20.8)."""
+    hw = mlsysim.Systems.Nodes.Trn2_48xlarge.accelerator
+    assert 10 <= hw.compute.peak("bf16") * 16 / 1e15 < 11
+    assert 20 <= hw.compute.peak("fp8") * 16 / 1e15 < 21
+
+
+def test_new_nodes_carry_their_sourced_links_and_leave_unknowns_out():
+    nodes = mlsysim.Systems.Nodes
+    hgx = nodes.HGX_B300
+    assert hgx.accelerators_per_node == 8 and hgx.intra_node.bandwidth.to("GB/s").magnitude == 1800 / 2
+    gaudi = nodes.Gaudi3_8x
+    assert gaudi.nics_per_node == 8 * 3  # three on-die 200 GbE scale-out ports per card
+    assert gaudi.intra_node.bandwidth.to("GB/s").magnitude == 1050 / 2  # Intel: 1,050 GB/s bidirectional
+    assert nodes.MI355X_8x.intra_node is None  # XGMI bandwidth per GPU not published in the sources
+    for node in (hgx, gaudi, nodes.MI355X_8x):
+        assert node.power_max is None and "Unknown fields" in node.source
+
+
+def test_google_fleet_wue_is_derived_from_the_per_prompt_figures():
+    """Elsworth et al. 2025 (arXiv:2508.15734): 0.24 Wh and 0.26 mL per median Gemini prompt, 8 % of the
+    energy data-center overhead; WUE per IT kWh = water / (energy x (1 - overhead))."""
+    dc = mlsysim.Infra.Datacenters.Google_Fleet_2024
+    assert dc.wue.to("L/kWh").magnitude == pytest.approx(0.26e-3 / (0.24e-3 * (1 - 0.08)), rel=5e-3)
+    assert dc.pue == pytest.approx(1 / (1 - 0.08), abs=0.01)  # the report's 1.09 and the paper's overhead agree

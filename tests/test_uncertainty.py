@@ -82,7 +82,71 @@ def test_out_of_domain_names_hardware_precision_and_lengths():
 
 def test_a_solver_without_band_arguments_is_refused():
     with pytest.raises(InvalidInputError, match="band_arguments"):
-        banded(mlsysim.ReliabilityModel, mlsysim.Systems.Clusters.Llama3_16K, 24.0)
+        banded(mlsysim.PowerEfficiencyModel, HW.H100)
+
+
+def test_single_node_band_spans_the_efficiency_ranges():
+    r = banded(mlsysim.SingleNodeModel, mlsysim.Models.ResNet50, HW.H100, 256, precision="bf16")
+    low, high = (_ms(q) for q in r.bands["latency"])
+    assert low < _ms(r.latency) < high and "memory_footprint" not in r.bands
+    slow = mlsysim.SingleNodeModel().solve(
+        mlsysim.Models.ResNet50, HW.H100, 256, precision="bf16", efficiency=0.44, memory_efficiency=0.76
+    )
+    assert high == pytest.approx(_ms(slow.latency))
+
+
+CLUSTER = mlsysim.Systems.Clusters.Research_256
+TRAIN = dict(tp_size=8, pp_size=4, microbatch_count=32, seq_len=8192, tokens=1e11)
+
+
+@pytest.fixture(scope="module")
+def training():
+    return banded(mlsysim.DistributedModel, LM.Llama3_70B, CLUSTER, 256, **TRAIN)
+
+
+def test_distributed_band_spans_compute_and_network_ranges(training):
+    from mlsysim_distributed.defaults import TrainingEfficiency
+
+    low, high = (_ms(q) for q in training.bands["step_time"])
+    assert low < _ms(training.step_time) < high and "memory_per_gpu" not in training.bands
+    slow = mlsysim.DistributedModel().solve(
+        LM.Llama3_70B, CLUSTER, 256, **TRAIN, efficiency=TrainingEfficiency(compute=0.44, network=0.75)
+    )
+    assert high == pytest.approx(_ms(slow.step_time))
+    held = banded(mlsysim.DistributedModel, LM.Llama3_70B, CLUSTER, 256, **TRAIN, efficiency=0.6)
+    assert held.bands == {} and training.out_of_domain == ()
+
+
+@settings(max_examples=15, deadline=None)
+@given(c=st.floats(0, 1), n=st.floats(0, 1))
+def test_any_training_efficiency_inside_the_ranges_lies_inside_the_band(training, c, n):
+    from mlsysim_distributed.defaults import TrainingEfficiency
+
+    compute, network = _inside("efficiency.compute", 0.6, c), _inside("efficiency.network", 0.8, n)
+    eff = TrainingEfficiency(compute=compute, network=network)
+    inner = mlsysim.DistributedModel().solve(LM.Llama3_70B, CLUSTER, 256, **TRAIN, efficiency=eff)
+    for name in ("step_time", "tokens_per_second", "time_to_train"):
+        low, high = (q.to(getattr(inner, name).units).magnitude for q in training.bands[name])
+        assert low * (1 - 1e-9) <= getattr(inner, name).magnitude <= high * (1 + 1e-9)
+
+
+def test_fleet_solvers_carry_the_training_band_through(training):
+    grid = mlsysim.Infra.Grids.US_Avg
+    s = banded(mlsysim.SustainabilityModel, CLUSTER, workload=training, datacenter=grid)
+    fast, slow = training.bands.corners
+    at = [mlsysim.SustainabilityModel().solve(CLUSTER, workload=w, datacenter=grid).energy for w in (fast, slow)]
+    assert tuple(q.to("kWh").magnitude for q in s.bands["energy"]) == pytest.approx(
+        tuple(q.to("kWh").magnitude for q in at)
+    )
+    r = banded(mlsysim.ReliabilityModel, CLUSTER, training=training)
+    low, high = r.bands["expected_completion_time"]
+    assert low < r.expected_completion_time < high
+    e = banded(mlsysim.EconomicsModel, CLUSTER, workload=training, datacenter=grid)
+    assert "tco" in e.bands and "cost_per_gpu_hour" not in e.bands  # a rate the run's length does not move
+    assert banded(mlsysim.EconomicsModel, CLUSTER, 30, datacenter=grid).bands == {}  # nothing banded to carry
+    far = banded(mlsysim.DistributedModel, LM.Llama3_8B, CLUSTER, 256, tp_size=8, precision="fp16")
+    lines = banded(mlsysim.SustainabilityModel, CLUSTER, workload=far, steps=10, datacenter=grid).out_of_domain
+    assert far.out_of_domain and lines == tuple(f"workload: {w}" for w in far.out_of_domain)
 
 
 def test_serving_sweep_over_efficiencies_equals_solve():
@@ -127,7 +191,7 @@ def test_cli_bands_table_json_and_refusal():
     assert '"bands"' in js.output and '"out_of_domain"' in js.output
     plain = runner.invoke(main, ["serve", "Llama3_8B", "H100", "--seq-len", "1024"])
     assert "[" not in plain.output.split("why:")[0] and '"bands"' not in plain.output
-    no = runner.invoke(main, ["reliability", "Llama3_16K", "--hours", "24", "--bands"])
+    no = runner.invoke(main, ["power-efficiency", "H100", "--bands"])
     assert no.exit_code == 1 and "band_arguments" in no.output and "Traceback" not in no.output
 
 

@@ -1,13 +1,15 @@
 """Write ``mlsysim_uncertainty/data/domain.json``: what the calibration set measured, per solver.
 
-Runs ``mlsysim validate``'s mappings (groups A and B, the solvers with bands) while recording the
-arguments of every feasible ``ServingModel.solve`` call they make, and keeps per hardware the precisions, the
-span of batch sizes and of context lengths (prompt + output tokens). ``--check`` fails when the
+Runs ``mlsysim validate``'s mappings (every group) while recording the arguments of every feasible
+``solve`` call they make to a solver with bands of its own (``RECORDED``), and keeps per solver and
+hardware (a fleet's accelerator) the precisions, the span of batch sizes and of context lengths
+(prompt + output tokens; none for a workload without a sequence). ``--check`` fails when the
 file is stale (tests/test_uncertainty.py runs it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import sys
@@ -18,15 +20,42 @@ from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "mlsysim_uncertainty" / "data" / "domain.json"
-RECORDED = ("ServingModel",)
+RECORDED = ("ServingModel", "SingleNodeModel", "DistributedModel")
+GROUPS = ("A", "B", "C", "E", "F", "L", "M")
 
 
 def _summary(calls: list[dict]) -> dict:
+    contexts = [c["context"] for c in calls if c["context"] is not None]
     return {
         "precisions": sorted({c["precision"] for c in calls}),
         "batch": [min(c["batch"] for c in calls), max(c["batch"] for c in calls)],
-        "context": [min(c["context"] for c in calls), max(c["context"] for c in calls)],
+        "context": [min(contexts), max(contexts)] if contexts else None,
     }
+
+
+def _recorder(original: Any, calls: list[dict]) -> Any:
+    """``original`` (a solve method) recording the hardware, precision, batch and context of each
+    feasible call in ``calls``."""
+    signature = inspect.signature(original)
+
+    def record(self: Any, *args: Any, **kw: Any) -> Any:
+        result = original(self, *args, **kw)
+        if not getattr(result, "feasible", True):  # a probe of the largest batch that fits: not a measured point
+            return result
+        a = signature.bind(self, *args, **kw).arguments
+        hw = a["hardware"] if "hardware" in a else a["fleet"].accelerator
+        seq = getattr(result, "seq_len", None)
+        calls.append(
+            {
+                "hardware": hw.name,
+                "precision": a.get("precision") or hw.precision_or_default(None)[0],
+                "batch": a.get("batch_size", 1) * a.get("beam_width", 1),
+                "context": None if seq is None else seq + (a.get("output_len") or 0),
+            }
+        )
+        return result
+
+    return record
 
 
 def domain() -> dict:
@@ -35,38 +64,19 @@ def domain() -> dict:
 
     import mlsysim
 
+    calls: dict[str, list[dict]] = {name: [] for name in RECORDED}
+    with contextlib.ExitStack() as patches, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in RECORDED:
+            cls = getattr(mlsysim, name)
+            patches.enter_context(mock.patch.object(cls, "solve", _recorder(cls.solve, calls[name])))
+        run(groups=list(GROUPS))
     out = {}
-    for name in RECORDED:
-        cls = getattr(mlsysim, name)
-        calls: list[dict] = []
-        original = cls.solve
-        signature = inspect.signature(original)
-
-        def record(
-            self: Any, *args: Any, _orig: Any = original, _sig: Any = signature, _calls: list = calls, **kw: Any
-        ) -> Any:
-            result = _orig(self, *args, **kw)
-            a = _sig.bind(self, *args, **kw).arguments
-            hw = a["hardware"]
-            if not result.feasible:  # a probe of the largest batch that fits: not a measured point
-                return result
-            _calls.append(
-                {
-                    "hardware": hw.name,
-                    "precision": a.get("precision") or hw.precision_or_default(None)[0],
-                    "batch": a.get("batch_size", 1) * a.get("beam_width", 1),
-                    "context": a["seq_len"] + (a.get("output_len") or 0),
-                }
-            )
-            return result
-
-        with mock.patch.object(cls, "solve", record), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            run(groups=["A", "B"])
+    for name, made in calls.items():
         by_hw: dict[str, list[dict]] = {}
-        for c in calls:
+        for c in made:
             by_hw.setdefault(c["hardware"], []).append(c)
-        out[name] = {"hardware": {h: _summary(cs) for h, cs in sorted(by_hw.items())}, "all": _summary(calls)}
+        out[name] = {"hardware": {h: _summary(cs) for h, cs in sorted(by_hw.items())}, "all": _summary(made)}
     return out
 
 

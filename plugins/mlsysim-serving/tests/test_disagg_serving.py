@@ -97,8 +97,9 @@ def test_balance_and_goodput():
         / tp
         for tp in (2, 4, 8)
     )
-    assert r.si("aggregated_goodput_per_gpu") == pytest.approx(best)
-    assert r.disagg_gain == pytest.approx(r.si("balanced_goodput_per_gpu") / best)
+    # the disaggregated solve's lockstep search brackets each rate to ~1e-4 (3 rounds of 64 geometric points)
+    assert r.si("aggregated_goodput_per_gpu") == pytest.approx(best, rel=2e-4)
+    assert r.disagg_gain == pytest.approx(r.si("balanced_goodput_per_gpu") / best, rel=2e-4)
     assert any(line.startswith("vs aggregated:") for line in r.why())
 
 

@@ -101,7 +101,7 @@ def test_gain_grows_with_acceptance(batch, a1, a2):
         (dict(spec_draft=M.Llama3_1B, spec_draft_cost=0.1), "spec_draft", "one of the two"),
         (dict(spec_draft="Llama3_1B"), "spec_draft", "TransformerWorkload"),
         (dict(spec_accept=None), "spec_accept", "acceptance rate"),
-        (dict(arrival_rate=2.0, output_len=100), "arrival_rate", "static batch"),
+        (dict(arrival_rate=2.0, output_len=100, method="simulate"), "method", "analytic with speculative"),
     ],
 )
 def test_bad_input(kw, argument, words):
@@ -124,3 +124,115 @@ def test_cli_spec_json():
     assert res["spec_tokens_per_step"] == pytest.approx(2.7731)
     bad = CliRunner().invoke(main, [*args.split()[:-2], "1.5"])
     assert bad.exit_code == 1 and "spec-accept" in bad.output and len(bad.output.strip().splitlines()) == 1
+
+
+# ---- under an arrival rate: the decode step runs k + 1 tokens per sequence plus the drafts, E tokens per step
+
+
+def _loaded(rate=0.01, **kw):
+    args = dict(output_len=256, arrival_rate=rate)
+    args.update(kw)
+    return _solve(**args)
+
+
+def _plain(rate=0.01, **kw):
+    args = dict(model=M.Llama3_70B, hardware=H.H100, seq_len=2048, tp_size=4, output_len=256, arrival_rate=rate)
+    args.update(kw)
+    return ServingModel().solve(**args)
+
+
+def test_loaded_token_gap_at_light_load_by_hand():
+    """Nearly empty engine: the decode batch is about one sequence, memory-bound, so the verify pass of
+    5 tokens costs about one plain step (n-gram drafts cost nothing) and the gap is that step / E."""
+    spec, plain = _loaded(spec_draft=None, spec_draft_cost=0.0), _plain()
+    assert spec.si("itl_mean") == pytest.approx(plain.si("itl_mean") / 2.7731, rel=0.03)
+    assert spec.si("itl_mean") < spec.si("itl_p99")
+    # heads at 10% of a decode step per drafted token: 4 x 0.1 more per step, still /E per token
+    heads = _loaded(spec_draft=None, spec_draft_cost=0.1)
+    assert heads.si("itl_mean") == pytest.approx(plain.si("itl_mean") * 1.4 / 2.7731, rel=0.03)
+    # a draft model: its own steps, and its first step runs over the prompt beside the target's prefill
+    draft = _loaded()
+    assert spec.si("itl_mean") < draft.si("itl_mean") < plain.si("itl_mean")
+    assert draft.si("ttft_mean") > spec.si("ttft_mean")
+
+
+def test_verify_tokens_count_against_the_token_budget():
+    """At saturation the steps are full: every request costs P1 + (k + 1)(O - 1)/E engine tokens instead of
+    P1 + (O - 1), so a compute-bound engine saturates earlier with speculation than without."""
+    kw = dict(tp_size=8, max_num_seqs=512, max_num_batched_tokens=1024)
+    spec, plain = _loaded(spec_draft=None, spec_draft_cost=0.0, **kw), _plain(**kw)
+    # 512 sequences x 5 verified tokens exceed the 1024-token budget: the budget binds, not the sequence cap
+    assert plain.binding_limit == "max_num_seqs" and spec.binding_limit == "prefill compute (token budget)"
+    assert spec.si("saturation_rate") < plain.si("saturation_rate")
+
+
+def test_draft_model_takes_kv_room():
+    from mlsysim_serving.setup import prepare
+    from mlsysim_serving.under_load import kv_capacity_tokens
+
+    setup = prepare(M.Llama3_70B, H.H100, None, 4, None, None, None, None, False, None)
+    plain = kv_capacity_tokens(setup, 8192, 256)
+    d = M.Llama3_1B
+    weights, per_token = d.parameters * 2 / 4, d.si.kv_elements_per_token * 2 / 4  # bf16, 8 KV heads over tp4
+    target = M.Llama3_70B.si.kv_elements_per_token * 2 / 4
+    assert kv_capacity_tokens(setup, 8192, 256, weights, per_token) == pytest.approx(
+        (plain * target - weights) / (target + per_token)
+    )
+
+
+def test_loaded_sweep_and_cli():
+    import json
+
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    rates = [0.5, 2.0]
+    swept = ServingModel.sweep(
+        model=M.Llama3_70B,
+        hardware=H.H100,
+        seq_len=2048,
+        tp_size=4,
+        output_len=256,
+        spec_draft_cost=0.05,
+        spec_accept=0.7,
+        arrival_rate=rates,
+    )
+    for i, rate in enumerate(rates):
+        one = _loaded(rate, spec_draft=None, spec_draft_cost=0.05)
+        assert swept["itl_p99"][i].to("s").magnitude == pytest.approx(one.si("itl_p99"))
+    args = (
+        "serve Llama3_70B H100 --tp 4 --seq-len 2048 --output-len 256 --qps 2 --slo-itl 20ms "
+        "--spec-draft-cost 0.05 --spec-accept 0.7 --json"
+    )
+    out = CliRunner().invoke(main, args.split())
+    assert out.exit_code == 0, out.output
+    res = json.loads(out.output)["result"]
+    assert res["max_arrival_rate"]["value"] > 0 and res["itl_p99"]["value"] < 20
+
+
+@settings(max_examples=25, deadline=None)
+@given(share=st.floats(0.1, 0.95), k=st.integers(1, 8), cost=st.floats(0.0, 0.5), slo=st.floats(1.2, 3.0))
+def test_no_gain_under_load_without_acceptance(share, k, cost, slo):
+    """alpha = 0: each step yields the target's own token at the price of a verify pass of k + 1 tokens plus
+    the drafts, so at any rate the token gap, the saturation rate and the most rate within an ITL SLO
+    are no better than without speculation."""
+    plain = _plain()
+    rate = share * plain.si("saturation_rate")
+    floor = plain.si("itl")
+    kw = dict(slo_itl=slo * floor * (k + 1) * (1 + k * cost))
+    p = _plain(rate, **kw)
+    s = _loaded(rate, spec_draft=None, spec_draft_cost=cost, spec_k=k, spec_accept=0.0, **kw)
+    assert s.si("saturation_rate") <= p.si("saturation_rate") * (1 + 1e-9)
+    assert s.si("max_arrival_rate") <= p.si("max_arrival_rate") * (1 + 1e-6)
+    if s.itl_mean is not None:
+        assert s.si("itl_mean") >= p.si("itl_mean") * (1 - 1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(share=st.floats(0.05, 0.6), a1=st.floats(0.0, 0.95), a2=st.floats(0.0, 0.95))
+def test_loaded_gap_shrinks_with_acceptance(share, a1, a2):
+    rate = share * _plain().si("saturation_rate")
+    lo, hi = sorted((a1, a2))
+    gap_lo = _loaded(rate, spec_draft=None, spec_draft_cost=0.05, spec_accept=lo).si("itl_mean")
+    assert _loaded(rate, spec_draft=None, spec_draft_cost=0.05, spec_accept=hi).si("itl_mean") <= gap_lo * (1 + 1e-9)

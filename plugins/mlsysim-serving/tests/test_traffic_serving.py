@@ -18,6 +18,7 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from mlsysim_serving import ServingModel
 
@@ -173,7 +174,25 @@ def test_bad_traffic_arguments(kw, name):
 
 def test_kv_cache_too_small_for_one_request():
     with pytest.raises(InfeasibleError, match="KV cache"):
-        serving.solve(LLAMA70, H100, seq_len=4000, output_len=500, tp_size=2, arrival_rate=0.1)
+        serving.solve(LLAMA70, H100, seq_len=4000, output_len=500, tp_size=2, arrival_rate=0.1, raise_errors=True)
+    r = serving.solve(LLAMA70, H100, seq_len=4000, output_len=500, tp_size=2, arrival_rate=0.1, slo_ttft="1s")
+    assert not r.feasible and r.ttft_mean is None and r.itl_p99 is None and r.e2e_mean is None
+    assert si(r.saturation_rate) == 0.0 and si(r.max_arrival_rate) == 0.0 and r.slo_attainment == 0.0
+    assert si(r.requests_per_second) == 0.0 and r.overloaded and r.binding_limit == "KV capacity"
+    assert any("KV cache" in note for note in r.notes)
+    r.explain()  # the explanation of an infeasible loaded answer renders
+
+
+def test_sweep_masks_a_group_whose_kv_holds_no_request():
+    """Rates at a length pair that does not fit: NaN latencies and feasible False, not an error; the
+    other length pair of the same sweep is served (per point), as solve() answers it."""
+    kw = dict(model=LLAMA70, hardware=H100, output_len=500, tp_size=2)
+    cols = ServingModel.sweep(**kw, seq_len=4000, arrival_rate=[0.1, 0.2]).columns
+    assert list(cols["valid"]) == [True, True] and not cols["feasible"].any()
+    assert np.isnan(cols["ttft_mean"]).all() and np.isnan(cols["itl_p99"]).all()
+    cols = ServingModel.sweep(**kw, seq_len=[4000, 100], arrival_rate=0.01).columns
+    assert list(cols["feasible"]) == [False, True]
+    assert np.isnan(cols["ttft_mean"][0]) and cols["ttft_mean"][1] > 0
 
 
 CASES = [

@@ -108,6 +108,20 @@ class DistributedModel(Solver):
     produces = DistributedResult
     #: solve() arguments sweep_columns() takes as arrays
     sweep_vector = ("batch_size", "microbatch_count", "seq_len")
+    #: the TrainingEfficiency shares -> where the result holds the value used, and the headline fields
+    #: that get a (low, high) band (mlsysim_uncertainty.banded evaluates them at the corners of their ranges)
+    band_arguments = {"efficiency.compute": "efficiency.compute", "efficiency.network": "efficiency.network"}
+    band_fields = (
+        "step_time",
+        "compute_latency",
+        "pipeline_bubble_latency",
+        "communication_latency",
+        "exposed_communication_latency",
+        "time_to_train",
+        "throughput",
+        "tokens_per_second",
+        "achieved_flops_per_gpu",
+    )
 
     def solve(
         self,

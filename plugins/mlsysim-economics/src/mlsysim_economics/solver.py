@@ -195,6 +195,8 @@ class EconomicsModel(Solver):
     produces = EconomicsResult
     #: solve() arguments sweep_columns() takes as arrays
     sweep_vector = ("duration_days", "utilization", "kwh_price")
+    #: an input result whose band is carried through (mlsysim_uncertainty.banded: solved at its corners)
+    band_inputs = ("workload",)
 
     def solve(
         self,

@@ -287,6 +287,8 @@ class ReliabilityModel(Solver):
     produces = ReliabilityResult
     #: solve() arguments sweep_columns() takes as arrays
     sweep_vector = ("job_duration_hours", "checkpoint_time_s")
+    #: an input result whose band is carried through (mlsysim_uncertainty.banded: solved at its corners)
+    band_inputs = ("training",)
 
     def solve(
         self,

@@ -53,7 +53,9 @@ def kv_transfer(moved, share_out, share_in, bandwidth, eta_net, latency, prefill
 class _Replica:
     """One replica of a pool: ServingModel's setup of its layout, its engine step cost and KV capacity."""
 
-    def __init__(self, role: str, pool: Pool, text: Any, model: Any, common: dict, M: int, max_seqs: int):
+    def __init__(
+        self, role: str, pool: Pool, text: Any, model: Any, common: dict, M: int, max_seqs: int, node: Any = None
+    ):
         from .setup import prepare
 
         try:
@@ -65,7 +67,7 @@ class _Replica:
                 common["kv_precision"],
                 common["efficiency"],
                 common["memory_efficiency"],
-                None,
+                node,
                 False,
                 common["memory_fraction"],
                 weight_precision=common["weight_precision"],
@@ -185,21 +187,21 @@ def serve_disagg(
     first = float(dec.cost.prefill(1.0, S - 1.0))
     itl0 = float(dec.cost.time(1.0, S + 1.0, S + 2.0))
     _check_slos(checked, one_prefill + exposed + first, itl0, seq_len)
-    pools = _Pools(pre, dec, c, seq_len, output_len, exposed)
     lam = checked["arrival_rate"]
-    f = pools.at(np.array([lam]))
+    pools = _Pools(pre, dec, c, seq_len, output_len, exposed, lam)
+    f = pools.offered
     pct = checked["slo_percentile"]
     slo_t, slo_i = checked["slo_ttft"], checked["slo_itl"]
     sat = pools.saturation
-    rate_p = pools.replica_rate("prefill", slo_t, pct)
-    rate_d = pools.replica_rate("decode", slo_i, pct)
+    agg = _Aggregated(model, hardware, seq_len, output_len, common, c, gpus_per_node)
+    rates = _search(pools, agg, slo_t, slo_i, pct)
+    rate_p, rate_d, max_rate = rates["prefill"], rates["decode"], rates["max"]
     gpus = layout.prefill.gpus + layout.decode.gpus
-    max_rate = pools.max_rate(slo_t, slo_i, pct) if (slo_t is not None or slo_i is not None) else sat
     g_p, g_d = layout.prefill.tp / rate_p, layout.decode.tp / rate_d
-    agg = _aggregated(model, hardware, seq_len, output_len, common, checked, gpus_per_node)
+    agg_goodput, agg_layout, agg_notes = agg.best(rates, output_len)
     balanced = O / (g_p + g_d) if rate_p > 0 and rate_d > 0 else 0.0
     link_note = (link.note,) if link.note else ()
-    notes = tuple(dict.fromkeys(pre.setup.notes + dec.setup.notes + link_note + agg["notes"]))
+    notes = tuple(dict.fromkeys(pre.setup.notes + dec.setup.notes + link_note + agg_notes))
     over = bool(f["overloaded"][0])
     one = {k: (None if over else float(f[k][0])) for k in _LOADED}
     served = min(lam, sat)
@@ -236,9 +238,9 @@ def serve_disagg(
         decode_replicas_needed=math.ceil(lam / rate_d) if rate_d > 0 else None,
         goodput_per_gpu=max_rate * O / gpus,
         balanced_goodput_per_gpu=balanced,
-        aggregated_goodput_per_gpu=agg["goodput"],
-        aggregated_layout=agg["layout"],
-        disagg_gain=balanced / agg["goodput"] if agg["goodput"] else None,
+        aggregated_goodput_per_gpu=agg_goodput,
+        aggregated_layout=agg_layout,
+        disagg_gain=balanced / agg_goodput if agg_goodput else None,
         prefill_hardware=layout.prefill.hardware.name,
         prefill_gpus=layout.prefill.gpus,
         prefill_tp=layout.prefill.tp,
@@ -275,12 +277,14 @@ def _check_slos(c: dict, ttft0: float, itl0: float, seq_len: int) -> None:
 class _Pools:
     """The two pools at arrays of total arrival rates: combined latency fields, saturation, SLO rates."""
 
-    def __init__(self, pre: _Replica, dec: _Replica, c: dict, seq_len: int, output_len: int, exposed: float):
+    def __init__(
+        self, pre: _Replica, dec: _Replica, c: dict, seq_len: int, output_len: int, exposed: float, lam: float
+    ):
         self.pre, self.dec, self.c, self.S, self.O, self.x = pre, dec, c, seq_len, output_len, exposed
         self.R_p, self.R_d = pre.pool.replicas, dec.pool.replicas
-        probe = np.array([1e-9])
-        sp = pre.serve(seq_len, 1, c["prefill"], probe)
-        sd = dec.serve(seq_len, output_len, c["decode"], probe)
+        sp, sd = self.pool("prefill", np.array([lam / self.R_p])), self.pool("decode", np.array([lam / self.R_d]))
+        #: the combined fields at the offered total rate ``lam``
+        self.offered = self.combine(sp, sd)
         cap_p, cap_d = self.R_p * sp["saturation_rate"], self.R_d * sd["saturation_rate"]
         self.sat_p, self.sat_d = sp["saturation_rate"], sd["saturation_rate"]
         self.saturation = min(cap_p, cap_d)
@@ -293,10 +297,10 @@ class _Pools:
             return self.pre.serve(self.S, 1, self.c["prefill"], rate)
         return self.dec.serve(self.S, self.O, self.c["decode"], rate)
 
-    def at(self, lam: np.ndarray) -> dict:
-        """Combined fields at total rates ``lam``: TTFT = prefill TTFT + exposed transfer + decode admission;
-        tails of the independent pools combined as :func:`.traffic._combine` does."""
-        p, d = self.pool("prefill", lam / self.R_p), self.pool("decode", lam / self.R_d)
+    def combine(self, p: dict, d: dict) -> dict:
+        """Combined fields from a prefill replica's ``p`` and a decode replica's ``d`` at the same total rates:
+        TTFT = prefill TTFT + exposed transfer + decode admission; tails of the independent pools combined
+        as :func:`.traffic._combine` does."""
         out = {}
         mean = p["ttft_mean"] + self.x + d["ttft_mean"]
         out["ttft_mean"] = mean
@@ -323,85 +327,148 @@ class _Pools:
             att = att * TR.ttft_cdf(f, slo_t)
         if slo_i is not None:
             sd = np.maximum(f["itl_p90"] - f["itl_mean"], 0.0) / TR.Z[90]
-            att = att * TR.itl_cdf({"T": f["itl_mean"], "itl_sd": sd}, slo_i)
+            att = att * TR.itl_cdf({"itl_mean": f["itl_mean"], "itl_sd": sd}, slo_i)
         return np.nan_to_num(att)
 
-    def max_rate(self, slo_t: Any, slo_i: Any, pct: int) -> float:
-        """Largest total rate below saturation whose p``pct`` TTFT and ITL meet the SLOs (0 if none does)."""
-
-        def ok(lam):
-            f = self.at(lam)
-            good = ~f["overloaded"]
-            if slo_t is not None:
-                good &= f[f"ttft_p{pct}"] <= slo_t
-            if slo_i is not None:
-                good &= f[f"itl_p{pct}"] <= slo_i
-            return good
-
-        lo = self.saturation * 1e-9
-        return float(UL._bisect(ok, lo, self.saturation * (1 - 1e-9))) if ok(np.array([lo]))[0] else 0.0
-
-    def replica_rate(self, role: str, slo: Any, pct: int) -> float:
-        """Most requests/s one replica of ``role`` takes within its SLO (prefill: TTFT with the transfer and
-        the first decode step; decode: ITL); its saturation rate without one."""
-        sat = self.sat_p if role == "prefill" else self.sat_d
-        if slo is None:
-            return float(sat)
-        first = float(self.dec.cost.prefill(1.0, self.S - 1.0))
-
-        def ok(rate):
-            f = self.pool(role, rate)
-            value = f[f"ttft_p{pct}"] + self.x + first if role == "prefill" else f[f"itl_p{pct}"]
-            return ~np.isnan(value) & (value <= slo)
-
-        lo = sat * 1e-9
-        return float(UL._bisect(ok, lo, sat * (1 - 1e-9))) if ok(np.array([lo]))[0] else 0.0
+    def first_step(self) -> float:
+        """The decode pool's first step of a request: its last prompt token after S - 1 cached ones."""
+        return float(self.dec.cost.prefill(1.0, self.S - 1.0))
 
 
-def _aggregated(model, hardware, seq_len, output_len, common, c, gpus_per_node) -> dict:
-    """Best aggregated layout of ``hardware`` at the same SLOs: output tokens/s per GPU at ServingModel's
-    max_arrival_rate, over the tensor-parallel degrees (powers of two up to the scale-up domain) that hold
-    the model; layouts that cannot hold it or meet the SLOs at all are left out, and a note says if none can."""
-    from .solver import ServingModel
+#: Lockstep rate searches: rounds, and geometric points per round (3 x 64 from 1e-9 of the top leave a
+#: relative bracket of (1e9^(1/63))^(1/63^2) - 1 ~ 1e-4).
+ROUNDS, WIDTH = 3, 64
 
-    link = hardware.scale_up
-    top = gpus_per_node or (link.domain if link is not None and link.domain else (8 if link is not None else 1))
-    best: dict[str, Any] = {"goodput": None, "layout": None, "notes": ()}
-    tp = 1
-    while tp <= top:
-        try:
-            r = ServingModel().solve(
-                model,
-                hardware,
-                seq_len,
-                output_len=output_len,
-                tp_size=tp,
-                gpus_per_node=gpus_per_node,
-                arrival_rate=c["arrival_rate"],
-                slo_ttft=c["slo_ttft"],
-                slo_itl=c["slo_itl"],
-                slo_percentile=c["slo_percentile"],
-                arrival_cv=c["arrival_cv"],
-                length_cv=c["length_cv"],
-                length_dist=c["length_dist"],
-                max_num_batched_tokens=c["max_num_batched_tokens"],
-                max_num_seqs=c["max_num_seqs"],
-                prefix_cache_hit=c["prefix_cache_hit"],
-                **common,
-            )
-        except (InvalidInputError, InfeasibleError):
-            tp *= 2
-            continue
-        goodput = r.si("max_arrival_rate") * output_len / tp
-        if best["goodput"] is None or goodput > best["goodput"]:
-            best.update(goodput=goodput, layout=f"{hardware.name} tp{tp}")
-        tp *= 2
-    if best["goodput"] is None:
-        best["notes"] = (
-            f"aggregated comparison: no tensor-parallel layout of {hardware.name} (1..{top} GPUs) holds "
-            f"{model.name} and meets the SLOs",
+
+class _Bracket:
+    """Largest rate in (0, top) where a monotone test holds (true, then false), 0 if none does."""
+
+    def __init__(self, top: float):
+        self.lo, self.hi, self.first = top * 1e-9, top * (1 - 1e-9), True
+        self.result: float | None = None
+
+    def points(self) -> np.ndarray:
+        return np.geomspace(self.lo, self.hi, WIDTH)
+
+    def update(self, xs: np.ndarray, ok: np.ndarray, last: bool) -> None:
+        k = int(np.argmin(ok)) if not ok.all() else WIDTH
+        if k == 0:
+            self.result = 0.0 if self.first else float(self.lo)
+        elif k == WIDTH:
+            self.result = float(xs[-1])
+        else:
+            self.lo, self.hi = float(xs[k - 1]), float(xs[k])
+            if last:
+                self.result = self.lo
+        self.first = False
+
+
+def _split(serve: Any, asks: list) -> list:
+    """One vectorized serve() over every (rates) ask, its array fields split back per ask."""
+    if not asks:
+        return []
+    sizes = [len(x) for x in asks]
+    f = serve(np.concatenate(asks))
+    cuts = np.cumsum(sizes)[:-1]
+    parts: list[dict] = [{} for _ in asks]
+    for k, v in f.items():
+        pieces = np.split(v, cuts) if isinstance(v, np.ndarray) and v.shape == (sum(sizes),) else [v] * len(asks)
+        for part, piece in zip(parts, pieces):
+            part[k] = piece
+    return parts
+
+
+def _search(pools: _Pools, agg: _Aggregated, slo_t: Any, slo_i: Any, pct: int) -> dict:
+    """The SLO rates in lockstep rounds, each engine evaluated once per round on every rate asked of it:
+    ``max`` the largest total rate whose combined p``pct`` TTFT and ITL meet the SLOs, ``prefill`` the
+    most one prefill replica takes within the TTFT SLO (with the transfer and the first decode step),
+    ``decode`` the most one decode replica takes within the ITL SLO, and each aggregated layout's
+    largest rate within both (without SLOs: the saturation rates)."""
+    rates: dict[Any, float] = {"prefill": pools.sat_p, "decode": pools.sat_d, "max": pools.saturation}
+    rates.update({tp: e.saturation for tp, e in agg.engines.items()})
+    if slo_t is None and slo_i is None:
+        return rates
+    skip = {"prefill"} if slo_t is None else {"decode"} if slo_i is None else set()
+    live = {k: _Bracket(top) for k, top in rates.items() if k not in skip}
+    tail = pools.x + pools.first_step()
+
+    def meets(f: dict) -> np.ndarray:
+        ok = np.ones(np.shape(f["itl_mean"]), dtype=bool)
+        if slo_t is not None:
+            ok &= f[f"ttft_p{pct}"] <= slo_t
+        if slo_i is not None:
+            ok &= f[f"itl_p{pct}"] <= slo_i
+        return ok  # NaN (overloaded) compares false
+
+    for r in range(ROUNDS):
+        xs = {k: b.points() for k, b in live.items() if b.result is None}
+        # per-replica rates each pool is asked about: the total rate split over its replicas, or its own search's
+        on_p = {k: xs[k] / (pools.R_p if k == "max" else 1.0) for k in ("max", "prefill") if k in xs}
+        on_d = {k: xs[k] / (pools.R_d if k == "max" else 1.0) for k in ("max", "decode") if k in xs}
+        p = dict(zip(on_p, _split(lambda x: pools.pool("prefill", x), list(on_p.values()))))
+        d = dict(zip(on_d, _split(lambda x: pools.pool("decode", x), list(on_d.values()))))
+        for k, x in xs.items():
+            if k == "max":
+                f = pools.combine(p[k], d[k])
+                ok = ~f["overloaded"] & meets(f)
+            elif k == "prefill":
+                ok = p[k][f"ttft_p{pct}"] + tail <= slo_t
+            elif k == "decode":
+                ok = d[k][f"itl_p{pct}"] <= slo_i
+            else:
+                ok = meets(agg.engines[k].serve(x))
+            live[k].update(x, ok, r == ROUNDS - 1)
+    rates.update({k: b.result for k, b in live.items()})
+    return rates
+
+
+class _Aggregated:
+    """The aggregated layouts of ``hardware`` compared against: ServingModel's engine at each tensor-parallel
+    degree (powers of two up to the scale-up domain) that holds the model and one request, under the same
+    traffic (:func:`_search` finds each one's largest rate within the SLOs)."""
+
+    def __init__(self, model, hardware, seq_len, output_len, common, c, gpus_per_node):
+        link = hardware.scale_up
+        self.top = gpus_per_node or (
+            link.domain if link is not None and link.domain else (8 if link is not None else 1)
         )
-    return best
+        self.hardware, self.model = hardware, model
+        self.engines: dict[int, _Engine] = {}
+        M, seqs = c["max_num_batched_tokens"], c["max_num_seqs"]
+        tp = 1
+        while tp <= self.top:
+            try:
+                replica = _Replica("aggregated", Pool(hardware, tp, tp), None, model, common, M, seqs, gpus_per_node)
+                self.engines[tp] = _Engine(replica, seq_len, output_len, c["prefill"])
+            except (InvalidInputError, InfeasibleError):
+                pass
+            tp *= 2
+
+    def best(self, rates: dict, output_len: int) -> tuple:
+        """(output tokens/s per GPU, layout, notes) of the best layout at its rate within the SLOs."""
+        best, layout = None, None
+        for tp in self.engines:
+            goodput = rates[tp] * output_len / tp
+            if goodput > 0 and (best is None or goodput > best):
+                best, layout = goodput, f"{self.hardware.name} tp{tp}"
+        if best is not None:
+            return best, layout, ()
+        note = (
+            f"aggregated comparison: no tensor-parallel layout of {self.hardware.name} (1..{self.top} GPUs) holds "
+            f"{self.model.name} and meets the SLOs"
+        )
+        return None, None, (note,)
+
+
+class _Engine:
+    """One aggregated replica under the disaggregated solve's traffic (no SLOs: :func:`_search` tests them)."""
+
+    def __init__(self, replica: _Replica, seq_len: int, output_len: int, c: dict):
+        self.replica, self.S, self.O, self.c = replica, seq_len, output_len, c
+        self.saturation = float(self.serve(np.array([1e-9]))["saturation_rate"])
+
+    def serve(self, rate: np.ndarray) -> dict:
+        return self.replica.serve(self.S, self.O, self.c, rate)
 
 
 __all__ = ["Disagg", "Pool", "KVLink", "kv_bytes_per_request", "kv_transfer", "serve_disagg"]

@@ -255,7 +255,13 @@ class ServingResult(Result):
         if self.utilization is None:
             return []
         rate, sat = self._arrival_rate, self._saturation_rate
-        if self.overloaded:
+        if sat == 0.0:
+            lines = [
+                "Traffic: INFEASIBLE. The KV cache left after the weights cannot hold one request of "
+                f"{self.seq_len:,} + {self.output_len:,} tokens: nothing is served (more GPUs, a smaller "
+                "KV precision or shorter requests)."
+            ]
+        elif self.overloaded:
             lines = [
                 f"Traffic: OVERLOADED. {rate:.4g} req/s offered >= {sat:.4g} req/s this replica sustains "
                 f"(utilization {self.utilization:.2f}, limited by {self.binding_limit}); queues grow without "

@@ -159,7 +159,8 @@ class ServingModel(Solver):
             memory_efficiency: achieved fraction of peak bandwidth in (0, 1] (default 0.87, kernel-level streaming).
             gpus_per_node: GPUs one TP group may span (default: the scale-up link's ``domain``, e.g. 8 on
                 an HGX board, 72 in a GB200 NVL72 rack; 8 when the link states none; 1 without a link).
-            raise_errors: raise :class:`InfeasibleError` when it does not fit instead of feasible=False.
+            raise_errors: raise :class:`InfeasibleError` when it does not fit instead of feasible=False
+                (under traffic also when the KV cache cannot hold one request).
             memory_fraction: share of the reported capacity a deployment plans to fill, in (0, 1]
                 (default ``efficiency.USABLE_MEMORY_FRACTION`` = 0.9, vLLM's gpu_memory_utilization).
             beam_width: beams per request (beam search; integer >= 1): one shared prefill of the prompt,
@@ -212,7 +213,8 @@ class ServingModel(Solver):
                 a draft model smaller than the target (run at ``tp_size`` beside it) or, for draft
                 heads/MTP/n-gram, their cost per drafted token as a share of one target decode step in
                 [0, 1); ``spec_k`` drafted tokens per step (default 4); ``spec_accept`` the acceptance rate
-                alpha in [0, 1). Adds the spec_* fields (static batch).
+                alpha in [0, 1). Adds the spec_* fields (static batch) and, under
+                ``arrival_rate``/``concurrency``, composes the loaded fields' decode steps (analytic method).
         """
         model, hardware = V.named("model", model, "models"), V.named("hardware", hardware, "hardware")
         fabric = resolve_fabric(fabric)
@@ -239,7 +241,9 @@ class ServingModel(Solver):
                 )
                 raise InvalidInputError(name, value, "the default with disagg (the pools are tensor parallel)")
             if spec_accept is not None or spec_draft is not None or spec_draft_cost is not None:
-                raise InvalidInputError("spec_accept", spec_accept, "None with disagg (speculation: a static batch)")
+                raise InvalidInputError(
+                    "spec_accept", spec_accept, "None with disagg (speculation runs on an aggregated engine)"
+                )
             common = dict(
                 precision=precision,
                 kv_precision=kv_precision,
@@ -283,15 +287,12 @@ class ServingModel(Solver):
                 required=required,
                 available=usable,
             )
+        spec = None
         if spec_accept is not None or spec_draft is not None or spec_draft_cost is not None:
             from . import speculative as SP
 
             if spec_accept is None:
                 raise InvalidInputError("spec_accept", None, "an acceptance rate in [0, 1) with a draft")
-            if arrival_rate is not None or concurrency is not None:
-                raise InvalidInputError(
-                    "arrival_rate", arrival_rate, "None with speculative decoding (modelled at a static batch)"
-                )
             spec = SP.check(setup, spec_draft, spec_draft_cost, spec_k, spec_accept)
             f.update(SP.fields(setup, spec, batch_size * beams, float(seq_len), output_len))
             f["total_memory_required"] += f["spec_draft_memory_per_gpu"]
@@ -302,7 +303,7 @@ class ServingModel(Solver):
 
             if beams != 1:
                 raise InvalidInputError("beam_width", beam_width, "1 under traffic (arrival_rate or concurrency)")
-            f.update(loaded_fields(setup, seq_len, output_len, traffic))
+            f.update(loaded_fields(setup, seq_len, output_len, traffic, raise_errors, spec))
             notes += f.pop(TRAFFIC_NOTES, ())
         elif method is not None or slo_ttft is not None or slo_itl is not None:
             raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
@@ -427,7 +428,7 @@ class ServingModel(Solver):
             traffic["arrival_rate"] = np.where(errors.ok, rate, 1.0)
 
         f = _evaluate(setup, batch, float(seq), out)
-        f.update(loaded_fields(setup, seq, out, traffic))
+        f.update(loaded_fields(setup, seq, out, traffic, a["raise_errors"]))
         notes = setup.notes + f.pop(TRAFFIC_NOTES, ())
         if _check_beams(a["beam_width"]) != 1:
             raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")

@@ -36,6 +36,49 @@ def accepted_tokens(alpha, k):
     return sum(alpha**i for i in range(k + 1))
 
 
+def accepted_variance(alpha, k):
+    """Variance of the tokens one verify step yields, X = 1 + accepted prefix (P(X > j) = alpha^j, j <= k):
+    E[X^2] = sum_{j=0..k} (2j + 1) alpha^j, Var = E[X^2] - E[X]^2."""
+    return sum((2 * j + 1) * alpha**j for j in range(k + 1)) - accepted_tokens(alpha, k) ** 2
+
+
+class Speculation:
+    """Speculative decode steps under traffic (:class:`.traffic.Load` ``spec``): k drafted tokens per
+    sequence, E accepted per step with variance ``var``; the draft is a model's engine step cost
+    (:class:`.traffic.StepCost`) or ``share`` of one plain target decode step per drafted token."""
+
+    __slots__ = ("k", "tokens", "var", "draft", "share")
+
+    def __init__(self, k: int, alpha: float, draft: Any, share: float | None):
+        self.k, self.tokens, self.var = k, accepted_tokens(alpha, k), accepted_variance(alpha, k)
+        self.draft, self.share = draft, share
+
+    def draft_time(self, target, B, ctx, q=0.0, pos=0.0):
+        """Seconds of the k draft steps beside a step of B sequences at context ``ctx`` and q prefill tokens:
+        a draft model runs its first step over the prefill chunk too (it keeps its own KV cache), then
+        k - 1 decode steps: draft(B + q) + (k - 1) * draft(B); heads/MTP/n-gram: k * share * target(B)."""
+        if self.draft is None:
+            return self.k * self.share * target.time(B, B * ctx, B * (ctx + 1.0))
+        d = self.draft
+        first = d.time(B + q, B * ctx + pos * q * q, B * (ctx + 1.0) + q)
+        return first + (self.k - 1) * d.time(B, B * ctx, B * (ctx + 1.0))
+
+
+def under_traffic(setup, checked: tuple) -> tuple:
+    """(Speculation, draft weights per GPU, draft KV bytes per token per GPU) of :func:`check`'s output."""
+    draft_setup, share, k, alpha = checked
+    if draft_setup is None:
+        return Speculation(k, alpha, None, share), 0.0, 0.0
+    return Speculation(k, alpha, UL.step_cost(draft_setup), None), *draft_bytes(setup, draft_setup)
+
+
+def draft_bytes(setup, draft_setup) -> tuple[float, float]:
+    """(weights, KV bytes per token) of a draft model per GPU: params * b / tp and kv * b_kv * kv_share
+    (run at the target's tensor-parallel degree)."""
+    d = draft_setup.shape
+    return d.params * draft_setup.b / float(setup.tp_size), d.kv * draft_setup.b_kv * draft_setup.kv_share
+
+
 def _step(cost, batch, context, tokens_per_seq):
     """(t, t_compute, t_memory) of one target pass where each of ``batch`` sequences at ``context`` runs
     ``tokens_per_seq`` tokens (reads its KV once, writes one entry per token)."""
@@ -133,9 +176,7 @@ def fields(setup, checked: tuple, batch, context, output_len) -> dict:
     if draft_setup is None:
         out["spec_draft_memory_per_gpu"] = 0.0
     else:
-        d = draft_setup.shape
         ctx = context if output_len is None else context + output_len
-        out["spec_draft_memory_per_gpu"] = (
-            d.params * draft_setup.b / n + batch * ctx * d.kv * draft_setup.b_kv * draft_setup.kv_share
-        )
+        weights, per_token = draft_bytes(setup, draft_setup)
+        out["spec_draft_memory_per_gpu"] = weights + batch * ctx * per_token
     return out

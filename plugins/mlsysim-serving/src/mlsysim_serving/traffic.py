@@ -12,6 +12,11 @@ Notation per request (means over the length distribution): S prompt tokens, O ou
 h prefix-cache hit fraction; D1 = E[O-1] decode steps, D2 = E[sum of decode contexts]
 = E[O-1]*E[S] + E[O(O-1)]/2, P1 = (1-h)*E[S] prefill tokens, P2 = (1-h^2)*E[S^2]/2 the sum of
 the prefill tokens' positions (their causal attention work).
+
+Speculative decoding (``spec``, :class:`.speculative.Speculation`): a decode step runs w = k + 1 tokens
+per sequence (the target's verify pass, counted against the token budget as vLLM schedules them) plus
+the k draft steps, and yields E accepted tokens per sequence: D1 and D2 count steps, (O-1)/E of them,
+and a token gap is T/E.
 """
 
 from __future__ import annotations
@@ -246,10 +251,13 @@ class SampledLengths:
 class Load:
     """Per-request work of one traffic mix (means over the length distributions, arrays or floats).
     Lengths: a named distribution ``dist`` with coefficient of variation ``cv`` for prompt and output
-    alike (independent), or a :class:`SampledLengths` mix scaled to means S and O (paired)."""
+    alike (independent), or a :class:`SampledLengths` mix scaled to means S and O (paired). With
+    ``spec`` each decode step runs w = k + 1 tokens per sequence and advances gap = 1/E steps per token."""
 
-    def __init__(self, S, O, cv, h, dist="lognormal"):
-        self.S, self.O, self.h, self.dist = S, O, h, dist
+    def __init__(self, S, O, cv, h, dist="lognormal", spec=None):
+        self.S, self.O, self.h, self.dist, self.spec = S, O, h, dist, spec
+        self.w = 1.0 if spec is None else spec.k + 1.0  # engine tokens per sequence per decode step
+        self.gap = 1.0 if spec is None else 1.0 / spec.tokens  # decode steps per output token
         if isinstance(dist, SampledLengths):
             s2, o2 = S * S * dist.p2, O * O * dist.o2
             self.cv_p, self.cv_o = dist.cv_p, dist.cv_o
@@ -259,7 +267,8 @@ class Load:
             o2 = O * O * (1.0 + cv * cv)
             self.cv_p = self.cv_o = cv
             self.D2 = (O - 1.0) * S + (o2 - O) / 2.0
-        self.D1 = O - 1.0
+        self.D2 = self.D2 * self.gap
+        self.D1 = (O - 1.0) * self.gap
         self.P1 = (1.0 - h) * S
         self.P2 = (1.0 - h * h) * s2 / 2.0
         self.reserve = S + O  # KV tokens reserved per admitted request
@@ -280,18 +289,16 @@ class Load:
 def _mix(cost, load, B, m, M):
     """Mean step at decode batch B when m prompts (mean) arrive per step.
 
-    Prompts shorter than the free budget M - B: the N ~ Poisson(m) prompts that came during the
-    previous step are prefilled together (at most floor((M-B)/P1) of them; the tail of the Poisson
-    counted at that cap). Longer prompts: full chunks of M - B tokens in a share
-    f = min(1, m*P1/(M-B)) of the steps. Returns (E[t], f = P(step carries prefill), t_dec,
+    Prompts shorter than the free budget M - B*w: the N ~ Poisson(m) prompts that came during the
+    previous step are prefilled together (at most floor((M-B*w)/P1) of them; the tail of the Poisson
+    counted at that cap). Longer prompts: full chunks of M - B*w tokens in a share
+    f = min(1, m*P1/(M-B*w)) of the steps. Returns (E[t], f = P(step carries prefill), t_dec,
     E[t | prefill], E[t^2])."""
-    ctx = np.where(load.D1 > 0, load.D2 / np.maximum(load.D1, 1e-300), load.S)  # mean decode context
-    room = np.maximum(M - B, 1.0)
+    room = np.maximum(M - B * load.w, 1.0)
     P1 = np.maximum(load.P1, 1e-300)
-    pos = load.P2 / P1 / P1  # attention work of q prefill tokens: pos * q^2
 
     def t(q):
-        return cost.time(B + q, B * ctx + pos * q * q, B * (ctx + 1.0) + q)
+        return step_with(cost, load, B, q)
 
     t_dec = t(0.0)
     cap = np.floor(room / P1)
@@ -318,15 +325,24 @@ def _mix(cost, load, B, m, M):
 
 
 def step_with(cost, load, B, q):
-    """One step with B decode tokens and q prefill tokens."""
+    """One step with B decoding sequences at the mean decode context and q prefill tokens."""
     ctx = np.where(load.D1 > 0, load.D2 / np.maximum(load.D1, 1e-300), load.S)
-    pos = load.P2 / np.maximum(load.P1, 1e-300) ** 2
-    return cost.time(B + q, B * ctx + pos * q * q, B * (ctx + 1.0) + q)
+    return decode_step(cost, load, B, ctx, q, load.P2 / np.maximum(load.P1, 1e-300) ** 2)
+
+
+def decode_step(cost, load, B, ctx, q=0.0, pos=0.0):
+    """One step of B sequences at context ``ctx``, each running w tokens (1, or k + 1 verified), and q
+    prefill tokens of causal attention work pos*q^2: tokens B*w + q, attention B*w*ctx + pos*q^2, KV
+    B*(ctx + w) + q (each sequence reads its cache once and writes w entries); with speculation the
+    draft's k steps are added (:meth:`.speculative.Speculation.draft_time`)."""
+    v = B * load.w
+    t = cost.time(v + q, v * ctx + pos * q * q, B * (ctx + load.w) + q)
+    return t if load.spec is None else t + load.spec.draft_time(cost, B, ctx, q, pos)
 
 
 def full_step(cost, load, B, M):
-    """One step with B decode tokens and a full prefill chunk of M - B tokens."""
-    return step_with(cost, load, B, np.maximum(M - B, 1.0))
+    """One step with B decoding sequences and a full prefill chunk of M - B*w tokens."""
+    return step_with(cost, load, B, np.maximum(M - B * load.w, 1.0))
 
 
 def poisson_quantile(m, p, top):
@@ -353,11 +369,12 @@ def capacity(cost, load, M, B_max):
     prompts join per step, so T = the mean step of :func:`_mix` at (B_max, m). Token budget: every
     step full, M*D1/(P1+D1) decode and M*P1/(P1+D1) prefill tokens; lambda = M/((P1+D1)*t).
     Returns (lambda_max, limit) with limit 0 = sequences/KV, 1 = token budget (prefill)."""
-    B = np.minimum(B_max, M * load.D1 / (load.P1 + load.D1))
+    work = load.P1 + load.w * load.D1  # engine tokens per request: prefill + w per decode step
+    B = np.minimum(B_max, M * load.D1 / work)
     T = _mix(cost, load, B, B / np.maximum(load.D1, 1e-300), M)[0]
     lam_seq = np.where(load.D1 > 0, B / np.maximum(load.D1 * T, 1e-300), np.inf)
-    Bt = M * load.D1 / (load.P1 + load.D1)
-    lam_tok = M / ((load.P1 + load.D1) * full_step(cost, load, Bt, M))
+    Bt = M * load.D1 / work
+    lam_tok = M / (work * full_step(cost, load, Bt, M))
     return np.minimum(lam_seq, lam_tok), np.where(lam_tok < lam_seq, 1, 0)
 
 
@@ -402,15 +419,15 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
     from the load's distribution; independent parts combined by :func:`_combine`. Returns a dict of arrays.
     """
     T, B, f, t_dec, t_mix, t2 = steady(cost, load, lam, M)
-    q = np.maximum(np.minimum(load.P1, M - B), 1.0)
+    q = np.maximum(np.minimum(load.P1, M - B * load.w), 1.0)
     cv2_p, cv2_o = load.cv_p * load.cv_p, load.cv_o * load.cv_o  # service variability: prompt / output lengths
     ca2 = arrival_cv * arrival_cv
     # --- own prefill: P1/q chunks (>= 1 step), the last one mixed with the decode batch
     chunks = np.maximum(load.P1 / q, 1.0)
-    drain = cost.drain(t_mix, B + q)  # pipeline stages: the prompt's last micro-batch leaves after the period
+    drain = cost.drain(t_mix, B * load.w + q)  # pipeline stages: the prompt's last micro-batch leaves after the period
     X_own = chunks * t_mix + drain
     # --- prefill-token server
-    room = np.maximum(M - B, 1.0)
+    room = np.maximum(M - B * load.w, 1.0)
     t_full = full_step(cost, load, B, M)
     X = load.P1 * t_full / room
     rho_p = np.minimum(lam * X, 0.999999)
@@ -427,7 +444,8 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
     Wq = W_p + W_s
     wait = R + Wq
     ttft = wait + X_own
-    sd_itl = itl_spread(cost, load, lam, M, T, B, t_dec, lam_max)
+    sd_itl = token_gap_spread(load, T, itl_spread(cost, load, lam, M, T, B, t_dec, lam_max))
+    gap = T * load.gap  # mean token gap: one step per token, or T/E with speculation
     p_wait = np.maximum(np.maximum(rho_p, p_slot), 1e-12)
     out = {
         "T": T,
@@ -437,7 +455,7 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
         "t_mix": t_mix,
         "queue_wait_mean": wait,
         "ttft_mean": ttft,
-        "itl_mean": T,
+        "itl_mean": gap,
         "e2e_mean": ttft + load.D1 * T,
         "rho_p": rho_p,
         "rho_s": rho_s,
@@ -462,9 +480,11 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
         )
         d_ttft = _combine(Wp - Wq, Xp - X_own) + (Rp - R)
         out[f"ttft_p{p}"] = ttft + d_ttft
-        out[f"itl_p{p}"] = T + z * sd_itl
+        out[f"itl_p{p}"] = gap + z * sd_itl
         Op = load.output_quantile(p)
-        out[f"e2e_p{p}"] = out["e2e_mean"] + _combine(d_ttft, _combine(load.D1 * z * sd_itl, (Op - load.O) * T))
+        out[f"e2e_p{p}"] = out["e2e_mean"] + _combine(
+            d_ttft, _combine((load.O - 1.0) * z * sd_itl, (Op - load.O) * gap)
+        )
     return out
 
 
@@ -479,6 +499,18 @@ def itl_spread(cost, load, lam, M, T, B, t_dec, lam_max):
     dT = _mix(cost, load, B + 1.0, m, M)[0] - T
     batch = dT * np.sqrt(np.maximum(B, 0.0))
     return np.sqrt(prompts * prompts + batch * batch) / np.sqrt(np.maximum(1.0 - lam / lam_max, 1e-3))
+
+
+def token_gap_spread(load, T, sd_step):
+    """Standard deviation of a request's mean token gap from that of its mean step ``sd_step``: times
+    1/E with speculation, combined with the spread of the steps its n = O - 1 tokens take: a renewal
+    count of n tokens at E per step with variance var per step takes n/E steps with variance
+    n*var/E^3 (Cox, "Renewal Theory", 1962, Sec. 3.3), so sd = T*sqrt(var/(E^3*n))."""
+    if load.spec is None:
+        return sd_step
+    n = np.maximum(load.O - 1.0, 1.0)
+    accept = T * np.sqrt(load.spec.var / (load.spec.tokens**3 * n))
+    return np.sqrt((sd_step * load.gap) ** 2 + accept * accept)
 
 
 def ttft_cdf(out, x):
@@ -497,7 +529,7 @@ def _phi(z):
 
 
 def itl_cdf(out, x):
-    """P(TPOT <= x): normal with the mean and spread of :func:`itl_spread`."""
-    sd = out["itl_sd"]
-    z = np.where(sd > 0, (x - out["T"]) / np.where(sd > 0, sd, 1.0), np.where(x >= out["T"], 6.0, -6.0))
+    """P(TPOT <= x): normal with the mean and spread of :func:`token_gap_spread`."""
+    sd, mean = out["itl_sd"], out["itl_mean"]
+    z = np.where(sd > 0, (x - mean) / np.where(sd > 0, sd, 1.0), np.where(x >= mean, 6.0, -6.0))
     return _phi(np.clip(z, -6.0, 6.0))

@@ -155,16 +155,20 @@ def step_cost(setup: Setup) -> TR.StepCost:
     )
 
 
-def kv_capacity_tokens(setup: Setup, M: float, max_seqs: float) -> float:
+def kv_capacity_tokens(
+    setup: Setup, M: float, max_seqs: float, draft_weights: float = 0.0, draft_kv: float = 0.0
+) -> float:
     """KV tokens the replica can hold: (usable - weights per GPU - workspace of an M-token step and
-    max_num_seqs fp32 logit rows) / (kv * b_kv * kv_share / (pp * dp_attention)) per GPU (each GPU
-    holds its stage's layers of its attention rank's sequences)."""
+    max_num_seqs fp32 logit rows - a draft model's weights) / (kv * b_kv * kv_share / (pp * dp_attention)
+    + the draft's KV bytes per token) per GPU (each GPU holds its stage's layers of its attention rank's
+    sequences; a draft model keeps its own cache of every token beside the target's)."""
     shape, lay = setup.shape, setup.layout
     n = float(lay.n)
     usable = setup.hardware.si.capacity * setup.memory_fraction
     work = (M * (4.0 * shape.hidden + 2.0 * shape.ffn) * setup.b_act + max_seqs * shape.vocab * 4.0) / n
     weights = K.weights_per_gpu(shape.params, setup.b, n, float(lay.p), shape.experts_params, float(lay.w), lay.copies)
-    return (usable - weights - work) / (shape.kv * setup.b_kv * setup.kv_share / (lay.p * lay.d))
+    per_token = shape.kv * setup.b_kv * setup.kv_share / (lay.p * lay.d) + draft_kv
+    return (usable - weights - work - draft_weights) / per_token
 
 
 #: The latency fields a loaded solve reports (s), each masked where the rate is beyond capacity.
@@ -184,18 +188,74 @@ LATENCY_FIELDS = (
 )
 
 
-def loaded_fields(setup: Setup, seq_len: int, output_len: Any, args: dict) -> dict:
-    """The loaded-serving result fields of one solve()/sweep group."""
+def loaded_fields(
+    setup: Setup, seq_len: int, output_len: Any, args: dict, raise_errors: bool, spec: tuple | None = None
+) -> dict:
+    """The loaded-serving result fields of one solve()/sweep group; ``spec``: speculative decoding as
+    :func:`.speculative.check` returns it. A KV cache that holds no request raises
+    :class:`InfeasibleError` with ``raise_errors``; otherwise the answer is ``feasible=False`` with no
+    latency (NaN in a sweep), no served rate and the reason in the notes."""
     c = check(args, seq_len, output_len, setup.shape.max_seq)
     cost = step_cost(setup)
-    kv = kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"])
-    return serve(setup.shape, setup.hardware, setup.layout.gpus, cost, kv, seq_len, output_len, c)
+    M, seqs = c["max_num_batched_tokens"], c["max_num_seqs"]
+    if spec is None:
+        plan, kv = None, kv_capacity_tokens(setup, M, seqs)
+    else:
+        from .speculative import under_traffic
+
+        if c["method"] != "analytic":
+            raise InvalidInputError(
+                "method", c["method"], "analytic with speculative decoding (the simulator runs plain decode steps)"
+            )
+        plan, draft_weights, draft_kv = under_traffic(setup, spec)
+        kv = kv_capacity_tokens(setup, M, seqs, draft_weights, draft_kv)
+    try:
+        return serve(setup.shape, setup.hardware, setup.layout.gpus, cost, kv, seq_len, output_len, c, plan)
+    except InfeasibleError as exc:
+        if raise_errors:
+            raise
+        return _holds_no_request(c, str(exc))
+
+
+def _holds_no_request(c: dict, reason: str) -> dict:
+    """Result fields of a replica whose KV cache cannot hold one request: nothing is served."""
+    rate = c["arrival_rate"]
+    shape = np.shape(rate) if rate is not None else ()
+    none = np.full(shape, np.nan) if shape else None
+    f: dict[str, Any] = {k: none for k in LATENCY_FIELDS + ("concurrency_mean", "kv_cache_utilization")}
+    f.update(
+        feasible=False,
+        arrival_rate=rate if rate is not None else none,
+        saturation_rate=0.0,
+        max_arrival_rate=0.0,
+        binding_limit="KV capacity",
+        traffic_method=c["method"],
+        utilization=np.full(shape, np.inf) if shape else math.inf,
+        overloaded=np.full(shape, True) if shape else True,
+        requests_per_second=np.zeros(shape) if shape else 0.0,
+        output_tokens_per_second=np.zeros(shape) if shape else 0.0,
+        tokens_per_second_per_gpu=np.zeros(shape) if shape else 0.0,
+        slo_attainment=None if c["slo_ttft"] is None and c["slo_itl"] is None else (np.zeros(shape) if shape else 0.0),
+        slo_percentile=c["slo_percentile"],
+        prefix_cache_hit=c["prefix_cache_hit"],
+    )
+    f[TRAFFIC_NOTES] = (f"infeasible under traffic: {reason}",)
+    return f
 
 
 def serve(
-    shape, hardware, gpus: int, cost: TR.StepCost, kv_tokens: float, seq_len: int, output_len: int, c: dict
+    shape,
+    hardware,
+    gpus: int,
+    cost: TR.StepCost,
+    kv_tokens: float,
+    seq_len: int,
+    output_len: int,
+    c: dict,
+    spec: Any = None,
 ) -> dict:
-    """Result fields of serving the traffic ``c`` (checked) at prompt ``seq_len`` and ``output_len``."""
+    """Result fields of serving the traffic ``c`` (checked) at prompt ``seq_len`` and ``output_len``;
+    ``spec``: a :class:`.speculative.Speculation` composing the decode steps."""
     M, max_seqs, cv = c["max_num_batched_tokens"], c["max_num_seqs"], c["length_cv"]
     dist = c["length_dist"] if c["length_samples"] is None else c["length_samples"]
     S, O = float(seq_len), float(output_len)
@@ -206,12 +266,12 @@ def serve(
             required=S + O,
             available=max(kv_tokens, 0.0),
         )
-    load = TR.Load(S, O, cv, c["prefix_cache_hit"], dist)
+    load = TR.Load(S, O, cv, c["prefix_cache_hit"], dist, spec)
     B_max = min(float(max_seqs), math.floor(kv_tokens / load.reserve))
     lam_max, limit = TR.capacity(cost, load, float(M), B_max)
     lam_max = float(lam_max)
     one_prefill = float(cost.prefill(load.P1, c["prefix_cache_hit"] * S))
-    one_decode = float(cost.time(1.0, S + 1.0, S + 2.0))
+    one_decode = float(TR.decode_step(cost, load, 1.0, S + 1.0)) * load.gap
     pct = c["slo_percentile"]
     for name, slo, floor, what in (
         ("slo_ttft", c["slo_ttft"], one_prefill, f"one unloaded {load.P1:,.0f}-token prefill"),

@@ -134,6 +134,10 @@ class SingleNodeModel(Solver):
     produces = PerformanceProfile
     #: solve() arguments sweep_columns() takes as arrays
     sweep_vector = ("batch_size", "seq_len")
+    #: named efficiencies -> result field with the value used, and the headline fields that get a
+    #: (low, high) band (mlsysim_uncertainty.banded evaluates them at the corners of their ranges)
+    band_arguments = {"efficiency": "compute_efficiency", "memory_efficiency": "memory_efficiency"}
+    band_fields = ("latency", "throughput", "latency_compute", "latency_memory", "power", "energy", "energy_per_sample")
 
     def solve(
         self,

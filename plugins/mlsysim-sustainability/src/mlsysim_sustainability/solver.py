@@ -168,6 +168,8 @@ class SustainabilityModel(Solver):
     produces = SustainabilityResult
     #: solve() arguments sweep_columns() takes as arrays
     sweep_vector = ("duration_days", "utilization")
+    #: an input result whose band is carried through (mlsysim_uncertainty.banded: solved at its corners)
+    band_inputs = ("workload",)
 
     def solve(
         self,

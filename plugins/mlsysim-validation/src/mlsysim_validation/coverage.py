@@ -1,10 +1,11 @@
 """How honest the bands are on the calibration set, and what calibrating one hardware buys.
 
-``bands()``: every counted prediction of groups A and B run three times through its mapping
-(``points.py``): as shipped, then with every ``ServingModel`` call at the fast and at the slow
-corner of ``mlsysim_uncertainty.RANGES`` (what ``banded`` does for one call). A point is covered
-when its measurement lies in [low, high]; the half-width is (high - low) / 2 relative to the
-prediction. Points no banded solver touches (SingleNodeModel: ResNet-50, SDXL) have no band. The
+``bands()``: every counted prediction of ``BANDED_GROUPS`` run three times through its mapping
+(``points.py``): as shipped, then with every call of a banded solver at the fast and at the slow
+corner of ``mlsysim_uncertainty.RANGES`` (what ``banded`` does for one call; a fleet solver's input
+result is then that corner's). A point is covered when its measurement lies in [low, high]; the
+half-width is (high - low) / 2 relative to the prediction. Points no banded solver touches have
+no band. The
 ranges come from the sources of ``mlsysim_core.efficiency``, not from these points: leaving a point
 out changes no range, so the leave-one-out coverage is the coverage shown.
 
@@ -29,7 +30,10 @@ import attrs
 from . import points
 from .harness import added_measurements, load_measurements
 
-BANDED_GROUPS = ("A", "B")
+#: the groups whose predictions some banded solver moves (group D, owned TCO, takes no workload)
+BANDED_GROUPS = ("A", "B", "C", "E", "F", "L", "M")
+#: the solvers with efficiency ranges of their own (``band_arguments``)
+BANDED_SOLVERS = ("ServingModel", "SingleNodeModel", "DistributedModel")
 
 #: hardware key -> (record id, the calibrate row of its mapping's configuration) it is calibrated on
 CALIBRATION_RUNS = {
@@ -67,23 +71,27 @@ REMAINING = {
 
 @contextlib.contextmanager
 def _corner(which: int) -> Iterator[None]:
-    """Every ServingModel.solve() call at corner ``which`` (0 fast, 1 slow) of the efficiency ranges."""
+    """Every solve() call of the solvers with bands of their own (``BANDED_SOLVERS``) at corner
+    ``which`` (0 fast, 1 slow) of the efficiency ranges: what ``banded`` evaluates for one call. The
+    fleet solvers in a mapping then take those corner results as their inputs, as ``banded`` carries
+    an input's band through."""
     import mlsysim
-    from mlsysim_uncertainty import RANGES
+    from mlsysim_uncertainty import corner_arguments, given_arguments
 
-    cls = mlsysim.ServingModel
-    original = cls.solve
-    arguments = cls.band_arguments
+    def cornered(cls: Any) -> Any:
+        original = cls.solve
 
-    def solve(self: Any, *args: Any, **kw: Any) -> Any:
-        used = original(self, *args, **kw)
-        hw = args[1] if len(args) > 1 else kw["hardware"]
-        over = {
-            a: RANGES[a].corners(used.si(f), hw.calibration)[which] for a, f in arguments.items() if kw.get(a) is None
-        }
-        return original(self, *args, **kw, **over)
+        def solve(self: Any, *args: Any, **kw: Any) -> Any:
+            used = original(self, *args, **kw)
+            corners = corner_arguments(cls, used, given_arguments(original, args, kw))
+            return used if corners is None else original(self, **corners[which])
 
-    with mock.patch.object(cls, "solve", solve):
+        return solve
+
+    with contextlib.ExitStack() as patches:
+        for name in BANDED_SOLVERS:
+            cls = getattr(mlsysim, name)
+            patches.enter_context(mock.patch.object(cls, "solve", cornered(cls)))
         yield
 
 
