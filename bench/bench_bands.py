@@ -1,9 +1,12 @@
-"""Cost of bands: ``mlsysim_uncertainty.banded`` (one solve + the two corner solves) against one
-``ServingModel.solve`` on the same configurations; prints microseconds per call (best of 9 rounds)
-and the ratio (target <= 3x, issue 20). Also the n=2 ``sweep_columns`` call the corners could use."""
+"""Cost of bands: ``mlsysim_uncertainty.banded`` (one solve + the two corners, on one checked layout:
+``ServingModel.solve_corners``) against one ``ServingModel.solve`` on the same configurations; prints
+microseconds of this process's CPU time per call (best of 9 rounds: CPU time, not wall time, so that
+other processes on a shared machine do not count) and the ratio (target <= 3x, issue 20). Also the
+n=2 ``sweep_columns`` call the corners could use."""
 
 from __future__ import annotations
 
+import time
 import timeit
 
 import numpy as np
@@ -20,7 +23,7 @@ CASES = {
 
 
 def best_us(fn, number: int = 300) -> float:
-    return min(timeit.repeat(fn, number=number, repeat=9)) / number * 1e6
+    return min(timeit.repeat(fn, number=number, repeat=9, timer=time.process_time)) / number * 1e6
 
 
 def main() -> None:

@@ -10,7 +10,9 @@ every measured field), and ``band_inputs``, arguments that take another solver's
 corner results. :func:`banded` solves once, then evaluates the two extreme corners of the ranges
 (``ranges.RANGES``: every efficiency at its high end and every overhead at its low end, then the
 reverse) with two more ``solve()`` calls: the same kernels (a ``sweep_columns`` call of two points
-costs more than two scalar solves in numpy overhead, bench/bench_bands.py). Every field of these
+costs more than two scalar solves in numpy overhead, bench/bench_bands.py). A solver may offer
+``solve_corners(corners, *args, **kwargs) -> (nominal, fast, slow)`` to evaluate the corners on the
+nominal's checked inputs (``ServingModel``: one ``prepare`` for the three). Every field of these
 models is monotone in each efficiency and overhead (a sum or max of terms each falling with an
 efficiency and growing with an overhead), so the two corners bound the whole box of ranges.
 An argument the caller gives explicitly is held at that value.
@@ -129,21 +131,28 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
         raise InvalidInputError(
             "solver", cls.__name__, "a solver declaring band_arguments or band_inputs (e.g. ServingModel)"
         )
-    nominal: Result = solver.solve(*args, **kwargs)
-    measured = _measured(cls, type(nominal))  # type: ignore[arg-type]  # classes are hashable
     given = given_arguments(cls.solve, args, kwargs)
+    at_corners = getattr(solver, "solve_corners", None)
+    if at_corners is not None:  # the solver evaluates its corners on its one checked layout
+        nominal, one, other = at_corners(lambda result: corner_arguments(cls, result, given), *args, **kwargs)
+    else:
+        nominal = solver.solve(*args, **kwargs)
+        corners = corner_arguments(cls, nominal, given)
+        one, other = (None, None) if corners is None else (solver.solve(**corners[0]), solver.solve(**corners[1]))
     where = given if given.get("seq_len") is not None else dict(given, seq_len=getattr(nominal, "seq_len", None))
     why = (out_of_domain(cls.__name__, where) if getattr(cls, "band_arguments", None) else ()) + _input_lines(
         cls, given
     )
-    corners = corner_arguments(cls, nominal, given)
-    if corners is None:
+    if one is None:
         return nominal.with_bands(Bands({}), why)
-    one, other = solver.solve(**corners[0]), solver.solve(**corners[1])
     si = {}
     mids, ones, others = vars(nominal), vars(one), vars(other)  # @result classes store fields in __dict__
-    for name, stored, unit, factor in measured:
-        values = (mids[stored], ones[stored], others[stored])
-        if None not in values and max(values) - min(values) > _SAME * abs(max(values)):
-            si[name] = (min(values), max(values), unit, factor)
+    for name, stored, unit, factor in _measured(cls, type(nominal)):  # type: ignore[arg-type]  # hashable
+        mid, a, b = mids[stored], ones[stored], others[stored]
+        if mid is None or a is None or b is None:
+            continue
+        lo, hi = (a, b) if a < b else (b, a)  # comparisons, not min/max of tuples: this loop runs per call
+        lo, hi = (mid if mid < lo else lo), (mid if mid > hi else hi)
+        if hi - lo > _SAME * abs(hi):
+            si[name] = (lo, hi, unit, factor)
     return nominal.with_bands(Bands(si, (one, other)), why)

@@ -63,6 +63,22 @@ def test_any_point_of_the_ranges_lies_inside_the_band(c, m, o, batch):
         assert low * (1 - 1e-9) <= getattr(inner, name).magnitude <= high * (1 + 1e-9)
 
 
+def test_corners_on_one_layout_equal_solves_at_the_corners():
+    """ServingModel.solve_corners (one prepare, corners as copies of its layout) gives what two more
+    solve() calls would, under load too; a call solve() refuses is refused the same way."""
+    kw = dict(output_len=256, concurrency=8, precision="fp8", tp_size=2)
+    r = banded(mlsysim.ServingModel, LM.Llama3_70B, HW.H100, 2048, **kw)
+    fast = mlsysim.ServingModel().solve(
+        LM.Llama3_70B, HW.H100, 2048, **kw, efficiency=0.5 * 0.76 / 0.6, memory_efficiency=0.9, engine_overhead=0.0
+    )
+    low, high = r.bands["ttft_mean"]
+    assert low.to("ms").magnitude == pytest.approx(fast.ttft_mean.to("ms").magnitude, rel=1e-9)
+    with pytest.raises(TypeError, match="bogus"):
+        banded(mlsysim.ServingModel, LM.Llama3_8B, HW.H100, 128, bogus=1)
+    with pytest.raises(TypeError):
+        banded(mlsysim.ServingModel, LM.Llama3_8B, HW.H100)  # no seq_len
+
+
 def test_an_argument_given_is_held():
     r = banded(mlsysim.ServingModel(), LM.Llama3_8B, HW.H100, 128, 1, efficiency=0.6, memory_efficiency=0.87)
     low, high = (_ms(q) for q in r.bands["itl"])

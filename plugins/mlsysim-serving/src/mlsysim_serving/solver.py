@@ -7,6 +7,7 @@ kernels in :mod:`mlsysim_serving.kernels` -> one ServingResult.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -15,7 +16,7 @@ import numpy as np
 from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
-from mlsysim_core.physics import maximum, minimum
+from mlsysim_core.physics import maximum
 from mlsysim_core.solver import Solver
 from mlsysim_core.sweep import PointErrors, checked, not_integers, notes_column, where
 from mlsysim_core.types import HardwareNode, TransformerWorkload
@@ -186,7 +187,8 @@ class ServingModel(Solver):
             weight_precision, activation_precision: weights and matmul precision when they differ
                 (w4a16: ``weight_precision="int4"``; w8a8: both "int8" or "fp8"); each not given follows
                 ``precision`` (:mod:`.precisions`).
-            pp_size: pipeline stages (a divisor of the layers); micro-batches = min(pp_size, tokens).
+            pp_size: pipeline stages (at most the layers; uneven stages: the largest binds); micro-batches =
+                min(pp_size, tokens).
             ep_size: expert parallelism for MoE: 1 (experts split tp_size ways) or tp_size * dp_attention.
             dp_attention: attention data-parallel ranks of tp_size GPUs each (MoE; needs ep_size).
             expert_imbalance: busiest expert rank's load / mean, in [1, ep_size] (default
@@ -201,9 +203,10 @@ class ServingModel(Solver):
                 between the pools (also ``"NVLink"``: both pools in one scale-up domain, or ``"PCIe"``:
                 both in one node).
             disagg: a prefill pool and a decode pool (:class:`.layout.Disagg`, or the text
-                ``"prefill=H100x8:tp8,decode=H200x8:tp4"``): disaggregated serving under ``arrival_rate``,
-                answered by a :class:`.disagg_result.DisaggServingResult` (:mod:`.disagg`); ``hardware``
-                is then the aggregated layout compared against (searched over its tensor-parallel degrees).
+                ``"prefill=H100x8:tp8,decode=H200x8:tp4"``; a replica may add ppN, epN, dpN): disaggregated
+                serving under ``arrival_rate``, answered by a :class:`.disagg_result.DisaggServingResult`
+                (:mod:`.disagg`); ``hardware`` is then the aggregated layout compared against (searched over
+                its tensor-parallel degrees).
             kv_layerwise: with ``disagg``, KV sent layer by layer during the prefill (default) or after it.
             engine_overhead: host time of one engine iteration (scheduling, sampling), seconds or a time
                 Quantity in [0, 1 s] (default ``efficiency.STEP_OVERHEAD_S`` = 1 ms). The hardware's
@@ -258,22 +261,37 @@ class ServingModel(Solver):
             return serve_disagg(
                 model, hardware, seq_len, output_len, disagg, fabric, kv_layerwise, common, traffic, gpus_per_node
             )
-        setup = prepare(
-            model,
-            hardware,
-            precision,
-            tp_size,
-            kv_precision,
-            efficiency,
-            memory_efficiency,
-            gpus_per_node,
-            raise_errors,
-            memory_fraction,
-            **{k: v for k, v in locals().items() if k in _PARALLEL_ARGS},
-            engine_overhead=engine_overhead,
+        a = locals()
+        return self._answer(_setup(a), a)
+
+    def solve_corners(self, corners: Any, /, *args: Any, **kwargs: Any) -> tuple[Any, Any, Any]:
+        """(nominal, fast, slow): ``solve(*args, **kwargs)`` and the same at the two argument sets
+        ``corners(nominal)`` returns (None: no corner), which differ from it only in ``band_arguments``
+        (mlsysim_uncertainty.banded): one checked layout (``prepare``) serves the three, each corner a
+        copy of it with its efficiencies and engine overhead, as a sweep over them does."""
+        a = _arguments(self, args, kwargs)
+        if a is None or a["disagg"] is not None:  # solve() refuses the call, or two pools: three solves
+            nominal = self.solve(*args, **kwargs)
+            over = corners(nominal)
+            return (nominal, None, None) if over is None else (nominal, self.solve(**over[0]), self.solve(**over[1]))
+        a["model"], a["hardware"] = (
+            V.named("model", a["model"], "models"),
+            V.named("hardware", a["hardware"], "hardware"),
         )
-        seq_len, batch_size, output_len = _check_lengths(setup.shape, seq_len, batch_size, output_len)
-        beams = _check_beams(beam_width)
+        a["fabric"] = resolve_fabric(a["fabric"])
+        setup = _setup(a)
+        nominal = self._answer(setup, a)
+        over = corners(nominal)
+        if over is None:
+            return nominal, None, None
+        return nominal, self._answer(_at(setup, a, over[0]), a), self._answer(_at(setup, a, over[1]), a)
+
+    def _answer(self, setup: Setup, a: dict[str, Any]) -> ServingResult:
+        """The result of solve() on its checked layout ``setup`` and its arguments ``a``."""
+        hardware, raise_errors = a["hardware"], a["raise_errors"]
+        spec_accept, spec_draft, spec_draft_cost = a["spec_accept"], a["spec_draft"], a["spec_draft_cost"]
+        seq_len, batch_size, output_len = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
+        beams = _check_beams(a["beam_width"])
         f = _evaluate(setup, batch_size, float(seq_len), output_len, beams)
         notes = setup.notes
         if raise_errors and not f["feasible"]:
@@ -293,22 +311,22 @@ class ServingModel(Solver):
 
             if spec_accept is None:
                 raise InvalidInputError("spec_accept", None, "an acceptance rate in [0, 1) with a draft")
-            spec = SP.check(setup, spec_draft, spec_draft_cost, spec_k, spec_accept)
+            spec = SP.check(setup, spec_draft, spec_draft_cost, a["spec_k"], spec_accept)
             f.update(SP.fields(setup, spec, batch_size * beams, float(seq_len), output_len))
             f["total_memory_required"] += f["spec_draft_memory_per_gpu"]
             f["feasible"] = f["total_memory_required"] <= f["memory_available"]
-        traffic = {k: v for k, v in locals().items() if k in _TRAFFIC_ARGS}
-        if arrival_rate is not None or concurrency is not None:
+        if a["arrival_rate"] is not None or a["concurrency"] is not None:
             from .under_load import TRAFFIC_NOTES, loaded_fields
 
             if beams != 1:
-                raise InvalidInputError("beam_width", beam_width, "1 under traffic (arrival_rate or concurrency)")
+                raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")
+            traffic = {k: a[k] for k in _TRAFFIC_ARGS}
             f.update(loaded_fields(setup, seq_len, output_len, traffic, raise_errors, spec))
             notes += f.pop(TRAFFIC_NOTES, ())
-        elif method is not None or slo_ttft is not None or slo_itl is not None:
+        elif a["method"] is not None or a["slo_ttft"] is not None or a["slo_itl"] is not None:
             raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
         else:
-            f["slo_percentile"] = slo_percentile
+            f["slo_percentile"] = a["slo_percentile"]
         return ServingResult(
             **f,
             **_layout_fields(setup),
@@ -343,20 +361,7 @@ class ServingModel(Solver):
                         return super().sweep_columns(n, vectors, args)  # lengths vary under traffic: per point
                     a[k] = v[0].item() if v.size else a.get(k)
             return self._traffic_columns(n, vec, a)
-        setup = prepare(
-            a["model"],
-            a["hardware"],
-            a["precision"],
-            a["tp_size"],
-            a["kv_precision"],
-            a["efficiency"],
-            a["memory_efficiency"],
-            a["gpus_per_node"],
-            a["raise_errors"],
-            a["memory_fraction"],
-            **{k: a[k] for k in _PARALLEL_ARGS},
-            engine_overhead=a["engine_overhead"],
-        )
+        setup = _setup(a)
         shape = setup.shape
         lengths = {}
         for k in _LENGTHS:
@@ -404,28 +409,14 @@ class ServingModel(Solver):
 
     def _traffic_columns(self, n: int, vec: dict, a: dict) -> dict:
         """A sweep over arrival rates at one length pair: the loaded fields as columns (one analytic pass)."""
-        setup = prepare(
-            a["model"],
-            a["hardware"],
-            a["precision"],
-            a["tp_size"],
-            a["kv_precision"],
-            a["efficiency"],
-            a["memory_efficiency"],
-            a["gpus_per_node"],
-            a["raise_errors"],
-            a["memory_fraction"],
-            **{k: a[k] for k in _PARALLEL_ARGS},
-            engine_overhead=a["engine_overhead"],
-        )
+        setup = _setup(a)
         seq, batch, out = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
         from .under_load import TRAFFIC_NOTES, check_rate, loaded_fields
 
         errors = PointErrors(n)
         traffic = {k: a[k] for k in _TRAFFIC_ARGS}
         if "arrival_rate" in vec:
-            rate = checked(errors, "arrival_rate", vec, a, check_rate)
-            traffic["arrival_rate"] = np.where(errors.ok, rate, 1.0)
+            traffic["arrival_rate"] = np.where(errors.ok, _rate_column(errors, vec, a, check_rate), 1.0)
 
         f = _evaluate(setup, batch, float(seq), out)
         f.update(loaded_fields(setup, seq, out, traffic, a["raise_errors"]))
@@ -443,6 +434,18 @@ class ServingModel(Solver):
             notes=notes_column(n, notes),
         )
         return f
+
+
+def _rate_column(errors: PointErrors, vec: dict, a: dict, check_rate: Callable[[Any], float]) -> np.ndarray:
+    """The arrival rates of a sweep in 1/s: a plain numeric column is tested at once (finite and > 0,
+    solve()'s check runs only on the rejected points for their message); Quantities or other values
+    go through solve()'s check once per distinct value."""
+    values = vec["arrival_rate"]
+    if values.dtype.kind not in "fiu":
+        return checked(errors, "arrival_rate", vec, a, check_rate)
+    rate = values.astype(float)
+    errors.check(~(np.isfinite(rate) & (rate > 0.0)), rate, lambda i: check_rate(values[i].item()))
+    return rate
 
 
 def _layout_fields(setup: Setup) -> dict[str, Any]:
@@ -472,6 +475,22 @@ _SOLVE_DEFAULTS = {
 
 
 #: solve() arguments of the precisions and the layout beyond tensor parallelism (passed to prepare())
+#: solve()'s parameters and their defaults, in order, and those without a default
+_DEFAULTS = {name: p.default for name, p in inspect.signature(ServingModel.solve).parameters.items()}
+_REQUIRED = tuple(name for name, default in _DEFAULTS.items() if default is inspect.Parameter.empty)
+
+
+def _arguments(solver: ServingModel, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """Every argument of ``solve(*args, **kwargs)`` by name, defaults filled in (``self`` included);
+    None when solve() would refuse the call (it then says why)."""
+    names = list(_DEFAULTS)[1 : 1 + len(args)]
+    if len(names) < len(args) or not kwargs.keys() <= _DEFAULTS.keys() or not kwargs.keys().isdisjoint(names):
+        return None
+    a = _DEFAULTS | dict(zip(names, args)) | kwargs
+    a["self"] = solver
+    return None if any(a[name] is inspect.Parameter.empty for name in _REQUIRED) else a
+
+
 _PARALLEL_ARGS = (
     "weight_precision",
     "activation_precision",
@@ -541,6 +560,35 @@ def _band_columns(errors: PointErrors, vec: dict, a: dict, setup: Setup) -> Setu
     return attrs.evolve(setup, overhead=overhead, **changed)
 
 
+def _setup(a: dict[str, Any]) -> Setup:
+    """The checked layout of solve() arguments ``a`` (model and hardware resolved)."""
+    return prepare(
+        a["model"],
+        a["hardware"],
+        a["precision"],
+        a["tp_size"],
+        a["kv_precision"],
+        a["efficiency"],
+        a["memory_efficiency"],
+        a["gpus_per_node"],
+        a["raise_errors"],
+        a["memory_fraction"],
+        **{k: a[k] for k in _PARALLEL_ARGS},
+        engine_overhead=a["engine_overhead"],
+    )
+
+
+def _at(setup: Setup, a: dict[str, Any], over: dict[str, Any]) -> Setup:
+    """``setup`` with the efficiencies and engine overhead of ``over`` that the caller left out of ``a``
+    (checked as solve() checks them), and the step overhead that follows."""
+    changed: dict[str, Any] = {
+        field: check(over[name]) for name, (field, check) in _BAND_CHECKS.items() if a[name] is None
+    }
+    engine = changed.get("engine_overhead", setup.engine_overhead)
+    overhead = step_overhead(setup.hardware.si.dispatch_tax, setup.shape.layers, engine)
+    return attrs.evolve(setup, overhead=overhead, **changed)
+
+
 def _check_beams(beam_width: Any) -> int:
     if beam_width.__class__ is int and 1 <= beam_width <= _MAX:
         return beam_width
@@ -559,7 +607,7 @@ def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
     shape, lay = setup.shape, setup.layout
     n, w, dp, lam, layers = float(lay.n), float(lay.w), float(lay.d), lay.imbalance, shape.layers
     tokens = batch * context if prefill else batch
-    m, factor = K.pipeline(tokens, float(lay.p), prefill) if lay.p > 1 else (1.0, 1.0)
+    m, factor = K.pipeline(tokens, float(lay.p), prefill, lay.depth) if lay.p > 1 else (1.0, 1.0)
     micro, t_mb = batch / m, tokens / m
     halves = 2.0 if lay.overlap else 1.0  # two-batch overlap: each half streams the weights again
     c = lay.copies  # physical experts per logical one: E + r hold the k experts a token picks
@@ -681,7 +729,7 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
         shape.hidden,
         shape.ffn,
         shape.vocab,
-        float(lay.p),
+        lay.depth,
         float(lay.d),
         shape.experts_params,
         float(lay.w),
@@ -692,7 +740,10 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
     usable = capacity * setup.memory_fraction
 
     # ---- energy of decode
-    busy = 1.0 if lay.p == 1 else minimum(maximum(seqs, 1.0), float(lay.p)) / lay.p  # stages' busy share
+    busy = 1.0  # stages' busy share of a decode round
+    if lay.p > 1:
+        m_d, f_d = K.pipeline(seqs, float(lay.p), False, lay.depth)
+        busy = m_d / (lay.p * f_d)
     if hw.tdp is not None:
         power, e_step = K.power_energy(
             hw.tdp,

@@ -60,6 +60,7 @@ class StepCost:
         "comm_token",
         "overhead",
         "pp",
+        "depth",
         "hop0",
         "hop_token",
         "a2a0",
@@ -112,7 +113,7 @@ class StepCost:
         else:
             self.comm0 = self.comm_token = 0.0
         self.overhead = overhead
-        self.pp, self.hop0, self.hop_token = 1.0, 0.0, 0.0
+        self.pp, self.depth, self.hop0, self.hop_token = 1.0, 1.0, 0.0, 0.0
         self.a2a0, self.a2a_token, self.overlap = 0.0, 0.0, False
         if layout is None:
             return
@@ -154,7 +155,7 @@ class StepCost:
                 )
                 for t in (0.0, 1.0)
             ]
-            self.pp, self.hop0, self.hop_token = float(layout.p), hops[0], hops[1] - hops[0]
+            self.pp, self.depth, self.hop0, self.hop_token = float(layout.p), layout.depth, hops[0], hops[1] - hops[0]
 
     def weights(self, tokens):
         """Seconds to stream the weights a step of ``tokens`` tokens reads (MoE: experts touched)."""
@@ -170,7 +171,7 @@ class StepCost:
         """Seconds of one step (scalars or arrays); ``prefill``: a lone prefill filling and draining
         the pipeline (decode rounds and mixed steps run micro-batches round robin)."""
         if self.pp > 1.0 or self.a2a0 != 0.0:
-            m, factor = K.pipeline(tokens, self.pp, prefill) if self.pp > 1.0 else (1.0, 1.0)
+            m, factor = K.pipeline(tokens, self.pp, prefill, self.depth) if self.pp > 1.0 else (1.0, 1.0)
             tokens, attn, kv_tokens = tokens / m, attn / m, kv_tokens / m
             t_c = self.flop_token * tokens + self.flop_attn * attn
             if self.overlap:  # two half batches, each streaming the weights, hiding the all-to-all
@@ -196,12 +197,12 @@ class StepCost:
 
     def drain(self, t_step, tokens):
         """Seconds after a step's period until its last micro-batch leaves the last stage: a prompt
-        chunk spread over the step's m micro-batches gets its first token (m-1)/pp of a pass after
-        the period (:func:`.kernels.pipeline`); 0 without pipeline stages."""
+        chunk spread over the step's m micro-batches gets its first token m - 1 stage slots after the
+        period, a slot = the pass / depth (:func:`.kernels.pipeline`); 0 without pipeline stages."""
         if self.pp == 1.0:
             return 0.0
-        m = K.pipeline(tokens, self.pp, False)[0]
-        return (m - 1.0) / self.pp * (t_step - self.overhead - self.hop0 - self.hop_token * tokens / m)
+        m, factor = K.pipeline(tokens, self.pp, False, self.depth)
+        return (m - 1.0) / self.depth * (t_step - self.overhead - self.hop0 - self.hop_token * tokens / m) / factor
 
     def prefill(self, tokens, start=0.0):
         """One step prefilling ``tokens`` prompt tokens after ``start`` cached ones, nothing else (causal
@@ -382,26 +383,30 @@ def steady(cost, load, lam, M):
     """Mean step T a decoding request sees at arrival rate ``lam`` (below capacity): fixed point of
     T = E[t(1 + B, prompts per step)] (:func:`_mix`), B = lam*D1*T (Little's law on the decode
     batch; a request sees itself plus the others, a size-biased Poisson count), m = lam*T prompts
-    per step. Newton's method on T - F(T) with a finite-difference slope (exact on a linear piece).
-    Returns (T, B, f, t_dec, t_mix, E[t^2])."""
+    per step. The secant method on g(T) = F(T) - T from the fixed-point steps F(0), F(F(0)) (one
+    evaluation of F per iteration, exact on a linear piece; a fixed-point step where the secant
+    leaves T > 0). Returns (T, B, f, t_dec, t_mix, E[t^2]) at the last T evaluated.
+
+    Each evaluation is one :func:`_mix` at B = 1 + lam*D1*T and m = lam*T."""
 
     def F(T):
-        return _mix(cost, load, 1.0 + lam * load.D1 * T, lam * T, M)[0]
+        return _mix(cost, load, 1.0 + lam * load.D1 * T, lam * T, M)
 
-    T = F(np.zeros_like(lam * load.S))
+    T0 = F(np.zeros_like(lam * load.S))[0]
+    out = F(T0)
+    g0, T = out[0] - T0, out[0]
     for _ in range(20):
-        FT = F(T)
-        h = 1e-6 * T
-        slope = (F(T + h) - FT) / h  # dF/dT < 1 below saturation
-        T_new = T - (FT - T) / np.where(slope < 1.0, slope - 1.0, -1.0)
-        T_new = np.where(np.isfinite(T_new) & (T_new > 0.0), T_new, FT)
-        done = np.all(np.abs(T_new - T) <= 1e-10 * np.abs(T))
-        T = T_new
-        if done:
+        out = F(T)
+        g = out[0] - T
+        dT = T - T0
+        slope = np.where(dT != 0.0, (g - g0) / np.where(dT != 0.0, dT, 1.0), -1.0)  # dg/dT < 0 below saturation
+        T_new = T - g / np.where(slope < 0.0, slope, -1.0)
+        T_new = np.where(np.isfinite(T_new) & (T_new > 0.0), T_new, out[0])
+        if np.all(np.abs(T_new - T) <= 1e-10 * np.abs(T)):
             break
-    B = lam * load.D1 * T
-    _, f, t_dec, t_mix, sq = _mix(cost, load, 1.0 + B, lam * T, M)
-    return T, B, f, t_dec, t_mix, sq
+        T0, g0, T = T, g, T_new
+    _, f, t_dec, t_mix, sq = out
+    return T, lam * load.D1 * T, f, t_dec, t_mix, sq
 
 
 def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
