@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from mlsysim_core.physics import (
+from .collectives import (
     all_to_all_time,
     p2p_time,
     pipeline_bubble_fraction,
