@@ -329,16 +329,18 @@ def _mix(cost, load, B, m, M):
     cap = np.floor(room / P1)
     short = cap >= 1.0
     K = int(min(np.max(_where(short, _min(cap, np.ceil(m + 6.0 * np.sqrt(m) + 4.0)), 1.0)), 4096))
-    shape = np.shape(t_dec)
-    n = np.arange(K + 1.0).reshape((K + 1,) + (1,) * len(shape))  # prompts in a step, a leading axis
-    mm = np.broadcast_to(m, shape)
-    pmf = np.cumprod(np.concatenate([np.exp(-mm)[None], mm / n[1:]]), axis=0)
     last = _max(_min(cap, float(K)), 1.0)  # the Poisson tail is counted at the cap
-    below = np.sum(np.where(n < last, pmf, 0.0), axis=0)
-    w = np.where(n < last, pmf, np.where(n == last, 1.0 - below, 0.0))
-    tn = t(np.minimum(n * P1, room))
-    mean = np.sum(w * tn, axis=0)
-    sq = np.sum(w * tn * tn, axis=0)
+    pmf = np.exp(-m)
+    below = mean = sq = 0.0  # P(N < n), E[t], E[t^2] summed over n = 0..K prompts in a step
+    for n in range(K + 1):
+        if n:
+            pmf = pmf * (m / n)
+        inside = n < last
+        w = _where(inside, pmf, _where(n == last, 1.0 - below, 0.0))
+        below = below + _where(inside, pmf, 0.0)
+        tn = t(_min(n * P1, room))
+        mean = mean + w * tn
+        sq = sq + w * tn * tn
     f_s = -np.expm1(-m)
     f_l = _min(m * load.P1 / room, 1.0)
     t_full = t(room)
