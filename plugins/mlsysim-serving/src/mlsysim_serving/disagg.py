@@ -73,6 +73,7 @@ class _Replica:
                 weight_precision=common["weight_precision"],
                 activation_precision=common["activation_precision"],
                 engine_overhead=common["engine_overhead"],
+                engine=common["engine"],
             )
         except InvalidInputError as exc:
             if exc.argument in ("model", "efficiency", "memory_efficiency", "engine_overhead") or exc.argument.endswith(
