@@ -7,6 +7,7 @@ kernels in :mod:`mlsysim_serving.kernels` -> one ServingResult.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -418,8 +419,7 @@ class ServingModel(Solver):
         errors = PointErrors(n)
         traffic = {k: a[k] for k in _TRAFFIC_ARGS}
         if "arrival_rate" in vec:
-            rate = checked(errors, "arrival_rate", vec, a, check_rate)
-            traffic["arrival_rate"] = np.where(errors.ok, rate, 1.0)
+            traffic["arrival_rate"] = np.where(errors.ok, _rate_column(errors, vec, a, check_rate), 1.0)
 
         f = _evaluate(setup, batch, float(seq), out)
         f.update(loaded_fields(setup, seq, out, traffic, a["raise_errors"]))
@@ -437,6 +437,18 @@ class ServingModel(Solver):
             notes=notes_column(n, notes),
         )
         return f
+
+
+def _rate_column(errors: PointErrors, vec: dict, a: dict, check_rate: Callable[[Any], float]) -> np.ndarray:
+    """The arrival rates of a sweep in 1/s: a plain numeric column is tested at once (finite and > 0,
+    solve()'s check runs only on the rejected points for their message); Quantities or other values
+    go through solve()'s check once per distinct value."""
+    values = vec["arrival_rate"]
+    if values.dtype.kind not in "fiu":
+        return checked(errors, "arrival_rate", vec, a, check_rate)
+    rate = values.astype(float)
+    errors.check(~(np.isfinite(rate) & (rate > 0.0)), rate, lambda i: check_rate(values[i].item()))
+    return rate
 
 
 def _layout_fields(setup: Setup) -> dict[str, Any]:

@@ -382,26 +382,30 @@ def steady(cost, load, lam, M):
     """Mean step T a decoding request sees at arrival rate ``lam`` (below capacity): fixed point of
     T = E[t(1 + B, prompts per step)] (:func:`_mix`), B = lam*D1*T (Little's law on the decode
     batch; a request sees itself plus the others, a size-biased Poisson count), m = lam*T prompts
-    per step. Newton's method on T - F(T) with a finite-difference slope (exact on a linear piece).
-    Returns (T, B, f, t_dec, t_mix, E[t^2])."""
+    per step. The secant method on g(T) = F(T) - T from the fixed-point steps F(0), F(F(0)) (one
+    evaluation of F per iteration, exact on a linear piece; a fixed-point step where the secant
+    leaves T > 0). Returns (T, B, f, t_dec, t_mix, E[t^2]) at the last T evaluated.
+
+    Each evaluation is one :func:`_mix` at B = 1 + lam*D1*T and m = lam*T."""
 
     def F(T):
-        return _mix(cost, load, 1.0 + lam * load.D1 * T, lam * T, M)[0]
+        return _mix(cost, load, 1.0 + lam * load.D1 * T, lam * T, M)
 
-    T = F(np.zeros_like(lam * load.S))
+    T0 = F(np.zeros_like(lam * load.S))[0]
+    out = F(T0)
+    g0, T = out[0] - T0, out[0]
     for _ in range(20):
-        FT = F(T)
-        h = 1e-6 * T
-        slope = (F(T + h) - FT) / h  # dF/dT < 1 below saturation
-        T_new = T - (FT - T) / np.where(slope < 1.0, slope - 1.0, -1.0)
-        T_new = np.where(np.isfinite(T_new) & (T_new > 0.0), T_new, FT)
-        done = np.all(np.abs(T_new - T) <= 1e-10 * np.abs(T))
-        T = T_new
-        if done:
+        out = F(T)
+        g = out[0] - T
+        dT = T - T0
+        slope = np.where(dT != 0.0, (g - g0) / np.where(dT != 0.0, dT, 1.0), -1.0)  # dg/dT < 0 below saturation
+        T_new = T - g / np.where(slope < 0.0, slope, -1.0)
+        T_new = np.where(np.isfinite(T_new) & (T_new > 0.0), T_new, out[0])
+        if np.all(np.abs(T_new - T) <= 1e-10 * np.abs(T)):
             break
-    B = lam * load.D1 * T
-    _, f, t_dec, t_mix, sq = _mix(cost, load, 1.0 + B, lam * T, M)
-    return T, B, f, t_dec, t_mix, sq
+        T0, g0, T = T, g, T_new
+    _, f, t_dec, t_mix, sq = out
+    return T, lam * load.D1 * T, f, t_dec, t_mix, sq
 
 
 def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
