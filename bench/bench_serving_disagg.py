@@ -3,8 +3,9 @@ speculative decoding.
 
 Run from the repository root:  .venv/bin/python bench/bench_serving_disagg.py
 Budget (issue 16): <= 100 us per analytic solve, any topology. A disaggregated solve runs the two pools'
-traffic models at each trial rate of its searches (max rate, per-replica SLO rates) and ServingModel
-once per tensor-parallel degree of the aggregated comparison, so it is timed with and without SLOs.
+traffic models at the offered rate and, with SLOs, in each of 3 lockstep search rounds (max rate,
+per-replica SLO rates and each aggregated layout's max rate: one vectorized evaluation per engine per
+round), so it is timed with and without SLOs; the traffic model's analytic call dominates.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from mlsysim_core.errors import InfeasibleError, InvalidInputError, MlsysimError
 
 from .api._out import emit, table
 from .api.command import CONTEXT, OPTIONS_KEY, SolverCommand
+from .api.lazy import declared, load
 from .build import make_command
 
 __all__ = ["main"]
@@ -49,10 +50,8 @@ def describe(exc: BaseException, ctx: click.Context | None) -> str:
 
 def _commands_of_solvers() -> dict[str, str]:
     """Solver name -> the name of the command a plugin declared for it."""
-    from mlsysim_core.plugins import host
-
-    found = host().call_hook("mlsysim_cli_commands", (click.Command, SolverCommand))
-    return {item.solver: item.name for _, item in found if isinstance(item, SolverCommand)}
+    found = (load(plugin, item) for plugin, item in declared())
+    return {item.solver: item.name for item in found if isinstance(item, SolverCommand)}
 
 
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
@@ -110,7 +109,7 @@ class Group(click.Group):
         return sorted({*super().list_commands(ctx), *plugin_commands(self.commands)})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        return super().get_command(ctx, name) or plugin_commands(self.commands).get(name)
+        return super().get_command(ctx, name) or plugin_commands(self.commands, only=name).get(name)
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         try:
@@ -148,21 +147,25 @@ def _plugins_hint() -> str:
     )
 
 
-def plugin_commands(taken: Mapping[str, Any], sweep: bool = False) -> dict[str, click.Command]:
+def plugin_commands(taken: Mapping[str, Any], sweep: bool = False, only: str | None = None) -> dict[str, click.Command]:
     """The commands of the ``mlsysim_cli_commands`` hook by name (``sweep``: the sweep of each
-    SolverCommand); a name already taken is skipped with a warning."""
-    from mlsysim_core.plugins import PluginWarning, host
+    SolverCommand; ``only``: just the command of that name, no other LazyCommand imported); a name
+    already taken is skipped with a warning."""
+    from mlsysim_core.plugins import PluginWarning
 
     from .sweep import make_sweep_command
 
     out: dict[str, click.Command] = {}
-    for plugin, item in host().call_hook("mlsysim_cli_commands", (click.Command, SolverCommand)):
-        if sweep and not isinstance(item, SolverCommand):
-            continue
-        if item.name in taken or item.name in out:
+    names: set[str] = set()
+    for plugin, declaration in declared():
+        if declaration.name in taken or declaration.name in names:
             warnings.warn(
-                f"plugin {plugin!r} command {item.name!r} is already taken; skipped", PluginWarning, stacklevel=2
+                f"plugin {plugin!r} command {declaration.name!r} is already taken; skipped", PluginWarning, stacklevel=2
             )
+            continue
+        names.add(str(declaration.name))
+        item = load(plugin, declaration) if only in (None, declaration.name) else None
+        if item is None or (sweep and not isinstance(item, SolverCommand)):
             continue
         if isinstance(item, SolverCommand):
             item = make_sweep_command(item) if sweep else make_command(item)
@@ -177,7 +180,7 @@ class SweepGroup(click.Group):
         return sorted(plugin_commands({}, sweep=True))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        return plugin_commands({}, sweep=True).get(name)
+        return plugin_commands({}, sweep=True, only=name).get(name)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

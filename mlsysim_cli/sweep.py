@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from mlsysim_core.format import number, value
+from mlsysim_core.results import missing_text
 
 from .api._out import csv_text, dumps, flatten, table, write
 from .api.command import (
@@ -361,7 +362,9 @@ class Points:
                 w.writerows(zip(*(data.get(c, none) for c in head)))
 
 
-def _cell(v: Any) -> str:
+def _cell(v: Any, missing: str | None = None) -> str:
+    if v is None and missing:
+        return missing
     if isinstance(v, dict) and set(v) == {"value", "unit"}:
         return f"{number(v['value']) if v['value'] is not None else '-'} {v['unit']}".strip()
     return value(v)
@@ -374,6 +377,8 @@ def _show_table(cmd: SolverCommand, points: Points, axes: dict, varied: list, ob
     shown = [f for f in shown if points.has(f)]  # drop columns no point has (an optional field never set)
     keys = varied or list(axes)[:2]
     head = keys + shown + ["pareto", "error"]
+    produces = getattr(solver_class(cmd.solver), "produces", None)
+    missing = {f: missing_text(produces, f) for f in shown} if isinstance(produces, type) else {}
     total = len(points)
     rows = []
     for pt in points if total <= _TABLE_ROWS else [*points[:_TABLE_ENDS], None, *points[total - _TABLE_ENDS :]]:
@@ -383,7 +388,7 @@ def _show_table(cmd: SolverCommand, points: Points, axes: dict, varied: list, ob
         res, given = pt["result"] or {}, pt["inputs"]
         rows.append(
             [_cell(given.get(k)) for k in keys]
-            + [_cell(res.get(f) if given.get(f) is None else given[f]) for f in shown]
+            + [_cell(res.get(f) if given.get(f) is None else given[f], missing.get(f) if res else None) for f in shown]
             + ["*" if pt["pareto"] else "", pt["error"] or ""]
         )
     click.echo(table(head, rows))

@@ -7,9 +7,7 @@ catalog files (an edited checkout counts), and the Python and pint versions. A d
 different file, so a stale cache is never read. Only a clean build is stored: no warning, no failed
 plugin, and no plugin building values in Python (``mlsysim_catalog_entries``: code, not data, so
 nothing to key on). A file that cannot be read back (corrupt, truncated, a class outside the catalog
-types, not owned by the user) is ignored and rebuilt. Location: ``$XDG_CACHE_HOME/mlsysim`` or the
-platform's cache folder (``~/.cache``, ``~/Library/Caches``, ``%LOCALAPPDATA%``);
-``MLSYSIM_NO_CATALOG_CACHE=1`` turns it off.
+types, not owned by the user) is ignored and rebuilt. Location: :func:`mlsysim_core.cache.cache_dir`.
 """
 
 from __future__ import annotations
@@ -23,6 +21,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cache import cache_dir
+
 if TYPE_CHECKING:
     from .catalog import Catalog, CatalogHost
 
@@ -31,19 +31,6 @@ KEEP = 8
 _CATALOG_HOOKS = {"mlsysim_catalog_files", "mlsysim_catalog_readers"}
 #: globals a cached catalog may name outside mlsysim_core and pint
 _ALLOWED = {("builtins", "float"), ("builtins", "int"), ("types", "SimpleNamespace")}
-
-
-def cache_dir() -> Path | None:
-    """Where cached catalogs live, or None when ``MLSYSIM_NO_CATALOG_CACHE`` is set."""
-    if os.environ.get("MLSYSIM_NO_CATALOG_CACHE"):
-        return None
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
-        if sys.platform == "win32":
-            base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        else:
-            base = str(Path.home() / ("Library/Caches" if sys.platform == "darwin" else ".cache"))
-    return Path(base) / "mlsysim"
 
 
 def _key(host: CatalogHost, user_files: list[Path]) -> str | None:
@@ -100,7 +87,6 @@ def _load(path: Path) -> Catalog | None:
 def _store(path: Path, catalog: Catalog) -> None:
     """Write atomically (concurrent processes never read half a file); keep the ``KEEP`` newest."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
             pickle.dump(catalog, f, protocol=pickle.HIGHEST_PROTOCOL)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import click
 
     from mlsysim_cli.api.command import SolverCommand
+    from mlsysim_cli.api.lazy import LazyCommand
 
     from .catalog import Entry
     from .records import CatalogReader, SolverSpec
@@ -69,12 +70,12 @@ def mlsysim_catalog_entries() -> list[Entry]:
 
 
 @hookspec
-def mlsysim_cli_commands() -> list[SolverCommand | click.Command]:
+def mlsysim_cli_commands() -> list[SolverCommand | click.Command | LazyCommand]:
     """Return the plugin's commands: :class:`mlsysim_cli.api.SolverCommand` declarations (the host
-    builds ``mlsysim <name>`` and ``mlsysim sweep <name>`` from each; docs/cli.md) or plain
-    ``click.Command`` objects (or groups).
+    builds ``mlsysim <name>`` and ``mlsysim sweep <name>`` from each; docs/cli.md), plain
+    ``click.Command`` objects (or groups), or a :class:`mlsysim_cli.api.LazyCommand` naming either.
 
-    Called once, when the ``mlsysim`` command lists or looks up its subcommands: import what the
-    commands need inside them, not here. Uniqueness: a command name already taken (by the host or
+    Called once, when the ``mlsysim`` command lists or looks up its subcommands: return LazyCommands,
+    whose modules are imported only when their command is used. Uniqueness: a command name already taken (by the host or
     an earlier plugin) is skipped with a warning naming the plugin.
     """

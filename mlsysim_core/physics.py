@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-where = np.where
 _float = float
 
 
@@ -24,49 +23,6 @@ def minimum(a, b):
     if a.__class__ is _float and b.__class__ is _float:
         return a if a <= b else b
     return np.minimum(a, b)
-
-
-def roofline_time(flops, bytes_moved, peak_flops, bandwidth, eta_compute, eta_memory):
-    """t = max(FLOPs / (F * eta_c), bytes / (W * eta_m))  (Williams, Waterman, Patterson, CACM 2009).
-
-    Returns (t, t_compute, t_memory).
-    """
-    t_c = flops / (peak_flops * eta_compute)
-    t_m = bytes_moved / (bandwidth * eta_memory)
-    return maximum(t_c, t_m), t_c, t_m
-
-
-def ring_allreduce_time(message_bytes, n, bandwidth, latency):
-    """Ring all-reduce: 2(n-1)/n * M/beta + 2(n-1)*alpha  (Patarasuk & Yuan 2009; Thakur et al. 2005).
-
-    ``bandwidth`` is per-direction per-device link bandwidth; 0 when n == 1.
-    """
-    n = np.asarray(n, dtype=float) if isinstance(n, np.ndarray) else float(n)
-    t = 2.0 * (n - 1.0) / n * message_bytes / bandwidth + 2.0 * (n - 1.0) * latency
-    return where(n > 1, t, 0.0) if isinstance(t, np.ndarray) else (t if n > 1 else 0.0)
-
-
-def ring_reduce_scatter_time(message_bytes, n, bandwidth, latency):
-    """Reduce-scatter (or all-gather) on a ring: (n-1)/n * M/beta + (n-1)*alpha (Thakur et al. 2005)."""
-    n = float(n)
-    return (n - 1.0) / n * message_bytes / bandwidth + (n - 1.0) * latency if n > 1 else 0.0
-
-
-def all_to_all_time(message_bytes, n, bandwidth, latency):
-    """All-to-all (pairwise exchange): (n-1)/n * M/beta + (n-1)*alpha, M = bytes each rank holds."""
-    n = float(n)
-    return (n - 1.0) / n * message_bytes / bandwidth + (n - 1.0) * latency if n > 1 else 0.0
-
-
-def p2p_time(message_bytes, bandwidth, latency):
-    """Point-to-point send: alpha + M/beta (Hockney 1994)."""
-    return latency + message_bytes / bandwidth
-
-
-def pipeline_bubble_fraction(p, m, v=1):
-    """1F1B / interleaved bubble share of the pipelined step: (p-1) / (v*m + p - 1)
-    (Narayanan et al., SC 2021, eq. for interleaved schedules)."""
-    return (p - 1.0) / (v * m + p - 1.0)
 
 
 # --------------------------------------------------------------------------- fleet power (economics, sustainability)

@@ -32,11 +32,12 @@ from .units import Q_, Quantity, ureg
 _UNIT_KEY = "mlsysim_unit"
 
 
-def measure(unit: str, *, doc: str = "", optional: bool = False) -> Any:
-    """A result field given as an SI base-unit float (or ndarray), exposed as a Quantity in ``unit``."""
+def measure(unit: str, *, doc: str = "", optional: bool = False, missing: str | None = None) -> Any:
+    """A result field given as an SI base-unit float (or ndarray), exposed as a Quantity in ``unit``.
+    ``missing``: what tables print when an optional field is None ("unknown": data the catalog lacks)."""
     u = ureg.Unit(unit)
     si = ureg.Quantity(1.0, u).to_base_units()
-    meta = {_UNIT_KEY: u, "si_factor": 1.0 / si.magnitude, "doc": doc}
+    meta = {_UNIT_KEY: u, "si_factor": 1.0 / si.magnitude, "doc": doc, "missing": missing}
     return attrs.field(default=None if optional else attrs.NOTHING, metadata=meta)
 
 
@@ -111,11 +112,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def missing_text(cls: type, name: str) -> str | None:
+    """What a table prints for field ``name`` of result class ``cls`` when it is None, if the field says."""
+    stored = _stored_names(cls).get(name) if attrs.has(cls) else None
+    return attrs.fields_dict(cls)[stored].metadata.get("missing") if stored else None
+
+
 def shown(result_obj: Any, name: str) -> str:
     """Field ``name`` as the command line prints it, with its band when it has one: "6.8 ms [5.9, 8.1]"."""
     from .format import number, value
 
     v = getattr(result_obj, name)
+    if v is None:
+        return missing_text(type(result_obj), name) or value(v)
     text = getattr(v, "name", type(v).__name__) if attrs.has(type(v)) else value(v)
     band = getattr(result_obj, "bands", {}).get(name)
     if band is None:

@@ -66,7 +66,15 @@ class _Registry(pint.UnitRegistry):  # type: ignore[name-defined]  # pint is imp
         super().define(definition)
 
 
-ureg = _Registry(str(Path(__file__).with_name("units.txt")), cache_folder=None)
+def _definitions_cache() -> Path | None:
+    """pint's cache of parsed ``units.txt``, keyed by its content and pint's version (~50 ms a start)."""
+    from .cache import cache_dir
+
+    folder = cache_dir()
+    return None if folder is None else folder / "pint"
+
+
+ureg = _Registry(str(Path(__file__).with_name("units.txt")), cache_folder=_definitions_cache())
 ureg.formatter.default_format = "~P"
 pint.set_application_registry(ureg)
 Q_ = ureg.Quantity

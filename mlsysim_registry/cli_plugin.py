@@ -6,17 +6,12 @@ checks another catalog when the default one is disabled (``MLSYSIM_DISABLE_PLUGI
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from mlsysim_core import hookimpl
-
-if TYPE_CHECKING:
-    import click
 
 
 @hookimpl
-def mlsysim_cli_commands() -> list[click.Command]:
-    """``mlsysim catalog`` (click is imported when the command line starts, not at discovery)."""
-    from .command import catalog_cmd
+def mlsysim_cli_commands() -> list:
+    """``mlsysim catalog``."""
+    from mlsysim_cli.api import LazyCommand  # the commands module is imported when its command runs
 
-    return [catalog_cmd]
+    return [LazyCommand("catalog", "mlsysim_registry.command:catalog_cmd")]

@@ -153,3 +153,23 @@ def test_google_fleet_wue_is_derived_from_the_per_prompt_figures():
     dc = mlsysim.Infra.Datacenters.Google_Fleet_2024
     assert dc.wue.to("L/kWh").magnitude == pytest.approx(0.26e-3 / (0.24e-3 * (1 - 0.08)), rel=5e-3)
     assert dc.pue == pytest.approx(1 / (1 - 0.08), abs=0.01)  # the report's 1.09 and the paper's overhead agree
+
+
+@pytest.mark.parametrize(
+    ("node", "fp4_pflops", "hbm_tb", "hbm_tbs"),
+    [
+        # NVIDIA GB300 NVL72 page: FP4 "1,440 | 1,080 PFLOPS" (sparse | dense), 576 TB/s; HBM 72 x 279 GB = 20.1 TB
+        ("GB300_NVL72", 1080, 20.1, 576),
+        # NVIDIA GB200 NVL72 page: FP4 1,440 PFLOPS with sparsity = 720 dense, 576 TB/s; HBM alone 13.4 TB
+        ("GB200_NVL72", 720, 13.4, 576),
+    ],
+)
+def test_nvl72_racks_reproduce_nvidias_rack_totals(node, fp4_pflops, hbm_tb, hbm_tbs):
+    rack = mlsysim.Systems.Nodes.get(node)
+    gpu, n = rack.accelerator, rack.accelerators_per_node
+    assert n == 72
+    assert gpu.compute.peak("fp4") * n / 1e15 == pytest.approx(fp4_pflops)
+    assert (gpu.memory.capacity * n).to("TB").magnitude == pytest.approx(hbm_tb, abs=0.05)
+    assert (gpu.memory.bandwidth * n).to("TB/s").magnitude == pytest.approx(hbm_tbs)
+    # NVLink "130 TB/s" total = 72 GPUs x 1.8 TB/s bidirectional (2 x the per-direction intra_node link)
+    assert 2 * rack.intra_node.bandwidth.to("TB/s").magnitude * n == pytest.approx(130, rel=0.01)

@@ -14,7 +14,7 @@ import pytest
 
 from mlsysim_core import catalog as catalog_module
 from mlsysim_core import plugins
-from mlsysim_core.catalog_cache import cache_dir
+from mlsysim_core.cache import cache_dir
 from mlsysim_core.errors import PluginConflictWarning
 
 LAB = """
@@ -57,8 +57,26 @@ def test_cache_dir_follows_xdg_and_can_be_turned_off(tmp_path, monkeypatch):
     monkeypatch.delenv("MLSYSIM_NO_CATALOG_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert cache_dir() == tmp_path / "mlsysim"
+    assert oct((tmp_path / "mlsysim").stat().st_mode & 0o777) == oct(0o700)  # made private
     monkeypatch.setenv("MLSYSIM_NO_CATALOG_CACHE", "1")
     assert cache_dir() is None
+
+
+def test_no_cache_when_the_folder_cannot_be_made(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLSYSIM_NO_CATALOG_CACHE", raising=False)
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # a file where a folder should be
+    assert cache_dir() is None
+
+
+def test_unit_definitions_are_parsed_once_per_machine(tmp_path):
+    """A fresh process leaves pint's parsed ``units.txt`` in the cache folder; the next one reads it."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    env.pop("MLSYSIM_NO_CATALOG_CACHE", None)
+    code = "from mlsysim_core.units import ureg; print(ureg.cache_folder)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(tmp_path / "mlsysim" / "pint")
+    assert list((tmp_path / "mlsysim" / "pint").glob("*.pickle"))
 
 
 def test_a_hit_serves_the_catalog_a_build_gives(cache, fresh_host, monkeypatch):

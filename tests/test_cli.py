@@ -765,6 +765,6 @@ def test_every_sweep_point_equals_the_single_command(command):
 
 
 def _declaration(command):
-    from mlsysim_core.plugins import host
+    from mlsysim_cli.api.lazy import declared, load
 
-    return next(c for _, c in host().call_hook("mlsysim_cli_commands") if c.name == command)
+    return next(load(plugin, item) for plugin, item in declared() if item.name == command)

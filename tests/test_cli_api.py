@@ -10,6 +10,8 @@ import importlib
 import io
 import json
 import re
+import sys
+import uuid
 from pathlib import Path
 
 import attrs
@@ -18,7 +20,7 @@ from click.testing import CliRunner
 
 import mlsysim_core
 from mlsysim_cli import main
-from mlsysim_cli.api import PRECISIONS, Param, SolverCommand
+from mlsysim_cli.api import PRECISIONS, LazyCommand, Param, SolverCommand
 
 HOST = Path(mlsysim_core.__file__).parent
 BUILTINS = ["single_node", "serving", "distributed", "economics", "sustainability", "reliability"]
@@ -70,6 +72,16 @@ def mlsysim_cli_commands():
                 Param("factor", "--factor", "int", 2, help="The factor."),
                 Param("label", "--label", "choice", "a", choices=("a", "b"))),
         key_fields=("twice", "label"), plot=_plot)]
+"""
+
+
+DOUBLE = """
+from mlsysim_cli.api import Param, SolverCommand
+
+DOUBLE = SolverCommand(
+    name="double", solver="Doubler", summary="Twice X.", example="mlsysim double 3",
+    sweep_example="mlsysim sweep double --x 1..4", pareto=(("twice", "min"), ("x", "max")),
+    params=(Param("x", "X", "int", required=True, help="A number."),), key_fields=("twice",))
 """
 
 
@@ -178,6 +190,60 @@ def mlsysim_cli_commands():
     assert {r.name: r for r in host.records()}["broken"].status == "failed"
 
 
+def test_a_lazy_command_is_imported_only_when_used(fake_dists, fresh_host):
+    """A LazyCommand names ``mlsysim <name>`` without importing its module; another command leaves it
+    unimported; running it imports it, and its sweep works as an eager declaration's."""
+    commands = f"lazy_double_{uuid.uuid4().hex[:8]}"
+    lazy_hook = f"""
+@hookimpl
+def mlsysim_cli_commands():
+    from mlsysim_cli.api import LazyCommand
+    return [LazyCommand("double", "{commands}:DOUBLE")]
+"""
+    plugin = PLUGIN[: PLUGIN.index("@hookimpl\ndef mlsysim_cli_commands")] + lazy_hook
+    fake_dists("mlsysim-lazy", "lazy", plugin, files={f"{commands}.py": DOUBLE})
+    fresh_host()
+    try:
+        code, out, _ = cli("plugins")
+        assert code == 0 and commands not in sys.modules
+        code, out, err = cli("double", "3", "--json")
+        assert code == 0, err
+        assert json.loads(out)["result"]["twice"]["value"] == pytest.approx(6.0) and commands in sys.modules
+        code, out, _ = cli("sweep", "double", "--x", "1,2", "--csv", "-")
+        assert code == 0 and len(out.splitlines()) == 3
+    finally:
+        sys.modules.pop(commands, None)
+
+
+def test_a_lazy_command_that_cannot_load_fails_only_its_plugin(fake_dists, fresh_host):
+    fake_dists(
+        "mlsysim-lazy-broken",
+        "lazy_broken",
+        """
+from mlsysim_core import hookimpl
+from mlsysim_cli.api import LazyCommand
+
+@hookimpl
+def mlsysim_cli_commands():
+    return [LazyCommand("ghost", "no_such_module_anywhere:GHOST")]
+""",
+    )
+    host = fresh_host()
+    with pytest.warns(Warning, match="lazy_broken.*no_such_module_anywhere"):
+        code, _, err = cli("ghost")
+    assert code == 1 and "No such command 'ghost'" in err and "lazy_broken" in err and len(err.splitlines()) == 1
+    assert {r.name: r for r in host.records()}["lazy_broken"].status == "failed"
+
+
+def test_lazy_declarations_are_checked():
+    with pytest.raises(ValueError, match="module:ATTRIBUTE"):
+        LazyCommand("x", "not a target")
+    with pytest.raises(ValueError, match="non-empty"):
+        LazyCommand("", "m:X")
+    with pytest.raises(ValueError, match="not the command 'other'"):
+        LazyCommand("other", "mlsysim_serving.commands:SERVE").load()
+
+
 def test_declarations_are_checked():
     with pytest.raises(ValueError, match="kind"):
         Param("x", "--x", "complex")
@@ -228,7 +294,8 @@ def _builtin_names() -> set[str]:
         for spec in plugin.mlsysim_solvers():
             cls = spec.factory()
             words |= {spec.name, cls.__name__, getattr(getattr(cls, "produces", None), "__name__", spec.name)}
-        for cmd in plugin.mlsysim_cli_commands():
+        for declared in plugin.mlsysim_cli_commands():
+            cmd = declared.load() if isinstance(declared, LazyCommand) else declared
             if isinstance(cmd, SolverCommand):
                 words |= {cmd.solver, *(p.name for p in cmd.params), *cmd.key_fields, *(f for f, _ in cmd.pareto)}
     shared = {

@@ -336,3 +336,17 @@ def test_sweep_plot_of_24_series_has_24_colours_a_legend_beside_it_and_marks_inf
     path = tmp_path / "s.png"
     fig.savefig(path)
     assert path.stat().st_size > 10_000
+
+
+def test_a_command_imports_no_other_plugins_commands():
+    """``mlsysim serve`` imports the serving plugin's declaration and none of the others (each is a
+    LazyCommand): the validation harness, the web explorer and the planner cost nothing at start-up."""
+    code = (
+        "import sys\nfrom mlsysim_cli import main\n"
+        "try:\n    main(['serve', 'Llama3_8B', 'H100', '--seq-len', '2048'])\nexcept SystemExit as e:\n"
+        "    assert e.code == 0, e.code\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.endswith(('.command', '.commands', '.cli'))\n"
+        "                      and not m.startswith('mlsysim_cli.'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.splitlines()[-1] == "mlsysim_serving.commands", out.stdout[-300:]

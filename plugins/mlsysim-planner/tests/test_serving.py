@@ -79,6 +79,53 @@ def test_cost_per_million_tokens_by_hand():
     assert math.isclose(row["usd_per_million_tokens"], want, rel_tol=1e-12)
 
 
+def test_rent_per_million_tokens_next_to_owned():
+    """Rented USD per 1M output tokens = the catalog's cheapest on-demand H100 rental per GPU-hour x GPUs /
+    output tokens per hour; the note names it with the break-even utilization (owned TCO / rent)."""
+    dc = mlsysim.Infra.Grids.US_Avg
+    plan = plan_serving(
+        M.Llama3_8B, qps=RATE, seq_len=S, output_len=O, slo_ttft=1.0, slo_itl=0.05, hardware=H.H100,
+        precision="bf16", tp=[1, 2], max_num_seqs=64, max_gpus=4, datacenter=dc, objective="rent", progress=False,
+    )  # fmt: skip
+    from mlsysim_registry.prices import rentals
+
+    h100 = [r for r in rentals().values() if r.on_demand is not None and r.hardware().name == H.H100.name]
+    cheapest = min(h100, key=lambda r: r.on_demand.to("USD/h").magnitude)
+    row = plan.row(0)
+    want = cheapest.on_demand.to("USD/h").magnitude * row["gpus"] * 1e6 / (RATE * O * 3600)
+    assert math.isclose(row["rent_usd_per_million_tokens"], want, rel_tol=1e-9)
+    assert plan.objective == ("rent_usd_per_million_tokens", "min")
+    owned_over_rent = row["usd_per_million_tokens"] / row["rent_usd_per_million_tokens"]
+    assert math.isclose(row["breakeven_utilization"], owned_over_rent, rel_tol=1e-9)
+    assert any(cheapest.key in n and f"break-even utilization {owned_over_rent:.2f}" in n for n in plan.notes)
+
+
+def test_winner_only_inside_the_uncertainty_band_is_flagged():
+    """At an ITL SLO of 12 ms the 1-GPU winner (p99 ITL ~10 ms) misses it at the band's slow corner: flagged,
+    and the note names the first configuration that meets it across the band. Each checked row agrees with
+    banded(): robust exactly when the upper ends of the p99 TTFT and ITL bands meet the SLOs."""
+    from mlsysim_uncertainty import banded
+
+    ttft, itl = 1.0, 0.012
+    plan = plan_serving(
+        M.Llama3_8B, qps=RATE, seq_len=S, output_len=O, slo_ttft=ttft, slo_itl=itl, slo_percentile=99,
+        hardware=H.H100, precision="bf16", tp=[1, 2, 4], max_num_seqs=[16, 64], max_gpus=8, progress=False,
+    )  # fmt: skip
+    robust = plan.columns["slo_across_band"]
+    assert robust[0] is False and robust[1] is True
+    assert any("only inside the band" in n and plan.columns["layout"][1] in n for n in plan.notes)
+    for i in range(len(plan)):
+        row = plan.row(i)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = banded(
+                mlsysim.ServingModel, M.Llama3_8B, H.H100, seq_len=S, output_len=O, precision="bf16",
+                tp_size=row["tp"], max_num_seqs=row["max_num_seqs"], arrival_rate=RATE / row["replicas"],
+            )  # fmt: skip
+        high = {k: r.bands[k][1].to("s").magnitude for k in ("ttft_p99", "itl_p99")}
+        assert robust[i] == (high["ttft_p99"] <= ttft and high["itl_p99"] <= itl), (i, high)
+
+
 def test_8b_on_h100_tp1_when_relaxed_tp_when_itl_is_tight():
     """NVIDIA NIM for LLMs, Support Matrix, Llama 3.1 8B, "Optimized configurations"
     (https://docs.nvidia.com/nim/large-language-models/latest/support-matrix.html): on H100 SXM the

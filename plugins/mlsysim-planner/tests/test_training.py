@@ -149,3 +149,50 @@ def test_public_face():
 
     assert mlsysim.plan_training is mlsysim_planner.plan_training
     assert mlsysim.plan_serving is mlsysim_planner.plan_serving
+
+
+def test_rent_cost_next_to_owned():
+    """Rented cost = the catalog's cheapest on-demand A100-80GB rental per GPU-hour x GPUs x wall hours; the
+    note names it with the break-even utilization (owned TCO / rent)."""
+    fleet = with_nodes(C.Selene_2520, 16)
+    plan = plan_training(
+        M.Llama3_8B, fleet, batch_size=512, seq_len=2048, tokens=1e11, cp=1, v_stages=1, zero_stage=1,
+        recompute="selective", datacenter=mlsysim.Infra.Grids.US_Avg, objective="rent", progress=False,
+    )  # fmt: skip
+    from mlsysim_registry.prices import rentals
+
+    part = fleet.node.accelerator.name
+    offers = [r for r in rentals().values() if r.on_demand is not None and r.hardware().name == part]
+    cheapest = min(offers, key=lambda r: r.on_demand.to("USD/h").magnitude)
+    row = plan.row(0)
+    want = cheapest.on_demand.to("USD/h").magnitude * row["gpus"] * row["days"] * 24
+    assert plan.objective == ("rent_cost", "min")
+    assert math.isclose(row["rent_cost"], want, rel_tol=1e-9)
+    assert math.isclose(row["breakeven_utilization"], row["cost"] / row["rent_cost"], rel_tol=1e-9)
+    assert any(cheapest.key in n and "break-even utilization" in n for n in plan.notes)
+
+
+def test_deadline_met_only_inside_the_uncertainty_band_is_flagged():
+    """With a deadline 1% above the fastest configuration's days, the winner misses it at the band's slow
+    corner: flagged and said. Each checked row agrees with banded(): it holds exactly when its days times
+    the upper end of its time_to_train band over the nominal still meet the deadline."""
+    from mlsysim_uncertainty import banded
+
+    fleet = with_nodes(C.Selene_2520, 16)
+    kw = dict(batch_size=512, seq_len=2048, tokens=1e11, cp=1, v_stages=1, zero_stage=1, recompute="selective")
+    best = plan_training(M.Llama3_8B, fleet, **kw, progress=False).row(0)["days"]
+    plan = plan_training(M.Llama3_8B, fleet, **kw, deadline_days=1.01 * best, progress=False)
+    holds = plan.columns["holds_across_band"]
+    assert holds[0] is False
+    assert any("the winner misses the deadline at the band's slow corner" in n for n in plan.notes)
+    for i in range(min(len(plan), 5)):
+        row = plan.row(i)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = banded(
+                mlsysim.DistributedModel, M.Llama3_8B, fleet, batch_size=512, seq_len=2048, tokens=1e11,
+                tp_size=row["tp"], pp_size=row["pp"], zero_stage=1, activation_recomputation="selective",
+                microbatch_count=row["microbatches"],
+            )  # fmt: skip
+        slow = r.bands["time_to_train"][1] / r.time_to_train
+        assert holds[i] == (row["days"] * slow.to("").magnitude <= 1.01 * best), i

@@ -141,8 +141,8 @@ def test_layout_objects_and_text_agree():
     "kw, argument, words",
     [
         (dict(disagg="prefill=H100x1:tp1,decode=H200x8:tp4"), "disagg", "prefill pool that holds"),
-        (dict(disagg="prefill=H100x8:tp3,decode=H200x8:tp4"), "disagg", "multiple of its tp"),
-        (dict(disagg="prefill=H100x8:tp16,decode=H200x8:tp4"), "disagg", "tp in [1, gpus]"),
+        (dict(disagg="prefill=H100x8:tp3,decode=H200x8:tp4"), "disagg", "multiple of its replica"),
+        (dict(disagg="prefill=H100x8:tp16,decode=H200x8:tp4"), "disagg", "tp x pp x dp in [1, gpus]"),
         (dict(disagg="prefill=H100x8,decode=H200x8:tp4"), "disagg", "prefill=HWxGPUS:tpN"),
         (dict(disagg="prefill=Nope9x8:tp8,decode=H200x8:tp4"), "disagg", "catalog hardware"),
         (dict(fabric="NVLink"), "fabric", "one domain"),
@@ -181,3 +181,42 @@ def test_cli_disagg_json():
     assert res["kv_bytes_per_request"]["value"] == pytest.approx(1.31072)
     bad = CliRunner().invoke(main, [*args.split(), "--disagg", "prefill=H100x1:tp1,decode=H200x8:tp4"])
     assert bad.exit_code == 1 and "Traceback" not in bad.output and len(bad.output.strip().splitlines()) == 1
+
+
+def test_pool_degrees_from_text():
+    p = parse_disagg("prefill=H200x16:tp8pp2,decode=H100x32:dp32ep32")
+    assert p.prefill == Pool(H.H200, 16, 8, pp=2) and p.prefill.replicas == 1
+    assert p.decode == Pool(H.H100, 32, 1, ep=32, dp=32) and p.decode.replica_gpus == 32
+    assert parse_disagg("prefill=H100x16:ep8,decode=H100x8:tp8").prefill == Pool(H.H100, 16, 8, ep=8)  # tp = ep / dp
+    assert p.decode.label() == "NVIDIA H100 SXM5 80GB x32 (1 x tp1dp32ep32)"
+    for bad, words in (
+        ("prefill=H100x8:tp8tp4,decode=H200x8:tp4", "prefill=HWxGPUS:tpN"),
+        ("prefill=H100x8:tp4pp4,decode=H200x8:tp4", "tp x pp x dp in [1, gpus]"),
+        ("prefill=H100x24:tp8pp2,decode=H200x8:tp4", "multiple of its replica's tp x pp x dp = 16"),
+    ):
+        with pytest.raises(InvalidInputError) as exc:
+            parse_disagg(bad)
+        assert words in str(exc.value)
+
+
+def test_pipeline_and_expert_parallel_pools_are_servingmodel_engines():
+    """A tp8pp2 prefill replica is ServingModel's engine at tp8 pp2 (its 16 GPUs span two HGX boards joined
+    by the fabric); a DeepSeek-V3 decode pool of attention data parallel ranks with experts over 32 GPUs is
+    ServingModel's engine at dp_attention 32, ep_size 32, all but one prompt token cached."""
+    r = _solve(disagg="prefill=H100x16:tp8pp2,decode=H200x8:tp4")
+    pre = ServingModel().solve(
+        M.Llama3_70B, H.H100, 4000, output_len=1, tp_size=8, pp_size=2, fabric="IB_NDR", arrival_rate=4.0
+    )
+    assert r.prefill_utilization == pytest.approx(pre.utilization, rel=1e-12)
+    # each prefill GPU holds its stage's 40 layers of a request's KV: 1/16 of it; a decode GPU 1/4 binds
+    assert r.si("kv_transfer_time") == pytest.approx(_solve().si("kv_transfer_time"), rel=1e-12)
+    ds = dict(model=M.DeepSeek_V3, hardware=H.H100, seq_len=2000, output_len=100, precision="fp8")
+    d = _solve(**ds, arrival_rate=20.0, disagg="prefill=H100x32:dp32ep32,decode=H100x32:dp32ep32")
+    dec = ServingModel().solve(
+        **ds, tp_size=1, dp_attention=32, ep_size=32, fabric="IB_NDR", arrival_rate=20.0, prefix_cache_hit=1999 / 2000
+    )
+    assert d.si("itl_mean") == pytest.approx(dec.si("itl_mean"), rel=1e-12)
+    assert d.decode_tp == 1 and "tp1dp32ep32" in d.layout
+    # 61 layers over two stages: 31 + 30, the 31-layer stage holds 31/61 of the weights and binds
+    uneven = _solve(**ds, arrival_rate=5.0, disagg="prefill=H100x16:tp8pp2,decode=H100x32:dp32ep32")
+    assert any("61 layers over pp 2 as 1 stage(s) of 31 and 1 of 30" in n for n in uneven.notes)

@@ -167,7 +167,7 @@ def test_expert_parallel_over_infiniband():
 @pytest.mark.parametrize(
     ("kw", "argument", "fragment"),
     [
-        ({"model": LLAMA70, "pp_size": 3}, "pp_size", "a divisor of layers=80"),
+        ({"model": LLAMA70, "pp_size": 81}, "pp_size", "[1, 80]"),
         ({"model": LLAMA8, "ep_size": 2, "tp_size": 2}, "ep_size", "is dense"),
         ({"model": LLAMA8, "dp_attention": 2}, "dp_attention", "is dense"),
         ({"model": MIXTRAL, "tp_size": 4, "ep_size": 2}, "ep_size", "1 or tp_size * dp_attention = 4"),
@@ -297,3 +297,21 @@ def test_two_batch_overlap_hides_the_all_to_all_behind_two_weight_streams():
     assert small_on.decode_memory_time > small_off.decode_memory_time  # the weights stream twice
     with pytest.raises(InvalidInputError, match="ep_overlap"):
         serving.solve(LLAMA8, H100, 1024, ep_overlap=True)
+
+
+def test_uneven_pipeline_stages_the_largest_binds():
+    """DeepSeek-V3's 61 layers over pp 4: stages of 16/15/15/15 (vLLM/SGLang split the remainder over the
+    first stages). The 16-layer stage holds 16/61 of the weights, and its slot, 16/61 of a pass, binds:
+    a decode round of 4 micro-batches lasts 4 x 16/61 = 1.049 passes, a prefill of 4 fills and drains
+    in 7 slots = 7 x 16/61 passes."""
+    from mlsysim_serving import kernels as K
+
+    assert K.pipeline(8.0, 4.0, False, 61 / 16) == (4.0, pytest.approx(64 / 61))
+    assert K.pipeline(8.0, 4.0, True, 61 / 16) == (4.0, pytest.approx(7 * 16 / 61))
+    assert K.pipeline(2.0, 4.0, False, 61 / 16)[1] == 1.0  # two micro-batches: the pass binds, not the stage
+    assert K.pipeline(8.0, 4.0, True, 4.0) == (4.0, 7 / 4)  # even stages: (m + p - 1)/p as before
+    kw = dict(precision="fp8", dp_attention=8, ep_size=8, fabric=IB)
+    one, four = serving.solve(MLA, H100, 2048, 64, **kw), serving.solve(MLA, H100, 2048, 64, pp_size=4, **kw)
+    assert four.si("weights_per_gpu") == pytest.approx(one.si("weights_per_gpu") * 16 / 61)
+    assert any("61 layers over pp 4 as 1 stage(s) of 16 and 3 of 15" in n for n in four.notes)
+    assert four.pipeline_bubble == pytest.approx(1 - 61 / 64)  # stages busy 4 / (4 x 64/61) of a round

@@ -391,7 +391,18 @@ def test_offsite_water_unknown_in_every_output():
     text = runner.invoke(main, ["carbon", "Research_256", "--days", "30", "--datacenter", "Norway"])
     assert text.exit_code == 0, text.output
     assert "offsite_water_known  False" in text.output and "off-site water unknown" in text.output
-    assert "\nwater_usage " not in text.output  # no total shown as if it were known
+    rows = dict(line.split(None, 1) for line in text.output.splitlines() if line.startswith("water_"))
+    assert rows["water_usage"] == "unknown" and rows["water_offsite"] == "unknown"  # not a number, not "-"
+    assert rows["water_onsite"].endswith(" L")
+    sweep = runner.invoke(
+        main,
+        ["sweep", "carbon", "--cluster", "Research_256", "--days", "30", "--datacenter", "Norway,US_Avg"]
+        + ["--pareto", "carbon_footprint:min,water_usage:min"],
+    )
+    cells = {line.split()[0]: line for line in sweep.output.splitlines() if line.startswith(("Norway", "US_Avg"))}
+    assert "unknown" in cells["Norway"] and "unknown" not in cells["US_Avg"]
+    r_py = mlsysim.SustainabilityModel().solve("Research_256", duration_days=30, datacenter="Norway")
+    assert "water_usage                unknown" in r_py.explain() and "<td>unknown</td>" in r_py._repr_html_()
     doc = json.loads(
         runner.invoke(main, ["carbon", "Research_256", "--days", "30", "--datacenter", "Norway", "--json"]).output
     )

@@ -2,8 +2,9 @@
 
 Nothing here validates, warns, or builds a Quantity: :mod:`.solver` does that at the boundary.
 Physical quantities (bytes, bandwidths, latencies, FLOP/s, efficiencies) may be numpy arrays for
-sweeps; parallel degrees and layer counts are scalars (they decide the layout). Each function states
-its equation and source. Notation: t tensor-, p pipeline-, d data-parallel degree, e expert degree,
+sweeps, and so may the tensor and pipeline degrees and stage layer counts of the training-step kernels
+(a sweep evaluates many layouts at once); context and expert degrees are scalars (they pick a branch).
+Each function states its equation and source. Notation: t tensor-, p pipeline-, d data-parallel degree, e expert degree,
 v interleaved chunks per stage, m micro-batches per step, b micro-batch size (sequences),
 S sequence length, h hidden size, a attention heads, L layers, V vocabulary.
 
@@ -17,7 +18,7 @@ import math
 
 import numpy as np
 
-from mlsysim_core.physics import (
+from .collectives import (
     all_to_all_time,
     p2p_time,
     pipeline_bubble_fraction,
@@ -157,10 +158,10 @@ def activation_bytes_per_gpu(per_layer, layers_on_stage, in_flight, p, output_by
     4*s*b*h/t*(1 + V/h)); the larger of the two (Korthikanti et al. 2022, Sec. 4.2.3).
     """
     first = per_layer * layers_on_stage * in_flight
-    if p == 1:
-        return first + output_bytes
     last = per_layer * layers_on_stage + output_bytes
-    return _max(first, last)
+    if isinstance(p, np.ndarray):
+        return np.where(p == 1, first + output_bytes, np.maximum(first, last))
+    return first + output_bytes if p == 1 else _max(first, last)
 
 
 # --------------------------------------------------------------------------- communication

@@ -30,6 +30,6 @@ def mlsysim_solvers() -> list:
 @hookimpl
 def mlsysim_cli_commands() -> list:
     """``mlsysim train`` (with ``mlsysim sweep train``)."""
-    from .commands import TRAIN
+    from mlsysim_cli.api import LazyCommand  # the commands module is imported when its command runs
 
-    return [TRAIN]
+    return [LazyCommand("train", "mlsysim_distributed.commands:TRAIN")]

@@ -54,9 +54,10 @@ def bubble_units(schedule, p, v, F, B, W):
     zb-v         (p-1)(F + B - 2W)/2  same paper, Sec. 6 (V-shape, two chunks of half the layers, 1F1B's memory)
     dualpipe     (p/2-1)(F&B + B' - 3W) with F&B = F + B' (the paired chunks overlap communication, not compute)
                  and B' = B + W the full backward: (p/2-1)(F + 2B - W) (DeepSeek-AI 2024, Table 2)
-    Negative values (a backward much lighter than the forward) are clipped at zero.
+    Negative values (a backward much lighter than the forward) are clipped at zero; every form is 0
+    at p == 1, so ``p`` may be an array of degrees.
     """
-    if p <= 1:
+    if not isinstance(p, np.ndarray) and p <= 1:
         return 0.0 * F
     if schedule == "interleaved":
         u = (p - 1.0) / v

@@ -45,6 +45,7 @@ from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Work
 from mlsysim_core.validate import MAX_COUNT, instance, integer, number
 
 from . import kernels as K
+from . import layouts as LAY
 from . import schedules as SCH
 from .defaults import TRAINING, TrainingEfficiency
 from .results import DistributedResult
@@ -53,6 +54,37 @@ DEFAULT_SEQ_LEN = 2048
 RECOMPUTE = ("selective", "full", "none")
 _RECOMPUTE_BOOL = {True: "full", False: "none"}
 CP_VARIANTS = ("ring", "all-gather")
+
+
+#: the layout's integer arguments a sweep takes as arrays (many layouts in one block: :mod:`.layouts`)
+_LAYOUT_VECTOR = ("tp_size", "pp_size", "cp_size", "ep_size", "v_stages", "zero_stage")
+#: result fields a layout decides besides its degrees (the others are the same for all layouts of a group)
+_LAYOUT_FIELDS = ("schedule", "weights_memory", "gradients_memory", "optimizer_memory")
+#: :func:`_prepare`'s arguments, in order
+_PREPARE_ARGS = (
+    "model",
+    "fleet",
+    "tp_size",
+    "pp_size",
+    "ep_size",
+    "precision",
+    "zero_stage",
+    "activation_recomputation",
+    "sequence_parallel",
+    "overlap_comm",
+    "overlap_efficiency",
+    "v_stages",
+    "efficiency",
+    "tokens",
+    "strict",
+    "grad_precision",
+    "master_precision",
+    "cp_size",
+    "cp_variant",
+    "schedule",
+    "fp8",
+    "tp_overlap",
+)
 
 
 class DistributedWarning(UserWarning):
@@ -107,7 +139,7 @@ class DistributedModel(Solver):
     consumes = (Workload, Fleet)
     produces = DistributedResult
     #: solve() arguments sweep_columns() takes as arrays
-    sweep_vector = ("batch_size", "microbatch_count", "seq_len")
+    sweep_vector = ("batch_size", "microbatch_count", "seq_len", *_LAYOUT_VECTOR)
     #: the TrainingEfficiency shares -> where the result holds the value used, and the headline fields
     #: that get a (low, high) band (mlsysim_uncertainty.banded evaluates them at the corners of their ranges)
     band_arguments = {"efficiency.compute": "efficiency.compute", "efficiency.network": "efficiency.network"}
@@ -238,78 +270,108 @@ class DistributedModel(Solver):
         )
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
-        """``n`` points of one group (the Solver protocol): batch_size, microbatch_count and seq_len as
-        arrays, through solve()'s checks and :func:`_evaluate`. One MicrobatchWarning per block
-        (for its first fractional point); with ``strict`` the first infeasible point raises."""
+        """``n`` points of one group (the Solver protocol): the batch arguments and the layout's integer
+        degrees (tp, pp, cp, ep, v_stages, zero_stage) as arrays. Each distinct layout goes through
+        solve()'s checks once (:func:`_prepare`); the points of the layouts that share a schedule and a
+        context and expert degree go through :func:`_evaluate` in one call, the layouts' values stacked
+        (:mod:`.layouts`). One MicrobatchWarning per block (for its first fractional point); with
+        ``strict`` the first infeasible point raises."""
         a = args
         prepare = _prepared if a["efficiency"] is None or type(a["efficiency"]) in _FROZEN_EFFICIENCY else _prepare
-        g = prepare(
-            a["model"],
-            a["fleet"],
-            a["tp_size"],
-            a["pp_size"],
-            a["ep_size"],
-            a["precision"],
-            a["zero_stage"],
-            a["activation_recomputation"],
-            a["sequence_parallel"],
-            a["overlap_comm"],
-            a["overlap_efficiency"],
-            a["v_stages"],
-            a["efficiency"],
-            a["tokens"],
-            a["strict"],
-            a["grad_precision"],
-            a["master_precision"],
-            a["cp_size"],
-            a["cp_variant"],
-            a["schedule"],
-            a["fp8"],
-            a["tp_overlap"],
-        )
-        if g.warning:
-            warnings.warn(g.warning, TensorParallelAcrossNodesWarning, stacklevel=2)
         errors = PointErrors(n)
-        B = checked(errors, "batch_size", vectors, a, lambda x: _batch(x, g))
+        layouts, combo = LAY.distinct(vectors, _LAYOUT_VECTOR, n)
+        groups: list[Any] = []
+        for values in layouts:
+            kw = {**a, **values}
+            try:
+                groups.append(prepare(*(kw[k] for k in _PREPARE_ARGS)))
+            except InvalidInputError as exc:  # solve() raises it for every point of this layout
+                groups.append(str(exc))
+        failed = np.array([isinstance(g, str) for g in groups])[combo]
+        errors.messages[failed] = LAY.objects(groups)[combo[failed]]
+        errors.ok &= ~failed
+        made = [g for g in groups if not isinstance(g, str)]
+        if not made:
+            return {"valid": errors.ok, "error": errors.messages}
+        for text in dict.fromkeys(g.warning for g in made if g.warning):
+            warnings.warn(text, TensorParallelAcrossNodesWarning, stacklevel=2)
+        first = made[0]
+        d = np.array([1 if isinstance(g, str) else g.d for g in groups])[combo]
+        B = checked(errors, "batch_size", vectors, a, _whole_batch)
+        errors.check(
+            (B < d) | (B % d != 0),
+            np.column_stack([np.broadcast_to(B, n), combo]),
+            lambda i: _batch(_point(vectors, a, "batch_size", i), groups[combo[i]]),
+        )
         m = checked(errors, "microbatch_count", vectors, a, _microbatches)
-        S = checked(errors, "seq_len", vectors, a, lambda x: _seq(x, g))
+        S = checked(errors, "seq_len", vectors, a, lambda x: _seq(x, first))
         ok = errors.ok
-        f = _evaluate(g, B, m, S)
-        local, mb = f["local_batch_size"], f["micro_batch_size"]
+        branch = [None if isinstance(g, str) else (g.sched, g.cp, g.e) for g in groups]
+        kinds = {k: i for i, k in enumerate(dict.fromkeys(k for k in branch if k is not None))}
+        kind = np.array([-1 if k is None else kinds[k] for k in branch])[combo]
+        f: dict[str, Any] = {}
+        for k in kinds.values():
+            rows = np.flatnonzero(ok & (kind == k))
+            if len(rows):
+                G = LAY.stack(groups, combo[rows])
+                LAY.scatter(f, _evaluate(G, LAY.take(B, rows), LAY.take(m, rows), LAY.take(S, rows)), rows, n)
+        if not f:
+            return {"valid": ok, "error": errors.messages}
+        local, mb, m = f["local_batch_size"], f["micro_batch_size"], np.broadcast_to(m, n)
         fractional = ok & ((local < m) | (local % m != 0))
-        notes = np.empty(n, dtype=object)
-        notes[:] = [g.notes] * n
+        notes = LAY.objects([() if isinstance(g, str) else g.notes for g in groups])[combo]
         if fractional.any():
             i = int(np.argmax(fractional))
-            warnings.warn(
-                _fractional_warning(
-                    int(np.broadcast_to(local, n)[i]), int(np.broadcast_to(m, n)[i]), float(np.broadcast_to(mb, n)[i])
-                ),
-                MicrobatchWarning,
-                stacklevel=2,
-            )
-            notes[fractional] = _per_value(
-                np.broadcast_to(mb, n)[fractional], lambda x: (f"fractional micro-batch: {x:g} sequences",) + g.notes
+            warnings.warn(_fractional_warning(int(local[i]), int(m[i]), float(mb[i])), MicrobatchWarning, stacklevel=2)
+            notes[fractional] = LAY.per_pair(
+                combo[fractional],
+                mb[fractional],
+                lambda j, x: (f"fractional micro-batch: {x:g} sequences",) + groups[j].notes,
             )
         reason = np.full(n, "", dtype=object)
-        infeasible = ok & ~np.broadcast_to(f["feasible"], n)
+        infeasible = ok & ~f["feasible"]
         if infeasible.any():
-            total, acts = np.broadcast_to(f["memory_per_gpu"], n), np.broadcast_to(f["activation_memory"], n)
-            if g.strict:
+            total, acts = f["memory_per_gpu"], f["activation_memory"]
+            if first.strict:
                 i = int(np.argmax(infeasible))
+                g = groups[combo[i]]
                 raise InfeasibleError(
                     f"DistributedModel: {_reason(g, float(total[i]), float(acts[i]))}",
                     required=float(total[i]),
                     available=g.cap,
                 )
-            reason[infeasible] = _per_value(acts[infeasible], lambda x: _reason(g, g.state_memory + x, x))
+            reason[infeasible] = LAY.per_pair(
+                combo[infeasible], acts[infeasible], lambda j, x: _reason(groups[j], groups[j].state_memory + x, x)
+            )
         for name in ("global_batch_size", "local_batch_size", "microbatch_count", "seq_len"):
             if isinstance(f[name], np.ndarray):
                 f[name] = np.where(ok, f[name], 0).astype(np.int64)
+        for name, value in first.fields.items():
+            f[name] = (
+                vectors[name]
+                if name in vectors
+                else LAY.column(_of(groups, "fields", name), combo)
+                if name in _LAYOUT_FIELDS
+                else value
+            )
         f.update(
-            g.fields, parallelism=g.parallelism, infeasible_reason=reason, notes=notes, valid=ok, error=errors.messages
+            parallelism=LAY.objects(_of(groups, "parallelism"))[combo],
+            infeasible_reason=reason,
+            notes=notes,
+            valid=ok,
+            error=errors.messages,
         )
         return f
+
+
+def _of(groups: list[Any], slot: str, key: str | None = None) -> list[Any]:
+    """Each prepared layout's ``slot`` (``[key]`` of it), None for a layout that failed its checks."""
+    return [None if isinstance(g, str) else getattr(g, slot) if key is None else getattr(g, slot)[key] for g in groups]
+
+
+def _point(vectors: dict[str, np.ndarray], args: dict[str, Any], name: str, i: int) -> Any:
+    """Argument ``name`` of point ``i`` as solve() gets it."""
+    return vectors[name][i].item() if name in vectors else args[name]
 
 
 def _per_value(values: np.ndarray, fn: Any) -> np.ndarray:
@@ -366,9 +428,15 @@ def _schedule(schedule: Any, v: int) -> tuple[str, int]:
     return schedule, chunks
 
 
+def _whole_batch(batch_size: Any) -> int:
+    """The global batch: a positive integer."""
+    B = batch_size
+    return B if type(B) is int and 1 <= B <= MAX_COUNT else integer("batch_size", B)
+
+
 def _batch(batch_size: Any, g: _Group) -> int:
     """The global batch: an integer multiple of dp."""
-    B = batch_size if type(batch_size) is int and 1 <= batch_size <= MAX_COUNT else integer("batch_size", batch_size)
+    B = _whole_batch(batch_size)
     d = g.d
     if B < d or B % d:
         raise InvalidInputError(
@@ -812,6 +880,13 @@ _prepared = PreparedCache(_prepare)
 _FROZEN_EFFICIENCY = (float, int, TrainingEfficiency)
 
 
+def _parallel(degree: Any) -> bool:
+    """degree > 1; for an array of degrees (a sweep of layouts) whether any is: every term this guards is
+    0 at degree 1 (a ring of one rank moves nothing, one stage has no bubble nor sends, and sequence
+    parallelism changes nothing at tp 1), so the branch serves all points."""
+    return degree > 1 if not isinstance(degree, np.ndarray) else bool((degree > 1).any())
+
+
 def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
     """Every field that depends on the global batch ``B``, the micro-batch count ``m`` and the
     sequence length ``S``: numbers (solve()) or arrays (a sweep), one code path."""
@@ -841,10 +916,10 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
         else:
             t_cp_mb = t_cp_exp_mb = 0.0
         act_msg = tok_mb * h * b_act
-        t_tp_mb = Ls * G.n_coll * K.ring_allreduce_time(act_msg, t, G.bw_tp, G.lat_tp) if t > 1 else 0.0
+        t_tp_mb = Ls * G.n_coll * K.ring_allreduce_time(act_msg, t, G.bw_tp, G.lat_tp) if _parallel(t) else 0.0
         t_tp_exp_mb = (
             K.tp_overlap_exposed(t_tp_mb, tok_mb * Ls * G.gemm_hw / (G.peak_gemm * rate), t)
-            if G.tp_ov and t > 1
+            if G.tp_ov and _parallel(t)
             else t_tp_mb
         )
         t_ep_mb = (
@@ -852,13 +927,12 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
             if e > 1
             else 0.0
         )
-        t_pp_mb = K.p2p_stage_time(act_msg / t, p, v, G.bw_pp, G.lat_pp) if p > 1 else 0.0
-        per_layer = (
-            K.activation_bytes_per_layer(S, mb, h, G.a, t, G.sp if t > 1 else True, G.rc, b_act / 2.0, G.fp8) / cp
-        )
+        t_pp_mb = K.p2p_stage_time(act_msg / t, p, v, G.bw_pp, G.lat_pp) if _parallel(p) else 0.0
+        sp = G.sp if _parallel(t) else True
+        per_layer = K.activation_bytes_per_layer(S, mb, h, G.a, t, sp, G.rc, b_act / 2.0, G.fp8) / cp
         out_bytes = 4.0 * S * mb * h / (t * cp) * (1.0 + G.V / h)
         acts = K.activation_bytes_per_gpu(per_layer, Ls, SCH.in_flight(G.sched, m, p, v), p, out_bytes)
-        if p > 1:
+        if _parallel(p):
             F, Bw, W = SCH.pass_shares(G.layer_params, S, G.attn_dim, G.rc)
             units = SCH.bubble_units(G.sched, p, v, F, Bw, W)
         else:

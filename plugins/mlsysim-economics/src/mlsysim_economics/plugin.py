@@ -29,9 +29,9 @@ def mlsysim_solvers() -> list:
 @hookimpl
 def mlsysim_cli_commands() -> list:
     """``mlsysim cost`` (with ``mlsysim sweep cost``)."""
-    from .commands import COST
+    from mlsysim_cli.api import LazyCommand  # the commands module is imported when its command runs
 
-    return [COST]
+    return [LazyCommand("cost", "mlsysim_economics.commands:COST")]
 
 
 CONSUMES: tuple = ("Fleet", "HasTokenRate", "HasStepTime", "time_to_train")

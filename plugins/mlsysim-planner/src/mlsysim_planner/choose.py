@@ -42,12 +42,12 @@ def choose(
     sense: str,
     constraints: list[Constraint],
     describe: Callable[[int], str],
-    empty: str,
+    empty: Callable[[], str],
 ) -> tuple[np.ndarray, str, bool]:
     """(ranked candidate indices, what binds in words, whether any candidate meets every constraint).
 
     ``describe(i)`` names candidate ``i`` with its objective value (e.g. "tp8 pp16 at 31.2 days");
-    ``empty``: what to say when there is no candidate at all."""
+    ``empty()``: what to say when there is no candidate at all (called only then)."""
     n = len(values)
     met = np.ones(n, dtype=bool)
     for c in constraints:
@@ -62,7 +62,7 @@ def choose(
     fewest = missed[finite].min() if finite.any() else 0
     ranked = best_per_layout(layout, values, sense, finite & (missed == fewest))
     if not len(ranked):
-        return ranked, empty, False
+        return ranked, empty(), False
     i = ranked[0]
     failed = [c for c in constraints if not c.ok[i]]
     text = (

@@ -104,7 +104,9 @@ def PLAN() -> None:
 @click.option("--recompute", default="selective,full,none", show_default=True, help="Activation recomputation.")
 @click.option("--microbatches", help="Micro-batch counts (default: every divisor of the batch).")
 @click.option(
-    "--objective", type=click.Choice(("throughput", "time", "cost", "energy", "carbon")), help="What to optimize."
+    "--objective",
+    type=click.Choice(("throughput", "time", "cost", "rent", "energy", "carbon")),
+    help="What to optimize.",
 )
 @click.option("--datacenter", help="Catalog datacenter or grid, for cost, energy and carbon.")
 @click.option("--checkpoint-s", type=float, help="Checkpoint cost in seconds (default: ReliabilityModel's).")
@@ -184,7 +186,9 @@ def seconds(flag: str, text: str) -> Any:
 @click.option("--pp", help="Pipeline stages per replica to try, e.g. 1,2 (default 1).")
 @click.option("--ep", help="Expert-parallel degrees to try (MoE), e.g. 1,8 (default 1).")
 @click.option("--batch-caps", default="16,32,64,128,256", show_default=True, help="max_num_seqs values to try.")
-@click.option("--objective", type=click.Choice(("cost", "gpus", "energy", "carbon")), help="Per 1M output tokens.")
+@click.option(
+    "--objective", type=click.Choice(("cost", "rent", "gpus", "energy", "carbon")), help="Per 1M output tokens."
+)
 @click.option("--datacenter", help="Catalog datacenter or grid, for cost, energy and carbon.")
 @common
 def serve(model: str, **o: Any) -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from mlsysim_core import hookimpl
 
 
 @hookimpl
-def mlsysim_cli_commands() -> list[Any]:
-    from .commands import PLAN
+def mlsysim_cli_commands() -> list:
+    from mlsysim_cli.api import LazyCommand  # the commands module is imported when its command runs
 
-    return [PLAN]
+    return [LazyCommand("plan", "mlsysim_planner.commands:PLAN")]

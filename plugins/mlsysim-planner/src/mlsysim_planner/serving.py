@@ -30,6 +30,7 @@ from mlsysim_core.types import Datacenter, Fleet, GridProfile, HardwareNode, Tra
 from mlsysim_core.units import to_si
 from mlsysim_core.validate import choice, instance, integer, number
 
+from . import bands, pricing
 from .choose import Constraint, choose
 from .engine import Space, axis, no_valid, progress_bar, run
 from .plan import Plan
@@ -40,6 +41,7 @@ OBJECTIVES = {
     "gpus": ("gpus", "min"),
     "energy": ("kwh_per_million_tokens", "min"),
     "carbon": ("gco2e_per_million_tokens", "min"),
+    "rent": ("rent_usd_per_million_tokens", "min"),
 }
 #: default batch caps searched (vLLM's max_num_seqs default is 256)
 BATCH_CAPS = (16, 32, 64, 128, 256)
@@ -70,14 +72,16 @@ def plan_serving(
     ``output_len`` generated tokens, meeting p``slo_percentile`` TTFT <= ``slo_ttft`` and ITL <= ``slo_itl``.
 
     Args:
-        hardware: a HardwareNode or a list (default: the accelerators of the catalog's nodes).
+        hardware: a HardwareNode or a list (default: every part of the catalog that holds one request of
+            the model in some searched layout; parts without a catalog node have no cost, energy or carbon).
         max_gpus: GPU budget (replicas x tp).
         precision, tp, max_num_seqs: one value or a list each (defaults: bf16, and fp8 where a part has
             an fp8 peak; tp powers of two up to 8; batch caps 16 ... 256).
         axes: further ServingModel keywords to search, name -> list of values: kv_precision,
             weight_precision, pp_size, ep_size, dp_attention, ... (a replica's GPUs are the result's ``gpus``).
-        objective: "cost", "gpus", "energy" or "carbon" per 1M output tokens (default: cost with a
-            datacenter, else gpus); cost, energy and carbon need ``datacenter``.
+        objective: "cost" (owned), "rent" (the catalog's cheapest on-demand rental of the part), "gpus",
+            "energy" or "carbon" per 1M output tokens (default: cost with a datacenter, else gpus); all but
+            gpus need ``datacenter``.
         slo_ttft, slo_itl: seconds or time Quantities; slo_percentile: 50, 90 or 99.
         client: a dask Client for each engine's sweep; progress: True, False, a callable, or None (a bar
             on a terminal for large searches).
@@ -152,7 +156,8 @@ def _answer(
     ttft, itl, p = slo
     c = _columns(blocks, rate, output_len, p, extra)
     unpriced: dict[str, str] = {}
-    c |= _per_token(c, rate * output_len, datacenter, unpriced)
+    rents: dict[str, Any] = {}
+    c |= _per_token(c, rate * output_len, datacenter, unpriced, rents)
     constraints = [
         Constraint(
             "memory",
@@ -192,7 +197,7 @@ def _answer(
         sense,
         constraints,
         lambda i: f"{c['layout'][i]} x{c['replicas'][i]} ({column} {_g(c[column][i])})",
-        no_valid(r0, ok) if not blocks else "no engine holds one request",
+        lambda: no_valid(r0, ok) if not blocks else "no engine holds one request",
     )
     out = {k: v[ranked] for k, v in c.items() if k not in ("block", "offset")}
     from mlsysim_cli.sweep import front as pareto
@@ -208,9 +213,19 @@ def _answer(
         "tokens_per_second_per_gpu",
     )
     shown += tuple(
-        k for k in ("usd_per_million_tokens", "kwh_per_million_tokens", "gco2e_per_million_tokens") if k in out
+        k
+        for k in (
+            "usd_per_million_tokens",
+            "rent_usd_per_million_tokens",
+            "kwh_per_million_tokens",
+            "gco2e_per_million_tokens",
+        )
+        if k in out
     )
     where = [(int(c["block"][i]), int(c["offset"][i])) for i in ranked]
+    points_of = [blocks[b]["space"].point(j) for b, j in where[: bands.CHECKED]]
+    out["slo_across_band"], band_note = _across_band(points_of, len(ranked), feasible, slo, out["layout"])
+    shown += ("slo_across_band",)
 
     def resolve(i: int) -> Any:
         b, j = where[i]
@@ -231,10 +246,37 @@ def _answer(
             "valid": int(sum(int(b["result"].valid.sum()) for b in blocks)),
             "seconds": seconds,
         },
-        _notes(datacenter) + tuple(f"no cost, energy or carbon for {k}: {v}" for k, v in sorted(unpriced.items())),
+        _notes(datacenter)
+        + band_note
+        + ((pricing.note(rents),) if rents else ())
+        + tuple(f"no cost, energy or carbon for {k}: {v}" for k, v in sorted(unpriced.items())),
         shown,
         resolve,
     )
+
+
+def _across_band(
+    points: list[dict], n: int, feasible: bool, slo: tuple[float, float, int], layouts: np.ndarray
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Whether each of the first ranked configurations (``points``) meets the SLOs across the uncertainty
+    band (:mod:`.bands`; None: not checked), and a note when the winner meets them only inside it."""
+    ttft, itl, p = slo
+    robust = np.full(n, None, dtype=object)
+    if not feasible:  # the closest configurations miss a constraint already
+        return robust, ()
+    why = ""
+    for i, kw in enumerate(points):
+        robust[i], text = bands.across_band(kw, p, ttft, itl)
+        why = why or text
+    note = f"slo_across_band: the SLOs still met at the uncertainty band's slow corner ({bands.CHECKED} best checked)"
+    if robust[0] is False:
+        first = next((i for i in range(len(points)) if robust[i]), None)
+        note += f"; the winner meets them only inside the band (at the slow corner it {why}); " + (
+            "none of those checked meets them across it"
+            if first is None
+            else f"rank {first + 1}, {layouts[first]}, does"
+        )
+    return robust, (note,)
 
 
 _UNITS = {
@@ -243,6 +285,7 @@ _UNITS = {
     "saturation_rate": "1/s",
     "tokens_per_second_per_gpu": "1/s",
     "usd_per_million_tokens": "USD",
+    "rent_usd_per_million_tokens": "USD",
     "kwh_per_million_tokens": "kWh",
     "gco2e_per_million_tokens": "g",
 }
@@ -301,17 +344,21 @@ def _array(values: list) -> np.ndarray:
     return out
 
 
-def _per_token(c: dict, tokens_per_s: float, datacenter: Any, unpriced: dict[str, str]) -> dict[str, np.ndarray]:
-    """USD, kWh and gCO2e per 1M output tokens from each part's catalog node (one node, one day); nodes
+def _per_token(
+    c: dict, tokens_per_s: float, datacenter: Any, unpriced: dict[str, str], rents: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """USD owned and rented, kWh and gCO2e per 1M output tokens from each part's catalog node (one node, one
+    day; the rental: :func:`.pricing.rental`, into ``rents`` by part) and the break-even utilization; nodes
     EconomicsModel or SustainabilityModel cannot cost go into ``unpriced`` with the reason."""
     if datacenter is None:
         return {}
-    per_gpu_s: dict[str, tuple[float, float, float]] = {}
+    per_gpu_s: dict[str, tuple[float, ...]] = {}
     for node in {id(n): n for n in c["node"] if n is not None}.values():  # by identity: hashing pint is slow
         fleet = Fleet(name=f"one {node.name}", node=node, count=1)
         g = node.accelerators_per_node * 86400.0
+        offer = pricing.rental(node.accelerator)
         try:
-            eco = get_solver("EconomicsModel")().solve(fleet, 1, datacenter=datacenter)
+            eco = get_solver("EconomicsModel")().solve(fleet, 1, datacenter=datacenter, rent=offer and offer.key)
             sus = get_solver("SustainabilityModel")().solve(fleet, 1, datacenter=datacenter)
         except InvalidInputError as exc:  # a part without a price or power in the catalog: said in the notes
             unpriced[node.name] = str(exc)
@@ -320,13 +367,26 @@ def _per_token(c: dict, tokens_per_s: float, datacenter: Any, unpriced: dict[str
             eco.tco.to("USD").magnitude / g,
             sus.energy.to("kWh").magnitude / g,
             sus.carbon_footprint.to("g").magnitude / g,
+            np.nan if offer is None else eco.cloud_cost.to("USD").magnitude / g,
+            np.nan if offer is None else eco.breakeven_utilization,
         )
+        rents[node.accelerator.name] = (offer, per_gpu_s[node.name][-1])
     scale = c["gpus"] * 1e6 / tokens_per_s
     cols = {}
-    for j, name in enumerate(("usd_per_million_tokens", "kwh_per_million_tokens", "gco2e_per_million_tokens")):
-        unit = np.array([np.nan if n is None or n.name not in per_gpu_s else per_gpu_s[n.name][j] for n in c["node"]])
-        cols[name] = unit * scale
+    for j, name in enumerate(_PER_TOKEN):
+        per_part = [np.nan if n is None or n.name not in per_gpu_s else per_gpu_s[n.name][j] for n in c["node"]]
+        cols[name] = np.array(per_part) * (1.0 if name == "breakeven_utilization" else scale)
     return cols
+
+
+#: per-1M-token columns from a part's per-GPU-second figures, and its break-even utilization (a ratio)
+_PER_TOKEN = (
+    "usd_per_million_tokens",
+    "kwh_per_million_tokens",
+    "gco2e_per_million_tokens",
+    "rent_usd_per_million_tokens",
+    "breakeven_utilization",
+)
 
 
 def _node(part: HardwareNode) -> Any:
@@ -338,11 +398,11 @@ def _node(part: HardwareNode) -> Any:
 
 
 def _hardware(hardware: Any) -> list[HardwareNode]:
-    if hardware is None:
+    if hardware is None:  # every part of the catalog: the first sweep keeps those that hold the model
         parts: list[HardwareNode] = []
-        for e in catalog().entries["nodes"].values():
-            if all(e.value.accelerator is not q for q in parts):
-                parts.append(e.value.accelerator)
+        for e in catalog().entries["hardware"].values():
+            if isinstance(e.value, HardwareNode) and all(e.value is not q for q in parts):
+                parts.append(e.value)
         return parts
     given = list(hardware) if isinstance(hardware, (list, tuple)) else [hardware]
     if not given:

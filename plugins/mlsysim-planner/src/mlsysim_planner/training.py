@@ -28,6 +28,7 @@ from mlsysim_core.sweep import sweep
 from mlsysim_core.types import Datacenter, Fleet, GridProfile, TransformerWorkload
 from mlsysim_core.validate import choice, instance, integer, number
 
+from . import bands, pricing
 from .choose import Constraint, best_per_layout, choose
 from .engine import Space, axis, no_valid, run
 from .plan import Plan
@@ -37,6 +38,7 @@ OBJECTIVES = {
     "throughput": ("tokens_per_second", "max"),
     "time": ("days", "min"),
     "cost": ("cost", "min"),
+    "rent": ("rent_cost", "min"),
     "energy": ("energy", "min"),
     "carbon": ("carbon", "min"),
 }
@@ -112,7 +114,7 @@ def plan_training(
     choice("objective", goal, tuple(OBJECTIVES))
     if goal != "throughput" and run_tokens is None:
         raise InvalidInputError("objective", goal, "'throughput' without tokens= or steps= (the others need a run)")
-    if goal in ("cost", "energy", "carbon") and datacenter is None:
+    if goal in ("cost", "rent", "energy", "carbon") and datacenter is None:
         raise InvalidInputError(
             "objective", goal, "'throughput' or 'time' without datacenter= (cost and carbon need one)"
         )
@@ -162,7 +164,8 @@ def _answer(
     layout = np.ravel_multi_index(tuple(idx[a] for a in _LAYOUT), tuple(len(space.axes[a]) for a in _LAYOUT))
     rows = np.union1d(best_per_layout(layout, rate, "max", fits), best_per_layout(layout, rate, "max", valid))
     c = _columns(space, r, rows)
-    c |= _run_figures(space, c, rows, fleets, datacenter, checkpoint_s)
+    rents: dict[str, Any] = {}
+    c |= _run_figures(space, c, rows, fleets, datacenter, checkpoint_s, rents)
     constraints = _constraints(c, max_gpus, deadline)
     column, sense = OBJECTIVES[goal]
     ranked, binding, feasible = choose(
@@ -171,17 +174,18 @@ def _answer(
         sense,
         constraints,
         lambda i: f"{c['layout'][i]} ({column} {_g(c[column][i])} {_UNITS.get(column, '')})".replace(" )", ")"),
-        no_valid(r, valid),
+        lambda: no_valid(r, valid),
     )
     out = {k: v[ranked] for k, v in c.items()}
     source = rows[ranked]
+    out["holds_across_band"], band_note = _across_band(space, source, out, (column, sense), deadline, feasible)
     units = dict(_UNITS)
-    shown = _SHOWN + tuple(x for x in ("days", "cost", "carbon") if x in out)
+    shown = _SHOWN + tuple(x for x in ("days", "cost", "rent_cost", "carbon") if x in out) + ("holds_across_band",)
     front = ("days", "cost") if "cost" in out else ("days", "gpus") if "days" in out else ("step_time", "gpus")
     from mlsysim_cli.sweep import front as pareto
 
     a, b = (out[x].astype(float) for x in front)
-    notes = _notes(datacenter, checkpoint_s, "days" in out)
+    notes = _notes(datacenter, checkpoint_s, "days" in out) + band_note + _rent_note(c, rents)
     stats = {
         "points": len(r),
         "valid": int(valid.sum()),  # solve() accepts it and its micro-batches are whole
@@ -216,7 +220,7 @@ _UNITS = {
     "days_failure_free": "day",
     "days": "day",
     "cost": "USD",
-    "cloud_cost": "USD",
+    "rent_cost": "USD",
     "energy": "MWh",
     "carbon": "t",
 }
@@ -235,6 +239,7 @@ def _columns(space: Space, r: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
             [_label(f, x, dp, i, len(space.axes["fleet"]) > 1) for i, f in enumerate(fleets)], dtype=object
         ),
         "cluster": np.array([f.name for f in fleets], dtype=object),
+        "accelerator": np.array([f.node.accelerator.name for f in fleets], dtype=object),
         "gpus": gpus,
         "precision": r.si("precision")[rows],
         "tp": x["tp_size"],
@@ -259,16 +264,23 @@ def _columns(space: Space, r: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _run_figures(
-    space: Space, c: dict, rows: np.ndarray, fleets: list, datacenter: Any, checkpoint_s: float | None
+    space: Space,
+    c: dict,
+    rows: np.ndarray,
+    fleets: list,
+    datacenter: Any,
+    checkpoint_s: float | None,
+    rents: dict[str, Any],
 ) -> dict[str, np.ndarray]:
-    """Days with failures, expected failures and goodput (ReliabilityModel), then cost (EconomicsModel)
-    and energy and carbon (SustainabilityModel), each swept over the rows of one cluster at a time."""
+    """Days with failures, expected failures and goodput (ReliabilityModel), then cost owned and rented
+    (EconomicsModel; the rental: :func:`.pricing.rental`, into ``rents`` by part) and energy and carbon
+    (SustainabilityModel), each swept over the rows of one cluster at a time."""
     if "days_failure_free" not in c:
         return {}
     n = len(rows)
     out = {k: np.full(n, np.nan) for k in ("days", "expected_failures", "goodput")}
     if datacenter is not None:
-        out |= {k: np.full(n, np.nan) for k in ("cost", "energy", "carbon")}
+        out |= {k: np.full(n, np.nan) for k in ("cost", "rent_cost", "breakeven_utilization", "energy", "carbon")}
     names = np.array([id(f) for f in space.inputs(rows)["fleet"]])
     for fleet in fleets:
         sel = np.flatnonzero(names == id(fleet))
@@ -281,12 +293,62 @@ def _run_figures(
         out["expected_failures"][sel] = rel.si("expected_interruptions").astype(float)
         out["goodput"][sel] = rel.si("goodput").astype(float)
         if datacenter is not None:
-            eco = sweep("EconomicsModel", fleet=fleet, duration_days=wall, datacenter=datacenter)
+            offer = rents.setdefault(fleet.node.accelerator.name, pricing.rental(fleet.node.accelerator))
+            eco = sweep(
+                "EconomicsModel", fleet=fleet, duration_days=wall, datacenter=datacenter, rent=offer and offer.key
+            )
             out["cost"][sel] = eco.si("tco").astype(float)
+            if offer is not None:
+                out["rent_cost"][sel] = eco.si("cloud_cost").astype(float)
+                out["breakeven_utilization"][sel] = eco.si("breakeven_utilization").astype(float)
             sus = sweep("SustainabilityModel", fleet=fleet, duration_days=wall, datacenter=datacenter)
             out["energy"][sel] = sus.si("energy").astype(float) / 3.6e9
             out["carbon"][sel] = sus.si("carbon_footprint").astype(float) / 1e3
     return out
+
+
+def _across_band(
+    space: Space, source: np.ndarray, out: dict, objective: tuple[str, str], deadline: float | None, feasible: bool
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Whether each of the first ranked configurations still meets the deadline at the uncertainty band's
+    slow corner (None: not checked), and a note saying whether the winner stays first at both corners of
+    the band among those checked (:func:`.bands.training_slowdown`)."""
+    column, sense = objective
+    holds = np.full(len(source), None, dtype=object)
+    if not feasible or not len(source):  # the closest configurations miss a constraint already
+        return holds, ()
+    k = min(bands.CHECKED, len(source))
+    slow = np.array([bands.training_slowdown(space.point(int(source[i]))) for i in range(k)])  # (k, 2)
+    value = out[column][:k].astype(float)[:, None]
+    at_corner = value / slow if column == "tokens_per_second" else value * slow
+    ok = np.ones((k, 2), dtype=bool)
+    if deadline is not None:
+        ok = out["days"][:k, None] * slow <= deadline
+    holds[:k] = ok[:, 1].tolist()
+    text = f"holds_across_band: the constraints still met at the uncertainty band's slow corner ({k} best checked)"
+    for corner, name in ((1, "slow"), (0, "fast")):
+        if not ok[0, corner]:
+            return holds, (text + f"; the winner misses the deadline at the band's {name} corner",)
+        key = at_corner[:, corner] if sense == "min" else -at_corner[:, corner]
+        rival = int(np.argmin(np.where(ok[:, corner], key, np.inf)))
+        if rival != 0:
+            return holds, (
+                text + f"; the winner leads only inside the band: at its {name} corner {out['layout'][rival]} "
+                f"({column} {_g(at_corner[rival, corner])}) beats it ({_g(at_corner[0, corner])})",
+            )
+    return holds, (text + "; the winner stays first at both corners of the band",)
+
+
+def _rent_note(c: dict, rents: dict[str, Any]) -> tuple[str, ...]:
+    """The rental of each cluster's part and its break-even utilization (the same for every row of a
+    cluster: owned TCO and rent both scale with the wall time)."""
+    if not rents:
+        return ()
+    part = {}
+    for name, r in rents.items():
+        known = c["breakeven_utilization"][(c["accelerator"] == name) & ~np.isnan(c["breakeven_utilization"])]
+        part[name] = (r, float(known[0]) if len(known) else math.nan)
+    return (pricing.note(part),)
 
 
 def _constraints(c: dict, max_gpus: int | None, deadline: float | None) -> list[Constraint]:

@@ -27,6 +27,6 @@ def mlsysim_solvers() -> list:
 @hookimpl
 def mlsysim_cli_commands() -> list:
     """``mlsysim power-efficiency HARDWARE`` and ``mlsysim sweep power-efficiency --hardware A,B,...``."""
-    from .commands import POWER_EFFICIENCY
+    from mlsysim_cli.api import LazyCommand  # the commands module is imported when its command runs
 
-    return [POWER_EFFICIENCY]
+    return [LazyCommand("power-efficiency", "mlsysim_power_efficiency.commands:POWER_EFFICIENCY")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlsysim_cli.api import CliError, Param, SolverCommand, View, value
+from mlsysim_cli.api import CliError, Param, SolverCommand, View, solver_command, value
 from mlsysim_fleet.params import CLUSTER
 
 
@@ -12,8 +12,6 @@ def training_from_file(_: Any, path: str) -> Any:
     """The training result a ``mlsysim train ... --json`` output describes, solved again from its inputs
     (``--from run.json``): the checkpoint is the model state of that run."""
     import json
-
-    from mlsysim_core.plugins import host
 
     try:
         with open(path, encoding="utf-8") as f:
@@ -23,14 +21,9 @@ def training_from_file(_: Any, path: str) -> Any:
         raise CliError("--from", f"{path}: not the JSON of `mlsysim train ... --json` ({exc})") from None
     if solver != "DistributedModel":
         raise CliError("--from", f"{path}: a {solver} result; expected the JSON of `mlsysim train ... --json`")
-    cmds = [
-        c
-        for _, c in host().call_hook("mlsysim_cli_commands", SolverCommand)
-        if isinstance(c, SolverCommand) and c.solver == solver
-    ]
-    if not cmds:
+    cmd = solver_command(solver)
+    if cmd is None:
         raise CliError("--from", "the train command (mlsysim-distributed) is not installed")
-    cmd = cmds[0]
     kwargs, _ = cmd.build({k: v for k, v in inputs.items() if v is not None})
     result, _ = cmd.solve(kwargs)
     return result

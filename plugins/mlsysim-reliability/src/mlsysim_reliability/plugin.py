@@ -29,9 +29,9 @@ def mlsysim_solvers() -> list:
 @hookimpl
 def mlsysim_cli_commands() -> list:
     """``mlsysim reliability`` (with ``mlsysim sweep reliability``)."""
-    from .commands import RELIABILITY
+    from mlsysim_cli.api import LazyCommand  # the commands module is imported when its command runs
 
-    return [RELIABILITY]
+    return [LazyCommand("reliability", "mlsysim_reliability.commands:RELIABILITY")]
 
 
 CONSUMES: tuple = ("Fleet",)

@@ -20,6 +20,7 @@ import numpy as np
 
 from mlsysim_core import efficiency as E
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.types import NetworkFabric
 
 from . import kernels as K
 from . import traffic as TR
@@ -54,7 +55,16 @@ class _Replica:
     """One replica of a pool: ServingModel's setup of its layout, its engine step cost and KV capacity."""
 
     def __init__(
-        self, role: str, pool: Pool, text: Any, model: Any, common: dict, M: int, max_seqs: int, node: Any = None
+        self,
+        role: str,
+        pool: Pool,
+        text: Any,
+        model: Any,
+        common: dict,
+        M: int,
+        max_seqs: int,
+        node: Any = None,
+        fabric: Any = None,
     ):
         from .setup import prepare
 
@@ -74,30 +84,38 @@ class _Replica:
                 activation_precision=common["activation_precision"],
                 engine_overhead=common["engine_overhead"],
                 engine=common["engine"],
+                pp_size=pool.pp,
+                ep_size=pool.ep,
+                dp_attention=pool.dp,
+                fabric=fabric if isinstance(fabric, NetworkFabric) else None,
             )
         except InvalidInputError as exc:
             if exc.argument in ("model", "efficiency", "memory_efficiency", "engine_overhead") or exc.argument.endswith(
                 "precision"
             ):
                 raise
-            raise InvalidInputError("disagg", text, f"a {role} pool valid for the model: {exc}") from None
+            raise InvalidInputError(
+                "disagg", text, f"a {role} pool ({pool.degrees()}) valid for the model: {exc}"
+            ) from None
         self.role, self.pool, self.setup, self.shape = role, pool, setup, setup.shape
         shape, lay = setup.shape, setup.layout
         self.weights_per_gpu = K.weights_per_gpu(
-            shape.params, setup.b, float(lay.n), float(lay.p), shape.experts_params, float(lay.w)
+            shape.params, setup.b, float(lay.n), lay.depth, shape.experts_params, float(lay.w), lay.copies
         )
         self.usable = pool.hardware.si.capacity * setup.memory_fraction
         self.cost = UL.step_cost(setup)
+        #: share of one request's KV cache on one GPU: its tensor share of its (largest) stage's layers
+        self.kv_share = setup.kv_share / lay.depth
         self.kv_tokens = UL.kv_capacity_tokens(setup, M, max_seqs)
 
     def check_holds(self, text: Any, tokens: int) -> None:
         """A pool that cannot hold the weights and one request's KV is an input error naming the layout."""
         if self.kv_tokens < tokens:
-            hw, tp = self.pool.hardware.name, self.pool.tp
+            hw, tp = self.pool.hardware.name, self.pool.degrees()
             raise InvalidInputError(
                 "disagg",
                 text,
-                f"a {self.role} pool that holds {self.shape.name}: on {hw} at tp{tp} the weights take "
+                f"a {self.role} pool that holds {self.shape.name}: on {hw} at {tp} the weights take "
                 f"{self.weights_per_gpu / 1e9:.4g} GB of {self.usable / 1e9:.4g} GB usable per GPU, leaving KV room "
                 f"for {max(self.kv_tokens, 0.0):,.0f} tokens < one request of {tokens:,} "
                 "(raise tp or use a larger part)",
@@ -166,8 +184,8 @@ def serve_disagg(
     seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
     c, checked = _traffic(traffic, seq_len, output_len, shape.max_seq)
     M, seqs = c["max_num_batched_tokens"], c["max_num_seqs"]
-    pre = _Replica("prefill", layout.prefill, disagg, model, common, M, seqs)
-    dec = _Replica("decode", layout.decode, disagg, model, common, M, seqs)
+    pre = _Replica("prefill", layout.prefill, disagg, model, common, M, seqs, None, fabric)
+    dec = _Replica("decode", layout.decode, disagg, model, common, M, seqs, None, fabric)
     pre.check_holds(disagg, seq_len + 1)
     dec.check_holds(disagg, seq_len + output_len)
     S, O = float(seq_len), float(output_len)
@@ -175,15 +193,7 @@ def serve_disagg(
     h = checked["prefix_cache_hit"]
     one_prefill = float(pre.cost.prefill((1.0 - h) * S, h * S))
     full, exposed = kv_transfer(
-        moved,
-        pre.setup.kv_share,
-        dec.setup.kv_share,
-        link.bandwidth,
-        E.NETWORK,
-        link.latency,
-        one_prefill,
-        shape.layers,
-        layerwise,
+        moved, pre.kv_share, dec.kv_share, link.bandwidth, E.NETWORK, link.latency, one_prefill, shape.layers, layerwise
     )
     first = float(dec.cost.prefill(1.0, S - 1.0))
     itl0 = float(dec.cost.time(1.0, S + 1.0, S + 2.0))
@@ -198,7 +208,7 @@ def serve_disagg(
     rates = _search(pools, agg, slo_t, slo_i, pct)
     rate_p, rate_d, max_rate = rates["prefill"], rates["decode"], rates["max"]
     gpus = layout.prefill.gpus + layout.decode.gpus
-    g_p, g_d = layout.prefill.tp / rate_p, layout.decode.tp / rate_d
+    g_p, g_d = layout.prefill.replica_gpus / rate_p, layout.decode.replica_gpus / rate_d
     agg_goodput, agg_layout, agg_notes = agg.best(rates, output_len)
     balanced = O / (g_p + g_d) if rate_p > 0 and rate_d > 0 else 0.0
     link_note = (link.note,) if link.note else ()

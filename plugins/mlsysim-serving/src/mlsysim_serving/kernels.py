@@ -140,18 +140,20 @@ def stage_hops(tokens, hidden, b_act, dp, hops_up, up_bw, up_lat, hops_out, out_
     return t
 
 
-def pipeline(tokens, p, prefill):
+def pipeline(tokens, p, prefill, depth):
     """Micro-batches of a step on p pipeline stages and the time factor on one micro-batch's pass.
 
     The step's T tokens split into m = min(p, T) micro-batches of T/m tokens (decode: sequences;
     prefill: chunks of prompts, which pass the stages in order). A micro-batch crosses the p stages
-    in turn, each holding L/p layers, so its pass through the whole pipeline lasts t_pass(T/m), the
-    time of all layers on T/m tokens. Decode runs micro-batches round robin, each token needing the
-    previous one: a round (one token for every sequence) lasts t_pass, stages busy m/p of it (the
-    bubble 1 - m/p at low load). A prefill of m micro-batches fills and drains the pipeline:
-    (m + p - 1) stage slots of t_pass/p (GPipe, Huang et al. 2019). Returns (m, factor)."""
+    in turn, so its pass through the whole pipeline lasts t_pass(T/m), the time of all layers on T/m
+    tokens. The largest stage holds ceil(L/p) layers and binds: a stage slot lasts t_pass/depth,
+    depth = L/ceil(L/p) (= p when p divides L; DeepSeek-V3's 61 layers over 4 stages of 16/15/15/15:
+    61/16). Decode runs micro-batches round robin, each token needing the previous one: a round (one
+    token for every sequence) lasts max(t_pass, m slots), stages busy m/(p * factor) of it (the bubble
+    at low load). A prefill of m micro-batches fills and drains the pipeline: (m + p - 1) slots
+    (GPipe, Huang et al. 2019). Returns (m, factor)."""
     m = minimum(maximum(tokens, 1.0), p)
-    return m, ((m + p - 1.0) / p if prefill else 1.0)
+    return m, ((m + p - 1.0) / depth if prefill else maximum(m / depth, 1.0))
 
 
 def tp_allreduce(message, n, layers, link_bandwidth, link_latency, eta_network, launch, per_layer=2.0):

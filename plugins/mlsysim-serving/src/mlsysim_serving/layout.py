@@ -1,6 +1,7 @@
-"""Disaggregated layouts: a prefill pool and a decode pool (hardware, GPU count, tensor-parallel degree)
-and the fabric that carries the KV cache between them, from objects or the command line's text
-``prefill=H100x8:tp8,decode=H200x8:tp4`` and ``--fabric IB_NDR``."""
+"""Disaggregated layouts: a prefill pool and a decode pool (hardware, GPU count, the parallel degrees of
+one replica) and the fabric that carries the KV cache between them, from objects or the command line's
+text ``prefill=H100x8:tp8,decode=H200x8:tp4`` (also ``H200x16:tp8pp2``, ``H100x32:dp16ep16``) and
+``--fabric IB_NDR``."""
 
 from __future__ import annotations
 
@@ -14,25 +15,43 @@ from mlsysim_core.types import HardwareNode, IOInterconnect, NetworkFabric
 
 #: fabric names that are not catalog network fabrics: the pools' own links
 SCALE_UP, HOST_LINK = "NVLink", "PCIe"
-_POOL = re.compile(r"^(?P<hw>.+)x(?P<gpus>\d+):tp(?P<tp>\d+)$", re.IGNORECASE)
+_POOL = re.compile(r"^(?P<hw>.+)x(?P<gpus>\d+):(?P<degrees>(?:(?:tp|pp|ep|dp)\d+)+)$", re.IGNORECASE)
+_DEGREE = re.compile(r"(tp|pp|ep|dp)(\d+)", re.IGNORECASE)
 _OWN_LINKS = ("nvlink", "nvl72", "scale_up", "pcie", "host_link")
-_FORMAT = "prefill=HWxGPUS:tpN,decode=HWxGPUS:tpN, e.g. prefill=H100x8:tp8,decode=H200x8:tp4"
+_FORMAT = (
+    "prefill=HWxGPUS:tpN,decode=HWxGPUS:tpN (each replica: tpN, optionally ppN, epN, dpN), "
+    "e.g. prefill=H100x8:tp8,decode=H200x8:tp4"
+)
 
 
 @attrs.frozen
 class Pool:
-    """``gpus`` accelerators of one part serving one phase as ``gpus / tp`` replicas of ``tp`` GPUs each."""
+    """``gpus`` accelerators of one part serving one phase as replicas of tp * pp * dp GPUs each: ``tp``
+    tensor-parallel, ``pp`` pipeline stages, ``dp`` attention data-parallel ranks and ``ep`` expert
+    parallelism (1, or tp * dp: ServingModel's ``pp_size``, ``ep_size``, ``dp_attention``)."""
 
     hardware: HardwareNode
     gpus: int
     tp: int
+    pp: int = 1
+    ep: int = 1
+    dp: int = 1
+
+    @property
+    def replica_gpus(self) -> int:
+        return self.tp * self.pp * self.dp
 
     @property
     def replicas(self) -> int:
-        return self.gpus // self.tp
+        return self.gpus // self.replica_gpus
+
+    def degrees(self) -> str:
+        """The replica's degrees as the text writes them: tp8, tp8pp2, tp1dp16ep16."""
+        extra = (("pp", self.pp), ("dp", self.dp), ("ep", self.ep))
+        return f"tp{self.tp}" + "".join(f"{k}{v}" for k, v in extra if v != 1)
 
     def label(self) -> str:
-        return f"{self.hardware.name} x{self.gpus} ({self.replicas} x tp{self.tp})"
+        return f"{self.hardware.name} x{self.gpus} ({self.replicas} x {self.degrees()})"
 
 
 @attrs.frozen
@@ -72,18 +91,30 @@ def _pool(role: str, spec: Any, value: Any) -> Pool:
         m = _POOL.match(spec.strip())
         if m is None:
             raise InvalidInputError("disagg", value, _FORMAT)
-        pool = Pool(_hardware(m["hw"], value), int(m["gpus"]), int(m["tp"]))
+        found = [(k.lower(), int(v)) for k, v in _DEGREE.findall(m["degrees"])]
+        degrees = dict(found)
+        if len(degrees) != len(found) or min(degrees.values()) < 1:
+            raise InvalidInputError("disagg", value, _FORMAT)
+        dp, ep = degrees.get("dp", 1), degrees.get("ep", 1)
+        tp = degrees.get("tp", max(ep // dp, 1))  # without tp: the stage's GPUs that share the experts
+        pool = Pool(_hardware(m["hw"], value), int(m["gpus"]), tp, degrees.get("pp", 1), ep, dp)
     else:
         raise InvalidInputError("disagg", value, f"a Disagg, or the text {_FORMAT}")
     if not isinstance(pool.hardware, HardwareNode):
         raise InvalidInputError("disagg", value, f"a {role} pool whose hardware is a HardwareNode")
-    if not (isinstance(pool.tp, int) and isinstance(pool.gpus, int) and 1 <= pool.tp <= pool.gpus):
+    counts = (pool.gpus, pool.tp, pool.pp, pool.ep, pool.dp)
+    if not all(isinstance(x, int) and x >= 1 for x in counts) or pool.replica_gpus > pool.gpus:
         raise InvalidInputError(
-            "disagg", value, f"a {role} pool of tp in [1, gpus] GPUs (got {pool.gpus} GPUs, tp {pool.tp})"
+            "disagg",
+            value,
+            f"a {role} pool of replicas of tp x pp x dp in [1, gpus] GPUs (got {pool.gpus} GPUs, {pool.degrees()})",
         )
-    if pool.gpus % pool.tp:
+    if pool.gpus % pool.replica_gpus:
         raise InvalidInputError(
-            "disagg", value, f"a {role} pool whose GPU count is a multiple of its tp ({pool.gpus} GPUs, tp {pool.tp})"
+            "disagg",
+            value,
+            f"a {role} pool whose GPU count is a multiple of its replica's tp x pp x dp = {pool.replica_gpus} "
+            f"({pool.gpus} GPUs, {pool.degrees()})",
         )
     return pool
 

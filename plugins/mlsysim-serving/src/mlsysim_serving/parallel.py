@@ -84,6 +84,8 @@ class Layout:
     hops_up: int
     hops_out: int
     notes: tuple[str, ...]
+    #: layers / layers of the largest stage: per-GPU weights and KV divide by it (= p when p divides them)
+    depth: float = 1.0
 
 
 _TENSOR_ONLY: dict[int, Layout] = {}
@@ -120,12 +122,20 @@ def check(
 ) -> Layout:
     """The layout from checked degrees (tp_size was checked by the caller against heads and domain).
 
-    Errors name the argument, the value and the valid range: pp_size must divide the layers,
+    Errors name the argument, the value and the valid range: pp_size at most the layers (uneven
+    stages: the first L mod p hold one layer more, the largest binds),
     dp_attention and ep_size apply to MoE models only, ep_size must equal tp_size * dp_attention
     and divide the experts, a group larger than the scale-up domain needs a fabric."""
     notes: list[str] = []
-    p = V.integer("pp_size", pp_size, 1, 1 << 16)
-    _divisor("pp_size", p, int(shape.layers), "layers")
+    layers = int(shape.layers)
+    p = V.integer("pp_size", pp_size, 1, layers)
+    largest = -(-layers // p)
+    if layers % p:
+        small = layers // p
+        notes.append(
+            f"pipeline: {layers} layers over pp {p} as {layers % p} stage(s) of {largest} and {p - layers % p} of "
+            f"{small}; the {largest}-layer stage binds"
+        )
     d = V.integer("dp_attention", dp_attention, 1, 1 << 16)
     e = V.integer("ep_size", ep_size, 1, 1 << 16)
     experts = int(shape.model.experts or 0) if shape.experts_params > 0.0 else 0
@@ -202,4 +212,5 @@ def check(
         hops_up=hops - hops_out,
         hops_out=hops_out,
         notes=tuple(notes),
+        depth=layers / largest,
     )

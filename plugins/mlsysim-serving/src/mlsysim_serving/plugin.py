@@ -28,6 +28,6 @@ def mlsysim_solvers() -> list:
 @hookimpl
 def mlsysim_cli_commands() -> list:
     """``mlsysim serve`` (with ``mlsysim sweep serve``)."""
-    from .commands import SERVE
+    from mlsysim_cli.api import LazyCommand  # the commands module is imported when its command runs
 
-    return [SERVE]
+    return [LazyCommand("serve", "mlsysim_serving.commands:SERVE")]

@@ -16,7 +16,7 @@ import numpy as np
 from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
-from mlsysim_core.physics import maximum, minimum
+from mlsysim_core.physics import maximum
 from mlsysim_core.solver import Solver
 from mlsysim_core.sweep import PointErrors, checked, not_integers, notes_column, where
 from mlsysim_core.types import HardwareNode, TransformerWorkload
@@ -188,7 +188,8 @@ class ServingModel(Solver):
             weight_precision, activation_precision: weights and matmul precision when they differ
                 (w4a16: ``weight_precision="int4"``; w8a8: both "int8" or "fp8"); each not given follows
                 ``precision`` (:mod:`.precisions`).
-            pp_size: pipeline stages (a divisor of the layers); micro-batches = min(pp_size, tokens).
+            pp_size: pipeline stages (at most the layers; uneven stages: the largest binds); micro-batches =
+                min(pp_size, tokens).
             ep_size: expert parallelism for MoE: 1 (experts split tp_size ways) or tp_size * dp_attention.
             dp_attention: attention data-parallel ranks of tp_size GPUs each (MoE; needs ep_size).
             expert_imbalance: busiest expert rank's load / mean, in [1, ep_size] (default
@@ -203,9 +204,10 @@ class ServingModel(Solver):
                 between the pools (also ``"NVLink"``: both pools in one scale-up domain, or ``"PCIe"``:
                 both in one node).
             disagg: a prefill pool and a decode pool (:class:`.layout.Disagg`, or the text
-                ``"prefill=H100x8:tp8,decode=H200x8:tp4"``): disaggregated serving under ``arrival_rate``,
-                answered by a :class:`.disagg_result.DisaggServingResult` (:mod:`.disagg`); ``hardware``
-                is then the aggregated layout compared against (searched over its tensor-parallel degrees).
+                ``"prefill=H100x8:tp8,decode=H200x8:tp4"``; a replica may add ppN, epN, dpN): disaggregated
+                serving under ``arrival_rate``, answered by a :class:`.disagg_result.DisaggServingResult`
+                (:mod:`.disagg`); ``hardware`` is then the aggregated layout compared against (searched over
+                its tensor-parallel degrees).
             kv_layerwise: with ``disagg``, KV sent layer by layer during the prefill (default) or after it.
             engine_overhead: host time of one engine iteration (scheduling, sampling), seconds or a time
                 Quantity in [0, 1 s] (default ``efficiency.STEP_OVERHEAD_S`` = 1 ms). The hardware's
@@ -611,7 +613,7 @@ def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
     shape, lay = setup.shape, setup.layout
     n, w, dp, lam, layers = float(lay.n), float(lay.w), float(lay.d), lay.imbalance, shape.layers
     tokens = batch * context if prefill else batch
-    m, factor = K.pipeline(tokens, float(lay.p), prefill) if lay.p > 1 else (1.0, 1.0)
+    m, factor = K.pipeline(tokens, float(lay.p), prefill, lay.depth) if lay.p > 1 else (1.0, 1.0)
     micro, t_mb = batch / m, tokens / m
     halves = 2.0 if lay.overlap else 1.0  # two-batch overlap: each half streams the weights again
     c = lay.copies  # physical experts per logical one: E + r hold the k experts a token picks
@@ -733,7 +735,7 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
         shape.hidden,
         shape.ffn,
         shape.vocab,
-        float(lay.p),
+        lay.depth,
         float(lay.d),
         shape.experts_params,
         float(lay.w),
@@ -744,7 +746,10 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
     usable = capacity * setup.memory_fraction
 
     # ---- energy of decode
-    busy = 1.0 if lay.p == 1 else minimum(maximum(seqs, 1.0), float(lay.p)) / lay.p  # stages' busy share
+    busy = 1.0  # stages' busy share of a decode round
+    if lay.p > 1:
+        m_d, f_d = K.pipeline(seqs, float(lay.p), False, lay.depth)
+        busy = m_d / (lay.p * f_d)
     if hw.tdp is not None:
         power, e_step = K.power_energy(
             hw.tdp,

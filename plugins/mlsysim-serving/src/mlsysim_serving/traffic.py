@@ -60,6 +60,7 @@ class StepCost:
         "comm_token",
         "overhead",
         "pp",
+        "depth",
         "hop0",
         "hop_token",
         "a2a0",
@@ -112,7 +113,7 @@ class StepCost:
         else:
             self.comm0 = self.comm_token = 0.0
         self.overhead = overhead
-        self.pp, self.hop0, self.hop_token = 1.0, 0.0, 0.0
+        self.pp, self.depth, self.hop0, self.hop_token = 1.0, 1.0, 0.0, 0.0
         self.a2a0, self.a2a_token, self.overlap = 0.0, 0.0, False
         if layout is None:
             return
@@ -154,7 +155,7 @@ class StepCost:
                 )
                 for t in (0.0, 1.0)
             ]
-            self.pp, self.hop0, self.hop_token = float(layout.p), hops[0], hops[1] - hops[0]
+            self.pp, self.depth, self.hop0, self.hop_token = float(layout.p), layout.depth, hops[0], hops[1] - hops[0]
 
     def weights(self, tokens):
         """Seconds to stream the weights a step of ``tokens`` tokens reads (MoE: experts touched)."""
@@ -170,7 +171,7 @@ class StepCost:
         """Seconds of one step (scalars or arrays); ``prefill``: a lone prefill filling and draining
         the pipeline (decode rounds and mixed steps run micro-batches round robin)."""
         if self.pp > 1.0 or self.a2a0 != 0.0:
-            m, factor = K.pipeline(tokens, self.pp, prefill) if self.pp > 1.0 else (1.0, 1.0)
+            m, factor = K.pipeline(tokens, self.pp, prefill, self.depth) if self.pp > 1.0 else (1.0, 1.0)
             tokens, attn, kv_tokens = tokens / m, attn / m, kv_tokens / m
             t_c = self.flop_token * tokens + self.flop_attn * attn
             if self.overlap:  # two half batches, each streaming the weights, hiding the all-to-all
@@ -196,12 +197,12 @@ class StepCost:
 
     def drain(self, t_step, tokens):
         """Seconds after a step's period until its last micro-batch leaves the last stage: a prompt
-        chunk spread over the step's m micro-batches gets its first token (m-1)/pp of a pass after
-        the period (:func:`.kernels.pipeline`); 0 without pipeline stages."""
+        chunk spread over the step's m micro-batches gets its first token m - 1 stage slots after the
+        period, a slot = the pass / depth (:func:`.kernels.pipeline`); 0 without pipeline stages."""
         if self.pp == 1.0:
             return 0.0
-        m = K.pipeline(tokens, self.pp, False)[0]
-        return (m - 1.0) / self.pp * (t_step - self.overhead - self.hop0 - self.hop_token * tokens / m)
+        m, factor = K.pipeline(tokens, self.pp, False, self.depth)
+        return (m - 1.0) / self.depth * (t_step - self.overhead - self.hop0 - self.hop_token * tokens / m) / factor
 
     def prefill(self, tokens, start=0.0):
         """One step prefilling ``tokens`` prompt tokens after ``start`` cached ones, nothing else (causal

@@ -166,8 +166,8 @@ def kv_capacity_tokens(
     n = float(lay.n)
     usable = setup.hardware.si.capacity * setup.memory_fraction
     work = (M * (4.0 * shape.hidden + 2.0 * shape.ffn) * setup.b_act + max_seqs * shape.vocab * 4.0) / n
-    weights = K.weights_per_gpu(shape.params, setup.b, n, float(lay.p), shape.experts_params, float(lay.w), lay.copies)
-    per_token = shape.kv * setup.b_kv * setup.kv_share / (lay.p * lay.d) + draft_kv
+    weights = K.weights_per_gpu(shape.params, setup.b, n, lay.depth, shape.experts_params, float(lay.w), lay.copies)
+    per_token = shape.kv * setup.b_kv * setup.kv_share / (lay.depth * lay.d) + draft_kv
     return (usable - weights - work - draft_weights) / per_token
 
 

@@ -42,6 +42,9 @@ def mlsysim_solvers() -> list:
 @hookimpl
 def mlsysim_cli_commands() -> list:
     """``mlsysim roofline`` (with ``mlsysim sweep roofline``) and ``mlsysim compare``."""
-    from .commands import ROOFLINE, compare
+    from mlsysim_cli.api import LazyCommand  # the commands module is imported when its command runs
 
-    return [ROOFLINE, compare]
+    return [
+        LazyCommand("roofline", "mlsysim_single_node.commands:ROOFLINE"),
+        LazyCommand("compare", "mlsysim_single_node.commands:compare"),
+    ]

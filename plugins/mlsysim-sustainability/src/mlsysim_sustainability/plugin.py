@@ -29,9 +29,9 @@ def mlsysim_solvers() -> list:
 @hookimpl
 def mlsysim_cli_commands() -> list:
     """``mlsysim carbon`` (with ``mlsysim sweep carbon``)."""
-    from .commands import CARBON
+    from mlsysim_cli.api import LazyCommand  # the commands module is imported when its command runs
 
-    return [CARBON]
+    return [LazyCommand("carbon", "mlsysim_sustainability.commands:CARBON")]
 
 
 CONSUMES: tuple = ("Fleet", "HasTokenRate", "HasStepTime", "time_to_train")

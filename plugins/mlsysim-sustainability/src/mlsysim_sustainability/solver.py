@@ -99,8 +99,11 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
         doc="grid water intensity * facility_energy (off-site, generation); None: unknown, the grid states no "
         "water intensity",
         optional=True,
+        missing="unknown",
     )
-    water_usage = measure("L", doc="water_onsite + water_offsite; None: unknown (off-site unknown)", optional=True)
+    water_usage = measure(
+        "L", doc="water_onsite + water_offsite; None: unknown (off-site unknown)", optional=True, missing="unknown"
+    )
     carbon_intensity = measure("g/kWh", doc="grid carbon intensity used (location-based)")
     wue = measure("L/kWh", doc="on-site WUE used (litres per IT kWh)")
     duration = measure("day", doc="period assessed")

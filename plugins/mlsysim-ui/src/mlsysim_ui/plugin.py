@@ -8,6 +8,6 @@ from mlsysim_core import hookimpl
 
 @hookimpl
 def mlsysim_cli_commands() -> list:
-    from .cli import report, ui
+    from mlsysim_cli.api import LazyCommand  # the commands module is imported when its command runs
 
-    return [ui, report]
+    return [LazyCommand("ui", "mlsysim_ui.cli:ui"), LazyCommand("report", "mlsysim_ui.cli:report")]

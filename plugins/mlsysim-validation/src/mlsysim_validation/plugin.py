@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from mlsysim_core import hookimpl
-
-if TYPE_CHECKING:
-    import click
 
 
 @hookimpl
-def mlsysim_cli_commands() -> list[click.Command]:
-    """``mlsysim validate`` and ``mlsysim calibrate`` (click is imported when the command line starts,
-    not at discovery)."""
-    from .command import calibrate_cmd, validate_cmd
+def mlsysim_cli_commands() -> list:
+    """``mlsysim validate`` and ``mlsysim calibrate``."""
+    from mlsysim_cli.api import LazyCommand  # the commands module is imported when its command runs
 
-    return [validate_cmd, calibrate_cmd]
+    return [
+        LazyCommand("validate", "mlsysim_validation.command:validate_cmd"),
+        LazyCommand("calibrate", "mlsysim_validation.command:calibrate_cmd"),
+    ]

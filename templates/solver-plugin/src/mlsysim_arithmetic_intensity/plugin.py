@@ -33,7 +33,8 @@ def mlsysim_solvers() -> list:
 @hookimpl
 def mlsysim_cli_commands() -> list:
     # Commands are declarations (mlsysim_cli.api.SolverCommand); the host builds `mlsysim <name>` and
-    # `mlsysim sweep <name>` from each. A plain click.Command works too, for anything else.
-    from .commands import ARITHMETIC_INTENSITY
+    # `mlsysim sweep <name>` from each. A plain click.Command works too, for anything else. LazyCommand
+    # names the declaration without importing it: `mlsysim <another command>` never loads this module.
+    from mlsysim_cli.api import LazyCommand
 
-    return [ARITHMETIC_INTENSITY]
+    return [LazyCommand("arithmetic-intensity", "mlsysim_arithmetic_intensity.commands:ARITHMETIC_INTENSITY")]

@@ -1,0 +1,25 @@
+"""Settings for every test run in this repository (tests/ and plugins/*/tests, alone or together)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+_made: str | None = None
+
+
+def pytest_configure(config):
+    """A test run neither reads nor fills the user's cache folder (built catalogs, parsed units): it
+    gets a private one, shared by its xdist workers and the processes its tests start, removed at the end."""
+    global _made
+    if "MLSYSIM_TEST_CACHE" not in os.environ:
+        _made = tempfile.mkdtemp(prefix="mlsysim-test-cache-")
+        os.environ["MLSYSIM_TEST_CACHE"] = _made
+    os.environ["XDG_CACHE_HOME"] = os.environ["MLSYSIM_TEST_CACHE"]
+
+
+def pytest_unconfigure(config):
+    if _made is not None:
+        shutil.rmtree(_made, ignore_errors=True)
+        os.environ.pop("MLSYSIM_TEST_CACHE", None)
