@@ -113,7 +113,8 @@ def upstream(venv: Path) -> None:
         if made.returncode or pip.returncode:
             print("upstream 0.3.0: could not be installed (pip install mlsysim==0.3.0 failed)")
             return
-    run = subprocess.run([str(python), "-c", UPSTREAM], capture_output=True, text=True, check=False)
+    # cwd outside the repository: its own mlsysim/ would shadow the installed upstream package
+    run = subprocess.run([str(python), "-c", UPSTREAM], capture_output=True, text=True, check=False, cwd=venv)
     if run.returncode:
         print("upstream 0.3.0 failed:", run.stderr.strip().splitlines()[-1:])
         return

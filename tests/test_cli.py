@@ -104,6 +104,7 @@ def test_serve_json_matches_the_python_api():
                 "slo_percentile",
                 "method",
                 "length_cv",
+                "length_samples",
                 "max_num_batched_tokens",
                 "max_num_seqs",
                 "prefix_cache_hit",

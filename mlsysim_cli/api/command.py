@@ -30,6 +30,7 @@ __all__ = [
     "solver_class",
     "check_output",
     "load_result",
+    "load_rows",
     "RecordedResult",
     "KINDS",
     "PRECISIONS",
@@ -44,7 +45,7 @@ SECTIONS = {
     "storage": (("storage",), "systems"),
 }
 #: every parameter kind: catalog names, then plain values
-KINDS = frozenset(SECTIONS) | {"int", "float", "str", "choice", "bool", "result"}
+KINDS = frozenset(SECTIONS) | {"int", "float", "str", "choice", "bool", "result", "rows"}
 #: the precisions of ``mlsysim_core.types.PRECISION_BYTES`` (without importing pint), for choice parameters
 PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "int8", "int4")
 OPTIONS_KEY = "mlsysim.options"
@@ -65,8 +66,9 @@ class Param:
     ``name``: the solver keyword. ``flag``: ``"--batch-size"`` (an option) or ``"MODEL"`` (a positional
     argument of ``mlsysim <cmd>``; ``--model`` in ``mlsysim sweep <cmd>``). ``kind``: ``model``,
     ``hardware``, ``cluster``, ``datacenter``, ``storage`` (catalog names, resolved by :func:`lookup`), ``int``,
-    ``float``, ``str``, ``choice`` (one of ``choices``) or ``bool`` (``on``/``off``, the solver gets
-    True/False). ``unit``: an int/float the solver receives as a
+    ``float``, ``str``, ``choice`` (one of ``choices``), ``bool`` (``on``/``off``, the solver gets
+    True/False), ``result`` (a ``--json`` file) or ``rows`` (a CSV or JSON file of numeric rows, the
+    solver gets a list of tuples of floats: :func:`load_rows`). ``unit``: an int/float the solver receives as a
     Quantity in this unit. ``modifies``/``apply``: a value that is not a solver keyword but changes
     another parameter's value: the solver gets ``apply(value of modifies, this value)``.
     """
@@ -113,6 +115,8 @@ class Param:
             return v, v == "on"
         if self.kind == "result":
             return v, load_result(v, flag or self.flag)
+        if self.kind == "rows":
+            return v, load_rows(v, flag or self.flag)
         if self.unit is not None:
             from mlsysim_core.units import Q_
 
@@ -157,6 +161,47 @@ def load_result(path: str, flag: str) -> RecordedResult:
             flag, f'{path} is not a result: expected the {{"solver", "inputs", "result"}} of mlsysim <command> --json'
         )
     return RecordedResult(res["solver"], {k: v for k, v in res.items() if k != "solver"})
+
+
+def load_rows(path: str, flag: str) -> list[tuple[float, ...]]:
+    """The numeric rows of a file: a JSON array of arrays (a ``.json`` name) or CSV, whose first line
+    may be a header. The solver checks their shape and values."""
+    import csv
+    import json
+
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
+    except OSError as exc:
+        raise CliError(flag, f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise CliError(flag, f"{path} is not a text file") from None
+    if path.lower().endswith(".json"):
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CliError(flag, f"{path} is not JSON ({' '.join(str(exc).split())})") from None
+    else:
+        rows = [r for r in csv.reader(text.splitlines()) if any(cell.strip() for cell in r)]
+        if rows and not _numbers(rows[0]):
+            rows = rows[1:]  # the header line
+    if not isinstance(rows, list) or not all(isinstance(r, list) and _numbers(r) for r in rows):
+        raise CliError(
+            flag, f"{path}: expected rows of numbers (CSV with an optional header line, or a JSON array of arrays)"
+        )
+    return [tuple(float(x) for x in r) for r in rows]
+
+
+def _numbers(row: list) -> bool:
+    """Every cell of ``row`` reads as a number (JSON numbers or CSV text; not JSON true/false)."""
+    for x in row:
+        if isinstance(x, bool):
+            return False
+        try:
+            float(x)
+        except (TypeError, ValueError):
+            return False
+    return True
 
 
 #: a single-result plot: (result, solver keyword arguments) -> matplotlib Figure

@@ -126,6 +126,27 @@ def test_winner_only_inside_the_uncertainty_band_is_flagged():
         assert robust[i] == (high["ttft_p99"] <= ttft and high["itl_p99"] <= itl), (i, high)
 
 
+def test_disaggregated_layouts_are_searched():
+    """disagg=True adds prefill/decode pool layouts of the part: each row is ServingModel(disagg=...) of its
+    sized pools (GPUs, p90 latencies) and meets the SLOs; a fabric is required."""
+    kw = dict(
+        qps=RATE, seq_len=S, output_len=O, slo_ttft=1.0, slo_itl=0.02, hardware=H.H100, precision="bf16",
+        tp=[1, 2], max_num_seqs=64, max_gpus=8, progress=False,
+    )  # fmt: skip
+    with pytest.raises(InvalidInputError, match="fabric"):
+        plan_serving(M.Llama3_8B, **kw, disagg=True)
+    plan = plan_serving(M.Llama3_8B, **kw, disagg=True, fabric="IB_NDR")
+    rows = [i for i, name in enumerate(plan.columns["layout"]) if " disagg " in name]
+    assert len(rows) == 4  # (prefill tp, decode tp) in {1, 2}^2
+    for i in rows:
+        r, row = plan.result(i), plan.row(i)
+        assert type(r).__name__ == "DisaggServingResult" and not r.overloaded
+        assert r.prefill_gpus + r.decode_gpus == row["gpus"]
+        assert math.isclose(r.itl_p90.to("ms").magnitude, row["itl_p90"], rel_tol=1e-12)
+        assert r.ttft_p90.to("s").magnitude <= 1.0 and r.itl_p90.to("s").magnitude <= 0.02
+        assert row["slo_across_band"] is None
+
+
 def test_8b_on_h100_tp1_when_relaxed_tp_when_itl_is_tight():
     """NVIDIA NIM for LLMs, Support Matrix, Llama 3.1 8B, "Optimized configurations"
     (https://docs.nvidia.com/nim/large-language-models/latest/support-matrix.html): on H100 SXM the

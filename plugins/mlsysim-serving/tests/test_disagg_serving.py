@@ -220,3 +220,24 @@ def test_pipeline_and_expert_parallel_pools_are_servingmodel_engines():
     # 61 layers over two stages: 31 + 30, the 31-layer stage holds 31/61 of the weights and binds
     uneven = _solve(**ds, arrival_rate=5.0, disagg="prefill=H100x16:tp8pp2,decode=H100x32:dp32ep32")
     assert any("61 layers over pp 2 as 1 stage(s) of 31 and 1 of 30" in n for n in uneven.notes)
+
+
+def test_speculative_decode_pool():
+    """MTP/heads speculation (spec_draft_cost) runs on the decode pool: its token gap is ServingModel's on the
+    decode layout with the same speculation; the aggregated layouts compared against speculate too."""
+    spec = dict(spec_draft_cost=0.05, spec_k=3, spec_accept=0.6)
+    r = _solve(**spec, slo_itl="30 ms")
+    dec = ServingModel().solve(
+        M.Llama3_70B, H.H200, 4000, output_len=500, tp_size=4, arrival_rate=2.0, prefix_cache_hit=3999 / 4000, **spec
+    )
+    assert r.si("itl_mean") == pytest.approx(dec.si("itl_mean"), rel=1e-12)
+    assert r.si("itl_mean") < _solve(slo_itl="30 ms").si("itl_mean")
+    assert any("speculative decoding on the decode pool" in n for n in r.notes)
+    agg = ServingModel().solve(
+        M.Llama3_70B, H.H100, 4000, output_len=500, tp_size=8, arrival_rate=4.0, slo_itl=0.03, **spec
+    )
+    assert r.aggregated_layout == "NVIDIA H100 SXM5 80GB tp8"
+    assert r.si("aggregated_goodput_per_gpu") == pytest.approx(agg.si("max_arrival_rate") * 500 / 8, rel=2e-4)
+    with pytest.raises(InvalidInputError) as exc:
+        _solve(spec_draft=M.Llama3_1B, spec_accept=0.6)
+    assert exc.value.argument == "spec_draft" and "spec_draft_cost" in str(exc.value)

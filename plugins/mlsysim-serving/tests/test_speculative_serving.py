@@ -209,6 +209,8 @@ def test_loaded_sweep_and_cli():
     assert out.exit_code == 0, out.output
     res = json.loads(out.output)["result"]
     assert res["max_arrival_rate"]["value"] > 0 and res["itl_p99"]["value"] < 20
+    why = " ".join(_loaded(2.0, spec_draft=None, spec_draft_cost=0.05).why())
+    assert "each decode step verifies 5 tokens per sequence against the token budget and keeps 2.77" in why
 
 
 @settings(max_examples=25, deadline=None)

@@ -14,6 +14,7 @@ Where the analytic model departs from the simulator (measured on the grid below)
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -345,3 +346,24 @@ def test_length_samples_in_a_sweep_equal_solve():
 def test_bad_length_samples(kw, name):
     with pytest.raises(InvalidInputError, match=name):
         serving.solve(**SAMPLED, arrival_rate=1.0, **kw)
+
+
+def test_cli_length_samples_from_a_file(tmp_path):
+    """--length-samples reads (prompt, output) pairs from CSV (header line allowed) or JSON and answers
+    as solve(length_samples=pairs); an unreadable or non-numeric file is one line naming the option."""
+    csv_file, json_file, bad = tmp_path / "pairs.csv", tmp_path / "pairs.json", tmp_path / "bad.json"
+    csv_file.write_text("prompt,output\n" + "".join(f"{p},{o}\n" for p, o in PAIRS))
+    json_file.write_text(str([list(p) for p in PAIRS]))
+    bad.write_text('[[200, "many"]]')
+    want = serving.solve(**SAMPLED, arrival_rate=2.0, length_samples=PAIRS)
+    args = ("serve", "Llama3_8B", "H100", "--seq-len", "1000", "--output-len", "250", "--qps", "2", "--json")
+    for path in (csv_file, json_file):
+        out = _cli(*args, "--length-samples", str(path))
+        assert out.exit_code == 0, out.output
+        got = json.loads(out.stdout)["result"]["ttft_p99"]
+        assert got["value"] == pytest.approx(want.ttft_p99.to(got["unit"]).magnitude, rel=1e-12)
+    for path, says in ((bad, "expected rows of numbers"), (tmp_path / "none.csv", "cannot read")):
+        out = _cli(*args, "--length-samples", str(path))
+        assert out.exit_code == 1, out.output
+        assert f"--length-samples: {path}" in out.output or f"--length-samples: {says} {path}" in out.output
+        assert says in out.output and "Traceback" not in out.output

@@ -179,7 +179,7 @@ def seconds(flag: str, text: str) -> Any:
 @click.option(
     "--percentile", type=click.Choice(("50", "90", "99")), default="90", show_default=True, help="SLO percentile."
 )
-@click.option("--hardware", help="Catalog hardware keys, comma-separated (default: the parts of the catalog's nodes).")
+@click.option("--hardware", help="Catalog hardware keys, comma-separated (default: every part that holds the model).")
 @click.option("--max-gpus", type=int, default=64, show_default=True, help="GPU budget (replicas x tp).")
 @click.option("--precision", help="Precisions to try, e.g. bf16,fp8 (default: bf16, and fp8 where a part has it).")
 @click.option("--tp", help="Tensor-parallel degrees (default 1,2,4,8).")
@@ -190,6 +190,8 @@ def seconds(flag: str, text: str) -> Any:
     "--objective", type=click.Choice(("cost", "rent", "gpus", "energy", "carbon")), help="Per 1M output tokens."
 )
 @click.option("--datacenter", help="Catalog datacenter or grid, for cost, energy and carbon.")
+@click.option("--disagg", is_flag=True, help="Also search disaggregated prefill/decode pools (needs --fabric).")
+@click.option("--fabric", help="KV link between the pools: a catalog fabric (e.g. IB_NDR), NVLink or PCIe.")
 @common
 def serve(model: str, **o: Any) -> None:
     """Which hardware, GPU count, parallelism, precision and batch cap serve MODEL at --qps within the SLOs.
@@ -202,7 +204,7 @@ def serve(model: str, **o: Any) -> None:
         model="MODEL", qps="--qps", seq_len="--seq-len", output_len="--output-len", slo_ttft="--slo-ttft",
         slo_itl="--slo-itl", slo_percentile="--percentile", hardware="--hardware", max_gpus="--max-gpus",
         precision="--precision", tp="--tp", pp_size="--pp", ep_size="--ep", max_num_seqs="--batch-caps",
-        objective="--objective", datacenter="--datacenter",
+        objective="--objective", datacenter="--datacenter", disagg="--disagg", fabric="--fabric",
     )  # fmt: skip
     plan = plan_serving(
         lookup("model", model, "MODEL")[1],
@@ -220,6 +222,8 @@ def serve(model: str, **o: Any) -> None:
         axes={k: v for k, v in (("pp_size", ints("--pp", o["pp"])), ("ep_size", ints("--ep", o["ep"]))) if v},
         objective=o["objective"],
         datacenter=lookup("datacenter", o["datacenter"], "--datacenter")[1] if o["datacenter"] else None,
+        disagg=o["disagg"],
+        fabric=o["fabric"],
         progress=o["progress"],
     )
     output(plan, o["as_json"], o["as_csv"], o["plot"], o["explain"], o["top"])

@@ -31,6 +31,7 @@ from mlsysim_core.units import to_si
 from mlsysim_core.validate import choice, instance, integer, number
 
 from . import bands, pricing
+from . import disagg as DG
 from .choose import Constraint, choose
 from .engine import Space, axis, no_valid, progress_bar, run
 from .plan import Plan
@@ -65,6 +66,8 @@ def plan_serving(
     axes: dict[str, list] | None = None,
     objective: str | None = None,
     datacenter: Any = None,
+    disagg: bool = False,
+    fabric: Any = None,
     client: Any = None,
     progress: Any = None,
 ) -> Plan:
@@ -83,6 +86,9 @@ def plan_serving(
             "energy" or "carbon" per 1M output tokens (default: cost with a datacenter, else gpus); all but
             gpus need ``datacenter``.
         slo_ttft, slo_itl: seconds or time Quantities; slo_percentile: 50, 90 or 99.
+        disagg: also search disaggregated prefill/decode layouts (:mod:`.disagg`: both pools of one part,
+            every pair of tp degrees that hold a request, each pool sized for the rate); ``fabric`` carries
+            the KV between the pools (a catalog fabric such as ``"IB_NDR"``, ``"NVLink"`` or ``"PCIe"``).
         client: a dask Client for each engine's sweep; progress: True, False, a callable, or None (a bar
             on a terminal for large searches).
     """
@@ -101,6 +107,12 @@ def plan_serving(
     choice("objective", goal, tuple(OBJECTIVES))
     if goal != "gpus" and datacenter is None:
         raise InvalidInputError("objective", goal, "'gpus' without datacenter= (cost, energy and carbon need one)")
+    if disagg is not True and disagg is not False:
+        raise InvalidInputError("disagg", disagg, "True or False")
+    if disagg and fabric is None:
+        raise InvalidInputError(
+            "fabric", fabric, "the KV link for disagg=True: a catalog fabric (e.g. 'IB_NDR'), 'NVLink' or 'PCIe'"
+        )
     for name, values in (axes or {}).items():
         if not isinstance(values, (list, tuple)) or not values:
             raise InvalidInputError(f"axes[{name!r}]", values, "a non-empty list of values")
@@ -124,8 +136,18 @@ def plan_serving(
         blocks.append(_replicas(engine, gpus, seq_len, output_len, rate, budget, client))
         if report:
             report(n + 1, int(ok.sum()))
+    split: list[dict] = []
+    if disagg:
+        engines: dict[tuple[Any, str], list[int]] = {}
+        for b in blocks:
+            e = b["engine"]
+            tps = engines.setdefault((e["hardware"], str(b["result"].si("precision")[0])), [])
+            tps += [] if e["tp_size"] in tps else [e["tp_size"]]
+        split = DG.candidates(model, engines, rate, seq_len, output_len, slo, fabric)
     seconds += time.perf_counter() - start
-    return _answer(blocks, r0, ok, seconds, goal, rate, budget, slo, output_len, datacenter, sorted(axes or {}))
+    return _answer(
+        blocks, split, r0, ok, seconds, goal, rate, budget, slo, output_len, datacenter, sorted(axes or {}), fabric
+    )
 
 
 def _replicas(engine: dict, gpus: int, seq_len: int, output_len: int, rate: float, budget: int, client: Any) -> dict:
@@ -141,6 +163,7 @@ def _replicas(engine: dict, gpus: int, seq_len: int, output_len: int, rate: floa
 
 def _answer(
     blocks: list[dict],
+    split: list[dict],
     r0: Any,
     ok: np.ndarray,
     seconds: float,
@@ -151,10 +174,12 @@ def _answer(
     output_len: int,
     datacenter: Any,
     extra: list[str],
+    fabric: Any,
 ) -> Plan:
-    """Every engine at every replica count, ranked; what binds the winner or what to relax."""
+    """Every engine at every replica count (and each disaggregated layout in ``split``), ranked; what binds
+    the winner or what to relax."""
     ttft, itl, p = slo
-    c = _columns(blocks, rate, output_len, p, extra)
+    c = _columns(blocks, split, rate, output_len, p, extra)
     unpriced: dict[str, str] = {}
     rents: dict[str, Any] = {}
     c |= _per_token(c, rate * output_len, datacenter, unpriced, rents)
@@ -223,15 +248,19 @@ def _answer(
         if k in out
     )
     where = [(int(c["block"][i]), int(c["offset"][i])) for i in ranked]
-    points_of = [blocks[b]["space"].point(j) for b, j in where[: bands.CHECKED]]
+
+    def kwargs(i: int) -> dict:
+        b, j = where[i]
+        return split[-1 - b]["kw"] if b < 0 else blocks[b]["space"].point(j)
+
+    points_of = [kwargs(i) for i in range(min(bands.CHECKED, len(where)))]
     out["slo_across_band"], band_note = _across_band(points_of, len(ranked), feasible, slo, out["layout"])
     shown += ("slo_across_band",)
 
     def resolve(i: int) -> Any:
-        b, j = where[i]
-        return get_solver("ServingModel")().solve(**blocks[b]["space"].point(j))
+        return get_solver("ServingModel")().solve(**kwargs(i))
 
-    points = sum(len(b["replicas"]) for b in blocks)
+    points = sum(len(b["replicas"]) for b in blocks) + len(split)
     return Plan(
         "serving",
         (column, sense),
@@ -247,6 +276,7 @@ def _answer(
             "seconds": seconds,
         },
         _notes(datacenter)
+        + (DG.note(fabric),) * bool(fabric is not None and split)
         + band_note
         + ((pricing.note(rents),) if rents else ())
         + tuple(f"no cost, energy or carbon for {k}: {v}" for k, v in sorted(unpriced.items())),
@@ -266,9 +296,13 @@ def _across_band(
         return robust, ()
     why = ""
     for i, kw in enumerate(points):
+        if "disagg" in kw:  # DisaggServingResult holds no efficiencies to move: not checked
+            continue
         robust[i], text = bands.across_band(kw, p, ttft, itl)
         why = why or text
     note = f"slo_across_band: the SLOs still met at the uncertainty band's slow corner ({bands.CHECKED} best checked)"
+    if any("disagg" in kw for kw in points):
+        note += " but for disaggregated rows, whose results hold no efficiencies to move"
     if robust[0] is False:
         first = next((i for i in range(len(points)) if robust[i]), None)
         note += f"; the winner meets them only inside the band (at the slow corner it {why}); " + (
@@ -291,8 +325,11 @@ _UNITS = {
 }
 
 
-def _columns(blocks: list[dict], rate: float, output_len: int, p: int, extra: list[str]) -> dict[str, np.ndarray]:
-    """One row per (engine, replica count): inputs and the loaded figures in display units."""
+def _columns(
+    blocks: list[dict], split: list[dict], rate: float, output_len: int, p: int, extra: list[str]
+) -> dict[str, np.ndarray]:
+    """One row per (engine, replica count) and per disaggregated layout: inputs and the loaded figures in
+    display units."""
     parts: dict[str, list] = {}
     for b, block in enumerate(blocks):
         e, r, k = block["engine"], block["result"], block["replicas"]
@@ -322,6 +359,30 @@ def _columns(blocks: list[dict], rate: float, output_len: int, p: int, extra: li
         }
         for name, values in cols.items():
             parts.setdefault(name, []).extend(values)
+    for k, d in enumerate(split):
+        r, (n_p, n_d), (tp_p, tp_d) = d["result"], d["replicas"], d["tp"]
+        row = {
+            "layout": f"{d['part'].name} disagg prefill tp{tp_p} x{n_p} + decode tp{tp_d} x{n_d} {d['precision']}",
+            "hardware": d["part"].name,
+            "precision": d["precision"],
+            "tp": None,
+            "replicas": n_p + n_d,
+            "gpus": n_p * tp_p + n_d * tp_d,
+            "max_num_seqs": None,
+            **{a: None for a in extra},
+            f"ttft_p{p}": r.si(f"ttft_p{p}") * 1e3,
+            f"itl_p{p}": r.si(f"itl_p{p}") * 1e3,
+            "overloaded": bool(r.overloaded),
+            "fits": bool(r.feasible),
+            "memory_required": np.nan,  # each pool's fit is checked by the solver (feasible)
+            "memory_available": np.nan,
+            "saturation_rate": r.si("saturation_rate"),
+            "node": _node(d["part"]),
+            "block": -1 - k,
+            "offset": 0,
+        }
+        for name, value in row.items():
+            parts.setdefault(name, []).append(value)
     c = {name: _array(values) for name, values in parts.items()}
     if not parts:
         c = {

@@ -165,6 +165,13 @@ SERVE = SolverCommand(
             help="Coefficient of variation of prompt and output lengths (0 = fixed, default).",
         ),
         Param(
+            "length_samples",
+            "--length-samples",
+            "rows",
+            help="Instead of --length-cv: a CSV or JSON file of (prompt, output) token pairs whose mix the "
+            "traffic follows, scaled to --seq-len/--output-len.",
+        ),
+        Param(
             "max_num_batched_tokens",
             "--max-num-batched-tokens",
             "int",

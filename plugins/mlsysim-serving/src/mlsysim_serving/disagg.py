@@ -107,6 +107,8 @@ class _Replica:
         #: share of one request's KV cache on one GPU: its tensor share of its (largest) stage's layers
         self.kv_share = setup.kv_share / lay.depth
         self.kv_tokens = UL.kv_capacity_tokens(setup, M, max_seqs)
+        #: speculative decode steps (:class:`.speculative.Speculation`), or None
+        self.spec: Any = None
 
     def check_holds(self, text: Any, tokens: int) -> None:
         """A pool that cannot hold the weights and one request's KV is an input error naming the layout."""
@@ -132,6 +134,7 @@ class _Replica:
             seq_len,
             output_len,
             dict(c, arrival_rate=rate),
+            self.spec,
         )
 
 
@@ -167,9 +170,11 @@ def serve_disagg(
     common: dict,
     traffic: dict,
     gpus_per_node: Any,
+    spec: tuple | None = None,
 ) -> DisaggServingResult:
     """ServingModel.solve with ``disagg``: the two pools under ``traffic`` and the best aggregated layout
-    of ``hardware`` at the same SLOs (see the module docstring)."""
+    of ``hardware`` at the same SLOs (see the module docstring); ``spec`` (:func:`.speculative.check`'s
+    heads/MTP/n-gram answer): speculative decode steps on the decode pool and the aggregated layouts."""
     from mlsysim_core import validate as V
 
     layout = parse_disagg(disagg)
@@ -195,8 +200,15 @@ def serve_disagg(
     full, exposed = kv_transfer(
         moved, pre.kv_share, dec.kv_share, link.bandwidth, E.NETWORK, link.latency, one_prefill, shape.layers, layerwise
     )
+    plan = None
+    if spec is not None:
+        from .speculative import under_traffic
+
+        plan = under_traffic(dec.setup, spec)[0]  # heads/MTP/n-gram: no draft weights or cache
+        dec.spec = plan
     first = float(dec.cost.prefill(1.0, S - 1.0))
-    itl0 = float(dec.cost.time(1.0, S + 1.0, S + 2.0))
+    steps = TR.Load(S, O, 0.0, 0.0, "lognormal", plan)
+    itl0 = float(TR.decode_step(dec.cost, steps, 1.0, S + 1.0)) * steps.gap
     _check_slos(checked, one_prefill + exposed + first, itl0, seq_len)
     lam = checked["arrival_rate"]
     pools = _Pools(pre, dec, c, seq_len, output_len, exposed, lam)
@@ -204,14 +216,19 @@ def serve_disagg(
     pct = checked["slo_percentile"]
     slo_t, slo_i = checked["slo_ttft"], checked["slo_itl"]
     sat = pools.saturation
-    agg = _Aggregated(model, hardware, seq_len, output_len, common, c, gpus_per_node)
+    agg = _Aggregated(model, hardware, seq_len, output_len, common, c, gpus_per_node, plan)
     rates = _search(pools, agg, slo_t, slo_i, pct)
     rate_p, rate_d, max_rate = rates["prefill"], rates["decode"], rates["max"]
     gpus = layout.prefill.gpus + layout.decode.gpus
     g_p, g_d = layout.prefill.replica_gpus / rate_p, layout.decode.replica_gpus / rate_d
     agg_goodput, agg_layout, agg_notes = agg.best(rates, output_len)
     balanced = O / (g_p + g_d) if rate_p > 0 and rate_d > 0 else 0.0
-    link_note = (link.note,) if link.note else ()
+    link_note: tuple[str, ...] = (link.note,) if link.note else ()
+    if plan is not None:
+        link_note += (
+            f"speculative decoding on the decode pool and the aggregated layouts: heads/MTP/n-gram at "
+            f"{plan.share:g} of a decode step per drafted token, k={plan.k}, {plan.tokens:.3g} tokens kept per step",
+        )
     notes = tuple(dict.fromkeys(pre.setup.notes + dec.setup.notes + link_note + agg_notes))
     over = bool(f["overloaded"][0])
     one = {k: (None if over else float(f[k][0])) for k in _LOADED}
@@ -438,7 +455,7 @@ class _Aggregated:
     degree (powers of two up to the scale-up domain) that holds the model and one request, under the same
     traffic (:func:`_search` finds each one's largest rate within the SLOs)."""
 
-    def __init__(self, model, hardware, seq_len, output_len, common, c, gpus_per_node):
+    def __init__(self, model, hardware, seq_len, output_len, common, c, gpus_per_node, spec=None):
         link = hardware.scale_up
         self.top = gpus_per_node or (
             link.domain if link is not None and link.domain else (8 if link is not None else 1)
@@ -450,6 +467,7 @@ class _Aggregated:
         while tp <= self.top:
             try:
                 replica = _Replica("aggregated", Pool(hardware, tp, tp), None, model, common, M, seqs, gpus_per_node)
+                replica.spec = spec
                 self.engines[tp] = _Engine(replica, seq_len, output_len, c["prefill"])
             except (InvalidInputError, InfeasibleError):
                 pass

@@ -273,7 +273,13 @@ class ServingResult(Result):
             lines = [
                 f"Traffic: {rate:.4g} req/s, utilization {self.utilization:.2f} of {sat:.4g} req/s "
                 f"(saturates on {self.binding_limit}); TTFT p99 {p99 * 1e3:.4g} ms = queue "
-                f"{wait * 1e3:.4g} ms mean + prefill, ITL mean {itl * 1e3:.4g} ms."
+                f"{wait * 1e3:.4g} ms mean + prefill, ITL mean {itl * 1e3:.4g} ms"
+                + (
+                    "."
+                    if self.spec_tokens_per_step is None
+                    else f" (speculative: each decode step verifies {self.spec_drafted + 1} tokens per sequence "
+                    f"against the token budget and keeps {self.spec_tokens_per_step:.3g})."
+                )
             ]
         if self.slo_attainment is not None:
             lines.append(

@@ -221,7 +221,8 @@ class ServingModel(Solver):
                 heads/MTP/n-gram, their cost per drafted token as a share of one target decode step in
                 [0, 1); ``spec_k`` drafted tokens per step (default 4); ``spec_accept`` the acceptance rate
                 alpha in [0, 1). Adds the spec_* fields (static batch) and, under
-                ``arrival_rate``/``concurrency``, composes the loaded fields' decode steps (analytic method).
+                ``arrival_rate``/``concurrency``, composes the loaded fields' decode steps (analytic method);
+                with ``disagg``, heads/MTP/n-gram (``spec_draft_cost``) speculate on the decode pool.
         """
         model, hardware = V.named("model", model, "models"), V.named("hardware", hardware, "hardware")
         fabric = resolve_fabric(fabric)
@@ -247,10 +248,20 @@ class ServingModel(Solver):
                     ("redundant_experts", redundant_experts) if redundant_experts else ("ep_overlap", ep_overlap)
                 )
                 raise InvalidInputError(name, value, "the default with disagg (the pools are tensor parallel)")
+            spec = None
             if spec_accept is not None or spec_draft is not None or spec_draft_cost is not None:
-                raise InvalidInputError(
-                    "spec_accept", spec_accept, "None with disagg (speculation runs on an aggregated engine)"
-                )
+                from . import speculative as SP
+
+                if spec_draft is not None:
+                    raise InvalidInputError(
+                        "spec_draft",
+                        getattr(spec_draft, "name", spec_draft),
+                        "None with disagg: heads/MTP/n-gram by spec_draft_cost (a draft model's own prompt KV "
+                        "would have to cross the fabric too)",
+                    )
+                if spec_accept is None:
+                    raise InvalidInputError("spec_accept", None, "an acceptance rate in [0, 1) with a draft")
+                spec = SP.check(None, None, spec_draft_cost, spec_k, spec_accept)
             common = dict(
                 precision=precision,
                 kv_precision=kv_precision,
@@ -264,7 +275,7 @@ class ServingModel(Solver):
             )
             traffic = {k: v for k, v in locals().items() if k in _TRAFFIC_ARGS}
             return serve_disagg(
-                model, hardware, seq_len, output_len, disagg, fabric, kv_layerwise, common, traffic, gpus_per_node
+                model, hardware, seq_len, output_len, disagg, fabric, kv_layerwise, common, traffic, gpus_per_node, spec
             )
         a = locals()
         return self._answer(_setup(a), a)
