@@ -23,6 +23,7 @@ from mlsysim_ui.site import PAGES
 import mlsysim
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -95,7 +96,8 @@ def needs(*names: str) -> None:
 
 
 def wait(driver, cond, timeout: float = 20):
-    return WebDriverWait(driver, timeout).until(lambda d: cond(d))
+    # htmx swaps the answer in while a condition reads it: a stale element is read again, not an error
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(cond)
 
 
 def cell(driver, field: str, solver: str | None = None):
@@ -187,8 +189,8 @@ def test_bad_input_shows_the_clis_one_line_message_next_to_the_field(browser, ba
     with pytest.raises(mlsysim.InvalidInputError) as e:
         mlsysim.ServingModel().solve(mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, seq_len=2048, tp_size=3)
     assert err == " ".join(str(e.value).split())
-    field = browser.find_element(By.CSS_SELECTOR, '.field[data-field="tp_size"]')
-    assert field.find_element(By.CLASS_NAME, "err").text == err  # next to its field
+    next_to_field = '.field[data-field="tp_size"] .err'
+    assert wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, next_to_field).text == err)
     snap(browser, shots / "ui-error.png")
     retype(browser, "tp_size", "2")
     wait(browser, lambda d: d.find_element(By.ID, "err-tp_size").text == "")
