@@ -54,6 +54,16 @@ def _where(cond, a, b):
     return np.where(cond, a, b)
 
 
+def _top(x):
+    """np.max(x)."""
+    return x if isinstance(x, float) else np.max(x)
+
+
+def _all(cond):
+    """np.all(cond)."""
+    return cond if isinstance(cond, (bool, np.bool_)) else np.all(cond)
+
+
 class StepCost:
     """Time of one engine step from its composition (the kernels of :mod:`.kernels`, summed per token).
 
@@ -206,7 +216,8 @@ class StepCost:
                 busy = _max(t_c, t_m) + self.comm0 + self.comm_token * tokens
                 base = busy + self.a2a0 + self.a2a_token * tokens
             return factor * base + self.overhead + self.hop0 + self.hop_token * tokens
-        t_c, t_m = self.parts(tokens, attn, kv_tokens)
+        t_c = self.flop_token * tokens + self.flop_attn * attn
+        t_m = (self.dense_bytes if self.expert_bytes == 0.0 else self.weights(tokens)) + self.kv_bytes * kv_tokens
         return _max(t_c, t_m) + self.comm0 + self.comm_token * tokens + self.overhead
 
     def time1(self, tokens, attn, kv_tokens):
@@ -322,22 +333,22 @@ def _mix(cost, load, B, m, M):
     room = _max(M - B * load.w, 1.0)
     P1 = _max(load.P1, 1e-300)
 
-    def t(q):
-        return step_with(cost, load, B, q)
+    def t(q):  # :func:`step_with`
+        return decode_step(cost, load, B, load.ctx, q, load.pos)
 
     t_dec = t(0.0)
     cap = np.floor(room / P1)
     short = cap >= 1.0
-    K = int(min(np.max(_where(short, _min(cap, np.ceil(m + 6.0 * np.sqrt(m) + 4.0)), 1.0)), 4096))
+    K = int(min(_top(_where(short, _min(cap, np.ceil(m + 6.0 * np.sqrt(m) + 4.0)), 1.0)), 4096))
     last = _max(_min(cap, float(K)), 1.0)  # the Poisson tail is counted at the cap
     pmf = np.exp(-m)
     below = mean = sq = 0.0  # P(N < n), E[t], E[t^2] summed over n = 0..K prompts in a step
     for n in range(K + 1):
         if n:
             pmf = pmf * (m / n)
-        inside = n < last
-        w = _where(inside, pmf, _where(n == last, 1.0 - below, 0.0))
-        below = below + _where(inside, pmf, 0.0)
+        head = _where(n < last, pmf, 0.0)
+        w = head + _where(n == last, 1.0 - below, 0.0)
+        below = below + head
         tn = t(_min(n * P1, room))
         mean = mean + w * tn
         sq = sq + w * tn * tn
@@ -377,12 +388,12 @@ def poisson_quantile(m, p, top):
     pmf = np.exp(-m)
     cdf = pmf
     n = 0.0 * cdf  # 0 where the CDF at 0 reaches p, shaped as m
-    for k in range(1, int(np.max(top)) + 1):
+    for k in range(1, int(_top(top)) + 1):
         pmf = pmf * m / k
         below = cdf < p
         n = _where(below, k - 1 + _min(_max((p - cdf) / _max(pmf, 1e-300), 0.0), 1.0), n)
         cdf = cdf + pmf
-        if np.all(cdf >= p):
+        if _all(cdf >= p):
             break
     return _min(n, top)
 
@@ -426,7 +437,7 @@ def steady(cost, load, lam, M):
         slope = _where(dT != 0.0, (g - g0) / _where(dT != 0.0, dT, 1.0), -1.0)  # dg/dT < 0 below saturation
         T_new = T - g / _where(slope < 0.0, slope, -1.0)
         T_new = _where(np.isfinite(T_new) & (T_new > 0.0), T_new, out[0])
-        if np.all(abs(T_new - T) <= 1e-10 * abs(T)):
+        if _all(abs(T_new - T) <= 1e-10 * abs(T)):
             break
         T0, g0, T = T, g, T_new
     _, f, t_dec, t_mix, sq = out
