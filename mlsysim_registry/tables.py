@@ -105,6 +105,17 @@ def _seconds(text: Any) -> float:
     return to_si(parse_quantity(text, SECOND, name="calibration.engine_overhead"), SECOND, name="engine_overhead")
 
 
+def _calibration(table: Any) -> dict:
+    """A calibration table with its engine overheads ("0.5 ms") in s (checked by the caller)."""
+    cal = dict(table or {})
+    span = dict(cal.get("range", {}))
+    if "engine_overhead" in cal:
+        cal["engine_overhead"] = _seconds(cal["engine_overhead"])
+    if isinstance(span.get("engine_overhead"), list):
+        cal["range"] = dict(span, engine_overhead=[_seconds(x) for x in span["engine_overhead"]])
+    return cal
+
+
 def _build_value(raw: RawEntry, built: dict) -> Any:
     s = raw.section
     if s == "hardware":
@@ -129,12 +140,9 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
             },
             {"name", "peak_flops", "memory", "source"},
         )
-        cal = dict(_sub(raw, t, "calibration", {*CALIBRATION_KEYS, "range", "source", "points"}) or {})
-        span = dict(cal.get("range", {}))
-        if "engine_overhead" in cal:
-            cal["engine_overhead"] = _seconds(cal["engine_overhead"])
-        if isinstance(span.get("engine_overhead"), list):
-            cal["range"] = dict(span, engine_overhead=[_seconds(x) for x in span["engine_overhead"]])
+        cal = _calibration(_sub(raw, t, "calibration", {*CALIBRATION_KEYS, "range", "source", "points", "engines"}))
+        if isinstance(cal.get("engines"), dict):
+            cal["engines"] = {engine: _calibration(table) for engine, table in cal["engines"].items()}
         t["calibration"] = checked(cal)
         sources: dict = {}
         peaks = t.pop("peak_flops")

@@ -31,6 +31,7 @@ from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.results import Result
 from mlsysim_core.units import Q_
 
+from .calibration import scoped
 from .domain import out_of_domain
 from .ranges import RANGES
 
@@ -94,7 +95,7 @@ def corner_arguments(solver_cls: Any, nominal: Result, given: dict[str, Any]) ->
     its corner results; None when nothing would move."""
     fast, slow = dict(given), dict(given)
     moved = False
-    calibration = getattr(given.get("hardware"), "calibration", None)
+    calibration = scoped(getattr(given.get("hardware"), "calibration", None), given.get("engine"))
     for path, field in getattr(solver_cls, "band_arguments", {}).items():
         arg, _, attr = path.partition(".")
         if given.get(arg) is not None:

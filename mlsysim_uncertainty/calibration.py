@@ -14,14 +14,17 @@ CALIBRATION_KEYS = {"compute": "(0, 1]", "memory": "(0, 1]", "engine_overhead": 
 
 def _calibrated(k: str, v: Any, name: str) -> None:
     if k not in CALIBRATION_KEYS:
-        raise InvalidInputError(name, k, "one of " + ", ".join([*CALIBRATION_KEYS, "range", "source", "points"]))
+        raise InvalidInputError(
+            name, k, "one of " + ", ".join([*CALIBRATION_KEYS, "range", "source", "points", "engines"])
+        )
     number = isinstance(v, (int, float)) and not isinstance(v, bool)
     if not number or not (0.0 <= v <= 1.0) or (v == 0.0 and k != "engine_overhead"):
         raise InvalidInputError(f"{name}.{k}", v, f"a number in {CALIBRATION_KEYS[k]}")
 
 
 def checked(value: Any) -> dict[str, Any]:
-    """The ``calibration`` table: fitted values, their ``range`` ({key: [low, high]}), source, points."""
+    """The ``calibration`` table: fitted values, their ``range`` ({key: [low, high]}), source, points, and
+    ``engines`` ({engine: a table of the same keys}: fits scoped to one serving engine)."""
     for k, v in dict(value).items():
         if k == "range":
             for rk, pair in dict(v).items():
@@ -29,6 +32,19 @@ def checked(value: Any) -> dict[str, Any]:
                     raise InvalidInputError(f"calibration.range.{rk}", pair, "[low, high]")
                 for x in pair:
                     _calibrated(rk, x, "calibration.range")
+        elif k == "engines":
+            for engine, table in dict(v).items():
+                if not isinstance(table, dict) or "engines" in table:
+                    raise InvalidInputError(f"calibration.engines.{engine}", table, "a calibration table")
+                checked(table)
         elif k not in ("source", "points"):
             _calibrated(k, v, "calibration")
     return dict(value)
+
+
+def scoped(calibration: Any, engine: str | None) -> dict[str, Any]:
+    """The calibration that applies to a solve on ``engine``: the hardware's fit scoped to that engine
+    where it has one (``mlsysim calibrate`` with an ``engine`` column), else its unscoped fit."""
+    table = dict(calibration or {})
+    engines = table.pop("engines", {})
+    return dict(engines[engine]) if engine is not None and engine in engines else table

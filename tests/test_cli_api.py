@@ -318,6 +318,7 @@ def _builtin_names() -> set[str]:
         "training",
         "method",
         "workload",
+        "engine",  # a plain word in the host's prose ("serving engine"); ServingModel's calibration scope
     }  # catalog kinds, host arguments, plain words
     for obj in [*vars(types).values(), *vars(results).values()]:
         if isinstance(obj, type) and attrs.has(obj):

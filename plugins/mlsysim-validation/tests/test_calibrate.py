@@ -114,6 +114,37 @@ def test_a_second_call_refines_with_the_points_of_the_first(tmp_path):
     assert again.exit_code == 0 and "on 5 measurements" in again.output  # the same rows count once
 
 
+def test_an_engine_column_scopes_the_fit_to_that_engine(tmp_path, fresh_host):
+    rows = [dict(r, engine="nim") for r in _rows([*CONFIGS[:3], CONFIGS[4]], **TRUE)]
+    out = tmp_path / "lab.toml"
+    res = CliRunner().invoke(main, ["calibrate", _csv(tmp_path / "runs.csv", rows), "-o", str(out)])
+    assert res.exit_code == 0 and "calibrated H100 (engine nim) on 4 measurements" in res.output, res.output
+    host = fresh_host()
+    with pytest.warns(PluginConflictWarning, match="H100"):
+        host.load_catalog(out)
+        hw = host.catalog().entry("hardware", "H100").value
+    assert set(hw.calibration) == {"engines"} and hw.calibration["engines"]["nim"]["compute"] == pytest.approx(
+        0.45, 1e-3
+    )
+    m, seq, b, o, tp, _ = CONFIGS[3]
+    args = (getattr(LM, m), hw, seq, b)
+    kw = dict(precision="fp8", tp_size=tp, output_len=o)
+    nim = mlsysim.ServingModel().solve(*args, **kw, engine="nim")
+    other = mlsysim.ServingModel().solve(*args, **kw, engine="vllm")
+    plain = mlsysim.ServingModel().solve(*args, **kw)
+    assert nim.compute_efficiency == pytest.approx(0.45, 1e-3) and any("(engine nim)" in n for n in nim.notes)
+    assert other.compute_efficiency == plain.compute_efficiency == 0.5  # fp8 default: the fit stays in its scope
+    assert not any("calibrated" in n for n in plain.notes)
+    from mlsysim_uncertainty import banded
+
+    low, high = banded(mlsysim.ServingModel, *args, **kw, engine="nim").bands["itl"]
+    assert high / low - 1 < 0.05  # the engine's leave-one-out range, not the default ranges
+    again = CliRunner().invoke(main, ["calibrate", _csv(tmp_path / "more.csv", rows[:2]), "-o", str(out)])
+    assert again.exit_code == 0 and "on 4 measurements" in again.output  # the scope's earlier rows count
+    with pytest.raises(Exception, match="engine"):
+        mlsysim.ServingModel().solve(getattr(LM, m), H100, 128, engine="")
+
+
 @pytest.mark.parametrize(
     "edit, message",
     [
@@ -123,6 +154,7 @@ def test_a_second_call_refines_with_the_points_of_the_first(tmp_path):
         (lambda rows: [{**rows[0], "unit": "GB"}, *rows[1:]], "convertible to ms"),
         (lambda rows: [*rows, {**rows[0], "hardware": "A100"}], "one hardware"),
         (lambda rows: [{**rows[0], "quantity": "mfu"}, *rows[1:]], "row 1.quantity"),
+        (lambda rows: [{**rows[0], "engine": "nim"}, *rows[1:]], "one engine"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_nothing_is_written(tmp_path, edit, message):

@@ -129,6 +129,13 @@ SERVE = SolverCommand(
         ),
         Param("efficiency", "--efficiency", "float", help="Achieved fraction of peak FLOP/s in (0, 1]."),
         Param(
+            "engine",
+            "--engine",
+            "str",
+            help="Serving engine (e.g. nim, vllm): the hardware's calibration scoped to it applies "
+            "(mlsysim calibrate with an engine column).",
+        ),
+        Param(
             "arrival_rate",
             "--qps",
             "float",

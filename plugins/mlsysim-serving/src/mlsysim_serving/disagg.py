@@ -83,6 +83,7 @@ class _Replica:
                 weight_precision=common["weight_precision"],
                 activation_precision=common["activation_precision"],
                 engine_overhead=common["engine_overhead"],
+                engine=common["engine"],
                 pp_size=pool.pp,
                 ep_size=pool.ep,
                 dp_attention=pool.dp,

@@ -15,7 +15,7 @@ from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.types import CNNWorkload, HardwareNode, TransformerWorkload, Workload
 from mlsysim_core.units import SECOND, Quantity, to_si
-from mlsysim_uncertainty.calibration import checked
+from mlsysim_uncertainty.calibration import checked, scoped
 
 from . import parallel
 from .precisions import resolve
@@ -191,6 +191,7 @@ def prepare(
     engine_overhead: Any = None,
     redundant_experts: Any = 0,
     ep_overlap: Any = False,
+    engine: Any = None,
 ) -> Setup:
     """Check every argument of ``ServingModel.solve`` but the lengths and the traffic (each error
     names argument, value and valid range) and return the :class:`Setup`."""
@@ -202,9 +203,12 @@ def prepare(
     frac = E.USABLE_MEMORY_FRACTION if memory_fraction is None else V.fraction("memory_fraction", memory_fraction)
     notes.append(E.usable_memory_note(hardware, frac))
     notes += model.omissions()
-    cal = checked(hardware.calibration)
+    if engine is not None and (not isinstance(engine, str) or not engine.strip()):
+        raise InvalidInputError("engine", engine, "the name of a serving engine (e.g. 'vllm', 'nim') or None")
+    cal = scoped(checked(hardware.calibration), engine)
     if cal:
-        notes.append(f"efficiencies calibrated for {hardware.name}: {cal.get('source', 'catalog calibration')}")
+        scope = f" (engine {engine})" if engine in hardware.calibration.get("engines", {}) else ""
+        notes.append(f"efficiencies calibrated for {hardware.name}{scope}: {cal.get('source', 'catalog calibration')}")
     eta_c = (
         _calibrated(cal, "compute", E.compute_efficiency(prec.b_matmul))
         if efficiency is None
@@ -215,7 +219,7 @@ def prepare(
         if memory_efficiency is None
         else check_memory_efficiency(memory_efficiency)
     )
-    engine = (
+    host = (
         _calibrated(cal, "engine_overhead", E.STEP_OVERHEAD_S)
         if engine_overhead is None
         else check_engine_overhead(engine_overhead)
@@ -294,14 +298,14 @@ def prepare(
         b_act=prec.b_act,
         eta_c=eta_c,
         eta_m=eta_m,
-        engine_overhead=engine,
+        engine_overhead=host,
         tp_size=tp_size,
         layout=layout,
         kv_share=kv_share,
         link=link,
         link_bandwidth=link_bw,
         link_latency=link_lat,
-        overhead=step_overhead(hardware.si.dispatch_tax, shape.layers, engine),
+        overhead=step_overhead(hardware.si.dispatch_tax, shape.layers, host),
         memory_fraction=frac,
         notes=tuple(notes),
     )

@@ -141,6 +141,7 @@ class ServingModel(Solver):
         spec_draft_cost: float | None = None,
         spec_k: int = 4,
         spec_accept: float | None = None,
+        engine: str | None = None,
     ) -> Any:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
@@ -212,6 +213,9 @@ class ServingModel(Solver):
                 Quantity in [0, 1 s] (default ``efficiency.STEP_OVERHEAD_S`` = 1 ms). The hardware's
                 ``calibration`` (``mlsysim calibrate``) replaces this default and those of ``efficiency``
                 and ``memory_efficiency``; the notes say so.
+            engine: the serving engine (a name, e.g. ``"nim"``): a hardware calibration scoped to it
+                (``mlsysim calibrate`` with an ``engine`` column) applies, else the hardware's unscoped one;
+                it selects a calibration only (no engine's behaviour is modelled by name).
             spec_draft, spec_draft_cost, spec_k, spec_accept: speculative decoding (:mod:`.speculative`):
                 a draft model smaller than the target (run at ``tp_size`` beside it) or, for draft
                 heads/MTP/n-gram, their cost per drafted token as a share of one target decode step in
@@ -264,6 +268,7 @@ class ServingModel(Solver):
                 efficiency=efficiency,
                 memory_efficiency=memory_efficiency,
                 engine_overhead=engine_overhead,
+                engine=engine,
                 memory_fraction=memory_fraction,
                 weight_precision=weight_precision,
                 activation_precision=activation_precision,
@@ -595,6 +600,7 @@ def _setup(a: dict[str, Any]) -> Setup:
         a["memory_fraction"],
         **{k: a[k] for k in _PARALLEL_ARGS},
         engine_overhead=a["engine_overhead"],
+        engine=a["engine"],
     )
 
 

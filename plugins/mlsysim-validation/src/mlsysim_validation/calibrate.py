@@ -1,7 +1,9 @@
 """``mlsysim calibrate``: fit one hardware's efficiencies to the user's own serving measurements.
 
 Input: CSV or JSON rows ``model, hardware, seq_len, batch_size, quantity, value, unit`` and optionally
-``output_len, precision, tp`` (``quantity``: a key of ``QUANTITIES``; ``itl_continuous`` is the mean
+``output_len, precision, tp, engine`` (``engine``: the serving engine of the runs, one per call; the fit
+is then scoped to that engine: ``ServingModel(..., engine=...)`` uses it, other solves do not)
+(``quantity``: a key of ``QUANTITIES``; ``itl_continuous`` is the mean
 ITL of a closed loop of ``batch_size`` clients with one prefill interleaved per request, as benchmark
 tools report it).
 Fitted: ``compute`` and ``memory`` (achieved fractions of peak, in (0, 1]) and ``engine_overhead``
@@ -53,6 +55,7 @@ class Point:
     output_len: int | None
     precision: str | None
     tp: int
+    engine: str | None
     quantity: str
     value: float  # SI
     row: dict
@@ -101,6 +104,7 @@ def _point(n: int, r: dict) -> Point:
         output_len=whole("output_len", None),
         precision=(str(r["precision"]).strip() or None) if r.get("precision") else None,
         tp=whole("tp", 1),
+        engine=(str(r["engine"]).strip() or None) if r.get("engine") else None,
         quantity=q,
         value=value,
         row={k: v for k, v in r.items() if v not in (None, "")},
@@ -129,6 +133,7 @@ def _solve(p: Point, hardware: Any, models: dict, over: dict) -> Any:
         precision=p.precision,
         tp_size=p.tp,
         output_len=p.output_len,
+        engine=p.engine,
         **over,
     )
 
@@ -181,6 +186,7 @@ class Calibration:
     """A fit: the parameters, each point's error before (defaults) and after, and leave-one-out."""
 
     hardware_key: str
+    engine: str | None
     values: dict
     spread: dict  # parameter -> (low, high) over the full fit and the leave-one-out fits
     points: list
@@ -200,8 +206,8 @@ class Calibration:
         kept = [k for k in PARAMETERS if k not in v]
         return "\n".join(
             [
-                f"calibrated {self.hardware_key} on {len(self.points)} measurements: "
-                + ", ".join(f"{k} {_shown(k, x)}" for k, x in v.items()),
+                f"calibrated {self.hardware_key}{f' (engine {self.engine})' if self.engine else ''} on "
+                f"{len(self.points)} measurements: " + ", ".join(f"{k} {_shown(k, x)}" for k, x in v.items()),
                 "range over the leave-one-out fits (the bands of this hardware): "
                 + ", ".join(f"{k} {_shown(k, lo)}-{_shown(k, hi)}" for k, (lo, hi) in self.spread.items()),
                 *([f"not constrained by these points, kept at the default: {', '.join(kept)}"] if kept else []),
@@ -229,7 +235,13 @@ def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibrati
     from mlsysim_cli.api import lookup
 
     new = read_points(runs)
-    kept = [_point(i + 1, r) for i, r in enumerate(previous or [])]
+    engines = {p.engine for p in new}
+    if len(engines) != 1:
+        raise InvalidInputError(
+            "runs", ", ".join(sorted(str(e) for e in engines)), "runs of one engine (or none given) per call"
+        )
+    engine = engines.pop()
+    kept = [p for p in (_point(i + 1, r) for i, r in enumerate(previous or [])) if p.engine == engine]
     seen = {_key(p.row) for p in new}
     points = [p for p in kept if _key(p.row) not in seen] + new  # a row given again counts once
     keys = {lookup("hardware", p.hardware, "hardware")[0] for p in points}
@@ -267,6 +279,7 @@ def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibrati
     before = [x / m - 1.0 for x, m in zip(predict(points, hardware, models), measured)]
     return Calibration(
         hardware_key=key,
+        engine=engine,
         values=values,
         spread={k: (min(f[k] for f in fits), max(f[k] for f in fits)) for k in free},
         points=points,
@@ -301,20 +314,30 @@ def _stored(name: str, value: float) -> Any:
 
 
 def overlay(cal: Calibration) -> str:
-    """The overlay TOML: the hardware's catalog table as shipped, plus the calibration table."""
+    """The overlay TOML: the hardware's catalog table as it is now, with the fit as its ``calibration``
+    table, or as ``calibration.engines.<engine>`` for a fit scoped to an engine (other scopes kept)."""
     from mlsysim_core.plugins import catalog
     from mlsysim_registry.toml_files import read_file
 
     entry = catalog().entry("hardware", cal.hardware_key)
     table = next(r.table for r in read_file(entry.file) if r.section == "hardware" and r.key == cal.hardware_key)
-    table = {k: v for k, v in table.items() if k != "calibration"}
-    table["calibration"] = {
+    old = dict(table.get("calibration", {}))
+    engines = dict(old.pop("engines", {}))
+    fitted = {
         **{k: _stored(k, x) for k, x in cal.values.items()},
         "range": {k: [_stored(k, x) for x in pair] for k, pair in cal.spread.items()},
-        "source": f"mlsysim calibrate: {len(cal.points)} measurements, leave-one-out median |error| "
-        f"{_median(cal.loo):.1%}",
+        "source": f"mlsysim calibrate: {len(cal.points)} measurements"
+        + (f" of engine {cal.engine}" if cal.engine else "")
+        + f", leave-one-out median |error| {_median(cal.loo):.1%}",
         "points": [p.row for p in cal.points],
     }
+    if cal.engine is not None:
+        engines[cal.engine] = fitted
+        fitted = old
+    table = {k: v for k, v in table.items() if k != "calibration"}
+    calibration = {**fitted, **({"engines": engines} if engines else {})}
+    if calibration:
+        table["calibration"] = calibration
     lines = [
         "# Catalog overlay written by mlsysim calibrate: load with mlsysim --catalog FILE or load_catalog(FILE).",
         f"[hardware.{cal.hardware_key}]",
@@ -330,4 +353,6 @@ def previous_points(path: Path) -> list[dict]:
     if not path.exists():
         return []
     data = tomllib.loads(path.read_text())
-    return [dict(p) for t in data.get("hardware", {}).values() for p in t.get("calibration", {}).get("points", [])]
+    tables = [t.get("calibration", {}) for t in data.get("hardware", {}).values()]
+    tables += [e for t in list(tables) for e in t.get("engines", {}).values()]  # each row names its engine
+    return [dict(p) for t in tables for p in t.get("points", [])]
