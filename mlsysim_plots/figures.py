@@ -139,3 +139,21 @@ def plot_pareto(
     if title:
         ax.set_title(title, fontsize=10)
     return fig, ax
+
+
+def band_errorbar(ax: Any, result: Any, field: str, unit: str, at: float, horizontal: bool = True) -> bool:
+    """Draw the band of ``result.field`` (``result.bands``, mlsysim_uncertainty.banded) as an error bar
+    around its value, in ``unit``, at position ``at`` on the other axis; False (nothing drawn) when the
+    result has no band for the field."""
+    band = getattr(result, "bands", {}).get(field)
+    if band is None:
+        return False
+    value = getattr(result, field).to(unit).magnitude
+    low, high = (q.to(unit).magnitude for q in band)
+    spread = [[value - low], [high - value]]
+    label = f"band [{low:.4g}, {high:.4g}] {unit}"
+    if horizontal:
+        ax.errorbar([value], [at], xerr=spread, fmt="none", ecolor="black", capsize=8, label=label)
+    else:
+        ax.errorbar([at], [value], yerr=spread, fmt="none", ecolor="black", capsize=8, label=label)
+    return True

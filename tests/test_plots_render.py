@@ -108,6 +108,21 @@ def test_training_breakdown_legend_is_whole_and_inside_the_figure():
     assert box.x0 >= frame.x0 and box.y0 >= frame.y0 and box.x1 <= frame.x1 and box.y1 <= frame.y1
     width = sum(p.get_width() for p in ax.patches)
     assert width == pytest.approx(r.step_time.m_as("ms"), rel=1e-9)
+    from mlsysim_uncertainty import banded
+
+    b = banded(
+        mlsysim.DistributedModel, mlsysim.Models.Llama3_70B, mlsysim.Systems.Clusters.Research_256, batch_size=256,
+        tp_size=8, pp_size=4, microbatch_count=8,
+    )  # fmt: skip
+    from matplotlib.container import ErrorbarContainer
+
+    fig, ax = plot_step_breakdown(b)
+    (bar,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]  # the step time's band
+    low, high = (q.m_as("ms") for q in b.bands["step_time"])
+    ((x0, _), (x1, _)) = bar.lines[2][0].get_segments()[0]
+    assert (x0, x1) == (pytest.approx(low), pytest.approx(high))
+    assert any(t.get_text().startswith("band [") for t in fig.legends[0].get_texts())
+    assert not [c for c in plot_step_breakdown(r)[1].containers if isinstance(c, ErrorbarContainer)]
 
 
 def test_sweep_plot_rings_the_pareto_front_and_crosses_infeasible_points():

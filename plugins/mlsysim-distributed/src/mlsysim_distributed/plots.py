@@ -18,8 +18,9 @@ def plot_scaling(data: Any, title: str | None = None) -> tuple:
 
 def plot_step_breakdown(result: Any, title: str | None = None) -> tuple:
     """Where one DistributedModel training step goes: compute, bubble and each exposed communication
-    term (their sum is the step time); the legend sits below the bar, inside the figure."""
-    from mlsysim_plots import figure
+    term (their sum is the step time); the legend sits below the bar, inside the figure. A banded result
+    (``--bands``) also shows the step time's band as an error bar at the end of the bar."""
+    from mlsysim_plots import band_errorbar, figure
 
     def ms(name: str) -> float:
         return float(getattr(result, name).to("ms").magnitude)
@@ -40,6 +41,7 @@ def plot_step_breakdown(result: Any, title: str | None = None) -> tuple:
         if t > 1e-9 * ms("step_time"):
             ax.barh([0], [t], left=left, color=f"C{i}", label=f"{label} {t:.4g} ms")
             left += t
+    band_errorbar(ax, result, "step_time", "ms", 0.0)
     ax.set_yticks([])
     ax.set_xlabel(f"time per step (ms): {ms('step_time'):.4g} ms")
     ax.set_title(
