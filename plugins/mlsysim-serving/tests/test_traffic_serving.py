@@ -26,7 +26,7 @@ from mlsysim_serving import ServingModel
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LLAMA8, LLAMA70  # noqa: E402
+from fixtures_serving import H100, LLAMA8, LLAMA70, MIXTRAL  # noqa: E402
 
 serving = ServingModel()
 BASE = dict(model=LLAMA8, hardware=H100, seq_len=2000, output_len=300)
@@ -367,3 +367,25 @@ def test_cli_length_samples_from_a_file(tmp_path):
         assert out.exit_code == 1, out.output
         assert f"--length-samples: {path}" in out.output or f"--length-samples: {says} {path}" in out.output
         assert says in out.output and "Traceback" not in out.output
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(length_cv=0.8, arrival_cv=1.5, prefix_cache_hit=0.3),
+        dict(length_cv=0.5, length_dist="gamma", max_num_batched_tokens=4096),
+        dict(model=LLAMA70, tp_size=4, output_len=100),
+        dict(model=MIXTRAL, tp_size=8, ep_size=8),
+    ],
+)
+def test_solve_under_traffic_equals_its_sweep_point(kw):
+    # one kernel serves both: the scalar fast paths of a solve give the numbers of the array path
+    args = {**BASE, **kw}
+    rates = [0.3, 2.0, 6.0]
+    cols = ServingModel.sweep(**args, arrival_rate=rates).columns
+    for i, x in enumerate(rates):
+        r = serving.solve(**args, arrival_rate=x)
+        assert not r.overloaded
+        for k in ("ttft_mean", "ttft_p99", "itl_p90", "e2e_p99", "queue_wait_mean"):
+            assert si(cols[k][i]) == pytest.approx(si(getattr(r, k)), rel=1e-9), (k, x)
+        assert cols["kv_cache_utilization"][i] == pytest.approx(r.kv_cache_utilization, rel=1e-9)

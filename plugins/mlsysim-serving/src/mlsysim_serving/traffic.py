@@ -31,6 +31,29 @@ from . import kernels as K
 Z = {50: 0.0, 90: 1.2815515655446004, 99: 2.3263478740408408}
 
 
+# Elementwise max/min/where with a fast path for scalars (a single solve runs these kernels on floats and
+# numpy float64 scalars; numpy's ufuncs cost ~1 us a call there). Arrays (sweeps) go to numpy, NaN kept.
+def _max(a, b):
+    """np.maximum(a, b)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a if a >= b or a != a else b
+    return np.maximum(a, b)
+
+
+def _min(a, b):
+    """np.minimum(a, b)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a if a <= b or a != a else b
+    return np.minimum(a, b)
+
+
+def _where(cond, a, b):
+    """np.where(cond, a, b)."""
+    if isinstance(a, float) and isinstance(b, float) and isinstance(cond, (bool, np.bool_)):
+        return a if cond else b
+    return np.where(cond, a, b)
+
+
 class StepCost:
     """Time of one engine step from its composition (the kernels of :mod:`.kernels`, summed per token).
 
@@ -176,15 +199,15 @@ class StepCost:
             t_c = self.flop_token * tokens + self.flop_attn * attn
             if self.overlap:  # two half batches, each streaming the weights, hiding the all-to-all
                 t_m = 2.0 * self.weights(tokens / 2.0) + self.kv_bytes * kv_tokens
-                busy = np.maximum(t_c, t_m) + 2.0 * self.comm0 + self.comm_token * tokens
-                base = np.maximum(busy, self.a2a0 + self.a2a_token * tokens)
+                busy = _max(t_c, t_m) + 2.0 * self.comm0 + self.comm_token * tokens
+                base = _max(busy, self.a2a0 + self.a2a_token * tokens)
             else:
                 t_m = self.weights(tokens) + self.kv_bytes * kv_tokens
-                busy = np.maximum(t_c, t_m) + self.comm0 + self.comm_token * tokens
+                busy = _max(t_c, t_m) + self.comm0 + self.comm_token * tokens
                 base = busy + self.a2a0 + self.a2a_token * tokens
             return factor * base + self.overhead + self.hop0 + self.hop_token * tokens
         t_c, t_m = self.parts(tokens, attn, kv_tokens)
-        return np.maximum(t_c, t_m) + self.comm0 + self.comm_token * tokens + self.overhead
+        return _max(t_c, t_m) + self.comm0 + self.comm_token * tokens + self.overhead
 
     def time1(self, tokens, attn, kv_tokens):
         """:meth:`time` for Python floats (the simulator's inner loop)."""
@@ -214,19 +237,18 @@ def length_quantile(mean, cv, dist, z):
     """Quantile of a length distribution with ``mean`` and coefficient of variation ``cv`` at the
     standard-normal score z: lognormal exp(mu + sigma*z), sigma^2 = ln(1+cv^2); gamma by
     Wilson & Hilferty (1931): mean*(1 - 1/(9k) + z/sqrt(9k))^3, k = 1/cv^2."""
-    cv = np.asarray(cv, dtype=float)
     s2 = np.log1p(cv * cv)
     if dist == "lognormal":
         return mean * np.exp(-s2 / 2.0 + np.sqrt(s2) * z)
-    k9 = 9.0 / np.maximum(cv * cv, 1e-300)
-    return mean * np.maximum(1.0 - 1.0 / k9 + z / np.sqrt(k9), 0.0) ** 3
+    k9 = 9.0 / _max(cv * cv, 1e-300)
+    return mean * _max(1.0 - 1.0 / k9 + z / np.sqrt(k9), 0.0) ** 3
 
 
 def _combine(d1, d2):
     """Deviation from the mean of a sum of two independent parts from theirs: root-sum-square when
     both are above their means (tails), plain sum otherwise."""
     up = (d1 > 0) & (d2 > 0)
-    return np.where(up, np.sqrt(d1 * d1 + d2 * d2), d1 + d2)
+    return _where(up, np.sqrt(d1 * d1 + d2 * d2), d1 + d2)
 
 
 class SampledLengths:
@@ -273,6 +295,8 @@ class Load:
         self.P1 = (1.0 - h) * S
         self.P2 = (1.0 - h * h) * s2 / 2.0
         self.reserve = S + O  # KV tokens reserved per admitted request
+        self.ctx = _where(self.D1 > 0, self.D2 / _max(self.D1, 1e-300), S)  # mean decode context
+        self.pos = self.P2 / _max(self.P1, 1e-300) ** 2  # prefill attention work per token^2
 
     def prompt_quantile(self, pct):
         """Prompt length at percentile ``pct`` over the mean prompt length."""
@@ -295,8 +319,8 @@ def _mix(cost, load, B, m, M):
     counted at that cap). Longer prompts: full chunks of M - B*w tokens in a share
     f = min(1, m*P1/(M-B*w)) of the steps. Returns (E[t], f = P(step carries prefill), t_dec,
     E[t | prefill], E[t^2])."""
-    room = np.maximum(M - B * load.w, 1.0)
-    P1 = np.maximum(load.P1, 1e-300)
+    room = _max(M - B * load.w, 1.0)
+    P1 = _max(load.P1, 1e-300)
 
     def t(q):
         return step_with(cost, load, B, q)
@@ -304,31 +328,32 @@ def _mix(cost, load, B, m, M):
     t_dec = t(0.0)
     cap = np.floor(room / P1)
     short = cap >= 1.0
-    K = int(min(np.max(np.where(short, np.minimum(cap, np.ceil(m + 6.0 * np.sqrt(m) + 4.0)), 1.0)), 4096))
-    shape = np.shape(t_dec)
-    n = np.arange(K + 1.0).reshape((K + 1,) + (1,) * len(shape))  # prompts in a step, a leading axis
-    mm = np.broadcast_to(m, shape)
-    pmf = np.cumprod(np.concatenate([np.exp(-mm)[None], mm / n[1:]]), axis=0)
-    last = np.clip(np.minimum(cap, K), 1.0, None)  # the Poisson tail is counted at the cap
-    below = np.sum(np.where(n < last, pmf, 0.0), axis=0)
-    w = np.where(n < last, pmf, np.where(n == last, 1.0 - below, 0.0))
-    tn = t(np.minimum(n * P1, room))
-    mean = np.sum(w * tn, axis=0)
-    sq = np.sum(w * tn * tn, axis=0)
+    K = int(min(np.max(_where(short, _min(cap, np.ceil(m + 6.0 * np.sqrt(m) + 4.0)), 1.0)), 4096))
+    last = _max(_min(cap, float(K)), 1.0)  # the Poisson tail is counted at the cap
+    pmf = np.exp(-m)
+    below = mean = sq = 0.0  # P(N < n), E[t], E[t^2] summed over n = 0..K prompts in a step
+    for n in range(K + 1):
+        if n:
+            pmf = pmf * (m / n)
+        inside = n < last
+        w = _where(inside, pmf, _where(n == last, 1.0 - below, 0.0))
+        below = below + _where(inside, pmf, 0.0)
+        tn = t(_min(n * P1, room))
+        mean = mean + w * tn
+        sq = sq + w * tn * tn
     f_s = -np.expm1(-m)
-    f_l = np.minimum(m * load.P1 / room, 1.0)
+    f_l = _min(m * load.P1 / room, 1.0)
     t_full = t(room)
-    mean = np.where(short, mean, (1 - f_l) * t_dec + f_l * t_full)
-    sq = np.where(short, sq, (1 - f_l) * t_dec * t_dec + f_l * t_full * t_full)
-    f = np.where(short, f_s, f_l)
-    t_mix = np.where(f > 0, (mean - (1 - f) * t_dec) / np.maximum(f, 1e-300), t(np.minimum(P1, room)))
+    mean = _where(short, mean, (1 - f_l) * t_dec + f_l * t_full)
+    sq = _where(short, sq, (1 - f_l) * t_dec * t_dec + f_l * t_full * t_full)
+    f = _where(short, f_s, f_l)
+    t_mix = _where(f > 0, (mean - (1 - f) * t_dec) / _max(f, 1e-300), t(_min(P1, room)))
     return mean, f, t_dec, t_mix, sq
 
 
 def step_with(cost, load, B, q):
     """One step with B decoding sequences at the mean decode context and q prefill tokens."""
-    ctx = np.where(load.D1 > 0, load.D2 / np.maximum(load.D1, 1e-300), load.S)
-    return decode_step(cost, load, B, ctx, q, load.P2 / np.maximum(load.P1, 1e-300) ** 2)
+    return decode_step(cost, load, B, load.ctx, q, load.pos)
 
 
 def decode_step(cost, load, B, ctx, q=0.0, pos=0.0):
@@ -343,7 +368,7 @@ def decode_step(cost, load, B, ctx, q=0.0, pos=0.0):
 
 def full_step(cost, load, B, M):
     """One step with B decoding sequences and a full prefill chunk of M - B*w tokens."""
-    return step_with(cost, load, B, np.maximum(M - B * load.w, 1.0))
+    return step_with(cost, load, B, _max(M - B * load.w, 1.0))
 
 
 def poisson_quantile(m, p, top):
@@ -351,16 +376,15 @@ def poisson_quantile(m, p, top):
     (a continuous stand-in for the discrete count), at most ``top`` (arrays)."""
     pmf = np.exp(-m)
     cdf = pmf
-    n = np.zeros(np.shape(cdf))
-    n = np.where(cdf >= p, 0.0, n)
+    n = 0.0 * cdf  # 0 where the CDF at 0 reaches p, shaped as m
     for k in range(1, int(np.max(top)) + 1):
         pmf = pmf * m / k
         below = cdf < p
-        n = np.where(below, k - 1 + np.clip((p - cdf) / np.maximum(pmf, 1e-300), 0.0, 1.0), n)
+        n = _where(below, k - 1 + _min(_max((p - cdf) / _max(pmf, 1e-300), 0.0), 1.0), n)
         cdf = cdf + pmf
         if np.all(cdf >= p):
             break
-    return np.minimum(n, top)
+    return _min(n, top)
 
 
 def capacity(cost, load, M, B_max):
@@ -371,12 +395,12 @@ def capacity(cost, load, M, B_max):
     step full, M*D1/(P1+D1) decode and M*P1/(P1+D1) prefill tokens; lambda = M/((P1+D1)*t).
     Returns (lambda_max, limit) with limit 0 = sequences/KV, 1 = token budget (prefill)."""
     work = load.P1 + load.w * load.D1  # engine tokens per request: prefill + w per decode step
-    B = np.minimum(B_max, M * load.D1 / work)
-    T = _mix(cost, load, B, B / np.maximum(load.D1, 1e-300), M)[0]
-    lam_seq = np.where(load.D1 > 0, B / np.maximum(load.D1 * T, 1e-300), np.inf)
+    B = _min(B_max, M * load.D1 / work)
+    T = _mix(cost, load, B, B / _max(load.D1, 1e-300), M)[0]
+    lam_seq = _where(load.D1 > 0, B / _max(load.D1 * T, 1e-300), np.inf)
     Bt = M * load.D1 / work
     lam_tok = M / (work * full_step(cost, load, Bt, M))
-    return np.minimum(lam_seq, lam_tok), np.where(lam_tok < lam_seq, 1, 0)
+    return _min(lam_seq, lam_tok), np.where(lam_tok < lam_seq, 1, 0)
 
 
 def steady(cost, load, lam, M):
@@ -392,17 +416,17 @@ def steady(cost, load, lam, M):
     def F(T):
         return _mix(cost, load, 1.0 + lam * load.D1 * T, lam * T, M)
 
-    T0 = F(np.zeros_like(lam * load.S))[0]
+    T0 = F(0.0 * lam * load.S)[0]  # T = 0, shaped as lam
     out = F(T0)
     g0, T = out[0] - T0, out[0]
     for _ in range(20):
         out = F(T)
         g = out[0] - T
         dT = T - T0
-        slope = np.where(dT != 0.0, (g - g0) / np.where(dT != 0.0, dT, 1.0), -1.0)  # dg/dT < 0 below saturation
-        T_new = T - g / np.where(slope < 0.0, slope, -1.0)
-        T_new = np.where(np.isfinite(T_new) & (T_new > 0.0), T_new, out[0])
-        if np.all(np.abs(T_new - T) <= 1e-10 * np.abs(T)):
+        slope = _where(dT != 0.0, (g - g0) / _where(dT != 0.0, dT, 1.0), -1.0)  # dg/dT < 0 below saturation
+        T_new = T - g / _where(slope < 0.0, slope, -1.0)
+        T_new = _where(np.isfinite(T_new) & (T_new > 0.0), T_new, out[0])
+        if np.all(abs(T_new - T) <= 1e-10 * abs(T)):
             break
         T0, g0, T = T, g, T_new
     _, f, t_dec, t_mix, sq = out
@@ -424,23 +448,23 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
     from the load's distribution; independent parts combined by :func:`_combine`. Returns a dict of arrays.
     """
     T, B, f, t_dec, t_mix, t2 = steady(cost, load, lam, M)
-    q = np.maximum(np.minimum(load.P1, M - B * load.w), 1.0)
+    q = _max(_min(load.P1, M - B * load.w), 1.0)
     cv2_p, cv2_o = load.cv_p * load.cv_p, load.cv_o * load.cv_o  # service variability: prompt / output lengths
     ca2 = arrival_cv * arrival_cv
     # --- own prefill: P1/q chunks (>= 1 step), the last one mixed with the decode batch
-    chunks = np.maximum(load.P1 / q, 1.0)
+    chunks = _max(load.P1 / q, 1.0)
     drain = cost.drain(t_mix, B * load.w + q)  # pipeline stages: the prompt's last micro-batch leaves after the period
     X_own = chunks * t_mix + drain
     # --- prefill-token server
-    room = np.maximum(M - B * load.w, 1.0)
+    room = _max(M - B * load.w, 1.0)
     t_full = full_step(cost, load, B, M)
     X = load.P1 * t_full / room
-    rho_p = np.minimum(lam * X, 0.999999)
+    rho_p = _min(lam * X, 0.999999)
     W_p = (ca2 + cv2_p) / 2.0 * rho_p / (1.0 - rho_p) * X
-    W_p = np.where(room >= 2.0 * load.P1, W_p * rho_p, W_p)  # short prompts share a step: a wait needs a full one
+    W_p = _where(room >= 2.0 * load.P1, W_p * rho_p, W_p)  # short prompts share a step: a wait needs a full one
     # --- sequence slots (max_num_seqs / KV)
     T_res = X_own + load.D1 * T
-    rho_s = np.minimum(lam * T_res / B_max, 0.999999)
+    rho_s = _min(lam * T_res / B_max, 0.999999)
     p_slot = rho_s ** (np.sqrt(2.0 * (B_max + 1.0)) - 1.0)
     W_s = (ca2 + cv2_o) / 2.0 * T_res * p_slot / (B_max * (1.0 - rho_s))
     # --- residual of the step in progress
@@ -451,7 +475,7 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
     ttft = wait + X_own
     sd_itl = token_gap_spread(load, T, itl_spread(cost, load, lam, M, T, B, t_dec, lam_max))
     gap = T * load.gap  # mean token gap: one step per token, or T/E with speculation
-    p_wait = np.maximum(np.maximum(rho_p, p_slot), 1e-12)
+    p_wait = _max(_max(rho_p, p_slot), 1e-12)
     out = {
         "T": T,
         "B": B,
@@ -467,21 +491,21 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
         "itl_sd": sd_itl,
     }
     short = room >= 2.0 * load.P1
-    cap = np.floor(room / np.maximum(load.P1, 1e-300)) - 1.0
+    cap = np.floor(room / _max(load.P1, 1e-300)) - 1.0
     for p, z in Z.items():
         tail = 1.0 - p / 100.0
-        Wp = np.where(tail < p_wait, Wq / p_wait * np.log(p_wait / tail), 0.0)
+        Wp = _where(tail < p_wait, Wq / p_wait * np.log(p_wait / tail), 0.0)
         # own step: shared with the prompts that came during the same step in progress (short prompts)
-        others = poisson_quantile(lam * busy * t2 / T, p / 100.0, np.where(short, np.maximum(cap, 0.0), 0.0))
+        others = poisson_quantile(lam * busy * t2 / T, p / 100.0, _where(short, _max(cap, 0.0), 0.0))
         Lp = load.P1 * load.prompt_quantile(p)  # the prompt at this percentile
-        Xp = np.where(short, step_with(cost, load, B, np.minimum(Lp + others * load.P1, room)), t_mix)
-        Xp = Xp * np.maximum(Lp / room, 1.0) + drain
+        Xp = _where(short, step_with(cost, load, B, _min(Lp + others * load.P1, room)), t_mix)
+        Xp = Xp * _max(Lp / room, 1.0) + drain
         # residual: U(0, t_mix) when landing in a prefill step (time share w), else U(0, t_dec)
-        w = busy * f * t_mix / np.maximum(T, 1e-300)
-        Rp = np.where(
+        w = busy * f * t_mix / _max(T, 1e-300)
+        Rp = _where(
             tail < w,
-            t_mix * (1.0 - tail / np.maximum(w, 1e-300)),
-            t_dec * np.clip((p / 100.0 - (1.0 - busy)) / np.maximum(busy - w, 1e-300), 0.0, 1.0),
+            t_mix * (1.0 - tail / _max(w, 1e-300)),
+            t_dec * _min(_max((p / 100.0 - (1.0 - busy)) / _max(busy - w, 1e-300), 0.0), 1.0),
         )
         d_ttft = _combine(Wp - Wq, Xp - X_own) + (Rp - R)
         out[f"ttft_p{p}"] = ttft + d_ttft
@@ -498,12 +522,12 @@ def itl_spread(cost, load, lam, M, T, B, t_dec, lam_max):
     are Poisson (mean m*D1, m = lam*T), each adding (T - t_dec)/m to its steps; the decode batch
     around it is Poisson-like (variance B), each sequence adding dT/dB; feedback (longer steps keep
     requests longer, which lengthens the steps) amplifies both by 1/sqrt(1 - lam/lam_max)."""
-    m = np.maximum(lam * T, 1e-300)
-    D1 = np.maximum(load.D1, 1.0)
+    m = _max(lam * T, 1e-300)
+    D1 = _max(load.D1, 1.0)
     prompts = (T - t_dec) / np.sqrt(m * D1)
     dT = _mix(cost, load, B + 1.0, m, M)[0] - T
-    batch = dT * np.sqrt(np.maximum(B, 0.0))
-    return np.sqrt(prompts * prompts + batch * batch) / np.sqrt(np.maximum(1.0 - lam / lam_max, 1e-3))
+    batch = dT * np.sqrt(_max(B, 0.0))
+    return np.sqrt(prompts * prompts + batch * batch) / np.sqrt(_max(1.0 - lam / lam_max, 1e-3))
 
 
 def token_gap_spread(load, T, sd_step):
@@ -513,7 +537,7 @@ def token_gap_spread(load, T, sd_step):
     n*var/E^3 (Cox, "Renewal Theory", 1962, Sec. 3.3), so sd = T*sqrt(var/(E^3*n))."""
     if load.spec is None:
         return sd_step
-    n = np.maximum(load.O - 1.0, 1.0)
+    n = _max(load.O - 1.0, 1.0)
     accept = T * np.sqrt(load.spec.var / (load.spec.tokens**3 * n))
     return np.sqrt((sd_step * load.gap) ** 2 + accept * accept)
 

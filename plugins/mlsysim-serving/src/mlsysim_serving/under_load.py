@@ -298,25 +298,25 @@ def serve(
         "traffic_method": c["method"],
         "one_prefill_time": one_prefill,
     }
-    rho = np.asarray(lam) / lam_max
+    rho = lam / lam_max
     f["utilization"] = rho
     over = rho >= 1.0
     f["overloaded"] = over
-    lam_ok = np.where(over, lam_max * 0.5, lam)
+    lam_ok = TR._where(over, lam_max * 0.5, lam)
     if c["method"] == "simulate" and not over:
         out = _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape)
     else:
         out = TR.analytic(cost, load, lam_ok, float(M), B_max, c["arrival_cv"], lam_max)
     for k in LATENCY_FIELDS:
         f[k] = _masked(out[k], over)
-    served = np.minimum(np.asarray(lam, dtype=float), lam_max)
+    served = TR._min(lam, lam_max)
     f["requests_per_second"] = served
     f["output_tokens_per_second"] = served * O
     f["tokens_per_second_per_gpu"] = served * O / gpus
     f["concurrency_mean"] = _masked(served * out["e2e_mean"], over)
     T = out["T"] if "T" in out else TR.steady(cost, load, lam_ok, float(M))[0]
     f["kv_cache_utilization"] = _masked(
-        np.minimum(lam_ok * (load.D2 * T + load.P1 * out["ttft_mean"]) / kv_tokens, 1.0), over
+        TR._min(lam_ok * (load.D2 * T + load.P1 * out["ttft_mean"]) / kv_tokens, 1.0), over
     )
     if c["slo_ttft"] is not None or c["slo_itl"] is not None:
         if "slo_attainment" in out:  # simulated
