@@ -10,7 +10,8 @@ mlsysim 0.3.0's optimisers on the same questions where they can express them (ti
    evaluated (points/s), then ranked by cost within the deadline. Timed in one process, then with a
    dask LocalCluster of ``--workers`` single-threaded workers (``client=``).
 2. Serving, "Llama-3.3-70B, 5 requests/s of 2,000 in / 300 out, p90 TTFT <= 1 s and ITL <= 40 ms":
-   every catalog node's part, bf16/fp8, TP 1-8, batch caps, replicas up to 64 GPUs, by cost per 1M tokens.
+   every catalog node's part, bf16/fp8, TP 1-8, batch caps, replicas up to 64 GPUs, by cost per 1M tokens;
+   then the same space with speculative decoding on and off (a Llama-3.2-1B draft, k = 4, alpha = 0.8).
 3. Upstream 0.3.0 (a scratch virtualenv, ``pip install mlsysim==0.3.0``, never a dependency):
    ParallelismOptimizer (TP x PP x DP by MFU, one fleet) on question 1 at 8,192 H100, and
    BatchingOptimizer (largest batch meeting a P99 end-to-end SLA, given replicas) on question 2 with
@@ -70,7 +71,11 @@ def training(client: object = None) -> object:
     )
 
 
-def serving() -> object:
+#: the speculative setup question 2 is timed with next to plain decoding
+DRAFT = {"spec_draft": mlsysim.Models.Language.Llama3_2_1B, "spec_k": 4, "spec_accept": 0.8}
+
+
+def serving(speculative: list[dict] | None = None) -> object:
     return mlsysim.plan_serving(
         mlsysim.Models.Language.Llama3_3_70B,
         qps=5,
@@ -80,6 +85,7 @@ def serving() -> object:
         slo_itl=0.040,
         slo_percentile=90,
         datacenter=mlsysim.Infra.Grids.US_Avg,
+        speculative=speculative,
         progress=False,
     )
 
@@ -138,6 +144,7 @@ def main() -> None:
         training(c)  # warm the workers (imports, catalog)
         show(f"training, dask {a.workers} workers", timed(lambda: training(c)))
     show("serving", timed(serving))
+    show("serving, speculation on/off", timed(lambda: serving([DRAFT])))
     upstream(a.upstream_venv)
 
 

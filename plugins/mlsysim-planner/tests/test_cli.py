@@ -51,3 +51,15 @@ def test_serve():
     assert doc["kind"] == "serving" and doc["feasible"] and doc["rows"][0]["tp"] == 1
     out = CliRunner().invoke(main, [*args, "--slo-itl", "40"])
     assert out.exit_code == 1 and "--slo-itl" in out.output and out.output.count("\n") == 1, out.output
+
+
+def test_serve_searches_speculation():
+    args = (
+        "plan serve Llama3_70B --qps 1 --seq-len 1024 --output-len 256 --slo-ttft 1s --slo-itl 12ms --hardware H100 "
+        "--tp 4,8 --precision bf16 --batch-caps 16 --max-gpus 8 --spec-draft Llama3_2_1B --spec-accept 0.8"
+    ).split()
+    out = CliRunner().invoke(main, args, prog_name="mlsysim")
+    assert out.exit_code == 0, out.output
+    assert "speculative" in out.output and "speculation helps: " in out.output, out.output
+    out = CliRunner().invoke(main, args[:-2], prog_name="mlsysim")
+    assert out.exit_code == 1 and out.output.count("\n") == 1 and "--spec-accept" in out.output, out.output

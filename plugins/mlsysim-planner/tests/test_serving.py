@@ -19,8 +19,9 @@ M = mlsysim.Models.Language
 RATE, S, O = 4.0, 1024, 128
 
 
-def brute_force(model, parts, precisions, tps, caps, budget, ttft, itl, p):
-    """The fewest GPUs meeting every constraint, by solve() at every engine and replica count."""
+def brute_force(model, parts, precisions, tps, caps, budget, ttft, itl, p, spec=None):
+    """The fewest GPUs meeting every constraint, by solve() at every engine and replica count (``spec``:
+    speculative decoding keywords)."""
     sm = mlsysim.ServingModel()
     best = None
     for hw, prec, tp, cap in itertools.product(parts, precisions, tps, caps):
@@ -30,7 +31,7 @@ def brute_force(model, parts, precisions, tps, caps, budget, ttft, itl, p):
                     warnings.simplefilter("ignore")
                     r = sm.solve(
                         model=model, hardware=hw, precision=prec, tp_size=tp, max_num_seqs=cap, seq_len=S,
-                        output_len=O, arrival_rate=RATE / k,
+                        output_len=O, arrival_rate=RATE / k, **(spec or {}),
                     )  # fmt: skip
             except (InvalidInputError, InfeasibleError):
                 continue
@@ -204,3 +205,63 @@ def test_pipeline_stages_count_in_the_replica():
     assert plan.feasible
     assert all(g % 8 == 0 for g in plan.columns["gpus"]) and "pp_size=2" in plan.row(0)["layout"]
     assert plan.result(0).gpus == 8
+
+
+DRAFT = {"spec_draft": M.Llama3_2_1B, "spec_k": 4, "spec_accept": 0.8}
+
+
+@pytest.mark.parametrize("itl", [0.006, 0.0075, 0.05])
+def test_speculation_on_off_equals_brute_force(itl):
+    """With speculation searched, the fewest GPUs equal solve() at every engine, replica count and setup."""
+    kw = dict(hardware=[H.H100], precisions=["bf16"], tps=[1, 2], caps=[16, 64], budget=4)
+    plan = plan_serving(
+        M.Llama3_8B, qps=RATE, seq_len=S, output_len=O, slo_ttft=1.0, slo_itl=itl, hardware=kw["hardware"],
+        precision=kw["precisions"], tp=kw["tps"], max_num_seqs=kw["caps"], max_gpus=kw["budget"],
+        speculative=[DRAFT, {"spec_draft_cost": 0.05, "spec_k": 3, "spec_accept": 0.7}], progress=False,
+    )  # fmt: skip
+    want = min(
+        (g for s in ({}, DRAFT, {"spec_draft_cost": 0.05, "spec_k": 3, "spec_accept": 0.7})
+         if (g := brute_force(M.Llama3_8B, kw["hardware"], kw["precisions"], kw["tps"], kw["caps"], kw["budget"],
+                              1.0, itl, 90, s)) is not None),
+        default=None,
+    )  # fmt: skip
+    assert plan.feasible == (want is not None), plan.binding
+    if want is not None:
+        assert plan.columns["gpus"][0] == want
+
+
+def test_tight_itl_picks_speculation():
+    """Llama-3.1-70B on H100 bf16 at 1 request/s (1024 + 256 tokens), p90 ITL <= 12 ms, tp 4 or 8, 8 GPUs:
+    plain decoding misses it (best p90 ITL 15.04 ms, tp8); with a Llama-3.2-1B draft (k=4, alpha=0.8) tp4
+    meets it at 10.23 ms (a mean 2.5 requests per replica, far below the break-even batch 204)."""
+    kw = dict(
+        qps=1.0, seq_len=1024, output_len=256, slo_ttft=1.0, slo_itl=0.012, hardware=H.H100, precision="bf16",
+        tp=[4, 8], max_num_seqs=16, max_gpus=8, progress=False,
+    )  # fmt: skip
+    plain = plan_serving(M.Llama3_70B, **kw)
+    assert not plain.feasible and "ITL" in plain.binding
+    plan = plan_serving(M.Llama3_70B, **kw, speculative=DRAFT)
+    assert plan.feasible and plan.row(0)["speculative"] == "Llama-3.2-1B k=4 a=0.8"
+    assert plan.row(0)["gpus"] == 4 and plan.row(0)["itl_p90"] == pytest.approx(10.23, abs=0.01)
+    (finding,) = plan.findings
+    assert finding.startswith("speculation helps") and "nothing without it meets every constraint" in finding
+    assert "15.04 ms > 12 ms" in finding and "memory-bound" in finding
+    assert plan.result(0).spec_acceptance == 0.8  # the row re-solves with its draft
+
+
+def test_relaxed_itl_keeps_plain_decoding():
+    """With a 50 ms ITL SLO plain decoding already meets it on fewer or as many GPUs: speculation does not help."""
+    plan = plan_serving(
+        M.Llama3_8B, qps=RATE, seq_len=S, output_len=O, slo_ttft=1.0, slo_itl=0.05, hardware=H.H100,
+        precision="bf16", tp=[1], max_num_seqs=64, max_gpus=2, speculative=[DRAFT], progress=False,
+    )  # fmt: skip
+    assert plan.row(0)["speculative"] == "off"
+    assert plan.findings[0].startswith("speculation does not help")
+
+
+def test_bad_speculative_setup_is_named():
+    with pytest.raises(InvalidInputError, match=r"speculative\[0\]"):
+        plan_serving(
+            M.Llama3_8B, qps=RATE, seq_len=S, output_len=O, slo_ttft=1.0, slo_itl=0.05, hardware=H.H100,
+            speculative=[{"spec_k": 4}], progress=False,
+        )  # fmt: skip

@@ -238,3 +238,16 @@ def test_loaded_gap_shrinks_with_acceptance(share, a1, a2):
     lo, hi = sorted((a1, a2))
     gap_lo = _loaded(rate, spec_draft=None, spec_draft_cost=0.05, spec_accept=lo).si("itl_mean")
     assert _loaded(rate, spec_draft=None, spec_draft_cost=0.05, spec_accept=hi).si("itl_mean") <= gap_lo * (1 + 1e-9)
+
+
+def test_loaded_sweep_with_a_draft_model_equals_solve():
+    """The arrival-rate sweep runs speculation in one vectorized pass: every field as solve() gives it."""
+    rates = [0.25, 1.0, 4.0]
+    kw = dict(model=M.Llama3_70B, hardware=H.H100, seq_len=1024, tp_size=4, output_len=256, spec_draft=M.Llama3_2_1B)
+    swept = ServingModel.sweep(**kw, spec_k=4, spec_accept=0.8, arrival_rate=rates)
+    for i, rate in enumerate(rates):
+        one = ServingModel().solve(**kw, spec_k=4, spec_accept=0.8, arrival_rate=rate)
+        for name in ("itl_p90", "ttft_p90", "total_memory_required", "saturation_rate", "spec_draft_memory_per_gpu"):
+            assert swept.si(name)[i] == pytest.approx(one.si(name), rel=1e-12), name
+        assert swept.si("spec_break_even_batch")[i] == one.spec_break_even_batch
+        assert bool(swept.si("feasible")[i]) == one.feasible

@@ -49,6 +49,8 @@ def output(plan: Any, as_json: bool, as_csv: bool, plot: str | None, explain: in
         click.echo(plan.table(top))
         click.echo("")
         click.echo(("best: " if plan.feasible else "infeasible: ") + plan.binding)
+        for finding in plan.findings:
+            click.echo(finding)
         for note in plan.notes:
             click.echo(f"note: {note}")
     if explain is not None:
@@ -192,6 +194,10 @@ def seconds(flag: str, text: str) -> Any:
 @click.option("--datacenter", help="Catalog datacenter or grid, for cost, energy and carbon.")
 @click.option("--disagg", is_flag=True, help="Also search disaggregated prefill/decode pools (needs --fabric).")
 @click.option("--fabric", help="KV link between the pools: a catalog fabric (e.g. IB_NDR), NVLink or PCIe.")
+@click.option("--spec-draft", help="Also search speculative decoding with this catalog draft model, e.g. Llama3_2_1B.")
+@click.option("--spec-draft-cost", type=float, help="... or draft heads/MTP/n-gram at this share of a decode step.")
+@click.option("--spec-k", type=int, default=4, show_default=True, help="Drafted tokens per speculative step.")
+@click.option("--spec-accept", type=float, help="Acceptance rate of each drafted token, in [0, 1).")
 @common
 def serve(model: str, **o: Any) -> None:
     """Which hardware, GPU count, parallelism, precision and batch cap serve MODEL at --qps within the SLOs.
@@ -205,7 +211,17 @@ def serve(model: str, **o: Any) -> None:
         slo_itl="--slo-itl", slo_percentile="--percentile", hardware="--hardware", max_gpus="--max-gpus",
         precision="--precision", tp="--tp", pp_size="--pp", ep_size="--ep", max_num_seqs="--batch-caps",
         objective="--objective", datacenter="--datacenter", disagg="--disagg", fabric="--fabric",
+        spec_draft="--spec-draft", spec_draft_cost="--spec-draft-cost", spec_k="--spec-k",
+        spec_accept="--spec-accept",
     )  # fmt: skip
+    draft = lookup("model", o["spec_draft"], "--spec-draft")[1] if o["spec_draft"] else None
+    spec = {"spec_draft": draft, "spec_draft_cost": o["spec_draft_cost"], "spec_k": o["spec_k"]}
+    spec = {k: v for k, v in spec.items() if v is not None} | {"spec_accept": o["spec_accept"]}
+    speculate = spec.keys() - {"spec_k", "spec_accept"} or o["spec_accept"] is not None
+    if speculate and o["spec_accept"] is None:
+        raise CliError(
+            "--spec-accept", "is required with --spec-draft or --spec-draft-cost: an acceptance rate in [0, 1)"
+        )
     plan = plan_serving(
         lookup("model", model, "MODEL")[1],
         qps=o["qps"],
@@ -224,6 +240,7 @@ def serve(model: str, **o: Any) -> None:
         datacenter=lookup("datacenter", o["datacenter"], "--datacenter")[1] if o["datacenter"] else None,
         disagg=o["disagg"],
         fabric=o["fabric"],
+        speculative=[spec] if speculate else None,
         progress=o["progress"],
     )
     output(plan, o["as_json"], o["as_csv"], o["plot"], o["explain"], o["top"])

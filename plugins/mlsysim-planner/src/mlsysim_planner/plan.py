@@ -22,7 +22,8 @@ class Plan:
     (name -> array, best row first); ``units``; ``pareto`` (bool per row: on the front of ``front_axes``);
     ``binding`` (what keeps the winner from doing better, in words); ``feasible`` (some configuration meets
     every constraint; otherwise the rows are the closest ones and ``binding`` says what to relax);
-    ``stats`` (points searched, valid, meeting the constraints, seconds); ``notes`` (assumptions stated).
+    ``stats`` (points searched, valid, meeting the constraints, seconds); ``notes`` (assumptions stated);
+    ``findings`` (what the search found about the winner beyond what binds it, e.g. whether speculation helped).
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class Plan:
         notes: tuple[str, ...],
         shown: tuple[str, ...],
         resolve: Callable[[int], Any],
+        findings: tuple[str, ...] = (),
     ):
         self.kind = kind
         self.objective = objective
@@ -52,6 +54,7 @@ class Plan:
         self.notes = notes
         self.shown = shown
         self._resolve = resolve
+        self.findings = findings
 
     def __len__(self) -> int:
         return len(self.pareto)
@@ -92,6 +95,7 @@ class Plan:
             "objective": {"column": self.objective[0], "sense": self.objective[1]},
             "feasible": self.feasible,
             "binding": self.binding,
+            "findings": list(self.findings),
             "pareto_axes": list(self.front_axes),
             "stats": self.stats,
             "notes": list(self.notes),
@@ -170,6 +174,7 @@ class Plan:
             )
         if i == 0:
             lines.append(f"binding: {self.binding}")
+            lines += list(self.findings)
         lines.append("")
         lines.append(self.result(i).explain())
         return "\n".join(lines)

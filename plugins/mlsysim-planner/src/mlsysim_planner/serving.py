@@ -32,6 +32,7 @@ from mlsysim_core.validate import choice, instance, integer, number
 
 from . import bands, pricing
 from . import disagg as DG
+from . import speculation as SPX
 from .choose import Constraint, choose
 from .engine import Space, axis, no_valid, progress_bar, run
 from .plan import Plan
@@ -68,6 +69,7 @@ def plan_serving(
     datacenter: Any = None,
     disagg: bool = False,
     fabric: Any = None,
+    speculative: Any = None,
     client: Any = None,
     progress: Any = None,
 ) -> Plan:
@@ -89,6 +91,10 @@ def plan_serving(
         disagg: also search disaggregated prefill/decode layouts (:mod:`.disagg`: both pools of one part,
             every pair of tp degrees that hold a request, each pool sized for the rate); ``fabric`` carries
             the KV between the pools (a catalog fabric such as ``"IB_NDR"``, ``"NVLink"`` or ``"PCIe"``).
+        speculative: speculative decoding setups to search next to "off" (:mod:`.speculation`): a dict or a
+            list of dicts of ServingModel's spec_accept with spec_draft (a smaller catalog model) or
+            spec_draft_cost (heads/MTP/n-gram), and spec_k, e.g.
+            ``[{"spec_draft": Models.Language.Llama3_2_1B, "spec_k": 4, "spec_accept": 0.7}]``.
         client: a dask Client for each engine's sweep; progress: True, False, a callable, or None (a bar
             on a terminal for large searches).
     """
@@ -113,6 +119,7 @@ def plan_serving(
         raise InvalidInputError(
             "fabric", fabric, "the KV link for disagg=True: a catalog fabric (e.g. 'IB_NDR'), 'NVLink' or 'PCIe'"
         )
+    specs = SPX.setups(speculative)
     for name, values in (axes or {}).items():
         if not isinstance(values, (list, tuple)) or not values:
             raise InvalidInputError(f"axes[{name!r}]", values, "a non-empty list of values")
@@ -128,14 +135,17 @@ def plan_serving(
     r0, seconds = run(fits, client, False, "plan serve")
     ok = r0.valid & r0.si("feasible").astype(bool)
     start = time.perf_counter()
-    report = progress_bar(progress, int(ok.sum()), "plan serve")
+    total = int(ok.sum()) * len(specs)
+    report = progress_bar(progress, total, "plan serve")
     blocks = []
-    for n, row in enumerate(np.flatnonzero(ok)):
+    for row in np.flatnonzero(ok):
         engine = {k: v for k, v in fits.point(int(row)).items() if k not in ("seq_len", "batch_size")}
         gpus = int(r0.si("gpus")[row])  # one replica: tp x attention data-parallel x pipeline stages
-        blocks.append(_replicas(engine, gpus, seq_len, output_len, rate, budget, client))
-        if report:
-            report(n + 1, int(ok.sum()))
+        for spec in specs:  # the draft's memory is checked under load (the loaded result's feasible)
+            blocks.append(_replicas(engine | spec, gpus, seq_len, output_len, rate, budget, client))
+            blocks[-1]["spec"] = SPX.label(spec)
+            if report:
+                report(len(blocks), total)
     split: list[dict] = []
     if disagg:
         engines: dict[tuple[Any, str], list[int]] = {}
@@ -146,8 +156,9 @@ def plan_serving(
         split = DG.candidates(model, engines, rate, seq_len, output_len, slo, fabric)
     seconds += time.perf_counter() - start
     return _answer(
-        blocks, split, r0, ok, seconds, goal, rate, budget, slo, output_len, datacenter, sorted(axes or {}), fabric
-    )
+        blocks, split, r0, ok, seconds, goal, rate, budget, slo, output_len, datacenter, sorted(axes or {}), fabric,
+        speculative is not None,
+    )  # fmt: skip
 
 
 def _replicas(engine: dict, gpus: int, seq_len: int, output_len: int, rate: float, budget: int, client: Any) -> dict:
@@ -175,11 +186,12 @@ def _answer(
     datacenter: Any,
     extra: list[str],
     fabric: Any,
+    speculated: bool,
 ) -> Plan:
     """Every engine at every replica count (and each disaggregated layout in ``split``), ranked; what binds
     the winner or what to relax."""
     ttft, itl, p = slo
-    c = _columns(blocks, split, rate, output_len, p, extra)
+    c = _columns(blocks, split, rate, output_len, p, extra, speculated)
     unpriced: dict[str, str] = {}
     rents: dict[str, Any] = {}
     c |= _per_token(c, rate * output_len, datacenter, unpriced, rents)
@@ -237,6 +249,7 @@ def _answer(
         f"itl_p{p}",
         "tokens_per_second_per_gpu",
     )
+    shown += ("speculative",) * speculated
     shown += tuple(
         k
         for k in (
@@ -282,7 +295,13 @@ def _answer(
         + tuple(f"no cost, energy or carbon for {k}: {v}" for k, v in sorted(unpriced.items())),
         shown,
         resolve,
+        (SPX.finding(c, ranked, column, p, lambda i: _missed(constraints, i)),) if speculated and feasible else (),
     )
+
+
+def _missed(constraints: list[Constraint], i: int) -> str:
+    """The constraints candidate ``i`` misses, in words."""
+    return "; ".join(f"{k.name}: {k.why(i)}" for k in constraints if not k.ok[i])
 
 
 def _across_band(
@@ -326,17 +345,19 @@ _UNITS = {
 
 
 def _columns(
-    blocks: list[dict], split: list[dict], rate: float, output_len: int, p: int, extra: list[str]
+    blocks: list[dict], split: list[dict], rate: float, output_len: int, p: int, extra: list[str], speculated: bool
 ) -> dict[str, np.ndarray]:
-    """One row per (engine, replica count) and per disaggregated layout: inputs and the loaded figures in
-    display units."""
+    """One row per (engine, speculative setup, replica count) and per disaggregated layout: inputs and the
+    loaded figures in display units (``speculated``: the layout names the setup)."""
     parts: dict[str, list] = {}
     for b, block in enumerate(blocks):
         e, r, k = block["engine"], block["result"], block["replicas"]
         n = len(k)
         precision = r.si("precision")[0]
         label = " ".join([e["hardware"].name, f"tp{e['tp_size']}", str(precision), *(f"{a}={e[a]}" for a in extra)])
+        label += f" spec {block['spec']}" * speculated
         valid = r.valid
+        even = r.si("spec_break_even_batch") if block["spec"] != "off" else None
         cols = {
             "layout": [label] * n,
             "hardware": [e["hardware"].name] * n,
@@ -354,6 +375,9 @@ def _columns(
             "memory_available": list(r.si("memory_available").astype(float) / 1e9),
             "saturation_rate": list(r.si("saturation_rate").astype(float)),
             "node": [_node(e["hardware"])] * n,
+            "speculative": [block["spec"]] * n,
+            "concurrency": list(np.where(valid, r.si("concurrency_mean").astype(float), np.nan)),
+            "break_even": [np.inf if even is None or even[0] is None else float(even[0])] * n,
             "block": [b] * n,
             "offset": list(range(n)),
         }
@@ -378,6 +402,9 @@ def _columns(
             "memory_available": np.nan,
             "saturation_rate": r.si("saturation_rate"),
             "node": _node(d["part"]),
+            "speculative": "off",
+            "concurrency": np.nan,
+            "break_even": np.nan,
             "block": -1 - k,
             "offset": 0,
         }

@@ -305,7 +305,6 @@ class ServingModel(Solver):
     def _answer(self, setup: Setup, a: dict[str, Any]) -> ServingResult:
         """The result of solve() on its checked layout ``setup`` and its arguments ``a``."""
         hardware, raise_errors = a["hardware"], a["raise_errors"]
-        spec_accept, spec_draft, spec_draft_cost = a["spec_accept"], a["spec_draft"], a["spec_draft_cost"]
         seq_len, batch_size, output_len = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
         beams = _check_beams(a["beam_width"])
         f = _evaluate(setup, batch_size, float(seq_len), output_len, beams)
@@ -321,16 +320,7 @@ class ServingModel(Solver):
                 required=required,
                 available=usable,
             )
-        spec = None
-        if spec_accept is not None or spec_draft is not None or spec_draft_cost is not None:
-            from . import speculative as SP
-
-            if spec_accept is None:
-                raise InvalidInputError("spec_accept", None, "an acceptance rate in [0, 1) with a draft")
-            spec = SP.check(setup, spec_draft, spec_draft_cost, a["spec_k"], spec_accept)
-            f.update(SP.fields(setup, spec, batch_size * beams, float(seq_len), output_len))
-            f["total_memory_required"] += f["spec_draft_memory_per_gpu"]
-            f["feasible"] = f["total_memory_required"] <= f["memory_available"]
+        spec = _speculate(setup, a, f, batch_size * beams, seq_len, output_len)
         if a["arrival_rate"] is not None or a["concurrency"] is not None:
             from .under_load import TRAFFIC_NOTES, loaded_fields
 
@@ -359,15 +349,17 @@ class ServingModel(Solver):
         vec = vectors
         a = dict(_SOLVE_DEFAULTS, **args)
         a["fabric"] = resolve_fabric(a["fabric"])
-        if any(a[k] is not None for k in ("disagg", "spec_draft", "spec_draft_cost", "spec_accept")):
+        rate = vec.get("arrival_rate", a.get("arrival_rate"))
+        loaded = rate is not None or a.get("concurrency") is not None
+        speculative = any(a[k] is not None for k in ("spec_draft", "spec_draft_cost", "spec_accept"))
+        if a["disagg"] is not None or (speculative and not loaded):
             from mlsysim_core.sweep import solve_each
 
             from .disagg_result import DisaggServingResult
 
             produces = DisaggServingResult if a["disagg"] is not None else ServingResult
             return solve_each(self, produces, args, vectors, n)[0]  # disaggregated or speculative: per point
-        rate = vec.get("arrival_rate", a.get("arrival_rate"))
-        if rate is not None or a.get("concurrency") is not None:
+        if loaded:
             if any(k in vec for k in BAND_ARGUMENTS):
                 return super().sweep_columns(n, vectors, args)  # efficiencies vary under traffic: per point
             for k in ("batch_size", "seq_len", "output_len"):
@@ -435,7 +427,8 @@ class ServingModel(Solver):
             traffic["arrival_rate"] = np.where(errors.ok, _rate_column(errors, vec, a, check_rate), 1.0)
 
         f = _evaluate(setup, batch, float(seq), out)
-        f.update(loaded_fields(setup, seq, out, traffic, a["raise_errors"]))
+        spec = _speculate(setup, a, f, batch, seq, out)
+        f.update(loaded_fields(setup, seq, out, traffic, a["raise_errors"], spec))
         notes = setup.notes + f.pop(TRAFFIC_NOTES, ())
         if _check_beams(a["beam_width"]) != 1:
             raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")
@@ -450,6 +443,22 @@ class ServingModel(Solver):
             notes=notes_column(n, notes),
         )
         return f
+
+
+def _speculate(setup: Setup, a: dict, f: dict, batch: int, seq_len: int, output_len: Any) -> tuple | None:
+    """Speculative decoding of the arguments ``a`` (:func:`.speculative.check`'s tuple, None without it):
+    adds the spec_* fields at ``batch`` to ``f`` and the draft's memory to its total and feasibility."""
+    if a["spec_accept"] is None and a["spec_draft"] is None and a["spec_draft_cost"] is None:
+        return None
+    from . import speculative as SP
+
+    if a["spec_accept"] is None:
+        raise InvalidInputError("spec_accept", None, "an acceptance rate in [0, 1) with a draft")
+    spec = SP.check(setup, a["spec_draft"], a["spec_draft_cost"], a["spec_k"], a["spec_accept"])
+    f.update(SP.fields(setup, spec, batch, float(seq_len), output_len))
+    f["total_memory_required"] += f["spec_draft_memory_per_gpu"]
+    f["feasible"] = f["total_memory_required"] <= f["memory_available"]
+    return spec
 
 
 def _rate_column(errors: PointErrors, vec: dict, a: dict, check_rate: Callable[[Any], float]) -> np.ndarray:
