@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.format import number as fmt
 from mlsysim_core.plugins import catalog, get_solver
 from mlsysim_core.types import Datacenter, Fleet, GridProfile, HardwareNode, TransformerWorkload
 from mlsysim_core.units import to_si
@@ -199,13 +200,13 @@ def _answer(
         Constraint(
             "memory",
             c["fits"],
-            lambda i: f"needs {_g(c['memory_required'][i])} GB per GPU of {_g(c['memory_available'][i])} GB usable",
+            lambda i: f"needs {fmt(c['memory_required'][i])} GB per GPU of {fmt(c['memory_available'][i])} GB usable",
             "the memory limit (more tensor parallelism, a narrower precision or a larger part)",
         ),
         Constraint(
             "load",
             ~c["overloaded"],
-            lambda i: f"{c['replicas'][i]} replicas are overloaded at {_g(rate / c['replicas'][i])} requests/s each",
+            lambda i: f"{c['replicas'][i]} replicas are overloaded at {fmt(rate / c['replicas'][i])} requests/s each",
             f"the GPU budget (max_gpus above {budget}) or the rate",
         ),
         Constraint(
@@ -233,7 +234,7 @@ def _answer(
         c[column].astype(float),
         sense,
         constraints,
-        lambda i: f"{c['layout'][i]} x{c['replicas'][i]} ({column} {_g(c[column][i])})",
+        lambda i: f"{c['layout'][i]} x{c['replicas'][i]} ({column} {fmt(c[column][i])})",
         lambda: no_valid(r0, ok) if not blocks else "no engine holds one request",
     )
     out = {k: v[ranked] for k, v in c.items() if k not in ("block", "offset")}
@@ -539,8 +540,4 @@ def _notes(datacenter: Any) -> tuple[str, ...]:
 def _over(what: str, ms: float, slo_ms: float) -> str:
     if math.isnan(ms):
         return f"{what} has no steady state (overloaded)"
-    return f"{what} {_g(ms)} ms > {_g(slo_ms)} ms"
-
-
-def _g(v: Any) -> str:
-    return f"{float(v):.4g}"
+    return f"{what} {fmt(ms)} ms > {fmt(slo_ms)} ms"

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.format import number as fmt
 
 #: the ServingModel keywords a speculative setup may give (spec_accept is required)
 KEYS = ("spec_draft", "spec_draft_cost", "spec_k", "spec_accept")
@@ -57,7 +58,7 @@ def finding(c: dict[str, np.ndarray], ranked: np.ndarray, column: str, p: int, m
     itl = c[f"itl_p{p}"]
 
     def name(i: int) -> str:
-        return f"{c['layout'][i]} x{c['replicas'][i]} ({column} {_g(c[column][i])}, p{p} ITL {_g(itl[i])} ms)"
+        return f"{c['layout'][i]} x{c['replicas'][i]} ({column} {fmt(c[column][i])}, p{p} ITL {fmt(itl[i])} ms)"
 
     win = int(ranked[0])
     on = c["speculative"][win] != "off"
@@ -72,12 +73,12 @@ def finding(c: dict[str, np.ndarray], ranked: np.ndarray, column: str, p: int, m
         versus = f"the best {kind} it is {name(rival)}"
     spec = win if on else rival
     n, even = c["concurrency"][spec], c["break_even"][spec]
-    below = f"a mean {_g(n)} requests per replica, below the break-even batch {_g(even)}"
+    below = f"a mean {fmt(n)} requests per replica, below the break-even batch {fmt(even)}"
     if not on and itl[rival] < itl[win]:
         why = f"speculation lowers ITL there, but the ITL SLO does not bind: the plain plan meets it at less {column}"
     elif n >= even:
         why = (
-            f"at a mean {_g(n)} requests per replica, at or above the break-even batch {_g(even)}, the verify pass "
+            f"at a mean {fmt(n)} requests per replica, at or above the break-even batch {fmt(even)}, the verify pass "
             "is compute-bound and costs more than the tokens it yields"
         )
     elif on:
@@ -86,7 +87,3 @@ def finding(c: dict[str, np.ndarray], ranked: np.ndarray, column: str, p: int, m
         why = f"at {below}, the draft's k steps and its pass over each prompt cost more than the verify pass saves"
     verdict = "speculation helps" if on else "speculation does not help"
     return f"{verdict}: the winner is {name(win)}; {versus}; {why}"
-
-
-def _g(v: Any) -> str:
-    return f"{float(v):.4g}"

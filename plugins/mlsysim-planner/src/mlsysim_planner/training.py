@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.format import number as fmt
 from mlsysim_core.plugins import get_solver
 from mlsysim_core.sweep import sweep
 from mlsysim_core.types import Datacenter, Fleet, GridProfile, TransformerWorkload
@@ -173,7 +174,7 @@ def _answer(
         c[column].astype(float),
         sense,
         constraints,
-        lambda i: f"{c['layout'][i]} ({column} {_g(c[column][i])} {_UNITS.get(column, '')})".replace(" )", ")"),
+        lambda i: f"{c['layout'][i]} ({column} {fmt(c[column][i])} {_UNITS.get(column, '')})".replace(" )", ")"),
         lambda: no_valid(r, valid),
     )
     out = {k: v[ranked] for k, v in c.items()}
@@ -334,7 +335,7 @@ def _across_band(
         if rival != 0:
             return holds, (
                 text + f"; the winner leads only inside the band: at its {name} corner {out['layout'][rival]} "
-                f"({column} {_g(at_corner[rival, corner])}) beats it ({_g(at_corner[0, corner])})",
+                f"({column} {fmt(at_corner[rival, corner])}) beats it ({fmt(at_corner[0, corner])})",
             )
     return holds, (text + "; the winner stays first at both corners of the band",)
 
@@ -356,7 +357,7 @@ def _constraints(c: dict, max_gpus: int | None, deadline: float | None) -> list[
         Constraint(
             "memory",
             c["fits"],
-            lambda i: f"needs {_g(c['memory_per_gpu'][i])} GB per GPU of {_g(c['memory_capacity'][i])} GB",
+            lambda i: f"needs {fmt(c['memory_per_gpu'][i])} GB per GPU of {fmt(c['memory_capacity'][i])} GB",
             "the memory limit (more GPUs, ZeRO, recomputation or a larger part)",
         )
     ]
@@ -374,8 +375,8 @@ def _constraints(c: dict, max_gpus: int | None, deadline: float | None) -> list[
             Constraint(
                 "deadline",
                 c["days"] <= deadline,
-                lambda i: f"takes {_g(c['days'][i])} days of {_g(deadline)} allowed",
-                f"the deadline (more than {_g(deadline)} days) or add GPUs",
+                lambda i: f"takes {fmt(c['days'][i])} days of {fmt(deadline)} allowed",
+                f"the deadline (more than {fmt(deadline)} days) or add GPUs",
             )
         )
     return out
@@ -447,7 +448,3 @@ def _powers(n: int) -> list[int]:
 def _divisors(n: int) -> list[int]:
     small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
     return sorted({*small, *(n // d for d in small)})
-
-
-def _g(v: Any) -> str:
-    return f"{float(v):.4g}"
