@@ -456,10 +456,9 @@ class _Aggregated:
     traffic (:func:`_search` finds each one's largest rate within the SLOs)."""
 
     def __init__(self, model, hardware, seq_len, output_len, common, c, gpus_per_node, spec=None):
-        link = hardware.scale_up
-        self.top = gpus_per_node or (
-            link.domain if link is not None and link.domain else (8 if link is not None else 1)
-        )
+        from .setup import tp_limit
+
+        self.top = tp_limit(hardware, gpus_per_node)[0]
         self.hardware, self.model = hardware, model
         self.engines: dict[int, _Engine] = {}
         M, seqs = c["max_num_batched_tokens"], c["max_num_seqs"]

@@ -170,6 +170,20 @@ class Setup:
     notes: tuple[str, ...]  #: every default taken for a value the catalog or the caller did not give
 
 
+def tp_limit(hardware: Any, gpus_per_node: Any) -> tuple[int, str]:
+    """The most GPUs one tensor-parallel group of ``hardware`` may span, and why: ``gpus_per_node`` when
+    given, else its scale-up domain (DEFAULT_GPUS_PER_NODE where the catalog states no domain size; 1
+    without a scale-up link)."""
+    link = hardware.scale_up
+    if gpus_per_node is not None:
+        return V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20), "gpus_per_node"
+    if link is None:
+        return 1, f"{hardware.name} has no scale-up link in the catalog"
+    if link.domain is None:
+        return DEFAULT_GPUS_PER_NODE, f"DEFAULT_GPUS_PER_NODE: {link.name} states no domain size"
+    return link.domain, f"GPUs in one {link.name} scale-up domain of {hardware.name}"
+
+
 def prepare(
     model: Any,
     hardware: Any,
@@ -227,18 +241,9 @@ def prepare(
     if raise_errors is not True and raise_errors is not False:
         V.instance("raise_errors", raise_errors, bool, "True or False")
     link = hardware.scale_up
-    if gpus_per_node is None:
-        if link is None:
-            gpus, domain = 1, f"{hardware.name} has no scale-up link in the catalog"
-        elif link.domain is None:
-            gpus, domain = DEFAULT_GPUS_PER_NODE, f"DEFAULT_GPUS_PER_NODE: {link.name} states no domain size"
-        else:
-            gpus, domain = link.domain, f"GPUs in one {link.name} scale-up domain of {hardware.name}"
-    else:
-        gpus = V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20)
-        domain = "gpus_per_node"
-        if link is None:
-            link = hardware.interconnect  # GPUs of a node without a scale-up fabric talk over the host link
+    gpus, domain = tp_limit(hardware, gpus_per_node)
+    if gpus_per_node is not None and link is None:
+        link = hardware.interconnect  # GPUs of a node without a scale-up fabric talk over the host link
     if tp_size.__class__ is not int or tp_size < 1:
         tp_size = V.integer("tp_size", tp_size, 1, gpus)
     kv_share = 1.0 if tp_size == 1 else _check_tp(tp_size, shape, gpus, domain)
