@@ -131,6 +131,10 @@ def test_binding_constraint_and_explain():
     text = plan.explain(0)
     assert "runner-up" in text and "DistributedResult" in text
     assert plan.result(0).feasible
+    assert (
+        repr(plan)
+        == f"<Plan training: {len(plan)} configurations ranked by tokens_per_second (max); some meet every constraint>"
+    )
 
 
 def test_bad_input_is_named():

@@ -12,9 +12,11 @@ import io
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import numpy as np
 
 
+@attrs.define(eq=False, repr=False)
 class Plan:
     """Ranked configurations of a training or serving search (one row per distinct layout).
 
@@ -26,35 +28,25 @@ class Plan:
     ``findings`` (what the search found about the winner beyond what binds it, e.g. whether speculation helped).
     """
 
-    def __init__(
-        self,
-        kind: str,
-        objective: tuple[str, str],
-        columns: dict[str, np.ndarray],
-        units: dict[str, str],
-        front_axes: tuple[str, str],
-        pareto: np.ndarray,
-        binding: str,
-        feasible: bool,
-        stats: dict[str, Any],
-        notes: tuple[str, ...],
-        shown: tuple[str, ...],
-        resolve: Callable[[int], Any],
-        findings: tuple[str, ...] = (),
-    ):
-        self.kind = kind
-        self.objective = objective
-        self.columns = columns
-        self.units = units
-        self.front_axes = front_axes
-        self.pareto = pareto
-        self.binding = binding
-        self.feasible = feasible
-        self.stats = stats
-        self.notes = notes
-        self.shown = shown
-        self._resolve = resolve
-        self.findings = findings
+    kind: str
+    objective: tuple[str, str]
+    columns: dict[str, np.ndarray]
+    units: dict[str, str]
+    front_axes: tuple[str, str]
+    pareto: np.ndarray
+    binding: str
+    feasible: bool
+    stats: dict[str, Any]
+    notes: tuple[str, ...]
+    shown: tuple[str, ...]
+    _resolve: Callable[[int], Any]  # row -> the result of its configuration, re-solved (explain)
+    findings: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        """One line (the columns are arrays of every ranked row)."""
+        column, sense = self.objective
+        met = "some meet every constraint" if self.feasible else "none meets every constraint"
+        return f"<Plan {self.kind}: {len(self)} configurations ranked by {column} ({sense}); {met}>"
 
     def __len__(self) -> int:
         return len(self.pareto)
