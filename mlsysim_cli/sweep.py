@@ -205,7 +205,8 @@ class Points:
             np.arange(self.n).reshape([len(axes[d]) for d in dims]).transpose([dims.index(k) for k in axes]).ravel()
         )
         self.valid = self.res.valid[self.order]
-        self.solver = getattr(getattr(cls, "produces", None), "solver", cmd.solver)
+        self.produces = getattr(cls, "produces", None)  # the result class (its fields' table texts)
+        self.solver = getattr(self.produces, "solver", cmd.solver)
         self.fields = [f for f in self.res.fields() if f not in ("valid", "error")]
         self.units = {f: f"{self.res.unit(f):~P}" for f in self.fields if self.res.unit(f) is not None}
         known = [p.name for p in cmd.params] + self.fields
@@ -377,7 +378,7 @@ def _show_table(cmd: SolverCommand, points: Points, axes: dict, varied: list, ob
     shown = [f for f in shown if points.has(f)]  # drop columns no point has (an optional field never set)
     keys = varied or list(axes)[:2]
     head = keys + shown + ["pareto", "error"]
-    produces = getattr(solver_class(cmd.solver), "produces", None)
+    produces = points.produces
     missing = {f: missing_text(produces, f) for f in shown} if isinstance(produces, type) else {}
     total = len(points)
     rows = []
