@@ -2,11 +2,27 @@
 
 ``banded(solver, *args, **kwargs)``: ``solver.solve`` with ``bands`` and ``out_of_domain``
 (``docs/accuracy.md``, Bands). ``RANGES``: the ranges bands span. Shipped by ``mlsysim-core``.
+Exports load on first use: a solver reading its calibration (``.calibration``) does not import the bands.
 """
 
 from __future__ import annotations
 
-from .bands import banded, corner_arguments, given_arguments
-from .ranges import RANGES, Range
+from typing import TYPE_CHECKING
+
+from mlsysim_core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .bands import banded, corner_arguments, given_arguments
+    from .ranges import RANGES, Range
 
 __all__ = ["RANGES", "Range", "banded", "corner_arguments", "given_arguments"]
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "banded": ".bands",
+        "corner_arguments": ".bands",
+        "given_arguments": ".bands",
+        "RANGES": ".ranges",
+        "Range": ".ranges",
+    },
+)
