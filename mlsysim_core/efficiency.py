@@ -162,7 +162,7 @@ def link_latency(link: Any, what: str) -> tuple[float, str | None]:
 def usable_memory_note(hardware: Any, fraction: float) -> str:
     """The result note stating the usable-memory policy and the capacity it applies to."""
     mem = hardware.memory
-    what = "the part reports" if mem.capacity_stated is not None else "the vendor states (no reported total found)"
+    what = "the part reports" if mem.si.capacity_stated is not None else "the vendor states (no reported total found)"
     return (
         f"usable memory: {fraction:.0%} of the {mem.si.capacity / 2**20:,.0f} MiB {what} "
         f"({'USABLE_MEMORY_FRACTION' if fraction == USABLE_MEMORY_FRACTION else 'memory_fraction'}, "

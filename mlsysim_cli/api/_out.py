@@ -52,11 +52,13 @@ def result_units(result: Any, prefix: str = "result") -> dict[str, str]:
     """``{"result.field": unit}`` of a result's measured fields (so empty optional ones keep their unit)."""
     import attrs
 
+    from mlsysim_core.units import unit_and_factor
+
     out = {}
     for f in attrs.fields(type(result)):
         u = (f.metadata or {}).get("mlsysim_unit")
         if u is not None:
-            out[f"{prefix}.{f.alias}"] = f"{u:~P}"
+            out[f"{prefix}.{f.alias}"] = f"{unit_and_factor(u)[0]:~P}"
     return out
 
 

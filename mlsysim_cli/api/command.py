@@ -302,7 +302,7 @@ class SolverCommand:
         from mlsysim_core.results import missing_text, shown
 
         names = result.fields() if show_all else [f for f in self.key_fields if f in result.fields()]
-        known = [n for n in names if getattr(result, n) is not None or missing_text(type(result), n)]
+        known = [n for n in names if result.si(n) is not None or missing_text(type(result), n)]
         rows = [[n, shown(result, n)] for n in (names if show_all else known)]
         title = self.title(result, inputs) if self.title else ""
         out = [f"{self.solver}: {title}" if title else self.solver, "", table(["field", "value"], rows)]
