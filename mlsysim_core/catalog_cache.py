@@ -64,14 +64,14 @@ def _key(host: CatalogHost, user_files: list[Path]) -> str | None:
 
 
 class _Pickler(pickle.Pickler):
-    """Quantities in catalog fields and maps as :class:`~mlsysim_core.types.Deferred` (no pint to load)."""
+    """Quantities of catalog fields and maps stored as :class:`~mlsysim_core.types.Deferred` (no pint to load)."""
 
     def reducer_override(self, obj: Any) -> Any:
         from .types import Deferred, FrozenMap
         from .units import Quantity
 
         def defer(v: Any) -> Any:
-            return Deferred(v._magnitude, str(v._units)) if isinstance(v, Quantity) else v
+            return Deferred((v._magnitude, str(v._units))) if isinstance(v, Quantity) else v
 
         if obj.__class__ is FrozenMap:
             return FrozenMap, ({k: defer(v) for k, v in obj.items()},)

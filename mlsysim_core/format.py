@@ -1,72 +1,19 @@
 """Numbers and result values as people read them: one format for tables, ``explain()`` and notebooks.
 
-Standard library only (a Quantity is recognised by its ``magnitude`` and ``units``, pint is never imported
-here: a command's first answer is printed without it, issue 21).
+Standard library only (a Quantity is recognised by its ``magnitude`` and ``units``, pint is never imported).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import sys
 from typing import Any
-
-_units_shown: dict[str, list] = {}  # unit -> [SI -> unit factor, symbol], as pint computed them
 
 
 def is_quantity(v: Any) -> bool:
     """Whether ``v`` is a pint Quantity (False at once while pint is not imported: none can exist)."""
     pint = sys.modules.get("pint")
     return pint is not None and isinstance(v, pint.Quantity)
-
-
-def measured(si: float, unit: str) -> str:
-    """An SI base-unit float as a table shows it in ``unit``: "8.268 ms". The unit's factor and symbol
-    come from pint (:func:`mlsysim_core.units.unit_and_factor`) once, then from a file in the cache
-    folder named by the unit definitions and pint's version, so printing an answer imports no pint."""
-    if not _units_shown:
-        _units_shown.update(_read(_units_file()))
-    found = _units_shown.get(unit)
-    if found is None:
-        from .units import unit_and_factor
-
-        u, factor = unit_and_factor(unit)
-        found = _units_shown[unit] = [factor, f"{u:~P}"]
-        _write(_units_file(), _units_shown)
-    return f"{number(float(si * found[0]))} {found[1]}".strip()
-
-
-def _units_file() -> Any:
-    import hashlib
-    from importlib.metadata import version
-    from pathlib import Path
-
-    from .cache import cache_dir
-
-    folder = cache_dir()
-    defs = Path(__file__).with_name("units.txt").read_bytes() + version("pint").encode()
-    return None if folder is None else folder / f"units-shown-{hashlib.sha256(defs).hexdigest()[:20]}.json"
-
-
-def _read(path: Any) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            found = json.load(f)
-        ok = all(type(v) is list and [type(x) for x in v] == [float, str] for v in found.values())
-        return found if ok else {}
-    except Exception:  # noqa: BLE001 - missing or corrupt: recomputed with pint
-        return {}
-
-
-def _write(path: Any, data: dict) -> None:
-    try:
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f)
-        os.replace(tmp, path)
-    except (OSError, TypeError):  # no cache folder (path None), read-only or full: recomputed next time
-        pass
 
 
 def number(x: float) -> str:

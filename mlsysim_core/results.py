@@ -124,20 +124,14 @@ def missing_text(cls: type, name: str) -> str | None:
 
 
 def shown(result_obj: Any, name: str) -> str:
-    """Field ``name`` as the command line prints it, with its band when it has one: "6.8 ms [5.9, 8.1]".
-    A measured scalar is printed from its SI float (:func:`mlsysim_core.format.measured`: no pint)."""
-    from .format import measured, number, value
+    """Field ``name`` as the command line prints it, with its band when it has one: "6.8 ms [5.9, 8.1]"."""
+    from .format import number, value
 
-    band = getattr(result_obj, "bands", {}).get(name)
-    stored = _stored_names(type(result_obj)).get(name) if attrs.has(type(result_obj)) else None
-    unit = attrs.fields_dict(type(result_obj))[stored].metadata.get(_UNIT_KEY) if stored else None
-    si = getattr(result_obj, stored) if unit and band is None else None
-    if isinstance(si, (float, int)) and not isinstance(si, bool):
-        return measured(si, unit)
     v = getattr(result_obj, name)
     if v is None:
         return missing_text(type(result_obj), name) or value(v)
     text = getattr(v, "name", type(v).__name__) if attrs.has(type(v)) else value(v)
+    band = getattr(result_obj, "bands", {}).get(name)
     if band is None:
         return text
     low, high = (b.to(v.units).magnitude if is_quantity(v) else b for b in band)

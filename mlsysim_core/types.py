@@ -19,6 +19,7 @@ import attrs
 from attrs import field, frozen
 
 from .errors import InvalidInputError
+
 if TYPE_CHECKING:
     from .units import Quantity
 
@@ -148,50 +149,35 @@ def _si(q: Quantity | None, unit: str) -> float | None:
     return None if q is None else float(to_si(q, unit, name="value"))
 
 
-class Deferred:
-    """A Quantity as the catalog cache stores it (magnitude, units text): loading a cached catalog
-    imports no pint; the Quantity is built, once, where a field or map holding it is first read."""
+class Deferred(tuple):
+    """A Quantity as the catalog cache stores it, (magnitude, units text), so a cached catalog loads
+    without pint; the fields of :func:`_lazy_quantities` and FrozenMap build it on first read."""
 
-    __slots__ = ("magnitude", "units")
-
-    def __init__(self, magnitude: Any, units: str):
-        self.magnitude, self.units = magnitude, units
-
-    def __reduce__(self) -> tuple:
-        return (Deferred, (self.magnitude, self.units))
+    __slots__ = ()
 
     def quantity(self) -> Quantity:
         from .units import _rebuild
 
-        return _rebuild(self.magnitude, self.units)
-
-
-class _LazySlot:
-    """The slot of a Quantity field (:func:`qty`), replacing a :class:`Deferred` by its Quantity on first read."""
-
-    __slots__ = ("slot",)
-
-    def __init__(self, slot: Any):
-        self.slot = slot
-
-    def __get__(self, obj: Any, owner: Any = None) -> Any:
-        v = self.slot.__get__(obj, owner)
-        if v.__class__ is Deferred:
-            v = v.quantity()
-            self.slot.__set__(obj, v)
-        return v
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        self.slot.__set__(obj, value)
+        return _rebuild(*self)
 
 
 def _lazy_quantities(*classes: type) -> None:
-    """Read each class's Quantity slots through :class:`_LazySlot`; ``cls._lazy_quantities`` names them."""
+    """Read each class's Quantity slots through a property replacing a :class:`Deferred` on first read."""
+
+    def lazy(slot: Any) -> property:
+        def get(obj: Any) -> Any:
+            v = slot.__get__(obj)
+            if v.__class__ is Deferred:
+                slot.__set__(obj, v := v.quantity())
+            return v
+
+        return property(get, slot.__set__)
+
     for cls in classes:
         names = frozenset(f.name for f in attrs.fields(cls) if _QUANTITY in f.metadata)
         for name in names & cls.__dict__.keys():
-            setattr(cls, name, _LazySlot(cls.__dict__[name]))
-        cls._lazy_quantities = names  # type: ignore[attr-defined]
+            setattr(cls, name, lazy(cls.__dict__[name]))
+        cls._lazy_quantities = names  # type: ignore[attr-defined]  # read by catalog_cache._Pickler
 
 
 class FrozenMap(Mapping):
@@ -328,12 +314,8 @@ class MemoryHierarchy:
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
-        _set_si(
-            self,
-            capacity=_si(self.capacity, "B"),
-            bandwidth=_si(self.bandwidth, "B/s"),
-            capacity_stated=_si(self.capacity_stated, "B"),
-        )
+        stated = _si(self.capacity_stated, "B")
+        _set_si(self, capacity=_si(self.capacity, "B"), bandwidth=_si(self.bandwidth, "B/s"), capacity_stated=stated)
 
 
 @frozen(kw_only=True)
@@ -612,11 +594,6 @@ class NetworkFabric:
 FAILURE_KINDS = ("hardware", "software", "operations")
 
 
-def _check_kind(inst: Any, fld: attrs.Attribute, value: Any) -> None:
-    if value not in FAILURE_KINDS:
-        raise InvalidInputError(fld.name, value, " | ".join(f'"{k}"' for k in FAILURE_KINDS))
-
-
 @frozen(kw_only=True)
 class Component:
     """A cause of job interruptions on a node (a part, or a software/operations cause): how many per
@@ -627,7 +604,7 @@ class Component:
     part: str = text()
     count: int = count(1)
     mttf: Quantity = qty("h")
-    kind: str = field(default="hardware", validator=_check_kind)
+    kind: str = field(default="hardware", validator=_check_choice("kind", FAILURE_KINDS))
     measured_on: str = text("")  # the cluster the rate was measured on ("" when derived or unknown)
     source: str = text("")
 

@@ -9,6 +9,7 @@ USD, so J, W, m**3 follow), whose conversion factors are cached per (unit, targe
 from __future__ import annotations
 
 import copyreg
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -106,16 +107,12 @@ def _rebuild(magnitude: Any, units: str) -> Any:
 
 copyreg.pickle(Q_, lambda q: (_rebuild, (q._magnitude, str(q._units))))
 
-_result_units: dict[str, tuple[Any, float]] = {}
 
-
+@functools.cache
 def unit_and_factor(unit: str) -> tuple[Any, float]:
     """A result field's unit (:func:`mlsysim_core.results.measure`) and the factor from its SI float to it."""
-    found = _result_units.get(unit)
-    if found is None:
-        u = ureg.Unit(unit)
-        found = _result_units[unit] = (u, 1.0 / ureg.Quantity(1.0, u).to_base_units().magnitude)
-    return found
+    u = ureg.Unit(unit)
+    return u, 1.0 / ureg.Quantity(1.0, u).to_base_units().magnitude
 
 
 _factors: dict[tuple[Any, Any], float] = {}

@@ -8,13 +8,9 @@ from __future__ import annotations
 import difflib
 import math
 from numbers import Integral, Real
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import InvalidInputError
-from .format import is_quantity
-
-if TYPE_CHECKING:
-    from .units import Unit
 
 #: Largest count mlsysim accepts for a batch, a sequence length or a GPU count (beyond it the
 #: floats lose integer precision long before the physics means anything).
@@ -74,7 +70,7 @@ def named(name: str, value: Any, *sections: str) -> Any:
 def quantity(
     name: str,
     value: Any,
-    unit: Unit,
+    unit: Any,
     *,
     low: float = 0.0,
     low_open: bool = True,
@@ -84,10 +80,10 @@ def quantity(
     """A Quantity of ``unit``'s dimension, returned as an SI float within [low, high]."""
     if value is None and optional:
         return None
-    if not is_quantity(value):
-        raise InvalidInputError(name, value, f"a Quantity in {unit:~P}, e.g. Q_(1, '{unit:~P}')")
-    from .units import to_si
+    from .units import Quantity, to_si  # a caller passing a Unit has imported pint already
 
+    if not isinstance(value, Quantity):
+        raise InvalidInputError(name, value, f"a Quantity in {unit:~P}, e.g. Q_(1, '{unit:~P}')")
     v = to_si(value, unit, name=name)
     if not isinstance(v, Real) or not math.isfinite(v := float(v)) or (v <= low if low_open else v < low) or v > high:
         raise InvalidInputError(name, value, f"a finite quantity {'>' if low_open else '>='} {low} (SI) in {unit:~P}")

@@ -13,8 +13,8 @@ import attrs
 from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.types import CNNWorkload, HardwareNode, TransformerWorkload, Workload
 from mlsysim_core.format import is_quantity
+from mlsysim_core.types import CNNWorkload, HardwareNode, TransformerWorkload, Workload
 from mlsysim_uncertainty.calibration import checked, scoped
 
 from . import parallel
