@@ -410,6 +410,8 @@ def test_cli_length_samples_from_a_file(tmp_path):
         dict(length_cv=0.5, length_dist="gamma", max_num_batched_tokens=4096),
         dict(model=LLAMA70, tp_size=4, output_len=100),
         dict(model=MIXTRAL, tp_size=8, ep_size=8),
+        dict(model=LLAMA70, tp_size=4, pp_size=2, output_len=100),
+        dict(spec_draft_cost=0.05, spec_accept=0.6, length_cv=0.3),
     ],
 )
 def test_solve_under_traffic_equals_its_sweep_point(kw):
