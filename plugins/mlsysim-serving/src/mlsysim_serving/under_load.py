@@ -273,12 +273,13 @@ def serve(
     one_prefill = float(cost.prefill(load.P1, c["prefix_cache_hit"] * S))
     one_decode = float(TR.decode_step(cost, load, 1.0, S + 1.0)) * load.gap
     pct = c["slo_percentile"]
-    for name, slo, floor, what in (
-        ("slo_ttft", c["slo_ttft"], one_prefill, f"one unloaded {load.P1:,.0f}-token prefill"),
-        ("slo_itl", c["slo_itl"], one_decode, f"one unloaded decode step at context {seq_len:,}"),
-    ):
+    for name, slo, floor in (("slo_ttft", c["slo_ttft"], one_prefill), ("slo_itl", c["slo_itl"], one_decode)):
         if slo is not None and slo < floor:
-            label = "TTFT" if name == "slo_ttft" else "ITL"
+            label, what = (
+                ("TTFT", f"one unloaded {load.P1:,.0f}-token prefill")
+                if name == "slo_ttft"
+                else ("ITL", f"one unloaded decode step at context {seq_len:,}")
+            )
             raise InvalidInputError(
                 name,
                 slo,
@@ -342,6 +343,9 @@ def serve(
 
 
 def _masked(x, over):
+    """x below capacity; beyond it None (one rate) or NaN (a sweep's points)."""
+    if isinstance(x, float):
+        return None if over else float(x)
     x = np.asarray(x, dtype=float)
     if x.ndim == 0:
         return None if bool(over) else float(x)
