@@ -6,8 +6,9 @@ from mlsysim_validation import coverage
 
 #: groups below 80 % coverage and their misses (docs/accuracy.md, Bands): A, MLPerf GPT-J (beam search
 #: not modelled) and SDXL (UNet at fp8 far below the transformer efficiency); L, TTFT under load of short
-#: prompts at 5-50 users (the engine's extra decode steps before a prefill are not modelled)
-KNOWN_MISSES = {"A": 2, "L": 11}
+#: prompts at 5-50 users (the engine's extra decode steps before a prefill are not modelled) and the
+#: client-side TTFT of GPUStack's Qwen3-8B runs at 1-8 users (the HTTP/chat frontend's time is not modelled)
+KNOWN_MISSES = {"A": 2, "L": 18}
 
 
 def test_bands_contain_most_measurements_and_their_predictions():

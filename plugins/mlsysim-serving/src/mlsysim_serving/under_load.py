@@ -22,6 +22,7 @@ from mlsysim_core.units import Quantity, ureg
 from . import kernels as K
 from . import simulate as SIM
 from . import traffic as TR
+from .roots import largest_meeting
 from .setup import Setup
 from .solver import PREFILL_CHUNK_TOKENS
 
@@ -352,68 +353,32 @@ def _masked(x, over):
     return np.where(over, np.nan, x)
 
 
-def _crossing(fn, lo, hi, rtol=1e-10):
-    """Where fn (increasing in x, one float at a time) crosses 0 in [lo, hi] (None if fn(lo) > 0, hi if
-    fn(hi) <= 0): bisection of log x down to a bracket of ratio 1.5 (~6 evaluations over nine decades),
-    then regula falsi with the Illinois rule (Dowell & Jarratt, BIT 11, 1971: the end kept twice in a
-    row has its value halved; superlinear), a bisection wherever two steps left more than half the
-    bracket (a steep end near saturation), until the bracket is within ``rtol``."""
-    y_hi = fn(hi)
-    if y_hi <= 0.0:
-        return float(hi)
-    y_lo = fn(lo)
-    if y_lo > 0.0:
-        return None
-    while hi > 1.5 * lo:
-        x = math.sqrt(lo * hi)
-        y = fn(x)
-        if y > 0.0:
-            hi, y_hi = x, y
-        else:
-            lo, y_lo = x, y
-    kept, widths = 0, [math.inf, math.inf]  # kept: +1 hi kept by the last step, -1 lo kept
-    while hi - lo > rtol * hi:
-        x = lo + (hi - lo) * (-y_lo / (y_hi - y_lo))  # y_lo <= 0 < y_hi
-        if hi - lo > widths[-2] / 2.0 or not lo < x < hi:
-            x, kept = (lo + hi) / 2.0, 0
-        widths.append(hi - lo)
-        y = fn(x)
-        if y > 0.0:
-            hi, y_hi = x, y
-            y_lo, kept = (y_lo / 2.0 if kept == -1 else y_lo), -1
-        else:
-            lo, y_lo = x, y
-            y_hi, kept = (y_hi / 2.0 if kept == 1 else y_hi), 1
-    return float(lo + (hi - lo) * (-y_lo / (y_hi - y_lo)))
-
-
 def _closed_loop_rate(cost, load, M, B_max, c, lam_max):
-    """Closed loop of N clients: the rate lambda with lambda * e2e_mean(lambda) = N (Little's law)."""
+    """Closed loop of N clients: the rate lambda with lambda * e2e_mean(lambda) = N (Little's law), by
+    :func:`.roots.largest_meeting` on one analytic solve per trial rate."""
     N = float(c["concurrency"])
 
     def excess(lam):
         return lam * TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], lam_max)["e2e_mean"] / N - 1.0
 
-    lo = lam_max * 1e-9
-    lam = _crossing(excess, lo, lam_max * (1 - 1e-9))
-    return lo if lam is None else lam
+    return largest_meeting(excess, lam_max)
 
 
 def _max_rate(cost, load, M, B_max, c, lam_max, pct):
     """Largest arrival rate below saturation whose p``pct`` TTFT and ITL meet the SLOs (0 if none does):
-    where the larger of p``pct`` TTFT / slo_ttft and ITL / slo_itl crosses 1."""
+    where the larger of p``pct`` TTFT / slo_ttft and ITL / slo_itl crosses 1 (:func:`.roots.largest_meeting`,
+    one analytic solve per trial rate)."""
 
     def excess(lam):
         out = TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], lam_max)
         worst = -1.0
         if c["slo_ttft"] is not None:
-            worst = max(worst, out[f"ttft_p{pct}"] / c["slo_ttft"] - 1.0)
+            worst = TR._max(worst, out[f"ttft_p{pct}"] / c["slo_ttft"] - 1.0)
         if c["slo_itl"] is not None:
-            worst = max(worst, out[f"itl_p{pct}"] / c["slo_itl"] - 1.0)
+            worst = TR._max(worst, out[f"itl_p{pct}"] / c["slo_itl"] - 1.0)
         return worst
 
-    lam = _crossing(excess, lam_max * 1e-9, lam_max * (1 - 1e-9))
-    return 0.0 if lam is None else lam
+    return largest_meeting(excess, lam_max)
 
 
 def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape) -> dict:
