@@ -350,10 +350,12 @@ class Load:
 def _mix(cost, load, B, m, M):
     """Mean step at decode batch B when m prompts (mean) arrive per step.
 
-    Prompts shorter than the free budget M - B*w: the N ~ Poisson(m) prompts that came during the
-    previous step are prefilled together (at most floor((M-B*w)/P1) of them; the tail of the Poisson
-    counted at that cap). Longer prompts: full chunks of M - B*w tokens in a share
-    f = min(1, m*P1/(M-B*w)) of the steps. Returns (E[t], f = P(step carries prefill), t_dec,
+    Prompts shorter than the free budget room = M - B*w: a step prefills q = min(N*P1, room) tokens,
+    N ~ Poisson(m') the prompts waiting (those that came during the previous step and those carried
+    over from a full one); m' >= m conserves the work, E[q] = m*P1 (:func:`_carried`: every prompt
+    token is prefilled once below saturation; the lumped Poisson keeps its busy share exact,
+    1 - e^-m' = m, for a one-prompt budget). Longer prompts: full chunks of room tokens in a share
+    f = min(1, m*P1/room) of the steps. Returns (E[t], f = P(step carries prefill), t_dec,
     E[t | prefill], E[t^2])."""
     room = _max(M - B * load.w, 1.0)
     P1 = _max(load.P1, 1e-300)
@@ -362,22 +364,14 @@ def _mix(cost, load, B, m, M):
         return decode_step(cost, load, B, load.ctx, q, load.pos)
 
     t_dec = t(0.0)
-    cap = _floor(room / P1)
-    short = cap >= 1.0
-    K = int(min(_top(_where(short, _min(cap, _ceil(m + 6.0 * _sqrt(m) + 4.0)), 1.0)), 4096))
-    last = _max(_min(cap, float(K)), 1.0)  # the Poisson tail is counted at the cap
-    pmf = _exp(-m)
-    below = mean = sq = 0.0  # P(N < n), E[t], E[t^2] summed over n = 0..K prompts in a step
-    for n in range(K + 1):
-        if n:
-            pmf = pmf * (m / n)
-        head = _where(n < last, pmf, 0.0)
-        w = head + _where(n == last, 1.0 - below, 0.0)
-        below = below + head
+    short = room >= P1
+    mp = _carried(m, P1, room)
+    mean = sq = 0.0  # E[t], E[t^2] summed over n = 0..K prompts in a step
+    for n, w in _served(mp, P1, room, short):
         tn = t(_min(n * P1, room)) if n else t_dec
         mean = mean + w * tn
         sq = sq + w * tn * tn
-    f_s = -_expm1(-m)
+    f_s = -_expm1(-mp)
     f_l = _min(m * load.P1 / room, 1.0)
     t_full = t_dec if _all(short) else t(room)  # full chunks: only where the prompts exceed the free budget
     mean = _where(short, mean, (1 - f_l) * t_dec + f_l * t_full)
@@ -386,6 +380,41 @@ def _mix(cost, load, B, m, M):
     alone = t_dec if _all(f > 0) else t(_min(P1, room))  # a lone prompt's step: only where none arrive (f = 0)
     t_mix = _where(f > 0, (mean - (1 - f) * t_dec) / _max(f, 1e-300), alone)
     return mean, f, t_dec, t_mix, sq
+
+
+def _served(mp, P1, room, short=True):
+    """(n, P(n prompts waiting)) for n = 0..K, N ~ Poisson(mp) with its tail lumped at K: K the first
+    count that fills the budget (min(N*P1, room) = room beyond it), or far in the Poisson's tail."""
+    fill = _ceil(room / P1)
+    K = int(min(_top(_where(short, _min(fill, _ceil(mp + 6.0 * _sqrt(mp) + 4.0)), 1.0)), 4096))
+    pmf = _exp(-mp)
+    below = 0.0
+    for n in range(K + 1):
+        if n:
+            pmf = pmf * (mp / n)
+        last = n == K
+        yield n, (1.0 - below) if last else pmf
+        below = below + pmf
+
+
+def _carried(m, P1, room):
+    """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
+    with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation): Newton's method
+    from m' = m on the increasing, concave E[min(N*P1, room)] (monotone from below; its derivative
+    E[min((N+1)*P1, room) - min(N*P1, room)], the Poisson mean's derivative of an expectation)."""
+    want = _min(m * P1, room * (1.0 - 1e-6))
+    mp = m
+    for _ in range(30):
+        got = slope = 0.0
+        for n, w in _served(mp, P1, room):
+            q = _min(n * P1, room)
+            got = got + w * q
+            slope = slope + w * (_min(q + P1, room) - q)
+        gap = want - got
+        if _all(gap <= 1e-13 * room):
+            break
+        mp = mp + _max(gap, 0.0) / _max(slope, 1e-12 * P1)
+    return mp
 
 
 def step_with(cost, load, B, q):

@@ -286,12 +286,13 @@ def serve(
     one_prefill = float(cost.prefill(load.P1, c["prefix_cache_hit"] * S))
     one_decode = float(TR.decode_step(cost, load, 1.0, S + 1.0)) * load.gap
     pct = c["slo_percentile"]
-    for name, slo, floor, what in (
-        ("slo_ttft", c["slo_ttft"], one_prefill, f"one unloaded {load.P1:,.0f}-token prefill"),
-        ("slo_itl", c["slo_itl"], one_decode, f"one unloaded decode step at context {seq_len:,}"),
-    ):
+    for name, slo, floor in (("slo_ttft", c["slo_ttft"], one_prefill), ("slo_itl", c["slo_itl"], one_decode)):
         if slo is not None and slo < floor:
-            label = "TTFT" if name == "slo_ttft" else "ITL"
+            label, what = (
+                ("TTFT", f"one unloaded {load.P1:,.0f}-token prefill")
+                if name == "slo_ttft"
+                else ("ITL", f"one unloaded decode step at context {seq_len:,}")
+            )
             raise InvalidInputError(
                 name,
                 slo,
@@ -353,38 +354,24 @@ def serve(
 
 
 def _masked(x, over):
+    """x below capacity; beyond it None (one rate) or NaN (a sweep's points)."""
+    if isinstance(x, float):
+        return None if over else float(x)
     x = np.asarray(x, dtype=float)
     if x.ndim == 0:
         return None if bool(over) else float(x)
     return np.where(over, np.nan, x)
 
 
-def _crossing(fn, lo, hi, rounds=3, width=64):
-    """Where fn (increasing in x) crosses 0 in [lo, hi]: each round evaluates fn on ``width`` points of
-    the bracket at once (one vectorized call), geometric over the first bracket (nine decades: 1.39
-    between points), then even (1e-4 relative after 3 rounds); the answer is the straight line between
-    the last two points (lo if fn(lo) > 0, hi if fn(hi) <= 0)."""
-    for r in range(rounds):
-        xs = np.geomspace(lo, hi, width) if r == 0 else np.linspace(lo, hi, width)
-        ys = np.asarray(fn(xs), dtype=float)
-        above = ys > 0.0
-        if not above.any():
-            return float(hi)
-        k = int(np.argmax(above))
-        if k == 0:
-            return float(lo)
-        lo, hi, y_lo, y_hi = xs[k - 1], xs[k], ys[k - 1], ys[k]
-    return float(lo + (hi - lo) * (-y_lo / (y_hi - y_lo)))  # y_lo <= 0 < y_hi
-
-
 def _closed_loop_rate(cost, load, M, B_max, c, lam_max):
-    """Closed loop of N clients: the rate lambda with lambda * e2e_mean(lambda) = N (Little's law)."""
+    """Closed loop of N clients: the rate lambda with lambda * e2e_mean(lambda) = N (Little's law), by
+    :func:`.roots.largest_meeting` on one analytic solve per trial rate."""
     N = float(c["concurrency"])
 
     def excess(lam):
         return lam * TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], lam_max)["e2e_mean"] / N - 1.0
 
-    return _crossing(excess, lam_max * 1e-9, lam_max * (1 - 1e-9))
+    return largest_meeting(excess, lam_max)
 
 
 def _max_rate(cost, load, M, B_max, c, lam_max, pct):
