@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import itertools
 import math
 import re
@@ -222,7 +223,7 @@ class Points:
         self.front = front(np.where(self.valid & (feasible != False), a, np.nan), b)  # noqa: E712 (arrays)
         first = np.flatnonzero(self.valid)[:1]
         sample = self[int(first[0]) : int(first[0]) + 1][0]["result"] if first.size else {}
-        self.nested = any(isinstance(v, (dict, list)) and set(v) != {"value", "unit"} for v in sample.values())
+        self.nested = any(isinstance(v, dict) and set(v) != {"value", "unit"} for v in sample.values())
 
     def __len__(self) -> int:
         return self.n
@@ -295,6 +296,8 @@ class Points:
                 return out.tolist()
         elif col.dtype.kind == "O" and not set(map(type, col)) <= {str, int, bool, type(None)}:
             col = np.fromiter((_plain(v) for v in col), object, len(col))
+            if text:  # a list (notes) is one cell of JSON, as `flatten` writes it
+                col = np.fromiter((_json_cell(v) if isinstance(v, list) else v for v in col), object, len(col))
         out = col.astype(object)
         out[none] = None
         return out.tolist()
@@ -361,6 +364,19 @@ class Points:
                     "pareto": on,
                 }
                 w.writerows(zip(*(data.get(c, none) for c in head)))
+
+
+@functools.lru_cache(maxsize=256)
+def _json_cell_of(items: tuple) -> str:
+    return str(flatten("c", list(items), {})["c"])
+
+
+def _json_cell(v: list) -> str:
+    """A list result value as its CSV cell; the many identical lists of a sweep are dumped once."""
+    try:
+        return _json_cell_of(tuple(v))
+    except TypeError:  # an unhashable item (a dict): dump it directly
+        return str(flatten("c", v, {})["c"])
 
 
 def _cell(v: Any, missing: str | None = None) -> str:

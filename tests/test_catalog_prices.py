@@ -120,7 +120,7 @@ def test_grid_prices_converted_from_another_currency_state_rate_and_match_it():
         assert float(usd) == pytest.approx(float(local) * float(rate), rel=5e-4)
         assert re.search(RATE_SOURCES + r".*20\d\d", rate_source)
         converted += 1
-    assert converted >= 9  # CAD: Quebec, Ontario; EUR: Sweden, Finland, Ireland; SAR, KRW, TWD, AED
+    assert converted >= 13  # CAD: 2; EUR: Sweden, Finland, Ireland, France, Germany, Poland; GBP; SAR, KRW, TWD, AED
 
 
 def test_cost_in_quebec_needs_no_kwh_price():
@@ -131,7 +131,7 @@ def test_cost_in_quebec_needs_no_kwh_price():
 
 # Grids whose industrial electricity price has no source in the catalog yet (issue 19): this set only shrinks.
 UNPRICED = {
-    "Norway", "Poland", "Canada", "Iceland", "UK", "France", "Germany", "Netherlands", "Spain", "India",
+    "Norway", "Canada", "Iceland", "Netherlands", "Spain", "India",
     "Singapore", "Japan", "Tokyo", "China", "Australia", "Brazil",
 }  # fmt: skip
 

@@ -830,12 +830,13 @@ def _e_gpt3_co2() -> float:
     return _q(_gpt3_run().operational_carbon, "t")
 
 
-def _tpu_run(label: str, tdp_w: float, chips: int, days: float, grid: Any, pue: float) -> Any:
-    """A Patterson et al. (2021) TPU run: ``chips`` one-chip nodes rated at the chip TDP (TPU v2/v3 are
-    not in the catalog; host power not modelled), default utilization, the paper's PUE and grid."""
+def _tpu_run(hw: Any, tdp_w: float, chips: int, days: float, grid: Any, pue: float) -> Any:
+    """A Patterson et al. (2021) TPU run: ``chips`` one-chip nodes of catalog part ``hw`` rated at the
+    chip TDP the paper uses (host power not modelled), default utilization, the paper's PUE and grid."""
     from mlsysim_core.types import Fleet
 
-    node = _chip_node(_hw().TPUv4, f"{label} (TDP {tdp_w:g} W per Patterson et al.)", tdp_w)
+    label = hw.name
+    node = _chip_node(hw, f"{label} (TDP {tdp_w:g} W per Patterson et al.)", tdp_w)
     return (
         _m()
         .SustainabilityModel()
@@ -853,21 +854,21 @@ def _tpu_run(label: str, tdp_w: float, chips: int, days: float, grid: Any, pue: 
 @maps(
     "E-patterson-evolved-transformer-nas-tco2e",
     "SustainabilityModel(200 TPU v2 chips, 6.8 d, PUE 1.1, 431 g/kWh).operational_carbon",
-    "TPU v2 not in the catalog: one-chip nodes rated at the 280 W chip TDP (host power not modelled), default "
+    "catalog TPUv2 as one-chip nodes rated at the 280 W chip TDP (host power not modelled), default "
     "utilization 0.7; PUE, grid and duration from the paper",
 )
 def _e_et() -> float:
-    return _q(_tpu_run("TPU v2", 280.0, 200, 6.8, _grid("Google 2018", 431), 1.1).operational_carbon, "t")
+    return _q(_tpu_run(_hw().TPUv2, 280.0, 200, 6.8, _grid("Google 2018", 431), 1.1).operational_carbon, "t")
 
 
 @maps(
     "E-patterson-gshard-600b-energy",
     "SustainabilityModel(1024 TPU v3 chips, 3.1 d, PUE 1.09).facility_energy",
-    "TPU v3 not in the catalog: one-chip nodes rated at the 450 W chip TDP (host power not modelled), default "
+    "catalog TPUv3 as one-chip nodes rated at the 450 W chip TDP (host power not modelled), default "
     "utilization 0.7; PUE and duration from the paper",
 )
 def _e_gshard() -> float:
-    return _q(_tpu_run("TPU v3", 450.0, 1024, 3.1, _grid("North Carolina", 201), 1.09).facility_energy, "MWh")
+    return _q(_tpu_run(_hw().TPUv3, 450.0, 1024, 3.1, _grid("North Carolina", 201), 1.09).facility_energy, "MWh")
 
 
 def _bloom_run() -> Any:
