@@ -78,6 +78,19 @@ class Bands(Mapping):
         self._si = si
         self.corners = corners
 
+    @classmethod
+    def recorded(cls, bands: dict, corners: tuple[Any, Any]) -> Bands:
+        """The bands a ``--json`` document wrote (``{field: {"low", "high"}}``, each ``{"value", "unit"}``
+        or a number) with its corner results read back."""
+        si = {}
+        for name, band in bands.items():
+            low, high = band["low"], band["high"]
+            quantity = isinstance(low, dict)
+            unit = low["unit"] if quantity else ""
+            high_q = Q_(high["value"], high["unit"]).to(unit).magnitude if quantity else high
+            si[name] = (low["value"] if quantity else low, high_q, unit, 1.0)
+        return cls(si, corners)
+
     def __getitem__(self, name: str) -> tuple[Any, Any]:
         lo, hi, unit, factor = self._si[name]
         return Q_(lo * factor, unit), Q_(hi * factor, unit)
