@@ -141,8 +141,8 @@ class RecordedResult:
         if corners:
             from mlsysim_uncertainty.bands import Bands
 
-            ends = tuple(RecordedResult(solver, {k: v for k, v in c.items() if k != "solver"}) for c in corners)
-            self.bands = Bands.recorded(fields.get("bands", {}), ends)
+            fast, slow = (RecordedResult(solver, {k: v for k, v in c.items() if k != "solver"}) for c in corners)
+            self.bands = Bands.recorded(fields.get("bands", {}), (fast, slow))
 
     def fields(self) -> list[str]:
         return list(self._names)
