@@ -27,7 +27,7 @@ def main() -> None:
         warmup=30,
     )
     bench(
-        "analytic with SLOs (max rate: 3 vectorized rounds)",
+        "analytic with SLOs (max rate: Brent's method on scalars)",
         lambda: s.solve(**case, arrival_rate=3.0, slo_ttft=1.0, slo_itl=0.05),
         n=30,
         warmup=3,

@@ -125,7 +125,7 @@ def test_aws_instances_reproduce_their_published_totals(key):
     assert (hw.memory.bandwidth * devices).to("TB/s").magnitude == pytest.approx(hbm_tbs)
     for precision, total in flops.items():
         assert hw.compute.peak(precision) * devices == pytest.approx(total * 1e12)
-    assert node.intra_node is None and node.power_max is None  # unpublished: left out, not guessed
+    assert node.power_max is None  # unpublished: left out, not guessed
 
 
 def test_trn2_instance_rounds_to_the_published_pflops():
@@ -142,9 +142,40 @@ def test_new_nodes_carry_their_sourced_links_and_leave_unknowns_out():
     gaudi = nodes.Gaudi3_8x
     assert gaudi.nics_per_node == 8 * 3  # three on-die 200 GbE scale-out ports per card
     assert gaudi.intra_node.bandwidth.to("GB/s").magnitude == 1050 / 2  # Intel: 1,050 GB/s bidirectional
-    assert nodes.MI355X_8x.intra_node is None  # XGMI bandwidth per GPU not published in the sources
+    assert nodes.MI355X_8x.intra_node.bandwidth.to("GB/s").magnitude == pytest.approx(7 * 153.6 / 2)  # 7 links
     for node in (hgx, gaudi, nodes.MI355X_8x):
         assert node.power_max is None and "Unknown fields" in node.source
+
+
+# Per-direction intra-node link = half the vendor's per-device total (AWS NeuronLink, AMD 7 x 153.6 GB/s links)
+NODE_LINKS_GB_S = {
+    "MI355X_8x": 7 * 153.6 / 2,
+    "Trn2_48xlarge": 1024 / 2,
+    "Trn2_UltraServer": (1024 + 256) / 2,
+    "Trn3_Gen1_UltraServer": 2048 * 2**30 / 1e9 / 2,
+    "Trn3_Gen2_UltraServer": 2048 * 2**30 / 1e9 / 2,
+}
+
+
+@pytest.mark.parametrize("key", sorted(NODE_LINKS_GB_S))
+def test_distributed_model_answers_on_nodes_with_their_new_links(key):
+    """Issue 19: these nodes had no intra-node link, so DistributedModel refused them; it now answers and its
+    tensor-parallel traffic runs on the catalog link (a slower link takes longer)."""
+    import attrs
+
+    node = mlsysim.Systems.Nodes.get(key)
+    assert node.intra_node.bandwidth.to("GB/s").magnitude == pytest.approx(NODE_LINKS_GB_S[key])
+    fabric = mlsysim.Systems.Fabrics.InfiniBand_NDR
+
+    def tp_time(n: object) -> float:
+        fleet = mlsysim.Fleet(name=key, node=n, count=2, fabric=fabric)
+        batch = 2 * node.accelerators_per_node  # a multiple of dp = 2 nodes x devices / tp 8
+        r = mlsysim.DistributedModel().solve(mlsysim.Models.Llama3_70B, fleet, batch_size=batch, tp_size=8)
+        assert r.step_time.to("s").magnitude > 0
+        return float(r.tp_communication_latency.to("s").magnitude)
+
+    slow = attrs.evolve(node, intra_node=attrs.evolve(node.intra_node, bandwidth=node.intra_node.bandwidth / 2))
+    assert tp_time(slow) > tp_time(node) > 0
 
 
 def test_google_fleet_wue_is_derived_from_the_per_prompt_figures():

@@ -25,6 +25,16 @@ H100 = HardwareNode(
     tdp="700 W",
     dispatch_tax="10 us",
 )
+# NVIDIA A100 SXM4 80GB datasheet (dense bf16; NVLink 3 600 GB/s bidirectional = 300 per direction), as the catalog.
+A100 = HardwareNode(
+    name="A100 (test)",
+    compute=ComputeCore(precision_flops={"bf16": "312 TFLOP/s", "fp16": "312 TFLOP/s"}, default_precision="bf16"),
+    memory=MemoryHierarchy(capacity="80 GB", bandwidth="2.039 TB/s"),
+    interconnect=IOInterconnect(name="PCIe Gen4", bandwidth="32 GB/s"),
+    scale_up=IOInterconnect(name="NVLink 3", bandwidth="300 GB/s", latency="0.5 us"),
+    tdp="400 W",
+    dispatch_tax="15 us",
+)
 NO_LINK = HardwareNode(
     name="island (test)",
     compute=ComputeCore(precision_flops={"fp16": "100 TFLOP/s"}, default_precision="fp16"),

@@ -1,15 +1,17 @@
 """ServingModel under traffic: hand checks, invariants, bad input, and the analytic model against
 the discrete-event simulator (the oracle).
 
-Where the analytic model departs from the simulator (measured on the grid below):
-- means (TTFT, ITL, e2e) agree within 10 % up to 70 % of the saturation rate; at 85 % the ITL mean
-  is up to ~15 % low: near saturation the decode batch fluctuates strongly and requests that see a
-  large batch stay longer (token-weighted mean > time-averaged step), which the steady state ignores;
-- the saturation rate itself is 1-4 % above the simulator's when KV capacity binds (slot holding
-  during prefill and bursty admissions are not modelled), so at 95 % of the analytic capacity the
-  simulated queue is close to unstable and TTFT diverges from the analytic value;
-- tails (p90/p99) come from approximations (Poisson coalescing of prompts, exponential waits, a
-  normal spread of TPOT amplified by 1/sqrt(1-utilization)): within 30 % up to 70 % load.
+Where the analytic model departs from the simulator (measured on the grid of
+test_analytic_against_simulation, 4 cases x loads 0.1-0.95 of the analytic saturation rate; DEPARTS lists
+each departure beyond 10 % on means and 20 % on p90/p99 with its measured error and cause):
+- means (TTFT, ITL, e2e) within 10 % up to 85 % load except the 70B case at 85 % (TTFT -13 %);
+- at 95 % the TTFT is below the simulated one everywhere: with fixed lengths the simulator's saturation
+  rate is 1.4-5.7 % below the analytic one (requests admitted together finish together and keep their
+  prompts in groups), with dispersed lengths bursts of long requests drive its queue; ITL and e2e means
+  stay within 5 %;
+- tails (Poisson coalescing of prompts, exponential waits, a normal spread of TPOT amplified by
+  1/sqrt(1-utilization)): within 20 % except ITL p99 with variable output lengths (-20 to -25 %) and
+  the TTFT p99 entries listed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from mlsysim_serving import ServingModel
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LLAMA8, LLAMA70, MIXTRAL  # noqa: E402
+from fixtures_serving import A100, H100, LLAMA8, LLAMA70, MIXTRAL  # noqa: E402
 
 serving = ServingModel()
 BASE = dict(model=LLAMA8, hardware=H100, seq_len=2000, output_len=300)
@@ -200,27 +202,59 @@ CASES = [
     dict(model=LLAMA8, hardware=H100, seq_len=2000, output_len=300),
     dict(model=LLAMA8, hardware=H100, seq_len=1000, output_len=200, length_cv=0.5, max_num_batched_tokens=2048),
     dict(model=LLAMA70, hardware=H100, seq_len=4000, output_len=500, tp_size=4),
+    dict(model=LLAMA8, hardware=A100, seq_len=500, output_len=400, length_cv=1.0),
 ]
 MEANS = ("ttft_mean", "itl_mean", "e2e_mean")
-#: Departure beyond 10 % on means: a 2,048-token budget of ~2 dispersed prompts per step at 70 % load, where
-#: the budget left to prefill (M - B) shrinks as the decode batch fluctuates up; the steady state uses the mean
-#: batch and puts ITL ~25 % and TTFT ~15 % below the simulator (the analytic model is optimistic there).
-MEAN_TOLERANCE = {(1, 0.7): 0.30}
-TAIL_TOLERANCE = {(1, 0.7): 0.45}
 TAILS = ("ttft_p90", "ttft_p99", "itl_p90", "itl_p99", "e2e_p90", "e2e_p99")
+LOW = "below"  # a departure with a known sign: the analytic value is below the simulated one
+TTFT_LOW = dict.fromkeys(("ttft_mean", "ttft_p90", "ttft_p99"), LOW)
+#: Where the analytic model departs from the simulator beyond 10 % (means) / 20 % (p90, p99), with the
+#: measured error (analytic / simulated - 1) and why; everything not listed is held to those bounds.
+DEPARTS = {
+    # Variable output lengths (cases 1, 3): ITL p99 -20 to -25 %. A request's mean token gap is taken as
+    # normal with the spread of a mean-length request; short outputs average fewer steps (heavier upper tail).
+    (1, 0.7): {"itl_p99": 0.27},  # -22 %
+    (1, 0.85): {"itl_p99": 0.25, "ttft_p99": 0.30},  # -20 %, -24 %
+    (3, 0.4): {"itl_p99": 0.26},  # -21 %
+    (3, 0.7): {"itl_p99": 0.28},  # -23 %
+    (3, 0.85): {"itl_p99": 0.30},  # -25 %
+    # TTFT p99 with dispersed prompts: a 2,048-token budget (-22 %) and lognormal prompts with cv 1 at 10 % load
+    # (+23 %: the prompt's p99 quantile and an exponential wait combined, where the simulated tail is one prefill).
+    (1, 0.4): {"ttft_p99": 0.27},
+    (3, 0.1): {"ttft_p99": 0.28},
+    # Fixed lengths with the KV cache binding (case 2, 70B on TP4): the simulator's capacity is 1.4 % below the
+    # analytic one (requests admitted together finish together, so prompts reach the steps in groups; a step
+    # with n prompts hides the decode's memory time once instead of n times), so at 85 % its slot queue is
+    # already forming: TTFT mean -13 %, p99 -41 %.
+    (2, 0.85): {"ttft_mean": 0.18, "ttft_p99": 0.46},
+    # 95 % of the analytic saturation rate. Fixed lengths (cases 0, 2): the simulator's capacity is 5.7 % and
+    # 1.4 % below the analytic one (the grouped admissions above), so the simulated queue is at or past
+    # saturation and its TTFT grows with the run's length: analytic TTFT -46 to -76 %. Dispersed lengths
+    # (cases 1, 3; the simulator's capacity 1-2 % above the analytic one): the slot and prefill queues are
+    # M/G/c and M/G/1 approximations at the mean decode batch, while the simulated queue is driven by bursts of
+    # long requests holding the KV cache and the budget: TTFT -28 to -60 %. ITL and e2e means stay within 5 %.
+    (0, 0.95): TTFT_LOW,
+    (1, 0.95): TTFT_LOW,
+    (2, 0.95): {**TTFT_LOW, "itl_p90": 0.25, "itl_p99": 0.51},  # ITL +20 %, +46 %: the 1/sqrt(1 - rho) spread
+    (3, 0.95): TTFT_LOW,
+}
 
 
 @pytest.mark.parametrize("case", range(len(CASES)))
-@pytest.mark.parametrize("load", [0.1, 0.4, 0.7])
+@pytest.mark.parametrize("load", [0.1, 0.4, 0.7, 0.85, 0.95])
 def test_analytic_against_simulation(case, load):
     kw = CASES[case]
     sat = si(serving.solve(**kw, arrival_rate=1.0).saturation_rate)
     a = serving.solve(**kw, arrival_rate=load * sat)
     s = serving.solve(**kw, arrival_rate=load * sat, method="simulate", num_requests=6000)
-    for k in MEANS:
-        assert si(getattr(a, k)) == pytest.approx(si(getattr(s, k)), rel=MEAN_TOLERANCE.get((case, load), 0.10)), k
-    for k in TAILS:
-        assert si(getattr(a, k)) == pytest.approx(si(getattr(s, k)), rel=TAIL_TOLERANCE.get((case, load), 0.30)), k
+    departs = DEPARTS.get((case, load), {})
+    for k in MEANS + TAILS:
+        x, y = si(getattr(a, k)), si(getattr(s, k))
+        tol = departs.get(k, 0.10 if k in MEANS else 0.20)
+        if tol == LOW:
+            assert x < y, k
+        else:
+            assert x == pytest.approx(y, rel=tol), k
 
 
 def _cli(*args):
@@ -376,6 +410,8 @@ def test_cli_length_samples_from_a_file(tmp_path):
         dict(length_cv=0.5, length_dist="gamma", max_num_batched_tokens=4096),
         dict(model=LLAMA70, tp_size=4, output_len=100),
         dict(model=MIXTRAL, tp_size=8, ep_size=8),
+        dict(model=LLAMA70, tp_size=4, pp_size=2, output_len=100),
+        dict(spec_draft_cost=0.05, spec_accept=0.6, length_cv=0.3),
     ],
 )
 def test_solve_under_traffic_equals_its_sweep_point(kw):

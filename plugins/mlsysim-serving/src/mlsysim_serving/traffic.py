@@ -64,6 +64,31 @@ def _all(cond):
     return cond if isinstance(cond, (bool, np.bool_)) else np.all(cond)
 
 
+def _elementwise(ufunc, scalar):
+    """``ufunc`` (numpy's) with ``scalar`` (the math module's, ~10x faster on one float) taking a float
+    in its domain; arrays, and floats the math function refuses (log(0), floor(inf)), go to numpy."""
+
+    def call(x):
+        if isinstance(x, float):
+            try:
+                return scalar(x)
+            except (ValueError, OverflowError):
+                pass
+        return ufunc(x)
+
+    return call
+
+
+_exp = _elementwise(np.exp, math.exp)
+_expm1 = _elementwise(np.expm1, math.expm1)
+_log = _elementwise(np.log, math.log)
+_log1p = _elementwise(np.log1p, math.log1p)
+_sqrt = _elementwise(np.sqrt, math.sqrt)
+_floor = _elementwise(np.floor, lambda x: float(math.floor(x)))
+_ceil = _elementwise(np.ceil, lambda x: float(math.ceil(x)))
+_finite = _elementwise(np.isfinite, math.isfinite)
+
+
 class StepCost:
     """Time of one engine step from its composition (the kernels of :mod:`.kernels`, summed per token).
 
@@ -248,18 +273,18 @@ def length_quantile(mean, cv, dist, z):
     """Quantile of a length distribution with ``mean`` and coefficient of variation ``cv`` at the
     standard-normal score z: lognormal exp(mu + sigma*z), sigma^2 = ln(1+cv^2); gamma by
     Wilson & Hilferty (1931): mean*(1 - 1/(9k) + z/sqrt(9k))^3, k = 1/cv^2."""
-    s2 = np.log1p(cv * cv)
+    s2 = _log1p(cv * cv)
     if dist == "lognormal":
-        return mean * np.exp(-s2 / 2.0 + np.sqrt(s2) * z)
+        return mean * _exp(-s2 / 2.0 + _sqrt(s2) * z)
     k9 = 9.0 / _max(cv * cv, 1e-300)
-    return mean * _max(1.0 - 1.0 / k9 + z / np.sqrt(k9), 0.0) ** 3
+    return mean * _max(1.0 - 1.0 / k9 + z / _sqrt(k9), 0.0) ** 3
 
 
 def _combine(d1, d2):
     """Deviation from the mean of a sum of two independent parts from theirs: root-sum-square when
     both are above their means (tails), plain sum otherwise."""
     up = (d1 > 0) & (d2 > 0)
-    return _where(up, np.sqrt(d1 * d1 + d2 * d2), d1 + d2)
+    return _where(up, _sqrt(d1 * d1 + d2 * d2), d1 + d2)
 
 
 class SampledLengths:
@@ -325,10 +350,12 @@ class Load:
 def _mix(cost, load, B, m, M):
     """Mean step at decode batch B when m prompts (mean) arrive per step.
 
-    Prompts shorter than the free budget M - B*w: the N ~ Poisson(m) prompts that came during the
-    previous step are prefilled together (at most floor((M-B*w)/P1) of them; the tail of the Poisson
-    counted at that cap). Longer prompts: full chunks of M - B*w tokens in a share
-    f = min(1, m*P1/(M-B*w)) of the steps. Returns (E[t], f = P(step carries prefill), t_dec,
+    Prompts shorter than the free budget room = M - B*w: a step prefills q = min(N*P1, room) tokens,
+    N ~ Poisson(m') the prompts waiting (those that came during the previous step and those carried
+    over from a full one); m' >= m conserves the work, E[q] = m*P1 (:func:`_carried`: every prompt
+    token is prefilled once below saturation; the lumped Poisson keeps its busy share exact,
+    1 - e^-m' = m, for a one-prompt budget). Longer prompts: full chunks of room tokens in a share
+    f = min(1, m*P1/room) of the steps. Returns (E[t], f = P(step carries prefill), t_dec,
     E[t | prefill], E[t^2])."""
     room = _max(M - B * load.w, 1.0)
     P1 = _max(load.P1, 1e-300)
@@ -337,29 +364,57 @@ def _mix(cost, load, B, m, M):
         return decode_step(cost, load, B, load.ctx, q, load.pos)
 
     t_dec = t(0.0)
-    cap = np.floor(room / P1)
-    short = cap >= 1.0
-    K = int(min(_top(_where(short, _min(cap, np.ceil(m + 6.0 * np.sqrt(m) + 4.0)), 1.0)), 4096))
-    last = _max(_min(cap, float(K)), 1.0)  # the Poisson tail is counted at the cap
-    pmf = np.exp(-m)
-    below = mean = sq = 0.0  # P(N < n), E[t], E[t^2] summed over n = 0..K prompts in a step
-    for n in range(K + 1):
-        if n:
-            pmf = pmf * (m / n)
-        head = _where(n < last, pmf, 0.0)
-        w = head + _where(n == last, 1.0 - below, 0.0)
-        below = below + head
-        tn = t(_min(n * P1, room))
+    short = room >= P1
+    mp = _carried(m, P1, room)
+    mean = sq = 0.0  # E[t], E[t^2] summed over n = 0..K prompts in a step
+    for n, w in _served(mp, P1, room, short):
+        tn = t(_min(n * P1, room)) if n else t_dec
         mean = mean + w * tn
         sq = sq + w * tn * tn
-    f_s = -np.expm1(-m)
+    f_s = -_expm1(-mp)
     f_l = _min(m * load.P1 / room, 1.0)
-    t_full = t(room)
+    t_full = t_dec if _all(short) else t(room)  # full chunks: only where the prompts exceed the free budget
     mean = _where(short, mean, (1 - f_l) * t_dec + f_l * t_full)
     sq = _where(short, sq, (1 - f_l) * t_dec * t_dec + f_l * t_full * t_full)
     f = _where(short, f_s, f_l)
-    t_mix = _where(f > 0, (mean - (1 - f) * t_dec) / _max(f, 1e-300), t(_min(P1, room)))
+    alone = t_dec if _all(f > 0) else t(_min(P1, room))  # a lone prompt's step: only where none arrive (f = 0)
+    t_mix = _where(f > 0, (mean - (1 - f) * t_dec) / _max(f, 1e-300), alone)
     return mean, f, t_dec, t_mix, sq
+
+
+def _served(mp, P1, room, short=True):
+    """(n, P(n prompts waiting)) for n = 0..K, N ~ Poisson(mp) with its tail lumped at K: K the first
+    count that fills the budget (min(N*P1, room) = room beyond it), or far in the Poisson's tail."""
+    fill = _ceil(room / P1)
+    K = int(min(_top(_where(short, _min(fill, _ceil(mp + 6.0 * _sqrt(mp) + 4.0)), 1.0)), 4096))
+    pmf = _exp(-mp)
+    below = 0.0
+    for n in range(K + 1):
+        if n:
+            pmf = pmf * (mp / n)
+        last = n == K
+        yield n, (1.0 - below) if last else pmf
+        below = below + pmf
+
+
+def _carried(m, P1, room):
+    """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
+    with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation): Newton's method
+    from m' = m on the increasing, concave E[min(N*P1, room)] (monotone from below; its derivative
+    E[min((N+1)*P1, room) - min(N*P1, room)], the Poisson mean's derivative of an expectation)."""
+    want = _min(m * P1, room * (1.0 - 1e-6))
+    mp = m
+    for _ in range(30):
+        got = slope = 0.0
+        for n, w in _served(mp, P1, room):
+            q = _min(n * P1, room)
+            got = got + w * q
+            slope = slope + w * (_min(q + P1, room) - q)
+        gap = want - got
+        if _all(gap <= 1e-13 * room):
+            break
+        mp = mp + _max(gap, 0.0) / _max(slope, 1e-12 * P1)
+    return mp
 
 
 def step_with(cost, load, B, q):
@@ -385,7 +440,7 @@ def full_step(cost, load, B, M):
 def poisson_quantile(m, p, top):
     """Quantile of Poisson(m) at p, interpolated linearly inside the step of the CDF that crosses p
     (a continuous stand-in for the discrete count), at most ``top`` (arrays)."""
-    pmf = np.exp(-m)
+    pmf = _exp(-m)
     cdf = pmf
     n = 0.0 * cdf  # 0 where the CDF at 0 reaches p, shaped as m
     for k in range(1, int(_top(top)) + 1):
@@ -436,7 +491,7 @@ def steady(cost, load, lam, M):
         dT = T - T0
         slope = _where(dT != 0.0, (g - g0) / _where(dT != 0.0, dT, 1.0), -1.0)  # dg/dT < 0 below saturation
         T_new = T - g / _where(slope < 0.0, slope, -1.0)
-        T_new = _where(np.isfinite(T_new) & (T_new > 0.0), T_new, out[0])
+        T_new = _where(_finite(T_new) & (T_new > 0.0), T_new, out[0])
         if _all(abs(T_new - T) <= 1e-10 * abs(T)):
             break
         T0, g0, T = T, g, T_new
@@ -476,10 +531,10 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
     # --- sequence slots (max_num_seqs / KV)
     T_res = X_own + load.D1 * T
     rho_s = _min(lam * T_res / B_max, 0.999999)
-    p_slot = rho_s ** (np.sqrt(2.0 * (B_max + 1.0)) - 1.0)
+    p_slot = rho_s ** (_sqrt(2.0 * (B_max + 1.0)) - 1.0)
     W_s = (ca2 + cv2_o) / 2.0 * T_res * p_slot / (B_max * (1.0 - rho_s))
     # --- residual of the step in progress
-    busy = -np.expm1(-lam * (T_res + W_p + W_s))
+    busy = -_expm1(-lam * (T_res + W_p + W_s))
     R = busy * t2 / (2.0 * T)
     Wq = W_p + W_s
     wait = R + Wq
@@ -502,10 +557,10 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
         "itl_sd": sd_itl,
     }
     short = room >= 2.0 * load.P1
-    cap = np.floor(room / _max(load.P1, 1e-300)) - 1.0
+    cap = _floor(room / _max(load.P1, 1e-300)) - 1.0
     for p, z in Z.items():
         tail = 1.0 - p / 100.0
-        Wp = _where(tail < p_wait, Wq / p_wait * np.log(p_wait / tail), 0.0)
+        Wp = _where(tail < p_wait, Wq / p_wait * _log(p_wait / tail), 0.0)
         # own step: shared with the prompts that came during the same step in progress (short prompts)
         others = poisson_quantile(lam * busy * t2 / T, p / 100.0, _where(short, _max(cap, 0.0), 0.0))
         Lp = load.P1 * load.prompt_quantile(p)  # the prompt at this percentile
@@ -535,10 +590,10 @@ def itl_spread(cost, load, lam, M, T, B, t_dec, lam_max):
     requests longer, which lengthens the steps) amplifies both by 1/sqrt(1 - lam/lam_max)."""
     m = _max(lam * T, 1e-300)
     D1 = _max(load.D1, 1.0)
-    prompts = (T - t_dec) / np.sqrt(m * D1)
+    prompts = (T - t_dec) / _sqrt(m * D1)
     dT = _mix(cost, load, B + 1.0, m, M)[0] - T
-    batch = dT * np.sqrt(_max(B, 0.0))
-    return np.sqrt(prompts * prompts + batch * batch) / np.sqrt(_max(1.0 - lam / lam_max, 1e-3))
+    batch = dT * _sqrt(_max(B, 0.0))
+    return _sqrt(prompts * prompts + batch * batch) / _sqrt(_max(1.0 - lam / lam_max, 1e-3))
 
 
 def token_gap_spread(load, T, sd_step):
@@ -549,8 +604,8 @@ def token_gap_spread(load, T, sd_step):
     if load.spec is None:
         return sd_step
     n = _max(load.O - 1.0, 1.0)
-    accept = T * np.sqrt(load.spec.var / (load.spec.tokens**3 * n))
-    return np.sqrt((sd_step * load.gap) ** 2 + accept * accept)
+    accept = T * _sqrt(load.spec.var / (load.spec.tokens**3 * n))
+    return _sqrt((sd_step * load.gap) ** 2 + accept * accept)
 
 
 def ttft_cdf(out, x):

@@ -22,6 +22,7 @@ from mlsysim_core.units import Quantity, ureg
 from . import kernels as K
 from . import simulate as SIM
 from . import traffic as TR
+from .roots import largest_meeting
 from .setup import Setup
 from .solver import PREFILL_CHUNK_TOKENS
 
@@ -378,19 +379,19 @@ def _closed_loop_rate(cost, load, M, B_max, c, lam_max):
 
 def _max_rate(cost, load, M, B_max, c, lam_max, pct):
     """Largest arrival rate below saturation whose p``pct`` TTFT and ITL meet the SLOs (0 if none does):
-    where the larger of p``pct`` TTFT / slo_ttft and ITL / slo_itl crosses 1."""
+    where the larger of p``pct`` TTFT / slo_ttft and ITL / slo_itl crosses 1 (:func:`.roots.largest_meeting`,
+    one analytic solve per trial rate)."""
 
     def excess(lam):
         out = TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], lam_max)
-        worst = np.zeros(np.shape(lam)) - 1.0
+        worst = -1.0
         if c["slo_ttft"] is not None:
-            worst = np.maximum(worst, out[f"ttft_p{pct}"] / c["slo_ttft"] - 1.0)
+            worst = TR._max(worst, out[f"ttft_p{pct}"] / c["slo_ttft"] - 1.0)
         if c["slo_itl"] is not None:
-            worst = np.maximum(worst, out[f"itl_p{pct}"] / c["slo_itl"] - 1.0)
+            worst = TR._max(worst, out[f"itl_p{pct}"] / c["slo_itl"] - 1.0)
         return worst
 
-    lo = lam_max * 1e-9
-    return _crossing(excess, lo, lam_max * (1 - 1e-9)) if excess(np.array([lo]))[0] <= 0.0 else 0.0
+    return largest_meeting(excess, lam_max)
 
 
 def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape) -> dict:

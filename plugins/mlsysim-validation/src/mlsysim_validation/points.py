@@ -1105,3 +1105,8 @@ SKIPPED: dict[str, str] = {
     "F-opt175b-manual-restarts": "the manual/automatic split of restarts is an operations choice, not modelled",
     "F-kokolis-cluster-utilization-rsc1": "scheduler utilization of a research cluster is not modelled",
 }
+
+
+# =========================================================================== serving from other engines
+
+from . import serving_points  # noqa: E402, F401  (registers the mappings of groups L and M beyond NIM's)
