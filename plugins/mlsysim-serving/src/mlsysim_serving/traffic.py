@@ -365,9 +365,9 @@ def _mix(cost, load, B, m, M):
 
     t_dec = t(0.0)
     short = room >= P1
-    mp = _carried(m, P1, room)
+    mp, served = _carried(m, P1, room)
     mean = sq = 0.0  # E[t], E[t^2] summed over n = 0..K prompts in a step
-    for n, w in _served(mp, P1, room, short):
+    for n, w in served:
         tn = t(_min(n * P1, room)) if n else t_dec
         mean = mean + w * tn
         sq = sq + w * tn * tn
@@ -382,31 +382,34 @@ def _mix(cost, load, B, m, M):
     return mean, f, t_dec, t_mix, sq
 
 
-def _served(mp, P1, room, short=True):
-    """(n, P(n prompts waiting)) for n = 0..K, N ~ Poisson(mp) with its tail lumped at K: K the first
-    count that fills the budget (min(N*P1, room) = room beyond it), or far in the Poisson's tail."""
+def _served(mp, P1, room):
+    """[(n, P(n prompts waiting))] for n = 0..K, N ~ Poisson(mp) with its tail lumped at K: K the first
+    count that fills the budget (min(N*P1, room) = room beyond it; 1 where a prompt exceeds it), or far
+    in the Poisson's tail."""
     fill = _ceil(room / P1)
-    K = int(min(_top(_where(short, _min(fill, _ceil(mp + 6.0 * _sqrt(mp) + 4.0)), 1.0)), 4096))
+    K = int(min(_top(_min(fill, _ceil(mp + 6.0 * _sqrt(mp) + 4.0))), 4096))
     pmf = _exp(-mp)
-    below = 0.0
-    for n in range(K + 1):
-        if n:
-            pmf = pmf * (mp / n)
-        last = n == K
-        yield n, (1.0 - below) if last else pmf
+    terms, below = [], 0.0
+    for n in range(K):
+        terms.append((n, pmf))
         below = below + pmf
+        pmf = pmf * (mp / (n + 1))
+    terms.append((K, 1.0 - below))
+    return terms
 
 
 def _carried(m, P1, room):
     """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
     with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation): Newton's method
     from m' = m on the increasing, concave E[min(N*P1, room)] (monotone from below; its derivative
-    E[min((N+1)*P1, room) - min(N*P1, room)], the Poisson mean's derivative of an expectation)."""
+    E[min((N+1)*P1, room) - min(N*P1, room)], the Poisson mean's derivative of an expectation).
+    Returns m' and :func:`_served` at m'."""
     want = _min(m * P1, room * (1.0 - 1e-6))
     mp = m
     for _ in range(30):
         got = slope = 0.0
-        for n, w in _served(mp, P1, room):
+        served = _served(mp, P1, room)
+        for n, w in served:
             q = _min(n * P1, room)
             got = got + w * q
             slope = slope + w * (_min(q + P1, room) - q)
@@ -414,7 +417,9 @@ def _carried(m, P1, room):
         if _all(gap <= 1e-13 * room):
             break
         mp = mp + _max(gap, 0.0) / _max(slope, 1e-12 * P1)
-    return mp
+    else:  # not converged: the terms at the last step's m'
+        served = _served(mp, P1, room)
+    return mp, served
 
 
 def step_with(cost, load, B, q):
