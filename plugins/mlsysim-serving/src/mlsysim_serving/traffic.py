@@ -367,8 +367,8 @@ def _mix(cost, load, B, m, M):
     short = room >= P1
     mp, served = _carried(m, P1, room)
     mean = sq = 0.0  # E[t], E[t^2] summed over n = 0..K prompts in a step
-    for n, w in served:
-        tn = t(_min(n * P1, room)) if n else t_dec
+    for n, (q, w) in enumerate(served):
+        tn = t(q) if n else t_dec
         mean = mean + w * tn
         sq = sq + w * tn * tn
     f_s = -_expm1(-mp)
@@ -382,19 +382,18 @@ def _mix(cost, load, B, m, M):
     return mean, f, t_dec, t_mix, sq
 
 
-def _served(mp, P1, room):
-    """[(n, P(n prompts waiting))] for n = 0..K, N ~ Poisson(mp) with its tail lumped at K: K the first
-    count that fills the budget (min(N*P1, room) = room beyond it; 1 where a prompt exceeds it), or far
-    in the Poisson's tail."""
-    fill = _ceil(room / P1)
+def _served(mp, P1, room, fill):
+    """[(min(n*P1, room), P(n prompts waiting))] for n = 0..K, N ~ Poisson(mp) with its tail lumped at
+    K: K = ``fill`` = ceil(room/P1), the first count that fills the budget (min(N*P1, room) = room beyond
+    it; 1 where a prompt exceeds it), or far in the Poisson's tail."""
     K = int(min(_top(_min(fill, _ceil(mp + 6.0 * _sqrt(mp) + 4.0))), 4096))
     pmf = _exp(-mp)
     terms, below = [], 0.0
     for n in range(K):
-        terms.append((n, pmf))
+        terms.append((_min(n * P1, room), pmf))
         below = below + pmf
         pmf = pmf * (mp / (n + 1))
-    terms.append((K, 1.0 - below))
+    terms.append((_min(K * P1, room), 1.0 - below))
     return terms
 
 
@@ -405,12 +404,12 @@ def _carried(m, P1, room):
     E[min((N+1)*P1, room) - min(N*P1, room)], the Poisson mean's derivative of an expectation).
     Returns m' and :func:`_served` at m'."""
     want = _min(m * P1, room * (1.0 - 1e-6))
+    fill = _ceil(room / P1)  # prompts that fill the budget
     mp = m
     for _ in range(30):
         got = slope = 0.0
-        served = _served(mp, P1, room)
-        for n, w in served:
-            q = _min(n * P1, room)
+        served = _served(mp, P1, room, fill)
+        for q, w in served:
             got = got + w * q
             slope = slope + w * (_min(q + P1, room) - q)
         gap = want - got
@@ -418,7 +417,7 @@ def _carried(m, P1, room):
             break
         mp = mp + _max(gap, 0.0) / _max(slope, 1e-12 * P1)
     else:  # not converged: the terms at the last step's m'
-        served = _served(mp, P1, room)
+        served = _served(mp, P1, room, fill)
     return mp, served
 
 
