@@ -8,7 +8,7 @@ import click
 
 from .api import CliError, Param, SolverCommand, option_names, save_plot
 from .api._out import csv_text, dumps, flatten, result_units, table
-from .api.command import CONTEXT, check_output, recorded, solver_class
+from .api.command import CONTEXT, check_output
 
 
 def csv_row(inputs: dict, result: Any) -> dict:
@@ -21,16 +21,6 @@ def click_type(p: Param) -> Any:
     if p.kind in ("choice", "bool"):
         return click.Choice(p.choices, case_sensitive=False)
     return {"int": click.INT, "float": click.FLOAT}.get(p.kind, click.STRING)
-
-
-def solve_banded(cmd: SolverCommand, kwargs: dict, strict: bool) -> tuple[Any, list[str]]:
-    """The solver's answer with bands and out-of-domain lines (mlsysim_uncertainty.banded)."""
-    from mlsysim_uncertainty import banded
-
-    kw = dict(kwargs)
-    if strict and cmd.strict:
-        kw[cmd.strict] = True
-    return recorded(banded, solver_class(cmd.solver), **kw)
 
 
 def make_command(cmd: SolverCommand) -> click.Command:
@@ -51,7 +41,7 @@ def make_command(cmd: SolverCommand) -> click.Command:
         check_output("--plot", plot, plot=True)
         shown = [v for v in cmd.views if values.pop(v.name, False)]
         kwargs, inputs = cmd.build(values)
-        result, warns = solve_banded(cmd, kwargs, strict) if bands else cmd.solve(kwargs, strict)
+        result, warns = cmd.solve(kwargs, strict, bands)
         if as_json:
             click.echo(dumps(cmd.payload(inputs, result)))
         elif as_csv:

@@ -7,9 +7,9 @@ use from the plugins' ``mlsysim_catalog_files`` (TOML) and ``mlsysim_catalog_ent
 (:meth:`mlsysim_core.plugins.PluginHost.catalog`); this module builds it and holds no state.
 
 Precedence: each provider has a priority (default catalog 0, other plugins 100, a plugin's
-``MLSYSIM_CATALOG_PRIORITY`` attribute, or the user's ``MLSYSIM_CATALOG_PRIORITY="name=300"``;
-files loaded with ``mlsysim.load_catalog`` rank above all). For a key given twice the higher priority
-wins (ties: the first provider in plugin order) and a :class:`PluginConflictWarning` names both.
+``MLSYSIM_CATALOG_PRIORITY`` attribute, or the user's ``MLSYSIM_CATALOG_PRIORITY="name=300"``; files loaded
+with ``mlsysim.load_catalog`` rank above all). For a key given twice the higher priority wins (ties: the
+first provider in plugin order) and a :class:`PluginConflictWarning` names both (not for a user's file).
 References (a node's accelerator, a cluster's node) resolve against the merged catalog, so an
 override of ``H100`` also changes ``DGX_H100``. A provider whose data is invalid is marked failed
 and contributes nothing (never half a catalog); the error names file, line, entry and field.
@@ -342,13 +342,14 @@ def build(host: CatalogHost, user_files: list[Path]) -> Catalog:
         contributions = [c for c in contributions if c[2] != provider]
     shadowed: list[tuple[Entry, Contribution]] = []
     for win, lose in shadow_pairs:
-        wi = win[3]
-        warnings.warn(
-            f"catalog {wi.section} entry {wi.key!r} is provided by {_label(host, win[2])} and {_label(host, lose[2])}; "
-            f"using the one from {_label(host, win[2])} (higher priority or earlier in plugin order)",
-            PluginConflictWarning,
-            stacklevel=4,
-        )
+        wi, who = win[3], _label(host, win[2])
+        if win[2] != USER:  # the user's own file replacing an entry (calibrate's overlay) is intended: no warning
+            warnings.warn(
+                f"catalog {wi.section} entry {wi.key!r} is provided by {who} and {_label(host, lose[2])}; "
+                f"using the one from {who} (higher priority or earlier in plugin order)",
+                PluginConflictWarning,
+                stacklevel=4,
+            )
         shadowed.append((built[wi.section][wi.key], lose))
     for section, entries in built.items():
         owner = {key: e for key, e in entries.items()}

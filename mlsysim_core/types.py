@@ -354,6 +354,7 @@ class HardwareNode:
     notes: str = text("")
     field_sources: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
     calibration: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)  # mlsysim_uncertainty.calibration
+    provenance: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)  # mlsysim_uncertainty.provenance
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
@@ -627,6 +628,7 @@ class Node:
     components: tuple = field(factory=tuple, converter=tuple)
     source: str = text("")
     field_sources: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
+    provenance: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)  # mlsysim_uncertainty.provenance
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
@@ -664,6 +666,7 @@ class GridProfile:
     typical_pue: float = field(default=1.2, validator=_check_ratio(1.0, 5.0))
     typical_wue: Quantity = qty("L/kWh", allow_zero=True, default="0 L/kWh")
     source: str = text("")
+    provenance: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)  # mlsysim_uncertainty.provenance
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
@@ -736,6 +739,7 @@ class Datacenter:
     pue: float = field(validator=_check_ratio(1.0, 5.0))
     wue: Quantity = qty("L/kWh", allow_zero=True)
     source: str = text("")
+    provenance: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)  # mlsysim_uncertainty.provenance
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:

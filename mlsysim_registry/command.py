@@ -52,6 +52,7 @@ def _summary(e: Any) -> str:
 
 
 def _list(section: str | None, as_json: bool, check: bool) -> None:
+    from mlsysim_core.catalog import USER
     from mlsysim_core.errors import PluginConflictWarning, PluginWarning
     from mlsysim_core.plugins import catalog, records
 
@@ -60,6 +61,11 @@ def _list(section: str | None, as_json: bool, check: bool) -> None:
         cat = catalog()
     # an override (one provider's entry shadowing another's) is intended: reported, not a problem
     overrides = [str(w.message) for w in caught if issubclass(w.category, PluginConflictWarning)]
+    replaced = [  # by the user's own catalog files: intended, so listed by --check only, never warned
+        f"{e.section} entry {e.key!r} from {e.file} replaces the one from {lost[2]}"
+        for e, lost in cat.shadowed
+        if e.provider == USER
+    ]
     problems = [
         str(w.message)
         for w in caught
@@ -94,7 +100,7 @@ def _list(section: str | None, as_json: bool, check: bool) -> None:
         for r in failed:
             problems.append(f"plugin {r.name} failed: {r.error}")
         emit(
-            {"entries": len(data), "problems": problems, "overrides": overrides},
+            {"entries": len(data), "problems": problems, "overrides": overrides + replaced},
             as_json,
             lambda d: (
                 "\n".join(d["problems"])

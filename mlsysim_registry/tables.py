@@ -17,6 +17,8 @@ from mlsysim_core.catalog import Entry, key_problem
 from mlsysim_core.errors import CatalogError, InvalidInputError
 from mlsysim_core.units import SECOND, parse_quantity, to_si
 from mlsysim_uncertainty.calibration import CALIBRATION_KEYS, checked
+from mlsysim_uncertainty.provenance import SECTIONS as PROVENANCE_SECTIONS
+from mlsysim_uncertainty.provenance import checked as provenance
 
 from .toml_files import RawEntry
 
@@ -212,10 +214,21 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
     raise raw.error("", f"unknown section {s!r}")  # pragma: no cover - read_file checks sections
 
 
+def _with_provenance(raw: RawEntry, built: dict) -> Any:
+    """The entry's value with its checked ``provenance`` table (mlsysim_uncertainty.provenance)."""
+    if "provenance" not in raw.table:
+        return _build_value(raw, built)
+    if raw.section not in PROVENANCE_SECTIONS:
+        raise raw.error("provenance", f"not supported in {raw.section} (only in {', '.join(PROVENANCE_SECTIONS)})")
+    table = {k: v for k, v in raw.table.items() if k != "provenance"}
+    value = _build_value(attrs.evolve(raw, table=table), built)
+    return attrs.evolve(value, provenance=provenance(value, raw.table["provenance"]))
+
+
 def build_entry(raw: RawEntry, built: dict, provider: str) -> Entry:
     """Validate one raw table into an :class:`Entry`; errors name file, line, entry and field."""
     try:
-        value = _build_value(raw, built)
+        value = _with_provenance(raw, built)
     except CatalogError:
         raise
     except InvalidInputError as exc:

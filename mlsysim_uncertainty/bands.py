@@ -5,16 +5,22 @@ holding the value used}`` for each named efficiency or overhead it takes (``Serv
 efficiency, memory_efficiency, engine_overhead); a dotted name is an attribute of an argument that is
 an efficiency object (``DistributedModel``: ``efficiency.compute`` held in the result's
 ``efficiency.compute``). Optionally ``band_fields``, the headline fields that get bands (default:
-every measured field), and ``band_inputs``, arguments that take another solver's result
+every measured field), ``band_inputs``, arguments that take another solver's result
 (``SustainabilityModel``'s ``workload``): their band is carried through by solving at that input's own
-corner results. :func:`banded` solves once, then evaluates the two extreme corners of the ranges
-(``ranges.RANGES``: every efficiency at its high end and every overhead at its low end, then the
-reverse) with two more ``solve()`` calls: the same kernels (a ``sweep_columns`` call of two points
-costs more than two scalar solves in numpy overhead, bench/bench_bands.py). A solver may offer
+corner results, and ``band_catalog``, ``{name of a catalog number: the end of its range paired with the
+fast corner}``: each catalog value among the arguments (a fleet, its node and accelerator, a grid) has
+its ranged numbers of those names (``provenance``, ``mlsysim_uncertainty.provenance``) moved to that
+end. :func:`banded` solves once, then evaluates the two extreme corners of the ranges (``ranges.RANGES``:
+every efficiency at its high end and every overhead at its low end, then the reverse; the catalog
+numbers at the ends ``band_catalog`` pairs with them) with two more ``solve()`` calls: the same
+kernels (a ``sweep_columns`` call of two points costs more than two scalar solves in numpy overhead,
+bench/bench_bands.py). A solver may offer
 ``solve_corners(corners, *args, **kwargs) -> (nominal, fast, slow)`` to evaluate the corners on the
 nominal's checked inputs (``ServingModel``: one ``prepare`` for the three). Every field of these
 models is monotone in each efficiency and overhead (a sum or max of terms each falling with an
-efficiency and growing with an overhead), so the two corners bound the whole box of ranges.
+efficiency and growing with an overhead), and every field of a fleet solver in each of its
+``band_catalog`` numbers (energy and carbon grow with power and intensity; failures fall with part
+MTTFs), so the two corners bound the whole box of ranges.
 An argument the caller gives explicitly is held at that value.
 """
 
@@ -33,6 +39,7 @@ from mlsysim_core.units import Q_, unit_and_factor
 
 from .calibration import scoped
 from .domain import out_of_domain
+from .provenance import at_corner
 from .ranges import RANGES
 
 #: Relative difference below which the corners' values are the nominal one (floating-point noise)
@@ -70,6 +77,19 @@ class Bands(Mapping):
     def __init__(self, si: dict[str, tuple[float, float, Any, float]], corners: tuple[Any, Any] | None = None):
         self._si = si
         self.corners = corners
+
+    @classmethod
+    def recorded(cls, bands: dict, corners: tuple[Any, Any]) -> Bands:
+        """The bands a ``--json`` document wrote (``{field: {"low", "high"}}``, each ``{"value", "unit"}``
+        or a number) with its corner results read back."""
+        si = {}
+        for name, band in bands.items():
+            low, high = band["low"], band["high"]
+            quantity = isinstance(low, dict)
+            unit = low["unit"] if quantity else ""
+            high_q = Q_(high["value"], high["unit"]).to(unit).magnitude if quantity else high
+            si[name] = (low["value"] if quantity else low, high_q, unit, 1.0)
+        return cls(si, corners)
 
     def __getitem__(self, name: str) -> tuple[Any, Any]:
         lo, hi, unit, factor = self._si[name]
@@ -112,6 +132,11 @@ def corner_arguments(solver_cls: Any, nominal: Result, given: dict[str, Any]) ->
         if corners is not None:
             fast[arg], slow[arg] = corners
             moved = True
+    ends: dict[str, str] = getattr(solver_cls, "band_catalog", None) or {}
+    for arg in given if ends else ():
+        f, s = at_corner(fast[arg], ends, 0), at_corner(slow[arg], ends, 1)
+        if f is not fast[arg] or s is not slow[arg]:
+            fast[arg], slow[arg], moved = f, s, True
     return (fast, slow) if moved else None
 
 
@@ -128,9 +153,9 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
     measured field the ranges move) and ``out_of_domain`` (why lines) filled in."""
     solver = solver() if isinstance(solver, type) else solver
     cls = type(solver)
-    if not getattr(cls, "band_arguments", None) and not getattr(cls, "band_inputs", None):
+    if not any(getattr(cls, k, None) for k in ("band_arguments", "band_inputs", "band_catalog")):
         raise InvalidInputError(
-            "solver", cls.__name__, "a solver declaring band_arguments or band_inputs (e.g. ServingModel)"
+            "solver", cls.__name__, "a solver declaring band_arguments, band_inputs or band_catalog (e.g. ServingModel)"
         )
     given = given_arguments(cls.solve, args, kwargs)
     at_corners = getattr(solver, "solve_corners", None)

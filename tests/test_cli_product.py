@@ -350,3 +350,45 @@ def test_a_command_imports_no_other_plugins_commands():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.splitlines()[-1] == "mlsysim_serving.commands", out.stdout[-300:]
+
+
+def test_a_banded_train_result_keeps_its_band_through_from(tmp_path):
+    """`mlsysim train ... --bands --json > run.json; mlsysim carbon|cost|reliability ... --from run.json
+    --bands`: the consumer solves at the run's two corner results (``band_corners``), as
+    banded(SustainabilityModel, ..., workload=banded(DistributedModel, ...)) does in Python."""
+    import json
+
+    import mlsysim
+    from mlsysim_cli.api import lookup
+    from mlsysim_uncertainty import banded
+
+    path = tmp_path / "run.json"
+    train = ["train", "Llama3_8B", "Research_256", "--tp", "8", "--batch-size", "256", "--tokens", "1e12"]
+    code, out, err = run([*train, "--bands", "--json"])
+    assert code == 0 and len(json.loads(out)["band_corners"]) == 2, err
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(dict(json.loads(out), band_corners="fast")), encoding="utf-8")
+    code, _, err = run(["carbon", "Research_256", "--days", "30", "--datacenter", "Quebec", "--from", str(bad)])
+    assert code == 1 and one_error_line(err).startswith("Error: --from: ") and "band_corners" in err
+    path.write_text(out, encoding="utf-8")
+    fleet = lookup("cluster", "Research_256", "CLUSTER")[1]
+    quebec = lookup("datacenter", "Quebec", "")[1]
+    trained = banded(mlsysim.DistributedModel, mlsysim.Models.Llama3_8B, fleet, batch_size=256, tp_size=8, tokens=1e12)
+    want = banded(mlsysim.SustainabilityModel, fleet, 30.0, datacenter=quebec, workload=trained)
+    code, out, err = run(
+        ["carbon", "Research_256", "--days", "30", "--datacenter", "Quebec", "--from", str(path), "--bands", "--json"]
+    )
+    got = json.loads(out)["result"]["bands"]["workload_carbon"]
+    assert code == 0 and (got["low"]["value"], got["high"]["value"]) == pytest.approx(
+        tuple(q.m_as(got["low"]["unit"]) for q in want.bands["workload_carbon"]), rel=1e-9
+    )
+    code, out, err = run(
+        ["cost", "Research_256", "--days", "30", "--datacenter", "Quebec", "--from", str(path), "--bands", "--json"]
+    )
+    assert code == 0 and "workload_cost" in json.loads(out)["result"]["bands"]
+    code, out, err = run(["reliability", "Research_256", "--from", str(path), "--bands", "--json"])
+    want_job = banded(mlsysim.ReliabilityModel, fleet, training=trained).bands["expected_completion_time"]
+    got = json.loads(out)["result"]["bands"]["expected_completion_time"]
+    assert code == 0 and got["high"]["value"] == pytest.approx(want_job[1].m_as(got["high"]["unit"]), rel=1e-9)
+    plain = run(["carbon", "Research_256", "--days", "30", "--datacenter", "Quebec", "--from", str(path), "--json"])
+    assert "bands" not in json.loads(plain[1])["result"]  # bands only when asked for

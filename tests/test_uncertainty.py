@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -222,9 +223,13 @@ def test_calibrated_hardware_replaces_the_defaults(tmp_path, fresh_host):
         "memory = { capacity = '81559 MiB', bandwidth = '3.35 TB/s' }\n"
         "calibration = { compute = 0.5, memory = 0.8, engine_overhead = '0.4 ms', source = 'test runs' }\n"
     )
-    with pytest.warns(PluginConflictWarning, match="H100"):  # the user's entry replaces the default one
+    with warnings.catch_warnings():  # the user's own file replaces the default entry on purpose: no warning
+        warnings.simplefilter("error", PluginConflictWarning)
         host.load_catalog(overlay)
         hw = host.catalog().entry("hardware", "H100").value
+    check = CliRunner().invoke(main, ["--catalog", str(overlay), "catalog", "--check"])
+    assert check.exit_code == 0 and "warning" not in check.output
+    assert f"override: hardware entry 'H100' from {overlay} replaces the one from default_catalog" in check.output
     assert dict(hw.calibration) == {
         "compute": 0.5,
         "memory": 0.8,

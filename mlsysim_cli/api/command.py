@@ -126,9 +126,11 @@ class Param:
 
 class RecordedResult:
     """A result read back from ``mlsysim <command> --json`` output: each field as ``to_dict()`` wrote it,
-    values with units as Quantities, so a consumer reads it as it reads the solver's own result."""
+    values with units as Quantities, so a consumer reads it as it reads the solver's own result. With
+    ``corners`` (the document's ``band_corners``: a ``--bands`` answer's fast and slow corner results)
+    its ``bands`` carry them, so a consumer asked for bands solves at them (``--from run.json --bands``)."""
 
-    def __init__(self, solver: str, fields: dict):
+    def __init__(self, solver: str, fields: dict, corners: list | None = None):
         from mlsysim_core.units import Q_
 
         self.solver = solver
@@ -136,6 +138,11 @@ class RecordedResult:
         for k, v in fields.items():
             quantity = isinstance(v, dict) and set(v) == {"value", "unit"} and v["value"] is not None
             setattr(self, k, Q_(v["value"], v["unit"]) if quantity else v)
+        if corners:
+            from mlsysim_uncertainty.bands import Bands
+
+            fast, slow = (RecordedResult(solver, {k: v for k, v in c.items() if k != "solver"}) for c in corners)
+            self.bands = Bands.recorded(fields.get("bands", {}), (fast, slow))
 
     def fields(self) -> list[str]:
         return list(self._names)
@@ -160,7 +167,14 @@ def load_result(path: str, flag: str) -> RecordedResult:
         raise CliError(
             flag, f'{path} is not a result: expected the {{"solver", "inputs", "result"}} of mlsysim <command> --json'
         )
-    return RecordedResult(res["solver"], {k: v for k, v in res.items() if k != "solver"})
+    corners = doc.get("band_corners")
+    if corners is not None and not (
+        isinstance(corners, list) and len(corners) == 2 and all(isinstance(c, dict) for c in corners)
+    ):
+        raise CliError(
+            flag, f"{path}: band_corners must be the two corner results mlsysim <command> --bands --json wrote"
+        )
+    return RecordedResult(res["solver"], {k: v for k, v in res.items() if k != "solver"}, corners)
 
 
 def load_rows(path: str, flag: str) -> list[tuple[float, ...]]:
@@ -286,16 +300,26 @@ class SolverCommand:
                 kwargs[p.modifies] = p.apply(kwargs.get(p.modifies), inputs[p.name])
         return kwargs, inputs
 
-    def solve(self, kwargs: dict, strict: bool = False) -> tuple[Any, list[str]]:
-        """Run the solver: (result, the warning messages it raised)."""
+    def solve(self, kwargs: dict, strict: bool = False, bands: bool = False) -> tuple[Any, list[str]]:
+        """Run the solver: (result, the warning messages it raised); ``bands``: with bands and
+        out-of-domain lines (mlsysim_uncertainty.banded)."""
         kw = dict(kwargs)
         if strict and self.strict:
             kw[self.strict] = True
+        if bands:
+            from mlsysim_uncertainty import banded
+
+            return recorded(banded, solver_class(self.solver), **kw)
         return recorded(solver_class(self.solver)().solve, **kw)
 
     def payload(self, inputs: dict, result: Any) -> dict:
-        """The stable JSON schema: {"solver", "inputs", "result"}."""
-        return {"solver": self.solver, "inputs": inputs, "result": result.to_dict()}
+        """The stable JSON schema: {"solver", "inputs", "result"}, and ``band_corners`` (the fast and slow
+        corner results a consumer's ``--from`` solves at) when the result has bands."""
+        doc = {"solver": self.solver, "inputs": inputs, "result": result.to_dict()}
+        corners = getattr(result.bands, "corners", None)
+        if corners is not None:
+            doc["band_corners"] = [c.to_dict() for c in corners]
+        return doc
 
     def render(self, inputs: dict, result: Any, show_all: bool, warns: list[str]) -> str:
         """The answer as text: a title, a field/value table, why it is infeasible, notes, warnings."""

@@ -97,10 +97,34 @@ def test_balance_and_goodput():
         / tp
         for tp in (2, 4, 8)
     )
-    # the disaggregated solve's lockstep search brackets each rate to ~1e-4 (3 rounds of 64 geometric points)
-    assert r.si("aggregated_goodput_per_gpu") == pytest.approx(best, rel=2e-4)
-    assert r.disagg_gain == pytest.approx(r.si("balanced_goodput_per_gpu") / best, rel=2e-4)
+    # each aggregated layout's rate is the aggregated solve's own search (Brent's method, within 1e-9)
+    assert r.si("aggregated_goodput_per_gpu") == pytest.approx(best, rel=1e-9)
+    assert r.disagg_gain == pytest.approx(r.si("balanced_goodput_per_gpu") / best, rel=1e-9)
     assert any(line.startswith("vs aggregated:") for line in r.why())
+
+
+def test_max_rate_meets_the_slos_at_its_edge():
+    """The deployment's max rate meets both p99 SLOs, 1 % more misses one; a decode replica's SLO rate is
+    ServingModel's max rate on the decode layout with the prompt's KV cached."""
+    slo = dict(slo_ttft=2.0, slo_itl=0.03)
+    r = _solve(**slo)
+    rate = r.si("max_arrival_rate")
+    assert 0 < rate < r.si("saturation_rate")
+    edge = _solve(arrival_rate=rate, **slo)
+    assert edge.si("ttft_p99") <= 2.0 * (1 + 1e-6) and edge.si("itl_p99") <= 0.03 * (1 + 1e-6)
+    over = _solve(arrival_rate=rate * 1.01, **slo)
+    assert over.si("ttft_p99") > 2.0 or over.si("itl_p99") > 0.03
+    dec = ServingModel().solve(
+        M.Llama3_70B,
+        H.H200,
+        4000,
+        output_len=500,
+        tp_size=4,
+        arrival_rate=2.0,
+        prefix_cache_hit=3999 / 4000,
+        slo_itl=0.03,
+    )
+    assert r.si("decode_replica_rate") == pytest.approx(dec.si("max_arrival_rate"), rel=1e-12)
 
 
 def test_overloaded_says_so():
@@ -241,3 +265,59 @@ def test_speculative_decode_pool():
     with pytest.raises(InvalidInputError) as exc:
         _solve(spec_draft=M.Llama3_1B, spec_accept=0.6)
     assert exc.value.argument == "spec_draft" and "spec_draft_cost" in str(exc.value)
+
+
+def test_pools_with_redundant_experts():
+    """SGLang's 96-H100 deployment (LMSYS blog 2025-05-05): decode on 72 GPUs at EP72 needs DeepSeek-V3's
+    256 experts + 32 redundant copies = 288 physical experts, 4 per GPU (72 does not divide 256). Each GPU
+    holds its dense weights and (E + r)/ep experts; a token still reaches k experts, so the all-to-all
+    bytes per token do not change with r; the decode pool is ServingModel's engine with the same copies."""
+    ds = dict(model=M.DeepSeek_V3, hardware=H.H100, seq_len=2000, output_len=100, precision="fp8", arrival_rate=20.0)
+    m = M.DeepSeek_V3
+    total, active = m.parameters, m.si.active_parameters
+    experts = (total - active) / (256 - 8) * 256  # routed experts' parameters: 8 of 256 are active
+    dense = total - experts
+    r = _solve(**ds, disagg="prefill=H100x32:dp32ep32,decode=H100x72:dp72ep72r32")
+    assert r.si("decode_weights_per_gpu") == pytest.approx(dense + experts * 288 / 256 / 72)  # 1 B per fp8 weight
+    assert r.si("prefill_weights_per_gpu") == pytest.approx(dense + experts / 32)
+    assert "tp1dp72ep72r32" in r.layout
+    dec = ServingModel().solve(
+        **{**ds, "arrival_rate": 20.0},
+        tp_size=1,
+        dp_attention=72,
+        ep_size=72,
+        redundant_experts=32,
+        fabric="IB_NDR",
+        prefix_cache_hit=1999 / 2000,
+    )
+    assert r.si("itl_mean") == pytest.approx(dec.si("itl_mean"), rel=1e-12)
+    # the same 32 GPUs with and without 32 redundant experts: 9 experts per GPU instead of 8, same all-to-all
+    one = dict(ds, tp_size=1, dp_attention=32, ep_size=32, fabric="IB_NDR", batch_size=64, arrival_rate=None)
+    plain, copies = ServingModel().solve(**one), ServingModel().solve(**one, redundant_experts=32)
+    assert copies.si("decode_all_to_all_time") == plain.si("decode_all_to_all_time") > 0.0
+    assert copies.si("weights_per_gpu") - plain.si("weights_per_gpu") == pytest.approx(experts / 256)
+    pre = _solve(**ds, disagg="prefill=H100x32:dp32ep32r32,decode=H100x72:dp72ep72r32")
+    assert pre.si("prefill_weights_per_gpu") == pytest.approx(dense + experts * 288 / 256 / 32)
+
+
+@pytest.mark.parametrize(
+    "disagg, argument, words",
+    [
+        ("prefill=H100x32:dp32ep32,decode=H100x72:dp72ep72", "disagg", "a divisor of experts=256"),
+        ("prefill=H100x32:dp32ep32,decode=H100x72:dp72ep72r8", "disagg", "experts + redundant_experts=264"),
+        ("prefill=H100x8:tp8r8,decode=H100x72:dp72ep72r32", "disagg", "0 without expert parallelism"),
+        ("prefill=H100x32:dp32ep32r4r4,decode=H100x72:dp72ep72r32", "disagg", "prefill=HWxGPUS:tpN"),
+        ("prefill=H100x32:r32,decode=H100x72:dp72ep72r32", "disagg", "prefill=HWxGPUS:tpN"),
+    ],
+)
+def test_redundant_experts_refused(disagg, argument, words):
+    ds = dict(model=M.DeepSeek_V3, seq_len=2000, output_len=100, precision="fp8", arrival_rate=20.0)
+    with pytest.raises(InvalidInputError) as exc:
+        _solve(**ds, disagg=disagg)
+    assert exc.value.argument == argument and words in str(exc.value)
+    assert parse_disagg("prefill=H100x32:dp32ep32r0,decode=H100x72:ep72dp72r32").decode == Pool(
+        H.H100, 72, 1, ep=72, dp=72, redundant=32
+    )
+    with pytest.raises(InvalidInputError) as top:
+        _solve(**ds, redundant_experts=32)
+    assert top.value.argument == "redundant_experts" and "rN in its degrees" in str(top.value)

@@ -7,22 +7,29 @@ from mlsysim_validation import coverage
 #: groups below 80 % coverage and their misses (docs/accuracy.md, Bands): A, MLPerf GPT-J (beam search
 #: not modelled) and SDXL (UNet at fp8 far below the transformer efficiency); L, TTFT under load of short
 #: prompts at 5-50 users (the engine's extra decode steps before a prefill are not modelled) and the
-#: client-side TTFT of GPUStack's Qwen3-8B runs at 1-8 users (the HTTP/chat frontend's time is not modelled)
-KNOWN_MISSES = {"A": 2, "L": 18}
+#: client-side TTFT of GPUStack's Qwen3-8B runs at 1-8 users (the HTTP/chat frontend's time is not modelled);
+#: E, the Llama 2 and Llama 3 70B cards (their implied ~423 g/kWh lies above every published US average of
+#: 2023-2025) and BLOOM's lifecycle (+2 %, the embodied range lies above the catalog value); F, the 8-GPU
+#: job MTTF (software causes not modelled), OPT-175B restarts and the Llama 3 goodput (both lower bounds)
+KNOWN_MISSES = {"A": 2, "L": 18, "E": 3, "F": 3}
 
 
 def test_bands_contain_most_measurements_and_their_predictions():
     rows = coverage.bands()
-    assert {b.group for b in rows} == {"A", "B", "C", "L", "M"} and len(rows) >= 60
+    groups = ("A", "B", "C", "E", "F", "L", "M")
+    assert {b.group for b in rows} == set(groups) and len(rows) >= 70
     assert all(b.low <= b.predicted <= b.high for b in rows)
-    for g in ("A", "B", "C", "L", "M"):
+    for g in groups:
         sel = [b for b in rows if b.group == g]
         misses = sum(not b.covered for b in sel)
         if g in KNOWN_MISSES:
             assert misses <= KNOWN_MISSES[g], g
         else:
             assert misses <= 0.2 * len(sel), g  # issue 20: at least 80 %
-    assert not any(b.id.startswith(("E-", "F-")) for b in rows)  # no efficiency moves them (catalog inputs)
+    # group E and F bands come from ranged catalog numbers only (provenance): the Llama cards' grid intensity
+    e_f = {b.id for b in rows if b.group in "EF"}
+    assert {"E-llama31-405B-tco2e", "F-llama3-interruptions-per-day"} <= e_f
+    assert "E-patterson-gpt3-175b-energy" not in e_f  # the paper's own node, grid and PUE: nothing ranged
 
 
 def test_calibration_runs_name_records_of_their_hardware():

@@ -10,7 +10,8 @@ from mlsysim_fleet.params import CLUSTER
 
 def training_from_file(_: Any, path: str) -> Any:
     """The training result a ``mlsysim train ... --json`` output describes, solved again from its inputs
-    (``--from run.json``): the checkpoint is the model state of that run."""
+    (``--from run.json``): the checkpoint is the model state of that run. A ``--bands`` output is solved
+    again with its bands, so ``mlsysim reliability ... --from run.json --bands`` carries them."""
     import json
 
     try:
@@ -25,7 +26,7 @@ def training_from_file(_: Any, path: str) -> Any:
     if cmd is None:
         raise CliError("--from", "the train command (mlsysim-distributed) is not installed")
     kwargs, _ = cmd.build({k: v for k, v in inputs.items() if v is not None})
-    result, _ = cmd.solve(kwargs)
+    result, _ = cmd.solve(kwargs, bands="band_corners" in doc)
     return result
 
 

@@ -289,6 +289,9 @@ class ReliabilityModel(Solver):
     sweep_vector = ("job_duration_hours", "checkpoint_time_s")
     #: an input result whose band is carried through (mlsysim_uncertainty.banded: solved at its corners)
     band_inputs = ("training",)
+    #: catalog numbers whose range (``provenance``) bands move: a longer part MTTF goes with the fast corner
+    #: (fewer failures, a shorter run; mlsysim_uncertainty.banded)
+    band_catalog = {"mttf": "high"}
 
     def solve(
         self,

@@ -170,6 +170,12 @@ class SustainabilityModel(Solver):
     sweep_vector = ("duration_days", "utilization")
     #: an input result whose band is carried through (mlsysim_uncertainty.banded: solved at its corners)
     band_inputs = ("workload",)
+    #: catalog numbers whose range (``provenance``) bands move, each at its low end with the fast corner:
+    #: every field grows with each of them (mlsysim_uncertainty.banded)
+    band_catalog = {
+        name: "low"
+        for name in ("power_max", "power_idle", "tdp", "embodied_carbon", "carbon_intensity", "water_intensity", "pue")
+    }
 
     def solve(
         self,

@@ -32,8 +32,8 @@ from .harness import added_measurements, load_measurements
 
 #: the groups whose predictions some banded solver moves (group D, owned TCO, takes no workload)
 BANDED_GROUPS = ("A", "B", "C", "E", "F", "L", "M")
-#: the solvers with efficiency ranges of their own (``band_arguments``)
-BANDED_SOLVERS = ("ServingModel", "SingleNodeModel", "DistributedModel")
+#: the solvers with ranges of their own: efficiencies (``band_arguments``) or catalog numbers (``band_catalog``)
+BANDED_SOLVERS = ("ServingModel", "SingleNodeModel", "DistributedModel", "SustainabilityModel", "ReliabilityModel")
 
 #: hardware key -> (record id, the calibrate row of its mapping's configuration) it is calibrated on
 CALIBRATION_RUNS = {

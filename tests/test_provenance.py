@@ -1,0 +1,120 @@
+"""Provenance tiers and ranges of catalog numbers (mlsysim_uncertainty.provenance, SCHEMA.md) and the
+bands they give the fleet solvers (``band_catalog``)."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+import mlsysim
+from mlsysim_core.errors import CatalogError
+from mlsysim_uncertainty import banded
+
+NODES, GRIDS = mlsysim.Systems.Nodes, mlsysim.Infra.Grids
+
+NODE = (
+    '[nodes.N]\nname = "n"\naccelerator = "H100"\naccelerators_per_node = 8\npower_max = "10 kW"\nsource = "s"\n'
+    'components = [{ part = "gpu", count = 8, mttf = "50000 h" }]\n'
+)
+
+
+def _load(tmp_path, fresh_host, provenance: str):
+    path = tmp_path / "lab.toml"
+    path.write_text(NODE + f"provenance = {provenance}\n")
+    host = fresh_host()
+    host.load_catalog(path)
+    return host.catalog().entry("nodes", "N").value
+
+
+def test_a_provenance_table_is_read_with_its_ranges_in_the_field_unit(tmp_path, fresh_host):
+    node = _load(
+        tmp_path,
+        fresh_host,
+        '{ power_max = "datasheet", "components.gpu.mttf" = { tier = "estimate", range = ["1000 d", "60000 h"], '
+        'range_source = "r" } }',
+    )
+    assert node.provenance["power_max"] == ("datasheet", None, None, "kW", 10.0, "")
+    assert node.provenance["components.gpu.mttf"] == ("estimate", 24000.0, 60000.0, "h", 50000.0, "r")
+
+
+@pytest.mark.parametrize(
+    "provenance, field, why",
+    [
+        ('{ tdp = "datasheet" }', "provenance.tdp", "the path of a number"),  # the node gives no tdp
+        ('{ power_max = "rumour" }', "provenance.power_max.tier", "datasheet | measured | paper | estimate"),
+        ('{ power_max = "estimate" }', "provenance.power_max.range", "an estimate needs its range"),
+        (
+            '{ power_max = { tier = "estimate", range = ["11 kW", "12 kW"], range_source = "r" } }',
+            "provenance.power_max.range",
+            "low <= the entry's value 10 <= high",
+        ),
+        (
+            '{ power_max = { tier = "estimate", range = ["9 h", "12 h"], range_source = "r" } }',
+            "provenance.power_max.range",
+            "convertible to",
+        ),
+        ('{ power_max = { tier = "paper", range = ["9 kW", "12 kW"] } }', "provenance.power_max.range_source", ""),
+        ('{ "components.cpu.mttf" = "measured" }', "provenance.components.cpu.mttf", "the path of a number"),
+    ],
+)
+def test_a_wrong_provenance_is_an_error_naming_the_field(tmp_path, fresh_host, provenance, field, why):
+    with pytest.raises(CatalogError, match=f"lab.toml:\\d+: \\[nodes.N\\] field '{field}'.*{why}"):
+        _load(tmp_path, fresh_host, provenance)
+
+
+def test_provenance_only_where_a_catalog_type_carries_it(tmp_path, fresh_host):
+    path = tmp_path / "lab.toml"
+    path.write_text(
+        '[fabrics.F]\nname = "f"\nbandwidth = "1 GB/s"\nsource = "s"\nprovenance = { bandwidth = "datasheet" }\n'
+    )
+    with pytest.raises(CatalogError, match="field 'provenance': not supported in fabrics"):
+        fresh_host().load_catalog(path)
+
+
+def test_the_numbers_groups_e_and_f_rest_on_are_marked():
+    """Every catalog number a group E or F prediction reads has a tier; the uncertain ones a range."""
+    for node in (NODES.DGX_H100, NODES.DGX_A100):
+        assert node.provenance["power_max"][0] == "datasheet"
+        assert node.accelerator.provenance["tdp"][0] == "datasheet"
+        for part in ("gpu", "nic", "host"):
+            tier, low, high, unit, value, source = node.provenance[f"components.{part}.mttf"]
+            assert unit == "h" and low < value < high and source
+    assert NODES.DGX_H100.provenance["components.gpu.mttf"][:3] == ("measured", 36175.0, 138733.0)
+    assert mlsysim.Hardware.A100.provenance["embodied_carbon"][:3] == ("estimate", 150.0, 318.0)
+    assert GRIDS.US_Avg.provenance["carbon_intensity"][:3] == ("measured", 383.6, 420.0)
+
+
+def test_reliability_band_is_the_solve_at_the_ends_of_the_part_mttf_ranges():
+    fleet = mlsysim.Fleet(name="f", node=NODES.DGX_H100, count=100)
+    r = banded(mlsysim.ReliabilityModel, fleet, 24.0)
+    ends = {part: NODES.DGX_H100.provenance[f"components.{part}.mttf"][1:3] for part in ("gpu", "nic", "host")}
+    for i, name in ((0, "high"), (1, "low")):  # short MTTFs: the most failures per day
+        parts = tuple(
+            attrs.evolve(c, mttf=f"{ends[c.part][i]} h") if c.part in ends else c for c in NODES.DGX_H100.components
+        )
+        worse = mlsysim.ReliabilityModel().solve(
+            attrs.evolve(fleet, node=attrs.evolve(NODES.DGX_H100, components=parts)), 24.0
+        )
+        assert r.bands["failures_per_day"]["low high".split().index(name)].magnitude == pytest.approx(
+            worse.failures_per_day.magnitude
+        )
+
+
+def test_a_number_the_caller_replaced_is_held():
+    node = attrs.evolve(
+        NODES.DGX_H100, components=tuple(attrs.evolve(c, mttf="1000 h") for c in NODES.DGX_H100.components)
+    )
+    r = banded(mlsysim.ReliabilityModel, mlsysim.Fleet(name="f", node=node, count=10), 24.0)
+    assert "failures_per_day" not in r.bands  # its catalog ranges describe other numbers
+
+
+def test_carbon_band_moves_the_grid_intensity_and_embodied_carbon_within_their_ranges():
+    fleet = mlsysim.Fleet(name="f", node=NODES.DGX_A100, count=4)
+    r = banded(mlsysim.SustainabilityModel, fleet, 30, datacenter=GRIDS.US_Avg, utilization=1.0, embodied=None)
+    low, high = (q.to("kg").magnitude for q in r.bands["operational_carbon"])
+    mid = r.operational_carbon.to("kg").magnitude
+    assert (low / mid, high / mid) == pytest.approx((383.6 / 409, 420 / 409))
+    e_low, e_high = (q.to("kg").magnitude for q in r.bands["embodied_carbon"])
+    assert e_high / e_low == pytest.approx(318 / 150)
+    quebec = banded(mlsysim.SustainabilityModel, fleet, 30, datacenter=GRIDS.Quebec, utilization=1.0, embodied=False)
+    assert "operational_carbon" not in quebec.bands  # Quebec's intensity carries no range
