@@ -2,10 +2,11 @@
 speculative decoding.
 
 Run from the repository root:  .venv/bin/python bench/bench_serving_disagg.py
-Budget (issue 16): <= 100 us per analytic solve, any topology. A disaggregated solve runs the two pools'
-traffic models at the offered rate and, with SLOs, in each of 3 lockstep search rounds (max rate,
-per-replica SLO rates and each aggregated layout's max rate: one vectorized evaluation per engine per
-round), so it is timed with and without SLOs; the traffic model's analytic call dominates.
+Budget (issue 16): <= 100 us per analytic solve, any topology. A disaggregated solve runs each pool's
+traffic model once at the offered rate and the aggregated layouts' capacities; with SLOs it adds six
+rate searches (the deployment's max rate, one prefill and one decode replica's SLO rate, each aggregated
+layout's max rate), each Brent's method on scalar analytic solves (~12 per search), so it is timed with
+and without SLOs.
 """
 
 from __future__ import annotations

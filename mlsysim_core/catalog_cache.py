@@ -26,7 +26,7 @@ from .cache import cache_dir
 if TYPE_CHECKING:
     from .catalog import Catalog, CatalogHost
 
-FORMAT = 1
+FORMAT = 2
 KEEP = 8
 _CATALOG_HOOKS = {"mlsysim_catalog_files", "mlsysim_catalog_readers"}
 #: globals a cached catalog may name outside mlsysim_core and pint
@@ -35,13 +35,13 @@ _ALLOWED = {("builtins", "float"), ("builtins", "int"), ("types", "SimpleNamespa
 
 def _key(host: CatalogHost, user_files: list[Path]) -> str | None:
     """The cache key of this build, or None when it cannot be cached."""
-    from .units import pint  # a cached catalog holds Quantities: loading it imports pint anyway
+    from importlib.metadata import version
 
     records = host.records()
     active = [r for r in records if r.status == "active"]
     if any("mlsysim_catalog_entries" in r.provides for r in active):
         return None
-    h = hashlib.sha256(repr((FORMAT, sys.version, pint.__version__)).encode())
+    h = hashlib.sha256(repr((FORMAT, sys.version, version("pint"))).encode())
     h.update(repr([(r.name, r.distribution, r.version, r.status, r.module, r.provides) for r in records]).encode())
     folders = {Path(__file__).parent}
     for r in active:
@@ -61,6 +61,25 @@ def _key(host: CatalogHost, user_files: list[Path]) -> str | None:
         except (OSError, ValueError):
             return None  # the build reports the unreadable file
     return h.hexdigest()[:40]
+
+
+class _Pickler(pickle.Pickler):
+    """Quantities of catalog fields and maps stored as :class:`~mlsysim_core.types.Deferred` (no pint to load)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        from .types import Deferred, FrozenMap
+        from .units import Quantity
+
+        def defer(v: Any) -> Any:
+            return Deferred((v._magnitude, str(v._units))) if isinstance(v, Quantity) else v
+
+        if obj.__class__ is FrozenMap:
+            return FrozenMap, ({k: defer(v) for k, v in obj.items()},)
+        lazy = getattr(obj.__class__, "_lazy_quantities", None)
+        if not lazy:
+            return NotImplemented
+        fn, args, state, *rest = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+        return (fn, args, {k: defer(v) if k in lazy else v for k, v in state.items()}, *rest)
 
 
 class _Unpickler(pickle.Unpickler):
@@ -89,7 +108,7 @@ def _store(path: Path, catalog: Catalog) -> None:
     try:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
-            pickle.dump(catalog, f, protocol=pickle.HIGHEST_PROTOCOL)
+            _Pickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(catalog)
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
         old = sorted(path.parent.glob("catalog-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)

@@ -7,45 +7,8 @@ defaults when the user gives none. Report prediction error against
 ``shared/calibration/measurements.json`` per group (``mlsysim validate``) rather
 than tuning a constant per point.
 
-Sources (cited by key below):
-
-[NAR21]  Narayanan et al., "Efficient Large-Scale Language Model Training on GPU Clusters Using
-         Megatron-LM", SC 2021, Table 1: 44-52 % of A100 dense bf16 peak (138-163 of 312 TFLOP/s)
-         per GPU for whole training steps including communication.
-[POPE22] Pope et al., "Efficiently Scaling Transformer Inference", MLSys 2023 (arXiv 2211.05102),
-         sec. 5: 76 % MFU for PaLM-540B prefill at large batch, much lower in decode.
-[CHOW22] Chowdhery et al., "PaLM", 2022, Table 3: 46.2 % MFU for training.
-[LUO24]  Luo et al., "Benchmarking and Dissecting the Nvidia Hopper GPU Architecture", IPDPS 2024
-         (arXiv 2402.13499): streaming kernels reach about 90 % of HBM3 peak bandwidth on H100.
-[GPTF23] PyTorch team, "Accelerating Generative AI with PyTorch II: GPT, Fast" (2023, gpt-fast),
-         Llama-2-7B decode at batch 1 on A100-80GB, torch.compile + CUDA graphs, no serving engine:
-         bf16 104.9 tokens/s at an effective 1,397 GB/s (13.32 GB per token, 9.53 ms), int8 155.6
-         tokens/s at 1,069 GB/s (6.87 GB, 6.43 ms), int4 196.8 tokens/s at 863 GB/s (4.38 GB, 5.08 ms).
-[VPGT24] Voltage Park / AI @ Georgia Tech H100 cluster benchmark suite (8x H100 80GB HBM3 SXM5,
-         CUDA 12.6): device-to-device copy 2,903 GB/s = 86.7 % of the 3,350 GB/s HBM3 peak.
-[NVF88]  NVIDIA developer forum, "Trouble to reach peak bandwidth of A100" (A100 80GB SXM): a read
-         kernel at 1.80 of 2.04 TB/s = 88 % of peak, confirmed by Nsight Compute; "the maximum memory
-         bandwidth achieved by any kernel was around 90 %" (GTC talk cited there).
-[VLLM]   vLLM ``gpu_memory_utilization`` default 0.9 (vLLM docs, EngineArgs): the share of HBM an
-         inference server plans to use; the rest is the CUDA context, allocator fragmentation and
-         library workspaces.
-[NCCL]   NCCL tests (``all_reduce_perf``) on 8x H100 NVLink: small-message all-reduce latency of a
-         few to ~10 us per collective call (kernel launch + synchronisation), far above the 0.5 us
-         wire latency of an NVLink hop.
-[UPS011] mlsysim 0.1.1 ``FRAMEWORK_LAYER_TAX_MS = 0.01`` (10 us per layer per step: kernel launch
-         and scheduling gaps of a few kernels per layer, ~2-5 us each).
-[VLLM060] vLLM team, "vLLM v0.6.0: 2.7x Throughput Improvement and 5x Latency Reduction" (blog,
-         2024-09-05), "Performance Diagnosis": Llama-3-8B on 1x H100, HTTP API server 33 % and
-         scheduling 29 % of the execution time, GPU execution the rest.
-[RCCL929] ROCm/rccl pull request #929 ("Introduce 1-shot allreduce to MI250X", 2023), rccl-tests
-         ``all_reduce_perf`` on 16 MI250X GCDs over Infinity Fabric: 25 us for an 8-byte all-reduce
-         before the change. With this module's 5 us launch cost, 25 us = 2*(16-1)*alpha + 5 us gives
-         alpha ~ 0.67 us per ring step.
-[ICI]    Google TPU inter-chip interconnect: "sub-microsecond latency between adjacent chips"
-         (B. J. Lynskey, "Google TPUs 10: ICI, OCS and the 3D torus", secondary summary).
-[SPLIT24] Patel et al., "Splitwise: Efficient Generative LLM Inference Using Phase Splitting",
-         ISCA 2024, sec. 3: the prompt (compute-bound) stage draws close to TDP while the token
-         (memory-bound) stage draws markedly less, and power-capping it costs little latency.
+Sources are cited by key below ([NAR21], ...) and listed with their tables and figures in
+docs/accuracy.md, "Default efficiencies and their sources".
 """
 
 from __future__ import annotations
@@ -162,7 +125,7 @@ def link_latency(link: Any, what: str) -> tuple[float, str | None]:
 def usable_memory_note(hardware: Any, fraction: float) -> str:
     """The result note stating the usable-memory policy and the capacity it applies to."""
     mem = hardware.memory
-    what = "the part reports" if mem.capacity_stated is not None else "the vendor states (no reported total found)"
+    what = "the part reports" if mem.si.capacity_stated is not None else "the vendor states (no reported total found)"
     return (
         f"usable memory: {fraction:.0%} of the {mem.si.capacity / 2**20:,.0f} MiB {what} "
         f"({'USABLE_MEMORY_FRACTION' if fraction == USABLE_MEMORY_FRACTION else 'memory_fraction'}, "

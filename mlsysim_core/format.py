@@ -6,7 +6,14 @@ Standard library only (a Quantity is recognised by its ``magnitude`` and ``units
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
+
+
+def is_quantity(v: Any) -> bool:
+    """Whether ``v`` is a pint Quantity (False at once while pint is not imported: none can exist)."""
+    pint = sys.modules.get("pint")
+    return pint is not None and isinstance(v, pint.Quantity)
 
 
 def number(x: float) -> str:

@@ -27,26 +27,33 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import attrs
 
 from .errors import InvalidInputError
-from .units import Q_, Quantity, ureg
+from .format import is_quantity
+
+if TYPE_CHECKING:
+    from .units import Quantity
 
 _UNIT_KEY = "mlsysim_unit"
 
 
 def measure(unit: str, *, doc: str = "", optional: bool = False, missing: str | None = None) -> Any:
-    """A result field given as an SI base-unit float (or ndarray), exposed as a Quantity in ``unit``.
+    """A result field given as an SI base-unit float (or ndarray), exposed as a Quantity in ``unit``
+    (parsed by pint on the first read: :func:`mlsysim_core.units.unit_and_factor`).
     ``missing``: what tables print when an optional field is None ("unknown": data the catalog lacks)."""
-    u = ureg.Unit(unit)
-    si = ureg.Quantity(1.0, u).to_base_units()
-    meta = {_UNIT_KEY: u, "si_factor": 1.0 / si.magnitude, "doc": doc, "missing": missing}
+    meta = {_UNIT_KEY: unit, "doc": doc, "missing": missing}
     return attrs.field(default=None if optional else attrs.NOTHING, metadata=meta)
 
 
-def _quantity_property(name: str, store: str, unit: Any, factor: float, doc: str) -> property:
+def _quantity_property(name: str, store: str, unit: str, doc: str) -> property:
     def get(self: Any) -> Any:
         v = getattr(self, store)
-        return None if v is None else Q_(v * factor, unit)
+        if v is None:
+            return None
+        from .units import Q_, unit_and_factor
 
-    get.__doc__ = doc or f"{name} in {unit:~P}"
+        u, factor = unit_and_factor(unit)
+        return Q_(v * factor, u)
+
+    get.__doc__ = doc or f"{name} in {unit}"
     return property(get)
 
 
@@ -70,9 +77,7 @@ def result(solver_name: str) -> Callable[[type], type]:
         for f in attrs.fields(new):  # type: ignore[arg-type]  # made an attrs class on the line above
             meta = f.metadata or {}
             if _UNIT_KEY in meta:
-                setattr(
-                    new, f.alias, _quantity_property(f.alias, f.name, meta[_UNIT_KEY], meta["si_factor"], meta["doc"])
-                )
+                setattr(new, f.alias, _quantity_property(f.alias, f.name, meta[_UNIT_KEY], meta["doc"]))
         return new
 
     return wrap
@@ -94,7 +99,7 @@ def _stored_names(cls: Any) -> dict[str, str]:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, Quantity):
+    if is_quantity(value):
         m = value.magnitude
         return {"value": m.tolist() if hasattr(m, "tolist") else m, "unit": f"{value.units:~P}"}
     if attrs.has(type(value)) and hasattr(value, "to_dict"):
@@ -129,7 +134,7 @@ def shown(result_obj: Any, name: str) -> str:
     band = getattr(result_obj, "bands", {}).get(name)
     if band is None:
         return text
-    low, high = (b.to(v.units).magnitude if isinstance(v, Quantity) else b for b in band)
+    low, high = (b.to(v.units).magnitude if is_quantity(v) else b for b in band)
     return f"{text} [{number(low)}, {number(high)}]"
 
 
@@ -198,7 +203,7 @@ class Result:
         """One line: the type, the solver and the first three measured values."""
         from .format import value
 
-        shown = [n for n in self.fields() if isinstance(getattr(self, n), Quantity)][:3]
+        shown = [n for n in self.fields() if is_quantity(getattr(self, n))][:3]
         return (
             f"<{type(self).__name__} from {self.solver}: "
             + ", ".join(f"{n}={value(getattr(self, n))}" for n in shown)
@@ -237,7 +242,7 @@ def need(result_obj: Any, field_name: str, consumer: str, unit: str | None = Non
         )
     if unit is None:
         return value
-    from .units import to_si
+    from .units import to_si, ureg
 
     return to_si(value, ureg.Unit(unit), name=f"result.{field_name}")
 

@@ -426,6 +426,7 @@ def _fields_of(produces: Any) -> tuple[list[tuple[str, Any]], dict[str, tuple[An
     import attrs
 
     from .results import _UNIT_KEY
+    from .units import unit_and_factor
 
     if not (isinstance(produces, type) and attrs.has(produces)):
         return [], {}
@@ -434,7 +435,7 @@ def _fields_of(produces: Any) -> tuple[list[tuple[str, Any]], dict[str, tuple[An
         name = f.alias if f.name.startswith("_") else f.name
         meta = f.metadata or {}
         if _UNIT_KEY in meta:
-            units[name] = (meta[_UNIT_KEY], meta["si_factor"])
+            units[name] = unit_and_factor(meta[_UNIT_KEY])
         out.append((name, f))
     return out, units
 

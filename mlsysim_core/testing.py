@@ -253,6 +253,7 @@ def check_result(r: Any, inf_ok: bool = False, where: str = "") -> None:
     import numpy as np
 
     from .results import _UNIT_KEY, Result
+    from .units import unit_and_factor
 
     assert isinstance(r, Result), f"solve() returned {type(r).__name__}, not a Result"
     inf_ok = inf_ok or getattr(r, "feasible", True) is False
@@ -265,7 +266,8 @@ def check_result(r: Any, inf_ok: bool = False, where: str = "") -> None:
             assert not np.isnan(a).any() and (a >= 0).all(), f"{name} = {v!r}"
             assert inf_ok or np.isfinite(a).all(), f"{name} = {v!r} is not finite"
             q = getattr(r, f.alias)
-            assert q.dimensionality == meta[_UNIT_KEY].dimensionality, f"{name}: {q.units} is not {meta[_UNIT_KEY]}"
+            unit = unit_and_factor(meta[_UNIT_KEY])[0]
+            assert q.dimensionality == unit.dimensionality, f"{name}: {q.units} is not {unit}"
         elif isinstance(v, (float, np.floating)):
             assert v >= 0 and (math.isfinite(v) or (inf_ok and v == math.inf)), f"{name} = {v!r}"
         elif isinstance(v, Result):

@@ -13,31 +13,15 @@ import copyreg
 import math
 from collections.abc import Mapping
 from types import MappingProxyType, SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from attrs import field, frozen
 
 from .errors import InvalidInputError
-from .units import (
-    BYTE,
-    BYTE_PER_S,
-    FLOP,
-    FLOP_PER_S,
-    G_PER_KWH,
-    HOUR,
-    KG,
-    L_PER_KWH,
-    SECOND,
-    USD,
-    USD_PER_KWH,
-    WATT,
-    Quantity,
-    Unit,
-    magnitude,
-    parse_quantity,
-    to_si,
-)
+
+if TYPE_CHECKING:
+    from .units import Quantity
 
 #: Bytes per element of each precision name mlsysim understands.
 PRECISION_BYTES: Mapping[str, float] = MappingProxyType(
@@ -71,9 +55,14 @@ def precision_bytes(precision: Any, argument: str = "precision") -> float:
 
 # --------------------------------------------------------------------------- field helpers
 
+_QUANTITY = "mlsysim_quantity"  # field metadata: the unit of a Quantity field
 
-def _to_quantity(unit: Unit, optional: bool, allow_zero: bool):
+
+def _to_quantity(unit_name: str, optional: bool, allow_zero: bool):
     def convert(value: Any, self_: Any, fld: attrs.Attribute) -> Any:
+        from .units import _parse_units, magnitude, parse_quantity  # pint: only when a value is built
+
+        unit = _parse_units(unit_name)
         if value is None:
             if optional:
                 return None
@@ -90,11 +79,11 @@ def _to_quantity(unit: Unit, optional: bool, allow_zero: bool):
     return attrs.Converter(convert, takes_self=True, takes_field=True)
 
 
-def qty(unit: Unit, *, optional: bool = False, allow_zero: bool = False, default: Any = attrs.NOTHING):
+def qty(unit: str, *, optional: bool = False, allow_zero: bool = False, default: Any = attrs.NOTHING):
     """An attrs field holding a validated Quantity of ``unit``'s dimension."""
     if optional and default is attrs.NOTHING:
         default = None
-    return field(converter=_to_quantity(unit, optional, allow_zero), default=default)
+    return field(converter=_to_quantity(unit, optional, allow_zero), default=default, metadata={_QUANTITY: unit})
 
 
 #: Largest count a catalog value may hold (parameters, layers, node counts): 2**53, beyond which
@@ -153,9 +142,42 @@ def _instance_of(cls: type, optional: bool = False):
     return check
 
 
-def _si(q: Quantity | None, unit: Unit) -> float | None:
+def _si(q: Quantity | None, unit: str) -> float | None:
     """SI base-unit float of a validated Quantity (None stays None)."""
+    from .units import to_si
+
     return None if q is None else float(to_si(q, unit, name="value"))
+
+
+class Deferred(tuple):
+    """A Quantity as the catalog cache stores it, (magnitude, units text), so a cached catalog loads
+    without pint; the fields of :func:`_lazy_quantities` and FrozenMap build it on first read."""
+
+    __slots__ = ()
+
+    def quantity(self) -> Quantity:
+        from .units import _rebuild
+
+        return _rebuild(*self)
+
+
+def _lazy_quantities(*classes: type) -> None:
+    """Read each class's Quantity slots through a property replacing a :class:`Deferred` on first read."""
+
+    def lazy(slot: Any) -> property:
+        def get(obj: Any) -> Any:
+            v = slot.__get__(obj)
+            if v.__class__ is Deferred:
+                slot.__set__(obj, v := v.quantity())
+            return v
+
+        return property(get, slot.__set__)
+
+    for cls in classes:
+        names = frozenset(f.name for f in attrs.fields(cls) if _QUANTITY in f.metadata)
+        for name in names & cls.__dict__.keys():
+            setattr(cls, name, lazy(cls.__dict__[name]))
+        cls._lazy_quantities = names  # type: ignore[attr-defined]  # read by catalog_cache._Pickler
 
 
 class FrozenMap(Mapping):
@@ -170,7 +192,10 @@ class FrozenMap(Mapping):
         object.__setattr__(self, "_h", None)
 
     def __getitem__(self, key: str) -> Any:
-        return self._d[key]
+        v = self._d[key]
+        if v.__class__ is Deferred:
+            v = self._d[key] = v.quantity()
+        return v
 
     def __iter__(self):
         return iter(self._d)
@@ -181,7 +206,7 @@ class FrozenMap(Mapping):
     def __hash__(self) -> int:
         h = self._h
         if h is None:
-            h = hash(frozenset((k, str(v)) for k, v in self._d.items()))
+            h = hash(frozenset((k, str(v)) for k, v in self.items()))
             object.__setattr__(self, "_h", h)
         return h
 
@@ -192,7 +217,7 @@ class FrozenMap(Mapping):
         return (FrozenMap, (self._d,))  # pickle (dask/multiprocessing workers) without __setattr__
 
     def __repr__(self) -> str:
-        return f"FrozenMap({self._d!r})"
+        return f"FrozenMap({dict(self.items())!r})"
 
 
 def _read_only(d: dict) -> MappingProxyType:
@@ -239,6 +264,8 @@ class ComputeCore:
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
+        from .units import FLOP_PER_S, parse_quantity, to_si
+
         if not self.precision_flops:
             raise InvalidInputError("precision_flops", {}, "at least one precision with its dense peak")
         peaks = {}
@@ -280,14 +307,15 @@ class MemoryHierarchy:
     hl-smi, or the vendor's GiB figure), which is what a deployment can plan against; the marketing
     figure ("80 GB", often GiB-sized in practice) is kept apart as ``capacity_stated``."""
 
-    capacity: Quantity = qty(BYTE)
-    bandwidth: Quantity = qty(BYTE_PER_S)
+    capacity: Quantity = qty("B")
+    bandwidth: Quantity = qty("B/s")
     type: str = text("")
-    capacity_stated: Quantity | None = qty(BYTE, optional=True)
+    capacity_stated: Quantity | None = qty("B", optional=True)
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
-        _set_si(self, capacity=_si(self.capacity, BYTE), bandwidth=_si(self.bandwidth, BYTE_PER_S))
+        stated = _si(self.capacity_stated, "B")
+        _set_si(self, capacity=_si(self.capacity, "B"), bandwidth=_si(self.bandwidth, "B/s"), capacity_stated=stated)
 
 
 @frozen(kw_only=True)
@@ -298,13 +326,13 @@ class IOInterconnect:
     :func:`link_latency`'s documented default and say so in the result's notes, never a silent 0."""
 
     name: str = text()
-    bandwidth: Quantity = qty(BYTE_PER_S)
-    latency: Quantity | None = qty(SECOND, optional=True, allow_zero=True)
+    bandwidth: Quantity = qty("B/s")
+    latency: Quantity | None = qty("s", optional=True, allow_zero=True)
     domain: int | None = count(1, optional=True)
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
-        _set_si(self, bandwidth=_si(self.bandwidth, BYTE_PER_S), latency=_si(self.latency, SECOND))
+        _set_si(self, bandwidth=_si(self.bandwidth, "B/s"), latency=_si(self.latency, "s"))
 
 
 @frozen(kw_only=True)
@@ -318,10 +346,10 @@ class HardwareNode:
     release_year: int | None = count(1940, optional=True)
     interconnect: IOInterconnect | None = field(default=None, validator=_instance_of(IOInterconnect, True))
     scale_up: IOInterconnect | None = field(default=None, validator=_instance_of(IOInterconnect, True))
-    tdp: Quantity | None = qty(WATT, optional=True)
-    unit_cost: Quantity | None = qty(USD, optional=True)
-    embodied_carbon: Quantity | None = qty(KG, optional=True)
-    dispatch_tax: Quantity = qty(SECOND, allow_zero=True, default="10 us")
+    tdp: Quantity | None = qty("W", optional=True)
+    unit_cost: Quantity | None = qty("USD", optional=True)
+    embodied_carbon: Quantity | None = qty("kg", optional=True)
+    dispatch_tax: Quantity = qty("s", allow_zero=True, default="10 us")
     source: str = text("")
     notes: str = text("")
     field_sources: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
@@ -334,10 +362,10 @@ class HardwareNode:
             self,
             capacity=self.memory.si.capacity,
             bandwidth=self.memory.si.bandwidth,
-            tdp=_si(self.tdp, WATT),
-            unit_cost=_si(self.unit_cost, USD),
-            embodied_carbon=_si(self.embodied_carbon, KG),
-            dispatch_tax=_si(self.dispatch_tax, SECOND),
+            tdp=_si(self.tdp, "W"),
+            unit_cost=_si(self.unit_cost, "USD"),
+            embodied_carbon=_si(self.embodied_carbon, "kg"),
+            dispatch_tax=_si(self.dispatch_tax, "s"),
         )
 
     # upstream-compatible shortcuts
@@ -398,7 +426,7 @@ class Workload:
 
     name: str = text()
     parameters: int = count(1)
-    flops_per_sample: Quantity | None = qty(FLOP, optional=True)
+    flops_per_sample: Quantity | None = qty("FLOP", optional=True)
     activations_per_sample: int | None = count(0, optional=True)
     layers: int | None = count(1, optional=True)
     architecture: str = text("workload")
@@ -408,7 +436,7 @@ class Workload:
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
-        _set_si(self, flops_per_sample=_si(self.flops_per_sample, FLOP))
+        _set_si(self, flops_per_sample=_si(self.flops_per_sample, "FLOP"))
 
     def omissions(self) -> tuple[str, ...]:
         """Result notes for optional fields this entry leaves out and a solver then counts as zero
@@ -516,7 +544,7 @@ class TransformerWorkload(Workload):
             matmul_parameters=matmul,
             kv_elements_per_token=kv_elems,
             attn_dim=self.heads * hd,
-            flops_per_sample=_si(self.flops_per_sample, FLOP),
+            flops_per_sample=_si(self.flops_per_sample, "FLOP"),
         )
 
     def omissions(self) -> tuple[str, ...]:
@@ -545,29 +573,26 @@ class NetworkFabric:
     __repr__ = _named_repr
 
     name: str = text()
-    bandwidth: Quantity = qty(BYTE_PER_S)
-    latency: Quantity | None = qty(SECOND, optional=True, allow_zero=True)
+    bandwidth: Quantity = qty("B/s")
+    latency: Quantity | None = qty("s", optional=True, allow_zero=True)
     topology: str = text("fat-tree")
     oversubscription: float = field(default=1.0, validator=_check_ratio(1.0, 1e3))
     source: str = text("")
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
+        from .units import to_si
+
         _set_si(
             self,
-            bandwidth=float(to_si(self.bandwidth, BYTE_PER_S, name="bandwidth")) / self.oversubscription,
-            latency=_si(self.latency, SECOND),
+            bandwidth=float(to_si(self.bandwidth, "B/s", name="bandwidth")) / self.oversubscription,
+            latency=_si(self.latency, "s"),
         )
 
 
 #: what a Component's failures are: a part breaking, a software fault, or an operations event
 #: (maintenance); a hardware-only failure count takes the first only
 FAILURE_KINDS = ("hardware", "software", "operations")
-
-
-def _check_kind(inst: Any, fld: attrs.Attribute, value: Any) -> None:
-    if value not in FAILURE_KINDS:
-        raise InvalidInputError(fld.name, value, " | ".join(f'"{k}"' for k in FAILURE_KINDS))
 
 
 @frozen(kw_only=True)
@@ -579,8 +604,8 @@ class Component:
 
     part: str = text()
     count: int = count(1)
-    mttf: Quantity = qty(HOUR)
-    kind: str = field(default="hardware", validator=_check_kind)
+    mttf: Quantity = qty("h")
+    kind: str = field(default="hardware", validator=_check_choice("kind", FAILURE_KINDS))
     measured_on: str = text("")  # the cluster the rate was measured on ("" when derived or unknown)
     source: str = text("")
 
@@ -597,9 +622,9 @@ class Node:
     intra_node: NetworkFabric | None = field(default=None, validator=_instance_of(NetworkFabric, True))
     nics_per_node: int = count(0, default=1)
     psus_per_node: int = count(0, default=2)
-    power_max: Quantity | None = qty(WATT, optional=True)
-    power_idle: Quantity | None = qty(WATT, optional=True)
-    host_cost: Quantity | None = qty(USD, optional=True, allow_zero=True)
+    power_max: Quantity | None = qty("W", optional=True)
+    power_idle: Quantity | None = qty("W", optional=True)
+    host_cost: Quantity | None = qty("USD", optional=True, allow_zero=True)
     components: tuple = field(factory=tuple, converter=tuple)
     source: str = text("")
     field_sources: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
@@ -610,7 +635,7 @@ class Node:
         for c in self.components:
             if not isinstance(c, Component):
                 raise InvalidInputError("components", c, "a tuple of Component")
-        pmax, pidle = _si(self.power_max, WATT), _si(self.power_idle, WATT)
+        pmax, pidle = _si(self.power_max, "W"), _si(self.power_idle, "W")
         if pmax is not None and pidle is not None and pidle > pmax:
             raise InvalidInputError("power_idle", self.power_idle, f"<= power_max={self.power_max}")
         link = self.intra_node
@@ -618,7 +643,7 @@ class Node:
             self,
             power_max=pmax,
             power_idle=pidle,
-            host_cost=_si(self.host_cost, USD),
+            host_cost=_si(self.host_cost, "USD"),
             intra_bandwidth=link.si.bandwidth if link else None,
             intra_latency=link.si.latency if link else None,
         )
@@ -635,11 +660,11 @@ class GridProfile:
     __repr__ = _named_repr
 
     name: str = text()
-    carbon_intensity: Quantity = qty(G_PER_KWH, allow_zero=True)
-    electricity_price: Quantity | None = qty(USD_PER_KWH, optional=True)
-    water_intensity: Quantity | None = qty(L_PER_KWH, optional=True, allow_zero=True)
+    carbon_intensity: Quantity = qty("g/kWh", allow_zero=True)
+    electricity_price: Quantity | None = qty("USD/kWh", optional=True)
+    water_intensity: Quantity | None = qty("L/kWh", optional=True, allow_zero=True)
     typical_pue: float = field(default=1.2, validator=_check_ratio(1.0, 5.0))
-    typical_wue: Quantity = qty(L_PER_KWH, allow_zero=True, default="0 L/kWh")
+    typical_wue: Quantity = qty("L/kWh", allow_zero=True, default="0 L/kWh")
     source: str = text("")
     provenance: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)  # mlsysim_uncertainty.provenance
     si: Any = _si_field()
@@ -647,10 +672,10 @@ class GridProfile:
     def __attrs_post_init__(self) -> None:
         _set_si(
             self,
-            carbon_intensity=_si(self.carbon_intensity, G_PER_KWH),  # kg/J
-            electricity_price=_si(self.electricity_price, USD_PER_KWH),
-            water_intensity=_si(self.water_intensity, L_PER_KWH),
-            typical_wue=_si(self.typical_wue, L_PER_KWH),
+            carbon_intensity=_si(self.carbon_intensity, "g/kWh"),  # kg/J
+            electricity_price=_si(self.electricity_price, "USD/kWh"),
+            water_intensity=_si(self.water_intensity, "L/kWh"),
+            typical_wue=_si(self.typical_wue, "L/kWh"),
         )
 
     # upstream-compatible names
@@ -680,8 +705,8 @@ class StorageTier:
 
     name: str = text()
     kind: str = field(default="parallel-filesystem", validator=_check_choice("kind", STORAGE_KINDS))
-    write_bandwidth: Quantity | None = qty(BYTE_PER_S, optional=True)
-    node_write_bandwidth: Quantity | None = qty(BYTE_PER_S, optional=True)
+    write_bandwidth: Quantity | None = qty("B/s", optional=True)
+    node_write_bandwidth: Quantity | None = qty("B/s", optional=True)
     source: str = text("")
     si: Any = _si_field()
 
@@ -698,8 +723,8 @@ class StorageTier:
             )
         _set_si(
             self,
-            write_bandwidth=_si(self.write_bandwidth, BYTE_PER_S),
-            node_write_bandwidth=_si(self.node_write_bandwidth, BYTE_PER_S),
+            write_bandwidth=_si(self.write_bandwidth, "B/s"),
+            node_write_bandwidth=_si(self.node_write_bandwidth, "B/s"),
         )
 
 
@@ -712,13 +737,13 @@ class Datacenter:
     name: str = text()
     grid: GridProfile = field(validator=_instance_of(GridProfile))
     pue: float = field(validator=_check_ratio(1.0, 5.0))
-    wue: Quantity = qty(L_PER_KWH, allow_zero=True)
+    wue: Quantity = qty("L/kWh", allow_zero=True)
     source: str = text("")
     provenance: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)  # mlsysim_uncertainty.provenance
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
-        _set_si(self, wue=_si(self.wue, L_PER_KWH))
+        _set_si(self, wue=_si(self.wue, "L/kWh"))
 
 
 @frozen(kw_only=True)
@@ -730,7 +755,7 @@ class Fleet:
     count: int = count(1)
     fabric: NetworkFabric | None = field(default=None, validator=_instance_of(NetworkFabric, True))
     datacenter: Datacenter | None = field(default=None, validator=_instance_of(Datacenter, True))
-    mtbf: Quantity | None = qty(HOUR, optional=True)
+    mtbf: Quantity | None = qty("h", optional=True)
     source: str = text("")
 
     @property
@@ -748,3 +773,5 @@ class Fleet:
 Cluster = Fleet
 
 CATALOG_TYPES = (HardwareNode, Workload, NetworkFabric, Node, Fleet, GridProfile, Datacenter)
+_lazy_quantities(*CATALOG_TYPES, MemoryHierarchy, IOInterconnect, CNNWorkload, TransformerWorkload)
+_lazy_quantities(Component, StorageTier)

@@ -9,6 +9,7 @@ USD, so J, W, m**3 follow), whose conversion factors are cached per (unit, targe
 from __future__ import annotations
 
 import copyreg
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,14 @@ def _rebuild(magnitude: Any, units: str) -> Any:
 
 
 copyreg.pickle(Q_, lambda q: (_rebuild, (q._magnitude, str(q._units))))
+
+
+@functools.cache
+def unit_and_factor(unit: str) -> tuple[Any, float]:
+    """A result field's unit (:func:`mlsysim_core.results.measure`) and the factor from its SI float to it."""
+    u = ureg.Unit(unit)
+    return u, 1.0 / ureg.Quantity(1.0, u).to_base_units().magnitude
+
 
 _factors: dict[tuple[Any, Any], float] = {}
 

@@ -11,7 +11,6 @@ from numbers import Integral, Real
 from typing import Any
 
 from .errors import InvalidInputError
-from .units import Quantity, Unit, to_si
 
 #: Largest count mlsysim accepts for a batch, a sequence length or a GPU count (beyond it the
 #: floats lose integer precision long before the physics means anything).
@@ -71,7 +70,7 @@ def named(name: str, value: Any, *sections: str) -> Any:
 def quantity(
     name: str,
     value: Any,
-    unit: Unit,
+    unit: Any,
     *,
     low: float = 0.0,
     low_open: bool = True,
@@ -81,6 +80,8 @@ def quantity(
     """A Quantity of ``unit``'s dimension, returned as an SI float within [low, high]."""
     if value is None and optional:
         return None
+    from .units import Quantity, to_si  # a caller passing a Unit has imported pint already
+
     if not isinstance(value, Quantity):
         raise InvalidInputError(name, value, f"a Quantity in {unit:~P}, e.g. Q_(1, '{unit:~P}')")
     v = to_si(value, unit, name=name)

@@ -35,7 +35,7 @@ import attrs
 
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.results import Result
-from mlsysim_core.units import Q_
+from mlsysim_core.units import Q_, unit_and_factor
 
 from .calibration import scoped
 from .domain import out_of_domain
@@ -63,7 +63,7 @@ def _measured(solver_cls: Any, result_cls: type) -> list[tuple[str, str, Any, fl
     measured field if it declares none)."""
     wanted = getattr(solver_cls, "band_fields", None)
     return [
-        (f.alias, f.name, f.metadata["mlsysim_unit"], f.metadata["si_factor"])
+        (f.alias, f.name, *unit_and_factor(f.metadata["mlsysim_unit"]))
         for f in attrs.fields(result_cls)
         if "mlsysim_unit" in (f.metadata or {}) and (wanted is None or f.alias in wanted)
     ]

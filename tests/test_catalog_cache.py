@@ -196,3 +196,25 @@ def test_an_unwritable_cache_folder_still_gives_the_catalog(tmp_path, monkeypatc
     assert fresh_host().catalog().Hardware.Cloud.H100.name
     assert plugins.host().catalog() is plugins.host().catalog()
     assert not Path(blocker, "mlsysim").exists()
+
+
+def test_a_cached_catalog_loads_without_pint_and_reads_as_built(cache, fresh_host, monkeypatch):
+    """Quantities are stored as Deferred (magnitude, units text): nothing in the file names pint, and
+    each field and map builds its Quantity on first read, equal to and hashing as the built one."""
+    import pickletools
+
+    from mlsysim_core.types import Deferred
+    from mlsysim_core.units import Quantity
+
+    built = fresh_host().catalog().Hardware.Cloud.H100
+    (path,) = cache()
+    names = {a for _, a, _ in pickletools.genops(path.read_bytes()) if isinstance(a, str)}
+    assert not {n for n in names if n.split(".")[0] == "pint"} and "Deferred" in names
+    _no_build(monkeypatch)
+    read = fresh_host().catalog().Hardware.Cloud.H100
+    assert isinstance(read.tdp, Quantity) and read.tdp == built.tdp and read.tdp is read.tdp  # built once
+    assert type(read.compute.precision_flops._d["bf16"]) is Deferred  # untouched until read
+    assert read.compute.precision_flops["bf16"] == built.compute.precision_flops["bf16"]
+    assert isinstance(read.compute.precision_flops._d["bf16"], Quantity)
+    assert hash(read) == hash(built) and read == built
+    assert pickle.loads(pickle.dumps(read)) == built  # dask / multiprocessing copies

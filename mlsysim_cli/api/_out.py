@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import math
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -23,6 +24,69 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     rule = "  ".join("-" * w for w in widths)
     body = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     return "\n".join([line, rule, *body])
+
+
+_units_shown: dict[str, list] = {}  # unit -> [SI -> unit factor, symbol], as pint computed them
+
+
+def cell(result: Any, name: str) -> str:
+    """Field ``name`` of ``result`` as tables show it (:func:`mlsysim_core.results.shown`). A measured
+    scalar without a band is printed from its SI float, with its unit's factor and symbol computed by
+    pint once and kept in the cache folder (named by the unit definitions and pint's version), so a
+    command's first answer imports no pint (issue 21)."""
+    import attrs
+
+    from mlsysim_core.format import number
+    from mlsysim_core.results import shown
+
+    f = attrs.fields_dict(type(result)).get("_" + name) if attrs.has(type(result)) else None
+    unit = f.metadata.get("mlsysim_unit") if f is not None else None
+    si = getattr(result, "_" + name) if unit and name not in getattr(result, "bands", {}) else None
+    if unit is None or not isinstance(si, (int, float)) or isinstance(si, bool):
+        return shown(result, name)
+    if not _units_shown:
+        _units_shown.update(_read_units(_units_file()))
+    found = _units_shown.get(unit)
+    if found is None:
+        from mlsysim_core.units import unit_and_factor
+
+        u, factor = unit_and_factor(unit)
+        found = _units_shown[unit] = [factor, f"{u:~P}"]
+        _write_units(_units_file(), _units_shown)
+    return f"{number(float(si * found[0]))} {found[1]}".strip()
+
+
+def _units_file() -> Any:
+    import hashlib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    import mlsysim_core
+    from mlsysim_core.cache import cache_dir
+
+    folder = cache_dir()
+    defs = Path(mlsysim_core.__file__).with_name("units.txt").read_bytes() + version("pint").encode()
+    return None if folder is None else folder / f"units-shown-{hashlib.sha256(defs).hexdigest()[:20]}.json"
+
+
+def _read_units(path: Any) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            found = json.load(f)
+        ok = all(type(v) is list and [type(x) for x in v] == [float, str] for v in found.values())
+        return found if ok else {}
+    except Exception:  # noqa: BLE001 - none yet, or corrupt: computed again with pint
+        return {}
+
+
+def _write_units(path: Any, data: dict) -> None:
+    try:
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        os.replace(tmp, path)
+    except (OSError, TypeError):  # no cache folder (path None), read-only or full: computed next time
+        pass
 
 
 def finite(data: Any) -> Any:
@@ -52,11 +116,13 @@ def result_units(result: Any, prefix: str = "result") -> dict[str, str]:
     """``{"result.field": unit}`` of a result's measured fields (so empty optional ones keep their unit)."""
     import attrs
 
+    from mlsysim_core.units import unit_and_factor
+
     out = {}
     for f in attrs.fields(type(result)):
         u = (f.metadata or {}).get("mlsysim_unit")
         if u is not None:
-            out[f"{prefix}.{f.alias}"] = f"{u:~P}"
+            out[f"{prefix}.{f.alias}"] = f"{unit_and_factor(u)[0]:~P}"
     return out
 
 

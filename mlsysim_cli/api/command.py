@@ -18,7 +18,7 @@ import click
 
 from mlsysim_core.errors import MlsysimError
 
-from ._out import table
+from ._out import cell, table
 
 __all__ = [
     "Param",
@@ -323,11 +323,11 @@ class SolverCommand:
 
     def render(self, inputs: dict, result: Any, show_all: bool, warns: list[str]) -> str:
         """The answer as text: a title, a field/value table, why it is infeasible, notes, warnings."""
-        from mlsysim_core.results import missing_text, shown
+        from mlsysim_core.results import missing_text
 
         names = result.fields() if show_all else [f for f in self.key_fields if f in result.fields()]
-        known = [n for n in names if getattr(result, n) is not None or missing_text(type(result), n)]
-        rows = [[n, shown(result, n)] for n in (names if show_all else known)]
+        known = [n for n in names if result.si(n) is not None or missing_text(type(result), n)]
+        rows = [[n, cell(result, n)] for n in (names if show_all else known)]
         title = self.title(result, inputs) if self.title else ""
         out = [f"{self.solver}: {title}" if title else self.solver, "", table(["field", "value"], rows)]
         why = getattr(result, "constraint_trace", None)

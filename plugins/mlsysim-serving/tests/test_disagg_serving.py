@@ -97,10 +97,34 @@ def test_balance_and_goodput():
         / tp
         for tp in (2, 4, 8)
     )
-    # the disaggregated solve's lockstep search brackets each rate to ~1e-4 (3 rounds of 64 geometric points)
-    assert r.si("aggregated_goodput_per_gpu") == pytest.approx(best, rel=2e-4)
-    assert r.disagg_gain == pytest.approx(r.si("balanced_goodput_per_gpu") / best, rel=2e-4)
+    # each aggregated layout's rate is the aggregated solve's own search (Brent's method, within 1e-9)
+    assert r.si("aggregated_goodput_per_gpu") == pytest.approx(best, rel=1e-9)
+    assert r.disagg_gain == pytest.approx(r.si("balanced_goodput_per_gpu") / best, rel=1e-9)
     assert any(line.startswith("vs aggregated:") for line in r.why())
+
+
+def test_max_rate_meets_the_slos_at_its_edge():
+    """The deployment's max rate meets both p99 SLOs, 1 % more misses one; a decode replica's SLO rate is
+    ServingModel's max rate on the decode layout with the prompt's KV cached."""
+    slo = dict(slo_ttft=2.0, slo_itl=0.03)
+    r = _solve(**slo)
+    rate = r.si("max_arrival_rate")
+    assert 0 < rate < r.si("saturation_rate")
+    edge = _solve(arrival_rate=rate, **slo)
+    assert edge.si("ttft_p99") <= 2.0 * (1 + 1e-6) and edge.si("itl_p99") <= 0.03 * (1 + 1e-6)
+    over = _solve(arrival_rate=rate * 1.01, **slo)
+    assert over.si("ttft_p99") > 2.0 or over.si("itl_p99") > 0.03
+    dec = ServingModel().solve(
+        M.Llama3_70B,
+        H.H200,
+        4000,
+        output_len=500,
+        tp_size=4,
+        arrival_rate=2.0,
+        prefix_cache_hit=3999 / 4000,
+        slo_itl=0.03,
+    )
+    assert r.si("decode_replica_rate") == pytest.approx(dec.si("max_arrival_rate"), rel=1e-12)
 
 
 def test_overloaded_says_so():

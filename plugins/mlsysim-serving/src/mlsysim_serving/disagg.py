@@ -16,8 +16,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from mlsysim_core import efficiency as E
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.types import NetworkFabric
@@ -27,6 +25,7 @@ from . import traffic as TR
 from . import under_load as UL
 from .disagg_result import DisaggServingResult
 from .layout import Disagg, KVLink, Pool, kv_link, parse_disagg
+from .roots import largest_meeting
 
 #: Loaded fields combined from the two pools (each an array over arrival rates).
 _LOADED = UL.LATENCY_FIELDS
@@ -61,8 +60,9 @@ class _Replica:
         text: Any,
         model: Any,
         common: dict,
-        M: int,
-        max_seqs: int,
+        c: dict,
+        seq_len: int,
+        output_len: int,
         node: Any = None,
         fabric: Any = None,
     ):
@@ -106,9 +106,12 @@ class _Replica:
         self.cost = UL.step_cost(setup)
         #: share of one request's KV cache on one GPU: its tensor share of its (largest) stage's layers
         self.kv_share = setup.kv_share / lay.depth
-        self.kv_tokens = UL.kv_capacity_tokens(setup, M, max_seqs)
+        self.kv_tokens = UL.kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"])
+        #: the traffic one replica serves (checked) and the request's prompt and output tokens
+        self.c, self.S, self.O = c, seq_len, output_len
         #: speculative decode steps (:class:`.speculative.Speculation`), or None
         self.spec: Any = None
+        self._engine: tuple | None = None
 
     def check_holds(self, text: Any, tokens: int) -> None:
         """A pool that cannot hold the weights and one request's KV is an input error naming the layout."""
@@ -123,19 +126,33 @@ class _Replica:
                 "(raise tp or use a larger part)",
             )
 
-    def serve(self, seq_len: int, output_len: int, c: dict, rate: np.ndarray) -> dict:
-        """The loaded fields of this replica at per-replica rates ``rate`` (NaN where overloaded)."""
+    def serve(self, rate: float) -> dict:
+        """The loaded result fields of this replica at per-replica rate ``rate`` (None where overloaded)."""
+        hw, gpus = self.pool.hardware, self.setup.layout.gpus
         return UL.serve(
-            self.shape,
-            self.pool.hardware,
-            self.setup.layout.gpus,
-            self.cost,
-            self.kv_tokens,
-            seq_len,
-            output_len,
-            dict(c, arrival_rate=rate),
-            self.spec,
+            self.shape, hw, gpus, self.cost, self.kv_tokens, self.S, self.O, dict(self.c, arrival_rate=rate), self.spec
         )
+
+    def engine(self) -> tuple:
+        """(load, B_max, saturation rate, binding limit) of :func:`.under_load.engine`, set up once per solve
+        for every rate the searches try (:class:`InfeasibleError` if the KV cache holds no request)."""
+        if self._engine is None:
+            hw = self.pool.hardware
+            self._engine = UL.engine(self.shape, hw, self.cost, self.kv_tokens, self.S, self.O, self.c, self.spec)
+        return self._engine
+
+    def analytic(self, rate: float) -> dict:
+        """The analytic latencies (:func:`.traffic.analytic`) at a per-replica rate below saturation."""
+        load, B_max, top, _ = self.engine()
+        M = float(self.c["max_num_batched_tokens"])
+        return TR.analytic(self.cost, load, rate, M, B_max, self.c["arrival_cv"], top)
+
+    def max_rate(self, slo_ttft: float | None, slo_itl: float | None) -> float:
+        """Largest per-replica rate whose p<slo_percentile> TTFT and ITL meet the SLOs (either None: not
+        tested), the aggregated solve's search (:func:`.under_load._max_rate`)."""
+        load, B_max, top, _ = self.engine()
+        c = dict(self.c, slo_ttft=slo_ttft, slo_itl=slo_itl)
+        return UL._max_rate(self.cost, load, float(c["max_num_batched_tokens"]), B_max, c, top, c["slo_percentile"])
 
 
 def _traffic(traffic: dict, seq_len: int, output_len: int, max_seq: int) -> tuple[dict, dict]:
@@ -188,9 +205,8 @@ def serve_disagg(
     shape = model_shape(model)
     seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
     c, checked = _traffic(traffic, seq_len, output_len, shape.max_seq)
-    M, seqs = c["max_num_batched_tokens"], c["max_num_seqs"]
-    pre = _Replica("prefill", layout.prefill, disagg, model, common, M, seqs, None, fabric)
-    dec = _Replica("decode", layout.decode, disagg, model, common, M, seqs, None, fabric)
+    pre = _Replica("prefill", layout.prefill, disagg, model, common, c["prefill"], seq_len, 1, None, fabric)
+    dec = _Replica("decode", layout.decode, disagg, model, common, c["decode"], seq_len, output_len, None, fabric)
     pre.check_holds(disagg, seq_len + 1)
     dec.check_holds(disagg, seq_len + output_len)
     S, O = float(seq_len), float(output_len)
@@ -211,12 +227,12 @@ def serve_disagg(
     itl0 = float(TR.decode_step(dec.cost, steps, 1.0, S + 1.0)) * steps.gap
     _check_slos(checked, one_prefill + exposed + first, itl0, seq_len)
     lam = checked["arrival_rate"]
-    pools = _Pools(pre, dec, c, seq_len, output_len, exposed, lam)
+    pools = _Pools(pre, dec, exposed, lam)
     f = pools.offered
     pct = checked["slo_percentile"]
     slo_t, slo_i = checked["slo_ttft"], checked["slo_itl"]
     sat = pools.saturation
-    agg = _Aggregated(model, hardware, seq_len, output_len, common, c, gpus_per_node, plan)
+    agg = _Aggregated(model, hardware, seq_len, output_len, common, c["prefill"], gpus_per_node, plan)
     rates = _search(pools, agg, slo_t, slo_i, pct)
     rate_p, rate_d, max_rate = rates["prefill"], rates["decode"], rates["max"]
     gpus = layout.prefill.gpus + layout.decode.gpus
@@ -230,12 +246,12 @@ def serve_disagg(
             f"{plan.share:g} of a decode step per drafted token, k={plan.k}, {plan.tokens:.3g} tokens kept per step",
         )
     notes = tuple(dict.fromkeys(pre.setup.notes + dec.setup.notes + link_note + agg_notes))
-    over = bool(f["overloaded"][0])
-    one = {k: (None if over else float(f[k][0])) for k in _LOADED}
+    over = f["overloaded"]
+    one = {k: f.get(k) for k in _LOADED}
     served = min(lam, sat)
     att = None
     if slo_t is not None or slo_i is not None:
-        att = 0.0 if over else float(pools.attainment(f, slo_t, slo_i)[0])
+        att = 0.0 if over else pools.attainment(f, slo_t, slo_i)
     return DisaggServingResult(
         feasible=True,
         ttft=one_prefill + exposed + first,
@@ -247,9 +263,9 @@ def serve_disagg(
         kv_layerwise=layerwise,
         arrival_rate=lam,
         **one,
-        utilization=float(f["utilization"][0]),
-        prefill_utilization=float(f["prefill_utilization"][0]),
-        decode_utilization=float(f["decode_utilization"][0]),
+        utilization=f["utilization"],
+        prefill_utilization=f["prefill_utilization"],
+        decode_utilization=f["decode_utilization"],
         overloaded=over,
         saturation_rate=sat,
         binding_limit=pools.binding,
@@ -303,171 +319,106 @@ def _check_slos(c: dict, ttft0: float, itl0: float, seq_len: int) -> None:
 
 
 class _Pools:
-    """The two pools at arrays of total arrival rates: combined latency fields, saturation, SLO rates."""
+    """The two pools at a total arrival rate: combined latency fields, saturation, the SLO search's excess."""
 
-    def __init__(
-        self, pre: _Replica, dec: _Replica, c: dict, seq_len: int, output_len: int, exposed: float, lam: float
-    ):
-        self.pre, self.dec, self.c, self.S, self.O, self.x = pre, dec, c, seq_len, output_len, exposed
+    def __init__(self, pre: _Replica, dec: _Replica, exposed: float, lam: float):
+        self.pre, self.dec, self.x = pre, dec, exposed
         self.R_p, self.R_d = pre.pool.replicas, dec.pool.replicas
-        sp, sd = self.pool("prefill", np.array([lam / self.R_p])), self.pool("decode", np.array([lam / self.R_d]))
+        sp, sd = pre.serve(lam / self.R_p), dec.serve(lam / self.R_d)
         #: the combined fields at the offered total rate ``lam``
         self.offered = self.combine(sp, sd)
-        cap_p, cap_d = self.R_p * sp["saturation_rate"], self.R_d * sd["saturation_rate"]
         self.sat_p, self.sat_d = sp["saturation_rate"], sd["saturation_rate"]
+        cap_p, cap_d = self.R_p * self.sat_p, self.R_d * self.sat_d
         self.saturation = min(cap_p, cap_d)
         which = ("prefill", sp["binding_limit"]) if cap_p <= cap_d else ("decode", sd["binding_limit"])
         self.binding = f"{which[0]} pool ({which[1]})"
 
-    def pool(self, role: str, rate: np.ndarray) -> dict:
-        """Loaded fields of one replica of ``role`` at per-replica rates."""
-        if role == "prefill":
-            return self.pre.serve(self.S, 1, self.c["prefill"], rate)
-        return self.dec.serve(self.S, self.O, self.c["decode"], rate)
+    def ttft(self, p: dict, d: dict, key: str) -> float:
+        """Combined TTFT ``key`` (ttft_mean, ttft_pQ) from a prefill replica's ``p`` and a decode replica's ``d``
+        at the same total rate: prefill TTFT + exposed transfer + decode admission, the tails of the
+        independent pools combined as :func:`.traffic._combine` does."""
+        mean = p["ttft_mean"] + self.x + d["ttft_mean"]
+        return mean if key == "ttft_mean" else mean + TR._combine(p[key] - p["ttft_mean"], d[key] - d["ttft_mean"])
 
     def combine(self, p: dict, d: dict) -> dict:
-        """Combined fields from a prefill replica's ``p`` and a decode replica's ``d`` at the same total rates:
-        TTFT = prefill TTFT + exposed transfer + decode admission; tails of the independent pools combined
-        as :func:`.traffic._combine` does."""
-        out = {}
-        mean = p["ttft_mean"] + self.x + d["ttft_mean"]
-        out["ttft_mean"] = mean
+        """Combined fields from a prefill replica's ``p`` and a decode replica's ``d`` (:func:`.under_load.serve`)
+        at the same total rate; no latencies where either pool is overloaded."""
+        out = {"prefill_utilization": p["utilization"], "decode_utilization": d["utilization"]}
+        out["utilization"] = max(p["utilization"], d["utilization"])
+        out["overloaded"] = out["utilization"] >= 1.0
+        if out["overloaded"]:
+            return out
+        mean = out["ttft_mean"] = self.ttft(p, d, "ttft_mean")
         for q in (50, 90, 99):
-            dev = TR._combine(p[f"ttft_p{q}"] - p["ttft_mean"], d[f"ttft_p{q}"] - d["ttft_mean"])
-            out[f"ttft_p{q}"] = mean + dev
+            out[f"ttft_p{q}"] = self.ttft(p, d, f"ttft_p{q}")
             out[f"itl_p{q}"] = d[f"itl_p{q}"]
         out["itl_mean"] = d["itl_mean"]
-        span = d["e2e_mean"] - d["ttft_mean"]
-        out["e2e_mean"] = mean + span
+        out["e2e_mean"] = mean + (d["e2e_mean"] - d["ttft_mean"])
         for q in (90, 99):
             out[f"e2e_p{q}"] = out["e2e_mean"] + TR._combine(out[f"ttft_p{q}"] - mean, d[f"e2e_p{q}"] - d["e2e_mean"])
         out["queue_wait_mean"] = p["queue_wait_mean"] + d["queue_wait_mean"]
-        out["prefill_utilization"] = np.asarray(p["utilization"], dtype=float)
-        out["decode_utilization"] = np.asarray(d["utilization"], dtype=float)
-        out["utilization"] = np.maximum(out["prefill_utilization"], out["decode_utilization"])
-        out["overloaded"] = out["utilization"] >= 1.0
         return out
 
-    def attainment(self, f: dict, slo_t: Any, slo_i: Any) -> np.ndarray:
+    def excess(self, lam: float, slo_t: Any, slo_i: Any, pct: int) -> float:
+        """:func:`.under_load.slo_excess` of the combined p``pct`` TTFT and ITL at total rate ``lam`` (below
+        saturation): <= 0 where both SLOs are met."""
+        p, d = self.pre.analytic(lam / self.R_p), self.dec.analytic(lam / self.R_d)
+        return UL.slo_excess(self.ttft(p, d, f"ttft_p{pct}"), d[f"itl_p{pct}"], slo_t, slo_i)
+
+    def attainment(self, f: dict, slo_t: Any, slo_i: Any) -> float:
         """Share of requests meeting both SLOs: P(TTFT <= slo) * P(ITL <= slo) (:mod:`.traffic` CDFs)."""
-        att = np.ones(np.shape(f["ttft_mean"]))
+        att = 1.0
         if slo_t is not None:
-            att = att * TR.ttft_cdf(f, slo_t)
+            att *= float(TR.ttft_cdf(f, slo_t))
         if slo_i is not None:
-            sd = np.maximum(f["itl_p90"] - f["itl_mean"], 0.0) / TR.Z[90]
-            att = att * TR.itl_cdf({"itl_mean": f["itl_mean"], "itl_sd": sd}, slo_i)
-        return np.nan_to_num(att)
+            sd = max(f["itl_p90"] - f["itl_mean"], 0.0) / TR.Z[90]
+            att *= float(TR.itl_cdf({"itl_mean": f["itl_mean"], "itl_sd": sd}, slo_i))
+        return att
 
     def first_step(self) -> float:
         """The decode pool's first step of a request: its last prompt token after S - 1 cached ones."""
-        return float(self.dec.cost.prefill(1.0, self.S - 1.0))
-
-
-#: Lockstep rate searches: rounds, and geometric points per round (3 x 64 from 1e-9 of the top leave a
-#: relative bracket of (1e9^(1/63))^(1/63^2) - 1 ~ 1e-4).
-ROUNDS, WIDTH = 3, 64
-
-
-class _Bracket:
-    """Largest rate in (0, top) where a monotone test holds (true, then false), 0 if none does."""
-
-    def __init__(self, top: float):
-        self.lo, self.hi, self.first = top * 1e-9, top * (1 - 1e-9), True
-        self.result: float | None = None
-
-    def points(self) -> np.ndarray:
-        return np.geomspace(self.lo, self.hi, WIDTH)
-
-    def update(self, xs: np.ndarray, ok: np.ndarray, last: bool) -> None:
-        k = int(np.argmin(ok)) if not ok.all() else WIDTH
-        if k == 0:
-            self.result = 0.0 if self.first else float(self.lo)
-        elif k == WIDTH:
-            self.result = float(xs[-1])
-        else:
-            self.lo, self.hi = float(xs[k - 1]), float(xs[k])
-            if last:
-                self.result = self.lo
-        self.first = False
-
-
-def _split(serve: Any, asks: list) -> list:
-    """One vectorized serve() over every (rates) ask, its array fields split back per ask."""
-    if not asks:
-        return []
-    sizes = [len(x) for x in asks]
-    f = serve(np.concatenate(asks))
-    cuts = np.cumsum(sizes)[:-1]
-    parts: list[dict] = [{} for _ in asks]
-    for k, v in f.items():
-        pieces = np.split(v, cuts) if isinstance(v, np.ndarray) and v.shape == (sum(sizes),) else [v] * len(asks)
-        for part, piece in zip(parts, pieces):
-            part[k] = piece
-    return parts
+        return float(self.dec.cost.prefill(1.0, self.dec.S - 1.0))
 
 
 def _search(pools: _Pools, agg: _Aggregated, slo_t: Any, slo_i: Any, pct: int) -> dict:
-    """The SLO rates in lockstep rounds, each engine evaluated once per round on every rate asked of it:
-    ``max`` the largest total rate whose combined p``pct`` TTFT and ITL meet the SLOs, ``prefill`` the
-    most one prefill replica takes within the TTFT SLO (with the transfer and the first decode step),
-    ``decode`` the most one decode replica takes within the ITL SLO, and each aggregated layout's
-    largest rate within both (without SLOs: the saturation rates)."""
+    """The SLO rates, each by :func:`.roots.largest_meeting` on scalar analytic solves: ``max`` the largest
+    total rate whose combined p``pct`` TTFT and ITL meet the SLOs, ``prefill`` the most one prefill replica
+    takes within the TTFT SLO (with the transfer and the first decode step), ``decode`` the most one decode
+    replica takes within the ITL SLO, and each aggregated layout's largest rate within both (the aggregated
+    solve's own search); without SLOs the saturation rates."""
     rates: dict[Any, float] = {"prefill": pools.sat_p, "decode": pools.sat_d, "max": pools.saturation}
-    rates.update({tp: e.saturation for tp, e in agg.engines.items()})
+    rates.update({tp: e.engine()[2] for tp, e in agg.engines.items()})
     if slo_t is None and slo_i is None:
         return rates
-    skip = {"prefill"} if slo_t is None else {"decode"} if slo_i is None else set()
-    live = {k: _Bracket(top) for k, top in rates.items() if k not in skip}
-    tail = pools.x + pools.first_step()
-
-    def meets(f: dict) -> np.ndarray:
-        ok = np.ones(np.shape(f["itl_mean"]), dtype=bool)
-        if slo_t is not None:
-            ok &= f[f"ttft_p{pct}"] <= slo_t
-        if slo_i is not None:
-            ok &= f[f"itl_p{pct}"] <= slo_i
-        return ok  # NaN (overloaded) compares false
-
-    for r in range(ROUNDS):
-        xs = {k: b.points() for k, b in live.items() if b.result is None}
-        # per-replica rates each pool is asked about: the total rate split over its replicas, or its own search's
-        on_p = {k: xs[k] / (pools.R_p if k == "max" else 1.0) for k in ("max", "prefill") if k in xs}
-        on_d = {k: xs[k] / (pools.R_d if k == "max" else 1.0) for k in ("max", "decode") if k in xs}
-        p = dict(zip(on_p, _split(lambda x: pools.pool("prefill", x), list(on_p.values()))))
-        d = dict(zip(on_d, _split(lambda x: pools.pool("decode", x), list(on_d.values()))))
-        for k, x in xs.items():
-            if k == "max":
-                f = pools.combine(p[k], d[k])
-                ok = ~f["overloaded"] & meets(f)
-            elif k == "prefill":
-                ok = p[k][f"ttft_p{pct}"] + tail <= slo_t
-            elif k == "decode":
-                ok = d[k][f"itl_p{pct}"] <= slo_i
-            else:
-                ok = meets(agg.engines[k].serve(x))
-            live[k].update(x, ok, r == ROUNDS - 1)
-    rates.update({k: b.result for k, b in live.items()})
+    if slo_t is not None:
+        rates["prefill"] = pools.pre.max_rate(slo_t - pools.x - pools.first_step(), None)
+    if slo_i is not None:
+        rates["decode"] = pools.dec.max_rate(None, slo_i)
+    rates.update({tp: e.max_rate(slo_t, slo_i) for tp, e in agg.engines.items()})
+    rates["max"] = largest_meeting(lambda lam: pools.excess(lam, slo_t, slo_i, pct), pools.saturation)
     return rates
 
 
 class _Aggregated:
     """The aggregated layouts of ``hardware`` compared against: ServingModel's engine at each tensor-parallel
     degree (powers of two up to the scale-up domain) that holds the model and one request, under the same
-    traffic (:func:`_search` finds each one's largest rate within the SLOs)."""
+    traffic ``c`` (:func:`_search` finds each one's largest rate within the SLOs)."""
 
     def __init__(self, model, hardware, seq_len, output_len, common, c, gpus_per_node, spec=None):
         from .setup import tp_limit
 
         self.top = tp_limit(hardware, gpus_per_node)[0]
         self.hardware, self.model = hardware, model
-        self.engines: dict[int, _Engine] = {}
-        M, seqs = c["max_num_batched_tokens"], c["max_num_seqs"]
+        self.engines: dict[int, _Replica] = {}
         tp = 1
         while tp <= self.top:
             try:
-                replica = _Replica("aggregated", Pool(hardware, tp, tp), None, model, common, M, seqs, gpus_per_node)
+                replica = _Replica(
+                    "aggregated", Pool(hardware, tp, tp), None, model, common, c, seq_len, output_len, gpus_per_node
+                )
                 replica.spec = spec
-                self.engines[tp] = _Engine(replica, seq_len, output_len, c["prefill"])
+                replica.engine()  # its saturation; InfeasibleError where its KV cache holds no request
+                self.engines[tp] = replica
             except (InvalidInputError, InfeasibleError):
                 pass
             tp *= 2
@@ -486,17 +437,6 @@ class _Aggregated:
             f"{self.model.name} and meets the SLOs"
         )
         return None, None, (note,)
-
-
-class _Engine:
-    """One aggregated replica under the disaggregated solve's traffic (no SLOs: :func:`_search` tests them)."""
-
-    def __init__(self, replica: _Replica, seq_len: int, output_len: int, c: dict):
-        self.replica, self.S, self.O, self.c = replica, seq_len, output_len, c
-        self.saturation = float(self.serve(np.array([1e-9]))["saturation_rate"])
-
-    def serve(self, rate: np.ndarray) -> dict:
-        return self.replica.serve(self.S, self.O, self.c, rate)
 
 
 __all__ = ["Disagg", "Pool", "KVLink", "kv_bytes_per_request", "kv_transfer", "serve_disagg"]

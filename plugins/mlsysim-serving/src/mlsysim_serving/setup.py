@@ -13,8 +13,8 @@ import attrs
 from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.format import is_quantity
 from mlsysim_core.types import CNNWorkload, HardwareNode, TransformerWorkload, Workload
-from mlsysim_core.units import SECOND, Quantity, to_si
 from mlsysim_uncertainty.calibration import checked, scoped
 
 from . import parallel
@@ -138,8 +138,11 @@ def check_engine_overhead(v: Any) -> float:
     """engine_overhead in seconds: a time Quantity or a number of seconds, in [0, 1 s]."""
     if v.__class__ is float and 0.0 <= v <= 1.0:
         return v
-    seconds = to_si(v, SECOND, name="engine_overhead") if isinstance(v, Quantity) else v
-    return V.number("engine_overhead", seconds, 0.0, 1.0)
+    if is_quantity(v):
+        from mlsysim_core.units import SECOND, to_si
+
+        v = to_si(v, SECOND, name="engine_overhead")
+    return V.number("engine_overhead", v, 0.0, 1.0)
 
 
 @attrs.frozen

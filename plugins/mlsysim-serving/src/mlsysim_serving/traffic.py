@@ -400,21 +400,35 @@ def _served(mp, P1, room, short=True):
 def _carried(m, P1, room):
     """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
     with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation): Newton's method
-    from m' = m on the increasing, concave E[min(N*P1, room)] (monotone from below; its derivative
-    E[min((N+1)*P1, room) - min(N*P1, room)], the Poisson mean's derivative of an expectation)."""
+    from m' = m on the increasing, concave E[min(N*P1, room)] (monotone from below). m' = m where the
+    budget holds more prompts than the Poisson's range (m + 6*sqrt(m) + 4): nothing is carried."""
+    if _all(_ceil(room / P1) > _ceil(m + 6.0 * _sqrt(m) + 4.0)):
+        return m
     want = _min(m * P1, room * (1.0 - 1e-6))
     mp = m
     for _ in range(30):
-        got = slope = 0.0
-        for n, w in _served(mp, P1, room):
-            q = _min(n * P1, room)
-            got = got + w * q
-            slope = slope + w * (_min(q + P1, room) - q)
+        got, slope = _prefilled(mp, P1, room)
         gap = want - got
         if _all(gap <= 1e-13 * room):
             break
         mp = mp + _max(gap, 0.0) / _max(slope, 1e-12 * P1)
     return mp
+
+
+def _prefilled(mp, P1, room):
+    """E[q] and dE[q]/dmp for q = min(N*P1, room), N ~ Poisson(mp) lumped at K as in :func:`_served`:
+    E[q] = sum over n = 1..K of P(N >= n)*dq_n and its derivative sum of P(N = n-1)*dq_n (the Poisson
+    mean's derivative of an expectation, E[h(N+1) - h(N)]), dq_n = min(P1, room - (n-1)*P1)."""
+    K = int(min(_top(_min(_ceil(room / P1), _ceil(mp + 6.0 * _sqrt(mp) + 4.0))), 4096))
+    pmf = _exp(-mp)  # P(N = n - 1)
+    below = got = slope = 0.0  # P(N <= n - 1), E[q], dE[q]/dmp
+    for n in range(1, K + 1):
+        dq = _min(P1, room - (n - 1.0) * P1)
+        slope = slope + pmf * dq
+        below = below + pmf
+        got = got + (1.0 - below) * dq
+        pmf = pmf * (mp / n)
+    return got, slope
 
 
 def step_with(cost, load, B, q):

@@ -244,6 +244,29 @@ def _holds_no_request(c: dict, reason: str) -> dict:
     return f
 
 
+def engine(shape, hardware, cost: TR.StepCost, kv_tokens: float, seq_len: int, output_len: int, c: dict, spec=None):
+    """(load, B_max, saturation rate, binding limit) of a replica serving the traffic ``c`` (checked): the
+    work per request (:class:`.traffic.Load`), the decode batch max_num_seqs and the KV cache allow
+    (B_max = min(max_num_seqs, floor(KV tokens / (S + O)))) and the rate where it saturates
+    (:func:`.traffic.capacity`); :class:`InfeasibleError` if the KV cache holds no request."""
+    max_seqs = c["max_num_seqs"]
+    dist = c["length_dist"] if c["length_samples"] is None else c["length_samples"]
+    S, O = float(seq_len), float(output_len)
+    if kv_tokens < S + O:
+        raise InfeasibleError(
+            f"{shape.name} on {hardware.name}: the KV cache left after weights holds {max(kv_tokens, 0):,.0f} tokens, "
+            f"less than one request of {seq_len:,} + {output_len:,}",
+            required=S + O,
+            available=max(kv_tokens, 0.0),
+        )
+    load = TR.Load(S, O, c["length_cv"], c["prefix_cache_hit"], dist, spec)
+    B_max = min(float(max_seqs), math.floor(kv_tokens / load.reserve))
+    lam_max, limit = TR.capacity(cost, load, float(c["max_num_batched_tokens"]), B_max)
+    bound = kv_tokens / load.reserve < max_seqs
+    limit_name = "prefill compute (token budget)" if limit == 1 else "KV capacity" if bound else "max_num_seqs"
+    return load, B_max, float(lam_max), limit_name
+
+
 def serve(
     shape,
     hardware,
@@ -257,37 +280,25 @@ def serve(
 ) -> dict:
     """Result fields of serving the traffic ``c`` (checked) at prompt ``seq_len`` and ``output_len``;
     ``spec``: a :class:`.speculative.Speculation` composing the decode steps."""
-    M, max_seqs, cv = c["max_num_batched_tokens"], c["max_num_seqs"], c["length_cv"]
-    dist = c["length_dist"] if c["length_samples"] is None else c["length_samples"]
+    load, B_max, lam_max, limit_name = engine(shape, hardware, cost, kv_tokens, seq_len, output_len, c, spec)
+    M, max_seqs, dist = c["max_num_batched_tokens"], c["max_num_seqs"], load.dist
     S, O = float(seq_len), float(output_len)
-    if kv_tokens < S + O:
-        raise InfeasibleError(
-            f"{shape.name} on {hardware.name}: the KV cache left after weights holds {max(kv_tokens, 0):,.0f} tokens, "
-            f"less than one request of {seq_len:,} + {output_len:,}",
-            required=S + O,
-            available=max(kv_tokens, 0.0),
-        )
-    load = TR.Load(S, O, cv, c["prefix_cache_hit"], dist, spec)
-    B_max = min(float(max_seqs), math.floor(kv_tokens / load.reserve))
-    lam_max, limit = TR.capacity(cost, load, float(M), B_max)
-    lam_max = float(lam_max)
     one_prefill = float(cost.prefill(load.P1, c["prefix_cache_hit"] * S))
     one_decode = float(TR.decode_step(cost, load, 1.0, S + 1.0)) * load.gap
     pct = c["slo_percentile"]
-    for name, slo, floor, what in (
-        ("slo_ttft", c["slo_ttft"], one_prefill, f"one unloaded {load.P1:,.0f}-token prefill"),
-        ("slo_itl", c["slo_itl"], one_decode, f"one unloaded decode step at context {seq_len:,}"),
-    ):
+    for name, slo, floor in (("slo_ttft", c["slo_ttft"], one_prefill), ("slo_itl", c["slo_itl"], one_decode)):
         if slo is not None and slo < floor:
-            label = "TTFT" if name == "slo_ttft" else "ITL"
+            label, what = (
+                ("TTFT", f"one unloaded {load.P1:,.0f}-token prefill")
+                if name == "slo_ttft"
+                else ("ITL", f"one unloaded decode step at context {seq_len:,}")
+            )
             raise InvalidInputError(
                 name,
                 slo,
                 f"at least {floor * 1e3:.4g} ms: {label} SLO {slo * 1e3:.4g} ms is below "
                 f"{what} on this layout, {floor * 1e3:.4g} ms",
             )
-    bound = kv_tokens / load.reserve < max_seqs
-    limit_name = "prefill compute (token budget)" if limit == 1 else "KV capacity" if bound else "max_num_seqs"
     if c["concurrency"] is not None:
         lam = _closed_loop_rate(cost, load, M, B_max, c, lam_max)
     else:
@@ -343,38 +354,24 @@ def serve(
 
 
 def _masked(x, over):
+    """x below capacity; beyond it None (one rate) or NaN (a sweep's points)."""
+    if isinstance(x, float):
+        return None if over else float(x)
     x = np.asarray(x, dtype=float)
     if x.ndim == 0:
         return None if bool(over) else float(x)
     return np.where(over, np.nan, x)
 
 
-def _crossing(fn, lo, hi, rounds=3, width=64):
-    """Where fn (increasing in x) crosses 0 in [lo, hi]: each round evaluates fn on ``width`` points of
-    the bracket at once (one vectorized call), geometric over the first bracket (nine decades: 1.39
-    between points), then even (1e-4 relative after 3 rounds); the answer is the straight line between
-    the last two points (lo if fn(lo) > 0, hi if fn(hi) <= 0)."""
-    for r in range(rounds):
-        xs = np.geomspace(lo, hi, width) if r == 0 else np.linspace(lo, hi, width)
-        ys = np.asarray(fn(xs), dtype=float)
-        above = ys > 0.0
-        if not above.any():
-            return float(hi)
-        k = int(np.argmax(above))
-        if k == 0:
-            return float(lo)
-        lo, hi, y_lo, y_hi = xs[k - 1], xs[k], ys[k - 1], ys[k]
-    return float(lo + (hi - lo) * (-y_lo / (y_hi - y_lo)))  # y_lo <= 0 < y_hi
-
-
 def _closed_loop_rate(cost, load, M, B_max, c, lam_max):
-    """Closed loop of N clients: the rate lambda with lambda * e2e_mean(lambda) = N (Little's law)."""
+    """Closed loop of N clients: the rate lambda with lambda * e2e_mean(lambda) = N (Little's law), by
+    :func:`.roots.largest_meeting` on one analytic solve per trial rate."""
     N = float(c["concurrency"])
 
     def excess(lam):
         return lam * TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], lam_max)["e2e_mean"] / N - 1.0
 
-    return _crossing(excess, lam_max * 1e-9, lam_max * (1 - 1e-9))
+    return largest_meeting(excess, lam_max)
 
 
 def _max_rate(cost, load, M, B_max, c, lam_max, pct):
@@ -384,14 +381,20 @@ def _max_rate(cost, load, M, B_max, c, lam_max, pct):
 
     def excess(lam):
         out = TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], lam_max)
-        worst = -1.0
-        if c["slo_ttft"] is not None:
-            worst = TR._max(worst, out[f"ttft_p{pct}"] / c["slo_ttft"] - 1.0)
-        if c["slo_itl"] is not None:
-            worst = TR._max(worst, out[f"itl_p{pct}"] / c["slo_itl"] - 1.0)
-        return worst
+        return slo_excess(out[f"ttft_p{pct}"], out[f"itl_p{pct}"], c["slo_ttft"], c["slo_itl"])
 
     return largest_meeting(excess, lam_max)
+
+
+def slo_excess(ttft: float, itl: float, slo_ttft: float | None, slo_itl: float | None) -> float:
+    """The larger of TTFT / slo_ttft - 1 and ITL / slo_itl - 1 (an SLO of None is not tested; -1 if neither
+    is): <= 0 where both SLOs are met, NaN kept (no answer misses)."""
+    worst = -1.0
+    if slo_ttft is not None:
+        worst = TR._max(worst, ttft / slo_ttft - 1.0)
+    if slo_itl is not None:
+        worst = TR._max(worst, itl / slo_itl - 1.0)
+    return worst
 
 
 def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape) -> dict:

@@ -4,7 +4,7 @@
 solver calls through the reviewed mapping in :mod:`mlsysim_validation.points`, and returns a
 :class:`Report` of predicted vs measured, the error per point and the median/max error per group
 (A inference, B serving, C training, D economics, E energy/carbon/water, F reliability, L and M
-serving under load: TTFT and ITL).
+serving under load: TTFT and ITL, S speculative decoding).
 
     >>> from mlsysim_validation import run
     >>> print(run(groups=["B"]).table())          # doctest: +SKIP

@@ -39,6 +39,7 @@ GROUPS = {
     "F": "reliability",
     "L": "LLM serving under load: TTFT",
     "M": "LLM serving under load: ITL",
+    "S": "speculative decoding",
 }
 
 

@@ -1109,4 +1109,4 @@ SKIPPED: dict[str, str] = {
 
 # =========================================================================== serving from other engines
 
-from . import serving_points  # noqa: E402, F401  (registers the mappings of groups L and M beyond NIM's)
+from . import serving_points  # noqa: E402, F401  (registers groups L and M beyond NIM's, and S)

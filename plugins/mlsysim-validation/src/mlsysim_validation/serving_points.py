@@ -1,4 +1,5 @@
-"""Mappings of the serving measurements from engines other than NIM (groups L, M; ``points`` holds NIM's).
+"""Mappings of the serving measurements from engines other than NIM (groups L, M; ``points`` holds NIM's)
+and of speculative decoding (group S).
 
 Registered with :func:`.points.maps` when ``points`` is imported; each calls ``ServingModel`` with its
 shipped defaults under the closed loop the source ran (``concurrency`` clients) and returns the mean the
@@ -8,6 +9,9 @@ source reports.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+
+from mlsysim_core.errors import InvalidInputError
 
 from .points import _hw, _lm, _m, _q, maps
 
@@ -54,3 +58,84 @@ for _engine, _prec, _cs in _GPUSTACK_QWEN3_8B:
                 "defaults (chunked prefill, 8192-token budget, 256 sequences); the client-side TTFT also holds "
                 "HTTP, chat templating and tokenization, which the model does not",
             )(_closed_loop("Qwen3_8B", "H100", 233, 221, _c, _field, _engine.removesuffix("-fp8"), **_prec))
+
+
+# =========================================================================== S: speculative decoding
+
+
+def alpha_from_acceptance_length(tau: float, k: int) -> float:
+    """Per-token acceptance alpha at which a chain of k drafts yields tau tokens per verify step: the root of
+    (1 - alpha^(k+1)) / (1 - alpha) = 1 + alpha + ... + alpha^k = tau (Leviathan et al. ICML 2023, Eq. 1),
+    increasing in alpha, found by bisection; tau in (1, k + 1) (an acceptance length counts the bonus token)."""
+    if not 1.0 < tau < k + 1:
+        raise InvalidInputError("tau", tau, f"an acceptance length in (1, {k + 1}) for k = {k} drafts")
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if sum(mid**i for i in range(k + 1)) < tau else (lo, mid)
+    return (lo + hi) / 2
+
+
+def eagle_draft_share(model: Any, fc_inputs: int, draft_vocab: int | None = None) -> float:
+    """Cost of one EAGLE draft step as a share of a target decode step, by weight bytes read at batch 1:
+    (P_layer + f h^2 + V_d h) / P with P_layer = (P - 2 V h) / L, one decoder layer of the target's shape
+    (untied embeddings), f h^2 the fusion FC of f features (EAGLE: token embedding + feature, f = 2, Li et al.
+    ICML 2024; EAGLE-3: three layers' features, f = 3, Li et al. 2025) and V_d h the head it samples from
+    (EAGLE/EAGLE-2: the target's, V_d = V; EAGLE-3: its own draft vocabulary, 32,000 rows)."""
+    p, h, v, layers = (float(model.parameters), float(model.hidden_dim), float(model.vocab_size), float(model.layers))
+    per_layer = (p - 2.0 * v * h) / layers
+    return (per_layer + fc_inputs * h * h + (v if draft_vocab is None else draft_vocab) * h) / p
+
+
+#: EAGLE heads: (fusion FC inputs, draft vocabulary rows; None = the target's)
+_EAGLE_HEADS: dict[str, tuple[int, int | None]] = {"eagle1": (2, None), "eagle2": (2, None), "eagle3": (3, 32000)}
+
+
+def _speculative(head: str, k: int, tau: float, field: str, unit: str) -> Callable[[], float]:
+    def fn() -> float:
+        model = _lm().Llama3_8B
+        fc, vocab = _EAGLE_HEADS[head]
+        r = (
+            _m()
+            .ServingModel()
+            .solve(
+                model,
+                _hw().H100,
+                256,
+                1,
+                precision="bf16",
+                spec_draft_cost=eagle_draft_share(model, fc, vocab),
+                spec_k=k,
+                spec_accept=alpha_from_acceptance_length(tau, k),
+            )
+        )
+        value = getattr(r, field)
+        return _q(value, unit)
+
+    return fn
+
+
+_SPEC_ASSUMED = (
+    "alpha from the measured acceptance length tau at k drafts, (1 - alpha^(k+1)) / (1 - alpha) = tau; "
+    "the EAGLE head's cost per drafted token = its weight bytes / the target's (eagle_draft_share); "
+    "context 256 tokens (MT-Bench prompts are short; at batch 1 the KV read is < 1 % of the weights)"
+)
+#: vLLM issue #20780, Llama-3.1-8B on H100 at batch 1, chain drafting: {head: (acceptance length per K = 2..7)}
+_VLLM_EAGLE_AL = {"eagle1": (2.1, 2.29, 2.39, 2.43, 2.45, 2.47), "eagle3": (2.36, 2.79, 3.08, 3.32, 3.46, 3.54)}
+for _head, _als in _VLLM_EAGLE_AL.items():
+    for _k, _tau in zip(range(2, 8), _als):
+        maps(
+            f"S-vllm-llama31-8b-{_head}-k{_k}-bs1-tpot",
+            f"ServingModel(Llama3_8B, H100, bf16, batch 1, spec_k {_k}, spec_accept from tau {_tau}, "
+            f"spec_draft_cost {_head} head).spec_itl",
+            _SPEC_ASSUMED,
+        )(_speculative(_head, _k, _tau, "spec_itl", "ms"))
+#: SGLang PR #4247, Llama-3.1-8B on H100, one MT-Bench question at a time: (head, draft steps, acceptance length)
+for _head, _k, _tau in (("eagle3", 8, 5.39), ("eagle3", 5, 4.68), ("eagle2", 8, 3.76)):
+    maps(
+        f"S-sglang-llama31-8b-{_head}-steps{_k}-bs1-tokens-per-s",
+        f"ServingModel(Llama3_8B, H100, bf16, batch 1, spec_k {_k}, spec_accept from tau {_tau}, "
+        f"spec_draft_cost {_head} head).spec_tokens_per_second",
+        _SPEC_ASSUMED + "; SGLang drafts a tree (top-k candidates per step) and verifies all its tokens in one "
+        "pass: modelled as a chain of num_steps drafts with the same tokens per step",
+    )(_speculative(_head, _k, _tau, "spec_tokens_per_second", "token/s"))
