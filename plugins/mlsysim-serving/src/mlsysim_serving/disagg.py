@@ -87,6 +87,7 @@ class _Replica:
                 pp_size=pool.pp,
                 ep_size=pool.ep,
                 dp_attention=pool.dp,
+                redundant_experts=pool.redundant,
                 fabric=fabric if isinstance(fabric, NetworkFabric) else None,
             )
         except InvalidInputError as exc:
@@ -233,11 +234,11 @@ def serve_disagg(
     slo_t, slo_i = checked["slo_ttft"], checked["slo_itl"]
     sat = pools.saturation
     agg = _Aggregated(model, hardware, seq_len, output_len, common, c["prefill"], gpus_per_node, plan)
-    rates = _search(pools, agg, slo_t, slo_i, pct)
+    rates = _search(pools, slo_t, slo_i, pct)
     rate_p, rate_d, max_rate = rates["prefill"], rates["decode"], rates["max"]
     gpus = layout.prefill.gpus + layout.decode.gpus
     g_p, g_d = layout.prefill.replica_gpus / rate_p, layout.decode.replica_gpus / rate_d
-    agg_goodput, agg_layout, agg_notes = agg.best(rates, output_len)
+    agg_goodput, agg_layout, agg_notes = agg.best(slo_t, slo_i, output_len)
     balanced = O / (g_p + g_d) if rate_p > 0 and rate_d > 0 else 0.0
     link_note: tuple[str, ...] = (link.note,) if link.note else ()
     if plan is not None:
@@ -380,29 +381,28 @@ class _Pools:
         return float(self.dec.cost.prefill(1.0, self.dec.S - 1.0))
 
 
-def _search(pools: _Pools, agg: _Aggregated, slo_t: Any, slo_i: Any, pct: int) -> dict:
-    """The SLO rates, each by :func:`.roots.largest_meeting` on scalar analytic solves: ``max`` the largest
-    total rate whose combined p``pct`` TTFT and ITL meet the SLOs, ``prefill`` the most one prefill replica
-    takes within the TTFT SLO (with the transfer and the first decode step), ``decode`` the most one decode
-    replica takes within the ITL SLO, and each aggregated layout's largest rate within both (the aggregated
-    solve's own search); without SLOs the saturation rates."""
-    rates: dict[Any, float] = {"prefill": pools.sat_p, "decode": pools.sat_d, "max": pools.saturation}
-    rates.update({tp: e.engine()[2] for tp, e in agg.engines.items()})
+def _search(pools: _Pools, slo_t: Any, slo_i: Any, pct: int) -> dict:
+    """The pools' SLO rates, each by :func:`.roots.largest_meeting` on scalar analytic solves: ``prefill`` the
+    most one prefill replica takes within the TTFT SLO (with the transfer and the first decode step),
+    ``decode`` the most one decode replica takes within the ITL SLO, ``max`` the largest total rate whose
+    combined p``pct`` TTFT and ITL meet the SLOs (at most R_d x the decode rate: the combined ITL is the
+    decode pool's); without SLOs the saturation rates."""
+    rates = {"prefill": pools.sat_p, "decode": pools.sat_d, "max": pools.saturation}
     if slo_t is None and slo_i is None:
         return rates
     if slo_t is not None:
         rates["prefill"] = pools.pre.max_rate(slo_t - pools.x - pools.first_step(), None)
     if slo_i is not None:
         rates["decode"] = pools.dec.max_rate(None, slo_i)
-    rates.update({tp: e.max_rate(slo_t, slo_i) for tp, e in agg.engines.items()})
-    rates["max"] = largest_meeting(lambda lam: pools.excess(lam, slo_t, slo_i, pct), pools.saturation)
+    top = min(pools.saturation, pools.R_d * rates["decode"])
+    rates["max"] = largest_meeting(lambda lam: pools.excess(lam, slo_t, slo_i, pct), top)
     return rates
 
 
 class _Aggregated:
     """The aggregated layouts of ``hardware`` compared against: ServingModel's engine at each tensor-parallel
     degree (powers of two up to the scale-up domain) that holds the model and one request, under the same
-    traffic ``c`` (:func:`_search` finds each one's largest rate within the SLOs)."""
+    traffic ``c``."""
 
     def __init__(self, model, hardware, seq_len, output_len, common, c, gpus_per_node, spec=None):
         from .setup import tp_limit
@@ -423,14 +423,20 @@ class _Aggregated:
                 pass
             tp *= 2
 
-    def best(self, rates: dict, output_len: int) -> tuple:
-        """(output tokens/s per GPU, layout, notes) of the best layout at its rate within the SLOs."""
-        best, layout = None, None
-        for tp in self.engines:
-            goodput = rates[tp] * output_len / tp
-            if goodput > 0 and (best is None or goodput > best):
-                best, layout = goodput, f"{self.hardware.name} tp{tp}"
-        if best is not None:
+    def best(self, slo_t: Any, slo_i: Any, output_len: int) -> tuple:
+        """(output tokens/s per GPU, layout, notes) of the best layout at its largest rate within the SLOs
+        (:meth:`_Replica.max_rate`; its saturation rate without SLOs). Layouts are tried in order of their
+        saturation rate per GPU, a bound on their goodput: once the bound is not above the best found, no
+        layout left can win and none is searched."""
+        best, layout = 0.0, None
+        for tp, replica in sorted(self.engines.items(), key=lambda item: -item[1].engine()[2] / item[0]):
+            top = replica.engine()[2]
+            if top * output_len / tp <= best:
+                break
+            rate = top if slo_t is None and slo_i is None else replica.max_rate(slo_t, slo_i)
+            if rate * output_len / tp > best:
+                best, layout = rate * output_len / tp, f"{self.hardware.name} tp{tp}"
+        if layout is not None:
             return best, layout, ()
         note = (
             f"aggregated comparison: no tensor-parallel layout of {self.hardware.name} (1..{self.top} GPUs) holds "

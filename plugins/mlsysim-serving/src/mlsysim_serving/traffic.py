@@ -402,12 +402,13 @@ def _carried(m, P1, room):
     with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation): Newton's method
     from m' = m on the increasing, concave E[min(N*P1, room)] (monotone from below). m' = m where the
     budget holds more prompts than the Poisson's range (m + 6*sqrt(m) + 4): nothing is carried."""
-    if _all(_ceil(room / P1) > _ceil(m + 6.0 * _sqrt(m) + 4.0)):
+    fill = _ceil(room / P1)  # prompts that fill the budget
+    if _all(fill > _ceil(m + 6.0 * _sqrt(m) + 4.0)):
         return m
     want = _min(m * P1, room * (1.0 - 1e-6))
     mp = m
     for _ in range(30):
-        got, slope = _prefilled(mp, P1, room)
+        got, slope = _prefilled(mp, P1, room, fill)
         gap = want - got
         if _all(gap <= 1e-13 * room):
             break
@@ -415,11 +416,12 @@ def _carried(m, P1, room):
     return mp
 
 
-def _prefilled(mp, P1, room):
-    """E[q] and dE[q]/dmp for q = min(N*P1, room), N ~ Poisson(mp) lumped at K as in :func:`_served`:
+def _prefilled(mp, P1, room, fill):
+    """E[q] and dE[q]/dmp for q = min(N*P1, room), N ~ Poisson(mp) lumped at K as in :func:`_served`
+    (``fill`` = ceil(room/P1)):
     E[q] = sum over n = 1..K of P(N >= n)*dq_n and its derivative sum of P(N = n-1)*dq_n (the Poisson
     mean's derivative of an expectation, E[h(N+1) - h(N)]), dq_n = min(P1, room - (n-1)*P1)."""
-    K = int(min(_top(_min(_ceil(room / P1), _ceil(mp + 6.0 * _sqrt(mp) + 4.0))), 4096))
+    K = int(min(_top(_min(fill, _ceil(mp + 6.0 * _sqrt(mp) + 4.0))), 4096))
     pmf = _exp(-mp)  # P(N = n - 1)
     below = got = slope = 0.0  # P(N <= n - 1), E[q], dE[q]/dmp
     for n in range(1, K + 1):
@@ -599,12 +601,14 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
 
 def itl_spread(cost, load, lam, M, T, B, t_dec, lam_max):
     """Standard deviation of a request's mean token gap: the prompts prefilled during its D1 steps
-    are Poisson (mean m*D1, m = lam*T), each adding (T - t_dec)/m to its steps; the decode batch
+    are Poisson (mean m*D1, m = lam*T), each adding (T - t_dec)/m to its steps in proportion to its
+    length, so their sum has the compound Poisson variance m*D1*E[X^2] = m*D1*((T - t_dec)/m)^2*(1 + cv_p^2)
+    (Ross, "Introduction to Probability Models", compound Poisson random variables); the decode batch
     around it is Poisson-like (variance B), each sequence adding dT/dB; feedback (longer steps keep
     requests longer, which lengthens the steps) amplifies both by 1/sqrt(1 - lam/lam_max)."""
     m = _max(lam * T, 1e-300)
     D1 = _max(load.D1, 1.0)
-    prompts = (T - t_dec) / _sqrt(m * D1)
+    prompts = (T - t_dec) / _sqrt(m * D1) * _sqrt(1.0 + load.cv_p * load.cv_p)
     dT = _mix(cost, load, B + 1.0, m, M)[0] - T
     batch = dT * _sqrt(_max(B, 0.0))
     return _sqrt(prompts * prompts + batch * batch) / _sqrt(_max(1.0 - lam / lam_max, 1e-3))

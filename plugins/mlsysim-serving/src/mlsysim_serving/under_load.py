@@ -376,8 +376,8 @@ def _closed_loop_rate(cost, load, M, B_max, c, lam_max):
 
 def _max_rate(cost, load, M, B_max, c, lam_max, pct):
     """Largest arrival rate below saturation whose p``pct`` TTFT and ITL meet the SLOs (0 if none does):
-    where the larger of p``pct`` TTFT / slo_ttft and ITL / slo_itl crosses 1 (:func:`.roots.largest_meeting`,
-    one analytic solve per trial rate)."""
+    where the larger of p``pct`` TTFT / slo_ttft and ITL / slo_itl crosses 1 (:func:`slo_excess`,
+    :func:`.roots.largest_meeting`, one analytic solve per trial rate)."""
 
     def excess(lam):
         out = TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], lam_max)
@@ -387,14 +387,17 @@ def _max_rate(cost, load, M, B_max, c, lam_max, pct):
 
 
 def slo_excess(ttft: float, itl: float, slo_ttft: float | None, slo_itl: float | None) -> float:
-    """The larger of TTFT / slo_ttft - 1 and ITL / slo_itl - 1 (an SLO of None is not tested; -1 if neither
-    is): <= 0 where both SLOs are met, NaN kept (no answer misses)."""
-    worst = -1.0
+    """1 - SLO / latency for the latency furthest over its SLO (TTFT / slo_ttft, ITL / slo_itl; an SLO of
+    None is not tested, at least one is given): <= 0 where both SLOs are met, NaN kept (no answer misses).
+    Bounded above by 1 and ~linear in 1 - rho near saturation, where a latency grows like 1/(1 - rho), so
+    a root finder's interpolation follows it (~8 solves per max-rate search instead of ~11 on
+    latency / SLO - 1)."""
+    worst = 0.0
     if slo_ttft is not None:
-        worst = TR._max(worst, ttft / slo_ttft - 1.0)
+        worst = TR._max(worst, ttft / slo_ttft)
     if slo_itl is not None:
-        worst = TR._max(worst, itl / slo_itl - 1.0)
-    return worst
+        worst = TR._max(worst, itl / slo_itl)
+    return 1.0 - 1.0 / worst
 
 
 def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape) -> dict:
