@@ -265,3 +265,59 @@ def test_speculative_decode_pool():
     with pytest.raises(InvalidInputError) as exc:
         _solve(spec_draft=M.Llama3_1B, spec_accept=0.6)
     assert exc.value.argument == "spec_draft" and "spec_draft_cost" in str(exc.value)
+
+
+def test_pools_with_redundant_experts():
+    """SGLang's 96-H100 deployment (LMSYS blog 2025-05-05): decode on 72 GPUs at EP72 needs DeepSeek-V3's
+    256 experts + 32 redundant copies = 288 physical experts, 4 per GPU (72 does not divide 256). Each GPU
+    holds its dense weights and (E + r)/ep experts; a token still reaches k experts, so the all-to-all
+    bytes per token do not change with r; the decode pool is ServingModel's engine with the same copies."""
+    ds = dict(model=M.DeepSeek_V3, hardware=H.H100, seq_len=2000, output_len=100, precision="fp8", arrival_rate=20.0)
+    m = M.DeepSeek_V3
+    total, active = m.parameters, m.si.active_parameters
+    experts = (total - active) / (256 - 8) * 256  # routed experts' parameters: 8 of 256 are active
+    dense = total - experts
+    r = _solve(**ds, disagg="prefill=H100x32:dp32ep32,decode=H100x72:dp72ep72r32")
+    assert r.si("decode_weights_per_gpu") == pytest.approx(dense + experts * 288 / 256 / 72)  # 1 B per fp8 weight
+    assert r.si("prefill_weights_per_gpu") == pytest.approx(dense + experts / 32)
+    assert "tp1dp72ep72r32" in r.layout
+    dec = ServingModel().solve(
+        **{**ds, "arrival_rate": 20.0},
+        tp_size=1,
+        dp_attention=72,
+        ep_size=72,
+        redundant_experts=32,
+        fabric="IB_NDR",
+        prefix_cache_hit=1999 / 2000,
+    )
+    assert r.si("itl_mean") == pytest.approx(dec.si("itl_mean"), rel=1e-12)
+    # the same 32 GPUs with and without 32 redundant experts: 9 experts per GPU instead of 8, same all-to-all
+    one = dict(ds, tp_size=1, dp_attention=32, ep_size=32, fabric="IB_NDR", batch_size=64, arrival_rate=None)
+    plain, copies = ServingModel().solve(**one), ServingModel().solve(**one, redundant_experts=32)
+    assert copies.si("decode_all_to_all_time") == plain.si("decode_all_to_all_time") > 0.0
+    assert copies.si("weights_per_gpu") - plain.si("weights_per_gpu") == pytest.approx(experts / 256)
+    pre = _solve(**ds, disagg="prefill=H100x32:dp32ep32r32,decode=H100x72:dp72ep72r32")
+    assert pre.si("prefill_weights_per_gpu") == pytest.approx(dense + experts * 288 / 256 / 32)
+
+
+@pytest.mark.parametrize(
+    "disagg, argument, words",
+    [
+        ("prefill=H100x32:dp32ep32,decode=H100x72:dp72ep72", "disagg", "a divisor of experts=256"),
+        ("prefill=H100x32:dp32ep32,decode=H100x72:dp72ep72r8", "disagg", "experts + redundant_experts=264"),
+        ("prefill=H100x8:tp8r8,decode=H100x72:dp72ep72r32", "disagg", "0 without expert parallelism"),
+        ("prefill=H100x32:dp32ep32r4r4,decode=H100x72:dp72ep72r32", "disagg", "prefill=HWxGPUS:tpN"),
+        ("prefill=H100x32:r32,decode=H100x72:dp72ep72r32", "disagg", "prefill=HWxGPUS:tpN"),
+    ],
+)
+def test_redundant_experts_refused(disagg, argument, words):
+    ds = dict(model=M.DeepSeek_V3, seq_len=2000, output_len=100, precision="fp8", arrival_rate=20.0)
+    with pytest.raises(InvalidInputError) as exc:
+        _solve(**ds, disagg=disagg)
+    assert exc.value.argument == argument and words in str(exc.value)
+    assert parse_disagg("prefill=H100x32:dp32ep32r0,decode=H100x72:ep72dp72r32").decode == Pool(
+        H.H100, 72, 1, ep=72, dp=72, redundant=32
+    )
+    with pytest.raises(InvalidInputError) as top:
+        _solve(**ds, redundant_experts=32)
+    assert top.value.argument == "redundant_experts" and "rN in its degrees" in str(top.value)

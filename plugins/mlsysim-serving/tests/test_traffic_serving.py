@@ -10,8 +10,8 @@ each departure beyond 10 % on means and 20 % on p90/p99 with its measured error 
   prompts in groups), with dispersed lengths bursts of long requests drive its queue; ITL and e2e means
   stay within 5 %;
 - tails (Poisson coalescing of prompts, exponential waits, a normal spread of TPOT amplified by
-  1/sqrt(1-utilization)): within 20 % except ITL p99 with variable output lengths (-20 to -25 %) and
-  the TTFT p99 entries listed.
+  1/sqrt(1-utilization)): within 20 % up to 85 % load except ITL p99 with variable lengths at the
+  bound (-18 to -20 %) and the TTFT p99 entries listed.
 """
 
 from __future__ import annotations
@@ -211,13 +211,12 @@ TTFT_LOW = dict.fromkeys(("ttft_mean", "ttft_p90", "ttft_p99"), LOW)
 #: Where the analytic model departs from the simulator beyond 10 % (means) / 20 % (p90, p99), with the
 #: measured error (analytic / simulated - 1) and why; everything not listed is held to those bounds.
 DEPARTS = {
-    # Variable output lengths (cases 1, 3): ITL p99 -20 to -25 %. A request's mean token gap is taken as
-    # normal with the spread of a mean-length request; short outputs average fewer steps (heavier upper tail).
-    (1, 0.7): {"itl_p99": 0.27},  # -22 %
-    (1, 0.85): {"itl_p99": 0.25, "ttft_p99": 0.30},  # -20 %, -24 %
-    (3, 0.4): {"itl_p99": 0.26},  # -21 %
-    (3, 0.7): {"itl_p99": 0.28},  # -23 %
-    (3, 0.85): {"itl_p99": 0.30},  # -25 %
+    # Variable lengths (cases 1, 3): ITL p99 -18 to -20 % (-20 to -25 % before the prompts' compound Poisson
+    # spread). A request's mean token gap is taken as normal with the spread of a mean-length request and no
+    # memory of the load; the simulated gaps are right-skewed and vary slowly with the queue (their spread
+    # falls only from 6.2 to 2.5 ms between outputs of 2-50 and 1,000+ tokens in case 3 at 70 %).
+    (1, 0.7): {"itl_p99": 0.24},  # -20.2 %
+    (1, 0.85): {"ttft_p99": 0.30},  # -24 %
     # TTFT p99 with dispersed prompts: a 2,048-token budget (-22 %) and lognormal prompts with cv 1 at 10 % load
     # (+23 %: the prompt's p99 quantile and an exponential wait combined, where the simulated tail is one prefill).
     (1, 0.4): {"ttft_p99": 0.27},

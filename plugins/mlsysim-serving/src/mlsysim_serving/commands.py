@@ -184,8 +184,8 @@ SERVE = SolverCommand(
             "--disagg",
             "str",
             help="Disaggregated prefill/decode pools, e.g. prefill=H100x8:tp8,decode=H200x8:tp4; a replica may add "
-            "ppN, epN, dpN (H200x16:tp8pp2, H100x32:dp32ep32) (needs --qps, --output-len and --fabric; HARDWARE is "
-            "then the aggregated layout compared against).",
+            "ppN, epN, dpN and rN redundant experts (H200x16:tp8pp2, H100x32:dp32ep32, H100x72:dp72ep72r32) (needs "
+            "--qps, --output-len and --fabric; HARDWARE is then the aggregated layout compared against).",
         ),
         Param(
             "fabric",

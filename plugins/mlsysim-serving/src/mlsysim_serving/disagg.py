@@ -87,6 +87,7 @@ class _Replica:
                 pp_size=pool.pp,
                 ep_size=pool.ep,
                 dp_attention=pool.dp,
+                redundant_experts=pool.redundant,
                 fabric=fabric if isinstance(fabric, NetworkFabric) else None,
             )
         except InvalidInputError as exc:

@@ -1,7 +1,7 @@
 """Disaggregated layouts: a prefill pool and a decode pool (hardware, GPU count, the parallel degrees of
 one replica) and the fabric that carries the KV cache between them, from objects or the command line's
-text ``prefill=H100x8:tp8,decode=H200x8:tp4`` (also ``H200x16:tp8pp2``, ``H100x32:dp16ep16``) and
-``--fabric IB_NDR``."""
+text ``prefill=H100x8:tp8,decode=H200x8:tp4`` (also ``H200x16:tp8pp2``, ``H100x32:dp16ep16``, and
+``H100x72:dp72ep72r32`` with 32 redundant experts) and ``--fabric IB_NDR``."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from mlsysim_core.types import HardwareNode, IOInterconnect, NetworkFabric
 
 #: fabric names that are not catalog network fabrics: the pools' own links
 SCALE_UP, HOST_LINK = "NVLink", "PCIe"
-_POOL = re.compile(r"^(?P<hw>.+)x(?P<gpus>\d+):(?P<degrees>(?:(?:tp|pp|ep|dp)\d+)+)$", re.IGNORECASE)
-_DEGREE = re.compile(r"(tp|pp|ep|dp)(\d+)", re.IGNORECASE)
+_POOL = re.compile(r"^(?P<hw>.+)x(?P<gpus>\d+):(?P<degrees>(?:(?:tp|pp|ep|dp|r)\d+)+)$", re.IGNORECASE)
+_DEGREE = re.compile(r"(tp|pp|ep|dp|r)(\d+)", re.IGNORECASE)
 _OWN_LINKS = ("nvlink", "nvl72", "scale_up", "pcie", "host_link")
 _FORMAT = (
-    "prefill=HWxGPUS:tpN,decode=HWxGPUS:tpN (each replica: tpN, optionally ppN, epN, dpN), "
+    "prefill=HWxGPUS:tpN,decode=HWxGPUS:tpN (each replica: tpN, optionally ppN, epN, dpN, "
+    "rN redundant experts with epN), "
     "e.g. prefill=H100x8:tp8,decode=H200x8:tp4"
 )
 
@@ -28,7 +29,8 @@ _FORMAT = (
 class Pool:
     """``gpus`` accelerators of one part serving one phase as replicas of tp * pp * dp GPUs each: ``tp``
     tensor-parallel, ``pp`` pipeline stages, ``dp`` attention data-parallel ranks and ``ep`` expert
-    parallelism (1, or tp * dp: ServingModel's ``pp_size``, ``ep_size``, ``dp_attention``)."""
+    parallelism (1, or tp * dp: ServingModel's ``pp_size``, ``ep_size``, ``dp_attention``), ``redundant``
+    extra physical expert copies with ep > 1 (``redundant_experts``: ep divides experts + redundant)."""
 
     hardware: HardwareNode
     gpus: int
@@ -36,6 +38,7 @@ class Pool:
     pp: int = 1
     ep: int = 1
     dp: int = 1
+    redundant: int = 0
 
     @property
     def replica_gpus(self) -> int:
@@ -46,9 +49,10 @@ class Pool:
         return self.gpus // self.replica_gpus
 
     def degrees(self) -> str:
-        """The replica's degrees as the text writes them: tp8, tp8pp2, tp1dp16ep16."""
+        """The replica's degrees as the text writes them: tp8, tp8pp2, tp1dp16ep16, tp1dp72ep72r32."""
         extra = (("pp", self.pp), ("dp", self.dp), ("ep", self.ep))
-        return f"tp{self.tp}" + "".join(f"{k}{v}" for k, v in extra if v != 1)
+        text = f"tp{self.tp}" + "".join(f"{k}{v}" for k, v in extra if v != 1)
+        return text + (f"r{self.redundant}" if self.redundant else "")
 
     def label(self) -> str:
         return f"{self.hardware.name} x{self.gpus} ({self.replicas} x {self.degrees()})"
@@ -93,11 +97,14 @@ def _pool(role: str, spec: Any, value: Any) -> Pool:
             raise InvalidInputError("disagg", value, _FORMAT)
         found = [(k.lower(), int(v)) for k, v in _DEGREE.findall(m["degrees"])]
         degrees = dict(found)
-        if len(degrees) != len(found) or min(degrees.values()) < 1:
+        if len(degrees) != len(found):
+            raise InvalidInputError("disagg", value, _FORMAT)
+        redundant = degrees.pop("r", 0)  # checked with the layout (ep divides experts + redundant)
+        if min(degrees.values(), default=0) < 1:
             raise InvalidInputError("disagg", value, _FORMAT)
         dp, ep = degrees.get("dp", 1), degrees.get("ep", 1)
         tp = degrees.get("tp", max(ep // dp, 1))  # without tp: the stage's GPUs that share the experts
-        pool = Pool(_hardware(m["hw"], value), int(m["gpus"]), tp, degrees.get("pp", 1), ep, dp)
+        pool = Pool(_hardware(m["hw"], value), int(m["gpus"]), tp, degrees.get("pp", 1), ep, dp, redundant)
     else:
         raise InvalidInputError("disagg", value, f"a Disagg, or the text {_FORMAT}")
     if not isinstance(pool.hardware, HardwareNode):

@@ -204,7 +204,7 @@ class ServingModel(Solver):
                 between the pools (also ``"NVLink"``: both pools in one scale-up domain, or ``"PCIe"``:
                 both in one node).
             disagg: a prefill pool and a decode pool (:class:`.layout.Disagg`, or the text
-                ``"prefill=H100x8:tp8,decode=H200x8:tp4"``; a replica may add ppN, epN, dpN): disaggregated
+                ``"prefill=H100x8:tp8,decode=H200x8:tp4"``; a replica may add ppN, epN, dpN, rN): disaggregated
                 serving under ``arrival_rate``, answered by a :class:`.disagg_result.DisaggServingResult`
                 (:mod:`.disagg`); ``hardware`` is then the aggregated layout compared against (searched over
                 its tensor-parallel degrees).
@@ -243,11 +243,14 @@ class ServingModel(Solver):
                     raise InvalidInputError(
                         name, value, "1 with disagg (the pools give their tp; traffic sets the batch)"
                     )
-            if redundant_experts != 0 or ep_overlap is not False:
-                name, value = (
-                    ("redundant_experts", redundant_experts) if redundant_experts else ("ep_overlap", ep_overlap)
+            if redundant_experts != 0:
+                raise InvalidInputError(
+                    "redundant_experts",
+                    redundant_experts,
+                    "0 with disagg (each pool takes its own: rN in its degrees, e.g. decode=H100x72:dp72ep72r32)",
                 )
-                raise InvalidInputError(name, value, "the default with disagg (the pools are tensor parallel)")
+            if ep_overlap is not False:
+                raise InvalidInputError("ep_overlap", ep_overlap, "False with disagg (the pools run without it)")
             spec = None
             if spec_accept is not None or spec_draft is not None or spec_draft_cost is not None:
                 from . import speculative as SP

@@ -601,12 +601,14 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
 
 def itl_spread(cost, load, lam, M, T, B, t_dec, lam_max):
     """Standard deviation of a request's mean token gap: the prompts prefilled during its D1 steps
-    are Poisson (mean m*D1, m = lam*T), each adding (T - t_dec)/m to its steps; the decode batch
+    are Poisson (mean m*D1, m = lam*T), each adding (T - t_dec)/m to its steps in proportion to its
+    length, so their sum has the compound Poisson variance m*D1*E[X^2] = m*D1*((T - t_dec)/m)^2*(1 + cv_p^2)
+    (Ross, "Introduction to Probability Models", compound Poisson random variables); the decode batch
     around it is Poisson-like (variance B), each sequence adding dT/dB; feedback (longer steps keep
     requests longer, which lengthens the steps) amplifies both by 1/sqrt(1 - lam/lam_max)."""
     m = _max(lam * T, 1e-300)
     D1 = _max(load.D1, 1.0)
-    prompts = (T - t_dec) / _sqrt(m * D1)
+    prompts = (T - t_dec) / _sqrt(m * D1) * _sqrt(1.0 + load.cv_p * load.cv_p)
     dT = _mix(cost, load, B + 1.0, m, M)[0] - T
     batch = dT * _sqrt(_max(B, 0.0))
     return _sqrt(prompts * prompts + batch * batch) / _sqrt(_max(1.0 - lam / lam_max, 1e-3))
