@@ -27,6 +27,7 @@ from .figures import (
     figure,
     number,
     plot_pareto,
+    rate_band,
     save,
     solved,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "field_value",
     "axis_label",
     "band_errorbar",
+    "rate_band",
     "number",
     "pick",
     "plot_sweep",
@@ -64,7 +66,7 @@ def pick(varied: Sequence[str], *preferred: str) -> str:
 
 def plot_roofline(
     hardware: Any,
-    points: Iterable[tuple[str, float, float]] = (),
+    points: Iterable[tuple] = (),
     precisions: Sequence[str] | None = None,
     ax: Any = None,
     title: str | None = None,
@@ -72,8 +74,10 @@ def plot_roofline(
     """Roofline of one accelerator (or a list) with points placed on it (Williams et al. 2009).
 
     ``hardware``: a ``HardwareNode`` or a list of them. ``points``: ``(label, FLOP/byte, FLOP/s)``
-    tuples. ``precisions``: compute ceilings to draw (default: every dense peak of the part). The ridge
-    point (peak / bandwidth) of each ceiling is marked. Returns ``(fig, ax)``.
+    tuples, or ``(label, FLOP/byte, FLOP/s, (low, high) FLOP/s)`` with a band (``rate_band``: a banded
+    result's achieved rate), drawn as a vertical error bar. ``precisions``: compute ceilings to draw
+    (default: every dense peak of the part). The ridge point (peak / bandwidth) of each ceiling is
+    marked. Returns ``(fig, ax)``.
     """
     hws = list(hardware) if isinstance(hardware, (list, tuple)) else [hardware]
     if ax is None:
@@ -119,11 +123,14 @@ def plot_roofline(
                 )
         ax.text(lo * 1.5, lo * 1.5 * bw / 1e12 * 1.3, f"{bw / 1e12:.3g} TB/s", rotation=0, fontsize=7, color=color)
     markers = ["s", "^", "D", "v", "P", "X", "*"]
-    for k, (text, x, y) in enumerate(pts):
+    for k, (text, x, y, *band) in enumerate(pts):
         if x > 0 and y > 0:
             on = [i for i, h in enumerate(hws) if h.name.split(" (")[0] in text]
             color = colors[on[0] % len(colors)] if len(hws) > 1 and on else "black"
             ax.plot([x], [y / 1e12], markers[k % len(markers)], color=color, mec="black", ms=7, label=text)
+            if band and band[0] is not None:
+                low, high = band[0]
+                ax.errorbar([x], [y / 1e12], yerr=[[(y - low) / 1e12], [(high - y) / 1e12]], fmt="none", ecolor=color)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)

@@ -141,6 +141,16 @@ def plot_pareto(
     return fig, ax
 
 
+def rate_band(result: Any, field: str, amount: float) -> tuple[float, float] | None:
+    """(low, high) of the rate ``amount / result.field`` over the band of the time ``field`` (SI: per
+    second), None when the result has no band for it: the achieved FLOP/s of a roofline point."""
+    band = getattr(result, "bands", {}).get(field)
+    if band is None:
+        return None
+    fastest, slowest = (q.to_base_units().magnitude for q in band)
+    return amount / slowest, amount / fastest
+
+
 def band_errorbar(ax: Any, result: Any, field: str, unit: str, at: float, horizontal: bool = True) -> bool:
     """Draw the band of ``result.field`` (``result.bands``, mlsysim_uncertainty.banded) as an error bar
     around its value, in ``unit``, at position ``at`` on the other axis; False (nothing drawn) when the

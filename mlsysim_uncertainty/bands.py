@@ -69,6 +69,23 @@ def _measured(solver_cls: Any, result_cls: type) -> list[tuple[str, str, Any, fl
     ]
 
 
+class Pending:
+    """A corner result not built yet: its result class and keyword arguments (SI floats), which are
+    all the band needs; ``Bands.corners`` builds it on first use (``ServingModel.solve_corners``)."""
+
+    __slots__ = ("cls", "fields")
+
+    def __init__(self, cls: type, fields: dict[str, Any]):
+        self.cls, self.fields = cls, fields
+
+    def build(self) -> Any:
+        return self.cls(**self.fields)
+
+
+def _built(corner: Any) -> Any:
+    return corner.build() if isinstance(corner, Pending) else corner
+
+
 class Bands(Mapping):
     """field -> (low, high) Quantities in the field's unit, built on access from SI floats.
     ``corners``: the (fast, slow) corner results, which a solver taking this result as an input
@@ -76,7 +93,15 @@ class Bands(Mapping):
 
     def __init__(self, si: dict[str, tuple[float, float, Any, float]], corners: tuple[Any, Any] | None = None):
         self._si = si
-        self.corners = corners
+        self._corners = corners
+
+    @property
+    def corners(self) -> tuple[Any, Any] | None:
+        """The (fast, slow) corner results, built on first use where a solver left them ``Pending``."""
+        c = self._corners
+        if c is not None and (isinstance(c[0], Pending) or isinstance(c[1], Pending)):
+            c = self._corners = (_built(c[0]), _built(c[1]))
+        return c
 
     @classmethod
     def recorded(cls, bands: dict, corners: tuple[Any, Any]) -> Bands:
@@ -172,9 +197,12 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
     if one is None:
         return nominal.with_bands(Bands({}), why)
     si = {}
-    mids, ones, others = vars(nominal), vars(one), vars(other)  # @result classes store fields in __dict__
+    mids = vars(nominal)  # @result classes store fields in __dict__ (SI floats), a Pending corner by name
+    p1, p2 = isinstance(one, Pending), isinstance(other, Pending)
+    ones, others = (one.fields if p1 else vars(one)), (other.fields if p2 else vars(other))
     for name, stored, unit, factor in _measured(cls, type(nominal)):  # type: ignore[arg-type]  # hashable
-        mid, a, b = mids[stored], ones[stored], others[stored]
+        # an optional field a Pending corner was not given is None
+        mid, a, b = mids[stored], ones.get(name if p1 else stored), others.get(name if p2 else stored)
         if mid is None or a is None or b is None:
             continue
         lo, hi = (a, b) if a < b else (b, a)  # comparisons, not min/max of tuples: this loop runs per call

@@ -158,3 +158,29 @@ def test_a_sweep_with_nothing_solved_draws_no_picture(tmp_path, monkeypatch):
         main, ["sweep", "cost", "--cluster", "Frontier_8K", "--days", "30,365", "--kwh-price", "0.1", "--plot", "c.png"]
     )
     assert res.exit_code == 1 and "--plot: nothing to draw" in res.stderr and not (tmp_path / "c.png").exists()
+
+
+def test_roofline_and_serving_plots_show_a_banded_results_rate_band():
+    """A banded serve (``--bands --plot``) puts an error bar on its decode and prefill points: FLOPs over
+    the ITL's and TTFT's bands; a banded roofline point likewise (FLOPs over the latency's band)."""
+    from matplotlib.container import ErrorbarContainer
+    from mlsysim_serving.plots import plot_serving
+    from mlsysim_single_node.plots import plot_roofline
+
+    import mlsysim
+    from mlsysim_uncertainty import banded
+
+    H100, LM = mlsysim.Hardware.H100, mlsysim.Models.Language
+
+    def bars(ax):
+        return [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+
+    r = banded(mlsysim.ServingModel, LM.Llama3_8B, H100, 1024, 16, output_len=256)
+    decode, prefill = bars(plot_serving(H100, r)[1])
+    flops = r.decode_flops.to_base_units().magnitude
+    (((_, y0), (_, y1)),) = decode.lines[2][0].get_segments()
+    fast, slow = (q.to("s").magnitude for q in r.bands["itl"])  # the shortest ITL: the highest rate
+    assert (y0, y1) == (pytest.approx(flops / slow / 1e12), pytest.approx(flops / fast / 1e12))
+    assert prefill and not bars(plot_serving(H100, mlsysim.ServingModel().solve(LM.Llama3_8B, H100, 1024, 16))[1])
+    point = banded(mlsysim.SingleNodeModel, LM.Llama3_8B, H100, batch_size=8)
+    assert len(bars(plot_roofline(H100, [point])[1])) == 1

@@ -13,17 +13,24 @@ def _si(q: Any) -> float:
     return float(q.to_base_units().magnitude) if hasattr(q, "to_base_units") else float(q)
 
 
-def serving_points(result: Any) -> list[tuple[str, float, float]]:
-    """(label, FLOP/byte, achieved FLOP/s) of a ServingModel result's decode and prefill phases, per GPU:
-    intensity = FLOPs / bytes moved, achieved = FLOPs / phase time (decode: one ITL, prefill: TTFT)."""
+def serving_points(result: Any) -> list[tuple]:
+    """(label, FLOP/byte, achieved FLOP/s, its band or None) of a ServingModel result's decode and
+    prefill phases, per GPU: intensity = FLOPs / bytes moved, achieved = FLOPs / phase time (decode: one
+    ITL, prefill: TTFT); a banded result (``--bands``) gives the achieved rate's band from the time's."""
+    from mlsysim_plots import rate_band
+
     pts = []
     d_flops, d_bytes, itl = (_si(getattr(result, n)) for n in ("decode_flops", "decode_bytes", "itl"))
     if d_bytes and itl:
-        pts.append((f"decode b={result.batch_size}", d_flops / d_bytes, d_flops / itl))
+        pts.append(
+            (f"decode b={result.batch_size}", d_flops / d_bytes, d_flops / itl, rate_band(result, "itl", d_flops))
+        )
     p_flops, ttft = _si(result.prefill_flops), _si(result.ttft)
     p_bytes = _si(result.prefill_memory_time) * _si(result.bandwidth) * result.memory_efficiency
     if p_bytes and ttft:
-        pts.append((f"prefill {result.seq_len} tok", p_flops / p_bytes, p_flops / ttft))
+        pts.append(
+            (f"prefill {result.seq_len} tok", p_flops / p_bytes, p_flops / ttft, rate_band(result, "ttft", p_flops))
+        )
     return pts
 
 

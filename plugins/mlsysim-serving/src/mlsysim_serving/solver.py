@@ -287,7 +287,8 @@ class ServingModel(Solver):
         """(nominal, fast, slow): ``solve(*args, **kwargs)`` and the same at the two argument sets
         ``corners(nominal)`` returns (None: no corner), which differ from it only in ``band_arguments``
         (mlsysim_uncertainty.banded): one checked layout (``prepare``) serves the three, each corner a
-        copy of it with its efficiencies and engine overhead, as a sweep over them does."""
+        copy of it with its efficiencies and engine overhead, as a sweep over them does. The corners come
+        back unbuilt (``Pending``: their fields; the band needs only the numbers), built on first use."""
         a = _arguments(self, args, kwargs)
         if a is None or a["disagg"] is not None:  # solve() refuses the call, or two pools: three solves
             nominal = self.solve(*args, **kwargs)
@@ -303,10 +304,17 @@ class ServingModel(Solver):
         over = corners(nominal)
         if over is None:
             return nominal, None, None
-        return nominal, self._answer(_at(setup, a, over[0]), a), self._answer(_at(setup, a, over[1]), a)
+        from mlsysim_uncertainty.bands import Pending
+
+        fast, slow = (Pending(ServingResult, self._fields(_at(setup, a, o), a)) for o in over)
+        return nominal, fast, slow
 
     def _answer(self, setup: Setup, a: dict[str, Any]) -> ServingResult:
         """The result of solve() on its checked layout ``setup`` and its arguments ``a``."""
+        return ServingResult(**self._fields(setup, a))
+
+    def _fields(self, setup: Setup, a: dict[str, Any]) -> dict[str, Any]:
+        """The fields of :meth:`_answer`'s result (its keyword arguments: SI floats)."""
         hardware, raise_errors = a["hardware"], a["raise_errors"]
         seq_len, batch_size, output_len = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
         beams = _check_beams(a["beam_width"])
@@ -336,8 +344,8 @@ class ServingModel(Solver):
             raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
         else:
             f["slo_percentile"] = a["slo_percentile"]
-        return ServingResult(
-            **f,
+        return dict(
+            f,
             **_layout_fields(setup),
             batch_size=batch_size,
             seq_len=seq_len,

@@ -15,15 +15,19 @@ def _si(q: Any) -> float:
     return float(q.to_base_units().magnitude) if hasattr(q, "to_base_units") else float(q)
 
 
-def roofline_point(r: Any) -> tuple[str, float, float]:
-    """(label, FLOP/byte, achieved FLOP/s) of a SingleNodeModel result: achieved = FLOPs / latency."""
-    lat = _si(r.latency)
+def roofline_point(r: Any) -> tuple:
+    """(label, FLOP/byte, achieved FLOP/s, its band or None) of a SingleNodeModel result: achieved =
+    FLOPs / latency; a banded result (``--bands``) gives the achieved rate's band from the latency's."""
+    from mlsysim_plots import rate_band
+
+    lat, flops = _si(r.latency), _si(r.flops)
     label = f"{r.model} b={r.batch_size} {r.precision} on {str(r.hardware).split(' (')[0]}"
-    return label, _si(r.arithmetic_intensity), (_si(r.flops) / lat if lat and math.isfinite(lat) else 0.0)
+    finite = lat and math.isfinite(lat)
+    return label, _si(r.arithmetic_intensity), (flops / lat if finite else 0.0), rate_band(r, "latency", flops)
 
 
-def _point(w: Any, hardware: Any) -> tuple[str, float, float]:
-    if isinstance(w, tuple) and len(w) == 3:
+def _point(w: Any, hardware: Any) -> tuple:
+    if isinstance(w, tuple) and len(w) in (3, 4):
         return w
     if hasattr(w, "parameters") and not hasattr(w, "latency"):  # a Workload: solve it on the first part
         from .solver import SingleNodeModel
@@ -48,7 +52,8 @@ def plot_roofline(
 
     ``hardware``: a ``HardwareNode``, a catalog key, or a list of them. ``workloads``: SingleNodeModel
     results (placed at their arithmetic intensity and achieved FLOP/s), ``Workload`` objects (solved
-    with SingleNodeModel at batch 1 on the first hardware), or ``(label, FLOP/byte, FLOP/s)`` tuples.
+    with SingleNodeModel at batch 1 on the first hardware), or ``(label, FLOP/byte, FLOP/s)`` tuples
+    (a fourth element, ``(low, high)`` FLOP/s, draws a band; banded results carry theirs).
     ``precisions``: compute ceilings to draw (default: every dense peak of the part). Returns ``(fig, ax)``.
     """
     from mlsysim_core.plugins import catalog
@@ -59,8 +64,8 @@ def plot_roofline(
     ]
     pts = []
     for w in workloads or ():
-        text, x, y = _point(w, hws[0])
+        text, *rest = _point(w, hws[0])
         if len(hws) == 1:
             text = text.replace(f" on {hws[0].name.split(' (')[0]}", "")
-        pts.append((text, x, y))
+        pts.append((text, *rest))
     return _roofline(hws, pts, precisions=precisions, ax=ax, title=title)
