@@ -6,7 +6,10 @@ FLOP/s, B/s. Solver-specific equations live in each solver plugin.
 
 from __future__ import annotations
 
-import numpy as np
+from .lazy import lazy_numpy
+
+np = lazy_numpy(__name__)  # numpy on first use: a solve on floats imports none
+
 
 _float = float
 
