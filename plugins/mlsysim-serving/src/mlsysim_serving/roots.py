@@ -19,9 +19,9 @@ MAX_ITER = 100
 
 def largest_meeting(excess: Callable[[float], float], top: float, guess: float | None = None) -> float:
     """Largest rate x in (0, top) with excess(x) <= 0, for excess increasing in x (how far a latency is
-    over its objective, :func:`.under_load.slo_excess`): 0 if even 1e-9 * top misses, just under ``top`` if every rate meets. The answer
-    is the meeting end of a bracket [x, x + RTOL * x] around the crossing; a ``guess`` near the crossing
-    splits the first bracket there (one solve, fewer after it)."""
+    over its objective, :func:`.under_load.slo_excess`): 0 if even 1e-9 * top misses, just under ``top``
+    if every rate meets. The answer is the meeting end of a bracket [x, x + RTOL * x] around the
+    crossing; a ``guess`` near the crossing splits the first bracket there (one solve, fewer after it)."""
     lo, hi = top * 1e-9, top * (1.0 - 1e-9)
     f_lo = excess(lo)
     if not f_lo <= 0.0:  # NaN (no answer) counts as missing
