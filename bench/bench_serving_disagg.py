@@ -5,7 +5,7 @@ Run from the repository root:  .venv/bin/python bench/bench_serving_disagg.py
 Budget (issue 16): <= 100 us per analytic solve, any topology. A disaggregated solve runs each pool's
 traffic model once at the offered rate and the aggregated layouts' capacities; with SLOs it adds six
 rate searches (the deployment's max rate, one prefill and one decode replica's SLO rate, each aggregated
-layout's max rate), each Brent's method on scalar analytic solves (~12 per search), so it is timed with
+layout's max rate), each Brent's method on scalar analytic solves (~8 per search), so it is timed with
 and without SLOs.
 """
 

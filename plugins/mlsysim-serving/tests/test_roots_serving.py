@@ -47,3 +47,10 @@ def test_smooth_crossing_takes_few_evaluations():
     x = largest_meeting(g, 7.0)
     assert x == pytest.approx(7.0 * (1.0 - 0.01 / 0.3), rel=1e-9)
     assert len(calls) <= 15
+
+
+@pytest.mark.parametrize("guess", [0.5, 5.0, 6.3, 6.5, 8.0, None])
+def test_a_guess_changes_the_work_not_the_answer(guess):
+    """A guess on either side of the crossing (or outside the bracket: ignored) gives the same rate."""
+    x = largest_meeting(lambda x: 1.0 - 0.3 / (0.2 + 0.01 / (1.0 - x / 7.0)), 7.0, guess)
+    assert x == pytest.approx(7.0 * (1.0 - 0.01 / 0.1), rel=RTOL)

@@ -395,7 +395,8 @@ def _search(pools: _Pools, slo_t: Any, slo_i: Any, pct: int) -> dict:
     if slo_i is not None:
         rates["decode"] = pools.dec.max_rate(None, slo_i)
     top = min(pools.saturation, pools.R_d * rates["decode"])
-    rates["max"] = largest_meeting(lambda lam: pools.excess(lam, slo_t, slo_i, pct), top)
+    guess = min(top, pools.R_p * rates["prefill"])  # the pools' own SLO rates: near the combined one
+    rates["max"] = largest_meeting(lambda lam: pools.excess(lam, slo_t, slo_i, pct), top, guess)
     return rates
 
 

@@ -17,14 +17,20 @@ RTOL = 1e-9
 MAX_ITER = 100
 
 
-def largest_meeting(excess: Callable[[float], float], top: float) -> float:
+def largest_meeting(excess: Callable[[float], float], top: float, guess: float | None = None) -> float:
     """Largest rate x in (0, top) with excess(x) <= 0, for excess increasing in x (a latency over its
     objective, minus 1): 0 if even 1e-9 * top misses, just under ``top`` if every rate meets. The answer
-    is the meeting end of a bracket [x, x + RTOL * x] around the crossing."""
+    is the meeting end of a bracket [x, x + RTOL * x] around the crossing; a ``guess`` near the crossing
+    splits the first bracket there (one solve, fewer after it)."""
     lo, hi = top * 1e-9, top * (1.0 - 1e-9)
     f_lo = excess(lo)
     if not f_lo <= 0.0:  # NaN (no answer) counts as missing
         return 0.0
+    if guess is not None and lo < guess < hi:
+        f_guess = excess(guess)
+        if f_guess > 0.0:
+            return _brent(excess, lo, guess, f_lo, f_guess)
+        lo, f_lo = guess, f_guess
     f_hi = excess(hi)
     if f_hi <= 0.0:
         return hi

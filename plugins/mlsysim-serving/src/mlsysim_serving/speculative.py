@@ -79,25 +79,31 @@ def draft_bytes(setup, draft_setup) -> tuple[float, float]:
     return d.params * draft_setup.b / float(setup.tp_size), d.kv * draft_setup.b_kv * draft_setup.kv_share
 
 
-def _step(cost, batch, context, tokens_per_seq):
-    """(t, t_compute, t_memory) of one target pass where each of ``batch`` sequences at ``context`` runs
-    ``tokens_per_seq`` tokens (reads its KV once, writes one entry per token)."""
+def _work(batch, context, tokens_per_seq):
+    """(tokens, attention work, KV tokens) of one target pass where each of ``batch`` sequences at
+    ``context`` runs ``tokens_per_seq`` tokens (reads its KV once, writes one entry per token)."""
     tokens = batch * tokens_per_seq
-    t_c, t_m = cost.parts(tokens, tokens * context, batch * (context + 1.0) + tokens - batch)
-    return cost.time(tokens, tokens * context, batch * (context + 1.0) + tokens - batch), t_c, t_m
+    return tokens, tokens * context, batch * (context + 1.0) + tokens - batch
+
+
+def spec_times(target, draft, draft_share, batch, context, k):
+    """(t_step, t_plain) at ``batch``: k draft steps (a draft model's own step, or ``draft_share`` * one
+    target decode step) + one target verify pass of k + 1 tokens per sequence; ``t_plain`` = one target
+    decode step without speculation."""
+    plain = target.time(*_work(batch, context, 1.0))
+    verify = target.time(*_work(batch, context, k + 1.0))
+    d = draft_share * plain if draft is None else draft.time(*_work(batch, context, 1.0))
+    return verify + k * d, plain
 
 
 def spec_step(target, draft, draft_share, batch, context, k):
-    """(t_step, t_compute, t_memory, t_plain) at ``batch``: k draft steps (a draft model's own step, or
-    ``draft_share`` * one target decode step) + one target verify pass of k + 1 tokens per sequence;
-    ``t_plain`` = one target decode step without speculation."""
-    plain, pc, pm = _step(target, batch, context, 1.0)
-    verify, vc, vm = _step(target, batch, context, k + 1.0)
-    if draft is None:
-        d, dc, dm = draft_share * plain, draft_share * pc, draft_share * pm
-    else:
-        d, dc, dm = _step(draft, batch, context, 1.0)
-    return verify + k * d, vc + k * dc, vm + k * dm, plain
+    """(t_step, t_compute, t_memory, t_plain) at ``batch``: :func:`spec_times` and the compute and memory
+    roofline terms of the same passes (target verify + k draft steps)."""
+    t, plain = spec_times(target, draft, draft_share, batch, context, k)
+    pc, pm = target.parts(*_work(batch, context, 1.0))
+    vc, vm = target.parts(*_work(batch, context, k + 1.0))
+    dc, dm = (draft_share * pc, draft_share * pm) if draft is None else draft.parts(*_work(batch, context, 1.0))
+    return t, vc + k * dc, vm + k * dm, plain
 
 
 def check(target_setup, spec_draft, spec_draft_cost, spec_k, spec_accept) -> tuple:
@@ -170,7 +176,7 @@ def fields(setup, checked: tuple, batch, context, output_len) -> dict:
         )
         out["spec_energy_per_token"] = e_step * n / (batch * e_tokens)
     scan = np.arange(1.0, BREAK_EVEN_SCAN + 1.0)
-    ts, _, _, ps = spec_step(target, draft, share, scan, context, k)
+    ts, ps = spec_times(target, draft, share, scan, context, k)
     losing = ps * e_tokens <= ts
     out["spec_break_even_batch"] = int(scan[np.argmax(losing)]) if losing.any() else None
     if draft_setup is None:

@@ -40,6 +40,7 @@ GROUPS = {
     "L": "LLM serving under load: TTFT",
     "M": "LLM serving under load: ITL",
     "S": "speculative decoding",
+    "P": "disaggregated serving: prefill and decode pools",
 }
 
 

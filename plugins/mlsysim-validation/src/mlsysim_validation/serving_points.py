@@ -1,5 +1,5 @@
-"""Mappings of the serving measurements from engines other than NIM (groups L, M; ``points`` holds NIM's)
-and of speculative decoding (group S).
+"""Mappings of the serving measurements from engines other than NIM (groups L, M; ``points`` holds NIM's),
+of speculative decoding (group S) and of disaggregated serving's pools (group P).
 
 Registered with :func:`.points.maps` when ``points`` is imported; each calls ``ServingModel`` with its
 shipped defaults under the closed loop the source ran (``concurrency`` clients) and returns the mean the
@@ -139,3 +139,63 @@ for _head, _k, _tau in (("eagle3", 8, 5.39), ("eagle3", 5, 4.68), ("eagle2", 8, 
         _SPEC_ASSUMED + "; SGLang drafts a tree (top-k candidates per step) and verifies all its tokens in one "
         "pass: modelled as a chain of num_steps drafts with the same tokens per step",
     )(_speculative(_head, _k, _tau, "spec_tokens_per_second", "token/s"))
+
+
+# =========================================================================== P: disaggregated prefill/decode pools
+
+#: SGLang's 96-H100 deployment (LMSYS blog 2025-05-05): each pool measured alone at a fixed load per device.
+_SGLANG_POOL = dict(precision="fp8", kv_precision="bf16", tp_size=1, fabric="IB_NDR", ep_overlap=True)
+_POOL_ASSUMED = (
+    "each phase measured alone at a fixed load per device, as the source ran it ('unlimited resources for the "
+    "non-tested phase'): one step of the pool's replica on ServingModel's engine (the engine a "
+    "ServingModel(disagg=...) pool runs), no queueing and no KV transfer; FP8 weights and matmuls, "
+    "BF16 KV (SGLang's default); two-batch overlap on; one 400 Gb/s InfiniBand NDR port per GPU "
+    "between nodes (not stated); the default expert imbalance (EXPERT_IMBALANCE, 1.18); 8 GPUs per node"
+)
+
+
+def _sglang_prefill(seq_len: int) -> Callable[[], float]:
+    def fn() -> float:
+        batch = 16384 // seq_len * 32  # 16,384 tokens per device on 32 GPUs
+        r = (
+            _m()
+            .ServingModel()
+            .solve(_lm().DeepSeek_V3, _hw().H100, seq_len, batch, dp_attention=32, ep_size=32, **_SGLANG_POOL)
+        )
+        return batch * seq_len / _q(r.ttft, "s") / 4  # tokens per second per node of 8 GPUs
+
+    return fn
+
+
+for _s in (1024, 2048, 4096):
+    maps(
+        f"P-sglang-dsv3-4x8xh100-prefill-ep32-isl{_s}-tokens-per-s-per-node",
+        f"ServingModel(DeepSeek_V3, H100, seq_len {_s}, batch {16384 // _s * 32}, tp 1, dp_attention 32, ep_size 32, "
+        "IB_NDR): batch x seq_len / ttft / 4 nodes (prefill pool prefill=H100x32:dp32ep32)",
+        _POOL_ASSUMED + "; 16,384 prompt tokens per device in one step (stated for 4K; assumed for 1K and 2K)",
+    )(_sglang_prefill(_s))
+
+
+@maps(
+    "P-sglang-dsv3-9x8xh100-decode-ep72-bs256-ctx2000-tokens-per-s-per-node",
+    "ServingModel(DeepSeek_V3, H100, seq_len 2000, batch 256 x 72, tp 1, dp_attention 72, ep_size 72, "
+    "redundant_experts 32, IB_NDR): batch / itl / 9 nodes (decode pool decode=H100x72:dp72ep72r32)",
+    _POOL_ASSUMED + "; every sequence at context 2,000 (the source's KV cache length)",
+)
+def _sglang_decode() -> float:
+    batch = 256 * 72
+    r = (
+        _m()
+        .ServingModel()
+        .solve(
+            _lm().DeepSeek_V3,
+            _hw().H100,
+            2000,
+            batch,
+            dp_attention=72,
+            ep_size=72,
+            redundant_experts=32,
+            **_SGLANG_POOL,
+        )
+    )
+    return batch / _q(r.itl, "s") / 9
