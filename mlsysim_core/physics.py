@@ -38,16 +38,6 @@ DEFAULT_IDLE_FRACTION = 0.3
 DEFAULT_UTILIZATION = 0.7
 
 
-def fleet_it_power(node_power_max, node_power_idle, utilization, nodes):
-    """IT power of ``nodes`` identical nodes: nodes * (P_idle + (P_max - P_idle) * u), in W (linear server
-    power model: Barroso & Hoelzle, "The Datacenter as a Computer", 2009; Fan, Weber & Barroso, ISCA 2007).
-
-    Node power (host, NICs, fans, PSU losses included), not accelerator TDP alone: a DGX H100 is
-    rated 10.2 kW vs 8 x 700 W of GPUs (NVIDIA DGX H100 user guide). Facility power = IT * PUE.
-    """
-    return nodes * (node_power_idle + (node_power_max - node_power_idle) * utilization)
-
-
 def share(part, whole):
     """part / whole of a total that contains the part; None (NaN in arrays) when both are infinite
     (a step that never ends has no meaningful share)."""
