@@ -253,7 +253,7 @@ def run_time(result: Any, steps: Any, consumer: str) -> float:
         raise InvalidInputError(
             "steps",
             None,
-            "the number of training steps (an integer >= 1) to cost a "
+            "the number of training steps (an integer >= 1), or a duration, to cost a "
             "training result that gives step_time but no time_to_train",
         )
     if isinstance(steps, bool) or not isinstance(steps, Real) or not math.isfinite(steps) or steps < 1:
