@@ -44,14 +44,17 @@ def measure(unit: str, *, doc: str = "", optional: bool = False, missing: str | 
 
 
 def _quantity_property(name: str, store: str, unit: str, doc: str) -> property:
+    made: list = []  # (Q_, unit, SI -> unit factor), from pint on the first read
+
     def get(self: Any) -> Any:
         v = getattr(self, store)
         if v is None:
             return None
-        from .units import Q_, unit_and_factor
+        if not made:
+            from .units import Q_, unit_and_factor
 
-        u, factor = unit_and_factor(unit)
-        return Q_(v * factor, u)
+            made.extend((Q_, *unit_and_factor(unit)))
+        return made[0](v * made[2], made[1])
 
     get.__doc__ = doc or f"{name} in {unit}"
     return property(get)
