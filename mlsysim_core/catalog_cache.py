@@ -21,7 +21,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import cache_dir
+from .cache import cache_dir, pint_version
 
 if TYPE_CHECKING:
     from .catalog import Catalog, CatalogHost
@@ -35,13 +35,11 @@ _ALLOWED = {("builtins", "float"), ("builtins", "int"), ("types", "SimpleNamespa
 
 def _key(host: CatalogHost, user_files: list[Path]) -> str | None:
     """The cache key of this build, or None when it cannot be cached."""
-    from importlib.metadata import version
-
     records = host.records()
     active = [r for r in records if r.status == "active"]
     if any("mlsysim_catalog_entries" in r.provides for r in active):
         return None
-    h = hashlib.sha256(repr((FORMAT, sys.version, version("pint"))).encode())
+    h = hashlib.sha256(repr((FORMAT, sys.version, pint_version())).encode())
     h.update(repr([(r.name, r.distribution, r.version, r.status, r.module, r.provides) for r in records]).encode())
     folders = {Path(__file__).parent}
     for r in active:

@@ -138,23 +138,10 @@ def compute_efficiency(bytes_per_element: float) -> float:
     return COMPUTE_NARROW if bytes_per_element <= NARROW_BYTES else COMPUTE_WIDE
 
 
-#: Every named default, for reports and ``mlsysim`` CLI listings.
-NAMED_DEFAULTS = MappingProxyType(
-    {
-        "COMPUTE_WIDE": COMPUTE_WIDE,
-        "COMPUTE_NARROW": COMPUTE_NARROW,
-        "MEMORY_STREAM": MEMORY_STREAM,
-        "NETWORK": NETWORK,
-        "COLLECTIVE_LAUNCH_S": COLLECTIVE_LAUNCH_S,
-        "LAYER_OVERHEAD_S": LAYER_OVERHEAD_S,
-        "STEP_OVERHEAD_S": STEP_OVERHEAD_S,
-        "USABLE_MEMORY_FRACTION": USABLE_MEMORY_FRACTION,
-        "DEFAULT_LINK_LATENCY_S": DEFAULT_LINK_LATENCY_S,
-        "POWER_IDLE_FRACTION": POWER_IDLE_FRACTION,
-        "POWER_COMPUTE_FRACTION": POWER_COMPUTE_FRACTION,
-        "POWER_MEMORY_FRACTION": POWER_MEMORY_FRACTION,
-    }
-)
+_NAMED = """COMPUTE_WIDE COMPUTE_NARROW MEMORY_STREAM NETWORK COLLECTIVE_LAUNCH_S LAYER_OVERHEAD_S STEP_OVERHEAD_S
+USABLE_MEMORY_FRACTION DEFAULT_LINK_LATENCY_S POWER_IDLE_FRACTION POWER_COMPUTE_FRACTION POWER_MEMORY_FRACTION"""
+#: Every named default (the constants above), for reports and ``mlsysim`` CLI listings.
+NAMED_DEFAULTS = MappingProxyType({name: globals()[name] for name in _NAMED.split()})
 
 #: Defaults as one value (16-bit compute); solvers pick COMPUTE_NARROW for 8-bit and below.
 DEFAULT = Efficiency(compute=COMPUTE_WIDE, memory=MEMORY_STREAM, network=NETWORK)

@@ -1,6 +1,7 @@
-"""Lazy package exports (PEP 562), so plugin discovery does not import numpy and pint.
+"""Lazy package exports (PEP 562), so plugin discovery does not import numpy and pint; numpy on first use.
 
 __getattr__, __dir__ = lazy_exports(__name__, {"MyModel": ".solver"})
+np = lazy_numpy(__name__)  # (under ``if not TYPE_CHECKING``)
 """
 
 from __future__ import annotations
@@ -27,3 +28,19 @@ def lazy_exports(package: str, names: dict[str, str]) -> tuple[Callable[[str], A
         return sorted({*sys.modules[package].__dict__, *names})
 
     return __getattr__, __dir__
+
+
+def lazy_numpy(module: str) -> Any:
+    """numpy for ``module``, imported on its first use and then bound as ``module.np`` in its place, so a
+    solve on Python floats (a command's first answer) imports no numpy (~250 M instructions)."""
+
+    class Numpy:
+        def __getattr__(self, name: str) -> Any:
+            if name == "ndarray" and "numpy" not in sys.modules:
+                return ()  # isinstance(x, ()) is False: no array exists before numpy is imported
+            import numpy
+
+            sys.modules[module].np = numpy  # type: ignore[attr-defined]
+            return getattr(numpy, name)
+
+    return Numpy()

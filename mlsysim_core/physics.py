@@ -6,7 +6,10 @@ FLOP/s, B/s. Solver-specific equations live in each solver plugin.
 
 from __future__ import annotations
 
-import numpy as np
+from .lazy import lazy_numpy
+
+np = lazy_numpy(__name__)  # numpy on first use: a solve on floats imports none
+
 
 _float = float
 
@@ -36,16 +39,6 @@ DEFAULT_IDLE_FRACTION = 0.3
 #: rated node power (Latif et al. 2024; Newkirk et al. 2025); with idle at 30% of max,
 #: u = 0.7 gives 0.3 + 0.7*0.7 = 79% of max. Pass ``utilization=`` for other loads.
 DEFAULT_UTILIZATION = 0.7
-
-
-def fleet_it_power(node_power_max, node_power_idle, utilization, nodes):
-    """IT power of ``nodes`` identical nodes: nodes * (P_idle + (P_max - P_idle) * u), in W (linear server
-    power model: Barroso & Hoelzle, "The Datacenter as a Computer", 2009; Fan, Weber & Barroso, ISCA 2007).
-
-    Node power (host, NICs, fans, PSU losses included), not accelerator TDP alone: a DGX H100 is
-    rated 10.2 kW vs 8 x 700 W of GPUs (NVIDIA DGX H100 user guide). Facility power = IT * PUE.
-    """
-    return nodes * (node_power_idle + (node_power_max - node_power_idle) * utilization)
 
 
 def share(part, whole):

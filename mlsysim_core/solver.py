@@ -7,8 +7,6 @@ import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
-import numpy as np
-
 from .results import Result
 
 
@@ -44,7 +42,7 @@ class Solver:
         """Answer one configuration (subclasses define the arguments)."""
         raise NotImplementedError(f"{type(self).__name__} must define solve()")
 
-    def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
+    def sweep_columns(self, n: int, vectors: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` configurations as columns (see the module documentation); this default calls
         ``solve()`` once per point."""
         from .sweep import solve_each

@@ -6,17 +6,20 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInputError
+from .lazy import lazy_numpy
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_numpy(__name__)  # numpy on first use: a solve on floats imports none
 
 #: Points per chunk: bounds the temporaries of one step (and one dask task) to ~100 MB.
 DEFAULT_CHUNK = 1 << 18
 #: Largest grid accepted (the answer alone needs ~250 bytes a point).
 MAX_POINTS = 1 << 30
-_AXIS_TYPES = (list, tuple, range, np.ndarray)
 
 
 # --------------------------------------------------------------------------- helpers for solvers
@@ -369,7 +372,7 @@ class _Plan:
                     value,
                     f"a keyword argument of {cls.__name__}.solve(): " + ", ".join(p for p in params if p != "self"),
                 )
-            if not isinstance(value, _AXIS_TYPES):
+            if not isinstance(value, (list, tuple, range, np.ndarray)):
                 self.fixed[name] = value
                 continue
             values = list(value) if not isinstance(value, np.ndarray) else value

@@ -773,5 +773,4 @@ class Fleet:
 Cluster = Fleet
 
 CATALOG_TYPES = (HardwareNode, Workload, NetworkFabric, Node, Fleet, GridProfile, Datacenter)
-_lazy_quantities(*CATALOG_TYPES, MemoryHierarchy, IOInterconnect, CNNWorkload, TransformerWorkload)
-_lazy_quantities(Component, StorageTier)
+_lazy_quantities(*CATALOG_TYPES, MemoryHierarchy, IOInterconnect, Component, StorageTier)  # subclasses inherit

@@ -161,6 +161,16 @@ def node_power(fleet: Fleet, utilization: float) -> tuple:
     return pmax, pidle
 
 
+def fleet_it_power(node_power_max, node_power_idle, utilization, nodes):
+    """IT power of ``nodes`` identical nodes: nodes * (P_idle + (P_max - P_idle) * u), in W (linear server
+    power model: Barroso & Hoelzle, "The Datacenter as a Computer", 2009; Fan, Weber & Barroso, ISCA 2007).
+
+    Node power (host, NICs, fans, PSU losses included), not accelerator TDP alone: a DGX H100 is
+    rated 10.2 kW vs 8 x 700 W of GPUs (NVIDIA DGX H100 user guide). Facility power = IT * PUE.
+    """
+    return nodes * (node_power_idle + (node_power_max - node_power_idle) * utilization)
+
+
 # --------------------------------------------------------------------------- consuming other results
 
 _ACCEL_FIELDS = ("total_accelerators", "num_accelerators", "n_accelerators", "accelerators", "num_gpus")
@@ -243,7 +253,7 @@ def run_time(result: Any, steps: Any, consumer: str) -> float:
         raise InvalidInputError(
             "steps",
             None,
-            "the number of training steps (an integer >= 1) to cost a "
+            "the number of training steps (an integer >= 1), or a duration, to cost a "
             "training result that gives step_time but no time_to_train",
         )
     if isinstance(steps, bool) or not isinstance(steps, Real) or not math.isfinite(steps) or steps < 1:

@@ -11,9 +11,20 @@ from mlsysim_cli.api import Param
 from .scale import with_nodes
 
 CLUSTER = Param("fleet", "CLUSTER", "cluster", required=True, help="Catalog cluster key (mlsysim catalog systems).")
-DAYS = Param("duration_days", "--days", "float", required=True, help="Days of operation.")
+DAYS = Param(
+    "duration_days",
+    "--days",
+    "float",
+    help="Days of operation (may be left out with --from a train result: its time to train).",
+)
 DATACENTER = Param(
     "datacenter", "--datacenter", "datacenter", help="Datacenter key, or a grid key (a typical datacenter there)."
+)
+STEPS = Param(
+    "steps",
+    "--steps",
+    "int",
+    help="Training steps, with --from a train result that has no time to train (run without --tokens).",
 )
 UTILIZATION = Param("utilization", "--utilization", "float", help="Node power position between idle (0) and max (1).")
 NODES = Param(

@@ -794,7 +794,7 @@ def _declaration(command):
 
 
 def test_a_first_answer_imports_no_pint_and_prints_what_pint_would():
-    """With the catalog cache warm, ``mlsysim serve`` answers without importing pint (issue 21): the
+    """With the catalog cache warm, ``mlsysim serve`` answers without importing pint or numpy (issue 21): the
     table prints measured fields from SI floats, each unit's factor and symbol read from the cache
     folder; every cell reads as mlsysim_core.results.shown (pint's Quantity) prints it."""
     from mlsysim_cli.api import _out
@@ -805,9 +805,10 @@ def test_a_first_answer_imports_no_pint_and_prints_what_pint_would():
     assert [_out.cell(r, n) for n in r.fields()] == [shown(r, n) for n in r.fields()]
     _out._units_shown.clear()
     assert _out.cell(r, "itl") == shown(r, "itl")  # read back from the file
-    code = "import sys; from mlsysim_cli import main\ntry: main()\nexcept SystemExit: print('pint' in sys.modules)"
+    code = "import sys; from mlsysim_cli import main\ntry: main()\nexcept SystemExit: pass\n"
+    code += "print('pint' in sys.modules, 'numpy' in sys.modules)"
     args = ["serve", "Llama3_8B", "H100", "--seq-len", "2048"]
     for _ in range(2):  # the first run fills the caches if this process's catalog was keyed otherwise
         out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
-    assert out.stdout.splitlines()[-1] == "False", out.stderr
+    assert out.stdout.splitlines()[-1] == "False False", out.stderr  # neither pint nor numpy
     assert "itl" in out.stdout and " ms" in out.stdout

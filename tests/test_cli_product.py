@@ -211,6 +211,38 @@ def test_cost_and_carbon_price_a_train_result_from_its_json_as_python_does(train
             assert got[field] == v, field
 
 
+@pytest.mark.parametrize("command", ["cost", "carbon"])
+def test_cost_and_carbon_without_days_run_for_the_train_results_time_to_train(train_json, tmp_path, command):
+    """`mlsysim carbon CLUSTER --from run.json` (no --days): the cluster runs for the run's time_to_train, as
+    solve(fleet, None, workload=<the training result>) does in Python; a run without --tokens (no
+    time_to_train) is run for --steps; without both, one line naming --steps; no --from and no --days: one
+    line naming --days."""
+    import json
+
+    import mlsysim
+    from mlsysim_cli.api import lookup
+
+    code, out, err = run([command, "Research_256", "--datacenter", "Quebec", "--from", str(train_json), "--json"])
+    assert code == 0, err
+    fleet = lookup("cluster", "Research_256", "CLUSTER")[1]
+    trained = mlsysim.DistributedModel().solve(mlsysim.Models.Llama3_8B, fleet, batch_size=256, tp_size=8, tokens=1e12)
+    got = json.loads(out)["result"]["duration"]
+    assert got["value"] == pytest.approx(trained.time_to_train.m_as(got["unit"]), rel=1e-12)
+    no_tokens = tmp_path / "no_tokens.json"
+    no_tokens.write_text(
+        run(["train", "Llama3_8B", "Research_256", "--tp", "8", "--batch-size", "256", "--json"])[1], encoding="utf-8"
+    )
+    base = [command, "Research_256", "--datacenter", "Quebec"]
+    code, out, err = run([*base, "--from", str(no_tokens), "--steps", "1000", "--json"])
+    assert code == 0, err
+    got = json.loads(out)["result"]["duration"]
+    assert got["value"] == pytest.approx(1000 * trained.step_time.m_as(got["unit"]), rel=1e-12)
+    code, out, err = run([*base, "--from", str(no_tokens)])
+    assert code == 1 and one_error_line(err).startswith("Error: --steps: "), err
+    code, out, err = run(base)
+    assert code == 1 and one_error_line(err).startswith("Error: --days: "), err
+
+
 def test_reliability_takes_the_job_hours_from_the_train_result(train_json, tmp_path):
     """`mlsysim reliability CLUSTER --from run.json`: the job's hours are the run's time_to_train, as
     ReliabilityModel().solve(fleet, training=<the training result>) does in Python; without --tokens

@@ -58,14 +58,13 @@ def cell(result: Any, name: str) -> str:
 
 def _units_file() -> Any:
     import hashlib
-    from importlib.metadata import version
     from pathlib import Path
 
     import mlsysim_core
-    from mlsysim_core.cache import cache_dir
+    from mlsysim_core.cache import cache_dir, pint_version
 
     folder = cache_dir()
-    defs = Path(mlsysim_core.__file__).with_name("units.txt").read_bytes() + version("pint").encode()
+    defs = Path(mlsysim_core.__file__).with_name("units.txt").read_bytes() + pint_version().encode()
     return None if folder is None else folder / f"units-shown-{hashlib.sha256(defs).hexdigest()[:20]}.json"
 
 

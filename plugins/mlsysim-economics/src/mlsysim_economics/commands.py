@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlsysim_cli.api import Param, SolverCommand
-from mlsysim_fleet.params import CLUSTER, DATACENTER, DAYS, NODES, UTILIZATION, from_result
+from mlsysim_fleet.params import CLUSTER, DATACENTER, DAYS, NODES, STEPS, UTILIZATION, from_result
 from mlsysim_registry.prices import TERMS
 
 COST = SolverCommand(
@@ -27,6 +27,7 @@ COST = SolverCommand(
             help="A rental of the price catalog (mlsysim catalog prices), e.g. aws-p5: its list price for buy vs rent.",
         ),
         Param("rent_term", "--rent-term", "choice", choices=TERMS, help="The rental's term (default on_demand)."),
+        STEPS,
         from_result("price that work"),
         NODES,
     ),

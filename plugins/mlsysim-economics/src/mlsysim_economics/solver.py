@@ -7,7 +7,7 @@ Equations (``shared/design/physics.md``, "Economics"):
   ``amortization_years``: CapEx share = CapEx_total * duration / life.
 - OpEx = facility energy * electricity price + CapEx_total * maintenance_rate * duration / year.
   Facility energy = IT energy * PUE; IT power = nodes * (P_idle + (P_max - P_idle) * u)
-  (``mlsysim_core.physics.fleet_it_power``: node power, not GPU TDP alone).
+  (``mlsysim_fleet.inputs.fleet_it_power``: node power, not GPU TDP alone).
 - TCO = CapEx share + OpEx; cost per GPU-hour = TCO / (accelerators * hours).
 - Cloud alternative = rate * accelerators * hours; buy-vs-rent break-even t* = CapEx_total /
   (rate * accelerators - OpEx per unit time). The rate is ``cloud_rate`` or a rental of the price
@@ -38,7 +38,7 @@ import numpy as np
 
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.physics import DEFAULT_UTILIZATION, fleet_it_power, maximum
+from mlsysim_core.physics import DEFAULT_UTILIZATION, maximum
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked, where
@@ -53,6 +53,7 @@ from mlsysim_fleet.inputs import (
     check_fleet,
     duration_arg,
     facility_pue,
+    fleet_it_power,
     node_power,
     ratio,
     site,

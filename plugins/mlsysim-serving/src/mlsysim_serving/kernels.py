@@ -16,9 +16,10 @@ is the tensor-parallel one. Pipeline stages: :func:`pipeline`.
 
 from __future__ import annotations
 
-import numpy as np
-
+from mlsysim_core.lazy import lazy_numpy
 from mlsysim_core.physics import maximum, minimum, share, step_power
+
+np = lazy_numpy(__name__)  # numpy on first use: a solve on floats imports none
 
 
 def weights_read(tokens, dense_params, expert_params, expert_share, n=1.0, w=1.0, imbalance=1.0):

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import numpy as np
 
 from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.lazy import lazy_numpy
 from mlsysim_core.physics import maximum
 from mlsysim_core.solver import Solver
 from mlsysim_core.sweep import PointErrors, checked, not_integers, notes_column, where
@@ -34,6 +34,11 @@ from .setup import (
     prepare,
     step_overhead,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_numpy(__name__)  # numpy on first use: a solve on floats imports none
 
 #: Tokens of one prefill chunk, which bounds the activation workspace (vLLM/TensorRT-LLM chunked
 #: prefill schedule a few thousand tokens per step; vLLM's max_num_batched_tokens is 8192 for

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlsysim_cli.api import Param, SolverCommand
-from mlsysim_fleet.params import CLUSTER, DATACENTER, DAYS, NODES, UTILIZATION, from_result
+from mlsysim_fleet.params import CLUSTER, DATACENTER, DAYS, NODES, STEPS, UTILIZATION, from_result
 
 
 def _sweep_plot(points: list, varied: list, objectives: tuple) -> Any:
@@ -36,6 +36,7 @@ CARBON = SolverCommand(
             choices=("accelerator", "it", "facility"),
             help="Energy counted in the headline: accelerator TDP (model cards), IT (whole nodes) or facility (x PUE).",
         ),
+        STEPS,
         from_result("the footprint of that work"),
         NODES,
     ),

@@ -2,7 +2,7 @@
 
 Equations (``shared/design/physics.md``, "Sustainability"; ``shared/reference/infrastructure.md``):
 
-- IT power = nodes * (P_idle + (P_max - P_idle) * u) (``mlsysim_core.physics.fleet_it_power``):
+- IT power = nodes * (P_idle + (P_max - P_idle) * u) (``mlsysim_fleet.inputs.fleet_it_power``):
   **node** power (host, NICs, fans, PSU losses), not GPU TDP alone (DGX H100: 10.2 kW max vs
   8 x 700 W of GPUs). IT energy = IT power * duration; facility energy = IT energy * PUE.
 - Accelerator power = n * TDP * (f_idle + (1 - f_idle) * u), with the node model's idle fraction
@@ -40,7 +40,7 @@ import numpy as np
 
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.physics import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION, fleet_it_power
+from mlsysim_core.physics import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked, notes_column
@@ -55,6 +55,7 @@ from mlsysim_fleet.inputs import (
     duration_arg,
     facility_pue,
     facility_wue,
+    fleet_it_power,
     node_power,
     ratio,
     site,
