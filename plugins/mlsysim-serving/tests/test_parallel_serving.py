@@ -315,3 +315,16 @@ def test_uneven_pipeline_stages_the_largest_binds():
     assert four.si("weights_per_gpu") == pytest.approx(one.si("weights_per_gpu") * 16 / 61)
     assert any("61 layers over pp 4 as 1 stage(s) of 16 and 3 of 15" in n for n in four.notes)
     assert four.pipeline_bubble == pytest.approx(1 - 61 / 64)  # stages busy 4 / (4 x 64/61) of a round
+
+
+def test_attention_ranks_hold_only_their_own_workspace():
+    """With dp_attention ranks each GPU runs its rank's B/dp sequences: its prefill chunk workspace is
+    min(B/dp*S, chunk)*(4d + 2d_ff)*b_act/n and its fp32 logits B/dp*V*4/n (was B, every rank's sequences)."""
+    from mlsysim_serving import kernels as K
+
+    # 72 ranks x 256 sequences of 2,000 tokens, d = 7168, d_ff = 18432, V = 129,280, bf16 activations
+    w, kv, work = K.memory_per_gpu(
+        256 * 72, 2000, 1.0, 1.0, 2.0, 2.0, 1e9, 100.0, 1.0, 8192, 7168, 18432, 129280, dp=72.0
+    )
+    assert work == pytest.approx(8192 * (4 * 7168 + 2 * 18432) * 2 + 256 * 129280 * 4)  # 1.21 GB, not 9.5 GB
+    assert kv == pytest.approx(256 * 2000 * 100 * 2.0)

@@ -207,11 +207,13 @@ def memory_per_gpu(
 ):
     """Bytes one GPU must hold: weights ((P - P_experts)/n + P_experts*c/w)*b/p (its stage's layers,
     its tensor share of the dense ones, its experts) + KV B/dp*S_max*kv*b_kv*kv_share/p + activation
-    workspace of one prefill chunk, min(B*S, chunk) * (4*d + 2*d_ff) * b_act / n, plus fp32 logits
-    B*V*4/n. Returns (weights, kv, workspace)."""
+    workspace of one prefill chunk of its attention rank, min(B/dp*S, chunk) * (4*d + 2*d_ff) * b_act / n,
+    plus fp32 logits B/dp*V*4/n (each of the dp ranks runs its own B/dp sequences). Returns (weights, kv,
+    workspace)."""
     weights = weights_per_gpu(total_params, b, n, p, expert_params, w, copies)
-    kv = batch / dp * max_context * kv_elements * b_kv * kv_share / p
-    work = (minimum(batch * max_context, chunk_tokens) * (4.0 * hidden + 2.0 * ffn) * b_act + batch * vocab * 4.0) / n
+    rank = batch / dp
+    kv = rank * max_context * kv_elements * b_kv * kv_share / p
+    work = (minimum(rank * max_context, chunk_tokens) * (4.0 * hidden + 2.0 * ffn) * b_act + rank * vocab * 4.0) / n
     return weights, kv, work
 
 

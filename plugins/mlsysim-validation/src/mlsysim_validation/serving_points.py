@@ -13,7 +13,7 @@ from typing import Any
 
 from mlsysim_core.errors import InvalidInputError
 
-from .points import _hw, _lm, _m, _q, maps
+from .points import _hw, _lm, _m, _max_batch, _q, maps
 
 
 def _closed_loop(
@@ -199,3 +199,36 @@ def _sglang_decode() -> float:
         )
     )
     return batch / _q(r.itl, "s") / 9
+
+
+@maps(
+    "P-sglang-dsv3-gb200-decode-ep48-isl2000-bf16-attention-tokens-per-s-per-gpu",
+    "ServingModel(DeepSeek_V3, GB200, fp8, kv bf16, seq_len 2000, output_len 100, tp 1, dp_attention 48, "
+    "ep_size 48, redundant_experts 32) at the largest batch that fits: batch / itl / 48 (decode pool "
+    "decode=GB200x48:dp48ep48r32)",
+    "one decode step of the pool at its largest batch that holds the KV cache (the source's 'KV cache roughly "
+    "full'; its stated 1,408 per rank for 2k ISL fits only the FP8-KV run); context 2,000, KV held for 100 output "
+    "tokens (the GB200 part I ablation's 2,000/100); 32 redundant experts (the smallest r with 48 | 256 + r; not "
+    "stated); the all-to-all over NVLink inside the NVL72 domain, no two-batch overlap (the source overlaps only "
+    "the combine with the down GEMM); FP8 weights, BF16 KV; the default expert imbalance (EXPERT_IMBALANCE, 1.18)",
+)
+def _sglang_gb200_decode() -> float:
+    s = _m().ServingModel()
+
+    def solve(per_rank: int) -> Any:
+        return s.solve(
+            _lm().DeepSeek_V3,
+            _hw().GB200,
+            2000,
+            per_rank * 48,
+            precision="fp8",
+            kv_precision="bf16",
+            tp_size=1,
+            dp_attention=48,
+            ep_size=48,
+            redundant_experts=32,
+            output_len=100,
+        )
+
+    per_rank = _max_batch(solve)
+    return per_rank / _q(solve(per_rank).itl, "s")
