@@ -507,6 +507,7 @@ class TransformerWorkload(Workload):
     active_parameters: int | None = count(1, optional=True)
     kv_lora_rank: int | None = count(1, optional=True)
     qk_rope_head_dim: int | None = count(1, optional=True)
+    routing_node_limit: int | None = count(1, optional=True)  # MoE: scale-up domains a token's experts span
 
     def __attrs_post_init__(self) -> None:
         kv = self.kv_heads or self.heads

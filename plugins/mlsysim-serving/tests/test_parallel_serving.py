@@ -7,10 +7,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlsysim_serving import ServingModel
+from mlsysim_serving import kernels as K
 from mlsysim_serving.parallel import EXPERT_IMBALANCE
 
 from mlsysim_core.errors import InvalidInputError
@@ -18,6 +20,8 @@ from mlsysim_core.types import NetworkFabric
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fixtures_serving import H100, LLAMA8, LLAMA70, MIXTRAL, MLA  # noqa: E402
+
+MLA4 = attrs.evolve(MLA, routing_node_limit=4)  # node-limited routing, M = 4 (DeepSeek-V3)
 
 serving = ServingModel()
 P70 = 70553706496
@@ -162,6 +166,44 @@ def test_expert_parallel_over_infiniband():
     t = max(moved * (1 - 1 / 16 - 0.5) / NVLINK, moved * 0.5 / (50e9 * 0.8))
     assert s(r.decode_all_to_all_time) == pytest.approx(2 * 61 * (t + 5e-6 + LAUNCH), rel=1e-12)
     assert r.gpus == 16
+
+
+def test_node_limited_routing_crosses_the_fabric_once_per_target_node():
+    # ep 32 over 4 nodes of 8, top-8, M = 4: a token's experts lie on min(8, 4, 4) = 4 nodes, 3 of them
+    # remote, so 3 copies cross IB (not 8 x 24/32 = 6) and all 8 x 7/8 = 7 not on the receiving GPU move
+    # over NVLink; per MoE layer and direction 3 x 7168 x 2 B = 43,008 B per token over IB
+    up, out = K.dispatch_copies(8.0, 32.0, 8.0, 4)
+    assert (up, out) == pytest.approx((7.0, 3.0))
+    assert out * 7168 * 2 == pytest.approx(43_008)
+    assert K.dispatch_copies(8.0, 32.0, 8.0) == pytest.approx((8 * 7 / 32, 6.0))  # no limit: today's copies
+    assert K.dispatch_copies(8.0, 32.0, 8.0, 2) == pytest.approx((7.0, 2 * 3 / 4))  # M = 2 binds
+    assert K.dispatch_copies(8.0, 8.0, 8.0, 4) == K.dispatch_copies(8.0, 8.0, 8.0)  # one node: unchanged
+
+
+def test_node_limit_sets_prefill_all_to_all_and_leaves_decode_and_one_node_alone():
+    kw = dict(precision="fp8", tp_size=1, dp_attention=32, ep_size=32, fabric=IB, expert_imbalance=1.0)
+    limited, plain = (serving.solve(m, H100, 1024, 32, **kw) for m in (MLA4, MLA))
+    # prefill of 32 x 1024 tokens: 1024 per GPU, d = 7168 at 2 B; IB 50 GB/s x 0.8 binds
+    moved = 1024 * 7168 * 2
+    t = max(moved * 7 / NVLINK, moved * 3 / (50e9 * 0.8))
+    assert s(limited.prefill_communication_time) == pytest.approx(2 * 61 * (t + 5e-6 + LAUNCH), rel=1e-12)
+    t = max(moved * 8 * 7 / 32 / NVLINK, moved * 6 / (50e9 * 0.8))
+    assert s(plain.prefill_communication_time) == pytest.approx(2 * 61 * (t + 5e-6 + LAUNCH), rel=1e-12)
+    # decode sends each copy straight to its expert (DeepEP low-latency kernels): unchanged
+    assert s(limited.decode_all_to_all_time) == s(plain.decode_all_to_all_time) > 0.0
+    assert any("node-limited routing in prefill" in n for n in limited.notes)
+    one = dict(precision="fp8", tp_size=1, dp_attention=8, ep_size=8)
+    a, b = (serving.solve(m, H100, 1024, 8, **one) for m in (MLA4, MLA))
+    assert s(a.ttft) == s(b.ttft) and not any("node-limited" in n for n in a.notes)
+
+
+def test_deepseek_catalog_entries_state_their_node_limit():
+    import mlsysim
+
+    for name in ("DeepSeek_V3", "DeepSeek_R1"):
+        assert getattr(mlsysim.Models, name).routing_node_limit == 4
+    with pytest.raises(InvalidInputError, match="routing_node_limit"):
+        attrs.evolve(MLA, routing_node_limit=0)
 
 
 @pytest.mark.parametrize(

@@ -100,31 +100,48 @@ def decode(
     return flops, moved, rank * hidden * b_act
 
 
-def all_to_all(tokens, k, hidden, b_act, w, imbalance, layers, up_bw, up_lat, out_bw, out_lat, out_share, eta, launch):
+def dispatch_copies(k, w, local, node_limit=None):
+    """Copies of one token's activation a MoE dispatch sends over the scale-up and over the scale-out
+    link, the k experts spread uniformly over w GPUs in N = w/g scale-up domains of g = ``local`` GPUs.
+    Returns (c_up, c_out). Without ``node_limit`` each copy goes straight to its expert's GPU (decode:
+    DeepEP's low-latency kernels): c_up = k*(g-1)/w, c_out = k*(w-g)/w. With node-limited routing M
+    (DeepSeek-V3 report, arXiv 2412.19437, sec. 2.1.2 and 3.2.2; prefill: DeepEP's normal kernels, NVLink
+    to RDMA forwarding) the k experts lie in at most M domains, the token crosses the fabric once per
+    target domain but its own (to the GPU of the same in-node index) and is forwarded over the scale-up
+    link to the experts there: m = min(k, M, N), c_out = m*(N-1)/N, c_up = k*(g-1)/g."""
+    if node_limit is None:
+        return k * (local - 1.0) / w, k * (w - local) / w
+    domains = w / local
+    return k * (local - 1.0) / local, min(k, node_limit, domains) * (domains - 1.0) / domains
+
+
+def all_to_all(
+    tokens, up_copies, out_copies, hidden, b_act, w, imbalance, layers, up_bw, up_lat, out_bw, out_lat, eta, launch
+):
     """Expert-parallel dispatch and combine of one forward pass (DeepSeek-V3 sec. 3.2.2; DeepEP):
-    each of the w GPUs sends its T/w tokens to their k experts, a share (w-1)/w of them on other GPUs,
-    and receives the results back; the busiest GPU moves ``imbalance`` times the mean bytes
-    M = imbalance * T/w * k * d * b_act. Of each GPU's peers a share ``out_share`` lies beyond its
-    scale-up domain (over the fabric), the rest inside, both links working at once:
-    t = 2L * (max(M*(1-1/w-out_share)/(beta_up*eta), M*out_share/(beta_out*eta)) + alpha + launch),
-    alpha that of the slowest path. 0 when w = 1."""
+    each of the w GPUs sends its T/w tokens to their experts on other GPUs, ``up_copies`` c_up per token
+    inside its scale-up domain and ``out_copies`` c_out over the fabric (:func:`dispatch_copies`), and
+    receives the results back; the busiest GPU moves ``imbalance`` times the mean bytes, both links
+    working at once: M_x = imbalance * T/w * c_x * d * b_act,
+    t = 2L * (max(M_up/(beta_up*eta), M_out/(beta_out*eta)) + alpha + launch),
+    alpha that of the slowest path (the fabric's when c_out > 0). 0 when w = 1."""
     if w <= 1:
         return 0.0
-    moved = imbalance * tokens / w * k * hidden * b_act
-    local = 1.0 - 1.0 / w - out_share
-    t_up = moved * local / (up_bw * eta)
-    if out_share > 0.0:
-        t_link = maximum(t_up, moved * out_share / (out_bw * eta))
+    moved = imbalance * tokens / w * hidden * b_act
+    t_up = moved * up_copies / (up_bw * eta)
+    if out_copies > 0.0:
+        t_link = maximum(t_up, moved * out_copies / (out_bw * eta))
         alpha = out_lat
     else:
         t_link, alpha = t_up, up_lat
     return 2.0 * layers * (t_link + alpha + launch)
 
 
-def all_to_all_bytes(k, hidden, b_act, w, layers):
-    """Bytes one token sends to other GPUs' experts and receives back over a forward pass, uniform
-    routing over w GPUs: 2L * k * d * b_act * (w-1)/w (dispatch + combine; DeepSeek-V3 sec. 3.2.2)."""
-    return 2.0 * layers * k * hidden * b_act * (w - 1.0) / w
+def all_to_all_bytes(up_copies, out_copies, hidden, b_act, layers):
+    """Bytes one token sends to other GPUs' experts and receives back over a forward pass, its c_up + c_out
+    copies (:func:`dispatch_copies`): 2L * (c_up + c_out) * d * b_act (dispatch + combine; DeepSeek-V3
+    sec. 3.2.2); without a node limit c_up + c_out = k*(w-1)/w."""
+    return 2.0 * layers * (up_copies + out_copies) * hidden * b_act
 
 
 def stage_hops(tokens, hidden, b_act, dp, hops_up, up_bw, up_lat, hops_out, out_bw, out_lat, eta):

@@ -45,6 +45,8 @@ from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.types import NetworkFabric
 
+from . import kernels as K
+
 #: Throughput lost to expert imbalance with the default expert placement under expert parallelism:
 #: SGLang team, "Deploying DeepSeek with PD Disaggregation and Large-scale Expert Parallelism on 96
 #: H100 GPUs" (LMSYS blog, 2025-05-05), "Profile Results", prefill table: DeepSeek-V3, 4,096-token
@@ -59,8 +61,11 @@ EXPERT_IMBALANCE = 59_337 / 50_302
 class Layout:
     """Checked degrees and what the kernels need (SI floats): ``n`` tp, ``p`` pp, ``d`` dp_attention,
     ``w`` = n*d GPUs per stage (expert divisor), ``imbalance`` of the busiest expert rank (1 without
-    expert parallelism), ``a2a`` whether MoE layers exchange tokens all-to-all, ``k`` experts each
-    token is routed to (0 for a dense model), ``copies`` = (E + r)/E physical experts per logical one
+    expert parallelism), ``a2a`` whether MoE layers exchange tokens all-to-all, ``a2a_up_copies`` and
+    ``a2a_out_copies`` the copies of a token a decode dispatch sends inside the scale-up domain and over
+    the fabric, each straight to its expert's GPU, ``prefill_copies`` those of a prefill dispatch, node-
+    limited and forwarded where the model states a node limit (:func:`.kernels.dispatch_copies`; 0 for a
+    dense model), ``copies`` = (E + r)/E physical experts per logical one
     (``redundant`` = r), ``overlap`` two-batch overlap of the all-to-all with compute, the links of each
     collective (bandwidth B/s, latency s): tensor parallel ``tp_link``, all-to-all within and beyond the
     domain, stage hops (``hops_up`` inside a domain, ``hops_out`` over the fabric)."""
@@ -72,7 +77,7 @@ class Layout:
     gpus: int
     imbalance: float
     a2a: bool
-    k: float
+    a2a_up_copies: float
     copies: float
     redundant: int
     overlap: bool
@@ -80,12 +85,13 @@ class Layout:
     up_lat: float
     out_bw: float
     out_lat: float
-    a2a_out_share: float
+    a2a_out_copies: float
     hops_up: int
     hops_out: int
     notes: tuple[str, ...]
     #: layers / layers of the largest stage: per-GPU weights and KV divide by it (= p when p divides them)
     depth: float = 1.0
+    prefill_copies: tuple[float, float] = (0.0, 0.0)
 
 
 _TENSOR_ONLY: dict[int, Layout] = {}
@@ -192,6 +198,19 @@ def check(
     hops = p - 1
     hops_out = hops if stages_per_domain == 0 else min(hops, (p - 1) // stages_per_domain)
     local = min(w, domain_gpus)
+    k = shape.expert_share * experts
+    up_copies, out_copies = K.dispatch_copies(k, w, local)
+    # prefill dispatches with DeepEP's normal kernels (NVLink-to-RDMA forwarding, node-limited routing),
+    # decode with its low-latency kernels, each copy straight to its expert (DeepEP README)
+    node_limit = shape.model.routing_node_limit if local < w else None
+    prefill_copies = K.dispatch_copies(k, w, local, node_limit)
+    if a2a and node_limit is not None:
+        notes.append(
+            f"node-limited routing in prefill: each token's {k:g} experts in at most {node_limit} of the {w / local:g} "
+            f"scale-up domains (routing_node_limit of {shape.name}), {prefill_copies[1]:.3g} copies per token over the "
+            f"fabric, {prefill_copies[0]:.3g} forwarded inside a domain (DeepSeek-V3 report sec. 3.2.2); decode "
+            f"sends each copy to its expert directly ({out_copies:.3g} over the fabric; DeepEP low-latency kernels)"
+        )
     return Layout(
         n=n,
         p=p,
@@ -200,7 +219,7 @@ def check(
         gpus=gpus,
         imbalance=imbalance,
         a2a=a2a,
-        k=shape.expert_share * experts,
+        a2a_up_copies=up_copies,
         copies=(experts + r) / experts if experts else 1.0,
         redundant=r,
         overlap=ep_overlap,
@@ -208,9 +227,10 @@ def check(
         up_lat=up_lat,
         out_bw=out_bw,
         out_lat=out_lat,
-        a2a_out_share=(w - local) / w,
+        a2a_out_copies=out_copies,
         hops_up=hops - hops_out,
         hops_out=hops_out,
         notes=tuple(notes),
         depth=layers / largest,
+        prefill_copies=prefill_copies,
     )

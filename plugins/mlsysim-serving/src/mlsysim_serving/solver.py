@@ -686,9 +686,11 @@ def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
     )
     a2a = hops = 0.0
     if lay.a2a:
+        up, out = lay.prefill_copies if prefill else (lay.a2a_up_copies, lay.a2a_out_copies)
         a2a = K.all_to_all(
             t_mb,
-            lay.k,
+            up,
+            out,
             shape.hidden,
             setup.b_act,
             w,
@@ -698,7 +700,6 @@ def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
             lay.up_lat,
             lay.out_bw,
             lay.out_lat,
-            lay.a2a_out_share,
             E.NETWORK,
             E.COLLECTIVE_LAUNCH_S,
         )
@@ -844,6 +845,8 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
         "pipeline_bubble": 1.0 - busy,
         "decode_all_to_all_time": a2a_d,
         "all_to_all_bytes_per_token": (
-            K.all_to_all_bytes(lay.k, shape.hidden, setup.b_act, lay.w, shape.layers) if lay.a2a else 0.0
+            K.all_to_all_bytes(lay.a2a_up_copies, lay.a2a_out_copies, shape.hidden, setup.b_act, shape.layers)
+            if lay.a2a
+            else 0.0
         ),
     }

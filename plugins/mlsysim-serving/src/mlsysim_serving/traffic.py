@@ -179,7 +179,8 @@ class StepCost:
             a2a = [
                 K.all_to_all(
                     t,
-                    layout.k,
+                    layout.a2a_up_copies,
+                    layout.a2a_out_copies,
                     hidden,
                     b_act,
                     float(wide),
@@ -189,7 +190,6 @@ class StepCost:
                     layout.up_lat,
                     layout.out_bw,
                     layout.out_lat,
-                    layout.a2a_out_share,
                     eta_net,
                     launch,
                 )
