@@ -475,14 +475,16 @@ def capacity(cost, load, M, B_max):
     Sequence/KV limit: B_max sequences decode; lambda = B_max/(D1*T) and m = lambda*T = B_max/D1
     prompts join per step, so T = the mean step of :func:`_mix` at (B_max, m). Token budget: every
     step full, M*D1/(P1+D1) decode and M*P1/(P1+D1) prefill tokens; lambda = M/((P1+D1)*t).
-    Returns (lambda_max, limit) with limit 0 = sequences/KV, 1 = token budget (prefill)."""
+    Returns (lambda_max, limit) with limit 1 = token budget (prefill) where the steps fill before B_max
+    sequences decode (M*D1/(P1+D1) < B_max: both rates then describe full steps and coincide, so comparing
+    them would leave the label to rounding), else 0 = sequences/KV."""
     work = load.P1 + load.w * load.D1  # engine tokens per request: prefill + w per decode step
     B = _min(B_max, M * load.D1 / work)
     T = _mix(cost, load, B, B / _max(load.D1, 1e-300), M)[0]
     lam_seq = _where(load.D1 > 0, B / _max(load.D1 * T, 1e-300), np.inf)
     Bt = M * load.D1 / work
     lam_tok = M / (work * full_step(cost, load, Bt, M))
-    return _min(lam_seq, lam_tok), np.where(lam_tok < lam_seq, 1, 0)
+    return _min(lam_seq, lam_tok), np.where(Bt < B_max, 1, 0)
 
 
 def steady(cost, load, lam, M):
