@@ -83,7 +83,7 @@ class Entry:
     key: str
     value: Any
     category: str = ""
-    aliases: tuple = attrs.field(default=(), converter=tuple)
+    aliases: tuple = attrs.field(default=(), converter=T.as_tuple)
     provider: str = ""
     file: str = ""
     line: int = 0

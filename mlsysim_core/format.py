@@ -1,7 +1,6 @@
 """Numbers and result values as people read them: one format for tables, ``explain()`` and notebooks.
 
-Standard library only (a Quantity is recognised by its ``magnitude`` and ``units``, pint is never imported).
-"""
+Standard library only (a Quantity is recognised by its ``magnitude`` and ``units``, pint is never imported)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from mlsysim_core.results import Result, measure, result
+from mlsysim_core.types import as_tuple
 
 
 def _opt(doc: str) -> object:
@@ -77,7 +78,7 @@ class DisaggServingResult(Result):
     seq_len: int = attrs.field()
     output_len: int = attrs.field()
     model: str = attrs.field()
-    notes: tuple = attrs.field(factory=tuple, converter=tuple)
+    notes: tuple = attrs.field(factory=tuple, converter=as_tuple)
     _kv_transfer_time: float
     _kv_transfer_exposed: float
     _kv_bytes_per_request: float

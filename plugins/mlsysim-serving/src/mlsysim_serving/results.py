@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from mlsysim_core.results import Result, measure, result
+from mlsysim_core.types import as_tuple
 
 
 def _gb(x: float) -> str:
@@ -185,7 +186,7 @@ class ServingResult(Result):
     model: str = attrs.field()
     notes: tuple = attrs.field(
         factory=tuple,
-        converter=tuple,
+        converter=as_tuple,
         metadata={
             "doc": "every default taken for a value not given: precision, usable-memory share, link latency, TP limit"
         },

@@ -7,6 +7,7 @@ import math
 import attrs
 
 from mlsysim_core.results import Result, measure, result
+from mlsysim_core.types import as_tuple
 
 
 def _gb(x: float) -> str:
@@ -85,7 +86,7 @@ class PerformanceProfile(Result):
     model: str = attrs.field(metadata={"doc": "model name"})
     notes: tuple = attrs.field(
         factory=tuple,
-        converter=tuple,
+        converter=as_tuple,
         metadata={"doc": "every default taken for a value not given: precision, usable-memory share, missing TDP"},
     )
     # SI stores behind the Quantity views above (set by @result), read by the explanations below

@@ -44,7 +44,7 @@ from mlsysim_core.physics import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked, notes_column
-from mlsysim_core.types import Datacenter, Fleet
+from mlsysim_core.types import Datacenter, Fleet, as_tuple
 from mlsysim_core.units import DIMENSIONLESS, KG, L_PER_KWH, U
 from mlsysim_fleet.inputs import (
     KWH_J,
@@ -117,7 +117,7 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
     datacenter_name: str | None = attrs.field()  # None: a typical datacenter on region_name's grid
     pue_source: str = attrs.field()  # "argument", "datacenter" or "grid typical_pue"
     offsite_water_known: bool = attrs.field()  # False: the grid states no water intensity (off-site unknown)
-    notes: tuple = attrs.field(default=(), converter=tuple)
+    notes: tuple = attrs.field(default=(), converter=as_tuple)
     embodied_source: str = attrs.field()  # "catalog", "argument", "excluded" or "not in catalog" (0 counted)
     service_life_years: float = attrs.field()
     tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
