@@ -424,3 +424,16 @@ def test_a_banded_train_result_keeps_its_band_through_from(tmp_path):
     assert code == 0 and got["high"]["value"] == pytest.approx(want_job[1].m_as(got["high"]["unit"]), rel=1e-9)
     plain = run(["carbon", "Research_256", "--days", "30", "--datacenter", "Quebec", "--from", str(path), "--json"])
     assert "bands" not in json.loads(plain[1])["result"]  # bands only when asked for
+
+
+def test_a_table_with_the_cache_off_writes_no_file(tmp_path, monkeypatch):
+    """MLSYSIM_NO_CATALOG_CACHE: the units a table shows are not kept anywhere (no stray file in the working
+    directory, as `None.<pid>.tmp` once was)."""
+    from mlsysim_cli.api import _out
+
+    monkeypatch.setenv("MLSYSIM_NO_CATALOG_CACHE", "1")
+    monkeypatch.setattr(_out, "_units_shown", {})
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["serve", "Llama3_8B", "H100", "--seq-len", "512"])
+    assert code == 0, err
+    assert "ms" in out and list(tmp_path.iterdir()) == []

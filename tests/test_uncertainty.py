@@ -77,8 +77,12 @@ def test_corners_on_one_layout_equal_solves_at_the_corners():
     fast = mlsysim.ServingModel().solve(
         LM.Llama3_70B, HW.H100, 2048, **kw, efficiency=0.5 * 0.76 / 0.6, memory_efficiency=0.9, engine_overhead=0.0
     )
+    slow = mlsysim.ServingModel().solve(
+        LM.Llama3_70B, HW.H100, 2048, **kw, efficiency=0.5 * 0.44 / 0.6, memory_efficiency=0.76, engine_overhead=2e-3
+    )
     low, high = r.bands["ttft_mean"]
     assert low.to("ms").magnitude == pytest.approx(fast.ttft_mean.to("ms").magnitude, rel=1e-9)
+    assert high.to("ms").magnitude == pytest.approx(slow.ttft_mean.to("ms").magnitude, rel=1e-9)
     with pytest.raises(TypeError, match="bogus"):
         banded(mlsysim.ServingModel, LM.Llama3_8B, HW.H100, 128, bogus=1)
     with pytest.raises(TypeError):

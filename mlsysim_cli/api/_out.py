@@ -79,12 +79,14 @@ def _read_units(path: Any) -> dict:
 
 
 def _write_units(path: Any, data: dict) -> None:
+    if path is None:  # the cache is off or has no folder: nothing is kept
+        return
     try:
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(data, f)
         os.replace(tmp, path)
-    except (OSError, TypeError):  # no cache folder (path None), read-only or full: computed next time
+    except OSError:  # read-only or full: computed next time
         pass
 
 

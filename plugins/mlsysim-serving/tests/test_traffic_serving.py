@@ -255,7 +255,7 @@ def test_analytic_against_simulation(case, load):
         x, y = si(getattr(a, k)), si(getattr(s, k))
         tol = departs.get(k, 0.10 if k in MEANS else 0.20)
         if tol == LOW:
-            assert x < y, k
+            assert -0.8 < x / y - 1 < 0, (k, x / y - 1)  # low, within the measured -28..-76 %
         else:
             assert x == pytest.approx(y, rel=tol), k
 

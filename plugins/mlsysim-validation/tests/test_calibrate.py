@@ -144,8 +144,9 @@ def test_an_engine_column_scopes_the_fit_to_that_engine(tmp_path, fresh_host):
     assert high / low - 1 < 0.05  # the engine's leave-one-out range, not the default ranges
     again = CliRunner().invoke(main, ["calibrate", _csv(tmp_path / "more.csv", rows[:2]), "-o", str(out)])
     assert again.exit_code == 0 and "on 4 measurements" in again.output  # the scope's earlier rows count
-    with pytest.raises(Exception, match="engine"):
+    with pytest.raises(mlsysim.InvalidInputError, match="engine") as exc:
         mlsysim.ServingModel().solve(getattr(LM, m), H100, 128, engine="")
+    assert exc.value.argument == "engine"
 
 
 @pytest.mark.parametrize(
