@@ -63,3 +63,6 @@ def test_serve_searches_speculation():
     assert "speculative" in out.output and "speculation helps: " in out.output, out.output
     out = CliRunner().invoke(main, args[:-2], prog_name="mlsysim")
     assert out.exit_code == 1 and out.output.count("\n") == 1 and "--spec-accept" in out.output, out.output
+    alone = [a for a in args if a not in ("--spec-draft", "Llama3_2_1B")]  # an acceptance with nothing proposing
+    out = CliRunner().invoke(main, alone, prog_name="mlsysim")
+    assert out.exit_code == 1 and out.output.count("\n") == 1 and "--spec-draft" in out.output, out.output

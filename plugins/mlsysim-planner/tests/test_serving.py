@@ -265,3 +265,23 @@ def test_bad_speculative_setup_is_named():
             M.Llama3_8B, qps=RATE, seq_len=S, output_len=O, slo_ttft=1.0, slo_itl=0.05, hardware=H.H100,
             speculative=[{"spec_k": 4}], progress=False,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "setup", [{"spec_accept": 0.7}, {"spec_accept": 0.7, "spec_draft_cost": 0.05, "spec_draft": DRAFT["spec_draft"]}]
+)
+def test_a_speculative_setup_needs_exactly_one_proposer(setup):
+    """spec_accept alone (nothing proposes the tokens) or both a draft and a draft cost: refused, naming the
+    setup, instead of a plan of invalid rows."""
+    with pytest.raises(InvalidInputError) as exc:
+        plan_serving(
+            mlsysim.Models.Llama3_8B,
+            qps=1,
+            seq_len=512,
+            output_len=64,
+            slo_ttft=1.0,
+            slo_itl=0.05,
+            speculative=[setup],
+            progress=False,
+        )
+    assert exc.value.argument == "speculative[0]"

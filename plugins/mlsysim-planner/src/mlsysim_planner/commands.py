@@ -222,6 +222,8 @@ def serve(model: str, **o: Any) -> None:
         raise CliError(
             "--spec-accept", "is required with --spec-draft or --spec-draft-cost: an acceptance rate in [0, 1)"
         )
+    if speculate and not spec.keys() & {"spec_draft", "spec_draft_cost"}:
+        raise CliError("--spec-accept", "needs --spec-draft MODEL or --spec-draft-cost SHARE: what proposes the tokens")
     plan = plan_serving(
         lookup("model", model, "MODEL")[1],
         qps=o["qps"],

@@ -320,7 +320,7 @@ def _across_band(
             continue
         robust[i], text = bands.across_band(kw, p, ttft, itl)
         why = why or text
-    note = f"slo_across_band: the SLOs still met at the uncertainty band's slow corner ({bands.CHECKED} best checked)"
+    note = f"slo_across_band: the SLOs still met at the uncertainty band's slow corner ({len(points)} best checked)"
     if any("disagg" in kw for kw in points):
         note += " but for disaggregated rows, whose results hold no efficiencies to move"
     if robust[0] is False:

@@ -33,9 +33,12 @@ def setups(speculative: Any) -> list[dict[str, Any]]:
         raise InvalidInputError("speculative", speculative, "a non-empty list of dicts of " + ", ".join(KEYS))
     out: list[dict[str, Any]] = [{}]
     for i, s in enumerate(given):
-        if not isinstance(s, dict) or set(s) - set(KEYS) or s.get("spec_accept") is None:
+        drafts = [k for k in ("spec_draft", "spec_draft_cost") if s.get(k) is not None] if isinstance(s, dict) else []
+        if not isinstance(s, dict) or set(s) - set(KEYS) or s.get("spec_accept") is None or len(drafts) != 1:
             raise InvalidInputError(
-                f"speculative[{i}]", s, "a dict with spec_accept and spec_draft or spec_draft_cost (spec_k optional)"
+                f"speculative[{i}]",
+                s,
+                "a dict with spec_accept and one of spec_draft or spec_draft_cost (spec_k optional)",
             )
         out.append(dict(s))
     return out

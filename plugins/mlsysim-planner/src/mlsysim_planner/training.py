@@ -294,7 +294,10 @@ def _run_figures(
         out["expected_failures"][sel] = rel.si("expected_interruptions").astype(float)
         out["goodput"][sel] = rel.si("goodput").astype(float)
         if datacenter is not None:
-            offer = rents.setdefault(fleet.node.accelerator.name, pricing.rental(fleet.node.accelerator))
+            part = fleet.node.accelerator.name
+            if part not in rents:
+                rents[part] = pricing.rental(fleet.node.accelerator)
+            offer = rents[part]
             eco = sweep(
                 "EconomicsModel", fleet=fleet, duration_days=wall, datacenter=datacenter, rent=offer and offer.key
             )
