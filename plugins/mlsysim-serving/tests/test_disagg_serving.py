@@ -321,3 +321,22 @@ def test_redundant_experts_refused(disagg, argument, words):
     with pytest.raises(InvalidInputError) as top:
         _solve(**ds, redundant_experts=32)
     assert top.value.argument == "redundant_experts" and "rN in its degrees" in str(top.value)
+
+
+def test_a_pool_meeting_the_slo_at_no_rate_answers_zero_not_a_division_by_zero():
+    """p99 TTFT above the SLO even at a vanishing rate (dispersed prompts): the max rate is 0 and the pools
+    have no balanced share (None), where the GPUs per request/s of a pool were once divided by a zero rate."""
+    r = ServingModel().solve(
+        M.Llama3_8B,
+        H.H100,
+        512,
+        output_len=200,
+        arrival_rate=1.0,
+        disagg="prefill=H100x8:tp1,decode=H100x8:tp1",
+        fabric="IB_NDR",
+        length_cv=1.5,
+        slo_ttft=0.08,
+        slo_itl=0.05,
+        slo_percentile=99,
+    )
+    assert r.si("max_arrival_rate") == 0.0 and r.balanced_prefill_share is None

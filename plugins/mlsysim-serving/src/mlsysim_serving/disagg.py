@@ -237,9 +237,11 @@ def serve_disagg(
     rates = _search(pools, slo_t, slo_i, pct)
     rate_p, rate_d, max_rate = rates["prefill"], rates["decode"], rates["max"]
     gpus = layout.prefill.gpus + layout.decode.gpus
-    g_p, g_d = layout.prefill.replica_gpus / rate_p, layout.decode.replica_gpus / rate_d
+    both = rate_p > 0 and rate_d > 0  # a pool meeting no SLO at any rate has no GPUs per request/s
+    g_p = layout.prefill.replica_gpus / rate_p if both else math.inf
+    g_d = layout.decode.replica_gpus / rate_d if both else math.inf
     agg_goodput, agg_layout, agg_notes = agg.best(slo_t, slo_i, output_len)
-    balanced = O / (g_p + g_d) if rate_p > 0 and rate_d > 0 else 0.0
+    balanced = O / (g_p + g_d) if both else 0.0
     link_note: tuple[str, ...] = (link.note,) if link.note else ()
     if plan is not None:
         link_note += (
@@ -278,7 +280,7 @@ def serve_disagg(
         slo_percentile=pct,
         prefill_replica_rate=rate_p,
         decode_replica_rate=rate_d,
-        balanced_prefill_share=g_p / (g_p + g_d) if rate_p > 0 and rate_d > 0 else None,
+        balanced_prefill_share=g_p / (g_p + g_d) if both else None,
         prefill_replicas_needed=math.ceil(lam / rate_p) if rate_p > 0 else None,
         decode_replicas_needed=math.ceil(lam / rate_d) if rate_d > 0 else None,
         goodput_per_gpu=max_rate * O / gpus,

@@ -508,17 +508,10 @@ def _layout_fields(setup: Setup) -> dict[str, Any]:
     }
 
 
-_SOLVE_DEFAULTS = {
-    name: p.default
-    for name, p in inspect.signature(ServingModel.solve).parameters.items()
-    if p.default is not inspect.Parameter.empty
-}
-
-
-#: solve() arguments of the precisions and the layout beyond tensor parallelism (passed to prepare())
 #: solve()'s parameters and their defaults, in order, and those without a default
 _DEFAULTS = {name: p.default for name, p in inspect.signature(ServingModel.solve).parameters.items()}
 _REQUIRED = tuple(name for name, default in _DEFAULTS.items() if default is inspect.Parameter.empty)
+_SOLVE_DEFAULTS = {name: d for name, d in _DEFAULTS.items() if d is not inspect.Parameter.empty}
 
 
 def _arguments(solver: ServingModel, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any] | None:
@@ -532,6 +525,7 @@ def _arguments(solver: ServingModel, args: tuple, kwargs: dict[str, Any]) -> dic
     return None if any(a[name] is inspect.Parameter.empty for name in _REQUIRED) else a
 
 
+#: solve() arguments of the precisions and the layout beyond tensor parallelism (passed to prepare())
 _PARALLEL_ARGS = (
     "weight_precision",
     "activation_precision",
