@@ -89,9 +89,9 @@ RANGES = {
         low=0.75,
         high=0.85,
         faster="high",
-        tier="measured",
-        source="[NCCL] nccl-tests all_reduce_perf bus bandwidth on NVLink/NVSwitch and InfiniBand/RoCE reaches "
-        "about 75-85 % of the link rate at large messages (DGX A100/H100)",
+        tier="estimate",
+        source="an estimate around the 0.8 default: large-message collective bus bandwidth at 75-85 % of the link "
+        "rate (no measured table in the calibration set; [NCCL] there is small-message latency, not bandwidth)",
     ),
 }
 #: DistributedModel's TrainingEfficiency (``efficiency.compute``, ``efficiency.network``): its compute
