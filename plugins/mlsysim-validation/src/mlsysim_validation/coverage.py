@@ -7,7 +7,7 @@ does for one call; a fleet solver's input result is then that corner's). A point
 measurement lies in [low, high]; the half-width is (high - low) / 2 relative to the prediction. Points
 no ranged solver moves have no band, so the banded groups are those with a moved point (derived, not
 listed). The
-ranges come from the sources of ``mlsysim_core.efficiency``, not from these points: leaving a point
+ranges come from the sources of ``mlsysim_physics.efficiency``, not from these points: leaving a point
 out changes no range, so the leave-one-out coverage is the coverage shown.
 
 ``calibrations()``: per hardware, ``mlsysim calibrate`` on the serving points of that hardware listed
