@@ -66,10 +66,10 @@ class _Replica:
         node: Any = None,
         fabric: Any = None,
     ):
-        from .setup import prepare
+        from .setup import prepared
 
         try:
-            setup = prepare(
+            setup = prepared(
                 model,
                 pool.hardware,
                 common["precision"],
@@ -80,15 +80,17 @@ class _Replica:
                 node,
                 False,
                 common["memory_fraction"],
-                weight_precision=common["weight_precision"],
-                activation_precision=common["activation_precision"],
-                engine_overhead=common["engine_overhead"],
-                engine=common["engine"],
-                pp_size=pool.pp,
-                ep_size=pool.ep,
-                dp_attention=pool.dp,
-                redundant_experts=pool.redundant,
-                fabric=fabric if isinstance(fabric, NetworkFabric) else None,
+                common["weight_precision"],
+                common["activation_precision"],
+                pool.pp,
+                pool.ep,
+                pool.dp,
+                None,
+                fabric if isinstance(fabric, NetworkFabric) else None,
+                common["engine_overhead"],
+                pool.redundant,
+                False,
+                common["engine"],
             )
         except InvalidInputError as exc:
             if exc.argument in ("model", "efficiency", "memory_efficiency", "engine_overhead") or exc.argument.endswith(
@@ -104,7 +106,7 @@ class _Replica:
             shape.params, setup.b, float(lay.n), lay.depth, shape.experts_params, float(lay.w), lay.copies
         )
         self.usable = pool.hardware.si.capacity * setup.memory_fraction
-        self.cost = UL.step_cost(setup)
+        self.cost = UL.costs(setup)
         #: share of one request's KV cache on one GPU: its tensor share of its (largest) stage's layers
         self.kv_share = setup.kv_share / lay.depth
         self.kv_tokens = UL.kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"])
@@ -135,7 +137,9 @@ class _Replica:
     def engine(self) -> UL.Engine:
         """:func:`.under_load.engine` of this replica, set up once per solve for every rate the searches try
         (:class:`InfeasibleError` if the KV cache holds no request)."""
-        if self._engine is None:
+        if self._engine is None and self.spec is None:
+            self._engine = UL.replica(self.setup, self.S, self.O, self.c)[2]
+        elif self._engine is None:
             hw = self.pool.hardware
             self._engine = UL.engine(self.shape, hw, self.cost, self.kv_tokens, self.S, self.O, self.c, self.spec)
         return self._engine

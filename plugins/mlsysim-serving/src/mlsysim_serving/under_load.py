@@ -194,6 +194,10 @@ def step_cost(setup: Setup) -> TR.StepCost:
     )
 
 
+#: :func:`step_cost` memoized by the Setup's identity
+costs = PreparedCache(step_cost)
+
+
 def kv_capacity_tokens(
     setup: Setup, M: float, max_seqs: float, draft_weights: float = 0.0, draft_kv: float = 0.0
 ) -> float:
@@ -236,16 +240,16 @@ def loaded_fields(
     :class:`InfeasibleError` with ``raise_errors``; otherwise the answer is ``feasible=False`` with no
     latency (NaN in a sweep), no served rate and the reason in the notes. What does not depend on the
     arrival rate (the checked mix, the step cost, the engine's capacity) is set up once per layout and
-    mix (:func:`_engines`)."""
+    mix (:func:`replica`)."""
     rate = offered(args, output_len)
     c = _mix(args)
     if c["method"] == "simulate" and isinstance(rate, np.ndarray):
         raise InvalidInputError("method", "simulate", "analytic in a sweep (simulate answers one configuration)")
     try:
-        if spec is None and c["length_samples"] is None:
-            cost, kv, eng = _engines(setup, seq_len, output_len, c)
+        if spec is None:
+            cost, kv, eng = replica(setup, seq_len, output_len, c)
         else:
-            cost, kv, eng = replica_engine(setup, seq_len, output_len, c, spec)
+            cost, kv, eng = _speculative_replica(setup, seq_len, output_len, c, spec)
     except InfeasibleError as exc:
         if raise_errors:
             raise
@@ -254,27 +258,42 @@ def loaded_fields(
     return serve(setup.shape, setup.hardware, setup.layout.gpus, cost, kv, seq_len, output_len, traffic, eng=eng)
 
 
-def replica_engine(setup: Setup, seq_len: int, output_len: int, c: dict, spec: tuple | None = None) -> tuple:
-    """(step cost, KV tokens, :class:`Engine`) of the layout ``setup`` under the checked mix ``c``
-    (its arrival rate not read); ``spec`` as in :func:`loaded_fields`."""
-    cost = step_cost(setup)
-    M, seqs = c["max_num_batched_tokens"], c["max_num_seqs"]
-    if spec is None:
-        plan, kv = None, kv_capacity_tokens(setup, M, seqs)
-    else:
-        from .speculative import under_traffic
+def _speculative_replica(setup: Setup, seq_len: int, output_len: int, c: dict, spec: tuple) -> tuple:
+    """:func:`replica` with speculative decoding (``spec`` as in :func:`loaded_fields`), not memoized."""
+    from .speculative import under_traffic
 
-        if c["method"] != "analytic":
-            raise InvalidInputError(
-                "method", c["method"], "analytic with speculative decoding (the simulator runs plain decode steps)"
-            )
-        plan, draft_weights, draft_kv = under_traffic(setup, spec)
-        kv = kv_capacity_tokens(setup, M, seqs, draft_weights, draft_kv)
+    if c["method"] != "analytic":
+        raise InvalidInputError(
+            "method", c["method"], "analytic with speculative decoding (the simulator runs plain decode steps)"
+        )
+    plan, draft_weights, draft_kv = under_traffic(setup, spec)
+    cost = costs(setup)
+    kv = kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"], draft_weights, draft_kv)
     return cost, kv, engine(setup.shape, setup.hardware, cost, kv, seq_len, output_len, c, plan)
 
 
-#: :func:`replica_engine` memoized by the identity of its arguments (a Setup, two ints and a memoized mix)
-_engines = PreparedCache(replica_engine)
+#: The checked traffic arguments an :class:`Engine` depends on (besides the layout and the lengths).
+_ENGINE_KEYS = ("length_cv", "length_dist", "max_num_batched_tokens", "max_num_seqs", "prefix_cache_hit")
+_replicas: dict[tuple, tuple] = {}
+
+
+def replica(setup: Setup, seq_len: int, output_len: int, c: dict) -> tuple:
+    """(step cost, KV tokens, :class:`Engine`) of the layout ``setup`` serving the checked mix ``c`` without
+    speculation (its arrival rate not read). Memoized by the Setup's identity (its entry keeps it alive, so
+    the id is not reused) and the values the engine reads, unless ``length_samples`` are given; a call that
+    raises (:class:`InfeasibleError`: the KV cache holds no request) caches nothing."""
+    key = (id(setup), seq_len, output_len, *[c[k] for k in _ENGINE_KEYS])
+    hit = _replicas.get(key) if c["length_samples"] is None else None
+    if hit is None:
+        cost = costs(setup)
+        kv = kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"])
+        hit = (setup, cost, kv, engine(setup.shape, setup.hardware, cost, kv, seq_len, output_len, c))
+        if c["length_samples"] is not None:
+            return hit[1:]
+        if len(_replicas) >= 1024:
+            _replicas.clear()
+        _replicas[key] = hit
+    return hit[1:]
 
 
 def _holds_no_request(c: dict, reason: str) -> dict:
