@@ -14,11 +14,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.solver import PreparedCache
 from mlsysim_core.units import Quantity, ureg
+from mlsysim_physics import efficiency as E
 
 from . import kernels as K
 from . import simulate as SIM
