@@ -163,6 +163,7 @@ class Setup:
     eta_m: float  #: achieved fraction of peak memory bandwidth
     engine_overhead: float  #: host time of one engine iteration (part of ``overhead``)
     request_overhead: float  #: host time of a request outside the engine's steps (:mod:`.request_path`)
+    request_notes: tuple[str, ...]  #: what was assumed for it (a loaded answer's notes)
     tp_size: int  #: tensor-parallel degree n
     layout: parallel.Layout  #: pipeline stages, expert and attention data parallelism, their links
     kv_share: float  #: share of the KV cache one GPU holds (1/min(n, kv_heads); 1 for MLA)
@@ -244,7 +245,6 @@ def prepare(
         else check_engine_overhead(engine_overhead)
     )
     t_req, req_notes = request_path.resolve(request_overhead, cal, engine)
-    notes += req_notes
     if raise_errors is not True and raise_errors is not False:
         V.instance("raise_errors", raise_errors, bool, "True or False")
     link = hardware.scale_up
@@ -312,6 +312,7 @@ def prepare(
         eta_m=eta_m,
         engine_overhead=host,
         request_overhead=t_req,
+        request_notes=req_notes,
         tp_size=tp_size,
         layout=layout,
         kv_share=kv_share,

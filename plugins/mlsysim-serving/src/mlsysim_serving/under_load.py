@@ -214,11 +214,14 @@ def loaded_fields(
         kv = kv_capacity_tokens(setup, M, seqs, draft_weights, draft_kv)
     try:
         hw, t_req = setup.hardware, setup.request_overhead
-        return serve(setup.shape, hw, setup.layout.gpus, cost, kv, seq_len, output_len, c, plan, t_req)
+        f = serve(setup.shape, hw, setup.layout.gpus, cost, kv, seq_len, output_len, c, plan, t_req)
     except InfeasibleError as exc:
         if raise_errors:
             raise
         return _holds_no_request(c, str(exc))
+    if setup.request_notes:
+        f[TRAFFIC_NOTES] = f.get(TRAFFIC_NOTES, ()) + setup.request_notes
+    return f
 
 
 def _holds_no_request(c: dict, reason: str) -> dict:
