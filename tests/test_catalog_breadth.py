@@ -244,3 +244,15 @@ def test_a_google_campus_scales_it_energy_by_its_own_pue():
     assert site.it_energy.to("kWh").magnitude == pytest.approx(typical.it_energy.to("kWh").magnitude)
     ratio = site.facility_energy / typical.facility_energy
     assert ratio.to("").magnitude == pytest.approx(1.10 / 1.56)
+
+
+def test_mi355x_part_has_the_scale_up_link_of_its_node_so_tensor_parallel_serving_answers():
+    """7 Infinity Fabric links x 153.6 GB/s bidirectional / 2, as the MI355X_8x node's intra_node; before the
+    part had a scale_up link, ServingModel refused tp_size > 1 on it."""
+    part = mlsysim.Hardware.Cloud.MI355X
+    node = mlsysim.Systems.Nodes.MI355X_8x
+    assert part.scale_up.bandwidth.to("GB/s").magnitude == pytest.approx(7 * 153.6 / 2)
+    assert part.scale_up.bandwidth == node.intra_node.bandwidth and part.scale_up.domain == 8
+    tp8 = mlsysim.ServingModel().solve(mlsysim.Models.Llama3_70B, part, seq_len=2048, batch_size=8, tp_size=8)
+    tp1 = mlsysim.ServingModel().solve(mlsysim.Models.Llama3_70B, part, seq_len=2048, batch_size=8)
+    assert 0 < tp8.ttft < tp1.ttft
