@@ -10,11 +10,12 @@ from typing import Any
 
 import attrs
 
-from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.format import is_quantity
+from mlsysim_core.solver import PreparedCache
 from mlsysim_core.types import CNNWorkload, HardwareNode, TransformerWorkload, Workload
+from mlsysim_physics import efficiency as E
 from mlsysim_uncertainty.calibration import checked, scoped
 
 from . import parallel
@@ -113,7 +114,7 @@ def model_shape(model: Any) -> ModelShape:
 
 def step_overhead(dispatch_tax: float, layers: float, engine_overhead: Any) -> Any:
     """Fixed cost of one engine step (s): dispatch tax + layers * per-layer overhead + engine overhead
-    (mlsysim_core.efficiency, with sources; the engine overhead defaults to STEP_OVERHEAD_S)."""
+    (mlsysim_physics.efficiency, with sources; the engine overhead defaults to STEP_OVERHEAD_S)."""
     return dispatch_tax + layers * E.LAYER_OVERHEAD_S + engine_overhead
 
 
@@ -317,6 +318,11 @@ def prepare(
         memory_fraction=frac,
         notes=tuple(notes),
     )
+
+
+#: :func:`prepare` memoized by the identity of its arguments, given positionally in its order (catalog objects,
+#: names and numbers: immutable, so the same arguments give the same Setup).
+prepared = PreparedCache(prepare)
 
 
 def _check_tp(tp: int, shape: ModelShape, gpus: int, domain: str) -> float:
