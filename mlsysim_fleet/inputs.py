@@ -10,9 +10,9 @@ from numbers import Real
 from typing import Any, NamedTuple
 
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.physics import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
 from mlsysim_core.types import Datacenter, Fleet, GridProfile
 from mlsysim_core.units import DAY, Q_, Quantity, Unit, to_si
+from mlsysim_physics.equations import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
 
 DAY_S = 86400.0
 HOUR_S = 3600.0

@@ -8,7 +8,7 @@ from typing import Any
 from mlsysim_core.errors import InvalidInputError
 
 #: Keys a hardware entry's ``calibration`` table may set (SI: fractions, seconds), as fitted by
-#: ``mlsysim calibrate``: solvers use them in place of mlsysim_core.efficiency's defaults.
+#: ``mlsysim calibrate``: solvers use them in place of mlsysim_physics.efficiency's defaults.
 CALIBRATION_KEYS = {"compute": "(0, 1]", "memory": "(0, 1]", "engine_overhead": "[0, 1] s"}
 
 

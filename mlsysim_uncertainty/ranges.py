@@ -1,9 +1,9 @@
-"""Ranges of the named efficiencies and overheads (``mlsysim_core.efficiency``) that bands span.
+"""Ranges of the named efficiencies and overheads (``mlsysim_physics.efficiency``) that bands span.
 
 Each range is where the named default's own sources put the value (low, high), its provenance tier
 (``measured``: a measurement of the quantity itself; ``paper``: a published figure the value is
-derived from; ``estimate``: a documented judgement) and the sources (keys of
-the source list of ``mlsysim_core.efficiency``, docs/accuracy.md). A solver applies a range to the value it used, as the
+derived from; ``estimate``: a documented judgement) and the sources (keys of the source list of
+``mlsysim_physics.efficiency``, docs/accuracy.md). A solver applies a range to the value it used, as the
 factors ``low / default`` and ``high / default``: a compute efficiency of 0.5 at fp8 spans
 0.5 x (0.44/0.60) .. 0.5 x (0.76/0.60). How well the resulting bands cover the calibration set:
 ``docs/accuracy.md`` (Bands).
@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from mlsysim_core import efficiency as E
+from mlsysim_physics import efficiency as E
 
 TIERS = ("datasheet", "measured", "paper", "estimate")
 

@@ -7,9 +7,9 @@ import pytest
 
 import mlsysim
 from mlsysim import DistributedModel, ServingModel
-from mlsysim_core import efficiency as E
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.types import IOInterconnect, NetworkFabric
+from mlsysim_physics import efficiency as E
 
 M, H = mlsysim.Models.Language, mlsysim.Hardware.Cloud
 SEQ = 2048

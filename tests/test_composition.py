@@ -19,11 +19,11 @@ import pytest
 
 import mlsysim
 from mlsysim import DistributedModel, EconomicsModel, ServingModel, SingleNodeModel, SustainabilityModel
-from mlsysim_core import physics as mlsysim_core_physics
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.results import HasLatency, HasStepTime, HasTokenRate, Result, measure, need, result
 from mlsysim_core.types import Fleet
 from mlsysim_core.units import Q_
+from mlsysim_physics import equations as physics_equations
 
 DAY, HOUR, YEAR = 86400.0, 3600.0, 365 * 86400.0
 H100, A100 = mlsysim.Hardware.Cloud.H100, mlsysim.Hardware.Cloud.A100
@@ -31,7 +31,7 @@ US_AVG = mlsysim.Infra.Grids.US_Avg
 
 
 def test_premises_from_the_catalog_and_defaults():
-    from mlsysim_core.physics import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
+    from mlsysim_physics.equations import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
 
     assert (DEFAULT_UTILIZATION, DEFAULT_IDLE_FRACTION) == (0.7, 0.3)
     assert H100.unit_cost.to("USD").magnitude == 31250 and A100.unit_cost.to("USD").magnitude == 17499
@@ -342,7 +342,7 @@ def test_energy_per_query_from_a_single_node_profile():
     # one H100's share (1/8) of a DGX H100 at the default utilization, at the facility, per image
     node = fleet.node
     pmax = node.power_max.to("W").magnitude
-    u, idle = mlsysim_core_physics.DEFAULT_UTILIZATION, mlsysim_core_physics.DEFAULT_IDLE_FRACTION
+    u, idle = physics_equations.DEFAULT_UTILIZATION, physics_equations.DEFAULT_IDLE_FRACTION
     assert node.power_idle is None  # the catalog gives only the rated maximum
     p_gpu = (idle * pmax + u * (pmax - idle * pmax)) / 8
     expected_j = p_gpu * s.pue / p.throughput.to("1/s").magnitude
@@ -352,7 +352,7 @@ def test_energy_per_query_from_a_single_node_profile():
 
 @pytest.mark.parametrize("precision, per_param", [("bf16", 2 + 4 + 12), ("fp16", 2 + 2 + 12)])
 def test_training_state_per_parameter_is_the_same_in_both_training_solvers(precision, per_param):
-    """One rule (mlsysim_core.physics.adam_state_bytes, default_grad_precision): bf16 keeps fp32
+    """One rule (mlsysim_physics.equations.adam_state_bytes, default_grad_precision): bf16 keeps fp32
     gradients (Megatron-LM, 18 B), fp16 keeps fp16 gradients (16 B), plus fp32 master and Adam (12 B).
     SingleNodeModel at seq_len 1 with full recomputation holds P x per_param + 2 x L x h bytes."""
     model = mlsysim.Models.Language.Llama3_8B

@@ -100,6 +100,7 @@ def _copy_host(dst: Path) -> Path:
         "mlsysim_fleet",
         "mlsysim_cli",
         "mlsysim_uncertainty",
+        "mlsysim_physics",
     ):
         shutil.copytree(REPO / name, dst / name, ignore=_IGNORE)
     for name in ("pyproject.toml", "README.md"):

@@ -10,7 +10,7 @@ Two kinds of block in the Markdown files listed in ``DOCUMENTS`` are outputs:
 * a fenced block with the info string ``output`` right after a ``python`` block: what that
   block prints (the blocks of one document run in order, in one namespace, in a temporary folder).
 
-Tables that state a named default of ``mlsysim_core.efficiency`` (a row ``| `NAME` | value ... |``)
+Tables that state a named default of ``mlsysim_physics.efficiency`` (a row ``| `NAME` | value ... |``)
 must state its current value (checked, not rewritten: the row's words around it are prose).
 
 ``python tools/doc_outputs.py`` rewrites every such block from the program's current output;
@@ -117,8 +117,8 @@ _SCALE = {None: 1.0, "s": 1.0, "ms": 1e-3, "us": 1e-6}
 
 
 def stale_constants(path: str) -> list[str]:
-    """Table rows of ``path`` stating a named default (mlsysim_core.efficiency) with another value."""
-    from mlsysim_core.efficiency import NAMED_DEFAULTS
+    """Table rows of ``path`` stating a named default (mlsysim_physics.efficiency) with another value."""
+    from mlsysim_physics.efficiency import NAMED_DEFAULTS
 
     out = []
     for m in _ROW.finditer((ROOT / path).read_text()):

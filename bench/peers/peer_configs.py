@@ -18,7 +18,7 @@ from __future__ import annotations
 #: Efficiencies given to every peer that takes them and to hand.py: the achieved fraction of the
 #: dense tensor peak, of HBM bandwidth and of link bandwidth, one set for all tools so that a
 #: disagreement is a difference in physics, not in an assumed efficiency. Compute and network are
-#: mlsysim's COMPUTE_WIDE and NETWORK (mlsysim_core/efficiency.py). Memory is one end-to-end decode
+#: mlsysim's COMPUTE_WIDE and NETWORK (mlsysim_physics/efficiency.py). Memory is one end-to-end decode
 #: rate, the convention the peers share: gpt-fast's measured 1,397 of 2,039 GB/s on A100 (0.69), in
 #: the 0.6-0.7 llm-analysis's README recommends for inference.
 ETA_COMPUTE = 0.60

@@ -25,7 +25,7 @@ import hand
 import ours
 from peer_configs import CONFIGS, ETA_COMPUTE, ETA_MEMORY, ETA_NETWORK, METRICS, inputs
 
-from mlsysim_core import efficiency as E
+from mlsysim_physics import efficiency as E
 
 DOC = os.path.join(HERE, "..", "..", "docs", "accuracy.md")
 RESULTS = os.path.join(HERE, "peer_results.json")

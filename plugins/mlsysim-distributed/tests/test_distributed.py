@@ -397,7 +397,7 @@ def test_efficiency_forms():
     base = solve(TINY, small_fleet(), batch_size=8, seq_len=512)
     half = solve(TINY, small_fleet(), batch_size=8, seq_len=512, efficiency=0.3)  # upstream: a float
     assert half.efficiency.compute == 0.3 and half.compute_latency > base.compute_latency
-    from mlsysim_core.efficiency import DEFAULT
+    from mlsysim_physics.efficiency import DEFAULT
 
     core = solve(TINY, small_fleet(), batch_size=8, seq_len=512, efficiency=DEFAULT)
     assert core.efficiency.compute == DEFAULT.compute

@@ -9,7 +9,7 @@ import pytest
 from mlsysim_serving import ServingModel, ServingResult
 
 import mlsysim
-from mlsysim_core import efficiency as E
+from mlsysim_physics import efficiency as E
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fixtures_serving import H100, LLAMA8, LLAMA70, MIXTRAL, MLA, PCIE_ONLY, RESNET  # noqa: E402
@@ -208,7 +208,7 @@ def test_batch1_itl_is_stream_time_plus_sourced_fixed_costs():
     ring_m = 2 * 1 / 2 * 4096 * 2 / (450e9 * 0.8) + 2 * 1 * 0.5e-6 + 5e-6
     itl_m = moved_m / BW + 32 * 63e-6 + 1e-3 + 10e-6 + 2 * 32 * ring_m
     assert ms(mx.itl) == pytest.approx(itl_m * 1e3, rel=1e-9)
-    # the two fixed costs are the constants named in mlsysim_core.efficiency, each with its source
+    # the two fixed costs are the constants named in mlsysim_physics.efficiency, each with its source
     assert (E.MEMORY_STREAM, E.LAYER_OVERHEAD_S, E.STEP_OVERHEAD_S) == (0.87, 63e-6, 1e-3)
 
 

@@ -11,7 +11,7 @@ import pytest
 from mlsysim_single_node import Engine, PerformanceProfile, SingleNodeModel
 
 import mlsysim
-from mlsysim_core import efficiency as E
+from mlsysim_physics import efficiency as E
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fixtures_sn import BERT_LARGE, H100, LLAMA8, LLAMA70, MIXTRAL, NO_LINK, RESNET  # noqa: E402

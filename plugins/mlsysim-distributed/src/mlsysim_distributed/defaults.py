@@ -39,7 +39,7 @@ class TrainingEfficiency:
 #: (Meta 2024, Table 4) and PaLM (Chowdhery et al. 2022) are not used to choose it: they check it.
 #: network 0.80: NCCL all-reduce bus bandwidth on NVLink/NVSwitch and InfiniBand/RoCE reaches about
 #: 75-85 % of the link rate at large messages (nccl-tests on DGX A100/H100, NVIDIA); the same value
-#: as ``mlsysim_core.efficiency.DEFAULT.network``.
+#: as ``mlsysim_physics.efficiency.DEFAULT.network``.
 #: overlap 0.85: the fraction of the gradient all-reduce PyTorch DDP / Megatron hide behind backward
 #: with bucketing (Li et al., "PyTorch Distributed", VLDB 2020); upstream mlsysim 0.1.1's default.
 TRAINING = TrainingEfficiency(compute=0.60, network=0.80, overlap=0.85)

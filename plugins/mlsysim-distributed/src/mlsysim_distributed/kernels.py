@@ -9,7 +9,7 @@ v interleaved chunks per stage, m micro-batches per step, b micro-batch size (se
 S sequence length, h hidden size, a attention heads, L layers, V vocabulary.
 
 Shared collectives (ring all-reduce, reduce-scatter, all-to-all, p2p, bubble fraction) come from
-:mod:`mlsysim_core.physics`.
+:mod:`mlsysim_physics.equations`.
 """
 
 from __future__ import annotations

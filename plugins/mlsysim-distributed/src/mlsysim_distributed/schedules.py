@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlsysim_core.physics import minimum
+from mlsysim_physics.equations import minimum
 
 SCHEDULES = ("gpipe", "1f1b", "interleaved", "zb-h1", "zb-v", "dualpipe")
 

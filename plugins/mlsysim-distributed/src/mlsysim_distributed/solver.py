@@ -36,13 +36,13 @@ from typing import Any
 import numpy as np
 
 from mlsysim_core import validate as V
-from mlsysim_core.efficiency import link_latency
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
-from mlsysim_core.physics import adam_state_bytes, default_grad_precision
 from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked
 from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Workload
 from mlsysim_core.validate import MAX_COUNT, instance, integer, number
+from mlsysim_physics.efficiency import link_latency
+from mlsysim_physics.equations import adam_state_bytes, default_grad_precision
 
 from . import kernels as K
 from . import layouts as LAY
@@ -114,7 +114,7 @@ def _efficiency(value: Any) -> TrainingEfficiency:
             "efficiency",
             value,
             "None, a compute efficiency in (0, 1], or an object with .compute and .network fractions "
-            "(mlsysim_distributed.TrainingEfficiency or mlsysim_core.efficiency.Efficiency)",
+            "(mlsysim_distributed.TrainingEfficiency or mlsysim_physics.efficiency.Efficiency)",
         )
     return TrainingEfficiency(compute=compute, network=network, overlap=getattr(value, "overlap", TRAINING.overlap))
 

@@ -38,7 +38,6 @@ import numpy as np
 
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.physics import DEFAULT_UTILIZATION, maximum
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked, where
@@ -60,6 +59,7 @@ from mlsysim_fleet.inputs import (
     utilization_arg,
     workload_usage,
 )
+from mlsysim_physics.equations import DEFAULT_UTILIZATION, maximum
 
 #: Default service life for straight-line amortization (years). Epoch AI assumes 5 years for AI
 #: servers from 2023 (training-cost-trends); Meta depreciates servers over 5-5.5 years, Microsoft and
@@ -238,7 +238,7 @@ class EconomicsModel(Solver):
                 or a time Quantity).
             infrastructure_multiplier: upstream's multiplier on the purchase price (default 1).
             utilization: position of each node between idle (0) and rated max (1) power
-                (default ``mlsysim_core.physics.DEFAULT_UTILIZATION``).
+                (default ``mlsysim_physics.equations.DEFAULT_UTILIZATION``).
             maintenance_rate: fraction of CapEx per year.
             unit_cost, host_cost, network_cost: USD overrides of the accelerator price, the host (node
                 without accelerators) price and the whole network's price (network: 0 if not given).

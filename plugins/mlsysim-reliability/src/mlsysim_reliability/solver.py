@@ -39,12 +39,12 @@ import numpy as np
 
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.physics import maximum
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked, where
 from mlsysim_core.types import Component, Fleet
 from mlsysim_core.units import HOUR, SECOND, Quantity, to_si
+from mlsysim_physics.equations import maximum
 
 from .checkpoint import Checkpoint, from_training
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mlsysim_core import efficiency as E
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.types import NetworkFabric
+from mlsysim_physics import efficiency as E
 
 from . import kernels as K
 from . import traffic as TR

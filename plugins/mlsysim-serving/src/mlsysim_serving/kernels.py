@@ -17,7 +17,7 @@ is the tensor-parallel one. Pipeline stages: :func:`pipeline`.
 from __future__ import annotations
 
 from mlsysim_core.lazy import lazy_numpy
-from mlsysim_core.physics import maximum, minimum, share, step_power
+from mlsysim_physics.equations import maximum, minimum, share, step_power
 
 np = lazy_numpy(__name__)  # numpy on first use: a solve on floats imports none
 
@@ -26,7 +26,7 @@ def weights_read(tokens, dense_params, expert_params, expert_share, n=1.0, w=1.0
     """Parameters one GPU streams in a step: its dense share P_dense/n always, and of its P_experts/w
     routed-expert share the part touched by ``tokens`` tokens each picking k of E, the busiest GPU
     seeing ``imbalance`` times the mean load: 1 - (1 - k/E)^(imbalance*tokens)
-    (see mlsysim_core.physics.moe_expert_fraction). Dense models pass expert_params = 0."""
+    (see mlsysim_physics.equations.moe_expert_fraction). Dense models pass expert_params = 0."""
     return dense_params / n + expert_params / w * (1.0 - (1.0 - expert_share) ** (imbalance * tokens))
 
 
@@ -265,5 +265,5 @@ def continuous_rates(batch, seq_len, output_len, itl_mean, prefill_one):
 
 
 def power_energy(tdp, t_compute, t_memory, t_step, idle_fraction, compute_fraction, memory_fraction):
-    """Power and energy per GPU of one step: :func:`mlsysim_core.physics.step_power`."""
+    """Power and energy per GPU of one step: :func:`mlsysim_physics.equations.step_power`."""
     return step_power(tdp, t_compute, t_memory, t_step, idle_fraction, compute_fraction, memory_fraction)

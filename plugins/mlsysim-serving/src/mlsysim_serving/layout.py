@@ -212,7 +212,7 @@ def kv_link(fabric: Any, layout: Disagg, gpus_per_node: int) -> KVLink:
 
 
 def _link(link: IOInterconnect) -> KVLink:
-    from mlsysim_core import efficiency as E
+    from mlsysim_physics import efficiency as E
 
     latency, note = E.link_latency(link, link.name)
     return KVLink(link.name, link.si.bandwidth, latency, note)

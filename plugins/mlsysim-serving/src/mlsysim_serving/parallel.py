@@ -40,10 +40,10 @@ from typing import Any
 
 import attrs
 
-from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.types import NetworkFabric
+from mlsysim_physics import efficiency as E
 
 from . import kernels as K
 

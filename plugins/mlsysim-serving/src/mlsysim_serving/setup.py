@@ -10,11 +10,11 @@ from typing import Any
 
 import attrs
 
-from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.format import is_quantity
 from mlsysim_core.types import CNNWorkload, HardwareNode, TransformerWorkload, Workload
+from mlsysim_physics import efficiency as E
 from mlsysim_uncertainty.calibration import checked, scoped
 
 from . import parallel
@@ -113,7 +113,7 @@ def model_shape(model: Any) -> ModelShape:
 
 def step_overhead(dispatch_tax: float, layers: float, engine_overhead: Any) -> Any:
     """Fixed cost of one engine step (s): dispatch tax + layers * per-layer overhead + engine overhead
-    (mlsysim_core.efficiency, with sources; the engine overhead defaults to STEP_OVERHEAD_S)."""
+    (mlsysim_physics.efficiency, with sources; the engine overhead defaults to STEP_OVERHEAD_S)."""
     return dispatch_tax + layers * E.LAYER_OVERHEAD_S + engine_overhead
 
 

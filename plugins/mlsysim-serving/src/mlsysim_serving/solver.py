@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.lazy import lazy_numpy
-from mlsysim_core.physics import maximum
 from mlsysim_core.solver import Solver
 from mlsysim_core.sweep import PointErrors, checked, not_integers, notes_column, where
 from mlsysim_core.types import HardwareNode, TransformerWorkload
+from mlsysim_physics import efficiency as E
+from mlsysim_physics.equations import maximum
 
 from . import kernels as K
 from .layout import resolve_fabric

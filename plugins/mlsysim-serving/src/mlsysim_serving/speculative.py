@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.types import TransformerWorkload
+from mlsysim_physics import efficiency as E
 
 from . import kernels as K
 from . import under_load as UL

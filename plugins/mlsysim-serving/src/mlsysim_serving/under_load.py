@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.units import Quantity, ureg
+from mlsysim_physics import efficiency as E
 
 from . import kernels as K
 from . import simulate as SIM

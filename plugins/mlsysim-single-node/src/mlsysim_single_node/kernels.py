@@ -9,7 +9,7 @@ element, P parameters, L layers, H*d_h attention width, kv elements per token = 
 
 from __future__ import annotations
 
-from mlsysim_core.physics import adam_state_bytes, maximum, minimum, step_power
+from mlsysim_physics.equations import adam_state_bytes, maximum, minimum, step_power
 
 # --------------------------------------------------------------------------- work per step
 
@@ -95,7 +95,7 @@ def fixed_inference(batch, flops_per_sample, params, activations, b):
 
 def training_state_bytes(b, grad_b, zero_stage, dp):
     """Bytes per parameter held for training with Adam: weights b, gradients grad_b and the optimizer
-    from :func:`mlsysim_core.physics.adam_state_bytes` (18 B with bf16 and fp32 gradients, 16 with
+    from :func:`mlsysim_physics.equations.adam_state_bytes` (18 B with bf16 and fp32 gradients, 16 with
     fp16 or fp32, as DistributedModel); ZeRO stage 1/2/3 divides optimizer / +gradients / +weights
     by dp (Rajbhandari et al. 2020).
     Returns (held bytes per parameter, optimizer bytes per parameter before sharding).

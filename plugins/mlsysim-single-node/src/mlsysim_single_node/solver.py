@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from mlsysim_core import efficiency as E
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
-from mlsysim_core.physics import default_grad_precision
 from mlsysim_core.solver import Solver
 from mlsysim_core.sweep import PointErrors, not_integers, notes_column, where
 from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload, Workload
+from mlsysim_physics import efficiency as E
+from mlsysim_physics.equations import default_grad_precision
 
 from . import kernels as K
 from .results import PerformanceProfile
@@ -164,7 +164,7 @@ class SingleNodeModel(Solver):
             precision: weights/activations precision; its dense peak must exist on ``hardware``
                 (default: the part's ``default_precision``, stated in ``notes``).
             efficiency: achieved fraction of peak FLOP/s in (0, 1]; default
-                ``mlsysim_core.efficiency.compute_efficiency(bytes)`` (0.6 for 16-bit, 0.5 for 8-bit).
+                ``mlsysim_physics.efficiency.compute_efficiency(bytes)`` (0.6 for 16-bit, 0.5 for 8-bit).
             raise_errors: raise :class:`InfeasibleError` instead of returning ``feasible=False``.
             is_training: model a training step (3x forward FLOPs, weights+grads+Adam+activations).
             seq_len: transformer context (inference) or sequence length (training).

@@ -6,7 +6,7 @@ Equations (``shared/design/physics.md``, "Sustainability"; ``shared/reference/in
   **node** power (host, NICs, fans, PSU losses), not GPU TDP alone (DGX H100: 10.2 kW max vs
   8 x 700 W of GPUs). IT energy = IT power * duration; facility energy = IT energy * PUE.
 - Accelerator power = n * TDP * (f_idle + (1 - f_idle) * u), with the node model's idle fraction
-  f_idle (``mlsysim_core.physics.DEFAULT_IDLE_FRACTION``): at u = 1 it is n * TDP, the model-card
+  f_idle (``mlsysim_physics.equations.DEFAULT_IDLE_FRACTION``): at u = 1 it is n * TDP, the model-card
   convention (Llama 2/3/3.1/4 cards: "GPU hours x peak power capacity per GPU device"; Luccioni et
   al. 2022, BLOOM, arXiv:2211.02001, 'dynamic consumption' uses GPU power alone).
 - Energy boundaries: accelerator (TDP model above) <= IT (whole nodes) <= facility (IT * PUE);
@@ -40,7 +40,6 @@ import numpy as np
 
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.physics import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked, notes_column
@@ -62,6 +61,7 @@ from mlsysim_fleet.inputs import (
     utilization_arg,
     workload_usage,
 )
+from mlsysim_physics.equations import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
 
 #: Service life over which embodied carbon is amortized (years): Epoch AI's AI-server lifetime from
 #: 2023, Meta's server depreciation (5-5.5 y); Microsoft and Alphabet use 6

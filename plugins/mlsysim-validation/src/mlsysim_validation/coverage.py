@@ -6,7 +6,7 @@ corner of ``mlsysim_uncertainty.RANGES`` (what ``banded`` does for one call; a f
 result is then that corner's). A point is covered when its measurement lies in [low, high]; the
 half-width is (high - low) / 2 relative to the prediction. Points no banded solver touches have
 no band. The
-ranges come from the sources of ``mlsysim_core.efficiency``, not from these points: leaving a point
+ranges come from the sources of ``mlsysim_physics.efficiency``, not from these points: leaving a point
 out changes no range, so the leave-one-out coverage is the coverage shown.
 
 ``calibrations()``: per hardware, ``mlsysim calibrate`` on the serving points of that hardware listed

@@ -4,7 +4,7 @@ A *mapping* (``points.py``) turns one record of ``data/measurements.json`` into 
 returns the predicted value in the record's own unit, with a one-line description of how (``how``)
 and the assumptions the source leaves open (``assumptions``). Records with no sensible mapping are
 listed in ``points.SKIPPED`` with the reason. Nothing is tuned per point: every mapping uses the
-solvers' shipped defaults (``mlsysim_core.efficiency`` and the plugins' named defaults).
+solvers' shipped defaults (``mlsysim_physics.efficiency`` and the plugins' named defaults).
 
 Error of a point: (predicted - measured) / measured. A group's accuracy is the median (and max) of
 the absolute errors of its ``prediction`` rows. Rows of kind ``accounting`` (the source's own

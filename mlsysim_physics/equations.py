@@ -6,7 +6,7 @@ FLOP/s, B/s. Solver-specific equations live in each solver plugin.
 
 from __future__ import annotations
 
-from .lazy import lazy_numpy
+from mlsysim_core.lazy import lazy_numpy
 
 np = lazy_numpy(__name__)  # numpy on first use: a solve on floats imports none
 
@@ -51,7 +51,7 @@ def share(part, whole):
 def step_power(tdp, t_compute, t_memory, t_step, idle_fraction, compute_fraction, memory_fraction):
     """P = TDP * min(1, idle + f_c * t_c / t + f_m * t_m / t): awake-idle draw plus dynamic shares of
     the compute units and the memory system in proportion to how busy each is during a step of
-    length t >= max(t_c, t_m); capped at TDP. Constants and sources: mlsysim_core.efficiency.
+    length t >= max(t_c, t_m); capped at TDP. Constants and sources: mlsysim_physics.efficiency.
     A step that never ends (t = inf) spent in an endless compute or memory phase counts that unit as
     busy the whole time (the limit of t_x / t), never NaN. Returns (power, energy = P * t)."""
     busy = (compute_fraction * t_compute + memory_fraction * t_memory) / t_step

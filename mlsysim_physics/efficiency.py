@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from .validate import fraction
+from mlsysim_core.validate import fraction
 
 
 @attrs.frozen(kw_only=True)
