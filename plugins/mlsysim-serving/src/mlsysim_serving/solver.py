@@ -148,6 +148,7 @@ class ServingModel(Solver):
         spec_k: int = 4,
         spec_accept: float | None = None,
         engine: str | None = None,
+        request_overhead: Any = None,
     ) -> Any:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
@@ -222,6 +223,11 @@ class ServingModel(Solver):
             engine: the serving engine (a name, e.g. ``"nim"``): a hardware calibration scoped to it
                 (``mlsysim calibrate`` with an ``engine`` column) applies, else the hardware's unscoped one;
                 it selects a calibration only (no engine's behaviour is modelled by name).
+            request_overhead: host time of each request outside the engine's steps under traffic (HTTP,
+                chat template, tokenization, streaming the first chunk), seconds or a time Quantity in
+                [0, 10 s]: added to every TTFT and e2e field of the loaded answer, and spent outside the
+                engine by a closed loop's clients (:mod:`.request_path`). Default: the hardware's
+                calibration (scoped to ``engine``), else 0.
             spec_draft, spec_draft_cost, spec_k, spec_accept: speculative decoding (:mod:`.speculative`):
                 a draft model smaller than the target (run at ``tp_size`` beside it) or, for draft
                 heads/MTP/n-gram, their cost per drafted token as a share of one target decode step in
@@ -234,6 +240,11 @@ class ServingModel(Solver):
         fabric = resolve_fabric(fabric)
         if disagg is not None:
             from .disagg import serve_disagg
+
+            if request_overhead is not None:
+                raise InvalidInputError(
+                    "request_overhead", request_overhead, "None with disagg (the pools' request path is not modelled)"
+                )
 
             if fabric is None:
                 raise InvalidInputError("fabric", None, "a catalog fabric (e.g. InfiniBand_NDR), NVLink or PCIe")
