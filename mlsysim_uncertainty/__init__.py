@@ -12,14 +12,16 @@ from typing import TYPE_CHECKING
 from mlsysim_core.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from .bands import banded, corner_arguments, given_arguments
+    from .bands import OWN_RANGES, banded, corner_arguments, declaring, given_arguments
     from .ranges import RANGES, Range
 
-__all__ = ["RANGES", "Range", "banded", "corner_arguments", "given_arguments"]
+__all__ = ["OWN_RANGES", "RANGES", "Range", "banded", "corner_arguments", "declaring", "given_arguments"]
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "OWN_RANGES": ".bands",
         "banded": ".bands",
+        "declaring": ".bands",
         "corner_arguments": ".bands",
         "given_arguments": ".bands",
         "RANGES": ".ranges",

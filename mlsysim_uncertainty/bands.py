@@ -173,12 +173,27 @@ def _input_lines(solver_cls: Any, given: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
+#: declarations by which a solver has ranges of its own (efficiencies, catalog numbers); ``band_inputs``
+#: only carries another solver's band through
+OWN_RANGES = ("band_arguments", "band_catalog")
+
+
+def declaring(*declarations: str) -> list[str]:
+    """The names of the installed solvers whose class declares any of ``declarations`` (e.g.
+    :data:`OWN_RANGES`) in its own body: who gets bands, derived from the solvers rather than listed by
+    hand. A subclass inheriting them (``Engine``, a shortcut to ``SingleNodeModel``) solves through its
+    base, so it is not listed twice."""
+    from mlsysim_core import plugins
+
+    return [name for name in plugins.solvers() if any(vars(plugins.get_solver(name)).get(d) for d in declarations)]
+
+
 def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
     """``solver.solve(*args, **kwargs)`` with ``bands`` (field -> (low, high) Quantities, every
     measured field the ranges move) and ``out_of_domain`` (why lines) filled in."""
     solver = solver() if isinstance(solver, type) else solver
     cls = type(solver)
-    if not any(getattr(cls, k, None) for k in ("band_arguments", "band_inputs", "band_catalog")):
+    if not any(getattr(cls, k, None) for k in (*OWN_RANGES, "band_inputs")):
         raise InvalidInputError(
             "solver", cls.__name__, "a solver declaring band_arguments, band_inputs or band_catalog (e.g. ServingModel)"
         )
@@ -191,9 +206,9 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
         corners = corner_arguments(cls, nominal, given)
         one, other = (None, None) if corners is None else (solver.solve(**corners[0]), solver.solve(**corners[1]))
     where = given if given.get("seq_len") is not None else dict(given, seq_len=getattr(nominal, "seq_len", None))
-    why = (out_of_domain(cls.__name__, where) if getattr(cls, "band_arguments", None) else ()) + _input_lines(
-        cls, given
-    )
+    # the calibration domain is recorded under the class declaring the ranges (Engine: SingleNodeModel's)
+    owner = next((c.__name__ for c in cls.__mro__ if vars(c).get("band_arguments")), None)
+    why = (out_of_domain(owner, where) if owner is not None else ()) + _input_lines(cls, given)
     if one is None:
         return nominal.with_bands(Bands({}), why)
     si = {}

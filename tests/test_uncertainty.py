@@ -106,6 +106,22 @@ def test_out_of_domain_names_hardware_precision_and_lengths():
     assert "out of domain: hardware" in far.explain()
 
 
+def test_who_has_ranges_is_derived_from_the_solvers():
+    from mlsysim_uncertainty import OWN_RANGES, declaring
+
+    own = declaring(*OWN_RANGES)
+    # efficiencies (band_arguments) or catalog numbers (band_catalog); EconomicsModel only carries its
+    # input's band (band_inputs); Engine inherits SingleNodeModel's declarations and solves through it
+    assert {"ServingModel", "SingleNodeModel", "DistributedModel", "SustainabilityModel", "ReliabilityModel"} <= set(
+        own
+    )
+    assert "EconomicsModel" not in own and "Engine" not in own and "PowerEfficiencyModel" not in own
+    assert set(declaring("band_arguments")) == {"ServingModel", "SingleNodeModel", "DistributedModel"}
+    # Engine's out-of-domain lines are SingleNodeModel's (its calibration domain), not "no calibration points"
+    args = (mlsysim.Models.ResNet50, HW.H100, 256)
+    assert banded(mlsysim.Engine, *args).out_of_domain == banded(mlsysim.SingleNodeModel, *args).out_of_domain
+
+
 def test_a_solver_without_band_arguments_is_refused():
     with pytest.raises(InvalidInputError, match="band_arguments"):
         banded(mlsysim.PowerEfficiencyModel, HW.H100)

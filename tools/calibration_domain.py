@@ -1,7 +1,8 @@
 """Write ``mlsysim_uncertainty/data/domain.json``: what the calibration set measured, per solver.
 
 Runs ``mlsysim validate``'s mappings (every group) while recording the arguments of every feasible
-``solve`` call they make to a solver with bands of its own (``RECORDED``), and keeps per solver and
+``solve`` call they make to a solver declaring efficiency ranges (``band_arguments``: the solvers whose
+bands state an out-of-domain line, ``mlsysim_uncertainty.declaring``), and keeps per solver and
 hardware (a fleet's accelerator) the precisions, the span of batch sizes and of context lengths
 (prompt + output tokens; none for a workload without a sequence). ``--check`` fails when the
 file is stale (tests/test_uncertainty.py runs it).
@@ -20,8 +21,6 @@ from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "mlsysim_uncertainty" / "data" / "domain.json"
-RECORDED = ("ServingModel", "SingleNodeModel", "DistributedModel")
-GROUPS = ("A", "B", "C", "E", "F", "L", "M")
 
 
 def _summary(calls: list[dict]) -> dict:
@@ -63,14 +62,15 @@ def domain() -> dict:
     from mlsysim_validation import run
 
     import mlsysim
+    from mlsysim_uncertainty import declaring
 
-    calls: dict[str, list[dict]] = {name: [] for name in RECORDED}
+    calls: dict[str, list[dict]] = {name: [] for name in declaring("band_arguments")}
     with contextlib.ExitStack() as patches, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name in RECORDED:
+        for name in calls:
             cls = getattr(mlsysim, name)
             patches.enter_context(mock.patch.object(cls, "solve", _recorder(cls.solve, calls[name])))
-        run(groups=list(GROUPS))
+        run()
     out = {}
     for name, made in calls.items():
         by_hw: dict[str, list[dict]] = {}

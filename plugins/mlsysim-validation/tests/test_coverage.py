@@ -10,14 +10,20 @@ from mlsysim_validation import coverage
 #: client-side TTFT of GPUStack's Qwen3-8B runs at 1-8 users (the HTTP/chat frontend's time is not modelled);
 #: E, the Llama 2 and Llama 3 70B cards (their implied ~423 g/kWh lies above every published US average of
 #: 2023-2025) and BLOOM's lifecycle (+2 %, the embodied range lies above the catalog value); F, the 8-GPU
-#: job MTTF (software causes not modelled), OPT-175B restarts and the Llama 3 goodput (both lower bounds)
-KNOWN_MISSES = {"A": 2, "L": 18, "E": 3, "F": 3}
+#: job MTTF (software causes not modelled), OPT-175B restarts and the Llama 3 goodput (both lower bounds);
+#: S, EAGLE-3 at 4-7 drafts (vLLM time per token 21-27 % low, SGLang tokens/s 24-27 % high: its drafting
+#: costs more than the head's weight bytes, which is all the model charges); P, every point: the prefill
+#: pools are bound by the expert all-to-all, whose network efficiency ServingModel does not band (a band of
+#: +-0.04 %), the H100 decode pool is 8 % low against a +-1 % band (its step too is mostly all-to-all) and
+#: the GB200 decode pool +68 % (the source states no batch at that precision)
+KNOWN_MISSES = {"A": 2, "L": 18, "E": 3, "F": 3, "S": 6, "P": 5}
 
 
 def test_bands_contain_most_measurements_and_their_predictions():
     rows = coverage.bands()
-    groups = ("A", "B", "C", "E", "F", "L", "M")
-    assert {b.group for b in rows} == set(groups) and len(rows) >= 70
+    # the banded groups are derived (a point some solver with ranges of its own moves): all but D
+    groups = ("A", "B", "C", "E", "F", "L", "M", "S", "P")
+    assert {b.group for b in rows} == set(groups) and len(rows) >= 90
     assert all(b.low <= b.predicted <= b.high for b in rows)
     for g in groups:
         sel = [b for b in rows if b.group == g]

@@ -66,10 +66,10 @@ class _Replica:
         node: Any = None,
         fabric: Any = None,
     ):
-        from .setup import prepare
+        from .setup import prepared
 
         try:
-            setup = prepare(
+            setup = prepared(
                 model,
                 pool.hardware,
                 common["precision"],
@@ -80,15 +80,17 @@ class _Replica:
                 node,
                 False,
                 common["memory_fraction"],
-                weight_precision=common["weight_precision"],
-                activation_precision=common["activation_precision"],
-                engine_overhead=common["engine_overhead"],
-                engine=common["engine"],
-                pp_size=pool.pp,
-                ep_size=pool.ep,
-                dp_attention=pool.dp,
-                redundant_experts=pool.redundant,
-                fabric=fabric if isinstance(fabric, NetworkFabric) else None,
+                common["weight_precision"],
+                common["activation_precision"],
+                pool.pp,
+                pool.ep,
+                pool.dp,
+                None,
+                fabric if isinstance(fabric, NetworkFabric) else None,
+                common["engine_overhead"],
+                pool.redundant,
+                False,
+                common["engine"],
             )
         except InvalidInputError as exc:
             if exc.argument in ("model", "efficiency", "memory_efficiency", "engine_overhead") or exc.argument.endswith(
@@ -104,7 +106,7 @@ class _Replica:
             shape.params, setup.b, float(lay.n), lay.depth, shape.experts_params, float(lay.w), lay.copies
         )
         self.usable = pool.hardware.si.capacity * setup.memory_fraction
-        self.cost = UL.step_cost(setup)
+        self.cost = UL.costs(setup)
         #: share of one request's KV cache on one GPU: its tensor share of its (largest) stage's layers
         self.kv_share = setup.kv_share / lay.depth
         self.kv_tokens = UL.kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"])
@@ -112,7 +114,7 @@ class _Replica:
         self.c, self.S, self.O = c, seq_len, output_len
         #: speculative decode steps (:class:`.speculative.Speculation`), or None
         self.spec: Any = None
-        self._engine: tuple | None = None
+        self._engine: UL.Engine | None = None
 
     def check_holds(self, text: Any, tokens: int) -> None:
         """A pool that cannot hold the weights and one request's KV is an input error naming the layout."""
@@ -129,31 +131,31 @@ class _Replica:
 
     def serve(self, rate: float) -> dict:
         """The loaded result fields of this replica at per-replica rate ``rate`` (None where overloaded)."""
-        hw, gpus = self.pool.hardware, self.setup.layout.gpus
-        return UL.serve(
-            self.shape, hw, gpus, self.cost, self.kv_tokens, self.S, self.O, dict(self.c, arrival_rate=rate), self.spec
-        )
+        hw, gpus, c = self.pool.hardware, self.setup.layout.gpus, dict(self.c, arrival_rate=rate)
+        return UL.serve(self.shape, hw, gpus, self.cost, self.kv_tokens, self.S, self.O, c, eng=self.engine())
 
-    def engine(self) -> tuple:
-        """(load, B_max, saturation rate, binding limit) of :func:`.under_load.engine`, set up once per solve
-        for every rate the searches try (:class:`InfeasibleError` if the KV cache holds no request)."""
-        if self._engine is None:
+    def engine(self) -> UL.Engine:
+        """:func:`.under_load.engine` of this replica, set up once per solve for every rate the searches try
+        (:class:`InfeasibleError` if the KV cache holds no request)."""
+        if self._engine is None and self.spec is None:
+            self._engine = UL.replica(self.setup, self.S, self.O, self.c)[2]
+        elif self._engine is None:
             hw = self.pool.hardware
             self._engine = UL.engine(self.shape, hw, self.cost, self.kv_tokens, self.S, self.O, self.c, self.spec)
         return self._engine
 
     def analytic(self, rate: float) -> dict:
         """The analytic latencies (:func:`.traffic.analytic`) at a per-replica rate below saturation."""
-        load, B_max, top, _ = self.engine()
+        e = self.engine()
         M = float(self.c["max_num_batched_tokens"])
-        return TR.analytic(self.cost, load, rate, M, B_max, self.c["arrival_cv"], top)
+        return TR.analytic(self.cost, e.load, rate, M, e.B_max, self.c["arrival_cv"], e.saturation)
 
     def max_rate(self, slo_ttft: float | None, slo_itl: float | None) -> float:
         """Largest per-replica rate whose p<slo_percentile> TTFT and ITL meet the SLOs (either None: not
         tested), the aggregated solve's search (:func:`.under_load._max_rate`)."""
-        load, B_max, top, _ = self.engine()
-        c = dict(self.c, slo_ttft=slo_ttft, slo_itl=slo_itl)
-        return UL._max_rate(self.cost, load, float(c["max_num_batched_tokens"]), B_max, c, top, c["slo_percentile"])
+        e, c = self.engine(), dict(self.c, slo_ttft=slo_ttft, slo_itl=slo_itl)
+        M = float(c["max_num_batched_tokens"])
+        return UL._max_rate(self.cost, e.load, M, e.B_max, c, e.saturation, c["slo_percentile"])
 
 
 def _traffic(traffic: dict, seq_len: int, output_len: int, max_seq: int) -> tuple[dict, dict]:
@@ -432,8 +434,8 @@ class _Aggregated:
         saturation rate per GPU, a bound on their goodput: once the bound is not above the best found, no
         layout left can win and none is searched."""
         best, layout = 0.0, None
-        for tp, replica in sorted(self.engines.items(), key=lambda item: -item[1].engine()[2] / item[0]):
-            top = replica.engine()[2]
+        for tp, replica in sorted(self.engines.items(), key=lambda item: -item[1].engine().saturation / item[0]):
+            top = replica.engine().saturation
             if top * output_len / tp <= best:
                 break
             rate = top if slo_t is None and slo_i is None else replica.max_rate(slo_t, slo_i)

@@ -13,6 +13,7 @@ import attrs
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.format import is_quantity
+from mlsysim_core.solver import PreparedCache
 from mlsysim_core.types import CNNWorkload, HardwareNode, TransformerWorkload, Workload
 from mlsysim_physics import efficiency as E
 from mlsysim_uncertainty.calibration import checked, scoped
@@ -317,6 +318,11 @@ def prepare(
         memory_fraction=frac,
         notes=tuple(notes),
     )
+
+
+#: :func:`prepare` memoized by the identity of its arguments, given positionally in its order (catalog objects,
+#: names and numbers: immutable, so the same arguments give the same Setup).
+prepared = PreparedCache(prepare)
 
 
 def _check_tp(tp: int, shape: ModelShape, gpus: int, domain: str) -> float:

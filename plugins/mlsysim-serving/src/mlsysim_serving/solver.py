@@ -32,6 +32,7 @@ from .setup import (
     check_engine_overhead,
     check_memory_efficiency,
     prepare,
+    prepared,
     step_overhead,
 )
 
@@ -525,18 +526,8 @@ def _arguments(solver: ServingModel, args: tuple, kwargs: dict[str, Any]) -> dic
     return None if any(a[name] is inspect.Parameter.empty for name in _REQUIRED) else a
 
 
-#: solve() arguments of the precisions and the layout beyond tensor parallelism (passed to prepare())
-_PARALLEL_ARGS = (
-    "weight_precision",
-    "activation_precision",
-    "pp_size",
-    "ep_size",
-    "dp_attention",
-    "expert_imbalance",
-    "fabric",
-    "redundant_experts",
-    "ep_overlap",
-)
+#: solve() arguments that :func:`.setup.prepare` checks into a Setup, in its parameters' order
+_SETUP_ARGS = tuple(inspect.signature(prepare).parameters)
 
 _TRAFFIC_ARGS = (
     "arrival_rate",
@@ -596,22 +587,9 @@ def _band_columns(errors: PointErrors, vec: dict, a: dict, setup: Setup) -> Setu
 
 
 def _setup(a: dict[str, Any]) -> Setup:
-    """The checked layout of solve() arguments ``a`` (model and hardware resolved)."""
-    return prepare(
-        a["model"],
-        a["hardware"],
-        a["precision"],
-        a["tp_size"],
-        a["kv_precision"],
-        a["efficiency"],
-        a["memory_efficiency"],
-        a["gpus_per_node"],
-        a["raise_errors"],
-        a["memory_fraction"],
-        **{k: a[k] for k in _PARALLEL_ARGS},
-        engine_overhead=a["engine_overhead"],
-        engine=a["engine"],
-    )
+    """The checked layout of solve() arguments ``a`` (model and hardware resolved), memoized
+    (:data:`.setup.prepared`)."""
+    return prepared(*[a[k] for k in _SETUP_ARGS])
 
 
 def _at(setup: Setup, a: dict[str, Any], over: dict[str, Any]) -> Setup:

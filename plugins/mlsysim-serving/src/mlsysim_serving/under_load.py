@@ -10,12 +10,13 @@ request-rate mode of vLLM's ``benchmark_serving.py``), fixed lengths (``length_c
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.solver import PreparedCache
 from mlsysim_core.units import Quantity, ureg
 from mlsysim_physics import efficiency as E
 
@@ -61,31 +62,68 @@ def check_rate(value: Any) -> float:
     return V.number("arrival_rate", value, 0.0, math.inf, low_open=True, high_open=True)
 
 
-def check(a: dict, seq_len: int, output_len: Any, max_seq: int) -> dict:
-    """The traffic arguments checked (each error names argument, value and valid range)."""
+def offered(a: dict, output_len: Any) -> Any:
+    """The offered load of the traffic arguments ``a``: the arrival rate checked (requests/s; a sweep's
+    array as given), None in a closed loop; checked first, as each error names its argument."""
     if output_len is None:
         raise InvalidInputError("output_len", None, "an integer >= 1 when arrival_rate or concurrency is given")
     rate, conc = a.get("arrival_rate"), a.get("concurrency")
     if rate is not None and conc is not None:
         raise InvalidInputError("concurrency", conc, "None when arrival_rate is given (open or closed loop, not both)")
-    c: dict[str, Any] = {
-        "arrival_rate": None if rate is None else (rate if isinstance(rate, np.ndarray) else check_rate(rate)),
-        "concurrency": None if conc is None else V.integer("concurrency", conc, 1, 1 << 24),
-    }
-    c["arrival_cv"] = V.number("arrival_cv", a.get("arrival_cv", 1.0), 0.0, 10.0)
-    c["length_cv"] = V.number("length_cv", a.get("length_cv", 0.0), 0.0, 10.0)
-    c["length_dist"] = V.choice("length_dist", a.get("length_dist", "lognormal"), LENGTH_DISTRIBUTIONS)
-    samples = a.get("length_samples")
+    return None if rate is None else (rate if isinstance(rate, np.ndarray) else check_rate(rate))
+
+
+#: The traffic arguments but the arrival rate, with solve()'s defaults, in the order :func:`check_mix` takes them.
+MIX_DEFAULTS = {
+    "concurrency": None,
+    "arrival_cv": 1.0,
+    "length_cv": 0.0,
+    "length_dist": "lognormal",
+    "length_samples": None,
+    "max_num_batched_tokens": None,
+    "max_num_seqs": None,
+    "prefix_cache_hit": 0.0,
+    "slo_ttft": None,
+    "slo_itl": None,
+    "slo_percentile": 99,
+    "method": None,
+    "seed": 0,
+    "num_requests": SIM_REQUESTS,
+}
+
+
+def check(a: dict, seq_len: int, output_len: Any, max_seq: int) -> dict:
+    """The traffic arguments checked (each error names argument, value and valid range)."""
+    rate = offered(a, output_len)
+    c = _mix(a)
+    if c["method"] == "simulate" and isinstance(rate, np.ndarray):
+        raise InvalidInputError("method", "simulate", "analytic in a sweep (simulate answers one configuration)")
+    return dict(c, arrival_rate=rate)
+
+
+def _mix(a: dict) -> dict:
+    """:func:`check_mix` of the traffic arguments ``a``, memoized by their identity (read-only: copy to
+    change) unless ``length_samples`` is given (a list can change in place)."""
+    mix = [a.get(k, d) for k, d in MIX_DEFAULTS.items()]
+    return check_mix(*mix) if mix[4] is not None else _mixes(*mix)
+
+
+def check_mix(
+    conc, arrival_cv, length_cv, length_dist, samples, m, s, hit, slo_ttft, slo_itl, pct, method, seed, requests
+) -> dict:
+    """The traffic arguments but the arrival rate (in :data:`MIX_DEFAULTS`' order) checked."""
+    c: dict[str, Any] = {"concurrency": None if conc is None else V.integer("concurrency", conc, 1, 1 << 24)}
+    c["arrival_cv"] = V.number("arrival_cv", arrival_cv, 0.0, 10.0)
+    c["length_cv"] = V.number("length_cv", length_cv, 0.0, 10.0)
+    c["length_dist"] = V.choice("length_dist", length_dist, LENGTH_DISTRIBUTIONS)
     c["length_samples"] = None if samples is None else TR.SampledLengths(check_samples(samples))
     if c["length_samples"] is not None and c["length_cv"] != 0.0:
         raise InvalidInputError(
             "length_cv", c["length_cv"], "0 when length_samples is given (the samples set the spread)"
         )
-    m = a.get("max_num_batched_tokens")
     c["max_num_batched_tokens"] = (
         int(PREFILL_CHUNK_TOKENS) if m is None else V.integer("max_num_batched_tokens", m, 2, 1 << 24)
     )
-    s = a.get("max_num_seqs")
     c["max_num_seqs"] = DEFAULT_MAX_NUM_SEQS if s is None else V.integer("max_num_seqs", s, 1, 1 << 24)
     if c["max_num_seqs"] >= c["max_num_batched_tokens"]:
         raise InvalidInputError(
@@ -93,17 +131,17 @@ def check(a: dict, seq_len: int, output_len: Any, max_seq: int) -> dict:
             c["max_num_seqs"],
             f"below max_num_batched_tokens={c['max_num_batched_tokens']} (decode tokens leave room for prefill)",
         )
-    c["prefix_cache_hit"] = V.number("prefix_cache_hit", a.get("prefix_cache_hit", 0.0), 0.0, 1.0, high_open=True)
-    c["slo_ttft"] = None if a.get("slo_ttft") is None else _seconds("slo_ttft", a["slo_ttft"])
-    c["slo_itl"] = None if a.get("slo_itl") is None else _seconds("slo_itl", a["slo_itl"])
-    c["slo_percentile"] = V.choice("slo_percentile", a.get("slo_percentile", 99), tuple(TR.Z))
-    method = a.get("method")
+    c["prefix_cache_hit"] = V.number("prefix_cache_hit", hit, 0.0, 1.0, high_open=True)
+    c["slo_ttft"] = None if slo_ttft is None else _seconds("slo_ttft", slo_ttft)
+    c["slo_itl"] = None if slo_itl is None else _seconds("slo_itl", slo_itl)
+    c["slo_percentile"] = V.choice("slo_percentile", pct, tuple(TR.Z))
     c["method"] = "analytic" if method is None else V.choice("method", method, METHODS)
-    c["seed"] = V.integer("seed", a.get("seed", 0), 0, 2**63 - 1)
-    c["num_requests"] = V.integer("num_requests", a.get("num_requests", SIM_REQUESTS), 100, 10_000_000)
-    if c["method"] == "simulate" and isinstance(c["arrival_rate"], np.ndarray):
-        raise InvalidInputError("method", "simulate", "analytic in a sweep (simulate answers one configuration)")
+    c["seed"] = V.integer("seed", seed, 0, 2**63 - 1)
+    c["num_requests"] = V.integer("num_requests", requests, 100, 10_000_000)
     return c
+
+
+_mixes = PreparedCache(check_mix)
 
 
 def check_samples(value: Any) -> np.ndarray:
@@ -156,6 +194,10 @@ def step_cost(setup: Setup) -> TR.StepCost:
     )
 
 
+#: :func:`step_cost` memoized by the Setup's identity
+costs = PreparedCache(step_cost)
+
+
 def kv_capacity_tokens(
     setup: Setup, M: float, max_seqs: float, draft_weights: float = 0.0, draft_kv: float = 0.0
 ) -> float:
@@ -196,27 +238,62 @@ def loaded_fields(
     """The loaded-serving result fields of one solve()/sweep group; ``spec``: speculative decoding as
     :func:`.speculative.check` returns it. A KV cache that holds no request raises
     :class:`InfeasibleError` with ``raise_errors``; otherwise the answer is ``feasible=False`` with no
-    latency (NaN in a sweep), no served rate and the reason in the notes."""
-    c = check(args, seq_len, output_len, setup.shape.max_seq)
-    cost = step_cost(setup)
-    M, seqs = c["max_num_batched_tokens"], c["max_num_seqs"]
-    if spec is None:
-        plan, kv = None, kv_capacity_tokens(setup, M, seqs)
-    else:
-        from .speculative import under_traffic
-
-        if c["method"] != "analytic":
-            raise InvalidInputError(
-                "method", c["method"], "analytic with speculative decoding (the simulator runs plain decode steps)"
-            )
-        plan, draft_weights, draft_kv = under_traffic(setup, spec)
-        kv = kv_capacity_tokens(setup, M, seqs, draft_weights, draft_kv)
+    latency (NaN in a sweep), no served rate and the reason in the notes. What does not depend on the
+    arrival rate (the checked mix, the step cost, the engine's capacity) is set up once per layout and
+    mix (:func:`replica`)."""
+    rate = offered(args, output_len)
+    c = _mix(args)
+    if c["method"] == "simulate" and isinstance(rate, np.ndarray):
+        raise InvalidInputError("method", "simulate", "analytic in a sweep (simulate answers one configuration)")
     try:
-        return serve(setup.shape, setup.hardware, setup.layout.gpus, cost, kv, seq_len, output_len, c, plan)
+        if spec is None:
+            cost, kv, eng = replica(setup, seq_len, output_len, c)
+        else:
+            cost, kv, eng = _speculative_replica(setup, seq_len, output_len, c, spec)
     except InfeasibleError as exc:
         if raise_errors:
             raise
-        return _holds_no_request(c, str(exc))
+        return _holds_no_request(dict(c, arrival_rate=rate), str(exc))
+    traffic = dict(c, arrival_rate=rate)
+    return serve(setup.shape, setup.hardware, setup.layout.gpus, cost, kv, seq_len, output_len, traffic, eng=eng)
+
+
+def _speculative_replica(setup: Setup, seq_len: int, output_len: int, c: dict, spec: tuple) -> tuple:
+    """:func:`replica` with speculative decoding (``spec`` as in :func:`loaded_fields`), not memoized."""
+    from .speculative import under_traffic
+
+    if c["method"] != "analytic":
+        raise InvalidInputError(
+            "method", c["method"], "analytic with speculative decoding (the simulator runs plain decode steps)"
+        )
+    plan, draft_weights, draft_kv = under_traffic(setup, spec)
+    cost = costs(setup)
+    kv = kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"], draft_weights, draft_kv)
+    return cost, kv, engine(setup.shape, setup.hardware, cost, kv, seq_len, output_len, c, plan)
+
+
+#: The checked traffic arguments an :class:`Engine` depends on (besides the layout and the lengths).
+_ENGINE_KEYS = ("length_cv", "length_dist", "max_num_batched_tokens", "max_num_seqs", "prefix_cache_hit")
+_replicas: dict[tuple, tuple] = {}
+
+
+def replica(setup: Setup, seq_len: int, output_len: int, c: dict) -> tuple:
+    """(step cost, KV tokens, :class:`Engine`) of the layout ``setup`` serving the checked mix ``c`` without
+    speculation (its arrival rate not read). Memoized by the Setup's identity (its entry keeps it alive, so
+    the id is not reused) and the values the engine reads, unless ``length_samples`` are given; a call that
+    raises (:class:`InfeasibleError`: the KV cache holds no request) caches nothing."""
+    key = (id(setup), seq_len, output_len, *[c[k] for k in _ENGINE_KEYS])
+    hit = _replicas.get(key) if c["length_samples"] is None else None
+    if hit is None:
+        cost = costs(setup)
+        kv = kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"])
+        hit = (setup, cost, kv, engine(setup.shape, setup.hardware, cost, kv, seq_len, output_len, c))
+        if c["length_samples"] is not None:
+            return hit[1:]
+        if len(_replicas) >= 1024:
+            _replicas.clear()
+        _replicas[key] = hit
+    return hit[1:]
 
 
 def _holds_no_request(c: dict, reason: str) -> dict:
@@ -245,11 +322,25 @@ def _holds_no_request(c: dict, reason: str) -> dict:
     return f
 
 
-def engine(shape, hardware, cost: TR.StepCost, kv_tokens: float, seq_len: int, output_len: int, c: dict, spec=None):
-    """(load, B_max, saturation rate, binding limit) of a replica serving the traffic ``c`` (checked): the
-    work per request (:class:`.traffic.Load`), the decode batch max_num_seqs and the KV cache allow
-    (B_max = min(max_num_seqs, floor(KV tokens / (S + O)))) and the rate where it saturates
-    (:func:`.traffic.capacity`); :class:`InfeasibleError` if the KV cache holds no request."""
+class Engine(NamedTuple):
+    """A replica's engine under one traffic mix: all that does not depend on the arrival rate."""
+
+    load: TR.Load  #: work per request
+    B_max: float  #: most sequences decoding at once (max_num_seqs and the KV cache allow)
+    saturation: float  #: arrival rate (requests/s) where the engine saturates
+    limit: str  #: what binds at saturation
+    one_prefill: float  #: one unloaded prefill of the mean prompt (s)
+    one_decode: float  #: one unloaded token gap at context S + 1 (s)
+
+
+def engine(
+    shape, hardware, cost: TR.StepCost, kv_tokens: float, seq_len: int, output_len: int, c: dict, spec=None
+) -> Engine:
+    """The :class:`Engine` of a replica serving the traffic ``c`` (checked): the work per request
+    (:class:`.traffic.Load`), the decode batch max_num_seqs and the KV cache allow
+    (B_max = min(max_num_seqs, floor(KV tokens / (S + O)))), the rate where it saturates
+    (:func:`.traffic.capacity`) and one unloaded prefill and decode step; :class:`InfeasibleError` if the
+    KV cache holds no request."""
     max_seqs = c["max_num_seqs"]
     dist = c["length_dist"] if c["length_samples"] is None else c["length_samples"]
     S, O = float(seq_len), float(output_len)
@@ -265,7 +356,9 @@ def engine(shape, hardware, cost: TR.StepCost, kv_tokens: float, seq_len: int, o
     lam_max, limit = TR.capacity(cost, load, float(c["max_num_batched_tokens"]), B_max)
     bound = kv_tokens / load.reserve < max_seqs
     limit_name = "prefill compute (token budget)" if limit == 1 else "KV capacity" if bound else "max_num_seqs"
-    return load, B_max, float(lam_max), limit_name
+    one_prefill = float(cost.prefill(load.P1, c["prefix_cache_hit"] * S))
+    one_decode = float(TR.decode_step(cost, load, 1.0, S + 1.0)) * load.gap
+    return Engine(load, B_max, float(lam_max), limit_name, one_prefill, one_decode)
 
 
 def serve(
@@ -278,14 +371,16 @@ def serve(
     output_len: int,
     c: dict,
     spec: Any = None,
+    eng: Engine | None = None,
 ) -> dict:
     """Result fields of serving the traffic ``c`` (checked) at prompt ``seq_len`` and ``output_len``;
-    ``spec``: a :class:`.speculative.Speculation` composing the decode steps."""
-    load, B_max, lam_max, limit_name = engine(shape, hardware, cost, kv_tokens, seq_len, output_len, c, spec)
+    ``spec``: a :class:`.speculative.Speculation` composing the decode steps; ``eng``: the replica's
+    :func:`engine` under ``c`` when the caller has it."""
+    if eng is None:
+        eng = engine(shape, hardware, cost, kv_tokens, seq_len, output_len, c, spec)
+    load, B_max, lam_max, limit_name, one_prefill, one_decode = eng
     M, max_seqs, dist = c["max_num_batched_tokens"], c["max_num_seqs"], load.dist
-    S, O = float(seq_len), float(output_len)
-    one_prefill = float(cost.prefill(load.P1, c["prefix_cache_hit"] * S))
-    one_decode = float(TR.decode_step(cost, load, 1.0, S + 1.0)) * load.gap
+    O = float(output_len)
     pct = c["slo_percentile"]
     for name, slo, floor in (("slo_ttft", c["slo_ttft"], one_prefill), ("slo_itl", c["slo_itl"], one_decode)):
         if slo is not None and slo < floor:

@@ -28,8 +28,8 @@ from .harness import GROUPS
 @click.option(
     "--bands",
     is_flag=True,
-    help="Instead: how often the bands contain the measurement (groups A, B) and what calibrating one "
-    "hardware on its serving points does to its other points (docs/accuracy.md).",
+    help="Instead: how often the bands contain the measurement (every group some ranged solver moves) and "
+    "what calibrating one hardware on its serving points does to its other points (docs/accuracy.md).",
 )
 def validate_cmd(groups: tuple, as_json: bool, plot: str | None, verbose: bool, bands: bool) -> None:
     """Predicted vs measured for every published measurement the harness maps (a copy of the shared

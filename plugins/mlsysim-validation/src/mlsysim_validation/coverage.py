@@ -1,11 +1,12 @@
 """How honest the bands are on the calibration set, and what calibrating one hardware buys.
 
-``bands()``: every counted prediction of ``BANDED_GROUPS`` run three times through its mapping
-(``points.py``): as shipped, then with every call of a banded solver at the fast and at the slow
-corner of ``mlsysim_uncertainty.RANGES`` (what ``banded`` does for one call; a fleet solver's input
-result is then that corner's). A point is covered when its measurement lies in [low, high]; the
-half-width is (high - low) / 2 relative to the prediction. Points no banded solver touches have
-no band. The
+``bands()``: every counted prediction of every group run three times through its mapping
+(``points.py``): as shipped, then with every call of a solver with ranges of its own
+(``mlsysim_uncertainty.declaring(*OWN_RANGES)``) at the fast and at the slow corner (what ``banded``
+does for one call; a fleet solver's input result is then that corner's). A point is covered when its
+measurement lies in [low, high]; the half-width is (high - low) / 2 relative to the prediction. Points
+no ranged solver moves have no band, so the banded groups are those with a moved point (derived, not
+listed). The
 ranges come from the sources of ``mlsysim_physics.efficiency``, not from these points: leaving a point
 out changes no range, so the leave-one-out coverage is the coverage shown.
 
@@ -28,12 +29,7 @@ from unittest import mock
 import attrs
 
 from . import points
-from .harness import added_measurements, load_measurements
-
-#: the groups whose predictions some banded solver moves (group D, owned TCO, takes no workload)
-BANDED_GROUPS = ("A", "B", "C", "E", "F", "L", "M")
-#: the solvers with ranges of their own: efficiencies (``band_arguments``) or catalog numbers (``band_catalog``)
-BANDED_SOLVERS = ("ServingModel", "SingleNodeModel", "DistributedModel", "SustainabilityModel", "ReliabilityModel")
+from .harness import GROUPS, added_measurements, load_measurements
 
 #: hardware key -> (record id, the calibrate row of its mapping's configuration) it is calibrated on
 CALIBRATION_RUNS = {
@@ -78,12 +74,12 @@ REMAINING = {
 
 @contextlib.contextmanager
 def _corner(which: int) -> Iterator[None]:
-    """Every solve() call of the solvers with bands of their own (``BANDED_SOLVERS``) at corner
-    ``which`` (0 fast, 1 slow) of the efficiency ranges: what ``banded`` evaluates for one call. The
+    """Every solve() call of the solvers with ranges of their own at corner ``which`` (0 fast, 1 slow)
+    of the efficiency ranges: what ``banded`` evaluates for one call. The
     fleet solvers in a mapping then take those corner results as their inputs, as ``banded`` carries
     an input's band through."""
     import mlsysim
-    from mlsysim_uncertainty import corner_arguments, given_arguments
+    from mlsysim_uncertainty import OWN_RANGES, corner_arguments, declaring, given_arguments
 
     def cornered(cls: Any) -> Any:
         original = cls.solve
@@ -96,7 +92,7 @@ def _corner(which: int) -> Iterator[None]:
         return solve
 
     with contextlib.ExitStack() as patches:
-        for name in BANDED_SOLVERS:
+        for name in declaring(*OWN_RANGES):
             cls = getattr(mlsysim, name)
             patches.enter_context(mock.patch.object(cls, "solve", cornered(cls)))
         yield
@@ -123,14 +119,12 @@ class Band:
 def _records() -> list[dict]:
     maps = points.mappings()
     return [
-        r
-        for r in load_measurements() + added_measurements()
-        if r["group"] in BANDED_GROUPS and r["id"] in maps and maps[r["id"]].kind == "prediction"
+        r for r in load_measurements() + added_measurements() if r["id"] in maps and maps[r["id"]].kind == "prediction"
     ]
 
 
 def bands() -> list[Band]:
-    """The band of every counted group A/B prediction some banded solver moves."""
+    """The band of every counted prediction some solver with ranges of its own moves."""
     maps = points.mappings()
     out = []
     with warnings.catch_warnings():
@@ -219,7 +213,7 @@ def report() -> str:
         ),
         "",
     ]
-    for g in BANDED_GROUPS:
+    for g in GROUPS:
         sel = [b for b in rows if b.group == g]
         if sel:
             cov = sum(b.covered for b in sel) / len(sel)

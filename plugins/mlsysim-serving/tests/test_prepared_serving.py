@@ -1,0 +1,60 @@
+"""What a loaded solve sets up once and reuses (the checked layout, the traffic mix, the replica's engine):
+a solve that reuses it answers exactly what a solve from empty memos answers, and nothing is reused
+across arguments that change it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from mlsysim_serving import ServingModel
+from mlsysim_serving import setup as SU
+from mlsysim_serving import under_load as UL
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fixtures_serving import H100, LLAMA8  # noqa: E402
+
+serving = ServingModel()
+BASE = dict(model=LLAMA8, hardware=H100, seq_len=2000, output_len=300, arrival_rate=2.0)
+
+
+def _forget() -> None:
+    SU.prepared._memo.clear()
+    UL._mixes._memo.clear()
+    UL.costs._memo.clear()
+    UL._replicas.clear()
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"length_cv": 0.5, "prefix_cache_hit": 0.3, "slo_ttft": 1.0},
+        {"length_samples": [(1000, 200), (3000, 400), (2000, 300)]},
+        {"max_num_seqs": 16, "slo_itl": 0.05},
+    ],
+)
+def test_a_solve_that_reuses_its_setup_equals_a_fresh_one(kw):
+    serving.solve(**BASE)  # memoized: the plain mix at the same layout and lengths
+    warm = serving.solve(**BASE, **kw).to_dict()
+    _forget()
+    assert serving.solve(**BASE, **kw).to_dict() == warm
+
+
+def test_sampled_lengths_are_not_taken_for_a_named_distribution():
+    # same layout, lengths and engine arguments: only the samples tell the two mixes apart
+    plain = serving.solve(**BASE)
+    samples = [(500, 100), (3500, 500)]
+    sampled = serving.solve(**BASE, length_samples=samples)
+    assert sampled.saturation_rate != plain.saturation_rate
+    samples[1] = (1000, 100)  # a list changed in place is read again
+    assert serving.solve(**BASE, length_samples=samples).saturation_rate != sampled.saturation_rate
+
+
+def test_disaggregated_solve_reusing_its_pools_equals_a_fresh_one():
+    args = dict(BASE, seq_len=4000, output_len=500, disagg="prefill=H100x2:tp2,decode=H100x2:tp1", fabric="IB_NDR")
+    serving.solve(**args)
+    warm = serving.solve(**args, slo_ttft=2.0, slo_itl=0.05).to_dict()
+    _forget()
+    assert serving.solve(**args, slo_ttft=2.0, slo_itl=0.05).to_dict() == warm
