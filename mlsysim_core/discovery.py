@@ -109,9 +109,11 @@ def _read(path: Path) -> list[Found] | None:
         eps, files = (got["entry_points"], got["files"]) if got else ((), ())
         if not got or any(type(p) is not str or _stat(p) != (p, *rest) for p, *rest in files):
             return None
-        if any(len(ep) != 4 or any(type(x) is not str for x in ep) for ep in eps):
+        if any(type(x) is not str for ep in eps for x in ep):
             return None
-        return [Found(*ep, functools.partial(_import, ep[1])) for ep in eps]
+        return [
+            Found(name, value, dist, version, functools.partial(_import, value)) for name, value, dist, version in eps
+        ]
     except Exception:  # noqa: BLE001 - a corrupt list: scanned again
         return None
 
