@@ -110,12 +110,11 @@ def test_who_has_ranges_is_derived_from_the_solvers():
     from mlsysim_uncertainty import OWN_RANGES, declaring
 
     own = declaring(*OWN_RANGES)
-    # efficiencies (band_arguments) or catalog numbers (band_catalog); EconomicsModel only carries its
-    # input's band (band_inputs); Engine inherits SingleNodeModel's declarations and solves through it
-    assert {"ServingModel", "SingleNodeModel", "DistributedModel", "SustainabilityModel", "ReliabilityModel"} <= set(
-        own
-    )
-    assert "EconomicsModel" not in own and "Engine" not in own and "PowerEfficiencyModel" not in own
+    # efficiencies (band_arguments) or catalog numbers (band_catalog, EconomicsModel's prices, power and PUE);
+    # Engine inherits SingleNodeModel's declarations and solves through it
+    expected = ("ServingModel", "SingleNodeModel", "DistributedModel", "SustainabilityModel", "ReliabilityModel")
+    assert {*expected, "EconomicsModel"} <= set(own)
+    assert "Engine" not in own and "PowerEfficiencyModel" not in own
     assert set(declaring("band_arguments")) == {"ServingModel", "SingleNodeModel", "DistributedModel"}
     # Engine's out-of-domain lines are SingleNodeModel's (its calibration domain), not "no calibration points"
     args = (mlsysim.Models.ResNet50, HW.H100, 256)
