@@ -523,7 +523,7 @@ class TransformerWorkload(Workload):
         if self.experts is not None and self.active_experts is not None and self.active_experts > self.experts:
             raise InvalidInputError("active_experts", self.active_experts, f"<= experts={self.experts}")
         if self.moe_layers is not None and (not self.is_moe or self.moe_layers > self.layers):
-            raise InvalidInputError("moe_layers", self.moe_layers, f"<= layers={self.layers}, for a MoE model (experts > 1)")
+            raise InvalidInputError("moe_layers", self.moe_layers, f"<= layers={self.layers}, for a MoE model")
         if self.active_parameters is not None and self.active_parameters > self.parameters:
             raise InvalidInputError("active_parameters", self.active_parameters, f"<= parameters={self.parameters}")
         hd = self.head_dim or self.hidden_dim // self.heads

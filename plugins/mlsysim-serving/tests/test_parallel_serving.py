@@ -254,6 +254,9 @@ def test_deepseek_catalog_entries_state_their_node_limit():
         assert getattr(mlsysim.Models, name).routing_node_limit == 4
     with pytest.raises(InvalidInputError, match="routing_node_limit"):
         attrs.evolve(MLA, routing_node_limit=0)
+    for model, value in ((MLA, 62), (MLA, 0), (LLAMA8, 2)):  # more than the layers, none, a dense model
+        with pytest.raises(InvalidInputError, match="moe_layers"):
+            attrs.evolve(model, moe_layers=value)
 
 
 @pytest.mark.parametrize(

@@ -119,7 +119,8 @@ def all_to_all(
     tokens, up_copies, out_copies, hidden, b_act, w, imbalance, layers, up_bw, up_lat, out_bw, out_lat, eta, launch
 ):
     """Expert-parallel dispatch and combine of one forward pass through the L_moe = ``layers`` MoE
-    layers (DeepSeek-V3 sec. 3.2.2; DeepEP; its first 3 of 61 layers are dense, sec. 4.2): each of the w GPUs sends its T/w tokens to their experts on other GPUs, ``up_copies`` c_up per token
+    layers (DeepSeek-V3 sec. 3.2.2; DeepEP; its first 3 of 61 layers are dense, sec. 4.2): each of the
+    w GPUs sends its T/w tokens to their experts on other GPUs, ``up_copies`` c_up per token
     inside its scale-up domain and ``out_copies`` c_out over the fabric (:func:`dispatch_copies`), and
     receives the results back; the busiest GPU moves ``imbalance`` times the mean bytes, both links
     working at once: M_x = imbalance * T/w * c_x * d * b_act,

@@ -646,9 +646,8 @@ def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
         w,
         lam,
     )
-    comm = K.tp_allreduce(
-        msg, n, 2.0 * layers - lay.moe_layers, setup.link_bandwidth, setup.link_latency, E.NETWORK, E.COLLECTIVE_LAUNCH_S
-    )
+    calls = 2.0 * layers - lay.moe_layers  # MoE layers exchanging tokens all-to-all all-reduce once
+    comm = K.tp_allreduce(msg, n, calls, setup.link_bandwidth, setup.link_latency, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
     a2a = hops = 0.0
     if lay.a2a:
         up, out = lay.prefill_copies if prefill else (lay.a2a_up_copies, lay.a2a_out_copies)
