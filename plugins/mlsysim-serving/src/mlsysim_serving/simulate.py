@@ -69,7 +69,7 @@ def simulate(
     arrive = np.empty(n) if arrivals is None else np.asarray(arrivals, dtype=float).copy()
     first = np.full(n, np.nan)
     finish = np.full(n, np.nan)
-    time_of = cost.time1
+    time_of = cost.time
     waiting: deque[int] = deque()
     nxt = 0
     if clients is not None:
@@ -198,13 +198,13 @@ def _fast_forward(cost, n_dec, base, k, t, steps, next_arrival):
     Returns (steps run, t)."""
     if next_arrival is not None:  # step times grow with the context: the first one bounds the count
         ctx = base + n_dec * k
-        first = cost.time1(n_dec, ctx, ctx + n_dec)
+        first = cost.time(n_dec, ctx, ctx + n_dec)
         steps = min(steps, int((next_arrival - t) / first) + 2)
     if steps < 32:
         j = 0
         while j < steps:
             ctx = base + n_dec * (k + j)
-            t += cost.time1(n_dec, ctx, ctx + n_dec)
+            t += cost.time(n_dec, ctx, ctx + n_dec)
             j += 1
             if next_arrival is not None and t >= next_arrival:
                 break

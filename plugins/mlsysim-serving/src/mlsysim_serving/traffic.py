@@ -101,9 +101,11 @@ class StepCost:
 
     Beyond tensor parallelism (``layout``, :mod:`.parallel`): attention ranks take 1/dp of the tokens,
     routed experts spread over w GPUs with the busiest at ``imbalance`` x the mean, all-to-all
-    dispatch/combine per token (:func:`.kernels.all_to_all`, affine in the tokens); with pp stages a step
-    is m = min(pp, tokens) micro-batches each passing every layer, plus the stage hops
-    (:func:`.kernels.pipeline`, :func:`.kernels.stage_hops`).
+    dispatch/combine per token (:func:`.kernels.all_to_all`, affine in the tokens; a lone prefill
+    node-limited and forwarded where the model states a node limit, as the static prefill); with pp
+    stages a step is m = min(pp, tokens) micro-batches each passing every layer, plus the stage hops
+    (:func:`.kernels.pipeline`, :func:`.kernels.stage_hops`). Two-batch overlap runs each step as two
+    half batches, each streaming the weights and all-reducing, one's all-to-all behind the other's work.
     """
 
     __slots__ = (
@@ -111,8 +113,7 @@ class StepCost:
         "flop_attn",
         "dense_bytes",
         "expert_bytes",
-        "expert_share",
-        "imbalance",
+        "untouched",
         "kv_bytes",
         "comm0",
         "comm_token",
@@ -121,9 +122,10 @@ class StepCost:
         "depth",
         "hop0",
         "hop_token",
-        "a2a0",
-        "a2a_token",
+        "a2a",
+        "prefill_a2a",
         "overlap",
+        "plain",
     )
 
     def __init__(
@@ -155,47 +157,56 @@ class StepCost:
         f = peak * eta_c
         w = bandwidth * eta_m
         dp, wide, lam = (layout.d, layout.w, layout.imbalance) if layout is not None else (1, n, 1.0)
+        self.overlap = layout is not None and layout.a2a and layout.overlap
+        halves = 2.0 if self.overlap else 1.0  # two-batch overlap: each half streams the weights, all-reduces
         expert_matmul = expert_params * expert_share
         self.flop_token = (2.0 * (matmul - expert_matmul) / (n * dp) + 2.0 * lam * expert_matmul / wide) / f
         self.flop_attn = 4.0 * layers * attn_dim / (n * dp) / f
-        self.dense_bytes = dense_read * b / n / w
+        self.dense_bytes = halves * dense_read * b / n / w
         copies = layout.copies if layout is not None else 1.0
-        self.expert_bytes = expert_params * copies * b / wide / w
-        self.expert_share = expert_share / copies
-        self.imbalance = lam
+        self.expert_bytes = halves * expert_params * copies * b / wide / w
+        # share of the busiest GPU's experts a token leaves untouched, per token of the step (each half
+        # batch reads the experts its half touches: imbalance * tokens/halves picks of k of E + r copies)
+        self.untouched = (1.0 - expert_share / copies) ** (lam / halves)
         self.kv_bytes = kv_elements * b_kv * kv_share / dp / w
         calls = 1.0 if layout is not None and layout.a2a else 2.0
         if n > 1:
-            self.comm0 = calls * layers * (2.0 * (n - 1.0) * link_lat + launch)
+            self.comm0 = halves * calls * layers * (2.0 * (n - 1.0) * link_lat + launch)
             self.comm_token = calls * layers * 2.0 * (n - 1.0) / n * hidden * b_act / dp / (link_bw * eta_net)
         else:
             self.comm0 = self.comm_token = 0.0
         self.overhead = overhead
         self.pp, self.depth, self.hop0, self.hop_token = 1.0, 1.0, 0.0, 0.0
-        self.a2a0, self.a2a_token, self.overlap = 0.0, 0.0, False
+        self.a2a = self.prefill_a2a = None
+        self.plain = layout is None or not (layout.a2a or layout.p > 1)  # no all-to-all, no stages
         if layout is None:
             return
         if layout.a2a:
-            a2a = [
-                K.all_to_all(
-                    t,
-                    layout.a2a_up_copies,
-                    layout.a2a_out_copies,
-                    hidden,
-                    b_act,
-                    float(wide),
-                    lam,
-                    layers,
-                    layout.up_bw,
-                    layout.up_lat,
-                    layout.out_bw,
-                    layout.out_lat,
-                    eta_net,
-                    launch,
+
+            def affine(up, out):  # (seconds at 0 tokens, seconds per token) of the all-to-all
+                t0, t1 = (
+                    K.all_to_all(
+                        t,
+                        up,
+                        out,
+                        hidden,
+                        b_act,
+                        float(wide),
+                        lam,
+                        layers,
+                        layout.up_bw,
+                        layout.up_lat,
+                        layout.out_bw,
+                        layout.out_lat,
+                        eta_net,
+                        launch,
+                    )
+                    for t in (0.0, 1.0)
                 )
-                for t in (0.0, 1.0)
-            ]
-            self.a2a0, self.a2a_token, self.overlap = a2a[0], a2a[1] - a2a[0], layout.overlap
+                return t0, t1 - t0
+
+            self.a2a = affine(layout.a2a_up_copies, layout.a2a_out_copies)
+            self.prefill_a2a = affine(*layout.prefill_copies)
         if layout.p > 1:
             hops = [
                 K.stage_hops(
@@ -215,44 +226,39 @@ class StepCost:
             ]
             self.pp, self.depth, self.hop0, self.hop_token = float(layout.p), layout.depth, hops[0], hops[1] - hops[0]
 
-    def weights(self, tokens):
-        """Seconds to stream the weights a step of ``tokens`` tokens reads (MoE: experts touched)."""
-        if self.expert_bytes == 0.0:
-            return self.dense_bytes
-        return self.dense_bytes + self.expert_bytes * (1.0 - (1.0 - self.expert_share) ** (self.imbalance * tokens))
-
     def parts(self, tokens, attn, kv_tokens):
-        """(compute, memory) seconds of one step's roofline terms, before the max."""
-        return self.flop_token * tokens + self.flop_attn * attn, self.weights(tokens) + self.kv_bytes * kv_tokens
+        """(compute, memory) seconds of the roofline of one pass over ``tokens`` tokens, before the max
+        (:meth:`time` with ``roofline``)."""
+        return self.time(tokens, attn, kv_tokens, roofline=True)
 
-    def time(self, tokens, attn, kv_tokens, prefill=False):
-        """Seconds of one step (scalars or arrays); ``prefill``: a lone prefill filling and draining
-        the pipeline (decode rounds and mixed steps run micro-batches round robin)."""
-        if self.pp > 1.0 or self.a2a0 != 0.0:
-            m, factor = K.pipeline(tokens, self.pp, prefill, self.depth) if self.pp > 1.0 else (1.0, 1.0)
+    def time(self, tokens, attn, kv_tokens, prefill=False, roofline=False):
+        """Seconds of one step (floats or arrays): the roofline of each micro-batch pass, max(FLOPs
+        seconds, seconds to stream the weights it reads (MoE: the experts its tokens touch; each half
+        batch its own with two-batch overlap) + its KV bytes), + its all-reduces and all-to-all (behind
+        the work with two-batch overlap), scaled by the pipeline's factor, + the step overhead + the stage
+        hops. ``prefill``: a lone prefill, filling and draining the pipeline (decode rounds and mixed
+        steps run micro-batches round robin) and dispatching as the static prefill does (node-limited
+        routing where the model states it). ``roofline``: the (compute, memory) terms of the step taken
+        as one pass instead, before the max."""
+        factor = 1.0
+        if self.pp > 1.0 and not roofline:
+            m, factor = K.pipeline(tokens, self.pp, prefill, self.depth)
             tokens, attn, kv_tokens = tokens / m, attn / m, kv_tokens / m
-            t_c = self.flop_token * tokens + self.flop_attn * attn
-            if self.overlap:  # two half batches, each streaming the weights, hiding the all-to-all
-                t_m = 2.0 * self.weights(tokens / 2.0) + self.kv_bytes * kv_tokens
-                busy = _max(t_c, t_m) + 2.0 * self.comm0 + self.comm_token * tokens
-                base = _max(busy, self.a2a0 + self.a2a_token * tokens)
-            else:
-                t_m = self.weights(tokens) + self.kv_bytes * kv_tokens
-                busy = _max(t_c, t_m) + self.comm0 + self.comm_token * tokens
-                base = busy + self.a2a0 + self.a2a_token * tokens
-            return factor * base + self.overhead + self.hop0 + self.hop_token * tokens
         t_c = self.flop_token * tokens + self.flop_attn * attn
-        t_m = (self.dense_bytes if self.expert_bytes == 0.0 else self.weights(tokens)) + self.kv_bytes * kv_tokens
-        return _max(t_c, t_m) + self.comm0 + self.comm_token * tokens + self.overhead
-
-    def time1(self, tokens, attn, kv_tokens):
-        """:meth:`time` for Python floats (the simulator's inner loop)."""
-        if self.pp > 1.0 or self.a2a0 != 0.0:
-            return float(self.time(tokens, attn, kv_tokens))
-        t_c = self.flop_token * tokens + self.flop_attn * attn
-        w = self.dense_bytes if self.expert_bytes == 0.0 else self.weights(tokens)
-        t_m = w + self.kv_bytes * kv_tokens
-        return (t_c if t_c > t_m else t_m) + self.comm0 + self.comm_token * tokens + self.overhead
+        t_m = self.kv_bytes * kv_tokens + self.dense_bytes
+        if self.expert_bytes != 0.0:
+            t_m = t_m + self.expert_bytes * (1.0 - self.untouched**tokens)
+        if roofline:
+            return t_c, t_m
+        # the max inline on Python floats (the simulator's inner loop), numpy's for arrays
+        t = (t_c if t_c >= t_m or t_c != t_c else t_m) if t_c.__class__ is float else _max(t_c, t_m)
+        t += self.comm0 + self.comm_token * tokens
+        if self.plain:
+            return t + self.overhead
+        a2a = self.prefill_a2a if prefill else self.a2a
+        if a2a is not None:
+            t = _max(t, a2a[0] + a2a[1] * tokens) if self.overlap else t + a2a[0] + a2a[1] * tokens
+        return factor * t + self.overhead + self.hop0 + self.hop_token * tokens
 
     def drain(self, t_step, tokens):
         """Seconds after a step's period until its last micro-batch leaves the last stage: a prompt
