@@ -102,19 +102,26 @@ def _ref(raw: RawEntry, table: dict, name: str, section: str, built: dict, optio
     return built[section][key].value
 
 
-def _seconds(text: Any) -> float:
-    """A calibrated engine overhead ("0.5 ms") in s."""
-    return to_si(parse_quantity(text, SECOND, name="calibration.engine_overhead"), SECOND, name="engine_overhead")
+#: calibration keys that are times, written as text ("0.5 ms")
+_TIMES = ("engine_overhead", "request_overhead")
+
+
+def _seconds(text: Any, key: str) -> float:
+    """A calibrated time ("0.5 ms") in s."""
+    return to_si(parse_quantity(text, SECOND, name=f"calibration.{key}"), SECOND, name=key)
 
 
 def _calibration(table: Any) -> dict:
-    """A calibration table with its engine overheads ("0.5 ms") in s (checked by the caller)."""
+    """A calibration table with its times (engine and request overheads, "0.5 ms") in s (checked by the caller)."""
     cal = dict(table or {})
     span = dict(cal.get("range", {}))
-    if "engine_overhead" in cal:
-        cal["engine_overhead"] = _seconds(cal["engine_overhead"])
-    if isinstance(span.get("engine_overhead"), list):
-        cal["range"] = dict(span, engine_overhead=[_seconds(x) for x in span["engine_overhead"]])
+    for key in _TIMES:
+        if key in cal:
+            cal[key] = _seconds(cal[key], key)
+        if isinstance(span.get(key), list):
+            span[key] = [_seconds(x, key) for x in span[key]]
+    if span:
+        cal["range"] = span
     return cal
 
 

@@ -9,7 +9,12 @@ from mlsysim_core.errors import InvalidInputError
 
 #: Keys a hardware entry's ``calibration`` table may set (SI: fractions, seconds), as fitted by
 #: ``mlsysim calibrate``: solvers use them in place of mlsysim_physics.efficiency's defaults.
-CALIBRATION_KEYS = {"compute": "(0, 1]", "memory": "(0, 1]", "engine_overhead": "[0, 1] s"}
+CALIBRATION_KEYS = {
+    "compute": "(0, 1]",
+    "memory": "(0, 1]",
+    "engine_overhead": "[0, 1] s",
+    "request_overhead": "[0, 1] s",  # the request path outside the engine's steps (ServingModel under traffic)
+}
 
 
 def _calibrated(k: str, v: Any, name: str) -> None:
@@ -18,7 +23,7 @@ def _calibrated(k: str, v: Any, name: str) -> None:
             name, k, "one of " + ", ".join([*CALIBRATION_KEYS, "range", "source", "points", "engines"])
         )
     number = isinstance(v, (int, float)) and not isinstance(v, bool)
-    if not number or not (0.0 <= v <= 1.0) or (v == 0.0 and k != "engine_overhead"):
+    if not number or not (0.0 <= v <= 1.0) or (v == 0.0 and not k.endswith("_overhead")):
         raise InvalidInputError(f"{name}.{k}", v, f"a number in {CALIBRATION_KEYS[k]}")
 
 

@@ -111,6 +111,7 @@ def test_serve_json_matches_the_python_api():
             (
                 "arrival_rate",
                 "concurrency",
+                "request_overhead",
                 "slo_ttft",
                 "slo_itl",
                 "slo_percentile",

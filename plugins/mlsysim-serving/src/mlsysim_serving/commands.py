@@ -148,6 +148,13 @@ SERVE = SolverCommand(
             "int",
             help="Closed loop instead of --qps: N clients, each sending its next request when one finishes.",
         ),
+        Param(
+            "request_overhead",
+            "--request-overhead",
+            "str",
+            help="Host time of each request outside the engine's steps (HTTP, template, tokenize, first chunk), "
+            "e.g. 40ms: added to TTFT and e2e under traffic (default: the --engine calibration, else 0).",
+        ),
         Param("slo_ttft", "--slo-ttft", "str", help="TTFT SLO, e.g. 1s or 300ms: SLO attainment and the max rate."),
         Param("slo_itl", "--slo-itl", "str", help="Inter-token latency SLO, e.g. 50ms."),
         Param("slo_percentile", "--slo-percentile", "int", help="Percentile the SLOs bind: 50, 90 or 99 (default 99)."),

@@ -123,6 +123,9 @@ class ServingResult(Result):
     slo_percentile = attrs.field(default=None, metadata={"doc": "percentile the SLOs bind (50, 90 or 99), as given"})
     traffic_method = attrs.field(default=None, metadata={"doc": "analytic or simulate"})
     one_prefill_time = measure("ms", doc="one unloaded prefill of a prompt (prefix-cache hits removed)", optional=True)
+    request_overhead = measure(
+        "ms", doc="host time of a request outside the engine's steps, in every TTFT and e2e under load", optional=True
+    )
     # --- beyond one tensor-parallel group
     pipeline_bubble: float = attrs.field(
         default=0.0, metadata={"doc": "share of a decode round the pipeline stages idle: 1 - min(pp, batch)/pp"}
@@ -209,6 +212,7 @@ class ServingResult(Result):
     _saturation_rate: float | None
     _ttft_p99: float | None
     _queue_wait_mean: float | None
+    _request_overhead: float | None
     _max_arrival_rate: float | None
     _spec_draft_memory_per_gpu: float | None
     _spec_step_time: float | None
@@ -274,7 +278,9 @@ class ServingResult(Result):
             lines = [
                 f"Traffic: {rate:.4g} req/s, utilization {self.utilization:.2f} of {sat:.4g} req/s "
                 f"(saturates on {self.binding_limit}); TTFT p99 {p99 * 1e3:.4g} ms = queue "
-                f"{wait * 1e3:.4g} ms mean + prefill, ITL mean {itl * 1e3:.4g} ms"
+                f"{wait * 1e3:.4g} ms mean + prefill"
+                + (f" + request path {self._request_overhead * 1e3:.4g} ms" if self._request_overhead else "")
+                + f", ITL mean {itl * 1e3:.4g} ms"
                 + (
                     "."
                     if self.spec_tokens_per_step is None

@@ -16,8 +16,6 @@ from collections.abc import Callable
 RTOL = 1e-6
 #: Iterations before giving up on the bracket (bisection alone halves it 100 times).
 MAX_ITER = 100
-#: The excess of a rate with no answer (NaN): 1, the limit of 1 - SLO/latency as the latency grows.
-MISSING = 1.0
 #: First trial rate, as a share of ``top``: SLO crossings mostly lie above it, so a rate there usually meets,
 #: which brackets the crossing from below without the trial at 1e-9 * top and starts the interpolation
 #: closer to it (over 19 searches of the serving tests' configurations: 113 solves instead of 120).
@@ -30,13 +28,15 @@ def largest_meeting(excess: Callable[[float], float], top: float, guess: float |
     if every rate meets. The answer meets and lies within RTOL of the crossing. The bracket is split first
     at SEED * top, then at ``guess`` (a rate near the crossing) where it lies inside; the ends 1e-9 * top
     and top * (1 - 1e-9) are tried only where no split met or missed. The answer depends on ``top`` and
-    ``guess`` only within RTOL."""
+    ``guess`` only within RTOL. Every rate below ``top`` (the saturation rate) has a latency: a NaN excess
+    there is a defect and raises FloatingPointError."""
     seen: dict[float, float] = {}
 
     def f(x: float) -> float:  # each rate solved once (brentq asks again for its bracket's ends)
         if x not in seen:
-            v = excess(x)
-            seen[x] = v if v == v else MISSING  # NaN (no answer) counts as missing
+            v = seen[x] = excess(x)
+            if v != v:
+                raise FloatingPointError(f"no latency (NaN excess) at rate {x!r} below saturation {top!r}")
         return seen[x]
 
     lo, hi = top * 1e-9, top * (1.0 - 1e-9)

@@ -18,7 +18,7 @@ from mlsysim_core.types import CNNWorkload, HardwareNode, TransformerWorkload, W
 from mlsysim_physics import efficiency as E
 from mlsysim_uncertainty.calibration import checked, scoped
 
-from . import parallel
+from . import parallel, request_path
 from .precisions import resolve
 
 #: Largest tensor-parallel group when the part has a scale-up link (NVLink/Infinity Fabric/ICI)
@@ -163,6 +163,8 @@ class Setup:
     eta_c: float  #: achieved fraction of peak FLOP/s
     eta_m: float  #: achieved fraction of peak memory bandwidth
     engine_overhead: float  #: host time of one engine iteration (part of ``overhead``)
+    request_overhead: float  #: host time of a request outside the engine's steps (:mod:`.request_path`)
+    request_notes: tuple[str, ...]  #: what was assumed for it (a loaded answer's notes)
     tp_size: int  #: tensor-parallel degree n
     layout: parallel.Layout  #: pipeline stages, expert and attention data parallelism, their links
     kv_share: float  #: share of the KV cache one GPU holds (1/min(n, kv_heads); 1 for MLA)
@@ -210,6 +212,7 @@ def prepare(
     redundant_experts: Any = 0,
     ep_overlap: Any = False,
     engine: Any = None,
+    request_overhead: Any = None,
 ) -> Setup:
     """Check every argument of ``ServingModel.solve`` but the lengths and the traffic (each error
     names argument, value and valid range) and return the :class:`Setup`."""
@@ -242,6 +245,7 @@ def prepare(
         if engine_overhead is None
         else check_engine_overhead(engine_overhead)
     )
+    t_req, req_notes = request_path.resolve(request_overhead, cal, engine)
     if raise_errors is not True and raise_errors is not False:
         V.instance("raise_errors", raise_errors, bool, "True or False")
     link = hardware.scale_up
@@ -308,6 +312,8 @@ def prepare(
         eta_c=eta_c,
         eta_m=eta_m,
         engine_overhead=host,
+        request_overhead=t_req,
+        request_notes=req_notes,
         tp_size=tp_size,
         layout=layout,
         kv_share=kv_share,

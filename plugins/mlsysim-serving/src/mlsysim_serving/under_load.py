@@ -23,6 +23,7 @@ from mlsysim_physics import efficiency as E
 from . import kernels as K
 from . import simulate as SIM
 from . import traffic as TR
+from .request_path import to_client
 from .roots import largest_meeting
 from .setup import Setup
 from .solver import PREFILL_CHUNK_TOKENS
@@ -255,7 +256,11 @@ def loaded_fields(
             raise
         return _holds_no_request(dict(c, arrival_rate=rate), str(exc))
     traffic = dict(c, arrival_rate=rate)
-    return serve(setup.shape, setup.hardware, setup.layout.gpus, cost, kv, seq_len, output_len, traffic, eng=eng)
+    hw, t_req = setup.hardware, setup.request_overhead
+    f = serve(setup.shape, hw, setup.layout.gpus, cost, kv, seq_len, output_len, traffic, eng=eng, t_req=t_req)
+    if setup.request_notes:
+        f[TRAFFIC_NOTES] = f.get(TRAFFIC_NOTES, ()) + setup.request_notes
+    return f
 
 
 def _speculative_replica(setup: Setup, seq_len: int, output_len: int, c: dict, spec: tuple) -> tuple:
@@ -375,20 +380,23 @@ def serve(
     c: dict,
     spec: Any = None,
     eng: Engine | None = None,
+    t_req: float = 0.0,
 ) -> dict:
     """Result fields of serving the traffic ``c`` (checked) at prompt ``seq_len`` and ``output_len``;
     ``spec``: a :class:`.speculative.Speculation` composing the decode steps; ``eng``: the replica's
-    :func:`engine` under ``c`` when the caller has it."""
+    :func:`engine` under ``c`` when the caller has it; ``t_req``: the request path outside the engine
+    (:mod:`.request_path`), added to the client-measured TTFT and e2e."""
     if eng is None:
         eng = engine(shape, hardware, cost, kv_tokens, seq_len, output_len, c, spec)
     load, B_max, lam_max, limit_name, one_prefill, one_decode, _ = eng
     M, max_seqs, dist = c["max_num_batched_tokens"], c["max_num_seqs"], load.dist
     O = float(output_len)
     pct = c["slo_percentile"]
-    for name, slo, floor in (("slo_ttft", c["slo_ttft"], one_prefill), ("slo_itl", c["slo_itl"], one_decode)):
+    first = one_prefill + t_req
+    for name, slo, floor in (("slo_ttft", c["slo_ttft"], first), ("slo_itl", c["slo_itl"], one_decode)):
         if slo is not None and slo < floor:
             label, what = (
-                ("TTFT", f"one unloaded {load.P1:,.0f}-token prefill")
+                ("TTFT", f"one unloaded {load.P1:,.0f}-token prefill" + (" + the request path" if t_req else ""))
                 if name == "slo_ttft"
                 else ("ITL", f"one unloaded decode step at context {seq_len:,}")
             )
@@ -399,7 +407,7 @@ def serve(
                 f"{what} on this layout, {floor * 1e3:.4g} ms",
             )
     if c["concurrency"] is not None:
-        lam = _closed_loop_rate(cost, eng, c)
+        lam = _closed_loop_rate(cost, eng, c, t_req)
     else:
         lam = c["arrival_rate"]
     f = {
@@ -415,11 +423,12 @@ def serve(
     f["overloaded"] = over
     lam_ok = TR._where(over, lam_max * 0.5, lam)
     if c["method"] == "simulate" and not over:
-        out = _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape)
+        out = _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape, t_req)
     else:
         out = TR.analytic(cost, load, lam_ok, float(M), B_max, c["arrival_cv"], lam_max)
     for k in LATENCY_FIELDS:
         f[k] = _masked(out[k], over)
+    to_client(f, t_req)
     served = TR._min(lam, lam_max)
     f["requests_per_second"] = served
     f["output_tokens_per_second"] = served * O
@@ -435,20 +444,29 @@ def serve(
         else:
             att = np.ones(np.shape(lam_ok))
             if c["slo_ttft"] is not None:
-                att = att * TR.ttft_cdf(out, c["slo_ttft"])
+                att = att * TR.ttft_cdf(out, c["slo_ttft"] - t_req)
             if c["slo_itl"] is not None:
                 att = att * TR.itl_cdf(out, c["slo_itl"])
         f["slo_attainment"] = np.where(over, 0.0, att)
-        f["max_arrival_rate"] = max_rate(cost, eng, c)
+        f["max_arrival_rate"] = max_rate(cost, eng, c, t_req)
     else:
         f["max_arrival_rate"] = lam_max
     f["slo_percentile"] = pct
     f["prefix_cache_hit"] = c["prefix_cache_hit"]
+    f["request_overhead"] = t_req
+    notes: tuple[str, ...] = ()
     if isinstance(dist, TR.SampledLengths):
-        f[TRAFFIC_NOTES] = (
+        notes += (
             f"length_samples: {dist.n:,} (prompt, output) pairs with means {dist.mean_p:,.1f}/{dist.mean_o:,.1f} "
             f"tokens, scaled to seq_len/output_len {seq_len:,}/{output_len:,}",
         )
+    if t_req and c["method"] == "simulate" and c["concurrency"] is not None:
+        notes += (
+            f"simulate, closed loop: each client sends its next request when the previous one finishes; the "
+            f"request path ({t_req * 1e3:.4g} ms) is added to TTFT and e2e but not spent outside the engine",
+        )
+    if notes:
+        f[TRAFFIC_NOTES] = notes
     return {k: (v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v) for k, v in f.items()}
 
 
@@ -462,34 +480,35 @@ def _masked(x, over):
     return np.where(over, np.nan, x)
 
 
-def _closed_loop_rate(cost: TR.StepCost, eng: Engine, c: dict) -> float:
-    """Closed loop of N clients: the rate lambda with lambda * e2e_mean(lambda) = N (Little's law), by
-    :func:`.roots.largest_meeting` on one analytic solve per trial rate; found once per engine
-    (:attr:`Engine.rates`)."""
-    key = ("closed loop", c["concurrency"], c["arrival_cv"])
+def _closed_loop_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.0) -> float:
+    """Closed loop of N clients: the rate lambda with lambda * (e2e_mean(lambda) + t_req) = N (Little's law
+    over a client's cycle; t_req: its request path outside the engine), by :func:`.roots.largest_meeting` on
+    one analytic solve per trial rate; found once per engine (:attr:`Engine.rates`)."""
+    key = ("closed loop", c["concurrency"], c["arrival_cv"], t_req)
     if key not in eng.rates:
         N, M, cv = float(c["concurrency"]), float(c["max_num_batched_tokens"]), c["arrival_cv"]
 
         def excess(lam):
-            return lam * TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation)["e2e_mean"] / N - 1.0
+            e2e = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation)["e2e_mean"]
+            return lam * (e2e + t_req) / N - 1.0
 
         eng.rates[key] = largest_meeting(excess, eng.saturation)
     return eng.rates[key]
 
 
-def max_rate(cost: TR.StepCost, eng: Engine, c: dict) -> float:
-    """Largest arrival rate below saturation whose p``slo_percentile`` TTFT and ITL meet the SLOs of ``c``
-    (0 if none does): where the larger of TTFT / slo_ttft and ITL / slo_itl crosses 1 (:func:`slo_excess`,
-    :func:`.roots.largest_meeting`, one analytic solve per trial rate); found once per engine
-    (:attr:`Engine.rates`)."""
+def max_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.0) -> float:
+    """Largest arrival rate below saturation whose p``slo_percentile`` TTFT (+ the request path t_req) and
+    ITL meet the SLOs of ``c`` (0 if none does): where the larger of TTFT / slo_ttft and ITL / slo_itl
+    crosses 1 (:func:`slo_excess`, :func:`.roots.largest_meeting`, one analytic solve per trial rate); found
+    once per engine (:attr:`Engine.rates`)."""
     slo_t, slo_i, pct, cv = c["slo_ttft"], c["slo_itl"], c["slo_percentile"], c["arrival_cv"]
-    key = ("slo", slo_t, slo_i, pct, cv)
+    key = ("slo", slo_t, slo_i, pct, cv, t_req)
     if key not in eng.rates:
         M = float(c["max_num_batched_tokens"])
 
         def excess(lam):
             out = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation)
-            return slo_excess(out[f"ttft_p{pct}"], out[f"itl_p{pct}"], slo_t, slo_i)
+            return slo_excess(out[f"ttft_p{pct}"] + t_req, out[f"itl_p{pct}"], slo_t, slo_i)
 
         eng.rates[key] = largest_meeting(excess, eng.saturation)
     return eng.rates[key]
@@ -497,7 +516,7 @@ def max_rate(cost: TR.StepCost, eng: Engine, c: dict) -> float:
 
 def slo_excess(ttft: float, itl: float, slo_ttft: float | None, slo_itl: float | None) -> float:
     """1 - SLO / latency for the latency furthest over its SLO (TTFT / slo_ttft, ITL / slo_itl; an SLO of
-    None is not tested, at least one is given): <= 0 where both SLOs are met, NaN kept (no answer misses).
+    None is not tested, at least one is given): <= 0 where both SLOs are met, NaN kept (searches raise).
     Bounded above by 1 and ~linear in 1 - rho near saturation, where a latency grows like 1/(1 - rho), so
     a root finder's interpolation follows it (~8 solves per max-rate search instead of ~11 on
     latency / SLO - 1)."""
@@ -509,8 +528,9 @@ def slo_excess(ttft: float, itl: float, slo_ttft: float | None, slo_itl: float |
     return 1.0 - 1.0 / worst
 
 
-def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape) -> dict:
-    """Run the simulator on seeded draws of the traffic; its statistics as result fields."""
+def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape, t_req=0.0) -> dict:
+    """Run the simulator on seeded draws of the traffic; its statistics as result fields (the engine's: the
+    caller adds the request path t_req, which the SLO test here counts)."""
     rng = np.random.default_rng(c["seed"])
     n = c["num_requests"]
     top = int(min(shape.max_seq, kv_tokens) // 2)
@@ -539,7 +559,7 @@ def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape) -> dict:
         tpot = np.where(many, (finish - first)[warm:] / np.maximum(outputs[warm:] - 1, 1), 0.0)
         good = np.ones(ttft.shape, dtype=bool)
         if c["slo_ttft"] is not None:
-            good &= ttft <= c["slo_ttft"]
+            good &= ttft + t_req <= c["slo_ttft"]
         if c["slo_itl"] is not None:
             good &= tpot <= c["slo_itl"]
         st["slo_attainment"] = float(good.mean())

@@ -1,0 +1,122 @@
+"""The request path outside the engine's steps (``request_overhead``, :mod:`mlsysim_serving.request_path`):
+client TTFT = engine TTFT + t_req, a closed loop's clients spend t_req outside the engine, an engine's
+calibration supplies it, bad values are named."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+from mlsysim_serving import ServingModel
+
+import mlsysim
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.units import ureg
+
+LM, HW = mlsysim.Models.Language, mlsysim.Hardware
+#: Qwen3-8B on one H100 at the GPUStack ShareGPT means (233 in, 221 out)
+BASE = dict(seq_len=233, output_len=221, precision="bf16")
+
+
+def _solve(**kw):
+    return ServingModel().solve(LM.Qwen3_8B, kw.pop("hardware", HW.H100), **{**BASE, **kw})
+
+
+def test_open_loop_shifts_every_client_latency_by_the_request_path():
+    # at a fixed arrival rate the engine sees the same traffic: each TTFT/e2e field moves by exactly 47 ms
+    plain, slow = _solve(arrival_rate=2.0), _solve(arrival_rate=2.0, request_overhead=0.047)
+    for k in ("ttft_mean", "ttft_p50", "ttft_p90", "ttft_p99", "e2e_mean", "e2e_p90", "e2e_p99"):
+        assert getattr(slow, k).m_as("s") - getattr(plain, k).m_as("s") == pytest.approx(0.047, abs=1e-12)
+    for k in ("itl_mean", "itl_p99", "queue_wait_mean", "utilization"):
+        assert slow.si(k) == pytest.approx(plain.si(k), rel=1e-12)
+    assert slow.request_overhead.m_as("ms") == pytest.approx(47.0)
+    assert plain.request_overhead.m_as("ms") == 0.0
+    assert "request path 47 ms" in "\n".join(slow.constraint_trace)
+
+
+def test_closed_loop_clients_spend_the_request_path_outside_the_engine():
+    # Little's law over a client's cycle: rate * (engine e2e + t_req) = N, and e2e_mean is the client's
+    n, t = 8, 0.047
+    r, plain = _solve(concurrency=n, request_overhead=t), _solve(concurrency=n)
+    assert r.arrival_rate.m_as("1/s") * r.e2e_mean.m_as("s") == pytest.approx(n, rel=1e-3)
+    assert r.arrival_rate.m_as("1/s") < plain.arrival_rate.m_as("1/s")  # fewer requests reach the engine
+    assert r.ttft_mean.m_as("s") - t < plain.ttft_mean.m_as("s")  # ... so its own TTFT is a little lower
+
+
+def test_a_time_quantity_and_a_text_are_accepted():
+    a = _solve(arrival_rate=2.0, request_overhead=ureg.Quantity(47, "ms"))
+    b = _solve(arrival_rate=2.0, request_overhead=0.047)
+    c = _solve(arrival_rate=2.0, request_overhead="47 ms")
+    assert a.ttft_mean.m_as("s") == pytest.approx(b.ttft_mean.m_as("s"), rel=1e-12) == c.ttft_mean.m_as("s")
+
+
+def test_the_command_line_takes_it():
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    args = ["serve", "Qwen3_8B", "H100", "--seq-len", "233", "--output-len", "221", "--precision", "bf16"]
+    args += ["--qps", "2", "--json"]
+    plain = CliRunner().invoke(main, args)
+    slow = CliRunner().invoke(main, [*args, "--request-overhead", "47ms"])
+    assert plain.exit_code == 0 == slow.exit_code, slow.output
+    import json
+
+    t0, t1 = (json.loads(r.output)["result"]["ttft_mean"] for r in (plain, slow))
+    assert t0["unit"] == t1["unit"] == "ms"
+    assert t1["value"] - t0["value"] == pytest.approx(47.0, abs=1e-6)
+    bad = CliRunner().invoke(main, [*args, "--request-overhead", "soon"])
+    assert bad.exit_code == 1 and "request_overhead" in bad.output and "Traceback" not in bad.output
+
+
+@pytest.mark.parametrize("bad", [-0.001, 11.0, "fast", "3 GB", ureg.Quantity(3, "GB")])
+def test_bad_request_overhead_is_named(bad):
+    with pytest.raises(InvalidInputError) as e:
+        _solve(arrival_rate=2.0, request_overhead=bad)
+    assert e.value.argument == "request_overhead"
+
+
+def test_ttft_slo_below_one_prefill_plus_the_request_path_is_refused():
+    one = _solve(arrival_rate=1.0).one_prefill_time.m_as("s")
+    _solve(arrival_rate=1.0, slo_ttft=one + 0.001)  # meets the floor without a request path
+    with pytest.raises(InvalidInputError, match="request path") as e:
+        _solve(arrival_rate=1.0, slo_ttft=one + 0.001, request_overhead=0.010)
+    assert e.value.argument == "slo_ttft"
+
+
+def test_slo_attainment_and_max_rate_count_the_request_path():
+    plain = _solve(arrival_rate=2.0, slo_ttft=0.060)
+    slow = _solve(arrival_rate=2.0, slo_ttft=0.060, request_overhead=0.047)
+    assert plain.slo_attainment > 0.99 > slow.slo_attainment  # engine p99 ~14 ms + 47 ms crosses 60 ms
+    assert slow.max_arrival_rate.m_as("1/s") < plain.max_arrival_rate.m_as("1/s")
+
+
+def test_an_engine_calibration_supplies_it_and_other_engines_are_told_it_is_not_modelled():
+    hw = attrs.evolve(HW.H100, calibration={"engines": {"vllm": {"request_overhead": 0.047}}})
+    vllm = _solve(hardware=hw, arrival_rate=2.0, engine="vllm")
+    other = _solve(hardware=hw, arrival_rate=2.0, engine="sglang")
+    assert vllm.request_overhead.m_as("ms") == pytest.approx(47.0)
+    assert other.request_overhead.m_as("ms") == 0.0
+    assert any("no value for engine 'sglang'" in n for n in other.notes)
+    assert not any("request_overhead" in n for n in vllm.notes)
+    given = _solve(hardware=hw, arrival_rate=2.0, engine="vllm", request_overhead=0.0)  # the argument wins
+    assert given.request_overhead.m_as("ms") == 0.0
+
+
+def test_simulated_closed_loop_says_its_clients_do_not_wait_outside_the_engine():
+    r = _solve(concurrency=4, request_overhead=0.047, method="simulate", num_requests=200)
+    assert any("not spent outside the engine" in n for n in r.notes)
+
+
+def test_disaggregated_pools_refuse_it():
+    with pytest.raises(InvalidInputError) as e:
+        ServingModel().solve(
+            LM.Qwen3_8B,
+            HW.H100,
+            233,
+            output_len=221,
+            arrival_rate=1.0,
+            disagg="prefill=H100x1:tp1,decode=H100x1:tp1",
+            fabric="NVLink",
+            request_overhead=0.01,
+        )
+    assert e.value.argument == "request_overhead"
