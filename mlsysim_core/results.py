@@ -37,24 +37,18 @@ _UNIT_KEY = "mlsysim_unit"
 
 def measure(unit: str, *, doc: str = "", optional: bool = False, missing: str | None = None) -> Any:
     """A result field given as an SI base-unit float (or ndarray), exposed as a Quantity in ``unit``
-    (parsed by pint on the first read: :func:`mlsysim_core.units.unit_and_factor`).
+    (parsed by pint on the first read: :func:`mlsysim_core.units.from_si`).
     ``missing``: what tables print when an optional field is None ("unknown": data the catalog lacks)."""
     meta = {_UNIT_KEY: unit, "doc": doc, "missing": missing}
     return attrs.field(default=None if optional else attrs.NOTHING, metadata=meta)
 
 
 def _quantity_property(name: str, store: str, unit: str, doc: str) -> property:
-    made: list = []  # (Q_, unit, SI -> unit factor), from pint on the first read
-
     def get(self: Any) -> Any:
-        v = getattr(self, store)
-        if v is None:
-            return None
-        if not made:
-            from .units import Q_, unit_and_factor
+        from .units import from_si
 
-            made.extend((Q_, *unit_and_factor(unit)))
-        return made[0](v * made[2], made[1])
+        v = getattr(self, store)
+        return None if v is None else from_si(v, unit)
 
     get.__doc__ = doc or f"{name} in {unit}"
     return property(get)

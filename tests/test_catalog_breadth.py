@@ -204,3 +204,55 @@ def test_nvl72_racks_reproduce_nvidias_rack_totals(node, fp4_pflops, hbm_tb, hbm
     assert (gpu.memory.bandwidth * n).to("TB/s").magnitude == pytest.approx(hbm_tbs)
     # NVLink "130 TB/s" total = 72 GPUs x 1.8 TB/s bidirectional (2 x the per-direction intra_node link)
     assert 2 * rack.intra_node.bandwidth.to("TB/s").magnitude * n == pytest.approx(130, rel=0.01)
+
+
+# Google's efficiency page (https://datacenters.google/efficiency/, copied 2025-10-16 by emielkwakkel/sustainable-ai,
+# docs/pue-data.md): campus -> (catalog key, trailing-twelve-month PUE, grid of the utility that serves it)
+GOOGLE_CAMPUSES = {
+    "The Dalles, Oregon": ("Google_The_Dalles", 1.10, "Oregon"),
+    "The Dalles, Oregon (2nd facility)": ("Google_The_Dalles_2", 1.07, "Oregon"),
+    "Council Bluffs, Iowa": ("Google_Council_Bluffs", 1.11, "Iowa"),
+    "Council Bluffs, Iowa (2nd facility)": ("Google_Council_Bluffs_2", 1.07, "Iowa"),
+    "Douglas County, Georgia": ("Google_Douglas_County", 1.09, "Georgia"),
+    "Loudoun County, Virginia": ("Google_Loudoun_County", 1.09, "Virginia"),
+    "Loudoun County, Virginia (2nd facility)": ("Google_Loudoun_County_2", 1.08, "Virginia"),
+    "Midlothian, Texas": ("Google_Midlothian", 1.10, "Texas"),
+    "Hamina, Finland": ("Google_Hamina", 1.10, "Finland"),
+    "Dublin, Ireland": ("Google_Dublin", 1.08, "Ireland"),
+    "Eemshaven, Netherlands": ("Google_Eemshaven", 1.08, "Netherlands"),
+    "Singapore": ("Google_Singapore", 1.13, "Singapore"),
+    "Singapore (2nd facility)": ("Google_Singapore_2", 1.15, "Singapore"),
+    "Changua County, Taiwan": ("Google_Changhua_County", 1.12, "Taiwan"),
+}
+
+
+@pytest.mark.parametrize("campus", sorted(GOOGLE_CAMPUSES))
+def test_google_campuses_carry_their_published_ttm_pue_on_their_grid(campus):
+    key, ttm, grid = GOOGLE_CAMPUSES[campus]
+    dc = mlsysim.Infra.Datacenters.get(key.lower())  # resolves case-insensitively
+    assert dc is getattr(mlsysim.Infra.Datacenters, key)
+    assert dc.pue == ttm and dc.grid is getattr(mlsysim.Infra.Grids, grid)
+    assert f"PUE {ttm:.2f} = trailing-twelve-month" in dc.source and f"'{campus}'" in dc.source
+    assert dc.provenance["pue"][0] == "measured"  # (tier, range ...)
+
+
+def test_a_google_campus_scales_it_energy_by_its_own_pue():
+    """Facility energy = IT energy x the campus PUE, against the grid's typical datacenter (Uptime 1.56)."""
+    cluster = mlsysim.Systems.Clusters.Research_256
+    site = mlsysim.SustainabilityModel().solve(cluster, 30, datacenter=mlsysim.Infra.Datacenters.Google_Hamina)
+    typical = mlsysim.SustainabilityModel().solve(cluster, 30, datacenter=mlsysim.Infra.Grids.Finland)
+    assert site.it_energy.to("kWh").magnitude == pytest.approx(typical.it_energy.to("kWh").magnitude)
+    ratio = site.facility_energy / typical.facility_energy
+    assert ratio.to("").magnitude == pytest.approx(1.10 / 1.56)
+
+
+def test_mi355x_part_has_the_scale_up_link_of_its_node_so_tensor_parallel_serving_answers():
+    """7 Infinity Fabric links x 153.6 GB/s bidirectional / 2, as the MI355X_8x node's intra_node; before the
+    part had a scale_up link, ServingModel refused tp_size > 1 on it."""
+    part = mlsysim.Hardware.Cloud.MI355X
+    node = mlsysim.Systems.Nodes.MI355X_8x
+    assert part.scale_up.bandwidth.to("GB/s").magnitude == pytest.approx(7 * 153.6 / 2)
+    assert part.scale_up.bandwidth == node.intra_node.bandwidth and part.scale_up.domain == 8
+    tp8 = mlsysim.ServingModel().solve(mlsysim.Models.Llama3_70B, part, seq_len=2048, batch_size=8, tp_size=8)
+    tp1 = mlsysim.ServingModel().solve(mlsysim.Models.Llama3_70B, part, seq_len=2048, batch_size=8)
+    assert 0 < tp8.ttft < tp1.ttft

@@ -46,3 +46,20 @@ def test_parse_quantity_rejects(text):
 
 def test_parse_quantity_accepts():
     assert parse_quantity("989.5 TFLOP/s", FLOP_PER_S, name="x").to("FLOP/s").magnitude == pytest.approx(989.5e12)
+
+
+def test_from_si_builds_the_quantity_pints_constructor_would():
+    import pickle
+
+    import numpy as np
+
+    from mlsysim_core.units import from_si
+
+    ms = from_si(0.004, "ms")
+    assert ms == Q_(4.0, "ms") and ms.units == ureg.Unit("ms") and type(ms) is type(Q_(4.0, "ms"))
+    assert ms.magnitude == pytest.approx(4.0)
+    assert (ms + Q_(1, "s")).to("s").magnitude == pytest.approx(1.004)
+    assert pickle.loads(pickle.dumps(ms)) == ms
+    gb = from_si(np.array([1e9, 2.5e9]), "GB")
+    assert gb.magnitude.tolist() == [1.0, 2.5] and f"{gb.units:~P}" == "GB"
+    assert f"{from_si(2e12, 'TFLOP/s'):~P}" == "2.0 TFLOP/s"

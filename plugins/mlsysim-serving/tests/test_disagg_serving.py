@@ -212,11 +212,15 @@ def test_pool_degrees_from_text():
     assert p.prefill == Pool(H.H200, 16, 8, pp=2) and p.prefill.replicas == 1
     assert p.decode == Pool(H.H100, 32, 1, ep=32, dp=32) and p.decode.replica_gpus == 32
     assert parse_disagg("prefill=H100x16:ep8,decode=H100x8:tp8").prefill == Pool(H.H100, 16, 8, ep=8)  # tp = ep / dp
+    assert parse_disagg("prefill=H100x16:dp8ep16,decode=H100x8:tp8").prefill == Pool(H.H100, 16, 2, ep=16, dp=8)
+    assert parse_disagg("prefill=H100x16:pp2,decode=H100x8:tp8").prefill == Pool(H.H100, 16, 1, pp=2)  # 1 without ep
     assert p.decode.label() == "NVIDIA H100 SXM5 80GB x32 (1 x tp1dp32ep32)"
     for bad, words in (
         ("prefill=H100x8:tp8tp4,decode=H200x8:tp4", "prefill=HWxGPUS:tpN"),
         ("prefill=H100x8:tp4pp4,decode=H200x8:tp4", "tp x pp x dp in [1, gpus]"),
         ("prefill=H100x24:tp8pp2,decode=H200x8:tp4", "multiple of its replica's tp x pp x dp = 16"),
+        ("prefill=H100x24:dp4ep6,decode=H200x8:tp4", "tpN, or epN a multiple of dpN (tp = ep / dp); got ep6 dp4"),
+        ("prefill=H100x16:dp4ep2,decode=H200x8:tp4", "tpN, or epN a multiple of dpN (tp = ep / dp); got ep2 dp4"),
     ):
         with pytest.raises(InvalidInputError) as exc:
             parse_disagg(bad)

@@ -38,8 +38,14 @@ def test_largest_meeting_finds_the_crossing_and_meets(top, share, shape):
 
 def test_largest_meeting_ends():
     assert largest_meeting(lambda x: 1.0, 5.0) == 0.0  # no rate meets
-    assert largest_meeting(lambda x: float("nan"), 5.0) == 0.0  # no answer counts as missing
     assert largest_meeting(lambda x: -1.0, 5.0) == pytest.approx(5.0 * (1 - 1e-9))  # every rate meets
+
+
+@pytest.mark.parametrize("nan_above", [0.0, 2.0, 4.9])
+def test_a_nan_below_saturation_is_a_defect_not_a_miss(nan_above):
+    """Every rate below ``top`` has a latency: a NaN excess raises, wherever the search meets it."""
+    with pytest.raises(FloatingPointError, match=r"NaN excess\) at rate .* below saturation 5.0"):
+        largest_meeting(lambda x: float("nan") if x > nan_above else x - 3.0, 5.0)
 
 
 def test_smooth_crossing_takes_few_evaluations():

@@ -20,7 +20,7 @@ _DEGREE = re.compile(r"(tp|pp|ep|dp|r)(\d+)", re.IGNORECASE)
 _OWN_LINKS = ("nvlink", "nvl72", "scale_up", "pcie", "host_link")
 _FORMAT = (
     "prefill=HWxGPUS:tpN,decode=HWxGPUS:tpN (each replica: tpN, optionally ppN, epN, dpN, "
-    "rN redundant experts with epN), "
+    "rN redundant experts with epN; without tpN, tp = ep / dp, or 1 without epN), "
     "e.g. prefill=H100x8:tp8,decode=H200x8:tp4"
 )
 
@@ -88,6 +88,17 @@ def _hardware(name: str, value: str) -> HardwareNode:
     )
 
 
+def _tp(degrees: dict[str, int], value: Any) -> int:
+    """A replica's tensor-parallel degree: tpN, or without it the one expert parallelism implies (ep = tp x dp,
+    the experts spread over all GPUs of a stage: :class:`Pool`), so ep / dp, and 1 without epN."""
+    dp, ep = degrees.get("dp", 1), degrees.get("ep", 1)
+    if "tp" in degrees or ep == 1:
+        return degrees.get("tp", 1)
+    if ep % dp:
+        raise InvalidInputError("disagg", value, f"tpN, or epN a multiple of dpN (tp = ep / dp); got ep{ep} dp{dp}")
+    return ep // dp
+
+
 def _pool(role: str, spec: Any, value: Any) -> Pool:
     if isinstance(spec, Pool):
         pool = spec
@@ -103,8 +114,9 @@ def _pool(role: str, spec: Any, value: Any) -> Pool:
         if min(degrees.values(), default=0) < 1:
             raise InvalidInputError("disagg", value, _FORMAT)
         dp, ep = degrees.get("dp", 1), degrees.get("ep", 1)
-        tp = degrees.get("tp", max(ep // dp, 1))  # without tp: the stage's GPUs that share the experts
-        pool = Pool(_hardware(m["hw"], value), int(m["gpus"]), tp, degrees.get("pp", 1), ep, dp, redundant)
+        pool = Pool(
+            _hardware(m["hw"], value), int(m["gpus"]), _tp(degrees, value), degrees.get("pp", 1), ep, dp, redundant
+        )
     else:
         raise InvalidInputError("disagg", value, f"a Disagg, or the text {_FORMAT}")
     if not isinstance(pool.hardware, HardwareNode):

@@ -15,21 +15,21 @@ from collections.abc import Callable
 RTOL = 1e-9
 #: Iterations before giving up on the bracket (bisection alone halves it 100 times).
 MAX_ITER = 100
-#: The excess of a rate with no answer (NaN): 1, the limit of 1 - SLO/latency as the latency grows.
-MISSING = 1.0
 
 
 def largest_meeting(excess: Callable[[float], float], top: float, guess: float | None = None) -> float:
     """Largest rate x in (0, top) with excess(x) <= 0, for excess increasing in x (how far a latency is
     over its objective, :func:`.under_load.slo_excess`): 0 if even 1e-9 * top misses, just under ``top``
     if every rate meets. The answer meets and lies within RTOL of the crossing; a ``guess`` near the
-    crossing splits the first bracket there (one solve, fewer after it)."""
+    crossing splits the first bracket there (one solve, fewer after it). Every rate below ``top`` (the
+    saturation rate) has a latency: a NaN excess there is a defect and raises FloatingPointError."""
     seen: dict[float, float] = {}
 
     def f(x: float) -> float:  # each rate solved once (brentq asks again for its bracket's ends)
         if x not in seen:
-            v = excess(x)
-            seen[x] = v if v == v else MISSING  # NaN (no answer) counts as missing
+            v = seen[x] = excess(x)
+            if v != v:
+                raise FloatingPointError(f"no latency (NaN excess) at rate {x!r} below saturation {top!r}")
         return seen[x]
 
     lo, hi = top * 1e-9, top * (1.0 - 1e-9)

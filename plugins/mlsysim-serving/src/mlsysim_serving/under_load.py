@@ -504,7 +504,7 @@ def _max_rate(cost, load, M, B_max, c, lam_max, pct, t_req=0.0):
 
 def slo_excess(ttft: float, itl: float, slo_ttft: float | None, slo_itl: float | None) -> float:
     """1 - SLO / latency for the latency furthest over its SLO (TTFT / slo_ttft, ITL / slo_itl; an SLO of
-    None is not tested, at least one is given): <= 0 where both SLOs are met, NaN kept (no answer misses).
+    None is not tested, at least one is given): <= 0 where both SLOs are met, NaN kept (searches raise).
     Bounded above by 1 and ~linear in 1 - rho near saturation, where a latency grows like 1/(1 - rho), so
     a root finder's interpolation follows it (~8 solves per max-rate search instead of ~11 on
     latency / SLO - 1)."""
