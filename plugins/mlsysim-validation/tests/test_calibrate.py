@@ -169,7 +169,6 @@ def test_bad_input_is_one_clear_line_and_nothing_is_written(tmp_path, edit, mess
     assert not out.exists()
 
 
-
 def test_loaded_ttft_rows_fit_the_request_path_of_an_engine(tmp_path, fresh_host):
     # a lab whose frontend adds 40 ms to every request: its closed-loop TTFT rows (ttft_mean of batch_size
     # clients) constrain request_overhead, a static row does not; the fit finds it, the overlay gives it back

@@ -43,12 +43,7 @@ QUANTITIES = {
 LOADED = ("ttft_mean",)
 PARAMETERS = ("compute", "memory", "engine_overhead", "request_overhead")
 #: (low, high) of each fitted parameter: fractions of peak; the overheads in s.
-BOUNDS = {
-    "compute": (0.02, 1.0),
-    "memory": (0.02, 1.0),
-    "engine_overhead": (0.0, 0.05),
-    "request_overhead": (0.0, 0.5),
-}
+BOUNDS = {"compute": (0.02, 1.0), "memory": (0.02, 1.0), "engine_overhead": (0.0, 0.05), "request_overhead": (0.0, 0.5)}
 #: parameters that are times (s): probed by adding PROBE s, shown and stored in ms
 PROBE = {"engine_overhead": 1e-4, "request_overhead": 1e-3}
 #: A fit whose worst point is off by more than this (relative) means the points contradict each other.
