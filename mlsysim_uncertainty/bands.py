@@ -134,6 +134,27 @@ def _used(result: Any, field: str) -> Any:
     return getattr(value, attr) if attr else value
 
 
+#: the corner efficiency objects made so far, by their class, values and the value set (see :func:`_with`)
+_made: dict[tuple, Any] = {}
+
+
+def _with(efficiency: Any, attr: str, value: float) -> Any:
+    """``efficiency`` (an attrs efficiency object) with ``attr`` = ``value``, one object per distinct
+    result (keyed by class and values, so a mutated object is a new key): a solver's preparation cache,
+    keyed by its arguments' identity (``mlsysim_core.solver.PreparedCache``), then hits on a repeated
+    banded call instead of filling up with a new object per call. Unhashable values: a new object."""
+    try:
+        key = (type(efficiency), attrs.astuple(efficiency, recurse=False), attr, value)
+        made = _made.get(key)
+    except TypeError:
+        return attrs.evolve(efficiency, **{attr: value})
+    if made is None:
+        if len(_made) >= 1024:
+            _made.clear()
+        made = _made[key] = attrs.evolve(efficiency, **{attr: value})
+    return made
+
+
 def corner_arguments(solver_cls: Any, nominal: Result, given: dict[str, Any]) -> tuple[dict, dict] | None:
     """(fast, slow): ``given`` with each declared efficiency or overhead the caller left out at the
     ends of its range (``band_arguments``) and each banded input result (``band_inputs``) replaced by
@@ -148,8 +169,8 @@ def corner_arguments(solver_cls: Any, nominal: Result, given: dict[str, Any]) ->
         f, s = RANGES[path].corners(_used(nominal, field), calibration)
         if attr:  # an attribute of the efficiency object the solver used
             held = nominal.si(field.partition(".")[0])
-            f = attrs.evolve(fast[arg] if fast.get(arg) is not None else held, **{attr: f})
-            s = attrs.evolve(slow[arg] if slow.get(arg) is not None else held, **{attr: s})
+            f = _with(fast[arg] if fast.get(arg) is not None else held, attr, f)
+            s = _with(slow[arg] if slow.get(arg) is not None else held, attr, s)
         fast[arg], slow[arg] = f, s
         moved = True
     for arg in getattr(solver_cls, "band_inputs", ()):

@@ -171,6 +171,23 @@ def test_any_training_efficiency_inside_the_ranges_lies_inside_the_band(training
         assert low * (1 - 1e-9) <= getattr(inner, name).magnitude <= high * (1 + 1e-9)
 
 
+def test_repeated_training_bands_reuse_their_corner_efficiencies(training):
+    """The corners' efficiency objects are one per distinct value, so DistributedModel's preparation
+    cache (keyed by identity) hits on a repeated banded call instead of filling up with new objects."""
+    from mlsysim_distributed.defaults import TrainingEfficiency
+
+    again = banded(mlsysim.DistributedModel, LM.Llama3_70B, CLUSTER, 256, **TRAIN)
+    for mine, other in zip(training.bands.corners, again.bands.corners):
+        assert mine.efficiency is other.efficiency
+    assert dict(again.bands) == dict(training.bands)
+    # one object per distinct value, whatever the configuration: another batch takes the same corners
+    other = banded(mlsysim.DistributedModel, LM.Llama3_70B, CLUSTER, 512, **TRAIN)
+    assert [c.efficiency for c in other.bands.corners] == [c.efficiency for c in training.bands.corners]
+    assert all(a is b for a, b in zip(other.bands.corners, training.bands.corners)) is False
+    assert other.bands.corners[1].efficiency is training.bands.corners[1].efficiency
+    assert isinstance(other.bands.corners[1].efficiency, TrainingEfficiency)
+
+
 def test_fleet_solvers_carry_the_training_band_through(training):
     grid = mlsysim.Infra.Grids.US_Avg
     s = banded(mlsysim.SustainabilityModel, CLUSTER, workload=training, datacenter=grid)
