@@ -1,43 +1,87 @@
-"""Cost of bands: ``mlsysim_uncertainty.banded`` (one solve + the two corners, on one checked layout:
-``ServingModel.solve_corners``) against one ``ServingModel.solve`` on the same configurations; prints
-microseconds of this process's CPU time per call (best of 9 rounds: CPU time, not wall time, so that
-other processes on a shared machine do not count) and the ratio (target <= 3x, issue 20). Also the
-n=2 ``sweep_columns`` call the corners could use."""
+"""Cost of bands: ``mlsysim_uncertainty.banded`` (one solve + the two corners) against one plain
+``solve`` of the same solver on the same arguments, for a serve (``ServingModel.solve_corners``: one
+checked layout, each phase's FLOPs, bytes and memory computed once and combined per corner), a serve
+under traffic, a roofline (``SingleNodeModel``) and a training step (``DistributedModel``).
+
+Prints microseconds of this process's CPU time per call (``time.process_time``, so other processes
+on a shared machine do not count): the plain and the banded call interleaved round by round (A/B, so
+a change in the machine's load hits both), the median and the best of the rounds, and the ratio of
+the medians (target <= 3x, issue 20). ``--rounds N`` (default 15)."""
 
 from __future__ import annotations
 
+import statistics
+import sys
 import time
-import timeit
-
-import numpy as np
 
 import mlsysim
 from mlsysim_uncertainty import banded
 
 LM, HW = mlsysim.Models.Language, mlsysim.Hardware.Cloud
+CLUSTER = mlsysim.Systems.Clusters.Research_256
+#: label -> (solver, positional arguments, keyword arguments, calls per round)
 CASES = {
-    "Llama3_8B H100 bf16 1x128+256": (LM.Llama3_8B, HW.H100, 128, 1, {"output_len": 256}),
-    "Llama3_8B H100 bf16 16x1024+256": (LM.Llama3_8B, HW.H100, 1024, 16, {"output_len": 256}),
-    "Llama3_70B H100 fp8 tp4 32x2048": (LM.Llama3_70B, HW.H100, 2048, 32, {"precision": "fp8", "tp_size": 4}),
+    "serve Llama3_8B H100 bf16 1x128+256": (
+        mlsysim.ServingModel,
+        (LM.Llama3_8B, HW.H100, 128, 1),
+        {"output_len": 256},
+        300,
+    ),
+    "serve Llama3_8B H100 bf16 16x1024+256": (
+        mlsysim.ServingModel,
+        (LM.Llama3_8B, HW.H100, 1024, 16),
+        {"output_len": 256},
+        300,
+    ),
+    "serve Llama3_70B H100 fp8 tp4 32x2048": (
+        mlsysim.ServingModel,
+        (LM.Llama3_70B, HW.H100, 2048, 32),
+        {"precision": "fp8", "tp_size": 4},
+        300,
+    ),
+    "serve under traffic Llama3_8B H100 4000+500 @3/s": (
+        mlsysim.ServingModel,
+        (LM.Llama3_8B, HW.H100, 4000),
+        {"output_len": 500, "arrival_rate": 3.0},
+        30,
+    ),
+    "roofline Llama3_8B H100 bs32": (mlsysim.SingleNodeModel, (LM.Llama3_8B, HW.H100, 32), {}, 300),
+    "train Llama3_70B Research_256 tp8 pp4": (
+        mlsysim.DistributedModel,
+        (LM.Llama3_70B, CLUSTER, 256),
+        {"tp_size": 8, "pp_size": 4, "microbatch_count": 32, "seq_len": 8192},
+        100,
+    ),
 }
 
 
-def best_us(fn, number: int = 300) -> float:
-    return min(timeit.repeat(fn, number=number, repeat=9, timer=time.process_time)) / number * 1e6
+def _us(fn, number: int) -> float:
+    t0 = time.process_time()
+    for _ in range(number):
+        fn()
+    return (time.process_time() - t0) / number * 1e6
 
 
-def main() -> None:
-    s = mlsysim.ServingModel()
-    print(f"{'case':34s} {'solve us':>9s} {'banded us':>10s} {'ratio':>6s} {'sweep_columns(2) us':>20s}")
-    vec = {"efficiency": np.array([0.7, 0.4]), "memory_efficiency": np.array([0.9, 0.76])}
-    for name, (m, h, seq, batch, kw) in CASES.items():
-        a = (m, h, seq, batch)
-        args = dict(model=m, hardware=h, seq_len=seq, batch_size=batch, **kw)
-        plain = best_us(lambda a=a, kw=kw: s.solve(*a, **kw))
-        bands = best_us(lambda a=a, kw=kw: banded(s, *a, **kw))
-        cols = best_us(lambda args=args: s.sweep_columns(2, vec, args), number=100)
-        print(f"{name:34s} {plain:9.1f} {bands:10.1f} {bands / plain:6.2f} {cols:20.1f}")
+def main(rounds: int) -> None:
+    print(f"CPU us per call, {rounds} interleaved rounds: median (best)")
+    print(f"{'case':50s} {'solve':>15s} {'banded':>15s} {'ratio':>6s}")
+    for name, (cls, args, kw, number) in CASES.items():
+        solver = cls()
+
+        def plain(solver=solver, args=args, kw=kw):
+            return solver.solve(*args, **kw)
+
+        def bands(solver=solver, args=args, kw=kw):
+            return banded(solver, *args, **kw)
+
+        plain(), bands()  # warm: imports, caches
+        a, b = [], []
+        for _ in range(rounds):
+            a.append(_us(plain, number))
+            b.append(_us(bands, number))
+        ma, mb = statistics.median(a), statistics.median(b)
+        print(f"{name:50s} {ma:8.1f} ({min(a):5.1f}) {mb:8.1f} ({min(b):5.1f}) {mb / ma:6.2f}")
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 15)

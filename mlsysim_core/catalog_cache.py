@@ -13,6 +13,7 @@ types, not owned by the user) is ignored and rebuilt. Location: :func:`mlsysim_c
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
 import stat
@@ -21,7 +22,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import cache_dir, pint_version
+from .cache import cache_dir, pint_version, read_private, write_private
 
 if TYPE_CHECKING:
     from .catalog import Catalog, CatalogHost
@@ -90,30 +91,18 @@ class _Unpickler(pickle.Unpickler):
 def _load(path: Path) -> Catalog | None:
     from .catalog import Catalog
 
+    data = read_private(path)
     try:
-        st = path.stat()
-        if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
-            return None  # written by someone else, or writable by others: not trusted
-        with open(path, "rb") as f:
-            found = _Unpickler(f).load()
-    except Exception:  # noqa: BLE001 - missing, corrupt or truncated: rebuilt by the caller
+        found = _Unpickler(io.BytesIO(data)).load() if data is not None else None
+    except Exception:  # noqa: BLE001 - corrupt or truncated: rebuilt by the caller
         return None
     return found if isinstance(found, Catalog) else None
 
 
 def _store(path: Path, catalog: Catalog) -> None:
-    """Write atomically (concurrent processes never read half a file); keep the ``KEEP`` newest."""
-    try:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            _Pickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(catalog)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-        old = sorted(path.parent.glob("catalog-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for stale in old[KEEP:]:
-            stale.unlink(missing_ok=True)
-    except OSError:
-        pass  # a read-only or full cache folder: the catalog was built and is correct, only not kept
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(catalog)
+    write_private(path, buffer.getvalue(), keep="catalog-*.pickle", most=KEEP)
 
 
 def cached_build(host: CatalogHost, user_files: list[Path]) -> Catalog:

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from . import hookspecs
+from . import discovery, hookspecs
+from .discovery import Found
 from .errors import (
     InvalidInputError,
     MlsysimError,
@@ -91,17 +92,11 @@ class PluginHost:
         self._catalog: Catalog | None = None
         self._user_files: list[Path] = []
         self._lock = threading.RLock()
-        self._load(self._entry_points() if entry_points is None else list(entry_points))
+        self._load(discovery.entry_points(GROUP) if entry_points is None else list(map(Found.of, entry_points)))
 
     # ----------------------------------------------------------------- discovery
     @staticmethod
-    def _entry_points() -> list[Any]:
-        from importlib.metadata import entry_points  # the standard library's (3.10+: selection, dist)
-
-        return list(entry_points(group=GROUP))
-
-    @staticmethod
-    def _order(ep: Any) -> tuple[int, int, str]:
+    def _order(ep: Found) -> tuple[int, int, str]:
         name = ep.name
         return (0, BUILTIN_ORDER.index(name), "") if name in BUILTIN_ORDER else (1, 0, name)
 
@@ -112,12 +107,12 @@ class PluginHost:
             f"mlsysim plugin {rec['name']!r} ({rec['distribution']}) failed: {msg}", PluginWarning, stacklevel=4
         )
 
-    def _load(self, eps: list[Any]) -> None:
+    def _load(self, eps: list[Found]) -> None:
         disabled = {s.strip() for s in os.environ.get("MLSYSIM_DISABLE_PLUGINS", "").split(",") if s.strip()}
         seen: dict[str, str] = {}
         for ep in sorted(eps, key=self._order):
-            dist_name, version = _name_version(getattr(ep, "dist", None))
-            rec: dict[str, Any] = {"name": ep.name, "distribution": dist_name, "version": version, "module": ep.value}
+            rec: dict[str, Any] = {"name": ep.name, "distribution": ep.distribution, "version": ep.version}
+            rec["module"] = ep.value
             if ep.name in seen:
                 warnings.warn(
                     f"mlsysim plugin name {ep.name!r} is claimed by {seen[ep.name]} and "
@@ -382,21 +377,6 @@ def catalog() -> Catalog:
 def load_catalog(path: str | os.PathLike[str]) -> list[Entry]:
     """Add a TOML catalog file to the process-wide catalog (see :meth:`PluginHost.load_catalog`)."""
     return host().load_catalog(path)
-
-
-def _name_version(dist: Any) -> tuple[str, str]:
-    """Name and version of a distribution from the header of its METADATA file.
-
-    ``dist.name`` / ``dist.version`` parse the whole file with the ``email`` package, whose import
-    alone costs ~20 ms of every first solver lookup; the two header lines are all we need."""
-    if dist is None:
-        return "", ""
-    try:
-        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-        head = dict(line.split(": ", 1) for line in text.split("\n\n", 1)[0].splitlines() if ": " in line)
-        return head["Name"].strip(), head["Version"].strip()
-    except Exception:  # noqa: BLE001 - an odd metadata file: let importlib.metadata parse it
-        return getattr(dist, "name", "") or "", getattr(dist, "version", "") or ""
 
 
 def _odd_impl(fn: Any) -> bool:

@@ -268,10 +268,3 @@ class HasStepTime(Protocol):
 
     step_time: Quantity
     parallelism: Any
-
-
-@runtime_checkable
-class HasEnergy(Protocol):
-    """Anything reporting the ``energy`` it used."""
-
-    energy: Quantity

@@ -69,6 +69,21 @@ def test_no_cache_when_the_folder_cannot_be_made(tmp_path, monkeypatch):
     assert cache_dir() is None
 
 
+def test_pint_version_is_the_installed_one_with_or_without_its_dist_info_folder(monkeypatch):
+    """The caches' key reads pint's version from its dist-info folder's name (no importlib.metadata),
+    else from importlib.metadata: the same version either way."""
+    import importlib.metadata
+
+    from mlsysim_core import cache
+
+    cache.pint_version.cache_clear()
+    assert cache.pint_version() == importlib.metadata.version("pint")
+    cache.pint_version.cache_clear()
+    monkeypatch.setattr(cache.os, "listdir", lambda folder: [])  # another layout: no folder beside pint
+    assert cache.pint_version() == importlib.metadata.version("pint")
+    cache.pint_version.cache_clear()
+
+
 def test_unit_definitions_are_parsed_once_per_machine(tmp_path):
     """A fresh process leaves pint's parsed ``units.txt`` in the cache folder; the next one reads it."""
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -398,3 +399,34 @@ def test_catalog_cli_shows_where_each_entry_came_from(catalog_venv):
     assert rows["nodes", "Lab_4xH100"]["provider"] == "catalog_example"
     assert "PluginConflictWarning" not in out.stdout  # warnings go to stderr, JSON stays clean
     assert "'H100'" in out.stderr
+
+
+# --------------------------------------------------------------------------- (d) cached discovery
+
+
+def test_cached_discovery_sees_a_plugin_installed_and_removed_after_it(template_venv, wheels, tmp_path):
+    """``mlsysim plugins`` from the cached entry-point list (mlsysim_core.discovery) lists what a scan lists,
+    before and after a plugin is installed into the venv and after it is removed again."""
+    folders = [template_venv.path / "bin", *template_venv.path.glob("lib/python*/site-packages")]
+    cache = {"XDG_CACHE_HOME": str(tmp_path)}
+
+    def listed(**env: str) -> dict:
+        newest = max(f.stat().st_mtime for f in folders)  # pip just wrote there: a list is kept 2 s later
+        time.sleep(max(0.0, newest + 2.1 - time.time()))
+        return {
+            k: {f: v for f, v in row.items() if f != "import_seconds"}
+            for k, row in template_venv.plugins(**env).items()
+        }
+
+    before = listed(**cache)
+    assert list(tmp_path.glob("mlsysim/plugins-*.json")), "the list was not written"
+    assert listed(**cache) == before == listed(MLSYSIM_NO_CATALOG_CACHE="1") and "power_efficiency" not in before
+    _run([template_venv.python, "-m", "pip", "install", "-q", "--no-deps", wheels["mlsysim-power-efficiency"]])
+    try:
+        after = listed(**cache)
+        assert after["power_efficiency"]["status"] == "active" and after == listed(**cache) == listed(
+            MLSYSIM_NO_CATALOG_CACHE="1"
+        )
+    finally:
+        _run([template_venv.python, "-m", "pip", "uninstall", "-y", "-q", "mlsysim-power-efficiency"])
+    assert listed(**cache) == before

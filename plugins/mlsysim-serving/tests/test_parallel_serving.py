@@ -119,6 +119,10 @@ def test_pipeline_bubble_at_low_load():
     assert s(four.itl) == pytest.approx(s(two.itl), rel=1e-12) and four.pipeline_bubble == 0.0
     # weights per GPU: a quarter of the tp=2 share
     assert four.weights_per_gpu.to("B").magnitude == pytest.approx(P70 * 2 / 2 / 4, rel=1e-12)
+    # the decode FLOPs and bytes stay the micro-batch pass's (the pipeline's micro-batch count and time
+    # factor, 4 and 1, once overwrote them): one sequence through all 80 layers, as the unpipelined step
+    assert four.decode_flops.to("FLOP").magnitude == pytest.approx(one.decode_flops.to("FLOP").magnitude, rel=1e-12)
+    assert four.decode_bytes.to("B").magnitude == pytest.approx(one.decode_bytes.to("B").magnitude, rel=1e-12)
 
 
 def test_pipeline_prefill_fills_and_drains():

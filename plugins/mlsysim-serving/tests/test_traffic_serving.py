@@ -4,15 +4,15 @@ the discrete-event simulator (the oracle).
 Where the analytic model departs from the simulator (measured on the grid of
 test_analytic_against_simulation, 4 cases x loads 0.1-0.95 of the analytic saturation rate; DEPARTS lists
 each departure beyond 10 % on means and 20 % on p90/p99 with its measured error and cause):
-- means (TTFT, ITL, e2e) within 10 % up to 85 % load except the 70B case at 85 % (TTFT -13 %);
+- means (TTFT, ITL, e2e) within 10 % up to 85 % load (worst: TTFT +8.3 %, the 70B case at 70 %);
 - at 95 % the TTFT is below the simulated one everywhere: with fixed lengths the simulator's saturation
-  rate is 1.4-5.7 % below the analytic one (requests admitted together finish together and keep their
+  rate is below the analytic one (requests admitted together finish together and keep their
   prompts in groups), with dispersed lengths its sequence slots are all held 14-20 % of the time
   (long prompts slow every sequence at once) where the model's slot queue says 0.4-1.2 %; ITL and e2e
-  means stay within 5 %;
-- tails (Poisson coalescing of prompts, exponential waits, a normal spread of TPOT amplified by
-  1/sqrt(1-utilization)): within 20 % up to 85 % load except ITL p99 with variable lengths at the
-  bound (-18 to -20 %) and the TTFT p99 entries listed.
+  means stay within 8 %;
+- tails (Poisson coalescing of prompts, exponential waits, a heavy-tailed residual of the step in progress,
+  a normal spread of TPOT amplified by 1/sqrt(1-utilization)): within 20 % up to 85 % load except ITL p99
+  with variable lengths at the bound (-20 to -21 %) and the TTFT p99 entries listed.
 """
 
 from __future__ import annotations
@@ -212,33 +212,36 @@ TTFT_LOW = dict.fromkeys(("ttft_mean", "ttft_p90", "ttft_p99"), LOW)
 #: Where the analytic model departs from the simulator beyond 10 % (means) / 20 % (p90, p99), with the
 #: measured error (analytic / simulated - 1) and why; everything not listed is held to those bounds.
 DEPARTS = {
-    # Variable lengths (cases 1, 3): ITL p99 -18 to -20 % (-20 to -25 % before the prompts' compound Poisson
+    # Variable lengths (cases 1, 3): ITL p99 -18 to -21 % (-20 to -25 % before the prompts' compound Poisson
     # spread). A request's mean token gap is taken as normal with the spread of a mean-length request and no
     # memory of the load; the simulated gaps are right-skewed and vary slowly with the queue (their spread
     # falls only from 6.2 to 2.5 ms between outputs of 2-50 and 1,000+ tokens in case 3 at 70 %).
-    (1, 0.7): {"itl_p99": 0.24},  # -20.2 %
-    # TTFT p99 with dispersed prompts. A 2,048-token budget (-22 % at 40 %, -24 % at 85 %): the wait behind other
-    # prompts' chunks, taken as exponential past P(wait), has a shorter tail than simulated. Lognormal prompts
-    # with cv 1 at 10 % load (+23 %): the p99 prompt, the p99 residual step and the p99 count of prompts
-    # sharing its step are added, each at its own p99 (root-sum-square instead moves the p90s 5-12 % low).
-    (1, 0.4): {"ttft_p99": 0.27},
-    (1, 0.85): {"ttft_p99": 0.30},
+    (1, 0.7): {"itl_p99": 0.24},  # -21.2 %
+    (3, 0.85): {"itl_p99": 0.23},  # -20.02 %
+    # TTFT p99 with dispersed prompts. A 2,048-token budget at 85 % (-21.9 %): the wait behind other prompts'
+    # chunks, taken as exponential past P(wait), has a shorter tail than simulated. Lognormal prompts with cv 1
+    # at 10 and 40 % load (+23.2 %, +26.8 %), where the wait is small: the p99 prompt's own step (4.9 x the mean
+    # prompt, with the p99 count of prompts sharing it) and the p99 of the step in progress at arrival (a
+    # length-biased prefill step, heavy-tailed as the prompts are) are added, each at its own p99, though they
+    # are independent; root-sum-square instead moves TTFT p99 23-24 % low at 70 % load in all four cases.
+    (1, 0.85): {"ttft_p99": 0.25},
     (3, 0.1): {"ttft_p99": 0.28},
+    (3, 0.4): {"ttft_p99": 0.30},
     # Fixed lengths with the KV cache binding (case 2, 70B on TP4): the simulator's capacity is 1.4 % below the
     # analytic one (requests admitted together finish together, so prompts reach the steps in groups; a step
     # with n prompts hides the decode's memory time once instead of n times), so at 85 % its slot queue is
-    # already forming: TTFT mean -13 %, p99 -41 %.
-    (2, 0.85): {"ttft_mean": 0.18, "ttft_p99": 0.46},
-    # 95 % of the analytic saturation rate. Fixed lengths (cases 0, 2): the simulator's capacity is 5.7 % and
-    # 1.4 % below the analytic one (the grouped admissions above), so the simulated queue is at or past
-    # saturation and its TTFT grows with the run's length: analytic TTFT -46 to -76 %. Dispersed lengths
+    # already forming: TTFT p99 -44.7 % (the mean within 1 %).
+    (2, 0.85): {"ttft_p99": 0.46},
+    # 95 % of the analytic saturation rate. Fixed lengths (cases 0, 2): the simulator's capacity is below the
+    # analytic one (the grouped admissions above), so the simulated queue is at or past saturation and its TTFT
+    # grows with the run's length: analytic TTFT -60 to -81 %. Dispersed lengths
     # (cases 1, 3; the simulator's capacity 1-2 % above the analytic one): all 256 sequence slots are held with
     # requests waiting 14-20 % of the time in the simulator, against a P(wait) of 0.4-1.2 % from the model's
     # M/G/c slot queue at its mean occupancy (long prompts slow every sequence at once, so the occupancy swings
-    # far wider than a Poisson count): TTFT -28 to -60 %. ITL and e2e means stay within 5 %.
+    # far wider than a Poisson count): TTFT -36 to -68 %. ITL and e2e means stay within 8 %.
     (0, 0.95): TTFT_LOW,
     (1, 0.95): TTFT_LOW,
-    (2, 0.95): {**TTFT_LOW, "itl_p90": 0.25, "itl_p99": 0.51},  # ITL +20 %, +46 %: the 1/sqrt(1 - rho) spread
+    (2, 0.95): {**TTFT_LOW, "itl_p90": 0.25, "itl_p99": 0.51},  # ITL +19 %, +46 %: the 1/sqrt(1 - rho) spread
     (3, 0.95): TTFT_LOW,
 }
 
@@ -255,7 +258,7 @@ def test_analytic_against_simulation(case, load):
         x, y = si(getattr(a, k)), si(getattr(s, k))
         tol = departs.get(k, 0.10 if k in MEANS else 0.20)
         if tol == LOW:
-            assert -0.8 < x / y - 1 < 0, (k, x / y - 1)  # low, within the measured -28..-76 %
+            assert -0.85 < x / y - 1 < 0, (k, x / y - 1)  # low, within the measured -28..-81 %
         else:
             assert x == pytest.approx(y, rel=tol), k
 

@@ -305,7 +305,9 @@ class ServingModel(Solver):
         ``corners(nominal)`` returns (None: no corner), which differ from it only in ``band_arguments``
         (mlsysim_uncertainty.banded): one checked layout (``prepare``) serves the three, each corner a
         copy of it with its efficiencies and engine overhead, as a sweep over them does. The corners come
-        back unbuilt (``Pending``: their fields; the band needs only the numbers), built on first use."""
+        back unbuilt (``Pending``: their fields; the band needs only the numbers), built on first use. The
+        FLOPs, bytes and memory of each phase are computed once (:func:`_works`); each corner combines
+        them at its efficiencies (:func:`_phase`)."""
         a = _arguments(self, args, kwargs)
         if a is None or a["disagg"] is not None:  # solve() refuses the call, or two pools: three solves
             nominal = self.solve(*args, **kwargs)
@@ -317,25 +319,27 @@ class ServingModel(Solver):
         )
         a["fabric"] = resolve_fabric(a["fabric"])
         setup = _setup(a)
-        nominal = self._answer(setup, a)
+        works: dict = {}  # the FLOPs, bytes and memory the three share (only efficiencies move)
+        nominal = self._answer(setup, a, works)
         over = corners(nominal)
         if over is None:
             return nominal, None, None
         from mlsysim_uncertainty.bands import Pending
 
-        fast, slow = (Pending(ServingResult, self._fields(_at(setup, a, o), a)) for o in over)
+        fast, slow = (Pending(ServingResult, self._fields(_at(setup, a, o), a, works)) for o in over)
         return nominal, fast, slow
 
-    def _answer(self, setup: Setup, a: dict[str, Any]) -> ServingResult:
-        """The result of solve() on its checked layout ``setup`` and its arguments ``a``."""
-        return ServingResult(**self._fields(setup, a))
+    def _answer(self, setup: Setup, a: dict[str, Any], works: Any = None) -> ServingResult:
+        """The result of solve() on its checked layout ``setup`` and its arguments ``a`` (``works``:
+        :func:`_evaluate`'s, shared with a band's corners)."""
+        return ServingResult(**self._fields(setup, a, works))
 
-    def _fields(self, setup: Setup, a: dict[str, Any]) -> dict[str, Any]:
+    def _fields(self, setup: Setup, a: dict[str, Any], works: Any = None) -> dict[str, Any]:
         """The fields of :meth:`_answer`'s result (its keyword arguments: SI floats)."""
         hardware, raise_errors = a["hardware"], a["raise_errors"]
         seq_len, batch_size, output_len = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
         beams = _check_beams(a["beam_width"])
-        f = _evaluate(setup, batch_size, float(seq_len), output_len, beams)
+        f = _evaluate(setup, batch_size, float(seq_len), output_len, beams, works)
         notes = setup.notes
         if raise_errors and not f["feasible"]:
             required, usable, capacity = f["total_memory_required"], f["memory_available"], hardware.si.capacity
@@ -620,15 +624,28 @@ def _check_beams(beam_width: Any) -> int:
     return V.integer("beam_width", beam_width, 1, _MAX)
 
 
-def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
-    """One phase through the replica: the prefill of ``batch`` prompts of ``context`` tokens, or one
-    decode step of ``batch`` sequences at ``context``. Its micro-batches (:func:`.kernels.pipeline`)
-    each pass every layer: roofline of the per-GPU FLOPs and bytes (:func:`.kernels.prefill` /
-    :func:`.kernels.decode`) + tensor-parallel all-reduces + expert all-to-alls, scaled by the
+def _phase(setup: Setup, work: tuple) -> tuple:
+    """One phase through the replica from its :func:`_work`: the roofline of the per-GPU FLOPs and
+    bytes at the setup's efficiencies + tensor-parallel all-reduces + expert all-to-alls, scaled by the
     pipeline's fill/drain factor, + the step overhead + the stage hops. Two-batch overlap
     (``ep_overlap``): two half batches, one's dispatch/combine during the other's compute, each
     streaming the weights: max(2 x half-batch roofline + all-reduces, all-to-all).
     Returns (t, t_compute, t_memory, t_comm, t_all_to_all, flops, bytes) per micro-batch pass."""
+    flops, moved, comm, a2a, hops, factor = work
+    t_c = flops / (setup.peak * setup.eta_c)
+    t_m = moved / (setup.hardware.si.bandwidth * setup.eta_m)
+    busy = maximum(t_c, t_m) + comm
+    t = factor * (maximum(busy, a2a) if setup.layout.overlap else busy + a2a) + setup.overhead + hops
+    return t, t_c, t_m, comm + a2a + hops, a2a, flops, moved
+
+
+def _work(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
+    """What one phase moves and computes, independent of the compute and memory efficiencies and the
+    engine overhead (so a band's corners share it): the prefill of ``batch`` prompts of ``context``
+    tokens, or one decode step of ``batch`` sequences at ``context``. Its micro-batches
+    (:func:`.kernels.pipeline`) each pass every layer: per-GPU FLOPs and bytes (:func:`.kernels.prefill`
+    / :func:`.kernels.decode`), all-reduce, all-to-all and stage-hop times (at the network efficiency).
+    Returns (flops, bytes, t_allreduce, t_all_to_all, t_hops, pipeline factor) per micro-batch pass."""
     shape, lay = setup.shape, setup.layout
     n, w, dp, lam, layers = float(lay.n), float(lay.w), float(lay.d), lay.imbalance, shape.layers
     tokens = batch * context if prefill else batch
@@ -700,53 +717,26 @@ def _phase(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
             lay.out_lat,
             E.NETWORK,
         )
-    flops, moved, comm = halves * flops, halves * moved, halves * comm
-    t_c = flops / (setup.peak * setup.eta_c)
-    t_m = moved / (setup.hardware.si.bandwidth * setup.eta_m)
-    busy = maximum(t_c, t_m) + comm
-    t = factor * (maximum(busy, a2a) if lay.overlap else busy + a2a) + setup.overhead + hops
-    return t, t_c, t_m, comm + a2a + hops, a2a, flops, moved
+    return halves * flops, halves * moved, halves * comm, a2a, hops, factor
 
 
-def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int = 1) -> dict:
-    """Every computed field of the ServingResult from checked inputs. ``batch_size``, ``S`` (=
-    seq_len) and ``output_len`` are numbers (``solve()``) or float arrays (a sweep): one code path,
-    the kernels of :mod:`.kernels`. Beam search (``beams`` > 1): the ``batch_size`` prompts are
-    prefilled once; decode runs ``batch_size * beams`` sequences (compute, KV reads and KV cache per
-    beam) and emits one output token per request per step."""
-    shape, hw, lay = setup.shape, setup.hardware.si, setup.layout
-    b, b_kv = setup.b, setup.b_kv
-
-    ttft, tc_p, tm_p, comm_p, _, f_p, _ = _phase(setup, batch_size, S, True)
-    # ---- decode at context seq_len: every beam of every request is one sequence
+def _works(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int) -> dict:
+    """The efficiency-independent part of :func:`_evaluate` (computed once for a band's three corners,
+    ``ServingModel.solve_corners``): each phase's :func:`_work` (prefill at seq_len, decode at seq_len,
+    decode at the mean context of the output, one prompt's prefill) and the memory per GPU."""
+    lay, shape = setup.layout, setup.shape
     seqs = batch_size * beams
-    itl, tc_d, tm_d, comm_d, a2a_d, f_d, m_d = _phase(setup, seqs, S, False)
-
-    itl_mean = e2e = rps = t_one = itl_cont = rps_cont = in_tps = out_tps = prefill_share = None
+    out = {"prefill": _work(setup, batch_size, S, True), "decode": _work(setup, seqs, S, False)}
     if output_len is not None:
-        itl_mean = _phase(setup, seqs, S + (output_len - 1) / 2.0, False)[0]
-        e2e = ttft + K.decode_span(output_len, itl_mean)
-        rps = batch_size / e2e
-        # continuous batching: one prompt's prefill slots in between decode steps, B per output_len steps
-        if batch_size.__class__ is int and batch_size == 1:
-            t_one = ttft
-        else:
-            t_one = _phase(setup, 1.0, S, True)[0]
-            if isinstance(batch_size, np.ndarray):
-                t_one = np.where(batch_size == 1, ttft, t_one)
-        itl_cont = K.interleaved_itl(itl_mean, t_one, batch_size, output_len)
-        rps_cont, in_tps, out_tps, prefill_share = K.continuous_rates(batch_size, S, output_len, itl_mean, t_one)
-        max_ctx = S + output_len
-    else:
-        max_ctx = S
-
-    # ---- memory wall (per GPU)
-    w_gpu, kv_gpu, work = K.memory_per_gpu(
+        out["mean"] = _work(setup, seqs, S + (output_len - 1) / 2.0, False)
+        if not (batch_size.__class__ is int and batch_size == 1):
+            out["one"] = _work(setup, 1.0, S, True)
+    out["memory"] = K.memory_per_gpu(
         seqs,
-        max_ctx,
+        S if output_len is None else S + output_len,
         float(lay.n),
-        b,
-        b_kv,
+        setup.b,
+        setup.b_kv,
         setup.b_act,
         shape.params,
         shape.kv,
@@ -761,15 +751,60 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
         float(lay.w),
         lay.copies,
     )
+    return out
+
+
+def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int = 1, works: Any = None) -> dict:
+    """Every computed field of the ServingResult from checked inputs. ``batch_size``, ``S`` (=
+    seq_len) and ``output_len`` are numbers (``solve()``) or float arrays (a sweep): one code path,
+    the kernels of :mod:`.kernels`. Beam search (``beams`` > 1): the ``batch_size`` prompts are
+    prefilled once; decode runs ``batch_size * beams`` sequences (compute, KV reads and KV cache per
+    beam) and emits one output token per request per step. ``works``: a dict shared by the calls on
+    one layout whose setups differ at most in efficiencies and overheads (a band's corners,
+    ``ServingModel.solve_corners``): the first fills it with :func:`_works`, the others read it."""
+    shape, hw, lay = setup.shape, setup.hardware.si, setup.layout
+    b, b_kv = setup.b, setup.b_kv
+    if works:
+        w = works
+    else:
+        w = _works(setup, batch_size, S, output_len, beams)
+        if works is not None:
+            works.update(w)
+
+    ttft, tc_p, tm_p, comm_p, _, f_p, _ = _phase(setup, w["prefill"])
+    # ---- decode at context seq_len: every beam of every request is one sequence
+    seqs = batch_size * beams
+    itl, tc_d, tm_d, comm_d, a2a_d, f_d, m_d = _phase(setup, w["decode"])
+
+    itl_mean = e2e = rps = t_one = itl_cont = rps_cont = in_tps = out_tps = prefill_share = None
+    if output_len is not None:
+        itl_mean = _phase(setup, w["mean"])[0]
+        e2e = ttft + K.decode_span(output_len, itl_mean)
+        rps = batch_size / e2e
+        # continuous batching: one prompt's prefill slots in between decode steps, B per output_len steps
+        if "one" not in w:  # one prompt in the batch
+            t_one = ttft
+        else:
+            t_one = _phase(setup, w["one"])[0]
+            if isinstance(batch_size, np.ndarray):
+                t_one = np.where(batch_size == 1, ttft, t_one)
+        itl_cont = K.interleaved_itl(itl_mean, t_one, batch_size, output_len)
+        rps_cont, in_tps, out_tps, prefill_share = K.continuous_rates(batch_size, S, output_len, itl_mean, t_one)
+        max_ctx = S + output_len
+    else:
+        max_ctx = S
+
+    # ---- memory wall (per GPU)
+    w_gpu, kv_gpu, work = w["memory"]
     required = w_gpu + kv_gpu + work
     capacity = hw.capacity
     usable = capacity * setup.memory_fraction
 
     # ---- energy of decode
     busy = 1.0  # stages' busy share of a decode round
-    if lay.p > 1:
-        m_d, f_d = K.pipeline(seqs, float(lay.p), False, lay.depth)
-        busy = m_d / (lay.p * f_d)
+    if lay.p > 1:  # (its names are not the decode's FLOPs and bytes, which the result reports)
+        micro, factor = K.pipeline(seqs, float(lay.p), False, lay.depth)
+        busy = micro / (lay.p * factor)
     if hw.tdp is not None:
         power, e_step = K.power_energy(
             hw.tdp,

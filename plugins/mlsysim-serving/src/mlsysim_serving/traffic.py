@@ -21,11 +21,13 @@ and a token gap is T/E.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from . import kernels as K
+from .excess import Excess
 
 #: Standard normal quantiles of the percentiles reported (p50, p90, p99).
 Z = {50: 0.0, 90: 1.2815515655446004, 99: 2.3263478740408408}
@@ -286,6 +288,18 @@ def length_quantile(mean, cv, dist, z):
     return mean * _max(1.0 - 1.0 / k9 + z / _sqrt(k9), 0.0) ** 3
 
 
+#: Standard normal scores tabulating a named length distribution (P(z > 6) ~ 1e-9: the excess beyond is left out).
+_SCORES = np.linspace(-6.0, 6.0, 241)
+
+
+@functools.lru_cache(maxsize=64)
+def _named_excess(dist, cv):
+    """:class:`.excess.Excess` of a named length distribution (mean 1, ``cv``) from its quantiles
+    (:func:`length_quantile`) at :data:`_SCORES` and the normal tail P(z > s) = erfc(s/sqrt(2))/2 there."""
+    survival = np.array([math.erfc(z / math.sqrt(2.0)) / 2.0 for z in _SCORES])
+    return Excess.from_survival(length_quantile(1.0, cv, dist, _SCORES), survival)
+
+
 def _combine(d1, d2):
     """Deviation from the mean of a sum of two independent parts from theirs: root-sum-square when
     both are above their means (tails), plain sum otherwise."""
@@ -311,6 +325,7 @@ class SampledLengths:
         self.cv_p, self.cv_o = math.sqrt(max(self.p2 - 1.0, 0.0)), math.sqrt(max(self.o2 - 1.0, 0.0))
         self.q_p = {pct: float(np.percentile(self.p, pct)) for pct in Z}
         self.q_o = {pct: float(np.percentile(self.o, pct)) for pct in Z}
+        self.excess = Excess.from_samples(self.p)
 
 
 class Load:
@@ -338,13 +353,27 @@ class Load:
         self.P2 = (1.0 - h * h) * s2 / 2.0
         self.reserve = S + O  # KV tokens reserved per admitted request
         self.ctx = _where(self.D1 > 0, self.D2 / _max(self.D1, 1e-300), S)  # mean decode context
-        self.pos = self.P2 / _max(self.P1, 1e-300) ** 2  # prefill attention work per token^2
+        self.pos = self.P2 / _max(self.P1, 1e-300)  # mean causal attention work per prefill token
 
     def prompt_quantile(self, pct):
         """Prompt length at percentile ``pct`` over the mean prompt length."""
         if isinstance(self.dist, SampledLengths):
             return self.dist.q_p[pct]
         return length_quantile(1.0, self.cv_p, self.dist, Z[pct])
+
+    def excess_level(self, u):
+        """Prompt length over its mean, y, whose expected excess E[(g - y)+] over the prompts is u (0..1;
+        :class:`.excess.Excess`, tabulated once per distribution)."""
+        if isinstance(self.dist, SampledLengths):
+            return self.dist.excess.level(u)
+        if np.ndim(self.cv_p) == 0:
+            return _named_excess(self.dist, float(self.cv_p)).level(u)
+        cv, u = np.broadcast_arrays(self.cv_p, u)  # a sweep over length_cv: one table per value
+        y = np.empty(cv.shape)
+        for c in np.unique(cv):
+            at = cv == c
+            y[at] = _named_excess(self.dist, float(c)).level(u[at])
+        return y
 
     def output_quantile(self, pct):
         """Output length (tokens) at percentile ``pct``."""
@@ -361,8 +390,9 @@ def _mix(cost, load, B, m, M):
     over from a full one); m' >= m conserves the work, E[q] = m*P1 (:func:`_carried`: every prompt
     token is prefilled once below saturation; the lumped Poisson keeps its busy share exact,
     1 - e^-m' = m, for a one-prompt budget). Longer prompts: full chunks of room tokens in a share
-    f = min(1, m*P1/room) of the steps. Returns (E[t], f = P(step carries prefill), t_dec,
-    E[t | prefill], E[t^2])."""
+    f = min(1, m*P1/room) of the steps. E[t^2] of short prompts adds the spread of their lengths, n prompts
+    of variance cv_p^2*P1^2 each through the step's slope dt/dq (the delta method). Returns (E[t],
+    f = P(step carries prefill), t_dec, E[t | prefill], E[t^2])."""
     room = _max(M - B * load.w, 1.0)
     P1 = _max(load.P1, 1e-300)
 
@@ -372,11 +402,15 @@ def _mix(cost, load, B, m, M):
     t_dec = t(0.0)
     short = room >= P1
     mp = _carried(m, P1, room)
+    var_p = load.cv_p * load.cv_p * P1 * P1  # variance of one prompt's prefill tokens
     mean = sq = 0.0  # E[t], E[t^2] summed over n = 0..K prompts in a step
     for n, w in _served(mp, P1, room, short):
         tn = t(_min(n * P1, room)) if n else t_dec
         mean = mean + w * tn
         sq = sq + w * tn * tn
+        if n:  # the n prompts' lengths spread the step: Var[t | n] = (dt/dq)^2 * n * var_p below the budget
+            slope = (tn - t_dec) / (n * P1)
+            sq = sq + w * _where(n * P1 < room, slope * slope * n * var_p, 0.0)
     f_s = -_expm1(-mp)
     f_l = _min(m * load.P1 / room, 1.0)
     t_full = t_dec if _all(short) else t(room)  # full chunks: only where the prompts exceed the free budget
@@ -446,12 +480,22 @@ def step_with(cost, load, B, q):
 
 def decode_step(cost, load, B, ctx, q=0.0, pos=0.0):
     """One step of B sequences at context ``ctx``, each running w tokens (1, or k + 1 verified), and q
-    prefill tokens of causal attention work pos*q^2: tokens B*w + q, attention B*w*ctx + pos*q^2, KV
+    prefill tokens of causal attention work pos*q (``pos`` = E[P^2/2]/E[P], the mean position of a prefill
+    token: n whole prompts do n*E[P^2]/2, chunks of long prompts their share of P^2/2; Vaswani et al. 2017,
+    causal masking): tokens B*w + q, attention B*w*ctx + pos*q, KV
     B*(ctx + w) + q (each sequence reads its cache once and writes w entries); with speculation the
     draft's k steps are added (:meth:`.speculative.Speculation.draft_time`)."""
     v = B * load.w
-    t = cost.time(v + q, v * ctx + pos * q * q, B * (ctx + load.w) + q)
+    t = cost.time(v + q, v * ctx + pos * q, B * (ctx + load.w) + q)
     return t if load.spec is None else t + load.spec.draft_time(cost, B, ctx, q, pos)
+
+
+def own_step(cost, load, B, room, tokens, attn):
+    """One step with B decoding sequences prefilling a request's prompt beside the others that arrived
+    before it: min(tokens, room) prefill tokens carrying the share of the causal attention work ``attn``
+    of all ``tokens`` (sum of the positions of each prompt's tokens, S^2/2 for a whole prompt of S;
+    Vaswani et al. 2017, causal masking)."""
+    return decode_step(cost, load, B, load.ctx, _min(tokens, room), attn / _max(tokens, 1e-300))
 
 
 def full_step(cost, load, B, M):
@@ -532,10 +576,13 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
       prefill: W_p = (ca^2+cs^2)/2 * rho_p/(1-rho_p) * X, the prompt-token server of M - B tokens
                per full step (rho_p = lam*P1*t_full/(M-B), X = P1*t_full/(M-B));
       plus the residual of the step running at arrival, P(busy)*E[t^2]/(2E[t]).
-    TTFT = wait + ceil-free P1/q mixed steps; ITL (per-request mean token gap, TPOT) = T with a
-    binomial spread of the mixed steps among its D1 gaps; e2e = TTFT + D1*T.
-    Percentiles: the wait is 0 with probability 1 - P(wait), else exponential; length quantiles
-    from the load's distribution; independent parts combined by :func:`_combine`. Returns a dict of arrays.
+    TTFT = wait + ceil-free P1/q steps, the last one shared with the n = lam*P(busy)*E[t^2]/E[t] prompts
+    (mean) that arrived during the length-biased step before it (Kleinrock, "Queueing Systems" Vol. 1, 1975,
+    Sec. 5.2, the residual-life paradox), each prompt carrying its causal attention work (:func:`own_step`);
+    ITL (per-request mean token gap, TPOT) = T with a binomial spread of the mixed steps among its D1 gaps;
+    e2e = TTFT + D1*T. Percentiles: the wait is 0 with probability 1 - P(wait), else exponential; length
+    quantiles from the load's distribution; the step in progress at arrival heavy-tailed as the prompts are
+    (:func:`residual_quantile`); independent parts combined by :func:`_combine`. Returns a dict of arrays.
     """
     T, B, f, t_dec, t_mix, t2 = steady(cost, load, lam, M)
     q = _max(_min(load.P1, M - B * load.w), 1.0)
@@ -544,7 +591,6 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
     # --- own prefill: P1/q chunks (>= 1 step), the last one mixed with the decode batch
     chunks = _max(load.P1 / q, 1.0)
     drain = cost.drain(t_mix, B * load.w + q)  # pipeline stages: the prompt's last micro-batch leaves after the period
-    X_own = chunks * t_mix + drain
     # --- prefill-token server
     room = _max(M - B * load.w, 1.0)
     t_full = full_step(cost, load, B, M)
@@ -552,6 +598,13 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
     rho_p = _min(lam * X, 0.999999)
     W_p = (ca2 + cv2_p) / 2.0 * rho_p / (1.0 - rho_p) * X
     W_p = _where(room >= 2.0 * load.P1, W_p * rho_p, W_p)  # short prompts share a step: a wait needs a full one
+    # --- own step: short prompts share it with those that came during the step in progress (length-biased,
+    # E[t^2]/T); longer ones (two do not fit the budget) with the chunks of the mean mixed step
+    short = room >= 2.0 * load.P1
+    busy = -_expm1(-lam * (chunks * t_mix + drain + load.D1 * T + W_p))  # P(the engine is busy at an arrival)
+    n = lam * busy * t2 / T
+    X_own = chunks * _where(short, own_step(cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n)), t_mix)
+    X_own = X_own + drain
     # --- sequence slots (max_num_seqs / KV)
     T_res = X_own + load.D1 * T
     rho_s = _min(lam * T_res / B_max, 0.999999)
@@ -580,7 +633,6 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
         "rho_s": rho_s,
         "itl_sd": sd_itl,
     }
-    short = room >= 2.0 * load.P1
     cap = _floor(room / _max(load.P1, 1e-300)) - 1.0
     for p, z in Z.items():
         tail = 1.0 - p / 100.0
@@ -588,15 +640,11 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
         # own step: shared with the prompts that came during the same step in progress (short prompts)
         others = poisson_quantile(lam * busy * t2 / T, p / 100.0, _where(short, _max(cap, 0.0), 0.0))
         Lp = load.P1 * load.prompt_quantile(p)  # the prompt at this percentile
-        Xp = _where(short, step_with(cost, load, B, _min(Lp + others * load.P1, room)), t_mix)
+        own = Lp * Lp * (1.0 + load.h) / (2.0 * (1.0 - load.h))  # its positions h*S..S: (1 - h^2)*S^2/2
+        tokens, attn = Lp + others * load.P1, own + others * load.P2
+        Xp = _where(short, own_step(cost, load, B, room, tokens, attn), t_mix)
         Xp = Xp * _max(Lp / room, 1.0) + drain
-        # residual: U(0, t_mix) when landing in a prefill step (time share w), else U(0, t_dec)
-        w = busy * f * t_mix / _max(T, 1e-300)
-        Rp = _where(
-            tail < w,
-            t_mix * (1.0 - tail / _max(w, 1e-300)),
-            t_dec * _min(_max((p / 100.0 - (1.0 - busy)) / _max(busy - w, 1e-300), 0.0), 1.0),
-        )
+        Rp = residual_quantile(load, T, f, t_dec, t_mix, busy, tail)
         d_ttft = _combine(Wp - Wq, Xp - X_own) + (Rp - R)
         out[f"ttft_p{p}"] = ttft + d_ttft
         out[f"itl_p{p}"] = gap + z * sd_itl
@@ -605,6 +653,19 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
             d_ttft, _combine((load.O - 1.0) * z * sd_itl, (Op - load.O) * gap)
         )
     return out
+
+
+def residual_quantile(load, T, f, t_dec, t_mix, busy, tail):
+    """Time x to the end of the step in progress that an arrival exceeds with probability ``tail``:
+    P(R > x) = P(busy)*E[(t - x)+]/E[t] (the arrival lands in a step with probability proportional to its
+    length, uniformly inside it; Kleinrock, "Queueing Systems" Vol. 1, 1975, Sec. 5.2) over decode steps
+    (share 1 - f, t_dec) and prefill steps t_dec + d*g, d = t_mix - t_dec, affine in their prompt's length over
+    its mean g. Every step outlasts x <= t_dec: E[(t - x)+] = t_dec + f*d - x; beyond, only prefill steps do:
+    f*d*E[(g - y)+] at y = (x - t_dec)/d, inverted by :meth:`Load.excess_level`."""
+    c = tail * T / _max(busy, 1e-300)  # E[(t - x)+] at the quantile
+    fd = f * (t_mix - t_dec)
+    above = t_dec + (t_mix - t_dec) * load.excess_level(_min(c / _max(fd, 1e-300), 1.0))
+    return _where(c < fd, above, _max(t_dec + fd - c, 0.0))
 
 
 def itl_spread(cost, load, lam, M, T, B, t_dec, lam_max):
