@@ -198,6 +198,9 @@ class EconomicsModel(Solver):
     sweep_vector = ("duration_days", "utilization", "kwh_price")
     #: an input result whose band is carried through (mlsysim_uncertainty.banded: solved at its corners)
     band_inputs = ("workload",)
+    #: catalog numbers whose range (``provenance``) bands move, each at its low end with the fast corner (the
+    #: workload's): every cost grows with the accelerator price, node power, PUE and electricity price
+    band_catalog = {name: "low" for name in ("unit_cost", "power_max", "power_idle", "tdp", "pue", "electricity_price")}
 
     def solve(
         self,
