@@ -441,7 +441,7 @@ def _carried(m, P1, room):
     """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
     with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation): Newton's method
     from m' = m on the increasing, concave E[min(N*P1, room)] (monotone from below, converging
-    quadratically: it stops after a step below 1e-7 of m', which leaves ~1e-14). m' = m where the
+    quadratically: it stops after a step below 1e-10 of m', which leaves ~1e-20). m' = m where the
     budget holds more prompts than the Poisson's range (m + 6*sqrt(m) + 4): nothing is carried."""
     fill = _ceil(room / P1)  # prompts that fill the budget
     if _all(fill > _ceil(m + 6.0 * _sqrt(m) + 4.0)):
@@ -452,7 +452,7 @@ def _carried(m, P1, room):
         got, slope = _prefilled(mp, P1, room, fill)
         step = _max(want - got, 0.0) / _max(slope, 1e-12 * P1)
         mp = mp + step
-        if _all(step <= 1e-7 * mp):
+        if _all(step <= 1e-10 * mp):
             break
     return mp
 
@@ -561,7 +561,7 @@ def steady(cost, load, lam, M):
         slope = _where(dT != 0.0, (g - g0) / _where(dT != 0.0, dT, 1.0), -1.0)  # dg/dT < 0 below saturation
         T_new = T - g / _where(slope < 0.0, slope, -1.0)
         T_new = _where(_finite(T_new) & (T_new > 0.0), T_new, out[0])
-        if _all(abs(T_new - T) <= 1e-7 * abs(T)):  # T within about that last step of the fixed point
+        if _all(abs(T_new - T) <= 1e-10 * abs(T)):
             break
         T0, g0, T = T, g, T_new
     _, f, t_dec, t_mix, sq = out
