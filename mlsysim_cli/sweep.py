@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from mlsysim_core.format import number, value
+from mlsysim_core.format import measured, value
 from mlsysim_core.results import missing_text
 
 from .api._out import csv_text, dumps, flatten, table, write
@@ -383,7 +383,7 @@ def _cell(v: Any, missing: str | None = None) -> str:
     if v is None and missing:
         return missing
     if isinstance(v, dict) and set(v) == {"value", "unit"}:
-        return f"{number(v['value']) if v['value'] is not None else '-'} {v['unit']}".strip()
+        return measured(v["value"], v["unit"])
     return value(v)
 
 

@@ -32,6 +32,11 @@ def number(x: float) -> str:
     return f"{x:.4g}"
 
 
+def measured(magnitude: Any, symbol: str) -> str:
+    """A measured scalar as tables show it: its number ("-" when unknown), then its unit's symbol."""
+    return f"{'-' if magnitude is None else number(magnitude)} {symbol}".strip()
+
+
 def value(v: Any) -> str:
     """Render one result value (a Quantity, a number, a name, None) for a table cell."""
     if v is None:
@@ -40,7 +45,7 @@ def value(v: Any) -> str:
     if mag is not None and hasattr(v, "units"):
         if getattr(mag, "ndim", 0):
             return f"{v:~}"
-        return f"{number(float(mag))} {v.units:~P}".strip()
+        return measured(float(mag), f"{v.units:~P}")
     if isinstance(v, float):
         return number(v)
     if isinstance(v, dict):

@@ -512,6 +512,7 @@ class TransformerWorkload(Workload):
     kv_lora_rank: int | None = count(1, optional=True)
     qk_rope_head_dim: int | None = count(1, optional=True)
     routing_node_limit: int | None = count(1, optional=True)  # MoE: scale-up domains a token's experts span
+    moe_layers: int | None = count(1, optional=True)  # MoE: layers with routed experts (default: every layer)
 
     def __attrs_post_init__(self) -> None:
         kv = self.kv_heads or self.heads
@@ -521,6 +522,8 @@ class TransformerWorkload(Workload):
             raise InvalidInputError("active_experts", self.active_experts, "given together with experts")
         if self.experts is not None and self.active_experts is not None and self.active_experts > self.experts:
             raise InvalidInputError("active_experts", self.active_experts, f"<= experts={self.experts}")
+        if self.moe_layers is not None and (not self.is_moe or self.moe_layers > self.layers):
+            raise InvalidInputError("moe_layers", self.moe_layers, f"<= layers={self.layers}, for a MoE model")
         if self.active_parameters is not None and self.active_parameters > self.parameters:
             raise InvalidInputError("active_parameters", self.active_parameters, f"<= parameters={self.parameters}")
         hd = self.head_dim or self.hidden_dim // self.heads

@@ -216,7 +216,7 @@ def from_config(cfg: dict) -> HFModel:
         fields["max_seq_len"] = max_seq
     fields["tied_embeddings"] = tied
     if moe_layers:
-        fields.update(experts=int(E), active_experts=int(k), active_parameters=active)
+        fields.update(experts=int(E), active_experts=int(k), active_parameters=active, moe_layers=moe_layers)
     fields.update(mla)
     stated = cfg.get("num_parameters", cfg.get("n_parameters"))
     stated = stated if isinstance(stated, int) and not isinstance(stated, bool) and stated > 0 else None

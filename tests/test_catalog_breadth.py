@@ -76,6 +76,27 @@ def test_new_models_match_their_config_and_card(key):
     assert model.parameters == derived.parameters and model.active_parameters == derived.active_parameters
     assert model.layers == cfg["num_hidden_layers"] and model.hidden_dim == cfg["hidden_size"]
     assert model.parameters == pytest.approx(card_total, rel=2e-3)
+    assert model.moe_layers == derived.fields["moe_layers"] == cfg["num_hidden_layers"]  # every layer MoE
+
+
+#: layers whose FFN routes to experts, from each config: DeepSeek-V3/R1 first_k_dense_replace 3 of 61 (arXiv
+#: 2412.19437 sec. 4.2), V2 1 of 60, Llama 4 Maverick interleave_moe_layer_step 2 of 48; the rest every layer
+PARTLY_DENSE = {"DeepSeek_V3": 58, "DeepSeek_R1": 58, "DeepSeek_V2": 59, "Llama4_Maverick": 24}
+
+
+def test_every_moe_model_states_its_moe_layers():
+    ns = mlsysim.Models.Language
+    moe = {k: ns.get(k) for k in dir(ns) if not k.startswith("_") and getattr(ns.get(k), "is_moe", False)}
+    assert len(moe) >= 11
+    for key, model in moe.items():
+        assert model.moe_layers == PARTLY_DENSE.get(key, model.layers), key
+
+
+def test_importer_counts_moe_layers_past_the_leading_dense_ones():
+    cfg = dict(CONFIGS["Qwen3_30B_A3B"][0], mlp_only_layers=[0, 1], decoder_sparse_step=1)
+    derived = hf.from_config(cfg)
+    assert derived.fields["moe_layers"] == 46
+    assert hf.from_config(dict(cfg, mlp_only_layers=[], decoder_sparse_step=2)).fields["moe_layers"] == 24
 
 
 @pytest.mark.parametrize(

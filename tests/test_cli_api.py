@@ -357,3 +357,16 @@ def test_the_documented_example_builds_both_commands():
         made = build(cmd)
         assert made.name == "arithmetic-intensity" and "Example" in made.help
         assert {"--json", "--plot"} <= {o for p in made.params for o in p.opts}
+
+
+def test_one_format_for_a_measured_scalar():
+    """Tables print a measured scalar alike wherever it comes from: a Quantity (format.value), an SI float
+    with its unit's factor and symbol (the CLI's first answer, _out.cell) or a sweep's {value, unit}."""
+    from mlsysim_cli.sweep import _cell
+    from mlsysim_core.format import measured, value
+    from mlsysim_core.units import Q_
+
+    assert measured(12345.678, "ms") == value(Q_(12345.678, "ms")) == _cell({"value": 12345.678, "unit": "ms"})
+    assert measured(12345.678, "ms") == "12,350 ms"
+    assert measured(0.5, "") == value(Q_(0.5, "")) == _cell({"value": 0.5, "unit": ""}) == "0.5"
+    assert measured(None, "GB") == _cell({"value": None, "unit": "GB"}) == "- GB"

@@ -36,7 +36,7 @@ def cell(result: Any, name: str) -> str:
     command's first answer imports no pint (issue 21)."""
     import attrs
 
-    from mlsysim_core.format import number
+    from mlsysim_core.format import measured
     from mlsysim_core.results import shown
 
     f = attrs.fields_dict(type(result)).get("_" + name) if attrs.has(type(result)) else None
@@ -53,7 +53,7 @@ def cell(result: Any, name: str) -> str:
         u, factor = unit_and_factor(unit)
         found = _units_shown[unit] = [factor, f"{u:~P}"]
         _write_units(_units_file(), _units_shown)
-    return f"{number(float(si * found[0]))} {found[1]}".strip()
+    return measured(float(si * found[0]), found[1])
 
 
 def _units_file() -> Any:

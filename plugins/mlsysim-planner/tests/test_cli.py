@@ -20,8 +20,14 @@ def test_table_json_csv():
     out = run("--top", "3")
     assert out.exit_code == 0, out.output
     assert "training plan:" in out.output and "tp8" in out.output and "best:" in out.output
+    lines = out.output.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("layout"))
+    at = lines[head].index("holds_across_band")  # no deadline: not applicable, not True
+    assert [line[at] for line in lines[head + 2 : head + 5]] == ["-"] * 3, out.output
+    assert "note: holds_across_band: - (no deadline, the one constraint the band moves;" in out.output
     doc = json.loads(run("--json").output)
     assert doc["kind"] == "training" and doc["rows"][0]["tp"] >= 1 and doc["units"]["step_time"] == "s"
+    assert {row["holds_across_band"] for row in doc["rows"]} == {None}
     text = run("--csv").output.splitlines()
     assert text[0].startswith("layout,") and "step_time (s)" in text[0] and len(text) == len(doc["rows"]) + 1
 

@@ -174,6 +174,28 @@ def test_expert_parallel_over_infiniband():
     assert r.gpus == 16
 
 
+def test_only_moe_layers_exchange_tokens_all_to_all():
+    # DeepSeek-V3's first 3 of 61 layers are dense (moe_layers 58): 58 dispatch + combine pairs, and with
+    # tp 8 the all-reduces are 2 x 61 - 58 = 64 (the dense layers keep their MLP all-reduce), not 61
+    kw = dict(precision="fp8", tp_size=8, dp_attention=2, ep_size=16, fabric=IB, expert_imbalance=1.0)
+    r58, r61 = (serving.solve(m, H100, 1024, 128, **kw) for m in (attrs.evolve(MLA, moe_layers=58), MLA))
+    moved = 128 / 16 * 8 * 7168 * 2
+    t = max(moved * (1 - 1 / 16 - 0.5) / NVLINK, moved * 0.5 / (50e9 * 0.8))
+    assert s(r58.decode_all_to_all_time) == pytest.approx(2 * 58 * (t + 5e-6 + LAUNCH), rel=1e-12)
+    assert r58.all_to_all_bytes_per_token.to("B").magnitude == pytest.approx(
+        r61.all_to_all_bytes_per_token.to("B").magnitude * 58 / 61, rel=1e-12
+    )
+    # the all-reduce message of one decode step: 128/2 sequences x 7168 x 2 B on a ring of 8
+    ring = 2 * 7 / 8 * 64 * 7168 * 2 / NVLINK + 2 * 7 * ALPHA + LAUNCH
+    comm = s(r58.decode_communication_time) - s(r58.decode_all_to_all_time)
+    assert comm == pytest.approx(64 * ring, rel=1e-12)
+    assert s(r61.decode_communication_time) - s(r61.decode_all_to_all_time) == pytest.approx(61 * ring, rel=1e-12)
+    # the traffic step cost counts the same layers: a lone prompt's prefill is the static prefill
+    loaded = serving.solve(attrs.evolve(MLA, moe_layers=58), H100, 1024, output_len=64, arrival_rate=0.01, **kw)
+    static = serving.solve(attrs.evolve(MLA, moe_layers=58), H100, 1024, 1, **kw)
+    assert s(loaded.one_prefill_time) == pytest.approx(s(static.ttft), rel=1e-12)
+
+
 def test_node_limited_routing_crosses_the_fabric_once_per_target_node():
     # ep 32 over 4 nodes of 8, top-8, M = 4: a token's experts lie on min(8, 4, 4) = 4 nodes, 3 of them
     # remote, so 3 copies cross IB (not 8 x 24/32 = 6) and all 8 x 7/8 = 7 not on the receiving GPU move
@@ -236,6 +258,9 @@ def test_deepseek_catalog_entries_state_their_node_limit():
         assert getattr(mlsysim.Models, name).routing_node_limit == 4
     with pytest.raises(InvalidInputError, match="routing_node_limit"):
         attrs.evolve(MLA, routing_node_limit=0)
+    for model, value in ((MLA, 62), (MLA, 0), (LLAMA8, 2)):  # more than the layers, none, a dense model
+        with pytest.raises(InvalidInputError, match="moe_layers"):
+            attrs.evolve(model, moe_layers=value)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
-"""What a loaded solve sets up once and reuses (the checked layout, the traffic mix, the replica's engine):
-a solve that reuses it answers exactly what a solve from empty memos answers, and nothing is reused
-across arguments that change it."""
+"""What a loaded solve sets up once and reuses (the checked layout, the traffic mix, the replica's engine,
+its SLO rate searches): a solve that reuses it answers exactly what a solve from empty memos answers
+(whatever rate was offered before), and nothing is reused across arguments that change it."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def _forget() -> None:
 )
 def test_a_solve_that_reuses_its_setup_equals_a_fresh_one(kw):
     serving.solve(**BASE)  # memoized: the plain mix at the same layout and lengths
+    serving.solve(**dict(BASE, arrival_rate=1.0), **kw)  # and the SLO rate searched at another offered rate
     warm = serving.solve(**BASE, **kw).to_dict()
     _forget()
     assert serving.solve(**BASE, **kw).to_dict() == warm
@@ -54,7 +55,7 @@ def test_sampled_lengths_are_not_taken_for_a_named_distribution():
 
 def test_disaggregated_solve_reusing_its_pools_equals_a_fresh_one():
     args = dict(BASE, seq_len=4000, output_len=500, disagg="prefill=H100x2:tp2,decode=H100x2:tp1", fabric="IB_NDR")
-    serving.solve(**args)
+    serving.solve(**dict(args, arrival_rate=1.0), slo_ttft=2.0, slo_itl=0.05)  # every search, at another rate
     warm = serving.solve(**args, slo_ttft=2.0, slo_itl=0.05).to_dict()
     _forget()
     assert serving.solve(**args, slo_ttft=2.0, slo_itl=0.05).to_dict() == warm

@@ -51,7 +51,7 @@ def test_a_nan_below_saturation_is_a_defect_not_a_miss(nan_above):
 def test_smooth_crossing_takes_few_evaluations():
     g, calls = _counted(lambda x: 0.2 + 0.01 / (1.0 - x / 7.0) - 0.5)
     x = largest_meeting(g, 7.0)
-    assert x == pytest.approx(7.0 * (1.0 - 0.01 / 0.3), rel=1e-9)
+    assert x == pytest.approx(7.0 * (1.0 - 0.01 / 0.3), rel=RTOL)
     assert len(calls) <= 15
 
 

@@ -102,3 +102,21 @@ def test_plot(tmp_path, report):
     pytest.importorskip("matplotlib")
     out = report.plot(tmp_path / "acc.png")
     assert out.stat().st_size > 1000
+
+
+def test_closed_loop_mappings_solve_what_they_say():
+    """One closed-loop mapping (points._closed_loop) serves NIM's and GPUStack's points: each is the direct
+    ServingModel solve its description names."""
+    import mlsysim
+
+    M, H = mlsysim.Models.Language, mlsysim.Hardware.Cloud
+    nim = P.mappings()["L-nim-llama33-70b-2xh100-isl5000-osl500-c25-ttft"].fn()
+    r = mlsysim.ServingModel().solve(
+        M.Llama3_3_70B, H.H100, 5000, precision="fp8", tp_size=2, output_len=500, concurrency=25, engine="nim"
+    )
+    assert nim == r.ttft_mean.to("ms").magnitude
+    fp8 = P.mappings()["M-gpustack-qwen3-8b-h100-sglang-fp8-sharegpt-c4-tpot"].fn()
+    r = mlsysim.ServingModel().solve(
+        M.Qwen3_8B, H.H100, 233, precision="fp8", kv_precision="bf16", output_len=221, concurrency=4, engine="sglang"
+    )
+    assert fp8 == r.itl_mean.to("ms").magnitude

@@ -167,3 +167,40 @@ def test_bad_input_is_one_clear_line_and_nothing_is_written(tmp_path, edit, mess
     res = CliRunner().invoke(main, ["calibrate", runs, "-o", str(out)])
     assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output
     assert not out.exists()
+
+
+def test_loaded_ttft_rows_fit_the_request_path_of_an_engine(tmp_path, fresh_host):
+    # a lab whose frontend adds 40 ms to every request: its closed-loop TTFT rows (ttft_mean of batch_size
+    # clients) constrain request_overhead, a static row does not; the fit finds it, the overlay gives it back
+    from mlsysim_validation.calibrate import Calibration, constrained, fit, overlay, read_points
+
+    kw = dict(precision="bf16", output_len=221)
+    rows = []
+    for q, b in (("ttft_mean", 1), ("ttft_mean", 8), ("ttft", 8)):
+        loaded = q == "ttft_mean"
+        r = mlsysim.ServingModel().solve(
+            LM.Qwen3_8B, H100, 233, 1 if loaded else b, concurrency=b if loaded else None, request_overhead=0.04, **kw
+        )
+        rows.append(dict(model="Qwen3_8B", hardware="H100", seq_len=233, batch_size=b, output_len=221, tp=1))
+        rows[-1].update(precision="bf16", engine="vllm", quantity=q, value=getattr(r, q).m_as("ms"), unit="ms")
+    points = read_points(_csv(tmp_path / "runs.csv", rows))
+    models = {"Qwen3_8B": LM.Qwen3_8B}
+    assert "request_overhead" in constrained(points[:1], H100, models)
+    assert "request_overhead" not in constrained(points[2:], H100, models)
+    found = fit(points[:2], H100, models, ["request_overhead"])["request_overhead"]
+    assert found == pytest.approx(0.04, abs=1e-5)
+    span, zeros = {"request_overhead": (0.039, 0.041)}, [0.0, 0.0]
+    cal = Calibration("H100", "vllm", {"request_overhead": found}, span, points[:2], zeros, zeros, zeros)
+    out = tmp_path / "lab.toml"
+    out.write_text(overlay(cal))
+    assert 'request_overhead = "40 ms"' in out.read_text()
+    host = fresh_host()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PluginConflictWarning)
+        host.load_catalog(out)
+        hw = host.catalog().entry("hardware", "H100").value
+    assert hw.calibration["engines"]["vllm"]["range"]["request_overhead"] == pytest.approx([0.039, 0.041])
+    r = mlsysim.ServingModel().solve(LM.Qwen3_8B, hw, 233, concurrency=4, engine="vllm", **kw)
+    assert r.request_overhead.m_as("ms") == pytest.approx(40.0, abs=1e-3)
+    with pytest.raises(mlsysim.InvalidInputError, match="row 1.output_len"):
+        read_points(_csv(tmp_path / "bad.csv", [dict(rows[0], output_len="")]))

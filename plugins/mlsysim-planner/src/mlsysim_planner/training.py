@@ -315,8 +315,9 @@ def _across_band(
     space: Space, source: np.ndarray, out: dict, objective: tuple[str, str], deadline: float | None, feasible: bool
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """Whether each of the first ranked configurations still meets the deadline at the uncertainty band's
-    slow corner (None: not checked), and a note saying whether the winner stays first at both corners of
-    the band among those checked (:func:`.bands.training_slowdown`)."""
+    slow corner (None: not checked, and for every row without a deadline: the band moves no other
+    constraint), and a note saying whether the winner stays first at both corners of the band among
+    those checked (:func:`.bands.training_slowdown`)."""
     column, sense = objective
     holds = np.full(len(source), None, dtype=object)
     if not feasible or not len(source):  # the closest configurations miss a constraint already
@@ -325,11 +326,13 @@ def _across_band(
     slow = np.array([bands.training_slowdown(space.point(int(source[i]))) for i in range(k)])  # (k, 2)
     value = out[column][:k].astype(float)[:, None]
     at_corner = value / slow if column == "tokens_per_second" else value * slow
-    ok = np.ones((k, 2), dtype=bool)
-    if deadline is not None:
+    if deadline is None:
+        ok = np.ones((k, 2), dtype=bool)
+        text = f"holds_across_band: - (no deadline, the one constraint the band moves; {k} best ranked at its corners)"
+    else:
         ok = out["days"][:k, None] * slow <= deadline
-    holds[:k] = ok[:, 1].tolist()
-    text = f"holds_across_band: the constraints still met at the uncertainty band's slow corner ({k} best checked)"
+        holds[:k] = ok[:, 1].tolist()
+        text = f"holds_across_band: the deadline still met at the uncertainty band's slow corner ({k} best checked)"
     for corner, name in ((1, "slow"), (0, "fast")):
         if not ok[0, corner]:
             return holds, (text + f"; the winner misses the deadline at the band's {name} corner",)

@@ -152,10 +152,8 @@ class _Replica:
 
     def max_rate(self, slo_ttft: float | None, slo_itl: float | None) -> float:
         """Largest per-replica rate whose p<slo_percentile> TTFT and ITL meet the SLOs (either None: not
-        tested), the aggregated solve's search (:func:`.under_load._max_rate`)."""
-        e, c = self.engine(), dict(self.c, slo_ttft=slo_ttft, slo_itl=slo_itl)
-        M = float(c["max_num_batched_tokens"])
-        return UL._max_rate(self.cost, e.load, M, e.B_max, c, e.saturation, c["slo_percentile"])
+        tested), the aggregated solve's search (:func:`.under_load.max_rate`)."""
+        return UL.max_rate(self.cost, self.engine(), dict(self.c, slo_ttft=slo_ttft, slo_itl=slo_itl))
 
 
 def _traffic(traffic: dict, seq_len: int, output_len: int, max_seq: int) -> tuple[dict, dict]:
@@ -400,7 +398,12 @@ def _search(pools: _Pools, slo_t: Any, slo_i: Any, pct: int) -> dict:
         rates["decode"] = pools.dec.max_rate(None, slo_i)
     top = min(pools.saturation, pools.R_d * rates["decode"])
     guess = min(top, pools.R_p * rates["prefill"])  # the pools' own SLO rates: near the combined one
-    rates["max"] = largest_meeting(lambda lam: pools.excess(lam, slo_t, slo_i, pct), top, guess)
+    # found once per pair of engines (the prefill one kept alive with the answer, so its id stays its own)
+    pre, found = pools.pre.engine(), pools.dec.engine().rates
+    key = ("disaggregated", id(pre), pools.R_p, pools.R_d, pools.x, slo_t, slo_i, pct, pools.pre.c["arrival_cv"])
+    if key not in found:
+        found[key] = pre, largest_meeting(lambda lam: pools.excess(lam, slo_t, slo_i, pct), top, guess)
+    rates["max"] = found[key][1]
     return rates
 
 

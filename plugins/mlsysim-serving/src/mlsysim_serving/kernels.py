@@ -118,12 +118,13 @@ def dispatch_copies(k, w, local, node_limit=None):
 def all_to_all(
     tokens, up_copies, out_copies, hidden, b_act, w, imbalance, layers, up_bw, up_lat, out_bw, out_lat, eta, launch
 ):
-    """Expert-parallel dispatch and combine of one forward pass (DeepSeek-V3 sec. 3.2.2; DeepEP):
-    each of the w GPUs sends its T/w tokens to their experts on other GPUs, ``up_copies`` c_up per token
+    """Expert-parallel dispatch and combine of one forward pass through the L_moe = ``layers`` MoE
+    layers (DeepSeek-V3 sec. 3.2.2; DeepEP; its first 3 of 61 layers are dense, sec. 4.2): each of the
+    w GPUs sends its T/w tokens to their experts on other GPUs, ``up_copies`` c_up per token
     inside its scale-up domain and ``out_copies`` c_out over the fabric (:func:`dispatch_copies`), and
     receives the results back; the busiest GPU moves ``imbalance`` times the mean bytes, both links
     working at once: M_x = imbalance * T/w * c_x * d * b_act,
-    t = 2L * (max(M_up/(beta_up*eta), M_out/(beta_out*eta)) + alpha + launch),
+    t = 2L_moe * (max(M_up/(beta_up*eta), M_out/(beta_out*eta)) + alpha + launch),
     alpha that of the slowest path (the fabric's when c_out > 0). 0 when w = 1."""
     if w <= 1:
         return 0.0
@@ -138,9 +139,9 @@ def all_to_all(
 
 
 def all_to_all_bytes(up_copies, out_copies, hidden, b_act, layers):
-    """Bytes one token sends to other GPUs' experts and receives back over a forward pass, its c_up + c_out
-    copies (:func:`dispatch_copies`): 2L * (c_up + c_out) * d * b_act (dispatch + combine; DeepSeek-V3
-    sec. 3.2.2); without a node limit c_up + c_out = k*(w-1)/w."""
+    """Bytes one token sends to other GPUs' experts and receives back over a forward pass through the
+    L_moe = ``layers`` MoE layers, its c_up + c_out copies (:func:`dispatch_copies`): 2L_moe * (c_up + c_out)
+    * d * b_act (dispatch + combine; DeepSeek-V3 sec. 3.2.2); without a node limit c_up + c_out = k*(w-1)/w."""
     return 2.0 * layers * (up_copies + out_copies) * hidden * b_act
 
 
@@ -174,17 +175,13 @@ def pipeline(tokens, p, prefill, depth):
     return m, ((m + p - 1.0) / depth if prefill else maximum(m / depth, 1.0))
 
 
-def tp_allreduce(message, n, layers, link_bandwidth, link_latency, eta_network, launch, per_layer=2.0):
-    """Tensor-parallel communication of one forward pass: ``per_layer`` all-reduces per layer (2:
-    after attention and after the MLP, Megatron; 1 when the MoE layer exchanges tokens all-to-all
-    instead), each a ring 2(n-1)/n * M/(beta*eta) + 2(n-1)*alpha (Patarasuk & Yuan 2009) plus a
-    per-call launch cost; 0 when n == 1."""
+def tp_allreduce(message, n, calls, link_bandwidth, link_latency, eta_network, launch):
+    """Tensor-parallel communication of one forward pass: ``calls`` all-reduces, 2 per layer (after
+    attention and after the MLP, Megatron) but 1 in a MoE layer that exchanges tokens all-to-all
+    instead (calls = 2L - L_a2a), each a ring 2(n-1)/n * M/(beta*eta) + 2(n-1)*alpha (Patarasuk & Yuan
+    2009) plus a per-call launch cost; 0 when n == 1."""
     ring = 2.0 * (n - 1.0) / n * message / (link_bandwidth * eta_network) + 2.0 * (n - 1.0) * link_latency + launch
-    return (
-        np.where(n > 1, per_layer * layers * ring, 0.0)
-        if isinstance(n, np.ndarray)
-        else (per_layer * layers * ring if n > 1 else 0.0)
-    )
+    return np.where(n > 1, calls * ring, 0.0) if isinstance(n, np.ndarray) else (calls * ring if n > 1 else 0.0)
 
 
 def phase_time(flops, moved, comm, peak, bandwidth, eta_c, eta_m, overhead):

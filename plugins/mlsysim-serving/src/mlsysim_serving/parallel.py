@@ -92,6 +92,8 @@ class Layout:
     #: layers / layers of the largest stage: per-GPU weights and KV divide by it (= p when p divides them)
     depth: float = 1.0
     prefill_copies: tuple[float, float] = (0.0, 0.0)
+    #: layers that exchange tokens all-to-all (the model's MoE layers with expert parallelism, else 0)
+    moe_layers: float = 0.0
 
 
 _TENSOR_ONLY: dict[int, Layout] = {}
@@ -233,4 +235,5 @@ def check(
         notes=tuple(notes),
         depth=layers / largest,
         prefill_copies=prefill_copies,
+        moe_layers=shape.moe_layers if a2a else 0.0,
     )

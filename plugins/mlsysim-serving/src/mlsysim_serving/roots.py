@@ -11,18 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-#: Relative tolerance on the crossing: the rates reported are within 1e-9 of it.
-RTOL = 1e-9
+#: Relative tolerance on the crossing: the rates reported are within 1e-6 of it (printed to 4 significant
+#: digits; 1e-9 cost ~1 more solve per search).
+RTOL = 1e-6
 #: Iterations before giving up on the bracket (bisection alone halves it 100 times).
 MAX_ITER = 100
+#: First trial rate, as a share of ``top``: SLO crossings mostly lie above it, so a rate there usually meets,
+#: which brackets the crossing from below without the trial at 1e-9 * top and starts the interpolation
+#: closer to it (over 19 searches of the serving tests' configurations: 113 solves instead of 120).
+SEED = 0.5
 
 
 def largest_meeting(excess: Callable[[float], float], top: float, guess: float | None = None) -> float:
     """Largest rate x in (0, top) with excess(x) <= 0, for excess increasing in x (how far a latency is
     over its objective, :func:`.under_load.slo_excess`): 0 if even 1e-9 * top misses, just under ``top``
-    if every rate meets. The answer meets and lies within RTOL of the crossing; a ``guess`` near the
-    crossing splits the first bracket there (one solve, fewer after it). Every rate below ``top`` (the
-    saturation rate) has a latency: a NaN excess there is a defect and raises FloatingPointError."""
+    if every rate meets. The answer meets and lies within RTOL of the crossing. The bracket is split first
+    at SEED * top, then at ``guess`` (a rate near the crossing) where it lies inside; the ends 1e-9 * top
+    and top * (1 - 1e-9) are tried only where no split met or missed. The answer depends on ``top`` and
+    ``guess`` only within RTOL. Every rate below ``top`` (the saturation rate) has a latency: a NaN excess
+    there is a defect and raises FloatingPointError."""
     seen: dict[float, float] = {}
 
     def f(x: float) -> float:  # each rate solved once (brentq asks again for its bracket's ends)
@@ -33,14 +40,16 @@ def largest_meeting(excess: Callable[[float], float], top: float, guess: float |
         return seen[x]
 
     lo, hi = top * 1e-9, top * (1.0 - 1e-9)
-    if f(lo) > 0.0:
+    met = missed = False
+    for x in (SEED * top, guess):
+        if x is not None and lo < x < hi:
+            if f(x) > 0.0:
+                hi, missed = x, True
+            else:
+                lo, met = x, True
+    if not met and f(lo) > 0.0:
         return 0.0
-    if guess is not None and lo < guess < hi:
-        if f(guess) > 0.0:
-            hi = guess
-        else:
-            lo = guess
-    if f(hi) <= 0.0:
+    if not missed and f(hi) <= 0.0:
         return hi
     from scipy.optimize import brentq
 

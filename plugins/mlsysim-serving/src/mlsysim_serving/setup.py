@@ -40,6 +40,7 @@ class ModelShape:
         "dense_read",
         "experts_params",
         "expert_share",
+        "moe_layers",
         "matmul",
         "attn_dim",
         "kv",
@@ -67,6 +68,8 @@ class ModelShape:
             self.expert_share = k / e
         else:
             experts, self.expert_share = 0.0, 1.0
+        # layers whose FFN routes to experts (DeepSeek-V3: the first 3 of 61 are dense); 0 for a dense model
+        self.moe_layers = float(model.moe_layers or model.layers) if experts else 0.0
         read = total - embed - experts
         self.dense_read = read if read > 0 else total - experts
         self.experts_params = experts

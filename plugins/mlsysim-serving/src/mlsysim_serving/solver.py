@@ -674,16 +674,8 @@ def _work(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
         w,
         lam,
     )
-    comm = K.tp_allreduce(
-        msg,
-        n,
-        layers,
-        setup.link_bandwidth,
-        setup.link_latency,
-        E.NETWORK,
-        E.COLLECTIVE_LAUNCH_S,
-        1.0 if lay.a2a else 2.0,
-    )
+    calls = 2.0 * layers - lay.moe_layers  # MoE layers exchanging tokens all-to-all all-reduce once
+    comm = K.tp_allreduce(msg, n, calls, setup.link_bandwidth, setup.link_latency, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
     a2a = hops = 0.0
     if lay.a2a:
         up, out = lay.prefill_copies if prefill else (lay.a2a_up_copies, lay.a2a_out_copies)
@@ -695,7 +687,7 @@ def _work(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
             setup.b_act,
             w,
             lam,
-            layers,
+            lay.moe_layers,
             lay.up_bw,
             lay.up_lat,
             lay.out_bw,
@@ -863,7 +855,7 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
         "pipeline_bubble": 1.0 - busy,
         "decode_all_to_all_time": a2a_d,
         "all_to_all_bytes_per_token": (
-            K.all_to_all_bytes(lay.a2a_up_copies, lay.a2a_out_copies, shape.hidden, setup.b_act, shape.layers)
+            K.all_to_all_bytes(lay.a2a_up_copies, lay.a2a_out_copies, shape.hidden, setup.b_act, lay.moe_layers)
             if lay.a2a
             else 0.0
         ),

@@ -96,7 +96,8 @@ class StepCost:
 
     t = max(FLOPs/(F*eta_c), bytes/(W*eta_m)) + comm + overhead with, per GPU of n,
     FLOPs = (2*P_matmul*tokens + 4*L*H*d_h*attn)/n, bytes = weights read(tokens)*b/n + kv*b_kv*share*kv_tokens,
-    comm = 2L*(ring latency + launch) + 2L*2(n-1)/n*tokens*d*b_act/(beta*eta_net) (0 when n = 1);
+    comm = c*(ring latency + launch) + c*2(n-1)/n*tokens*d*b_act/(beta*eta_net) (0 when n = 1), c = 2L all-reduces
+    (2L - L_moe when the MoE layers exchange tokens all-to-all instead, :func:`.kernels.tp_allreduce`);
     ``tokens`` = decode + prefill tokens of the step, ``attn`` = sum of decode contexts + sum of
     prefill token positions (causal), ``kv_tokens`` = KV read by decode (context + 1 each) + KV written
     by prefill. A lone prompt of S tokens gives exactly :func:`.kernels.prefill`'s time.
@@ -171,10 +172,11 @@ class StepCost:
         # batch reads the experts its half touches: imbalance * tokens/halves picks of k of E + r copies)
         self.untouched = (1.0 - expert_share / copies) ** (lam / halves)
         self.kv_bytes = kv_elements * b_kv * kv_share / dp / w
-        calls = 1.0 if layout is not None and layout.a2a else 2.0
+        a2a_layers = layout.moe_layers if layout is not None else 0.0
+        calls = 2.0 * layers - a2a_layers  # all-reduces per pass (:func:`.kernels.tp_allreduce`)
         if n > 1:
-            self.comm0 = halves * calls * layers * (2.0 * (n - 1.0) * link_lat + launch)
-            self.comm_token = calls * layers * 2.0 * (n - 1.0) / n * hidden * b_act / dp / (link_bw * eta_net)
+            self.comm0 = halves * calls * (2.0 * (n - 1.0) * link_lat + launch)
+            self.comm_token = calls * 2.0 * (n - 1.0) / n * hidden * b_act / dp / (link_bw * eta_net)
         else:
             self.comm0 = self.comm_token = 0.0
         self.overhead = overhead
@@ -195,7 +197,7 @@ class StepCost:
                         b_act,
                         float(wide),
                         lam,
-                        layers,
+                        a2a_layers,
                         layout.up_bw,
                         layout.up_lat,
                         layout.out_bw,

@@ -336,6 +336,9 @@ class Engine(NamedTuple):
     limit: str  #: what binds at saturation
     one_prefill: float  #: one unloaded prefill of the mean prompt (s)
     one_decode: float  #: one unloaded token gap at context S + 1 (s)
+    #: rates searched on this engine (:func:`max_rate`, the closed loop's), by what they depend on besides it:
+    #: a memoized engine (:func:`replica`) answers a search once
+    rates: dict
 
 
 def engine(
@@ -363,7 +366,7 @@ def engine(
     limit_name = "prefill compute (token budget)" if limit == 1 else "KV capacity" if bound else "max_num_seqs"
     one_prefill = float(cost.prefill(load.P1, c["prefix_cache_hit"] * S))
     one_decode = float(TR.decode_step(cost, load, 1.0, S + 1.0)) * load.gap
-    return Engine(load, B_max, float(lam_max), limit_name, one_prefill, one_decode)
+    return Engine(load, B_max, float(lam_max), limit_name, one_prefill, one_decode, {})
 
 
 def serve(
@@ -385,7 +388,7 @@ def serve(
     (:mod:`.request_path`), added to the client-measured TTFT and e2e."""
     if eng is None:
         eng = engine(shape, hardware, cost, kv_tokens, seq_len, output_len, c, spec)
-    load, B_max, lam_max, limit_name, one_prefill, one_decode = eng
+    load, B_max, lam_max, limit_name, one_prefill, one_decode, _ = eng
     M, max_seqs, dist = c["max_num_batched_tokens"], c["max_num_seqs"], load.dist
     O = float(output_len)
     pct = c["slo_percentile"]
@@ -404,7 +407,7 @@ def serve(
                 f"{what} on this layout, {floor * 1e3:.4g} ms",
             )
     if c["concurrency"] is not None:
-        lam = _closed_loop_rate(cost, load, M, B_max, c, lam_max, t_req)
+        lam = _closed_loop_rate(cost, eng, c, t_req)
     else:
         lam = c["arrival_rate"]
     f = {
@@ -445,7 +448,7 @@ def serve(
             if c["slo_itl"] is not None:
                 att = att * TR.itl_cdf(out, c["slo_itl"])
         f["slo_attainment"] = np.where(over, 0.0, att)
-        f["max_arrival_rate"] = _max_rate(cost, load, float(M), B_max, c, lam_max, pct, t_req)
+        f["max_arrival_rate"] = max_rate(cost, eng, c, t_req)
     else:
         f["max_arrival_rate"] = lam_max
     f["slo_percentile"] = pct
@@ -477,29 +480,38 @@ def _masked(x, over):
     return np.where(over, np.nan, x)
 
 
-def _closed_loop_rate(cost, load, M, B_max, c, lam_max, t_req=0.0):
+def _closed_loop_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.0) -> float:
     """Closed loop of N clients: the rate lambda with lambda * (e2e_mean(lambda) + t_req) = N (Little's law
     over a client's cycle; t_req: its request path outside the engine), by :func:`.roots.largest_meeting` on
-    one analytic solve per trial rate."""
-    N = float(c["concurrency"])
+    one analytic solve per trial rate; found once per engine (:attr:`Engine.rates`)."""
+    key = ("closed loop", c["concurrency"], c["arrival_cv"], t_req)
+    if key not in eng.rates:
+        N, M, cv = float(c["concurrency"]), float(c["max_num_batched_tokens"]), c["arrival_cv"]
 
-    def excess(lam):
-        e2e = TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], lam_max)["e2e_mean"]
-        return lam * (e2e + t_req) / N - 1.0
+        def excess(lam):
+            e2e = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation)["e2e_mean"]
+            return lam * (e2e + t_req) / N - 1.0
 
-    return largest_meeting(excess, lam_max)
+        eng.rates[key] = largest_meeting(excess, eng.saturation)
+    return eng.rates[key]
 
 
-def _max_rate(cost, load, M, B_max, c, lam_max, pct, t_req=0.0):
-    """Largest arrival rate below saturation whose p``pct`` TTFT (+ the request path t_req) and ITL meet the
-    SLOs (0 if none does): where the larger of p``pct`` TTFT / slo_ttft and ITL / slo_itl crosses 1
-    (:func:`slo_excess`, :func:`.roots.largest_meeting`, one analytic solve per trial rate)."""
+def max_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.0) -> float:
+    """Largest arrival rate below saturation whose p``slo_percentile`` TTFT (+ the request path t_req) and
+    ITL meet the SLOs of ``c`` (0 if none does): where the larger of TTFT / slo_ttft and ITL / slo_itl
+    crosses 1 (:func:`slo_excess`, :func:`.roots.largest_meeting`, one analytic solve per trial rate); found
+    once per engine (:attr:`Engine.rates`)."""
+    slo_t, slo_i, pct, cv = c["slo_ttft"], c["slo_itl"], c["slo_percentile"], c["arrival_cv"]
+    key = ("slo", slo_t, slo_i, pct, cv, t_req)
+    if key not in eng.rates:
+        M = float(c["max_num_batched_tokens"])
 
-    def excess(lam):
-        out = TR.analytic(cost, load, lam, M, B_max, c["arrival_cv"], lam_max)
-        return slo_excess(out[f"ttft_p{pct}"] + t_req, out[f"itl_p{pct}"], c["slo_ttft"], c["slo_itl"])
+        def excess(lam):
+            out = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation)
+            return slo_excess(out[f"ttft_p{pct}"] + t_req, out[f"itl_p{pct}"], slo_t, slo_i)
 
-    return largest_meeting(excess, lam_max)
+        eng.rates[key] = largest_meeting(excess, eng.saturation)
+    return eng.rates[key]
 
 
 def slo_excess(ttft: float, itl: float, slo_ttft: float | None, slo_itl: float | None) -> float:

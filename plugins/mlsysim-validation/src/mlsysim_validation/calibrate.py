@@ -5,9 +5,11 @@ Input: CSV or JSON rows ``model, hardware, seq_len, batch_size, quantity, value,
 is then scoped to that engine: ``ServingModel(..., engine=...)`` uses it, other solves do not)
 (``quantity``: a key of ``QUANTITIES``; ``itl_continuous`` is the mean
 ITL of a closed loop of ``batch_size`` clients with one prefill interleaved per request, as benchmark
-tools report it).
-Fitted: ``compute`` and ``memory`` (achieved fractions of peak, in (0, 1]) and ``engine_overhead``
-(host time per engine iteration, 0-50 ms) of ``ServingModel``, by bounded least squares
+tools report it; ``ttft_mean`` the mean TTFT of such a loop, ``ServingModel(..., concurrency=batch_size)``
+under traffic, which needs ``output_len``).
+Fitted: ``compute`` and ``memory`` (achieved fractions of peak, in (0, 1]), ``engine_overhead``
+(host time per engine iteration, 0-50 ms) and ``request_overhead`` (host time of a request outside the
+engine's steps, 0-500 ms: only ``ttft_mean`` rows constrain it) of ``ServingModel``, by bounded least squares
 (``scipy.optimize.least_squares``, trust-region reflective) on the log ratios
 ln(predicted / measured): relative errors, so a 1 ms ITL and a 2 s TTFT weigh alike. The fit
 report gives each point's error and the leave-one-out error (refit without the point, predict it).
@@ -32,13 +34,18 @@ QUANTITIES = {
     "itl": "ms",
     "itl_mean": "ms",
     "itl_continuous": "ms",
+    "ttft_mean": "ms",
     "e2e_latency": "ms",
     "tokens_per_second": "1/s",
     "output_tokens_per_second": "1/s",
 }
-PARAMETERS = ("compute", "memory", "engine_overhead")
-#: (low, high) of each fitted parameter: fractions of peak; engine overhead in s.
-BOUNDS = {"compute": (0.02, 1.0), "memory": (0.02, 1.0), "engine_overhead": (0.0, 0.05)}
+#: quantities of a closed loop of ``batch_size`` clients under traffic (``ServingModel(concurrency=...)``)
+LOADED = ("ttft_mean",)
+PARAMETERS = ("compute", "memory", "engine_overhead", "request_overhead")
+#: (low, high) of each fitted parameter: fractions of peak; the overheads in s.
+BOUNDS = {"compute": (0.02, 1.0), "memory": (0.02, 1.0), "engine_overhead": (0.0, 0.05), "request_overhead": (0.0, 0.5)}
+#: parameters that are times (s): probed by adding PROBE s, shown and stored in ms
+PROBE = {"engine_overhead": 1e-4, "request_overhead": 1e-3}
 #: A fit whose worst point is off by more than this (relative) means the points contradict each other.
 CONTRADICTION = 0.25
 _REQUIRED = ("model", "hardware", "seq_len", "batch_size", "quantity", "value", "unit")
@@ -86,6 +93,8 @@ def _point(n: int, r: dict) -> Point:
         raise InvalidInputError(f"row {n}.unit", r["unit"], f"a unit convertible to {QUANTITIES[q]}") from None
     if not value > 0:
         raise InvalidInputError(f"row {n}.value", r["value"], "a positive number")
+    if q in LOADED and r.get("output_len") in (None, ""):
+        raise InvalidInputError(f"row {n}.output_len", None, f"an integer >= 1 for {q} (a closed loop's requests)")
 
     def whole(k: str, default: Any) -> Any:
         v = r.get(k)
@@ -116,24 +125,29 @@ ARGUMENTS = {
     "compute": ("efficiency", "compute_efficiency"),
     "memory": ("memory_efficiency", "memory_efficiency"),
     "engine_overhead": ("engine_overhead", "engine_overhead"),
+    "request_overhead": ("request_overhead", "request_overhead"),
 }
-#: A parameter is fitted when a 10 % change of it (0.1 ms for the engine overhead) moves some point's
-#: prediction by at least this much; otherwise the points say nothing about it and it keeps its default.
+#: A parameter is fitted when a 10 % change of it (PROBE for the times) moves some point's prediction by at
+#: least this much; otherwise the points say nothing about it and it keeps its default.
 SENSITIVITY = 0.01
 
 
 def _solve(p: Point, hardware: Any, models: dict, over: dict) -> Any:
+    """The point's ServingModel answer: static at ``batch_size``, or a closed loop of ``batch_size`` clients
+    for the LOADED quantities."""
     import mlsysim
 
+    loaded = p.quantity in LOADED
     return mlsysim.ServingModel().solve(
         models[p.model],
         hardware,
         p.seq_len,
-        p.batch_size,
+        1 if loaded else p.batch_size,
         precision=p.precision,
         tp_size=p.tp,
         output_len=p.output_len,
         engine=p.engine,
+        concurrency=p.batch_size if loaded else None,
         **over,
     )
 
@@ -152,7 +166,9 @@ def constrained(points: list[Point], hardware: Any, models: dict) -> list[str]:
         for p in points:
             base = _solve(p, hardware, models, {})
             used = base.si(field)
-            moved = _solve(p, hardware, models, {arg: used + 1e-4 if k == "engine_overhead" else used * 0.9})
+            if used is None:  # a static answer: the request path is not part of it
+                continue
+            moved = _solve(p, hardware, models, {arg: used + PROBE[k] if k in PROBE else used * 0.9})
             if abs(moved.si(p.quantity) / base.si(p.quantity) - 1.0) >= SENSITIVITY:
                 out.append(k)
                 break
@@ -165,8 +181,8 @@ def fit(points: list[Point], hardware: Any, models: dict, free: list[str]) -> di
     from scipy.optimize import least_squares
 
     measured = np.array([p.value for p in points])
-    start = {"compute": 0.6, "memory": 0.87, "engine_overhead": 1e-3}
-    scale = {"compute": 0.1, "memory": 0.1, "engine_overhead": 1e-3}
+    start = {"compute": 0.6, "memory": 0.87, "engine_overhead": 1e-3, "request_overhead": 1e-2}
+    scale = {"compute": 0.1, "memory": 0.1, "engine_overhead": 1e-3, "request_overhead": 1e-2}
 
     def residuals(x: Any) -> Any:
         return np.log(np.array(predict(points, hardware, models, dict(zip(free, x)))) / measured)
@@ -221,7 +237,7 @@ class Calibration:
 
 
 def _shown(name: str, value: float) -> str:
-    return f"{value * 1e3:.3f} ms" if name == "engine_overhead" else f"{value:.3f}"
+    return f"{value * 1e3:.3f} ms" if name in PROBE else f"{value:.3f}"
 
 
 def _median(errors: list) -> float:
@@ -268,7 +284,7 @@ def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibrati
         raise InvalidInputError(
             "runs",
             f"row {worst + 1} ({points[worst].quantity} of {points[worst].model}) still off by {after[worst]:+.0%}",
-            f"measurements that one set of efficiencies in (0, 1] and an engine overhead explains within "
+            f"measurements that one set of efficiencies in (0, 1] and the overheads explain within "
             f"{CONTRADICTION:.0%}: they contradict each other (different engines, settings or a unit slip?)",
         )
     loo, fits = [], [values]
@@ -309,8 +325,8 @@ def _toml(value: Any) -> str:
 
 
 def _stored(name: str, value: float) -> Any:
-    """A calibrated value as the catalog writes it: "0.5 ms" for the engine overhead, else a fraction."""
-    return f"{value * 1e3:.4g} ms" if name == "engine_overhead" else round(value, 4)
+    """A calibrated value as the catalog writes it: "0.5 ms" for the overheads, else a fraction."""
+    return f"{value * 1e3:.4g} ms" if name in PROBE else round(value, 4)
 
 
 def overlay(cal: Calibration) -> str:

@@ -230,20 +230,24 @@ def _b_trt_405b() -> float:
 # =========================================================================== L, M: LLM serving under load (TTFT, ITL)
 
 
-def _loaded(isl: int, osl: int, c: int, field: str) -> Callable[[], float]:
+def _closed_loop(
+    model: str, hw: str, isl: int, osl: int, c: int, field: str, engine: str, **kw: object
+) -> Callable[[], float]:
+    """ServingModel's mean ``field`` (ms) for ``model`` on ``hw`` under a closed loop of ``c`` clients, each
+    sending ``isl``-token prompts for ``osl``-token answers, at ``engine``'s calibration where it has one."""
+
     def fn() -> float:
         r = (
             _m()
             .ServingModel()
             .solve(
-                _lm().Llama3_3_70B,
-                _hw().H100,
+                getattr(_lm(), model),
+                getattr(_hw(), hw),
                 isl,
-                precision="fp8",
-                tp_size=2,
                 output_len=osl,
                 concurrency=c,
-                engine="nim",  # selects a calibration scoped to NIM where the hardware has one
+                engine=engine,  # selects a calibration scoped to the engine where the hardware has one
+                **kw,
             )
         )
         return _q(getattr(r, field), "ms")
@@ -269,7 +273,7 @@ for _isl, _osl, _cs in _NIM_LOADED:
                 "closed loop of `concurrency` clients (AIPerf's concurrency mode) with fixed lengths; the engine's "
                 "scheduler as ServingModel's defaults (chunked prefill, 8192-token budget, 256 sequences); "
                 "fp8 KV cache",
-            )(_loaded(_isl, _osl, _c, _field))
+            )(_closed_loop("Llama3_3_70B", "H100", _isl, _osl, _c, _field, "nim", precision="fp8", tp_size=2))
 
 
 # =========================================================================== C: distributed training

@@ -13,30 +13,7 @@ from typing import Any
 
 from mlsysim_core.errors import InvalidInputError
 
-from .points import _hw, _lm, _m, _max_batch, _q, maps
-
-
-def _closed_loop(
-    model: str, hw: str, isl: int, osl: int, c: int, field: str, engine: str, **kw: object
-) -> Callable[[], float]:
-    def fn() -> float:
-        r = (
-            _m()
-            .ServingModel()
-            .solve(
-                getattr(_lm(), model),
-                getattr(_hw(), hw),
-                isl,
-                output_len=osl,
-                concurrency=c,
-                engine=engine,  # selects a calibration scoped to the engine where the hardware has one
-                **kw,
-            )
-        )
-        return _q(getattr(r, field), "ms")
-
-    return fn
-
+from .points import _closed_loop, _hw, _lm, _m, _max_batch, _q, maps
 
 #: GPUStack performance lab, Qwen3-8B on one H100 SXM, ShareGPT (100 prompts, mean 232.6 in / 220.6 out):
 #: (engine, precision keywords, concurrencies)
