@@ -110,12 +110,11 @@ def test_who_has_ranges_is_derived_from_the_solvers():
     from mlsysim_uncertainty import OWN_RANGES, declaring
 
     own = declaring(*OWN_RANGES)
-    # efficiencies (band_arguments) or catalog numbers (band_catalog); EconomicsModel only carries its
-    # input's band (band_inputs); Engine inherits SingleNodeModel's declarations and solves through it
-    assert {"ServingModel", "SingleNodeModel", "DistributedModel", "SustainabilityModel", "ReliabilityModel"} <= set(
-        own
-    )
-    assert "EconomicsModel" not in own and "Engine" not in own and "PowerEfficiencyModel" not in own
+    # efficiencies (band_arguments) or catalog numbers (band_catalog, EconomicsModel's prices, power and PUE);
+    # Engine inherits SingleNodeModel's declarations and solves through it
+    expected = ("ServingModel", "SingleNodeModel", "DistributedModel", "SustainabilityModel", "ReliabilityModel")
+    assert {*expected, "EconomicsModel"} <= set(own)
+    assert "Engine" not in own and "PowerEfficiencyModel" not in own
     assert set(declaring("band_arguments")) == {"ServingModel", "SingleNodeModel", "DistributedModel"}
     # Engine's out-of-domain lines are SingleNodeModel's (its calibration domain), not "no calibration points"
     args = (mlsysim.Models.ResNet50, HW.H100, 256)
@@ -183,12 +182,38 @@ def test_fleet_solvers_carry_the_training_band_through(training):
     r = banded(mlsysim.ReliabilityModel, CLUSTER, training=training)
     low, high = r.bands["expected_completion_time"]
     assert low < r.expected_completion_time < high
-    e = banded(mlsysim.EconomicsModel, CLUSTER, workload=training, datacenter=grid)
+    # the price given is held (the grid's ranged one is not used): only the run's length moves the cost
+    e = banded(mlsysim.EconomicsModel, CLUSTER, workload=training, datacenter=grid, kwh_price=0.0806)
     assert "tco" in e.bands and "cost_per_gpu_hour" not in e.bands  # a rate the run's length does not move
-    assert banded(mlsysim.EconomicsModel, CLUSTER, 30, datacenter=grid).bands == {}  # nothing banded to carry
+    assert banded(mlsysim.EconomicsModel, CLUSTER, 30, datacenter=grid, kwh_price=0.0806).bands == {}
     far = banded(mlsysim.DistributedModel, LM.Llama3_8B, CLUSTER, 256, tp_size=8, precision="fp16")
     lines = banded(mlsysim.SustainabilityModel, CLUSTER, workload=far, steps=10, datacenter=grid).out_of_domain
     assert far.out_of_domain and lines == tuple(f"workload: {w}" for w in far.out_of_domain)
+
+
+def test_catalog_price_and_pue_ranges_move_the_cost_band():
+    """EconomicsModel's band_catalog: the US grid's electricity price (EIA 2022-2025) and the hyperscale
+    PUE (hyperscalers' fleet PUEs 2023-2025) at the ends of their provenance ranges bound the cost."""
+    dc = mlsysim.Infra.Datacenters.Hyperscale_Typical
+    r = banded(mlsysim.EconomicsModel, CLUSTER, 365, datacenter=dc)
+    econ = mlsysim.EconomicsModel()
+    ends = [
+        econ.solve(CLUSTER, 365, datacenter=dc, kwh_price=price, pue=pue)
+        for price, pue in ((0.0771, 1.08), (0.0832, 1.18))
+    ]
+    for name in ("tco", "cost_per_gpu_hour", "opex_energy"):
+        unit = getattr(r, name).units
+        assert tuple(q.to(unit).magnitude for q in r.bands[name]) == pytest.approx(
+            tuple(getattr(e, name).to(unit).magnitude for e in ends), rel=1e-12
+        )
+    assert "capex" not in r.bands  # no accelerator or host price of this fleet has a range
+    # the carbon band moves with the same PUE range (SustainabilityModel's band_catalog)
+    c = banded(mlsysim.SustainabilityModel, CLUSTER, 365, datacenter=dc)
+    low, high = c.bands["operational_carbon"]
+    assert low < c.operational_carbon < high
+    # a PUE given is held
+    held = banded(mlsysim.EconomicsModel, CLUSTER, 365, datacenter=dc, pue=1.1, kwh_price=0.08)
+    assert held.bands == {}
 
 
 def test_serving_sweep_over_efficiencies_equals_solve():
