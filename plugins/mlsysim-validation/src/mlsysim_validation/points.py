@@ -649,8 +649,8 @@ def _palm_run(tokens: Any = None) -> Any:
     "DistributedModel(DeepSeek_V3, 2048 H800 (H100 compute, 200 GB/s NVLink) on InfiniBand_NDR, bf16 with "
     "fp8 GEMMs, pp 16 ep 64, DualPipe): 1e12 / tokens_per_second x GPUs / 3600",
     "fp8 peak for the GEMMs, attention core and LM head at bf16; batch 15360 x 4096 tokens, micro-batch 1 "
-    "(m=120); every layer MoE; ZeRO-1; schedule='dualpipe' (all-to-all and pipeline sends behind the paired "
-    "chunk's compute)",
+    "(m=120); the catalog's 58 MoE layers of 61 and node-limited routing (M = 4); ZeRO-1; schedule='dualpipe' "
+    "(all-to-all and pipeline sends behind the paired chunk's compute)",
 )
 def _c_deepseek() -> float:
     import attrs
