@@ -76,6 +76,21 @@ def moe_expert_fraction(n_tokens, experts, active_experts):
 ADAM_MOMENT_BYTES = 8.0
 
 
+def dispatch_copies(k, w, local, node_limit=None):
+    """Copies of one token's activation a MoE dispatch sends over the scale-up and over the scale-out
+    link, the k experts spread uniformly over w GPUs in N = w/g scale-up domains of g = ``local`` GPUs.
+    Returns (c_up, c_out). Without ``node_limit`` each copy goes straight to its expert's GPU (decode:
+    DeepEP's low-latency kernels): c_up = k*(g-1)/w, c_out = k*(w-g)/w. With node-limited routing M
+    (DeepSeek-V3 report, arXiv 2412.19437, sec. 2.1.2 and 3.2.2; prefill: DeepEP's normal kernels, NVLink
+    to RDMA forwarding) the k experts lie in at most M domains, the token crosses the fabric once per
+    target domain but its own (to the GPU of the same in-node index) and is forwarded over the scale-up
+    link to the experts there: m = min(k, M, N), c_out = m*(N-1)/N, c_up = k*(g-1)/g."""
+    if node_limit is None:
+        return k * (local - 1.0) / w, k * (w - local) / w
+    domains = w / local
+    return k * (local - 1.0) / local, min(k, node_limit, domains) * (domains - 1.0) / domains
+
+
 def default_grad_precision(precision):
     """Gradient dtype of mixed-precision training unless given (Megatron-LM's): fp16 when training in
     fp16 (loss-scaled fp16 gradients: Megatron's fp16 optimizer, DeepSpeed), else fp32

@@ -247,13 +247,29 @@ GOOGLE_CAMPUSES = {
 }
 
 
-@pytest.mark.parametrize("campus", sorted(GOOGLE_CAMPUSES))
-def test_google_campuses_carry_their_published_ttm_pue_on_their_grid(campus):
-    key, ttm, grid = GOOGLE_CAMPUSES[campus]
+# Microsoft's efficiency page (https://datacenters.microsoft.com/sustainability/efficiency/, same copy): geography ->
+# (catalog key, PUE, grid)
+MICROSOFT_GEOGRAPHIES = {
+    "Iowa": ("Microsoft_Iowa", 1.16, "Iowa"),
+    "Texas": ("Microsoft_Texas", 1.28, "Texas"),
+    "Virginia": ("Microsoft_Virginia", 1.14, "Virginia"),
+    "Singapore": ("Microsoft_Singapore", 1.30, "Singapore"),
+    "Ireland": ("Microsoft_Ireland", 1.18, "Ireland"),
+    "Netherlands": ("Microsoft_Netherlands", 1.14, "Netherlands"),
+    "Sweden": ("Microsoft_Sweden", 1.16, "Sweden"),
+    "Poland": ("Microsoft_Poland", 1.19, "Poland"),
+}
+OPERATOR_SITES = [("trailing-twelve-month", c, *v) for c, v in GOOGLE_CAMPUSES.items()] + [
+    ("the PUE Microsoft lists", g, *v) for g, v in MICROSOFT_GEOGRAPHIES.items()
+]
+
+
+@pytest.mark.parametrize(("kind", "site", "key", "pue", "grid"), OPERATOR_SITES, ids=[s[2] for s in OPERATOR_SITES])
+def test_operator_sites_carry_their_published_pue_on_their_grid(kind, site, key, pue, grid):
     dc = mlsysim.Infra.Datacenters.get(key.lower())  # resolves case-insensitively
     assert dc is getattr(mlsysim.Infra.Datacenters, key)
-    assert dc.pue == ttm and dc.grid is getattr(mlsysim.Infra.Grids, grid)
-    assert f"PUE {ttm:.2f} = trailing-twelve-month" in dc.source and f"'{campus}'" in dc.source
+    assert dc.pue == pue and dc.grid is getattr(mlsysim.Infra.Grids, grid)
+    assert f"PUE {pue:.2f} = " in dc.source and kind in dc.source and f"'{site}'" in dc.source
     assert dc.provenance["pue"][0] == "measured"  # (tier, range ...)
 
 

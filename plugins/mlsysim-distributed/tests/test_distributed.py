@@ -356,6 +356,39 @@ def test_moe_expert_parallel_shards_experts_and_adds_all_to_all():
     assert r4.memory_per_gpu < r1.memory_per_gpu
 
 
+def test_moe_all_to_all_runs_in_moe_layers_and_node_limited_routing_forwards_in_the_node():
+    # ep 8 over 2 nodes of 4 (10 GB/s per GPU over the fabric, 100 GB/s inside), 3 of 4 layers MoE, top-2:
+    # 3 MoE layers x 4 all-to-alls; each rank holds 1 seq x 512 x 1024 x 2 B = M per copy
+    moe = TransformerWorkload(
+        name="TinyMoE",
+        parameters=200_000_000,
+        active_parameters=80_000_000,
+        layers=4,
+        hidden_dim=1024,
+        heads=16,
+        vocab_size=1000,
+        experts=8,
+        active_experts=2,
+        moe_layers=3,
+    )
+    kw = dict(batch_size=8, seq_len=512, efficiency=EXACT, ep_size=8)
+    M = 512 * 1024 * 2
+    direct = solve(moe, small_fleet(per_node=4), **kw)
+    # each of the 2 copies straight to its expert's rank, all on the fabric (pairwise, 7 peers)
+    assert ms(direct.ep_communication_latency) == pytest.approx(3 * 4 * (7 / 8 * 2 * M / 10e9 + 7 * 5e-6))
+    # node limit 1: a token's 2 experts on 1 node, crossing the fabric min(2, 1, 2) x 1/2 = 0.5 times, forwarded
+    # 2 x 3/4 = 1.5 times inside the node; one message to the other node and to each of 3 node peers
+    limited = solve(attrs.evolve(moe, routing_node_limit=1), small_fleet(per_node=4), **kw)
+    per = max(0.5 * M / 10e9, 1.5 * M / 100e9) + 5e-6 + 3 * 1e-6
+    assert ms(limited.ep_communication_latency) == pytest.approx(3 * 4 * per)
+    assert any("node-limited routing" in n for n in limited.notes)
+    # one node holds the whole group: no forwarding, the limit changes nothing
+    one = dict(kw, ep_size=4, batch_size=4)
+    assert ms(solve(attrs.evolve(moe, routing_node_limit=1), small_fleet(count=1), **one).ep_communication_latency) == (
+        ms(solve(moe, small_fleet(count=1), **one).ep_communication_latency)
+    )
+
+
 def test_cnn_data_parallel_and_time_to_train():
     cnn = CNNWorkload(
         name="TestCNN", parameters=25_000_000, flops_per_sample="8 GFLOP", activations_per_sample=10_000_000

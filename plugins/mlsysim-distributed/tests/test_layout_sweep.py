@@ -30,6 +30,8 @@ def _same(got, want):
         (M.Llama3_70B, dict(schedule="zb-v", cp_variant="all-gather", sequence_parallel=False)),
         (M.Llama3_8B, dict(schedule="dualpipe", overlap_comm=True, tp_overlap=True)),
         (M.Mixtral_8x7B, dict(schedule="gpipe", activation_recomputation="full", ep_size=[1, 2])),
+        # node-limited routing: the all-to-all forwards where the expert group spans nodes (tp x pp x ep > 8)
+        (M.DeepSeek_V3, dict(schedule="1f1b", ep_size=[1, 8, 16])),
     ],
 )
 def test_layout_sweep_equals_solve(model, fixed):

@@ -116,6 +116,18 @@ def test_cloud_comparison_and_breakeven():
     assert cheap.cheaper == "cloud" and cheap.breakeven is None
 
 
+def test_cloud_ratios_are_per_accelerator_second_and_finite_at_the_smallest_duration():
+    """cloud / TCO and the break-even busy share do not depend on the duration (both scale with it), so
+    the smallest positive duration gives the 30-day values; cloud_rate x n x t underflows to 0 there
+    (the fuzz found 5e-324 days divided by zero)."""
+    month = M.solve(FLEET, 30, cloud_rate=1e-6)
+    tiny = M.solve(FLEET, 5e-324, cloud_rate=1e-6)
+    assert tiny.cloud_cost.magnitude == 0.0  # the underflow the ratios avoid
+    assert tiny.breakeven_utilization == pytest.approx(month.breakeven_utilization, rel=1e-3)
+    assert tiny.cloud_to_tco_ratio == pytest.approx(month.cloud_to_tco_ratio, rel=1e-3)
+    assert tiny.cheaper == month.cheaper == "cloud"
+
+
 def test_price_and_pue_resolution():
     assert M.solve(FLEET, 30, kwh_price=0.2).opex_energy.magnitude == pytest.approx(2 * 6566.4)
     assert M.solve(FLEET, 30, kwh_price=Q_(20, "cent/kWh")).opex_energy.magnitude == pytest.approx(2 * 6566.4)

@@ -19,6 +19,7 @@ from mlsysim_serving.setup import prepare
 
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.types import NetworkFabric
+from mlsysim_physics.equations import dispatch_copies
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fixtures_serving import H100, LLAMA8, LLAMA70, MIXTRAL, MLA  # noqa: E402
@@ -200,12 +201,12 @@ def test_node_limited_routing_crosses_the_fabric_once_per_target_node():
     # ep 32 over 4 nodes of 8, top-8, M = 4: a token's experts lie on min(8, 4, 4) = 4 nodes, 3 of them
     # remote, so 3 copies cross IB (not 8 x 24/32 = 6) and all 8 x 7/8 = 7 not on the receiving GPU move
     # over NVLink; per MoE layer and direction 3 x 7168 x 2 B = 43,008 B per token over IB
-    up, out = K.dispatch_copies(8.0, 32.0, 8.0, 4)
+    up, out = dispatch_copies(8.0, 32.0, 8.0, 4)
     assert (up, out) == pytest.approx((7.0, 3.0))
     assert out * 7168 * 2 == pytest.approx(43_008)
-    assert K.dispatch_copies(8.0, 32.0, 8.0) == pytest.approx((8 * 7 / 32, 6.0))  # no limit: today's copies
-    assert K.dispatch_copies(8.0, 32.0, 8.0, 2) == pytest.approx((7.0, 2 * 3 / 4))  # M = 2 binds
-    assert K.dispatch_copies(8.0, 8.0, 8.0, 4) == K.dispatch_copies(8.0, 8.0, 8.0)  # one node: unchanged
+    assert dispatch_copies(8.0, 32.0, 8.0) == pytest.approx((8 * 7 / 32, 6.0))  # no limit: today's copies
+    assert dispatch_copies(8.0, 32.0, 8.0, 2) == pytest.approx((7.0, 2 * 3 / 4))  # M = 2 binds
+    assert dispatch_copies(8.0, 8.0, 8.0, 4) == dispatch_copies(8.0, 8.0, 8.0)  # one node: unchanged
 
 
 def test_node_limit_sets_prefill_all_to_all_and_leaves_decode_and_one_node_alone():
@@ -403,7 +404,6 @@ def test_uneven_pipeline_stages_the_largest_binds():
     first stages). The 16-layer stage holds 16/61 of the weights, and its slot, 16/61 of a pass, binds:
     a decode round of 4 micro-batches lasts 4 x 16/61 = 1.049 passes, a prefill of 4 fills and drains
     in 7 slots = 7 x 16/61 passes."""
-    from mlsysim_serving import kernels as K
 
     assert K.pipeline(8.0, 4.0, False, 61 / 16) == (4.0, pytest.approx(64 / 61))
     assert K.pipeline(8.0, 4.0, True, 61 / 16) == (4.0, pytest.approx(7 * 16 / 61))
@@ -419,7 +419,6 @@ def test_uneven_pipeline_stages_the_largest_binds():
 def test_attention_ranks_hold_only_their_own_workspace():
     """With dp_attention ranks each GPU runs its rank's B/dp sequences: its prefill chunk workspace is
     min(B/dp*S, chunk)*(4d + 2d_ff)*b_act/n and its fp32 logits B/dp*V*4/n (was B, every rank's sequences)."""
-    from mlsysim_serving import kernels as K
 
     # 72 ranks x 256 sequences of 2,000 tokens, d = 7168, d_ff = 18432, V = 129,280, bf16 activations
     w, kv, work = K.memory_per_gpu(

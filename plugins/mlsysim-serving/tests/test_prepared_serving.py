@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from mlsysim_serving import ServingModel
 from mlsysim_serving import setup as SU
+from mlsysim_serving import solver as SV
 from mlsysim_serving import under_load as UL
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -24,6 +25,7 @@ def _forget() -> None:
     UL._mixes._memo.clear()
     UL.costs._memo.clear()
     UL._replicas.clear()
+    SV._statics.clear()
 
 
 @pytest.mark.parametrize(

@@ -120,3 +120,15 @@ def test_disaggregated_pools_refuse_it():
             request_overhead=0.01,
         )
     assert e.value.argument == "request_overhead"
+
+
+def test_disaggregated_pools_say_an_engine_calibration_of_it_is_not_applied():
+    from mlsysim_serving.layout import Disagg, Pool
+
+    hw = attrs.evolve(HW.H100, calibration={"engines": {"vllm": {"request_overhead": 0.047}}})
+    kw = dict(output_len=221, arrival_rate=1.0, fabric="NVLink", engine="vllm")
+    r = ServingModel().solve(LM.Qwen3_8B, hw, 233, disagg=Disagg(Pool(hw, 1, 1), Pool(hw, 1, 1)), **kw)
+    assert any("request_overhead 47 ms (the engine's calibration) not applied" in n for n in r.notes)
+    pools = Disagg(Pool(HW.H100, 1, 1), Pool(HW.H100, 1, 1))
+    plain = ServingModel().solve(LM.Qwen3_8B, HW.H100, 233, disagg=pools, **kw)
+    assert not any("not applied" in n for n in plain.notes)

@@ -20,6 +20,7 @@ import numpy as np
 
 from .collectives import (
     all_to_all_time,
+    forwarded_all_to_all_time,
     p2p_time,
     pipeline_bubble_fraction,
     ring_allreduce_time,
@@ -32,6 +33,7 @@ __all__ = [
     "all_to_all_time",
     "cp_kv_exchange_time",
     "dp_gradient_sync_time",
+    "forwarded_all_to_all_time",
     "hierarchical_allreduce_time",
     "layer_flops_per_token",
     "model_state_bytes",

@@ -42,7 +42,7 @@ from mlsysim_core.sweep import PointErrors, checked
 from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Workload
 from mlsysim_core.validate import MAX_COUNT, instance, integer, number
 from mlsysim_physics.efficiency import link_latency
-from mlsysim_physics.equations import adam_state_bytes, default_grad_precision
+from mlsysim_physics.equations import adam_state_bytes, default_grad_precision, dispatch_copies
 
 from . import kernels as K
 from . import layouts as LAY
@@ -306,7 +306,8 @@ class DistributedModel(Solver):
         m = checked(errors, "microbatch_count", vectors, a, _microbatches)
         S = checked(errors, "seq_len", vectors, a, lambda x: _seq(x, first))
         ok = errors.ok
-        branch = [None if isinstance(g, str) else (g.sched, g.cp, g.e) for g in groups]
+        # the expert all-to-all's form (its forwarding copies and links, a tuple) branches too
+        branch = [None if isinstance(g, str) else (g.sched, g.cp, g.e, g.ep_forward) for g in groups]
         kinds = {k: i for i, k in enumerate(dict.fromkeys(k for k in branch if k is not None))}
         kind = np.array([-1 if k is None else kinds[k] for k in branch])[combo]
         f: dict[str, Any] = {}
@@ -513,6 +514,8 @@ class _Group:
         "P_exp",
         "k",
         "Ls",
+        "Ls_moe",
+        "ep_forward",
         "n_coll",
         "default_seq",
         "fwd",
@@ -575,6 +578,8 @@ class _Group:
     P_exp: Any
     k: Any
     Ls: Any
+    Ls_moe: Any
+    ep_forward: Any
     n_coll: Any
     default_seq: Any
     fwd: Any
@@ -757,6 +762,7 @@ def _prepare(
     G.bw_cp, G.lat_cp = (bw_intra, lat_intra) if t * cp <= g else (bw_nic, lat_inter)
     G.bw_pp, G.lat_pp = (bw_intra, lat_intra) if tpp <= g else (bw_nic, lat_inter)
     G.bw_ep, G.lat_ep = (bw_intra, lat_intra) if tpp * e <= g else (bw_nic, lat_inter)
+    G.ep_forward = None  # (copies up and out, nodes, ranks per node, links) with node-limited routing
 
     # bytes per element: weights and activations at least 16-bit; gradient and master dtypes explicit
     b_w = b if b > 2.0 else 2.0
@@ -801,6 +807,19 @@ def _prepare(
         else:
             G.P_exp, G.k = 0.0, (model.active_experts or 1)
         G.Ls = K.stage_layers(L, p, v)
+        # MoE layers of the busiest stage, spread evenly over the stages (DeepSeek-V3: 58 of 61, 3 dense)
+        G.Ls_moe = G.Ls * (model.moe_layers or L) / L
+        M = model.routing_node_limit
+        if e > 1 and M is not None and tpp * e > g:  # node-limited routing over an expert group of nodes
+            local = max(1, min(e, g // tpp))  # group ranks per node (stride tp*cp*pp)
+            nodes = e / local
+            up, out = dispatch_copies(float(G.k), float(e), float(local), M)
+            G.ep_forward = (up, out, nodes, float(local), bw_intra, lat_intra, bw_nic, lat_inter)
+            notes += (
+                f"node-limited routing: each token's {G.k} experts on at most {M} of the expert group's {nodes:g} "
+                f"nodes, {out:.3g} copies per token over the fabric and {up:.3g} forwarded inside a node "
+                f"(routing_node_limit of {model.name}; DeepSeek-V3 report sec. 3.2.2)",
+            )
         if G.sched == "dualpipe" and p % 2:
             raise InvalidInputError("pp_size", p, "an even number for schedule='dualpipe' (two directions)")
         G.n_coll = K.COLLECTIVES_PER_LAYER + K.RECOMPUTE_EXTRA_COLLECTIVES[rc]
@@ -922,11 +941,12 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
             if G.tp_ov and _parallel(t)
             else t_tp_mb
         )
-        t_ep_mb = (
-            Ls * G.n_coll * K.all_to_all_time(act_msg * G.k / (t if G.sp else 1), e, G.bw_ep, G.lat_ep)
-            if e > 1
-            else 0.0
-        )
+        if e == 1:
+            t_ep_mb = 0.0
+        elif G.ep_forward is None:  # each copy straight to its expert's rank
+            t_ep_mb = G.Ls_moe * G.n_coll * K.all_to_all_time(act_msg * G.k / (t if G.sp else 1), e, G.bw_ep, G.lat_ep)
+        else:
+            t_ep_mb = G.Ls_moe * G.n_coll * K.forwarded_all_to_all_time(act_msg / (t if G.sp else 1), *G.ep_forward)
         t_pp_mb = K.p2p_stage_time(act_msg / t, p, v, G.bw_pp, G.lat_pp) if _parallel(p) else 0.0
         sp = G.sp if _parallel(t) else True
         per_layer = K.activation_bytes_per_layer(S, mb, h, G.a, t, sp, G.rc, b_act / 2.0, G.fp8) / cp

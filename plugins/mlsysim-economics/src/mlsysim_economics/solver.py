@@ -526,9 +526,11 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any, make: Any, **extra: Any) ->
     cloud = ratio_c = cheaper = breakeven = u_even = None
     if cr is not None:
         cloud = cr * n * t
-        ratio_c = cloud / tco
-        u_even = tco / cloud  # busy share at which renting only the busy hours costs the TCO
-        cheaper = where(cloud < tco, "cloud", "owned")
+        # per accelerator-second (t cancels): cloud / tco and its inverse, finite at any duration > 0
+        # (cr * n * t underflows to 0 below ~1e-300 s while the TCO, capex included, does not)
+        ratio_c = cr / per_gpu_s
+        u_even = per_gpu_s / cr  # busy share at which renting only the busy hours costs the TCO
+        cheaper = where(cr < per_gpu_s, "cloud", "owned")
         margin = cr * n - opex / t
         breakeven = where(margin > 0, capex_total / maximum(margin, 5e-324), None)  # max(): no 0/0 on either path
 

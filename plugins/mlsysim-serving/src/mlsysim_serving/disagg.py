@@ -249,6 +249,12 @@ def serve_disagg(
             f"{plan.share:g} of a decode step per drafted token, k={plan.k}, {plan.tokens:.3g} tokens kept per step",
         )
     notes = tuple(dict.fromkeys(pre.setup.notes + dec.setup.notes + link_note + agg_notes))
+    calibrated = max(pre.setup.request_overhead, dec.setup.request_overhead)  # from an engine's calibration
+    if calibrated:
+        notes += (
+            f"request_overhead {calibrated * 1e3:.4g} ms (the engine's calibration) not applied: the request "
+            "path of disaggregated pools is not modelled",
+        )
     over = f["overloaded"]
     one = {k: f.get(k) for k in _LOADED}
     served = min(lam, sat)

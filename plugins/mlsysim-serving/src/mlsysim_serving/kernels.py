@@ -100,29 +100,14 @@ def decode(
     return flops, moved, rank * hidden * b_act
 
 
-def dispatch_copies(k, w, local, node_limit=None):
-    """Copies of one token's activation a MoE dispatch sends over the scale-up and over the scale-out
-    link, the k experts spread uniformly over w GPUs in N = w/g scale-up domains of g = ``local`` GPUs.
-    Returns (c_up, c_out). Without ``node_limit`` each copy goes straight to its expert's GPU (decode:
-    DeepEP's low-latency kernels): c_up = k*(g-1)/w, c_out = k*(w-g)/w. With node-limited routing M
-    (DeepSeek-V3 report, arXiv 2412.19437, sec. 2.1.2 and 3.2.2; prefill: DeepEP's normal kernels, NVLink
-    to RDMA forwarding) the k experts lie in at most M domains, the token crosses the fabric once per
-    target domain but its own (to the GPU of the same in-node index) and is forwarded over the scale-up
-    link to the experts there: m = min(k, M, N), c_out = m*(N-1)/N, c_up = k*(g-1)/g."""
-    if node_limit is None:
-        return k * (local - 1.0) / w, k * (w - local) / w
-    domains = w / local
-    return k * (local - 1.0) / local, min(k, node_limit, domains) * (domains - 1.0) / domains
-
-
 def all_to_all(
     tokens, up_copies, out_copies, hidden, b_act, w, imbalance, layers, up_bw, up_lat, out_bw, out_lat, eta, launch
 ):
     """Expert-parallel dispatch and combine of one forward pass through the L_moe = ``layers`` MoE
     layers (DeepSeek-V3 sec. 3.2.2; DeepEP; its first 3 of 61 layers are dense, sec. 4.2): each of the
-    w GPUs sends its T/w tokens to their experts on other GPUs, ``up_copies`` c_up per token
-    inside its scale-up domain and ``out_copies`` c_out over the fabric (:func:`dispatch_copies`), and
-    receives the results back; the busiest GPU moves ``imbalance`` times the mean bytes, both links
+    w GPUs sends its T/w tokens to their experts on other GPUs, ``up_copies`` c_up per token inside its
+    scale-up domain and ``out_copies`` c_out over the fabric (:func:`mlsysim_physics.equations.dispatch_copies`),
+    and receives the results back; the busiest GPU moves ``imbalance`` times the mean bytes, both links
     working at once: M_x = imbalance * T/w * c_x * d * b_act,
     t = 2L_moe * (max(M_up/(beta_up*eta), M_out/(beta_out*eta)) + alpha + launch),
     alpha that of the slowest path (the fabric's when c_out > 0). 0 when w = 1."""
@@ -140,8 +125,9 @@ def all_to_all(
 
 def all_to_all_bytes(up_copies, out_copies, hidden, b_act, layers):
     """Bytes one token sends to other GPUs' experts and receives back over a forward pass through the
-    L_moe = ``layers`` MoE layers, its c_up + c_out copies (:func:`dispatch_copies`): 2L_moe * (c_up + c_out)
-    * d * b_act (dispatch + combine; DeepSeek-V3 sec. 3.2.2); without a node limit c_up + c_out = k*(w-1)/w."""
+    L_moe = ``layers`` MoE layers, its c_up + c_out copies (:func:`mlsysim_physics.equations.dispatch_copies`):
+    2L_moe * (c_up + c_out) * d * b_act (dispatch + combine; DeepSeek-V3 sec. 3.2.2); without a node limit
+    c_up + c_out = k*(w-1)/w."""
     return 2.0 * layers * (up_copies + out_copies) * hidden * b_act
 
 

@@ -44,8 +44,7 @@ from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.types import NetworkFabric
 from mlsysim_physics import efficiency as E
-
-from . import kernels as K
+from mlsysim_physics.equations import dispatch_copies
 
 #: Throughput lost to expert imbalance with the default expert placement under expert parallelism:
 #: SGLang team, "Deploying DeepSeek with PD Disaggregation and Large-scale Expert Parallelism on 96
@@ -64,8 +63,8 @@ class Layout:
     expert parallelism), ``a2a`` whether MoE layers exchange tokens all-to-all, ``a2a_up_copies`` and
     ``a2a_out_copies`` the copies of a token a decode dispatch sends inside the scale-up domain and over
     the fabric, each straight to its expert's GPU, ``prefill_copies`` those of a prefill dispatch, node-
-    limited and forwarded where the model states a node limit (:func:`.kernels.dispatch_copies`; 0 for a
-    dense model), ``copies`` = (E + r)/E physical experts per logical one
+    limited and forwarded where the model states a node limit (0 for a dense model;
+    :func:`mlsysim_physics.equations.dispatch_copies`), ``copies`` = (E + r)/E physical experts per logical one
     (``redundant`` = r), ``overlap`` two-batch overlap of the all-to-all with compute, the links of each
     collective (bandwidth B/s, latency s): tensor parallel ``tp_link``, all-to-all within and beyond the
     domain, stage hops (``hops_up`` inside a domain, ``hops_out`` over the fabric)."""
@@ -201,11 +200,11 @@ def check(
     hops_out = hops if stages_per_domain == 0 else min(hops, (p - 1) // stages_per_domain)
     local = min(w, domain_gpus)
     k = shape.expert_share * experts
-    up_copies, out_copies = K.dispatch_copies(k, w, local)
+    up_copies, out_copies = dispatch_copies(k, w, local)
     # prefill dispatches with DeepEP's normal kernels (NVLink-to-RDMA forwarding, node-limited routing),
     # decode with its low-latency kernels, each copy straight to its expert (DeepEP README)
     node_limit = shape.model.routing_node_limit if local < w else None
-    prefill_copies = K.dispatch_copies(k, w, local, node_limit)
+    prefill_copies = dispatch_copies(k, w, local, node_limit)
     if a2a and node_limit is not None:
         notes.append(
             f"node-limited routing in prefill: each token's {k:g} experts in at most {node_limit} of the {w / local:g} "

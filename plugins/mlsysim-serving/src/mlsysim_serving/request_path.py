@@ -11,7 +11,9 @@ Engines differ here at the same GPU and model (GPUStack performance lab, Qwen3-8
 ``vllm bench serve``, ShareGPT: mean TTFT 27.7 ms SGLang v0.5.3.post3, 51.6 ms TensorRT-LLM v1.2.0rc1,
 64.0 ms vLLM v0.11.0 at 4 clients), so the value belongs to the engine: ``request_overhead`` given to
 ``solve()``, else the hardware's calibration scoped to the ``engine`` (``mlsysim calibrate`` fits it
-from loaded TTFT rows), else 0 (the notes say so when an engine is named). No engine's value is
+from loaded TTFT rows), else 0 (the notes say so when an engine is named). Disaggregated pools do not
+model it: the argument is refused there, and an engine calibration's value is named in the notes as not
+applied. No engine's value is
 shipped: none has been measured apart from the loaded-serving points it would be checked against
 (docs/accuracy.md, groups L and M).
 """

@@ -339,7 +339,11 @@ class ServingModel(Solver):
         hardware, raise_errors = a["hardware"], a["raise_errors"]
         seq_len, batch_size, output_len = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
         beams = _check_beams(a["beam_width"])
-        f = _evaluate(setup, batch_size, float(seq_len), output_len, beams, works)
+        loaded = a["arrival_rate"] is not None or a["concurrency"] is not None
+        if loaded and works is None:  # the rate varies from solve to solve: the static fields once
+            f = dict(_static(setup, batch_size, seq_len, output_len, beams))
+        else:
+            f = _evaluate(setup, batch_size, float(seq_len), output_len, beams, works)
         notes = setup.notes
         if raise_errors and not f["feasible"]:
             required, usable, capacity = f["total_memory_required"], f["memory_available"], hardware.si.capacity
@@ -353,7 +357,7 @@ class ServingModel(Solver):
                 available=usable,
             )
         spec = _speculate(setup, a, f, batch_size * beams, seq_len, output_len)
-        if a["arrival_rate"] is not None or a["concurrency"] is not None:
+        if loaded:
             from .under_load import TRAFFIC_NOTES, loaded_fields
 
             if beams != 1:
@@ -571,7 +575,8 @@ def _check_lengths(shape: ModelShape, seq_len: Any, batch_size: Any, output_len:
     if batch_size.__class__ is not int or not 1 <= batch_size <= _MAX:
         batch_size = V.integer("batch_size", batch_size, 1, _MAX)
     if output_len is not None:
-        output_len = V.integer("output_len", output_len, 1, int(min(max_seq, _MAX)))
+        if output_len.__class__ is not int or not 1 <= output_len <= max_seq:
+            output_len = V.integer("output_len", output_len, 1, int(min(max_seq, _MAX)))
         if seq_len + output_len > max_seq:
             raise InvalidInputError(
                 "output_len", output_len, f"seq_len + output_len <= max_seq_len={max_seq} (seq_len={seq_len})"
@@ -744,6 +749,21 @@ def _works(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int) -
         lay.copies,
     )
     return out
+
+
+_statics: dict[tuple, tuple] = {}
+
+
+def _static(setup: Setup, batch_size: int, seq_len: int, output_len: int | None, beams: int) -> dict:
+    """:func:`_evaluate` of checked integer lengths, memoized by the Setup's identity (its entry keeps it
+    alive, so the id is not reused) and the lengths: read-only (copy it to change it)."""
+    key = (id(setup), batch_size, seq_len, output_len, beams)
+    hit = _statics.get(key)
+    if hit is None:
+        if len(_statics) >= 1024:
+            _statics.clear()
+        hit = _statics[key] = (setup, _evaluate(setup, batch_size, float(seq_len), output_len, beams))
+    return hit[1]
 
 
 def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int = 1, works: Any = None) -> dict:

@@ -442,7 +442,8 @@ def _served(mp, P1, room, short=True):
 def _carried(m, P1, room):
     """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
     with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation): Newton's method
-    from m' = m on the increasing, concave E[min(N*P1, room)] (monotone from below). m' = m where the
+    from m' = m on the increasing, concave E[min(N*P1, room)] (monotone from below, converging
+    quadratically: it stops after a step below 1e-10 of m', which leaves ~1e-20). m' = m where the
     budget holds more prompts than the Poisson's range (m + 6*sqrt(m) + 4): nothing is carried."""
     fill = _ceil(room / P1)  # prompts that fill the budget
     if _all(fill > _ceil(m + 6.0 * _sqrt(m) + 4.0)):
@@ -451,10 +452,10 @@ def _carried(m, P1, room):
     mp = m
     for _ in range(30):
         got, slope = _prefilled(mp, P1, room, fill)
-        gap = want - got
-        if _all(gap <= 1e-13 * room):
+        step = _max(want - got, 0.0) / _max(slope, 1e-12 * P1)
+        mp = mp + step
+        if _all(step <= 1e-10 * mp):
             break
-        mp = mp + _max(gap, 0.0) / _max(slope, 1e-12 * P1)
     return mp
 
 
@@ -543,7 +544,7 @@ def steady(cost, load, lam, M):
     """Mean step T a decoding request sees at arrival rate ``lam`` (below capacity): fixed point of
     T = E[t(1 + B, prompts per step)] (:func:`_mix`), B = lam*D1*T (Little's law on the decode
     batch; a request sees itself plus the others, a size-biased Poisson count), m = lam*T prompts
-    per step. The secant method on g(T) = F(T) - T from the fixed-point steps F(0), F(F(0)) (one
+    per step. The secant method on g(T) = F(T) - T from T = 0 and the fixed-point step F(0) (one
     evaluation of F per iteration, exact on a linear piece; a fixed-point step where the secant
     leaves T > 0). Returns (T, B, f, t_dec, t_mix, E[t^2]) at the last T evaluated.
 
@@ -552,9 +553,9 @@ def steady(cost, load, lam, M):
     def F(T):
         return _mix(cost, load, 1.0 + lam * load.D1 * T, lam * T, M)
 
-    T0 = F(0.0 * lam * load.S)[0]  # T = 0, shaped as lam
-    out = F(T0)
-    g0, T = out[0] - T0, out[0]
+    T0 = 0.0 * lam * load.S  # T = 0, shaped as lam
+    g0 = F(T0)[0]  # g(0) = F(0)
+    T = g0  # the fixed-point step F(0); then secant steps from (0, g(0))
     for _ in range(20):
         out = F(T)
         g = out[0] - T

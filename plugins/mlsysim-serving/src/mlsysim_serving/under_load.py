@@ -56,6 +56,8 @@ def _seconds(name: str, value: Any) -> float:
 
 def check_rate(value: Any) -> float:
     """arrival_rate as requests/s: a number or a Quantity in 1/s, finite and > 0."""
+    if value.__class__ is float and 0.0 < value < math.inf:  # the common case without the abc checks
+        return value
     if isinstance(value, Quantity):
         rate = V.quantity("arrival_rate", value, ureg.Unit("1/s"))
         assert rate is not None  # not optional: V.quantity raises on None

@@ -354,6 +354,32 @@ for _size in _MEGATRON:
     )(_megatron(_size))
 
 
+def _llama3_405b(gpus: int, label: str, batch: int, microbatches: int, seq: int, **kw: Any) -> Any:
+    """DistributedModel of Meta's Llama 3 405B runs on their H100 fleet (DGX-H100 nodes on RoCE 400G) as both
+    C-llama3 mappings state them: bf16, tp 8, pp 16 interleaved v=2, ZeRO-1, DP overlapped, selective
+    recomputation; ``kw``: what a run adds (context parallelism)."""
+    S = _m().Systems
+    return (
+        _m()
+        .DistributedModel()
+        .solve(
+            model=_lm().Llama3_1_405B,
+            fleet=_fleet(S.Nodes.DGX_H100, gpus, S.Fabrics.RoCE_400G, label),
+            batch_size=batch,
+            tp_size=8,
+            pp_size=16,
+            microbatch_count=microbatches,
+            v_stages=2,
+            precision="bf16",
+            seq_len=seq,
+            zero_stage=1,
+            activation_recomputation="selective",
+            overlap_comm=True,
+            **kw,
+        )
+    )
+
+
 @maps(
     "C-llama3-405b-8k-mfu",
     "DistributedModel(Llama3_1_405B, Llama 3 fleet 8,192 H100 on RoCE_400G, bf16, tp 8 pp 16 dp 64).mfu",
@@ -361,27 +387,7 @@ for _size in _MEGATRON:
     "stated, V not), ZeRO-1 (FSDP shards optimizer), DP overlapped, selective recomputation (flash attention)",
 )
 def _c_llama3() -> float:
-    S = _m().Systems
-    fleet = _fleet(S.Nodes.DGX_H100, 8192, S.Fabrics.RoCE_400G, "Llama 3 8K")
-    r = (
-        _m()
-        .DistributedModel()
-        .solve(
-            model=_lm().Llama3_1_405B,
-            fleet=fleet,
-            batch_size=2048,
-            tp_size=8,
-            pp_size=16,
-            microbatch_count=32,
-            v_stages=2,
-            precision="bf16",
-            seq_len=8192,
-            zero_stage=1,
-            activation_recomputation="selective",
-            overlap_comm=True,
-        )
-    )
-    return r.mfu
+    return _llama3_405b(8192, "Llama 3 8K", 2048, 32, 8192).mfu
 
 
 @maps(
@@ -393,28 +399,7 @@ def _c_llama3() -> float:
     "selective recomputation",
 )
 def _c_llama3_longctx() -> float:
-    S = _m().Systems
-    fleet = _fleet(S.Nodes.DGX_H100, 16384, S.Fabrics.RoCE_400G, "Llama 3 16K")
-    r = (
-        _m()
-        .DistributedModel()
-        .solve(
-            model=_lm().Llama3_1_405B,
-            fleet=fleet,
-            batch_size=128,
-            tp_size=8,
-            pp_size=16,
-            cp_size=16,
-            cp_variant="all-gather",
-            microbatch_count=16,
-            v_stages=2,
-            precision="bf16",
-            seq_len=131072,
-            zero_stage=1,
-            activation_recomputation="selective",
-            overlap_comm=True,
-        )
-    )
+    r = _llama3_405b(16384, "Llama 3 16K", 128, 16, 131072, cp_size=16, cp_variant="all-gather")
     return _q(r.flops_per_step, "TFLOP") / _q(r.step_time, "s") / r.total_accelerators
 
 
@@ -664,8 +649,8 @@ def _palm_run(tokens: Any = None) -> Any:
     "DistributedModel(DeepSeek_V3, 2048 H800 (H100 compute, 200 GB/s NVLink) on InfiniBand_NDR, bf16 with "
     "fp8 GEMMs, pp 16 ep 64, DualPipe): 1e12 / tokens_per_second x GPUs / 3600",
     "fp8 peak for the GEMMs, attention core and LM head at bf16; batch 15360 x 4096 tokens, micro-batch 1 "
-    "(m=120); every layer MoE; ZeRO-1; schedule='dualpipe' (all-to-all and pipeline sends behind the paired "
-    "chunk's compute)",
+    "(m=120); the catalog's 58 MoE layers of 61 and node-limited routing (M = 4); ZeRO-1; schedule='dualpipe' "
+    "(all-to-all and pipeline sends behind the paired chunk's compute)",
 )
 def _c_deepseek() -> float:
     import attrs
