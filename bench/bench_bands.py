@@ -1,7 +1,8 @@
 """Cost of bands: ``mlsysim_uncertainty.banded`` (one solve + the two corners) against one plain
 ``solve`` of the same solver on the same arguments, for a serve (``ServingModel.solve_corners``: one
 checked layout, each phase's FLOPs, bytes and memory computed once and combined per corner), a serve
-under traffic, a roofline (``SingleNodeModel``) and a training step (``DistributedModel``).
+under traffic, a roofline (``SingleNodeModel.solve_corners``: the step's work once, re-timed per
+corner) and a training step (``DistributedModel``).
 
 Prints microseconds of this process's CPU time per call (``time.process_time``, so other processes
 on a shared machine do not count): the plain and the banded call interleaved round by round (A/B, so

@@ -75,7 +75,24 @@ def _definitions_cache() -> Path | None:
     return None if folder is None else folder / "pint"
 
 
-ureg = _Registry(str(Path(__file__).with_name("units.txt")), cache_folder=_definitions_cache())
+def _registry() -> _Registry:
+    """The registry, from pint's disk cache when it is readable. pint's cache (flexcache) writes its pickle
+    in place, so a process starting while another writes it reads half a file (``EOFError``, seen with
+    pytest-xdist on a cold cache): that cache is removed and the definitions parsed again (a genuine error
+    in ``units.txt`` is raised by the second attempt)."""
+    definitions, folder = str(Path(__file__).with_name("units.txt")), _definitions_cache()
+    try:
+        return _Registry(definitions, cache_folder=folder)
+    except Exception:
+        if folder is None:
+            raise
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        return _Registry(definitions, cache_folder=None)
+
+
+ureg = _registry()
 ureg.formatter.default_format = "~P"
 pint.set_application_registry(ureg)
 Q_ = ureg.Quantity

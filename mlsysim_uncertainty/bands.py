@@ -16,7 +16,8 @@ numbers at the ends ``band_catalog`` pairs with them) with two more ``solve()`` 
 kernels (a ``sweep_columns`` call of two points costs more than two scalar solves in numpy overhead,
 bench/bench_bands.py). A solver may offer
 ``solve_corners(corners, *args, **kwargs) -> (nominal, fast, slow)`` to evaluate the corners on the
-nominal's checked inputs (``ServingModel``: one ``prepare`` for the three). Every field of these
+nominal's checked inputs (``ServingModel``: one ``prepare`` for the three; ``SingleNodeModel``: the
+step's work once, re-timed at each corner's efficiencies). Every field of these
 models is monotone in each efficiency and overhead (a sum or max of terms each falling with an
 efficiency and growing with an overhead), and every field of a fleet solver in each of its
 ``band_catalog`` numbers (energy and carbon grow with power and intensity; failures fall with part
@@ -58,6 +59,24 @@ def given_arguments(solve: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str
 
 
 @cache
+def _signature(solve: Any) -> tuple[list[str], frozenset[str], dict[str, Any]]:
+    """A solve method's parameter names without self (in order and as a set) and their defaults."""
+    params = list(inspect.signature(solve).parameters.values())[1:]
+    return _names(solve), frozenset(_names(solve)), {p.name: p.default for p in params if p.default is not p.empty}
+
+
+def bound_arguments(solve: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """Every argument of a call ``solve(solver, *args, **kwargs)`` by name, defaults filled in; None
+    when Python would refuse the call (too many or unknown arguments, one given twice, one missing):
+    a solver's ``solve_corners`` then calls ``solve`` itself, which says why."""
+    names, known, defaults = _signature(solve)
+    if len(args) > len(names) or not kwargs.keys() <= known or not kwargs.keys().isdisjoint(names[: len(args)]):
+        return None
+    a = defaults | dict(zip(names, args)) | kwargs
+    return a if len(a) == len(names) else None  # every name is known: all there, none missing
+
+
+@cache
 def _measured(solver_cls: Any, result_cls: type) -> list[tuple[str, str, Any, float]]:
     """(field, stored attribute, unit, SI -> unit factor) of the solver's ``band_fields`` (every
     measured field if it declares none)."""
@@ -71,15 +90,18 @@ def _measured(solver_cls: Any, result_cls: type) -> list[tuple[str, str, Any, fl
 
 class Pending:
     """A corner result not built yet: its result class and keyword arguments (SI floats), which are
-    all the band needs; ``Bands.corners`` builds it on first use (``ServingModel.solve_corners``)."""
+    all the band needs; ``Bands.corners`` builds it on first use (``ServingModel.solve_corners``).
+    ``base``: the fields it shares with the nominal result, ``fields`` then holds only those the
+    efficiencies moved (``SingleNodeModel.solve_corners``); a band field missing from ``fields`` is
+    the nominal's value, so it has no band."""
 
-    __slots__ = ("cls", "fields")
+    __slots__ = ("cls", "fields", "base")
 
-    def __init__(self, cls: type, fields: dict[str, Any]):
-        self.cls, self.fields = cls, fields
+    def __init__(self, cls: type, fields: dict[str, Any], base: dict[str, Any] | None = None):
+        self.cls, self.fields, self.base = cls, fields, base
 
     def build(self) -> Any:
-        return self.cls(**self.fields)
+        return self.cls(**self.fields) if self.base is None else self.cls(**(self.base | self.fields))
 
 
 def _built(corner: Any) -> Any:
@@ -140,11 +162,12 @@ _made: dict[tuple, Any] = {}
 
 def _with(efficiency: Any, attr: str, value: float) -> Any:
     """``efficiency`` (an attrs efficiency object) with ``attr`` = ``value``, one object per distinct
-    result (keyed by class and values, so a mutated object is a new key): a solver's preparation cache,
-    keyed by its arguments' identity (``mlsysim_core.solver.PreparedCache``), then hits on a repeated
-    banded call instead of filling up with a new object per call. Unhashable values: a new object."""
+    result (keyed by the object, hashed and compared by class and values, so a mutated object is a new
+    key): a solver's preparation cache, keyed by its arguments' identity
+    (``mlsysim_core.solver.PreparedCache``), then hits on a repeated banded call instead of filling up
+    with a new object per call. An unhashable object (not frozen): a new object."""
     try:
-        key = (type(efficiency), attrs.astuple(efficiency, recurse=False), attr, value)
+        key = (efficiency, attr, value)
         made = _made.get(key)
     except TypeError:
         return attrs.evolve(efficiency, **{attr: value})
@@ -155,30 +178,44 @@ def _with(efficiency: Any, attr: str, value: float) -> Any:
     return made
 
 
+@cache
+def _declared(solver_cls: Any) -> tuple[tuple, tuple[str, ...], dict[str, str], str | None]:
+    """A solver class's band declarations, read once: ((argument, attribute, result field, its head,
+    range) per ``band_arguments`` entry), ``band_inputs``, ``band_catalog`` and the name of the class
+    declaring ``band_arguments`` (its calibration domain: ``Engine`` is ``SingleNodeModel``'s)."""
+    arguments = tuple(
+        (*path.partition(".")[::2], field, field.partition(".")[0], RANGES[path])
+        for path, field in getattr(solver_cls, "band_arguments", {}).items()
+    )
+    owner = next((c.__name__ for c in solver_cls.__mro__ if vars(c).get("band_arguments")), None)
+    inputs = tuple(getattr(solver_cls, "band_inputs", ()))
+    return arguments, inputs, getattr(solver_cls, "band_catalog", None) or {}, owner
+
+
 def corner_arguments(solver_cls: Any, nominal: Result, given: dict[str, Any]) -> tuple[dict, dict] | None:
     """(fast, slow): ``given`` with each declared efficiency or overhead the caller left out at the
     ends of its range (``band_arguments``) and each banded input result (``band_inputs``) replaced by
     its corner results; None when nothing would move."""
+    arguments, inputs, ends, _ = _declared(solver_cls)
     fast, slow = dict(given), dict(given)
     moved = False
-    calibration = scoped(getattr(given.get("hardware"), "calibration", None), given.get("engine"))
-    for path, field in getattr(solver_cls, "band_arguments", {}).items():
-        arg, _, attr = path.partition(".")
+    table = getattr(given.get("hardware"), "calibration", None)
+    calibration = scoped(table, given.get("engine")) if table else None
+    for arg, attr, field, head, span in arguments:
         if given.get(arg) is not None:
             continue
-        f, s = RANGES[path].corners(_used(nominal, field), calibration)
+        f, s = span.corners(_used(nominal, field), calibration)
         if attr:  # an attribute of the efficiency object the solver used
-            held = nominal.si(field.partition(".")[0])
+            held = nominal.si(head)
             f = _with(fast[arg] if fast.get(arg) is not None else held, attr, f)
             s = _with(slow[arg] if slow.get(arg) is not None else held, attr, s)
         fast[arg], slow[arg] = f, s
         moved = True
-    for arg in getattr(solver_cls, "band_inputs", ()):
+    for arg in inputs:
         corners = getattr(getattr(given.get(arg), "bands", None), "corners", None)
         if corners is not None:
             fast[arg], slow[arg] = corners
             moved = True
-    ends: dict[str, str] = getattr(solver_cls, "band_catalog", None) or {}
     for arg in given if ends else ():
         f, s = at_corner(fast[arg], ends, 0), at_corner(slow[arg], ends, 1)
         if f is not fast[arg] or s is not slow[arg]:
@@ -186,12 +223,8 @@ def corner_arguments(solver_cls: Any, nominal: Result, given: dict[str, Any]) ->
     return (fast, slow) if moved else None
 
 
-def _input_lines(solver_cls: Any, given: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(
-        f"{arg}: {line}"
-        for arg in getattr(solver_cls, "band_inputs", ())
-        for line in getattr(given.get(arg), "out_of_domain", ())
-    )
+def _input_lines(inputs: tuple[str, ...], given: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(f"{arg}: {line}" for arg in inputs for line in getattr(given.get(arg), "out_of_domain", ()))
 
 
 #: declarations by which a solver has ranges of its own (efficiencies, catalog numbers); ``band_inputs``
@@ -214,7 +247,8 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
     measured field the ranges move) and ``out_of_domain`` (why lines) filled in."""
     solver = solver() if isinstance(solver, type) else solver
     cls = type(solver)
-    if not any(getattr(cls, k, None) for k in (*OWN_RANGES, "band_inputs")):
+    arguments, inputs, ends, owner = _declared(cls)  # type: ignore[arg-type]  # a class is hashable
+    if not (arguments or inputs or ends):
         raise InvalidInputError(
             "solver", cls.__name__, "a solver declaring band_arguments, band_inputs or band_catalog (e.g. ServingModel)"
         )
@@ -227,9 +261,7 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
         corners = corner_arguments(cls, nominal, given)
         one, other = (None, None) if corners is None else (solver.solve(**corners[0]), solver.solve(**corners[1]))
     where = given if given.get("seq_len") is not None else dict(given, seq_len=getattr(nominal, "seq_len", None))
-    # the calibration domain is recorded under the class declaring the ranges (Engine: SingleNodeModel's)
-    owner = next((c.__name__ for c in cls.__mro__ if vars(c).get("band_arguments")), None)
-    why = (out_of_domain(owner, where) if owner is not None else ()) + _input_lines(cls, given)
+    why = (out_of_domain(owner, where) if owner is not None else ()) + _input_lines(inputs, given)
     if one is None:
         return nominal.with_bands(Bands({}), why)
     si = {}

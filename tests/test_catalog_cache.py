@@ -94,6 +94,21 @@ def test_unit_definitions_are_parsed_once_per_machine(tmp_path):
     assert list((tmp_path / "mlsysim" / "pint").glob("*.pickle"))
 
 
+def test_a_half_written_unit_definitions_cache_is_parsed_again(tmp_path):
+    """pint writes its cache in place: a truncated pickle (a process reading while another writes) is
+    dropped and the definitions parsed again, never an EOFError at import."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    env.pop("MLSYSIM_NO_CATALOG_CACHE", None)
+    code = "from mlsysim_core.units import Q_; print(round(Q_(1, 'TB/s').to('GB/s').magnitude, 9))"
+    subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
+    pickles = list((tmp_path / "mlsysim" / "pint").glob("*.pickle"))
+    assert pickles
+    for path in pickles:
+        path.write_bytes(path.read_bytes()[:10])
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1000.0"
+
+
 def test_a_hit_serves_the_catalog_a_build_gives(cache, fresh_host, monkeypatch):
     built = fresh_host().catalog()
     (path,) = cache()

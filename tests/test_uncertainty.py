@@ -136,6 +136,23 @@ def test_single_node_band_spans_the_efficiency_ranges():
     assert high == pytest.approx(_ms(slow.latency))
 
 
+@pytest.mark.parametrize("model, batch", [(LM.Llama3_8B, 32), (LM.Llama3_70B, 8)])  # the 70B spills over the host link
+def test_single_node_corners_retime_the_work_as_solves_at_the_corners_do(model, batch):
+    """SingleNodeModel.solve_corners (the work once, each corner re-timed) builds what solve() gives
+    at the corner efficiencies; a call solve() refuses is refused the same way."""
+    r = banded(mlsysim.SingleNodeModel, model, HW.H100, batch, seq_len=4096)
+    fast, slow = r.bands.corners
+    for corner, ends in ((fast, (0.76, 0.9)), (slow, (0.44, 0.76))):
+        c, m = corner.compute_efficiency, corner.memory_efficiency
+        assert (c, m) == pytest.approx(ends)  # the ranges' ends, up to rounding
+        kw = dict(seq_len=4096, efficiency=c, memory_efficiency=m)
+        assert corner.to_dict() == mlsysim.SingleNodeModel().solve(model, HW.H100, batch, **kw).to_dict()
+    with pytest.raises(TypeError, match="bogus"):
+        banded(mlsysim.SingleNodeModel, model, HW.H100, bogus=1)
+    with pytest.raises(InvalidInputError, match="batch_size"):
+        banded(mlsysim.SingleNodeModel, model, HW.H100, 0)
+
+
 CLUSTER = mlsysim.Systems.Clusters.Research_256
 TRAIN = dict(tp_size=8, pp_size=4, microbatch_count=32, seq_len=8192, tokens=1e11)
 

@@ -329,9 +329,9 @@ def test_overlap_hides_part_of_dp_behind_backward():
     assert b.dp_communication_latency == a.dp_communication_latency
 
 
-def test_moe_expert_parallel_shards_experts_and_adds_all_to_all():
-    # 8 experts, 2 active: expert params E = (P - P_active) * 8 / 6
-    moe = TransformerWorkload(
+def tiny_moe(**extra):
+    """A 200M-parameter MoE of 4 layers, 8 experts of which 2 are active."""
+    return TransformerWorkload(
         name="TinyMoE",
         parameters=200_000_000,
         active_parameters=80_000_000,
@@ -341,7 +341,13 @@ def test_moe_expert_parallel_shards_experts_and_adds_all_to_all():
         vocab_size=1000,
         experts=8,
         active_experts=2,
+        **extra,
     )
+
+
+def test_moe_expert_parallel_shards_experts_and_adds_all_to_all():
+    # 8 experts, 2 active: expert params E = (P - P_active) * 8 / 6
+    moe = tiny_moe()
     kw = dict(batch_size=8, seq_len=512, efficiency=EXACT)
     r1 = solve(moe, small_fleet(), **kw)
     r4 = solve(moe, small_fleet(), ep_size=4, **kw)
@@ -359,18 +365,7 @@ def test_moe_expert_parallel_shards_experts_and_adds_all_to_all():
 def test_moe_all_to_all_runs_in_moe_layers_and_node_limited_routing_forwards_in_the_node():
     # ep 8 over 2 nodes of 4 (10 GB/s per GPU over the fabric, 100 GB/s inside), 3 of 4 layers MoE, top-2:
     # 3 MoE layers x 4 all-to-alls; each rank holds 1 seq x 512 x 1024 x 2 B = M per copy
-    moe = TransformerWorkload(
-        name="TinyMoE",
-        parameters=200_000_000,
-        active_parameters=80_000_000,
-        layers=4,
-        hidden_dim=1024,
-        heads=16,
-        vocab_size=1000,
-        experts=8,
-        active_experts=2,
-        moe_layers=3,
-    )
+    moe = tiny_moe(moe_layers=3)
     kw = dict(batch_size=8, seq_len=512, efficiency=EXACT, ep_size=8)
     M = 512 * 1024 * 2
     direct = solve(moe, small_fleet(per_node=4), **kw)

@@ -174,61 +174,29 @@ class SingleNodeModel(Solver):
             phase: a decoder's inference phase, "decode" (default) or "prefill"; an encoder's forward pass
                 is its prefill ("decode" is an error); None for CNNs and training.
         """
-        model, hardware = V.named("model", model, "models"), V.named("hardware", hardware, "hardware")
-        shape, peak, b, eta_c, eta_m, zero_stage, dp_size, phase, precision, notes = self._prepare(
-            model,
-            hardware,
-            precision,
-            efficiency,
-            raise_errors,
-            is_training,
-            memory_efficiency,
-            zero_stage,
-            dp_size,
-            activation_recomputation,
-            phase,
-        )
-        if batch_size.__class__ is not int or not 1 <= batch_size <= _MAX:
-            batch_size = V.integer("batch_size", batch_size, 1, _MAX)
-        if seq_len is not None and (seq_len.__class__ is not int or not 1 <= seq_len <= shape.max_seq):
-            seq_len = V.integer("seq_len", seq_len, 1, int(min(shape.max_seq, _MAX)))
-        if seq_len is None:
-            seq_len = _default_seq(shape, is_training, phase)
-        f = _evaluate(
-            shape,
-            hardware,
-            peak,
-            b,
-            eta_c,
-            eta_m,
-            batch_size,
-            seq_len,
-            is_training,
-            zero_stage,
-            dp_size,
-            activation_recomputation,
-            phase,
-            precision,
-        )
-        if raise_errors and not f["feasible"]:
-            footprint, usable, capacity = f["memory_footprint"], f["memory_available"], f["memory_capacity"]
-            raise InfeasibleError(
-                f"{shape.name} needs {footprint / 1e9:.4g} GB but {hardware.name} has {usable / 1e9:.4g} GB usable "
-                f"({E.USABLE_MEMORY_FRACTION:.0%} of the {capacity / 1e9:.4g} GB it reports)",
-                required=footprint,
-                available=usable,
-            )
-        return PerformanceProfile(
-            **f,
-            precision=precision,
-            batch_size=batch_size,
-            seq_len=seq_len,
-            is_training=is_training,
-            phase=phase,
-            hardware=hardware.name,
-            model=shape.name,
-            notes=notes,
-        )
+        return PerformanceProfile(**_step(locals())[0])
+
+    def solve_corners(self, corners: Any, /, *args: Any, **kwargs: Any) -> tuple[Any, Any, Any]:
+        """(nominal, fast, slow): ``solve(*args, **kwargs)`` and the same at the two argument sets
+        ``corners(nominal)`` returns (None: no corner), which differ from it only in ``band_arguments``
+        (mlsysim_uncertainty.banded). The step's work (FLOPs, bytes, memory, offload) is computed and
+        checked once (:func:`_work`); each corner only re-times it at its efficiencies (:func:`_timed`)
+        and comes back unbuilt (``Pending``: its fields), built on first use."""
+        from mlsysim_uncertainty.bands import Pending, bound_arguments
+
+        a = bound_arguments(SingleNodeModel.solve, args, kwargs)
+        if a is None:  # Python refuses the call: solve() says why
+            return self.solve(*args, **kwargs), None, None
+        fields, work, peak = _step(a)
+        nominal = PerformanceProfile(**fields)
+        over = corners(nominal)
+        if over is None:
+            return nominal, None, None
+        fast, slow = (
+            Pending(PerformanceProfile, _timed(work, peak, o["efficiency"], o["memory_efficiency"]), fields)
+            for o in over
+        )  # the efficiencies: the caller's own (checked by the nominal solve) or the ends of their ranges
+        return nominal, fast, slow
 
     @staticmethod
     def _prepare(
@@ -353,6 +321,67 @@ _SOLVE_DEFAULTS = {
 }
 
 
+def _step(a: dict[str, Any]) -> tuple[dict[str, Any], _Work, float]:
+    """solve() on its arguments ``a`` (by name): every argument checked (typed errors naming argument,
+    value and valid range), then the kernels. Returns (the PerformanceProfile's fields, the step's
+    work, the peak FLOP/s), the last two for re-timing it at other efficiencies (a band's corners)."""
+    model, hardware = V.named("model", a["model"], "models"), V.named("hardware", a["hardware"], "hardware")
+    is_training, raise_errors, batch_size, seq_len = a["is_training"], a["raise_errors"], a["batch_size"], a["seq_len"]
+    shape, peak, b, eta_c, eta_m, zero_stage, dp_size, phase, precision, notes = SingleNodeModel._prepare(
+        model,
+        hardware,
+        a["precision"],
+        a["efficiency"],
+        raise_errors,
+        is_training,
+        a["memory_efficiency"],
+        a["zero_stage"],
+        a["dp_size"],
+        a["activation_recomputation"],
+        a["phase"],
+    )
+    if batch_size.__class__ is not int or not 1 <= batch_size <= _MAX:
+        batch_size = V.integer("batch_size", batch_size, 1, _MAX)
+    if seq_len is not None and (seq_len.__class__ is not int or not 1 <= seq_len <= shape.max_seq):
+        seq_len = V.integer("seq_len", seq_len, 1, int(min(shape.max_seq, _MAX)))
+    if seq_len is None:
+        seq_len = _default_seq(shape, is_training, phase)
+    work = _work(
+        shape,
+        hardware,
+        b,
+        batch_size,
+        seq_len,
+        is_training,
+        zero_stage,
+        dp_size,
+        a["activation_recomputation"],
+        phase,
+        precision,
+    )
+    f = work.fields(peak)
+    if raise_errors and not f["feasible"]:
+        footprint, usable, capacity = f["memory_footprint"], f["memory_available"], f["memory_capacity"]
+        raise InfeasibleError(
+            f"{shape.name} needs {footprint / 1e9:.4g} GB but {hardware.name} has {usable / 1e9:.4g} GB usable "
+            f"({E.USABLE_MEMORY_FRACTION:.0%} of the {capacity / 1e9:.4g} GB it reports)",
+            required=footprint,
+            available=usable,
+        )
+    f.update(
+        _timed(work, peak, eta_c, eta_m),
+        precision=precision,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        is_training=is_training,
+        phase=phase,
+        hardware=hardware.name,
+        model=shape.name,
+        notes=notes,
+    )
+    return f, work, peak
+
+
 def _phase(shape: _Shape, phase: Any, is_training: bool) -> str:
     """The step solved: "training", "forward" (a CNN or an encoder), "prefill" or "decode" (a decoder)."""
     if phase is not None and (phase.__class__ is not str or phase not in PHASES):
@@ -417,9 +446,81 @@ def _evaluate(
 ) -> dict:
     """Every computed field of the PerformanceProfile from checked inputs. ``batch`` and ``seq_len``
     are numbers (``solve()``) or float arrays (a sweep): one code path, the kernels of :mod:`.kernels`."""
+    work = _work(shape, hardware, b, batch, seq_len, is_training, zero_stage, dp_size, recompute, phase, precision)
+    f = work.fields(peak)
+    f.update(_timed(work, peak, eta_c, eta_m))
+    return f
+
+
+class _Work:
+    """What a step does, independent of the efficiencies (SI floats or arrays): its FLOPs, bytes moved,
+    memory footprint, fixed overhead and the bytes it spills over the host link."""
+
+    __slots__ = (
+        "batch",
+        "flops",
+        "moved",
+        "footprint",
+        "overhead",
+        "hw",
+        "usable",
+        "feasible",
+        "spill",
+        "host_bytes",
+        "host_spb",
+        "link",
+        "offload_bw",
+    )
+
+    def __init__(
+        self, hardware: HardwareNode, batch: Any, flops: Any, moved: Any, footprint: Any, overhead: float
+    ) -> None:
+        """Memory wall and offload: only the spilled bytes cross the host link."""
+        hw = self.hw = hardware.si
+        self.batch, self.flops, self.moved, self.footprint, self.overhead = batch, flops, moved, footprint, overhead
+        self.usable = hw.capacity * E.USABLE_MEMORY_FRACTION
+        self.feasible = footprint <= self.usable
+        self.spill, self.host_bytes = K.offload_bytes(footprint, self.usable, moved)
+        self.link = hardware.interconnect
+        self.offload_bw = None if self.link is None else self.link.si.bandwidth
+        self.host_spb = 0.0 if self.offload_bw is None else 1.0 / (self.offload_bw * E.NETWORK)
+
+    def fields(self, peak: float) -> dict[str, Any]:
+        """The PerformanceProfile fields no efficiency moves."""
+        feasible, bandwidth = self.feasible, self.hw.bandwidth
+        return {
+            "feasible": feasible,
+            "latency_overhead": self.overhead,
+            "flops": self.flops,
+            "bytes_moved": self.moved,
+            "arithmetic_intensity": self.flops / self.moved,
+            "ridge_point": peak / bandwidth,
+            "peak_flops": peak,
+            "bandwidth": bandwidth,
+            "memory_footprint": self.footprint,
+            "memory_available": self.usable,
+            "memory_capacity": self.hw.capacity,
+            "offload_spill_bytes": where(feasible, None, self.spill),
+            "offload_bandwidth": where(feasible, None, self.offload_bw),
+        }
+
+
+def _work(
+    shape: _Shape,
+    hardware: HardwareNode,
+    b: float,
+    batch: Any,
+    seq_len: Any,
+    is_training: bool,
+    zero_stage: int,
+    dp_size: int,
+    recompute: bool,
+    phase: str,
+    precision: str,
+) -> _Work:
+    """The work of the step (FLOPs, bytes moved, footprint, overhead) from checked inputs."""
     hw = hardware.si
     layers = shape.layers
-
     # ---- work of the step
     if is_training:
         grad_b = PRECISION_BYTES[default_grad_precision(precision)]
@@ -506,32 +607,30 @@ def _evaluate(
         flops, moved, footprint = K.fixed_inference(batch, shape.flops, shape.params, shape.acts, b)
         overhead = hw.dispatch_tax + layers * E.LAYER_OVERHEAD_S
 
-    # ---- memory wall and offload (only the spilled bytes cross the host link)
-    capacity = hw.capacity
-    usable = capacity * E.USABLE_MEMORY_FRACTION
-    feasible = footprint <= usable
-    spill, host_bytes = K.offload_bytes(footprint, usable, moved)
-    link = hardware.interconnect
-    offload_bw = None if link is None else link.si.bandwidth
-    host_spb = 0.0 if offload_bw is None else 1.0 / (offload_bw * E.NETWORK)
+    return _Work(hardware, batch, flops, moved, footprint, overhead)
 
+
+def _timed(work: _Work, peak: float, eta_c: Any, eta_m: Any) -> dict[str, Any]:
+    """The PerformanceProfile fields the efficiencies move: the roofline of ``work`` at ``eta_c`` of
+    ``peak`` FLOP/s and ``eta_m`` of the bandwidth (one evaluation per band corner)."""
+    hw, feasible, batch = work.hw, work.feasible, work.batch
     tdp = hw.tdp
     latency, t_c, t_m, mfu, power, energy = K.roofline(
-        flops,
-        moved,
-        host_bytes,
-        host_spb,
+        work.flops,
+        work.moved,
+        work.host_bytes,
+        work.host_spb,
         peak,
         hw.bandwidth,
         eta_c,
         eta_m,
-        overhead,
+        work.overhead,
         1.0 if tdp is None else tdp,
         E.POWER_IDLE_FRACTION,
         E.POWER_COMPUTE_FRACTION,
         E.POWER_MEMORY_FRACTION,
     )
-    if link is None:  # a spilling step has no path to its bytes: it cannot run
+    if work.link is None:  # a spilling step has no path to its bytes: it cannot run
         latency, energy, t_m = (
             where(feasible, latency, math.inf),
             where(feasible, energy, math.inf),
@@ -540,33 +639,18 @@ def _evaluate(
         mfu, power = where(feasible, mfu, 0.0), where(feasible, power, None)
     if tdp is None:  # no TDP in the catalog: no power or energy (never a silent 0 J)
         power = energy = where(feasible, None, None)
-
-    bandwidth = hw.bandwidth
     return {
         "latency": latency,
         "throughput": batch / latency,
         "bottleneck": where(t_c >= t_m, "Compute", "Memory"),
         "mfu": mfu,
         "hfu": mfu,
-        "feasible": feasible,
         "latency_compute": t_c,
         "latency_memory": t_m,
-        "latency_overhead": overhead,
-        "flops": flops,
-        "bytes_moved": moved,
-        "arithmetic_intensity": flops / moved,
-        "ridge_point": peak / bandwidth,
-        "peak_flops": peak,
-        "bandwidth": bandwidth,
         "peak_flops_actual": peak * eta_c,
-        "peak_bw_actual": bandwidth * eta_m,
+        "peak_bw_actual": hw.bandwidth * eta_m,
         "compute_efficiency": eta_c,
         "memory_efficiency": eta_m,
-        "memory_footprint": footprint,
-        "memory_available": usable,
-        "memory_capacity": capacity,
-        "offload_spill_bytes": where(feasible, None, spill),
-        "offload_bandwidth": where(feasible, None, offload_bw),
         "power": power,
         "energy": energy,
         "energy_per_sample": energy if tdp is None else energy / batch,
