@@ -243,8 +243,9 @@ class DistributedModel(Solver):
         over = corners(nominal)
         if over is None:
             return nominal, None, None
+        checked = [a[k] for k in _PREPARE_ARGS]  # model and fleet resolved by _step
         fast, slow = (
-            Pending(DistributedResult, _fields(_group(dict(a, efficiency=o["efficiency"])), work, *batch)) for o in over
+            Pending(DistributedResult, _fields(_corner_group(checked, o["efficiency"]), work, *batch)) for o in over
         )  # the work no efficiency moves, done once
         return nominal, fast, slow
 
@@ -351,6 +352,13 @@ def _group(a: dict[str, Any]) -> _Group:
     # an efficiency object of the caller's own class could change between calls: not cached
     prepare = _prepared if a["efficiency"] is None or type(a["efficiency"]) in _FROZEN_EFFICIENCY else _prepare
     return prepare(*(a[k] for k in _PREPARE_ARGS))
+
+
+def _corner_group(checked: list[Any], efficiency: Any) -> _Group:
+    """The layout of a band corner: solve()'s checked arguments ``checked`` (in :data:`_PREPARE_ARGS`
+    order) at the corner's ``efficiency`` (cached as :func:`_group` caches)."""
+    checked[_EFFICIENCY_AT] = efficiency
+    return (_prepared if type(efficiency) in _FROZEN_EFFICIENCY else _prepare)(*checked)
 
 
 def _step(a: dict[str, Any]) -> tuple[dict[str, Any], tuple[int, int, int], dict[str, Any]]:
@@ -918,6 +926,7 @@ def _prepare(
 
 _prepared = PreparedCache(_prepare)
 _FROZEN_EFFICIENCY = (float, int, TrainingEfficiency)
+_EFFICIENCY_AT = _PREPARE_ARGS.index("efficiency")
 
 
 def _parallel(degree: Any) -> bool:
