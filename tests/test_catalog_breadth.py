@@ -244,7 +244,22 @@ GOOGLE_CAMPUSES = {
     "Singapore": ("Google_Singapore", 1.13, "Singapore"),
     "Singapore (2nd facility)": ("Google_Singapore_2", 1.15, "Singapore"),
     "Changua County, Taiwan": ("Google_Changhua_County", 1.12, "Taiwan"),
+    "Berkeley County, South Carolina": ("Google_Berkeley_County", 1.10, "South_Carolina"),
+    "Central Ohio (Columbus), Ohio": ("Google_Columbus", 1.05, "Ohio"),
+    "Central Ohio (Lancaster), Ohio": ("Google_Lancaster", 1.04, "Ohio"),
+    "Central Ohio (New Albany), Ohio": ("Google_New_Albany", 1.06, "Ohio"),
+    "Fredericia, Denmark": ("Google_Fredericia", 1.07, "Denmark_West"),
+    "Henderson, Nevada": ("Google_Henderson", 1.09, "Nevada"),
+    "Jackson County, Alabama": ("Google_Jackson_County", 1.10, "Alabama_TVA"),
+    "Lenoir, North Carolina": ("Google_Lenoir", 1.13, "North_Carolina"),
+    "Mayes County, Oklahoma": ("Google_Mayes_County", 1.11, "Oklahoma"),
+    "Montgomery County, Tennessee": ("Google_Montgomery_County", 1.10, "Tennessee"),
+    "Papillion, Nebraska": ("Google_Papillion", 1.09, "Nebraska"),
+    "Quilicura, Chile": ("Google_Quilicura", 1.09, "Chile"),
+    "St. Ghislain, Belgium": ("Google_St_Ghislain", 1.08, "Belgium"),
+    "Storey County, Nevada": ("Google_Storey_County", 1.14, "Nevada"),
 }
+# Not placed: Inzai (Japan) and the two new campuses, for which the page gives no TTM PUE.
 
 
 # Microsoft's efficiency page (https://datacenters.microsoft.com/sustainability/efficiency/, same copy): geography ->
@@ -258,7 +273,10 @@ MICROSOFT_GEOGRAPHIES = {
     "Netherlands": ("Microsoft_Netherlands", 1.14, "Netherlands"),
     "Sweden": ("Microsoft_Sweden", 1.16, "Sweden"),
     "Poland": ("Microsoft_Poland", 1.19, "Poland"),
+    "Illinois": ("Microsoft_Illinois", 1.25, "Illinois"),
+    "Washington": ("Microsoft_Washington", 1.16, "Washington"),
 }
+# Not placed: Arizona (the Phoenix-area sites straddle the APS and SRP zones) and Wyoming (no state price at hand).
 OPERATOR_SITES = [("trailing-twelve-month", c, *v) for c, v in GOOGLE_CAMPUSES.items()] + [
     ("the PUE Microsoft lists", g, *v) for g, v in MICROSOFT_GEOGRAPHIES.items()
 ]
