@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from mlsysim_serving import ServingModel
 from mlsysim_serving import under_load as UL
@@ -69,3 +70,23 @@ def test_step_cost_counts_mla_decode_and_prefill_attention_apart():
     c0, _ = cost.parts(float(B), 0.0, B * (S + 1.0))
     eta = float(r.compute_efficiency)
     assert c - c0 == pytest.approx(B * 16_990_208.0 * S / 8 / (989.5e12 * eta), rel=1e-12)
+
+
+def test_simulator_prices_a_prompt_in_the_prefill_form():
+    # one request of 8,000 prompt tokens arriving at 0 on an idle engine: its whole prompt is one step
+    # (budget 8,192), so its first token comes after exactly the step cost's lone prefill of 8,000 tokens,
+    # whose attention is the multi-head form (3,997,696 per token pair), not MLA decode's absorbed one
+    # (16,990,208): compute-bound at this length (8,000 x 74 GFLOP / 8 GPUs at 1979 TFLOP/s x 0.5 = 75 ms
+    # against 29 ms to stream 84 GB of FP8 weights per GPU), so the two forms give different times
+    from mlsysim_serving import simulate as SIM
+
+    setup = prepare(MLA, H100, "fp8", 8, "bf16", None, None, None, False, None)
+    cost = UL.step_cost(setup)
+    arrive, first, _ = SIM.simulate(cost, np.array([8000]), np.array([2]), 0.0, 8192, 8, 1e6, arrivals=np.zeros(1))
+    prefill = float(cost.prefill(8000.0))
+    assert first[0] - arrive[0] == pytest.approx(prefill, rel=1e-12)
+    # the same work priced in the decode form costs 8000^2/2 * (16,990,208 - 3,997,696) / 8 GPUs more
+    # attention FLOPs at 989.5 TFLOP/s x eta (0.105 s at eta 0.5)
+    absorbed = float(cost.time(8000.0, 8000.0 * 8000.0 / 2.0, 8000.0, True))
+    extra = 8000.0**2 / 2.0 * (16_990_208.0 - 3_997_696.0) / 8.0 / (989.5e12 * setup.eta_c)
+    assert absorbed - prefill == pytest.approx(extra, rel=1e-9)
