@@ -134,7 +134,7 @@ def test_cost_in_quebec_needs_no_kwh_price():
 # Grids whose industrial electricity price has no source in the catalog yet (issue 19): this set only shrinks
 # (Belgium came in unpriced with the Google campus it serves).
 UNPRICED = {
-    "Canada", "Netherlands", "Spain", "India", "Singapore",
+    "Canada", "Netherlands", "India", "Singapore",
     "Japan", "Tokyo", "Australia", "Brazil", "Belgium",
 }  # fmt: skip
 
