@@ -135,7 +135,7 @@ def test_cost_in_quebec_needs_no_kwh_price():
 # (Belgium came in unpriced with the Google campus it serves).
 UNPRICED = {
     "Canada", "Netherlands", "India", "Singapore",
-    "Japan", "Tokyo", "Australia", "Brazil", "Belgium",
+    "Japan", "Tokyo", "Australia", "Belgium",
 }  # fmt: skip
 
 
