@@ -814,3 +814,25 @@ def test_a_first_answer_imports_no_pint_and_prints_what_pint_would():
         out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
     assert out.stdout.splitlines()[-1] == "False False", out.stderr  # neither pint nor numpy
     assert "itl" in out.stdout and " ms" in out.stdout
+
+
+def test_the_program_tunes_the_garbage_collector_for_its_own_process_only(monkeypatch):
+    """The console script runs ``mlsysim_cli.run``: raised collection thresholds and a freeze at exit (issue 21);
+    ``main``, which tests and other callers invoke, leaves the collector as it was."""
+    import gc
+
+    from mlsysim_cli import main, run
+
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    try:
+        with pytest.raises(SystemExit):
+            main(["plugins", "--json"])
+        assert (gc.get_threshold(), gc.get_freeze_count()) == (before, frozen)
+        monkeypatch.setattr(sys, "argv", ["mlsysim", "plugins", "--json"])
+        with pytest.raises(SystemExit) as exit_:
+            run()
+        assert exit_.value.code == 0 and gc.get_threshold() == (20_000, 20, 20) and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+    assert "mlsysim_cli:run" in (REPO / "pyproject.toml").read_text()

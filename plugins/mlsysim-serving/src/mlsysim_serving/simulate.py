@@ -54,7 +54,10 @@ def simulate(
     clients: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Serve ``len(prompts)`` requests; open loop at the given ``arrivals`` times, or closed loop
-    with ``clients`` users each sending its next request when the previous one finishes.
+    with ``clients`` users each sending its next request when the previous one finishes: at the end of the
+    step that produced its last token, when the engine has already begun the next step (it schedules one
+    step after another; :func:`.traffic.closed_loop_wait`), so the request joins the step after that one,
+    or starts at once if the engine was left idle.
 
     Each step: every running decode sequence emits a token; the rest of the M-token budget prefills
     waiting prompts FCFS (the first in line may be partly done: chunked), admitting a request while
@@ -91,6 +94,7 @@ def simulate(
     pre_order: deque[int] = deque()  # admitted requests still prefilling, FCFS
     fin_k0: dict[int, int] = {}  # request -> step of its first token
     finished = 0
+    late: list[int] = []  # closed loop: requests sent at the end of the last step, after the next one began
     while finished < n:
         if arr_list is not None:
             while nxt < n and arr_list[nxt] <= t:
@@ -108,6 +112,10 @@ def simulate(
             filled[r] = skip[r]
             pre_order.append(r)
         if n_dec == 0 and not pre_order:
+            if late:  # the engine was left idle: it takes them at once
+                waiting.extend(late)
+                late.clear()
+                continue
             if arr_list is not None and nxt < n:
                 t = max(t, arr_list[nxt])
                 continue
@@ -121,10 +129,12 @@ def simulate(
                 base,
                 k,
                 t,
-                done_heap[0][0] - k + 1,
+                1 if late else done_heap[0][0] - k + 1,
                 arr_list[nxt] if arr_list is not None and nxt < n else None,
             )
             k += j
+            waiting.extend(late)  # they arrived during the step just run
+            late.clear()
             while done_heap and done_heap[0][0] < k:
                 _, r = heapq.heappop(done_heap)
                 finish[r] = t  # the block ends at the first finishing step
@@ -135,7 +145,7 @@ def simulate(
                 finished += 1
                 if clients is not None and nxt < n:
                     arrive[nxt] = finish[r]
-                    waiting.append(nxt)
+                    late.append(nxt)
                     nxt += 1
             continue
         # compose the step
@@ -156,6 +166,8 @@ def simulate(
                 completed.append(r)
         dt = time_of(n_dec + p_tok, attn, (base + n_dec * k + n_dec if n_dec else 0.0) + p_tok)
         t += dt
+        waiting.extend(late)
+        late.clear()
         # decode tokens out; sequences at their last token leave
         while done_heap and done_heap[0][0] == k:
             _, r = heapq.heappop(done_heap)
@@ -167,7 +179,7 @@ def simulate(
             finished += 1
             if clients is not None and nxt < n:
                 arrive[nxt] = t
-                waiting.append(nxt)
+                late.append(nxt)
                 nxt += 1
         drain = cost.drain(dt, n_dec + p_tok) if completed else 0.0
         for r in completed:
@@ -181,7 +193,7 @@ def simulate(
                 finished += 1
                 if clients is not None and nxt < n:
                     arrive[nxt] = t
-                    waiting.append(nxt)
+                    late.append(nxt)
                     nxt += 1
             else:
                 fin_k0[r] = k

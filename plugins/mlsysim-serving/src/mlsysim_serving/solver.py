@@ -612,15 +612,28 @@ def _setup(a: dict[str, Any]) -> Setup:
     return prepared(*[a[k] for k in _SETUP_ARGS])
 
 
+#: corner setups made so far: (id of the setup, values changed) -> (that setup, the corner's; see :func:`_at`)
+_corner_setups: dict[tuple, tuple[Setup, Setup]] = {}
+
+
 def _at(setup: Setup, a: dict[str, Any], over: dict[str, Any]) -> Setup:
     """``setup`` with the efficiencies and engine overhead of ``over`` that the caller left out of ``a``
-    (checked as solve() checks them), and the step overhead that follows."""
+    (checked as solve() checks them), and the step overhead that follows. One object per setup (a
+    frozen, memoized :data:`.setup.prepared` value) and values: a repeated banded call reuses it."""
     changed: dict[str, Any] = {
         field: check(over[name]) for name, (field, check) in _BAND_CHECKS.items() if a[name] is None
     }
+    key = (id(setup), *changed.items())
+    hit = _corner_setups.get(key)
+    if hit is not None and hit[0] is setup:  # the entry keeps its setup alive: the same id is the same object
+        return hit[1]
     engine = changed.get("engine_overhead", setup.engine_overhead)
     overhead = step_overhead(setup.hardware.si.dispatch_tax, setup.shape.layers, engine)
-    return attrs.evolve(setup, overhead=overhead, **changed)
+    made = attrs.evolve(setup, overhead=overhead, **changed)
+    if len(_corner_setups) >= 1024:
+        _corner_setups.clear()
+    _corner_setups[key] = (setup, made)
+    return made
 
 
 def _check_beams(beam_width: Any) -> int:

@@ -570,8 +570,10 @@ def steady(cost, load, lam, M):
     return T, lam * load.D1 * T, f, t_dec, t_mix, sq
 
 
-def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
-    """Latency and throughput of continuous batching at arrival rate ``lam`` < ``lam_max``.
+def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=0.0):
+    """Latency and throughput of continuous batching at arrival rate ``lam`` < ``lam_max``; ``clients``: a
+    closed loop of that many clients whose requests spend ``lead`` seconds outside the engine, whose
+    arrivals come at step boundaries (:func:`closed_loop_wait` replaces the residual of the step in progress).
 
     Waits (Allen & Cunneen 1990 G/G/c with Sakasegawa's 1977 P(wait) approximation):
       slots:   W_s = (ca^2+cs^2)/2 * T_res * rho_s^(sqrt(2(c+1))-1) / (c(1-rho_s)), c = B_max,
@@ -616,6 +618,8 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
     # --- residual of the step in progress
     busy = -_expm1(-lam * (T_res + W_p + W_s))
     R = busy * t2 / (2.0 * T)
+    if clients is not None:
+        busy, R = closed_loop_wait(T, t2, T_res + W_p + W_s, clients, lead)
     Wq = W_p + W_s
     wait = R + Wq
     ttft = wait + X_own
@@ -647,7 +651,10 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
         tokens, attn = Lp + others * load.P1, own + others * load.P2
         Xp = _where(short, own_step(cost, load, B, room, tokens, attn), t_mix)
         Xp = Xp * _max(Lp / room, 1.0) + drain
-        Rp = residual_quantile(load, T, f, t_dec, t_mix, busy, tail)
+        if clients is None:
+            Rp = residual_quantile(load, T, f, t_dec, t_mix, busy, tail)
+        else:
+            Rp = closed_wait_quantile(load, T, f, t_dec, t_mix, busy, tail, lead)
         d_ttft = _combine(Wp - Wq, Xp - X_own) + (Rp - R)
         out[f"ttft_p{p}"] = ttft + d_ttft
         out[f"itl_p{p}"] = gap + z * sd_itl
@@ -656,6 +663,32 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max):
             d_ttft, _combine((load.O - 1.0) * z * sd_itl, (Op - load.O) * gap)
         )
     return out
+
+
+def closed_loop_wait(T, t2, in_engine, clients, lead):
+    """(P(busy), mean wait) of a closed loop's arrival for the step in progress. A client sends its next
+    request when the previous one's last token reaches it, i.e. just after the step that produced it; the
+    engine's loop has then already scheduled the next step (vLLM v1 ``EngineCoreProc.run_busy_loop``: poll
+    the input queue, run one step, repeat; TensorRT-LLM's executor fetches new requests at the start of an
+    iteration), so a request whose path outside the engine, ``lead``, is shorter than a step waits the rest
+    of that whole step, T - lead, not the residual of a random arrival. The engine is busy when one of the
+    other N - 1 clients has a request in it: each spends in_engine/(in_engine + lead) of its cycle there,
+    P(busy) = 1 - (lead/(in_engine + lead))^(N-1) (0 for one client, 1 for N >= 2 when lead = 0). A path
+    longer than a step loses the phase: the length-biased residual E[t^2]/(2E[t]) (Kleinrock 1975, Sec. 5.2)."""
+    busy = 1.0 - (lead / (in_engine + lead)) ** (clients - 1.0)
+    rest = _where(lead < T, T - lead, t2 / (2.0 * T))
+    return busy, busy * rest
+
+
+def closed_wait_quantile(load, T, f, t_dec, t_mix, busy, tail, lead):
+    """Wait that a closed loop's arrival exceeds with probability ``tail`` (:func:`closed_loop_wait`): the
+    next step is a decode step t_dec (share 1 - f of the steps) or carries a prefill, t_mix on average (the
+    prompt's own spread not carried), less ``lead``; 0 with probability 1 - P(busy). A path longer than a
+    step: :func:`residual_quantile`."""
+    u = tail / _max(busy, 1e-300)
+    step = _where(u >= 1.0, lead, _where(u >= f, t_dec, t_mix))
+    locked = _max(step - lead, 0.0)
+    return _where(lead < T, locked, residual_quantile(load, T, f, t_dec, t_mix, busy, tail))
 
 
 def residual_quantile(load, T, f, t_dec, t_mix, busy, tail):

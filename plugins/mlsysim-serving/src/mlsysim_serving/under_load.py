@@ -427,7 +427,7 @@ def serve(
     if c["method"] == "simulate" and not over:
         out = _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape, t_req)
     else:
-        out = TR.analytic(cost, load, lam_ok, float(M), B_max, c["arrival_cv"], lam_max)
+        out = TR.analytic(cost, load, lam_ok, float(M), B_max, c["arrival_cv"], lam_max, c["concurrency"], t_req)
     for k in LATENCY_FIELDS:
         f[k] = _masked(out[k], over)
     to_client(f, t_req)
@@ -491,7 +491,7 @@ def _closed_loop_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.
         N, M, cv = float(c["concurrency"]), float(c["max_num_batched_tokens"]), c["arrival_cv"]
 
         def excess(lam):
-            e2e = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation)["e2e_mean"]
+            e2e = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, N, t_req)["e2e_mean"]
             return lam * (e2e + t_req) / N - 1.0
 
         eng.rates[key] = largest_meeting(excess, eng.saturation)

@@ -1,0 +1,81 @@
+"""Closed loops (``concurrency=N``): a client sends its next request when the previous one's last token
+arrives, at the end of a step, when the engine has already begun the next one; the request waits that whole
+step (:func:`mlsysim_serving.traffic.closed_loop_wait`, :func:`mlsysim_serving.simulate.simulate`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlsysim_serving import ServingModel
+from mlsysim_serving import simulate as SIM
+from mlsysim_serving import traffic as TR
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fixtures_serving import H100, LLAMA8  # noqa: E402
+
+serving = ServingModel()
+BASE = dict(model=LLAMA8, hardware=H100, seq_len=1000, output_len=200)
+
+
+class UnitSteps:
+    """A step cost of exactly one second whatever the step holds (hand-countable runs)."""
+
+    def time(self, tokens, attn, kv_tokens, prefill=False, roofline=False):
+        return 1.0
+
+    def drain(self, t, tokens):
+        return 0.0
+
+
+def test_simulated_request_joins_the_step_after_the_one_running_when_it_is_sent():
+    # two clients, one-token prompts; outputs 2, 3, 2, 2 tokens, one second a step:
+    # step 0 (0-1 s) prefills r0 and r1; step 1 decodes both and r0 ends at 2 s; client 0 sends r2 at 2 s,
+    # after step 2 (2-3 s, r1's last token) began; r2 is prefilled in step 3 (3-4 s): TTFT 2 s, not 1 s.
+    # r1 ends at 3 s; r3 is sent then, step 3 already running; prefilled in step 4 (4-5 s): TTFT 2 s.
+    arrive, first, finish = SIM.simulate(
+        UnitSteps(), np.array([1, 1, 1, 1]), np.array([2, 3, 2, 2]), 0.0, 100, 8, 1e6, clients=2
+    )
+    assert arrive.tolist() == [0.0, 0.0, 2.0, 3.0]
+    assert first.tolist() == [1.0, 1.0, 4.0, 5.0]
+    assert finish.tolist() == [2.0, 3.0, 5.0, 6.0]
+
+
+def test_a_lone_client_finds_the_engine_idle():
+    # one client: the engine is idle when its next request comes, which starts at once (TTFT = one step)
+    arrive, first, _ = SIM.simulate(UnitSteps(), np.array([1, 1, 1]), np.array([3, 3, 3]), 0.0, 100, 8, 1e6, clients=1)
+    assert (first - arrive).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_wait_by_hand():
+    T, t2 = 0.02, 0.02**2 * 1.5  # mean step 20 ms, E[t^2] 1.5 x E[t]^2
+    assert TR.closed_loop_wait(T, t2, 1.0, 1.0, 0.0) == (0.0, 0.0)  # one client: the engine is idle
+    assert TR.closed_loop_wait(T, t2, 1.0, 4.0, 0.0) == (1.0, T)  # others decoding: the whole next step
+    busy, wait = TR.closed_loop_wait(T, t2, 0.995, 2.0, 0.005)  # the other client is in the engine 99.5 %
+    assert busy == pytest.approx(0.995) and wait == pytest.approx(0.995 * (T - 0.005))
+    busy, wait = TR.closed_loop_wait(T, t2, 1.0, 4.0, 0.05)  # path longer than a step: a random phase
+    assert wait == pytest.approx(busy * t2 / (2 * T))
+
+
+def test_analytic_wait_is_one_step_and_none_for_one_client():
+    one, four = serving.solve(**BASE, concurrency=1), serving.solve(**BASE, concurrency=4)
+    assert one.si("queue_wait_mean") < 1e-3 * one.si("ttft_mean")  # nothing but its own prefill
+    # four clients at 2 % of saturation: no queue, the wait is one mean step (the mean token gap)
+    assert four.si("queue_wait_mean") == pytest.approx(four.si("itl_mean"), rel=0.02)
+
+
+@pytest.mark.parametrize("users", [2, 8, 32])
+def test_analytic_closed_loop_against_simulation(users):
+    # desynchronised clients (lengths spread 30 %), measured: means within 7 % (TTFT -0.4 % to +6.4 %),
+    # TTFT p90 -3 % and -10 % at 2 and 8 users, +27 % at 32 (the analytic prefill queue's exponential tail
+    # over the simulator's near-deterministic one; before the closed loop's phase was modelled the mean
+    # there was +38 %)
+    kw = dict(**BASE, concurrency=users, length_cv=0.3)
+    a = serving.solve(**kw)
+    s = serving.solve(**kw, method="simulate", num_requests=1000, seed=3)
+    for k in ("ttft_mean", "itl_mean", "e2e_mean"):
+        assert a.si(k) == pytest.approx(s.si(k), rel=0.10), k
+    if users < 32:
+        assert a.si("ttft_p90") == pytest.approx(s.si("ttft_p90"), rel=0.20)
