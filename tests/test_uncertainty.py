@@ -175,6 +175,26 @@ def test_distributed_band_spans_compute_and_network_ranges(training):
     assert held.bands == {} and training.out_of_domain == ()
 
 
+@pytest.mark.parametrize(
+    "model, batch, kw",
+    [
+        (LM.Llama3_70B, 256, dict(TRAIN, cp_size=2, overlap_comm=True, tp_overlap=True)),
+        (mlsysim.Models.ResNet50, 1024, dict(zero_stage=3)),  # pure data parallelism, no transformer
+    ],
+)
+def test_distributed_corners_time_the_work_as_solves_at_the_corners_do(model, batch, kw):
+    """DistributedModel.solve_corners (the work once, each corner timed at its efficiency) builds what
+    solve() gives at the corner efficiency; a call solve() refuses is refused the same way."""
+    r = banded(mlsysim.DistributedModel, model, CLUSTER, batch, **kw)
+    for corner in r.bands.corners:
+        at = mlsysim.DistributedModel().solve(model, CLUSTER, batch, **kw, efficiency=corner.efficiency)
+        assert corner.to_dict() == at.to_dict()
+    with pytest.raises(TypeError, match="bogus"):
+        banded(mlsysim.DistributedModel, model, CLUSTER, batch, bogus=1)
+    with pytest.raises(InvalidInputError, match="batch_size"):
+        banded(mlsysim.DistributedModel, model, CLUSTER, 3, **kw)
+
+
 @settings(max_examples=15, deadline=None)
 @given(c=st.floats(0, 1), n=st.floats(0, 1))
 def test_any_training_efficiency_inside_the_ranges_lies_inside_the_band(training, c, n):

@@ -224,50 +224,30 @@ class DistributedModel(Solver):
                 with the GEMMs they feed, as Megatron-Core's ``--tp-comm-overlap`` does (needs
                 sequence_parallel); the exposed part is ``tp_exposed_latency``.
         """
-        model, fleet = V.named("model", model, "models"), V.named("fleet", fleet, "clusters")
-        # an efficiency object of the caller's own class could change between calls: not cached
-        prepare = _prepared if efficiency is None or type(efficiency) in _FROZEN_EFFICIENCY else _prepare
-        g = prepare(
-            model,
-            fleet,
-            tp_size,
-            pp_size,
-            ep_size,
-            precision,
-            zero_stage,
-            activation_recomputation,
-            sequence_parallel,
-            overlap_comm,
-            overlap_efficiency,
-            v_stages,
-            efficiency,
-            tokens,
-            strict,
-            grad_precision,
-            master_precision,
-            cp_size,
-            cp_variant,
-            schedule,
-            fp8,
-            tp_overlap,
-        )
-        if g.warning:
-            warnings.warn(g.warning, TensorParallelAcrossNodesWarning, stacklevel=2)
-        B = _batch(batch_size, g)
-        m = _microbatches(microbatch_count)
-        S = _seq(seq_len, g)
-        f = _evaluate(g, B, m, S)
-        local, mb = f["local_batch_size"], f["micro_batch_size"]
-        notes = g.notes
-        if local < m or local % m:
-            warnings.warn(_fractional_warning(local, m, mb), MicrobatchWarning, stacklevel=2)
-            notes = (f"fractional micro-batch: {mb:g} sequences",) + notes
-        reason = "" if f["feasible"] else _reason(g, f["memory_per_gpu"], f["activation_memory"])
-        if reason and g.strict:
-            raise InfeasibleError(f"DistributedModel: {reason}", required=f["memory_per_gpu"], available=g.cap)
-        return DistributedResult(
-            **f, **g.fields, parallelism=dict(g.parallelism), infeasible_reason=reason, notes=notes
-        )
+        return DistributedResult(**_step(locals())[0])
+
+    def solve_corners(self, corners: Any, /, *args: Any, **kwargs: Any) -> tuple[Any, Any, Any]:
+        """(nominal, fast, slow): ``solve(*args, **kwargs)`` and the same at the two argument sets
+        ``corners(nominal)`` returns (None: no corner), which differ from it only in its efficiency
+        (``band_arguments``, mlsysim_uncertainty.banded): the batch, micro-batches and sequence are
+        checked and the step's work (:func:`_work`) done once; each corner's layout comes from the
+        preparation cache (its efficiency object is the same one on every banded call) and times that
+        work (:func:`_timed`), unbuilt (``Pending``: its fields), built on first use."""
+        from mlsysim_uncertainty.bands import Pending, bound_arguments
+
+        a = bound_arguments(DistributedModel.solve, args, kwargs)
+        if a is None:  # Python refuses the call: solve() says why
+            return self.solve(*args, **kwargs), None, None
+        fields, batch, work = _step(a)
+        nominal = DistributedResult(**fields)
+        over = corners(nominal)
+        if over is None:
+            return nominal, None, None
+        checked = [a[k] for k in _PREPARE_ARGS]  # model and fleet resolved by _step
+        fast, slow = (
+            Pending(DistributedResult, _fields(_corner_group(checked, o["efficiency"]), work, *batch)) for o in over
+        )  # the work no efficiency moves, done once
+        return nominal, fast, slow
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): the batch arguments and the layout's integer
@@ -363,6 +343,55 @@ class DistributedModel(Solver):
             error=errors.messages,
         )
         return f
+
+
+def _group(a: dict[str, Any]) -> _Group:
+    """The checked layout of solve()'s arguments ``a`` (by name), cached where its efficiency cannot
+    change between calls."""
+    a["model"], a["fleet"] = V.named("model", a["model"], "models"), V.named("fleet", a["fleet"], "clusters")
+    # an efficiency object of the caller's own class could change between calls: not cached
+    prepare = _prepared if a["efficiency"] is None or type(a["efficiency"]) in _FROZEN_EFFICIENCY else _prepare
+    return prepare(*(a[k] for k in _PREPARE_ARGS))
+
+
+def _corner_group(checked: list[Any], efficiency: Any) -> _Group:
+    """The layout of a band corner: solve()'s checked arguments ``checked`` (in :data:`_PREPARE_ARGS`
+    order) at the corner's ``efficiency`` (cached as :func:`_group` caches)."""
+    checked[_EFFICIENCY_AT] = efficiency
+    return (_prepared if type(efficiency) in _FROZEN_EFFICIENCY else _prepare)(*checked)
+
+
+def _step(a: dict[str, Any]) -> tuple[dict[str, Any], tuple[int, int, int], dict[str, Any]]:
+    """solve() on its arguments ``a`` (by name): (the DistributedResult's fields, the checked global
+    batch, micro-batch count and sequence length, the step's :func:`_work`). Warns as solve() does
+    (at its caller)."""
+    g = _group(a)
+    if g.warning:
+        warnings.warn(g.warning, TensorParallelAcrossNodesWarning, stacklevel=3)
+    batch = _batch(a["batch_size"], g), _microbatches(a["microbatch_count"]), _seq(a["seq_len"], g)
+    work = _work(g, *batch)
+    f = _fields(g, work, *batch)
+    local, m, mb = f["local_batch_size"], batch[1], f["micro_batch_size"]
+    if local < m or local % m:
+        warnings.warn(_fractional_warning(local, m, mb), MicrobatchWarning, stacklevel=3)
+    if f["infeasible_reason"] and g.strict:
+        raise InfeasibleError(
+            f"DistributedModel: {f['infeasible_reason']}", required=f["memory_per_gpu"], available=g.cap
+        )
+    return f, batch, work
+
+
+def _fields(g: _Group, work: dict[str, Any], B: int, m: int, S: int) -> dict[str, Any]:
+    """The DistributedResult's fields for layout ``g`` doing ``work`` (:func:`_work`) at checked
+    global batch ``B``, ``m`` micro-batches and sequence length ``S``."""
+    f = _timed(g, work, B, m, S)
+    local, mb = f["local_batch_size"], f["micro_batch_size"]
+    notes = g.notes
+    if local < m or local % m:
+        notes = (f"fractional micro-batch: {mb:g} sequences",) + notes
+    reason = "" if f["feasible"] else _reason(g, f["memory_per_gpu"], f["activation_memory"])
+    f.update(g.fields, parallelism=dict(g.parallelism), infeasible_reason=reason, notes=notes)
+    return f
 
 
 def _of(groups: list[Any], slot: str, key: str | None = None) -> list[Any]:
@@ -897,6 +926,7 @@ def _prepare(
 
 _prepared = PreparedCache(_prepare)
 _FROZEN_EFFICIENCY = (float, int, TrainingEfficiency)
+_EFFICIENCY_AT = _PREPARE_ARGS.index("efficiency")
 
 
 def _parallel(degree: Any) -> bool:
@@ -908,8 +938,16 @@ def _parallel(degree: Any) -> bool:
 
 def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
     """Every field that depends on the global batch ``B``, the micro-batch count ``m`` and the
-    sequence length ``S``: numbers (solve()) or arrays (a sweep), one code path."""
-    t, p, v, e, N, peak, eta_c, b_act = G.t, G.p, G.v, G.e, G.N, G.peak, G.eta_c, G.b_act
+    sequence length ``S``: numbers (solve()) or arrays (a sweep), one code path: the step's work
+    (:func:`_work`) timed at the layout's efficiencies (:func:`_timed`)."""
+    return _timed(G, _work(G, B, m, S), B, m, S)
+
+
+def _work(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
+    """What no efficiency moves: batch split, FLOPs, activation memory, bubble units, the activation
+    message of one micro-batch (``act_msg``) and the seconds of one micro-batch's compute at peak on
+    one tensor-parallel rank (``comp``; a non-transformer: on one GPU)."""
+    t, p, v, b_act = G.t, G.p, G.v, G.b_act
     local = B // G.d
     mb = local / m
     if G.transformer:
@@ -918,14 +956,62 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
         tokens_step = B * 1.0 * S
         model_flops = tokens_step * (L * f_model + f_head)
         hw_flops = tokens_step * (L * f_hw + f_head)
-        Ls = G.Ls
-        cp = G.cp
+        Ls, cp = G.Ls, G.cp
         tok_mb = mb * S / cp  # tokens of one micro-batch on one rank
-        rate = t * eta_c
         attn_hw = f_hw - G.gemm_hw
         layer_s = G.gemm_hw / G.peak_gemm + attn_hw / G.peak16  # seconds per token per layer at peak
-        t_comp_mb = tok_mb * (Ls * layer_s + f_head / p / G.peak16) / rate
+        comp = tok_mb * (Ls * layer_s + f_head / p / G.peak16)
         seconds_of_work = tokens_step * (L * layer_s + f_head / G.peak16)
+        act_msg = tok_mb * h * b_act
+        sp = G.sp if _parallel(t) else True
+        per_layer = K.activation_bytes_per_layer(S, mb, h, G.a, t, sp, G.rc, b_act / 2.0, G.fp8) / cp
+        out_bytes = 4.0 * S * mb * h / (t * cp) * (1.0 + G.V / h)
+        acts = K.activation_bytes_per_gpu(per_layer, Ls, SCH.in_flight(G.sched, m, p, v), p, out_bytes)
+        if _parallel(p):
+            F, Bw, W = SCH.pass_shares(G.layer_params, S, G.attn_dim, G.rc)
+            units = SCH.bubble_units(G.sched, p, v, F, Bw, W)
+        else:
+            units = 0.0
+    else:
+        fwd = G.fwd
+        tokens_step = tok_mb = act_msg = None
+        model_flops = 3.0 * fwd * B
+        hw_flops = model_flops + (fwd * B if G.rc == "full" else 0.0)
+        comp = mb * (hw_flops / B)
+        seconds_of_work = hw_flops / G.peak
+        units = 0.0
+        acts = 0.0 if G.acts_per_sample is None else G.acts_per_sample * b_act * mb
+    return dict(
+        local=local,
+        mb=mb,
+        tokens_step=tokens_step,
+        model_flops=model_flops,
+        hw_flops=hw_flops,
+        tok_mb=tok_mb,
+        comp=comp,
+        seconds_of_work=seconds_of_work,
+        act_msg=act_msg,
+        acts=acts,
+        units=units,
+    )
+
+
+def _timed(G: _Group, w: dict[str, Any], B: Any, m: Any, S: Any) -> dict[str, Any]:
+    """The fields of the step of work ``w`` (:func:`_work`) at layout ``G``'s compute efficiency and
+    link bandwidths (its network efficiency): compute, communication and its overlap, bubble."""
+    t, p, v, e, N, peak, eta_c, b_act = G.t, G.p, G.v, G.e, G.N, G.peak, G.eta_c, G.b_act
+    local, mb, tokens_step, model_flops, hw_flops = (
+        w["local"],
+        w["mb"],
+        w["tokens_step"],
+        w["model_flops"],
+        w["hw_flops"],
+    )
+    seconds_of_work, acts, units = w["seconds_of_work"], w["acts"], w["units"]
+    if G.transformer:
+        Ls, cp, tok_mb, act_msg = G.Ls, G.cp, w["tok_mb"], w["act_msg"]
+        rate = t * eta_c
+        t_comp_mb = w["comp"] / rate
         if cp > 1:
             attn_fwd = tok_mb * 4.0 * S * G.attn_dim / (rate * G.peak16)
             moved, exposed = K.cp_kv_exchange_time(
@@ -934,7 +1020,6 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
             t_cp_mb, t_cp_exp_mb = Ls * moved, Ls * exposed
         else:
             t_cp_mb = t_cp_exp_mb = 0.0
-        act_msg = tok_mb * h * b_act
         t_tp_mb = Ls * G.n_coll * K.ring_allreduce_time(act_msg, t, G.bw_tp, G.lat_tp) if _parallel(t) else 0.0
         t_tp_exp_mb = (
             K.tp_overlap_exposed(t_tp_mb, tok_mb * Ls * G.gemm_hw / (G.peak_gemm * rate), t)
@@ -948,24 +1033,9 @@ def _evaluate(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
         else:
             t_ep_mb = G.Ls_moe * G.n_coll * K.forwarded_all_to_all_time(act_msg / (t if G.sp else 1), *G.ep_forward)
         t_pp_mb = K.p2p_stage_time(act_msg / t, p, v, G.bw_pp, G.lat_pp) if _parallel(p) else 0.0
-        sp = G.sp if _parallel(t) else True
-        per_layer = K.activation_bytes_per_layer(S, mb, h, G.a, t, sp, G.rc, b_act / 2.0, G.fp8) / cp
-        out_bytes = 4.0 * S * mb * h / (t * cp) * (1.0 + G.V / h)
-        acts = K.activation_bytes_per_gpu(per_layer, Ls, SCH.in_flight(G.sched, m, p, v), p, out_bytes)
-        if _parallel(p):
-            F, Bw, W = SCH.pass_shares(G.layer_params, S, G.attn_dim, G.rc)
-            units = SCH.bubble_units(G.sched, p, v, F, Bw, W)
-        else:
-            units = 0.0
     else:
-        fwd = G.fwd
-        tokens_step = None
-        model_flops = 3.0 * fwd * B
-        hw_flops = model_flops + (fwd * B if G.rc == "full" else 0.0)
-        t_comp_mb = mb * (hw_flops / B) / (peak * eta_c)
-        seconds_of_work = hw_flops / peak
-        t_tp_mb = t_tp_exp_mb = t_ep_mb = t_pp_mb = t_cp_mb = t_cp_exp_mb = units = 0.0
-        acts = 0.0 if G.acts_per_sample is None else G.acts_per_sample * b_act * mb
+        t_comp_mb = w["comp"] / (peak * eta_c)
+        t_tp_mb = t_tp_exp_mb = t_ep_mb = t_pp_mb = t_cp_mb = t_cp_exp_mb = 0.0
 
     # ------------------------------------------------------------ time
     if G.sched == "dualpipe":  # each chunk's all-to-alls and pipeline sends run behind the paired chunk's

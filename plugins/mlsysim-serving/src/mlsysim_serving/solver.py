@@ -612,15 +612,28 @@ def _setup(a: dict[str, Any]) -> Setup:
     return prepared(*[a[k] for k in _SETUP_ARGS])
 
 
+#: corner setups made so far: (id of the setup, values changed) -> (that setup, the corner's; see :func:`_at`)
+_corner_setups: dict[tuple, tuple[Setup, Setup]] = {}
+
+
 def _at(setup: Setup, a: dict[str, Any], over: dict[str, Any]) -> Setup:
     """``setup`` with the efficiencies and engine overhead of ``over`` that the caller left out of ``a``
-    (checked as solve() checks them), and the step overhead that follows."""
+    (checked as solve() checks them), and the step overhead that follows. One object per setup (a
+    frozen, memoized :data:`.setup.prepared` value) and values: a repeated banded call reuses it."""
     changed: dict[str, Any] = {
         field: check(over[name]) for name, (field, check) in _BAND_CHECKS.items() if a[name] is None
     }
+    key = (id(setup), *changed.items())
+    hit = _corner_setups.get(key)
+    if hit is not None and hit[0] is setup:  # the entry keeps its setup alive: the same id is the same object
+        return hit[1]
     engine = changed.get("engine_overhead", setup.engine_overhead)
     overhead = step_overhead(setup.hardware.si.dispatch_tax, setup.shape.layers, engine)
-    return attrs.evolve(setup, overhead=overhead, **changed)
+    made = attrs.evolve(setup, overhead=overhead, **changed)
+    if len(_corner_setups) >= 1024:
+        _corner_setups.clear()
+    _corner_setups[key] = (setup, made)
+    return made
 
 
 def _check_beams(beam_width: Any) -> int:
@@ -630,14 +643,15 @@ def _check_beams(beam_width: Any) -> int:
 
 
 def _phase(setup: Setup, work: tuple) -> tuple:
-    """One phase through the replica from its :func:`_work`: the roofline of the per-GPU FLOPs and
-    bytes at the setup's efficiencies + tensor-parallel all-reduces + expert all-to-alls, scaled by the
+    """One phase through the replica from its :func:`_work`: the roofline of the per-GPU FLOPs (the
+    attention matmuls at their own peak, :func:`.precisions.attention_peak`) and bytes at the setup's
+    efficiencies + tensor-parallel all-reduces + expert all-to-alls, scaled by the
     pipeline's fill/drain factor, + the step overhead + the stage hops. Two-batch overlap
     (``ep_overlap``): two half batches, one's dispatch/combine during the other's compute, each
     streaming the weights: max(2 x half-batch roofline + all-reduces, all-to-all).
     Returns (t, t_compute, t_memory, t_comm, t_all_to_all, flops, bytes) per micro-batch pass."""
-    flops, moved, comm, a2a, hops, factor = work
-    t_c = flops / (setup.peak * setup.eta_c)
+    flops, attn, moved, comm, a2a, hops, factor = work
+    t_c = ((flops - attn) / setup.peak + attn / setup.attn_peak) / setup.eta_c
     t_m = moved / (setup.hardware.si.bandwidth * setup.eta_m)
     busy = maximum(t_c, t_m) + comm
     t = factor * (maximum(busy, a2a) if setup.layout.overlap else busy + a2a) + setup.overhead + hops
@@ -650,7 +664,8 @@ def _work(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
     tokens, or one decode step of ``batch`` sequences at ``context``. Its micro-batches
     (:func:`.kernels.pipeline`) each pass every layer: per-GPU FLOPs and bytes (:func:`.kernels.prefill`
     / :func:`.kernels.decode`), all-reduce, all-to-all and stage-hop times (at the network efficiency).
-    Returns (flops, bytes, t_allreduce, t_all_to_all, t_hops, pipeline factor) per micro-batch pass."""
+    Returns (flops, attention flops, bytes, t_allreduce, t_all_to_all, t_hops, pipeline factor) per micro-batch
+    pass."""
     shape, lay = setup.shape, setup.layout
     n, w, dp, lam, layers = float(lay.n), float(lay.w), float(lay.d), lay.imbalance, shape.layers
     tokens = batch * context if prefill else batch
@@ -660,7 +675,7 @@ def _work(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
     c = lay.copies  # physical experts per logical one: E + r hold the k experts a token picks
     read = K.weights_read(t_mb / halves, shape.dense_read, shape.experts_params * c, shape.expert_share / c, n, w, lam)
     kernel = K.prefill if prefill else K.decode
-    flops, moved, msg = kernel(
+    flops, moved, msg, attn = kernel(
         micro / halves,
         context,
         n,
@@ -669,8 +684,7 @@ def _work(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
         setup.b_act,
         read,
         shape.matmul,
-        layers,
-        shape.attn_dim,
+        shape.prefill_attn if prefill else shape.decode_attn,
         shape.hidden,
         shape.kv,
         setup.kv_share,
@@ -714,7 +728,7 @@ def _work(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
             lay.out_lat,
             E.NETWORK,
         )
-    return halves * flops, halves * moved, halves * comm, a2a, hops, factor
+    return halves * flops, halves * attn, halves * moved, halves * comm, a2a, hops, factor
 
 
 def _works(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int) -> dict:
