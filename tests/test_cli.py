@@ -808,7 +808,8 @@ def test_a_first_answer_imports_no_pint_and_prints_what_pint_would():
     _out._units_shown.clear()
     assert _out.cell(r, "itl") == shown(r, "itl")  # read back from the file
     code = "import sys; before = set(sys.modules); from mlsysim_cli import main\ntry: main()\nexcept SystemExit: pass\n"
-    code += "print('pint' in sys.modules, 'numpy' in sys.modules, sorted({'pathlib', 'hashlib'} & set(sys.modules) - before))"
+    code += "new = set(sys.modules) - before\n"
+    code += "print('pint' in new, 'numpy' in new, sorted({'pathlib', 'hashlib'} & new))"
     args = ["serve", "Llama3_8B", "H100", "--seq-len", "2048"]
     for _ in range(2):  # the first run fills the caches if this process's catalog was keyed otherwise
         out = subprocess.run([sys.executable, "-P", "-c", code, *args], capture_output=True, text=True, timeout=120)
