@@ -36,7 +36,7 @@ import attrs
 
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.results import Result
-from mlsysim_core.units import Q_, unit_and_factor
+from mlsysim_core.units import from_si, unit_and_factor
 
 from .calibration import scoped
 from .domain import out_of_domain
@@ -77,12 +77,12 @@ def bound_arguments(solve: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str
 
 
 @cache
-def _measured(solver_cls: Any, result_cls: type) -> list[tuple[str, str, Any, float]]:
-    """(field, stored attribute, unit, SI -> unit factor) of the solver's ``band_fields`` (every
-    measured field if it declares none)."""
+def _measured(solver_cls: Any, result_cls: type) -> list[tuple[str, str, str]]:
+    """(field, stored attribute, unit) of the solver's ``band_fields`` (every measured field if it
+    declares none)."""
     wanted = getattr(solver_cls, "band_fields", None)
     return [
-        (f.alias, f.name, *unit_and_factor(f.metadata["mlsysim_unit"]))
+        (f.alias, f.name, f.metadata["mlsysim_unit"])
         for f in attrs.fields(result_cls)
         if "mlsysim_unit" in (f.metadata or {}) and (wanted is None or f.alias in wanted)
     ]
@@ -109,11 +109,12 @@ def _built(corner: Any) -> Any:
 
 
 class Bands(Mapping):
-    """field -> (low, high) Quantities in the field's unit, built on access from SI floats.
+    """field -> (low, high) Quantities in the field's unit, built on access from SI floats (``si``:
+    field -> (low, high, unit)).
     ``corners``: the (fast, slow) corner results, which a solver taking this result as an input
     (``band_inputs``) solves at to carry the band through; None when nothing moved."""
 
-    def __init__(self, si: dict[str, tuple[float, float, Any, float]], corners: tuple[Any, Any] | None = None):
+    def __init__(self, si: dict[str, tuple[float, float, str]], corners: tuple[Any, Any] | None = None):
         self._si = si
         self._corners = corners
 
@@ -132,15 +133,16 @@ class Bands(Mapping):
         si = {}
         for name, band in bands.items():
             low, high = band["low"], band["high"]
-            quantity = isinstance(low, dict)
-            unit = low["unit"] if quantity else ""
-            high_q = Q_(high["value"], high["unit"]).to(unit).magnitude if quantity else high
-            si[name] = (low["value"] if quantity else low, high_q, unit, 1.0)
+            if isinstance(low, dict):
+                (lo, hi), unit = (x["value"] / unit_and_factor(x["unit"])[1] for x in (low, high)), low["unit"]
+            else:
+                lo, hi, unit = low, high, ""
+            si[name] = (lo, hi, unit)
         return cls(si, corners)
 
     def __getitem__(self, name: str) -> tuple[Any, Any]:
-        lo, hi, unit, factor = self._si[name]
-        return Q_(lo * factor, unit), Q_(hi * factor, unit)
+        lo, hi, unit = self._si[name]
+        return from_si(lo, unit), from_si(hi, unit)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._si)
@@ -268,7 +270,7 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
     mids = vars(nominal)  # @result classes store fields in __dict__ (SI floats), a Pending corner by name
     p1, p2 = isinstance(one, Pending), isinstance(other, Pending)
     ones, others = (one.fields if p1 else vars(one)), (other.fields if p2 else vars(other))
-    for name, stored, unit, factor in _measured(cls, type(nominal)):  # type: ignore[arg-type]  # hashable
+    for name, stored, unit in _measured(cls, type(nominal)):  # type: ignore[arg-type]  # hashable
         # an optional field a Pending corner was not given is None
         mid, a, b = mids[stored], ones.get(name if p1 else stored), others.get(name if p2 else stored)
         if mid is None or a is None or b is None:
@@ -276,5 +278,5 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
         lo, hi = (a, b) if a < b else (b, a)  # comparisons, not min/max of tuples: this loop runs per call
         lo, hi = (mid if mid < lo else lo), (mid if mid > hi else hi)
         if hi - lo > _SAME * abs(hi):
-            si[name] = (lo, hi, unit, factor)
+            si[name] = (lo, hi, unit)
     return nominal.with_bands(Bands(si, (one, other)), why)
