@@ -4,8 +4,10 @@ A solver opts in by declaring ``band_arguments`` on its class: ``{solve() argume
 holding the value used}`` for each named efficiency or overhead it takes (``ServingModel``:
 efficiency, memory_efficiency, engine_overhead); a dotted name is an attribute of an argument that is
 an efficiency object (``DistributedModel``: ``efficiency.compute`` held in the result's
-``efficiency.compute``). Optionally ``band_fields``, the headline fields that get bands (default:
-every measured field), ``band_inputs``, arguments that take another solver's result
+``efficiency.compute``; the fleet solvers: the node ``utilization``, with ``band_aliases``
+``{"mfu": "utilization"}``, its upstream name, which holds it too when given). Optionally
+``band_fields``, the headline fields that get bands (default: every measured field), ``band_inputs``,
+arguments that take another solver's result
 (``SustainabilityModel``'s ``workload``): their band is carried through by solving at that input's own
 corner results, and ``band_catalog``, ``{name of a catalog number: the end of its range paired with the
 fast corner}``: each catalog value among the arguments (a fleet, its node and accelerator, a grid) has
@@ -20,8 +22,8 @@ nominal's checked inputs (``ServingModel``: one ``prepare`` for the three; ``Sin
 step's work once, re-timed at each corner's efficiencies). Every field of these
 models is monotone in each efficiency and overhead (a sum or max of terms each falling with an
 efficiency and growing with an overhead), and every field of a fleet solver in each of its
-``band_catalog`` numbers (energy and carbon grow with power and intensity; failures fall with part
-MTTFs), so the two corners bound the whole box of ranges.
+``band_catalog`` numbers and its utilization (energy, carbon and cost grow with power, intensity and
+utilization; failures fall with part MTTFs), so the two corners bound the whole box of ranges.
 An argument the caller gives explicitly is held at that value.
 """
 
@@ -180,16 +182,38 @@ def _with(efficiency: Any, attr: str, value: float) -> Any:
     return made
 
 
+def _owner(solver_cls: Any) -> str | None:
+    """The name of the class declaring ``band_arguments`` (``Engine``: ``SingleNodeModel``)."""
+    return next((c.__name__ for c in solver_cls.__mro__ if vars(c).get("band_arguments")), None)
+
+
+def domain_solvers() -> list[str]:
+    """The installed solvers with a calibration domain of their own (out-of-domain lines,
+    ``data/domain.json``): those declaring efficiency ranges (``band_arguments``) but taking no other
+    solver's result (``band_inputs``: a fleet solver's domain is its workload's, carried through)."""
+    from mlsysim_core import plugins
+
+    return [n for n in declaring("band_arguments") if not getattr(plugins.get_solver(n), "band_inputs", ())]
+
+
 @cache
 def _declared(solver_cls: Any) -> tuple[tuple, tuple[str, ...], dict[str, str], str | None]:
     """A solver class's band declarations, read once: ((argument, attribute, result field, its head,
-    range) per ``band_arguments`` entry), ``band_inputs``, ``band_catalog`` and the name of the class
-    declaring ``band_arguments`` (its calibration domain: ``Engine`` is ``SingleNodeModel``'s)."""
+    range, the arguments giving its value under another name: ``band_aliases``) per ``band_arguments``
+    entry), ``band_inputs``, ``band_catalog`` and the name of the class whose calibration domain its
+    calls have (``Engine``: ``SingleNodeModel``'s; none for a fleet solver: :func:`domain_solvers`)."""
+    aliases: dict[str, str] = getattr(solver_cls, "band_aliases", {})
     arguments = tuple(
-        (*path.partition(".")[::2], field, field.partition(".")[0], RANGES[path])
+        (
+            *path.partition(".")[::2],
+            field,
+            field.partition(".")[0],
+            RANGES[path],
+            [a for a in aliases if aliases[a] == path],
+        )
         for path, field in getattr(solver_cls, "band_arguments", {}).items()
     )
-    owner = next((c.__name__ for c in solver_cls.__mro__ if vars(c).get("band_arguments")), None)
+    owner = None if getattr(solver_cls, "band_inputs", ()) else _owner(solver_cls)
     inputs = tuple(getattr(solver_cls, "band_inputs", ()))
     return arguments, inputs, getattr(solver_cls, "band_catalog", None) or {}, owner
 
@@ -203,9 +227,9 @@ def corner_arguments(solver_cls: Any, nominal: Result, given: dict[str, Any]) ->
     moved = False
     table = getattr(given.get("hardware"), "calibration", None)
     calibration = scoped(table, given.get("engine")) if table else None
-    for arg, attr, field, head, span in arguments:
-        if given.get(arg) is not None:
-            continue
+    for arg, attr, field, head, span, aliases in arguments:
+        if given.get(arg) is not None or any(given.get(a) is not None for a in aliases):
+            continue  # given (under its own name or an alias): held
         f, s = span.corners(_used(nominal, field), calibration)
         if attr:  # an attribute of the efficiency object the solver used
             held = nominal.si(head)
