@@ -21,7 +21,7 @@ NEW_GRIDS = {
     "Washington": ("US-NW-GCPD", 53, "Washington industrial 6.35 cents/kWh", 0.0635, ("Grant_PUD",)),
     "Chile": ("CL-SEN", 236, "durante 2024 se encuentra en 112 USD/MWh", 0.112, ()),
     "Belgium": ("BE", 153, None, None, ()),
-    "Denmark_West": ("DK-DK1", 131, None, None, ()),
+    "Denmark_West": ("DK-DK1", 131, "Denmark (9.8 cents)", 0.1061, ()),
 }
 
 

@@ -120,7 +120,9 @@ def test_grid_prices_converted_from_another_currency_state_rate_and_match_it():
         assert float(usd) == pytest.approx(float(local) * float(rate), rel=5e-4)
         assert re.search(RATE_SOURCES + r".*20\d\d", rate_source)
         converted += 1
-    assert converted >= 13  # CAD: 2; EUR: Sweden, Finland, Ireland, France, Germany, Poland; GBP; SAR, KRW, TWD, AED
+    assert (
+        converted >= 15
+    )  # CAD: 2; EUR: Sweden, Finland, Ireland, France, Germany, Poland, Denmark; GBP; SAR, KRW, TWD, AED; NOK
 
 
 def test_cost_in_quebec_needs_no_kwh_price():
@@ -130,10 +132,10 @@ def test_cost_in_quebec_needs_no_kwh_price():
 
 
 # Grids whose industrial electricity price has no source in the catalog yet (issue 19): this set only shrinks
-# (Belgium and Denmark_West came in unpriced with the Google campuses they serve).
+# (Belgium came in unpriced with the Google campus it serves).
 UNPRICED = {
-    "Norway", "Canada", "Iceland", "Netherlands", "Spain", "India",
-    "Singapore", "Japan", "Tokyo", "China", "Australia", "Brazil", "Belgium", "Denmark_West",
+    "Canada", "Netherlands", "India", "Singapore",
+    "Japan", "Tokyo", "Australia", "Belgium",
 }  # fmt: skip
 
 
@@ -148,3 +150,11 @@ def test_every_priced_grid_prices_a_cost_run_without_kwh_price():
         assert f"electricity_price  {price:.4g} USD/kWh" in out.output, (key, out.output)
     for key in UNPRICED:
         assert mlsysim.Infra.Grids.get(key).electricity_price is None
+
+
+def test_taiwan_and_south_korea_prices_come_from_their_own_tariffs():
+    """The two grids store the same 0.1325 USD/kWh by coincidence, each from its own local price and rate."""
+    tw, kr = mlsysim.Infra.Grids.Taiwan, mlsysim.Infra.Grids.South_Korea
+    assert "= 4.29 TWD/kWh at 0.03089 USD/TWD" in tw.source and "Taipower" in tw.source
+    assert "= 182.7 KRW/kWh at 0.0007251 USD/KRW" in kr.source and "KEPCO" in kr.source
+    assert 4.29 * 0.03089 != pytest.approx(182.7 * 0.0007251, rel=1e-4)

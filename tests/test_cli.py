@@ -745,7 +745,7 @@ SWEEPS = {  # one sweep per built-in command, with an invalid point where one is
         "--days",
         "30,365",
         "--datacenter",
-        "Norway,Virginia",  # Norway: no electricity price in the catalog (an error point)
+        "Canada,Virginia",  # Canada (national): no electricity price in the catalog (an error point)
         "--cloud-rate",
         "2.5",
     ),

@@ -23,7 +23,7 @@ BASE = dict(model=LLAMA8, hardware=H100, seq_len=1000, output_len=200)
 class UnitSteps:
     """A step cost of exactly one second whatever the step holds (hand-countable runs)."""
 
-    def time(self, tokens, attn, kv_tokens, prefill=False, roofline=False):
+    def time(self, tokens, attn, kv_tokens, prefill=False, roofline=False, fresh=0.0):
         return 1.0
 
     def drain(self, t, tokens):

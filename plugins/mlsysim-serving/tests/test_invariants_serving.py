@@ -90,11 +90,11 @@ def test_itl_grows_with_concurrency(model, seq, b1, b2):
 @given(st.lists(st.integers(1, 100000), min_size=1, max_size=16))
 def test_kernels_vectorize(contexts):
     ctx = np.array(contexts, dtype=float)
-    args = (2.0, 2.0, 2.0, 2.0, 7.5e9, 7.5e9, 32.0, 4096.0, 4096.0, 65536.0, 0.5)
-    f, m, msg = K.decode(8.0, ctx, *args)
+    args = (2.0, 2.0, 2.0, 2.0, 7.5e9, 7.5e9, 4.0 * 32.0 * 4096.0, 4096.0, 65536.0, 0.5)
+    f, m, msg, _ = K.decode(8.0, ctx, *args)
     t = K.phase_time(f, m, K.tp_allreduce(msg, 2.0, 32.0, 450e9, 5e-7, 0.8, 5e-6), 989.5e12, 3.35e12, 0.6, 0.8, 3e-4)[0]
     for i, c in enumerate(contexts):
-        fs, ms_, msgs = K.decode(8.0, float(c), *args)
+        fs, ms_, msgs, _ = K.decode(8.0, float(c), *args)
         ts = K.phase_time(
             fs, ms_, K.tp_allreduce(msgs, 2.0, 32.0, 450e9, 5e-7, 0.8, 5e-6), 989.5e12, 3.35e12, 0.6, 0.8, 3e-4
         )[0]

@@ -39,8 +39,7 @@ def prefill(
     b_act,
     read_params,
     matmul_params,
-    layers,
-    attn_dim,
+    attn,
     hidden,
     kv_elements,
     kv_share,
@@ -51,20 +50,19 @@ def prefill(
 ):
     """Prefill of B prompts of S tokens (Kaplan et al. 2020; Pope et al. 2022), per GPU.
 
-    FLOPs / GPU  = B/dp * (2*(P_matmul - P_e)*S + 2*L*S^2*H*d_h) / n + imbalance*B*2*P_e*S / w
-                   (causal mask halves QK^T and AV; P_e = 0 for a dense model, w = n, dp = 1 for TP)
+    FLOPs / GPU  = B/dp * (2*(P_matmul - P_e)*S + a*S^2/2) / n + imbalance*B*2*P_e*S / w
+                   (a = attention FLOPs of one token against one, all layers, 4*L*H*d_h: setup.attention_flops;
+                   causal mask halves QK^T and AV; P_e = 0 for a dense model, w = n, dp = 1 for TP)
     bytes / GPU  = P_read*b  +  B/dp*S*kv*b_kv*kv_share   (P_read per GPU: weights_read; KV written)
     all-reduce message = B/dp*S*d*b_act  (Megatron tensor parallelism)
-    Returns (flops, bytes, message).
+    Returns (flops, bytes, message, attention flops), the last a part of the first.
     """
     rank = batch / dp
     dense = matmul_params - expert_matmul
-    flops = (
-        rank * (2.0 * dense * seq_len + 2.0 * layers * seq_len * seq_len * attn_dim) / n
-        + imbalance * batch * 2.0 * expert_matmul * seq_len / w
-    )
+    attention = rank * attn * seq_len * seq_len / 2.0 / n
+    flops = rank * 2.0 * dense * seq_len / n + attention + imbalance * batch * 2.0 * expert_matmul * seq_len / w
     moved = read_params * b + rank * seq_len * kv_elements * b_kv * kv_share
-    return flops, moved, rank * seq_len * hidden * b_act
+    return flops, moved, rank * seq_len * hidden * b_act, attention
 
 
 def decode(
@@ -76,8 +74,7 @@ def decode(
     b_act,
     read_params,
     matmul_params,
-    layers,
-    attn_dim,
+    attn,
     hidden,
     kv_elements,
     kv_share,
@@ -88,16 +85,19 @@ def decode(
 ):
     """One decode step: every one of B sequences emits one token attending to ``context`` tokens.
 
-    FLOPs / GPU = B/dp * (2*(P_matmul - P_e) + 4*L*S*H*d_h) / n + imbalance*B*2*P_e / w
+    FLOPs / GPU = B/dp * (2*(P_matmul - P_e) + a*S) / n + imbalance*B*2*P_e / w
+                  (a = decode attention FLOPs of one token against one cached token, all layers: 4*L*H*d_h,
+                  MLA's absorbed form 2*L*H*(2r + d_R); setup.attention_flops)
     bytes / GPU = P_read*b + B/dp*(S+1)*kv*b_kv*kv_share    (weights + KV read, new token written)
     all-reduce message = B/dp*d*b_act
-    Returns (flops, bytes, message).
+    Returns (flops, bytes, message, attention flops), the last a part of the first.
     """
     rank = batch / dp
     dense = matmul_params - expert_matmul
-    flops = rank * (2.0 * dense + 4.0 * layers * context * attn_dim) / n + imbalance * batch * 2.0 * expert_matmul / w
+    attention = rank * attn * context / n
+    flops = rank * 2.0 * dense / n + attention + imbalance * batch * 2.0 * expert_matmul / w
     moved = read_params * b + rank * (context + 1.0) * kv_elements * b_kv * kv_share
-    return flops, moved, rank * hidden * b_act
+    return flops, moved, rank * hidden * b_act, attention
 
 
 def all_to_all(

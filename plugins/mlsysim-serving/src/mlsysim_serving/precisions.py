@@ -42,6 +42,8 @@ class Precisions:
     b_matmul: float
     peak: float
     notes: tuple[str, ...]
+    #: dense FLOP/s the attention matmuls run at (:func:`attention_peak`)
+    attn_peak: float = 0.0
 
 
 def _name(argument: str, value: object) -> str:
@@ -103,6 +105,9 @@ def resolve(
             f"weight-only quantization: {w} weights dequantized to {a} inside the GEMM, its time hidden "
             "behind weight streaming (Marlin, Frantar et al. 2024, sec. 5)"
         )
+    attn_peak, note = attention_peak(hardware, kv, a)
+    if note:
+        notes.append(note)
     return Precisions(
         weights=w,
         activations=a,
@@ -113,4 +118,23 @@ def resolve(
         b_matmul=b_a,
         peak=hardware.compute.si.peaks[a],
         notes=tuple(notes),
+        attn_peak=attn_peak,
     )
+
+
+def attention_peak(hardware: HardwareNode, kv: str, activations: str) -> tuple[float, str | None]:
+    """(dense FLOP/s, note) of the attention matmuls QK^T and AV. Their operands are the cached K and V, so
+    a 16-bit or fp8 KV cache runs them at its own tensor-core peak (SGLang team, "Deploying DeepSeek on GB200
+    NVL72 ... Part II", LMSYS blog 2025-09-25, Methods: BF16 vs FP8 KV cache, FP8 "allows faster Tensor Core
+    instructions"); any other KV format (int8/int4/fp4/fp6 caches) is dequantized in the kernel and runs at
+    the activation precision's peak, as does a KV precision the part has no dense peak for (the note says so)."""
+    peaks = hardware.compute.si.peaks
+    if kv in _ATTENTION_NATIVE and kv in peaks:
+        return peaks[kv], None
+    if kv == activations:
+        return peaks[activations], None
+    return peaks[activations], f"attention: {kv} KV cache dequantized to {activations} in the attention kernel"
+
+
+#: KV-cache precisions attention kernels multiply in directly (FlashInfer, FlashAttention-3, TRT-LLM MLA)
+_ATTENTION_NATIVE = frozenset({"bf16", "fp16", "fp8"})

@@ -43,6 +43,8 @@ class ModelShape:
         "moe_layers",
         "matmul",
         "attn_dim",
+        "decode_attn",
+        "prefill_attn",
         "kv",
         "hidden",
         "ffn",
@@ -75,6 +77,7 @@ class ModelShape:
         self.experts_params = experts
         self.matmul = float(si.matmul_parameters)
         self.attn_dim = float(si.attn_dim)
+        self.prefill_attn, self.decode_attn = attention_flops(model)
         self.kv = float(si.kv_elements_per_token)
         self.hidden = float(model.hidden_dim)
         self.ffn = float(model.ffn_dim or 4 * model.hidden_dim)
@@ -83,6 +86,26 @@ class ModelShape:
         self.kv_heads = si.kv_heads
         self.mla = model.kv_lora_rank is not None
         self.max_seq = model.max_seq_len or MAX_COUNT
+
+
+def attention_flops(model: TransformerWorkload) -> tuple[float, float]:
+    """(prefill, decode) attention FLOPs of one query token against one cached token, over all layers.
+
+    Multi-head form (prefill; any decode without MLA): QK^T and AV over the heads' width H*d_h,
+    4*L*H*d_h (Vaswani et al. 2017). MLA decode runs in the weight-absorbed form (DeepSeek-V2 report,
+    arXiv 2405.04434, sec. 2.1.3: W_UK absorbed into W_Q, W_UV into W_O): each of the H heads scores
+    the latent c_KV and the shared RoPE key (r + d_R values) and sums the latent (r values),
+    2*L*H*(2r + d_R) (DeepSeek-V3: 2*61*128*1088); engines run MLA prefill in the multi-head form and
+    decode absorbed (vLLM vllm/v1/attention/backends/mla/common.py module docstring: "compute friendly
+    approach for prefill ... data-movement friendly approach for decode")."""
+    si = model.si
+    mha = 4.0 * float(model.layers) * float(si.attn_dim)
+    if model.kv_lora_rank is None:
+        return mha, mha
+    # no decoupled RoPE key stated: none, as the KV-cache count (TransformerWorkload.kv_elements_per_token)
+    rope = 0.0 if model.qk_rope_head_dim is None else float(model.qk_rope_head_dim)
+    r = float(model.kv_lora_rank)
+    return mha, 2.0 * float(model.layers) * float(model.heads) * (2.0 * r + rope)
 
 
 _shapes: dict[int, ModelShape] = {}
@@ -159,6 +182,9 @@ class Setup:
     precision: str  #: weights precision
     activation_precision: str  #: the precision the matmuls run in (its dense peak is ``peak``)
     peak: float  #: dense peak FLOP/s of one GPU at ``activation_precision``
+    attn_peak: (
+        float  #: dense peak FLOP/s of the attention matmuls (at the KV precision, :func:`.precisions.attention_peak`)
+    )
     b: float  #: bytes per weight
     kv_precision: str  #: KV-cache precision
     b_kv: float  #: bytes per KV element
@@ -308,6 +334,7 @@ def prepare(
         precision=prec.weights,
         activation_precision=prec.activations,
         peak=prec.peak,
+        attn_peak=prec.attn_peak,
         b=prec.b,
         kv_precision=prec.kv,
         b_kv=prec.b_kv,

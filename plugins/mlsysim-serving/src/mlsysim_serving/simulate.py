@@ -152,6 +152,7 @@ def simulate(
         budget = M - n_dec
         p_tok = 0
         attn = base + n_dec * k if n_dec else 0.0
+        fresh = 0.0  # prefill attention work: the causal positions of the chunk's tokens
         completed = []
         for r in pre_order:
             if budget <= 0:
@@ -159,12 +160,12 @@ def simulate(
             a = filled[r]
             c = min(S[r] - a, budget)
             p_tok += c
-            attn += c * a + c * c / 2.0
+            fresh += c * a + c * c / 2.0
             budget -= c
             filled[r] = a + c
             if a + c >= S[r]:
                 completed.append(r)
-        dt = time_of(n_dec + p_tok, attn, (base + n_dec * k + n_dec if n_dec else 0.0) + p_tok)
+        dt = time_of(n_dec + p_tok, attn, (base + n_dec * k + n_dec if n_dec else 0.0) + p_tok, fresh=fresh)
         t += dt
         waiting.extend(late)
         late.clear()

@@ -643,14 +643,15 @@ def _check_beams(beam_width: Any) -> int:
 
 
 def _phase(setup: Setup, work: tuple) -> tuple:
-    """One phase through the replica from its :func:`_work`: the roofline of the per-GPU FLOPs and
-    bytes at the setup's efficiencies + tensor-parallel all-reduces + expert all-to-alls, scaled by the
+    """One phase through the replica from its :func:`_work`: the roofline of the per-GPU FLOPs (the
+    attention matmuls at their own peak, :func:`.precisions.attention_peak`) and bytes at the setup's
+    efficiencies + tensor-parallel all-reduces + expert all-to-alls, scaled by the
     pipeline's fill/drain factor, + the step overhead + the stage hops. Two-batch overlap
     (``ep_overlap``): two half batches, one's dispatch/combine during the other's compute, each
     streaming the weights: max(2 x half-batch roofline + all-reduces, all-to-all).
     Returns (t, t_compute, t_memory, t_comm, t_all_to_all, flops, bytes) per micro-batch pass."""
-    flops, moved, comm, a2a, hops, factor = work
-    t_c = flops / (setup.peak * setup.eta_c)
+    flops, attn, moved, comm, a2a, hops, factor = work
+    t_c = ((flops - attn) / setup.peak + attn / setup.attn_peak) / setup.eta_c
     t_m = moved / (setup.hardware.si.bandwidth * setup.eta_m)
     busy = maximum(t_c, t_m) + comm
     t = factor * (maximum(busy, a2a) if setup.layout.overlap else busy + a2a) + setup.overhead + hops
@@ -663,7 +664,8 @@ def _work(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
     tokens, or one decode step of ``batch`` sequences at ``context``. Its micro-batches
     (:func:`.kernels.pipeline`) each pass every layer: per-GPU FLOPs and bytes (:func:`.kernels.prefill`
     / :func:`.kernels.decode`), all-reduce, all-to-all and stage-hop times (at the network efficiency).
-    Returns (flops, bytes, t_allreduce, t_all_to_all, t_hops, pipeline factor) per micro-batch pass."""
+    Returns (flops, attention flops, bytes, t_allreduce, t_all_to_all, t_hops, pipeline factor) per micro-batch
+    pass."""
     shape, lay = setup.shape, setup.layout
     n, w, dp, lam, layers = float(lay.n), float(lay.w), float(lay.d), lay.imbalance, shape.layers
     tokens = batch * context if prefill else batch
@@ -673,7 +675,7 @@ def _work(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
     c = lay.copies  # physical experts per logical one: E + r hold the k experts a token picks
     read = K.weights_read(t_mb / halves, shape.dense_read, shape.experts_params * c, shape.expert_share / c, n, w, lam)
     kernel = K.prefill if prefill else K.decode
-    flops, moved, msg = kernel(
+    flops, moved, msg, attn = kernel(
         micro / halves,
         context,
         n,
@@ -682,8 +684,7 @@ def _work(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
         setup.b_act,
         read,
         shape.matmul,
-        layers,
-        shape.attn_dim,
+        shape.prefill_attn if prefill else shape.decode_attn,
         shape.hidden,
         shape.kv,
         setup.kv_share,
@@ -727,7 +728,7 @@ def _work(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
             lay.out_lat,
             E.NETWORK,
         )
-    return halves * flops, halves * moved, halves * comm, a2a, hops, factor
+    return halves * flops, halves * attn, halves * moved, halves * comm, a2a, hops, factor
 
 
 def _works(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int) -> dict:

@@ -60,7 +60,7 @@ class Speculation:
         if self.draft is None:
             return self.k * self.share * target.time(B, B * ctx, B * (ctx + 1.0))
         d = self.draft
-        first = d.time(B + q, B * ctx + pos * q, B * (ctx + 1.0) + q)
+        first = d.time(B + q, B * ctx, B * (ctx + 1.0) + q, fresh=pos * q)
         return first + (self.k - 1) * d.time(B, B * ctx, B * (ctx + 1.0))
 
 

@@ -94,12 +94,14 @@ _finite = _elementwise(np.isfinite, math.isfinite)
 class StepCost:
     """Time of one engine step from its composition (the kernels of :mod:`.kernels`, summed per token).
 
-    t = max(FLOPs/(F*eta_c), bytes/(W*eta_m)) + comm + overhead with, per GPU of n,
-    FLOPs = (2*P_matmul*tokens + 4*L*H*d_h*attn)/n, bytes = weights read(tokens)*b/n + kv*b_kv*share*kv_tokens,
+    t = max(compute, bytes/(W*eta_m)) + comm + overhead with, per GPU of n,
+    compute = (2*P_matmul*tokens/F + (a_d*attn + a_p*fresh)/F_attn)/(n*eta_c) (attention matmuls at their own
+    peak F_attn, :func:`.precisions.attention_peak`; a_d, a_p the decode and prefill attention FLOPs of one
+    token against one, :func:`.setup.attention_flops`), bytes = weights read(tokens)*b/n + kv*b_kv*share*kv_tokens,
     comm = c*(ring latency + launch) + c*2(n-1)/n*tokens*d*b_act/(beta*eta_net) (0 when n = 1), c = 2L all-reduces
     (2L - L_moe when the MoE layers exchange tokens all-to-all instead, :func:`.kernels.tp_allreduce`);
-    ``tokens`` = decode + prefill tokens of the step, ``attn`` = sum of decode contexts + sum of
-    prefill token positions (causal), ``kv_tokens`` = KV read by decode (context + 1 each) + KV written
+    ``tokens`` = decode + prefill tokens of the step, ``attn`` = sum of decode contexts, ``fresh`` = sum
+    of prefill token positions (causal), ``kv_tokens`` = KV read by decode (context + 1 each) + KV written
     by prefill. A lone prompt of S tokens gives exactly :func:`.kernels.prefill`'s time.
 
     Beyond tensor parallelism (``layout``, :mod:`.parallel`): attention ranks take 1/dp of the tokens,
@@ -114,6 +116,7 @@ class StepCost:
     __slots__ = (
         "flop_token",
         "flop_attn",
+        "flop_fresh",
         "dense_bytes",
         "expert_bytes",
         "untouched",
@@ -142,11 +145,13 @@ class StepCost:
         expert_share,
         matmul,
         layers,
-        attn_dim,
+        prefill_attn,
+        decode_attn,
         hidden,
         kv_elements,
         kv_share,
         peak,
+        attn_peak,
         eta_c,
         bandwidth,
         eta_m,
@@ -164,7 +169,8 @@ class StepCost:
         halves = 2.0 if self.overlap else 1.0  # two-batch overlap: each half streams the weights, all-reduces
         expert_matmul = expert_params * expert_share
         self.flop_token = (2.0 * (matmul - expert_matmul) / (n * dp) + 2.0 * lam * expert_matmul / wide) / f
-        self.flop_attn = 4.0 * layers * attn_dim / (n * dp) / f
+        self.flop_attn = decode_attn / (n * dp) / (attn_peak * eta_c)
+        self.flop_fresh = prefill_attn / (n * dp) / (attn_peak * eta_c)
         self.dense_bytes = halves * dense_read * b / n / w
         copies = layout.copies if layout is not None else 1.0
         self.expert_bytes = halves * expert_params * copies * b / wide / w
@@ -231,11 +237,11 @@ class StepCost:
             self.pp, self.depth, self.hop0, self.hop_token = float(layout.p), layout.depth, hops[0], hops[1] - hops[0]
 
     def parts(self, tokens, attn, kv_tokens):
-        """(compute, memory) seconds of the roofline of one pass over ``tokens`` tokens, before the max
-        (:meth:`time` with ``roofline``)."""
+        """(compute, memory) seconds of the roofline of one decode pass over ``tokens`` tokens, before the
+        max (:meth:`time` with ``roofline``)."""
         return self.time(tokens, attn, kv_tokens, roofline=True)
 
-    def time(self, tokens, attn, kv_tokens, prefill=False, roofline=False):
+    def time(self, tokens, attn, kv_tokens, prefill=False, roofline=False, fresh=0.0):
         """Seconds of one step (floats or arrays): the roofline of each micro-batch pass, max(FLOPs
         seconds, seconds to stream the weights it reads (MoE: the experts its tokens touch; each half
         batch its own with two-batch overlap) + its KV bytes), + its all-reduces and all-to-all (behind
@@ -243,12 +249,13 @@ class StepCost:
         hops. ``prefill``: a lone prefill, filling and draining the pipeline (decode rounds and mixed
         steps run micro-batches round robin) and dispatching as the static prefill does (node-limited
         routing where the model states it). ``roofline``: the (compute, memory) terms of the step taken
-        as one pass instead, before the max."""
+        as one pass instead, before the max. ``attn``: decode attention work (sum of the decoding tokens'
+        contexts); ``fresh``: prefill attention work (sum of the prefill tokens' causal positions)."""
         factor = 1.0
         if self.pp > 1.0 and not roofline:
             m, factor = K.pipeline(tokens, self.pp, prefill, self.depth)
-            tokens, attn, kv_tokens = tokens / m, attn / m, kv_tokens / m
-        t_c = self.flop_token * tokens + self.flop_attn * attn
+            tokens, attn, kv_tokens, fresh = tokens / m, attn / m, kv_tokens / m, fresh / m
+        t_c = self.flop_token * tokens + self.flop_attn * attn + self.flop_fresh * fresh
         t_m = self.kv_bytes * kv_tokens + self.dense_bytes
         if self.expert_bytes != 0.0:
             t_m = t_m + self.expert_bytes * (1.0 - self.untouched**tokens)
@@ -276,7 +283,7 @@ class StepCost:
     def prefill(self, tokens, start=0.0):
         """One step prefilling ``tokens`` prompt tokens after ``start`` cached ones, nothing else (causal
         attention work tokens*start + tokens^2/2, as :func:`.kernels.prefill`)."""
-        return self.time(tokens, tokens * start + tokens * tokens / 2.0, tokens, True)
+        return self.time(tokens, 0.0, tokens, True, fresh=tokens * start + tokens * tokens / 2.0)
 
 
 def length_quantile(mean, cv, dist, z):
@@ -489,7 +496,7 @@ def decode_step(cost, load, B, ctx, q=0.0, pos=0.0):
     B*(ctx + w) + q (each sequence reads its cache once and writes w entries); with speculation the
     draft's k steps are added (:meth:`.speculative.Speculation.draft_time`)."""
     v = B * load.w
-    t = cost.time(v + q, v * ctx + pos * q, B * (ctx + load.w) + q)
+    t = cost.time(v + q, v * ctx, B * (ctx + load.w) + q, fresh=pos * q)
     return t if load.spec is None else t + load.spec.draft_time(cost, B, ctx, q, pos)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from mlsysim_core.errors import InvalidInputError
 
-from .points import _closed_loop, _hw, _lm, _m, _max_batch, _q, maps
+from .points import _closed_loop, _hw, _lm, _m, _q, maps
 
 #: GPUStack performance lab, Qwen3-8B on one H100 SXM, ShareGPT (100 prompts, mean 232.6 in / 220.6 out):
 #: (engine, precision keywords, concurrencies)
@@ -180,20 +180,22 @@ def _sglang_decode() -> float:
 
 @maps(
     "P-sglang-dsv3-gb200-decode-ep48-isl2000-bf16-attention-tokens-per-s-per-gpu",
-    "ServingModel(DeepSeek_V3, GB200, fp8, kv bf16, seq_len 2000, output_len 100, tp 1, dp_attention 48, "
-    "ep_size 48, redundant_experts 32) at the largest batch that fits: batch / itl / 48 (decode pool "
-    "decode=GB200x48:dp48ep48r32)",
-    "one decode step of the pool at its largest batch that holds the KV cache (the source's 'KV cache roughly "
-    "full'; its stated 1,408 per rank for 2k ISL fits only the FP8-KV run); context 2,000, KV held for 100 output "
-    "tokens (the GB200 part I ablation's 2,000/100); 32 redundant experts (the smallest r with 48 | 256 + r; not "
-    "stated); the all-to-all over NVLink inside the NVL72 domain, no two-batch overlap (the source overlaps only "
+    "ServingModel(DeepSeek_V3, GB200, fp8, kv bf16, seq_len 2000, output_len 100, batch 768 x 48, tp 1, "
+    "dp_attention 48, ep_size 48, redundant_experts 32): batch / itl / 48 (decode pool decode=GB200x48:dp48ep48r32)",
+    "768 sequences per rank, the high-precision decode launch of the source's reproduction (sglang issue #10903 "
+    "as copied in shifangx/Scripts-SGLang z.blog2_High-prec_decode.sh: "
+    "SGLANG_DEEPEP_NUM_MAX_DISPATCH_TOKENS_PER_RANK=768, --cuda-graph-bs 768, --ep-num-redundant-experts 32; "
+    "the blog's 1,408 is the FP8-KV launch's); context 2,000, KV "
+    "held for 100 output tokens (the GB200 part I ablation's 2,000/100); MLA decode attention in the absorbed form "
+    "at the BF16 peak; the all-to-all over NVLink inside the NVL72 domain, not overlapped (the source overlaps only "
     "the combine with the down GEMM); FP8 weights, BF16 KV; the default expert imbalance (EXPERT_IMBALANCE, 1.18)",
 )
 def _sglang_gb200_decode() -> float:
-    s = _m().ServingModel()
-
-    def solve(per_rank: int) -> Any:
-        return s.solve(
+    per_rank = 768
+    r = (
+        _m()
+        .ServingModel()
+        .solve(
             _lm().DeepSeek_V3,
             _hw().GB200,
             2000,
@@ -206,6 +208,5 @@ def _sglang_gb200_decode() -> float:
             redundant_experts=32,
             output_len=100,
         )
-
-    per_rank = _max_batch(solve)
-    return per_rank / _q(solve(per_rank).itl, "s")
+    )
+    return per_rank / _q(r.itl, "s")
