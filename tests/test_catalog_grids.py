@@ -3,6 +3,9 @@ the Electricity Maps 2024 value of its zone and the published price its source q
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 import mlsysim
@@ -44,3 +47,11 @@ def test_new_grid_resolves_and_carries_its_zone_value_and_published_price(key):
 def test_every_datacenter_sits_on_a_catalog_grid():
     for dc in mlsysim.Infra.Datacenters:
         assert any(dc.grid is g for g in mlsysim.Infra.Grids), dc.name
+
+
+def test_the_grids_docs_list_as_unpriced_are_exactly_the_unpriced_grids():
+    text = Path(__file__).parents[1].joinpath("docs", "catalogs.md").read_text()
+    listed = re.search(r"tests/test_catalog_grids.py`\): ([^.]+)\.", text)
+    assert listed is not None
+    unpriced = {k for k in mlsysim.Infra.Grids.keys() if mlsysim.Infra.Grids.get(k).electricity_price is None}
+    assert set(listed.group(1).split(", ")) == unpriced
