@@ -112,6 +112,7 @@ def test_serve_json_matches_the_python_api():
                 "arrival_rate",
                 "concurrency",
                 "request_overhead",
+                "scheduler_overlap",
                 "slo_ttft",
                 "slo_itl",
                 "slo_percentile",

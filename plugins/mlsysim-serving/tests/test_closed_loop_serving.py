@@ -13,6 +13,8 @@ from mlsysim_serving import ServingModel
 from mlsysim_serving import simulate as SIM
 from mlsysim_serving import traffic as TR
 
+from mlsysim_core.errors import InvalidInputError
+
 sys.path.insert(0, str(Path(__file__).parent))
 from fixtures_serving import H100, LLAMA8  # noqa: E402
 
@@ -79,3 +81,66 @@ def test_analytic_closed_loop_against_simulation(users):
         assert a.si(k) == pytest.approx(s.si(k), rel=0.10), k
     if users < 32:
         assert a.si("ttft_p90") == pytest.approx(s.si("ttft_p90"), rel=0.20)
+
+
+@pytest.mark.parametrize("lag, r2_first", [(0, 4.0), (1, 5.0)])
+def test_an_overlap_scheduler_puts_a_request_one_step_later(lag, r2_first):
+    # r1 (six tokens) keeps the engine busy to 6 s; r0 ends at 2 s and client 0 sends r2 then, during step 2;
+    # received at its end (3 s): prefilled in step 3 (first token at 4 s), or, when step 3 was scheduled
+    # before step 2's results were processed (overlap), in step 4 (5 s)
+    arrive, first, _ = SIM.simulate(
+        UnitSteps(), np.array([1, 1, 1, 1]), np.array([2, 6, 2, 2]), 0.0, 100, 8, 1e6, clients=2, lag=lag
+    )
+    assert arrive[2] == 2.0 and first[2] == r2_first
+
+
+@pytest.mark.parametrize("lag, r1_first", [(0, 2.0), (1, 3.0)])
+def test_an_overlap_scheduler_in_an_open_loop(lag, r1_first):
+    # r0 at 0 s finds the engine idle (step 0, 0-1 s); r1 comes at 0.5 s during step 0 and is received at 1 s:
+    # prefilled in step 1 (first token at 2 s), or with overlap in step 2 (3 s)
+    _, first, _ = SIM.simulate(
+        UnitSteps(), np.array([1, 1]), np.array([3, 3]), 0.0, 100, 8, 1e6, arrivals=np.array([0.0, 0.5]), lag=lag
+    )
+    assert first.tolist() == [1.0, r1_first]
+
+
+def test_analytic_overlap_adds_one_step_when_the_engine_is_busy():
+    off, on = serving.solve(**BASE, concurrency=4), serving.solve(**BASE, concurrency=4, scheduler_overlap=True)
+    assert on.si("queue_wait_mean") - off.si("queue_wait_mean") == pytest.approx(on.si("itl_mean"), rel=0.02)
+    alone = serving.solve(**BASE, concurrency=1, scheduler_overlap=True)  # an idle engine takes it at once
+    assert alone.si("ttft_mean") == pytest.approx(serving.solve(**BASE, concurrency=1).si("ttft_mean"), rel=1e-9)
+
+
+@pytest.mark.parametrize("loop", [dict(concurrency=4), dict(concurrency=16), dict(arrival_rate=8.0)])
+def test_analytic_overlap_against_simulation(loop):
+    # measured: TTFT mean within 4 %, p90 within 12 % (the analytic p90 lower)
+    kw = dict(**BASE, **loop, length_cv=0.3, scheduler_overlap=True)
+    a = serving.solve(**kw)
+    s = serving.solve(**kw, method="simulate", num_requests=1000, seed=3)
+    for k in ("ttft_mean", "itl_mean", "e2e_mean"):
+        assert a.si(k) == pytest.approx(s.si(k), rel=0.10), k
+    assert a.si("ttft_p90") == pytest.approx(s.si("ttft_p90"), rel=0.20)
+
+
+def test_scheduler_overlap_must_be_a_bool_and_is_refused_with_disagg():
+    with pytest.raises(InvalidInputError, match="scheduler_overlap"):
+        serving.solve(**BASE, concurrency=4, scheduler_overlap="yes")
+    with pytest.raises(InvalidInputError, match="scheduler_overlap"):
+        serving.solve(
+            **BASE,
+            arrival_rate=1.0,
+            disagg="prefill=H100x1:tp1,decode=H100x1:tp1",
+            fabric="NVLink",
+            scheduler_overlap=True,
+        )
+
+
+def test_cli_scheduler_overlap():
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    args = ["serve", "Llama3_8B", "H100", "--seq-len", "1000", "--output-len", "200", "--concurrency", "4"]
+    off = CliRunner().invoke(main, args)
+    on = CliRunner().invoke(main, [*args, "--scheduler-overlap", "on"])
+    assert off.exit_code == on.exit_code == 0 and off.output != on.output

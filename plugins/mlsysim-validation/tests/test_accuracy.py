@@ -117,6 +117,14 @@ def test_closed_loop_mappings_solve_what_they_say():
     assert nim == r.ttft_mean.to("ms").magnitude
     fp8 = P.mappings()["M-gpustack-qwen3-8b-h100-sglang-fp8-sharegpt-c4-tpot"].fn()
     r = mlsysim.ServingModel().solve(
-        M.Qwen3_8B, H.H100, 233, precision="fp8", kv_precision="bf16", output_len=221, concurrency=4, engine="sglang"
+        M.Qwen3_8B,
+        H.H100,
+        233,
+        precision="fp8",
+        kv_precision="bf16",
+        output_len=221,
+        concurrency=4,
+        engine="sglang",
+        scheduler_overlap=True,
     )
     assert fp8 == r.itl_mean.to("ms").magnitude

@@ -155,6 +155,13 @@ SERVE = SolverCommand(
             help="Host time of each request outside the engine's steps (HTTP, template, tokenize, first chunk), "
             "e.g. 40ms: added to TTFT and e2e under traffic (default: the --engine calibration, else 0).",
         ),
+        Param(
+            "scheduler_overlap",
+            "--scheduler-overlap",
+            "bool",
+            help="on: the engine schedules its next step before the running one's results are processed "
+            "(SGLang, TensorRT-LLM PyTorch default; vLLM --async-scheduling): a request waits one more step.",
+        ),
         Param("slo_ttft", "--slo-ttft", "str", help="TTFT SLO, e.g. 1s or 300ms: SLO attainment and the max rate."),
         Param("slo_itl", "--slo-itl", "str", help="Inter-token latency SLO, e.g. 50ms."),
         Param("slo_percentile", "--slo-percentile", "int", help="Percentile the SLOs bind: 50, 90 or 99 (default 99)."),

@@ -52,12 +52,15 @@ def simulate(
     kv_tokens: float,
     arrivals: np.ndarray | None = None,
     clients: int | None = None,
+    lag: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Serve ``len(prompts)`` requests; open loop at the given ``arrivals`` times, or closed loop
     with ``clients`` users each sending its next request when the previous one finishes: at the end of the
     step that produced its last token, when the engine has already begun the next step (it schedules one
     step after another; :func:`.traffic.closed_loop_wait`), so the request joins the step after that one,
-    or starts at once if the engine was left idle.
+    or starts at once if the engine was left idle. ``lag`` 1: an overlap scheduler (the next step scheduled
+    before the running one's results are processed) puts a request received during a busy step one step
+    later still.
 
     Each step: every running decode sequence emits a token; the rest of the M-token budget prefills
     waiting prompts FCFS (the first in line may be partly done: chunked), admitting a request while
@@ -94,12 +97,17 @@ def simulate(
     pre_order: deque[int] = deque()  # admitted requests still prefilling, FCFS
     fin_k0: dict[int, int] = {}  # request -> step of its first token
     finished = 0
-    late: list[int] = []  # closed loop: requests sent at the end of the last step, after the next one began
+    held: deque[tuple[int, int]] = deque()  # (first step that may take it, request): sent while a step ran
     while finished < n:
         if arr_list is not None:
             while nxt < n and arr_list[nxt] <= t:
-                waiting.append(nxt)
+                if lag and (n_dec or pre_order):  # came during the last step; the next one is already scheduled
+                    held.append((k + lag, nxt))
+                else:
+                    waiting.append(nxt)
                 nxt += 1
+        while held and held[0][0] <= k:
+            waiting.append(held.popleft()[1])
         # admission
         while waiting and run < max_seqs:
             r = waiting[0]
@@ -112,9 +120,9 @@ def simulate(
             filled[r] = skip[r]
             pre_order.append(r)
         if n_dec == 0 and not pre_order:
-            if late:  # the engine was left idle: it takes them at once
-                waiting.extend(late)
-                late.clear()
+            if held:  # the engine was left idle: it takes them at once
+                waiting.extend(r for _, r in held)
+                held.clear()
                 continue
             if arr_list is not None and nxt < n:
                 t = max(t, arr_list[nxt])
@@ -129,12 +137,10 @@ def simulate(
                 base,
                 k,
                 t,
-                1 if late else done_heap[0][0] - k + 1,
+                min(done_heap[0][0] - k + 1, max(held[0][0] - k, 1)) if held else done_heap[0][0] - k + 1,
                 arr_list[nxt] if arr_list is not None and nxt < n else None,
             )
             k += j
-            waiting.extend(late)  # they arrived during the step just run
-            late.clear()
             while done_heap and done_heap[0][0] < k:
                 _, r = heapq.heappop(done_heap)
                 finish[r] = t  # the block ends at the first finishing step
@@ -143,9 +149,9 @@ def simulate(
                 run -= 1
                 kv_used -= S[r] + O[r]
                 finished += 1
-                if clients is not None and nxt < n:
+                if clients is not None and nxt < n:  # sent after step k - 1, during step k
                     arrive[nxt] = finish[r]
-                    late.append(nxt)
+                    held.append((k + 1 + lag, nxt))
                     nxt += 1
             continue
         # compose the step
@@ -167,8 +173,6 @@ def simulate(
                 completed.append(r)
         dt = time_of(n_dec + p_tok, attn, (base + n_dec * k + n_dec if n_dec else 0.0) + p_tok, fresh=fresh)
         t += dt
-        waiting.extend(late)
-        late.clear()
         # decode tokens out; sequences at their last token leave
         while done_heap and done_heap[0][0] == k:
             _, r = heapq.heappop(done_heap)
@@ -178,9 +182,9 @@ def simulate(
             run -= 1
             kv_used -= S[r] + O[r]
             finished += 1
-            if clients is not None and nxt < n:
+            if clients is not None and nxt < n:  # sent after step k, during step k + 1
                 arrive[nxt] = t
-                late.append(nxt)
+                held.append((k + 2 + lag, nxt))
                 nxt += 1
         drain = cost.drain(dt, n_dec + p_tok) if completed else 0.0
         for r in completed:
@@ -194,7 +198,7 @@ def simulate(
                 finished += 1
                 if clients is not None and nxt < n:
                     arrive[nxt] = t
-                    late.append(nxt)
+                    held.append((k + 2 + lag, nxt))
                     nxt += 1
             else:
                 fin_k0[r] = k

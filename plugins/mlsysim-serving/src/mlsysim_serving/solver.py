@@ -149,6 +149,7 @@ class ServingModel(Solver):
         spec_accept: float | None = None,
         engine: str | None = None,
         request_overhead: Any = None,
+        scheduler_overlap: bool = False,
     ) -> Any:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
@@ -228,6 +229,11 @@ class ServingModel(Solver):
                 [0, 10 s]: added to every TTFT and e2e field of the loaded answer, and spent outside the
                 engine by a closed loop's clients (:mod:`.request_path`). Default: the hardware's
                 calibration (scoped to ``engine``), else 0.
+            scheduler_overlap: the engine schedules its next step before the running one's results are
+                processed (an overlap or asynchronous scheduler: SGLang's default, ``--disable-overlap-schedule``
+                turns it off; TensorRT-LLM's PyTorch backend, ``disable_overlap_scheduler`` False by default;
+                vLLM's ``--async-scheduling``, off by default in v0.11): a request that finds the engine busy
+                waits one more step under traffic (:func:`.traffic.analytic`). Default False.
             spec_draft, spec_draft_cost, spec_k, spec_accept: speculative decoding (:mod:`.speculative`):
                 a draft model smaller than the target (run at ``tp_size`` beside it) or, for draft
                 heads/MTP/n-gram, their cost per drafted token as a share of one target decode step in
@@ -241,6 +247,10 @@ class ServingModel(Solver):
         if disagg is not None:
             from .disagg import serve_disagg
 
+            if scheduler_overlap is not False:
+                raise InvalidInputError(
+                    "scheduler_overlap", scheduler_overlap, "False with disagg (the pools' schedulers are not modelled)"
+                )
             if request_overhead is not None:
                 raise InvalidInputError(
                     "request_overhead", request_overhead, "None with disagg (the pools' request path is not modelled)"
@@ -564,6 +574,7 @@ _TRAFFIC_ARGS = (
     "method",
     "seed",
     "num_requests",
+    "scheduler_overlap",
 )
 
 

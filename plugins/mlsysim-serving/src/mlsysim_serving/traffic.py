@@ -577,10 +577,14 @@ def steady(cost, load, lam, M):
     return T, lam * load.D1 * T, f, t_dec, t_mix, sq
 
 
-def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=0.0):
+def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=0.0, lag=0.0):
     """Latency and throughput of continuous batching at arrival rate ``lam`` < ``lam_max``; ``clients``: a
     closed loop of that many clients whose requests spend ``lead`` seconds outside the engine, whose
-    arrivals come at step boundaries (:func:`closed_loop_wait` replaces the residual of the step in progress).
+    arrivals come at step boundaries (:func:`closed_loop_wait` replaces the residual of the step in progress);
+    ``lag`` 1: an overlap scheduler, whose next step is scheduled before the running one's results are
+    processed, so a request that finds the engine busy waits one more whole step, P(busy)*T (SGLang
+    ``Scheduler.event_loop_overlap``, TensorRT-LLM ``PyExecutor._executor_loop_overlap``, vLLM
+    ``--async-scheduling``).
 
     Waits (Allen & Cunneen 1990 G/G/c with Sakasegawa's 1977 P(wait) approximation):
       slots:   W_s = (ca^2+cs^2)/2 * T_res * rho_s^(sqrt(2(c+1))-1) / (c(1-rho_s)), c = B_max,
@@ -627,6 +631,7 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=
     R = busy * t2 / (2.0 * T)
     if clients is not None:
         busy, R = closed_loop_wait(T, t2, T_res + W_p + W_s, clients, lead)
+    R = R + lag * busy * T
     Wq = W_p + W_s
     wait = R + Wq
     ttft = wait + X_own
@@ -662,6 +667,7 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=
             Rp = residual_quantile(load, T, f, t_dec, t_mix, busy, tail)
         else:
             Rp = closed_wait_quantile(load, T, f, t_dec, t_mix, busy, tail, lead)
+        Rp = Rp + _where(tail < busy, lag * T, 0.0)  # the extra step when the engine is busy
         d_ttft = _combine(Wp - Wq, Xp - X_own) + (Rp - R)
         out[f"ttft_p{p}"] = ttft + d_ttft
         out[f"itl_p{p}"] = gap + z * sd_itl

@@ -92,6 +92,7 @@ MIX_DEFAULTS = {
     "method": None,
     "seed": 0,
     "num_requests": SIM_REQUESTS,
+    "scheduler_overlap": False,
 }
 
 
@@ -112,7 +113,21 @@ def _mix(a: dict) -> dict:
 
 
 def check_mix(
-    conc, arrival_cv, length_cv, length_dist, samples, m, s, hit, slo_ttft, slo_itl, pct, method, seed, requests
+    conc,
+    arrival_cv,
+    length_cv,
+    length_dist,
+    samples,
+    m,
+    s,
+    hit,
+    slo_ttft,
+    slo_itl,
+    pct,
+    method,
+    seed,
+    requests,
+    overlap,
 ) -> dict:
     """The traffic arguments but the arrival rate (in :data:`MIX_DEFAULTS`' order) checked."""
     c: dict[str, Any] = {"concurrency": None if conc is None else V.integer("concurrency", conc, 1, 1 << 24)}
@@ -141,6 +156,9 @@ def check_mix(
     c["method"] = "analytic" if method is None else V.choice("method", method, METHODS)
     c["seed"] = V.integer("seed", seed, 0, 2**63 - 1)
     c["num_requests"] = V.integer("num_requests", requests, 100, 10_000_000)
+    if overlap is not True and overlap is not False:
+        raise InvalidInputError("scheduler_overlap", overlap, "True or False")
+    c["scheduler_overlap"] = overlap
     return c
 
 
@@ -429,7 +447,8 @@ def serve(
     if c["method"] == "simulate" and not over:
         out = _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape, t_req)
     else:
-        out = TR.analytic(cost, load, lam_ok, float(M), B_max, c["arrival_cv"], lam_max, c["concurrency"], t_req)
+        lag = float(c["scheduler_overlap"])
+        out = TR.analytic(cost, load, lam_ok, float(M), B_max, c["arrival_cv"], lam_max, c["concurrency"], t_req, lag)
     for k in LATENCY_FIELDS:
         f[k] = _masked(out[k], over)
     to_client(f, t_req)
@@ -488,12 +507,13 @@ def _closed_loop_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.
     """Closed loop of N clients: the rate lambda with lambda * (e2e_mean(lambda) + t_req) = N (Little's law
     over a client's cycle; t_req: its request path outside the engine), by :func:`.roots.largest_meeting` on
     one analytic solve per trial rate; found once per engine (:attr:`Engine.rates`)."""
-    key = ("closed loop", c["concurrency"], c["arrival_cv"], t_req)
+    lag = float(c["scheduler_overlap"])
+    key = ("closed loop", c["concurrency"], c["arrival_cv"], t_req, lag)
     if key not in eng.rates:
         N, M, cv = float(c["concurrency"]), float(c["max_num_batched_tokens"]), c["arrival_cv"]
 
         def excess(lam):
-            e2e = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, N, t_req)["e2e_mean"]
+            e2e = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, N, t_req, lag)["e2e_mean"]
             return lam * (e2e + t_req) / N - 1.0
 
         eng.rates[key] = largest_meeting(excess, eng.saturation)
@@ -506,12 +526,13 @@ def max_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.0) -> flo
     crosses 1 (:func:`slo_excess`, :func:`.roots.largest_meeting`, one analytic solve per trial rate); found
     once per engine (:attr:`Engine.rates`)."""
     slo_t, slo_i, pct, cv = c["slo_ttft"], c["slo_itl"], c["slo_percentile"], c["arrival_cv"]
-    key = ("slo", slo_t, slo_i, pct, cv, t_req)
+    lag = float(c["scheduler_overlap"])
+    key = ("slo", slo_t, slo_i, pct, cv, t_req, lag)
     if key not in eng.rates:
         M = float(c["max_num_batched_tokens"])
 
         def excess(lam):
-            out = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation)
+            out = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, lag=lag)
             return slo_excess(out[f"ttft_p{pct}"] + t_req, out[f"itl_p{pct}"], slo_t, slo_i)
 
         eng.rates[key] = largest_meeting(excess, eng.saturation)
@@ -545,12 +566,15 @@ def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape, t_req=0.0) -> 
     else:
         prompts = SIM.draw_lengths(rng, load.S, load.cv_p, load.dist, n, top)
         outputs = SIM.draw_lengths(rng, load.O, load.cv_o, load.dist, n, top)
+    lag = int(c["scheduler_overlap"])
     if c["concurrency"] is None:
         arrivals = np.cumsum(SIM.interarrivals(rng, lam, c["arrival_cv"], n))
-        run = SIM.simulate(cost, prompts, outputs, c["prefix_cache_hit"], M, max_seqs, kv_tokens, arrivals=arrivals)
+        run = SIM.simulate(
+            cost, prompts, outputs, c["prefix_cache_hit"], M, max_seqs, kv_tokens, arrivals=arrivals, lag=lag
+        )
     else:
         run = SIM.simulate(
-            cost, prompts, outputs, c["prefix_cache_hit"], M, max_seqs, kv_tokens, clients=c["concurrency"]
+            cost, prompts, outputs, c["prefix_cache_hit"], M, max_seqs, kv_tokens, clients=c["concurrency"], lag=lag
         )
     arrive, first, finish = run
     warm = int(n * SIM_WARMUP)

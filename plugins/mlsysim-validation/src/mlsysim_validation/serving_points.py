@@ -16,25 +16,29 @@ from mlsysim_core.errors import InvalidInputError
 from .points import _closed_loop, _hw, _lm, _m, _q, maps
 
 #: GPUStack performance lab, Qwen3-8B on one H100 SXM, ShareGPT (100 prompts, mean 232.6 in / 220.6 out):
-#: (engine, precision keywords, concurrencies)
-_GPUSTACK_QWEN3_8B: tuple[tuple[str, dict[str, str], tuple[int, ...]], ...] = (
+#: (engine, keywords, concurrencies); each engine launched with its defaults, whose scheduler overlaps the next
+#: step's scheduling with the running step in SGLang v0.5.3 (``disable_overlap_schedule`` False by default) and
+#: in TensorRT-LLM v1.2's PyTorch backend behind trtllm-serve (``disable_overlap_scheduler`` False by default),
+#: not in vLLM v0.11.0 (``async_scheduling`` False by default)
+_GPUSTACK_QWEN3_8B: tuple[tuple[str, dict[str, Any], tuple[int, ...]], ...] = (
     ("vllm", {"precision": "bf16"}, (1, 2, 4, 8)),
-    ("sglang", {"precision": "bf16"}, (4,)),
-    ("trtllm", {"precision": "bf16"}, (4,)),
-    ("sglang-fp8", {"precision": "fp8", "kv_precision": "bf16"}, (4,)),
+    ("sglang", {"precision": "bf16", "scheduler_overlap": True}, (4,)),
+    ("trtllm", {"precision": "bf16", "scheduler_overlap": True}, (4,)),
+    ("sglang-fp8", {"precision": "fp8", "kv_precision": "bf16", "scheduler_overlap": True}, (4,)),
 )
-for _engine, _prec, _cs in _GPUSTACK_QWEN3_8B:
+for _engine, _kw, _cs in _GPUSTACK_QWEN3_8B:
     for _c in _cs:
         for _group, _q_name, _field in (("L", "ttft", "ttft_mean"), ("M", "tpot", "itl_mean")):
             maps(
                 f"{_group}-gpustack-qwen3-8b-h100-{_engine}-sharegpt-c{_c}-{_q_name}",
-                f"ServingModel(Qwen3_8B, H100, {', '.join(f'{k} {v}' for k, v in _prec.items())}, tp 1, seq_len 233, "
+                f"ServingModel(Qwen3_8B, H100, {', '.join(f'{k} {v}' for k, v in _kw.items())}, tp 1, seq_len 233, "
                 f"output_len 221, concurrency {_c}).{_field} (analytic)",
                 "fixed lengths at the ShareGPT sample's means (the source's totals / 100); closed loop of "
                 "`concurrency` clients (vllm bench --max-concurrency); the engine's scheduler as ServingModel's "
-                "defaults (chunked prefill, 8192-token budget, 256 sequences); the client-side TTFT also holds "
-                "HTTP, chat templating and tokenization, which the model does not",
-            )(_closed_loop("Qwen3_8B", "H100", 233, 221, _c, _field, _engine.removesuffix("-fp8"), **_prec))
+                "defaults (chunked prefill, 8192-token budget, 256 sequences), with the overlap scheduler where "
+                "the engine's version runs it by default; the client-side TTFT also holds HTTP, chat templating "
+                "and tokenization, which the model does not",
+            )(_closed_loop("Qwen3_8B", "H100", 233, 221, _c, _field, _engine.removesuffix("-fp8"), **_kw))
 
 
 # =========================================================================== S: speculative decoding
