@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from pathlib import Path
+from typing import Any
 
 
 @functools.cache
@@ -27,24 +27,39 @@ def pint_version() -> str:
     return version("pint")
 
 
-def cache_dir() -> Path | None:
+def hasher(data: bytes = b"") -> Any:
+    """A BLAKE2b hash of ``data`` (``update()`` adds more) for the cache files' keys. It is ``hashlib.blake2b``,
+    taken from ``_blake2``, where hashlib takes it from: ``import hashlib`` loads OpenSSL for its other
+    hashes, ~10 M instructions of a command's first answer (issue 21)."""
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # an interpreter that builds hashlib's blake2b otherwise
+        from hashlib import blake2b
+    return blake2b(data)
+
+
+def cache_dir() -> str | None:
     """``$XDG_CACHE_HOME/mlsysim`` or the platform's cache folder (``~/.cache``, ``~/Library/Caches``,
     ``%LOCALAPPDATA%``), made private (0700) if missing; None when ``MLSYSIM_NO_CATALOG_CACHE`` is set
-    or the folder cannot be made (then nothing is cached and everything is built)."""
+    or the folder cannot be made (then nothing is cached and everything is built). Paths are strings here:
+    ``pathlib`` costs ~20 M instructions of a command's first answer (issue 21)."""
     if os.environ.get("MLSYSIM_NO_CATALOG_CACHE"):
         return None
+    home = os.path.expanduser("~")
+    if home.startswith("~"):  # no home folder: nothing is cached
+        return None
+    platform = {"win32": os.environ.get("LOCALAPPDATA") or os.path.join(home, "AppData", "Local")}
+    platform["darwin"] = os.path.join(home, "Library", "Caches")
+    base = os.environ.get("XDG_CACHE_HOME") or platform.get(sys.platform, os.path.join(home, ".cache"))
+    folder = os.path.join(base, "mlsysim")
     try:
-        home = Path.home()
-        platform = {"win32": Path(os.environ.get("LOCALAPPDATA") or home / "AppData/Local")}
-        platform["darwin"] = home / "Library/Caches"
-        folder = Path(os.environ.get("XDG_CACHE_HOME") or platform.get(sys.platform, home / ".cache")) / "mlsysim"
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except (OSError, RuntimeError, KeyError):  # no home folder, or none can be made: nothing is cached
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:  # none can be made: nothing is cached
         return None
     return folder
 
 
-def read_private(path: Path) -> bytes | None:
+def read_private(path: str) -> bytes | None:
     """The content of a cache file; None when it is missing or unreadable, or not the user's own (written by
     someone else, or writable by others: not trusted)."""
     try:
@@ -57,18 +72,24 @@ def read_private(path: Path) -> bytes | None:
         return None
 
 
-def write_private(path: Path, data: bytes, keep: str = "", most: int = 8) -> None:
+def write_private(path: str, data: bytes, keep: str = "", most: int = 8) -> None:
     """Write a cache file atomically (a concurrent reader never sees half of it), readable by the user only;
     with ``keep`` (a glob) only the ``most`` newest files matching it stay. A read-only or full folder keeps
     nothing (what was computed is correct, only not kept)."""
+    import glob
+
     try:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        folder, name = os.path.split(path)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
             f.write(data)
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
-        old = sorted(path.parent.glob(keep), key=lambda p: p.stat().st_mtime, reverse=True) if keep else []
-        for stale in old[most:]:
-            stale.unlink(missing_ok=True)
+        old = glob.glob(os.path.join(glob.escape(folder), keep)) if keep else []
+        for stale in sorted(old, key=os.path.getmtime, reverse=True)[most:]:
+            try:
+                os.remove(stale)
+            except FileNotFoundError:  # removed by another process meanwhile
+                pass
     except OSError:
         pass

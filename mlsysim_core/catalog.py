@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import os
 import warnings
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
 from . import types as T
 from .errors import CatalogError, InvalidInputError, PluginConflictWarning, UnknownEntryError
 from .records import CatalogReader, PluginRecord
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SECTIONS = ("hardware", "models", "fabrics", "nodes", "clusters", "grids", "datacenters", "storage")
 USER = "<user>"
@@ -254,7 +257,9 @@ def _reader(host: CatalogHost) -> Callable[[Path], list[Any]]:
     for _, reader in host.call_hook("mlsysim_catalog_readers", CatalogReader):
         readers.setdefault(reader.suffix, reader.read)
 
-    def read(path: Path) -> list[Any]:
+    def read(path: str | os.PathLike[str]) -> list[Any]:
+        from pathlib import Path  # catalog files are read only on a build (a cached catalog needs no pathlib)
+
         path = Path(path)
         if path.suffix not in readers:
             known = ", ".join(sorted(readers)) or "none (is the plugin catalog_reader of mlsysim-core disabled?)"
@@ -273,7 +278,7 @@ def _collect(host: CatalogHost, user_files: list[Path]) -> tuple[list[Contributi
     order = {r.name: i for i, r in enumerate(host.records())}
     per_provider: dict[str, list] = {}
     read = _reader(host)
-    for plugin, path in host.call_hook("mlsysim_catalog_files", (str, Path)):
+    for plugin, path in host.call_hook("mlsysim_catalog_files", (str, os.PathLike)):
         try:
             per_provider.setdefault(plugin, []).extend(read(path))
         except CatalogError as exc:

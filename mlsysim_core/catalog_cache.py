@@ -1,6 +1,6 @@
 """The built catalog cached on disk, so a command's first answer does not rebuild it (issue 21).
 
-The cache file is named by a SHA-256 key over everything the build reads: the content of every
+The cache file is named by a BLAKE2b key over everything the build reads: the content of every
 catalog file (the plugins' and the user's), every installed plugin (name, distribution, version,
 status, hooks), the catalog priorities, the source files of the host and of the plugins that read
 catalog files (an edited checkout counts), and the Python and pint versions. A different input is a
@@ -12,19 +12,19 @@ types, not owned by the user) is ignored and rebuilt. Location: :func:`mlsysim_c
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import pickle
 import stat
 import sys
 import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import cache_dir, pint_version, read_private, write_private
+from .cache import cache_dir, hasher, pint_version, read_private, write_private
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .catalog import Catalog, CatalogHost
 
 FORMAT = 2
@@ -40,23 +40,24 @@ def _key(host: CatalogHost, user_files: list[Path]) -> str | None:
     active = [r for r in records if r.status == "active"]
     if any("mlsysim_catalog_entries" in r.provides for r in active):
         return None
-    h = hashlib.sha256(repr((FORMAT, sys.version, pint_version())).encode())
+    h = hasher(repr((FORMAT, sys.version, pint_version())).encode())
     h.update(repr([(r.name, r.distribution, r.version, r.status, r.module, r.provides) for r in records]).encode())
-    folders = {Path(__file__).parent}
+    folders = {os.path.dirname(__file__)}
     for r in active:
         if _CATALOG_HOOKS & set(r.provides):
             h.update(repr((r.name, host.plugin_priority(r.name))).encode())
-            module = sys.modules.get(r.module.split(":")[0])
-            folders.add(Path(getattr(module, "__file__", None) or ".").parent)
-    for source in sorted(f for d in folders for f in d.glob("*.py")):
-        st = source.stat()
+            file = getattr(sys.modules.get(r.module.split(":")[0]), "__file__", None)
+            folders.add(os.path.dirname(file) if file else ".")
+    for source in sorted(os.path.join(d, f) for d in folders for f in os.listdir(d) if f.endswith(".py")):
+        st = os.stat(source)
         h.update(f"{source}:{st.st_mtime_ns}:{st.st_size}".encode())
-    files = [p for _, p in host.call_hook("mlsysim_catalog_files", (str, Path))] + list(user_files)
+    files = [p for _, p in host.call_hook("mlsysim_catalog_files", (str, os.PathLike))] + list(user_files)
     for path in files:
         try:
             if not stat.S_ISREG(os.stat(path).st_mode):
                 return None  # a FIFO would block here; the reader refuses what is not a regular file
-            h.update(f"\0{path}\0".encode() + Path(path).read_bytes())
+            with open(path, "rb") as f:
+                h.update(f"\0{os.fspath(path)}\0".encode() + f.read())
         except (OSError, ValueError):
             return None  # the build reports the unreadable file
     return h.hexdigest()[:40]
@@ -88,7 +89,7 @@ class _Unpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not a catalog type")
 
 
-def _load(path: Path) -> Catalog | None:
+def _load(path: str) -> Catalog | None:
     from .catalog import Catalog
 
     data = read_private(path)
@@ -99,7 +100,7 @@ def _load(path: Path) -> Catalog | None:
     return found if isinstance(found, Catalog) else None
 
 
-def _store(path: Path, catalog: Catalog) -> None:
+def _store(path: str, catalog: Catalog) -> None:
     buffer = io.BytesIO()
     _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(catalog)
     write_private(path, buffer.getvalue(), keep="catalog-*.pickle", most=KEEP)
@@ -114,7 +115,7 @@ def cached_build(host: CatalogHost, user_files: list[Path]) -> Catalog:
     key = _key(host, user_files) if folder else None
     if folder is None or key is None:
         return build(host, user_files)
-    path = folder / f"catalog-{key}.pickle"
+    path = os.path.join(folder, f"catalog-{key}.pickle")
     found = _load(path)
     if found is not None:
         return found

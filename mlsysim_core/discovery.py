@@ -13,17 +13,15 @@ folder (``MLSYSIM_NO_CATALOG_CACHE``).
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import json
 import os
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NamedTuple
 
-from .cache import cache_dir, read_private, write_private
+from .cache import cache_dir, hasher, read_private, write_private
 
 FORMAT = 1
 #: A folder or file changed this recently (ns) is not trusted to show every change in its time.
@@ -59,8 +57,8 @@ def entry_points(group: str) -> list[Found]:
     """The entry points of ``group`` of every installed distribution, from the cached list when valid."""
     folder, now = cache_dir(), time.time_ns()
     folders = _folders() if folder else None
-    key = hashlib.sha256(repr((FORMAT, group, sys.version, folders)).encode()).hexdigest()[:40]
-    path = folder / f"plugins-{key}.json" if folder and folders is not None else None
+    key = hasher(repr((FORMAT, group, sys.version, folders)).encode()).hexdigest()[:40]
+    path = os.path.join(folder, f"plugins-{key}.json") if folder and folders is not None else None
     found = _read(path) if path else None
     if found is not None:
         return found
@@ -102,7 +100,7 @@ def _dist_files(ep: Any) -> list[str]:
     return [os.path.join(folder, n) for n in ("entry_points.txt", "METADATA", "PKG-INFO")] if folder else [""]
 
 
-def _read(path: Path) -> list[Found] | None:
+def _read(path: str) -> list[Found] | None:
     data = read_private(path)
     try:
         got = json.loads(data) if data is not None else None

@@ -72,7 +72,7 @@ def _definitions_cache() -> Path | None:
     from .cache import cache_dir
 
     folder = cache_dir()
-    return None if folder is None else folder / "pint"
+    return None if folder is None else Path(folder) / "pint"
 
 
 def _registry() -> _Registry:

@@ -1,14 +1,14 @@
 """Registry provider hooks of the default catalog (data only: the files are parsed, never run)."""
 
-from pathlib import Path
+import os
 
 from mlsysim_core import hookimpl
 
-DATA = Path(__file__).with_name("data")
+DATA = os.path.join(os.path.dirname(__file__), "data")
 MLSYSIM_CATALOG_PRIORITY = 0
 
 
 @hookimpl
 def mlsysim_catalog_files() -> list:
-    """The default catalog's files, in dependency order."""
-    return [DATA / f"{stem}.toml" for stem in ("hardware", "models", "systems", "infrastructure")]
+    """The default catalog's files, in dependency order (paths as strings: no pathlib on a first answer)."""
+    return [os.path.join(DATA, f"{stem}.toml") for stem in ("hardware", "models", "systems", "infrastructure")]

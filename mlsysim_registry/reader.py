@@ -2,10 +2,15 @@
 user's are read with it, so it stays when the default catalog's data is disabled
 (``MLSYSIM_DISABLE_PLUGINS=default_catalog``)."""
 
-from pathlib import Path
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from mlsysim_core import hookimpl
 from mlsysim_core.records import CatalogReader
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _read(path: Path) -> list:

@@ -4,8 +4,10 @@ A solver opts in by declaring ``band_arguments`` on its class: ``{solve() argume
 holding the value used}`` for each named efficiency or overhead it takes (``ServingModel``:
 efficiency, memory_efficiency, engine_overhead); a dotted name is an attribute of an argument that is
 an efficiency object (``DistributedModel``: ``efficiency.compute`` held in the result's
-``efficiency.compute``). Optionally ``band_fields``, the headline fields that get bands (default:
-every measured field), ``band_inputs``, arguments that take another solver's result
+``efficiency.compute``; the fleet solvers: the node ``utilization``, with ``band_aliases``
+``{"mfu": "utilization"}``, its upstream name, which holds it too when given). Optionally
+``band_fields``, the headline fields that get bands (default: every measured field), ``band_inputs``,
+arguments that take another solver's result
 (``SustainabilityModel``'s ``workload``): their band is carried through by solving at that input's own
 corner results, and ``band_catalog``, ``{name of a catalog number: the end of its range paired with the
 fast corner}``: each catalog value among the arguments (a fleet, its node and accelerator, a grid) has
@@ -20,8 +22,8 @@ nominal's checked inputs (``ServingModel``: one ``prepare`` for the three; ``Sin
 step's work once, re-timed at each corner's efficiencies). Every field of these
 models is monotone in each efficiency and overhead (a sum or max of terms each falling with an
 efficiency and growing with an overhead), and every field of a fleet solver in each of its
-``band_catalog`` numbers (energy and carbon grow with power and intensity; failures fall with part
-MTTFs), so the two corners bound the whole box of ranges.
+``band_catalog`` numbers and its utilization (energy, carbon and cost grow with power, intensity and
+utilization; failures fall with part MTTFs), so the two corners bound the whole box of ranges.
 An argument the caller gives explicitly is held at that value.
 """
 
@@ -36,7 +38,7 @@ import attrs
 
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.results import Result
-from mlsysim_core.units import Q_, unit_and_factor
+from mlsysim_core.units import from_si, unit_and_factor
 
 from .calibration import scoped
 from .domain import out_of_domain
@@ -77,12 +79,12 @@ def bound_arguments(solve: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str
 
 
 @cache
-def _measured(solver_cls: Any, result_cls: type) -> list[tuple[str, str, Any, float]]:
-    """(field, stored attribute, unit, SI -> unit factor) of the solver's ``band_fields`` (every
-    measured field if it declares none)."""
+def _measured(solver_cls: Any, result_cls: type) -> list[tuple[str, str, str]]:
+    """(field, stored attribute, unit) of the solver's ``band_fields`` (every measured field if it
+    declares none)."""
     wanted = getattr(solver_cls, "band_fields", None)
     return [
-        (f.alias, f.name, *unit_and_factor(f.metadata["mlsysim_unit"]))
+        (f.alias, f.name, f.metadata["mlsysim_unit"])
         for f in attrs.fields(result_cls)
         if "mlsysim_unit" in (f.metadata or {}) and (wanted is None or f.alias in wanted)
     ]
@@ -109,11 +111,12 @@ def _built(corner: Any) -> Any:
 
 
 class Bands(Mapping):
-    """field -> (low, high) Quantities in the field's unit, built on access from SI floats.
+    """field -> (low, high) Quantities in the field's unit, built on access from SI floats (``si``:
+    field -> (low, high, unit)).
     ``corners``: the (fast, slow) corner results, which a solver taking this result as an input
     (``band_inputs``) solves at to carry the band through; None when nothing moved."""
 
-    def __init__(self, si: dict[str, tuple[float, float, Any, float]], corners: tuple[Any, Any] | None = None):
+    def __init__(self, si: dict[str, tuple[float, float, str]], corners: tuple[Any, Any] | None = None):
         self._si = si
         self._corners = corners
 
@@ -132,15 +135,16 @@ class Bands(Mapping):
         si = {}
         for name, band in bands.items():
             low, high = band["low"], band["high"]
-            quantity = isinstance(low, dict)
-            unit = low["unit"] if quantity else ""
-            high_q = Q_(high["value"], high["unit"]).to(unit).magnitude if quantity else high
-            si[name] = (low["value"] if quantity else low, high_q, unit, 1.0)
+            if isinstance(low, dict):
+                (lo, hi), unit = (x["value"] / unit_and_factor(x["unit"])[1] for x in (low, high)), low["unit"]
+            else:
+                lo, hi, unit = low, high, ""
+            si[name] = (lo, hi, unit)
         return cls(si, corners)
 
     def __getitem__(self, name: str) -> tuple[Any, Any]:
-        lo, hi, unit, factor = self._si[name]
-        return Q_(lo * factor, unit), Q_(hi * factor, unit)
+        lo, hi, unit = self._si[name]
+        return from_si(lo, unit), from_si(hi, unit)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._si)
@@ -178,16 +182,38 @@ def _with(efficiency: Any, attr: str, value: float) -> Any:
     return made
 
 
+def _owner(solver_cls: Any) -> str | None:
+    """The name of the class declaring ``band_arguments`` (``Engine``: ``SingleNodeModel``)."""
+    return next((c.__name__ for c in solver_cls.__mro__ if vars(c).get("band_arguments")), None)
+
+
+def domain_solvers() -> list[str]:
+    """The installed solvers with a calibration domain of their own (out-of-domain lines,
+    ``data/domain.json``): those declaring efficiency ranges (``band_arguments``) but taking no other
+    solver's result (``band_inputs``: a fleet solver's domain is its workload's, carried through)."""
+    from mlsysim_core import plugins
+
+    return [n for n in declaring("band_arguments") if not getattr(plugins.get_solver(n), "band_inputs", ())]
+
+
 @cache
 def _declared(solver_cls: Any) -> tuple[tuple, tuple[str, ...], dict[str, str], str | None]:
     """A solver class's band declarations, read once: ((argument, attribute, result field, its head,
-    range) per ``band_arguments`` entry), ``band_inputs``, ``band_catalog`` and the name of the class
-    declaring ``band_arguments`` (its calibration domain: ``Engine`` is ``SingleNodeModel``'s)."""
+    range, the arguments giving its value under another name: ``band_aliases``) per ``band_arguments``
+    entry), ``band_inputs``, ``band_catalog`` and the name of the class whose calibration domain its
+    calls have (``Engine``: ``SingleNodeModel``'s; none for a fleet solver: :func:`domain_solvers`)."""
+    aliases: dict[str, str] = getattr(solver_cls, "band_aliases", {})
     arguments = tuple(
-        (*path.partition(".")[::2], field, field.partition(".")[0], RANGES[path])
+        (
+            *path.partition(".")[::2],
+            field,
+            field.partition(".")[0],
+            RANGES[path],
+            [a for a in aliases if aliases[a] == path],
+        )
         for path, field in getattr(solver_cls, "band_arguments", {}).items()
     )
-    owner = next((c.__name__ for c in solver_cls.__mro__ if vars(c).get("band_arguments")), None)
+    owner = None if getattr(solver_cls, "band_inputs", ()) else _owner(solver_cls)
     inputs = tuple(getattr(solver_cls, "band_inputs", ()))
     return arguments, inputs, getattr(solver_cls, "band_catalog", None) or {}, owner
 
@@ -201,9 +227,9 @@ def corner_arguments(solver_cls: Any, nominal: Result, given: dict[str, Any]) ->
     moved = False
     table = getattr(given.get("hardware"), "calibration", None)
     calibration = scoped(table, given.get("engine")) if table else None
-    for arg, attr, field, head, span in arguments:
-        if given.get(arg) is not None:
-            continue
+    for arg, attr, field, head, span, aliases in arguments:
+        if given.get(arg) is not None or any(given.get(a) is not None for a in aliases):
+            continue  # given (under its own name or an alias): held
         f, s = span.corners(_used(nominal, field), calibration)
         if attr:  # an attribute of the efficiency object the solver used
             held = nominal.si(head)
@@ -268,7 +294,7 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
     mids = vars(nominal)  # @result classes store fields in __dict__ (SI floats), a Pending corner by name
     p1, p2 = isinstance(one, Pending), isinstance(other, Pending)
     ones, others = (one.fields if p1 else vars(one)), (other.fields if p2 else vars(other))
-    for name, stored, unit, factor in _measured(cls, type(nominal)):  # type: ignore[arg-type]  # hashable
+    for name, stored, unit in _measured(cls, type(nominal)):  # type: ignore[arg-type]  # hashable
         # an optional field a Pending corner was not given is None
         mid, a, b = mids[stored], ones.get(name if p1 else stored), others.get(name if p2 else stored)
         if mid is None or a is None or b is None:
@@ -276,5 +302,5 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
         lo, hi = (a, b) if a < b else (b, a)  # comparisons, not min/max of tuples: this loop runs per call
         lo, hi = (mid if mid < lo else lo), (mid if mid > hi else hi)
         if hi - lo > _SAME * abs(hi):
-            si[name] = (lo, hi, unit, factor)
+            si[name] = (lo, hi, unit)
     return nominal.with_bands(Bands(si, (one, other)), why)

@@ -16,14 +16,16 @@ from typing import Any
 import attrs
 
 from mlsysim_physics import efficiency as E
+from mlsysim_physics.equations import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
 
 TIERS = ("datasheet", "measured", "paper", "estimate")
 
 
 @attrs.frozen(kw_only=True)
 class Range:
-    """A named default's plausible span: ``low <= default <= high`` (SI), ``faster`` the end that
-    makes a step faster ("high" for a fraction of peak, "low" for an overhead)."""
+    """A named default's plausible span: ``low <= default <= high`` (SI), ``faster`` the end paired
+    with the fast corner, where every field is at its low end ("high" for a fraction of peak, "low"
+    for an overhead or a node's utilization, which energy and cost grow with)."""
 
     name: str
     default: float
@@ -92,6 +94,17 @@ RANGES = {
         tier="estimate",
         source="an estimate around the 0.8 default: large-message collective bus bandwidth at 75-85 % of the link "
         "rate (no measured table in the calibration set; [NCCL] there is small-message latency, not bandwidth)",
+    ),
+    "utilization": Range(
+        name="DEFAULT_UTILIZATION",
+        default=DEFAULT_UTILIZATION,
+        low=(0.76 - DEFAULT_IDLE_FRACTION) / (1.0 - DEFAULT_IDLE_FRACTION),
+        high=(0.82 - DEFAULT_IDLE_FRACTION) / (1.0 - DEFAULT_IDLE_FRACTION),
+        faster="low",
+        tier="measured",
+        source="the default's own sources (mlsysim_physics.equations): measured training draw 76-82 % of rated node "
+        "power (Latif et al. 2024; Newkirk et al. 2025), as a position between idle (0.30 of max) and max: "
+        "(0.76 - 0.3) / 0.7 = 0.657 .. (0.82 - 0.3) / 0.7 = 0.743",
     ),
 }
 #: DistributedModel's TrainingEfficiency (``efficiency.compute``, ``efficiency.network``): its compute

@@ -56,7 +56,7 @@ def _flops(cat) -> float:
 def test_cache_dir_follows_xdg_and_can_be_turned_off(tmp_path, monkeypatch):
     monkeypatch.delenv("MLSYSIM_NO_CATALOG_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert cache_dir() == tmp_path / "mlsysim"
+    assert cache_dir() == str(tmp_path / "mlsysim")
     assert oct((tmp_path / "mlsysim").stat().st_mode & 0o777) == oct(0o700)  # made private
     monkeypatch.setenv("MLSYSIM_NO_CATALOG_CACHE", "1")
     assert cache_dir() is None

@@ -808,12 +808,14 @@ def test_a_first_answer_imports_no_pint_and_prints_what_pint_would():
     assert [_out.cell(r, n) for n in r.fields()] == [shown(r, n) for n in r.fields()]
     _out._units_shown.clear()
     assert _out.cell(r, "itl") == shown(r, "itl")  # read back from the file
-    code = "import sys; from mlsysim_cli import main\ntry: main()\nexcept SystemExit: pass\n"
-    code += "print('pint' in sys.modules, 'numpy' in sys.modules)"
+    code = "import sys; before = set(sys.modules); from mlsysim_cli import main\ntry: main()\nexcept SystemExit: pass\n"
+    code += "new = set(sys.modules) - before\n"
+    code += "print('pint' in new, 'numpy' in new, sorted({'pathlib', 'hashlib'} & new))"
     args = ["serve", "Llama3_8B", "H100", "--seq-len", "2048"]
     for _ in range(2):  # the first run fills the caches if this process's catalog was keyed otherwise
-        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
-    assert out.stdout.splitlines()[-1] == "False False", out.stderr  # neither pint nor numpy
+        out = subprocess.run([sys.executable, "-P", "-c", code, *args], capture_output=True, text=True, timeout=120)
+    # neither pint nor numpy; nor pathlib and hashlib (~25 M instructions; an editable install imports pathlib first)
+    assert out.stdout.splitlines()[-1] == "False False []", out.stderr
     assert "itl" in out.stdout and " ms" in out.stdout
 
 

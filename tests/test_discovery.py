@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -36,7 +37,7 @@ def _listed():
 
 
 def _cached():
-    return sorted(cache_dir().glob("plugins-*.json"))
+    return sorted(Path(cache_dir()).glob("plugins-*.json"))
 
 
 @pytest.fixture

@@ -115,7 +115,11 @@ def test_who_has_ranges_is_derived_from_the_solvers():
     expected = ("ServingModel", "SingleNodeModel", "DistributedModel", "SustainabilityModel", "ReliabilityModel")
     assert {*expected, "EconomicsModel"} <= set(own)
     assert "Engine" not in own and "PowerEfficiencyModel" not in own
-    assert set(declaring("band_arguments")) == {"ServingModel", "SingleNodeModel", "DistributedModel"}
+    performance = {"ServingModel", "SingleNodeModel", "DistributedModel"}
+    assert set(declaring("band_arguments")) == performance | {"SustainabilityModel", "EconomicsModel"}  # utilization
+    from mlsysim_uncertainty.bands import domain_solvers
+
+    assert set(domain_solvers()) == performance  # a fleet solver's domain is its workload's
     # Engine's out-of-domain lines are SingleNodeModel's (its calibration domain), not "no calibration points"
     args = (mlsysim.Models.ResNet50, HW.H100, 256)
     assert banded(mlsysim.Engine, *args).out_of_domain == banded(mlsysim.SingleNodeModel, *args).out_of_domain
@@ -229,31 +233,54 @@ def test_fleet_solvers_carry_the_training_band_through(training):
     grid = mlsysim.Infra.Grids.US_Avg
     s = banded(mlsysim.SustainabilityModel, CLUSTER, workload=training, datacenter=grid)
     fast, slow = training.bands.corners
-    at = [mlsysim.SustainabilityModel().solve(CLUSTER, workload=w, datacenter=grid).energy for w in (fast, slow)]
+    u = RANGES["utilization"]  # the node utilization's range moves with the run's corners
+    at = [
+        mlsysim.SustainabilityModel().solve(CLUSTER, workload=w, datacenter=grid, utilization=x).energy
+        for w, x in ((fast, u.low), (slow, u.high))
+    ]
     assert tuple(q.to("kWh").magnitude for q in s.bands["energy"]) == pytest.approx(
         tuple(q.to("kWh").magnitude for q in at)
     )
     r = banded(mlsysim.ReliabilityModel, CLUSTER, training=training)
     low, high = r.bands["expected_completion_time"]
     assert low < r.expected_completion_time < high
-    # the price given is held (the grid's ranged one is not used): only the run's length moves the cost
-    e = banded(mlsysim.EconomicsModel, CLUSTER, workload=training, datacenter=grid, kwh_price=0.0806)
+    # the price and utilization given are held (the grid's ranged price is not used): only the run's length
+    # moves the cost
+    held = dict(datacenter=grid, kwh_price=0.0806, utilization=0.7)
+    e = banded(mlsysim.EconomicsModel, CLUSTER, workload=training, **held)
     assert "tco" in e.bands and "cost_per_gpu_hour" not in e.bands  # a rate the run's length does not move
-    assert banded(mlsysim.EconomicsModel, CLUSTER, 30, datacenter=grid, kwh_price=0.0806).bands == {}
+    assert banded(mlsysim.EconomicsModel, CLUSTER, 30, **held).bands == {}
     far = banded(mlsysim.DistributedModel, LM.Llama3_8B, CLUSTER, 256, tp_size=8, precision="fp16")
     lines = banded(mlsysim.SustainabilityModel, CLUSTER, workload=far, steps=10, datacenter=grid).out_of_domain
     assert far.out_of_domain and lines == tuple(f"workload: {w}" for w in far.out_of_domain)
 
 
+def test_utilization_range_moves_energy_unless_given_under_either_name():
+    fleet, grid = CLUSTER, mlsysim.Infra.Grids.US_Avg
+    r = banded(mlsysim.SustainabilityModel, fleet, 30, datacenter=grid)
+    low, high = (q.to("MWh").magnitude for q in r.bands["it_energy"])
+    at = [
+        mlsysim.SustainabilityModel().solve(fleet, 30, datacenter=grid, utilization=u).it_energy.to("MWh").magnitude
+        for u in (RANGES["utilization"].low, RANGES["utilization"].high)
+    ]
+    assert (low, high) == pytest.approx(at, rel=1e-6) and low < r.it_energy.to("MWh").magnitude < high
+    for kw in ({"utilization": 0.7}, {"mfu": 0.7}):  # held; nothing else ranged moves this fleet's energy
+        assert "it_energy" not in banded(mlsysim.SustainabilityModel, fleet, 30, datacenter=grid, **kw).bands
+    cost = banded(mlsysim.EconomicsModel, fleet, 30, datacenter=grid)
+    assert tuple(q.to("MWh").magnitude for q in cost.bands["it_energy"]) == pytest.approx((low, high))
+
+
 def test_catalog_price_and_pue_ranges_move_the_cost_band():
     """EconomicsModel's band_catalog: the US grid's electricity price (EIA 2022-2025) and the hyperscale
-    PUE (hyperscalers' fleet PUEs 2023-2025) at the ends of their provenance ranges bound the cost."""
+    PUE (hyperscalers' fleet PUEs 2023-2025) at the ends of their provenance ranges bound the cost, with
+    the node utilization at the ends of its range (band_arguments)."""
     dc = mlsysim.Infra.Datacenters.Hyperscale_Typical
     r = banded(mlsysim.EconomicsModel, CLUSTER, 365, datacenter=dc)
     econ = mlsysim.EconomicsModel()
+    u = RANGES["utilization"]
     ends = [
-        econ.solve(CLUSTER, 365, datacenter=dc, kwh_price=price, pue=pue)
-        for price, pue in ((0.0771, 1.08), (0.0832, 1.18))
+        econ.solve(CLUSTER, 365, datacenter=dc, kwh_price=price, pue=pue, utilization=x)
+        for price, pue, x in ((0.0771, 1.08, u.low), (0.0832, 1.18, u.high))
     ]
     for name in ("tco", "cost_per_gpu_hour", "opex_energy"):
         unit = getattr(r, name).units
@@ -266,7 +293,7 @@ def test_catalog_price_and_pue_ranges_move_the_cost_band():
     low, high = c.bands["operational_carbon"]
     assert low < c.operational_carbon < high
     # a PUE given is held
-    held = banded(mlsysim.EconomicsModel, CLUSTER, 365, datacenter=dc, pue=1.1, kwh_price=0.08)
+    held = banded(mlsysim.EconomicsModel, CLUSTER, 365, datacenter=dc, pue=1.1, kwh_price=0.08, mfu=0.7)
     assert held.bands == {}
 
 

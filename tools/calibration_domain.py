@@ -1,8 +1,8 @@
 """Write ``mlsysim_uncertainty/data/domain.json``: what the calibration set measured, per solver.
 
 Runs ``mlsysim validate``'s mappings (every group) while recording the arguments of every feasible
-``solve`` call they make to a solver declaring efficiency ranges (``band_arguments``: the solvers whose
-bands state an out-of-domain line, ``mlsysim_uncertainty.declaring``), and keeps per solver and
+``solve`` call they make to a solver declaring efficiency ranges of a domain of its own (the solvers whose
+bands state an out-of-domain line, ``mlsysim_uncertainty.bands.domain_solvers``), and keeps per solver and
 hardware (a fleet's accelerator) the precisions, the span of batch sizes and of context lengths
 (prompt + output tokens; none for a workload without a sequence). ``--check`` fails when the
 file is stale (tests/test_uncertainty.py runs it).
@@ -62,9 +62,9 @@ def domain() -> dict:
     from mlsysim_validation import run
 
     import mlsysim
-    from mlsysim_uncertainty import declaring
+    from mlsysim_uncertainty.bands import domain_solvers
 
-    calls: dict[str, list[dict]] = {name: [] for name in declaring("band_arguments")}
+    calls: dict[str, list[dict]] = {name: [] for name in domain_solvers()}
     with contextlib.ExitStack() as patches, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name in calls:

@@ -57,15 +57,13 @@ def cell(result: Any, name: str) -> str:
 
 
 def _units_file() -> Any:
-    import hashlib
-    from pathlib import Path
-
     import mlsysim_core
-    from mlsysim_core.cache import cache_dir, pint_version
+    from mlsysim_core.cache import cache_dir, hasher, pint_version
 
     folder = cache_dir()
-    defs = Path(mlsysim_core.__file__).with_name("units.txt").read_bytes() + pint_version().encode()
-    return None if folder is None else folder / f"units-shown-{hashlib.sha256(defs).hexdigest()[:20]}.json"
+    with open(os.path.join(os.path.dirname(mlsysim_core.__file__), "units.txt"), "rb") as f:
+        defs = f.read() + pint_version().encode()
+    return None if folder is None else os.path.join(folder, f"units-shown-{hasher(defs).hexdigest()[:20]}.json")
 
 
 def _read_units(path: Any) -> dict:

@@ -90,3 +90,11 @@ def test_simulator_prices_a_prompt_in_the_prefill_form():
     absorbed = float(cost.time(8000.0, 8000.0 * 8000.0 / 2.0, 8000.0, True))
     extra = 8000.0**2 / 2.0 * (16_990_208.0 - 3_997_696.0) / 8.0 / (989.5e12 * setup.eta_c)
     assert absorbed - prefill == pytest.approx(extra, rel=1e-9)
+
+
+def test_the_notes_say_when_attention_runs_at_another_peak():
+    # fp8 matmuls beside a bf16 KV cache: the attention's peak differs, and the result says so
+    r = serving.solve(LLAMA8, H100, 1024, 8, precision="fp8", kv_precision="bf16")
+    assert any("QK^T and AV at the bf16 KV cache's dense peak" in n for n in r.notes)
+    same = serving.solve(LLAMA8, H100, 1024, 8, precision="bf16")
+    assert not any("QK^T" in n for n in same.notes)

@@ -9,7 +9,8 @@ from mlsysim_validation import coverage
 #: prompts at 5-50 users (the engine's extra decode steps before a prefill are not modelled) and the
 #: client-side TTFT of GPUStack's Qwen3-8B runs at 1-8 users (the HTTP/chat frontend's time is not modelled);
 #: E, the Llama 2 and Llama 3 70B cards (their implied ~423 g/kWh lies above every published US average of
-#: 2023-2025) and BLOOM's lifecycle (+2 %, the embodied range lies above the catalog value); F, the 8-GPU
+#: 2023-2025) and Patterson et al.'s four runs at the default utilization (their measured average power lies
+#: below the 76-82 % of rated node power the utilization range spans: 1-23 % high); F, the 8-GPU
 #: job MTTF (software causes not modelled), OPT-175B restarts and the Llama 3 goodput (both lower bounds);
 #: S, EAGLE-3 at 4-7 drafts (vLLM time per token 21-27 % low, SGLang tokens/s 24-27 % high: its drafting
 #: costs more than the head's weight bytes, which is all the model charges); P, every point: the prefill
@@ -17,7 +18,7 @@ from mlsysim_validation import coverage
 #: +-0.04 %), the H100 decode pool is 8 % low against a +-1 % band (its step too is mostly all-to-all) and
 #: the GB200 decode pool +68 % (the source states no batch at that precision); D, every point: an owned
 #: TCO per GPU-hour against rental prices, which also carry margin and unsold hours (2-4x the TCO)
-KNOWN_MISSES = {"A": 2, "L": 18, "E": 3, "F": 3, "S": 6, "P": 5, "D": 8}
+KNOWN_MISSES = {"A": 2, "L": 18, "E": 6, "F": 3, "S": 6, "P": 5, "D": 8}
 
 
 def test_bands_contain_most_measurements_and_their_predictions():
@@ -34,10 +35,11 @@ def test_bands_contain_most_measurements_and_their_predictions():
             assert misses <= KNOWN_MISSES[g], g
         else:
             assert misses <= 0.2 * len(sel), g  # issue 20: at least 80 %
-    # group E and F bands come from ranged catalog numbers only (provenance): the Llama cards' grid intensity
-    e_f = {b.id for b in rows if b.group in "EF"}
-    assert {"E-llama31-405B-tco2e", "F-llama3-interruptions-per-day"} <= e_f
-    assert "E-patterson-gpt3-175b-energy" not in e_f  # the paper's own node, grid and PUE: nothing ranged
+    # group E and F bands come from ranged catalog numbers (provenance: the Llama cards' grid intensity) and
+    # the default utilization's range (Patterson's runs, BLOOM's lifecycle: the paper's own node, grid and PUE)
+    e_f = {b.id: b for b in rows if b.group in "EF"}
+    assert {"E-llama31-405B-tco2e", "F-llama3-interruptions-per-day", "E-patterson-gpt3-175b-energy"} <= set(e_f)
+    assert e_f["E-bloom-lifecycle-tco2e"].covered  # below the nominal: only the utilization range reaches it
 
 
 def test_calibration_runs_name_records_of_their_hardware():

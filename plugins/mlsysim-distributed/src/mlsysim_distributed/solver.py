@@ -232,7 +232,7 @@ class DistributedModel(Solver):
         (``band_arguments``, mlsysim_uncertainty.banded): the batch, micro-batches and sequence are
         checked and the step's work (:func:`_work`) done once; each corner's layout comes from the
         preparation cache (its efficiency object is the same one on every banded call) and times that
-        work (:func:`_timed`), unbuilt (``Pending``: its fields), built on first use."""
+        work (:func:`_corner`), unbuilt (``Pending``: the fields it moves), built on first use."""
         from mlsysim_uncertainty.bands import Pending, bound_arguments
 
         a = bound_arguments(DistributedModel.solve, args, kwargs)
@@ -244,9 +244,7 @@ class DistributedModel(Solver):
         if over is None:
             return nominal, None, None
         checked = [a[k] for k in _PREPARE_ARGS]  # model and fleet resolved by _step
-        fast, slow = (
-            Pending(DistributedResult, _fields(_corner_group(checked, o["efficiency"]), work, *batch)) for o in over
-        )  # the work no efficiency moves, done once
+        fast, slow = (_corner(_corner_group(checked, o["efficiency"]), work, batch, fields, Pending) for o in over)
         return nominal, fast, slow
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
@@ -359,6 +357,12 @@ def _corner_group(checked: list[Any], efficiency: Any) -> _Group:
     order) at the corner's ``efficiency`` (cached as :func:`_group` caches)."""
     checked[_EFFICIENCY_AT] = efficiency
     return (_prepared if type(efficiency) in _FROZEN_EFFICIENCY else _prepare)(*checked)
+
+
+def _corner(g: _Group, work: dict[str, Any], batch: tuple[int, int, int], nominal: dict[str, Any], pending: Any) -> Any:
+    """A band corner's result, unbuilt (``pending``: ``Pending``): the nominal's ``work`` timed on the
+    corner's layout ``g``, the rest (notes, memory, layout fields: no efficiency moves them) the nominal's."""
+    return pending(DistributedResult, dict(_timed(g, work, *batch), efficiency=g.fields["efficiency"]), nominal)
 
 
 def _step(a: dict[str, Any]) -> tuple[dict[str, Any], tuple[int, int, int], dict[str, Any]]:

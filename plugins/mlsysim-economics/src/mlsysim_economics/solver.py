@@ -201,6 +201,10 @@ class EconomicsModel(Solver):
     #: catalog numbers whose range (``provenance``) bands move, each at its low end with the fast corner (the
     #: workload's): every cost grows with the accelerator price, node power, PUE and electricity price
     band_catalog = {name: "low" for name in ("unit_cost", "power_max", "power_idle", "tdp", "pue", "electricity_price")}
+    #: the node utilization's range (mlsysim_uncertainty.RANGES: its default's measured sources), at its low
+    #: end with the fast corner; ``mfu``, its upstream name, holds it when given
+    band_arguments = {"utilization": "utilization"}
+    band_aliases = {"mfu": "utilization"}
 
     def solve(
         self,

@@ -31,7 +31,8 @@ class Precisions:
     """The three precisions (names) and what the kernels need: bytes per weight ``b``, per KV element
     ``b_kv``, per activation element in memory and on links ``b_act`` (16-bit at least: activations
     quantized for the GEMM are kept and exchanged at 16 bits), the matmul bytes ``b_matmul`` (picks the
-    default compute efficiency) and the dense ``peak`` FLOP/s of the matmul precision."""
+    default compute efficiency), the dense ``peak`` FLOP/s of the matmul precision and ``attn_peak`` that of
+    the attention matmuls."""
 
     weights: str
     activations: str
@@ -41,9 +42,9 @@ class Precisions:
     b_act: float
     b_matmul: float
     peak: float
-    notes: tuple[str, ...]
     #: dense FLOP/s the attention matmuls run at (:func:`attention_peak`)
-    attn_peak: float = 0.0
+    attn_peak: float
+    notes: tuple[str, ...]
 
 
 def _name(argument: str, value: object) -> str:
@@ -108,6 +109,8 @@ def resolve(
     attn_peak, note = attention_peak(hardware, kv, a)
     if note:
         notes.append(note)
+    elif attn_peak != hardware.compute.si.peaks[a]:
+        notes.append(f"attention: QK^T and AV at the {kv} KV cache's dense peak, the other matmuls at {a}'s")
     return Precisions(
         weights=w,
         activations=a,

@@ -177,6 +177,10 @@ class SustainabilityModel(Solver):
         name: "low"
         for name in ("power_max", "power_idle", "tdp", "embodied_carbon", "carbon_intensity", "water_intensity", "pue")
     }
+    #: the node utilization's range (mlsysim_uncertainty.RANGES: its default's measured sources), at its low
+    #: end with the fast corner; ``mfu``, its upstream name, holds it when given
+    band_arguments = {"utilization": "utilization"}
+    band_aliases = {"mfu": "utilization"}
 
     def solve(
         self,
