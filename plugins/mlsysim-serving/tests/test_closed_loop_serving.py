@@ -51,6 +51,31 @@ def test_a_lone_client_finds_the_engine_idle():
     assert (first - arrive).tolist() == [1.0, 1.0, 1.0]
 
 
+def test_a_lone_client_cycles_through_its_request_path():
+    # one client, one-token prompts, 3 tokens out, one second a step, a 0.25 s request path: each request
+    # spends 3 s in the engine (prefill + 2 decode steps) and reaches it 0.25 s after the last token,
+    # into an idle engine: cycle 3.25 s, throughput 1 / 3.25 requests/s
+    arrive, first, finish = SIM.simulate(
+        UnitSteps(), np.array([1] * 5), np.array([3] * 5), 0.0, 100, 8, 1e6, clients=1, lead=0.25
+    )
+    assert arrive.tolist() == [0.0, 3.25, 6.5, 9.75, 13.0]
+    assert (first - arrive).tolist() == [1.0] * 5 and (finish - arrive).tolist() == [3.0] * 5
+    stats = SIM.statistics(arrive, first, finish, np.array([3] * 5), 1)
+    assert stats["requests_per_second"] == pytest.approx(1 / 3.25, rel=1e-12)
+
+
+def test_a_request_path_shorter_than_a_step_still_waits_for_the_step_in_progress():
+    # two clients, outputs 2, 6, 2, 2 tokens, 0.25 s path: r0 ends at 2 s; r2 reaches the engine at 2.25 s,
+    # during step 2 (2-3 s), and is prefilled in step 3 (first token 4 s, engine TTFT 1.75 s); r2 ends at
+    # 5 s, r3 comes at 5.25 s during step 5 (r1's last, 5-6 s): prefilled in step 6, first token at 7 s
+    arrive, first, finish = SIM.simulate(
+        UnitSteps(), np.array([1, 1, 1, 1]), np.array([2, 6, 2, 2]), 0.0, 100, 8, 1e6, clients=2, lead=0.25
+    )
+    assert arrive.tolist() == [0.0, 0.0, 2.25, 5.25]
+    assert first.tolist() == [1.0, 1.0, 4.0, 7.0]
+    assert finish.tolist() == [2.0, 6.0, 5.0, 8.0]
+
+
 def test_wait_by_hand():
     T, t2 = 0.02, 0.02**2 * 1.5  # mean step 20 ms, E[t^2] 1.5 x E[t]^2
     assert TR.closed_loop_wait(T, t2, 1.0, 1.0, 0.0) == (0.0, 0.0)  # one client: the engine is idle

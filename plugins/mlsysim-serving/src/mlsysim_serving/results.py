@@ -126,6 +126,10 @@ class ServingResult(Result):
     request_overhead = measure(
         "ms", doc="host time of a request outside the engine's steps, in every TTFT and e2e under load", optional=True
     )
+    scheduler_overlap = attrs.field(
+        default=None,
+        metadata={"doc": "the engine schedules its next step before processing the running one's results (as given)"},
+    )
     # --- beyond one tensor-parallel group
     pipeline_bubble: float = attrs.field(
         default=0.0, metadata={"doc": "share of a decode round the pipeline stages idle: 1 - min(pp, batch)/pp"}

@@ -53,20 +53,23 @@ def simulate(
     arrivals: np.ndarray | None = None,
     clients: int | None = None,
     lag: int = 0,
+    lead: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Serve ``len(prompts)`` requests; open loop at the given ``arrivals`` times, or closed loop
     with ``clients`` users each sending its next request when the previous one finishes: at the end of the
     step that produced its last token, when the engine has already begun the next step (it schedules one
     step after another; :func:`.traffic.closed_loop_wait`), so the request joins the step after that one,
-    or starts at once if the engine was left idle. ``lag`` 1: an overlap scheduler (the next step scheduled
-    before the running one's results are processed) puts a request received during a busy step one step
-    later still.
+    or starts at once if the engine was left idle. ``lead`` > 0: the client's request path outside the engine
+    (:mod:`.request_path`): its next request reaches the engine ``lead`` seconds after the last token, and is
+    taken like an open loop's arrival then (by the first step to begin after it). ``lag`` 1: an overlap
+    scheduler (the next step scheduled before the running one's results are processed) puts a request
+    received during a busy step one step later still.
 
     Each step: every running decode sequence emits a token; the rest of the M-token budget prefills
     waiting prompts FCFS (the first in line may be partly done: chunked), admitting a request while
     fewer than ``max_seqs`` run and its prompt + output fit in the ``kv_tokens`` free KV tokens.
     A prompt of S tokens needs (1-hit)*S prefill tokens (prefix cache) at positions hit*S..S-1.
-    Returns per-request arrays: arrival, first token and finish times.
+    Returns per-request arrays: arrival at the engine, first token and finish times.
     """
     n = len(prompts)
     S = prompts.tolist()
@@ -98,6 +101,18 @@ def simulate(
     fin_k0: dict[int, int] = {}  # request -> step of its first token
     finished = 0
     held: deque[tuple[int, int]] = deque()  # (first step that may take it, request): sent while a step ran
+    sent: deque[tuple[float, int]] = deque()  # (time it reaches the engine, request): a closed loop's, lead > 0
+
+    def send(at: float, step: int) -> None:
+        """A closed loop's client whose last token came at ``at``, during step ``step``, sends its next request."""
+        nonlocal nxt
+        arrive[nxt] = at + lead
+        if lead:
+            sent.append((at + lead, nxt))
+        else:
+            held.append((step + lag, nxt))
+        nxt += 1
+
     while finished < n:
         if arr_list is not None:
             while nxt < n and arr_list[nxt] <= t:
@@ -106,6 +121,11 @@ def simulate(
                 else:
                     waiting.append(nxt)
                 nxt += 1
+        while sent and sent[0][0] <= t:
+            if lag and (n_dec or pre_order):
+                held.append((k + lag, sent.popleft()[1]))
+            else:
+                waiting.append(sent.popleft()[1])
         while held and held[0][0] <= k:
             waiting.append(held.popleft()[1])
         # admission
@@ -127,6 +147,9 @@ def simulate(
             if arr_list is not None and nxt < n:
                 t = max(t, arr_list[nxt])
                 continue
+            if sent:
+                t = max(t, sent[0][0])
+                continue
             if not waiting:
                 break
             raise RuntimeError("a request's prompt + output exceed the KV cache")  # solve() checks this first
@@ -138,7 +161,7 @@ def simulate(
                 k,
                 t,
                 min(done_heap[0][0] - k + 1, max(held[0][0] - k, 1)) if held else done_heap[0][0] - k + 1,
-                arr_list[nxt] if arr_list is not None and nxt < n else None,
+                arr_list[nxt] if arr_list is not None and nxt < n else sent[0][0] if sent else None,
             )
             k += j
             while done_heap and done_heap[0][0] < k:
@@ -150,9 +173,7 @@ def simulate(
                 kv_used -= S[r] + O[r]
                 finished += 1
                 if clients is not None and nxt < n:  # sent after step k - 1, during step k
-                    arrive[nxt] = finish[r]
-                    held.append((k + 1 + lag, nxt))
-                    nxt += 1
+                    send(t, k + 1)
             continue
         # compose the step
         budget = M - n_dec
@@ -183,9 +204,7 @@ def simulate(
             kv_used -= S[r] + O[r]
             finished += 1
             if clients is not None and nxt < n:  # sent after step k, during step k + 1
-                arrive[nxt] = t
-                held.append((k + 2 + lag, nxt))
-                nxt += 1
+                send(t, k + 2)
         drain = cost.drain(dt, n_dec + p_tok) if completed else 0.0
         for r in completed:
             pre_order.popleft()
@@ -197,9 +216,7 @@ def simulate(
                 kv_used -= S[r] + O[r]
                 finished += 1
                 if clients is not None and nxt < n:
-                    arrive[nxt] = t
-                    held.append((k + 2 + lag, nxt))
-                    nxt += 1
+                    send(t, k + 2)
             else:
                 fin_k0[r] = k
                 n_dec += 1
@@ -233,20 +250,23 @@ def _fast_forward(cost, n_dec, base, k, t, steps, next_arrival):
 
 
 def statistics(arrive, first, finish, outputs, warmup):
-    """Means and percentiles of a run, the first ``warmup`` requests left out (they find an empty engine)."""
+    """Means and percentiles of a run, the first ``warmup`` requests left out (they find an empty engine).
+    Requests per second: the measured requests' arrivals over the time they span, (n - 1) / (last - first
+    arrival), the span in which a closed loop's clients are all active (after the last request is sent they
+    drain: no steady state); mean concurrency by Little's law, rate x mean e2e."""
     sl = slice(warmup, None)
     ttft = (first - arrive)[sl]
     e2e = (finish - arrive)[sl]
     o = outputs[sl]
     many = o > 1
     tpot = ((finish - first)[sl][many]) / (o[many] - 1)
-    span = finish[sl].max() - arrive[warmup]
+    rate = (len(ttft) - 1) / (arrive[-1] - arrive[warmup])
     out = {
         "ttft_mean": ttft.mean(),
         "itl_mean": tpot.mean() if tpot.size else np.nan,
         "e2e_mean": e2e.mean(),
-        "requests_per_second": (len(ttft)) / span,
-        "concurrency_mean": e2e.sum() / span,
+        "requests_per_second": rate,
+        "concurrency_mean": rate * e2e.mean(),
     }
     for p in (50, 90, 99):
         out[f"ttft_p{p}"] = np.percentile(ttft, p)

@@ -344,6 +344,7 @@ def _holds_no_request(c: dict, reason: str) -> dict:
         slo_attainment=None if c["slo_ttft"] is None and c["slo_itl"] is None else (np.zeros(shape) if shape else 0.0),
         slo_percentile=c["slo_percentile"],
         prefix_cache_hit=c["prefix_cache_hit"],
+        scheduler_overlap=c["scheduler_overlap"],
     )
     f[TRAFFIC_NOTES] = (f"infeasible under traffic: {reason}",)
     return f
@@ -428,7 +429,11 @@ def serve(
                 f"at least {floor * 1e3:.4g} ms: {label} SLO {slo * 1e3:.4g} ms is below "
                 f"{what} on this layout, {floor * 1e3:.4g} ms",
             )
-    if c["concurrency"] is not None:
+    closed_sim = c["method"] == "simulate" and c["concurrency"] is not None
+    if closed_sim:  # the simulated clients set the rate: the requests they completed per second
+        out = _simulated(cost, load, None, M, max_seqs, kv_tokens, c, shape, t_req)
+        lam = out["requests_per_second"]
+    elif c["concurrency"] is not None:
         lam = _closed_loop_rate(cost, eng, c, t_req)
     else:
         lam = c["arrival_rate"]
@@ -441,12 +446,12 @@ def serve(
     }
     rho = lam / lam_max
     f["utilization"] = rho
-    over = rho >= 1.0
+    over = False if closed_sim else rho >= 1.0  # a closed loop is never overloaded: its clients wait
     f["overloaded"] = over
     lam_ok = TR._where(over, lam_max * 0.5, lam)
-    if c["method"] == "simulate" and not over:
+    if c["method"] == "simulate" and not over and not closed_sim:
         out = _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape, t_req)
-    else:
+    elif not closed_sim:
         lag = float(c["scheduler_overlap"])
         out = TR.analytic(cost, load, lam_ok, float(M), B_max, c["arrival_cv"], lam_max, c["concurrency"], t_req, lag)
     for k in LATENCY_FIELDS:
@@ -477,16 +482,12 @@ def serve(
     f["slo_percentile"] = pct
     f["prefix_cache_hit"] = c["prefix_cache_hit"]
     f["request_overhead"] = t_req
+    f["scheduler_overlap"] = c["scheduler_overlap"]
     notes: tuple[str, ...] = ()
     if isinstance(dist, TR.SampledLengths):
         notes += (
             f"length_samples: {dist.n:,} (prompt, output) pairs with means {dist.mean_p:,.1f}/{dist.mean_o:,.1f} "
             f"tokens, scaled to seq_len/output_len {seq_len:,}/{output_len:,}",
-        )
-    if t_req and c["method"] == "simulate" and c["concurrency"] is not None:
-        notes += (
-            f"simulate, closed loop: each client sends its next request when the previous one finishes; the "
-            f"request path ({t_req * 1e3:.4g} ms) is added to TTFT and e2e but not spent outside the engine",
         )
     if notes:
         f[TRAFFIC_NOTES] = notes
@@ -554,8 +555,9 @@ def slo_excess(ttft: float, itl: float, slo_ttft: float | None, slo_itl: float |
 
 
 def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape, t_req=0.0) -> dict:
-    """Run the simulator on seeded draws of the traffic; its statistics as result fields (the engine's: the
-    caller adds the request path t_req, which the SLO test here counts)."""
+    """Run the simulator on seeded draws of the traffic (``lam`` None in a closed loop); its statistics as
+    result fields (the engine's: the caller adds the request path t_req, which the SLO test here counts, and
+    which a closed loop's clients spend outside the engine)."""
     rng = np.random.default_rng(c["seed"])
     n = c["num_requests"]
     top = int(min(shape.max_seq, kv_tokens) // 2)
@@ -574,7 +576,16 @@ def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape, t_req=0.0) -> 
         )
     else:
         run = SIM.simulate(
-            cost, prompts, outputs, c["prefix_cache_hit"], M, max_seqs, kv_tokens, clients=c["concurrency"], lag=lag
+            cost,
+            prompts,
+            outputs,
+            c["prefix_cache_hit"],
+            M,
+            max_seqs,
+            kv_tokens,
+            clients=c["concurrency"],
+            lag=lag,
+            lead=t_req,
         )
     arrive, first, finish = run
     warm = int(n * SIM_WARMUP)
