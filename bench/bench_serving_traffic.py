@@ -1,5 +1,5 @@
 """ServingModel under traffic: analytic solve (median us), a sweep over 1e5 arrival rates (points/s) and
-the simulator on 10,000 requests (s).
+the simulator on 10,000 requests (s; open loop, and a closed loop with and without a request path).
 
 Run from the repository root:  .venv/bin/python bench/bench_serving_traffic.py
 Budgets (issue 15): analytic solve <= 50 us; sweep >= 1e5 points/s; simulate 10,000 requests <= 1 s on 2 cores.
@@ -59,6 +59,11 @@ def main() -> None:
         s.solve(**case, arrival_rate=rate, method="simulate", num_requests=10_000)
         dt = time.perf_counter() - t0
         print(f"{f'simulate: 10,000 requests at {rate} req/s':58s} {dt:6.2f} s")
+    for path in (0.0, 0.047):  # a closed loop, its clients away 0 or 47 ms per request (request_overhead)
+        t0, c0 = time.perf_counter(), time.process_time()
+        s.solve(**case, concurrency=16, request_overhead=path, method="simulate", num_requests=10_000)
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(f"{f'simulate: 10,000 requests, 16 clients, path {path * 1e3:g} ms':58s} {dt:6.2f} s  (CPU {cpu:.2f} s)")
 
 
 if __name__ == "__main__":
