@@ -377,8 +377,8 @@ class ServingModel(Solver):
             notes += f.pop(TRAFFIC_NOTES, ())
         elif a["method"] is not None or a["slo_ttft"] is not None or a["slo_itl"] is not None:
             raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
-        else:
-            f["slo_percentile"] = a["slo_percentile"]
+        else:  # inputs that name result fields, as given (as a sweep gives them)
+            f["slo_percentile"], f["scheduler_overlap"] = a["slo_percentile"], a["scheduler_overlap"]
         return dict(
             f,
             **_layout_fields(setup),
