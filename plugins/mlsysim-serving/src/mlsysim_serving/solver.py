@@ -722,6 +722,8 @@ def _communication(setup: Setup, msg: Any, halves: float, t_mb: Any, prefill: bo
     of ``msg`` bytes (:func:`.kernels.tp_allreduce`), the expert all-to-alls of its ``t_mb`` tokens
     (:func:`.kernels.all_to_all`) and the pipeline stage hops (:func:`.kernels.stage_hops`)."""
     shape, lay, eta = setup.shape, setup.layout, setup.eta_n
+    if lay.n == 1 and not lay.a2a and lay.p == 1:
+        return 0.0, 0.0, 0.0  # one GPU per replica: no link carries anything
     w, dp, lam = float(lay.w), float(lay.d), lay.imbalance
     calls = 2.0 * shape.layers - lay.moe_layers  # MoE layers exchanging tokens all-to-all all-reduce once
     comm = K.tp_allreduce(msg, float(lay.n), calls, setup.link_bandwidth, setup.link_latency, eta, E.COLLECTIVE_LAUNCH_S)
