@@ -76,13 +76,21 @@ def test_corners_on_one_layout_equal_solves_at_the_corners():
     kw = dict(output_len=256, concurrency=8, precision="fp8", tp_size=2)
     r = banded(mlsysim.ServingModel, LM.Llama3_70B, HW.H100, 2048, **kw)
     fast = mlsysim.ServingModel().solve(
-        LM.Llama3_70B, HW.H100, 2048, **kw, efficiency=0.5 * 0.76 / 0.6,
+        LM.Llama3_70B,
+        HW.H100,
+        2048,
+        **kw,
+        efficiency=0.5 * 0.76 / 0.6,
         memory_efficiency=0.9,
         engine_overhead=0.0,
         network_efficiency=0.85,
     )
     slow = mlsysim.ServingModel().solve(
-        LM.Llama3_70B, HW.H100, 2048, **kw, efficiency=0.5 * 0.44 / 0.6,
+        LM.Llama3_70B,
+        HW.H100,
+        2048,
+        **kw,
+        efficiency=0.5 * 0.44 / 0.6,
         memory_efficiency=0.76,
         engine_overhead=2e-3,
         network_efficiency=0.75,

@@ -98,9 +98,7 @@ class _Replica:
                 common["network_efficiency"],
             )
         except InvalidInputError as exc:
-            if exc.argument in _OWN_ARGUMENTS or exc.argument.endswith(
-                "precision"
-            ):
+            if exc.argument in _OWN_ARGUMENTS or exc.argument.endswith("precision"):
                 raise
             raise InvalidInputError(
                 "disagg", text, f"a {role} pool ({pool.degrees()}) valid for the model: {exc}"
@@ -220,7 +218,15 @@ def serve_disagg(
     h = checked["prefix_cache_hit"]
     one_prefill = float(pre.cost.prefill((1.0 - h) * S, h * S))
     full, exposed = kv_transfer(
-        moved, pre.kv_share, dec.kv_share, link.bandwidth, pre.setup.eta_n, link.latency, one_prefill, shape.layers, layerwise
+        moved,
+        pre.kv_share,
+        dec.kv_share,
+        link.bandwidth,
+        pre.setup.eta_n,
+        link.latency,
+        one_prefill,
+        shape.layers,
+        layerwise,
     )
     plan = None
     if spec is not None:

@@ -726,7 +726,8 @@ def _communication(setup: Setup, msg: Any, halves: float, t_mb: Any, prefill: bo
         return 0.0, 0.0, 0.0  # one GPU per replica: no link carries anything
     w, dp, lam = float(lay.w), float(lay.d), lay.imbalance
     calls = 2.0 * shape.layers - lay.moe_layers  # MoE layers exchanging tokens all-to-all all-reduce once
-    comm = K.tp_allreduce(msg, float(lay.n), calls, setup.link_bandwidth, setup.link_latency, eta, E.COLLECTIVE_LAUNCH_S)
+    bw, lat = setup.link_bandwidth, setup.link_latency
+    comm = K.tp_allreduce(msg, float(lay.n), calls, bw, lat, eta, E.COLLECTIVE_LAUNCH_S)
     a2a = hops = 0.0
     if lay.a2a:
         up, out = lay.prefill_copies if prefill else (lay.a2a_up_copies, lay.a2a_out_copies)
