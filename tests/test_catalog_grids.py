@@ -23,7 +23,7 @@ NEW_GRIDS = {
     "Illinois": ("US-MIDA-PJM", 403, "Illinois industrial 8.20 cents/kWh", 0.0820, ()),
     "Washington": ("US-NW-GCPD", 53, "Washington industrial 6.35 cents/kWh", 0.0635, ("Grant_PUD",)),
     "Chile": ("CL-SEN", 236, "durante 2024 se encuentra en 112 USD/MWh", 0.112, ()),
-    "Belgium": ("BE", 153, None, None, ()),
+    "Belgium": ("BE", 153, "around 82 euros/MWh in Wallonia", 0.0910, ()),
     "Denmark_West": ("DK-DK1", 131, "Denmark (9.8 cents)", 0.1061, ()),
 }
 

@@ -120,9 +120,9 @@ def test_grid_prices_converted_from_another_currency_state_rate_and_match_it():
         assert float(usd) == pytest.approx(float(local) * float(rate), rel=5e-4)
         assert re.search(RATE_SOURCES + r".*20\d\d", rate_source)
         converted += 1
-    assert (
-        converted >= 15
-    )  # CAD: 2; EUR: Sweden, Finland, Ireland, France, Germany, Poland, Denmark; GBP; SAR, KRW, TWD, AED; NOK
+    # CAD: 2; EUR: Sweden, Finland, Ireland, France, Germany, Poland, Denmark, Spain, Netherlands, Belgium; GBP; SAR,
+    # KRW, TWD, AED; NOK; JPY; SGD
+    assert converted >= 20
 
 
 def test_cost_in_quebec_needs_no_kwh_price():
@@ -133,10 +133,7 @@ def test_cost_in_quebec_needs_no_kwh_price():
 
 # Grids whose industrial electricity price has no source in the catalog yet (issue 19): this set only shrinks
 # (Belgium came in unpriced with the Google campus it serves).
-UNPRICED = {
-    "Canada", "Netherlands", "India", "Singapore",
-    "Japan", "Tokyo", "Australia", "Belgium",
-}  # fmt: skip
+UNPRICED = {"Canada", "India", "Japan", "Australia"}
 
 
 def test_every_priced_grid_prices_a_cost_run_without_kwh_price():
@@ -158,3 +155,20 @@ def test_taiwan_and_south_korea_prices_come_from_their_own_tariffs():
     assert "= 4.29 TWD/kWh at 0.03089 USD/TWD" in tw.source and "Taipower" in tw.source
     assert "= 182.7 KRW/kWh at 0.0007251 USD/KRW" in kr.source and "KEPCO" in kr.source
     assert 4.29 * 0.03089 != pytest.approx(182.7 * 0.0007251, rel=1e-4)
+
+
+# grid -> (the local price and rate as the source states them, its publisher, USD/kWh stored)
+LOCAL_PRICES = {
+    "Tokyo": ("= 29.38 JPY/kWh at 0.008261 USD/JPY", "TEPCO", 0.2427),
+    "Netherlands": ("= 0.177 EUR/kWh at 1.0534 USD/EUR", "CBS (Statistics Netherlands)", 0.1865),
+    "Belgium": ("= 0.082 EUR/kWh at 1.1096 USD/EUR", "Febeliec", 0.0910),
+    "Singapore": ("= 0.221 SGD/kWh at 0.7246 USD/SGD", "Energy Market Authority", 0.1601),
+}
+
+
+@pytest.mark.parametrize("key", sorted(LOCAL_PRICES))
+def test_grid_carries_its_quoted_local_price(key):
+    quoted, publisher, usd = LOCAL_PRICES[key]
+    grid = mlsysim.Infra.Grids.get(key.upper())  # case-insensitive
+    assert quoted in grid.source and publisher in grid.source
+    assert grid.electricity_price.to("USD/kWh").magnitude == pytest.approx(usd)

@@ -4,7 +4,8 @@
 (``points.py``): as shipped, then with every call of a solver with ranges of its own
 (``mlsysim_uncertainty.declaring(*OWN_RANGES)``) at the fast and at the slow corner (what ``banded``
 does for one call; a fleet solver's input result is then that corner's). A point is covered when its
-measurement lies in [low, high]; the half-width is (high - low) / 2 relative to the prediction. Points
+measurement lies in [low, high]; the half-width is (high - low) / 2 relative to the prediction, and a
+miss lies ``outside`` by its distance from the band's nearer end (relative to it). Points
 no ranged solver moves have no band, so the banded groups are those with a moved point (derived, not
 listed). The
 ranges come from the sources of ``mlsysim_physics.efficiency``, not from these points: leaving a point
@@ -115,6 +116,17 @@ class Band:
     def half_width(self) -> float:
         return (self.high - self.low) / 2 / self.predicted
 
+    @property
+    def outside(self) -> float:
+        """How far the measurement lies beyond the band's nearer end, relative to that end: 0 when
+        covered, > 0 above the band, < 0 below it. A miss far outside a band of normal width is a model
+        bias; one outside a band of almost no width, a number or efficiency that carries no range."""
+        if self.measured > self.high:
+            return self.measured / self.high - 1
+        if self.measured < self.low:
+            return self.measured / self.low - 1
+        return 0.0
+
 
 def _records() -> list[dict]:
     maps = points.mappings()
@@ -198,7 +210,7 @@ def report() -> str:
         "Bands (mlsysim_uncertainty ranges, corners through the mappings' own solver calls):",
         "",
         table(
-            ["id", "measured", "predicted", "band", "covered", "half-width"],
+            ["id", "measured", "predicted", "band", "covered", "half-width", "outside"],
             [
                 [
                     b.id,
@@ -207,6 +219,7 @@ def report() -> str:
                     f"[{number(b.low)}, {number(b.high)}]",
                     "yes" if b.covered else "NO",
                     f"{b.half_width:.1%}",
+                    "" if b.covered else f"{b.outside:+.1%}",
                 ]
                 for b in rows
             ],
