@@ -154,8 +154,6 @@ def plugin_commands(taken: Mapping[str, Any], sweep: bool = False, only: str | N
     already taken is skipped with a warning."""
     from mlsysim_core.plugins import PluginWarning
 
-    from .sweep import make_sweep_command
-
     out: dict[str, click.Command] = {}
     names: set[str] = set()
     for plugin, declaration in declared():
@@ -168,8 +166,12 @@ def plugin_commands(taken: Mapping[str, Any], sweep: bool = False, only: str | N
         item = load(plugin, declaration) if only in (None, declaration.name) else None
         if item is None or (sweep and not isinstance(item, SolverCommand)):
             continue
-        if isinstance(item, SolverCommand):
-            item = make_sweep_command(item) if sweep else make_command(item)
+        if isinstance(item, SolverCommand) and sweep:
+            from .sweep import make_sweep_command  # not imported by a command that is not a sweep
+
+            item = make_sweep_command(item)
+        elif isinstance(item, SolverCommand):
+            item = make_command(item)
         out[str(item.name)] = item
     return out
 

@@ -3,6 +3,7 @@ the plugins' entry points (discovery.py); files in it are written atomically and
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -28,21 +29,20 @@ def pint_version() -> str:
 
 
 def hasher(data: bytes = b"") -> Any:
-    """A BLAKE2b hash of ``data`` (``update()`` adds more) for the cache files' keys. It is ``hashlib.blake2b``,
-    taken from ``_blake2``, where hashlib takes it from: ``import hashlib`` loads OpenSSL for its other
-    hashes, ~10 M instructions of a command's first answer (issue 21)."""
+    """A BLAKE2b hash for the cache files' keys: ``hashlib.blake2b``, from ``_blake2`` (``import hashlib`` loads
+    OpenSSL for its other hashes: ~10 M instructions of a command's first answer, issue 21)."""
     try:
         from _blake2 import blake2b
-    except ImportError:  # an interpreter that builds hashlib's blake2b otherwise
+    except ImportError:  # a Python built without it: hashlib's (the same hash)
         from hashlib import blake2b
+
     return blake2b(data)
 
 
 def cache_dir() -> str | None:
     """``$XDG_CACHE_HOME/mlsysim`` or the platform's cache folder (``~/.cache``, ``~/Library/Caches``,
     ``%LOCALAPPDATA%``), made private (0700) if missing; None when ``MLSYSIM_NO_CATALOG_CACHE`` is set
-    or the folder cannot be made (then nothing is cached and everything is built). Paths are strings here:
-    ``pathlib`` costs ~20 M instructions of a command's first answer (issue 21)."""
+    or the folder cannot be made (then nothing is cached and everything is built). A string: no pathlib."""
     if os.environ.get("MLSYSIM_NO_CATALOG_CACHE"):
         return None
     home = os.path.expanduser("~")
@@ -50,8 +50,7 @@ def cache_dir() -> str | None:
         return None
     platform = {"win32": os.environ.get("LOCALAPPDATA") or os.path.join(home, "AppData", "Local")}
     platform["darwin"] = os.path.join(home, "Library", "Caches")
-    base = os.environ.get("XDG_CACHE_HOME") or platform.get(sys.platform, os.path.join(home, ".cache"))
-    folder = os.path.join(base, "mlsysim")
+    folder = os.path.join(os.environ.get("XDG_CACHE_HOME") or platform.get(sys.platform, f"{home}/.cache"), "mlsysim")
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
     except OSError:  # none can be made: nothing is cached
@@ -87,9 +86,7 @@ def write_private(path: str, data: bytes, keep: str = "", most: int = 8) -> None
         os.replace(tmp, path)
         old = glob.glob(os.path.join(glob.escape(folder), keep)) if keep else []
         for stale in sorted(old, key=os.path.getmtime, reverse=True)[most:]:
-            try:
+            with contextlib.suppress(FileNotFoundError):  # removed by another process meanwhile
                 os.remove(stale)
-            except FileNotFoundError:  # removed by another process meanwhile
-                pass
     except OSError:
         pass

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import attrs
 
 from .errors import InvalidInputError
+from .fieldwise import ByFields
 from .format import is_quantity
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def result(solver_name: str) -> Callable[[type], type]:
             raise TypeError(f"{cls.__name__} must subclass mlsysim_core.results.Result")
         # slots=False: a frozen dict class sets each field with a dict store, a slotted one with
         # object.__setattr__ (~0.1 us per field): 1-1.5 us of every solve() for a 40-field result.
-        new = attrs.frozen(kw_only=True, repr=False, auto_attribs=False, slots=False)(cls)
+        new = attrs.frozen(kw_only=True, repr=False, eq=False, auto_attribs=False, slots=False)(cls)
         new.solver = solver_name
         for f in attrs.fields(new):  # type: ignore[arg-type]  # made an attrs class on the line above
             meta = f.metadata or {}
@@ -135,7 +136,7 @@ def shown(result_obj: Any, name: str) -> str:
     return f"{text} [{number(low)}, {number(high)}]"
 
 
-class Result:
+class Result(ByFields):
     """Base of every solver result (subclass it and decorate with :func:`result`).
 
     ``bands`` (field -> (low, high), same unit as the field) and ``out_of_domain`` (why lines) are

@@ -19,6 +19,7 @@ import attrs
 from attrs import field, frozen
 
 from .errors import InvalidInputError
+from .fieldwise import ByFields
 
 if TYPE_CHECKING:
     from .units import Quantity
@@ -258,8 +259,8 @@ def _named_repr(self: Any) -> str:
     return f"{type(self).__name__}({getattr(self, 'name', None) or getattr(self, 'part', '')!r})"
 
 
-@frozen(kw_only=True)
-class ComputeCore:
+@frozen(kw_only=True, eq=False)
+class ComputeCore(ByFields):
     """Dense peak FLOP/s per precision; ``peak_flops`` is the peak at ``default_precision``
     (default: the first of :data:`PRECISION_PREFERENCE` the part has a peak for)."""
 
@@ -305,8 +306,8 @@ class ComputeCore:
             ) from None
 
 
-@frozen(kw_only=True)
-class MemoryHierarchy:
+@frozen(kw_only=True, eq=False)
+class MemoryHierarchy(ByFields):
     """Main memory: ``capacity`` is the total the part reports to software (nvidia-smi / rocm-smi /
     hl-smi, or the vendor's GiB figure), which is what a deployment can plan against; the marketing
     figure ("80 GB", often GiB-sized in practice) is kept apart as ``capacity_stated``."""
@@ -322,8 +323,8 @@ class MemoryHierarchy:
         _set_si(self, capacity=_si(self.capacity, "B"), bandwidth=_si(self.bandwidth, "B/s"), capacity_stated=stated)
 
 
-@frozen(kw_only=True)
-class IOInterconnect:
+@frozen(kw_only=True, eq=False)
+class IOInterconnect(ByFields):
     """A link: bandwidth per direction, latency per hop and, for a scale-up fabric, ``domain``: how
     many accelerators it joins in one all-to-all domain (8 in an HGX board, 72 in a GB200 NVL72 rack).
     An unpublished latency stays ``None`` (``si.latency`` too): solvers then apply
@@ -339,8 +340,8 @@ class IOInterconnect:
         _set_si(self, bandwidth=_si(self.bandwidth, "B/s"), latency=_si(self.latency, "s"))
 
 
-@frozen(kw_only=True)
-class HardwareNode:
+@frozen(kw_only=True, eq=False)
+class HardwareNode(ByFields):
     """One accelerator (or a rack-scale system treated as one) as its datasheet states it."""
 
     name: str = text()
@@ -420,8 +421,8 @@ class HardwareNode:
 # --------------------------------------------------------------------------- workloads
 
 
-@frozen(kw_only=True)
-class Workload:
+@frozen(kw_only=True, eq=False)
+class Workload(ByFields):
     """A model as a bag of per-sample costs: FLOPs, parameters and activation elements.
 
     ``flops_per_sample`` is one forward pass of one sample (2 FLOP per multiply-accumulate);
@@ -460,7 +461,7 @@ class Workload:
         return f"{type(self).__name__}({self.name!r})"
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False)
 class CNNWorkload(Workload):
     """A convolutional (or other fixed-shape) network; FLOPs per sample are required."""
 
@@ -487,7 +488,7 @@ def _check_choice(name: str, choices: tuple):
     return check
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False)
 class TransformerWorkload(Workload):
     """A transformer by its geometry (dense, GQA/MQA, MoE, or MLA attention).
 
@@ -574,8 +575,8 @@ class TransformerWorkload(Workload):
 # --------------------------------------------------------------------------- systems
 
 
-@frozen(kw_only=True)
-class NetworkFabric:
+@frozen(kw_only=True, eq=False)
+class NetworkFabric(ByFields):
     """A network: per-port, per-direction bandwidth, latency, topology, oversubscription."""
 
     __repr__ = _named_repr
@@ -603,8 +604,8 @@ class NetworkFabric:
 FAILURE_KINDS = ("hardware", "software", "operations")
 
 
-@frozen(kw_only=True)
-class Component:
+@frozen(kw_only=True, eq=False)
+class Component(ByFields):
     """A cause of job interruptions on a node (a part, or a software/operations cause): how many per
     node, the mean time between its failures per unit, its kind, where it was measured and the source."""
 
@@ -618,8 +619,8 @@ class Component:
     source: str = text("")
 
 
-@frozen(kw_only=True)
-class Node:
+@frozen(kw_only=True, eq=False)
+class Node(ByFields):
     """A server: accelerators, the link between them, NICs, power draw and reliability parts."""
 
     __repr__ = _named_repr
@@ -661,8 +662,8 @@ class Node:
         return self.intra_node.bandwidth if self.intra_node else None
 
 
-@frozen(kw_only=True)
-class GridProfile:
+@frozen(kw_only=True, eq=False)
+class GridProfile(ByFields):
     """An electricity grid: carbon intensity, price, off-site water, and its typical datacenter."""
 
     __repr__ = _named_repr
@@ -704,8 +705,8 @@ class GridProfile:
 STORAGE_KINDS = ("parallel-filesystem", "object-store", "node-local")
 
 
-@frozen(kw_only=True)
-class StorageTier:
+@frozen(kw_only=True, eq=False)
+class StorageTier(ByFields):
     """Where checkpoints are written: the aggregate write bandwidth of a shared system (all clients
     together) and/or the write bandwidth one node reaches (its storage NICs or local drives); a
     node-local tier has only the latter. A checkpoint of B bytes from n nodes takes
@@ -736,8 +737,8 @@ class StorageTier:
         )
 
 
-@frozen(kw_only=True)
-class Datacenter:
+@frozen(kw_only=True, eq=False)
+class Datacenter(ByFields):
     """A facility on a grid: PUE (>= 1) and on-site WUE (litres per IT kWh)."""
 
     __repr__ = _named_repr
@@ -754,8 +755,8 @@ class Datacenter:
         _set_si(self, wue=_si(self.wue, "L/kWh"))
 
 
-@frozen(kw_only=True)
-class Fleet:
+@frozen(kw_only=True, eq=False)
+class Fleet(ByFields):
     """A cluster: ``count`` identical nodes on a fabric, optionally in a datacenter."""
 
     name: str = text()

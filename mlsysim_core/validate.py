@@ -5,7 +5,6 @@ They are cheap (a few isinstance/compare operations) so they run on every ``solv
 
 from __future__ import annotations
 
-import difflib
 import math
 from numbers import Integral, Real
 from typing import Any
@@ -61,7 +60,9 @@ def named(name: str, value: Any, *sections: str) -> Any:
     folded = {n.lower(): v for n, v in reversed(names.items())}  # the first spelling wins a tie
     found = names.get(value, folded.get(value.lower()))
     if found is None:
-        close = difflib.get_close_matches(value, list(names), n=3, cutoff=0.6)
+        from difflib import get_close_matches  # only for a name not found (~2 M instructions to import)
+
+        close = get_close_matches(value, list(names), n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise InvalidInputError(name, value, f"an object or the name of a catalog {' or '.join(sections)} entry{hint}")
     return found

@@ -110,3 +110,6 @@ RANGES = {
 #: DistributedModel's TrainingEfficiency (``efficiency.compute``, ``efficiency.network``): its compute
 #: share has COMPUTE_WIDE's value and sources (mlsysim_distributed/defaults.py), so the same range.
 RANGES["efficiency.compute"] = RANGES["efficiency"]
+#: ServingModel's ``network_efficiency`` (its all-reduces, all-to-alls, stage hops and KV transfer) is the
+#: same link efficiency (mlsysim_physics.efficiency.NETWORK), so the same range.
+RANGES["network_efficiency"] = RANGES["efficiency.network"]

@@ -149,3 +149,19 @@ def test_catalog_values_are_hashable_by_value():
     h100 = mlsysim.Hardware.Cloud.H100
     assert {h100, attrs.evolve(h100)} == {h100}
     assert len({mlsysim.Systems.Clusters.Frontier_8K, mlsysim.Infra.Grids.Quebec, mlsysim.Models.Llama3_8B}) == 3
+
+
+def test_catalog_values_and_results_compare_field_by_field():
+    """``==`` and ``hash`` without generated code (mlsysim_core.fieldwise, issue 21): equal values of one class
+    are equal and hash alike; one different field, or another class with the same fields, is unequal; a field
+    with ``eq=False`` (``si``) is not compared."""
+    h100, llama = mlsysim.Hardware.Cloud.H100, mlsysim.Models.Llama3_8B
+    twin = attrs.evolve(h100)
+    object.__setattr__(twin, "si", None)
+    assert twin == h100 and hash(twin) == hash(h100) and not twin != h100
+    assert attrs.evolve(h100, vendor="other") != h100 and h100 != llama and h100 != "H100"
+    assert attrs.evolve(llama, name="x") != llama and (llama == 1) is False
+    solve = mlsysim.ServingModel().solve
+    a, b = solve("Llama3_8B", "H100", seq_len=2048), solve("Llama3_8B", "H100", seq_len=2048)
+    assert a is not b and a == b and hash(a) == hash(b)
+    assert solve("Llama3_8B", "H100", seq_len=1024) != a

@@ -106,6 +106,7 @@ def test_serve_json_matches_the_python_api():
         "output_len": None,
         "beam_width": None,
         "efficiency": None,
+        "network_efficiency": None,
         "engine": None,
         **dict.fromkeys(
             (

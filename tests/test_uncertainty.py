@@ -51,8 +51,8 @@ def _inside(name, used, t):
 
 
 @settings(max_examples=40, deadline=None)
-@given(c=st.floats(0, 1), m=st.floats(0, 1), o=st.floats(0, 1), batch=st.integers(1, 64))
-def test_any_point_of_the_ranges_lies_inside_the_band(c, m, o, batch):
+@given(c=st.floats(0, 1), m=st.floats(0, 1), o=st.floats(0, 1), n=st.floats(0, 1), batch=st.integers(1, 64))
+def test_any_point_of_the_ranges_lies_inside_the_band(c, m, o, n, batch):
     """The two corners bound the box: the fields are monotone in each efficiency and overhead."""
     args = (LM.Llama3_70B, HW.H100, 2048, batch)
     kw = dict(output_len=128, precision="fp8", tp_size=4)
@@ -63,6 +63,7 @@ def test_any_point_of_the_ranges_lies_inside_the_band(c, m, o, batch):
         efficiency=_inside("efficiency", 0.5, c),  # COMPUTE_NARROW at fp8
         memory_efficiency=_inside("memory_efficiency", 0.87, m),
         engine_overhead=_inside("engine_overhead", 1e-3, o),
+        network_efficiency=_inside("network_efficiency", 0.8, n),
     )
     for name in ("ttft", "itl", "e2e_latency", "tokens_per_second"):
         low, high = (q.to(getattr(inner, name).units).magnitude for q in r.bands[name])
@@ -75,10 +76,24 @@ def test_corners_on_one_layout_equal_solves_at_the_corners():
     kw = dict(output_len=256, concurrency=8, precision="fp8", tp_size=2)
     r = banded(mlsysim.ServingModel, LM.Llama3_70B, HW.H100, 2048, **kw)
     fast = mlsysim.ServingModel().solve(
-        LM.Llama3_70B, HW.H100, 2048, **kw, efficiency=0.5 * 0.76 / 0.6, memory_efficiency=0.9, engine_overhead=0.0
+        LM.Llama3_70B,
+        HW.H100,
+        2048,
+        **kw,
+        efficiency=0.5 * 0.76 / 0.6,
+        memory_efficiency=0.9,
+        engine_overhead=0.0,
+        network_efficiency=0.85,
     )
     slow = mlsysim.ServingModel().solve(
-        LM.Llama3_70B, HW.H100, 2048, **kw, efficiency=0.5 * 0.44 / 0.6, memory_efficiency=0.76, engine_overhead=2e-3
+        LM.Llama3_70B,
+        HW.H100,
+        2048,
+        **kw,
+        efficiency=0.5 * 0.44 / 0.6,
+        memory_efficiency=0.76,
+        engine_overhead=2e-3,
+        network_efficiency=0.75,
     )
     low, high = r.bands["ttft_mean"]
     assert low.to("ms").magnitude == pytest.approx(fast.ttft_mean.to("ms").magnitude, rel=1e-9)

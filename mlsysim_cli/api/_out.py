@@ -5,7 +5,6 @@ Nothing here imports more than the standard library and click: the CLI starts fa
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -143,6 +142,8 @@ def flatten(prefix: str, data: Any, out: dict, units: dict | None = None) -> dic
 
 def csv_text(rows: list[dict]) -> str:
     """CSV of dict rows; columns in first-seen order across all rows."""
+    import csv  # only for --csv output
+
     cols: dict[str, None] = {}
     for r in rows:
         cols.update(dict.fromkeys(r))

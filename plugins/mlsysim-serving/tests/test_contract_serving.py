@@ -28,6 +28,7 @@ class TestServingContract(SolverContract):
             "efficiency": (num(1e-9, 1.0), False),
             "output_len": (ints(1, 2**14), False),
             "memory_efficiency": (num(1e-9, 1.0), False),
+            "network_efficiency": (num(1e-9, 1.0), False),
             "gpus_per_node": (pow2, False),
             "raise_errors": ([True, False], False),
         }

@@ -129,6 +129,13 @@ SERVE = SolverCommand(
         ),
         Param("efficiency", "--efficiency", "float", help="Achieved fraction of peak FLOP/s in (0, 1]."),
         Param(
+            "network_efficiency",
+            "--network-efficiency",
+            "float",
+            help="Achieved fraction of a link's bandwidth in (0, 1] for all-reduces, all-to-alls, stage hops and "
+            "the KV transfer (default 0.8).",
+        ),
+        Param(
             "engine",
             "--engine",
             "str",

@@ -18,7 +18,6 @@ from typing import Any
 
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.types import NetworkFabric
-from mlsysim_physics import efficiency as E
 
 from . import kernels as K
 from . import traffic as TR
@@ -48,6 +47,10 @@ def kv_transfer(moved, share_out, share_in, bandwidth, eta_net, latency, prefill
     if not layerwise:
         return full, full
     return full, max(full / layers, full - prefill_time * (layers - 1.0) / layers)
+
+
+#: arguments a pool's check names as they were given (solve()'s own, not the pool text's)
+_OWN_ARGUMENTS = ("model", "efficiency", "memory_efficiency", "network_efficiency", "engine_overhead")
 
 
 class _Replica:
@@ -91,11 +94,11 @@ class _Replica:
                 pool.redundant,
                 False,
                 common["engine"],
+                None,
+                common["network_efficiency"],
             )
         except InvalidInputError as exc:
-            if exc.argument in ("model", "efficiency", "memory_efficiency", "engine_overhead") or exc.argument.endswith(
-                "precision"
-            ):
+            if exc.argument in _OWN_ARGUMENTS or exc.argument.endswith("precision"):
                 raise
             raise InvalidInputError(
                 "disagg", text, f"a {role} pool ({pool.degrees()}) valid for the model: {exc}"
@@ -215,7 +218,15 @@ def serve_disagg(
     h = checked["prefix_cache_hit"]
     one_prefill = float(pre.cost.prefill((1.0 - h) * S, h * S))
     full, exposed = kv_transfer(
-        moved, pre.kv_share, dec.kv_share, link.bandwidth, E.NETWORK, link.latency, one_prefill, shape.layers, layerwise
+        moved,
+        pre.kv_share,
+        dec.kv_share,
+        link.bandwidth,
+        pre.setup.eta_n,
+        link.latency,
+        one_prefill,
+        shape.layers,
+        layerwise,
     )
     plan = None
     if spec is not None:

@@ -166,6 +166,9 @@ class ServingResult(Result):
     bandwidth = measure("TB/s", doc="memory bandwidth per GPU")
     compute_efficiency: float = attrs.field()
     memory_efficiency: float = attrs.field()
+    network_efficiency: float = attrs.field(
+        metadata={"doc": "achieved fraction of a link's bandwidth in all-reduces, all-to-alls and stage hops"}
+    )
     engine_overhead = measure("ms", doc="host time of one engine iteration (scheduling, sampling) in the overhead")
     precision: str = attrs.field(metadata={"doc": "weights precision (bytes of memory and of decode's weight stream)"})
     activation_precision: str = attrs.field(metadata={"doc": "precision the matmuls run in (peak_flops)"})

@@ -161,6 +161,12 @@ def check_memory_efficiency(v: Any) -> float:
     return V.fraction("memory_efficiency", v)
 
 
+def check_network_efficiency(v: Any) -> float:
+    if v.__class__ is float and 0.0 < v <= 1.0:
+        return v
+    return V.fraction("network_efficiency", v)
+
+
 def check_engine_overhead(v: Any) -> float:
     """engine_overhead in seconds: a time Quantity or a number of seconds, in [0, 1 s]."""
     if v.__class__ is float and 0.0 <= v <= 1.0:
@@ -191,6 +197,7 @@ class Setup:
     b_act: float  #: bytes per activation element in memory and on links (16-bit at least)
     eta_c: float  #: achieved fraction of peak FLOP/s
     eta_m: float  #: achieved fraction of peak memory bandwidth
+    eta_n: float  #: achieved fraction of a link's bandwidth in collectives, stage hops and KV transfers
     engine_overhead: float  #: host time of one engine iteration (part of ``overhead``)
     request_overhead: float  #: host time of a request outside the engine's steps (:mod:`.request_path`)
     request_notes: tuple[str, ...]  #: what was assumed for it (a loaded answer's notes)
@@ -242,6 +249,7 @@ def prepare(
     ep_overlap: Any = False,
     engine: Any = None,
     request_overhead: Any = None,
+    network_efficiency: Any = None,
 ) -> Setup:
     """Check every argument of ``ServingModel.solve`` but the lengths and the traffic (each error
     names argument, value and valid range) and return the :class:`Setup`."""
@@ -274,6 +282,7 @@ def prepare(
         if engine_overhead is None
         else check_engine_overhead(engine_overhead)
     )
+    eta_n = E.NETWORK if network_efficiency is None else check_network_efficiency(network_efficiency)
     t_req, req_notes = request_path.resolve(request_overhead, cal, engine)
     if raise_errors is not True and raise_errors is not False:
         V.instance("raise_errors", raise_errors, bool, "True or False")
@@ -341,6 +350,7 @@ def prepare(
         b_act=prec.b_act,
         eta_c=eta_c,
         eta_m=eta_m,
+        eta_n=eta_n,
         engine_overhead=host,
         request_overhead=t_req,
         request_notes=req_notes,

@@ -31,6 +31,7 @@ from .setup import (
     check_efficiency,
     check_engine_overhead,
     check_memory_efficiency,
+    check_network_efficiency,
     prepare,
     prepared,
     step_overhead,
@@ -56,6 +57,7 @@ BAND_ARGUMENTS = {
     "efficiency": "compute_efficiency",
     "memory_efficiency": "memory_efficiency",
     "engine_overhead": "engine_overhead",
+    "network_efficiency": "network_efficiency",
 }
 
 
@@ -150,6 +152,7 @@ class ServingModel(Solver):
         engine: str | None = None,
         request_overhead: Any = None,
         scheduler_overlap: bool = False,
+        network_efficiency: float | None = None,
     ) -> Any:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
@@ -234,6 +237,9 @@ class ServingModel(Solver):
                 turns it off; TensorRT-LLM's PyTorch backend, ``disable_overlap_scheduler`` False by default;
                 vLLM's ``--async-scheduling``, off by default in v0.11): a request that finds the engine busy
                 waits one more step under traffic (:func:`.traffic.analytic`). Default False.
+            network_efficiency: achieved fraction of a link's bandwidth in (0, 1] for the tensor-parallel
+                all-reduces, expert all-to-alls, pipeline stage hops and, with ``disagg``, the KV transfer
+                (default ``efficiency.NETWORK`` = 0.8; its band spans 0.75-0.85, ``mlsysim_uncertainty.ranges``).
             spec_draft, spec_draft_cost, spec_k, spec_accept: speculative decoding (:mod:`.speculative`):
                 a draft model smaller than the target (run at ``tp_size`` beside it) or, for draft
                 heads/MTP/n-gram, their cost per drafted token as a share of one target decode step in
@@ -298,6 +304,7 @@ class ServingModel(Solver):
                 efficiency=efficiency,
                 memory_efficiency=memory_efficiency,
                 engine_overhead=engine_overhead,
+                network_efficiency=network_efficiency,
                 engine=engine,
                 memory_fraction=memory_fraction,
                 weight_precision=weight_precision,
@@ -316,8 +323,9 @@ class ServingModel(Solver):
         (mlsysim_uncertainty.banded): one checked layout (``prepare``) serves the three, each corner a
         copy of it with its efficiencies and engine overhead, as a sweep over them does. The corners come
         back unbuilt (``Pending``: their fields; the band needs only the numbers), built on first use. The
-        FLOPs, bytes and memory of each phase are computed once (:func:`_works`); each corner combines
-        them at its efficiencies (:func:`_phase`)."""
+        FLOPs, bytes, link messages and memory of each phase are computed once (:func:`_works`); each
+        corner combines them at its efficiencies and re-times the communication at its network
+        efficiency (:func:`_phase`)."""
         a = _arguments(self, args, kwargs)
         if a is None or a["disagg"] is not None:  # solve() refuses the call, or two pools: three solves
             nominal = self.solve(*args, **kwargs)
@@ -329,7 +337,7 @@ class ServingModel(Solver):
         )
         a["fabric"] = resolve_fabric(a["fabric"])
         setup = _setup(a)
-        works: dict = {}  # the FLOPs, bytes and memory the three share (only efficiencies move)
+        works: dict = {}  # the FLOPs, bytes, messages and memory the three share (only efficiencies move)
         nominal = self._answer(setup, a, works)
         over = corners(nominal)
         if over is None:
@@ -599,6 +607,7 @@ _BAND_CHECKS = {
     "efficiency": ("eta_c", check_efficiency),
     "memory_efficiency": ("eta_m", check_memory_efficiency),
     "engine_overhead": ("engine_overhead", check_engine_overhead),
+    "network_efficiency": ("eta_n", check_network_efficiency),
 }
 
 
@@ -656,12 +665,13 @@ def _check_beams(beam_width: Any) -> int:
 def _phase(setup: Setup, work: tuple) -> tuple:
     """One phase through the replica from its :func:`_work`: the roofline of the per-GPU FLOPs (the
     attention matmuls at their own peak, :func:`.precisions.attention_peak`) and bytes at the setup's
-    efficiencies + tensor-parallel all-reduces + expert all-to-alls, scaled by the
-    pipeline's fill/drain factor, + the step overhead + the stage hops. Two-batch overlap
-    (``ep_overlap``): two half batches, one's dispatch/combine during the other's compute, each
-    streaming the weights: max(2 x half-batch roofline + all-reduces, all-to-all).
+    efficiencies + tensor-parallel all-reduces + expert all-to-alls (:func:`_communication`, at its
+    network efficiency), scaled by the pipeline's fill/drain factor, + the step overhead + the stage
+    hops. Two-batch overlap (``ep_overlap``): two half batches, one's dispatch/combine during the
+    other's compute, each streaming the weights: max(2 x half-batch roofline + all-reduces, all-to-all).
     Returns (t, t_compute, t_memory, t_comm, t_all_to_all, flops, bytes) per micro-batch pass."""
-    flops, attn, moved, comm, a2a, hops, factor = work
+    flops, attn, moved, traffic, factor = work
+    comm, a2a, hops = _communication(setup, *traffic)
     t_c = ((flops - attn) / setup.peak + attn / setup.attn_peak) / setup.eta_c
     t_m = moved / (setup.hardware.si.bandwidth * setup.eta_m)
     busy = maximum(t_c, t_m) + comm
@@ -670,15 +680,14 @@ def _phase(setup: Setup, work: tuple) -> tuple:
 
 
 def _work(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
-    """What one phase moves and computes, independent of the compute and memory efficiencies and the
-    engine overhead (so a band's corners share it): the prefill of ``batch`` prompts of ``context``
-    tokens, or one decode step of ``batch`` sequences at ``context``. Its micro-batches
-    (:func:`.kernels.pipeline`) each pass every layer: per-GPU FLOPs and bytes (:func:`.kernels.prefill`
-    / :func:`.kernels.decode`), all-reduce, all-to-all and stage-hop times (at the network efficiency).
-    Returns (flops, attention flops, bytes, t_allreduce, t_all_to_all, t_hops, pipeline factor) per micro-batch
-    pass."""
+    """What one phase moves and computes, independent of the efficiencies and the engine overhead (so a
+    band's corners share it): the prefill of ``batch`` prompts of ``context`` tokens, or one decode step
+    of ``batch`` sequences at ``context``. Its micro-batches (:func:`.kernels.pipeline`) each pass every
+    layer: per-GPU FLOPs and bytes (:func:`.kernels.prefill` / :func:`.kernels.decode`) and what the
+    links carry (:func:`_communication`'s arguments). Returns (flops, attention flops, bytes, traffic,
+    pipeline factor) per micro-batch pass."""
     shape, lay = setup.shape, setup.layout
-    n, w, dp, lam, layers = float(lay.n), float(lay.w), float(lay.d), lay.imbalance, shape.layers
+    n, w, dp, lam = float(lay.n), float(lay.w), float(lay.d), lay.imbalance
     tokens = batch * context if prefill else batch
     m, factor = K.pipeline(tokens, float(lay.p), prefill, lay.depth) if lay.p > 1 else (1.0, 1.0)
     micro, t_mb = batch / m, tokens / m
@@ -704,8 +713,21 @@ def _work(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
         w,
         lam,
     )
-    calls = 2.0 * layers - lay.moe_layers  # MoE layers exchanging tokens all-to-all all-reduce once
-    comm = K.tp_allreduce(msg, n, calls, setup.link_bandwidth, setup.link_latency, E.NETWORK, E.COLLECTIVE_LAUNCH_S)
+    return halves * flops, halves * attn, halves * moved, (msg, halves, t_mb, prefill), factor
+
+
+def _communication(setup: Setup, msg: Any, halves: float, t_mb: Any, prefill: bool) -> tuple:
+    """(t_allreduce, t_all_to_all, t_hops) of one micro-batch pass of :func:`_work` at the setup's network
+    efficiency (re-timed at each band corner): ``halves`` x the tensor-parallel all-reduces of messages
+    of ``msg`` bytes (:func:`.kernels.tp_allreduce`), the expert all-to-alls of its ``t_mb`` tokens
+    (:func:`.kernels.all_to_all`) and the pipeline stage hops (:func:`.kernels.stage_hops`)."""
+    shape, lay, eta = setup.shape, setup.layout, setup.eta_n
+    if lay.n == 1 and not lay.a2a and lay.p == 1:
+        return 0.0, 0.0, 0.0  # one GPU per replica: no link carries anything
+    w, dp, lam = float(lay.w), float(lay.d), lay.imbalance
+    calls = 2.0 * shape.layers - lay.moe_layers  # MoE layers exchanging tokens all-to-all all-reduce once
+    bw, lat = setup.link_bandwidth, setup.link_latency
+    comm = K.tp_allreduce(msg, float(lay.n), calls, bw, lat, eta, E.COLLECTIVE_LAUNCH_S)
     a2a = hops = 0.0
     if lay.a2a:
         up, out = lay.prefill_copies if prefill else (lay.a2a_up_copies, lay.a2a_out_copies)
@@ -722,7 +744,7 @@ def _work(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
             lay.up_lat,
             lay.out_bw,
             lay.out_lat,
-            E.NETWORK,
+            eta,
             E.COLLECTIVE_LAUNCH_S,
         )
     if lay.p > 1:
@@ -737,9 +759,9 @@ def _work(setup: Setup, batch: Any, context: Any, prefill: bool) -> tuple:
             lay.hops_out,
             lay.out_bw,
             lay.out_lat,
-            E.NETWORK,
+            eta,
         )
-    return halves * flops, halves * attn, halves * moved, halves * comm, a2a, hops, factor
+    return halves * comm, a2a, hops
 
 
 def _works(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int) -> dict:
@@ -897,6 +919,7 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
         "compute_efficiency": setup.eta_c,
         "memory_efficiency": setup.eta_m,
         "engine_overhead": setup.engine_overhead,
+        "network_efficiency": setup.eta_n,
         "pipeline_bubble": 1.0 - busy,
         "decode_all_to_all_time": a2a_d,
         "all_to_all_bytes_per_token": (

@@ -211,7 +211,7 @@ def step_cost(setup: Setup) -> TR.StepCost:
         setup.overhead,
         setup.link_bandwidth,
         setup.link_latency,
-        E.NETWORK,
+        setup.eta_n,
         E.COLLECTIVE_LAUNCH_S,
         setup.layout,
     )
