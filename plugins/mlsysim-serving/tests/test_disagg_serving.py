@@ -203,8 +203,9 @@ def test_cli_disagg_json():
     assert out.exit_code == 0, out.output
     res = json.loads(out.output)["result"]
     assert res["kv_bytes_per_request"]["value"] == pytest.approx(1.31072)
-    bad = CliRunner().invoke(main, [*args.split(), "--disagg", "prefill=H100x1:tp1,decode=H200x8:tp4"])
-    assert bad.exit_code == 1 and "Traceback" not in bad.output and len(bad.output.strip().splitlines()) == 1
+    for bad_args in (["--disagg", "prefill=H100x1:tp1,decode=H200x8:tp4"], ["--disagg", LAYOUT, "--bands"]):
+        bad = CliRunner().invoke(main, [*args.split(), *bad_args])
+        assert bad.exit_code == 1 and "Traceback" not in bad.output and len(bad.output.strip().splitlines()) == 1
 
 
 def test_pool_degrees_from_text():
@@ -344,3 +345,12 @@ def test_a_pool_meeting_the_slo_at_no_rate_answers_zero_not_a_division_by_zero()
         slo_percentile=99,
     )
     assert r.si("max_arrival_rate") == 0.0 and r.balanced_prefill_share is None
+
+
+def test_bands_on_two_pools_are_refused_by_name():
+    """Each pool runs at its own efficiencies, which a disaggregated result does not carry: a band is
+    refused with the argument named (it used to fail with an AttributeError, a traceback on the CLI)."""
+    from mlsysim_uncertainty import banded
+
+    with pytest.raises(InvalidInputError, match="disagg.*aggregated layout when bands are asked"):
+        banded(ServingModel, M.Llama3_70B, H.H100, 4000, output_len=500, arrival_rate=4.0, disagg=LAYOUT)

@@ -327,10 +327,15 @@ class ServingModel(Solver):
         corner combines them at its efficiencies and re-times the communication at its network
         efficiency (:func:`_phase`)."""
         a = _arguments(self, args, kwargs)
-        if a is None or a["disagg"] is not None:  # solve() refuses the call, or two pools: three solves
-            nominal = self.solve(*args, **kwargs)
-            over = corners(nominal)
-            return (nominal, None, None) if over is None else (nominal, self.solve(**over[0]), self.solve(**over[1]))
+        if a is not None and a["disagg"] is not None:
+            raise InvalidInputError(
+                "disagg",
+                a["disagg"],
+                "an aggregated layout when bands are asked: each pool of a disaggregated layout runs at its own "
+                "efficiencies, which its result does not carry (band the pools one at a time, without --disagg)",
+            )
+        if a is None:  # solve() refuses the call (it says why)
+            return self.solve(*args, **kwargs), None, None
         a["model"], a["hardware"] = (
             V.named("model", a["model"], "models"),
             V.named("hardware", a["hardware"], "hardware"),
