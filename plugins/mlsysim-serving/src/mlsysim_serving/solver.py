@@ -326,7 +326,9 @@ class ServingModel(Solver):
         FLOPs, bytes, link messages and memory of each phase are computed once (:func:`_works`); each
         corner combines them at its efficiencies and re-times the communication at its network
         efficiency (:func:`_phase`)."""
-        a = _arguments(self, args, kwargs)
+        from mlsysim_uncertainty.bands import Pending, bound_arguments
+
+        a = bound_arguments(ServingModel.solve, args, kwargs)
         if a is not None and a["disagg"] is not None:
             raise InvalidInputError(
                 "disagg",
@@ -334,8 +336,9 @@ class ServingModel(Solver):
                 "an aggregated layout when bands are asked: each pool of a disaggregated layout runs at its own "
                 "efficiencies, which its result does not carry (band the pools one at a time, without --disagg)",
             )
-        if a is None:  # solve() refuses the call (it says why)
+        if a is None:  # Python refuses the call: solve() says why
             return self.solve(*args, **kwargs), None, None
+        a["self"] = self
         a["model"], a["hardware"] = (
             V.named("model", a["model"], "models"),
             V.named("hardware", a["hardware"], "hardware"),
@@ -347,8 +350,6 @@ class ServingModel(Solver):
         over = corners(nominal)
         if over is None:
             return nominal, None, None
-        from mlsysim_uncertainty.bands import Pending
-
         fast, slow = (Pending(ServingResult, self._fields(_at(setup, a, o), a, works)) for o in over)
         return nominal, fast, slow
 
@@ -551,21 +552,12 @@ def _layout_fields(setup: Setup) -> dict[str, Any]:
     }
 
 
-#: solve()'s parameters and their defaults, in order, and those without a default
-_DEFAULTS = {name: p.default for name, p in inspect.signature(ServingModel.solve).parameters.items()}
-_REQUIRED = tuple(name for name, default in _DEFAULTS.items() if default is inspect.Parameter.empty)
-_SOLVE_DEFAULTS = {name: d for name, d in _DEFAULTS.items() if d is not inspect.Parameter.empty}
-
-
-def _arguments(solver: ServingModel, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any] | None:
-    """Every argument of ``solve(*args, **kwargs)`` by name, defaults filled in (``self`` included);
-    None when solve() would refuse the call (it then says why)."""
-    names = list(_DEFAULTS)[1 : 1 + len(args)]
-    if len(names) < len(args) or not kwargs.keys() <= _DEFAULTS.keys() or not kwargs.keys().isdisjoint(names):
-        return None
-    a = _DEFAULTS | dict(zip(names, args)) | kwargs
-    a["self"] = solver
-    return None if any(a[name] is inspect.Parameter.empty for name in _REQUIRED) else a
+#: solve()'s parameters that have a default, and the default
+_SOLVE_DEFAULTS = {
+    name: p.default
+    for name, p in inspect.signature(ServingModel.solve).parameters.items()
+    if p.default is not inspect.Parameter.empty
+}
 
 
 #: solve() arguments that :func:`.setup.prepare` checks into a Setup, in its parameters' order
