@@ -156,9 +156,7 @@ def check_mix(
     c["method"] = "analytic" if method is None else V.choice("method", method, METHODS)
     c["seed"] = V.integer("seed", seed, 0, 2**63 - 1)
     c["num_requests"] = V.integer("num_requests", requests, 100, 10_000_000)
-    if overlap is not True and overlap is not False:
-        raise InvalidInputError("scheduler_overlap", overlap, "True or False")
-    c["scheduler_overlap"] = overlap
+    c["scheduler_overlap"] = V.instance("scheduler_overlap", overlap, bool, "True or False")
     return c
 
 
