@@ -37,11 +37,8 @@ def test_new_grid_resolves_and_carries_its_zone_value_and_published_price(key):
         assert getattr(mlsysim.Infra.Grids, alias) is grid and mlsysim.Infra.Grids.get(alias.upper()) is grid
     assert grid.carbon_intensity.to("g/kWh").magnitude == gco2
     assert f"zone {zone} " in grid.source and f"carbon_intensity {gco2} gCO2e/kWh" in grid.source
-    if usd is None:
-        assert grid.electricity_price is None
-    else:
-        assert quoted in grid.source
-        assert grid.electricity_price.to("USD/kWh").magnitude == pytest.approx(usd)
+    assert quoted in grid.source
+    assert grid.electricity_price.to("USD/kWh").magnitude == pytest.approx(usd)
 
 
 def test_every_datacenter_sits_on_a_catalog_grid():
