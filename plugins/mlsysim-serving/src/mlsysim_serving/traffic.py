@@ -502,34 +502,72 @@ def capacity(cost, load, M, B_max):
     return xp.min(lam_seq, lam_tok), np.where(Bt < B_max, 1, 0)
 
 
+#: Relative tolerance of the steady mean step (:func:`steady`) and of the start its secant takes (:func:`_start`).
+STEADY_RTOL, START_RTOL = 1e-12, 1e-6
+#: Secant iterations before :func:`_secant` stops (it converges superlinearly: 3-8 evaluations below saturation).
+SECANT_ITERATIONS = 20
+
+
 def steady(xp, cost, load, lam, M):
     """Mean step T a decoding request sees at arrival rate ``lam`` (below capacity): fixed point of
-    T = E[t(1 + B, prompts per step)] (:func:`_mix`), B = lam*D1*T (Little's law on the decode
+    T = F(T) = E[t(1 + B, prompts per step)] (:func:`_mix`), B = lam*D1*T (Little's law on the decode
     batch; a request sees itself plus the others, a size-biased Poisson count), m = lam*T prompts
-    per step. The secant method on g(T) = F(T) - T from T = 0 and the fixed-point step F(0) (one
-    evaluation of F per iteration, exact on a linear piece; a fixed-point step where the secant
-    leaves T > 0). Returns (T, B, f, t_dec, t_mix, E[t^2]) at the last T evaluated.
+    per step; :func:`_secant` from the fixed point of the mean-value model and its slope (:func:`_start`),
+    to STEADY_RTOL (~4 evaluations of F where a start at T = 0 took ~7). Returns (T, B, f, t_dec, t_mix, E[t^2])
+    at the last T evaluated.
 
     Each evaluation is one :func:`_mix` at B = 1 + lam*D1*T and m = lam*T."""
 
     def F(T):
         return _mix(xp, cost, load, 1.0 + lam * load.D1 * T, lam * T, M)
 
-    T0 = 0.0 * lam * load.S  # T = 0, shaped as lam
-    g0 = F(T0)[0]  # g(0) = F(0)
-    T = g0  # the fixed-point step F(0); then secant steps from (0, g(0))
-    for _ in range(20):
-        out = F(T)
-        g = out[0] - T
-        dT = T - T0
-        slope = xp.where(dT != 0.0, (g - g0) / xp.where(dT != 0.0, dT, 1.0), -1.0)  # dg/dT < 0 below saturation
-        T_new = T - g / xp.where(slope < 0.0, slope, -1.0)
-        T_new = xp.where(xp.isfinite(T_new) & (T_new > 0.0), T_new, out[0])
-        if xp.all(abs(T_new - T) <= 1e-10 * abs(T)):
-            break
-        T0, g0, T = T, g, T_new
+    T, out, _ = _secant(xp, F, *_start(xp, cost, load, lam, M), STEADY_RTOL)
     _, f, t_dec, t_mix, sq = out
     return T, lam * load.D1 * T, f, t_dec, t_mix, sq
+
+
+def _start(xp, cost, load, lam, M):
+    """(T, dg/dT) where :func:`steady`'s secant starts: the fixed point of the mean-value model
+    T = t(B, 0) + (lam*T*P1/q)*(t(B, q) - t(B, 0)) (every step decodes B = 1 + lam*D1*T sequences and prefills
+    the lam*T*P1 prompt tokens that arrive per step in chunks of q = min(P1, M - B*w): no Poisson spread,
+    nothing carried to the next step; :func:`decode_step`), by :func:`_secant` from T = 0 to START_RTOL, and
+    the slope of its last step on g(T) = model(T) - T."""
+    P1 = load.P1
+
+    def model(T):
+        B = 1.0 + lam * load.D1 * T
+        q = xp.max(xp.min(P1, M - B * load.w), 1.0)
+        t0 = decode_step(cost, load, B, load.ctx)
+        return (t0 + lam * T * P1 / q * (decode_step(cost, load, B, load.ctx, q, load.pos) - t0),)
+
+    T, _, slope = _secant(xp, model, 0.0 * lam * load.S, -1.0, START_RTOL)  # from T = 0, shaped as lam
+    return T, slope
+
+
+def _secant(xp, F, T, slope, rtol):
+    """Fixed point T = F(T)[0] by the secant method on g(T) = F(T)[0] - T from ``T``, its first step
+    T - g/``slope`` (-1: the fixed-point step F(T)), each next one along the chord through the last two
+    points (exact on a linear piece; a fixed-point step where the chord does not fall (dg/dT < 0 below
+    saturation) or a step leaves T > 0), until a step would move T by at most ``rtol`` of it (or
+    SECANT_ITERATIONS). An array's elements stop one by one, each where one rate alone would. Returns (T, F(T),
+    the slope of the last step) at the last T evaluated."""
+    T0 = g0 = None
+    done = False
+    kept = slope
+    for _ in range(SECANT_ITERATIONS):
+        out = F(T)
+        g = out[0] - T
+        if T0 is not None:
+            dT = T - T0
+            slope = xp.where(dT != 0.0, (g - g0) / xp.where(dT != 0.0, dT, 1.0), -1.0)
+        kept = xp.where(done, kept, slope)
+        T_new = T - g / xp.where(slope < 0.0, slope, -1.0)
+        T_new = xp.where(xp.isfinite(T_new) & (T_new > 0.0), T_new, out[0])
+        done = done | (abs(T_new - T) <= rtol * abs(T))
+        if xp.all(done):
+            break
+        T0, g0, T = T, g, xp.where(done, T, T_new)
+    return T, out, kept
 
 
 def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=0.0, lag=0.0):
