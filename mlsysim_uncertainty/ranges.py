@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from mlsysim_fleet import rental
 from mlsysim_physics import efficiency as E
 from mlsysim_physics.equations import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
 
@@ -105,6 +106,26 @@ RANGES = {
         source="the default's own sources (mlsysim_physics.equations): measured training draw 76-82 % of rated node "
         "power (Latif et al. 2024; Newkirk et al. 2025), as a position between idle (0.30 of max) and max: "
         "(0.76 - 0.3) / 0.7 = 0.657 .. (0.82 - 0.3) / 0.7 = 0.743",
+    ),
+    "rental_margin": Range(
+        name="DEFAULT_RENTAL_MARGIN",
+        default=rental.DEFAULT_RENTAL_MARGIN,
+        low=rental.RENTAL_MARGIN_RANGE[0],
+        high=rental.RENTAL_MARGIN_RANGE[1],
+        faster="low",
+        tier="paper",
+        source="2024 operating margins in Form 10-K filings (mlsysim_fleet.rental): Google Cloud 0.141 (low), "
+        "CoreWeave 0.169 (the default), AWS 0.370 (high)",
+    ),
+    "financing_rate": Range(
+        name="DEFAULT_FINANCING_RATE",
+        default=rental.DEFAULT_FINANCING_RATE,
+        low=rental.FINANCING_RATE_RANGE[0],
+        high=rental.FINANCING_RATE_RANGE[1],
+        faster="low",
+        tier="paper",
+        source="effective interest rates of CoreWeave's debt, Form 10-Q for 2025-06-30 note 10 (mlsysim_fleet.rental): "
+        "7 % revolving credit facility (low), 11 % DDTL 2.0 (the default), 15 % DDTL 1.0 (high)",
     ),
 }
 #: DistributedModel's TrainingEfficiency (``efficiency.compute``, ``efficiency.network``): its compute
