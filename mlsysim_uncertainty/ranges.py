@@ -117,16 +117,6 @@ RANGES = {
         source="2024 operating margins in Form 10-K filings (mlsysim_fleet.rental): Google Cloud 0.141 (low), "
         "CoreWeave 0.169 (the default), AWS 0.370 (high)",
     ),
-    "financing_rate": Range(
-        name="DEFAULT_FINANCING_RATE",
-        default=rental.DEFAULT_FINANCING_RATE,
-        low=rental.FINANCING_RATE_RANGE[0],
-        high=rental.FINANCING_RATE_RANGE[1],
-        faster="low",
-        tier="paper",
-        source="effective interest rates of CoreWeave's debt, Form 10-Q for 2025-06-30 note 10 (mlsysim_fleet.rental): "
-        "7 % revolving credit facility (low), 11 % DDTL 2.0 (the default), 15 % DDTL 1.0 (high)",
-    ),
 }
 #: DistributedModel's TrainingEfficiency (``efficiency.compute``, ``efficiency.network``): its compute
 #: share has COMPUTE_WIDE's value and sources (mlsysim_distributed/defaults.py), so the same range.

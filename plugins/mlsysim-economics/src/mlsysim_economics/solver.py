@@ -15,11 +15,12 @@ Equations (``shared/design/physics.md``, "Economics"):
   for a term). Break-even utilization u* = TCO / (rate * accelerators * duration): the share of the
   period the work must keep the fleet busy for owning to cost less than renting only the busy hours.
 - Rental estimate (``mlsysim_fleet.rental``): what a GPU cloud that buys the fleet would charge per
-  accelerator-hour for a committed term of T = ``rental_years``, every hour billed: rate = (CapEx x
-  CRF(r, T) / year + OpEx per unit time) / (accelerators x (1 - m)), CRF(r, T) = r / (1 - (1 + r)^-T),
-  r = ``financing_rate`` (CoreWeave's GPU-backed debt, 11 %), m = ``rental_margin`` (operating margin
-  of a GPU cloud, 16.9 %: CoreWeave 2024). A committed price, not an on-demand list price (which also
-  pays for the hours a provider leaves unsold: no filing states that share).
+  accelerator-hour for a committed term of T = ``rental_years``, every hour billed: its operating cost
+  (the purchase written off over the term, energy, maintenance) over (1 - operating margin m):
+  rate = (CapEx / T + OpEx per unit time) / (accelerators x (1 - m)), m = ``rental_margin`` (16.9 %:
+  CoreWeave 2024; operating income is before interest, so m pays interest and profit). A committed
+  price, not an on-demand list price (which also pays for the hours a provider leaves unsold: no
+  filing states that share).
 - With a serving result: cost per 1M tokens = cost per hour / (tokens per second * 3600) * 1e6, the
   fleet's token rate being the replica's times the number of replicas. A result that reports whole
   requests (ServingModel with ``output_len``: prompt prefill included, continuous batching) is
@@ -65,12 +66,7 @@ from mlsysim_fleet.inputs import (
     utilization_arg,
     workload_usage,
 )
-from mlsysim_fleet.rental import (
-    DEFAULT_FINANCING_RATE,
-    DEFAULT_RENTAL_MARGIN,
-    DEFAULT_RENTAL_YEARS,
-    capital_recovery_factor,
-)
+from mlsysim_fleet.rental import DEFAULT_RENTAL_MARGIN, DEFAULT_RENTAL_YEARS, SHORTEST_TERM_YEARS
 from mlsysim_physics.equations import DEFAULT_UTILIZATION, maximum
 
 #: Default service life for straight-line amortization (years). Epoch AI assumes 5 years for AI
@@ -118,17 +114,16 @@ class EconomicsResult(UpstreamEnergyNames, Result):
     rental_estimate = measure(
         _USD_PER_GPU_HOUR,
         doc="what a GPU cloud would charge per accelerator-hour to rent this fleet for rental_years, every hour "
-        "billed: (capex_total x CRF(financing_rate, rental_years) / year + OpEx per hour) / (accelerators x "
-        "(1 - rental_margin)); a committed price, not an on-demand list price",
+        "billed: (capex_total / rental_years + OpEx per hour) / (accelerators x (1 - rental_margin)); a "
+        "committed price, not an on-demand list price",
     )
     rental_years: float = attrs.field(metadata={"doc": "committed term the rental estimate prices (years)"})
     rental_margin: float = attrs.field(metadata={"doc": "operating margin of the renting provider (of revenue)"})
-    financing_rate: float = attrs.field(metadata={"doc": "yearly cost of the provider's money (capital recovery)"})
     rental_note: str | None = attrs.field(
         default=None,
         metadata={
             "doc": "why the rental estimate is outside its sources' domain (an accelerator no rental of the price "
-            "catalog rents), or None"
+            "catalog rents, a term shorter than 3 years), or None"
         },
     )
     cloud_rate = measure(_USD_PER_GPU_HOUR, doc="cloud price per accelerator-hour (if given)", optional=True)
@@ -230,13 +225,9 @@ class EconomicsModel(Solver):
     #: workload's): every cost grows with the accelerator price, node power, PUE and electricity price
     band_catalog = {name: "low" for name in ("unit_cost", "power_max", "power_idle", "tdp", "pue", "electricity_price")}
     #: the node utilization's range (mlsysim_uncertainty.RANGES: its default's measured sources), at its low
-    #: end with the fast corner, and the rental estimate's margin and financing rate (their filings' spans);
+    #: end with the fast corner, and the rental estimate's margin (its filings' span, low end with it);
     #: ``mfu``, the utilization's upstream name, holds it when given
-    band_arguments = {
-        "utilization": "utilization",
-        "rental_margin": "rental_margin",
-        "financing_rate": "financing_rate",
-    }
+    band_arguments = {"utilization": "utilization", "rental_margin": "rental_margin"}
     band_aliases = {"mfu": "utilization"}
 
     def solve(
@@ -264,7 +255,6 @@ class EconomicsModel(Solver):
         rent_term: Any = None,
         rental_years: Any = DEFAULT_RENTAL_YEARS,
         rental_margin: Any = None,
-        financing_rate: Any = None,
     ) -> EconomicsResult:
         """Cost of owning and running ``fleet`` for ``duration_days``.
 
@@ -300,8 +290,6 @@ class EconomicsModel(Solver):
                 Quantity; default ``mlsysim_fleet.rental.DEFAULT_RENTAL_YEARS``, 3).
             rental_margin: operating margin of the renting provider, in [0, 1) (default
                 ``DEFAULT_RENTAL_MARGIN``, 0.169: CoreWeave 2024).
-            financing_rate: yearly cost of the provider's money, in [0, 1] (default
-                ``DEFAULT_FINANCING_RATE``, 0.11: CoreWeave's GPU-backed debt).
 
         Checks run on every other argument first, then on utilization (with mfu), duration_days and
         kwh_price.
@@ -330,7 +318,6 @@ class EconomicsModel(Solver):
             rent_term,
             rental_years,
             rental_margin,
-            financing_rate,
         )
         u = utilization_arg(utilization, mfu)
         t = duration_arg(duration_days, g.usage)
@@ -362,7 +349,6 @@ class EconomicsModel(Solver):
             a["rent_term"],
             a["rental_years"],
             a["rental_margin"],
-            a["financing_rate"],
         )
         errors = PointErrors(n)
         u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
@@ -389,7 +375,7 @@ class _Group:
         "pmax",
         "pidle",
         "cloud_rate",
-        "recovery",
+        "write_off",
         "margin",
         "tq",
         "fields",
@@ -407,7 +393,7 @@ class _Group:
     pmax: Any
     pidle: Any
     cloud_rate: Any
-    recovery: Any
+    write_off: Any
     margin: Any
     tq: Any
     fields: Any
@@ -433,7 +419,6 @@ def _prepare(
     rent_term: Any = None,
     rental_years: Any = DEFAULT_RENTAL_YEARS,
     rental_margin: Any = None,
-    financing_rate: Any = None,
 ) -> _Group:
     """Check every argument but utilization, duration_days and kwh_price; CapEx and the site."""
     g = _Group()
@@ -486,8 +471,7 @@ def _prepare(
     g.margin = DEFAULT_RENTAL_MARGIN if rental_margin is None else ratio("rental_margin", rental_margin, 0.0, 1.0)
     if g.margin == 1.0:  # all revenue as margin: no finite price
         raise InvalidInputError("rental_margin", rental_margin, "a number in [0, 1)")
-    rate = DEFAULT_FINANCING_RATE if financing_rate is None else ratio("financing_rate", financing_rate, 0.0, 1.0)
-    g.recovery = g.capex_total * capital_recovery_factor(rate, term / YEAR_S) / YEAR_S  # USD per second
+    g.write_off = g.capex_total / term  # USD per second over the committed term
     g.tq = None
     if w.tokens_per_second is not None and tokens_per_query is not None:
         g.tq = amount("tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
@@ -511,8 +495,7 @@ def _prepare(
         replica_accelerators=w.replica_accelerators,
         rental_years=term / YEAR_S,
         rental_margin=g.margin,
-        financing_rate=rate,
-        rental_note=_rental_note(hw),
+        rental_note=_rental_note(hw, term / YEAR_S),
         token_rate_basis=None
         if w.tokens_per_second is None
         else "decode step"
@@ -549,17 +532,23 @@ def _rental(rent: Any, rent_term: Any, cloud_rate: Any, hw: Any) -> dict | None:
     return {"rate": rate, "key": rental.key, "term": term, "source": source}
 
 
-def _rental_note(hw: Any) -> str | None:
-    """None when a rental of the price catalog rents ``hw`` (the sources' domain: GPU clouds' data-center
-    accelerators), else why the rental estimate is outside it."""
+def _rental_note(hw: Any, years: float) -> str | None:
+    """Why the rental estimate is outside its sources' domain (GPU clouds' data-center accelerators rented
+    for terms of 3 years or more), or None."""
     from mlsysim_registry.prices import rentals
 
-    if any(r.hardware().name == hw.name for r in rentals().values()):
-        return None
-    return (
-        f"no rental of the price catalog rents {hw.name}: the margin and financing rate are GPU clouds' "
-        "(CoreWeave, AWS, Google Cloud filings), so the estimate assumes it rents like their data-center GPUs"
-    )
+    notes = []
+    if not any(r.hardware().name == hw.name for r in rentals().values()):
+        notes.append(
+            f"no rental of the price catalog rents {hw.name}: the margin is GPU clouds' (CoreWeave, AWS, Google "
+            "Cloud filings), so the estimate assumes it rents like their data-center GPUs"
+        )
+    if years < SHORTEST_TERM_YEARS:
+        notes.append(
+            f"a {years:g}-year term: a provider expects to rent the part again after it, so writing the purchase "
+            "off within the term makes this an upper bound"
+        )
+    return "; ".join(notes) or None
 
 
 def _energy_price(kwh_price: Any, g: _Group) -> float:
@@ -602,7 +591,7 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any, make: Any, **extra: Any) ->
     opex = opex_energy + opex_maint
     tco = capex + opex
     per_gpu_s = tco / (n * t)
-    rental = (g.recovery + opex / t) / (n * (1.0 - g.margin))
+    rental = (g.write_off + opex / t) / (n * (1.0 - g.margin))
 
     # --- cloud alternative
     cr = g.cloud_rate

@@ -722,19 +722,24 @@ _D_PARTS = (
 )
 _D_RENT_HOW = f"{_D_SITE}.rental_estimate (what a GPU cloud would charge for a committed 3-year term)"
 _D_RENT_ASSUME = (
-    _D_PARTS + "capital recovered over 3 years at 11 %/y (CoreWeave's GPU-backed debt), 5 %/y maintenance, "
-    "16.9 % operating margin (CoreWeave 2024); "
+    _D_PARTS + "the purchase written off over the 3-year term, 5 %/y maintenance, over (1 - 16.9 %), "
+    "CoreWeave's 2024 operating margin; "
 )
-#: why each record's price class lies outside the estimate's (a committed term, every hour billed)
+#: why a record's price class lies outside the estimate's (a committed term of 3 years or more)
 _D_OUT_OF_CLASS = {
     "on_demand": "out of class: an on-demand list price also pays for the hours the provider leaves unsold "
     "(no filing states that share); predicted at the 3-year committed rate",
     "block": "out of class: a capacity block is a reservation of days to weeks, priced from spare capacity; "
     "predicted at the 3-year committed rate",
 }
+_DGX_H100_NVL = ("8x H100_NVL in a DGX H100 chassis", lambda: _evolve_node(_m().Systems.Nodes.DGX_H100, _hw().H100_NVL))
+_DGX_A100_40 = ("DGX_A100 with A100_40GB", lambda: _evolve_node(_m().Systems.Nodes.DGX_A100, _hw().A100_40GB))
+_DGX_A100 = ("DGX_A100", lambda: _m().Systems.Nodes.DGX_A100)
+_DGX_H100 = ("DGX_H100", lambda: _m().Systems.Nodes.DGX_H100)
 
 
-def _d_rent(pid: str, node_fn: Callable[[], Any], what: str, price_class: str) -> None:
+def _d_rent(pid: str, node: tuple[str, Callable[[], Any]], price_class: str) -> None:
+    what, node_fn = node
     note = _D_OUT_OF_CLASS.get(price_class, f"in class: {price_class}")
     maps(pid, f"{_D_RENT_HOW}: {what}", _D_RENT_ASSUME + note)(
         lambda: _q(_one_node_economics(node_fn()).rental_estimate, "USD/h")
@@ -747,28 +752,18 @@ def _evolve_node(node: Any, hw: Any) -> Any:
     return attrs.evolve(node, accelerator=hw)
 
 
-_d_rent("D-gcp-a3-h100-3yr", lambda: _m().Systems.Nodes.DGX_H100, "DGX_H100", "a 3-year committed use discount")
-_d_rent(
-    "D-azure-h100nvl-ondemand",
-    lambda: _evolve_node(_m().Systems.Nodes.DGX_H100, _hw().H100_NVL),
-    "8x H100_NVL in a DGX H100 chassis",
-    "on_demand",
-)
-_d_rent(
-    "D-aws-p4d-a100-40gb-ondemand",
-    lambda: _evolve_node(_m().Systems.Nodes.DGX_A100, _hw().A100_40GB),
-    "DGX_A100 with A100_40GB",
-    "on_demand",
-)
-_d_rent("D-aws-p4de-a100-80gb-ondemand", lambda: _m().Systems.Nodes.DGX_A100, "DGX_A100", "on_demand")
-_d_rent("D-azure-nd96amsr-a100-80gb-ondemand", lambda: _m().Systems.Nodes.DGX_A100, "DGX_A100", "on_demand")
-_d_rent(
-    "D-mosaic-h100-reserved",
-    lambda: _m().Systems.Nodes.DGX_H100,
-    "DGX_H100",
-    "a reserved cluster (term not stated: the default 3 years)",
-)
-_d_rent("D-aws-capacity-block-p5e-h200", lambda: _m().Systems.Nodes.DGX_H200, "DGX_H200", "block")
+_THREE_YEARS = "a 3-year commitment"
+_d_rent("D-gcp-a3-h100-3yr", _DGX_H100, _THREE_YEARS)
+_d_rent("D-aws-p4d-a100-40gb-3yr", _DGX_A100_40, _THREE_YEARS)
+_d_rent("D-aws-p4de-a100-80gb-3yr", _DGX_A100, _THREE_YEARS)
+_d_rent("D-azure-nd96amsr-a100-80gb-3yr", _DGX_A100, _THREE_YEARS)
+_d_rent("D-azure-h100nvl-3yr", _DGX_H100_NVL, _THREE_YEARS)
+_d_rent("D-mosaic-h100-reserved", _DGX_H100, "a reserved cluster (term not stated: the default 3 years)")
+_d_rent("D-azure-h100nvl-ondemand", _DGX_H100_NVL, "on_demand")
+_d_rent("D-aws-p4d-a100-40gb-ondemand", _DGX_A100_40, "on_demand")
+_d_rent("D-aws-p4de-a100-80gb-ondemand", _DGX_A100, "on_demand")
+_d_rent("D-azure-nd96amsr-a100-80gb-ondemand", _DGX_A100, "on_demand")
+_d_rent("D-aws-capacity-block-p5e-h200", ("DGX_H200", lambda: _m().Systems.Nodes.DGX_H200), "block")
 
 
 @maps(
