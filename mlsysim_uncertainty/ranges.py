@@ -117,6 +117,16 @@ RANGES = {
         source="2024 operating margins in Form 10-K filings (mlsysim_fleet.rental): Google Cloud 0.141 (low), "
         "CoreWeave 0.169 (the default), AWS 0.370 (high)",
     ),
+    "checkpoint_time_s": Range(
+        name="CHECKPOINT_S",
+        default=E.CHECKPOINT_S,
+        low=6.3,
+        high=148.8,
+        faster="low",
+        tier="measured",
+        source="[PTDCP24] one job's training stall per checkpoint (IBM, 7B model, PyTorch distributed "
+        "checkpointing): 6.3 s saving asynchronously (low) to 148.8 s saving synchronously (high)",
+    ),
 }
 #: DistributedModel's TrainingEfficiency (``efficiency.compute``, ``efficiency.network``): its compute
 #: share has COMPUTE_WIDE's value and sources (mlsysim_distributed/defaults.py), so the same range.
