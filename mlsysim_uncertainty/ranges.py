@@ -106,6 +106,16 @@ RANGES = {
         "power (Latif et al. 2024; Newkirk et al. 2025), as a position between idle (0.30 of max) and max: "
         "(0.76 - 0.3) / 0.7 = 0.657 .. (0.82 - 0.3) / 0.7 = 0.743",
     ),
+    "checkpoint_time_s": Range(
+        name="CHECKPOINT_S",
+        default=E.CHECKPOINT_S,
+        low=6.3,
+        high=148.8,
+        faster="low",
+        tier="measured",
+        source="[PTDCP24] one job's training stall per checkpoint (IBM, 7B model, PyTorch distributed "
+        "checkpointing): 6.3 s saving asynchronously (low) to 148.8 s saving synchronously (high)",
+    ),
 }
 #: DistributedModel's TrainingEfficiency (``efficiency.compute``, ``efficiency.network``): its compute
 #: share has COMPUTE_WIDE's value and sources (mlsysim_distributed/defaults.py), so the same range.
