@@ -261,9 +261,9 @@ def test_fleet_solvers_carry_the_training_band_through(training):
     r = banded(mlsysim.ReliabilityModel, CLUSTER, training=training)
     low, high = r.bands["expected_completion_time"]
     assert low < r.expected_completion_time < high
-    # the price and utilization given are held (the grid's ranged price is not used): only the run's length
-    # moves the cost
-    held = dict(datacenter=grid, kwh_price=0.0806, utilization=0.7)
+    # the price, utilization and rental margin given are held (the grid's ranged price is not used): only
+    # the run's length moves the cost
+    held = dict(datacenter=grid, kwh_price=0.0806, utilization=0.7, rental_margin=0.169)
     e = banded(mlsysim.EconomicsModel, CLUSTER, workload=training, **held)
     assert "tco" in e.bands and "cost_per_gpu_hour" not in e.bands  # a rate the run's length does not move
     assert banded(mlsysim.EconomicsModel, CLUSTER, 30, **held).bands == {}
@@ -336,9 +336,15 @@ def test_catalog_price_and_pue_ranges_move_the_cost_band():
     c = banded(mlsysim.SustainabilityModel, CLUSTER, 365, datacenter=dc)
     low, high = c.bands["operational_carbon"]
     assert low < c.operational_carbon < high
-    # a PUE given is held
-    held = banded(mlsysim.EconomicsModel, CLUSTER, 365, datacenter=dc, pue=1.1, kwh_price=0.08, mfu=0.7)
+    # a PUE given is held (and the rental margin, the estimate's ranged input: its filed span otherwise)
+    held = banded(
+        mlsysim.EconomicsModel, CLUSTER, 365, datacenter=dc, pue=1.1, kwh_price=0.08, mfu=0.7, rental_margin=0.169
+    )
     assert held.bands == {}
+    given = dict(datacenter=dc, pue=1.1, kwh_price=0.08, mfu=0.7)
+    lo, hi = banded(mlsysim.EconomicsModel, CLUSTER, 365, **given).bands["rental_estimate"]
+    at = [econ.solve(CLUSTER, 365, **given, rental_margin=m).rental_estimate for m in (0.141, 0.370)]
+    assert (lo.magnitude, hi.magnitude) == pytest.approx((at[0].magnitude, at[1].magnitude))
 
 
 def test_serving_sweep_over_efficiencies_equals_solve():
