@@ -11,10 +11,11 @@ import pytest
 from mlsysim_serving import ServingModel
 from mlsysim_serving import setup as SU
 from mlsysim_serving import solver as SV
+from mlsysim_serving import speculative as SP
 from mlsysim_serving import under_load as UL
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LLAMA8  # noqa: E402
+from fixtures_serving import H100, LLAMA8, LLAMA70  # noqa: E402
 
 serving = ServingModel()
 BASE = dict(model=LLAMA8, hardware=H100, seq_len=2000, output_len=300, arrival_rate=2.0)
@@ -26,6 +27,7 @@ def _forget() -> None:
     UL.costs._memo.clear()
     UL._replicas.clear()
     SV._statics.clear()
+    SP.break_even.cache_clear()
 
 
 @pytest.mark.parametrize(
@@ -61,3 +63,15 @@ def test_disaggregated_solve_reusing_its_pools_equals_a_fresh_one():
     warm = serving.solve(**args, slo_ttft=2.0, slo_itl=0.05).to_dict()
     _forget()
     assert serving.solve(**args, slo_ttft=2.0, slo_itl=0.05).to_dict() == warm
+
+
+def test_speculative_solve_reusing_its_draft_and_break_even_equals_a_fresh_one():
+    """The draft's Setup, both step costs and the break-even batch are memoized: a solve at another batch
+    (same context: the break-even scan reused) answers as one from empty memos."""
+    spec = dict(model=LLAMA70, hardware=H100, seq_len=2000, tp_size=4, spec_draft=LLAMA8, spec_accept=0.7)
+    serving.solve(**spec, batch_size=4)
+    assert SP.break_even.cache_info().currsize >= 1
+    warm = serving.solve(**spec, batch_size=64).to_dict()
+    assert SP.break_even.cache_info().hits >= 1
+    _forget()
+    assert serving.solve(**spec, batch_size=64).to_dict() == warm
