@@ -17,6 +17,7 @@ import math
 from typing import Any
 
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.solver import PreparedCache
 from mlsysim_core.types import NetworkFabric
 
 from . import kernels as K
@@ -159,8 +160,8 @@ class _Replica:
         return UL.max_rate(self.cost, self.engine(), dict(self.c, slo_ttft=slo_ttft, slo_itl=slo_itl))
 
 
-def _traffic(traffic: dict, seq_len: int, output_len: int, max_seq: int) -> tuple[dict, dict]:
-    """Checked traffic for the prefill pool and for the decode pool (no SLOs: combined here)."""
+def _traffic(traffic: dict, seq_len: int, output_len: int, max_seq: int) -> dict:
+    """The traffic checked (rate, SLOs and mix: each error names its argument)."""
     if traffic.get("arrival_rate") is None:
         raise InvalidInputError("arrival_rate", None, "a rate > 0 (requests/s) with disagg: pools are sized against it")
     if traffic.get("concurrency") is not None:
@@ -173,11 +174,67 @@ def _traffic(traffic: dict, seq_len: int, output_len: int, max_seq: int) -> tupl
         raise InvalidInputError(
             "output_len", output_len, "an integer >= 2 with disagg (the decode pool emits tokens 2..)"
         )
-    base = {k: v for k, v in traffic.items() if k not in ("slo_ttft", "slo_itl")}
-    checked = UL.check(dict(traffic), seq_len, output_len, max_seq)
-    c_p = UL.check(dict(base, slo_ttft=None, slo_itl=None), seq_len, 1, max_seq)
-    c_d = dict(c_p, prefix_cache_hit=(seq_len - 1.0) / seq_len)
-    return dict(checked, prefill=c_p, decode=c_d), checked
+    return UL.check(dict(traffic), seq_len, output_len, max_seq)
+
+
+#: The traffic arguments a disaggregated layout's pools are set up with (:class:`_Plan`): the mix without the
+#: arrival rate and the SLOs, in :data:`.under_load.MIX_DEFAULTS`' order.
+_MIX = tuple(k for k in UL.MIX_DEFAULTS if k not in ("slo_ttft", "slo_itl"))
+#: The keys of ``common`` (solve()'s engine arguments) in the order :func:`_prepare` takes them.
+_COMMON = (
+    "precision",
+    "kv_precision",
+    "efficiency",
+    "memory_efficiency",
+    "engine_overhead",
+    "network_efficiency",
+    "engine",
+    "memory_fraction",
+    "weight_precision",
+    "activation_precision",
+)
+
+
+class _Plan:
+    """What a disaggregated solve sets up once per configuration, whatever the arrival rate and the SLOs:
+    the two pools' replicas (and their engines), one unloaded prefill, the decode pool's first step and token
+    gap, and the aggregated layouts compared against."""
+
+    def __init__(self, model, hardware, layout, text, fabric, seq_len, output_len, gpus_per_node, spec, common, mix):
+        from .setup import model_shape
+
+        c_p = UL.check(dict(mix, slo_ttft=None, slo_itl=None), seq_len, 1, model_shape(model).max_seq)
+        c_d = dict(c_p, prefix_cache_hit=(seq_len - 1.0) / seq_len)
+        self.pre = _Replica("prefill", layout.prefill, text, model, common, c_p, seq_len, 1, None, fabric)
+        self.dec = _Replica("decode", layout.decode, text, model, common, c_d, seq_len, output_len, None, fabric)
+        self.pre.check_holds(text, seq_len + 1)
+        self.dec.check_holds(text, seq_len + output_len)
+        S, O = float(seq_len), float(output_len)
+        h = c_p["prefix_cache_hit"]
+        self.one_prefill = float(self.pre.cost.prefill((1.0 - h) * S, h * S))
+        #: speculative decode steps on the decode pool and the aggregated layouts (or None)
+        self.spec = None
+        if spec is not None:
+            from .speculative import under_traffic
+
+            self.spec = under_traffic(self.dec.setup, spec)[0]  # heads/MTP/n-gram: no draft weights or cache
+            self.dec.spec = self.spec
+        #: the decode pool's first step (the last prompt token after S - 1 cached) and unloaded token gap
+        self.first = float(self.dec.cost.prefill(1.0, S - 1.0))
+        steps = TR.Load(S, O, 0.0, 0.0, "lognormal", self.spec)
+        self.itl0 = float(TR.decode_step(self.dec.cost, steps, 1.0, S + 1.0)) * steps.gap
+        self.agg = _Aggregated(model, hardware, seq_len, output_len, common, c_p, gpus_per_node, self.spec)
+
+
+def _prepare(model, hardware, layout, text, fabric, seq_len, output_len, gpus_per_node, share, k, alpha, *rest):
+    """:class:`_Plan` of the arguments given one by one (``rest``: :data:`_COMMON`'s values, then :data:`_MIX`'s)."""
+    common, mix = dict(zip(_COMMON, rest)), dict(zip(_MIX, rest[len(_COMMON) :]))
+    spec = None if alpha is None else (None, share, k, alpha)
+    return _Plan(model, hardware, layout, text, fabric, seq_len, output_len, gpus_per_node, spec, common, mix)
+
+
+#: :func:`_prepare` memoized by the identity of its arguments (:class:`mlsysim_core.solver.PreparedCache`)
+_plans = PreparedCache(_prepare)
 
 
 def serve_disagg(
@@ -208,15 +265,15 @@ def serve_disagg(
 
     shape = model_shape(model)
     seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
-    c, checked = _traffic(traffic, seq_len, output_len, shape.max_seq)
-    pre = _Replica("prefill", layout.prefill, disagg, model, common, c["prefill"], seq_len, 1, None, fabric)
-    dec = _Replica("decode", layout.decode, disagg, model, common, c["decode"], seq_len, output_len, None, fabric)
-    pre.check_holds(disagg, seq_len + 1)
-    dec.check_holds(disagg, seq_len + output_len)
+    checked = _traffic(traffic, seq_len, output_len, shape.max_seq)
+    mix = [traffic.get(name, UL.MIX_DEFAULTS[name]) for name in _MIX]
+    drafting = (None, None, None) if spec is None else spec[1:]
+    args = (model, hardware, layout, disagg, fabric, seq_len, output_len, gpus_per_node, *drafting)
+    setup = _prepare if traffic.get("length_samples") is not None else _plans  # a list can change in place
+    p = setup(*args, *[common[name] for name in _COMMON], *mix)
+    pre, dec, plan, one_prefill, first, itl0 = p.pre, p.dec, p.spec, p.one_prefill, p.first, p.itl0
     S, O = float(seq_len), float(output_len)
     moved = kv_bytes_per_request(S, shape.kv, dec.setup.b_kv)
-    h = checked["prefix_cache_hit"]
-    one_prefill = float(pre.cost.prefill((1.0 - h) * S, h * S))
     full, exposed = kv_transfer(
         moved,
         pre.kv_share,
@@ -228,15 +285,6 @@ def serve_disagg(
         shape.layers,
         layerwise,
     )
-    plan = None
-    if spec is not None:
-        from .speculative import under_traffic
-
-        plan = under_traffic(dec.setup, spec)[0]  # heads/MTP/n-gram: no draft weights or cache
-        dec.spec = plan
-    first = float(dec.cost.prefill(1.0, S - 1.0))
-    steps = TR.Load(S, O, 0.0, 0.0, "lognormal", plan)
-    itl0 = float(TR.decode_step(dec.cost, steps, 1.0, S + 1.0)) * steps.gap
     _check_slos(checked, one_prefill + exposed + first, itl0, seq_len)
     lam = checked["arrival_rate"]
     pools = _Pools(pre, dec, exposed, lam)
@@ -244,7 +292,7 @@ def serve_disagg(
     pct = checked["slo_percentile"]
     slo_t, slo_i = checked["slo_ttft"], checked["slo_itl"]
     sat = pools.saturation
-    agg = _Aggregated(model, hardware, seq_len, output_len, common, c["prefill"], gpus_per_node, plan)
+    agg = p.agg
     rates = _search(pools, slo_t, slo_i, pct)
     rate_p, rate_d, max_rate = rates["prefill"], rates["decode"], rates["max"]
     gpus = layout.prefill.gpus + layout.decode.gpus
