@@ -97,6 +97,12 @@ STEP_OVERHEAD_S = 1e-3
 #: results state it in their notes; a solver may take an argument to override it.
 USABLE_MEMORY_FRACTION = 0.90
 
+#: Training stall per checkpoint (s) when neither the cost nor a storage to derive it from is given
+#: (ReliabilityModel): upstream 0.1.1's ``checkpoint_time_s`` default (shared/reference/mlsysim-0.1.1.md
+#: sec. 3.6), inside the measured stall of one job per checkpoint, 6.3 s saving asynchronously to
+#: 148.8 s saving synchronously [PTDCP24] (its range, mlsysim_uncertainty.ranges).
+CHECKPOINT_S = 60.0
+
 # --------------------------------------------------------------------------- power
 
 #: Accelerator power as a fraction of TDP: P = TDP * min(1, IDLE + COMPUTE * u_c + MEMORY * u_m),
@@ -139,7 +145,8 @@ def compute_efficiency(bytes_per_element: float) -> float:
 
 
 _NAMED = """COMPUTE_WIDE COMPUTE_NARROW MEMORY_STREAM NETWORK COLLECTIVE_LAUNCH_S LAYER_OVERHEAD_S STEP_OVERHEAD_S
-USABLE_MEMORY_FRACTION DEFAULT_LINK_LATENCY_S POWER_IDLE_FRACTION POWER_COMPUTE_FRACTION POWER_MEMORY_FRACTION"""
+USABLE_MEMORY_FRACTION CHECKPOINT_S DEFAULT_LINK_LATENCY_S
+POWER_IDLE_FRACTION POWER_COMPUTE_FRACTION POWER_MEMORY_FRACTION"""
 #: Every named default (the constants above), for reports and ``mlsysim`` CLI listings.
 NAMED_DEFAULTS = MappingProxyType({name: globals()[name] for name in _NAMED.split()})
 

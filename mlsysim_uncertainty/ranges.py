@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from mlsysim_fleet import rental
 from mlsysim_physics import efficiency as E
 from mlsysim_physics.equations import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
 
@@ -105,6 +106,26 @@ RANGES = {
         source="the default's own sources (mlsysim_physics.equations): measured training draw 76-82 % of rated node "
         "power (Latif et al. 2024; Newkirk et al. 2025), as a position between idle (0.30 of max) and max: "
         "(0.76 - 0.3) / 0.7 = 0.657 .. (0.82 - 0.3) / 0.7 = 0.743",
+    ),
+    "rental_margin": Range(
+        name="DEFAULT_RENTAL_MARGIN",
+        default=rental.DEFAULT_RENTAL_MARGIN,
+        low=rental.RENTAL_MARGIN_RANGE[0],
+        high=rental.RENTAL_MARGIN_RANGE[1],
+        faster="low",
+        tier="paper",
+        source="2024 operating margins in Form 10-K filings (mlsysim_fleet.rental): Google Cloud 0.141 (low), "
+        "CoreWeave 0.169 (the default), AWS 0.370 (high)",
+    ),
+    "checkpoint_time_s": Range(
+        name="CHECKPOINT_S",
+        default=E.CHECKPOINT_S,
+        low=6.3,
+        high=148.8,
+        faster="low",
+        tier="measured",
+        source="[PTDCP24] one job's training stall per checkpoint (IBM, 7B model, PyTorch distributed "
+        "checkpointing): 6.3 s saving asynchronously (low) to 148.8 s saving synchronously (high)",
     ),
 }
 #: DistributedModel's TrainingEfficiency (``efficiency.compute``, ``efficiency.network``): its compute

@@ -275,8 +275,9 @@ MICROSOFT_GEOGRAPHIES = {
     "Poland": ("Microsoft_Poland", 1.19, "Poland"),
     "Illinois": ("Microsoft_Illinois", 1.25, "Illinois"),
     "Washington": ("Microsoft_Washington", 1.16, "Washington"),
+    "Arizona": ("Microsoft_Arizona", 1.13, "Arizona"),  # West Valley sites, sited with APS: zone US-SW-AZPS
 }
-# Not placed: Arizona (the Phoenix-area sites straddle the APS and SRP zones) and Wyoming (no state price at hand).
+# Not placed: Wyoming (no sourced Wyoming industrial price: the grid it would need has none).
 OPERATOR_SITES = [("trailing-twelve-month", c, *v) for c, v in GOOGLE_CAMPUSES.items()] + [
     ("the PUE Microsoft lists", g, *v) for g, v in MICROSOFT_GEOGRAPHIES.items()
 ]

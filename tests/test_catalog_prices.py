@@ -133,7 +133,7 @@ def test_cost_in_quebec_needs_no_kwh_price():
 
 # Grids whose industrial electricity price has no source in the catalog yet (issue 19): this set only shrinks
 # (Belgium came in unpriced with the Google campus it serves).
-UNPRICED = {"Canada", "India", "Japan", "Australia"}
+UNPRICED = {"Canada", "India", "Australia"}
 
 
 def test_every_priced_grid_prices_a_cost_run_without_kwh_price():
@@ -160,6 +160,7 @@ def test_taiwan_and_south_korea_prices_come_from_their_own_tariffs():
 # grid -> (the local price and rate as the source states them, its publisher, USD/kWh stored)
 LOCAL_PRICES = {
     "Tokyo": ("= 29.38 JPY/kWh at 0.008261 USD/JPY", "TEPCO", 0.2427),
+    "Japan": ("= 27.55 JPY/kWh at 0.007607 USD/JPY", "ITOCHU ENEX", 0.2096),
     "Netherlands": ("= 0.177 EUR/kWh at 1.0534 USD/EUR", "CBS (Statistics Netherlands)", 0.1865),
     "Belgium": ("= 0.082 EUR/kWh at 1.1096 USD/EUR", "Febeliec", 0.0910),
     "Singapore": ("= 0.221 SGD/kWh at 0.7246 USD/SGD", "Energy Market Authority", 0.1601),

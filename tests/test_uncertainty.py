@@ -131,7 +131,9 @@ def test_who_has_ranges_is_derived_from_the_solvers():
     assert {*expected, "EconomicsModel"} <= set(own)
     assert "Engine" not in own and "PowerEfficiencyModel" not in own
     performance = {"ServingModel", "SingleNodeModel", "DistributedModel"}
-    assert set(declaring("band_arguments")) == performance | {"SustainabilityModel", "EconomicsModel"}  # utilization
+    # utilization (SustainabilityModel, EconomicsModel), the checkpoint cost (ReliabilityModel)
+    fleet = {"SustainabilityModel", "EconomicsModel", "ReliabilityModel"}
+    assert set(declaring("band_arguments")) == performance | fleet
     from mlsysim_uncertainty.bands import domain_solvers
 
     assert set(domain_solvers()) == performance  # a fleet solver's domain is its workload's
@@ -259,9 +261,9 @@ def test_fleet_solvers_carry_the_training_band_through(training):
     r = banded(mlsysim.ReliabilityModel, CLUSTER, training=training)
     low, high = r.bands["expected_completion_time"]
     assert low < r.expected_completion_time < high
-    # the price and utilization given are held (the grid's ranged price is not used): only the run's length
-    # moves the cost
-    held = dict(datacenter=grid, kwh_price=0.0806, utilization=0.7)
+    # the price, utilization and rental margin given are held (the grid's ranged price is not used): only
+    # the run's length moves the cost
+    held = dict(datacenter=grid, kwh_price=0.0806, utilization=0.7, rental_margin=0.169)
     e = banded(mlsysim.EconomicsModel, CLUSTER, workload=training, **held)
     assert "tco" in e.bands and "cost_per_gpu_hour" not in e.bands  # a rate the run's length does not move
     assert banded(mlsysim.EconomicsModel, CLUSTER, 30, **held).bands == {}
@@ -283,6 +285,28 @@ def test_utilization_range_moves_energy_unless_given_under_either_name():
         assert "it_energy" not in banded(mlsysim.SustainabilityModel, fleet, 30, datacenter=grid, **kw).bands
     cost = banded(mlsysim.EconomicsModel, fleet, 30, datacenter=grid)
     assert tuple(q.to("MWh").magnitude for q in cost.bands["it_energy"]) == pytest.approx((low, high))
+
+
+def test_checkpoint_cost_range_moves_reliability_unless_given_or_derived(training):
+    """ReliabilityModel's band_arguments: the 60 s default checkpoint cost (CHECKPOINT_S) at 6.3 s with the
+    fast corner and 148.8 s with the slow one (one job's measured stall saving asynchronously and
+    synchronously); a stated fleet MTBF leaves nothing else to move."""
+    r = banded(mlsysim.ReliabilityModel, CLUSTER, 24 * 30, fleet_mtbf=100)
+    fast, slow = r.bands.corners
+    assert (fast.checkpoint_time.m_as("s"), slow.checkpoint_time.m_as("s")) == pytest.approx((6.3, 148.8))
+    # first order (the module's docstring): 1 - delta/tau - (tau/2 + R)/M with Young's tau = sqrt(2 delta M),
+    # M = 360,000 s, R = 300 s: tau = 2,129.8 s at 6.3 s and 10,350 s at 148.8 s; Daly's exact form differs
+    # from it by terms of order (tau/M)^2, under 1e-3 here
+    assert fast.goodput == pytest.approx(1 - 6.3 / 2129.8 - (2129.8 / 2 + 300) / 360_000, abs=1e-3)
+    assert slow.goodput == pytest.approx(1 - 148.8 / 10_350 - (10_350 / 2 + 300) / 360_000, abs=1e-3)
+    assert fast.goodput > r.goodput > slow.goodput
+    low, high = r.bands["expected_completion_time"]
+    assert low < r.expected_completion_time < high
+    assert banded(mlsysim.ReliabilityModel, CLUSTER, 24 * 30, 60, fleet_mtbf=100).bands == {}  # given: held
+    derived = banded(
+        mlsysim.ReliabilityModel, CLUSTER, 24 * 30, training=training, storage=mlsysim.Systems.Storage.Tectonic_Llama3
+    )
+    assert {c.checkpoint_time.m_as("s") for c in derived.bands.corners} == {derived.checkpoint_time.m_as("s")}
 
 
 def test_catalog_price_and_pue_ranges_move_the_cost_band():
@@ -307,9 +331,15 @@ def test_catalog_price_and_pue_ranges_move_the_cost_band():
     c = banded(mlsysim.SustainabilityModel, CLUSTER, 365, datacenter=dc)
     low, high = c.bands["operational_carbon"]
     assert low < c.operational_carbon < high
-    # a PUE given is held
-    held = banded(mlsysim.EconomicsModel, CLUSTER, 365, datacenter=dc, pue=1.1, kwh_price=0.08, mfu=0.7)
+    # a PUE given is held (and the rental margin, the estimate's ranged input: its filed span otherwise)
+    held = banded(
+        mlsysim.EconomicsModel, CLUSTER, 365, datacenter=dc, pue=1.1, kwh_price=0.08, mfu=0.7, rental_margin=0.169
+    )
     assert held.bands == {}
+    given = dict(datacenter=dc, pue=1.1, kwh_price=0.08, mfu=0.7)
+    lo, hi = banded(mlsysim.EconomicsModel, CLUSTER, 365, **given).bands["rental_estimate"]
+    at = [econ.solve(CLUSTER, 365, **given, rental_margin=m).rental_estimate for m in (0.141, 0.370)]
+    assert (lo.magnitude, hi.magnitude) == pytest.approx((at[0].magnitude, at[1].magnitude))
 
 
 def test_serving_sweep_over_efficiencies_equals_solve():

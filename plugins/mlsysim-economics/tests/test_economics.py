@@ -1,4 +1,5 @@
-"""EconomicsModel: hand-derived numbers, units, invariants, consumed results and error paths."""
+"""EconomicsModel: hand-derived numbers, units, invariants, consumed results, the rental estimate and error
+paths."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import mlsysim
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.types import ComputeCore, Datacenter, Fleet, GridProfile, HardwareNode, MemoryHierarchy, Node
 from mlsysim_core.units import Q_
+from mlsysim_uncertainty import banded
 
 HW = HardwareNode(
     name="TestGPU",
@@ -379,3 +381,90 @@ def test_cost_cli_rent():
     assert bad.exit_code == 1 and bad.output.startswith("Error: --rent:") and "did you mean aws-p5" in bad.output
     term = CliRunner().invoke(main, [*args, "--rent-term", "spot"])
     assert term.exit_code == 1 and term.output.startswith("Error: --rent-term:")
+
+
+# --- the rental estimate: what a GPU cloud would charge for a committed term (mlsysim_fleet.rental)
+HOURS_PER_YEAR = 365 * 24
+# FLEET: CapEx 3.4e6 USD for 80 accelerators; OpEx per hour = energy 76 kW x PUE 1.2 x 0.1 USD/kWh
+# = 9.12 USD/h plus maintenance 3.4e6 x 0.05 / 8760 = 19.4064 USD/h
+CAPEX, N = 3.4e6, 80
+OPEX_PER_HOUR = 76 * 1.2 * 0.1 + CAPEX * 0.05 / HOURS_PER_YEAR
+
+
+def _rental(r):
+    return r.rental_estimate.to("USD/h").magnitude
+
+
+def test_rental_estimate_by_hand():
+    """T = 2 years, m = 20 %: (3.4e6 / 2 / 8760 + 28.5264) / (80 x 0.8) = (194.0639 + 28.5264) / 64 = 3.4780 USD/h."""
+    r = M.solve(FLEET, 30, rental_years=2, rental_margin=0.2)
+    hand = (CAPEX / 2 / HOURS_PER_YEAR + OPEX_PER_HOUR) / (N * 0.8)
+    assert hand == pytest.approx(3.47798, rel=1e-5)
+    assert _rental(r) == pytest.approx(hand)
+    assert (r.rental_years, r.rental_margin) == (2.0, 0.2)
+    # no margin and the owner's 5-year life: the owned cost per GPU-hour itself
+    assert _rental(M.solve(FLEET, 30, rental_years=5, rental_margin=0)) == pytest.approx(
+        r.cost_per_gpu_hour.to("USD/h").magnitude
+    )
+    assert _rental(M.solve(FLEET, 30, rental_years=Q_(730, "day"), rental_margin=0.2)) == pytest.approx(hand)
+
+
+def test_defaults_are_the_filed_figures_and_the_owned_tco_is_unchanged():
+    r = M.solve(FLEET, 30)
+    assert (r.rental_years, r.rental_margin) == (3.0, 0.169)
+    assert _rental(r) == pytest.approx((CAPEX / 3 / HOURS_PER_YEAR + OPEX_PER_HOUR) / (N * (1 - 0.169)))
+    # a per-hour price: the costed duration does not move it; the owned TCO ignores it
+    assert _rental(M.solve(FLEET, 365)) == pytest.approx(_rental(r))
+    assert M.solve(FLEET, 30, rental_margin=0.5).tco == r.tco
+
+
+def test_band_spans_the_filed_margins():
+    b = banded(M, FLEET, 30)
+    low, high = (q.to("USD/h").magnitude for q in b.bands["rental_estimate"])
+    # the fast corner: a 14.1 % margin and the utilization's low end (0.76 - 0.3) / 0.7 (less energy);
+    # the slow corner: 37 % and (0.82 - 0.3) / 0.7
+    fast = _rental(M.solve(FLEET, 30, rental_margin=0.141, utilization=0.46 / 0.7))
+    slow = _rental(M.solve(FLEET, 30, rental_margin=0.37, utilization=0.52 / 0.7))
+    assert (low, high) == (pytest.approx(fast), pytest.approx(slow))
+    held = banded(M, FLEET, 30, rental_margin=0.2)  # given: held at the value
+    lo, hi = (q.to("USD/h").magnitude for q in held.bands["rental_estimate"])
+    assert hi / lo < 1.01  # only the utilization's energy moves it
+
+
+def test_out_of_domain_notes():
+    note = M.solve(FLEET, 30).rental_note
+    assert "TestGPU" in note and "term" not in note  # rented by no provider of the price catalog
+    assert "1-year term" in M.solve(FLEET, 30, rental_years=1).rental_note  # an upper bound
+    h100 = Fleet(name="one", node=mlsysim.Systems.Nodes.DGX_H100, count=1)
+    dc = mlsysim.Infra.Datacenters.Hyperscale_Typical
+    assert M.solve(h100, 30, datacenter=dc).rental_note is None
+    assert M.solve(h100, 30, datacenter=dc, rental_years=5).rental_note is None
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"rental_margin": 1.0}, "rental_margin"),
+        ({"rental_margin": -0.1}, "rental_margin"),
+        ({"rental_years": 0}, "rental_years"),
+        ({"rental_years": Q_(2, "GB")}, "rental_years"),
+    ],
+)
+def test_bad_rental_inputs_name_the_argument(kwargs, argument):
+    with pytest.raises(InvalidInputError) as e:
+        M.solve(FLEET, 30, **kwargs)
+    assert e.value.argument == argument
+
+
+def test_cost_cli_shows_the_rental_estimate():
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    args = ["cost", "Research_256", "--days", "30", "--datacenter", "Hyperscale_Typical"]
+    three = CliRunner().invoke(main, args)
+    five = CliRunner().invoke(main, [*args, "--rental-years", "5"])
+    assert three.exit_code == 0 and five.exit_code == 0, three.output + five.output
+    assert "rental_estimate" in three.output
+    line = [s for s in five.output.splitlines() if s.startswith("rental_estimate")]
+    assert line and line[0] not in three.output  # a longer term, another price

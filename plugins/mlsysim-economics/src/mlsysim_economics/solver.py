@@ -14,6 +14,13 @@ Equations (``shared/design/physics.md``, "Economics"):
   catalog (``rent=``, ``mlsysim_registry/data/prices.toml``: a provider's list price per accelerator-hour
   for a term). Break-even utilization u* = TCO / (rate * accelerators * duration): the share of the
   period the work must keep the fleet busy for owning to cost less than renting only the busy hours.
+- Rental estimate (``mlsysim_fleet.rental``): what a GPU cloud that buys the fleet would charge per
+  accelerator-hour for a committed term of T = ``rental_years``, every hour billed: its operating cost
+  (the purchase written off over the term, energy, maintenance) over (1 - operating margin m):
+  rate = (CapEx / T + OpEx per unit time) / (accelerators x (1 - m)), m = ``rental_margin`` (16.9 %:
+  CoreWeave 2024; operating income is before interest, so m pays interest and profit). A committed
+  price, not an on-demand list price (which also pays for the hours a provider leaves unsold: no
+  filing states that share).
 - With a serving result: cost per 1M tokens = cost per hour / (tokens per second * 3600) * 1e6, the
   fleet's token rate being the replica's times the number of replicas. A result that reports whole
   requests (ServingModel with ``output_len``: prompt prefill included, continuous batching) is
@@ -59,6 +66,7 @@ from mlsysim_fleet.inputs import (
     utilization_arg,
     workload_usage,
 )
+from mlsysim_fleet.rental import DEFAULT_RENTAL_MARGIN, DEFAULT_RENTAL_YEARS, SHORTEST_TERM_YEARS
 from mlsysim_physics.equations import DEFAULT_UTILIZATION, maximum
 
 #: Default service life for straight-line amortization (years). Epoch AI assumes 5 years for AI
@@ -103,6 +111,21 @@ class EconomicsResult(UpstreamEnergyNames, Result):
     pue_source: str = attrs.field()  # "argument", "datacenter" or "grid typical_pue" (typical datacenter on the grid)
     region_name: str | None = attrs.field()
     datacenter_name: str | None = attrs.field()
+    rental_estimate = measure(
+        _USD_PER_GPU_HOUR,
+        doc="what a GPU cloud would charge per accelerator-hour to rent this fleet for rental_years, every hour "
+        "billed: (capex_total / rental_years + OpEx per hour) / (accelerators x (1 - rental_margin)); a "
+        "committed price, not an on-demand list price",
+    )
+    rental_years: float = attrs.field(metadata={"doc": "committed term the rental estimate prices (years)"})
+    rental_margin: float = attrs.field(metadata={"doc": "operating margin of the renting provider (of revenue)"})
+    rental_note: str | None = attrs.field(
+        default=None,
+        metadata={
+            "doc": "why the rental estimate is outside its sources' domain (an accelerator no rental of the price "
+            "catalog rents, a term shorter than 3 years), or None"
+        },
+    )
     cloud_rate = measure(_USD_PER_GPU_HOUR, doc="cloud price per accelerator-hour (if given)", optional=True)
     cloud_cost = measure("USD", doc="cloud_rate * accelerators * hours (if cloud_rate given)", optional=True)
     cloud_to_tco_ratio: float | None = attrs.field(default=None)
@@ -202,8 +225,9 @@ class EconomicsModel(Solver):
     #: workload's): every cost grows with the accelerator price, node power, PUE and electricity price
     band_catalog = {name: "low" for name in ("unit_cost", "power_max", "power_idle", "tdp", "pue", "electricity_price")}
     #: the node utilization's range (mlsysim_uncertainty.RANGES: its default's measured sources), at its low
-    #: end with the fast corner; ``mfu``, its upstream name, holds it when given
-    band_arguments = {"utilization": "utilization"}
+    #: end with the fast corner, and the rental estimate's margin (its filings' span, low end with it);
+    #: ``mfu``, the utilization's upstream name, holds it when given
+    band_arguments = {"utilization": "utilization", "rental_margin": "rental_margin"}
     band_aliases = {"mfu": "utilization"}
 
     def solve(
@@ -229,6 +253,8 @@ class EconomicsModel(Solver):
         steps: Any = None,
         rent: Any = None,
         rent_term: Any = None,
+        rental_years: Any = DEFAULT_RENTAL_YEARS,
+        rental_margin: Any = None,
     ) -> EconomicsResult:
         """Cost of owning and running ``fleet`` for ``duration_days``.
 
@@ -260,6 +286,10 @@ class EconomicsModel(Solver):
                 ``throughput`` (e.g. SingleNodeModel's profile: ``cost_per_query`` per sample).
             tokens_per_query: output tokens per query, for ``cost_per_query``.
             steps: training steps, for a training result that has only ``step_time``.
+            rental_years: committed term of the rental estimate (number of 365-day years or a time
+                Quantity; default ``mlsysim_fleet.rental.DEFAULT_RENTAL_YEARS``, 3).
+            rental_margin: operating margin of the renting provider, in [0, 1) (default
+                ``DEFAULT_RENTAL_MARGIN``, 0.169: CoreWeave 2024).
 
         Checks run on every other argument first, then on utilization (with mfu), duration_days and
         kwh_price.
@@ -286,6 +316,8 @@ class EconomicsModel(Solver):
             steps,
             rent,
             rent_term,
+            rental_years,
+            rental_margin,
         )
         u = utilization_arg(utilization, mfu)
         t = duration_arg(duration_days, g.usage)
@@ -315,6 +347,8 @@ class EconomicsModel(Solver):
             a["steps"],
             a["rent"],
             a["rent_term"],
+            a["rental_years"],
+            a["rental_margin"],
         )
         errors = PointErrors(n)
         u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
@@ -341,6 +375,8 @@ class _Group:
         "pmax",
         "pidle",
         "cloud_rate",
+        "write_off",
+        "margin",
         "tq",
         "fields",
     )
@@ -357,6 +393,8 @@ class _Group:
     pmax: Any
     pidle: Any
     cloud_rate: Any
+    write_off: Any
+    margin: Any
     tq: Any
     fields: Any
 
@@ -379,6 +417,8 @@ def _prepare(
     steps: Any,
     rent: Any = None,
     rent_term: Any = None,
+    rental_years: Any = DEFAULT_RENTAL_YEARS,
+    rental_margin: Any = None,
 ) -> _Group:
     """Check every argument but utilization, duration_days and kwh_price; CapEx and the site."""
     g = _Group()
@@ -427,6 +467,11 @@ def _prepare(
     rented = _rental(rent, rent_term, cloud_rate, hw)
     if rented is not None:
         g.cloud_rate = rented["rate"]
+    term = amount("rental_years", rental_years, YEAR, YEAR_S, "years")
+    g.margin = DEFAULT_RENTAL_MARGIN if rental_margin is None else ratio("rental_margin", rental_margin, 0.0, 1.0)
+    if g.margin == 1.0:  # all revenue as margin: no finite price
+        raise InvalidInputError("rental_margin", rental_margin, "a number in [0, 1)")
+    g.write_off = g.capex_total / term  # USD per second over the committed term
     g.tq = None
     if w.tokens_per_second is not None and tokens_per_query is not None:
         g.tq = amount("tokens_per_query", tokens_per_query, DIMENSIONLESS, 1.0, "tokens")
@@ -448,6 +493,9 @@ def _prepare(
         rent_term=None if rented is None else rented["term"],
         rent_source=None if rented is None else rented["source"],
         replica_accelerators=w.replica_accelerators,
+        rental_years=term / YEAR_S,
+        rental_margin=g.margin,
+        rental_note=_rental_note(hw, term / YEAR_S),
         token_rate_basis=None
         if w.tokens_per_second is None
         else "decode step"
@@ -482,6 +530,25 @@ def _rental(rent: Any, rent_term: Any, cloud_rate: Any, hw: Any) -> dict | None:
         )
     source = f"{rental.provider} {rental.instance}, {rental.region}, {term}, read {rental.date}"
     return {"rate": rate, "key": rental.key, "term": term, "source": source}
+
+
+def _rental_note(hw: Any, years: float) -> str | None:
+    """Why the rental estimate is outside its sources' domain (GPU clouds' data-center accelerators rented
+    for terms of 3 years or more), or None."""
+    from mlsysim_registry.prices import rentals
+
+    notes = []
+    if not any(r.hardware().name == hw.name for r in rentals().values()):
+        notes.append(
+            f"no rental of the price catalog rents {hw.name}: the margin is GPU clouds' (CoreWeave, AWS, Google "
+            "Cloud filings), so the estimate assumes it rents like their data-center GPUs"
+        )
+    if years < SHORTEST_TERM_YEARS:
+        notes.append(
+            f"a {years:g}-year term: a provider expects to rent the part again after it, so writing the purchase "
+            "off within the term makes this an upper bound"
+        )
+    return "; ".join(notes) or None
 
 
 def _energy_price(kwh_price: Any, g: _Group) -> float:
@@ -524,6 +591,7 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any, make: Any, **extra: Any) ->
     opex = opex_energy + opex_maint
     tco = capex + opex
     per_gpu_s = tco / (n * t)
+    rental = (g.write_off + opex / t) / (n * (1.0 - g.margin))
 
     # --- cloud alternative
     cr = g.cloud_rate
@@ -568,6 +636,7 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any, make: Any, **extra: Any) ->
         opex=opex,
         tco=tco,
         cost_per_gpu_hour=per_gpu_s,
+        rental_estimate=rental,
         it_energy=e_it,
         facility_energy=e_fac,
         it_power=p_it,

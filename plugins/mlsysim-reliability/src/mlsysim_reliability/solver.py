@@ -44,6 +44,7 @@ from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked, where
 from mlsysim_core.types import Component, Fleet
 from mlsysim_core.units import HOUR, SECOND, Quantity, to_si
+from mlsysim_physics.efficiency import CHECKPOINT_S
 from mlsysim_physics.equations import maximum
 
 from .checkpoint import Checkpoint, from_training
@@ -52,8 +53,8 @@ from .checkpoint import Checkpoint, from_training
 #: rescheduling and checkpoint reload); measured restore times for >100B-parameter runs are not
 #: public (shared/reference/infrastructure.md section 5). Pass ``restart_time_s`` for your system.
 DEFAULT_RESTART_S = 300.0
-#: Checkpoint cost delta (s) when none is given (upstream 0.1.1's default).
-DEFAULT_CHECKPOINT_S = 60.0
+#: Checkpoint cost delta (s) when none is given: the named default (its sources there).
+DEFAULT_CHECKPOINT_S = CHECKPOINT_S
 HOUR_S = 3600.0
 DAY_S = 86400.0
 _LOG_MAX = 700.0
@@ -292,6 +293,10 @@ class ReliabilityModel(Solver):
     #: catalog numbers whose range (``provenance``) bands move: a longer part MTTF goes with the fast corner
     #: (fewer failures, a shorter run; mlsysim_uncertainty.banded)
     band_catalog = {"mttf": "high"}
+    #: the checkpoint cost default's range (mlsysim_uncertainty.ranges: CHECKPOINT_S), its low end with the fast
+    #: corner; held when given, and when ``storage`` gives it (derived from the training state and the storage)
+    band_arguments = {"checkpoint_time_s": "checkpoint_time"}
+    band_aliases = {"storage": "checkpoint_time_s"}
 
     def solve(
         self,
@@ -446,7 +451,7 @@ def _checkpoint_fields(ck: Checkpoint | None, value: Any) -> dict:
             "given (checkpoint_time_s)"
             if value is not None
             else (
-                f"default {DEFAULT_CHECKPOINT_S:g} s (upstream 0.1.1); pass checkpoint_time_s or storage= and training="
+                f"default {DEFAULT_CHECKPOINT_S:g} s (CHECKPOINT_S); pass checkpoint_time_s or storage= and training="
             )
         )
         return dict(checkpoint_source=source)

@@ -692,7 +692,9 @@ _SERVER_OVERHEAD = {"A100": 1.66, "default": 1.64}
 _INTERCONNECT_FRACTION = 0.19
 
 
-def _owned_cost_per_gpu_hour(node: Any) -> float:
+def _one_node_economics(node: Any) -> Any:
+    """EconomicsModel on one node for 365 days at a typical hyperscale site, host and network priced by
+    Epoch AI's shares."""
     from mlsysim_core.types import Fleet
 
     gpu = node.accelerator.si.unit_cost * node.accelerators_per_node
@@ -700,7 +702,7 @@ def _owned_cost_per_gpu_hour(node: Any) -> float:
     host = (overhead - 1.0) * gpu
     network = _INTERCONNECT_FRACTION / (1.0 - _INTERCONNECT_FRACTION) * (gpu + host)
     fleet = Fleet(name="one node", node=node, count=1)
-    r = (
+    return (
         _m()
         .EconomicsModel()
         .solve(
@@ -711,19 +713,37 @@ def _owned_cost_per_gpu_hour(node: Any) -> float:
             network_cost=_m().Q_(network, "USD"),
         )
     )
-    return _q(r.cost_per_gpu_hour, "USD/h")
 
 
-_D_HOW = "EconomicsModel(one node, 365 days, Hyperscale_Typical).cost_per_gpu_hour (owned TCO per GPU-hour)"
-_D_ASSUME = (
+_D_SITE = "EconomicsModel(one node, 365 days, Hyperscale_Typical)"
+_D_PARTS = (
     "catalog GPU unit_cost; host = (1.64 or 1.66 - 1) x GPU cost and network = 19 % of hardware (Epoch AI); "
-    "5-year life, 5 %/y maintenance, u=0.7, PUE 1.1 at the US industrial price; a rental price also carries "
-    "margin and unsold hours, which a TCO does not"
+    "u=0.7, PUE 1.1 at the US industrial price; "
 )
+_D_RENT_HOW = f"{_D_SITE}.rental_estimate (what a GPU cloud would charge for a committed 3-year term)"
+_D_RENT_ASSUME = (
+    _D_PARTS + "the purchase written off over the 3-year term, 5 %/y maintenance, over (1 - 16.9 %), "
+    "CoreWeave's 2024 operating margin; "
+)
+#: why a record's price class lies outside the estimate's (a committed term of 3 years or more)
+_D_OUT_OF_CLASS = {
+    "on_demand": "out of class: an on-demand list price also pays for the hours the provider leaves unsold "
+    "(no filing states that share); predicted at the 3-year committed rate",
+    "block": "out of class: a capacity block is a reservation of days to weeks, priced from spare capacity; "
+    "predicted at the 3-year committed rate",
+}
+_DGX_H100_NVL = ("8x H100_NVL in a DGX H100 chassis", lambda: _evolve_node(_m().Systems.Nodes.DGX_H100, _hw().H100_NVL))
+_DGX_A100_40 = ("DGX_A100 with A100_40GB", lambda: _evolve_node(_m().Systems.Nodes.DGX_A100, _hw().A100_40GB))
+_DGX_A100 = ("DGX_A100", lambda: _m().Systems.Nodes.DGX_A100)
+_DGX_H100 = ("DGX_H100", lambda: _m().Systems.Nodes.DGX_H100)
 
 
-def _d(pid: str, node_fn: Callable[[], Any], what: str) -> None:
-    maps(pid, _D_HOW + f": {what}", _D_ASSUME)(lambda: _owned_cost_per_gpu_hour(node_fn()))
+def _d_rent(pid: str, node: tuple[str, Callable[[], Any]], price_class: str) -> None:
+    what, node_fn = node
+    note = _D_OUT_OF_CLASS.get(price_class, f"in class: {price_class}")
+    maps(pid, f"{_D_RENT_HOW}: {what}", _D_RENT_ASSUME + note)(
+        lambda: _q(_one_node_economics(node_fn()).rental_estimate, "USD/h")
+    )
 
 
 def _evolve_node(node: Any, hw: Any) -> Any:
@@ -732,26 +752,28 @@ def _evolve_node(node: Any, hw: Any) -> Any:
     return attrs.evolve(node, accelerator=hw)
 
 
-_d("D-gcp-a3-h100-3yr", lambda: _m().Systems.Nodes.DGX_H100, "DGX_H100")
-_d(
-    "D-azure-h100nvl-ondemand",
-    lambda: _evolve_node(_m().Systems.Nodes.DGX_H100, _hw().H100_NVL),
-    "8x H100_NVL in a DGX H100 chassis",
-)
-_d(
-    "D-aws-p4d-a100-40gb-ondemand",
-    lambda: _evolve_node(_m().Systems.Nodes.DGX_A100, _hw().A100_40GB),
-    "DGX_A100 with A100_40GB",
-)
-_d("D-aws-p4de-a100-80gb-ondemand", lambda: _m().Systems.Nodes.DGX_A100, "DGX_A100")
-_d("D-azure-nd96amsr-a100-80gb-ondemand", lambda: _m().Systems.Nodes.DGX_A100, "DGX_A100")
-_d("D-mosaic-h100-reserved", lambda: _m().Systems.Nodes.DGX_H100, "DGX_H100")
-_d("D-aws-capacity-block-p5e-h200", lambda: _m().Systems.Nodes.DGX_H200, "DGX_H200")
-_d(
+_THREE_YEARS = "a 3-year commitment"
+_d_rent("D-gcp-a3-h100-3yr", _DGX_H100, _THREE_YEARS)
+_d_rent("D-aws-p4d-a100-40gb-3yr", _DGX_A100_40, _THREE_YEARS)
+_d_rent("D-aws-p4de-a100-80gb-3yr", _DGX_A100, _THREE_YEARS)
+_d_rent("D-azure-nd96amsr-a100-80gb-3yr", _DGX_A100, _THREE_YEARS)
+_d_rent("D-azure-h100nvl-3yr", _DGX_H100_NVL, _THREE_YEARS)
+_d_rent("D-mosaic-h100-reserved", _DGX_H100, "a reserved cluster (term not stated: the default 3 years)")
+_d_rent("D-azure-h100nvl-ondemand", _DGX_H100_NVL, "on_demand")
+_d_rent("D-aws-p4d-a100-40gb-ondemand", _DGX_A100_40, "on_demand")
+_d_rent("D-aws-p4de-a100-80gb-ondemand", _DGX_A100, "on_demand")
+_d_rent("D-azure-nd96amsr-a100-80gb-ondemand", _DGX_A100, "on_demand")
+_d_rent("D-aws-capacity-block-p5e-h200", ("DGX_H200", lambda: _m().Systems.Nodes.DGX_H200), "block")
+
+
+@maps(
     "D-deepseek-v3-h800-rental-assumption",
-    lambda: _m().Systems.Nodes.DGX_H100,
-    "DGX_H100 as proxy for H800 (same die, cut NVLink)",
+    f"{_D_SITE}.cost_per_gpu_hour (owned TCO per GPU-hour): DGX_H100 as proxy for H800 (same die, cut NVLink)",
+    _D_PARTS + "5-year life, 5 %/y maintenance; DeepSeek owns its cluster and prices its own GPU-hours at an "
+    "assumed 2 USD to state its training cost: an owner's costing, which the owned TCO predicts",
 )
+def _deepseek_gpu_hour() -> float:
+    return _q(_one_node_economics(_m().Systems.Nodes.DGX_H100).cost_per_gpu_hour, "USD/h")
 
 
 # =========================================================================== E: energy, carbon, water
@@ -1068,11 +1090,12 @@ def _f_opt() -> float:
 @maps(
     "F-llama3-effective-training-time",
     "ReliabilityModel(Llama3_16K, 54 days, Daly interval).goodput",
-    "checkpoint cost 60 s and restart 10 min (not published: assumed); the fleet MTBF from the catalog components; "
-    "the measurement is a lower bound ('higher than 90 %')",
+    "checkpoint cost the 60 s default (CHECKPOINT_S, ranged 6.3-148.8 s: one job's measured stall saving "
+    "asynchronously and synchronously) and restart 10 min (not published: assumed, no range); the fleet MTBF "
+    "from the catalog components; the measurement is a lower bound ('higher than 90 %')",
 )
 def _f_llama3_ettr() -> float:
-    return _rel(_m().Systems.Clusters.Llama3_16K, 54 * 24, checkpoint_time_s=60, restart_time_s=600).goodput
+    return _rel(_m().Systems.Clusters.Llama3_16K, 54 * 24, restart_time_s=600).goodput
 
 
 SKIPPED: dict[str, str] = {
