@@ -434,10 +434,12 @@ def test_band_spans_the_filed_margins():
 def test_out_of_domain_notes():
     note = M.solve(FLEET, 30).rental_note
     assert "TestGPU" in note and "term" not in note  # rented by no provider of the price catalog
-    assert "1-year term" in M.solve(FLEET, 30, rental_years=1).rental_note  # an upper bound
+    short = M.solve(FLEET, 30, rental_years=1)
+    assert "1-year term" in short.rental_note  # an upper bound
+    assert short.why() == [f"rental_estimate: {short.rental_note}"]  # the why lines carry it
     h100 = Fleet(name="one", node=mlsysim.Systems.Nodes.DGX_H100, count=1)
     dc = mlsysim.Infra.Datacenters.Hyperscale_Typical
-    assert M.solve(h100, 30, datacenter=dc).rental_note is None
+    assert M.solve(h100, 30, datacenter=dc).rental_note is None and M.solve(h100, 30, datacenter=dc).why() == []
     assert M.solve(h100, 30, datacenter=dc, rental_years=5).rental_note is None
 
 

@@ -177,6 +177,11 @@ class EconomicsResult(UpstreamEnergyNames, Result):
     workload_cost = measure("USD", doc="cost of the training run (owned fleet)", optional=True)
     workload_cloud_cost = measure("USD", doc="cost of the training run at cloud_rate", optional=True)
 
+    def why(self) -> list[str]:
+        """The result's why lines, and why the rental estimate is outside its sources' domain, if it is."""
+        note = [f"rental_estimate: {self.rental_note}"] if self.rental_note else []
+        return [*super().why(), *note]
+
     # upstream 0.1.1 names (floats in USD; energies as kWh Quantities)
     @property
     def capex_usd(self) -> float:
