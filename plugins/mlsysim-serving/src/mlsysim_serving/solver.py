@@ -365,7 +365,7 @@ class ServingModel(Solver):
         seq_len, batch_size, output_len = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
         beams = _check_beams(a["beam_width"])
         loaded = a["arrival_rate"] is not None or a["concurrency"] is not None
-        if loaded and works is None:  # the rate varies from solve to solve: the static fields once
+        if loaded:  # the rate varies from solve to solve: the static fields once per setup (a band's corners too)
             f = dict(_static(setup, batch_size, seq_len, output_len, beams))
         else:
             f = _evaluate(setup, batch_size, float(seq_len), output_len, beams, works)

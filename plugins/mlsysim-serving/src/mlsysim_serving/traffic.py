@@ -317,14 +317,14 @@ class Load:
         """Prompt length at percentile ``pct`` over the mean prompt length."""
         if isinstance(self.dist, SampledLengths):
             return self.dist.q_p[pct]
-        return length_quantile(1.0, self.cv_p, self.dist, Z[pct])
+        return _unit_quantile(self.dist, self.cv_p, pct)
 
     def excess_level(self, u):
         """Prompt length over its mean, y, whose expected excess E[(g - y)+] over the prompts is u (0..1;
         :class:`.excess.Excess`, tabulated once per distribution)."""
         if isinstance(self.dist, SampledLengths):
             return self.dist.excess.level(u)
-        if np.ndim(self.cv_p) == 0:
+        if not isinstance(self.cv_p, np.ndarray):
             return _named_excess(self.dist, float(self.cv_p)).level(u)
         cv, u = np.broadcast_arrays(self.cv_p, u)  # a sweep over length_cv: one table per value
         y = np.empty(cv.shape)
@@ -337,7 +337,20 @@ class Load:
         """Output length (tokens) at percentile ``pct``."""
         if isinstance(self.dist, SampledLengths):
             return self.O * self.dist.q_o[pct]
-        return length_quantile(self.O, self.cv_o, self.dist, Z[pct])
+        return self.O * _unit_quantile(self.dist, self.cv_o, pct)
+
+
+def _unit_quantile(dist, cv, pct):
+    """:func:`length_quantile` of the named distribution ``dist`` at mean 1 and percentile ``pct``, memoized for
+    one ``cv`` (it does not depend on the arrival rate)."""
+    if isinstance(cv, np.ndarray):
+        return length_quantile(1.0, cv, dist, Z[pct])
+    return _unit_quantiles(dist, cv, pct)
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_quantiles(dist, cv, pct):
+    return length_quantile(1.0, cv, dist, Z[pct])
 
 
 def ops_for(load, *values) -> Ops:
@@ -403,38 +416,42 @@ def _served(xp, mp, P1, room, short=True):
 def _carried(xp, m, P1, room):
     """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
     with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation): Newton's method
-    from m' = m on the increasing, concave E[min(N*P1, room)] (monotone from below, converging
-    quadratically: it stops after a step below 1e-10 of m', which leaves ~1e-20). m' = m where the
-    budget holds more prompts than the Poisson's range (m + 6*sqrt(m) + 4): nothing is carried."""
+    from m' = m on the increasing, concave E[min(N*P1, room)] = h(m') (monotone from below, converging
+    quadratically: a step s leaves an error of |h''|/(2h')*s^2, and it stops once that is below 1e-16 of m').
+    m' = m where the budget holds more prompts than the Poisson's range (m + 6*sqrt(m) + 4): nothing is
+    carried."""
     fill = xp.ceil(room / P1)  # prompts that fill the budget
     if xp.all(fill > xp.ceil(m + 6.0 * xp.sqrt(m) + 4.0)):
         return m
     want = xp.min(m * P1, room * (1.0 - 1e-6))
     mp = m
     for _ in range(30):
-        got, slope = _prefilled(xp, mp, P1, room, fill)
-        step = xp.max(want - got, 0.0) / xp.max(slope, 1e-12 * P1)
+        got, slope, bend = _prefilled(xp, mp, P1, room, fill)
+        slope = xp.max(slope, 1e-12 * P1)
+        step = xp.max(want - got, 0.0) / slope
         mp = mp + step
-        if xp.all(step <= 1e-10 * mp):
+        if xp.all(-bend * step * step <= 2e-16 * mp * slope):
             break
     return mp
 
 
 def _prefilled(xp, mp, P1, room, fill):
-    """E[q] and dE[q]/dmp for q = min(N*P1, room), N ~ Poisson(mp) lumped at K as in :func:`_served`
-    (``fill`` = ceil(room/P1)):
-    E[q] = sum over n = 1..K of P(N >= n)*dq_n and its derivative sum of P(N = n-1)*dq_n (the Poisson
-    mean's derivative of an expectation, E[h(N+1) - h(N)]), dq_n = min(P1, room - (n-1)*P1)."""
+    """E[q], dE[q]/dmp and d2E[q]/dmp2 for q = min(N*P1, room), N ~ Poisson(mp) lumped at K as in
+    :func:`_served` (``fill`` = ceil(room/P1)):
+    E[q] = sum over n = 1..K of P(N >= n)*dq_n, its derivative sum of P(N = n-1)*dq_n (the Poisson
+    mean's derivative of an expectation, E[h(N+1) - h(N)]) and the second sum of (P(N = n-2) - P(N = n-1))*dq_n,
+    dq_n = min(P1, room - (n-1)*P1)."""
     K = int(min(xp.top(xp.min(fill, xp.ceil(mp + 6.0 * xp.sqrt(mp) + 4.0))), 4096))
     pmf = xp.exp(-mp)  # P(N = n - 1)
-    below = got = slope = 0.0  # P(N <= n - 1), E[q], dE[q]/dmp
+    last = below = got = slope = bend = 0.0  # P(N = n - 2), P(N <= n - 1), E[q], dE[q]/dmp, d2E[q]/dmp2
     for n in range(1, K + 1):
         dq = xp.min(P1, room - (n - 1.0) * P1)
         slope = slope + pmf * dq
+        bend = bend + (last - pmf) * dq
         below = below + pmf
         got = got + (1.0 - below) * dq
-        pmf = pmf * (mp / n)
-    return got, slope
+        last, pmf = pmf, pmf * (mp / n)
+    return got, slope, bend
 
 
 def step_with(cost, load, B, q):
