@@ -43,3 +43,20 @@ def test_steady_is_the_fixed_point_on_floats_and_arrays(model, tp, seq_len, outp
         mean = TR._mix(SCALAR, cost, load, 1.0 + lam * load.D1 * T, lam * T, M)[0]
         assert abs(mean - T) <= 3e-12 * T, (lam, T, mean)
         assert T_sweep == pytest.approx(T, rel=1e-8)
+
+
+def test_sweep_point_equals_solve_where_the_budget_fills_at_other_counts():
+    # a sweep's Poisson sums run to the largest count any rate needs; a rate whose budget fills before it gets
+    # no prefill from the counts beyond (they were negative: p99 TTFT 5% below solve()'s at 12 req/s here)
+    from mlsysim_serving import ServingModel
+
+    args = dict(model=LLAMA8, hardware=H100, seq_len=2000, output_len=300, length_cv=0.5, length_dist="gamma")
+    args["max_num_batched_tokens"] = 4096
+    rates = np.linspace(0.05, 12.0, 97)
+    cols = ServingModel.sweep(**args, arrival_rate=rates).columns
+    for i in (0, 48, 96):
+        r = ServingModel().solve(**args, arrival_rate=float(rates[i]))
+        for k in ("ttft_p99", "e2e_p90", "itl_mean"):
+            assert cols[k][i].to_base_units().magnitude == pytest.approx(
+                getattr(r, k).to_base_units().magnitude, rel=1e-9
+            )

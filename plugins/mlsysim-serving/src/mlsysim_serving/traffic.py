@@ -371,22 +371,38 @@ def _mix(xp, cost, load, B, m, M):
     f = P(step carries prefill), t_dec, E[t | prefill], E[t^2])."""
     room = xp.max(M - B * load.w, 1.0)
     P1 = xp.max(load.P1, 1e-300)
+    ctx, pos = load.ctx, load.pos
 
     def t(q):  # :func:`step_with`
-        return decode_step(cost, load, B, load.ctx, q, load.pos)
+        return decode_step(cost, load, B, ctx, q, pos)
 
     t_dec = t(0.0)
     short = room >= P1
-    mp = _carried(xp, m, P1, room)
+    fill = xp.ceil(room / P1)  # prompts that fill the budget
+    mp = _carried(xp, m, P1, room, fill)
     var_p = load.cv_p * load.cv_p * P1 * P1  # variance of one prompt's prefill tokens
-    mean = sq = 0.0  # E[t], E[t^2] summed over n = 0..K prompts in a step
-    for n, w in _served(xp, mp, P1, room, short):
-        tn = t(xp.min(n * P1, room)) if n else t_dec
+    # N ~ Poisson(mp) prompts waiting, its tail lumped at K: the first count that fills the budget
+    # (min(N*P1, room) = room beyond it), or far in the Poisson's tail; below ``whole`` prompts fit whole
+    K = int(min(xp.top(xp.where(short, xp.min(fill, _reach(xp, mp)), 1.0)), 4096))
+    whole = -xp.top(-fill)
+    pmf = below = xp.exp(-mp)  # P(N = n), P(N <= n)
+    mean, sq = pmf * t_dec, pmf * t_dec * t_dec  # E[t], E[t^2] summed over n = 0..K prompts in a step
+    for n in range(1, K + 1):
+        pmf = pmf * (mp / n)
+        w = 1.0 - below if n == K else pmf
+        below = below + pmf
+        # the n prompts' lengths spread the step: Var[t | n] = (dt/dq)^2 * n * var_p below the budget
+        if n < whole:  # every element's n prompts fit the budget whole
+            tn = t(n * P1)
+            slope = (tn - t_dec) / (n * P1)
+            spread = slope * slope * n * var_p
+        else:
+            tn = t(xp.min(n * P1, room))
+            slope = (tn - t_dec) / (n * P1)
+            spread = xp.where(n * P1 < room, slope * slope * n * var_p, 0.0)
         mean = mean + w * tn
         sq = sq + w * tn * tn
-        if n:  # the n prompts' lengths spread the step: Var[t | n] = (dt/dq)^2 * n * var_p below the budget
-            slope = (tn - t_dec) / (n * P1)
-            sq = sq + w * xp.where(n * P1 < room, slope * slope * n * var_p, 0.0)
+        sq = sq + w * spread
     f_s = -xp.expm1(-mp)
     f_l = xp.min(m * load.P1 / room, 1.0)
     t_full = t_dec if xp.all(short) else t(room)  # full chunks: only where the prompts exceed the free budget
@@ -398,30 +414,19 @@ def _mix(xp, cost, load, B, m, M):
     return mean, f, t_dec, t_mix, sq
 
 
-def _served(xp, mp, P1, room, short=True):
-    """(n, P(n prompts waiting)) for n = 0..K, N ~ Poisson(mp) with its tail lumped at K: K the first
-    count that fills the budget (min(N*P1, room) = room beyond it), or far in the Poisson's tail."""
-    fill = xp.ceil(room / P1)
-    K = int(min(xp.top(xp.where(short, xp.min(fill, xp.ceil(mp + 6.0 * xp.sqrt(mp) + 4.0)), 1.0)), 4096))
-    pmf = xp.exp(-mp)
-    below = 0.0
-    for n in range(K + 1):
-        if n:
-            pmf = pmf * (mp / n)
-        last = n == K
-        yield n, (1.0 - below) if last else pmf
-        below = below + pmf
+def _reach(xp, mp):
+    """A count far in the tail of Poisson(mp): mp + 6*sqrt(mp) + 4, rounded up."""
+    return xp.ceil(mp + 6.0 * xp.sqrt(mp) + 4.0)
 
 
-def _carried(xp, m, P1, room):
+def _carried(xp, m, P1, room, fill):
     """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
     with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation): Newton's method
     from m' = m on the increasing, concave E[min(N*P1, room)] = h(m') (monotone from below, converging
     quadratically: a step s leaves an error of |h''|/(2h')*s^2, and it stops once that is below 1e-16 of m').
     m' = m where the budget holds more prompts than the Poisson's range (m + 6*sqrt(m) + 4): nothing is
-    carried."""
-    fill = xp.ceil(room / P1)  # prompts that fill the budget
-    if xp.all(fill > xp.ceil(m + 6.0 * xp.sqrt(m) + 4.0)):
+    carried. ``fill`` = ceil(room/P1), the prompts that fill the budget."""
+    if xp.all(fill > _reach(xp, m)):
         return m
     want = xp.min(m * P1, room * (1.0 - 1e-6))
     mp = m
@@ -437,15 +442,17 @@ def _carried(xp, m, P1, room):
 
 def _prefilled(xp, mp, P1, room, fill):
     """E[q], dE[q]/dmp and d2E[q]/dmp2 for q = min(N*P1, room), N ~ Poisson(mp) lumped at K as in
-    :func:`_served` (``fill`` = ceil(room/P1)):
+    :func:`_mix` (``fill`` = ceil(room/P1)):
     E[q] = sum over n = 1..K of P(N >= n)*dq_n, its derivative sum of P(N = n-1)*dq_n (the Poisson
     mean's derivative of an expectation, E[h(N+1) - h(N)]) and the second sum of (P(N = n-2) - P(N = n-1))*dq_n,
-    dq_n = min(P1, room - (n-1)*P1)."""
-    K = int(min(xp.top(xp.min(fill, xp.ceil(mp + 6.0 * xp.sqrt(mp) + 4.0))), 4096))
+    dq_n = min(N*P1, room) - min((N-1)*P1, room) at N = n: P1 below the budget, what is left of it at the
+    count that fills it, 0 beyond (an array's elements whose budget fills before K)."""
+    K = int(min(xp.top(xp.min(fill, _reach(xp, mp))), 4096))
+    whole = -xp.top(-fill)  # below this count every element's n prompts fit the budget whole
     pmf = xp.exp(-mp)  # P(N = n - 1)
     last = below = got = slope = bend = 0.0  # P(N = n - 2), P(N <= n - 1), E[q], dE[q]/dmp, d2E[q]/dmp2
     for n in range(1, K + 1):
-        dq = xp.min(P1, room - (n - 1.0) * P1)
+        dq = P1 if n < whole else xp.max(xp.min(P1, room - (n - 1.0) * P1), 0.0)
         slope = slope + pmf * dq
         bend = bend + (last - pmf) * dq
         below = below + pmf
@@ -577,7 +584,8 @@ def _secant(xp, F, T, slope, rtol):
         if T0 is not None:
             dT = T - T0
             slope = xp.where(dT != 0.0, (g - g0) / xp.where(dT != 0.0, dT, 1.0), -1.0)
-        kept = xp.where(done, kept, slope)
+        stopped = done is not False  # (one rate stops at once: only an array's elements wait for the others)
+        kept = xp.where(done, kept, slope) if stopped else slope
         T_new = T - g / xp.where(slope < 0.0, slope, -1.0)
         T_new = xp.where(xp.isfinite(T_new) & (T_new > 0.0), T_new, out[0])
         done = done | (abs(T_new - T) <= rtol * abs(T))

@@ -475,7 +475,8 @@ def serve(
                 att = att * TR.ttft_cdf(out, c["slo_ttft"] - t_req)
             if c["slo_itl"] is not None:
                 att = att * TR.itl_cdf(out, c["slo_itl"])
-        f["slo_attainment"] = np.where(over, 0.0, att)
+        att = np.where(over, 0.0, att)
+        f["slo_attainment"] = att.item() if att.ndim == 0 else att
         f["max_arrival_rate"] = max_rate(cost, eng, c, t_req)
     else:
         f["max_arrival_rate"] = lam_max
@@ -491,7 +492,9 @@ def serve(
         )
     if notes:
         f[TRAFFIC_NOTES] = notes
-    return {k: (v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v) for k, v in f.items()}
+    if xp is TR.ARRAY:  # a rate given as a 0-d array: its fields as floats
+        return {k: (v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v) for k, v in f.items()}
+    return f
 
 
 def _masked(x, over):
