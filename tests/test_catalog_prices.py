@@ -133,7 +133,7 @@ def test_cost_in_quebec_needs_no_kwh_price():
 
 # Grids whose industrial electricity price has no source in the catalog yet (issue 19): this set only shrinks
 # (Belgium came in unpriced with the Google campus it serves).
-UNPRICED = {"Canada", "India", "Australia"}
+UNPRICED = {"India", "Australia"}
 
 
 def test_every_priced_grid_prices_a_cost_run_without_kwh_price():
@@ -164,6 +164,7 @@ LOCAL_PRICES = {
     "Netherlands": ("= 0.177 EUR/kWh at 1.0534 USD/EUR", "CBS (Statistics Netherlands)", 0.1865),
     "Belgium": ("= 0.082 EUR/kWh at 1.1096 USD/EUR", "Febeliec", 0.0910),
     "Singapore": ("= 0.221 SGD/kWh at 0.7246 USD/SGD", "Energy Market Authority", 0.1601),
+    "Canada": ("= 0.071875 CAD/kWh at 0.7685 USD/CAD", "Hydro-Quebec", 0.05524),
 }
 
 
@@ -173,3 +174,17 @@ def test_grid_carries_its_quoted_local_price(key):
     grid = mlsysim.Infra.Grids.get(key.upper())  # case-insensitive
     assert quoted in grid.source and publisher in grid.source
     assert grid.electricity_price.to("USD/kWh").magnitude == pytest.approx(usd)
+
+
+def test_canada_is_the_stated_mean_of_the_city_prices_it_names():
+    """Canada (national) has no published industrial price: its local price is the unweighted mean of the four
+    Canadian large-power prices on Hydro-Quebec's 2022 page, two of which are the Quebec and Ontario grids' own."""
+    grid = mlsysim.Infra.Grids.Canada
+    cities = dict(re.findall(r"(Montreal|Winnipeg|Vancouver|Toronto) (\d+\.\d+)", grid.source))
+    assert sorted(cities) == ["Montreal", "Toronto", "Vancouver", "Winnipeg"]
+    assert sum(map(float, cities.values())) / 4 / 100 == pytest.approx(0.071875)
+    quebec, ontario = (mlsysim.Infra.Grids.get(k).electricity_price.magnitude for k in ("Quebec", "Ontario"))
+    assert float(cities["Montreal"]) / 100 * 0.7685 == pytest.approx(quebec, rel=5e-4)
+    assert float(cities["Toronto"]) / 100 * 0.7685 == pytest.approx(ontario, rel=5e-4)
+    tier, low, high, *_ = grid.provenance["electricity_price"]
+    assert tier == "estimate" and low == pytest.approx(quebec) and low < grid.electricity_price.magnitude < high

@@ -747,7 +747,7 @@ SWEEPS = {  # one sweep per built-in command, with an invalid point where one is
         "--days",
         "30,365",
         "--datacenter",
-        "Canada,Virginia",  # Canada (national): no electricity price in the catalog (an error point)
+        "India,Virginia",  # India: no electricity price in the catalog (an error point)
         "--cloud-rate",
         "2.5",
     ),

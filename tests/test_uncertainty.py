@@ -302,6 +302,11 @@ def test_checkpoint_cost_range_moves_reliability_unless_given_or_derived(trainin
     assert fast.goodput > r.goodput > slow.goodput
     low, high = r.bands["expected_completion_time"]
     assert low < r.expected_completion_time < high
+    # the checkpoint interval grows with the cost and with the MTBF, which the corners pair the other way
+    # round: (148.8 s, the MTTFs' high end) lies beyond both corners, so the interval gets no band
+    moved = banded(mlsysim.ReliabilityModel, CLUSTER, 24 * 30)
+    assert "checkpoint_time" in moved.bands and "fleet_mtbf" in moved.bands
+    assert "optimal_checkpoint_interval" not in moved.bands and "daly_interval" not in moved.bands
     assert banded(mlsysim.ReliabilityModel, CLUSTER, 24 * 30, 60, fleet_mtbf=100).bands == {}  # given: held
     derived = banded(
         mlsysim.ReliabilityModel, CLUSTER, 24 * 30, training=training, storage=mlsysim.Systems.Storage.Tectonic_Llama3

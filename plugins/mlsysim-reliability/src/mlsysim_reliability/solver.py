@@ -297,6 +297,20 @@ class ReliabilityModel(Solver):
     #: corner; held when given, and when ``storage`` gives it (derived from the training state and the storage)
     band_arguments = {"checkpoint_time_s": "checkpoint_time"}
     band_aliases = {"storage": "checkpoint_time_s"}
+    #: fields the two corners bound: each falls (or rises) with a longer MTTF and a cheaper checkpoint alike. Not
+    #: the checkpoint intervals (sqrt(2 delta M) grows with both, which the corners pair the other way round)
+    band_fields = (
+        "fleet_mtbf",
+        "node_mtbf",
+        "failures_per_day",
+        "expected_completion_time",
+        "job_duration",
+        "checkpoint_time",
+        "checkpoint_bytes",
+        "checkpoint_write_time",
+        "fleet_mttf_all",
+        "fleet_mttf_hardware",
+    )
 
     def solve(
         self,
