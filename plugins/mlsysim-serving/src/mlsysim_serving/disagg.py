@@ -25,6 +25,7 @@ from . import traffic as TR
 from . import under_load as UL
 from .disagg_result import DisaggServingResult
 from .layout import Disagg, KVLink, Pool, kv_link, parse_disagg
+from .ops import SCALAR
 from .roots import largest_meeting
 
 #: Loaded fields combined from the two pools (each an array over arrival rates).
@@ -414,9 +415,11 @@ class _Pools:
     def ttft(self, p: dict, d: dict, key: str) -> float:
         """Combined TTFT ``key`` (ttft_mean, ttft_pQ) from a prefill replica's ``p`` and a decode replica's ``d``
         at the same total rate: prefill TTFT + exposed transfer + decode admission, the tails of the
-        independent pools combined as :func:`.traffic._combine` does."""
+        independent pools combined as :func:`.traffic.combine` does."""
         mean = p["ttft_mean"] + self.x + d["ttft_mean"]
-        return mean if key == "ttft_mean" else mean + TR._combine(p[key] - p["ttft_mean"], d[key] - d["ttft_mean"])
+        return (
+            mean if key == "ttft_mean" else mean + TR.combine(SCALAR, p[key] - p["ttft_mean"], d[key] - d["ttft_mean"])
+        )
 
     def combine(self, p: dict, d: dict) -> dict:
         """Combined fields from a prefill replica's ``p`` and a decode replica's ``d`` (:meth:`_Replica.at`)
@@ -433,7 +436,9 @@ class _Pools:
         out["itl_mean"] = d["itl_mean"]
         out["e2e_mean"] = mean + (d["e2e_mean"] - d["ttft_mean"])
         for q in (90, 99):
-            out[f"e2e_p{q}"] = out["e2e_mean"] + TR._combine(out[f"ttft_p{q}"] - mean, d[f"e2e_p{q}"] - d["e2e_mean"])
+            out[f"e2e_p{q}"] = out["e2e_mean"] + TR.combine(
+                SCALAR, out[f"ttft_p{q}"] - mean, d[f"e2e_p{q}"] - d["e2e_mean"]
+            )
         out["queue_wait_mean"] = p["queue_wait_mean"] + d["queue_wait_mean"]
         return out
 
