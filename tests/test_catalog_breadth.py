@@ -277,7 +277,9 @@ MICROSOFT_GEOGRAPHIES = {
     "Washington": ("Microsoft_Washington", 1.16, "Washington"),
     "Arizona": ("Microsoft_Arizona", 1.13, "Arizona"),  # West Valley sites, sited with APS: zone US-SW-AZPS
 }
-# Not placed: Wyoming (no sourced Wyoming industrial price: the grid it would need has none).
+# Not placed: Wyoming (no sourced Wyoming industrial price: the grid it would need has none). Only EIA's 2018
+# industrial average was found, 6.71 cents/kWh as https://datacenters.blackhillsenergy.com/resources/dont-let-charts-fool-you
+# quotes it, and no source read names the balancing area (Electricity Maps zone) of the Cheyenne sites.
 OPERATOR_SITES = [("trailing-twelve-month", c, *v) for c, v in GOOGLE_CAMPUSES.items()] + [
     ("the PUE Microsoft lists", g, *v) for g, v in MICROSOFT_GEOGRAPHIES.items()
 ]
