@@ -12,6 +12,7 @@ import pytest
 from mlsysim_serving import ServingModel
 from mlsysim_serving import simulate as SIM
 from mlsysim_serving import traffic as TR
+from mlsysim_serving.ops import SCALAR
 
 from mlsysim_core.errors import InvalidInputError
 
@@ -78,11 +79,11 @@ def test_a_request_path_shorter_than_a_step_still_waits_for_the_step_in_progress
 
 def test_wait_by_hand():
     T, t2 = 0.02, 0.02**2 * 1.5  # mean step 20 ms, E[t^2] 1.5 x E[t]^2
-    assert TR.closed_loop_wait(T, t2, 1.0, 1.0, 0.0) == (0.0, 0.0)  # one client: the engine is idle
-    assert TR.closed_loop_wait(T, t2, 1.0, 4.0, 0.0) == (1.0, T)  # others decoding: the whole next step
-    busy, wait = TR.closed_loop_wait(T, t2, 0.995, 2.0, 0.005)  # the other client is in the engine 99.5 %
+    assert TR.closed_loop_wait(SCALAR, T, t2, 1.0, 1.0, 0.0) == (0.0, 0.0)  # one client: the engine is idle
+    assert TR.closed_loop_wait(SCALAR, T, t2, 1.0, 4.0, 0.0) == (1.0, T)  # others decoding: the whole next step
+    busy, wait = TR.closed_loop_wait(SCALAR, T, t2, 0.995, 2.0, 0.005)  # the other client is in the engine 99.5 %
     assert busy == pytest.approx(0.995) and wait == pytest.approx(0.995 * (T - 0.005))
-    busy, wait = TR.closed_loop_wait(T, t2, 1.0, 4.0, 0.05)  # path longer than a step: a random phase
+    busy, wait = TR.closed_loop_wait(SCALAR, T, t2, 1.0, 4.0, 0.05)  # path longer than a step: a random phase
     assert wait == pytest.approx(busy * t2 / (2 * T))
 
 

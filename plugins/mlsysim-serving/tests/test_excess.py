@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from mlsysim_serving import traffic as TR
 from mlsysim_serving.excess import Excess
+from mlsysim_serving.ops import SCALAR
 
 
 def _lognormal_excess(y, cv):
@@ -44,8 +45,8 @@ def test_residual_quantile_meets_its_tail():
     rng = np.random.default_rng(0)
     g = rng.lognormal(-math.log(2.0) / 2.0, math.sqrt(math.log(2.0)), 1_000_000)
     for tail in (0.1, 0.01):
-        x = TR.residual_quantile(load, T, f, t_dec, t_mix, busy, tail)
+        x = TR.residual_quantile(SCALAR, load, T, f, t_dec, t_mix, busy, tail)
         excess = (1.0 - f) * max(t_dec - x, 0.0) + f * np.mean(np.maximum(t_dec + (t_mix - t_dec) * g - x, 0.0))
         assert busy * excess / T == pytest.approx(tail, rel=0.02)
-    x = TR.residual_quantile(load, T, f, t_dec, t_mix, busy, 0.5)
+    x = TR.residual_quantile(SCALAR, load, T, f, t_dec, t_mix, busy, 0.5)
     assert x == pytest.approx(T - 0.5 * T / busy)  # every step outlasts x < t_dec: E[(t - x)+] = T - x

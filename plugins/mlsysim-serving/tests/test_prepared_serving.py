@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 from mlsysim_serving import ServingModel
+from mlsysim_serving import disagg as DG
+from mlsysim_serving import layout as LY
 from mlsysim_serving import setup as SU
 from mlsysim_serving import solver as SV
+from mlsysim_serving import speculative as SP
 from mlsysim_serving import under_load as UL
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LLAMA8  # noqa: E402
+from fixtures_serving import H100, LLAMA8, LLAMA70  # noqa: E402
 
 serving = ServingModel()
 BASE = dict(model=LLAMA8, hardware=H100, seq_len=2000, output_len=300, arrival_rate=2.0)
@@ -26,6 +29,10 @@ def _forget() -> None:
     UL.costs._memo.clear()
     UL._replicas.clear()
     SV._statics.clear()
+    SP.break_even.cache_clear()
+    DG._plans._memo.clear()
+    LY._parsed.clear()
+    LY._fabrics.clear()
 
 
 @pytest.mark.parametrize(
@@ -55,9 +62,41 @@ def test_sampled_lengths_are_not_taken_for_a_named_distribution():
     assert serving.solve(**BASE, length_samples=samples).saturation_rate != sampled.saturation_rate
 
 
-def test_disaggregated_solve_reusing_its_pools_equals_a_fresh_one():
+@pytest.mark.parametrize("kw", [{}, {"spec_draft_cost": 0.05, "spec_accept": 0.7}, {"length_cv": 0.5}])
+def test_disaggregated_solve_reusing_its_pools_equals_a_fresh_one(kw):
     args = dict(BASE, seq_len=4000, output_len=500, disagg="prefill=H100x2:tp2,decode=H100x2:tp1", fabric="IB_NDR")
-    serving.solve(**dict(args, arrival_rate=1.0), slo_ttft=2.0, slo_itl=0.05)  # every search, at another rate
-    warm = serving.solve(**args, slo_ttft=2.0, slo_itl=0.05).to_dict()
+    serving.solve(**dict(args, arrival_rate=1.0), slo_ttft=2.0, slo_itl=0.05, **kw)  # every search, at another rate
+    assert len(DG._plans._memo) >= 1  # the pools and aggregated layouts set up once
+    warm = serving.solve(**args, slo_ttft=2.0, slo_itl=0.05, **kw).to_dict()
     _forget()
-    assert serving.solve(**args, slo_ttft=2.0, slo_itl=0.05).to_dict() == warm
+    assert serving.solve(**args, slo_ttft=2.0, slo_itl=0.05, **kw).to_dict() == warm
+
+
+def test_a_layout_text_is_parsed_once_per_catalog():
+    from mlsysim_core import plugins
+
+    text = "prefill=H100x8:tp8,decode=H200x8:tp4"
+    first = LY.parse_disagg(text)
+    assert LY.parse_disagg(text) is first
+    obj = LY.Disagg(first.prefill, first.decode)
+    assert LY.parse_disagg(obj) is obj
+    old = plugins.host()
+    plugins.reset()  # a new catalog (as loading a catalog file makes): its hardware objects are looked up again
+    try:
+        again = LY.parse_disagg(text)
+        assert again is not first and again == LY.parse_disagg(text)
+        assert again.prefill.hardware is plugins.catalog().entries["hardware"]["H100"].value
+    finally:
+        plugins.reset(old)
+
+
+def test_speculative_solve_reusing_its_draft_and_break_even_equals_a_fresh_one():
+    """The draft's Setup, both step costs and the break-even batch are memoized: a solve at another batch
+    (same context: the break-even scan reused) answers as one from empty memos."""
+    spec = dict(model=LLAMA70, hardware=H100, seq_len=2000, tp_size=4, spec_draft=LLAMA8, spec_accept=0.7)
+    serving.solve(**spec, batch_size=4)
+    assert SP.break_even.cache_info().currsize >= 1
+    warm = serving.solve(**spec, batch_size=64).to_dict()
+    assert SP.break_even.cache_info().hits >= 1
+    _forget()
+    assert serving.solve(**spec, batch_size=64).to_dict() == warm

@@ -17,6 +17,7 @@ import math
 from typing import Any
 
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.solver import PreparedCache
 from mlsysim_core.types import NetworkFabric
 
 from . import kernels as K
@@ -24,6 +25,7 @@ from . import traffic as TR
 from . import under_load as UL
 from .disagg_result import DisaggServingResult
 from .layout import Disagg, KVLink, Pool, kv_link, parse_disagg
+from .ops import SCALAR
 from .roots import largest_meeting
 
 #: Loaded fields combined from the two pools (each an array over arrival rates).
@@ -132,10 +134,14 @@ class _Replica:
                 "(raise tp or use a larger part)",
             )
 
-    def serve(self, rate: float) -> dict:
-        """The loaded result fields of this replica at per-replica rate ``rate`` (None where overloaded)."""
-        hw, gpus, c = self.pool.hardware, self.setup.layout.gpus, dict(self.c, arrival_rate=rate)
-        return UL.serve(self.shape, hw, gpus, self.cost, self.kv_tokens, self.S, self.O, c, eng=self.engine())
+    def at(self, rate: float) -> dict:
+        """This replica's utilization at per-replica rate ``rate`` and, below saturation, its latencies
+        (:data:`.under_load.LATENCY_FIELDS`, as :func:`.under_load.serve` reports them: :meth:`analytic`)."""
+        rho = rate / self.engine().saturation
+        if rho >= 1.0:
+            return {"utilization": rho}
+        out = self.analytic(rate)
+        return {"utilization": rho, **{k: float(out[k]) for k in _LOADED}}
 
     def engine(self) -> UL.Engine:
         """:func:`.under_load.engine` of this replica, set up once per solve for every rate the searches try
@@ -159,8 +165,8 @@ class _Replica:
         return UL.max_rate(self.cost, self.engine(), dict(self.c, slo_ttft=slo_ttft, slo_itl=slo_itl))
 
 
-def _traffic(traffic: dict, seq_len: int, output_len: int, max_seq: int) -> tuple[dict, dict]:
-    """Checked traffic for the prefill pool and for the decode pool (no SLOs: combined here)."""
+def _traffic(traffic: dict, seq_len: int, output_len: int, max_seq: int) -> dict:
+    """The traffic checked (rate, SLOs and mix: each error names its argument)."""
     if traffic.get("arrival_rate") is None:
         raise InvalidInputError("arrival_rate", None, "a rate > 0 (requests/s) with disagg: pools are sized against it")
     if traffic.get("concurrency") is not None:
@@ -173,11 +179,107 @@ def _traffic(traffic: dict, seq_len: int, output_len: int, max_seq: int) -> tupl
         raise InvalidInputError(
             "output_len", output_len, "an integer >= 2 with disagg (the decode pool emits tokens 2..)"
         )
-    base = {k: v for k, v in traffic.items() if k not in ("slo_ttft", "slo_itl")}
-    checked = UL.check(dict(traffic), seq_len, output_len, max_seq)
-    c_p = UL.check(dict(base, slo_ttft=None, slo_itl=None), seq_len, 1, max_seq)
-    c_d = dict(c_p, prefix_cache_hit=(seq_len - 1.0) / seq_len)
-    return dict(checked, prefill=c_p, decode=c_d), checked
+    return UL.check(dict(traffic), seq_len, output_len, max_seq)
+
+
+#: The traffic arguments a disaggregated layout's pools are set up with (:class:`_Plan`): the mix without the
+#: arrival rate and the SLOs, in :data:`.under_load.MIX_DEFAULTS`' order.
+_MIX = tuple(k for k in UL.MIX_DEFAULTS if k not in ("slo_ttft", "slo_itl"))
+#: The keys of ``common`` (solve()'s engine arguments) in the order :func:`_prepare` takes them.
+_COMMON = (
+    "precision",
+    "kv_precision",
+    "efficiency",
+    "memory_efficiency",
+    "engine_overhead",
+    "network_efficiency",
+    "engine",
+    "memory_fraction",
+    "weight_precision",
+    "activation_precision",
+)
+
+
+class _Plan:
+    """What a disaggregated solve sets up once per configuration, whatever the arrival rate and the SLOs:
+    the two pools' replicas (and their engines), one unloaded prefill, the decode pool's first step and token
+    gap, and the aggregated layouts compared against."""
+
+    def __init__(self, model, hardware, layout, text, fabric, seq_len, output_len, gpus_per_node, spec, common, mix):
+        from .setup import model_shape
+
+        c_p = UL.check(dict(mix, slo_ttft=None, slo_itl=None), seq_len, 1, model_shape(model).max_seq)
+        c_d = dict(c_p, prefix_cache_hit=(seq_len - 1.0) / seq_len)
+        self.pre = _Replica("prefill", layout.prefill, text, model, common, c_p, seq_len, 1, None, fabric)
+        self.dec = _Replica("decode", layout.decode, text, model, common, c_d, seq_len, output_len, None, fabric)
+        self.pre.check_holds(text, seq_len + 1)
+        self.dec.check_holds(text, seq_len + output_len)
+        S, O = float(seq_len), float(output_len)
+        h = c_p["prefix_cache_hit"]
+        self.one_prefill = float(self.pre.cost.prefill((1.0 - h) * S, h * S))
+        #: speculative decode steps on the decode pool and the aggregated layouts (or None)
+        self.spec = None
+        if spec is not None:
+            from .speculative import under_traffic
+
+            self.spec = under_traffic(self.dec.setup, spec)[0]  # heads/MTP/n-gram: no draft weights or cache
+            self.dec.spec = self.spec
+        #: the decode pool's first step (the last prompt token after S - 1 cached) and unloaded token gap
+        self.first = float(self.dec.cost.prefill(1.0, S - 1.0))
+        steps = TR.Load(S, O, 0.0, 0.0, "lognormal", self.spec)
+        self.itl0 = float(TR.decode_step(self.dec.cost, steps, 1.0, S + 1.0)) * steps.gap
+        self.agg = _Aggregated(model, hardware, seq_len, output_len, common, c_p, gpus_per_node, self.spec)
+        pre, dec, shape = self.pre, self.dec, model_shape(model)
+        self.moved = kv_bytes_per_request(S, shape.kv, dec.setup.b_kv)
+        #: the result fields that depend on neither the arrival rate, the SLOs nor the KV link
+        self.fields = dict(
+            feasible=True,
+            itl=self.itl0,
+            kv_bytes_per_request=self.moved,
+            prefill_hardware=layout.prefill.hardware.name,
+            prefill_gpus=layout.prefill.gpus,
+            prefill_tp=layout.prefill.tp,
+            decode_hardware=layout.decode.hardware.name,
+            decode_gpus=layout.decode.gpus,
+            decode_tp=layout.decode.tp,
+            prefill_weights_per_gpu=pre.weights_per_gpu,
+            decode_weights_per_gpu=dec.weights_per_gpu,
+            prefill_kv_capacity=pre.kv_tokens,
+            decode_kv_capacity=dec.kv_tokens,
+            layout=f"prefill {layout.prefill.label()} -> decode {layout.decode.label()}",
+            precision=pre.setup.precision,
+            kv_precision=dec.setup.kv_precision,
+            seq_len=seq_len,
+            output_len=output_len,
+            model=shape.name,
+        )
+        #: the notes: the pools' setups', the KV link's, ``spec_notes``, the aggregated comparison's, then ``last``
+        self.setup_notes = pre.setup.notes + dec.setup.notes
+        self.spec_notes: tuple[str, ...] = ()
+        if self.spec is not None:
+            self.spec_notes = (
+                f"speculative decoding on the decode pool and the aggregated layouts: heads/MTP/n-gram at "
+                f"{self.spec.share:g} of a decode step per drafted token, k={self.spec.k}, "
+                f"{self.spec.tokens:.3g} tokens kept per step",
+            )
+        calibrated = max(pre.setup.request_overhead, dec.setup.request_overhead)  # from an engine's calibration
+        self.last: tuple[str, ...] = ()
+        if calibrated:
+            self.last = (
+                f"request_overhead {calibrated * 1e3:.4g} ms (the engine's calibration) not applied: the request "
+                "path of disaggregated pools is not modelled",
+            )
+
+
+def _prepare(model, hardware, layout, text, fabric, seq_len, output_len, gpus_per_node, share, k, alpha, *rest):
+    """:class:`_Plan` of the arguments given one by one (``rest``: :data:`_COMMON`'s values, then :data:`_MIX`'s)."""
+    common, mix = dict(zip(_COMMON, rest)), dict(zip(_MIX, rest[len(_COMMON) :]))
+    spec = None if alpha is None else (None, share, k, alpha)
+    return _Plan(model, hardware, layout, text, fabric, seq_len, output_len, gpus_per_node, spec, common, mix)
+
+
+#: :func:`_prepare` memoized by the identity of its arguments (:class:`mlsysim_core.solver.PreparedCache`)
+_plans = PreparedCache(_prepare)
 
 
 def serve_disagg(
@@ -208,17 +310,15 @@ def serve_disagg(
 
     shape = model_shape(model)
     seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
-    c, checked = _traffic(traffic, seq_len, output_len, shape.max_seq)
-    pre = _Replica("prefill", layout.prefill, disagg, model, common, c["prefill"], seq_len, 1, None, fabric)
-    dec = _Replica("decode", layout.decode, disagg, model, common, c["decode"], seq_len, output_len, None, fabric)
-    pre.check_holds(disagg, seq_len + 1)
-    dec.check_holds(disagg, seq_len + output_len)
-    S, O = float(seq_len), float(output_len)
-    moved = kv_bytes_per_request(S, shape.kv, dec.setup.b_kv)
-    h = checked["prefix_cache_hit"]
-    one_prefill = float(pre.cost.prefill((1.0 - h) * S, h * S))
+    checked = _traffic(traffic, seq_len, output_len, shape.max_seq)
+    mix = [traffic.get(name, UL.MIX_DEFAULTS[name]) for name in _MIX]
+    drafting = (None, None, None) if spec is None else spec[1:]
+    args = (model, hardware, layout, disagg, fabric, seq_len, output_len, gpus_per_node, *drafting)
+    setup = _prepare if traffic.get("length_samples") is not None else _plans  # a list can change in place
+    p = setup(*args, *[common[name] for name in _COMMON], *mix)
+    pre, dec, one_prefill, first = p.pre, p.dec, p.one_prefill, p.first
     full, exposed = kv_transfer(
-        moved,
+        p.moved,
         pre.kv_share,
         dec.kv_share,
         link.bandwidth,
@@ -228,61 +328,37 @@ def serve_disagg(
         shape.layers,
         layerwise,
     )
-    plan = None
-    if spec is not None:
-        from .speculative import under_traffic
-
-        plan = under_traffic(dec.setup, spec)[0]  # heads/MTP/n-gram: no draft weights or cache
-        dec.spec = plan
-    first = float(dec.cost.prefill(1.0, S - 1.0))
-    steps = TR.Load(S, O, 0.0, 0.0, "lognormal", plan)
-    itl0 = float(TR.decode_step(dec.cost, steps, 1.0, S + 1.0)) * steps.gap
-    _check_slos(checked, one_prefill + exposed + first, itl0, seq_len)
+    _check_slos(checked, one_prefill + exposed + first, p.itl0, seq_len)
     lam = checked["arrival_rate"]
     pools = _Pools(pre, dec, exposed, lam)
     f = pools.offered
     pct = checked["slo_percentile"]
     slo_t, slo_i = checked["slo_ttft"], checked["slo_itl"]
     sat = pools.saturation
-    agg = _Aggregated(model, hardware, seq_len, output_len, common, c["prefill"], gpus_per_node, plan)
     rates = _search(pools, slo_t, slo_i, pct)
     rate_p, rate_d, max_rate = rates["prefill"], rates["decode"], rates["max"]
-    gpus = layout.prefill.gpus + layout.decode.gpus
+    O, gpus = float(output_len), layout.prefill.gpus + layout.decode.gpus
     both = rate_p > 0 and rate_d > 0  # a pool meeting no SLO at any rate has no GPUs per request/s
     g_p = layout.prefill.replica_gpus / rate_p if both else math.inf
     g_d = layout.decode.replica_gpus / rate_d if both else math.inf
-    agg_goodput, agg_layout, agg_notes = agg.best(slo_t, slo_i, output_len)
+    agg_goodput, agg_layout, agg_notes = p.agg.best(slo_t, slo_i, output_len)
     balanced = O / (g_p + g_d) if both else 0.0
     link_note: tuple[str, ...] = (link.note,) if link.note else ()
-    if plan is not None:
-        link_note += (
-            f"speculative decoding on the decode pool and the aggregated layouts: heads/MTP/n-gram at "
-            f"{plan.share:g} of a decode step per drafted token, k={plan.k}, {plan.tokens:.3g} tokens kept per step",
-        )
-    notes = tuple(dict.fromkeys(pre.setup.notes + dec.setup.notes + link_note + agg_notes))
-    calibrated = max(pre.setup.request_overhead, dec.setup.request_overhead)  # from an engine's calibration
-    if calibrated:
-        notes += (
-            f"request_overhead {calibrated * 1e3:.4g} ms (the engine's calibration) not applied: the request "
-            "path of disaggregated pools is not modelled",
-        )
+    notes = tuple(dict.fromkeys(p.setup_notes + link_note + p.spec_notes + agg_notes)) + p.last
     over = f["overloaded"]
-    one = {k: f.get(k) for k in _LOADED}
     served = min(lam, sat)
     att = None
     if slo_t is not None or slo_i is not None:
         att = 0.0 if over else pools.attainment(f, slo_t, slo_i)
     return DisaggServingResult(
-        feasible=True,
+        **p.fields,
         ttft=one_prefill + exposed + first,
-        itl=itl0,
-        kv_bytes_per_request=moved,
         kv_transfer_time=full,
         kv_transfer_exposed=exposed,
         kv_link=f"{link.name} ({link.bandwidth * 8 / 1e9:.4g} Gb/s per GPU, {link.latency * 1e6:.3g} us)",
         kv_layerwise=layerwise,
         arrival_rate=lam,
-        **one,
+        **{k: f.get(k) for k in _LOADED},
         utilization=f["utilization"],
         prefill_utilization=f["prefill_utilization"],
         decode_utilization=f["decode_utilization"],
@@ -305,22 +381,6 @@ def serve_disagg(
         aggregated_goodput_per_gpu=agg_goodput,
         aggregated_layout=agg_layout,
         disagg_gain=balanced / agg_goodput if agg_goodput else None,
-        prefill_hardware=layout.prefill.hardware.name,
-        prefill_gpus=layout.prefill.gpus,
-        prefill_tp=layout.prefill.tp,
-        decode_hardware=layout.decode.hardware.name,
-        decode_gpus=layout.decode.gpus,
-        decode_tp=layout.decode.tp,
-        prefill_weights_per_gpu=pre.weights_per_gpu,
-        decode_weights_per_gpu=dec.weights_per_gpu,
-        prefill_kv_capacity=pre.kv_tokens,
-        decode_kv_capacity=dec.kv_tokens,
-        layout=f"prefill {layout.prefill.label()} -> decode {layout.decode.label()}",
-        precision=pre.setup.precision,
-        kv_precision=dec.setup.kv_precision,
-        seq_len=seq_len,
-        output_len=output_len,
-        model=shape.name,
         notes=notes,
     )
 
@@ -344,24 +404,25 @@ class _Pools:
     def __init__(self, pre: _Replica, dec: _Replica, exposed: float, lam: float):
         self.pre, self.dec, self.x = pre, dec, exposed
         self.R_p, self.R_d = pre.pool.replicas, dec.pool.replicas
-        sp, sd = pre.serve(lam / self.R_p), dec.serve(lam / self.R_d)
         #: the combined fields at the offered total rate ``lam``
-        self.offered = self.combine(sp, sd)
-        self.sat_p, self.sat_d = sp["saturation_rate"], sd["saturation_rate"]
+        self.offered = self.combine(pre.at(lam / self.R_p), dec.at(lam / self.R_d))
+        e_p, e_d = pre.engine(), dec.engine()
+        self.sat_p, self.sat_d = e_p.saturation, e_d.saturation
         cap_p, cap_d = self.R_p * self.sat_p, self.R_d * self.sat_d
         self.saturation = min(cap_p, cap_d)
-        which = ("prefill", sp["binding_limit"]) if cap_p <= cap_d else ("decode", sd["binding_limit"])
-        self.binding = f"{which[0]} pool ({which[1]})"
+        self.binding = f"prefill pool ({e_p.limit})" if cap_p <= cap_d else f"decode pool ({e_d.limit})"
 
     def ttft(self, p: dict, d: dict, key: str) -> float:
         """Combined TTFT ``key`` (ttft_mean, ttft_pQ) from a prefill replica's ``p`` and a decode replica's ``d``
         at the same total rate: prefill TTFT + exposed transfer + decode admission, the tails of the
-        independent pools combined as :func:`.traffic._combine` does."""
+        independent pools combined as :func:`.traffic.combine` does."""
         mean = p["ttft_mean"] + self.x + d["ttft_mean"]
-        return mean if key == "ttft_mean" else mean + TR._combine(p[key] - p["ttft_mean"], d[key] - d["ttft_mean"])
+        return (
+            mean if key == "ttft_mean" else mean + TR.combine(SCALAR, p[key] - p["ttft_mean"], d[key] - d["ttft_mean"])
+        )
 
     def combine(self, p: dict, d: dict) -> dict:
-        """Combined fields from a prefill replica's ``p`` and a decode replica's ``d`` (:func:`.under_load.serve`)
+        """Combined fields from a prefill replica's ``p`` and a decode replica's ``d`` (:meth:`_Replica.at`)
         at the same total rate; no latencies where either pool is overloaded."""
         out = {"prefill_utilization": p["utilization"], "decode_utilization": d["utilization"]}
         out["utilization"] = max(p["utilization"], d["utilization"])
@@ -375,7 +436,9 @@ class _Pools:
         out["itl_mean"] = d["itl_mean"]
         out["e2e_mean"] = mean + (d["e2e_mean"] - d["ttft_mean"])
         for q in (90, 99):
-            out[f"e2e_p{q}"] = out["e2e_mean"] + TR._combine(out[f"ttft_p{q}"] - mean, d[f"e2e_p{q}"] - d["e2e_mean"])
+            out[f"e2e_p{q}"] = out["e2e_mean"] + TR.combine(
+                SCALAR, out[f"ttft_p{q}"] - mean, d[f"e2e_p{q}"] - d["e2e_mean"]
+            )
         out["queue_wait_mean"] = p["queue_wait_mean"] + d["queue_wait_mean"]
         return out
 
@@ -434,7 +497,7 @@ class _Aggregated:
 
         self.top = tp_limit(hardware, gpus_per_node)[0]
         self.hardware, self.model = hardware, model
-        self.engines: dict[int, _Replica] = {}
+        held: list[tuple[int, _Replica, float]] = []
         tp = 1
         while tp <= self.top:
             try:
@@ -442,11 +505,13 @@ class _Aggregated:
                     "aggregated", Pool(hardware, tp, tp), None, model, common, c, seq_len, output_len, gpus_per_node
                 )
                 replica.spec = spec
-                replica.engine()  # its saturation; InfeasibleError where its KV cache holds no request
-                self.engines[tp] = replica
+                # its saturation; InfeasibleError where its KV cache holds no request
+                held.append((tp, replica, replica.engine().saturation))
             except (InvalidInputError, InfeasibleError):
                 pass
             tp *= 2
+        #: (tp, replica, saturation rate) of each layout that holds the model, best saturation per GPU first
+        self.order = sorted(held, key=lambda item: -item[2] / item[0])
 
     def best(self, slo_t: Any, slo_i: Any, output_len: int) -> tuple:
         """(output tokens/s per GPU, layout, notes) of the best layout at its largest rate within the SLOs
@@ -454,8 +519,7 @@ class _Aggregated:
         saturation rate per GPU, a bound on their goodput: once the bound is not above the best found, no
         layout left can win and none is searched."""
         best, layout = 0.0, None
-        for tp, replica in sorted(self.engines.items(), key=lambda item: -item[1].engine().saturation / item[0]):
-            top = replica.engine().saturation
+        for tp, replica, top in self.order:
             if top * output_len / tp <= best:
                 break
             rate = top if slo_t is None and slo_i is None else replica.max_rate(slo_t, slo_i)

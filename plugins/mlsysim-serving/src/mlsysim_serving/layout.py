@@ -6,6 +6,7 @@ text ``prefill=H100x8:tp8,decode=H200x8:tp4`` (also ``H200x16:tp8pp2``, ``H100x3
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -139,11 +140,37 @@ def _pool(role: str, spec: Any, value: Any) -> Pool:
 
 
 def parse_disagg(value: Any) -> Disagg:
-    """A :class:`Disagg` from itself or from the text ``prefill=H100x8:tp8,decode=H200x8:tp4``."""
+    """A :class:`Disagg` from itself or from the text ``prefill=H100x8:tp8,decode=H200x8:tp4`` (a text's
+    layout memoized per catalog: the same object again while the catalog is the same)."""
     if isinstance(value, Disagg):
-        return Disagg(_pool("prefill", value.prefill, value), _pool("decode", value.decode, value))
+        pools = _pool("prefill", value.prefill, value), _pool("decode", value.decode, value)
+        return value if pools == (value.prefill, value.decode) else Disagg(*pools)
     if not isinstance(value, str):
         raise InvalidInputError("disagg", value, f"a Disagg, or the text {_FORMAT}")
+    return _per_catalog(_parsed, value, _parse_text)
+
+
+#: :func:`parse_disagg`'s texts and :func:`_fabric_entry`'s names: (catalog looked up in, answer)
+_parsed: dict[str, tuple[Any, Any]] = {}
+_fabrics: dict[str, tuple[Any, Any]] = {}
+
+
+def _per_catalog(memo: dict[str, tuple[Any, Any]], name: str, build: Callable[[str], Any]) -> Any:
+    """``build(name)`` (catalog names looked up), memoized in ``memo`` while the catalog is the same object
+    (loading a catalog file replaces it); a call that raises caches nothing."""
+    from mlsysim_core.plugins import catalog
+
+    book = catalog()
+    hit = memo.get(name)
+    if hit is None or hit[0] is not book:
+        if len(memo) >= 1024:
+            memo.clear()
+        hit = memo[name] = (book, build(name))
+    return hit[1]
+
+
+def _parse_text(value: str) -> Disagg:
+    """The layout the text ``prefill=...,decode=...`` describes (:func:`parse_disagg`)."""
     parts: dict[str, str] = {}
     for item in value.replace(";", ",").split(","):
         role, _, spec = item.partition("=")
@@ -157,6 +184,11 @@ def parse_disagg(value: Any) -> Disagg:
 
 
 def _fabric_entry(name: str) -> NetworkFabric | None:
+    """The catalog network fabric a key or alias names (any case), or None."""
+    return _per_catalog(_fabrics, name, _find_fabric)
+
+
+def _find_fabric(name: str) -> NetworkFabric | None:
     from mlsysim_core.plugins import catalog
 
     for e in catalog().entries["fabrics"].values():

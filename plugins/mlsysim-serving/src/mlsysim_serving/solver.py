@@ -310,7 +310,8 @@ class ServingModel(Solver):
                 weight_precision=weight_precision,
                 activation_precision=activation_precision,
             )
-            traffic = {k: v for k, v in locals().items() if k in _TRAFFIC_ARGS}
+            given = locals()
+            traffic = {k: given[k] for k in _TRAFFIC_ARGS}
             return serve_disagg(
                 model, hardware, seq_len, output_len, disagg, fabric, kv_layerwise, common, traffic, gpus_per_node, spec
             )

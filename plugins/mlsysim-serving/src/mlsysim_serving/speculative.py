@@ -14,6 +14,7 @@ decode step, no weights of their own counted.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -69,7 +70,7 @@ def under_traffic(setup, checked: tuple) -> tuple:
     draft_setup, share, k, alpha = checked
     if draft_setup is None:
         return Speculation(k, alpha, None, share), 0.0, 0.0
-    return Speculation(k, alpha, UL.step_cost(draft_setup), None), *draft_bytes(setup, draft_setup)
+    return Speculation(k, alpha, UL.costs(draft_setup), None), *draft_bytes(setup, draft_setup)
 
 
 def draft_bytes(setup, draft_setup) -> tuple[float, float]:
@@ -106,6 +107,20 @@ def spec_step(target, draft, draft_share, batch, context, k):
     return t, vc + k * dc, vm + k * dm, plain
 
 
+_SCAN = np.arange(1.0, BREAK_EVEN_SCAN + 1.0)
+
+
+@functools.lru_cache(maxsize=1024)
+def break_even(target, draft, draft_share, context, k, e_tokens) -> int | None:
+    """The smallest batch in 1..BREAK_EVEN_SCAN where speculation stops paying, E * t_plain <= t_step
+    (:func:`spec_times`), or None; every batch is tried (the gain need not fall monotonically with the
+    batch: MoE and pipelined layouts). Memoized: step costs by identity (:data:`.under_load.costs`),
+    the rest by value, so a sweep over batches at one context scans once."""
+    ts, ps = spec_times(target, draft, draft_share, _SCAN, context, k)
+    losing = ps * e_tokens <= ts
+    return int(_SCAN[np.argmax(losing)]) if losing.any() else None
+
+
 def check(target_setup, spec_draft, spec_draft_cost, spec_k, spec_accept) -> tuple:
     """(draft Setup or None, draft cost share or None, k, alpha), each checked (errors name the argument)."""
     k = V.integer("spec_k", spec_k, 1, 64)
@@ -126,11 +141,11 @@ def check(target_setup, spec_draft, spec_draft_cost, spec_k, spec_accept) -> tup
             f"a model smaller than the target {target.name} ({target.params / 1e9:.4g}B parameters; "
             f"the draft has {spec_draft.parameters / 1e9:.4g}B)",
         )
-    from .setup import prepare
+    from .setup import prepared
 
     s = target_setup
     try:
-        draft = prepare(
+        draft = prepared(
             spec_draft,
             s.hardware,
             s.precision,
@@ -141,7 +156,8 @@ def check(target_setup, spec_draft, spec_draft_cost, spec_k, spec_accept) -> tup
             None,
             False,
             s.memory_fraction,
-            activation_precision=s.activation_precision,
+            None,
+            s.activation_precision,
         )
     except InvalidInputError as exc:
         raise InvalidInputError(
@@ -153,8 +169,8 @@ def check(target_setup, spec_draft, spec_draft_cost, spec_k, spec_accept) -> tup
 def fields(setup, checked: tuple, batch, context, output_len) -> dict:
     """The speculative result fields at ``batch`` sequences of mean context ``context``."""
     draft_setup, share, k, alpha = checked
-    target = UL.step_cost(setup)
-    draft = None if draft_setup is None else UL.step_cost(draft_setup)
+    target = UL.costs(setup)
+    draft = None if draft_setup is None else UL.costs(draft_setup)
     n = float(setup.tp_size)
     e_tokens = accepted_tokens(alpha, k)
     t, t_c, t_m, plain = spec_step(target, draft, share, batch, context, k)
@@ -175,10 +191,7 @@ def fields(setup, checked: tuple, batch, context, output_len) -> dict:
             hw.tdp, t_c, t_m, t, E.POWER_IDLE_FRACTION, E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION
         )
         out["spec_energy_per_token"] = e_step * n / (batch * e_tokens)
-    scan = np.arange(1.0, BREAK_EVEN_SCAN + 1.0)
-    ts, ps = spec_times(target, draft, share, scan, context, k)
-    losing = ps * e_tokens <= ts
-    out["spec_break_even_batch"] = int(scan[np.argmax(losing)]) if losing.any() else None
+    out["spec_break_even_batch"] = break_even(target, draft, share, context, k, e_tokens)
     if draft_setup is None:
         out["spec_draft_memory_per_gpu"] = 0.0
     else:

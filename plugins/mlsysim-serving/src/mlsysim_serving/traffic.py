@@ -28,67 +28,10 @@ import numpy as np
 
 from . import kernels as K
 from .excess import Excess
+from .ops import ARRAY, Ops, pick
 
 #: Standard normal quantiles of the percentiles reported (p50, p90, p99).
 Z = {50: 0.0, 90: 1.2815515655446004, 99: 2.3263478740408408}
-
-
-# Elementwise max/min/where with a fast path for scalars (a single solve runs these kernels on floats and
-# numpy float64 scalars; numpy's ufuncs cost ~1 us a call there). Arrays (sweeps) go to numpy, NaN kept.
-def _max(a, b):
-    """np.maximum(a, b)."""
-    if isinstance(a, float) and isinstance(b, float):
-        return a if a >= b or a != a else b
-    return np.maximum(a, b)
-
-
-def _min(a, b):
-    """np.minimum(a, b)."""
-    if isinstance(a, float) and isinstance(b, float):
-        return a if a <= b or a != a else b
-    return np.minimum(a, b)
-
-
-def _where(cond, a, b):
-    """np.where(cond, a, b)."""
-    if isinstance(a, float) and isinstance(b, float) and isinstance(cond, (bool, np.bool_)):
-        return a if cond else b
-    return np.where(cond, a, b)
-
-
-def _top(x):
-    """np.max(x)."""
-    return x if isinstance(x, float) else np.max(x)
-
-
-def _all(cond):
-    """np.all(cond)."""
-    return cond if isinstance(cond, (bool, np.bool_)) else np.all(cond)
-
-
-def _elementwise(ufunc, scalar):
-    """``ufunc`` (numpy's) with ``scalar`` (the math module's, ~10x faster on one float) taking a float
-    in its domain; arrays, and floats the math function refuses (log(0), floor(inf)), go to numpy."""
-
-    def call(x):
-        if isinstance(x, float):
-            try:
-                return scalar(x)
-            except (ValueError, OverflowError):
-                pass
-        return ufunc(x)
-
-    return call
-
-
-_exp = _elementwise(np.exp, math.exp)
-_expm1 = _elementwise(np.expm1, math.expm1)
-_log = _elementwise(np.log, math.log)
-_log1p = _elementwise(np.log1p, math.log1p)
-_sqrt = _elementwise(np.sqrt, math.sqrt)
-_floor = _elementwise(np.floor, lambda x: float(math.floor(x)))
-_ceil = _elementwise(np.ceil, lambda x: float(math.ceil(x)))
-_finite = _elementwise(np.isfinite, math.isfinite)
 
 
 class StepCost:
@@ -262,13 +205,17 @@ class StepCost:
         if roofline:
             return t_c, t_m
         # the max inline on Python floats (the simulator's inner loop), numpy's for arrays
-        t = (t_c if t_c >= t_m or t_c != t_c else t_m) if t_c.__class__ is float else _max(t_c, t_m)
+        t = (t_c if t_c >= t_m or t_c != t_c else t_m) if t_c.__class__ is float else np.maximum(t_c, t_m)
         t += self.comm0 + self.comm_token * tokens
         if self.plain:
             return t + self.overhead
         a2a = self.prefill_a2a if prefill else self.a2a
         if a2a is not None:
-            t = _max(t, a2a[0] + a2a[1] * tokens) if self.overlap else t + a2a[0] + a2a[1] * tokens
+            if self.overlap:  # the all-to-all behind the work: the longer of the two
+                u = a2a[0] + a2a[1] * tokens
+                t = (t if t >= u or t != t else u) if t.__class__ is float else np.maximum(t, u)
+            else:
+                t = t + a2a[0] + a2a[1] * tokens
         return factor * t + self.overhead + self.hop0 + self.hop_token * tokens
 
     def drain(self, t_step, tokens):
@@ -290,11 +237,12 @@ def length_quantile(mean, cv, dist, z):
     """Quantile of a length distribution with ``mean`` and coefficient of variation ``cv`` at the
     standard-normal score z: lognormal exp(mu + sigma*z), sigma^2 = ln(1+cv^2); gamma by
     Wilson & Hilferty (1931): mean*(1 - 1/(9k) + z/sqrt(9k))^3, k = 1/cv^2."""
-    s2 = _log1p(cv * cv)
+    xp = pick(mean, cv, z)
+    s2 = xp.log1p(cv * cv)
     if dist == "lognormal":
-        return mean * _exp(-s2 / 2.0 + _sqrt(s2) * z)
-    k9 = 9.0 / _max(cv * cv, 1e-300)
-    return mean * _max(1.0 - 1.0 / k9 + z / _sqrt(k9), 0.0) ** 3
+        return mean * xp.exp(-s2 / 2.0 + xp.sqrt(s2) * z)
+    k9 = 9.0 / xp.max(cv * cv, 1e-300)
+    return mean * xp.max(1.0 - 1.0 / k9 + z / xp.sqrt(k9), 0.0) ** 3
 
 
 #: Standard normal scores tabulating a named length distribution (P(z > 6) ~ 1e-9: the excess beyond is left out).
@@ -309,11 +257,11 @@ def _named_excess(dist, cv):
     return Excess.from_survival(length_quantile(1.0, cv, dist, _SCORES), survival)
 
 
-def _combine(d1, d2):
+def combine(xp: Ops, d1, d2):
     """Deviation from the mean of a sum of two independent parts from theirs: root-sum-square when
     both are above their means (tails), plain sum otherwise."""
     up = (d1 > 0) & (d2 > 0)
-    return _where(up, _sqrt(d1 * d1 + d2 * d2), d1 + d2)
+    return xp.where(up, xp.sqrt(d1 * d1 + d2 * d2), d1 + d2)
 
 
 class SampledLengths:
@@ -345,6 +293,7 @@ class Load:
 
     def __init__(self, S, O, cv, h, dist="lognormal", spec=None):
         self.S, self.O, self.h, self.dist, self.spec = S, O, h, dist, spec
+        xp = self.xp = pick(S, O, cv, h)  #: the operations on these lengths (floats or arrays)
         self.w = 1.0 if spec is None else spec.k + 1.0  # engine tokens per sequence per decode step
         self.gap = 1.0 if spec is None else 1.0 / spec.tokens  # decode steps per output token
         if isinstance(dist, SampledLengths):
@@ -361,8 +310,8 @@ class Load:
         self.P1 = (1.0 - h) * S
         self.P2 = (1.0 - h * h) * s2 / 2.0
         self.reserve = S + O  # KV tokens reserved per admitted request
-        self.ctx = _where(self.D1 > 0, self.D2 / _max(self.D1, 1e-300), S)  # mean decode context
-        self.pos = self.P2 / _max(self.P1, 1e-300)  # mean causal attention work per prefill token
+        self.ctx = xp.where(self.D1 > 0, self.D2 / xp.max(self.D1, 1e-300), S)  # mean decode context
+        self.pos = self.P2 / xp.max(self.P1, 1e-300)  # mean causal attention work per prefill token
 
     def prompt_quantile(self, pct):
         """Prompt length at percentile ``pct`` over the mean prompt length."""
@@ -391,7 +340,12 @@ class Load:
         return length_quantile(self.O, self.cv_o, self.dist, Z[pct])
 
 
-def _mix(cost, load, B, m, M):
+def ops_for(load, *values) -> Ops:
+    """The operations (:mod:`.ops`) of a kernel call on ``load`` and ``values``: numpy's if any is an array."""
+    return ARRAY if load.xp is ARRAY else pick(*values)
+
+
+def _mix(xp, cost, load, B, m, M):
     """Mean step at decode batch B when m prompts (mean) arrive per step.
 
     Prompts shorter than the free budget room = M - B*w: a step prefills q = min(N*P1, room) tokens,
@@ -402,41 +356,41 @@ def _mix(cost, load, B, m, M):
     f = min(1, m*P1/room) of the steps. E[t^2] of short prompts adds the spread of their lengths, n prompts
     of variance cv_p^2*P1^2 each through the step's slope dt/dq (the delta method). Returns (E[t],
     f = P(step carries prefill), t_dec, E[t | prefill], E[t^2])."""
-    room = _max(M - B * load.w, 1.0)
-    P1 = _max(load.P1, 1e-300)
+    room = xp.max(M - B * load.w, 1.0)
+    P1 = xp.max(load.P1, 1e-300)
 
     def t(q):  # :func:`step_with`
         return decode_step(cost, load, B, load.ctx, q, load.pos)
 
     t_dec = t(0.0)
     short = room >= P1
-    mp = _carried(m, P1, room)
+    mp = _carried(xp, m, P1, room)
     var_p = load.cv_p * load.cv_p * P1 * P1  # variance of one prompt's prefill tokens
     mean = sq = 0.0  # E[t], E[t^2] summed over n = 0..K prompts in a step
-    for n, w in _served(mp, P1, room, short):
-        tn = t(_min(n * P1, room)) if n else t_dec
+    for n, w in _served(xp, mp, P1, room, short):
+        tn = t(xp.min(n * P1, room)) if n else t_dec
         mean = mean + w * tn
         sq = sq + w * tn * tn
         if n:  # the n prompts' lengths spread the step: Var[t | n] = (dt/dq)^2 * n * var_p below the budget
             slope = (tn - t_dec) / (n * P1)
-            sq = sq + w * _where(n * P1 < room, slope * slope * n * var_p, 0.0)
-    f_s = -_expm1(-mp)
-    f_l = _min(m * load.P1 / room, 1.0)
-    t_full = t_dec if _all(short) else t(room)  # full chunks: only where the prompts exceed the free budget
-    mean = _where(short, mean, (1 - f_l) * t_dec + f_l * t_full)
-    sq = _where(short, sq, (1 - f_l) * t_dec * t_dec + f_l * t_full * t_full)
-    f = _where(short, f_s, f_l)
-    alone = t_dec if _all(f > 0) else t(_min(P1, room))  # a lone prompt's step: only where none arrive (f = 0)
-    t_mix = _where(f > 0, (mean - (1 - f) * t_dec) / _max(f, 1e-300), alone)
+            sq = sq + w * xp.where(n * P1 < room, slope * slope * n * var_p, 0.0)
+    f_s = -xp.expm1(-mp)
+    f_l = xp.min(m * load.P1 / room, 1.0)
+    t_full = t_dec if xp.all(short) else t(room)  # full chunks: only where the prompts exceed the free budget
+    mean = xp.where(short, mean, (1 - f_l) * t_dec + f_l * t_full)
+    sq = xp.where(short, sq, (1 - f_l) * t_dec * t_dec + f_l * t_full * t_full)
+    f = xp.where(short, f_s, f_l)
+    alone = t_dec if xp.all(f > 0) else t(xp.min(P1, room))  # a lone prompt's step: only where none arrive (f = 0)
+    t_mix = xp.where(f > 0, (mean - (1 - f) * t_dec) / xp.max(f, 1e-300), alone)
     return mean, f, t_dec, t_mix, sq
 
 
-def _served(mp, P1, room, short=True):
+def _served(xp, mp, P1, room, short=True):
     """(n, P(n prompts waiting)) for n = 0..K, N ~ Poisson(mp) with its tail lumped at K: K the first
     count that fills the budget (min(N*P1, room) = room beyond it), or far in the Poisson's tail."""
-    fill = _ceil(room / P1)
-    K = int(min(_top(_where(short, _min(fill, _ceil(mp + 6.0 * _sqrt(mp) + 4.0)), 1.0)), 4096))
-    pmf = _exp(-mp)
+    fill = xp.ceil(room / P1)
+    K = int(min(xp.top(xp.where(short, xp.min(fill, xp.ceil(mp + 6.0 * xp.sqrt(mp) + 4.0)), 1.0)), 4096))
+    pmf = xp.exp(-mp)
     below = 0.0
     for n in range(K + 1):
         if n:
@@ -446,36 +400,36 @@ def _served(mp, P1, room, short=True):
         below = below + pmf
 
 
-def _carried(m, P1, room):
+def _carried(xp, m, P1, room):
     """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
     with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation): Newton's method
     from m' = m on the increasing, concave E[min(N*P1, room)] (monotone from below, converging
     quadratically: it stops after a step below 1e-10 of m', which leaves ~1e-20). m' = m where the
     budget holds more prompts than the Poisson's range (m + 6*sqrt(m) + 4): nothing is carried."""
-    fill = _ceil(room / P1)  # prompts that fill the budget
-    if _all(fill > _ceil(m + 6.0 * _sqrt(m) + 4.0)):
+    fill = xp.ceil(room / P1)  # prompts that fill the budget
+    if xp.all(fill > xp.ceil(m + 6.0 * xp.sqrt(m) + 4.0)):
         return m
-    want = _min(m * P1, room * (1.0 - 1e-6))
+    want = xp.min(m * P1, room * (1.0 - 1e-6))
     mp = m
     for _ in range(30):
-        got, slope = _prefilled(mp, P1, room, fill)
-        step = _max(want - got, 0.0) / _max(slope, 1e-12 * P1)
+        got, slope = _prefilled(xp, mp, P1, room, fill)
+        step = xp.max(want - got, 0.0) / xp.max(slope, 1e-12 * P1)
         mp = mp + step
-        if _all(step <= 1e-10 * mp):
+        if xp.all(step <= 1e-10 * mp):
             break
     return mp
 
 
-def _prefilled(mp, P1, room, fill):
+def _prefilled(xp, mp, P1, room, fill):
     """E[q] and dE[q]/dmp for q = min(N*P1, room), N ~ Poisson(mp) lumped at K as in :func:`_served`
     (``fill`` = ceil(room/P1)):
     E[q] = sum over n = 1..K of P(N >= n)*dq_n and its derivative sum of P(N = n-1)*dq_n (the Poisson
     mean's derivative of an expectation, E[h(N+1) - h(N)]), dq_n = min(P1, room - (n-1)*P1)."""
-    K = int(min(_top(_min(fill, _ceil(mp + 6.0 * _sqrt(mp) + 4.0))), 4096))
-    pmf = _exp(-mp)  # P(N = n - 1)
+    K = int(min(xp.top(xp.min(fill, xp.ceil(mp + 6.0 * xp.sqrt(mp) + 4.0))), 4096))
+    pmf = xp.exp(-mp)  # P(N = n - 1)
     below = got = slope = 0.0  # P(N <= n - 1), E[q], dE[q]/dmp
     for n in range(1, K + 1):
-        dq = _min(P1, room - (n - 1.0) * P1)
+        dq = xp.min(P1, room - (n - 1.0) * P1)
         slope = slope + pmf * dq
         below = below + pmf
         got = got + (1.0 - below) * dq
@@ -500,33 +454,33 @@ def decode_step(cost, load, B, ctx, q=0.0, pos=0.0):
     return t if load.spec is None else t + load.spec.draft_time(cost, B, ctx, q, pos)
 
 
-def own_step(cost, load, B, room, tokens, attn):
+def own_step(xp, cost, load, B, room, tokens, attn):
     """One step with B decoding sequences prefilling a request's prompt beside the others that arrived
     before it: min(tokens, room) prefill tokens carrying the share of the causal attention work ``attn``
     of all ``tokens`` (sum of the positions of each prompt's tokens, S^2/2 for a whole prompt of S;
     Vaswani et al. 2017, causal masking)."""
-    return decode_step(cost, load, B, load.ctx, _min(tokens, room), attn / _max(tokens, 1e-300))
+    return decode_step(cost, load, B, load.ctx, xp.min(tokens, room), attn / xp.max(tokens, 1e-300))
 
 
-def full_step(cost, load, B, M):
+def full_step(xp, cost, load, B, M):
     """One step with B decoding sequences and a full prefill chunk of M - B*w tokens."""
-    return step_with(cost, load, B, _max(M - B * load.w, 1.0))
+    return step_with(cost, load, B, xp.max(M - B * load.w, 1.0))
 
 
-def poisson_quantile(m, p, top):
+def poisson_quantile(xp, m, p, top):
     """Quantile of Poisson(m) at p, interpolated linearly inside the step of the CDF that crosses p
     (a continuous stand-in for the discrete count), at most ``top`` (arrays)."""
-    pmf = _exp(-m)
+    pmf = xp.exp(-m)
     cdf = pmf
     n = 0.0 * cdf  # 0 where the CDF at 0 reaches p, shaped as m
-    for k in range(1, int(_top(top)) + 1):
+    for k in range(1, int(xp.top(top)) + 1):
         pmf = pmf * m / k
         below = cdf < p
-        n = _where(below, k - 1 + _min(_max((p - cdf) / _max(pmf, 1e-300), 0.0), 1.0), n)
+        n = xp.where(below, k - 1 + xp.min(xp.max((p - cdf) / xp.max(pmf, 1e-300), 0.0), 1.0), n)
         cdf = cdf + pmf
-        if _all(cdf >= p):
+        if xp.all(cdf >= p):
             break
-    return _min(n, top)
+    return xp.min(n, top)
 
 
 def capacity(cost, load, M, B_max):
@@ -538,43 +492,82 @@ def capacity(cost, load, M, B_max):
     Returns (lambda_max, limit) with limit 1 = token budget (prefill) where the steps fill before B_max
     sequences decode (M*D1/(P1+D1) < B_max: both rates then describe full steps and coincide, so comparing
     them would leave the label to rounding), else 0 = sequences/KV."""
+    xp = ops_for(load, M, B_max)
     work = load.P1 + load.w * load.D1  # engine tokens per request: prefill + w per decode step
-    B = _min(B_max, M * load.D1 / work)
-    T = _mix(cost, load, B, B / _max(load.D1, 1e-300), M)[0]
-    lam_seq = _where(load.D1 > 0, B / _max(load.D1 * T, 1e-300), np.inf)
+    B = xp.min(B_max, M * load.D1 / work)
+    T = _mix(xp, cost, load, B, B / xp.max(load.D1, 1e-300), M)[0]
+    lam_seq = xp.where(load.D1 > 0, B / xp.max(load.D1 * T, 1e-300), np.inf)
     Bt = M * load.D1 / work
-    lam_tok = M / (work * full_step(cost, load, Bt, M))
-    return _min(lam_seq, lam_tok), np.where(Bt < B_max, 1, 0)
+    lam_tok = M / (work * full_step(xp, cost, load, Bt, M))
+    return xp.min(lam_seq, lam_tok), np.where(Bt < B_max, 1, 0)
 
 
-def steady(cost, load, lam, M):
+#: Relative tolerance of the steady mean step (:func:`steady`) and of the start its secant takes (:func:`_start`).
+STEADY_RTOL, START_RTOL = 1e-12, 1e-6
+#: Secant iterations before :func:`_secant` stops (it converges superlinearly: 3-8 evaluations below saturation).
+SECANT_ITERATIONS = 20
+
+
+def steady(xp, cost, load, lam, M):
     """Mean step T a decoding request sees at arrival rate ``lam`` (below capacity): fixed point of
-    T = E[t(1 + B, prompts per step)] (:func:`_mix`), B = lam*D1*T (Little's law on the decode
+    T = F(T) = E[t(1 + B, prompts per step)] (:func:`_mix`), B = lam*D1*T (Little's law on the decode
     batch; a request sees itself plus the others, a size-biased Poisson count), m = lam*T prompts
-    per step. The secant method on g(T) = F(T) - T from T = 0 and the fixed-point step F(0) (one
-    evaluation of F per iteration, exact on a linear piece; a fixed-point step where the secant
-    leaves T > 0). Returns (T, B, f, t_dec, t_mix, E[t^2]) at the last T evaluated.
+    per step; :func:`_secant` from the fixed point of the mean-value model and its slope (:func:`_start`),
+    to STEADY_RTOL (~4 evaluations of F where a start at T = 0 took ~7). Returns (T, B, f, t_dec, t_mix, E[t^2])
+    at the last T evaluated.
 
     Each evaluation is one :func:`_mix` at B = 1 + lam*D1*T and m = lam*T."""
 
     def F(T):
-        return _mix(cost, load, 1.0 + lam * load.D1 * T, lam * T, M)
+        return _mix(xp, cost, load, 1.0 + lam * load.D1 * T, lam * T, M)
 
-    T0 = 0.0 * lam * load.S  # T = 0, shaped as lam
-    g0 = F(T0)[0]  # g(0) = F(0)
-    T = g0  # the fixed-point step F(0); then secant steps from (0, g(0))
-    for _ in range(20):
-        out = F(T)
-        g = out[0] - T
-        dT = T - T0
-        slope = _where(dT != 0.0, (g - g0) / _where(dT != 0.0, dT, 1.0), -1.0)  # dg/dT < 0 below saturation
-        T_new = T - g / _where(slope < 0.0, slope, -1.0)
-        T_new = _where(_finite(T_new) & (T_new > 0.0), T_new, out[0])
-        if _all(abs(T_new - T) <= 1e-10 * abs(T)):
-            break
-        T0, g0, T = T, g, T_new
+    T, out, _ = _secant(xp, F, *_start(xp, cost, load, lam, M), STEADY_RTOL)
     _, f, t_dec, t_mix, sq = out
     return T, lam * load.D1 * T, f, t_dec, t_mix, sq
+
+
+def _start(xp, cost, load, lam, M):
+    """(T, dg/dT) where :func:`steady`'s secant starts: the fixed point of the mean-value model
+    T = t(B, 0) + (lam*T*P1/q)*(t(B, q) - t(B, 0)) (every step decodes B = 1 + lam*D1*T sequences and prefills
+    the lam*T*P1 prompt tokens that arrive per step in chunks of q = min(P1, M - B*w): no Poisson spread,
+    nothing carried to the next step; :func:`decode_step`), by :func:`_secant` from T = 0 to START_RTOL, and
+    the slope of its last step on g(T) = model(T) - T."""
+    P1 = load.P1
+
+    def model(T):
+        B = 1.0 + lam * load.D1 * T
+        q = xp.max(xp.min(P1, M - B * load.w), 1.0)
+        t0 = decode_step(cost, load, B, load.ctx)
+        return (t0 + lam * T * P1 / q * (decode_step(cost, load, B, load.ctx, q, load.pos) - t0),)
+
+    T, _, slope = _secant(xp, model, 0.0 * lam * load.S, -1.0, START_RTOL)  # from T = 0, shaped as lam
+    return T, slope
+
+
+def _secant(xp, F, T, slope, rtol):
+    """Fixed point T = F(T)[0] by the secant method on g(T) = F(T)[0] - T from ``T``, its first step
+    T - g/``slope`` (-1: the fixed-point step F(T)), each next one along the chord through the last two
+    points (exact on a linear piece; a fixed-point step where the chord does not fall (dg/dT < 0 below
+    saturation) or a step leaves T > 0), until a step would move T by at most ``rtol`` of it (or
+    SECANT_ITERATIONS). An array's elements stop one by one, each where one rate alone would. Returns (T, F(T),
+    the slope of the last step) at the last T evaluated."""
+    T0 = g0 = None
+    done = False
+    kept = slope
+    for _ in range(SECANT_ITERATIONS):
+        out = F(T)
+        g = out[0] - T
+        if T0 is not None:
+            dT = T - T0
+            slope = xp.where(dT != 0.0, (g - g0) / xp.where(dT != 0.0, dT, 1.0), -1.0)
+        kept = xp.where(done, kept, slope)
+        T_new = T - g / xp.where(slope < 0.0, slope, -1.0)
+        T_new = xp.where(xp.isfinite(T_new) & (T_new > 0.0), T_new, out[0])
+        done = done | (abs(T_new - T) <= rtol * abs(T))
+        if xp.all(done):
+            break
+        T0, g0, T = T, g, xp.where(done, T, T_new)
+    return T, out, kept
 
 
 def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=0.0, lag=0.0):
@@ -598,46 +591,47 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=
     ITL (per-request mean token gap, TPOT) = T with a binomial spread of the mixed steps among its D1 gaps;
     e2e = TTFT + D1*T. Percentiles: the wait is 0 with probability 1 - P(wait), else exponential; length
     quantiles from the load's distribution; the step in progress at arrival heavy-tailed as the prompts are
-    (:func:`residual_quantile`); independent parts combined by :func:`_combine`. Returns a dict of arrays.
+    (:func:`residual_quantile`); independent parts combined by :func:`combine`. Returns a dict of arrays.
     """
-    T, B, f, t_dec, t_mix, t2 = steady(cost, load, lam, M)
-    q = _max(_min(load.P1, M - B * load.w), 1.0)
+    xp = ops_for(load, lam, M, B_max, arrival_cv, lam_max, lead, lag)
+    T, B, f, t_dec, t_mix, t2 = steady(xp, cost, load, lam, M)
+    q = xp.max(xp.min(load.P1, M - B * load.w), 1.0)
     cv2_p, cv2_o = load.cv_p * load.cv_p, load.cv_o * load.cv_o  # service variability: prompt / output lengths
     ca2 = arrival_cv * arrival_cv
     # --- own prefill: P1/q chunks (>= 1 step), the last one mixed with the decode batch
-    chunks = _max(load.P1 / q, 1.0)
+    chunks = xp.max(load.P1 / q, 1.0)
     drain = cost.drain(t_mix, B * load.w + q)  # pipeline stages: the prompt's last micro-batch leaves after the period
     # --- prefill-token server
-    room = _max(M - B * load.w, 1.0)
-    t_full = full_step(cost, load, B, M)
+    room = xp.max(M - B * load.w, 1.0)
+    t_full = full_step(xp, cost, load, B, M)
     X = load.P1 * t_full / room
-    rho_p = _min(lam * X, 0.999999)
+    rho_p = xp.min(lam * X, 0.999999)
     W_p = (ca2 + cv2_p) / 2.0 * rho_p / (1.0 - rho_p) * X
-    W_p = _where(room >= 2.0 * load.P1, W_p * rho_p, W_p)  # short prompts share a step: a wait needs a full one
+    W_p = xp.where(room >= 2.0 * load.P1, W_p * rho_p, W_p)  # short prompts share a step: a wait needs a full one
     # --- own step: short prompts share it with those that came during the step in progress (length-biased,
     # E[t^2]/T); longer ones (two do not fit the budget) with the chunks of the mean mixed step
     short = room >= 2.0 * load.P1
-    busy = -_expm1(-lam * (chunks * t_mix + drain + load.D1 * T + W_p))  # P(the engine is busy at an arrival)
+    busy = -xp.expm1(-lam * (chunks * t_mix + drain + load.D1 * T + W_p))  # P(the engine is busy at an arrival)
     n = lam * busy * t2 / T
-    X_own = chunks * _where(short, own_step(cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n)), t_mix)
+    X_own = chunks * xp.where(short, own_step(xp, cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n)), t_mix)
     X_own = X_own + drain
     # --- sequence slots (max_num_seqs / KV)
     T_res = X_own + load.D1 * T
-    rho_s = _min(lam * T_res / B_max, 0.999999)
-    p_slot = rho_s ** (_sqrt(2.0 * (B_max + 1.0)) - 1.0)
+    rho_s = xp.min(lam * T_res / B_max, 0.999999)
+    p_slot = rho_s ** (xp.sqrt(2.0 * (B_max + 1.0)) - 1.0)
     W_s = (ca2 + cv2_o) / 2.0 * T_res * p_slot / (B_max * (1.0 - rho_s))
     # --- residual of the step in progress
-    busy = -_expm1(-lam * (T_res + W_p + W_s))
+    busy = -xp.expm1(-lam * (T_res + W_p + W_s))
     R = busy * t2 / (2.0 * T)
     if clients is not None:
-        busy, R = closed_loop_wait(T, t2, T_res + W_p + W_s, clients, lead)
+        busy, R = closed_loop_wait(xp, T, t2, T_res + W_p + W_s, clients, lead)
     R = R + lag * busy * T
     Wq = W_p + W_s
     wait = R + Wq
     ttft = wait + X_own
-    sd_itl = token_gap_spread(load, T, itl_spread(cost, load, lam, M, T, B, t_dec, lam_max))
+    sd_itl = token_gap_spread(xp, load, T, itl_spread(xp, cost, load, lam, M, T, B, t_dec, lam_max))
     gap = T * load.gap  # mean token gap: one step per token, or T/E with speculation
-    p_wait = _max(_max(rho_p, p_slot), 1e-12)
+    p_wait = xp.max(xp.max(rho_p, p_slot), 1e-12)
     out = {
         "T": T,
         "B": B,
@@ -652,33 +646,33 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=
         "rho_s": rho_s,
         "itl_sd": sd_itl,
     }
-    cap = _floor(room / _max(load.P1, 1e-300)) - 1.0
+    cap = xp.floor(room / xp.max(load.P1, 1e-300)) - 1.0
     for p, z in Z.items():
         tail = 1.0 - p / 100.0
-        Wp = _where(tail < p_wait, Wq / p_wait * _log(p_wait / tail), 0.0)
+        Wp = xp.where(tail < p_wait, Wq / p_wait * xp.log(p_wait / tail), 0.0)
         # own step: shared with the prompts that came during the same step in progress (short prompts)
-        others = poisson_quantile(lam * busy * t2 / T, p / 100.0, _where(short, _max(cap, 0.0), 0.0))
+        others = poisson_quantile(xp, lam * busy * t2 / T, p / 100.0, xp.where(short, xp.max(cap, 0.0), 0.0))
         Lp = load.P1 * load.prompt_quantile(p)  # the prompt at this percentile
         own = Lp * Lp * (1.0 + load.h) / (2.0 * (1.0 - load.h))  # its positions h*S..S: (1 - h^2)*S^2/2
         tokens, attn = Lp + others * load.P1, own + others * load.P2
-        Xp = _where(short, own_step(cost, load, B, room, tokens, attn), t_mix)
-        Xp = Xp * _max(Lp / room, 1.0) + drain
+        Xp = xp.where(short, own_step(xp, cost, load, B, room, tokens, attn), t_mix)
+        Xp = Xp * xp.max(Lp / room, 1.0) + drain
         if clients is None:
-            Rp = residual_quantile(load, T, f, t_dec, t_mix, busy, tail)
+            Rp = residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail)
         else:
-            Rp = closed_wait_quantile(load, T, f, t_dec, t_mix, busy, tail, lead)
-        Rp = Rp + _where(tail < busy, lag * T, 0.0)  # the extra step when the engine is busy
-        d_ttft = _combine(Wp - Wq, Xp - X_own) + (Rp - R)
+            Rp = closed_wait_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, lead)
+        Rp = Rp + xp.where(tail < busy, lag * T, 0.0)  # the extra step when the engine is busy
+        d_ttft = combine(xp, Wp - Wq, Xp - X_own) + (Rp - R)
         out[f"ttft_p{p}"] = ttft + d_ttft
         out[f"itl_p{p}"] = gap + z * sd_itl
         Op = load.output_quantile(p)
-        out[f"e2e_p{p}"] = out["e2e_mean"] + _combine(
-            d_ttft, _combine((load.O - 1.0) * z * sd_itl, (Op - load.O) * gap)
+        out[f"e2e_p{p}"] = out["e2e_mean"] + combine(
+            xp, d_ttft, combine(xp, (load.O - 1.0) * z * sd_itl, (Op - load.O) * gap)
         )
     return out
 
 
-def closed_loop_wait(T, t2, in_engine, clients, lead):
+def closed_loop_wait(xp, T, t2, in_engine, clients, lead):
     """(P(busy), mean wait) of a closed loop's arrival for the step in progress. A client sends its next
     request when the previous one's last token reaches it, i.e. just after the step that produced it; the
     engine's loop has then already scheduled the next step (vLLM v1 ``EngineCoreProc.run_busy_loop``: poll
@@ -689,59 +683,59 @@ def closed_loop_wait(T, t2, in_engine, clients, lead):
     P(busy) = 1 - (lead/(in_engine + lead))^(N-1) (0 for one client, 1 for N >= 2 when lead = 0). A path
     longer than a step loses the phase: the length-biased residual E[t^2]/(2E[t]) (Kleinrock 1975, Sec. 5.2)."""
     busy = 1.0 - (lead / (in_engine + lead)) ** (clients - 1.0)
-    rest = _where(lead < T, T - lead, t2 / (2.0 * T))
+    rest = xp.where(lead < T, T - lead, t2 / (2.0 * T))
     return busy, busy * rest
 
 
-def closed_wait_quantile(load, T, f, t_dec, t_mix, busy, tail, lead):
+def closed_wait_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, lead):
     """Wait that a closed loop's arrival exceeds with probability ``tail`` (:func:`closed_loop_wait`): the
     next step is a decode step t_dec (share 1 - f of the steps) or carries a prefill, t_mix on average (the
     prompt's own spread not carried), less ``lead``; 0 with probability 1 - P(busy). A path longer than a
     step: :func:`residual_quantile`."""
-    u = tail / _max(busy, 1e-300)
-    step = _where(u >= 1.0, lead, _where(u >= f, t_dec, t_mix))
-    locked = _max(step - lead, 0.0)
-    return _where(lead < T, locked, residual_quantile(load, T, f, t_dec, t_mix, busy, tail))
+    u = tail / xp.max(busy, 1e-300)
+    step = xp.where(u >= 1.0, lead, xp.where(u >= f, t_dec, t_mix))
+    locked = xp.max(step - lead, 0.0)
+    return xp.where(lead < T, locked, residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail))
 
 
-def residual_quantile(load, T, f, t_dec, t_mix, busy, tail):
+def residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail):
     """Time x to the end of the step in progress that an arrival exceeds with probability ``tail``:
     P(R > x) = P(busy)*E[(t - x)+]/E[t] (the arrival lands in a step with probability proportional to its
     length, uniformly inside it; Kleinrock, "Queueing Systems" Vol. 1, 1975, Sec. 5.2) over decode steps
     (share 1 - f, t_dec) and prefill steps t_dec + d*g, d = t_mix - t_dec, affine in their prompt's length over
     its mean g. Every step outlasts x <= t_dec: E[(t - x)+] = t_dec + f*d - x; beyond, only prefill steps do:
     f*d*E[(g - y)+] at y = (x - t_dec)/d, inverted by :meth:`Load.excess_level`."""
-    c = tail * T / _max(busy, 1e-300)  # E[(t - x)+] at the quantile
+    c = tail * T / xp.max(busy, 1e-300)  # E[(t - x)+] at the quantile
     fd = f * (t_mix - t_dec)
-    above = t_dec + (t_mix - t_dec) * load.excess_level(_min(c / _max(fd, 1e-300), 1.0))
-    return _where(c < fd, above, _max(t_dec + fd - c, 0.0))
+    above = t_dec + (t_mix - t_dec) * load.excess_level(xp.min(c / xp.max(fd, 1e-300), 1.0))
+    return xp.where(c < fd, above, xp.max(t_dec + fd - c, 0.0))
 
 
-def itl_spread(cost, load, lam, M, T, B, t_dec, lam_max):
+def itl_spread(xp, cost, load, lam, M, T, B, t_dec, lam_max):
     """Standard deviation of a request's mean token gap: the prompts prefilled during its D1 steps
     are Poisson (mean m*D1, m = lam*T), each adding (T - t_dec)/m to its steps in proportion to its
     length, so their sum has the compound Poisson variance m*D1*E[X^2] = m*D1*((T - t_dec)/m)^2*(1 + cv_p^2)
     (Ross, "Introduction to Probability Models", compound Poisson random variables); the decode batch
     around it is Poisson-like (variance B), each sequence adding dT/dB; feedback (longer steps keep
     requests longer, which lengthens the steps) amplifies both by 1/sqrt(1 - lam/lam_max)."""
-    m = _max(lam * T, 1e-300)
-    D1 = _max(load.D1, 1.0)
-    prompts = (T - t_dec) / _sqrt(m * D1) * _sqrt(1.0 + load.cv_p * load.cv_p)
-    dT = _mix(cost, load, B + 1.0, m, M)[0] - T
-    batch = dT * _sqrt(_max(B, 0.0))
-    return _sqrt(prompts * prompts + batch * batch) / _sqrt(_max(1.0 - lam / lam_max, 1e-3))
+    m = xp.max(lam * T, 1e-300)
+    D1 = xp.max(load.D1, 1.0)
+    prompts = (T - t_dec) / xp.sqrt(m * D1) * xp.sqrt(1.0 + load.cv_p * load.cv_p)
+    dT = _mix(xp, cost, load, B + 1.0, m, M)[0] - T
+    batch = dT * xp.sqrt(xp.max(B, 0.0))
+    return xp.sqrt(prompts * prompts + batch * batch) / xp.sqrt(xp.max(1.0 - lam / lam_max, 1e-3))
 
 
-def token_gap_spread(load, T, sd_step):
+def token_gap_spread(xp, load, T, sd_step):
     """Standard deviation of a request's mean token gap from that of its mean step ``sd_step``: times
     1/E with speculation, combined with the spread of the steps its n = O - 1 tokens take: a renewal
     count of n tokens at E per step with variance var per step takes n/E steps with variance
     n*var/E^3 (Cox, "Renewal Theory", 1962, Sec. 3.3), so sd = T*sqrt(var/(E^3*n))."""
     if load.spec is None:
         return sd_step
-    n = _max(load.O - 1.0, 1.0)
-    accept = T * _sqrt(load.spec.var / (load.spec.tokens**3 * n))
-    return _sqrt((sd_step * load.gap) ** 2 + accept * accept)
+    n = xp.max(load.O - 1.0, 1.0)
+    accept = T * xp.sqrt(load.spec.var / (load.spec.tokens**3 * n))
+    return xp.sqrt((sd_step * load.gap) ** 2 + accept * accept)
 
 
 def ttft_cdf(out, x):

@@ -23,6 +23,7 @@ from mlsysim_physics import efficiency as E
 from . import kernels as K
 from . import simulate as SIM
 from . import traffic as TR
+from .ops import SCALAR
 from .request_path import to_client
 from .roots import largest_meeting
 from .setup import Setup
@@ -442,11 +443,12 @@ def serve(
         "traffic_method": c["method"],
         "one_prefill_time": one_prefill,
     }
+    xp = TR.ops_for(load, lam)
     rho = lam / lam_max
     f["utilization"] = rho
     over = False if closed_sim else rho >= 1.0  # a closed loop is never overloaded: its clients wait
     f["overloaded"] = over
-    lam_ok = TR._where(over, lam_max * 0.5, lam)
+    lam_ok = xp.where(over, lam_max * 0.5, lam)
     if c["method"] == "simulate" and not over and not closed_sim:
         out = _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape, t_req)
     elif not closed_sim:
@@ -455,14 +457,14 @@ def serve(
     for k in LATENCY_FIELDS:
         f[k] = _masked(out[k], over)
     to_client(f, t_req)
-    served = TR._min(lam, lam_max)
+    served = xp.min(lam, lam_max)
     f["requests_per_second"] = served
     f["output_tokens_per_second"] = served * O
     f["tokens_per_second_per_gpu"] = served * O / gpus
     f["concurrency_mean"] = _masked(served * out["e2e_mean"], over)
-    T = out["T"] if "T" in out else TR.steady(cost, load, lam_ok, float(M))[0]
+    T = out["T"] if "T" in out else TR.steady(xp, cost, load, lam_ok, float(M))[0]
     f["kv_cache_utilization"] = _masked(
-        TR._min(lam_ok * (load.D2 * T + load.P1 * out["ttft_mean"]) / kv_tokens, 1.0), over
+        xp.min(lam_ok * (load.D2 * T + load.P1 * out["ttft_mean"]) / kv_tokens, 1.0), over
     )
     if c["slo_ttft"] is not None or c["slo_itl"] is not None:
         if "slo_attainment" in out:  # simulated
@@ -546,9 +548,9 @@ def slo_excess(ttft: float, itl: float, slo_ttft: float | None, slo_itl: float |
     latency / SLO - 1)."""
     worst = 0.0
     if slo_ttft is not None:
-        worst = TR._max(worst, ttft / slo_ttft)
+        worst = SCALAR.max(worst, ttft / slo_ttft)
     if slo_itl is not None:
-        worst = TR._max(worst, itl / slo_itl)
+        worst = SCALAR.max(worst, itl / slo_itl)
     return 1.0 - 1.0 / worst
 
 

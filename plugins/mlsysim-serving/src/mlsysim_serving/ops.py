@@ -1,0 +1,103 @@
+"""The elementwise operations of the traffic kernels (:mod:`.traffic`), picked once per kernel call.
+
+A kernel body is written once, with arithmetic operators (which work on floats and numpy arrays alike) and
+the few operations here, taken from the namespace :func:`pick` returns for its inputs: :data:`SCALAR` on
+floats (a single solve: plain comparisons and the math module, ~10x cheaper than a numpy ufunc on one
+float; a value the math function refuses, log(0) or floor(inf), goes to numpy, which answers -inf or inf)
+or :data:`ARRAY` (sweeps: numpy's ufuncs). Both keep NaN as numpy does (max/min propagate it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+class Ops:
+    """max, min, where, top (np.max), all (np.all) and the math functions for one kind of operand."""
+
+    __slots__ = (
+        "max",
+        "min",
+        "where",
+        "top",
+        "all",
+        "exp",
+        "expm1",
+        "log",
+        "log1p",
+        "sqrt",
+        "floor",
+        "ceil",
+        "isfinite",
+    )
+
+    def __init__(self, max, min, where, top, all, **math_functions: Callable[[Any], Any]):
+        self.max: Callable[[Any, Any], Any] = max
+        self.min: Callable[[Any, Any], Any] = min
+        self.where: Callable[[Any, Any, Any], Any] = where
+        self.top: Callable[[Any], Any] = top
+        self.all: Callable[[Any], Any] = all
+        self.exp, self.expm1, self.log, self.log1p, self.sqrt, self.floor, self.ceil, self.isfinite = (
+            math_functions[k] for k in ("exp", "expm1", "log", "log1p", "sqrt", "floor", "ceil", "isfinite")
+        )
+
+
+def _max(a, b):
+    """np.maximum(a, b) of two floats."""
+    return a if a >= b or a != a else b
+
+
+def _min(a, b):
+    """np.minimum(a, b) of two floats."""
+    return a if a <= b or a != a else b
+
+
+def _where(cond, a, b):
+    """np.where(cond, a, b) of a bool and two floats."""
+    return a if cond else b
+
+
+def _itself(x):
+    """np.max(x) and np.all(x) of one value."""
+    return x
+
+
+def _on_float(scalar: Callable[[float], Any], ufunc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``scalar`` (the math module's) on a float in its domain, numpy's ``ufunc`` on one it refuses."""
+
+    def call(x):
+        try:
+            return scalar(x)
+        except (ValueError, OverflowError):
+            return ufunc(x)
+
+    return call
+
+
+_UFUNCS = {
+    "exp": (math.exp, np.exp),
+    "expm1": (math.expm1, np.expm1),
+    "log": (math.log, np.log),
+    "log1p": (math.log1p, np.log1p),
+    "sqrt": (math.sqrt, np.sqrt),
+    "floor": (lambda x: float(math.floor(x)), np.floor),
+    "ceil": (lambda x: float(math.ceil(x)), np.ceil),
+    "isfinite": (math.isfinite, np.isfinite),
+}
+
+#: Operations on floats (Python's or numpy's float64 scalars).
+SCALAR = Ops(_max, _min, _where, _itself, _itself, **{k: _on_float(s, u) for k, (s, u) in _UFUNCS.items()})
+#: Operations on numpy arrays (and anything else numpy takes).
+ARRAY = Ops(np.maximum, np.minimum, np.where, np.max, np.all, **{k: u for k, (_, u) in _UFUNCS.items()})
+
+
+def pick(*values: Any) -> Ops:
+    """:data:`SCALAR` when every value is a float (or an int), else :data:`ARRAY`."""
+    for v in values:
+        if not isinstance(v, (float, int)):
+            return ARRAY
+    return SCALAR

@@ -1,0 +1,45 @@
+"""The steady mean step of the traffic model (:func:`mlsysim_serving.traffic.steady`): a fixed point of the mean
+step to 1e-12 on one rate (floats, ops.SCALAR) and on a sweep's array (ops.ARRAY; its Poisson sums run to the
+largest count any element needs, lumping a Poisson tail of ~1e-9 elsewhere than one rate's sums do)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlsysim_serving import traffic as TR
+from mlsysim_serving import under_load as UL
+from mlsysim_serving.ops import ARRAY, SCALAR
+from mlsysim_serving.setup import prepare
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fixtures_serving import H100, LLAMA8, LLAMA70  # noqa: E402
+
+M = 8192.0
+
+
+def _engine(model, tp, seq_len, output_len, cv):
+    setup = prepare(model, H100, "bf16", tp, None, 0.6, 0.87, None, False, 0.9)
+    c = UL.check_mix(None, 1.0, cv, "lognormal", None, int(M), None, 0.0, None, None, 99, None, 0, 10_000, False)
+    cost, _, eng = UL.replica(setup, seq_len, output_len, c)
+    return cost, eng
+
+
+@pytest.mark.parametrize(
+    "model, tp, seq_len, output_len, cv",
+    [(LLAMA8, 1, 2000, 300, 0.0), (LLAMA8, 1, 200, 50, 0.8), (LLAMA70, 4, 16000, 100, 0.3)],
+)
+def test_steady_is_the_fixed_point_on_floats_and_arrays(model, tp, seq_len, output_len, cv):
+    cost, eng = _engine(model, tp, seq_len, output_len, cv)
+    load = eng.load
+    rates = eng.saturation * np.array([0.01, 0.3, 0.5, 0.7, 0.9, 0.99])
+    T_array = TR.steady(ARRAY, cost, load, rates, M)[0]
+    mean = TR._mix(ARRAY, cost, load, 1.0 + rates * load.D1 * T_array, rates * T_array, M)[0]  # F(T)
+    assert np.all(abs(mean - T_array) <= 3e-12 * T_array)  # the old 1e-10 step rule left up to 2e-11 here
+    for lam, T_sweep in zip(rates.tolist(), T_array):
+        T = TR.steady(SCALAR, cost, load, lam, M)[0]
+        mean = TR._mix(SCALAR, cost, load, 1.0 + lam * load.D1 * T, lam * T, M)[0]
+        assert abs(mean - T) <= 3e-12 * T, (lam, T, mean)
+        assert T_sweep == pytest.approx(T, rel=1e-8)
