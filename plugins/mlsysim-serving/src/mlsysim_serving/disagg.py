@@ -144,7 +144,7 @@ class _Replica:
         return {"utilization": rho, **{k: float(out[k]) for k in _LOADED}}
 
     def engine(self) -> UL.Engine:
-        """:func:`.under_load.engine` of this replica, set up once per solve for every rate the searches try
+        """:func:`.under_load.engine` of this replica, set up once (with its :class:`_Plan`) for every rate tried
         (:class:`InfeasibleError` if the KV cache holds no request)."""
         if self._engine is None and self.spec is None:
             self._engine = UL.replica(self.setup, self.S, self.O, self.c)[2]
