@@ -23,6 +23,7 @@ RENTAL_MARGIN_RANGE = (0.141, 0.370)
 #: instances (``mlsysim_registry/data/prices.toml``, ``reserved_3yr``).
 DEFAULT_RENTAL_YEARS = 3.0
 #: Shortest term inside the estimate's domain (years): a provider renting a part for less expects to rent
-#: it again afterwards (the filers depreciate servers over 5-6 years), so writing the purchase off within
-#: a shorter term overstates the price (an upper bound).
+#: it again afterwards (GPU clouds depreciate GPUs over 4 years, Nebius, to 6, CoreWeave since 2023; both
+#: sell mostly committed take-or-pay capacity: 96 % of CoreWeave's revenue, S-1 2025), so writing the
+#: purchase off within a shorter term overstates the price (an upper bound).
 SHORTEST_TERM_YEARS = 3.0

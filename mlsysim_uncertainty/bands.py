@@ -81,12 +81,13 @@ def bound_arguments(solve: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str
 @cache
 def _measured(solver_cls: Any, result_cls: type) -> list[tuple[str, str, str]]:
     """(field, stored attribute, unit) of the solver's ``band_fields`` (every measured field if it
-    declares none)."""
+    declares none); a plain number it names (a fraction such as ``ReliabilityModel``'s goodput) has
+    the unit "" and its band is two plain numbers."""
     wanted = getattr(solver_cls, "band_fields", None)
     return [
-        (f.alias, f.name, f.metadata["mlsysim_unit"])
+        (f.alias, f.name, (f.metadata or {}).get("mlsysim_unit", ""))
         for f in attrs.fields(result_cls)
-        if "mlsysim_unit" in (f.metadata or {}) and (wanted is None or f.alias in wanted)
+        if ("mlsysim_unit" in (f.metadata or {}) and wanted is None) or (wanted is not None and f.alias in wanted)
     ]
 
 
@@ -112,7 +113,7 @@ def _built(corner: Any) -> Any:
 
 class Bands(Mapping):
     """field -> (low, high) Quantities in the field's unit, built on access from SI floats (``si``:
-    field -> (low, high, unit)).
+    field -> (low, high, unit)); a plain number's field (unit "") -> (low, high) plain numbers.
     ``corners``: the (fast, slow) corner results, which a solver taking this result as an input
     (``band_inputs``) solves at to carry the band through; None when nothing moved."""
 
@@ -144,7 +145,7 @@ class Bands(Mapping):
 
     def __getitem__(self, name: str) -> tuple[Any, Any]:
         lo, hi, unit = self._si[name]
-        return from_si(lo, unit), from_si(hi, unit)
+        return (lo, hi) if unit == "" else (from_si(lo, unit), from_si(hi, unit))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._si)

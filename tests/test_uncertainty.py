@@ -300,6 +300,7 @@ def test_checkpoint_cost_range_moves_reliability_unless_given_or_derived(trainin
     assert fast.goodput == pytest.approx(1 - 6.3 / 2129.8 - (2129.8 / 2 + 300) / 360_000, abs=1e-3)
     assert slow.goodput == pytest.approx(1 - 148.8 / 10_350 - (10_350 / 2 + 300) / 360_000, abs=1e-3)
     assert fast.goodput > r.goodput > slow.goodput
+    assert r.bands["goodput"] == (slow.goodput, fast.goodput)  # a plain number's band: two plain numbers
     low, high = r.bands["expected_completion_time"]
     assert low < r.expected_completion_time < high
     # the checkpoint interval grows with the cost and with the MTBF, which the corners pair the other way

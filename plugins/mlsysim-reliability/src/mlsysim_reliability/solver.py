@@ -303,6 +303,7 @@ class ReliabilityModel(Solver):
         "fleet_mtbf",
         "node_mtbf",
         "failures_per_day",
+        "goodput",
         "expected_completion_time",
         "job_duration",
         "checkpoint_time",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from mlsysim_core import validate as V
 from mlsysim_core.errors import InfeasibleError, InvalidInputError
 from mlsysim_core.solver import PreparedCache
 from mlsysim_core.types import NetworkFabric
@@ -27,6 +28,7 @@ from .disagg_result import DisaggServingResult
 from .layout import Disagg, KVLink, Pool, kv_link, parse_disagg
 from .ops import SCALAR
 from .roots import largest_meeting
+from .setup import model_shape, prepared, tp_limit
 
 #: Loaded fields combined from the two pools (each an array over arrival rates).
 _LOADED = UL.LATENCY_FIELDS
@@ -71,8 +73,6 @@ class _Replica:
         node: Any = None,
         fabric: Any = None,
     ):
-        from .setup import prepared
-
         try:
             setup = prepared(
                 model,
@@ -144,7 +144,7 @@ class _Replica:
         return {"utilization": rho, **{k: float(out[k]) for k in _LOADED}}
 
     def engine(self) -> UL.Engine:
-        """:func:`.under_load.engine` of this replica, set up once per solve for every rate the searches try
+        """:func:`.under_load.engine` of this replica, set up once (with its :class:`_Plan`) for every rate tried
         (:class:`InfeasibleError` if the KV cache holds no request)."""
         if self._engine is None and self.spec is None:
             self._engine = UL.replica(self.setup, self.S, self.O, self.c)[2]
@@ -205,9 +205,22 @@ class _Plan:
     the two pools' replicas (and their engines), one unloaded prefill, the decode pool's first step and token
     gap, and the aggregated layouts compared against."""
 
-    def __init__(self, model, hardware, layout, text, fabric, seq_len, output_len, gpus_per_node, spec, common, mix):
-        from .setup import model_shape
-
+    def __init__(
+        self,
+        model,
+        hardware,
+        layout,
+        text,
+        fabric,
+        link,
+        layerwise,
+        seq_len,
+        output_len,
+        gpus_per_node,
+        spec,
+        common,
+        mix,
+    ):
         c_p = UL.check(dict(mix, slo_ttft=None, slo_itl=None), seq_len, 1, model_shape(model).max_seq)
         c_d = dict(c_p, prefix_cache_hit=(seq_len - 1.0) / seq_len)
         self.pre = _Replica("prefill", layout.prefill, text, model, common, c_p, seq_len, 1, None, fabric)
@@ -230,12 +243,30 @@ class _Plan:
         self.itl0 = float(TR.decode_step(self.dec.cost, steps, 1.0, S + 1.0)) * steps.gap
         self.agg = _Aggregated(model, hardware, seq_len, output_len, common, c_p, gpus_per_node, self.spec)
         pre, dec, shape = self.pre, self.dec, model_shape(model)
-        self.moved = kv_bytes_per_request(S, shape.kv, dec.setup.b_kv)
-        #: the result fields that depend on neither the arrival rate, the SLOs nor the KV link
+        moved = kv_bytes_per_request(S, shape.kv, dec.setup.b_kv)
+        full, self.exposed = kv_transfer(
+            moved,
+            pre.kv_share,
+            dec.kv_share,
+            link.bandwidth,
+            pre.setup.eta_n,
+            link.latency,
+            self.one_prefill,
+            shape.layers,
+            layerwise,
+        )
+        #: the unloaded TTFT: one prefill + the exposed KV transfer + the decode pool's first step
+        self.ttft0 = self.one_prefill + self.exposed + self.first
+        #: the result fields that depend on neither the arrival rate nor the SLOs
         self.fields = dict(
             feasible=True,
+            ttft=self.ttft0,
             itl=self.itl0,
-            kv_bytes_per_request=self.moved,
+            kv_bytes_per_request=moved,
+            kv_transfer_time=full,
+            kv_transfer_exposed=self.exposed,
+            kv_link=f"{link.name} ({link.bandwidth * 8 / 1e9:.4g} Gb/s per GPU, {link.latency * 1e6:.3g} us)",
+            kv_layerwise=layerwise,
             prefill_hardware=layout.prefill.hardware.name,
             prefill_gpus=layout.prefill.gpus,
             prefill_tp=layout.prefill.tp,
@@ -253,11 +284,10 @@ class _Plan:
             output_len=output_len,
             model=shape.name,
         )
-        #: the notes: the pools' setups', the KV link's, ``spec_notes``, the aggregated comparison's, then ``last``
-        self.setup_notes = pre.setup.notes + dec.setup.notes
-        self.spec_notes: tuple[str, ...] = ()
+        #: the notes: the pools' setups', the KV link's, speculation's, the aggregated comparison's, then ``last``
+        self.setup_notes = pre.setup.notes + dec.setup.notes + ((link.note,) if link.note else ())
         if self.spec is not None:
-            self.spec_notes = (
+            self.setup_notes += (
                 f"speculative decoding on the decode pool and the aggregated layouts: heads/MTP/n-gram at "
                 f"{self.spec.share:g} of a decode step per drafted token, k={self.spec.k}, "
                 f"{self.spec.tokens:.3g} tokens kept per step",
@@ -271,15 +301,20 @@ class _Plan:
             )
 
 
-def _prepare(model, hardware, layout, text, fabric, seq_len, output_len, gpus_per_node, share, k, alpha, *rest):
-    """:class:`_Plan` of the arguments given one by one (``rest``: :data:`_COMMON`'s values, then :data:`_MIX`'s)."""
+def _prepare(
+    model, hardware, layout, text, fabric, link, layerwise, seq_len, output_len, nodes, share, k, alpha, *rest
+):
+    """:class:`_Plan` of the arguments given one by one (``nodes``: gpus_per_node as given; ``rest``:
+    :data:`_COMMON`'s values, then :data:`_MIX`'s)."""
     common, mix = dict(zip(_COMMON, rest)), dict(zip(_MIX, rest[len(_COMMON) :]))
     spec = None if alpha is None else (None, share, k, alpha)
-    return _Plan(model, hardware, layout, text, fabric, seq_len, output_len, gpus_per_node, spec, common, mix)
+    return _Plan(model, hardware, layout, text, fabric, link, layerwise, seq_len, output_len, nodes, spec, common, mix)
 
 
 #: :func:`_prepare` memoized by the identity of its arguments (:class:`mlsysim_core.solver.PreparedCache`)
 _plans = PreparedCache(_prepare)
+#: :func:`.layout.kv_link` memoized likewise (a layout text's :class:`Disagg` is the same object: :func:`parse_disagg`)
+_links = PreparedCache(kv_link)
 
 
 def serve_disagg(
@@ -298,39 +333,24 @@ def serve_disagg(
     """ServingModel.solve with ``disagg``: the two pools under ``traffic`` and the best aggregated layout
     of ``hardware`` at the same SLOs (see the module docstring); ``spec`` (:func:`.speculative.check`'s
     heads/MTP/n-gram answer): speculative decode steps on the decode pool and the aggregated layouts."""
-    from mlsysim_core import validate as V
+    from .solver import _check_lengths
 
     layout = parse_disagg(disagg)
     if layerwise is not True and layerwise is not False:
         V.instance("kv_layerwise", layerwise, bool, "True or False")
     node = DEFAULT_NODE if gpus_per_node is None else V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20)
-    link = kv_link(fabric, layout, node)
-    from .setup import model_shape
-    from .solver import _check_lengths
-
+    link = _links(fabric, layout, node)
     shape = model_shape(model)
     seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
     checked = _traffic(traffic, seq_len, output_len, shape.max_seq)
     mix = [traffic.get(name, UL.MIX_DEFAULTS[name]) for name in _MIX]
     drafting = (None, None, None) if spec is None else spec[1:]
-    args = (model, hardware, layout, disagg, fabric, seq_len, output_len, gpus_per_node, *drafting)
+    args = (model, hardware, layout, disagg, fabric, link, layerwise, seq_len, output_len, gpus_per_node, *drafting)
     setup = _prepare if traffic.get("length_samples") is not None else _plans  # a list can change in place
     p = setup(*args, *[common[name] for name in _COMMON], *mix)
-    pre, dec, one_prefill, first = p.pre, p.dec, p.one_prefill, p.first
-    full, exposed = kv_transfer(
-        p.moved,
-        pre.kv_share,
-        dec.kv_share,
-        link.bandwidth,
-        pre.setup.eta_n,
-        link.latency,
-        one_prefill,
-        shape.layers,
-        layerwise,
-    )
-    _check_slos(checked, one_prefill + exposed + first, p.itl0, seq_len)
+    _check_slos(checked, p.ttft0, p.itl0, seq_len)
     lam = checked["arrival_rate"]
-    pools = _Pools(pre, dec, exposed, lam)
+    pools = _Pools(p.pre, p.dec, p.exposed, lam)
     f = pools.offered
     pct = checked["slo_percentile"]
     slo_t, slo_i = checked["slo_ttft"], checked["slo_itl"]
@@ -343,8 +363,7 @@ def serve_disagg(
     g_d = layout.decode.replica_gpus / rate_d if both else math.inf
     agg_goodput, agg_layout, agg_notes = p.agg.best(slo_t, slo_i, output_len)
     balanced = O / (g_p + g_d) if both else 0.0
-    link_note: tuple[str, ...] = (link.note,) if link.note else ()
-    notes = tuple(dict.fromkeys(p.setup_notes + link_note + p.spec_notes + agg_notes)) + p.last
+    notes = tuple(dict.fromkeys(p.setup_notes + agg_notes)) + p.last
     over = f["overloaded"]
     served = min(lam, sat)
     att = None
@@ -352,11 +371,6 @@ def serve_disagg(
         att = 0.0 if over else pools.attainment(f, slo_t, slo_i)
     return DisaggServingResult(
         **p.fields,
-        ttft=one_prefill + exposed + first,
-        kv_transfer_time=full,
-        kv_transfer_exposed=exposed,
-        kv_link=f"{link.name} ({link.bandwidth * 8 / 1e9:.4g} Gb/s per GPU, {link.latency * 1e6:.3g} us)",
-        kv_layerwise=layerwise,
         arrival_rate=lam,
         **{k: f.get(k) for k in _LOADED},
         utilization=f["utilization"],
@@ -391,11 +405,12 @@ DEFAULT_NODE = 8
 
 def _check_slos(c: dict, ttft0: float, itl0: float, seq_len: int) -> None:
     for name, slo, floor, what in (
-        ("slo_ttft", c["slo_ttft"], ttft0, f"one unloaded {seq_len:,}-token prefill + KV transfer + first decode step"),
-        ("slo_itl", c["slo_itl"], itl0, f"one unloaded decode step at context {seq_len:,}"),
+        ("slo_ttft", c["slo_ttft"], ttft0, "one unloaded {:,}-token prefill + KV transfer + first decode step"),
+        ("slo_itl", c["slo_itl"], itl0, "one unloaded decode step at context {:,}"),
     ):
         if slo is not None and slo < floor:
-            raise InvalidInputError(name, slo, f"at least {floor * 1e3:.4g} ms: the SLO is below {what} on this layout")
+            why = f"at least {floor * 1e3:.4g} ms: the SLO is below {what.format(seq_len)} on this layout"
+            raise InvalidInputError(name, slo, why)
 
 
 class _Pools:
@@ -493,8 +508,6 @@ class _Aggregated:
     traffic ``c``."""
 
     def __init__(self, model, hardware, seq_len, output_len, common, c, gpus_per_node, spec=None):
-        from .setup import tp_limit
-
         self.top = tp_limit(hardware, gpus_per_node)[0]
         self.hardware, self.model = hardware, model
         held: list[tuple[int, _Replica, float]] = []

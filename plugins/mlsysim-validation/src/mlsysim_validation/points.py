@@ -802,20 +802,13 @@ def _chip_node(hw_key_or_obj: Any, name: str, tdp_w: float, per_node: int = 1) -
 
 
 def _gpt3_run() -> Any:
-    from mlsysim_core.types import Fleet, Node
+    from mlsysim_core.types import Fleet
 
-    dgx1 = Node(
-        name="DGX-1 (8x V100)",
-        accelerator=_hw().V100,
-        accelerators_per_node=8,
-        power_max="3.5 kW",
-        source="NVIDIA DGX-1 datasheet: 3,500 W max system power",
-    )
     return (
         _m()
         .SustainabilityModel()
         .solve(
-            Fleet(name="GPT-3", node=dgx1, count=1250),
+            Fleet(name="GPT-3", node=_m().Systems.Nodes.DGX1_V100, count=1250),
             14.8,
             grid=_grid("US avg (Patterson)", 429),
             pue=1.1,
@@ -826,8 +819,8 @@ def _gpt3_run() -> Any:
 
 
 _GPT3_ASSUME = (
-    "10,000 V100 as 1,250 DGX-1 nodes (3.5 kW max, datasheet), default utilization 0.7 between idle "
-    "(30 %) and max; PUE 1.1 and 429 g/kWh from the paper; 14.8 days"
+    "10,000 V100 as 1,250 catalog DGX1_V100 nodes (3.5 kW max, datasheet; the cluster's node type is not "
+    "stated), default utilization 0.7 between idle (30 %) and max; PUE 1.1 and 429 g/kWh from the paper; 14.8 days"
 )
 
 
