@@ -99,7 +99,7 @@ def test_gain_grows_with_acceptance(batch, a1, a2):
         (dict(spec_accept=-0.1), "spec_accept", "[0.0, 1.0)"),
         (dict(spec_k=0), "spec_k", "[1, 64]"),
         (dict(spec_draft=M.Llama3_1B, spec_draft_cost=0.1), "spec_draft", "one of the two"),
-        (dict(spec_draft="Llama3_1B"), "spec_draft", "TransformerWorkload"),
+        (dict(spec_draft=H.H100), "spec_draft", "TransformerWorkload"),
         (dict(spec_accept=None), "spec_accept", "acceptance rate"),
         (dict(arrival_rate=2.0, output_len=100, method="simulate"), "method", "analytic with speculative"),
     ],
@@ -252,3 +252,14 @@ def test_loaded_sweep_with_a_draft_model_equals_solve():
             assert swept.si(name)[i] == pytest.approx(one.si(name), rel=1e-12), name
         assert swept.si("spec_break_even_batch")[i] == one.spec_break_even_batch
         assert bool(swept.si("feasible")[i]) == one.feasible
+
+
+def test_draft_by_catalog_name_is_the_catalog_entry():
+    # as model and hardware: solve("Llama3_8B", "H100", ...) (issue 21's defect 11), and in a sweep
+    assert _solve(spec_draft="Llama3_1B") == _solve(spec_draft=M.Llama3_1B)
+    swept = ServingModel.sweep(
+        model=M.Llama3_70B, hardware=H.H100, seq_len=[2048], tp_size=4, spec_accept=0.7, spec_draft="Llama3_1B"
+    )
+    assert swept["spec_speedup"][0] == pytest.approx(_solve(spec_draft=M.Llama3_1B).spec_speedup, rel=1e-12)
+    with pytest.raises(InvalidInputError, match="spec_draft.*did you mean Llama3_1B"):
+        _solve(spec_draft="Llama3_1C")

@@ -249,6 +249,7 @@ class ServingModel(Solver):
                 with ``disagg``, heads/MTP/n-gram (``spec_draft_cost``) speculate on the decode pool.
         """
         model, hardware = V.named("model", model, "models"), V.named("hardware", hardware, "hardware")
+        spec_draft = V.named("spec_draft", spec_draft, "models")
         fabric = resolve_fabric(fabric)
         if disagg is not None:
             from .disagg import serve_disagg
@@ -344,6 +345,7 @@ class ServingModel(Solver):
             V.named("model", a["model"], "models"),
             V.named("hardware", a["hardware"], "hardware"),
         )
+        a["spec_draft"] = V.named("spec_draft", a["spec_draft"], "models")
         a["fabric"] = resolve_fabric(a["fabric"])
         setup = _setup(a)
         works: dict = {}  # the FLOPs, bytes, messages and memory the three share (only efficiencies move)
@@ -409,6 +411,7 @@ class ServingModel(Solver):
         ``args`` the other arguments (one value each); the same checks and kernels as solve()."""
         vec = vectors
         a = dict(_SOLVE_DEFAULTS, **args)
+        a["spec_draft"] = V.named("spec_draft", a["spec_draft"], "models")
         a["fabric"] = resolve_fabric(a["fabric"])
         rate = vec.get("arrival_rate", a.get("arrival_rate"))
         loaded = rate is not None or a.get("concurrency") is not None
