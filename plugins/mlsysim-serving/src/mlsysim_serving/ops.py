@@ -33,6 +33,7 @@ class Ops:
         "floor",
         "ceil",
         "isfinite",
+        "erf",
     )
 
     def __init__(self, max, min, where, top, all, **math_functions: Callable[[Any], Any]):
@@ -41,8 +42,9 @@ class Ops:
         self.where: Callable[[Any, Any, Any], Any] = where
         self.top: Callable[[Any], Any] = top
         self.all: Callable[[Any], Any] = all
-        self.exp, self.expm1, self.log, self.log1p, self.sqrt, self.floor, self.ceil, self.isfinite = (
-            math_functions[k] for k in ("exp", "expm1", "log", "log1p", "sqrt", "floor", "ceil", "isfinite")
+        names = ("exp", "expm1", "log", "log1p", "sqrt", "floor", "ceil", "isfinite", "erf")
+        self.exp, self.expm1, self.log, self.log1p, self.sqrt, self.floor, self.ceil, self.isfinite, self.erf = (
+            math_functions[k] for k in names
         )
 
 
@@ -78,7 +80,7 @@ def _on_float(scalar: Callable[[float], Any], ufunc: Callable[[Any], Any]) -> Ca
     return call
 
 
-_UFUNCS = {
+_UFUNCS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "exp": (math.exp, np.exp),
     "expm1": (math.expm1, np.expm1),
     "log": (math.log, np.log),
@@ -87,6 +89,7 @@ _UFUNCS = {
     "floor": (lambda x: float(math.floor(x)), np.floor),
     "ceil": (lambda x: float(math.ceil(x)), np.ceil),
     "isfinite": (math.isfinite, np.isfinite),
+    "erf": (math.erf, np.vectorize(math.erf, otypes=[float])),  # numpy has no erf ufunc
 }
 
 #: Operations on floats (Python's or numpy's float64 scalars).

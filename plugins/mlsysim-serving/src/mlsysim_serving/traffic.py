@@ -767,19 +767,21 @@ def ttft_cdf(out, x):
     """P(TTFT <= x): the normal score interpolated linearly between the analytic p50, p90 and p99
     (extrapolated with the nearest slope, clipped to +-6), then the normal CDF."""
     q50, q90, q99 = out["ttft_p50"], out["ttft_p90"], out["ttft_p99"]
-    s1 = Z[90] / np.maximum(q90 - q50, 1e-300)
-    s2 = (Z[99] - Z[90]) / np.maximum(q99 - q90, 1e-300)
-    z = np.where(x < q90, (x - q50) * s1, Z[90] + (x - q90) * s2)
-    return _phi(np.clip(z, -6.0, 6.0))
+    xp = pick(q50, q90, q99, x)
+    s1 = Z[90] / xp.max(q90 - q50, 1e-300)
+    s2 = (Z[99] - Z[90]) / xp.max(q99 - q90, 1e-300)
+    z = xp.where(x < q90, (x - q50) * s1, Z[90] + (x - q90) * s2)
+    return _phi(xp, z)
 
 
-def _phi(z):
-    """Standard normal CDF."""
-    return 0.5 * (1.0 + np.vectorize(math.erf, otypes=[float])(np.asarray(z, dtype=float) / math.sqrt(2.0)))
+def _phi(xp, z):
+    """Standard normal CDF of the score z, clipped to +-6: (1 + erf(z / sqrt 2)) / 2."""
+    return 0.5 * (1.0 + xp.erf(xp.min(xp.max(z, -6.0), 6.0) / math.sqrt(2.0)))
 
 
 def itl_cdf(out, x):
     """P(TPOT <= x): normal with the mean and spread of :func:`token_gap_spread`."""
     sd, mean = out["itl_sd"], out["itl_mean"]
-    z = np.where(sd > 0, (x - mean) / np.where(sd > 0, sd, 1.0), np.where(x >= mean, 6.0, -6.0))
-    return _phi(np.clip(z, -6.0, 6.0))
+    xp = pick(sd, mean, x)
+    z = xp.where(sd > 0, (x - mean) / xp.where(sd > 0, sd, 1.0), xp.where(x >= mean, 6.0, -6.0))
+    return _phi(xp, z)
