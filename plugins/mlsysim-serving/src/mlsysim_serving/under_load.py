@@ -268,10 +268,11 @@ def loaded_fields(
     if c["method"] == "simulate" and isinstance(rate, np.ndarray):
         raise InvalidInputError("method", "simulate", "analytic in a sweep (simulate answers one configuration)")
     try:
-        if spec is None:
-            cost, kv, eng = replica(setup, seq_len, output_len, c)
-        else:
-            cost, kv, eng = _speculative_replica(setup, seq_len, output_len, c, spec)
+        if spec is not None and c["method"] != "analytic":
+            raise InvalidInputError(
+                "method", c["method"], "analytic with speculative decoding (the simulator runs plain decode steps)"
+            )
+        cost, kv, eng = replica(setup, seq_len, output_len, c, spec)
     except InfeasibleError as exc:
         if raise_errors:
             raise
@@ -284,42 +285,36 @@ def loaded_fields(
     return f
 
 
-def _speculative_replica(setup: Setup, seq_len: int, output_len: int, c: dict, spec: tuple) -> tuple:
-    """:func:`replica` with speculative decoding (``spec`` as in :func:`loaded_fields`), not memoized."""
-    from .speculative import under_traffic
-
-    if c["method"] != "analytic":
-        raise InvalidInputError(
-            "method", c["method"], "analytic with speculative decoding (the simulator runs plain decode steps)"
-        )
-    plan, draft_weights, draft_kv = under_traffic(setup, spec)
-    cost = costs(setup)
-    kv = kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"], draft_weights, draft_kv)
-    return cost, kv, engine(setup.shape, setup.hardware, cost, kv, seq_len, output_len, c, plan)
-
-
 #: The checked traffic arguments an :class:`Engine` depends on (besides the layout and the lengths).
 _ENGINE_KEYS = ("length_cv", "length_dist", "max_num_batched_tokens", "max_num_seqs", "prefix_cache_hit")
 _replicas: dict[tuple, tuple] = {}
 
 
-def replica(setup: Setup, seq_len: int, output_len: int, c: dict) -> tuple:
-    """(step cost, KV tokens, :class:`Engine`) of the layout ``setup`` serving the checked mix ``c`` without
-    speculation (its arrival rate not read). Memoized by the Setup's identity (its entry keeps it alive, so
-    the id is not reused) and the values the engine reads, unless ``length_samples`` are given; a call that
-    raises (:class:`InfeasibleError`: the KV cache holds no request) caches nothing."""
-    key = (id(setup), seq_len, output_len, *[c[k] for k in _ENGINE_KEYS])
+def replica(setup: Setup, seq_len: int, output_len: int, c: dict, spec: tuple | None = None) -> tuple:
+    """(step cost, KV tokens, :class:`Engine`) of the layout ``setup`` serving the checked mix ``c`` (its
+    arrival rate not read), with speculative decoding ``spec`` (:func:`.speculative.check`'s output: the
+    draft's memory leaves less KV, the engine steps with the plan) or without. Memoized by the Setups'
+    identity (the entry keeps them alive, so an id is not reused) and the values the engine reads, unless
+    ``length_samples`` are given; a call that raises (:class:`InfeasibleError`: the KV cache holds no
+    request) caches nothing."""
+    drafted = None if spec is None else (id(spec[0]), *spec[1:])
+    key = (id(setup), seq_len, output_len, drafted, *[c[k] for k in _ENGINE_KEYS])
     hit = _replicas.get(key) if c["length_samples"] is None else None
     if hit is None:
+        plan, draft_weights, draft_kv = None, 0.0, 0.0
+        if spec is not None:
+            from .speculative import under_traffic  # speculative imports this module
+
+            plan, draft_weights, draft_kv = under_traffic(setup, spec)
         cost = costs(setup)
-        kv = kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"])
-        hit = (setup, cost, kv, engine(setup.shape, setup.hardware, cost, kv, seq_len, output_len, c))
+        kv = kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"], draft_weights, draft_kv)
+        hit = (setup, spec, cost, kv, engine(setup.shape, setup.hardware, cost, kv, seq_len, output_len, c, plan))
         if c["length_samples"] is not None:
-            return hit[1:]
+            return hit[2:]
         if len(_replicas) >= 1024:
             _replicas.clear()
         _replicas[key] = hit
-    return hit[1:]
+    return hit[2:]
 
 
 def _holds_no_request(c: dict, reason: str) -> dict:
