@@ -473,9 +473,12 @@ def _prepare(
     if rented is not None:
         g.cloud_rate = rented["rate"]
     term = amount("rental_years", rental_years, YEAR, YEAR_S, "years")
-    g.margin = DEFAULT_RENTAL_MARGIN if rental_margin is None else ratio("rental_margin", rental_margin, 0.0, 1.0)
-    if g.margin == 1.0:  # all revenue as margin: no finite price
-        raise InvalidInputError("rental_margin", rental_margin, "a number in [0, 1)")
+    # all revenue as margin (m = 1) leaves no finite price: [0, 1)
+    g.margin = (
+        DEFAULT_RENTAL_MARGIN
+        if rental_margin is None
+        else V.number("rental_margin", rental_margin, 0.0, 1.0, high_open=True)
+    )
     g.write_off = g.capex_total / term  # USD per second over the committed term
     g.tq = None
     if w.tokens_per_second is not None and tokens_per_query is not None:
