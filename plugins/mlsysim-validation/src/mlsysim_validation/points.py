@@ -18,6 +18,8 @@ from typing import Any
 
 import attrs
 
+from mlsysim_fleet import rental
+
 KINDS = ("prediction", "accounting", "input")
 
 
@@ -720,17 +722,18 @@ _D_PARTS = (
     "catalog GPU unit_cost; host = (1.64 or 1.66 - 1) x GPU cost and network = 19 % of hardware (Epoch AI); "
     "u=0.7, PUE 1.1 at the US industrial price; "
 )
-_D_RENT_HOW = f"{_D_SITE}.rental_estimate (what a GPU cloud would charge for a committed 3-year term)"
+_D_TERM = f"{rental.DEFAULT_RENTAL_YEARS:g}-year"  # the rental estimate's default term and margin, as mapped
+_D_RENT_HOW = f"{_D_SITE}.rental_estimate (what a GPU cloud would charge for a committed {_D_TERM} term)"
 _D_RENT_ASSUME = (
-    _D_PARTS + "the purchase written off over the 3-year term, 5 %/y maintenance, over (1 - 16.9 %), "
-    "CoreWeave's 2024 operating margin; "
+    _D_PARTS + f"the purchase written off over the {_D_TERM} term, 5 %/y maintenance, over "
+    f"(1 - {rental.DEFAULT_RENTAL_MARGIN * 100:.1f} %), CoreWeave's 2024 operating margin; "
 )
 #: why a record's price class lies outside the estimate's (a committed term of 3 years or more)
 _D_OUT_OF_CLASS = {
     "on_demand": "out of class: an on-demand list price also pays for the hours the provider leaves unsold "
-    "(no filing states that share); predicted at the 3-year committed rate",
+    f"(no filing states that share); predicted at the {_D_TERM} committed rate",
     "block": "out of class: a capacity block is a reservation of days to weeks, priced from spare capacity; "
-    "predicted at the 3-year committed rate",
+    f"predicted at the {_D_TERM} committed rate",
 }
 _DGX_H100_NVL = ("8x H100_NVL in a DGX H100 chassis", lambda: _evolve_node(_m().Systems.Nodes.DGX_H100, _hw().H100_NVL))
 _DGX_A100_40 = ("DGX_A100 with A100_40GB", lambda: _evolve_node(_m().Systems.Nodes.DGX_A100, _hw().A100_40GB))
