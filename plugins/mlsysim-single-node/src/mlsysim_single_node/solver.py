@@ -284,13 +284,10 @@ class SingleNodeModel(Solver):
             default = _default_seq(shape, is_training, phase)
             seq = None if default is None else np.full(n, default, dtype=np.int64)
         ok = errors.ok
-        f = _evaluate(
+        work = _work(
             shape,
             a["hardware"],
-            peak,
             b,
-            eta_c,
-            eta_m,
             np.where(ok, batch, 1).astype(float),
             None if seq is None else np.where(ok, seq, 1).astype(float),
             is_training,
@@ -300,6 +297,8 @@ class SingleNodeModel(Solver):
             phase,
             precision,
         )
+        f = work.fields(peak)
+        f.update(_timed(work, peak, eta_c, eta_m))
         f.update(
             valid=ok,
             error=errors.messages,
@@ -428,30 +427,6 @@ def _default_seq(shape: _Shape, is_training: bool, phase: str) -> int | None:
     return None
 
 
-def _evaluate(
-    shape: _Shape,
-    hardware: HardwareNode,
-    peak: float,
-    b: float,
-    eta_c: float,
-    eta_m: float,
-    batch: Any,
-    seq_len: Any,
-    is_training: bool,
-    zero_stage: int,
-    dp_size: int,
-    recompute: bool,
-    phase: str,
-    precision: str,
-) -> dict:
-    """Every computed field of the PerformanceProfile from checked inputs. ``batch`` and ``seq_len``
-    are numbers (``solve()``) or float arrays (a sweep): one code path, the kernels of :mod:`.kernels`."""
-    work = _work(shape, hardware, b, batch, seq_len, is_training, zero_stage, dp_size, recompute, phase, precision)
-    f = work.fields(peak)
-    f.update(_timed(work, peak, eta_c, eta_m))
-    return f
-
-
 class _Work:
     """What a step does, independent of the efficiencies (SI floats or arrays): its FLOPs, bytes moved,
     memory footprint, fixed overhead and the bytes it spills over the host link."""
@@ -518,7 +493,8 @@ def _work(
     phase: str,
     precision: str,
 ) -> _Work:
-    """The work of the step (FLOPs, bytes moved, footprint, overhead) from checked inputs."""
+    """The work of the step (FLOPs, bytes moved, footprint, overhead) from checked inputs. ``batch`` and
+    ``seq_len`` are numbers (``solve()``) or float arrays (a sweep): one code path, the kernels of :mod:`.kernels`."""
     hw = hardware.si
     layers = shape.layers
     # ---- work of the step
