@@ -100,6 +100,8 @@ class ServingModel(Solver):
         "e2e_p99",
         "saturation_rate",
         "max_arrival_rate",
+        "spec_itl",
+        "spec_tokens_per_second",
     )
 
     def solve(
