@@ -68,7 +68,8 @@ def test_the_band_is_the_hull_of_the_corners_and_the_interval():
         r_low, r_high = (q.m_as("s") for q in r.bands.ranges[name])
         assert (low, high) == pytest.approx((min(r_low, mid / f), max(r_high, mid * f)), rel=1e-12)
     assert len(r.bands.model_error) == 2 and "TTFT-like" in r.bands.model_error[1] + r.bands.model_error[0]
-    assert any("24 published points" in line for line in r.bands.model_error)
+    n = model_error.measured()[model_error.TTFT]["n"]
+    assert any(f"on {n} published points, 80% conformal" in line for line in r.bands.model_error)
 
 
 def test_speculative_fields_get_their_class_and_the_plain_fields_theirs():

@@ -96,6 +96,7 @@ class ServingModel(Solver):
         "ttft_mean",
         "ttft_p50",
         "ttft_p99",
+        "itl_p50",
         "itl_p99",
         "e2e_p99",
         "saturation_rate",

@@ -167,7 +167,10 @@ def classified(fn: Callable[[], float]) -> tuple[float, str | None]:
     if len(classes) > 1:
         classes = {k for k in classes if _reads(fn, len(calls) - 1, [s for s, c in fields.items() if c == k], value)}
     if len(classes) != 1:
-        raise ValueError(f"the number reads fields of {len(classes)} model-error classes: {sorted(map(str, classes))}")
+        raise ValueError(
+            f"the number reads the band fields of {len(classes)} model-error classes ({sorted(map(str, classes))}): "
+            "one expected (a field missing from the solver's band_fields gets no band at run time)"
+        )
     return value, classes.pop()
 
 
