@@ -100,6 +100,44 @@ for _tag in ("llama318b-1xa100", "llama3170b-4xh100"):
         for _group, _q_name in (("L", "ttft-p50"), ("M", "tpot-p50")):
             SKIPPED[f"{_group}-vllm060-{_tag}-sharegpt-rps{_rate}-{_q_name}"] = _VLLM_MULTI_STEP
 
+#: Phala Network's TEE study on one H200 NVL (Zhu et al., arXiv 2409.03992; Phala-Network/h100-llm-benchmark
+#: results/base_24cores, TEE off): vLLM v0.5.4's serving benchmark, ShareGPT (1,000 prompts, mean 215.2 tokens in),
+#: Poisson arrivals; (model, its vLLM 0.5.4 step budget, request rates). vLLM 0.5.4's defaults: chunked prefill
+#: on at 512 tokens for contexts above 32K (Llama-3.1-8B, 131,072), off for Gemma-2 (capped at its 4,096-token
+#: sliding window: whole prompts in steps of their own, max(4096, 2048) tokens); 256 sequences; synchronous
+#: scheduler. QPS 16 and inf are left out (saturated), as are Phi-3-medium (not in the catalog) and the
+#: bitsandbytes 4-bit Llama-3.1-70B (its dequantizing kernels are not modelled): the records' notes.
+_PHALA_VLLM054 = (("Llama3_1_8B", 512, (1, 4)), ("Gemma2_27B", 4096, (1, 4)))
+for _model, _budget, _rates in _PHALA_VLLM054:
+    for _rate in _rates:
+        for _group, _q_name, _field in (("L", "ttft", "ttft_mean"), ("M", "itl", "itl_mean")):
+            maps(
+                f"{_group}-phala-vllm054-{_model.lower().replace('_', '')}-h200nvl-sharegpt-qps{_rate}-{_q_name}",
+                f"ServingModel({_model}, H200_NVL, bf16, tp 1, seq_len 215, output_len "
+                f"{SHAREGPT_LLAMA3_LENGTHS[1]}, length_cv {SHAREGPT_LENGTH_CV}, arrival_rate {_rate}/s, "
+                f"max_num_batched_tokens {_budget}).{_field} (analytic)",
+                "ShareGPT lengths as a lognormal of mean 215 prompt tokens (this sample's, Llama-3.1 tokenizer; "
+                "Gemma's not published) and 179 output tokens (the vLLM blog's mean answer length: the run's "
+                f"dummy weights rarely emit EOS, so answers run to the dataset's length), CV {SHAREGPT_LENGTH_CV}; "
+                "open loop of Poisson arrivals at the stated rate; bf16; vLLM v0.5.4's scheduler defaults "
+                f"({_budget}-token steps, 256 sequences, 0.9 of memory); the server process pinned to one host "
+                "core (taskset) and vLLM 0.5's API server in the engine's process: host time per step is "
+                "ServingModel's default engine overhead (1 ms), not this host's",
+            )(
+                _under_load(
+                    _model,
+                    "H200_NVL",
+                    215,
+                    SHAREGPT_LLAMA3_LENGTHS[1],
+                    _field,
+                    "vllm",
+                    arrival_rate=_rate,
+                    length_cv=SHAREGPT_LENGTH_CV,
+                    precision="bf16",
+                    max_num_batched_tokens=_budget,
+                )
+            )
+
 # =========================================================================== S: speculative decoding
 
 
