@@ -438,7 +438,7 @@ class _Pools:
         transfer + decode admission, the tails of the independent pools combined as :func:`.traffic.combine`
         does."""
         mean = p_mean + self.x + d_mean
-        return mean if p_q is None else mean + TR.combine(SCALAR, p_q - p_mean, d_q - d_mean)
+        return mean if p_q is None or d_q is None else mean + TR.combine(SCALAR, p_q - p_mean, d_q - d_mean)
 
     def combine(self, p: dict, d: dict) -> dict:
         """Combined fields from a prefill replica's ``p`` and a decode replica's ``d`` (:meth:`_Replica.at`)
