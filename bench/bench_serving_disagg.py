@@ -60,6 +60,12 @@ def main() -> None:
         warmup=2,
     )
     bench(
+        "disagg with SLOs, a new TTFT and ITL SLO each call (every search)",
+        lambda: s.solve(**case, slo_ttft=2.0 + next(fresh) * 1e-12, slo_itl=0.05 + next(fresh) * 1e-12),
+        n=20,
+        warmup=2,
+    )
+    bench(
         "disagg with SLOs, cold: a new layout each call (every search)",
         lambda: s.solve(**case, **slos, efficiency=0.6 + next(fresh) * 1e-15),
         n=20,
@@ -76,6 +82,17 @@ def main() -> None:
         lambda: s.solve(L.Llama3_70B, H.H100, 2048, 1, tp_size=4, spec_draft_cost=0.0, spec_accept=0.5),
         n=500,
         warmup=50,
+    )
+    spec = dict(tp_size=4, spec_draft=L.Llama3_1B, spec_accept=0.7, output_len=500, arrival_rate=2.0)
+    bench(
+        "speculative under traffic: Llama3_70B + Llama3_1B draft, H100 tp4, 2 req/s",
+        lambda: s.solve(L.Llama3_70B, H.H100, 2048, **spec),
+    )
+    bench(
+        "speculative under traffic with SLOs (TTFT 2 s, ITL 50 ms), a new TTFT SLO each call",
+        lambda: s.solve(L.Llama3_70B, H.H100, 2048, **spec, slo_ttft=2.0 + next(fresh) * 1e-12, slo_itl=0.05),
+        n=50,
+        warmup=5,
     )
 
 

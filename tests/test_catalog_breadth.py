@@ -259,7 +259,16 @@ GOOGLE_CAMPUSES = {
     "St. Ghislain, Belgium": ("Google_St_Ghislain", 1.08, "Belgium"),
     "Storey County, Nevada": ("Google_Storey_County", 1.14, "Nevada"),
 }
-# Not placed: Inzai (Japan) and the two new campuses, for which the page gives no TTM PUE.
+# Inzai (Japan) carries the page's quarterly PUE (no TTM: under twelve months of data); the two new campuses
+# ('RLF- New Campus', 'UNO- New Campus') are not placed: the page names no place for them.
+
+
+def test_inzai_carries_the_quarterly_pue_google_reports_and_says_so():
+    dc = mlsysim.Infra.Datacenters.get("google_inzai")
+    assert dc.pue == 1.12 and dc.grid is mlsysim.Infra.Grids.Tokyo
+    assert "the quarterly PUE of the campus 'Inzai, Japan'" in dc.source
+    assert "no trailing-twelve-month value" in dc.source
+    assert "trailing-twelve-month (TTM) PUE of the campus" not in dc.source
 
 
 # Microsoft's efficiency page (https://datacenters.microsoft.com/sustainability/efficiency/, same copy): geography ->

@@ -745,9 +745,9 @@ SWEEPS = {  # one sweep per built-in command, with an invalid point where one is
         "--cluster",
         "Research_256,Production_2K",
         "--days",
-        "30,365",
+        "30,0",  # 0 days: an error point
         "--datacenter",
-        "India,Virginia",  # India: no electricity price in the catalog (an error point)
+        "Hyperscale_Typical,Virginia",
         "--cloud-rate",
         "2.5",
     ),

@@ -384,9 +384,9 @@ def test_serving_sweep_over_efficiencies_equals_solve():
 
 def test_cli_bands_table_json_and_refusal():
     runner = CliRunner()
-    out = runner.invoke(main, ["serve", "Llama3_8B", "A100", "--seq-len", "1024", "--bands"])
+    out = runner.invoke(main, ["serve", "Llama3_8B", "MI300X", "--seq-len", "1024", "--bands"])
     assert out.exit_code == 0 and " ms [" in out.output and "out of domain" in out.output
-    js = runner.invoke(main, ["serve", "Llama3_8B", "A100", "--seq-len", "1024", "--bands", "--json"])
+    js = runner.invoke(main, ["serve", "Llama3_8B", "MI300X", "--seq-len", "1024", "--bands", "--json"])
     assert '"bands"' in js.output and '"out_of_domain"' in js.output
     plain = runner.invoke(main, ["serve", "Llama3_8B", "H100", "--seq-len", "1024"])
     assert "[" not in plain.output.split("why:")[0] and '"bands"' not in plain.output

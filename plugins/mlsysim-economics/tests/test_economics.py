@@ -3,6 +3,7 @@ paths."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import attrs
@@ -381,6 +382,81 @@ def test_cost_cli_rent():
     assert bad.exit_code == 1 and bad.output.startswith("Error: --rent:") and "did you mean aws-p5" in bad.output
     term = CliRunner().invoke(main, [*args, "--rent-term", "spot"])
     assert term.exit_code == 1 and term.output.startswith("Error: --rent-term:")
+
+
+# --- renting needs no site: a rate without a PUE or electricity price prices the rental alone
+
+OWNED = ("opex_energy", "opex", "tco", "cost_per_gpu_hour", "rental_estimate", "breakeven_utilization", "breakeven")
+
+
+def test_rent_without_a_datacenter_prices_the_rental_alone():
+    """Research_256 (32 nodes x 8 H100, no datacenter in the catalog) rented at aws-p5 on demand for 30 days:
+    the price catalog row's 12.29 USD per GPU-hour x 256 x 720 h = 2,265,292.8 USD. CapEx needs no site:
+    256 x 31,250 + 32 x 160,000 = 13,120,000 USD, 30 / (5 x 365) of it = 215,671.23 USD. Energy, TCO and the
+    break-even need a PUE and a price: None, and owned_note says why."""
+    c = mlsysim.Systems.Clusters.Research_256
+    assert c.datacenter is None
+    r = M.solve(c, 30, rent="aws-p5")
+    assert r.cloud_rate.to("USD/h").magnitude == pytest.approx(12.29)
+    assert r.cloud_cost.to("USD").magnitude == pytest.approx(2_265_292.8)
+    assert r.capex_total.magnitude == pytest.approx(13_120_000) and r.capex.magnitude == pytest.approx(215_671.2329)
+    assert all(getattr(r, f) is None for f in OWNED) and r.tco_usd is None and r.cheaper is None
+    assert r.pue is None and r.facility_energy is None and r.price_source is None and r.rental_note is None
+    assert "no datacenter" in r.owned_note and r.why() == [f"tco: {r.owned_note}"]
+    same = M.solve(c, 30, cloud_rate=12.29)  # a bare rate the same
+    assert same.cloud_cost.magnitude == pytest.approx(r.cloud_cost.magnitude) and same.owned_note == r.owned_note
+    with pytest.raises(InvalidInputError, match="no datacenter; rent= or cloud_rate="):  # nothing to answer
+        M.solve(c, 30)
+
+
+def test_rent_on_a_grid_without_a_price_keeps_what_the_pue_gives():
+    unpriced = GridProfile(name="NoPrice", carbon_intensity="20 g/kWh", typical_pue=1.5)
+    r = M.solve(FLEET, 30, datacenter=unpriced, cloud_rate=4.0)
+    assert r.facility_energy.magnitude == pytest.approx(54720 * 1.5) and r.pue == 1.5
+    assert r.tco is None and r.electricity_price is None and "'NoPrice' has no electricity_price" in r.owned_note
+    assert r.cloud_cost.magnitude == pytest.approx(4.0 * 80 * 720)
+    priced = M.solve(FLEET, 30, datacenter=unpriced, cloud_rate=4.0, kwh_price=0.1)  # a price: owned again
+    assert priced.owned_note is None and priced.tco.magnitude == pytest.approx(TCO + 54720 * (1.5 - 1.2) * 0.1)
+    assert priced.breakeven_utilization == pytest.approx(priced.tco.magnitude / r.cloud_cost.magnitude)
+
+
+def test_rent_without_a_datacenter_takes_a_pue_and_price_for_the_owned_side():
+    """pue= and kwh_price= give the owned side without a site: the same TCO and break-even as a datacenter with
+    that PUE on a grid with that price."""
+    no_dc = attrs.evolve(FLEET, datacenter=None)
+    r = M.solve(no_dc, 30, pue=1.2, kwh_price=0.1, cloud_rate=4.0)
+    assert r.owned_note is None and r.tco.magnitude == pytest.approx(TCO)
+    assert r.breakeven_utilization == pytest.approx(TCO / (4.0 * 80 * 720))
+    assert r.breakeven == M.solve(FLEET, 30, cloud_rate=4.0).breakeven
+    with_pue = M.solve(no_dc, 30, pue=1.2, cloud_rate=4.0)  # no price: no grid named
+    assert with_pue.tco is None and "no datacenter and no grid" in with_pue.owned_note
+
+
+def test_cost_cli_rent_without_a_datacenter():
+    """`mlsysim cost Research_256 --days 30 --rent aws-p5` (issue 19's must-show): exit 0, the rental cost and
+    the line saying why the owned cost is not there; `mlsysim sweep cost` gives the same points."""
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    args = ["cost", "Research_256", "--days", "30", "--rent", "aws-p5"]
+    out = CliRunner().invoke(main, args)
+    assert out.exit_code == 0, out.output
+    assert "12.29 USD/h" in out.output and "2,265,000 USD" in out.output and "owned_note" in out.output
+    assert "no datacenter" in out.output and "tco " not in out.output
+    doc = json.loads(CliRunner().invoke(main, [*args, "--json"]).output)["result"]
+    assert doc["cloud_cost"]["value"] == pytest.approx(2_265_292.8) and doc["tco"] is None
+    swept = CliRunner().invoke(
+        main, ["sweep", "cost", "--cluster", "Research_256", "--days", "30,365", "--rent", "aws-p5"] + ["--json", "-"]
+    )
+    points = json.loads(swept.stdout)["points"]
+    assert [p["error"] for p in points] == [None, None] and points[0]["result"] == doc
+    bare = CliRunner().invoke(main, args[:4])
+    assert (
+        bare.exit_code == 1
+        and bare.output.startswith("Error: --datacenter:")
+        and "--rent or --cloud-rate" in bare.output
+    )
 
 
 # --- the rental estimate: what a GPU cloud would charge for a committed term (mlsysim_fleet.rental)

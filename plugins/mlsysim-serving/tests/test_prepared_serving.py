@@ -30,6 +30,7 @@ def _forget() -> None:
     UL._replicas.clear()
     SV._statics.clear()
     SP.break_even.cache_clear()
+    SP._fields.clear()
     DG._plans._memo.clear()
     LY._parsed.clear()
     LY._fabrics.clear()
@@ -100,3 +101,41 @@ def test_speculative_solve_reusing_its_draft_and_break_even_equals_a_fresh_one()
     assert SP.break_even.cache_info().hits >= 1
     _forget()
     assert serving.solve(**spec, batch_size=64).to_dict() == warm
+
+
+def test_an_slo_search_solves_each_trial_rate_once_per_engine(monkeypatch):
+    """A disaggregated SLO solve's combined search tries rates its prefill-pool search tried, and every
+    search's first trials do not depend on the SLOs: each rate is solved once per engine
+    (:func:`.under_load.trial`), and the answer is the one from empty memos."""
+    from mlsysim_serving import traffic as TR
+
+    args = dict(BASE, seq_len=4000, output_len=500, disagg="prefill=H100x2:tp2,decode=H100x2:tp1", fabric="IB_NDR")
+    _forget()
+    solved: list[tuple[int, float]] = []
+    analytic = TR.analytic
+
+    def spy(cost, load, lam, *rest, **kw):
+        solved.append((id(cost), float(lam)))
+        return analytic(cost, load, lam, *rest, **kw)
+
+    monkeypatch.setattr(TR, "analytic", spy)
+    serving.solve(**args, slo_ttft=2.0, slo_itl=0.05)
+    trials = solved[2:]  # after the two pools at the offered rate
+    assert len(trials) > 10 and len(set(trials)) == len(trials)  # no trial rate solved twice on one step cost
+    solved.clear()
+    warm = serving.solve(**args, slo_ttft=2.5, slo_itl=0.05).to_dict()  # a new TTFT SLO: SEED and top trials reused
+    assert solved[2:] and len(set(solved[2:])) == len(solved[2:]) and not set(solved[2:]) & set(trials)
+    _forget()
+    assert serving.solve(**args, slo_ttft=2.5, slo_itl=0.05).to_dict() == warm
+
+
+def test_speculative_fields_under_traffic_are_set_up_once():
+    """The spec_* fields do not depend on the arrival rate: a loaded speculative solve at another rate reuses
+    them (:func:`.speculative.fields`) and answers as one from empty memos."""
+    spec = dict(BASE, spec_draft_cost=0.05, spec_accept=0.7, slo_itl=0.05)
+    _forget()
+    serving.solve(**spec)
+    warm = serving.solve(**dict(spec, arrival_rate=3.0)).to_dict()
+    assert len(SP._fields) == 1
+    _forget()
+    assert serving.solve(**dict(spec, arrival_rate=3.0)).to_dict() == warm

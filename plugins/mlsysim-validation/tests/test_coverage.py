@@ -7,7 +7,12 @@ from mlsysim_validation import coverage
 #: groups below 80 % coverage and their misses (docs/accuracy.md, Bands): A, MLPerf GPT-J (beam search
 #: not modelled) and SDXL (UNet at fp8 far below the transformer efficiency); L, TTFT under load of short
 #: prompts at 5-50 users (the engine's extra decode steps before a prefill are not modelled) and the
-#: client-side TTFT of GPUStack's Qwen3-8B runs at 1-8 users (the HTTP/chat frontend's time is not modelled);
+#: client-side TTFT of GPUStack's Qwen3-8B runs at 1-8 users (the HTTP/chat frontend's time is not modelled)
+#: and of the open loops of SGLang v0.3.0 (36-45 % low) and vLLM v0.5.4 on one H200 NVL (47-61 % low; its
+#: server pinned to one host core); M, SGLang v0.3.0's median TPOT on 8B/A100 at 8 requests/s and 70B/4xH100
+#: at 4 and 8/s (its prefill steps stall decode: TPOT grows ~35 % from 4 to 8/s, the model's 4-7 %), vLLM
+#: v0.5.4's mean ITL of 8B at 4/s and Gemma-2-27B at 1 and 4/s (8-47 % beyond the band: the host time of a
+#: one-core server is not modelled) and three GPUStack Qwen3-8B TPOTs just above their bands (0-3 %);
 #: E, the Llama 2 and Llama 3 70B cards (their implied ~423 g/kWh lies above every published US average of
 #: 2023-2025) and Patterson et al.'s four runs at the default utilization (their measured average power lies
 #: below the 76-82 % of rated node power the utilization range spans: 1-23 % high); F, the 8-GPU
@@ -21,7 +26,7 @@ from mlsysim_validation import coverage
 #: above the band), the capacity block and Mosaic's reserved cluster (short or unstated terms, ~10 % above),
 #: two 3-year prices (GCP A3 7 % above, AWS p4de 4 % below) and DeepSeek's owner costing (the owned TCO's
 #: +-0.6 % band, 5 % below)
-KNOWN_MISSES = {"A": 2, "L": 18, "E": 6, "F": 3, "S": 6, "P": 5, "D": 9}
+KNOWN_MISSES = {"A": 2, "L": 25, "M": 9, "E": 6, "F": 3, "S": 6, "P": 5, "D": 9}
 
 
 def test_bands_contain_most_measurements_and_their_predictions():

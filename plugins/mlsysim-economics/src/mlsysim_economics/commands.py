@@ -38,6 +38,7 @@ COST = SolverCommand(
         NODES,
     ),
     key_fields=(
+        "owned_note",
         "tco",
         "capex",
         "opex",

@@ -14,6 +14,10 @@ Equations (``shared/design/physics.md``, "Economics"):
   catalog (``rent=``, ``mlsysim_registry/data/prices.toml``: a provider's list price per accelerator-hour
   for a term). Break-even utilization u* = TCO / (rate * accelerators * duration): the share of the
   period the work must keep the fleet busy for owning to cost less than renting only the busy hours.
+- Renting needs no site: without a PUE (no datacenter) or an electricity price, a fleet priced at a
+  rate (``rent=``, ``cloud_rate=``) gets the rental cost and CapEx only; every owned-cost field (energy
+  cost, OpEx, TCO, break-even, rental estimate) is None and ``owned_note`` says which input is missing.
+  Without a rate that is an error, as before.
 - Rental estimate (``mlsysim_fleet.rental``): what a GPU cloud that buys the fleet would charge per
   accelerator-hour for a committed term of T = ``rental_years``, every hour billed: its operating cost
   (the purchase written off over the term, energy, maintenance) over (1 - operating margin m):
@@ -91,24 +95,28 @@ class EconomicsResult(UpstreamEnergyNames, Result):
     capex_accelerators = measure("USD", doc="accelerators * unit price")
     capex_hosts = measure("USD", doc="nodes * host price (node without its accelerators)")
     capex_network = measure("USD", doc="network CapEx (0 unless network_cost is given)")
-    opex_energy = measure("USD", doc="facility energy * electricity price")
+    opex_energy = measure("USD", doc="facility energy * electricity price", optional=True)
     opex_maintenance = measure("USD", doc="capex_total * maintenance_rate * duration / year")
-    opex = measure("USD", doc="opex_energy + opex_maintenance")
-    tco = measure("USD", doc="capex + opex")
-    cost_per_gpu_hour = measure(_USD_PER_GPU_HOUR, doc="tco / (accelerators * hours), USD per accelerator-hour")
+    opex = measure("USD", doc="opex_energy + opex_maintenance", optional=True)
+    tco = measure("USD", doc="capex + opex", optional=True)
+    cost_per_gpu_hour = measure(
+        _USD_PER_GPU_HOUR, doc="tco / (accelerators * hours), USD per accelerator-hour", optional=True
+    )
     it_energy = measure("kWh", doc="IT energy: node power at the utilization * duration")
-    facility_energy = measure("kWh", doc="it_energy * PUE")
+    facility_energy = measure("kWh", doc="it_energy * PUE", optional=True)
     it_power = measure("kW", doc="fleet IT power at the utilization")
-    electricity_price = measure("USD/kWh", doc="price used for energy")
+    electricity_price = measure("USD/kWh", doc="price used for energy", optional=True)
     duration = measure("day", doc="period costed")
-    pue: float = attrs.field()
+    pue: float | None = attrs.field()  # None: no datacenter and no pue= (a rental priced alone)
     utilization: float = attrs.field()
     amortization_years: float = attrs.field()
     maintenance_rate: float = attrs.field()
     accelerators: int = attrs.field()
     nodes: int = attrs.field()
-    price_source: str = attrs.field()  # "argument" (kwh_price) or "grid" (region_name's electricity_price)
-    pue_source: str = attrs.field()  # "argument", "datacenter" or "grid typical_pue" (typical datacenter on the grid)
+    price_source: str | None = attrs.field()  # "argument" (kwh_price), "grid" (region_name's electricity_price), None
+    pue_source: str | None = (
+        attrs.field()
+    )  # "argument", "datacenter", "grid typical_pue" (typical datacenter on the grid)
     region_name: str | None = attrs.field()
     datacenter_name: str | None = attrs.field()
     rental_estimate = measure(
@@ -116,6 +124,7 @@ class EconomicsResult(UpstreamEnergyNames, Result):
         doc="what a GPU cloud would charge per accelerator-hour to rent this fleet for rental_years, every hour "
         "billed: (capex_total / rental_years + OpEx per hour) / (accelerators x (1 - rental_margin)); a "
         "committed price, not an on-demand list price",
+        optional=True,
     )
     rental_years: float = attrs.field(metadata={"doc": "committed term the rental estimate prices (years)"})
     rental_margin: float = attrs.field(metadata={"doc": "operating margin of the renting provider (of revenue)"})
@@ -124,6 +133,13 @@ class EconomicsResult(UpstreamEnergyNames, Result):
         metadata={
             "doc": "why the rental estimate is outside its sources' domain (an accelerator no rental of the price "
             "catalog rents, a term shorter than 3 years), or None"
+        },
+    )
+    owned_note: str | None = attrs.field(
+        default=None,
+        metadata={
+            "doc": "why the owned cost (energy cost, OpEx, TCO, break-even, rental estimate) is not computed: the "
+            "site's PUE or electricity price is unknown and a rental rate was given (renting needs neither), or None"
         },
     )
     cloud_rate = measure(_USD_PER_GPU_HOUR, doc="cloud price per accelerator-hour (if given)", optional=True)
@@ -178,9 +194,11 @@ class EconomicsResult(UpstreamEnergyNames, Result):
     workload_cloud_cost = measure("USD", doc="cost of the training run at cloud_rate", optional=True)
 
     def why(self) -> list[str]:
-        """The result's why lines, and why the rental estimate is outside its sources' domain, if it is."""
+        """The result's why lines, why the owned cost is not computed and why the rental estimate is outside
+        its sources' domain, if they are."""
+        owned = [f"tco: {self.owned_note}"] if self.owned_note else []
         note = [f"rental_estimate: {self.rental_note}"] if self.rental_note else []
-        return [*super().why(), *note]
+        return [*super().why(), *owned, *note]
 
     # upstream 0.1.1 names (floats in USD; energies as kWh Quantities)
     @property
@@ -188,20 +206,25 @@ class EconomicsResult(UpstreamEnergyNames, Result):
         return float(self.si("capex"))
 
     @property
-    def opex_energy_usd(self) -> float:
-        return float(self.si("opex_energy"))
+    def opex_energy_usd(self) -> float | None:
+        return self._usd("opex_energy")
 
     @property
     def opex_maintenance_usd(self) -> float:
         return float(self.si("opex_maintenance"))
 
     @property
-    def total_opex_usd(self) -> float:
-        return float(self.si("opex"))
+    def total_opex_usd(self) -> float | None:
+        return self._usd("opex")
 
     @property
-    def tco_usd(self) -> float:
-        return float(self.si("tco"))
+    def tco_usd(self) -> float | None:
+        return self._usd("tco")
+
+    def _usd(self, name: str) -> float | None:
+        """An owned-cost field in USD, None where it is not computed (``owned_note``)."""
+        v = self.si(name)
+        return None if v is None else float(v)
 
 
 def _price(name: str, value: Any, default: float | None, part: str, *, allow_zero: bool = False) -> float:
@@ -327,7 +350,8 @@ class EconomicsModel(Solver):
         u = utilization_arg(utilization, mfu)
         t = duration_arg(duration_days, g.usage)
         price = _energy_price(kwh_price, g)
-        return _evaluate(g, u, t, price, EconomicsResult, price_source="grid" if kwh_price is None else "argument")
+        source = "argument" if kwh_price is not None else None if price is None else "grid"
+        return _evaluate(g, u, t, price, EconomicsResult, price_source=source)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): duration_days, utilization and kwh_price
@@ -359,7 +383,8 @@ class EconomicsModel(Solver):
         u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
         t = checked(errors, "duration_days", vectors, a, lambda v: duration_arg(v, g.usage))
         price = checked(errors, "kwh_price", vectors, a, lambda v: _energy_price(v, g))
-        source = "argument" if "kwh_price" in vectors or a["kwh_price"] is not None else "grid"
+        given = "kwh_price" in vectors or a["kwh_price"] is not None
+        source = "argument" if given else None if price is None else "grid"
         return _evaluate(g, u, t, price, dict, price_source=source, valid=errors.ok, error=errors.messages)
 
 
@@ -443,13 +468,8 @@ def _prepare(
     elif facility is not None:
         g.p_ue = facility_pue(facility)
         pue_source = "datacenter" if isinstance(facility, Datacenter) else "grid typical_pue"
-    else:
-        raise InvalidInputError(
-            "datacenter",
-            None,
-            "a Datacenter or GridProfile (for its PUE), or pue=",
-            f"fleet {fleet.name!r} has no datacenter",
-        )
+    else:  # renting needs no site: without a rate below, an error
+        g.p_ue = pue_source = None
 
     # --- CapEx
     node = fleet.node
@@ -472,6 +492,13 @@ def _prepare(
     rented = _rental(rent, rent_term, cloud_rate, hw)
     if rented is not None:
         g.cloud_rate = rented["rate"]
+    if g.p_ue is None and g.cloud_rate is None:
+        raise InvalidInputError(
+            "datacenter",
+            None,
+            "a Datacenter or GridProfile (for its PUE), or pue=",
+            f"fleet {fleet.name!r} has no datacenter; rent= or cloud_rate= prices renting it without one",
+        )
     term = amount("rental_years", rental_years, YEAR, YEAR_S, "years")
     # all revenue as margin (m = 1) leaves no finite price: [0, 1)
     g.margin = (
@@ -559,21 +586,39 @@ def _rental_note(hw: Any, years: float) -> str | None:
     return "; ".join(notes) or None
 
 
-def _energy_price(kwh_price: Any, g: _Group) -> float:
-    """USD per J: the argument, else the grid's electricity price (neither is an error)."""
+def _energy_price(kwh_price: Any, g: _Group) -> float | None:
+    """USD per J: the argument, else the grid's electricity price; neither is an error unless a rental
+    rate is priced (then None: the owned cost is not computed, ``owned_note``)."""
     if kwh_price is not None:
         return amount("kwh_price", kwh_price, USD_PER_KWH, 1.0 / KWH_J, "USD/kWh")
     price = g.grid.si.electricity_price if g.grid is not None else None
-    if price is None:
-        where_ = (
-            f"grid {g.grid.name!r} has no electricity_price"
-            if g.grid is not None
-            else f"fleet {g.fleet.name!r} has no datacenter and no grid was given"
-        )
+    if price is None and g.cloud_rate is None:
         raise InvalidInputError(
-            "kwh_price", None, "an electricity price in USD/kWh (number or Quantity)", f"{where_}; pass kwh_price="
+            "kwh_price",
+            None,
+            "an electricity price in USD/kWh (number or Quantity)",
+            f"{_no_price(g)}; pass kwh_price=",
         )
     return price
+
+
+def _no_price(g: _Group) -> str:
+    """Why the site has no electricity price."""
+    if g.grid is not None:
+        return f"grid {g.grid.name!r} has no electricity_price"
+    return f"fleet {g.fleet.name!r} has no datacenter and no grid was given"
+
+
+def _owned_note(g: _Group, price: Any) -> str | None:
+    """Why the owned cost is not computed (no PUE, or no electricity price, with a rental rate), or None."""
+    if g.p_ue is None:
+        return (
+            "not computed: no datacenter, so no PUE or electricity price "
+            "(name a datacenter or grid, or pue= and kwh_price=)"
+        )
+    if price is None:
+        return f"not computed: {_no_price(g)} (give kwh_price=)"
+    return None
 
 
 _prepared = PreparedCache(_prepare)
@@ -590,22 +635,26 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any, make: Any, **extra: Any) ->
     capex_total = g.capex_total
     capex = capex_total * t / g.life
 
-    # --- OpEx
+    # --- OpEx (owned: with the site's PUE and electricity price; a rental alone needs neither)
     p_it = fleet_it_power(g.pmax, g.pidle, u, nodes)
     e_it = p_it * t
-    e_fac = e_it * g.p_ue
-    opex_energy = e_fac * price
+    e_fac = None if g.p_ue is None else e_it * g.p_ue
     opex_maint = capex_total * g.rate * t / YEAR_S
-    opex = opex_energy + opex_maint
-    tco = capex + opex
-    per_gpu_s = tco / (n * t)
-    rental = (g.write_off + opex / t) / (n * (1.0 - g.margin))
+    owned_note = _owned_note(g, price)
+    opex_energy = opex = tco = per_gpu_s = rental = None
+    if owned_note is None:
+        opex_energy = e_fac * price
+        opex = opex_energy + opex_maint
+        tco = capex + opex
+        per_gpu_s = tco / (n * t)
+        rental = (g.write_off + opex / t) / (n * (1.0 - g.margin))
 
     # --- cloud alternative
     cr = g.cloud_rate
     cloud = ratio_c = cheaper = breakeven = u_even = None
     if cr is not None:
         cloud = cr * n * t
+    if cr is not None and owned_note is None:
         # per accelerator-second (t cancels): cloud / tco and its inverse, finite at any duration > 0
         # (cr * n * t underflows to 0 below ~1e-300 s while the TCO, capex included, does not)
         ratio_c = cr / per_gpu_s
@@ -620,22 +669,25 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any, make: Any, **extra: Any) ->
     fleet_in = per_million_in = per_million_out = None
     if tps is not None:
         fleet_tps = tps * n / rep
-        per_token = (tco / t) / fleet_tps
-        per_million = per_token * 1e6
-        if w.prefill_time_share is not None:  # whole requests: split the cost by time into input and output
+        if w.prefill_time_share is not None:  # whole requests: the prompts' rate too
             fleet_in = w.input_tokens_per_second * n / rep
-            per_million_in = (tco / t) * w.prefill_time_share / fleet_in * 1e6
-            per_million_out = per_million * (1.0 - w.prefill_time_share)
-        if g.tq is not None:
-            per_query = per_token * g.tq
-    elif qps is not None:
-        # a per-step result (latency, throughput) on `rep` accelerators: every replica serves
+    elif qps is not None:  # a per-step result (latency, throughput) on `rep` accelerators: every replica serves
         fleet_qps = qps * n / rep
-        per_query = (tco / t) / fleet_qps
-    elif w.time is not None:
-        wl_cost = per_gpu_s * w.accelerators * w.time
-        if cr is not None:
-            wl_cloud = cr * w.accelerators * w.time
+    elif w.time is not None and cr is not None:
+        wl_cloud = cr * w.accelerators * w.time
+    if tco is not None:  # the owned cost per token, per query or of the run
+        if fleet_tps is not None:
+            per_token = (tco / t) / fleet_tps
+            per_million = per_token * 1e6
+            if fleet_in is not None:  # whole requests: split the cost by time into input and output
+                per_million_in = (tco / t) * w.prefill_time_share / fleet_in * 1e6
+                per_million_out = per_million * (1.0 - w.prefill_time_share)
+            if g.tq is not None:
+                per_query = per_token * g.tq
+        elif fleet_qps is not None:
+            per_query = (tco / t) / fleet_qps
+        elif w.time is not None:
+            wl_cost = per_gpu_s * w.accelerators * w.time
 
     return make(
         capex=capex,
@@ -666,6 +718,7 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any, make: Any, **extra: Any) ->
         cost_per_million_input_tokens=per_million_in,
         cost_per_million_output_tokens=per_million_out,
         workload_cloud_cost=wl_cloud,
-        **g.fields,
+        owned_note=owned_note,
+        **(g.fields if owned_note is None else {**g.fields, "rental_note": None}),  # no estimate, no note on it
         **extra,
     )

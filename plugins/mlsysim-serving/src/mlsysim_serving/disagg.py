@@ -159,6 +159,11 @@ class _Replica:
         M = float(self.c["max_num_batched_tokens"])
         return TR.analytic(self.cost, e.load, rate, M, e.B_max, self.c["arrival_cv"], e.saturation)
 
+    def trial(self, rate: float, pct: int) -> tuple:
+        """:func:`.under_load.trial` of this replica at a per-replica rate below saturation."""
+        M = float(self.c["max_num_batched_tokens"])
+        return UL.trial(self.cost, self.engine(), rate, M, self.c["arrival_cv"], pct)
+
     def max_rate(self, slo_ttft: float | None, slo_itl: float | None) -> float:
         """Largest per-replica rate whose p<slo_percentile> TTFT and ITL meet the SLOs (either None: not
         tested), the aggregated solve's search (:func:`.under_load.max_rate`)."""
@@ -427,14 +432,13 @@ class _Pools:
         self.saturation = min(cap_p, cap_d)
         self.binding = f"prefill pool ({e_p.limit})" if cap_p <= cap_d else f"decode pool ({e_d.limit})"
 
-    def ttft(self, p: dict, d: dict, key: str) -> float:
-        """Combined TTFT ``key`` (ttft_mean, ttft_pQ) from a prefill replica's ``p`` and a decode replica's ``d``
-        at the same total rate: prefill TTFT + exposed transfer + decode admission, the tails of the
-        independent pools combined as :func:`.traffic.combine` does."""
-        mean = p["ttft_mean"] + self.x + d["ttft_mean"]
-        return (
-            mean if key == "ttft_mean" else mean + TR.combine(SCALAR, p[key] - p["ttft_mean"], d[key] - d["ttft_mean"])
-        )
+    def ttft(self, p_mean: float, d_mean: float, p_q: float | None = None, d_q: float | None = None) -> float:
+        """Combined TTFT from a prefill replica's and a decode replica's at the same total rate: the mean
+        (``p_mean``, ``d_mean``) or, with their pQ (``p_q``, ``d_q``), the pQ: prefill TTFT + exposed
+        transfer + decode admission, the tails of the independent pools combined as :func:`.traffic.combine`
+        does."""
+        mean = p_mean + self.x + d_mean
+        return mean if p_q is None or d_q is None else mean + TR.combine(SCALAR, p_q - p_mean, d_q - d_mean)
 
     def combine(self, p: dict, d: dict) -> dict:
         """Combined fields from a prefill replica's ``p`` and a decode replica's ``d`` (:meth:`_Replica.at`)
@@ -444,9 +448,10 @@ class _Pools:
         out["overloaded"] = out["utilization"] >= 1.0
         if out["overloaded"]:
             return out
-        mean = out["ttft_mean"] = self.ttft(p, d, "ttft_mean")
+        p_mean, d_mean = p["ttft_mean"], d["ttft_mean"]
+        mean = out["ttft_mean"] = self.ttft(p_mean, d_mean)
         for q in (50, 90, 99):
-            out[f"ttft_p{q}"] = self.ttft(p, d, f"ttft_p{q}")
+            out[f"ttft_p{q}"] = self.ttft(p_mean, d_mean, p[f"ttft_p{q}"], d[f"ttft_p{q}"])
             out[f"itl_p{q}"] = d[f"itl_p{q}"]
         out["itl_mean"] = d["itl_mean"]
         out["e2e_mean"] = mean + (d["e2e_mean"] - d["ttft_mean"])
@@ -459,9 +464,11 @@ class _Pools:
 
     def excess(self, lam: float, slo_t: Any, slo_i: Any, pct: int) -> float:
         """:func:`.under_load.slo_excess` of the combined p``pct`` TTFT and ITL at total rate ``lam`` (below
-        saturation): <= 0 where both SLOs are met."""
-        p, d = self.pre.analytic(lam / self.R_p), self.dec.analytic(lam / self.R_d)
-        return UL.slo_excess(self.ttft(p, d, f"ttft_p{pct}"), d[f"itl_p{pct}"], slo_t, slo_i)
+        saturation): <= 0 where both SLOs are met. Each pool's trial rates are memoized on its engine
+        (:func:`.under_load.trial`): the prefill pool's search tried some of them."""
+        p_mean, p_q, _ = self.pre.trial(lam / self.R_p, pct)
+        d_mean, d_q, d_itl = self.dec.trial(lam / self.R_d, pct)
+        return UL.slo_excess(self.ttft(p_mean, d_mean, p_q, d_q), d_itl, slo_t, slo_i)
 
     def attainment(self, f: dict, slo_t: Any, slo_i: Any) -> float:
         """Share of requests meeting both SLOs: P(TTFT <= slo) * P(ITL <= slo) (:mod:`.traffic` CDFs)."""

@@ -256,7 +256,7 @@ def prepare(
     shape = model_shape(model)
     if not isinstance(hardware, HardwareNode):
         V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
-    prec = resolve(hardware, precision, weight_precision, activation_precision, kv_precision)
+    prec = _precisions(hardware, precision, weight_precision, activation_precision, kv_precision)
     notes = list(prec.notes)
     frac = E.USABLE_MEMORY_FRACTION if memory_fraction is None else V.fraction("memory_fraction", memory_fraction)
     notes.append(E.usable_memory_note(hardware, frac))
@@ -365,6 +365,10 @@ def prepare(
         notes=tuple(notes),
     )
 
+
+#: :func:`.precisions.resolve` memoized by the identity of its arguments (the hardware, the precision names): the
+#: layouts of one part that a disaggregated solve sets up (its pools and the aggregated layouts) resolve them once
+_precisions = PreparedCache(resolve)
 
 #: :func:`prepare` memoized by the identity of its arguments, given positionally in its order (catalog objects,
 #: names and numbers: immutable, so the same arguments give the same Setup).

@@ -166,7 +166,24 @@ def check(target_setup, spec_draft, spec_draft_cost, spec_k, spec_accept) -> tup
     return draft, None, k, alpha
 
 
+_fields: dict[tuple, tuple] = {}
+
+
 def fields(setup, checked: tuple, batch, context, output_len) -> dict:
+    """:func:`spec_fields`, memoized by the identity of the Setups (target and draft: memoized
+    :data:`.setup.prepared` values; the entry keeps them alive, so an id is not reused) and the other
+    values: a loaded solve's spec_* fields do not depend on the arrival rate. Read-only (copy to change)."""
+    draft_setup, share, k, alpha = checked
+    key = (id(setup), id(draft_setup), share, k, alpha, batch, context, output_len)
+    hit = _fields.get(key)
+    if hit is None:
+        if len(_fields) >= 1024:
+            _fields.clear()
+        hit = _fields[key] = (setup, draft_setup, spec_fields(setup, checked, batch, context, output_len))
+    return hit[2]
+
+
+def spec_fields(setup, checked: tuple, batch, context, output_len) -> dict:
     """The speculative result fields at ``batch`` sequences of mean context ``context``."""
     draft_setup, share, k, alpha = checked
     target = UL.costs(setup)

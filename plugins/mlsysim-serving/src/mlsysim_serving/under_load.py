@@ -544,11 +544,34 @@ def max_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.0) -> flo
         M = float(c["max_num_batched_tokens"])
 
         def excess(lam):
-            out = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, lag=lag, percentiles=(pct,))
-            return slo_excess(out[f"ttft_p{pct}"] + t_req, out[f"itl_p{pct}"], slo_t, slo_i)
+            _, ttft, itl = trial(cost, eng, lam, M, cv, pct, lag)
+            return slo_excess(ttft + t_req, itl, slo_t, slo_i)
 
         eng.rates[key] = largest_meeting(excess, eng.saturation)
     return eng.rates[key]
+
+
+#: Trial rates an engine keeps (:func:`trial`): a search takes ~7, a disaggregated SLO solve ~15 on one pool.
+TRIALS_KEPT = 64
+
+
+def trial(cost: TR.StepCost, eng: Engine, lam: float, M: float, cv: float, pct: int, lag: float = 0.0) -> tuple:
+    """(ttft_mean, ttft_pQ, itl_pQ), Q = ``pct``, of :func:`.traffic.analytic` at rate ``lam`` below
+    saturation on the engine ``eng`` (step cost ``cost``): what an SLO search reads at a trial rate.
+    Memoized per engine (:attr:`Engine.rates`) by the rate and the mix values the kernel reads, so the
+    searches on one engine solve each rate once: every search's first trials (SEED x saturation, the top)
+    do not depend on the SLOs, and a disaggregated solve's combined search tries rates its prefill-pool
+    search tried (:func:`.disagg._search`)."""
+    memo = eng.rates.get(("trials", M, cv, pct, lag))
+    if memo is None:
+        memo = eng.rates[("trials", M, cv, pct, lag)] = {}
+    hit = memo.get(lam)
+    if hit is None:
+        out = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, lag=lag, percentiles=(pct,))
+        if len(memo) >= TRIALS_KEPT:
+            memo.clear()
+        hit = memo[lam] = (out["ttft_mean"], out[f"ttft_p{pct}"], out[f"itl_p{pct}"])
+    return hit
 
 
 def slo_excess(ttft: float, itl: float, slo_ttft: float | None, slo_itl: float | None) -> float:

@@ -232,11 +232,10 @@ def _b_trt_405b() -> float:
 # =========================================================================== L, M: LLM serving under load (TTFT, ITL)
 
 
-def _closed_loop(
-    model: str, hw: str, isl: int, osl: int, c: int, field: str, engine: str, **kw: object
-) -> Callable[[], float]:
-    """ServingModel's mean ``field`` (ms) for ``model`` on ``hw`` under a closed loop of ``c`` clients, each
-    sending ``isl``-token prompts for ``osl``-token answers, at ``engine``'s calibration where it has one."""
+def _under_load(model: str, hw: str, isl: int, osl: int, field: str, engine: str, **kw: object) -> Callable[[], float]:
+    """ServingModel's ``field`` (ms) for ``model`` on ``hw`` under traffic (``kw`` holds ``concurrency`` for a
+    closed loop or ``arrival_rate`` for an open one), ``isl``-token prompts for ``osl``-token answers, at
+    ``engine``'s calibration where it has one."""
 
     def fn() -> float:
         r = (
@@ -247,7 +246,6 @@ def _closed_loop(
                 getattr(_hw(), hw),
                 isl,
                 output_len=osl,
-                concurrency=c,
                 engine=engine,  # selects a calibration scoped to the engine where the hardware has one
                 **kw,
             )
@@ -255,6 +253,13 @@ def _closed_loop(
         return _q(getattr(r, field), "ms")
 
     return fn
+
+
+def _closed_loop(
+    model: str, hw: str, isl: int, osl: int, c: int, field: str, engine: str, **kw: object
+) -> Callable[[], float]:
+    """:func:`_under_load` with a closed loop of ``c`` clients."""
+    return _under_load(model, hw, isl, osl, field, engine, concurrency=c, **kw)
 
 
 #: NVIDIA NIM 1.8.0, Llama-3.3-70B-Instruct on 2 x H100, fp8 TP2: (input tokens, output tokens, concurrencies)

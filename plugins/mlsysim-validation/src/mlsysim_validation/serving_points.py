@@ -2,8 +2,8 @@
 of speculative decoding (group S) and of disaggregated serving's pools (group P).
 
 Registered with :func:`.points.maps` when ``points`` is imported; each calls ``ServingModel`` with its
-shipped defaults under the closed loop the source ran (``concurrency`` clients) and returns the mean the
-source reports.
+shipped defaults under the traffic the source ran (a closed loop of ``concurrency`` clients, or an open loop
+of Poisson arrivals at ``arrival_rate``) and returns the statistic the source reports (mean or median).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from mlsysim_core.errors import InvalidInputError
 
-from .points import _closed_loop, _hw, _lm, _m, _q, maps
+from .points import SKIPPED, _closed_loop, _hw, _lm, _m, _q, _under_load, maps
 
 #: GPUStack performance lab, Qwen3-8B on one H100 SXM, ShareGPT (100 prompts, mean 232.6 in / 220.6 out):
 #: (engine, keywords, concurrencies); each engine launched with its defaults, whose scheduler overlaps the next
@@ -40,6 +40,103 @@ for _engine, _kw, _cs in _GPUSTACK_QWEN3_8B:
                 "and tokenization, which the model does not",
             )(_closed_loop("Qwen3_8B", "H100", 233, 221, _c, _field, _engine.removesuffix("-fp8"), **_kw))
 
+
+#: ShareGPT as the vLLM/SGLang serving benchmarks sample it (first turn, prompts of 4-1,024 tokens, prompt + answer
+#: <= 2,048): mean 202 tokens in, 179 out with Llama-3's tokenizer (vLLM blog 2024-09-05, "Dataset"); the lengths'
+#: coefficient of variation 1.13 (the 1,000 prompts of Phala-Network/h100-llm-benchmark
+#: results/base_24cores/serving_llama70B_tp1_sharegpt_qps_1.json, commit 0b8aa263: mean 215.2, std 242.3 tokens)
+SHAREGPT_LLAMA3_LENGTHS, SHAREGPT_LENGTH_CV = (202, 179), 1.13
+_SHAREGPT_ASSUMED = (
+    "ShareGPT lengths as a lognormal of mean 202 prompt and 179 output tokens (the vLLM blog's sample of the "
+    "same sampler with Llama-3's tokenizer; this run's own means are not published) and CV 1.13 for both (a "
+    "1,000-prompt sample of the same sampler); open loop of Poisson arrivals at the stated rate; bf16 (the "
+    "checkpoint's dtype, the engine's default); the client-side TTFT also holds HTTP, tokenization and "
+    "streaming, which the model does not"
+)
+
+#: SGLang benchmark/benchmark_vllm_060 (SGLang v0.3.0 against vLLM v0.6.0, Sept 2024): SGLang's online rows,
+#: (model, hardware, tp, KV memory fraction, request rates). SGLang v0.3.0's scheduler: chunked prefill of 8,192
+#: tokens (``chunked_prefill_size``), prefill batches as steps of their own (``enable_mixed_chunk`` False), no
+#: overlap scheduler (``ModelTpServer.forward_step`` is synchronous), radix cache off (``--disable-radix-cache``),
+#: ``mem_fraction_static`` 0.88 at TP1 and 0.85 at TP4 (the README's note).
+_SGLANG_030 = (("Llama3_1_8B", "A100", 1, 0.88, (4, 8)), ("Llama3_1_70B", "H100", 4, 0.85, (4, 8)))
+for _model, _hw_name, _tp, _frac, _rates in _SGLANG_030:
+    _tag = f"{_model.lower().replace('_', '')}-{_tp}x{_hw_name.lower()}"
+    for _rate in _rates:
+        for _group, _q_name, _field in (("L", "ttft-p50", "ttft_p50"), ("M", "tpot-p50", "itl_p50")):
+            maps(
+                f"{_group}-sglang030-{_tag}-sharegpt-rps{_rate}-{_q_name}",
+                f"ServingModel({_model}, {_hw_name}, bf16, tp {_tp}, seq_len {SHAREGPT_LLAMA3_LENGTHS[0]}, "
+                f"output_len {SHAREGPT_LLAMA3_LENGTHS[1]}, length_cv {SHAREGPT_LENGTH_CV}, arrival_rate {_rate}/s, "
+                f"memory_fraction {_frac}).{_field} (analytic)",
+                _SHAREGPT_ASSUMED + "; SGLang v0.3.0's defaults: chunked prefill at 8,192 tokens (ServingModel's "
+                "budget), no overlap scheduler; its prefill batches run as steps of their own (enable_mixed_chunk "
+                "off), modelled as chunks in the decode steps; max_running_requests (half the KV tokens) never "
+                "binds at these rates (256 sequences, ServingModel's default, neither); torch.compile (8B) not "
+                "modelled; H100 = SXM (not stated)",
+            )(
+                _under_load(
+                    _model,
+                    _hw_name,
+                    *SHAREGPT_LLAMA3_LENGTHS,
+                    _field,
+                    "sglang",
+                    arrival_rate=_rate,
+                    length_cv=SHAREGPT_LENGTH_CV,
+                    precision="bf16",
+                    tp_size=_tp,
+                    memory_fraction=_frac,
+                )
+            )
+
+
+_VLLM_MULTI_STEP = (
+    "vLLM v0.6.0 ran with multi-step scheduling (--num-scheduler-steps 10): it schedules once per 10 decode steps, "
+    "so a new request waits for the running group and tokens stream 10 at a time; ServingModel schedules every step "
+    "(no multi-step parameter)"
+)
+for _tag in ("llama318b-1xa100", "llama3170b-4xh100"):
+    for _rate in (4, 8):
+        for _group, _q_name in (("L", "ttft-p50"), ("M", "tpot-p50")):
+            SKIPPED[f"{_group}-vllm060-{_tag}-sharegpt-rps{_rate}-{_q_name}"] = _VLLM_MULTI_STEP
+
+#: Phala Network's TEE study on one H200 NVL (Zhu et al., arXiv 2409.03992; Phala-Network/h100-llm-benchmark
+#: results/base_24cores, TEE off): vLLM v0.5.4's serving benchmark, ShareGPT (1,000 prompts, mean 215.2 tokens in),
+#: Poisson arrivals; (model, its vLLM 0.5.4 step budget, request rates). vLLM 0.5.4's defaults: chunked prefill
+#: on at 512 tokens for contexts above 32K (Llama-3.1-8B, 131,072), off for Gemma-2 (capped at its 4,096-token
+#: sliding window: whole prompts in steps of their own, max(4096, 2048) tokens); 256 sequences; synchronous
+#: scheduler. QPS 16 and inf are left out (saturated), as are Phi-3-medium (not in the catalog) and the
+#: bitsandbytes 4-bit Llama-3.1-70B (its dequantizing kernels are not modelled): the records' notes.
+_PHALA_VLLM054 = (("Llama3_1_8B", 512, (1, 4)), ("Gemma2_27B", 4096, (1, 4)))
+for _model, _budget, _rates in _PHALA_VLLM054:
+    for _rate in _rates:
+        for _group, _q_name, _field in (("L", "ttft", "ttft_mean"), ("M", "itl", "itl_mean")):
+            maps(
+                f"{_group}-phala-vllm054-{_model.lower().replace('_', '')}-h200nvl-sharegpt-qps{_rate}-{_q_name}",
+                f"ServingModel({_model}, H200_NVL, bf16, tp 1, seq_len 215, output_len "
+                f"{SHAREGPT_LLAMA3_LENGTHS[1]}, length_cv {SHAREGPT_LENGTH_CV}, arrival_rate {_rate}/s, "
+                f"max_num_batched_tokens {_budget}).{_field} (analytic)",
+                "ShareGPT lengths as a lognormal of mean 215 prompt tokens (this sample's, Llama-3.1 tokenizer; "
+                "Gemma's not published) and 179 output tokens (the vLLM blog's mean answer length: the run's "
+                f"dummy weights rarely emit EOS, so answers run to the dataset's length), CV {SHAREGPT_LENGTH_CV}; "
+                "open loop of Poisson arrivals at the stated rate; bf16; vLLM v0.5.4's scheduler defaults "
+                f"({_budget}-token steps, 256 sequences, 0.9 of memory); the server process pinned to one host "
+                "core (taskset) and vLLM 0.5's API server in the engine's process: host time per step is "
+                "ServingModel's default engine overhead (1 ms), not this host's",
+            )(
+                _under_load(
+                    _model,
+                    "H200_NVL",
+                    215,
+                    SHAREGPT_LLAMA3_LENGTHS[1],
+                    _field,
+                    "vllm",
+                    arrival_rate=_rate,
+                    length_cv=SHAREGPT_LENGTH_CV,
+                    precision="bf16",
+                    max_num_batched_tokens=_budget,
+                )
+            )
 
 # =========================================================================== S: speculative decoding
 
