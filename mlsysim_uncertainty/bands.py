@@ -24,7 +24,9 @@ models is monotone in each efficiency and overhead (a sum or max of terms each f
 efficiency and growing with an overhead), and every field of a fleet solver in each of its
 ``band_catalog`` numbers and its utilization (energy, carbon and cost grow with power, intensity and
 utilization; failures fall with part MTTFs), so the two corners bound the whole box of ranges.
-An argument the caller gives explicitly is held at that value.
+An argument the caller gives explicitly is held at that value. The band a result carries is the hull
+of that corner band and the model-error interval of the field's class (:mod:`.model_error`: how far the
+model lies from published measurements of its kind), which holds even where every range is held.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from mlsysim_core.units import from_si, unit_and_factor
 
 from .calibration import scoped
 from .domain import out_of_domain
+from .model_error import error_class, factor, regimes, why_lines
 from .provenance import at_corner
 from .ranges import RANGES
 
@@ -91,6 +94,34 @@ def _measured(solver_cls: Any, result_cls: type) -> list[tuple[str, str, str]]:
     ]
 
 
+@cache
+def _solver_name(solver_cls: Any) -> str:
+    """The name of the class declaring the solver's band declarations (``Engine``: ``SingleNodeModel``),
+    which names its model-error class."""
+    declared = ("band_arguments", "band_catalog", "band_inputs")
+    return next(c.__name__ for c in solver_cls.__mro__ if any(vars(c).get(d) for d in declared))
+
+
+def error_classes(solver_cls: Any, result_cls: type, given: dict[str, Any]) -> dict[str, str | None]:
+    """The model-error class (``model_error.error_class``) of each banded field of a ``result_cls`` of
+    ``solver_cls`` solved with the arguments ``given``, by the field's stored attribute."""
+    name = _solver_name(solver_cls)
+    regime = regimes(name, given)
+    return {stored: error_class(name, regime, f) for f, stored, _ in _measured(solver_cls, result_cls)}
+
+
+@cache
+def _with_error(
+    solver_cls: Any, result_cls: type, regime: tuple[str, ...]
+) -> tuple[list[tuple[str, str, str, float | None]], tuple[str, ...]]:
+    """:func:`_measured`'s rows each with exp(q) of its model-error class (None: no interval) for a call in
+    ``regime``, and a why line per class."""
+    name = _solver_name(solver_cls)
+    classes = [error_class(name, regime, f) for f, _, _ in _measured(solver_cls, result_cls)]
+    rows = [(f, stored, unit, factor(k)) for (f, stored, unit), k in zip(_measured(solver_cls, result_cls), classes)]
+    return rows, why_lines(name, classes)
+
+
 class Pending:
     """A corner result not built yet: its result class and keyword arguments (SI floats), which are
     all the band needs; ``Bands.corners`` builds it on first use (``ServingModel.solve_corners``).
@@ -115,11 +146,27 @@ class Bands(Mapping):
     """field -> (low, high) Quantities in the field's unit, built on access from SI floats (``si``:
     field -> (low, high, unit)); a plain number's field (unit "") -> (low, high) plain numbers.
     ``corners``: the (fast, slow) corner results, which a solver taking this result as an input
-    (``band_inputs``) solves at to carry the band through; None when nothing moved."""
+    (``band_inputs``) solves at to carry the band through; None when nothing moved. ``model_error``: a
+    why line per model-error class the bands hold (``model_error.why``). ``ranges``: the bands of the
+    ranges alone (the corners, without the model-error interval)."""
 
-    def __init__(self, si: dict[str, tuple[float, float, str]], corners: tuple[Any, Any] | None = None):
+    def __init__(
+        self,
+        si: dict[str, tuple[float, float, str]],
+        corners: tuple[Any, Any] | None = None,
+        model_error: tuple[str, ...] = (),
+        spans: tuple[list, dict, Any, Any, dict, dict] | None = None,
+    ):
         self._si = si
         self._corners = corners
+        self.model_error = model_error
+        self._spans = spans
+
+    @property
+    def ranges(self) -> Bands:
+        """The bands the efficiency and catalog ranges' corners span, without the model error (``spans``:
+        :func:`_spans`'s inputs, evaluated on access)."""
+        return self if self._spans is None else Bands(_spans(*self._spans, False), self._corners)
 
     @property
     def corners(self) -> tuple[Any, Any] | None:
@@ -130,9 +177,9 @@ class Bands(Mapping):
         return c
 
     @classmethod
-    def recorded(cls, bands: dict, corners: tuple[Any, Any]) -> Bands:
+    def recorded(cls, bands: dict, corners: tuple[Any, Any], model_error: tuple[str, ...] = ()) -> Bands:
         """The bands a ``--json`` document wrote (``{field: {"low", "high"}}``, each ``{"value", "unit"}``
-        or a number) with its corner results read back."""
+        or a number) with its corner results and model-error lines read back."""
         si = {}
         for name, band in bands.items():
             low, high = band["low"], band["high"]
@@ -141,7 +188,7 @@ class Bands(Mapping):
             else:
                 lo, hi, unit = low, high, ""
             si[name] = (lo, hi, unit)
-        return cls(si, corners)
+        return cls(si, corners, model_error)
 
     def __getitem__(self, name: str) -> tuple[Any, Any]:
         lo, hi, unit = self._si[name]
@@ -269,9 +316,37 @@ def declaring(*declarations: str) -> list[str]:
     return [name for name in plugins.solvers() if any(vars(plugins.get_solver(name)).get(d) for d in declarations)]
 
 
+def _spans(rows: list, mids: dict, pending1: Any, pending2: Any, ones: dict, others: dict, error: bool) -> dict:
+    """field -> (low, high, unit) over ``rows`` (:func:`_with_error`): the hull of the nominal (``mids``:
+    its stored attributes) and the two corners (``ones``, ``others``: by field name where the corner is
+    ``Pending`` (``pending1``, ``pending2`` not None), else by stored attribute), and with ``error`` the
+    model-error interval [mid / f, mid * f]; only the fields whose band has a width. Runs per banded call."""
+    si = {}
+    for name, stored, unit, f in rows:
+        # an optional field a Pending corner was not given is the nominal's (None: a field not computed)
+        mid = mids[stored]
+        if mid is None:
+            continue
+        a = ones.get(stored if pending1 is None else name, mid)
+        b = others.get(stored if pending2 is None else name, mid)
+        lo, hi = (mid, mid) if a is None or b is None else (a, b) if a < b else (b, a)
+        lo, hi = (mid if mid < lo else lo), (mid if mid > hi else hi)  # comparisons, not min/max of tuples
+        if error and f is not None:
+            m1, m2 = (mid / f, mid * f) if mid > 0 else (mid * f, mid / f)
+            lo, hi = (m1 if m1 < lo else lo), (m2 if m2 > hi else hi)
+            if unit == "" and hi > 1.0 >= mid:  # a plain-number field is a fraction (band_fields)
+                hi = 1.0
+        if hi - lo > _SAME * abs(hi):
+            si[name] = (lo, hi, unit)
+    return si
+
+
 def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
-    """``solver.solve(*args, **kwargs)`` with ``bands`` (field -> (low, high) Quantities, every
-    measured field the ranges move) and ``out_of_domain`` (why lines) filled in."""
+    """``solver.solve(*args, **kwargs)`` with ``bands`` and ``out_of_domain`` (why lines) filled in.
+    ``bands``: field -> (low, high) Quantities, on every band field, the hull of the corners' band
+    (``bands.ranges``) and the model-error interval of the field's class around the nominal
+    (``model_error``: [nominal / exp(q), nominal * exp(q)], q read from ``data/model_error.json``;
+    ``bands.model_error``: a why line per class); a plain-number field (a fraction) stops at 1."""
     solver = solver() if isinstance(solver, type) else solver
     cls = type(solver)
     arguments, inputs, ends, owner = _declared(cls)  # type: ignore[arg-type]  # a class is hashable
@@ -289,19 +364,12 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
         one, other = (None, None) if corners is None else (solver.solve(**corners[0]), solver.solve(**corners[1]))
     where = given if given.get("seq_len") is not None else dict(given, seq_len=getattr(nominal, "seq_len", None))
     why = (out_of_domain(owner, where) if owner is not None else ()) + _input_lines(inputs, given)
-    if one is None:
-        return nominal.with_bands(Bands({}), why)
-    si = {}
+    solver_name = _solver_name(cls)  # type: ignore[arg-type]  # hashable
+    rows, error_why = _with_error(cls, type(nominal), regimes(solver_name, given))  # type: ignore[arg-type]
     mids = vars(nominal)  # @result classes store fields in __dict__ (SI floats), a Pending corner by name
     p1, p2 = isinstance(one, Pending), isinstance(other, Pending)
-    ones, others = (one.fields if p1 else vars(one)), (other.fields if p2 else vars(other))
-    for name, stored, unit in _measured(cls, type(nominal)):  # type: ignore[arg-type]  # hashable
-        # an optional field a Pending corner was not given is None
-        mid, a, b = mids[stored], ones.get(name if p1 else stored), others.get(name if p2 else stored)
-        if mid is None or a is None or b is None:
-            continue
-        lo, hi = (a, b) if a < b else (b, a)  # comparisons, not min/max of tuples: this loop runs per call
-        lo, hi = (mid if mid < lo else lo), (mid if mid > hi else hi)
-        if hi - lo > _SAME * abs(hi):
-            si[name] = (lo, hi, unit)
-    return nominal.with_bands(Bands(si, (one, other)), why)
+    ones = mids if one is None else one.fields if p1 else vars(one)
+    others = mids if other is None else other.fields if p2 else vars(other)
+    spans = (rows, mids, ones if p1 else None, others if p2 else None, ones, others)
+    corners = None if one is None else (one, other)
+    return nominal.with_bands(Bands(_spans(*spans, True), corners, error_why, spans), why)

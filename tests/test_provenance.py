@@ -95,7 +95,7 @@ def test_reliability_band_is_the_solve_at_the_ends_of_the_part_mttf_ranges():
         worse = mlsysim.ReliabilityModel().solve(
             attrs.evolve(fleet, node=attrs.evolve(NODES.DGX_H100, components=parts)), 24.0
         )
-        assert r.bands["failures_per_day"]["low high".split().index(name)].magnitude == pytest.approx(
+        assert r.bands.ranges["failures_per_day"]["low high".split().index(name)].magnitude == pytest.approx(
             worse.failures_per_day.magnitude
         )
 
@@ -105,16 +105,16 @@ def test_a_number_the_caller_replaced_is_held():
         NODES.DGX_H100, components=tuple(attrs.evolve(c, mttf="1000 h") for c in NODES.DGX_H100.components)
     )
     r = banded(mlsysim.ReliabilityModel, mlsysim.Fleet(name="f", node=node, count=10), 24.0)
-    assert "failures_per_day" not in r.bands  # its catalog ranges describe other numbers
+    assert "failures_per_day" not in r.bands.ranges  # its catalog ranges describe other numbers
 
 
 def test_carbon_band_moves_the_grid_intensity_and_embodied_carbon_within_their_ranges():
     fleet = mlsysim.Fleet(name="f", node=NODES.DGX_A100, count=4)
     r = banded(mlsysim.SustainabilityModel, fleet, 30, datacenter=GRIDS.US_Avg, utilization=1.0, embodied=None)
-    low, high = (q.to("kg").magnitude for q in r.bands["operational_carbon"])
+    low, high = (q.to("kg").magnitude for q in r.bands.ranges["operational_carbon"])
     mid = r.operational_carbon.to("kg").magnitude
     assert (low / mid, high / mid) == pytest.approx((383.6 / 409, 420 / 409))
-    e_low, e_high = (q.to("kg").magnitude for q in r.bands["embodied_carbon"])
+    e_low, e_high = (q.to("kg").magnitude for q in r.bands.ranges["embodied_carbon"])
     assert e_high / e_low == pytest.approx(318 / 150)
     quebec = banded(mlsysim.SustainabilityModel, fleet, 30, datacenter=GRIDS.Quebec, utilization=1.0, embodied=False)
-    assert "operational_carbon" not in quebec.bands  # Quebec's intensity carries no range
+    assert "operational_carbon" not in quebec.bands.ranges  # Quebec's intensity carries no range

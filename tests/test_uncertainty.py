@@ -28,7 +28,7 @@ def _ms(q):
 
 def test_band_brackets_the_answer_and_spans_the_ranges():
     r = banded(mlsysim.ServingModel, LM.Llama3_8B, HW.H100, 1024, 16, output_len=256)
-    low, high = (_ms(q) for q in r.bands["itl"])
+    low, high = (_ms(q) for q in r.bands.ranges["itl"])
     assert low < _ms(r.itl) < high
     # the slow corner: every efficiency at its low end, the engine overhead at its high end
     slow = mlsysim.ServingModel().solve(
@@ -40,7 +40,7 @@ def test_band_brackets_the_answer_and_spans_the_ranges():
         _ms(getattr(built, f)) == pytest.approx(_ms(getattr(slow, f)), rel=1e-12)
         for f in ("ttft", "itl", "e2e_latency")
     )
-    assert "kv_cache_size" not in r.bands  # no efficiency moves a size
+    assert "kv_cache_size" not in r.bands.ranges  # no efficiency moves a size
     assert "ttft" in r.to_dict()["bands"] and r.to_dict()["out_of_domain"] == list(r.out_of_domain)
     assert "[" in r.explain().splitlines()[3] and "<td>" in r._repr_html_()
 
@@ -66,7 +66,7 @@ def test_any_point_of_the_ranges_lies_inside_the_band(c, m, o, n, batch):
         network_efficiency=_inside("network_efficiency", 0.8, n),
     )
     for name in ("ttft", "itl", "e2e_latency", "tokens_per_second"):
-        low, high = (q.to(getattr(inner, name).units).magnitude for q in r.bands[name])
+        low, high = (q.to(getattr(inner, name).units).magnitude for q in r.bands.ranges[name])
         assert low * (1 - 1e-9) <= getattr(inner, name).magnitude <= high * (1 + 1e-9)
 
 
@@ -95,7 +95,7 @@ def test_corners_on_one_layout_equal_solves_at_the_corners():
         engine_overhead=2e-3,
         network_efficiency=0.75,
     )
-    low, high = r.bands["ttft_mean"]
+    low, high = r.bands.ranges["ttft_mean"]
     assert low.to("ms").magnitude == pytest.approx(fast.ttft_mean.to("ms").magnitude, rel=1e-9)
     assert high.to("ms").magnitude == pytest.approx(slow.ttft_mean.to("ms").magnitude, rel=1e-9)
     with pytest.raises(TypeError, match="bogus"):
@@ -106,7 +106,7 @@ def test_corners_on_one_layout_equal_solves_at_the_corners():
 
 def test_an_argument_given_is_held():
     r = banded(mlsysim.ServingModel(), LM.Llama3_8B, HW.H100, 128, 1, efficiency=0.6, memory_efficiency=0.87)
-    low, high = (_ms(q) for q in r.bands["itl"])
+    low, high = (_ms(q) for q in r.bands.ranges["itl"])
     # only the engine overhead moves: 0 .. 2 ms around the 1 ms default
     assert high - low == pytest.approx(2.0, rel=1e-6)
 
@@ -149,8 +149,8 @@ def test_a_solver_without_band_arguments_is_refused():
 
 def test_single_node_band_spans_the_efficiency_ranges():
     r = banded(mlsysim.SingleNodeModel, mlsysim.Models.ResNet50, HW.H100, 256, precision="bf16")
-    low, high = (_ms(q) for q in r.bands["latency"])
-    assert low < _ms(r.latency) < high and "memory_footprint" not in r.bands
+    low, high = (_ms(q) for q in r.bands.ranges["latency"])
+    assert low < _ms(r.latency) < high and "memory_footprint" not in r.bands.ranges
     slow = mlsysim.SingleNodeModel().solve(
         mlsysim.Models.ResNet50, HW.H100, 256, precision="bf16", efficiency=0.44, memory_efficiency=0.76
     )
@@ -186,14 +186,14 @@ def training():
 def test_distributed_band_spans_compute_and_network_ranges(training):
     from mlsysim_distributed.defaults import TrainingEfficiency
 
-    low, high = (_ms(q) for q in training.bands["step_time"])
-    assert low < _ms(training.step_time) < high and "memory_per_gpu" not in training.bands
+    low, high = (_ms(q) for q in training.bands.ranges["step_time"])
+    assert low < _ms(training.step_time) < high and "memory_per_gpu" not in training.bands.ranges
     slow = mlsysim.DistributedModel().solve(
         LM.Llama3_70B, CLUSTER, 256, **TRAIN, efficiency=TrainingEfficiency(compute=0.44, network=0.75)
     )
     assert high == pytest.approx(_ms(slow.step_time))
     held = banded(mlsysim.DistributedModel, LM.Llama3_70B, CLUSTER, 256, **TRAIN, efficiency=0.6)
-    assert held.bands == {} and training.out_of_domain == ()
+    assert held.bands.ranges == {} and training.out_of_domain == ()
 
 
 @pytest.mark.parametrize(
@@ -225,7 +225,7 @@ def test_any_training_efficiency_inside_the_ranges_lies_inside_the_band(training
     eff = TrainingEfficiency(compute=compute, network=network)
     inner = mlsysim.DistributedModel().solve(LM.Llama3_70B, CLUSTER, 256, **TRAIN, efficiency=eff)
     for name in ("step_time", "tokens_per_second", "time_to_train"):
-        low, high = (q.to(getattr(inner, name).units).magnitude for q in training.bands[name])
+        low, high = (q.to(getattr(inner, name).units).magnitude for q in training.bands.ranges[name])
         assert low * (1 - 1e-9) <= getattr(inner, name).magnitude <= high * (1 + 1e-9)
 
 
@@ -255,18 +255,20 @@ def test_fleet_solvers_carry_the_training_band_through(training):
         mlsysim.SustainabilityModel().solve(CLUSTER, workload=w, datacenter=grid, utilization=x).energy
         for w, x in ((fast, u.low), (slow, u.high))
     ]
-    assert tuple(q.to("kWh").magnitude for q in s.bands["energy"]) == pytest.approx(
+    assert tuple(q.to("kWh").magnitude for q in s.bands.ranges["energy"]) == pytest.approx(
         tuple(q.to("kWh").magnitude for q in at)
     )
     r = banded(mlsysim.ReliabilityModel, CLUSTER, training=training)
-    low, high = r.bands["expected_completion_time"]
+    low, high = r.bands.ranges["expected_completion_time"]
     assert low < r.expected_completion_time < high
     # the price, utilization and rental margin given are held (the grid's ranged price is not used): only
     # the run's length moves the cost
     held = dict(datacenter=grid, kwh_price=0.0806, utilization=0.7, rental_margin=0.169)
     e = banded(mlsysim.EconomicsModel, CLUSTER, workload=training, **held)
-    assert "tco" in e.bands and "cost_per_gpu_hour" not in e.bands  # a rate the run's length does not move
-    assert banded(mlsysim.EconomicsModel, CLUSTER, 30, **held).bands == {}
+    assert (
+        "tco" in e.bands.ranges and "cost_per_gpu_hour" not in e.bands.ranges
+    )  # a rate the run's length does not move
+    assert banded(mlsysim.EconomicsModel, CLUSTER, 30, **held).bands.ranges == {}
     far = banded(mlsysim.DistributedModel, LM.Llama3_8B, CLUSTER, 256, tp_size=8, precision="fp16")
     lines = banded(mlsysim.SustainabilityModel, CLUSTER, workload=far, steps=10, datacenter=grid).out_of_domain
     assert far.out_of_domain and lines == tuple(f"workload: {w}" for w in far.out_of_domain)
@@ -275,16 +277,16 @@ def test_fleet_solvers_carry_the_training_band_through(training):
 def test_utilization_range_moves_energy_unless_given_under_either_name():
     fleet, grid = CLUSTER, mlsysim.Infra.Grids.US_Avg
     r = banded(mlsysim.SustainabilityModel, fleet, 30, datacenter=grid)
-    low, high = (q.to("MWh").magnitude for q in r.bands["it_energy"])
+    low, high = (q.to("MWh").magnitude for q in r.bands.ranges["it_energy"])
     at = [
         mlsysim.SustainabilityModel().solve(fleet, 30, datacenter=grid, utilization=u).it_energy.to("MWh").magnitude
         for u in (RANGES["utilization"].low, RANGES["utilization"].high)
     ]
     assert (low, high) == pytest.approx(at, rel=1e-6) and low < r.it_energy.to("MWh").magnitude < high
     for kw in ({"utilization": 0.7}, {"mfu": 0.7}):  # held; nothing else ranged moves this fleet's energy
-        assert "it_energy" not in banded(mlsysim.SustainabilityModel, fleet, 30, datacenter=grid, **kw).bands
+        assert "it_energy" not in banded(mlsysim.SustainabilityModel, fleet, 30, datacenter=grid, **kw).bands.ranges
     cost = banded(mlsysim.EconomicsModel, fleet, 30, datacenter=grid)
-    assert tuple(q.to("MWh").magnitude for q in cost.bands["it_energy"]) == pytest.approx((low, high))
+    assert tuple(q.to("MWh").magnitude for q in cost.bands.ranges["it_energy"]) == pytest.approx((low, high))
 
 
 def test_checkpoint_cost_range_moves_reliability_unless_given_or_derived(training):
@@ -300,15 +302,15 @@ def test_checkpoint_cost_range_moves_reliability_unless_given_or_derived(trainin
     assert fast.goodput == pytest.approx(1 - 6.3 / 2129.8 - (2129.8 / 2 + 300) / 360_000, abs=1e-3)
     assert slow.goodput == pytest.approx(1 - 148.8 / 10_350 - (10_350 / 2 + 300) / 360_000, abs=1e-3)
     assert fast.goodput > r.goodput > slow.goodput
-    assert r.bands["goodput"] == (slow.goodput, fast.goodput)  # a plain number's band: two plain numbers
-    low, high = r.bands["expected_completion_time"]
+    assert r.bands.ranges["goodput"] == (slow.goodput, fast.goodput)  # a plain number's band: two plain numbers
+    low, high = r.bands.ranges["expected_completion_time"]
     assert low < r.expected_completion_time < high
     # the checkpoint interval grows with the cost and with the MTBF, which the corners pair the other way
     # round: (148.8 s, the MTTFs' high end) lies beyond both corners, so the interval gets no band
     moved = banded(mlsysim.ReliabilityModel, CLUSTER, 24 * 30)
-    assert "checkpoint_time" in moved.bands and "fleet_mtbf" in moved.bands
-    assert "optimal_checkpoint_interval" not in moved.bands and "daly_interval" not in moved.bands
-    assert banded(mlsysim.ReliabilityModel, CLUSTER, 24 * 30, 60, fleet_mtbf=100).bands == {}  # given: held
+    assert "checkpoint_time" in moved.bands.ranges and "fleet_mtbf" in moved.bands.ranges
+    assert "optimal_checkpoint_interval" not in moved.bands.ranges and "daly_interval" not in moved.bands.ranges
+    assert banded(mlsysim.ReliabilityModel, CLUSTER, 24 * 30, 60, fleet_mtbf=100).bands.ranges == {}  # given: held
     derived = banded(
         mlsysim.ReliabilityModel, CLUSTER, 24 * 30, training=training, storage=mlsysim.Systems.Storage.Tectonic_Llama3
     )
@@ -329,21 +331,21 @@ def test_catalog_price_and_pue_ranges_move_the_cost_band():
     ]
     for name in ("tco", "cost_per_gpu_hour", "opex_energy"):
         unit = getattr(r, name).units
-        assert tuple(q.to(unit).magnitude for q in r.bands[name]) == pytest.approx(
+        assert tuple(q.to(unit).magnitude for q in r.bands.ranges[name]) == pytest.approx(
             tuple(getattr(e, name).to(unit).magnitude for e in ends), rel=1e-12
         )
-    assert "capex" not in r.bands  # no accelerator or host price of this fleet has a range
+    assert "capex" not in r.bands.ranges  # no accelerator or host price of this fleet has a range
     # the carbon band moves with the same PUE range (SustainabilityModel's band_catalog)
     c = banded(mlsysim.SustainabilityModel, CLUSTER, 365, datacenter=dc)
-    low, high = c.bands["operational_carbon"]
+    low, high = c.bands.ranges["operational_carbon"]
     assert low < c.operational_carbon < high
     # a PUE given is held (and the rental margin, the estimate's ranged input: its filed span otherwise)
     held = banded(
         mlsysim.EconomicsModel, CLUSTER, 365, datacenter=dc, pue=1.1, kwh_price=0.08, mfu=0.7, rental_margin=0.169
     )
-    assert held.bands == {}
+    assert held.bands.ranges == {}
     given = dict(datacenter=dc, pue=1.1, kwh_price=0.08, mfu=0.7)
-    lo, hi = banded(mlsysim.EconomicsModel, CLUSTER, 365, **given).bands["rental_estimate"]
+    lo, hi = banded(mlsysim.EconomicsModel, CLUSTER, 365, **given).bands.ranges["rental_estimate"]
     at = [econ.solve(CLUSTER, 365, **given, rental_margin=m).rental_estimate for m in (0.141, 0.370)]
     assert (lo.magnitude, hi.magnitude) == pytest.approx((at[0].magnitude, at[1].magnitude))
 

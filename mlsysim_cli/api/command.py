@@ -314,11 +314,14 @@ class SolverCommand:
 
     def payload(self, inputs: dict, result: Any) -> dict:
         """The stable JSON schema: {"solver", "inputs", "result"}, and ``band_corners`` (the fast and slow
-        corner results a consumer's ``--from`` solves at) when the result has bands."""
+        corner results a consumer's ``--from`` solves at) and ``model_error`` (the bands' model-error why
+        lines) when the result has bands."""
         doc = {"solver": self.solver, "inputs": inputs, "result": result.to_dict()}
         corners = getattr(result.bands, "corners", None)
         if corners is not None:
             doc["band_corners"] = [c.to_dict() for c in corners]
+        if getattr(result.bands, "model_error", ()):
+            doc["model_error"] = list(result.bands.model_error)
         return doc
 
     def render(self, inputs: dict, result: Any, show_all: bool, warns: list[str]) -> str:
@@ -334,6 +337,9 @@ class SolverCommand:
         reason = getattr(result, "infeasible_reason", "")
         if why or reason:
             out += ["", "why:"] + [f"  {line}" for line in (why or [])] + ([f"  {reason}"] if reason else [])
+        if getattr(result.bands, "model_error", ()):
+            out += ["", "band (the corners of the ranges and the model error):"]
+            out += [f"  {line}" for line in result.bands.model_error]
         if getattr(result, "out_of_domain", ()):
             out += ["", "out of domain (the band may not hold):"] + [f"  {line}" for line in result.out_of_domain]
         notes = getattr(result, "notes", ())

@@ -496,14 +496,14 @@ def test_defaults_are_the_filed_figures_and_the_owned_tco_is_unchanged():
 
 def test_band_spans_the_filed_margins():
     b = banded(M, FLEET, 30)
-    low, high = (q.to("USD/h").magnitude for q in b.bands["rental_estimate"])
+    low, high = (q.to("USD/h").magnitude for q in b.bands.ranges["rental_estimate"])
     # the fast corner: a 14.1 % margin and the utilization's low end (0.76 - 0.3) / 0.7 (less energy);
     # the slow corner: 37 % and (0.82 - 0.3) / 0.7
     fast = _rental(M.solve(FLEET, 30, rental_margin=0.141, utilization=0.46 / 0.7))
     slow = _rental(M.solve(FLEET, 30, rental_margin=0.37, utilization=0.52 / 0.7))
     assert (low, high) == (pytest.approx(fast), pytest.approx(slow))
     held = banded(M, FLEET, 30, rental_margin=0.2)  # given: held at the value
-    lo, hi = (q.to("USD/h").magnitude for q in held.bands["rental_estimate"])
+    lo, hi = (q.to("USD/h").magnitude for q in held.bands.ranges["rental_estimate"])
     assert hi / lo < 1.01  # only the utilization's energy moves it
 
 

@@ -106,10 +106,10 @@ def test_band_spans_the_network_efficiency_range():
     range, 0.85 (fast) and 0.75 (slow)."""
     held = dict(efficiency=0.5, memory_efficiency=0.87, engine_overhead=1e-3)
     r = banded(serving, LLAMA70, H100, **TP4, **held)
-    lo, hi = (q.to("s").magnitude for q in r.bands["itl"])
+    lo, hi = (q.to("s").magnitude for q in r.bands.ranges["itl"])
     fast = serving.solve(LLAMA70, H100, **TP4, **held, network_efficiency=0.85).si("itl")
     slow = serving.solve(LLAMA70, H100, **TP4, **held, network_efficiency=0.75).si("itl")
     assert (lo, hi) == (pytest.approx(fast, rel=1e-12), pytest.approx(slow, rel=1e-12))
     assert lo < r.si("itl") < hi
     given = banded(serving, LLAMA70, H100, **TP4, **held, network_efficiency=0.8)
-    assert "itl" not in given.bands  # given explicitly: held, nothing moves
+    assert "itl" not in given.bands.ranges  # given explicitly: held, nothing moves

@@ -128,3 +128,39 @@ def test_closed_loop_mappings_solve_what_they_say():
         scheduler_overlap=True,
     )
     assert fp8 == r.itl_mean.to("ms").magnitude
+
+
+def test_open_loop_mappings_solve_what_they_say():
+    """The open-loop mappings (serving_points: SGLang v0.3.0's medians, vLLM v0.5.4's means on H200 NVL) are the
+    direct ServingModel solves under Poisson arrivals their descriptions name."""
+    import mlsysim
+
+    M, H = mlsysim.Models.Language, mlsysim.Hardware.Cloud
+    solve = mlsysim.ServingModel().solve
+    sglang = P.mappings()["L-sglang030-llama3170b-4xh100-sharegpt-rps8-ttft-p50"].fn()
+    r = solve(
+        M.Llama3_1_70B,
+        H.H100,
+        202,
+        output_len=179,
+        arrival_rate=8,
+        length_cv=1.13,
+        precision="bf16",
+        tp_size=4,
+        memory_fraction=0.85,
+        engine="sglang",
+    )
+    assert sglang == r.ttft_p50.to("ms").magnitude
+    vllm = P.mappings()["M-phala-vllm054-gemma227b-h200nvl-sharegpt-qps4-itl"].fn()
+    r = solve(
+        M.Gemma2_27B,
+        H.H200_NVL,
+        215,
+        output_len=179,
+        arrival_rate=4,
+        length_cv=1.13,
+        precision="bf16",
+        max_num_batched_tokens=4096,
+        engine="vllm",
+    )
+    assert vllm == r.itl_mean.to("ms").magnitude

@@ -55,13 +55,15 @@ def training_slowdown(point: dict[str, Any]) -> tuple[float, float]:
     """(fast, slow): a training configuration's failure-free time at the band's two corners over its
     nominal time, from DistributedModel's tokens/s band (``banded()``: the TrainingEfficiency shares at the
     ends of their ranges); (1, 1) when nothing moves. Days, cost, energy and carbon scale with it (they are
-    linear in the failure-free time on one cluster)."""
+    linear in the failure-free time on one cluster). The ranges' band (``bands.ranges``), as the serving
+    check's slow corner: the model-error interval is a statement about one answer against measurements,
+    not about the gap between two configurations ranked against each other."""
     from mlsysim_uncertainty import banded
 
     with warnings.catch_warnings():  # about the corners' own notes
         warnings.simplefilter("ignore")
         r = banded(get_solver("DistributedModel"), **point)
-    band = r.bands.get("tokens_per_second")
+    band = r.bands.ranges.get("tokens_per_second")
     if band is None:
         return 1.0, 1.0
     low, high = (q.magnitude for q in band)

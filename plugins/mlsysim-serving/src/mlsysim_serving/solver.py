@@ -96,10 +96,13 @@ class ServingModel(Solver):
         "ttft_mean",
         "ttft_p50",
         "ttft_p99",
+        "itl_p50",
         "itl_p99",
         "e2e_p99",
         "saturation_rate",
         "max_arrival_rate",
+        "spec_itl",
+        "spec_tokens_per_second",
     )
 
     def solve(

@@ -3,13 +3,16 @@
 ``bands()``: every counted prediction of every group run three times through its mapping
 (``points.py``): as shipped, then with every call of a solver with ranges of its own
 (``mlsysim_uncertainty.declaring(*OWN_RANGES)``) at the fast and at the slow corner (what ``banded``
-does for one call; a fleet solver's input result is then that corner's). A point is covered when its
-measurement lies in [low, high]; the half-width is (high - low) / 2 relative to the prediction, and a
-miss lies ``outside`` by its distance from the band's nearer end (relative to it). Points
-no ranged solver moves have no band, so the banded groups are those with a moved point (derived, not
-listed). The
-ranges come from the sources of ``mlsysim_physics.efficiency``, not from these points: leaving a point
-out changes no range, so the leave-one-out coverage is the coverage shown.
+does for one call; a fleet solver's input result is then that corner's), with the model-error class of
+the solver call giving the number (:func:`classified`: what ``banded`` applies to that field). A point is
+covered when its measurement lies in [low, high]; the half-width is (high - low) / 2 relative to the
+prediction, and a miss lies ``outside`` by its distance from the band's nearer end (relative to it).
+The ranges come from the sources of ``mlsysim_physics.efficiency``, not from these points, so leaving a
+point out changes no corner band; the model-error interval does come from these points, so
+:func:`with_model_error` widens each band with its class's q computed from the class's OTHER points
+(leave-one-out: the band the point would get had it not been measured), and the coverage reported is
+that one. A point no ranged solver moves has a corner band of no width (``banded`` false), counted only
+with the model error.
 
 ``calibrations()``: per hardware, ``mlsysim calibrate`` on the serving points of that hardware listed
 in ``CALIBRATION_RUNS`` (the same configurations as their mappings), then that hardware's other
@@ -19,15 +22,19 @@ counted points predicted with the overlay loaded, before and after.
 from __future__ import annotations
 
 import contextlib
+import math
 import statistics
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import attrs
+
+from mlsysim_uncertainty.model_error import conformal_q, log_error
 
 from . import points
 from .harness import GROUPS, added_measurements, load_measurements
@@ -74,17 +81,27 @@ REMAINING = {
 
 
 @contextlib.contextmanager
-def _corner(which: int) -> Iterator[None]:
+def _patched(wrap: Callable[[Any, Any], Any]) -> Iterator[None]:
+    """Every solve() of the solvers with ranges of their own (``mlsysim_uncertainty.declaring``) replaced
+    by ``wrap(cls, cls.solve)``."""
+    import mlsysim
+    from mlsysim_uncertainty import OWN_RANGES, declaring
+
+    with contextlib.ExitStack() as patches:
+        for name in declaring(*OWN_RANGES):
+            cls = getattr(mlsysim, name)
+            patches.enter_context(mock.patch.object(cls, "solve", wrap(cls, cls.solve)))
+        yield
+
+
+def _corner(which: int) -> contextlib.AbstractContextManager[None]:
     """Every solve() call of the solvers with ranges of their own at corner ``which`` (0 fast, 1 slow)
     of the efficiency ranges: what ``banded`` evaluates for one call. The
     fleet solvers in a mapping then take those corner results as their inputs, as ``banded`` carries
     an input's band through."""
-    import mlsysim
-    from mlsysim_uncertainty import OWN_RANGES, corner_arguments, declaring, given_arguments
+    from mlsysim_uncertainty import corner_arguments, given_arguments
 
-    def cornered(cls: Any) -> Any:
-        original = cls.solve
-
+    def cornered(cls: Any, original: Any) -> Any:
         def solve(self: Any, *args: Any, **kw: Any) -> Any:
             used = original(self, *args, **kw)
             corners = corner_arguments(cls, used, given_arguments(original, args, kw))
@@ -92,21 +109,90 @@ def _corner(which: int) -> Iterator[None]:
 
         return solve
 
-    with contextlib.ExitStack() as patches:
-        for name in declaring(*OWN_RANGES):
-            cls = getattr(mlsysim, name)
-            patches.enter_context(mock.patch.object(cls, "solve", cornered(cls)))
-        yield
+    return _patched(cornered)
+
+
+def _doubled(result: Any, stored: list[str]) -> Any:
+    """A copy of ``result`` with the numbers in the attributes ``stored`` doubled."""
+    new = object.__new__(type(result))
+    new.__dict__.update(vars(result))
+    for s in stored:
+        if isinstance(new.__dict__[s], float):
+            new.__dict__[s] *= 2.0
+    return new
+
+
+def _reads(fn: Callable[[], float], index: int, stored: list[str], value: float) -> bool:
+    """Whether ``fn()`` moves when the result of its ``index``-th ranged solve() call has the fields
+    ``stored`` doubled."""
+    made = [0]
+
+    def doubling(cls: Any, original: Any) -> Any:
+        def solve(self: Any, *args: Any, **kw: Any) -> Any:
+            result = original(self, *args, **kw)
+            made[0] += 1
+            return _doubled(result, stored) if made[0] == index + 1 else result
+
+        return solve
+
+    with _patched(doubling):
+        return fn() != value
+
+
+def classified(fn: Callable[[], float]) -> tuple[float, str | None]:
+    """``fn()`` and the model-error class of its number: that of the last ranged solve() call to return
+    (the one whose result gives the number: an inner call returns first), of the fields the number reads
+    when that call's fields fall in several classes (a ServingModel under traffic or speculating: each
+    class's fields are doubled in that result in turn, and the class whose doubling moves the number is
+    the one read). None: no ranged solver gives the number."""
+    from mlsysim_uncertainty.bands import error_classes, given_arguments
+
+    calls: list[tuple[Any, dict, Any]] = []
+
+    def recording(cls: Any, original: Any) -> Any:
+        def solve(self: Any, *args: Any, **kw: Any) -> Any:
+            result = original(self, *args, **kw)
+            calls.append((cls, given_arguments(original, args, kw), result))
+            return result
+
+        return solve
+
+    with _patched(recording):
+        value = fn()
+    if not calls:
+        return value, None
+    cls, given, result = calls[-1]
+    fields = error_classes(cls, type(result), given)
+    classes = set(fields.values())
+    if len(classes) > 1:
+        classes = {k for k in classes if _reads(fn, len(calls) - 1, [s for s, c in fields.items() if c == k], value)}
+    if len(classes) != 1:
+        raise ValueError(
+            f"the number reads the band fields of {len(classes)} model-error classes ({sorted(map(str, classes))}): "
+            "one expected (a field missing from the solver's band_fields gets no band at run time)"
+        )
+    return value, classes.pop()
 
 
 @attrs.frozen
 class Band:
+    """One counted prediction's band: ``low``, ``high`` from the corners (equal to the prediction when no
+    range moves it) and, once :func:`with_model_error` widened it, the hull with its class's interval."""
+
     id: str
     group: str
     measured: float
     predicted: float
     low: float
     high: float
+    #: the model-error class of the solver call giving the prediction (:func:`classified`)
+    error_class: str | None = None
+    #: that class's q from its other points (leave-one-out); None: too few of them, or not widened yet
+    q: float | None = None
+
+    @property
+    def banded(self) -> bool:
+        return self.high > self.low
 
     @property
     def covered(self) -> bool:
@@ -135,22 +221,49 @@ def _records() -> list[dict]:
     ]
 
 
-def bands() -> list[Band]:
-    """The band of every counted prediction some solver with ranges of its own moves."""
+@cache
+def bands() -> tuple[Band, ...]:
+    """The corner band and model-error class of every counted prediction a ranged solver gives (run once
+    per process: the mappings' numbers do not change within it)."""
     maps = points.mappings()
     out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for r in _records():
             fn = maps[r["id"]].fn
-            mid = fn()
+            mid, error_class = classified(fn)
             with _corner(0):
                 fast = fn()
             with _corner(1):
                 slow = fn()
-            if fast == mid == slow:
+            if error_class is None and fast == mid == slow:
                 continue
-            out.append(Band(r["id"], r["group"], float(r["value"]), mid, min(mid, fast, slow), max(mid, fast, slow)))
+            low, high = min(mid, fast, slow), max(mid, fast, slow)
+            out.append(Band(r["id"], r["group"], float(r["value"]), mid, low, high, error_class))
+    return tuple(out)
+
+
+def class_errors(rows: tuple[Band, ...]) -> dict[str, list[float]]:
+    """|ln(measured / predicted)| of the points of each model-error class."""
+    out: dict[str, list[float]] = {}
+    for b in rows:
+        if b.error_class is not None:
+            out.setdefault(b.error_class, []).append(log_error(b.measured, b.predicted))
+    return out
+
+
+def with_model_error(rows: tuple[Band, ...]) -> list[Band]:
+    """Each band hulled with its class's interval, q from the class's OTHER points (leave-one-out: the
+    band a point would get had it not been in the calibration set; jackknife, Barber et al. 2021)."""
+    out = []
+    for b in rows:
+        others = [log_error(o.measured, o.predicted) for o in rows if o.error_class == b.error_class and o is not b]
+        q = None if b.error_class is None else conformal_q(others)
+        if q is None:
+            out.append(b)
+            continue
+        low, high = min(b.low, b.predicted * math.exp(-q)), max(b.high, b.predicted * math.exp(q))
+        out.append(attrs.evolve(b, low=low, high=high, q=q))
     return out
 
 
@@ -200,41 +313,77 @@ def calibrations() -> list[BeforeAfter]:
     return out
 
 
+def _coverage(rows: list[Band]) -> str:
+    """How many of ``rows`` their band covers, and the median half-width."""
+    if not rows:
+        return "no band"
+    n = sum(b.covered for b in rows)
+    med = statistics.median(b.half_width for b in rows)
+    return f"{n} of {len(rows)} points ({n / len(rows):.0%}), median half-width {med:.1%}"
+
+
 def report() -> str:
     """The text ``mlsysim validate --bands`` prints."""
     from mlsysim_cli.api._out import table
     from mlsysim_core.format import number
 
     rows = bands()
+    widened = with_model_error(rows)
     lines = [
-        "Bands (mlsysim_uncertainty ranges, corners through the mappings' own solver calls):",
+        "Bands (corners: mlsysim_uncertainty ranges through the mappings' own solver calls; with model error:",
+        "their hull with the model-error interval of the point's class, q from the class's other points):",
         "",
         table(
-            ["id", "measured", "predicted", "band", "covered", "half-width", "outside"],
+            [
+                "id",
+                "measured",
+                "predicted",
+                "corners",
+                "covered",
+                "outside",
+                "with model error",
+                "covered",
+                "half-width",
+            ],
             [
                 [
                     b.id,
                     number(b.measured),
                     number(b.predicted),
-                    f"[{number(b.low)}, {number(b.high)}]",
-                    "yes" if b.covered else "NO",
-                    f"{b.half_width:.1%}",
-                    "" if b.covered else f"{b.outside:+.1%}",
+                    f"[{number(b.low)}, {number(b.high)}]" if b.banded else "none",
+                    ("yes" if b.covered else "NO") if b.banded else "",
+                    "" if b.covered or not b.banded else f"{b.outside:+.1%}",
+                    f"[{number(w.low)}, {number(w.high)}]" if w.banded else "none",
+                    ("yes" if w.covered else "NO") if w.banded else "",
+                    f"{w.half_width:.1%}",
                 ]
-                for b in rows
+                for b, w in zip(rows, widened)
+            ],
+        ),
+        "",
+        "Model-error classes (mlsysim_uncertainty/data/model_error.json: q from all their points, 80 % conformal):",
+        "",
+        table(
+            ["class", "points", "groups", "q", "interval"],
+            [
+                [
+                    k,
+                    str(len(es)),
+                    "".join(sorted({b.group for b in rows if b.error_class == k})),
+                    "none" if q is None else f"{q:.3f}",
+                    "none (4 points needed)" if q is None else f"x{math.exp(-q):.2g}-x{math.exp(q):.2g}",
+                ]
+                for k, es in class_errors(rows).items()
+                for q in [conformal_q(es)]
             ],
         ),
         "",
     ]
     for g in GROUPS:
-        sel = [b for b in rows if b.group == g]
-        if sel:
-            cov = sum(b.covered for b in sel) / len(sel)
-            med = statistics.median(b.half_width for b in sel)
-            lines.append(
-                f"group {g}: band contains the measurement for {sum(b.covered for b in sel)} of {len(sel)} "
-                f"points ({cov:.0%}); median half-width {med:.1%}"
-            )
+        before = [b for b in rows if b.group == g and b.banded]
+        after = [b for b in widened if b.group == g]
+        if after:
+            lines.append(f"group {g}: corners {_coverage(before)}; with model error {_coverage(after)}")
     lines += ["", "Calibrating one hardware on its serving points (mlsysim calibrate), its other points:"]
     for ba in calibrations():
         head = ba.calibration.report().split("\n\n")[0]  # the fitted values, their range, what was kept

@@ -1,0 +1,175 @@
+"""Model-form error: how far the model's answers lie from published measurements of the same kind.
+
+For an error class k with calibration points i = 1..n (the validation set's counted predictions a
+solver call of that kind gives), e_i = |ln(measured_i / predicted_i)|; the class's interval around a
+nominal answer is [pred exp(-q), pred exp(q)], q = the ceil((1 - ALPHA)(n + 1))-th smallest e_i (split
+conformal prediction). For a new point exchangeable with the calibration points it covers the
+measurement with probability at least 1 - ALPHA, whatever the errors' distribution (Vovk, Gammerman &
+Shafer 2005, "Algorithmic Learning in a Random World", Springer, ch. 2; Lei, G'Sell, Rinaldo,
+Tibshirani & Wasserman 2018, "Distribution-free predictive inference for regression", JASA 113(523),
+Thm. 2.1; Barber, Candes, Ramdas & Tibshirani 2021, "Predictive inference with the jackknife+",
+Ann. Statist. 49(1), the leave-one-out form ``mlsysim validate --bands`` reports). With fewer than 4
+points (ceil(0.8 (n + 1)) > n) a class has no interval. Symmetric in log space on purpose: it holds
+for a field and its reciprocal alike (a latency and a throughput), so one class serves every field of
+a result.
+
+The classes are the solver being banded and its regime (:func:`error_class`); ``data/model_error.json``
+holds n, q and the sorted errors per class, written by ``tools/model_error.py`` from the validation
+mappings (a test fails when it is stale): at run time the interval is read from data, the validation
+plugin need not be installed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+from functools import cache
+from importlib import resources
+
+from .calibration import CALIBRATION_KEYS, scoped
+
+#: miscoverage the intervals allow (issue 20: the band holds for at least 80 % of points)
+ALPHA = Fraction(1, 5)
+
+#: SingleNodeModel has 3 calibration points (two ResNet-50 runs, SDXL), too few for an interval of its own:
+#: it is pooled with its nearest kin, ServingModel without traffic, the same roofline of one replica's
+#: steps (MLPerf offline, NIM and vLLM static batches, SGLang's disaggregated pools one at a time)
+NO_TRAFFIC = "SingleNodeModel and ServingModel without traffic"
+SPECULATIVE = "ServingModel speculative decoding"
+TTFT = "ServingModel under traffic, TTFT-like"
+ITL = "ServingModel under traffic, ITL-like"
+#: a hardware calibrated on the user's runs: no model-error interval (:func:`regimes`)
+CALIBRATED = "calibrated"
+#: a solver with one class for every field of its results
+_SOLE = {
+    "SingleNodeModel": NO_TRAFFIC,
+    "DistributedModel": "DistributedModel",
+    "EconomicsModel": "EconomicsModel",
+    "SustainabilityModel": "SustainabilityModel",
+    "ReliabilityModel": "ReliabilityModel",
+}
+#: fields that restate an input or add up catalog numbers (a duration, a price used, a purchase price, a
+#: workload's rate): no model stands between them and what they restate, so no model-error interval
+RESTATED = {
+    "EconomicsModel": frozenset(
+        (
+            *("capex", "capex_total", "capex_accelerators", "capex_hosts", "capex_network", "opex_maintenance"),
+            *("electricity_price", "duration", "cloud_rate", "cloud_cost", "tokens_per_second"),
+            "input_tokens_per_second",
+        )
+    ),
+    "SustainabilityModel": frozenset(("embodied_carbon", "carbon_intensity", "wue", "duration", "tokens_per_second")),
+    "ReliabilityModel": frozenset(("job_duration", "checkpoint_time", "checkpoint_bytes")),
+}
+#: ServingModel's regimes: the arguments any of which, given, puts a call in it (as ServingModel decides)
+REGIMES = {"speculative": ("spec_draft", "spec_draft_cost", "spec_accept"), "traffic": ("arrival_rate", "concurrency")}
+#: under traffic, the per-token fields (one decode step each: the token gap, the group's decode rate and
+#: energy per token) err like ITL; the per-request ones (TTFT, e2e, queue wait, request rates, which carry a
+#: prefill and a queue) like TTFT, 10x wider on the calibration set
+_PER_TOKEN = ("itl", "tokens_per_second", "energy_per_token")
+#: the fields each class covers in a result, as the why line names them
+FIELDS = {
+    SPECULATIVE: "spec_* fields",
+    TTFT: "ttft*, e2e*, queue wait, request rates",
+    ITL: "itl*, tokens_per_second, energy_per_token",
+}
+
+
+def regimes(solver: str, given: dict) -> tuple[str, ...]:
+    """The regimes of a call of ``solver`` with the arguments ``given``: ServingModel's (:data:`REGIMES`,
+    in their order), or only "calibrated" when its ``hardware`` carries a calibration for the ``engine``
+    asked (``mlsysim calibrate``: the band is then the range of that fit's leave-one-out refits on the
+    user's own runs, not the published points' errors, which the default efficiencies made). Runs per
+    banded call: plain loops."""
+    table = getattr(given.get("hardware"), "calibration", None)
+    if table and CALIBRATION_KEYS.keys() & scoped(table, given.get("engine")).keys():
+        return ("calibrated",)
+    if solver != "ServingModel":
+        return ()
+    found = []
+    for regime, names in REGIMES.items():
+        for name in names:
+            if given.get(name) is not None:
+                found.append(regime)
+                break
+    return tuple(found)
+
+
+def error_class(solver: str, regime: tuple[str, ...], field: str) -> str | None:
+    """The error class of ``field`` of a result of ``solver`` in ``regime`` (None: the solver has no
+    calibration points, or the field restates its inputs: :data:`RESTATED`). With speculation, the
+    ``spec_*`` fields are the speculative answer and the others the plain one."""
+    if "calibrated" in regime:
+        return CALIBRATED
+    if field in RESTATED.get(solver, ()):
+        return None
+    if solver != "ServingModel":
+        return _SOLE.get(solver)
+    if "speculative" in regime and field.startswith("spec_"):
+        return SPECULATIVE
+    if "traffic" in regime:
+        return ITL if field.startswith(_PER_TOKEN) else TTFT
+    return NO_TRAFFIC
+
+
+def conformal_q(errors: Sequence[float], alpha: Fraction = ALPHA) -> float | None:
+    """The ceil((1 - alpha)(n + 1))-th smallest of the n ``errors`` (exact rational arithmetic for the
+    rank); None when that rank exceeds n (n < 4 at alpha 0.2): too few points for an interval."""
+    rank = math.ceil((1 - alpha) * (len(errors) + 1))
+    return None if rank > len(errors) else sorted(errors)[rank - 1]
+
+
+def log_error(measured: float, predicted: float) -> float:
+    """|ln(measured / predicted)|, the conformity score of one calibration point."""
+    return abs(math.log(measured / predicted))
+
+
+def table(errors: dict[str, list[float]]) -> dict:
+    """What ``data/model_error.json`` holds for the errors of each class: n, q (None: too few points)
+    and the sorted errors, rounded to 6 decimals (q is read from the rounded errors)."""
+    out = {}
+    for name, es in sorted(errors.items()):
+        rounded = sorted(round(e, 6) for e in es)
+        out[name] = {"n": len(rounded), "q": conformal_q(rounded), "errors": rounded}
+    return {"alpha": float(ALPHA), "classes": out}
+
+
+@cache
+def measured() -> dict:
+    """The classes of ``data/model_error.json``: name -> {"n", "q", "errors"}."""
+    text = resources.files("mlsysim_uncertainty").joinpath("data", "model_error.json").read_text()
+    return json.loads(text)["classes"]
+
+
+def why_lines(solver: str, classes: Sequence[str | None]) -> tuple[str, ...]:
+    """A why line per distinct class of ``classes`` (those of a result's fields, in order), none for the
+    fields without a class of a solver that has classes (:data:`RESTATED`)."""
+    known = solver == "ServingModel" or solver in _SOLE
+    return tuple(why(k, solver) for k in dict.fromkeys(classes) if k is not None or not known)
+
+
+def why(name: str | None, solver: str) -> str:
+    """The why line of class ``name`` (of a result of ``solver``)."""
+    if name is None:
+        return f"no model-error band: {solver} has no calibration points"
+    if name == CALIBRATED:
+        return "no model-error band: the hardware is calibrated on your runs (the band: its leave-one-out refits)"
+    c = measured().get(name)
+    if c is None or c["q"] is None:
+        n = 0 if c is None else c["n"]
+        return f"no model-error band: {n} calibration points of this kind ({name}), 4 needed"
+    q = c["q"]
+    where = f" ({FIELDS[name]})" if name in FIELDS else ""
+    return (
+        f"model error, {name}{where}: x{math.exp(-q):.2g}-x{math.exp(q):.2g} "
+        f"(+{math.exp(q) - 1:.0%}/-{1 - math.exp(-q):.0%}) on {c['n']} published points, "
+        f"{float(1 - ALPHA):.0%} conformal"
+    )
+
+
+def factor(name: str | None) -> float | None:
+    """exp(q) of class ``name``: its interval is [nominal / factor, nominal * factor]; None: no interval."""
+    c = measured().get(name) if name is not None else None
+    return None if c is None or c["q"] is None else math.exp(c["q"])

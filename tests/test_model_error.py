@@ -1,0 +1,107 @@
+"""The model-error interval (mlsysim_uncertainty.model_error) and its hull with the corners' band."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import mlsysim
+from mlsysim_uncertainty import banded, model_error
+from mlsysim_uncertainty.model_error import conformal_q, error_class, regimes
+
+LM, HW = mlsysim.Models.Language, mlsysim.Hardware.Cloud
+CLUSTER = mlsysim.Systems.Clusters.Research_256
+
+
+def test_q_is_the_order_statistic_of_rank_ceil_0_8_n_plus_1():
+    # n = 4: ceil(0.8 * 5) = 4, the largest; n = 5: ceil(4.8) = 5, the largest; n = 9: ceil(8) = 8, the second
+    # largest; n = 3: ceil(3.2) = 4 > 3, no interval
+    assert conformal_q([0.3, 0.1, 0.4, 0.2]) == 0.4
+    assert conformal_q([0.5, 0.3, 0.1, 0.4, 0.2]) == 0.5
+    assert conformal_q([0.9, 0.1, 0.8, 0.2, 0.7, 0.3, 0.6, 0.4, 0.5]) == 0.8
+    assert conformal_q([0.1, 0.2, 0.3]) is None
+    # n = 14: ceil(0.8 * 15) = 12 exactly (no floating-point 12.000...1 pushing it to 13)
+    assert conformal_q([i / 100 for i in range(14)]) == 0.11
+
+
+def test_the_table_rounds_sorts_and_reads_q_from_what_it_wrote():
+    t = model_error.table({"b": [0.2, 0.1, 0.4, 0.3], "a": [0.1234567891, 0.2, 0.3]})
+    assert t["alpha"] == 0.2 and list(t["classes"]) == ["a", "b"]
+    assert t["classes"]["a"] == {"n": 3, "q": None, "errors": [0.123457, 0.2, 0.3]}
+    assert t["classes"]["b"] == {"n": 4, "q": 0.4, "errors": [0.1, 0.2, 0.3, 0.4]}
+
+
+def test_classes_follow_the_solver_and_its_regime():
+    assert error_class("SingleNodeModel", (), "latency") == error_class("ServingModel", (), "itl")  # pooled
+    spec = regimes("ServingModel", {"spec_accept": 0.7})
+    assert spec == ("speculative",)
+    assert error_class("ServingModel", spec, "spec_itl") == model_error.SPECULATIVE
+    assert error_class("ServingModel", spec, "itl") == model_error.NO_TRAFFIC  # the plain answer beside it
+    loaded = regimes("ServingModel", {"concurrency": 8})
+    assert error_class("ServingModel", loaded, "itl_p99") == model_error.ITL
+    assert error_class("ServingModel", loaded, "ttft_mean") == error_class("ServingModel", loaded, "e2e_p99")
+    assert error_class("ServingModel", loaded, "ttft_mean") == model_error.TTFT
+    assert error_class("MyModel", (), "x") is None and regimes("DistributedModel", {"concurrency": 8}) == ()
+
+
+def _factor(name):
+    return math.exp(model_error.measured()[name]["q"])
+
+
+def test_with_the_ranges_held_the_band_is_the_interval():
+    held = banded(mlsysim.DistributedModel, LM.Llama3_70B, CLUSTER, 256, tp_size=8, pp_size=4, efficiency=0.6)
+    f = _factor("DistributedModel")
+    assert held.bands.ranges == {} and held.bands.corners is None
+    low, high = held.bands["step_time"]
+    mid = held.step_time.m_as("s")
+    assert (low.m_as("s"), high.m_as("s")) == pytest.approx((mid / f, mid * f), rel=1e-12)
+    assert any(line.startswith("model error, DistributedModel: x0.") for line in held.bands.model_error)
+
+
+def test_the_band_is_the_hull_of_the_corners_and_the_interval():
+    r = banded(mlsysim.ServingModel, LM.Llama3_8B, HW.H100, 1024, 16, output_len=256, concurrency=16)
+    for name, cls in (("ttft_mean", model_error.TTFT), ("itl_p99", model_error.ITL), ("e2e_p99", model_error.TTFT)):
+        f = _factor(cls)
+        mid = getattr(r, name).m_as("s")
+        low, high = (q.m_as("s") for q in r.bands[name])
+        r_low, r_high = (q.m_as("s") for q in r.bands.ranges[name])
+        assert (low, high) == pytest.approx((min(r_low, mid / f), max(r_high, mid * f)), rel=1e-12)
+    assert len(r.bands.model_error) == 2 and "TTFT-like" in r.bands.model_error[1] + r.bands.model_error[0]
+    n = model_error.measured()[model_error.TTFT]["n"]
+    assert any(f"on {n} published points, 80% conformal" in line for line in r.bands.model_error)
+
+
+def test_speculative_fields_get_their_class_and_the_plain_fields_theirs():
+    r = banded(
+        mlsysim.ServingModel, LM.Llama3_8B, HW.H100, 512, 1, output_len=128, spec_draft_cost=0.05, spec_accept=0.7
+    )
+    for name, cls in (("spec_itl", model_error.SPECULATIVE), ("itl", model_error.NO_TRAFFIC)):
+        f, mid = _factor(cls), getattr(r, name).m_as("s")
+        low, high = (q.m_as("s") for q in r.bands[name])
+        assert low <= mid / f * (1 + 1e-12) and high >= mid * f * (1 - 1e-12)
+
+
+def test_a_fraction_stops_at_one_and_too_few_points_say_so(monkeypatch):
+    r = banded(mlsysim.ReliabilityModel, CLUSTER, 24 * 30, 60, fleet_mtbf=100)
+    low, high = r.bands["goodput"]
+    assert high <= 1.0 and low == pytest.approx(r.goodput / _factor("ReliabilityModel"))
+    monkeypatch.setattr(model_error, "measured", lambda: {"ReliabilityModel": {"n": 3, "q": None, "errors": []}})
+    assert model_error.why("ReliabilityModel", "ReliabilityModel") == (
+        "no model-error band: 3 calibration points of this kind (ReliabilityModel), 4 needed"
+    )
+    assert model_error.factor("ReliabilityModel") is None
+    assert model_error.why(None, "MyModel") == "no model-error band: MyModel has no calibration points"
+
+
+def test_cli_shows_the_model_error_line_in_the_table_and_json():
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    out = CliRunner().invoke(main, ["serve", "Llama3_8B", "H100", "--seq-len", "1024", "--bands"])
+    assert out.exit_code == 0 and "model error, SingleNodeModel and ServingModel without traffic: x0." in out.output, (
+        out.output
+    )
+    js = CliRunner().invoke(main, ["serve", "Llama3_8B", "H100", "--seq-len", "1024", "--bands", "--json"])
+    assert '"model_error": [' in js.output
