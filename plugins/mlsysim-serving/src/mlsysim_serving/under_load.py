@@ -537,18 +537,24 @@ def max_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.0) -> flo
     ITL meet the SLOs of ``c`` (0 if none does): where the larger of TTFT / slo_ttft and ITL / slo_itl
     crosses 1 (:func:`slo_excess`, :func:`.roots.largest_meeting`, one analytic solve per trial rate); found
     once per engine (:attr:`Engine.rates`)."""
-    slo_t, slo_i, pct, cv = c["slo_ttft"], c["slo_itl"], c["slo_percentile"], c["arrival_cv"]
     lag = float(c["scheduler_overlap"])
-    key = ("slo", slo_t, slo_i, pct, cv, t_req, lag)
+    key = ("slo", c["slo_ttft"], c["slo_itl"], c["slo_percentile"], c["arrival_cv"], t_req, lag)
     if key not in eng.rates:
-        M = float(c["max_num_batched_tokens"])
-
-        def excess(lam):
-            _, ttft, itl = trial(cost, eng, lam, M, cv, pct, lag)
-            return slo_excess(ttft + t_req, itl, slo_t, slo_i)
-
-        eng.rates[key] = largest_meeting(excess, eng.saturation)
+        eng.rates[key] = largest_meeting(lambda lam: excess_at(cost, eng, c, lam, t_req), eng.saturation)
     return eng.rates[key]
+
+
+def excess_at(cost: TR.StepCost, eng: Engine, c: dict, lam: float, t_req: float = 0.0) -> float:
+    """:func:`slo_excess` of the p``slo_percentile`` TTFT (+ the request path t_req) and ITL at rate ``lam``
+    below saturation (:func:`trial`): <= 0 where the SLOs of ``c`` are met."""
+    M, cv, pct, lag = (
+        float(c["max_num_batched_tokens"]),
+        c["arrival_cv"],
+        c["slo_percentile"],
+        float(c["scheduler_overlap"]),
+    )
+    _, ttft, itl = trial(cost, eng, lam, M, cv, pct, lag)
+    return slo_excess(ttft + t_req, itl, c["slo_ttft"], c["slo_itl"])
 
 
 #: Trial rates an engine keeps (:func:`trial`): a search takes ~7, a disaggregated SLO solve ~15 on one pool.
