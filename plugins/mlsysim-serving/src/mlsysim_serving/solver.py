@@ -356,7 +356,15 @@ class ServingModel(Solver):
         over = corners(nominal)
         if over is None:
             return nominal, None, None
-        fast, slow = (Pending(ServingResult, self._fields(_at(setup, a, o), a, works)) for o in over)
+        if a["arrival_rate"] is None and a["concurrency"] is None:
+            fast, slow = (Pending(ServingResult, self._fields(_at(setup, a, o), a, works)) for o in over)
+            return nominal, fast, slow
+        from .corners import Corner  # under traffic: the band's percentiles only, the whole result on first use
+
+        corner = (_at(setup, a, o) for o in over)
+        fast, slow = (
+            Corner(ServingResult, self._fields(c, a, works, _BAND_PERCENTILES), self._answer, c, a) for c in corner
+        )
         return nominal, fast, slow
 
     def _answer(self, setup: Setup, a: dict[str, Any], works: Any = None) -> ServingResult:
@@ -364,8 +372,11 @@ class ServingModel(Solver):
         :func:`_evaluate`'s, shared with a band's corners)."""
         return ServingResult(**self._fields(setup, a, works))
 
-    def _fields(self, setup: Setup, a: dict[str, Any], works: Any = None) -> dict[str, Any]:
-        """The fields of :meth:`_answer`'s result (its keyword arguments: SI floats)."""
+    def _fields(
+        self, setup: Setup, a: dict[str, Any], works: Any = None, percentiles: tuple[int, ...] | None = None
+    ) -> dict[str, Any]:
+        """The fields of :meth:`_answer`'s result (its keyword arguments: SI floats); under traffic with
+        ``percentiles``, only those latency percentiles and no SLO attainment (:func:`.under_load.serve`)."""
         hardware, raise_errors = a["hardware"], a["raise_errors"]
         seq_len, batch_size, output_len = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
         beams = _check_beams(a["beam_width"])
@@ -393,7 +404,7 @@ class ServingModel(Solver):
             if beams != 1:
                 raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")
             traffic = {k: a[k] for k in _TRAFFIC_ARGS}
-            f.update(loaded_fields(setup, seq_len, output_len, traffic, raise_errors, spec))
+            f.update(loaded_fields(setup, seq_len, output_len, traffic, raise_errors, spec, percentiles))
             notes += f.pop(TRAFFIC_NOTES, ())
         elif a["method"] is not None or a["slo_ttft"] is not None or a["slo_itl"] is not None:
             raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
@@ -558,6 +569,12 @@ def _layout_fields(setup: Setup) -> dict[str, Any]:
         "model": setup.shape.name,
     }
 
+
+#: the latency percentiles among ServingModel's ``band_fields`` (ttft_p50, ttft_p99, ...): all that a band's
+#: corner under traffic computes (``solve_corners``)
+_BAND_PERCENTILES = tuple(
+    sorted({int(p) for p in (f.rpartition("_p")[2] for f in ServingModel.band_fields) if p.isdigit()})
+)
 
 #: solve()'s parameters that have a default, and the default
 _SOLVE_DEFAULTS = {

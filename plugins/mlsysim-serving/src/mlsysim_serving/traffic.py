@@ -595,7 +595,7 @@ def _secant(xp, F, T, slope, rtol):
     return T, out, kept
 
 
-def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=0.0, lag=0.0):
+def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=0.0, lag=0.0, percentiles=tuple(Z)):
     """Latency and throughput of continuous batching at arrival rate ``lam`` < ``lam_max``; ``clients``: a
     closed loop of that many clients whose requests spend ``lead`` seconds outside the engine, whose
     arrivals come at step boundaries (:func:`closed_loop_wait` replaces the residual of the step in progress);
@@ -616,7 +616,9 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=
     ITL (per-request mean token gap, TPOT) = T with a binomial spread of the mixed steps among its D1 gaps;
     e2e = TTFT + D1*T. Percentiles: the wait is 0 with probability 1 - P(wait), else exponential; length
     quantiles from the load's distribution; the step in progress at arrival heavy-tailed as the prompts are
-    (:func:`residual_quantile`); independent parts combined by :func:`combine`. Returns a dict of arrays.
+    (:func:`residual_quantile`); independent parts combined by :func:`combine`. Returns a dict of arrays
+    with the percentile fields of ``percentiles`` only (a subset of :data:`Z`; none: no ITL spread either),
+    for a caller that reads no others (a rate search).
     """
     xp = ops_for(load, lam, M, B_max, arrival_cv, lam_max, lead, lag)
     T, B, f, t_dec, t_mix, t2 = steady(xp, cost, load, lam, M)
@@ -654,7 +656,9 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=
     Wq = W_p + W_s
     wait = R + Wq
     ttft = wait + X_own
-    sd_itl = token_gap_spread(xp, load, T, itl_spread(xp, cost, load, lam, M, T, B, t_dec, lam_max))
+    sd_itl = (
+        token_gap_spread(xp, load, T, itl_spread(xp, cost, load, lam, M, T, B, t_dec, lam_max)) if percentiles else None
+    )
     gap = T * load.gap  # mean token gap: one step per token, or T/E with speculation
     p_wait = xp.max(xp.max(rho_p, p_slot), 1e-12)
     out = {
@@ -672,8 +676,8 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=
         "itl_sd": sd_itl,
     }
     cap = xp.floor(room / xp.max(load.P1, 1e-300)) - 1.0
-    for p, z in Z.items():
-        tail = 1.0 - p / 100.0
+    for p in percentiles:
+        z, tail = Z[p], 1.0 - p / 100.0
         Wp = xp.where(tail < p_wait, Wq / p_wait * xp.log(p_wait / tail), 0.0)
         # own step: shared with the prompts that came during the same step in progress (short prompts)
         others = poisson_quantile(xp, lam * busy * t2 / T, p / 100.0, xp.where(short, xp.max(cap, 0.0), 0.0))
