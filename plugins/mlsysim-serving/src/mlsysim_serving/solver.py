@@ -525,7 +525,8 @@ def _corner_fields(setup: Setup, a: dict, nominal: ServingResult) -> dict:
     beside them (the layout's names, the lengths, the notes) the efficiencies do not move."""
     from .under_load import loaded_fields
 
-    batch, seq_len, output_len, beams = nominal.batch_size, nominal.seq_len, nominal.output_len, nominal.beam_width
+    n: dict[str, Any] = vars(nominal)  # @result classes store their fields in __dict__
+    batch, seq_len, output_len, beams = n["batch_size"], n["seq_len"], n["output_len"], n["beam_width"]
     f = dict(_static(setup, batch, seq_len, output_len, beams))
     spec = _speculate(setup, a, f, batch * beams, seq_len, output_len)
     traffic = {k: a[k] for k in _TRAFFIC_ARGS}
