@@ -434,7 +434,13 @@ def test_solve_under_traffic_equals_its_sweep_point(kw):
 
 
 @pytest.mark.parametrize(
-    "kw", [dict(arrival_rate=3.0), dict(arrival_rate=3.0, slo_ttft=1.0, slo_itl=0.05), dict(concurrency=16)]
+    "kw",
+    [
+        dict(arrival_rate=3.0),
+        dict(arrival_rate=3.0, slo_ttft=1.0, slo_itl=0.05),
+        dict(concurrency=16),
+        dict(arrival_rate=3.0, spec_draft_cost=0.05, spec_k=3, spec_accept=0.7),
+    ],
 )
 def test_band_corners_under_traffic_hold_what_their_whole_results_do(kw):
     """Under traffic a band's corners compute only the latency percentiles the band reads
@@ -447,7 +453,7 @@ def test_band_corners_under_traffic_hold_what_their_whole_results_do(kw):
     fast, slow = r.bands.corners
     ranges = r.bands.ranges
     wanted = {"ttft_mean", "ttft_p50", "ttft_p99", "itl_p50", "itl_p99", "e2e_p99", "itl_mean", "max_arrival_rate"}
-    assert wanted <= set(ranges)
+    assert wanted | ({"spec_itl"} if "spec_k" in kw else set()) <= set(ranges)
     for name, (low, high) in ranges.items():
         values = [si(getattr(x, name)) for x in (r, fast, slow)]
         assert (si(low), si(high)) == pytest.approx((min(values), max(values)), rel=1e-15)

@@ -362,9 +362,7 @@ class ServingModel(Solver):
         from .corners import Corner  # under traffic: the band's percentiles only, the whole result on first use
 
         corner = (_at(setup, a, o) for o in over)
-        fast, slow = (
-            Corner(ServingResult, self._fields(c, a, works, _BAND_PERCENTILES), self._answer, c, a) for c in corner
-        )
+        fast, slow = (Corner(ServingResult, _corner_fields(c, a, nominal), self._answer, c, a) for c in corner)
         return nominal, fast, slow
 
     def _answer(self, setup: Setup, a: dict[str, Any], works: Any = None) -> ServingResult:
@@ -372,11 +370,8 @@ class ServingModel(Solver):
         :func:`_evaluate`'s, shared with a band's corners)."""
         return ServingResult(**self._fields(setup, a, works))
 
-    def _fields(
-        self, setup: Setup, a: dict[str, Any], works: Any = None, percentiles: tuple[int, ...] | None = None
-    ) -> dict[str, Any]:
-        """The fields of :meth:`_answer`'s result (its keyword arguments: SI floats); under traffic with
-        ``percentiles``, only those latency percentiles and no SLO attainment (:func:`.under_load.serve`)."""
+    def _fields(self, setup: Setup, a: dict[str, Any], works: Any = None) -> dict[str, Any]:
+        """The fields of :meth:`_answer`'s result (its keyword arguments: SI floats)."""
         hardware, raise_errors = a["hardware"], a["raise_errors"]
         seq_len, batch_size, output_len = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
         beams = _check_beams(a["beam_width"])
@@ -404,7 +399,7 @@ class ServingModel(Solver):
             if beams != 1:
                 raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")
             traffic = {k: a[k] for k in _TRAFFIC_ARGS}
-            f.update(loaded_fields(setup, seq_len, output_len, traffic, raise_errors, spec, percentiles))
+            f.update(loaded_fields(setup, seq_len, output_len, traffic, raise_errors, spec))
             notes += f.pop(TRAFFIC_NOTES, ())
         elif a["method"] is not None or a["slo_ttft"] is not None or a["slo_itl"] is not None:
             raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
@@ -521,6 +516,22 @@ class ServingModel(Solver):
             notes=notes_column(n, notes),
         )
         return f
+
+
+def _corner_fields(setup: Setup, a: dict, nominal: ServingResult) -> dict:
+    """What a band reads of its corner under traffic at the layout ``setup`` (``solve_corners``), on the
+    nominal's checked lengths: the static fields (memoized per layout), the speculative ones and the loaded
+    ones at the band's percentiles only (:data:`_BAND_PERCENTILES`). What :meth:`ServingModel._fields` adds
+    beside them (the layout's names, the lengths, the notes) the efficiencies do not move."""
+    from .under_load import loaded_fields
+
+    n: dict[str, Any] = vars(nominal)  # @result classes store their fields in __dict__
+    batch, seq_len, output_len, beams = n["batch_size"], n["seq_len"], n["output_len"], n["beam_width"]
+    f = dict(_static(setup, batch, seq_len, output_len, beams))
+    spec = _speculate(setup, a, f, batch * beams, seq_len, output_len)
+    traffic = {k: a[k] for k in _TRAFFIC_ARGS}
+    f.update(loaded_fields(setup, seq_len, output_len, traffic, a["raise_errors"], spec, _BAND_PERCENTILES))
+    return f
 
 
 def _speculate(setup: Setup, a: dict, f: dict, batch: int, seq_len: int, output_len: Any) -> tuple | None:

@@ -372,11 +372,7 @@ def _mix(xp, cost, load, B, m, M):
     room = xp.max(M - B * load.w, 1.0)
     P1 = xp.max(load.P1, 1e-300)
     ctx, pos = load.ctx, load.pos
-
-    def t(q):  # :func:`step_with`
-        return decode_step(cost, load, B, ctx, q, pos)
-
-    t_dec = t(0.0)
+    t_dec = decode_step(cost, load, B, ctx, 0.0, pos)
     short = room >= P1
     fill = xp.ceil(room / P1)  # prompts that fill the budget
     mp = _carried(xp, m, P1, room, fill)
@@ -393,11 +389,11 @@ def _mix(xp, cost, load, B, m, M):
         below = below + pmf
         # the n prompts' lengths spread the step: Var[t | n] = (dt/dq)^2 * n * var_p below the budget
         if n < whole:  # every element's n prompts fit the budget whole
-            tn = t(n * P1)
+            tn = decode_step(cost, load, B, ctx, n * P1, pos)
             slope = (tn - t_dec) / (n * P1)
             spread = slope * slope * n * var_p
         else:
-            tn = t(xp.min(n * P1, room))
+            tn = decode_step(cost, load, B, ctx, xp.min(n * P1, room), pos)
             slope = (tn - t_dec) / (n * P1)
             spread = xp.where(n * P1 < room, slope * slope * n * var_p, 0.0)
         mean = mean + w * tn
@@ -405,11 +401,13 @@ def _mix(xp, cost, load, B, m, M):
         sq = sq + w * spread
     f_s = -xp.expm1(-mp)
     f_l = xp.min(m * load.P1 / room, 1.0)
-    t_full = t_dec if xp.all(short) else t(room)  # full chunks: only where the prompts exceed the free budget
+    # full chunks: only where the prompts exceed the free budget
+    t_full = t_dec if xp.all(short) else decode_step(cost, load, B, ctx, room, pos)
     mean = xp.where(short, mean, (1 - f_l) * t_dec + f_l * t_full)
     sq = xp.where(short, sq, (1 - f_l) * t_dec * t_dec + f_l * t_full * t_full)
     f = xp.where(short, f_s, f_l)
-    alone = t_dec if xp.all(f > 0) else t(xp.min(P1, room))  # a lone prompt's step: only where none arrive (f = 0)
+    # a lone prompt's step: only where none arrive (f = 0)
+    alone = t_dec if xp.all(f > 0) else decode_step(cost, load, B, ctx, xp.min(P1, room), pos)
     t_mix = xp.where(f > 0, (mean - (1 - f) * t_dec) / xp.max(f, 1e-300), alone)
     return mean, f, t_dec, t_mix, sq
 
