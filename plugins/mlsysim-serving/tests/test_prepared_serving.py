@@ -21,6 +21,15 @@ from fixtures_serving import H100, LLAMA8, LLAMA70  # noqa: E402
 
 serving = ServingModel()
 BASE = dict(model=LLAMA8, hardware=H100, seq_len=2000, output_len=300, arrival_rate=2.0)
+LLAMA70_DISAGG = dict(
+    model=LLAMA70,
+    hardware=H100,
+    seq_len=4000,
+    output_len=500,
+    arrival_rate=0.5,
+    disagg="prefill=H100x8:tp8,decode=H200x8:tp4",
+    fabric="IB_NDR",
+)
 
 
 def _forget() -> None:
@@ -139,3 +148,18 @@ def test_speculative_fields_under_traffic_are_set_up_once():
     assert len(SP._fields) == 1
     _forget()
     assert serving.solve(**dict(spec, arrival_rate=3.0)).to_dict() == warm
+
+
+def test_an_aggregated_layout_that_cannot_win_is_not_searched():
+    """A disaggregated SLO solve compares the aggregated layouts by their goodput per GPU: one that misses the
+    SLOs at the rate tying the best found is tried once, not searched, and the answer is the best of every
+    layout's own search."""
+    args = dict(LLAMA70_DISAGG, slo_ttft=2.0, slo_itl=0.05, spec_draft_cost=0.05, spec_accept=0.7)
+    _forget()
+    r = serving.solve(**args)
+    plan = next(iter(DG._plans._memo.values()))[1]
+    searched = {tp: any(k[0] == "slo" for k in rep.engine().rates) for tp, rep, _ in plan.agg.order}
+    assert searched[4] and not searched[8]  # tp4's goodput per GPU found first; tp8 misses the SLOs at its rate
+    goodput = {tp: rep.max_rate(2.0, 0.05) * 500 / tp for tp, rep, _ in plan.agg.order}
+    assert goodput[8] < goodput[4] and r.aggregated_layout == f"{H100.name} tp4"
+    assert r.si("aggregated_goodput_per_gpu") == goodput[4]

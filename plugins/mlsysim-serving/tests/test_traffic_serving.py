@@ -431,3 +431,32 @@ def test_solve_under_traffic_equals_its_sweep_point(kw):
         for k in ("ttft_mean", "ttft_p99", "itl_p90", "e2e_p99", "queue_wait_mean"):
             assert si(cols[k][i]) == pytest.approx(si(getattr(r, k)), rel=1e-9), (k, x)
         assert cols["kv_cache_utilization"][i] == pytest.approx(r.kv_cache_utilization, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(arrival_rate=3.0),
+        dict(arrival_rate=3.0, slo_ttft=1.0, slo_itl=0.05),
+        dict(concurrency=16),
+        dict(arrival_rate=3.0, spec_draft_cost=0.05, spec_k=3, spec_accept=0.7),
+    ],
+)
+def test_band_corners_under_traffic_hold_what_their_whole_results_do(kw):
+    """Under traffic a band's corners compute only the latency percentiles the band reads
+    (``ServingModel.solve_corners``); each band still spans the nominal and the two corner results built
+    whole on first use (every percentile, the SLO attainment), and no band field is lost (the ranges' band,
+    ``bands.ranges``, without the model error)."""
+    from mlsysim_uncertainty import banded
+
+    r = banded(ServingModel(), **BASE, **kw)
+    fast, slow = r.bands.corners
+    ranges = r.bands.ranges
+    wanted = {"ttft_mean", "ttft_p50", "ttft_p99", "itl_p50", "itl_p99", "e2e_p99", "itl_mean", "max_arrival_rate"}
+    assert wanted | ({"spec_itl"} if "spec_k" in kw else set()) <= set(ranges)
+    for name, (low, high) in ranges.items():
+        values = [si(getattr(x, name)) for x in (r, fast, slow)]
+        assert (si(low), si(high)) == pytest.approx((min(values), max(values)), rel=1e-15)
+    for corner in (fast, slow):
+        assert corner.ttft_p50 < corner.ttft_p90 < corner.ttft_p99 and corner.e2e_p90 < corner.e2e_p99
+        assert (corner.slo_attainment is not None) == ("slo_ttft" in kw)

@@ -164,6 +164,10 @@ class _Replica:
         M = float(self.c["max_num_batched_tokens"])
         return UL.trial(self.cost, self.engine(), rate, M, self.c["arrival_cv"], pct)
 
+    def excess(self, rate: float, slo_ttft: float | None, slo_itl: float | None) -> float:
+        """:func:`.under_load.excess_at` of this replica at a per-replica rate below saturation."""
+        return UL.excess_at(self.cost, self.engine(), dict(self.c, slo_ttft=slo_ttft, slo_itl=slo_itl), rate)
+
     def max_rate(self, slo_ttft: float | None, slo_itl: float | None) -> float:
         """Largest per-replica rate whose p<slo_percentile> TTFT and ITL meet the SLOs (either None: not
         tested), the aggregated solve's search (:func:`.under_load.max_rate`)."""
@@ -537,12 +541,19 @@ class _Aggregated:
         """(output tokens/s per GPU, layout, notes) of the best layout at its largest rate within the SLOs
         (:meth:`_Replica.max_rate`; its saturation rate without SLOs). Layouts are tried in order of their
         saturation rate per GPU, a bound on their goodput: once the bound is not above the best found, no
-        layout left can win and none is searched."""
+        layout left can win and none is searched. A layout that misses the SLOs at the rate that would tie
+        the best found cannot win either (the latencies rise with the rate: its largest rate within them is
+        lower): one trial instead of its search."""
         best, layout = 0.0, None
         for tp, replica, top in self.order:
             if top * output_len / tp <= best:
                 break
-            rate = top if slo_t is None and slo_i is None else replica.max_rate(slo_t, slo_i)
+            if slo_t is None and slo_i is None:
+                rate = top
+            elif best > 0.0 and replica.excess(best * tp / output_len, slo_t, slo_i) > 0.0:
+                continue
+            else:
+                rate = replica.max_rate(slo_t, slo_i)
             if rate * output_len / tp > best:
                 best, layout = rate * output_len / tp, f"{self.hardware.name} tp{tp}"
         if layout is not None:

@@ -356,7 +356,13 @@ class ServingModel(Solver):
         over = corners(nominal)
         if over is None:
             return nominal, None, None
-        fast, slow = (Pending(ServingResult, self._fields(_at(setup, a, o), a, works)) for o in over)
+        if a["arrival_rate"] is None and a["concurrency"] is None:
+            fast, slow = (Pending(ServingResult, self._fields(_at(setup, a, o), a, works)) for o in over)
+            return nominal, fast, slow
+        from .corners import Corner  # under traffic: the band's percentiles only, the whole result on first use
+
+        corner = (_at(setup, a, o) for o in over)
+        fast, slow = (Corner(ServingResult, _corner_fields(c, a, nominal), self._answer, c, a) for c in corner)
         return nominal, fast, slow
 
     def _answer(self, setup: Setup, a: dict[str, Any], works: Any = None) -> ServingResult:
@@ -512,6 +518,22 @@ class ServingModel(Solver):
         return f
 
 
+def _corner_fields(setup: Setup, a: dict, nominal: ServingResult) -> dict:
+    """What a band reads of its corner under traffic at the layout ``setup`` (``solve_corners``), on the
+    nominal's checked lengths: the static fields (memoized per layout), the speculative ones and the loaded
+    ones at the band's percentiles only (:data:`_BAND_PERCENTILES`). What :meth:`ServingModel._fields` adds
+    beside them (the layout's names, the lengths, the notes) the efficiencies do not move."""
+    from .under_load import loaded_fields
+
+    n: dict[str, Any] = vars(nominal)  # @result classes store their fields in __dict__
+    batch, seq_len, output_len, beams = n["batch_size"], n["seq_len"], n["output_len"], n["beam_width"]
+    f = dict(_static(setup, batch, seq_len, output_len, beams))
+    spec = _speculate(setup, a, f, batch * beams, seq_len, output_len)
+    traffic = {k: a[k] for k in _TRAFFIC_ARGS}
+    f.update(loaded_fields(setup, seq_len, output_len, traffic, a["raise_errors"], spec, _BAND_PERCENTILES))
+    return f
+
+
 def _speculate(setup: Setup, a: dict, f: dict, batch: int, seq_len: int, output_len: Any) -> tuple | None:
     """Speculative decoding of the arguments ``a`` (:func:`.speculative.check`'s tuple, None without it):
     adds the spec_* fields at ``batch`` to ``f`` and the draft's memory to its total and feasibility."""
@@ -558,6 +580,12 @@ def _layout_fields(setup: Setup) -> dict[str, Any]:
         "model": setup.shape.name,
     }
 
+
+#: the latency percentiles among ServingModel's ``band_fields`` (ttft_p50, ttft_p99, ...): all that a band's
+#: corner under traffic computes (``solve_corners``)
+_BAND_PERCENTILES = tuple(
+    sorted({int(p) for p in (f.rpartition("_p")[2] for f in ServingModel.band_fields) if p.isdigit()})
+)
 
 #: solve()'s parameters that have a default, and the default
 _SOLVE_DEFAULTS = {

@@ -372,11 +372,7 @@ def _mix(xp, cost, load, B, m, M):
     room = xp.max(M - B * load.w, 1.0)
     P1 = xp.max(load.P1, 1e-300)
     ctx, pos = load.ctx, load.pos
-
-    def t(q):  # :func:`step_with`
-        return decode_step(cost, load, B, ctx, q, pos)
-
-    t_dec = t(0.0)
+    t_dec = decode_step(cost, load, B, ctx, 0.0, pos)
     short = room >= P1
     fill = xp.ceil(room / P1)  # prompts that fill the budget
     mp = _carried(xp, m, P1, room, fill)
@@ -393,11 +389,11 @@ def _mix(xp, cost, load, B, m, M):
         below = below + pmf
         # the n prompts' lengths spread the step: Var[t | n] = (dt/dq)^2 * n * var_p below the budget
         if n < whole:  # every element's n prompts fit the budget whole
-            tn = t(n * P1)
+            tn = decode_step(cost, load, B, ctx, n * P1, pos)
             slope = (tn - t_dec) / (n * P1)
             spread = slope * slope * n * var_p
         else:
-            tn = t(xp.min(n * P1, room))
+            tn = decode_step(cost, load, B, ctx, xp.min(n * P1, room), pos)
             slope = (tn - t_dec) / (n * P1)
             spread = xp.where(n * P1 < room, slope * slope * n * var_p, 0.0)
         mean = mean + w * tn
@@ -405,11 +401,13 @@ def _mix(xp, cost, load, B, m, M):
         sq = sq + w * spread
     f_s = -xp.expm1(-mp)
     f_l = xp.min(m * load.P1 / room, 1.0)
-    t_full = t_dec if xp.all(short) else t(room)  # full chunks: only where the prompts exceed the free budget
+    # full chunks: only where the prompts exceed the free budget
+    t_full = t_dec if xp.all(short) else decode_step(cost, load, B, ctx, room, pos)
     mean = xp.where(short, mean, (1 - f_l) * t_dec + f_l * t_full)
     sq = xp.where(short, sq, (1 - f_l) * t_dec * t_dec + f_l * t_full * t_full)
     f = xp.where(short, f_s, f_l)
-    alone = t_dec if xp.all(f > 0) else t(xp.min(P1, room))  # a lone prompt's step: only where none arrive (f = 0)
+    # a lone prompt's step: only where none arrive (f = 0)
+    alone = t_dec if xp.all(f > 0) else decode_step(cost, load, B, ctx, xp.min(P1, room), pos)
     t_mix = xp.where(f > 0, (mean - (1 - f) * t_dec) / xp.max(f, 1e-300), alone)
     return mean, f, t_dec, t_mix, sq
 
@@ -595,7 +593,7 @@ def _secant(xp, F, T, slope, rtol):
     return T, out, kept
 
 
-def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=0.0, lag=0.0):
+def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=0.0, lag=0.0, percentiles=tuple(Z)):
     """Latency and throughput of continuous batching at arrival rate ``lam`` < ``lam_max``; ``clients``: a
     closed loop of that many clients whose requests spend ``lead`` seconds outside the engine, whose
     arrivals come at step boundaries (:func:`closed_loop_wait` replaces the residual of the step in progress);
@@ -616,7 +614,9 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=
     ITL (per-request mean token gap, TPOT) = T with a binomial spread of the mixed steps among its D1 gaps;
     e2e = TTFT + D1*T. Percentiles: the wait is 0 with probability 1 - P(wait), else exponential; length
     quantiles from the load's distribution; the step in progress at arrival heavy-tailed as the prompts are
-    (:func:`residual_quantile`); independent parts combined by :func:`combine`. Returns a dict of arrays.
+    (:func:`residual_quantile`); independent parts combined by :func:`combine`. Returns a dict of arrays
+    with the percentile fields of ``percentiles`` only (a subset of :data:`Z`; none: no ITL spread either),
+    for a caller that reads no others (a rate search).
     """
     xp = ops_for(load, lam, M, B_max, arrival_cv, lam_max, lead, lag)
     T, B, f, t_dec, t_mix, t2 = steady(xp, cost, load, lam, M)
@@ -654,7 +654,9 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=
     Wq = W_p + W_s
     wait = R + Wq
     ttft = wait + X_own
-    sd_itl = token_gap_spread(xp, load, T, itl_spread(xp, cost, load, lam, M, T, B, t_dec, lam_max))
+    sd_itl = (
+        token_gap_spread(xp, load, T, itl_spread(xp, cost, load, lam, M, T, B, t_dec, lam_max)) if percentiles else None
+    )
     gap = T * load.gap  # mean token gap: one step per token, or T/E with speculation
     p_wait = xp.max(xp.max(rho_p, p_slot), 1e-12)
     out = {
@@ -672,8 +674,8 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=
         "itl_sd": sd_itl,
     }
     cap = xp.floor(room / xp.max(load.P1, 1e-300)) - 1.0
-    for p, z in Z.items():
-        tail = 1.0 - p / 100.0
+    for p in percentiles:
+        z, tail = Z[p], 1.0 - p / 100.0
         Wp = xp.where(tail < p_wait, Wq / p_wait * xp.log(p_wait / tail), 0.0)
         # own step: shared with the prompts that came during the same step in progress (short prompts)
         others = poisson_quantile(xp, lam * busy * t2 / T, p / 100.0, xp.where(short, xp.max(cap, 0.0), 0.0))

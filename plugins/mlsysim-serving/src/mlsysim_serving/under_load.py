@@ -255,10 +255,16 @@ LATENCY_FIELDS = (
 
 
 def loaded_fields(
-    setup: Setup, seq_len: int, output_len: Any, args: dict, raise_errors: bool, spec: tuple | None = None
+    setup: Setup,
+    seq_len: int,
+    output_len: Any,
+    args: dict,
+    raise_errors: bool,
+    spec: tuple | None = None,
+    percentiles: tuple[int, ...] | None = None,
 ) -> dict:
     """The loaded-serving result fields of one solve()/sweep group; ``spec``: speculative decoding as
-    :func:`.speculative.check` returns it. A KV cache that holds no request raises
+    :func:`.speculative.check` returns it; ``percentiles``: as :func:`serve`'s. A KV cache that holds no request raises
     :class:`InfeasibleError` with ``raise_errors``; otherwise the answer is ``feasible=False`` with no
     latency (NaN in a sweep), no served rate and the reason in the notes. What does not depend on the
     arrival rate (the checked mix, the step cost, the engine's capacity) is set up once per layout and
@@ -279,7 +285,7 @@ def loaded_fields(
         return _holds_no_request(dict(c, arrival_rate=rate), str(exc))
     traffic = dict(c, arrival_rate=rate)
     hw, t_req = setup.hardware, setup.request_overhead
-    f = serve(setup.shape, hw, setup.layout.gpus, cost, kv, seq_len, output_len, traffic, eng=eng, t_req=t_req)
+    f = serve(setup.shape, hw, setup.layout.gpus, cost, kv, seq_len, output_len, traffic, None, eng, t_req, percentiles)
     if setup.request_notes:
         f[TRAFFIC_NOTES] = f.get(TRAFFIC_NOTES, ()) + setup.request_notes
     return f
@@ -398,11 +404,16 @@ def serve(
     spec: Any = None,
     eng: Engine | None = None,
     t_req: float = 0.0,
+    percentiles: tuple[int, ...] | None = None,
 ) -> dict:
     """Result fields of serving the traffic ``c`` (checked) at prompt ``seq_len`` and ``output_len``;
     ``spec``: a :class:`.speculative.Speculation` composing the decode steps; ``eng``: the replica's
     :func:`engine` under ``c`` when the caller has it; ``t_req``: the request path outside the engine
-    (:mod:`.request_path`), added to the client-measured TTFT and e2e."""
+    (:mod:`.request_path`), added to the client-measured TTFT and e2e. ``percentiles``: the analytic
+    latency percentiles computed (:func:`.traffic.analytic`; None: all of :data:`.traffic.Z`); with fewer,
+    the others and the SLO attainment (which reads them all) are left out (a band's corner: the fields
+    its band reads)."""
+    percentiles = tuple(TR.Z) if percentiles is None else percentiles
     if eng is None:
         eng = engine(shape, hardware, cost, kv_tokens, seq_len, output_len, c, spec)
     load, B_max, lam_max, limit_name, one_prefill, one_decode, _ = eng
@@ -448,9 +459,11 @@ def serve(
         out = _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape, t_req)
     elif not closed_sim:
         lag = float(c["scheduler_overlap"])
-        out = TR.analytic(cost, load, lam_ok, float(M), B_max, c["arrival_cv"], lam_max, c["concurrency"], t_req, lag)
+        cv = c["arrival_cv"]
+        out = TR.analytic(cost, load, lam_ok, float(M), B_max, cv, lam_max, c["concurrency"], t_req, lag, percentiles)
     for k in LATENCY_FIELDS:
-        f[k] = _masked(out[k], over)
+        if k in out:
+            f[k] = _masked(out[k], over)
     to_client(f, t_req)
     served = xp.min(lam, lam_max)
     f["requests_per_second"] = served
@@ -462,16 +475,16 @@ def serve(
         xp.min(lam_ok * (load.D2 * T + load.P1 * out["ttft_mean"]) / kv_tokens, 1.0), over
     )
     if c["slo_ttft"] is not None or c["slo_itl"] is not None:
-        if "slo_attainment" in out:  # simulated
-            att = out["slo_attainment"]
-        else:
+        att = out.get("slo_attainment")  # simulated
+        if att is None and len(percentiles) == len(TR.Z):  # the analytic attainment reads every percentile
             att = np.ones(np.shape(lam_ok))
             if c["slo_ttft"] is not None:
                 att = att * TR.ttft_cdf(out, c["slo_ttft"] - t_req)
             if c["slo_itl"] is not None:
                 att = att * TR.itl_cdf(out, c["slo_itl"])
-        att = np.where(over, 0.0, att)
-        f["slo_attainment"] = att.item() if att.ndim == 0 else att
+        if att is not None:
+            att = np.where(over, 0.0, att)
+            f["slo_attainment"] = att.item() if att.ndim == 0 else att
         f["max_arrival_rate"] = max_rate(cost, eng, c, t_req)
     else:
         f["max_arrival_rate"] = lam_max
@@ -512,7 +525,7 @@ def _closed_loop_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.
         N, M, cv = float(c["concurrency"]), float(c["max_num_batched_tokens"]), c["arrival_cv"]
 
         def excess(lam):
-            e2e = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, N, t_req, lag)["e2e_mean"]
+            e2e = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, N, t_req, lag, ())["e2e_mean"]
             return lam * (e2e + t_req) / N - 1.0
 
         eng.rates[key] = largest_meeting(excess, eng.saturation)
@@ -524,18 +537,24 @@ def max_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.0) -> flo
     ITL meet the SLOs of ``c`` (0 if none does): where the larger of TTFT / slo_ttft and ITL / slo_itl
     crosses 1 (:func:`slo_excess`, :func:`.roots.largest_meeting`, one analytic solve per trial rate); found
     once per engine (:attr:`Engine.rates`)."""
-    slo_t, slo_i, pct, cv = c["slo_ttft"], c["slo_itl"], c["slo_percentile"], c["arrival_cv"]
     lag = float(c["scheduler_overlap"])
-    key = ("slo", slo_t, slo_i, pct, cv, t_req, lag)
+    key = ("slo", c["slo_ttft"], c["slo_itl"], c["slo_percentile"], c["arrival_cv"], t_req, lag)
     if key not in eng.rates:
-        M = float(c["max_num_batched_tokens"])
-
-        def excess(lam):
-            _, ttft, itl = trial(cost, eng, lam, M, cv, pct, lag)
-            return slo_excess(ttft + t_req, itl, slo_t, slo_i)
-
-        eng.rates[key] = largest_meeting(excess, eng.saturation)
+        eng.rates[key] = largest_meeting(lambda lam: excess_at(cost, eng, c, lam, t_req), eng.saturation)
     return eng.rates[key]
+
+
+def excess_at(cost: TR.StepCost, eng: Engine, c: dict, lam: float, t_req: float = 0.0) -> float:
+    """:func:`slo_excess` of the p``slo_percentile`` TTFT (+ the request path t_req) and ITL at rate ``lam``
+    below saturation (:func:`trial`): <= 0 where the SLOs of ``c`` are met."""
+    M, cv, pct, lag = (
+        float(c["max_num_batched_tokens"]),
+        c["arrival_cv"],
+        c["slo_percentile"],
+        float(c["scheduler_overlap"]),
+    )
+    _, ttft, itl = trial(cost, eng, lam, M, cv, pct, lag)
+    return slo_excess(ttft + t_req, itl, c["slo_ttft"], c["slo_itl"])
 
 
 #: Trial rates an engine keeps (:func:`trial`): a search takes ~7, a disaggregated SLO solve ~15 on one pool.
@@ -554,7 +573,7 @@ def trial(cost: TR.StepCost, eng: Engine, lam: float, M: float, cv: float, pct: 
         memo = eng.rates[("trials", M, cv, pct, lag)] = {}
     hit = memo.get(lam)
     if hit is None:
-        out = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, lag=lag)
+        out = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, lag=lag, percentiles=(pct,))
         if len(memo) >= TRIALS_KEPT:
             memo.clear()
         hit = memo[lam] = (out["ttft_mean"], out[f"ttft_p{pct}"], out[f"itl_p{pct}"])
