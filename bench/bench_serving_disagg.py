@@ -5,9 +5,11 @@ Run from the repository root:  .venv/bin/python bench/bench_serving_disagg.py
 Budget (issue 16): <= 100 us per analytic solve, any topology. A disaggregated solve runs each pool's
 traffic model once at the offered rate and the aggregated layouts' capacities; with SLOs it adds six
 rate searches (the deployment's max rate, one prefill and one decode replica's SLO rate, each aggregated
-layout's max rate), each Brent's method on scalar analytic solves (~7 per search), so it is timed with
-and without SLOs. Each replica's engine and its SLO rates are set up once per configuration and reused:
-"repeated" calls reuse them, "cold" ones change the efficiency by 1e-15 per call so that nothing is reused.
+layout's max rate that can win), each Brent's method on scalar analytic solves (~7 per search), so it is
+timed with and without SLOs. Each replica's engine, its SLO rates and the trial rates its searches solved
+are set up once per configuration and reused: "repeated" calls reuse them (the offered rate is solved
+anew each call), "a new SLO" reuses the trials that do not depend on it, "cold" ones change the efficiency
+by 1e-15 per call so that nothing is reused.
 """
 
 from __future__ import annotations

@@ -177,9 +177,9 @@ class Bands(Mapping):
         return c
 
     @classmethod
-    def recorded(cls, bands: dict, corners: tuple[Any, Any], model_error: tuple[str, ...] = ()) -> Bands:
+    def recorded(cls, bands: dict, corners: tuple[Any, Any]) -> Bands:
         """The bands a ``--json`` document wrote (``{field: {"low", "high"}}``, each ``{"value", "unit"}``
-        or a number) with its corner results and model-error lines read back."""
+        or a number) with its corner results read back."""
         si = {}
         for name, band in bands.items():
             low, high = band["low"], band["high"]
@@ -188,7 +188,7 @@ class Bands(Mapping):
             else:
                 lo, hi, unit = low, high, ""
             si[name] = (lo, hi, unit)
-        return cls(si, corners, model_error)
+        return cls(si, corners)
 
     def __getitem__(self, name: str) -> tuple[Any, Any]:
         lo, hi, unit = self._si[name]
