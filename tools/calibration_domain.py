@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from generated_file import write_or_check
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "mlsysim_uncertainty" / "data" / "domain.json"
 
@@ -81,14 +83,7 @@ def domain() -> dict:
 
 
 def main(argv: list[str]) -> int:
-    text = json.dumps(domain(), indent=1, sort_keys=True) + "\n"
-    if "--check" in argv:
-        if TARGET.read_text() != text:
-            print(f"{TARGET.relative_to(ROOT)} is stale: run python tools/calibration_domain.py")
-            return 1
-        return 0
-    TARGET.write_text(text)
-    return 0
+    return write_or_check(TARGET, json.dumps(domain(), indent=1, sort_keys=True) + "\n", argv, "calibration_domain.py")
 
 
 if __name__ == "__main__":

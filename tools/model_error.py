@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from generated_file import write_or_check
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "mlsysim_uncertainty" / "data" / "model_error.json"
 
@@ -27,14 +29,7 @@ def text() -> str:
 
 
 def main(argv: list[str]) -> int:
-    new = text()
-    if "--check" in argv:
-        if TARGET.read_text() != new:
-            print(f"{TARGET.relative_to(ROOT)} is stale: run python tools/model_error.py")
-            return 1
-        return 0
-    TARGET.write_text(new)
-    return 0
+    return write_or_check(TARGET, text(), argv, "model_error.py")
 
 
 if __name__ == "__main__":
