@@ -64,7 +64,14 @@ RESTATED = {
     "ReliabilityModel": frozenset(("job_duration", "checkpoint_time", "checkpoint_bytes")),
 }
 #: ServingModel's regimes: the arguments any of which, given, puts a call in it (as ServingModel decides)
-REGIMES = {"speculative": ("spec_draft", "spec_draft_cost", "spec_accept"), "traffic": ("arrival_rate", "concurrency")}
+REGIMES = {
+    "speculative": ("spec_draft", "spec_draft_cost", "spec_accept"),
+    "traffic": ("arrival_rate", "concurrency"),
+    "open loop": ("arrival_rate",),
+}
+#: an open loop's served request rate is its arrival rate, an input: no interval (overloaded, it is the
+#: saturation rate, which ``saturation_rate`` carries with its model-error band; this field keeps its corners)
+_OPEN_LOOP_RESTATED = frozenset(("requests_per_second",))
 #: under traffic, the per-token fields (one decode step each: the token gap, the group's decode rate and
 #: energy per token) err like ITL; the per-request ones (TTFT, e2e, queue wait, request rates, which carry a
 #: prefill and a queue) like TTFT, 10x wider on the calibration set
@@ -109,6 +116,8 @@ def error_class(solver: str, regime: tuple[str, ...], field: str) -> str | None:
         return _SOLE.get(solver)
     if "speculative" in regime and field.startswith("spec_"):
         return SPECULATIVE
+    if "open loop" in regime and field in _OPEN_LOOP_RESTATED:
+        return None
     if "traffic" in regime:
         return ITL if field.startswith(_PER_TOKEN) else TTFT
     return NO_TRAFFIC

@@ -42,6 +42,11 @@ def test_classes_follow_the_solver_and_its_regime():
     assert error_class("ServingModel", loaded, "itl_p99") == model_error.ITL
     assert error_class("ServingModel", loaded, "ttft_mean") == error_class("ServingModel", loaded, "e2e_p99")
     assert error_class("ServingModel", loaded, "ttft_mean") == model_error.TTFT
+    opened = regimes("ServingModel", {"arrival_rate": 3.0})
+    assert opened == ("traffic", "open loop") and error_class("ServingModel", opened, "ttft_mean") == model_error.TTFT
+    # the rate an open loop serves is the rate it was given; a closed loop's is a prediction
+    assert error_class("ServingModel", opened, "requests_per_second") is None
+    assert error_class("ServingModel", loaded, "requests_per_second") == model_error.TTFT
     assert error_class("MyModel", (), "x") is None and regimes("DistributedModel", {"concurrency": 8}) == ()
 
 
