@@ -98,8 +98,12 @@ def _measured(solver_cls: Any, result_cls: type) -> list[tuple[str, str, str]]:
 def _solver_name(solver_cls: Any) -> str:
     """The name of the class declaring the solver's band declarations (``Engine``: ``SingleNodeModel``),
     which names its model-error class."""
-    declared = ("band_arguments", "band_catalog", "band_inputs")
-    return next(c.__name__ for c in solver_cls.__mro__ if any(vars(c).get(d) for d in declared))
+    name = _owner(solver_cls, ("band_arguments", "band_catalog", "band_inputs"))
+    if name is None:
+        raise InvalidInputError(
+            "solver", solver_cls.__name__, "a solver declaring band_arguments, band_inputs or band_catalog"
+        )
+    return name
 
 
 def error_classes(solver_cls: Any, result_cls: type, given: dict[str, Any]) -> dict[str, str | None]:
@@ -230,9 +234,10 @@ def _with(efficiency: Any, attr: str, value: float) -> Any:
     return made
 
 
-def _owner(solver_cls: Any) -> str | None:
-    """The name of the class declaring ``band_arguments`` (``Engine``: ``SingleNodeModel``)."""
-    return next((c.__name__ for c in solver_cls.__mro__ if vars(c).get("band_arguments")), None)
+def _owner(solver_cls: Any, declarations: tuple[str, ...] = ("band_arguments",)) -> str | None:
+    """The name of the class declaring any of ``declarations`` in its own body (``Engine``:
+    ``SingleNodeModel``), None if none does."""
+    return next((c.__name__ for c in solver_cls.__mro__ if any(vars(c).get(d) for d in declarations)), None)
 
 
 def domain_solvers() -> list[str]:

@@ -114,9 +114,8 @@ class EconomicsResult(UpstreamEnergyNames, Result):
     accelerators: int = attrs.field()
     nodes: int = attrs.field()
     price_source: str | None = attrs.field()  # "argument" (kwh_price), "grid" (region_name's electricity_price), None
-    pue_source: str | None = (
-        attrs.field()
-    )  # "argument", "datacenter", "grid typical_pue" (typical datacenter on the grid)
+    #: "argument", "datacenter", "grid typical_pue" (typical datacenter on the grid), None (a rental priced alone)
+    pue_source: str | None = attrs.field()
     region_name: str | None = attrs.field()
     datacenter_name: str | None = attrs.field()
     rental_estimate = measure(
