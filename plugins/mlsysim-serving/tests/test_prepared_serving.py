@@ -163,3 +163,23 @@ def test_an_aggregated_layout_that_cannot_win_is_not_searched():
     goodput = {tp: rep.max_rate(2.0, 0.05) * 500 / tp for tp, rep, _ in plan.agg.order}
     assert goodput[8] < goodput[4] and r.aggregated_layout == f"{H100.name} tp4"
     assert r.si("aggregated_goodput_per_gpu") == goodput[4]
+
+
+def test_memo_holds_at_most_its_size():
+    """The bounded memo the caches share: full, the next entry empties it first; put returns the value."""
+    from mlsysim_serving.memo import Memo
+
+    memo = Memo(3)
+    assert [memo.put(k, k * 10) for k in range(3)] == [0, 10, 20] and len(memo) == 3
+    assert memo.put(3, 30) == 30 and memo == {3: 30}
+    memo.put(3, 31)  # a key already there is replaced; the memo was not full, so nothing else goes
+    assert memo == {3: 31}
+
+
+def test_an_engine_keeps_a_bounded_number_of_searches():
+    """A new SLO per call searches anew on the same memoized engine: its searches are bounded (RATES_KEPT)."""
+    _forget()
+    for i in range(UL.RATES_KEPT + 5):
+        serving.solve(**BASE, slo_itl=0.05 + i * 1e-6)
+    (entry,) = UL._replicas.values()  # (setup, spec, cost, KV tokens, engine) of BASE's one layout
+    assert 0 < len(entry[4].rates) <= UL.RATES_KEPT

@@ -507,9 +507,10 @@ def _search(pools: _Pools, slo_t: Any, slo_i: Any, pct: int) -> dict:
     # found once per pair of engines (the prefill one kept alive with the answer, so its id stays its own)
     pre, found = pools.pre.engine(), pools.dec.engine().rates
     key = ("disaggregated", id(pre), pools.R_p, pools.R_d, pools.x, slo_t, slo_i, pct, pools.pre.c["arrival_cv"])
-    if key not in found:
-        found[key] = pre, largest_meeting(lambda lam: pools.excess(lam, slo_t, slo_i, pct), top, guess)
-    rates["max"] = found[key][1]
+    hit = found.get(key)
+    if hit is None:
+        hit = found.put(key, (pre, largest_meeting(lambda lam: pools.excess(lam, slo_t, slo_i, pct), top, guess)))
+    rates["max"] = hit[1]
     return rates
 
 

@@ -14,6 +14,8 @@ import attrs
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.types import HardwareNode, IOInterconnect, NetworkFabric
 
+from .memo import Memo
+
 #: fabric names that are not catalog network fabrics: the pools' own links
 SCALE_UP, HOST_LINK = "NVLink", "PCIe"
 _POOL = re.compile(r"^(?P<hw>.+)x(?P<gpus>\d+):(?P<degrees>(?:(?:tp|pp|ep|dp|r)\d+)+)$", re.IGNORECASE)
@@ -151,11 +153,10 @@ def parse_disagg(value: Any) -> Disagg:
 
 
 #: :func:`parse_disagg`'s texts and :func:`_fabric_entry`'s names: (catalog looked up in, answer)
-_parsed: dict[str, tuple[Any, Any]] = {}
-_fabrics: dict[str, tuple[Any, Any]] = {}
+_parsed, _fabrics = Memo(), Memo()
 
 
-def _per_catalog(memo: dict[str, tuple[Any, Any]], name: str, build: Callable[[str], Any]) -> Any:
+def _per_catalog(memo: Memo, name: str, build: Callable[[str], Any]) -> Any:
     """``build(name)`` (catalog names looked up), memoized in ``memo`` while the catalog is the same object
     (loading a catalog file replaces it); a call that raises caches nothing."""
     from mlsysim_core.plugins import catalog
@@ -163,9 +164,7 @@ def _per_catalog(memo: dict[str, tuple[Any, Any]], name: str, build: Callable[[s
     book = catalog()
     hit = memo.get(name)
     if hit is None or hit[0] is not book:
-        if len(memo) >= 1024:
-            memo.clear()
-        hit = memo[name] = (book, build(name))
+        hit = memo.put(name, (book, build(name)))
     return hit[1]
 
 

@@ -19,6 +19,7 @@ from mlsysim_physics import efficiency as E
 from mlsysim_uncertainty.calibration import checked, scoped
 
 from . import parallel, request_path
+from .memo import Memo
 from .precisions import resolve
 
 #: Largest tensor-parallel group when the part has a scale-up link (NVLink/Infinity Fabric/ICI)
@@ -108,7 +109,7 @@ def attention_flops(model: TransformerWorkload) -> tuple[float, float]:
     return mha, 2.0 * float(model.layers) * float(model.heads) * (2.0 * r + rope)
 
 
-_shapes: dict[int, ModelShape] = {}
+_shapes = Memo(4096)
 
 
 def model_shape(model: Any) -> ModelShape:
@@ -132,9 +133,7 @@ def model_shape(model: Any) -> ModelShape:
                 "prefill/decode: use SingleNodeModel",
             )
         s = ModelShape(model)
-        if len(_shapes) > 4096:
-            _shapes.clear()
-        _shapes[id(model)] = s
+        _shapes.put(id(model), s)
     return s
 
 

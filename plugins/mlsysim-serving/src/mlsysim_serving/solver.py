@@ -23,6 +23,7 @@ from mlsysim_physics.equations import maximum
 
 from . import kernels as K
 from .layout import resolve_fabric
+from .memo import Memo
 from .results import ServingResult
 from .setup import (
     MAX_COUNT,
@@ -665,7 +666,7 @@ def _setup(a: dict[str, Any]) -> Setup:
 
 
 #: corner setups made so far: (id of the setup, values changed) -> (that setup, the corner's; see :func:`_at`)
-_corner_setups: dict[tuple, tuple[Setup, Setup]] = {}
+_corner_setups = Memo()
 
 
 def _at(setup: Setup, a: dict[str, Any], over: dict[str, Any]) -> Setup:
@@ -682,9 +683,7 @@ def _at(setup: Setup, a: dict[str, Any], over: dict[str, Any]) -> Setup:
     engine = changed.get("engine_overhead", setup.engine_overhead)
     overhead = step_overhead(setup.hardware.si.dispatch_tax, setup.shape.layers, engine)
     made = attrs.evolve(setup, overhead=overhead, **changed)
-    if len(_corner_setups) >= 1024:
-        _corner_setups.clear()
-    _corner_setups[key] = (setup, made)
+    _corner_setups.put(key, (setup, made))
     return made
 
 
@@ -830,7 +829,7 @@ def _works(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int) -
     return out
 
 
-_statics: dict[tuple, tuple] = {}
+_statics = Memo()
 
 
 def _static(setup: Setup, batch_size: int, seq_len: int, output_len: int | None, beams: int) -> dict:
@@ -839,9 +838,7 @@ def _static(setup: Setup, batch_size: int, seq_len: int, output_len: int | None,
     key = (id(setup), batch_size, seq_len, output_len, beams)
     hit = _statics.get(key)
     if hit is None:
-        if len(_statics) >= 1024:
-            _statics.clear()
-        hit = _statics[key] = (setup, _evaluate(setup, batch_size, float(seq_len), output_len, beams))
+        hit = _statics.put(key, (setup, _evaluate(setup, batch_size, float(seq_len), output_len, beams)))
     return hit[1]
 
 

@@ -26,6 +26,7 @@ from mlsysim_physics import efficiency as E
 
 from . import kernels as K
 from . import under_load as UL
+from .memo import Memo
 
 #: Largest batch the break-even search scans (vLLM's max_num_seqs is 256 by default; 4096 covers any engine).
 BREAK_EVEN_SCAN = 4096
@@ -48,21 +49,37 @@ class Speculation:
     sequence, E accepted per step with variance ``var``; the draft is a model's engine step cost
     (:class:`.traffic.StepCost`) or ``share`` of one plain target decode step per drafted token."""
 
-    __slots__ = ("k", "tokens", "var", "draft", "share")
+    __slots__ = ("k", "tokens", "var", "draft", "share", "_last")
 
     def __init__(self, k: int, alpha: float, draft: Any, share: float | None):
         self.k, self.tokens, self.var = k, accepted_tokens(alpha, k), accepted_variance(alpha, k)
         self.draft, self.share = draft, share
+        #: (target, B, ctx, :meth:`decoding`) of the last call: one tuple, replaced whole (threads read a whole one)
+        self._last: tuple = (None, None, None, 0.0)
 
     def draft_time(self, target, B, ctx, q=0.0, pos=0.0):
         """Seconds of the k draft steps beside a step of B sequences at context ``ctx`` and q prefill tokens:
         a draft model runs its first step over the prefill chunk too (it keeps its own KV cache), then
         k - 1 decode steps: draft(B + q) + (k - 1) * draft(B); heads/MTP/n-gram: k * share * target(B)."""
         if self.draft is None:
-            return self.k * self.share * target.time(B, B * ctx, B * (ctx + 1.0))
-        d = self.draft
-        first = d.time(B + q, B * ctx, B * (ctx + 1.0) + q, fresh=pos * q)
-        return first + (self.k - 1) * d.time(B, B * ctx, B * (ctx + 1.0))
+            return self.decoding(target, B, ctx)
+        first = self.draft.time(B + q, B * ctx, B * (ctx + 1.0) + q, fresh=pos * q)
+        return first + self.decoding(target, B, ctx)
+
+    def decoding(self, target, B, ctx):
+        """The part of :meth:`draft_time` that does not depend on the prefill tokens: (k - 1) * draft(B), or
+        k * share * target(B) (heads/MTP/n-gram). The steps a traffic kernel evaluates at one decode batch (each
+        count of prompts prefilled beside it: :func:`.traffic._mix`) pass the same B and ctx objects, so it is
+        kept for the last ones (by identity: the entry holds them, so their ids are not reused)."""
+        last = self._last
+        if last[1] is B and last[2] is ctx and last[0] is target:
+            return last[3]
+        if self.draft is None:
+            t = self.k * self.share * target.time(B, B * ctx, B * (ctx + 1.0))
+        else:
+            t = (self.k - 1) * self.draft.time(B, B * ctx, B * (ctx + 1.0))
+        self._last = (target, B, ctx, t)
+        return t
 
 
 def under_traffic(setup, checked: tuple) -> tuple:
@@ -166,7 +183,7 @@ def check(target_setup, spec_draft, spec_draft_cost, spec_k, spec_accept) -> tup
     return draft, None, k, alpha
 
 
-_fields: dict[tuple, tuple] = {}
+_fields = Memo()
 
 
 def fields(setup, checked: tuple, batch, context, output_len) -> dict:
@@ -177,9 +194,7 @@ def fields(setup, checked: tuple, batch, context, output_len) -> dict:
     key = (id(setup), id(draft_setup), share, k, alpha, batch, context, output_len)
     hit = _fields.get(key)
     if hit is None:
-        if len(_fields) >= 1024:
-            _fields.clear()
-        hit = _fields[key] = (setup, draft_setup, spec_fields(setup, checked, batch, context, output_len))
+        hit = _fields.put(key, (setup, draft_setup, spec_fields(setup, checked, batch, context, output_len)))
     return hit[2]
 
 

@@ -23,6 +23,7 @@ from mlsysim_physics import efficiency as E
 from . import kernels as K
 from . import simulate as SIM
 from . import traffic as TR
+from .memo import Memo
 from .ops import SCALAR
 from .request_path import to_client
 from .roots import largest_meeting
@@ -293,7 +294,7 @@ def loaded_fields(
 
 #: The checked traffic arguments an :class:`Engine` depends on (besides the layout and the lengths).
 _ENGINE_KEYS = ("length_cv", "length_dist", "max_num_batched_tokens", "max_num_seqs", "prefix_cache_hit")
-_replicas: dict[tuple, tuple] = {}
+_replicas = Memo()
 
 
 def replica(setup: Setup, seq_len: int, output_len: int, c: dict, spec: tuple | None = None) -> tuple:
@@ -317,9 +318,7 @@ def replica(setup: Setup, seq_len: int, output_len: int, c: dict, spec: tuple | 
         hit = (setup, spec, cost, kv, engine(setup.shape, setup.hardware, cost, kv, seq_len, output_len, c, plan))
         if c["length_samples"] is not None:
             return hit[2:]
-        if len(_replicas) >= 1024:
-            _replicas.clear()
-        _replicas[key] = hit
+        _replicas.put(key, hit)
     return hit[2:]
 
 
@@ -359,9 +358,13 @@ class Engine(NamedTuple):
     limit: str  #: what binds at saturation
     one_prefill: float  #: one unloaded prefill of the mean prompt (s)
     one_decode: float  #: one unloaded token gap at context S + 1 (s)
-    #: rates searched on this engine (:func:`max_rate`, the closed loop's), by what they depend on besides it:
-    #: a memoized engine (:func:`replica`) answers a search once
-    rates: dict
+    #: rates searched on this engine (:func:`max_rate`, the closed loop's) and the trial rates its searches solved
+    #: (:func:`trial`), by what they depend on besides it: a memoized engine (:func:`replica`) answers a search once
+    rates: Memo
+
+
+#: Searches an engine keeps (:attr:`Engine.rates`): one per SLO pair, percentile and arrival cv asked of it.
+RATES_KEPT = 256
 
 
 def engine(
@@ -389,7 +392,7 @@ def engine(
     limit_name = "prefill compute (token budget)" if limit == 1 else "KV capacity" if bound else "max_num_seqs"
     one_prefill = float(cost.prefill(load.P1, c["prefix_cache_hit"] * S))
     one_decode = float(TR.decode_step(cost, load, 1.0, S + 1.0)) * load.gap
-    return Engine(load, B_max, float(lam_max), limit_name, one_prefill, one_decode, {})
+    return Engine(load, B_max, float(lam_max), limit_name, one_prefill, one_decode, Memo(RATES_KEPT))
 
 
 def serve(
@@ -528,7 +531,7 @@ def _closed_loop_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.
             e2e = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, N, t_req, lag, ())["e2e_mean"]
             return lam * (e2e + t_req) / N - 1.0
 
-        eng.rates[key] = largest_meeting(excess, eng.saturation)
+        return eng.rates.put(key, largest_meeting(excess, eng.saturation))
     return eng.rates[key]
 
 
@@ -540,7 +543,7 @@ def max_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.0) -> flo
     lag = float(c["scheduler_overlap"])
     key = ("slo", c["slo_ttft"], c["slo_itl"], c["slo_percentile"], c["arrival_cv"], t_req, lag)
     if key not in eng.rates:
-        eng.rates[key] = largest_meeting(lambda lam: excess_at(cost, eng, c, lam, t_req), eng.saturation)
+        return eng.rates.put(key, largest_meeting(lambda lam: excess_at(cost, eng, c, lam, t_req), eng.saturation))
     return eng.rates[key]
 
 
@@ -570,13 +573,11 @@ def trial(cost: TR.StepCost, eng: Engine, lam: float, M: float, cv: float, pct: 
     search tried (:func:`.disagg._search`)."""
     memo = eng.rates.get(("trials", M, cv, pct, lag))
     if memo is None:
-        memo = eng.rates[("trials", M, cv, pct, lag)] = {}
+        memo = eng.rates.put(("trials", M, cv, pct, lag), Memo(TRIALS_KEPT))
     hit = memo.get(lam)
     if hit is None:
         out = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, lag=lag, percentiles=(pct,))
-        if len(memo) >= TRIALS_KEPT:
-            memo.clear()
-        hit = memo[lam] = (out["ttft_mean"], out[f"ttft_p{pct}"], out[f"itl_p{pct}"])
+        hit = memo.put(lam, (out["ttft_mean"], out[f"ttft_p{pct}"], out[f"itl_p{pct}"]))
     return hit
 
 
