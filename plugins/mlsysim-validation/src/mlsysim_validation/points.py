@@ -125,42 +125,67 @@ for _pid, (_hw_name, _per_gpu) in _RESNET.items():
     )(_resnet(_hw_name))
 
 
-@maps(
-    "A-mlperf41-h200x8-stable-diffusion-xl-offline-per-gpu",
-    "SingleNodeModel(SDXL_Pipeline_20Steps, H200, batch 16, fp8).throughput (images/s)",
-    "fp8; MLPerf SDXL runs 20 denoising steps with classifier-free guidance (2 UNet passes per step); the "
-    "pipeline adds both text encoders and the VAE decoder (3.9 % of the image's FLOPs)",
-)
-def _a_sdxl() -> float:
-    pipeline = _m().Models.GenerativeVision.SDXL_Pipeline_20Steps
-    return _q(_m().SingleNodeModel().solve(pipeline, _hw().H200, batch_size=16, precision="fp8").throughput, "1/s")
+def _sdxl(hw: str) -> Callable[[], float]:
+    def fn() -> float:
+        pipeline = _m().Models.GenerativeVision.SDXL_Pipeline_20Steps
+        r = _m().SingleNodeModel().solve(pipeline, getattr(_hw(), hw), batch_size=32, precision="fp8")
+        return _q(r.throughput, "1/s")
+
+    return fn
 
 
-@maps(
-    "A-mlperf41-h100x8-gptj-99-offline-per-gpu",
-    "ServingModel(GPTJ_6B, H100, fp8, tp 1, beam_width 4) at the largest batch that fits: prompts prefilled "
-    "once per request, 4 beams decoded (KV cache per beam), output tokens counted once per request",
-    "ISL 1024 (CNN-DailyMail prompts, up to 1919; mean not stated), OSL 128 (the maximum; early stops not "
-    "modelled), 4 beams (MLPerf GPT-J rule)",
-)
-def _a_gptj() -> float:
-    return llm_max_throughput(_lm().GPTJ_6B, _hw().H100, 1024, 128, "fp8", beams=4)
+for _hw_name in ("H200", "H100"):
+    maps(
+        f"A-mlperf41-{_hw_name.lower()}x8-stable-diffusion-xl-offline-per-gpu",
+        f"SingleNodeModel(SDXL_Pipeline_20Steps, {_hw_name}, batch 32, fp8).throughput (images/s)",
+        "fp8; MLPerf SDXL runs 20 denoising steps with classifier-free guidance (2 UNet passes per step); the "
+        "pipeline adds both text encoders and the VAE decoder (3.9 % of the image's FLOPs); batch 32 images "
+        "(NVIDIA's v4.1 config: UNet batch 32 x 2 for the guidance)",
+    )(_sdxl(_hw_name))
 
 
-_LLAMA2 = {  # id: (how, assumptions)
+def _gptj(hw: str) -> Callable[[], float]:
+    return lambda: llm_max_throughput(_lm().GPTJ_6B, getattr(_hw(), hw), 1024, 128, "fp8", beams=4)
+
+
+for _hw_name in ("H100", "H200"):
+    maps(
+        f"A-mlperf41-{_hw_name.lower()}x8-gptj-99-offline-per-gpu",
+        f"ServingModel(GPTJ_6B, {_hw_name}, fp8, tp 1, beam_width 4) at the largest batch that fits: prompts "
+        "prefilled once per request, 4 beams decoded (KV cache per beam), output tokens counted once per request",
+        "ISL 1024 (CNN-DailyMail prompts, up to 1919; mean not stated), OSL 128 (the maximum; early stops not "
+        "modelled), 4 beams (MLPerf GPT-J rule); tp 1, fp8 (NVIDIA's v4.1 config)",
+    )(_gptj(_hw_name))
+
+
+def _llama2(hw: str, tp: int) -> Callable[[], float]:
+    return lambda: llm_max_throughput(_lm().Llama2_70B, getattr(_hw(), hw), 300, 265, "fp8", tp=tp) / tp
+
+
+_LLAMA2 = {  # id: (hardware, tp, how, assumptions)
     "A-mlperf41-h200x8-llama2-70b-99-offline-per-gpu": (
+        "H200",
+        1,
         "ServingModel(Llama2_70B, H200, fp8, tp 1) at the largest batch that fits: output tokens/s",
         "ISL 300 (OpenOrca mean prompt ~ 300 tokens; not stated), OSL 265 (stated); tp 1 (70 GB of fp8 "
         "weights fit one 141 GB H200)",
     ),
     "A-mlperf41-h200x8-llama2-70b-99-server-per-gpu": (
+        "H200",
+        1,
         "as the Offline point (ServingModel at the largest batch that fits)",
         "Server-scenario latency targets (TTFT 2 s, TPOT 200 ms) are loose enough at this load that "
         "throughput is the Offline one; ISL 300, OSL 265, fp8, tp 1",
     ),
+    "A-mlperf41-h100x8-llama2-70b-99-offline-per-gpu": (
+        "H100",
+        2,
+        "ServingModel(Llama2_70B, H100, fp8, tp 2) at the largest batch that fits: output tokens/s / 2 GPUs",
+        "ISL 300 (as on H200), OSL 265 (stated); tp 2, fp8 (NVIDIA's v4.1 config: 4 groups of 2 GPUs)",
+    ),
 }
-for _pid, (_how, _assumed) in _LLAMA2.items():
-    maps(_pid, _how, _assumed)(lambda: llm_max_throughput(_lm().Llama2_70B, _hw().H200, 300, 265, "fp8"))
+for _pid, (_hw_name, _tp, _how, _assumed) in _LLAMA2.items():
+    maps(_pid, _how, _assumed)(_llama2(_hw_name, _tp))
 
 
 # =========================================================================== B: LLM serving
