@@ -169,6 +169,13 @@ SERVE = SolverCommand(
             help="on: the engine schedules its next step before the running one's results are processed "
             "(SGLang, TensorRT-LLM PyTorch default; vLLM --async-scheduling): a request waits one more step.",
         ),
+        Param(
+            "scheduler_steps",
+            "--scheduler-steps",
+            "int",
+            help="Multi-step scheduling: decode steps per scheduler call (vLLM 0.6 --num-scheduler-steps); "
+            "new requests wait for the block in progress (default 1).",
+        ),
         Param("slo_ttft", "--slo-ttft", "str", help="TTFT SLO, e.g. 1s or 300ms: SLO attainment and the max rate."),
         Param("slo_itl", "--slo-itl", "str", help="Inter-token latency SLO, e.g. 50ms."),
         Param("slo_percentile", "--slo-percentile", "int", help="Percentile the SLOs bind: 50, 90 or 99 (default 99)."),

@@ -130,6 +130,9 @@ class ServingResult(Result):
         default=None,
         metadata={"doc": "the engine schedules its next step before processing the running one's results (as given)"},
     )
+    scheduler_steps = attrs.field(
+        default=None, metadata={"doc": "decode steps per scheduler call (multi-step scheduling; as given)"}
+    )
     # --- beyond one tensor-parallel group
     pipeline_bubble: float = attrs.field(
         default=0.0, metadata={"doc": "share of a decode round the pipeline stages idle: 1 - min(pp, batch)/pp"}

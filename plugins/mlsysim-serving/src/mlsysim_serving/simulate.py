@@ -54,6 +54,7 @@ def simulate(
     clients: int | None = None,
     lag: int = 0,
     lead: float = 0.0,
+    steps: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Serve ``len(prompts)`` requests; open loop at the given ``arrivals`` times, or closed loop
     with ``clients`` users each sending its next request when the previous one finishes: at the end of the
@@ -63,7 +64,11 @@ def simulate(
     (:mod:`.request_path`): its next request reaches the engine ``lead`` seconds after the last token, and is
     taken like an open loop's arrival then (by the first step to begin after it). ``lag`` 1: an overlap
     scheduler (the next step scheduled before the running one's results are processed) puts a request
-    received during a busy step one step later still.
+    received during a busy step one step later still. ``steps`` > 1: multi-step scheduling (vLLM v0.6.0
+    ``--num-scheduler-steps``, :func:`.traffic.block_residual`): the scheduler runs only when the block of
+    steps it last scheduled ends, so waiting requests are admitted only then; a step that prefills is a block
+    of one step, a step that only decodes begins a block of ``steps`` decode steps (an engine left with nothing
+    to decode ends its block and takes the next arrival at once).
 
     Each step: every running decode sequence emits a token; the rest of the M-token budget prefills
     waiting prompts FCFS (the first in line may be partly done: chunked), admitting a request while
@@ -102,6 +107,7 @@ def simulate(
     finished = 0
     held: deque[tuple[int, int]] = deque()  # (first step that may take it, request): sent while a step ran
     sent: deque[tuple[float, int]] = deque()  # (time it reaches the engine, request): a closed loop's, lead > 0
+    block = 0  # decode steps left in the block in progress (multi-step): no admission before it ends
 
     def send(at: float, step: int) -> None:
         """A closed loop's client whose last token came at ``at``, during step ``step``, sends its next request."""
@@ -129,7 +135,7 @@ def simulate(
         while held and held[0][0] <= k:
             waiting.append(held.popleft()[1])
         # admission
-        while waiting and run < max_seqs:
+        while waiting and run < max_seqs and not block:
             r = waiting[0]
             need = S[r] + O[r]
             if kv_used + need > kv_tokens:
@@ -140,6 +146,9 @@ def simulate(
             filled[r] = skip[r]
             pre_order.append(r)
         if n_dec == 0 and not pre_order:
+            if block:  # nothing left to decode: the block ends, the scheduler runs again
+                block = 0
+                continue
             if held:  # the engine was left idle: it takes them at once
                 waiting.extend(r for _, r in held)
                 held.clear()
@@ -154,16 +163,18 @@ def simulate(
                 break
             raise RuntimeError("a request's prompt + output exceed the KV cache")  # solve() checks this first
         if not pre_order and n_dec:  # decode only until the next arrival or finish: many steps at once
-            j, t = _fast_forward(
-                cost,
-                n_dec,
-                base,
-                k,
-                t,
-                min(done_heap[0][0] - k + 1, max(held[0][0] - k, 1)) if held else done_heap[0][0] - k + 1,
-                arr_list[nxt] if arr_list is not None and nxt < n else sent[0][0] if sent else None,
-            )
+            if steps > 1 and not block:
+                block = steps
+            limit = done_heap[0][0] - k + 1
+            if held:
+                limit = min(limit, max(held[0][0] - k, 1))
+            if block:  # arrivals wait for the block's end: it runs through them
+                limit = min(limit, block)
+            coming = arr_list[nxt] if arr_list is not None and nxt < n else sent[0][0] if sent else None
+            j, t = _fast_forward(cost, n_dec, base, k, t, limit, None if block else coming)
             k += j
+            if block:
+                block -= j
             while done_heap and done_heap[0][0] < k:
                 _, r = heapq.heappop(done_heap)
                 finish[r] = t  # the block ends at the first finishing step

@@ -156,6 +156,7 @@ class ServingModel(Solver):
         engine: str | None = None,
         request_overhead: Any = None,
         scheduler_overlap: bool = False,
+        scheduler_steps: int = 1,
         network_efficiency: float | None = None,
     ) -> Any:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
@@ -241,6 +242,9 @@ class ServingModel(Solver):
                 turns it off; TensorRT-LLM's PyTorch backend, ``disable_overlap_scheduler`` False by default;
                 vLLM's ``--async-scheduling``, off by default in v0.11): a request that finds the engine busy
                 waits one more step under traffic (:func:`.traffic.analytic`). Default False.
+            scheduler_steps: multi-step scheduling, decode steps per scheduler call (vLLM v0.6
+                ``--num-scheduler-steps``, integer in [1, 1024]): new requests wait for the block of steps in
+                progress to end; a prefill is a block of one step (:mod:`.multi_step`). Default 1.
             network_efficiency: achieved fraction of a link's bandwidth in (0, 1] for the tensor-parallel
                 all-reduces, expert all-to-alls, pipeline stage hops and, with ``disagg``, the KV transfer
                 (default ``efficiency.NETWORK`` = 0.8; its band spans 0.75-0.85, ``mlsysim_uncertainty.ranges``).
@@ -261,6 +265,10 @@ class ServingModel(Solver):
             if scheduler_overlap is not False:
                 raise InvalidInputError(
                     "scheduler_overlap", scheduler_overlap, "False with disagg (the pools' schedulers are not modelled)"
+                )
+            if scheduler_steps != 1:
+                raise InvalidInputError(
+                    "scheduler_steps", scheduler_steps, "1 with disagg (the pools' schedulers are not modelled)"
                 )
             if request_overhead is not None:
                 raise InvalidInputError(
@@ -406,6 +414,7 @@ class ServingModel(Solver):
             raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
         else:  # inputs that name result fields, as given (as a sweep gives them)
             f["slo_percentile"], f["scheduler_overlap"] = a["slo_percentile"], a["scheduler_overlap"]
+            f["scheduler_steps"] = a["scheduler_steps"]
         return dict(
             f,
             **_layout_fields(setup),
@@ -616,6 +625,7 @@ _TRAFFIC_ARGS = (
     "seed",
     "num_requests",
     "scheduler_overlap",
+    "scheduler_steps",
 )
 
 

@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from . import kernels as K
+from . import multi_step as MS
 from .excess import Excess
 from .ops import ARRAY, Ops, pick
 
@@ -593,14 +594,19 @@ def _secant(xp, F, T, slope, rtol):
     return T, out, kept
 
 
-def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=0.0, lag=0.0, percentiles=tuple(Z)):
+def analytic(
+    cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=0.0, lag=0.0, percentiles=tuple(Z), steps=1
+):
     """Latency and throughput of continuous batching at arrival rate ``lam`` < ``lam_max``; ``clients``: a
     closed loop of that many clients whose requests spend ``lead`` seconds outside the engine, whose
     arrivals come at step boundaries (:func:`closed_loop_wait` replaces the residual of the step in progress);
     ``lag`` 1: an overlap scheduler, whose next step is scheduled before the running one's results are
     processed, so a request that finds the engine busy waits one more whole step, P(busy)*T (SGLang
     ``Scheduler.event_loop_overlap``, TensorRT-LLM ``PyExecutor._executor_loop_overlap``, vLLM
-    ``--async-scheduling``).
+    ``--async-scheduling``). ``steps`` n > 1: multi-step scheduling (vLLM v0.6.0 ``--num-scheduler-steps``),
+    new requests taken only when the block of n decode steps (or one prefill step) in progress ends: the
+    residual of that block replaces the step's, and the prompts that came during it share the request's
+    prefill step (:mod:`.multi_step`).
 
     Waits (Allen & Cunneen 1990 G/G/c with Sakasegawa's 1977 P(wait) approximation):
       slots:   W_s = (ca^2+cs^2)/2 * T_res * rho_s^(sqrt(2(c+1))-1) / (c(1-rho_s)), c = B_max,
@@ -637,7 +643,8 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=
     # E[t^2]/T); longer ones (two do not fit the budget) with the chunks of the mean mixed step
     short = room >= 2.0 * load.P1
     busy = -xp.expm1(-lam * (chunks * t_mix + drain + load.D1 * T + W_p))  # P(the engine is busy at an arrival)
-    n = lam * busy * t2 / T
+    block = MS.span(T, t2, f, t_dec, steps)  # E[L^2]/E[L] of the block in progress (t2/T: one step)
+    n = lam * busy * block
     X_own = chunks * xp.where(short, own_step(xp, cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n)), t_mix)
     X_own = X_own + drain
     # --- sequence slots (max_num_seqs / KV)
@@ -647,9 +654,10 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=
     W_s = (ca2 + cv2_o) / 2.0 * T_res * p_slot / (B_max * (1.0 - rho_s))
     # --- residual of the step in progress
     busy = -xp.expm1(-lam * (T_res + W_p + W_s))
-    R = busy * t2 / (2.0 * T)
+    R = busy * block / 2.0
     if clients is not None:
         busy, R = closed_loop_wait(xp, T, t2, T_res + W_p + W_s, clients, lead)
+        R = R + busy * MS.closed_extra(xp, T, t2, t_dec, block, lead, steps)
     R = R + lag * busy * T
     Wq = W_p + W_s
     wait = R + Wq
@@ -678,16 +686,24 @@ def analytic(cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=
         z, tail = Z[p], 1.0 - p / 100.0
         Wp = xp.where(tail < p_wait, Wq / p_wait * xp.log(p_wait / tail), 0.0)
         # own step: shared with the prompts that came during the same step in progress (short prompts)
-        others = poisson_quantile(xp, lam * busy * t2 / T, p / 100.0, xp.where(short, xp.max(cap, 0.0), 0.0))
+        others = poisson_quantile(xp, lam * busy * block, p / 100.0, xp.where(short, xp.max(cap, 0.0), 0.0))
         Lp = load.P1 * load.prompt_quantile(p)  # the prompt at this percentile
         own = Lp * Lp * (1.0 + load.h) / (2.0 * (1.0 - load.h))  # its positions h*S..S: (1 - h^2)*S^2/2
         tokens, attn = Lp + others * load.P1, own + others * load.P2
         Xp = xp.where(short, own_step(xp, cost, load, B, room, tokens, attn), t_mix)
         Xp = Xp * xp.max(Lp / room, 1.0) + drain
-        if clients is None:
+        if clients is None and steps > 1:
+            Rp = MS.residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, steps)
+        elif clients is None:
             Rp = residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail)
         else:
             Rp = closed_wait_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, lead)
+            if steps > 1:
+                Rp = Rp + xp.where(
+                    lead < T,
+                    MS.closed_extra_quantile(xp, t_dec, busy, tail, steps),
+                    MS.residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, steps) - Rp,
+                )
         Rp = Rp + xp.where(tail < busy, lag * T, 0.0)  # the extra step when the engine is busy
         d_ttft = combine(xp, Wp - Wq, Xp - X_own) + (Rp - R)
         out[f"ttft_p{p}"] = ttft + d_ttft

@@ -95,6 +95,7 @@ MIX_DEFAULTS = {
     "seed": 0,
     "num_requests": SIM_REQUESTS,
     "scheduler_overlap": False,
+    "scheduler_steps": 1,
 }
 
 
@@ -130,6 +131,7 @@ def check_mix(
     seed,
     requests,
     overlap,
+    steps,
 ) -> dict:
     """The traffic arguments but the arrival rate (in :data:`MIX_DEFAULTS`' order) checked."""
     c: dict[str, Any] = {"concurrency": None if conc is None else V.integer("concurrency", conc, 1, 1 << 24)}
@@ -159,6 +161,7 @@ def check_mix(
     c["seed"] = V.integer("seed", seed, 0, 2**63 - 1)
     c["num_requests"] = V.integer("num_requests", requests, 100, 10_000_000)
     c["scheduler_overlap"] = V.instance("scheduler_overlap", overlap, bool, "True or False")
+    c["scheduler_steps"] = V.integer("scheduler_steps", steps, 1, 1024)
     return c
 
 
@@ -344,6 +347,7 @@ def _holds_no_request(c: dict, reason: str) -> dict:
         slo_percentile=c["slo_percentile"],
         prefix_cache_hit=c["prefix_cache_hit"],
         scheduler_overlap=c["scheduler_overlap"],
+        scheduler_steps=c["scheduler_steps"],
     )
     f[TRAFFIC_NOTES] = (f"infeasible under traffic: {reason}",)
     return f
@@ -463,7 +467,20 @@ def serve(
     elif not closed_sim:
         lag = float(c["scheduler_overlap"])
         cv = c["arrival_cv"]
-        out = TR.analytic(cost, load, lam_ok, float(M), B_max, cv, lam_max, c["concurrency"], t_req, lag, percentiles)
+        out = TR.analytic(
+            cost,
+            load,
+            lam_ok,
+            float(M),
+            B_max,
+            cv,
+            lam_max,
+            c["concurrency"],
+            t_req,
+            lag,
+            percentiles,
+            c["scheduler_steps"],
+        )
     for k in LATENCY_FIELDS:
         if k in out:
             f[k] = _masked(out[k], over)
@@ -495,6 +512,7 @@ def serve(
     f["prefix_cache_hit"] = c["prefix_cache_hit"]
     f["request_overhead"] = t_req
     f["scheduler_overlap"] = c["scheduler_overlap"]
+    f["scheduler_steps"] = c["scheduler_steps"]
     notes: tuple[str, ...] = ()
     if isinstance(dist, TR.SampledLengths):
         notes += (
@@ -523,12 +541,14 @@ def _closed_loop_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.
     over a client's cycle; t_req: its request path outside the engine), by :func:`.roots.largest_meeting` on
     one analytic solve per trial rate; found once per engine (:attr:`Engine.rates`)."""
     lag = float(c["scheduler_overlap"])
-    key = ("closed loop", c["concurrency"], c["arrival_cv"], t_req, lag)
+    steps = c["scheduler_steps"]
+    key = ("closed loop", c["concurrency"], c["arrival_cv"], t_req, lag, steps)
     if key not in eng.rates:
         N, M, cv = float(c["concurrency"]), float(c["max_num_batched_tokens"]), c["arrival_cv"]
 
         def excess(lam):
-            e2e = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, N, t_req, lag, ())["e2e_mean"]
+            out = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, N, t_req, lag, (), steps)
+            e2e = out["e2e_mean"]
             return lam * (e2e + t_req) / N - 1.0
 
         return eng.rates.put(key, largest_meeting(excess, eng.saturation))
@@ -541,7 +561,7 @@ def max_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.0) -> flo
     crosses 1 (:func:`slo_excess`, :func:`.roots.largest_meeting`, one analytic solve per trial rate); found
     once per engine (:attr:`Engine.rates`)."""
     lag = float(c["scheduler_overlap"])
-    key = ("slo", c["slo_ttft"], c["slo_itl"], c["slo_percentile"], c["arrival_cv"], t_req, lag)
+    key = ("slo", c["slo_ttft"], c["slo_itl"], c["slo_percentile"], c["arrival_cv"], t_req, lag, c["scheduler_steps"])
     if key not in eng.rates:
         return eng.rates.put(key, largest_meeting(lambda lam: excess_at(cost, eng, c, lam, t_req), eng.saturation))
     return eng.rates[key]
@@ -556,7 +576,7 @@ def excess_at(cost: TR.StepCost, eng: Engine, c: dict, lam: float, t_req: float 
         c["slo_percentile"],
         float(c["scheduler_overlap"]),
     )
-    _, ttft, itl = trial(cost, eng, lam, M, cv, pct, lag)
+    _, ttft, itl = trial(cost, eng, lam, M, cv, pct, lag, c["scheduler_steps"])
     return slo_excess(ttft + t_req, itl, c["slo_ttft"], c["slo_itl"])
 
 
@@ -564,19 +584,23 @@ def excess_at(cost: TR.StepCost, eng: Engine, c: dict, lam: float, t_req: float 
 TRIALS_KEPT = 64
 
 
-def trial(cost: TR.StepCost, eng: Engine, lam: float, M: float, cv: float, pct: int, lag: float = 0.0) -> tuple:
+def trial(
+    cost: TR.StepCost, eng: Engine, lam: float, M: float, cv: float, pct: int, lag: float = 0.0, steps: int = 1
+) -> tuple:
     """(ttft_mean, ttft_pQ, itl_pQ), Q = ``pct``, of :func:`.traffic.analytic` at rate ``lam`` below
     saturation on the engine ``eng`` (step cost ``cost``): what an SLO search reads at a trial rate.
     Memoized per engine (:attr:`Engine.rates`) by the rate and the mix values the kernel reads, so the
     searches on one engine solve each rate once: every search's first trials (SEED x saturation, the top)
     do not depend on the SLOs, and a disaggregated solve's combined search tries rates its prefill-pool
     search tried (:func:`.disagg._search`)."""
-    memo = eng.rates.get(("trials", M, cv, pct, lag))
+    memo = eng.rates.get(("trials", M, cv, pct, lag, steps))
     if memo is None:
-        memo = eng.rates.put(("trials", M, cv, pct, lag), Memo(TRIALS_KEPT))
+        memo = eng.rates.put(("trials", M, cv, pct, lag, steps), Memo(TRIALS_KEPT))
     hit = memo.get(lam)
     if hit is None:
-        out = TR.analytic(cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, lag=lag, percentiles=(pct,))
+        out = TR.analytic(
+            cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, lag=lag, percentiles=(pct,), steps=steps
+        )
         hit = memo.put(lam, (out["ttft_mean"], out[f"ttft_p{pct}"], out[f"itl_p{pct}"]))
     return hit
 
@@ -613,7 +637,16 @@ def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape, t_req=0.0) -> 
     if c["concurrency"] is None:
         arrivals = np.cumsum(SIM.interarrivals(rng, lam, c["arrival_cv"], n))
         run = SIM.simulate(
-            cost, prompts, outputs, c["prefix_cache_hit"], M, max_seqs, kv_tokens, arrivals=arrivals, lag=lag
+            cost,
+            prompts,
+            outputs,
+            c["prefix_cache_hit"],
+            M,
+            max_seqs,
+            kv_tokens,
+            arrivals=arrivals,
+            lag=lag,
+            steps=c["scheduler_steps"],
         )
     else:
         run = SIM.simulate(
@@ -627,6 +660,7 @@ def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape, t_req=0.0) -> 
             clients=c["concurrency"],
             lag=lag,
             lead=t_req,
+            steps=c["scheduler_steps"],
         )
     arrive, first, finish = run
     warm = int(n * SIM_WARMUP)
