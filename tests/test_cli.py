@@ -114,6 +114,7 @@ def test_serve_json_matches_the_python_api():
                 "concurrency",
                 "request_overhead",
                 "scheduler_overlap",
+                "scheduler_steps",
                 "slo_ttft",
                 "slo_itl",
                 "slo_percentile",
