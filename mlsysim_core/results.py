@@ -191,7 +191,8 @@ class Result(ByFields):
         """A readable, aligned summary of every field, numbers as the command line prints them."""
         rows = [(name, shown(self, name)) for name in self.fields()]
         width = max(len(n) for n, _ in rows) if rows else 0
-        ood = [f"  out of domain: {line}" for line in self.out_of_domain]
+        band = [f"  band: {x}" for x in getattr(self.bands, "model_error", ())]  # the model error it holds
+        ood = band + [f"  out of domain: {x}" for x in self.out_of_domain]
         return "\n".join([f"{type(self).__name__} ({self.solver})", *(f"  {n:<{width}}  {s}" for n, s in rows), *ood])
 
     def __str__(self) -> str:
@@ -209,10 +210,11 @@ class Result(ByFields):
         )
 
     def why(self) -> list[str]:
-        """Why the configuration does not fit, if it does not: its constraint trace and reason."""
+        """Why the configuration does not fit, if it does not (its constraint trace and reason), then the
+        band's model-error lines (``bands.model_error``) and why the inputs are out of domain."""
         trace = getattr(self, "constraint_trace", None) or []
-        reason = getattr(self, "infeasible_reason", None)
-        return [*map(str, trace), *([str(reason)] if reason else []), *self.out_of_domain]
+        reason = [str(r) for r in [getattr(self, "infeasible_reason", None)] if r]
+        return [*map(str, trace), *reason, *getattr(self.bands, "model_error", ()), *self.out_of_domain]
 
     def _repr_html_(self) -> str:
         """A notebook table: every field rounded as the command line prints it, then the why lines."""

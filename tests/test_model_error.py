@@ -64,6 +64,16 @@ def test_with_the_ranges_held_the_band_is_the_interval():
     assert any(line.startswith("model error, DistributedModel: x0.") for line in held.bands.model_error)
 
 
+def test_the_model_error_lines_show_in_explain_why_and_the_notebook_table():
+    held = banded(mlsysim.DistributedModel, LM.Llama3_70B, CLUSTER, 256, tp_size=8, pp_size=4, efficiency=0.6)
+    (line,) = held.bands.model_error
+    assert f"  band: {line}" in held.explain().splitlines()
+    assert held.why()[-1 - len(held.out_of_domain)] == line  # after the infeasibility lines, before out of domain
+    assert f"<li>{line}</li>" in held._repr_html_()
+    plain = mlsysim.DistributedModel().solve(LM.Llama3_70B, CLUSTER, 256, tp_size=8, pp_size=4, efficiency=0.6)
+    assert "band:" not in plain.explain() and line not in plain.why()  # no band, no line
+
+
 def test_the_band_is_the_hull_of_the_corners_and_the_interval():
     r = banded(mlsysim.ServingModel, LM.Llama3_8B, HW.H100, 1024, 16, output_len=256, concurrency=16)
     for name, cls in (("ttft_mean", model_error.TTFT), ("itl_p99", model_error.ITL), ("e2e_p99", model_error.TTFT)):
