@@ -183,3 +183,47 @@ def test_an_engine_keeps_a_bounded_number_of_searches():
         serving.solve(**BASE, slo_itl=0.05 + i * 1e-6)
     (entry,) = UL._replicas.values()  # (setup, spec, cost, KV tokens, engine) of BASE's one layout
     assert 0 < len(entry[4].rates) <= UL.RATES_KEPT
+
+
+def test_ttft_without_the_itl_spread_is_the_same_ttft():
+    """traffic.analytic with gaps=False leaves out the ITL spread and the fields that read it (itl_pXX,
+    e2e_pXX), and answers every TTFT field bit for bit as with it: they do not read the spread."""
+    from mlsysim_serving import traffic as TR
+
+    _forget()
+    serving.solve(**BASE)
+    (entry,) = UL._replicas.values()
+    cost, eng = entry[2], entry[4]
+    args = (cost, eng.load, 2.0, 8192.0, eng.B_max, 1.0, eng.saturation)
+    full, ttft_only = TR.analytic(*args), TR.analytic(*args, gaps=False)
+    assert ttft_only["itl_sd"] is None and full["itl_sd"] > 0.0
+    assert {k for k in full if k.startswith(("itl_p", "e2e_p"))} == {f"{f}_p{q}" for f in ("itl", "e2e") for q in TR.Z}
+    assert not any(k.startswith(("itl_p", "e2e_p")) for k in ttft_only)
+    assert all(ttft_only[k] == full[k] for k in ttft_only if k != "itl_sd")  # ttft_pXX, ttft_mean, e2e_mean, ...
+
+
+def test_a_trial_with_the_itl_spread_answers_one_without():
+    """under_load.trial: a search that tests no ITL SLO solves without the ITL spread (itl_pQ None); a rate
+    already tried with it is not solved again for such a search (same TTFT), the other way round it is."""
+    from mlsysim_serving import traffic as TR
+
+    _forget()
+    serving.solve(**BASE)
+    (entry,) = UL._replicas.values()
+    cost, eng = entry[2], entry[4]
+    solved = []
+    kernel = TR.analytic
+
+    def counted(*a, **k):
+        solved.append(k.get("gaps", True))
+        return kernel(*a, **k)
+
+    UL.TR.analytic = counted
+    try:
+        with_itl = UL.trial(cost, eng, 2.0, 8192.0, 1.0, 99)
+        assert UL.trial(cost, eng, 2.0, 8192.0, 1.0, 99, gaps=False) == with_itl
+        without = UL.trial(cost, eng, 3.0, 8192.0, 1.0, 99, gaps=False)
+        assert without[2] is None and UL.trial(cost, eng, 3.0, 8192.0, 1.0, 99)[:2] == without[:2]
+    finally:
+        UL.TR.analytic = kernel
+    assert solved == [True, False, True]

@@ -136,12 +136,13 @@ class _Replica:
 
     def at(self, rate: float) -> dict:
         """This replica's utilization at per-replica rate ``rate`` and, below saturation, its latencies
-        (:data:`.under_load.LATENCY_FIELDS`, as :func:`.under_load.serve` reports them: :meth:`analytic`)."""
+        (:data:`.under_load.LATENCY_FIELDS`, as :func:`.under_load.serve` reports them: :meth:`analytic`; a
+        prefill replica's without the itl_pXX and e2e_pXX it has no token gaps for)."""
         rho = rate / self.engine().saturation
         if rho >= 1.0:
             return {"utilization": rho}
         out = self.analytic(rate)
-        return {"utilization": rho, **{k: float(out[k]) for k in _LOADED}}
+        return {"utilization": rho, **{k: float(out[k]) for k in _LOADED if k in out}}
 
     def engine(self) -> UL.Engine:
         """:func:`.under_load.engine` of this replica, set up once (with its :class:`_Plan`) for every rate tried
@@ -154,15 +155,17 @@ class _Replica:
         return self._engine
 
     def analytic(self, rate: float) -> dict:
-        """The analytic latencies (:func:`.traffic.analytic`) at a per-replica rate below saturation."""
+        """The analytic latencies (:func:`.traffic.analytic`) at a per-replica rate below saturation; the ITL
+        spread only where a request has token gaps (not a prefill replica's one output token)."""
         e = self.engine()
         M = float(self.c["max_num_batched_tokens"])
-        return TR.analytic(self.cost, e.load, rate, M, e.B_max, self.c["arrival_cv"], e.saturation)
+        return TR.analytic(self.cost, e.load, rate, M, e.B_max, self.c["arrival_cv"], e.saturation, gaps=self.O > 1)
 
-    def trial(self, rate: float, pct: int) -> tuple:
-        """:func:`.under_load.trial` of this replica at a per-replica rate below saturation."""
+    def trial(self, rate: float, pct: int, gaps: bool) -> tuple:
+        """:func:`.under_load.trial` of this replica at a per-replica rate below saturation (``gaps``: with
+        its p``pct`` ITL)."""
         M = float(self.c["max_num_batched_tokens"])
-        return UL.trial(self.cost, self.engine(), rate, M, self.c["arrival_cv"], pct)
+        return UL.trial(self.cost, self.engine(), rate, M, self.c["arrival_cv"], pct, gaps=gaps)
 
     def excess(self, rate: float, slo_ttft: float | None, slo_itl: float | None) -> float:
         """:func:`.under_load.excess_at` of this replica at a per-replica rate below saturation."""
@@ -470,8 +473,8 @@ class _Pools:
         """:func:`.under_load.slo_excess` of the combined p``pct`` TTFT and ITL at total rate ``lam`` (below
         saturation): <= 0 where both SLOs are met. Each pool's trial rates are memoized on its engine
         (:func:`.under_load.trial`): the prefill pool's search tried some of them."""
-        p_mean, p_q, _ = self.pre.trial(lam / self.R_p, pct)
-        d_mean, d_q, d_itl = self.dec.trial(lam / self.R_d, pct)
+        p_mean, p_q, _ = self.pre.trial(lam / self.R_p, pct, False)
+        d_mean, d_q, d_itl = self.dec.trial(lam / self.R_d, pct, slo_i is not None)
         return UL.slo_excess(self.ttft(p_mean, d_mean, p_q, d_q), d_itl, slo_t, slo_i)
 
     def attainment(self, f: dict, slo_t: Any, slo_i: Any) -> float:

@@ -595,7 +595,19 @@ def _secant(xp, F, T, slope, rtol):
 
 
 def analytic(
-    cost, load, lam, M, B_max, arrival_cv, lam_max, clients=None, lead=0.0, lag=0.0, percentiles=tuple(Z), steps=1
+    cost,
+    load,
+    lam,
+    M,
+    B_max,
+    arrival_cv,
+    lam_max,
+    clients=None,
+    lead=0.0,
+    lag=0.0,
+    percentiles=tuple(Z),
+    steps=1,
+    gaps=True,
 ):
     """Latency and throughput of continuous batching at arrival rate ``lam`` < ``lam_max``; ``clients``: a
     closed loop of that many clients whose requests spend ``lead`` seconds outside the engine, whose
@@ -622,7 +634,8 @@ def analytic(
     quantiles from the load's distribution; the step in progress at arrival heavy-tailed as the prompts are
     (:func:`residual_quantile`); independent parts combined by :func:`combine`. Returns a dict of arrays
     with the percentile fields of ``percentiles`` only (a subset of :data:`Z`; none: no ITL spread either),
-    for a caller that reads no others (a rate search).
+    for a caller that reads no others (a rate search); ``gaps`` False: no ITL spread, hence no itl_pXX and
+    e2e_pXX (a caller that reads only TTFT: a disaggregated prefill pool, a search without an ITL SLO).
     """
     xp = ops_for(load, lam, M, B_max, arrival_cv, lam_max, lead, lag)
     T, B, f, t_dec, t_mix, t2 = steady(xp, cost, load, lam, M)
@@ -663,7 +676,9 @@ def analytic(
     wait = R + Wq
     ttft = wait + X_own
     sd_itl = (
-        token_gap_spread(xp, load, T, itl_spread(xp, cost, load, lam, M, T, B, t_dec, lam_max)) if percentiles else None
+        token_gap_spread(xp, load, T, itl_spread(xp, cost, load, lam, M, T, B, t_dec, lam_max))
+        if percentiles and gaps
+        else None
     )
     gap = T * load.gap  # mean token gap: one step per token, or T/E with speculation
     p_wait = xp.max(xp.max(rho_p, p_slot), 1e-12)
@@ -707,6 +722,8 @@ def analytic(
         Rp = Rp + xp.where(tail < busy, lag * T, 0.0)  # the extra step when the engine is busy
         d_ttft = combine(xp, Wp - Wq, Xp - X_own) + (Rp - R)
         out[f"ttft_p{p}"] = ttft + d_ttft
+        if sd_itl is None:
+            continue
         out[f"itl_p{p}"] = gap + z * sd_itl
         Op = load.output_quantile(p)
         out[f"e2e_p{p}"] = out["e2e_mean"] + combine(

@@ -576,7 +576,7 @@ def excess_at(cost: TR.StepCost, eng: Engine, c: dict, lam: float, t_req: float 
         c["slo_percentile"],
         float(c["scheduler_overlap"]),
     )
-    _, ttft, itl = trial(cost, eng, lam, M, cv, pct, lag, c["scheduler_steps"])
+    _, ttft, itl = trial(cost, eng, lam, M, cv, pct, lag, c["scheduler_steps"], c["slo_itl"] is not None)
     return slo_excess(ttft + t_req, itl, c["slo_ttft"], c["slo_itl"])
 
 
@@ -585,24 +585,35 @@ TRIALS_KEPT = 64
 
 
 def trial(
-    cost: TR.StepCost, eng: Engine, lam: float, M: float, cv: float, pct: int, lag: float = 0.0, steps: int = 1
+    cost: TR.StepCost,
+    eng: Engine,
+    lam: float,
+    M: float,
+    cv: float,
+    pct: int,
+    lag: float = 0.0,
+    steps: int = 1,
+    gaps: bool = True,
 ) -> tuple:
     """(ttft_mean, ttft_pQ, itl_pQ), Q = ``pct``, of :func:`.traffic.analytic` at rate ``lam`` below
-    saturation on the engine ``eng`` (step cost ``cost``): what an SLO search reads at a trial rate.
-    Memoized per engine (:attr:`Engine.rates`) by the rate and the mix values the kernel reads, so the
-    searches on one engine solve each rate once: every search's first trials (SEED x saturation, the top)
-    do not depend on the SLOs, and a disaggregated solve's combined search tries rates its prefill-pool
-    search tried (:func:`.disagg._search`)."""
-    memo = eng.rates.get(("trials", M, cv, pct, lag, steps))
+    saturation on the engine ``eng`` (step cost ``cost``): what an SLO search reads at a trial rate;
+    ``gaps`` False: solved without the ITL spread, itl_pQ None (the search tests no ITL SLO, or the engine is a
+    disaggregated prefill pool) unless the rate was tried with it. Memoized per engine (:attr:`Engine.rates`)
+    by the rate and the mix values the kernel reads, so the searches on one engine solve each rate once: every
+    search's first trials (SEED x saturation, the top) do not depend on the SLOs, and a disaggregated solve's
+    combined search tries rates its prefill-pool search tried (:func:`.disagg._search`); a trial with the ITL
+    spread answers one without."""
+    for g in (True,) if gaps else (True, False):  # ends on the memo of ``gaps``
+        memo = eng.rates.get(("trials", M, cv, pct, lag, steps, g))
+        hit = None if memo is None else memo.get(lam)
+        if hit is not None:
+            return hit
     if memo is None:
-        memo = eng.rates.put(("trials", M, cv, pct, lag, steps), Memo(TRIALS_KEPT))
-    hit = memo.get(lam)
-    if hit is None:
-        out = TR.analytic(
-            cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, lag=lag, percentiles=(pct,), steps=steps
-        )
-        hit = memo.put(lam, (out["ttft_mean"], out[f"ttft_p{pct}"], out[f"itl_p{pct}"]))
-    return hit
+        memo = eng.rates.put(("trials", M, cv, pct, lag, steps, gaps), Memo(TRIALS_KEPT))
+    out = TR.analytic(
+        cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, lag=lag, percentiles=(pct,), steps=steps, gaps=gaps
+    )
+    return memo.put(lam, (out["ttft_mean"], out[f"ttft_p{pct}"], out.get(f"itl_p{pct}")))
 
 
 def slo_excess(ttft: float, itl: float, slo_ttft: float | None, slo_itl: float | None) -> float:
