@@ -106,12 +106,13 @@ def _solver_name(solver_cls: Any) -> str:
     return name
 
 
-def error_classes(solver_cls: Any, result_cls: type, given: dict[str, Any]) -> dict[str, str | None]:
-    """The model-error class (``model_error.error_class``) of each banded field of a ``result_cls`` of
-    ``solver_cls`` solved with the arguments ``given``, by the field's stored attribute."""
+def error_classes(solver_cls: Any, result: Any, given: dict[str, Any]) -> dict[str, str | None]:
+    """The model-error class (``model_error.error_class``) of each banded field of ``result``, which
+    ``solver_cls`` gave for the arguments ``given``, by the field's stored attribute."""
     name = _solver_name(solver_cls)
-    regime = regimes(name, given)
-    return {stored: error_class(name, regime, f) for f, stored, _ in _measured(solver_cls, result_cls)}
+    regime = regimes(name, given, result)
+    measured = _measured(solver_cls, type(result))  # type: ignore[arg-type]  # a class is hashable
+    return {stored: error_class(name, regime, f) for f, stored, _ in measured}
 
 
 @cache
@@ -370,7 +371,7 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
     where = given if given.get("seq_len") is not None else dict(given, seq_len=getattr(nominal, "seq_len", None))
     why = (out_of_domain(owner, where) if owner is not None else ()) + _input_lines(inputs, given)
     solver_name = _solver_name(cls)  # type: ignore[arg-type]  # hashable
-    rows, error_why = _with_error(cls, type(nominal), regimes(solver_name, given))  # type: ignore[arg-type]
+    rows, error_why = _with_error(cls, type(nominal), regimes(solver_name, given, nominal))  # type: ignore[arg-type]
     mids = vars(nominal)  # @result classes store fields in __dict__ (SI floats), a Pending corner by name
     p1, p2 = isinstance(one, Pending), isinstance(other, Pending)
     ones = mids if one is None else one.fields if p1 else vars(one)

@@ -70,7 +70,7 @@ REGIMES = {
     "open loop": ("arrival_rate",),
 }
 #: an open loop's served request rate is its arrival rate, an input: no interval (overloaded, it is the
-#: saturation rate, which ``saturation_rate`` carries with its model-error band; this field keeps its corners)
+#: saturation rate, a prediction: :func:`regimes` then leaves the call out of the "open loop" regime)
 _OPEN_LOOP_RESTATED = frozenset(("requests_per_second",))
 #: under traffic, the per-token fields (one decode step each: the token gap, the group's decode rate and
 #: energy per token) err like ITL; the per-request ones (TTFT, e2e, queue wait, request rates, which carry a
@@ -84,12 +84,13 @@ FIELDS = {
 }
 
 
-def regimes(solver: str, given: dict) -> tuple[str, ...]:
+def regimes(solver: str, given: dict, result: object = None) -> tuple[str, ...]:
     """The regimes of a call of ``solver`` with the arguments ``given``: ServingModel's (:data:`REGIMES`,
-    in their order), or only "calibrated" when its ``hardware`` carries a calibration for the ``engine``
-    asked (``mlsysim calibrate``: the band is then the range of that fit's leave-one-out refits on the
-    user's own runs, not the published points' errors, which the default efficiencies made). Runs per
-    banded call: plain loops."""
+    in their order; not "open loop" when its ``result`` is overloaded: the served rate is then the
+    saturation rate, a prediction, not the arrival rate given), or only "calibrated" when its ``hardware``
+    carries a calibration for the ``engine`` asked (``mlsysim calibrate``: the band is then the range of
+    that fit's leave-one-out refits on the user's own runs, not the published points' errors, which the
+    default efficiencies made). Runs per banded call: plain loops."""
     table = getattr(given.get("hardware"), "calibration", None)
     if table and CALIBRATION_KEYS.keys() & scoped(table, given.get("engine")).keys():
         return ("calibrated",)
@@ -101,6 +102,8 @@ def regimes(solver: str, given: dict) -> tuple[str, ...]:
             if given.get(name) is not None:
                 found.append(regime)
                 break
+    if getattr(result, "overloaded", False):
+        found = [r for r in found if r != "open loop"]
     return tuple(found)
 
 

@@ -50,6 +50,19 @@ def test_classes_follow_the_solver_and_its_regime():
     assert error_class("MyModel", (), "x") is None and regimes("DistributedModel", {"concurrency": 8}) == ()
 
 
+def test_an_overloaded_open_loop_serves_its_saturation_rate_a_prediction_with_its_band():
+    args = (mlsysim.ServingModel, LM.Llama3_8B, HW.H100, 1024, 16)
+    over = banded(*args, output_len=256, arrival_rate=500.0)  # far beyond the ~25 req/s it sustains
+    assert over.overloaded and over.requests_per_second == over.saturation_rate
+    assert regimes("ServingModel", {"arrival_rate": 500.0}, over) == ("traffic",)
+    assert over.bands["requests_per_second"] == over.bands["saturation_rate"]  # the TTFT-like class's interval
+    low, high = (q.m_as("1/s") for q in over.bands["requests_per_second"])
+    rate, f = over.requests_per_second.m_as("1/s"), _factor(model_error.TTFT)
+    assert low <= rate / f * (1 + 1e-12) and high >= rate * f * (1 - 1e-12)
+    under = banded(*args, output_len=256, arrival_rate=3.0)  # served as given: an input, no band
+    assert not under.overloaded and "requests_per_second" not in under.bands
+
+
 def _factor(name):
     return math.exp(model_error.measured()[name]["q"])
 

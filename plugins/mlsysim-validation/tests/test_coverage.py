@@ -87,7 +87,12 @@ def test_model_error_widens_each_band_by_its_class_interval_from_the_other_point
         others = [errors[o.id] for o in rows if o.error_class == b.error_class and o.id != b.id]
         q = conformal_q(others)
         assert w.q == q and w.error_class == b.error_class is not None
-        assert (w.low, w.high) == (min(b.low, b.predicted * math.exp(-q)), max(b.high, b.predicted * math.exp(q)))
+        high = max(b.high, b.predicted * math.exp(q))
+        assert (w.low, w.high) == (min(b.low, b.predicted * math.exp(-q)), min(high, 1.0) if b.fraction else high)
+    # a fraction stops at 1, as banded stops a plain-number field: Llama 3's goodput (0.83, q 1.20 of F's others)
+    goodput = next(w for w in widened if w.id == "F-llama3-effective-training-time")
+    assert goodput.fraction and goodput.predicted * math.exp(goodput.q) > 1.0 == goodput.high
+    assert {w.id for w in widened if w.fraction} >= {"C-llama3-405b-8k-mfu", "F-llama3-effective-training-time"}
     # by hand: ReliabilityModel's 5 points (group F), each left out leaves 4, so q is the others' largest;
     # the 8-GPU MTTF (|ln| 1.20, the largest) gets OPT-175B's restarts' 0.81 and stays a miss
     mttf = next(w for w in widened if w.id == "F-kokolis-mttf-8gpu")

@@ -162,7 +162,7 @@ def classified(fn: Callable[[], float]) -> tuple[float, str | None]:
     if not calls:
         return value, None
     cls, given, result = calls[-1]
-    fields = error_classes(cls, type(result), given)
+    fields = error_classes(cls, result, given)
     classes = set(fields.values())
     if len(classes) > 1:
         classes = {k for k in classes if _reads(fn, len(calls) - 1, [s for s, c in fields.items() if c == k], value)}
@@ -189,6 +189,9 @@ class Band:
     error_class: str | None = None
     #: that class's q from its other points (leave-one-out); None: too few of them, or not widened yet
     q: float | None = None
+    #: the record is a fraction (its unit "fraction ..."): the model-error interval stops at 1, as ``banded``
+    #: stops a plain-number field
+    fraction: bool = False
 
     @property
     def banded(self) -> bool:
@@ -239,7 +242,8 @@ def bands() -> tuple[Band, ...]:
             if error_class is None and fast == mid == slow:
                 continue
             low, high = min(mid, fast, slow), max(mid, fast, slow)
-            out.append(Band(r["id"], r["group"], float(r["value"]), mid, low, high, error_class))
+            fraction = r["unit"].startswith("fraction")
+            out.append(Band(r["id"], r["group"], float(r["value"]), mid, low, high, error_class, fraction=fraction))
     return tuple(out)
 
 
@@ -254,7 +258,8 @@ def class_errors(rows: tuple[Band, ...]) -> dict[str, list[float]]:
 
 def with_model_error(rows: tuple[Band, ...]) -> list[Band]:
     """Each band hulled with its class's interval, q from the class's OTHER points (leave-one-out: the
-    band a point would get had it not been in the calibration set; jackknife, Barber et al. 2021)."""
+    band a point would get had it not been in the calibration set; jackknife, Barber et al. 2021), a fraction's
+    stopping at 1 (``mlsysim_uncertainty.banded``'s rule for a plain-number field)."""
     out = []
     for b in rows:
         others = [log_error(o.measured, o.predicted) for o in rows if o.error_class == b.error_class and o is not b]
@@ -263,6 +268,8 @@ def with_model_error(rows: tuple[Band, ...]) -> list[Band]:
             out.append(b)
             continue
         low, high = min(b.low, b.predicted * math.exp(-q)), max(b.high, b.predicted * math.exp(q))
+        if b.fraction and high > 1.0 >= b.predicted:
+            high = 1.0
         out.append(attrs.evolve(b, low=low, high=high, q=q))
     return out
 
