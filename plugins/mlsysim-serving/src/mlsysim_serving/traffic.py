@@ -670,7 +670,8 @@ def analytic(
     R = busy * block / 2.0
     if clients is not None:
         busy, R = closed_loop_wait(xp, T, t2, T_res + W_p + W_s, clients, lead)
-        R = R + busy * MS.closed_extra(xp, T, t2, t_dec, block, lead, steps)
+        if steps > 1:
+            R = R + busy * MS.closed_extra(xp, T, t2, t_dec, block, lead, steps)
     R = R + lag * busy * T
     Wq = W_p + W_s
     wait = R + Wq
