@@ -28,7 +28,9 @@ class ServingResult(Result):
     )
     # --- memory
     kv_cache_size = measure(
-        "GB", doc="KV cache of all sequences at their longest context (seq_len + output_len), whole group"
+        "GB",
+        doc="KV cache of all sequences at their longest context (seq_len + output_len; with beam search each "
+        "prompt's cache once, shared by its beams), whole group",
     )
     model_weights_size = measure("GB", doc="weights of the whole model at the precision used")
     total_memory_required = measure("GB", doc="per GPU: weights/tp + KV share + activation workspace")

@@ -72,7 +72,8 @@ class ServingModel(Solver):
     end-to-end latency and requests per second follow, and the KV cache is sized for
     ``seq_len + output_len`` tokens. With ``beam_width`` k > 1 each request is decoded as k beams
     (beam search): its prompt is prefilled once, then every decode step runs k sequences per request
-    (compute and KV cache per beam) and yields one output token per request.
+    (compute and KV reads per beam; the prompt's KV cache held once, shared by its beams, each beam's
+    generated tokens its own) and yields one output token per request.
     """
 
     name = "ServingModel"
@@ -182,7 +183,8 @@ class ServingModel(Solver):
             memory_fraction: share of the reported capacity a deployment plans to fill, in (0, 1]
                 (default ``efficiency.USABLE_MEMORY_FRACTION`` = 0.9, vLLM's gpu_memory_utilization).
             beam_width: beams per request (beam search; integer >= 1): one shared prefill of the prompt,
-                then ``batch_size * beam_width`` sequences per decode step, each with its own KV cache.
+                then ``batch_size * beam_width`` sequences per decode step, the prompt's KV cache shared
+                by its beams, each beam's generated tokens its own.
             arrival_rate: open-loop requests/s (> 0; a Quantity in 1/s or a number): serving under traffic
                 (needs ``output_len``); the loaded fields (ttft_mean ... max_arrival_rate) are filled.
             concurrency: closed loop instead: N clients, each sending its next request when one finishes.
@@ -816,9 +818,10 @@ def _works(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int) -
         out["mean"] = _work(setup, seqs, S + (output_len - 1) / 2.0, False)
         if not (batch_size.__class__ is int and batch_size == 1):
             out["one"] = _work(setup, 1.0, S, True)
-    out["memory"] = K.memory_per_gpu(
+    max_ctx = S if output_len is None else S + output_len
+    weights, kv, work = K.memory_per_gpu(
         seqs,
-        S if output_len is None else S + output_len,
+        max_ctx,
         float(lay.n),
         setup.b,
         setup.b_kv,
@@ -836,7 +839,21 @@ def _works(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int) -
         float(lay.w),
         lay.copies,
     )
+    if beams != 1:  # the prompt's cache shared by its beams
+        kv = kv * (_held_context(S, output_len, beams) / max_ctx)
+    out["memory"] = (weights, kv, work)
     return out
+
+
+def _held_context(S: Any, output_len: Any, beams: int) -> Any:
+    """Tokens of KV cache held per decoded sequence at its longest: S (+ O), or with k > 1 beams per
+    request S/k (+ O), the prompt's cache shared by its k beams and each beam's O generated tokens its
+    own (k*(S/k + O) = S + k*O per request: TensorRT-LLM's KV cache manager allocates a prompt's blocks
+    once, shared among the beams, BlockManager::addSequence, cpp/tensorrt_llm/batch_manager/
+    kvCacheManager.cpp in NVIDIA/TensorRT-LLM). The KV reads stay per beam (each beam attends to the
+    whole prompt)."""
+    prompt = S / beams if beams != 1 else S
+    return prompt if output_len is None else prompt + output_len
 
 
 _statics = Memo()
@@ -856,10 +873,11 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
     """Every computed field of the ServingResult from checked inputs. ``batch_size``, ``S`` (=
     seq_len) and ``output_len`` are numbers (``solve()``) or float arrays (a sweep): one code path,
     the kernels of :mod:`.kernels`. Beam search (``beams`` > 1): the ``batch_size`` prompts are
-    prefilled once; decode runs ``batch_size * beams`` sequences (compute, KV reads and KV cache per
-    beam) and emits one output token per request per step. ``works``: a dict shared by the calls on
-    one layout whose setups differ at most in efficiencies and overheads (a band's corners,
-    ``ServingModel.solve_corners``): the first fills it with :func:`_works`, the others read it."""
+    prefilled once; decode runs ``batch_size * beams`` sequences (compute and KV reads per beam, the
+    KV cache held as :func:`_held_context` says) and emits one output token per request per step.
+    ``works``: a dict shared by the calls on one layout whose setups differ at most in efficiencies and
+    overheads (a band's corners, ``ServingModel.solve_corners``): the first fills it with :func:`_works`,
+    the others read it."""
     shape, hw, lay = setup.shape, setup.hardware.si, setup.layout
     b, b_kv = setup.b, setup.b_kv
     if works:
@@ -888,9 +906,6 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
                 t_one = np.where(batch_size == 1, ttft, t_one)
         itl_cont = K.interleaved_itl(itl_mean, t_one, batch_size, output_len)
         rps_cont, in_tps, out_tps, prefill_share = K.continuous_rates(batch_size, S, output_len, itl_mean, t_one)
-        max_ctx = S + output_len
-    else:
-        max_ctx = S
 
     # ---- memory wall (per GPU)
     w_gpu, kv_gpu, work = w["memory"]
@@ -922,7 +937,7 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
         "ttft": ttft,
         "itl": itl,
         "tokens_per_second": batch_size / itl,
-        "kv_cache_size": seqs * max_ctx * shape.kv * b_kv,
+        "kv_cache_size": seqs * _held_context(S, output_len, beams) * shape.kv * b_kv,
         "model_weights_size": shape.params * b,
         "total_memory_required": required,
         "memory_available": usable,
