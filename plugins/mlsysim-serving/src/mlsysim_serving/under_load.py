@@ -644,35 +644,22 @@ def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape, t_req=0.0) -> 
     else:
         prompts = SIM.draw_lengths(rng, load.S, load.cv_p, load.dist, n, top)
         outputs = SIM.draw_lengths(rng, load.O, load.cv_o, load.dist, n, top)
-    lag = int(c["scheduler_overlap"])
     if c["concurrency"] is None:
-        arrivals = np.cumsum(SIM.interarrivals(rng, lam, c["arrival_cv"], n))
-        run = SIM.simulate(
-            cost,
-            prompts,
-            outputs,
-            c["prefix_cache_hit"],
-            M,
-            max_seqs,
-            kv_tokens,
-            arrivals=arrivals,
-            lag=lag,
-            steps=c["scheduler_steps"],
-        )
+        loop: dict[str, Any] = {"arrivals": np.cumsum(SIM.interarrivals(rng, lam, c["arrival_cv"], n))}
     else:
-        run = SIM.simulate(
-            cost,
-            prompts,
-            outputs,
-            c["prefix_cache_hit"],
-            M,
-            max_seqs,
-            kv_tokens,
-            clients=c["concurrency"],
-            lag=lag,
-            lead=t_req,
-            steps=c["scheduler_steps"],
-        )
+        loop = {"clients": c["concurrency"], "lead": t_req}
+    run = SIM.simulate(
+        cost,
+        prompts,
+        outputs,
+        c["prefix_cache_hit"],
+        M,
+        max_seqs,
+        kv_tokens,
+        lag=int(c["scheduler_overlap"]),
+        steps=c["scheduler_steps"],
+        **loop,
+    )
     arrive, first, finish = run
     warm = int(n * SIM_WARMUP)
     st = SIM.statistics(arrive, first, finish, outputs, warm)

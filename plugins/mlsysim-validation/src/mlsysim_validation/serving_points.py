@@ -54,6 +54,36 @@ _SHAREGPT_ASSUMED = (
     "streaming, which the model does not"
 )
 
+
+def _benchmark_vllm_060(tag: str, engine: str, model: str, hw: str, tp: int, rate: int, note: str, **kw: Any) -> None:
+    """Map one row of SGLang's benchmark/benchmark_vllm_060 (ShareGPT at ``rate`` requests/s, bf16 at tensor
+    parallel ``tp``): its median TTFT (L, ``ttft_p50``) and median TPOT (M, ``itl_p50``, the per-request mean
+    token gap), ``kw`` the engine's settings as ServingModel arguments, ``note`` their sources."""
+    name = f"{model.lower().replace('_', '')}-{tp}x{hw.lower()}"
+    settings = ", ".join(f"{k} {v}" for k, v in kw.items())
+    for group, q_name, field in (("L", "ttft-p50", "ttft_p50"), ("M", "tpot-p50", "itl_p50")):
+        maps(
+            f"{group}-{tag}-{name}-sharegpt-rps{rate}-{q_name}",
+            f"ServingModel({model}, {hw}, bf16, tp {tp}, seq_len {SHAREGPT_LLAMA3_LENGTHS[0]}, "
+            f"output_len {SHAREGPT_LLAMA3_LENGTHS[1]}, length_cv {SHAREGPT_LENGTH_CV}, arrival_rate {rate}/s, "
+            f"{settings}).{field} (analytic)",
+            _SHAREGPT_ASSUMED + note,
+        )(
+            _under_load(
+                model,
+                hw,
+                *SHAREGPT_LLAMA3_LENGTHS,
+                field,
+                engine,
+                arrival_rate=rate,
+                length_cv=SHAREGPT_LENGTH_CV,
+                precision="bf16",
+                tp_size=tp,
+                **kw,
+            )
+        )
+
+
 #: SGLang benchmark/benchmark_vllm_060 (SGLang v0.3.0 against vLLM v0.6.0, Sept 2024): SGLang's online rows,
 #: (model, hardware, tp, KV memory fraction, request rates). SGLang v0.3.0's scheduler: chunked prefill of 8,192
 #: tokens (``chunked_prefill_size``), prefill batches as steps of their own (``enable_mixed_chunk`` False), no
@@ -61,34 +91,20 @@ _SHAREGPT_ASSUMED = (
 #: ``mem_fraction_static`` 0.88 at TP1 and 0.85 at TP4 (the README's note).
 _SGLANG_030 = (("Llama3_1_8B", "A100", 1, 0.88, (4, 8)), ("Llama3_1_70B", "H100", 4, 0.85, (4, 8)))
 for _model, _hw_name, _tp, _frac, _rates in _SGLANG_030:
-    _tag = f"{_model.lower().replace('_', '')}-{_tp}x{_hw_name.lower()}"
     for _rate in _rates:
-        for _group, _q_name, _field in (("L", "ttft-p50", "ttft_p50"), ("M", "tpot-p50", "itl_p50")):
-            maps(
-                f"{_group}-sglang030-{_tag}-sharegpt-rps{_rate}-{_q_name}",
-                f"ServingModel({_model}, {_hw_name}, bf16, tp {_tp}, seq_len {SHAREGPT_LLAMA3_LENGTHS[0]}, "
-                f"output_len {SHAREGPT_LLAMA3_LENGTHS[1]}, length_cv {SHAREGPT_LENGTH_CV}, arrival_rate {_rate}/s, "
-                f"memory_fraction {_frac}).{_field} (analytic)",
-                _SHAREGPT_ASSUMED + "; SGLang v0.3.0's defaults: chunked prefill at 8,192 tokens (ServingModel's "
-                "budget), no overlap scheduler; its prefill batches run as steps of their own (enable_mixed_chunk "
-                "off), modelled as chunks in the decode steps; max_running_requests (half the KV tokens) never "
-                "binds at these rates (256 sequences, ServingModel's default, neither); torch.compile (8B) not "
-                "modelled; H100 = SXM (not stated)",
-            )(
-                _under_load(
-                    _model,
-                    _hw_name,
-                    *SHAREGPT_LLAMA3_LENGTHS,
-                    _field,
-                    "sglang",
-                    arrival_rate=_rate,
-                    length_cv=SHAREGPT_LENGTH_CV,
-                    precision="bf16",
-                    tp_size=_tp,
-                    memory_fraction=_frac,
-                )
-            )
-
+        _benchmark_vllm_060(
+            "sglang030",
+            "sglang",
+            _model,
+            _hw_name,
+            _tp,
+            _rate,
+            "; SGLang v0.3.0's defaults: chunked prefill at 8,192 tokens (ServingModel's budget), no overlap "
+            "scheduler; its prefill batches run as steps of their own (enable_mixed_chunk off), modelled as chunks in "
+            "the decode steps; max_running_requests (half the KV tokens) never binds at these rates (256 sequences, "
+            "ServingModel's default, neither); torch.compile (8B) not modelled; H100 = SXM (not stated)",
+            memory_fraction=_frac,
+        )
 
 #: The same benchmark's vLLM v0.6.0 rows: (model, hardware, tp, request rates), served with
 #: ``--num-scheduler-steps 10 --max_model_len 4096`` and otherwise vLLM v0.6.0's defaults (commit 32e7db2):
@@ -97,34 +113,22 @@ for _model, _hw_name, _tp, _frac, _rates in _SGLANG_030:
 #: (``SchedulerConfig``), 256 sequences, 0.9 of memory; multi-step scheduling of 10 (:mod:`mlsysim_serving.multi_step`).
 _VLLM_060 = (("Llama3_1_8B", "A100", 1, (4, 8)), ("Llama3_1_70B", "H100", 4, (4, 8)))
 for _model, _hw_name, _tp, _rates in _VLLM_060:
-    _tag = f"{_model.lower().replace('_', '')}-{_tp}x{_hw_name.lower()}"
     for _rate in _rates:
-        for _group, _q_name, _field in (("L", "ttft-p50", "ttft_p50"), ("M", "tpot-p50", "itl_p50")):
-            maps(
-                f"{_group}-vllm060-{_tag}-sharegpt-rps{_rate}-{_q_name}",
-                f"ServingModel({_model}, {_hw_name}, bf16, tp {_tp}, seq_len {SHAREGPT_LLAMA3_LENGTHS[0]}, "
-                f"output_len {SHAREGPT_LLAMA3_LENGTHS[1]}, length_cv {SHAREGPT_LENGTH_CV}, arrival_rate {_rate}/s, "
-                f"max_num_batched_tokens 4096, scheduler_steps 10).{_field} (analytic)",
-                _SHAREGPT_ASSUMED + "; vLLM v0.6.0 with --num-scheduler-steps 10: new requests wait for the block "
-                "of 10 decode steps in progress, a prefill is a block of one step (ServingModel's scheduler_steps); "
-                "chunked prefill off, so 4,096-token steps (max_model_len 4096); its prefill steps hold no decodes "
-                "(_schedule_default), modelled as prompts in the decode steps; async output processing on (CUDA "
-                "graphs), the first token sent as its prefill step ends; H100 = SXM (not stated)",
-            )(
-                _under_load(
-                    _model,
-                    _hw_name,
-                    *SHAREGPT_LLAMA3_LENGTHS,
-                    _field,
-                    "vllm",
-                    arrival_rate=_rate,
-                    length_cv=SHAREGPT_LENGTH_CV,
-                    precision="bf16",
-                    tp_size=_tp,
-                    max_num_batched_tokens=4096,
-                    scheduler_steps=10,
-                )
-            )
+        _benchmark_vllm_060(
+            "vllm060",
+            "vllm",
+            _model,
+            _hw_name,
+            _tp,
+            _rate,
+            "; vLLM v0.6.0 with --num-scheduler-steps 10: new requests wait for the block of 10 decode steps in "
+            "progress, a prefill is a block of one step (ServingModel's scheduler_steps); chunked prefill off, so "
+            "4,096-token steps (max_model_len 4096); its prefill steps hold no decodes (_schedule_default), modelled "
+            "as prompts in the decode steps; async output processing on (CUDA graphs), the first token sent as its "
+            "prefill step ends; H100 = SXM (not stated)",
+            max_num_batched_tokens=4096,
+            scheduler_steps=10,
+        )
 
 #: Phala Network's TEE study on one H200 NVL (Zhu et al., arXiv 2409.03992; Phala-Network/h100-llm-benchmark
 #: results/base_24cores, TEE off): vLLM v0.5.4's serving benchmark, ShareGPT (1,000 prompts, mean 215.2 tokens in),
