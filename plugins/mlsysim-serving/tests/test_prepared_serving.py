@@ -40,6 +40,7 @@ def _forget() -> None:
     SV._statics.clear()
     SP.break_even.cache_clear()
     SP._fields.clear()
+    SP.check._memo.clear()
     DG._plans._memo.clear()
     LY._parsed.clear()
     LY._fabrics.clear()
@@ -140,12 +141,13 @@ def test_an_slo_search_solves_each_trial_rate_once_per_engine(monkeypatch):
 
 def test_speculative_fields_under_traffic_are_set_up_once():
     """The spec_* fields do not depend on the arrival rate: a loaded speculative solve at another rate reuses
-    them (:func:`.speculative.fields`) and answers as one from empty memos."""
+    them (:func:`.speculative.fields`) and its checked draft arguments (:data:`.speculative.check`), and answers
+    as one from empty memos."""
     spec = dict(BASE, spec_draft_cost=0.05, spec_accept=0.7, slo_itl=0.05)
     _forget()
     serving.solve(**spec)
     warm = serving.solve(**dict(spec, arrival_rate=3.0)).to_dict()
-    assert len(SP._fields) == 1
+    assert len(SP._fields) == 1 and len(SP.check._memo) == 1
     _forget()
     assert serving.solve(**dict(spec, arrival_rate=3.0)).to_dict() == warm
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.solver import PreparedCache
 from mlsysim_core.types import TransformerWorkload
 from mlsysim_physics import efficiency as E
 
@@ -138,7 +139,7 @@ def break_even(target, draft, draft_share, context, k, e_tokens) -> int | None:
     return int(_SCAN[np.argmax(losing)]) if losing.any() else None
 
 
-def check(target_setup, spec_draft, spec_draft_cost, spec_k, spec_accept) -> tuple:
+def _check(target_setup, spec_draft, spec_draft_cost, spec_k, spec_accept) -> tuple:
     """(draft Setup or None, draft cost share or None, k, alpha), each checked (errors name the argument)."""
     k = V.integer("spec_k", spec_k, 1, 64)
     alpha = V.number("spec_accept", spec_accept, 0.0, 1.0, high_open=True)
@@ -182,6 +183,10 @@ def check(target_setup, spec_draft, spec_draft_cost, spec_k, spec_accept) -> tup
         ) from None
     return draft, None, k, alpha
 
+
+#: :func:`_check` memoized by the identity of its arguments (the target's memoized Setup, a catalog model,
+#: numbers), as :data:`.under_load.costs` is: a solve that speculates as the last one did checks nothing again
+check = PreparedCache(_check)
 
 _fields = Memo()
 
