@@ -15,7 +15,9 @@ import pytest
 from click.testing import CliRunner
 from mlsysim_validation import GROUPS, load_measurements, recorded_errors, run, upstream_errors
 from mlsysim_validation import points as P
-from mlsysim_validation.harness import added_measurements
+from mlsysim_validation.harness import added_measurements, bound_of, relative_error
+
+from mlsysim_core.errors import InvalidInputError
 
 #: Slack on a recorded median (absolute, in units of relative error: 0.005 = half a percentage point).
 TOLERANCE = 0.005
@@ -57,11 +59,41 @@ def test_every_mapping_names_a_real_record_and_states_its_assumptions():
 def test_rows_carry_signed_errors_and_units(report):
     for r in report.rows:
         if r.status == "ok":
-            assert r.error == pytest.approx((r.predicted - float(r.measured)) / float(r.measured))
+            exact = (r.predicted - float(r.measured)) / float(r.measured)
+            one_sided_ok = (r.bound == "lower" and exact >= 0) or (r.bound == "upper" and exact <= 0)
+            assert r.error == (0.0 if one_sided_ok else pytest.approx(exact))
             assert r.unit and r.how and r.assumptions
     d = report.to_dict()
     assert set(d["summary"]) == set(GROUPS)
     json.dumps(d)  # plain JSON
+
+
+def test_a_one_sided_record_scores_its_distance_to_the_bound():
+    # Llama 3: 'higher than 90 %' effective training time, a lower bound on 0.9
+    assert relative_error(0.95, 0.9, "lower") == 0.0 == relative_error(0.9, 0.9, "lower")
+    assert relative_error(0.81, 0.9, "lower") == pytest.approx(-0.1)  # (0.81 - 0.9) / 0.9
+    assert relative_error(1.0, 1.25, "upper") == 0.0
+    assert relative_error(1.5, 1.25, "upper") == pytest.approx(0.2)  # (1.5 - 1.25) / 1.25
+    assert relative_error(0.95, 0.9) == pytest.approx(0.95 / 0.9 - 1)  # exact: both sides count
+    assert relative_error(0.81, 0.9) == pytest.approx(-0.1)
+    assert bound_of({"id": "x", "bound": "upper"}) == "upper" and bound_of({"id": "x"}) is None
+    with pytest.raises(InvalidInputError, match="bound"):
+        bound_of({"id": "x", "bound": "above"})
+
+
+def test_the_shared_sets_bounds_name_its_one_sided_records(report):
+    recs = {r["id"]: r for r in load_measurements()}
+    bounded = {i for i, r in recs.items() if bound_of(r)}
+    assert bounded == {
+        "F-llama3-effective-training-time",  # 'higher than 90%'
+        "F-opt175b-total-hw-restarts-per-day",  # 'at least 35 manual', '70+ automatic'
+        "F-opt175b-manual-restarts",  # 'at least 35'
+    }
+    assert all("lower bound" not in r["unit"] or i in bounded for i, r in recs.items())
+    rows = {r.id: r for r in report.rows}
+    assert rows["F-llama3-effective-training-time"].bound == "lower"
+    line = next(x for x in report.table().splitlines() if x.startswith("F-llama3-effective-training-time"))
+    assert "(lower bound)" in line
 
 
 def test_more_accurate_than_upstream_on_the_same_points(report):

@@ -8,6 +8,7 @@ import statistics
 import sys
 from pathlib import Path
 
+import pytest
 from mlsysim_validation import coverage
 
 from mlsysim_uncertainty.model_error import conformal_q, log_error
@@ -60,6 +61,23 @@ def test_bands_contain_most_measurements_and_their_predictions():
     e_f = {b.id: b for b in rows if b.group in "EF"}
     assert {"E-llama31-405B-tco2e", "F-llama3-interruptions-per-day", "E-patterson-gpt3-175b-energy"} <= set(e_f)
     assert e_f["E-bloom-lifecycle-tco2e"].covered  # below the nominal: only the utilization range reaches it
+
+
+def test_a_one_sided_record_is_covered_when_its_band_reaches_the_allowed_side():
+    # a lower bound of 0.9 (Llama 3's 'higher than 90 %'): a band [0.93, 0.97] above it satisfies it
+    above = coverage.Band("x", "F", 0.9, 0.95, 0.93, 0.97, "k", bound="lower")
+    assert above.covered and above.outside == 0.0 and above.score == 0.0
+    exact = coverage.Band("x", "F", 0.9, 0.95, 0.93, 0.97, "k")
+    assert not exact.covered and exact.outside == pytest.approx(0.9 / 0.93 - 1)
+    assert exact.score == pytest.approx(math.log(0.95 / 0.9))
+    # a band [0.75, 0.85] below the lower bound misses by 0.9 / 0.85 - 1, its score |ln(0.9 / 0.8)|
+    below = coverage.Band("x", "F", 0.9, 0.8, 0.75, 0.85, "k", bound="lower")
+    assert not below.covered and below.outside == pytest.approx(0.9 / 0.85 - 1)
+    assert below.score == pytest.approx(math.log(0.9 / 0.8))
+    # an upper bound of 1.0 under a band [0.9, 1.1] (its low end reaches it), over [1.2, 1.4] a miss
+    assert coverage.Band("x", "F", 1.0, 1.05, 0.9, 1.1, "k", bound="upper").covered
+    high = coverage.Band("x", "F", 1.0, 1.3, 1.2, 1.4, "k", bound="upper")
+    assert high.outside == pytest.approx(1.0 / 1.2 - 1) and high.score == pytest.approx(math.log(1.3))
 
 
 def test_calibration_runs_name_records_of_their_hardware():

@@ -5,8 +5,10 @@
 (``mlsysim_uncertainty.declaring(*OWN_RANGES)``) at the fast and at the slow corner (what ``banded``
 does for one call; a fleet solver's input result is then that corner's), with the model-error class of
 the solver call giving the number (:func:`classified`: what ``banded`` applies to that field). A point is
-covered when its measurement lies in [low, high]; the half-width is (high - low) / 2 relative to the
-prediction, and a miss lies ``outside`` by its distance from the band's nearer end (relative to it).
+covered when its measurement lies in [low, high] (a one-sided record, when the band reaches the side
+its bound allows: a lower bound, high >= measured; an upper bound, low <= measured); the half-width is
+(high - low) / 2 relative to the prediction, and a miss lies ``outside`` by its distance from the band's
+nearer end (relative to it).
 The ranges come from the sources of ``mlsysim_physics.efficiency``, not from these points, so leaving a
 point out changes no corner band; the model-error interval does come from these points, so
 :func:`with_model_error` widens each band with its class's q computed from the class's OTHER points
@@ -37,7 +39,7 @@ import attrs
 from mlsysim_uncertainty.model_error import conformal_q, log_error
 
 from . import points
-from .harness import GROUPS, added_measurements, load_measurements
+from .harness import GROUPS, added_measurements, bound_of, load_measurements, relative_error
 
 #: hardware key -> (record id, the calibrate row of its mapping's configuration) it is calibrated on
 CALIBRATION_RUNS = {
@@ -192,6 +194,8 @@ class Band:
     #: the record is a fraction (its unit "fraction ..."): the model-error interval stops at 1, as ``banded``
     #: stops a plain-number field
     fraction: bool = False
+    #: "lower" / "upper": a one-sided record (``harness.bound_of``)
+    bound: str | None = None
 
     @property
     def banded(self) -> bool:
@@ -199,7 +203,17 @@ class Band:
 
     @property
     def covered(self) -> bool:
-        return self.low <= self.measured <= self.high
+        return self.outside == 0.0
+
+    @property
+    def score(self) -> float:
+        """|ln(measured / predicted)|, the point's conformity score (``log_error``); 0 for a one-sided
+        record whose prediction satisfies its bound (its error is then 0, as the harness scores it)."""
+        return (
+            0.0
+            if relative_error(self.predicted, self.measured, self.bound) == 0.0
+            else log_error(self.measured, self.predicted)
+        )
 
     @property
     def half_width(self) -> float:
@@ -210,9 +224,9 @@ class Band:
         """How far the measurement lies beyond the band's nearer end, relative to that end: 0 when
         covered, > 0 above the band, < 0 below it. A miss far outside a band of normal width is a model
         bias; one outside a band of almost no width, a number or efficiency that carries no range."""
-        if self.measured > self.high:
+        if self.measured > self.high and self.bound != "upper":
             return self.measured / self.high - 1
-        if self.measured < self.low:
+        if self.measured < self.low and self.bound != "lower":
             return self.measured / self.low - 1
         return 0.0
 
@@ -243,16 +257,17 @@ def bands() -> tuple[Band, ...]:
                 continue
             low, high = min(mid, fast, slow), max(mid, fast, slow)
             fraction = r["unit"].startswith("fraction")
-            out.append(Band(r["id"], r["group"], float(r["value"]), mid, low, high, error_class, fraction=fraction))
+            band = Band(r["id"], r["group"], float(r["value"]), mid, low, high, error_class, fraction=fraction)
+            out.append(attrs.evolve(band, bound=bound_of(r)))
     return tuple(out)
 
 
 def class_errors(rows: tuple[Band, ...]) -> dict[str, list[float]]:
-    """|ln(measured / predicted)| of the points of each model-error class."""
+    """The conformity scores (``Band.score``: |ln(measured / predicted)|) of the points of each model-error class."""
     out: dict[str, list[float]] = {}
     for b in rows:
         if b.error_class is not None:
-            out.setdefault(b.error_class, []).append(log_error(b.measured, b.predicted))
+            out.setdefault(b.error_class, []).append(b.score)
     return out
 
 
@@ -262,7 +277,7 @@ def with_model_error(rows: tuple[Band, ...]) -> list[Band]:
     stopping at 1 (``mlsysim_uncertainty.banded``'s rule for a plain-number field)."""
     out = []
     for b in rows:
-        others = [log_error(o.measured, o.predicted) for o in rows if o.error_class == b.error_class and o is not b]
+        others = [o.score for o in rows if o.error_class == b.error_class and o is not b]
         q = None if b.error_class is None else conformal_q(others)
         if q is None:
             out.append(b)

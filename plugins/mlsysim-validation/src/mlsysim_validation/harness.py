@@ -6,7 +6,10 @@ and the assumptions the source leaves open (``assumptions``). Records with no se
 listed in ``points.SKIPPED`` with the reason. Nothing is tuned per point: every mapping uses the
 solvers' shipped defaults (``mlsysim_physics.efficiency`` and the plugins' named defaults).
 
-Error of a point: (predicted - measured) / measured. A group's accuracy is the median (and max) of
+Error of a point: (predicted - measured) / measured. A one-sided record (``bound``: "lower", the source
+states "at least" or "higher than" the value; "upper", "at most") scores 0 when the prediction lies on
+the side the bound allows, else the same signed distance to the bound (:func:`relative_error`). A
+group's accuracy is the median (and max) of
 the absolute errors of its ``prediction`` rows. Rows of kind ``accounting`` (the source's own
 arithmetic, e.g. GPU-hours x TDP, reproduced to check scope and units) and ``input`` (a datum the
 models take as input, compared with the catalog's value) are reported but not counted.
@@ -60,6 +63,33 @@ def added_measurements() -> list[dict]:
     return json.loads(data_path("added_measurements.json").read_text())
 
 
+#: the side a one-sided record bounds: "lower" (the truth is at least its value) or "upper" (at most)
+BOUNDS = ("lower", "upper")
+
+
+def _shared_bounds() -> dict[str, dict]:
+    """``bound`` of the shared set's one-sided records (``data/bounds.json``: the shipped copy of that set
+    stays verbatim, so their bound is stated beside it, with the source's words)."""
+    return json.loads(data_path("bounds.json").read_text())
+
+
+def bound_of(rec: dict) -> str | None:
+    """The record's ``bound`` (its own field, else ``data/bounds.json``'s); None: an exact value."""
+    b = rec.get("bound", _shared_bounds().get(rec["id"], {}).get("bound"))
+    if b is not None and b not in BOUNDS:
+        raise InvalidInputError(f"bound of {rec['id']}", b, "lower or upper")
+    return b
+
+
+def relative_error(predicted: float, measured: float, bound: str | None = None) -> float:
+    """(predicted - measured) / measured; for a one-sided record 0 when ``predicted`` satisfies the
+    bound (lower: predicted >= measured; upper: predicted <= measured), else that signed distance."""
+    error = (predicted - measured) / measured
+    if (bound == "lower" and error >= 0) or (bound == "upper" and error <= 0):
+        return 0.0
+    return error
+
+
 @attrs.frozen(kw_only=True)
 class Row:
     """One measurement: predicted vs measured, or why it was skipped/failed."""
@@ -70,7 +100,8 @@ class Row:
     unit: str
     measured: Any
     predicted: float | None = None
-    error: float | None = None  # signed relative error (pred - meas) / meas
+    error: float | None = None  # signed relative error (pred - meas) / meas, 0 on a bound's allowed side
+    bound: str | None = None  # "lower" / "upper": a one-sided record (BOUNDS)
     status: str = "ok"  # ok | skipped | failed
     kind: str = "prediction"
     how: str = ""
@@ -129,8 +160,9 @@ class Report:
         out = [f"{'id':56s} {'kind':10s} {'predicted':>11s} {'measured':>11s} {'error':>8s}  unit"]
         for r in self.rows:
             if r.status == "ok":
+                side = f"({r.bound} bound) " if r.bound else ""
                 out.append(
-                    f"{r.id:56s} {r.kind:10s} {r.predicted:>11.4g} {r.measured:>11.4g} {r.error:>+8.1%}  {r.unit}"
+                    f"{r.id:56s} {r.kind:10s} {r.predicted:>11.4g} {r.measured:>11.4g} {r.error:>+8.1%}  {side}{r.unit}"
                 )
                 if verbose:
                     out.append(f"{'':6s}how: {r.how}")
@@ -207,6 +239,7 @@ def _run_one(rec: dict, m: Mapping) -> Row:
         quantity=rec["quantity"],
         unit=rec["unit"],
         measured=rec["value"],
+        bound=bound_of(rec),
         kind=m.kind,
         how=m.how,
         assumptions=m.assumptions,
@@ -219,8 +252,7 @@ def _run_one(rec: dict, m: Mapping) -> Row:
         except Exception as exc:  # reported as a failed row, never hidden
             return Row(**base, status="failed", reason=f"{type(exc).__name__}: {' '.join(str(exc).split())}")
     notes = tuple(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
-    meas = float(rec["value"])
-    return Row(**base, predicted=pred, error=(pred - meas) / meas, notes=notes)
+    return Row(**base, predicted=pred, error=relative_error(pred, float(rec["value"]), base["bound"]), notes=notes)
 
 
 def run(groups: Iterable[str] | None = None, measurements: list[dict] | None = None) -> Report:
