@@ -417,15 +417,9 @@ class ServingModel(Solver):
         else:  # inputs that name result fields, as given (as a sweep gives them)
             f["slo_percentile"], f["scheduler_overlap"] = a["slo_percentile"], a["scheduler_overlap"]
             f["scheduler_steps"] = a["scheduler_steps"]
-        return dict(
-            f,
-            **_layout_fields(setup),
-            batch_size=batch_size,
-            seq_len=seq_len,
-            output_len=output_len,
-            beam_width=beams,
-            notes=notes,
-        )
+        f.update(_layout_fields(setup))  # f is this call's own dict: filled in place, not copied
+        f.update(batch_size=batch_size, seq_len=seq_len, output_len=output_len, beam_width=beams, notes=notes)
+        return f
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): ``vectors`` has arrays of the lengths,

@@ -428,9 +428,10 @@ def _carried(xp, m, P1, room, fill):
     if xp.all(fill > _reach(xp, m)):
         return m
     want = xp.min(m * P1, room * (1.0 - 1e-6))
+    whole = -xp.top(-fill)  # below this count every element's n prompts fit the budget whole
     mp = m
     for _ in range(30):
-        got, slope, bend = _prefilled(xp, mp, P1, room, fill)
+        got, slope, bend = _prefilled(xp, mp, P1, room, fill, whole)
         slope = xp.max(slope, 1e-12 * P1)
         step = xp.max(want - got, 0.0) / slope
         mp = mp + step
@@ -439,15 +440,15 @@ def _carried(xp, m, P1, room, fill):
     return mp
 
 
-def _prefilled(xp, mp, P1, room, fill):
+def _prefilled(xp, mp, P1, room, fill, whole):
     """E[q], dE[q]/dmp and d2E[q]/dmp2 for q = min(N*P1, room), N ~ Poisson(mp) lumped at K as in
-    :func:`_mix` (``fill`` = ceil(room/P1)):
+    :func:`_mix` (``fill`` = ceil(room/P1), ``whole`` its least element: below this count every element's n
+    prompts fit the budget whole):
     E[q] = sum over n = 1..K of P(N >= n)*dq_n, its derivative sum of P(N = n-1)*dq_n (the Poisson
     mean's derivative of an expectation, E[h(N+1) - h(N)]) and the second sum of (P(N = n-2) - P(N = n-1))*dq_n,
     dq_n = min(N*P1, room) - min((N-1)*P1, room) at N = n: P1 below the budget, what is left of it at the
     count that fills it, 0 beyond (an array's elements whose budget fills before K)."""
     K = int(min(xp.top(xp.min(fill, _reach(xp, mp))), 4096))
-    whole = -xp.top(-fill)  # below this count every element's n prompts fit the budget whole
     pmf = xp.exp(-mp)  # P(N = n - 1)
     last = below = got = slope = bend = 0.0  # P(N = n - 2), P(N <= n - 1), E[q], dE[q]/dmp, d2E[q]/dmp2
     for n in range(1, K + 1):
@@ -473,7 +474,7 @@ def decode_step(cost, load, B, ctx, q=0.0, pos=0.0):
     B*(ctx + w) + q (each sequence reads its cache once and writes w entries); with speculation the
     draft's k steps are added (:meth:`.speculative.Speculation.draft_time`)."""
     v = B * load.w
-    t = cost.time(v + q, v * ctx, B * (ctx + load.w) + q, fresh=pos * q)
+    t = cost.time(v + q, v * ctx, B * (ctx + load.w) + q, False, False, pos * q)  # positional: a cheaper call
     return t if load.spec is None else t + load.spec.draft_time(cost, B, ctx, q, pos)
 
 
