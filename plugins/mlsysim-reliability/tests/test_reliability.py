@@ -313,3 +313,16 @@ def test_node_mtbf_too_small_for_the_fleet_is_an_input_error():
     big = attrs.evolve(mlsysim.Systems.Clusters.Research_256, count=1 << 20)
     with pytest.raises(InvalidInputError, match="node_mtbf"):
         ReliabilityModel().solve(big, job_duration_hours=720, node_mtbf=5e-324)
+
+
+def test_the_dgx_parts_exhaust_the_fault_mix_they_come_from():
+    """Research_256 (32 DGX_H100) lists gpu, nic and host only: the NIC and host rates are the GPU rate times
+    the measured H200 fault mix (Crusoe, GTC 2025: GPU 61 %, InfiniBand 34.1 %, other host 4.9 % of ~205
+    faults), so its interruptions split exactly as that mix, which leaves no share for a PSU or switch part
+    from another source (Llama 3's per-server PSU and switch/cable rates would count those faults twice)."""
+    r = ReliabilityModel().solve(mlsysim.Systems.Clusters.Research_256, 24.0)
+    total = sum(r.failures_by_cause.values())
+    shares = {cause: n / total for cause, n in r.failures_by_cause.items()}
+    assert shares == pytest.approx({"gpu": 0.61, "nic": 0.341, "host": 0.049}, abs=5e-4)
+    # by hand: 32 nodes x 24 h x (8 / 66,528 + 8 / 119,009 + 1 / 103,526) per h = 0.1514 per day
+    assert total == pytest.approx(32 * 24 * (8 / 66528 + 8 / 119009 + 1 / 103526), rel=1e-9)
