@@ -302,7 +302,7 @@ def upstream(geom_path: str) -> dict:  # noqa: C901 - one mapping per point, as 
     llama = m.Fleet(name="Llama3 16K", node=h100, count=2048, fabric=m.Systems.Fabrics.InfiniBand_NDR)
     r = rm.solve(llama, 54 * 24)
     preds["F-llama3-interruptions-per-day"] = 24 / r.fleet_mtbf.to("h").magnitude
-    preds["F-llama3-effective-training-time"] = rm.solve(llama, 54 * 24, 60, 600).goodput_ratio
+    preds["F-llama3-effective-training-time"] = rm.solve(llama, 54 * 24, 60, 660).goodput_ratio
     preds["F-kokolis-mttf-8gpu"] = (
         rm.solve(m.Fleet(name="1", node=dgx_a100, count=1, fabric=hdr), 24).fleet_mtbf.to("h").magnitude
     )
