@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -326,7 +327,7 @@ class ServingModel(Solver):
                 activation_precision=activation_precision,
             )
             given = locals()
-            traffic = {k: given[k] for k in _TRAFFIC_ARGS}
+            traffic = _traffic_args(given)
             return serve_disagg(
                 model, hardware, seq_len, output_len, disagg, fabric, kv_layerwise, common, traffic, gpus_per_node, spec
             )
@@ -409,7 +410,7 @@ class ServingModel(Solver):
 
             if beams != 1:
                 raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")
-            traffic = {k: a[k] for k in _TRAFFIC_ARGS}
+            traffic = _traffic_args(a)
             f.update(loaded_fields(setup, seq_len, output_len, traffic, raise_errors, spec))
             notes += f.pop(TRAFFIC_NOTES, ())
         elif a["method"] is not None or a["slo_ttft"] is not None or a["slo_itl"] is not None:
@@ -501,7 +502,7 @@ class ServingModel(Solver):
         from .under_load import TRAFFIC_NOTES, check_rate, loaded_fields
 
         errors = PointErrors(n)
-        traffic = {k: a[k] for k in _TRAFFIC_ARGS}
+        traffic = _traffic_args(a)
         if "arrival_rate" in vec:
             traffic["arrival_rate"] = np.where(errors.ok, _rate_column(errors, vec, a, check_rate), 1.0)
 
@@ -535,7 +536,7 @@ def _corner_fields(setup: Setup, a: dict, nominal: ServingResult) -> dict:
     batch, seq_len, output_len, beams = n["batch_size"], n["seq_len"], n["output_len"], n["beam_width"]
     f = dict(_static(setup, batch, seq_len, output_len, beams))
     spec = _speculate(setup, a, f, batch * beams, seq_len, output_len)
-    traffic = {k: a[k] for k in _TRAFFIC_ARGS}
+    traffic = _traffic_args(a)
     f.update(loaded_fields(setup, seq_len, output_len, traffic, a["raise_errors"], spec, _BAND_PERCENTILES))
     return f
 
@@ -603,6 +604,8 @@ _SOLVE_DEFAULTS = {
 
 #: solve() arguments that :func:`.setup.prepare` checks into a Setup, in its parameters' order
 _SETUP_ARGS = tuple(inspect.signature(prepare).parameters)
+#: their values in solve()'s arguments, as a tuple (one C call)
+_setup_values = itemgetter(*_SETUP_ARGS)
 
 _TRAFFIC_ARGS = (
     "arrival_rate",
@@ -623,6 +626,12 @@ _TRAFFIC_ARGS = (
     "scheduler_overlap",
     "scheduler_steps",
 )
+_traffic_values = itemgetter(*_TRAFFIC_ARGS)
+
+
+def _traffic_args(a: dict[str, Any]) -> dict[str, Any]:
+    """The traffic arguments of solve()'s arguments ``a`` (:data:`_TRAFFIC_ARGS`) as a dict."""
+    return dict(zip(_TRAFFIC_ARGS, _traffic_values(a)))
 
 
 def _check_lengths(shape: ModelShape, seq_len: Any, batch_size: Any, output_len: Any) -> tuple:
@@ -668,7 +677,7 @@ def _band_columns(errors: PointErrors, vec: dict, a: dict, setup: Setup) -> Setu
 def _setup(a: dict[str, Any]) -> Setup:
     """The checked layout of solve() arguments ``a`` (model and hardware resolved), memoized
     (:data:`.setup.prepared`)."""
-    return prepared(*[a[k] for k in _SETUP_ARGS])
+    return prepared(*_setup_values(a))
 
 
 #: corner setups made so far: (id of the setup, values changed) -> (that setup, the corner's; see :func:`_at`)
