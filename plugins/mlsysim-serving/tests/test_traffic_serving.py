@@ -5,6 +5,8 @@ Where the analytic model departs from the simulator (measured on the grid of
 test_analytic_against_simulation, 4 cases x loads 0.1-0.95 of the analytic saturation rate; DEPARTS lists
 each departure beyond 10 % on means and 20 % on p90/p99 with its measured error and cause):
 - means (TTFT, ITL, e2e) within 10 % up to 85 % load (worst: TTFT +8.3 %, the 70B case at 70 %);
+- TTFT p50 within 20 % up to 85 % load except fixed lengths at 85 % (-22.9 %); 14-32 % low with dispersed
+  lengths before the median was composed by variances (:func:`mlsysim_serving.traffic.median_shift`);
 - at 95 % the TTFT is below the simulated one everywhere: with fixed lengths the simulator's saturation
   rate is below the analytic one (requests admitted together finish together and keep their
   prompts in groups), with dispersed lengths its sequence slots are all held 14-20 % of the time
@@ -110,6 +112,18 @@ def test_slo_max_rate_meets_the_slo_at_its_edge():
     assert 0.0 <= r.slo_attainment <= 1.0 and r.slo_attainment > 0.99
 
 
+def test_median_of_a_sum_weights_the_parts_shifts_by_variance():
+    from mlsysim_serving.ops import pick
+    from mlsysim_serving.traffic import median_shift
+
+    # two independent Exp(1): each median - mean = ln 2 - 1 (variance 1); their sum is Gamma(2, 1), whose median
+    # solves (1 + x) e^-x = 1/2: x = 1.6783, so 0.3217 below the mean 2; the plain sum of shifts says 0.6137
+    d = math.log(2.0) - 1.0
+    xp = pick(d)
+    assert median_shift(xp, d, 1.0, d, 1.0) == pytest.approx(1.67835 - 2.0, rel=0.06)
+    assert median_shift(xp, d, 0.0, -0.5, 4.0) == pytest.approx(d - 0.5)  # an atom adds its shift
+
+
 def test_simulate_is_seeded_and_deterministic():
     a = serving.solve(**BASE, arrival_rate=3.0, method="simulate", num_requests=2000, seed=7)
     b = serving.solve(**BASE, arrival_rate=3.0, method="simulate", num_requests=2000, seed=7)
@@ -206,9 +220,9 @@ CASES = [
     dict(model=LLAMA8, hardware=A100, seq_len=500, output_len=400, length_cv=1.0),
 ]
 MEANS = ("ttft_mean", "itl_mean", "e2e_mean")
-TAILS = ("ttft_p90", "ttft_p99", "itl_p90", "itl_p99", "e2e_p90", "e2e_p99")
+TAILS = ("ttft_p50", "ttft_p90", "ttft_p99", "itl_p90", "itl_p99", "e2e_p90", "e2e_p99")
 LOW = "below"  # a departure with a known sign: the analytic value is below the simulated one
-TTFT_LOW = dict.fromkeys(("ttft_mean", "ttft_p90", "ttft_p99"), LOW)
+TTFT_LOW = dict.fromkeys(("ttft_mean", "ttft_p50", "ttft_p90", "ttft_p99"), LOW)
 #: Where the analytic model departs from the simulator beyond 10 % (means) / 20 % (p90, p99), with the
 #: measured error (analytic / simulated - 1) and why; everything not listed is held to those bounds.
 DEPARTS = {
@@ -232,6 +246,9 @@ DEPARTS = {
     # with n prompts hides the decode's memory time once instead of n times), so at 85 % its slot queue is
     # already forming: TTFT p99 -44.7 % (the mean within 1 %).
     (2, 0.85): {"ttft_p99": 0.46},
+    # TTFT p50 with fixed lengths at 85 % (-22.9 %, mean of two seeds): the wait's median is taken as its atom at
+    # 0 (P(wait) < 1/2), so its whole mean is subtracted, where the simulated waits are more often positive.
+    (0, 0.85): {"ttft_p50": 0.26},
     # 95 % of the analytic saturation rate. Fixed lengths (cases 0, 2): the simulator's capacity is below the
     # analytic one (the grouped admissions above), so the simulated queue is at or past saturation and its TTFT
     # grows with the run's length: analytic TTFT -60 to -81 %. Dispersed lengths

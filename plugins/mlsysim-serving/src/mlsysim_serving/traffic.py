@@ -265,6 +265,17 @@ def combine(xp: Ops, d1, d2):
     return xp.where(up, xp.sqrt(d1 * d1 + d2 * d2), d1 + d2)
 
 
+def median_shift(xp: Ops, d1, v1, d2, v2):
+    """Median less mean of a sum of two independent parts from theirs (d1, d2) and their variances (v1, v2):
+    by the first-order Cornish-Fisher expansion a part's quantile is mean + s*z + (z^2 - 1)*k3/(6*v) (s^2 = v, k3
+    its third cumulant), and variances and third cumulants add (Cornish & Fisher 1937; Kendall & Stuart, "The
+    Advanced Theory of Statistics" Vol. 1, 1977, Sec. 6.25), so at z = 0 the sum's shift is the
+    variance-weighted mean (v1*d1 + v2*d2)/(v1 + v2) of the parts', not their sum; a part of no variance (an
+    atom at its median) adds its shift."""
+    v = v1 + v2
+    return xp.where((v1 > 0) & (v2 > 0), (v1 * d1 + v2 * d2) / xp.max(v, 1e-300), d1 + d2)
+
+
 class SampledLengths:
     """An empirical length mix: (prompt, output) token pairs, each column divided by its mean (the
     shape of the distribution, prompt and output lengths kept paired); :class:`Load` scales it to
@@ -633,7 +644,8 @@ def analytic(
     ITL (per-request mean token gap, TPOT) = T with a binomial spread of the mixed steps among its D1 gaps;
     e2e = TTFT + D1*T. Percentiles: the wait is 0 with probability 1 - P(wait), else exponential; length
     quantiles from the load's distribution; the step in progress at arrival heavy-tailed as the prompts are
-    (:func:`residual_quantile`); independent parts combined by :func:`combine`. Returns a dict of arrays
+    (:func:`residual_quantile`); independent parts combined by :func:`combine`, at the median the continuous
+    ones by :func:`median_shift`. Returns a dict of arrays
     with the percentile fields of ``percentiles`` only (a subset of :data:`Z`; none: no ITL spread either),
     for a caller that reads no others (a rate search); ``gaps`` False: no ITL spread, hence no itl_pXX and
     e2e_pXX (a caller that reads only TTFT: a disaggregated prefill pool, a search without an ITL SLO).
@@ -722,7 +734,21 @@ def analytic(
                     MS.residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, steps) - Rp,
                 )
         Rp = Rp + xp.where(tail < busy, lag * T, 0.0)  # the extra step when the engine is busy
-        d_ttft = combine(xp, Wp - Wq, Xp - X_own) + (Rp - R)
+        if z == 0.0:
+            # the median: parts whose median is an atom (the wait, 0 with probability 1 - P(wait); the count of
+            # prompts sharing the step, Poisson; a closed loop's wait for the next step; the residual while
+            # P(busy) <= 1/2) add their shifts; the two continuous ones, the prompt's length (others at their mean
+            # n) and the open loop's residual, combine by median_shift with variances u^2*cv_p^2,
+            # u = (X_own - drain)/(1 + n) the step's time per prompt, and R^2*(4/(3*P(busy)) - 1): uniform over
+            # a step of 2R/P(busy) when busy, E[R^2 | busy] = 4/3*(R/P(busy))^2
+            X_len = xp.where(short, own_step(xp, cost, load, B, room, Lp + n * load.P1, own + n * load.P2), t_mix)
+            X_len = X_len * xp.max(Lp / room, 1.0) + drain
+            u = (X_own - drain) / xp.where(short, 1.0 + n, 1.0)
+            spread = clients is None and busy > 0.5
+            v_res = xp.where(spread, R * R * (4.0 / (3.0 * xp.max(busy, 1e-12)) - 1.0), 0.0)
+            d_ttft = Wp - Wq + (Xp - X_len) + median_shift(xp, X_len - X_own, u * u * cv2_p, Rp - R, v_res)
+        else:
+            d_ttft = combine(xp, Wp - Wq, Xp - X_own) + (Rp - R)
         out[f"ttft_p{p}"] = ttft + d_ttft
         if sd_itl is None:
             continue
