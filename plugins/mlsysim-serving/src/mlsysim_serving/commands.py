@@ -176,6 +176,14 @@ SERVE = SolverCommand(
             help="Multi-step scheduling: decode steps per scheduler call (vLLM 0.6 --num-scheduler-steps); "
             "new requests wait for the block in progress (default 1).",
         ),
+        Param(
+            "prefill_steps",
+            "--prefill-steps",
+            "choice",
+            choices=("mixed", "separate"),
+            help="mixed: prompts prefilled in the decode steps (chunked prefill, default); separate: a step that "
+            "prefills decodes nothing (vLLM 0.5/0.6 without chunked prefill, SGLang 0.3).",
+        ),
         Param("slo_ttft", "--slo-ttft", "str", help="TTFT SLO, e.g. 1s or 300ms: SLO attainment and the max rate."),
         Param("slo_itl", "--slo-itl", "str", help="Inter-token latency SLO, e.g. 50ms."),
         Param("slo_percentile", "--slo-percentile", "int", help="Percentile the SLOs bind: 50, 90 or 99 (default 99)."),

@@ -55,6 +55,7 @@ def simulate(
     lag: int = 0,
     lead: float = 0.0,
     steps: int = 1,
+    separate: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Serve ``len(prompts)`` requests; open loop at the given ``arrivals`` times, or closed loop
     with ``clients`` users each sending its next request when the previous one finishes: at the end of the
@@ -68,7 +69,10 @@ def simulate(
     ``--num-scheduler-steps``, :func:`.traffic.block_residual`): the scheduler runs only when the block of
     steps it last scheduled ends, so waiting requests are admitted only then; a step that prefills is a block
     of one step, a step that only decodes begins a block of ``steps`` decode steps (an engine left with nothing
-    to decode ends its block and takes the next arrival at once).
+    to decode ends its block and takes the next arrival at once). ``separate``: a step that prefills decodes
+    nothing and its whole M-token budget prefills (vLLM v0.5/v0.6 ``Scheduler._schedule_default`` without chunked
+    prefill, SGLang v0.3 ``ModelTpServer.forward_step``; :func:`.traffic.cycle_step`): the running sequences
+    emit no token in it and wait for the next step without prefills.
 
     Each step: every running decode sequence emits a token; the rest of the M-token budget prefills
     waiting prompts FCFS (the first in line may be partly done: chunked), admitting a request while
@@ -96,6 +100,7 @@ def simulate(
         arr_list = arrive.tolist()
     t = 0.0
     k = 0  # step index
+    d = 0  # decode step index (k less the separate prefill steps): contexts and last tokens count it
     run = 0  # sequences holding a slot (prefilling or decoding)
     kv_used = 0
     n_dec = 0
@@ -165,17 +170,18 @@ def simulate(
         if not pre_order and n_dec:  # decode only until the next arrival or finish: many steps at once
             if steps > 1 and not block:
                 block = steps
-            limit = done_heap[0][0] - k + 1
+            limit = done_heap[0][0] - d + 1
             if held:
                 limit = min(limit, max(held[0][0] - k, 1))
             if block:  # arrivals wait for the block's end: it runs through them
                 limit = min(limit, block)
             coming = arr_list[nxt] if arr_list is not None and nxt < n else sent[0][0] if sent else None
-            j, t = _fast_forward(cost, n_dec, base, k, t, limit, None if block else coming)
+            j, t = _fast_forward(cost, n_dec, base, d, t, limit, None if block else coming)
             k += j
+            d += j
             if block:
                 block -= j
-            while done_heap and done_heap[0][0] < k:
+            while done_heap and done_heap[0][0] < d:
                 _, r = heapq.heappop(done_heap)
                 finish[r] = t  # the block ends at the first finishing step
                 n_dec -= 1
@@ -187,9 +193,10 @@ def simulate(
                     send(t, k + 1)
             continue
         # compose the step
-        budget = M - n_dec
+        dec = 0 if separate else n_dec  # sequences that decode in it (none in a prefill step of its own)
+        budget = M - dec
         p_tok = 0
-        attn = base + n_dec * k if n_dec else 0.0
+        attn = base + dec * d if dec else 0.0
         fresh = 0.0  # prefill attention work: the causal positions of the chunk's tokens
         completed = []
         for r in pre_order:
@@ -203,10 +210,10 @@ def simulate(
             filled[r] = a + c
             if a + c >= S[r]:
                 completed.append(r)
-        dt = time_of(n_dec + p_tok, attn, (base + n_dec * k + n_dec if n_dec else 0.0) + p_tok, fresh=fresh)
+        dt = time_of(dec + p_tok, attn, (base + dec * d + dec if dec else 0.0) + p_tok, fresh=fresh)
         t += dt
         # decode tokens out; sequences at their last token leave
-        while done_heap and done_heap[0][0] == k:
+        while dec and done_heap and done_heap[0][0] == d:
             _, r = heapq.heappop(done_heap)
             finish[r] = t
             n_dec -= 1
@@ -216,7 +223,7 @@ def simulate(
             finished += 1
             if clients is not None and nxt < n:  # sent after step k, during step k + 1
                 send(t, k + 2)
-        drain = cost.drain(dt, n_dec + p_tok) if completed else 0.0
+        drain = cost.drain(dt, dec + p_tok) if completed else 0.0
         for r in completed:
             pre_order.popleft()
             del filled[r]
@@ -229,11 +236,14 @@ def simulate(
                 if clients is not None and nxt < n:
                     send(t, k + 2)
             else:
-                fin_k0[r] = k
+                k0 = d - 1 if separate else d  # its first decode step is k0 + 1 (this one decoded nothing: d again)
+                fin_k0[r] = k0
                 n_dec += 1
-                base += S[r] - k
-                heapq.heappush(done_heap, (k + O[r] - 1, r))
+                base += S[r] - k0
+                heapq.heappush(done_heap, (k0 + O[r] - 1, r))
         k += 1
+        if not separate:
+            d += 1
     return arrive, first, finish
 
 

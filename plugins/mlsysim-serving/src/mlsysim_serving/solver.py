@@ -159,6 +159,7 @@ class ServingModel(Solver):
         request_overhead: Any = None,
         scheduler_overlap: bool = False,
         scheduler_steps: int = 1,
+        prefill_steps: str = "mixed",
         network_efficiency: float | None = None,
     ) -> Any:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
@@ -248,6 +249,9 @@ class ServingModel(Solver):
             scheduler_steps: multi-step scheduling, decode steps per scheduler call (vLLM v0.6
                 ``--num-scheduler-steps``, integer in [1, 1024]): new requests wait for the block of steps in
                 progress to end; a prefill is a block of one step (:mod:`.multi_step`). Default 1.
+            prefill_steps: "mixed" (default: prompts prefilled in the decode steps, chunked prefill) or
+                "separate" (a step that prefills decodes nothing: vLLM v0.5/v0.6 without chunked prefill, SGLang
+                v0.3; :func:`.traffic.cycle_step`) under traffic.
             network_efficiency: achieved fraction of a link's bandwidth in (0, 1] for the tensor-parallel
                 all-reduces, expert all-to-alls, pipeline stage hops and, with ``disagg``, the KV transfer
                 (default ``efficiency.NETWORK`` = 0.8; its band spans 0.75-0.85, ``mlsysim_uncertainty.ranges``).
@@ -272,6 +276,10 @@ class ServingModel(Solver):
             if scheduler_steps != 1:
                 raise InvalidInputError(
                     "scheduler_steps", scheduler_steps, "1 with disagg (the pools' schedulers are not modelled)"
+                )
+            if prefill_steps != "mixed":
+                raise InvalidInputError(
+                    "prefill_steps", prefill_steps, "mixed with disagg (the pools' schedulers are not modelled)"
                 )
             if request_overhead is not None:
                 raise InvalidInputError(
@@ -625,6 +633,7 @@ _TRAFFIC_ARGS = (
     "num_requests",
     "scheduler_overlap",
     "scheduler_steps",
+    "prefill_steps",
 )
 _traffic_values = itemgetter(*_TRAFFIC_ARGS)
 

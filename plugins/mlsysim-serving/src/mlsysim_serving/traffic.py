@@ -301,10 +301,13 @@ class Load:
     """Per-request work of one traffic mix (means over the length distributions, arrays or floats).
     Lengths: a named distribution ``dist`` with coefficient of variation ``cv`` for prompt and output
     alike (independent), or a :class:`SampledLengths` mix scaled to means S and O (paired). With
-    ``spec`` each decode step runs w = k + 1 tokens per sequence and advances gap = 1/E steps per token."""
+    ``spec`` each decode step runs w = k + 1 tokens per sequence and advances gap = 1/E steps per token.
+    ``prefill_steps`` "mixed": prompts are prefilled in the decode steps (chunked prefill); "separate": in steps
+    of their own that decode nothing (:func:`cycle_step`)."""
 
-    def __init__(self, S, O, cv, h, dist="lognormal", spec=None):
+    def __init__(self, S, O, cv, h, dist="lognormal", spec=None, prefill_steps="mixed"):
         self.S, self.O, self.h, self.dist, self.spec = S, O, h, dist, spec
+        self.separate = prefill_steps == "separate"  #: prefills run as steps of their own
         xp = self.xp = pick(S, O, cv, h)  #: the operations on these lengths (floats or arrays)
         self.w = 1.0 if spec is None else spec.k + 1.0  # engine tokens per sequence per decode step
         self.gap = 1.0 if spec is None else 1.0 / spec.tokens  # decode steps per output token
@@ -380,8 +383,10 @@ def _mix(xp, cost, load, B, m, M):
     1 - e^-m' = m, for a one-prompt budget). Longer prompts: full chunks of room tokens in a share
     f = min(1, m*P1/room) of the steps. E[t^2] of short prompts adds the spread of their lengths, n prompts
     of variance cv_p^2*P1^2 each through the step's slope dt/dq (the delta method). Returns (E[t],
-    f = P(step carries prefill), t_dec, E[t | prefill], E[t^2])."""
-    room = xp.max(M - B * load.w, 1.0)
+    f = P(step carries prefill), t_dec, E[t | prefill], E[t^2]). Separate prefill steps (``load.separate``):
+    a "step" is the time between two decode steps, the decode step plus the prefill step run before the next
+    (:func:`cycle_step`), and the budget room = M is the prefill step's alone."""
+    room = budget(xp, load, B, M)
     P1 = xp.max(load.P1, 1e-300)
     ctx, pos = load.ctx, load.pos
     t_dec = decode_step(cost, load, B, ctx, 0.0, pos)
@@ -401,11 +406,11 @@ def _mix(xp, cost, load, B, m, M):
         below = below + pmf
         # the n prompts' lengths spread the step: Var[t | n] = (dt/dq)^2 * n * var_p below the budget
         if n < whole:  # every element's n prompts fit the budget whole
-            tn = decode_step(cost, load, B, ctx, n * P1, pos)
+            tn = cycle_step(cost, load, B, ctx, n * P1, pos)
             slope = (tn - t_dec) / (n * P1)
             spread = slope * slope * n * var_p
         else:
-            tn = decode_step(cost, load, B, ctx, xp.min(n * P1, room), pos)
+            tn = cycle_step(cost, load, B, ctx, xp.min(n * P1, room), pos)
             slope = (tn - t_dec) / (n * P1)
             spread = xp.where(n * P1 < room, slope * slope * n * var_p, 0.0)
         mean = mean + w * tn
@@ -414,12 +419,12 @@ def _mix(xp, cost, load, B, m, M):
     f_s = -xp.expm1(-mp)
     f_l = xp.min(m * load.P1 / room, 1.0)
     # full chunks: only where the prompts exceed the free budget
-    t_full = t_dec if xp.all(short) else decode_step(cost, load, B, ctx, room, pos)
+    t_full = t_dec if xp.all(short) else cycle_step(cost, load, B, ctx, room, pos)
     mean = xp.where(short, mean, (1 - f_l) * t_dec + f_l * t_full)
     sq = xp.where(short, sq, (1 - f_l) * t_dec * t_dec + f_l * t_full * t_full)
     f = xp.where(short, f_s, f_l)
     # a lone prompt's step: only where none arrive (f = 0)
-    alone = t_dec if xp.all(f > 0) else decode_step(cost, load, B, ctx, xp.min(P1, room), pos)
+    alone = t_dec if xp.all(f > 0) else cycle_step(cost, load, B, ctx, xp.min(P1, room), pos)
     t_mix = xp.where(f > 0, (mean - (1 - f) * t_dec) / xp.max(f, 1e-300), alone)
     return mean, f, t_dec, t_mix, sq
 
@@ -489,17 +494,40 @@ def decode_step(cost, load, B, ctx, q=0.0, pos=0.0):
     return t if load.spec is None else t + load.spec.draft_time(cost, B, ctx, q, pos)
 
 
+def budget(xp, load, B, M):
+    """Prefill tokens a step of budget M holds beside B decoding sequences: M - B*w when they share it
+    (chunked prefill), M in a prefill step of its own (``load.separate``); at least 1."""
+    return xp.max(M if load.separate else M - B * load.w, 1.0)
+
+
+def cycle_step(cost, load, B, ctx, q, pos):
+    """Time from one decode step of B sequences to the next when q prefill tokens (causal work pos*q) run
+    between them: one step holding both (chunked prefill), or, ``load.separate``, the decode step and a prefill
+    step of its own that decodes nothing, t(B, 0) + t(0, q): vLLM v0.5.4/v0.6.0 without chunked prefill
+    (``vllm/core/scheduler.py`` ``Scheduler._schedule_default``: "Don't schedule decodes if prefills are
+    scheduled"), SGLang v0.3.0 (``sglang/srt/managers/tp_worker.py`` ``ModelTpServer.forward_step``: a new prefill
+    batch runs instead of the decode batch; ``enable_mixed_chunk`` False by default)."""
+    if not load.separate:
+        return decode_step(cost, load, B, ctx, q, pos)
+    return decode_step(cost, load, B, ctx, 0.0, pos) + decode_step(cost, load, 0.0, ctx, q, pos)
+
+
 def own_step(xp, cost, load, B, room, tokens, attn):
     """One step with B decoding sequences prefilling a request's prompt beside the others that arrived
     before it: min(tokens, room) prefill tokens carrying the share of the causal attention work ``attn``
     of all ``tokens`` (sum of the positions of each prompt's tokens, S^2/2 for a whole prompt of S;
-    Vaswani et al. 2017, causal masking)."""
+    Vaswani et al. 2017, causal masking). ``load.separate``: the prompts' prefill step alone (B = 0), which
+    ends at their first token."""
+    B = 0.0 if load.separate else B
     return decode_step(cost, load, B, load.ctx, xp.min(tokens, room), attn / xp.max(tokens, 1e-300))
 
 
 def full_step(xp, cost, load, B, M):
-    """One step with B decoding sequences and a full prefill chunk of M - B*w tokens."""
-    return step_with(cost, load, B, xp.max(M - B * load.w, 1.0))
+    """One step with B decoding sequences and a full prefill chunk of M - B*w tokens; ``load.separate``:
+    a prefill step of M tokens alone (waiting prompts' prefill steps run back to back, :func:`cycle_step`)."""
+    if load.separate:
+        return decode_step(cost, load, 0.0, load.ctx, M, load.pos)
+    return step_with(cost, load, B, budget(xp, load, B, M))
 
 
 def poisson_quantile(xp, m, p, top):
@@ -526,12 +554,18 @@ def capacity(cost, load, M, B_max):
     step full, M*D1/(P1+D1) decode and M*P1/(P1+D1) prefill tokens; lambda = M/((P1+D1)*t).
     Returns (lambda_max, limit) with limit 1 = token budget (prefill) where the steps fill before B_max
     sequences decode (M*D1/(P1+D1) < B_max: both rates then describe full steps and coincide, so comparing
-    them would leave the label to rounding), else 0 = sequences/KV."""
+    them would leave the label to rounding), else 0 = sequences/KV. Separate prefill steps
+    (``load.separate``): B_max sequences decode in steps of their own; the token budget binds where every
+    decode step is followed by a full prefill step of M tokens, lambda = M/(P1*(t(B_max, 0) + t(0, M)))."""
     xp = ops_for(load, M, B_max)
     work = load.P1 + load.w * load.D1  # engine tokens per request: prefill + w per decode step
-    B = xp.min(B_max, M * load.D1 / work)
+    B = B_max if load.separate else xp.min(B_max, M * load.D1 / work)
     T = _mix(xp, cost, load, B, B / xp.max(load.D1, 1e-300), M)[0]
     lam_seq = xp.where(load.D1 > 0, B / xp.max(load.D1 * T, 1e-300), np.inf)
+    if load.separate:
+        cycle = decode_step(cost, load, B_max, load.ctx) + full_step(xp, cost, load, B_max, M)
+        lam_tok = M / (xp.max(load.P1, 1e-300) * cycle)
+        return xp.min(lam_seq, lam_tok), np.where(lam_tok < lam_seq, 1, 0)
     Bt = M * load.D1 / work
     lam_tok = M / (work * full_step(xp, cost, load, Bt, M))
     return xp.min(lam_seq, lam_tok), np.where(Bt < B_max, 1, 0)
@@ -571,9 +605,9 @@ def _start(xp, cost, load, lam, M):
 
     def model(T):
         B = 1.0 + lam * load.D1 * T
-        q = xp.max(xp.min(P1, M - B * load.w), 1.0)
+        q = xp.max(xp.min(P1, budget(xp, load, B, M)), 1.0)
         t0 = decode_step(cost, load, B, load.ctx)
-        return (t0 + lam * T * P1 / q * (decode_step(cost, load, B, load.ctx, q, load.pos) - t0),)
+        return (t0 + lam * T * P1 / q * (cycle_step(cost, load, B, load.ctx, q, load.pos) - t0),)
 
     T, _, slope = _secant(xp, model, 0.0 * lam * load.S, -1.0, START_RTOL)  # from T = 0, shaped as lam
     return T, slope
@@ -652,14 +686,14 @@ def analytic(
     """
     xp = ops_for(load, lam, M, B_max, arrival_cv, lam_max, lead, lag)
     T, B, f, t_dec, t_mix, t2 = steady(xp, cost, load, lam, M)
-    q = xp.max(xp.min(load.P1, M - B * load.w), 1.0)
+    room = budget(xp, load, B, M)
+    q = xp.max(xp.min(load.P1, room), 1.0)
     cv2_p, cv2_o = load.cv_p * load.cv_p, load.cv_o * load.cv_o  # service variability: prompt / output lengths
     ca2 = arrival_cv * arrival_cv
     # --- own prefill: P1/q chunks (>= 1 step), the last one mixed with the decode batch
     chunks = xp.max(load.P1 / q, 1.0)
     drain = cost.drain(t_mix, B * load.w + q)  # pipeline stages: the prompt's last micro-batch leaves after the period
     # --- prefill-token server
-    room = xp.max(M - B * load.w, 1.0)
     t_full = full_step(xp, cost, load, B, M)
     X = load.P1 * t_full / room
     rho_p = xp.min(lam * X, 0.999999)
@@ -671,7 +705,8 @@ def analytic(
     busy = -xp.expm1(-lam * (chunks * t_mix + drain + load.D1 * T + W_p))  # P(the engine is busy at an arrival)
     block = MS.span(T, t2, f, t_dec, steps)  # E[L^2]/E[L] of the block in progress (t2/T: one step)
     n = lam * busy * block
-    X_own = chunks * xp.where(short, own_step(xp, cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n)), t_mix)
+    chunk = t_full if load.separate else t_mix  # a long prompt's chunk: back-to-back prefill steps, or mixed ones
+    X_own = chunks * xp.where(short, own_step(xp, cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n)), chunk)
     X_own = X_own + drain
     # --- sequence slots (max_num_seqs / KV)
     T_res = X_own + load.D1 * T
@@ -719,7 +754,7 @@ def analytic(
         Lp = load.P1 * load.prompt_quantile(p)  # the prompt at this percentile
         own = Lp * Lp * (1.0 + load.h) / (2.0 * (1.0 - load.h))  # its positions h*S..S: (1 - h^2)*S^2/2
         tokens, attn = Lp + others * load.P1, own + others * load.P2
-        Xp = xp.where(short, own_step(xp, cost, load, B, room, tokens, attn), t_mix)
+        Xp = xp.where(short, own_step(xp, cost, load, B, room, tokens, attn), chunk)
         Xp = Xp * xp.max(Lp / room, 1.0) + drain
         if clients is None and steps > 1:
             Rp = MS.residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, steps)

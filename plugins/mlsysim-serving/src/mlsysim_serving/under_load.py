@@ -33,6 +33,9 @@ from .solver import PREFILL_CHUNK_TOKENS
 DEFAULT_MAX_NUM_SEQS = 256
 LENGTH_DISTRIBUTIONS = ("lognormal", "gamma")
 METHODS = ("analytic", "simulate")
+#: Where an engine runs its prefills (:func:`.traffic.cycle_step`): in the decode steps (chunked prefill) or in
+#: steps of their own that decode nothing.
+PREFILL_STEPS = ("mixed", "separate")
 #: Requests the simulator serves by default, and the share left out as warm-up (empty engine at start).
 #: Key of the notes the traffic model adds to the result's ``notes`` (popped by the solver).
 TRAFFIC_NOTES = "traffic_notes"
@@ -96,6 +99,7 @@ MIX_DEFAULTS = {
     "num_requests": SIM_REQUESTS,
     "scheduler_overlap": False,
     "scheduler_steps": 1,
+    "prefill_steps": "mixed",
 }
 
 
@@ -132,6 +136,7 @@ def check_mix(
     requests,
     overlap,
     steps,
+    prefill_steps,
 ) -> dict:
     """The traffic arguments but the arrival rate (in :data:`MIX_DEFAULTS`' order) checked."""
     c: dict[str, Any] = {"concurrency": None if conc is None else V.integer("concurrency", conc, 1, 1 << 24)}
@@ -162,6 +167,7 @@ def check_mix(
     c["num_requests"] = V.integer("num_requests", requests, 100, 10_000_000)
     c["scheduler_overlap"] = V.instance("scheduler_overlap", overlap, bool, "True or False")
     c["scheduler_steps"] = V.integer("scheduler_steps", steps, 1, 1024)
+    c["prefill_steps"] = V.choice("prefill_steps", prefill_steps, PREFILL_STEPS)
     return c
 
 
@@ -296,7 +302,14 @@ def loaded_fields(
 
 
 #: The checked traffic arguments an :class:`Engine` depends on (besides the layout and the lengths).
-_ENGINE_KEYS = ("length_cv", "length_dist", "max_num_batched_tokens", "max_num_seqs", "prefix_cache_hit")
+_ENGINE_KEYS = (
+    "length_cv",
+    "length_dist",
+    "max_num_batched_tokens",
+    "max_num_seqs",
+    "prefix_cache_hit",
+    "prefill_steps",
+)
 _replicas = Memo()
 
 
@@ -389,7 +402,7 @@ def engine(
             required=S + O,
             available=max(kv_tokens, 0.0),
         )
-    load = TR.Load(S, O, c["length_cv"], c["prefix_cache_hit"], dist, spec)
+    load = TR.Load(S, O, c["length_cv"], c["prefix_cache_hit"], dist, spec, c["prefill_steps"])
     B_max = min(float(max_seqs), math.floor(kv_tokens / load.reserve))
     lam_max, limit = TR.capacity(cost, load, float(c["max_num_batched_tokens"]), B_max)
     bound = kv_tokens / load.reserve < max_seqs
@@ -658,6 +671,7 @@ def _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape, t_req=0.0) -> 
         kv_tokens,
         lag=int(c["scheduler_overlap"]),
         steps=c["scheduler_steps"],
+        separate=c["prefill_steps"] == "separate",
         **loop,
     )
     arrive, first, finish = run
