@@ -115,6 +115,7 @@ def test_serve_json_matches_the_python_api():
                 "request_overhead",
                 "scheduler_overlap",
                 "scheduler_steps",
+                "prefill_steps",
                 "slo_ttft",
                 "slo_itl",
                 "slo_percentile",

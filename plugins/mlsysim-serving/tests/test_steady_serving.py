@@ -22,7 +22,9 @@ M = 8192.0
 
 def _engine(model, tp, seq_len, output_len, cv):
     setup = prepare(model, H100, "bf16", tp, None, 0.6, 0.87, None, False, 0.9)
-    c = UL.check_mix(None, 1.0, cv, "lognormal", None, int(M), None, 0.0, None, None, 99, None, 0, 10_000, False, 1)
+    c = UL.check_mix(
+        None, 1.0, cv, "lognormal", None, int(M), None, 0.0, None, None, 99, None, 0, 10_000, False, 1, "mixed"
+    )
     cost, _, eng = UL.replica(setup, seq_len, output_len, c)
     return cost, eng
 
