@@ -197,6 +197,7 @@ def test_open_loop_mappings_solve_what_they_say():
         tp_size=4,
         memory_fraction=0.85,
         engine="sglang",
+        prefill_steps="separate",
     )
     assert sglang == r.ttft_p50.to("ms").magnitude
     vllm = P.mappings()["M-phala-vllm054-gemma227b-h200nvl-sharegpt-qps4-itl"].fn()
@@ -210,5 +211,6 @@ def test_open_loop_mappings_solve_what_they_say():
         precision="bf16",
         max_num_batched_tokens=4096,
         engine="vllm",
+        prefill_steps="separate",
     )
     assert vllm == r.itl_mean.to("ms").magnitude

@@ -100,10 +100,12 @@ for _model, _hw_name, _tp, _frac, _rates in _SGLANG_030:
             _tp,
             _rate,
             "; SGLang v0.3.0's defaults: chunked prefill at 8,192 tokens (ServingModel's budget), no overlap "
-            "scheduler; its prefill batches run as steps of their own (enable_mixed_chunk off), modelled as chunks in "
-            "the decode steps; max_running_requests (half the KV tokens) never binds at these rates (256 sequences, "
+            "scheduler; its prefill batches run as steps of their own (enable_mixed_chunk off; "
+            "ModelTpServer.forward_step: ServingModel's prefill_steps separate); max_running_requests (half the KV "
+            "tokens) never binds at these rates (256 sequences, "
             "ServingModel's default, neither); torch.compile (8B) not modelled; H100 = SXM (not stated)",
             memory_fraction=_frac,
+            prefill_steps="separate",
         )
 
 #: The same benchmark's vLLM v0.6.0 rows: (model, hardware, tp, request rates), served with
@@ -123,36 +125,39 @@ for _model, _hw_name, _tp, _rates in _VLLM_060:
             _rate,
             "; vLLM v0.6.0 with --num-scheduler-steps 10: new requests wait for the block of 10 decode steps in "
             "progress, a prefill is a block of one step (ServingModel's scheduler_steps); chunked prefill off, so "
-            "4,096-token steps (max_model_len 4096); its prefill steps hold no decodes (_schedule_default), modelled "
-            "as prompts in the decode steps; async output processing on (CUDA graphs), the first token sent as its "
-            "prefill step ends; H100 = SXM (not stated)",
+            "4,096-token steps (max_model_len 4096); its prefill steps hold no decodes (_schedule_default: "
+            "ServingModel's prefill_steps separate); async output processing on (CUDA graphs), the first token sent "
+            "as its prefill step ends; H100 = SXM (not stated)",
             max_num_batched_tokens=4096,
             scheduler_steps=10,
+            prefill_steps="separate",
         )
 
 #: Phala Network's TEE study on one H200 NVL (Zhu et al., arXiv 2409.03992; Phala-Network/h100-llm-benchmark
 #: results/base_24cores, TEE off): vLLM v0.5.4's serving benchmark, ShareGPT (1,000 prompts, mean 215.2 tokens in),
-#: Poisson arrivals; (model, its vLLM 0.5.4 step budget, request rates). vLLM 0.5.4's defaults: chunked prefill
-#: on at 512 tokens for contexts above 32K (Llama-3.1-8B, 131,072), off for Gemma-2 (capped at its 4,096-token
-#: sliding window: whole prompts in steps of their own, max(4096, 2048) tokens); 256 sequences; synchronous
+#: Poisson arrivals; (model, its vLLM 0.5.4 step budget, where it prefills, request rates). vLLM 0.5.4's
+#: defaults: chunked prefill on at 512 tokens for contexts above 32K (Llama-3.1-8B, 131,072), off for Gemma-2
+#: (capped at its 4,096-token sliding window: whole prompts in steps of their own that decode nothing,
+#: ``Scheduler._schedule_default``, max(4096, 2048) tokens); 256 sequences; synchronous
 #: scheduler. QPS 16 and inf are left out (saturated), as are Phi-3-medium (not in the catalog) and the
 #: bitsandbytes 4-bit Llama-3.1-70B (its dequantizing kernels are not modelled): the records' notes.
-_PHALA_VLLM054 = (("Llama3_1_8B", 512, (1, 4)), ("Gemma2_27B", 4096, (1, 4)))
-for _model, _budget, _rates in _PHALA_VLLM054:
+_PHALA_VLLM054 = (("Llama3_1_8B", 512, "mixed", (1, 4)), ("Gemma2_27B", 4096, "separate", (1, 4)))
+for _model, _budget, _prefill_steps, _rates in _PHALA_VLLM054:
     for _rate in _rates:
         for _group, _q_name, _field in (("L", "ttft", "ttft_mean"), ("M", "itl", "itl_mean")):
             maps(
                 f"{_group}-phala-vllm054-{_model.lower().replace('_', '')}-h200nvl-sharegpt-qps{_rate}-{_q_name}",
                 f"ServingModel({_model}, H200_NVL, bf16, tp 1, seq_len 215, output_len "
                 f"{SHAREGPT_LLAMA3_LENGTHS[1]}, length_cv {SHAREGPT_LENGTH_CV}, arrival_rate {_rate}/s, "
-                f"max_num_batched_tokens {_budget}).{_field} (analytic)",
+                f"max_num_batched_tokens {_budget}, prefill_steps {_prefill_steps}).{_field} (analytic)",
                 "ShareGPT lengths as a lognormal of mean 215 prompt tokens (this sample's, Llama-3.1 tokenizer; "
                 "Gemma's not published) and 179 output tokens (the vLLM blog's mean answer length: the run's "
                 f"dummy weights rarely emit EOS, so answers run to the dataset's length), CV {SHAREGPT_LENGTH_CV}; "
                 "open loop of Poisson arrivals at the stated rate; bf16; vLLM v0.5.4's scheduler defaults "
-                f"({_budget}-token steps, 256 sequences, 0.9 of memory); the server process pinned to one host "
-                "core (taskset) and vLLM 0.5's API server in the engine's process: host time per step is "
-                "ServingModel's default engine overhead (1 ms), not this host's",
+                f"({_budget}-token steps, 256 sequences, 0.9 of memory; prefill_steps {_prefill_steps}: without "
+                "chunked prefill a step that prefills decodes nothing, Scheduler._schedule_default); the server "
+                "process pinned to one host core (taskset) and vLLM 0.5's API server in the engine's process: host "
+                "time per step is ServingModel's default engine overhead (1 ms), not this host's",
             )(
                 _under_load(
                     _model,
@@ -165,6 +170,7 @@ for _model, _budget, _rates in _PHALA_VLLM054:
                     length_cv=SHAREGPT_LENGTH_CV,
                     precision="bf16",
                     max_num_batched_tokens=_budget,
+                    prefill_steps=_prefill_steps,
                 )
             )
 
