@@ -111,3 +111,13 @@ MLA = TransformerWorkload(
     qk_rope_head_dim=64,
     max_seq_len=163840,
 )
+
+
+class UnitSteps:
+    """A step cost of exactly one second whatever the step holds, for hand-countable simulator runs."""
+
+    def time(self, tokens, attn, kv_tokens, prefill=False, roofline=False, fresh=0.0):
+        return 1.0
+
+    def drain(self, t, tokens):
+        return 0.0

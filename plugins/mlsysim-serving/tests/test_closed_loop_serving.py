@@ -17,20 +17,10 @@ from mlsysim_serving.ops import SCALAR
 from mlsysim_core.errors import InvalidInputError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LLAMA8  # noqa: E402
+from fixtures_serving import H100, LLAMA8, UnitSteps  # noqa: E402
 
 serving = ServingModel()
 BASE = dict(model=LLAMA8, hardware=H100, seq_len=1000, output_len=200)
-
-
-class UnitSteps:
-    """A step cost of exactly one second whatever the step holds (hand-countable runs)."""
-
-    def time(self, tokens, attn, kv_tokens, prefill=False, roofline=False, fresh=0.0):
-        return 1.0
-
-    def drain(self, t, tokens):
-        return 0.0
 
 
 def test_simulated_request_joins_the_step_after_the_one_running_when_it_is_sent():

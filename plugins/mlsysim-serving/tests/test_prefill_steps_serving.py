@@ -17,20 +17,10 @@ from mlsysim_serving.ops import SCALAR
 from mlsysim_core.errors import InvalidInputError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LLAMA8  # noqa: E402
+from fixtures_serving import H100, LLAMA8, UnitSteps  # noqa: E402
 
 serving = ServingModel()
 BASE = dict(model=LLAMA8, hardware=H100, seq_len=200, output_len=200, max_num_batched_tokens=4096)
-
-
-class UnitSteps:
-    """A step cost of exactly one second whatever the step holds (hand-countable runs)."""
-
-    def time(self, tokens, attn, kv_tokens, prefill=False, roofline=False, fresh=0.0):
-        return 1.0
-
-    def drain(self, t, tokens):
-        return 0.0
 
 
 @pytest.mark.parametrize("separate, finish", [(False, [4, 4]), (True, [5, 4])])
