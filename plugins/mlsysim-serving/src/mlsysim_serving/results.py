@@ -135,6 +135,10 @@ class ServingResult(Result):
     scheduler_steps = attrs.field(
         default=None, metadata={"doc": "decode steps per scheduler call (multi-step scheduling; as given)"}
     )
+    prefill_steps = attrs.field(
+        default=None,
+        metadata={"doc": "where prefills run: 'mixed' beside the decodes, 'separate' in steps of their own (as given)"},
+    )
     # --- beyond one tensor-parallel group
     pipeline_bubble: float = attrs.field(
         default=0.0, metadata={"doc": "share of a decode round the pipeline stages idle: 1 - min(pp, batch)/pp"}

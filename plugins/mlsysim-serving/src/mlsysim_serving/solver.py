@@ -48,7 +48,19 @@ else:
 #: prefill schedule a few thousand tokens per step; vLLM's max_num_batched_tokens is 8192 for
 #: chunked prefill on large GPUs).
 PREFILL_CHUNK_TOKENS = 8192.0
+#: Where an engine runs its prefills (``prefill_steps``, :func:`.traffic.cycle_step`): in the decode steps
+#: (chunked prefill) or in steps of their own that decode nothing.
+PREFILL_STEPS = ("mixed", "separate")
 _MAX = MAX_COUNT
+
+
+def check_scheduler(overlap: Any, steps: Any, prefill_steps: Any) -> dict:
+    """The engine scheduler's arguments checked: they shape a solve under traffic, and a static one echoes them."""
+    return {
+        "scheduler_overlap": V.instance("scheduler_overlap", overlap, bool, "True or False"),
+        "scheduler_steps": V.integer("scheduler_steps", steps, 1, 1024),
+        "prefill_steps": V.choice("prefill_steps", prefill_steps, PREFILL_STEPS),
+    }
 
 
 #: solve() arguments sweep_columns() takes as arrays of lengths (and the arrival rate)
@@ -423,9 +435,9 @@ class ServingModel(Solver):
             notes += f.pop(TRAFFIC_NOTES, ())
         elif a["method"] is not None or a["slo_ttft"] is not None or a["slo_itl"] is not None:
             raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
-        else:  # inputs that name result fields, as given (as a sweep gives them)
-            f["slo_percentile"], f["scheduler_overlap"] = a["slo_percentile"], a["scheduler_overlap"]
-            f["scheduler_steps"] = a["scheduler_steps"]
+        else:  # inputs that name result fields, as given (as a sweep gives them); the scheduler's checked
+            f["slo_percentile"] = a["slo_percentile"]
+            f.update(check_scheduler(a["scheduler_overlap"], a["scheduler_steps"], a["prefill_steps"]))
         f.update(_layout_fields(setup))  # f is this call's own dict: filled in place, not copied
         f.update(batch_size=batch_size, seq_len=seq_len, output_len=output_len, beam_width=beams, notes=notes)
         return f

@@ -776,7 +776,7 @@ def analytic(
             # n) and the open loop's residual, combine by median_shift with variances u^2*cv_p^2,
             # u = (X_own - drain)/(1 + n) the step's time per prompt, and R^2*(4/(3*P(busy)) - 1): uniform over
             # a step of 2R/P(busy) when busy, E[R^2 | busy] = 4/3*(R/P(busy))^2
-            X_len = xp.where(short, own_step(xp, cost, load, B, room, Lp + n * load.P1, own + n * load.P2), t_mix)
+            X_len = xp.where(short, own_step(xp, cost, load, B, room, Lp + n * load.P1, own + n * load.P2), chunk)
             X_len = X_len * xp.max(Lp / room, 1.0) + drain
             u = (X_own - drain) / xp.where(short, 1.0 + n, 1.0)
             spread = clients is None and busy > 0.5

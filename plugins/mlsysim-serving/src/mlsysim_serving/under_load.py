@@ -28,14 +28,11 @@ from .ops import SCALAR
 from .request_path import to_client
 from .roots import largest_meeting
 from .setup import Setup
-from .solver import PREFILL_CHUNK_TOKENS
+from .solver import PREFILL_CHUNK_TOKENS, check_scheduler
 
 DEFAULT_MAX_NUM_SEQS = 256
 LENGTH_DISTRIBUTIONS = ("lognormal", "gamma")
 METHODS = ("analytic", "simulate")
-#: Where an engine runs its prefills (:func:`.traffic.cycle_step`): in the decode steps (chunked prefill) or in
-#: steps of their own that decode nothing.
-PREFILL_STEPS = ("mixed", "separate")
 #: Requests the simulator serves by default, and the share left out as warm-up (empty engine at start).
 #: Key of the notes the traffic model adds to the result's ``notes`` (popped by the solver).
 TRAFFIC_NOTES = "traffic_notes"
@@ -165,9 +162,7 @@ def check_mix(
     c["method"] = "analytic" if method is None else V.choice("method", method, METHODS)
     c["seed"] = V.integer("seed", seed, 0, 2**63 - 1)
     c["num_requests"] = V.integer("num_requests", requests, 100, 10_000_000)
-    c["scheduler_overlap"] = V.instance("scheduler_overlap", overlap, bool, "True or False")
-    c["scheduler_steps"] = V.integer("scheduler_steps", steps, 1, 1024)
-    c["prefill_steps"] = V.choice("prefill_steps", prefill_steps, PREFILL_STEPS)
+    c.update(check_scheduler(overlap, steps, prefill_steps))
     return c
 
 
@@ -525,7 +520,7 @@ def serve(
     f["prefix_cache_hit"] = c["prefix_cache_hit"]
     f["request_overhead"] = t_req
     f["scheduler_overlap"] = c["scheduler_overlap"]
-    f["scheduler_steps"] = c["scheduler_steps"]
+    f["scheduler_steps"], f["prefill_steps"] = c["scheduler_steps"], c["prefill_steps"]
     notes: tuple[str, ...] = ()
     if isinstance(dist, TR.SampledLengths):
         notes += (
