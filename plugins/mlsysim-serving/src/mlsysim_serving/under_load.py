@@ -356,6 +356,7 @@ def _holds_no_request(c: dict, reason: str) -> dict:
         prefix_cache_hit=c["prefix_cache_hit"],
         scheduler_overlap=c["scheduler_overlap"],
         scheduler_steps=c["scheduler_steps"],
+        prefill_steps=c["prefill_steps"],
     )
     f[TRAFFIC_NOTES] = (f"infeasible under traffic: {reason}",)
     return f
