@@ -41,11 +41,13 @@ def _cached():
 
 
 @pytest.fixture
-def installed(fake_dists, tmp_path, monkeypatch):
+def installed(fake_dists, tmp_path, tmp_path_factory, monkeypatch):
     """``install(dist, name)``: a fake distribution in a folder that is all of ``sys.path`` (so only its
-    own changes decide whether the cached list holds), dated 10 s back."""
-    for old in _cached():
-        old.unlink()
+    own changes decide whether the cached list holds), dated 10 s back; the cached lists go to a cache
+    folder of the test's own (the user's, shared with other test workers, is never read or touched)."""
+    monkeypatch.delenv("MLSYSIM_NO_CATALOG_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    assert not _cached()
 
     def install(dist, name, age=True):
         module = fake_dists(dist, name, PLUGIN)

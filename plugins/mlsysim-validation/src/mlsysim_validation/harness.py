@@ -17,6 +17,7 @@ models take as input, compared with the catalog's value) are reported but not co
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import statistics
@@ -67,15 +68,16 @@ def added_measurements() -> list[dict]:
 BOUNDS = ("lower", "upper")
 
 
+@functools.cache
 def _shared_bounds() -> dict[str, dict]:
     """``bound`` of the shared set's one-sided records (``data/bounds.json``: the shipped copy of that set
-    stays verbatim, so their bound is stated beside it, with the source's words)."""
+    stays verbatim, so their bound is stated beside it, with the source's words); read once per process."""
     return json.loads(data_path("bounds.json").read_text())
 
 
 def bound_of(rec: dict) -> str | None:
     """The record's ``bound`` (its own field, else ``data/bounds.json``'s); None: an exact value."""
-    b = rec.get("bound", _shared_bounds().get(rec["id"], {}).get("bound"))
+    b = rec["bound"] if "bound" in rec else _shared_bounds().get(rec["id"], {}).get("bound")
     if b is not None and b not in BOUNDS:
         raise InvalidInputError(f"bound of {rec['id']}", b, "lower or upper")
     return b
