@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mlsysim_serving.host_time import VLLM_0_5_STEP_S
+
 from mlsysim_core.errors import InvalidInputError
 
 from .points import _closed_loop, _hw, _lm, _m, _q, _under_load, maps
@@ -139,8 +141,9 @@ for _model, _hw_name, _tp, _rates in _VLLM_060:
 #: defaults: chunked prefill on at 512 tokens for contexts above 32K (Llama-3.1-8B, 131,072), off for Gemma-2
 #: (capped at its 4,096-token sliding window: whole prompts in steps of their own that decode nothing,
 #: ``Scheduler._schedule_default``, max(4096, 2048) tokens); 256 sequences; synchronous
-#: scheduler. QPS 16 and inf are left out (saturated), as are Phi-3-medium (not in the catalog) and the
-#: bitsandbytes 4-bit Llama-3.1-70B (its dequantizing kernels are not modelled): the records' notes.
+#: scheduler, its host time per step vLLM v0.5.x's (``host_time.VLLM_0_5_STEP_S``). QPS 16 and inf are left out
+#: (saturated), as are Phi-3-medium (not in the catalog) and the bitsandbytes 4-bit Llama-3.1-70B (its
+#: dequantizing kernels are not modelled): the records' notes.
 _PHALA_VLLM054 = (("Llama3_1_8B", 512, "mixed", (1, 4)), ("Gemma2_27B", 4096, "separate", (1, 4)))
 for _model, _budget, _prefill_steps, _rates in _PHALA_VLLM054:
     for _rate in _rates:
@@ -157,7 +160,8 @@ for _model, _budget, _prefill_steps, _rates in _PHALA_VLLM054:
                 f"({_budget}-token steps, 256 sequences, 0.9 of memory; prefill_steps {_prefill_steps}: without "
                 "chunked prefill a step that prefills decodes nothing, Scheduler._schedule_default); the server "
                 "process pinned to one host core (taskset) and vLLM 0.5's API server in the engine's process: host "
-                "time per step is ServingModel's default engine overhead (1 ms), not this host's",
+                "time per step 4 ms, vLLM v0.5.x's GPU bubble per step (mlsysim_serving.host_time, vLLM issue "
+                "#6854), not this host's own",
             )(
                 _under_load(
                     _model,
@@ -171,6 +175,7 @@ for _model, _budget, _prefill_steps, _rates in _PHALA_VLLM054:
                     precision="bf16",
                     max_num_batched_tokens=_budget,
                     prefill_steps=_prefill_steps,
+                    engine_overhead=VLLM_0_5_STEP_S,
                 )
             )
 
