@@ -117,14 +117,15 @@ def error_classes(solver_cls: Any, result: Any, given: dict[str, Any]) -> dict[s
 
 @cache
 def _with_error(
-    solver_cls: Any, result_cls: type, regime: tuple[str, ...]
+    solver_cls: Any, result_cls: type, regime: tuple[str, ...], outside: bool
 ) -> tuple[list[tuple[str, str, str, float | None]], tuple[str, ...]]:
     """:func:`_measured`'s rows each with exp(q) of its model-error class (None: no interval) for a call in
-    ``regime``, and a why line per class."""
+    ``regime`` (``outside``: out of domain, q the class's largest error), and a why line per class."""
     name = _solver_name(solver_cls)
-    classes = [error_class(name, regime, f) for f, _, _ in _measured(solver_cls, result_cls)]
-    rows = [(f, stored, unit, factor(k)) for (f, stored, unit), k in zip(_measured(solver_cls, result_cls), classes)]
-    return rows, why_lines(name, classes)
+    measured = _measured(solver_cls, result_cls)
+    classes = [error_class(name, regime, f) for f, _, _ in measured]
+    rows = [(f, stored, unit, factor(k, outside)) for (f, stored, unit), k in zip(measured, classes)]
+    return rows, why_lines(name, classes, outside)
 
 
 class Pending:
@@ -239,6 +240,12 @@ def _owner(solver_cls: Any, declarations: tuple[str, ...] = ("band_arguments",))
     """The name of the class declaring any of ``declarations`` in its own body (``Engine``:
     ``SingleNodeModel``), None if none does."""
     return next((c.__name__ for c in solver_cls.__mro__ if any(vars(c).get(d) for d in declarations)), None)
+
+
+def domain_owner(solver_cls: Any) -> str | None:
+    """The name of the class whose calibration domain the calls of ``solver_cls`` have (``Engine``:
+    ``SingleNodeModel``'s), None for a solver with none (a fleet solver: :func:`domain_solvers`)."""
+    return _declared(solver_cls)[3]
 
 
 def domain_solvers() -> list[str]:
@@ -369,9 +376,11 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
         corners = corner_arguments(cls, nominal, given)
         one, other = (None, None) if corners is None else (solver.solve(**corners[0]), solver.solve(**corners[1]))
     where = given if given.get("seq_len") is not None else dict(given, seq_len=getattr(nominal, "seq_len", None))
-    why = (out_of_domain(owner, where) if owner is not None else ()) + _input_lines(inputs, given)
+    own = out_of_domain(owner, where) if owner is not None else ()
+    why = own + _input_lines(inputs, given)
     solver_name = _solver_name(cls)  # type: ignore[arg-type]  # hashable
-    rows, error_why = _with_error(cls, type(nominal), regimes(solver_name, given, nominal))  # type: ignore[arg-type]
+    regime = regimes(solver_name, given, nominal)
+    rows, error_why = _with_error(cls, type(nominal), regime, bool(own))  # type: ignore[arg-type]
     mids = vars(nominal)  # @result classes store fields in __dict__ (SI floats), a Pending corner by name
     p1, p2 = isinstance(one, Pending), isinstance(other, Pending)
     ones = mids if one is None else one.fields if p1 else vars(one)

@@ -11,7 +11,10 @@ Thm. 2.1; Barber, Candes, Ramdas & Tibshirani 2021, "Predictive inference with t
 Ann. Statist. 49(1), the leave-one-out form ``mlsysim validate --bands`` reports). With fewer than 4
 points (ceil(0.8 (n + 1)) > n) a class has no interval. Symmetric in log space on purpose: it holds
 for a field and its reciprocal alike (a latency and a throughput), so one class serves every field of
-a result.
+a result. A call out of the calibration set's domain (``domain.out_of_domain``: a hardware or precision
+never measured, a batch or context far beyond the measured) is not exchangeable with the class's points,
+so no rank carries the guarantee: its interval is the class's widest, q = max e_i (the largest error the
+class has shown; Lei et al. 2018, sec. 2, assume exchangeability for the rank).
 
 The classes are the solver being banded and its regime (:func:`error_class`); ``data/model_error.json``
 holds n, q and the sorted errors per class, written by ``tools/model_error.py`` from the validation
@@ -155,15 +158,16 @@ def measured() -> dict:
     return json.loads(text)["classes"]
 
 
-def why_lines(solver: str, classes: Sequence[str | None]) -> tuple[str, ...]:
+def why_lines(solver: str, classes: Sequence[str | None], outside: bool = False) -> tuple[str, ...]:
     """A why line per distinct class of ``classes`` (those of a result's fields, in order), none for the
-    fields without a class of a solver that has classes (:data:`RESTATED`)."""
+    fields without a class of a solver that has classes (:data:`RESTATED`); ``outside``: the call is out of
+    domain (:func:`factor`)."""
     known = solver == "ServingModel" or solver in _SOLE
-    return tuple(why(k, solver) for k in dict.fromkeys(classes) if k is not None or not known)
+    return tuple(why(k, solver, outside) for k in dict.fromkeys(classes) if k is not None or not known)
 
 
-def why(name: str | None, solver: str) -> str:
-    """The why line of class ``name`` (of a result of ``solver``)."""
+def why(name: str | None, solver: str, outside: bool = False) -> str:
+    """The why line of class ``name`` (of a result of ``solver``; ``outside``: out of domain)."""
     if name is None:
         return f"no model-error band: {solver} has no calibration points"
     if name == CALIBRATED:
@@ -172,16 +176,19 @@ def why(name: str | None, solver: str) -> str:
     if c is None or c["q"] is None:
         n = 0 if c is None else c["n"]
         return f"no model-error band: {n} calibration points of this kind ({name}), 4 needed"
-    q = c["q"]
+    q = c["errors"][-1] if outside else c["q"]
     where = f" ({FIELDS[name]})" if name in FIELDS else ""
+    how = "out of domain: the largest error" if outside else f"{float(1 - ALPHA):.0%} conformal"
     return (
         f"model error, {name}{where}: x{math.exp(-q):.2g}-x{math.exp(q):.2g} "
-        f"(+{math.exp(q) - 1:.0%}/-{1 - math.exp(-q):.0%}) on {c['n']} published points, "
-        f"{float(1 - ALPHA):.0%} conformal"
+        f"(+{math.exp(q) - 1:.0%}/-{1 - math.exp(-q):.0%}) on {c['n']} published points, {how}"
     )
 
 
-def factor(name: str | None) -> float | None:
-    """exp(q) of class ``name``: its interval is [nominal / factor, nominal * factor]; None: no interval."""
+def factor(name: str | None, outside: bool = False) -> float | None:
+    """exp(q) of class ``name``: its interval is [nominal / factor, nominal * factor]; None: no interval
+    (fewer than 4 points). ``outside`` (the call is out of domain): q is the class's largest error."""
     c = measured().get(name) if name is not None else None
-    return None if c is None or c["q"] is None else math.exp(c["q"])
+    if c is None or c["q"] is None:
+        return None
+    return math.exp(c["errors"][-1] if outside else c["q"])

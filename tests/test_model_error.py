@@ -133,3 +133,18 @@ def test_cli_shows_the_model_error_line_in_the_table_and_json():
     )
     js = CliRunner().invoke(main, ["serve", "Llama3_8B", "H100", "--seq-len", "1024", "--bands", "--json"])
     assert '"model_error": [' in js.output
+
+
+def test_out_of_domain_the_interval_is_the_class_largest_error():
+    # SingleNodeModel's calibration points are int8 (ResNet-50) and fp8 (SDXL): fp16 on an H100 is out of domain
+    c = model_error.measured()[model_error.NO_TRAFFIC]
+    out = banded(mlsysim.SingleNodeModel, mlsysim.Models.ResNet50, HW.H100, batch_size=1024, precision="fp16")
+    inside = banded(mlsysim.SingleNodeModel, mlsysim.Models.ResNet50, HW.H100, batch_size=1024, precision="int8")
+    assert any("precision fp16 was never measured" in line for line in out.out_of_domain) and not inside.out_of_domain
+    for r, q, how in ((out, c["errors"][-1], "out of domain: the largest error"), (inside, c["q"], "80% conformal")):
+        f, mid = math.exp(q), r.latency.m_as("s")
+        low, high = (x.m_as("s") for x in r.bands["latency"])
+        assert low <= mid / f * (1 + 1e-12) and high >= mid * f * (1 - 1e-12)
+        assert any(line.endswith(how) for line in r.bands.model_error)
+    assert c["errors"][-1] > c["q"]  # wider out of domain
+    assert model_error.factor(model_error.NO_TRAFFIC, outside=True) == pytest.approx(math.exp(c["errors"][-1]))

@@ -13,8 +13,11 @@ The ranges come from the sources of ``mlsysim_physics.efficiency``, not from the
 point out changes no corner band; the model-error interval does come from these points, so
 :func:`with_model_error` widens each band with its class's q computed from the class's OTHER points
 (leave-one-out: the band the point would get had it not been measured), and the coverage reported is
-that one. A point no ranged solver moves has a corner band of no width (``banded`` false), counted only
-with the model error.
+that one. Left out, a point may lie out of the domain the other points measured (a hardware or
+precision only it has, a batch or context far beyond theirs: ``mlsysim_uncertainty.domain``); its q is
+then the class's largest error among the others, as ``banded`` takes for a call out of domain. A point
+no ranged solver moves has a corner band of no width (``banded`` false), counted only with the model
+error.
 
 ``calibrations()``: per hardware, ``mlsysim calibrate`` on the serving points of that hardware listed
 in ``CALIBRATION_RUNS`` (the same configurations as their mappings), then that hardware's other
@@ -36,6 +39,8 @@ from unittest import mock
 
 import attrs
 
+from mlsysim_uncertainty.domain import lines as domain_lines
+from mlsysim_uncertainty.domain import query, recorder, spans
 from mlsysim_uncertainty.model_error import conformal_q, log_error
 
 from . import points
@@ -62,6 +67,9 @@ CALIBRATION_RUNS = {
         )
     ],
 }
+#: a solver call's place in the calibration domain: (the solver whose domain it is, its
+#: ``mlsysim_uncertainty.domain.query``: hardware, precision, batch, context)
+Where = tuple[str, tuple[Any, ...]]
 #: the quantity of each calibration record's mapping (ServingModel field)
 _QUANTITY = {"B-nim": "itl_continuous", "B-vll": "e2e_latency"}
 #: hardware key -> the other counted serving points on it (predicted before/after calibrating): on H100
@@ -141,13 +149,14 @@ def _reads(fn: Callable[[], float], index: int, stored: list[str], value: float)
         return fn() != value
 
 
-def classified(fn: Callable[[], float]) -> tuple[float, str | None]:
-    """``fn()`` and the model-error class of its number: that of the last ranged solve() call to return
+def classified(fn: Callable[[], float]) -> tuple[float, str | None, Where | None]:
+    """``fn()``, the model-error class of its number and where that call lies (:data:`Where`: None for a
+    solver with no domain of its own): the class of the last ranged solve() call to return
     (the one whose result gives the number: an inner call returns first), of the fields the number reads
     when that call's fields fall in several classes (a ServingModel under traffic or speculating: each
     class's fields are doubled in that result in turn, and the class whose doubling moves the number is
     the one read). None: no ranged solver gives the number."""
-    from mlsysim_uncertainty.bands import error_classes, given_arguments
+    from mlsysim_uncertainty.bands import domain_owner, error_classes, given_arguments
 
     calls: list[tuple[Any, dict, Any]] = []
 
@@ -162,8 +171,17 @@ def classified(fn: Callable[[], float]) -> tuple[float, str | None]:
     with _patched(recording):
         value = fn()
     if not calls:
-        return value, None
+        return value, None, None
     cls, given, result = calls[-1]
+    owner = domain_owner(cls)
+    where = (
+        None
+        if owner is None
+        else (
+            owner,
+            query(given if given.get("seq_len") is not None else dict(given, seq_len=getattr(result, "seq_len", None))),
+        )
+    )
     fields = error_classes(cls, result, given)
     classes = set(fields.values())
     if len(classes) > 1:
@@ -173,7 +191,41 @@ def classified(fn: Callable[[], float]) -> tuple[float, str | None]:
             f"the number reads the band fields of {len(classes)} model-error classes ({sorted(map(str, classes))}): "
             "one expected (a field missing from the solver's band_fields gets no band at run time)"
         )
-    return value, classes.pop()
+    return value, classes.pop(), where
+
+
+@cache
+def _domain_calls() -> dict[str, dict[str, list[dict]]]:
+    """Per mapped record (every kind, as ``tools/calibration_domain.py`` runs them): the feasible calls its
+    mapping makes to each solver with a domain of its own (``mlsysim_uncertainty.domain.recorder``)."""
+    import mlsysim
+    from mlsysim_uncertainty.bands import domain_solvers
+
+    maps = points.mappings()
+    made: dict[str, list[dict]] = {name: [] for name in domain_solvers()}
+    out = {}
+    with contextlib.ExitStack() as patches, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, calls in made.items():
+            cls = getattr(mlsysim, name)
+            patches.enter_context(mock.patch.object(cls, "solve", recorder(cls.solve, calls)))
+        for r in load_measurements() + added_measurements():
+            if r["id"] in maps:
+                maps[r["id"]].fn()
+                out[r["id"]] = {name: calls[:] for name, calls in made.items()}
+                for calls in made.values():
+                    calls.clear()
+    return out
+
+
+def outside_without(pid: str, where: Where | None) -> tuple[str, ...]:
+    """Why lines of the call ``where`` of point ``pid`` out of the domain of the OTHER mapped points (the
+    domain ``data/domain.json`` would hold had ``pid`` not been measured)."""
+    if where is None:
+        return ()
+    solver, at = where
+    others = [c for p, made in _domain_calls().items() if p != pid for c in made[solver]]
+    return domain_lines(spans(others), *at) if others else (f"{solver} has no other calibration points",)
 
 
 @attrs.frozen
@@ -196,6 +248,10 @@ class Band:
     fraction: bool = False
     #: "lower" / "upper": a one-sided record (``harness.bound_of``)
     bound: str | None = None
+    #: where the solver call giving the prediction lies (:func:`classified`)
+    where: Where | None = None
+    #: once :func:`with_model_error` widened it: why it lies out of the other points' domain (q their largest)
+    outside_domain: tuple[str, ...] = ()
 
     @property
     def banded(self) -> bool:
@@ -248,7 +304,7 @@ def bands() -> tuple[Band, ...]:
         warnings.simplefilter("ignore")
         for r in _records():
             fn = maps[r["id"]].fn
-            mid, error_class = classified(fn)
+            mid, error_class, where = classified(fn)
             with _corner(0):
                 fast = fn()
             with _corner(1):
@@ -258,7 +314,7 @@ def bands() -> tuple[Band, ...]:
             low, high = min(mid, fast, slow), max(mid, fast, slow)
             fraction = r["unit"].startswith("fraction")
             band = Band(r["id"], r["group"], float(r["value"]), mid, low, high, error_class, fraction=fraction)
-            out.append(attrs.evolve(band, bound=bound_of(r)))
+            out.append(attrs.evolve(band, bound=bound_of(r), where=where))
     return tuple(out)
 
 
@@ -273,8 +329,9 @@ def class_errors(rows: tuple[Band, ...]) -> dict[str, list[float]]:
 
 def with_model_error(rows: tuple[Band, ...]) -> list[Band]:
     """Each band hulled with its class's interval, q from the class's OTHER points (leave-one-out: the
-    band a point would get had it not been in the calibration set; jackknife, Barber et al. 2021), a fraction's
-    stopping at 1 (``mlsysim_uncertainty.banded``'s rule for a plain-number field)."""
+    band a point would get had it not been in the calibration set; jackknife, Barber et al. 2021), their
+    largest when the point lies out of their domain (:func:`outside_without`), a fraction's stopping at 1
+    (``mlsysim_uncertainty.banded``'s rules)."""
     out = []
     for b in rows:
         others = [o.score for o in rows if o.error_class == b.error_class and o is not b]
@@ -282,10 +339,12 @@ def with_model_error(rows: tuple[Band, ...]) -> list[Band]:
         if q is None:
             out.append(b)
             continue
+        outside = outside_without(b.id, b.where)
+        q = max(others) if outside else q
         low, high = min(b.low, b.predicted * math.exp(-q)), max(b.high, b.predicted * math.exp(q))
         if b.fraction and high > 1.0 >= b.predicted:
             high = 1.0
-        out.append(attrs.evolve(b, low=low, high=high, q=q))
+        out.append(attrs.evolve(b, low=low, high=high, q=q, outside_domain=outside))
     return out
 
 
@@ -406,6 +465,9 @@ def report() -> str:
         after = [b for b in widened if b.group == g]
         if after:
             lines.append(f"group {g}: corners {_coverage(before)}; with model error {_coverage(after)}")
+    outside = [w for w in widened if w.outside_domain]
+    lines += ["", "Out of the domain of their class's other points (q: the largest of their errors):", ""]
+    lines += [f"{w.id}: {'; '.join(w.outside_domain)}" for w in outside]
     lines += ["", "Calibrating one hardware on its serving points (mlsysim calibrate), its other points:"]
     for ba in calibrations():
         head = ba.calibration.report().split("\n\n")[0]  # the fitted values, their range, what was kept
