@@ -1,6 +1,7 @@
 """Write ``mlsysim_uncertainty/data/domain.json``: what the calibration set measured, per solver.
 
-Runs ``mlsysim validate``'s mappings (every group) while recording the arguments of every feasible
+Runs ``mlsysim validate``'s mappings (every group: ``mlsysim_validation.coverage.domain_calls``, whose
+leave-one-out domains the coverage report checks) while recording the arguments of every feasible
 ``solve`` call they make to a solver declaring efficiency ranges of a domain of its own (the solvers whose
 bands state an out-of-domain line, ``mlsysim_uncertainty.bands.domain_solvers``), and keeps per solver and
 hardware (a fleet's accelerator) the precisions, the span of batch sizes and of context lengths
@@ -10,12 +11,9 @@ file is stale (tests/test_uncertainty.py runs it).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-import warnings
 from pathlib import Path
-from unittest import mock
 
 from generated_file import write_or_check
 
@@ -25,20 +23,13 @@ TARGET = ROOT / "mlsysim_uncertainty" / "data" / "domain.json"
 
 def domain() -> dict:
     """{solver: {"hardware": {name: span}, "all": span}} over the calibration set's mapped points."""
-    from mlsysim_validation import run
+    from mlsysim_validation.coverage import domain_calls
 
-    import mlsysim
     from mlsysim_uncertainty.bands import domain_solvers
-    from mlsysim_uncertainty.domain import recorder, spans
+    from mlsysim_uncertainty.domain import spans
 
-    calls: dict[str, list[dict]] = {name: [] for name in domain_solvers()}
-    with contextlib.ExitStack() as patches, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name in calls:
-            cls = getattr(mlsysim, name)
-            patches.enter_context(mock.patch.object(cls, "solve", recorder(cls.solve, calls[name])))
-        run()
-    return {name: spans(made) for name, made in calls.items()}
+    calls = domain_calls().values()
+    return {name: spans([c for made in calls for c in made[name]]) for name in domain_solvers()}
 
 
 def main(argv: list[str]) -> int:

@@ -195,9 +195,11 @@ def classified(fn: Callable[[], float]) -> tuple[float, str | None, Where | None
 
 
 @cache
-def _domain_calls() -> dict[str, dict[str, list[dict]]]:
-    """Per mapped record (every kind, as ``tools/calibration_domain.py`` runs them): the feasible calls its
-    mapping makes to each solver with a domain of its own (``mlsysim_uncertainty.domain.recorder``)."""
+def domain_calls() -> dict[str, dict[str, list[dict]]]:
+    """Per mapped record (every kind, as ``mlsysim validate`` runs them): the feasible calls its mapping
+    makes to each solver with a domain of its own (``mlsysim_uncertainty.domain.recorder``); their union
+    per solver is ``data/domain.json`` (``tools/calibration_domain.py``). A mapping that raises keeps the
+    calls it made before (``mlsysim validate`` reports it failed)."""
     import mlsysim
     from mlsysim_uncertainty.bands import domain_solvers
 
@@ -210,11 +212,13 @@ def _domain_calls() -> dict[str, dict[str, list[dict]]]:
             cls = getattr(mlsysim, name)
             patches.enter_context(mock.patch.object(cls, "solve", recorder(cls.solve, calls)))
         for r in load_measurements() + added_measurements():
-            if r["id"] in maps:
+            if r["id"] not in maps:
+                continue
+            with contextlib.suppress(Exception):  # reported by mlsysim validate as a failed row
                 maps[r["id"]].fn()
-                out[r["id"]] = {name: calls[:] for name, calls in made.items()}
-                for calls in made.values():
-                    calls.clear()
+            out[r["id"]] = {name: calls[:] for name, calls in made.items()}
+            for calls in made.values():
+                calls.clear()
     return out
 
 
@@ -224,7 +228,7 @@ def outside_without(pid: str, where: Where | None) -> tuple[str, ...]:
     if where is None:
         return ()
     solver, at = where
-    others = [c for p, made in _domain_calls().items() if p != pid for c in made[solver]]
+    others = [c for p, made in domain_calls().items() if p != pid for c in made[solver]]
     return domain_lines(spans(others), *at) if others else (f"{solver} has no other calibration points",)
 
 
