@@ -113,6 +113,7 @@ def test_serve_json_matches_the_python_api():
                 "arrival_rate",
                 "concurrency",
                 "request_overhead",
+                "engine_overhead",
                 "scheduler_overlap",
                 "scheduler_steps",
                 "prefill_steps",

@@ -8,6 +8,7 @@ from mlsysim_serving import ServingModel
 from mlsysim_serving.host_time import VLLM_0_5_STEP_S
 
 import mlsysim
+from mlsysim_core.errors import InvalidInputError
 from mlsysim_physics.efficiency import STEP_OVERHEAD_S
 
 LM, HW = mlsysim.Models.Language, mlsysim.Hardware
@@ -42,3 +43,10 @@ def test_both_methods_lengthen_every_token_gap_by_the_host_time(method):
     grown = v05.itl_mean.m_as("s") - plain.itl_mean.m_as("s")
     assert 3e-3 <= grown <= 3.3e-3
     assert v05.ttft_mean.m_as("s") - plain.ttft_mean.m_as("s") >= 3e-3
+
+
+@pytest.mark.parametrize("bad", [-0.001, 1.5, "fast", "3 GB", "2 s"])
+def test_bad_engine_overhead_is_named(bad):
+    with pytest.raises(InvalidInputError) as e:
+        _solve(seq_len=215, batch_size=1, precision="bf16", engine_overhead=bad)
+    assert e.value.argument == "engine_overhead"

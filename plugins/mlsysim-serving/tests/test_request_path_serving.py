@@ -1,6 +1,6 @@
 """The request path outside the engine's steps (``request_overhead``, :mod:`mlsysim_serving.request_path`):
 client TTFT = engine TTFT + t_req, a closed loop's clients spend t_req outside the engine, an engine's
-calibration supplies it, bad values are named."""
+calibration supplies it, bad values are named; the command line takes it and a step's host time as times."""
 
 from __future__ import annotations
 
@@ -49,23 +49,31 @@ def test_a_time_quantity_and_a_text_are_accepted():
     assert a.ttft_mean.m_as("s") == pytest.approx(b.ttft_mean.m_as("s"), rel=1e-12) == c.ttft_mean.m_as("s")
 
 
-def test_the_command_line_takes_it():
+@pytest.mark.parametrize(
+    "option, given, field, grown",
+    [
+        ("request_overhead", "47ms", "ttft_mean", 47.0),  # the request path: TTFT 47 ms longer
+        ("engine_overhead", "4ms", "itl", 3.0),  # a step's host time: 4 ms in place of the default 1 ms
+    ],
+)
+def test_the_command_line_takes_host_times(option, given, field, grown):
+    import json
+
     from click.testing import CliRunner
 
     from mlsysim_cli import main
 
     args = ["serve", "Qwen3_8B", "H100", "--seq-len", "233", "--output-len", "221", "--precision", "bf16"]
     args += ["--qps", "2", "--json"]
+    flag = "--" + option.replace("_", "-")
     plain = CliRunner().invoke(main, args)
-    slow = CliRunner().invoke(main, [*args, "--request-overhead", "47ms"])
+    slow = CliRunner().invoke(main, [*args, flag, given])
     assert plain.exit_code == 0 == slow.exit_code, slow.output
-    import json
-
-    t0, t1 = (json.loads(r.output)["result"]["ttft_mean"] for r in (plain, slow))
+    t0, t1 = (json.loads(r.output)["result"][field] for r in (plain, slow))
     assert t0["unit"] == t1["unit"] == "ms"
-    assert t1["value"] - t0["value"] == pytest.approx(47.0, abs=1e-6)
-    bad = CliRunner().invoke(main, [*args, "--request-overhead", "soon"])
-    assert bad.exit_code == 1 and "request_overhead" in bad.output and "Traceback" not in bad.output
+    assert t1["value"] - t0["value"] == pytest.approx(grown, abs=1e-6)
+    bad = CliRunner().invoke(main, [*args, flag, "soon"])
+    assert bad.exit_code == 1 and option in bad.output and "Traceback" not in bad.output
 
 
 @pytest.mark.parametrize("bad", [-0.001, 11.0, "fast", "3 GB", ureg.Quantity(3, "GB")])

@@ -163,6 +163,14 @@ SERVE = SolverCommand(
             "e.g. 40ms: added to TTFT and e2e under traffic (default: the --engine calibration, else 0).",
         ),
         Param(
+            "engine_overhead",
+            "--engine-overhead",
+            "str",
+            help="Host time of one engine step (scheduling, input preparation, output processing), e.g. 4ms, "
+            "vLLM 0.5.x's (vLLM issue #6854; mlsysim_serving.host_time): added to every step (default: the "
+            "--engine calibration, else 1 ms).",
+        ),
+        Param(
             "scheduler_overlap",
             "--scheduler-overlap",
             "bool",

@@ -5,7 +5,7 @@ host, turns them into Python objects, detokenizes and checks every running seque
 prepares its inputs, and the GPU waits for all of it. The step then lasts its GPU time plus this host time
 (``setup.step_overhead``), in the analytic step cost and in the simulator alike.
 
-vLLM v0.5.x (v0.5.3, July 2024; v0.5.4 has the same loop: ``AsyncLLMEngine.engine_step`` -> ``LLMEngine.step_async``
+vLLM v0.5.x (v0.5.3, July 2024; v0.5.4 has the same loop: ``AsyncLLMEngine.engine_step`` -> ``step_async``
 schedules, executes and processes outputs one step at a time; multi-step scheduling and asynchronous output
 processing came after v0.5.4, v0.6.0 has both): vLLM's multi-step RFC (issue #6854, 2024-07-26,
 https://github.com/vllm-project/vllm/issues/6854) states "5-13ms of GPU bubble" per decode step for these four host

@@ -33,22 +33,27 @@ MAX_REQUEST_OVERHEAD_S = 10.0
 CLIENT_FIELDS = ("ttft_mean", "ttft_p50", "ttft_p90", "ttft_p99", "e2e_mean", "e2e_p90", "e2e_p99")
 
 
-def check_request_overhead(v: Any) -> float:
-    """request_overhead in seconds: a time Quantity, a text such as "40 ms" or a number of seconds, in [0, 10 s]."""
-    if v.__class__ is float and 0.0 <= v <= MAX_REQUEST_OVERHEAD_S:
-        return v
+def host_seconds(name: str, v: Any, top: float) -> float:
+    """Argument ``name`` in seconds: a time Quantity, a text such as "40 ms" or a number of seconds, in [0, top]."""
     if isinstance(v, str):
         from mlsysim_core.units import ureg
 
         try:
             v = ureg.Quantity(v)
         except Exception:  # pint raises several parse errors
-            raise InvalidInputError("request_overhead", v, 'a time such as "40 ms" or a number of seconds') from None
+            raise InvalidInputError(name, v, 'a time such as "40 ms" or a number of seconds') from None
     if is_quantity(v):
         from mlsysim_core.units import SECOND, to_si
 
-        v = to_si(v, SECOND, name="request_overhead")
-    return V.number("request_overhead", v, 0.0, MAX_REQUEST_OVERHEAD_S)
+        v = to_si(v, SECOND, name=name)
+    return V.number(name, v, 0.0, top)
+
+
+def check_request_overhead(v: Any) -> float:
+    """request_overhead in seconds: a time Quantity, a text such as "40 ms" or a number of seconds, in [0, 10 s]."""
+    if v.__class__ is float and 0.0 <= v <= MAX_REQUEST_OVERHEAD_S:
+        return v
+    return host_seconds("request_overhead", v, MAX_REQUEST_OVERHEAD_S)
 
 
 def resolve(given: Any, calibration: dict, engine: str | None) -> tuple[float, tuple[str, ...]]:

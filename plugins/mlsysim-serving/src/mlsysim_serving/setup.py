@@ -12,7 +12,6 @@ import attrs
 
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.format import is_quantity
 from mlsysim_core.solver import PreparedCache
 from mlsysim_core.types import CNNWorkload, HardwareNode, TransformerWorkload, Workload
 from mlsysim_physics import efficiency as E
@@ -167,14 +166,10 @@ def check_network_efficiency(v: Any) -> float:
 
 
 def check_engine_overhead(v: Any) -> float:
-    """engine_overhead in seconds: a time Quantity or a number of seconds, in [0, 1 s]."""
+    """engine_overhead in seconds: a time Quantity, a text such as "4 ms" or a number of seconds, in [0, 1 s]."""
     if v.__class__ is float and 0.0 <= v <= 1.0:
         return v
-    if is_quantity(v):
-        from mlsysim_core.units import SECOND, to_si
-
-        v = to_si(v, SECOND, name="engine_overhead")
-    return V.number("engine_overhead", v, 0.0, 1.0)
+    return request_path.host_seconds("engine_overhead", v, 1.0)
 
 
 @attrs.frozen
