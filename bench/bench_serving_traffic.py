@@ -20,10 +20,14 @@ import mlsysim
 from mlsysim import ServingModel
 
 
-def main() -> None:
+def _case() -> dict:
     H, L = mlsysim.Hardware.Cloud, mlsysim.Models.Language
-    s = ServingModel()
-    case = dict(model=L.Llama3_8B, hardware=H.H100, seq_len=4000, output_len=500)
+    return dict(model=L.Llama3_8B, hardware=H.H100, seq_len=4000, output_len=500)
+
+
+def solves() -> None:
+    """The analytic solves (median us; ``bench/instructions.py`` counts the same calls)."""
+    s, case = ServingModel(), _case()
     bench(
         "analytic: Llama3_8B, H100, 4000/500 tokens, 3 req/s",
         lambda: s.solve(**case, arrival_rate=3.0),
@@ -49,6 +53,11 @@ def main() -> None:
         n=30,
         warmup=3,
     )
+
+
+def main() -> None:
+    solves()
+    s, case = ServingModel(), _case()
     rates = np.linspace(0.05, 6.0, 100_000)
     t0 = time.perf_counter()
     ServingModel.sweep(**case, arrival_rate=rates)

@@ -9,7 +9,8 @@ disaggregated serving, the scheduler overlap and the request path.
 
 Run from the repository root:
     .venv/bin/python bench/traffic_fields.py --write before.json    # on the version before a change
-    .venv/bin/python bench/traffic_fields.py --compare before.json  # after it: counts, and every difference
+    .venv/bin/python bench/traffic_fields.py --compare before.json  # after it: the largest relative difference
+                                                                    # per field; fails above 1e-9 (TOLERANCE)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from typing import Any
 
@@ -175,23 +177,47 @@ def _leaves(x: Any, path: str = ""):
         yield path, x
 
 
-def compare(before: dict[str, Any], after: dict[str, Any]) -> int:
-    """Print the differences; return the number of values that are not bit-identical."""
+#: Largest relative difference accepted in a number (a solver tolerance, a closed form for an iteration, an
+#: algebraically equivalent reordering: the lead's rule since session 11); text and flags must be equal.
+TOLERANCE = 1e-9
+
+
+def _field(key: str) -> str:
+    """The field a value's path names: its last part without list indices ("x/sweep/ttft_p99[3]" -> "ttft_p99")."""
+    return re.sub(r"\[\d+\]", "", key).rsplit("/", 1)[-1]
+
+
+def relative(x: Any, y: Any) -> float:
+    """|x - y| / max(|x|, |y|) of two numbers (0 when equal); inf for anything else that differs."""
+    if x == y:
+        return 0.0
+    if isinstance(x, float) and isinstance(y, float):
+        return abs(x - y) / max(abs(x), abs(y))
+    return math.inf
+
+
+def compare(before: dict[str, Any], after: dict[str, Any], tolerance: float = TOLERANCE) -> int:
+    """Print the largest relative difference per field (and each value above ``tolerance``); return the number
+    of values above it."""
     a, b = dict(_leaves(before)), dict(_leaves(after))
-    differ = worst = 0.0
+    worst: dict[str, tuple[float, str]] = {}
+    differ = above = 0
     for key in sorted(set(a) | set(b)):
         x, y = a.get(key, "<missing>"), b.get(key, "<missing>")
-        if x == y:
+        rel = relative(x, y)
+        if rel == 0.0:
             continue
         differ += 1
-        if isinstance(x, float) and isinstance(y, float):
-            rel = abs(x - y) / max(abs(x), abs(y))
-            worst = max(worst, rel)
+        field = _field(key)
+        if rel > worst.get(field, (0.0, ""))[0]:
+            worst[field] = (rel, key)
+        if rel > tolerance:
+            above += 1
             print(f"{key}: {x!r} -> {y!r} (relative {rel:.3g})")
-        else:
-            print(f"{key}: {x!r} -> {y!r}")
-    print(f"{len(a)} values; {int(differ)} differ; worst relative difference of numbers {worst:.3g}")
-    return int(differ)
+    for field, (rel, key) in sorted(worst.items(), key=lambda kv: -kv[1][0]):
+        print(f"{field:32s} largest relative difference {rel:.3g}  ({key})")
+    print(f"{len(a)} values; {differ} differ; {above} by more than {tolerance:g} relative")
+    return above
 
 
 def main() -> None:

@@ -1,0 +1,133 @@
+"""Instructions per call of each budgeted serving solve (issues 15 and 16), counted by callgrind, with the
+microseconds they stand for at a reference rate and today's wall median: a figure that does not move with
+the machine's load or speed.
+
+The calls are those the bench scripts time (``bench_serving_traffic.py``'s solves, ``bench_serving_parallel.py``,
+``bench_serving_disagg.py``): each script's ``bench`` is replaced by a recorder and the script run, so the list
+is theirs. One ``valgrind --tool=callgrind`` process runs every call: its warm-up calls, then N calls and 2N
+calls, each block one ``sys.call_tracing`` call (which nothing else uses), the only code collected
+(``--collect-atstart=no --toggle-collect``), with a profile dumped after each block (``--dump-after``);
+instructions per call = (block of 2N - block of N)/N, so what a block costs around its calls cancels.
+``PYTHONHASHSEED=0`` and one BLAS thread make the count repeat to within a few instructions per call.
+
+Run from the repository root:  .venv/bin/python bench/instructions.py [--match TEXT] [--no-wall]
+(``--match``: only the calls whose label contains TEXT; ``--no-wall``: no wall medians.)
+Reference rate: 1,125.6 k instructions per plain traffic solve took 114 us on session 10's VM, 9.87 k
+instructions per us (bench/README.md): issue 15's 50 us is ~495 k instructions, issue 16's 100 us ~987 k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import glob
+import importlib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+
+from _timing import bench
+
+#: Instructions per microsecond on the reference VM (session 10: 1,125.6 k instructions = 114 us).
+REFERENCE_RATE = 1_125.6e3 / 114.0
+#: bench script -> the function of it that runs its timed calls (and nothing else)
+SCRIPTS = {"bench_serving_traffic": "solves", "bench_serving_parallel": "main", "bench_serving_disagg": "main"}
+
+Call = tuple[str, Callable[[], object], int, int]  # label, call, the bench's n and warm-up
+
+
+def calls() -> list[Call]:
+    """Every call the bench scripts time, in their order, with their n and warm-up counts."""
+    found: list[Call] = []
+
+    def record(label: str, fn: Callable[[], object], n: int = 5000, warmup: int = 500, width: int = 58) -> float:
+        found.append((label, fn, n, warmup))
+        return 0.0
+
+    for name, entry in SCRIPTS.items():
+        module = importlib.import_module(name)
+        module.bench = record  # type: ignore[attr-defined]
+        getattr(module, entry)()
+    return found
+
+
+def blocks(n: int) -> int:
+    """N, the calls of one counted block: a tenth of the bench's n, 2 to 30 (a cold SLO search costs ~40 M)."""
+    return max(2, min(30, n // 10))
+
+
+def _repeat(fn: Callable[[], object], k: int) -> None:
+    """Call ``fn`` k times."""
+    for _ in range(k):
+        fn()
+
+
+def count(match: str) -> None:
+    """Under callgrind: each matching call's warm-up (at most 3), then blocks of N and 2N calls."""
+    for label, fn, n, warmup in calls():
+        if match not in label:
+            continue
+        for _ in range(min(warmup, 3)):
+            fn()
+        gc.collect()
+        gc.disable()
+        for k in (blocks(n), 2 * blocks(n)):  # sys.call_tracing runs the k calls: one collected block
+            sys.call_tracing(_repeat, (fn, k))
+        gc.enable()
+
+
+def counted(match: str) -> list[int]:
+    """Instructions of each block, in order, from the profiles callgrind dumped after each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1")
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--collect-atstart=no",
+                "--toggle-collect=sys_call_tracing",
+                "--dump-after=sys_call_tracing",
+                f"--callgrind-out-file={tmp}/cg",
+                sys.executable,
+                __file__,
+                "--count",
+                "--match",
+                match,
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        dumps = sorted(glob.glob(f"{tmp}/cg.*"), key=lambda p: int(p.rsplit(".", 1)[1]))
+        totals = []
+        for path in dumps:
+            with open(path) as fh:
+                totals.append(int(re.search(r"^summary:\s*(\d+)", fh.read(), re.M).group(1)))  # type: ignore[union-attr]
+        return totals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--match", default="", help="only the calls whose label contains this text")
+    parser.add_argument("--no-wall", action="store_true", help="instructions only")
+    parser.add_argument("--count", action="store_true", help=argparse.SUPPRESS)  # the process callgrind runs
+    args = parser.parse_args()
+    if args.count:
+        count(args.match)
+        return
+    chosen = [c for c in calls() if args.match in c[0]]
+    totals = counted(args.match)
+    if len(totals) != 2 * len(chosen):
+        raise SystemExit(f"callgrind dumped {len(totals)} blocks for {len(chosen)} calls")
+    print(f"{'call':86s} {'k instr':>9s} {'ref us':>7s} {'wall us':>8s}")
+    for i, (label, fn, n, warmup) in enumerate(chosen):
+        per_call = (totals[2 * i + 1] - totals[2 * i]) / blocks(n)
+        wall = "" if args.no_wall else f"{bench(label, fn, n=n, warmup=warmup, quiet=True):8.1f}"
+        print(f"{label[:86]:86s} {per_call / 1e3:9.1f} {per_call / REFERENCE_RATE:7.1f} {wall}")
+
+
+if __name__ == "__main__":
+    main()
