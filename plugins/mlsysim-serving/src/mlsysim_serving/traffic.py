@@ -573,7 +573,7 @@ def capacity(cost, load, M, B_max):
 
 #: Relative tolerance of the steady mean step (:func:`steady`) and of the start its secant takes (:func:`_start`).
 STEADY_RTOL, START_RTOL = 1e-12, 1e-6
-#: Secant iterations before :func:`_secant` stops (it converges superlinearly: 3-8 evaluations below saturation).
+#: Secant iterations before :func:`_secant` stops (it converges superlinearly: 2-7 evaluations below saturation).
 SECANT_ITERATIONS = 20
 
 
@@ -582,8 +582,9 @@ def steady(xp, cost, load, lam, M):
     T = F(T) = E[t(1 + B, prompts per step)] (:func:`_mix`), B = lam*D1*T (Little's law on the decode
     batch; a request sees itself plus the others, a size-biased Poisson count), m = lam*T prompts
     per step; :func:`_secant` from the fixed point of the mean-value model and its slope (:func:`_start`),
-    to STEADY_RTOL (~4 evaluations of F where a start at T = 0 took ~7). Returns (T, B, f, t_dec, t_mix, E[t^2],
-    E[t]) at the last T evaluated (E[t] = F(T): the mean step at batch B + 1, :func:`itl_spread`'s).
+    to STEADY_RTOL (~3 evaluations of F where a start at T = 0 took ~7). Returns (T, B, f, t_dec, t_mix, E[t^2],
+    E[t]) at the answer T (E[t] = F(T): the mean step at batch B + 1, :func:`itl_spread`'s; :func:`_secant` carries
+    the last evaluation to it along its chord).
 
     Each evaluation is one :func:`_mix` at B = 1 + lam*D1*T and m = lam*T."""
 
@@ -617,10 +618,16 @@ def _secant(xp, F, T, slope, rtol):
     """Fixed point T = F(T)[0] by the secant method on g(T) = F(T)[0] - T from ``T``, its first step
     T - g/``slope`` (-1: the fixed-point step F(T)), each next one along the chord through the last two
     points (exact on a linear piece; a fixed-point step where the chord does not fall (dg/dT < 0 below
-    saturation) or a step leaves T > 0), until a step would move T by at most ``rtol`` of it (or
-    SECANT_ITERATIONS). An array's elements stop one by one, each where one rate alone would. Returns (T, F(T),
-    the slope of the last step) at the last T evaluated."""
-    T0 = g0 = None
+    saturation) or a step leaves T > 0). It stops when the next T is within ``rtol`` of the fixed point, by the
+    steps s_k = |T_k+1 - T_k|: s_k <= rtol*T, or, after the first step, q*s_k/(1 - q) <= rtol*T with q = s_k/s_k-1
+    (the a-posteriori error bound of a contraction of ratio q, Banach's fixed-point theorem; the secant's ratio
+    falls from step to step) and s_k*s_k-1 <= rtol*T^2, which bounds the error of the chord through the last two
+    evaluations, |F''|*s_k*(s_k + s_k-1)/2 relative to |F''|*T^2: the chord carries F to the next T instead of an
+    evaluation there (one evaluation of F fewer); or after SECANT_ITERATIONS. Returns (T, F(T), the slope of
+    the last step): after the first step the next T and F along the chord,
+    F(T_k) + (F(T_k) - F(T_k-1))*(T - T_k)/(T_k - T_k-1); at the first, the T evaluated. An array's elements stop
+    one by one, each where one rate alone would; those stopped before the last step are evaluated at their T."""
+    T0 = g0 = out0 = step0 = None
     done = False
     kept = slope
     for _ in range(SECANT_ITERATIONS):
@@ -633,10 +640,19 @@ def _secant(xp, F, T, slope, rtol):
         kept = xp.where(done, kept, slope) if stopped else slope
         T_new = T - g / xp.where(slope < 0.0, slope, -1.0)
         T_new = xp.where(xp.isfinite(T_new) & (T_new > 0.0), T_new, out[0])
-        done = done | (abs(T_new - T) <= rtol * abs(T))
-        if xp.all(done):
-            break
-        T0, g0, T = T, g, xp.where(done, T, T_new)
+        step, tol = abs(T_new - T), rtol * abs(T)
+        now = step <= tol
+        if step0 is None:  # the first step: no chord yet, so T (within rtol) is the answer
+            if xp.all(now):
+                return T, out, kept
+        else:
+            now = now | ((step * step <= tol * (step0 - step)) & (step * step0 <= tol * abs(T)))
+            if xp.all(done | now):
+                fresh = now & ~done if stopped else now  # the elements stopping now: F(T_new) along the chord
+                w = xp.where(fresh & (dT != 0.0), (T_new - T) / xp.where(dT != 0.0, dT, 1.0), 0.0)
+                return xp.where(fresh, T_new, T), tuple(x + (x - x0) * w for x, x0 in zip(out, out0)), kept
+        T0, g0, out0, step0, T = T, g, out, step, xp.where(done, T, T_new)
+        done = done | now
     return T, out, kept
 
 
