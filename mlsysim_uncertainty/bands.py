@@ -375,8 +375,7 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
         nominal = solver.solve(*args, **kwargs)
         corners = corner_arguments(cls, nominal, given)
         one, other = (None, None) if corners is None else (solver.solve(**corners[0]), solver.solve(**corners[1]))
-    where = given if given.get("seq_len") is not None else dict(given, seq_len=getattr(nominal, "seq_len", None))
-    own = out_of_domain(owner, where) if owner is not None else ()
+    own = out_of_domain(owner, given, nominal) if owner is not None else ()
     why = own + _input_lines(inputs, given)
     solver_name = _solver_name(cls)  # type: ignore[arg-type]  # hashable
     regime = regimes(solver_name, given, nominal)

@@ -75,9 +75,12 @@ def _span(what: str, value: float, lo: float, hi: float) -> list[str]:
     return [f"{what} {value:g} is more than {FAR:g}x outside the measured {lo:g}..{hi:g}"]
 
 
-def query(given: dict[str, Any]) -> tuple[str | None, str | None, int, int | None]:
-    """(hardware name, precision, batch, context) of a call with the arguments ``given`` (the hardware
-    of a ``fleet`` is its accelerator; no ``seq_len``: no context to check)."""
+def query(given: dict[str, Any], result: Any = None) -> tuple[str | None, str | None, int, int | None]:
+    """(hardware name, precision, batch, context) of a call with the arguments ``given`` that gave
+    ``result`` (the hardware of a ``fleet`` is its accelerator; the sequence length is the result's where
+    none was given; none at all: no context to check)."""
+    if given.get("seq_len") is None and getattr(result, "seq_len", None) is not None:
+        given = dict(given, seq_len=result.seq_len)
     hardware: Any = given.get("hardware")
     if hardware is None and given.get("fleet") is not None:
         hardware = given["fleet"].accelerator
@@ -89,9 +92,9 @@ def query(given: dict[str, Any]) -> tuple[str | None, str | None, int, int | Non
     return getattr(hardware, "name", None), precision, given.get("batch_size", 1), context
 
 
-def out_of_domain(solver: str, given: dict[str, Any]) -> tuple[str, ...]:
-    """Why lines for the arguments ``given`` to ``solver`` that lie outside the calibration set."""
-    return _lines(solver, *query(given))
+def out_of_domain(solver: str, given: dict[str, Any], result: Any = None) -> tuple[str, ...]:
+    """Why lines for the arguments ``given`` to ``solver`` (that gave ``result``) outside the calibration set."""
+    return _lines(solver, *query(given, result))
 
 
 @lru_cache(maxsize=4096)

@@ -174,14 +174,7 @@ def classified(fn: Callable[[], float]) -> tuple[float, str | None, Where | None
         return value, None, None
     cls, given, result = calls[-1]
     owner = domain_owner(cls)
-    where = (
-        None
-        if owner is None
-        else (
-            owner,
-            query(given if given.get("seq_len") is not None else dict(given, seq_len=getattr(result, "seq_len", None))),
-        )
-    )
+    where = None if owner is None else (owner, query(given, result))
     fields = error_classes(cls, result, given)
     classes = set(fields.values())
     if len(classes) > 1:
