@@ -76,7 +76,7 @@ def _span(what: str, value: float, lo: float, hi: float) -> list[str]:
 
 
 def query(given: dict[str, Any], result: Any = None) -> tuple[str | None, str | None, int, int | None]:
-    """(hardware name, precision, batch, context) of a call with the arguments ``given`` that gave
+    """(hardware name, precision, batch (x beams), context) of a call with the arguments ``given`` that gave
     ``result`` (the hardware of a ``fleet`` is its accelerator; the sequence length is the result's where
     none was given; none at all: no context to check)."""
     if given.get("seq_len") is None and getattr(result, "seq_len", None) is not None:
@@ -89,7 +89,8 @@ def query(given: dict[str, Any], result: Any = None) -> tuple[str | None, str | 
         precision = hardware.precision_or_default(None)[0]
     seq, output = given.get("seq_len"), given.get("output_len")
     context = None if seq is None else seq + (0 if output is None else output)  # no output_len: the prompt only
-    return getattr(hardware, "name", None), precision, given.get("batch_size", 1), context
+    batch = given.get("batch_size", 1) * given.get("beam_width", 1)  # sequences in flight, as recorder counts them
+    return getattr(hardware, "name", None), precision, batch, context
 
 
 def out_of_domain(solver: str, given: dict[str, Any], result: Any = None) -> tuple[str, ...]:

@@ -151,3 +151,12 @@ def test_out_of_domain_the_interval_is_the_class_largest_error():
         inner, outer = model_error.factor(name), model_error.factor(name, outside=True)
         assert inner is None or (outer == pytest.approx(math.exp(k["errors"][-1])) and outer >= inner)
     assert c["errors"][-1] > c["q"]
+
+
+def test_a_beam_search_call_counts_its_sequences_in_flight_against_the_measured_batch():
+    # the calibration set's GPT-J rows run 4 beams, recorded as batch x beams: so is a call's batch
+    from mlsysim_uncertainty.domain import query
+
+    hw = HW.H100
+    assert query({"hardware": hw, "batch_size": 198, "beam_width": 4, "precision": "fp8"})[2] == 792
+    assert query({"hardware": hw, "batch_size": 8, "seq_len": 100, "output_len": 28})[2:] == (8, 128)
