@@ -434,11 +434,17 @@ def _reach(xp, mp):
     return xp.ceil(mp + 6.0 * xp.sqrt(mp) + 4.0)
 
 
+#: Relative tolerance of the carried prompt count (:func:`_carried`): an error of 1e-13 of m' moves the mean step by
+#: less (its prefill share times that), four orders below the 1e-9 the results are held to (bench/traffic_fields.py).
+CARRIED_RTOL = 1e-13
+
+
 def _carried(xp, m, P1, room, fill):
     """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
-    with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation): Newton's method
-    from m' = m on the increasing, concave E[min(N*P1, room)] = h(m') (monotone from below, converging
-    quadratically: a step s leaves an error of |h''|/(2h')*s^2, and it stops once that is below 1e-16 of m').
+    with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation), on the increasing, concave
+    E[min(N*P1, room)] = h(m') from m' = m: each step s the root of the second-order Taylor polynomial
+    h'*s + h''/2*s^2 = the tokens missing (Newton's step where it has none), which leaves an error of
+    |h'''|/(6h')*s^3 (|h''|/(2h')*s^2 after a Newton step); it stops once that is within CARRIED_RTOL of m'.
     m' = m where the budget holds more prompts than the Poisson's range (m + 6*sqrt(m) + 4): nothing is
     carried. ``fill`` = ceil(room/P1), the prompts that fill the budget."""
     if xp.all(fill > _reach(xp, m)):
@@ -447,34 +453,42 @@ def _carried(xp, m, P1, room, fill):
     whole = -xp.top(-fill)  # below this count every element's n prompts fit the budget whole
     mp = m
     for _ in range(30):
-        got, slope, bend = _prefilled(xp, mp, P1, room, fill, whole)
+        got, slope, bend, third = _prefilled(xp, mp, P1, room, fill, whole)
         slope = xp.max(slope, 1e-12 * P1)
-        step = xp.max(want - got, 0.0) / slope
+        gap = want - got  # (< 0 past the root: a second-order step may overshoot it by its error)
+        disc = slope * slope + 2.0 * bend * gap  # the quadratic's discriminant (bend <= 0)
+        root = disc > 0.0
+        step = xp.where(root, 2.0 * gap / (slope + xp.sqrt(xp.max(disc, 0.0))), gap / slope)
         mp = mp + step
-        if xp.all(-bend * step * step <= 2e-16 * mp * slope):
+        error = xp.where(root, abs(third * step) / 6.0, -bend / 2.0) * step * step
+        if xp.all(error <= CARRIED_RTOL * mp * slope):
             break
     return mp
 
 
 def _prefilled(xp, mp, P1, room, fill, whole):
-    """E[q], dE[q]/dmp and d2E[q]/dmp2 for q = min(N*P1, room), N ~ Poisson(mp) lumped at K as in
+    """E[q] and its first three derivatives in mp for q = min(N*P1, room), N ~ Poisson(mp) lumped at K as in
     :func:`_mix` (``fill`` = ceil(room/P1), ``whole`` its least element: below this count every element's n
     prompts fit the budget whole):
     E[q] = sum over n = 1..K of P(N >= n)*dq_n, its derivative sum of P(N = n-1)*dq_n (the Poisson
-    mean's derivative of an expectation, E[h(N+1) - h(N)]) and the second sum of (P(N = n-2) - P(N = n-1))*dq_n,
-    dq_n = min(N*P1, room) - min((N-1)*P1, room) at N = n: P1 below the budget, what is left of it at the
-    count that fills it, 0 beyond (an array's elements whose budget fills before K)."""
+    mean's derivative of an expectation, E[h(N+1) - h(N)]), the second sum of (P(N = n-2) - P(N = n-1))*dq_n and
+    the third of (P(N = n-3) - 2P(N = n-2) + P(N = n-1))*dq_n (each the derivative of the one before:
+    dP(N = k)/dmp = P(N = k-1) - P(N = k)), dq_n = min(N*P1, room) - min((N-1)*P1, room) at N = n: P1 below the
+    budget, what is left of it at the count that fills it, 0 beyond (an array's elements whose budget fills
+    before K)."""
     K = int(min(xp.top(xp.min(fill, _reach(xp, mp))), 4096))
     pmf = xp.exp(-mp)  # P(N = n - 1)
-    last = below = got = slope = bend = 0.0  # P(N = n - 2), P(N <= n - 1), E[q], dE[q]/dmp, d2E[q]/dmp2
+    # P(N = n - 3), P(N = n - 2), P(N <= n - 1), E[q] and its three derivatives
+    last2 = last = below = got = slope = bend = third = 0.0
     for n in range(1, K + 1):
         dq = P1 if n < whole else xp.max(xp.min(P1, room - (n - 1.0) * P1), 0.0)
         slope = slope + pmf * dq
         bend = bend + (last - pmf) * dq
+        third = third + (last2 - 2.0 * last + pmf) * dq
         below = below + pmf
         got = got + (1.0 - below) * dq
-        last, pmf = pmf, pmf * (mp / n)
-    return got, slope, bend
+        last2, last, pmf = last, pmf, pmf * (mp / n)
+    return got, slope, bend, third
 
 
 def step_with(cost, load, B, q):
