@@ -28,6 +28,7 @@ import numpy as np
 
 from . import kernels as K
 from . import multi_step as MS
+from . import separate_steps as SEP
 from .excess import Excess
 from .ops import ARRAY, Ops, pick
 
@@ -738,7 +739,9 @@ def analytic(
     # E[t^2]/T); longer ones (two do not fit the budget) with the chunks of the mean mixed step
     short = room >= 2.0 * load.P1
     busy = -xp.expm1(-lam * (chunks * t_mix + drain + load.D1 * T + W_p))  # P(the engine is busy at an arrival)
-    block = MS.span(T, t2, f, t_dec, steps)  # E[L^2]/E[L] of the block in progress (t2/T: one step)
+    single = load.separate and steps == 1  # prefill steps of their own: the single step in progress, not the cycle
+    # E[L^2]/E[L] of the block in progress (t2/T: one step)
+    block = SEP.span(T, t2, t_dec) if single else MS.span(T, t2, f, t_dec, steps)
     n = lam * busy * block
     chunk = t_full if load.separate else t_mix  # a long prompt's chunk: back-to-back prefill steps, or mixed ones
     X_own = chunks * xp.where(short, own_step(xp, cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n)), chunk)
@@ -793,6 +796,8 @@ def analytic(
         Xp = Xp * xp.max(Lp / room, 1.0) + drain
         if clients is None and steps > 1:
             Rp = MS.residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, steps)
+        elif clients is None and single:
+            Rp = SEP.residual_quantile(xp, load, T, f, t_dec, t_mix, decode_step(cost, load, 0.0, 0.0), busy, tail)
         elif clients is None:
             Rp = residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail)
         else:
