@@ -400,7 +400,6 @@ def _mix(xp, cost, load, B, m, M):
     K = int(min(xp.top(xp.where(short, xp.min(fill, _reach(xp, mp)), 1.0)), 4096))
     whole = -xp.top(-fill)
     pmf = below = xp.exp(-mp)  # P(N = n), P(N <= n)
-    cycle = cycle_step if load.separate else decode_step  # (the same step: one Python call fewer per n)
     mean, sq = pmf * t_dec, pmf * t_dec * t_dec  # E[t], E[t^2] summed over n = 0..K prompts in a step
     for n in range(1, K + 1):
         pmf = pmf * (mp / n)
@@ -408,11 +407,11 @@ def _mix(xp, cost, load, B, m, M):
         below = below + pmf
         # the n prompts' lengths spread the step: Var[t | n] = (dt/dq)^2 * n * var_p below the budget
         if n < whole:  # every element's n prompts fit the budget whole
-            tn = cycle(cost, load, B, ctx, n * P1, pos)
+            tn = cycle_step(cost, load, B, ctx, n * P1, pos)
             slope = (tn - t_dec) / (n * P1)
             spread = slope * slope * n * var_p
         else:
-            tn = cycle(cost, load, B, ctx, xp.min(n * P1, room), pos)
+            tn = cycle_step(cost, load, B, ctx, xp.min(n * P1, room), pos)
             slope = (tn - t_dec) / (n * P1)
             spread = xp.where(n * P1 < room, slope * slope * n * var_p, 0.0)
         mean = mean + w * tn
@@ -622,13 +621,12 @@ def _start(xp, cost, load, lam, M):
     nothing carried to the next step; :func:`decode_step`), by :func:`_secant` from T = 0 to START_RTOL, and
     the slope of its last step on g(T) = model(T) - T."""
     P1 = load.P1
-    cycle = cycle_step if load.separate else decode_step  # (the same step: one Python call fewer)
 
     def model(T):
         B = 1.0 + lam * load.D1 * T
         q = xp.max(xp.min(P1, budget(xp, load, B, M)), 1.0)
         t0 = decode_step(cost, load, B, load.ctx)
-        return (t0 + lam * T * P1 / q * (cycle(cost, load, B, load.ctx, q, load.pos) - t0),)
+        return (t0 + lam * T * P1 / q * (cycle_step(cost, load, B, load.ctx, q, load.pos) - t0),)
 
     T, _, slope = _secant(xp, model, 0.0 * lam * load.S, -1.0, START_RTOL)  # from T = 0, shaped as lam
     return T, slope
