@@ -4,16 +4,22 @@ checked layout, each phase's FLOPs, bytes and memory computed once and combined 
 under traffic, a roofline (``SingleNodeModel.solve_corners``: the step's work once, re-timed per
 corner) and a training step (``DistributedModel``).
 
-Prints microseconds of this process's CPU time per call (``time.process_time``, so other processes
-on a shared machine do not count): the plain and the banded call alternating call by call (A/B, so
-a change in the machine's load hits both), the median and the best of the rounds, and the ratio of
-the medians (target <= 3x, issue 20). ``--rounds N`` (default 15)."""
+Prints, per case, the instructions of one plain and one banded call and their ratio (callgrind, through
+bench/instructions.py: the deterministic figure, target <= 3x, issue 20), then microseconds of this
+process's CPU time per call (``time.process_time``, so other processes on a shared machine do not count):
+the plain and the banded call alternating call by call (A/B, so a change in the machine's load hits both),
+the median and the best of the rounds, and the ratio of the medians. ``--rounds N`` (default 15; 0:
+instructions only)."""
 
 from __future__ import annotations
 
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
+
+from _timing import bench
 
 import mlsysim
 from mlsysim_uncertainty import banded
@@ -82,18 +88,43 @@ def _us(plain, bands, number: int) -> tuple[float, float]:
     return (a - empty) / number * 1e6, (b - empty) / number * 1e6
 
 
-def main(rounds: int) -> None:
-    print(f"CPU us per call, {rounds} rounds of alternating calls: median (best)")
-    print(f"{'case':50s} {'solve':>15s} {'banded':>15s} {'ratio':>6s}")
+#: what the labels of :func:`timed`'s calls start with (bench/instructions.py's ``--match``)
+LABEL = "bands: "
+
+
+def calls() -> list[tuple[str, Callable[[], object], Callable[[], object], int]]:
+    """Each case's label, its plain and its banded call (the solver made once), and its calls per round."""
+    found = []
     for name, (cls, args, kw, number) in CASES.items():
         solver = cls()
+        found.append((name, partial(solver.solve, *args, **kw), partial(banded, solver, *args, **kw), number))
+    return found
 
-        def plain(solver=solver, args=args, kw=kw):
-            return solver.solve(*args, **kw)
 
-        def bands(solver=solver, args=args, kw=kw):
-            return banded(solver, *args, **kw)
+def timed() -> None:
+    """Each case's plain and banded call through the bench loop: the calls bench/instructions.py counts."""
+    for name, plain, bands, number in calls():
+        bench(f"{LABEL}{name}: solve", plain, n=number, warmup=3)
+        bench(f"{LABEL}{name}: banded", bands, n=number, warmup=3)
 
+
+def instructions() -> None:
+    """Instructions per plain and per banded call of each case (callgrind) and their ratio."""
+    from instructions import per_call
+
+    counts = [k for _, k in per_call(LABEL)]
+    print(f"{'case':50s} {'solve k instr':>14s} {'banded k instr':>15s} {'ratio':>6s}")
+    for name, a, b in zip(CASES, counts[::2], counts[1::2]):
+        print(f"{name:50s} {a / 1e3:14.1f} {b / 1e3:15.1f} {b / a:6.2f}")
+
+
+def main(rounds: int) -> None:
+    instructions()
+    if rounds == 0:
+        return
+    print(f"CPU us per call, {rounds} rounds of alternating calls: median (best)")
+    print(f"{'case':50s} {'solve':>15s} {'banded':>15s} {'ratio':>6s}")
+    for name, plain, bands, number in calls():
         plain(), bands()  # warm: imports, caches
         a, b = [], []
         for _ in range(rounds):

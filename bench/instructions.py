@@ -1,14 +1,15 @@
-"""Instructions per call of each budgeted serving solve (issues 15 and 16), counted by callgrind, with the
-microseconds they stand for at a reference rate and today's wall median: a figure that does not move with
-the machine's load or speed.
+"""Instructions per call of each budgeted serving solve (issues 15 and 16) and of each plain and banded call of
+``bench_bands.py`` (issue 20), counted by callgrind, with the microseconds they stand for at a reference rate
+and today's wall median: a figure that does not move with the machine's load or speed.
 
-The calls are those the bench scripts time (``bench_serving_traffic.py``'s solves, ``bench_serving_parallel.py``,
-``bench_serving_disagg.py``): each script's ``bench`` is replaced by a recorder and the script run, so the list
-is theirs. One ``valgrind --tool=callgrind`` process runs every call: its warm-up calls, then N calls and 2N
-calls, each block one ``sys.call_tracing`` call (which nothing else uses), the only code collected
-(``--collect-atstart=no --toggle-collect``), with a profile dumped after each block (``--dump-after``);
-instructions per call = (block of 2N - block of N)/N, so what a block costs around its calls cancels.
-``PYTHONHASHSEED=0`` and one BLAS thread make the count repeat to within a few instructions per call.
+The calls are those the bench scripts time (``bench_serving_traffic.py``'s solves,
+``bench_serving_parallel.py``, ``bench_serving_disagg.py``, ``bench_bands.py``): each script's ``bench`` is
+replaced by a recorder and the script run, so the list is theirs. One ``valgrind --tool=callgrind`` process runs
+every call: its warm-up calls, then N calls and 2N calls, each block one ``sys.call_tracing`` call (which
+nothing else uses), the only code collected (``--collect-atstart=no --toggle-collect``), with a profile dumped
+after each block (``--dump-after``); instructions per call = (block of 2N - block of N)/N, so what a block costs
+around its calls cancels. ``PYTHONHASHSEED=0`` and one BLAS thread make the count repeat to within a few
+instructions per call.
 
 Run from the repository root:  .venv/bin/python bench/instructions.py [--match TEXT] [--no-wall]
 (``--match``: only the calls whose label contains TEXT; ``--no-wall``: no wall medians.)
@@ -34,7 +35,12 @@ from _timing import bench
 #: Instructions per microsecond on the reference VM (session 10: 1,125.6 k instructions = 114 us).
 REFERENCE_RATE = 1_125.6e3 / 114.0
 #: bench script -> the function of it that runs its timed calls (and nothing else)
-SCRIPTS = {"bench_serving_traffic": "solves", "bench_serving_parallel": "main", "bench_serving_disagg": "main"}
+SCRIPTS = {
+    "bench_serving_traffic": "solves",
+    "bench_serving_parallel": "main",
+    "bench_serving_disagg": "main",
+    "bench_bands": "timed",
+}
 
 Call = tuple[str, Callable[[], object], int, int]  # label, call, the bench's n and warm-up
 
@@ -109,6 +115,15 @@ def counted(match: str) -> list[int]:
         return totals
 
 
+def per_call(match: str) -> list[tuple[Call, float]]:
+    """Each call whose label contains ``match`` with its instructions per call (one callgrind run)."""
+    chosen = [c for c in calls() if match in c[0]]
+    totals = counted(match)
+    if len(totals) != 2 * len(chosen):
+        raise SystemExit(f"callgrind dumped {len(totals)} blocks for {len(chosen)} calls")
+    return [(c, (totals[2 * i + 1] - totals[2 * i]) / blocks(c[2])) for i, c in enumerate(chosen)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--match", default="", help="only the calls whose label contains this text")
@@ -118,15 +133,10 @@ def main() -> None:
     if args.count:
         count(args.match)
         return
-    chosen = [c for c in calls() if args.match in c[0]]
-    totals = counted(args.match)
-    if len(totals) != 2 * len(chosen):
-        raise SystemExit(f"callgrind dumped {len(totals)} blocks for {len(chosen)} calls")
     print(f"{'call':86s} {'k instr':>9s} {'ref us':>7s} {'wall us':>8s}")
-    for i, (label, fn, n, warmup) in enumerate(chosen):
-        per_call = (totals[2 * i + 1] - totals[2 * i]) / blocks(n)
+    for (label, fn, n, warmup), instr in per_call(args.match):
         wall = "" if args.no_wall else f"{bench(label, fn, n=n, warmup=warmup, quiet=True):8.1f}"
-        print(f"{label[:86]:86s} {per_call / 1e3:9.1f} {per_call / REFERENCE_RATE:7.1f} {wall}")
+        print(f"{label[:86]:86s} {instr / 1e3:9.1f} {instr / REFERENCE_RATE:7.1f} {wall}")
 
 
 if __name__ == "__main__":
