@@ -4,6 +4,7 @@ a step that prefills decodes nothing (:func:`mlsysim_serving.traffic.cycle_step`
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -129,3 +130,21 @@ def test_cli_prefill_steps():
     mixed = CliRunner().invoke(main, args)
     separate = CliRunner().invoke(main, [*args, "--prefill-steps", "separate"])
     assert mixed.exit_code == separate.exit_code == 0 and mixed.output != separate.output
+
+
+def test_closed_loop_waits_for_the_single_next_step_by_hand():
+    class Fixed:
+        def excess_level(self, u):
+            return 1.0 - u
+
+    # the cycle of test_single_step_residual_by_hand: after a decode step, a 20 ms prefill step in half the cycles,
+    # else a 10 ms decode step: mean 15 ms = T - f*t_dec
+    T, f, t_dec, t_mix = 0.020, 0.5, 0.010, 0.030
+    assert SEP.next_step(T, f, t_dec) == pytest.approx(0.015)
+    # all busy, no path outside the engine: the p90 waits the whole prefill step (tail 0.1 < f), the p50 too
+    # (u = 0.5 >= f: a decode step), and 2 ms of path shorten it
+    wait = functools.partial(SEP.closed_wait_quantile, SCALAR, Fixed(), T, f, t_dec, t_mix, 0.006, 1.0)
+    assert wait(0.1, 0.0) == pytest.approx(0.020) and wait(0.5, 0.0) == pytest.approx(0.010)
+    assert wait(0.1, 0.002) == pytest.approx(0.018)
+    # a path longer than the next step (16 ms > 15 ms) loses the phase: the single step's residual
+    assert wait(0.1, 0.016) == SEP.residual_quantile(SCALAR, Fixed(), T, f, t_dec, t_mix, 0.006, 1.0, 0.1)

@@ -21,10 +21,6 @@ Causes of the departures listed:
   -10 to -12 %: the simulated per-request mean token gap is above the time per decode step (16.8 against
   15.1 ms at 70 %, where the model's decode-to-decode cycle matches the simulated one within 0.2 %): short
   requests, counted once each, run while more prompts come.
-- Closed loop of 64 clients with prefill steps of their own: TTFT p90 +32 to +35 %: a client's next request
-  comes right after a decode step and waits for the whole next step; the model's closed-loop wait takes a
-  prefill-carrying step as the mean decode-to-decode cycle, not as one prefill step
-  (:func:`mlsysim_serving.traffic.closed_wait_quantile`).
 - Tails within a few points past 20 %: the TTFT p99 of short dispersed prompts at 10-40 % load with multi-step
   (+23 to +26 %, the block's residual and the p99 prompt each at its own p99, as the default's +23 to +27 %),
   and the TTFT p50 of fixed 2,000-token prompts at 70 % load (-22 to -24 %, as the default's).
@@ -105,7 +101,8 @@ DEPARTS = {
     ("separate", 0, 0.1): {"ttft_mean": 0.14},  # -10.6 %, the convex prefill step
     ("separate", 0, 0.7): {"itl_mean": 0.14},  # -10.3 %
     ("separate", 0, 0.85): {"itl_mean": 0.16},  # -12.4 %
-    ("separate", 0, "closed"): {"ttft_p90": 0.35},  # +32.0 %
+    # a closed loop with multi-step: the wait for the block after the last token's (:func:`.multi_step.closed_extra`)
+    # takes a prefill-carrying step as the decode-to-decode cycle, not as the prefill step alone
     ("separate+steps4", 0, "closed"): {"ttft_mean": 0.19, "ttft_p90": 0.37, "ttft_p99": 0.32},  # +15.8, +33.8, +28.4 %
 }
 

@@ -54,3 +54,22 @@ def residual_quantile(xp, load, T, f, t_dec, t_mix, t_fixed, busy, tail):
     within = xp.where(c >= f * (d - t_dec), (T - c) / (1.0 + f), d - c / xp.max(f, 1e-300))
     x = xp.where(c >= xp.max(t_dec - a, 0.0) + f * b, within, xp.where(h_top >= c, t_dec - c, middle))
     return xp.max(x, 0.0)
+
+
+def next_step(T, f, t_dec):
+    """Mean of the step that follows a decode step, which a closed loop's next request waits for whole
+    (:func:`.traffic.closed_loop_wait`): the prefill step of the prompts that came meanwhile in a share f of the
+    cycles, else the next decode step, f*(t_mix - t_dec) + (1 - f)*t_dec = T - f*t_dec."""
+    return T - f * t_dec
+
+
+def closed_wait_quantile(xp, load, T, f, t_dec, t_mix, t_fixed, busy, tail, lead):
+    """Wait that a closed loop's arrival exceeds with probability ``tail`` (:func:`.traffic.closed_wait_quantile`
+    with single steps): the step after a decode step is a prefill step of its own t_mix - t_dec (the prompt's own
+    spread not carried) in a share f of the cycles, else a decode step t_dec, less ``lead``; 0 with probability
+    1 - P(busy). A path longer than that step loses the phase: :func:`residual_quantile`."""
+    u = tail / xp.max(busy, 1e-300)
+    step = xp.where(u >= 1.0, lead, xp.where(u >= f, t_dec, t_mix - t_dec))
+    locked = xp.max(step - lead, 0.0)
+    lost = residual_quantile(xp, load, T, f, t_dec, t_mix, t_fixed, busy, tail)
+    return xp.where(lead < next_step(T, f, t_dec), locked, lost)

@@ -752,7 +752,10 @@ def analytic(
     # --- residual of the step in progress
     busy = -xp.expm1(-lam * (T_res + W_p + W_s))
     R = busy * block / 2.0
-    if clients is not None:
+    if clients is not None and single:  # the whole single step after a decode step; lost phase: a random one's
+        T1 = SEP.next_step(T, f, t_dec)
+        busy, R = closed_loop_wait(xp, T1, block * T1, T_res + W_p + W_s, clients, lead)
+    elif clients is not None:
         busy, R = closed_loop_wait(xp, T, t2, T_res + W_p + W_s, clients, lead)
         if steps > 1:
             R = R + busy * MS.closed_extra(xp, T, t2, t_dec, block, lead, steps)
@@ -798,6 +801,9 @@ def analytic(
             Rp = SEP.residual_quantile(xp, load, T, f, t_dec, t_mix, decode_step(cost, load, 0.0, 0.0), busy, tail)
         elif clients is None:
             Rp = residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail)
+        elif single:
+            t_fixed = decode_step(cost, load, 0.0, 0.0)
+            Rp = SEP.closed_wait_quantile(xp, load, T, f, t_dec, t_mix, t_fixed, busy, tail, lead)
         else:
             Rp = closed_wait_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, lead)
             if steps > 1:
