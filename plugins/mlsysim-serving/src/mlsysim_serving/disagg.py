@@ -17,7 +17,7 @@ import math
 from typing import Any
 
 from mlsysim_core import validate as V
-from mlsysim_core.errors import InfeasibleError, InvalidInputError
+from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.solver import PreparedCache
 from mlsysim_core.types import NetworkFabric
 
@@ -532,11 +532,12 @@ class _Aggregated:
                 replica = _Replica(
                     "aggregated", Pool(hardware, tp, tp), None, model, common, c, seq_len, output_len, gpus_per_node
                 )
+            except InvalidInputError:  # a degree the model's heads or the part do not allow
+                replica = None
+            # its saturation where its KV cache holds a request (else its engine would raise InfeasibleError)
+            if replica is not None and replica.kv_tokens >= seq_len + output_len:
                 replica.spec = spec
-                # its saturation; InfeasibleError where its KV cache holds no request
                 held.append((tp, replica, replica.engine().saturation))
-            except (InvalidInputError, InfeasibleError):
-                pass
             tp *= 2
         #: (tp, replica, saturation rate) of each layout that holds the model, best saturation per GPU first
         self.order = sorted(held, key=lambda item: -item[2] / item[0])

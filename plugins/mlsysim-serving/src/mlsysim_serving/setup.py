@@ -172,10 +172,12 @@ def check_engine_overhead(v: Any) -> float:
     return request_path.host_seconds("engine_overhead", v, 1.0)
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Setup:
     """One checked serving layout: what every prefill/decode/step-cost equation needs but the
-    lengths and the traffic. Rates in FLOP/s and B/s, sizes in bytes, times in s."""
+    lengths and the traffic. Rates in FLOP/s and B/s, sizes in bytes, times in s. A frozen dict class: its
+    __init__ stores each of its 25 fields in the instance dict (a slotted frozen class sets each through
+    object.__setattr__, ~3x the instructions; a set-up is made once per layout, every cold solve)."""
 
     shape: ModelShape  #: per-model numbers (layers, parameters, KV elements per token, ...)
     hardware: HardwareNode  #: one accelerator of the tensor-parallel group
@@ -253,14 +255,12 @@ def prepare(
     prec = _precisions(hardware, precision, weight_precision, activation_precision, kv_precision)
     notes = list(prec.notes)
     frac = E.USABLE_MEMORY_FRACTION if memory_fraction is None else V.fraction("memory_fraction", memory_fraction)
-    notes.append(E.usable_memory_note(hardware, frac))
-    notes += model.omissions()
     if engine is not None and (not isinstance(engine, str) or not engine.strip()):
         raise InvalidInputError("engine", engine, "the name of a serving engine (e.g. 'vllm', 'nim') or None")
-    cal = scoped(checked(hardware.calibration), engine)
-    if cal:
-        scope = f" (engine {engine})" if engine in hardware.calibration.get("engines", {}) else ""
-        notes.append(f"efficiencies calibrated for {hardware.name}{scope}: {cal.get('source', 'catalog calibration')}")
+    memory_note, cal, cal_notes = _hardware_terms(hardware, frac, engine)
+    notes.append(memory_note)
+    notes += model.omissions()
+    notes += cal_notes
     eta_c = (
         _calibrated(cal, "compute", E.compute_efficiency(prec.b_matmul))
         if efficiency is None
@@ -359,6 +359,22 @@ def prepare(
         notes=tuple(notes),
     )
 
+
+def hardware_terms(hardware: HardwareNode, fraction: float, engine: str | None) -> tuple[str, dict, tuple[str, ...]]:
+    """(usable-memory note, calibration, its notes) of ``hardware`` at the usable ``fraction`` of its memory: the
+    calibration table checked and scoped to ``engine`` (:mod:`mlsysim_uncertainty.calibration`; read-only), with
+    a note naming its source where it has one."""
+    cal = scoped(checked(hardware.calibration), engine)
+    notes: tuple[str, ...] = ()
+    if cal:
+        scope = f" (engine {engine})" if engine in hardware.calibration.get("engines", {}) else ""
+        notes = (f"efficiencies calibrated for {hardware.name}{scope}: {cal.get('source', 'catalog calibration')}",)
+    return E.usable_memory_note(hardware, fraction), cal, notes
+
+
+#: :func:`hardware_terms` memoized by the identity of its arguments (a catalog part and its calibration are
+#: immutable): the layouts of one part a disaggregated solve sets up check its calibration once
+_hardware_terms = PreparedCache(hardware_terms)
 
 #: :func:`.precisions.resolve` memoized by the identity of its arguments (the hardware, the precision names): the
 #: layouts of one part that a disaggregated solve sets up (its pools and the aggregated layouts) resolve them once
