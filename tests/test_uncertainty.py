@@ -104,6 +104,33 @@ def test_corners_on_one_layout_equal_solves_at_the_corners():
         banded(mlsysim.ServingModel, LM.Llama3_8B, HW.H100)  # no seq_len
 
 
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(output_len=500, arrival_rate=3.0),
+        dict(output_len=500, arrival_rate=3.0, slo_ttft=2.0, slo_itl=0.05),
+        dict(output_len=256, concurrency=16),
+        dict(output_len=256, concurrency=16, slo_ttft=2.0, slo_itl=0.05),
+    ],
+    ids=["open", "open with SLOs", "closed", "closed with SLOs"],
+)
+def test_ranges_under_traffic_span_whole_solves_at_the_corner_arguments(kw):
+    """Under traffic ``solve_corners`` shares the layout and computes only what a band reads at the corners;
+    each of the ranges' bands is the min/max of the nominal and two independent solve() calls at the two
+    corner argument sets (``corner_arguments``), every field that moves, to 1e-9 relative."""
+    from mlsysim_uncertainty.bands import corner_arguments, given_arguments
+
+    args = (LM.Llama3_8B, HW.H100, 4000 if "arrival_rate" in kw else 1024)
+    r = banded(mlsysim.ServingModel(), *args, **kw)
+    given = given_arguments(mlsysim.ServingModel.solve, args, kw)
+    fast, slow = (mlsysim.ServingModel().solve(**c) for c in corner_arguments(mlsysim.ServingModel, r, given))
+    wanted = {"ttft_mean", "ttft_p50", "ttft_p99", "itl_p50", "itl_p99", "e2e_p99", "itl_mean", "e2e_latency"}
+    assert wanted <= set(r.bands.ranges)
+    for name, (low, high) in r.bands.ranges.items():
+        values = [getattr(x, name).to(low.units).magnitude for x in (r, fast, slow)]
+        assert (low.magnitude, high.magnitude) == pytest.approx((min(values), max(values)), rel=1e-9), name
+
+
 def test_an_argument_given_is_held():
     r = banded(mlsysim.ServingModel(), LM.Llama3_8B, HW.H100, 128, 1, efficiency=0.6, memory_efficiency=0.87)
     low, high = (_ms(q) for q in r.bands.ranges["itl"])
