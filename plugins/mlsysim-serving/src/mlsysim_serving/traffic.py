@@ -600,9 +600,8 @@ def steady(xp, cost, load, lam, M):
     T = F(T) = E[t(1 + B, prompts per step)] (:func:`_mix`), B = lam*D1*T (Little's law on the decode
     batch; a request sees itself plus the others, a size-biased Poisson count), m = lam*T prompts
     per step; :func:`_secant` from the fixed point of the mean-value model and its slope (:func:`_start`),
-    to STEADY_RTOL (~3 evaluations of F where a start at T = 0 took ~7). Returns (T, B, f, t_dec, t_mix, E[t^2],
-    E[t]) at the answer T (E[t] = F(T): the mean step at batch B + 1, :func:`itl_spread`'s; :func:`_secant` carries
-    the last evaluation to it along its chord).
+    to STEADY_RTOL (~3 evaluations of F where a start at T = 0 took ~7). Returns (T, B, f, t_dec, t_mix, E[t^2])
+    at the answer T (:func:`_secant` carries the last evaluation to it along its chord).
 
     Each evaluation is one :func:`_mix` at B = 1 + lam*D1*T and m = lam*T."""
 
@@ -610,8 +609,8 @@ def steady(xp, cost, load, lam, M):
         return _mix(xp, cost, load, 1.0 + lam * load.D1 * T, lam * T, M)
 
     T, out, _ = _secant(xp, F, *_start(xp, cost, load, lam, M), STEADY_RTOL)
-    mean, f, t_dec, t_mix, sq = out
-    return T, lam * load.D1 * T, f, t_dec, t_mix, sq, mean
+    _, f, t_dec, t_mix, sq = out
+    return T, lam * load.D1 * T, f, t_dec, t_mix, sq
 
 
 def _start(xp, cost, load, lam, M):
@@ -719,7 +718,7 @@ def analytic(
     e2e_pXX (a caller that reads only TTFT: a disaggregated prefill pool, a search without an ITL SLO).
     """
     xp = ops_for(load, lam, M, B_max, arrival_cv, lam_max, lead, lag)
-    T, B, f, t_dec, t_mix, t2, T_more = steady(xp, cost, load, lam, M)
+    T, B, f, t_dec, t_mix, t2 = steady(xp, cost, load, lam, M)
     room = budget(xp, load, B, M)
     q = xp.max(xp.min(load.P1, room), 1.0)
     cv2_p, cv2_o = load.cv_p * load.cv_p, load.cv_o * load.cv_o  # service variability: prompt / output lengths
@@ -764,7 +763,9 @@ def analytic(
     wait = R + Wq
     ttft = wait + X_own
     sd_itl = (
-        token_gap_spread(xp, load, T, itl_spread(xp, load, lam, T, B, t_dec, lam_max, T_more))
+        token_gap_spread(
+            xp, load, T, itl_spread(xp, load, lam, T, B, t_dec, lam_max, batch_slope(xp, cost, load, B, lam * T, f, M))
+        )
         if percentiles and gaps
         else None
     )
@@ -878,18 +879,30 @@ def residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail):
     return xp.where(c < fd, above, xp.max(t_dec + fd - c, 0.0))
 
 
-def itl_spread(xp, load, lam, T, B, t_dec, lam_max, T_more):
+def batch_slope(xp, cost, load, B, m, f, M):
+    """dT/dB, the mean step's growth with one more decoding sequence at the steady point (:func:`_mix` at batch
+    1 + B, m prompts per step): one more sequence in the decode-only steps (share 1 - f) and in those that carry
+    prefill, at their mean prefill q = min(m*P1/f, room) (work conservation, E[q] = m*P1: :func:`_mix`),
+    (1 - f)*(t(B + 2, 0) - t(B + 1, 0)) + f*(t(B + 2, q) - t(B + 1, q)) (:func:`cycle_step`); within 1.3 % of the
+    difference of two :func:`_mix` evaluations over bench/traffic_fields.py's configurations, for four step
+    times instead of a :func:`_mix`."""
+    ctx, pos = load.ctx, load.pos
+    q = xp.min(m * load.P1 / xp.max(f, 1e-300), budget(xp, load, B + 1.0, M))
+    dec = decode_step(cost, load, B + 2.0, ctx, 0.0, pos) - decode_step(cost, load, B + 1.0, ctx, 0.0, pos)
+    mixed = cycle_step(cost, load, B + 2.0, ctx, q, pos) - cycle_step(cost, load, B + 1.0, ctx, q, pos)
+    return (1.0 - f) * dec + f * mixed
+
+
+def itl_spread(xp, load, lam, T, B, t_dec, lam_max, dT):
     """Standard deviation of a request's mean token gap: the prompts prefilled during its D1 steps
     are Poisson (mean m*D1, m = lam*T), each adding (T - t_dec)/m to its steps in proportion to its
     length, so their sum has the compound Poisson variance m*D1*E[X^2] = m*D1*((T - t_dec)/m)^2*(1 + cv_p^2)
     (Ross, "Introduction to Probability Models", compound Poisson random variables); the decode batch
-    around it is Poisson-like (variance B), each sequence adding dT/dB = T_more - T, ``T_more`` the mean step
-    of :func:`_mix` at batch B + 1 and m prompts per step; feedback (longer steps keep requests longer, which
-    lengthens the steps) amplifies both by 1/sqrt(1 - lam/lam_max)."""
+    around it is Poisson-like (variance B), each sequence adding dT/dB (``dT``, :func:`batch_slope`); feedback
+    (longer steps keep requests longer, which lengthens the steps) amplifies both by 1/sqrt(1 - lam/lam_max)."""
     m = xp.max(lam * T, 1e-300)
     D1 = xp.max(load.D1, 1.0)
     prompts = (T - t_dec) / xp.sqrt(m * D1) * xp.sqrt(1.0 + load.cv_p * load.cv_p)
-    dT = T_more - T
     batch = dT * xp.sqrt(xp.max(B, 0.0))
     return xp.sqrt(prompts * prompts + batch * batch) / xp.sqrt(xp.max(1.0 - lam / lam_max, 1e-3))
 
