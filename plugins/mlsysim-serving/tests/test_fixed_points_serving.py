@@ -36,6 +36,16 @@ def test_carried_count_conserves_the_prompt_work(m, P1, room):
     assert mp >= m  # prompts are carried, never lost
 
 
+def test_an_overloaded_step_carries_m_itself():
+    # 64.7 prompts of 2,000 tokens arrive per step of an 8,191-token budget (a disaggregated DeepSeek-V3 prefill
+    # pool's SLO search): the budget is full at m already (h(m) = room > the work target), so m' = m, as Newton's
+    # from below gave (fe216ef's second-order step went backward, to m' = -4e6: a NaN and a ValueError)
+    m = 64.73896878084032
+    assert TR._carried(SCALAR, m, 2000.0, 8191.0, 5.0) == m
+    mp = TR._carried(ARRAY, np.array([m, 0.3]), 2000.0, 8191.0, 5.0)
+    assert mp[0] == m and mp[1] == pytest.approx(TR._carried(SCALAR, 0.3, 2000.0, 8191.0, 5.0), rel=1e-12)
+
+
 def test_carried_count_of_an_array_is_each_element_alone():
     m = np.array([c[0] for c in CASES])
     P1, room = 512.0, 1500.0

@@ -447,7 +447,8 @@ def _carried(xp, m, P1, room, fill):
     h'*s + h''/2*s^2 = the tokens missing (Newton's step where it has none), which leaves an error of
     |h'''|/(6h')*s^3 (|h''|/(2h')*s^2 after a Newton step); it stops once that is within CARRIED_RTOL of m'.
     m' = m where the budget holds more prompts than the Poisson's range (m + 6*sqrt(m) + 4): nothing is
-    carried. ``fill`` = ceil(room/P1), the prompts that fill the budget."""
+    carried; never below m (an overloaded step, its budget full at m: m itself). ``fill`` = ceil(room/P1), the
+    prompts that fill the budget."""
     if xp.all(fill > _reach(xp, m)):
         return m
     want = xp.min(m * P1, room * (1.0 - 1e-6))
@@ -460,6 +461,7 @@ def _carried(xp, m, P1, room, fill):
         disc = slope * slope + 2.0 * bend * gap  # the quadratic's discriminant (bend <= 0)
         root = disc > 0.0
         step = xp.where(root, 2.0 * gap / (slope + xp.sqrt(xp.max(disc, 0.0))), gap / slope)
+        step = xp.max(mp + step, m) - mp  # m' >= m: a budget already full at m (want < h(m)) carries m itself
         mp = mp + step
         error = xp.where(root, abs(third * step) / 6.0, -bend / 2.0) * step * step
         if xp.all(error <= CARRIED_RTOL * mp * slope):
