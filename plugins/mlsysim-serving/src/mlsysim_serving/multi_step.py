@@ -22,8 +22,20 @@ prefill steps); the simulator (:func:`.simulate.simulate` with ``steps``) checks
 
 from __future__ import annotations
 
-#: Bisection halvings of :func:`residual_quantile` (the level is found to 2^-40 of the prompt's excess).
+#: Bisection halvings of :func:`level` (the level is found to 2^-40 of the prompt's excess).
 HALVINGS = 40
+
+
+def level(xp, h, c):
+    """x of ``h(u) = (x, y)`` where y = c, y increasing in u over [0, 1] with y(0) <= c <= y(1) (the middle piece of
+    a residual quantile: :func:`residual_quantile`, :func:`.separate_steps.residual_quantile`), bisected HALVINGS
+    times."""
+    lo, hi = 0.0 * c, 1.0 + 0.0 * c
+    for _ in range(HALVINGS):
+        mid = (lo + hi) / 2.0
+        below = h(mid)[1] < c
+        lo, hi = xp.where(below, mid, lo), xp.where(below, hi, mid)
+    return h((lo + hi) / 2.0)[0]
 
 
 def span(T, t2, f, t_dec, steps):
@@ -67,12 +79,7 @@ def residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, steps):
         x = t_dec + d * load.excess_level(u)
         return x, decode * xp.max(t_dec - x / steps, 0.0) + f * d * u
 
-    lo, hi = 0.0 * c, 1.0 + 0.0 * c  # h(lo) <= c <= h(hi) inside the middle piece
-    for _ in range(HALVINGS):
-        mid = (lo + hi) / 2.0
-        below = h(mid)[1] < c
-        lo, hi = xp.where(below, mid, lo), xp.where(below, hi, mid)
-    middle = h((lo + hi) / 2.0)[0]
+    middle = level(xp, h, c)
     top, h_top = h(0.0 * c)
     beyond = steps * (t_dec - c / xp.max(decode, 1e-300))
     low = xp.max((T - c) / (decode / steps + f), 0.0)

@@ -14,8 +14,7 @@ weights read once whatever the tokens).
 
 from __future__ import annotations
 
-#: Bisection halvings of :func:`residual_quantile` (the level is found to 2^-40 of the prompts' excess).
-HALVINGS = 40
+from . import multi_step as MS
 
 
 def span(T, t2, t_dec):
@@ -44,12 +43,7 @@ def residual_quantile(xp, load, T, f, t_dec, t_mix, t_fixed, busy, tail):
         x = a + b * load.excess_level(u)
         return x, xp.max(t_dec - x, 0.0) + f * b * u
 
-    lo, hi = 0.0 * c, 1.0 + 0.0 * c  # h(lo) <= c <= h(hi) inside the middle piece
-    for _ in range(HALVINGS):
-        mid = (lo + hi) / 2.0
-        below = h(mid)[1] < c
-        lo, hi = xp.where(below, mid, lo), xp.where(below, hi, mid)
-    middle = h((lo + hi) / 2.0)[0]
+    middle = MS.level(xp, h, c)
     top, h_top = h(0.0 * c)
     within = xp.where(c >= f * (d - t_dec), (T - c) / (1.0 + f), d - c / xp.max(f, 1e-300))
     x = xp.where(c >= xp.max(t_dec - a, 0.0) + f * b, within, xp.where(h_top >= c, t_dec - c, middle))
