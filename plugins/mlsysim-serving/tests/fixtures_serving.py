@@ -121,3 +121,7 @@ class UnitSteps:
 
     def drain(self, t, tokens):
         return 0.0
+
+
+#: One H100 per pool over NVLink: the smallest disaggregated layout, for arguments refused with pools.
+ONE_GPU_POOLS = dict(disagg="prefill=H100x1:tp1,decode=H100x1:tp1", fabric="NVLink")

@@ -17,7 +17,7 @@ from mlsysim_serving.ops import SCALAR
 from mlsysim_core.errors import InvalidInputError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LLAMA8, UnitSteps  # noqa: E402
+from fixtures_serving import H100, LLAMA8, ONE_GPU_POOLS, UnitSteps  # noqa: E402
 
 serving = ServingModel()
 BASE = dict(model=LLAMA8, hardware=H100, seq_len=1000, output_len=200)
@@ -142,13 +142,7 @@ def test_scheduler_overlap_must_be_a_bool_and_is_refused_with_disagg():
     with pytest.raises(InvalidInputError, match="scheduler_overlap"):
         serving.solve(**BASE, concurrency=4, scheduler_overlap="yes")
     with pytest.raises(InvalidInputError, match="scheduler_overlap"):
-        serving.solve(
-            **BASE,
-            arrival_rate=1.0,
-            disagg="prefill=H100x1:tp1,decode=H100x1:tp1",
-            fabric="NVLink",
-            scheduler_overlap=True,
-        )
+        serving.solve(**BASE, arrival_rate=1.0, **ONE_GPU_POOLS, scheduler_overlap=True)
 
 
 def test_cli_scheduler_overlap():

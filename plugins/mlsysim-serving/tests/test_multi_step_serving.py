@@ -16,7 +16,7 @@ from mlsysim_serving.ops import SCALAR
 from mlsysim_core.errors import InvalidInputError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LLAMA8, UnitSteps  # noqa: E402
+from fixtures_serving import H100, LLAMA8, ONE_GPU_POOLS, UnitSteps  # noqa: E402
 
 serving = ServingModel()
 BASE = dict(model=LLAMA8, hardware=H100, seq_len=200, output_len=200, max_num_batched_tokens=4096)
@@ -104,9 +104,7 @@ def test_scheduler_steps_is_checked_and_refused_with_disagg():
         with pytest.raises(InvalidInputError, match="scheduler_steps"):
             serving.solve(**BASE, arrival_rate=4.0, scheduler_steps=bad)
     with pytest.raises(InvalidInputError, match="scheduler_steps"):
-        serving.solve(
-            **BASE, arrival_rate=1.0, disagg="prefill=H100x1:tp1,decode=H100x1:tp1", fabric="NVLink", scheduler_steps=10
-        )
+        serving.solve(**BASE, arrival_rate=1.0, **ONE_GPU_POOLS, scheduler_steps=10)
 
 
 def test_cli_scheduler_steps():

@@ -19,7 +19,7 @@ from mlsysim_serving.ops import SCALAR
 from mlsysim_core.errors import InvalidInputError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LLAMA8, UnitSteps  # noqa: E402
+from fixtures_serving import H100, LLAMA8, ONE_GPU_POOLS, UnitSteps  # noqa: E402
 
 serving = ServingModel()
 BASE = dict(model=LLAMA8, hardware=H100, seq_len=200, output_len=200, max_num_batched_tokens=4096)
@@ -112,13 +112,7 @@ def test_prefill_steps_is_checked_and_refused_with_disagg():
     with pytest.raises(InvalidInputError, match="prefill_steps"):
         serving.solve(**BASE, arrival_rate=4.0, prefill_steps="chunked")
     with pytest.raises(InvalidInputError, match="prefill_steps"):
-        serving.solve(
-            **BASE,
-            arrival_rate=1.0,
-            disagg="prefill=H100x1:tp1,decode=H100x1:tp1",
-            fabric="NVLink",
-            prefill_steps="separate",
-        )
+        serving.solve(**BASE, arrival_rate=1.0, **ONE_GPU_POOLS, prefill_steps="separate")
 
 
 def test_cli_prefill_steps():

@@ -4,6 +4,9 @@ calibration supplies it, bad values are named; the command line takes it and a s
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import attrs
 import pytest
 from mlsysim_serving import ServingModel
@@ -11,6 +14,9 @@ from mlsysim_serving import ServingModel
 import mlsysim
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.units import ureg
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fixtures_serving import ONE_GPU_POOLS  # noqa: E402
 
 LM, HW = mlsysim.Models.Language, mlsysim.Hardware
 #: Qwen3-8B on one H100 at the GPUStack ShareGPT means (233 in, 221 out)
@@ -127,14 +133,7 @@ def test_simulated_closed_loop_clients_spend_the_request_path_outside_the_engine
 def test_disaggregated_pools_refuse_it():
     with pytest.raises(InvalidInputError) as e:
         ServingModel().solve(
-            LM.Qwen3_8B,
-            HW.H100,
-            233,
-            output_len=221,
-            arrival_rate=1.0,
-            disagg="prefill=H100x1:tp1,decode=H100x1:tp1",
-            fabric="NVLink",
-            request_overhead=0.01,
+            LM.Qwen3_8B, HW.H100, 233, output_len=221, arrival_rate=1.0, **ONE_GPU_POOLS, request_overhead=0.01
         )
     assert e.value.argument == "request_overhead"
 
