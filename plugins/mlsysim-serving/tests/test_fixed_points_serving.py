@@ -30,10 +30,11 @@ def _prefilled_exactly(mp: float, P1: float, room: float) -> float:
 @pytest.mark.parametrize("m, P1, room", CASES)
 def test_carried_count_conserves_the_prompt_work(m, P1, room):
     fill = float(math.ceil(room / P1))
-    mp = TR._carried(SCALAR, m, P1, room, fill)
+    mp, K = TR._carried(SCALAR, m, P1, room, fill, fill)
     want = min(m * P1, room * (1.0 - 1e-6))  # the work that arrives, capped just below a full budget
     assert _prefilled_exactly(mp, P1, room) == pytest.approx(want, rel=1e-12)
     assert mp >= m  # prompts are carried, never lost
+    assert K == min(fill, math.ceil(mp + 6.0 * math.sqrt(mp) + 4.0))  # the tail lumped where the budget fills
 
 
 def test_an_overloaded_step_carries_m_itself():
@@ -41,18 +42,18 @@ def test_an_overloaded_step_carries_m_itself():
     # pool's SLO search): the budget is full at m already (h(m) = room > the work target), so m' = m, as Newton's
     # from below gave (fe216ef's second-order step went backward, to m' = -4e6: a NaN and a ValueError)
     m = 64.73896878084032
-    assert TR._carried(SCALAR, m, 2000.0, 8191.0, 5.0) == m
-    mp = TR._carried(ARRAY, np.array([m, 0.3]), 2000.0, 8191.0, 5.0)
-    assert mp[0] == m and mp[1] == pytest.approx(TR._carried(SCALAR, 0.3, 2000.0, 8191.0, 5.0), rel=1e-12)
+    assert TR._carried(SCALAR, m, 2000.0, 8191.0, 5.0, 5.0)[0] == m
+    mp, _ = TR._carried(ARRAY, np.array([m, 0.3]), 2000.0, 8191.0, 5.0, 5.0)
+    assert mp[0] == m and mp[1] == pytest.approx(TR._carried(SCALAR, 0.3, 2000.0, 8191.0, 5.0, 5.0)[0], rel=1e-12)
 
 
 def test_carried_count_of_an_array_is_each_element_alone():
     m = np.array([c[0] for c in CASES])
     P1, room = 512.0, 1500.0
     fill = float(math.ceil(room / P1))
-    mp = TR._carried(ARRAY, m, P1, room, fill)
+    mp, _ = TR._carried(ARRAY, m, P1, room, fill, fill)
     for i, mi in enumerate(m.tolist()):
-        assert mp[i] == pytest.approx(TR._carried(SCALAR, mi, P1, room, fill), rel=1e-12)
+        assert mp[i] == pytest.approx(TR._carried(SCALAR, mi, P1, room, fill, fill)[0], rel=1e-12)
 
 
 @pytest.mark.parametrize("m, P1, room", CASES)

@@ -4,6 +4,7 @@ largest count any element needs, lumping a Poisson tail of ~1e-9 elsewhere than 
 
 from __future__ import annotations
 
+import copy
 import sys
 from pathlib import Path
 
@@ -62,3 +63,19 @@ def test_sweep_point_equals_solve_where_the_budget_fills_at_other_counts():
             assert cols[k][i].to_base_units().magnitude == pytest.approx(
                 getattr(r, k).to_base_units().magnitude, rel=1e-9
             )
+
+
+@pytest.mark.parametrize("model, tp", [(LLAMA8, 1), (LLAMA70, 4)])
+def test_step_line_is_the_step_time_on_both_sides_of_the_roofline(model, tp):
+    # the affine pieces _mix sums its Poisson counts with: t(q) = max(c0 + c1*q, m0 + m1*q) + r0 + r1*q, from a
+    # decode-bound step (q = 0) to a compute-bound one (q = 8,000 prefill tokens), all-reduces included at tp 4
+    cost, _ = _engine(model, tp, 2000, 300, 0.0)
+    B, ctx, pos = 24.0, 2150.0, 1000.0
+    c0, c1, m0, m1, r0, r1 = cost.line(B, B * ctx, B * (ctx + 1.0), pos)
+    for q in (0.0, 1.0, 300.0, 2000.0, 8000.0):
+        t = cost.time(B + q, B * ctx, B * (ctx + 1.0) + q, fresh=pos * q)
+        assert max(c0 + c1 * q, m0 + m1 * q) + r0 + r1 * q == pytest.approx(t, rel=1e-14)
+    assert m0 > c0 and c0 + c1 * 8000.0 > m0 + m1 * 8000.0  # memory-bound at q = 0, compute-bound at 8,000
+    moe = copy.copy(cost)
+    moe.expert_bytes = 1e-3  # expert weights read per token: not affine, the general path
+    assert moe.line(B, B * ctx, B * (ctx + 1.0), pos) is None

@@ -17,12 +17,13 @@ import numpy as np
 
 
 class Ops:
-    """max, min, where, top (np.max), all (np.all) and the math functions for one kind of operand."""
+    """max, min, where, ratio, top (np.max), all (np.all) and the math functions for one kind of operand."""
 
     __slots__ = (
         "max",
         "min",
         "where",
+        "ratio",
         "top",
         "all",
         "exp",
@@ -36,10 +37,11 @@ class Ops:
         "erf",
     )
 
-    def __init__(self, max, min, where, top, all, **math_functions: Callable[[Any], Any]):
+    def __init__(self, max, min, where, ratio, top, all, **math_functions: Callable[[Any], Any]):
         self.max: Callable[[Any, Any], Any] = max
         self.min: Callable[[Any, Any], Any] = min
         self.where: Callable[[Any, Any, Any], Any] = where
+        self.ratio: Callable[[Any, Any, Any], Any] = ratio
         self.top: Callable[[Any], Any] = top
         self.all: Callable[[Any], Any] = all
         names = ("exp", "expm1", "log", "log1p", "sqrt", "floor", "ceil", "isfinite", "erf")
@@ -61,6 +63,17 @@ def _min(a, b):
 def _where(cond, a, b):
     """np.where(cond, a, b) of a bool and two floats."""
     return a if cond else b
+
+
+def _ratio(a, b, default):
+    """a/b of two floats, ``default`` where b = 0 (:func:`_array_ratio`)."""
+    return a / b if b != 0.0 else default
+
+
+def _array_ratio(a, b, default):
+    """a/b elementwise, ``default`` where b = 0 (one call where a kernel would take two np.where)."""
+    nonzero = b != 0.0
+    return np.where(nonzero, a / np.where(nonzero, b, 1.0), default)
 
 
 def _on_float(scalar: Callable[[float], Any], ufunc: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -105,12 +118,13 @@ SCALAR = Ops(
     _max,
     _min,
     _where,
+    _ratio,
     float,
     bool,
     **{k: (_rounded if k in ("floor", "ceil") else _on_float)(s, u) for k, (s, u) in _UFUNCS.items()},
 )
 #: Operations on numpy arrays (and anything else numpy takes).
-ARRAY = Ops(np.maximum, np.minimum, np.where, np.max, np.all, **{k: u for k, (_, u) in _UFUNCS.items()})
+ARRAY = Ops(np.maximum, np.minimum, np.where, _array_ratio, np.max, np.all, **{k: u for k, (_, u) in _UFUNCS.items()})
 
 
 def pick(*values: Any) -> Ops:

@@ -220,6 +220,18 @@ class StepCost:
                 t = t + a2a[0] + a2a[1] * tokens
         return factor * t + self.overhead + self.hop0 + self.hop_token * tokens
 
+    def line(self, tokens, attn, kv_tokens, pos):
+        """:meth:`time` of a step with q more prefill tokens of mean causal position ``pos`` as affine pieces of q,
+        t(q) = max(c0 + c1*q, m0 + m1*q) + r0 + r1*q (the roofline's compute and memory sides, the all-reduces and
+        the overhead): (c0, c1, m0, m1, r0, r1) at ``tokens``, ``attn``, ``kv_tokens``; None where the step is not
+        of that form (pipeline stages, all-to-all, MoE weights read per token)."""
+        if not self.plain or self.expert_bytes != 0.0:
+            return None
+        c0 = self.flop_token * tokens + self.flop_attn * attn
+        r0 = self.comm0 + self.comm_token * tokens + self.overhead
+        m0 = self.kv_bytes * kv_tokens + self.dense_bytes
+        return c0, self.flop_token + self.flop_fresh * pos, m0, self.kv_bytes, r0, self.comm_token
+
     def drain(self, t_step, tokens):
         """Seconds after a step's period until its last micro-batch leaves the last stage: a prompt
         chunk spread over the step's m micro-batches gets its first token m - 1 stage slots after the
@@ -390,30 +402,32 @@ def _mix(xp, cost, load, B, m, M):
     room = budget(xp, load, B, M)
     P1 = xp.max(load.P1, 1e-300)
     ctx, pos = load.ctx, load.pos
-    t_dec = decode_step(cost, load, B, ctx, 0.0, pos)
+    v = B * load.w
+    line = None if load.separate or load.spec is not None else cost.line(v, v * ctx, B * (ctx + load.w), pos)
+    if line is None:
+        t_dec = decode_step(cost, load, B, ctx, 0.0, pos)
+    else:  # the step affine in its prefill tokens q on each side of the roofline (:meth:`StepCost.line`)
+        c0, c1, m0, m1, r0, r1 = line
+        t_dec = xp.max(c0, m0) + r0
     short = room >= P1
     fill = xp.ceil(room / P1)  # prompts that fill the budget
-    mp = _carried(xp, m, P1, room, fill)
+    whole = -xp.top(-fill)  # below this count every element's n prompts fit the budget whole
+    mp, K = _carried(xp, m, P1, room, fill, whole)
     var_p = load.cv_p * load.cv_p * P1 * P1  # variance of one prompt's prefill tokens
-    # N ~ Poisson(mp) prompts waiting, its tail lumped at K: the first count that fills the budget
-    # (min(N*P1, room) = room beyond it), or far in the Poisson's tail; below ``whole`` prompts fit whole
-    K = int(min(xp.top(xp.where(short, xp.min(fill, _reach(xp, mp)), 1.0)), 4096))
-    whole = -xp.top(-fill)
+    # N ~ Poisson(mp) prompts waiting, its tail lumped at K (:func:`_lumped`)
     pmf = below = xp.exp(-mp)  # P(N = n), P(N <= n)
     mean, sq = pmf * t_dec, pmf * t_dec * t_dec  # E[t], E[t^2] summed over n = 0..K prompts in a step
     for n in range(1, K + 1):
         pmf = pmf * (mp / n)
         w = 1.0 - below if n == K else pmf
         below = below + pmf
+        q = n * P1 if n < whole else xp.min(n * P1, room)
+        tn = cycle_step(cost, load, B, ctx, q, pos) if line is None else xp.max(c0 + c1 * q, m0 + m1 * q) + r0 + r1 * q
         # the n prompts' lengths spread the step: Var[t | n] = (dt/dq)^2 * n * var_p below the budget
-        if n < whole:  # every element's n prompts fit the budget whole
-            tn = cycle_step(cost, load, B, ctx, n * P1, pos)
-            slope = (tn - t_dec) / (n * P1)
-            spread = slope * slope * n * var_p
-        else:
-            tn = cycle_step(cost, load, B, ctx, xp.min(n * P1, room), pos)
-            slope = (tn - t_dec) / (n * P1)
-            spread = xp.where(n * P1 < room, slope * slope * n * var_p, 0.0)
+        slope = (tn - t_dec) / (n * P1)
+        spread = slope * slope * n * var_p
+        if n >= whole:
+            spread = xp.where(n * P1 < room, spread, 0.0)
         mean = mean + w * tn
         sq = sq + w * tn * tn
         sq = sq + w * spread
@@ -440,7 +454,7 @@ def _reach(xp, mp):
 CARRIED_RTOL = 1e-13
 
 
-def _carried(xp, m, P1, room, fill):
+def _carried(xp, m, P1, room, fill, whole):
     """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
     with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation), on the increasing, concave
     E[min(N*P1, room)] = h(m') from m' = m: each step s the root of the second-order Taylor polynomial
@@ -448,14 +462,17 @@ def _carried(xp, m, P1, room, fill):
     |h'''|/(6h')*s^3 (|h''|/(2h')*s^2 after a Newton step); it stops once that is within CARRIED_RTOL of m'.
     m' = m where the budget holds more prompts than the Poisson's range (m + 6*sqrt(m) + 4): nothing is
     carried; never below m (an overloaded step, its budget full at m: m itself). ``fill`` = ceil(room/P1), the
-    prompts that fill the budget."""
-    if xp.all(fill > _reach(xp, m)):
-        return m
+    prompts that fill the budget, ``whole`` its least element. Returns (m', K), K the count at which
+    :func:`_mix` lumps the tail of Poisson(m') (:func:`_lumped`)."""
+    reach = _reach(xp, m)
+    if xp.all(fill > reach):
+        return m, _lumped(xp, fill, reach)
+    # where fill <= reach(m) <= reach(m') everywhere (m' >= m), the lump is at fill whatever m'
+    K = int(min(xp.top(fill), 4096)) if xp.all(fill <= reach) else None
     want = xp.min(m * P1, room * (1.0 - 1e-6))
-    whole = -xp.top(-fill)  # below this count every element's n prompts fit the budget whole
     mp = m
     for _ in range(30):
-        got, slope, bend, third = _prefilled(xp, mp, P1, room, fill, whole)
+        got, slope, bend, third = _prefilled(xp, mp, P1, room, fill, whole, K)
         slope = xp.max(slope, 1e-12 * P1)
         gap = want - got  # (< 0 past the root: a second-order step may overshoot it by its error)
         disc = slope * slope + 2.0 * bend * gap  # the quadratic's discriminant (bend <= 0)
@@ -466,20 +483,29 @@ def _carried(xp, m, P1, room, fill):
         error = xp.where(root, abs(third * step) / 6.0, -bend / 2.0) * step * step
         if xp.all(error <= CARRIED_RTOL * mp * slope):
             break
-    return mp
+    return mp, (K if K is not None else _lumped(xp, fill, _reach(xp, mp)))
 
 
-def _prefilled(xp, mp, P1, room, fill, whole):
+def _lumped(xp, fill, reach):
+    """K, the count at which :func:`_mix` and :func:`_prefilled` lump the tail of Poisson(m'): the first count that
+    fills the budget (``fill``: min(N*P1, room) = room beyond it) or ``reach``, far in the Poisson's tail
+    (:func:`_reach`), whichever comes first, the largest over an array's elements, at most 4096 (1 where fill is
+    NaN)."""
+    return int(min(xp.top(xp.where(fill == fill, xp.min(fill, reach), 1.0)), 4096))
+
+
+def _prefilled(xp, mp, P1, room, fill, whole, K=None):
     """E[q] and its first three derivatives in mp for q = min(N*P1, room), N ~ Poisson(mp) lumped at K as in
     :func:`_mix` (``fill`` = ceil(room/P1), ``whole`` its least element: below this count every element's n
-    prompts fit the budget whole):
+    prompts fit the budget whole; K None: :func:`_lumped` at mp):
     E[q] = sum over n = 1..K of P(N >= n)*dq_n, its derivative sum of P(N = n-1)*dq_n (the Poisson
     mean's derivative of an expectation, E[h(N+1) - h(N)]), the second sum of (P(N = n-2) - P(N = n-1))*dq_n and
     the third of (P(N = n-3) - 2P(N = n-2) + P(N = n-1))*dq_n (each the derivative of the one before:
     dP(N = k)/dmp = P(N = k-1) - P(N = k)), dq_n = min(N*P1, room) - min((N-1)*P1, room) at N = n: P1 below the
     budget, what is left of it at the count that fills it, 0 beyond (an array's elements whose budget fills
     before K)."""
-    K = int(min(xp.top(xp.min(fill, _reach(xp, mp))), 4096))
+    if K is None:
+        K = _lumped(xp, fill, _reach(xp, mp))
     pmf = xp.exp(-mp)  # P(N = n - 1)
     # P(N = n - 3), P(N = n - 2), P(N <= n - 1), E[q] and its three derivatives
     last2 = last = below = got = slope = bend = third = 0.0
@@ -654,11 +680,11 @@ def _secant(xp, F, T, slope, rtol):
         g = out[0] - T
         if T0 is not None:
             dT = T - T0
-            slope = xp.where(dT != 0.0, (g - g0) / xp.where(dT != 0.0, dT, 1.0), -1.0)
+            slope = xp.ratio(g - g0, dT, -1.0)
         stopped = done is not False  # (one rate stops at once: only an array's elements wait for the others)
         kept = xp.where(done, kept, slope) if stopped else slope
         T_new = T - g / xp.where(slope < 0.0, slope, -1.0)
-        T_new = xp.where(xp.isfinite(T_new) & (T_new > 0.0), T_new, out[0])
+        T_new = xp.where((T_new > 0.0) & (T_new < math.inf), T_new, out[0])  # (NaN compares False)
         step, tol = abs(T_new - T), rtol * abs(T)
         now = step <= tol
         if step0 is None:  # the first step: no chord yet, so T (within rtol) is the answer
@@ -668,9 +694,9 @@ def _secant(xp, F, T, slope, rtol):
             now = now | ((step * step <= tol * (step0 - step)) & (step * step0 <= tol * abs(T)))
             if xp.all(done | now):
                 fresh = now & ~done if stopped else now  # the elements stopping now: F(T_new) along the chord
-                w = xp.where(fresh & (dT != 0.0), (T_new - T) / xp.where(dT != 0.0, dT, 1.0), 0.0)
+                w = xp.where(fresh, xp.ratio(T_new - T, dT, 0.0), 0.0)
                 return xp.where(fresh, T_new, T), tuple(x + (x - x0) * w for x, x0 in zip(out, out0)), kept
-        T0, g0, out0, step0, T = T, g, out, step, xp.where(done, T, T_new)
+        T0, g0, out0, step0, T = T, g, out, step, xp.where(done, T, T_new) if stopped else T_new
         done = done | now
     return T, out, kept
 
