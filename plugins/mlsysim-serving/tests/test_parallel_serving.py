@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import attrs
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -414,6 +415,26 @@ def test_uneven_pipeline_stages_the_largest_binds():
     assert four.si("weights_per_gpu") == pytest.approx(one.si("weights_per_gpu") * 16 / 61)
     assert any("61 layers over pp 4 as 1 stage(s) of 16 and 3 of 15" in n for n in four.notes)
     assert four.pipeline_bubble == pytest.approx(1 - 61 / 64)  # stages busy 4 / (4 x 64/61) of a round
+
+
+_PIPELINED = (
+    (LLAMA70, None, 2, {}),
+    (MLA, "fp8", 1, dict(dp_attention=8, ep_size=8, fabric=IB)),  # 61 layers: uneven stages of 16/15/15/15
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(tokens=st.sampled_from([0.5, 1.0, 3.0, 3.999, 4.0]) | st.floats(0.0, 1e5), prefill=st.booleans())
+def test_a_full_pipelines_factor_set_up_once_is_kernels_pipeline(tokens, prefill):
+    # a step of at least pp tokens on floats takes the factor of m = pp micro-batches set up with the step cost;
+    # an array's elements take kernels.pipeline each: the same step time, below pp tokens too
+    for model, precision, tp, kw in _PIPELINED:
+        setup = prepare(model, H100, precision, tp, None, None, None, None, False, None, pp_size=4, **kw)
+        cost = UL.step_cost(setup)
+        work = (tokens, tokens * 900.0, tokens * 901.0)
+        one = cost.time(*work, prefill, False, tokens * 450.0)
+        each = cost.time(*(np.array([w]) for w in work), prefill, False, np.array([tokens * 450.0]))
+        assert one == pytest.approx(float(each[0]), rel=1e-14)
 
 
 def test_attention_ranks_hold_only_their_own_workspace():

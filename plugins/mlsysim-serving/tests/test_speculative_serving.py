@@ -263,3 +263,28 @@ def test_draft_by_catalog_name_is_the_catalog_entry():
     assert swept["spec_speedup"][0] == pytest.approx(_solve(spec_draft=M.Llama3_1B).spec_speedup, rel=1e-12)
     with pytest.raises(InvalidInputError, match="spec_draft.*did you mean Llama3_1B"):
         _solve(spec_draft="Llama3_1C")
+
+
+@settings(max_examples=40, deadline=None)
+@given(B=st.floats(1.0, 512.0), ctx=st.floats(16.0, 8192.0), q=st.sampled_from([0.0, 1.0]) | st.floats(0.0, 8192.0))
+def test_draft_time_is_k_draft_steps_the_first_over_the_prefill(B, ctx, q):
+    """A draft model's k steps beside a step of B sequences and q prefill tokens: draft(B + q) + (k - 1) draft(B),
+    each on the draft's step cost; heads/MTP/n-gram k * share * target(B) whatever q. The part without q is kept
+    for the last (B, ctx), and at q = 0 the first step is that kept draft(B): asked in any order, the same."""
+    from mlsysim_serving import under_load as UL
+    from mlsysim_serving.setup import prepare
+    from mlsysim_serving.speculative import Speculation
+
+    target, draft = (
+        UL.costs(prepare(m, H.H100, None, 4, None, None, None, None, False, None)) for m in (M.Llama3_70B, M.Llama3_1B)
+    )
+    pos = 700.0
+
+    def step(cost, tokens, fresh=0.0):
+        return cost.time(tokens, B * ctx, B * (ctx + 1.0) + tokens - B, False, False, fresh)
+
+    model, heads = Speculation(4, 0.7, draft, None), Speculation(4, 0.7, None, 0.1)
+    for q_first in (q, 0.0, q):  # the kept part from the call before, at another q
+        expect = step(draft, B + q_first, pos * q_first) + 3 * step(draft, B)
+        assert model.draft_time(target, B, ctx, q_first, pos) == pytest.approx(expect, rel=1e-15)
+        assert heads.draft_time(target, B, ctx, q_first, pos) == pytest.approx(4 * 0.1 * step(target, B), rel=1e-15)

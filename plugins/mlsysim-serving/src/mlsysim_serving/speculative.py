@@ -55,32 +55,38 @@ class Speculation:
     def __init__(self, k: int, alpha: float, draft: Any, share: float | None):
         self.k, self.tokens, self.var = k, accepted_tokens(alpha, k), accepted_variance(alpha, k)
         self.draft, self.share = draft, share
-        #: (target, B, ctx, :meth:`decoding`) of the last call: one tuple, replaced whole (threads read a whole one)
-        self._last: tuple = (None, None, None, 0.0)
+        #: :meth:`decoding` of the last (target, B, ctx): one tuple, replaced whole (threads read a whole one)
+        self._last: tuple = (None, None, None, 0.0, None)
 
     def draft_time(self, target, B, ctx, q=0.0, pos=0.0):
         """Seconds of the k draft steps beside a step of B sequences at context ``ctx`` and q prefill tokens:
         a draft model runs its first step over the prefill chunk too (it keeps its own KV cache), then
-        k - 1 decode steps: draft(B + q) + (k - 1) * draft(B); heads/MTP/n-gram: k * share * target(B)."""
+        k - 1 decode steps: draft(B + q) + (k - 1) * draft(B); heads/MTP/n-gram: k * share * target(B).
+        What does not depend on q is kept for the last (B, ctx) (:meth:`decoding`); without prefill tokens
+        the first step is the kept draft(B)."""
+        last = self._last
+        if last[1] is not B or last[2] is not ctx or last[0] is not target:
+            last = self.decoding(target, B, ctx)
         if self.draft is None:
-            return self.decoding(target, B, ctx)
-        first = self.draft.time(B + q, B * ctx, B * (ctx + 1.0) + q, fresh=pos * q)
-        return first + self.decoding(target, B, ctx)
+            return last[3]
+        if q.__class__ is float and q == 0.0:
+            return last[4] + last[3]
+        return self.draft.time(B + q, B * ctx, B * (ctx + 1.0) + q, False, False, pos * q) + last[3]
 
     def decoding(self, target, B, ctx):
-        """The part of :meth:`draft_time` that does not depend on the prefill tokens: (k - 1) * draft(B), or
-        k * share * target(B) (heads/MTP/n-gram). The steps a traffic kernel evaluates at one decode batch (each
-        count of prompts prefilled beside it: :func:`.traffic._mix`) pass the same B and ctx objects, so it is
-        kept for the last ones (by identity: the entry holds them, so their ids are not reused)."""
-        last = self._last
-        if last[1] is B and last[2] is ctx and last[0] is target:
-            return last[3]
+        """(target, B, ctx, the part of :meth:`draft_time` that does not depend on the prefill tokens, one draft
+        decode step draft(B) or None): (k - 1) * draft(B), or k * share * target(B) (heads/MTP/n-gram). The steps
+        a traffic kernel evaluates at one decode batch (each count of prompts prefilled beside it:
+        :func:`.traffic._mix`) pass the same B and ctx objects, so it is kept for the last ones (by identity: the
+        entry holds them, so their ids are not reused)."""
         if self.draft is None:
+            step = None
             t = self.k * self.share * target.time(B, B * ctx, B * (ctx + 1.0))
         else:
-            t = (self.k - 1) * self.draft.time(B, B * ctx, B * (ctx + 1.0))
-        self._last = (target, B, ctx, t)
-        return t
+            step = self.draft.time(B, B * ctx, B * (ctx + 1.0))
+            t = (self.k - 1) * step
+        last = self._last = (target, B, ctx, t, step)
+        return last
 
 
 def under_traffic(setup, checked: tuple) -> tuple:

@@ -71,6 +71,7 @@ class StepCost:
         "overhead",
         "pp",
         "depth",
+        "full",
         "hop0",
         "hop_token",
         "a2a",
@@ -132,6 +133,7 @@ class StepCost:
             self.comm0 = self.comm_token = 0.0
         self.overhead = overhead
         self.pp, self.depth, self.hop0, self.hop_token = 1.0, 1.0, 0.0, 0.0
+        self.full = (1.0, 1.0)
         self.a2a = self.prefill_a2a = None
         self.plain = layout is None or not (layout.a2a or layout.p > 1)  # no all-to-all, no stages
         if layout is None:
@@ -180,6 +182,8 @@ class StepCost:
                 for t in (0.0, 1.0)
             ]
             self.pp, self.depth, self.hop0, self.hop_token = float(layout.p), layout.depth, hops[0], hops[1] - hops[0]
+            # the factors of a step of at least pp tokens (m = pp micro-batches: most steps), (decode, prefill)
+            self.full = tuple(K.pipeline(self.pp, self.pp, prefill, self.depth)[1] for prefill in (False, True))
 
     def parts(self, tokens, attn, kv_tokens):
         """(compute, memory) seconds of the roofline of one decode pass over ``tokens`` tokens, before the
@@ -198,7 +202,10 @@ class StepCost:
         contexts); ``fresh``: prefill attention work (sum of the prefill tokens' causal positions)."""
         factor = 1.0
         if self.pp > 1.0 and not roofline:
-            m, factor = K.pipeline(tokens, self.pp, prefill, self.depth)
+            if tokens.__class__ is float and tokens >= self.pp:  # m = pp: the factor set up once
+                m, factor = self.pp, self.full[prefill]
+            else:
+                m, factor = K.pipeline(tokens, self.pp, prefill, self.depth)
             tokens, attn, kv_tokens, fresh = tokens / m, attn / m, kv_tokens / m, fresh / m
         t_c = self.flop_token * tokens + self.flop_attn * attn + self.flop_fresh * fresh
         t_m = self.kv_bytes * kv_tokens + self.dense_bytes
