@@ -223,7 +223,9 @@ def _with(efficiency: Any, attr: str, value: float) -> Any:
     result (keyed by the object, hashed and compared by class and values, so a mutated object is a new
     key): a solver's preparation cache, keyed by its arguments' identity
     (``mlsysim_core.solver.PreparedCache``), then hits on a repeated banded call instead of filling up
-    with a new object per call. An unhashable object (not frozen): a new object."""
+    with a new object per call. An unhashable object or one hashed by identity (not frozen): a new object."""
+    if efficiency.__class__.__hash__ is object.__hash__:  # hashed by identity: it could change in place
+        return attrs.evolve(efficiency, **{attr: value})
     try:
         key = (efficiency, attr, value)
         made = _made.get(key)
@@ -279,25 +281,75 @@ def _declared(solver_cls: Any) -> tuple[tuple, tuple[str, ...], dict[str, str], 
     return arguments, inputs, getattr(solver_cls, "band_catalog", None) or {}, owner
 
 
-def corner_arguments(solver_cls: Any, nominal: Result, given: dict[str, Any]) -> tuple[dict, dict] | None:
-    """(fast, slow): ``given`` with each declared efficiency or overhead the caller left out at the
-    ends of its range (``band_arguments``) and each banded input result (``band_inputs``) replaced by
-    its corner results; None when nothing would move."""
-    arguments, inputs, ends, _ = _declared(solver_cls)
-    fast, slow = dict(given), dict(given)
-    moved = False
+@cache
+def _heads(solver_cls: Any, result_cls: type) -> tuple[tuple[str, str, list[str]], ...]:
+    """Per ``band_arguments`` entry of the solver (:func:`_declared`'s order): (argument, the attribute of
+    ``result_cls`` storing the field that holds the value used, the arguments giving it under another name)."""
+    stored = {f.alias: f.name for f in attrs.fields(result_cls)}  # ``_latency`` stores ``latency``
+    return tuple((arg, stored[head], aliases) for arg, _, _, head, _, aliases in _declared(solver_cls)[0])
+
+
+#: the argument values :func:`_moves` found so far, by solver class, calibration and the values used (which
+#: decide them), with the calibration table they were found for (its identity is in the key: kept alive)
+_found: dict[tuple, tuple[dict, dict, Any]] = {}
+
+
+def _moves(solver_cls: Any, nominal: Result, given: dict[str, Any]) -> tuple[dict, dict]:
+    """({argument: fast value}, {argument: slow value}) of each declared efficiency or overhead the caller
+    left out (``band_arguments``): the ends of its range (``Range.corners``) around the value the nominal
+    used, or the hardware's calibrated range. Memoized by what decides them: the solver class, the hardware's
+    calibration table (by identity) and engine, and per argument the value used (None where the caller held
+    it; an efficiency object by value), so a repeated banded call finds them set up (a value hashed by
+    identity, which could change in place, or an unhashable one: found anew)."""
+    stored = vars(nominal)  # @result classes store their fields in __dict__
     table = getattr(given.get("hardware"), "calibration", None)
+    key = [solver_cls, id(table) if table else None, given.get("engine") if table else None]
+    for arg, head, aliases in _heads(solver_cls, type(nominal)):  # type: ignore[arg-type]  # a class is hashable
+        held = given.get(arg) is not None or (aliases and any(given.get(a) is not None for a in aliases))
+        value = None if held else stored[head]
+        if value.__class__ is not float and not held and value.__class__.__hash__ is object.__hash__:
+            return _ends(solver_cls, nominal, given, table)  # hashed by identity: it could change in place
+        key.append(value)
+    try:
+        hit = _found.get(tuple(key))
+    except TypeError:  # an unhashable efficiency object: nothing kept
+        return _ends(solver_cls, nominal, given, table)
+    if hit is not None and hit[2] is table:
+        return hit[0], hit[1]
+    fast, slow = _ends(solver_cls, nominal, given, table)
+    if len(_found) >= 1024:
+        _found.clear()
+    _found[tuple(key)] = (fast, slow, table)
+    return fast, slow
+
+
+def _ends(solver_cls: Any, nominal: Result, given: dict[str, Any], table: Any) -> tuple[dict, dict]:
+    """:func:`_moves`' values, found: each range's corners (``Range.corners``) at the value ``nominal`` used
+    (an attribute of an efficiency object: that object with the attribute moved) or at the hardware's
+    calibration ``table`` scoped to the engine."""
     calibration = scoped(table, given.get("engine")) if table else None
-    for arg, attr, field, head, span, aliases in arguments:
+    fast: dict[str, Any] = {}
+    slow: dict[str, Any] = {}
+    for arg, attr, field, head, span, aliases in _declared(solver_cls)[0]:
         if given.get(arg) is not None or any(given.get(a) is not None for a in aliases):
             continue  # given (under its own name or an alias): held
         f, s = span.corners(_used(nominal, field), calibration)
         if attr:  # an attribute of the efficiency object the solver used
             held = nominal.si(head)
-            f = _with(fast[arg] if fast.get(arg) is not None else held, attr, f)
-            s = _with(slow[arg] if slow.get(arg) is not None else held, attr, s)
+            f = _with(fast.get(arg, held), attr, f)
+            s = _with(slow.get(arg, held), attr, s)
         fast[arg], slow[arg] = f, s
-        moved = True
+    return fast, slow
+
+
+def corner_arguments(solver_cls: Any, nominal: Result, given: dict[str, Any]) -> tuple[dict, dict] | None:
+    """(fast, slow): ``given`` with each declared efficiency or overhead the caller left out at the
+    ends of its range (``band_arguments``, :func:`_moves`) and each banded input result (``band_inputs``)
+    replaced by its corner results; None when nothing would move."""
+    _, inputs, ends, _ = _declared(solver_cls)
+    moved_fast, moved_slow = _moves(solver_cls, nominal, given)
+    fast, slow = given | moved_fast, given | moved_slow
+    moved = bool(moved_fast)
     for arg in inputs:
         corners = getattr(getattr(given.get(arg), "bands", None), "corners", None)
         if corners is not None:

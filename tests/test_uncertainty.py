@@ -7,6 +7,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -271,6 +272,80 @@ def test_repeated_training_bands_reuse_their_corner_efficiencies(training):
     assert all(a is b for a, b in zip(other.bands.corners, training.bands.corners)) is False
     assert other.bands.corners[1].efficiency is training.bands.corners[1].efficiency
     assert isinstance(other.bands.corners[1].efficiency, TrainingEfficiency)
+
+
+def test_repeated_training_bands_reuse_their_corner_layouts(monkeypatch):
+    """A corner's layout is made once per nominal layout and corner efficiency (``_Group.corners``): a
+    repeated banded call prepares only its nominal layout (a preparation-cache lookup) and gives the
+    same band."""
+    from mlsysim_distributed import solver as DS
+
+    calls = []
+    prepared = DS._prepared
+    monkeypatch.setattr(
+        DS, "_prepared", lambda *a: calls.append(a[DS._PREPARE_ARGS.index("efficiency")]) or prepared(*a)
+    )
+    first = banded(mlsysim.DistributedModel, LM.Llama3_70B, CLUSTER, 256, **dict(TRAIN, zero_stage=1))
+    assert len(calls) == 3 and calls[0] is None  # the nominal (default efficiency) and its two corners
+    calls.clear()
+    again = banded(mlsysim.DistributedModel, LM.Llama3_70B, CLUSTER, 256, **dict(TRAIN, zero_stage=1))
+    assert calls == [None] and dict(again.bands) == dict(first.bands)
+
+
+def test_corner_arguments_found_once_per_values_used_and_calibration():
+    """``corner_arguments`` keeps what it found by the values the nominal used and the hardware's calibration
+    table (by identity) and engine: a repeated call finds the same corners; hardware whose calibrated ranges
+    differ, or a solve on another engine, gets its own, even where the values used are the same."""
+    from mlsysim_uncertainty.bands import corner_arguments, given_arguments
+
+    def corners(hardware, **kw):
+        given = given_arguments(mlsysim.ServingModel.solve, (LM.Llama3_8B, hardware, 512, 4), kw)
+        nominal = mlsysim.ServingModel().solve(**given)
+        fast, slow = corner_arguments(mlsysim.ServingModel, nominal, given)
+        return fast["efficiency"], slow["efficiency"], fast["memory_efficiency"], slow["memory_efficiency"]
+
+    fit = {"compute": 0.5, "memory": 0.8}
+    narrow = attrs.evolve(HW.H100, calibration=dict(fit, range={"compute": [0.45, 0.55]}))
+    wide = attrs.evolve(HW.H100, calibration=dict(fit, range={"compute": [0.3, 0.7]}))
+    scoped = attrs.evolve(HW.H100, calibration=dict(fit, engines={"vllm": dict(fit, range={"compute": [0.2, 0.9]})}))
+    assert corners(narrow)[:2] == (0.55, 0.45) and corners(narrow) == corners(narrow)
+    assert corners(wide)[:2] == (0.7, 0.3) and corners(narrow)[:2] == (0.55, 0.45)
+    assert corners(scoped, engine="vllm")[:2] == (0.9, 0.2)
+    unscoped = corners(scoped)  # the same fit without its engine: the compute range scaled around 0.5
+    assert unscoped[:2] == pytest.approx(
+        (0.5 * 0.76 / RANGES["efficiency"].default, 0.5 * 0.44 / RANGES["efficiency"].default)
+    )
+    assert corners(narrow)[2:] == corners(wide)[2:] == unscoped[2:]  # no calibrated memory range
+
+
+def test_corner_arguments_follow_an_efficiency_object_changed_in_place():
+    """An efficiency object hashed by identity (not frozen) may change between calls: its corners are
+    found anew each time, never kept."""
+    from mlsysim_core.results import Result, result
+    from mlsysim_uncertainty.bands import corner_arguments
+
+    @attrs.define(eq=False)
+    class Knob:  # hashed by identity
+        compute: float = 0.6
+        network: float = 0.8
+
+    @result("KnobModel")
+    class KnobResult(Result):
+        efficiency: object = attrs.field()
+
+    class KnobModel:
+        band_arguments = {"efficiency.compute": "efficiency.compute"}
+
+    knob = Knob()
+    nominal = KnobResult(efficiency=knob)
+    fast, _ = corner_arguments(KnobModel, nominal, {"efficiency": None})
+    knob.compute, knob.network = 0.3, 0.5
+    again, _ = corner_arguments(KnobModel, nominal, {"efficiency": None})
+    compute = RANGES["efficiency.compute"]
+    assert fast["efficiency"].compute == pytest.approx(0.6 * compute.high / compute.default)
+    assert (again["efficiency"].compute, again["efficiency"].network) == pytest.approx(
+        (0.3 * compute.high / compute.default, 0.5)
+    )
 
 
 def test_fleet_solvers_carry_the_training_band_through(training):

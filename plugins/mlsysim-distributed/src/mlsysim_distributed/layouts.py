@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-#: _Group slots that are not numbers the step kernel reads (texts, dicts, tuples): never stacked
-_NOT_STACKED = frozenset({"notes", "warning", "parallelism", "fields", "acc_name"})
+#: _Group slots that are not numbers the step kernel reads (texts, dicts, tuples, band corner layouts): never stacked
+_NOT_STACKED = frozenset({"notes", "warning", "parallelism", "fields", "acc_name", "corners"})
 _UNSET = object()
 
 

@@ -230,21 +230,21 @@ class DistributedModel(Solver):
         """(nominal, fast, slow): ``solve(*args, **kwargs)`` and the same at the two argument sets
         ``corners(nominal)`` returns (None: no corner), which differ from it only in its efficiency
         (``band_arguments``, mlsysim_uncertainty.banded): the batch, micro-batches and sequence are
-        checked and the step's work (:func:`_work`) done once; each corner's layout comes from the
-        preparation cache (its efficiency object is the same one on every banded call) and times that
-        work (:func:`_corner`), unbuilt (``Pending``: the fields it moves), built on first use."""
+        checked and the step's work (:func:`_work`) done once; each corner's layout is the nominal layout's
+        at the corner's efficiency (:func:`_corner_group`: made once, its efficiency object the same one on
+        every banded call) and times that work (:func:`_corner`), unbuilt (``Pending``: the fields it moves),
+        built on first use."""
         from mlsysim_uncertainty.bands import Pending, bound_arguments
 
         a = bound_arguments(DistributedModel.solve, args, kwargs)
         if a is None:  # Python refuses the call: solve() says why
             return self.solve(*args, **kwargs), None, None
-        fields, batch, work = _step(a)
+        fields, batch, work, g = _step(a)
         nominal = DistributedResult(**fields)
         over = corners(nominal)
         if over is None:
             return nominal, None, None
-        checked = [a[k] for k in _PREPARE_ARGS]  # model and fleet resolved by _step
-        fast, slow = (_corner(_corner_group(checked, o["efficiency"]), work, batch, fields, Pending) for o in over)
+        fast, slow = (_corner(_corner_group(g, a, o["efficiency"]), work, batch, fields, Pending) for o in over)
         return nominal, fast, slow
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
@@ -352,11 +352,24 @@ def _group(a: dict[str, Any]) -> _Group:
     return prepare(*(a[k] for k in _PREPARE_ARGS))
 
 
-def _corner_group(checked: list[Any], efficiency: Any) -> _Group:
-    """The layout of a band corner: solve()'s checked arguments ``checked`` (in :data:`_PREPARE_ARGS`
-    order) at the corner's ``efficiency`` (cached as :func:`_group` caches)."""
-    checked[_EFFICIENCY_AT] = efficiency
-    return (_prepared if type(efficiency) in _FROZEN_EFFICIENCY else _prepare)(*checked)
+#: corner layouts kept per nominal layout (``_Group.corners``): a banded call makes two; more: a long run of
+#: banded calls whose calibrated ranges differ
+_CORNERS_KEPT = 8
+
+
+def _corner_group(g: _Group, a: dict[str, Any], efficiency: TrainingEfficiency) -> _Group:
+    """The layout of a band corner: the nominal layout ``g`` of solve()'s arguments ``a`` (checked by
+    :func:`_group`) at the corner's ``efficiency`` (the default efficiency evolved: a caller's own is held,
+    with no corner), through the preparation cache, kept on ``g`` by the efficiency object's identity (the
+    entry keeps it alive, so an id is not reused): a repeated banded call finds it there."""
+    kept = g.corners.get(id(efficiency))
+    if kept is not None and kept[0] is efficiency:
+        return kept[1]
+    made = _prepared(*(efficiency if k == "efficiency" else a[k] for k in _PREPARE_ARGS))
+    if len(g.corners) >= _CORNERS_KEPT:
+        g.corners.clear()
+    g.corners[id(efficiency)] = (efficiency, made)
+    return made
 
 
 def _corner(g: _Group, work: dict[str, Any], batch: tuple[int, int, int], nominal: dict[str, Any], pending: Any) -> Any:
@@ -365,10 +378,10 @@ def _corner(g: _Group, work: dict[str, Any], batch: tuple[int, int, int], nomina
     return pending(DistributedResult, dict(_timed(g, work, *batch), efficiency=g.fields["efficiency"]), nominal)
 
 
-def _step(a: dict[str, Any]) -> tuple[dict[str, Any], tuple[int, int, int], dict[str, Any]]:
+def _step(a: dict[str, Any]) -> tuple[dict[str, Any], tuple[int, int, int], dict[str, Any], _Group]:
     """solve() on its arguments ``a`` (by name): (the DistributedResult's fields, the checked global
-    batch, micro-batch count and sequence length, the step's :func:`_work`). Warns as solve() does
-    (at its caller)."""
+    batch, micro-batch count and sequence length, the step's :func:`_work`, the layout). Warns as solve()
+    does (at its caller)."""
     g = _group(a)
     if g.warning:
         warnings.warn(g.warning, TensorParallelAcrossNodesWarning, stacklevel=3)
@@ -382,7 +395,7 @@ def _step(a: dict[str, Any]) -> tuple[dict[str, Any], tuple[int, int, int], dict
         raise InfeasibleError(
             f"DistributedModel: {f['infeasible_reason']}", required=f["memory_per_gpu"], available=g.cap
         )
-    return f, batch, work
+    return f, batch, work, g
 
 
 def _fields(g: _Group, work: dict[str, Any], B: int, m: int, S: int) -> dict[str, Any]:
@@ -566,6 +579,7 @@ class _Group:
         "warning",
         "parallelism",
         "fields",
+        "corners",
     )
     fp8: Any
     tp_ov: Any
@@ -630,6 +644,7 @@ class _Group:
     warning: Any
     parallelism: Any
     fields: Any
+    corners: dict[int, tuple[Any, _Group]]  #: band corner layouts made from this one (:func:`_corner_group`)
 
 
 def _prepare(
@@ -664,6 +679,7 @@ def _prepare(
     if not isinstance(fleet, Fleet):
         instance("fleet", fleet, Fleet, "a Fleet (e.g. mlsysim.Systems.Clusters.Frontier_8K)")
     G = _Group()
+    G.corners = {}
     G.t = t = tp_size if type(tp_size) is int and 1 <= tp_size <= MAX_COUNT else integer("tp_size", tp_size)
     G.p = p = pp_size if type(pp_size) is int and 1 <= pp_size <= MAX_COUNT else integer("pp_size", pp_size)
     G.e = e = ep_size if type(ep_size) is int and 1 <= ep_size <= MAX_COUNT else integer("ep_size", ep_size)
@@ -930,7 +946,6 @@ def _prepare(
 
 _prepared = PreparedCache(_prepare)
 _FROZEN_EFFICIENCY = (float, int, TrainingEfficiency)
-_EFFICIENCY_AT = _PREPARE_ARGS.index("efficiency")
 
 
 def _parallel(degree: Any) -> bool:
