@@ -38,6 +38,7 @@ def _forget() -> None:
     UL.costs._memo.clear()
     UL._replicas.clear()
     SV._statics.clear()
+    SV._unloadeds.clear()
     SP.break_even.cache_clear()
     SP._fields.clear()
     SP.check._memo.clear()

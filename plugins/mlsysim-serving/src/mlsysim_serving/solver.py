@@ -25,7 +25,7 @@ from mlsysim_physics.equations import maximum
 from . import kernels as K
 from .layout import resolve_fabric
 from .memo import Memo
-from .results import ServingResult
+from .results import ServingResult, built
 from .setup import (
     MAX_COUNT,
     ModelShape,
@@ -400,46 +400,37 @@ class ServingModel(Solver):
     def _answer(self, setup: Setup, a: dict[str, Any], works: Any = None) -> ServingResult:
         """The result of solve() on its checked layout ``setup`` and its arguments ``a`` (``works``:
         :func:`_evaluate`'s, shared with a band's corners)."""
-        return ServingResult(**self._fields(setup, a, works))
-
-    def _fields(self, setup: Setup, a: dict[str, Any], works: Any = None) -> dict[str, Any]:
-        """The fields of :meth:`_answer`'s result (its keyword arguments: SI floats)."""
-        hardware, raise_errors = a["hardware"], a["raise_errors"]
+        if a["arrival_rate"] is None and a["concurrency"] is None:
+            return built(self._fields(setup, a, works))
         seq_len, batch_size, output_len = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
         beams = _check_beams(a["beam_width"])
-        loaded = a["arrival_rate"] is not None or a["concurrency"] is not None
-        if loaded:  # the rate varies from solve to solve: the static fields once per setup (a band's corners too)
-            f = dict(_static(setup, batch_size, seq_len, output_len, beams))
-        else:
-            f = _evaluate(setup, batch_size, float(seq_len), output_len, beams, works)
-        notes = setup.notes
-        if raise_errors and not f["feasible"]:
-            required, usable, capacity = f["total_memory_required"], f["memory_available"], hardware.si.capacity
-            raise InfeasibleError(
-                f"{setup.shape.name} needs {required / 1e9:.4g} GB per GPU (weights "
-                f"{f['weights_per_gpu'] / 1e9:.4g} + KV {f['kv_cache_per_gpu'] / 1e9:.4g} + workspace "
-                f"{f['workspace_per_gpu'] / 1e9:.4g}) but {hardware.name} has {usable / 1e9:.4g} GB usable "
-                f"({setup.memory_fraction:.0%} of the {capacity / 1e9:.4g} GB it reports) at tp_size={setup.tp_size}"
-                + (f" (a replica of {setup.layout.gpus} GPUs)" if setup.layout.gpus > setup.tp_size else ""),
-                required=required,
-                available=usable,
-            )
-        spec = _speculate(setup, a, f, batch_size * beams, seq_len, output_len)
-        if loaded:
-            from .under_load import TRAFFIC_NOTES, loaded_fields
+        static = _static(setup, batch_size, seq_len, output_len, beams)
+        if a["raise_errors"] and not static["feasible"]:
+            raise _infeasible(setup, static)
+        spec = _speculation(setup, a)
+        if beams != 1:
+            raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")
+        from .under_load import TRAFFIC_NOTES, loaded_fields
 
-            if beams != 1:
-                raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")
-            traffic = _traffic_args(a)
-            f.update(loaded_fields(setup, seq_len, output_len, traffic, raise_errors, spec))
-            notes += f.pop(TRAFFIC_NOTES, ())
-        elif a["method"] is not None or a["slo_ttft"] is not None or a["slo_itl"] is not None:
+        f = loaded_fields(setup, seq_len, output_len, _traffic_args(a), a["raise_errors"], spec)
+        f["notes"] = setup.notes + f.pop(TRAFFIC_NOTES, ())
+        return built(f, _unloaded(setup, static, batch_size, seq_len, output_len, spec))
+
+    def _fields(self, setup: Setup, a: dict[str, Any], works: Any = None) -> dict[str, Any]:
+        """The fields of :meth:`_answer`'s result without traffic (its keyword arguments: SI floats)."""
+        seq_len, batch_size, output_len = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
+        beams = _check_beams(a["beam_width"])
+        f = _evaluate(setup, batch_size, float(seq_len), output_len, beams, works)
+        if a["raise_errors"] and not f["feasible"]:
+            raise _infeasible(setup, f)
+        _speculate(setup, a, f, batch_size * beams, seq_len, output_len)
+        if a["method"] is not None or a["slo_ttft"] is not None or a["slo_itl"] is not None:
             raise InvalidInputError("arrival_rate", None, "a rate > 0 (or concurrency) when method or an SLO is given")
-        else:  # inputs that name result fields, as given (as a sweep gives them); the scheduler's checked
-            f["slo_percentile"] = a["slo_percentile"]
-            f.update(check_scheduler(a["scheduler_overlap"], a["scheduler_steps"], a["prefill_steps"]))
+        # inputs that name result fields, as given (as a sweep gives them); the scheduler's checked
+        f["slo_percentile"] = a["slo_percentile"]
+        f.update(check_scheduler(a["scheduler_overlap"], a["scheduler_steps"], a["prefill_steps"]))
         f.update(_layout_fields(setup))  # f is this call's own dict: filled in place, not copied
-        f.update(batch_size=batch_size, seq_len=seq_len, output_len=output_len, beam_width=beams, notes=notes)
+        f.update(batch_size=batch_size, seq_len=seq_len, output_len=output_len, beam_width=beams, notes=setup.notes)
         return f
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
@@ -561,20 +552,49 @@ def _corner_fields(setup: Setup, a: dict, nominal: ServingResult) -> dict:
     return f
 
 
-def _speculate(setup: Setup, a: dict, f: dict, batch: int, seq_len: int, output_len: Any) -> tuple | None:
-    """Speculative decoding of the arguments ``a`` (:func:`.speculative.check`'s tuple, None without it):
-    adds the spec_* fields at ``batch`` to ``f`` and the draft's memory to its total and feasibility."""
+def _speculation(setup: Setup, a: dict) -> tuple | None:
+    """Speculative decoding of the arguments ``a`` checked (:func:`.speculative.check`'s tuple, memoized), None
+    without it."""
     if a["spec_accept"] is None and a["spec_draft"] is None and a["spec_draft_cost"] is None:
         return None
     from . import speculative as SP
 
     if a["spec_accept"] is None:
         raise InvalidInputError("spec_accept", None, "an acceptance rate in [0, 1) with a draft")
-    spec = SP.check(setup, a["spec_draft"], a["spec_draft_cost"], a["spec_k"], a["spec_accept"])
+    return SP.check(setup, a["spec_draft"], a["spec_draft_cost"], a["spec_k"], a["spec_accept"])
+
+
+def _speculate(setup: Setup, a: dict, f: dict, batch: int, seq_len: int, output_len: Any) -> tuple | None:
+    """:func:`_speculation` of the arguments ``a``, its spec_* fields at ``batch`` added to ``f`` (:func:`_drafted`)."""
+    spec = _speculation(setup, a)
+    if spec is not None:
+        _drafted(setup, spec, f, batch, seq_len, output_len)
+    return spec
+
+
+def _drafted(setup: Setup, spec: tuple, f: dict, batch: int, seq_len: int, output_len: Any) -> None:
+    """Adds the spec_* fields of ``spec`` at ``batch`` to ``f`` and the draft's memory to its total and
+    feasibility."""
+    from . import speculative as SP
+
     f.update(SP.fields(setup, spec, batch, float(seq_len), output_len))
     f["total_memory_required"] += f["spec_draft_memory_per_gpu"]
     f["feasible"] = f["total_memory_required"] <= f["memory_available"]
-    return spec
+
+
+def _infeasible(setup: Setup, f: dict) -> InfeasibleError:
+    """The error of ``raise_errors`` where the fields ``f`` do not fit in memory."""
+    hardware = setup.hardware
+    required, usable, capacity = f["total_memory_required"], f["memory_available"], hardware.si.capacity
+    return InfeasibleError(
+        f"{setup.shape.name} needs {required / 1e9:.4g} GB per GPU (weights "
+        f"{f['weights_per_gpu'] / 1e9:.4g} + KV {f['kv_cache_per_gpu'] / 1e9:.4g} + workspace "
+        f"{f['workspace_per_gpu'] / 1e9:.4g}) but {hardware.name} has {usable / 1e9:.4g} GB usable "
+        f"({setup.memory_fraction:.0%} of the {capacity / 1e9:.4g} GB it reports) at tp_size={setup.tp_size}"
+        + (f" (a replica of {setup.layout.gpus} GPUs)" if setup.layout.gpus > setup.tp_size else ""),
+        required=required,
+        available=usable,
+    )
 
 
 def _rate_column(errors: PointErrors, vec: dict, a: dict, check_rate: Callable[[Any], float]) -> np.ndarray:
@@ -891,6 +911,27 @@ def _static(setup: Setup, batch_size: int, seq_len: int, output_len: int | None,
     if hit is None:
         hit = _statics.put(key, (setup, _evaluate(setup, batch_size, float(seq_len), output_len, beams)))
     return hit[1]
+
+
+_unloadeds = Memo()
+
+
+def _unloaded(setup: Setup, static: dict, batch_size: int, seq_len: int, output_len: int, spec: tuple | None) -> dict:
+    """A loaded result's fields that do not depend on the traffic, as the result stores them
+    (:meth:`.results.Trusted.stored`): the :func:`_static` fields ``static``, the speculative ones of ``spec``
+    (:func:`_drafted`), the layout's names and the lengths; memoized by the identity of the Setup and of ``spec``
+    (a memoized :func:`.speculative.check` tuple; the entry keeps both alive, so an id is not reused) and the
+    lengths: read-only (:meth:`.results.Trusted.__call__` copies it)."""
+    key = (id(setup), batch_size, seq_len, output_len, id(spec))
+    hit = _unloadeds.get(key)
+    if hit is None:
+        f = dict(static)
+        if spec is not None:
+            _drafted(setup, spec, f, batch_size, seq_len, output_len)
+        f.update(_layout_fields(setup))
+        f.update(batch_size=batch_size, seq_len=seq_len, output_len=output_len, beam_width=1)
+        hit = _unloadeds.put(key, (setup, spec, built.stored(f)))
+    return hit[2]
 
 
 def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int = 1, works: Any = None) -> dict:
