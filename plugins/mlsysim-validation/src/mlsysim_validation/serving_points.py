@@ -38,8 +38,10 @@ for _engine, _kw, _cs in _GPUSTACK_QWEN3_8B:
                 "fixed lengths at the ShareGPT sample's means (the source's totals / 100); closed loop of "
                 "`concurrency` clients (vllm bench --max-concurrency); the engine's scheduler as ServingModel's "
                 "defaults (chunked prefill, 8192-token budget, 256 sequences), with the overlap scheduler where "
-                "the engine's version runs it by default; the client-side TTFT also holds HTTP, chat templating "
-                "and tokenization, which the model does not",
+                "the engine's version runs it by default; the client-side TTFT also holds time the model does not "
+                "describe, which stalls the other clients' token streams too (P99 ITL less mean TPOT in the same "
+                "runs, ordered as the TTFT gaps: docs/accuracy.md, Session 12), so serial work on the server's "
+                "shared path rather than client or network time",
             )(_closed_loop("Qwen3_8B", "H100", 233, 221, _c, _field, _engine.removesuffix("-fp8"), **_kw))
 
 
