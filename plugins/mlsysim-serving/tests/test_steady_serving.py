@@ -79,3 +79,36 @@ def test_step_line_is_the_step_time_on_both_sides_of_the_roofline(model, tp):
     moe = copy.copy(cost)
     moe.expert_bytes = 1e-3  # expert weights read per token: not affine, the general path
     assert moe.line(B, B * ctx, B * (ctx + 1.0), pos) is None
+
+
+class _General:
+    """A step cost without affine pieces (:meth:`StepCost.line` None): the kernels take their general path."""
+
+    def __init__(self, cost):
+        self.cost = cost
+
+    def line(self, tokens, attn, kv_tokens, pos):
+        return None
+
+    def __getattr__(self, name):
+        return getattr(self.cost, name)
+
+
+@pytest.mark.parametrize(
+    "model, tp, seq_len, cv", [(LLAMA8, 1, 4000, 0.0), (LLAMA8, 1, 200, 0.8), (LLAMA70, 4, 9000, 0.3)]
+)
+def test_affine_pieces_answer_as_the_step_cost_does(model, tp, seq_len, cv):
+    # _mix's Poisson sum, the mean-value start and dT/dB on the line pieces equal them on cycle_step's step times
+    cost, eng = _engine(model, tp, seq_len, 300, cv)
+    load, general = eng.load, _General(cost)
+    for lam in (0.1 * eng.saturation, 0.8 * eng.saturation):
+        T = TR.steady(SCALAR, general, load, lam, M)[0]
+        B, m = 1.0 + lam * load.D1 * T, lam * T
+        for a, b in zip(TR._mix(SCALAR, cost, load, B, m, M), TR._mix(SCALAR, general, load, B, m, M)):
+            assert a == pytest.approx(b, rel=1e-13)
+        for a, b in zip(TR._start(SCALAR, cost, load, lam, M), TR._start(SCALAR, general, load, lam, M)):
+            assert a == pytest.approx(b, rel=1e-12)
+        f = TR._mix(SCALAR, cost, load, B, m, M)[1]
+        slope = TR.batch_slope(SCALAR, cost, load, B, m, f, M)
+        assert slope == pytest.approx(TR.batch_slope(SCALAR, general, load, B, m, f, M), rel=1e-12)
+        assert TR.steady(SCALAR, cost, load, lam, M)[0] == pytest.approx(T, rel=1e-12)

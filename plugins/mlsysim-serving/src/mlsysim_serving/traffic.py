@@ -346,21 +346,33 @@ class Load:
         self.P2 = (1.0 - h * h) * s2 / 2.0
         self.reserve = S + O  # KV tokens reserved per admitted request
         self.ctx = xp.where(self.D1 > 0, self.D2 / xp.max(self.D1, 1e-300), S)  # mean decode context
-        self.pos = self.P2 / xp.max(self.P1, 1e-300)  # mean causal attention work per prefill token
+        self.P1_nz = xp.max(self.P1, 1e-300)  # P1 as a divisor (no prefill: 1e-300)
+        self.pos = self.P2 / self.P1_nz  # mean causal attention work per prefill token
+        self._quantiles: dict = {}  # (prompt?, pct) -> length quantile over the mean (:meth:`_unit_quantile`)
+        self._excess = dist.excess if isinstance(dist, SampledLengths) else None  # the named one's on first use
 
     def prompt_quantile(self, pct):
         """Prompt length at percentile ``pct`` over the mean prompt length."""
-        if isinstance(self.dist, SampledLengths):
-            return self.dist.q_p[pct]
-        return _unit_quantile(self.dist, self.cv_p, pct)
+        return self._unit_quantile(True, pct)
+
+    def _unit_quantile(self, prompt, pct):
+        """Length at percentile ``pct`` over the mean of the prompts (``prompt``) or the outputs, kept per load."""
+        q = self._quantiles.get((prompt, pct))
+        if q is None:
+            if isinstance(self.dist, SampledLengths):
+                q = (self.dist.q_p if prompt else self.dist.q_o)[pct]
+            else:
+                q = _unit_quantile(self.dist, self.cv_p if prompt else self.cv_o, pct)
+            self._quantiles[prompt, pct] = q
+        return q
 
     def excess_level(self, u):
         """Prompt length over its mean, y, whose expected excess E[(g - y)+] over the prompts is u (0..1;
         :class:`.excess.Excess`, tabulated once per distribution)."""
-        if isinstance(self.dist, SampledLengths):
-            return self.dist.excess.level(u)
-        if not isinstance(self.cv_p, np.ndarray):
-            return _named_excess(self.dist, float(self.cv_p)).level(u)
+        if self._excess is None and not isinstance(self.cv_p, np.ndarray):
+            self._excess = _named_excess(self.dist, float(self.cv_p))
+        if self._excess is not None:
+            return self._excess.level(u)
         cv, u = np.broadcast_arrays(self.cv_p, u)  # a sweep over length_cv: one table per value
         y = np.empty(cv.shape)
         for c in np.unique(cv):
@@ -370,9 +382,7 @@ class Load:
 
     def output_quantile(self, pct):
         """Output length (tokens) at percentile ``pct``."""
-        if isinstance(self.dist, SampledLengths):
-            return self.O * self.dist.q_o[pct]
-        return self.O * _unit_quantile(self.dist, self.cv_o, pct)
+        return self.O * self._unit_quantile(False, pct)
 
 
 def _unit_quantile(dist, cv, pct):
@@ -407,10 +417,8 @@ def _mix(xp, cost, load, B, m, M):
     a "step" is the time between two decode steps, the decode step plus the prefill step run before the next
     (:func:`cycle_step`), and the budget room = M is the prefill step's alone."""
     room = budget(xp, load, B, M)
-    P1 = xp.max(load.P1, 1e-300)
-    ctx, pos = load.ctx, load.pos
-    v = B * load.w
-    line = None if load.separate or load.spec is not None else cost.line(v, v * ctx, B * (ctx + load.w), pos)
+    P1, ctx, pos = load.P1_nz, load.ctx, load.pos
+    line = cycle_line(cost, load, B, ctx, pos)
     if line is None:
         t_dec = decode_step(cost, load, B, ctx, 0.0, pos)
     else:  # the step affine in its prefill tokens q on each side of the roofline (:meth:`StepCost.line`)
@@ -438,16 +446,16 @@ def _mix(xp, cost, load, B, m, M):
         mean = mean + w * tn
         sq = sq + w * tn * tn
         sq = sq + w * spread
-    f_s = -xp.expm1(-mp)
-    f_l = xp.min(m * load.P1 / room, 1.0)
-    # full chunks: only where the prompts exceed the free budget
-    t_full = t_dec if xp.all(short) else cycle_step(cost, load, B, ctx, room, pos)
-    mean = xp.where(short, mean, (1 - f_l) * t_dec + f_l * t_full)
-    sq = xp.where(short, sq, (1 - f_l) * t_dec * t_dec + f_l * t_full * t_full)
-    f = xp.where(short, f_s, f_l)
-    # a lone prompt's step: only where none arrive (f = 0)
-    alone = t_dec if xp.all(f > 0) else cycle_step(cost, load, B, ctx, xp.min(P1, room), pos)
-    t_mix = xp.where(f > 0, (mean - (1 - f) * t_dec) / xp.max(f, 1e-300), alone)
+    f = -xp.expm1(-mp)
+    if not xp.all(short):  # full chunks where the prompts exceed the free budget
+        f_l = xp.min(m * load.P1 / room, 1.0)
+        t_full = cycle_step(cost, load, B, ctx, room, pos)
+        mean = xp.where(short, mean, (1 - f_l) * t_dec + f_l * t_full)
+        sq = xp.where(short, sq, (1 - f_l) * t_dec * t_dec + f_l * t_full * t_full)
+        f = xp.where(short, f, f_l)
+    t_mix = (mean - (1 - f) * t_dec) / xp.max(f, 1e-300)
+    if not xp.all(f > 0):  # a lone prompt's step where none arrive (f = 0)
+        t_mix = xp.where(f > 0, t_mix, cycle_step(cost, load, B, ctx, xp.min(P1, room), pos))
     return mean, f, t_dec, t_mix, sq
 
 
@@ -562,6 +570,23 @@ def cycle_step(cost, load, B, ctx, q, pos):
     return decode_step(cost, load, B, ctx, 0.0, pos) + decode_step(cost, load, 0.0, ctx, q, pos)
 
 
+def cycle_line(cost, load, B, ctx, pos):
+    """:func:`cycle_step` of B decoding sequences as affine pieces of its prefill tokens q (:meth:`StepCost.line`,
+    :func:`on_line`), or None where it is not of that form (speculation, separate prefill steps, or a step cost
+    that is not)."""
+    if load.separate or load.spec is not None:
+        return None
+    v = B * load.w
+    return cost.line(v, v * ctx, B * (ctx + load.w), pos)
+
+
+def on_line(xp, line, q):
+    """The step of affine pieces ``line`` (:meth:`StepCost.line`) at q prefill tokens: max(c0 + c1*q, m0 + m1*q)
+    + r0 + r1*q."""
+    c0, c1, m0, m1, r0, r1 = line
+    return xp.max(c0 + c1 * q, m0 + m1 * q) + r0 + r1 * q
+
+
 def own_step(xp, cost, load, B, room, tokens, attn):
     """One step with B decoding sequences prefilling a request's prompt beside the others that arrived
     before it: min(tokens, room) prefill tokens carrying the share of the causal attention work ``attn``
@@ -588,8 +613,8 @@ def poisson_quantile(xp, m, p, top):
     n = 0.0 * cdf  # 0 where the CDF at 0 reaches p, shaped as m
     for k in range(1, int(xp.top(top)) + 1):
         pmf = pmf * m / k
-        below = cdf < p
-        n = xp.where(below, k - 1 + xp.min(xp.max((p - cdf) / xp.max(pmf, 1e-300), 0.0), 1.0), n)
+        below = cdf < p  # (where it is, p - cdf > 0: the share of the step is at least 0)
+        n = xp.where(below, k - 1 + xp.min((p - cdf) / xp.max(pmf, 1e-300), 1.0), n)
         cdf = cdf + pmf
         if xp.all(cdf >= p):
             break
@@ -614,7 +639,7 @@ def capacity(cost, load, M, B_max):
     lam_seq = xp.where(load.D1 > 0, B / xp.max(load.D1 * T, 1e-300), np.inf)
     if load.separate:
         cycle = decode_step(cost, load, B_max, load.ctx) + full_step(xp, cost, load, B_max, M)
-        lam_tok = M / (xp.max(load.P1, 1e-300) * cycle)
+        lam_tok = M / (load.P1_nz * cycle)
         return xp.min(lam_seq, lam_tok), np.where(lam_tok < lam_seq, 1, 0)
     Bt = M * load.D1 / work
     lam_tok = M / (work * full_step(xp, cost, load, Bt, M))
@@ -659,8 +684,12 @@ def _start(xp, cost, load, lam, M):
     def model(T):
         B = 1.0 + lam * load.D1 * T
         q = xp.max(xp.min(P1, budget(xp, load, B, M)), 1.0)
-        t0 = decode_step(cost, load, B, load.ctx)
-        return (t0 + lam * T * P1 / q * (cycle_step(cost, load, B, load.ctx, q, load.pos) - t0),)
+        line = cycle_line(cost, load, B, load.ctx, load.pos)
+        if line is None:
+            t0, tq = decode_step(cost, load, B, load.ctx), cycle_step(cost, load, B, load.ctx, q, load.pos)
+        else:
+            t0, tq = on_line(xp, line, 0.0), on_line(xp, line, q)
+        return (t0 + lam * T * P1 / q * (tq - t0),)
 
     T, _, slope = _secant(xp, model, 0.0 * lam * load.S, -1.0, START_RTOL)  # from T = 0, shaped as lam
     return T, slope
@@ -820,14 +849,17 @@ def analytic(
         "rho_s": rho_s,
         "itl_sd": sd_itl,
     }
-    cap = xp.floor(room / xp.max(load.P1, 1e-300)) - 1.0
+    # own step: shared with the Poisson(lam*P(busy)*block) prompts that came during the same step in progress, at
+    # most as many as fit beside it (short prompts)
+    others_mean = lam * busy * block
+    others_top = xp.where(short, xp.max(xp.floor(room / load.P1_nz) - 1.0, 0.0), 0.0)
+    positions = (1.0 + load.h) / (2.0 * (1.0 - load.h))  # a prompt's positions h*S..S: (1 - h^2)*S^2/2 = S^2 * this
     for p in percentiles:
         z, tail = Z[p], 1.0 - p / 100.0
         Wp = xp.where(tail < p_wait, Wq / p_wait * xp.log(p_wait / tail), 0.0)
-        # own step: shared with the prompts that came during the same step in progress (short prompts)
-        others = poisson_quantile(xp, lam * busy * block, p / 100.0, xp.where(short, xp.max(cap, 0.0), 0.0))
+        others = poisson_quantile(xp, others_mean, p / 100.0, others_top)
         Lp = load.P1 * load.prompt_quantile(p)  # the prompt at this percentile
-        own = Lp * Lp * (1.0 + load.h) / (2.0 * (1.0 - load.h))  # its positions h*S..S: (1 - h^2)*S^2/2
+        own = Lp * Lp * positions
         tokens, attn = Lp + others * load.P1, own + others * load.P2
         Xp = xp.where(short, own_step(xp, cost, load, B, room, tokens, attn), chunk)
         Xp = Xp * xp.max(Lp / room, 1.0) + drain
@@ -848,7 +880,8 @@ def analytic(
                     MS.closed_extra_quantile(xp, t_dec, busy, tail, steps),
                     MS.residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, steps) - Rp,
                 )
-        Rp = Rp + xp.where(tail < busy, lag * T, 0.0)  # the extra step when the engine is busy
+        if lag != 0.0:  # an overlap scheduler's extra step when the engine is busy (lag 0 or 1)
+            Rp = Rp + xp.where(tail < busy, lag * T, 0.0)
         if z == 0.0:
             # the median: parts whose median is an atom (the wait, 0 with probability 1 - P(wait); the count of
             # prompts sharing the step, Poisson; a closed loop's wait for the next step; the residual while
@@ -923,8 +956,13 @@ def batch_slope(xp, cost, load, B, m, f, M):
     times instead of a :func:`_mix`."""
     ctx, pos = load.ctx, load.pos
     q = xp.min(m * load.P1 / xp.max(f, 1e-300), budget(xp, load, B + 1.0, M))
-    dec = decode_step(cost, load, B + 2.0, ctx, 0.0, pos) - decode_step(cost, load, B + 1.0, ctx, 0.0, pos)
-    mixed = cycle_step(cost, load, B + 2.0, ctx, q, pos) - cycle_step(cost, load, B + 1.0, ctx, q, pos)
+    one, two = cycle_line(cost, load, B + 1.0, ctx, pos), cycle_line(cost, load, B + 2.0, ctx, pos)
+    if one is None:
+        dec = decode_step(cost, load, B + 2.0, ctx, 0.0, pos) - decode_step(cost, load, B + 1.0, ctx, 0.0, pos)
+        mixed = cycle_step(cost, load, B + 2.0, ctx, q, pos) - cycle_step(cost, load, B + 1.0, ctx, q, pos)
+    else:
+        dec = on_line(xp, two, 0.0) - on_line(xp, one, 0.0)
+        mixed = on_line(xp, two, q) - on_line(xp, one, q)
     return (1.0 - f) * dec + f * mixed
 
 
