@@ -43,6 +43,7 @@ def _forget() -> None:
     SP._fields.clear()
     SP.check._memo.clear()
     DG._plans._memo.clear()
+    DG._calls.clear()
     LY._parsed.clear()
     LY._fabrics.clear()
 
@@ -131,11 +132,11 @@ def test_an_slo_search_solves_each_trial_rate_once_per_engine(monkeypatch):
 
     monkeypatch.setattr(TR, "analytic", spy)
     serving.solve(**args, slo_ttft=2.0, slo_itl=0.05)
-    trials = solved[2:]  # after the two pools at the offered rate
+    trials = solved[:-2]  # the searches', then the two pools' at the offered rate
     assert len(trials) > 10 and len(set(trials)) == len(trials)  # no trial rate solved twice on one step cost
     solved.clear()
     warm = serving.solve(**args, slo_ttft=2.5, slo_itl=0.05).to_dict()  # a new TTFT SLO: SEED and top trials reused
-    assert solved[2:] and len(set(solved[2:])) == len(solved[2:]) and not set(solved[2:]) & set(trials)
+    assert solved[:-2] and len(set(solved[:-2])) == len(solved[:-2]) and not set(solved[:-2]) & set(trials)
     _forget()
     assert serving.solve(**args, slo_ttft=2.5, slo_itl=0.05).to_dict() == warm
 
@@ -230,3 +231,24 @@ def test_a_trial_with_the_itl_spread_answers_one_without():
     finally:
         UL.TR.analytic = kernel
     assert solved == [True, False, True]
+
+
+def test_a_disaggregated_call_reused_at_another_rate_checks_that_rate():
+    """A disaggregated solve's set-up, searches and rate-free fields are memoized by the identity of every argument
+    but the arrival rate (disagg._calls): a solve that reuses them still checks its rate (a Quantity in 1/s taken
+    as requests/s) and answers as one from empty memos; another argument is a new entry."""
+    from mlsysim_core.errors import InvalidInputError
+    from mlsysim_core.units import ureg
+
+    _forget()
+    serving.solve(**LLAMA70_DISAGG)
+    assert len(DG._calls) == 1
+    for bad in (None, -1.0, 0.0, float("nan"), "fast"):
+        with pytest.raises(InvalidInputError, match="arrival_rate"):
+            serving.solve(**dict(LLAMA70_DISAGG, arrival_rate=bad))
+    warm = serving.solve(**dict(LLAMA70_DISAGG, arrival_rate=ureg.Quantity(180.0, "1/min"))).to_dict()
+    assert len(DG._calls) == 1 and warm["arrival_rate"] == {"value": 3.0, "unit": "1/s"}
+    serving.solve(**dict(LLAMA70_DISAGG, arrival_rate=3.0, slo_ttft=2.0))
+    assert len(DG._calls) == 2
+    _forget()
+    assert serving.solve(**dict(LLAMA70_DISAGG, arrival_rate=3.0)).to_dict() == warm

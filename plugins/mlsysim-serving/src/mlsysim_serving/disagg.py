@@ -26,6 +26,7 @@ from . import traffic as TR
 from . import under_load as UL
 from .disagg_result import DisaggServingResult
 from .layout import Disagg, KVLink, Pool, kv_link, parse_disagg
+from .memo import Memo
 from .ops import SCALAR
 from .roots import largest_meeting
 from .setup import model_shape, prepared, tp_limit
@@ -344,71 +345,101 @@ def serve_disagg(
 ) -> DisaggServingResult:
     """ServingModel.solve with ``disagg``: the two pools under ``traffic`` and the best aggregated layout
     of ``hardware`` at the same SLOs (see the module docstring); ``spec`` (:func:`.speculative.check`'s
-    heads/MTP/n-gram answer): speculative decode steps on the decode pool and the aggregated layouts."""
-    from .solver import _check_lengths
+    heads/MTP/n-gram answer): speculative decode steps on the decode pool and the aggregated layouts.
+    Everything but the offered rate's fields is a :class:`_Call`, memoized by the identity of every argument but
+    the arrival rate (as :class:`mlsysim_core.solver.PreparedCache`; not with ``length_samples``, a list that can
+    change in place; nor without a rate): a call it answers checks the rate alone (every other argument was
+    checked with it)."""
+    call = (model, hardware, seq_len, output_len, disagg, fabric, layerwise, gpus_per_node, spec)
+    if traffic.get("length_samples") is not None or traffic.get("arrival_rate") is None:  # (no rate: _Call says so)
+        return _Call(*call, common, traffic).at(UL.offered(traffic, output_len))
+    names, rest = tuple(traffic), [*traffic.values()]
+    del rest[names.index("arrival_rate")]
+    key = (tuple(common), names, *map(id, call), *map(id, common.values()), *map(id, rest))
+    hit = _calls.get(key)
+    if hit is None:
+        hit = _calls.put(key, ((call, tuple(common.values()), rest), _Call(*call, common, traffic)))
+    return hit[1].at(UL.offered(traffic, output_len))
 
-    layout = parse_disagg(disagg)
-    if layerwise is not True and layerwise is not False:
-        V.instance("kv_layerwise", layerwise, bool, "True or False")
-    node = DEFAULT_NODE if gpus_per_node is None else V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20)
-    link = _links(fabric, layout, node)
-    shape = model_shape(model)
-    seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
-    checked = _traffic(traffic, seq_len, output_len, shape.max_seq)
-    mix = [traffic.get(name, UL.MIX_DEFAULTS[name]) for name in _MIX]
-    drafting = (None, None, None) if spec is None else spec[1:]
-    args = (model, hardware, layout, disagg, fabric, link, layerwise, seq_len, output_len, gpus_per_node, *drafting)
-    setup = _prepare if traffic.get("length_samples") is not None else _plans  # a list can change in place
-    p = setup(*args, *[common[name] for name in _COMMON], *mix)
-    _check_slos(checked, p.ttft0, p.itl0, seq_len)
-    lam = checked["arrival_rate"]
-    pools = _Pools(p.pre, p.dec, p.exposed, lam)
-    f = pools.offered
-    pct = checked["slo_percentile"]
-    slo_t, slo_i = checked["slo_ttft"], checked["slo_itl"]
-    sat = pools.saturation
-    rates = _search(pools, slo_t, slo_i, pct)
-    rate_p, rate_d, max_rate = rates["prefill"], rates["decode"], rates["max"]
-    O, gpus = float(output_len), layout.prefill.gpus + layout.decode.gpus
-    both = rate_p > 0 and rate_d > 0  # a pool meeting no SLO at any rate has no GPUs per request/s
-    g_p = layout.prefill.replica_gpus / rate_p if both else math.inf
-    g_d = layout.decode.replica_gpus / rate_d if both else math.inf
-    agg_goodput, agg_layout, agg_notes = p.agg.best(slo_t, slo_i, output_len)
-    balanced = O / (g_p + g_d) if both else 0.0
-    notes = tuple(dict.fromkeys(p.setup_notes + agg_notes)) + p.last
-    over = f["overloaded"]
-    served = min(lam, sat)
-    att = None
-    if slo_t is not None or slo_i is not None:
-        att = 0.0 if over else pools.attainment(f, slo_t, slo_i)
-    return DisaggServingResult(
-        **p.fields,
-        arrival_rate=lam,
-        **{k: f.get(k) for k in _LOADED},
-        utilization=f["utilization"],
-        prefill_utilization=f["prefill_utilization"],
-        decode_utilization=f["decode_utilization"],
-        overloaded=over,
-        saturation_rate=sat,
-        binding_limit=pools.binding,
-        requests_per_second=served,
-        output_tokens_per_second=served * O,
-        tokens_per_second_per_gpu=served * O / gpus,
-        slo_attainment=att,
-        max_arrival_rate=max_rate,
-        slo_percentile=pct,
-        prefill_replica_rate=rate_p,
-        decode_replica_rate=rate_d,
-        balanced_prefill_share=g_p / (g_p + g_d) if both else None,
-        prefill_replicas_needed=math.ceil(lam / rate_p) if rate_p > 0 else None,
-        decode_replicas_needed=math.ceil(lam / rate_d) if rate_d > 0 else None,
-        goodput_per_gpu=max_rate * O / gpus,
-        balanced_goodput_per_gpu=balanced,
-        aggregated_goodput_per_gpu=agg_goodput,
-        aggregated_layout=agg_layout,
-        disagg_gain=balanced / agg_goodput if agg_goodput else None,
-        notes=notes,
-    )
+
+class _Call:
+    """A disaggregated solve's arguments checked and everything it answers but the offered rate's fields: the
+    :class:`_Plan` (memoized per configuration), the pools' SLO rates, the aggregated comparison at the same SLOs,
+    the result fields that read no arrival rate."""
+
+    def __init__(
+        self, model, hardware, seq_len, output_len, disagg, fabric, layerwise, gpus_per_node, spec, common, traffic
+    ):
+        from .solver import _check_lengths
+
+        layout = parse_disagg(disagg)
+        if layerwise is not True and layerwise is not False:
+            V.instance("kv_layerwise", layerwise, bool, "True or False")
+        node = DEFAULT_NODE if gpus_per_node is None else V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20)
+        link = _links(fabric, layout, node)
+        shape = model_shape(model)
+        seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
+        checked = _traffic(traffic, seq_len, output_len, shape.max_seq)
+        mix = [traffic.get(name, UL.MIX_DEFAULTS[name]) for name in _MIX]
+        drafting = (None, None, None) if spec is None else spec[1:]
+        args = (model, hardware, layout, disagg, fabric, link, layerwise, seq_len, output_len, gpus_per_node, *drafting)
+        setup = _prepare if traffic.get("length_samples") is not None else _plans  # a list can change in place
+        p = setup(*args, *[common[name] for name in _COMMON], *mix)
+        _check_slos(checked, p.ttft0, p.itl0, seq_len)
+        self.pools = pools = _Pools(p.pre, p.dec, p.exposed)
+        pct = checked["slo_percentile"]
+        self.slo_t, self.slo_i = slo_t, slo_i = checked["slo_ttft"], checked["slo_itl"]
+        rates = _search(pools, slo_t, slo_i, pct)
+        rate_p, rate_d, max_rate = rates["prefill"], rates["decode"], rates["max"]
+        O, gpus = float(output_len), layout.prefill.gpus + layout.decode.gpus
+        self.rate_p, self.rate_d, self.O, self.gpus = rate_p, rate_d, O, gpus
+        both = rate_p > 0 and rate_d > 0  # a pool meeting no SLO at any rate has no GPUs per request/s
+        g_p = layout.prefill.replica_gpus / rate_p if both else math.inf
+        g_d = layout.decode.replica_gpus / rate_d if both else math.inf
+        agg_goodput, agg_layout, agg_notes = p.agg.best(slo_t, slo_i, output_len)
+        balanced = O / (g_p + g_d) if both else 0.0
+        #: the result fields that read no arrival rate
+        self.fields = dict(
+            p.fields,
+            saturation_rate=pools.saturation,
+            binding_limit=pools.binding,
+            max_arrival_rate=max_rate,
+            slo_percentile=pct,
+            prefill_replica_rate=rate_p,
+            decode_replica_rate=rate_d,
+            balanced_prefill_share=g_p / (g_p + g_d) if both else None,
+            goodput_per_gpu=max_rate * O / gpus,
+            balanced_goodput_per_gpu=balanced,
+            aggregated_goodput_per_gpu=agg_goodput,
+            aggregated_layout=agg_layout,
+            disagg_gain=balanced / agg_goodput if agg_goodput else None,
+            notes=tuple(dict.fromkeys(p.setup_notes + agg_notes)) + p.last,
+        )
+
+    def at(self, lam: float) -> DisaggServingResult:
+        """The result at the offered total rate ``lam`` (checked): the pools' combined fields there."""
+        pools, O = self.pools, self.O
+        f = pools.combine(pools.pre.at(lam / pools.R_p), pools.dec.at(lam / pools.R_d))
+        over = f["overloaded"]
+        served = min(lam, pools.saturation)
+        att = None
+        if self.slo_t is not None or self.slo_i is not None:
+            att = 0.0 if over else pools.attainment(f, self.slo_t, self.slo_i)
+        return DisaggServingResult(
+            **self.fields,
+            **f,
+            arrival_rate=lam,
+            requests_per_second=served,
+            output_tokens_per_second=served * O,
+            tokens_per_second_per_gpu=served * O / self.gpus,
+            slo_attainment=att,
+            prefill_replicas_needed=math.ceil(lam / self.rate_p) if self.rate_p > 0 else None,
+            decode_replicas_needed=math.ceil(lam / self.rate_d) if self.rate_d > 0 else None,
+        )
+
+
+#: :class:`_Call` by the identity of its arguments (:func:`serve_disagg`), each entry keeping them alive
+_calls = Memo()
 
 
 #: GPUs of one node when ``gpus_per_node`` is not given (PCIe fabric: both pools in one host): an HGX/DGX board.
@@ -425,14 +456,17 @@ def _check_slos(c: dict, ttft0: float, itl0: float, seq_len: int) -> None:
             raise InvalidInputError(name, slo, why)
 
 
-class _Pools:
-    """The two pools at a total arrival rate: combined latency fields, saturation, the SLO search's excess."""
+#: (ttft_pQ, itl_pQ) of each percentile the pools report, and (e2e_pQ, ttft_pQ) of each e2e percentile
+_TTFT_ITL = tuple((f"ttft_p{q}", f"itl_p{q}") for q in (50, 90, 99))
+_E2E = tuple((f"e2e_p{q}", f"ttft_p{q}") for q in (90, 99))
 
-    def __init__(self, pre: _Replica, dec: _Replica, exposed: float, lam: float):
+
+class _Pools:
+    """The two pools: their combined latency fields at a total arrival rate, saturation, the SLO search's excess."""
+
+    def __init__(self, pre: _Replica, dec: _Replica, exposed: float):
         self.pre, self.dec, self.x = pre, dec, exposed
         self.R_p, self.R_d = pre.pool.replicas, dec.pool.replicas
-        #: the combined fields at the offered total rate ``lam``
-        self.offered = self.combine(pre.at(lam / self.R_p), dec.at(lam / self.R_d))
         e_p, e_d = pre.engine(), dec.engine()
         self.sat_p, self.sat_d = e_p.saturation, e_d.saturation
         cap_p, cap_d = self.R_p * self.sat_p, self.R_d * self.sat_d
@@ -450,22 +484,20 @@ class _Pools:
     def combine(self, p: dict, d: dict) -> dict:
         """Combined fields from a prefill replica's ``p`` and a decode replica's ``d`` (:meth:`_Replica.at`)
         at the same total rate; no latencies where either pool is overloaded."""
-        out = {"prefill_utilization": p["utilization"], "decode_utilization": d["utilization"]}
-        out["utilization"] = max(p["utilization"], d["utilization"])
-        out["overloaded"] = out["utilization"] >= 1.0
-        if out["overloaded"]:
+        u_p, u_d = p["utilization"], d["utilization"]
+        u = max(u_p, u_d)
+        out = {"prefill_utilization": u_p, "decode_utilization": u_d, "utilization": u, "overloaded": u >= 1.0}
+        if u >= 1.0:
             return out
         p_mean, d_mean = p["ttft_mean"], d["ttft_mean"]
         mean = out["ttft_mean"] = self.ttft(p_mean, d_mean)
-        for q in (50, 90, 99):
-            out[f"ttft_p{q}"] = self.ttft(p_mean, d_mean, p[f"ttft_p{q}"], d[f"ttft_p{q}"])
-            out[f"itl_p{q}"] = d[f"itl_p{q}"]
+        for ttft, itl in _TTFT_ITL:
+            out[ttft] = self.ttft(p_mean, d_mean, p[ttft], d[ttft])
+            out[itl] = d[itl]
         out["itl_mean"] = d["itl_mean"]
-        out["e2e_mean"] = mean + (d["e2e_mean"] - d["ttft_mean"])
-        for q in (90, 99):
-            out[f"e2e_p{q}"] = out["e2e_mean"] + TR.combine(
-                SCALAR, out[f"ttft_p{q}"] - mean, d[f"e2e_p{q}"] - d["e2e_mean"]
-            )
+        e2e = out["e2e_mean"] = mean + (d["e2e_mean"] - d_mean)
+        for e2e_q, ttft in _E2E:
+            out[e2e_q] = e2e + TR.combine(SCALAR, out[ttft] - mean, d[e2e_q] - d["e2e_mean"])
         out["queue_wait_mean"] = p["queue_wait_mean"] + d["queue_wait_mean"]
         return out
 
