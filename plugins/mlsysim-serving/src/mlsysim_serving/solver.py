@@ -6,6 +6,7 @@ kernels in :mod:`mlsysim_serving.kernels` -> one ServingResult.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from operator import itemgetter
@@ -279,8 +280,6 @@ class ServingModel(Solver):
         spec_draft = V.named("spec_draft", spec_draft, "models")
         fabric = resolve_fabric(fabric)
         if disagg is not None:
-            from .disagg import serve_disagg
-
             if scheduler_overlap is not False:
                 raise InvalidInputError(
                     "scheduler_overlap", scheduler_overlap, "False with disagg (the pools' schedulers are not modelled)"
@@ -322,8 +321,7 @@ class ServingModel(Solver):
                 raise InvalidInputError("ep_overlap", ep_overlap, "False with disagg (the pools run without it)")
             spec = None
             if spec_accept is not None or spec_draft is not None or spec_draft_cost is not None:
-                from . import speculative as SP
-
+                SP = _module(".speculative")
                 if spec_draft is not None:
                     raise InvalidInputError(
                         "spec_draft",
@@ -348,7 +346,7 @@ class ServingModel(Solver):
             )
             given = locals()
             traffic = _traffic_args(given)
-            return serve_disagg(
+            return _module(".disagg").serve_disagg(
                 model, hardware, seq_len, output_len, disagg, fabric, kv_layerwise, common, traffic, gpus_per_node, spec
             )
         a = locals()
@@ -363,9 +361,8 @@ class ServingModel(Solver):
         FLOPs, bytes, link messages and memory of each phase are computed once (:func:`_works`); each
         corner combines them at its efficiencies and re-times the communication at its network
         efficiency (:func:`_phase`)."""
-        from mlsysim_uncertainty.bands import Pending, bound_arguments
-
-        a = bound_arguments(ServingModel.solve, args, kwargs)
+        bands = _module("mlsysim_uncertainty.bands")
+        a = bands.bound_arguments(ServingModel.solve, args, kwargs)
         if a is not None and a["disagg"] is not None:
             raise InvalidInputError(
                 "disagg",
@@ -389,11 +386,10 @@ class ServingModel(Solver):
         if over is None:
             return nominal, None, None
         if a["arrival_rate"] is None and a["concurrency"] is None:
-            fast, slow = (Pending(ServingResult, self._fields(_at(setup, a, o), a, works)) for o in over)
+            fast, slow = (bands.Pending(ServingResult, self._fields(_at(setup, a, o), a, works)) for o in over)
             return nominal, fast, slow
-        from .corners import Corner  # under traffic: the band's percentiles only, the whole result on first use
-
-        corner = (_at(setup, a, o) for o in over)
+        corner = (_at(setup, a, o) for o in over)  # under traffic: the band's percentiles, the whole result on use
+        Corner = _module(".corners").Corner
         fast, slow = (Corner(ServingResult, _corner_fields(c, a, nominal), self._answer, c, a) for c in corner)
         return nominal, fast, slow
 
@@ -410,10 +406,9 @@ class ServingModel(Solver):
         spec = _speculation(setup, a)
         if beams != 1:
             raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")
-        from .under_load import TRAFFIC_NOTES, loaded_fields
-
-        f = loaded_fields(setup, seq_len, output_len, _traffic_args(a), a["raise_errors"], spec)
-        f["notes"] = setup.notes + f.pop(TRAFFIC_NOTES, ())
+        UL = _module(".under_load")
+        f = UL.loaded_fields(setup, seq_len, output_len, a, a["raise_errors"], spec)  # a: every traffic argument
+        f["notes"] = setup.notes + f.pop(UL.TRAFFIC_NOTES, ())
         return built(f, _unloaded(setup, static, batch_size, seq_len, output_len, spec))
 
     def _fields(self, setup: Setup, a: dict[str, Any], works: Any = None) -> dict[str, Any]:
@@ -541,14 +536,12 @@ def _corner_fields(setup: Setup, a: dict, nominal: ServingResult) -> dict:
     nominal's checked lengths: the static fields (memoized per layout), the speculative ones and the loaded
     ones at the band's percentiles only (:data:`_BAND_PERCENTILES`). What :meth:`ServingModel._fields` adds
     beside them (the layout's names, the lengths, the notes) the efficiencies do not move."""
-    from .under_load import loaded_fields
-
     n: dict[str, Any] = vars(nominal)  # @result classes store their fields in __dict__
     batch, seq_len, output_len, beams = n["batch_size"], n["seq_len"], n["output_len"], n["beam_width"]
     f = dict(_static(setup, batch, seq_len, output_len, beams))
     spec = _speculate(setup, a, f, batch * beams, seq_len, output_len)
-    traffic = _traffic_args(a)
-    f.update(loaded_fields(setup, seq_len, output_len, traffic, a["raise_errors"], spec, _BAND_PERCENTILES))
+    loaded = _module(".under_load").loaded_fields  # a: every traffic argument
+    f.update(loaded(setup, seq_len, output_len, a, a["raise_errors"], spec, _BAND_PERCENTILES))
     return f
 
 
@@ -557,11 +550,9 @@ def _speculation(setup: Setup, a: dict) -> tuple | None:
     without it."""
     if a["spec_accept"] is None and a["spec_draft"] is None and a["spec_draft_cost"] is None:
         return None
-    from . import speculative as SP
-
     if a["spec_accept"] is None:
         raise InvalidInputError("spec_accept", None, "an acceptance rate in [0, 1) with a draft")
-    return SP.check(setup, a["spec_draft"], a["spec_draft_cost"], a["spec_k"], a["spec_accept"])
+    return _module(".speculative").check(setup, a["spec_draft"], a["spec_draft_cost"], a["spec_k"], a["spec_accept"])
 
 
 def _speculate(setup: Setup, a: dict, f: dict, batch: int, seq_len: int, output_len: Any) -> tuple | None:
@@ -575,9 +566,7 @@ def _speculate(setup: Setup, a: dict, f: dict, batch: int, seq_len: int, output_
 def _drafted(setup: Setup, spec: tuple, f: dict, batch: int, seq_len: int, output_len: Any) -> None:
     """Adds the spec_* fields of ``spec`` at ``batch`` to ``f`` and the draft's memory to its total and
     feasibility."""
-    from . import speculative as SP
-
-    f.update(SP.fields(setup, spec, batch, float(seq_len), output_len))
+    f.update(_module(".speculative").fields(setup, spec, batch, float(seq_len), output_len))
     f["total_memory_required"] += f["spec_draft_memory_per_gpu"]
     f["feasible"] = f["total_memory_required"] <= f["memory_available"]
 
@@ -607,6 +596,20 @@ def _rate_column(errors: PointErrors, vec: dict, a: dict, check_rate: Callable[[
     rate = values.astype(float)
     errors.check(~(np.isfinite(rate) & (rate > 0.0)), rate, lambda i: check_rate(values[i].item()))
     return rate
+
+
+#: the modules :func:`_module` imported
+_modules: dict[str, Any] = {}
+
+
+def _module(name: str) -> Any:
+    """The module ``name`` (relative to this package, e.g. ".under_load", or absolute), imported on first use
+    and kept: those this module uses in some solves only import numpy (which a static solve does without) or
+    this module, and an import statement in a function costs each call ~8 k instructions."""
+    module = _modules.get(name)
+    if module is None:
+        module = _modules[name] = importlib.import_module(name, __package__)
+    return module
 
 
 def _layout_fields(setup: Setup) -> dict[str, Any]:

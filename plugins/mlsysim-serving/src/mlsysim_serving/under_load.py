@@ -10,6 +10,7 @@ request-rate mode of vLLM's ``benchmark_serving.py``), fixed lengths (``length_c
 from __future__ import annotations
 
 import math
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -110,9 +111,10 @@ def check(a: dict, seq_len: int, output_len: Any, max_seq: int) -> dict:
 
 
 def _mix(a: dict) -> dict:
-    """:func:`check_mix` of the traffic arguments ``a``, memoized by their identity (read-only: copy to
-    change) unless ``length_samples`` is given (a list can change in place)."""
-    mix = [a.get(k, d) for k, d in MIX_DEFAULTS.items()]
+    """:func:`check_mix` of the traffic arguments in ``a`` (solve()'s arguments or a dict holding every key of
+    :data:`MIX_DEFAULTS`), memoized by their identity (read-only: copy to change) unless ``length_samples`` is
+    given (a list can change in place)."""
+    mix = _mix_values(a)
     return check_mix(*mix) if mix[4] is not None else _mixes(*mix)
 
 
@@ -167,6 +169,8 @@ def check_mix(
 
 
 _mixes = PreparedCache(check_mix)
+#: the values of :data:`MIX_DEFAULTS`' keys in a dict, as a tuple (one C call)
+_mix_values = itemgetter(*MIX_DEFAULTS)
 
 
 def check_samples(value: Any) -> np.ndarray:
@@ -242,6 +246,8 @@ def kv_capacity_tokens(
     return (usable - weights - work - draft_weights) / per_token
 
 
+#: The latency percentiles :func:`serve` computes unless told fewer: all of :data:`.traffic.Z`
+_PERCENTILES = tuple(TR.Z)
 #: The latency fields a loaded solve reports (s), each masked where the rate is beyond capacity.
 LATENCY_FIELDS = (
     "ttft_mean",
@@ -268,12 +274,13 @@ def loaded_fields(
     spec: tuple | None = None,
     percentiles: tuple[int, ...] | None = None,
 ) -> dict:
-    """The loaded-serving result fields of one solve()/sweep group; ``spec``: speculative decoding as
-    :func:`.speculative.check` returns it; ``percentiles``: as :func:`serve`'s. A KV cache that holds no request raises
-    :class:`InfeasibleError` with ``raise_errors``; otherwise the answer is ``feasible=False`` with no
-    latency (NaN in a sweep), no served rate and the reason in the notes. What does not depend on the
-    arrival rate (the checked mix, the step cost, the engine's capacity) is set up once per layout and
-    mix (:func:`replica`)."""
+    """The loaded-serving result fields of one solve()/sweep group; ``args``: the traffic arguments (solve()'s
+    arguments, or a dict of every traffic argument; the arrival rate a number or a sweep's array); ``spec``:
+    speculative decoding as :func:`.speculative.check` returns it; ``percentiles``: as :func:`serve`'s. A KV cache
+    that holds no request raises :class:`InfeasibleError` with ``raise_errors``; otherwise the answer is
+    ``feasible=False`` with no latency (NaN in a sweep), no served rate and the reason in the notes. What does not
+    depend on the arrival rate (the checked mix, the step cost, the engine's capacity) is set up once per layout
+    and mix (:func:`replica`)."""
     rate = offered(args, output_len)
     c = _mix(args)
     if c["method"] == "simulate" and isinstance(rate, np.ndarray):
@@ -305,6 +312,8 @@ _ENGINE_KEYS = (
     "prefix_cache_hit",
     "prefill_steps",
 )
+#: their values in a checked mix, as a tuple (one C call)
+_engine_values = itemgetter(*_ENGINE_KEYS)
 _replicas = Memo()
 
 
@@ -316,7 +325,7 @@ def replica(setup: Setup, seq_len: int, output_len: int, c: dict, spec: tuple | 
     ``length_samples`` are given; a call that raises (:class:`InfeasibleError`: the KV cache holds no
     request) caches nothing."""
     drafted = None if spec is None else (id(spec[0]), *spec[1:])
-    key = (id(setup), seq_len, output_len, drafted, *[c[k] for k in _ENGINE_KEYS])
+    key = (id(setup), seq_len, output_len, drafted, _engine_values(c))
     hit = _replicas.get(key) if c["length_samples"] is None else None
     if hit is None:
         plan, draft_weights, draft_kv = None, 0.0, 0.0
@@ -429,27 +438,15 @@ def serve(
     latency percentiles computed (:func:`.traffic.analytic`; None: all of :data:`.traffic.Z`); with fewer,
     the others and the SLO attainment (which reads them all) are left out (a band's corner: the fields
     its band reads)."""
-    percentiles = tuple(TR.Z) if percentiles is None else percentiles
+    percentiles = _PERCENTILES if percentiles is None else percentiles
     if eng is None:
         eng = engine(shape, hardware, cost, kv_tokens, seq_len, output_len, c, spec)
     load, B_max, lam_max, limit_name, one_prefill, one_decode, _ = eng
     M, max_seqs, dist = c["max_num_batched_tokens"], c["max_num_seqs"], load.dist
     O = float(output_len)
     pct = c["slo_percentile"]
-    first = one_prefill + t_req
-    for name, slo, floor in (("slo_ttft", c["slo_ttft"], first), ("slo_itl", c["slo_itl"], one_decode)):
-        if slo is not None and slo < floor:
-            label, what = (
-                ("TTFT", f"one unloaded {load.P1:,.0f}-token prefill" + (" + the request path" if t_req else ""))
-                if name == "slo_ttft"
-                else ("ITL", f"one unloaded decode step at context {seq_len:,}")
-            )
-            raise InvalidInputError(
-                name,
-                slo,
-                f"at least {floor * 1e3:.4g} ms: {label} SLO {slo * 1e3:.4g} ms is below "
-                f"{what} on this layout, {floor * 1e3:.4g} ms",
-            )
+    if c["slo_ttft"] is not None or c["slo_itl"] is not None:
+        _check_slos(c, eng, seq_len, t_req)
     closed_sim = c["method"] == "simulate" and c["concurrency"] is not None
     if closed_sim:  # the simulated clients set the rate: the requests they completed per second
         out = _simulated(cost, load, None, M, max_seqs, kv_tokens, c, shape, t_req)
@@ -490,9 +487,14 @@ def serve(
             percentiles,
             c["scheduler_steps"],
         )
-    for k in LATENCY_FIELDS:
-        if k in out:
-            f[k] = _masked(out[k], over)
+    if over is False and xp is SCALAR:  # one rate below capacity: the latencies as the kernel gives them (floats)
+        for k in LATENCY_FIELDS:
+            if k in out:
+                f[k] = out[k]
+    else:
+        for k in LATENCY_FIELDS:
+            if k in out:
+                f[k] = _masked(out[k], over)
     to_client(f, t_req)
     served = xp.min(lam, lam_max)
     f["requests_per_second"] = served
@@ -533,6 +535,27 @@ def serve(
     if xp is TR.ARRAY:  # a rate given as a 0-d array: its fields as floats
         return {k: (v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v) for k, v in f.items()}
     return f
+
+
+def _check_slos(c: dict, eng: Engine, seq_len: int, t_req: float) -> None:
+    """Each SLO of ``c`` given at least what one request takes alone on the engine ``eng``: one unloaded prefill
+    (+ the request path t_req) for slo_ttft, one unloaded decode step for slo_itl."""
+    for name, slo, floor in (
+        ("slo_ttft", c["slo_ttft"], eng.one_prefill + t_req),
+        ("slo_itl", c["slo_itl"], eng.one_decode),
+    ):
+        if slo is not None and slo < floor:
+            label, what = (
+                ("TTFT", f"one unloaded {eng.load.P1:,.0f}-token prefill" + (" + the request path" if t_req else ""))
+                if name == "slo_ttft"
+                else ("ITL", f"one unloaded decode step at context {seq_len:,}")
+            )
+            raise InvalidInputError(
+                name,
+                slo,
+                f"at least {floor * 1e3:.4g} ms: {label} SLO {slo * 1e3:.4g} ms is below "
+                f"{what} on this layout, {floor * 1e3:.4g} ms",
+            )
 
 
 def _masked(x, over):
