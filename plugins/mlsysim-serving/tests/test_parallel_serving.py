@@ -447,3 +447,21 @@ def test_attention_ranks_hold_only_their_own_workspace():
     )
     assert work == pytest.approx(8192 * (4 * 7168 + 2 * 18432) * 2 + 256 * 129280 * 4)  # 1.21 GB, not 9.5 GB
     assert kv == pytest.approx(256 * 2000 * 100 * 2.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(B=st.floats(0.25, 512.0), q=st.sampled_from([0.0, 1.0]) | st.floats(0.0, 16384.0))
+def test_a_pipelined_steps_affine_pieces_are_its_step_time(B, q):
+    # a dense model on pp 4: at least 4 decode tokens run 4 micro-batches whatever the prefill tokens q, so the
+    # step is affine in q on each side of the roofline (StepCost.line, what the traffic kernel sums), from a
+    # memory-bound decode round to a compute-bound mixed step; fewer tokens, or MoE weights read per token: none
+    ctx, pos = 2150.0, 1000.0
+    for model, precision, tp, kw in _PIPELINED:
+        cost = UL.step_cost(prepare(model, H100, precision, tp, None, None, None, None, False, None, pp_size=4, **kw))
+        line = cost.line(B, B * ctx, B * (ctx + 1.0), pos)
+        if B < 4.0 or model is MLA:
+            assert line is None
+            continue
+        c0, c1, m0, m1, r0, r1 = line
+        t = cost.time(B + q, B * ctx, B * (ctx + 1.0) + q, False, False, pos * q)
+        assert max(c0 + c1 * q, m0 + m1 * q) + r0 + r1 * q == pytest.approx(t, rel=1e-13)

@@ -288,3 +288,26 @@ def test_draft_time_is_k_draft_steps_the_first_over_the_prefill(B, ctx, q):
         expect = step(draft, B + q_first, pos * q_first) + 3 * step(draft, B)
         assert model.draft_time(target, B, ctx, q_first, pos) == pytest.approx(expect, rel=1e-15)
         assert heads.draft_time(target, B, ctx, q_first, pos) == pytest.approx(4 * 0.1 * step(target, B), rel=1e-15)
+
+
+def test_heads_drafts_keep_the_steps_affine_pieces():
+    """Heads/MTP/n-gram drafts add k * share * target(B) whatever the prefill tokens q, so a speculative step keeps
+    the affine pieces the traffic kernel sums (traffic.cycle_line) from a memory-bound step to a compute-bound one;
+    a draft model's first step runs over the q prefill tokens too (another roofline): none."""
+    from mlsysim_serving import traffic as TR
+    from mlsysim_serving import under_load as UL
+    from mlsysim_serving.setup import prepare
+    from mlsysim_serving.speculative import Speculation
+
+    target, draft = (
+        UL.costs(prepare(m, H.H100, None, 4, None, None, None, None, False, None)) for m in (M.Llama3_70B, M.Llama3_1B)
+    )
+    B, ctx, pos = 24.0, 2300.0, 1000.0
+    heads = TR.Load(2048.0, 500.0, 0.0, 0.0, "lognormal", Speculation(4, 0.7, None, 0.1))
+    c0, c1, m0, m1, r0, r1 = TR.cycle_line(target, heads, B, ctx, pos)
+    for q in (0.0, 1.0, 500.0, 8000.0):
+        step = TR.cycle_step(target, heads, B, ctx, q, pos)
+        assert max(c0 + c1 * q, m0 + m1 * q) + r0 + r1 * q == pytest.approx(step, rel=1e-14)
+    assert m0 > c0 and c0 + c1 * 8000.0 > m0 + m1 * 8000.0  # both sides of the roofline
+    model = TR.Load(2048.0, 500.0, 0.0, 0.0, "lognormal", Speculation(4, 0.7, draft, None))
+    assert TR.cycle_line(target, model, B, ctx, pos) is None

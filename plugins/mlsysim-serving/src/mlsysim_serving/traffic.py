@@ -231,13 +231,32 @@ class StepCost:
         """:meth:`time` of a step with q more prefill tokens of mean causal position ``pos`` as affine pieces of q,
         t(q) = max(c0 + c1*q, m0 + m1*q) + r0 + r1*q (the roofline's compute and memory sides, the all-reduces and
         the overhead): (c0, c1, m0, m1, r0, r1) at ``tokens``, ``attn``, ``kv_tokens``; None where the step is not
-        of that form (pipeline stages, all-to-all, MoE weights read per token)."""
-        if not self.plain or self.expert_bytes != 0.0:
+        of that form (all-to-all, MoE weights read per token, fewer tokens than pipeline stages). On pp stages a
+        step of at least pp tokens runs m = pp micro-batches whatever q: the pieces of one micro-batch's pass
+        (tokens/m), times the factor set up once, with the overhead and the stage hops of tokens/m."""
+        if self.a2a is not None or self.expert_bytes != 0.0:
             return None
+        m = self.pp
+        if m != 1.0:
+            if (tokens < m) if tokens.__class__ is float else np.any(tokens < m):
+                return None  # fewer micro-batches than stages: kernels.pipeline's factor moves with q
+            tokens, attn, kv_tokens = tokens / m, attn / m, kv_tokens / m
         c0 = self.flop_token * tokens + self.flop_attn * attn
-        r0 = self.comm0 + self.comm_token * tokens + self.overhead
+        r0 = self.comm0 + self.comm_token * tokens
         m0 = self.kv_bytes * kv_tokens + self.dense_bytes
-        return c0, self.flop_token + self.flop_fresh * pos, m0, self.kv_bytes, r0, self.comm_token
+        c1 = self.flop_token + self.flop_fresh * pos
+        if m == 1.0:
+            return c0, c1, m0, self.kv_bytes, r0 + self.overhead, self.comm_token
+        f = self.full[0]  # a decode round's factor (:func:`.kernels.pipeline`)
+        hops = self.overhead + self.hop0 + self.hop_token * tokens
+        return (
+            f * c0,
+            f * c1 / m,
+            f * m0,
+            f * self.kv_bytes / m,
+            f * r0 + hops,
+            (f * self.comm_token + self.hop_token) / m,
+        )
 
     def drain(self, t_step, tokens):
         """Seconds after a step's period until its last micro-batch leaves the last stage: a prompt
@@ -572,12 +591,17 @@ def cycle_step(cost, load, B, ctx, q, pos):
 
 def cycle_line(cost, load, B, ctx, pos):
     """:func:`cycle_step` of B decoding sequences as affine pieces of its prefill tokens q (:meth:`StepCost.line`,
-    :func:`on_line`), or None where it is not of that form (speculation, separate prefill steps, or a step cost
-    that is not)."""
-    if load.separate or load.spec is not None:
+    :func:`on_line`), or None where it is not of that form (a draft model's first step over the prefill tokens,
+    separate prefill steps, or a step cost that is not); heads/MTP/n-gram drafts add what does not depend on q."""
+    spec = load.spec
+    if load.separate or (spec is not None and spec.draft is not None):
         return None
     v = B * load.w
-    return cost.line(v, v * ctx, B * (ctx + load.w), pos)
+    line = cost.line(v, v * ctx, B * (ctx + load.w), pos)
+    if line is None or spec is None:
+        return line
+    c0, c1, m0, m1, r0, r1 = line
+    return c0, c1, m0, m1, r0 + spec.draft_time(cost, B, ctx), r1
 
 
 def on_line(xp, line, q):
