@@ -31,9 +31,6 @@ from .ops import SCALAR
 from .roots import largest_meeting
 from .setup import model_shape, prepared, tp_limit
 
-#: Loaded fields combined from the two pools (each an array over arrival rates).
-_LOADED = UL.LATENCY_FIELDS
-
 
 def kv_bytes_per_request(prompt_tokens, kv_elements, b_kv):
     """KV cache one request moves from prefill to decode: S * kv * b_kv bytes (kv = 2*L*h_kv*d_h elements
@@ -137,13 +134,14 @@ class _Replica:
 
     def at(self, rate: float) -> dict:
         """This replica's utilization at per-replica rate ``rate`` and, below saturation, its latencies
-        (:data:`.under_load.LATENCY_FIELDS`, as :func:`.under_load.serve` reports them: :meth:`analytic`; a
-        prefill replica's without the itl_pXX and e2e_pXX it has no token gaps for)."""
+        (:data:`.under_load.LATENCY_FIELDS`, as :func:`.under_load.serve` reports them: :meth:`analytic`'s dict, the
+        kernel's floats; a prefill replica's without the itl_pXX and e2e_pXX it has no token gaps for)."""
         rho = rate / self.engine().saturation
         if rho >= 1.0:
             return {"utilization": rho}
-        out = self.analytic(rate)
-        return {"utilization": rho, **{k: float(out[k]) for k in _LOADED if k in out}}
+        out = self.analytic(rate)  # a new dict each call
+        out["utilization"] = rho
+        return out
 
     def engine(self) -> UL.Engine:
         """:func:`.under_load.engine` of this replica, set up once (with its :class:`_Plan`) for every rate tried
