@@ -98,7 +98,7 @@ class _General:
     "model, tp, seq_len, cv", [(LLAMA8, 1, 4000, 0.0), (LLAMA8, 1, 200, 0.8), (LLAMA70, 4, 9000, 0.3)]
 )
 def test_affine_pieces_answer_as_the_step_cost_does(model, tp, seq_len, cv):
-    # _mix's Poisson sum, the mean-value start and dT/dB on the line pieces equal them on cycle_step's step times
+    # _mix's Poisson sum and dT/dB on the line pieces equal them on cycle_step's step times, and so does steady's T
     cost, eng = _engine(model, tp, seq_len, 300, cv)
     load, general = eng.load, _General(cost)
     for lam in (0.1 * eng.saturation, 0.8 * eng.saturation):
@@ -106,9 +106,47 @@ def test_affine_pieces_answer_as_the_step_cost_does(model, tp, seq_len, cv):
         B, m = 1.0 + lam * load.D1 * T, lam * T
         for a, b in zip(TR._mix(SCALAR, cost, load, B, m, M), TR._mix(SCALAR, general, load, B, m, M)):
             assert a == pytest.approx(b, rel=1e-13)
-        for a, b in zip(TR._start(SCALAR, cost, load, lam, M), TR._start(SCALAR, general, load, lam, M)):
-            assert a == pytest.approx(b, rel=1e-12)
         f = TR._mix(SCALAR, cost, load, B, m, M)[1]
         slope = TR.batch_slope(SCALAR, cost, load, B, m, f, M)
         assert slope == pytest.approx(TR.batch_slope(SCALAR, general, load, B, m, f, M), rel=1e-12)
         assert TR.steady(SCALAR, cost, load, lam, M)[0] == pytest.approx(T, rel=1e-12)
+
+
+def _model_gap(cost, load, lam, T):
+    """g(T) = model(T) - T of the mean-value model (traffic._start's docstring) on the step cost's times."""
+    B = 1.0 + lam * load.D1 * T
+    q = max(min(load.P1, M - B), 1.0)
+    t0 = TR.decode_step(cost, load, B, load.ctx)
+    return t0 + lam * T * load.P1 / q * (TR.cycle_step(cost, load, B, load.ctx, q, load.pos) - t0) - T
+
+
+@pytest.mark.parametrize(
+    "model, tp, seq_len, cv", [(LLAMA8, 1, 4000, 0.0), (LLAMA8, 1, 200, 0.8), (LLAMA70, 4, 2000, 0.3)]
+)
+def test_model_root_is_the_first_fixed_point_of_the_mean_value_model(model, tp, seq_len, cv):
+    cost, eng = _engine(model, tp, seq_len, 300, cv)
+    load = eng.load
+    rates = eng.saturation * np.array([0.01, 0.3, 0.9])
+    T_array, grad_array = TR._model_root(ARRAY, cost, load, rates, M)
+    for i, lam in enumerate(rates.tolist()):
+        T, grad = TR._model_root(SCALAR, cost, load, lam, M)
+        assert abs(_model_gap(cost, load, lam, T)) <= 1e-12 * T  # a fixed point ...
+        assert all(_model_gap(cost, load, lam, x) > 0.0 for x in np.linspace(0.0, T, 200)[:-1].tolist())  # the first
+        d = 1e-6 * T
+        fd = (_model_gap(cost, load, lam, T + d) - _model_gap(cost, load, lam, T - d)) / (2.0 * d)
+        assert grad == pytest.approx(fd, rel=1e-5)  # dg/dT there
+        assert T_array[i] == pytest.approx(T, rel=1e-14) and grad_array[i] == pytest.approx(grad, rel=1e-12)
+
+
+def test_start_takes_the_secant_where_prompts_exceed_the_budget():
+    # 9,000-token prompts beside the batch in an 8,192-token budget: chunks of M - B*w tokens, q moves with T, the
+    # model is not a quadratic: no closed form, the secant's fixed point to START_RTOL
+    cost, eng = _engine(LLAMA70, 4, 9000, 300, 0.3)
+    lam = 0.5 * eng.saturation
+    assert TR._model_root(SCALAR, cost, eng.load, lam, M) is None
+    T, slope = TR._start(SCALAR, cost, eng.load, lam, M)
+    B = 1.0 + lam * eng.load.D1 * T
+    q = M - B
+    t0 = TR.decode_step(cost, eng.load, B, eng.load.ctx)
+    model = t0 + lam * T * eng.load.P1 / q * (TR.cycle_step(cost, eng.load, B, eng.load.ctx, q, eng.load.pos) - t0)
+    assert model == pytest.approx(T, rel=1e-3) and slope < 0.0

@@ -701,8 +701,12 @@ def _start(xp, cost, load, lam, M):
     """(T, dg/dT) where :func:`steady`'s secant starts: the fixed point of the mean-value model
     T = t(B, 0) + (lam*T*P1/q)*(t(B, q) - t(B, 0)) (every step decodes B = 1 + lam*D1*T sequences and prefills
     the lam*T*P1 prompt tokens that arrive per step in chunks of q = min(P1, M - B*w): no Poisson spread,
-    nothing carried to the next step; :func:`decode_step`), by :func:`_secant` from T = 0 to START_RTOL, and
-    the slope of its last step on g(T) = model(T) - T."""
+    nothing carried to the next step; :func:`decode_step`) and the slope of g(T) = model(T) - T there: in closed
+    form where the step has affine pieces (:func:`_model_root`), else by :func:`_secant` from T = 0 to START_RTOL,
+    with the slope of its last step."""
+    root = _model_root(xp, cost, load, lam, M)
+    if root is not None:
+        return root
     P1 = load.P1
 
     def model(T):
@@ -717,6 +721,59 @@ def _start(xp, cost, load, lam, M):
 
     T, _, slope = _secant(xp, model, 0.0 * lam * load.S, -1.0, START_RTOL)  # from T = 0, shaped as lam
     return T, slope
+
+
+def _model_root(xp, cost, load, lam, M):
+    """(T, dg/dT) of :func:`_start`'s mean-value model in closed form, or None where this has none for some
+    element (no affine step pieces at B = 0, speculation, whose drafts' time is a roofline of its own in B,
+    prompts longer than the budget left beside the batch, no root).
+
+    With affine pieces (:meth:`StepCost.line`) each side of a step's roofline, and the rest of its time, is affine in
+    its decode batch B = 1 + lam*D1*T, hence in T, and q = max(P1, 1) wherever P1 fits the budget; so where the
+    decode step and the step with q prefill tokens each keep one side, the model t0 + k*T*(tq - t0), k = lam*P1/q,
+    is a quadratic a + b*T + c*T^2 (linear where both steps are on the same side: c = 0) and its fixed points the
+    roots of c*T^2 - (1 - b)*T + a = 0, 2a/((1 - b) + s) and ((1 - b) + s)/(2c), s = sqrt((1 - b)^2 - 4ac). A root
+    where both steps take the sides assumed is a fixed point of the model; the answer is the smallest positive one,
+    with g'(T) = 2c*T + b - 1 there. The prefill step is the more compute-bound of the two (by (c1 - m1)*q), so a
+    compute-bound decode step beside a memory-bound prefill step is tried only where c1 < m1."""
+    P1 = load.P1
+    if load.spec is not None or not xp.all(budget(xp, load, 1.0, M) >= P1):  # (the budget shrinks with B)
+        return None
+    zero = cycle_line(cost, load, 0.0, load.ctx, load.pos)
+    if zero is None:
+        return None
+    one = cycle_line(cost, load, 1.0, load.ctx, load.pos)
+    _, c1, _, m1, _, r1 = zero
+    q = xp.max(P1, 1.0)
+    k, b1 = lam * P1 / q, lam * load.D1  # prefill chunks per step per unit T; decoding sequences per unit T
+    # (value at T = 0, slope in T) of the decode step's compute and memory sides and of the rest of its time
+    compute, memory = (one[0], (one[0] - zero[0]) * b1), (one[2], (one[2] - zero[2]) * b1)
+    r0, r_T = one[4], (one[4] - zero[4]) * b1
+    best = grad = math.inf + 0.0 * k * load.S  # shaped as the inputs
+    for x_c, y_c in ((False, False), (True, True), (False, True), (True, False)):  # compute-bound decode, prefill?
+        if x_c and not y_c and xp.all(c1 >= m1):
+            continue
+        x0, x1 = compute if x_c else memory
+        y0, y1 = (compute[0] + c1 * q, compute[1]) if y_c else (memory[0] + m1 * q, memory[1])
+        a, b = x0 + r0, x1 + r_T + k * (y0 + r1 * q - x0)
+        e = 1.0 - b
+        if x_c == y_c:
+            c, valid, roots = 0.0, True, (xp.ratio(a, e, math.inf),)
+        else:
+            c = k * (y1 - x1)
+            disc = e * e - 4.0 * a * c
+            s = xp.sqrt(xp.max(disc, 0.0))
+            valid, roots = disc >= 0.0, (xp.ratio(2.0 * a, e + s, math.inf), xp.ratio(e + s, 2.0 * c, math.inf))
+        for T in roots:
+            gap = compute[0] - memory[0] + (compute[1] - memory[1]) * T  # the decode step's compute less memory side
+            gap_q = gap + (c1 - m1) * q  # the prefill step's
+            sides = ((gap >= 0.0) if x_c else (gap <= 0.0)) & ((gap_q >= 0.0) if y_c else (gap_q <= 0.0))
+            ok = valid & (T > 0.0) & (T < best) & sides
+            best = xp.where(ok, T, best)
+            grad = xp.where(ok, 2.0 * c * T + b - 1.0, grad)
+    if not xp.all((best < math.inf) & (budget(xp, load, 1.0 + b1 * best, M) >= P1)):
+        return None
+    return best, grad
 
 
 def _secant(xp, F, T, slope, rtol):
