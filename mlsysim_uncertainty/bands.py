@@ -387,21 +387,32 @@ def _spans(rows: list, mids: dict, pending1: Any, pending2: Any, ones: dict, oth
     ``Pending`` (``pending1``, ``pending2`` not None), else by stored attribute), and with ``error`` the
     model-error interval [mid / f, mid * f]; only the fields whose band has a width. Runs per banded call."""
     si = {}
+    by_name1, by_name2 = pending1 is not None, pending2 is not None
     for name, stored, unit, f in rows:
         # an optional field a Pending corner was not given is the nominal's (None: a field not computed)
         mid = mids[stored]
         if mid is None:
             continue
-        a = ones.get(stored if pending1 is None else name, mid)
-        b = others.get(stored if pending2 is None else name, mid)
-        lo, hi = (mid, mid) if a is None or b is None else (a, b) if a < b else (b, a)
-        lo, hi = (mid if mid < lo else lo), (mid if mid > hi else hi)  # comparisons, not min/max of tuples
+        a = ones.get(name if by_name1 else stored, mid)
+        b = others.get(name if by_name2 else stored, mid)
+        if a is None or b is None:
+            lo = hi = mid
+        elif a < b:  # comparisons, not min/max of tuples
+            lo, hi = (mid if mid < a else a), (mid if mid > b else b)
+        else:
+            lo, hi = (mid if mid < b else b), (mid if mid > a else a)
         if error and f is not None:
-            m1, m2 = (mid / f, mid * f) if mid > 0 else (mid * f, mid / f)
-            lo, hi = (m1 if m1 < lo else lo), (m2 if m2 > hi else hi)
+            if mid > 0:
+                m1, m2 = mid / f, mid * f
+            else:
+                m1, m2 = mid * f, mid / f
+            if m1 < lo:
+                lo = m1
+            if m2 > hi:
+                hi = m2
             if unit == "" and hi > 1.0 >= mid:  # a plain-number field is a fraction (band_fields)
                 hi = 1.0
-        if hi - lo > _SAME * abs(hi):
+        if hi - lo > _SAME * (hi if hi > 0 else -hi):
             si[name] = (lo, hi, unit)
     return si
 
