@@ -132,20 +132,6 @@ def test_ranges_under_traffic_span_whole_solves_at_the_corner_arguments(kw):
         assert (low.magnitude, high.magnitude) == pytest.approx((min(values), max(values)), rel=1e-9), name
 
 
-def test_corners_under_traffic_read_the_nominal_checked_traffic(monkeypatch):
-    """A band's corners under traffic take the traffic arguments their nominal solve checked (``loaded_fields``'
-    ``shared``): one check per banded call; a corner built whole (``Bands.corners``) checks them itself."""
-    from mlsysim_serving import under_load as UL
-
-    calls = []
-    check = UL.check
-    monkeypatch.setattr(UL, "check", lambda *a: calls.append(a) or check(*a))
-    r = banded(mlsysim.ServingModel, LM.Llama3_8B, HW.H100, 4000, output_len=500, arrival_rate=3.0)
-    assert len(calls) == 1 and {"ttft_p99", "itl_p99"} <= set(r.bands.ranges)
-    r.bands.corners  # noqa: B018  (builds both corners: solve() on each corner's layout)
-    assert len(calls) == 3
-
-
 def test_an_argument_given_is_held():
     r = banded(mlsysim.ServingModel(), LM.Llama3_8B, HW.H100, 128, 1, efficiency=0.6, memory_efficiency=0.87)
     low, high = (_ms(q) for q in r.bands.ranges["itl"])

@@ -16,6 +16,8 @@ from mlsysim_serving import solver as SV
 from mlsysim_serving import speculative as SP
 from mlsysim_serving import under_load as UL
 
+from mlsysim_core.errors import InfeasibleError, InvalidInputError
+
 sys.path.insert(0, str(Path(__file__).parent))
 from fixtures_serving import H100, LLAMA8, LLAMA70  # noqa: E402
 
@@ -38,7 +40,7 @@ def _forget() -> None:
     UL.costs._memo.clear()
     UL._replicas.clear()
     SV._statics.clear()
-    SV._unloadeds.clear()
+    SV._plans.clear()
     SP.break_even.cache_clear()
     SP._fields.clear()
     SP.check._memo.clear()
@@ -252,3 +254,24 @@ def test_a_disaggregated_call_reused_at_another_rate_checks_that_rate():
     assert len(DG._calls) == 2
     _forget()
     assert serving.solve(**dict(LLAMA70_DISAGG, arrival_rate=3.0)).to_dict() == warm
+
+
+def test_a_loaded_plan_serves_every_rate_and_checks_each_call():
+    """A loaded solve's plan (solver._plan: everything but the arrival rate) is made once per layout and
+    arguments and reused at any rate, which each call still checks; a call that raises stores no plan."""
+    _forget()
+    low = serving.solve(**dict(BASE, arrival_rate=1.0))
+    high = serving.solve(**dict(BASE, arrival_rate=3.0))
+    assert len(SV._plans) == 1 and high.ttft_mean > low.ttft_mean and high.saturation_rate == low.saturation_rate
+    with pytest.raises(InvalidInputError, match="arrival_rate"):
+        serving.solve(**dict(BASE, arrival_rate=-1.0))
+    closed = dict(BASE, arrival_rate=None, concurrency=8)
+    serving.solve(**closed)
+    with pytest.raises(InvalidInputError, match="concurrency"):  # the plan of the closed loop is not asked the rate
+        serving.solve(**dict(closed, arrival_rate=2.0))
+    plans = len(SV._plans)
+    with pytest.raises(InfeasibleError):  # Llama 3 70B's 16-bit weights on one 80 GB GPU: raised, not stored
+        serving.solve(**dict(BASE, model=LLAMA70, raise_errors=True))
+    assert len(SV._plans) == plans
+    _forget()
+    assert serving.solve(**dict(BASE, arrival_rate=3.0)).to_dict() == high.to_dict()

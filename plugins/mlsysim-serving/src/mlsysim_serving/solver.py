@@ -380,7 +380,7 @@ class ServingModel(Solver):
         a["spec_draft"] = V.named("spec_draft", a["spec_draft"], "models")
         a["fabric"] = resolve_fabric(a["fabric"])
         setup = _setup(a)
-        works: dict = {}  # the FLOPs, bytes, messages, memory and checked traffic the three share
+        works: dict = {}  # the FLOPs, bytes, messages and memory the three share (only efficiencies move)
         nominal = self._answer(setup, a, works)
         over = corners(nominal)
         if over is None:
@@ -390,27 +390,26 @@ class ServingModel(Solver):
             return nominal, fast, slow
         corner = (_at(setup, a, o) for o in over)  # under traffic: the band's percentiles, the whole result on use
         Corner = _module(".corners").Corner
-        fast, slow = (Corner(ServingResult, _corner_fields(c, a, nominal, works), self._answer, c, a) for c in corner)
+        fast, slow = (Corner(ServingResult, _corner_fields(c, a, nominal), self._answer, c, a) for c in corner)
         return nominal, fast, slow
 
     def _answer(self, setup: Setup, a: dict[str, Any], works: Any = None) -> ServingResult:
         """The result of solve() on its checked layout ``setup`` and its arguments ``a`` (``works``:
-        :func:`_evaluate`'s, or under traffic the checked traffic, shared with a band's corners)."""
+        :func:`_evaluate`'s, shared with a band's corners)."""
         if a["arrival_rate"] is None and a["concurrency"] is None:
             return built(self._fields(setup, a, works))
-        seq_len, batch_size, output_len = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
-        beams = _check_beams(a["beam_width"])
-        static = _static(setup, batch_size, seq_len, output_len, beams)
-        if a["raise_errors"] and not static["feasible"]:
-            raise _infeasible(setup, static)
-        spec = _speculation(setup, a)
-        if beams != 1:
-            raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")
+        values = _plan_values(a)
+        key = (id(setup), *map(id, values))
+        plan = _plans.get(key)
+        if plan is None or plan[0] is not setup:  # the entry keeps its setup and values alive: an id is not reused
+            plan = _plan(setup, a, values, key)
+        seq_len, output_len, c, engine, base = plan[2:]
         UL = _module(".under_load")
-        # a: every traffic argument; works: the checked traffic kept for a band's corners
-        f = UL.loaded_fields(setup, seq_len, output_len, a, a["raise_errors"], spec, None, works)
+        rate = UL.offered(a, output_len)
+        UL.one_rate(c, rate)
+        f = UL.at_rate(setup, seq_len, output_len, c, engine, rate, fixed=False)  # the fixed fields are in base
         f["notes"] = setup.notes + f.pop(UL.TRAFFIC_NOTES, ())
-        return built(f, _unloaded(setup, static, batch_size, seq_len, output_len, spec))
+        return built(f, base)
 
     def _fields(self, setup: Setup, a: dict[str, Any], works: Any = None) -> dict[str, Any]:
         """The fields of :meth:`_answer`'s result without traffic (its keyword arguments: SI floats)."""
@@ -532,18 +531,17 @@ class ServingModel(Solver):
         return f
 
 
-def _corner_fields(setup: Setup, a: dict, nominal: ServingResult, works: dict) -> dict:
+def _corner_fields(setup: Setup, a: dict, nominal: ServingResult) -> dict:
     """What a band reads of its corner under traffic at the layout ``setup`` (``solve_corners``), on the
-    nominal's checked lengths and traffic (kept in ``works`` by its solve: :func:`.under_load.loaded_fields`'s
-    ``shared``): the static fields (memoized per layout), the speculative ones and the loaded ones at the band's
-    percentiles only (:data:`_BAND_PERCENTILES`). What :meth:`ServingModel._fields` adds beside them (the
-    layout's names, the lengths, the notes) the efficiencies do not move."""
+    nominal's checked lengths: the static fields (memoized per layout), the speculative ones and the loaded
+    ones at the band's percentiles only (:data:`_BAND_PERCENTILES`). What :meth:`ServingModel._fields` adds
+    beside them (the layout's names, the lengths, the notes) the efficiencies do not move."""
     n: dict[str, Any] = vars(nominal)  # @result classes store their fields in __dict__
     batch, seq_len, output_len, beams = n["batch_size"], n["seq_len"], n["output_len"], n["beam_width"]
     f = dict(_static(setup, batch, seq_len, output_len, beams))
     spec = _speculate(setup, a, f, batch * beams, seq_len, output_len)
     loaded = _module(".under_load").loaded_fields  # a: every traffic argument
-    f.update(loaded(setup, seq_len, output_len, a, a["raise_errors"], spec, _BAND_PERCENTILES, works))
+    f.update(loaded(setup, seq_len, output_len, a, a["raise_errors"], spec, _BAND_PERCENTILES))
     return f
 
 
@@ -919,25 +917,57 @@ def _static(setup: Setup, batch_size: int, seq_len: int, output_len: int | None,
     return hit[1]
 
 
-_unloadeds = Memo()
+#: solve() arguments a loaded answer depends on besides its layout (a Setup) and the arrival rate, in
+#: :func:`_plan`'s order: the lengths, raise_errors, speculative decoding and the traffic mix
+_PLAN_ARGS = (
+    "seq_len",
+    "batch_size",
+    "output_len",
+    "beam_width",
+    "raise_errors",
+    "spec_draft",
+    "spec_draft_cost",
+    "spec_k",
+    "spec_accept",
+    *(name for name in _TRAFFIC_ARGS if name != "arrival_rate"),
+)
+#: their values in solve()'s arguments, as a tuple (one C call)
+_plan_values = itemgetter(*_PLAN_ARGS)
+#: loaded answers' plans (:func:`_plan`) by the identity of the Setup and of the values of :data:`_PLAN_ARGS`
+_plans = Memo()
 
 
-def _unloaded(setup: Setup, static: dict, batch_size: int, seq_len: int, output_len: int, spec: tuple | None) -> dict:
-    """A loaded result's fields that do not depend on the traffic, as the result stores them
-    (:meth:`.results.Trusted.stored`): the :func:`_static` fields ``static``, the speculative ones of ``spec``
-    (:func:`_drafted`), the layout's names and the lengths; memoized by the identity of the Setup and of ``spec``
-    (a memoized :func:`.speculative.check` tuple; the entry keeps both alive, so an id is not reused) and the
-    lengths: read-only (:meth:`.results.Trusted.__call__` copies it)."""
-    key = (id(setup), batch_size, seq_len, output_len, id(spec))
-    hit = _unloadeds.get(key)
-    if hit is None:
-        f = dict(static)
-        if spec is not None:
-            _drafted(setup, spec, f, batch_size, seq_len, output_len)
-        f.update(_layout_fields(setup))
-        f.update(batch_size=batch_size, seq_len=seq_len, output_len=output_len, beam_width=1)
-        hit = _unloadeds.put(key, (setup, spec, built.stored(f)))
-    return hit[2]
+def _plan(setup: Setup, a: dict, values: tuple, key: tuple) -> tuple:
+    """What a loaded answer on the layout ``setup`` reads besides the arrival rate, its arguments ``a`` checked
+    in solve()'s order (the lengths, the memory with ``raise_errors``, speculative decoding, the offered load, the
+    traffic mix, the replica's engine): (setup, ``values``, seq_len, output_len, checked mix, the layout
+    :func:`.under_load.ready` to serve it, the result's fields the rate does not move as it stores them:
+    :func:`_static`'s, the speculative ones, the layout's names, the lengths, :func:`.under_load.fixed_fields`).
+    Memoized under ``key`` (the entry keeps the setup and ``values`` alive, so an id is not reused) unless
+    ``length_samples`` is given (a list can change in place); a call that raises stores nothing. The fields are
+    read-only (:meth:`.results.Trusted.__call__` copies them)."""
+    seq_len, batch_size, output_len = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
+    beams = _check_beams(a["beam_width"])
+    static = _static(setup, batch_size, seq_len, output_len, beams)
+    if a["raise_errors"] and not static["feasible"]:
+        raise _infeasible(setup, static)
+    spec = _speculation(setup, a)
+    if beams != 1:
+        raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")
+    UL = _module(".under_load")
+    rate = UL.offered(a, output_len)
+    c = UL.mix(a)
+    UL.one_rate(c, rate)
+    engine = UL.ready(setup, seq_len, output_len, c, a["raise_errors"], spec)
+    f = dict(static)
+    if spec is not None:
+        _drafted(setup, spec, f, batch_size, seq_len, output_len)
+    f.update(_layout_fields(setup))
+    f.update(batch_size=batch_size, seq_len=seq_len, output_len=output_len, beam_width=1)
+    if engine.__class__ is not str:  # a layout that holds a request: its fields no rate moves
+        f.update(UL.fixed_fields(c, engine[2], setup.request_overhead))
+    plan = (setup, values, seq_len, output_len, c, engine, built.stored(f))
+    return plan if c["length_samples"] is not None else _plans.put(key, plan)
 
 
 def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int = 1, works: Any = None) -> dict:

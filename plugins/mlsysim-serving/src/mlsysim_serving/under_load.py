@@ -104,13 +104,19 @@ MIX_DEFAULTS = {
 def check(a: dict, seq_len: int, output_len: Any, max_seq: int) -> dict:
     """The traffic arguments checked (each error names argument, value and valid range)."""
     rate = offered(a, output_len)
-    c = _mix(a)
-    if c["method"] == "simulate" and isinstance(rate, np.ndarray):
-        raise InvalidInputError("method", "simulate", "analytic in a sweep (simulate answers one configuration)")
+    c = mix(a)
+    one_rate(c, rate)
     return dict(c, arrival_rate=rate)
 
 
-def _mix(a: dict) -> dict:
+def one_rate(c: dict, rate: Any) -> None:
+    """The simulator answers one configuration: the checked mix ``c`` with a sweep's rates (an array) only
+    analytically."""
+    if c["method"] == "simulate" and isinstance(rate, np.ndarray):
+        raise InvalidInputError("method", "simulate", "analytic in a sweep (simulate answers one configuration)")
+
+
+def mix(a: dict) -> dict:
     """:func:`check_mix` of the traffic arguments in ``a`` (solve()'s arguments or a dict holding every key of
     :data:`MIX_DEFAULTS`), memoized by their identity (read-only: copy to change) unless ``length_samples`` is
     given (a list can change in place)."""
@@ -273,34 +279,58 @@ def loaded_fields(
     raise_errors: bool,
     spec: tuple | None = None,
     percentiles: tuple[int, ...] | None = None,
-    shared: dict | None = None,
 ) -> dict:
     """The loaded-serving result fields of one solve()/sweep group; ``args``: the traffic arguments (solve()'s
     arguments, or a dict of every traffic argument; the arrival rate a number or a sweep's array); ``spec``:
-    speculative decoding as :func:`.speculative.check` returns it; ``percentiles``: as :func:`serve`'s;
-    ``shared``: a dict where the first call keeps the traffic arguments checked (:func:`check`) for the next
-    ones, which then read it instead of ``args`` (a band's nominal and its corners: the same arguments). A KV cache
+    speculative decoding as :func:`.speculative.check` returns it; ``percentiles``: as :func:`serve`'s. A KV cache
     that holds no request raises :class:`InfeasibleError` with ``raise_errors``; otherwise the answer is
     ``feasible=False`` with no latency (NaN in a sweep), no served rate and the reason in the notes. What does not
     depend on the arrival rate (the checked mix, the step cost, the engine's capacity) is set up once per layout
     and mix (:func:`replica`)."""
-    c = None if shared is None else shared.get("traffic")
-    if c is None:
-        c = check(args, seq_len, output_len, setup.shape.max_seq)
-        if shared is not None:
-            shared["traffic"] = c
+    rate = offered(args, output_len)
+    c = mix(args)
+    one_rate(c, rate)
+    return at_rate(
+        setup, seq_len, output_len, c, ready(setup, seq_len, output_len, c, raise_errors, spec), rate, percentiles
+    )
+
+
+def ready(setup: Setup, seq_len: int, output_len: int, c: dict, raise_errors: bool, spec: tuple | None = None) -> Any:
+    """The layout ``setup`` ready to serve the checked mix ``c`` at any rate: :func:`replica`'s (step cost, KV tokens,
+    :class:`Engine`), or, where its KV cache holds no request (and not ``raise_errors``), why (a text)."""
     try:
         if spec is not None and c["method"] != "analytic":
             raise InvalidInputError(
                 "method", c["method"], "analytic with speculative decoding (the simulator runs plain decode steps)"
             )
-        cost, kv, eng = replica(setup, seq_len, output_len, c, spec)
+        return replica(setup, seq_len, output_len, c, spec)
     except InfeasibleError as exc:
         if raise_errors:
             raise
-        return _holds_no_request(c, str(exc))
+        return str(exc)
+
+
+def at_rate(
+    setup: Setup,
+    seq_len: int,
+    output_len: int,
+    c: dict,
+    engine: Any,
+    rate: Any,
+    percentiles: tuple[int, ...] | None = None,
+    fixed: bool = True,
+) -> dict:
+    """:func:`loaded_fields` of the checked mix ``c`` at the checked offered ``rate`` (None: a closed loop) on the
+    layout ``setup`` made :func:`ready` (``engine``); ``fixed`` False: without the :func:`fixed_fields` of a
+    layout that holds a request (a caller that keeps them)."""
+    if engine.__class__ is str:
+        return _holds_no_request(dict(c, arrival_rate=rate), engine)
+    cost, kv, eng = engine
+    traffic = dict(c, arrival_rate=rate)
     hw, t_req = setup.hardware, setup.request_overhead
-    f = serve(setup.shape, hw, setup.layout.gpus, cost, kv, seq_len, output_len, c, None, eng, t_req, percentiles)
+    f = serve(
+        setup.shape, hw, setup.layout.gpus, cost, kv, seq_len, output_len, traffic, None, eng, t_req, percentiles, fixed
+    )
     if setup.request_notes:
         f[TRAFFIC_NOTES] = f.get(TRAFFIC_NOTES, ()) + setup.request_notes
     return f
@@ -433,6 +463,7 @@ def serve(
     eng: Engine | None = None,
     t_req: float = 0.0,
     percentiles: tuple[int, ...] | None = None,
+    fixed: bool = True,
 ) -> dict:
     """Result fields of serving the traffic ``c`` (checked) at prompt ``seq_len`` and ``output_len``;
     ``spec``: a :class:`.speculative.Speculation` composing the decode steps; ``eng``: the replica's
@@ -440,14 +471,13 @@ def serve(
     (:mod:`.request_path`), added to the client-measured TTFT and e2e. ``percentiles``: the analytic
     latency percentiles computed (:func:`.traffic.analytic`; None: all of :data:`.traffic.Z`); with fewer,
     the others and the SLO attainment (which reads them all) are left out (a band's corner: the fields
-    its band reads)."""
+    its band reads). ``fixed`` False: without the :func:`fixed_fields`."""
     percentiles = _PERCENTILES if percentiles is None else percentiles
     if eng is None:
         eng = engine(shape, hardware, cost, kv_tokens, seq_len, output_len, c, spec)
     load, B_max, lam_max, limit_name, one_prefill, one_decode, _ = eng
     M, max_seqs, dist = c["max_num_batched_tokens"], c["max_num_seqs"], load.dist
     O = float(output_len)
-    pct = c["slo_percentile"]
     if c["slo_ttft"] is not None or c["slo_itl"] is not None:
         _check_slos(c, eng, seq_len, t_req)
     closed_sim = c["method"] == "simulate" and c["concurrency"] is not None
@@ -458,13 +488,8 @@ def serve(
         lam = _closed_loop_rate(cost, eng, c, t_req)
     else:
         lam = c["arrival_rate"]
-    f = {
-        "arrival_rate": lam,
-        "saturation_rate": lam_max,
-        "binding_limit": limit_name,
-        "traffic_method": c["method"],
-        "one_prefill_time": one_prefill,
-    }
+    f = fixed_fields(c, eng, t_req) if fixed else {}
+    f["arrival_rate"] = lam
     xp = TR.ops_for(load, lam)
     rho = lam / lam_max
     f["utilization"] = rho
@@ -522,11 +547,6 @@ def serve(
         f["max_arrival_rate"] = max_rate(cost, eng, c, t_req)
     else:
         f["max_arrival_rate"] = lam_max
-    f["slo_percentile"] = pct
-    f["prefix_cache_hit"] = c["prefix_cache_hit"]
-    f["request_overhead"] = t_req
-    f["scheduler_overlap"] = c["scheduler_overlap"]
-    f["scheduler_steps"], f["prefill_steps"] = c["scheduler_steps"], c["prefill_steps"]
     notes: tuple[str, ...] = ()
     if isinstance(dist, TR.SampledLengths):
         notes += (
@@ -538,6 +558,23 @@ def serve(
     if xp is TR.ARRAY:  # a rate given as a 0-d array: its fields as floats
         return {k: (v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v) for k, v in f.items()}
     return f
+
+
+def fixed_fields(c: dict, eng: Engine, t_req: float) -> dict:
+    """The loaded fields of the engine ``eng`` under the checked mix ``c`` (request path t_req) that no arrival rate
+    moves: its saturation and what binds it, one unloaded prefill, and the mix's arguments the result echoes."""
+    return {
+        "saturation_rate": eng.saturation,
+        "binding_limit": eng.limit,
+        "traffic_method": c["method"],
+        "one_prefill_time": eng.one_prefill,
+        "slo_percentile": c["slo_percentile"],
+        "prefix_cache_hit": c["prefix_cache_hit"],
+        "request_overhead": t_req,
+        "scheduler_overlap": c["scheduler_overlap"],
+        "scheduler_steps": c["scheduler_steps"],
+        "prefill_steps": c["prefill_steps"],
+    }
 
 
 def _check_slos(c: dict, eng: Engine, seq_len: int, t_req: float) -> None:
