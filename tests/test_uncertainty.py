@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import mlsysim
 from mlsysim_cli import main
 from mlsysim_core.errors import CatalogError, InvalidInputError, PluginConflictWarning
+from mlsysim_core.results import shown as mlsysim_core_shown
 from mlsysim_uncertainty import RANGES, banded
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +44,9 @@ def test_band_brackets_the_answer_and_spans_the_ranges():
     )
     assert "kv_cache_size" not in r.bands.ranges  # no efficiency moves a size
     assert "ttft" in r.to_dict()["bands"] and r.to_dict()["out_of_domain"] == list(r.out_of_domain)
-    assert "[" in r.explain().splitlines()[3] and "<td>" in r._repr_html_()
+    assert "[" in r.explain().splitlines()[3]
+    shown = mlsysim_core_shown(r, "itl")  # "8.914 ms [7.45, 10.77]": the notebook table shows the band too
+    assert shown.endswith("]") and f"<td>itl</td><td>{shown}</td>" in r._repr_html_()
 
 
 def _inside(name, used, t):
