@@ -172,7 +172,8 @@ def test_bad_input_is_one_clear_line_and_nothing_is_written(tmp_path, edit, mess
 def test_loaded_ttft_rows_fit_the_request_path_of_an_engine(tmp_path, fresh_host):
     # a lab whose frontend adds 40 ms to every request: its closed-loop TTFT rows (ttft_mean of batch_size
     # clients) constrain request_overhead, a static row does not; the fit finds it, the overlay gives it back
-    from mlsysim_validation.calibrate import Calibration, constrained, fit, overlay, read_points
+    from mlsysim_validation.calibrate import Calibration, constrained, fit, overlay
+    from mlsysim_validation.runs import read_points
 
     kw = dict(precision="bf16", output_len=221)
     rows = []
@@ -204,3 +205,74 @@ def test_loaded_ttft_rows_fit_the_request_path_of_an_engine(tmp_path, fresh_host
     assert r.request_overhead.m_as("ms") == pytest.approx(40.0, abs=1e-3)
     with pytest.raises(mlsysim.InvalidInputError, match="row 1.output_len"):
         read_points(_csv(tmp_path / "bad.csv", [dict(rows[0], output_len="")]))
+
+
+#: a lab measured under load: (quantity, load); its overheads stated in every row (known, not fitted)
+LOADED_RUNS = (
+    ("itl_mean", dict(concurrency=4)),
+    ("ttft_mean", dict(concurrency=16)),
+    ("itl_p90", dict(arrival_rate=2.0)),
+    ("ttft_p50", dict(arrival_rate=1.0)),
+)
+
+
+def _loaded_rows(**truth):
+    rows = []
+    for q, load in LOADED_RUNS:
+        r = mlsysim.ServingModel().solve(LM.Llama3_8B, H100, 1024, output_len=256, precision="fp8", **load, **truth)
+        rows.append(dict(model="Llama3_8B", hardware="H100", seq_len=1024, output_len=256, precision="fp8", quantity=q))
+        rows[-1].update(value=f"{getattr(r, q).m_as('ms'):.9g}", unit="ms", engine_overhead="1 ms")
+        rows[-1].update(request_overhead="0 ms", concurrency=load.get("concurrency", ""))
+        rows[-1].update(arrival_rate=load.get("arrival_rate", ""))
+    return rows
+
+
+def test_rows_measured_under_a_load_fit_through_the_loaded_solver(tmp_path, fresh_host):
+    # the lab's efficiencies are found again from its closed- and open-loop means and percentiles, each row
+    # predicted by ServingModel under its own load; the overheads the rows state are not fitted
+    runs = _csv(tmp_path / "runs.csv", _loaded_rows(efficiency=0.45, memory_efficiency=0.8))
+    out = tmp_path / "lab.toml"
+    res = CliRunner().invoke(main, ["calibrate", runs, "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "compute 0.450, memory 0.800\n" in res.output
+    assert "stated by the rows, not fitted: engine_overhead, request_overhead" in res.output
+    lines = res.output.splitlines()
+    assert [line.split()[4:6] for line in lines if line.startswith("Llama3_8B")] == [
+        ["N", "4"],
+        ["N", "16"],
+        ["2", "/s"],
+        ["1", "/s"],
+    ]
+    assert "median |error|: default 6.2%, fitted 0.0%" in res.output  # defaults 0.5 / 0.87: -4 % to -8 %
+    host = fresh_host()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PluginConflictWarning)
+        host.load_catalog(out)
+        hw = host.catalog().entry("hardware", "H100").value
+    r = mlsysim.ServingModel().solve(LM.Llama3_8B, hw, 1024, output_len=256, precision="fp8", arrival_rate=2.0)
+    assert r.compute_efficiency == pytest.approx(0.45, 1e-4) and r.memory_efficiency == pytest.approx(0.8, 1e-4)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda r: dict(r, quantity="itl"), "row 1.quantity='itl' is invalid: expected one of itl_mean,"),
+        (lambda r: dict(r, arrival_rate="3"), "row 1.arrival_rate='3' is invalid: expected empty when concurrency"),
+        (lambda r: dict(r, concurrency="0"), "row 1.concurrency=0 is invalid: expected an integer in [1,"),
+        (lambda r: dict(r, concurrency="", arrival_rate="-1"), "row 1.arrival_rate=-1.0 is invalid"),
+        (lambda r: dict(r, concurrency="2.5"), "row 1.concurrency='2.5' is invalid: expected an integer"),
+        (lambda r: dict(r, batch_size="8"), "row 1.batch_size='8' is invalid: expected empty when concurrency"),
+        (lambda r: dict(r, output_len=""), "row 1.output_len"),
+        (lambda r: dict(r, prefill_steps="sometimes"), "row 1.prefill_steps='sometimes'"),
+        (lambda r: dict(r, engine_overhead="4"), "row 1.engine_overhead='4' is invalid: expected a unit convertible"),
+        (lambda r: dict(r, concurrency=""), "row 1.batch_size=None is invalid: expected an integer (or a concurrency"),
+    ],
+)
+def test_a_bad_load_or_setting_names_its_row_and_nothing_is_written(tmp_path, edit, message):
+    rows = _loaded_rows()
+    rows = [{**rows[0], "batch_size": "", "prefill_steps": ""}, *rows[1:]]
+    runs = _csv(tmp_path / "runs.csv", [edit(rows[0]), *rows[1:]])
+    out = tmp_path / "lab.toml"
+    res = CliRunner().invoke(main, ["calibrate", runs, "-o", str(out)])
+    assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output, res.output
+    assert not out.exists()

@@ -1,15 +1,16 @@
 """``mlsysim calibrate``: fit one hardware's efficiencies to the user's own serving measurements.
 
-Input: CSV or JSON rows ``model, hardware, seq_len, batch_size, quantity, value, unit`` and optionally
-``output_len, precision, tp, engine`` (``engine``: the serving engine of the runs, one per call; the fit
-is then scoped to that engine: ``ServingModel(..., engine=...)`` uses it, other solves do not)
-(``quantity``: a key of ``QUANTITIES``; ``itl_continuous`` is the mean
-ITL of a closed loop of ``batch_size`` clients with one prefill interleaved per request, as benchmark
-tools report it; ``ttft_mean`` the mean TTFT of such a loop, ``ServingModel(..., concurrency=batch_size)``
-under traffic, which needs ``output_len``).
+Input: CSV or JSON rows (:mod:`.runs`): ``model, hardware, seq_len, quantity, value, unit``, ``batch_size``
+for a static batch, optionally ``output_len, precision, tp, engine`` (``engine``: the serving engine of the
+runs, one per call; the fit is then scoped to that engine: ``ServingModel(..., engine=...)`` uses it, other
+solves do not), the load a row was measured under (``concurrency`` or ``arrival_rate``: the row is then
+predicted by ``ServingModel`` under that load, the solver a loaded ``mlsysim serve`` runs) and the engine's
+settings. ``itl_continuous`` is the mean ITL of a closed loop of ``batch_size`` clients with one prefill
+interleaved per request at a static batch.
 Fitted: ``compute`` and ``memory`` (achieved fractions of peak, in (0, 1]), ``engine_overhead``
 (host time per engine iteration, 0-50 ms) and ``request_overhead`` (host time of a request outside the
-engine's steps, 0-500 ms: only ``ttft_mean`` rows constrain it) of ``ServingModel``, by bounded least squares
+engine's steps, 0-500 ms: only TTFT and end-to-end rows under a load constrain it; an overhead a row states
+is known, not fitted) of ``ServingModel``, by bounded least squares
 (``scipy.optimize.least_squares``, trust-region reflective) on the log ratios
 ln(predicted / measured): relative errors, so a 1 ms ITL and a 2 s TTFT weigh alike. The fit
 report gives each point's error and the leave-one-out error (refit without the point, predict it).
@@ -19,7 +20,6 @@ second call with more points refines the fit) that ``--catalog``/``load_catalog(
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -28,19 +28,8 @@ import attrs
 
 from mlsysim_core.errors import InvalidInputError
 
-#: fields of ServingModel a measurement may give, with a unit of their dimension
-QUANTITIES = {
-    "ttft": "ms",
-    "itl": "ms",
-    "itl_mean": "ms",
-    "itl_continuous": "ms",
-    "ttft_mean": "ms",
-    "e2e_latency": "ms",
-    "tokens_per_second": "1/s",
-    "output_tokens_per_second": "1/s",
-}
-#: quantities of a closed loop of ``batch_size`` clients under traffic (``ServingModel(concurrency=...)``)
-LOADED = ("ttft_mean",)
+from .runs import Point, point, read_points
+
 PARAMETERS = ("compute", "memory", "engine_overhead", "request_overhead")
 #: (low, high) of each fitted parameter: fractions of peak; the overheads in s.
 BOUNDS = {"compute": (0.02, 1.0), "memory": (0.02, 1.0), "engine_overhead": (0.0, 0.05), "request_overhead": (0.0, 0.5)}
@@ -48,76 +37,6 @@ BOUNDS = {"compute": (0.02, 1.0), "memory": (0.02, 1.0), "engine_overhead": (0.0
 PROBE = {"engine_overhead": 1e-4, "request_overhead": 1e-3}
 #: A fit whose worst point is off by more than this (relative) means the points contradict each other.
 CONTRADICTION = 0.25
-_REQUIRED = ("model", "hardware", "seq_len", "batch_size", "quantity", "value", "unit")
-
-
-@attrs.frozen
-class Point:
-    """One measurement of the user's, as solver arguments and a value in SI."""
-
-    model: str
-    hardware: str
-    seq_len: int
-    batch_size: int
-    output_len: int | None
-    precision: str | None
-    tp: int
-    engine: str | None
-    quantity: str
-    value: float  # SI
-    row: dict
-
-
-def read_points(path: str | Path) -> list[Point]:
-    """Rows of a CSV or JSON file (a list of objects) as points; a missing field or unit is an error."""
-    path = Path(path)
-    text = path.read_text()
-    rows = json.loads(text) if path.suffix.lower() == ".json" else list(csv.DictReader(text.splitlines()))
-    if not isinstance(rows, list):
-        raise InvalidInputError("runs", str(path), "a CSV file or a JSON list of measurement objects")
-    return [_point(i + 1, dict(r)) for i, r in enumerate(rows)]
-
-
-def _point(n: int, r: dict) -> Point:
-    from mlsysim_core.units import Q_
-
-    for k in _REQUIRED:
-        if r.get(k) in (None, ""):
-            raise InvalidInputError(f"row {n}.{k}", None, f"a value (every row needs {', '.join(_REQUIRED)})")
-    q = str(r["quantity"]).strip()
-    if q not in QUANTITIES:
-        raise InvalidInputError(f"row {n}.quantity", q, "one of " + ", ".join(QUANTITIES))
-    try:
-        value = Q_(float(r["value"]), str(r["unit"]).strip()).to(QUANTITIES[q]).to_base_units().magnitude
-    except Exception:
-        raise InvalidInputError(f"row {n}.unit", r["unit"], f"a unit convertible to {QUANTITIES[q]}") from None
-    if not value > 0:
-        raise InvalidInputError(f"row {n}.value", r["value"], "a positive number")
-    if q in LOADED and r.get("output_len") in (None, ""):
-        raise InvalidInputError(f"row {n}.output_len", None, f"an integer >= 1 for {q} (a closed loop's requests)")
-
-    def whole(k: str, default: Any) -> Any:
-        v = r.get(k)
-        if v in (None, ""):
-            return default
-        try:
-            return int(v)
-        except ValueError:
-            raise InvalidInputError(f"row {n}.{k}", v, "an integer") from None
-
-    return Point(
-        model=str(r["model"]).strip(),
-        hardware=str(r["hardware"]).strip(),
-        seq_len=whole("seq_len", None),
-        batch_size=whole("batch_size", None),
-        output_len=whole("output_len", None),
-        precision=(str(r["precision"]).strip() or None) if r.get("precision") else None,
-        tp=whole("tp", 1),
-        engine=(str(r["engine"]).strip() or None) if r.get("engine") else None,
-        quantity=q,
-        value=value,
-        row={k: v for k, v in r.items() if v not in (None, "")},
-    )
 
 
 #: fitted parameter -> (ServingModel argument, result field holding the value used)
@@ -133,23 +52,26 @@ SENSITIVITY = 0.01
 
 
 def _solve(p: Point, hardware: Any, models: dict, over: dict) -> Any:
-    """The point's ServingModel answer: static at ``batch_size``, or a closed loop of ``batch_size`` clients
-    for the LOADED quantities."""
+    """The point's ServingModel answer: a static batch of ``batch_size``, or under the point's load (the
+    solver ``mlsysim serve`` runs under that load); a setting ServingModel refuses names the row."""
     import mlsysim
 
-    loaded = p.quantity in LOADED
-    return mlsysim.ServingModel().solve(
-        models[p.model],
-        hardware,
-        p.seq_len,
-        1 if loaded else p.batch_size,
-        precision=p.precision,
-        tp_size=p.tp,
-        output_len=p.output_len,
-        engine=p.engine,
-        concurrency=p.batch_size if loaded else None,
-        **over,
-    )
+    try:
+        return mlsysim.ServingModel().solve(
+            models[p.model],
+            hardware,
+            p.seq_len,
+            p.batch_size or 1,
+            precision=p.precision,
+            tp_size=p.tp,
+            output_len=p.output_len,
+            engine=p.engine,
+            **p.load,
+            **p.settings,
+            **over,
+        )
+    except InvalidInputError as e:
+        raise InvalidInputError(f"row {p.number}.{e.argument}", e.value, e.valid) from None
 
 
 def predict(points: list[Point], hardware: Any, models: dict, values: dict | None = None) -> list[float]:
@@ -159,9 +81,9 @@ def predict(points: list[Point], hardware: Any, models: dict, values: dict | Non
 
 
 def constrained(points: list[Point], hardware: Any, models: dict) -> list[str]:
-    """The parameters the points constrain (``SENSITIVITY``), in ``PARAMETERS`` order."""
+    """The parameters the points constrain (``SENSITIVITY``) and no row states, in ``PARAMETERS`` order."""
     out = []
-    for k in PARAMETERS:
+    for k in (k for k in PARAMETERS if not any(k in p.settings for p in points)):
         arg, field = ARGUMENTS[k]
         for p in points:
             base = _solve(p, hardware, models, {})
@@ -214,12 +136,23 @@ class Calibration:
         from mlsysim_cli.api._out import table
 
         rows = [
-            [p.model, p.quantity, p.seq_len, p.batch_size, p.output_len or "-", f"{b:+.1%}", f"{a:+.1%}", f"{o:+.1%}"]
+            [
+                p.model,
+                p.quantity,
+                p.seq_len,
+                p.batch_size or "-",
+                p.shown_load(),
+                p.output_len or "-",
+                f"{b:+.1%}",
+                f"{a:+.1%}",
+                f"{o:+.1%}",
+            ]
             for p, b, a, o in zip(self.points, self.before, self.after, self.loo)
         ]
         med = _median
         v = self.values
-        kept = [k for k in PARAMETERS if k not in v]
+        stated = [k for k in PARAMETERS if any(k in p.settings for p in self.points)]
+        kept = [k for k in PARAMETERS if k not in v and k not in stated]
         return "\n".join(
             [
                 f"calibrated {self.hardware_key}{f' (engine {self.engine})' if self.engine else ''} on "
@@ -227,8 +160,9 @@ class Calibration:
                 "range over the leave-one-out fits (the bands of this hardware): "
                 + ", ".join(f"{k} {_shown(k, lo)}-{_shown(k, hi)}" for k, (lo, hi) in self.spread.items()),
                 *([f"not constrained by these points, kept at the default: {', '.join(kept)}"] if kept else []),
+                *([f"stated by the rows, not fitted: {', '.join(stated)}"] if stated else []),
                 "",
-                table(["model", "quantity", "seq", "batch", "out", "default", "fitted", "leave-one-out"], rows),
+                table(["model", "quantity", "seq", "batch", "load", "out", "default", "fitted", "leave-one-out"], rows),
                 "",
                 f"median |error|: default {med(self.before):.1%}, fitted {med(self.after):.1%}, "
                 f"leave-one-out {med(self.loo):.1%}",
@@ -257,7 +191,7 @@ def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibrati
             "runs", ", ".join(sorted(str(e) for e in engines)), "runs of one engine (or none given) per call"
         )
     engine = engines.pop()
-    kept = [p for p in (_point(i + 1, r) for i, r in enumerate(previous or [])) if p.engine == engine]
+    kept = [p for p in (point(i + 1, r) for i, r in enumerate(previous or [])) if p.engine == engine]
     seen = {_key(p.row) for p in new}
     points = [p for p in kept if _key(p.row) not in seen] + new  # a row given again counts once
     keys = {lookup("hardware", p.hardware, "hardware")[0] for p in points}
@@ -283,7 +217,8 @@ def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibrati
     if abs(after[worst]) > CONTRADICTION:
         raise InvalidInputError(
             "runs",
-            f"row {worst + 1} ({points[worst].quantity} of {points[worst].model}) still off by {after[worst]:+.0%}",
+            f"row {points[worst].number} ({points[worst].quantity} of {points[worst].model}) still off by "
+            f"{after[worst]:+.0%}",
             f"measurements that one set of efficiencies in (0, 1] and the overheads explain within "
             f"{CONTRADICTION:.0%}: they contradict each other (different engines, settings or a unit slip?)",
         )

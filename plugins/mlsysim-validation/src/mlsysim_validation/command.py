@@ -82,12 +82,14 @@ def validate_cmd(groups: tuple, as_json: bool, plot: str | None, verbose: bool, 
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Catalog overlay to write (TOML).")
 def calibrate_cmd(runs: str, output: str) -> None:
     """Fit one hardware's compute and memory efficiencies, engine overhead and request path to your own
-    serving measurements (CSV or JSON rows: model, hardware, seq_len, batch_size, quantity, value, unit and
-    optionally output_len, precision, tp, engine; quantity one of ttft, itl, itl_mean, itl_continuous,
-    ttft_mean (a closed loop of batch_size clients: fits the request path), e2e_latency, tokens_per_second,
-    output_tokens_per_second), report the fit and its leave-one-out
-    error, and write a catalog overlay for that hardware. Run it again on the same -o with more rows
-    to refine the fit; nothing is written when the input is refused.
+    serving measurements (CSV or JSON rows: model, hardware, seq_len, quantity, value, unit; batch_size for a
+    static batch, or the load the row was measured under: concurrency N (closed loop) or arrival_rate
+    (requests/s, open loop); optionally output_len, precision, tp, engine and the engine's settings, e.g.
+    max_num_batched_tokens, length_cv, prefill_steps; quantity one of ttft, itl, itl_mean, itl_continuous,
+    e2e_latency, tokens_per_second at a static batch, or ttft_mean, ttft_p50/p90/p99, itl_mean,
+    itl_p50/p90/p99, e2e_mean, e2e_p90/p99, output_tokens_per_second under a load), report the fit and its
+    leave-one-out error, and write a catalog overlay for that hardware. Run it again on the same -o with more
+    rows to refine the fit; nothing is written when the input is refused.
 
     \b
     Example:
