@@ -256,6 +256,24 @@ def test_a_disaggregated_call_reused_at_another_rate_checks_that_rate():
     assert serving.solve(**dict(LLAMA70_DISAGG, arrival_rate=3.0)).to_dict() == warm
 
 
+def test_a_disaggregated_call_answers_only_its_own_arguments():
+    """The memo of disaggregated calls is keyed by the arguments a sweep varies most (disagg._VARIED); an entry
+    answers only a call whose every other argument is the same object: calls that differ in another argument
+    (the arrival cv, kv_layerwise given as 1, a bad scheduler_overlap) are solved (or refused) as from empty memos,
+    alternating or not."""
+    _forget()
+    one = serving.solve(**LLAMA70_DISAGG).to_dict()
+    two = serving.solve(**dict(LLAMA70_DISAGG, arrival_cv=2.0)).to_dict()
+    assert two != one and serving.solve(**LLAMA70_DISAGG).to_dict() == one
+    assert len(DG._calls) == 1  # one key: the entry replaced at each change
+    with pytest.raises(InvalidInputError, match="kv_layerwise"):
+        serving.solve(**dict(LLAMA70_DISAGG, kv_layerwise=1))
+    with pytest.raises(InvalidInputError, match="scheduler_overlap"):
+        serving.solve(**dict(LLAMA70_DISAGG, scheduler_overlap=0))
+    _forget()
+    assert serving.solve(**dict(LLAMA70_DISAGG, arrival_cv=2.0)).to_dict() == two
+
+
 def test_a_loaded_plan_serves_every_rate_and_checks_each_call():
     """A loaded solve's plan (solver._plan: everything but the arrival rate) is made once per layout and
     arguments and reused at any rate, which each call still checks; a call that raises stores no plan."""

@@ -13,7 +13,9 @@ ITL = the decode pool's token gap; e2e = TTFT + (O - 1) gaps.
 
 from __future__ import annotations
 
+import inspect
 import math
+from operator import is_, itemgetter
 from typing import Any
 
 from mlsysim_core import validate as V
@@ -24,12 +26,13 @@ from mlsysim_core.types import NetworkFabric
 from . import kernels as K
 from . import traffic as TR
 from . import under_load as UL
-from .disagg_result import DisaggServingResult
+from .disagg_result import DisaggServingResult, built
 from .layout import Disagg, KVLink, Pool, kv_link, parse_disagg
 from .memo import Memo
 from .ops import SCALAR
 from .roots import largest_meeting
 from .setup import model_shape, prepared, tp_limit
+from .solver import ServingModel, _check_lengths, _traffic_args
 
 
 def kv_bytes_per_request(prompt_tokens, kv_elements, b_kv):
@@ -328,36 +331,93 @@ _plans = PreparedCache(_prepare)
 _links = PreparedCache(kv_link)
 
 
-def serve_disagg(
-    model: Any,
-    hardware: Any,
-    seq_len: int,
-    output_len: Any,
-    disagg: Any,
-    fabric: Any,
-    layerwise: Any,
-    common: dict,
-    traffic: dict,
-    gpus_per_node: Any,
-    spec: tuple | None = None,
-) -> DisaggServingResult:
-    """ServingModel.solve with ``disagg``: the two pools under ``traffic`` and the best aggregated layout
-    of ``hardware`` at the same SLOs (see the module docstring); ``spec`` (:func:`.speculative.check`'s
-    heads/MTP/n-gram answer): speculative decode steps on the decode pool and the aggregated layouts.
-    Everything but the offered rate's fields is a :class:`_Call`, memoized by the identity of every argument but
-    the arrival rate (as :class:`mlsysim_core.solver.PreparedCache`; not with ``length_samples``, a list that can
-    change in place; nor without a rate): a call it answers checks the rate alone (every other argument was
-    checked with it)."""
-    call = (model, hardware, seq_len, output_len, disagg, fabric, layerwise, gpus_per_node, spec)
-    if traffic.get("length_samples") is not None or traffic.get("arrival_rate") is None:  # (no rate: _Call says so)
-        return _Call(*call, common, traffic).at(UL.offered(traffic, output_len))
-    names, rest = tuple(traffic), [*traffic.values()]
-    del rest[names.index("arrival_rate")]
-    key = (tuple(common), names, *map(id, call), *map(id, common.values()), *map(id, rest))
+def solve(a: dict) -> DisaggServingResult:
+    """ServingModel.solve with ``disagg`` (``a``: its arguments, ``model``, ``hardware``, ``spec_draft`` and ``fabric``
+    resolved): the two pools under the traffic and the best aggregated layout of ``hardware`` at the same SLOs (see
+    the module docstring). Everything but the offered rate's fields is a :class:`_Call`, memoized by the identity of
+    every argument but the arrival rate (not with ``length_samples``, a list that can change in place; nor without
+    a rate: :func:`_traffic` says so): a call it answers checks the rate alone (every other argument was checked
+    with it). The memo's key is the identity of the arguments a sweep varies most (:data:`_VARIED`); its entry
+    answers where every other argument is the same object too, else a new one replaces it (the entry keeps them
+    alive, so that an id is not reused; a comparison of identities costs less than their key)."""
+    output_len = a["output_len"]
+    if a["length_samples"] is not None or a["arrival_rate"] is None:
+        return _Call(*_checked(a)).at(UL.offered(a, output_len))
+    values = _keyed_values(a)
+    key = tuple(map(id, _varied_values(a)))
     hit = _calls.get(key)
-    if hit is None:
-        hit = _calls.put(key, ((call, tuple(common.values()), rest), _Call(*call, common, traffic)))
-    return hit[1].at(UL.offered(traffic, output_len))
+    if hit is None or not all(map(is_, values, hit[0])):
+        hit = _calls.put(key, (values, _Call(*_checked(a))))
+    return hit[1].at(UL.offered(a, output_len))
+
+
+#: solve()'s arguments but ``self`` and the arrival rate: what a memoized :class:`_Call` answers for
+_KEYED = tuple(
+    name for name in inspect.signature(ServingModel.solve).parameters if name not in ("self", "arrival_rate")
+)
+_keyed_values = itemgetter(*_KEYED)
+#: the arguments a sweep of disaggregated solves varies most: :func:`solve`'s memo key
+_VARIED = ("model", "hardware", "seq_len", "output_len", "disagg", "efficiency", "slo_ttft", "slo_itl")
+_varied_values = itemgetter(*_VARIED)
+#: solve()'s arguments a disaggregated layout sets itself, with the value they must have
+_POOLS_SET = (("tp_size", 1), ("batch_size", 1), ("beam_width", 1), ("pp_size", 1), ("ep_size", 1), ("dp_attention", 1))
+
+
+def _checked(a: dict) -> tuple:
+    """:class:`_Call`'s arguments from solve()'s ``a``, those a disaggregated layout does not take checked first
+    (each error names its argument)."""
+    if a["scheduler_overlap"] is not False:
+        raise InvalidInputError(
+            "scheduler_overlap", a["scheduler_overlap"], "False with disagg (the pools' schedulers are not modelled)"
+        )
+    if a["scheduler_steps"] != 1:
+        raise InvalidInputError(
+            "scheduler_steps", a["scheduler_steps"], "1 with disagg (the pools' schedulers are not modelled)"
+        )
+    if a["prefill_steps"] != "mixed":
+        raise InvalidInputError(
+            "prefill_steps", a["prefill_steps"], "mixed with disagg (the pools' schedulers are not modelled)"
+        )
+    if a["request_overhead"] is not None:
+        raise InvalidInputError(
+            "request_overhead", a["request_overhead"], "None with disagg (the pools' request path is not modelled)"
+        )
+    if a["fabric"] is None:
+        raise InvalidInputError("fabric", None, "a catalog fabric (e.g. InfiniBand_NDR), NVLink or PCIe")
+    for name, value in _POOLS_SET:
+        if a[name] != value:
+            raise InvalidInputError(name, a[name], "1 with disagg (the pools give their tp; traffic sets the batch)")
+    if a["redundant_experts"] != 0:
+        raise InvalidInputError(
+            "redundant_experts",
+            a["redundant_experts"],
+            "0 with disagg (each pool takes its own: rN in its degrees, e.g. decode=H100x72:dp72ep72r32)",
+        )
+    if a["ep_overlap"] is not False:
+        raise InvalidInputError("ep_overlap", a["ep_overlap"], "False with disagg (the pools run without it)")
+    common = {name: a[name] for name in _COMMON}
+    call = (a["model"], a["hardware"], a["seq_len"], a["output_len"], a["disagg"], a["fabric"], a["kv_layerwise"])
+    return (*call, a["gpus_per_node"], _speculation(a), common, _traffic_args(a))
+
+
+def _speculation(a: dict) -> tuple | None:
+    """:func:`.speculative.check`'s answer for heads/MTP/n-gram speculation on the decode pool, or None without it
+    (a draft model is an input error: its own prompt KV would have to cross the fabric too)."""
+    draft, cost, alpha = a["spec_draft"], a["spec_draft_cost"], a["spec_accept"]
+    if alpha is None and draft is None and cost is None:
+        return None
+    from .speculative import check
+
+    if draft is not None:
+        raise InvalidInputError(
+            "spec_draft",
+            getattr(draft, "name", draft),
+            "None with disagg: heads/MTP/n-gram by spec_draft_cost (a draft model's own prompt KV "
+            "would have to cross the fabric too)",
+        )
+    if alpha is None:
+        raise InvalidInputError("spec_accept", None, "an acceptance rate in [0, 1) with a draft")
+    return check(None, None, cost, a["spec_k"], alpha)
 
 
 class _Call:
@@ -368,8 +428,6 @@ class _Call:
     def __init__(
         self, model, hardware, seq_len, output_len, disagg, fabric, layerwise, gpus_per_node, spec, common, traffic
     ):
-        from .solver import _check_lengths
-
         layout = parse_disagg(disagg)
         if layerwise is not True and layerwise is not False:
             V.instance("kv_layerwise", layerwise, bool, "True or False")
@@ -396,22 +454,24 @@ class _Call:
         g_d = layout.decode.replica_gpus / rate_d if both else math.inf
         agg_goodput, agg_layout, agg_notes = p.agg.best(slo_t, slo_i, output_len)
         balanced = O / (g_p + g_d) if both else 0.0
-        #: the result fields that read no arrival rate
-        self.fields = dict(
-            p.fields,
-            saturation_rate=pools.saturation,
-            binding_limit=pools.binding,
-            max_arrival_rate=max_rate,
-            slo_percentile=pct,
-            prefill_replica_rate=rate_p,
-            decode_replica_rate=rate_d,
-            balanced_prefill_share=g_p / (g_p + g_d) if both else None,
-            goodput_per_gpu=max_rate * O / gpus,
-            balanced_goodput_per_gpu=balanced,
-            aggregated_goodput_per_gpu=agg_goodput,
-            aggregated_layout=agg_layout,
-            disagg_gain=balanced / agg_goodput if agg_goodput else None,
-            notes=tuple(dict.fromkeys(p.setup_notes + agg_notes)) + p.last,
+        #: the result fields that read no arrival rate, as the result stores them (:class:`.results.Trusted`)
+        self.base = built.stored(
+            dict(
+                p.fields,
+                saturation_rate=pools.saturation,
+                binding_limit=pools.binding,
+                max_arrival_rate=max_rate,
+                slo_percentile=pct,
+                prefill_replica_rate=rate_p,
+                decode_replica_rate=rate_d,
+                balanced_prefill_share=g_p / (g_p + g_d) if both else None,
+                goodput_per_gpu=max_rate * O / gpus,
+                balanced_goodput_per_gpu=balanced,
+                aggregated_goodput_per_gpu=agg_goodput,
+                aggregated_layout=agg_layout,
+                disagg_gain=balanced / agg_goodput if agg_goodput else None,
+                notes=tuple(dict.fromkeys(p.setup_notes + agg_notes)) + p.last,
+            )
         )
 
     def at(self, lam: float) -> DisaggServingResult:
@@ -423,20 +483,17 @@ class _Call:
         att = None
         if self.slo_t is not None or self.slo_i is not None:
             att = 0.0 if over else pools.attainment(f, self.slo_t, self.slo_i)
-        return DisaggServingResult(
-            **self.fields,
-            **f,
-            arrival_rate=lam,
-            requests_per_second=served,
-            output_tokens_per_second=served * O,
-            tokens_per_second_per_gpu=served * O / self.gpus,
-            slo_attainment=att,
-            prefill_replicas_needed=math.ceil(lam / self.rate_p) if self.rate_p > 0 else None,
-            decode_replicas_needed=math.ceil(lam / self.rate_d) if self.rate_d > 0 else None,
-        )
+        f["arrival_rate"] = lam
+        f["requests_per_second"] = served
+        f["output_tokens_per_second"] = served * O
+        f["tokens_per_second_per_gpu"] = served * O / self.gpus
+        f["slo_attainment"] = att
+        f["prefill_replicas_needed"] = math.ceil(lam / self.rate_p) if self.rate_p > 0 else None
+        f["decode_replicas_needed"] = math.ceil(lam / self.rate_d) if self.rate_d > 0 else None
+        return built(f, self.base)
 
 
-#: :class:`_Call` by the identity of its arguments (:func:`serve_disagg`), each entry keeping them alive
+#: :class:`_Call` by the identity of its arguments (:func:`solve`), each entry keeping them alive
 _calls = Memo()
 
 
@@ -600,4 +657,4 @@ class _Aggregated:
         return None, None, (note,)
 
 
-__all__ = ["Disagg", "Pool", "KVLink", "kv_bytes_per_request", "kv_transfer", "serve_disagg"]
+__all__ = ["Disagg", "Pool", "KVLink", "kv_bytes_per_request", "kv_transfer", "solve"]

@@ -7,6 +7,8 @@ import attrs
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.types import as_tuple
 
+from .results import Trusted
+
 
 def _opt(doc: str) -> object:
     return attrs.field(default=None, metadata={"doc": doc})
@@ -137,3 +139,7 @@ class DisaggServingResult(Result):
                 f"disaggregated at the balanced ratio {self._balanced_goodput_per_gpu:.4g} (x{self.disagg_gain:.3g})."
             )
         return lines
+
+
+#: :class:`.results.Trusted` of DisaggServingResult: how a disaggregated solve builds its results (:mod:`.disagg`)
+built = Trusted(DisaggServingResult)

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.plugins import catalog  # (loaded with the plugin: plugin.py imports it)
 from mlsysim_core.types import HardwareNode, IOInterconnect, NetworkFabric
 
 from .memo import Memo
@@ -80,8 +81,6 @@ class KVLink:
 
 
 def _hardware(name: str, value: str) -> HardwareNode:
-    from mlsysim_core.plugins import catalog
-
     entries = catalog().entries["hardware"].values()
     for e in entries:
         if name.lower() == e.key.lower() or name.lower() in (a.lower() for a in e.aliases):
@@ -159,8 +158,6 @@ _parsed, _fabrics = Memo(), Memo()
 def _per_catalog(memo: Memo, name: str, build: Callable[[str], Any]) -> Any:
     """``build(name)`` (catalog names looked up), memoized in ``memo`` while the catalog is the same object
     (loading a catalog file replaces it); a call that raises caches nothing."""
-    from mlsysim_core.plugins import catalog
-
     book = catalog()
     hit = memo.get(name)
     if hit is None or hit[0] is not book:
@@ -188,8 +185,6 @@ def _fabric_entry(name: str) -> NetworkFabric | None:
 
 
 def _find_fabric(name: str) -> NetworkFabric | None:
-    from mlsysim_core.plugins import catalog
-
     for e in catalog().entries["fabrics"].values():
         if name.lower() == e.key.lower() or name.lower() in (a.lower() for a in e.aliases):
             return e.value

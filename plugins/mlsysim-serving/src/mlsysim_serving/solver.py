@@ -280,75 +280,7 @@ class ServingModel(Solver):
         spec_draft = V.named("spec_draft", spec_draft, "models")
         fabric = resolve_fabric(fabric)
         if disagg is not None:
-            if scheduler_overlap is not False:
-                raise InvalidInputError(
-                    "scheduler_overlap", scheduler_overlap, "False with disagg (the pools' schedulers are not modelled)"
-                )
-            if scheduler_steps != 1:
-                raise InvalidInputError(
-                    "scheduler_steps", scheduler_steps, "1 with disagg (the pools' schedulers are not modelled)"
-                )
-            if prefill_steps != "mixed":
-                raise InvalidInputError(
-                    "prefill_steps", prefill_steps, "mixed with disagg (the pools' schedulers are not modelled)"
-                )
-            if request_overhead is not None:
-                raise InvalidInputError(
-                    "request_overhead", request_overhead, "None with disagg (the pools' request path is not modelled)"
-                )
-
-            if fabric is None:
-                raise InvalidInputError("fabric", None, "a catalog fabric (e.g. InfiniBand_NDR), NVLink or PCIe")
-            for name, value in (
-                ("tp_size", tp_size),
-                ("batch_size", batch_size),
-                ("beam_width", beam_width),
-                ("pp_size", pp_size),
-                ("ep_size", ep_size),
-                ("dp_attention", dp_attention),
-            ):
-                if value != 1:
-                    raise InvalidInputError(
-                        name, value, "1 with disagg (the pools give their tp; traffic sets the batch)"
-                    )
-            if redundant_experts != 0:
-                raise InvalidInputError(
-                    "redundant_experts",
-                    redundant_experts,
-                    "0 with disagg (each pool takes its own: rN in its degrees, e.g. decode=H100x72:dp72ep72r32)",
-                )
-            if ep_overlap is not False:
-                raise InvalidInputError("ep_overlap", ep_overlap, "False with disagg (the pools run without it)")
-            spec = None
-            if spec_accept is not None or spec_draft is not None or spec_draft_cost is not None:
-                SP = _module(".speculative")
-                if spec_draft is not None:
-                    raise InvalidInputError(
-                        "spec_draft",
-                        getattr(spec_draft, "name", spec_draft),
-                        "None with disagg: heads/MTP/n-gram by spec_draft_cost (a draft model's own prompt KV "
-                        "would have to cross the fabric too)",
-                    )
-                if spec_accept is None:
-                    raise InvalidInputError("spec_accept", None, "an acceptance rate in [0, 1) with a draft")
-                spec = SP.check(None, None, spec_draft_cost, spec_k, spec_accept)
-            common = dict(
-                precision=precision,
-                kv_precision=kv_precision,
-                efficiency=efficiency,
-                memory_efficiency=memory_efficiency,
-                engine_overhead=engine_overhead,
-                network_efficiency=network_efficiency,
-                engine=engine,
-                memory_fraction=memory_fraction,
-                weight_precision=weight_precision,
-                activation_precision=activation_precision,
-            )
-            given = locals()
-            traffic = _traffic_args(given)
-            return _module(".disagg").serve_disagg(
-                model, hardware, seq_len, output_len, disagg, fabric, kv_layerwise, common, traffic, gpus_per_node, spec
-            )
+            return _module(".disagg").solve(locals())
         a = locals()
         return self._answer(_setup(a), a)
 
