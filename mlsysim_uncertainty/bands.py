@@ -402,7 +402,7 @@ def _spans(rows: list, mids: dict, pending1: Any, pending2: Any, ones: dict, oth
         else:
             lo, hi = (mid if mid < b else b), (mid if mid > a else a)
         if error and f is not None:
-            if mid > 0:
+            if mid > 0.0:  # float literals: CPython compares two floats on its fast path
                 m1, m2 = mid / f, mid * f
             else:
                 m1, m2 = mid * f, mid / f
@@ -412,7 +412,7 @@ def _spans(rows: list, mids: dict, pending1: Any, pending2: Any, ones: dict, oth
                 hi = m2
             if unit == "" and hi > 1.0 >= mid:  # a plain-number field is a fraction (band_fields)
                 hi = 1.0
-        if hi - lo > _SAME * (hi if hi > 0 else -hi):
+        if hi - lo > _SAME * (hi if hi > 0.0 else -hi):
             si[name] = (lo, hi, unit)
     return si
 

@@ -312,17 +312,25 @@ class ServingModel(Solver):
         a["spec_draft"] = V.named("spec_draft", a["spec_draft"], "models")
         a["fabric"] = resolve_fabric(a["fabric"])
         setup = _setup(a)
-        works: dict = {}  # the FLOPs, bytes, messages and memory the three share (only efficiencies move)
-        nominal = self._answer(setup, a, works)
+        if a["arrival_rate"] is None and a["concurrency"] is None:
+            works: dict = {}  # the FLOPs, bytes, messages and memory the three share (only efficiencies move)
+            nominal = built(self._fields(setup, a, works))
+            over = corners(nominal)
+            if over is None:
+                return nominal, None, None
+            fast, slow = (bands.Pending(ServingResult, self._fields(_at(setup, a, o), a, works)) for o in over)
+            return nominal, fast, slow
+        plan = _plan_of(setup, a)  # the nominal's checked traffic mix serves the corners too (only efficiencies move)
+        nominal = _loaded(setup, a, plan)
         over = corners(nominal)
         if over is None:
             return nominal, None, None
-        if a["arrival_rate"] is None and a["concurrency"] is None:
-            fast, slow = (bands.Pending(ServingResult, self._fields(_at(setup, a, o), a, works)) for o in over)
-            return nominal, fast, slow
+        rate = _module(".under_load").offered(a, plan[3])
         corner = (_at(setup, a, o) for o in over)  # under traffic: the band's percentiles, the whole result on use
         Corner = _module(".corners").Corner
-        fast, slow = (Corner(ServingResult, _corner_fields(c, a, nominal), self._answer, c, a) for c in corner)
+        fast, slow = (
+            Corner(ServingResult, _corner_fields(c, a, nominal, plan, rate), self._answer, c, a) for c in corner
+        )
         return nominal, fast, slow
 
     def _answer(self, setup: Setup, a: dict[str, Any], works: Any = None) -> ServingResult:
@@ -330,18 +338,7 @@ class ServingModel(Solver):
         :func:`_evaluate`'s, shared with a band's corners)."""
         if a["arrival_rate"] is None and a["concurrency"] is None:
             return built(self._fields(setup, a, works))
-        values = _plan_values(a)
-        key = (id(setup), *map(id, values))
-        plan = _plans.get(key)
-        if plan is None or plan[0] is not setup:  # the entry keeps its setup and values alive: an id is not reused
-            plan = _plan(setup, a, values, key)
-        seq_len, output_len, c, engine, base = plan[2:]
-        UL = _module(".under_load")
-        rate = UL.offered(a, output_len)
-        UL.one_rate(c, rate)
-        f = UL.at_rate(setup, seq_len, output_len, c, engine, rate, fixed=False)  # the fixed fields are in base
-        f["notes"] = setup.notes + f.pop(UL.TRAFFIC_NOTES, ())
-        return built(f, base)
+        return _loaded(setup, a, _plan_of(setup, a))
 
     def _fields(self, setup: Setup, a: dict[str, Any], works: Any = None) -> dict[str, Any]:
         """The fields of :meth:`_answer`'s result without traffic (its keyword arguments: SI floats)."""
@@ -463,17 +460,20 @@ class ServingModel(Solver):
         return f
 
 
-def _corner_fields(setup: Setup, a: dict, nominal: ServingResult) -> dict:
+def _corner_fields(setup: Setup, a: dict, nominal: ServingResult, plan: tuple, rate: Any) -> dict:
     """What a band reads of its corner under traffic at the layout ``setup`` (``solve_corners``), on the
-    nominal's checked lengths: the static fields (memoized per layout), the speculative ones and the loaded
-    ones at the band's percentiles only (:data:`_BAND_PERCENTILES`). What :meth:`ServingModel._fields` adds
-    beside them (the layout's names, the lengths, the notes) the efficiencies do not move."""
+    nominal's checked lengths, traffic mix (its :func:`_plan`) and offered ``rate``: the static fields (memoized
+    per layout), the speculative ones and the loaded ones at the band's percentiles only (:data:`_BAND_PERCENTILES`).
+    What :meth:`ServingModel._fields` adds beside them (the layout's names, the lengths, the notes) the
+    efficiencies do not move."""
     n: dict[str, Any] = vars(nominal)  # @result classes store their fields in __dict__
-    batch, seq_len, output_len, beams = n["batch_size"], n["seq_len"], n["output_len"], n["beam_width"]
+    batch, beams = n["batch_size"], n["beam_width"]
+    seq_len, output_len, c = plan[2:5]
     f = dict(_static(setup, batch, seq_len, output_len, beams))
     spec = _speculate(setup, a, f, batch * beams, seq_len, output_len)
-    loaded = _module(".under_load").loaded_fields  # a: every traffic argument
-    f.update(loaded(setup, seq_len, output_len, a, a["raise_errors"], spec, _BAND_PERCENTILES))
+    UL = _module(".under_load")
+    engine = UL.ready(setup, seq_len, output_len, c, a["raise_errors"], spec)
+    f.update(UL.at_rate(setup, seq_len, output_len, c, engine, rate, _BAND_PERCENTILES))
     return f
 
 
@@ -867,6 +867,29 @@ _PLAN_ARGS = (
 _plan_values = itemgetter(*_PLAN_ARGS)
 #: loaded answers' plans (:func:`_plan`) by the identity of the Setup and of the values of :data:`_PLAN_ARGS`
 _plans = Memo()
+
+
+def _loaded(setup: Setup, a: dict[str, Any], plan: tuple) -> ServingResult:
+    """The result of solve() under traffic on its checked layout ``setup``, its arguments ``a`` and their
+    :func:`_plan`: the loaded fields at the offered rate over the plan's fields that no rate moves."""
+    seq_len, output_len, c, engine, base = plan[2:]
+    UL = _module(".under_load")
+    rate = UL.offered(a, output_len)
+    UL.one_rate(c, rate)
+    f = UL.at_rate(setup, seq_len, output_len, c, engine, rate, fixed=False)  # the fixed fields are in base
+    f["notes"] = setup.notes + f.pop(UL.TRAFFIC_NOTES, ())
+    return built(f, base)
+
+
+def _plan_of(setup: Setup, a: dict) -> tuple:
+    """:func:`_plan` of the layout ``setup`` and solve()'s arguments ``a``, memoized by the identity of the setup and
+    of the values of :data:`_PLAN_ARGS`."""
+    values = _plan_values(a)
+    key = (id(setup), *map(id, values))
+    plan = _plans.get(key)
+    if plan is None or plan[0] is not setup:  # the entry keeps its setup and values alive: an id is not reused
+        plan = _plan(setup, a, values, key)
+    return plan
 
 
 def _plan(setup: Setup, a: dict, values: tuple, key: tuple) -> tuple:
