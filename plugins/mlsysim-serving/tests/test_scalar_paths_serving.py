@@ -1,0 +1,45 @@
+"""The traffic kernels' one-rate branches (``xp is SCALAR``: a float's branch taken alone, without the operations'
+calls) answer what the same function answers on numpy arrays, element by element, for any floats the kernels
+may pass them (signed, zero, subnormal, huge, infinite, NaN)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from mlsysim_serving import traffic as TR
+from mlsysim_serving.ops import ARRAY, SCALAR
+
+#: any float, and the edges a kernel meets: zero, a subnormal, the 1e-300 guard, NaN and the infinities
+FLOATS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 5e-324, 1e-310, 1e-300, 1.0, -1.0, math.inf, -math.inf, math.nan]),
+)
+
+
+def _same(scalar: float, array: np.ndarray) -> bool:
+    """The float and the 0-d array hold the same value (NaN matching NaN)."""
+    a = float(array)
+    return (math.isnan(scalar) and math.isnan(a)) or scalar == a
+
+
+def _on_arrays(fn, *values: float) -> np.ndarray:
+    with np.errstate(all="ignore"):  # numpy's warnings on inf - inf, 0 * inf: the values are what is compared
+        return fn(ARRAY, *(np.array(v) for v in values))
+
+
+@given(FLOATS, FLOATS)
+def test_combine_on_a_float_is_the_array_answer(d1: float, d2: float) -> None:
+    assert _same(TR.combine(SCALAR, d1, d2), _on_arrays(TR.combine, d1, d2))
+
+
+@given(FLOATS, FLOATS, FLOATS, FLOATS)
+def test_median_shift_on_a_float_is_the_array_answer(d1: float, v1: float, d2: float, v2: float) -> None:
+    assert _same(TR.median_shift(SCALAR, d1, v1, d2, v2), _on_arrays(TR.median_shift, d1, v1, d2, v2))
+
+
+def test_median_shift_of_subnormal_variances_divides_by_the_guard() -> None:
+    # v1 + v2 = 2e-310 < 1e-300: the shift is (v1*d1 + v2*d2)/1e-300, as numpy's where computes it
+    assert TR.median_shift(SCALAR, 1.0, 1e-310, 3.0, 1e-310) == (1e-310 * 1.0 + 1e-310 * 3.0) / 1e-300
