@@ -8,6 +8,7 @@ entry and field (``mlsysim_registry/SCHEMA.md`` is the format).
 from __future__ import annotations
 
 import difflib
+import os
 from typing import Any
 
 import attrs
@@ -18,6 +19,7 @@ from mlsysim_core.errors import CatalogError, InvalidInputError
 from mlsysim_core.units import SECOND, parse_quantity, to_si
 from mlsysim_uncertainty.calibration import CALIBRATION_KEYS, checked
 from mlsysim_uncertainty.provenance import SECTIONS as PROVENANCE_SECTIONS
+from mlsysim_uncertainty.provenance import STRICT_SECTIONS
 from mlsysim_uncertainty.provenance import checked as provenance
 
 from .toml_files import RawEntry
@@ -221,15 +223,50 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
     raise raw.error("", f"unknown section {s!r}")  # pragma: no cover - read_file checks sections
 
 
+#: TOML tables whose numbers the built value holds elsewhere (the value's paths are the ones bands move)
+_MOVED = {"peak_flops": "compute.precision_flops", "host_link": "interconnect"}
+#: a priced number's TOML path -> its name, both in the value and in a provenance table (``unit_cost``)
+_PRICED = {"unit_cost.price": "unit_cost", "embodied_carbon.value": "embodied_carbon", "host_cost.price": "host_cost"}
+#: fields whose numbers are not catalog numbers with a tier: a calibration's fits carry their own ranges
+_UNTIERED = {"provenance", "calibration", *_META}
+#: the folder of the default catalog, held to the strict rule: every number has a tier
+_DEFAULT_CATALOG = os.path.join(os.path.dirname(__file__), "data")
+
+
+def _written(table: dict, prefix: str = "") -> dict[str, str]:
+    """``{TOML path: path in the built value}`` of every leaf of an entry's ``table`` (a component's
+    fields under ``components.PART``; a price or embodied carbon under its own name)."""
+    out = {}
+    for key, item in table.items():
+        path = f"{prefix}{key}"
+        if not prefix and key in _UNTIERED:
+            continue
+        if isinstance(item, dict):
+            out.update(_written(item, f"{path}."))
+        elif key == "components" and isinstance(item, list):
+            for c in item:
+                if isinstance(c, dict):
+                    out.update(_written({k: v for k, v in c.items() if k != "part"}, f"{path}.{c.get('part')}."))
+        elif path in _PRICED:
+            out[_PRICED[path]] = _PRICED[path]
+        else:
+            head = next((m for m in _MOVED if path.startswith(f"{m}.")), None)
+            out[path] = _MOVED[head] + path[len(head) :] if head else path
+    return out
+
+
 def _with_provenance(raw: RawEntry, built: dict) -> Any:
-    """The entry's value with its checked ``provenance`` table (mlsysim_uncertainty.provenance)."""
-    if "provenance" not in raw.table:
+    """The entry's value with its checked ``provenance`` table (mlsysim_uncertainty.provenance); in the
+    default catalog every number needs a tier."""
+    strict = os.path.dirname(os.path.abspath(raw.file)) == _DEFAULT_CATALOG and raw.section in STRICT_SECTIONS
+    if "provenance" not in raw.table and not strict:
         return _build_value(raw, built)
     if raw.section not in PROVENANCE_SECTIONS:
         raise raw.error("provenance", f"not supported in {raw.section} (only in {', '.join(PROVENANCE_SECTIONS)})")
     table = {k: v for k, v in raw.table.items() if k != "provenance"}
     value = _build_value(attrs.evolve(raw, table=table), built)
-    return attrs.evolve(value, provenance=provenance(value, raw.table["provenance"]))
+    tiers = provenance(value, raw.table.get("provenance", {}), _written(table), strict)
+    return attrs.evolve(value, provenance=tiers)
 
 
 def build_entry(raw: RawEntry, built: dict, provider: str) -> Entry:

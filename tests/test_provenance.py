@@ -9,6 +9,7 @@ import pytest
 import mlsysim
 from mlsysim_core.errors import CatalogError
 from mlsysim_uncertainty import banded
+from mlsysim_uncertainty.provenance import STRICT_SECTIONS
 
 NODES, GRIDS = mlsysim.Systems.Nodes, mlsysim.Infra.Grids
 
@@ -118,3 +119,96 @@ def test_carbon_band_moves_the_grid_intensity_and_embodied_carbon_within_their_r
     assert e_high / e_low == pytest.approx(318 / 150)
     quebec = banded(mlsysim.SustainabilityModel, fleet, 30, datacenter=GRIDS.Quebec, utilization=1.0, embodied=False)
     assert "operational_carbon" not in quebec.bands.ranges  # Quebec's intensity carries no range
+
+
+def _every_number(entry) -> list[str]:
+    """Value paths of every number a default-catalog entry's TOML gives (walked here apart from the loader)."""
+    from mlsysim_registry.tables import _written
+    from mlsysim_registry.toml_files import read_file
+    from mlsysim_uncertainty.provenance import numbers
+
+    raw = next(r for r in read_file(entry.file) if (r.section, r.key) == (entry.section, entry.key))
+    return [path for path, _, _ in numbers(entry.value, _written(raw.table)).values()]
+
+
+@pytest.mark.parametrize("section", STRICT_SECTIONS)
+def test_every_number_of_the_default_catalog_has_a_tier_and_every_estimate_a_range(section):
+    entries = [e for e in mlsysim.catalog().entries[section].values() if e.provider == "default_catalog"]
+    assert entries
+    for e in entries:
+        paths = _every_number(e)
+        assert paths and set(paths) == set(e.value.provenance), e.key
+        for path, (tier, low, high, _unit, value, source) in e.value.provenance.items():
+            assert tier in ("datasheet", "measured", "paper", "estimate")
+            if tier == "estimate":
+                assert low <= value <= high and source, (e.key, path)
+
+
+def test_hardware_tiers_follow_each_number_source():
+    hw = mlsysim.Hardware
+    assert hw.H100.provenance["memory.capacity"][0] == "measured"  # nvidia-smi's 81,559 MiB
+    assert hw.H100.provenance["compute.precision_flops.bf16"][0] == "datasheet"
+    assert hw.H100.provenance["scale_up.latency"][:3] == ("estimate", 0.5, 1.0)  # 0.1.1's LATENCY_NVLINK
+    assert hw.H100.provenance["dispatch_tax"][:3] == ("estimate", 5.0, 20.0)
+    assert hw.TPUv2.provenance["tdp"][0] == "paper"  # Jouppi et al. 2020
+    assert hw.iPhone15Pro.provenance["compute.precision_flops.fp16"][:3] == ("estimate", 17.5, 70.0)
+
+
+STRICT = '[hardware.X]\nname = "x"\npeak_flops = { bf16 = "100 TFLOP/s", fp8 = "200 TFLOP/s" }\nsource = "s"\n'
+STRICT += 'memory = { capacity = "80 GB", bandwidth = "2 TB/s" }\ntdp = "500 W"\n'
+
+
+def _strict(tmp_path, fresh_host, provenance: str, strict: bool = True):
+    """Hardware X read from a file in the default catalog's folder (``strict``) or a user's (not)."""
+    from mlsysim_registry import tables
+
+    (tmp_path / "x.toml").write_text(STRICT + (f"provenance = {provenance}\n" if provenance else ""))
+    if strict:
+        tables._DEFAULT_CATALOG, saved = str(tmp_path), tables._DEFAULT_CATALOG
+    try:
+        host = fresh_host()
+        host.load_catalog(tmp_path / "x.toml")
+        return host.catalog().entry("hardware", "X").value
+    finally:
+        if strict:
+            tables._DEFAULT_CATALOG = saved
+
+
+def test_a_default_table_and_dotted_keys_give_every_number_its_tier(tmp_path, fresh_host):
+    hw = _strict(
+        tmp_path,
+        fresh_host,
+        '{ "*" = "datasheet", peak_flops = "paper", "peak_flops.fp8" = "measured", memory.capacity = "measured", '
+        'tdp = { tier = "estimate", range = ["400 W", "0.6 kW"], range_source = "r" } }',
+    )
+    tiers = {path: spec[0] for path, spec in hw.provenance.items()}
+    assert tiers == {
+        "compute.precision_flops.bf16": "paper",
+        "compute.precision_flops.fp8": "measured",
+        "memory.capacity": "measured",
+        "memory.bandwidth": "datasheet",
+        "tdp": "estimate",
+    }
+    assert hw.provenance["tdp"][1:5] == (400.0, 600.0, "W", 500.0)
+
+
+@pytest.mark.parametrize(
+    "provenance, field, why",
+    [
+        ('{ tdp = "datasheet" }', "provenance.peak_flops.bf16", "a tier"),  # strict: every number has one
+        ("", "provenance.peak_flops.bf16", "a tier"),  # no table at all
+        ('{ "*" = "estimate" }', "provenance.\\*", "a tier other than estimate"),
+        ('{ "*" = { tier = "paper", range = ["1 W", "2 W"], range_source = "r" } }', "provenance.\\*", "other than"),
+        ('{ "*" = "datasheet", tdp = "estimate" }', "provenance.tdp.range", "an estimate needs its range"),
+        ('{ "*" = "datasheet", memory.type = "measured" }', "provenance.memory.type", "the path of a number"),
+    ],
+)
+def test_strict_catalog_errors_name_entry_and_path(tmp_path, fresh_host, provenance, field, why):
+    with pytest.raises(CatalogError, match=f"x.toml:\\d+: \\[hardware.X\\] field '{field}'.*{why}"):
+        _strict(tmp_path, fresh_host, provenance)
+
+
+def test_a_users_catalog_may_leave_numbers_without_a_tier(tmp_path, fresh_host):
+    assert _strict(tmp_path, fresh_host, "", strict=False).provenance == {}
+    hw = _strict(tmp_path, fresh_host, '{ tdp = "datasheet" }', strict=False)
+    assert set(hw.provenance) == {"tdp"}
