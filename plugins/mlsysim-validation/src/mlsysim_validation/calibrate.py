@@ -245,6 +245,11 @@ def _key(row: dict) -> tuple:
     return tuple(sorted((k, str(v)) for k, v in row.items()))
 
 
+def _bare(key: str) -> str:
+    """A TOML key: bare where TOML allows it, else quoted (a provenance table's ``"*"``, ``"memory.capacity"``)."""
+    return key if key.replace("_", "").replace("-", "").isalnum() and key.isascii() else json.dumps(key)
+
+
 def _toml(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -255,7 +260,7 @@ def _toml(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{_bare(k)} = {_toml(v)}" for k, v in value.items()) + " }"
     raise TypeError(f"cannot write {value!r} as TOML")
 
 
