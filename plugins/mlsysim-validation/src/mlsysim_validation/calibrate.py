@@ -21,6 +21,7 @@ second call with more points refines the fit) that ``--catalog``/``load_catalog(
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,9 @@ BOUNDS = {"compute": (0.02, 1.0), "memory": (0.02, 1.0), "engine_overhead": (0.0
 PROBE = {"engine_overhead": 1e-4, "request_overhead": 1e-3}
 #: A fit whose worst point is off by more than this (relative) means the points contradict each other.
 CONTRADICTION = 0.25
+#: The residual of a point whose load the engine cannot serve at the trial values (no prediction): ln 10, as if
+#: 10x slower, so the fit steps back to values at which the engine serves the load that was measured.
+OVERLOADED = math.log(10.0)
 
 
 #: fitted parameter -> (ServingModel argument, result field holding the value used)
@@ -74,8 +78,9 @@ def _solve(p: Point, hardware: Any, models: dict, over: dict) -> Any:
         raise InvalidInputError(f"row {p.number}.{e.argument}", e.value, e.valid) from None
 
 
-def predict(points: list[Point], hardware: Any, models: dict, values: dict | None = None) -> list[float]:
-    """Each point's predicted value (SI) with ``values`` ({parameter: value}) in place of the defaults."""
+def predict(points: list[Point], hardware: Any, models: dict, values: dict | None = None) -> list[float | None]:
+    """Each point's predicted value (SI) with ``values`` ({parameter: value}) in place of the defaults; None where
+    the point's load overloads the engine at these values (ServingModel gives no figure then)."""
     over = {ARGUMENTS[k][0]: float(v) for k, v in (values or {}).items()}
     return [_solve(p, hardware, models, over).si(p.quantity) for p in points]
 
@@ -91,7 +96,8 @@ def constrained(points: list[Point], hardware: Any, models: dict) -> list[str]:
             if used is None:  # a static answer: the request path is not part of it
                 continue
             moved = _solve(p, hardware, models, {arg: used + PROBE[k] if k in PROBE else used * 0.9})
-            if abs(moved.si(p.quantity) / base.si(p.quantity) - 1.0) >= SENSITIVITY:
+            b, m = base.si(p.quantity), moved.si(p.quantity)  # None: the load overloads the engine
+            if (b is None) != (m is None) or (b is not None and abs(m / b - 1.0) >= SENSITIVITY):
                 out.append(k)
                 break
     return out
@@ -102,12 +108,13 @@ def fit(points: list[Point], hardware: Any, models: dict, free: list[str]) -> di
     import numpy as np
     from scipy.optimize import least_squares
 
-    measured = np.array([p.value for p in points])
+    measured = [p.value for p in points]
     start = {"compute": 0.6, "memory": 0.87, "engine_overhead": 1e-3, "request_overhead": 1e-2}
     scale = {"compute": 0.1, "memory": 0.1, "engine_overhead": 1e-3, "request_overhead": 1e-2}
 
     def residuals(x: Any) -> Any:
-        return np.log(np.array(predict(points, hardware, models, dict(zip(free, x)))) / measured)
+        predicted = predict(points, hardware, models, dict(zip(free, x)))
+        return np.array([OVERLOADED if y is None else math.log(y / m) for y, m in zip(predicted, measured)])
 
     res = least_squares(
         residuals,
@@ -180,6 +187,38 @@ def _median(errors: list) -> float:
     return statistics.median(abs(e) for e in errors)
 
 
+def errors(points: list[Point], predicted: list[float | None]) -> list[float]:
+    """predicted / measured - 1 of each point; inf where the engine cannot serve its load (no prediction)."""
+    return [math.inf if x is None else x / p.value - 1.0 for x, p in zip(predicted, points)]
+
+
+def fitted(points: list[Point], hardware: Any, models: dict) -> tuple[list[str], dict, list[float]]:
+    """The parameters the points constrain, their fit and each point's error after it; refused (too few points
+    for them, nothing constrained, points that contradict each other) with one clear message."""
+    free = constrained(points, hardware, models)
+    if len(points) < max(len(free), 2):
+        raise InvalidInputError(
+            "runs",
+            f"{len(points)} measurements",
+            f"at least {max(len(free), 2)} (these constrain {', '.join(free) or 'nothing'}: one point per "
+            "fitted parameter, and two to leave one out)",
+        )
+    if not free:
+        raise InvalidInputError("runs", "these measurements", "runs whose time depends on the efficiencies")
+    values = fit(points, hardware, models, free)
+    after = errors(points, predict(points, hardware, models, values))
+    worst = max(range(len(after)), key=lambda i: abs(after[i]))
+    if abs(after[worst]) > CONTRADICTION:
+        raise InvalidInputError(
+            "runs",
+            f"row {points[worst].number} ({points[worst].quantity} of {points[worst].model}) still off by "
+            f"{after[worst]:+.0%}",
+            f"measurements that one set of efficiencies in (0, 1] and the overheads explain within "
+            f"{CONTRADICTION:.0%}: they contradict each other (different engines, settings or a unit slip?)",
+        )
+    return free, values, after
+
+
 def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibration:
     """Fit the points of ``runs`` (plus ``previous`` rows, from an earlier overlay) for one hardware."""
     from mlsysim_cli.api import lookup
@@ -200,34 +239,13 @@ def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibrati
     key = keys.pop()
     hardware = lookup("hardware", key, "hardware")[1]
     models = {p.model: lookup("model", p.model, "model")[1] for p in points}
-    free = constrained(points, hardware, models)
-    if len(points) < max(len(free), 2):
-        raise InvalidInputError(
-            "runs",
-            f"{len(points)} measurements",
-            f"at least {max(len(free), 2)} (these constrain {', '.join(free) or 'nothing'}: one point per "
-            "fitted parameter, and two to leave one out)",
-        )
-    if not free:
-        raise InvalidInputError("runs", "these measurements", "runs whose time depends on the efficiencies")
-    measured = [p.value for p in points]
-    values = fit(points, hardware, models, free)
-    after = [x / m - 1.0 for x, m in zip(predict(points, hardware, models, values), measured)]
-    worst = max(range(len(after)), key=lambda i: abs(after[i]))
-    if abs(after[worst]) > CONTRADICTION:
-        raise InvalidInputError(
-            "runs",
-            f"row {points[worst].number} ({points[worst].quantity} of {points[worst].model}) still off by "
-            f"{after[worst]:+.0%}",
-            f"measurements that one set of efficiencies in (0, 1] and the overheads explain within "
-            f"{CONTRADICTION:.0%}: they contradict each other (different engines, settings or a unit slip?)",
-        )
+    free, values, after = fitted(points, hardware, models)
     loo, fits = [], [values]
     for i in range(len(points)):
         rest = points[:i] + points[i + 1 :]
         fits.append(fit(rest, hardware, models, free))
-        loo.append(predict([points[i]], hardware, models, fits[-1])[0] / measured[i] - 1.0)
-    before = [x / m - 1.0 for x, m in zip(predict(points, hardware, models), measured)]
+        loo += errors([points[i]], predict([points[i]], hardware, models, fits[-1]))
+    before = errors(points, predict(points, hardware, models))
     return Calibration(
         hardware_key=key,
         engine=engine,

@@ -20,6 +20,8 @@ import attrs
 
 from mlsysim_fleet import rental
 
+from .serving_call import ServingCall
+
 KINDS = ("prediction", "accounting", "input")
 
 
@@ -192,15 +194,8 @@ for _pid, (_hw_name, _tp, _how, _assumed) in _LLAMA2.items():
 
 
 def _nim(isl: int, osl: int, c: int) -> Callable[[], float]:
-    def fn() -> float:
-        r = (
-            _m()
-            .ServingModel()
-            .solve(_lm().Llama3_3_70B, _hw().H100, isl, c, precision="fp8", tp_size=2, output_len=osl, engine="nim")
-        )
-        return _q(r.itl_continuous, "ms")
-
-    return fn
+    kw = dict(precision="fp8", tp_size=2, output_len=osl)
+    return ServingCall("Llama3_3_70B", "H100", isl, "itl_continuous", "nim", kw, batch_size=c)
 
 
 for _isl, _osl, _c in ((5000, 500, 5), (5000, 500, 25), (500, 2000, 1)):
@@ -261,23 +256,7 @@ def _under_load(model: str, hw: str, isl: int, osl: int, field: str, engine: str
     """ServingModel's ``field`` (ms) for ``model`` on ``hw`` under traffic (``kw`` holds ``concurrency`` for a
     closed loop or ``arrival_rate`` for an open one), ``isl``-token prompts for ``osl``-token answers, at
     ``engine``'s calibration where it has one."""
-
-    def fn() -> float:
-        r = (
-            _m()
-            .ServingModel()
-            .solve(
-                getattr(_lm(), model),
-                getattr(_hw(), hw),
-                isl,
-                output_len=osl,
-                engine=engine,  # selects a calibration scoped to the engine where the hardware has one
-                **kw,
-            )
-        )
-        return _q(getattr(r, field), "ms")
-
-    return fn
+    return ServingCall(model, hw, isl, field, engine, dict(output_len=osl, **kw))
 
 
 def _closed_loop(

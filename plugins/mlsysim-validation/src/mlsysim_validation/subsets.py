@@ -1,0 +1,164 @@
+"""Does calibrating on a few of one hardware's serving points improve its other points? (issue 20 item 4)
+
+The rule, fixed before looking at any result: every counted serving point of the calibration set that is one
+``ServingModel`` solve (a :class:`.serving_call.ServingCall` mapping with an exact measured value), grouped
+by hardware and engine (the scope of a fit: ``mlsysim calibrate`` with an ``engine`` column); each group of at
+least ``MIN_POINTS``; for each size in ``SIZES``, every subset of that size, or ``SAMPLE`` of them drawn with
+``random.Random(SEED)`` where there are more. Each subset is calibrated as a user's rows would be (the point's
+solve as a row, under its own load: :func:`.calibrate.fitted`, the fit ``mlsysim calibrate`` reports) and the
+group's remaining points are predicted with the fit: their median |error| before (the defaults) and after.
+A subset the tool refuses (too few points for the parameters it constrains, or points that contradict each
+other) counts as refused, not dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+import warnings
+from itertools import combinations
+from typing import Any
+
+import attrs
+
+from mlsysim_core.errors import InvalidInputError
+
+from . import points
+from .calibrate import errors, fitted, predict
+from .harness import added_measurements, bound_of, load_measurements
+from .runs import Point, point
+from .serving_call import ServingCall
+
+MIN_POINTS = 6
+#: the rows a group holds: every serving point, or the ITL-like ones only (the token gaps, ServingModel's
+#: ``itl*`` fields), whose model error is a fifth of TTFT's under load (docs/accuracy.md, Bands)
+ROWS = {"all": lambda field: True, "ITL": lambda field: field.startswith("itl")}
+SIZES = (3, 5)
+SAMPLE = 20
+SEED = 20
+
+
+@attrs.frozen
+class Group:
+    """One hardware and engine's serving points: ids, their solves and measured values (ms)."""
+
+    hardware: str
+    engine: str | None
+    rows: str  # a key of ROWS
+    ids: tuple[str, ...]
+    calls: tuple[ServingCall, ...]
+    measured: tuple[float, ...]
+
+    def points(self, which: tuple[int, ...]) -> list[Point]:
+        """Points ``which`` as ``mlsysim calibrate`` reads them."""
+        return [point(n + 1, self.calls[i].row(self.measured[i])) for n, i in enumerate(which)]
+
+    def solved(self) -> tuple[Any, dict]:
+        """The hardware and the models the group's rows name (catalog objects)."""
+        import mlsysim
+
+        models = {c.model: getattr(mlsysim.Models.Language, c.model) for c in self.calls}
+        return getattr(mlsysim.Hardware.Cloud, self.hardware), models
+
+
+def groups() -> list[Group]:
+    """The groups of the rule, in (hardware, engine, rows) order."""
+    maps = points.mappings()
+    found: dict[tuple[str, str | None], list[tuple[str, ServingCall, float]]] = {}
+    for rec in load_measurements() + added_measurements():
+        m = maps.get(rec["id"])
+        if m is None or m.kind != "prediction" or not isinstance(m.fn, ServingCall) or bound_of(rec) is not None:
+            continue
+        found.setdefault((m.fn.hardware, m.fn.engine), []).append((rec["id"], m.fn, float(rec["value"])))
+    out = []
+    for (hw, engine), rows in sorted(found.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+        for name, kept in ROWS.items():
+            picked = sorted((r for r in rows if kept(r[1].field)), key=lambda r: r[0])
+            if len(picked) >= MIN_POINTS:
+                ids, calls, measured = zip(*picked)
+                out.append(Group(hw, engine, name, ids, calls, measured))
+    return out
+
+
+def drawn(n: int, k: int) -> list[tuple[int, ...]]:
+    """The subsets of size ``k`` of ``n`` points the rule calibrates on, sorted."""
+    if math.comb(n, k) <= SAMPLE:
+        return list(combinations(range(n), k))
+    rng, out = random.Random(SEED), set[tuple[int, ...]]()
+    while len(out) < SAMPLE:
+        out.add(tuple(sorted(rng.sample(range(n), k))))
+    return sorted(out)
+
+
+@attrs.frozen
+class Trial:
+    """One subset: the fit (None: refused, with the tool's message) and the median |error| on the group's
+    remaining points before and after it."""
+
+    subset: tuple[str, ...]
+    values: dict | None
+    refused: str | None
+    before: float
+    after: float | None
+
+
+def _median_error(points: list[Point], predicted: list[float | None]) -> float:
+    return statistics.median(abs(e) for e in errors(points, predicted))
+
+
+def trials(group: Group, k: int, count: int | None = None) -> list[Trial]:
+    """The rule's trials of ``group`` at subset size ``k`` (the first ``count`` of them)."""
+    hardware, models = group.solved()
+    everything = group.points(tuple(range(len(group.ids))))
+    default = predict(everything, hardware, models)
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for subset in drawn(len(group.ids), k)[:count]:
+            rest = [i for i in range(len(group.ids)) if i not in subset]
+            others = [everything[i] for i in rest]
+            before = _median_error(others, [default[i] for i in rest])
+            ids = tuple(group.ids[i] for i in subset)
+            try:
+                _, values, _ = fitted(group.points(subset), hardware, models)
+            except InvalidInputError as e:
+                out.append(Trial(ids, None, str(e), before, None))
+                continue
+            out.append(
+                Trial(ids, values, None, before, _median_error(others, predict(others, hardware, models, values)))
+            )
+    return out
+
+
+def study() -> list[dict]:
+    """Every group's trials at every size, as the generated file holds them."""
+    return [
+        dict(
+            hardware=g.hardware,
+            engine=g.engine,
+            rows=g.rows,
+            points=len(g.ids),
+            trials={str(k): [attrs.asdict(t) for t in trials(g, k)] for k in SIZES},
+        )
+        for g in groups()
+    ]
+
+
+def summary(groups: list[dict]) -> str:
+    """The study's lines: per group and size, the subsets, the refused, and over the subsets fitted the median of
+    the remaining points' median |error| before and after, and how many subsets improve them."""
+    lines = []
+    for g in groups:
+        for k, ts in g["trials"].items():
+            done = [t for t in ts if t["after"] is not None]
+            scope = g["hardware"] + (f" (engine {g['engine']})" if g["engine"] else "")
+            head = f"{scope}, {g['rows']} rows, {k} of {g['points']}: {len(ts)} subsets, {len(ts) - len(done)} refused"
+            if done:
+                better = sum(t["after"] < t["before"] for t in done)
+                head += (
+                    f"; the other points' median |error| before {statistics.median(t['before'] for t in done):.1%}, "
+                    f"after {statistics.median(t['after'] for t in done):.1%}; better in {better} of {len(done)}"
+                )
+            lines.append(head)
+    return "\n".join(lines)
