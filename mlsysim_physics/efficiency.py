@@ -40,7 +40,8 @@ COMPUTE_WIDE = 0.60
 
 #: Achieved fraction of the dense peak at 8 bits or fewer (fp8, int8, fp6, fp4, int4). The tensor
 #: peak doubles (or quadruples) but attention, softmax, norms, (de)quantisation do not, so the
-#: achieved share of the narrower peak is lower: one step below COMPUTE_WIDE.
+#: achieved share of the narrower peak is lower: one step below COMPUTE_WIDE. Range 0.367-0.633:
+#: COMPUTE_WIDE's as factors of this value (mlsysim_uncertainty.ranges.UNBANDED).
 COMPUTE_NARROW = 0.50
 
 #: Bytes per element at or below which COMPUTE_NARROW applies.
@@ -61,14 +62,16 @@ MEMORY_STREAM = 0.87
 NETWORK = 0.80
 
 #: Fixed software latency per collective call (launch + synchronisation), added to the link's
-#: alpha per ring step; dominates tensor-parallel decode [NCCL].
+#: alpha per ring step; dominates tensor-parallel decode [NCCL]. Range 2-10 us, an estimate: [NCCL]'s
+#: "a few to ~10 us" per call.
 COLLECTIVE_LAUNCH_S = 5e-6
 
 #: Per-hop latency (alpha) of a scale-up link (or a network fabric) whose catalog entry gives none:
 #: AMD Infinity Fabric, Intel Gaudi RoCE, Google ICI and AWS NeuronLink publish no per-hop figure.
 #: 0.7 us: NVLink's 0.5 us (mlsysim 0.1.1 LATENCY_NVLINK) is the best case of a switched/direct
 #: GPU link, the RCCL measurement on MI250X Infinity Fabric implies ~0.67 us [RCCL929] and ICI is
-#: "sub-microsecond" [ICI]. A solver that uses it says so in the result's notes.
+#: "sub-microsecond" [ICI]. A solver that uses it says so in the result's notes. Range 0.5-1 us, an
+#: estimate (NVLink's best case to a judgement above [RCCL929] and [ICI]).
 DEFAULT_LINK_LATENCY_S = 0.7e-6
 
 #: Per-layer, per-step fixed GPU time: a layer is ~10-15 kernels (norms, GEMMs, rotary, attention,
@@ -79,7 +82,8 @@ DEFAULT_LINK_LATENCY_S = 0.7e-6
 #: residual is a fixed cost, not a bandwidth fraction: it stays 2.0-2.6 ms per token while int8 and
 #: int4 cut the bytes 2-3x (their dequantisation adds the rest). gpt-fast runs the model under CUDA
 #: graphs with no serving engine, so the residual holds no host scheduling (STEP_OVERHEAD_S).
-#: (Upstream 0.1.1's FRAMEWORK_LAYER_TAX_MS was 10 us [UPS011], unsourced.)
+#: (Upstream 0.1.1's FRAMEWORK_LAYER_TAX_MS was 10 us [UPS011], unsourced.) Range 29.3-71.1 us: the
+#: same residual with MEMORY_STREAM at its range ends, 0.76 and 0.90.
 LAYER_OVERHEAD_S = 63e-6
 
 #: Per-iteration host overhead of a serving engine (scheduling, sampling, hand-off of the sampled
@@ -94,7 +98,8 @@ STEP_OVERHEAD_S = 1e-3
 
 #: Share of the memory capacity the part reports (``HardwareNode.memory.capacity``, e.g. 81,559 MiB
 #: on an H100 SXM) a deployment may plan to fill [VLLM]. A policy, not a property of the part:
-#: results state it in their notes; a solver may take an argument to override it.
+#: results state it in their notes; a solver may take an argument to override it. Range 0.79-0.90:
+#: engines' defaults (SGLang's mem_fraction_static 0.88 at tensor parallelism 1 to 0.79 at 16, vLLM 0.9).
 USABLE_MEMORY_FRACTION = 0.90
 
 #: Training stall per checkpoint (s) when neither the cost nor a storage to derive it from is given
@@ -110,7 +115,8 @@ CHECKPOINT_S = 60.0
 #: at their achievable rates. Awake-but-idle draw (clocks, leakage, HBM refresh) ~ 0.25 TDP;
 #: a bandwidth-saturated, compute-light step then draws ~0.6 TDP and a compute-bound step hits the
 #: TDP limit, consistent with [SPLIT24]. (0.1.1's TDP*(0.3+0.7*MFU) bills a memory-bound decode
-#: at ~0.3 TDP, under-estimating its energy ~2x.)
+#: at ~0.3 TDP, under-estimating its energy ~2x.) No range yet: no measured source at hand
+#: (mlsysim_uncertainty.ranges.UNRANGED).
 POWER_IDLE_FRACTION = 0.25
 POWER_COMPUTE_FRACTION = 0.60
 POWER_MEMORY_FRACTION = 0.35

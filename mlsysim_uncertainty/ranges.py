@@ -1,4 +1,5 @@
-"""Ranges of the named efficiencies and overheads (``mlsysim_physics.efficiency``) that bands span.
+"""Ranges of the named efficiencies and overheads (``mlsysim_physics.efficiency``): ``RANGES``, the ones
+bands span (by the solve() argument each overrides), and ``UNBANDED``, the ones no argument overrides.
 
 Each range is where the named default's own sources put the value (low, high), its provenance tier
 (``measured``: a measurement of the quantity itself; ``paper``: a published figure the value is
@@ -134,3 +135,75 @@ RANGES["efficiency.compute"] = RANGES["efficiency"]
 #: ServingModel's ``network_efficiency`` (its all-reduces, all-to-alls, stage hops and KV transfer) is the
 #: same link efficiency (mlsysim_physics.efficiency.NETWORK), so the same range.
 RANGES["network_efficiency"] = RANGES["efficiency.network"]
+
+
+def _gptf23_layer_overhead(memory_efficiency: float) -> float:
+    """[GPTF23] bf16 Llama-2-7B decode on A100-80GB, the per-layer residual of a token (s):
+    (1/104.9 tokens/s - 13.32 GB / (memory_efficiency x 2,039 GB/s)) / 32 layers (the derivation of
+    LAYER_OVERHEAD_S in mlsysim_physics.efficiency, at MEMORY_STREAM's range ends)."""
+    return (1.0 / 104.9 - 13.32e9 / (memory_efficiency * 2.039e12)) / 32
+
+
+#: Named defaults no solve() argument overrides, so no band moves them (yet): their ranges, documented
+#: and checked here. COMPUTE_NARROW takes COMPUTE_WIDE's range as factors (a solver applies a range to the
+#: value it used); the link latency's range is the one the catalog's 0.5 us NVLink hops carry.
+UNBANDED = {
+    r.name: r
+    for r in (
+        Range(
+            name="COMPUTE_NARROW",
+            default=E.COMPUTE_NARROW,
+            low=E.COMPUTE_NARROW * 0.44 / E.COMPUTE_WIDE,
+            high=E.COMPUTE_NARROW * 0.76 / E.COMPUTE_WIDE,
+            faster="high",
+            tier="paper",
+            source="COMPUTE_WIDE's range and sources ([NAR21], [POPE22]) as factors of this default: "
+            "0.50 x 0.44/0.60 = 0.367 .. 0.50 x 0.76/0.60 = 0.633",
+        ),
+        Range(
+            name="LAYER_OVERHEAD_S",
+            default=E.LAYER_OVERHEAD_S,
+            low=_gptf23_layer_overhead(0.76),
+            high=_gptf23_layer_overhead(0.90),
+            faster="low",
+            tier="paper",
+            source="[GPTF23] bf16 row's residual per layer with MEMORY_STREAM at its range ends: 29.2 us at 0.76, "
+            "71.0 us at 0.90 (63 us at the 0.87 default)",
+        ),
+        Range(
+            name="COLLECTIVE_LAUNCH_S",
+            default=E.COLLECTIVE_LAUNCH_S,
+            low=2e-6,
+            high=10e-6,
+            faster="low",
+            tier="estimate",
+            source="[NCCL] small-message all-reduce latency of 'a few to ~10 us' per collective call on 8x H100 "
+            "NVLink (launch + synchronisation): 2-10 us, a judgement of that span",
+        ),
+        Range(
+            name="DEFAULT_LINK_LATENCY_S",
+            default=E.DEFAULT_LINK_LATENCY_S,
+            low=0.5e-6,
+            high=1e-6,
+            faster="low",
+            tier="estimate",
+            source="NVLink's 0.5 us (mlsysim 0.1.1 LATENCY_NVLINK, the best case of a GPU link) to 1 us, a judgement "
+            "above [RCCL929]'s ~0.67 us per ring step on MI250X Infinity Fabric and [ICI]'s sub-microsecond hop",
+        ),
+        Range(
+            name="USABLE_MEMORY_FRACTION",
+            default=E.USABLE_MEMORY_FRACTION,
+            low=0.79,
+            high=0.90,
+            faster="high",
+            tier="paper",
+            source="serving engines' defaults for the share of memory they plan to fill: SGLang's mem_fraction_static "
+            "0.88 at tensor parallelism 1 down to 0.79 at 16 or more (python/sglang/srt/server_args.py, "
+            "ServerArgs.__post_init__), vLLM's gpu_memory_utilization 0.9 ([VLLM]); a policy a deployment sets "
+            "(ServingModel's memory_fraction), not an uncertain property",
+        ),
+    )
+}
+#: Named defaults with no range: the accelerator power model's shares of TDP (no measured source at hand
+#: for a range yet).
+UNRANGED = ("POWER_IDLE_FRACTION", "POWER_COMPUTE_FRACTION", "POWER_MEMORY_FRACTION")

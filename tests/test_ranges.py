@@ -1,0 +1,44 @@
+"""Ranges of the named defaults (mlsysim_uncertainty.ranges): every efficiency and overhead of
+mlsysim_physics.efficiency has one, derived as documented and shown in docs/accuracy.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mlsysim_physics import efficiency as E
+from mlsysim_uncertainty.ranges import RANGES, UNBANDED, UNRANGED, _gptf23_layer_overhead
+
+DOC = (Path(__file__).resolve().parents[1] / "docs" / "accuracy.md").read_text()
+
+
+def test_every_named_default_has_a_range_or_is_listed_without_one():
+    ranged = ({r.name for r in RANGES.values()} | set(UNBANDED)) & set(E.NAMED_DEFAULTS)
+    assert not ranged & set(UNRANGED)
+    assert ranged | set(UNRANGED) == set(E.NAMED_DEFAULTS)
+    for name, r in UNBANDED.items():
+        assert r.name == name and r.default == E.NAMED_DEFAULTS[name] and r.low <= r.default <= r.high and r.source
+
+
+def test_layer_overhead_range_is_its_derivation_at_the_memory_stream_ends():
+    # (1/104.9 - 13.32e9 / (eta * 2.039e12)) / 32 by hand: eta 0.76 -> (9.5329 - 8.5956) ms / 32 = 29.3 us,
+    # eta 0.90 -> (9.5329 - 7.2585) ms / 32 = 71.1 us, eta 0.87 (the default's derivation) -> 63.3 us
+    assert UNBANDED["LAYER_OVERHEAD_S"].low == pytest.approx(29.29e-6, rel=1e-3)
+    assert UNBANDED["LAYER_OVERHEAD_S"].high == pytest.approx(71.08e-6, rel=1e-3)
+    assert _gptf23_layer_overhead(E.MEMORY_STREAM) == pytest.approx(E.LAYER_OVERHEAD_S, abs=0.5e-6)
+    assert UNBANDED["COMPUTE_NARROW"].high == pytest.approx(0.5 * 0.76 / 0.6)
+
+
+def _shown(value: float, unit: str) -> str:
+    return f"{value / {'': 1.0, ' us': 1e-6}[unit]:.3g}"
+
+
+@pytest.mark.parametrize("name", sorted(UNBANDED))
+def test_the_accuracy_table_shows_each_unbanded_range(name):
+    r = UNBANDED[name]
+    unit = " us" if name.endswith("_S") else ""
+    row = re.search(rf"^\| [^|]+ \| `{name}` [^|]+ \| ([^|]+) \| {r.tier} \|", DOC, re.M)
+    assert row, name
+    assert row.group(1).strip() == f"{_shown(r.low, unit)}-{_shown(r.high, unit)}{unit}"
