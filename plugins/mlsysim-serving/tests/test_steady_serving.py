@@ -16,7 +16,7 @@ from mlsysim_serving.ops import ARRAY, SCALAR
 from mlsysim_serving.setup import prepare
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LLAMA8, LLAMA70  # noqa: E402
+from fixtures_serving import H100, LLAMA8, LLAMA70, MIXTRAL  # noqa: E402
 
 M = 8192.0
 
@@ -150,3 +150,50 @@ def test_start_takes_the_secant_where_prompts_exceed_the_budget():
     t0 = TR.decode_step(cost, eng.load, B, eng.load.ctx)
     model = t0 + lam * T * eng.load.P1 / q * (TR.cycle_step(cost, eng.load, B, eng.load.ctx, q, eng.load.pos) - t0)
     assert model == pytest.approx(T, rel=1e-3) and slope < 0.0
+
+
+def _moe_engine(ep, overlap=False):
+    """A MoE replica (MIXTRAL at tp 2, or tp 2 x dp 2 x ep 4 over InfiniBand: the all-to-all) and its engine."""
+    import mlsysim
+
+    ib = mlsysim.Systems.Fabrics.InfiniBand_NDR
+    dp = 2 if ep > 1 else 1
+    setup = prepare(
+        MIXTRAL, H100, "bf16", 2, None, 0.6, 0.87, 2, False, 0.9, pp_size=1, ep_size=ep, dp_attention=dp, fabric=ib,
+        ep_overlap=overlap,
+    )  # fmt: skip
+    c = UL.check_mix(
+        None, 1.0, 0.3, "lognormal", None, int(M), None, 0.0, None, None, 99, None, 0, 10_000, False, 1, "mixed"
+    )
+    cost, _, eng = UL.replica(setup, 2000, 300, c)
+    return cost, eng
+
+
+@pytest.mark.parametrize("ep", [1, 4])
+def test_every_expert_read_bounds_the_moe_step_and_starts_its_secant(ep):
+    # StepCost.all_read: the step with E*(1 - u^tokens) at E (every expert read) and the all-to-all among the
+    # all-reduces: above the step at every token count, equal to it once the tokens touch every expert, with affine
+    # pieces; _model_root on it starts _start's secant, which still lands on the model's fixed point
+    cost, eng = _moe_engine(ep)
+    bound, load = cost.all_read(), eng.load
+    assert cost.line(8.0, 8.0 * 2100.0, 8.0 * 2101.0, 1000.0) is None and (cost.a2a is not None) == (ep > 1)
+    for B, q in ((1.0, 0.0), (8.0, 0.0), (8.0, 300.0), (64.0, 2000.0)):
+        t, top = (TR.decode_step(c, load, B, 2100.0, q, 1000.0) for c in (cost, bound))
+        assert top >= t * (1.0 - 1e-14)  # (the all-to-all summed with the all-reduces: rounding)
+        pieces = bound.line(B, B * 2100.0, B * 2101.0, 1000.0)
+        assert TR.on_line(SCALAR, pieces, q) == pytest.approx(top, rel=1e-13)
+    every = copy.copy(cost)
+    every.untouched = 0.0  # each token reads every expert: the bound is the step itself
+    assert TR.decode_step(every, load, 8.0, 2100.0, 300.0, 1000.0) == pytest.approx(
+        TR.decode_step(bound, load, 8.0, 2100.0, 300.0, 1000.0), rel=1e-13
+    )
+    lam = 0.6 * eng.saturation
+    T, slope = TR._start(SCALAR, cost, load, lam, M)
+    assert abs(_model_gap(cost, load, lam, T)) <= 1e-3 * T and slope < 0.0
+    assert TR.steady(SCALAR, cost, load, lam, M)[0] == pytest.approx(TR.steady(SCALAR, _General(cost), load, lam, M)[0])
+
+
+def test_two_batch_overlap_has_no_expert_bound():
+    # the all-to-all behind the work (max(t, a2a)) is not affine: no bound, _start's secant from T = 0
+    cost, _ = _moe_engine(4, overlap=True)
+    assert cost.overlap and cost.all_read() is None

@@ -260,6 +260,22 @@ class StepCost:
             (f * self.comm_token + self.hop_token) / m,
         )
 
+    def all_read(self):
+        """This step cost with every expert's weights read whatever the tokens (E*(1 - u^tokens) at its bound E, an
+        upper bound of the step) and the all-to-all in the all-reduces (exact without two-batch overlap: both are
+        affine in the tokens, inside the pipeline's factor), whose :meth:`line` has affine pieces: a bracket of the
+        MoE step for a start (:func:`_start`); None with two-batch overlap (the all-to-all behind the work)."""
+        if self.overlap:
+            return None
+        bound = object.__new__(StepCost)
+        for name in StepCost.__slots__:
+            setattr(bound, name, getattr(self, name))
+        bound.dense_bytes, bound.expert_bytes = self.dense_bytes + self.expert_bytes, 0.0
+        if self.a2a is not None:
+            bound.comm0, bound.comm_token = self.comm0 + self.a2a[0], self.comm_token + self.a2a[1]
+            bound.a2a = None
+        return bound
+
     def drain(self, t_step, tokens):
         """Seconds after a step's period until its last micro-batch leaves the last stage: a prompt
         chunk spread over the step's m micro-batches gets its first token m - 1 stage slots after the
@@ -708,11 +724,14 @@ def _start(xp, cost, load, lam, M):
     T = t(B, 0) + (lam*T*P1/q)*(t(B, q) - t(B, 0)) (every step decodes B = 1 + lam*D1*T sequences and prefills
     the lam*T*P1 prompt tokens that arrive per step in chunks of q = min(P1, M - B*w): no Poisson spread,
     nothing carried to the next step; :func:`decode_step`) and the slope of g(T) = model(T) - T there: in closed
-    form where the step has affine pieces (:func:`_model_root`), else by :func:`_secant` from T = 0 to START_RTOL,
-    with the slope of its last step."""
+    form where the step has affine pieces (:func:`_model_root`), else by :func:`_secant` to START_RTOL, with the slope
+    of its last step, from T = 0 or, on MoE experts, from the closed form of the step with every expert read
+    (:meth:`StepCost.all_read`: 1-3 evaluations of the model where T = 0 took ~6)."""
     root = _model_root(xp, cost, load, lam, M)
     if root is not None:
         return root
+    bound = cost.all_read() if cost.expert_bytes != 0.0 else None
+    start = None if bound is None else _model_root(xp, bound, load, lam, M)
     P1 = load.P1
 
     def model(T):
@@ -725,7 +744,8 @@ def _start(xp, cost, load, lam, M):
             t0, tq = on_line(xp, line, 0.0), on_line(xp, line, q)
         return (t0 + lam * T * P1 / q * (tq - t0),)
 
-    T, _, slope = _secant(xp, model, 0.0 * lam * load.S, -1.0, START_RTOL)  # from T = 0, shaped as lam
+    start = (0.0 * lam * load.S, -1.0) if start is None else start  # from T = 0, shaped as lam
+    T, _, slope = _secant(xp, model, *start, START_RTOL)
     return T, slope
 
 
