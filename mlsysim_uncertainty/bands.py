@@ -16,10 +16,11 @@ end. :func:`banded` solves once, then evaluates the two extreme corners of the r
 every efficiency at its high end and every overhead at its low end, then the reverse; the catalog
 numbers at the ends ``band_catalog`` pairs with them) with two more ``solve()`` calls: the same
 kernels (a ``sweep_columns`` call of two points costs more than two scalar solves in numpy overhead,
-bench/bench_bands.py). A solver may offer
+bench/bench_bands.py). A solver declaring only ``band_arguments`` may offer
 ``solve_corners(corners, *args, **kwargs) -> (nominal, fast, slow)`` to evaluate the corners on the
-nominal's checked inputs (``ServingModel``: one ``prepare`` for the three; ``SingleNodeModel``: the
-step's work once, re-timed at each corner's efficiencies). Every field of these
+nominal's checked inputs (``corners(nominal)``: :func:`corner_moves`, the arguments that move;
+``ServingModel``: one ``prepare`` for the three; ``SingleNodeModel``: the step's work once, re-timed at
+each corner's efficiencies). Every field of these
 models is monotone in each efficiency and overhead (a sum or max of terms each falling with an
 efficiency and growing with an overhead), and every field of a fleet solver in each of its
 ``band_catalog`` numbers and its utilization (energy, carbon and cost grow with power, intensity and
@@ -342,6 +343,15 @@ def _ends(solver_cls: Any, nominal: Result, given: dict[str, Any], table: Any) -
     return fast, slow
 
 
+def corner_moves(solver_cls: Any, nominal: Result, given: dict[str, Any]) -> tuple[dict, dict] | None:
+    """(fast, slow): only the declared efficiencies and overheads the caller left out, at the ends of their
+    ranges (:func:`_moves`: read-only, the same two dicts on a repeated call with the same values used, so a
+    solver may key what it made for a corner by their identity); None when none would move. What a solver's
+    ``solve_corners`` evaluates its corners at (an argument it does not find there is held at the caller's value)."""
+    fast, slow = _moves(solver_cls, nominal, given)
+    return (fast, slow) if fast else None
+
+
 def corner_arguments(solver_cls: Any, nominal: Result, given: dict[str, Any]) -> tuple[dict, dict] | None:
     """(fast, slow): ``given`` with each declared efficiency or overhead the caller left out at the
     ends of its range (``band_arguments``, :func:`_moves`) and each banded input result (``band_inputs``)
@@ -432,14 +442,14 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
         )
     given = given_arguments(cls.solve, args, kwargs)
     at_corners = getattr(solver, "solve_corners", None)
-    if at_corners is not None:  # the solver evaluates its corners on its one checked layout
-        nominal, one, other = at_corners(lambda result: corner_arguments(cls, result, given), *args, **kwargs)
+    if at_corners is not None and not (inputs or ends):  # the corners on its one checked layout: only efficiencies move
+        nominal, one, other = at_corners(lambda result: corner_moves(cls, result, given), *args, **kwargs)
     else:
         nominal = solver.solve(*args, **kwargs)
         corners = corner_arguments(cls, nominal, given)
         one, other = (None, None) if corners is None else (solver.solve(**corners[0]), solver.solve(**corners[1]))
     own = out_of_domain(owner, given, nominal) if owner is not None else ()
-    why = own + _input_lines(inputs, given)
+    why = own + _input_lines(inputs, given) if inputs else own
     solver_name = _solver_name(cls)  # type: ignore[arg-type]  # hashable
     regime = regimes(solver_name, given, nominal)
     rows, error_why = _with_error(cls, type(nominal), regime, bool(own))  # type: ignore[arg-type]

@@ -205,6 +205,31 @@ def test_single_node_corners_retime_the_work_as_solves_at_the_corners_do(model, 
         banded(mlsysim.SingleNodeModel, model, HW.H100, 0)
 
 
+def test_single_node_corners_hold_an_efficiency_given():
+    """``solve_corners`` gets only the arguments that move (``corner_moves``): an efficiency the caller gave is
+    held at both corners, the other at the ends of its range, as whole solves there give."""
+    r = banded(mlsysim.SingleNodeModel, LM.Llama3_8B, HW.H100, 32, efficiency=0.5)
+    for corner, memory in zip(r.bands.corners, (0.9, 0.76)):
+        assert (corner.compute_efficiency, corner.memory_efficiency) == pytest.approx((0.5, memory))
+        whole = mlsysim.SingleNodeModel().solve(LM.Llama3_8B, HW.H100, 32, efficiency=0.5, memory_efficiency=memory)
+        assert corner.latency.to("ms").magnitude == pytest.approx(whole.latency.to("ms").magnitude, rel=1e-12)
+
+
+def test_corner_moves_are_the_arguments_left_out_the_same_dicts_when_repeated():
+    """``corner_moves``: the moved arguments only (none given), the same two dicts on a repeated call (a solver
+    keys its corner set-ups by their identity), None where every argument is held."""
+    from mlsysim_uncertainty.bands import corner_moves, given_arguments
+
+    given = given_arguments(mlsysim.ServingModel.solve, (LM.Llama3_8B, HW.H100, 512, 4), {"efficiency": 0.6})
+    nominal = mlsysim.ServingModel().solve(**given)
+    fast, slow = corner_moves(mlsysim.ServingModel, nominal, given)
+    assert set(fast) == set(slow) == {"memory_efficiency", "engine_overhead", "network_efficiency"}
+    again = corner_moves(mlsysim.ServingModel, nominal, given)
+    assert again[0] is fast and again[1] is slow
+    held = dict(given, memory_efficiency=0.8, engine_overhead=1e-3, network_efficiency=0.7)
+    assert corner_moves(mlsysim.ServingModel, mlsysim.ServingModel().solve(**held), held) is None
+
+
 CLUSTER = mlsysim.Systems.Clusters.Research_256
 TRAIN = dict(tp_size=8, pp_size=4, microbatch_count=32, seq_len=8192, tokens=1e11)
 

@@ -227,9 +227,9 @@ class DistributedModel(Solver):
         return DistributedResult(**_step(locals())[0])
 
     def solve_corners(self, corners: Any, /, *args: Any, **kwargs: Any) -> tuple[Any, Any, Any]:
-        """(nominal, fast, slow): ``solve(*args, **kwargs)`` and the same at the two argument sets
-        ``corners(nominal)`` returns (None: no corner), which differ from it only in its efficiency
-        (``band_arguments``, mlsysim_uncertainty.banded): the batch, micro-batches and sequence are
+        """(nominal, fast, slow): ``solve(*args, **kwargs)`` and the same at the two corners ``corners(nominal)``
+        gives (None: no corner): its efficiency at the ends of its ranges, where the caller left it out
+        (``band_arguments``, mlsysim_uncertainty.bands.corner_moves): the batch, micro-batches and sequence are
         checked and the step's work (:func:`_work`) done once; each corner's layout is the nominal layout's
         at the corner's efficiency (:func:`_corner_group`: made once, its efficiency object the same one on
         every banded call) and times that work (:func:`_corner`), unbuilt (``Pending``: the fields it moves),

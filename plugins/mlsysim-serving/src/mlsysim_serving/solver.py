@@ -285,13 +285,13 @@ class ServingModel(Solver):
         return self._answer(_setup(a), a)
 
     def solve_corners(self, corners: Any, /, *args: Any, **kwargs: Any) -> tuple[Any, Any, Any]:
-        """(nominal, fast, slow): ``solve(*args, **kwargs)`` and the same at the two argument sets
-        ``corners(nominal)`` returns (None: no corner), which differ from it only in ``band_arguments``
-        (mlsysim_uncertainty.banded): one checked layout (``prepare``) serves the three, each corner a
-        copy of it with its efficiencies and engine overhead, as a sweep over them does. The corners come
-        back unbuilt (``Pending``: their fields; the band needs only the numbers), built on first use. The
-        FLOPs, bytes, link messages and memory of each phase are computed once (:func:`_works`); each
-        corner combines them at its efficiencies and re-times the communication at its network
+        """(nominal, fast, slow): ``solve(*args, **kwargs)`` and the same at the two corners ``corners(nominal)``
+        gives (None: no corner): the ``band_arguments`` the caller left out at the ends of their ranges
+        (mlsysim_uncertainty.bands.corner_moves; one given is held). One checked layout (``prepare``) serves
+        the three, each corner a copy of it with its efficiencies and engine overhead, as a sweep over them
+        does. The corners come back unbuilt (``Pending``: their fields; the band needs only the numbers),
+        built on first use. The FLOPs, bytes, link messages and memory of each phase are computed once
+        (:func:`_works`); each corner combines them at its efficiencies and re-times the communication at its network
         efficiency (:func:`_phase`)."""
         bands = _module("mlsysim_uncertainty.bands")
         a = bands.bound_arguments(ServingModel.solve, args, kwargs)
@@ -656,26 +656,26 @@ def _setup(a: dict[str, Any]) -> Setup:
     return prepared(*_setup_values(a))
 
 
-#: corner setups made so far: (id of the setup, values changed) -> (that setup, the corner's; see :func:`_at`)
+#: corner setups made so far: (id of the setup, id of the corner's values) -> (those two, the corner's; :func:`_at`)
 _corner_setups = Memo()
 
 
 def _at(setup: Setup, a: dict[str, Any], over: dict[str, Any]) -> Setup:
-    """``setup`` with the efficiencies and engine overhead of ``over`` that the caller left out of ``a``
-    (checked as solve() checks them), and the step overhead that follows. One object per setup (a
-    frozen, memoized :data:`.setup.prepared` value) and values as given (checked when first met): a repeated
-    banded call reuses it."""
-    key = (id(setup), *[None if a[name] is not None else over[name] for name in _BAND_CHECKS])
+    """``setup`` with the efficiencies and engine overhead of ``over`` (those the caller left out of ``a``, at a
+    band's corner: ``mlsysim_uncertainty.bands.corner_moves``) checked as solve() checks them, and the step overhead
+    that follows. One object per setup (a frozen, memoized :data:`.setup.prepared` value) and ``over`` (the same
+    dict on a repeated banded call), checked when first met: a repeated banded call reuses it."""
+    key = (id(setup), id(over))
     hit = _corner_setups.get(key)
-    if hit is not None and hit[0] is setup:  # the entry keeps its setup alive: the same id is the same object
-        return hit[1]
+    if hit is not None and hit[0] is setup and hit[1] is over:  # the entry keeps both alive: an id is not reused
+        return hit[2]
     changed: dict[str, Any] = {
-        field: check(over[name]) for name, (field, check) in _BAND_CHECKS.items() if a[name] is None
+        field: check(over[name]) for name, (field, check) in _BAND_CHECKS.items() if name in over
     }
     engine = changed.get("engine_overhead", setup.engine_overhead)
     overhead = step_overhead(setup.hardware.si.dispatch_tax, setup.shape.layers, engine)
     made = attrs.evolve(setup, overhead=overhead, **changed)
-    _corner_setups.put(key, (setup, made))
+    _corner_setups.put(key, (setup, over, made))
     return made
 
 

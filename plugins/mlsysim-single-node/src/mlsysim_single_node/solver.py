@@ -177,11 +177,11 @@ class SingleNodeModel(Solver):
         return PerformanceProfile(**_step(locals())[0])
 
     def solve_corners(self, corners: Any, /, *args: Any, **kwargs: Any) -> tuple[Any, Any, Any]:
-        """(nominal, fast, slow): ``solve(*args, **kwargs)`` and the same at the two argument sets
-        ``corners(nominal)`` returns (None: no corner), which differ from it only in ``band_arguments``
-        (mlsysim_uncertainty.banded). The step's work (FLOPs, bytes, memory, offload) is computed and
-        checked once (:func:`_work`); each corner only re-times it at its efficiencies (:func:`_timed`)
-        and comes back unbuilt (``Pending``: its fields), built on first use."""
+        """(nominal, fast, slow): ``solve(*args, **kwargs)`` and the same at the two corners ``corners(nominal)``
+        gives (None: no corner): the ``band_arguments`` the caller left out at the ends of their ranges
+        (mlsysim_uncertainty.bands.corner_moves; one given is held). The step's work (FLOPs, bytes, memory,
+        offload) is computed and checked once (:func:`_work`); each corner only re-times it at its
+        efficiencies (:func:`_timed`) and comes back unbuilt (``Pending``: its fields), built on first use."""
         from mlsysim_uncertainty.bands import Pending, bound_arguments
 
         a = bound_arguments(SingleNodeModel.solve, args, kwargs)
@@ -193,7 +193,13 @@ class SingleNodeModel(Solver):
         if over is None:
             return nominal, None, None
         fast, slow = (
-            Pending(PerformanceProfile, _timed(work, peak, o["efficiency"], o["memory_efficiency"]), fields)
+            Pending(
+                PerformanceProfile,
+                _timed(
+                    work, peak, o.get("efficiency", a["efficiency"]), o.get("memory_efficiency", a["memory_efficiency"])
+                ),
+                fields,
+            )
             for o in over
         )  # the efficiencies: the caller's own (checked by the nominal solve) or the ends of their ranges
         return nominal, fast, slow
