@@ -41,6 +41,7 @@ def _forget() -> None:
     UL._replicas.clear()
     SV._statics.clear()
     SV._plans.clear()
+    SV._layout_plans.clear()
     SP.break_even.cache_clear()
     SP._fields.clear()
     SP.check._memo.clear()
@@ -272,6 +273,28 @@ def test_a_disaggregated_call_answers_only_its_own_arguments():
         serving.solve(**dict(LLAMA70_DISAGG, scheduler_overlap=0))
     _forget()
     assert serving.solve(**dict(LLAMA70_DISAGG, arrival_cv=2.0)).to_dict() == two
+
+
+def test_a_loaded_call_answers_only_its_own_arguments():
+    """The memo of loaded calls' layouts and plans is keyed by the arguments a sweep varies most (solver._VARIED); an
+    entry answers only a call whose every other argument is the same object: calls that differ in another argument
+    (the arrival cv, max_num_seqs, an equal efficiency given as another object, a bad scheduler_steps) are solved (or
+    refused) as from empty memos, alternating or not."""
+    _forget()
+    one = serving.solve(**BASE).to_dict()
+    two = serving.solve(**dict(BASE, arrival_cv=2.0)).to_dict()
+    three = serving.solve(**dict(BASE, max_num_seqs=8)).to_dict()
+    assert two != one and three != one and serving.solve(**BASE).to_dict() == one
+    assert len(SV._layout_plans) == 1  # one key: the entry replaced at each change
+    assert (
+        serving.solve(**dict(BASE, efficiency=float("0.6"))).to_dict()
+        == serving.solve(**BASE, efficiency=0.6).to_dict()
+    )
+    with pytest.raises(InvalidInputError, match="scheduler_steps"):
+        serving.solve(**dict(BASE, scheduler_steps=0))
+    for kw, fields in (({"arrival_cv": 2.0}, two), ({"max_num_seqs": 8}, three)):
+        _forget()
+        assert serving.solve(**dict(BASE, **kw)).to_dict() == fields
 
 
 def test_a_loaded_plan_serves_every_rate_and_checks_each_call():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable
-from operator import itemgetter
+from operator import is_, itemgetter
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -282,6 +282,9 @@ class ServingModel(Solver):
         if disagg is not None:
             return _module(".disagg").solve(locals())
         a = locals()
+        if a["length_samples"] is None and (arrival_rate is not None or concurrency is not None):
+            setup, plan = _layout_plan(a)
+            return _loaded(setup, a, plan)
         return self._answer(_setup(a), a)
 
     def solve_corners(self, corners: Any, /, *args: Any, **kwargs: Any) -> tuple[Any, Any, Any]:
@@ -879,6 +882,32 @@ def _loaded(setup: Setup, a: dict[str, Any], plan: tuple) -> ServingResult:
     f = UL.at_rate(setup, seq_len, output_len, c, engine, rate, fixed=False)  # the fixed fields are in base
     f["notes"] = setup.notes + f.pop(UL.TRAFFIC_NOTES, ())
     return built(f, base)
+
+
+#: solve()'s arguments but ``self`` and the arrival rate: what a loaded answer's layout and plan read
+_KEYED = tuple(
+    name for name in inspect.signature(ServingModel.solve).parameters if name not in ("self", "arrival_rate")
+)
+_keyed_values = itemgetter(*_KEYED)
+#: the arguments a sweep of loaded solves varies most besides the rate: :func:`_layout_plan`'s memo key
+_VARIED = ("model", "hardware", "seq_len", "output_len", "efficiency", "concurrency", "slo_ttft", "slo_itl")
+_varied_values = itemgetter(*_VARIED)
+#: (the values of :data:`_KEYED`, the checked layout, its plan) by the identity of the values of :data:`_VARIED`
+_layout_plans = Memo()
+
+
+def _layout_plan(a: dict) -> tuple:
+    """(:func:`_setup`, :func:`_plan_of`) of solve()'s arguments ``a`` under traffic (no ``length_samples``: a list
+    can change in place), memoized by the identity of the arguments a sweep varies most (:data:`_VARIED`); the entry
+    answers where every other argument is the same object too, else a new one replaces it (it keeps them alive, so an
+    id is not reused; comparing identities costs less than keying by them, and less than the two memos' keys)."""
+    values = _keyed_values(a)
+    key = tuple(map(id, _varied_values(a)))
+    hit = _layout_plans.get(key)
+    if hit is None or not all(map(is_, values, hit[0])):
+        setup = _setup(a)
+        hit = _layout_plans.put(key, (values, setup, _plan_of(setup, a)))
+    return hit[1:]
 
 
 def _plan_of(setup: Setup, a: dict) -> tuple:
