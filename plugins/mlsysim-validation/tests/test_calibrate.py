@@ -244,6 +244,7 @@ def test_rows_measured_under_a_load_fit_through_the_loaded_solver(tmp_path, fres
         ["1", "/s"],
     ]
     assert "median |error|: default 6.2%, fitted 0.0%" in res.output  # defaults 0.5 / 0.87: -4 % to -8 %
+    assert "caution: 2 of these rows are TTFT-like under load" in res.output  # ttft_mean and ttft_p50
     host = fresh_host()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PluginConflictWarning)
@@ -276,3 +277,14 @@ def test_a_bad_load_or_setting_names_its_row_and_nothing_is_written(tmp_path, ed
     res = CliRunner().invoke(main, ["calibrate", runs, "-o", str(out)])
     assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output, res.output
     assert not out.exists()
+
+
+def test_a_load_no_efficiency_serves_is_refused_not_a_crash(tmp_path):
+    # 1,000 requests/s of 1,024-token prompts on one H100 overload the 8B at any efficiency in (0, 1]: every trial
+    # of the fit has no prediction for that row (its residual OVERLOADED), and the fit is refused, naming it
+    rows = _loaded_rows(efficiency=0.45, memory_efficiency=0.8)
+    rows[2] = dict(rows[2], arrival_rate="1000")
+    out = tmp_path / "lab.toml"
+    res = CliRunner().invoke(main, ["calibrate", _csv(tmp_path / "runs.csv", rows), "-o", str(out)])
+    assert res.exit_code == 1 and "row 3 (itl_p90 of Llama3_8B) overloaded at the fit" in res.output, res.output
+    assert "Traceback" not in res.output and not out.exists()

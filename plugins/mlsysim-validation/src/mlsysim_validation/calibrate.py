@@ -173,8 +173,26 @@ class Calibration:
                 "",
                 f"median |error|: default {med(self.before):.1%}, fitted {med(self.after):.1%}, "
                 f"leave-one-out {med(self.loo):.1%}",
+                *_caution(self.points),
             ]
         )
+
+
+def _caution(points: list[Point]) -> list[str]:
+    """A line when rows of the kind the model errs on most are fitted: TTFT-like under load, whose model error on
+    published points (mlsysim_uncertainty.model_error) is several times ITL's; on the calibration set a fit to
+    them lowers compute and the ITL predictions pay for it (docs/accuracy.md, calibrating on a few points)."""
+    from mlsysim_uncertainty.model_error import TTFT, error_class, measured, regimes
+
+    n = sum(error_class("ServingModel", regimes("ServingModel", p.load), p.quantity) == TTFT for p in points)
+    q = measured()[TTFT]["q"]
+    if not n or q is None:
+        return []
+    return [
+        f"caution: {n} of these rows are TTFT-like under load, where the model's error on published points is "
+        f"x{math.exp(-q):.2g}-x{math.exp(q):.2g} (80 %): fitted, they move compute and the token gaps pay for it "
+        "(docs/accuracy.md: calibrate on rows the model describes, five or more)"
+    ]
 
 
 def _shown(name: str, value: float) -> str:
@@ -211,8 +229,8 @@ def fitted(points: list[Point], hardware: Any, models: dict) -> tuple[list[str],
     if abs(after[worst]) > CONTRADICTION:
         raise InvalidInputError(
             "runs",
-            f"row {points[worst].number} ({points[worst].quantity} of {points[worst].model}) still off by "
-            f"{after[worst]:+.0%}",
+            f"row {points[worst].number} ({points[worst].quantity} of {points[worst].model}) "
+            + ("overloaded at the fit" if math.isinf(after[worst]) else f"still off by {after[worst]:+.0%}"),
             f"measurements that one set of efficiencies in (0, 1] and the overheads explain within "
             f"{CONTRADICTION:.0%}: they contradict each other (different engines, settings or a unit slip?)",
         )
