@@ -250,6 +250,16 @@ class Points:
             out.append({"inputs": {k: v[i] for k, v in inputs.items()}, "result": res, "error": err, "pareto": on[i]})
         return out
 
+    def with_domain(self) -> Any:
+        """Every point, each solved one's result with its ``out_of_domain`` lines where it has any, as
+        ``to_dict()`` adds them (``--json``): the ``mlsysim_domain_checks`` a solve()'s result answers,
+        asked of the row (:class:`_Row`)."""
+        from mlsysim_core.plugins import host
+
+        for i, pt in enumerate(self):
+            why = () if pt["result"] is None else host().out_of_domain(_Row(self, int(self.order[i])))
+            yield pt if not why else pt | {"result": pt["result"] | {"bands": {}, "out_of_domain": list(why)}}
+
     def _input(self, name: str, rows: Any, numeric: bool = False) -> Any:
         """Input ``name`` at ``rows`` as the command line echoes it (None when not given); ``numeric``: as
         floats, NaN where not a number."""
@@ -367,6 +377,21 @@ class Points:
 
 
 @functools.lru_cache(maxsize=256)
+class _Row:
+    """One row of a sweep read as a result by a domain check: ``solver`` and each field as stored (SI floats,
+    plain values), looked up when read."""
+
+    def __init__(self, points: Points, row: int):
+        self.solver, self._res, self._row = points.solver, points.res, row
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            value = self._res.si(name)[self._row]
+        except KeyError:
+            raise AttributeError(name) from None
+        return value.item() if hasattr(value, "item") else value
+
+
 def _json_cell_of(items: tuple) -> str:
     return str(flatten("c", list(items), {})["c"])
 
@@ -455,7 +480,7 @@ def make_sweep_command(cmd: SolverCommand) -> click.Command:
                 "solver": cmd.solver,
                 "sweep": {k: [echo for echo, _ in v] for k, v in axes.items()},
                 "pareto": [f"{n}:{s}" for n, s in objectives],
-                "points": list(points),
+                "points": list(points.with_domain()),
             }
             write(json_path, dumps(doc) + "\n")
         if csv_path:

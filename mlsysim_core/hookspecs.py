@@ -13,6 +13,7 @@ import pluggy
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Callable
 
     import click
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
     from .catalog import Entry
     from .records import CatalogReader, SolverSpec
+    from .results import Result
 
 hookspec = pluggy.HookspecMarker("mlsysim")
 hookimpl = pluggy.HookimplMarker("mlsysim")
@@ -78,4 +80,14 @@ def mlsysim_cli_commands() -> list[SolverCommand | click.Command | LazyCommand]:
     Called once, when the ``mlsysim`` command lists or looks up its subcommands: return LazyCommands,
     whose modules are imported only when their command is used. Uniqueness: a command name already taken (by the host or
     an earlier plugin) is skipped with a warning naming the plugin.
+    """
+
+
+@hookspec
+def mlsysim_domain_checks() -> list[Callable[[Result], tuple[str, ...]]]:
+    """Return checks of a result's inputs against what a calibration set measured: each takes a result and
+    returns why its inputs lie outside (no line: inside); mlsysim-core's default catalog gives its set's.
+
+    Called once, on the first ``out_of_domain`` read. A check that raises gives a line saying so and a
+    ``PluginWarning``.
     """

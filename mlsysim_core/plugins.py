@@ -25,14 +25,7 @@ import attrs
 
 from . import discovery, hookspecs
 from .discovery import Found
-from .errors import (
-    InvalidInputError,
-    MlsysimError,
-    PluginConflictWarning,
-    PluginError,
-    PluginWarning,
-    SolverNotInstalledError,
-)
+from .errors import InvalidInputError, PluginConflictWarning, PluginError, PluginWarning, SolverNotInstalledError
 from .exports import RESERVED
 from .records import PluginRecord, SolverSpec
 
@@ -41,21 +34,8 @@ if TYPE_CHECKING:  # the catalog needs pint and numpy: imported on first use, no
 
     from .catalog import Catalog, Entry
 
-__all__ = [
-    "PluginHost",
-    "PluginRecord",
-    "SolverSpec",
-    "PluginWarning",
-    "PluginConflictWarning",
-    "host",
-    "reset",
-    "records",
-    "solvers",
-    "get_solver",
-    "catalog",
-    "load_catalog",
-    "checked",
-]
+__all__ = ["PluginHost", "PluginRecord", "SolverSpec", "PluginWarning", "PluginConflictWarning", "host", "reset"]
+__all__ += ["records", "solvers", "get_solver", "catalog", "load_catalog"]
 
 GROUP = "mlsysim"
 #: Plugins shipped from this repository come first, in this order; every other one follows by
@@ -208,6 +188,18 @@ class PluginHost:
 
     def records(self) -> list[PluginRecord]:
         return list(self._records.values())
+
+    def out_of_domain(self, result: Any) -> tuple[str, ...]:
+        """Every ``mlsysim_domain_checks`` check's why lines for ``result`` (one that raises: a line and a warning)."""
+        checks = self.call_hook("mlsysim_domain_checks")  # a check that is not callable fails when called
+        lines = [] if checks else ["no calibration domain check is installed (hook mlsysim_domain_checks)"]
+        for name, check in checks:
+            try:
+                lines += check(result)
+            except Exception as exc:  # noqa: BLE001 - a plugin must never break the host
+                lines.append(f"the domain check of plugin {name} failed: {type(exc).__name__}: {exc}")
+                warnings.warn(f"mlsysim plugin {name!r}: {lines[-1]}", PluginWarning, stacklevel=3)
+        return tuple(lines)
 
     def solvers(self) -> dict[str, SolverSpec]:
         with self._lock:
@@ -420,47 +412,3 @@ def _spec_problem(spec: SolverSpec) -> str:
             "expected a class with solve() or a callable returning one"
         )
     return ""
-
-
-class _Checked:
-    """A solver whose ``solve()`` either returns a Result or raises an :class:`MlsysimError`."""
-
-    def __init__(self, inner: Any, name: str, distribution: str):
-        self._inner, self._name, self._distribution = inner, name, distribution
-
-    def solve(self, *args: Any, **kwargs: Any) -> Any:
-        from .results import Result
-
-        origin = f"solver {self._name} ({self._distribution or 'unknown distribution'})"
-        try:
-            out = self._inner.solve(*args, **kwargs)
-        except MlsysimError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - this is the point of checked()
-            raise PluginError(f"{origin} raised {type(exc).__name__}: {exc}") from exc
-        if not isinstance(out, Result):
-            raise PluginError(f"{origin} returned {type(out).__name__}, not an mlsysim Result")
-        return out
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def __repr__(self) -> str:
-        return f"checked({self._inner!r})"
-
-
-def checked(solver: Any) -> Any:
-    """Wrap a solver (its name, class or instance) so that ``solve()`` returns a Result or raises an
-    :class:`MlsysimError`: any other exception, or a return value that is not a Result, becomes a
-    :class:`PluginError` naming the solver and its distribution.
-
-    Plain ``solve()`` calls are not wrapped (that would cost every call); by default a solver's own
-    exceptions propagate unchanged. Use ``checked`` where one bad plugin must not take a batch
-    job down: ``for hw in ...: checked("MySolver").solve(...)``.
-    """
-    if isinstance(solver, str):
-        solver = get_solver(solver)
-    inner = solver() if isinstance(solver, type) else solver
-    name = type(inner).__name__
-    spec = solvers().get(name)
-    return _Checked(inner, name, spec.distribution if spec else "")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -139,20 +140,19 @@ def shown(result_obj: Any, name: str) -> str:
 class Result(ByFields):
     """Base of every solver result (subclass it and decorate with :func:`result`).
 
-    ``bands`` (field -> (low, high), same unit as the field) and ``out_of_domain`` (why lines) are
-    empty unless a result was asked for with bands (``mlsysim_uncertainty.banded``, ``--bands``)."""
+    ``bands`` (field -> (low, high), same unit as the field) is empty unless a result was asked for with
+    bands (``mlsysim_uncertainty.banded``, ``--bands``); ``out_of_domain`` is on every result."""
 
     solver: str = ""
     bands: Mapping[str, tuple[Any, Any]] = MappingProxyType({})
-    out_of_domain: tuple[str, ...] = ()
 
-    def with_bands(self, bands: Mapping[str, tuple[Any, Any]], out_of_domain: tuple[str, ...] = ()) -> Any:
-        """A copy of this result carrying ``bands`` and ``out_of_domain``."""
-        new = object.__new__(type(self))
-        new.__dict__.update(self.__dict__)  # @result classes are dict classes (slots=False)
-        object.__setattr__(new, "bands", bands)
-        object.__setattr__(new, "out_of_domain", tuple(out_of_domain))
-        return new
+    @cached_property
+    def out_of_domain(self) -> tuple[str, ...]:
+        """Why lines: how the inputs lie outside what a calibration set measured (the ``mlsysim_domain_checks``
+        hooks, asked on first read: ``solve()`` pays nothing; ``mlsysim_uncertainty.banded`` sets them)."""
+        from .plugins import host
+
+        return host().out_of_domain(self)
 
     if TYPE_CHECKING:
         # @result makes each subclass a frozen attrs class with a keyword-only __init__ over its fields

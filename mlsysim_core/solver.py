@@ -7,6 +7,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
+from .errors import MlsysimError, PluginError
 from .results import Result
 
 
@@ -89,3 +90,47 @@ class PreparedCache(Generic[T]):
             self._memo.clear()
         self._memo[key] = (args, value)
         return value
+
+
+class _Checked:
+    """A solver whose ``solve()`` either returns a Result or raises an :class:`MlsysimError`."""
+
+    def __init__(self, inner: Any, name: str, distribution: str):
+        self._inner, self._name, self._distribution = inner, name, distribution
+
+    def solve(self, *args: Any, **kwargs: Any) -> Any:
+        origin = f"solver {self._name} ({self._distribution or 'unknown distribution'})"
+        try:
+            out = self._inner.solve(*args, **kwargs)
+        except MlsysimError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - this is the point of checked()
+            raise PluginError(f"{origin} raised {type(exc).__name__}: {exc}") from exc
+        if not isinstance(out, Result):
+            raise PluginError(f"{origin} returned {type(out).__name__}, not an mlsysim Result")
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def __repr__(self) -> str:
+        return f"checked({self._inner!r})"
+
+
+def checked(solver: Any) -> Any:
+    """Wrap a solver (its name, class or instance) so that ``solve()`` returns a Result or raises an
+    :class:`MlsysimError`: any other exception, or a return value that is not a Result, becomes a
+    :class:`PluginError` naming the solver and its distribution.
+
+    Plain ``solve()`` calls are not wrapped (that would cost every call); by default a solver's own
+    exceptions propagate unchanged. Use ``checked`` where one bad plugin must not take a batch
+    job down: ``for hw in ...: checked("MySolver").solve(...)``.
+    """
+    from .plugins import get_solver, solvers
+
+    if isinstance(solver, str):
+        solver = get_solver(solver)
+    inner = solver() if isinstance(solver, type) else solver
+    name = type(inner).__name__
+    spec = solvers().get(name)
+    return _Checked(inner, name, spec.distribution if spec else "")

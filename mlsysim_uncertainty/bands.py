@@ -44,7 +44,6 @@ from mlsysim_core.results import Result
 from mlsysim_core.units import from_si, unit_and_factor
 
 from .calibration import scoped
-from .domain import out_of_domain
 from .model_error import error_class, factor, regimes, why_lines
 from .provenance import at_corner
 from .ranges import RANGES
@@ -435,7 +434,7 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
     ``bands.model_error``: a why line per class); a plain-number field (a fraction) stops at 1."""
     solver = solver() if isinstance(solver, type) else solver
     cls = type(solver)
-    arguments, inputs, ends, owner = _declared(cls)  # type: ignore[arg-type]  # a class is hashable
+    arguments, inputs, ends, _ = _declared(cls)  # type: ignore[arg-type]  # a class is hashable
     if not (arguments or inputs or ends):
         raise InvalidInputError(
             "solver", cls.__name__, "a solver declaring band_arguments, band_inputs or band_catalog (e.g. ServingModel)"
@@ -448,7 +447,7 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
         nominal = solver.solve(*args, **kwargs)
         corners = corner_arguments(cls, nominal, given)
         one, other = (None, None) if corners is None else (solver.solve(**corners[0]), solver.solve(**corners[1]))
-    own = out_of_domain(owner, given, nominal) if owner is not None else ()
+    own = nominal.out_of_domain  # the domain check every result answers (mlsysim_domain_checks)
     why = own + _input_lines(inputs, given) if inputs else own
     solver_name = _solver_name(cls)  # type: ignore[arg-type]  # hashable
     regime = regimes(solver_name, given, nominal)
@@ -459,4 +458,12 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
     others = mids if other is None else other.fields if p2 else vars(other)
     spans = (rows, mids, ones if p1 else None, others if p2 else None, ones, others)
     corners = None if one is None else (one, other)
-    return nominal.with_bands(Bands(_spans(*spans, True), corners, error_why, spans), why)
+    return _with_bands(nominal, Bands(_spans(*spans, True), corners, error_why, spans), why)
+
+
+def _with_bands(result: Result, bands: Bands, out_of_domain: tuple[str, ...]) -> Any:
+    """A copy of ``result`` carrying ``bands`` and ``out_of_domain`` (its lazy accessor's value, set)."""
+    new = object.__new__(type(result))
+    new.__dict__.update(result.__dict__)  # @result classes are dict classes (slots=False)
+    new.__dict__.update(bands=bands, out_of_domain=out_of_domain)
+    return new

@@ -5,12 +5,14 @@
 ``mlsysim validate``'s mappings (:func:`recorder`, :func:`spans`) and a test checks it is current. A
 result is out of domain when its hardware or precision was never measured, or its batch or context
 lies more than ``FAR`` times beyond the measured span: its band then rests on ranges nobody checked
-there, and its model-error interval is the class's widest (``model_error.factor``).
+there, and its model-error interval is the class's widest (``model_error.factor``). Every result asks
+:func:`check` on its first ``out_of_domain`` read (the host's ``mlsysim_domain_checks`` hook, which the
+default catalog's provider answers), with bands or without; the check and the recorder read the same
+fields of a result (:func:`query`).
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 from functools import cache, lru_cache
 from importlib import resources
@@ -45,25 +47,14 @@ def spans(calls: list[dict]) -> dict:
 
 
 def recorder(original: Any, calls: list[dict]) -> Any:
-    """``original`` (a solve method) recording the hardware, precision, batch and context of each
-    feasible call in ``calls`` (a probe of the largest batch that fits is not a measured point)."""
-    signature = inspect.signature(original)
+    """``original`` (a solve method) recording the hardware, precision, batch and context (:func:`query`)
+    of each feasible call's result in ``calls`` (a probe of the largest batch that fits is not a measured point)."""
 
     def record(self: Any, *args: Any, **kw: Any) -> Any:
         result = original(self, *args, **kw)
-        if not getattr(result, "feasible", True):
-            return result
-        a = signature.bind(self, *args, **kw).arguments
-        hw = a["hardware"] if "hardware" in a else a["fleet"].accelerator
-        seq = getattr(result, "seq_len", None)
-        calls.append(
-            {
-                "hardware": hw.name,
-                "precision": a.get("precision") or hw.precision_or_default(None)[0],
-                "batch": a.get("batch_size", 1) * a.get("beam_width", 1),
-                "context": None if seq is None else seq + (a.get("output_len") or 0),
-            }
-        )
+        if getattr(result, "feasible", True):
+            hw, precision, batch, context = query(result)
+            calls.append({"hardware": hw, "precision": precision, "batch": batch, "context": context})
         return result
 
     return record
@@ -75,27 +66,37 @@ def _span(what: str, value: float, lo: float, hi: float) -> list[str]:
     return [f"{what} {value:g} is more than {FAR:g}x outside the measured {lo:g}..{hi:g}"]
 
 
-def query(given: dict[str, Any], result: Any = None) -> tuple[str | None, str | None, int, int | None]:
-    """(hardware name, precision, batch (x beams), context) of a call with the arguments ``given`` that gave
-    ``result`` (the hardware of a ``fleet`` is its accelerator; the sequence length is the result's where
-    none was given; none at all: no context to check)."""
-    if given.get("seq_len") is None and getattr(result, "seq_len", None) is not None:
-        given = dict(given, seq_len=result.seq_len)
-    hardware: Any = given.get("hardware")
-    if hardware is None and given.get("fleet") is not None:
-        hardware = given["fleet"].accelerator
-    precision = given.get("precision")
-    if precision is None and hasattr(hardware, "precision_or_default"):
-        precision = hardware.precision_or_default(None)[0]
-    seq, output = given.get("seq_len"), given.get("output_len")
-    context = None if seq is None else seq + (0 if output is None else output)  # no output_len: the prompt only
-    batch = given.get("batch_size", 1) * given.get("beam_width", 1)  # sequences in flight, as recorder counts them
-    return getattr(hardware, "name", None), precision, batch, context
+def query(result: Any) -> tuple[str | None, str | None, int, int | None]:
+    """(hardware name, precision, batch, context) of the call that gave ``result``, read from its fields: its
+    ``hardware`` (a name) or its ``fleet``'s accelerator, the weights' ``precision``, the sequences in flight
+    (``batch_size`` x ``beam_width``; a training step's ``global_batch_size``) and the context
+    (``seq_len`` + ``output_len``; no sequence: None, nothing to check)."""
+    hw = getattr(result, "hardware", None)
+    if hw is None and getattr(result, "fleet", None) is not None:
+        hw = result.fleet.accelerator.name
+    batch = getattr(result, "batch_size", None) or getattr(result, "global_batch_size", None) or 1
+    seq, output = getattr(result, "seq_len", None), getattr(result, "output_len", None)
+    context = None if seq is None else seq + (output or 0)  # no output_len: the prompt only
+    return hw, getattr(result, "precision", None), batch * getattr(result, "beam_width", 1), context
 
 
-def out_of_domain(solver: str, given: dict[str, Any], result: Any = None) -> tuple[str, ...]:
-    """Why lines for the arguments ``given`` to ``solver`` (that gave ``result``) outside the calibration set."""
-    return _lines(solver, *query(given, result))
+def check(result: Any) -> tuple[str, ...]:
+    """Why lines of ``result`` (a solver's answer) outside the calibration set: its solver's own domain
+    (:func:`query` against ``data/domain.json``); "no calibration points" for a solver that has none; none for
+    a solver whose domain is its input results' (``band_inputs``: their lines are theirs, and ``banded``
+    carries them through). Read on a result's first ``out_of_domain`` (the ``mlsysim_domain_checks`` hook)."""
+    from mlsysim_core import plugins
+
+    solver_cls: Any = plugins.get_solver(result.solver) if result.solver in plugins.solvers() else None
+    if getattr(solver_cls, "band_inputs", None):
+        return ()
+    if getattr(result, "prefill_hardware", None) is not None:  # disaggregated: the lines of each pool
+        return tuple(
+            f"{pool} pool: {line}"
+            for pool in ("prefill", "decode")
+            for line in _lines(result.solver, getattr(result, f"{pool}_hardware"), *query(result)[1:])
+        )
+    return _lines(result.solver, *query(result))
 
 
 @lru_cache(maxsize=4096)

@@ -157,6 +157,7 @@ def test_a_beam_search_call_counts_its_sequences_in_flight_against_the_measured_
     # the calibration set's GPT-J rows run 4 beams, recorded as batch x beams: so is a call's batch
     from mlsysim_uncertainty.domain import query
 
-    hw = HW.H100
-    assert query({"hardware": hw, "batch_size": 198, "beam_width": 4, "precision": "fp8"})[2] == 792
-    assert query({"hardware": hw, "batch_size": 8, "seq_len": 100, "output_len": 28})[2:] == (8, 128)
+    lm = mlsysim.Models.Language.Llama3_8B
+    beams = mlsysim.ServingModel().solve(lm, HW.H100, 100, batch_size=8, beam_width=4, output_len=28, precision="fp8")
+    assert query(beams) == ("NVIDIA H100 SXM5 80GB", "fp8", 32, 128)
+    assert query(mlsysim.ServingModel().solve(lm, HW.H100, 100, batch_size=8))[2:] == (8, 100)  # no output: prompt

@@ -10,7 +10,8 @@ import warnings
 import pytest
 
 from mlsysim_core.errors import InvalidInputError, PluginError, SolverNotInstalledError
-from mlsysim_core.plugins import PluginConflictWarning, PluginWarning, checked
+from mlsysim_core.plugins import PluginConflictWarning, PluginWarning
+from mlsysim_core.solver import checked
 
 GOOD = """
 from mlsysim_core import hookimpl

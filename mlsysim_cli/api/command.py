@@ -341,7 +341,7 @@ class SolverCommand:
             out += ["", "band (the corners of the ranges and the model error):"]
             out += [f"  {line}" for line in result.bands.model_error]
         if getattr(result, "out_of_domain", ()):
-            out += ["", "out of domain (the band may not hold):"] + [f"  {line}" for line in result.out_of_domain]
+            out += ["", "out of domain (beyond the calibration set):"] + [f"  {line}" for line in result.out_of_domain]
         notes = getattr(result, "notes", ())
         if notes:
             out += ["", "notes:"] + [f"  {n}" for n in notes]

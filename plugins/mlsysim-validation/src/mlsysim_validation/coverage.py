@@ -174,7 +174,7 @@ def classified(fn: Callable[[], float]) -> tuple[float, str | None, Where | None
         return value, None, None
     cls, given, result = calls[-1]
     owner = domain_owner(cls)
-    where = None if owner is None else (owner, query(given, result))
+    where = None if owner is None else (owner, query(result))
     fields = error_classes(cls, result, given)
     classes = set(fields.values())
     if len(classes) > 1:
