@@ -260,6 +260,13 @@ def _named_repr(self: Any) -> str:
 
 
 @frozen(kw_only=True, eq=False)
+class Catalogued(ByFields):
+    """A catalog entry's value: each number's tier and range (``mlsysim_uncertainty.provenance``)."""
+
+    provenance: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)
+
+
+@frozen(kw_only=True, eq=False)
 class ComputeCore(ByFields):
     """Dense peak FLOP/s per precision; ``peak_flops`` is the peak at ``default_precision``
     (default: the first of :data:`PRECISION_PREFERENCE` the part has a peak for)."""
@@ -341,7 +348,7 @@ class IOInterconnect(ByFields):
 
 
 @frozen(kw_only=True, eq=False)
-class HardwareNode(ByFields):
+class HardwareNode(Catalogued):
     """One accelerator (or a rack-scale system treated as one) as its datasheet states it."""
 
     name: str = text()
@@ -359,7 +366,6 @@ class HardwareNode(ByFields):
     notes: str = text("")
     field_sources: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
     calibration: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)  # mlsysim_uncertainty.calibration
-    provenance: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)  # mlsysim_uncertainty.provenance
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
@@ -422,7 +428,7 @@ class HardwareNode(ByFields):
 
 
 @frozen(kw_only=True, eq=False)
-class Workload(ByFields):
+class Workload(Catalogued):
     """A model as a bag of per-sample costs: FLOPs, parameters and activation elements.
 
     ``flops_per_sample`` is one forward pass of one sample (2 FLOP per multiply-accumulate);
@@ -576,7 +582,7 @@ class TransformerWorkload(Workload):
 
 
 @frozen(kw_only=True, eq=False)
-class NetworkFabric(ByFields):
+class NetworkFabric(Catalogued):
     """A network: per-port, per-direction bandwidth, latency, topology, oversubscription."""
 
     __repr__ = _named_repr
@@ -620,7 +626,7 @@ class Component(ByFields):
 
 
 @frozen(kw_only=True, eq=False)
-class Node(ByFields):
+class Node(Catalogued):
     """A server: accelerators, the link between them, NICs, power draw and reliability parts."""
 
     __repr__ = _named_repr
@@ -637,7 +643,6 @@ class Node(ByFields):
     components: tuple = field(factory=tuple, converter=as_tuple)
     source: str = text("")
     field_sources: Mapping[str, str] = field(factory=dict, converter=_frozen_map)
-    provenance: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)  # mlsysim_uncertainty.provenance
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
@@ -663,7 +668,7 @@ class Node(ByFields):
 
 
 @frozen(kw_only=True, eq=False)
-class GridProfile(ByFields):
+class GridProfile(Catalogued):
     """An electricity grid: carbon intensity, price, off-site water, and its typical datacenter."""
 
     __repr__ = _named_repr
@@ -675,7 +680,6 @@ class GridProfile(ByFields):
     typical_pue: float = field(default=1.2, validator=_check_ratio(1.0, 5.0))
     typical_wue: Quantity = qty("L/kWh", allow_zero=True, default="0 L/kWh")
     source: str = text("")
-    provenance: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)  # mlsysim_uncertainty.provenance
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
@@ -706,7 +710,7 @@ STORAGE_KINDS = ("parallel-filesystem", "object-store", "node-local")
 
 
 @frozen(kw_only=True, eq=False)
-class StorageTier(ByFields):
+class StorageTier(Catalogued):
     """Where checkpoints are written: the aggregate write bandwidth of a shared system (all clients
     together) and/or the write bandwidth one node reaches (its storage NICs or local drives); a
     node-local tier has only the latter. A checkpoint of B bytes from n nodes takes
@@ -738,7 +742,7 @@ class StorageTier(ByFields):
 
 
 @frozen(kw_only=True, eq=False)
-class Datacenter(ByFields):
+class Datacenter(Catalogued):
     """A facility on a grid: PUE (>= 1) and on-site WUE (litres per IT kWh)."""
 
     __repr__ = _named_repr
@@ -748,7 +752,6 @@ class Datacenter(ByFields):
     pue: float = field(validator=_check_ratio(1.0, 5.0))
     wue: Quantity = qty("L/kWh", allow_zero=True)
     source: str = text("")
-    provenance: Mapping[str, Any] = field(factory=dict, converter=_frozen_map)  # mlsysim_uncertainty.provenance
     si: Any = _si_field()
 
     def __attrs_post_init__(self) -> None:
@@ -756,7 +759,7 @@ class Datacenter(ByFields):
 
 
 @frozen(kw_only=True, eq=False)
-class Fleet(ByFields):
+class Fleet(Catalogued):
     """A cluster: ``count`` identical nodes on a fabric, optionally in a datacenter."""
 
     name: str = text()

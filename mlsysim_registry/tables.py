@@ -18,7 +18,6 @@ from mlsysim_core.catalog import Entry, key_problem
 from mlsysim_core.errors import CatalogError, InvalidInputError
 from mlsysim_core.units import SECOND, parse_quantity, to_si
 from mlsysim_uncertainty.calibration import CALIBRATION_KEYS, checked
-from mlsysim_uncertainty.provenance import SECTIONS as PROVENANCE_SECTIONS
 from mlsysim_uncertainty.provenance import STRICT_SECTIONS
 from mlsysim_uncertainty.provenance import checked as provenance
 
@@ -261,8 +260,6 @@ def _with_provenance(raw: RawEntry, built: dict) -> Any:
     strict = os.path.dirname(os.path.abspath(raw.file)) == _DEFAULT_CATALOG and raw.section in STRICT_SECTIONS
     if "provenance" not in raw.table and not strict:
         return _build_value(raw, built)
-    if raw.section not in PROVENANCE_SECTIONS:
-        raise raw.error("provenance", f"not supported in {raw.section} (only in {', '.join(PROVENANCE_SECTIONS)})")
     table = {k: v for k, v in raw.table.items() if k != "provenance"}
     value = _build_value(attrs.evolve(raw, table=table), built)
     tiers = provenance(value, raw.table.get("provenance", {}), _written(table), strict)

@@ -63,13 +63,17 @@ def test_a_wrong_provenance_is_an_error_naming_the_field(tmp_path, fresh_host, p
         _load(tmp_path, fresh_host, provenance)
 
 
-def test_provenance_only_where_a_catalog_type_carries_it(tmp_path, fresh_host):
+def test_every_catalog_type_carries_provenance(tmp_path, fresh_host):
     path = tmp_path / "lab.toml"
     path.write_text(
-        '[fabrics.F]\nname = "f"\nbandwidth = "1 GB/s"\nsource = "s"\nprovenance = { bandwidth = "datasheet" }\n'
+        '[fabrics.F]\nname = "f"\nbandwidth = "1 GB/s"\nlatency = "2 us"\nsource = "s"\n'
+        'provenance = { bandwidth = "datasheet", latency = { tier = "estimate", range = ["1 us", "4 us"], '
+        'range_source = "r" } }\n'
     )
-    with pytest.raises(CatalogError, match="field 'provenance': not supported in fabrics"):
-        fresh_host().load_catalog(path)
+    host = fresh_host()
+    host.load_catalog(path)
+    fabric = host.catalog().entry("fabrics", "F").value
+    assert fabric.provenance["latency"][:3] == ("estimate", 1.0, 4.0) and fabric.provenance["latency"][4:] == (2.0, "r")
 
 
 def test_the_numbers_groups_e_and_f_rest_on_are_marked():
