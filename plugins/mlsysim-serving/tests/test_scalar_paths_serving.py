@@ -43,3 +43,18 @@ def test_median_shift_on_a_float_is_the_array_answer(d1: float, v1: float, d2: f
 def test_median_shift_of_subnormal_variances_divides_by_the_guard() -> None:
     # v1 + v2 = 2e-310 < 1e-300: the shift is (v1*d1 + v2*d2)/1e-300, as numpy's where computes it
     assert TR.median_shift(SCALAR, 1.0, 1e-310, 3.0, 1e-310) == (1e-310 * 1.0 + 1e-310 * 3.0) / 1e-300
+
+
+@given(FLOATS, FLOATS, FLOATS, FLOATS)
+def test_ttft_cdf_on_floats_is_the_array_answer(q50: float, q90: float, q99: float, x: float) -> None:
+    out = {"ttft_p50": q50, "ttft_p90": q90, "ttft_p99": q99}
+    with np.errstate(all="ignore"):
+        array = TR.ttft_cdf({k: np.array(v) for k, v in out.items()}, np.array(x))
+    assert _same(TR.ttft_cdf(out, x), array)
+
+
+@given(FLOATS, FLOATS, FLOATS)
+def test_itl_cdf_on_floats_is_the_array_answer(sd: float, mean: float, x: float) -> None:
+    with np.errstate(all="ignore"):
+        array = TR.itl_cdf({"itl_sd": np.array(sd), "itl_mean": np.array(mean)}, np.array(x))
+    assert _same(TR.itl_cdf({"itl_sd": sd, "itl_mean": mean}, x), array)

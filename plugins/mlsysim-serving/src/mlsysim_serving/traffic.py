@@ -1105,6 +1105,10 @@ def ttft_cdf(out, x):
     (extrapolated with the nearest slope, clipped to +-6), then the normal CDF."""
     q50, q90, q99 = out["ttft_p50"], out["ttft_p90"], out["ttft_p99"]
     xp = pick(q50, q90, q99, x)
+    if xp is SCALAR:  # one rate: the side of p90 it lies on alone, without the operations' calls
+        if x < q90:
+            return _phi(xp, (x - q50) * (Z[90] / xp.max(q90 - q50, 1e-300)))
+        return _phi(xp, Z[90] + (x - q90) * ((Z[99] - Z[90]) / xp.max(q99 - q90, 1e-300)))
     s1 = Z[90] / xp.max(q90 - q50, 1e-300)
     s2 = (Z[99] - Z[90]) / xp.max(q99 - q90, 1e-300)
     z = xp.where(x < q90, (x - q50) * s1, Z[90] + (x - q90) * s2)
@@ -1120,5 +1124,7 @@ def itl_cdf(out, x):
     """P(TPOT <= x): normal with the mean and spread of :func:`token_gap_spread`."""
     sd, mean = out["itl_sd"], out["itl_mean"]
     xp = pick(sd, mean, x)
+    if xp is SCALAR:  # one rate: the branch taken alone
+        return _phi(xp, (x - mean) / sd if sd > 0 else (6.0 if x >= mean else -6.0))
     z = xp.where(sd > 0, (x - mean) / xp.where(sd > 0, sd, 1.0), xp.where(x >= mean, 6.0, -6.0))
     return _phi(xp, z)
