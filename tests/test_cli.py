@@ -591,7 +591,11 @@ def test_import_hf_writes_a_loadable_entry_and_checks_counts(tmp_path):
 
 def test_plugin_command_from_the_hook():
     d = json.loads(run("power-efficiency", "h100", "--json").stdout)
-    assert d["solver"] == "PowerEfficiencyModel" and d["inputs"] == {"hardware": "H100", "precision": None}
+    assert d["solver"] == "PowerEfficiencyModel" and d["inputs"] == {
+        "hardware": "H100",
+        "precision": None,
+        "efficiency": None,
+    }
     r = mlsysim.PowerEfficiencyModel().solve(HW.H100)
     assert d["result"]["flops_per_watt"]["value"] == pytest.approx(r.flops_per_watt.magnitude, rel=1e-12)
 

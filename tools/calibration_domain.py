@@ -28,8 +28,9 @@ def domain() -> dict:
     from mlsysim_uncertainty.bands import domain_solvers
     from mlsysim_uncertainty.domain import spans
 
-    calls = domain_calls().values()
-    return {name: spans([c for made in calls for c in made[name]]) for name in domain_solvers()}
+    made = domain_calls().values()
+    calls = {name: [c for m in made for c in m[name]] for name in domain_solvers()}
+    return {name: spans(c) for name, c in calls.items() if c}  # none measured: "has no calibration points"
 
 
 def main(argv: list[str]) -> int:

@@ -144,7 +144,7 @@ def test_command_and_sweep_from_the_public_cli_api(tmp_path):
     out = run(main, ["power-efficiency", "h100", "--precision", "fp8", "--json"])
     assert out.exit_code == 0, out.output
     d = json.loads(out.stdout)
-    assert d["inputs"] == {"hardware": "H100", "precision": "fp8"}
+    assert d["inputs"] == {"hardware": "H100", "precision": "fp8", "efficiency": None}
     # 1979 TFLOP/s dense fp8 / 0.7 kW
     assert d["result"]["flops_per_watt"]["value"] == pytest.approx(1979 / 0.7, rel=1e-3)
     out = run(main, ["sweep", "power-efficiency", "--hardware", "A100,H100", "--precision", "fp16,fp8", "--csv", "-"])

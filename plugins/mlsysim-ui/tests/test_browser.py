@@ -21,6 +21,7 @@ from mlsysim_ui.app import running
 from mlsysim_ui.site import PAGES
 
 import mlsysim
+from mlsysim_uncertainty import banded
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
 from selenium.common.exceptions import StaleElementReferenceException
@@ -144,21 +145,23 @@ def test_serving_reads_numbers_back_changes_inputs_and_keeps_state_in_the_url(br
     m, h = mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100
     browser.get(f"{base}/p/serving?model=Llama3_8B&hardware=H100&seq_len=2048")
     wait(browser, lambda d: charts_drawn(d) == 2)
-    itl = mlsysim.ServingModel().solve(m, h, seq_len=2048).itl
+    r = banded(mlsysim.ServingModel, m, h, seq_len=2048)  # a page answers with the band (issue 20)
+    itl, (low, high) = r.itl, (b.to(r.itl.units).magnitude for b in r.bands["itl"])
     assert value(browser, "itl") == itl.magnitude
     shown = [td.text for td in cell(browser, "itl").find_elements(By.TAG_NAME, "td")]
-    assert shown == ["itl", number(itl.magnitude), f"{itl.units:~P}"]
+    assert shown == ["itl", f"{number(itl.magnitude)} [{number(low)}, {number(high)}]", f"{itl.units:~P}"]
     before = cell(browser, "itl").get_attribute("data-value")
     retype(browser, "batch_size", "16")
     wait(browser, lambda d: changed(d, "itl", before))
-    direct = mlsysim.ServingModel().solve(m, h, seq_len=2048, batch_size=16)
+    direct = banded(mlsysim.ServingModel, m, h, seq_len=2048, batch_size=16)
     assert value(browser, "itl") == direct.itl.magnitude
     assert value(browser, "ttft") == direct.ttft.magnitude
     wait(browser, lambda d: "batch_size=16" in d.current_url)
     state = parse_qs(urlparse(browser.current_url).query)
     assert state["batch_size"] == ["16"] and state["hardware"] == ["H100"]
     why = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#answer .why li")]
-    assert why == [*direct.constraint_trace, *(f"note: {n}" for n in direct.notes)]
+    band = [f"band: {line}" for line in direct.bands.model_error]
+    assert why == [*direct.constraint_trace, *band, *(f"note: {n}" for n in direct.notes)]
     hover = browser.find_element(By.CSS_SELECTOR, '#answer .part[data-field="hardware"]').get_attribute("title")
     assert hover == h.source
     snap(browser, shots / "ui-serving.png")

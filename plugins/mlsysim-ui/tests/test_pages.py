@@ -20,6 +20,7 @@ from mlsysim_ui.cli import report
 from mlsysim_ui.site import PAGES, page
 
 import mlsysim
+from mlsysim_uncertainty import banded
 
 
 def needs(*names: str) -> None:
@@ -39,13 +40,16 @@ def test_number_keeps_four_significant_figures():
 def test_serving_page_shows_every_field_of_the_solvers_result_with_its_unit():
     needs("ServingModel")
     ans = page("serving").answer({"model": "Llama3_8B", "hardware": "h100", "seq_len": "2048", "batch_size": "8"})
-    direct = mlsysim.ServingModel().solve(mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, seq_len=2048, batch_size=8)
+    direct = banded(mlsysim.ServingModel, mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, seq_len=2048, batch_size=8)
     shown = rows(ans.blocks[0])
     assert list(shown) == direct.fields() or set(shown) == set(direct.fields())
     for name in ("ttft", "itl", "tokens_per_second", "kv_cache_size"):
         q = getattr(direct, name)
         assert shown[name].value == q.magnitude and shown[name].unit == f"{q.units:~P}"
-    assert ans.blocks[0].why == [*direct.constraint_trace, *(f"note: {n}" for n in direct.notes)]
+    low, high = (b.to("ms").magnitude for b in direct.bands["itl"])  # its band as the CLI shows it
+    assert shown["itl"].text == f"{number(direct.itl.to('ms').magnitude)} [{number(low)}, {number(high)}]"
+    band = [f"band: {line}" for line in direct.bands.model_error]
+    assert ans.blocks[0].why == [*direct.constraint_trace, *band, *(f"note: {n}" for n in direct.notes)]
     assert [p[0] for p in ans.parts] == ["model", "hardware"] and "nvidia" in ans.parts[1][2].lower()
     assert len(ans.charts) == 2  # phases and memory
 
@@ -178,8 +182,10 @@ def test_report_writes_one_self_contained_page_with_the_same_numbers(tmp_path):
     html = out.read_text()
     assert not re.search(r"<(script|link)[^>]+(src|href)=", html)  # nothing to fetch
     assert "Plotly.newPlot" in html and "plotly.js" in html
-    itl = mlsysim.ServingModel().solve(mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, seq_len=2048).itl
-    assert f'data-field="itl" data-value="{itl.magnitude!r}"' in html and f">{number(itl.magnitude)}<" in html
+    r = banded(mlsysim.ServingModel, mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, seq_len=2048)
+    itl, (low, high) = r.itl, (b.to("ms").magnitude for b in r.bands["itl"])
+    assert f'data-field="itl" data-value="{itl.magnitude!r}"' in html
+    assert f">{number(itl.magnitude)} [{number(low)}, {number(high)}]<" in html
 
 
 def test_report_bad_input_is_one_line_and_exit_1(tmp_path):
@@ -225,3 +231,12 @@ def test_the_server_serves_pages_partials_assets_and_exports():
             get(base + "/p/nosuch")
         e.value.close()
         assert e.value.code == 404
+
+
+def test_a_page_says_where_its_inputs_lie_outside_the_calibration_set():
+    needs("ServingModel")
+    ans = page("serving").answer({"model": "Llama3_8B", "hardware": "MI300X", "seq_len": "2048"})
+    direct = mlsysim.ServingModel().solve(mlsysim.Models.Llama3_8B, mlsysim.Hardware.MI300X, seq_len=2048)
+    assert direct.out_of_domain and [f"out of domain: {line}" for line in direct.out_of_domain] == [
+        w for w in ans.blocks[0].why if w.startswith("out of domain: ")
+    ]

@@ -22,8 +22,14 @@ POWER_EFFICIENCY = SolverCommand(
             choices=PRECISIONS,
             help="Precision of the dense peak (default: the part's default precision).",
         ),
+        Param(
+            "efficiency",
+            "--efficiency",
+            "float",
+            help="Achieved fraction of the dense peak in (0, 1] (default 0.6, COMPUTE_WIDE); --bands spans its range.",
+        ),
     ),
-    key_fields=("flops_per_watt", "peak_flops", "tdp", "precision", "device"),
+    key_fields=("flops_per_watt", "achieved_flops_per_watt", "peak_flops", "tdp", "precision", "device"),
     pareto=(("flops_per_watt", "max"), ("peak_flops", "max")),
     title=lambda r, i: f"{r.device} ({r.precision})",
 )

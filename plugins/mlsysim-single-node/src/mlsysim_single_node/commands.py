@@ -24,6 +24,7 @@ from mlsysim_cli.api import (
     table,
     value,
 )
+from mlsysim_core.results import shown
 
 
 def _plot(result: Any, kwargs: dict) -> Any:
@@ -128,6 +129,11 @@ def _wall(r: Any) -> tuple[str, str]:
 )
 @click.option("--seq-len", type=int, help="Transformer KV context per sequence (decode step).")
 @click.option("--efficiency", type=float, help="Achieved fraction of peak FLOP/s in (0, 1].")
+@click.option(
+    "--bands",
+    is_flag=True,
+    help="Latency and throughput of each part over the efficiency ranges and model error (docs/accuracy.md, Bands).",
+)
 @click.option("--json", "as_json", is_flag=True, help='JSON: {"solver", "inputs", "baseline", "rows": [...]}.')
 @click.option("--csv", "as_csv", is_flag=True, help="CSV rows.")
 @click.option(
@@ -143,6 +149,7 @@ def compare(
     precision: str,
     seq_len: int | None,
     efficiency: float | None,
+    bands: bool,
     as_json: bool,
     as_csv: bool,
     plot: str | None,
@@ -175,7 +182,7 @@ def compare(
                 "efficiency": efficiency,
             }
         )
-        r, w = ROOFLINE.solve(kwargs)
+        r, w = ROOFLINE.solve(kwargs, bands=bands)
         warns += w
         results.append((key, hw, r))
     base_lat = results[0][2].latency.to("s").magnitude
@@ -190,8 +197,8 @@ def compare(
         rows.append(
             [
                 key,
-                value(r.latency),
-                value(r.throughput),
+                shown(r, "latency"),
+                shown(r, "throughput"),
                 f"{speedup:.3g}x" if speedup else "-",
                 wall,
                 reason,
@@ -226,6 +233,9 @@ def compare(
             + f"); speedup vs {results[0][0]}\n"
         )
         click.echo(table(["hardware", "latency", "throughput", "speedup", "wall", "why", "MFU", "memory"], rows))
+        outside = [f"  {key}: {line}" for key, _hw, r in results for line in r.out_of_domain]
+        if outside:
+            click.echo("\n".join(["", "out of domain (beyond the calibration set):", *outside]))
     for warning in dict.fromkeys(warns):
         click.echo(f"warning: {warning}", err=True)
     if plot:

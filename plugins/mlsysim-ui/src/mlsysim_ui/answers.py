@@ -59,16 +59,26 @@ def _doc(result: Any, name: str) -> str:
     return (prop.__doc__ or "") if isinstance(prop, property) else ""
 
 
+def _band(result: Any, name: str, v: Any) -> str:
+    """`` [low, high]`` of field ``name`` in ``v``'s unit where the result has a band for it, else ""."""
+    band = getattr(result, "bands", {}).get(name)
+    if band is None:
+        return ""
+    low, high = (float(b.to(v.units).magnitude) if isinstance(v, mlsysim.Quantity) else float(b) for b in band)
+    return f" [{number(low)}, {number(high)}]"
+
+
 def row(result: Any, name: str) -> Row:
+    """Field ``name`` of ``result``, a number with its band as the command line shows it: "6.8 [5.9, 8.1]" ms."""
     v = getattr(result, name)
     doc = _doc(result, name)
     if isinstance(v, mlsysim.Quantity) and np.ndim(v.magnitude) == 0:
         m = float(v.magnitude)
-        return Row(name, number(m), f"{v.units:~P}", m, doc)
+        return Row(name, number(m) + _band(result, name, v), f"{v.units:~P}", m, doc)
     if isinstance(v, bool) or v is None:
         return Row(name, "-" if v is None else str(v), doc=doc)
     if isinstance(v, (int, float)):
-        return Row(name, number(float(v)), "", float(v), doc)
+        return Row(name, number(float(v)) + _band(result, name, v), "", float(v), doc)
     if isinstance(v, dict):
         return Row(name, " ".join(f"{k}={x}" for k, x in v.items()), doc=doc)
     if isinstance(v, (list, tuple)):
@@ -78,11 +88,14 @@ def row(result: Any, name: str) -> Row:
 
 
 def why(result: Any, warns: list[str]) -> list[str]:
-    """The result's reasons in words: constraint trace, infeasibility reason, notes, solver warnings."""
+    """The result's reasons in words: constraint trace, infeasibility reason, the band's model error, where the
+    inputs lie outside the calibration set, notes, solver warnings."""
     out = list(getattr(result, "constraint_trace", None) or [])
     reason = getattr(result, "infeasible_reason", "")
     if reason:
         out.append(str(reason))
+    out += [f"band: {line}" for line in getattr(getattr(result, "bands", None), "model_error", ())]
+    out += [f"out of domain: {line}" for line in getattr(result, "out_of_domain", ())]
     out += [f"note: {n}" for n in (getattr(result, "notes", None) or ())]
     return out + [f"warning: {w}" for w in warns]
 
@@ -96,6 +109,18 @@ def block(title: str, result: Any, key: tuple = (), warns: list[str] | None = No
         [row(result, n) for n in names if n not in first],
         why(result, warns or []),
     )
+
+
+def solving(cls: type) -> Callable[..., Any]:
+    """How a page solves with ``cls``: with bands (``mlsysim_uncertainty.banded``) where the solver declares
+    ranges or takes a banded input, as every built-in performance and fleet solver does, else ``solve()``."""
+    if any(getattr(cls, d, None) for d in ("band_arguments", "band_catalog", "band_inputs")):
+        from functools import partial
+
+        from mlsysim_uncertainty import banded
+
+        return partial(banded, cls)
+    return cls().solve
 
 
 def run(fn: Callable[..., Any], kwargs: dict) -> tuple[Any, list[str]]:

@@ -10,7 +10,7 @@ from typing import Any
 import mlsysim
 
 from . import charts
-from .answers import Answer, block, run
+from .answers import Answer, block, run, solving
 from .forms import Field, FormError, arguments, field_of_error, fields_of, one_line
 
 
@@ -63,7 +63,7 @@ class Page:
             return ans
         ans.parts = _parts(fields, kwargs)
         try:
-            result, warns = run(solver_class(name)().solve, kwargs)
+            result, warns = run(solving(solver_class(name)), kwargs)
         except mlsysim.MlsysimError as exc:
             ans.errors[field_of_error(exc, [f.name for f in fields])] = one_line(exc)
             return ans
@@ -111,7 +111,7 @@ class FleetPage(Page):
             args = {f.name: kwargs[f.name] for f in own if f.name in kwargs}
             args.update({f.name: span for f in own if f.name in self.durations})
             try:
-                result, warns = run(solver_class(name)().solve, args)
+                result, warns = run(solving(solver_class(name)), args)
             except mlsysim.MlsysimError as exc:
                 arg = field_of_error(exc, [f.name for f in own])
                 ans.errors["days" if arg in self.durations else (arg if arg in names else "")] = (
