@@ -1,4 +1,5 @@
-"""``mlsysim catalog``: list entries (all, or one section), ``--check``, and ``catalog import-hf``.
+"""``mlsysim catalog``: list entries (all, or one section), ``--check``, ``catalog provenance`` (numbers per
+tier) and ``catalog import-hf``.
 
 The default catalog provides this command through the ``mlsysim_cli_commands`` hook (``provider.py``)."""
 
@@ -217,6 +218,59 @@ def prices_cmd(as_json: bool) -> None:
             )
         ),
     )
+
+
+def _tier_counts() -> list[dict]:
+    """Per catalog section: entries, numbers, and numbers per provenance tier (untiered: a third-party or
+    user entry's numbers without one); rental prices are all dated list-price quotes (datasheet)."""
+    from mlsysim_core.catalog import SECTIONS
+    from mlsysim_core.plugins import catalog
+    from mlsysim_uncertainty.provenance import TIERS, numbers
+
+    from .prices import TERMS, rentals
+    from .tables import _written
+    from .toml_files import read_file
+
+    raws: dict[str, dict] = {}
+    rows = []
+    for section in SECTIONS:
+        counts = dict.fromkeys((*TIERS, "untiered"), 0)
+        entries = list(catalog().entries[section].values())
+        for e in entries:
+            if e.file not in raws:
+                raws[e.file] = {(r.section, r.key): r for r in read_file(e.file)}
+            given = numbers(e.value, _written(raws[e.file][(section, e.key)].table))
+            for path, _, _ in given.values():
+                counts[e.value.provenance[path][0] if path in e.value.provenance else "untiered"] += 1
+        rows.append({"section": section, "entries": len(entries), "numbers": sum(counts.values()), **counts})
+    quotes = rentals().values()
+    prices = sum(1 + sum(getattr(r, t) is not None for t in TERMS) for r in quotes)
+    rows.append(
+        {
+            "section": "prices",
+            "entries": len(quotes),
+            "numbers": prices,
+            **dict.fromkeys(TIERS, 0),
+            "datasheet": prices,
+            "untiered": 0,
+        }
+    )
+    return rows
+
+
+@catalog_cmd.command("provenance")
+@_json
+def provenance_cmd(as_json: bool) -> None:
+    """Count the catalog's numbers per provenance tier, section by section (mlsysim_registry/SCHEMA.md).
+
+    \b
+    Example:
+      mlsysim catalog provenance
+    """
+    from mlsysim_uncertainty.provenance import TIERS
+
+    columns = ["section", "entries", "numbers", *TIERS, "untiered"]
+    emit(_tier_counts(), as_json, lambda rows: table(columns, [[str(d[c]) for c in columns] for d in rows]))
 
 
 @catalog_cmd.command("import-hf")

@@ -27,8 +27,8 @@ from mlsysim_core.units import DIMENSIONLESS, Q_, parse_quantity
 
 from .ranges import TIERS
 
-#: sections of the default catalog whose every number has a tier (the others: issue 20, in progress)
-STRICT_SECTIONS = ("hardware", "fabrics", "nodes", "clusters", "grids", "datacenters", "storage")
+#: sections of the default catalog whose every number has a tier
+STRICT_SECTIONS = ("hardware", "models", "fabrics", "nodes", "clusters", "grids", "datacenters", "storage")
 #: the key of an entry's default tier (every number no other key names)
 EVERY = "*"
 #: relative difference under which a number still is the catalog's own (not replaced by the caller)

@@ -3,6 +3,8 @@ bands they give the fleet solvers (``band_catalog``)."""
 
 from __future__ import annotations
 
+import json
+
 import attrs
 import pytest
 
@@ -216,3 +218,23 @@ def test_a_users_catalog_may_leave_numbers_without_a_tier(tmp_path, fresh_host):
     assert _strict(tmp_path, fresh_host, "", strict=False).provenance == {}
     hw = _strict(tmp_path, fresh_host, '{ tdp = "datasheet" }', strict=False)
     assert set(hw.provenance) == {"tdp"}
+
+
+def test_catalog_provenance_counts_every_number_per_tier():
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    out = CliRunner().invoke(main, ["catalog", "provenance", "--json"])
+    assert out.exit_code == 0, out.output
+    rows = {r["section"]: r for r in json.loads(out.stdout)}
+    assert set(rows) == {*STRICT_SECTIONS, "prices"}
+    for section, r in rows.items():
+        tiers = sum(r[t] for t in ("datasheet", "measured", "paper", "estimate"))
+        assert r["untiered"] == 0 and tiers == r["numbers"] > 0, section
+    hw = mlsysim.catalog().entries["hardware"]
+    assert rows["hardware"]["entries"] == len(hw)
+    assert rows["hardware"]["numbers"] == sum(len(e.value.provenance) for e in hw.values())
+    assert rows["hardware"]["estimate"] == sum(
+        v[0] == "estimate" for e in hw.values() for v in e.value.provenance.values()
+    )
