@@ -5,6 +5,7 @@ may pass them (signed, zero, subnormal, huge, infinite, NaN)."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 from hypothesis import given
@@ -58,3 +59,14 @@ def test_itl_cdf_on_floats_is_the_array_answer(sd: float, mean: float, x: float)
     with np.errstate(all="ignore"):
         array = TR.itl_cdf({"itl_sd": np.array(sd), "itl_mean": np.array(mean)}, np.array(x))
     assert _same(TR.itl_cdf({"itl_sd": sd, "itl_mean": mean}, x), array)
+
+
+@given(FLOATS, FLOATS, st.sampled_from([1.0, 5.0]), st.booleans())
+def test_budget_on_a_float_is_the_array_answer(B: float, M: float, w: float, separate: bool) -> None:
+    load = SimpleNamespace(w=w, separate=separate)
+    assert _same(TR.budget(SCALAR, load, B, M), _on_arrays(lambda xp, b: TR.budget(xp, load, b, M), B))
+
+
+@given(st.tuples(FLOATS, FLOATS, FLOATS, FLOATS, FLOATS, FLOATS), FLOATS)
+def test_on_line_on_a_float_is_the_array_answer(line: tuple, q: float) -> None:
+    assert _same(TR.on_line(SCALAR, line, q), _on_arrays(lambda xp, *v: TR.on_line(xp, v[:6], v[6]), *line, q))

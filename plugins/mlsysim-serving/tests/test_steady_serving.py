@@ -197,3 +197,14 @@ def test_two_batch_overlap_has_no_expert_bound():
     # the all-to-all behind the work (max(t, a2a)) is not affine: no bound, _start's secant from T = 0
     cost, _ = _moe_engine(4, overlap=True)
     assert cost.overlap and cost.all_read() is None
+
+
+def test_a_load_keeps_the_unit_lines_of_the_cost_last_asked():
+    # Load.unit_lines (what _model_root reads every solve): the lines of one step at decode batch 0 and 1 under the
+    # cost asked, kept for it; another cost gets its own (None, None without affine pieces), then the first its own
+    cost, eng = _engine(LLAMA8, 1, 4000, 300, 0.0)
+    load, general = eng.load, _General(cost)
+    lines = tuple(TR.cycle_line(cost, load, B, load.ctx, load.pos) for B in (0.0, 1.0))
+    assert lines[0] != lines[1] and load.unit_lines(cost) == lines
+    assert load.unit_lines(general) == (None, None)
+    assert load.unit_lines(cost) == lines and load.unit_lines(cost) is load.unit_lines(cost)

@@ -390,7 +390,17 @@ class Load:
         self.P1_nz = xp.max(self.P1, 1e-300)  # P1 as a divisor (no prefill: 1e-300)
         self.pos = self.P2 / self.P1_nz  # mean causal attention work per prefill token
         self._quantiles: dict = {}  # (prompt?, pct) -> length quantile over the mean (:meth:`_unit_quantile`)
+        self._lines: tuple = (None,)  # (the step cost, its :meth:`unit_lines`) last asked
         self._excess = dist.excess if isinstance(dist, SampledLengths) else None  # the named one's on first use
+
+    def unit_lines(self, cost):
+        """:func:`cycle_line` of one step of this load's requests at decode batch 0 and at 1 under the step cost
+        ``cost`` (None, None where it has no affine pieces): they do not depend on the arrival rate, so they are kept
+        for the last cost asked (:func:`_model_root` asks every solve)."""
+        if self._lines[0] is not cost:  # (the entry keeps the cost alive: the same object is the same cost)
+            lines = cycle_line(cost, self, 0.0, self.ctx, self.pos), cycle_line(cost, self, 1.0, self.ctx, self.pos)
+            self._lines = (cost, lines if lines[0] is not None else (None, None))
+        return self._lines[1]
 
     def prompt_quantile(self, pct):
         """Prompt length at percentile ``pct`` over the mean prompt length."""
@@ -478,7 +488,15 @@ def _mix(xp, cost, load, B, m, M):
         w = 1.0 - below if n == K else pmf
         below = below + pmf
         q = n * P1 if n < whole else xp.min(n * P1, room)
-        tn = cycle_step(cost, load, B, ctx, q, pos) if line is None else xp.max(c0 + c1 * q, m0 + m1 * q) + r0 + r1 * q
+        if line is None:
+            tn = cycle_step(cost, load, B, ctx, q, pos)
+        else:  # :func:`on_line` inline: its call costs more than its arithmetic
+            t_c, t_m = c0 + c1 * q, m0 + m1 * q
+            tn = (
+                ((t_c if t_c >= t_m or t_c != t_c else t_m) if t_c.__class__ is float else xp.max(t_c, t_m))
+                + r0
+                + r1 * q
+            )
         # the n prompts' lengths spread the step: Var[t | n] = (dt/dq)^2 * n * var_p below the budget
         slope = (tn - t_dec) / (n * P1)
         spread = slope * slope * n * var_p
@@ -596,7 +614,9 @@ def decode_step(cost, load, B, ctx, q=0.0, pos=0.0):
 def budget(xp, load, B, M):
     """Prefill tokens a step of budget M holds beside B decoding sequences: M - B*w when they share it
     (chunked prefill), M in a prefill step of its own (``load.separate``); at least 1."""
-    return xp.max(M if load.separate else M - B * load.w, 1.0)
+    room = M if load.separate else M - B * load.w
+    # the max inline on a float (ops.SCALAR's, without its call), the operations' otherwise
+    return (room if room >= 1.0 or room != room else 1.0) if room.__class__ is float else xp.max(room, 1.0)
 
 
 def cycle_step(cost, load, B, ctx, q, pos):
@@ -630,7 +650,9 @@ def on_line(xp, line, q):
     """The step of affine pieces ``line`` (:meth:`StepCost.line`) at q prefill tokens: max(c0 + c1*q, m0 + m1*q)
     + r0 + r1*q."""
     c0, c1, m0, m1, r0, r1 = line
-    return xp.max(c0 + c1 * q, m0 + m1 * q) + r0 + r1 * q
+    t_c, t_m = c0 + c1 * q, m0 + m1 * q
+    # the max inline on a float (ops.SCALAR's, without its call), the operations' otherwise
+    return ((t_c if t_c >= t_m or t_c != t_c else t_m) if t_c.__class__ is float else xp.max(t_c, t_m)) + r0 + r1 * q
 
 
 def own_step(xp, cost, load, B, room, tokens, attn):
@@ -765,17 +787,19 @@ def _model_root(xp, cost, load, lam, M):
     P1 = load.P1
     if load.spec is not None or not xp.all(budget(xp, load, 1.0, M) >= P1):  # (the budget shrinks with B)
         return None
-    zero = cycle_line(cost, load, 0.0, load.ctx, load.pos)
+    zero, one = load.unit_lines(cost)
     if zero is None:
         return None
-    one = cycle_line(cost, load, 1.0, load.ctx, load.pos)
     _, c1, _, m1, _, r1 = zero
     q = xp.max(P1, 1.0)
     k, b1 = lam * P1 / q, lam * load.D1  # prefill chunks per step per unit T; decoding sequences per unit T
     # (value at T = 0, slope in T) of the decode step's compute and memory sides and of the rest of its time
     compute, memory = (one[0], (one[0] - zero[0]) * b1), (one[2], (one[2] - zero[2]) * b1)
     r0, r_T = one[4], (one[4] - zero[4]) * b1
+    g0, g1 = compute[0] - memory[0], compute[1] - memory[1]  # the decode step's compute less memory side: g0 + g1*T
+    dq = (c1 - m1) * q  # the prefill step's less the decode step's
     best = grad = math.inf + 0.0 * k * load.S  # shaped as the inputs
+    one_rate = xp is SCALAR  # a float: the root kept by a plain test instead of two where calls
     for x_c, y_c in ((False, False), (True, True), (False, True), (True, False)):  # compute-bound decode, prefill?
         if x_c and not y_c and xp.all(c1 >= m1):
             continue
@@ -791,12 +815,15 @@ def _model_root(xp, cost, load, lam, M):
             s = xp.sqrt(xp.max(disc, 0.0))
             valid, roots = disc >= 0.0, (xp.ratio(2.0 * a, e + s, math.inf), xp.ratio(e + s, 2.0 * c, math.inf))
         for T in roots:
-            gap = compute[0] - memory[0] + (compute[1] - memory[1]) * T  # the decode step's compute less memory side
-            gap_q = gap + (c1 - m1) * q  # the prefill step's
+            gap = g0 + g1 * T
+            gap_q = gap + dq
             sides = ((gap >= 0.0) if x_c else (gap <= 0.0)) & ((gap_q >= 0.0) if y_c else (gap_q <= 0.0))
             ok = valid & (T > 0.0) & (T < best) & sides
-            best = xp.where(ok, T, best)
-            grad = xp.where(ok, 2.0 * c * T + b - 1.0, grad)
+            if not one_rate:
+                best = xp.where(ok, T, best)
+                grad = xp.where(ok, 2.0 * c * T + b - 1.0, grad)
+            elif ok:
+                best, grad = T, 2.0 * c * T + b - 1.0
     if not xp.all((best < math.inf) & (budget(xp, load, 1.0 + b1 * best, M) >= P1)):
         return None
     return best, grad
