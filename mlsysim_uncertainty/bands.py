@@ -77,7 +77,9 @@ def bound_arguments(solve: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str
     names, known, defaults = _signature(solve)
     if len(args) > len(names) or not kwargs.keys() <= known or not kwargs.keys().isdisjoint(names[: len(args)]):
         return None
-    a = defaults | dict(zip(names, args)) | kwargs
+    a = defaults.copy()  # one copy, updated in place (two merges would copy the defaults twice)
+    a.update(zip(names, args))
+    a.update(kwargs)
     return a if len(a) == len(names) else None  # every name is known: all there, none missing
 
 
