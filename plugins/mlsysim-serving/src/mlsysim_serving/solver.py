@@ -314,8 +314,8 @@ class ServingModel(Solver):
         )
         a["spec_draft"] = V.named("spec_draft", a["spec_draft"], "models")
         a["fabric"] = resolve_fabric(a["fabric"])
-        setup = _setup(a)
         if a["arrival_rate"] is None and a["concurrency"] is None:
+            setup = _setup(a)
             works: dict = {}  # the FLOPs, bytes, messages and memory the three share (only efficiencies move)
             nominal = built(self._fields(setup, a, works))
             over = corners(nominal)
@@ -323,7 +323,12 @@ class ServingModel(Solver):
                 return nominal, None, None
             fast, slow = (bands.Pending(ServingResult, self._fields(_at(setup, a, o), a, works)) for o in over)
             return nominal, fast, slow
-        plan = _plan_of(setup, a)  # the nominal's checked traffic mix serves the corners too (only efficiencies move)
+        # the nominal's layout and plan as solve() finds them; its checked traffic mix serves the corners too
+        if a["length_samples"] is None:
+            setup, plan = _layout_plan(a)
+        else:
+            setup = _setup(a)
+            plan = _plan_of(setup, a)
         nominal = _loaded(setup, a, plan)
         over = corners(nominal)
         if over is None:
