@@ -70,3 +70,24 @@ def test_budget_on_a_float_is_the_array_answer(B: float, M: float, w: float, sep
 @given(st.tuples(FLOATS, FLOATS, FLOATS, FLOATS, FLOATS, FLOATS), FLOATS)
 def test_on_line_on_a_float_is_the_array_answer(line: tuple, q: float) -> None:
     assert _same(TR.on_line(SCALAR, line, q), _on_arrays(lambda xp, *v: TR.on_line(xp, v[:6], v[6]), *line, q))
+
+
+@given(FLOATS, FLOATS, FLOATS, FLOATS, FLOATS, st.floats(0.0, 1.0))
+def test_residual_quantile_on_floats_is_the_array_answer(
+    T: float, f: float, t_dec: float, t_mix: float, busy: float, tail: float
+) -> None:
+    load = TR.Load(4000.0, 500.0, 0.5, 0.0)  # a lognormal prompt length, cv 0.5: its excess table
+
+    def residual(xp, *v):
+        return TR.residual_quantile(xp, load, *v)
+
+    scalar = TR.residual_quantile(SCALAR, load, T, f, t_dec, t_mix, busy, tail)
+    assert _same(scalar, _on_arrays(residual, T, f, t_dec, t_mix, busy, tail))
+
+
+@given(st.floats(0.0, 50.0), st.sampled_from([0.5, 0.9, 0.99]), st.sampled_from([0.0, 1.0, 3.0, 40.0]))
+def test_poisson_quantile_on_a_float_is_the_array_answer(m: float, p: float, top: float) -> None:
+    def quantile(xp, mean, cap):
+        return TR.poisson_quantile(xp, mean, p, cap)
+
+    assert _same(TR.poisson_quantile(SCALAR, m, p, top), _on_arrays(quantile, m, top))

@@ -679,12 +679,17 @@ def poisson_quantile(xp, m, p, top):
     pmf = xp.exp(-m)
     cdf = pmf
     n = 0.0 * cdf  # 0 where the CDF at 0 reaches p, shaped as m
+    one_rate = xp is SCALAR  # a float: the step that crosses p found by plain tests (ops.SCALAR's, without calls)
     for k in range(1, int(xp.top(top)) + 1):
         pmf = pmf * m / k
-        below = cdf < p  # (where it is, p - cdf > 0: the share of the step is at least 0)
-        n = xp.where(below, k - 1 + xp.min((p - cdf) / xp.max(pmf, 1e-300), 1.0), n)
+        if not one_rate:
+            below = cdf < p  # (where it is, p - cdf > 0: the share of the step is at least 0)
+            n = xp.where(below, k - 1 + xp.min((p - cdf) / xp.max(pmf, 1e-300), 1.0), n)
+        elif cdf < p:
+            share = (p - cdf) / (pmf if pmf >= 1e-300 or pmf != pmf else 1e-300)
+            n = k - 1 + (share if share <= 1.0 or share != share else 1.0)
         cdf = cdf + pmf
-        if xp.all(cdf >= p):
+        if (cdf >= p) if one_rate else xp.all(cdf >= p):
             break
     return xp.min(n, top)
 
@@ -1078,6 +1083,12 @@ def residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail):
     f*d*E[(g - y)+] at y = (x - t_dec)/d, inverted by :meth:`Load.excess_level`."""
     c = tail * T / xp.max(busy, 1e-300)  # E[(t - x)+] at the quantile
     fd = f * (t_mix - t_dec)
+    if xp is SCALAR:  # one rate: the side taken alone, its max and min inline (ops.SCALAR's, without their calls)
+        if c < fd:
+            u = c / (fd if fd >= 1e-300 or fd != fd else 1e-300)
+            return t_dec + (t_mix - t_dec) * load.excess_level(u if u <= 1.0 or u != u else 1.0)
+        x = t_dec + fd - c
+        return x if x >= 0.0 or x != x else 0.0
     above = t_dec + (t_mix - t_dec) * load.excess_level(xp.min(c / xp.max(fd, 1e-300), 1.0))
     return xp.where(c < fd, above, xp.max(t_dec + fd - c, 0.0))
 
