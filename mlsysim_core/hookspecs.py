@@ -88,6 +88,5 @@ def mlsysim_domain_checks() -> list[Callable[[Result], tuple[str, ...]]]:
     """Return checks of a result's inputs against what a calibration set measured: each takes a result and
     returns why its inputs lie outside (no line: inside); mlsysim-core's default catalog gives its set's.
 
-    Called once, on the first ``out_of_domain`` read. A check that raises gives a line saying so and a
-    ``PluginWarning``.
+    Called once, on the first ``out_of_domain`` read; a check that raises gives a line and a PluginWarning.
     """

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -146,13 +145,15 @@ class Result(ByFields):
     solver: str = ""
     bands: Mapping[str, tuple[Any, Any]] = MappingProxyType({})
 
-    @cached_property
+    @property
     def out_of_domain(self) -> tuple[str, ...]:
-        """Why lines: how the inputs lie outside what a calibration set measured (the ``mlsysim_domain_checks``
-        hooks, asked on first read: ``solve()`` pays nothing; ``mlsysim_uncertainty.banded`` sets them)."""
-        from .plugins import host
+        """Why the inputs lie outside a calibration set: ``mlsysim_domain_checks``' lines, asked on first read."""
+        lines = self.__dict__.get("_out_of_domain")  # kept (no lock, unlike functools.cached_property)
+        if lines is None:
+            from .plugins import host
 
-        return host().out_of_domain(self)
+            lines = self.__dict__["_out_of_domain"] = host().out_of_domain(self)
+        return lines
 
     if TYPE_CHECKING:
         # @result makes each subclass a frozen attrs class with a keyword-only __init__ over its fields

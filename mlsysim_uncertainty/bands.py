@@ -467,5 +467,5 @@ def _with_bands(result: Result, bands: Bands, out_of_domain: tuple[str, ...]) ->
     """A copy of ``result`` carrying ``bands`` and ``out_of_domain`` (its lazy accessor's value, set)."""
     new = object.__new__(type(result))
     new.__dict__.update(result.__dict__)  # @result classes are dict classes (slots=False)
-    new.__dict__.update(bands=bands, out_of_domain=out_of_domain)
+    new.__dict__.update(bands=bands, _out_of_domain=out_of_domain)
     return new

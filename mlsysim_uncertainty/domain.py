@@ -85,10 +85,7 @@ def check(result: Any) -> tuple[str, ...]:
     (:func:`query` against ``data/domain.json``); "no calibration points" for a solver that has none; none for
     a solver whose domain is its input results' (``band_inputs``: their lines are theirs, and ``banded``
     carries them through). Read on a result's first ``out_of_domain`` (the ``mlsysim_domain_checks`` hook)."""
-    from mlsysim_core import plugins
-
-    solver_cls: Any = plugins.get_solver(result.solver) if result.solver in plugins.solvers() else None
-    if getattr(solver_cls, "band_inputs", None):
+    if _carried(result.solver):
         return ()
     if getattr(result, "prefill_hardware", None) is not None:  # disaggregated: the lines of each pool
         return tuple(
@@ -97,6 +94,14 @@ def check(result: Any) -> tuple[str, ...]:
             for line in _lines(result.solver, getattr(result, f"{pool}_hardware"), *query(result)[1:])
         )
     return _lines(result.solver, *query(result))
+
+
+@lru_cache(maxsize=64)
+def _carried(solver: str) -> bool:
+    """Whether the installed solver called ``solver`` takes its domain from its input results (``band_inputs``)."""
+    from mlsysim_core import plugins
+
+    return solver in plugins.solvers() and bool(getattr(plugins.get_solver(solver), "band_inputs", None))
 
 
 @lru_cache(maxsize=4096)
