@@ -1,22 +1,24 @@
-"""Provenance of catalog numbers: where each number comes from (its tier) and, where it is uncertain,
-the range it may take; bands move the ranged numbers a solver declares (``band_catalog``).
-
-A catalog entry's ``provenance`` table (``mlsysim_registry/SCHEMA.md``) maps a number's path in the
-entry (``tdp``, ``memory.bandwidth``, ``components.gpu.mttf``: the component whose ``part`` is gpu) to
-its tier, one of :data:`TIERS` (``datasheet``: the vendor's specification; ``measured``: a measurement
-of the quantity itself; ``paper``: derived from a published figure; ``estimate``: a documented
-judgement), and optionally ``range = [low, high]`` with the ``range_source`` it comes from. An
-estimate must carry a range. A key naming a sub-table (``peak_flops``) or ``"*"`` (the whole entry) gives
-the tier of every number under it that no longer key names (not an estimate: each estimate needs its
-own range). The value then holds ``{path: (tier, low, high, unit, value, source)}`` for every number
-with a tier (``low``/``high``/``value`` in ``unit``; no range: None), checked when the catalog is read;
-in a strict catalog (the default one) a number without a tier is an error.
+"""Provenance of catalog numbers: where each number comes from (its tier) and, where it is uncertain, the range it may
+take; bands move the ranged numbers a solver declares (``band_catalog``). A catalog entry's ``provenance`` table
+(``mlsysim_registry/SCHEMA.md``) maps a number's path in the entry (``tdp``, ``memory.bandwidth``,
+``components.gpu.mttf``: the component whose ``part`` is gpu) to its tier, one of :data:`TIERS` (``datasheet``: the
+vendor's specification; ``measured``: a measurement of the quantity itself; ``paper``: derived from a published
+figure; ``estimate``: a documented judgement), and optionally ``range = [low, high]`` with the ``range_source`` it
+comes from. An estimate must carry a range. A key naming a sub-table (``peak_flops``) or ``"*"`` (the whole entry)
+gives the tier of every number under it that no longer key names (not an estimate: each estimate needs its own
+range). A ``range_source`` written ``"@NAME"`` cites a text shared by many numbers, written once in
+``data/range_sources.toml`` (:func:`shared_sources`). The value then holds ``{path: (tier, low, high, unit, value,
+source)}`` for every number with a tier (``low``/``high``/``value`` in ``unit``; no range: None), checked when the
+catalog is read; in a strict catalog (the default one) a number without a tier is an error.
 """
 
 from __future__ import annotations
 
 import math
+import tomllib
 from collections.abc import Mapping
+from functools import cache
+from importlib import resources
 from typing import Any
 
 import attrs
@@ -108,9 +110,22 @@ def _ranged(name: str, spec: dict, number: float, unit: Any) -> tuple:
     low, high = (_end(x, unit, f"{name}.range") for x in span)
     if not (low <= number * (1 + _SAME) and number <= high * (1 + _SAME)):
         raise InvalidInputError(f"{name}.range", span, f"low <= the entry's value {number:g} <= high")
-    if not isinstance(spec.get("range_source"), str) or not spec["range_source"].strip():
-        raise InvalidInputError(f"{name}.range_source", spec.get("range_source"), "where the range comes from")
-    return tier, low, high, spec["range_source"]
+    source = spec.get("range_source")
+    if not isinstance(source, str) or not source.strip():
+        raise InvalidInputError(f"{name}.range_source", source, "where the range comes from")
+    if source.startswith("@"):
+        shared = shared_sources()
+        if source[1:] not in shared:
+            raise InvalidInputError(f"{name}.range_source", source, f"a text or @NAME, NAME one of {', '.join(shared)}")
+        source = shared[source[1:]]
+    return tier, low, high, source
+
+
+@cache
+def shared_sources() -> dict[str, str]:
+    """``{NAME: text}`` of the range sources many catalog numbers share (``data/range_sources.toml``)."""
+    text = resources.files("mlsysim_uncertainty").joinpath("data", "range_sources.toml").read_text()
+    return tomllib.loads(text)
 
 
 def numbers(value: Any, paths: Mapping[str, str]) -> dict[str, tuple[str, float, Any]]:

@@ -4,6 +4,7 @@ bands they give the fleet solvers (``band_catalog``)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import attrs
 import pytest
@@ -58,11 +59,38 @@ def test_a_provenance_table_is_read_with_its_ranges_in_the_field_unit(tmp_path, 
         ),
         ('{ power_max = { tier = "paper", range = ["9 kW", "12 kW"] } }', "provenance.power_max.range_source", ""),
         ('{ "components.cpu.mttf" = "measured" }', "provenance.components.cpu.mttf", "the path of a number"),
+        (
+            '{ power_max = { tier = "estimate", range = ["9 kW", "12 kW"], range_source = "@no-such-source" } }',
+            "provenance.power_max.range_source",
+            "NAME one of crusoe-fault-mix, ",
+        ),
     ],
 )
 def test_a_wrong_provenance_is_an_error_naming_the_field(tmp_path, fresh_host, provenance, field, why):
     with pytest.raises(CatalogError, match=f"lab.toml:\\d+: \\[nodes.N\\] field '{field}'.*{why}"):
         _load(tmp_path, fresh_host, provenance)
+
+
+def test_a_shared_range_source_is_cited_by_name_and_carried_as_its_text(tmp_path, fresh_host):
+    from mlsysim_uncertainty.provenance import shared_sources
+
+    node = _load(
+        tmp_path,
+        fresh_host,
+        '{ power_max = { tier = "estimate", range = ["9 kW", "12 kW"], range_source = "@upstream-year" } }',
+    )
+    assert node.provenance["power_max"][5] == shared_sources()["upstream-year"]
+    assert shared_sources()["upstream-year"].startswith("an estimate: mlsysim 0.1.1's year")
+    assert mlsysim.Hardware.H100.provenance["dispatch_tax"][5] == shared_sources()["upstream-dispatch-tax"]
+
+
+def test_every_shared_range_source_is_cited_more_than_once_by_the_default_catalog():
+    import mlsysim_registry
+    from mlsysim_uncertainty.provenance import shared_sources
+
+    text = "".join(p.read_text() for p in (Path(mlsysim_registry.__file__).parent / "data").glob("*.toml"))
+    for name in shared_sources():
+        assert text.count(f'range_source = "@{name}"') >= 2, name  # one citation: write the text in the entry
 
 
 def test_every_catalog_type_carries_provenance(tmp_path, fresh_host):
