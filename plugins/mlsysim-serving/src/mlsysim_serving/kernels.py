@@ -157,7 +157,7 @@ def pipeline(tokens, p, prefill, depth):
     token for every sequence) lasts max(t_pass, m slots), stages busy m/(p * factor) of it (the bubble
     at low load). A prefill of m micro-batches fills and drains the pipeline: (m + p - 1) slots
     (GPipe, Huang et al. 2019). Returns (m, factor)."""
-    m = minimum(maximum(tokens, 1.0), p)
+    m = minimum(maximum(tokens * 1.0, 1.0), p)  # * 1.0: an int count takes the scalar path (a float, not numpy's)
     return m, ((m + p - 1.0) / depth if prefill else maximum(m / depth, 1.0))
 
 
