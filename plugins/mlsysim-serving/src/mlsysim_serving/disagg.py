@@ -13,9 +13,7 @@ ITL = the decode pool's token gap; e2e = TTFT + (O - 1) gaps.
 
 from __future__ import annotations
 
-import inspect
 import math
-from operator import is_, itemgetter
 from typing import Any
 
 from mlsysim_core import validate as V
@@ -28,11 +26,11 @@ from . import traffic as TR
 from . import under_load as UL
 from .disagg_result import DisaggServingResult, built
 from .layout import Disagg, KVLink, Pool, kv_link, parse_disagg
-from .memo import Memo
+from .memo import SameArguments
 from .ops import SCALAR
 from .roots import largest_meeting
 from .setup import model_shape, prepared, tp_limit
-from .solver import ServingModel, _check_lengths, _traffic_args
+from .solver import KEYED, _check_lengths, _traffic_args
 
 
 def kv_bytes_per_request(prompt_tokens, kv_elements, b_kv):
@@ -337,28 +335,17 @@ def solve(a: dict) -> DisaggServingResult:
     the module docstring). Everything but the offered rate's fields is a :class:`_Call`, memoized by the identity of
     every argument but the arrival rate (not with ``length_samples``, a list that can change in place; nor without
     a rate: :func:`_traffic` says so): a call it answers checks the rate alone (every other argument was checked
-    with it). The memo's key is the identity of the arguments a sweep varies most (:data:`_VARIED`); its entry
-    answers where every other argument is the same object too, else a new one replaces it (the entry keeps them
-    alive, so that an id is not reused; a comparison of identities costs less than their key)."""
+    with it), by the identity of the arguments (:class:`.memo.SameArguments`)."""
     output_len = a["output_len"]
     if a["length_samples"] is not None or a["arrival_rate"] is None:
         return _Call(*_checked(a)).at(UL.offered(a, output_len))
-    values = _keyed_values(a)
-    key = tuple(map(id, _varied_values(a)))
-    hit = _calls.get(key)
-    if hit is None or not all(map(is_, values, hit[0])):
-        hit = _calls.put(key, (values, _Call(*_checked(a))))
-    return hit[1].at(UL.offered(a, output_len))
+    return _calls.answer(a, _new_call).at(UL.offered(a, output_len))
 
 
-#: solve()'s arguments but ``self`` and the arrival rate: what a memoized :class:`_Call` answers for
-_KEYED = tuple(
-    name for name in inspect.signature(ServingModel.solve).parameters if name not in ("self", "arrival_rate")
-)
-_keyed_values = itemgetter(*_KEYED)
-#: the arguments a sweep of disaggregated solves varies most: :func:`solve`'s memo key
-_VARIED = ("model", "hardware", "seq_len", "output_len", "disagg", "efficiency", "slo_ttft", "slo_itl")
-_varied_values = itemgetter(*_VARIED)
+def _new_call(a: dict) -> _Call:
+    return _Call(*_checked(a))
+
+
 #: solve()'s arguments a disaggregated layout sets itself, with the value they must have
 _POOLS_SET = (("tp_size", 1), ("batch_size", 1), ("beam_width", 1), ("pp_size", 1), ("ep_size", 1), ("dp_attention", 1))
 
@@ -493,8 +480,11 @@ class _Call:
         return built(f, self.base)
 
 
-#: :class:`_Call` by the identity of its arguments (:func:`solve`), each entry keeping them alive
-_calls = Memo()
+#: :class:`_Call` by the identity of solve()'s arguments (the memo's key: those a sweep of disaggregated solves
+#: varies most besides the rate)
+_calls = SameArguments(
+    ("model", "hardware", "seq_len", "output_len", "disagg", "efficiency", "slo_ttft", "slo_itl"), KEYED
+)
 
 
 #: GPUs of one node when ``gpus_per_node`` is not given (PCIe fabric: both pools in one host): an HGX/DGX board.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable
-from operator import is_, itemgetter
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -25,7 +25,7 @@ from mlsysim_physics.equations import maximum
 
 from . import kernels as K
 from .layout import resolve_fabric
-from .memo import Memo
+from .memo import Memo, SameArguments
 from .results import ServingResult, built
 from .setup import (
     MAX_COUNT,
@@ -890,29 +890,23 @@ def _loaded(setup: Setup, a: dict[str, Any], plan: tuple) -> ServingResult:
 
 
 #: solve()'s arguments but ``self`` and the arrival rate: what a loaded answer's layout and plan read
-_KEYED = tuple(
-    name for name in inspect.signature(ServingModel.solve).parameters if name not in ("self", "arrival_rate")
+KEYED = tuple(name for name in inspect.signature(ServingModel.solve).parameters if name not in ("self", "arrival_rate"))
+#: (the checked layout, its plan) by the identity of solve()'s arguments (the memo's key: those a sweep of loaded
+#: solves varies most besides the rate)
+_layout_plans = SameArguments(
+    ("model", "hardware", "seq_len", "output_len", "efficiency", "concurrency", "slo_ttft", "slo_itl"), KEYED
 )
-_keyed_values = itemgetter(*_KEYED)
-#: the arguments a sweep of loaded solves varies most besides the rate: :func:`_layout_plan`'s memo key
-_VARIED = ("model", "hardware", "seq_len", "output_len", "efficiency", "concurrency", "slo_ttft", "slo_itl")
-_varied_values = itemgetter(*_VARIED)
-#: (the values of :data:`_KEYED`, the checked layout, its plan) by the identity of the values of :data:`_VARIED`
-_layout_plans = Memo()
 
 
 def _layout_plan(a: dict) -> tuple:
     """(:func:`_setup`, :func:`_plan_of`) of solve()'s arguments ``a`` under traffic (no ``length_samples``: a list
-    can change in place), memoized by the identity of the arguments a sweep varies most (:data:`_VARIED`); the entry
-    answers where every other argument is the same object too, else a new one replaces it (it keeps them alive, so an
-    id is not reused; comparing identities costs less than keying by them, and less than the two memos' keys)."""
-    values = _keyed_values(a)
-    key = tuple(map(id, _varied_values(a)))
-    hit = _layout_plans.get(key)
-    if hit is None or not all(map(is_, values, hit[0])):
-        setup = _setup(a)
-        hit = _layout_plans.put(key, (values, setup, _plan_of(setup, a)))
-    return hit[1:]
+    can change in place), memoized by the identity of the arguments (:class:`.memo.SameArguments`)."""
+    return _layout_plans.answer(a, _made_layout_plan)
+
+
+def _made_layout_plan(a: dict) -> tuple:
+    setup = _setup(a)
+    return setup, _plan_of(setup, a)
 
 
 def _plan_of(setup: Setup, a: dict) -> tuple:
