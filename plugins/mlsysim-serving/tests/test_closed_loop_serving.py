@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from mlsysim_serving import ServingModel
 from mlsysim_serving import simulate as SIM
 from mlsysim_serving import traffic as TR
@@ -72,9 +74,31 @@ def test_wait_by_hand():
     assert TR.closed_loop_wait(SCALAR, T, t2, 1.0, 1.0, 0.0) == (0.0, 0.0)  # one client: the engine is idle
     assert TR.closed_loop_wait(SCALAR, T, t2, 1.0, 4.0, 0.0) == (1.0, T)  # others decoding: the whole next step
     busy, wait = TR.closed_loop_wait(SCALAR, T, t2, 0.995, 2.0, 0.005)  # the other client is in the engine 99.5 %
-    assert busy == pytest.approx(0.995) and wait == pytest.approx(0.995 * (T - 0.005))
-    busy, wait = TR.closed_loop_wait(SCALAR, T, t2, 1.0, 4.0, 0.05)  # path longer than a step: a random phase
-    assert wait == pytest.approx(busy * t2 / (2 * T))
+    # a 5 ms path (mean) keeps the phase with p = 1 - e^-4 = 0.981684: T - p*5 ms + (1 - p)*E[t^2]/(2T)
+    # = 20 - 4.908422 + 0.018316*15 = 15.36631 ms
+    assert busy == pytest.approx(0.995) and wait == pytest.approx(0.995 * 15.36631e-3, rel=1e-6)
+    busy, wait = TR.closed_loop_wait(SCALAR, T, t2, 1.0, 4.0, 0.05)  # path 2.5 steps: mostly a random phase
+    # p = 1 - e^-0.4 = 0.32968: 20 - 16.48400 + 0.67032*15 = 13.57080 ms
+    assert wait == pytest.approx(busy * 13.57080e-3, rel=1e-6)
+    busy, wait = TR.closed_loop_wait(SCALAR, T, t2, 1.0, 4.0, 100.0)  # a path of many steps: the random phase
+    assert wait == pytest.approx(busy * t2 / (2 * T), rel=1e-3)
+
+
+@given(st.floats(1e-3, 0.2), st.floats(1.0, 2.0), st.floats(1e-6, 1.0))
+def test_the_wait_is_continuous_in_the_request_path(T, spread, lead):
+    # no switch where the path's mean crosses a step: a 1e-9 s change of it moves the wait by at most
+    # 1e-9 s x (1 + its slope's bound: |d/dl (T - p*l)| <= 1 and |dp/dl|*E[t^2]/(2T) <= spread/e)
+    t2 = T * T * spread
+    wait = [TR.closed_loop_wait(SCALAR, T, t2, 1.0, 4.0, lead + d)[1] for d in (0.0, 1e-9)]
+    assert abs(wait[1] - wait[0]) <= 1e-9 * (2.0 + spread) + 1e-15
+    for tail in (0.5, 0.1, 0.01):
+        q = [TR.closed_wait_quantile(SCALAR, Fixed(), T, 0.3, 0.8 * T, 1.5 * T, 1.0, tail, lead + d) for d in (0, 1e-9)]
+        assert abs(q[1] - q[0]) <= 1e-8
+
+
+class Fixed:  # prompts of one length: E[(g - y)+] = 1 - y for y in [0, 1]
+    def excess_level(self, u):
+        return 1.0 - u
 
 
 def test_analytic_wait_is_one_step_and_none_for_one_client():

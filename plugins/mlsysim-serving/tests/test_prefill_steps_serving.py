@@ -139,6 +139,12 @@ def test_closed_loop_waits_for_the_single_next_step_by_hand():
     # (u = 0.5 >= f: a decode step), and 2 ms of path shorten it
     wait = functools.partial(SEP.closed_wait_quantile, SCALAR, Fixed(), T, f, t_dec, t_mix, 0.006, 1.0)
     assert wait(0.1, 0.0) == pytest.approx(0.020) and wait(0.5, 0.0) == pytest.approx(0.010)
-    assert wait(0.1, 0.002) == pytest.approx(0.018)
-    # a path longer than the next step (16 ms > 15 ms) loses the phase: the single step's residual
-    assert wait(0.1, 0.016) == SEP.residual_quantile(SCALAR, Fixed(), T, f, t_dec, t_mix, 0.006, 1.0, 0.1)
+    # a 2 ms path (mean) keeps the phase with p = 1 - e^-7.5 = 0.999447, its mean then l = 2 - 15*(1 - p)/p =
+    # 1.99170 ms: p*(20 - 1.99170) + (1 - p)*16 ms (the single step's residual at the tail) = 18.00719 ms
+    lost = SEP.residual_quantile(SCALAR, Fixed(), T, f, t_dec, t_mix, 0.006, 1.0, 0.1)
+    assert lost == pytest.approx(0.016, rel=1e-9)
+    assert wait(0.1, 0.002) == pytest.approx(0.01800719, rel=1e-6)
+    # a path as long as the next step (16 ms, 15 ms) keeps it with p = 1 - e^-(15/16) = 0.608394, l = 6.34494 ms:
+    # 0.608394*13.65506 + 0.391606*16 = 14.57335 ms; a 1 s path mostly loses it: 15.94817 ms, near the residual
+    assert wait(0.1, 0.016) == pytest.approx(0.01457335, rel=1e-6)
+    assert wait(0.1, 1.0) == pytest.approx(0.01594817, rel=1e-6)

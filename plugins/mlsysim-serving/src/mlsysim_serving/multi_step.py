@@ -47,12 +47,13 @@ def span(T, t2, f, t_dec, steps):
     return (t2 + (steps - 1.0) * (1.0 - f) * t_dec * t_dec) / T
 
 
-def closed_extra(xp, T, t2, t_dec, block, lead, steps):
+def closed_extra(xp, T, t2, t_dec, block, kept, steps):
     """Mean wait of a closed loop's arrival beyond :func:`.traffic.closed_loop_wait`'s (given busy): a client
     sends when its last token's step ends, uniformly placed in a decode block of n, so (n - 1)/2 more decode
-    steps t_dec; a path longer than a step (``lead`` >= T) loses the phase: half the block in progress
-    (``block`` = :func:`span`) instead of half a step, t2/(2T)."""
-    return xp.where(lead < T, (steps - 1.0) * t_dec / 2.0, (block - t2 / T) / 2.0)
+    steps t_dec while the phase is kept (probability ``kept``, :func:`.request_path.phase_kept`); a path that
+    outlasts the step loses it: half the block in progress (``block`` = :func:`span`) instead of half a step,
+    t2/(2T). kept*(n - 1)*t_dec/2 + (1 - kept)*(block - t2/T)/2."""
+    return kept * (steps - 1.0) * t_dec / 2.0 + (1.0 - kept) * (block - t2 / T) / 2.0
 
 
 def closed_extra_quantile(xp, t_dec, busy, tail, steps):

@@ -72,6 +72,22 @@ def resolve(given: Any, calibration: dict, engine: str | None) -> tuple[float, t
     )
 
 
+def phase_kept(xp: Any, first: Any, t_req: float) -> tuple[Any, Any]:
+    """(p, l) of a closed loop's request, sent when its previous request's last step ends, the engine's next
+    step (mean ``first``) already begun: p the probability that it reaches the engine before that step ends
+    (it then waits the rest of it: the phase is kept), l its request path's mean time given that it does.
+    The path's time differs from request to request (prompts of other lengths to template and tokenize, the
+    network, the server's event loop), and no source states its spread: taken exponential, the law of largest
+    entropy of a positive time of known mean t_req (Jaynes 1957), p = 1 - exp(-first/t_req) and
+    l = E[L | L < first] = t_req - first*(1 - p)/p. p falls continuously from 1 (t_req = 0: l = 0) as t_req
+    grows past a step; otherwise the request lands in a later step at a random phase (the length-biased
+    residual): no switch at t_req = first."""
+    if t_req == 0.0:
+        return 1.0, 0.0
+    p = xp.max(-xp.expm1(-first / t_req), 1e-300)
+    return p, t_req - first * (1.0 - p) / p
+
+
 def to_client(fields: dict, t_req: float) -> None:
     """Add t_req to the client-measured fields of a loaded answer (None and NaN stay as they are)."""
     if t_req == 0.0:

@@ -15,6 +15,7 @@ weights read once whatever the tokens).
 from __future__ import annotations
 
 from . import multi_step as MS
+from .request_path import phase_kept
 
 
 def span(T, t2, t_dec):
@@ -61,9 +62,12 @@ def closed_wait_quantile(xp, load, T, f, t_dec, t_mix, t_fixed, busy, tail, lead
     """Wait that a closed loop's arrival exceeds with probability ``tail`` (:func:`.traffic.closed_wait_quantile`
     with single steps): the step after a decode step is a prefill step of its own t_mix - t_dec (the prompt's own
     spread not carried) in a share f of the cycles, else a decode step t_dec, less ``lead``; 0 with probability
-    1 - P(busy). A path longer than that step loses the phase: :func:`residual_quantile`."""
+    1 - P(busy). A path that outlasts that step loses the phase: :func:`residual_quantile`; the two weighed by
+    the probability p that the phase is kept (:func:`.request_path.phase_kept`; l: the path's mean given it)."""
+    p, ell = phase_kept(xp, next_step(T, f, t_dec), lead)
     u = tail / xp.max(busy, 1e-300)
-    step = xp.where(u >= 1.0, lead, xp.where(u >= f, t_dec, t_mix - t_dec))
-    locked = xp.max(step - lead, 0.0)
-    lost = residual_quantile(xp, load, T, f, t_dec, t_mix, t_fixed, busy, tail)
-    return xp.where(lead < next_step(T, f, t_dec), locked, lost)
+    step = xp.where(u >= 1.0, ell, xp.where(u >= f, t_dec, t_mix - t_dec))
+    locked = xp.max(step - ell, 0.0)
+    if lead == 0.0:
+        return locked
+    return p * locked + (1.0 - p) * residual_quantile(xp, load, T, f, t_dec, t_mix, t_fixed, busy, tail)

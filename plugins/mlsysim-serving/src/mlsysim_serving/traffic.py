@@ -31,6 +31,7 @@ from . import multi_step as MS
 from . import separate_steps as SEP
 from .excess import Excess
 from .ops import ARRAY, SCALAR, Ops, pick
+from .request_path import phase_kept
 
 #: Standard normal quantiles of the percentiles reported (p50, p90, p99).
 Z = {50: 0.0, 90: 1.2815515655446004, 99: 2.3263478740408408}
@@ -960,7 +961,7 @@ def analytic(
     elif clients is not None:
         busy, R = closed_loop_wait(xp, T, t2, T_res + W_p + W_s, clients, lead)
         if steps > 1:
-            R = R + busy * MS.closed_extra(xp, T, t2, t_dec, block, lead, steps)
+            R = R + busy * MS.closed_extra(xp, T, t2, t_dec, block, phase_kept(xp, T, lead)[0], steps)
     R = R + lag * busy * T
     Wq = W_p + W_s
     wait = R + Wq
@@ -1013,13 +1014,7 @@ def analytic(
             t_fixed = decode_step(cost, load, 0.0, 0.0)
             Rp = SEP.closed_wait_quantile(xp, load, T, f, t_dec, t_mix, t_fixed, busy, tail, lead)
         else:
-            Rp = closed_wait_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, lead)
-            if steps > 1:
-                Rp = Rp + xp.where(
-                    lead < T,
-                    MS.closed_extra_quantile(xp, t_dec, busy, tail, steps),
-                    MS.residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, steps) - Rp,
-                )
+            Rp = closed_wait_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, lead, steps)
         if lag != 0.0:  # an overlap scheduler's extra step when the engine is busy (lag 0 or 1)
             Rp = Rp + xp.where(tail < busy, lag * T, 0.0)
         if z == 0.0:
@@ -1053,25 +1048,41 @@ def closed_loop_wait(xp, T, t2, in_engine, clients, lead):
     request when the previous one's last token reaches it, i.e. just after the step that produced it; the
     engine's loop has then already scheduled the next step (vLLM v1 ``EngineCoreProc.run_busy_loop``: poll
     the input queue, run one step, repeat; TensorRT-LLM's executor fetches new requests at the start of an
-    iteration), so a request whose path outside the engine, ``lead``, is shorter than a step waits the rest
-    of that whole step, T - lead, not the residual of a random arrival. The engine is busy when one of the
+    iteration), so a request whose path outside the engine, ``lead`` (mean), ends within that step waits the
+    rest of it, T - l, not the residual of a random arrival; one whose path outlasts the step loses the phase:
+    the length-biased residual E[t^2]/(2E[t]) (Kleinrock 1975, Sec. 5.2). With p and l of
+    :func:`.request_path.phase_kept`: p*(T - l) + (1 - p)*E[t^2]/(2E[t]) = T - p*lead + (1 - p)*E[t^2]/(2E[t]),
+    T - lead for a path much shorter than a step, continuous in lead. The engine is busy when one of the
     other N - 1 clients has a request in it: each spends in_engine/(in_engine + lead) of its cycle there,
-    P(busy) = 1 - (lead/(in_engine + lead))^(N-1) (0 for one client, 1 for N >= 2 when lead = 0). A path
-    longer than a step loses the phase: the length-biased residual E[t^2]/(2E[t]) (Kleinrock 1975, Sec. 5.2)."""
+    P(busy) = 1 - (lead/(in_engine + lead))^(N-1) (0 for one client, 1 for N >= 2 when lead = 0)."""
     busy = 1.0 - (lead / (in_engine + lead)) ** (clients - 1.0)
-    rest = xp.where(lead < T, T - lead, t2 / (2.0 * T))
-    return busy, busy * rest
+    if lead == 0.0:
+        return busy, busy * T
+    p = phase_kept(xp, T, lead)[0]
+    return busy, busy * (T - p * lead + (1.0 - p) * t2 / (2.0 * T))
 
 
-def closed_wait_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, lead):
-    """Wait that a closed loop's arrival exceeds with probability ``tail`` (:func:`closed_loop_wait`): the
-    next step is a decode step t_dec (share 1 - f of the steps) or carries a prefill, t_mix on average (the
-    prompt's own spread not carried), less ``lead``; 0 with probability 1 - P(busy). A path longer than a
-    step: :func:`residual_quantile`."""
+def closed_wait_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, lead, steps=1):
+    """Wait that a closed loop's arrival exceeds with probability ``tail`` (:func:`closed_loop_wait`): with the
+    phase kept (probability p, :func:`.request_path.phase_kept`), the next step is a decode step t_dec (share
+    1 - f of the steps) or carries a prefill, t_mix on average (the prompt's own spread not carried), less the
+    path's mean l given p; 0 with probability 1 - P(busy); ``steps`` n > 1: the further decode steps of the
+    block (:func:`.multi_step.closed_extra_quantile`). Lost (1 - p): :func:`residual_quantile` (of the block,
+    :func:`.multi_step.residual_quantile`). The two quantiles weighed by p and 1 - p: exact at either end and
+    continuous in lead between."""
+    p, ell = phase_kept(xp, T, lead)
     u = tail / xp.max(busy, 1e-300)
-    step = xp.where(u >= 1.0, lead, xp.where(u >= f, t_dec, t_mix))
-    locked = xp.max(step - lead, 0.0)
-    return xp.where(lead < T, locked, residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail))
+    step = xp.where(u >= 1.0, ell, xp.where(u >= f, t_dec, t_mix))
+    locked = xp.max(step - ell, 0.0)
+    if steps > 1:
+        locked = locked + MS.closed_extra_quantile(xp, t_dec, busy, tail, steps)
+    if lead == 0.0:
+        return locked
+    if steps > 1:
+        lost = MS.residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, steps)
+    else:
+        lost = residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail)
+    return p * locked + (1.0 - p) * lost
 
 
 def residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail):
