@@ -5,14 +5,14 @@ List syntax for every option: ``a,b,c``. Integer ranges: ``1..8`` (step 1), ``1.
 of the sweep engine (``mlsysim_core.sweep``: the solver's vectorized kernels where it has them),
 up to MAX_POINTS points; rows come in the order of ``itertools.product`` over the options as declared.
 A point the solver rejects (``InvalidInputError``, e.g. a tp that does not divide the heads) is kept
-with its error and no result.
+with its error and no result. ``--bands``: each point's bands as its banded ``solve()`` gives them
+(``mlsysim_uncertainty.banded_sweep``: the solver's own sweep at the corners of the ranges).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import functools
 import itertools
 import math
 import re
@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from mlsysim_core.format import measured, value
+from mlsysim_core.format import measured, number, value
 from mlsysim_core.results import missing_text
 
 from .api._out import csv_text, dumps, flatten, table, write
@@ -185,13 +185,15 @@ def engine_grid(cmd: SolverCommand, axes: dict[str, list]) -> tuple[dict[str, li
 
 class Points:
     """The points of a sweep, solved by the engine: iterating gives ``{"inputs", "result", "error",
-    "pareto"}`` dicts in ``itertools.product`` order of the axes; CSV, the Pareto front and counts use
-    the engine's columns."""
+    "pareto"}`` dicts in ``itertools.product`` order of the axes (``bands``: each solved point's result
+    with its ``bands`` where it has any, as ``to_dict()`` writes them); CSV, the Pareto front and counts
+    use the engine's columns."""
 
-    def __init__(self, cmd: SolverCommand, axes: dict[str, list], objectives: tuple):
+    def __init__(self, cmd: SolverCommand, axes: dict[str, list], objectives: tuple, bands: bool = False):
         import numpy as np
 
         from mlsysim_core.sweep import DEFAULT_CHUNK, _Plan, sweep
+        from mlsysim_uncertainty import banded_sweep
 
         cls = solver_class(cmd.solver)
         self.cmd, self.axes, self.shape = cmd, axes, [len(v) for v in axes.values()]
@@ -199,7 +201,9 @@ class Points:
         if self.n > MAX_POINTS:
             raise CliError("sweep", f"{self.n} points is more than {MAX_POINTS}; narrow the lists")
         grid, parts = engine_grid(cmd, axes)
-        self.res, self.warns = recorded(sweep, cls, progress=self.n > DEFAULT_CHUNK and sys.stderr.isatty(), **grid)
+        show = self.n > DEFAULT_CHUNK and sys.stderr.isatty()
+        self.res, self.warns = recorded(banded_sweep if bands else sweep, cls, progress=show, **grid)
+        self.bands = getattr(self.res, "bands", None)
         plan = _Plan(cls, grid)  # the engine varies its group axes slowest: back to itertools.product order
         dims = [n for name, _ in plan.group + plan.vector for n in parts[name]]
         self.order = (
@@ -233,7 +237,9 @@ class Points:
             yield from self[start : start + _CHUNK]
 
     def __getitem__(self, rows: slice) -> list[dict]:
-        inputs, result, errors, on = self._chunk(*rows.indices(self.n)[:2])
+        start, stop = rows.indices(self.n)[:2]
+        inputs, result, errors, on = self._chunk(start, stop)
+        bands = self._bands(start, stop)
         out = []
         for i, err in enumerate(errors):
             res = (
@@ -247,18 +253,46 @@ class Points:
                     for f, v in result.items()
                 }
             )
+            if res is not None and bands[i]:
+                res["bands"] = bands[i]
             out.append({"inputs": {k: v[i] for k, v in inputs.items()}, "result": res, "error": err, "pareto": on[i]})
         return out
 
-    def with_domain(self) -> Any:
-        """Every point, each solved one's result with its ``out_of_domain`` lines where it has any, as
-        ``to_dict()`` adds them (``--json``): the ``mlsysim_domain_checks`` a solve()'s result answers,
-        asked of the row (:class:`_Row`)."""
-        from mlsysim_core.plugins import host
+    def _bands(self, start: int, stop: int) -> list[dict]:
+        """Rows [start, stop)'s bands as ``to_dict()`` writes them: ``{field: {"low", "high"}}``, each
+        ``{"value", "unit"}`` in the field's unit (a plain number for a fraction); {} without bands."""
+        import numpy as np
 
+        out: list[dict] = [{} for _ in range(stop - start)]
+        bands, rows = self.bands, self.order[start:stop]
+        if bands is None:
+            return out
+        for name in bands:
+            lo, hi = bands.magnitude(name, rows)
+            for i in np.flatnonzero(~np.isnan(lo)).tolist():
+                low, high = lo[i].item(), hi[i].item()
+                unit = self.units.get(name)
+                out[i][name] = (
+                    {"low": {"value": low, "unit": unit}, "high": {"value": high, "unit": unit}}
+                    if unit is not None
+                    else {"low": low, "high": high}
+                )
+        return out
+
+    def with_domain(self) -> Any:
+        """Every point, each solved one's result with its ``bands`` and ``out_of_domain`` lines where it has
+        any, as ``to_dict()`` adds them (``--json``): the lines a solve()'s result answers
+        (``mlsysim_uncertainty.sweep_domain.sweep_lines``: the ``mlsysim_domain_checks`` asked of the rows)."""
+        from mlsysim_uncertainty.sweep_domain import sweep_lines
+
+        distinct, which = sweep_lines(self.res) if self.bands is None else self.bands.lines
         for i, pt in enumerate(self):
-            why = () if pt["result"] is None else host().out_of_domain(_Row(self, int(self.order[i])))
-            yield pt if not why else pt | {"result": pt["result"] | {"bands": {}, "out_of_domain": list(why)}}
+            why = () if pt["result"] is None else distinct[which[self.order[i]]]
+            if why or (pt["result"] or {}).get("bands"):
+                pt = pt | {
+                    "result": pt["result"] | {"bands": pt["result"].get("bands", {}), "out_of_domain": list(why)}
+                }
+            yield pt
 
     def _input(self, name: str, rows: Any, numeric: bool = False) -> Any:
         """Input ``name`` at ``rows`` as the command line echoes it (None when not given); ``numeric``: as
@@ -376,22 +410,6 @@ class Points:
                 w.writerows(zip(*(data.get(c, none) for c in head)))
 
 
-@functools.lru_cache(maxsize=256)
-class _Row:
-    """One row of a sweep read as a result by a domain check: ``solver`` and each field as stored (SI floats,
-    plain values), looked up when read."""
-
-    def __init__(self, points: Points, row: int):
-        self.solver, self._res, self._row = points.solver, points.res, row
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            value = self._res.si(name)[self._row]
-        except KeyError:
-            raise AttributeError(name) from None
-        return value.item() if hasattr(value, "item") else value
-
-
 def _json_cell_of(items: tuple) -> str:
     return str(flatten("c", list(items), {})["c"])
 
@@ -404,12 +422,18 @@ def _json_cell(v: list) -> str:
         return str(flatten("c", v, {})["c"])
 
 
-def _cell(v: Any, missing: str | None = None) -> str:
+def _cell(v: Any, missing: str | None = None, band: dict | None = None) -> str:
+    """A table cell; with its ``band`` (``{"low", "high"}``, as ``--json`` writes it) "8.268 ms [6.91, 10.03]"."""
     if v is None and missing:
         return missing
+    ends = (
+        ""
+        if band is None
+        else " [{}, {}]".format(*(number(b["value"] if isinstance(b, dict) else b) for b in band.values()))
+    )
     if isinstance(v, dict) and set(v) == {"value", "unit"}:
-        return measured(v["value"], v["unit"])
-    return value(v)
+        return measured(v["value"], v["unit"]) + ends
+    return value(v) + ends
 
 
 def _show_table(cmd: SolverCommand, points: Points, axes: dict, varied: list, objectives: tuple) -> None:
@@ -428,9 +452,15 @@ def _show_table(cmd: SolverCommand, points: Points, axes: dict, varied: list, ob
             rows.append([f"... {total - 2 * _TABLE_ENDS} more"] + [""] * (len(head) - 1))
             continue
         res, given = pt["result"] or {}, pt["inputs"]
+        bands = res.get("bands", {})
         rows.append(
             [_cell(given.get(k)) for k in keys]
-            + [_cell(res.get(f) if given.get(f) is None else given[f], missing.get(f) if res else None) for f in shown]
+            + [
+                _cell(res.get(f), missing.get(f) if res else None, bands.get(f))
+                if given.get(f) is None
+                else _cell(given[f])
+                for f in shown
+            ]
             + ["*" if pt["pareto"] else "", pt["error"] or ""]
         )
     click.echo(table(head, rows))
@@ -464,7 +494,7 @@ def make_sweep_command(cmd: SolverCommand) -> click.Command:
     """``mlsysim sweep <cmd.name>``."""
 
     def callback(
-        csv_path: str | None, json_path: str | None, plot: str | None, pareto: str | None, **values: Any
+        csv_path: str | None, json_path: str | None, plot: str | None, pareto: str | None, bands: bool, **values: Any
     ) -> None:
         option_names(**cmd.options(sweep=True))
         objectives = _parse_pareto(pareto, cmd)
@@ -474,7 +504,7 @@ def make_sweep_command(cmd: SolverCommand) -> click.Command:
             p.name: parse_list(p, values[p.name], p.sweep_flag) for p in cmd.params if values.get(p.name) is not None
         }
         varied = [k for k, v in axes.items() if len(v) > 1]
-        points = Points(cmd, axes, objectives)
+        points = Points(cmd, axes, objectives, bands)
         if json_path:
             doc = {
                 "solver": cmd.solver,
@@ -541,6 +571,12 @@ def make_sweep_command(cmd: SolverCommand) -> click.Command:
             type=click.Path(dir_okay=False),
             metavar="FILE.png",
             help='Draw the sweep (needs matplotlib: pip install "mlsysim-core[plot]").',
+        ),
+        click.Option(
+            ["--bands"],
+            is_flag=True,
+            help="Also each point's range of every headline field over the efficiency ranges and the model error, "
+            "as mlsysim <command> --bands gives it (docs/accuracy.md, Bands): in the table, --json and --plot.",
         ),
         click.Option(
             ["--pareto"],

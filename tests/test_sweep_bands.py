@@ -1,0 +1,185 @@
+"""Bands on sweeps (mlsysim_uncertainty.banded_sweep): every point's band is its banded solve()'s."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mlsysim
+from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.sweep import _Plan
+from mlsysim_uncertainty import banded, banded_sweep
+from mlsysim_uncertainty.sweep_bands import _blocks
+
+LM, HW = mlsysim.Models.Language, mlsysim.Hardware.Cloud
+CLUSTER = mlsysim.Systems.Clusters.Research_256
+
+
+def _calls(cls, grid):
+    """(row, the solve() arguments of that point) of every point of a sweep of ``cls`` over ``grid``."""
+    for first, size, args, vec, _ in _blocks(_Plan(cls, grid), 1 << 18, grid):
+        for j in range(size):
+            yield first + j, {k: args[k] for k in grid if k in args} | {k: v[j].item() for k, v in vec.items()}
+
+
+def _same_as_banded_solves(cls, grid):
+    """Every solved point's bands and out-of-domain lines equal its banded solve()'s (1e-9 relative)."""
+    r = banded_sweep(cls, **grid)
+    checked = 0
+    for i, kw in _calls(cls, grid):
+        if not r.valid[i]:
+            assert r.bands.point(i) == {} and r.bands.out_of_domain[i] == ()
+            continue
+        one = banded(cls, **kw)
+        assert r.bands.out_of_domain[i] == one.out_of_domain
+        point = r.bands.point(i)
+        assert set(point) == set(one.bands), (i, kw)
+        for name, (lo, hi) in point.items():
+            want = tuple(q.to_base_units().magnitude if hasattr(q, "units") else q for q in one.bands[name])
+            assert (lo, hi) == pytest.approx(want, rel=1e-9), (i, name)
+        checked += 1
+    assert checked
+    return r
+
+
+def test_static_serving_sweep_bands_are_each_points_banded_solve():
+    grid = dict(
+        model=LM.Llama3_8B,
+        hardware=[HW.H100, HW.A100],
+        seq_len=[512, 2048],
+        batch_size=[1, 8, 64, 512],
+        precision=["fp16", "fp8"],
+        output_len=256,
+    )
+    r = _same_as_banded_solves(mlsysim.ServingModel, grid)
+    # A100 has no fp8: those points are not solved and have no band; an fp16 H100 point is out of domain
+    assert (~r.valid).sum() == 8 and np.isnan(r.bands.si("itl")[0][~r.valid]).all()
+    low, high = r.bands["itl"]
+    assert (low.to("ms").magnitude[r.valid] < r["itl"].to("ms").magnitude[r.valid]).all()
+    assert (high.magnitude[r.valid] > r["itl"].magnitude[r.valid]).all()
+
+
+def test_serving_sweep_under_traffic_bands_are_each_points_banded_solve():
+    grid = dict(
+        model=LM.Llama3_8B,
+        hardware=HW.H100,
+        seq_len=1024,
+        output_len=256,
+        arrival_rate=np.linspace(0.5, 40.0, 12),
+        slo_ttft=1.0,
+    )
+    r = _same_as_banded_solves(mlsysim.ServingModel, grid)
+    assert r["overloaded"].any() and not r["overloaded"].all()  # both regimes of requests_per_second's class
+
+
+def test_roofline_sweep_bands_are_each_points_banded_solve():
+    grid = dict(model=mlsysim.Models.ResNet50, hardware=[HW.A100, HW.H100], batch_size=[1, 16, 256])
+    _same_as_banded_solves(mlsysim.SingleNodeModel, grid)
+
+
+def test_training_sweep_bands_are_each_points_banded_solve():
+    grid = dict(model=LM.Llama3_70B, fleet=CLUSTER, batch_size=[256, 512], tp_size=8, pp_size=[2, 4], seq_len=4096)
+    _same_as_banded_solves(mlsysim.DistributedModel, grid)
+
+
+def test_a_given_efficiency_is_held_across_the_sweep():
+    grid = dict(model=LM.Llama3_8B, hardware=HW.H100, seq_len=1024, batch_size=[1, 32], efficiency=[0.5, 0.7])
+    r = _same_as_banded_solves(mlsysim.ServingModel, grid)
+    assert "ttft" in r.bands  # the memory efficiency and engine overhead still move
+
+
+def test_a_solver_without_ranges_has_no_banded_sweep():
+    class Plain(mlsysim.SingleNodeModel.__mro__[-2]):  # a Solver declaring nothing
+        name = "Plain"
+
+        def solve(self, x: int = 1):
+            raise NotImplementedError
+
+    with pytest.raises(InvalidInputError, match="band_arguments"):
+        banded_sweep(Plain, x=[1, 2])
+
+
+def _cli(*args):
+    import json
+
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    out = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    return json.loads(out.stdout) if "--json" in args else out.stdout
+
+
+def test_sweep_json_points_carry_what_the_banded_command_writes():
+    """``mlsysim sweep serve --bands --json``: each point's result is ``mlsysim serve --bands --json``'s
+    (bands as to_dict() writes them, out-of-domain lines), under traffic too."""
+    swept = _cli(
+        *"sweep serve --model Llama3_8B --hardware H100,A100 --seq-len 2048 --batch-size 1,16".split(),
+        *"--qps 1,20 --output-len 256 --bands --json -".split(),
+    )
+    assert len(swept["points"]) == 8
+    for pt in swept["points"]:
+        i = pt["inputs"]
+        one = _cli(
+            "serve",
+            "Llama3_8B",
+            i["hardware"],
+            "--seq-len",
+            "2048",
+            "--batch-size",
+            str(i["batch_size"]),
+            "--qps",
+            str(i["arrival_rate"]),
+            "--output-len",
+            "256",
+            "--bands",
+            "--json",
+        )["result"]
+        got = pt["result"]
+        assert got["out_of_domain"] == one["out_of_domain"] and set(got["bands"]) == set(one["bands"])
+        for name, band in one["bands"].items():
+            for end in ("low", "high"):
+                assert got["bands"][name][end]["unit"] == band[end]["unit"]
+                assert got["bands"][name][end]["value"] == pytest.approx(band[end]["value"], rel=1e-9)
+
+
+def test_sweep_table_shows_each_points_band():
+    text = _cli(*"sweep serve --model Llama3_8B --hardware H100 --seq-len 2048 --batch-size 1,16 --bands".split())
+    row = next(line for line in text.splitlines() if line.startswith("H100") or line.split()[:1] == ["1"])
+    one = _cli(*"serve Llama3_8B H100 --seq-len 2048 --bands".split())
+    itl = next(line.split(None, 1)[1].strip() for line in one.splitlines() if line.startswith("itl "))
+    assert itl.endswith("]") and itl in row  # "8.268 ms [6.91, 10.03]", as the one-point command prints it
+    plain = _cli(*"sweep serve --model Llama3_8B --hardware H100 --seq-len 2048 --batch-size 1,16".split())
+    assert "[" not in plain
+
+
+def test_sweep_lines_read_from_the_columns_are_the_checks_asked_per_point(monkeypatch):
+    """The default check read from the columns (``_by_query``: once per hardware, precision and out-of-span
+    batch or context) and the checks asked of the rows (once per distinct value of what they read) give
+    each point the lines its solve() result answers."""
+    from mlsysim_uncertainty import sweep_domain
+
+    r = mlsysim.SingleNodeModel.sweep(
+        model=LM.Llama3_8B,
+        hardware=[HW.H100, HW.A100],
+        precision=["fp16", "fp8"],
+        batch_size=[1, 2, 64, 4096, 8192],
+        seq_len=[128, 65536],
+    )
+    fast = sweep_domain.sweep_lines(r)
+    monkeypatch.setattr(sweep_domain, "_by_query", lambda result, rows: None)
+    slow = sweep_domain.sweep_lines(r)
+    per_point = [fast[0][k] for k in fast[1]]
+    assert per_point == [slow[0][k] for k in slow[1]]
+    assert len(set(per_point)) > 4  # several kinds of lines
+    for i in range(len(r)):
+        if r.valid[i]:
+            one = mlsysim.SingleNodeModel().solve(
+                model=LM.Llama3_8B,
+                hardware=HW.H100 if r["hardware"][i] == HW.H100.name else HW.A100,
+                precision=r["precision"][i],
+                batch_size=int(r["batch_size"][i]),
+                seq_len=int(r["seq_len"][i]),
+            )
+            assert one.out_of_domain == per_point[i]
