@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mlsysim_serving.roots import RTOL, largest_meeting
+from mlsysim_serving.roots import KMAX, STEP, largest_meeting
 
 
 def _counted(f):
@@ -22,7 +24,7 @@ def _counted(f):
 @given(top=st.floats(1e-3, 1e3), share=st.floats(1e-6, 0.999), shape=st.sampled_from(["line", "queue", "step"]))
 def test_largest_meeting_finds_the_crossing_and_meets(top, share, shape):
     """Increasing excesses crossing 0 at r: a line, a queue's 1/(1 - rho) blow-up, a jump; the answer
-    meets (excess <= 0) and lies within RTOL of r (the queue: within its own rounding, 1e-16 / share)."""
+    meets (excess <= 0) and lies within STEP of r (the queue: within its own rounding, 1e-16 / share)."""
     r = share * top
     f = {
         "line": lambda x: x / r - 1.0,
@@ -32,13 +34,13 @@ def test_largest_meeting_finds_the_crossing_and_meets(top, share, shape):
     g, calls = _counted(f)
     x = largest_meeting(g, top)
     assert f(x) <= 0.0
-    assert x == pytest.approx(r, rel=RTOL + 1e-15 / share)
-    assert len(calls) <= 2 + 3 * 32  # never much slower than bisection (~32 halvings to RTOL)
+    assert x == pytest.approx(r, rel=STEP + 1e-15 / share)
+    assert len(calls) <= 2 + 3 * 32  # never much slower than bisection (~32 halvings to STEP)
 
 
 def test_largest_meeting_ends():
     assert largest_meeting(lambda x: 1.0, 5.0) == 0.0  # no rate meets
-    assert largest_meeting(lambda x: -1.0, 5.0) == pytest.approx(5.0 * (1 - 1e-9))  # every rate meets
+    assert largest_meeting(lambda x: -1.0, 5.0) == 5.0 * math.exp(-STEP)  # every rate meets: the top grid rate
 
 
 @pytest.mark.parametrize("nan_above", [0.0, 2.0, 4.9])
@@ -51,7 +53,7 @@ def test_a_nan_below_saturation_is_a_defect_not_a_miss(nan_above):
 def test_smooth_crossing_takes_few_evaluations():
     g, calls = _counted(lambda x: 0.2 + 0.01 / (1.0 - x / 7.0) - 0.5)
     x = largest_meeting(g, 7.0)
-    assert x == pytest.approx(7.0 * (1.0 - 0.01 / 0.3), rel=RTOL)
+    assert x == pytest.approx(7.0 * (1.0 - 0.01 / 0.3), rel=STEP)
     assert len(calls) <= 15
 
 
@@ -59,4 +61,59 @@ def test_smooth_crossing_takes_few_evaluations():
 def test_a_guess_changes_the_work_not_the_answer(guess):
     """A guess on either side of the crossing (or outside the bracket: ignored) gives the same rate."""
     x = largest_meeting(lambda x: 1.0 - 0.3 / (0.2 + 0.01 / (1.0 - x / 7.0)), 7.0, guess)
-    assert x == pytest.approx(7.0 * (1.0 - 0.01 / 0.1), rel=RTOL)
+    assert x == pytest.approx(7.0 * (1.0 - 0.01 / 0.1), rel=STEP)
+
+
+def _grid_answer(f, top):
+    """The largest grid rate x_k = top * exp(-k * STEP) with f <= 0, by bisection on k (a fine search:
+    every grid rate it returns is solved, and its upper neighbour too)."""
+    lo, hi = 1, KMAX  # f(x_hi) <= 0 < f(x_(lo-1)) is kept; x_0 = top is never tried
+    rate = lambda k: top * math.exp(-k * STEP)  # noqa: E731
+    if f(rate(KMAX)) > 0.0:
+        return 0.0
+    if f(rate(1)) <= 0.0:
+        return rate(1)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if f(rate(mid)) <= 0.0:
+            hi = mid
+        else:
+            lo = mid
+    return rate(hi)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    top=st.floats(1e-3, 1e3),
+    share=st.floats(1e-6, 0.999),
+    shape=st.sampled_from(["line", "queue", "step"]),
+    known=st.lists(st.floats(1e-9, 1.0, exclude_max=True), max_size=8),
+    guess=st.none() | st.floats(0.0, 2.0),
+)
+def test_the_answer_is_the_grid_rate_whatever_is_known(top, share, shape, known, guess):
+    """The answer is the largest grid rate that meets (a bisection over the grid finds the same float), within STEP
+    below the crossing r of the continuous excess; rates known beforehand (any, on the grid or not) and a guess
+    change the solves, not the answer."""
+    r = share * top
+    f = {
+        "line": lambda x: x / r - 1.0,
+        "queue": lambda x: (1.0 - r / top) / (1.0 - x / top) - 1.0,
+        "step": lambda x: -1.0 if x <= r else 1.0,
+    }[shape]
+    cold = largest_meeting(f, top)
+    assert cold == _grid_answer(f, top)
+    assert f(cold) <= 0.0 and (cold == top * math.exp(-STEP) or f(cold * math.exp(STEP)) > 0.0)
+    assert r * math.exp(-STEP) * (1 - 1e-12) <= cold <= r * (1 + 1e-12) or cold == top * math.exp(-STEP)
+    pairs = [(s * top, f(s * top)) for s in known]
+    g, calls = _counted(f)
+    assert largest_meeting(g, top, None if guess is None else guess * top, pairs) == cold
+    assert not set(calls) & {x for x, _ in pairs}  # a known rate is not solved again
+
+
+def test_a_bracket_known_to_the_grid_step_needs_no_solve():
+    """Known rates on both neighbours of the crossing: the answer without one solve."""
+    f = lambda x: x / 2.5 - 1.0  # noqa: E731
+    x = _grid_answer(f, 4.0)
+    g, calls = _counted(f)
+    assert largest_meeting(g, 4.0, known=[(x, f(x)), (x * math.exp(STEP), f(x * math.exp(STEP)))]) == x
+    assert calls == []

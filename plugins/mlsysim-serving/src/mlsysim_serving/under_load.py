@@ -27,7 +27,7 @@ from . import traffic as TR
 from .memo import Memo
 from .ops import SCALAR
 from .request_path import to_client
-from .roots import largest_meeting
+from .roots import crossing, largest_meeting
 from .setup import Setup
 from .solver import PREFILL_CHUNK_TOKENS, check_scheduler
 
@@ -623,7 +623,7 @@ def _closed_loop_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.
             e2e = out["e2e_mean"]
             return lam * (e2e + t_req) / N - 1.0
 
-        return eng.rates.put(key, largest_meeting(excess, eng.saturation))
+        return eng.rates.put(key, crossing(excess, eng.saturation))
     return eng.rates[key]
 
 
@@ -635,8 +635,25 @@ def max_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.0) -> flo
     lag = float(c["scheduler_overlap"])
     key = ("slo", c["slo_ttft"], c["slo_itl"], c["slo_percentile"], c["arrival_cv"], t_req, lag, c["scheduler_steps"])
     if key not in eng.rates:
-        return eng.rates.put(key, largest_meeting(lambda lam: excess_at(cost, eng, c, lam, t_req), eng.saturation))
+        found = largest_meeting(
+            lambda lam: excess_at(cost, eng, c, lam, t_req), eng.saturation, known=_tried(eng, c, t_req)
+        )
+        return eng.rates.put(key, found)
     return eng.rates[key]
+
+
+def _tried(eng: Engine, c: dict, t_req: float) -> list[tuple[float, float]]:
+    """(rate, :func:`slo_excess` under the SLOs of ``c``) at every rate an earlier search on the engine ``eng``
+    solved with the mix of ``c`` (:func:`trial`'s memo): what a search under new SLOs knows before its first
+    solve (a trial without the ITL spread only where ``c`` has no ITL SLO)."""
+    slo_t, slo_i = c["slo_ttft"], c["slo_itl"]
+    mix = (float(c["max_num_batched_tokens"]), c["arrival_cv"], c["slo_percentile"], float(c["scheduler_overlap"]))
+    out = []
+    for gaps in (True,) if slo_i is not None else (True, False):
+        memo = eng.rates.get(("trials", *mix, c["scheduler_steps"], gaps))
+        if memo is not None:
+            out += [(lam, slo_excess(q + t_req, itl, slo_t, slo_i)) for lam, (_, q, itl) in memo.items()]
+    return out
 
 
 def excess_at(cost: TR.StepCost, eng: Engine, c: dict, lam: float, t_req: float = 0.0) -> float:
