@@ -91,3 +91,30 @@ def test_poisson_quantile_on_a_float_is_the_array_answer(m: float, p: float, top
         return TR.poisson_quantile(xp, mean, p, cap)
 
     assert _same(TR.poisson_quantile(SCALAR, m, p, top), _on_arrays(quantile, m, top))
+
+
+@given(st.floats(0.0, 60.0), st.floats(1.0, 1e5), st.floats(1.0, 1e5))
+def test_carried_on_a_float_is_the_array_answer(m: float, P1: float, room: float) -> None:
+    # the carried count's second-order steps and the Poisson sums under them (_carried, _prefilled)
+    fill = float(math.ceil(room / P1))
+    mp, K = TR._carried(SCALAR, m, P1, room, fill, fill)
+    with np.errstate(all="ignore"):
+        mp_array, K_array = TR._carried(ARRAY, np.array(m), P1, room, np.array(fill), fill)
+    assert _same(mp, mp_array) and K == K_array
+    sums = TR._prefilled(SCALAR, mp, P1, room, fill, fill)
+    with np.errstate(all="ignore"):
+        on_arrays = TR._prefilled(ARRAY, np.array(mp), P1, room, np.array(fill), fill)
+    assert all(_same(s, a) for s, a in zip(sums, on_arrays))
+
+
+@given(FLOATS, FLOATS, FLOATS, st.sampled_from([0.0, 1e-3, 1.0]), st.sampled_from([-1.0, -0.5, 0.5]))
+def test_secant_on_a_float_is_the_array_answer(a: float, b: float, c: float, T0: float, slope: float) -> None:
+    # F(T) = (a + b*T + c*T^2, T^2): its chord, its stops and the fixed-point step where the chord does not fall
+    def F(T):
+        return a + b * T + c * T * T, T * T
+
+    T, out, kept = TR._secant(SCALAR, F, T0, slope, 1e-12)
+    with np.errstate(all="ignore"):
+        T_array, out_array, kept_array = TR._secant(ARRAY, F, np.array(T0), slope, 1e-12)
+    assert _same(T, T_array) and _same(kept, kept_array)
+    assert all(_same(s, x) for s, x in zip(out, out_array))

@@ -5,15 +5,19 @@ largest count any element needs, lumping a Poisson tail of ~1e-9 elsewhere than 
 from __future__ import annotations
 
 import copy
+import functools
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mlsysim_serving import traffic as TR
 from mlsysim_serving import under_load as UL
 from mlsysim_serving.ops import ARRAY, SCALAR
 from mlsysim_serving.setup import prepare
+from mlsysim_serving.speculative import Speculation
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fixtures_serving import H100, LLAMA8, LLAMA70, MIXTRAL  # noqa: E402
@@ -208,3 +212,41 @@ def test_a_load_keeps_the_unit_lines_of_the_cost_last_asked():
     assert lines[0] != lines[1] and load.unit_lines(cost) == lines
     assert load.unit_lines(general) == (None, None)
     assert load.unit_lines(cost) == lines and load.unit_lines(cost) is load.unit_lines(cost)
+
+
+@pytest.mark.parametrize("model, tp", [(LLAMA8, 1), (LLAMA70, 4)])
+def test_a_load_s_line_at_a_batch_is_the_step_s_line_there(model, tp):
+    # Load.line_at: the unit lines plus B times their growth per sequence, the step's line to rounding, on floats and
+    # arrays; a cost without affine pieces has none; with speculation, or pipeline stages (no line at B = 0), the
+    # step's line itself
+    cost, eng = _engine(model, tp, 2000, 300, 0.5)
+    load = eng.load
+    for B in (1.0, 37.5, 512.0, np.array([1.0, 37.5, 512.0])):
+        for a, b in zip(load.line_at(cost, B), TR.cycle_line(cost, load, B, load.ctx, load.pos)):
+            assert np.allclose(a, b, rtol=1e-14, atol=0.0)
+    assert load.line_at(_General(cost), 37.5) is None
+    heads = TR.Load(2048.0, 500.0, 0.0, 0.0, "lognormal", Speculation(4, 0.7, None, 0.1))
+    assert heads.line_at(cost, 37.5) == TR.cycle_line(cost, heads, 37.5, heads.ctx, heads.pos)
+    staged = copy.copy(cost)
+    staged.pp = 4.0
+    assert load.unit_lines(staged) == (None, None)
+    assert load.line_at(staged, 37.5) == TR.cycle_line(staged, load, 37.5, load.ctx, load.pos) != None  # noqa: E711
+
+
+@functools.cache
+def _bench_case():
+    """The bench's case: Llama3-8B on one H100, 4,000/500-token requests (cv 0.5): its step cost and load."""
+    cost, eng = _engine(LLAMA8, 1, 4000, 500, 0.5)
+    return cost, eng.load
+
+
+@settings(deadline=None)
+@given(st.floats(1.0, 400.0), st.floats(0.0, 8.0), st.sampled_from([512.0, 2048.0, 8192.0]))
+def test_mix_on_a_float_is_the_array_answer(B, m, budget):
+    # _mix's one-rate branch (its max, min and where inline) answers what its array operations do, exactly
+    cost, load = _bench_case()
+    mix = TR._mix(SCALAR, cost, load, B, m, budget)
+    with np.errstate(all="ignore"):
+        on_arrays = TR._mix(ARRAY, cost, load, np.array(B), np.array(m), budget)
+    for s, a in zip(mix, on_arrays):
+        assert s == float(a), (s, a)

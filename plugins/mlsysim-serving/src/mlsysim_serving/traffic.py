@@ -261,6 +261,12 @@ class StepCost:
             (f * self.comm_token + self.hop_token) / m,
         )
 
+    def growth(self, tokens, attn, kv_tokens):
+        """What c0, m0 and r0 of :meth:`line` gain per unit of a step's ``tokens``, ``attn`` and ``kv_tokens`` (each
+        is linear in them) without pipeline stages: flop_token*tokens + flop_attn*attn, kv_bytes*kv_tokens,
+        comm_token*tokens."""
+        return self.flop_token * tokens + self.flop_attn * attn, self.kv_bytes * kv_tokens, self.comm_token * tokens
+
     def all_read(self):
         """This step cost with every expert's weights read whatever the tokens (E*(1 - u^tokens) at its bound E, an
         upper bound of the step) and the all-to-all in the all-reduces (exact without two-batch overlap: both are
@@ -391,17 +397,43 @@ class Load:
         self.P1_nz = xp.max(self.P1, 1e-300)  # P1 as a divisor (no prefill: 1e-300)
         self.pos = self.P2 / self.P1_nz  # mean causal attention work per prefill token
         self._quantiles: dict = {}  # (prompt?, pct) -> length quantile over the mean (:meth:`_unit_quantile`)
-        self._lines: tuple = (None,)  # (the step cost, its :meth:`unit_lines`) last asked
+        self._lines: tuple = (None,)  # :meth:`_unit` of the step cost last asked
         self._excess = dist.excess if isinstance(dist, SampledLengths) else None  # the named one's on first use
 
     def unit_lines(self, cost):
         """:func:`cycle_line` of one step of this load's requests at decode batch 0 and at 1 under the step cost
         ``cost`` (None, None where it has no affine pieces): they do not depend on the arrival rate, so they are kept
         for the last cost asked (:func:`_model_root` asks every solve)."""
-        if self._lines[0] is not cost:  # (the entry keeps the cost alive: the same object is the same cost)
-            lines = cycle_line(cost, self, 0.0, self.ctx, self.pos), cycle_line(cost, self, 1.0, self.ctx, self.pos)
-            self._lines = (cost, lines if lines[0] is not None else (None, None))
-        return self._lines[1]
+        return self._unit(cost)[1]
+
+    def line_at(self, cost, B):
+        """:func:`cycle_line` of one step of this load's requests at decode batch B under the step cost ``cost``
+        (None where it has no affine pieces) from :meth:`unit_lines`: a step's pieces are affine in B (its tokens
+        B*w, attention B*w*ctx and KV B*(ctx + w) are), c0, m0, r0 at 0 plus B times their growth per sequence
+        (:meth:`StepCost.growth`), c1, m1, r1 the same at any B; one multiply-add a piece instead of the step's terms
+        (equal to rounding: a few ulp)."""
+        entry = self._lines
+        _, lines, growth = entry if entry[0] is cost else self._unit(cost)
+        if growth is None:
+            return cycle_line(cost, self, B, self.ctx, self.pos)
+        c0, c1, m0, m1, r0, r1 = lines[0]
+        dc, dm, dr = growth
+        return c0 + B * dc, c1, m0 + B * dm, m1, r0 + B * dr, r1
+
+    def _unit(self, cost):
+        """(cost, :meth:`unit_lines`, the growth of c0, m0, r0 per decode sequence or None) for ``cost``, kept for
+        the last cost asked (the entry keeps the cost alive: the same object is the same cost). No growth where the
+        lines at B are not those at 0 plus B times a growth: speculation (a draft's time is a roofline of its own in
+        B) or no unit lines (a pipeline's step of fewer tokens than stages at B = 0 may still have lines at B)."""
+        if self._lines[0] is not cost:
+            zero, one = cycle_line(cost, self, 0.0, self.ctx, self.pos), cycle_line(cost, self, 1.0, self.ctx, self.pos)
+            if zero is None:
+                self._lines = (cost, (None, None), None)
+            else:
+                w = self.w
+                growth = None if self.spec is not None else cost.growth(w, w * self.ctx, self.ctx + w)
+                self._lines = (cost, (zero, one), growth)
+        return self._lines
 
     def prompt_quantile(self, pct):
         """Prompt length at percentile ``pct`` over the mean prompt length."""
@@ -470,15 +502,16 @@ def _mix(xp, cost, load, B, m, M):
     (:func:`cycle_step`), and the budget room = M is the prefill step's alone."""
     room = budget(xp, load, B, M)
     P1, ctx, pos = load.P1_nz, load.ctx, load.pos
-    line = cycle_line(cost, load, B, ctx, pos)
+    one_rate = xp is SCALAR  # a float: the max, min and where inline (ops.SCALAR's, without their calls)
+    line = load.line_at(cost, B)
     if line is None:
         t_dec = decode_step(cost, load, B, ctx, 0.0, pos)
     else:  # the step affine in its prefill tokens q on each side of the roofline (:meth:`StepCost.line`)
         c0, c1, m0, m1, r0, r1 = line
-        t_dec = xp.max(c0, m0) + r0
+        t_dec = ((c0 if c0 >= m0 or c0 != c0 else m0) if one_rate else xp.max(c0, m0)) + r0
     short = room >= P1
     fill = xp.ceil(room / P1)  # prompts that fill the budget
-    whole = -xp.top(-fill)  # below this count every element's n prompts fit the budget whole
+    whole = fill if one_rate else -xp.top(-fill)  # below this count every element's n prompts fit the budget whole
     mp, K = _carried(xp, m, P1, room, fill, whole)
     var_p = load.cv_p * load.cv_p * P1 * P1  # variance of one prompt's prefill tokens
     # N ~ Poisson(mp) prompts waiting, its tail lumped at K (:func:`_lumped`)
@@ -488,7 +521,9 @@ def _mix(xp, cost, load, B, m, M):
         pmf = pmf * (mp / n)
         w = 1.0 - below if n == K else pmf
         below = below + pmf
-        q = n * P1 if n < whole else xp.min(n * P1, room)
+        q = n * P1
+        if n >= whole:
+            q = (q if q <= room or q != q else room) if one_rate else xp.min(q, room)
         if line is None:
             tn = cycle_step(cost, load, B, ctx, q, pos)
         else:  # :func:`on_line` inline: its call costs more than its arithmetic
@@ -502,7 +537,10 @@ def _mix(xp, cost, load, B, m, M):
         slope = (tn - t_dec) / (n * P1)
         spread = slope * slope * n * var_p
         if n >= whole:
-            spread = xp.where(n * P1 < room, spread, 0.0)
+            if not one_rate:
+                spread = xp.where(n * P1 < room, spread, 0.0)
+            elif not n * P1 < room:
+                spread = 0.0
         mean = mean + w * tn
         sq = sq + w * tn * tn
         sq = sq + w * spread
@@ -513,7 +551,7 @@ def _mix(xp, cost, load, B, m, M):
         mean = xp.where(short, mean, (1 - f_l) * t_dec + f_l * t_full)
         sq = xp.where(short, sq, (1 - f_l) * t_dec * t_dec + f_l * t_full * t_full)
         f = xp.where(short, f, f_l)
-    t_mix = (mean - (1 - f) * t_dec) / xp.max(f, 1e-300)
+    t_mix = (mean - (1 - f) * t_dec) / ((f if f >= 1e-300 or f != f else 1e-300) if one_rate else xp.max(f, 1e-300))
     if not xp.all(f > 0):  # a lone prompt's step where none arrive (f = 0)
         t_mix = xp.where(f > 0, t_mix, cycle_step(cost, load, B, ctx, xp.min(P1, room), pos))
     return mean, f, t_dec, t_mix, sq
@@ -546,8 +584,23 @@ def _carried(xp, m, P1, room, fill, whole):
     K = int(min(xp.top(fill), 4096)) if xp.all(fill <= reach) else None
     want = xp.min(m * P1, room * (1.0 - 1e-6))
     mp = m
+    one_rate = xp is SCALAR  # a float: each where's branch taken alone, max inline (ops.SCALAR's, without calls)
     for _ in range(30):
         got, slope, bend, third = _prefilled(xp, mp, P1, room, fill, whole, K)
+        if one_rate:
+            low = 1e-12 * P1
+            slope = slope if slope >= low or slope != slope else low
+            gap = want - got
+            disc = slope * slope + 2.0 * bend * gap
+            root = disc > 0.0
+            step = 2.0 * gap / (slope + xp.sqrt(disc)) if root else gap / slope
+            up = mp + step
+            step = (up if up >= m or up != up else m) - mp
+            mp = mp + step
+            error = (abs(third * step) / 6.0 if root else -bend / 2.0) * step * step
+            if error <= CARRIED_RTOL * mp * slope:
+                break
+            continue
         slope = xp.max(slope, 1e-12 * P1)
         gap = want - got  # (< 0 past the root: a second-order step may overshoot it by its error)
         disc = slope * slope + 2.0 * bend * gap  # the quadratic's discriminant (bend <= 0)
@@ -584,8 +637,16 @@ def _prefilled(xp, mp, P1, room, fill, whole, K=None):
     pmf = xp.exp(-mp)  # P(N = n - 1)
     # P(N = n - 3), P(N = n - 2), P(N <= n - 1), E[q] and its three derivatives
     last2 = last = below = got = slope = bend = third = 0.0
+    one_rate = xp is SCALAR  # a float: the max and min inline (ops.SCALAR's, without their calls)
     for n in range(1, K + 1):
-        dq = P1 if n < whole else xp.max(xp.min(P1, room - (n - 1.0) * P1), 0.0)
+        if n < whole:
+            dq = P1
+        elif one_rate:
+            left = room - (n - 1.0) * P1
+            left = P1 if P1 <= left or P1 != P1 else left
+            dq = left if left >= 0.0 or left != left else 0.0
+        else:
+            dq = xp.max(xp.min(P1, room - (n - 1.0) * P1), 0.0)
         slope = slope + pmf * dq
         bend = bend + (last - pmf) * dq
         third = third + (last2 - 2.0 * last + pmf) * dq
@@ -765,7 +826,7 @@ def _start(xp, cost, load, lam, M):
     def model(T):
         B = 1.0 + lam * load.D1 * T
         q = xp.max(xp.min(P1, budget(xp, load, B, M)), 1.0)
-        line = cycle_line(cost, load, B, load.ctx, load.pos)
+        line = load.line_at(cost, B)
         if line is None:
             t0, tq = decode_step(cost, load, B, load.ctx), cycle_step(cost, load, B, load.ctx, q, load.pos)
         else:
@@ -851,9 +912,26 @@ def _secant(xp, F, T, slope, rtol):
     T0 = g0 = out0 = step0 = None
     done = False
     kept = slope
+    one_rate = xp is SCALAR  # a float: the tests and the chord's ratio inline (ops.SCALAR's, without their calls)
     for _ in range(SECANT_ITERATIONS):
         out = F(T)
         g = out[0] - T
+        if one_rate:
+            if T0 is not None:
+                dT = T - T0
+                slope = kept = (g - g0) / dT if dT != 0.0 else -1.0
+            T_new = T - g / (slope if slope < 0.0 else -1.0)
+            if not (T_new > 0.0 and T_new < math.inf):
+                T_new = out[0]
+            step, tol = abs(T_new - T), rtol * abs(T)
+            if step0 is None:
+                if step <= tol:
+                    return T, out, kept
+            elif step <= tol or (step * step <= tol * (step0 - step) and step * step0 <= tol * abs(T)):
+                w = (T_new - T) / dT if dT != 0.0 else 0.0
+                return T_new, tuple(x + (x - x0) * w for x, x0 in zip(out, out0)), kept
+            T0, g0, out0, step0, T = T, g, out, step, T_new
+            continue
         if T0 is not None:
             dT = T - T0
             slope = xp.ratio(g - g0, dT, -1.0)
@@ -1113,7 +1191,7 @@ def batch_slope(xp, cost, load, B, m, f, M):
     times instead of a :func:`_mix`."""
     ctx, pos = load.ctx, load.pos
     q = xp.min(m * load.P1 / xp.max(f, 1e-300), budget(xp, load, B + 1.0, M))
-    one, two = cycle_line(cost, load, B + 1.0, ctx, pos), cycle_line(cost, load, B + 2.0, ctx, pos)
+    one, two = load.line_at(cost, B + 1.0), load.line_at(cost, B + 2.0)
     if one is None:
         dec = decode_step(cost, load, B + 2.0, ctx, 0.0, pos) - decode_step(cost, load, B + 1.0, ctx, 0.0, pos)
         mixed = cycle_step(cost, load, B + 2.0, ctx, q, pos) - cycle_step(cost, load, B + 1.0, ctx, q, pos)
