@@ -23,6 +23,8 @@ from .figures import (
     PlotDependencyError,
     axis_label,
     band_errorbar,
+    errorbars,
+    field_band,
     field_value,
     figure,
     number,
@@ -37,8 +39,10 @@ __all__ = [
     "save",
     "solved",
     "field_value",
+    "field_band",
     "axis_label",
     "band_errorbar",
+    "errorbars",
     "rate_band",
     "number",
     "pick",
@@ -188,18 +192,23 @@ def plot_sweep(
                 yv, u = field_value(p, yname)
                 yunit = u or yunit
                 if number(xv) is not None and number(yv) is not None:
-                    xy.append((number(xv), number(yv), field_value(p, "feasible")[0] is not False))
+                    band = field_band(p, yname) or (math.nan, math.nan)  # --bands: shaded around the line
+                    xy.append((number(xv), number(yv), field_value(p, "feasible")[0] is not False, *band))
                     if field_value(p, "pareto")[0] is True:
                         front.append(xy[-1][:2])
             xy.sort()
-            bad += [(a, b) for a, b, ok in xy if not ok]
+            if any(not math.isnan(lo) for *_, lo, _ in xy):
+                ax.fill_between(
+                    [a for a, *_ in xy], [lo for *_, lo, _ in xy], [hi for *_, hi in xy], color=colour, alpha=0.2, lw=0
+                )
+            bad += [(a, b) for a, b, ok, *_ in xy if not ok]
             if xy:
                 ax.plot(
-                    [a for a, _, _ in xy],
-                    [b for _, b, _ in xy],
+                    [a for a, *_ in xy],
+                    [b for _, b, *_ in xy],
                     "-",
                     marker=marker,
-                    markevery=[i for i, (_, _, ok) in enumerate(xy) if ok],
+                    markevery=[i for i, (_, _, ok, *_) in enumerate(xy) if ok],
                     ms=4,
                     color=colour,
                     label=" ".join(key) or None,

@@ -17,6 +17,7 @@ __all__ = [
     "save",
     "solved",
     "field_value",
+    "field_band",
     "axis_label",
     "number",
     "plot_pareto",
@@ -78,6 +79,38 @@ def field_value(point: Any, name: str) -> tuple[Any, str]:
     return v, ""
 
 
+def field_band(point: Any, name: str) -> tuple[float, float] | None:
+    """(low, high) of result field ``name``'s band in a sweep point (``--bands``: as ``to_dict()`` writes
+    it, in the unit :func:`field_value` gives) or a banded Result (in the field's unit); None without one."""
+    if isinstance(point, dict):
+        band = ((point.get("result") if "result" in point else point) or {}).get("bands", {}).get(name)
+        if band is None:
+            return None
+        low, high = (b["value"] if isinstance(b, dict) else b for b in (band["low"], band["high"]))
+        return number(low), number(high)  # type: ignore[return-value]
+    band = getattr(point, "bands", {}).get(name)
+    if band is None:
+        return None
+    v = getattr(point, name)
+    return tuple(float(b.to(v.units).magnitude) if hasattr(b, "units") else float(b) for b in band)  # type: ignore[return-value]
+
+
+def errorbars(ax: Any, pts: list, x: str, y: str, **style: Any) -> bool:
+    """Error bars of the bands of ``x`` and ``y`` (:func:`field_band`) on the points ``pts`` that have one;
+    False (nothing drawn) when none has."""
+    rows = []
+    for p in pts:
+        xv, yv = number(field_value(p, x)[0]), number(field_value(p, y)[0])
+        bx, by = field_band(p, x), field_band(p, y)
+        if xv is not None and yv is not None and (bx or by):
+            (xl, xh), (yl, yh) = bx or (xv, xv), by or (yv, yv)
+            rows.append((xv, yv, xv - xl, xh - xv, yv - yl, yh - yv))
+    if rows:
+        cols = list(zip(*rows))
+        ax.errorbar(cols[0], cols[1], xerr=[cols[2], cols[3]], yerr=[cols[4], cols[5]], fmt="none", **style)
+    return bool(rows)
+
+
 def axis_label(name: str, unit: str) -> str:
     """An axis label: ``batch_size``, ``ms`` -> ``batch size (ms)``."""
     return f"{name.replace('_', ' ')} ({unit})" if unit else name.replace("_", " ")
@@ -119,6 +152,7 @@ def plot_pareto(
             names = (field_value(p, n)[0] for n in (label or ()))
             front.append((number(xv), number(yv), " ".join(f"{v:g}" if number(v) else str(v) for v in names)))
     ax.scatter([a for a, _ in fits], [b for _, b in fits], s=16, color="C0", alpha=0.5, label="points")
+    errorbars(ax, pts, x, y, ecolor="C0", elinewidth=0.8, alpha=0.4, label="band")  # --bands
     if bad:
         ax.scatter([a for a, _ in bad], [b for _, b in bad], s=30, marker="x", color="red", label="infeasible")
     front.sort()

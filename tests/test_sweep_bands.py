@@ -82,6 +82,15 @@ def test_training_sweep_bands_are_each_points_banded_solve():
     _same_as_banded_solves(mlsysim.DistributedModel, grid)
 
 
+def test_fleet_sweep_bands_are_each_points_banded_solve():
+    """SustainabilityModel: the node utilization's range and the ranged catalog numbers (band_catalog) of each
+    datacenter the sweep loops over, moved per block."""
+    grid = dict(
+        fleet=CLUSTER, duration_days=[7.0, 30.0], datacenter=[mlsysim.Infra.Grids.Quebec, mlsysim.Infra.Grids.US_Avg]
+    )
+    _same_as_banded_solves(mlsysim.SustainabilityModel, grid)
+
+
 def test_a_given_efficiency_is_held_across_the_sweep():
     grid = dict(model=LM.Llama3_8B, hardware=HW.H100, seq_len=1024, batch_size=[1, 32], efficiency=[0.5, 0.7])
     r = _same_as_banded_solves(mlsysim.ServingModel, grid)
@@ -183,3 +192,64 @@ def test_sweep_lines_read_from_the_columns_are_the_checks_asked_per_point(monkey
                 seq_len=int(r["seq_len"][i]),
             )
             assert one.out_of_domain == per_point[i]
+
+
+def _drawn(command, *args):
+    """The figure ``mlsysim sweep COMMAND ARGS --plot`` draws, from the points ``--json`` writes."""
+    from mlsysim_distributed.commands import TRAIN
+    from mlsysim_serving.commands import SERVE
+    from mlsysim_sustainability.commands import CARBON
+
+    from mlsysim_cli.sweep import _draw
+
+    doc = _cli("sweep", command, *args, "--json", "-")
+    cmd = {c.name: c for c in (SERVE, TRAIN, CARBON)}[command]
+    varied = [k for k, v in doc["sweep"].items() if len(v) > 1]
+    objectives = tuple(tuple(o.split(":")) for o in doc["pareto"])
+    fig, axes = _draw(cmd, doc["points"], varied, objectives)
+    return doc, list(np.atleast_1d(axes))
+
+
+def _band_of(doc, field):
+    return [
+        (p["result"]["bands"][field]["low"]["value"], p["result"]["bands"][field]["high"]["value"])
+        for p in doc["points"]
+    ]
+
+
+def test_sweep_plots_shade_each_series_band():
+    from matplotlib.collections import PolyCollection
+
+    args = "--model Llama3_8B --hardware H100,A100 --seq-len 2048 --batch-size 1,8,64".split()
+    doc, axes = _drawn("serve", *args, "--bands")
+    for ax, field in zip(axes, ("itl", "tokens_per_second")):
+        shades = [c for c in ax.collections if isinstance(c, PolyCollection)]
+        assert len(shades) == 2  # one per hardware series
+        ys = np.concatenate([s.get_paths()[0].vertices[:, 1] for s in shades])
+        ends = np.array(_band_of(doc, field))
+        assert ys.min() == pytest.approx(ends.min()) and ys.max() == pytest.approx(ends.max())
+    _, plain = _drawn("serve", *args)
+    assert not any(isinstance(c, PolyCollection) for ax in plain for c in ax.collections)
+    doc, axes = _drawn(
+        "serve",
+        *"--model Llama3_8B --hardware H100 --seq-len 1024 --output-len 256".split(),
+        "--qps",
+        "1,5,10",
+        "--bands",
+    )  # latency against load: the p99 bands
+    assert all(any(isinstance(c, PolyCollection) for c in ax.collections) for ax in axes)
+
+
+def test_pareto_and_carbon_plots_draw_the_bands_as_error_bars():
+    from matplotlib.container import ErrorbarContainer
+
+    doc, (ax,) = _drawn(
+        "train", *"--model Llama3_8B --cluster Research_256 --batch-size 256,512 --tp 8".split(), "--bands"
+    )
+    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    n = len(doc["points"])
+    assert len(bars) == 1 and [len(lines.get_segments()) for lines in bars[0].lines[2]] == [n, n]  # x and y bars
+    doc, (ax,) = _drawn("carbon", *"--cluster Research_256 --days 30 --datacenter Quebec,Virginia".split(), "--bands")
+    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    tops = sorted(seg[:, 1].max() for b in bars for seg in b.lines[2][0].get_segments())
+    assert tops == pytest.approx(sorted(high for _, high in _band_of(doc, "carbon_footprint")))
