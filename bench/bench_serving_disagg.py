@@ -8,8 +8,10 @@ rate searches (the deployment's max rate, one prefill and one decode replica's S
 layout's max rate that can win), each Brent's method on scalar analytic solves (~7 per search), so it is
 timed with and without SLOs. Each replica's engine, its SLO rates and the trial rates its searches solved
 are set up once per configuration and reused: "repeated" calls reuse them (the offered rate is solved
-anew each call), "a new SLO" reuses the trials that do not depend on it, "cold" ones change the efficiency
-by 1e-15 per call so that nothing is reused.
+anew each call), "a new SLO" (1e-12 s apart) reuses the trials that do not depend on it and lands on the rates
+the last search solved (the searches' rates lie on a fixed grid), "from 1.5-3 s" starts each search from the
+rates earlier ones solved (a sweep over SLOs), "cold" ones change the efficiency by 1e-15 per call so that
+nothing is reused.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ def main() -> None:
     bench(
         "disagg with SLOs, a new TTFT SLO each call (every search but the decode pool's)",
         lambda: s.solve(**case, slo_ttft=2.0 + next(fresh) * 1e-12, slo_itl=0.05),
+        n=20,
+        warmup=2,
+    )
+    spread = itertools.count(1)  # TTFT SLOs spread over 1.5-3 s (golden-ratio steps): each a new search
+    bench(
+        "disagg with SLOs, a TTFT SLO from 1.5-3 s each call (searches start from earlier trials)",
+        lambda: s.solve(**case, slo_ttft=1.5 + 1.5 * (next(spread) * 0.6180339887498949 % 1.0), slo_itl=0.05),
         n=20,
         warmup=2,
     )

@@ -117,3 +117,32 @@ def test_a_bracket_known_to_the_grid_step_needs_no_solve():
     g, calls = _counted(f)
     assert largest_meeting(g, 4.0, known=[(x, f(x)), (x * math.exp(STEP), f(x * math.exp(STEP)))]) == x
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        dict(slo_ttft=1.0, slo_itl=0.05),
+        dict(slo_ttft=0.5),
+        dict(slo_itl=0.03, slo_percentile=90),
+        dict(slo_ttft=2.0, slo_itl=0.05, disagg="prefill=H100x2:tp2,decode=H100x2:tp1", fabric="IB_NDR"),
+    ],
+)
+def test_a_served_max_rate_meets_and_one_grid_step_above_misses(extra):
+    """max_arrival_rate holds to the search's tolerance on the solve's own latencies: at it the p``slo_percentile``
+    TTFT and ITL meet the SLOs, at one grid step (STEP, relative) above it one of them misses."""
+    import mlsysim
+    from mlsysim import ServingModel
+
+    H, L = mlsysim.Hardware.Cloud, mlsysim.Models.Language
+    a = dict(model=L.Llama3_8B, hardware=H.H100, seq_len=4000, output_len=500, arrival_rate=1.0, **extra)
+    s = ServingModel()
+    top = s.solve(**a).max_arrival_rate
+    q = extra.get("slo_percentile", 99)
+
+    def meets(rate):
+        r = s.solve(**dict(a, arrival_rate=rate))
+        ttft, itl = getattr(r, f"ttft_p{q}").to("s").magnitude, getattr(r, f"itl_p{q}").to("s").magnitude
+        return ttft <= extra.get("slo_ttft", math.inf) and itl <= extra.get("slo_itl", math.inf)
+
+    assert 0.0 < top and meets(top) and not meets(top * math.exp(STEP))

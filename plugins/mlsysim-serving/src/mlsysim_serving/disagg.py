@@ -26,7 +26,7 @@ from . import traffic as TR
 from . import under_load as UL
 from .disagg_result import DisaggServingResult, built
 from .layout import Disagg, KVLink, Pool, kv_link, parse_disagg
-from .memo import SameArguments
+from .memo import Memo, SameArguments
 from .ops import SCALAR
 from .roots import largest_meeting
 from .setup import model_shape, prepared, tp_limit
@@ -546,12 +546,14 @@ class _Pools:
         out["queue_wait_mean"] = p["queue_wait_mean"] + d["queue_wait_mean"]
         return out
 
-    def excess(self, lam: float, slo_t: Any, slo_i: Any, pct: int) -> float:
+    def excess(self, lam: float, slo_t: Any, slo_i: Any, pct: int, tried: Memo) -> float:
         """:func:`.under_load.slo_excess` of the combined p``pct`` TTFT and ITL at total rate ``lam`` (below
         saturation): <= 0 where both SLOs are met. Each pool's trial rates are memoized on its engine
-        (:func:`.under_load.trial`): the prefill pool's search tried some of them."""
+        (:func:`.under_load.trial`): the prefill pool's search tried some of them. The pools' latencies are kept
+        in ``tried`` (rate -> (p_mean, d_mean, p_q, d_q, d_itl)) for the searches under other SLOs."""
         p_mean, p_q, _ = self.pre.trial(lam / self.R_p, pct, False)
         d_mean, d_q, d_itl = self.dec.trial(lam / self.R_d, pct, slo_i is not None)
+        tried.put(lam, (p_mean, d_mean, p_q, d_q, d_itl))
         return UL.slo_excess(self.ttft(p_mean, d_mean, p_q, d_q), d_itl, slo_t, slo_i)
 
     def attainment(self, f: dict, slo_t: Any, slo_i: Any) -> float:
@@ -586,12 +588,29 @@ def _search(pools: _Pools, slo_t: Any, slo_i: Any, pct: int) -> dict:
     guess = min(top, pools.R_p * rates["prefill"])  # the pools' own SLO rates: near the combined one
     # found once per pair of engines (the prefill one kept alive with the answer, so its id stays its own)
     pre, found = pools.pre.engine(), pools.dec.engine().rates
-    key = ("disaggregated", id(pre), pools.R_p, pools.R_d, pools.x, slo_t, slo_i, pct, pools.pre.c["arrival_cv"])
+    pair = (id(pre), pools.R_p, pools.R_d, pools.x, pct, pools.pre.c["arrival_cv"])
+    key = ("disaggregated", *pair, slo_t, slo_i)
     hit = found.get(key)
     if hit is None:
-        hit = found.put(key, (pre, largest_meeting(lambda lam: pools.excess(lam, slo_t, slo_i, pct), top, guess)))
+        tried = _tried(found, pair, pre)
+        known = [  # (a trial without the decode pool's ITL spread tells nothing of an ITL SLO)
+            (lam, UL.slo_excess(pools.ttft(*v[:4]), v[4], slo_t, slo_i))
+            for lam, v in tried.items()
+            if slo_i is None or v[4] is not None
+        ]
+        rate = largest_meeting(lambda lam: pools.excess(lam, slo_t, slo_i, pct, tried), top, guess, known)
+        hit = found.put(key, (pre, rate))
     rates["max"] = hit[1]
     return rates
+
+
+def _tried(found: Memo, pair: tuple, pre: UL.Engine) -> Memo:
+    """The combined search's trials on the pair of engines ``pair`` (:meth:`_Pools.excess`), kept in the decode
+    engine's memo ``found`` with the prefill engine ``pre`` alive (so that its id stays its own)."""
+    hit = found.get(("combined trials", *pair))
+    if hit is None:
+        hit = found.put(("combined trials", *pair), (pre, Memo(UL.TRIALS_KEPT)))
+    return hit[1]
 
 
 class _Aggregated:
