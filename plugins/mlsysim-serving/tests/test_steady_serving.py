@@ -117,7 +117,7 @@ def test_affine_pieces_answer_as_the_step_cost_does(model, tp, seq_len, cv):
 
 
 def _model_gap(cost, load, lam, T):
-    """g(T) = model(T) - T of the mean-value model (traffic._start's docstring) on the step cost's times."""
+    """g(T) = model(T) - T of the mean-value model (traffic._mean_value_root's docstring) on the step cost's times."""
     B = 1.0 + lam * load.D1 * T
     q = max(min(load.P1, M - B), 1.0)
     t0 = TR.decode_step(cost, load, B, load.ctx)
@@ -148,12 +148,63 @@ def test_start_takes_the_secant_where_prompts_exceed_the_budget():
     cost, eng = _engine(LLAMA70, 4, 9000, 300, 0.3)
     lam = 0.5 * eng.saturation
     assert TR._model_root(SCALAR, cost, eng.load, lam, M) is None
-    T, slope = TR._start(SCALAR, cost, eng.load, lam, M)
+    T, slope = TR._mean_value_root(SCALAR, cost, eng.load, lam, M)
+    assert TR._start(SCALAR, cost, eng.load, lam, M) == (T, slope)  # prompts longer than the room: no spread
     B = 1.0 + lam * eng.load.D1 * T
     q = M - B
     t0 = TR.decode_step(cost, eng.load, B, eng.load.ctx)
     model = t0 + lam * T * eng.load.P1 / q * (TR.cycle_step(cost, eng.load, B, eng.load.ctx, q, eng.load.pos) - t0)
     assert model == pytest.approx(T, rel=1e-3) and slope < 0.0
+
+
+def _secant_from(cost, load, lam, start):
+    """steady's fixed point from ``start`` (T, dg/dT) and the evaluations of _mix its secant takes."""
+    seen = []
+
+    def F(T):
+        seen.append(T)
+        return TR._mix(SCALAR, cost, load, 1.0 + lam * load.D1 * T, lam * T, M)
+
+    return TR._secant(SCALAR, F, *start, TR.STEADY_RTOL)[0], len(seen)
+
+
+@pytest.mark.parametrize(
+    "model, tp, seq_len, output_len, cv, general",
+    [
+        (LLAMA8, 1, 4000, 500, 0.0, False),
+        (LLAMA8, 1, 4000, 500, 0.0, True),
+        (LLAMA8, 1, 200, 50, 0.8, False),
+        (LLAMA70, 4, 2000, 300, 0.3, False),
+    ],
+)
+def test_the_poisson_spread_of_the_prompts_starts_the_secant_nearer_its_fixed_point(
+    model, tp, seq_len, output_len, cv, general
+):
+    # _start: one Newton step from the mean-value model's root on that model plus E[(N - 1)+]*(t2 - 2*t1 + t0), N ~
+    # Poisson(lam*T) prompts per step (the step times by cycle_step here, on the affine pieces or the general path
+    # there): nearer the steady step than the root, the secant from it no more evaluations of _mix (fewer at a
+    # higher utilization), the same fixed point; a sweep's array answers as each rate alone
+    cost, eng = _engine(model, tp, seq_len, output_len, cv)
+    cost, load = (_General(cost) if general else cost), eng.load
+    rates = eng.saturation * np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+    T_array, slope_array = TR._start(ARRAY, cost, load, rates, M)
+    fewer = 0
+    for i, lam in enumerate(rates.tolist()):
+        T0, g0 = TR._mean_value_root(SCALAR, cost, load, lam, M)
+        B, m, room = 1.0 + lam * load.D1 * T0, lam * T0, M - (1.0 + lam * load.D1 * T0)
+        t0, t1, t2 = (TR.cycle_step(cost, load, B, load.ctx, min(n * load.P1, room), load.pos) for n in (0, 1, 2))
+        d2 = t2 - 2.0 * t1 + t0
+        slope = g0 + lam * (1.0 - np.exp(-m)) * d2
+        start = TR._start(SCALAR, cost, load, lam, M)
+        assert start[0] == pytest.approx(T0 - (m - 1.0 + np.exp(-m)) * d2 / slope, rel=1e-12)
+        assert start[1] == pytest.approx(slope, rel=1e-12)
+        assert T_array[i] == pytest.approx(start[0], rel=1e-13) and slope_array[i] == pytest.approx(start[1], rel=1e-13)
+        T, n_root = _secant_from(cost, load, lam, (T0, g0))
+        T_spread, n_spread = _secant_from(cost, load, lam, start)
+        assert T_spread == pytest.approx(T, rel=3e-12)
+        assert abs(start[0] - T) <= 0.5 * abs(T0 - T) and n_spread <= n_root, (lam, T0 / T - 1.0, start[0] / T - 1.0)
+        fewer += n_spread < n_root
+    assert fewer >= 1
 
 
 def _moe_engine(ep, overlap=False):
@@ -177,7 +228,7 @@ def _moe_engine(ep, overlap=False):
 def test_every_expert_read_bounds_the_moe_step_and_starts_its_secant(ep):
     # StepCost.all_read: the step with E*(1 - u^tokens) at E (every expert read) and the all-to-all among the
     # all-reduces: above the step at every token count, equal to it once the tokens touch every expert, with affine
-    # pieces; _model_root on it starts _start's secant, which still lands on the model's fixed point
+    # pieces; _model_root on it starts _mean_value_root's secant, which still lands on the model's fixed point
     cost, eng = _moe_engine(ep)
     bound, load = cost.all_read(), eng.load
     assert cost.line(8.0, 8.0 * 2100.0, 8.0 * 2101.0, 1000.0) is None and (cost.a2a is not None) == (ep > 1)
@@ -192,13 +243,13 @@ def test_every_expert_read_bounds_the_moe_step_and_starts_its_secant(ep):
         TR.decode_step(bound, load, 8.0, 2100.0, 300.0, 1000.0), rel=1e-13
     )
     lam = 0.6 * eng.saturation
-    T, slope = TR._start(SCALAR, cost, load, lam, M)
+    T, slope = TR._mean_value_root(SCALAR, cost, load, lam, M)
     assert abs(_model_gap(cost, load, lam, T)) <= 1e-3 * T and slope < 0.0
     assert TR.steady(SCALAR, cost, load, lam, M)[0] == pytest.approx(TR.steady(SCALAR, _General(cost), load, lam, M)[0])
 
 
 def test_two_batch_overlap_has_no_expert_bound():
-    # the all-to-all behind the work (max(t, a2a)) is not affine: no bound, _start's secant from T = 0
+    # the all-to-all behind the work (max(t, a2a)) is not affine: no bound, _mean_value_root's secant from T = 0
     cost, _ = _moe_engine(4, overlap=True)
     assert cost.overlap and cost.all_read() is None
 

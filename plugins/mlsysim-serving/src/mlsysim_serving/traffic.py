@@ -809,7 +809,55 @@ def steady(xp, cost, load, lam, M):
 
 
 def _start(xp, cost, load, lam, M):
-    """(T, dg/dT) where :func:`steady`'s secant starts: the fixed point of the mean-value model
+    """(T, dg/dT) where :func:`steady`'s secant starts: the mean-value model's fixed point and slope
+    (:func:`_mean_value_root`) moved by one Newton step on that model with the Poisson spread of the prompts per
+    step (:func:`_spread`)."""
+    return _spread(xp, cost, load, lam, M, *_mean_value_root(xp, cost, load, lam, M))
+
+
+def _spread(xp, cost, load, lam, M, T, slope):
+    """(T, dg/dT) after one Newton step from the mean-value model's root ``T`` (its g'(T) ``slope``) on the model
+    with N ~ Poisson(m) prompts per step, m = lam*T, instead of m spread evenly: the first prompt turns a decode
+    step into a mixed one, t1 - t0, each further one adds t2 - t1 (t_n the step of min(n*P1, room) prefill tokens,
+    :func:`cycle_step`; the tokens the budget leaves out are carried, prefilled at that rate), so
+    E[t] = t0 + P(N >= 1)*(t1 - t0) + E[(N - 1)+]*(t2 - t1) = t0 + m*(t1 - t0) + E[(N - 1)+]*(t2 - 2*t1 + t0),
+    E[(N - 1)+] = m - 1 + e^-m = m^2/2 + O(m^3): the model plus c(T) = E[(N - 1)+]*(t2 - 2*t1 + t0), with
+    dc/dT ~ lam*P(N >= 1)*(t2 - 2*t1 + t0) (the second difference held). :func:`_mix` has that spread (and the
+    carried prompts' own Poisson), so the step lands within ~1e-4 of its fixed point where the model's root is
+    ~1e-3 off (~1e-2 at a band's slow corner), and the secant takes one evaluation of :func:`_mix` fewer there.
+    Prompts longer than the room (a deterministic chunk share, as in :func:`_mix`) or a step that leaves T <= 0
+    or the slope >= 0 (near saturation): the model's root as it is."""
+    B = 1.0 + lam * load.D1 * T
+    room = budget(xp, load, B, M)
+    P1 = load.P1
+    one_rate = xp is SCALAR  # a float: plain comparisons and math (the branch taken alone)
+    if one_rate and room < P1:
+        return T, slope
+    q2 = xp.min(2.0 * P1, room)
+    line = load.line_at(cost, B)
+    if line is None:
+        t0 = decode_step(cost, load, B, load.ctx)
+        d2 = cycle_step(cost, load, B, load.ctx, q2, load.pos) - 2.0 * cycle_step(cost, load, B, load.ctx, P1, load.pos)
+        d2 = d2 + t0
+    else:  # on affine pieces the rest of the step, r0 + r1*q, has a second difference only where q2 < 2*P1
+        c0, c1, m0, m1, _, r1 = line
+        d2 = xp.max(c0 + c1 * q2, m0 + m1 * q2) - 2.0 * xp.max(c0 + c1 * P1, m0 + m1 * P1) + xp.max(c0, m0)
+        d2 = d2 + r1 * (q2 - 2.0 * P1)
+    m = lam * T
+    e = math.expm1(-m) if one_rate else xp.expm1(-m)  # -P(N >= 1)
+    spread_slope = slope - lam * e * d2
+    if one_rate:
+        if spread_slope >= 0.0 or spread_slope != spread_slope:
+            return T, slope
+        T_new = T - (m + e) * d2 / spread_slope
+        return (T_new, spread_slope) if 0.0 < T_new < math.inf else (T, slope)
+    T_new = T - (m + e) * d2 / xp.where(spread_slope < 0.0, spread_slope, -1.0)
+    keep = (room >= P1) & (spread_slope < 0.0) & (T_new > 0.0) & (T_new < math.inf)
+    return xp.where(keep, T_new, T), xp.where(keep, spread_slope, slope)
+
+
+def _mean_value_root(xp, cost, load, lam, M):
+    """(T, dg/dT): the fixed point of the mean-value model
     T = t(B, 0) + (lam*T*P1/q)*(t(B, q) - t(B, 0)) (every step decodes B = 1 + lam*D1*T sequences and prefills
     the lam*T*P1 prompt tokens that arrive per step in chunks of q = min(P1, M - B*w): no Poisson spread,
     nothing carried to the next step; :func:`decode_step`) and the slope of g(T) = model(T) - T there: in closed
@@ -839,7 +887,7 @@ def _start(xp, cost, load, lam, M):
 
 
 def _model_root(xp, cost, load, lam, M):
-    """(T, dg/dT) of :func:`_start`'s mean-value model in closed form, or None where this has none for some
+    """(T, dg/dT) of :func:`_mean_value_root`'s mean-value model in closed form, or None where this has none for some
     element (no affine step pieces at B = 0, speculation, whose drafts' time is a roofline of its own in B,
     prompts longer than the budget left beside the batch, no root).
 
