@@ -146,3 +146,12 @@ def test_a_served_max_rate_meets_and_one_grid_step_above_misses(extra):
         return ttft <= extra.get("slo_ttft", math.inf) and itl <= extra.get("slo_itl", math.inf)
 
     assert 0.0 < top and meets(top) and not meets(top * math.exp(STEP))
+
+
+@pytest.mark.parametrize("tiny", [5e-324, 1e-310])
+def test_a_guess_or_known_rate_far_below_the_grid_is_taken(tiny):
+    """A rate whose ratio to ``top`` overflows (a subnormal guess or known rate) lies below the lowest grid rate."""
+    f = lambda x: x / 2.5 - 1.0  # noqa: E731
+    cold = largest_meeting(f, 4.0)
+    assert largest_meeting(f, 4.0, tiny) == cold
+    assert largest_meeting(f, 4.0, known=[(tiny, f(tiny))]) == cold

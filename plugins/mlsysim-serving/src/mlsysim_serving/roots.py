@@ -48,7 +48,7 @@ class _Bracket:
 
     def index(self, x: float) -> int:
         """The grid index nearest the rate x (0 < x < top), within 1 .. KMAX."""
-        return min(max(round(math.log(self.top / x) / STEP), 1), KMAX)
+        return min(max(round((math.log(self.top) - math.log(x)) / STEP), 1), KMAX)  # (top / x may overflow)
 
     def add(self, x: float, e: float) -> None:
         """A rate x (0 < x < top, on the grid or not) with excess e: every grid rate at or below a meeting x meets,
