@@ -288,3 +288,18 @@ def test_a_load_no_efficiency_serves_is_refused_not_a_crash(tmp_path):
     res = CliRunner().invoke(main, ["calibrate", _csv(tmp_path / "runs.csv", rows), "-o", str(out)])
     assert res.exit_code == 1 and "row 3 (itl_p90 of Llama3_8B) overloaded at the fit" in res.output, res.output
     assert "Traceback" not in res.output and not out.exists()
+
+
+def test_each_row_weighs_by_its_kinds_model_error_and_is_refused_beyond_it(tmp_path):
+    # a row's spread is its kind's 80 % conformal bound q over z_0.9 = 1.2816 (mlsysim_uncertainty/data/
+    # model_error.json): a static row's kind is ServingModel without traffic, a loaded TTFT's "TTFT-like"
+    from mlsysim_validation.calibrate import Z80, bound, spread
+    from mlsysim_validation.runs import read_points
+
+    from mlsysim_uncertainty.model_error import ITL, NO_TRAFFIC, TTFT, measured
+
+    static = read_points(_csv(tmp_path / "a.csv", _rows(CONFIGS[:1], **TRUE)))[0]
+    loaded = read_points(_csv(tmp_path / "b.csv", _loaded_rows()))
+    assert bound(static) == measured()[NO_TRAFFIC]["q"] and spread(static) == pytest.approx(bound(static) / 1.2816)
+    assert [bound(p) for p in loaded] == [measured()[k]["q"] for k in (ITL, TTFT, ITL, TTFT)]
+    assert Z80 == pytest.approx(1.2815516, abs=1e-4)  # the normal's 90th percentile
