@@ -3,7 +3,8 @@
 and today's wall median: a figure that does not move with the machine's load or speed.
 
 The calls are those the bench scripts time (``bench_serving_traffic.py``'s solves,
-``bench_serving_parallel.py``, ``bench_serving_disagg.py``, ``bench_bands.py``): each script's ``bench`` is
+``bench_serving_parallel.py``, ``bench_serving_disagg.py``, ``bench_bands.py``, the fleet solves of
+``bench_econ_sustain_rel.py``): each script's ``bench`` is
 replaced by a recorder and the script run, so the list is theirs. One ``valgrind --tool=callgrind`` process runs
 every call: its warm-up calls, then N calls and 2N calls, each block one ``sys.call_tracing`` call (which
 nothing else uses), the only code collected (``--collect-atstart=no --toggle-collect``), with a profile dumped
@@ -40,6 +41,7 @@ SCRIPTS = {
     "bench_serving_parallel": "main",
     "bench_serving_disagg": "main",
     "bench_bands": "timed",
+    "bench_econ_sustain_rel": "main",
 }
 
 Call = tuple[str, Callable[[], object], int, int]  # label, call, the bench's n and warm-up

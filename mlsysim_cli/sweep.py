@@ -201,6 +201,7 @@ class Points:
         if self.n > MAX_POINTS:
             raise CliError("sweep", f"{self.n} points is more than {MAX_POINTS}; narrow the lists")
         grid, parts = engine_grid(cmd, axes)
+        self.cls, self.grid = cls, grid
         show = self.n > DEFAULT_CHUNK and sys.stderr.isatty()
         self.res, self.warns = recorded(banded_sweep if bands else sweep, cls, progress=show, **grid)
         self.bands = getattr(self.res, "bands", None)
@@ -283,9 +284,11 @@ class Points:
         """Every point, each solved one's result with its ``bands`` and ``out_of_domain`` lines where it has
         any, as ``to_dict()`` adds them (``--json``): the lines a solve()'s result answers
         (``mlsysim_uncertainty.sweep_domain.sweep_lines``: the ``mlsysim_domain_checks`` asked of the rows)."""
+        from mlsysim_uncertainty.sweep_bands import carried
         from mlsysim_uncertainty.sweep_domain import sweep_lines
 
-        distinct, which = sweep_lines(self.res) if self.bands is None else self.bands.lines
+        lines = sweep_lines(self.res, carried(self.cls, self.grid)) if self.bands is None else self.bands.lines
+        distinct, which = lines
         for i, pt in enumerate(self):
             why = () if pt["result"] is None else distinct[which[self.order[i]]]
             if why or (pt["result"] or {}).get("bands"):

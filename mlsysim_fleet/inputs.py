@@ -317,6 +317,14 @@ def sample_rate(result: Any) -> float | None:
     return amount("workload.throughput", v, Unit("1/s"), 1.0, "samples per second")
 
 
+def carrying(result: Any, name: str, given: Any) -> Any:
+    """``result`` keeping the input result ``given`` it was solved from under the argument ``name`` (a fleet
+    solver's ``band_inputs``: ``workload``, ``training``), whose out-of-domain lines its own ``out_of_domain``
+    states ("workload: ..."; ``mlsysim_uncertainty.domain.check`` reads them on first read, solve() does not)."""
+    result.__dict__["_inputs"] = {name: given}
+    return result
+
+
 def utilization_arg(utilization: Any, mfu: Any) -> float:
     """Node utilization in [0, 1] from ``utilization`` or its upstream name ``mfu`` (default
     ``DEFAULT_UTILIZATION``); both given and different is an error."""

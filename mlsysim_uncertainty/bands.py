@@ -373,10 +373,6 @@ def corner_arguments(solver_cls: Any, nominal: Result, given: dict[str, Any]) ->
     return (fast, slow) if moved else None
 
 
-def _input_lines(inputs: tuple[str, ...], given: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(f"{arg}: {line}" for arg in inputs for line in getattr(given.get(arg), "out_of_domain", ()))
-
-
 #: declarations by which a solver has ranges of its own (efficiencies, catalog numbers); ``band_inputs``
 #: only carries another solver's band through
 OWN_RANGES = ("band_arguments", "band_catalog")
@@ -449,11 +445,11 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
         nominal = solver.solve(*args, **kwargs)
         corners = corner_arguments(cls, nominal, given)
         one, other = (None, None) if corners is None else (solver.solve(**corners[0]), solver.solve(**corners[1]))
-    own = nominal.out_of_domain  # the domain check every result answers (mlsysim_domain_checks)
-    why = own + _input_lines(inputs, given) if inputs else own
+    why = nominal.out_of_domain  # the domain check every result answers (mlsysim_domain_checks)
     solver_name = _solver_name(cls)  # type: ignore[arg-type]  # hashable
     regime = regimes(solver_name, given, nominal)
-    rows, error_why = _with_error(cls, type(nominal), regime, bool(own))  # type: ignore[arg-type]
+    # a solver taking banded inputs states their lines (its domain is theirs): its own interval stays in domain
+    rows, error_why = _with_error(cls, type(nominal), regime, bool(why) and not inputs)  # type: ignore[arg-type]
     mids = vars(nominal)  # @result classes store fields in __dict__ (SI floats), a Pending corner by name
     p1, p2 = isinstance(one, Pending), isinstance(other, Pending)
     ones = mids if one is None else one.fields if p1 else vars(one)

@@ -82,11 +82,12 @@ def query(result: Any) -> tuple[str | None, str | None, int, int | None]:
 
 def check(result: Any) -> tuple[str, ...]:
     """Why lines of ``result`` (a solver's answer) outside the calibration set: its solver's own domain
-    (:func:`query` against ``data/domain.json``); "no calibration points" for a solver that has none; none for
-    a solver whose domain is its input results' (``band_inputs``: their lines are theirs, and ``banded``
-    carries them through). Read on a result's first ``out_of_domain`` (the ``mlsysim_domain_checks`` hook)."""
+    (:func:`query` against ``data/domain.json``); "no calibration points" for a solver that has none; for a
+    solver whose domain is its input results' (``band_inputs``), their lines ("workload: ..."), from the
+    inputs the result keeps (``mlsysim_fleet.inputs.carrying``). Read on a result's first ``out_of_domain``
+    (the ``mlsysim_domain_checks`` hook)."""
     if _carried(result.solver):
-        return ()
+        return input_lines(getattr(result, "_inputs", {}))
     if getattr(result, "prefill_hardware", None) is not None:  # disaggregated: the lines of each pool
         return tuple(
             f"{pool} pool: {line}"
@@ -94,6 +95,11 @@ def check(result: Any) -> tuple[str, ...]:
             for line in _lines(result.solver, getattr(result, f"{pool}_hardware"), *query(result)[1:])
         )
     return _lines(result.solver, *query(result))
+
+
+def input_lines(inputs: dict[str, Any]) -> tuple[str, ...]:
+    """The out-of-domain lines of the input results ``inputs`` (argument -> result), each after its argument."""
+    return tuple(f"{arg}: {line}" for arg, given in inputs.items() for line in getattr(given, "out_of_domain", ()))
 
 
 @lru_cache(maxsize=64)

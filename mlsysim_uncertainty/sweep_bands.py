@@ -25,6 +25,7 @@ from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.sweep import DEFAULT_CHUNK, SweepResult, _Plan, _solver_class, solve_each, sweep
 
 from .bands import _SAME, _declared, _measured, _solver_name, _with_error, corner_arguments
+from .domain import input_lines
 from .model_error import regimes
 from .sweep_domain import sweep_lines
 
@@ -86,8 +87,9 @@ def banded_sweep(solver: Any, /, *, chunk_size: int | None = None, progress: Any
             "solver", cls.__name__, "a solver declaring band_arguments, band_inputs or band_catalog (e.g. ServingModel)"
         )
     nominal = sweep(cls, chunk_size=chunk_size, progress=progress, **grid)
-    distinct, which = sweep_lines(nominal)
-    outside = np.array([bool(lines) for lines in distinct] + [False], dtype=bool)[which]
+    distinct, which = sweep_lines(nominal, carried(cls, grid))
+    # a solver taking banded inputs states their lines: its own interval stays in domain (as banded's)
+    outside = np.array([bool(lines) and not inputs for lines in distinct], dtype=bool)[which]
     produces = getattr(cls, "produces", None)
     measured = _measured(cls, produces)
     n = len(nominal)
@@ -117,6 +119,20 @@ def banded_sweep(solver: Any, /, *, chunk_size: int | None = None, progress: Any
             si[name] = (np.where(width, lo[name], np.nan), np.where(width, hi[name], np.nan))
     nominal.bands = SweepBands(nominal, si, (distinct, which))  # type: ignore[attr-defined]
     return nominal
+
+
+def carried(solver: Any, grid: dict[str, Any]) -> list[tuple[slice, tuple[str, ...]]]:
+    """(rows, the out-of-domain lines of the input results they were solved from) per block of a sweep of
+    ``solver`` over ``grid``, for a solver taking banded inputs (``band_inputs``: a fleet solver's workload,
+    which no column of the sweep holds; :func:`.domain.input_lines`); [] for any other."""
+    cls = _solver_class(solver)
+    inputs = _declared(cls)[1]
+    if not inputs:
+        return []
+    return [
+        (slice(first, first + size), input_lines({arg: args.get(arg) for arg in inputs}))
+        for first, size, args, _, _ in _blocks(_Plan(cls, grid), DEFAULT_CHUNK, grid)
+    ]
 
 
 def _blocks(plan: _Plan, chunk: int, grid: dict[str, Any]) -> Iterator[tuple[int, int, dict, dict, dict]]:

@@ -11,6 +11,7 @@ adds no line, so every such value reads as the span's low end.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,10 +19,13 @@ import numpy as np
 from .domain import _carried, _lines, _span, check, measured
 
 
-def sweep_lines(result: Any) -> tuple[list[tuple[str, ...]], Any]:
+def sweep_lines(
+    result: Any, carried: Sequence[tuple[slice, tuple[str, ...]]] = ()
+) -> tuple[list[tuple[str, ...]], Any]:
     """The ``out_of_domain`` lines of every point of ``result`` (a ``mlsysim_core.sweep.SweepResult``) as each
     point's ``solve()`` result answers them: (the distinct tuples of lines, the index into them of each
-    point; a point not solved: ``()``, index 0)."""
+    point; a point not solved: ``()``, index 0). ``carried``: (rows, lines) of the input results the rows
+    were solved from (a fleet solver's workload, which no column holds: :func:`.sweep_bands.carried`)."""
     from mlsysim_core.plugins import host
 
     distinct: list[tuple[str, ...]] = [()]
@@ -55,6 +59,10 @@ def sweep_lines(result: Any) -> tuple[list[tuple[str, ...]], Any]:
     else:
         for rows, lines in queried:
             keep(rows, lines)
+    for span, lines in carried:  # after the rows' own lines, as a solve() result states them
+        rows = span.start + np.flatnonzero(result.valid[span])
+        for k in np.unique(which[rows]).tolist() if lines else ():
+            keep(rows[which[rows] == k], distinct[k] + lines)
     return distinct, which
 
 

@@ -84,11 +84,18 @@ def test_training_sweep_bands_are_each_points_banded_solve():
 
 def test_fleet_sweep_bands_are_each_points_banded_solve():
     """SustainabilityModel: the node utilization's range and the ranged catalog numbers (band_catalog) of each
-    datacenter the sweep loops over, moved per block."""
+    datacenter the sweep loops over, moved per block; and with a banded training run as its workload, whose
+    out-of-domain lines each point states ("workload: ...", as its solve() result does)."""
     grid = dict(
         fleet=CLUSTER, duration_days=[7.0, 30.0], datacenter=[mlsysim.Infra.Grids.Quebec, mlsysim.Infra.Grids.US_Avg]
     )
     _same_as_banded_solves(mlsysim.SustainabilityModel, grid)
+    run = banded(mlsysim.DistributedModel, LM.Llama3_8B, CLUSTER, 256, tp_size=8, precision="fp16")
+    r = _same_as_banded_solves(
+        mlsysim.SustainabilityModel, dict(fleet=CLUSTER, workload=run, steps=[100, 1000], datacenter=grid["datacenter"])
+    )
+    assert "energy" in r.bands
+    assert all(r.bands.out_of_domain[i] == tuple(f"workload: {w}" for w in run.out_of_domain) for i in range(len(r)))
 
 
 def test_a_given_efficiency_is_held_across_the_sweep():
@@ -253,3 +260,50 @@ def test_pareto_and_carbon_plots_draw_the_bands_as_error_bars():
     bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     tops = sorted(seg[:, 1].max() for b in bars for seg in b.lines[2][0].get_segments())
     assert tops == pytest.approx(sorted(high for _, high in _band_of(doc, "carbon_footprint")))
+
+
+def test_a_plain_fleet_result_states_its_workloads_lines():
+    """Issue 20 item 4: a fleet solver's plain result carries its input result's out-of-domain lines (on its
+    first read, not in solve()), as its banded result does, and its plain sweep's --json points too."""
+    run = mlsysim.DistributedModel().solve(LM.Llama3_8B, CLUSTER, 256, tp_size=8, precision="fp16", tokens=1e10)
+    assert run.out_of_domain
+    want = tuple(f"workload: {w}" for w in run.out_of_domain)
+    grid = mlsysim.Infra.Grids.US_Avg
+    s = mlsysim.SustainabilityModel().solve(CLUSTER, workload=run, datacenter=grid)
+    e = mlsysim.EconomicsModel().solve(CLUSTER, workload=run, datacenter=grid)
+    r = mlsysim.ReliabilityModel().solve(CLUSTER, training=run)
+    assert "_out_of_domain" not in vars(s)  # solve() asks nothing: the lines come on the first read
+    assert s.out_of_domain == e.out_of_domain == want
+    assert r.out_of_domain == tuple(f"training: {w}" for w in run.out_of_domain)
+    assert s.to_dict()["out_of_domain"] == list(want)
+    assert banded(mlsysim.SustainabilityModel, CLUSTER, workload=run, datacenter=grid).out_of_domain == want
+    assert mlsysim.SustainabilityModel().solve(CLUSTER, 30, grid).out_of_domain == ()  # no workload: no lines
+    inside = mlsysim.DistributedModel().solve(LM.Llama3_8B, CLUSTER, 256, tp_size=8, tokens=1e10)
+    assert mlsysim.SustainabilityModel().solve(CLUSTER, workload=inside, datacenter=grid).out_of_domain == tuple(
+        f"workload: {w}" for w in inside.out_of_domain
+    )
+    from mlsysim_uncertainty.sweep_bands import carried
+    from mlsysim_uncertainty.sweep_domain import sweep_lines
+
+    swept = dict(fleet=CLUSTER, workload=run, steps=100, datacenter=[grid, mlsysim.Infra.Grids.Quebec])
+    plain = mlsysim.SustainabilityModel.sweep(**swept)
+    distinct, which = sweep_lines(plain, carried(mlsysim.SustainabilityModel, swept))
+    assert [distinct[k] for k in which] == [want, want]
+    assert sweep_lines(plain)[0] == [()]  # the columns alone hold no workload
+
+
+def test_a_plain_fleet_sweep_json_states_its_workloads_lines(tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    monkeypatch.chdir(tmp_path)
+    train = "train Llama3_8B Research_256 --batch-size 256 --tp 8 --precision fp16 --tokens 1e10 --json".split()
+    run = CliRunner().invoke(main, train, catch_exceptions=False)
+    (tmp_path / "run.json").write_text(run.stdout)
+    lines = json.loads(run.stdout)["result"]["out_of_domain"]
+    assert lines
+    doc = _cli(*"sweep carbon --cluster Research_256 --from run.json --datacenter Quebec,US_Avg --json -".split())
+    assert [p["result"]["out_of_domain"] for p in doc["points"]] == [[f"workload: {w}" for w in lines]] * 2

@@ -60,6 +60,7 @@ from mlsysim_fleet.inputs import (
     YEAR_S,
     UpstreamEnergyNames,
     amount,
+    carrying,
     check_fleet,
     duration_arg,
     facility_pue,
@@ -350,7 +351,8 @@ class EconomicsModel(Solver):
         t = duration_arg(duration_days, g.usage)
         price = _energy_price(kwh_price, g)
         source = "argument" if kwh_price is not None else None if price is None else "grid"
-        return _evaluate(g, u, t, price, EconomicsResult, price_source=source)
+        result = _evaluate(g, u, t, price, EconomicsResult, price_source=source)
+        return result if workload is None else carrying(result, "workload", workload)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): duration_days, utilization and kwh_price

@@ -44,6 +44,7 @@ from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked, where
 from mlsysim_core.types import Component, Fleet
 from mlsysim_core.units import HOUR, SECOND, Quantity, to_si
+from mlsysim_fleet.inputs import carrying
 from mlsysim_physics.efficiency import CHECKPOINT_S
 from mlsysim_physics.equations import maximum
 
@@ -377,7 +378,8 @@ class ReliabilityModel(Solver):
         ck = _checkpoint(training, storage, asynchronous_checkpoint, job_duration_hours is None)
         delta = _delta(checkpoint_time_s, ck)
         fixed = {**fixed, **_checkpoint_fields(ck, checkpoint_time_s)}
-        return _evaluate(t, delta, restart, m, interval, fleet.count, source, ReliabilityResult, **fixed)
+        result = _evaluate(t, delta, restart, m, interval, fleet.count, source, ReliabilityResult, **fixed)
+        return result if training is None else carrying(result, "training", training)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): job_duration_hours and checkpoint_time_s

@@ -50,6 +50,7 @@ from mlsysim_fleet.inputs import (
     YEAR_S,
     UpstreamEnergyNames,
     amount,
+    carrying,
     check_fleet,
     duration_arg,
     facility_pue,
@@ -249,7 +250,8 @@ class SustainabilityModel(Solver):
         )
         u = utilization_arg(utilization, mfu)
         t = duration_arg(duration_days, g.usage, high=math.inf)
-        return _evaluate(g, u, t, SustainabilityResult, notes=g.notes)
+        result = _evaluate(g, u, t, SustainabilityResult, notes=g.notes)
+        return result if workload is None else carrying(result, "workload", workload)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): duration_days and utilization as arrays,
