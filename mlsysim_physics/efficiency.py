@@ -115,8 +115,8 @@ CHECKPOINT_S = 60.0
 #: at their achievable rates. Awake-but-idle draw (clocks, leakage, HBM refresh) ~ 0.25 TDP;
 #: a bandwidth-saturated, compute-light step then draws ~0.6 TDP and a compute-bound step hits the
 #: TDP limit, consistent with [SPLIT24]. (0.1.1's TDP*(0.3+0.7*MFU) bills a memory-bound decode
-#: at ~0.3 TDP, under-estimating its energy ~2x.) No range yet: no measured source at hand
-#: (mlsysim_uncertainty.ranges.UNRANGED).
+#: at ~0.3 TDP, under-estimating its energy ~2x.) No range: the one measured decode draw at hand,
+#: 137-300 W of an H200's 700 W [MA26], lies below IDLE + MEMORY (mlsysim_uncertainty.ranges.UNRANGED).
 POWER_IDLE_FRACTION = 0.25
 POWER_COMPUTE_FRACTION = 0.60
 POWER_MEMORY_FRACTION = 0.35

@@ -204,6 +204,16 @@ UNBANDED = {
         ),
     )
 }
-#: Named defaults with no range: the accelerator power model's shares of TDP (no measured source at hand
-#: for a range yet).
-UNRANGED = ("POWER_IDLE_FRACTION", "POWER_COMPUTE_FRACTION", "POWER_MEMORY_FRACTION")
+#: [MA26] measured draw of LLM decode on an H200 (700 W TDP) across four attention kinds (GQA, MLA, Gated
+#: DeltaNet, Mamba2), as shares of TDP: 137 W / 700 W .. 300 W / 700 W; memory-bound, no power cap ever acts.
+DECODE_DRAW_SHARE = (137.0 / 700.0, 300.0 / 700.0)
+
+#: Named defaults with no range, and why: the accelerator power model's shares of TDP. The one measured
+#: draw at hand (:data:`DECODE_DRAW_SHARE`) lies below the model's bandwidth-saturated step (IDLE + MEMORY,
+#: 0.60 TDP), so no range around these defaults contains it: the power model itself is off there (an issue
+#: of its own), and no solve() argument takes the shares, so no band could move them either.
+UNRANGED = {
+    name: f"[MA26] decode on an H200 draws {DECODE_DRAW_SHARE[0]:.2f}-{DECODE_DRAW_SHARE[1]:.2f} of TDP, below the "
+    f"model's IDLE + MEMORY = {E.POWER_IDLE_FRACTION + E.POWER_MEMORY_FRACTION:.2f} for a bandwidth-saturated step"
+    for name in ("POWER_IDLE_FRACTION", "POWER_COMPUTE_FRACTION", "POWER_MEMORY_FRACTION")
+}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlsysim_physics import efficiency as E
-from mlsysim_uncertainty.ranges import RANGES, UNBANDED, UNRANGED, _gptf23_layer_overhead
+from mlsysim_uncertainty.ranges import DECODE_DRAW_SHARE, RANGES, UNBANDED, UNRANGED, _gptf23_layer_overhead
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "accuracy.md").read_text()
 
@@ -42,3 +42,21 @@ def test_the_accuracy_table_shows_each_unbanded_range(name):
     row = re.search(rf"^\| [^|]+ \| `{name}` [^|]+ \| ([^|]+) \| {r.tier} \|", DOC, re.M)
     assert row, name
     assert row.group(1).strip() == f"{_shown(r.low, unit)}-{_shown(r.high, unit)}{unit}"
+
+
+def test_the_power_shares_are_unranged_because_the_measured_decode_draw_lies_outside_them():
+    """[MA26]: an H200's decode draws 137-300 W of 700 W; the model's bandwidth-saturated step draws IDLE +
+    MEMORY of TDP, above that whole span, so no range around the defaults contains the measurement."""
+    assert DECODE_DRAW_SHARE == pytest.approx((0.1957, 0.4286), abs=1e-4)
+    assert E.POWER_IDLE_FRACTION + E.POWER_MEMORY_FRACTION > DECODE_DRAW_SHARE[1]
+    assert all("MA26" in why and "0.20-0.43" in why for why in UNRANGED.values())
+    assert "[MA26]" in DOC and "0.20-0.43 of TDP" in DOC
+    import mlsysim
+
+    h200 = mlsysim.Hardware.Cloud.H200
+    shares = [
+        mlsysim.ServingModel().solve(mlsysim.Models.Language.Llama3_8B, h200, 1024, b, output_len=256).decode_power
+        / h200.tdp
+        for b in (1, 64)
+    ]
+    assert "draws {:.2f} of TDP at batch 1, {:.2f} at 64".format(*(float(s.to("").magnitude) for s in shares)) in DOC
