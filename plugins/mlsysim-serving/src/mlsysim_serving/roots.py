@@ -79,9 +79,17 @@ def largest_meeting(
     x_1 are tried only where no rate met or missed. Every rate below ``top`` (the saturation rate) has a latency:
     a NaN excess there is a defect and raises FloatingPointError."""
     b = _Bracket(top)
+    met = missed = None  # the known rates nearest the crossing: all the bracket keeps of them
     for x, e in known:
-        if 0.0 < x < top:
-            b.add(x, e)
+        if 0.0 < x < top and e == e:  # (a NaN is solved again, and raises)
+            if e > 0.0:
+                if missed is None or x < missed[0]:
+                    missed = (x, e)
+            elif met is None or x > met[0]:
+                met = (x, e)
+    for nearest in (met, missed):
+        if nearest is not None:
+            b.add(*nearest)
 
     def at(k: int) -> tuple[float, float]:
         x = b.rate(k)
