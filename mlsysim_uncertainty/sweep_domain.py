@@ -90,11 +90,11 @@ def _by_query(result: Any, rows: Any) -> list[tuple[Any, tuple[str, ...]]] | Non
     """(rows, lines) of :func:`.domain.check` at ``rows``, read from the columns :func:`.domain.query` reads;
     None where the check reads more (a fleet solver's, a disaggregated point's pools): ask it per row."""
     solver = result.solver
-    if _carried(solver) or any(v is not None for v in _column(result, "prefill_hardware", rows).tolist()):
+    if _carried(solver) or not (_column(result, "prefill_hardware", rows) == None).all():  # noqa: E711 (arrays)
         return None
     hw = _column(result, "hardware", rows)
     fleet = _column(result, "fleet", rows)
-    if any(h is None for h in hw.tolist()):
+    if (hw == None).any():  # noqa: E711 (arrays)
         names = {id(f): None if f is None else f.accelerator.name for f in fleet.tolist()}
         hw = np.array([names[id(f)] if h is None else h for h, f in zip(hw.tolist(), fleet.tolist())], dtype=object)
     batch = _number(result, "batch_size", rows, 0.0)
@@ -140,9 +140,17 @@ def _column(result: Any, name: str, rows: Any) -> Any:
 
 
 def _number(result: Any, name: str, rows: Any, missing: float) -> Any:
-    """Column ``name`` at ``rows`` as floats, ``missing`` where a value is None or the sweep has no such column."""
-    values = _column(result, name, rows)
-    return np.array([missing if v is None else v for v in values.tolist()], dtype=float)
+    """Column ``name`` at ``rows`` as floats, ``missing`` where a value is None (NaN) or the sweep has no such
+    column."""
+    try:
+        column = result.si(name)[rows]
+    except KeyError:
+        return np.full(len(rows), missing)
+    if column.dtype.kind in "biu":
+        return column.astype(float)
+    if column.dtype.kind == "f":
+        return np.where(np.isnan(column), missing, column)
+    return np.array([missing if v is None else v for v in column.tolist()], dtype=float)
 
 
 def _groups(rows: Any, columns: list) -> list[Any]:
