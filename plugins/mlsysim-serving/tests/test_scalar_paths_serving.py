@@ -118,3 +118,22 @@ def test_secant_on_a_float_is_the_array_answer(a: float, b: float, c: float, T0:
         T_array, out_array, kept_array = TR._secant(ARRAY, F, np.array(T0), slope, 1e-12)
     assert _same(T, T_array) and _same(kept, kept_array)
     assert all(_same(s, x) for s, x in zip(out, out_array))
+
+
+@given(FLOATS)
+def test_reach_on_a_float_is_the_array_answer(m: float) -> None:
+    with np.errstate(all="ignore"):  # (ops.SCALAR hands sqrt(-1) to numpy, which warns)
+        assert _same(TR._reach(SCALAR, m), _on_arrays(TR._reach, m))
+
+
+@given(FLOATS, FLOATS, FLOATS, FLOATS, FLOATS.filter(lambda x: x != 0.0), FLOATS, FLOATS, FLOATS)
+def test_itl_spread_on_floats_is_the_array_answer(
+    lam: float, T: float, B: float, t_dec: float, lam_max: float, dT: float, D1: float, cv_p: float
+) -> None:
+    load = SimpleNamespace(D1=D1, cv_p=cv_p)
+
+    def spread(xp, *v):
+        return TR.itl_spread(xp, load, *v)
+
+    scalar = TR.itl_spread(SCALAR, load, lam, T, B, t_dec, lam_max, dT)
+    assert _same(scalar, _on_arrays(spread, lam, T, B, t_dec, lam_max, dT))

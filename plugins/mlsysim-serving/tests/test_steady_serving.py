@@ -301,3 +301,24 @@ def test_mix_on_a_float_is_the_array_answer(B, m, budget):
         on_arrays = TR._mix(ARRAY, cost, load, np.array(B), np.array(m), budget)
     for s, a in zip(mix, on_arrays):
         assert s == float(a), (s, a)
+
+
+@settings(deadline=None)
+@given(st.floats(0.0, 600.0), st.floats(1.0, 9000.0), st.floats(0.0, 9000.0), st.floats(0.0, 1e8))
+def test_own_step_on_a_float_is_the_array_answer(B, room, tokens, attn):
+    cost, load = _bench_case()
+    on_arrays = TR.own_step(ARRAY, cost, load, np.array(B), np.array(room), np.array(tokens), np.array(attn))
+    assert TR.own_step(SCALAR, cost, load, B, room, tokens, attn) == float(on_arrays)
+
+
+@settings(deadline=None)
+@given(st.floats(0.0, 20.0), st.sampled_from([512.0, 2048.0, 8192.0]))
+def test_model_root_on_a_float_is_the_array_answer(lam, budget):
+    # the closed-form start of the secant: the same root (or none) on one rate as on an array's element
+    cost, load = _bench_case()
+    root = TR._model_root(SCALAR, cost, load, lam, budget)
+    with np.errstate(all="ignore"):
+        on_arrays = TR._model_root(ARRAY, cost, load, np.array(lam), budget)
+    assert (root is None) == (on_arrays is None)
+    if root is not None:
+        assert root == tuple(float(x) for x in on_arrays)

@@ -559,6 +559,8 @@ def _mix(xp, cost, load, B, m, M):
 
 def _reach(xp, mp):
     """A count far in the tail of Poisson(mp): mp + 6*sqrt(mp) + 4, rounded up."""
+    if xp is SCALAR and 0.0 <= mp < math.inf:  # one rate in math's domain: its sqrt and ceil without ops' wrappers
+        return float(math.ceil(mp + 6.0 * math.sqrt(mp) + 4.0))
     return xp.ceil(mp + 6.0 * xp.sqrt(mp) + 4.0)
 
 
@@ -724,6 +726,12 @@ def own_step(xp, cost, load, B, room, tokens, attn):
     Vaswani et al. 2017, causal masking). ``load.separate``: the prompts' prefill step alone (B = 0), which
     ends at their first token."""
     B = 0.0 if load.separate else B
+    if xp is SCALAR:  # one rate: the min and max inline (ops.SCALAR's, without their calls)
+        q, share = (
+            (tokens if tokens <= room or tokens != tokens else room),
+            attn / (tokens if tokens >= 1e-300 or tokens != tokens else 1e-300),
+        )
+        return decode_step(cost, load, B, load.ctx, q, share)
     return decode_step(cost, load, B, load.ctx, xp.min(tokens, room), attn / xp.max(tokens, 1e-300))
 
 
@@ -923,7 +931,18 @@ def _model_root(xp, cost, load, lam, M):
         a, b = x0 + r0, x1 + r_T + k * (y0 + r1 * q - x0)
         e = 1.0 - b
         if x_c == y_c:
-            c, valid, roots = 0.0, True, (xp.ratio(a, e, math.inf),)
+            c, valid = 0.0, True
+            roots = ((a / e if e != 0.0 else math.inf),) if one_rate else (xp.ratio(a, e, math.inf),)
+        elif one_rate:  # no real root (NaN included): nothing to keep; else the ratios inline (ops.SCALAR's)
+            c = k * (y1 - x1)
+            disc = e * e - 4.0 * a * c
+            if not disc >= 0.0:
+                continue
+            s = math.sqrt(disc)
+            valid, roots = (
+                True,
+                ((2.0 * a / (e + s) if e + s != 0.0 else math.inf), ((e + s) / (2.0 * c) if c != 0.0 else math.inf)),
+            )
         else:
             c = k * (y1 - x1)
             disc = e * e - 4.0 * a * c
@@ -1256,6 +1275,12 @@ def itl_spread(xp, load, lam, T, B, t_dec, lam_max, dT):
     (Ross, "Introduction to Probability Models", compound Poisson random variables); the decode batch
     around it is Poisson-like (variance B), each sequence adding dT/dB (``dT``, :func:`batch_slope`); feedback
     (longer steps keep requests longer, which lengthens the steps) amplifies both by 1/sqrt(1 - lam/lam_max)."""
+    if xp is SCALAR:  # one rate: the max inline and math.sqrt (every root taken here is of a float >= 0 or NaN)
+        m, D1, B, lag = lam * T, load.D1, B, 1.0 - lam / lam_max
+        m, D1 = (m if m >= 1e-300 or m != m else 1e-300), (D1 if D1 >= 1.0 or D1 != D1 else 1.0)
+        prompts = (T - t_dec) / math.sqrt(m * D1) * math.sqrt(1.0 + load.cv_p * load.cv_p)
+        batch = dT * math.sqrt(B if B >= 0.0 or B != B else 0.0)
+        return math.sqrt(prompts * prompts + batch * batch) / math.sqrt(lag if lag >= 1e-3 or lag != lag else 1e-3)
     m = xp.max(lam * T, 1e-300)
     D1 = xp.max(load.D1, 1.0)
     prompts = (T - t_dec) / xp.sqrt(m * D1) * xp.sqrt(1.0 + load.cv_p * load.cv_p)
