@@ -322,3 +322,19 @@ def test_model_root_on_a_float_is_the_array_answer(lam, budget):
     assert (root is None) == (on_arrays is None)
     if root is not None:
         assert root == tuple(float(x) for x in on_arrays)
+
+
+@settings(deadline=None)
+@given(st.floats(0.0, 0.98), st.sampled_from([0.0, 1.0]), st.sampled_from([0.5, 1.0, 2.0]))
+def test_analytic_on_a_float_is_the_array_answer(load_share, lag, arrival_cv):
+    # the open loop's one-rate branches (the waits, the own step, the percentiles' where and max inline) answer
+    # every field as the array operations do, exactly
+    cost, eng = _engine(LLAMA8, 1, 4000, 500, 0.5)
+    lam = load_share * eng.saturation
+    args = (M, eng.B_max, arrival_cv, eng.saturation, None, 0.0, lag)
+    out = TR.analytic(cost, eng.load, lam, *args)
+    with np.errstate(all="ignore"):
+        on_arrays = TR.analytic(cost, eng.load, np.array(lam), *args)
+    assert out.keys() == on_arrays.keys()
+    for k, v in out.items():
+        assert v == float(on_arrays[k]), k

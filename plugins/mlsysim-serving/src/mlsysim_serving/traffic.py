@@ -1069,32 +1069,41 @@ def analytic(
     xp = ops_for(load, lam, M, B_max, arrival_cv, lam_max, lead, lag)
     T, B, f, t_dec, t_mix, t2 = steady(xp, cost, load, lam, M)
     room = budget(xp, load, B, M)
-    q = xp.max(xp.min(load.P1, room), 1.0)
+    one_rate = xp is SCALAR  # a float: max, min and where inline (ops.SCALAR's, without their calls)
+    if one_rate:
+        q = load.P1 if load.P1 <= room or load.P1 != load.P1 else room
+        q = q if q >= 1.0 or q != q else 1.0
+    else:
+        q = xp.max(xp.min(load.P1, room), 1.0)
     cv2_p, cv2_o = load.cv_p * load.cv_p, load.cv_o * load.cv_o  # service variability: prompt / output lengths
     ca2 = arrival_cv * arrival_cv
     # --- own prefill: P1/q chunks (>= 1 step), the last one mixed with the decode batch
-    chunks = xp.max(load.P1 / q, 1.0)
+    chunks = load.P1 / q
+    chunks = (chunks if chunks >= 1.0 or chunks != chunks else 1.0) if one_rate else xp.max(chunks, 1.0)
     drain = cost.drain(t_mix, B * load.w + q)  # pipeline stages: the prompt's last micro-batch leaves after the period
     # --- prefill-token server
     t_full = full_step(xp, cost, load, B, M)
     X = load.P1 * t_full / room
-    rho_p = xp.min(lam * X, 0.999999)
+    rho_p = lam * X
+    rho_p = (rho_p if rho_p <= 0.999999 or rho_p != rho_p else 0.999999) if one_rate else xp.min(rho_p, 0.999999)
     W_p = (ca2 + cv2_p) / 2.0 * rho_p / (1.0 - rho_p) * X
-    W_p = xp.where(room >= 2.0 * load.P1, W_p * rho_p, W_p)  # short prompts share a step: a wait needs a full one
     # --- own step: short prompts share it with those that came during the step in progress (length-biased,
     # E[t^2]/T); longer ones (two do not fit the budget) with the chunks of the mean mixed step
     short = room >= 2.0 * load.P1
+    # short prompts share a step: a wait needs a full one
+    W_p = (W_p * rho_p if short else W_p) if one_rate else xp.where(short, W_p * rho_p, W_p)
     busy = -xp.expm1(-lam * (chunks * t_mix + drain + load.D1 * T + W_p))  # P(the engine is busy at an arrival)
     single = load.separate and steps == 1  # prefill steps of their own: the single step in progress, not the cycle
     # E[L^2]/E[L] of the block in progress (t2/T: one step)
     block = SEP.span(T, t2, t_dec) if single else MS.span(T, t2, f, t_dec, steps)
     n = lam * busy * block
     chunk = t_full if load.separate else t_mix  # a long prompt's chunk: back-to-back prefill steps, or mixed ones
-    X_own = chunks * xp.where(short, own_step(xp, cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n)), chunk)
-    X_own = X_own + drain
+    X_own = own_step(xp, cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n))
+    X_own = chunks * ((X_own if short else chunk) if one_rate else xp.where(short, X_own, chunk)) + drain
     # --- sequence slots (max_num_seqs / KV)
     T_res = X_own + load.D1 * T
-    rho_s = xp.min(lam * T_res / B_max, 0.999999)
+    rho_s = lam * T_res / B_max
+    rho_s = (rho_s if rho_s <= 0.999999 or rho_s != rho_s else 0.999999) if one_rate else xp.min(rho_s, 0.999999)
     p_slot = rho_s ** (xp.sqrt(2.0 * (B_max + 1.0)) - 1.0)
     W_s = (ca2 + cv2_o) / 2.0 * T_res * p_slot / (B_max * (1.0 - rho_s))
     # --- residual of the step in progress
@@ -1119,7 +1128,11 @@ def analytic(
         else None
     )
     gap = T * load.gap  # mean token gap: one step per token, or T/E with speculation
-    p_wait = xp.max(xp.max(rho_p, p_slot), 1e-12)
+    if one_rate:
+        p_wait = rho_p if rho_p >= p_slot or rho_p != rho_p else p_slot
+        p_wait = p_wait if p_wait >= 1e-12 or p_wait != p_wait else 1e-12
+    else:
+        p_wait = xp.max(xp.max(rho_p, p_slot), 1e-12)
     out = {
         "T": T,
         "B": B,
@@ -1137,18 +1150,29 @@ def analytic(
     # own step: shared with the Poisson(lam*P(busy)*block) prompts that came during the same step in progress, at
     # most as many as fit beside it (short prompts)
     others_mean = lam * busy * block
-    others_top = xp.where(short, xp.max(xp.floor(room / load.P1_nz) - 1.0, 0.0), 0.0)
+    if not one_rate:
+        others_top = xp.where(short, xp.max(xp.floor(room / load.P1_nz) - 1.0, 0.0), 0.0)
+    else:
+        others_top = xp.floor(room / load.P1_nz) - 1.0 if short else 0.0
+        others_top = others_top if others_top >= 0.0 or others_top != others_top else 0.0
     positions = (1.0 + load.h) / (2.0 * (1.0 - load.h))  # a prompt's positions h*S..S: (1 - h^2)*S^2/2 = S^2 * this
     for p in percentiles:
         z, tail = Z[p], 1.0 - p / 100.0
         ttft_key, itl_key, e2e_key = _FIELDS[p]
-        Wp = xp.where(tail < p_wait, Wq / p_wait * xp.log(p_wait / tail), 0.0)
+        if not one_rate:
+            Wp = xp.where(tail < p_wait, Wq / p_wait * xp.log(p_wait / tail), 0.0)
+        else:  # (p_wait/tail > 1 where taken)
+            Wp = Wq / p_wait * math.log(p_wait / tail) if tail < p_wait else 0.0
         others = poisson_quantile(xp, others_mean, p / 100.0, others_top)
         Lp = load.P1 * load.prompt_quantile(p)  # the prompt at this percentile
         own = Lp * Lp * positions
         tokens, attn = Lp + others * load.P1, own + others * load.P2
-        Xp = xp.where(short, own_step(xp, cost, load, B, room, tokens, attn), chunk)
-        Xp = Xp * xp.max(Lp / room, 1.0) + drain
+        if not one_rate:
+            Xp = xp.where(short, own_step(xp, cost, load, B, room, tokens, attn), chunk) * xp.max(Lp / room, 1.0)
+        else:
+            Xp, over = own_step(xp, cost, load, B, room, tokens, attn) if short else chunk, Lp / room
+            Xp = Xp * (over if over >= 1.0 or over != over else 1.0)
+        Xp = Xp + drain
         if clients is None and steps > 1:
             Rp = MS.residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, steps)
         elif clients is None and single:
@@ -1169,11 +1193,16 @@ def analytic(
             # n) and the open loop's residual, combine by median_shift with variances u^2*cv_p^2,
             # u = (X_own - drain)/(1 + n) the step's time per prompt, and R^2*(4/(3*P(busy)) - 1): uniform over
             # a step of 2R/P(busy) when busy, E[R^2 | busy] = 4/3*(R/P(busy))^2
-            X_len = xp.where(short, own_step(xp, cost, load, B, room, Lp + n * load.P1, own + n * load.P2), chunk)
-            X_len = X_len * xp.max(Lp / room, 1.0) + drain
-            u = (X_own - drain) / xp.where(short, 1.0 + n, 1.0)
+            X_len = own_step(xp, cost, load, B, room, Lp + n * load.P1, own + n * load.P2)
             spread = clients is None and busy > 0.5
-            v_res = xp.where(spread, R * R * (4.0 / (3.0 * xp.max(busy, 1e-12)) - 1.0), 0.0)
+            if not one_rate:
+                X_len = xp.where(short, X_len, chunk) * xp.max(Lp / room, 1.0) + drain
+                u = (X_own - drain) / xp.where(short, 1.0 + n, 1.0)
+                v_res = xp.where(spread, R * R * (4.0 / (3.0 * xp.max(busy, 1e-12)) - 1.0), 0.0)
+            else:  # (busy > 0.5 where the residual spreads)
+                X_len = (X_len if short else chunk) * (over if over >= 1.0 or over != over else 1.0) + drain
+                u = (X_own - drain) / (1.0 + n if short else 1.0)
+                v_res = R * R * (4.0 / (3.0 * busy) - 1.0) if spread else 0.0
             d_ttft = Wp - Wq + (Xp - X_len) + median_shift(xp, X_len - X_own, u * u * cv2_p, Rp - R, v_res)
         else:
             d_ttft = combine(xp, Wp - Wq, Xp - X_own) + (Rp - R)
@@ -1257,8 +1286,13 @@ def batch_slope(xp, cost, load, B, m, f, M):
     difference of two :func:`_mix` evaluations over bench/traffic_fields.py's configurations, for four step
     times instead of a :func:`_mix`."""
     ctx, pos = load.ctx, load.pos
-    q = xp.min(m * load.P1 / xp.max(f, 1e-300), budget(xp, load, B + 1.0, M))
+    room = budget(xp, load, B + 1.0, M)
     one, two = load.line_at(cost, B + 1.0), load.line_at(cost, B + 2.0)
+    if xp is SCALAR:  # one rate: the max and min inline (ops.SCALAR's, without their calls)
+        q = m * load.P1 / (f if f >= 1e-300 or f != f else 1e-300)
+        q = q if q <= room or q != q else room
+    else:
+        q = xp.min(m * load.P1 / xp.max(f, 1e-300), room)
     if one is None:
         dec = decode_step(cost, load, B + 2.0, ctx, 0.0, pos) - decode_step(cost, load, B + 1.0, ctx, 0.0, pos)
         mixed = cycle_step(cost, load, B + 2.0, ctx, q, pos) - cycle_step(cost, load, B + 1.0, ctx, q, pos)
