@@ -477,3 +477,30 @@ def test_band_corners_under_traffic_hold_what_their_whole_results_do(kw):
     for corner in (fast, slow):
         assert corner.ttft_p50 < corner.ttft_p90 < corner.ttft_p99 and corner.e2e_p90 < corner.e2e_p99
         assert (corner.slo_attainment is not None) == ("slo_ttft" in kw)
+
+
+@pytest.mark.parametrize(
+    "kw", [dict(arrival_rate=3.0), dict(arrival_rate=3.0, length_samples=[(1500, 200), (2500, 400)])]
+)
+def test_repeated_bands_under_traffic_reuse_their_corners_rate_free_part(monkeypatch, kw):
+    """A corner's static fields and the engine of its layout under the nominal's plan are found once
+    (``solver._corner_plan``, by the identity of the corner's layout and the plan): a repeated banded call readies
+    no engine and gives the same band; with ``length_samples`` (a list that can change in place) nothing is kept."""
+    from mlsysim_serving import solver as S
+    from mlsysim_serving import under_load as UL
+    from mlsysim_serving.memo import Memo
+
+    from mlsysim_uncertainty import banded
+
+    monkeypatch.setattr(S, "_corner_plans", Memo())
+    readied = []
+    ready = UL.ready
+    monkeypatch.setattr(UL, "ready", lambda setup, *a: readied.append(setup) or ready(setup, *a))
+    first = banded(ServingModel(), **BASE, **kw)
+    corners = readied[-2:]  # the fast and the slow corner's layouts (the nominal's plan may be kept from before)
+    assert corners[0] is not corners[1] and corners[0].eta_c > corners[1].eta_c
+    readied.clear()
+    again = banded(ServingModel(), **BASE, **kw)
+    assert dict(again.bands) == dict(first.bands)
+    kept = "length_samples" not in kw
+    assert len(S._corner_plans) == (2 if kept else 0) and readied[-2:] == ([] if kept else corners)

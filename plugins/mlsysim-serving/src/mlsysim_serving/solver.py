@@ -470,19 +470,39 @@ class ServingModel(Solver):
 
 def _corner_fields(setup: Setup, a: dict, nominal: ServingResult, plan: tuple, rate: Any) -> dict:
     """What a band reads of its corner under traffic at the layout ``setup`` (``solve_corners``), on the
-    nominal's checked lengths, traffic mix (its :func:`_plan`) and offered ``rate``: the static fields (memoized
-    per layout), the speculative ones and the loaded ones at the band's percentiles only (:data:`_BAND_PERCENTILES`).
-    What :meth:`ServingModel._fields` adds beside them (the layout's names, the lengths, the notes) the
-    efficiencies do not move."""
+    nominal's checked lengths, traffic mix (its :func:`_plan`) and offered ``rate``: the static fields and the
+    speculative ones (:func:`_corner_plan`) and the loaded ones at the band's percentiles only
+    (:data:`_BAND_PERCENTILES`). What :meth:`ServingModel._fields` adds beside them (the layout's names, the lengths,
+    the notes) the efficiencies do not move."""
+    static, engine = _corner_plan(setup, a, nominal, plan)
+    f = dict(static)
+    f.update(_module(".under_load").at_rate(setup, plan[2], plan[3], plan[4], engine, rate, _BAND_PERCENTILES))
+    return f
+
+
+#: a band corner's rate-free part (:func:`_corner_plan`) by the identity of its setup and the nominal's plan
+_corner_plans = Memo()
+
+
+def _corner_plan(setup: Setup, a: dict, nominal: ServingResult, plan: tuple) -> tuple:
+    """(the static and speculative fields, the layout :func:`.under_load.ready`) of a band's corner at the layout
+    ``setup`` under the nominal's ``plan``: what no rate moves, so a repeated banded call finds it by the identity of
+    the corner's setup (:func:`_at`: one object per nominal setup and corner) and of the plan (the memoized
+    :func:`_plan`, whose values decide the lengths, the speculation and the mix); read-only. Not kept where the plan
+    is not (``length_samples``: a list can change in place) or the layout holds no request (its text, found anew)."""
+    key = (id(setup), id(plan))
+    hit = _corner_plans.get(key)
+    if hit is not None and hit[0] is setup and hit[1] is plan:  # the entry keeps both alive: an id is not reused
+        return hit[2], hit[3]
     n: dict[str, Any] = vars(nominal)  # @result classes store their fields in __dict__
     batch, beams = n["batch_size"], n["beam_width"]
     seq_len, output_len, c = plan[2:5]
     f = dict(_static(setup, batch, seq_len, output_len, beams))
     spec = _speculate(setup, a, f, batch * beams, seq_len, output_len)
-    UL = _module(".under_load")
-    engine = UL.ready(setup, seq_len, output_len, c, a["raise_errors"], spec)
-    f.update(UL.at_rate(setup, seq_len, output_len, c, engine, rate, _BAND_PERCENTILES))
-    return f
+    engine = _module(".under_load").ready(setup, seq_len, output_len, c, a["raise_errors"], spec)
+    if c["length_samples"] is None and engine.__class__ is not str:
+        _corner_plans.put(key, (setup, plan, f, engine))
+    return f, engine
 
 
 def _speculation(setup: Setup, a: dict) -> tuple | None:
