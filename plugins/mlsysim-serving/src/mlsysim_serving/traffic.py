@@ -510,12 +510,13 @@ def _mix(xp, cost, load, B, m, M):
         c0, c1, m0, m1, r0, r1 = line
         t_dec = ((c0 if c0 >= m0 or c0 != c0 else m0) if one_rate else xp.max(c0, m0)) + r0
     short = room >= P1
-    fill = xp.ceil(room / P1)  # prompts that fill the budget
+    fill = room / P1  # prompts that fill the budget, rounded up (math's ceil where it takes the float)
+    fill = float(math.ceil(fill)) if one_rate and 0.0 <= fill < math.inf else xp.ceil(fill)
     whole = fill if one_rate else -xp.top(-fill)  # below this count every element's n prompts fit the budget whole
     mp, K = _carried(xp, m, P1, room, fill, whole)
     var_p = load.cv_p * load.cv_p * P1 * P1  # variance of one prompt's prefill tokens
     # N ~ Poisson(mp) prompts waiting, its tail lumped at K (:func:`_lumped`)
-    pmf = below = xp.exp(-mp)  # P(N = n), P(N <= n)
+    pmf = below = math.exp(-mp) if one_rate and mp >= 0.0 else xp.exp(-mp)  # P(N = n), P(N <= n)
     mean, sq = pmf * t_dec, pmf * t_dec * t_dec  # E[t], E[t^2] summed over n = 0..K prompts in a step
     for n in range(1, K + 1):
         pmf = pmf * (mp / n)
@@ -544,7 +545,7 @@ def _mix(xp, cost, load, B, m, M):
         mean = mean + w * tn
         sq = sq + w * tn * tn
         sq = sq + w * spread
-    f = -xp.expm1(-mp)
+    f = -(math.expm1(-mp) if one_rate and mp >= 0.0 else xp.expm1(-mp))
     if not xp.all(short):  # full chunks where the prompts exceed the free budget
         f_l = xp.min(m * load.P1 / room, 1.0)
         t_full = cycle_step(cost, load, B, ctx, room, pos)
@@ -636,10 +637,10 @@ def _prefilled(xp, mp, P1, room, fill, whole, K=None):
     before K)."""
     if K is None:
         K = _lumped(xp, fill, _reach(xp, mp))
-    pmf = xp.exp(-mp)  # P(N = n - 1)
+    one_rate = xp is SCALAR  # a float: the max and min inline, math's exp (ops.SCALAR's, without their calls)
+    pmf = math.exp(-mp) if one_rate and mp >= 0.0 else xp.exp(-mp)  # P(N = n - 1)
     # P(N = n - 3), P(N = n - 2), P(N <= n - 1), E[q] and its three derivatives
     last2 = last = below = got = slope = bend = third = 0.0
-    one_rate = xp is SCALAR  # a float: the max and min inline (ops.SCALAR's, without their calls)
     for n in range(1, K + 1):
         if n < whole:
             dq = P1
@@ -841,7 +842,8 @@ def _spread(xp, cost, load, lam, M, T, slope):
     one_rate = xp is SCALAR  # a float: plain comparisons and math (the branch taken alone)
     if one_rate and room < P1:
         return T, slope
-    q2 = xp.min(2.0 * P1, room)
+    q2 = 2.0 * P1
+    q2 = (q2 if q2 <= room or q2 != q2 else room) if one_rate else xp.min(q2, room)
     line = load.line_at(cost, B)
     if line is None:
         t0 = decode_step(cost, load, B, load.ctx)
@@ -849,7 +851,13 @@ def _spread(xp, cost, load, lam, M, T, slope):
         d2 = d2 + t0
     else:  # on affine pieces the rest of the step, r0 + r1*q, has a second difference only where q2 < 2*P1
         c0, c1, m0, m1, _, r1 = line
-        d2 = xp.max(c0 + c1 * q2, m0 + m1 * q2) - 2.0 * xp.max(c0 + c1 * P1, m0 + m1 * P1) + xp.max(c0, m0)
+        if one_rate:  # the max inline (ops.SCALAR's)
+            t_c, t_m = c0 + c1 * q2, m0 + m1 * q2
+            d2 = t_c if t_c >= t_m or t_c != t_c else t_m
+            t_c, t_m = c0 + c1 * P1, m0 + m1 * P1
+            d2 = d2 - 2.0 * (t_c if t_c >= t_m or t_c != t_c else t_m) + (c0 if c0 >= m0 or c0 != c0 else m0)
+        else:
+            d2 = xp.max(c0 + c1 * q2, m0 + m1 * q2) - 2.0 * xp.max(c0 + c1 * P1, m0 + m1 * P1) + xp.max(c0, m0)
         d2 = d2 + r1 * (q2 - 2.0 * P1)
     m = lam * T
     e = math.expm1(-m) if one_rate else xp.expm1(-m)  # -P(N >= 1)
@@ -1092,7 +1100,8 @@ def analytic(
     short = room >= 2.0 * load.P1
     # short prompts share a step: a wait needs a full one
     W_p = (W_p * rho_p if short else W_p) if one_rate else xp.where(short, W_p * rho_p, W_p)
-    busy = -xp.expm1(-lam * (chunks * t_mix + drain + load.D1 * T + W_p))  # P(the engine is busy at an arrival)
+    busy = -lam * (chunks * t_mix + drain + load.D1 * T + W_p)  # P(the engine is busy at an arrival): 1 - e^this
+    busy = -(math.expm1(busy) if one_rate and busy <= 0.0 else xp.expm1(busy))
     single = load.separate and steps == 1  # prefill steps of their own: the single step in progress, not the cycle
     # E[L^2]/E[L] of the block in progress (t2/T: one step)
     block = SEP.span(T, t2, t_dec) if single else MS.span(T, t2, f, t_dec, steps)
@@ -1107,7 +1116,8 @@ def analytic(
     p_slot = rho_s ** (xp.sqrt(2.0 * (B_max + 1.0)) - 1.0)
     W_s = (ca2 + cv2_o) / 2.0 * T_res * p_slot / (B_max * (1.0 - rho_s))
     # --- residual of the step in progress
-    busy = -xp.expm1(-lam * (T_res + W_p + W_s))
+    busy = -lam * (T_res + W_p + W_s)
+    busy = -(math.expm1(busy) if one_rate and busy <= 0.0 else xp.expm1(busy))
     R = busy * block / 2.0
     if clients is not None and single:  # the whole single step after a decode step; lost phase: a random one's
         T1 = SEP.next_step(T, f, t_dec)
