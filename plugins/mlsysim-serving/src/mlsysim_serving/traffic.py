@@ -585,7 +585,8 @@ def _carried(xp, m, P1, room, fill, whole):
         return m, _lumped(xp, fill, reach)
     # where fill <= reach(m) <= reach(m') everywhere (m' >= m), the lump is at fill whatever m'
     K = int(min(xp.top(fill), 4096)) if xp.all(fill <= reach) else None
-    want = xp.min(m * P1, room * (1.0 - 1e-6))
+    want, cap = m * P1, room * (1.0 - 1e-6)
+    want = (want if want <= cap or want != want else cap) if xp is SCALAR else xp.min(want, cap)
     mp = m
     one_rate = xp is SCALAR  # a float: each where's branch taken alone, max inline (ops.SCALAR's, without calls)
     for _ in range(30):
@@ -596,7 +597,7 @@ def _carried(xp, m, P1, room, fill, whole):
             gap = want - got
             disc = slope * slope + 2.0 * bend * gap
             root = disc > 0.0
-            step = 2.0 * gap / (slope + xp.sqrt(disc)) if root else gap / slope
+            step = 2.0 * gap / (slope + math.sqrt(disc)) if root else gap / slope  # (disc > 0 where taken)
             up = mp + step
             step = (up if up >= m or up != up else m) - mp
             mp = mp + step
@@ -747,7 +748,7 @@ def full_step(xp, cost, load, B, M):
 def poisson_quantile(xp, m, p, top):
     """Quantile of Poisson(m) at p, interpolated linearly inside the step of the CDF that crosses p
     (a continuous stand-in for the discrete count), at most ``top`` (arrays)."""
-    pmf = xp.exp(-m)
+    pmf = math.exp(-m) if xp is SCALAR and m >= 0.0 else xp.exp(-m)  # (math's where it takes the float)
     cdf = pmf
     n = 0.0 * cdf  # 0 where the CDF at 0 reaches p, shaped as m
     one_rate = xp is SCALAR  # a float: the step that crosses p found by plain tests (ops.SCALAR's, without calls)
@@ -762,7 +763,7 @@ def poisson_quantile(xp, m, p, top):
         cdf = cdf + pmf
         if (cdf >= p) if one_rate else xp.all(cdf >= p):
             break
-    return xp.min(n, top)
+    return (n if n <= top or n != n else top) if one_rate else xp.min(n, top)
 
 
 def capacity(cost, load, M, B_max):
@@ -1276,8 +1277,8 @@ def residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail):
     (share 1 - f, t_dec) and prefill steps t_dec + d*g, d = t_mix - t_dec, affine in their prompt's length over
     its mean g. Every step outlasts x <= t_dec: E[(t - x)+] = t_dec + f*d - x; beyond, only prefill steps do:
     f*d*E[(g - y)+] at y = (x - t_dec)/d, inverted by :meth:`Load.excess_level`."""
-    c = tail * T / xp.max(busy, 1e-300)  # E[(t - x)+] at the quantile
-    fd = f * (t_mix - t_dec)
+    c = tail * T / ((busy if busy >= 1e-300 or busy != busy else 1e-300) if xp is SCALAR else xp.max(busy, 1e-300))
+    fd = f * (t_mix - t_dec)  # (c: E[(t - x)+] at the quantile)
     if xp is SCALAR:  # one rate: the side taken alone, its max and min inline (ops.SCALAR's, without their calls)
         if c < fd:
             u = c / (fd if fd >= 1e-300 or fd != fd else 1e-300)
