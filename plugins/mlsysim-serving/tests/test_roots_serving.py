@@ -20,17 +20,23 @@ def _counted(f):
     return g, calls
 
 
+def _excess(shape: str, r: float, top: float):
+    """An increasing excess crossing 0 at r below the saturation ``top``: a line, a queue's 1/(1 - rho)
+    blow-up, or a jump."""
+    return {
+        "line": lambda x: x / r - 1.0,
+        "queue": lambda x: (1.0 - r / top) / (1.0 - x / top) - 1.0,
+        "step": lambda x: -1.0 if x <= r else 1.0,
+    }[shape]
+
+
 @settings(max_examples=200, deadline=None)
 @given(top=st.floats(1e-3, 1e3), share=st.floats(1e-6, 0.999), shape=st.sampled_from(["line", "queue", "step"]))
 def test_largest_meeting_finds_the_crossing_and_meets(top, share, shape):
     """Increasing excesses crossing 0 at r: a line, a queue's 1/(1 - rho) blow-up, a jump; the answer
     meets (excess <= 0) and lies within STEP of r (the queue: within its own rounding, 1e-16 / share)."""
     r = share * top
-    f = {
-        "line": lambda x: x / r - 1.0,
-        "queue": lambda x: (1.0 - r / top) / (1.0 - x / top) - 1.0,
-        "step": lambda x: -1.0 if x <= r else 1.0,
-    }[shape]
+    f = _excess(shape, r, top)
     g, calls = _counted(f)
     x = largest_meeting(g, top)
     assert f(x) <= 0.0
@@ -95,11 +101,7 @@ def test_the_answer_is_the_grid_rate_whatever_is_known(top, share, shape, known,
     below the crossing r of the continuous excess; rates known beforehand (any, on the grid or not) and a guess
     change the solves, not the answer."""
     r = share * top
-    f = {
-        "line": lambda x: x / r - 1.0,
-        "queue": lambda x: (1.0 - r / top) / (1.0 - x / top) - 1.0,
-        "step": lambda x: -1.0 if x <= r else 1.0,
-    }[shape]
+    f = _excess(shape, r, top)
     cold = largest_meeting(f, top)
     assert cold == _grid_answer(f, top)
     assert f(cold) <= 0.0 and (cold == top * math.exp(-STEP) or f(cold * math.exp(STEP)) > 0.0)
