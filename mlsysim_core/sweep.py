@@ -411,6 +411,13 @@ class _Plan:
     def chunks(self, chunk_size: int) -> list[tuple[int, int]]:
         return [(s, min(s + chunk_size, self.size)) for s in range(0, self.size, chunk_size)]
 
+    def block(self, g: int, lo: int, hi: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(arguments, vector arguments) of group ``g``'s points [lo, hi): one block solved at once."""
+        idx = np.unravel_index(g, self.group_shape) if self.group_shape else ()
+        args = {**self.defaults, **self.fixed, **{name: values[i] for (name, values), i in zip(self.group, idx)}}
+        rows = np.unravel_index(np.arange(lo, hi), self.vector_shape) if self.vector else ()
+        return args, {name: values[i] for (name, values), i in zip(self.vector, rows)}
+
 
 def _vector_dtype(values: Any) -> Any:
     """int64 when every value is an int, float64 when every one is a float, else None (a group axis:
@@ -460,13 +467,7 @@ def _run_chunk(cls: type, plan: _Plan, start: int, stop: int) -> tuple[Any, list
     for g in range(start // nv, (stop - 1) // nv + 1):
         lo, hi = max(start - g * nv, 0), min(stop - g * nv, nv)
         n = hi - lo
-        idx = np.unravel_index(g, plan.group_shape) if plan.group_shape else ()
-        args = {**plan.defaults, **plan.fixed, **{name: values[i] for (name, values), i in zip(plan.group, idx)}}
-        if plan.vector:
-            vidx = np.unravel_index(np.arange(lo, hi), plan.vector_shape)
-            vec = {name: values[i] for (name, values), i in zip(plan.vector, vidx)}
-        else:
-            vec = {}
+        args, vec = plan.block(g, lo, hi)
         if callable(columns):
             try:
                 with np.errstate(all="ignore"):

@@ -141,12 +141,9 @@ def _blocks(plan: _Plan, chunk: int, grid: dict[str, Any]) -> Iterator[tuple[int
     argument the caller gave stands in ``given`` as its block's first value (given: held, never moved)."""
     nv = plan.n_vector
     for g in range(math.prod(plan.group_shape)):
-        at = np.unravel_index(g, plan.group_shape) if plan.group_shape else ()
-        args = {**plan.defaults, **plan.fixed, **{name: values[i] for (name, values), i in zip(plan.group, at)}}
         for lo in range(0, nv, chunk):
             hi = min(lo + chunk, nv)
-            rows = np.unravel_index(np.arange(lo, hi), plan.vector_shape) if plan.vector else ()
-            vec = {name: values[i] for (name, values), i in zip(plan.vector, rows)}
+            args, vec = plan.block(g, lo, hi)
             given = {k: args[k] for k in grid if k in args} | {k: v[0].item() for k, v in vec.items() if k in grid}
             yield g * nv + lo, hi - lo, args, vec, given
 

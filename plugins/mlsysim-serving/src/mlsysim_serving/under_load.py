@@ -647,10 +647,10 @@ def _tried(eng: Engine, c: dict, t_req: float) -> list[tuple[float, float]]:
     solved with the mix of ``c`` (:func:`trial`'s memo): what a search under new SLOs knows before its first
     solve (a trial without the ITL spread only where ``c`` has no ITL SLO)."""
     slo_t, slo_i = c["slo_ttft"], c["slo_itl"]
-    mix = (float(c["max_num_batched_tokens"]), c["arrival_cv"], c["slo_percentile"], float(c["scheduler_overlap"]))
+    mix = _trial_mix(c)
     out = []
     for gaps in (True,) if slo_i is not None else (True, False):
-        memo = eng.rates.get(("trials", *mix, c["scheduler_steps"], gaps))
+        memo = eng.rates.get(("trials", *mix, gaps))
         if memo is not None:
             out += [(lam, slo_excess(q + t_req, itl, slo_t, slo_i)) for lam, (_, q, itl) in memo.items()]
     return out
@@ -659,14 +659,19 @@ def _tried(eng: Engine, c: dict, t_req: float) -> list[tuple[float, float]]:
 def excess_at(cost: TR.StepCost, eng: Engine, c: dict, lam: float, t_req: float = 0.0) -> float:
     """:func:`slo_excess` of the p``slo_percentile`` TTFT (+ the request path t_req) and ITL at rate ``lam``
     below saturation (:func:`trial`): <= 0 where the SLOs of ``c`` are met."""
-    M, cv, pct, lag = (
+    _, ttft, itl = trial(cost, eng, lam, *_trial_mix(c), c["slo_itl"] is not None)
+    return slo_excess(ttft + t_req, itl, c["slo_ttft"], c["slo_itl"])
+
+
+def _trial_mix(c: dict) -> tuple[float, float, int, float, int]:
+    """(M, cv, pct, lag, steps) of the mix ``c``: the values :func:`trial` reads and keys its memo by."""
+    return (
         float(c["max_num_batched_tokens"]),
         c["arrival_cv"],
         c["slo_percentile"],
         float(c["scheduler_overlap"]),
+        c["scheduler_steps"],
     )
-    _, ttft, itl = trial(cost, eng, lam, M, cv, pct, lag, c["scheduler_steps"], c["slo_itl"] is not None)
-    return slo_excess(ttft + t_req, itl, c["slo_ttft"], c["slo_itl"])
 
 
 #: Trial rates an engine keeps (:func:`trial`): a search takes ~7, a disaggregated SLO solve ~15 on one pool.
