@@ -167,7 +167,7 @@ def test_closed_loop_mappings_solve_what_they_say():
     r = mlsysim.ServingModel().solve(
         M.Qwen3_8B,
         H.H100,
-        233,
+        241,  # 233 prompt tokens + Qwen3's chat template (serving_points.QWEN3_CHAT_TEMPLATE_TOKENS)
         precision="fp8",
         kv_precision="bf16",
         output_len=221,

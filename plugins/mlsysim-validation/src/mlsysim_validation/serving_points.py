@@ -28,21 +28,28 @@ _GPUSTACK_QWEN3_8B: tuple[tuple[str, dict[str, Any], tuple[int, ...]], ...] = (
     ("trtllm", {"precision": "bf16", "scheduler_overlap": True}, (4,)),
     ("sglang-fp8", {"precision": "fp8", "kv_precision": "bf16", "scheduler_overlap": True}, (4,)),
 )
+#: Tokens Qwen3's chat template (Qwen/Qwen3-8B tokenizer_config.json) puts around one user message, thinking on:
+#: ``<|im_start|>user\n`` before it (3) and ``<|im_end|>\n<|im_start|>assistant\n`` after it (5). The server
+#: prefills them; ``vllm bench serve`` v0.11.0 counts the raw prompt (``ShareGPTDataset.sample``:
+#: ``len(tokenizer(prompt).input_ids)``, summed as "Total input tokens"), so the engines saw 232.6 + 8 tokens a prompt.
+QWEN3_CHAT_TEMPLATE_TOKENS = 8
+_GPUSTACK_PROMPT = 233 + QWEN3_CHAT_TEMPLATE_TOKENS
 for _engine, _kw, _cs in _GPUSTACK_QWEN3_8B:
     for _c in _cs:
         for _group, _q_name, _field in (("L", "ttft", "ttft_mean"), ("M", "tpot", "itl_mean")):
             maps(
                 f"{_group}-gpustack-qwen3-8b-h100-{_engine}-sharegpt-c{_c}-{_q_name}",
-                f"ServingModel(Qwen3_8B, H100, {', '.join(f'{k} {v}' for k, v in _kw.items())}, tp 1, seq_len 233, "
-                f"output_len 221, concurrency {_c}).{_field} (analytic)",
-                "fixed lengths at the ShareGPT sample's means (the source's totals / 100); closed loop of "
-                "`concurrency` clients (vllm bench --max-concurrency); the engine's scheduler as ServingModel's "
-                "defaults (chunked prefill, 8192-token budget, 256 sequences), with the overlap scheduler where "
-                "the engine's version runs it by default; the client-side TTFT also holds time the model does not "
-                "describe, which stalls the other clients' token streams too (P99 ITL less mean TPOT in the same "
-                "runs, ordered as the TTFT gaps: docs/accuracy.md, Session 12), so serial work on the server's "
-                "shared path rather than client or network time",
-            )(_closed_loop("Qwen3_8B", "H100", 233, 221, _c, _field, _engine.removesuffix("-fp8"), **_kw))
+                f"ServingModel(Qwen3_8B, H100, {', '.join(f'{k} {v}' for k, v in _kw.items())}, tp 1, "
+                f"seq_len {_GPUSTACK_PROMPT}, output_len 221, concurrency {_c}).{_field} (analytic)",
+                "fixed lengths at the ShareGPT sample's means (the source's totals / 100), the prompt's with the "
+                f"{QWEN3_CHAT_TEMPLATE_TOKENS} tokens of Qwen3's chat template, which the client does not count; "
+                "closed loop of `concurrency` clients (vllm bench --max-concurrency); the engine's scheduler as "
+                "ServingModel's defaults (chunked prefill, 8192-token budget, 256 sequences), with the overlap "
+                "scheduler where the engine's version runs it by default; the client-side TTFT also holds time the "
+                "model does not describe, which stalls the other clients' token streams too (P99 ITL less mean TPOT "
+                "in the same runs, ordered as the TTFT gaps: docs/accuracy.md, Session 12), so serial work on the "
+                "server's shared path rather than client or network time",
+            )(_closed_loop("Qwen3_8B", "H100", _GPUSTACK_PROMPT, 221, _c, _field, _engine.removesuffix("-fp8"), **_kw))
 
 
 #: ShareGPT as the vLLM/SGLang serving benchmarks sample it (first turn, prompts of 4-1,024 tokens, prompt + answer
