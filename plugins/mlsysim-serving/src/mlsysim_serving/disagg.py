@@ -72,6 +72,8 @@ class _Replica:
         node: Any = None,
         fabric: Any = None,
     ):
+        # a fabric only where a replica spans stages or attention ranks (tensor parallelism stays in one scale-up
+        # domain): a tensor-parallel pool is then set up as the aggregated layout of its part and degree, once
         try:
             setup = prepared(
                 model,
@@ -90,7 +92,7 @@ class _Replica:
                 pool.ep,
                 pool.dp,
                 None,
-                fabric if isinstance(fabric, NetworkFabric) else None,
+                fabric if isinstance(fabric, NetworkFabric) and pool.replica_gpus > pool.tp else None,
                 common["engine_overhead"],
                 pool.redundant,
                 False,
