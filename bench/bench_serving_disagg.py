@@ -105,6 +105,19 @@ def main() -> None:
         n=50,
         warmup=5,
     )
+    bench(
+        "speculative under traffic with SLOs, a TTFT SLO from 0.3-1.2 s each call (searches start from earlier trials)",
+        lambda: s.solve(
+            L.Llama3_70B,
+            H.H100,
+            2048,
+            **spec,
+            slo_ttft=0.3 + 0.9 * (next(spread) * 0.6180339887498949 % 1.0),
+            slo_itl=0.05,
+        ),
+        n=50,
+        warmup=5,
+    )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ Run from the repository root:  .venv/bin/python bench/bench_serving_traffic.py
 Budgets (issue 15): analytic solve <= 50 us; sweep >= 1e5 points/s; simulate 10,000 requests <= 1 s on 2 cores.
 What does not depend on the arrival rate (the checked layout and mix, the engine's capacity, the SLO rate
 searches) is set up once per configuration and reused: "repeated" calls reuse it, "cold" ones change the
-efficiency by 1e-15 per call so that nothing is reused, "a new SLO" reruns only the search.
+efficiency by 1e-15 per call so that nothing is reused, "a new SLO" reruns only the search (1e-12 s apart: it lands
+on the rates the last search solved), "from 0.2-0.5 s" starts each search from the rates earlier ones solved (a
+sweep over SLOs where the TTFT SLO binds).
 """
 
 from __future__ import annotations
@@ -50,6 +52,22 @@ def solves() -> None:
     bench(
         "analytic with SLOs, a new TTFT SLO each call (a search each)",
         lambda: s.solve(**case, arrival_rate=3.0, slo_ttft=1.0 + next(fresh) * 1e-12, slo_itl=0.05),
+        n=30,
+        warmup=3,
+    )
+    # TTFT SLOs spread over 0.2-0.5 s (golden-ratio steps), where the TTFT SLO binds: each call a new search
+    spread = itertools.count(1)
+    bench(
+        "analytic with SLOs, a TTFT SLO from 0.2-0.5 s each call (searches start from earlier trials)",
+        lambda: s.solve(
+            **case, arrival_rate=3.0, slo_ttft=0.2 + 0.3 * (next(spread) * 0.6180339887498949 % 1.0), slo_itl=0.05
+        ),
+        n=30,
+        warmup=3,
+    )
+    bench(
+        "analytic with SLOs, cold: a new layout each call (a search each)",
+        lambda: s.solve(**case, arrival_rate=3.0, slo_ttft=1.0, slo_itl=0.05, efficiency=0.6 + next(fresh) * 1e-15),
         n=30,
         warmup=3,
     )

@@ -4,6 +4,7 @@ its SLO rate searches): a solve that reuses it answers exactly what a solve from
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -40,6 +41,7 @@ def _forget() -> None:
     UL.costs._memo.clear()
     UL._replicas.clear()
     SV._statics.clear()
+    SV._shared_works.clear()
     SV._plans.clear()
     SV._layout_plans.clear()
     SP.break_even.cache_clear()
@@ -316,3 +318,46 @@ def test_a_loaded_plan_serves_every_rate_and_checks_each_call():
     assert len(SV._plans) == plans
     _forget()
     assert serving.solve(**dict(BASE, arrival_rate=3.0)).to_dict() == high.to_dict()
+
+
+def test_a_loaded_plan_serves_every_slo_and_checks_each_call():
+    """The plan does not read the SLOs: calls under other SLOs (or none) reuse it, each SLO checked on its call (the
+    error a solve from empty memos raises, before any other argument's: the plan's were checked when it was made), and
+    each answer equals a solve from empty memos."""
+    _forget()
+    none = serving.solve(**BASE).to_dict()
+    answers = {slos: serving.solve(**BASE, slo_ttft=slos[0], slo_itl=slos[1]).to_dict() for slos in SLO_PAIRS}
+    assert len(SV._plans) == 1 and len(SV._layout_plans) == 1
+    assert serving.solve(**BASE).to_dict() == none and none["slo_attainment"] is None
+    for bad, other in itertools.product((-1.0, "fast", 0.0), ({}, {"slo_percentile": 98})):
+        messages = []
+        for memos in ("the plan's", "empty"):
+            if memos == "empty":
+                _forget()
+            with pytest.raises(InvalidInputError, match="slo_ttft") as raised:
+                serving.solve(**BASE, slo_ttft=bad, **other)
+            messages.append(str(raised.value))
+            serving.solve(**BASE)
+        assert messages[0] == messages[1]
+    for slos, answer in answers.items():
+        _forget()
+        assert serving.solve(**BASE, slo_ttft=slos[0], slo_itl=slos[1]).to_dict() == answer
+
+
+def test_layouts_that_differ_in_efficiencies_share_their_works():
+    """The FLOPs, bytes, messages and memory of a static solve (solver._works) do not read the efficiencies or the
+    overheads: layouts that differ only in those compute them once, and each answer equals a solve from empty memos;
+    another precision (other bytes per weight) computes its own."""
+    _forget()
+    moved = ({"efficiency": 0.5}, {"efficiency": 0.7, "engine_overhead": 0.002}, {"memory_efficiency": 0.8})
+    answers = [serving.solve(**BASE, **kw).to_dict() for kw in moved]
+    assert len(SV._statics) == 3 and len(SV._shared_works) == 1
+    serving.solve(**BASE, precision="fp8")
+    assert len(SV._shared_works) == 2
+    for kw, answer in zip(moved, answers):
+        _forget()
+        assert serving.solve(**BASE, **kw).to_dict() == answer
+
+
+#: (slo_ttft, slo_itl) pairs: one SLO or both, numbers and time texts
+SLO_PAIRS = ((0.5, None), (None, 0.04), (0.8, 0.05), ("300 ms", "50ms"))

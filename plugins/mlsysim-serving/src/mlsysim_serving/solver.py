@@ -476,7 +476,9 @@ def _corner_fields(setup: Setup, a: dict, nominal: ServingResult, plan: tuple, r
     the notes) the efficiencies do not move."""
     static, engine = _corner_plan(setup, a, nominal, plan)
     f = dict(static)
-    f.update(_module(".under_load").at_rate(setup, plan[2], plan[3], plan[4], engine, rate, _BAND_PERCENTILES))
+    UL = _module(".under_load")
+    c = UL.with_slos(plan[4], a["slo_ttft"], a["slo_itl"])
+    f.update(UL.at_rate(setup, plan[2], plan[3], c, engine, rate, _BAND_PERCENTILES))
     return f
 
 
@@ -865,19 +867,40 @@ def _held_context(S: Any, output_len: Any, beams: int) -> Any:
 
 
 _statics = Memo()
+#: :func:`_works` dicts (filled by their first :func:`_evaluate`) by what they read of a layout and the lengths
+_shared_works = Memo()
 
 
 def _static(setup: Setup, batch_size: int, seq_len: int, output_len: int | None, beams: int) -> dict:
     """:func:`_evaluate` of checked integer lengths, memoized by the Setup's identity (its entry keeps it
-    alive, so the id is not reused) and the lengths: read-only (copy it to change it)."""
+    alive, so the id is not reused) and the lengths: read-only (copy it to change it). Its :func:`_works` are shared
+    with every layout that differs from ``setup`` only in efficiencies and overheads (:func:`_works_of`)."""
     key = (id(setup), batch_size, seq_len, output_len, beams)
     hit = _statics.get(key)
     if hit is None:
-        hit = _statics.put(key, (setup, _evaluate(setup, batch_size, float(seq_len), output_len, beams)))
+        works = _works_of(setup, batch_size, seq_len, output_len, beams)
+        hit = _statics.put(key, (setup, _evaluate(setup, batch_size, float(seq_len), output_len, beams, works)))
     return hit[1]
 
 
-#: solve() arguments a loaded answer depends on besides its layout (a Setup) and the arrival rate, in
+def _works_of(setup: Setup, batch_size: int, seq_len: int, output_len: int | None, beams: int) -> dict:
+    """The :func:`_works` dict (empty until an :func:`_evaluate` fills it) of the layouts that share what ``_works``
+    reads of ``setup`` (its model shape and parallel layout, by identity: the entry keeps them alive, so an id is not
+    reused; its bytes per weight, KV element and activation, its KV share) at the given lengths: a layout that differs
+    only in efficiencies or overheads (a new efficiency, engine overhead or request path) computes its FLOPs, bytes,
+    messages and memory once."""
+    shape, lay = setup.shape, setup.layout
+    key = (id(shape), id(lay), setup.b, setup.b_kv, setup.b_act, setup.kv_share, batch_size, seq_len, output_len, beams)
+    hit = _shared_works.get(key)
+    if hit is None or hit[0] is not shape or hit[1] is not lay:
+        hit = _shared_works.put(key, (shape, lay, {}))
+    return hit[2]
+
+
+#: The SLOs: checked on each loaded call (:func:`.under_load.with_slos`) over a plan that does not read them, so a
+#: call under new SLOs reuses the plan of the same call under others (a sweep over SLOs, one search each)
+_SLOS = ("slo_ttft", "slo_itl")
+#: solve() arguments a loaded answer depends on besides its layout (a Setup), the arrival rate and the SLOs, in
 #: :func:`_plan`'s order: the lengths, raise_errors, speculative decoding and the traffic mix
 _PLAN_ARGS = (
     "seq_len",
@@ -889,7 +912,7 @@ _PLAN_ARGS = (
     "spec_draft_cost",
     "spec_k",
     "spec_accept",
-    *(name for name in _TRAFFIC_ARGS if name != "arrival_rate"),
+    *(name for name in _TRAFFIC_ARGS if name != "arrival_rate" and name not in _SLOS),
 )
 #: their values in solve()'s arguments, as a tuple (one C call)
 _plan_values = itemgetter(*_PLAN_ARGS)
@@ -902,6 +925,9 @@ def _loaded(setup: Setup, a: dict[str, Any], plan: tuple) -> ServingResult:
     :func:`_plan`: the loaded fields at the offered rate over the plan's fields that no rate moves."""
     seq_len, output_len, c, engine, base = plan[2:]
     UL = _module(".under_load")
+    slo_ttft, slo_itl = a["slo_ttft"], a["slo_itl"]
+    if slo_ttft is not None or slo_itl is not None:
+        c = UL.with_slos(c, slo_ttft, slo_itl)
     rate = UL.offered(a, output_len)
     UL.one_rate(c, rate)
     f = UL.at_rate(setup, seq_len, output_len, c, engine, rate, fixed=False)  # the fixed fields are in base
@@ -911,10 +937,11 @@ def _loaded(setup: Setup, a: dict[str, Any], plan: tuple) -> ServingResult:
 
 #: solve()'s arguments but ``self`` and the arrival rate: what a loaded answer's layout and plan read
 KEYED = tuple(name for name in inspect.signature(ServingModel.solve).parameters if name not in ("self", "arrival_rate"))
-#: (the checked layout, its plan) by the identity of solve()'s arguments (the memo's key: those a sweep of loaded
-#: solves varies most besides the rate)
+#: (the checked layout, its plan) by the identity of solve()'s arguments but the SLOs (the memo's key: those a sweep
+#: of loaded solves varies most besides the rate)
 _layout_plans = SameArguments(
-    ("model", "hardware", "seq_len", "output_len", "efficiency", "concurrency", "slo_ttft", "slo_itl"), KEYED
+    ("model", "hardware", "seq_len", "output_len", "efficiency", "concurrency"),
+    tuple(name for name in KEYED if name not in _SLOS),
 )
 
 
@@ -943,7 +970,8 @@ def _plan_of(setup: Setup, a: dict) -> tuple:
 def _plan(setup: Setup, a: dict, values: tuple, key: tuple) -> tuple:
     """What a loaded answer on the layout ``setup`` reads besides the arrival rate, its arguments ``a`` checked
     in solve()'s order (the lengths, the memory with ``raise_errors``, speculative decoding, the offered load, the
-    traffic mix, the replica's engine): (setup, ``values``, seq_len, output_len, checked mix, the layout
+    traffic mix, the replica's engine): (setup, ``values``, seq_len, output_len, checked mix without its SLOs (checked
+    here in their turn; :func:`.under_load.with_slos` adds each call's: none of the rest reads them), the layout
     :func:`.under_load.ready` to serve it, the result's fields the rate does not move as it stores them:
     :func:`_static`'s, the speculative ones, the layout's names, the lengths, :func:`.under_load.fixed_fields`).
     Memoized under ``key`` (the entry keeps the setup and ``values`` alive, so an id is not reused) unless
@@ -969,7 +997,7 @@ def _plan(setup: Setup, a: dict, values: tuple, key: tuple) -> tuple:
     f.update(batch_size=batch_size, seq_len=seq_len, output_len=output_len, beam_width=1)
     if engine.__class__ is not str:  # a layout that holds a request: its fields no rate moves
         f.update(UL.fixed_fields(c, engine[2], setup.request_overhead))
-    plan = (setup, values, seq_len, output_len, c, engine, built.stored(f))
+    plan = (setup, values, seq_len, output_len, UL.without_slos(c), engine, built.stored(f))
     return plan if c["length_samples"] is not None else _plans.put(key, plan)
 
 

@@ -179,6 +179,35 @@ _mixes = PreparedCache(check_mix)
 _mix_values = itemgetter(*MIX_DEFAULTS)
 
 
+def without_slos(c: dict) -> dict:
+    """The checked mix ``c`` with no SLOs (``c`` itself where it has none): what a plan keeps (:func:`with_slos`)."""
+    return c if c["slo_ttft"] is None and c["slo_itl"] is None else dict(c, slo_ttft=None, slo_itl=None)
+
+
+#: :func:`with_slos` by the identity of its arguments (the entry keeps them alive, so an id is not reused)
+_slo_mixes = Memo()
+
+
+def with_slos(c: dict, slo_ttft: Any, slo_itl: Any) -> dict:
+    """The checked mix ``c`` without SLOs (:func:`without_slos`) with ``slo_ttft`` and ``slo_itl`` checked as
+    :func:`check_mix` checks them (``c`` itself without SLOs), memoized by the identity of the three (read-only) unless
+    ``c`` holds ``length_samples`` (not kept)."""
+    if slo_ttft is None and slo_itl is None:
+        return c
+    key = (id(c), id(slo_ttft), id(slo_itl))
+    hit = _slo_mixes.get(key)
+    if hit is not None and hit[0] is c and hit[1] is slo_ttft and hit[2] is slo_itl:
+        return hit[3]
+    checked = dict(
+        c,
+        slo_ttft=None if slo_ttft is None else _seconds("slo_ttft", slo_ttft),
+        slo_itl=None if slo_itl is None else _seconds("slo_itl", slo_itl),
+    )
+    if c["length_samples"] is None:
+        _slo_mixes.put(key, (c, slo_ttft, slo_itl, checked))
+    return checked
+
+
 def check_samples(value: Any) -> np.ndarray:
     """length_samples as an (n, 2) float array: at least 2 (prompt, output) pairs of integers >= 1."""
     valid = "at least 2 (prompt tokens, output tokens) pairs of integers >= 1, e.g. [(512, 128), (2048, 300)]"
