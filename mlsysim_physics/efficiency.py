@@ -112,14 +112,19 @@ CHECKPOINT_S = 60.0
 
 #: Accelerator power as a fraction of TDP: P = TDP * min(1, IDLE + COMPUTE * u_c + MEMORY * u_m),
 #: where u_c, u_m are the busy fractions of the step of the compute units and the memory system
-#: at their achievable rates. Awake-but-idle draw (clocks, leakage, HBM refresh) ~ 0.25 TDP;
-#: a bandwidth-saturated, compute-light step then draws ~0.6 TDP and a compute-bound step hits the
-#: TDP limit, consistent with [SPLIT24]. (0.1.1's TDP*(0.3+0.7*MFU) bills a memory-bound decode
-#: at ~0.3 TDP, under-estimating its energy ~2x.) No range: the one measured decode draw at hand,
-#: 137-300 W of an H200's 700 W [MA26], lies below IDLE + MEMORY (mlsysim_uncertainty.ranges.UNRANGED).
-POWER_IDLE_FRACTION = 0.25
-POWER_COMPUTE_FRACTION = 0.60
-POWER_MEMORY_FRACTION = 0.35
+#: at their achievable rates (the form of [SPLIT24]'s finding: a compute-bound prefill draws near TDP, a
+#: memory-bound decode markedly less). The shares are the ordinary least-squares fit (tools/power_shares.py,
+#: mlsysim_validation.power_points) to the measured board draws of the calibration set, u_c and u_m from the
+#: model's own step: four steady-state continuous-batching runs of the ML.ENERGY Benchmark v3.0 (Llama-3.1-8B
+#: on an H100 at 688 W and on a B200 at 691 W, Qwen3-8B at 801 W and Qwen3-30B-A3B at 601 W on a B200) [MLE3]
+#: and two awake-idle readings with a CUDA context held (H100 145 W, V100 53 W) [NVSMI]: 0.178 / 0.524 / 0.462
+#: of TDP, each +- one standard error (0.079 / 0.175 / 0.376) its range (mlsysim_uncertainty.ranges). Before
+#: the fit, 0.25 / 0.60 / 0.35 (a judgement from [SPLIT24]) drew 0.44 of TDP for Llama-3-8B decode on an H200 at
+#: batch 1, above [MA26]'s measured 0.20-0.43; the wide MEMORY range says the six draws barely separate the
+#: memory system's share from the compute units'.
+POWER_IDLE_FRACTION = 0.18
+POWER_COMPUTE_FRACTION = 0.52
+POWER_MEMORY_FRACTION = 0.46
 
 
 def link_latency(link: Any, what: str) -> tuple[float, str | None]:

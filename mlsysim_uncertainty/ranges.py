@@ -144,6 +144,21 @@ def _gptf23_layer_overhead(memory_efficiency: float) -> float:
     return (1.0 / 104.9 - 13.32e9 / (memory_efficiency * 2.039e12)) / 32
 
 
+#: The accelerator power shares of TDP (mlsysim_physics.efficiency.POWER_*): the least-squares fit to the calibration
+#: set's measured board draws (tools/power_shares.py), each +- one standard error of that fit (s = 0.112 of TDP
+#: over 3 degrees of freedom), rounded to 0.01.
+_POWER_FIT = (
+    "least squares over six measured board draws ([MLE3] four continuous-batching runs, [NVSMI] two awake-idle "
+    "readings)"
+)
+#: (name, low, high, source) of each power share's range
+_POWER_RANGES = (
+    ("POWER_IDLE_FRACTION", 0.10, 0.26, f"{_POWER_FIT}: 0.178 +- 0.079"),
+    ("POWER_COMPUTE_FRACTION", 0.35, 0.70, f"{_POWER_FIT}: 0.524 +- 0.175"),
+    ("POWER_MEMORY_FRACTION", 0.09, 0.84, f"{_POWER_FIT}: 0.462 +- 0.376"),
+)
+
+
 #: Named defaults no solve() argument overrides, so no band moves them (yet): their ranges, documented
 #: and checked here. COMPUTE_NARROW takes COMPUTE_WIDE's range as factors (a solver applies a range to the
 #: value it used); the link latency's range is the one the catalog's 0.5 us NVLink hops carry.
@@ -202,18 +217,15 @@ UNBANDED = {
             "ServerArgs.__post_init__), vLLM's gpu_memory_utilization 0.9 ([VLLM]); a policy a deployment sets "
             "(ServingModel's memory_fraction), not an uncertain property",
         ),
+        *(
+            Range(
+                name=name, default=E.NAMED_DEFAULTS[name], low=low, high=high, faster="low", tier="measured", source=fit
+            )
+            for name, low, high, fit in _POWER_RANGES
+        ),
     )
 }
 #: [MA26] measured draw of LLM decode on an H200 (700 W TDP) across four attention kinds (GQA, MLA, Gated
-#: DeltaNet, Mamba2), as shares of TDP: 137 W / 700 W .. 300 W / 700 W; memory-bound, no power cap ever acts.
+#: DeltaNet, Mamba2), as shares of TDP: 137 W / 700 W .. 300 W / 700 W; memory-bound, no power cap ever acts. No
+#: model or batch per draw is given, so it checks the power shares' band (tests/test_ranges.py) rather than fits them.
 DECODE_DRAW_SHARE = (137.0 / 700.0, 300.0 / 700.0)
-
-#: Named defaults with no range, and why: the accelerator power model's shares of TDP. The one measured
-#: draw at hand (:data:`DECODE_DRAW_SHARE`) lies below the model's bandwidth-saturated step (IDLE + MEMORY,
-#: 0.60 TDP), so no range around these defaults contains it: the power model itself is off there (an issue
-#: of its own), and no solve() argument takes the shares, so no band could move them either.
-UNRANGED = {
-    name: f"[MA26] decode on an H200 draws {DECODE_DRAW_SHARE[0]:.2f}-{DECODE_DRAW_SHARE[1]:.2f} of TDP, below the "
-    f"model's IDLE + MEMORY = {E.POWER_IDLE_FRACTION + E.POWER_MEMORY_FRACTION:.2f} for a bandwidth-saturated step"
-    for name in ("POWER_IDLE_FRACTION", "POWER_COMPUTE_FRACTION", "POWER_MEMORY_FRACTION")
-}

@@ -148,7 +148,7 @@ def test_output_len_gives_mean_itl_e2e_and_rps():
 def test_energy_per_token():
     r = serving.solve(LLAMA8, H100, seq_len=512, batch_size=1)
     t_c, t_m, t = (x.to("s").magnitude for x in (r.decode_compute_time, r.decode_memory_time, r.itl))
-    p = 700 * min(1, 0.25 + (0.6 * t_c + 0.35 * t_m) / t)
+    p = 700 * min(1, 0.18 + (0.52 * t_c + 0.46 * t_m) / t)
     assert r.decode_power.to("W").magnitude == pytest.approx(p, rel=1e-9)
     assert r.energy_per_token.to("J").magnitude == pytest.approx(p * t, rel=1e-9)
     big = serving.solve(LLAMA8, H100, seq_len=512, batch_size=64)

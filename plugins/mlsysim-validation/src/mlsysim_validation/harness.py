@@ -45,6 +45,7 @@ GROUPS = {
     "M": "LLM serving under load: ITL",
     "S": "speculative decoding",
     "P": "disaggregated serving: prefill and decode pools",
+    "W": "accelerator power draw",
 }
 
 

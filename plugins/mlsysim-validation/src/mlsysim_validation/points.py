@@ -1121,6 +1121,8 @@ SKIPPED: dict[str, str] = {
     "E-llama31-8B-gpu-hours": "GPU-hours of a whole pre-training run (layout, downtime, stages not stated)",
     "E-llama31-70B-gpu-hours": "GPU-hours of a whole pre-training run (layout, downtime, stages not stated)",
     "E-opt175b-tco2e": "duration, grid and the energy accounting behind the 75 t estimate are not stated",
+    "W-ma26-h200-decode-power": "a span over four attention kinds and their batch sweeps (the abstract names no model "
+    "or batch per draw): checked as a span (tests/test_ranges.py: the band of Llama-3-8B decode on an H200 reaches it)",
     "E-li-ai-water-withdrawal-2027": "a projection of global AI demand in 2027 (a range), not a measurement of a "
     "system",
     "F-llama3-cause-software-bug": "the catalog's 'software' cause of Grand_Teton_H100 pools this row (54) with NCCL "
@@ -1136,4 +1138,4 @@ SKIPPED: dict[str, str] = {
 
 # =========================================================================== serving from other engines
 
-from . import serving_points  # noqa: E402, F401  (registers groups L and M beyond NIM's, and S)
+from . import power_points, serving_points  # noqa: E402, F401  (register group W; L, M beyond NIM's; S)
