@@ -7,7 +7,7 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mlsysim_serving.roots import KMAX, STEP, largest_meeting
+from mlsysim_serving.roots import KMAX, STEP, largest_meeting, nearest_known
 
 
 def _counted(f):
@@ -157,3 +157,30 @@ def test_a_guess_or_known_rate_far_below_the_grid_is_taken(tiny):
     cold = largest_meeting(f, 4.0)
     assert largest_meeting(f, 4.0, tiny) == cold
     assert largest_meeting(f, 4.0, known=[(tiny, f(tiny))]) == cold
+
+
+@settings(max_examples=200, deadline=None)
+@given(rates=st.lists(st.floats(-1.0, 12.0), max_size=80), crossing=st.floats(0.0, 12.0), top=st.floats(1e-3, 10.0))
+def test_nearest_known_is_the_scan_of_every_rate(rates, crossing, top):
+    """The bisection finds what a scan of every rate below ``top`` finds (the largest meeting, the smallest
+    missing, each with its excess), reading at most ~log2(n) + 1 excesses."""
+    read = []
+
+    def excess(x):
+        read.append(x)
+        return x - crossing
+
+    below = [x for x in rates if 0.0 < x < top]
+    met = [(x, x - crossing) for x in below if x <= crossing]
+    missed = [(x, x - crossing) for x in below if x > crossing]
+    expected = ([max(met)] if met else []) + ([min(missed)] if missed else [])
+    assert nearest_known(excess, rates, top) == expected
+    assert len(read) <= math.ceil(math.log2(len(below) + 1)) + 1
+
+
+def test_nearest_known_stops_at_a_nan():
+    """A NaN excess ends the bisection: what was found before it stands, the NaN rate is left to the search."""
+    excess = lambda x: float("nan") if x == 3.0 else x - 2.5  # noqa: E731
+    assert nearest_known(excess, [1.0, 2.0, 3.0, 4.0, 5.0], 10.0) == []  # the middle rate, read first
+    assert nearest_known(excess, [1.0, 2.0, 3.0], 10.0) == [(2.0, -0.5)]  # 2.0 read first, then the NaN
+    assert nearest_known(excess, [1.0, 2.0, 4.0], 10.0) == [(2.0, -0.5), (4.0, 1.5)]

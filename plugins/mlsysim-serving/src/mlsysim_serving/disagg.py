@@ -28,7 +28,7 @@ from .disagg_result import DisaggServingResult, built
 from .layout import Disagg, KVLink, Pool, kv_link, parse_disagg
 from .memo import Memo, SameArguments
 from .ops import SCALAR
-from .roots import largest_meeting
+from .roots import largest_meeting, nearest_known
 from .setup import model_shape, prepared, tp_limit
 from .solver import KEYED, _check_lengths, _traffic_args
 
@@ -595,11 +595,10 @@ def _search(pools: _Pools, slo_t: Any, slo_i: Any, pct: int) -> dict:
     hit = found.get(key)
     if hit is None:
         tried = _tried(found, pair, pre)
-        known = [  # (a trial without the decode pool's ITL spread tells nothing of an ITL SLO)
-            (lam, UL.slo_excess(pools.ttft(*v[:4]), v[4], slo_t, slo_i))
-            for lam, v in tried.items()
-            if slo_i is None or v[4] is not None
-        ]
+        usable = tried if slo_i is None else [lam for lam, v in tried.items() if v[4] is not None]
+        known = nearest_known(  # (a trial without the decode pool's ITL spread tells nothing of an ITL SLO)
+            lambda lam: UL.slo_excess(pools.ttft(*tried[lam][:4]), tried[lam][4], slo_t, slo_i), usable, top
+        )
         rate = largest_meeting(lambda lam: pools.excess(lam, slo_t, slo_i, pct, tried), top, guess, known)
         hit = found.put(key, (pre, rate))
     rates["max"] = hit[1]

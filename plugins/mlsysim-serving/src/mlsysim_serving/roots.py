@@ -114,6 +114,28 @@ def largest_meeting(
     return _brent(b, at)
 
 
+def nearest_known(excess: Callable[[float], float], rates: Iterable[float], top: float) -> list[tuple[float, float]]:
+    """Of ``rates`` solved before a search (``excess`` reads what each was solved to), those below ``top`` nearest
+    the crossing with their excesses: the largest that meets and the smallest that misses, all that
+    :func:`largest_meeting` keeps of its ``known``. Found by bisection over the rates sorted (the excess increases
+    with the rate), ~log2(n) excesses read instead of n; one that is NaN ends it (the search solves that rate
+    again, and raises)."""
+    xs = sorted(x for x in rates if 0.0 < x < top)
+    lo, hi = 0, len(xs)  # xs[:lo] meet, xs[hi:] miss
+    met = missed = None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        x = xs[mid]
+        e = excess(x)
+        if e != e:
+            break
+        if e <= 0.0:
+            met, lo = (x, e), mid + 1
+        else:
+            missed, hi = (x, e), mid
+    return [pair for pair in (met, missed) if pair is not None]
+
+
 def _brent(b: _Bracket, at: Callable[[int], tuple[float, float]]) -> float:
     """Brent's method (SciPy's ``brentq`` steps) from the bracket ``b``, each step rounded to a grid index strictly
     inside it, until its ends are neighbours: the rate of the meeting one."""

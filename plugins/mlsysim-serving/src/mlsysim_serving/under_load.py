@@ -27,7 +27,7 @@ from . import traffic as TR
 from .memo import Memo
 from .ops import SCALAR
 from .request_path import to_client
-from .roots import crossing, largest_meeting
+from .roots import crossing, largest_meeting, nearest_known
 from .setup import Setup
 from .solver import PREFILL_CHUNK_TOKENS, check_scheduler
 
@@ -672,17 +672,20 @@ def max_rate(cost: TR.StepCost, eng: Engine, c: dict, t_req: float = 0.0) -> flo
 
 
 def _tried(eng: Engine, c: dict, t_req: float) -> list[tuple[float, float]]:
-    """(rate, :func:`slo_excess` under the SLOs of ``c``) at every rate an earlier search on the engine ``eng``
-    solved with the mix of ``c`` (:func:`trial`'s memo): what a search under new SLOs knows before its first
-    solve (a trial without the ITL spread only where ``c`` has no ITL SLO)."""
+    """(rate, :func:`slo_excess` under the SLOs of ``c``) of the rates an earlier search on the engine ``eng``
+    solved with the mix of ``c`` (:func:`trial`'s memo) nearest the crossing (:func:`.roots.nearest_known`): what a
+    search under new SLOs knows before its first solve (a trial without the ITL spread only where ``c`` has no ITL
+    SLO)."""
     slo_t, slo_i = c["slo_ttft"], c["slo_itl"]
     mix = _trial_mix(c)
-    out = []
-    for gaps in (True,) if slo_i is not None else (True, False):
+    solved: dict = {}
+    for gaps in (False, True) if slo_i is None else (True,):  # (one with the spread answers one without)
         memo = eng.rates.get(("trials", *mix, gaps))
         if memo is not None:
-            out += [(lam, slo_excess(q + t_req, itl, slo_t, slo_i)) for lam, (_, q, itl) in memo.items()]
-    return out
+            solved.update(memo)
+    return nearest_known(
+        lambda lam: slo_excess(solved[lam][1] + t_req, solved[lam][2], slo_t, slo_i), solved, eng.saturation
+    )
 
 
 def excess_at(cost: TR.StepCost, eng: Engine, c: dict, lam: float, t_req: float = 0.0) -> float:
