@@ -49,6 +49,7 @@ def _forget() -> None:
     SP.check._memo.clear()
     DG._plans._memo.clear()
     DG._calls.clear()
+    DG._layouts.clear()
     LY._parsed.clear()
     LY._fabrics.clear()
 

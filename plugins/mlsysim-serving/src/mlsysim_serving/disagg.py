@@ -334,18 +334,23 @@ _links = PreparedCache(kv_link)
 def solve(a: dict) -> DisaggServingResult:
     """ServingModel.solve with ``disagg`` (``a``: its arguments, ``model``, ``hardware``, ``spec_draft`` and ``fabric``
     resolved): the two pools under the traffic and the best aggregated layout of ``hardware`` at the same SLOs (see
-    the module docstring). Everything but the offered rate's fields is a :class:`_Call`, memoized by the identity of
-    every argument but the arrival rate (not with ``length_samples``, a list that can change in place; nor without
-    a rate: :func:`_traffic` says so): a call it answers checks the rate alone (every other argument was checked
-    with it), by the identity of the arguments (:class:`.memo.SameArguments`)."""
+    the module docstring). Everything but the offered rate's fields is a :class:`_Call` over a :class:`_Layout`
+    (everything but the SLOs' fields), each memoized by the identity of every argument it reads (:class:`_Call`'s:
+    all but the arrival rate; :class:`_Layout`'s: all but the rate and the SLOs; not with ``length_samples``, a list
+    that can change in place; nor without a rate: :func:`_traffic` says so): a call they answer checks the rate alone
+    (and a new SLO its SLOs), every other argument was checked with them (:class:`.memo.SameArguments`)."""
     output_len = a["output_len"]
     if a["length_samples"] is not None or a["arrival_rate"] is None:
-        return _Call(*_checked(a)).at(UL.offered(a, output_len))
+        return _Call(_Layout(*_checked(a)), a["slo_ttft"], a["slo_itl"]).at(UL.offered(a, output_len))
     return _calls.answer(a, _new_call).at(UL.offered(a, output_len))
 
 
 def _new_call(a: dict) -> _Call:
-    return _Call(*_checked(a))
+    return _Call(_layouts.answer(a, _new_layout), a["slo_ttft"], a["slo_itl"])
+
+
+def _new_layout(a: dict) -> _Layout:
+    return _Layout(*_checked(a))
 
 
 #: solve()'s arguments a disaggregated layout sets itself, with the value they must have
@@ -409,29 +414,41 @@ def _speculation(a: dict) -> tuple | None:
     return check(None, None, cost, a["spec_k"], alpha)
 
 
-class _Call:
-    """A disaggregated solve's arguments checked and everything it answers but the offered rate's fields: the
-    :class:`_Plan` (memoized per configuration), the pools' SLO rates, the aggregated comparison at the same SLOs,
-    the result fields that read no arrival rate."""
+class _Layout:
+    """A disaggregated solve's arguments but the SLOs checked and what it answers whatever the SLOs and the offered
+    rate: the :class:`_Plan` (memoized per configuration), the pools, the checked traffic mix without SLOs."""
 
     def __init__(
         self, model, hardware, seq_len, output_len, disagg, fabric, layerwise, gpus_per_node, spec, common, traffic
     ):
-        layout = parse_disagg(disagg)
+        self.layout = layout = parse_disagg(disagg)
         if layerwise is not True and layerwise is not False:
             V.instance("kv_layerwise", layerwise, bool, "True or False")
         node = DEFAULT_NODE if gpus_per_node is None else V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20)
         link = _links(fabric, layout, node)
         shape = model_shape(model)
         seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
-        checked = _traffic(traffic, seq_len, output_len, shape.max_seq)
+        #: the traffic checked without its SLOs (:func:`.under_load.with_slos` checks each call's)
+        self.c = _traffic(dict(traffic, slo_ttft=None, slo_itl=None), seq_len, output_len, shape.max_seq)
         mix = [traffic.get(name, UL.MIX_DEFAULTS[name]) for name in _MIX]
         drafting = (None, None, None) if spec is None else spec[1:]
         args = (model, hardware, layout, disagg, fabric, link, layerwise, seq_len, output_len, gpus_per_node, *drafting)
         setup = _prepare if traffic.get("length_samples") is not None else _plans  # a list can change in place
-        p = setup(*args, *[common[name] for name in _COMMON], *mix)
+        self.plan = p = setup(*args, *[common[name] for name in _COMMON], *mix)
+        self.pools = _Pools(p.pre, p.dec, p.exposed)
+        self.seq_len, self.output_len = seq_len, output_len
+
+
+class _Call:
+    """A disaggregated solve's SLOs checked over its :class:`_Layout` and everything it answers but the offered rate's
+    fields: the pools' SLO rates, the aggregated comparison at the same SLOs, the result fields that read no arrival
+    rate."""
+
+    def __init__(self, lay: _Layout, slo_ttft: Any, slo_itl: Any):
+        checked = UL.with_slos(lay.c, slo_ttft, slo_itl)
+        p, layout, seq_len, output_len = lay.plan, lay.layout, lay.seq_len, lay.output_len
         _check_slos(checked, p.ttft0, p.itl0, seq_len)
-        self.pools = pools = _Pools(p.pre, p.dec, p.exposed)
+        self.pools = pools = lay.pools
         pct = checked["slo_percentile"]
         self.slo_t, self.slo_i = slo_t, slo_i = checked["slo_ttft"], checked["slo_itl"]
         rates = _search(pools, slo_t, slo_i, pct)
@@ -486,6 +503,11 @@ class _Call:
 #: varies most besides the rate)
 _calls = SameArguments(
     ("model", "hardware", "seq_len", "output_len", "disagg", "efficiency", "slo_ttft", "slo_itl"), KEYED
+)
+#: :class:`_Layout` by the identity of solve()'s arguments but the SLOs: a call under new SLOs reuses it
+_layouts = SameArguments(
+    ("model", "hardware", "seq_len", "output_len", "disagg", "efficiency"),
+    tuple(name for name in KEYED if name not in ("slo_ttft", "slo_itl")),
 )
 
 
