@@ -172,7 +172,7 @@ def test_bad_input_is_one_clear_line_and_nothing_is_written(tmp_path, edit, mess
 def test_loaded_ttft_rows_fit_the_request_path_of_an_engine(tmp_path, fresh_host):
     # a lab whose frontend adds 40 ms to every request: its closed-loop TTFT rows (ttft_mean of batch_size
     # clients) constrain request_overhead, a static row does not; the fit finds it, the overlay gives it back
-    from mlsysim_validation.calibrate import Calibration, constrained, fit, overlay
+    from mlsysim_validation.calibrate import Calibration, Fit, constrained, fit, overlay
     from mlsysim_validation.runs import read_points
 
     kw = dict(precision="bf16", output_len=221)
@@ -191,7 +191,8 @@ def test_loaded_ttft_rows_fit_the_request_path_of_an_engine(tmp_path, fresh_host
     found = fit(points[:2], H100, models, ["request_overhead"])["request_overhead"]
     assert found == pytest.approx(0.04, abs=1e-5)
     span, zeros = {"request_overhead": (0.039, 0.041)}, [0.0, 0.0]
-    cal = Calibration("H100", "vllm", {"request_overhead": found}, span, points[:2], zeros, zeros, zeros)
+    chosen = Fit(["request_overhead"], {}, "least squares", {"request_overhead": found}, zeros, zeros, zeros, [], 1.0)
+    cal = Calibration("H100", "vllm", chosen, span, points[:2])
     out = tmp_path / "lab.toml"
     out.write_text(overlay(cal))
     assert 'request_overhead = "40 ms"' in out.read_text()
@@ -303,3 +304,39 @@ def test_each_row_weighs_by_its_kinds_model_error_and_is_refused_beyond_it(tmp_p
     assert bound(static) == measured()[NO_TRAFFIC]["q"] and spread(static) == pytest.approx(bound(static) / 1.2816)
     assert [bound(p) for p in loaded] == [measured()[k]["q"] for k in (ITL, TTFT, ITL, TTFT)]
     assert Z80 == pytest.approx(1.2815516, abs=1e-4)  # the normal's 90th percentile
+
+
+def _unstated(rows):
+    return [{k: v for k, v in r.items() if k not in ("engine_overhead", "request_overhead")} for r in rows]
+
+
+def test_three_rows_fit_four_parameters_with_the_prior(tmp_path):
+    # three loaded rows (two of them client TTFTs) constrain all four parameters: the prior makes the fit
+    # determined, least squares (leave-one-out fits of two rows for four parameters) is not a candidate
+    from mlsysim_validation.calibrate import CHOICES, fitted
+    from mlsysim_validation.runs import read_points
+
+    points = read_points(_csv(tmp_path / "runs.csv", _unstated(_loaded_rows(efficiency=0.45))[:3]))
+    f = fitted(points, H100, {"Llama3_8B": LM.Llama3_8B})
+    assert f.free == ["compute", "memory", "engine_overhead", "request_overhead"]
+    assert f.scores["least squares"] is None and list(f.scores) == list(CHOICES)
+    assert f.scores[f.chosen] == min(x for x in f.scores.values() if x is not None)
+    assert f.chosen != "defaults" and 0.0 < f.effective < 4.0
+    assert len(f.loo) == len(f.fits) == 3
+
+
+def test_rows_the_defaults_predict_keep_the_defaults_and_write_nothing(tmp_path):
+    # rows measured at the defaults (every digit): each fit starts at the defaults, where every row's residual is
+    # 0, and stays there: they tie the defaults on the held-out rows, and the defaults win a tie
+    rows = _rows(CONFIGS[:3])
+    for r, (m, seq, b, o, tp, q) in zip(rows, CONFIGS):
+        solved = mlsysim.ServingModel().solve(getattr(LM, m), H100, seq, b, precision="fp8", tp_size=tp, output_len=o)
+        r["value"] = repr(getattr(solved, q).m_as("ms"))
+    runs = _csv(tmp_path / "runs.csv", rows)
+    out = tmp_path / "lab.toml"
+    res = CliRunner().invoke(main, ["calibrate", runs, "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "calibrated H100 on 3 measurements: the defaults kept" in res.output
+    assert "chosen by leave-one-out on these rows: defaults" in res.output
+    assert "not written: the defaults predict these rows, left out, better than a fit" in res.output
+    assert not out.exists()

@@ -58,13 +58,20 @@ def test_the_file_is_the_programs_for_the_smallest_group(stored):
         assert first.after == pytest.approx(want["after"], rel=1e-6)
 
 
-def test_the_summary_counts_refusals_and_improvements():
-    trial = dict(subset=["a"], values=None, refused="no", before=0.3, after=None)
-    done = [dict(trial, values={"compute": 0.5}, refused=None, before=0.1, after=a) for a in (0.05, 0.2)]
-    text = subsets.summary([dict(hardware="H100", engine="nim", rows="all", points=6, trials={"3": [trial, *done]})])
+def test_the_summary_counts_refusals_defaults_and_improvements():
+    # over every subset: a refused one (no overlay) and one that kept the defaults leave the points at before
+    trial = dict(subset=["a"], values=None, chosen=None, refused="no", before=0.3, after=None)
+    kept = dict(trial, values={}, chosen="defaults", refused=None, after=0.3)
+    done = [dict(kept, values={"compute": 0.5}, chosen="prior", before=0.1, after=a) for a in (0.05, 0.2)]
+    text = subsets.summary(
+        [dict(hardware="H100", engine="nim", rows="all", points=6, trials={"3": [trial, kept, *done]})]
+    )
     assert text == (
-        "H100 (engine nim), all rows, 3 of 6: 3 subsets, 1 refused; the other points' median |error| "
-        "before 10.0%, after 12.5%; better in 1 of 2"
+        "H100 (engine nim), all rows, 3 of 6: 4 subsets, 1 refused, 1 kept the defaults; the other points' median "
+        "|error| before 20.0%, after 25.0%; better in 1, worse in 1"
     )
     refused = subsets.summary([dict(hardware="H200", engine=None, rows="ITL", points=6, trials={"5": [trial]})])
-    assert refused == "H200, ITL rows, 5 of 6: 1 subsets, 1 refused"
+    assert refused == (
+        "H200, ITL rows, 5 of 6: 1 subsets, 1 refused, 0 kept the defaults; the other points' median |error| "
+        "before 30.0%, after 30.0%; better in 0, worse in 0"
+    )

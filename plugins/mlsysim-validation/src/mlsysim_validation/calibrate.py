@@ -10,12 +10,16 @@ interleaved per request at a static batch.
 Fitted: ``compute`` and ``memory`` (achieved fractions of peak, in (0, 1]), ``engine_overhead``
 (host time per engine iteration, 0-50 ms) and ``request_overhead`` (host time of a request outside the
 engine's steps, 0-500 ms: only TTFT and end-to-end rows under a load see it; an overhead a row states
-is known, not fitted) of ``ServingModel``, by bounded least squares
-(``scipy.optimize.least_squares``, trust-region reflective) on the log ratios
+is known, not fitted) of ``ServingModel``, each only where some row constrains it (:func:`constrained`), by
+bounded least squares (``scipy.optimize.least_squares``, trust-region reflective) on the log ratios
 ln(predicted / measured) (relative errors, so a 1 ms ITL and a 2 s TTFT weigh alike) over the model's error
-spread of each row's kind (:func:`fit`); a row the fit leaves further off than its kind's 80 % model error
-refuses the fit as contradicting (:func:`fitted`). The fit
-report gives each point's error and the leave-one-out error (refit without the point, predict it).
+spread of each row's kind (:func:`fit`), with or without a prior on each parameter centred on its default with
+the width of its documented range (:mod:`.prior`: the MAP fit, so three rows fit four parameters). Of the
+defaults, the MAP fit and the plain fit, the call keeps the one that predicts its own rows, each left out in
+turn, best (:func:`fitted`): a fit is kept only where it beats the defaults on held-out rows, and otherwise
+nothing is written. A row the plain fit leaves further off than its kind's 80 % model error refuses the call as
+contradicting. The report gives each point's error and the leave-one-out error of the fit kept, each choice's
+held-out score and the effective number of parameters the rows decided.
 The overlay is the hardware's own catalog entry plus a ``calibration`` table (and the points, so a
 second call with more points refines the fit) that ``--catalog``/``load_catalog()`` apply.
 """
@@ -31,6 +35,7 @@ import attrs
 
 from mlsysim_core.errors import InvalidInputError
 
+from .prior import Z80, Prior, effective, prior
 from .runs import Point, point, read_points
 
 PARAMETERS = ("compute", "memory", "engine_overhead", "request_overhead")
@@ -52,9 +57,11 @@ ARGUMENTS = {
 }
 #: A parameter is constrained when a 10 % change of it moves some point's prediction by at least this much.
 SENSITIVITY = 0.01
-#: z of the normal's 90th percentile: a kind's 80 % two-sided model-error bound q (conformal, on published
-#: points) is Z80 standard deviations of its log error
-Z80 = 1.2816
+#: where a fit starts a parameter without a prior (or a flat one), and its typical size (scipy's x_scale)
+START = {"compute": 0.6, "memory": 0.87, "engine_overhead": 1e-3, "request_overhead": 1e-2}
+SCALE = {"compute": 0.1, "memory": 0.1, "engine_overhead": 1e-3, "request_overhead": 1e-2}
+#: the fewest rows a call fits: leave-one-out (which chooses the fit) then fits two and predicts the third
+MIN_ROWS = 3
 
 
 def _solve(p: Point, hardware: Any, models: dict, over: dict) -> Any:
@@ -135,51 +142,75 @@ def spread(p: Point) -> float:
     return bound(p) / Z80
 
 
-def fit(points: list[Point], hardware: Any, models: dict, free: list[str]) -> dict:
-    """Bounded least squares over the ``free`` parameters of each row's ln(predicted / measured) over its kind's
-    model-error spread (:func:`spread`): a row's residual is the parameters' effect plus the model's own error of
-    that kind, so weights 1/spread^2 (the maximum-likelihood fit of normal errors of unequal spreads, Aitken's
-    weighted least squares) make the rows the model describes well (ITL-like under traffic, q 0.18; static, 0.18)
-    decide the efficiencies, 27 times a loaded TTFT row (q 0.91), whose error goes mostly to the request path it
-    alone sees: {name: value}."""
+def _residuals(points: list[Point], hardware: Any, models: dict, free: list[str], prior: Prior | None) -> Any:
+    """x -> the rows' ln(predicted / measured) over their kind's spread (:func:`spread`), then the prior's
+    residuals (none without a prior)."""
     import numpy as np
-    from scipy.optimize import least_squares
 
-    measured = [p.value for p in points]
     weight = np.array([1.0 / spread(p) for p in points])
-    start = {"compute": 0.6, "memory": 0.87, "engine_overhead": 1e-3, "request_overhead": 1e-2}
-    scale = {"compute": 0.1, "memory": 0.1, "engine_overhead": 1e-3, "request_overhead": 1e-2}
 
     def residuals(x: Any) -> Any:
-        predicted = predict(points, hardware, models, dict(zip(free, x)))
-        return weight * np.array([OVERLOADED if y is None else math.log(y / m) for y, m in zip(predicted, measured)])
+        values = dict(zip(free, (float(v) for v in x)))
+        predicted = predict(points, hardware, models, values)
+        rows = [OVERLOADED if y is None else math.log(y / p.value) for y, p in zip(predicted, points)]
+        return np.concatenate([weight * np.array(rows), prior.residuals(values) if prior else []])
 
-    res = least_squares(
-        residuals,
+    return residuals
+
+
+def _least_squares(points: list[Point], hardware: Any, models: dict, free: list[str], prior: Prior | None) -> Any:
+    """scipy's result of the bounded fit of ``free`` (:func:`fit`), started at the prior's centres (clipped into
+    ``BOUNDS``; a flat parameter at ``START``, as every parameter without a prior), so a parameter no row moves
+    stays at its centre."""
+    from scipy.optimize import least_squares
+
+    start = dict(START)
+    if prior is not None:
+        start |= {k: min(max(v, BOUNDS[k][0]), BOUNDS[k][1]) for k, v in prior.centre.items() if k in prior.sigma}
+    return least_squares(
+        _residuals(points, hardware, models, free, prior),
         [start[k] for k in free],
         bounds=([BOUNDS[k][0] for k in free], [BOUNDS[k][1] for k in free]),
         method="trf",
-        x_scale=[scale[k] for k in free],
+        x_scale=[SCALE[k] for k in free],
     )
-    return dict(zip(free, (float(v) for v in res.x)))
+
+
+def fit(points: list[Point], hardware: Any, models: dict, free: list[str], prior: Prior | None = None) -> dict:
+    """Bounded least squares over the ``free`` parameters of each row's ln(predicted / measured) over its kind's
+    model-error spread (:func:`spread`), plus the ``prior``'s residuals where one is given (:mod:`.prior`: the MAP
+    fit): a row's residual is the parameters' effect plus the model's own error of that kind, so weights
+    1/spread^2 (the maximum-likelihood fit of normal errors of unequal spreads, Aitken's weighted least squares)
+    make the rows the model describes well (ITL-like under traffic, q 0.18; static, 0.18) decide the efficiencies,
+    27 times a loaded TTFT row (q 0.91), whose error goes mostly to the request path it alone sees: {name: value}."""
+    return _values(free, _least_squares(points, hardware, models, free, prior))
+
+
+def _values(free: list[str], found: Any) -> dict:
+    """{parameter: value} of a scipy fit of ``free``."""
+    return dict(zip(free, (float(v) for v in found.x)))
 
 
 @attrs.frozen
 class Calibration:
-    """A fit: the parameters, each point's error before (defaults) and after, and leave-one-out."""
+    """A call's fit (:class:`Fit`) of one hardware (and engine), its rows, and the range of each fitted parameter
+    over the full and the leave-one-out fits (the calibrated hardware's bands)."""
 
     hardware_key: str
     engine: str | None
-    values: dict
-    spread: dict  # parameter -> (low, high) over the full fit and the leave-one-out fits
+    fit: Fit
+    spread: dict  # parameter -> (low, high)
     points: list
-    before: list
-    after: list
-    loo: list
+
+    @property
+    def values(self) -> dict:
+        """The fitted values ({}: the defaults were kept)."""
+        return self.fit.values
 
     def report(self) -> str:
         from mlsysim_cli.api._out import table
 
+        f = self.fit
         rows = [
             [
                 p.model,
@@ -192,25 +223,36 @@ class Calibration:
                 f"{a:+.1%}",
                 f"{o:+.1%}",
             ]
-            for p, b, a, o in zip(self.points, self.before, self.after, self.loo)
+            for p, b, a, o in zip(self.points, f.before, f.after, f.loo)
         ]
         med = _median
         v = self.values
         stated = [k for k in PARAMETERS if any(k in p.settings for p in self.points)]
-        kept = [k for k in PARAMETERS if k not in v and k not in stated]
+        kept = [k for k in PARAMETERS if k not in f.free and k not in stated]
+        scope = f"{self.hardware_key}{f' (engine {self.engine})' if self.engine else ''}"
         return "\n".join(
             [
-                f"calibrated {self.hardware_key}{f' (engine {self.engine})' if self.engine else ''} on "
-                f"{len(self.points)} measurements: " + ", ".join(f"{k} {_shown(k, x)}" for k, x in v.items()),
-                "range over the leave-one-out fits (the bands of this hardware): "
-                + ", ".join(f"{k} {_shown(k, lo)}-{_shown(k, hi)}" for k, (lo, hi) in self.spread.items()),
+                f"calibrated {scope} on {len(self.points)} measurements: "
+                + (", ".join(f"{k} {_shown(k, x)}" for k, x in v.items()) if v else "the defaults kept"),
+                f"chosen by leave-one-out on these rows: {f.chosen} (held-out mean of (ln error / model error)^2: "
+                + ", ".join(f"{k} {'-' if x is None else f'{x:.3g}'}" for k, x in f.scores.items())
+                + f"); the rows set {f.effective:.1f} of its {len(f.free)} parameters (effective number), the defaults "
+                "or the prior the rest",
+                *(
+                    [
+                        "range over the leave-one-out fits (the bands of this hardware): "
+                        + ", ".join(f"{k} {_shown(k, lo)}-{_shown(k, hi)}" for k, (lo, hi) in self.spread.items())
+                    ]
+                    if v
+                    else []
+                ),
                 *([f"not constrained by these points, kept at the default: {', '.join(kept)}"] if kept else []),
                 *([f"stated by the rows, not fitted: {', '.join(stated)}"] if stated else []),
                 "",
                 table(["model", "quantity", "seq", "batch", "load", "out", "default", "fitted", "leave-one-out"], rows),
                 "",
-                f"median |error|: default {med(self.before):.1%}, fitted {med(self.after):.1%}, "
-                f"leave-one-out {med(self.loo):.1%}",
+                f"median |error|: default {med(f.before):.1%}, fitted {med(f.after):.1%}, "
+                f"leave-one-out {med(f.loo):.1%}",
                 *_caution(self.points),
             ]
         )
@@ -248,24 +290,90 @@ def errors(points: list[Point], predicted: list[float | None]) -> list[float]:
     return [math.inf if x is None else x / p.value - 1.0 for x, p in zip(predicted, points)]
 
 
-def fitted(points: list[Point], hardware: Any, models: dict) -> tuple[list[str], dict, list[float]]:
-    """The parameters the points constrain, their fit and each point's error after it; refused (too few points
-    for them, nothing constrained, points that contradict each other: one left further off than its kind's 80 %
-    model error, :func:`bound`) with one clear message."""
+#: the fits a call chooses among by their leave-one-out error on its own rows, preferred in this order on a tie, with
+#: the factor on the prior's widths: the defaults (no fit: widths 0), the MAP fit with the prior (:mod:`.prior`, its
+#: documented widths) and least squares (None: no prior)
+CHOICES = {"defaults": 0.0, "prior": 1.0, "least squares": None}
+
+
+@attrs.frozen
+class Fit:
+    """The fit a call keeps: the parameters the rows constrain (``free``), each choice's held-out score
+    (:func:`score`; None: not a candidate), the one ``chosen`` and its values ({} for the defaults), each row's
+    error before (defaults), after and left out of the chosen fit, the leave-one-out fits, and the effective
+    number of parameters the rows decide (:func:`.prior.effective`)."""
+
+    free: list
+    scores: dict
+    chosen: str
+    values: dict
+    before: list
+    after: list
+    loo: list
+    fits: list
+    effective: float
+
+
+def score(points: list[Point], errors: list[float]) -> float:
+    """Mean over the rows of (ln(1 + error) / spread)^2 (:func:`spread`; an overloaded row counts ``OVERLOADED``):
+    the fit's own objective on held-out rows, each row's error in units of its kind's model error."""
+    return sum(
+        ((OVERLOADED if math.isinf(e) else math.log1p(e)) / spread(p)) ** 2 for p, e in zip(points, errors)
+    ) / len(points)
+
+
+def held_out(
+    points: list[Point], hardware: Any, models: dict, free: list[str], prior: Prior | None
+) -> tuple[list[float], list[dict]]:
+    """Each row's error predicted by the fit of the others, and those fits; a fit whose rows do not see the
+    request path (:func:`sees_request_path`) keeps it at the prior's centre (it is flat there)."""
+    out, fits = [], []
+    for i, p in enumerate(points):
+        rest = points[:i] + points[i + 1 :]
+        mine = [k for k in free if k != "request_overhead" or any(sees_request_path(q) for q in rest)]
+        fits.append(fit(rest, hardware, models, mine, prior))
+        out += errors([p], predict([p], hardware, models, fits[-1]))
+    return out, fits
+
+
+def fitted(points: list[Point], hardware: Any, models: dict) -> Fit:
+    """The fit of the rows: the parameters they constrain, fitted with the prior (MAP) and without it (least
+    squares, a candidate where the rows left in each leave-one-out fit are at least as many as the parameters),
+    and of these and the defaults the one whose leave-one-out score (:func:`score`) is lowest, so a fit is kept
+    only where it predicts the user's held-out rows better than the defaults. Refused (fewer than ``MIN_ROWS``
+    rows, nothing constrained, rows that contradict each other: one the least-squares fit leaves further off than
+    its kind's 80 % model error, :func:`bound`) with one clear message."""
     free = constrained(points, hardware, models)
-    if len(points) < max(len(free), 2):
+    if len(points) < MIN_ROWS:
         raise InvalidInputError(
             "runs",
             f"{len(points)} measurements",
-            f"at least {max(len(free), 2)} (these constrain {', '.join(free) or 'nothing'}: one point per "
-            "fitted parameter, and two to leave one out)",
+            f"at least {MIN_ROWS} (these constrain {', '.join(free) or 'nothing'}; leave-one-out chooses the fit "
+            "on two rows predicting the third)",
         )
     if not free:
         raise InvalidInputError("runs", "these measurements", "runs whose time depends on the efficiencies")
-    values = fit(points, hardware, models, free)
-    after = errors(points, predict(points, hardware, models, values))
-    _agree(points, after)
-    return free, values, after
+    base = [_solve(p, hardware, models, {}) for p in points]
+    used = {k: [x for r in base if (x := r.si(ARGUMENTS[k][1])) is not None] for k in free}
+    before = errors(points, [r.si(p.quantity) for r, p in zip(base, points)])
+    centred = prior(used)
+    plain = _least_squares(points, hardware, models, free, attrs.evolve(centred, scale=None))
+    _agree(points, errors(points, predict(points, hardware, models, _values(free, plain))))
+    results: dict[str, tuple[dict, list[float], list[dict], float]] = {
+        "defaults": ({}, before, [{}] * len(points), 0.0)
+    }
+    for name, scale in list(CHOICES.items())[1:]:
+        if scale is None and len(points) - 1 < len(free):
+            continue  # without the prior each leave-one-out fit would have fewer rows than parameters
+        pri = attrs.evolve(centred, scale=scale)
+        found = plain if scale is None else _least_squares(points, hardware, models, free, pri)
+        held, fits = held_out(points, hardware, models, free, pri)
+        results[name] = (_values(free, found), held, fits, effective(found.jac, len(points)))
+    scores = {k: score(points, results[k][1]) for k in results}
+    chosen = min(results, key=lambda k: (scores[k], list(CHOICES).index(k)))
+    values, loo, fits, n = results[chosen]
+    after = errors(points, predict(points, hardware, models, values)) if values else before
+    return Fit(free, {k: scores.get(k) for k in CHOICES}, chosen, values, before, after, loo, fits, n)
 
 
 def _agree(points: list[Point], after: list[float]) -> None:
@@ -303,22 +411,13 @@ def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibrati
     key = keys.pop()
     hardware = lookup("hardware", key, "hardware")[1]
     models = {p.model: lookup("model", p.model, "model")[1] for p in points}
-    free, values, after = fitted(points, hardware, models)
-    loo, fits = [], [values]
-    for i in range(len(points)):
-        rest = points[:i] + points[i + 1 :]
-        fits.append(fit(rest, hardware, models, free))
-        loo += errors([points[i]], predict([points[i]], hardware, models, fits[-1]))
-    before = errors(points, predict(points, hardware, models))
+    f = fitted(points, hardware, models)
     return Calibration(
         hardware_key=key,
         engine=engine,
-        values=values,
-        spread={k: (min(f[k] for f in fits), max(f[k] for f in fits)) for k in free},
+        fit=f,
+        spread={k: (min(xs), max(xs)) for k in f.values for xs in [[x[k] for x in (f.values, *f.fits) if k in x]]},
         points=points,
-        before=before,
-        after=after,
-        loo=loo,
     )
 
 
@@ -366,7 +465,7 @@ def overlay(cal: Calibration) -> str:
         "range": {k: [_stored(k, x) for x in pair] for k, pair in cal.spread.items()},
         "source": f"mlsysim calibrate: {len(cal.points)} measurements"
         + (f" of engine {cal.engine}" if cal.engine else "")
-        + f", leave-one-out median |error| {_median(cal.loo):.1%}",
+        + f", {cal.fit.chosen} chosen by leave-one-out, its median |error| {_median(cal.fit.loo):.1%}",
         "points": [p.row for p in cal.points],
     }
     if cal.engine is not None:

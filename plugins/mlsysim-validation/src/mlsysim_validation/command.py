@@ -102,5 +102,9 @@ def calibrate_cmd(runs: str, output: str) -> None:
 
     path = Path(output)
     cal = calibrate(runs, previous_points(path))
+    if not cal.values:
+        kept = "not written: the defaults predict these rows, left out, better than a fit"
+        click.echo(cal.report() + f"\n\n{kept} ({output} unchanged)")
+        return
     path.write_text(overlay(cal))
     click.echo(cal.report() + f"\n\nwrote {output}: use it with mlsysim --catalog {output} ...")

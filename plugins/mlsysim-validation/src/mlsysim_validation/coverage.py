@@ -378,6 +378,9 @@ def calibrations() -> list[BeforeAfter]:
             runs.write_text(json.dumps(_rows_for(hw)))
             cal = calibrate(runs)
             before = [maps[pid].fn() for pid in remaining]
+            if not cal.values:  # the defaults kept: nothing written, nothing moves
+                out.append(BeforeAfter(hw, cal, [(p, measured[p], b, b) for p, b in zip(remaining, before)]))
+                continue
             lab = Path(tmp, f"{hw}.toml")
             lab.write_text(overlay(cal))
             saved = plugins._host

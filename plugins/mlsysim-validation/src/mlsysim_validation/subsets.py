@@ -93,11 +93,12 @@ def drawn(n: int, k: int) -> list[tuple[int, ...]]:
 
 @attrs.frozen
 class Trial:
-    """One subset: the fit (None: refused, with the tool's message) and the median |error| on the group's
-    remaining points before and after it."""
+    """One subset: the fit (None: refused, with the tool's message; {}: the defaults kept), the choice that
+    made it, and the median |error| on the group's remaining points before and after it."""
 
     subset: tuple[str, ...]
     values: dict | None
+    chosen: str | None  # calibrate.CHOICES: the fit leave-one-out on the subset chose
     refused: str | None
     before: float
     after: float | None
@@ -121,13 +122,12 @@ def trials(group: Group, k: int, count: int | None = None) -> list[Trial]:
             before = _median_error(others, [default[i] for i in rest])
             ids = tuple(group.ids[i] for i in subset)
             try:
-                _, values, _ = fitted(group.points(subset), hardware, models)
+                f = fitted(group.points(subset), hardware, models)
             except InvalidInputError as e:
-                out.append(Trial(ids, None, str(e), before, None))
+                out.append(Trial(ids, None, None, str(e), before, None))
                 continue
-            out.append(
-                Trial(ids, values, None, before, _median_error(others, predict(others, hardware, models, values)))
-            )
+            after = _median_error(others, predict(others, hardware, models, f.values)) if f.values else before
+            out.append(Trial(ids, f.values, f.chosen, None, before, after))
     return out
 
 
@@ -146,19 +146,20 @@ def study() -> list[dict]:
 
 
 def summary(groups: list[dict]) -> str:
-    """The study's lines: per group and size, the subsets, the refused, and over the subsets fitted the median of
-    the remaining points' median |error| before and after, and how many subsets improve them."""
+    """The study's lines: per group and size, the subsets, the refused, those whose fit kept the defaults, and over
+    every subset (a refused one, like one that kept the defaults, leaves the other points at the defaults) the
+    median of the remaining points' median |error| before and after, and how many subsets improve or worsen them."""
     lines = []
     for g in groups:
         for k, ts in g["trials"].items():
-            done = [t for t in ts if t["after"] is not None]
+            after = [t["before"] if t["after"] is None else t["after"] for t in ts]
             scope = g["hardware"] + (f" (engine {g['engine']})" if g["engine"] else "")
-            head = f"{scope}, {g['rows']} rows, {k} of {g['points']}: {len(ts)} subsets, {len(ts) - len(done)} refused"
-            if done:
-                better = sum(t["after"] < t["before"] for t in done)
-                head += (
-                    f"; the other points' median |error| before {statistics.median(t['before'] for t in done):.1%}, "
-                    f"after {statistics.median(t['after'] for t in done):.1%}; better in {better} of {len(done)}"
-                )
-            lines.append(head)
+            lines.append(
+                f"{scope}, {g['rows']} rows, {k} of {g['points']}: {len(ts)} subsets, "
+                f"{sum(t['refused'] is not None for t in ts)} refused, "
+                f"{sum(t['chosen'] == 'defaults' for t in ts)} kept the defaults; the other points' median |error| "
+                f"before {statistics.median(t['before'] for t in ts):.1%}, after {statistics.median(after):.1%}; "
+                f"better in {sum(a < t['before'] for a, t in zip(after, ts))}, "
+                f"worse in {sum(a > t['before'] for a, t in zip(after, ts))}"
+            )
     return "\n".join(lines)
