@@ -2,7 +2,8 @@
 
 A solver opts in by declaring ``band_arguments`` on its class: ``{solve() argument: result field
 holding the value used}`` for each named efficiency or overhead it takes (``ServingModel``:
-efficiency, memory_efficiency, engine_overhead, network_efficiency); a dotted name is an attribute of
+efficiency, memory_efficiency, engine_overhead, network_efficiency and the power shares power_idle, power_compute,
+power_memory); a dotted name is an attribute of
 an argument that is an efficiency object (``DistributedModel``: ``efficiency.compute`` held in the result's
 ``efficiency.compute``; the fleet solvers: the node ``utilization``, with ``band_aliases``
 ``{"mfu": "utilization"}``, its upstream name, which holds it too when given). Optionally

@@ -52,6 +52,21 @@ class Range:
         return (min(hi, 1.0), lo) if self.faster == "high" else (lo, hi)  # a fraction of peak stays <= 1
 
 
+#: The accelerator power shares of TDP (mlsysim_physics.efficiency.POWER_*): the least-squares fit to the calibration
+#: set's measured board draws (tools/power_shares.py), each +- one standard error of that fit (s = 0.112 of TDP
+#: over 3 degrees of freedom), rounded to 0.01.
+_POWER_FIT = (
+    "least squares over six measured board draws ([MLE3] four continuous-batching runs, [NVSMI] two awake-idle "
+    "readings)"
+)
+#: solve() argument (ServingModel, SingleNodeModel) -> (named default, low, high, source) of each power share
+_POWER_RANGES = {
+    "power_idle": ("POWER_IDLE_FRACTION", 0.10, 0.26, f"{_POWER_FIT}: 0.178 +- 0.079"),
+    "power_compute": ("POWER_COMPUTE_FRACTION", 0.35, 0.70, f"{_POWER_FIT}: 0.524 +- 0.175"),
+    "power_memory": ("POWER_MEMORY_FRACTION", 0.09, 0.84, f"{_POWER_FIT}: 0.462 +- 0.376"),
+}
+
+
 #: solve() argument (``a.b``: attribute ``b`` of argument ``a``) -> range of the named default it overrides.
 RANGES = {
     "efficiency": Range(
@@ -135,6 +150,15 @@ RANGES["efficiency.compute"] = RANGES["efficiency"]
 #: ServingModel's ``network_efficiency`` (its all-reduces, all-to-alls, stage hops and KV transfer) is the
 #: same link efficiency (mlsysim_physics.efficiency.NETWORK), so the same range.
 RANGES["network_efficiency"] = RANGES["efficiency.network"]
+#: The accelerator power shares (energy grows with each: its low end pairs with the fast corner).
+RANGES.update(
+    {
+        argument: Range(
+            name=name, default=E.NAMED_DEFAULTS[name], low=low, high=high, faster="low", tier="measured", source=fit
+        )
+        for argument, (name, low, high, fit) in _POWER_RANGES.items()
+    }
+)
 
 
 def _gptf23_layer_overhead(memory_efficiency: float) -> float:
@@ -142,21 +166,6 @@ def _gptf23_layer_overhead(memory_efficiency: float) -> float:
     (1/104.9 tokens/s - 13.32 GB / (memory_efficiency x 2,039 GB/s)) / 32 layers (the derivation of
     LAYER_OVERHEAD_S in mlsysim_physics.efficiency, at MEMORY_STREAM's range ends)."""
     return (1.0 / 104.9 - 13.32e9 / (memory_efficiency * 2.039e12)) / 32
-
-
-#: The accelerator power shares of TDP (mlsysim_physics.efficiency.POWER_*): the least-squares fit to the calibration
-#: set's measured board draws (tools/power_shares.py), each +- one standard error of that fit (s = 0.112 of TDP
-#: over 3 degrees of freedom), rounded to 0.01.
-_POWER_FIT = (
-    "least squares over six measured board draws ([MLE3] four continuous-batching runs, [NVSMI] two awake-idle "
-    "readings)"
-)
-#: (name, low, high, source) of each power share's range
-_POWER_RANGES = (
-    ("POWER_IDLE_FRACTION", 0.10, 0.26, f"{_POWER_FIT}: 0.178 +- 0.079"),
-    ("POWER_COMPUTE_FRACTION", 0.35, 0.70, f"{_POWER_FIT}: 0.524 +- 0.175"),
-    ("POWER_MEMORY_FRACTION", 0.09, 0.84, f"{_POWER_FIT}: 0.462 +- 0.376"),
-)
 
 
 #: Named defaults no solve() argument overrides, so no band moves them (yet): their ranges, documented
@@ -216,12 +225,6 @@ UNBANDED = {
             "0.88 at tensor parallelism 1 down to 0.79 at 16 or more (python/sglang/srt/server_args.py, "
             "ServerArgs.__post_init__), vLLM's gpu_memory_utilization 0.9 ([VLLM]); a policy a deployment sets "
             "(ServingModel's memory_fraction), not an uncertain property",
-        ),
-        *(
-            Range(
-                name=name, default=E.NAMED_DEFAULTS[name], low=low, high=high, faster="low", tier="measured", source=fit
-            )
-            for name, low, high, fit in _POWER_RANGES
         ),
     )
 }

@@ -58,8 +58,8 @@ def test_the_power_band_reaches_the_measured_decode_draw():
     """[MA26]: an H200's decode draws 137-300 W of 700 W (0.20-0.43 of TDP); the power shares' band for an 8B
     decode on that part spans into that span at batch 1 and at 64, and the defaults (the fit) draw as docs say."""
     assert DECODE_DRAW_SHARE == pytest.approx((0.1957, 0.4286), abs=1e-4)
-    names = ("POWER_IDLE_FRACTION", "POWER_COMPUTE_FRACTION", "POWER_MEMORY_FRACTION")
-    low, nominal, high = (tuple(getattr(UNBANDED[n], end) for n in names) for end in ("low", "default", "high"))
+    arguments = ("power_idle", "power_compute", "power_memory")
+    low, nominal, high = (tuple(getattr(RANGES[a], end) for a in arguments) for end in ("low", "default", "high"))
     shown = []
     for batch in (1, 64):
         assert _h200_decode_shares(batch, low) < DECODE_DRAW_SHARE[1]

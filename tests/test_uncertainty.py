@@ -207,10 +207,13 @@ def test_single_node_corners_retime_the_work_as_solves_at_the_corners_do(model, 
     at the corner efficiencies; a call solve() refuses is refused the same way."""
     r = banded(mlsysim.SingleNodeModel, model, HW.H100, batch, seq_len=4096)
     fast, slow = r.bands.corners
-    for corner, ends in ((fast, (0.76, 0.9)), (slow, (0.44, 0.76))):
+    for corner, ends in ((fast, (0.76, 0.9, 0.1, 0.35, 0.09)), (slow, (0.44, 0.76, 0.26, 0.7, 0.84))):
         c, m = corner.compute_efficiency, corner.memory_efficiency
-        assert (c, m) == pytest.approx(ends)  # the ranges' ends, up to rounding
-        kw = dict(seq_len=4096, efficiency=c, memory_efficiency=m)
+        shares = dict(
+            power_idle=corner.power_idle, power_compute=corner.power_compute, power_memory=corner.power_memory
+        )
+        assert (c, m, *shares.values()) == pytest.approx(ends)  # the ranges' ends, up to rounding
+        kw = dict(seq_len=4096, efficiency=c, memory_efficiency=m, **shares)
         assert corner.to_dict() == mlsysim.SingleNodeModel().solve(model, HW.H100, batch, **kw).to_dict()
     with pytest.raises(TypeError, match="bogus"):
         banded(mlsysim.SingleNodeModel, model, HW.H100, bogus=1)
@@ -236,10 +239,11 @@ def test_corner_moves_are_the_arguments_left_out_the_same_dicts_when_repeated():
     given = given_arguments(mlsysim.ServingModel.solve, (LM.Llama3_8B, HW.H100, 512, 4), {"efficiency": 0.6})
     nominal = mlsysim.ServingModel().solve(**given)
     fast, slow = corner_moves(mlsysim.ServingModel, nominal, given)
-    assert set(fast) == set(slow) == {"memory_efficiency", "engine_overhead", "network_efficiency"}
+    power = {"power_idle", "power_compute", "power_memory"}
+    assert set(fast) == set(slow) == {"memory_efficiency", "engine_overhead", "network_efficiency", *power}
     again = corner_moves(mlsysim.ServingModel, nominal, given)
     assert again[0] is fast and again[1] is slow
-    held = dict(given, memory_efficiency=0.8, engine_overhead=1e-3, network_efficiency=0.7)
+    held = dict(given, memory_efficiency=0.8, engine_overhead=1e-3, network_efficiency=0.7, **dict.fromkeys(power, 0.3))
     assert corner_moves(mlsysim.ServingModel, mlsysim.ServingModel().solve(**held), held) is None
 
 

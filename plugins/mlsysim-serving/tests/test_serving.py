@@ -155,6 +155,37 @@ def test_energy_per_token():
     assert big.energy_per_token < r.energy_per_token
 
 
+def test_power_shares_are_arguments_checked_and_banded():
+    r = serving.solve(LLAMA8, H100, seq_len=512, power_idle=0.1, power_compute=0.3, power_memory=0.2)
+    t_c, t_m, t = (x.to("s").magnitude for x in (r.decode_compute_time, r.decode_memory_time, r.itl))
+    assert r.decode_power.to("W").magnitude == pytest.approx(700 * (0.1 + (0.3 * t_c + 0.2 * t_m) / t), rel=1e-12)
+    assert (r.power_idle, r.power_compute, r.power_memory) == (0.1, 0.3, 0.2)
+    default = serving.solve(LLAMA8, H100, seq_len=512)
+    shipped = (E.POWER_IDLE_FRACTION, E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION)
+    assert (default.power_idle, default.power_compute, default.power_memory) == shipped
+    for name, bad in (("power_idle", 0.0), ("power_memory", 1.5), ("power_compute", "x")):
+        with pytest.raises(mlsysim.InvalidInputError) as err:
+            serving.solve(LLAMA8, H100, seq_len=512, **{name: bad})
+        assert err.value.argument == name
+    from mlsysim_uncertainty import banded
+
+    held = banded(
+        ServingModel,
+        LLAMA8,
+        H100,
+        512,
+        8,
+        output_len=64,
+        **dict(zip(("power_idle", "power_compute", "power_memory"), shipped)),
+    )
+    moved = banded(ServingModel, LLAMA8, H100, 512, 8, output_len=64)
+    (lo_h, hi_h), (lo_m, hi_m) = (b.bands.ranges["energy_per_token"] for b in (held, moved))
+    assert lo_m < lo_h <= hi_h < hi_m  # the shares' ranges widen the energy band; the latency's stays
+    assert held.bands.ranges["itl"] == moved.bands.ranges["itl"]
+    grid = serving.sweep(model=LLAMA8, hardware=H100, seq_len=512, power_idle=[0.1, 0.2])
+    assert list(grid["power_idle"]) == [0.1, 0.2] and grid["decode_power"][1] > grid["decode_power"][0]
+
+
 def test_pcie_only_part_defaults_to_one_gpu_per_node():
     with pytest.raises(mlsysim.InvalidInputError) as err:
         serving.solve(LLAMA8, PCIE_ONLY, seq_len=512, tp_size=2)

@@ -174,6 +174,28 @@ def test_power_model_memory_bound_vs_compute_bound():
     assert comp.energy_per_sample < mem.energy_per_sample
 
 
+def test_power_shares_are_arguments_checked_and_banded():
+    r = solver.solve(LLAMA8, H100, batch_size=1, power_idle=0.1, power_compute=0.3, power_memory=0.2)
+    t_c, t_m, t = (x.to("s").magnitude for x in (r.latency_compute, r.latency_memory, r.latency))
+    assert r.power.to("W").magnitude == pytest.approx(700 * (0.1 + (0.3 * t_c + 0.2 * t_m) / t), rel=1e-12)
+    assert (r.power_idle, r.power_compute, r.power_memory) == (0.1, 0.3, 0.2)
+    with pytest.raises(mlsysim.InvalidInputError) as err:
+        solver.solve(LLAMA8, H100, power_memory=1.01)
+    assert err.value.argument == "power_memory"
+    from mlsysim_uncertainty import banded
+
+    lo, hi = (x.to("W").magnitude for x in banded(SingleNodeModel, LLAMA8, H100, 1).bands.ranges["power"])
+    # the corners: every share and efficiency at the end of its range paired with the fast (slow) corner
+    fast = solver.solve(
+        LLAMA8, H100, 1, efficiency=0.76, memory_efficiency=0.9, power_idle=0.1, power_compute=0.35, power_memory=0.09
+    )
+    slow = solver.solve(
+        LLAMA8, H100, 1, efficiency=0.44, memory_efficiency=0.76, power_idle=0.26, power_compute=0.7, power_memory=0.84
+    )
+    assert lo == pytest.approx(min(p.power.to("W").magnitude for p in (fast, slow)), rel=1e-9)
+    assert hi == pytest.approx(max(p.power.to("W").magnitude for p in (fast, slow)), rel=1e-9)
+
+
 def test_no_tdp_means_no_power():
     p = solver.solve(RESNET, NO_LINK, batch_size=1)
     assert p.power is None and p.energy is None and p.energy_per_sample is None  # never a silent 0 J

@@ -35,9 +35,8 @@ ROOT = Path(__file__).resolve().parents[3]
 #: rental estimate (a committed 3-year price) against the four on-demand list prices (unsold hours not modelled: 37-118
 #: % above the band), the capacity block and Mosaic's reserved cluster (short or unstated terms, ~10 % above), two
 #: 3-year prices (GCP A3 7 % above, AWS p4de 4 % below) and DeepSeek's owner costing (the owned TCO's +-0.6 % band, 5 %
-#: below); W, three of ML.ENERGY's four continuous-batching draws (no solve() argument takes the power shares yet, so
-#: only the efficiencies move them: a +-4 % band against the fit's 0-15 % residuals)
-KNOWN_MISSES = {"A": 3, "L": 29, "M": 12, "E": 6, "F": 3, "S": 6, "P": 5, "D": 9, "W": 3}
+#: below)
+KNOWN_MISSES = {"A": 3, "L": 29, "M": 12, "E": 6, "F": 3, "S": 6, "P": 5, "D": 9}
 
 
 def test_bands_contain_most_measurements_and_their_predictions():
@@ -95,9 +94,8 @@ def test_calibration_runs_name_records_of_their_hardware():
 #: other four's largest, 0.81, against its 1.20); L, GPUStack's vLLM TTFT at 1-8 users, NIM's 200/200 tokens at 25
 #: and 50 users and vLLM 0.5.4's 8B TTFT at 1 req/s on one H200 NVL; M, the median TPOT at 8 req/s of SGLang 0.3.0 and
 #: vLLM 0.6.0 (8B and 70B: both engines run prefills as steps of their own, stalling decode) and vLLM 0.5.4's ITL on
-#: one H200 NVL (8B at 4 req/s, Gemma-2-27B at 1 and 4 req/s); S, vLLM EAGLE-3 at 5-7 drafts; W, Llama-3.1-8B on
-#: an H100 (the fit's largest residual, -15 %, on the one H100 row of four)
-KNOWN_MISSES_WITH_MODEL_ERROR = {"A": 1, "C": 1, "D": 2, "E": 2, "F": 1, "L": 7, "M": 7, "S": 3, "W": 1}
+#: one H200 NVL (8B at 4 req/s, Gemma-2-27B at 1 and 4 req/s); S, vLLM EAGLE-3 at 5-7 drafts
+KNOWN_MISSES_WITH_MODEL_ERROR = {"A": 1, "C": 1, "D": 2, "E": 2, "F": 1, "L": 7, "M": 7, "S": 3}
 
 
 def test_model_error_widens_each_band_by_its_class_interval_from_the_other_points():

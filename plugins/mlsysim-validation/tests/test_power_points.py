@@ -9,9 +9,9 @@ from mlsysim_validation import harness
 from mlsysim_validation import power_points as P
 
 from mlsysim_physics import efficiency as E
-from mlsysim_uncertainty.ranges import UNBANDED
+from mlsysim_uncertainty.ranges import RANGES
 
-NAMES = ("POWER_IDLE_FRACTION", "POWER_COMPUTE_FRACTION", "POWER_MEMORY_FRACTION")
+ARGUMENTS = ("power_idle", "power_compute", "power_memory")
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +22,9 @@ def measured() -> dict[str, float]:
 def test_the_shipped_shares_and_ranges_round_from_the_fit(measured):
     assert len(measured) == len(P.points()) == 6
     shares, errors = P.fit(measured)
-    for name, x, se in zip(NAMES, shares, errors):
-        r = UNBANDED[name]
-        assert getattr(E, name) == pytest.approx(x, abs=0.006)
+    for argument, x, se in zip(ARGUMENTS, shares, errors):
+        r = RANGES[argument]
+        assert r.default == getattr(E, r.name) == pytest.approx(x, abs=0.006)
         assert (r.low, r.high) == pytest.approx((max(x - se, 0.0), x + se), abs=0.006)
 
 
@@ -38,8 +38,8 @@ def test_the_fit_is_least_squares_and_exact_on_a_model_of_its_own_form(measured)
 
 
 def test_idle_points_draw_the_idle_share_and_serving_points_lie_inside_the_band(measured):
-    low = [UNBANDED[n].low for n in NAMES]
-    high = [UNBANDED[n].high for n in NAMES]
+    low = [RANGES[a].low for a in ARGUMENTS]
+    high = [RANGES[a].high for a in ARGUMENTS]
     for pid, watts in measured.items():
         tdp, u_c, u_m = P.busy(pid)
         assert 0.0 <= u_c <= 1.0 and 0.0 <= u_m <= 1.0

@@ -99,6 +99,9 @@ class _Replica:
                 common["engine"],
                 None,
                 common["network_efficiency"],
+                common["power_idle"],
+                common["power_compute"],
+                common["power_memory"],
             )
         except InvalidInputError as exc:
             if exc.argument in _OWN_ARGUMENTS or exc.argument.endswith("precision"):
@@ -211,6 +214,9 @@ _COMMON = (
     "memory_fraction",
     "weight_precision",
     "activation_precision",
+    "power_idle",
+    "power_compute",
+    "power_memory",
 )
 
 

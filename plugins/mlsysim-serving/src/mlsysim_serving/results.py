@@ -181,6 +181,9 @@ class ServingResult(Result):
         metadata={"doc": "achieved fraction of a link's bandwidth in all-reduces, all-to-alls and stage hops"}
     )
     engine_overhead = measure("ms", doc="host time of one engine iteration (scheduling, sampling) in the overhead")
+    power_idle: float = attrs.field(default=None, metadata={"doc": "awake-idle share of TDP in the power model"})
+    power_compute: float = attrs.field(default=None, metadata={"doc": "share of TDP the busy compute units draw"})
+    power_memory: float = attrs.field(default=None, metadata={"doc": "share of TDP the busy memory system draws"})
     precision: str = attrs.field(metadata={"doc": "weights precision (bytes of memory and of decode's weight stream)"})
     activation_precision: str = attrs.field(metadata={"doc": "precision the matmuls run in (peak_flops)"})
     kv_precision: str = attrs.field()

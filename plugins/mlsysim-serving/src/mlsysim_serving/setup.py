@@ -6,6 +6,7 @@ the wider parallel layout (:mod:`.parallel`), as SI floats in one frozen :class:
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import attrs
@@ -165,6 +166,18 @@ def check_network_efficiency(v: Any) -> float:
     return V.fraction("network_efficiency", v)
 
 
+def check_power_share(name: str, v: Any) -> float:
+    """A share of TDP of the accelerator power model (``power_idle``, ``power_compute``, ``power_memory``): (0, 1]."""
+    if v.__class__ is float and 0.0 < v <= 1.0:
+        return v
+    return V.fraction(name, v)
+
+
+check_power_idle = partial(check_power_share, "power_idle")
+check_power_compute = partial(check_power_share, "power_compute")
+check_power_memory = partial(check_power_share, "power_memory")
+
+
 def check_engine_overhead(v: Any) -> float:
     """engine_overhead in seconds: a time Quantity, a text such as "4 ms" or a number of seconds, in [0, 1 s]."""
     if v.__class__ is float and 0.0 <= v <= 1.0:
@@ -206,6 +219,9 @@ class Setup:
     link_latency: float  #: its per-hop latency (0 when tp_size == 1)
     overhead: float  #: fixed cost of one engine step (:func:`step_overhead`)
     memory_fraction: float  #: share of the reported capacity a deployment fills
+    power_idle: float  #: accelerator power: awake-idle share of TDP (mlsysim_physics.equations.step_power)
+    power_compute: float  #: share of TDP the compute units draw while busy
+    power_memory: float  #: share of TDP the memory system draws while busy
     notes: tuple[str, ...]  #: every default taken for a value the catalog or the caller did not give
 
 
@@ -247,6 +263,9 @@ def prepare(
     engine: Any = None,
     request_overhead: Any = None,
     network_efficiency: Any = None,
+    power_idle: Any = None,
+    power_compute: Any = None,
+    power_memory: Any = None,
 ) -> Setup:
     """Check every argument of ``ServingModel.solve`` but the lengths and the traffic (each error
     names argument, value and valid range) and return the :class:`Setup`."""
@@ -357,6 +376,9 @@ def prepare(
         link_latency=link_lat,
         overhead=step_overhead(hardware.si.dispatch_tax, shape.layers, host),
         memory_fraction=frac,
+        power_idle=E.POWER_IDLE_FRACTION if power_idle is None else check_power_idle(power_idle),
+        power_compute=E.POWER_COMPUTE_FRACTION if power_compute is None else check_power_compute(power_compute),
+        power_memory=E.POWER_MEMORY_FRACTION if power_memory is None else check_power_memory(power_memory),
         notes=tuple(notes),
     )
 

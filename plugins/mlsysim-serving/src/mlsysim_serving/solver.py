@@ -35,6 +35,9 @@ from .setup import (
     check_engine_overhead,
     check_memory_efficiency,
     check_network_efficiency,
+    check_power_compute,
+    check_power_idle,
+    check_power_memory,
     prepare,
     prepared,
     step_overhead,
@@ -73,6 +76,9 @@ BAND_ARGUMENTS = {
     "memory_efficiency": "memory_efficiency",
     "engine_overhead": "engine_overhead",
     "network_efficiency": "network_efficiency",
+    "power_idle": "power_idle",
+    "power_compute": "power_compute",
+    "power_memory": "power_memory",
 }
 
 
@@ -174,6 +180,9 @@ class ServingModel(Solver):
         scheduler_steps: int = 1,
         prefill_steps: str = "mixed",
         network_efficiency: float | None = None,
+        power_idle: float | None = None,
+        power_compute: float | None = None,
+        power_memory: float | None = None,
     ) -> Any:
         """TTFT, ITL, KV cache, memory fit and throughput of serving ``model`` on ``hardware``.
 
@@ -275,6 +284,10 @@ class ServingModel(Solver):
                 alpha in [0, 1). Adds the spec_* fields (static batch) and, under
                 ``arrival_rate``/``concurrency``, composes the loaded fields' decode steps (analytic method);
                 with ``disagg``, heads/MTP/n-gram (``spec_draft_cost``) speculate on the decode pool.
+            power_idle, power_compute, power_memory: the accelerator power model's shares of TDP, each in (0, 1]:
+                P = TDP x min(1, idle + compute u_c + memory u_m) (``decode_power``, ``energy_per_token``;
+                defaults ``efficiency.POWER_*`` 0.18 / 0.52 / 0.46, a least-squares fit to measured board draws,
+                banded over their standard errors, ``mlsysim_uncertainty.ranges``).
         """
         model, hardware = V.named("model", model, "models"), V.named("hardware", hardware, "hardware")
         spec_draft = V.named("spec_draft", spec_draft, "models")
@@ -657,11 +670,14 @@ def _check_lengths(shape: ModelShape, seq_len: Any, batch_size: Any, output_len:
     return seq_len, batch_size, output_len
 
 
-_BAND_CHECKS = {
+_BAND_CHECKS: dict[str, tuple[str, Callable[[Any], float]]] = {
     "efficiency": ("eta_c", check_efficiency),
     "memory_efficiency": ("eta_m", check_memory_efficiency),
     "engine_overhead": ("engine_overhead", check_engine_overhead),
     "network_efficiency": ("eta_n", check_network_efficiency),
+    "power_idle": ("power_idle", check_power_idle),
+    "power_compute": ("power_compute", check_power_compute),
+    "power_memory": ("power_memory", check_power_memory),
 }
 
 
@@ -1052,13 +1068,7 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
         busy = micro / (lay.p * factor)
     if hw.tdp is not None:
         power, e_step = K.power_energy(
-            hw.tdp,
-            tc_d * busy,
-            tm_d * busy,
-            itl,
-            E.POWER_IDLE_FRACTION,
-            E.POWER_COMPUTE_FRACTION,
-            E.POWER_MEMORY_FRACTION,
+            hw.tdp, tc_d * busy, tm_d * busy, itl, setup.power_idle, setup.power_compute, setup.power_memory
         )
         e_tok = e_step * lay.gpus / batch_size
     else:
@@ -1106,6 +1116,9 @@ def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int
         "memory_efficiency": setup.eta_m,
         "engine_overhead": setup.engine_overhead,
         "network_efficiency": setup.eta_n,
+        "power_idle": setup.power_idle,
+        "power_compute": setup.power_compute,
+        "power_memory": setup.power_memory,
         "pipeline_bubble": 1.0 - busy,
         "decode_all_to_all_time": a2a_d,
         "all_to_all_bytes_per_token": (

@@ -23,7 +23,6 @@ from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.solver import PreparedCache
 from mlsysim_core.types import TransformerWorkload
-from mlsysim_physics import efficiency as E
 
 from . import kernels as K
 from . import under_load as UL
@@ -230,9 +229,7 @@ def spec_fields(setup, checked: tuple, batch, context, output_len) -> dict:
     }
     hw = setup.hardware.si
     if hw.tdp is not None:
-        _, e_step = K.power_energy(
-            hw.tdp, t_c, t_m, t, E.POWER_IDLE_FRACTION, E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION
-        )
+        _, e_step = K.power_energy(hw.tdp, t_c, t_m, t, setup.power_idle, setup.power_compute, setup.power_memory)
         out["spec_energy_per_token"] = e_step * n / (batch * e_tokens)
     out["spec_break_even_batch"] = break_even(target, draft, share, context, k, e_tokens)
     if draft_setup is None:

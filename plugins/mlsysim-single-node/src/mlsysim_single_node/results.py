@@ -53,6 +53,9 @@ class PerformanceProfile(Result):
     peak_bw_actual = measure("TB/s", doc="bandwidth * memory_efficiency (achievable)")
     compute_efficiency: float = attrs.field(metadata={"doc": "achieved fraction of peak FLOP/s assumed"})
     memory_efficiency: float = attrs.field(metadata={"doc": "achieved fraction of peak bandwidth assumed"})
+    power_idle: float = attrs.field(default=None, metadata={"doc": "awake-idle share of TDP in the power model"})
+    power_compute: float = attrs.field(default=None, metadata={"doc": "share of TDP the busy compute units draw"})
+    power_memory: float = attrs.field(default=None, metadata={"doc": "share of TDP the busy memory system draws"})
     # --- memory wall
     memory_footprint = measure(
         "GB", doc="bytes that must be resident: weights (+ KV cache, activations, training state)"

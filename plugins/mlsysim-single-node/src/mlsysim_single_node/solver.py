@@ -136,7 +136,13 @@ class SingleNodeModel(Solver):
     sweep_vector = ("batch_size", "seq_len")
     #: named efficiencies -> result field with the value used, and the headline fields that get a
     #: (low, high) band (mlsysim_uncertainty.banded evaluates them at the corners of their ranges)
-    band_arguments = {"efficiency": "compute_efficiency", "memory_efficiency": "memory_efficiency"}
+    band_arguments = {
+        "efficiency": "compute_efficiency",
+        "memory_efficiency": "memory_efficiency",
+        "power_idle": "power_idle",
+        "power_compute": "power_compute",
+        "power_memory": "power_memory",
+    }
     band_fields = ("latency", "throughput", "latency_compute", "latency_memory", "power", "energy", "energy_per_sample")
 
     def solve(
@@ -154,6 +160,9 @@ class SingleNodeModel(Solver):
         dp_size: int = 1,
         activation_recomputation: bool = False,
         phase: str | None = None,
+        power_idle: float | None = None,
+        power_compute: float | None = None,
+        power_memory: float | None = None,
     ) -> PerformanceProfile:
         """Latency, throughput, bottleneck, MFU, memory and energy of one step.
 
@@ -173,6 +182,9 @@ class SingleNodeModel(Solver):
             activation_recomputation: full recomputation in training (4x forward FLOPs, layer inputs kept).
             phase: a decoder's inference phase, "decode" (default) or "prefill"; an encoder's forward pass
                 is its prefill ("decode" is an error); None for CNNs and training.
+            power_idle, power_compute, power_memory: the accelerator power model's shares of TDP, each in (0, 1]:
+                P = TDP x min(1, idle + compute u_c + memory u_m) (defaults ``efficiency.POWER_*`` 0.18 / 0.52 /
+                0.46, a least-squares fit to measured board draws, banded over their standard errors).
         """
         return PerformanceProfile(**_step(locals())[0])
 
@@ -196,7 +208,11 @@ class SingleNodeModel(Solver):
             Pending(
                 PerformanceProfile,
                 _timed(
-                    work, peak, o.get("efficiency", a["efficiency"]), o.get("memory_efficiency", a["memory_efficiency"])
+                    work,
+                    peak,
+                    o.get("efficiency", a["efficiency"]),
+                    o.get("memory_efficiency", a["memory_efficiency"]),
+                    _shares({**a, **o}),
                 ),
                 fields,
             )
@@ -304,7 +320,7 @@ class SingleNodeModel(Solver):
             precision,
         )
         f = work.fields(peak)
-        f.update(_timed(work, peak, eta_c, eta_m))
+        f.update(_timed(work, peak, eta_c, eta_m, _shares(a)))
         f.update(
             valid=ok,
             error=errors.messages,
@@ -374,7 +390,7 @@ def _step(a: dict[str, Any]) -> tuple[dict[str, Any], _Work, float]:
             available=usable,
         )
     f.update(
-        _timed(work, peak, eta_c, eta_m),
+        _timed(work, peak, eta_c, eta_m, _shares(a)),
         precision=precision,
         batch_size=batch_size,
         seq_len=seq_len,
@@ -592,9 +608,20 @@ def _work(
     return _Work(hardware, batch, flops, moved, footprint, overhead)
 
 
-def _timed(work: _Work, peak: float, eta_c: Any, eta_m: Any) -> dict[str, Any]:
-    """The PerformanceProfile fields the efficiencies move: the roofline of ``work`` at ``eta_c`` of
-    ``peak`` FLOP/s and ``eta_m`` of the bandwidth (one evaluation per band corner)."""
+def _shares(a: dict[str, Any]) -> tuple[float, float, float]:
+    """The power model's shares of TDP (idle, compute, memory) of solve() arguments ``a``: each checked in (0, 1],
+    or its default ``efficiency.POWER_*`` when not given."""
+    return (
+        E.POWER_IDLE_FRACTION if a["power_idle"] is None else V.fraction("power_idle", a["power_idle"]),
+        E.POWER_COMPUTE_FRACTION if a["power_compute"] is None else V.fraction("power_compute", a["power_compute"]),
+        E.POWER_MEMORY_FRACTION if a["power_memory"] is None else V.fraction("power_memory", a["power_memory"]),
+    )
+
+
+def _timed(work: _Work, peak: float, eta_c: Any, eta_m: Any, shares: tuple[float, float, float]) -> dict[str, Any]:
+    """The PerformanceProfile fields the efficiencies and the power shares move: the roofline of ``work`` at
+    ``eta_c`` of ``peak`` FLOP/s and ``eta_m`` of the bandwidth, its power at ``shares`` of TDP (idle, compute,
+    memory; one evaluation per band corner)."""
     hw, feasible, batch = work.hw, work.feasible, work.batch
     tdp = hw.tdp
     latency, t_c, t_m, mfu, power, energy = K.roofline(
@@ -608,9 +635,7 @@ def _timed(work: _Work, peak: float, eta_c: Any, eta_m: Any) -> dict[str, Any]:
         eta_m,
         work.overhead,
         1.0 if tdp is None else tdp,
-        E.POWER_IDLE_FRACTION,
-        E.POWER_COMPUTE_FRACTION,
-        E.POWER_MEMORY_FRACTION,
+        *shares,
     )
     if work.link is None:  # a spilling step has no path to its bytes: it cannot run
         latency, energy, t_m = (
@@ -633,6 +658,9 @@ def _timed(work: _Work, peak: float, eta_c: Any, eta_m: Any) -> dict[str, Any]:
         "peak_bw_actual": hw.bandwidth * eta_m,
         "compute_efficiency": eta_c,
         "memory_efficiency": eta_m,
+        "power_idle": shares[0],
+        "power_compute": shares[1],
+        "power_memory": shares[2],
         "power": power,
         "energy": energy,
         "energy_per_sample": energy if tdp is None else energy / batch,

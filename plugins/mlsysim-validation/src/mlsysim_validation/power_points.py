@@ -32,17 +32,27 @@ _SERVING = {
 _IDLE = {"W-nvsmi-h100-idle-context-power": "H100", "W-nvsmi-v100-idle-context-power": "V100"}
 
 
-def busy(pid: str) -> tuple[float, float, float]:
-    """(TDP in W, u_c, u_m) of power point ``pid`` from the model's own step (see the module docstring)."""
+def _solved(pid: str) -> tuple[float, float, float, tuple[float, float, float]]:
+    """(TDP in W, u_c, u_m, the shares of TDP the solver used) of power point ``pid`` from the model's own step (see
+    the module docstring): the ServingModel result's ``power_idle/compute/memory``, which a band's corner moves; an
+    idle reading, whose draw no solver gives, the named defaults."""
     if pid in _IDLE:
-        return getattr(_hw(), _IDLE[pid]).si.tdp, 0.0, 0.0
+        from mlsysim_physics import efficiency as E
+
+        shares = (E.POWER_IDLE_FRACTION, E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION)
+        return getattr(_hw(), _IDLE[pid]).si.tdp, 0.0, 0.0, shares
     model, hw, batch, output = _SERVING[pid]
     part = getattr(_hw(), hw)
     r = _m().ServingModel().solve(getattr(_lm(), model), part, MLENERGY_PROMPT, batch, output_len=output)
     s, ttft, itl = r.prefill_time_share, r.si("ttft"), r.si("itl")
     u_c = s * r.si("prefill_compute_time") / ttft + (1 - s) * r.si("decode_compute_time") / itl
     u_m = s * r.si("prefill_memory_time") / ttft + (1 - s) * r.si("decode_memory_time") / itl
-    return part.si.tdp, u_c, u_m
+    return part.si.tdp, u_c, u_m, (r.power_idle, r.power_compute, r.power_memory)
+
+
+def busy(pid: str) -> tuple[float, float, float]:
+    """(TDP in W, u_c, u_m) of power point ``pid`` from the model's own step (see the module docstring)."""
+    return _solved(pid)[:3]
 
 
 def power(pid: str, idle: float, compute: float, memory: float) -> float:
@@ -73,9 +83,10 @@ def fit(measured: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
 
 def _register(pid: str, how: str, assumptions: str) -> None:
     def fn() -> float:
-        from mlsysim_physics import efficiency as E
+        from mlsysim_physics.equations import step_power
 
-        return power(pid, E.POWER_IDLE_FRACTION, E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION)
+        tdp, u_c, u_m, shares = _solved(pid)
+        return step_power(tdp, u_c, u_m, 1.0, *shares)[0]
 
     maps(pid, how, assumptions)(fn)
 
