@@ -362,3 +362,47 @@ def test_layouts_that_differ_in_efficiencies_share_their_works():
 
 #: (slo_ttft, slo_itl) pairs: one SLO or both, numbers and time texts
 SLO_PAIRS = ((0.5, None), (None, 0.04), (0.8, 0.05), ("300 ms", "50ms"))
+
+
+def test_a_trial_near_solved_rates_starts_from_their_steady_steps(monkeypatch):
+    """under_load.nearby_start: the steady step of a trial near three solved rates starts where their quadratic puts it
+    (exact for a quadratic T(lam)), not where they disagree with their line by more than NEARBY_RTOL; the trials a
+    search solves so (its last ones, grid steps apart) answer what a trial from traffic's own start answers, within
+    1e-9, with fewer evaluations of the mean step."""
+    from mlsysim_serving import traffic as TR
+
+    quadratic = {x: (1.0 + 2.0 * x + 3.0 * x * x, -0.5) for x in (1.0, 1.00001, 1.00002, 2.0)}
+    T, slope = UL.nearby_start(quadratic, 1.000015)
+    assert T == pytest.approx(1.0 + 2.0 * 1.000015 + 3.0 * 1.000015**2, rel=1e-14) and slope == -0.5
+    assert UL.nearby_start(quadratic, 1.5) is None and UL.nearby_start(dict(list(quadratic.items())[:2]), 1.0) is None
+    _forget()
+    starts: list = []
+    analytic = TR.analytic
+
+    def spy(*a, **k):
+        starts.append(k.get("start"))
+        return analytic(*a, **k)
+
+    monkeypatch.setattr(TR, "analytic", spy)
+    serving.solve(**BASE, slo_ttft=0.5, slo_itl=0.05)
+    (entry,) = UL._replicas.values()
+    cost, eng = entry[2], entry[4]
+    monkeypatch.setattr(TR, "analytic", analytic)
+    warm = [s for s in starts if s is not None]
+    assert warm  # the search's last trials start near the earlier ones
+    memo = eng.rates[("trials", 8192.0, 1.0, 99, 0.0, 1, True)]
+    for lam, answer in memo.items():
+        out = analytic(cost, eng.load, lam, 8192.0, eng.B_max, 1.0, eng.saturation, percentiles=(99,))
+        assert answer == pytest.approx((out["ttft_mean"], out["ttft_p99"], out["itl_p99"]), rel=1e-9, abs=0.0)
+    calls = []
+    mix = TR._mix
+    monkeypatch.setattr(TR, "_mix", lambda *a: calls.append(1) or mix(*a))
+    lam = max(memo)
+    near = dict(eng.rates[("steady", 8192.0)])
+    n0 = len(calls)
+    analytic(cost, eng.load, lam * (1 + 3e-6), 8192.0, eng.B_max, 1.0, eng.saturation, percentiles=(99,))
+    own = len(calls) - n0
+    start = UL.nearby_start(near, lam * (1 + 3e-6))
+    assert start is not None
+    analytic(cost, eng.load, lam * (1 + 3e-6), 8192.0, eng.B_max, 1.0, eng.saturation, percentiles=(99,), start=start)
+    assert len(calls) - n0 - own < own

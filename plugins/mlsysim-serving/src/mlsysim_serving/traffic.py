@@ -800,22 +800,24 @@ STEADY_RTOL, START_RTOL = 1e-12, 1e-3
 SECANT_ITERATIONS = 20
 
 
-def steady(xp, cost, load, lam, M):
+def steady(xp, cost, load, lam, M, start=None):
     """Mean step T a decoding request sees at arrival rate ``lam`` (below capacity): fixed point of
     T = F(T) = E[t(1 + B, prompts per step)] (:func:`_mix`), B = lam*D1*T (Little's law on the decode
     batch; a request sees itself plus the others, a size-biased Poisson count), m = lam*T prompts
     per step; :func:`_secant` from the fixed point of the mean-value model and its slope (:func:`_start`),
-    to STEADY_RTOL (~3 evaluations of F where a start at T = 0 took ~7). Returns (T, B, f, t_dec, t_mix, E[t^2])
-    at the answer T (:func:`_secant` carries the last evaluation to it along its chord).
+    to STEADY_RTOL (~3 evaluations of F where a start at T = 0 took ~7), or from ``start`` = (T, dg/dT) where the
+    caller has a closer one (the fixed points of nearby rates: :func:`.under_load.trial`). Returns (T, B, f, t_dec,
+    t_mix, E[t^2], dg/dT of the secant's last step) at the answer T (:func:`_secant` carries the last evaluation to it
+    along its chord).
 
     Each evaluation is one :func:`_mix` at B = 1 + lam*D1*T and m = lam*T."""
 
     def F(T):
         return _mix(xp, cost, load, 1.0 + lam * load.D1 * T, lam * T, M)
 
-    T, out, _ = _secant(xp, F, *_start(xp, cost, load, lam, M), STEADY_RTOL)
+    T, out, slope = _secant(xp, F, *(_start(xp, cost, load, lam, M) if start is None else start), STEADY_RTOL)
     _, f, t_dec, t_mix, sq = out
-    return T, lam * load.D1 * T, f, t_dec, t_mix, sq
+    return T, lam * load.D1 * T, f, t_dec, t_mix, sq, slope
 
 
 def _start(xp, cost, load, lam, M):
@@ -1045,6 +1047,7 @@ def analytic(
     percentiles=tuple(Z),
     steps=1,
     gaps=True,
+    start=None,
 ):
     """Latency and throughput of continuous batching at arrival rate ``lam`` < ``lam_max``; ``clients``: a
     closed loop of that many clients whose requests spend ``lead`` seconds outside the engine, whose
@@ -1073,10 +1076,12 @@ def analytic(
     ones by :func:`median_shift`. Returns a dict of arrays
     with the percentile fields of ``percentiles`` only (a subset of :data:`Z`; none: no ITL spread either),
     for a caller that reads no others (a rate search); ``gaps`` False: no ITL spread, hence no itl_pXX and
-    e2e_pXX (a caller that reads only TTFT: a disaggregated prefill pool, a search without an ITL SLO).
+    e2e_pXX (a caller that reads only TTFT: a disaggregated prefill pool, a search without an ITL SLO). ``start``:
+    where :func:`steady`'s secant starts (None: its own start); the secant's last slope dg/dT is returned as
+    ``slope`` (a start for a nearby rate).
     """
     xp = ops_for(load, lam, M, B_max, arrival_cv, lam_max, lead, lag)
-    T, B, f, t_dec, t_mix, t2 = steady(xp, cost, load, lam, M)
+    T, B, f, t_dec, t_mix, t2, slope = steady(xp, cost, load, lam, M, start)
     room = budget(xp, load, B, M)
     one_rate = xp is SCALAR  # a float: max, min and where inline (ops.SCALAR's, without their calls)
     if one_rate:
@@ -1146,6 +1151,7 @@ def analytic(
         p_wait = xp.max(xp.max(rho_p, p_slot), 1e-12)
     out = {
         "T": T,
+        "slope": slope,
         "B": B,
         "f": f,
         "t_dec": t_dec,

@@ -10,6 +10,7 @@ request-rate mode of vLLM's ``benchmark_serving.py``), fixed lengths (``length_c
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -298,6 +299,8 @@ LATENCY_FIELDS = (
     "e2e_p99",
     "queue_wait_mean",
 )
+#: their values in an analytic answer that has them all, as a tuple (one C call)
+_latencies = itemgetter(*LATENCY_FIELDS)
 
 
 def loaded_fields(
@@ -544,7 +547,9 @@ def serve(
             percentiles,
             c["scheduler_steps"],
         )
-    if over is False and xp is SCALAR:  # one rate below capacity: the latencies as the kernel gives them (floats)
+    if over is False and xp is SCALAR and percentiles is _PERCENTILES and "itl_p99" in out:
+        f.update(zip(LATENCY_FIELDS, _latencies(out)))  # one rate below capacity, every latency: as the kernel gives
+    elif over is False and xp is SCALAR:  # them (floats), read in C
         for k in LATENCY_FIELDS:
             if k in out:
                 f[k] = out[k]
@@ -736,10 +741,54 @@ def trial(
             return hit
     if memo is None:
         memo = eng.rates.put(("trials", M, cv, pct, lag, steps, gaps), Memo(TRIALS_KEPT))
+    fixed = eng.rates.get(("steady", M))  # the steady step does not depend on the rest of the mix
+    if fixed is None:
+        fixed = eng.rates.put(("steady", M), Memo(TRIALS_KEPT))
     out = TR.analytic(
-        cost, eng.load, lam, M, eng.B_max, cv, eng.saturation, lag=lag, percentiles=(pct,), steps=steps, gaps=gaps
+        cost,
+        eng.load,
+        lam,
+        M,
+        eng.B_max,
+        cv,
+        eng.saturation,
+        lag=lag,
+        percentiles=(pct,),
+        steps=steps,
+        gaps=gaps,
+        start=nearby_start(fixed, lam),
     )
+    fixed.put(lam, (out["T"], out["slope"]))
     return memo.put(lam, (out["ttft_mean"], out[f"ttft_p{pct}"], out.get(f"itl_p{pct}")))
+
+
+#: Largest relative difference of the quadratic and the linear interpolation of nearby steady steps at which the
+#: quadratic starts a trial's steady secant (:func:`nearby_start`): well below the ~1e-4 of traffic's own start.
+NEARBY_RTOL = 1e-5
+
+
+def nearby_start(fixed: dict, lam: float) -> tuple[float, float] | None:
+    """(T, dg/dT) where the steady secant of a trial at rate ``lam`` starts (:func:`.traffic.steady`), from ``fixed``,
+    the (T, dg/dT) the engine's trials solved by rate: T by Lagrange's quadratic interpolation through the three
+    solved rates nearest ``lam``, where it differs from the linear one through the two nearest by at most NEARBY_RTOL
+    (the quadratic's own error is smaller by a further factor of the spacing: a search's last trials lie grid steps,
+    1e-6, apart, :mod:`.roots`), with the slope of the nearest: the secant then needs one or two evaluations of the
+    mean step instead of ~3 from traffic's own start (~1e-4 off). None (that start) elsewhere; ``lam`` itself is never
+    taken (a trial solved again with the ITL spread answers the same TTFT)."""
+    if len(fixed) < 3:
+        return None
+    rates = sorted(fixed)
+    i = bisect_left(rates, lam)
+    near = [x for _, x in sorted((abs(x - lam), x) for x in rates[max(i - 3, 0) : i + 3] if x != lam)[:3]]
+    if len(near) < 3:
+        return None
+    (a, ta), (b, tb), (c, tc) = ((x, fixed[x][0]) for x in near)
+    line = ta + (tb - ta) * (lam - a) / (b - a)
+    T = ta * (lam - b) * (lam - c) / ((a - b) * (a - c))
+    T += tb * (lam - a) * (lam - c) / ((b - a) * (b - c)) + tc * (lam - a) * (lam - b) / ((c - a) * (c - b))
+    if not abs(T - line) <= NEARBY_RTOL * T:
+        return None
+    return T, fixed[a][1]
 
 
 def slo_excess(ttft: float, itl: float, slo_ttft: float | None, slo_itl: float | None) -> float:
