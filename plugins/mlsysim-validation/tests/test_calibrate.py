@@ -172,7 +172,8 @@ def test_bad_input_is_one_clear_line_and_nothing_is_written(tmp_path, edit, mess
 def test_loaded_ttft_rows_fit_the_request_path_of_an_engine(tmp_path, fresh_host):
     # a lab whose frontend adds 40 ms to every request: its closed-loop TTFT rows (ttft_mean of batch_size
     # clients) constrain request_overhead, a static row does not; the fit finds it, the overlay gives it back
-    from mlsysim_validation.calibrate import Calibration, Fit, constrained, fit, overlay
+    from mlsysim_validation.calibrate import Calibration, Fit, constrained, fit
+    from mlsysim_validation.overlay import overlay
     from mlsysim_validation.runs import read_points
 
     kw = dict(precision="bf16", output_len=221)
@@ -313,13 +314,15 @@ def _unstated(rows):
 def test_three_rows_fit_four_parameters_with_the_prior(tmp_path):
     # three loaded rows (two of them client TTFTs) constrain all four parameters: the prior makes the fit
     # determined, least squares (leave-one-out fits of two rows for four parameters) is not a candidate
-    from mlsysim_validation.calibrate import CHOICES, fitted
+    from mlsysim_validation.calibrate import CHOICES, Calibration, fitted
     from mlsysim_validation.runs import read_points
 
     points = read_points(_csv(tmp_path / "runs.csv", _unstated(_loaded_rows(efficiency=0.45))[:3]))
     f = fitted(points, H100, {"Llama3_8B": LM.Llama3_8B})
     assert f.free == ["compute", "memory", "engine_overhead", "request_overhead"]
     assert f.scores["least squares"] is None and list(f.scores) == list(CHOICES)
+    cal = Calibration("H100", None, f, {}, points)
+    assert "request_overhead fitted from rows 2 only (a client's TTFT or e2e under a load)" in cal.report()
     assert f.scores[f.chosen] == min(x for x in f.scores.values() if x is not None)
     assert f.chosen != "defaults" and 0.0 < f.effective < 4.0
     assert len(f.loo) == len(f.fits) == 3

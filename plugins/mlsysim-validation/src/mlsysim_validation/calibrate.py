@@ -20,13 +20,12 @@ turn, best (:func:`fitted`): a fit is kept only where it beats the defaults on h
 nothing is written. A row the plain fit leaves further off than its kind's 80 % model error refuses the call as
 contradicting. The report gives each point's error and the leave-one-out error of the fit kept, each choice's
 held-out score and the effective number of parameters the rows decided.
-The overlay is the hardware's own catalog entry plus a ``calibration`` table (and the points, so a
+The overlay (:mod:`.overlay`) is the hardware's own catalog entry plus a ``calibration`` table (and the points, so a
 second call with more points refines the fit) that ``--catalog``/``load_catalog()`` apply.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -225,7 +224,7 @@ class Calibration:
             ]
             for p, b, a, o in zip(self.points, f.before, f.after, f.loo)
         ]
-        med = _median
+        med = median_abs
         v = self.values
         stated = [k for k in PARAMETERS if any(k in p.settings for p in self.points)]
         kept = [k for k in PARAMETERS if k not in f.free and k not in stated]
@@ -247,6 +246,7 @@ class Calibration:
                     else []
                 ),
                 *([f"not constrained by these points, kept at the default: {', '.join(kept)}"] if kept else []),
+                *_request_path(self.points, f.free),
                 *([f"stated by the rows, not fitted: {', '.join(stated)}"] if stated else []),
                 "",
                 table(["model", "quantity", "seq", "batch", "load", "out", "default", "fitted", "leave-one-out"], rows),
@@ -256,6 +256,15 @@ class Calibration:
                 *_caution(self.points),
             ]
         )
+
+
+def _request_path(points: list[Point], free: list[str]) -> list[str]:
+    """A line naming the rows that inform ``request_overhead`` where it is fitted: only a client's TTFT or
+    end-to-end under a load sees it (:func:`sees_request_path`), so the other rows do not move it."""
+    if "request_overhead" not in free:
+        return []
+    seen = [str(p.number) for p in points if sees_request_path(p)]
+    return [f"request_overhead fitted from rows {', '.join(seen)} only (a client's TTFT or e2e under a load)"]
 
 
 def _caution(points: list[Point]) -> list[str]:
@@ -279,7 +288,8 @@ def _shown(name: str, value: float) -> str:
     return f"{value * 1e3:.3f} ms" if name in TIMES else f"{value:.3f}"
 
 
-def _median(errors: list) -> float:
+def median_abs(errors: list) -> float:
+    """The median |error| of ``errors``."""
     import statistics
 
     return statistics.median(abs(e) for e in errors)
@@ -424,72 +434,3 @@ def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibrati
 def _key(row: dict) -> tuple:
     """A row as compared across calls (values as text: CSV gives strings, the overlay numbers)."""
     return tuple(sorted((k, str(v)) for k, v in row.items()))
-
-
-def _bare(key: str) -> str:
-    """A TOML key: bare where TOML allows it, else quoted (a provenance table's ``"*"``, ``"memory.capacity"``)."""
-    return key if key.replace("_", "").replace("-", "").isalnum() and key.isascii() else json.dumps(key)
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_bare(k)} = {_toml(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
-def _stored(name: str, value: float) -> Any:
-    """A calibrated value as the catalog writes it: "0.5 ms" for the overheads, else a fraction."""
-    return f"{value * 1e3:.4g} ms" if name in TIMES else round(value, 4)
-
-
-def overlay(cal: Calibration) -> str:
-    """The overlay TOML: the hardware's catalog table as it is now, with the fit as its ``calibration``
-    table, or as ``calibration.engines.<engine>`` for a fit scoped to an engine (other scopes kept)."""
-    from mlsysim_core.plugins import catalog
-    from mlsysim_registry.toml_files import read_file
-
-    entry = catalog().entry("hardware", cal.hardware_key)
-    table = next(r.table for r in read_file(entry.file) if r.section == "hardware" and r.key == cal.hardware_key)
-    old = dict(table.get("calibration", {}))
-    engines = dict(old.pop("engines", {}))
-    fitted = {
-        **{k: _stored(k, x) for k, x in cal.values.items()},
-        "range": {k: [_stored(k, x) for x in pair] for k, pair in cal.spread.items()},
-        "source": f"mlsysim calibrate: {len(cal.points)} measurements"
-        + (f" of engine {cal.engine}" if cal.engine else "")
-        + f", {cal.fit.chosen} chosen by leave-one-out, its median |error| {_median(cal.fit.loo):.1%}",
-        "points": [p.row for p in cal.points],
-    }
-    if cal.engine is not None:
-        engines[cal.engine] = fitted
-        fitted = old
-    table = {k: v for k, v in table.items() if k != "calibration"}
-    calibration = {**fitted, **({"engines": engines} if engines else {})}
-    if calibration:
-        table["calibration"] = calibration
-    lines = [
-        "# Catalog overlay written by mlsysim calibrate: load with mlsysim --catalog FILE or load_catalog(FILE).",
-        f"[hardware.{cal.hardware_key}]",
-    ]
-    lines += [f"{k} = {_toml(val)}" for k, val in table.items()]
-    return "\n".join(lines) + "\n"
-
-
-def previous_points(path: Path) -> list[dict]:
-    """The points an earlier overlay at ``path`` was fitted on (none if it does not exist)."""
-    import tomllib
-
-    if not path.exists():
-        return []
-    data = tomllib.loads(path.read_text())
-    tables = [t.get("calibration", {}) for t in data.get("hardware", {}).values()]
-    tables += [e for t in list(tables) for e in t.get("engines", {}).values()]  # each row names its engine
-    return [dict(p) for t in tables for p in t.get("points", [])]

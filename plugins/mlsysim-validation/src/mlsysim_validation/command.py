@@ -98,7 +98,8 @@ def calibrate_cmd(runs: str, output: str) -> None:
     """
     from pathlib import Path
 
-    from .calibrate import calibrate, overlay, previous_points
+    from .calibrate import calibrate
+    from .overlay import overlay, previous_points
 
     path = Path(output)
     cal = calibrate(runs, previous_points(path))

@@ -366,7 +366,8 @@ def calibrations() -> list[BeforeAfter]:
 
     from mlsysim_core import plugins
 
-    from .calibrate import calibrate, overlay
+    from .calibrate import calibrate
+    from .overlay import overlay
 
     maps = points.mappings()
     measured = {r["id"]: float(r["value"]) for r in _records()}
