@@ -7,7 +7,7 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mlsysim_serving.roots import KMAX, STEP, largest_meeting, nearest_known
+from mlsysim_serving.roots import KMAX, NEIGHBOURS, STEP, largest_meeting, nearest_known
 
 
 def _counted(f):
@@ -163,19 +163,21 @@ def test_a_guess_or_known_rate_far_below_the_grid_is_taken(tiny):
 @given(rates=st.lists(st.floats(-1.0, 12.0), max_size=80), crossing=st.floats(0.0, 12.0), top=st.floats(1e-3, 10.0))
 def test_nearest_known_is_the_scan_of_every_rate(rates, crossing, top):
     """The bisection finds what a scan of every rate below ``top`` finds (the largest meeting, the smallest
-    missing, each with its excess), reading at most ~log2(n) + 1 excesses."""
+    missing, each with its excess; where both exist, not grid neighbours, the next of each), reading at most
+    ~log2(n) + 3 excesses."""
     read = []
 
     def excess(x):
         read.append(x)
         return x - crossing
 
-    below = [x for x in rates if 0.0 < x < top]
-    met = [(x, x - crossing) for x in below if x <= crossing]
+    below = sorted({x for x in rates if 0.0 < x < top})
+    met = [(x, x - crossing) for x in reversed(below) if x <= crossing]
     missed = [(x, x - crossing) for x in below if x > crossing]
-    expected = ([max(met)] if met else []) + ([min(missed)] if missed else [])
+    apart = met and missed and missed[0][0] >= met[0][0] * NEIGHBOURS  # not neighbouring grid rates
+    expected = met[:1] + missed[:1] + (met[1:2] + missed[1:2] if apart else [])
     assert nearest_known(excess, rates, top) == expected
-    assert len(read) <= math.ceil(math.log2(len(below) + 1)) + 1
+    assert len(read) <= math.ceil(math.log2(len(below) + 1)) + 3
 
 
 def test_nearest_known_stops_at_a_nan():
@@ -183,4 +185,31 @@ def test_nearest_known_stops_at_a_nan():
     excess = lambda x: float("nan") if x == 3.0 else x - 2.5  # noqa: E731
     assert nearest_known(excess, [1.0, 2.0, 3.0, 4.0, 5.0], 10.0) == []  # the middle rate, read first
     assert nearest_known(excess, [1.0, 2.0, 3.0], 10.0) == [(2.0, -0.5)]  # 2.0 read first, then the NaN
-    assert nearest_known(excess, [1.0, 2.0, 4.0], 10.0) == [(2.0, -0.5), (4.0, 1.5)]
+    assert nearest_known(excess, [1.0, 2.0, 4.0], 10.0) == [(2.0, -0.5), (4.0, 1.5), (1.0, -1.5)]
+
+
+def test_nearest_known_of_grid_neighbours_reads_no_more():
+    """Neighbouring grid rates close the bracket: no further rate is read."""
+    read = []
+    excess = lambda x: read.append(x) or x - 2.0  # noqa: E731
+    pair = [2.0, 2.0 * math.exp(STEP)]
+    assert nearest_known(excess, [1.0, *pair, 3.0], 10.0) == [(2.0, 0.0), (pair[1], pair[1] - 2.0)]
+    assert sorted(read) == pair
+
+
+@pytest.mark.parametrize("shape", ["line", "queue"])
+def test_rates_known_near_the_crossing_end_a_search_in_two_solves(shape):
+    """Two solved rates on each side within 3 % of the crossing (a sweep over SLOs): the fit through them lies within
+    a grid step of it, so the search solves that grid rate and its neighbour across the crossing, and answers as a
+    cold search does."""
+    f = _excess(shape, 3.0, 7.0)
+    g, calls = _counted(f)
+    known = [(x, f(x)) for x in (2.91, 2.97, 3.04, 3.09)]
+    assert largest_meeting(g, 7.0, known=known) == largest_meeting(f, 7.0)
+    assert len(calls) == 2
+
+
+def test_a_known_miss_at_the_lowest_grid_rate_still_answers_0():
+    """Only a missing rate known at x_KMAX (no meeting one): the lowest grid rate is solved, and 0 answered."""
+    low = 5.0 * math.exp(-KMAX * STEP)
+    assert largest_meeting(lambda x: 1.0, 5.0, known=[(low, 1.0)]) == 0.0

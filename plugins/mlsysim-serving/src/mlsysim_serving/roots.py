@@ -25,6 +25,12 @@ KMAX = math.ceil(-math.log(LOWEST) / STEP)
 #: First trial rate, as a share of ``top``, where nothing is known: SLO crossings mostly lie above it, so a rate
 #: there usually meets, which brackets the crossing from below without the trial at LOWEST * top.
 SEED = 0.5
+#: Ratio under which two rates are neighbouring grid rates (exp(STEP) apart; the bracket they make is closed)
+NEIGHBOURS = math.exp(1.5 * STEP)
+#: Fits of the solved rates nearest the crossing a search tries before Brent's method (:func:`largest_meeting`): a
+#: sweep over SLOs, whose earlier trials lie near the crossing, needs one or two; a cold search's bracket, ends near
+#: saturation included, seldom fits.
+FITS = 4
 #: :func:`crossing`'s relative tolerance: the closed loop's rate within 1e-6 of its root.
 RTOL = 1e-6
 #: :func:`crossing`'s iterations before giving up on the bracket (bisection alone halves it 100 times).
@@ -74,14 +80,19 @@ def largest_meeting(
     """The largest grid rate x_k (:data:`STEP`) with excess(x_k) <= 0, for excess increasing in x (how far a
     latency is over its objective, :func:`.under_load.slo_excess`): 0 if even x_KMAX = LOWEST * top misses, x_1
     (just under ``top``) if every rate meets. ``known``: (rate, excess) pairs already solved (any rates below
-    ``top``); ``guess``: a rate near the crossing, tried first where it lies inside the bracket. Neither moves the
-    answer, only the work: where nothing is known, the bracket is split first at SEED * top; the ends x_KMAX and
-    x_1 are tried only where no rate met or missed. Every rate below ``top`` (the saturation rate) has a latency:
-    a NaN excess there is a defect and raises FloatingPointError."""
+    ``top``; :func:`nearest_known` picks them); ``guess``: a rate near the crossing, tried first where it lies inside
+    the bracket and fewer than 3 rates are known. Neither moves the answer, only the work: where nothing is known,
+    the bracket is split first at SEED * top; the ends x_KMAX and x_1 are tried only where no rate met or missed.
+    Then up to :data:`FITS` fits (:func:`_inverse`) of the two solved rates nearest the crossing on each side, each
+    tried at the grid rate nearest it (and that rate's neighbour across the crossing where the fit is within a grid
+    step: a sweep over SLOs ends in two solves), then Brent's method. Every rate below ``top`` (the saturation rate)
+    has a latency: a NaN excess there is a defect and raises FloatingPointError."""
     b = _Bracket(top)
+    seen = []  # the solved rates: those known (a NaN is solved again, and raises), then those tried
     met = missed = None  # the known rates nearest the crossing: all the bracket keeps of them
     for x, e in known:
-        if 0.0 < x < top and e == e:  # (a NaN is solved again, and raises)
+        if 0.0 < x < top and e == e:
+            seen.append((x, e))
             if e > 0.0:
                 if missed is None or x < missed[0]:
                     missed = (x, e)
@@ -90,6 +101,8 @@ def largest_meeting(
     for nearest in (met, missed):
         if nearest is not None:
             b.add(*nearest)
+    if met is not None and missed is not None and b.k_met - b.k_missed == 1:  # known grid neighbours (a search under
+        return b.rate(b.k_met)  # SLOs that move no grid rate)
 
     def at(k: int) -> tuple[float, float]:
         x = b.rate(k)
@@ -97,11 +110,12 @@ def largest_meeting(
         if e != e:
             raise FloatingPointError(f"no latency (NaN excess) at rate {x!r} below saturation {top!r}")
         b.add(x, e)
+        seen.append((x, e))
         return x, e
 
     if b.met is None and b.missed is None:
         at(b.index(SEED * top))
-    if guess is not None and 0.0 < guess < top and b.k_missed < b.index(guess) < b.k_met:
+    if guess is not None and len(seen) < 3 and 0.0 < guess < top and b.k_missed < b.index(guess) < b.k_met:
         at(b.index(guess))
     if b.k_met > KMAX:  # no grid rate known to meet
         at(KMAX)
@@ -111,16 +125,54 @@ def largest_meeting(
         at(1)
         if b.k_missed < 1:
             return b.rate(1)
+    for _ in range(FITS):
+        if b.k_met - b.k_missed <= 1:
+            return b.rate(b.k_met)
+        fit = _inverse(_nearest(seen))
+        if fit is None or not b.rate(b.k_met) < fit[0] < b.rate(b.k_missed):
+            break
+        k = min(max(b.index(fit[0]), b.k_missed + 1), b.k_met - 1)  # (inside the bracket: not solved yet)
+        meets = at(k)[1] <= 0.0
+        if fit[1] < STEP * fit[0]:  # the fit is within a grid step: its neighbour across the crossing
+            if meets and b.k_missed < k - 1:
+                at(k - 1)
+            elif not meets and k + 1 < b.k_met:
+                at(k + 1)
     return _brent(b, at)
+
+
+def _nearest(pairs: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The two largest meeting (excess <= 0) and the two smallest missing of the (rate, excess) ``pairs``: the
+    meeting ones from the nearest the crossing down, then the missing ones up."""
+    met = sorted((p for p in pairs if p[1] <= 0.0), reverse=True)[:2]
+    return met + sorted(p for p in pairs if p[1] > 0.0)[:2]
+
+
+def _inverse(pairs: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """(x at e = 0 of the polynomial x(e) through the (x, e) ``pairs``, its distance from the one through all but
+    the last pair: an estimate of its error) by Neville's scheme (inverse interpolation; Press et al., Numerical
+    Recipes 3rd ed., sec. 3.2), None where two pairs share an e."""
+    p = [x for x, _ in pairs]
+    es = [e for _, e in pairs]
+    lower = p[0]
+    for m in range(1, len(p)):
+        lower = p[0]
+        for i in range(len(p) - m):
+            d = es[i + m] - es[i]
+            if d == 0.0:
+                return None
+            p[i] = (es[i + m] * p[i] - es[i] * p[i + 1]) / d
+    return p[0], abs(p[0] - lower)
 
 
 def nearest_known(excess: Callable[[float], float], rates: Iterable[float], top: float) -> list[tuple[float, float]]:
     """Of ``rates`` solved before a search (``excess`` reads what each was solved to), those below ``top`` nearest
-    the crossing with their excesses: the largest that meets and the smallest that misses, all that
-    :func:`largest_meeting` keeps of its ``known``. Found by bisection over the rates sorted (the excess increases
-    with the rate), ~log2(n) excesses read instead of n; one that is NaN ends it (the search solves that rate
-    again, and raises)."""
-    xs = sorted(x for x in rates if 0.0 < x < top)
+    the crossing with their excesses: the largest that meets and the smallest that misses (the bracket
+    :func:`largest_meeting` starts from), then, where both are found and are not neighbouring grid rates, the next
+    of each that exists (its first fit). Found by bisection over the rates sorted (the excess increases with the
+    rate), ~log2(n) + 2 excesses read instead of n; one that is NaN ends it (the search solves that rate again, and
+    raises)."""
+    xs = sorted({x for x in rates if 0.0 < x < top})
     lo, hi = 0, len(xs)  # xs[:lo] meet, xs[hi:] miss
     met = missed = None
     while lo < hi:
@@ -133,7 +185,15 @@ def nearest_known(excess: Callable[[float], float], rates: Iterable[float], top:
             met, lo = (x, e), mid + 1
         else:
             missed, hi = (x, e), mid
-    return [pair for pair in (met, missed) if pair is not None]
+    if met is None or missed is None or missed[0] < met[0] * NEIGHBOURS:
+        return [pair for pair in (met, missed) if pair is not None]
+    out = [met, missed]
+    for i in (lo - 2, hi + 1):  # (lo - 1 and hi are met's and missed's)
+        if 0 <= i < len(xs):
+            e = excess(xs[i])
+            if e == e:
+                out.append((xs[i], e))
+    return out
 
 
 def _brent(b: _Bracket, at: Callable[[int], tuple[float, float]]) -> float:
