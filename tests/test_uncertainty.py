@@ -55,9 +55,16 @@ def _inside(name, used, t):
 
 
 @settings(max_examples=40, deadline=None)
-@given(c=st.floats(0, 1), m=st.floats(0, 1), o=st.floats(0, 1), n=st.floats(0, 1), batch=st.integers(1, 64))
-def test_any_point_of_the_ranges_lies_inside_the_band(c, m, o, n, batch):
-    """The two corners bound the box: the fields are monotone in each efficiency and overhead."""
+@given(
+    c=st.floats(0, 1),
+    m=st.floats(0, 1),
+    o=st.floats(0, 1),
+    n=st.floats(0, 1),
+    power=st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1)),
+    batch=st.integers(1, 64),
+)
+def test_any_point_of_the_ranges_lies_inside_the_band(c, m, o, n, power, batch):
+    """The two corners bound the box: the fields are monotone in each efficiency, overhead and power share."""
     args = (LM.Llama3_70B, HW.H100, 2048, batch)
     kw = dict(output_len=128, precision="fp8", tp_size=4)
     r = banded(mlsysim.ServingModel, *args, **kw)
@@ -68,8 +75,9 @@ def test_any_point_of_the_ranges_lies_inside_the_band(c, m, o, n, batch):
         memory_efficiency=_inside("memory_efficiency", 0.87, m),
         engine_overhead=_inside("engine_overhead", 1e-3, o),
         network_efficiency=_inside("network_efficiency", 0.8, n),
+        **{a: _inside(a, RANGES[a].default, p) for a, p in zip(("power_idle", "power_compute", "power_memory"), power)},
     )
-    for name in ("ttft", "itl", "e2e_latency", "tokens_per_second"):
+    for name in ("ttft", "itl", "e2e_latency", "tokens_per_second", "energy_per_token"):
         low, high = (q.to(getattr(inner, name).units).magnitude for q in r.bands.ranges[name])
         assert low * (1 - 1e-9) <= getattr(inner, name).magnitude <= high * (1 + 1e-9)
 
