@@ -527,7 +527,8 @@ def serve(
     f["utilization"] = rho
     over = False if closed_sim else rho >= 1.0  # a closed loop is never overloaded: its clients wait
     f["overloaded"] = over
-    lam_ok = xp.where(over, lam_max * 0.5, lam)
+    lam_ok = (lam_max * 0.5 if over else lam) if xp is SCALAR else xp.where(over, lam_max * 0.5, lam)
+    kernel = False  # one rate below capacity answered by the kernel: its floats as they are, the min inline
     if c["method"] == "simulate" and not over and not closed_sim:
         out = _simulated(cost, load, lam, M, max_seqs, kv_tokens, c, shape, t_req)
     elif not closed_sim:
@@ -547,9 +548,10 @@ def serve(
             percentiles,
             c["scheduler_steps"],
         )
-    if over is False and xp is SCALAR and percentiles is _PERCENTILES and "itl_p99" in out:
-        f.update(zip(LATENCY_FIELDS, _latencies(out)))  # one rate below capacity, every latency: as the kernel gives
-    elif over is False and xp is SCALAR:  # them (floats), read in C
+        kernel = over is False and xp is SCALAR
+    if kernel and percentiles is _PERCENTILES:  # every latency, read in C
+        f.update(zip(LATENCY_FIELDS, _latencies(out)))
+    elif over is False and xp is SCALAR:  # one rate below capacity: the latencies as given (floats)
         for k in LATENCY_FIELDS:
             if k in out:
                 f[k] = out[k]
@@ -558,15 +560,23 @@ def serve(
             if k in out:
                 f[k] = _masked(out[k], over)
     to_client(f, t_req)
-    served = xp.min(lam, lam_max)
-    f["requests_per_second"] = served
-    f["output_tokens_per_second"] = served * O
-    f["tokens_per_second_per_gpu"] = served * O / gpus
-    f["concurrency_mean"] = _masked(served * out["e2e_mean"], over)
-    T = out["T"] if "T" in out else TR.steady(xp, cost, load, lam_ok, float(M))[0]
-    f["kv_cache_utilization"] = _masked(
-        xp.min(lam_ok * (load.D2 * T + load.P1 * out["ttft_mean"]) / kv_tokens, 1.0), over
-    )
+    if kernel:  # (lam < lam_max: it is served whole; the masks and the min inline)
+        f["requests_per_second"] = lam
+        f["output_tokens_per_second"] = lam * O
+        f["tokens_per_second_per_gpu"] = lam * O / gpus
+        f["concurrency_mean"] = lam * out["e2e_mean"]
+        kv = lam * (load.D2 * out["T"] + load.P1 * out["ttft_mean"]) / kv_tokens
+        f["kv_cache_utilization"] = kv if kv <= 1.0 or kv != kv else 1.0
+    else:
+        served = xp.min(lam, lam_max)
+        f["requests_per_second"] = served
+        f["output_tokens_per_second"] = served * O
+        f["tokens_per_second_per_gpu"] = served * O / gpus
+        f["concurrency_mean"] = _masked(served * out["e2e_mean"], over)
+        T = out["T"] if "T" in out else TR.steady(xp, cost, load, lam_ok, float(M))[0]
+        f["kv_cache_utilization"] = _masked(
+            xp.min(lam_ok * (load.D2 * T + load.P1 * out["ttft_mean"]) / kv_tokens, 1.0), over
+        )
     if c["slo_ttft"] is not None or c["slo_itl"] is not None:
         att = out.get("slo_attainment")  # simulated
         if att is None and len(percentiles) == len(TR.Z):  # the analytic attainment reads every percentile
