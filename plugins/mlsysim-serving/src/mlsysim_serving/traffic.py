@@ -785,10 +785,16 @@ def capacity(cost, load, M, B_max):
     if load.separate:
         cycle = decode_step(cost, load, B_max, load.ctx) + full_step(xp, cost, load, B_max, M)
         lam_tok = M / (load.P1_nz * cycle)
-        return xp.min(lam_seq, lam_tok), np.where(lam_tok < lam_seq, 1, 0)
+        return xp.min(lam_seq, lam_tok), _label(xp, lam_tok < lam_seq)
     Bt = M * load.D1 / work
     lam_tok = M / (work * full_step(xp, cost, load, Bt, M))
-    return xp.min(lam_seq, lam_tok), np.where(Bt < B_max, 1, 0)
+    return xp.min(lam_seq, lam_tok), _label(xp, Bt < B_max)
+
+
+def _label(xp, budget):
+    """:func:`capacity`'s binding limit where the token ``budget`` binds: 1, else 0 (an int for one configuration,
+    an array for arrays)."""
+    return (1 if budget else 0) if xp is SCALAR else np.where(budget, 1, 0)
 
 
 #: Relative tolerance of the steady mean step (:func:`steady`) and of the start its secant takes (:func:`_start`): the

@@ -577,7 +577,15 @@ def serve(
         f["kv_cache_utilization"] = _masked(
             xp.min(lam_ok * (load.D2 * T + load.P1 * out["ttft_mean"]) / kv_tokens, 1.0), over
         )
-    if c["slo_ttft"] is not None or c["slo_itl"] is not None:
+    if (c["slo_ttft"] is not None or c["slo_itl"] is not None) and kernel and len(percentiles) == len(TR.Z):
+        met = 1.0  # the kernel's floats: the attainment below without numpy's 0-d arrays (nothing to mask)
+        if c["slo_ttft"] is not None:
+            met = met * TR.ttft_cdf(out, c["slo_ttft"] - t_req)
+        if c["slo_itl"] is not None:
+            met = met * TR.itl_cdf(out, c["slo_itl"])
+        f["slo_attainment"] = met
+        f["max_arrival_rate"] = max_rate(cost, eng, c, t_req)
+    elif c["slo_ttft"] is not None or c["slo_itl"] is not None:
         att = out.get("slo_attainment")  # simulated
         if att is None and len(percentiles) == len(TR.Z):  # the analytic attainment reads every percentile
             att = np.ones(np.shape(lam_ok))
