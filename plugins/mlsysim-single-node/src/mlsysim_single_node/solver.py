@@ -608,13 +608,19 @@ def _work(
     return _Work(hardware, batch, flops, moved, footprint, overhead)
 
 
+#: the power model's default shares of TDP (idle, compute, memory): ``efficiency.POWER_*``
+_DEFAULT_SHARES = (E.POWER_IDLE_FRACTION, E.POWER_COMPUTE_FRACTION, E.POWER_MEMORY_FRACTION)
+
+
 def _shares(a: dict[str, Any]) -> tuple[float, float, float]:
     """The power model's shares of TDP (idle, compute, memory) of solve() arguments ``a``: each checked in (0, 1],
     or its default ``efficiency.POWER_*`` when not given."""
-    return (
-        E.POWER_IDLE_FRACTION if a["power_idle"] is None else V.fraction("power_idle", a["power_idle"]),
-        E.POWER_COMPUTE_FRACTION if a["power_compute"] is None else V.fraction("power_compute", a["power_compute"]),
-        E.POWER_MEMORY_FRACTION if a["power_memory"] is None else V.fraction("power_memory", a["power_memory"]),
+    given = a["power_idle"], a["power_compute"], a["power_memory"]
+    if given == (None, None, None):
+        return _DEFAULT_SHARES
+    return tuple(  # type: ignore[return-value]  # three
+        default if v is None else v if v.__class__ is float and 0.0 < v <= 1.0 else V.fraction(name, v)
+        for name, v, default in zip(("power_idle", "power_compute", "power_memory"), given, _DEFAULT_SHARES)
     )
 
 
