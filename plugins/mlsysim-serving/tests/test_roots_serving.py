@@ -171,7 +171,7 @@ def test_nearest_known_is_the_scan_of_every_rate(rates, crossing, top):
         read.append(x)
         return x - crossing
 
-    below = sorted({x for x in rates if 0.0 < x < top})
+    below = sorted(x for x in rates if 0.0 < x < top)
     met = [(x, x - crossing) for x in reversed(below) if x <= crossing]
     missed = [(x, x - crossing) for x in below if x > crossing]
     apart = met and missed and missed[0][0] >= met[0][0] * NEIGHBOURS  # not neighbouring grid rates

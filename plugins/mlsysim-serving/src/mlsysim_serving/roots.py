@@ -172,7 +172,7 @@ def nearest_known(excess: Callable[[float], float], rates: Iterable[float], top:
     of each that exists (its first fit). Found by bisection over the rates sorted (the excess increases with the
     rate), ~log2(n) + 2 excesses read instead of n; one that is NaN ends it (the search solves that rate again, and
     raises)."""
-    xs = sorted({x for x in rates if 0.0 < x < top})
+    xs = sorted([x for x in rates if 0.0 < x < top])  # (a rate given twice: its second fit point, no fit)
     lo, hi = 0, len(xs)  # xs[:lo] meet, xs[hi:] miss
     met = missed = None
     while lo < hi:
