@@ -354,3 +354,29 @@ def test_bands_on_two_pools_are_refused_by_name():
 
     with pytest.raises(InvalidInputError, match="disagg.*aggregated layout when bands are asked"):
         banded(ServingModel, M.Llama3_70B, H.H100, 4000, output_len=500, arrival_rate=4.0, disagg=LAYOUT)
+
+
+def test_the_aggregated_comparison_sets_up_no_degree_the_weights_alone_fill(monkeypatch):
+    """Degrees are set up from the largest down; below one whose weights P * b / tp fill a GPU none holds a request
+    (kernels.weights_per_gpu: tensor-only weights per GPU scale as 1/tp), so none is set up: Llama3_70B bf16 (~141 GB)
+    on H100 sets up tp8, tp4 and tp2 (~71 GB per GPU), not tp1 (~141 GB); Llama3_405B (~810 GB) sets up tp8 only
+    (~101 GB per GPU: more than an H100 has) and notes that no layout holds it."""
+    from mlsysim_serving import disagg as DG
+
+    built = []
+    make = DG._Replica.__init__
+
+    def recorded(self, role, pool, *args, **kwargs):
+        if role == "aggregated":
+            built.append(pool.tp)
+        make(self, role, pool, *args, **kwargs)
+
+    monkeypatch.setattr(DG._Replica, "__init__", recorded)
+    L, H = mlsysim.Models.Language, mlsysim.Hardware.Cloud
+    layout = dict(disagg="prefill=H200x8:tp8,decode=H200x8:tp8", fabric="IB_NDR", efficiency=0.6 + 3e-15)
+    r = ServingModel().solve(L.Llama3_70B, H.H100, 2000, output_len=200, arrival_rate=0.5, **layout)
+    assert built == [8, 4, 2] and r.aggregated_layout is not None
+    built.clear()
+    r = ServingModel().solve(L.Llama3_405B, H.H100, 2000, output_len=200, arrival_rate=0.5, **layout)
+    assert built == [8] and r.aggregated_goodput_per_gpu is None
+    assert any(n.startswith("aggregated comparison: no tensor-parallel layout of NVIDIA H100") for n in r.notes)

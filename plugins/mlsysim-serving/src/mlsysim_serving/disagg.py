@@ -651,19 +651,25 @@ class _Aggregated:
         self.top = tp_limit(hardware, gpus_per_node)[0]
         self.hardware, self.model = hardware, model
         held: list[tuple[int, _Replica, float]] = []
-        tp = 1
-        while tp <= self.top:
+        degrees = [1 << k for k in range(self.top.bit_length()) if 1 << k <= self.top]
+        # weight bytes per GPU x tp of the last degree set up (P * b, the same at every tensor-only degree:
+        # kernels.weights_per_gpu) and the usable bytes per GPU (the same at every degree)
+        weights, usable = 0.0, math.inf
+        for tp in reversed(degrees):
+            if weights / tp >= usable:  # the weights alone fill a GPU: no KV room here, nor at lower degrees
+                break
             try:
                 replica = _Replica(
                     "aggregated", Pool(hardware, tp, tp), None, model, common, c, seq_len, output_len, gpus_per_node
                 )
             except InvalidInputError:  # a degree the model's heads or the part do not allow
-                replica = None
+                continue
+            weights, usable = replica.weights_per_gpu * tp, replica.usable
             # its saturation where its KV cache holds a request (else its engine would raise InfeasibleError)
-            if replica is not None and replica.kv_tokens >= seq_len + output_len:
+            if replica.kv_tokens >= seq_len + output_len:
                 replica.spec = spec
                 held.append((tp, replica, replica.engine().saturation))
-            tp *= 2
+        held.reverse()  # (lowest degree first: the order ties keep)
         #: (tp, replica, saturation rate) of each layout that holds the model, best saturation per GPU first
         self.order = sorted(held, key=lambda item: -item[2] / item[0])
 
