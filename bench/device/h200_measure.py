@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -120,9 +119,13 @@ def error(where: str, exc: BaseException) -> None:
 
 
 def nvsmi(tag: str) -> None:
-    q = "name,driver_version,clocks.sm,clocks.mem,clocks.max.sm,clocks.max.mem,power.draw,power.limit,temperature.gpu,memory.total,memory.used"
+    q = (
+        "name,driver_version,clocks.sm,clocks.mem,clocks.max.sm,clocks.max.mem,power.draw,power.limit,"
+        "temperature.gpu,memory.total,memory.used"
+    )
     try:
-        out = subprocess.run(["nvidia-smi", f"--query-gpu={q}", "--format=csv"], capture_output=True, text=True, timeout=20)
+        cmd = ["nvidia-smi", f"--query-gpu={q}", "--format=csv"]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
         RESULT.setdefault("nvidia_smi", {})[tag] = out.stdout.strip()
         log(f"nvidia-smi {tag}: {out.stdout.strip().splitlines()[-1] if out.stdout.strip() else out.stderr.strip()}")
     except (OSError, subprocess.SubprocessError) as exc:
@@ -140,7 +143,7 @@ def ceilings(dev: torch.device, tiny: bool, deadline: float) -> None:
     dt = torch.bfloat16
     try:
         a, b = randn((n, n), dev, dt), randn((n, n), dev, dt)
-        t = bench(lambda: a @ b, dev)
+        t = bench(lambda a=a, b=b: a @ b, dev)
         add_point("gemm_bf16", {"m": n, "n": n, "k": n}, t, tflops=2 * n**3 / t["median_ms"] / 1e9)
         log(f"bf16 GEMM {n}^3: {t['median_ms']:.3f} ms = {2 * n**3 / t['median_ms'] / 1e9:.1f} TFLOP/s")
     except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
@@ -156,13 +159,10 @@ def ceilings(dev: torch.device, tiny: bool, deadline: float) -> None:
             del fa, fb
         except Exception as exc:  # noqa: BLE001
             error("gemm_fp8_e4m3", exc)
-    try:
-        del a, b
-    except NameError:
-        pass
+    a = b = None  # noqa: F841 - the GEMM operands go before the HBM section allocates
     if elapsed() < deadline:
         try:
-            nread = (2**20 if tiny else 2**30)  # fp32 elements: 4 GiB on the GPU
+            nread = 2**20 if tiny else 2**30  # fp32 elements: 4 GiB on the GPU
             x = randn((nread,), dev, torch.float32)
             t = bench(lambda: x.sum(), dev)
             add_point("hbm_read_sum", {"bytes": 4 * nread}, t, gb_s=4 * nread / t["median_ms"] / 1e6)
@@ -219,7 +219,8 @@ class Model:
         pad = (-m) % 16  # _scaled_mm wants dimensions divisible by 16
         if pad:
             x2 = F.pad(x2, (0, 0, 0, pad))
-        y = torch._scaled_mm(x2.to(torch.float8_e4m3fn), w.t(), scale_a=self.one_a, scale_b=self.one, out_dtype=self.dtype)
+        x8 = x2.to(torch.float8_e4m3fn)
+        y = torch._scaled_mm(x8, w.t(), scale_a=self.one_a, scale_b=self.one, out_dtype=self.dtype)
         return y[:m].reshape(*shp[:-1], w.shape[0])
 
     def rms(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -297,8 +298,19 @@ def sdpa_call(backends, q, k, v, causal: bool) -> torch.Tensor:
     return F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=True)
 
 
-def run_model(name: str, g: dict, dev: torch.device, tiny: bool, deadline: float, prefill_lens, prefill_b4: bool,
-              batches, contexts, fp8: bool = False, model: Model | None = None) -> None:
+def run_model(
+    name: str,
+    g: dict,
+    dev: torch.device,
+    tiny: bool,
+    deadline: float,
+    prefill_lens,
+    prefill_b4: bool,
+    batches,
+    contexts,
+    fp8: bool = False,
+    model: Model | None = None,
+) -> None:
     tag = name + ("/fp8" if fp8 else "")
     log(f"model {tag}: building")
     try:
@@ -323,9 +335,13 @@ def run_model(name: str, g: dict, dev: torch.device, tiny: bool, deadline: float
                 continue
             try:
                 x = randn((bsz, s, g["hidden"]), dev, torch.bfloat16)
-                t = bench(lambda: m.forward(x, prefill_attn, 0), dev, target_s=0.3, max_iters=50, min_iters=3)
-                add_point("prefill", {"model": name, "weights": "fp8" if fp8 else "bf16", "batch": bsz, "prompt": s}, t,
-                          attention=attn_name)
+                t = bench(lambda x=x: m.forward(x, prefill_attn, 0), dev, target_s=0.3, max_iters=50, min_iters=3)
+                add_point(
+                    "prefill",
+                    {"model": name, "weights": "fp8" if fp8 else "bf16", "batch": bsz, "prompt": s},
+                    t,
+                    attention=attn_name,
+                )
                 log(f"{tag} prefill b{bsz} s{s}: {t['median_ms']:.3f} ms")
                 del x
             except Exception as exc:  # noqa: BLE001
@@ -342,8 +358,9 @@ def run_model(name: str, g: dict, dev: torch.device, tiny: bool, deadline: float
             pool = torch.empty(2 * g["layers"] * per_layer, device=dev, dtype=torch.bfloat16)
             chunk = 2**28
             for off in range(0, pool.numel(), chunk):
-                seg = pool[off: off + chunk]
-                seg.copy_(torch.randn(seg.shape, device=dev, dtype=torch.float32 if dev.type == "cpu" else torch.bfloat16))
+                seg = pool[off : off + chunk]
+                fill_dtype = torch.float32 if dev.type == "cpu" else torch.bfloat16
+                seg.copy_(torch.randn(seg.shape, device=dev, dtype=fill_dtype))
         except Exception as exc:  # noqa: BLE001
             error(f"{tag} kv pool {max_tokens} tokens", exc)
             return
@@ -356,18 +373,19 @@ def run_model(name: str, g: dict, dev: torch.device, tiny: bool, deadline: float
                 n = b * L * g["kv_heads"] * g["head_dim"]
                 caches = []
                 for i in range(g["layers"]):
-                    kc = pool[(2 * i) * per_layer: (2 * i) * per_layer + n].view(b, g["kv_heads"], L, g["head_dim"])
-                    vc = pool[(2 * i + 1) * per_layer: (2 * i + 1) * per_layer + n].view(b, g["kv_heads"], L, g["head_dim"])
+                    kv_shape = (b, g["kv_heads"], L, g["head_dim"])
+                    kc = pool[(2 * i) * per_layer : (2 * i) * per_layer + n].view(kv_shape)
+                    vc = pool[(2 * i + 1) * per_layer : (2 * i + 1) * per_layer + n].view(kv_shape)
                     caches.append((kc, vc))
 
                 def dec_attn(q, k, v, i, caches=caches, L=L):
                     kc, vc = caches[i]
-                    kc[:, :, L - 1: L].copy_(k)
-                    vc[:, :, L - 1: L].copy_(v)
+                    kc[:, :, L - 1 : L].copy_(k)
+                    vc[:, :, L - 1 : L].copy_(v)
                     return sdpa_call(backends, q, kc, vc, False)
 
                 x = randn((b, 1, g["hidden"]), dev, torch.bfloat16)
-                step = lambda: m.forward(x, dec_attn, L - 1)  # noqa: E731
+                step = lambda x=x, dec_attn=dec_attn, L=L: m.forward(x, dec_attn, L - 1)  # noqa: E731
                 shape = {"model": name, "weights": "fp8" if fp8 else "bf16", "batch": b, "context": L}
                 if dev.type == "cuda":
                     s_ = torch.cuda.Stream()
@@ -418,7 +436,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="JSON file to write (rewritten after every point)")
     ap.add_argument("--tiny", action="store_true", help="tiny shapes (CPU check of the script)")
-    ap.add_argument("--budget", type=float, default=220.0, help="seconds; sections stop starting points past their share")
+    ap.add_argument("--budget", type=float, default=220.0, help="seconds; a section starts no point past its share")
     ap.add_argument("--third", default="Qwen3_32B", choices=sorted(MODELS), help="third model, if time allows")
     args = ap.parse_args()
     OUT_PATH = args.out
@@ -462,18 +480,30 @@ def main() -> int:
     run_model("Llama3_2_1B", g1, dev, args.tiny, 0.38 * B, lens, True, batches, ctx)
     run_model("Llama3_8B", g2, dev, args.tiny, 0.65 * B, lens, True, batches, ctx)
     if elapsed() < 0.70 * B and dev.type == "cuda" or args.tiny:
-        run_model("Llama3_8B", g2, dev, args.tiny, 0.75 * B, [], False, [1, 32, 128], [2048 if not args.tiny else 32], fp8=dev.type == "cuda")
+        fp8_ctx = [2048 if not args.tiny else 32]
+        run_model("Llama3_8B", g2, dev, args.tiny, 0.75 * B, [], False, [1, 32, 128], fp8_ctx, fp8=dev.type == "cuda")
     if elapsed() < 0.78 * B:
-        run_model(args.third if not args.tiny else "tiny3", g3, dev, args.tiny, 0.93 * B, lens3, False,
-                  [1, 8, 32, 64], [2048, 8192] if not args.tiny else [64])
+        run_model(
+            args.third if not args.tiny else "tiny3",
+            g3,
+            dev,
+            args.tiny,
+            0.93 * B,
+            lens3,
+            False,
+            [1, 8, 32, 64],
+            [2048, 8192] if not args.tiny else [64],
+        )
     nvsmi("after")
     save()
     print("\nkind            model         w    batch  len     median_ms   p20     p80    extra")
     for r in RESULT["points"]:
         ln = r.get("prompt", r.get("context", r.get("k", r.get("bytes", ""))))
         ex = {k: r[k] for k in ("tflops", "gb_s", "kernels_per_step") if r.get(k) is not None}
-        print(f"{r['kind']:15s} {r.get('model', ''):13s} {r.get('weights', ''):4s} {r.get('batch', ''):>5} {ln!s:>7}"
-              f" {r['median_ms']:11.4f} {r['p20_ms']:7.3f} {r['p80_ms']:7.3f} {ex}")
+        print(
+            f"{r['kind']:15s} {r.get('model', ''):13s} {r.get('weights', ''):4s} {r.get('batch', ''):>5} {ln!s:>7}"
+            f" {r['median_ms']:11.4f} {r['p20_ms']:7.3f} {r['p80_ms']:7.3f} {ex}"
+        )
     print(f"errors: {len(RESULT['errors'])}; skipped: {len(RESULT['skipped'])}; elapsed {elapsed():.1f} s")
     for e in RESULT["errors"]:
         print("  ", e)
