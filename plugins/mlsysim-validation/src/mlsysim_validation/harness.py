@@ -41,6 +41,7 @@ GROUPS = {
     "D": "economics",
     "E": "energy, carbon, water",
     "F": "reliability",
+    "G": "LLM forward passes measured in this project (one H200, bare PyTorch)",
     "L": "LLM serving under load: TTFT",
     "M": "LLM serving under load: ITL",
     "S": "speculative decoding",
