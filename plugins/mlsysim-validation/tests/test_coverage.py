@@ -35,15 +35,18 @@ ROOT = Path(__file__).resolve().parents[3]
 #: rental estimate (a committed 3-year price) against the four on-demand list prices (unsold hours not modelled: 37-118
 #: % above the band), the capacity block and Mosaic's reserved cluster (short or unstated terms, ~10 % above), two
 #: 3-year prices (GCP A3 7 % above, AWS p4de 4 % below) and DeepSeek's owner costing (the owned TCO's +-0.6 % band, 5 %
-#: below)
-KNOWN_MISSES = {"A": 3, "L": 29, "M": 12, "E": 6, "F": 3, "S": 6, "P": 5, "D": 9}
+#: below); G (measured in this project, one H200, bare PyTorch), 28 of 49: every prediction lies short of the
+#: measurement and the corners move a memory-bound step by a few percent, while the flash-attention decode reads the
+#: KV cache at about half the rate the model streams it (25-42 % short from batch 32) and long prefills' attention
+#: runs below the forward's 0.6 of peak
+KNOWN_MISSES = {"A": 3, "L": 29, "M": 12, "E": 6, "F": 3, "S": 6, "P": 5, "D": 9, "G": 28}
 
 
 def test_bands_contain_most_measurements_and_their_predictions():
     rows = [b for b in coverage.bands() if b.banded]  # the corners' bands (with the model error: below)
     # the banded groups are derived (a point some solver with ranges of its own moves): every group; D by
     # the filed operating margins (the rental estimate), the US electricity price and hyperscale PUE ranges
-    groups = ("A", "B", "C", "D", "E", "F", "L", "M", "S", "P", "W")
+    groups = ("A", "B", "C", "D", "E", "F", "G", "L", "M", "S", "P", "W")
     assert {b.group for b in rows} == set(groups) and len(rows) >= 102
     assert all(b.low <= b.predicted <= b.high for b in rows)
     assert all((b.outside == 0.0) == b.covered for b in rows)
@@ -89,13 +92,15 @@ def test_calibration_runs_name_records_of_their_hardware():
 #: misses of the bands with the model error (leave-one-out), docs/accuracy.md: each group's points whose |ln error| is
 #: among the largest of their class, so the q of the class's other points falls short: A, SDXL on H100 (out of the
 #: other points' domain, fp8 never measured on H100 by SingleNodeModel without it: q is the class's largest other
-#: error, SDXL on H200's 0.48 against its own 0.54); C, DeepSeek-V3's GPU-hours (out of domain too, on H800); D, the
+#: error, SDXL on H200's 0.48 against its own 0.54; covered since group G's larger error joined the
+#: class); C, DeepSeek-V3's GPU-hours (out of domain too, on H800); D, the
 #: AWS p4d and p4de on-demand prices; E, GShard's energy and BLOOM's energy per request; F, the 8-GPU job MTTF (the
 #: other four's largest, 0.81, against its 1.20); L, GPUStack's vLLM TTFT at 1-8 users, NIM's 200/200 tokens at 25
 #: and 50 users and vLLM 0.5.4's 8B TTFT at 1 req/s on one H200 NVL; M, the median TPOT at 8 req/s of SGLang 0.3.0 and
 #: vLLM 0.6.0 (8B and 70B: both engines run prefills as steps of their own, stalling decode) and vLLM 0.5.4's ITL on
-#: one H200 NVL (8B at 4 req/s, Gemma-2-27B at 1 and 4 req/s); S, vLLM EAGLE-3 at 5-7 drafts
-KNOWN_MISSES_WITH_MODEL_ERROR = {"A": 1, "C": 1, "D": 2, "E": 2, "F": 1, "L": 7, "M": 7, "S": 3}
+#: one H200 NVL (8B at 4 req/s, Gemma-2-27B at 1 and 4 req/s); S, vLLM EAGLE-3 at 5-7 drafts; G, 13 of 49: its
+#: decode steps at batch 64-256 and context 2,048-8,192 (27-42 % short, beyond the q of the class's other points, 0.29)
+KNOWN_MISSES_WITH_MODEL_ERROR = {"A": 1, "C": 1, "D": 2, "E": 2, "F": 1, "L": 7, "M": 7, "S": 3, "G": 13}
 
 
 def test_model_error_widens_each_band_by_its_class_interval_from_the_other_points():
@@ -125,12 +130,14 @@ def test_model_error_widens_each_band_by_its_class_interval_from_the_other_point
         before = [b for b in rows if b.group == g and b.banded]
         assert sum(w.covered for w in sel) >= sum(b.covered for b in before)  # a hull covers what it holds
     # left out, each SDXL row lies out of the domain of the others (the other hardware's SDXL is SingleNodeModel's
-    # only fp8 point): its q is the class's largest other error, the other SDXL row's, which covers H200 (0.48 < 0.54)
+    # only fp8 point): its q is the class's largest other error, since group G (session 16) a Llama3_2_1B decode
+    # step's (|ln| 0.554 at batch 256, context 2,048), above both SDXL rows' (0.48, 0.54): it covers both
     sdxl = {w.id.split("-")[2]: w for w in widened if "stable-diffusion" in w.id}
-    assert sdxl["h200x8"].covered and not sdxl["h100x8"].covered
-    assert sdxl["h200x8"].q == pytest.approx(sdxl["h100x8"].score) and sdxl["h100x8"].q == pytest.approx(
-        sdxl["h200x8"].score
-    )
+    largest = max(errors[b.id] for b in rows if b.group == "G")
+    assert largest == pytest.approx(math.log(9.966 / 5.726), rel=1e-3)
+    assert largest > max(sdxl[h].score for h in sdxl)
+    assert sdxl["h200x8"].covered and sdxl["h100x8"].covered
+    assert sdxl["h200x8"].q == largest == sdxl["h100x8"].q
     assert any("precision fp8 was never measured" in line for line in sdxl["h200x8"].outside_domain)
     halves = {g: statistics.median(w.half_width for w in widened if w.group == g) for g in "LM"}
     assert halves["L"] > 4 * halves["M"]  # the TTFT-like class's q is ~4x the ITL-like's (0.95 against 0.24)
