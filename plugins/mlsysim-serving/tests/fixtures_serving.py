@@ -3,6 +3,13 @@ catalog is revised). Numbers: vendor datasheets / HF configs, as in the default 
 
 from __future__ import annotations
 
+import contextlib
+from unittest import mock
+
+import numpy as np
+from mlsysim_serving import ops
+from mlsysim_serving import traffic as TR
+
 from mlsysim_core.types import (
     CNNWorkload,
     ComputeCore,
@@ -125,3 +132,28 @@ class UnitSteps:
 
 #: One H100 per pool over NVLink: the smallest disaggregated layout, for arguments refused with pools.
 ONE_GPU_POOLS = dict(disagg="prefill=H100x1:tp1,decode=H100x1:tp1", fabric="NVLink")
+
+
+#: ops.ARRAY with the C library's math functions (ops.SCALAR's, element by element) in place of numpy's ufuncs,
+#: whose SIMD exp, expm1 and log1p (numpy 2.x on AVX-512) differ from the C library's by one ulp on ~5 % of
+#: arguments, a difference that fixed points and difference quotients amplify: with these, a float's branch
+#: and an array's are compared exactly, operation for operation.
+LIBM_ARRAY = ops.Ops(
+    ops.ARRAY.max,
+    ops.ARRAY.min,
+    ops.ARRAY.where,
+    ops.ARRAY.ratio,
+    ops.ARRAY.top,
+    ops.ARRAY.all,
+    **{
+        k: np.vectorize(getattr(ops.SCALAR, k), otypes=[bool if k == "isfinite" else float])
+        for k in ("exp", "expm1", "log", "log1p", "sqrt", "floor", "ceil", "isfinite", "erf")
+    },
+)
+
+
+@contextlib.contextmanager
+def libm_arrays():
+    """Kernels given arrays take :data:`LIBM_ARRAY` as their operations while the block runs."""
+    with mock.patch.object(ops, "ARRAY", LIBM_ARRAY), mock.patch.object(TR, "ARRAY", LIBM_ARRAY):
+        yield

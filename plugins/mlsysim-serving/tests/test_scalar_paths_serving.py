@@ -5,13 +5,18 @@ may pass them (signed, zero, subnormal, huge, infinite, NaN)."""
 from __future__ import annotations
 
 import math
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 from mlsysim_serving import traffic as TR
-from mlsysim_serving.ops import ARRAY, SCALAR
+from mlsysim_serving.ops import SCALAR
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fixtures_serving import LIBM_ARRAY  # noqa: E402
 
 #: any float, and the edges a kernel meets: zero, a subnormal, the 1e-300 guard, NaN and the infinities
 FLOATS = st.one_of(
@@ -28,7 +33,7 @@ def _same(scalar: float, array: np.ndarray) -> bool:
 
 def _on_arrays(fn, *values: float) -> np.ndarray:
     with np.errstate(all="ignore"):  # numpy's warnings on inf - inf, 0 * inf: the values are what is compared
-        return fn(ARRAY, *(np.array(v) for v in values))
+        return fn(LIBM_ARRAY, *(np.array(v) for v in values))
 
 
 @given(FLOATS, FLOATS)
@@ -99,11 +104,11 @@ def test_carried_on_a_float_is_the_array_answer(m: float, P1: float, room: float
     fill = float(math.ceil(room / P1))
     mp, K = TR._carried(SCALAR, m, P1, room, fill, fill)
     with np.errstate(all="ignore"):
-        mp_array, K_array = TR._carried(ARRAY, np.array(m), P1, room, np.array(fill), fill)
+        mp_array, K_array = TR._carried(LIBM_ARRAY, np.array(m), P1, room, np.array(fill), fill)
     assert _same(mp, mp_array) and K == K_array
     sums = TR._prefilled(SCALAR, mp, P1, room, fill, fill)
     with np.errstate(all="ignore"):
-        on_arrays = TR._prefilled(ARRAY, np.array(mp), P1, room, np.array(fill), fill)
+        on_arrays = TR._prefilled(LIBM_ARRAY, np.array(mp), P1, room, np.array(fill), fill)
     assert all(_same(s, a) for s, a in zip(sums, on_arrays))
 
 
@@ -115,7 +120,7 @@ def test_secant_on_a_float_is_the_array_answer(a: float, b: float, c: float, T0:
 
     T, out, kept = TR._secant(SCALAR, F, T0, slope, 1e-12)
     with np.errstate(all="ignore"):
-        T_array, out_array, kept_array = TR._secant(ARRAY, F, np.array(T0), slope, 1e-12)
+        T_array, out_array, kept_array = TR._secant(LIBM_ARRAY, F, np.array(T0), slope, 1e-12)
     assert _same(T, T_array) and _same(kept, kept_array)
     assert all(_same(s, x) for s, x in zip(out, out_array))
 
