@@ -7,7 +7,7 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mlsysim_serving.roots import KMAX, NEIGHBOURS, STEP, largest_meeting, nearest_known
+from mlsysim_serving.roots import FITS, KMAX, NEIGHBOURS, STEP, largest_meeting, nearest_known
 
 
 def _counted(f):
@@ -213,3 +213,65 @@ def test_a_known_miss_at_the_lowest_grid_rate_still_answers_0():
     """Only a missing rate known at x_KMAX (no meeting one): the lowest grid rate is solved, and 0 answered."""
     low = 5.0 * math.exp(-KMAX * STEP)
     assert largest_meeting(lambda x: 1.0, 5.0, known=[(low, 1.0)]) == 0.0
+
+
+def _wiggly(r: float, top: float, depth: float, waves: float):
+    """An excess with one sign change at r but not monotone: (x - r) / top times 1 + depth * sin(waves * x / top)
+    (> 0 for depth < 1): the fits through its points miss the crossing, the bracket still closes on r."""
+    return lambda x: (x - r) / top * (1.0 + depth * math.sin(waves * x / top))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    top=st.floats(1e-3, 1e3),
+    share=st.floats(1e-4, 0.99),
+    shape=st.sampled_from(["line", "queue", "step", "wiggly"]),
+    depth=st.floats(0.0, 0.99),
+    waves=st.floats(1.0, 300.0),
+    near=st.lists(st.floats(-0.2, 0.2).filter(lambda d: d != 0.0), min_size=1, max_size=6),
+)
+def test_fits_from_rates_near_the_crossing_answer_the_grid_bisection(top, share, shape, depth, waves, near):
+    """Known rates within 20 % of the crossing (the fits' case: a sweep over SLOs), for monotone excesses and for one
+    with a single sign change that is not monotone: the answer is the float a plain bisection over the grid returns,
+    every rate solved lies strictly inside the bracket (none solved twice, none known solved again), and the work
+    stays within the fits' 2 * FITS solves plus the cold bound."""
+    r = share * top
+    f = _wiggly(r, top, depth, waves) if shape == "wiggly" else _excess(shape, r, top)
+    known = [(x, f(x)) for x in {r * (1.0 + d) for d in near} if 0.0 < x < top]
+    g, calls = _counted(f)
+    assert largest_meeting(g, top, known=known) == _grid_answer(f, top)
+    assert len(calls) == len(set(calls)) and not set(calls) & {x for x, _ in known}
+    assert len(calls) <= 2 * FITS + 2 + 3 * 32
+
+
+@settings(max_examples=100, deadline=None)
+@given(top=st.floats(1e-2, 1e2), crossings=st.lists(st.floats(0.01, 0.99), min_size=2, max_size=5, unique=True))
+def test_several_crossings_end_at_one_of_them(top, crossings):
+    """An excess that changes sign several times is outside the contract (increasing), but the search still ends, at a
+    grid rate that meets whose upper grid neighbour misses, each of them solved (with or without the fits)."""
+    rs = sorted(c * top for c in crossings)
+    f = lambda x: math.prod(x - r for r in rs)  # noqa: E731  (> 0 above the largest)
+    g, calls = _counted(f)
+    x = largest_meeting(g, top)
+    if x == 0.0:  # the lowest grid rate solved, and missing
+        assert top * math.exp(-KMAX * STEP) in calls and f(top * math.exp(-KMAX * STEP)) > 0.0
+    else:
+        k = round(math.log(top / x) / STEP)
+        above = top * math.exp(-(k - 1) * STEP)  # its upper grid neighbour
+        assert x == top * math.exp(-k * STEP) and x in calls and f(x) <= 0.0
+        assert k == 1 or (above in calls and f(above) > 0.0)
+
+
+@pytest.mark.parametrize("side", [-0.3, 0.3])
+def test_a_fit_within_a_grid_step_solves_its_neighbour_across_the_crossing(side):
+    """A line through known rates (its fit exact): the crossing r a third of a grid step above (the nearest grid rate
+    meets: its upper neighbour is solved next) or below (it misses: the lower one); two solves either way."""
+    top, k = 7.0, 500_000
+    r = top * math.exp(-k * STEP) * (1.0 + side * STEP)
+    f = _excess("line", r, top)
+    g, calls = _counted(f)
+    known = [(x, f(x)) for x in (0.97 * r, 0.99 * r, 1.01 * r, 1.02 * r)]
+    assert largest_meeting(g, top, known=known) == _grid_answer(f, top)
+    assert len(calls) == 2
+    assert calls[0] == top * math.exp(-k * STEP)
+    assert calls[1] == top * math.exp(-(k + (1 if side < 0 else -1)) * STEP)
