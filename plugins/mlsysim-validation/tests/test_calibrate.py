@@ -328,14 +328,19 @@ def test_three_rows_fit_four_parameters_with_the_prior(tmp_path):
     assert len(f.loo) == len(f.fits) == 3
 
 
+def _at_defaults(configs):
+    """Rows measured at the defaults, every digit of the solve's answer."""
+    rows = _rows(configs)
+    for r, (m, seq, b, o, tp, q) in zip(rows, configs):
+        solved = mlsysim.ServingModel().solve(getattr(LM, m), H100, seq, b, precision="fp8", tp_size=tp, output_len=o)
+        r["value"] = repr(getattr(solved, q).m_as("ms"))
+    return rows
+
+
 def test_rows_the_defaults_predict_keep_the_defaults_and_write_nothing(tmp_path):
     # rows measured at the defaults (every digit): each fit starts at the defaults, where every row's residual is
     # 0, and stays there: they tie the defaults on the held-out rows, and the defaults win a tie
-    rows = _rows(CONFIGS[:3])
-    for r, (m, seq, b, o, tp, q) in zip(rows, CONFIGS):
-        solved = mlsysim.ServingModel().solve(getattr(LM, m), H100, seq, b, precision="fp8", tp_size=tp, output_len=o)
-        r["value"] = repr(getattr(solved, q).m_as("ms"))
-    runs = _csv(tmp_path / "runs.csv", rows)
+    runs = _csv(tmp_path / "runs.csv", _at_defaults(CONFIGS[:3]))
     out = tmp_path / "lab.toml"
     res = CliRunner().invoke(main, ["calibrate", runs, "-o", str(out)])
     assert res.exit_code == 0, res.output
@@ -343,3 +348,24 @@ def test_rows_the_defaults_predict_keep_the_defaults_and_write_nothing(tmp_path)
     assert "chosen by leave-one-out on these rows: defaults" in res.output
     assert "not written: the defaults predict these rows, left out, better than a fit" in res.output
     assert not out.exists()
+
+
+def test_defaults_kept_over_an_earlier_fit_say_that_fit_still_applies(tmp_path):
+    # an overlay from an earlier call (its fit, compute 0.45, on 3 rows) and 2 new rows, all 5 at the defaults: the
+    # defaults win, nothing is written, and the report says the file's earlier fit is still what --catalog applies
+    from mlsysim_validation.overlay import _toml
+
+    rows = _at_defaults(CONFIGS)
+    out = tmp_path / "lab.toml"
+    earlier = {"compute": 0.45, "source": "an earlier call", "points": rows[:3]}
+    out.write_text(f"[hardware.H100]\ncalibration = {_toml(earlier)}\n")
+    before = out.read_text()
+    res = CliRunner().invoke(main, ["calibrate", _csv(tmp_path / "runs.csv", rows[3:]), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "calibrated H100 on 5 measurements: the defaults kept" in res.output
+    assert (
+        f"not written: the defaults predict these rows, left out, better than a fit ({out} unchanged: its earlier "
+        f"fit on 3 of these rows still applies with --catalog {out}; delete that fit from it to use the "
+        "defaults)" in res.output
+    ), res.output
+    assert out.read_text() == before

@@ -89,7 +89,7 @@ def calibrate_cmd(runs: str, output: str) -> None:
     e2e_latency, tokens_per_second at a static batch, or ttft_mean, ttft_p50/p90/p99, itl_mean,
     itl_p50/p90/p99, e2e_mean, e2e_p90/p99, output_tokens_per_second under a load), report the fit and its
     leave-one-out error, and write a catalog overlay for that hardware. Run it again on the same -o with more
-    rows to refine the fit; nothing is written when the input is refused.
+    rows to refine the fit; nothing is written when the input is refused or the defaults predict it better.
 
     \b
     Example:
@@ -100,12 +100,22 @@ def calibrate_cmd(runs: str, output: str) -> None:
 
     from .calibrate import calibrate
     from .overlay import overlay, previous_points
+    from .runs import point
 
     path = Path(output)
-    cal = calibrate(runs, previous_points(path))
+    previous = previous_points(path)
+    cal = calibrate(runs, previous)
     if not cal.values:
         kept = "not written: the defaults predict these rows, left out, better than a fit"
-        click.echo(cal.report() + f"\n\n{kept} ({output} unchanged)")
+        # rows of an earlier fit of this scope (calibrate keeps those of the engine of the runs): it stays in the file
+        n = sum(point(i + 1, r).engine == cal.engine for i, r in enumerate(previous))
+        still = (
+            f": its earlier fit on {n} of these rows still applies with --catalog {output}; delete that fit from "
+            "it to use the defaults"
+            if n
+            else ""
+        )
+        click.echo(cal.report() + f"\n\n{kept} ({output} unchanged{still})")
         return
     path.write_text(overlay(cal))
     click.echo(cal.report() + f"\n\nwrote {output}: use it with mlsysim --catalog {output} ...")
