@@ -40,6 +40,13 @@ ALPHA = Fraction(1, 5)
 #: it is pooled with its nearest kin, ServingModel without traffic, the same roofline of one replica's
 #: steps (MLPerf offline, NIM and vLLM static batches, SGLang's disaggregated pools one at a time)
 NO_TRAFFIC = "SingleNodeModel and ServingModel without traffic"
+#: a bare PyTorch loop (:data:`BARE_LOOP_ENGINE`, no serving engine): one implementation's kernels (its flash
+#: decode reads the KV cache at about half the rate the roofline assumes, bench/device), its own population of
+#: errors, not exchangeable with the engines' points, so a class of its own rather than a wider pooled one
+BARE_LOOP = "ServingModel without traffic, a bare PyTorch loop"
+#: the ``engine`` name that puts a ServingModel call in the "bare loop" regime (the project's device
+#: measurements, validation group G, carry it)
+BARE_LOOP_ENGINE = "torch"
 SPECULATIVE = "ServingModel speculative decoding"
 TTFT = "ServingModel under traffic, TTFT-like"
 ITL = "ServingModel under traffic, ITL-like"
@@ -90,7 +97,8 @@ FIELDS = {
 def regimes(solver: str, given: dict, result: object = None) -> tuple[str, ...]:
     """The regimes of a call of ``solver`` with the arguments ``given``: ServingModel's (:data:`REGIMES`,
     in their order; not "open loop" when its ``result`` is overloaded: the served rate is then the
-    saturation rate, a prediction, not the arrival rate given), or only "calibrated" when its ``hardware``
+    saturation rate, a prediction, not the arrival rate given; "bare loop" last for
+    :data:`BARE_LOOP_ENGINE`), or only "calibrated" when its ``hardware``
     carries a calibration for the ``engine`` asked (``mlsysim calibrate``: the band is then the range of
     that fit's leave-one-out refits on the user's own runs, not the published points' errors, which the
     default efficiencies made). Runs per banded call: plain loops."""
@@ -107,6 +115,8 @@ def regimes(solver: str, given: dict, result: object = None) -> tuple[str, ...]:
                 break
     if getattr(result, "overloaded", False):
         found = [r for r in found if r != "open loop"]
+    if given.get("engine") == BARE_LOOP_ENGINE:
+        found.append("bare loop")
     return tuple(found)
 
 
@@ -126,7 +136,7 @@ def error_class(solver: str, regime: tuple[str, ...], field: str) -> str | None:
         return None
     if "traffic" in regime:
         return ITL if field.startswith(_PER_TOKEN) else TTFT
-    return NO_TRAFFIC
+    return BARE_LOOP if "bare loop" in regime else NO_TRAFFIC
 
 
 def conformal_q(errors: Sequence[float], alpha: Fraction = ALPHA) -> float | None:
@@ -181,7 +191,7 @@ def why(name: str | None, solver: str, outside: bool = False) -> str:
     how = "out of domain: the largest error" if outside else f"{float(1 - ALPHA):.0%} conformal"
     return (
         f"model error, {name}{where}: x{math.exp(-q):.2g}-x{math.exp(q):.2g} "
-        f"(+{math.exp(q) - 1:.0%}/-{1 - math.exp(-q):.0%}) on {c['n']} published points, {how}"
+        f"(+{math.exp(q) - 1:.0%}/-{1 - math.exp(-q):.0%}) on {c['n']} measured points, {how}"
     )
 
 

@@ -48,6 +48,20 @@ def test_classes_follow_the_solver_and_its_regime():
     assert error_class("ServingModel", opened, "requests_per_second") is None
     assert error_class("ServingModel", loaded, "requests_per_second") == model_error.TTFT
     assert error_class("MyModel", (), "x") is None and regimes("DistributedModel", {"concurrency": 8}) == ()
+    # a bare PyTorch loop (the project's device measurements) has its own class; an engine's call stays pooled
+    bare = regimes("ServingModel", {"engine": "torch"})
+    assert bare == ("bare loop",) and error_class("ServingModel", bare, "itl") == model_error.BARE_LOOP
+    assert regimes("ServingModel", {"engine": "vllm"}) == ()
+    assert error_class("ServingModel", regimes("ServingModel", {"engine": "torch", "concurrency": 8}), "itl") == (
+        model_error.ITL
+    )
+
+
+def test_the_bare_loop_class_is_apart_from_the_engines_class():
+    # group G (49 points of one PyTorch loop, all predictions short) would have set the engines' band
+    classes = model_error.measured()
+    assert classes[model_error.BARE_LOOP]["n"] == 49
+    assert classes[model_error.NO_TRAFFIC]["n"] == 26
 
 
 def test_an_overloaded_open_loop_serves_its_saturation_rate_a_prediction_with_its_band():
@@ -97,7 +111,7 @@ def test_the_band_is_the_hull_of_the_corners_and_the_interval():
         assert (low, high) == pytest.approx((min(r_low, mid / f), max(r_high, mid * f)), rel=1e-12)
     assert len(r.bands.model_error) == 2 and "TTFT-like" in r.bands.model_error[1] + r.bands.model_error[0]
     n = model_error.measured()[model_error.TTFT]["n"]
-    assert any(f"on {n} published points, 80% conformal" in line for line in r.bands.model_error)
+    assert any(f"on {n} measured points, 80% conformal" in line for line in r.bands.model_error)
 
 
 def test_speculative_fields_get_their_class_and_the_plain_fields_theirs():

@@ -92,15 +92,14 @@ def test_calibration_runs_name_records_of_their_hardware():
 #: misses of the bands with the model error (leave-one-out), docs/accuracy.md: each group's points whose |ln error| is
 #: among the largest of their class, so the q of the class's other points falls short: A, SDXL on H100 (out of the
 #: other points' domain, fp8 never measured on H100 by SingleNodeModel without it: q is the class's largest other
-#: error, SDXL on H200's 0.48 against its own 0.54; covered since group G's larger error joined the
-#: class); C, DeepSeek-V3's GPU-hours (out of domain too, on H800); D, the
+#: error, SDXL on H200's 0.48 against its own 0.54); C, DeepSeek-V3's GPU-hours (out of domain too, on H800); D, the
 #: AWS p4d and p4de on-demand prices; E, GShard's energy and BLOOM's energy per request; F, the 8-GPU job MTTF (the
 #: other four's largest, 0.81, against its 1.20); L, GPUStack's vLLM TTFT at 1-8 users, NIM's 200/200 tokens at 25
 #: and 50 users and vLLM 0.5.4's 8B TTFT at 1 req/s on one H200 NVL; M, the median TPOT at 8 req/s of SGLang 0.3.0 and
 #: vLLM 0.6.0 (8B and 70B: both engines run prefills as steps of their own, stalling decode) and vLLM 0.5.4's ITL on
-#: one H200 NVL (8B at 4 req/s, Gemma-2-27B at 1 and 4 req/s); S, vLLM EAGLE-3 at 5-7 drafts; G, 13 of 49: its
-#: decode steps at batch 64-256 and context 2,048-8,192 (27-42 % short, beyond the q of the class's other points, 0.29)
-KNOWN_MISSES_WITH_MODEL_ERROR = {"A": 1, "C": 1, "D": 2, "E": 2, "F": 1, "L": 7, "M": 7, "S": 3, "G": 13}
+#: one H200 NVL (8B at 4 req/s, Gemma-2-27B at 1 and 4 req/s); S, vLLM EAGLE-3 at 5-7 drafts; G (its own class, a bare
+#: PyTorch loop), 9 of 49: its largest decode steps (batch 128-256 at context 512-2,048, 32-128 at 8,192: 31-43 % short)
+KNOWN_MISSES_WITH_MODEL_ERROR = {"A": 1, "C": 1, "D": 2, "E": 2, "F": 1, "L": 7, "M": 7, "S": 3, "G": 9}
 
 
 def test_model_error_widens_each_band_by_its_class_interval_from_the_other_points():
@@ -130,14 +129,12 @@ def test_model_error_widens_each_band_by_its_class_interval_from_the_other_point
         before = [b for b in rows if b.group == g and b.banded]
         assert sum(w.covered for w in sel) >= sum(b.covered for b in before)  # a hull covers what it holds
     # left out, each SDXL row lies out of the domain of the others (the other hardware's SDXL is SingleNodeModel's
-    # only fp8 point): its q is the class's largest other error, since group G (session 16) a Llama3_2_1B decode
-    # step's (|ln| 0.554 at batch 256, context 2,048), above both SDXL rows' (0.48, 0.54): it covers both
+    # only fp8 point): its q is the class's largest other error, the other SDXL row's, which covers H200 (0.48 < 0.54)
     sdxl = {w.id.split("-")[2]: w for w in widened if "stable-diffusion" in w.id}
-    largest = max(errors[b.id] for b in rows if b.group == "G")
-    assert largest == pytest.approx(math.log(9.966 / 5.726), rel=1e-3)
-    assert largest > max(sdxl[h].score for h in sdxl)
-    assert sdxl["h200x8"].covered and sdxl["h100x8"].covered
-    assert sdxl["h200x8"].q == largest == sdxl["h100x8"].q
+    assert sdxl["h200x8"].covered and not sdxl["h100x8"].covered
+    assert sdxl["h200x8"].q == pytest.approx(sdxl["h100x8"].score) and sdxl["h100x8"].q == pytest.approx(
+        sdxl["h200x8"].score
+    )
     assert any("precision fp8 was never measured" in line for line in sdxl["h200x8"].outside_domain)
     halves = {g: statistics.median(w.half_width for w in widened if w.group == g) for g in "LM"}
     assert halves["L"] > 4 * halves["M"]  # the TTFT-like class's q is ~4x the ITL-like's (0.95 against 0.24)
