@@ -21,6 +21,16 @@ def test_widths_are_the_documented_ranges_as_80_percent_intervals():
     assert Z80 == pytest.approx(1.2815516, abs=1e-4)
 
 
+def test_the_80_percent_interval_has_the_ranges_width_about_the_default():
+    # centre x exp(+-Z80 sigma): memory 0.87 x exp(+-0.08454) = 0.7995-0.9467 (the range 0.76-0.90), compute 0.60 x
+    # exp(+-0.2733) = 0.4565-0.7886 (0.44-0.76): the ends are the range's only for a default at its middle
+    p = prior({"compute": [0.60], "memory": [0.87]})
+    interval = {k: [p.centre[k] * math.exp(s * Z80 * p.sigma[k]) for s in (-1.0, 1.0)] for k in p.sigma}
+    assert interval["memory"] == pytest.approx([0.7995, 0.9467], abs=2e-4)
+    assert interval["compute"] == pytest.approx([0.4565, 0.7886], abs=2e-4)
+    assert interval["memory"][1] / interval["memory"][0] == pytest.approx(0.90 / 0.76, rel=1e-9)
+
+
 def test_the_centre_is_the_values_the_rows_use_and_residuals_are_in_sigmas():
     p = prior({"compute": [0.5, 0.6], "engine_overhead": [1e-3, 3e-3], "request_overhead": [0.0]})
     assert p.centre["compute"] == pytest.approx(math.sqrt(0.3)) and p.centre["engine_overhead"] == pytest.approx(2e-3)

@@ -2,8 +2,10 @@
 
 Each parameter is centred on the value the user's solves use without a fit (the default, or the hardware's
 current calibration) with the width of that default's documented range (:data:`mlsysim_uncertainty.ranges.RANGES`,
-each end sourced), the range's ends read as the prior's 10th and 90th percentiles: the 80 % that the bands and the
-model error's q are held to, so sigma = span / (2 z_0.9). Fractions of peak are normal in ln (a range applies as
+each end sourced), the range's span read as the width of the prior's 80 % interval (10th to 90th percentile: the 80 %
+that the bands and the model error's q are held to), so sigma = span / (2 z_0.9). The interval lies about the centre,
+so its ends are the range's only where the default is the range's middle: memory's 0.87 in 0.76-0.90 gives 0.80-0.95,
+compute's 0.60 in 0.44-0.76 gives 0.46-0.79. Fractions of peak are normal in ln (a range applies as
 factors, low/default .. high/default: ``Range.corners``), times normal in seconds. ``request_overhead`` has no
 documented range (no engine's request path is shipped: mlsysim_serving.request_path), so its prior is flat within
 the fit's bounds: only rows that see it fit it. The fit's objective is then the negative log posterior of normal
