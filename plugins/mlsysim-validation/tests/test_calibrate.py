@@ -149,6 +149,22 @@ def test_an_engine_column_scopes_the_fit_to_that_engine(tmp_path, fresh_host):
     assert exc.value.argument == "engine"
 
 
+def test_a_fit_of_another_engine_keeps_the_first_engines_fit_in_the_overlay(tmp_path, fresh_host):
+    out = tmp_path / "lab.toml"
+    for engine, truth in (("nim", TRUE), ("vllm", dict(TRUE, efficiency=0.55))):
+        runs = _csv(
+            tmp_path / f"{engine}.csv", [dict(r, engine=engine) for r in _rows([*CONFIGS[:3], CONFIGS[4]], **truth)]
+        )
+        res = CliRunner().invoke(main, ["calibrate", runs, "-o", str(out)])
+        assert res.exit_code == 0 and f"(engine {engine}) on 4 measurements" in res.output, res.output
+    host = fresh_host()
+    host.load_catalog(out)
+    engines = host.catalog().entry("hardware", "H100").value.calibration["engines"]
+    # the second call wrote over the file the first wrote: each engine's fit and its 4 rows stay (was vllm's only)
+    assert {k: v["compute"] for k, v in engines.items()} == pytest.approx({"nim": 0.45, "vllm": 0.55}, abs=1e-3)
+    assert [len(v["points"]) for v in engines.values()] == [4, 4]
+
+
 @pytest.mark.parametrize(
     "edit, message",
     [

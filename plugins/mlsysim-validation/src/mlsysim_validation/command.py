@@ -117,5 +117,5 @@ def calibrate_cmd(runs: str, output: str) -> None:
         )
         click.echo(cal.report() + f"\n\n{kept} ({output} unchanged{still})")
         return
-    path.write_text(overlay(cal))
+    path.write_text(overlay(cal, path))
     click.echo(cal.report() + f"\n\nwrote {output}: use it with mlsysim --catalog {output} ...")

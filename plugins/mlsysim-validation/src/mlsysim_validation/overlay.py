@@ -34,15 +34,16 @@ def _stored(name: str, value: float) -> Any:
     return f"{value * 1e3:.4g} ms" if name in TIMES else round(value, 4)
 
 
-def overlay(cal: Calibration) -> str:
+def overlay(cal: Calibration, earlier: Path | None = None) -> str:
     """The overlay TOML: the hardware's catalog table as it is now, with the fit as its ``calibration``
-    table, or as ``calibration.engines.<engine>`` for a fit scoped to an engine (other scopes kept)."""
+    table, or as ``calibration.engines.<engine>`` for a fit scoped to an engine; the other scopes kept as the
+    ``earlier`` overlay (the file written over, where it exists) has them, else as the catalog has them."""
     from mlsysim_core.plugins import catalog
     from mlsysim_registry.toml_files import read_file
 
     entry = catalog().entry("hardware", cal.hardware_key)
     table = next(r.table for r in read_file(entry.file) if r.section == "hardware" and r.key == cal.hardware_key)
-    old = dict(table.get("calibration", {}))
+    old = dict(_earlier(earlier, cal.hardware_key) or table.get("calibration", {}))
     engines = dict(old.pop("engines", {}))
     fitted = {
         **{k: _stored(k, x) for k, x in cal.values.items()},
@@ -65,6 +66,15 @@ def overlay(cal: Calibration) -> str:
     ]
     lines += [f"{k} = {_toml(val)}" for k, val in table.items()]
     return "\n".join(lines) + "\n"
+
+
+def _earlier(path: Path | None, key: str) -> dict | None:
+    """The ``calibration`` table of hardware ``key`` in the overlay at ``path`` (None: no such file or table)."""
+    import tomllib
+
+    if path is None or not path.exists():
+        return None
+    return tomllib.loads(path.read_text()).get("hardware", {}).get(key, {}).get("calibration")
 
 
 def previous_points(path: Path) -> list[dict]:
