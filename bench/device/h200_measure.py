@@ -259,7 +259,10 @@ class Model:
             gu = self.linear(self.rms(x, lw["n2"]), lw["gu"])
             gg, uu = gu.chunk(2, dim=-1)
             x = x + self.linear(F.silu(gg) * uu, lw["down"])
-        last = self.rms(x[:, -1:, :], self.norm)
+        return self.head(self.rms(x[:, -1:, :], self.norm))
+
+    def head(self, last: torch.Tensor) -> torch.Tensor:
+        """LM head on the last token (bf16 in every variant but h200_measure_b's int4 one)."""
         return F.linear(last, self.lm)
 
 
@@ -310,8 +313,10 @@ def run_model(
     contexts,
     fp8: bool = False,
     model: Model | None = None,
+    weights: str | None = None,
 ) -> None:
-    tag = name + ("/fp8" if fp8 else "")
+    weights = weights or ("fp8" if fp8 else "bf16")
+    tag = name + ("" if weights == "bf16" else "/" + weights)
     log(f"model {tag}: building")
     try:
         m = model or Model(g, dev, fp8=fp8)
@@ -338,7 +343,7 @@ def run_model(
                 t = bench(lambda x=x: m.forward(x, prefill_attn, 0), dev, target_s=0.3, max_iters=50, min_iters=3)
                 add_point(
                     "prefill",
-                    {"model": name, "weights": "fp8" if fp8 else "bf16", "batch": bsz, "prompt": s},
+                    {"model": name, "weights": weights, "batch": bsz, "prompt": s},
                     t,
                     attention=attn_name,
                 )
@@ -386,7 +391,7 @@ def run_model(
 
                 x = randn((b, 1, g["hidden"]), dev, torch.bfloat16)
                 step = lambda x=x, dec_attn=dec_attn, L=L: m.forward(x, dec_attn, L - 1)  # noqa: E731
-                shape = {"model": name, "weights": "fp8" if fp8 else "bf16", "batch": b, "context": L}
+                shape = {"model": name, "weights": weights, "batch": b, "context": L}
                 if dev.type == "cuda":
                     s_ = torch.cuda.Stream()
                     s_.wait_stream(torch.cuda.current_stream())
