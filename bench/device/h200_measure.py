@@ -342,10 +342,7 @@ def run_model(
                 x = randn((bsz, s, g["hidden"]), dev, torch.bfloat16)
                 t = bench(lambda x=x: m.forward(x, prefill_attn, 0), dev, target_s=0.3, max_iters=50, min_iters=3)
                 add_point(
-                    "prefill",
-                    {"model": name, "weights": weights, "batch": bsz, "prompt": s},
-                    t,
-                    attention=attn_name,
+                    "prefill", {"model": name, "weights": weights, "batch": bsz, "prompt": s}, t, attention=attn_name
                 )
                 log(f"{tag} prefill b{bsz} s{s}: {t['median_ms']:.3f} ms")
                 del x

@@ -27,7 +27,6 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import h200_measure as H  # noqa: E402 - the first run's model, timing and JSON writer
@@ -104,7 +103,7 @@ def prefill_graphs(name: str, g: dict, dev: torch.device, lens, deadline: float)
                 continue
             try:
                 x = H.randn((1, s, g["hidden"]), dev, torch.bfloat16)
-                fn = lambda x=x: m.forward(x, lambda q, k, v, i: H.sdpa_call(backends, q, k, v, True), 0)  # noqa: E731
+                fn = lambda x=x, m=m: m.forward(x, lambda q, k, v, i: H.sdpa_call(backends, q, k, v, True), 0)  # noqa: E731
                 t = graph_bench(fn, dev, target_s=0.3, max_iters=100)
                 shape = {"model": name, "weights": "bf16", "batch": 1, "prompt": s}
                 H.add_point("prefill_graph", shape, t, attention=H.RESULT["attention_path"])
@@ -163,8 +162,10 @@ def main() -> int:
     H.save()
     for r in H.RESULT["points"]:
         ln = r.get("prompt", r.get("context", r.get("bytes", "")))
-        print(f"{r['kind']:15s} {r.get('model', ''):13s} {r.get('weights', ''):4s} {r.get('batch', ''):>5} {ln!s:>7}"
-              f" {r['median_ms']:11.4f} {r['p20_ms']:7.3f} {r['p80_ms']:7.3f}")
+        print(
+            f"{r['kind']:15s} {r.get('model', ''):13s} {r.get('weights', ''):4s} {r.get('batch', ''):>5} {ln!s:>7}"
+            f" {r['median_ms']:11.4f} {r['p20_ms']:7.3f} {r['p80_ms']:7.3f}"
+        )
     print(f"errors: {len(H.RESULT['errors'])}; skipped: {len(H.RESULT['skipped'])}; elapsed {H.elapsed():.1f} s")
     for e in H.RESULT["errors"]:
         print("  ", e)
