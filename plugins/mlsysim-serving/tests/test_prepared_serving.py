@@ -168,9 +168,9 @@ def test_an_aggregated_layout_that_cannot_win_is_not_searched():
     _forget()
     r = serving.solve(**args)
     plan = next(iter(DG._plans._memo.values()))[1]
-    searched = {tp: any(k[0] == "slo" for k in rep.engine().rates) for tp, rep, _ in plan.agg.order}
+    searched = {tp: any(k[0] == "slo" for k in rep.engine().rates) for tp, rep, _ in plan.agg.order()}
     assert searched[4] and not searched[8]  # tp4's goodput per GPU found first; tp8 misses the SLOs at its rate
-    goodput = {tp: rep.max_rate(2.0, 0.05) * 500 / tp for tp, rep, _ in plan.agg.order}
+    goodput = {tp: rep.max_rate(2.0, 0.05) * 500 / tp for tp, rep, _ in plan.agg.order()}
     assert goodput[8] < goodput[4] and r.aggregated_layout == f"{H100.name} tp4"
     assert r.si("aggregated_goodput_per_gpu") == goodput[4]
 

@@ -153,7 +153,7 @@ class _Replica:
         """:func:`.under_load.engine` of this replica, set up once (with its :class:`_Plan`) for every rate tried
         (:class:`InfeasibleError` if the KV cache holds no request)."""
         if self._engine is None and self.spec is None:
-            self._engine = UL.replica(self.setup, self.S, self.O, self.c)[2]
+            self._engine = UL.replica(self.setup, self.S, self.O, self.c, None, (self.cost, self.kv_tokens))[2]
         elif self._engine is None:
             hw = self.pool.hardware
             self._engine = UL.engine(self.shape, hw, self.cost, self.kv_tokens, self.S, self.O, self.c, self.spec)
@@ -650,7 +650,7 @@ class _Aggregated:
     def __init__(self, model, hardware, seq_len, output_len, common, c, gpus_per_node, spec=None):
         self.top = tp_limit(hardware, gpus_per_node)[0]
         self.hardware, self.model = hardware, model
-        held: list[tuple[int, _Replica, float]] = []
+        held: list[tuple[int, _Replica]] = []
         degrees = [1 << k for k in range(self.top.bit_length()) if 1 << k <= self.top]
         # weight bytes per GPU x tp of the last degree set up (P * b, the same at every tensor-only degree:
         # kernels.weights_per_gpu) and the usable bytes per GPU (the same at every degree)
@@ -665,26 +665,68 @@ class _Aggregated:
             except InvalidInputError:  # a degree the model's heads or the part do not allow
                 continue
             weights, usable = replica.weights_per_gpu * tp, replica.usable
-            # its saturation where its KV cache holds a request (else its engine would raise InfeasibleError)
-            if replica.kv_tokens >= seq_len + output_len:
+            if replica.kv_tokens >= seq_len + output_len:  # its KV cache holds a request (else no engine)
                 replica.spec = spec
-                held.append((tp, replica, replica.engine().saturation))
+                held.append((tp, replica))
         held.reverse()  # (lowest degree first: the order ties keep)
-        #: (tp, replica, saturation rate) of each layout that holds the model, best saturation per GPU first
-        self.order = sorted(held, key=lambda item: -item[2] / item[0])
+        #: (tp, replica) of each layout that holds the model, lowest degree first
+        self.held = held
+        #: the work per request of every layout (as :func:`.under_load.engine` sets it up) for the bounds on their
+        #: saturation rates (:func:`.traffic.capacity_bound`): their engines only where a bound can win
+        dist = c["length_dist"] if c["length_samples"] is None else c["length_samples"]
+        S, O = float(seq_len), float(output_len)
+        self._load = TR.Load(S, O, c["length_cv"], c["prefix_cache_hit"], dist, spec, c["prefill_steps"])
+        self._order: list[tuple[int, _Replica, float]] | None = None
+
+    def order(self) -> list[tuple[int, _Replica, float]]:
+        """(tp, replica, saturation rate) of each layout that holds the model, best saturation per GPU first (ties:
+        the lowest degree first), set up once."""
+        if self._order is None:
+            self._order = sorted(
+                ((tp, replica, replica.engine().saturation) for tp, replica in self.held),
+                key=lambda item: -item[2] / item[0],
+            )
+        return self._order
+
+    def _candidates(self) -> list[tuple[int, _Replica, float]]:
+        """:meth:`order` without the layouts that cannot have the best saturation rate per GPU: those whose bound
+        (:func:`.traffic.capacity_bound`, 1e-6 above it for rounding) is below the best rate per GPU of the layouts
+        whose bounds are higher; their engines are not set up. Every layout :meth:`order` puts before the first one
+        left out is kept, in its order: the best one without SLOs is the same."""
+        if self._order is not None:
+            return self._order
+        load, bounds = self._load, []
+        for tp, replica in self.held:
+            M, max_seqs = float(replica.c["max_num_batched_tokens"]), replica.c["max_num_seqs"]
+            B_max = min(float(max_seqs), math.floor(replica.kv_tokens / load.reserve))
+            bound = TR.capacity_bound(replica.cost, load, M, B_max) if B_max >= 1.0 else None
+            if bound is None:
+                return self.order()
+            bounds.append((bound / tp, tp, replica))
+        bounds.sort(key=lambda item: -item[0])
+        kept, best = [], 0.0
+        for per_gpu, tp, replica in bounds:
+            if per_gpu * (1.0 + 1e-6) < best:
+                break
+            saturation = replica.engine().saturation
+            kept.append((tp, replica, saturation))
+            best = max(best, saturation / tp)
+        kept.sort(key=lambda item: (-item[2] / item[0], item[0]))
+        return kept
 
     def best(self, slo_t: Any, slo_i: Any, output_len: int) -> tuple:
         """(output tokens/s per GPU, layout, notes) of the best layout at its largest rate within the SLOs
         (:meth:`_Replica.max_rate`; its saturation rate without SLOs). Layouts are tried in order of their
         saturation rate per GPU, a bound on their goodput: once the bound is not above the best found, no
-        layout left can win and none is searched. A layout that misses the SLOs at the rate that would tie
-        the best found cannot win either (the latencies rise with the rate: its largest rate within them is
-        lower): one trial instead of its search."""
+        layout left can win and none is searched (without SLOs, nor set up: :meth:`_candidates`). A layout that
+        misses the SLOs at the rate that would tie the best found cannot win either (the latencies rise with the
+        rate: its largest rate within them is lower): one trial instead of its search."""
         best, layout = 0.0, None
-        for tp, replica, top in self.order:
+        slos = slo_t is not None or slo_i is not None
+        for tp, replica, top in self.order() if slos else self._candidates():
             if top * output_len / tp <= best:
                 break
-            if slo_t is None and slo_i is None:
+            if not slos:
                 rate = top
             elif best > 0.0 and replica.excess(best * tp / output_len, slo_t, slo_i) > 0.0:
                 continue

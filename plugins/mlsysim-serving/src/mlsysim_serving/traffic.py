@@ -780,8 +780,11 @@ def capacity(cost, load, M, B_max):
     xp = ops_for(load, M, B_max)
     work = load.P1 + load.w * load.D1  # engine tokens per request: prefill + w per decode step
     B = B_max if load.separate else xp.min(B_max, M * load.D1 / work)
-    T = _mix(xp, cost, load, B, B / xp.max(load.D1, 1e-300), M)[0]
-    lam_seq = xp.where(load.D1 > 0, B / xp.max(load.D1 * T, 1e-300), np.inf)
+    if xp is SCALAR and not load.D1 > 0:  # no token gaps (a prefill-only engine): no sequence limit, no mean step
+        lam_seq = np.inf
+    else:
+        T = _mix(xp, cost, load, B, B / xp.max(load.D1, 1e-300), M)[0]
+        lam_seq = xp.where(load.D1 > 0, B / xp.max(load.D1 * T, 1e-300), np.inf)
     if load.separate:
         cycle = decode_step(cost, load, B_max, load.ctx) + full_step(xp, cost, load, B_max, M)
         lam_tok = M / (load.P1_nz * cycle)
@@ -789,6 +792,29 @@ def capacity(cost, load, M, B_max):
     Bt = M * load.D1 / work
     lam_tok = M / (work * full_step(xp, cost, load, Bt, M))
     return xp.min(lam_seq, lam_tok), _label(xp, Bt < B_max)
+
+
+def capacity_bound(cost, load, M, B_max):
+    """An upper bound of :func:`capacity`'s rate for one configuration (floats, prompts prefilled in the decode
+    steps), without its mean step T (:func:`_mix` at B sequences and m = B/D1 prompts per step).
+    Where the step is affine pieces of its prefill tokens q (:func:`cycle_line`: a max of two lines plus a line,
+    convex and rising in q), Jensen's inequality bounds T = E[t(B, q)] >= t(B, E[q]), and E[q] = min(m*P1, room)
+    (work conservation, :func:`_carried`, to within its tolerance and the Poisson tail beyond 6 sigma it lumps: the
+    bound takes E[q] 1e-6 lower); otherwise T >= t(B, 0), every step holding the B decoding sequences. Then
+    lambda_seq = B/(D1*T) <= B/(D1*t(B, q_low)); the token budget's rate is :func:`capacity`'s own. None where
+    prefills run as steps of their own or a request has no token gaps (D1 = 0)."""
+    if load.separate or not load.D1 > 0.0:
+        return None
+    work = load.P1 + load.w * load.D1
+    B = min(B_max, M * load.D1 / work)
+    line = cycle_line(cost, load, B, load.ctx, load.pos)
+    if line is None:
+        t_low = decode_step(cost, load, B, load.ctx)
+    else:
+        t_low = on_line(SCALAR, line, min(B / load.D1 * load.P1, budget(SCALAR, load, B, M)) * (1.0 - 1e-6))
+    lam_seq = B / max(load.D1 * t_low, 1e-300)
+    Bt = M * load.D1 / work
+    return min(lam_seq, M / (work * full_step(SCALAR, cost, load, Bt, M)))
 
 
 def _label(xp, budget):

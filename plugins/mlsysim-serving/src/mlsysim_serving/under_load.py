@@ -382,13 +382,16 @@ _engine_values = itemgetter(*_ENGINE_KEYS)
 _replicas = Memo()
 
 
-def replica(setup: Setup, seq_len: int, output_len: int, c: dict, spec: tuple | None = None) -> tuple:
+def replica(
+    setup: Setup, seq_len: int, output_len: int, c: dict, spec: tuple | None = None, known: tuple | None = None
+) -> tuple:
     """(step cost, KV tokens, :class:`Engine`) of the layout ``setup`` serving the checked mix ``c`` (its
     arrival rate not read), with speculative decoding ``spec`` (:func:`.speculative.check`'s output: the
     draft's memory leaves less KV, the engine steps with the plan) or without. Memoized by the Setups'
     identity (the entry keeps them alive, so an id is not reused) and the values the engine reads, unless
     ``length_samples`` are given; a call that raises (:class:`InfeasibleError`: the KV cache holds no
-    request) caches nothing."""
+    request) caches nothing. ``known``: (step cost, KV tokens) of ``setup`` without speculation, where the caller
+    has them."""
     drafted = None if spec is None else (id(spec[0]), *spec[1:])
     key = (id(setup), seq_len, output_len, drafted, _engine_values(c))
     hit = _replicas.get(key) if c["length_samples"] is None else None
@@ -398,8 +401,11 @@ def replica(setup: Setup, seq_len: int, output_len: int, c: dict, spec: tuple | 
             from .speculative import under_traffic  # speculative imports this module
 
             plan, draft_weights, draft_kv = under_traffic(setup, spec)
-        cost = costs(setup)
-        kv = kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"], draft_weights, draft_kv)
+        if known is not None and spec is None:
+            cost, kv = known
+        else:
+            cost = costs(setup)
+            kv = kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"], draft_weights, draft_kv)
         hit = (setup, spec, cost, kv, engine(setup.shape, setup.hardware, cost, kv, seq_len, output_len, c, plan))
         if c["length_samples"] is not None:
             return hit[2:]
