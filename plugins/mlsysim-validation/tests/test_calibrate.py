@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import warnings
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -183,6 +184,15 @@ def test_bad_input_is_one_clear_line_and_nothing_is_written(tmp_path, edit, mess
     res = CliRunner().invoke(main, ["calibrate", runs, "-o", str(out)])
     assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output
     assert not out.exists()
+
+
+def test_an_output_that_is_not_toml_is_one_clear_line_and_left_as_it_was(tmp_path):
+    runs = _csv(tmp_path / "runs.csv", _rows(CONFIGS[:3], **TRUE))
+    text = Path(runs).read_text()
+    res = CliRunner().invoke(main, ["calibrate", runs, "-o", runs])  # -o naming the runs: was a traceback
+    assert res.exit_code == 1 and "output=" in res.output and "not TOML" in res.output, res.output
+    assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
+    assert Path(runs).read_text() == text
 
 
 def test_loaded_ttft_rows_fit_the_request_path_of_an_engine(tmp_path, fresh_host):

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mlsysim_core.errors import InvalidInputError
+
 from .calibrate import TIMES, Calibration, median_abs
 
 
@@ -70,20 +72,29 @@ def overlay(cal: Calibration, earlier: Path | None = None) -> str:
 
 def _earlier(path: Path | None, key: str) -> dict | None:
     """The ``calibration`` table of hardware ``key`` in the overlay at ``path`` (None: no such file or table)."""
-    import tomllib
-
     if path is None or not path.exists():
         return None
-    return tomllib.loads(path.read_text()).get("hardware", {}).get(key, {}).get("calibration")
+    return _read(path).get("hardware", {}).get(key, {}).get("calibration")
+
+
+def _read(path: Path) -> dict:
+    """The TOML of the overlay at ``path``; a file that is not TOML (``-o`` naming the runs, say) refused in one
+    line before anything is written."""
+    import tomllib
+
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise InvalidInputError(
+            "output", str(path), f"a new file or a catalog overlay mlsysim calibrate wrote (not TOML: {e})"
+        ) from None
 
 
 def previous_points(path: Path) -> list[dict]:
     """The points an earlier overlay at ``path`` was fitted on (none if it does not exist)."""
-    import tomllib
-
     if not path.exists():
         return []
-    data = tomllib.loads(path.read_text())
+    data = _read(path)
     tables = [t.get("calibration", {}) for t in data.get("hardware", {}).values()]
     tables += [e for t in list(tables) for e in t.get("engines", {}).values()]  # each row names its engine
     return [dict(p) for t in tables for p in t.get("points", [])]
