@@ -247,7 +247,7 @@ class _Plan:
         self.dec = _Replica("decode", layout.decode, text, model, common, c_d, seq_len, output_len, None, fabric)
         self.pre.check_holds(text, seq_len + 1)
         self.dec.check_holds(text, seq_len + output_len)
-        S, O = float(seq_len), float(output_len)
+        S = float(seq_len)
         h = c_p["prefix_cache_hit"]
         self.one_prefill = float(self.pre.cost.prefill((1.0 - h) * S, h * S))
         #: speculative decode steps on the decode pool and the aggregated layouts (or None)
@@ -259,8 +259,7 @@ class _Plan:
             self.dec.spec = self.spec
         #: the decode pool's first step (the last prompt token after S - 1 cached) and unloaded token gap
         self.first = float(self.dec.cost.prefill(1.0, S - 1.0))
-        steps = TR.Load(S, O, 0.0, 0.0, "lognormal", self.spec)
-        self.itl0 = float(TR.decode_step(self.dec.cost, steps, 1.0, S + 1.0)) * steps.gap
+        self.itl0 = self.dec.engine().one_decode  # (its engine's: a token gap reads no length spread nor prefix hit)
         self.agg = _Aggregated(model, hardware, seq_len, output_len, common, c_p, gpus_per_node, self.spec)
         pre, dec, shape = self.pre, self.dec, model_shape(model)
         moved = kv_bytes_per_request(S, shape.kv, dec.setup.b_kv)
