@@ -68,10 +68,10 @@ def test_the_summary_counts_refusals_defaults_and_improvements():
     )
     assert text == (
         "H100 (engine nim), all rows, 3 of 6: 4 subsets, 1 refused, 1 kept the defaults; the other points' median "
-        "|error| before 20.0%, after 25.0%; better in 1, worse in 1"
+        "|error| before 20.0%, after 25.0%; mean after/before 1.12; better in 1, worse in 1"
     )
     refused = subsets.summary([dict(hardware="H200", engine=None, rows="ITL", points=6, trials={"5": [trial]})])
     assert refused == (
         "H200, ITL rows, 5 of 6: 1 subsets, 1 refused, 0 kept the defaults; the other points' median |error| "
-        "before 30.0%, after 30.0%; better in 0, worse in 0"
+        "before 30.0%, after 30.0%; mean after/before 1.00; better in 0, worse in 0"
     )

@@ -15,11 +15,13 @@ bounded least squares (``scipy.optimize.least_squares``, trust-region reflective
 ln(predicted / measured) (relative errors, so a 1 ms ITL and a 2 s TTFT weigh alike) over the model's error
 spread of each row's kind (:func:`fit`), with or without a prior on each parameter centred on its default with
 the width of its documented range (:mod:`.prior`: the MAP fit, so three rows fit four parameters). Of the
-defaults, the MAP fit and the plain fit, the call keeps the one that predicts its own rows, each left out in
-turn, best (:func:`fitted`): a fit is kept only where it beats the defaults on held-out rows, and otherwise
-nothing is written. A row the plain fit leaves further off than its kind's 80 % model error refuses the call as
-contradicting. The report gives each point's error and the leave-one-out error of the fit kept, each choice's
-held-out score and the effective number of parameters the rows decided.
+defaults, the MAP fit and the plain fit (a candidate only where its efficiencies lie within their documented
+ranges: :func:`candidates`), the call keeps the simplest whose score on its own rows, each left out in turn, is
+within one standard error of the best (:func:`fitted`, the one-standard-error rule): a fit is kept only where
+it beats the defaults on held-out rows clearly, and otherwise nothing is written. A row the plain fit leaves
+further off than its kind's 80 % model error refuses the call as contradicting. The report gives each point's
+error and the leave-one-out error of the fit kept, each choice's held-out score, the standard error and the
+effective number of parameters the rows decided.
 The overlay (:mod:`.overlay`) is the hardware's own catalog entry plus a ``calibration`` table (and the points, so a
 second call with more points refines the fit) that ``--catalog``/``load_catalog()`` apply.
 """
@@ -27,6 +29,7 @@ second call with more points refines the fit) that ``--catalog``/``load_catalog(
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -235,7 +238,8 @@ class Calibration:
                 + (", ".join(f"{k} {_shown(k, x)}" for k, x in v.items()) if v else "the defaults kept"),
                 f"chosen by leave-one-out on these rows: {f.chosen} (held-out mean of (ln error / model error)^2: "
                 + ", ".join(f"{k} {'-' if x is None else f'{x:.3g}'}" for k, x in f.scores.items())
-                + f"); the rows set {f.effective:.1f} of its {len(f.free)} parameters (effective number), the defaults "
+                + f"; the simplest within one standard error, {f.standard_error:.3g}, of the lowest); the rows set "
+                f"{f.effective:.1f} of its {len(f.free)} parameters (effective number), the defaults "
                 "or the prior the rest",
                 *(
                     [
@@ -300,21 +304,22 @@ def errors(points: list[Point], predicted: list[float | None]) -> list[float]:
     return [math.inf if x is None else x / p.value - 1.0 for x, p in zip(predicted, points)]
 
 
-#: the fits a call chooses among by their leave-one-out error on its own rows, preferred in this order on a tie, with
-#: the factor on the prior's widths: the defaults (no fit: widths 0), the MAP fit with the prior (:mod:`.prior`, its
-#: documented widths) and least squares (None: no prior)
+#: the fits a call chooses among by their leave-one-out error on its own rows, simplest first (:func:`fitted`), with
+#: the factor on the prior's widths: the defaults (no fit: widths 0) and the MAP fit with the prior (:mod:`.prior`, its
+#: documented widths) and least squares (None: no prior; a candidate only within the documented ranges, :func:`inside`)
 CHOICES = {"defaults": 0.0, "prior": 1.0, "least squares": None}
 
 
 @attrs.frozen
 class Fit:
     """The fit a call keeps: the parameters the rows constrain (``free``), each choice's held-out score
-    (:func:`score`; None: not a candidate), the one ``chosen`` and its values ({} for the defaults), each row's
-    error before (defaults), after and left out of the chosen fit, the leave-one-out fits, and the effective
-    number of parameters the rows decide (:func:`.prior.effective`)."""
+    (:func:`score`), the lowest score's standard error (:func:`standard_error`), the one ``chosen`` and its values
+    ({} for the defaults), each row's error before (defaults), after and left out of the chosen fit, the
+    leave-one-out fits, and the effective number of parameters the rows decide (:func:`.prior.effective`)."""
 
     free: list
     scores: dict
+    standard_error: float
     chosen: str
     values: dict
     before: list
@@ -324,12 +329,21 @@ class Fit:
     effective: float
 
 
+def terms(points: list[Point], errors: list[float]) -> list[float]:
+    """Each row's (ln(1 + error) / spread)^2 (:func:`spread`; an overloaded row counts ``OVERLOADED``): the fit's
+    own objective on a held-out row, its error in units of its kind's model error."""
+    return [((OVERLOADED if math.isinf(e) else math.log1p(e)) / spread(p)) ** 2 for p, e in zip(points, errors)]
+
+
 def score(points: list[Point], errors: list[float]) -> float:
-    """Mean over the rows of (ln(1 + error) / spread)^2 (:func:`spread`; an overloaded row counts ``OVERLOADED``):
-    the fit's own objective on held-out rows, each row's error in units of its kind's model error."""
-    return sum(
-        ((OVERLOADED if math.isinf(e) else math.log1p(e)) / spread(p)) ** 2 for p, e in zip(points, errors)
-    ) / len(points)
+    """Mean of the rows' :func:`terms`: the leave-one-out estimate of a fit's error on rows it has not seen."""
+    return statistics.fmean(terms(points, errors))
+
+
+def standard_error(points: list[Point], errors: list[float]) -> float:
+    """The standard error of :func:`score`: the sample standard deviation of the rows' :func:`terms` over
+    sqrt(n) (Hastie, Tibshirani & Friedman 2009, sec. 7.10, the one-standard-error rule)."""
+    return statistics.stdev(terms(points, errors)) / math.sqrt(len(points))
 
 
 def held_out(
@@ -346,13 +360,11 @@ def held_out(
     return out, fits
 
 
-def fitted(points: list[Point], hardware: Any, models: dict) -> Fit:
-    """The fit of the rows: the parameters they constrain, fitted with the prior (MAP) and without it (least
-    squares, a candidate where the rows left in each leave-one-out fit are at least as many as the parameters),
-    and of these and the defaults the one whose leave-one-out score (:func:`score`) is lowest, so a fit is kept
-    only where it predicts the user's held-out rows better than the defaults. Refused (fewer than ``MIN_ROWS``
-    rows, nothing constrained, rows that contradict each other: one the least-squares fit leaves further off than
-    its kind's 80 % model error, :func:`bound`) with one clear message."""
+def candidates(points: list[Point], hardware: Any, models: dict) -> tuple[list[str], list[float], dict]:
+    """The parameters the rows constrain, each row's error at the defaults, and each candidate fit (:data:`CHOICES`):
+    name -> (values, each row's leave-one-out error, the leave-one-out fits, effective number of parameters). Refused
+    (fewer than ``MIN_ROWS`` rows, nothing constrained, rows that contradict each other: one the least-squares fit
+    leaves further off than its kind's 80 % model error, :func:`bound`) with one clear message."""
     free = constrained(points, hardware, models)
     if len(points) < MIN_ROWS:
         raise InvalidInputError(
@@ -373,17 +385,43 @@ def fitted(points: list[Point], hardware: Any, models: dict) -> Fit:
         "defaults": ({}, before, [{}] * len(points), 0.0)
     }
     for name, scale in list(CHOICES.items())[1:]:
-        if scale is None and len(points) - 1 < len(free):
-            continue  # without the prior each leave-one-out fit would have fewer rows than parameters
+        if scale is None and (len(points) - 1 < len(free) or not inside(_values(free, plain))):
+            continue  # each leave-one-out fit would have fewer rows than parameters, or outside the documented ranges
         pri = attrs.evolve(centred, scale=scale)
         found = plain if scale is None else _least_squares(points, hardware, models, free, pri)
         held, fits = held_out(points, hardware, models, free, pri)
         results[name] = (_values(free, found), held, fits, effective(found.jac, len(points)))
+    return free, before, results
+
+
+def inside(values: dict) -> bool:
+    """Whether the fitted efficiencies (fractions of peak, :data:`.prior.LOG`) lie within their documented ranges
+    (:data:`mlsysim_uncertainty.ranges.RANGES`, each end sourced), the condition for the plain fit to be a candidate:
+    outside them 3-5 rows more likely carry another error of the model (TTFT's under load) than an efficiency no
+    measured engine shows (session 16's subsets study, docs/accuracy.md: NIM's 5-row plain fits at compute
+    0.28-0.38 made the other points' median error x2-x3)."""
+    from mlsysim_uncertainty.ranges import RANGES
+
+    from .prior import LOG, RANGED
+
+    return all(RANGES[RANGED[k]].low <= v <= RANGES[RANGED[k]].high for k, v in values.items() if k in LOG)
+
+
+def fitted(points: list[Point], hardware: Any, models: dict) -> Fit:
+    """The fit of the rows: the parameters they constrain, fitted with the prior (MAP) and without it (least
+    squares, where :func:`candidates` admits it), and of these and the defaults the simplest (:data:`CHOICES`
+    order) whose leave-one-out score (:func:`score`) is within one standard error (:func:`standard_error`, of the
+    lowest score) of the lowest: Hastie, Tibshirani & Friedman 2009, sec. 7.10, the
+    one-standard-error rule, since 3-5 rows' leave-one-out minimum is noisy. So a fit is kept only where it
+    predicts the user's held-out rows clearly better than the defaults (:func:`candidates`: the refusals)."""
+    free, before, results = candidates(points, hardware, models)
     scores = {k: score(points, results[k][1]) for k in results}
-    chosen = min(results, key=lambda k: (scores[k], list(CHOICES).index(k)))
+    best = min(results, key=lambda k: (scores[k], list(CHOICES).index(k)))
+    se = standard_error(points, results[best][1])
+    chosen = next(k for k in results if scores[k] <= scores[best] + se)  # the simplest within one standard error
     values, loo, fits, n = results[chosen]
     after = errors(points, predict(points, hardware, models, values)) if values else before
-    return Fit(free, {k: scores.get(k) for k in CHOICES}, chosen, values, before, after, loo, fits, n)
+    return Fit(free, {k: scores.get(k) for k in CHOICES}, se, chosen, values, before, after, loo, fits, n)
 
 
 def _agree(points: list[Point], after: list[float]) -> None:

@@ -106,7 +106,9 @@ def calibrate_cmd(runs: str, output: str) -> None:
     previous = previous_points(path)
     cal = calibrate(runs, previous)
     if not cal.values:
-        kept = "not written: the defaults predict these rows, left out, better than a fit"
+        kept = (
+            "not written: no fit predicts these rows, left out, better than the defaults by more than a standard error"
+        )
         # rows of an earlier fit of this scope (calibrate keeps those of the engine of the runs): it stays in the file
         n = sum(point(i + 1, r).engine == cal.engine for i, r in enumerate(previous))
         still = (

@@ -148,7 +148,8 @@ def study() -> list[dict]:
 def summary(groups: list[dict]) -> str:
     """The study's lines: per group and size, the subsets, the refused, those whose fit kept the defaults, and over
     every subset (a refused one, like one that kept the defaults, leaves the other points at the defaults) the
-    median of the remaining points' median |error| before and after, and how many subsets improve or worsen them."""
+    median of the remaining points' median |error| before and after, the mean over subsets of after / before, and how
+    many subsets improve or worsen them."""
     lines = []
     for g in groups:
         for k, ts in g["trials"].items():
@@ -159,6 +160,7 @@ def summary(groups: list[dict]) -> str:
                 f"{sum(t['refused'] is not None for t in ts)} refused, "
                 f"{sum(t['chosen'] == 'defaults' for t in ts)} kept the defaults; the other points' median |error| "
                 f"before {statistics.median(t['before'] for t in ts):.1%}, after {statistics.median(after):.1%}; "
+                f"mean after/before {statistics.mean(a / t['before'] for a, t in zip(after, ts)):.2f}; "
                 f"better in {sum(a < t['before'] for a, t in zip(after, ts))}, "
                 f"worse in {sum(a > t['before'] for a, t in zip(after, ts))}"
             )
