@@ -405,7 +405,7 @@ def test_defaults_kept_over_an_earlier_fit_say_that_fit_still_applies(tmp_path):
 
 
 def test_the_nim_rows_of_the_docs_fit_as_docs_accuracy_says(tmp_path):
-    # docs/accuracy.md (calibration transfers within an engine): the README's three NIM rows' MAP fit is compute
+    # docs/accuracy.md (calibration transfers within an engine): three NIM rows' (group B) MAP fit is compute
     # 0.55 and memory 0.88, 0.47 effective parameters; its held-out score 0.281 is lower than the defaults' 0.402 by
     # less than its standard error 0.156, so the defaults are kept (session 16: the one-standard-error rule)
     from mlsysim_validation.calibrate import calibrate
