@@ -98,8 +98,9 @@ def test_calibration_runs_name_records_of_their_hardware():
 #: and 50 users and vLLM 0.5.4's 8B TTFT at 1 req/s on one H200 NVL; M, the median TPOT at 8 req/s of SGLang 0.3.0 and
 #: vLLM 0.6.0 (8B and 70B: both engines run prefills as steps of their own, stalling decode) and vLLM 0.5.4's ITL on
 #: one H200 NVL (8B at 4 req/s, Gemma-2-27B at 1 and 4 req/s); S, vLLM EAGLE-3 at 5-7 drafts; G (its own class, a bare
-#: PyTorch loop), 9 of 49: its largest decode steps (batch 128-256 at context 512-2,048, 32-128 at 8,192: 31-43 % short)
-KNOWN_MISSES_WITH_MODEL_ERROR = {"A": 1, "C": 1, "D": 2, "E": 2, "F": 1, "L": 7, "M": 7, "S": 3, "G": 9}
+#: PyTorch loop), 11 of 55: its largest decode steps (batch 64-256 at context 512-2,048, 32-128 at 8,192: 28-43 % short;
+#: the second run's 6 CUDA-graph prefills, within 11 %, narrowed the class's q from 0.341 to 0.323)
+KNOWN_MISSES_WITH_MODEL_ERROR = {"A": 1, "C": 1, "D": 2, "E": 2, "F": 1, "L": 7, "M": 7, "S": 3, "G": 11}
 
 
 def test_model_error_widens_each_band_by_its_class_interval_from_the_other_points():

@@ -1,7 +1,8 @@
 """Group G: LLM forward passes measured in this project on one NVIDIA H200 (``bench/device/h200_measure.py``).
 
-The records (``data/added_measurements.json``, group G) are made from the script's raw file by :func:`records`
-(``bench/device/h200_2026-12-04.json``; a test checks the shipped rows are that function's output), each
+The records (``data/added_measurements.json``, group G) are made from the scripts' raw files by :func:`records`
+(``bench/device/h200_2026-12-04.json`` and, from ``h200_measure_b.py``, ``h200_2026-12-04b.json``; a test checks
+the shipped rows are that function's output), each
 point the median of per-iteration CUDA events of a minimal Llama-style decoder with a catalog model's geometry
 and random weights (no serving engine: no scheduler, no sampling, no HTTP):
 
@@ -13,6 +14,11 @@ and random weights (no serving engine: no scheduler, no sampling, no HTTP):
   (the same model's fastest eager batch-1 decode step, which launches the same kernels and does little GPU work)
   measures Python's kernel launches, not the GPU, and is not a record (any factor from 1.1 to 1.9 keeps the
   same points; the rule was set from the floor, before comparing with any prediction);
+- prefill captured in a CUDA graph (second run, batch 1 x 256-2,048 tokens: no launch floor) is the same static
+  ``ttft``;
+- weight-only int4 decode (second run; PyTorch's tinygemm int4 GEMM, group size 128) would be the static ``itl``
+  with ``precision="bf16", weight_precision="int4"`` (w4a16; :func:`call` maps it) but is not a record yet
+  (``NOT_RECORDS``);
 - eager decode steps are not records either: their time is the host's (~25-28 us per launched kernel on
   that machine), which no solver setting describes; ``bench/README.md`` reports them.
 
@@ -29,9 +35,14 @@ from typing import Any
 from .points import maps
 from .serving_call import ServingCall
 
-#: the raw file the records come from (repository path) and the engine name their solves carry
-RAW_FILE = "bench/device/h200_2026-12-04.json"
+#: the raw files the records come from (repository paths, in the shipped rows' order) and the engine name
+RAW_FILES = ("bench/device/h200_2026-12-04.json", "bench/device/h200_2026-12-04b.json")
+RAW_FILE = RAW_FILES[0]
 ENGINE = "torch"
+#: weights whose points are not records yet: the int4 (w4a16) decode steps need ServingModel's weight_precision,
+#: which a ``mlsysim calibrate`` row cannot state (runs.SETTINGS), so the calibration study could not take them;
+#: bench/README.md reports them against the static answer
+NOT_RECORDS = ("int4",)
 #: a prefill under this many times the host's launch floor (the eager batch-1 decode step) is host-bound
 HOST_BOUND = 1.5
 
@@ -40,12 +51,14 @@ _HARDWARE = (
     "power limit 700 W; clocks as found)"
 )
 _SOFTWARE = (
-    "PyTorch {torch} (CUDA {cuda}), bench/device/h200_measure.py: RMSNorm (F.rms_norm), fused QKV GEMM, RoPE, GQA "
+    "PyTorch {torch} (CUDA {cuda}), {script}: RMSNorm (F.rms_norm), fused QKV GEMM, RoPE, GQA "
     "attention by F.scaled_dot_product_attention (enable_gqa, {attention}), O projection, SwiGLU with a fused "
     "gate/up GEMM, LM head on the last token; random weights; no serving engine"
 )
 _PRECISION = {
     "bf16": "bf16 weights, activations and KV cache",
+    "int4": "int4 weights (w4a16: PyTorch's tinygemm aten._weight_int4pack_mm, group size 128, bf16 scales and "
+    "zeros; LM head too), bf16 activations, matmuls and KV cache",
     "fp8": "fp8 e4m3 weights and matmul inputs (torch._scaled_mm, per-tensor scales; rows padded to 16), bf16 KV "
     "cache and the rest",
 }
@@ -60,19 +73,26 @@ def _slug(model: str) -> str:
     return model.lower().replace("_", "")
 
 
-def records(raw: dict) -> list[dict]:
-    """The group-G records of one raw file of ``h200_measure.py``: every CUDA-graph decode step and every prefill
-    above the host-bound rule, in the file's order."""
+def records(raw: dict, raw_file: str = RAW_FILE) -> list[dict]:
+    """The group-G records of one raw file (repository path ``raw_file``) of ``h200_measure.py`` or
+    ``h200_measure_b.py``: every CUDA-graph decode step and prefill, and every eager prefill above the host-bound
+    rule, in the file's order."""
     floor: dict[str, float] = {}  # the host's launch floor: the model's fastest eager batch-1 decode step
     for p in raw["points"]:
         if p["kind"] == "decode_eager" and p["weights"] == "bf16":
             floor[p["model"]] = min(floor.get(p["model"], p["median_ms"]), p["median_ms"])
     out = []
     for p in raw["points"]:
+        if p.get("weights") in NOT_RECORDS:
+            continue
         if p["kind"] == "decode_graph":
             phase, what, length, key = "decode", "decode step (CUDA graph replayed)", p["context"], "context_len"
             pid = f"G-h200-{ENGINE}-{_slug(p['model'])}-{p['weights']}-decode-b{p['batch']}-ctx{p['context']}-itl"
             quantity = "itl_ms"
+        elif p["kind"] == "prefill_graph":
+            phase, what, length, key = "prefill", "prefill (CUDA graph replayed)", p["prompt"], "input_len"
+            pid = f"G-h200-{ENGINE}-{_slug(p['model'])}-{p['weights']}-prefill-graph-b{p['batch']}-s{p['prompt']}-ttft"
+            quantity = "ttft_ms"
         elif p["kind"] == "prefill" and p["median_ms"] >= HOST_BOUND * floor[p["model"]]:
             phase, what, length, key = "prefill", "prefill (one eager forward)", p["prompt"], "input_len"
             pid = f"G-h200-{ENGINE}-{_slug(p['model'])}-{p['weights']}-prefill-b{p['batch']}-s{p['prompt']}-ttft"
@@ -94,18 +114,20 @@ def records(raw: dict) -> list[dict]:
                     "batch_size": p["batch"],
                     key: length,
                     "phase": what,
-                    "software": _SOFTWARE.format(torch=raw["torch"], cuda=raw["cuda"], attention=p["attention"]),
+                    "software": _SOFTWARE.format(
+                        torch=raw["torch"], cuda=raw["cuda"], attention=p["attention"], script=raw["script"]
+                    ),
                     "timing": f"median of {p['iters']} per-iteration CUDA events after warm-up; p20 "
                     f"{p['p20_ms']:.4g} ms, p80 {p['p80_ms']:.4g} ms",
                 },
                 "source": {
-                    "title": f"mlsysim bench/device/h200_measure.py, run {raw['date_utc']} on this project's device "
+                    "title": f"mlsysim {raw['script']}, run {raw['date_utc']} on this project's device "
                     "machine (measured in this project)",
                     "org_or_authors": "mlsysim project",
                     "year": int(raw["date_utc"][:4]),
-                    "where": f"{RAW_FILE}, point kind '{p['kind']}', model {p['model']}, weights {p['weights']}, "
+                    "where": f"{raw_file}, point kind '{p['kind']}', model {p['model']}, weights {p['weights']}, "
                     f"batch {p['batch']}, {'context' if phase == 'decode' else 'prompt'} {length}",
-                    "url": RAW_FILE,
+                    "url": raw_file,
                 },
                 "confidence": "measured",
                 "notes": f"Same run: bf16 GEMM 8192^3 at {_ceiling(raw, 'gemm_bf16', 'tflops'):.0f} TFLOP/s, HBM "
@@ -123,10 +145,12 @@ def _ceiling(raw: dict, kind: str, field: str) -> float:
 def call(rec: dict) -> ServingCall:
     """The static ``ServingModel`` solve a group-G record is predicted by."""
     c = rec["conditions"]
-    weights = "fp8" if c["precision"].startswith("fp8") else "bf16"
-    arguments: dict[str, Any] = {"precision": weights, "engine_overhead": 0.0}
+    weights = next(w for w in ("fp8", "int4", "bf16") if c["precision"].startswith(w))
+    arguments: dict[str, Any] = {"precision": "bf16" if weights == "int4" else weights, "engine_overhead": 0.0}
     if weights == "fp8":
         arguments["kv_precision"] = "bf16"
+    if weights == "int4":
+        arguments["weight_precision"] = "int4"  # w4a16: bf16 matmuls, KV cache as the matmuls
     decode = rec["quantity"] == "itl_ms"
     seq_len = c["context_len"] if decode else c["input_len"]
     field = "itl" if decode else "ttft"
@@ -139,7 +163,9 @@ for _rec in json.loads(resources.files("mlsysim_validation").joinpath("data", "a
         _c = call(_rec)
         maps(
             _rec["id"],
-            f"ServingModel({_c.model}, H200, {_c.arguments['precision']}, seq_len {_c.seq_len}, batch_size "
+            f"ServingModel({_c.model}, H200, {_c.arguments['precision']}"
+            + (f", weight_precision {_c.arguments['weight_precision']}" if "weight_precision" in _c.arguments else "")
+            + f", seq_len {_c.seq_len}, batch_size "
             f"{_c.batch_size}, engine_overhead 0, engine {ENGINE}).{_c.field} (static)",
             _ASSUMED
             + (
