@@ -390,19 +390,9 @@ def run_model(
                 step = lambda x=x, dec_attn=dec_attn, L=L: m.forward(x, dec_attn, L - 1)  # noqa: E731
                 shape = {"model": name, "weights": weights, "batch": b, "context": L}
                 if dev.type == "cuda":
-                    s_ = torch.cuda.Stream()
-                    s_.wait_stream(torch.cuda.current_stream())
-                    with torch.cuda.stream(s_):
-                        for _ in range(2):
-                            step()
-                    torch.cuda.current_stream().wait_stream(s_)
-                    graph = torch.cuda.CUDAGraph()
-                    with torch.cuda.graph(graph):
-                        step()
-                    t = bench(graph.replay, dev, target_s=0.2, max_iters=100)
+                    t = graph_bench(step, dev, target_s=0.2, max_iters=100)
                     add_point("decode_graph", shape, t, attention=attn_name, kv_bytes=b * L * kv_per_token)
                     log(f"{tag} decode graph b{b} L{L}: {t['median_ms']:.3f} ms")
-                    del graph
                 if b == 1:
                     t = bench(step, dev, target_s=0.2, max_iters=100)
                     extra = {}
@@ -416,6 +406,41 @@ def run_model(
         del pool
     if dev.type == "cuda":
         torch.cuda.empty_cache()
+
+
+def graph_bench(fn, dev: torch.device, **kw) -> dict:
+    """``fn`` captured in a CUDA graph and replayed (on a CPU: ``fn`` itself)."""
+    if dev.type != "cuda":
+        return bench(fn, dev, **kw)
+    s_ = torch.cuda.Stream()
+    s_.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s_):
+        for _ in range(2):
+            fn()
+    torch.cuda.current_stream().wait_stream(s_)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        fn()
+    t = bench(graph.replay, dev, **kw)
+    del graph
+    return t
+
+
+def begin(script: str, tiny: bool) -> torch.device:
+    """The device a run measures on (the CPU with ``tiny``), seeded, and the run's header in :data:`RESULT`."""
+    dev = torch.device("cuda" if torch.cuda.is_available() and not tiny else "cpu")
+    torch.manual_seed(0)
+    RESULT.update(
+        script=script,
+        date_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        torch=torch.__version__,
+        cuda=torch.version.cuda,
+        device=torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu",
+        tiny=tiny,
+        python=sys.version.split()[0],
+        timing="median of per-iteration CUDA events after warm-up; p20/p80 spread",
+    )
+    return dev
 
 
 def count_kernels(fn, dev: torch.device) -> int | None:
@@ -442,18 +467,7 @@ def main() -> int:
     ap.add_argument("--third", default="Qwen3_32B", choices=sorted(MODELS), help="third model, if time allows")
     args = ap.parse_args()
     OUT_PATH = args.out
-    dev = torch.device("cuda" if torch.cuda.is_available() and not args.tiny else "cpu")
-    torch.manual_seed(0)
-    RESULT.update(
-        script="bench/device/h200_measure.py",
-        date_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        torch=torch.__version__,
-        cuda=torch.version.cuda,
-        device=torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu",
-        tiny=args.tiny,
-        python=sys.version.split()[0],
-        timing="median of per-iteration CUDA events after warm-up; p20/p80 spread",
-    )
+    dev = begin("bench/device/h200_measure.py", args.tiny)
     try:
         import triton
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import torch
 
@@ -71,24 +70,6 @@ class Int4Model(H.Model):
         return self.linear(last, self.lm)
 
 
-def graph_bench(fn, dev: torch.device, **kw) -> dict:
-    """``fn`` captured in a CUDA graph and replayed (on a CPU: ``fn`` itself)."""
-    if dev.type != "cuda":
-        return H.bench(fn, dev, **kw)
-    s_ = torch.cuda.Stream()
-    s_.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(s_):
-        for _ in range(2):
-            fn()
-    torch.cuda.current_stream().wait_stream(s_)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        fn()
-    t = H.bench(graph.replay, dev, **kw)
-    del graph
-    return t
-
-
 def prefill_graphs(name: str, g: dict, dev: torch.device, lens, deadline: float) -> None:
     try:
         m = H.Model(g, dev)
@@ -104,7 +85,7 @@ def prefill_graphs(name: str, g: dict, dev: torch.device, lens, deadline: float)
             try:
                 x = H.randn((1, s, g["hidden"]), dev, torch.bfloat16)
                 fn = lambda x=x, m=m: m.forward(x, lambda q, k, v, i: H.sdpa_call(backends, q, k, v, True), 0)  # noqa: E731
-                t = graph_bench(fn, dev, target_s=0.3, max_iters=100)
+                t = H.graph_bench(fn, dev, target_s=0.3, max_iters=100)
                 shape = {"model": name, "weights": "bf16", "batch": 1, "prompt": s}
                 H.add_point("prefill_graph", shape, t, attention=H.RESULT["attention_path"])
                 H.log(f"{name} prefill graph b1 s{s}: {t['median_ms']:.3f} ms")
@@ -134,18 +115,7 @@ def main() -> int:
     ap.add_argument("--budget", type=float, default=120.0, help="seconds; a section starts no point past its share")
     args = ap.parse_args()
     H.OUT_PATH = args.out
-    dev = torch.device("cuda" if torch.cuda.is_available() and not args.tiny else "cpu")
-    torch.manual_seed(0)
-    H.RESULT.update(
-        script="bench/device/h200_measure_b.py",
-        date_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        torch=torch.__version__,
-        cuda=torch.version.cuda,
-        device=torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu",
-        tiny=args.tiny,
-        python=sys.version.split()[0],
-        timing="median of per-iteration CUDA events after warm-up; p20/p80 spread",
-    )
+    dev = H.begin("bench/device/h200_measure_b.py", args.tiny)
     H.nvsmi("before")
     name, backends = H.pick_sdpa(dev)
     H.RESULT["attention_path"] = name

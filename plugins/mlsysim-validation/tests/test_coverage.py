@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[3]
 #: rental estimate (a committed 3-year price) against the four on-demand list prices (unsold hours not modelled: 37-118
 #: % above the band), the capacity block and Mosaic's reserved cluster (short or unstated terms, ~10 % above), two
 #: 3-year prices (GCP A3 7 % above, AWS p4de 4 % below) and DeepSeek's owner costing (the owned TCO's +-0.6 % band, 5 %
-#: below); G (measured in this project, one H200, bare PyTorch), 28 of 49: every prediction lies short of the
+#: below); G (measured in this project, one H200, bare PyTorch), 28 of 55: every prediction lies short of the
 #: measurement and the corners move a memory-bound step by a few percent, while the flash-attention decode reads the
 #: KV cache at about half the rate the model streams it (25-42 % short from batch 32) and long prefills' attention
 #: runs below the forward's 0.6 of peak
