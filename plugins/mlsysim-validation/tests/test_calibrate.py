@@ -430,3 +430,25 @@ def test_the_plain_fit_is_a_candidate_only_within_the_documented_ranges():
     assert inside({"compute": 0.44, "memory": 0.90})
     assert not inside({"compute": 0.38, "memory": 0.87})  # NIM's 5-row plain fits: compute 0.28-0.38
     assert not inside({"memory": 0.95})
+
+
+def test_a_weight_precision_column_is_solved_with_it(tmp_path):
+    # w4a16 runs (int4 weights, bf16 matmuls): a row states weight_precision as ServingModel takes it, and its
+    # prediction is the w4a16 solve's (int4 weights stream a quarter of the bf16 bytes: a shorter decode step)
+    from mlsysim_validation.calibrate import predict
+    from mlsysim_validation.runs import read_points
+
+    rows = []
+    for b in (1, 8, 32):
+        r = mlsysim.ServingModel().solve(
+            LM.Llama3_8B, H100, 2048, b, precision="bf16", weight_precision="int4", memory_efficiency=0.8
+        )
+        rows.append(dict(model="Llama3_8B", hardware="H100", seq_len=2048, batch_size=b, precision="bf16"))
+        rows[-1].update(weight_precision="int4", quantity="itl", value=r.itl.m_as("ms"), unit="ms")
+    points = read_points(_csv(tmp_path / "runs.csv", rows))
+    assert [p.settings["weight_precision"] for p in points] == ["int4"] * 3
+    models = {"Llama3_8B": LM.Llama3_8B}
+    got = predict(points, H100, models, {"memory": 0.8})
+    assert got == pytest.approx([p.value for p in points], rel=1e-9)
+    bf16 = mlsysim.ServingModel().solve(LM.Llama3_8B, H100, 2048, 1, precision="bf16", memory_efficiency=0.8)
+    assert got[0] < 0.7 * bf16.itl.m_as("s")

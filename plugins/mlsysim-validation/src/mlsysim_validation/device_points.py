@@ -16,9 +16,9 @@ and random weights (no serving engine: no scheduler, no sampling, no HTTP):
   same points; the rule was set from the floor, before comparing with any prediction);
 - prefill captured in a CUDA graph (second run, batch 1 x 256-2,048 tokens: no launch floor) is the same static
   ``ttft``;
-- weight-only int4 decode (second run; PyTorch's tinygemm int4 GEMM, group size 128) would be the static ``itl``
-  with ``precision="bf16", weight_precision="int4"`` (w4a16; :func:`call` maps it) but is not a record yet
-  (``NOT_RECORDS``);
+- weight-only int4 decode (second run; PyTorch's tinygemm int4 GEMM, group size 128) is the static ``itl`` with
+  ``precision="bf16", weight_precision="int4"`` (w4a16: :func:`call`; a ``mlsysim calibrate`` row states it as a
+  ``weight_precision`` column);
 - eager decode steps are not records either: their time is the host's (~25-28 us per launched kernel on
   that machine), which no solver setting describes; ``bench/README.md`` reports them.
 
@@ -39,10 +39,6 @@ from .serving_call import ServingCall
 RAW_FILES = ("bench/device/h200_2026-12-04.json", "bench/device/h200_2026-12-04b.json")
 RAW_FILE = RAW_FILES[0]
 ENGINE = "torch"
-#: weights whose points are not records yet: the int4 (w4a16) decode steps need ServingModel's weight_precision,
-#: which a ``mlsysim calibrate`` row cannot state (runs.SETTINGS), so the calibration study could not take them;
-#: bench/README.md reports them against the static answer
-NOT_RECORDS = ("int4",)
 #: a prefill under this many times the host's launch floor (the eager batch-1 decode step) is host-bound
 HOST_BOUND = 1.5
 
@@ -83,8 +79,6 @@ def records(raw: dict, raw_file: str = RAW_FILE) -> list[dict]:
             floor[p["model"]] = min(floor.get(p["model"], p["median_ms"]), p["median_ms"])
     out = []
     for p in raw["points"]:
-        if p.get("weights") in NOT_RECORDS:
-            continue
         if p["kind"] == "decode_graph":
             phase, what, length, key = "decode", "decode step (CUDA graph replayed)", p["context"], "context_len"
             pid = f"G-h200-{ENGINE}-{_slug(p['model'])}-{p['weights']}-decode-b{p['batch']}-ctx{p['context']}-itl"

@@ -60,6 +60,7 @@ def _flag(text: str) -> bool:
 
 #: the engine's settings a row may state (ServingModel arguments, checked by ServingModel)
 SETTINGS: dict[str, Callable[[Any], Any]] = {
+    "weight_precision": str,
     "kv_precision": str,
     "length_cv": float,
     "arrival_cv": float,
