@@ -198,6 +198,25 @@ def test_an_output_that_is_not_toml_is_one_clear_line_and_left_as_it_was(tmp_pat
     assert Path(runs).read_text() == text
 
 
+@pytest.mark.parametrize(
+    "catalog, held",
+    [
+        ('[hardware.MyGPU]\nname = "My GPU"\n', "hardware MyGPU without a calibration"),
+        ('[models.MyLM]\nname = "My LM"\n', "it holds models"),
+        ("hardware = 3\n", "hardware that is not a table"),
+    ],
+)
+def test_an_output_that_is_a_catalog_of_ones_own_is_refused_and_left_as_it_was(tmp_path, catalog, held):
+    # writing the overlay replaces the file: a TOML calibrate did not write (a catalog of the user's) is refused
+    runs = _csv(tmp_path / "runs.csv", _rows(CONFIGS[:3], **TRUE))
+    out = tmp_path / "mine.toml"
+    out.write_text(catalog)
+    res = CliRunner().invoke(main, ["calibrate", runs, "-o", str(out)])
+    assert res.exit_code == 1 and "output=" in res.output and held in res.output, res.output
+    assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
+    assert out.read_text() == catalog
+
+
 def test_loaded_ttft_rows_fit_the_request_path_of_an_engine(tmp_path, fresh_host):
     # a lab whose frontend adds 40 ms to every request: its closed-loop TTFT rows (ttft_mean of batch_size
     # clients) constrain request_overhead, a static row does not; the fit finds it, the overlay gives it back

@@ -78,16 +78,30 @@ def _earlier(path: Path | None, key: str) -> dict | None:
 
 
 def _read(path: Path) -> dict:
-    """The TOML of the overlay at ``path``; a file that is not TOML (``-o`` naming the runs, say) refused in one
-    line before anything is written."""
+    """The TOML of the overlay at ``path``, refused in one line before anything is written where writing the
+    overlay would lose what the file holds: not TOML (``-o`` naming the runs, say), or not shaped as calibrate
+    writes it (only ``hardware`` tables, each with a ``calibration`` table: a user's own catalog, say)."""
     import tomllib
 
     try:
-        return tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise InvalidInputError("output", str(path), f"{_EXPECTED} (not TOML: {e})") from None
+    hardware, other = data.get("hardware", {}), sorted(k for k in data if k != "hardware")
+    if other or not isinstance(hardware, dict):
+        held = ", ".join(other) if other else "hardware that is not a table"
+        raise InvalidInputError("output", str(path), f"{_EXPECTED} (it holds {held}, which writing would drop)")
+    bare = sorted(
+        k for k, t in hardware.items() if not (isinstance(t, dict) and isinstance(t.get("calibration"), dict))
+    )
+    if bare:
         raise InvalidInputError(
-            "output", str(path), f"a new file or a catalog overlay mlsysim calibrate wrote (not TOML: {e})"
-        ) from None
+            "output", str(path), f"{_EXPECTED} (hardware {', '.join(bare)} without a calibration: a catalog of yours?)"
+        )
+    return data
+
+
+_EXPECTED = "a new file or a catalog overlay mlsysim calibrate wrote"
 
 
 def previous_points(path: Path) -> list[dict]:
