@@ -672,9 +672,7 @@ class _Aggregated:
         self.held = held
         #: the work per request of every layout (as :func:`.under_load.engine` sets it up) for the bounds on their
         #: saturation rates (:func:`.traffic.capacity_bound`): their engines only where a bound can win
-        dist = c["length_dist"] if c["length_samples"] is None else c["length_samples"]
-        S, O = float(seq_len), float(output_len)
-        self._load = TR.Load(S, O, c["length_cv"], c["prefix_cache_hit"], dist, spec, c["prefill_steps"])
+        self._load = UL.request_work(seq_len, output_len, c, spec)
         self._order: list[tuple[int, _Replica, float]] | None = None
 
     def order(self) -> list[tuple[int, _Replica, float]]:
@@ -696,8 +694,7 @@ class _Aggregated:
             return self._order
         load, bounds = self._load, []
         for tp, replica in self.held:
-            M, max_seqs = float(replica.c["max_num_batched_tokens"]), replica.c["max_num_seqs"]
-            B_max = min(float(max_seqs), math.floor(replica.kv_tokens / load.reserve))
+            M, B_max = float(replica.c["max_num_batched_tokens"]), UL.batch_limit(replica.kv_tokens, load, replica.c)
             bound = TR.capacity_bound(replica.cost, load, M, B_max) if B_max >= 1.0 else None
             if bound is None:
                 return self.order()

@@ -789,9 +789,15 @@ def capacity(cost, load, M, B_max):
         cycle = decode_step(cost, load, B_max, load.ctx) + full_step(xp, cost, load, B_max, M)
         lam_tok = M / (load.P1_nz * cycle)
         return xp.min(lam_seq, lam_tok), _label(xp, lam_tok < lam_seq)
-    Bt = M * load.D1 / work
-    lam_tok = M / (work * full_step(xp, cost, load, Bt, M))
+    Bt, lam_tok = _full_steps(xp, cost, load, M, work)
     return xp.min(lam_seq, lam_tok), _label(xp, Bt < B_max)
+
+
+def _full_steps(xp, cost, load, M, work):
+    """(Bt, lambda) where every step is full (the token budget binds): Bt = M*D1/work sequences decode beside
+    M*P1/work prefill tokens, lambda = M/(work*t(Bt, full)), ``work`` = P1 + w*D1 tokens per request."""
+    Bt = M * load.D1 / work
+    return Bt, M / (work * full_step(xp, cost, load, Bt, M))
 
 
 def capacity_bound(cost, load, M, B_max):
@@ -813,8 +819,7 @@ def capacity_bound(cost, load, M, B_max):
     else:
         t_low = on_line(SCALAR, line, min(B / load.D1 * load.P1, budget(SCALAR, load, B, M)) * (1.0 - 1e-6))
     lam_seq = B / max(load.D1 * t_low, 1e-300)
-    Bt = M * load.D1 / work
-    return min(lam_seq, M / (work * full_step(SCALAR, cost, load, Bt, M)))
+    return min(lam_seq, _full_steps(SCALAR, cost, load, M, work)[1])
 
 
 def _label(xp, budget):

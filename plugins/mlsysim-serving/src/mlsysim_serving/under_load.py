@@ -460,6 +460,19 @@ class Engine(NamedTuple):
 RATES_KEPT = 256
 
 
+def request_work(seq_len: int, output_len: int, c: dict, spec: Any = None) -> TR.Load:
+    """The work per request of the traffic ``c`` (checked: its lengths' spread or samples, prefix hits and prefill
+    steps), with speculative decoding ``spec`` (a plan) or without."""
+    dist = c["length_dist"] if c["length_samples"] is None else c["length_samples"]
+    S, O = float(seq_len), float(output_len)
+    return TR.Load(S, O, c["length_cv"], c["prefix_cache_hit"], dist, spec, c["prefill_steps"])
+
+
+def batch_limit(kv_tokens: float, load: TR.Load, c: dict) -> float:
+    """B_max = min(max_num_seqs, floor(KV tokens / the tokens admission reserves per request))."""
+    return min(float(c["max_num_seqs"]), math.floor(kv_tokens / load.reserve))
+
+
 def engine(
     shape, hardware, cost: TR.StepCost, kv_tokens: float, seq_len: int, output_len: int, c: dict, spec=None
 ) -> Engine:
@@ -469,7 +482,6 @@ def engine(
     (:func:`.traffic.capacity`) and one unloaded prefill and decode step; :class:`InfeasibleError` if the
     KV cache holds no request."""
     max_seqs = c["max_num_seqs"]
-    dist = c["length_dist"] if c["length_samples"] is None else c["length_samples"]
     S, O = float(seq_len), float(output_len)
     if kv_tokens < S + O:
         raise InfeasibleError(
@@ -478,8 +490,8 @@ def engine(
             required=S + O,
             available=max(kv_tokens, 0.0),
         )
-    load = TR.Load(S, O, c["length_cv"], c["prefix_cache_hit"], dist, spec, c["prefill_steps"])
-    B_max = min(float(max_seqs), math.floor(kv_tokens / load.reserve))
+    load = request_work(seq_len, output_len, c, spec)
+    B_max = batch_limit(kv_tokens, load, c)
     lam_max, limit = TR.capacity(cost, load, float(c["max_num_batched_tokens"]), B_max)
     bound = kv_tokens / load.reserve < max_seqs
     limit_name = "prefill compute (token budget)" if limit == 1 else "KV capacity" if bound else "max_num_seqs"

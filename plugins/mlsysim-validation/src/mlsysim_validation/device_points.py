@@ -32,13 +32,15 @@ import json
 from importlib import resources
 from typing import Any
 
+from mlsysim_uncertainty.model_error import BARE_LOOP_ENGINE
+
 from .points import maps
 from .serving_call import ServingCall
 
 #: the raw files the records come from (repository paths, in the shipped rows' order) and the engine name
 RAW_FILES = ("bench/device/h200_2026-12-04.json", "bench/device/h200_2026-12-04b.json")
 RAW_FILE = RAW_FILES[0]
-ENGINE = "torch"
+ENGINE = BARE_LOOP_ENGINE  # (their own model-error class: mlsysim_uncertainty.model_error.BARE_LOOP)
 #: a prefill under this many times the host's launch floor (the eager batch-1 decode step) is host-bound
 HOST_BOUND = 1.5
 
