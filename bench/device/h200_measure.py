@@ -244,10 +244,14 @@ class Model:
 
     def forward(self, x: torch.Tensor, attn, pos0: int, caches=None) -> torch.Tensor:
         """x: (B, S, hidden) embeddings. attn(q, k, v, layer_index) returns (B, H, S, D)."""
+        cos, sin = self.rope(pos0, x.shape[1])
+        return self.head(self.rms(self.blocks(x, attn, cos, sin)[:, -1:, :], self.norm))
+
+    def blocks(self, x: torch.Tensor, attn, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        """The decoder layers over x (B, S, hidden); cos/sin (S, head_dim) the RoPE tables of the S positions."""
         g = self.g
         bsz, s, _ = x.shape
         hq, hk, d = g["heads"], g["kv_heads"], g["head_dim"]
-        cos, sin = self.rope(pos0, s)
         for i, lw in enumerate(self.layers):
             qkv = self.linear(self.rms(x, lw["n1"]), lw["qkv"])
             q, k, v = qkv.split([hq * d, hk * d, hk * d], dim=-1)
@@ -259,7 +263,7 @@ class Model:
             gu = self.linear(self.rms(x, lw["n2"]), lw["gu"])
             gg, uu = gu.chunk(2, dim=-1)
             x = x + self.linear(F.silu(gg) * uu, lw["down"])
-        return self.head(self.rms(x[:, -1:, :], self.norm))
+        return x
 
     def head(self, last: torch.Tensor) -> torch.Tensor:
         """LM head on the last token (bf16 in every variant but h200_measure_b's int4 one)."""
