@@ -425,8 +425,9 @@ def test_defaults_kept_over_an_earlier_fit_say_that_fit_still_applies(tmp_path):
 
 def test_the_nim_rows_of_the_docs_fit_as_docs_accuracy_says(tmp_path):
     # docs/accuracy.md (calibration transfers within an engine): three NIM rows' (group B) MAP fit is compute
-    # 0.55 and memory 0.88, 0.47 effective parameters; its held-out score 0.281 is lower than the defaults' 0.402 by
-    # less than its standard error 0.156, so the defaults are kept (session 16: the one-standard-error rule)
+    # 0.55 and memory 0.87, 0.34 effective parameters; its held-out score 0.308 is lower than the defaults' 0.402 by
+    # less than its standard error 0.171, so the defaults are kept (session 16: the one-standard-error rule; session
+    # 17's two-piece prior, tighter above memory's 0.87, moved 0.281 and 0.156 to these)
     from mlsysim_validation.calibrate import calibrate
 
     head = "model,hardware,seq_len,batch_size,output_len,precision,tp,engine,quantity,value,unit\n"
@@ -434,10 +435,10 @@ def test_the_nim_rows_of_the_docs_fit_as_docs_accuracy_says(tmp_path):
     body = "".join(f"Llama3_3_70B,H100,{s},{b},{o},fp8,2,nim,itl_continuous,{v},ms\n" for s, b, o, v in rows)
     (tmp_path / "runs.csv").write_text(head + body)
     f = calibrate(tmp_path / "runs.csv").fit
-    assert f.scores["prior"] == pytest.approx(0.281, abs=5e-4) and f.scores["defaults"] == pytest.approx(
+    assert f.scores["prior"] == pytest.approx(0.308, abs=5e-4) and f.scores["defaults"] == pytest.approx(
         0.402, abs=5e-4
     )
-    assert f.standard_error == pytest.approx(0.156, abs=5e-4) and f.scores["least squares"] is None
+    assert f.standard_error == pytest.approx(0.171, abs=5e-4) and f.scores["least squares"] is None
     assert f.chosen == "defaults" and f.values == {} and f.effective == 0.0
 
 

@@ -13,8 +13,9 @@ engine's steps, 0-500 ms: only TTFT and end-to-end rows under a load see it; an 
 is known, not fitted) of ``ServingModel``, each only where some row constrains it (:func:`constrained`), by
 bounded least squares (``scipy.optimize.least_squares``, trust-region reflective) on the log ratios
 ln(predicted / measured) (relative errors, so a 1 ms ITL and a 2 s TTFT weigh alike) over the model's error
-spread of each row's kind (:func:`fit`), with or without a prior on each parameter centred on its default with
-the width of its documented range (:mod:`.prior`: the MAP fit, so three rows fit four parameters). Of the
+spread of each row's kind (:func:`fit`), with or without a prior on each parameter whose 10th and 90th
+percentiles are its documented range's ends about its default (:mod:`.prior`, a two-piece normal: the MAP fit, so
+three rows fit four parameters). Of the
 defaults, the MAP fit and the plain fit (a candidate only where its efficiencies lie within their documented
 ranges: :func:`candidates`), the call keeps the simplest whose score on its own rows, each left out in turn, is
 within one standard error of the best (:func:`fitted`, the one-standard-error rule): a fit is kept only where
