@@ -184,31 +184,31 @@ def magnitude(value: Any, target: Any, *, name: str) -> Any:
 
 
 #: "VALUE UNIT": a decimal number (no nan/inf/hex/underscores) and a unit made of up to four names
-#: joined by "/" ("989.5 TFLOP/s", "20 g/kWh", "0.1 USD/kWh"); anything else (parentheses, powers,
-#: numbers inside the unit, "* 10**100") is refused before pint's expression parser sees it.
+#: joined by "/" ("989.5 TFLOP/s", "20 g/kWh", "300ms"); anything else (parentheses, powers, numbers inside
+#: the unit, "* 10**100") is refused before pint's expression parser (minutes on "9 s*9**9**9") sees it.
 _UNIT_NAME = r"[A-Za-z\u00b5\u03bc%]+"
 _VALUE_UNIT = re.compile(
     rf"\s*([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
-    rf"(?:\s+({_UNIT_NAME}(?:\s*/\s*{_UNIT_NAME}){{0,3}}))?\s*",
+    rf"(?:\s*({_UNIT_NAME}(?:\s*/\s*{_UNIT_NAME}){{0,3}}))?\s*",
     re.ASCII,
 )
 
 
+def parse_strict(text: Any, *, name: str, expected: str) -> Any:
+    """``"VALUE UNIT"`` or a bare ``"VALUE"`` (dimensionless) as a Quantity (no expressions: :data:`_VALUE_UNIT`)."""
+    m = _VALUE_UNIT.fullmatch(text) if isinstance(text, str) and len(text) <= 200 else None
+    try:
+        return Q_(float(m.group(1)), _parse_units(m.group(2)) if m.group(2) else DIMENSIONLESS)  # type: ignore[union-attr]
+    except Exception as exc:  # no match, or pint's parser, which raises several types, even AssertionError
+        raise InvalidInputError(name, text, expected) from exc
+
+
 def parse_quantity(text: str, target: Any, *, name: str) -> Any:
     """Parse ``"VALUE UNIT"`` strictly (no expressions) and check its dimension against ``target``."""
-    if not isinstance(text, str) or len(text) > 200:
-        raise InvalidInputError(name, text, _expected(target))
-    m = _VALUE_UNIT.fullmatch(text)
-    if m is None:
-        raise InvalidInputError(name, text, _expected(target))
-    try:
-        value = float(m.group(1))
-        units = _parse_units(m.group(2)) if m.group(2) else DIMENSIONLESS
-    except Exception as exc:  # pint's parser raises several types, even AssertionError
-        raise InvalidInputError(name, text, _expected(target)) from exc
-    if _dimensionality(units) != _dimensionality(target):
+    q = parse_strict(text, name=name, expected=_expected(target))
+    if _dimensionality(q._units) != _dimensionality(target):
         raise InvalidInputError(name, text, f"a quantity convertible to {target:~P}")
-    return Q_(value, units)
+    return q
 
 
 def _expected(target: Any) -> str:

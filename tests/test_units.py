@@ -46,6 +46,7 @@ def test_parse_quantity_rejects(text):
 
 def test_parse_quantity_accepts():
     assert parse_quantity("989.5 TFLOP/s", FLOP_PER_S, name="x").to("FLOP/s").magnitude == pytest.approx(989.5e12)
+    assert parse_quantity("3.35TB/s", BYTE_PER_S, name="x").to("B/s").magnitude == pytest.approx(3.35e12)
 
 
 def test_from_si_builds_the_quantity_pints_constructor_would():

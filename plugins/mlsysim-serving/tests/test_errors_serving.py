@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from mlsysim_serving import ServingModel
+from mlsysim_serving.request_path import parse_seconds
 
 from mlsysim_core.errors import InvalidInputError
 
@@ -78,3 +79,33 @@ def test_tp_against_kv_heads_and_node():
     check("gpus_per_node", "[1,", gpus_per_node=0)
     assert serving.solve(LLAMA70, H100, 1024, tp_size=16, gpus_per_node=16).tp_size == 16
     assert serving.solve(MLA, H100, 1024, tp_size=16, gpus_per_node=16).tp_size == 16
+
+
+TIME_ARGUMENTS = [("slo_ttft", dict(arrival_rate=1.0, output_len=8)), ("engine_overhead", {}), ("request_overhead", {})]
+
+
+@pytest.mark.parametrize("argument, extra", TIME_ARGUMENTS)
+@pytest.mark.parametrize("text", ["9 s*9**9**9", "2**3 ms", "1..3", "ms", "1 ms + 2 s", "(1+1) ms", "1_000 us", "3 GB"])
+def test_time_texts_are_parsed_strictly(argument, extra, text):
+    """A time text is "VALUE UNIT" or a number of seconds: pint's expression parser evaluated "2**3 ms" to 8 ms,
+    "ms" to 1 ms, "1..3" to 0.3 and ran for minutes on "9 s*9**9**9"; the error shows the text as given."""
+    err = check(argument, repr(text), **{argument: text}, **extra)
+    assert "Quantity" not in str(err)
+
+
+def test_time_texts_with_and_without_a_space():
+    base = dict(model=LLAMA8, hardware=H100, seq_len=1024)
+    itl = serving.solve(**base, engine_overhead="4ms").itl
+    assert itl == serving.solve(**base, engine_overhead="4 ms").itl == serving.solve(**base, engine_overhead=0.004).itl
+
+
+@pytest.mark.parametrize("text, seconds", [("40 ms", 0.04), ("300ms", 0.3), ("1s", 1), (" 0.05 ", 0.05), ("1 h", 3600)])
+def test_parse_seconds(text, seconds):
+    assert parse_seconds(text, name="t", expected="a time") == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["2**3 ms", "ms", "1..3", "1 ms + 2 s", "9 s*9**9**9", "nan ms", "5 %", "3 GB", ""])
+def test_parse_seconds_rejects_expressions_and_other_dimensions(text):
+    with pytest.raises(InvalidInputError, match="t=") as err:
+        parse_seconds(text, name="t", expected="a time")
+    assert repr(text) in str(err.value)

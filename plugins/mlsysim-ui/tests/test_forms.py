@@ -77,6 +77,15 @@ def test_values_convert_to_numbers_quantities_booleans_and_catalog_parts():
     assert convert(f["runs"], "many") == "many" and convert(f["label"], "12") == "12"
 
 
+def test_quantity_text_is_parsed_strictly_not_evaluated():
+    """pint's own parser evaluates expressions ("9 s*9**9**9" ran for minutes; "2**3 ms" was 8 ms): a form
+    field takes "VALUE UNIT" only, anything else goes to the solver as text."""
+    f = by_name()
+    assert convert(f["budget"], "300ms") == mlsysim.Q_(300.0, "ms")
+    for text in ("9 s*9**9**9", "2**3 ms", "1 ms + 2 s", "(1+1) d"):
+        assert convert(f["budget"], text) == text
+
+
 def test_empty_fields_take_the_solver_default_and_required_ones_are_named():
     with pytest.raises(FormError) as e:
         arguments(fields_of(ThirdPartyModel), {"hardware": "H100", "scale": ""})

@@ -55,9 +55,11 @@ def draw_slo_lines(points: list, axes: Any) -> None:
 
 
 def _seconds(raw: Any) -> float | None:
-    from mlsysim_core.units import ureg
+    from mlsysim_core.errors import InvalidInputError
+
+    from .request_path import parse_seconds
 
     try:
-        return float(ureg.Quantity(str(raw)).to("s").magnitude)
-    except Exception:  # an SLO the solver already rejected: no line
+        return parse_seconds(str(raw), name="slo", expected="a time")
+    except InvalidInputError:  # an SLO the solver already rejected: no line
         return None

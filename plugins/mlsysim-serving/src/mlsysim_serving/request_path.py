@@ -33,15 +33,24 @@ MAX_REQUEST_OVERHEAD_S = 10.0
 CLIENT_FIELDS = ("ttft_mean", "ttft_p50", "ttft_p90", "ttft_p99", "e2e_mean", "e2e_p90", "e2e_p99")
 
 
+def parse_seconds(text: str, *, name: str, expected: str) -> float:
+    """A time text in seconds: ``"40 ms"``, ``"1s"`` or a bare number of seconds (``"0.05"``), parsed strictly
+    (:func:`mlsysim_core.units.parse_strict`: no pint expressions such as "2**3 ms" or "1..3"); another
+    dimension raises InvalidInputError naming ``name`` and the text."""
+    from mlsysim_core.units import SECOND, parse_strict
+
+    q = parse_strict(text, name=name, expected=expected)
+    if not q._units:  # a bare number: seconds
+        return float(q.magnitude)
+    if not q.check("[time]"):
+        raise InvalidInputError(name, text, expected)
+    return float(q.to(SECOND).magnitude)
+
+
 def host_seconds(name: str, v: Any, top: float) -> float:
     """Argument ``name`` in seconds: a time Quantity, a text such as "40 ms" or a number of seconds, in [0, top]."""
     if isinstance(v, str):
-        from mlsysim_core.units import ureg
-
-        try:
-            v = ureg.Quantity(v)
-        except Exception:  # pint raises several parse errors
-            raise InvalidInputError(name, v, 'a time such as "40 ms" or a number of seconds') from None
+        v = parse_seconds(v, name=name, expected=f'a time such as "40 ms" or a number of seconds, in [0, {top:g}] s')
     if is_quantity(v):
         from mlsysim_core.units import SECOND, to_si
 

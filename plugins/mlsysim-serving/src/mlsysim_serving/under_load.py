@@ -27,7 +27,7 @@ from . import simulate as SIM
 from . import traffic as TR
 from .memo import Memo
 from .ops import SCALAR
-from .request_path import to_client
+from .request_path import parse_seconds, to_client
 from .roots import crossing, largest_meeting, nearest_known
 from .setup import Setup
 from .solver import PREFILL_CHUNK_TOKENS, check_scheduler
@@ -44,13 +44,8 @@ SIM_WARMUP = 0.1
 
 def _seconds(name: str, value: Any) -> float:
     """A time: seconds as a number, a time Quantity, or a string such as "50 ms" or "1s"."""
-    if isinstance(value, str):
-        try:
-            value = ureg.Quantity(value)
-        except Exception as exc:  # pint raises several parse errors
-            raise InvalidInputError(name, value, 'a time such as "1s", "300 ms" or a number of seconds') from exc
-        if not isinstance(value, Quantity):
-            value = float(value)
+    if isinstance(value, str):  # strict: no pint expressions ("2**3 ms", "1..3")
+        value = parse_seconds(name=name, text=value, expected='a time such as "1s", "300 ms" or a number of seconds')
     if isinstance(value, Quantity):
         seconds = V.quantity(name, value, ureg.s)
         assert seconds is not None  # not optional: V.quantity raises on None

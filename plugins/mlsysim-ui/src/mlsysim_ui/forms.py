@@ -160,9 +160,11 @@ def convert(field: Field, text: str) -> Any:
         except ValueError:
             pass
     if field.kind != "int" and re.match(r"^[-+.\d][\d.eE+-]*\s*[A-Za-z]", text):
+        from mlsysim_core.units import parse_strict  # no pint expressions: "9 s*9**9**9" takes minutes
+
         try:
-            return mlsysim.Q_(text)
-        except Exception:  # noqa: BLE001 - pint raises many types; the text goes to the solver
+            return parse_strict(text, name=field.name, expected="VALUE UNIT")
+        except mlsysim.InvalidInputError:  # not "VALUE UNIT": the text goes to the solver
             return text
     return text
 
