@@ -133,10 +133,11 @@ def constrained(points: list[Point], hardware: Any, models: dict) -> list[str]:
 def bound(p: Point) -> float:
     """q of the row's kind: the 80 % conformal bound of |ln(measured / predicted)| on published points of that
     kind at the defaults (:mod:`mlsysim_uncertainty.model_error`; the band the tool gives such a row
-    uncalibrated)."""
+    uncalibrated: its regimes with its engine, so a bare PyTorch loop's row is of that class)."""
     from mlsysim_uncertainty.model_error import error_class, measured, regimes
 
-    kind = error_class("ServingModel", regimes("ServingModel", {**p.load, **p.settings}), p.quantity)
+    given = {**p.load, **p.settings, "engine": p.engine}
+    kind = error_class("ServingModel", regimes("ServingModel", given), p.quantity)
     return float(measured()[kind]["q"])
 
 
