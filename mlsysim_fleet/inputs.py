@@ -229,6 +229,9 @@ def _seconds(value: Any, name: str) -> float:
     return v
 
 
+#: What ``steps`` is valid with when nothing would use it (a silent no-op otherwise).
+_STEPS_UNUSED = "None: steps price a training result that gives step_time but no time_to_train"
+
 #: The longest run the fleet solvers cost (s), as ``duration_arg``'s bound.
 MAX_RUN_TIME_S = 1e30
 
@@ -238,6 +241,8 @@ def run_time(result: Any, steps: Any, consumer: str) -> float:
     ``step_latency_total``) times ``steps``."""
     t = getattr(result, "time_to_train", None)
     if t is not None:
+        if steps is not None:  # the run time is the result's own: steps would be ignored
+            raise InvalidInputError("steps", steps, _STEPS_UNUSED, "the training result gives time_to_train")
         return _seconds(t, "workload.time_to_train")
     st = getattr(result, "step_time", None)
     if st is None:
@@ -357,6 +362,8 @@ def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Us
     """Read a consumed result: a configuration its solver found infeasible is an error (pricing work
     that cannot run would be a silent wrong number); otherwise serving rate or training run."""
     if workload is None:
+        if steps is not None:
+            raise InvalidInputError("steps", steps, _STEPS_UNUSED, "no workload was given")
         return Usage()
     if getattr(workload, "feasible", True) is False:
         why = getattr(workload, "infeasible_reason", None) or getattr(workload, "constraint_trace", None) or ""
@@ -372,6 +379,10 @@ def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Us
     qps = sample_rate(workload) if tps is None else None
     if tps is None and qps is None:
         return Usage(time=run_time(workload, steps, consumer), accelerators=training_accelerators(workload, fleet))
+    if steps is not None:
+        raise InvalidInputError(
+            "steps", steps, _STEPS_UNUSED, "the workload is a rate (serving or per sample), not a run"
+        )
     rates = request_rates(workload) if tps is not None else None
     if rates is not None:  # whole requests: output tokens with their prompts' prefill included
         return Usage(

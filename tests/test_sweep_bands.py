@@ -285,7 +285,7 @@ def test_a_plain_fleet_result_states_its_workloads_lines():
     from mlsysim_uncertainty.sweep_bands import carried
     from mlsysim_uncertainty.sweep_domain import sweep_lines
 
-    swept = dict(fleet=CLUSTER, workload=run, steps=100, datacenter=[grid, mlsysim.Infra.Grids.Quebec])
+    swept = dict(fleet=CLUSTER, workload=run, datacenter=[grid, mlsysim.Infra.Grids.Quebec])  # run: its time_to_train
     plain = mlsysim.SustainabilityModel.sweep(**swept)
     distinct, which = sweep_lines(plain, carried(mlsysim.SustainabilityModel, swept))
     assert [distinct[k] for k in which] == [want, want]

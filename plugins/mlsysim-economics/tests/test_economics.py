@@ -259,6 +259,24 @@ def test_cost_of_a_training_run():
         M.solve(FLEET, 30, workload=object())
 
 
+@pytest.mark.parametrize(
+    "workload, why",
+    [
+        (None, "no workload was given"),
+        (Training(time_to_train=Q_(10, "day"), total_accelerators=40), "gives time_to_train"),
+        ("serving", "is a rate"),
+    ],
+)
+def test_steps_nothing_would_use_are_refused(workload, why):
+    """steps=10 with a result that has its own time to train (--from a train run with --tokens), a serving
+    result or no workload was ignored: the same cost as without it. Now an error naming steps."""
+    if workload == "serving":
+        workload = Serving(Q_(2000, "1/s"), tp=8)
+    with pytest.raises(InvalidInputError, match=f"steps=10 .*{why}") as err:
+        M.solve(FLEET, 30, workload=workload, steps=10)
+    assert err.value.argument == "steps"
+
+
 @settings(max_examples=60, deadline=None)
 @given(days=st.floats(0.01, 3650), k=st.floats(0.1, 10), u=st.floats(0, 1), price=st.floats(0.001, 1))
 def test_cost_linear_in_duration(days, k, u, price):

@@ -152,6 +152,10 @@ def test_training_run_energy_and_carbon():
     # a run so long its energy would overflow (1 s x 1e308 steps) is refused, naming steps (was NaN carbon)
     with pytest.raises(InvalidInputError, match=r"steps.*at most 1e\+30 steps"):
         M.solve(FLEET, 30, workload=Training(step_time=Q_(1, "s"), parallelism={"dp": 10, "tp": 8}), steps=1e308)
+    # steps nothing would use (the run's own time_to_train, no workload) were ignored: now refused, naming steps
+    for workload in (Training(time_to_train=Q_(10, "day"), total_accelerators=40), None):
+        with pytest.raises(InvalidInputError, match="steps=3600 .*None: steps price a training result"):
+            M.solve(FLEET, 30, workload=workload, steps=3600)
 
 
 def test_energy_per_query():
