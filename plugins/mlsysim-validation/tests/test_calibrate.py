@@ -189,6 +189,28 @@ def test_bad_input_is_one_clear_line_and_nothing_is_written(tmp_path, edit, mess
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("broken.json", b"{", "JSONDecodeError"),
+        ("ints.json", b"[1, 2]", "a JSON list of measurement objects"),
+        ("lists.json", b'[["a", "b"]]', "a JSON list of measurement objects"),
+        ("binary.csv", b"\x7fELF\x02\x01\xd0\xff", "UnicodeDecodeError"),
+        ("empty.json", b"[]", "no measurement rows"),
+        ("empty.csv", b"", "no measurement rows"),
+    ],
+)
+def test_a_runs_file_that_is_not_runs_is_one_clear_line(tmp_path, name, content, message):
+    """Was a traceback (JSONDecodeError, TypeError, ValueError, UnicodeDecodeError) or, for no rows, an error
+    about engines."""
+    runs = tmp_path / name
+    runs.write_bytes(content)
+    res = CliRunner().invoke(main, ["calibrate", str(runs), "-o", str(tmp_path / "lab.toml")])
+    assert res.exit_code == 1 and "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
+    assert res.output.startswith(f"Error: runs='{runs}' is invalid") and message in res.output, res.output
+    assert not (tmp_path / "lab.toml").exists()
+
+
 def test_an_output_that_is_not_toml_is_one_clear_line_and_left_as_it_was(tmp_path):
     runs = _csv(tmp_path / "runs.csv", _rows(CONFIGS[:3], **TRUE))
     text = Path(runs).read_text()

@@ -106,10 +106,16 @@ class Point:
 def read_points(path: str | Path) -> list[Point]:
     """Rows of a CSV or JSON file (a list of objects) as points; a missing field or unit is an error."""
     path = Path(path)
-    text = path.read_text()
-    rows = json.loads(text) if path.suffix.lower() == ".json" else list(csv.DictReader(text.splitlines()))
-    if not isinstance(rows, list):
-        raise InvalidInputError("runs", str(path), "a CSV file or a JSON list of measurement objects")
+    valid = "a UTF-8 CSV file or a JSON list of measurement objects"
+    try:
+        text = path.read_text(encoding="utf-8")
+        rows = json.loads(text) if path.suffix.lower() == ".json" else list(csv.DictReader(text.splitlines()))
+    except (OSError, ValueError, csv.Error) as exc:  # unreadable, not UTF-8, not JSON (ValueError), a bad CSV
+        raise InvalidInputError("runs", str(path), valid, f"{type(exc).__name__}: {exc}") from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise InvalidInputError("runs", str(path), valid)
+    if not rows:
+        raise InvalidInputError("runs", str(path), valid, "it holds no measurement rows")
     return [point(i + 1, dict(r)) for i, r in enumerate(rows)]
 
 
