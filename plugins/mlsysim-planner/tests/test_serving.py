@@ -194,6 +194,21 @@ def test_bad_input_is_named():
         plan_serving(M.Llama3_8B, slo_percentile=95, **kw)
     with pytest.raises(InvalidInputError, match="hardware"):
         plan_serving(M.Llama3_8B, hardware="H100", **kw)
+    with pytest.raises(InvalidInputError, match="precision='fp3' is invalid: expected one of fp64"):
+        plan_serving(M.Llama3_8B, precision="fp3", **kw)
+
+
+def test_a_model_no_part_holds_is_an_infeasible_plan_naming_the_closest():
+    """No engine holds one request: was a TypeError (``~`` of an empty float column) from the CLI and the API."""
+    plan = plan_serving(
+        M.Llama3_1_405B, qps=5, seq_len=2000, output_len=300, slo_ttft=1.0, slo_itl=0.04, hardware=[H.V100, H.A100],
+        tp=1, progress=False,
+    )  # fmt: skip
+    assert not plan.feasible and len(plan) == 0
+    # 405.9e9 parameters x 2 B (bf16) = 812 GB of weights on one A100 (V100 has no bf16 peak: invalid)
+    assert plan.binding.startswith("no engine holds one request (prompt + output at batch 1); the closest, NVIDIA A100")
+    need = float(plan.binding.split("needs ")[1].split(" GB")[0])
+    assert need == pytest.approx(405.9 * 2, rel=0.01)
 
 
 def test_pipeline_stages_count_in_the_replica():

@@ -146,6 +146,15 @@ def test_bad_input_is_named():
         plan_training(M.GPT3, C.Research_256, batch_size=8, gpus=[12])
     with pytest.raises(InvalidInputError, match="clusters"):
         plan_training(M.GPT3, "Research_256", batch_size=8)
+    # a misspelt name searched every point and answered "0 valid" with exit 0 (--precision fp3: 69,120 points)
+    for kw, message in (
+        (dict(precision=["bf16", "fp3"]), "precision='fp3' is invalid: expected one of fp64"),
+        (dict(schedule="nope"), "schedule='nope' is invalid: expected one of gpipe, 1f1b"),
+        (dict(recompute="half"), "recompute='half' is invalid: expected one of selective, full, none"),
+        (dict(zero_stage=[1, 7]), r"zero_stage=7 is invalid: expected an integer in \[0, 3\]"),
+    ):
+        with pytest.raises(InvalidInputError, match=message):
+            plan_training(M.GPT3, C.Research_256, batch_size=8, **kw)
 
 
 def test_public_face():

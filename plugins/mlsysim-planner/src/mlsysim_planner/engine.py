@@ -16,6 +16,7 @@ import numpy as np
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.plugins import get_solver
 from mlsysim_core.sweep import SweepResult, sweep
+from mlsysim_core.validate import choice
 
 #: A search of at least this many points shows a progress bar (on a terminal only).
 PROGRESS_POINTS = 200_000
@@ -106,6 +107,16 @@ def bar(label: str, width: int = 30) -> Callable[[int, int], None]:
         sys.stderr.flush()
 
     return show
+
+
+def named_axis(name: str, value: Any, default: list, valid: tuple) -> list:
+    """:func:`axis` whose values must be among ``valid`` (names: precisions, schedules): a misspelt one is an
+    error at once, not a search whose every point is invalid."""
+    values = axis(name, value, default)
+    for v in values:
+        if v is not None:
+            choice(name, v, valid)
+    return values
 
 
 def axis(name: str, value: Any, default: list) -> list:

@@ -27,7 +27,7 @@ import numpy as np
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.format import number as fmt
 from mlsysim_core.plugins import catalog, get_solver
-from mlsysim_core.types import Datacenter, Fleet, GridProfile, HardwareNode, TransformerWorkload
+from mlsysim_core.types import PRECISION_BYTES, Datacenter, Fleet, GridProfile, HardwareNode, TransformerWorkload
 from mlsysim_core.units import to_si
 from mlsysim_core.validate import choice, instance, integer, number
 
@@ -35,7 +35,7 @@ from . import bands, pricing
 from . import disagg as DG
 from . import speculation as SPX
 from .choose import Constraint, choose
-from .engine import Space, axis, no_valid, progress_bar, run
+from .engine import Space, axis, named_axis, no_valid, progress_bar, run
 from .plan import Plan
 
 #: objective -> (column, sense)
@@ -126,7 +126,7 @@ def plan_serving(
             raise InvalidInputError(f"axes[{name!r}]", values, "a non-empty list of values")
     grid = {
         "hardware": parts,
-        "precision": axis("precision", precision, _precisions(parts)),
+        "precision": named_axis("precision", precision, _precisions(parts), tuple(PRECISION_BYTES)),
         "tp_size": [integer("tp", t, 1, 1 << 10) for t in axis("tp", tp, [1, 2, 4, 8])],
         "max_num_seqs": [integer("max_num_seqs", c, 1, 1 << 20) for c in axis("max_num_seqs", max_num_seqs, [])],
         **{k: list(v) for k, v in (axes or {}).items()},
@@ -235,7 +235,7 @@ def _answer(
         sense,
         constraints,
         lambda i: f"{c['layout'][i]} x{c['replicas'][i]} ({column} {fmt(c[column][i])})",
-        lambda: no_valid(r0, ok) if not blocks else "no engine holds one request",
+        lambda: _none_holds(r0, ok) if not blocks else "no engine holds one request",
     )
     out = {k: v[ranked] for k, v in c.items() if k not in ("block", "offset")}
     from mlsysim_cli.sweep import front as pareto
@@ -345,6 +345,22 @@ _UNITS = {
 }
 
 
+def _none_holds(r0: Any, ok: np.ndarray) -> str:
+    """What to say when no engine holds one request: the valid engine closest to fitting and its memory, else
+    the most common error (every engine invalid)."""
+    valid = np.flatnonzero(r0.valid)
+    if not len(valid):
+        return no_valid(r0, ok)
+    need, have = r0.si("total_memory_required").astype(float), r0.si("memory_available").astype(float)
+    i = valid[np.argmin(need[valid] / have[valid])]
+    closest = f"{r0['hardware'][i]} tp{r0.si('tp_size')[i]} {r0.si('precision')[i]}"
+    return (
+        f"no engine holds one request (prompt + output at batch 1); the closest, {closest}, needs "
+        f"{fmt(need[i] / 1e9)} GB per GPU of {fmt(have[i] / 1e9)} GB usable. Relax the memory limit (more "
+        "tensor parallelism, a narrower precision or a larger part)"
+    )
+
+
 def _columns(
     blocks: list[dict], split: list[dict], rate: float, output_len: int, p: int, extra: list[str], speculated: bool
 ) -> dict[str, np.ndarray]:
@@ -412,11 +428,9 @@ def _columns(
         for name, value in row.items():
             parts.setdefault(name, []).append(value)
     c = {name: _array(values) for name, values in parts.items()}
-    if not parts:
-        c = {
-            name: np.array([])
-            for name in ("layout", "replicas", "gpus", "fits", "overloaded", f"ttft_p{p}", f"itl_p{p}")
-        }
+    if not parts:  # no engine holds one request: empty columns, the masks boolean (``~`` of a float array raises)
+        c = {name: np.array([]) for name in ("layout", "replicas", "gpus", f"ttft_p{p}", f"itl_p{p}")}
+        c |= {name: np.array([], dtype=bool) for name in ("fits", "overloaded")}
     c["tokens_per_second_per_gpu"] = rate * output_len / np.maximum(c["gpus"].astype(float), 1.0)
     return c
 

@@ -21,17 +21,18 @@ import math
 from typing import Any
 
 import numpy as np
+from mlsysim_distributed.schedules import SCHEDULES
 
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.format import number as fmt
 from mlsysim_core.plugins import get_solver
 from mlsysim_core.sweep import sweep
-from mlsysim_core.types import Datacenter, Fleet, GridProfile, TransformerWorkload
+from mlsysim_core.types import PRECISION_BYTES, Datacenter, Fleet, GridProfile, TransformerWorkload
 from mlsysim_core.validate import choice, instance, integer, number
 
 from . import bands, pricing
 from .choose import Constraint, best_per_layout, choose
-from .engine import Space, axis, no_valid, run
+from .engine import Space, axis, named_axis, no_valid, run
 from .plan import Plan
 
 #: objective -> (column, sense)
@@ -125,15 +126,15 @@ def plan_training(
     seq = S or min(2048, model.max_seq_len or 2048)
     axes = {
         "fleet": fleets,
-        "precision": axis("precision", precision, [None]),
+        "precision": named_axis("precision", precision, [None], tuple(PRECISION_BYTES)),
         "tp_size": _ints("tp", tp, [t for t in _powers(per_node) if model.heads % t == 0]),
         "pp_size": _ints("pp", pp, [p for p in _divisors(model.layers) if p <= most]),
         "cp_size": _ints("cp", cp, [c for c in _powers(seq // MIN_CP_TOKENS or 1) if seq % c == 0]),
         "ep_size": _ints("ep", ep, [e for e in _powers(min(model.experts or 1, 64)) if (model.experts or 1) % e == 0]),
         "v_stages": _ints("v_stages", v_stages, [1]),
-        "schedule": axis("schedule", schedule, [None]),
-        "zero_stage": _ints("zero_stage", zero_stage, [0], low=0),
-        "activation_recomputation": axis("recompute", recompute, list(RECOMPUTE)),
+        "schedule": named_axis("schedule", schedule, [None], SCHEDULES),
+        "zero_stage": _ints("zero_stage", zero_stage, [0], low=0, high=3),
+        "activation_recomputation": named_axis("recompute", recompute, list(RECOMPUTE), RECOMPUTE),
         "microbatch_count": _ints("microbatch_count", microbatch_count, _divisors(B)),
     }
     fixed = {"model": model, "batch_size": B, "seq_len": S, "tokens": run_tokens}
@@ -443,8 +444,8 @@ def _tokens(tokens: Any, steps: Any, B: int, S: int | None, model: Any) -> float
     return None
 
 
-def _ints(name: str, value: Any, default: list, low: int = 1) -> list[int]:
-    return [integer(name, v, low, 1 << 40) for v in axis(name, value, default or [1])]
+def _ints(name: str, value: Any, default: list, low: int = 1, high: int = 1 << 40) -> list[int]:
+    return [integer(name, v, low, high) for v in axis(name, value, default or [1])]
 
 
 def _powers(n: int) -> list[int]:
