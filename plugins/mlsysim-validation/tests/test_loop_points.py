@@ -91,3 +91,15 @@ def test_a_second_prompt_waits_for_the_first_ones_prefill_step():
 def test_error_is_none_where_the_model_says_overloaded():
     assert P.error(40.0, 50.0) == pytest.approx(0.25)
     assert P.error(40.0, None) is None
+
+
+def test_a_levels_bands_hold_its_answer():
+    # the banded call is the level's call: each interval holds the analytic answer (closed loop of one client)
+    s = P.shipped()
+    level = next(lv for lv in s["levels"] if lv["clients"] == 1)
+    b = P.bands(s, level)
+    nominal = P.predict(s, dict(level, arrivals=None), "analytic")
+    for f in ("ttft_mean", "itl_mean"):
+        lo, hi = b[f]
+        assert lo < nominal[f] < hi
+    assert set(b) == {f for f, _, _ in P.BANDED}

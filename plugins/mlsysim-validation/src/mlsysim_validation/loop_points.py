@@ -34,6 +34,8 @@ RAW_FILE = "bench/device/h200_serve_2026-12-04.json"
 WARMUP = 0.1
 #: the measured statistics compared, ms (script's field, quantile) and ServingModel's field of the same
 FIELDS = (("ttft_mean", "ttft_s", "mean"), ("ttft_p90", "ttft_s", "p90"), ("itl_mean", "tpot_s", "mean"))
+#: the measured statistics a banded answer states an interval for (ServingModel bands ttft_p50/p99, not p90)
+BANDED = (("ttft_mean", "ttft_s", "mean"), ("ttft_p50", "ttft_s", "p50"), ("ttft_p99", "ttft_s", "p99"), FIELDS[2])
 
 
 def _median_by(keys: list[int], values: list[float]) -> list[list[float]]:
@@ -71,7 +73,7 @@ def summary(raw: dict) -> dict:
             "engine_overhead_s": round(sum(host) / len(host), 7),
             "throughput": round(len(rows) / wall, 4),
             "decode_batch_mean": round(lv["decode_batch_mean"], 2),
-            "measured": {f: round(lv[k][q], 6) for f, k, q in FIELDS},
+            "measured": {f: round(lv[k][q], 6) for f, k, q in (*FIELDS, *BANDED[1:3])},
         }
         if not lv["clients"]:
             level["arrivals"] = [r[0] for r in rows]
@@ -200,3 +202,24 @@ def table(s: dict | None = None) -> list[dict]:
 def error(measured: float, predicted: float | None) -> float | None:
     """(predicted - measured) / measured, None where the model said overloaded."""
     return None if predicted is None or not math.isfinite(predicted) else predicted / measured - 1.0
+
+
+def bands(s: dict, level: dict) -> dict[str, tuple[float, float] | None]:
+    """The banded answer's interval (ms) of each :data:`BANDED` field for one level
+    (``mlsysim_uncertainty.banded``: the efficiency ranges' corners hulled with the field's model-error class,
+    ServingModel under traffic, TTFT-like or ITL-like); None where it states none (overloaded)."""
+    import mlsysim
+    from mlsysim_uncertainty import banded
+
+    r = banded(
+        mlsysim.ServingModel(),
+        getattr(mlsysim.Models.Language, s["model"]),
+        mlsysim.Hardware.Cloud.H200,
+        s["prompt"],
+        **arguments(s, level),
+    )
+    out: dict[str, tuple[float, float] | None] = {}
+    for f, _, _ in BANDED:
+        iv = r.bands.get(f)
+        out[f] = None if iv is None else (float(iv[0].to("ms").magnitude), float(iv[1].to("ms").magnitude))
+    return out
