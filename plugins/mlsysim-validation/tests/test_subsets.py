@@ -56,22 +56,27 @@ def test_the_file_is_the_programs_for_the_smallest_group(stored):
     assert (first.after is None) == (want["after"] is None)
     if first.after is not None:
         assert first.after == pytest.approx(want["after"], rel=1e-6)
+    assert first.within == want["within"]
 
 
 def test_the_summary_counts_refusals_defaults_and_improvements():
-    # over every subset: a refused one (no overlay) and one that kept the defaults leave the points at before
-    trial = dict(subset=["a"], values=None, chosen=None, refused="no", before=0.3, after=None)
+    # over every subset: a refused one (no overlay) and one that kept the defaults leave the points at before; of
+    # those that kept the defaults, the ones whose every row is within the model's error (only those are counted)
+    trial = dict(subset=["a"], values=None, chosen=None, refused="no", before=0.3, after=None, within=True)
     kept = dict(trial, values={}, chosen="defaults", refused=None, after=0.3)
+    beyond = dict(kept, within=False)
     done = [dict(kept, values={"compute": 0.5}, chosen="prior", before=0.1, after=a) for a in (0.05, 0.2)]
     text = subsets.summary(
-        [dict(hardware="H100", engine="nim", rows="all", points=6, trials={"3": [trial, kept, *done]})]
+        [dict(hardware="H100", engine="nim", rows="all", points=6, trials={"3": [trial, kept, beyond, *done]})]
     )
     assert text == (
-        "H100 (engine nim), all rows, 3 of 6: 4 subsets, 1 refused, 1 kept the defaults; the other points' median "
-        "|error| before 20.0%, after 25.0%; mean after/before 1.12; better in 1, worse in 1"
+        "H100 (engine nim), all rows, 3 of 6: 5 subsets, 1 refused, 2 kept the defaults (1 within the model's "
+        "error); the other points' median |error| before 30.0%, after 30.0%; mean after/before 1.10; better in 1, "
+        "worse in 1"
     )
     refused = subsets.summary([dict(hardware="H200", engine=None, rows="ITL", points=6, trials={"5": [trial]})])
     assert refused == (
-        "H200, ITL rows, 5 of 6: 1 subsets, 1 refused, 0 kept the defaults; the other points' median |error| "
+        "H200, ITL rows, 5 of 6: 1 subsets, 1 refused, 0 kept the defaults (0 within the model's error); the other "
+        "points' median |error| "
         "before 30.0%, after 30.0%; mean after/before 1.00; better in 0, worse in 0"
     )

@@ -16,7 +16,7 @@ from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.solver import PreparedCache
 from mlsysim_core.types import CNNWorkload, HardwareNode, TransformerWorkload, Workload
 from mlsysim_physics import efficiency as E
-from mlsysim_uncertainty.calibration import checked, scoped
+from mlsysim_uncertainty.calibration import CALIBRATION_KEYS, checked, scoped
 
 from . import parallel, request_path
 from .memo import Memo
@@ -389,7 +389,7 @@ def hardware_terms(hardware: HardwareNode, fraction: float, engine: str | None) 
     a note naming its source where it has one."""
     cal = scoped(checked(hardware.calibration), engine)
     notes: tuple[str, ...] = ()
-    if cal:
+    if CALIBRATION_KEYS.keys() & cal.keys():  # a fit that kept the defaults (source and points only) calibrates nothing
         scope = f" (engine {engine})" if engine in hardware.calibration.get("engines", {}) else ""
         notes = (f"efficiencies calibrated for {hardware.name}{scope}: {cal.get('source', 'catalog calibration')}",)
     return E.usable_memory_note(hardware, fraction), cal, notes

@@ -207,6 +207,11 @@ class Calibration:
     points: list
 
     @property
+    def scope(self) -> str:
+        """The hardware, and the engine where the fit is scoped to one."""
+        return f"{self.hardware_key}{f' (engine {self.engine})' if self.engine else ''}"
+
+    @property
     def values(self) -> dict:
         """The fitted values ({}: the defaults were kept)."""
         return self.fit.values
@@ -233,11 +238,11 @@ class Calibration:
         v = self.values
         stated = [k for k in PARAMETERS if any(k in p.settings for p in self.points)]
         kept = [k for k in PARAMETERS if k not in f.free and k not in stated]
-        scope = f"{self.hardware_key}{f' (engine {self.engine})' if self.engine else ''}"
         return "\n".join(
             [
-                f"calibrated {scope} on {len(self.points)} measurements: "
+                f"calibrated {self.scope} on {len(self.points)} measurements: "
                 + (", ".join(f"{k} {_shown(k, x)}" for k, x in v.items()) if v else "the defaults kept"),
+                *([] if v else [kept_because(self.points, f)]),
                 f"chosen by leave-one-out on these rows: {f.chosen} (held-out mean of (ln error / model error)^2: "
                 + ", ".join(f"{k} {'-' if x is None else f'{x:.3g}'}" for k, x in f.scores.items())
                 + f"; the simplest within one standard error, {f.standard_error:.3g}, of the lowest); the rows set "
@@ -262,6 +267,31 @@ class Calibration:
                 *_caution(self.points),
             ]
         )
+
+
+def kept_because(points: list[Point], f: Fit) -> str:
+    """Why a call kept the defaults, from its rows alone: every row lies within its kind's 80 % model error of them
+    (:func:`beyond`: the model's own error of such rows covers what a fit would correct, so 3-5 rows cannot tell a
+    fit from the defaults), or some rows lie beyond it and yet no fit of the free parameters predicts the rows, left
+    out, better than the defaults by more than a standard error (:func:`fitted`): their error is not one these
+    parameters explain for every row (errors of both signs, say, or one that changes with the load)."""
+    out = beyond(points, f.before)
+    if not out:
+        return (
+            f"kept the defaults: your rows are within the model's error of them (median |error| "
+            f"{median_abs(f.before):.1%}; each within its kind's 80 % model error on published points)"
+        )
+    shown = ", ".join(
+        f"row {points[i].number} (" + ("overloaded" if math.isinf(f.before[i]) else f"{f.before[i]:+.0%}") + ")"
+        for i in out
+    )
+    signs = {e > 0.0 for e in f.before}
+    return (
+        f"kept the defaults: {shown} {'lies' if len(out) == 1 else 'lie'} beyond the model's error of them, but no "
+        f"fit of {', '.join(f.free)} predicts "
+        "your rows, left out, better than the defaults by more than a standard error: their error is not one "
+        "these parameters explain for every row" + (" (your rows' errors have both signs)" if len(signs) > 1 else "")
+    )
 
 
 def _request_path(points: list[Point], free: list[str]) -> list[str]:
@@ -426,19 +456,27 @@ def fitted(points: list[Point], hardware: Any, models: dict) -> Fit:
     return Fit(free, {k: scores.get(k) for k in CHOICES}, se, chosen, values, before, after, loo, fits, n)
 
 
+def beyond(points: list[Point], errors: list[float]) -> list[int]:
+    """The rows (indexes) that ``errors`` leave overloaded or further off than their kind's 80 % model error
+    (:func:`bound`, the band such a row has uncalibrated)."""
+    return [i for i, (p, e) in enumerate(zip(points, errors)) if math.isinf(e) or abs(math.log1p(e)) > bound(p)]
+
+
 def _agree(points: list[Point], after: list[float]) -> None:
-    """Refuse a fit that leaves a row overloaded or further off than its kind's 80 % model error (:func:`bound`,
-    the band such a row has uncalibrated): no efficiencies in (0, 1] and overheads explain the rows together."""
-    for p, e in zip(points, after):
-        if math.isinf(e) or abs(math.log1p(e)) > bound(p):
-            raise InvalidInputError(
-                "runs",
-                f"row {p.number} ({p.quantity} of {p.model}) "
-                + ("overloaded at the fit" if math.isinf(e) else f"still off by {e:+.0%}"),
-                "measurements that one set of efficiencies in (0, 1] and the overheads explain within the model's "
-                f"80 % error on published points of that kind (x{math.exp(-bound(p)):.2g}-x{math.exp(bound(p)):.2g}):"
-                " they contradict each other (different engines, settings or a unit slip?)",
-            )
+    """Refuse a fit that leaves a row overloaded or further off than its kind's 80 % model error (:func:`beyond`):
+    no efficiencies in (0, 1] and overheads explain the rows together."""
+    out = beyond(points, after)
+    if not out:
+        return
+    p, e = points[out[0]], after[out[0]]
+    raise InvalidInputError(
+        "runs",
+        f"row {p.number} ({p.quantity} of {p.model}) "
+        + ("overloaded at the fit" if math.isinf(e) else f"still off by {e:+.0%}"),
+        "measurements that one set of efficiencies in (0, 1] and the overheads explain within the model's "
+        f"80 % error on published points of that kind (x{math.exp(-bound(p)):.2g}-x{math.exp(bound(p)):.2g}):"
+        " they contradict each other (different engines, settings or a unit slip?)",
+    )
 
 
 def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibration:

@@ -89,7 +89,8 @@ def calibrate_cmd(runs: str, output: str) -> None:
     e2e_latency, tokens_per_second at a static batch, or ttft_mean, ttft_p50/p90/p99, itl_mean,
     itl_p50/p90/p99, e2e_mean, e2e_p90/p99, output_tokens_per_second under a load), report the fit and its
     leave-one-out error, and write a catalog overlay for that hardware. Run it again on the same -o with more
-    rows to refine the fit; nothing is written when the input is refused or the defaults predict it better.
+    rows to refine the fit (on every row given so far: where the defaults then win, the earlier fit is removed);
+    nothing is written when the input is refused or, on a first call, the defaults predict it better.
 
     \b
     Example:
@@ -105,19 +106,21 @@ def calibrate_cmd(runs: str, output: str) -> None:
     path = Path(output)
     previous = previous_points(path)
     cal = calibrate(runs, previous)
-    if not cal.values:
-        kept = (
-            "not written: no fit predicts these rows, left out, better than the defaults by more than a standard error"
+    # rows of an earlier fit of this scope (calibrate keeps those of the engine of the runs)
+    earlier = sum(point(i + 1, r).engine == cal.engine for i, r in enumerate(previous))
+    if not cal.values and not earlier:
+        click.echo(
+            cal.report() + "\n\nnot written: no fit predicts these rows, left out, better than the defaults by more "
+            f"than a standard error ({output} unchanged)"
         )
-        # rows of an earlier fit of this scope (calibrate keeps those of the engine of the runs): it stays in the file
-        n = sum(point(i + 1, r).engine == cal.engine for i, r in enumerate(previous))
-        still = (
-            f": its earlier fit on {n} of these rows still applies with --catalog {output}; delete that fit from "
-            "it to use the defaults"
-            if n
-            else ""
+        return
+    if not cal.values:  # a refinement: the fit of every row given so far is the defaults, which replace the earlier
+        path.write_text(overlay(cal, path))
+        click.echo(
+            cal.report() + f"\n\nwrote {output}: the defaults on all {len(cal.points)} rows replace its entry for "
+            f"{cal.scope} (fitted on {earlier} of them): solves there use the defaults, and a call with more rows "
+            "refits them all"
         )
-        click.echo(cal.report() + f"\n\n{kept} ({output} unchanged{still})")
         return
     path.write_text(overlay(cal, path))
     click.echo(cal.report() + f"\n\nwrote {output}: use it with mlsysim --catalog {output} ...")

@@ -39,7 +39,9 @@ def _stored(name: str, value: float) -> Any:
 def overlay(cal: Calibration, earlier: Path | None = None) -> str:
     """The overlay TOML: the hardware's catalog table as it is now, with the fit as its ``calibration``
     table, or as ``calibration.engines.<engine>`` for a fit scoped to an engine; the other scopes kept as the
-    ``earlier`` overlay (the file written over, where it exists) has them, else as the catalog has them."""
+    ``earlier`` overlay (the file written over, where it exists) has them, else as the catalog has them. A fit that
+    kept the defaults (a refinement of an earlier one: ``mlsysim calibrate``) is its source and points only, no
+    values: solves of that scope use the defaults, and a later call refits every row."""
     from mlsysim_core.plugins import catalog
     from mlsysim_registry.toml_files import read_file
 
@@ -49,7 +51,7 @@ def overlay(cal: Calibration, earlier: Path | None = None) -> str:
     engines = dict(old.pop("engines", {}))
     fitted = {
         **{k: _stored(k, x) for k, x in cal.values.items()},
-        "range": {k: [_stored(k, x) for x in pair] for k, pair in cal.spread.items()},
+        **({"range": {k: [_stored(k, x) for x in pair] for k, pair in cal.spread.items()}} if cal.spread else {}),
         "source": f"mlsysim calibrate: {len(cal.points)} measurements"
         + (f" of engine {cal.engine}" if cal.engine else "")
         + f", {cal.fit.chosen} chosen by leave-one-out, its median |error| {median_abs(cal.fit.loo):.1%}",

@@ -25,7 +25,7 @@ import attrs
 from mlsysim_core.errors import InvalidInputError
 
 from . import points
-from .calibrate import errors, fitted, predict
+from .calibrate import beyond, errors, fitted, predict
 from .harness import added_measurements, bound_of, load_measurements
 from .runs import Point, point
 from .serving_call import ServingCall
@@ -94,7 +94,9 @@ def drawn(n: int, k: int) -> list[tuple[int, ...]]:
 @attrs.frozen
 class Trial:
     """One subset: the fit (None: refused, with the tool's message; {}: the defaults kept), the choice that
-    made it, and the median |error| on the group's remaining points before and after it."""
+    made it, the median |error| on the group's remaining points before and after it, and whether every row of the
+    subset lies within its kind's 80 % model error of the defaults (:func:`.calibrate.beyond`: why a call that kept
+    them did, :func:`.calibrate.kept_because`)."""
 
     subset: tuple[str, ...]
     values: dict | None
@@ -102,6 +104,7 @@ class Trial:
     refused: str | None
     before: float
     after: float | None
+    within: bool
 
 
 def _median_error(points: list[Point], predicted: list[float | None]) -> float:
@@ -121,13 +124,16 @@ def trials(group: Group, k: int, count: int | None = None) -> list[Trial]:
             others = [everything[i] for i in rest]
             before = _median_error(others, [default[i] for i in rest])
             ids = tuple(group.ids[i] for i in subset)
+            within = not beyond(
+                [everything[i] for i in subset], errors([everything[i] for i in subset], [default[i] for i in subset])
+            )
             try:
                 f = fitted(group.points(subset), hardware, models)
             except InvalidInputError as e:
-                out.append(Trial(ids, None, None, str(e), before, None))
+                out.append(Trial(ids, None, None, str(e), before, None, within))
                 continue
             after = _median_error(others, predict(others, hardware, models, f.values)) if f.values else before
-            out.append(Trial(ids, f.values, f.chosen, None, before, after))
+            out.append(Trial(ids, f.values, f.chosen, None, before, after, within))
     return out
 
 
@@ -146,7 +152,8 @@ def study() -> list[dict]:
 
 
 def summary(groups: list[dict]) -> str:
-    """The study's lines: per group and size, the subsets, the refused, those whose fit kept the defaults, and over
+    """The study's lines: per group and size, the subsets, the refused, those whose fit kept the defaults (and of
+    these, those whose every row lies within its kind's model error of the defaults), and over
     every subset (a refused one, like one that kept the defaults, leaves the other points at the defaults) the
     median of the remaining points' median |error| before and after, the mean over subsets of after / before, and how
     many subsets improve or worsen them."""
@@ -158,7 +165,9 @@ def summary(groups: list[dict]) -> str:
             lines.append(
                 f"{scope}, {g['rows']} rows, {k} of {g['points']}: {len(ts)} subsets, "
                 f"{sum(t['refused'] is not None for t in ts)} refused, "
-                f"{sum(t['chosen'] == 'defaults' for t in ts)} kept the defaults; the other points' median |error| "
+                f"{sum(t['chosen'] == 'defaults' for t in ts)} kept the defaults "
+                f"({sum(t['chosen'] == 'defaults' and t['within'] for t in ts)} within the model's error); "
+                "the other points' median |error| "
                 f"before {statistics.median(t['before'] for t in ts):.1%}, after {statistics.median(after):.1%}; "
                 f"mean after/before {statistics.mean(a / t['before'] for a, t in zip(after, ts)):.2f}; "
                 f"better in {sum(a < t['before'] for a, t in zip(after, ts))}, "
