@@ -375,6 +375,7 @@ def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Us
             f"a feasible configuration (needed by {consumer})",
             str(why) or "its feasible field is False",
         )
+    _same_accelerator(workload, fleet)
     tps = token_rate(workload)
     qps = sample_rate(workload) if tps is None else None
     if tps is None and qps is None:
@@ -392,6 +393,20 @@ def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Us
             replica_accelerators=replica_accelerators(workload),
         )
     return Usage(tokens_per_second=tps, samples_per_second=qps, replica_accelerators=replica_accelerators(workload))
+
+
+def _same_accelerator(workload: Any, fleet: Fleet) -> None:
+    """A result solved on another accelerator than the fleet's is an error: its rate or run time would be priced
+    as this fleet's hours (an A100 serving rate costed on H100 nodes). The result names its part by ``hardware``
+    (a name or a part) or ``fleet`` (a Fleet; a name read back from JSON says nothing about its part)."""
+    fleets = getattr(workload, "fleet", None)
+    hw = fleets.node.accelerator if isinstance(fleets, Fleet) else getattr(workload, "hardware", None)
+    name = hw if isinstance(hw, str) else getattr(hw, "name", None)
+    mine = fleet.node.accelerator.name
+    if isinstance(name, str) and name != mine:
+        raise InvalidInputError(
+            "workload", f"a result on {name}", f"a result solved on the fleet's accelerator, {mine}"
+        )
 
 
 def duration_arg(duration_days: Any, usage: Usage, high: float = MAX_RUN_TIME_S) -> float:

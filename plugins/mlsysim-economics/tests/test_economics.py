@@ -259,6 +259,20 @@ def test_cost_of_a_training_run():
         M.solve(FLEET, 30, workload=object())
 
 
+def test_a_result_on_another_accelerator_is_refused():
+    """A serving rate measured on another part was priced as this fleet's hours (an A100 ServingModel result
+    costed on an H100 cluster gave 4.97 USD per million tokens, no note); the same part's result is priced."""
+    other = Serving(Q_(2000, "1/s"), tp=8)
+    other.hardware = "NVIDIA A100 SXM4 80GB"
+    with pytest.raises(InvalidInputError, match="workload='a result on NVIDIA A100 SXM4 80GB' .*accelerator, TestGPU"):
+        M.solve(FLEET, 30, workload=other)
+    run = Training(time_to_train=Q_(10, "day"), total_accelerators=40, fleet=mlsysim.Systems.Clusters.Research_256)
+    with pytest.raises(InvalidInputError, match="a result on NVIDIA H100 SXM5 80GB"):
+        M.solve(FLEET, 30, workload=run)
+    other.hardware = HW  # the part itself, or its name
+    assert M.solve(FLEET, 30, workload=other).tokens_per_second.magnitude == pytest.approx(20000)
+
+
 @pytest.mark.parametrize(
     "workload, why",
     [
