@@ -425,7 +425,7 @@ def test_rows_the_defaults_predict_keep_the_defaults_and_write_nothing(tmp_path)
     assert "kept the defaults: your rows are within the model's error of them (median |error| 0.0%" in res.output
     assert (
         "not written: no fit predicts these rows, left out, better than the defaults by more than a standard error"
-        f" ({out} unchanged)" in res.output
+        f" ({out} unchanged; these rows are not kept: give them again with more rows to refine)" in res.output
     )
     assert not out.exists()
 
@@ -445,8 +445,8 @@ def test_defaults_kept_over_an_earlier_fit_replace_it_and_keep_every_row(tmp_pat
     assert "calibrated H100 on 5 measurements: the defaults kept" in res.output
     assert "kept the defaults: your rows are within the model's error of them (median |error| 0.0%" in res.output
     assert (
-        f"wrote {out}: the defaults on all 5 rows replace its entry for H100 (fitted on 3 of them): solves there use "
-        "the defaults, and a call with more rows refits them all" in res.output
+        f"wrote {out}: the defaults on all 5 rows replace its entry for H100 (from an earlier call on 3 of them): "
+        "solves there use the defaults, and a call with more rows refits them all" in res.output
     ), res.output
     host = fresh_host()
     host.load_catalog(out)

@@ -111,15 +111,16 @@ def calibrate_cmd(runs: str, output: str) -> None:
     if not cal.values and not earlier:
         click.echo(
             cal.report() + "\n\nnot written: no fit predicts these rows, left out, better than the defaults by more "
-            f"than a standard error ({output} unchanged)"
+            f"than a standard error ({output} unchanged; these rows are not kept: give them again with more rows to "
+            "refine)"
         )
         return
     if not cal.values:  # a refinement: the fit of every row given so far is the defaults, which replace the earlier
         path.write_text(overlay(cal, path))
         click.echo(
             cal.report() + f"\n\nwrote {output}: the defaults on all {len(cal.points)} rows replace its entry for "
-            f"{cal.scope} (fitted on {earlier} of them): solves there use the defaults, and a call with more rows "
-            "refits them all"
+            f"{cal.scope} (from an earlier call on {earlier} of them): solves there use the defaults, and a call "
+            "with more rows refits them all"
         )
         return
     path.write_text(overlay(cal, path))
