@@ -216,3 +216,47 @@ def test_open_loop_mappings_solve_what_they_say():
         engine_overhead=4e-3,  # vLLM v0.5.x's host time per step (vLLM issue #6854: "about 4ms of GPU bubble")
     )
     assert vllm == r.itl_mean.to("ms").magnitude
+
+
+def test_datacrunch_sglang_mappings_solve_what_they_say():
+    """DataCrunch's SGLang runs on H200 (serving_points._DATACRUNCH_SGLANG): the median TTFT is the direct
+    ServingModel solve its description names, at the run's own mean lengths, with SGLang's overlap scheduler and
+    prefill steps of their own."""
+    import mlsysim
+
+    M, H = mlsysim.Models.Language, mlsysim.Hardware.Cloud
+    got = P.mappings()["L-datacrunch-sglang-llama31405b-8xh200-random1024-rps2-ttft-p50"].fn()
+    r = mlsysim.ServingModel().solve(
+        M.Llama3_1_405B,
+        H.H200,
+        515,  # 308,748 prompt tokens / 600 requests
+        output_len=515,  # 308,712 generated tokens / 600
+        arrival_rate=2,
+        length_cv=0.577,  # uniform lengths on 1..1,024: sqrt((1024^2 - 1) / 12) / 512.5
+        precision="bf16",
+        tp_size=8,
+        memory_fraction=0.81,
+        engine="sglang",
+        scheduler_overlap=True,
+        prefill_steps="separate",
+    )
+    assert got == r.ttft_p50.to("ms").magnitude
+
+
+def test_datacrunch_random_lengths_are_the_clients_samples():
+    """sglang.bench_serving's random dataset (numpy seed 1, lengths uniform on 1..1,024 in, 0..1,024 out) draws
+    exactly the token totals the saved results report, so the mappings' mean lengths are the samples' and their
+    spread is the sampler's: each sample's CV within 0.04 of RANDOM_UNIFORM_CV."""
+    import numpy as np
+    from mlsysim_validation.serving_points import RANDOM_UNIFORM_CV
+
+    assert RANDOM_UNIFORM_CV == pytest.approx(1 / math.sqrt(3), abs=1e-3)
+    records = {r["id"]: r for r in added_measurements()}
+    for n, rate in ((300, 1), (600, 2), (1200, 4)):
+        rng = np.random.RandomState(1)
+        prompts, outputs = rng.randint(1, 1025, size=n), rng.randint(0, 1025, size=n)
+        record = records[f"L-datacrunch-sglang-llama3370b-4xh200-random1024-rps{rate}-ttft-p50"]
+        dataset = record["conditions"]["dataset"]
+        assert f"total input {prompts.sum()} and generated {outputs.sum()} tokens" in dataset
+        for lengths in (prompts, outputs):
+            assert abs(lengths.std() / lengths.mean() - RANDOM_UNIFORM_CV) < 0.04

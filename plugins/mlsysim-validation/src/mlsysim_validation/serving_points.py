@@ -188,6 +188,76 @@ for _model, _budget, _prefill_steps, _rates in _PHALA_VLLM054:
                 )
             )
 
+#: ``sglang.bench_serving``'s random dataset with ``--random-range-ratio 0.0`` (its default): prompt lengths uniform
+#: on 1..L and output lengths on 0..L, coefficient of variation sqrt((L^2 - 1) / 12) / ((L + 1) / 2) = 0.577 at
+#: L = 1,024 (sglang v0.4.0.post1 ``sample_random_requests``; numpy seed 1 reproduces the runs' token totals exactly)
+RANDOM_UNIFORM_CV = round(((1024**2 - 1) / 12) ** 0.5 / 512.5, 3)
+#: DataCrunch research's SGLang runs on H200 (datacrunch-research/h200-benchmarks commit c091ef53, the client's
+#: saved results): (tag, model, tp, memory fraction, [(dataset, rate, prompt and output totals, prompts)]).
+#: SGLang's defaults of v0.3.6-v0.4.0.post1 (the version is not stated; the image of the commits' dates): overlap
+#: scheduler on (``disable_overlap_schedule`` False; v0.3.5.post2 had ``enable_overlap_schedule`` False), prefill
+#: batches as steps of their own (``enable_mixed_chunk`` False, ``Scheduler.get_next_batch_to_run``: "Run prefill
+#: first if possible"), 8,192-token chunked prefill, ``mem_fraction_static`` 0.85 at TP4 and 0.81 at TP8
+#: (v0.4.0.post1's ``ServerArgs``); radix cache off (``--disable-radix-cache``); torch.compile not modelled.
+_DATACRUNCH_SGLANG = (
+    (
+        "llama3370b",
+        "Llama3_3_70B",
+        4,
+        0.85,
+        (
+            ("random", 1, 152612, 160347, 300),
+            ("random", 2, 308748, 308712, 600),
+            ("random", 4, 615860, 607936, 1200),
+            ("sharegpt", 4, 269081, 226901, 1200),
+            ("sharegpt", 8, 540779, 461874, 2400),
+        ),
+    ),
+    (
+        "llama31405b",
+        "Llama3_1_405B",
+        8,
+        0.81,
+        (("random", 1, 152612, 160347, 300), ("random", 2, 308748, 308712, 600), ("sharegpt", 4, 269081, 226901, 1200)),
+    ),
+)
+for _tag, _model, _tp, _frac, _runs in _DATACRUNCH_SGLANG:
+    for _ds, _rate, _in, _out, _n in _runs:
+        _isl, _osl = round(_in / _n), round(_out / _n)
+        _cv = RANDOM_UNIFORM_CV if _ds == "random" else SHAREGPT_LENGTH_CV
+        maps(
+            f"L-datacrunch-sglang-{_tag}-{_tp}xh200-{'random1024' if _ds == 'random' else _ds}-rps{_rate}-ttft-p50",
+            f"ServingModel({_model}, H200, bf16, tp {_tp}, seq_len {_isl}, output_len {_osl}, length_cv {_cv}, "
+            f"arrival_rate {_rate}/s, memory_fraction {_frac}, scheduler_overlap, prefill_steps separate).ttft_p50 "
+            "(analytic)",
+            f"the run's own mean lengths (its token totals / {_n} prompts); their spread as a lognormal of CV {_cv} "
+            + (
+                "(the sampler's uniform lengths on 1-1,024)"
+                if _ds == "random"
+                else "(ShareGPT, the Phala sample's: SHAREGPT_LENGTH_CV)"
+            )
+            + "; open loop of Poisson arrivals at the stated rate; bf16 (the launch script's comment); SGLang's "
+            "defaults of v0.3.6-v0.4.0.post1 (version not stated): overlap scheduler, prefill batches as steps of "
+            "their own, 8,192-token chunked prefill, its memory fraction at this TP; torch.compile not modelled; "
+            "H200 = SXM (not stated); the client-side TTFT also holds HTTP, tokenization and streaming",
+        )(
+            _under_load(
+                _model,
+                "H200",
+                _isl,
+                _osl,
+                "ttft_p50",
+                "sglang",
+                arrival_rate=_rate,
+                length_cv=_cv,
+                precision="bf16",
+                tp_size=_tp,
+                memory_fraction=_frac,
+                scheduler_overlap=True,
+                prefill_steps="separate",
+            )
+        )
+
 # =========================================================================== S: speculative decoding
 
 
