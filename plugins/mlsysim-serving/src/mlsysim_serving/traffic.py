@@ -804,11 +804,14 @@ def capacity_bound(cost, load, M, B_max):
     """An upper bound of :func:`capacity`'s rate for one configuration (floats, prompts prefilled in the decode
     steps), without its mean step T (:func:`_mix` at B sequences and m = B/D1 prompts per step).
     Where the step is affine pieces of its prefill tokens q (:func:`cycle_line`: a max of two lines plus a line,
-    convex and rising in q), Jensen's inequality bounds T = E[t(B, q)] >= t(B, E[q]), and E[q] = min(m*P1, room)
-    (work conservation, :func:`_carried`, to within its tolerance and the Poisson tail beyond 6 sigma it lumps: the
-    bound takes E[q] 1e-6 lower); otherwise T >= t(B, 0), every step holding the B decoding sequences. Then
-    lambda_seq = B/(D1*T) <= B/(D1*t(B, q_low)); the token budget's rate is :func:`capacity`'s own. None where
-    prefills run as steps of their own or a request has no token gaps (D1 = 0)."""
+    convex and rising in q), T = E[t(B, q)] >= l(E[q]) for any line l below t wherever q falls, and
+    E[q] = min(m*P1, room) (work conservation, :func:`_carried`, to within its tolerance and the Poisson tail beyond
+    6 sigma it lumps: the bound takes E[q] 1e-6 lower). q is 0 (no prompt) or at least q1 = min(P1, room) (one
+    prompt or more), and a convex t lies above its chord through (0, t(0)) and (q1, t(q1)) outside (0, q1), so that
+    chord is such a line (a step with one prompt or none at most: the bound is exact); the tangent at E[q] is another
+    (Jensen's inequality, T >= t(B, E[q])): the larger of the two. Otherwise T >= t(B, 0), every step holding the B
+    decoding sequences. Then lambda_seq = B/(D1*T) <= B/(D1*t_low); the token budget's rate is :func:`capacity`'s
+    own. None where prefills run as steps of their own or a request has no token gaps (D1 = 0)."""
     if load.separate or not load.D1 > 0.0:
         return None
     work = load.P1 + load.w * load.D1
@@ -817,7 +820,11 @@ def capacity_bound(cost, load, M, B_max):
     if line is None:
         t_low = decode_step(cost, load, B, load.ctx)
     else:
-        t_low = on_line(SCALAR, line, min(B / load.D1 * load.P1, budget(SCALAR, load, B, M)) * (1.0 - 1e-6))
+        room = budget(SCALAR, load, B, M)
+        q = min(B / load.D1 * load.P1, room) * (1.0 - 1e-6)
+        q1 = min(load.P1, room)
+        t0, t1 = on_line(SCALAR, line, 0.0), on_line(SCALAR, line, q1)
+        t_low = max(on_line(SCALAR, line, q), t0 + (t1 - t0) * (q / q1) if q1 > 0.0 else t0)
     lam_seq = B / max(load.D1 * t_low, 1e-300)
     return min(lam_seq, _full_steps(SCALAR, cost, load, M, work)[1])
 
