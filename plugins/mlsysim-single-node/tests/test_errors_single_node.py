@@ -90,3 +90,14 @@ def test_numpy_integers_are_accepted():
 
     p = solver.solve(RESNET, H100, batch_size=np.int64(8))
     assert p.batch_size == 8 and math.isfinite(p.latency.magnitude)
+
+
+@pytest.mark.parametrize("seq_len", [100, 0, "x"])
+def test_a_seq_len_for_a_cnn_is_refused_not_ignored(seq_len):
+    """ResNet-50 with seq_len=100 answered the seq_len=None latency (3.193 ms on H100) as if it were not given."""
+    check("seq_len", f"None: {RESNET.name} is a fixed-shape network (no sequence)", seq_len=seq_len)
+    r = SingleNodeModel.sweep(model=RESNET, hardware=H100, seq_len=[100, 200])
+    assert not r.valid.any() and all("fixed-shape network (no sequence)" in e for e in r.error)
+    for training in (True, False):
+        with pytest.raises(InvalidInputError, match="fixed-shape"):
+            solver.solve(RESNET, H100, seq_len=100, is_training=training)

@@ -299,8 +299,11 @@ class SingleNodeModel(Solver):
         seq = vec.get("seq_len")
         if seq is not None:
             top, given = int(min(shape.max_seq, _MAX)), seq
+            if not shape.is_decoder:
+                errors.check(np.ones(n, dtype=bool), given, lambda i: _no_seq_len(shape, given[i].item()))
             errors.check(not_integers(given, 1, top), given, lambda i: V.integer("seq_len", given[i].item(), 1, top))
         elif a["seq_len"] is not None:  # one value for the group (not an integer: the whole group is invalid)
+            _no_seq_len(shape, a["seq_len"])
             seq = np.full(n, V.integer("seq_len", a["seq_len"], 1, int(min(shape.max_seq, _MAX))), dtype=np.int64)
         else:
             default = _default_seq(shape, is_training, phase)
@@ -363,8 +366,10 @@ def _step(a: dict[str, Any]) -> tuple[dict[str, Any], _Work, float]:
     )
     if batch_size.__class__ is not int or not 1 <= batch_size <= _MAX:
         batch_size = V.integer("batch_size", batch_size, 1, _MAX)
-    if seq_len is not None and (seq_len.__class__ is not int or not 1 <= seq_len <= shape.max_seq):
-        seq_len = V.integer("seq_len", seq_len, 1, int(min(shape.max_seq, _MAX)))
+    if seq_len is not None:
+        _no_seq_len(shape, seq_len)
+        if seq_len.__class__ is not int or not 1 <= seq_len <= shape.max_seq:
+            seq_len = V.integer("seq_len", seq_len, 1, int(min(shape.max_seq, _MAX)))
     if seq_len is None:
         seq_len = _default_seq(shape, is_training, phase)
     work = _work(
@@ -401,6 +406,12 @@ def _step(a: dict[str, Any]) -> tuple[dict[str, Any], _Work, float]:
         notes=notes,
     )
     return f, work, peak
+
+
+def _no_seq_len(shape: _Shape, seq_len: Any) -> None:
+    """A seq_len given for a fixed-shape network (a CNN: no sequence) is an error, not ignored."""
+    if not shape.is_decoder:
+        raise InvalidInputError("seq_len", seq_len, f"None: {shape.name} is a fixed-shape network (no sequence)")
 
 
 def _phase(shape: _Shape, phase: Any, is_training: bool) -> str:
