@@ -52,8 +52,8 @@ def _range(item: str, m: re.Match, flag: str) -> list[int]:
         raise CliError(flag, f"range {item!r} is invalid: expected start <= end")
     if op == "+":
         step = int(float(k))
-        if step < 1:
-            raise CliError(flag, f"range {item!r} is invalid: step must be >= 1")
+        if step < 1 or step != float(k):  # 1..10:+2.5 stepped by 2 (1, 3, 5, 7, 9)
+            raise CliError(flag, f"range {item!r} is invalid: the step of an integer range must be an integer >= 1")
         if len(range(a, b + 1, step)) > MAX_POINTS:
             raise CliError(flag, f"more than {MAX_POINTS} values")
         return list(range(a, b + 1, step))

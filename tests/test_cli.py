@@ -406,6 +406,9 @@ def test_sweep_ranges_and_per_point_invalid_input():
         run("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100", "--batch-size", "8..1", code=None),
         "--batch-size",
     )
+    # a fractional step of an integer range was truncated: 1..10:+2.5 swept 1, 3, 5, 7, 9
+    bad_step = invoke("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100", "--batch-size", "1..10:+2.5")
+    one_line_error(bad_step, "--batch-size", "'1..10:+2.5' is invalid: the step of an integer range must be an integer")
 
 
 def test_vectorized_sweep_matches_solve_and_scales(tmp_path):

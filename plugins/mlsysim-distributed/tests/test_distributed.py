@@ -726,3 +726,15 @@ def test_zero3_gathers_the_weights_for_every_microbatch():
     )
     assert big.step_time > one.step_time
     assert ms(big.dp_communication_latency) == pytest.approx(8 * ms(one.dp_communication_latency))
+
+
+def test_a_seq_len_for_a_cnn_is_refused_not_ignored():
+    """ResNet-50 trained at --seq-len 100 gave the step of no seq_len (6.121 ms on Research_256): it was ignored."""
+    import mlsysim
+
+    cnn, fleet = mlsysim.Models.ResNet50, mlsysim.Systems.Clusters.Research_256
+    with pytest.raises(InvalidInputError, match="seq_len=100 is invalid: expected None: the model is not a tr"):
+        solve(cnn, fleet, batch_size=256, seq_len=100)
+    assert solve(cnn, fleet, batch_size=256).seq_len == 1
+    swept = mlsysim.DistributedModel.sweep(model=cnn, fleet=fleet, batch_size=256, seq_len=[100, 200])
+    assert not swept.valid.any() and all("not a transformer" in e for e in swept.error)

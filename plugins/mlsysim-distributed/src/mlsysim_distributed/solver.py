@@ -500,10 +500,11 @@ def _microbatches(microbatch_count: Any) -> int:
 
 
 def _seq(seq_len: Any, g: _Group) -> int:
-    """Tokens per sequence: the argument, else min(2048, max_seq_len); 1 for a non-transformer."""
+    """Tokens per sequence: the argument, else min(2048, max_seq_len); 1 for a non-transformer, which takes no
+    seq_len (one given was ignored: a ResNet-50 step the same at any seq_len)."""
     if not g.transformer:
         if seq_len is not None:
-            integer("seq_len", seq_len)
+            raise InvalidInputError("seq_len", seq_len, "None: the model is not a transformer (no sequence)")
         return 1
     S = seq_len if seq_len is not None else g.default_seq
     if type(S) is not int or not 1 <= S <= MAX_COUNT:
