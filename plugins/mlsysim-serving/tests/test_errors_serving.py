@@ -109,3 +109,15 @@ def test_parse_seconds_rejects_expressions_and_other_dimensions(text):
     with pytest.raises(InvalidInputError, match="t=") as err:
         parse_seconds(text, name="t", expected="a time")
     assert repr(text) in str(err.value)
+
+
+def test_an_engine_without_a_scoped_fit_is_named_in_the_notes():
+    """engine='vlm' (a typo of a fitted 'vllm') took the unscoped calibration without a word; now a note says so.
+    The unscoped fit still applies (the documented fallback): the same TTFT as engine=None."""
+    import attrs
+
+    hw = attrs.evolve(H100, calibration={"compute": 0.5, "source": "lab", "engines": {"vllm": {"compute": 0.45}}})
+    typo = serving.solve(LLAMA8, hw, 512, engine="vlm")
+    assert f"engine 'vlm': {H100.name} has no fit scoped to it (engines: vllm)" in typo.notes
+    assert typo.ttft == serving.solve(LLAMA8, hw, 512).ttft != serving.solve(LLAMA8, hw, 512, engine="vllm").ttft
+    assert not any("engine 'vllm'" in n for n in serving.solve(LLAMA8, hw, 512, engine="vllm").notes)

@@ -392,6 +392,9 @@ def hardware_terms(hardware: HardwareNode, fraction: float, engine: str | None) 
     if CALIBRATION_KEYS.keys() & cal.keys():  # a fit that kept the defaults (source and points only) calibrates nothing
         scope = f" (engine {engine})" if engine in hardware.calibration.get("engines", {}) else ""
         notes = (f"efficiencies calibrated for {hardware.name}{scope}: {cal.get('source', 'catalog calibration')}",)
+    fits = (hardware.calibration or {}).get("engines") or {}
+    if engine is not None and fits and engine not in fits:  # a misspelt engine fell back without a word
+        notes += (f"engine {engine!r}: {hardware.name} has no fit scoped to it (engines: {', '.join(fits)})",)
     return E.usable_memory_note(hardware, fraction), cal, notes
 
 
