@@ -8,30 +8,49 @@ from pathlib import Path
 import pytest
 from mlsysim_validation import loop_points as P
 
-RAW = Path(__file__).resolve().parents[3] / P.RAW_FILE
+ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_the_shipped_summary_is_the_raw_files():
-    raw = json.loads(RAW.read_text())
-    s = P.shipped()
-    assert s == P.summary(raw)
-    # 9 levels: the closed-loop probe at max_num_seqs, 5 open loops, 3 closed loops; an open loop's arrivals kept
-    assert [lv["name"] for lv in s["levels"]] == [
-        "closed256",
-        *(f"open{x:.2f}" for x in (0.15, 0.35, 0.55, 0.75, 0.9)),
-        "closed1",
-        "closed8",
-        "closed32",
+def test_the_shipped_summaries_are_the_raw_files():
+    runs = P.shipped()
+    assert [s["raw_file"] for s in runs] == list(P.RAW_FILES)
+    for f, s in zip(P.RAW_FILES, runs):
+        assert s == P.summary(json.loads((ROOT / f).read_text()), f)
+    assert [(s["scheduler"], s["max_num_batched_tokens"]) for s in runs] == [
+        ("separate", 2048),
+        ("mixed", 512),
+        ("separate", 2048),
     ]
-    assert all((lv["clients"] is None) == ("arrivals" in lv) for lv in s["levels"])
-    assert [len(lv["arrivals"]) for lv in s["levels"] if not lv["clients"]] == [229, 535, 701, 701, 701]
-    # the loop's host time per step is a fraction of a millisecond at every level (CUDA graphs, one copy a step)
-    assert all(1e-4 < lv["engine_overhead_s"] < 1e-3 for lv in s["levels"])
-    assert s["attention"].startswith("aten._flash_attention_forward varlen")
+    opens = [f"open{x:.2f}" for x in (0.15, 0.35, 0.55, 0.75, 0.9)]
+    # run 1: the closed-loop probe, 5 open loops, 3 closed loops; runs 2-3 add the dispersed-length level and lost
+    # closed loops to the script's time guard (run 2: 8 and 32 clients, run 3: 32)
+    assert [lv["name"] for lv in runs[0]["levels"]] == ["closed256", *opens, "closed1", "closed8", "closed32"]
+    assert [lv["name"] for lv in runs[1]["levels"]] == ["closed256", *opens, "open0.35cv0.5", "closed1"]
+    assert [lv["name"] for lv in runs[2]["levels"]] == ["closed256", *opens, "open0.35cv0.5", "closed1", "closed8"]
+    for s in runs:
+        assert all((lv["clients"] is None) == ("arrivals" in lv) for lv in s["levels"])
+        # only the dispersed level carries lengths, one pair per request, each within the script's caps
+        assert [lv["name"] for lv in s["levels"] if "lengths" in lv] == [
+            lv["name"] for lv in s["levels"] if "cv" in lv["name"]
+        ]
+        for lv in s["levels"]:
+            if "lengths" in lv:
+                assert len(lv["lengths"]) == len(lv["arrivals"])
+                assert max(p for p, _ in lv["lengths"]) <= min(s["max_num_batched_tokens"], 3 * s["prompt"])
+                assert max(o for _, o in lv["lengths"]) <= 3 * s["output"]
+        # the loop's host time per step is a fraction of a millisecond at every level (CUDA graphs, one copy a step)
+        assert all(1e-4 < lv["engine_overhead_s"] < 1e-3 for lv in s["levels"])
+        assert s["attention"].startswith("aten._flash_attention_forward varlen")
+        # a separate run's prefill steps are measured by prompts; a mixed run's mixed steps by mixed_fit
+        assert (s["mixed_step"] is None) == bool(s["prefill_step_s"]) == (s["scheduler"] == "separate")
+    assert [len(lv["arrivals"]) for lv in runs[0]["levels"] if not lv["clients"]] == [229, 535, 701, 701, 701]
+    fit = runs[1]["mixed_step"]
+    assert fit["steps"] > 2000 and fit["residual_p50"] < 0.1 and len(fit["left_out"]) == 1
 
 
 def test_a_level_is_the_call_a_user_would_make():
-    s = P.shipped()
+    runs = P.shipped()
+    s = runs[0]
     open_, closed = s["levels"][1], s["levels"][-1]
     a = P.arguments(s, open_)
     assert a == {
@@ -43,7 +62,17 @@ def test_a_level_is_the_call_a_user_would_make():
         "max_num_batched_tokens": 2048,
         "arrival_rate": open_["arrival_rate"],
     }
+    assert P.seq_len(s, open_) == 512
     assert P.arguments(s, closed)["concurrency"] == 32 and "arrival_rate" not in P.arguments(s, closed)
+    # run 2: its scheduler and step budget; its dispersed level: the drawn pairs, their means as the lengths
+    mixed = runs[1]
+    cv = next(lv for lv in mixed["levels"] if "lengths" in lv)
+    a = P.arguments(mixed, cv)
+    assert (a["prefill_steps"], a["max_num_batched_tokens"]) == ("mixed", 512)
+    assert a["length_samples"] == cv["lengths"]
+    prompts = [p for p, _ in cv["lengths"]]
+    assert P.seq_len(mixed, cv) == round(sum(prompts) / len(prompts)) == 421  # capped at the step: below 512
+    assert a["output_len"] == round(sum(o for _, o in cv["lengths"]) / len(prompts))
 
 
 _STEPS = {"prompt": 512, "decode_step_s": [[1, 0.006], [3, 0.010]], "prefill_step_s": [[1, 0.020], [2, 0.030]]}
@@ -95,7 +124,7 @@ def test_error_is_none_where_the_model_says_overloaded():
 
 def test_a_levels_bands_hold_its_answer():
     # the banded call is the level's call: each interval holds the analytic answer (closed loop of one client)
-    s = P.shipped()
+    s = P.shipped()[0]
     level = next(lv for lv in s["levels"] if lv["clients"] == 1)
     b = P.bands(s, level)
     nominal = P.predict(s, dict(level, arrivals=None), "analytic")
@@ -103,3 +132,45 @@ def test_a_levels_bands_hold_its_answer():
         lo, hi = b[f]
         assert lo < nominal[f] < hi
     assert set(b) == {f for f, _, _ in P.BANDED}
+
+
+_MIXED = {"prompt": 512, "decode_step_s": [[1, 0.006], [3, 0.010]], "prefill_step_s": [], "scheduler": "mixed"}
+_MIXED["mixed_step"] = {"coef": [0.010, 1e-5, 1e-7]}
+
+
+def test_a_mixed_step_costs_the_runs_fit_and_a_decode_step_its_median():
+    c = P.MeasuredSteps(_MIXED)
+    # 512 tokens beside 100 decoding sequences holding 60,000 keys: 10 + 5.12 + 6 ms
+    assert c.time(512, 60000.0, 60512.0, fresh=1.0) == pytest.approx(0.02112)
+    assert c.time(2, 1100.0, 1102.0) == pytest.approx(0.008)  # no prompt in it: the decode median at batch 2
+
+
+def test_one_request_at_a_time_in_mixed_steps():
+    # one 512-token prompt in a 512-token step: 10 + 5.12 ms (no decode keys), then 6 ms decode steps alone
+    s = dict(_MIXED, output=4, max_num_seqs=4, max_num_batched_tokens=512, scheduler="mixed")
+    got = P.measured_queue(s, _level(arrivals=[0.0, 1.0, 2.0]))
+    assert got["ttft_mean"] == pytest.approx(15.12) and got["itl_mean"] == pytest.approx(6.0)
+
+
+def _replayed(kind, batch, rows, clients=None):
+    walls = [10_000] * len(kind)
+    return {
+        "name": "x",
+        "clients": clients,
+        "steps": {"kind": kind, "batch": batch, "wall_us": walls},
+        "per_request": {"rows": rows},
+    }
+
+
+def test_replay_gives_each_mixed_steps_tokens_and_keys():
+    # prompts of 6 tokens, outputs of 3, 8-token steps of 10 ms; A arrives at 0, B at 5 ms. Step 1: A's prompt
+    # alone (6 tokens, no decode keys). Step 2 (B came during step 1): A decodes over its 6 + 1 keys and B's
+    # prompt fills 6 of the 7 tokens left: 7 tokens. Then decode steps of 2 and of 1 (A had 3 tokens by step 3).
+    rows = [[0.0, 0.01, 0.03, 3, 6], [0.005, 0.02, 0.04, 3, 6]]
+    got = P.replay(_replayed("mmdd", [0, 1, 2, 1], rows), 6, 3, 8, 4)
+    assert got == [(6, 0, 0.01), (7, 7, 0.01)]
+    with pytest.raises(ValueError, match="replay gives d2, loop m2"):  # a record the scheduler cannot give
+        P.replay(_replayed("mmmd", [0, 1, 2, 1], rows), 6, 3, 8, 4)
+    # a closed loop of one client: its next request two steps after its last token's step, at once when idle
+    one = P.replay(_replayed("mddmdd", [0, 1, 1, 0, 1, 1], [[0, 0, 0, 3, 6]] * 2, clients=1), 6, 3, 8, 4)
+    assert one == [(6, 0, 0.01), (6, 0, 0.01)]
