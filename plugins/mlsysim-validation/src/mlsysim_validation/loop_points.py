@@ -13,9 +13,8 @@ lengths, ``arrival_rate`` (the level's Poisson rate) or ``concurrency`` (closed 
 
 The shipped summaries (``data/serve_loop_h200.json``) are :func:`summary` of the raw files (a test checks them):
 runs with ``--scheduler separate`` and ``mixed`` (ServingModel's default chunked-prefill steps), each level
-called with its run's scheduler. These
-levels are not calibration records (yet): see ``docs/accuracy.md``, "Measured in this project: a serving loop
-under load".
+called with its run's scheduler. These levels are not calibration records (yet): see ``docs/accuracy.md``,
+"Measured in this project: a serving loop under load".
 """
 
 from __future__ import annotations
@@ -115,13 +114,13 @@ def summary(raw: dict, raw_file: str) -> dict:
 
 
 def replay(level: dict, prompt: int, output: int, M: int, max_seqs: int) -> list[tuple[int, float, float]]:
-    """Each mixed step of one level of a ``--scheduler mixed`` run as (prompt chunk tokens, decode attention
-    keys, wall s), by replaying the loop's scheduler (``h200_serve_loop.Loop.run``) over its recorded steps: the
-    raw file keeps each step's kind, decoding sequences and times, not its chunks. Requests are admitted FCFS at a
-    step's start while slots are free (an open loop's once arrived; a closed loop's client sends its next request
-    at the end of the step of its last token, taken two steps on, at once if the engine is left idle); each step's
-    chunks fill what its decode tokens leave of ``M``. Raises ValueError where the replay's step kinds or decode
-    counts differ from the recorded ones."""
+    """Each mixed step of one level of a ``--scheduler mixed`` run as (tokens: decode + prompt chunks, decode attention
+    keys, wall s), by replaying the loop's scheduler (``h200_serve_loop.Loop.run``) over its recorded steps: the raw
+    file keeps each step's kind, decoding sequences and times, not its chunks. Requests are admitted FCFS at a step's
+    start while slots are free (an open loop's once arrived; a closed loop's client sends its next request at the end of
+    the step of its last token, taken two steps on, at once if the engine is left idle); each step's chunks fill what
+    its decode tokens leave of ``M``. Raises ValueError where the replay's step kinds or decode counts differ from the
+    recorded ones."""
     st = level["steps"]
     rows = level["per_request"]["rows"]
     open_loop = not level["clients"]
