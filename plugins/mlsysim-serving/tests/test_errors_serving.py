@@ -121,3 +121,18 @@ def test_an_engine_without_a_scoped_fit_is_named_in_the_notes():
     assert f"engine 'vlm': {H100.name} has no fit scoped to it (engines: vllm)" in typo.notes
     assert typo.ttft == serving.solve(LLAMA8, hw, 512).ttft != serving.solve(LLAMA8, hw, 512, engine="vllm").ttft
     assert not any("engine 'vllm'" in n for n in serving.solve(LLAMA8, hw, 512, engine="vllm").notes)
+
+
+@pytest.mark.parametrize(
+    "kw, argument, fragment",
+    [
+        (dict(kv_layerwise=False), "kv_layerwise", "True (the default) without disagg"),
+        (dict(spec_k=8), "spec_k", "4 (the default) without spec_draft or spec_draft_cost"),
+        (dict(spec_k=8, arrival_rate=1.0, output_len=8), "spec_k", "4 (the default)"),
+    ],
+)
+def test_a_qualifier_without_what_it_qualifies_is_refused(kw, argument, fragment):
+    """--kv-layerwise off without --disagg and --spec-k 8 without a draft were ignored (the same result)."""
+    check(argument, fragment, **kw)
+    swept = ServingModel.sweep(model=LLAMA8, hardware=H100, seq_len=1024, **{argument: [kw[argument]]})
+    assert not swept.valid.any() and fragment in swept.error[0]

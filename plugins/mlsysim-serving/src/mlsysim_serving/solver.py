@@ -295,6 +295,7 @@ class ServingModel(Solver):
         if disagg is not None:
             return _module(".disagg").solve(locals())
         a = locals()
+        _unused_alone(a)
         if a["length_samples"] is None and (arrival_rate is not None or concurrency is not None):
             setup, plan = _layout_plan(a)
             return _loaded(setup, a, plan)
@@ -385,6 +386,8 @@ class ServingModel(Solver):
         a = dict(_SOLVE_DEFAULTS, **args)
         a["spec_draft"] = V.named("spec_draft", a["spec_draft"], "models")
         a["fabric"] = resolve_fabric(a["fabric"])
+        if a["disagg"] is None:
+            _unused_alone(a)
         rate = vec.get("arrival_rate", a.get("arrival_rate"))
         loaded = rate is not None or a.get("concurrency") is not None
         speculative = any(a[k] is not None for k in ("spec_draft", "spec_draft_cost", "spec_accept"))
@@ -518,6 +521,15 @@ def _corner_plan(setup: Setup, a: dict, nominal: ServingResult, plan: tuple) -> 
     if c["length_samples"] is None and engine.__class__ is not str:
         _corner_plans.put(key, (setup, plan, f, engine))
     return f, engine
+
+
+def _unused_alone(a: dict) -> None:
+    """Arguments that only qualify another one, given without it, are errors (they were ignored): kv_layerwise
+    (how a disaggregated KV transfer is sent) without disagg, a spec_k other than its default without speculation."""
+    if a["kv_layerwise"] is not True:
+        raise InvalidInputError("kv_layerwise", a["kv_layerwise"], "True (the default) without disagg (no KV transfer)")
+    if a["spec_k"] != 4 and a["spec_draft"] is None and a["spec_draft_cost"] is None and a["spec_accept"] is None:
+        raise InvalidInputError("spec_k", a["spec_k"], "4 (the default) without spec_draft or spec_draft_cost")
 
 
 def _speculation(setup: Setup, a: dict) -> tuple | None:
