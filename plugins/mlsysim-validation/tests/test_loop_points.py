@@ -73,6 +73,10 @@ def test_a_level_is_the_call_a_user_would_make():
     prompts = [p for p, _ in cv["lengths"]]
     assert P.seq_len(mixed, cv) == round(sum(prompts) / len(prompts)) == 421  # capped at the step: below 512
     assert a["output_len"] == round(sum(o for _, o in cv["lengths"]) / len(prompts))
+    # the plain call: the run's means and its length_cv, lognormal (uncapped), no samples
+    plain = P.arguments(mixed, cv, samples=False)
+    assert (plain["length_cv"], plain["length_dist"], plain["output_len"]) == (0.5, "lognormal", 128)
+    assert "length_samples" not in plain and P.seq_len(mixed, cv, samples=False) == 512
 
 
 _STEPS = {"prompt": 512, "decode_step_s": [[1, 0.006], [3, 0.010]], "prefill_step_s": [[1, 0.020], [2, 0.030]]}

@@ -98,6 +98,7 @@ def summary(raw: dict, raw_file: str) -> dict:
     return {
         "raw_file": raw_file,
         "scheduler": scheduler,
+        "length_cv": cfg.get("length_cv", 0.0),
         "run": raw["date_utc"],
         "torch": raw["torch"],
         "attention": raw["attention"],
@@ -204,17 +205,20 @@ def shipped() -> list[dict]:
     return json.loads(resources.files("mlsysim_validation").joinpath("data", "serve_loop_h200.json").read_text())
 
 
-def seq_len(s: dict, level: dict) -> int:
-    """The call's prompt length: the run's, or the mean of the level's drawn prompts where they vary."""
-    return round(statistics.fmean(p for p, _ in level["lengths"])) if level.get("lengths") else s["prompt"]
+def seq_len(s: dict, level: dict, samples: bool = True) -> int:
+    """The call's prompt length: the run's, or the mean of the level's drawn prompts where they vary (and are
+    passed: ``samples``)."""
+    varied = samples and level.get("lengths")
+    return round(statistics.fmean(p for p, _ in level["lengths"])) if varied else s["prompt"]
 
 
-def arguments(s: dict, level: dict) -> dict[str, Any]:
+def arguments(s: dict, level: dict, samples: bool = True) -> dict[str, Any]:
     """The ``ServingModel().solve(Llama3_8B, H200, seq_len(s, level), **arguments)`` call of one level: the run's
     scheduler as ``prefill_steps``, its ``max_num_batched_tokens``; a level of varied lengths passes the lengths
     the script drew as ``length_samples`` (means as ``seq_len`` and ``output_len``): the script's lognormal draws
     are capped (3 times the mean, a prompt at one step), which ServingModel's ``length_cv`` does not express (its
-    lognormal is uncapped)."""
+    lognormal is uncapped). ``samples`` False: the plain call instead, the run's means and ``length_cv`` lognormal
+    (what the script's cap changes)."""
     a: dict[str, Any] = {
         "output_len": s["output"],
         "engine": ENGINE,
@@ -223,9 +227,11 @@ def arguments(s: dict, level: dict) -> dict[str, Any]:
         "max_num_seqs": s["max_num_seqs"],
         "max_num_batched_tokens": s["max_num_batched_tokens"],
     }
-    if level.get("lengths"):
+    if level.get("lengths") and samples:
         a["output_len"] = round(statistics.fmean(o for _, o in level["lengths"]))
         a["length_samples"] = level["lengths"]
+    elif level.get("lengths"):
+        a["length_cv"], a["length_dist"] = s["length_cv"], "lognormal"
     if level["clients"]:
         a["concurrency"] = level["clients"]
     else:
@@ -233,17 +239,17 @@ def arguments(s: dict, level: dict) -> dict[str, Any]:
     return a
 
 
-def predict(s: dict, level: dict, method: str) -> dict[str, float | None]:
+def predict(s: dict, level: dict, method: str, samples: bool = True) -> dict[str, float | None]:
     """ServingModel's answer (ms) to one level by ``method``, None where it says the level is overloaded, and its
-    ``max_arrival_rate`` (1/s: the rate it says the loop saturates at)."""
+    ``max_arrival_rate`` (1/s: the rate it says the loop saturates at); ``samples``: :func:`arguments`."""
     import mlsysim
 
     r = mlsysim.ServingModel().solve(
         getattr(mlsysim.Models.Language, s["model"]),
         mlsysim.Hardware.Cloud.H200,
-        seq_len(s, level),
+        seq_len(s, level, samples),
         method=method,
-        **arguments(s, level),
+        **arguments(s, level, samples),
     )
     out: dict[str, float | None] = {}
     for f, _, _ in FIELDS:
