@@ -306,3 +306,17 @@ def test_catalog_marks_encoders():
     assert lm.T5_11B.stack == "encoder-decoder" and lm.Llama3_8B.stack == "decoder"
     with pytest.raises(mlsysim.InvalidInputError, match="stack"):
         attrs.evolve(lm.BERT_Large, stack="bidirectional")
+
+
+def test_overhead_bound_step_is_said():
+    """ResNet-50 at batch 1: the fixed overhead (dispatch + per-layer time) exceeds both roofline terms, so the why
+    lines say the step is overhead-bound with its share of the latency (overhead / latency, by hand from the fields);
+    at batch 256 the compute term exceeds it and no such line is given."""
+    small = SingleNodeModel().solve(RESNET, H100, batch_size=1)
+    t_o, t_c, t_m = (small.latency_overhead.m_as("s"), small.latency_compute.m_as("s"), small.latency_memory.m_as("s"))
+    assert t_o > max(t_c, t_m)
+    line = next(w for w in small.constraint_trace if w.startswith("Overhead:"))
+    assert f"{t_o / small.latency.m_as('s'):.0%} of the latency" in line and "batch 1" in line
+    big = SingleNodeModel().solve(RESNET, H100, batch_size=256)
+    assert big.latency_compute.m_as("s") > big.latency_overhead.m_as("s")
+    assert not any(w.startswith("Overhead:") for w in big.constraint_trace)

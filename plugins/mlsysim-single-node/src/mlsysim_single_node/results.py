@@ -135,6 +135,13 @@ class PerformanceProfile(Result):
             f"compute {self._latency_compute * 1e3:.4g} ms, memory {self._latency_memory * 1e3:.4g} ms, "
             f"overhead {self._latency_overhead * 1e3:.4g} ms."
         )
+        t_o = self._latency_overhead
+        if t_o > max(self._latency_compute, self._latency_memory) and math.isfinite(self._latency):
+            lines.append(
+                f"Overhead: the fixed dispatch and per-layer time is {t_o / self._latency:.0%} of the latency, more "
+                f"than either roofline term: at batch {self.batch_size} the step is overhead-bound "
+                "(a larger batch amortizes it; the roofline regime above is that of the remaining time)."
+            )
         return lines
 
     def summary(self) -> str:
