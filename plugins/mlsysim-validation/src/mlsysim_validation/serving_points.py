@@ -57,12 +57,25 @@ for _engine, _kw, _cs in _GPUSTACK_QWEN3_8B:
 #: coefficient of variation 1.13 (the 1,000 prompts of Phala-Network/h100-llm-benchmark
 #: results/base_24cores/serving_llama70B_tp1_sharegpt_qps_1.json, commit 0b8aa263: mean 215.2, std 242.3 tokens)
 SHAREGPT_LLAMA3_LENGTHS, SHAREGPT_LENGTH_CV = (202, 179), 1.13
+#: ``sglang.bench_serving``'s ShareGPT sample (``sample_sharegpt_requests``, seed 1, Llama 3's tokenizer): prompts ->
+#: (prompt, output) token totals, as DataCrunch's saved results report them (datacrunch-research/h200-benchmarks
+#: c091ef53, ``sglang/outputs/*_online_output.jsonl``: the same totals for Llama-3.3-70B and Llama-3.1-405B).
+#: SGLang v0.3.0's sampler is the same code but for the dataset's download path (the wheels of 0.3.0 and 0.4.0.post1),
+#: so its benchmark_vllm_060 runs (1,200 prompts at 4 requests/s, 2,400 at 8) drew these prompts too.
+SGLANG_SHAREGPT_TOTALS = {1200: (269081, 226901), 2400: (540779, 461874)}
+
+
+def sglang_sharegpt_lengths(prompts: int) -> tuple[int, int]:
+    """Mean prompt and output tokens of ``sglang.bench_serving``'s ShareGPT sample of ``prompts`` requests."""
+    total_in, total_out = SGLANG_SHAREGPT_TOTALS[prompts]
+    return round(total_in / prompts), round(total_out / prompts)
+
+
 _SHAREGPT_ASSUMED = (
-    "ShareGPT lengths as a lognormal of mean 202 prompt and 179 output tokens (the vLLM blog's sample of the "
-    "same sampler with Llama-3's tokenizer; this run's own means are not published) and CV 1.13 for both (a "
-    "1,000-prompt sample of the same sampler); open loop of Poisson arrivals at the stated rate; bf16 (the "
-    "checkpoint's dtype, the engine's default); the client-side TTFT also holds HTTP, tokenization and "
-    "streaming, which the model does not"
+    "ShareGPT lengths as a lognormal of the client's own sample means (sglang.bench_serving, seed 1: "
+    "SGLANG_SHAREGPT_TOTALS) and CV 1.13 for both (a 1,000-prompt sample of the vLLM sampler); open loop of "
+    "Poisson arrivals at the stated rate; bf16 (the checkpoint's dtype, the engine's default); the client-side "
+    "TTFT also holds HTTP, tokenization and streaming, which the model does not"
 )
 
 
@@ -72,18 +85,19 @@ def _benchmark_vllm_060(tag: str, engine: str, model: str, hw: str, tp: int, rat
     token gap), ``kw`` the engine's settings as ServingModel arguments, ``note`` their sources."""
     name = f"{model.lower().replace('_', '')}-{tp}x{hw.lower()}"
     settings = ", ".join(f"{k} {v}" for k, v in kw.items())
+    isl, osl = sglang_sharegpt_lengths(300 * rate)  # the README's --num-prompts: 1,200 at 4/s, 2,400 at 8/s
     for group, q_name, field in (("L", "ttft-p50", "ttft_p50"), ("M", "tpot-p50", "itl_p50")):
         maps(
             f"{group}-{tag}-{name}-sharegpt-rps{rate}-{q_name}",
-            f"ServingModel({model}, {hw}, bf16, tp {tp}, seq_len {SHAREGPT_LLAMA3_LENGTHS[0]}, "
-            f"output_len {SHAREGPT_LLAMA3_LENGTHS[1]}, length_cv {SHAREGPT_LENGTH_CV}, arrival_rate {rate}/s, "
-            f"{settings}).{field} (analytic)",
+            f"ServingModel({model}, {hw}, bf16, tp {tp}, seq_len {isl}, output_len {osl}, length_cv "
+            f"{SHAREGPT_LENGTH_CV}, arrival_rate {rate}/s, {settings}).{field} (analytic)",
             _SHAREGPT_ASSUMED + note,
         )(
             _under_load(
                 model,
                 hw,
-                *SHAREGPT_LLAMA3_LENGTHS,
+                isl,
+                osl,
                 field,
                 engine,
                 arrival_rate=rate,
