@@ -108,9 +108,11 @@ def _one(p: Param, item: str, flag: str) -> Any:
 def parse_list(p: Param, text: str, flag: str) -> list[tuple[Any, Any]]:
     """Values of one sweep option as (echo, solver value) pairs, repeats dropped: comma list; integer
     ranges a..b, a..b:xK, a..b:+K; number ranges a..b:+K, a..b:xK; catalog names resolved."""
-    items = [s.strip() for s in str(text).split(",") if s.strip()]
-    if not items:
+    items = [s.strip() for s in str(text).split(",")]
+    if not any(items):
         raise CliError(flag, f"{text!r} is empty: expected a comma-separated list")
+    if "" in items:  # '1,,2' or '1,2,': a lost value, not one to drop
+        raise CliError(flag, f"{text!r} has an empty item: expected a comma-separated list like a,b,c")
     raw: list = []
     for item in items:
         if p.kind == "float" and (fm := _FLOAT_RANGE.match(item)):

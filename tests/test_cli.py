@@ -406,6 +406,10 @@ def test_sweep_ranges_and_per_point_invalid_input():
         run("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100", "--batch-size", "8..1", code=None),
         "--batch-size",
     )
+    # an empty item was dropped: 1,,2 swept 1 and 2 with no word (fuzz17's finding)
+    for text in ("1,,2", "1,2,"):
+        empty = invoke("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100", "--batch-size", text)
+        one_line_error(empty, "--batch-size", f"{text!r} has an empty item")
     # a fractional step of an integer range was truncated: 1..10:+2.5 swept 1, 3, 5, 7, 9
     bad_step = invoke("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100", "--batch-size", "1..10:+2.5")
     one_line_error(bad_step, "--batch-size", "'1..10:+2.5' is invalid: the step of an integer range must be an integer")
