@@ -173,6 +173,7 @@ def test_layout_objects_and_text_agree():
         (dict(fabric="Carrier_Pigeon"), "fabric", "catalog fabric"),
         (dict(disagg="prefill=H100x4:tp4,decode=H100x8:tp4", fabric="PCIe"), "fabric", "one node"),
         (dict(fabric=None), "fabric", "catalog fabric"),
+        (dict(disagg="prefill=H100x8", fabric=None), "disagg", "prefill=HWxGPUS:tpN"),  # the text's mistake first
         (dict(arrival_rate=None), "arrival_rate", "pools are sized"),
         (dict(output_len=1), "output_len", ">= 2"),
         (dict(tp_size=2), "tp_size", "the pools give their tp"),

@@ -381,6 +381,7 @@ def _checked(a: dict) -> tuple:
         raise InvalidInputError(
             "request_overhead", a["request_overhead"], "None with disagg (the pools' request path is not modelled)"
         )
+    parse_disagg(a["disagg"])  # the layout text's own mistakes first: without a fabric they were hidden
     if a["fabric"] is None:
         raise InvalidInputError("fabric", None, "a catalog fabric (e.g. InfiniBand_NDR), NVLink or PCIe")
     for name, value in _POOLS_SET:
