@@ -162,25 +162,25 @@ def to_si(value: Any, unit: Any, *, name: str) -> Any:
             return value.magnitude
     else:
         target = _base.get(unit) or Q_(1.0, unit).to_base_units().units
-    return magnitude(value, target, name=name)
+    return magnitude(value, target, name=name, expected=unit)
 
 
 _base: dict[Any, Any] = {}
 
 
-def magnitude(value: Any, target: Any, *, name: str) -> Any:
-    """Magnitude of Quantity ``value`` in ``target`` units; a wrong dimension names ``name``.
-
-    Plain numbers are rejected (the unit would be a guess) unless ``target`` is dimensionless.
-    """
+def magnitude(value: Any, target: Any, *, name: str, expected: Any = None) -> Any:
+    """Magnitude of Quantity ``value`` in ``target`` units; a wrong dimension names ``name`` and ``expected``
+    (the unit as the caller wrote it, e.g. USD/kWh, not its base units USD·s²/kg/m²; default ``target``).
+    Plain numbers are rejected (the unit would be a guess) unless ``target`` is dimensionless."""
+    shown = expected if isinstance(expected, str) else f"{target if expected is None else expected:~P}"
     if isinstance(value, pint.Quantity):
         try:
             return value.magnitude * _factor(value._units, target)
         except pint.DimensionalityError:
-            raise InvalidInputError(name, value, f"a quantity convertible to {target:~P}") from None
+            raise InvalidInputError(name, value, f"a quantity convertible to {shown}") from None
     if target == DIMENSIONLESS and isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
-    raise InvalidInputError(name, value, f"a pint Quantity in {target:~P} (e.g. Q_(1, '{target:~P}'))")
+    raise InvalidInputError(name, value, f"a pint Quantity in {shown} (e.g. Q_(1, '{shown}'))")
 
 
 #: "VALUE UNIT": a decimal number (no nan/inf/hex/underscores) and a unit made of up to four names

@@ -36,6 +36,11 @@ def test_wrong_dimension_names_argument():
         to_si(Q_(1, "TFLOP/s"), BYTE_PER_S, name="bandwidth")
     with pytest.raises(InvalidInputError, match="bandwidth"):
         to_si(3.0, BYTE_PER_S, name="bandwidth")
+    # a compound unit is named as written, not in its base units (USD·s²/kg/m²: fuzz17's finding)
+    with pytest.raises(InvalidInputError, match=r"kwh_price=.* expected a quantity convertible to USD/kWh$"):
+        to_si(Q_(1, "USD/s"), ureg.Unit("USD/kWh"), name="kwh_price")
+    with pytest.raises(InvalidInputError, match=r"expected a pint Quantity in g/kWh \(e\.g\. Q_\(1, 'g/kWh'\)\)$"):
+        to_si(3.0, "g/kWh", name="carbon")
 
 
 @pytest.mark.parametrize("text", ["", "abc", "1 +", "__import__('os') B/s", "1 FLOP/s", "1e3 GB/s extra"])
