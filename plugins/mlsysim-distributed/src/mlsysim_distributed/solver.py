@@ -307,6 +307,9 @@ class DistributedModel(Solver):
                 mb[fractional],
                 lambda j, x: (f"fractional micro-batch: {x:g} sequences",) + groups[j].notes,
             )
+        share = np.broadcast_to(f["bubble_fraction"], n)
+        for i in np.flatnonzero(ok & (share > BUBBLE_NOTE)).tolist():  # rare: pp > 1 with few micro-batches
+            notes[i] = _bubble_note(float(share[i]), int(m[i])) + notes[i]
         reason = np.full(n, "", dtype=object)
         infeasible = ok & ~f["feasible"]
         if infeasible.any():
@@ -406,6 +409,7 @@ def _fields(g: _Group, work: dict[str, Any], B: int, m: int, S: int) -> dict[str
     notes = g.notes
     if local < m or local % m:
         notes = (f"fractional micro-batch: {mb:g} sequences",) + notes
+    notes = _bubble_note(f["bubble_fraction"], m) + notes
     reason = "" if f["feasible"] else _reason(g, f["memory_per_gpu"], f["activation_memory"])
     f.update(g.fields, parallelism=dict(g.parallelism), infeasible_reason=reason, notes=notes)
     return f
@@ -427,6 +431,26 @@ def _per_value(values: np.ndarray, fn: Any) -> np.ndarray:
     out = np.empty(len(distinct), dtype=object)
     out[:] = [fn(v) for v in distinct.tolist()]
     return out[inverse.ravel()]
+
+
+#: The pipeline bubble's share of the step above which a note says it (a quarter of the step idle) and
+#: :data:`BUBBLE_TARGET`, the share the note's suggested micro-batch count brings it under
+BUBBLE_NOTE, BUBBLE_TARGET = 0.25, 0.10
+
+
+def _bubble_note(share: float, m: int) -> tuple[str, ...]:
+    """A note when the bubble's share of the pipelined step, u/(m + u) (:func:`.kernels.pipeline_step_time`:
+    t_mb (m + u), u the schedule's idle micro-batch times, (p-1)/v for 1F1B and interleaved: Narayanan et al.
+    2021, Sec. 2.2.1-2.2.2), exceeds BUBBLE_NOTE: u = share m / (1 - share), and the fewest micro-batches
+    whose bubble is under BUBBLE_TARGET, u/(m' + u) < t <=> m' > u (1 - t)/t. No result value changes."""
+    if not share > BUBBLE_NOTE:
+        return ()
+    u = share * m / (1.0 - share)
+    need = math.floor(u * (1.0 - BUBBLE_TARGET) / BUBBLE_TARGET + 1e-9) + 1
+    return (
+        f"pipeline bubble: {share:.0%} of the step ({u:g} idle micro-batch times over m + {u:g}, m = {m}); "
+        f"{need} micro-batches would bring it under {BUBBLE_TARGET:.0%} ({u / (need + u):.1%})",
+    )
 
 
 def _fractional_warning(local: int, m: int, mb: float) -> str:
