@@ -31,6 +31,7 @@ from .api.command import (
     Param,
     SolverCommand,
     check_output,
+    comma_items,
     option_names,
     recorded,
     save_plot,
@@ -108,11 +109,7 @@ def _one(p: Param, item: str, flag: str) -> Any:
 def parse_list(p: Param, text: str, flag: str) -> list[tuple[Any, Any]]:
     """Values of one sweep option as (echo, solver value) pairs, repeats dropped: comma list; integer
     ranges a..b, a..b:xK, a..b:+K; number ranges a..b:+K, a..b:xK; catalog names resolved."""
-    items = [s.strip() for s in str(text).split(",")]
-    if not any(items):
-        raise CliError(flag, f"{text!r} is empty: expected a comma-separated list")
-    if "" in items:  # '1,,2' or '1,2,': a lost value, not one to drop
-        raise CliError(flag, f"{text!r} has an empty item: expected a comma-separated list like a,b,c")
+    items = comma_items(flag, text)
     raw: list = []
     for item in items:
         if p.kind == "float" and (fm := _FLOAT_RANGE.match(item)):
@@ -153,7 +150,7 @@ def _parse_pareto(text: str | None, cmd: SolverCommand) -> tuple:
     if not text:
         return cmd.pareto
     out = []
-    for s in (s.strip() for s in text.split(",") if s.strip()):
+    for s in comma_items("--pareto", text):
         name, _, sense = s.partition(":")
         if sense not in ("min", "max"):
             raise CliError("--pareto", f"{s!r} is invalid: expected FIELD:min or FIELD:max")

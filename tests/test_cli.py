@@ -410,6 +410,9 @@ def test_sweep_ranges_and_per_point_invalid_input():
     for text in ("1,,2", "1,2,"):
         empty = invoke("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100", "--batch-size", text)
         one_line_error(empty, "--batch-size", f"{text!r} has an empty item")
+    pareto = "latency:min,,throughput:max"
+    empty = invoke("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100", "--pareto", pareto)
+    one_line_error(empty, "--pareto", f"{pareto!r} has an empty item")
     # a fractional step of an integer range was truncated: 1..10:+2.5 swept 1, 3, 5, 7, 9
     bad_step = invoke("sweep", "roofline", "--model", "Llama3_8B", "--hardware", "H100", "--batch-size", "1..10:+2.5")
     one_line_error(bad_step, "--batch-size", "'1..10:+2.5' is invalid: the step of an integer range must be an integer")

@@ -59,6 +59,17 @@ class CliError(MlsysimError):
         super().__init__(f"{option}: {message}")
 
 
+def comma_items(flag: str, text: str) -> list[str]:
+    """The stripped items of the comma list ``text`` given to ``flag``; an empty list or an empty item
+    ('1,,2', '1,2,': a value meant and lost, not one to drop) is refused, naming ``flag``."""
+    items = [s.strip() for s in str(text).split(",")]
+    if not any(items):
+        raise CliError(flag, f"{text!r} is empty: expected a comma-separated list")
+    if "" in items:
+        raise CliError(flag, f"{text!r} has an empty item: expected a comma-separated list like a,b,c")
+    return items
+
+
 @dataclass(frozen=True)
 class Param:
     """One parameter of a solver command.

@@ -44,6 +44,11 @@ def test_errors_are_one_line():
     assert out.exit_code == 1 and out.output.count("\n") == 1 and "--gpus" in out.output, out.output
     out = run("--tp", "x")
     assert out.exit_code == 1 and "--tp" in out.output, out.output
+    # an empty item was dropped: --tp 1,,8 searched 1 and 8 with no word (as the sweep's lists, fuzz17's finding)
+    for flag, text in (("--tp", "1,,8"), ("--precision", "fp16,"), ("--cluster", "Selene_2520,")):
+        out = run(flag, text)
+        assert out.exit_code == 1 and out.output.count("\n") == 1, out.output
+        assert f"{flag}: {text!r} has an empty item" in out.output, out.output
     out = CliRunner().invoke(main, ["plan", "train", "GPT3", "--cluster", "Nope", "--batch-size", "8"])
     assert out.exit_code == 1 and "--cluster" in out.output, out.output
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from mlsysim_cli.api import CliError, lookup, option_names, save_plot
+from mlsysim_cli.api import CliError, comma_items, lookup, option_names, save_plot
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -18,17 +18,17 @@ def ints(flag: str, text: str | None) -> list[int] | None:
     if text is None:
         return None
     try:
-        return [int(x) for x in text.split(",") if x.strip()]
+        return [int(x) for x in comma_items(flag, text)]
     except ValueError:
         raise CliError(flag, f"{text!r} is invalid: expected integers separated by commas, e.g. 1,2,4") from None
 
 
-def words(text: str | None) -> list[str] | None:
-    return None if text is None else [x.strip() for x in text.split(",") if x.strip()]
+def words(flag: str, text: str | None) -> list[str] | None:
+    return None if text is None else comma_items(flag, text)
 
 
 def names(kind: str, flag: str, text: str) -> list[Any]:
-    return [lookup(kind, n, flag)[1] for n in words(text) or []]
+    return [lookup(kind, n, flag)[1] for n in words(flag, text) or []]
 
 
 def output(plan: Any, as_json: bool, as_csv: bool, plot: str | None, explain: int | None, top: int) -> None:
@@ -137,15 +137,15 @@ def train(model: str, cluster: str, **o: Any) -> None:
         gpus=ints("--gpus", o["gpus"]),
         max_gpus=o["max_gpus"],
         deadline_days=o["deadline_days"],
-        precision=words(o["precision"]),
+        precision=words("--precision", o["precision"]),
         tp=ints("--tp", o["tp"]),
         pp=ints("--pp", o["pp"]),
         cp=ints("--cp", o["cp"]),
         ep=ints("--ep", o["ep"]),
         v_stages=ints("--v-stages", o["v_stages"]),
-        schedule=words(o["schedule"]),
+        schedule=words("--schedule", o["schedule"]),
         zero_stage=ints("--zero", o["zero"]),
-        recompute=words(o["recompute"]),
+        recompute=words("--recompute", o["recompute"]),
         microbatch_count=ints("--microbatches", o["microbatches"]),
         objective=o["objective"],
         datacenter=lookup("datacenter", o["datacenter"], "--datacenter")[1] if o["datacenter"] else None,
@@ -234,7 +234,7 @@ def serve(model: str, **o: Any) -> None:
         slo_percentile=int(o["percentile"]),
         hardware=names("hardware", "--hardware", o["hardware"]) if o["hardware"] else None,
         max_gpus=o["max_gpus"],
-        precision=words(o["precision"]),
+        precision=words("--precision", o["precision"]),
         tp=ints("--tp", o["tp"]),
         max_num_seqs=ints("--batch-caps", o["batch_caps"]),
         axes={k: v for k, v in (("pp_size", ints("--pp", o["pp"])), ("ep_size", ints("--ep", o["ep"]))) if v},
