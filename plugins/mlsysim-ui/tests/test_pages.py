@@ -151,6 +151,19 @@ def test_sweep_page_names_a_field_that_is_not_an_objective():
     assert "x='colour' is not a numeric field of ServingModel" in ans.errors["x"] and "itl" in ans.errors["x"]
 
 
+def test_sweep_page_refuses_an_empty_item_in_a_list():
+    """'1,,2' (or '1,2,') in a field is a value meant and lost: refused naming the field, as the CLI's lists are,
+    not swept over 1 and 2."""
+    needs("ServingModel")
+    for text in ("1,,2", "1,2,"):
+        ans = page("sweep").answer({**PAGES["sweep"].example, "batch_size": text})
+        assert (
+            ans.errors["batch_size"]
+            == f"batch_size={text!r} has an empty item: expected comma-separated values like a,b,c"
+        )
+        assert not ans.blocks
+
+
 def test_every_installed_solver_has_a_generic_page_built_from_its_signature():
     import inspect
 

@@ -20,10 +20,6 @@ MAX_SWEEP_POINTS = 20_000
 MAX_SWEEP_ROWS = 200
 
 
-def _split(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
-
-
 @dataclass(frozen=True)
 class SweepPage(Page):
     """Any installed solver over a grid (comma-separated values in any field), two objectives and
@@ -65,7 +61,11 @@ class SweepPage(Page):
         head = {f.name: (values.get(f.name) or (f.default or "")).strip() for f in fields[:5]}
         grid: dict[str, Any] = {}
         for f in fields[5:]:
-            items = _split(values.get(f.name) or "")
+            text = (values.get(f.name) or "").strip()
+            items = [t.strip() for t in text.split(",")] if text else []
+            if "" in items:  # '1,,2' or '1,2,': a value meant and lost, not one to drop
+                ans.errors[f.name] = f"{f.name}={text!r} has an empty item: expected comma-separated values like a,b,c"
+                continue
             if not items:
                 if f.required:
                     ans.errors[f.name] = f"{f.name} is required"
