@@ -528,7 +528,12 @@ def _seq(seq_len: Any, g: _Group) -> int:
     seq_len (one given was ignored: a ResNet-50 step the same at any seq_len)."""
     if not g.transformer:
         if seq_len is not None:
-            raise InvalidInputError("seq_len", seq_len, "None: the model is not a transformer (no sequence)")
+            raise InvalidInputError(
+                "seq_len",
+                seq_len,
+                "None: the model is not a transformer (no sequence): its catalog entry gives work per sample, so a "
+                "seq_len would be ignored",
+            )
         return 1
     S = seq_len if seq_len is not None else g.default_seq
     if type(S) is not int or not 1 <= S <= MAX_COUNT:

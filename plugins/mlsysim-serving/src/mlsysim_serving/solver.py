@@ -528,8 +528,9 @@ def _unused_alone(a: dict) -> None:
     (how a disaggregated KV transfer is sent) without disagg, a spec_k other than its default without speculation."""
     if a["kv_layerwise"] is not True:
         raise InvalidInputError("kv_layerwise", a["kv_layerwise"], "True (the default) without disagg (no KV transfer)")
-    if a["spec_k"] != 4 and a["spec_draft"] is None and a["spec_draft_cost"] is None and a["spec_accept"] is None:
-        raise InvalidInputError("spec_k", a["spec_k"], "4 (the default) without spec_draft or spec_draft_cost")
+    k = _SOLVE_DEFAULTS["spec_k"]
+    if a["spec_k"] != k and a["spec_draft"] is None and a["spec_draft_cost"] is None and a["spec_accept"] is None:
+        raise InvalidInputError("spec_k", a["spec_k"], f"{k} (the default) without spec_draft or spec_draft_cost")
 
 
 def _speculation(setup: Setup, a: dict) -> tuple | None:

@@ -409,9 +409,15 @@ def _step(a: dict[str, Any]) -> tuple[dict[str, Any], _Work, float]:
 
 
 def _no_seq_len(shape: _Shape, seq_len: Any) -> None:
-    """A seq_len given for a fixed-shape network (a CNN: no sequence) is an error, not ignored."""
+    """A seq_len given for a fixed-shape network (a catalog entry with work per sample, not a transformer's
+    per-token geometry: CNNs, but also Mamba or a T5 encoder entry) is an error: it would be ignored."""
     if not shape.is_decoder:
-        raise InvalidInputError("seq_len", seq_len, f"None: {shape.name} is a fixed-shape network (no sequence)")
+        raise InvalidInputError(
+            "seq_len",
+            seq_len,
+            f"None: {shape.name} is a fixed-shape network (no sequence): its catalog entry gives work per sample, "
+            "so a seq_len would be ignored",
+        )
 
 
 def _phase(shape: _Shape, phase: Any, is_training: bool) -> str:
