@@ -76,6 +76,10 @@ def __getattr__(name: str) -> Any:
             return h.get_solver(name)
         if name in BUILTIN_SOLVERS:
             raise h.not_installed(name, BUILTIN_SOLVERS[name])
+        from mlsysim_core.errors import did_you_mean
+
+        hint = did_you_mean(name, sorted({*__all__, *h.solvers()}))
+        raise AttributeError(f"module 'mlsysim' has no attribute {name!r}{hint}")
     raise AttributeError(f"module 'mlsysim' has no attribute {name!r}")
 
 

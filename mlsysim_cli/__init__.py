@@ -58,7 +58,23 @@ def _commands_of_solvers() -> dict[str, str]:
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
 
 
-class Group(click.Group):
+class _Resolving(click.Group):
+    """A command group whose unknown command names the close matches among every command, the plugins' too (click
+    knows its own only), and says where commands come from."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            from mlsysim_core.errors import did_you_mean
+
+            unknown = exc.message.startswith("No such command") and args and not args[0].startswith("-")
+            close = did_you_mean(args[0], self.list_commands(ctx)) if unknown else ""
+            message = exc.message.rstrip(".") + close if close else exc.message
+            raise click.UsageError(f"{message} {_plugins_hint()}", exc.ctx) from None
+
+
+class Group(_Resolving):
     """Turns mlsysim errors into one-line messages (exit 1; infeasible with --strict: exit 2),
     click usage errors into one line with exit 1, and adds plugin commands."""
 
@@ -111,12 +127,6 @@ class Group(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         return super().get_command(ctx, name) or plugin_commands(self.commands, only=name).get(name)
-
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
-        try:
-            return super().resolve_command(ctx, args)
-        except click.UsageError as exc:
-            raise click.UsageError(f"{exc.message} {_plugins_hint()}", exc.ctx) from None
 
 
 def one_line_warning(message: Any, category: type, filename: str, lineno: int, line: Any = None) -> str:
@@ -176,7 +186,7 @@ def plugin_commands(taken: Mapping[str, Any], sweep: bool = False, only: str | N
     return out
 
 
-class SweepGroup(click.Group):
+class SweepGroup(_Resolving):
     """``mlsysim sweep <command>`` for every SolverCommand a plugin declares."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 
@@ -10,10 +11,7 @@ class MlsysimError(Exception):
 
 
 class InvalidInputError(MlsysimError, ValueError):
-    """An argument or catalog field is outside its valid range.
-
-    The message names the argument, the value received and what is valid.
-    """
+    """An argument or catalog field outside its valid range; the message names the argument, value and what is valid."""
 
     def __init__(self, argument: str, value: Any, valid: str, detail: str = ""):
         self.argument, self.value, self.valid = argument, value, valid
@@ -21,25 +19,41 @@ class InvalidInputError(MlsysimError, ValueError):
         shown = (
             f"{type(value).__name__}({name!r})" if isinstance(name, str) and not isinstance(value, str) else repr(value)
         )
-        if len(shown) > 120:
-            shown = shown[:117] + "..."
+        shown = shown if len(shown) <= 120 else shown[:117] + "..."
         msg = f"{argument}={shown} is invalid: expected {valid}"
         super().__init__(msg + (f" ({detail})" if detail else ""))
+
+
+def did_you_mean(name: str, candidates: list[str], n: int = 3, cutoff: float = 0.6) -> str:
+    """``"; did you mean A, B?"``: ``name``'s close matches in ``candidates`` (difflib; one equal bar case first)."""
+    from difflib import get_close_matches  # only for a name not found (~2 M instructions to import)
+
+    close = get_close_matches(name, candidates, n=n, cutoff=cutoff)
+    same = [c for c in candidates if c.lower() == name.lower() and c not in close]
+    return f"; did you mean {', '.join(same[:1] + close)}?" if same or close else ""
+
+
+class UnknownArgumentError(InvalidInputError, TypeError):
+    """A keyword argument a function does not take; the message names the closest ones it takes."""
+
+    @classmethod
+    def check(cls, function: Any, kwargs: dict[str, Any], name: str) -> Any:
+        """``function``'s parameters; raises one for a keyword it does not take, named as ``name`` says."""
+        params = inspect.signature(function).parameters
+        known = [p for p in params if p != "self"]
+        unknown = [k for k in kwargs if k not in known]
+        if unknown and all(p.kind is not p.VAR_KEYWORD for p in params.values()):
+            hint = did_you_mean(unknown[0], known) or ": " + ", ".join(known)
+            raise cls(unknown[0], kwargs[unknown[0]], f"a keyword argument of {name}{hint}")
+        return params
 
 
 class UnknownEntryError(MlsysimError, KeyError, AttributeError):
     """A catalog name that does not exist; the message lists close matches."""
 
     def __init__(self, kind: str, name: str, candidates: list[str]):
-        import difflib
-
         self.kind, self.name = kind, name
-        close = difflib.get_close_matches(name, candidates, n=5, cutoff=0.5)
-        low = {c.lower(): c for c in candidates}
-        if name.lower() in low and low[name.lower()] not in close:
-            close.insert(0, low[name.lower()])
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        self.message = f"no {kind} named {name!r}{hint}"
+        self.message = f"no {kind} named {name!r}{did_you_mean(name, candidates, 5, 0.5)}"
         super().__init__(self.message)
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
-from .errors import MlsysimError, PluginError
+from .errors import MlsysimError, PluginError, UnknownArgumentError
 from .results import Result
 
 
@@ -105,6 +105,8 @@ class _Checked:
         except MlsysimError:
             raise
         except Exception as exc:  # noqa: BLE001 - this is the point of checked()
+            if isinstance(exc, TypeError):  # the caller's misspelt keyword, not the plugin's fault
+                UnknownArgumentError.check(type(self._inner).solve, kwargs, f"{self._name}.solve()")
             raise PluginError(f"{origin} raised {type(exc).__name__}: {exc}") from exc
         if not isinstance(out, Result):
             raise PluginError(f"{origin} returned {type(out).__name__}, not an mlsysim Result")
@@ -119,12 +121,10 @@ class _Checked:
 
 def checked(solver: Any) -> Any:
     """Wrap a solver (its name, class or instance) so that ``solve()`` returns a Result or raises an
-    :class:`MlsysimError`: any other exception, or a return value that is not a Result, becomes a
-    :class:`PluginError` naming the solver and its distribution.
-
-    Plain ``solve()`` calls are not wrapped (that would cost every call); by default a solver's own
-    exceptions propagate unchanged. Use ``checked`` where one bad plugin must not take a batch
-    job down: ``for hw in ...: checked("MySolver").solve(...)``.
+    :class:`MlsysimError`: a keyword it does not take, an :class:`UnknownArgumentError`; any other exception, or
+    a return value that is not a Result, a :class:`PluginError` naming the solver and its distribution.
+    Plain ``solve()`` calls are not wrapped (that would cost every call: Python's TypeError names a misspelt
+    keyword). Use ``checked`` where one bad plugin must not take a batch job down: ``checked("MySolver").solve(...)``.
     """
     from .plugins import get_solver, solvers
 

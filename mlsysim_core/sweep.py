@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, UnknownArgumentError
 from .lazy import lazy_numpy
 
 if TYPE_CHECKING:
@@ -356,22 +356,13 @@ class _Plan:
     """The grid: group axes (looped in Python), vector axes (numpy), fixed arguments."""
 
     def __init__(self, cls: type, kwargs: dict[str, Any]):
-        import inspect
-
         self.cls = cls
-        params = inspect.signature(cls.solve).parameters  # type: ignore[attr-defined]  # checked by _solver_class
-        accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        params = UnknownArgumentError.check(cls.solve, kwargs, f"{cls.__name__}.solve()")  # type: ignore[attr-defined]
         vector = set(getattr(cls, "sweep_vector", ()) if callable(getattr(cls, "sweep_columns", None)) else ())
         self.fixed: dict[str, Any] = {}
         self.group: list[tuple[str, list]] = []
         self.vector: list[tuple[str, np.ndarray]] = []
         for name, value in kwargs.items():
-            if name not in params and not accepts_any or name == "self":
-                raise InvalidInputError(
-                    name,
-                    value,
-                    f"a keyword argument of {cls.__name__}.solve(): " + ", ".join(p for p in params if p != "self"),
-                )
             if not isinstance(value, (list, tuple, range, np.ndarray)):
                 self.fixed[name] = value
                 continue

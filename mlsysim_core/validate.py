@@ -9,7 +9,7 @@ import math
 from numbers import Integral, Real
 from typing import Any
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, did_you_mean
 
 #: Largest count mlsysim accepts for a batch, a sequence length or a GPU count (beyond it the
 #: floats lose integer precision long before the physics means anything).
@@ -60,10 +60,7 @@ def named(name: str, value: Any, *sections: str) -> Any:
     folded = {n.lower(): v for n, v in reversed(names.items())}  # the first spelling wins a tie
     found = names.get(value, folded.get(value.lower()))
     if found is None:
-        from difflib import get_close_matches  # only for a name not found (~2 M instructions to import)
-
-        close = get_close_matches(value, list(names), n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        hint = did_you_mean(value, list(names))
         raise InvalidInputError(name, value, f"an object or the name of a catalog {' or '.join(sections)} entry{hint}")
     return found
 

@@ -40,7 +40,7 @@ from typing import Any
 
 import attrs
 
-from mlsysim_core.errors import InvalidInputError
+from mlsysim_core.errors import InvalidInputError, UnknownArgumentError
 from mlsysim_core.plugins import host
 from mlsysim_core.results import Result
 from mlsysim_core.units import from_si, unit_and_factor
@@ -440,11 +440,16 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
             "solver", cls.__name__, "a solver declaring band_arguments, band_inputs or band_catalog (e.g. ServingModel)"
         )
     given = given_arguments(cls.solve, args, kwargs)
-    at_corners = getattr(solver, "solve_corners", None)
-    if at_corners is not None and not (inputs or ends):  # the corners on its one checked layout: only efficiencies move
-        nominal, one, other = at_corners(lambda result: corner_moves(cls, result, given), *args, **kwargs)
-    else:
-        nominal = solver.solve(*args, **kwargs)
+    at_corners = None if inputs or ends else getattr(solver, "solve_corners", None)
+    try:
+        if at_corners is not None:  # the corners on its one checked layout: only efficiencies move
+            nominal, one, other = at_corners(lambda result: corner_moves(cls, result, given), *args, **kwargs)
+        else:
+            nominal = solver.solve(*args, **kwargs)
+    except TypeError:  # Python refused the call: a misspelt keyword is named with the closest ones
+        UnknownArgumentError.check(cls.solve, kwargs, f"{cls.__name__}.solve()")
+        raise
+    if at_corners is None:
         corners = corner_arguments(cls, nominal, given)
         one, other = (None, None) if corners is None else (solver.solve(**corners[0]), solver.solve(**corners[1]))
     # what the nominal's out_of_domain answers (mlsysim_domain_checks), asked of the host here: the property imports

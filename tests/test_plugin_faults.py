@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from mlsysim_core.errors import InvalidInputError, PluginError, SolverNotInstalledError
+from mlsysim_core.errors import InvalidInputError, PluginError, SolverNotInstalledError, UnknownArgumentError
 from mlsysim_core.plugins import PluginConflictWarning, PluginWarning
 from mlsysim_core.solver import checked
 
@@ -349,6 +349,9 @@ def test_solver_exceptions_propagate_unless_checked(fake_dists, fresh_host):
         checked(mlsysim.RaisingModel).solve(x=0)
     with pytest.raises(PluginError, match="returned dict, not an mlsysim Result"):
         checked(mlsysim.NotAResultModel()).solve()
+    # a keyword the solver does not take is the caller's error, named with the closest ones, not the plugin's
+    with pytest.raises(UnknownArgumentError, match=r"^y=2 .*RaisingModel\.solve\(\): x$"):
+        checked("RaisingModel").solve(y=2)
 
 
 # --------------------------------------------------------------------------- the CLI tells the user
