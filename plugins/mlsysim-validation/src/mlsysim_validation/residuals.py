@@ -72,7 +72,7 @@ def family(row_id: str) -> str:
     raise ValueError(f"{row_id}: no family in residuals.FAMILIES")
 
 
-def _alone(call: ServingCall) -> float:
+def alone(call: ServingCall) -> float:
     """The same prompt alone on an idle engine: ServingModel's TTFT at batch 1, no traffic (ms)."""
     settings = {k: v for k, v in call.arguments.items() if k not in ("concurrency", "arrival_rate", "length_cv")}
     return ServingCall(call.model, call.hardware, call.seq_len, "ttft", call.engine, settings, batch_size=1)()
@@ -105,7 +105,7 @@ def residuals() -> list[Residual]:
                 family=family(pid),
                 measured=measured[pid],
                 modelled=float(getattr(r, call.field).to("ms").magnitude),
-                alone=_alone(call),
+                alone=alone(call),
                 step=float(r.itl_mean.to("ms").magnitude),
                 in_engine=float(r.concurrency_mean),
                 utilization=float(r.utilization),
