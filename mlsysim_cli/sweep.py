@@ -173,7 +173,7 @@ def engine_grid(cmd: SolverCommand, axes: dict[str, list]) -> tuple[dict[str, li
             pairs = dict(zip(names, combo))
             v = pairs[target][1] if target in pairs else None
             for n in names:
-                if n != target:
+                if n != target or cmd.param(n).modifies == target:  # a value that replaces itself: --from FILE
                     apply = cmd.param(n).apply
                     assert apply is not None  # n modifies target, and a Param gives modifies and apply together
                     v = apply(v, pairs[n][0])

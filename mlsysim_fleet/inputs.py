@@ -176,10 +176,15 @@ def fleet_it_power(node_power_max, node_power_idle, utilization, nodes):
 _ACCEL_FIELDS = ("total_accelerators", "num_accelerators", "n_accelerators", "accelerators", "num_gpus")
 
 
-def _count(v: Any) -> float | None:
-    if isinstance(v, Real) and not isinstance(v, bool) and float(v) >= 1:
+def _count(v: Any, name: str) -> float | None:
+    """A count of accelerators a result states (``name`` its field), None if it states none. A count that is
+    not a whole number >= 1 (0 GPUs, 2.5 GPUs) is an error naming the field: skipping it for the next source
+    would price the work on accelerators it did not run on."""
+    if v is None:
+        return None
+    if isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) and v >= 1 and float(v).is_integer():
         return float(v)
-    return None
+    raise InvalidInputError(f"workload.{name}", v, "a whole number of accelerators >= 1")
 
 
 def _from_parallelism(p: Any, keys: tuple) -> float | None:
@@ -189,39 +194,69 @@ def _from_parallelism(p: Any, keys: tuple) -> float | None:
     for k in keys:
         v = p.get(k) if isinstance(p, dict) else getattr(p, k, None) or getattr(p, k + "_size", None)
         if v is not None:
-            if _count(v) is None:
-                return None
-            n *= v
+            n *= _count(v, f"parallelism.{k}")  # type: ignore[operator]  # not None: v is not None
     return n
 
 
 def training_accelerators(result: Any, fleet: Fleet) -> float:
     """Accelerators a training result ran on: a count field, its fleet, dp*tp*pp of its parallelism,
-    else the fleet passed to this solver."""
+    else the fleet passed to this solver. A run on more accelerators than the fleet has is an error: its
+    time would be priced (or its energy counted) on accelerators the fleet does not have."""
+    n = _stated_count(result)
+    if n is None:
+        rf = getattr(result, "fleet", None)
+        if isinstance(rf, Fleet):
+            n = float(rf.total_accelerators)
+        else:
+            n = _from_parallelism(getattr(result, "parallelism", None), ("dp", "tp", "pp"))
+    if not n:
+        return float(fleet.total_accelerators)
+    if n > fleet.total_accelerators:
+        raise InvalidInputError(
+            "workload",
+            f"a run on {n:g} accelerators",
+            f"a run on at most the fleet's {fleet.total_accelerators} accelerators",
+            f"{fleet.name}: price it on a fleet that holds it (more nodes of its kind)",
+        )
+    return n
+
+
+def _stated_count(result: Any) -> float | None:
+    """The first accelerator count field a result states (``_ACCEL_FIELDS``), or None."""
     for f in _ACCEL_FIELDS:
-        n = _count(getattr(result, f, None))
+        n = _count(getattr(result, f, None), f)
         if n is not None:
             return n
-    rf = getattr(result, "fleet", None)
-    if isinstance(rf, Fleet):
-        return float(rf.total_accelerators)
-    n = _from_parallelism(getattr(result, "parallelism", None), ("dp", "tp", "pp"))
-    return n if n else float(fleet.total_accelerators)
+    return None
 
 
 def replica_accelerators(result: Any) -> float:
     """Accelerators one serving replica uses: a count field, tp*pp of its parallelism or
     ``tp_size``, else 1 (the result describes one accelerator)."""
-    for f in _ACCEL_FIELDS:
-        n = _count(getattr(result, f, None))
-        if n is not None:
-            return n
+    n = _stated_count(result)
+    if n is not None:
+        return n
     n = _from_parallelism(getattr(result, "parallelism", None), ("tp", "pp"))
     if n:
         return n
-    tp = _count(getattr(result, "tp_size", None)) or 1.0
-    pp = _count(getattr(result, "pp_size", None)) or 1.0
+    tp = _count(getattr(result, "tp_size", None), "tp_size") or 1.0
+    pp = _count(getattr(result, "pp_size", None), "pp_size") or 1.0
     return tp * pp
+
+
+def replicas(rep: float, fleet: Fleet) -> int:
+    """Whole replicas of ``rep`` accelerators the fleet holds: floor(N / rep), the accelerators left over
+    idle (still owned and powered). A replica larger than the fleet is an error: a fraction of a replica
+    serves nothing."""
+    n = fleet.total_accelerators
+    if rep > n:
+        raise InvalidInputError(
+            "workload",
+            f"a replica of {rep:g} accelerators",
+            f"a replica that fits the fleet's {n} accelerators",
+            f"{fleet.name}: give a fleet of at least {rep:g} accelerators (more nodes of its kind)",
+        )
+    return int(n // rep)
 
 
 def _seconds(value: Any, name: str) -> float:
@@ -356,6 +391,7 @@ class Usage(NamedTuple):
     prefill_time_share: float | None = None
     samples_per_second: float | None = None
     replica_accelerators: float | None = None
+    replicas: int | None = None  # whole replicas the fleet holds (``replicas``)
 
 
 def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Usage:
@@ -384,15 +420,18 @@ def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Us
         raise InvalidInputError(
             "steps", steps, _STEPS_UNUSED, "the workload is a rate (serving or per sample), not a run"
         )
+    rep = replica_accelerators(workload)
+    k = replicas(rep, fleet)
     rates = request_rates(workload) if tps is not None else None
     if rates is not None:  # whole requests: output tokens with their prompts' prefill included
         return Usage(
             input_tokens_per_second=rates[0],
             tokens_per_second=rates[1],
             prefill_time_share=rates[2],
-            replica_accelerators=replica_accelerators(workload),
+            replica_accelerators=rep,
+            replicas=k,
         )
-    return Usage(tokens_per_second=tps, samples_per_second=qps, replica_accelerators=replica_accelerators(workload))
+    return Usage(tokens_per_second=tps, samples_per_second=qps, replica_accelerators=rep, replicas=k)
 
 
 def _same_accelerator(workload: Any, fleet: Fleet) -> None:

@@ -173,8 +173,9 @@ def train_json(tmp_path_factory):
     [("cost", "EconomicsModel", {"kwh_price": 0.1}), ("carbon", "SustainabilityModel", {})],
 )
 def test_cost_and_carbon_price_a_train_result_from_its_json_as_python_does(train_json, command, solver, extra):
-    """`mlsysim train ... --json > run.json; mlsysim cost CLUSTER --days 30 --from run.json --nodes 8`:
-    the same numbers as solve(..., workload=<the training result>) on the 8-node cluster."""
+    """`mlsysim train ... --json > run.json; mlsysim cost CLUSTER --days 30 --from run.json --nodes 64`:
+    the same numbers as solve(..., workload=<the training result>) on the 64-node cluster (the run on 32 of
+    its nodes; a fleet smaller than the run is refused: test_chained_results_hold_the_layout_...)."""
     import json
 
     import mlsysim
@@ -191,7 +192,7 @@ def test_cost_and_carbon_price_a_train_result_from_its_json_as_python_does(train
         "--from",
         str(train_json),
         "--nodes",
-        "8",
+        "64",
     ] + [a for k, v in extra.items() for a in (f"--{k.replace('_', '-')}", str(v))]
     code, out, err = run(args + ["--json"])
     assert code == 0, err
@@ -200,7 +201,7 @@ def test_cost_and_carbon_price_a_train_result_from_its_json_as_python_does(train
     trained = mlsysim.DistributedModel().solve(mlsysim.Models.Llama3_8B, fleet, batch_size=256, tp_size=8, tokens=1e12)
     want = (
         getattr(mlsysim, solver)()
-        .solve(with_nodes(fleet, 8), 30.0, datacenter=lookup("datacenter", "Quebec", "")[1], workload=trained, **extra)
+        .solve(with_nodes(fleet, 64), 30.0, datacenter=lookup("datacenter", "Quebec", "")[1], workload=trained, **extra)
         .to_dict()
     )
     assert got["workload_time"]["value"] == pytest.approx(want["workload_time"]["value"], rel=1e-12)
@@ -275,6 +276,35 @@ def test_reliability_takes_the_job_hours_from_the_train_result(train_json, tmp_p
     assert code == 1 and "--tokens" in one_error_line(err) and "--from" in err
     code, out, err = run(["reliability", "Research_256"])
     assert code == 1 and one_error_line(err).startswith("Error: --hours: ")
+
+
+def test_chained_results_hold_the_layout_they_were_solved_on(tmp_path):
+    """A run on 4 of Research_256's 32 nodes was assessed by `reliability --from` at the failure rate of all
+    32 (fleet MTBF 158.5 h instead of 1268 h), and `sweep reliability --from` passed the file name itself to
+    the solver ('training=str'); cost priced a 16-GPU serving replica on an 8-GPU fleet at half its rate. Now
+    one line naming --from and what to give (--nodes), the right fleet is assessed, the sweep reads the file."""
+    import json
+
+    run4 = tmp_path / "run4.json"
+    train4 = ["train", "Llama3_8B", "Research_256", "--nodes", "4", "--tp", "8", "--zero", "3", "--batch-size", "64"]
+    run4.write_text(run([*train4, "--tokens", "1e9", "--json"])[1], encoding="utf-8")
+    code, out, err = run(["reliability", "Research_256", "--from", str(run4)])
+    assert code == 1 and one_error_line(err).startswith("Error: --from: training=") and "--nodes 4" in err
+    code, out, err = run(["reliability", "Research_256", "--from", str(run4), "--nodes", "4", "--json"])
+    assert code == 0, err
+    fleet_mtbf = json.loads(out)["result"]["fleet_mtbf"]
+    assert fleet_mtbf["unit"] == "h" and fleet_mtbf["value"] == pytest.approx(5072.760217122988 / 4, rel=1e-9)
+    code, out, err = run(["sweep", "reliability", "--cluster", "Research_256", "--nodes", "2,4", "--from", str(run4)])
+    assert code == 0 and "2 points, 1 solved" in out + err and "fleet's 2 nodes" in out, out + err
+    serve16 = tmp_path / "serve16.json"
+    replica = ["serve", "Llama3_70B", "H100", "--seq-len", "2048", "--tp", "8", "--pp", "2", "--fabric", "IB_NDR"]
+    serve16.write_text(run([*replica, "--json"])[1], encoding="utf-8")
+    for command in ("cost", "carbon"):
+        base = [command, "Research_256", "--datacenter", "Quebec", "--days", "1", "--from", str(serve16)]
+        code, out, err = run([*base, "--nodes", "1"])
+        assert code == 1 and "'a replica of 16 accelerators' is invalid" in one_error_line(err), err
+        code, out, err = run([*base, "--nodes", "3", "--json"])  # 24 GPUs: one whole 16-GPU replica, 8 idle
+        assert code == 0 and json.loads(out)["result"]["replicas"] == 1, err
 
 
 def test_from_a_file_that_is_no_result_is_one_line(tmp_path):

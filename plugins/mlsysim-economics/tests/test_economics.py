@@ -578,3 +578,22 @@ def test_cost_cli_shows_the_rental_estimate():
     assert "rental_estimate" in three.output
     line = [s for s in five.output.splitlines() if s.startswith("rental_estimate")]
     assert line and line[0] not in three.output  # a longer term, another price
+
+
+def test_a_fleet_serves_whole_replicas_and_holds_the_run():
+    """The fleet's token rate counted fractions of a replica (rate x N / replica GPUs): 80 GPUs of 3-GPU
+    replicas at 300 tokens/s gave 8,000 tokens/s (26.7 replicas), a 16-GPU replica on an 8-GPU fleet half its
+    rate, and a run on 100 GPUs was priced on an 80-GPU fleet. Now 26 whole replicas (2 GPUs idle, still
+    owned): 7,800 tokens/s; a replica or a run larger than the fleet, or a fractional GPU count, is refused."""
+    r = M.solve(FLEET, 30, workload=Serving(Q_(300, "1/s"), tp=3))
+    assert r.replicas == 26 and r.replica_accelerators == 3
+    assert r.tokens_per_second.magnitude == pytest.approx(26 * 300)
+    assert r.cost_per_million_tokens.magnitude == pytest.approx(TCO / (720 * 3600) / 7800 * 1e6)
+    with pytest.raises(InvalidInputError, match="'a replica of 96 accelerators' .*fits the fleet's 80 accelerators"):
+        M.solve(FLEET, 30, workload=Training(tokens_per_second=Q_(1000, "1/s"), num_gpus=96))
+    with pytest.raises(InvalidInputError, match=r"workload.tp_size=2.5 is invalid: expected a whole number"):
+        M.solve(FLEET, 30, workload=Serving(Q_(300, "1/s"), tp=2.5))
+    with pytest.raises(InvalidInputError, match="'a run on 100 accelerators' .*at most the fleet's 80"):
+        M.solve(FLEET, 30, workload=Training(time_to_train=Q_(1, "day"), total_accelerators=100))
+    with pytest.raises(InvalidInputError, match="workload.total_accelerators=0 is invalid"):
+        M.solve(FLEET, 30, workload=Training(time_to_train=Q_(1, "day"), total_accelerators=0))

@@ -167,3 +167,14 @@ def test_job_hours_come_from_the_training_result():
     with pytest.raises(InvalidInputError) as ei:
         ReliabilityModel().solve(fleet(), training=train(0))  # solved without tokens: no time_to_train
     assert ei.value.argument == "training"
+
+
+def test_a_run_on_another_fleet_is_refused():
+    """A run on 2 nodes assessed on a 4-node fleet got the failure rate of 4 nodes for its time to train (no
+    note); now an error naming training, the fleet it ran on and what to give. The same nodes are assessed."""
+    run = mlsysim.DistributedModel().solve(TINY, fleet(), batch_size=2, tp_size=2, pp_size=2, seq_len=512, tokens=1e9)
+    with pytest.raises(InvalidInputError, match=r"training='a run on TestFleet' .*fleet's 4 nodes .*ran on 2 nodes"):
+        ReliabilityModel().solve(attrs.evolve(fleet(), count=4), training=run)
+    s = ReliabilityModel.sweep(fleet=attrs.evolve(fleet(), count=4), job_duration_hours=[1, 2], training=run)
+    assert not s.valid.any() and all("training='a run on TestFleet'" in e for e in s.error)
+    assert ReliabilityModel().solve(fleet(), training=run).nodes == 2

@@ -447,3 +447,17 @@ def test_llama2_model_card_rows_from_the_catalog(model):
         fleet, mlsysim.Q_(gpu_hours / n, "h"), datacenter=grid, utilization=1.0, boundary="accelerator", embodied=False
     )
     assert r.carbon_footprint.to("t").magnitude == pytest.approx(tco2, rel=1e-3)
+
+
+def test_a_fleet_serves_whole_replicas_and_holds_the_run():
+    """80 GPUs of 3-GPU replicas at 300 tokens/s served 8,000 tokens/s (26.7 replicas); now 26 whole ones,
+    7,800 tokens/s, the time for 1e6 queries of 500 tokens from that rate. Energy per token is one replica's.
+    A replica or a run larger than the fleet is refused."""
+    r = M.solve(FLEET, 30, workload=Serving(Q_(300, "1/s"), tp=3), tokens_per_query=500, queries=1e6)
+    assert r.replicas == 26 and r.tokens_per_second.magnitude == pytest.approx(7800)
+    assert r.workload_time.to("s").magnitude == pytest.approx(500 * 1e6 / 7800)
+    assert r.energy_per_million_tokens.to("kWh").magnitude == pytest.approx(3 * 950 * 1.2 / 300 * 1e6 / 3.6e6)
+    with pytest.raises(InvalidInputError, match="'a replica of 16 accelerators' .*fleet's 8 accelerators"):
+        M.solve(attrs.evolve(FLEET, count=1), 30, workload=Serving(Q_(300, "1/s"), tp=16))
+    with pytest.raises(InvalidInputError, match="'a run on 100 accelerators'"):
+        M.solve(FLEET, 30, workload=Training(time_to_train=Q_(1, "day"), total_accelerators=100))

@@ -26,7 +26,9 @@ Equations (``shared/design/physics.md``, "Economics"):
   price, not an on-demand list price (which also pays for the hours a provider leaves unsold: no
   filing states that share).
 - With a serving result: cost per 1M tokens = cost per hour / (tokens per second * 3600) * 1e6, the
-  fleet's token rate being the replica's times the number of replicas. A result that reports whole
+  fleet's token rate being the replica's times the number of whole replicas, floor(N / replica's
+  accelerators) (the accelerators left over idle, still owned; a replica larger than the fleet is an
+  error). A result that reports whole
   requests (ServingModel with ``output_len``: prompt prefill included, continuous batching) is
   priced by its output tokens per second with the prefills counted, and the cost splits by time:
   input price = cost rate * prefill share / input tokens per second, output price = cost rate *
@@ -189,6 +191,10 @@ class EconomicsResult(UpstreamEnergyNames, Result):
         "1/s", doc="fleet samples (queries) per second from a per-step result's throughput", optional=True
     )
     replica_accelerators: float | None = attrs.field(default=None)
+    replicas: int | None = attrs.field(
+        default=None,
+        metadata={"doc": "whole replicas the fleet holds: floor(accelerators / replica_accelerators); the rest idle"},
+    )
     workload_time = measure("h", doc="wall time of the training run costed", optional=True)
     workload_cost = measure("USD", doc="cost of the training run (owned fleet)", optional=True)
     workload_cloud_cost = measure("USD", doc="cost of the training run at cloud_rate", optional=True)
@@ -529,6 +535,7 @@ def _prepare(
         rent_term=None if rented is None else rented["term"],
         rent_source=None if rented is None else rented["source"],
         replica_accelerators=w.replica_accelerators,
+        replicas=w.replicas,
         rental_years=term / YEAR_S,
         rental_margin=g.margin,
         rental_note=_rental_note(hw, term / YEAR_S),
@@ -665,15 +672,15 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any, make: Any, **extra: Any) ->
         breakeven = where(margin > 0, capex_total / maximum(margin, 5e-324), None)  # max(): no 0/0 on either path
 
     # --- consumed results
-    tps, qps, rep = w.tokens_per_second, w.samples_per_second, w.replica_accelerators
+    tps, qps, k = w.tokens_per_second, w.samples_per_second, w.replicas
     fleet_tps = fleet_qps = per_million = per_query = wl_cost = wl_cloud = None
     fleet_in = per_million_in = per_million_out = None
-    if tps is not None:
-        fleet_tps = tps * n / rep
+    if tps is not None:  # k whole replicas serve; accelerators left over idle, still owned
+        fleet_tps = tps * k
         if w.prefill_time_share is not None:  # whole requests: the prompts' rate too
-            fleet_in = w.input_tokens_per_second * n / rep
+            fleet_in = w.input_tokens_per_second * k
     elif qps is not None:  # a per-step result (latency, throughput) on `rep` accelerators: every replica serves
-        fleet_qps = qps * n / rep
+        fleet_qps = qps * k
     elif w.time is not None and cr is not None:
         wl_cloud = cr * w.accelerators * w.time
     if tco is not None:  # the owned cost per token, per query or of the run

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlsysim_cli.api import CliError, Param, SolverCommand, View, solver_command, value
-from mlsysim_fleet.params import CLUSTER
+from mlsysim_fleet.params import CLUSTER, NODES
 
 
 def training_from_file(_: Any, path: str) -> Any:
@@ -74,6 +74,7 @@ RELIABILITY = SolverCommand(
         ),
         Param("asynchronous_checkpoint", "--async-checkpoint", "bool", help="on: stall only for the copy to host."),
         Param("restart_time_s", "--restart-s", "float", help="Restart cost after a failure (s; default 300)."),
+        NODES,
         Param(
             "scope",
             "--scope",

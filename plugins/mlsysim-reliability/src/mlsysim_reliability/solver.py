@@ -374,6 +374,7 @@ class ReliabilityModel(Solver):
             checkpoint_interval,
             scope,
         )
+        _ran_on(training, fleet)
         t = _job_hours(job_duration_hours, training)
         ck = _checkpoint(training, storage, asynchronous_checkpoint, job_duration_hours is None)
         delta = _delta(checkpoint_time_s, ck)
@@ -398,6 +399,7 @@ class ReliabilityModel(Solver):
             a["checkpoint_interval"],
             a["scope"],
         )
+        _ran_on(a["training"], fleet)
         errors = PointErrors(n)
         t = checked(errors, "job_duration_hours", vectors, a, lambda v: _job_hours(v, a["training"]))
         hours_from_training = "job_duration_hours" not in vectors and a["job_duration_hours"] is None
@@ -407,6 +409,22 @@ class ReliabilityModel(Solver):
         f = _evaluate(t, delta, restart, m, interval, fleet.count, source, dict, **fixed)
         f.update(valid=errors.ok, error=errors.messages)
         return f
+
+
+def _ran_on(training: Any, fleet: Fleet) -> None:
+    """A training result solved on another fleet than ``fleet`` (other nodes, or another count of them) is an
+    error: its time to train and its checkpoint would be assessed against failures of nodes it did not run on
+    (a run on 4 of Research_256's nodes got the failure rate of all 32). A result without its Fleet passes."""
+    ran = getattr(training, "fleet", None)
+    if not isinstance(ran, Fleet) or (ran.node.name == fleet.node.name and ran.count == fleet.count):
+        return
+    raise InvalidInputError(
+        "training",
+        f"a run on {ran.name}",
+        f"a run on the fleet's {fleet.count} nodes of {fleet.node.name}",
+        f"it ran on {ran.count} nodes of {ran.node.name}: give the fleet it ran on (on the command line: "
+        f"--nodes {ran.count})",
+    )
 
 
 def _job_hours(value: Any, training: Any) -> float:

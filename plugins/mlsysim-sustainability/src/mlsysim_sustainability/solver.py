@@ -22,7 +22,8 @@ Equations (``shared/design/physics.md``, "Sustainability"; ``shared/reference/in
 - Grid (carbon, off-site water) and facility (PUE, WUE) vary independently: ``grid=`` replaces the
   facility's grid; a GridProfile passed as ``datacenter`` means a typical datacenter on that grid
   (its ``typical_pue`` and ``typical_wue``, stated in the result).
-- A serving result: energy per token = replica facility power / tokens per second; a training
+- A serving result: energy per token = replica facility power / tokens per second, the fleet serving
+  floor(N / replica's accelerators) whole replicas (a replica larger than the fleet is an error); a training
   result: energy of the run = run power * PUE * run time (accelerators the run used).
 
 Fixes over upstream 0.1.1 (reference section 8, item 11): node power instead of GPU TDP, WUE on
@@ -123,6 +124,10 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
     service_life_years: float = attrs.field()
     tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
     replica_accelerators: float | None = attrs.field(default=None)
+    replicas: int | None = attrs.field(
+        default=None,
+        metadata={"doc": "whole replicas the fleet holds: floor(accelerators / replica_accelerators); the rest idle"},
+    )
     energy_per_million_tokens = measure("kWh", doc="energy (at the boundary) per 1M output tokens", optional=True)
     energy_per_query = measure(
         "Wh",
@@ -434,6 +439,7 @@ def _prepare(
         embodied_source=emb_source,
         service_life_years=life / YEAR_S,
         replica_accelerators=w.replica_accelerators,
+        replicas=w.replicas,
         carbon_intensity=g.ci,
         wue=g.w_ue,
         pue=g.p_ue,
@@ -473,7 +479,7 @@ def _evaluate(g: _Group, u: Any, t: Any, make: Any, **extra: Any) -> Any:
     if rate is not None:
         # one replica's power at the boundary, per token (serving) or per sample
         e_tok = p_one * rep / rate
-        fleet_rate = rate * n / rep
+        fleet_rate = rate * w.replicas  # whole replicas; accelerators left over idle
         if w.tokens_per_second is not None:
             fleet_tps, e_mtok = fleet_rate, e_tok * 1e6
         if g.tq is not None:
