@@ -39,7 +39,9 @@ def describe(exc: BaseException, ctx: click.Context | None) -> str:
     if isinstance(exc, InvalidInputError) and ctx is not None:
         options = ctx.meta.get(OPTIONS_KEY, {})
         arg = str(exc.argument)
-        opt = options.get(arg) or options.get(arg.split(".")[0].split("[")[0].split("*")[0])
+        # a product of arguments ("tp_size*pp_size" for --pp 3) names each of its options, not only the first
+        product = [options[k] for k in arg.split("*") if k in options] if "*" in arg else []
+        opt = options.get(arg) or "/".join(product) or options.get(arg.split(".")[0].split("[")[0])
         for keyword, flag in options.items():  # "pass <keyword>=" is Python; the CLI user passes --<option>
             msg = re.sub(rf"\b{re.escape(keyword)}=(?=$|[\s).,;])", flag, msg)
         for solver, command in _commands_of_solvers().items():  # "use SomeModel": the command that runs it

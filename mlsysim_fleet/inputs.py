@@ -182,8 +182,9 @@ def _count(v: Any, name: str) -> float | None:
     would price the work on accelerators it did not run on."""
     if v is None:
         return None
-    if isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) and v >= 1 and float(v).is_integer():
-        return float(v)
+    f = float(v) if isinstance(v, Real) and not isinstance(v, bool) else math.nan
+    if f >= 1 and f.is_integer():  # NaN fails; inf is not an integer
+        return f
     raise InvalidInputError(f"workload.{name}", v, "a whole number of accelerators >= 1")
 
 

@@ -307,6 +307,13 @@ def test_chained_results_hold_the_layout_they_were_solved_on(tmp_path):
         assert code == 0 and json.loads(out)["result"]["replicas"] == 1, err
 
 
+def test_an_error_about_a_product_of_degrees_names_each_option():
+    """train --pp 3 on 256 GPUs was 'Error: --tp: tp_size*pp_size=3 is invalid' (only the first factor's
+    option, one the user did not give); now every factor's option."""
+    code, out, err = run(["train", "Llama3_8B", "Research_256", "--batch-size", "256", "--pp", "3"])
+    assert code == 1 and one_error_line(err).startswith("Error: --tp/--pp: tp_size*pp_size=3 is invalid"), err
+
+
 def test_from_a_file_that_is_no_result_is_one_line(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]", encoding="utf-8")

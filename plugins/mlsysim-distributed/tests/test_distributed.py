@@ -773,3 +773,16 @@ def test_a_seq_len_for_a_cnn_is_refused_not_ignored():
     assert solve(cnn, fleet, batch_size=256).seq_len == 1
     swept = mlsysim.DistributedModel.sweep(model=cnn, fleet=fleet, batch_size=256, seq_len=[100, 200])
     assert not swept.valid.any() and all("not a transformer" in e for e in swept.error)
+
+
+def test_a_seq_len_beyond_the_models_context_is_refused():
+    """GPT-2 XL (1024 learned positions) trained at seq_len 2048 and Llama-3.1-8B at 1,000,000 were solved (a
+    5130 GB-per-GPU step) where roofline and serve refuse a seq_len beyond max_seq_len; now the same message."""
+    import mlsysim
+
+    gpt2, fleet = mlsysim.Models.GPT2, mlsysim.Systems.Clusters.Research_256
+    with pytest.raises(InvalidInputError, match=r"seq_len=2048 is invalid: expected an integer in \[1, 1024\]"):
+        solve(gpt2, fleet, batch_size=256, seq_len=2048)
+    assert solve(gpt2, fleet, batch_size=256, seq_len=1024).seq_len == 1024
+    swept = mlsysim.DistributedModel.sweep(model=gpt2, fleet=fleet, batch_size=256, seq_len=[1024, 2048])
+    assert list(swept.valid) == [True, False] and "expected an integer in [1, 1024]" in swept.error[1]

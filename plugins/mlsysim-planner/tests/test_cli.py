@@ -77,3 +77,26 @@ def test_serve_searches_speculation():
     alone = [a for a in args if a not in ("--spec-draft", "Llama3_2_1B")]  # an acceptance with nothing proposing
     out = CliRunner().invoke(main, alone, prog_name="mlsysim")
     assert out.exit_code == 1 and out.output.count("\n") == 1 and "--spec-draft" in out.output, out.output
+
+
+def test_bad_ranks_and_request_lengths_are_one_line_before_the_search():
+    """plan serve --output-len 0 (or --seq-len 0) searched every engine and answered 'infeasible: ... needs nan
+    GB per GPU of nan GB usable' with exit 0; --top 0 printed an empty table (exit 0); --explain 0 and a rank
+    beyond the plan came after the whole search and its table. Now one line naming the option, exit 1."""
+    for args, says in (
+        (("--top", "0"), "--top: 0 is invalid: expected a number of rows >= 1"),
+        (("--explain", "0"), "--explain: 0 is invalid: expected a rank >= 1"),
+        (("--explain", "999"), "--explain: 999 is invalid: expected a rank in [1, "),
+    ):
+        out = run(*args)
+        assert out.exit_code == 1 and out.output.count("\n") == 1, out.output
+        assert out.output.startswith(f"Error: {says}"), out.output
+    serve = ["plan", "serve", "Llama3_8B", "--qps", "1", "--slo-ttft", "1s", "--slo-itl", "40ms", "--no-progress"]
+    for lengths, says in (
+        (("--seq-len", "1000", "--output-len", "0"), "--output-len: output_len=0 is invalid: expected an integer in"),
+        (("--seq-len", "0", "--output-len", "100"), "--seq-len: seq_len=0 is invalid: expected an integer in"),
+        (("--seq-len", "131000", "--output-len", "100"), "--output-len: output_len=100 is invalid: expected seq_len +"),
+    ):
+        out = CliRunner().invoke(main, [*serve, *lengths, "--json"])
+        assert out.exit_code == 1 and out.output.count("\n") == 1, out.output
+        assert out.output.startswith(f"Error: {says}"), out.output

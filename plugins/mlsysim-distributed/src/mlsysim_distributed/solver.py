@@ -536,8 +536,9 @@ def _seq(seq_len: Any, g: _Group) -> int:
             )
         return 1
     S = seq_len if seq_len is not None else g.default_seq
-    if type(S) is not int or not 1 <= S <= MAX_COUNT:
-        S = integer("seq_len", S)
+    if type(S) is not int or not 1 <= S <= g.max_seq:
+        # beyond max_seq_len the model has no positions (GPT-2's 1024 learned ones), as roofline and serve refuse
+        S = integer("seq_len", S, 1, g.max_seq)
     return S
 
 
@@ -594,6 +595,7 @@ class _Group:
         "ep_forward",
         "n_coll",
         "default_seq",
+        "max_seq",
         "fwd",
         "acts_per_sample",
         "dp_c",
@@ -659,6 +661,7 @@ class _Group:
     ep_forward: Any
     n_coll: Any
     default_seq: Any
+    max_seq: Any
     fwd: Any
     acts_per_sample: Any
     dp_c: Any
@@ -859,6 +862,7 @@ def _prepare(
         G.default_seq = (
             DEFAULT_SEQ_LEN if model.max_seq_len is None or model.max_seq_len > DEFAULT_SEQ_LEN else model.max_seq_len
         )
+        G.max_seq = MAX_COUNT if model.max_seq_len is None else min(int(model.max_seq_len), MAX_COUNT)
         G.L, G.h, G.a = L, _, a = model.layers, model.hidden_dim, model.heads
         if p > L:
             raise InvalidInputError("pp_size", p, f"at most the model's {L} layers")

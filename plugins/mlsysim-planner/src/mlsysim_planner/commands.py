@@ -32,7 +32,10 @@ def names(kind: str, flag: str, text: str) -> list[Any]:
 
 
 def output(plan: Any, as_json: bool, as_csv: bool, plot: str | None, explain: int | None, top: int) -> None:
-    """Print the plan as a table (or JSON / CSV), draw its Pareto front, explain one row."""
+    """Print the plan as a table (or JSON / CSV), draw its Pareto front, explain one row (a rank beyond the
+    plan's rows is refused before anything is printed)."""
+    if explain is not None and not 1 <= explain <= len(plan):
+        raise CliError("--explain", f"{explain} is invalid: expected a rank in [1, {len(plan)}]")
     if plot:
         save_plot(plan.plot, plot)
     if as_json:
@@ -54,10 +57,17 @@ def output(plan: Any, as_json: bool, as_csv: bool, plot: str | None, explain: in
         for note in plan.notes:
             click.echo(f"note: {note}")
     if explain is not None:
-        if not 1 <= explain <= len(plan):
-            raise CliError("--explain", f"{explain} is invalid: expected a rank in [1, {len(plan)}]")
         click.echo("")
         click.echo(plan.explain(explain - 1))
+
+
+def ranks(top: int, explain: int | None) -> None:
+    """--top and --explain checked before the search: --top 0 printed an empty table with exit 0, --explain 0
+    was refused only after the whole search and its table."""
+    if top < 1:
+        raise CliError("--top", f"{top} is invalid: expected a number of rows >= 1")
+    if explain is not None and explain < 1:
+        raise CliError("--explain", f"{explain} is invalid: expected a rank >= 1 (1 = the best)")
 
 
 def common(fn: Callable) -> Callable:
@@ -120,6 +130,7 @@ def train(model: str, cluster: str, **o: Any) -> None:
     """
     from .training import plan_training
 
+    ranks(o["top"], o["explain"])
     option_names(
         model="MODEL", clusters="--cluster", batch_size="--batch-size", seq_len="--seq-len", tokens="--tokens",
         steps="--steps", gpus="--gpus", max_gpus="--max-gpus", deadline_days="--deadline-days",
@@ -206,6 +217,7 @@ def serve(model: str, **o: Any) -> None:
     """
     from .serving import plan_serving
 
+    ranks(o["top"], o["explain"])
     option_names(
         model="MODEL", qps="--qps", seq_len="--seq-len", output_len="--output-len", slo_ttft="--slo-ttft",
         slo_itl="--slo-itl", slo_percentile="--percentile", hardware="--hardware", max_gpus="--max-gpus",

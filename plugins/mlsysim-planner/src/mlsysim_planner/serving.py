@@ -100,6 +100,7 @@ def plan_serving(
             on a terminal for large searches).
     """
     instance("model", model, TransformerWorkload, "a TransformerWorkload (mlsysim.Models.Language.X)")
+    seq_len, output_len = _lengths(model, seq_len, output_len)
     rate = number("qps", qps, 0.0, math.inf, low_open=True)
     slo = (
         _seconds("slo_ttft", slo_ttft),
@@ -160,6 +161,18 @@ def plan_serving(
         blocks, split, r0, ok, seconds, goal, rate, budget, slo, output_len, datacenter, sorted(axes or {}), fabric,
         speculative is not None,
     )  # fmt: skip
+
+
+def _lengths(model: Any, seq_len: Any, output_len: Any) -> tuple[int, int]:
+    """Prompt and output tokens of a request, checked as ServingModel checks them, before any search: a
+    request the model cannot hold (output_len 0, seq_len + output_len beyond its context) made every point
+    invalid, and the plan said 'needs nan GB per GPU of nan GB usable' with exit 0."""
+    most = int(model.max_seq_len) if model.max_seq_len else 1 << 40
+    seq = integer("seq_len", seq_len, 1, most)
+    out = integer("output_len", output_len, 1, most)
+    if seq + out > most:
+        raise InvalidInputError("output_len", output_len, f"seq_len + output_len <= max_seq_len={most} (seq_len={seq})")
+    return seq, out
 
 
 def _replicas(engine: dict, gpus: int, seq_len: int, output_len: int, rate: float, budget: int, client: Any) -> dict:
