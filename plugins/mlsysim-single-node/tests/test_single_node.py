@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -317,6 +318,34 @@ def test_overhead_bound_step_is_said():
     assert t_o > max(t_c, t_m)
     line = next(w for w in small.constraint_trace if w.startswith("Overhead:"))
     assert f"{t_o / small.latency.m_as('s'):.0%} of the latency" in line and "batch 1" in line
+    assert f"bottleneck {small.bottleneck} is the roofline regime of the remaining time" in line
+    assert small.bottleneck == "Memory" and small.overhead_share() == pytest.approx(t_o / small.latency.m_as("s"))
+    assert f"(overhead-bound, {t_o / small.latency.m_as('s'):.0%}; roofline Memory)" in small.summary()
     big = SingleNodeModel().solve(RESNET, H100, batch_size=256)
     assert big.latency_compute.m_as("s") > big.latency_overhead.m_as("s")
     assert not any(w.startswith("Overhead:") for w in big.constraint_trace)
+    assert big.overhead_share() is None and f"({big.bottleneck}-bound)" in big.summary()
+
+
+def test_compare_names_the_overhead_wall_of_an_overhead_bound_step():
+    """``mlsysim compare``'s wall is what bounds the step: ResNet-50 at batch 1 is 'overhead' on both parts (its
+    share of the latency, the roofline regime after it), at batch 256 a roofline wall again."""
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    def rows(batch: int) -> list:
+        out = CliRunner().invoke(
+            main, ["compare", "A100", "H100", "--model", "ResNet50", "--batch-size", str(batch), "--json"]
+        )
+        assert out.exit_code == 0, out.output
+        return json.loads(out.output)["rows"]
+
+    for row in rows(1):
+        r = row["result"]
+        share = r["latency_overhead"]["value"] / r["latency"]["value"]  # both in ms
+        assert (
+            row["wall"] == "overhead"
+            and row["reason"] == f"fixed overhead {share:.0%} of the latency (roofline: memory)"
+        )
+    assert [row["wall"] for row in rows(256)] == ["compute", "memory"]

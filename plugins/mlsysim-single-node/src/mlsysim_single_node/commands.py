@@ -105,13 +105,17 @@ ROOFLINE = SolverCommand(
 
 
 def _wall(r: Any) -> tuple[str, str]:
-    """(wall, reason) of a SingleNodeModel result: capacity, memory or compute."""
+    """(wall, reason) of a SingleNodeModel result: capacity, overhead (more than either roofline term), memory or
+    compute."""
     if not r.feasible:
         spill = r.offload_spill_bytes is not None and math.isfinite(r.latency.magnitude)
         return "capacity", (
             f"needs {r.memory_footprint.to('GB').magnitude:.4g} GB > "
             f"{r.memory_available.to('GB').magnitude:.4g} GB usable" + ("; spills over the host link" if spill else "")
         )
+    share = r.overhead_share()
+    if share is not None:
+        return "overhead", f"fixed overhead {share:.0%} of the latency (roofline: {r.bottleneck.lower()})"
     ai, ridge = r.arithmetic_intensity.magnitude, r.ridge_point.magnitude
     if r.bottleneck == "Memory":
         return "memory", f"intensity {ai:.3g} < ridge {ridge:.3g} FLOP/B"
@@ -155,7 +159,7 @@ def compare(
     plot: str | None,
 ) -> None:
     """Side by side: one step of --model on each accelerator, the ratio to the first, and which wall
-    each hits (compute, memory bandwidth, or capacity).
+    each hits (compute, memory bandwidth, fixed overhead, or capacity).
 
     \b
     Example:

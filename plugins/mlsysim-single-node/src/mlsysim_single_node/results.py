@@ -31,7 +31,12 @@ class PerformanceProfile(Result):
         doc="samples per second = batch_size / latency (tokens/s for an LLM decode step, "
         "sequences/s for an encoder or a prefill)",
     )
-    bottleneck: str = attrs.field(metadata={"doc": '"Memory" or "Compute": the larger roofline term'})
+    bottleneck: str = attrs.field(
+        metadata={
+            "doc": '"Memory" or "Compute": the larger roofline term (the roofline regime; a step whose fixed '
+            "overhead exceeds both is overhead-bound, which its why lines and summary say)"
+        }
+    )
     mfu: float = attrs.field(metadata={"doc": "model FLOPs utilisation = flops / (latency * peak_flops)"})
     hfu: float = attrs.field(
         metadata={"doc": "hardware FLOPs utilisation (= mfu; recomputed FLOPs counted in training with recomputation)"}
@@ -135,14 +140,29 @@ class PerformanceProfile(Result):
             f"compute {self._latency_compute * 1e3:.4g} ms, memory {self._latency_memory * 1e3:.4g} ms, "
             f"overhead {self._latency_overhead * 1e3:.4g} ms."
         )
-        t_o = self._latency_overhead
-        if t_o > max(self._latency_compute, self._latency_memory) and math.isfinite(self._latency):
+        share = self.overhead_share()
+        if share is not None:
             lines.append(
-                f"Overhead: the fixed dispatch and per-layer time is {t_o / self._latency:.0%} of the latency, more "
-                f"than either roofline term: at batch {self.batch_size} the step is overhead-bound "
-                "(a larger batch amortizes it; the roofline regime above is that of the remaining time)."
+                f"Overhead: the fixed dispatch and per-layer time is {share:.0%} of the latency, more "
+                f"than either roofline term: at batch {self.batch_size} the step is overhead-bound (a larger batch "
+                f"amortizes it); bottleneck {self.bottleneck} is the roofline regime of the remaining time."
             )
         return lines
+
+    def overhead_share(self) -> float | None:
+        """latency_overhead / latency when the fixed overhead exceeds both roofline terms (the step is
+        overhead-bound, whatever ``bottleneck``'s roofline regime), else None."""
+        t_o = self._latency_overhead
+        if t_o > max(self._latency_compute, self._latency_memory) and math.isfinite(self._latency):
+            return float(t_o / self._latency)
+        return None
+
+    def _bound(self) -> str:
+        """What bounds the step, for the summary: the roofline regime, and the overhead where it dominates."""
+        share = self.overhead_share()
+        return (
+            f"{self.bottleneck}-bound" if share is None else f"overhead-bound, {share:.0%}; roofline {self.bottleneck}"
+        )
 
     def summary(self) -> str:
         """A short text block (upstream name)."""
@@ -151,7 +171,7 @@ class PerformanceProfile(Result):
             [
                 f"{self.model} on {self.hardware} ({self.precision}, batch {self.batch_size}"
                 f"{', training' if self.is_training else ''})",
-                f"  latency     {lat * 1e3:.4g} ms  ({self.bottleneck}-bound)"
+                f"  latency     {lat * 1e3:.4g} ms  ({self._bound()})"
                 if math.isfinite(lat)
                 else "  latency     inf (does not fit, no offload path)",
                 f"  throughput  {self._throughput:.4g} /s",
