@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -301,6 +303,18 @@ def test_template_alone_brings_its_command_and_sweep(template_venv, tmp_path):
     )
     assert one["inputs"] == {"hardware": "H100", "flops": 1e9, "bytes_moved": 1e8, "precision": None}
     assert one["result"] == doc["points"][0]["result"]
+
+
+def test_the_template_readme_shows_what_its_commands_print(template_venv, tmp_path):
+    """Each ``$ mlsysim ...`` block of templates/solver-plugin/README.md is what the command prints where only the
+    host and the template are installed (standard output, then standard error), run in an empty folder: the
+    template is in no development environment, so tools/doc_outputs.py cannot check it."""
+    text = (REPO / "templates" / "solver-plugin" / "README.md").read_text()
+    blocks = re.findall(r"^```\n\$ (mlsysim [^\n]*)\n(.*?)^```$", text, flags=re.S | re.M)
+    assert len(blocks) == 2
+    for command, shown in blocks:
+        out = _run([template_venv.mlsysim, *shlex.split(command)[1:]], cwd=tmp_path)
+        assert out.stdout + out.stderr == shown, command
 
 
 # --------------------------------------------------------------------------- (d) a broken plugin
