@@ -435,6 +435,27 @@ def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Us
     return Usage(tokens_per_second=tps, samples_per_second=qps, replica_accelerators=rep, replicas=k)
 
 
+def per_query_unused(usage: Usage, tokens_per_query: Any, queries: Any = None) -> None:
+    """``tokens_per_query`` (and ``queries``) nothing would use is an error, as ``steps`` is: both were silently
+    ignored without a serving result (the same answer as without them). tokens_per_query prices a serving
+    result's tokens (a per-sample result's query is one sample); queries counts queries of a rate."""
+    why = (
+        "no workload was given"
+        if usage == Usage()
+        else "the workload is a training run"
+        if usage.time is not None
+        else "the workload gives samples per second: a query is one sample"
+    )
+    if tokens_per_query is not None and usage.tokens_per_second is None:
+        raise InvalidInputError(
+            "tokens_per_query", tokens_per_query, "None: tokens per query price a serving result's tokens", why
+        )
+    if queries is not None and usage.tokens_per_second is None and usage.samples_per_second is None:
+        raise InvalidInputError(
+            "queries", queries, "None: queries count queries of a serving or per-sample result", why
+        )
+
+
 def _same_accelerator(workload: Any, fleet: Fleet) -> None:
     """A result solved on another accelerator than the fleet's is an error: its rate or run time would be priced
     as this fleet's hours (an A100 serving rate costed on H100 nodes). The result names its part by ``hardware``

@@ -597,3 +597,18 @@ def test_a_fleet_serves_whole_replicas_and_holds_the_run():
         M.solve(FLEET, 30, workload=Training(time_to_train=Q_(1, "day"), total_accelerators=100))
     with pytest.raises(InvalidInputError, match="workload.total_accelerators=0 is invalid"):
         M.solve(FLEET, 30, workload=Training(time_to_train=Q_(1, "day"), total_accelerators=0))
+
+
+@pytest.mark.parametrize(
+    "workload, why",
+    [
+        (None, "no workload was given"),
+        (Training(time_to_train=Q_(10, "day"), total_accelerators=40), "the workload is a training run"),
+        (Training(latency=Q_(1, "ms"), throughput=Q_(8000, "1/s")), "a query is one sample"),
+    ],
+)
+def test_tokens_per_query_nothing_would_use_is_refused(workload, why):
+    """tokens_per_query=100 without a serving result was ignored: the same answer as without it (cost_per_query
+    None, or a per-sample result's per-query cost from its samples). Now an error naming tokens_per_query."""
+    with pytest.raises(InvalidInputError, match=f"tokens_per_query=100 is invalid: expected None: .*{why}"):
+        M.solve(FLEET, 30, workload=workload, tokens_per_query=100)

@@ -461,3 +461,19 @@ def test_a_fleet_serves_whole_replicas_and_holds_the_run():
         M.solve(attrs.evolve(FLEET, count=1), 30, workload=Serving(Q_(300, "1/s"), tp=16))
     with pytest.raises(InvalidInputError, match="'a run on 100 accelerators'"):
         M.solve(FLEET, 30, workload=Training(time_to_train=Q_(1, "day"), total_accelerators=100))
+
+
+def test_per_query_arguments_nothing_would_use_are_refused():
+    """tokens_per_query and queries without a serving result (none, a training run), or tokens_per_query with a
+    per-sample result (a query is one sample), were ignored. Now an error naming the argument and why."""
+    run = Training(time_to_train=Q_(10, "day"), total_accelerators=40)
+    sample = Training(latency=Q_(1, "ms"), throughput=Q_(8000, "1/s"))
+    for workload, kw, says in (
+        (None, dict(queries=10), "queries=10 is invalid: .*no workload was given"),
+        (run, dict(tokens_per_query=100), "tokens_per_query=100 is invalid: .*the workload is a training run"),
+        (run, dict(queries=10), "queries=10 is invalid: .*the workload is a training run"),
+        (sample, dict(tokens_per_query=100), "tokens_per_query=100 is invalid: .*a query is one sample"),
+    ):
+        with pytest.raises(InvalidInputError, match=says):
+            M.solve(FLEET, 30, workload=workload, **kw)
+    assert M.solve(FLEET, 30, workload=sample, queries=10).workload_energy is not None

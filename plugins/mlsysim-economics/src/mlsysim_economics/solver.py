@@ -68,6 +68,7 @@ from mlsysim_fleet.inputs import (
     facility_pue,
     fleet_it_power,
     node_power,
+    per_query_unused,
     ratio,
     site,
     utilization_arg,
@@ -161,7 +162,7 @@ class EconomicsResult(UpstreamEnergyNames, Result):
     breakeven = measure(
         "day", doc="time after which buying beats renting (None: renting always cheaper)", optional=True
     )
-    tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
+    tokens_per_second = measure("token/s", doc="fleet output tokens per second (serving workload)", optional=True)
     token_rate_basis: str | None = attrs.field(
         default=None,
         metadata={
@@ -174,7 +175,7 @@ class EconomicsResult(UpstreamEnergyNames, Result):
         doc="cost per hour / (tokens/s * 3600) * 1e6: per output token, the whole request's cost on the request basis",
         optional=True,
     )
-    input_tokens_per_second = measure("1/s", doc="fleet prompt tokens per second (request basis)", optional=True)
+    input_tokens_per_second = measure("token/s", doc="fleet prompt tokens per second (request basis)", optional=True)
     cost_per_million_input_tokens = measure(
         "USD", doc="cost per hour * prefill share / (input tokens/s * 3600) * 1e6 (request basis)", optional=True
     )
@@ -463,6 +464,7 @@ def _prepare(
     if mfu is not None:
         ratio("mfu", mfu, 0.0, 1.0)
     g.usage = w = workload_usage(workload, fleet, steps, "EconomicsModel")
+    per_query_unused(w, tokens_per_query)
     g.life = amount("amortization_years", amortization_years, YEAR, YEAR_S, "years")
     g.rate = ratio("maintenance_rate", maintenance_rate, 0.0, 1.0)
     mult = amount("infrastructure_multiplier", infrastructure_multiplier, DIMENSIONLESS, 1.0, "factor", high=100.0)

@@ -58,6 +58,7 @@ from mlsysim_fleet.inputs import (
     facility_wue,
     fleet_it_power,
     node_power,
+    per_query_unused,
     ratio,
     site,
     utilization_arg,
@@ -122,7 +123,7 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
     notes: tuple = attrs.field(default=(), converter=as_tuple)
     embodied_source: str = attrs.field()  # "catalog", "argument", "excluded" or "not in catalog" (0 counted)
     service_life_years: float = attrs.field()
-    tokens_per_second = measure("1/s", doc="fleet output tokens per second (serving workload)", optional=True)
+    tokens_per_second = measure("token/s", doc="fleet output tokens per second (serving workload)", optional=True)
     replica_accelerators: float | None = attrs.field(default=None)
     replicas: int | None = attrs.field(
         default=None,
@@ -416,6 +417,7 @@ def _prepare(
     g.per_dev = per_dev
 
     # --- per-query inputs
+    per_query_unused(w, tokens_per_query, queries)
     rate = w.tokens_per_second or w.samples_per_second
     g.tq = g.nq = None
     if rate is not None:
