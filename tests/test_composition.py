@@ -148,6 +148,25 @@ def test_cost_per_token_counts_the_whole_request():
     assert 1.6 < whole / decode_only < 2.0  # the 1.8x of the issue
 
 
+def test_a_loaded_serving_result_prices_its_prompts_at_the_served_rate():
+    """Under traffic the prompt side kept batch 1's static values: Llama-3.1-8B on one H100, 1024 + 256 tokens,
+    gave 479 prompt tokens/s and a prefill share of 0.0138 at 1, 10 or 1000 requests/s while its output rate
+    was the loaded one (256 ... 6346 tokens/s), and EconomicsModel priced input tokens from that mix (53x too
+    dear at saturation). Now prompt tokens/s = served requests/s x 1024 and the share = requests/s x one
+    prompt's prefill (the static cycle's B t_prefill / cycle at the served rate)."""
+    model = mlsysim.Models.Language.Llama3_8B
+    for rate in (1.0, 10.0, 1000.0):
+        r = ServingModel().solve(model=model, hardware=H100, seq_len=1024, output_len=256, arrival_rate=rate)
+        served, t_one = r.requests_per_second.m_as("1/s"), r.prefill_time_per_request.m_as("s")
+        assert served == pytest.approx(min(rate, served)) and (rate == 1000.0) == r.overloaded
+        assert r.input_tokens_per_second.m_as("1/s") == pytest.approx(served * 1024, rel=1e-12)
+        assert r.output_tokens_per_second.m_as("1/s") == pytest.approx(served * 256, rel=1e-12)
+        assert r.prefill_time_share == pytest.approx(served * t_one, rel=1e-12) and 0 < r.prefill_time_share < 1
+        cost = EconomicsModel().solve(FOUR_H100, 30, datacenter=US_AVG, workload=r)
+        per_s = TCO_4XH100_30D / (30 * DAY)  # four replicas of one H100 each
+        assert cost.cost_per_million_input_tokens.m_as("USD") == pytest.approx(per_s * t_one / (4 * 1024) * 1e6)
+
+
 def test_llama70b_on_one_h100_is_not_servable():
     serving = ServingModel().solve(model=mlsysim.Models.Language.Llama3_70B, hardware=H100, seq_len=2048)
     assert serving.feasible is False

@@ -425,6 +425,8 @@ def _holds_no_request(c: dict, reason: str) -> dict:
         overloaded=np.full(shape, True) if shape else True,
         requests_per_second=np.zeros(shape) if shape else 0.0,
         output_tokens_per_second=np.zeros(shape) if shape else 0.0,
+        input_tokens_per_second=np.zeros(shape) if shape else 0.0,
+        prefill_time_share=np.zeros(shape) if shape else 0.0,
         tokens_per_second_per_gpu=np.zeros(shape) if shape else 0.0,
         slo_attainment=None if c["slo_ttft"] is None and c["slo_itl"] is None else (np.zeros(shape) if shape else 0.0),
         slo_percentile=c["slo_percentile"],
@@ -435,6 +437,17 @@ def _holds_no_request(c: dict, reason: str) -> dict:
     )
     f[TRAFFIC_NOTES] = (f"infeasible under traffic: {reason}",)
     return f
+
+
+def _request_basis(f: dict, served: Any, S: float, one_prefill: float) -> None:
+    """The prompt side of the served rate, as the static fields state it at concurrency batch_size: prompt
+    tokens/s = requests/s x seq_len, and the share of the replica's time spent prefilling = requests/s x one
+    prompt's prefill (each request's prefill takes the engine that long; the static cycle's
+    B t_prefill / cycle at the served rate). Under traffic they kept batch 1's static values (479 prompt
+    tokens/s at any rate for Llama-3.1-8B on H100 at 1024 + 256) while output_tokens_per_second was the
+    loaded one, and EconomicsModel priced input tokens from the mix."""
+    f["input_tokens_per_second"] = served * S
+    f["prefill_time_share"] = served * one_prefill
 
 
 class Engine(NamedTuple):
@@ -522,7 +535,7 @@ def serve(
         eng = engine(shape, hardware, cost, kv_tokens, seq_len, output_len, c, spec)
     load, B_max, lam_max, limit_name, one_prefill, one_decode, _ = eng
     M, max_seqs, dist = c["max_num_batched_tokens"], c["max_num_seqs"], load.dist
-    O = float(output_len)
+    S, O = float(seq_len), float(output_len)
     if c["slo_ttft"] is not None or c["slo_itl"] is not None:
         _check_slos(c, eng, seq_len, t_req)
     closed_sim = c["method"] == "simulate" and c["concurrency"] is not None
@@ -576,6 +589,7 @@ def serve(
     if kernel:  # (lam < lam_max: it is served whole; the masks and the min inline)
         f["requests_per_second"] = lam
         f["output_tokens_per_second"] = lam * O
+        _request_basis(f, lam, S, one_prefill)
         f["tokens_per_second_per_gpu"] = lam * O / gpus
         f["concurrency_mean"] = lam * out["e2e_mean"]
         kv = lam * (load.D2 * out["T"] + load.P1 * out["ttft_mean"]) / kv_tokens
@@ -584,6 +598,7 @@ def serve(
         served = xp.min(lam, lam_max)
         f["requests_per_second"] = served
         f["output_tokens_per_second"] = served * O
+        _request_basis(f, served, S, one_prefill)
         f["tokens_per_second_per_gpu"] = served * O / gpus
         f["concurrency_mean"] = _masked(served * out["e2e_mean"], over)
         T = out["T"] if "T" in out else TR.steady(xp, cost, load, lam_ok, float(M))[0]
