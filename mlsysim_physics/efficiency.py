@@ -82,8 +82,8 @@ DEFAULT_LINK_LATENCY_S = 0.7e-6
 #: residual is a fixed cost, not a bandwidth fraction: it stays 2.0-2.6 ms per token while int8 and
 #: int4 cut the bytes 2-3x (their dequantisation adds the rest). gpt-fast runs the model under CUDA
 #: graphs with no serving engine, so the residual holds no host scheduling (STEP_OVERHEAD_S).
-#: (Upstream 0.1.1's FRAMEWORK_LAYER_TAX_MS was 10 us [UPS011], unsourced.) Range 29.3-71.1 us: the
-#: same residual with MEMORY_STREAM at its range ends, 0.76 and 0.90.
+#: (Upstream 0.1.1's FRAMEWORK_LAYER_TAX_MS was 10 us [UPS011], unsourced.) Range 29.3-78.4 us: the
+#: same residual with MEMORY_STREAM at its range ends, 0.76 and 0.93.
 LAYER_OVERHEAD_S = 63e-6
 
 #: Per-iteration host overhead of a serving engine (scheduling, sampling, hand-off of the sampled

@@ -150,7 +150,8 @@ def _build_value(raw: RawEntry, built: dict) -> Any:
             },
             {"name", "peak_flops", "memory", "source"},
         )
-        cal = _calibration(_sub(raw, t, "calibration", {*CALIBRATION_KEYS, "range", "source", "points", "engines"}))
+        kept = {*CALIBRATION_KEYS, "range", "model_error", "source", "points", "engines"}
+        cal = _calibration(_sub(raw, t, "calibration", kept))
         if isinstance(cal.get("engines"), dict):
             cal["engines"] = {engine: _calibration(table) for engine, table in cal["engines"].items()}
         t["calibration"] = checked(cal)

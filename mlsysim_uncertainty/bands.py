@@ -46,7 +46,7 @@ from mlsysim_core.results import Result
 from mlsysim_core.units import from_si, unit_and_factor
 
 from .calibration import scoped
-from .model_error import error_class, factor, regimes, why_lines
+from .model_error import CALIBRATED, calibrated, error_class, factor, regimes, why_lines
 from .provenance import at_corner
 from .ranges import RANGES
 
@@ -121,15 +121,16 @@ def error_classes(solver_cls: Any, result: Any, given: dict[str, Any]) -> dict[s
 
 @cache
 def _with_error(
-    solver_cls: Any, result_cls: type, regime: tuple[str, ...], outside: bool
+    solver_cls: Any, result_cls: type, regime: tuple[str, ...], outside: bool, fit: tuple | None = None
 ) -> tuple[list[tuple[str, str, str, float | None]], tuple[str, ...]]:
     """:func:`_measured`'s rows each with exp(q) of its model-error class (None: no interval) for a call in
-    ``regime`` (``outside``: out of domain, q the class's largest error), and a why line per class."""
+    ``regime`` (``outside``: out of domain, q the class's largest error; ``fit``: the hardware's calibrated
+    model error, ``model_error.calibrated``), and a why line per class."""
     name = _solver_name(solver_cls)
     measured = _measured(solver_cls, result_cls)
     classes = [error_class(name, regime, f) for f, _, _ in measured]
-    rows = [(f, stored, unit, factor(k, outside)) for (f, stored, unit), k in zip(measured, classes)]
-    return rows, why_lines(name, classes, outside)
+    rows = [(f, stored, unit, factor(k, outside, fit)) for (f, stored, unit), k in zip(measured, classes)]
+    return rows, why_lines(name, classes, outside, fit)
 
 
 class Pending:
@@ -203,6 +204,11 @@ class Bands(Mapping):
     def __getitem__(self, name: str) -> tuple[Any, Any]:
         lo, hi, unit = self._si[name]
         return (lo, hi) if unit == "" else (from_si(lo, unit), from_si(hi, unit))
+
+    def si(self, name: str) -> tuple[float, float]:
+        """(low, high) of field ``name`` in SI (plain numbers), as ``result.si(name)`` gives the value."""
+        lo, hi, _ = self._si[name]
+        return lo, hi
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._si)
@@ -458,7 +464,8 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
     solver_name = _solver_name(cls)  # type: ignore[arg-type]  # hashable
     regime = regimes(solver_name, given, nominal)
     # a solver taking banded inputs states their lines (its domain is theirs): its own interval stays in domain
-    rows, error_why = _with_error(cls, type(nominal), regime, bool(why) and not inputs)  # type: ignore[arg-type]
+    fit = calibrated(given) if CALIBRATED in regime else None
+    rows, error_why = _with_error(cls, type(nominal), regime, bool(why) and not inputs, fit)  # type: ignore[arg-type]
     mids = vars(nominal)  # @result classes store fields in __dict__ (SI floats), a Pending corner by name
     p1, p2 = isinstance(one, Pending), isinstance(other, Pending)
     ones = mids if one is None else one.fields if p1 else vars(one)

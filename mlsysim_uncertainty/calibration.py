@@ -20,7 +20,7 @@ CALIBRATION_KEYS = {
 def _calibrated(k: str, v: Any, name: str) -> None:
     if k not in CALIBRATION_KEYS:
         raise InvalidInputError(
-            name, k, "one of " + ", ".join([*CALIBRATION_KEYS, "range", "source", "points", "engines"])
+            name, k, "one of " + ", ".join([*CALIBRATION_KEYS, "range", "model_error", "source", "points", "engines"])
         )
     number = isinstance(v, (int, float)) and not isinstance(v, bool)
     if not number or not (0.0 <= v <= 1.0) or (v == 0.0 and not k.endswith("_overhead")):
@@ -28,10 +28,17 @@ def _calibrated(k: str, v: Any, name: str) -> None:
 
 
 def checked(value: Any) -> dict[str, Any]:
-    """The ``calibration`` table: fitted values, their ``range`` ({key: [low, high]}), source, points, and
+    """The ``calibration`` table: fitted values, their ``range`` ({key: [low, high]}), ``model_error`` ({model-error
+    class: q >= 0}, the fit's own held-out errors: mlsysim_uncertainty.model_error.calibrated), source, points, and
     ``engines`` ({engine: a table of the same keys}: fits scoped to one serving engine)."""
     for k, v in dict(value).items():
-        if k == "range":
+        if k == "model_error":
+            if not isinstance(v, dict):
+                raise InvalidInputError("calibration.model_error", v, "a table of model-error class = q")
+            for name, q in v.items():
+                if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0.0 <= q <= 10.0:
+                    raise InvalidInputError(f"calibration.model_error.{name}", q, "a number in [0, 10] (ln)")
+        elif k == "range":
             for rk, pair in dict(v).items():
                 if not isinstance(pair, (list, tuple)) or len(pair) != 2:
                     raise InvalidInputError(f"calibration.range.{rk}", pair, "[low, high]")

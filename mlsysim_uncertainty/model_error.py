@@ -50,7 +50,8 @@ BARE_LOOP_ENGINE = "torch"
 SPECULATIVE = "ServingModel speculative decoding"
 TTFT = "ServingModel under traffic, TTFT-like"
 ITL = "ServingModel under traffic, ITL-like"
-#: a hardware calibrated on the user's runs: no model-error interval (:func:`regimes`)
+#: the regime of a call on a hardware calibrated on the user's runs (:func:`regimes`): its classes' intervals are
+#: those of the fit's own held-out errors where the calibration states them (:func:`calibrated`)
 CALIBRATED = "calibrated"
 #: a solver with one class for every field of its results
 _SOLE = {
@@ -97,16 +98,14 @@ FIELDS = {
 def regimes(solver: str, given: dict, result: object = None) -> tuple[str, ...]:
     """The regimes of a call of ``solver`` with the arguments ``given``: ServingModel's (:data:`REGIMES`,
     in their order; not "open loop" when its ``result`` is overloaded: the served rate is then the
-    saturation rate, a prediction, not the arrival rate given; "bare loop" last for
-    :data:`BARE_LOOP_ENGINE`), or only "calibrated" when its ``hardware``
-    carries a calibration for the ``engine`` asked (``mlsysim calibrate``: the band is then the range of
-    that fit's leave-one-out refits on the user's own runs, not the published points' errors, which the
-    default efficiencies made). Runs per banded call: plain loops."""
+    saturation rate, a prediction, not the arrival rate given; "bare loop" for :data:`BARE_LOOP_ENGINE`), then
+    "calibrated" when its ``hardware`` carries a fit for the ``engine`` asked (``mlsysim calibrate``: a class
+    the fit's rows hold then takes the interval of the fit's own held-out errors, :func:`calibrated`). Runs
+    per banded call: plain loops."""
     table = getattr(given.get("hardware"), "calibration", None)
-    if table and CALIBRATION_KEYS.keys() & scoped(table, given.get("engine")).keys():
-        return ("calibrated",)
+    fitted = bool(table) and bool(CALIBRATION_KEYS.keys() & scoped(table, given.get("engine")).keys())
     if solver != "ServingModel":
-        return ()
+        return (CALIBRATED,) if fitted else ()
     found = []
     for regime, names in REGIMES.items():
         for name in names:
@@ -117,15 +116,31 @@ def regimes(solver: str, given: dict, result: object = None) -> tuple[str, ...]:
         found = [r for r in found if r != "open loop"]
     if given.get("engine") == BARE_LOOP_ENGINE:
         found.append("bare loop")
+    if fitted:
+        found.append(CALIBRATED)
     return tuple(found)
+
+
+def calibrated(given: dict) -> tuple[int, tuple[tuple[str, float], ...]] | None:
+    """(the number of runs, ((class, q), ...)) of the fit that applies to a call with the arguments ``given``: the
+    ``model_error`` table of its hardware's calibration scoped to its ``engine`` (``mlsysim calibrate``: each class
+    its runs hold, q from the fit's leave-one-out errors on them and the published q,
+    ``mlsysim_validation.calibrate.model_error``); None where the hardware has no fit, or a fit without that table
+    (written before session 18): the published classes' intervals then hold."""
+    table = getattr(given.get("hardware"), "calibration", None)
+    if not table:
+        return None
+    fit = scoped(table, given.get("engine"))
+    q = fit.get("model_error")
+    if not q or not CALIBRATION_KEYS.keys() & fit.keys():
+        return None
+    return len(fit.get("points", ())), tuple(sorted((k, float(v)) for k, v in q.items()))
 
 
 def error_class(solver: str, regime: tuple[str, ...], field: str) -> str | None:
     """The error class of ``field`` of a result of ``solver`` in ``regime`` (None: the solver has no
     calibration points, or the field restates its inputs: :data:`RESTATED`). With speculation, the
     ``spec_*`` fields are the speculative answer and the others the plain one."""
-    if "calibrated" in regime:
-        return CALIBRATED
     if field in RESTATED.get(solver, ()):
         return None
     if solver != "ServingModel":
@@ -168,20 +183,28 @@ def measured() -> dict:
     return json.loads(text)["classes"]
 
 
-def why_lines(solver: str, classes: Sequence[str | None], outside: bool = False) -> tuple[str, ...]:
+def why_lines(
+    solver: str, classes: Sequence[str | None], outside: bool = False, fit: tuple | None = None
+) -> tuple[str, ...]:
     """A why line per distinct class of ``classes`` (those of a result's fields, in order), none for the
     fields without a class of a solver that has classes (:data:`RESTATED`); ``outside``: the call is out of
-    domain (:func:`factor`)."""
+    domain (:func:`factor`); ``fit``: the hardware's calibrated model error (:func:`calibrated`)."""
     known = solver == "ServingModel" or solver in _SOLE
-    return tuple(why(k, solver, outside) for k in dict.fromkeys(classes) if k is not None or not known)
+    return tuple(why(k, solver, outside, fit) for k in dict.fromkeys(classes) if k is not None or not known)
 
 
-def why(name: str | None, solver: str, outside: bool = False) -> str:
-    """The why line of class ``name`` (of a result of ``solver``; ``outside``: out of domain)."""
+def why(name: str | None, solver: str, outside: bool = False, fit: tuple | None = None) -> str:
+    """The why line of class ``name`` (of a result of ``solver``; ``outside``: out of domain; ``fit``: the
+    hardware's calibrated model error, :func:`calibrated`)."""
     if name is None:
         return f"no model-error band: {solver} has no calibration points"
-    if name == CALIBRATED:
-        return "no model-error band: the hardware is calibrated on your runs (the band: its leave-one-out refits)"
+    q = None if fit is None or outside else dict(fit[1]).get(name)
+    if fit is not None and q is not None:
+        return (
+            f"model error, {name}: x{math.exp(-q):.2g}-x{math.exp(q):.2g} "
+            f"(+{math.exp(q) - 1:.0%}/-{1 - math.exp(-q):.0%}) by the fit's held-out errors on your {fit[0]} runs and "
+            "the published points (mlsysim calibrate)"
+        )
     c = measured().get(name)
     if c is None or c["q"] is None:
         n = 0 if c is None else c["n"]
@@ -195,9 +218,13 @@ def why(name: str | None, solver: str, outside: bool = False) -> str:
     )
 
 
-def factor(name: str | None, outside: bool = False) -> float | None:
+def factor(name: str | None, outside: bool = False, fit: tuple | None = None) -> float | None:
     """exp(q) of class ``name``: its interval is [nominal / factor, nominal * factor]; None: no interval
-    (fewer than 4 points). ``outside`` (the call is out of domain): q is the class's largest error."""
+    (fewer than 4 points). ``outside`` (the call is out of domain): q is the class's largest error. ``fit``
+    (:func:`calibrated`): the q of the hardware's fit where it states one for the class and the call is in domain."""
+    q = None if fit is None or outside or name is None else dict(fit[1]).get(name)
+    if q is not None:
+        return math.exp(q)
     c = measured().get(name) if name is not None else None
     if c is None or c["q"] is None:
         return None

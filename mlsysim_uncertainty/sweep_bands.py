@@ -26,7 +26,7 @@ from mlsysim_core.sweep import DEFAULT_CHUNK, SweepResult, _Plan, _solver_class,
 
 from .bands import _SAME, _declared, _measured, _solver_name, _with_error, corner_arguments
 from .domain import input_lines
-from .model_error import regimes
+from .model_error import CALIBRATED, calibrated, regimes
 from .sweep_domain import sweep_lines
 
 #: what :func:`.model_error.regimes` reads of an overloaded point's result
@@ -107,7 +107,8 @@ def banded_sweep(solver: Any, /, *, chunk_size: int | None = None, progress: Any
             for k in np.unique(kind).tolist():
                 sub, out, ovl = kind == k, k >= 2, k % 2 == 1
                 regime = regimes(name_, given, _OVERLOADED if ovl else None)
-                for name, _, unit, f in _with_error(cls, produces, regime, out)[0]:
+                fit = calibrated(given) if CALIBRATED in regime else None
+                for name, _, unit, f in _with_error(cls, produces, regime, out, fit)[0]:
                     if name in mids:
                         _hull(
                             lo[name], hi[name], at[sub], mids[name][at[sub]], one[name][sub], other[name][sub], f, unit

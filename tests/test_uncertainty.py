@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import warnings
@@ -93,7 +94,7 @@ def test_corners_on_one_layout_equal_solves_at_the_corners():
         2048,
         **kw,
         efficiency=0.5 * 0.76 / 0.6,
-        memory_efficiency=0.9,
+        memory_efficiency=0.93,
         engine_overhead=0.0,
         network_efficiency=0.85,
     )
@@ -215,7 +216,7 @@ def test_single_node_corners_retime_the_work_as_solves_at_the_corners_do(model, 
     at the corner efficiencies; a call solve() refuses is refused the same way."""
     r = banded(mlsysim.SingleNodeModel, model, HW.H100, batch, seq_len=4096)
     fast, slow = r.bands.corners
-    for corner, ends in ((fast, (0.76, 0.9, 0.1, 0.35, 0.09)), (slow, (0.44, 0.76, 0.26, 0.7, 0.84))):
+    for corner, ends in ((fast, (0.76, 0.93, 0.1, 0.35, 0.09)), (slow, (0.44, 0.76, 0.26, 0.7, 0.84))):
         c, m = corner.compute_efficiency, corner.memory_efficiency
         shares = dict(
             power_idle=corner.power_idle, power_compute=corner.power_compute, power_memory=corner.power_memory
@@ -233,7 +234,7 @@ def test_single_node_corners_hold_an_efficiency_given():
     """``solve_corners`` gets only the arguments that move (``corner_moves``): an efficiency the caller gave is
     held at both corners, the other at the ends of its range, as whole solves there give."""
     r = banded(mlsysim.SingleNodeModel, LM.Llama3_8B, HW.H100, 32, efficiency=0.5)
-    for corner, memory in zip(r.bands.corners, (0.9, 0.76)):
+    for corner, memory in zip(r.bands.corners, (0.93, 0.76)):
         assert (corner.compute_efficiency, corner.memory_efficiency) == pytest.approx((0.5, memory))
         whole = mlsysim.SingleNodeModel().solve(LM.Llama3_8B, HW.H100, 32, efficiency=0.5, memory_efficiency=memory)
         assert corner.latency.to("ms").magnitude == pytest.approx(whole.latency.to("ms").magnitude, rel=1e-12)
@@ -601,3 +602,45 @@ def test_ranges_hold_their_defaults():
         fast, slow = r.corners(r.default)
         assert (fast >= slow) == (r.faster == "high")
     assert np.isclose(RANGES["efficiency"].corners(0.5)[1], 0.5 * 0.44 / 0.60)
+
+
+def test_a_calibrated_band_is_the_fits_own_model_error():
+    """A fit's ``model_error`` table (mlsysim calibrate: q of its held-out errors per class) replaces the published
+    interval of those classes; a class it does not hold, and a fit without the table, keep the published one; the
+    fitted parameters' corners are their calibrated range. Session 17's calibrated band had no model error at all
+    (the README example's ITL: 14.81 ms [14.51, 14.81] while the fit's held-out rows erred by 21 %)."""
+    from mlsysim_uncertainty import model_error as ME
+
+    fit = {"memory": 0.8, "range": {"memory": [0.79, 0.81]}, "points": [{}] * 4}
+    q = {ME.NO_TRAFFIC: 0.05, ME.ITL: 0.4}
+    hw = attrs.evolve(HW.H100, calibration={"engines": {"vllm": dict(fit, model_error=q)}})
+    bare = attrs.evolve(HW.H100, calibration={"engines": {"vllm": fit}})
+    assert ME.calibrated({"hardware": hw, "engine": "vllm"}) == (4, tuple(sorted(q.items())))
+    assert ME.calibrated({"hardware": hw}) is None and ME.calibrated({"hardware": bare, "engine": "vllm"}) is None
+    for h, want in ((hw, 0.05), (bare, ME.measured()[ME.NO_TRAFFIC]["q"])):
+        r = banded(mlsysim.ServingModel, LM.Llama3_8B, h, 1024, 8, engine="vllm")
+        assert [c.memory_efficiency for c in r.bands.corners] == [0.81, 0.79]  # the calibrated range
+        mid, (fast, slow) = r.si("itl"), r.bands.ranges.si("itl")
+        assert r.bands.si("itl") == pytest.approx((min(fast, mid * math.exp(-want)), max(slow, mid * math.exp(want))))
+    r = banded(mlsysim.ServingModel, LM.Llama3_8B, hw, 1024, 8, engine="vllm")
+    assert r.bands.model_error == (
+        f"model error, {ME.NO_TRAFFIC}: x0.95-x1.1 (+5%/-5%) by the fit's held-out errors on your 4 runs and the "
+        "published points (mlsysim calibrate)",
+    )
+    # under traffic: the ITL-like fields take the fit's 0.4, the TTFT-like ones (no row of theirs) the published q
+    loaded = banded(mlsysim.ServingModel, LM.Llama3_8B, hw, 1024, 1, engine="vllm", concurrency=4, output_len=128)
+    for field, name in (("itl_mean", ME.ITL), ("ttft_mean", ME.TTFT)):
+        mid = loaded.si(field)
+        low, high = loaded.bands.si(field)
+        f = math.exp(q[name]) if name in q else ME.factor(name)
+        assert low <= mid / f * (1 + 1e-9) and high >= mid * f * (1 - 1e-9), field
+    assert ME.factor(ME.ITL, True, ME.calibrated({"hardware": hw, "engine": "vllm"})) == ME.factor(ME.ITL, True)
+
+
+def test_a_calibration_table_refuses_a_bad_model_error():
+    from mlsysim_uncertainty.calibration import checked
+
+    assert checked({"memory": 0.8, "model_error": {"x": 0.1}})["model_error"] == {"x": 0.1}
+    for bad in ({"x": -0.1}, {"x": "0.1"}, {"x": True}, [0.1]):
+        with pytest.raises(InvalidInputError, match="model_error"):
+            checked({"memory": 0.8, "model_error": bad})

@@ -188,7 +188,7 @@ def test_power_shares_are_arguments_checked_and_banded():
     lo, hi = (x.to("W").magnitude for x in banded(SingleNodeModel, LLAMA8, H100, 1).bands.ranges["power"])
     # the corners: every share and efficiency at the end of its range paired with the fast (slow) corner
     fast = solver.solve(
-        LLAMA8, H100, 1, efficiency=0.76, memory_efficiency=0.9, power_idle=0.1, power_compute=0.35, power_memory=0.09
+        LLAMA8, H100, 1, efficiency=0.76, memory_efficiency=0.93, power_idle=0.1, power_compute=0.35, power_memory=0.09
     )
     slow = solver.solve(
         LLAMA8, H100, 1, efficiency=0.44, memory_efficiency=0.76, power_idle=0.26, power_compute=0.7, power_memory=0.84

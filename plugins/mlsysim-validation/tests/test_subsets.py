@@ -57,26 +57,35 @@ def test_the_file_is_the_programs_for_the_smallest_group(stored):
     if first.after is not None:
         assert first.after == pytest.approx(want["after"], rel=1e-6)
     assert first.within == want["within"]
+    assert list(first.covered) == want["covered"] and first.width == pytest.approx(want["width"], rel=1e-6)
 
 
 def test_the_summary_counts_refusals_defaults_and_improvements():
     # over every subset: a refused one (no overlay) and one that kept the defaults leave the points at before; of
     # those that kept the defaults, the ones whose every row is within the model's error (only those are counted)
+    # each trial leaves 3 of the 6 points; the band covers (before, after) of them: 2 + 3 + 3 + 2 + 2 = 12 of 15 before
+    # (80 %), 2 + 3 + 3 + 1 + 2 = 11 after (73 %); half-widths after 0.2, 0.2, 0.2, 0.05, 0.05: median 0.2
     trial = dict(subset=["a"], values=None, chosen=None, refused="no", before=0.3, after=None, within=True)
-    kept = dict(trial, values={}, chosen="defaults", refused=None, after=0.3)
+    trial |= dict(covered=(2, 2), width=(0.2, 0.2))
+    kept = dict(trial, values={}, chosen="defaults", refused=None, after=0.3, covered=(3, 3))
     beyond = dict(kept, within=False)
-    done = [dict(kept, values={"compute": 0.5}, chosen="prior", before=0.1, after=a) for a in (0.05, 0.2)]
+    done = [
+        dict(kept, values={"compute": 0.5}, chosen="prior", before=0.1, after=a, covered=(2, c), width=(0.3, 0.05))
+        for a, c in ((0.05, 1), (0.2, 2))
+    ]
     text = subsets.summary(
         [dict(hardware="H100", engine="nim", rows="all", points=6, trials={"3": [trial, kept, beyond, *done]})]
     )
     assert text == (
         "H100 (engine nim), all rows, 3 of 6: 5 subsets, 1 refused, 2 kept the defaults (1 within the model's "
         "error); the other points' median |error| before 30.0%, after 30.0%; mean after/before 1.10; better in 1, "
-        "worse in 1"
+        "worse in 1; the band covers 73% of the other points (defaults' 80%), median half-width 20.0% (20.0%)"
     )
-    refused = subsets.summary([dict(hardware="H200", engine=None, rows="ITL", points=6, trials={"5": [trial]})])
+    one = dict(trial, covered=(1, 1), width=(0.1, 0.1))  # 5 of 6: one point left
+    refused = subsets.summary([dict(hardware="H200", engine=None, rows="ITL", points=6, trials={"5": [one]})])
     assert refused == (
         "H200, ITL rows, 5 of 6: 1 subsets, 1 refused, 0 kept the defaults (0 within the model's error); the other "
         "points' median |error| "
-        "before 30.0%, after 30.0%; mean after/before 1.00; better in 0, worse in 0"
+        "before 30.0%, after 30.0%; mean after/before 1.00; better in 0, worse in 0; the band covers 100% of the "
+        "other points (defaults' 100%), median half-width 10.0% (10.0%)"
     )

@@ -23,14 +23,17 @@ it beats the defaults on held-out rows clearly, and otherwise nothing is written
 further off than its kind's 80 % model error refuses the call as contradicting. The report gives each point's
 error and the leave-one-out error of the fit kept, each choice's held-out score, the standard error and the
 effective number of parameters the rows decided.
-The overlay (:mod:`.overlay`) is the hardware's own catalog entry plus a ``calibration`` table (and the points, so a
-second call with more points refines the fit) that ``--catalog``/``load_catalog()`` apply.
+The overlay (:mod:`.overlay`) is the hardware's own catalog entry plus a ``calibration`` table (:func:`table`: the
+values, their range over the leave-one-out fits, the fit's model error per class, :func:`model_error`, which the
+calibrated hardware's bands take, and the points, so a second call with more points refines the fit) that
+``--catalog``/``load_catalog()`` apply.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -67,25 +70,23 @@ SCALE = {"compute": 0.1, "memory": 0.1, "engine_overhead": 1e-3, "request_overhe
 MIN_ROWS = 3
 
 
+def call(p: Point, hardware: Any, models: dict) -> tuple[tuple, dict]:
+    """(args, keyword arguments) of the point's ``ServingModel.solve``: a static batch of ``batch_size``, or under the
+    point's load (the solver ``mlsysim serve`` runs under that load), with the engine's settings it states."""
+    args = (models[p.model], hardware, p.seq_len, p.batch_size or 1)
+    return args, dict(
+        precision=p.precision, tp_size=p.tp, output_len=p.output_len, engine=p.engine, **p.load, **p.settings
+    )
+
+
 def _solve(p: Point, hardware: Any, models: dict, over: dict) -> Any:
-    """The point's ServingModel answer: a static batch of ``batch_size``, or under the point's load (the
-    solver ``mlsysim serve`` runs under that load); a setting ServingModel refuses names the row."""
+    """The point's ServingModel answer (:func:`call`) with ``over`` ({argument: value}); a setting ServingModel
+    refuses names the row."""
     import mlsysim
 
+    args, kwargs = call(p, hardware, models)
     try:
-        return mlsysim.ServingModel().solve(
-            models[p.model],
-            hardware,
-            p.seq_len,
-            p.batch_size or 1,
-            precision=p.precision,
-            tp_size=p.tp,
-            output_len=p.output_len,
-            engine=p.engine,
-            **p.load,
-            **p.settings,
-            **over,
-        )
+        return mlsysim.ServingModel().solve(*args, **kwargs, **over)
     except InvalidInputError as e:
         raise InvalidInputError(f"row {p.number}.{e.argument}", e.value, e.valid) from None
 
@@ -130,15 +131,46 @@ def constrained(points: list[Point], hardware: Any, models: dict) -> list[str]:
     return out
 
 
-def bound(p: Point) -> float:
-    """q of the row's kind: the 80 % conformal bound of |ln(measured / predicted)| on published points of that
-    kind at the defaults (:mod:`mlsysim_uncertainty.model_error`; the band the tool gives such a row
-    uncalibrated: its regimes with its engine, so a bare PyTorch loop's row is of that class)."""
-    from mlsysim_uncertainty.model_error import error_class, measured, regimes
+def kind(p: Point) -> str:
+    """The row's model-error class (:mod:`mlsysim_uncertainty.model_error`): the one whose band the tool gives such
+    a row uncalibrated (its regimes with its engine, so a bare PyTorch loop's row is of that class)."""
+    from mlsysim_uncertainty.model_error import error_class, regimes
 
     given = {**p.load, **p.settings, "engine": p.engine}
-    kind = error_class("ServingModel", regimes("ServingModel", given), p.quantity)
-    return float(measured()[kind]["q"])
+    found = error_class("ServingModel", regimes("ServingModel", given), p.quantity)
+    assert found is not None  # every quantity a row may give (runs.QUANTITIES) is a ServingModel band field
+    return found
+
+
+def bound(p: Point) -> float:
+    """q of the row's kind: the 80 % conformal bound of |ln(measured / predicted)| on published points of that
+    kind at the defaults (:func:`kind`; the band such a row has uncalibrated)."""
+    from mlsysim_uncertainty.model_error import measured
+
+    return float(measured()[kind(p)]["q"])
+
+
+#: the miscoverage of the held-out errors' rank (:func:`model_error`): half the bands' 0.2, since a leave-one-out
+#: interval at level 1 - a covers at least 1 - 2a in the worst case (Barber et al. 2021, Thm. 1)
+HELD_OUT_ALPHA = Fraction(1, 10)
+
+
+def model_error(points: list[Point], loo: list[float]) -> dict[str, float]:
+    """The calibrated hardware's model error, {class: q} for each class its rows hold (:func:`kind`): the published
+    q of the class (:func:`bound`) times s, where s is the ceil(0.9 (n + 1))-th smallest of the n rows' held-out
+    errors in units of their class's q, z_i = |ln(1 + loo_i)| / q_i: the jackknife interval on the leave-one-out
+    residuals, whose jackknife+ form covers at least 1 - 2 alpha in the worst case (Barber, Candes, Ramdas &
+    Tibshirani 2021, Ann. Statist. 49(1), Thm. 1), at alpha = :data:`HELD_OUT_ALPHA`, so 80 %. That rank exists
+    from 9 rows; with fewer, s is the largest z_i and at least 1: a few rows widen a class's published interval
+    where they err more, and narrow none (what 3-5 rows predict well need not hold for the user's other calls:
+    session 18's subsets study, docs/accuracy.md). An overloaded row counts ``OVERLOADED``. A class the rows do
+    not hold keeps its published interval."""
+    from mlsysim_uncertainty.model_error import conformal_q
+
+    z = [(OVERLOADED if math.isinf(e) else abs(math.log1p(e))) / bound(p) for p, e in zip(points, loo)]
+    s = conformal_q(z, HELD_OUT_ALPHA)
+    scale = max(1.0, *z) if s is None else s
+    return {kind(p): scale * bound(p) for p in points}
 
 
 def spread(p: Point) -> float:
@@ -197,14 +229,16 @@ def _values(free: list[str], found: Any) -> dict:
 
 @attrs.frozen
 class Calibration:
-    """A call's fit (:class:`Fit`) of one hardware (and engine), its rows, and the range of each fitted parameter
-    over the full and the leave-one-out fits (the calibrated hardware's bands)."""
+    """A call's fit (:class:`Fit`) of one hardware (and engine), its rows, the range of each fitted parameter over
+    the full and the leave-one-out fits and the fit's model error per class (:func:`model_error`): the calibrated
+    hardware's bands."""
 
     hardware_key: str
     engine: str | None
     fit: Fit
     spread: dict  # parameter -> (low, high)
     points: list
+    model_error: dict = attrs.field(factory=dict)  # class -> q of the fit kept ({}: none), :func:`model_error`
 
     @property
     def scope(self) -> str:
@@ -256,6 +290,19 @@ class Calibration:
                     if v
                     else []
                 ),
+                *(
+                    [
+                        "model error of this scope's bands (the fit's held-out errors with the published points', "
+                        "which are in brackets: model_error): "
+                        + ", ".join(
+                            f"{k} x{math.exp(-q):.2g}-x{math.exp(q):.2g} (x{math.exp(-q0):.2g}-x{math.exp(q0):.2g})"
+                            for k, q in self.model_error.items()
+                            for q0 in [_published(k)]
+                        )
+                    ]
+                    if self.model_error
+                    else []
+                ),
                 *([f"not constrained by these points, kept at the default: {', '.join(kept)}"] if kept else []),
                 *_request_path(self.points, f.free),
                 *([f"stated by the rows, not fitted: {', '.join(stated)}"] if stated else []),
@@ -267,6 +314,13 @@ class Calibration:
                 *_caution(self.points),
             ]
         )
+
+
+def _published(name: str) -> float:
+    """q of model-error class ``name`` on published points."""
+    from mlsysim_uncertainty.model_error import measured
+
+    return float(measured()[name]["q"])
 
 
 def kept_because(points: list[Point], f: Fit) -> str:
@@ -504,9 +558,30 @@ def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibrati
         hardware_key=key,
         engine=engine,
         fit=f,
-        spread={k: (min(xs), max(xs)) for k in f.values for xs in [[x[k] for x in (f.values, *f.fits) if k in x]]},
+        spread=refit_range(f),
         points=points,
+        model_error=model_error(points, f.loo) if f.values else {},
     )
+
+
+def refit_range(f: Fit) -> dict[str, tuple[float, float]]:
+    """(low, high) of each fitted parameter over the fit kept and its leave-one-out refits: its calibrated range,
+    which the bands of the calibrated hardware take in place of the documented one (``Range.corners``)."""
+    return {k: (min(xs), max(xs)) for k in f.values for xs in [[x[k] for x in (f.values, *f.fits) if k in x]]}
+
+
+def table(f: Fit, points: list[Point]) -> dict:
+    """The calibration table (SI) the fit ``f`` of ``points`` gives its scope, as the overlay writes it
+    (:mod:`.overlay`) and the catalog reads it back: the values, their range (:func:`refit_range`), the model error
+    (:func:`model_error`) and the rows; {} where the defaults were kept."""
+    if not f.values:
+        return {}
+    return {
+        **f.values,
+        "range": {k: list(pair) for k, pair in refit_range(f).items()},
+        "model_error": model_error(points, f.loo),
+        "points": [p.row for p in points],
+    }
 
 
 def _key(row: dict) -> tuple:

@@ -52,6 +52,7 @@ def overlay(cal: Calibration, earlier: Path | None = None) -> str:
     fitted = {
         **{k: _stored(k, x) for k, x in cal.values.items()},
         **({"range": {k: [_stored(k, x) for x in pair] for k, pair in cal.spread.items()}} if cal.spread else {}),
+        **({"model_error": {k: round(q, 4) for k, q in cal.model_error.items()}} if cal.model_error else {}),
         "source": f"mlsysim calibrate: {len(cal.points)} measurements"
         + (f" of engine {cal.engine}" if cal.engine else "")
         + f", {cal.fit.chosen} chosen by leave-one-out, its median |error| {median_abs(cal.fit.loo):.1%}",

@@ -4,13 +4,13 @@ Each parameter's prior is the distribution its documented range states (:data:`m
 each end sourced): its mode the value the user's solves use without a fit (the default, or the hardware's current
 calibration), its 10th and 90th percentiles the range's ends (the 80 % that the bands and the model error's q are
 held to), applied as factors about that value as the bands apply them (low/default .. high/default:
-``Range.corners``). A range need not be symmetric about its default (memory's 0.87 in 0.76-0.90, compute's 0.60 in
+``Range.corners``). A range need not be symmetric about its default (memory's 0.87 in 0.76-0.93, compute's 0.60 in
 0.44-0.76), so the prior is the two-piece normal (John 1982, "The three-parameter two-piece normal family of
 distributions and its fitting", Communications in Statistics A 11(8), 879-885; Wallis 2014, "The two-piece normal,
 binormal, or double Gaussian distribution: its origin and rediscoveries", Statistical Science 29(1), 106-112): a
 normal of sigma s1 below the mode and one of s2 above it, joined at the mode with one density there, which gives the
 lower half mass s1 / (s1 + s2). Its sigmas are those for which both ends are the percentiles (:func:`two_piece`):
-memory 0.0915 below and 0.0364 above (in ln), compute 0.2329 and 0.1930; the step overhead's 0-2 ms about its 1 ms is
+memory 0.0966 below and 0.0595 above (in ln), compute 0.2329 and 0.1930; the step overhead's 0-2 ms about its 1 ms is
 symmetric, a normal of 0.78 ms. Fractions of peak are two-piece normal in ln, times in seconds.
 ``request_overhead`` has no documented range (no engine's request path is shipped: mlsysim_serving.request_path), so
 its prior is flat within the fit's bounds: only rows that see it fit it. The fit's objective is then the negative

@@ -6,7 +6,9 @@ by hardware and engine (the scope of a fit: ``mlsysim calibrate`` with an ``engi
 least ``MIN_POINTS``; for each size in ``SIZES``, every subset of that size, or ``SAMPLE`` of them drawn with
 ``random.Random(SEED)`` where there are more. Each subset is calibrated as a user's rows would be (the point's
 solve as a row, under its own load: :func:`.calibrate.fitted`, the fit ``mlsysim calibrate`` reports) and the
-group's remaining points are predicted with the fit: their median |error| before (the defaults) and after.
+group's remaining points are predicted with the fit: their median |error| before (the defaults) and after, and
+the band ``mlsysim serve --bands`` gives each of them before and after (the hardware carrying the calibration
+table ``mlsysim calibrate`` writes, :func:`.calibrate.table`): how many it covers and its median half-width.
 A subset the tool refuses (too few points for the parameters it constrains, or points that contradict each
 other) counts as refused, not dropped.
 """
@@ -25,7 +27,7 @@ import attrs
 from mlsysim_core.errors import InvalidInputError
 
 from . import points
-from .calibrate import beyond, errors, fitted, predict
+from .calibrate import beyond, call, errors, fitted, predict, table
 from .harness import added_measurements, bound_of, load_measurements
 from .runs import Point, point
 from .serving_call import ServingCall
@@ -105,10 +107,37 @@ class Trial:
     before: float
     after: float | None
     within: bool
+    #: the remaining points the band covers, and its median half-width (of the nominal), before and after
+    covered: tuple[int, int]
+    width: tuple[float, float]
 
 
 def _median_error(points: list[Point], predicted: list[float | None]) -> float:
     return statistics.median(abs(e) for e in errors(points, predicted))
+
+
+def band(p: Point, hardware: Any, models: dict) -> tuple[bool, float]:
+    """Whether the band of the point's solve (``mlsysim_uncertainty.banded``, as ``mlsysim serve --bands``) holds
+    its measured value, and its half-width over the nominal ((high - low) / 2 / nominal)."""
+    import mlsysim
+    from mlsysim_uncertainty import banded
+
+    args, kwargs = call(p, hardware, models)
+    r = banded(mlsysim.ServingModel, *args, **kwargs)
+    low, high = r.bands.si(p.quantity)
+    return low <= p.value <= high, (high - low) / 2.0 / r.si(p.quantity)
+
+
+def _bands(points: list[Point], hardware: Any, models: dict) -> tuple[int, float]:
+    """How many of ``points`` their bands cover, and the median half-width (:func:`band`)."""
+    found = [band(p, hardware, models) for p in points]
+    return sum(c for c, _ in found), statistics.median(w for _, w in found)
+
+
+def calibrated(hardware: Any, engine: str | None, fit: dict) -> Any:
+    """``hardware`` carrying the calibration table ``fit`` (:func:`.calibrate.table`), scoped to ``engine``, as the
+    overlay of a call on those rows has it."""
+    return attrs.evolve(hardware, calibration={"engines": {engine: fit}} if engine else fit)
 
 
 def trials(group: Group, k: int, count: int | None = None) -> list[Trial]:
@@ -119,6 +148,7 @@ def trials(group: Group, k: int, count: int | None = None) -> list[Trial]:
     out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        bands = [band(p, hardware, models) for p in everything]
         for subset in drawn(len(group.ids), k)[:count]:
             rest = [i for i in range(len(group.ids)) if i not in subset]
             others = [everything[i] for i in rest]
@@ -127,13 +157,17 @@ def trials(group: Group, k: int, count: int | None = None) -> list[Trial]:
             within = not beyond(
                 [everything[i] for i in subset], errors([everything[i] for i in subset], [default[i] for i in subset])
             )
+            covered = sum(bands[i][0] for i in rest)
+            width = statistics.median(bands[i][1] for i in rest)
             try:
                 f = fitted(group.points(subset), hardware, models)
             except InvalidInputError as e:
-                out.append(Trial(ids, None, None, str(e), before, None, within))
+                out.append(Trial(ids, None, None, str(e), before, None, within, (covered, covered), (width, width)))
                 continue
             after = _median_error(others, predict(others, hardware, models, f.values)) if f.values else before
-            out.append(Trial(ids, f.values, f.chosen, None, before, after, within))
+            fit = table(f, group.points(subset))
+            now = _bands(others, calibrated(hardware, group.engine, fit), models) if fit else (covered, width)
+            out.append(Trial(ids, f.values, f.chosen, None, before, after, within, (covered, now[0]), (width, now[1])))
     return out
 
 
@@ -151,16 +185,24 @@ def study() -> list[dict]:
     ]
 
 
+def _share(trials: list[dict], which: int, others: int) -> str:
+    """The share of the other points (``others`` per trial) the band covers over ``trials``, before (0) or after
+    (1) the fit."""
+    return f"{sum(t['covered'][which] for t in trials) / (others * len(trials)):.0%}"
+
+
 def summary(groups: list[dict]) -> str:
     """The study's lines: per group and size, the subsets, the refused, those whose fit kept the defaults (and of
     these, those whose every row lies within its kind's model error of the defaults), and over
     every subset (a refused one, like one that kept the defaults, leaves the other points at the defaults) the
-    median of the remaining points' median |error| before and after, the mean over subsets of after / before, and how
-    many subsets improve or worsen them."""
+    median of the remaining points' median |error| before and after, the mean over subsets of after / before, how
+    many subsets improve or worsen them, and the share of the remaining points their bands cover after the fit (the
+    defaults') with the median over subsets of the bands' median half-width after (before)."""
     lines = []
     for g in groups:
         for k, ts in g["trials"].items():
             after = [t["before"] if t["after"] is None else t["after"] for t in ts]
+            rest = g["points"] - int(k)
             scope = g["hardware"] + (f" (engine {g['engine']})" if g["engine"] else "")
             lines.append(
                 f"{scope}, {g['rows']} rows, {k} of {g['points']}: {len(ts)} subsets, "
@@ -171,6 +213,10 @@ def summary(groups: list[dict]) -> str:
                 f"before {statistics.median(t['before'] for t in ts):.1%}, after {statistics.median(after):.1%}; "
                 f"mean after/before {statistics.mean(a / t['before'] for a, t in zip(after, ts)):.2f}; "
                 f"better in {sum(a < t['before'] for a, t in zip(after, ts))}, "
-                f"worse in {sum(a > t['before'] for a, t in zip(after, ts))}"
+                f"worse in {sum(a > t['before'] for a, t in zip(after, ts))}; "
+                f"the band covers {_share(ts, 1, rest)} of the other points (defaults' {_share(ts, 0, rest)}), "
+                "median half-width "
+                f"{statistics.median(t['width'][1] for t in ts):.1%} "
+                f"({statistics.median(t['width'][0] for t in ts):.1%})"
             )
     return "\n".join(lines)
