@@ -152,6 +152,8 @@ def collect() -> dict[str, Any]:
     s = ServingModel()
     for name, kw in configurations().items():
         r = s.solve(**kw)
+        for field in r.fields():  # every field read (a disaggregated result makes its aggregated comparison then)
+            r.si(field)
         out[f"{name}/fields"] = {k: _value(v) for k, v in vars(r).items()}
         out[f"{name}/why"] = list(r.constraint_trace)
         if name not in UNBANDED:

@@ -376,8 +376,43 @@ def test_the_aggregated_comparison_sets_up_no_degree_the_weights_alone_fill(monk
     L, H = mlsysim.Models.Language, mlsysim.Hardware.Cloud
     layout = dict(disagg="prefill=H200x8:tp8,decode=H200x8:tp8", fabric="IB_NDR", efficiency=0.6 + 3e-15)
     r = ServingModel().solve(L.Llama3_70B, H.H100, 2000, output_len=200, arrival_rate=0.5, **layout)
-    assert built == [8, 4, 2] and r.aggregated_layout is not None
+    assert built == []  # set up on the first read of a field of the comparison
+    assert r.aggregated_layout is not None and built == [8, 4, 2]
     built.clear()
     r = ServingModel().solve(L.Llama3_405B, H.H100, 2000, output_len=200, arrival_rate=0.5, **layout)
-    assert built == [8] and r.aggregated_goodput_per_gpu is None
+    assert r.aggregated_goodput_per_gpu is None and built == [8]
     assert any(n.startswith("aggregated comparison: no tensor-parallel layout of NVIDIA H100") for n in r.notes)
+
+
+def test_the_aggregated_comparison_is_made_on_the_first_read_of_one_of_its_fields(monkeypatch):
+    """A disaggregated result answers aggregated_goodput_per_gpu, aggregated_layout, disagg_gain and notes (its
+    aggregated comparison) on the first read of one of them, once per call's configuration: a solve that reads none
+    sets up no aggregated layout. The result stays what it was: the same values as a solve from empty memos that
+    reads them at once, in every view (to_dict, why, pickle, copy, ==)."""
+    import copy
+    import pickle
+
+    from mlsysim_serving import disagg as DG
+
+    made = []
+    best = DG._Aggregated.best
+
+    def recorded(self, *args):
+        made.append(args)
+        return best(self, *args)
+
+    monkeypatch.setattr(DG._Aggregated, "best", recorded)
+    L, H = mlsysim.Models.Language, mlsysim.Hardware.Cloud
+    case = dict(disagg=LAYOUT, fabric="IB_NDR", efficiency=0.6 + 5e-15, slo_ttft=2.0, slo_itl=0.05)
+    r = ServingModel().solve(L.Llama3_70B, H.H100, 4000, output_len=500, arrival_rate=4.0, **case)
+    assert made == [] and r.si("ttft_p99") > 0 and made == []
+    layout = r.aggregated_layout
+    assert layout.startswith(H.H100.name) and len(made) == 1
+    gain, notes, goodput = r.disagg_gain, r.notes, r.si("aggregated_goodput_per_gpu")
+    assert len(made) == 1 and gain == pytest.approx(r.si("balanced_goodput_per_gpu") / goodput, rel=1e-15)
+    other = ServingModel().solve(L.Llama3_70B, H.H100, 4000, output_len=500, arrival_rate=3.0, **case)
+    assert (other.aggregated_layout, other.disagg_gain, other.notes) == (layout, gain, notes) and len(made) == 1
+    fresh = ServingModel().solve(L.Llama3_70B, H.H100, 4000, output_len=500, arrival_rate=4.0, **case)
+    for copied in (pickle.loads(pickle.dumps(fresh)), copy.copy(fresh), copy.deepcopy(fresh)):
+        assert copied.to_dict() == r.to_dict() and copied.why() == r.why() and copied == r
+    assert all("_later" not in vars(x) for x in (r, other, fresh))

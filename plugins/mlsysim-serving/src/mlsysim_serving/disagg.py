@@ -223,7 +223,7 @@ _COMMON = (
 class _Plan:
     """What a disaggregated solve sets up once per configuration, whatever the arrival rate and the SLOs:
     the two pools' replicas (and their engines), one unloaded prefill, the decode pool's first step and token
-    gap, and the aggregated layouts compared against."""
+    gap, and the aggregated layouts compared against (:attr:`agg`, set up where a result's comparison is read)."""
 
     def __init__(
         self,
@@ -260,7 +260,8 @@ class _Plan:
         #: the decode pool's first step (the last prompt token after S - 1 cached) and unloaded token gap
         self.first = float(self.dec.cost.prefill(1.0, S - 1.0))
         self.itl0 = self.dec.engine().one_decode  # (its engine's: a token gap reads no length spread nor prefix hit)
-        self.agg = _Aggregated(model, hardware, seq_len, output_len, common, c_p, gpus_per_node, self.spec)
+        #: what :attr:`agg` sets up the aggregated layouts with, on its first read
+        self._agg: Any = (model, hardware, seq_len, output_len, common, c_p, gpus_per_node, self.spec)
         pre, dec, shape = self.pre, self.dec, model_shape(model)
         moved = kv_bytes_per_request(S, shape.kv, dec.setup.b_kv)
         full, self.exposed = kv_transfer(
@@ -318,6 +319,14 @@ class _Plan:
                 f"request_overhead {calibrated * 1e3:.4g} ms (the engine's calibration) not applied: the request "
                 "path of disaggregated pools is not modelled",
             )
+
+    @property
+    def agg(self) -> _Aggregated:
+        """The aggregated layouts of ``hardware`` compared against (:class:`_Aggregated`), set up on the first read:
+        a result reads them where a field of the comparison is asked (:data:`.disagg_result.COMPARISON`)."""
+        if self._agg.__class__ is tuple:
+            self._agg = _Aggregated(*self._agg)
+        return self._agg
 
 
 def _prepare(
@@ -447,8 +456,8 @@ class _Layout:
 
 class _Call:
     """A disaggregated solve's SLOs checked over its :class:`_Layout` and everything it answers but the offered rate's
-    fields: the pools' SLO rates, the aggregated comparison at the same SLOs, the result fields that read no arrival
-    rate."""
+    fields: the pools' SLO rates, the result fields that read no arrival rate and, on the first read of one of its
+    fields (:meth:`aggregated`), the aggregated comparison at the same SLOs."""
 
     def __init__(self, lay: _Layout, slo_ttft: Any, slo_itl: Any):
         checked = UL.with_slos(lay.c, slo_ttft, slo_itl)
@@ -464,8 +473,8 @@ class _Call:
         both = rate_p > 0 and rate_d > 0  # a pool meeting no SLO at any rate has no GPUs per request/s
         g_p = layout.prefill.replica_gpus / rate_p if both else math.inf
         g_d = layout.decode.replica_gpus / rate_d if both else math.inf
-        agg_goodput, agg_layout, agg_notes = p.agg.best(slo_t, slo_i, output_len)
-        balanced = O / (g_p + g_d) if both else 0.0
+        self.plan, self.output_len, self.balanced = p, output_len, O / (g_p + g_d) if both else 0.0
+        self._aggregated: dict | None = None
         #: the result fields that read no arrival rate, as the result stores them (:class:`.results.Trusted`)
         self.base = built.stored(
             dict(
@@ -478,13 +487,25 @@ class _Call:
                 decode_replica_rate=rate_d,
                 balanced_prefill_share=g_p / (g_p + g_d) if both else None,
                 goodput_per_gpu=max_rate * O / gpus,
-                balanced_goodput_per_gpu=balanced,
-                aggregated_goodput_per_gpu=agg_goodput,
-                aggregated_layout=agg_layout,
-                disagg_gain=balanced / agg_goodput if agg_goodput else None,
-                notes=tuple(dict.fromkeys(p.setup_notes + agg_notes)) + p.last,
-            )
+                balanced_goodput_per_gpu=self.balanced,
+            ),
+            later=self.aggregated,
         )
+
+    def aggregated(self) -> dict:
+        """The result fields of the aggregated comparison (:data:`.disagg_result.COMPARISON`, stored names): the best
+        aggregated layout at this call's SLOs (:meth:`_Aggregated.best`), the gain over it and the notes, found on
+        the first call (a result's first read of one of them) and kept."""
+        if self._aggregated is None:
+            p = self.plan
+            goodput, layout, notes = p.agg.best(self.slo_t, self.slo_i, self.output_len)
+            self._aggregated = {
+                "_aggregated_goodput_per_gpu": goodput,
+                "aggregated_layout": layout,
+                "disagg_gain": self.balanced / goodput if goodput else None,
+                "notes": tuple(dict.fromkeys(p.setup_notes + notes)) + p.last,
+            }
+        return self._aggregated
 
     def at(self, lam: float) -> DisaggServingResult:
         """The result at the offered total rate ``lam`` (checked): the pools' combined fields there."""

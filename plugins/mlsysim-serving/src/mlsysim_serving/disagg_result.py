@@ -7,7 +7,7 @@ import attrs
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.types import as_tuple
 
-from .results import Trusted
+from .results import LATER, Trusted, answered
 
 
 def _opt(doc: str) -> object:
@@ -94,6 +94,10 @@ class DisaggServingResult(Result):
     _balanced_goodput_per_gpu: float
     _aggregated_goodput_per_gpu: float | None
 
+    def __getstate__(self) -> dict:
+        """What pickle and copy keep: every field, the aggregated comparison's answered first (:data:`COMPARISON`)."""
+        return {k: v for k, v in answered(self).items() if k != LATER}
+
     @property
     def constraint_trace(self) -> list[str]:
         """Why: the layout, the KV transfer, each pool's load, the balance and the aggregated comparison."""
@@ -141,5 +145,8 @@ class DisaggServingResult(Result):
         return lines
 
 
+#: The fields (stored names) of the aggregated comparison: a disaggregated solve answers them on the first read of one
+#: (:meth:`.disagg._Call.aggregated`), so a call that reads none sets up no aggregated layout
+COMPARISON = ("_aggregated_goodput_per_gpu", "aggregated_layout", "disagg_gain", "notes")
 #: :class:`.results.Trusted` of DisaggServingResult: how a disaggregated solve builds its results (:mod:`.disagg`)
-built = Trusted(DisaggServingResult)
+built = Trusted(DisaggServingResult, later=COMPARISON)

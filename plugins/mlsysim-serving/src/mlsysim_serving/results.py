@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -340,6 +341,47 @@ class ServingResult(Result):
         return self.prefix_cache_hit
 
 
+#: The key of a result's dict holding what answers its later fields until the first read of one (:class:`Trusted`)
+LATER = "_later"
+
+
+class _Later:
+    """A field of a :class:`Trusted` class with ``later`` fields: a non-data descriptor, so a value stored in the
+    instance's dict is read from there; a result built with ``later`` (its dict without the field) answers every later
+    field on the first read of one (:func:`answered`)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, obj: Any, cls: Any = None) -> Any:
+        if obj is None:
+            return self
+        d = answered(obj)
+        if self.name not in d:
+            raise AttributeError(f"{type(obj).__name__!r} object has no attribute {self.name!r}")
+        return d[self.name]
+
+
+def answered(obj: Any) -> dict[str, Any]:
+    """The dict of the result ``obj`` with its later fields answered (:class:`Trusted`: ``later``): the first call runs
+    what its dict holds under :data:`LATER` (stored names -> values, its class's converters applied) and drops it."""
+    d = obj.__dict__
+    later = d.get(LATER)
+    if later is not None:
+        values = dict(later())
+        for name, convert in _later_converters.get(type(obj), ()):
+            values[name] = convert(values[name])
+        d.update(values)
+        d.pop(LATER, None)
+    return d
+
+
+#: converters of each class's later fields (:class:`Trusted`)
+_later_converters: dict[type, tuple] = {}
+
+
 class Trusted:
     """Builds instances of the @result class ``cls`` from the fields a solver computed (its keyword arguments as
     a dict, SI floats), without the keyword matching of attrs' __init__ (~84 k instructions for ServingResult's
@@ -347,11 +389,13 @@ class Trusted:
     defaults (or over a ``base`` made by :meth:`stored`), each converter applied, as ``cls(**fields)`` stores
     them. A key that is no field, or a field without a default that is not given, raises TypeError naming it.
     Users' constructions keep ``cls(...)``; a class with validators or a post-init hook has no trusted path
-    (they would be skipped)."""
+    (they would be skipped). ``later``: stored names of fields a :meth:`stored` base may leave to a function
+    (its ``later``) that answers them all on the first read of one (:class:`_Later`, installed on ``cls``; the
+    result stays frozen: the function must answer the same values whenever it is called)."""
 
-    __slots__ = ("cls", "names", "defaults", "converters", "count")
+    __slots__ = ("cls", "names", "defaults", "converters", "count", "later", "count_later", "converters_later")
 
-    def __init__(self, cls: type):
+    def __init__(self, cls: type, later: tuple[str, ...] = ()):
         fields = attrs.fields(cls)  # an @result class: an attrs class
         if any(f.validator is not None for f in fields) or hasattr(cls, "__attrs_post_init__"):
             raise TypeError(f"{cls.__name__} validates its fields: construct it with {cls.__name__}(**fields)")
@@ -361,10 +405,24 @@ class Trusted:
         self.defaults = {f.name: f.default for f in plain}
         self.converters = tuple((f.name, f.converter) for f in fields if f.converter is not None)
         self.count = len(fields)
+        unknown = set(later) - {f.name for f in fields}
+        if unknown:
+            raise TypeError(f"{cls.__name__} has no stored fields {sorted(unknown)}")
+        self.later = later
+        #: a base with ``later``: the fields but the later ones, and :data:`LATER`
+        self.count_later = len(fields) - len(later) + 1
+        self.converters_later = tuple((name, c) for name, c in self.converters if name not in later)
+        if later:
+            _later_converters[cls] = tuple((name, c) for name, c in self.converters if name in later)
+            for name in later:
+                setattr(cls, name, _Later(name))
 
-    def stored(self, fields: dict[str, Any], base: dict[str, Any] | None = None) -> dict[str, Any]:
+    def stored(
+        self, fields: dict[str, Any], base: dict[str, Any] | None = None, later: Callable[[], Any] | None = None
+    ) -> dict[str, Any]:
         """``base`` (stored names, e.g. a memoized earlier :meth:`stored`; default: the defaults) with ``fields``
-        (by argument name) over it: a new dict."""
+        (by argument name) over it: a new dict; ``later``: a function answering the class's later fields (stored
+        names -> values), which the dict then holds instead of them."""
         made = (self.defaults if base is None else base).copy()  # a dict copy: one C block copy
         names = self.names
         try:
@@ -372,15 +430,21 @@ class Trusted:
                 made[names[name]] = value
         except KeyError:
             raise TypeError(f"{self.cls.__name__} has no field {name!r}") from None
+        if later is not None:
+            for name in self.later:
+                made.pop(name, None)
+            made[LATER] = later
         return made
 
     def __call__(self, fields: dict[str, Any], base: dict[str, Any] | None = None) -> Any:
         """The result of ``fields`` over ``base`` (see :meth:`stored`)."""
         made = self.stored(fields, base)
-        if len(made) != self.count:
-            missing = [name for name, stored in self.names.items() if stored not in made]
+        deferred = LATER in made
+        if len(made) != (self.count_later if deferred else self.count):
+            later = self.later if deferred else ()
+            missing = [n for n, stored in self.names.items() if stored not in made and stored not in later]
             raise TypeError(f"{self.cls.__name__} is missing the fields {missing}")
-        for name, convert in self.converters:
+        for name, convert in self.converters_later if deferred else self.converters:
             made[name] = convert(made[name])
         result: Any = object.__new__(self.cls)
         object.__setattr__(result, "__dict__", made)  # a frozen dict class: its own __setattr__ refuses
