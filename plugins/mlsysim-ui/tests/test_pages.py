@@ -164,6 +164,40 @@ def test_sweep_page_refuses_an_empty_item_in_a_list():
         assert not ans.blocks
 
 
+def test_sweep_page_gives_the_solvers_reason_when_no_point_is_valid():
+    """A value the solver refuses at every point ('abc' or '1-8' for batch_size) is named under its field in the
+    solver's words, as solve() says it; before, the page blamed the objective x=batch_size ('not a numeric field')."""
+    needs("ServingModel")
+    for text in ("abc", "1-8"):
+        ans = page("sweep").answer({**PAGES["sweep"].example, "batch_size": text, "x": "batch_size", "y": "itl"})
+        with pytest.raises(mlsysim.InvalidInputError) as e:
+            mlsysim.ServingModel().solve(
+                mlsysim.Models.Llama3_70B, mlsysim.Hardware.H100, seq_len=2048, batch_size=text
+            )
+        assert ans.errors == {"batch_size": str(e.value)} and not ans.blocks
+
+
+def test_serving_page_answers_a_disaggregated_layout_without_bands_and_says_why():
+    """Bands refuse a disaggregated layout (each pool runs at its own efficiencies), so the page answered nothing;
+    it now answers as solve() does, with a warning line saying why there are no bands. A layout solve() refuses
+    too is that error, under its field."""
+    needs("ServingModel")
+    form = {"model": "Llama3_8B", "hardware": "H100", "seq_len": "2048", "arrival_rate": "3", "output_len": "100"}
+    layout = "prefill=H100x8:tp8,decode=H100x8:tp8"
+    ans = page("serving").answer({**form, "disagg": layout, "fabric": "InfiniBand_NDR"})
+    direct = mlsysim.ServingModel().solve(
+        "Llama3_8B", "H100", 2048, arrival_rate=3, output_len=100, disagg=layout, fabric="InfiniBand_NDR"
+    )
+    assert not ans.errors and rows(ans.blocks[0])["ttft"].value == direct.ttft.magnitude
+    assert [w for w in ans.blocks[0].why if "bands" in w] == [
+        f"warning: no bands: disagg={layout!r} is invalid: expected an aggregated layout when bands are asked: each "
+        "pool of a disaggregated layout runs at its own efficiencies, which its result does not carry (band the "
+        "pools one at a time, without --disagg)"
+    ]
+    bad = page("serving").answer({**form, "disagg": "1:1", "fabric": "InfiniBand_NDR"})
+    assert bad.errors["disagg"].startswith("disagg='1:1' is invalid: expected prefill=HWxGPUS:tpN,decode=")
+
+
 def test_every_installed_solver_has_a_generic_page_built_from_its_signature():
     import inspect
 

@@ -113,13 +113,21 @@ def block(title: str, result: Any, key: tuple = (), warns: list[str] | None = No
 
 def solving(cls: type) -> Callable[..., Any]:
     """How a page solves with ``cls``: with bands (``mlsysim_uncertainty.banded``) where the solver declares
-    ranges or takes a banded input, as every built-in performance and fleet solver does, else ``solve()``."""
+    ranges or takes a banded input, as every built-in performance and fleet solver does, else ``solve()``.
+    A configuration ``solve()`` answers but its bands refuse (ServingModel's ``disagg``: each pool runs at its
+    own efficiencies) is answered without bands, with a warning line saying why."""
     if any(getattr(cls, d, None) for d in ("band_arguments", "band_catalog", "band_inputs")):
-        from functools import partial
-
         from mlsysim_uncertainty import banded
 
-        return partial(banded, cls)
+        def answer(**kwargs: Any) -> Any:
+            try:
+                return banded(cls, **kwargs)
+            except mlsysim.MlsysimError as refused:
+                result = cls().solve(**kwargs)  # the input's own error, if solve() refuses it too
+                warnings.warn(f"no bands: {one_line(refused)}", UserWarning, stacklevel=2)
+                return result
+
+        return answer
     return cls().solve
 
 

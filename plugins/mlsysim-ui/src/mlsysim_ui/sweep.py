@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +89,12 @@ class SweepPage(Page):
             res, warns = run(lambda **g: mlsysim.sweep(name, **g), grid)
         except mlsysim.MlsysimError as exc:
             ans.errors[field_of_error(exc, list(grid))] = one_line(exc)
+            return ans
+        if len(res) and not np.asarray(res["valid"], dtype=bool).any():  # no point answered: the solver says why
+            for err in dict.fromkeys(str(e) for e in res["error"]):  # under the field it names ("batch_size='abc' ...")
+                arg = re.match(r"(\w+)=", err)
+                key = arg.group(1) if arg and arg.group(1) in grid else ""
+                ans.errors[key] = "; ".join(filter(None, (ans.errors.get(key), err)))
             return ans
         cols = res.fields()
         for axis in ("x", "y"):
