@@ -23,7 +23,7 @@ from mlsysim_core.errors import InfeasibleError, InvalidInputError, MlsysimError
 
 from .api._out import emit, table
 from .api.command import CONTEXT, OPTIONS_KEY, SolverCommand
-from .api.lazy import declared, load
+from .api.lazy import declared, load, solver_commands
 from .build import make_command
 
 __all__ = ["main", "run"]
@@ -53,8 +53,7 @@ def describe(exc: BaseException, ctx: click.Context | None) -> str:
 
 def _commands_of_solvers() -> dict[str, str]:
     """Solver name -> the name of the command a plugin declared for it."""
-    found = (load(plugin, item) for plugin, item in declared())
-    return {item.solver: item.name for item in found if isinstance(item, SolverCommand)}
+    return {solver: command.name for solver, command in solver_commands().items()}
 
 
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2

@@ -75,3 +75,9 @@ def solver_command(solver: str) -> SolverCommand | None:
         if isinstance(found, SolverCommand) and found.solver == solver:
             return found
     return None
+
+
+def solver_commands() -> dict[str, SolverCommand]:
+    """Solver name -> the SolverCommand a plugin declares for it (its key fields, Pareto objectives, ...)."""
+    found = (load(plugin, item) for plugin, item in declared())
+    return {item.solver: item for item in found if isinstance(item, SolverCommand)}

@@ -198,6 +198,26 @@ def test_serving_page_answers_a_disaggregated_layout_without_bands_and_says_why(
     assert bad.errors["disagg"].startswith("disagg='1:1' is invalid: expected prefill=HWxGPUS:tpN,decode=")
 
 
+def test_pages_show_first_the_key_fields_and_sweep_the_objectives_each_solvers_command_declares():
+    """One declaration (the plugin's SolverCommand) serves the CLI table and the explorer: the roofline page and a
+    generic page show its key_fields first, the sweep page starts from its pareto objectives (the training sweep
+    keeps its own: MFU rather than memory per GPU)."""
+    needs("SingleNodeModel", "EconomicsModel", "DistributedModel")
+    from mlsysim_cli.api.lazy import solver_commands
+
+    commands = solver_commands()
+    roofline = page("roofline").answer(PAGES["roofline"].example).blocks[0]
+    assert tuple(r.name for r in roofline.rows) == commands["SingleNodeModel"].key_fields and roofline.more
+    form = {"fleet": "Research_256", "duration_days": "30", "datacenter": "Hyperscale_Typical"}
+    economics = page("solver/EconomicsModel").answer(form).blocks[0]
+    assert tuple(r.name for r in economics.rows) == commands["EconomicsModel"].key_fields and economics.more
+    sweep = {f.name: f.default for f in page("sweep").fields({"solver": "SingleNodeModel"})}
+    assert (sweep["x"], sweep["x_goal"], sweep["y"], sweep["y_goal"]) == ("latency", "min", "throughput", "max")
+    assert commands["SingleNodeModel"].pareto == (("latency", "min"), ("throughput", "max"))
+    training = {f.name: f.default for f in page("sweep").fields({"solver": "DistributedModel"})}
+    assert (training["y"], training["y_goal"]) == ("mfu", "max") != commands["DistributedModel"].pareto[1]
+
+
 def test_every_installed_solver_has_a_generic_page_built_from_its_signature():
     import inspect
 

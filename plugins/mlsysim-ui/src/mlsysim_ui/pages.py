@@ -19,6 +19,13 @@ def solver_class(name: str) -> Any:
     return getattr(mlsysim, name)
 
 
+def declared(solver: str) -> Any:
+    """The SolverCommand a plugin declares for ``solver`` (key fields, Pareto objectives), or None."""
+    from mlsysim_cli.api.lazy import solver_commands
+
+    return solver_commands().get(solver)
+
+
 def _parts(fields: list[Field], kwargs: dict) -> list[tuple[str, str, str]]:
     return [
         (f.name, str(getattr(kwargs[f.name], "name", kwargs[f.name])), str(getattr(kwargs[f.name], "source", "")))
@@ -27,9 +34,22 @@ def _parts(fields: list[Field], kwargs: dict) -> list[tuple[str, str, str]]:
     ]
 
 
+def _arguments(fields: list[Field], values: Mapping[str, str], ans: Answer) -> dict | None:
+    """solve()'s keyword arguments from the form, the catalog parts they name recorded in ``ans``; None, with
+    ``ans.errors`` set, when a field is wrong."""
+    try:
+        kwargs = arguments(fields, values)
+    except FormError as exc:
+        ans.errors = exc.errors
+        return None
+    ans.parts = _parts(fields, kwargs)
+    return kwargs
+
+
 @dataclass(frozen=True)
 class Page:
-    """A page of the explorer: slug (URL), title, the solvers behind it and a starting example."""
+    """A page of the explorer: slug (URL), title, the solvers behind it, a starting example and the result
+    fields shown first (default: the key fields of the solver's command, ``SolverCommand.key_fields``)."""
 
     slug: str
     title: str
@@ -56,18 +76,16 @@ class Page:
             except ImportError as exc:  # names the distribution to install
                 ans.errors[""] = one_line(exc)
             return ans
-        try:
-            kwargs = arguments(fields, values)
-        except FormError as exc:
-            ans.errors = exc.errors
+        kwargs = _arguments(fields, values, ans)
+        if kwargs is None:
             return ans
-        ans.parts = _parts(fields, kwargs)
         try:
             result, warns = run(solving(solver_class(name)), kwargs)
         except mlsysim.MlsysimError as exc:
             ans.errors[field_of_error(exc, [f.name for f in fields])] = one_line(exc)
             return ans
-        ans.blocks.append(block(name, result, self.key, warns))
+        command = None if self.key else declared(name)
+        ans.blocks.append(block(name, result, self.key or (command.key_fields if command else ()), warns))
         ans.charts = charts.charts_for(result)
         return ans
 
@@ -93,12 +111,9 @@ class FleetPage(Page):
     def answer(self, values: Mapping[str, str]) -> Answer:
         fields = self.fields(values)
         ans = Answer()
-        try:
-            kwargs = arguments(fields, values)
-        except FormError as exc:
-            ans.errors = exc.errors
+        kwargs = _arguments(fields, values, ans)
+        if kwargs is None:
             return ans
-        ans.parts = _parts(fields, kwargs)
         days = kwargs.pop("days")
         span = (
             days

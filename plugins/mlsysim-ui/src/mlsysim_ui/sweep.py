@@ -15,7 +15,7 @@ import mlsysim
 from . import charts
 from .answers import Answer, Block, Row, number, run
 from .forms import Field, convert, field_of_error, fields_of, one_line
-from .pages import Page, solver_class
+from .pages import Page, declared, solver_class
 
 MAX_SWEEP_POINTS = 20_000
 MAX_SWEEP_ROWS = 200
@@ -26,7 +26,8 @@ class SweepPage(Page):
     """Any installed solver over a grid (comma-separated values in any field), two objectives and
     the Pareto front between them (``mlsysim.sweep``)."""
 
-    objectives: Mapping[str, tuple] = field(default_factory=dict)  # solver -> ((field, "min"), (field, "max"))
+    #: solver -> ((field, "min"), (field, "max")) where it differs from its command's ``SolverCommand.pareto``
+    objectives: Mapping[str, tuple] = field(default_factory=dict)
 
     def solver_name(self, values: Mapping[str, str]) -> str:
         """The solver asked for; else the example's when installed, else the first installed."""
@@ -37,7 +38,9 @@ class SweepPage(Page):
 
     def fields(self, values: Mapping[str, str]) -> list[Field]:
         name = self.solver_name(values)
-        (x, xd), (y, yd) = self.objectives.get(name, (("", "min"), ("", "max")))
+        command = None if name in self.objectives else declared(name)
+        default = command.pareto if command else (("", "min"), ("", "max"))
+        (x, xd), (y, yd) = self.objectives.get(name, default)
         head = [
             Field("solver", "solver", default=self.example["solver"], help="the solver to sweep"),
             Field("x", "any", default=x or None, required=not x, help="first objective: a result field"),
