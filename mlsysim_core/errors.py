@@ -25,12 +25,12 @@ class InvalidInputError(MlsysimError, ValueError):
 
 
 def did_you_mean(name: str, candidates: list[str], n: int = 3, cutoff: float = 0.6) -> str:
-    """``"; did you mean A, B?"``: ``name``'s close matches in ``candidates`` (difflib; one equal bar case first)."""
+    """``"; did you mean A, B?"``: ``name``'s close matches in ``candidates`` (difflib, ignoring case), or ``""``."""
     from difflib import get_close_matches  # only for a name not found (~2 M instructions to import)
 
-    close = get_close_matches(name, candidates, n=n, cutoff=cutoff)
-    same = [c for c in candidates if c.lower() == name.lower() and c not in close]
-    return f"; did you mean {', '.join(same[:1] + close)}?" if same or close else ""
+    low = {c.lower(): c for c in reversed(candidates)}  # case ignored; the first spelling of a name wins
+    close = get_close_matches(name.lower(), list(low), n=n, cutoff=cutoff)
+    return f"; did you mean {', '.join(low[c] for c in close)}?" if close else ""
 
 
 class UnknownArgumentError(InvalidInputError, TypeError):

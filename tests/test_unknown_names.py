@@ -16,13 +16,16 @@ from mlsysim_uncertainty import banded
 CASE = dict(model="Llama3_8B", hardware="H100", seq_len=128)
 
 
-def test_did_you_mean_lists_close_matches_and_a_case_only_difference_first():
-    assert (
-        did_you_mean("arival_rate", ["arrival_rate", "arrival_cv", "seq_len"])
-        == "; did you mean arrival_rate, arrival_cv?"
-    )
+def test_did_you_mean_lists_close_matches_ignoring_case():
+    hint = did_you_mean("arival_rate", ["arrival_rate", "arrival_cv", "seq_len"])
+    assert hint == "; did you mean arrival_rate, arrival_cv?"
     assert did_you_mean("xyz", ["arrival_rate"]) == ""
-    assert did_you_mean("h100", ["H100", "H200"], 1).startswith("; did you mean H100")
+    assert did_you_mean("h100", ["V100", "H100", "H200"]) == "; did you mean H100, V100, H200?"  # the same name first
+    assert did_you_mean("nvlnk", ["NVLink", "PCIe"]) == "; did you mean NVLink?"  # case-sensitive: no match
+    with pytest.raises(UnknownEntryError, match="no hardware.Cloud named 'h100'; did you mean H100, "):
+        mlsysim.Hardware.Cloud.h100  # noqa: B018
+    with pytest.raises(InvalidInputError, match="; did you mean InfiniBand_NDR"):  # the serving fabric too
+        mlsysim.ServingModel().solve(**CASE, fabric="infiniband_ndr2")
 
 
 def test_a_misspelt_keyword_in_a_sweep_is_named_with_the_closest_ones():

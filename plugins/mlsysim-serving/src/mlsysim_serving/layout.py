@@ -198,11 +198,14 @@ def resolve_fabric(fabric: Any) -> Any:
         return fabric
     entry = _fabric_entry(fabric)
     if entry is None:
+        from mlsysim_core.errors import did_you_mean
+
+        names = [n for e in catalog().entries["fabrics"].values() for n in (e.key, *e.aliases)]
         raise InvalidInputError(
             "fabric",
             fabric,
             f"a catalog fabric (mlsysim catalog systems: InfiniBand_NDR, IB_NDR, RoCE_400G, ...), "
-            f"{SCALE_UP!r} or {HOST_LINK!r}",
+            f"{SCALE_UP!r} or {HOST_LINK!r}{did_you_mean(fabric, [*names, SCALE_UP, HOST_LINK])}",
         )
     return entry
 
