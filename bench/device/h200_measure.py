@@ -40,6 +40,7 @@ MODELS = {
     "Llama3_2_1B": dict(layers=16, hidden=2048, heads=32, kv_heads=8, head_dim=64, ffn=8192, vocab=128256),
     "Llama3_8B": dict(layers=32, hidden=4096, heads=32, kv_heads=8, head_dim=128, ffn=14336, vocab=128256),
     "Qwen3_32B": dict(layers=64, hidden=5120, heads=64, kv_heads=8, head_dim=128, ffn=25600, vocab=151936),
+    "Phi3_Mini": dict(layers=32, hidden=3072, heads=32, kv_heads=32, head_dim=96, ffn=8192, vocab=32064),
 }
 TINY = dict(layers=2, hidden=128, heads=4, kv_heads=2, head_dim=32, ffn=256, vocab=512)
 
@@ -249,21 +250,25 @@ class Model:
 
     def blocks(self, x: torch.Tensor, attn, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         """The decoder layers over x (B, S, hidden); cos/sin (S, head_dim) the RoPE tables of the S positions."""
+        for i, lw in enumerate(self.layers):
+            x = self.layer(x, lw, i, attn, cos, sin)
+        return x
+
+    def layer(self, x: torch.Tensor, lw: dict, i: int, attn, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        """Decoder layer ``i`` (weights ``lw``) over x (B, S, hidden): attention and SwiGLU MLP, pre-norm residuals."""
         g = self.g
         bsz, s, _ = x.shape
         hq, hk, d = g["heads"], g["kv_heads"], g["head_dim"]
-        for i, lw in enumerate(self.layers):
-            qkv = self.linear(self.rms(x, lw["n1"]), lw["qkv"])
-            q, k, v = qkv.split([hq * d, hk * d, hk * d], dim=-1)
-            q = self.apply_rope(q.view(bsz, s, hq, d).transpose(1, 2), cos, sin)
-            k = self.apply_rope(k.view(bsz, s, hk, d).transpose(1, 2), cos, sin)
-            v = v.view(bsz, s, hk, d).transpose(1, 2)
-            a = attn(q, k, v, i)
-            x = x + self.linear(a.transpose(1, 2).reshape(bsz, s, hq * d), lw["o"])
-            gu = self.linear(self.rms(x, lw["n2"]), lw["gu"])
-            gg, uu = gu.chunk(2, dim=-1)
-            x = x + self.linear(F.silu(gg) * uu, lw["down"])
-        return x
+        qkv = self.linear(self.rms(x, lw["n1"]), lw["qkv"])
+        q, k, v = qkv.split([hq * d, hk * d, hk * d], dim=-1)
+        q = self.apply_rope(q.view(bsz, s, hq, d).transpose(1, 2), cos, sin)
+        k = self.apply_rope(k.view(bsz, s, hk, d).transpose(1, 2), cos, sin)
+        v = v.view(bsz, s, hk, d).transpose(1, 2)
+        a = attn(q, k, v, i)
+        x = x + self.linear(a.transpose(1, 2).reshape(bsz, s, hq * d), lw["o"])
+        gu = self.linear(self.rms(x, lw["n2"]), lw["gu"])
+        gg, uu = gu.chunk(2, dim=-1)
+        return x + self.linear(F.silu(gg) * uu, lw["down"])
 
     def head(self, last: torch.Tensor) -> torch.Tensor:
         """LM head on the last token (bf16 in every variant but h200_measure_b's int4 one)."""
