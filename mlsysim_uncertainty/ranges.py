@@ -99,8 +99,9 @@ RANGES = {
         faster="low",
         tier="estimate",
         source="SGLang v0.4 overlap ('zero-overhead') scheduler and vLLM >= 0.6 async output processing hide host "
-        "scheduling behind the GPU step (low: 0); [VLLM060] before that work the host took 62 % of serving time "
-        "(high: 2 ms, twice the default, an estimate)",
+        "scheduling behind the GPU step (low: 0); high: 2 ms, twice the default, a judgement (this project's serving "
+        "loop: 0.15-0.61 ms); engines before that work spend more ([VLLM060]: vLLM v0.5.3 about 4 ms a step), which "
+        "their rows state (mlsysim_serving.host_time.VLLM_0_5_STEP_S) rather than this range covering it",
         calibrated="engine_overhead",
     ),
     "efficiency.network": Range(

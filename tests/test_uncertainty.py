@@ -635,6 +635,15 @@ def test_a_calibrated_band_is_the_fits_own_model_error():
         f = math.exp(q[name]) if name in q else ME.factor(name)
         assert low <= mid / f * (1 + 1e-9) and high >= mid * f * (1 - 1e-9), field
     assert ME.factor(ME.ITL, True, ME.calibrated({"hardware": hw, "engine": "vllm"})) == ME.factor(ME.ITL, True)
+    # a sweep on the calibrated part gives each point its banded solve's band (sweep_bands reads the same table)
+    from mlsysim_uncertainty import banded_sweep
+
+    swept = banded_sweep(
+        mlsysim.ServingModel, model=LM.Llama3_8B, hardware=hw, seq_len=1024, batch_size=[1, 8], engine="vllm"
+    )
+    for i, b in enumerate((1, 8)):
+        one = banded(mlsysim.ServingModel, LM.Llama3_8B, hw, 1024, b, engine="vllm").bands.si("itl")
+        assert [swept.bands["itl"][k][i].to("s").magnitude for k in (0, 1)] == pytest.approx(one, rel=1e-9)
 
 
 def test_a_calibration_table_refuses_a_bad_model_error():
