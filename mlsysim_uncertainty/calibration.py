@@ -51,7 +51,25 @@ def checked(value: Any) -> dict[str, Any]:
                 checked(table)
         elif k not in ("source", "points"):
             _calibrated(k, v, "calibration")
+    _ranges_hold_their_values(dict(value))
     return dict(value)
+
+
+def _ranges_hold_their_values(table: dict) -> None:
+    """Each ``range`` is the hull of a fitted value and its leave-one-out refits (``mlsysim calibrate``'s
+    ``refit_range``), so it names a fitted key and holds its value, low <= value <= high. A hand-edited overlay
+    with a range and no value had its range silently ignored (the defaults and their band used); one not
+    around its value gave a band that left out the answer it bands."""
+    for rk, pair in dict(table.get("range", {})).items():
+        if rk not in table:
+            raise InvalidInputError(
+                f"calibration.range.{rk}", list(pair), f"a range of a fitted value: calibration.{rk} is not given"
+            )
+        low, high = pair
+        if not low <= table[rk] <= high:
+            raise InvalidInputError(
+                f"calibration.range.{rk}", list(pair), f"[low, high] around the fitted {rk} = {table[rk]}"
+            )
 
 
 def scoped(calibration: Any, engine: str | None) -> dict[str, Any]:

@@ -653,3 +653,20 @@ def test_a_calibration_table_refuses_a_bad_model_error():
     for bad in ({"x": -0.1}, {"x": "0.1"}, {"x": True}, [0.1]):
         with pytest.raises(InvalidInputError, match="model_error"):
             checked({"memory": 0.8, "model_error": bad})
+
+
+def test_a_calibration_range_names_a_fitted_value_and_holds_it():
+    """A hand-edited overlay with a range and no fitted value had the range silently ignored (the defaults and their
+    band used: ITL 13.85 ms [9.596, 19.99] on H200 for engine torch); one not around its value banded 14.81 ms as
+    [12.85, 14.81] from a range [0.9, 0.95] around no fit. mlsysim calibrate writes the hull of the fit and its
+    leave-one-out refits, which always holds the fit: anything else is refused naming the range."""
+    from mlsysim_uncertainty.calibration import checked
+
+    assert checked({"memory": 0.8, "range": {"memory": [0.8, 0.82]}})["memory"] == 0.8
+    for table, says in (
+        ({"range": {"memory": [0.8, 0.82]}}, "calibration.memory is not given"),
+        ({"memory": 0.8, "range": {"memory": [0.9, 0.95]}}, "around the fitted memory = 0.8"),
+        ({"compute": 0.5, "engines": {"torch": {"memory": 0.8, "range": {"compute": [0.4, 0.6]}}}}, "compute is not"),
+    ):
+        with pytest.raises(InvalidInputError, match=f"calibration.range.*{says}"):
+            checked(table)
