@@ -23,6 +23,22 @@ def click_type(p: Param) -> Any:
     return {"int": click.INT, "float": click.FLOAT}.get(p.kind, click.STRING)
 
 
+class KeywordCommand(click.Command):
+    """A solver's command: an option spelt as its ``solve()`` keyword (``--arrival-rate`` for ``--qps``,
+    ``--tp-size`` for ``--tp``) is refused naming the option that sets it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            keyword = exc.option_name.lstrip("-").replace("-", "_")
+            flag = next((p.opts[0] for p in self.params if isinstance(p, click.Option) and p.name == keyword), None)
+            if flag is None:  # not a solve() keyword: click's own message (with its close matches)
+                raise
+            message = f"No such option {exc.option_name!r}; solve()'s {keyword} is {flag}."
+            raise click.NoSuchOption(exc.option_name, message, ctx=ctx) from None
+
+
 def make_command(cmd: SolverCommand) -> click.Command:
     """``mlsysim <cmd.name>``: one configuration."""
 
@@ -97,6 +113,6 @@ def make_command(cmd: SolverCommand) -> click.Command:
     args = " ".join(p.flag for p in cmd.params if p.positional)
     keys = f"Arguments: {args} are catalog keys (case-insensitive). " if args else ""
     doc = f"{cmd.summary}\n\n{keys}Solver: {cmd.solver}.\n\n\b\nExample:\n  {cmd.example}"
-    return click.Command(
+    return KeywordCommand(
         cmd.name, callback=callback, params=params, help=doc, short_help=cmd.summary, context_settings=CONTEXT
     )

@@ -607,6 +607,8 @@ def make_sweep_command(cmd: SolverCommand) -> click.Command:
         f"keep their error. The Pareto front ({' vs '.join(f'{n} {s}' for n, s in cmd.pareto)}) is marked."
         f"\n\n\b\nExample:\n  {cmd.sweep_example}"
     )
-    return click.Command(
+    from .build import KeywordCommand
+
+    return KeywordCommand(
         cmd.name, callback=callback, params=params, help=doc, short_help=f"sweep {cmd.solver}", context_settings=CONTEXT
     )

@@ -69,3 +69,23 @@ def test_a_misspelt_command_suggests_the_closest_plugin_command(args):
     assert out.exit_code == 1, out.output
     line = out.output.strip()
     assert "\n" not in line and "No such command 'serv'; did you mean serve? Commands come from" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["serve", "Llama3_8B", "H100", "--seq-len", "128", "--arrival-rate", "3"], "solve()'s arrival_rate is --qps"),
+        (
+            ["sweep", "serve", "--model", "Llama3_8B", "--seq-len", "128", "--tp-size", "1,2"],
+            "solve()'s tp_size is --tp",
+        ),
+        (["serve", "Llama3_8B", "H100", "--seq-len", "128", "--zzz", "1"], "No such option '--zzz'. (see:"),
+    ],
+)
+def test_an_option_spelt_as_the_solve_keyword_names_the_option_that_sets_it(args, said):
+    """``--arrival-rate`` (ServingModel.solve's arrival_rate) is ``--qps`` on the command line: the error says so
+    (click's close matches offered --batch-size for --tp-size); an option that is no keyword keeps click's words."""
+    from mlsysim_cli import main
+
+    out = CliRunner().invoke(main, args)
+    assert out.exit_code == 1 and len(out.output.strip().splitlines()) == 1 and said in out.output, out.output
