@@ -356,7 +356,7 @@ def main() -> int:
         m1, m3, g1, g3 = "Llama3_2_1B", "Phi3_Mini", H.MODELS["Llama3_2_1B"], H.MODELS["Phi3_Mini"]
     run_model(m1, g1, dev, grid1, "bf16-master", 0.45 * B, attn_name, attn)
     run_model(m3, g3, dev, grid3, "bf16-master", 0.88 * B, attn_name, attn)
-    # Llama3_8B: 18 B x 8.03e9 = 144.5 GB of state alone > the H200's 150.8 GB less activations: the guard records it
+    # Llama3_8B: 18 B x 8.03e9 = 144.5 GB of state alone > 90 % of the H200's 150.1 GB (torch): the guard records it
     run_model("Llama3_8B", H.TINY if args.tiny else H.MODELS["Llama3_8B"], dev, [], "bf16-master", B, "", attn)
     amp_shape = [(2, 64, "none")] if args.tiny else [(4, 2048, "none")]
     run_model(m1, g1, dev, amp_shape, "amp", 0.95 * B, attn_name, attn)

@@ -43,7 +43,7 @@ from mlsysim_uncertainty.domain import lines as domain_lines
 from mlsysim_uncertainty.domain import query, recorder, spans
 from mlsysim_uncertainty.model_error import conformal_q, log_error
 
-from . import points
+from . import points, train_points
 from .harness import GROUPS, added_measurements, bound_of, load_measurements, relative_error
 
 #: hardware key -> (record id, the calibrate row of its mapping's configuration) it is calibrated on
@@ -67,6 +67,9 @@ CALIBRATION_RUNS = {
         )
     ],
 }
+#: groups ``mlsysim validate`` reports and counts that are not calibration points (no model-error class's q, no
+#: domain): the reason
+NOT_CALIBRATION = {"T": train_points.NOT_CALIBRATION}
 #: a solver call's place in the calibration domain: (the solver whose domain it is, its
 #: ``mlsysim_uncertainty.domain.query``: hardware, precision, batch, context)
 Where = tuple[str, tuple[Any, ...]]
@@ -204,7 +207,7 @@ def domain_calls() -> dict[str, dict[str, list[dict]]]:
         for name, calls in made.items():
             cls = getattr(mlsysim, name)
             patches.enter_context(mock.patch.object(cls, "solve", recorder(cls.solve, calls)))
-        for r in load_measurements() + added_measurements():
+        for r in _calibration_set():
             if r["id"] not in maps:
                 continue
             with contextlib.suppress(Exception):  # reported by mlsysim validate as a failed row
@@ -284,11 +287,14 @@ class Band:
         return 0.0
 
 
+def _calibration_set() -> list[dict]:
+    """The records of the calibration set: every measurement but those of the :data:`NOT_CALIBRATION` groups."""
+    return [r for r in load_measurements() + added_measurements() if r["group"] not in NOT_CALIBRATION]
+
+
 def _records() -> list[dict]:
     maps = points.mappings()
-    return [
-        r for r in load_measurements() + added_measurements() if r["id"] in maps and maps[r["id"]].kind == "prediction"
-    ]
+    return [r for r in _calibration_set() if r["id"] in maps and maps[r["id"]].kind == "prediction"]
 
 
 @cache

@@ -47,6 +47,7 @@ GROUPS = {
     "S": "speculative decoding",
     "P": "disaggregated serving: prefill and decode pools",
     "W": "accelerator power draw",
+    "T": "LLM training steps measured in this project (one H200, bare PyTorch)",
 }
 
 

@@ -1138,4 +1138,4 @@ SKIPPED: dict[str, str] = {
 
 # =========================================================================== serving from other engines
 
-from . import device_points, power_points, serving_points  # noqa: E402, F401  (register groups G; W; L, M beyond NIM's; S)
+from . import device_points, power_points, serving_points, train_points  # noqa: E402, F401  (register groups G; W; L, M beyond NIM's; S; T)
