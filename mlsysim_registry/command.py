@@ -326,6 +326,9 @@ def import_hf(
         "source": f"Hugging Face config.json ({Path(config).name}); parameters derived from the geometry by "
         f"mlsysim catalog import-hf",
     }
+    # printed or --json, the entry must load too (kv_heads 7 of 32 heads was printed, refused only with -o)
+    entry = f"the entry from {Path(config).name}"
+    _validate(hf.to_toml(key, fields), "import-hf.toml", key, entry, flag="CONFIG", done="nothing was written")
     expected = int(expect_params) if expect_params is not None else None
     if expected is not None and expected <= 0:
         raise CliError("--expect-params", f"{expect_params!r} is invalid: expected a positive count")
@@ -372,7 +375,9 @@ def import_hf(
         click.echo(hf.to_toml(key, fields), nl=False)
 
 
-def _validate(text: str, filename: str, key: str, shown: str) -> None:
+def _validate(
+    text: str, filename: str, key: str, shown: str, flag: str = "--output", done: str = "the file was not changed"
+) -> None:
     """Parse and build ``text`` as catalog file ``filename``; raise CatalogError naming the problem."""
     import tempfile
 
@@ -389,4 +394,4 @@ def _validate(text: str, filename: str, key: str, shown: str) -> None:
                 if raw.section == "models" and raw.key == key:
                     build_entry(raw, {}, "import-hf")
         except CatalogError as exc:  # name the user's file, not the scratch copy; nothing was written
-            raise CliError("--output", str(exc).replace(str(tmp_path), shown) + "; the file was not changed") from None
+            raise CliError(flag, str(exc).replace(str(tmp_path), shown) + f"; {done}") from None

@@ -127,7 +127,12 @@ def from_config(cfg: dict) -> HFModel:
     kv = _opt_int(cfg, "KV heads", "num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num")
     if kv is None:
         kv = 1 if cfg.get("multi_query") else H
-    hd = _opt_int(cfg, "head dim", "head_dim") or d // H
+    hd = _opt_int(cfg, "head dim", "head_dim")
+    if hd is None and d % H:  # transformers derives hidden_size // heads and needs it whole (LlamaAttention)
+        raise InvalidInputError(
+            "config.num_attention_heads", H, f"a divisor of hidden_size={d}, or a head_dim in the config"
+        )
+    hd = hd or d // H
     V = _int(cfg, "vocabulary", "vocab_size", "padded_vocab_size")
     f = _opt_int(cfg, "FFN width", "intermediate_size", "n_inner", "ffn_dim", "d_ff", "ffn_hidden_size") or 4 * d
     max_seq = _opt_int(cfg, "context", "max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "n_ctx")

@@ -617,6 +617,23 @@ def test_import_hf_writes_a_loadable_entry_and_checks_counts(tmp_path):
     one_line_error(run("catalog", "import-hf", str(tmp_path / "missing.json"), code=None), "config")
 
 
+def test_import_hf_refuses_an_entry_that_would_not_load(tmp_path):
+    """hidden_size 4096 over 30 heads without a head_dim was floored to head_dim 136 (30 x 136 = 4080: a geometry
+    transformers refuses); 7 KV heads of 32 were printed (and with --json) as an entry the catalog then refused,
+    checked only with -o. Now one line naming the config, nothing printed or written."""
+    cfg = json.loads((HF / "llama3_8b.json").read_text(encoding="utf-8"))
+    for change, says in (
+        ({"num_attention_heads": 30}, "config.num_attention_heads=30 is invalid: expected a divisor of hidden_size"),
+        ({"num_key_value_heads": 7}, "kv_heads=7 is invalid: expected a divisor of heads=32; nothing was written"),
+    ):
+        path = tmp_path / "config.json"
+        path.write_text(json.dumps(cfg | change), encoding="utf-8")
+        for extra in ((), ("--json",), ("-o", str(tmp_path / "lab.toml"))):
+            res = invoke("catalog", "import-hf", str(path), "--name", "X", *extra)
+            assert res.stdout == "" and says in one_line_error(res), res.stderr
+        assert not (tmp_path / "lab.toml").exists()
+
+
 # --------------------------------------------------------------------------- plugins and import cost
 
 
