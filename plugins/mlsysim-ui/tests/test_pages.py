@@ -267,6 +267,9 @@ def test_report_bad_input_is_one_line_and_exit_1(tmp_path):
     assert isinstance(res.exception, mlsysim.InvalidInputError) and "PAGE='nosuch'" in str(res.exception)
     res = CliRunner().invoke(report, ["serving", "colour=red", "--html", str(tmp_path / "x.html")])
     assert "colour='red' is invalid: expected a field of the page" in str(res.exception)
+    # a field given twice answered the last, the first dropped without a word
+    res = CliRunner().invoke(report, ["serving", "seq_len=1024", "seq_len=2048", "--html", str(tmp_path / "x.html")])
+    assert "seq_len='2048' is invalid: expected one value of seq_len (it is also given as '1024')" in str(res.exception)
     assert not (tmp_path / "x.html").exists()
 
 

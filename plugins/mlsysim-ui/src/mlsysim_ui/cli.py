@@ -83,11 +83,13 @@ def report(page: str, values: tuple, out: str) -> None:
         p = find_page(page)
     except KeyError:
         raise InvalidInputError("PAGE", page, "one of " + ", ".join([*PAGES, "solver/NAME"])) from None
-    pairs = {}
+    pairs: dict[str, str] = {}
     for item in values:
         key, sep, text = item.partition("=")
         if not sep or not key:
             raise InvalidInputError("FIELD=VALUE", item, "FIELD=VALUE, e.g. seq_len=2048")
+        if key in pairs:  # seq_len=1024 seq_len=2048 answered 2048, the first dropped without a word
+            raise InvalidInputError(key, text, f"one value of {key} (it is also given as {pairs[key]!r})")
         pairs[key] = text
     names = {f.name for f in p.fields(pairs)}
     unknown = sorted(set(pairs) - names)
