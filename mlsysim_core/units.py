@@ -93,7 +93,7 @@ def _registry() -> _Registry:
 
 
 ureg = _registry()
-ureg.formatter.default_format = "~P"
+ureg.formatter.default_format, ureg.formatter.default_sort_func = "~P", None  # as written: TFLOP/s/kW, not /kW/s
 pint.set_application_registry(ureg)
 Q_ = ureg.Quantity
 Quantity = pint.Quantity

@@ -69,3 +69,10 @@ def test_from_si_builds_the_quantity_pints_constructor_would():
     gb = from_si(np.array([1e9, 2.5e9]), "GB")
     assert gb.magnitude.tolist() == [1.0, 2.5] and f"{gb.units:~P}" == "GB"
     assert f"{from_si(2e12, 'TFLOP/s'):~P}" == "2.0 TFLOP/s"
+
+
+def test_units_print_in_the_order_written():
+    """TFLOP/s per kW prints as written, not sorted by unit name (pint's default gave 'TFLOP/kW/s'); a product
+    keeps its factors' order too."""
+    assert str(Q_(1, "TFLOPs/s/kW")) == "1 TFLOP/s/kW" and f"{Q_(2.5, 'TFLOP/s/kW'):~}" == "2.5 TFLOP / s / kW"
+    assert str(Q_(3, "TFLOP/s") / Q_(1, "kW")) == "3.0 TFLOP/s/kW"

@@ -48,5 +48,5 @@ def test_an_efficiency_given_is_held_and_a_bad_one_is_refused():
 def test_the_command_shows_the_band_and_says_it_is_out_of_domain():
     out = CliRunner().invoke(main, ["power-efficiency", "H100", "--bands"])
     assert out.exit_code == 0, out.output
-    assert "achieved_flops_per_watt  848.1 TFLOP/kW/s [622, 1074]" in out.output
+    assert "achieved_flops_per_watt  848.1 TFLOP/s/kW [622, 1074]" in out.output
     assert "out of domain (beyond the calibration set):\n  PowerEfficiencyModel has no calibration points" in out.output
