@@ -182,8 +182,10 @@ class _Replica:
         return UL.max_rate(self.cost, self.engine(), dict(self.c, slo_ttft=slo_ttft, slo_itl=slo_itl))
 
 
-def _traffic(traffic: dict, seq_len: int, output_len: int, max_seq: int) -> dict:
-    """The traffic checked (rate, SLOs and mix: each error names its argument)."""
+def _traffic(traffic: dict, seq_len: int, output_len: int, max_seq: int) -> tuple[dict, dict]:
+    """The traffic checked (rate, SLOs and mix: each error names its argument), as :func:`.under_load.check` checks it:
+    (the checked mix, :func:`.under_load.mix`'s dict (memoized by the identity of its values), that mix with the
+    checked arrival rate)."""
     if traffic.get("arrival_rate") is None:
         raise InvalidInputError("arrival_rate", None, "a rate > 0 (requests/s) with disagg: pools are sized against it")
     if traffic.get("concurrency") is not None:
@@ -196,12 +198,12 @@ def _traffic(traffic: dict, seq_len: int, output_len: int, max_seq: int) -> dict
         raise InvalidInputError(
             "output_len", output_len, "an integer >= 2 with disagg (the decode pool emits tokens 2..)"
         )
-    return UL.check(dict(traffic), seq_len, output_len, max_seq)
+    rate = UL.offered(traffic, output_len)
+    mixed = UL.mix(traffic)
+    UL.one_rate(mixed, rate)
+    return mixed, dict(mixed, arrival_rate=rate)
 
 
-#: The traffic arguments a disaggregated layout's pools are set up with (:class:`_Plan`): the mix without the
-#: arrival rate and the SLOs, in :data:`.under_load.MIX_DEFAULTS`' order.
-_MIX = tuple(k for k in UL.MIX_DEFAULTS if k not in ("slo_ttft", "slo_itl"))
 #: The keys of ``common`` (solve()'s engine arguments) in the order :func:`_prepare` takes them.
 _COMMON = (
     "precision",
@@ -241,7 +243,7 @@ class _Plan:
         common,
         mix,
     ):
-        c_p = UL.check(dict(mix, slo_ttft=None, slo_itl=None), seq_len, 1, model_shape(model).max_seq)
+        c_p = dict(mix, arrival_rate=None)  # (the checked mix: no rate, no SLOs)
         c_d = dict(c_p, prefix_cache_hit=(seq_len - 1.0) / seq_len)
         self.pre = _Replica("prefill", layout.prefill, text, model, common, c_p, seq_len, 1, None, fabric)
         self.dec = _Replica("decode", layout.decode, text, model, common, c_d, seq_len, output_len, None, fabric)
@@ -333,8 +335,8 @@ def _prepare(
     model, hardware, layout, text, fabric, link, layerwise, seq_len, output_len, nodes, share, k, alpha, *rest
 ):
     """:class:`_Plan` of the arguments given one by one (``nodes``: gpus_per_node as given; ``rest``:
-    :data:`_COMMON`'s values, then :data:`_MIX`'s)."""
-    common, mix = dict(zip(_COMMON, rest)), dict(zip(_MIX, rest[len(_COMMON) :]))
+    :data:`_COMMON`'s values, then the checked traffic mix without SLOs, :func:`.under_load.mix`'s read-only dict)."""
+    common, mix = dict(zip(_COMMON, rest)), rest[len(_COMMON)]
     spec = None if alpha is None else (None, share, k, alpha)
     return _Plan(model, hardware, layout, text, fabric, link, layerwise, seq_len, output_len, nodes, spec, common, mix)
 
@@ -444,12 +446,12 @@ class _Layout:
         shape = model_shape(model)
         seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
         #: the traffic checked without its SLOs (:func:`.under_load.with_slos` checks each call's)
-        self.c = _traffic(dict(traffic, slo_ttft=None, slo_itl=None), seq_len, output_len, shape.max_seq)
-        mix = [traffic.get(name, UL.MIX_DEFAULTS[name]) for name in _MIX]
+        mixed, self.c = _traffic(dict(traffic, slo_ttft=None, slo_itl=None), seq_len, output_len, shape.max_seq)
         drafting = (None, None, None) if spec is None else spec[1:]
         args = (model, hardware, layout, disagg, fabric, link, layerwise, seq_len, output_len, gpus_per_node, *drafting)
         setup = _prepare if traffic.get("length_samples") is not None else _plans  # a list can change in place
-        self.plan = p = setup(*args, *[common[name] for name in _COMMON], *mix)
+        # (the checked mix as one argument: its dict is the same object for the same values, :func:`.under_load.mix`)
+        self.plan = p = setup(*args, *[common[name] for name in _COMMON], mixed)
         self.pools = _Pools(p.pre, p.dec, p.exposed)
         self.seq_len, self.output_len = seq_len, output_len
 
