@@ -179,6 +179,9 @@ def test_a_fit_of_another_engine_keeps_the_first_engines_fit_in_the_overlay(tmp_
     "edit, message",
     [
         (lambda rows: rows[:2], "at least 3"),
+        # one measurement pasted three times was fitted as three: 2 parameters "set", leave-one-out 0.0 %, a
+        # zero-width range (a band of a point); a row given again counts once, in one file as across calls
+        (lambda rows: [rows[0]] * 3, "runs='1 distinct measurements' is invalid: expected at least 3"),
         (lambda rows: [*rows, {**rows[0], "value": str(2 * float(rows[0]["value"]))}], "contradict"),
         (lambda rows: [{**rows[0], "unit": ""}, *rows[1:]], "row 1.unit"),
         (lambda rows: [{**rows[0], "unit": "GB"}, *rows[1:]], "convertible to ms"),

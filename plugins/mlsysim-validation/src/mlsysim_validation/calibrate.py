@@ -455,9 +455,9 @@ def candidates(points: list[Point], hardware: Any, models: dict) -> tuple[list[s
     if len(points) < MIN_ROWS:
         raise InvalidInputError(
             "runs",
-            f"{len(points)} measurements",
+            f"{len(points)} distinct measurements",
             f"at least {MIN_ROWS} (these constrain {', '.join(free) or 'nothing'}; leave-one-out chooses the fit "
-            "on two rows predicting the third)",
+            "on two rows predicting the third; a row given again counts once)",
         )
     if not free:
         raise InvalidInputError("runs", "these measurements", "runs whose time depends on the efficiencies")
@@ -545,8 +545,11 @@ def calibrate(runs: str | Path, previous: list[dict] | None = None) -> Calibrati
         )
     engine = engines.pop()
     kept = [p for p in (point(i + 1, r) for i, r in enumerate(previous or [])) if p.engine == engine]
-    seen = {_key(p.row) for p in new}
-    points = [p for p in kept if _key(p.row) not in seen] + new  # a row given again counts once
+    # a row given again counts once, in this file as across calls: three copies of one measurement were fitted as
+    # three (2 parameters "set" by 1 configuration, leave-one-out 0.0 %, a zero-width range: a band of a point)
+    once = {_key(p.row): p for p in reversed(new)}
+    new = [p for p in new if once[_key(p.row)] is p]
+    points = [p for p in kept if _key(p.row) not in once] + new
     keys = {lookup("hardware", p.hardware, "hardware")[0] for p in points}
     if len(keys) != 1:
         raise InvalidInputError("runs", ", ".join(sorted(keys)), "measurements of one hardware (one overlay each)")
