@@ -194,6 +194,22 @@ def test_pcie_only_part_defaults_to_one_gpu_per_node():
     assert r.decode_communication_time.magnitude > 0
 
 
+def test_a_phase_whose_fixed_overhead_exceeds_every_term_is_said_to_be_overhead_bound():
+    """Llama-3.2-1B decode on an H100: weights 2.47 GB / (3.35 TB/s x eta_m) is ~0.85 ms, under the fixed per-step
+    overhead (1 ms engine + 16 layers x 63 us = 2.018 ms): the Decode line says so with the overhead's share of the
+    ITL (2.018 / 2.872 = 70 %), decode_bottleneck keeps the roofline regime (Memory). Llama-3-8B's decode (5.24 ms of
+    memory) is not overhead-bound; both lines show the overhead term."""
+    small = serving.solve(mlsysim.Models.Llama3_1B, mlsysim.Hardware.H100, seq_len=512)
+    o, itl = small.overhead.m_as("s"), small.itl.m_as("s")
+    assert o > max(small.decode_memory_time.m_as("s"), small.decode_compute_time.m_as("s"))
+    decode = next(w for w in small.constraint_trace if w.startswith("Decode:"))
+    assert small.decode_bottleneck == "Memory" and f"overhead {o * 1e3:.4g} ms)" in decode
+    assert f"overhead-bound: the fixed per-step overhead is {o / itl:.0%} of the ITL" in decode
+    big = serving.solve(LLAMA8, H100, seq_len=512)
+    lines = [w for w in big.constraint_trace if w.startswith(("Prefill:", "Decode:"))]
+    assert len(lines) == 2 and all("overhead" in w and "overhead-bound" not in w for w in lines)
+
+
 def test_to_dict_and_trace():
     r = serving.solve(LLAMA8, H100, seq_len=512)
     d = r.to_dict()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -325,11 +326,24 @@ class ServingResult(Result):
             + ("" if self._spec_draft_memory_per_gpu is None else f" + draft {_gb(self._spec_draft_memory_per_gpu)}")
             + f") {'<=' if self.feasible else '>'} usable {_gb(avail)} on "
             f"{self.hardware} x{self.gpus}.",
-            f"Prefill: {self.prefill_bottleneck}-bound (compute {self._prefill_compute_time * 1e3:.4g} ms, memory "
-            f"{self._prefill_memory_time * 1e3:.4g} ms, comm {self._prefill_communication_time * 1e3:.4g} ms).",
-            f"Decode: {self.decode_bottleneck}-bound (compute {self._decode_compute_time * 1e3:.4g} ms, memory "
-            f"{self._decode_memory_time * 1e3:.4g} ms, comm {self._decode_communication_time * 1e3:.4g} ms).",
+            self._phase_line("Prefill", "TTFT", self._ttft),
+            self._phase_line("Decode", "ITL", self._itl),
         ]
+
+    def _phase_line(self, phase: str, latency: str, total: float) -> str:
+        """A phase's roofline regime and its terms; where the fixed per-step overhead exceeds each of them, the
+        phase is overhead-bound, with the overhead's share of its latency (``total``: the TTFT or the ITL)."""
+        key = phase.lower()
+        c, m, comm = (getattr(self, f"_{key}_{t}_time") for t in ("compute", "memory", "communication"))
+        bound, o = getattr(self, f"{key}_bottleneck"), self._overhead
+        line = f"{phase}: {bound}-bound (compute {c * 1e3:.4g} ms, memory {m * 1e3:.4g} ms, comm {comm * 1e3:.4g} ms, "
+        line += f"overhead {o * 1e3:.4g} ms)"
+        if o > max(c, m, comm) and 0.0 < total < math.inf:
+            line += (
+                f"; overhead-bound: the fixed per-step overhead is {o / total:.0%} of the {latency}, more than any "
+                f"term ({key}_bottleneck {bound} is the roofline regime of the rest)"
+            )
+        return line + "."
 
     prefix_cache_hit: float = attrs.field(
         default=0.0, metadata={"doc": "share of each prompt served from the prefix cache (no prefill, no KV write)"}
