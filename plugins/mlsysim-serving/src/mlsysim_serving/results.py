@@ -241,6 +241,8 @@ class ServingResult(Result):
     _spec_step_time: float | None
     _spec_itl: float | None
     _itl: float
+    _ttft: float
+    _overhead: float
 
     @property
     def bottlenecks(self) -> dict:
