@@ -6,6 +6,7 @@ by duck typing.
 from __future__ import annotations
 
 import math
+import sys
 from numbers import Real
 from typing import Any, NamedTuple
 
@@ -55,9 +56,18 @@ def amount(
         or float(v) > high
     ):
         lo = "> 0" if (low == 0 and low_open) else (">= 0" if low == 0 else f">= {low / plain_factor:g}")
-        hi = f" and <= {high / plain_factor:g}" if high < math.inf else ""
+        # a finite value beyond the float range once in SI (rental_years=1e308: 3.2e315 s) was told 'expected a
+        # finite number > 0': the bound it passed is the largest float over the factor
+        top = high if high < math.inf else (sys.float_info.max if _overflows(value) else math.inf)
+        hi = f" and <= {top / plain_factor:g}" if top < math.inf else ""
         raise InvalidInputError(name, value, f"a finite number {lo}{hi} ({plain_what}) or a Quantity in {unit:~P}")
     return float(v)
+
+
+def _overflows(value: Any) -> bool:
+    """A finite positive amount (a number, or a Quantity's magnitude) whose SI value is not finite."""
+    m = getattr(value, "magnitude", value)
+    return isinstance(m, Real) and not isinstance(m, bool) and math.isfinite(m) and float(m) > 0.0
 
 
 _factors: dict = {}

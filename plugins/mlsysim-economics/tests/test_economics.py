@@ -612,3 +612,13 @@ def test_tokens_per_query_nothing_would_use_is_refused(workload, why):
     None, or a per-sample result's per-query cost from its samples). Now an error naming tokens_per_query."""
     with pytest.raises(InvalidInputError, match=f"tokens_per_query=100 is invalid: expected None: .*{why}"):
         M.solve(FLEET, 30, workload=workload, tokens_per_query=100)
+
+
+def test_an_amount_beyond_the_float_range_in_si_names_its_bound():
+    """rental_years=1e308 (3.2e315 s: not a float) was told 'expected a finite number > 0 (years)', which it is;
+    the bound it passed is the largest float in seconds over a year's (5.70045e+300 years). 0 keeps the plain
+    message."""
+    with pytest.raises(InvalidInputError, match=r"rental_years=1e\+308 is invalid: .* <= 5.70045e\+300 \(years"):
+        M.solve(FLEET, 30, rental_years=1e308)
+    with pytest.raises(InvalidInputError, match=r"rental_years=0 is invalid: expected a finite number > 0 \(years\)"):
+        M.solve(FLEET, 30, rental_years=0)
