@@ -104,3 +104,45 @@ def adam_state_bytes(weight_bytes, grad_bytes, master_bytes=4.0):
     2 + 2 + 12 = 16 B with fp16 gradients (Rajbhandari et al., "ZeRO", SC 2020, Sec. 3.1) and
     2 + 4 + 12 = 18 B with Megatron-LM's fp32 gradient buffers (bf16); 4 + 4 + 8 = 16 B in fp32."""
     return weight_bytes, grad_bytes, ADAM_MOMENT_BYTES + (master_bytes if master_bytes > weight_bytes else 0.0)
+
+
+#: Activation recomputation in training (Korthikanti et al. 2022): "selective" keeps every activation but the
+#: attention core's (the S x S scores, their softmax and dropout), recomputed in the backward as a flash-attention
+#: kernel does (Dao et al., "FlashAttention", 2022: it stores O(S) softmax statistics, never the scores);
+#: "full" keeps each layer's input and re-runs its forward; "none" stores everything, scores included (attention
+#: without a fused kernel). Upstream 0.1.1's booleans: True -> "full", False -> "none".
+RECOMPUTE_MODES = ("selective", "full", "none")
+RECOMPUTE_OF_BOOL = {True: "full", False: "none"}
+
+
+def activation_bytes_per_layer(
+    seq_len, micro_batch, hidden, heads, t, sequence_parallel=True, recompute="selective", bytes_scale=1.0, fp8=False
+):
+    """Activation memory of one transformer layer for one micro-batch, in bytes (DistributedModel, and
+    SingleNodeModel with t = 1).
+
+    Korthikanti et al., "Reducing Activation Recomputation in Large Transformer Models", 2022,
+    Sec. 4 and Table 2, 16-bit activations (scale by bytes_scale for other widths):
+      no recomputation        s*b*h*(10 + 24/t + 5*a*s/(h*t))   (sequence parallel: s*b*h*(34/t + 5*a*s/(h*t)))
+      selective recomputation s*b*h*(10 + 24/t)                 (sequence parallel: s*b*h*34/t)
+      full recomputation      2*s*b*h                            (sequence parallel: 2*s*b*h/t)
+    With t = 1 both forms agree (34 s b h + 5 a s^2 b). "selective" is what a flash-attention kernel stores
+    (Dao et al. 2022: O(s) softmax statistics, the scores recomputed in its backward); "none" adds the
+    s x s scores, softmax and dropout mask of eq. 2 (5 a s^2 b), stored only by attention without a fused kernel.
+    fp8: the inputs of the four linear layers are kept as their FP8 casts for the backward, 1 byte
+    instead of 2 (Transformer Engine's Linear / LayerNormLinear / LayerNormMLP save the FP8 input;
+    DeepSeek-AI, "DeepSeek-V3 Technical Report", 2024, Sec. 3.3.3 caches them in FP8). Of the 34 s b h
+    these are QKV and FC1 inputs 2 + 2 (replicated without sequence parallelism) and the projection
+    and FC2 inputs 2 + 8 (sharded): 10 + 24/t becomes 8 + 19/t, 34/t becomes 27/t.
+    """
+    sbh = seq_len * micro_batch * hidden
+    if recompute == "full":
+        per = 2.0 / t if sequence_parallel else 2.0
+    else:
+        if fp8:
+            per = 27.0 / t if sequence_parallel else 8.0 + 19.0 / t
+        else:
+            per = 34.0 / t if sequence_parallel else 10.0 + 24.0 / t
+        if recompute == "none":
+            per = per + 5.0 * heads * seq_len / (hidden * t)
+    return sbh * per * bytes_scale

@@ -116,8 +116,9 @@ PRECISIONS = ["fp32", "fp16", "bf16", "fp8", "int8", "int4", "fp17"]
     training=st.sampled_from([False, True, [False, True]]),
     zero=st.sampled_from([0, 1, 3]),
     efficiency=st.sampled_from([None, 0.45]),
+    rc=st.sampled_from(["selective", "full", "none", True]),
 )
-def test_single_node_sweep_equals_solve(models, hardware, precision, batch, seq, training, zero, efficiency):
+def test_single_node_sweep_equals_solve(models, hardware, precision, batch, seq, training, zero, efficiency, rc):
     grid = dict(
         model=models,
         hardware=hardware,
@@ -127,6 +128,7 @@ def test_single_node_sweep_equals_solve(models, hardware, precision, batch, seq,
         zero_stage=zero,
         dp_size=8,
         efficiency=efficiency,
+        activation_recomputation=rc,
     )
     if seq is not None:
         grid["seq_len"] = seq

@@ -28,7 +28,7 @@ class TestSingleNodeContract(SolverContract):
             "memory_efficiency": (num(1e-9, 1.0), False),
             "zero_stage": (ints(0, 3), False),
             "dp_size": ([1, 2, 4, 8, 16, 64, 1024], False),
-            "activation_recomputation": ([True, False], False),
+            "activation_recomputation": (["selective", "full", "none", True, False], False),
         }
 
     def examples(self):

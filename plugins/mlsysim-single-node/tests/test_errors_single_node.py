@@ -76,6 +76,13 @@ def test_flags_and_training_options():
     check("is_training", "True or False", is_training=1)
     check("zero_stage", "[0, 3]", is_training=True, zero_stage=4)
     check("dp_size", "[1,", is_training=True, dp_size=0)
+    for bad in ("flash", 1, None, ["full"]):
+        check(
+            "activation_recomputation",
+            "one of 'selective', 'full', 'none'",
+            is_training=True,
+            activation_recomputation=bad,
+        )
 
 
 def test_unknown_keyword_is_a_type_error():

@@ -110,24 +110,35 @@ def test_moe_reads_only_touched_experts():
 
 def test_training_step_hand_numbers():
     p = solver.solve(LLAMA8, H100, batch_size=1, is_training=True, seq_len=2048, zero_stage=3, dp_size=64)
-    fwd = 2 * P8_MATMUL * 2048 + 2 * 32 * 2048**2 * 4096
-    assert p.flops.to("FLOP").magnitude == pytest.approx(3 * fwd, rel=1e-12)
-    act = 32 * 2048 * 4096 * (34 + 5 * 32 * 2048 / 4096)  # Korthikanti, bytes at 16-bit
+    attn = 2 * 32 * 2048**2 * 4096  # causal QK^T and AV: 2 FLOP/MAC x S^2 x H*d_h / 2 (the mask), 32 layers
+    fwd = 2 * P8_MATMUL * 2048 + attn
+    # default "selective" (flash attention): the backward re-runs the attention core (Korthikanti Sec. 5)
+    assert p.flops.to("FLOP").magnitude == pytest.approx(3 * fwd + attn, rel=1e-12)
+    act = 32 * 2048 * 4096 * 34  # Korthikanti Table 2, selective: 34 s b h bytes at 16-bit, no S x S scores
+    assert act == pytest.approx(9.13e9, rel=1e-3)  # 9.1 GB for one sequence of 2048 (the 0.1.1 reference)
     state = 8030261248 * (2 + 4 + 12) / 64  # bf16 weights, fp32 gradients (Megatron-LM), fp32 master + Adam
     assert p.memory_footprint.to("B").magnitude == pytest.approx(state + act, rel=1e-9)
     assert p.seq_len == 2048 and p.is_training
-    full = solver.solve(
-        LLAMA8,
-        H100,
-        batch_size=1,
-        is_training=True,
-        seq_len=2048,
-        activation_recomputation=True,
-        zero_stage=3,
-        dp_size=64,
-    )
-    assert full.flops.to("FLOP").magnitude == pytest.approx(4 * fwd, rel=1e-12)
-    assert full.memory_footprint < p.memory_footprint
+    kw = dict(batch_size=1, is_training=True, seq_len=2048, zero_stage=3, dp_size=64)
+    # "none" / False: eq. 2 stores the 5 a s^2 b bytes of scores, softmax and dropout mask too (32 heads)
+    for none in ("none", False):
+        n = solver.solve(LLAMA8, H100, activation_recomputation=none, **kw)
+        scores = 32 * 5 * 32 * 2048**2  # L * 5 a s^2 b = 3.4 GB on top of the 9.1 GB
+        assert n.memory_footprint.to("B").magnitude == pytest.approx(state + act + scores, rel=1e-9)
+        assert n.flops.to("FLOP").magnitude == pytest.approx(3 * fwd, rel=1e-12)
+    for full in ("full", True):
+        f = solver.solve(LLAMA8, H100, activation_recomputation=full, **kw)
+        assert f.flops.to("FLOP").magnitude == pytest.approx(4 * fwd, rel=1e-12)
+        assert f.memory_footprint.to("B").magnitude == pytest.approx(state + 32 * 2048 * 4096 * 2, rel=1e-9)
+
+
+def test_recompute_modes_of_a_cnn():
+    """A fixed-shape network has no attention core: selective is none; full re-runs the forward (4/3)."""
+    kw = dict(batch_size=32, is_training=True)
+    flops = {rc: solver.solve(RESNET, H100, activation_recomputation=rc, **kw).flops for rc in ("selective", "none")}
+    assert flops["selective"] == flops["none"]
+    full = solver.solve(RESNET, H100, activation_recomputation="full", **kw).flops
+    assert (full / flops["none"]).to("").magnitude == pytest.approx(4 / 3, rel=1e-12)
 
 
 def test_offload_charges_only_spilled_bytes():

@@ -18,6 +18,8 @@ import math
 
 import numpy as np
 
+from mlsysim_physics.equations import activation_bytes_per_layer
+
 from .collectives import (
     all_to_all_time,
     forwarded_all_to_all_time,
@@ -119,36 +121,6 @@ def model_state_bytes(params_total, params_expert, t, p, d, e, zero_stage, weigh
     g = (sharded if zero_stage >= 2 else held) * grad_bytes
     o = (sharded if zero_stage >= 1 else held) * optimizer_bytes
     return w, g, o
-
-
-def activation_bytes_per_layer(
-    seq_len, micro_batch, hidden, heads, t, sequence_parallel=True, recompute="selective", bytes_scale=1.0, fp8=False
-):
-    """Activation memory of one transformer layer for one micro-batch, in bytes.
-
-    Korthikanti et al., "Reducing Activation Recomputation in Large Transformer Models", 2022,
-    Sec. 4 and Table 2, 16-bit activations (scale by bytes_scale for other widths):
-      no recomputation        s*b*h*(10 + 24/t + 5*a*s/(h*t))   (sequence parallel: s*b*h*(34/t + 5*a*s/(h*t)))
-      selective recomputation s*b*h*(10 + 24/t)                 (sequence parallel: s*b*h*34/t)
-      full recomputation      2*s*b*h                            (sequence parallel: 2*s*b*h/t)
-    With t = 1 both forms agree (34 s b h + 5 a s^2 b).
-    fp8: the inputs of the four linear layers are kept as their FP8 casts for the backward, 1 byte
-    instead of 2 (Transformer Engine's Linear / LayerNormLinear / LayerNormMLP save the FP8 input;
-    DeepSeek-AI, "DeepSeek-V3 Technical Report", 2024, Sec. 3.3.3 caches them in FP8). Of the 34 s b h
-    these are QKV and FC1 inputs 2 + 2 (replicated without sequence parallelism) and the projection
-    and FC2 inputs 2 + 8 (sharded): 10 + 24/t becomes 8 + 19/t, 34/t becomes 27/t.
-    """
-    sbh = seq_len * micro_batch * hidden
-    if recompute == "full":
-        per = 2.0 / t if sequence_parallel else 2.0
-    else:
-        if fp8:
-            per = 27.0 / t if sequence_parallel else 8.0 + 19.0 / t
-        else:
-            per = 34.0 / t if sequence_parallel else 10.0 + 24.0 / t
-        if recompute == "none":
-            per = per + 5.0 * heads * seq_len / (hidden * t)
-    return sbh * per * bytes_scale
 
 
 def activation_bytes_per_gpu(per_layer, layers_on_stage, in_flight, p, output_bytes=0.0):

@@ -42,6 +42,8 @@ from mlsysim_core.sweep import PointErrors, checked
 from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Workload
 from mlsysim_core.validate import MAX_COUNT, instance, integer, number
 from mlsysim_physics.efficiency import link_latency
+from mlsysim_physics.equations import RECOMPUTE_MODES as RECOMPUTE
+from mlsysim_physics.equations import RECOMPUTE_OF_BOOL as _RECOMPUTE_BOOL
 from mlsysim_physics.equations import adam_state_bytes, default_grad_precision, dispatch_copies
 
 from . import kernels as K
@@ -51,8 +53,6 @@ from .defaults import TRAINING, TrainingEfficiency
 from .results import DistributedResult
 
 DEFAULT_SEQ_LEN = 2048
-RECOMPUTE = ("selective", "full", "none")
-_RECOMPUTE_BOOL = {True: "full", False: "none"}
 CP_VARIANTS = ("ring", "all-gather")
 
 

@@ -9,7 +9,7 @@ element, P parameters, L layers, H*d_h attention width, kv elements per token = 
 
 from __future__ import annotations
 
-from mlsysim_physics.equations import adam_state_bytes, maximum, minimum, step_power
+from mlsysim_physics.equations import activation_bytes_per_layer, adam_state_bytes, maximum, minimum, step_power
 
 # --------------------------------------------------------------------------- work per step
 
@@ -124,24 +124,29 @@ def decoder_training(
     recompute,
     attention_mult=2.0,
 ):
-    """One training step of ``batch`` sequences of ``seq_len`` tokens.
+    """One training step of ``batch`` sequences of ``seq_len`` tokens; ``recompute`` one of
+    :data:`mlsysim_physics.equations.RECOMPUTE_MODES`.
 
-    FLOPs = (3, or 4 with full recomputation) * B * (2*P_matmul*S + m_attn*L*S^2*H*d_h)
-            (forward 2 FLOP/MAC, backward 2x forward; m_attn = 2 causal (a decoder: the mask halves
-            QK^T and AV), 4 bidirectional (an encoder); Narayanan et al. 2021 eq. 3).
-    activations per layer = S*B*d*(34 + 5*a*S/d) * b_act/2 bytes (Korthikanti et al. 2022, eq. 2;
-            full recomputation keeps the layer input only: 2*S*B*d * b_act/2).
+    FLOPs = B * (3*F + R), F = 2*P_matmul*S + m_attn*L*S^2*H*d_h the forward
+            (2 FLOP/MAC, backward 2x forward: Narayanan et al. 2021 eq. 3; m_attn = 2 causal (a decoder:
+            the mask halves QK^T and AV), 4 bidirectional (an encoder)) and R the recomputed forward work:
+            full recomputation R = F (the 4x of eq. 3's 96), selective the attention core
+            R = m_attn*L*S^2*H*d_h (Korthikanti et al. 2022, Sec. 5; a flash-attention backward recomputes
+            the scores: Dao et al. 2022), none R = 0 (as DistributedModel's ``layer_flops_per_token``).
+    activations = L * :func:`mlsysim_physics.equations.activation_bytes_per_layer` at t = 1
+            (Korthikanti et al. 2022, Table 2; bytes at b_act): selective 34*S*B*d, none S*B*d*(34 + 5*a*S/d)
+            (eq. 2: the S x S scores stored), full 2*S*B*d (the layer inputs), each * b_act/2.
     bytes = 2*P*b (weights read forward and backward) + P*(2*b_g + b + 2*opt) (gradients written
             and read, weights written, optimizer state read and written) + 2 * activations.
     footprint = P * state_per_param + activations.
     Returns (flops, bytes, footprint).
     """
-    fwd = 2.0 * matmul_params * seq_len + attention_mult * layers * seq_len * seq_len * attn_dim
-    mult = 4.0 if recompute else 3.0
-    per_token_layer = 2.0 if recompute else 34.0 + 5.0 * heads * seq_len / hidden
-    act = layers * seq_len * batch * hidden * per_token_layer * b_act / 2.0
+    attn = attention_mult * layers * seq_len * seq_len * attn_dim
+    fwd = 2.0 * matmul_params * seq_len + attn
+    extra = fwd if recompute == "full" else attn if recompute == "selective" else 0.0
+    act = layers * activation_bytes_per_layer(seq_len, batch, hidden, heads, 1.0, True, recompute, b_act / 2.0)
     bytes_moved = 2.0 * total_params * b + total_params * (2.0 * grad_b + b + 2.0 * opt_per_param) + 2.0 * act
-    return mult * batch * fwd, bytes_moved, total_params * state_per_param + act
+    return batch * (3.0 * fwd + extra), bytes_moved, total_params * state_per_param + act
 
 
 def fixed_training(batch, flops_per_sample, params, activations, b, grad_b, state_per_param, opt_per_param):

@@ -19,7 +19,7 @@ from mlsysim_core.solver import Solver
 from mlsysim_core.sweep import PointErrors, not_integers, notes_column, where
 from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload, Workload
 from mlsysim_physics import efficiency as E
-from mlsysim_physics.equations import default_grad_precision
+from mlsysim_physics.equations import RECOMPUTE_MODES, RECOMPUTE_OF_BOOL, default_grad_precision
 
 from . import kernels as K
 from .results import PerformanceProfile
@@ -158,7 +158,7 @@ class SingleNodeModel(Solver):
         memory_efficiency: float | None = None,
         zero_stage: int = 0,
         dp_size: int = 1,
-        activation_recomputation: bool = False,
+        activation_recomputation: str | bool = "selective",
         phase: str | None = None,
         power_idle: float | None = None,
         power_compute: float | None = None,
@@ -179,7 +179,12 @@ class SingleNodeModel(Solver):
             seq_len: transformer context (inference) or sequence length (training).
             memory_efficiency: achieved fraction of peak bandwidth in (0, 1]; default 0.87 (kernel-level streaming).
             zero_stage, dp_size: ZeRO sharding of training state over ``dp_size`` replicas.
-            activation_recomputation: full recomputation in training (4x forward FLOPs, layer inputs kept).
+            activation_recomputation: what a training step stores for its backward (Korthikanti et al. 2022):
+                "selective" (default: every activation but the attention core's S x S scores, recomputed in the
+                backward, as every flash-attention kernel does: Dao et al. 2022; + the attention forward's FLOPs),
+                "full" (each layer's input only, its forward re-run: 4x forward FLOPs) or "none" (everything,
+                scores included, Korthikanti's eq. 2: attention without a fused kernel); upstream's booleans:
+                True -> "full", False -> "none" (as DistributedModel).
             phase: a decoder's inference phase, "decode" (default) or "prefill"; an encoder's forward pass
                 is its prefill ("decode" is an error); None for CNNs and training.
             power_idle, power_compute, power_memory: the accelerator power model's shares of TDP, each in (0, 1]:
@@ -236,7 +241,7 @@ class SingleNodeModel(Solver):
     ) -> tuple:
         """Check every argument but batch_size and seq_len (each error names argument, value and valid
         range); returns (shape, peak FLOP/s, bytes per element, eta_c, eta_m, zero_stage, dp_size, phase,
-        precision, notes) with ``phase`` resolved to "decode", "prefill", "forward" (encoder, CNN) or
+        precision, notes, recompute) with ``phase`` resolved to "decode", "prefill", "forward" (encoder, CNN) or
         "training" and ``notes`` stating every default taken for a value not given."""
         shape = _shape(model)
         if not isinstance(hardware, HardwareNode):
@@ -257,8 +262,7 @@ class SingleNodeModel(Solver):
         if is_training:
             zero_stage = V.integer("zero_stage", zero_stage, 0, 3)
             dp_size = V.integer("dp_size", dp_size, 1, _MAX)
-            if activation_recomputation is not True and activation_recomputation is not False:
-                V.instance("activation_recomputation", activation_recomputation, bool, "True or False")
+            activation_recomputation = _recompute(activation_recomputation)
         return (
             shape,
             peak,
@@ -270,6 +274,7 @@ class SingleNodeModel(Solver):
             _phase(shape, phase, is_training),
             precision,
             tuple(notes),
+            activation_recomputation,
         )
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
@@ -278,7 +283,7 @@ class SingleNodeModel(Solver):
         vec = vectors
         a = dict(_SOLVE_DEFAULTS, **args)
         is_training = a["is_training"]
-        shape, peak, b, eta_c, eta_m, zero_stage, dp_size, phase, precision, notes = self._prepare(
+        shape, peak, b, eta_c, eta_m, zero_stage, dp_size, phase, precision, notes, recompute = self._prepare(
             a["model"],
             a["hardware"],
             a["precision"],
@@ -318,7 +323,7 @@ class SingleNodeModel(Solver):
             is_training,
             zero_stage,
             dp_size,
-            a["activation_recomputation"],
+            recompute,
             phase,
             precision,
         )
@@ -351,7 +356,7 @@ def _step(a: dict[str, Any]) -> tuple[dict[str, Any], _Work, float]:
     work, the peak FLOP/s), the last two for re-timing it at other efficiencies (a band's corners)."""
     model, hardware = V.named("model", a["model"], "models"), V.named("hardware", a["hardware"], "hardware")
     is_training, raise_errors, batch_size, seq_len = a["is_training"], a["raise_errors"], a["batch_size"], a["seq_len"]
-    shape, peak, b, eta_c, eta_m, zero_stage, dp_size, phase, precision, notes = SingleNodeModel._prepare(
+    shape, peak, b, eta_c, eta_m, zero_stage, dp_size, phase, precision, notes, recompute = SingleNodeModel._prepare(
         model,
         hardware,
         a["precision"],
@@ -372,19 +377,7 @@ def _step(a: dict[str, Any]) -> tuple[dict[str, Any], _Work, float]:
             seq_len = V.integer("seq_len", seq_len, 1, int(min(shape.max_seq, _MAX)))
     if seq_len is None:
         seq_len = _default_seq(shape, is_training, phase)
-    work = _work(
-        shape,
-        hardware,
-        b,
-        batch_size,
-        seq_len,
-        is_training,
-        zero_stage,
-        dp_size,
-        a["activation_recomputation"],
-        phase,
-        precision,
-    )
+    work = _work(shape, hardware, b, batch_size, seq_len, is_training, zero_stage, dp_size, recompute, phase, precision)
     f = work.fields(peak)
     if raise_errors and not f["feasible"]:
         footprint, usable, capacity = f["memory_footprint"], f["memory_available"], f["memory_capacity"]
@@ -406,6 +399,16 @@ def _step(a: dict[str, Any]) -> tuple[dict[str, Any], _Work, float]:
         notes=notes,
     )
     return f, work, peak
+
+
+def _recompute(value: Any) -> str:
+    """``activation_recomputation`` as one of :data:`RECOMPUTE_MODES` (upstream's booleans mapped by
+    :data:`RECOMPUTE_OF_BOOL`, as DistributedModel); anything else is an InvalidInputError."""
+    if value is True or value is False:
+        return RECOMPUTE_OF_BOOL[value]
+    if type(value) is not str or value not in RECOMPUTE_MODES:  # a list or an array made `in` raise
+        raise InvalidInputError("activation_recomputation", value, "one of 'selective', 'full', 'none' (or True/False)")
+    return value
 
 
 def _no_seq_len(shape: _Shape, seq_len: Any) -> None:
@@ -528,7 +531,7 @@ def _work(
     is_training: bool,
     zero_stage: int,
     dp_size: int,
-    recompute: bool,
+    recompute: str,
     phase: str,
     precision: str,
 ) -> _Work:
@@ -562,7 +565,7 @@ def _work(
             flops, moved, footprint = K.fixed_training(
                 batch, shape.flops, shape.params, shape.acts, b, grad_b, state, opt
             )
-            flops = flops * (4.0 / 3.0) if recompute else flops
+            flops = flops * (4.0 / 3.0) if recompute == "full" else flops  # no attention core: selective = none
         overhead = hw.dispatch_tax + 3.0 * layers * E.LAYER_OVERHEAD_S
     elif shape.is_encoder:
         flops, moved, footprint = K.transformer_forward(

@@ -172,8 +172,9 @@ class TrainCall:
         return banded(mlsysim.DistributedModel(), *args, **kw)
 
     def single_node(self) -> Any:
-        """``SingleNodeModel``'s answer to the same step: ``is_training=True`` on one H200, full recomputation
-        where the step checkpointed (its other defaults: no recomputation, the memory term under ``max``)."""
+        """``SingleNodeModel``'s answer to the same step: ``is_training=True`` on one H200 with the same
+        ``activation_recomputation`` (its default "selective" where the step did not checkpoint: flash attention
+        stores no S x S scores; "full" where it did), the memory term under ``max``."""
         import mlsysim
 
         return mlsysim.SingleNodeModel().solve(
@@ -183,7 +184,7 @@ class TrainCall:
             seq_len=self.seq_len,
             precision="bf16",
             is_training=True,
-            activation_recomputation=self.recompute == "full",
+            activation_recomputation=self.recompute,
         )
 
     def __call__(self) -> float:
