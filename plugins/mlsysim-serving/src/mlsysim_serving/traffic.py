@@ -396,7 +396,10 @@ class Load:
         self.ctx = xp.where(self.D1 > 0, self.D2 / xp.max(self.D1, 1e-300), S)  # mean decode context
         self.P1_nz = xp.max(self.P1, 1e-300)  # P1 as a divisor (no prefill: 1e-300)
         self.pos = self.P2 / self.P1_nz  # mean causal attention work per prefill token
-        self._quantiles: dict = {}  # (prompt?, pct) -> length quantile over the mean (:meth:`_unit_quantile`)
+        # pct -> length quantile over the mean of the prompts / the outputs (:meth:`_unit_quantile`): one dict lookup
+        # a percentile on a kept answer (a solve asks 6)
+        self._prompt_q: dict = {}
+        self._output_q: dict = {}
         self._lines: tuple = (None,)  # :meth:`_unit` of the step cost last asked
         self._excess = dist.excess if isinstance(dist, SampledLengths) else None  # the named one's on first use
 
@@ -437,17 +440,16 @@ class Load:
 
     def prompt_quantile(self, pct):
         """Prompt length at percentile ``pct`` over the mean prompt length."""
-        return self._unit_quantile(True, pct)
+        q = self._prompt_q.get(pct)
+        return self._unit_quantile(True, pct) if q is None else q
 
     def _unit_quantile(self, prompt, pct):
         """Length at percentile ``pct`` over the mean of the prompts (``prompt``) or the outputs, kept per load."""
-        q = self._quantiles.get((prompt, pct))
-        if q is None:
-            if isinstance(self.dist, SampledLengths):
-                q = (self.dist.q_p if prompt else self.dist.q_o)[pct]
-            else:
-                q = _unit_quantile(self.dist, self.cv_p if prompt else self.cv_o, pct)
-            self._quantiles[prompt, pct] = q
+        if isinstance(self.dist, SampledLengths):
+            q = (self.dist.q_p if prompt else self.dist.q_o)[pct]
+        else:
+            q = _unit_quantile(self.dist, self.cv_p if prompt else self.cv_o, pct)
+        (self._prompt_q if prompt else self._output_q)[pct] = q
         return q
 
     def excess_level(self, u):
@@ -466,7 +468,8 @@ class Load:
 
     def output_quantile(self, pct):
         """Output length (tokens) at percentile ``pct``."""
-        return self.O * self._unit_quantile(False, pct)
+        q = self._output_q.get(pct)
+        return self.O * (self._unit_quantile(False, pct) if q is None else q)
 
 
 def _unit_quantile(dist, cv, pct):
