@@ -187,7 +187,11 @@ def test_small_configuration_by_hand():
     t_dp = 2 * (1 / 2) * grad / 10e9 + 2 * 5e-6
     assert ms(r.dp_communication_latency) == pytest.approx(t_dp)
     assert ms(r.ep_communication_latency) == 0.0
-    step = 2 * t_comp + 2 * t_tp + 2 * t_pp + t_mb + t_dp
+    # AdamW on the 1/4 of the model this GPU holds: fp32 gradient 4 + fp32 master, m, v read and written 24
+    # + bf16 weight written 2 = 30 B a parameter at 0.87 x 2 TB/s
+    t_opt = TINY.parameters / 4 * 30 / (0.87 * 2e12)
+    assert ms(r.optimizer_time) == pytest.approx(t_opt)
+    step = 2 * t_comp + 2 * t_tp + 2 * t_pp + t_mb + t_dp + t_opt
     assert ms(r.step_time) == pytest.approx(step)
     assert ms(r.step_latency_total) == ms(r.step_time) == ms(r.latency)
     assert r.scaling_efficiency == pytest.approx(8 * S * (L * f_hw + f_head) / (8 * 100e12 * 0.5) / step)
@@ -239,7 +243,10 @@ def test_large_configuration_by_hand():
     t_mb = t_comp + 10 * 4 * ar + 2 * p2p
     assert r.bubble_fraction == pytest.approx(7 / 23)
     assert ms(r.pipeline_bubble_latency) == pytest.approx(7 * t_mb)
-    assert ms(r.step_time) == pytest.approx(16 * t_mb + 7 * t_mb + t_dp)
+    # AdamW on the ZeRO-1 shard, 70.55e9 / 64 / 128 parameters x 30 B at 0.87 x 3.35 TB/s: 88.6 us
+    t_opt = 70_553_706_496 / 64 / 128 * 30 / (0.87 * 3.35e12)
+    assert ms(r.optimizer_time) == pytest.approx(t_opt) and t_opt == pytest.approx(88.65e-6, rel=1e-3)
+    assert ms(r.step_time) == pytest.approx(16 * t_mb + 7 * t_mb + t_dp + t_opt)
     # memory: 70.55e9 / 64 = 1.102e9 params per GPU: 2.2 GB weights, 4.4 GB fp32 grads, optimizer / 128
     held = 70_553_706_496 / 64
     assert r.weights_memory.to("GB").magnitude == pytest.approx(held * 2 / 1e9)
@@ -685,6 +692,7 @@ def test_scaling_efficiency_and_mfu_bounded():
                 r.ep_communication_latency,
                 r.pipeline_bubble_latency,
                 r.dp_exposed_latency,
+                r.optimizer_time,
             )
         ),
     )
@@ -718,6 +726,42 @@ def test_bytes_per_parameter_as_frameworks_keep_them():
         solve(TINY, small_fleet(), grad_precision="fp8", **kw)
     with pytest.raises(InvalidInputError, match="master_precision"):
         solve(TINY, small_fleet(), master_precision="int4", **kw)
+
+
+def test_optimizer_update_by_hand():
+    """The AdamW update streams, per parameter whose optimizer state the GPU holds, the gradient (read),
+    the optimizer state (read and written) and the working weights (written from the master copy; read and
+    written without one) at 0.87 x 2 TB/s: 4 + 2 x 12 + 2 = 30 B with bf16 (Megatron-LM's fp32 gradients and
+    master), 2 + 24 + 2 = 28 with bf16 gradients, 4 + 2 x 8 + 2 x 4 = 28 in fp32. tp 2 x pp 2 hold P/4;
+    ZeRO-1/2/3 update only the 1/dp = 1/2 shard."""
+    kw = dict(batch_size=8, tp_size=2, pp_size=2, microbatch_count=2, seq_len=512, efficiency=EXACT)
+    held, rate = TINY.parameters / 4, 0.87 * 2e12
+    for extra, per_param in ((dict(), 30), (dict(grad_precision="bf16"), 28), (dict(precision="fp32"), 28)):
+        for z in (0, 1, 2, 3):
+            r = solve(TINY, small_fleet(), zero_stage=z, **kw, **extra)
+            want = held / (2 if z else 1) * per_param / rate
+            assert ms(r.optimizer_time) == pytest.approx(want, rel=1e-12), (extra, z)
+    assert K.optimizer_update_bytes(2.0, 4.0, 12.0, True) == 30.0
+    assert K.optimizer_update_bytes(4.0, 4.0, 8.0, False) == 28.0
+    # the breakdown: step = compute + bubble + exposed communication + optimizer
+    r = solve(TINY, small_fleet(), zero_stage=1, **kw)
+    parts = (r.compute_latency, r.pipeline_bubble_latency, r.exposed_communication_latency, r.optimizer_time)
+    assert ms(r.step_time) == pytest.approx(sum(ms(x) for x in parts), rel=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.booleans(), st.sampled_from([1, 2, 4]), st.integers(1, 10))
+def test_optimizer_time_scales_with_parameters_and_zero_shards(z_dp, tp, scale):
+    """Invariant: the update time is linear (so monotone) in the parameters and, with ZeRO-1, divided by dp
+    against ZeRO-0 (dp = 8 / tp on one node of 8)."""
+    fleet = small_fleet(count=1, per_node=8)
+    kw = dict(batch_size=8, tp_size=tp, seq_len=256, efficiency=EXACT)
+    small = solve(TINY, fleet, **kw)
+    big = solve(attrs.evolve(TINY, parameters=TINY.parameters * (1 + scale)), fleet, **kw)
+    assert ms(big.optimizer_time) == pytest.approx(ms(small.optimizer_time) * (1 + scale), rel=1e-9)
+    dp = 8 // tp
+    z1 = solve(TINY, fleet, zero_stage=1 if z_dp else 0, **kw)
+    assert ms(z1.optimizer_time) == pytest.approx(ms(small.optimizer_time) / (dp if z_dp else 1), rel=1e-12)
 
 
 def test_zero3_gathers_the_weights_for_every_microbatch():

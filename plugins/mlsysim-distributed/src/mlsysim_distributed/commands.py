@@ -111,6 +111,7 @@ TRAIN = SolverCommand(
         "compute_latency",
         "pipeline_bubble_latency",
         "exposed_communication_latency",
+        "optimizer_time",
         "memory_per_gpu",
         "memory_capacity",
         "feasible",

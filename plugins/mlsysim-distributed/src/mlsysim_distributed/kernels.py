@@ -39,6 +39,8 @@ __all__ = [
     "hierarchical_allreduce_time",
     "layer_flops_per_token",
     "model_state_bytes",
+    "optimizer_update_bytes",
+    "optimizer_update_time",
     "overlapped",
     "pipeline_bubble_fraction",
     "pipeline_step_time",
@@ -121,6 +123,33 @@ def model_state_bytes(params_total, params_expert, t, p, d, e, zero_stage, weigh
     g = (sharded if zero_stage >= 2 else held) * grad_bytes
     o = (sharded if zero_stage >= 1 else held) * optimizer_bytes
     return w, g, o
+
+
+def optimizer_update_bytes(weight_bytes, grad_bytes, optimizer_bytes, master):
+    """HBM bytes one mixed-precision Adam(W) step moves per parameter it updates.
+
+    The update is one memory-bound elementwise pass (PyTorch ``torch.optim.AdamW(fused=True)``,
+    apex/Transformer Engine ``FusedAdam`` as Megatron-LM's distributed optimizer runs it): it reads the
+    gradient, reads and writes the optimizer state (the fp32 moments m and v and, with mixed precision,
+    the fp32 master weights: ``optimizer_bytes``) and writes the working weights from the master copy
+    (Micikevicius et al., "Mixed Precision Training", ICLR 2018, Sec. 3.1); without a master copy it reads
+    and writes the weights themselves:
+        bytes = b_g + 2 b_opt + b_w           (master copy: 4 + 2 x 12 + 2 = 30 B with bf16 + fp32 grads)
+        bytes = b_g + 2 b_opt + 2 b_w         (no master copy: 4 + 16 + 8 = 28 B in fp32)
+    """
+    return grad_bytes + 2.0 * optimizer_bytes + (1.0 if master else 2.0) * weight_bytes
+
+
+def optimizer_update_time(params, bytes_per_param, hbm_bandwidth, memory_efficiency):
+    """Seconds of the optimizer update on one GPU: params x bytes / (HBM bandwidth x memory efficiency).
+
+    ``params``: the parameters whose optimizer state the GPU holds (:func:`model_state_bytes`'s optimizer
+    term: ((P - P_exp) + P_exp/e)/(t p), or P/(d t p) when ZeRO-1+ shards the state, the update then
+    running on the shard only; the all-gather of the updated weights is a separate communication term).
+    It runs after the gradient reduction and before the next forward, on the critical path (Megatron-LM's
+    distributed optimizer steps after the reduce-scatter; Rajbhandari et al., "ZeRO", SC 2020, Sec. 5.1).
+    """
+    return params * bytes_per_param / (hbm_bandwidth * memory_efficiency)
 
 
 def activation_bytes_per_gpu(per_layer, layers_on_stage, in_flight, p, output_bytes=0.0):

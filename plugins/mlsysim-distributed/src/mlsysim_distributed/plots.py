@@ -17,9 +17,10 @@ def plot_scaling(data: Any, title: str | None = None) -> tuple:
 
 
 def plot_step_breakdown(result: Any, title: str | None = None) -> tuple:
-    """Where one DistributedModel training step goes: compute, bubble and each exposed communication
-    term (their sum is the step time); the legend sits below the bar, inside the figure. A banded result
-    (``--bands``) also shows the step time's band as an error bar at the end of the bar."""
+    """Where one DistributedModel training step goes: compute, bubble, each exposed communication
+    term and the optimizer update (their sum is the step time); the legend sits below the bar, inside
+    the figure. A banded result (``--bands``) also shows the step time's band as an error bar at the end
+    of the bar."""
     from mlsysim_plots import band_errorbar, figure
 
     def ms(name: str) -> float:
@@ -34,6 +35,7 @@ def plot_step_breakdown(result: Any, title: str | None = None) -> tuple:
         ("expert all-to-all (exposed)", ms("ep_exposed_latency")),
         ("context parallel (exposed)", ms("cp_exposed_latency")),
         ("data parallel (exposed)", ms("dp_exposed_latency")),
+        ("optimizer update", ms("optimizer_time")),
     ]
     fig, ax = figure(size=(7.0, 3.2))
     left = 0.0

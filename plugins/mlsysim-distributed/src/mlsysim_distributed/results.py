@@ -13,8 +13,8 @@ from mlsysim_core.results import Result, measure, result
 class DistributedResult(Result):
     """One training step of a data x tensor x pipeline (x expert) parallel job on a fleet.
 
-    Time fields are per optimizer step. ``step_time = compute_latency + tp/pp/ep communication +
-    pipeline_bubble_latency + exposed data-parallel communication``. Upstream 0.1.1 names are kept:
+    Time fields are per optimizer step. ``step_time = compute_latency + pipeline_bubble_latency +
+    exposed_communication_latency + optimizer_time``. Upstream 0.1.1 names are kept:
     ``step_latency_total`` (= step_time), ``effective_throughput`` (= throughput).
     """
 
@@ -45,6 +45,11 @@ class DistributedResult(Result):
     communication_latency = measure("ms", doc="dp + tp + pp + ep + cp communication per step")
     exposed_communication_latency = measure(
         "ms", doc="communication on the critical path: exposed tp, pp, ep, cp and dp"
+    )
+    optimizer_time = measure(
+        "ms",
+        doc="the optimizer update after the gradient reduction: (gradient + 2 x optimizer state + weight) bytes of "
+        "the parameters whose optimizer state the GPU holds (its ZeRO shard) / (HBM bandwidth x 0.87 streaming)",
     )
     time_to_train = measure("day", doc="steps for `tokens` x step_time (when tokens were given)", optional=True)
     # --- rates and efficiencies

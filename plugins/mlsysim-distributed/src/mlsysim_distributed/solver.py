@@ -41,10 +41,10 @@ from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked
 from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Workload
 from mlsysim_core.validate import MAX_COUNT, instance, integer, number
-from mlsysim_physics.efficiency import link_latency
+from mlsysim_physics.efficiency import MEMORY_STREAM, link_latency
+from mlsysim_physics.equations import ADAM_MOMENT_BYTES, adam_state_bytes, default_grad_precision, dispatch_copies
 from mlsysim_physics.equations import RECOMPUTE_MODES as RECOMPUTE
 from mlsysim_physics.equations import RECOMPUTE_OF_BOOL as _RECOMPUTE_BOOL
-from mlsysim_physics.equations import adam_state_bytes, default_grad_precision, dispatch_copies
 
 from . import kernels as K
 from . import layouts as LAY
@@ -605,6 +605,7 @@ class _Group:
         "g_mem",
         "o_mem",
         "state_memory",
+        "t_opt",
         "cap",
         "acc_name",
         "notes",
@@ -671,6 +672,7 @@ class _Group:
     g_mem: Any
     o_mem: Any
     state_memory: Any
+    t_opt: Any
     cap: Any
     acc_name: Any
     notes: Any
@@ -952,6 +954,13 @@ def _prepare(
     copies = SCH.WEIGHT_COPIES.get(G.sched, 1.0)
     G.w_mem, G.g_mem = G.w_mem * copies, G.g_mem * copies
     G.state_memory = G.w_mem + G.g_mem + G.o_mem
+    # the optimizer update on the parameters whose optimizer state this GPU holds (the ZeRO-1+ shard)
+    G.t_opt = K.optimizer_update_time(
+        G.o_mem / b_opt,
+        K.optimizer_update_bytes(b_w, b_g, b_opt, b_opt > ADAM_MOMENT_BYTES),
+        acc.si.bandwidth,
+        MEMORY_STREAM,
+    )
     G.cap = acc.si.capacity
     G.acc_name = acc.name
     G.parallelism = {"dp": d, "tp": t, "pp": p, "ep": e, "cp": cp}  # copied per result (a dict is mutable)
@@ -1115,7 +1124,7 @@ def _timed(G: _Group, w: dict[str, Any], B: Any, m: Any, S: Any) -> dict[str, An
     else:
         dp_exp = dp_c
     exposed = tp_exp + pp_exp + ep_exp + cp_exp + dp_exp
-    step = compute + bubble + exposed
+    step = compute + bubble + exposed + G.t_opt
     ideal = seconds_of_work / (N * eta_c)
     total_mem = G.state_memory + acts
     ttt = None
@@ -1138,6 +1147,7 @@ def _timed(G: _Group, w: dict[str, Any], B: Any, m: Any, S: Any) -> dict[str, An
         cp_exposed_latency=cp_exp,
         communication_latency=dp_c + tp_c + pp_c + ep_c + cp_c,
         exposed_communication_latency=exposed,
+        optimizer_time=G.t_opt,
         time_to_train=ttt,
         throughput=thr,
         tokens_per_second=thr * S if tokens_step is not None else None,

@@ -118,12 +118,15 @@ def _bars(title: str, unit: str, groups: list[tuple[str, list[tuple[str, float]]
 
 
 def training_step(result: Any) -> dict | None:
-    """Step time = compute + pipeline bubble + exposed communication (the solver's decomposition)."""
-    parts = ("compute_latency", "pipeline_bubble_latency", "exposed_communication_latency")
+    """Step time = compute + pipeline bubble + exposed communication + optimizer update (the solver's
+    decomposition)."""
+    parts = ("compute_latency", "pipeline_bubble_latency", "exposed_communication_latency", "optimizer_time")
     if not _has(result, *parts, "step_time"):
         return None
     return _bars(
-        "Training step breakdown", "ms", [("step", [(p.replace("_latency", ""), _mag(result, p, "ms")) for p in parts])]
+        "Training step breakdown",
+        "ms",
+        [("step", [(p.replace("_latency", "").replace("_time", ""), _mag(result, p, "ms")) for p in parts])],
     )
 
 

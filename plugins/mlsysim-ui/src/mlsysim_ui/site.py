@@ -63,6 +63,7 @@ PAGES: dict[str, Page] = {
                 "compute_latency",
                 "pipeline_bubble_latency",
                 "exposed_communication_latency",
+                "optimizer_time",
                 "memory_per_gpu",
                 "memory_capacity",
                 "feasible",

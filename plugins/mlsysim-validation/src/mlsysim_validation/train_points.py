@@ -192,9 +192,9 @@ class TrainCall:
 
 
 def phases(result: Any, model: Any) -> dict[str, float]:
-    """A ``DistributedModel`` step time (ms) split into forward, backward and optimizer by the solver's own
-    FLOPs: forward = tokens x (L x (2 P_layer + 4 S d_attn) + 2 P_head), the rest of ``hardware_flops_per_step``
-    backward (with its recomputation); the solver prices no optimizer update (0)."""
+    """A ``DistributedModel`` step time (ms) split into forward, backward and optimizer: the optimizer is its
+    ``optimizer_time``, the rest of the step split by the solver's own FLOPs: forward = tokens x (L x (2 P_layer +
+    4 S d_attn) + 2 P_head), the rest of ``hardware_flops_per_step`` backward (with its recomputation)."""
     si = model.si
     head = float((model.vocab_size or 0) * model.hidden_dim)
     layer = (float(si.matmul_parameters) - head) / model.layers
@@ -202,8 +202,9 @@ def phases(result: Any, model: Any) -> dict[str, float]:
     tokens = float(result.global_batch_size) * S
     fwd = tokens * (model.layers * (2.0 * layer + 4.0 * S * float(si.attn_dim)) + 2.0 * head)
     hw = float(result.hardware_flops_per_step.to("flop").magnitude)
-    step = float(result.step_time.to("ms").magnitude)
-    return {"forward": step * fwd / hw, "backward": step * (hw - fwd) / hw, "optimizer": 0.0}
+    opt = float(result.optimizer_time.to("ms").magnitude)
+    step = float(result.step_time.to("ms").magnitude) - opt
+    return {"forward": step * fwd / hw, "backward": step * (hw - fwd) / hw, "optimizer": opt}
 
 
 def call(rec: dict) -> TrainCall:
