@@ -259,7 +259,9 @@ class SolverCommand:
     (inputs count as fields). ``strict``: the solver keyword ``--strict`` sets to True (it must raise
     ``InfeasibleError``). ``title``: ``title(result, inputs)``, the table's heading. ``plot``: draws one
     result (adds ``--plot``); ``sweep_plot``: draws a sweep (default: the Pareto front). ``views``:
-    :class:`View` tables a flag adds to the single command's text answer.
+    :class:`View` tables a flag adds to the single command's text answer. ``key_fields_of``: the key fields of one
+    result where they depend on it (``key_fields_of(result)``, e.g. serving under traffic leaves out the static
+    batch's latencies; default: ``key_fields``).
     """
 
     name: str
@@ -275,6 +277,7 @@ class SolverCommand:
     plot: PlotHook | None = None
     sweep_plot: SweepPlotHook | None = None
     views: tuple[View, ...] = ()
+    key_fields_of: Callable[[Any], tuple[str, ...]] | None = None
     _by_name: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -339,7 +342,8 @@ class SolverCommand:
         """The answer as text: a title, a field/value table, why it is infeasible, notes, warnings."""
         from mlsysim_core.results import missing_text
 
-        names = result.fields() if show_all else [f for f in self.key_fields if f in result.fields()]
+        keys = self.key_fields if self.key_fields_of is None else self.key_fields_of(result)
+        names = result.fields() if show_all else [f for f in keys if f in result.fields()]
         known = [n for n in names if result.si(n) is not None or missing_text(type(result), n)]
         rows = [[n, cell(result, n)] for n in (names if show_all else known)]
         title = self.title(result, inputs) if self.title else ""

@@ -41,6 +41,62 @@ def _layout(r: Any) -> str:
     return ", ".join([prec, *degrees])
 
 
+#: the result fields ``mlsysim serve`` shows (every one: --all)
+KEY_FIELDS = (
+    "feasible",
+    "ttft",
+    "itl",
+    "tokens_per_second",
+    "e2e_latency",
+    "requests_per_second",
+    "kv_cache_size",
+    "model_weights_size",
+    "total_memory_required",
+    "memory_available",
+    "prefill_bottleneck",
+    "decode_bottleneck",
+    "energy_per_token",
+    "ttft_mean",
+    "ttft_p50",
+    "ttft_p99",
+    "itl_mean",
+    "itl_p99",
+    "e2e_p99",
+    "queue_wait_mean",
+    "utilization",
+    "saturation_rate",
+    "binding_limit",
+    "slo_attainment",
+    "max_arrival_rate",
+    "kv_bytes_per_request",
+    "kv_transfer_exposed",
+    "balanced_prefill_share",
+    "prefill_replicas_needed",
+    "decode_replicas_needed",
+    "balanced_goodput_per_gpu",
+    "aggregated_goodput_per_gpu",
+    "aggregated_layout",
+    "disagg_gain",
+    "spec_itl",
+    "spec_speedup",
+    "spec_tokens_per_second",
+    "spec_energy_per_token",
+    "spec_break_even_batch",
+)
+#: the static batch's answers (``batch_size`` sequences, no traffic): under traffic the default table leaves them
+#: out, as they are not the answer at the offered rate (the loaded ttft_mean, itl_mean, e2e_p99 ... are);
+#: --all and --json keep them
+STATIC_UNDER_TRAFFIC = ("ttft", "itl", "tokens_per_second", "e2e_latency", "energy_per_token")
+
+
+def _key_fields(r: Any) -> tuple[str, ...]:
+    """:data:`KEY_FIELDS` of the result ``r``; an aggregated answer under traffic (a utilization) without the
+    :data:`STATIC_UNDER_TRAFFIC` fields (a disaggregated one names its ttft and itl unloaded: kept)."""
+    if hasattr(r, "kv_link") or r.si("utilization") is None:
+        return KEY_FIELDS
+    return tuple(f for f in KEY_FIELDS if f not in STATIC_UNDER_TRAFFIC)
+
+
 SERVE = SolverCommand(
     name="serve",
     solver="ServingModel",
@@ -257,47 +313,8 @@ SERVE = SolverCommand(
             "kv_layerwise", "--kv-layerwise", "bool", help="Send the KV layer by layer during the prefill (default on)."
         ),
     ),
-    key_fields=(
-        "feasible",
-        "ttft",
-        "itl",
-        "tokens_per_second",
-        "e2e_latency",
-        "requests_per_second",
-        "kv_cache_size",
-        "model_weights_size",
-        "total_memory_required",
-        "memory_available",
-        "prefill_bottleneck",
-        "decode_bottleneck",
-        "energy_per_token",
-        "ttft_mean",
-        "ttft_p50",
-        "ttft_p99",
-        "itl_mean",
-        "itl_p99",
-        "e2e_p99",
-        "queue_wait_mean",
-        "utilization",
-        "saturation_rate",
-        "binding_limit",
-        "slo_attainment",
-        "max_arrival_rate",
-        "kv_bytes_per_request",
-        "kv_transfer_exposed",
-        "balanced_prefill_share",
-        "prefill_replicas_needed",
-        "decode_replicas_needed",
-        "balanced_goodput_per_gpu",
-        "aggregated_goodput_per_gpu",
-        "aggregated_layout",
-        "disagg_gain",
-        "spec_itl",
-        "spec_speedup",
-        "spec_tokens_per_second",
-        "spec_energy_per_token",
-        "spec_break_even_batch",
-    ),
+    key_fields=KEY_FIELDS,
+    key_fields_of=_key_fields,
     strict="raise_errors",
     pareto=(("itl", "min"), ("tokens_per_second", "max")),
     title=lambda r, i: (

@@ -23,12 +23,20 @@ class ServingResult(Result):
 
     # --- the answer
     feasible: bool = attrs.field(metadata={"doc": "total_memory_required <= memory_available (per GPU)"})
-    ttft = measure("ms", doc="time to first token: prefill of batch_size prompts of seq_len tokens")
-    itl = measure("ms", doc="inter-token latency: one decode step at context seq_len")
+    ttft = measure(
+        "ms",
+        doc="static batch, no traffic: time to first token, the prefill of batch_size prompts of seq_len tokens "
+        "(under traffic: ttft_mean, ttft_pXX)",
+    )
+    itl = measure(
+        "ms",
+        doc="static batch, no traffic: inter-token latency, one decode step at context seq_len "
+        "(under traffic: itl_mean, itl_pXX)",
+    )
     tokens_per_second = measure(
         "token/s",
-        doc="output tokens per second of the whole TP group = batch_size / itl "
-        "(one token per request per step, whatever the beam width)",
+        doc="static batch, no traffic: output tokens per second of the whole TP group = batch_size / itl "
+        "(one token per request per step, whatever the beam width; under traffic: output_tokens_per_second)",
     )
     # --- memory
     kv_cache_size = measure(
@@ -59,7 +67,11 @@ class ServingResult(Result):
     overhead = measure("ms", doc="fixed per-step overhead: dispatch tax + layers * per-layer overhead")
     # --- with output_len
     itl_mean = measure("ms", doc="mean decode step over the output (context seq_len + (output_len-1)/2)", optional=True)
-    e2e_latency = measure("ms", doc="ttft + (output_len - 1) * itl_mean", optional=True)
+    e2e_latency = measure(
+        "ms",
+        doc="static batch, no traffic: ttft + (output_len - 1) * itl_mean (under traffic: e2e_mean)",
+        optional=True,
+    )
     requests_per_second = measure("1/s", doc="batch_size / e2e_latency (the batch served together)", optional=True)
     prefill_time_per_request = measure(
         "ms", doc="prefill of one prompt: the TTFT of a request joining a running batch", optional=True
@@ -155,7 +167,12 @@ class ServingResult(Result):
     )
     # --- energy
     decode_power = measure("W", doc="average power per GPU during decode", optional=True)
-    energy_per_token = measure("J", doc="decode energy per output token, all GPUs of the group", optional=True)
+    energy_per_token = measure(
+        "J",
+        doc="static batch, no traffic: decode energy per output token at batch_size, all GPUs of the group "
+        "(under traffic too: not the energy at the served rate)",
+        optional=True,
+    )
     # --- speculative decoding (spec_accept given): a draft proposes spec_k tokens, the target verifies them
     spec_draft_name = attrs.field(default=None, metadata={"doc": "the draft model, or heads/MTP/n-gram by cost"})
     spec_drafted = attrs.field(default=None, metadata={"doc": "drafted tokens per step (spec_k)"})
