@@ -260,3 +260,29 @@ def test_datacrunch_random_lengths_are_the_clients_samples():
         assert f"total input {prompts.sum()} and generated {outputs.sum()} tokens" in dataset
         for lengths in (prompts, outputs):
             assert abs(lengths.std() / lengths.mean() - RANDOM_UNIFORM_CV) < 0.04
+
+
+def test_the_docs_every_point_tables_are_the_harness_now(report):
+    from mlsysim_validation import every_point
+
+    doc = (Path(__file__).resolve().parents[3] / every_point.DOC).read_text()
+    assert every_point.section(doc) == every_point.render(report), (
+        "docs/accuracy.md's Every point / Skipped tables are stale: python -m mlsysim_validation.every_point --write"
+    )
+
+
+def test_the_docs_summary_states_each_groups_count_median_and_max_now(report):
+    """docs/accuracy.md's Summary table, columns 'mapped (counted)', 'median now' and 'max now', row per group."""
+    import re
+
+    from mlsysim_validation import every_point
+
+    doc = (Path(__file__).resolve().parents[3] / every_point.DOC).read_text()
+    table = doc[doc.index("## Summary") : doc.index("Where we are more accurate")]
+    row = re.compile(r"^\| ([A-Z]) [^|]+\| (\d+) \| ([\d.]+)% \| ([\d.]+)% \|", re.M)
+    stated = {m[1]: (int(m[2]), m[3], m[4]) for m in row.finditer(table)}
+    now = {
+        g: (s["counted"], f"{100 * s['median_abs_error']:.1f}", f"{100 * s['max_abs_error']:.1f}")
+        for g, s in report.summary().items()
+    }
+    assert stated == now
