@@ -146,9 +146,9 @@ def front(a: Any, b: Any) -> Any:
     return mask
 
 
-def _parse_pareto(text: str | None, cmd: SolverCommand) -> tuple:
+def _parse_pareto(text: str | None, cmd: SolverCommand, axes: dict) -> tuple:
     if not text:
-        return cmd.pareto
+        return cmd.pareto if cmd.pareto_of is None else cmd.pareto_of(axes)
     out = []
     for s in comma_items("--pareto", text):
         name, _, sense = s.partition(":")
@@ -439,8 +439,10 @@ def _cell(v: Any, missing: str | None = None, band: dict | None = None) -> str:
 
 
 def _show_table(cmd: SolverCommand, points: Points, axes: dict, varied: list, objectives: tuple) -> None:
-    shown = list(cmd.key_fields[:4]) + [n for n, _ in objectives if n not in cmd.key_fields[:4]]
-    if "feasible" in cmd.key_fields and "feasible" not in shown:
+    first = next((pt["result"] for pt in points if pt["result"]), None)
+    key = cmd.key_fields if cmd.key_fields_of is None or first is None else cmd.key_fields_of(first)
+    shown = list(key[:4]) + [n for n, _ in objectives if n not in key[:4]]
+    if "feasible" in key and "feasible" not in shown:
         shown.append("feasible")
     shown = [f for f in shown if points.has(f)]  # drop columns no point has (an optional field never set)
     keys = varied or list(axes)[:2]
@@ -516,12 +518,12 @@ def make_sweep_command(cmd: SolverCommand) -> click.Command:
         csv_path: str | None, json_path: str | None, plot: str | None, pareto: str | None, bands: bool, **values: Any
     ) -> None:
         option_names(**cmd.options(sweep=True))
-        objectives = _parse_pareto(pareto, cmd)
         for flag, path in (("--csv", csv_path), ("--json", json_path), ("--plot", plot)):
             check_output(flag, path, plot=flag == "--plot")
         axes = {
             p.name: parse_list(p, values[p.name], p.sweep_flag) for p in cmd.params if values.get(p.name) is not None
         }
+        objectives = _parse_pareto(pareto, cmd, axes)
         varied = [k for k, v in axes.items() if len(v) > 1]
         points = Points(cmd, axes, objectives, bands)
         if json_path:

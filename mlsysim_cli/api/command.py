@@ -260,8 +260,10 @@ class SolverCommand:
     ``InfeasibleError``). ``title``: ``title(result, inputs)``, the table's heading. ``plot``: draws one
     result (adds ``--plot``); ``sweep_plot``: draws a sweep (default: the Pareto front). ``views``:
     :class:`View` tables a flag adds to the single command's text answer. ``key_fields_of``: the key fields of one
-    result where they depend on it (``key_fields_of(result)``, e.g. serving under traffic leaves out the static
-    batch's latencies; default: ``key_fields``).
+    result where they depend on it (``key_fields_of(result)``, a result or its ``to_dict()`` as a sweep holds it,
+    e.g. serving under traffic leaves out the static batch's latencies; default: ``key_fields``). ``pareto_of``: the
+    default objectives where they depend on the inputs (``pareto_of(axes)``, solver keyword -> values; default:
+    ``pareto``).
     """
 
     name: str
@@ -278,6 +280,7 @@ class SolverCommand:
     sweep_plot: SweepPlotHook | None = None
     views: tuple[View, ...] = ()
     key_fields_of: Callable[[Any], tuple[str, ...]] | None = None
+    pareto_of: Callable[[dict], tuple[tuple[str, str], tuple[str, str]]] | None = None
     _by_name: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -334,6 +334,28 @@ def test_cli_table_under_traffic_shows_the_loaded_fields_not_the_static_batch():
     assert set(static) <= set(plain) and "ttft_mean" not in plain
 
 
+def test_cli_sweep_under_traffic_shows_and_ranks_the_loaded_fields():
+    # a sweep over arrival rates showed the static batch-1 ttft/itl/tokens_per_second, the same on every row
+    # (29.38 ms, 8.222 ms, 121.6 token/s at 2 and 10 req/s), and ranked its Pareto front by them
+    args = ("sweep", "serve", "--model", "Llama3_8B", "--hardware", "H100", "--seq-len", "1024", "--output-len", "256")
+    out = _cli(*args, "--qps", "2,10")
+    assert out.exit_code == 0, out.output
+    head = out.output.splitlines()[0].split()
+    assert head[:4] == ["arrival_rate", "feasible", "ttft_mean", "ttft_p50"] and "itl_mean" in head
+    assert not {"ttft", "itl", "tokens_per_second"} & set(head)
+    assert "(itl_mean min, output_tokens_per_second max)" in out.output
+    two, ten = (
+        ServingModel().solve("Llama3_8B", "H100", seq_len=1024, output_len=256, arrival_rate=r) for r in (2, 10)
+    )
+    rows = {line.split()[0]: line.split() for line in out.output.splitlines()[2:4]}
+    assert (
+        rows["2"][2] == f"{two.ttft_mean.to('ms').magnitude:.4g}"
+        and rows["10"][2] == f"{ten.ttft_mean.to('ms').magnitude:.4g}"
+    )
+    static = _cli(*args, "--batch-size", "1,4")
+    assert "(itl min, tokens_per_second max)" in static.output and static.output.splitlines()[0].split()[2] == "ttft"
+
+
 def test_cli_sweep_over_rates():
     out = _cli(
         "sweep",

@@ -89,12 +89,34 @@ KEY_FIELDS = (
 STATIC_UNDER_TRAFFIC = ("ttft", "itl", "tokens_per_second", "e2e_latency", "energy_per_token")
 
 
+#: under traffic, the answers at the offered rate, first (a sweep's table shows the first four key fields)
+LOADED_FIRST = ("feasible", "ttft_mean", "ttft_p50", "ttft_p99", "itl_mean", "itl_p99", "e2e_p99", "utilization")
+
+
 def _key_fields(r: Any) -> tuple[str, ...]:
-    """:data:`KEY_FIELDS` of the result ``r``; an aggregated answer under traffic (a utilization) without the
-    :data:`STATIC_UNDER_TRAFFIC` fields (a disaggregated one names its ttft and itl unloaded: kept)."""
-    if hasattr(r, "kv_link") or r.si("utilization") is None:
+    """:data:`KEY_FIELDS` of the result ``r`` (or its ``to_dict()``, as a sweep holds it); an aggregated answer under
+    traffic (a utilization) leads with :data:`LOADED_FIRST` and leaves out the :data:`STATIC_UNDER_TRAFFIC` fields (a
+    disaggregated one names its ttft and itl unloaded: kept)."""
+    if isinstance(r, dict):
+        static = "kv_link" in r or r.get("utilization") is None
+    else:
+        static = hasattr(r, "kv_link") or r.si("utilization") is None
+    if static:
         return KEY_FIELDS
-    return tuple(f for f in KEY_FIELDS if f not in STATIC_UNDER_TRAFFIC)
+    return LOADED_FIRST + tuple(f for f in KEY_FIELDS if f not in STATIC_UNDER_TRAFFIC and f not in LOADED_FIRST)
+
+
+#: a sweep's default objectives: the static batch's token gap and rate, or under traffic (an aggregated layout at an
+#: arrival rate or a concurrency) the loaded ones: the mean token gap users see and the output tokens served a second
+PARETO = (("itl", "min"), ("tokens_per_second", "max"))
+PARETO_UNDER_TRAFFIC = (("itl_mean", "min"), ("output_tokens_per_second", "max"))
+
+
+def _pareto(axes: dict) -> tuple[tuple[str, str], tuple[str, str]]:
+    """A sweep's default objectives for its inputs ``axes`` (:data:`PARETO_UNDER_TRAFFIC` where traffic is given to
+    an aggregated layout, else :data:`PARETO`)."""
+    loaded = ("arrival_rate" in axes or "concurrency" in axes) and "disagg" not in axes
+    return PARETO_UNDER_TRAFFIC if loaded else PARETO
 
 
 SERVE = SolverCommand(
@@ -316,7 +338,8 @@ SERVE = SolverCommand(
     key_fields=KEY_FIELDS,
     key_fields_of=_key_fields,
     strict="raise_errors",
-    pareto=(("itl", "min"), ("tokens_per_second", "max")),
+    pareto=PARETO,
+    pareto_of=_pareto,
     title=lambda r, i: (
         f"{r.model}: {r.layout} ({r.precision}, {r.seq_len} tokens)"
         if hasattr(r, "kv_link")
