@@ -47,8 +47,8 @@ class DisaggServingResult(Result):
     saturation_rate = measure("1/s", doc="most requests/s the two pools sustain together")
     binding_limit: str = attrs.field(metadata={"doc": "the pool that saturates first and its limit"})
     requests_per_second = measure("1/s")
-    output_tokens_per_second = measure("1/s")
-    tokens_per_second_per_gpu = measure("1/s", doc="output tokens/s per GPU of both pools at the offered rate")
+    output_tokens_per_second = measure("token/s")
+    tokens_per_second_per_gpu = measure("token/s", doc="output tokens/s per GPU of both pools at the offered rate")
     slo_attainment = _opt("share of requests meeting both SLOs")
     max_arrival_rate = measure("1/s", doc="largest rate whose p<slo_percentile> TTFT/ITL meet the SLOs")
     slo_percentile: int = attrs.field()
@@ -57,10 +57,10 @@ class DisaggServingResult(Result):
     balanced_prefill_share = _opt("share of GPUs in the prefill pool that makes both pools bind at the same rate")
     prefill_replicas_needed = _opt("prefill replicas the offered rate needs within the SLOs")
     decode_replicas_needed = _opt("decode replicas the offered rate needs within the SLOs")
-    goodput_per_gpu = measure("1/s", doc="output tokens/s per GPU at max_arrival_rate, these pool sizes")
-    balanced_goodput_per_gpu = measure("1/s", doc="output tokens/s per GPU within the SLOs at the balanced ratio")
+    goodput_per_gpu = measure("token/s", doc="output tokens/s per GPU at max_arrival_rate, these pool sizes")
+    balanced_goodput_per_gpu = measure("token/s", doc="output tokens/s per GPU within the SLOs at the balanced ratio")
     aggregated_goodput_per_gpu = measure(
-        "1/s", doc="the best aggregated layout of `hardware` at the same SLOs, output tokens/s per GPU", optional=True
+        "token/s", doc="the best aggregated layout of `hardware` at the same SLOs, output tokens/s per GPU", optional=True
     )
     aggregated_layout = _opt("that aggregated layout")
     disagg_gain = _opt("balanced_goodput_per_gpu / aggregated_goodput_per_gpu")

@@ -89,10 +89,10 @@ class ServingResult(Result):
         optional=True,
     )
     input_tokens_per_second = measure(
-        "1/s", doc="prompt tokens per second = request_throughput * seq_len", optional=True
+        "token/s", doc="prompt tokens per second = request_throughput * seq_len", optional=True
     )
     output_tokens_per_second = measure(
-        "1/s",
+        "token/s",
         doc="generated tokens per second with the prefills included = request_throughput * output_len",
         optional=True,
     )
@@ -130,7 +130,7 @@ class ServingResult(Result):
         default=None,
         metadata={"doc": "what saturates first: max_num_seqs, KV capacity or prefill compute (token budget)"},
     )
-    tokens_per_second_per_gpu = measure("1/s", doc="output tokens per second per GPU under load", optional=True)
+    tokens_per_second_per_gpu = measure("token/s", doc="output tokens per second per GPU under load", optional=True)
     kv_cache_utilization = attrs.field(default=None, metadata={"doc": "mean share of the KV-cache capacity in use"})
     slo_attainment = attrs.field(default=None, metadata={"doc": "share of requests meeting both slo_ttft and slo_itl"})
     max_arrival_rate = measure(
