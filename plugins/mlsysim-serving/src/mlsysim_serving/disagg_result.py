@@ -60,7 +60,9 @@ class DisaggServingResult(Result):
     goodput_per_gpu = measure("token/s", doc="output tokens/s per GPU at max_arrival_rate, these pool sizes")
     balanced_goodput_per_gpu = measure("token/s", doc="output tokens/s per GPU within the SLOs at the balanced ratio")
     aggregated_goodput_per_gpu = measure(
-        "token/s", doc="the best aggregated layout of `hardware` at the same SLOs, output tokens/s per GPU", optional=True
+        "token/s",
+        doc="the best aggregated layout of `hardware` at the same SLOs, output tokens/s per GPU",
+        optional=True,
     )
     aggregated_layout = _opt("that aggregated layout")
     disagg_gain = _opt("balanced_goodput_per_gpu / aggregated_goodput_per_gpu")
