@@ -46,7 +46,7 @@ from mlsysim_core.results import Result
 from mlsysim_core.units import from_si, unit_and_factor
 
 from .calibration import scoped
-from .model_error import CALIBRATED, calibrated, error_class, factor, regimes, why_lines
+from .model_error import CALIBRATED, FLOORS, calibrated, error_class, factor, regimes, why_lines
 from .provenance import at_corner
 from .ranges import RANGES
 
@@ -122,14 +122,22 @@ def error_classes(solver_cls: Any, result: Any, given: dict[str, Any]) -> dict[s
 @cache
 def _with_error(
     solver_cls: Any, result_cls: type, regime: tuple[str, ...], outside: bool, fit: tuple | None = None
-) -> tuple[list[tuple[str, str, str, float | None]], tuple[str, ...]]:
+) -> tuple[list[tuple[str, str, str, float | None, Any]], tuple[str, ...]]:
     """:func:`_measured`'s rows each with exp(q) of its model-error class (None: no interval) for a call in
     ``regime`` (``outside``: out of domain, q the class's largest error; ``fit``: the hardware's calibrated
-    model error, ``model_error.calibrated``), and a why line per class."""
+    model error, ``model_error.calibrated``) and the floor it scales the distance from (``model_error.FLOORS``:
+    a number, or (field, stored attribute); None: 0), and a why line per class."""
     name = _solver_name(solver_cls)
     measured = _measured(solver_cls, result_cls)
     classes = [error_class(name, regime, f) for f, _, _ in measured]
-    rows = [(f, stored, unit, factor(k, outside, fit)) for (f, stored, unit), k in zip(measured, classes)]
+    stored_of = {f.alias: f.name for f in attrs.fields(result_cls)}
+    floors = {
+        field: floor if isinstance(floor, float) else (floor, stored_of[floor])
+        for field, floor in FLOORS.get(name, {}).items()
+    }
+    rows = [
+        (f, stored, unit, factor(k, outside, fit), floors.get(f)) for (f, stored, unit), k in zip(measured, classes)
+    ]
     return rows, why_lines(name, classes, outside, fit)
 
 
@@ -400,10 +408,11 @@ def _spans(rows: list, mids: dict, pending1: Any, pending2: Any, ones: dict, oth
     """field -> (low, high, unit) over ``rows`` (:func:`_with_error`): the hull of the nominal (``mids``:
     its stored attributes) and the two corners (``ones``, ``others``: by field name where the corner is
     ``Pending`` (``pending1``, ``pending2`` not None), else by stored attribute), and with ``error`` the
-    model-error interval [mid / f, mid * f]; only the fields whose band has a width. Runs per banded call."""
+    model-error interval [mid / f, mid * f] (of the distance from the row's floor where it has one: [floor + d / f,
+    floor + d * f]); only the fields whose band has a width. Runs per banded call."""
     si = {}
     by_name1, by_name2 = pending1 is not None, pending2 is not None
-    for name, stored, unit, f in rows:
+    for name, stored, unit, f, floor in rows:
         # an optional field a Pending corner was not given is the nominal's (None: a field not computed)
         mid = mids[stored]
         if mid is None:
@@ -417,10 +426,12 @@ def _spans(rows: list, mids: dict, pending1: Any, pending2: Any, ones: dict, oth
         else:
             lo, hi = (mid if mid < b else b), (mid if mid > a else a)
         if error and f is not None:
-            if mid > 0.0:  # float literals: CPython compares two floats on its fast path
-                m1, m2 = mid / f, mid * f
+            base = 0.0 if floor is None else floor if floor.__class__ is float else mids[floor[1]]
+            d = mid - base
+            if d > 0.0:  # float literals: CPython compares two floats on its fast path
+                m1, m2 = base + d / f, base + d * f
             else:
-                m1, m2 = mid * f, mid / f
+                m1, m2 = base + d * f, base + d / f
             if m1 < lo:
                 lo = m1
             if m2 > hi:

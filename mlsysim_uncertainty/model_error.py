@@ -74,6 +74,13 @@ RESTATED = {
     "SustainabilityModel": frozenset(("embodied_carbon", "carbon_intensity", "wue", "duration", "tokens_per_second")),
     "ReliabilityModel": frozenset(("job_duration", "checkpoint_time", "checkpoint_bytes")),
 }
+#: fields whose model error scales their distance from a floor (a number, or the field named), not the field: a
+#: ReliabilityModel class's points are failure rates and MTTFs, and its goodput is 1 less what failures cost and its
+#: completion time the job's hours plus what they add, both about in proportion to the failure rate for a job much
+#: shorter than the MTBF (Young 1974; Daly 2006). So the interval is [floor + d / f, floor + d * f] with d = value -
+#: floor: a goodput never above 1, a completion time never below the failure-free job (x0.3-x3.3 on the whole
+#: field gave a 1 h job 0.30-3.38 h and goodput 0.30-1)
+FLOORS = {"ReliabilityModel": {"goodput": 1.0, "expected_completion_time": "job_duration"}}
 #: ServingModel's regimes: the arguments any of which, given, puts a call in it (as ServingModel decides)
 REGIMES = {
     "speculative": ("spec_draft", "spec_draft_cost", "spec_accept"),

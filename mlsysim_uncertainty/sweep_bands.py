@@ -108,10 +108,19 @@ def banded_sweep(solver: Any, /, *, chunk_size: int | None = None, progress: Any
                 sub, out, ovl = kind == k, k >= 2, k % 2 == 1
                 regime = regimes(name_, given, _OVERLOADED if ovl else None)
                 fit = calibrated(given) if CALIBRATED in regime else None
-                for name, _, unit, f in _with_error(cls, produces, regime, out, fit)[0]:
+                for name, _, unit, f, floor in _with_error(cls, produces, regime, out, fit)[0]:
                     if name in mids:
+                        base = 0.0 if floor is None else floor if floor.__class__ is float else mids[floor[0]][at[sub]]
                         _hull(
-                            lo[name], hi[name], at[sub], mids[name][at[sub]], one[name][sub], other[name][sub], f, unit
+                            lo[name],
+                            hi[name],
+                            at[sub],
+                            mids[name][at[sub]],
+                            one[name][sub],
+                            other[name][sub],
+                            f,
+                            unit,
+                            base,
                         )
     si = {}
     for name in lo:
@@ -209,17 +218,18 @@ def _solve(
     return {name: np.where(valid, np.broadcast_to(_floats(np.asarray(cols.get(name))), (m,)), np.nan) for name in mids}
 
 
-def _hull(lo: Any, hi: Any, at: Any, mid: Any, a: Any, b: Any, f: float | None, unit: str) -> None:
+def _hull(lo: Any, hi: Any, at: Any, mid: Any, a: Any, b: Any, f: float | None, unit: str, base: Any = 0.0) -> None:
     """Points ``at``'s bands into ``lo``/``hi``: :func:`.bands._spans` on arrays, the hull of the nominal ``mid``
-    and the corners ``a``, ``b`` (a corner not solved: none) and, with ``f``, [mid / f, mid * f]; a
-    plain-number field (a fraction) stops at 1."""
+    and the corners ``a``, ``b`` (a corner not solved: none) and, with ``f``, [mid / f, mid * f] (of the distance
+    d from ``base``, the row's floor: [base + d / f, base + d * f]); a plain-number field (a fraction) stops at 1."""
     none = np.isnan(a) | np.isnan(b)
     a, b = np.where(none, mid, a), np.where(none, mid, b)
     low, high = np.minimum(np.minimum(mid, a), b), np.maximum(np.maximum(mid, a), b)
     if f is not None:
-        up = mid > 0.0
-        low = np.minimum(low, np.where(up, mid / f, mid * f))
-        high = np.maximum(high, np.where(up, mid * f, mid / f))
+        d = mid - base
+        up = d > 0.0
+        low = np.minimum(low, base + np.where(up, d / f, d * f))
+        high = np.maximum(high, base + np.where(up, d * f, d / f))
         if unit == "":
             high = np.where((high > 1.0) & (mid <= 1.0), 1.0, high)
     lo[at], hi[at] = low, high

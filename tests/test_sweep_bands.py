@@ -307,3 +307,12 @@ def test_a_plain_fleet_sweep_json_states_its_workloads_lines(tmp_path, monkeypat
     assert lines
     doc = _cli(*"sweep carbon --cluster Research_256 --from run.json --datacenter Quebec,US_Avg --json -".split())
     assert [p["result"]["out_of_domain"] for p in doc["points"]] == [[f"workload: {w}" for w in lines]] * 2
+
+
+def test_reliability_sweep_bands_keep_goodput_under_1_and_the_job_as_floor():
+    """model_error.FLOORS on arrays (sweep_bands._hull): each point's band is its banded solve()'s, the goodput's
+    below 1 and the completion time's above the failure-free job's hours."""
+    r = _same_as_banded_solves(mlsysim.ReliabilityModel, dict(fleet=CLUSTER, job_duration_hours=[1.0, 100.0, 2000.0]))
+    for i, hours in enumerate((1.0, 100.0, 2000.0)):
+        point = r.bands.point(i)
+        assert point["goodput"][1] < 1.0 and point["expected_completion_time"][0] > hours * 3600

@@ -670,3 +670,27 @@ def test_a_calibration_range_names_a_fitted_value_and_holds_it():
     ):
         with pytest.raises(InvalidInputError, match=f"calibration.range.*{says}"):
             checked(table)
+
+
+def test_reliability_model_error_scales_what_failures_cost_not_the_whole_goodput_or_job():
+    """model_error.FLOORS: the ReliabilityModel class's error (its points are failure rates and MTTFs) scales the
+    goodput's loss 1 - g and the completion time's excess over the failure-free job, so a 1 h job's band never
+    dips under 1 h and goodput never tops 1 (x0.3-x3.3 on the whole fields gave 0.30-3.38 h and goodput 0.30-1)."""
+    from mlsysim_uncertainty.model_error import factor
+
+    f = factor("ReliabilityModel")
+    r = banded(mlsysim.ReliabilityModel, CLUSTER, 1)
+    g, c, job = r.goodput, r.expected_completion_time.m_as("h"), r.job_duration.m_as("h")
+    fast, slow = r.bands.corners
+    lo, hi = r.bands["goodput"]  # with the model error (ranges: the corners alone)
+    assert (lo, hi) == pytest.approx((min(1 - (1 - g) * f, slow.goodput), max(1 - (1 - g) / f, fast.goodput)))
+    assert hi < 1.0
+    lo, hi = (q.m_as("h") for q in r.bands["expected_completion_time"])
+    corners = sorted(x.expected_completion_time.m_as("h") for x in (fast, slow))
+    assert (lo, hi) == pytest.approx((min(job + (c - job) / f, corners[0]), max(job + (c - job) * f, corners[1])))
+    assert lo > job == 1.0
+    # a failure rate keeps the whole-field interval
+    m = r.fleet_mtbf.m_as("h")
+    assert r.bands["fleet_mtbf"][0].m_as("h") == pytest.approx(
+        min(m / f, fast.fleet_mtbf.m_as("h"), slow.fleet_mtbf.m_as("h"))
+    )
