@@ -436,8 +436,11 @@ def _spans(rows: list, mids: dict, pending1: Any, pending2: Any, ones: dict, oth
                 lo = m1
             if m2 > hi:
                 hi = m2
-            if unit == "" and hi > 1.0 >= mid:  # a plain-number field is a fraction (band_fields)
-                hi = 1.0
+            if unit == "":  # a plain-number field is a fraction (band_fields): within [0, 1]
+                if hi > 1.0 >= mid:
+                    hi = 1.0
+                if lo < 0.0 <= mid:
+                    lo = 0.0
         if hi - lo > _SAME * (hi if hi > 0.0 else -hi):
             si[name] = (lo, hi, unit)
     return si

@@ -221,7 +221,8 @@ def _solve(
 def _hull(lo: Any, hi: Any, at: Any, mid: Any, a: Any, b: Any, f: float | None, unit: str, base: Any = 0.0) -> None:
     """Points ``at``'s bands into ``lo``/``hi``: :func:`.bands._spans` on arrays, the hull of the nominal ``mid``
     and the corners ``a``, ``b`` (a corner not solved: none) and, with ``f``, [mid / f, mid * f] (of the distance
-    d from ``base``, the row's floor: [base + d / f, base + d * f]); a plain-number field (a fraction) stops at 1."""
+    d from ``base``, the row's floor: [base + d / f, base + d * f]); a plain-number field (a fraction) stays in
+    [0, 1]."""
     none = np.isnan(a) | np.isnan(b)
     a, b = np.where(none, mid, a), np.where(none, mid, b)
     low, high = np.minimum(np.minimum(mid, a), b), np.maximum(np.maximum(mid, a), b)
@@ -230,8 +231,9 @@ def _hull(lo: Any, hi: Any, at: Any, mid: Any, a: Any, b: Any, f: float | None, 
         up = d > 0.0
         low = np.minimum(low, base + np.where(up, d / f, d * f))
         high = np.maximum(high, base + np.where(up, d * f, d / f))
-        if unit == "":
+        if unit == "":  # a fraction: within [0, 1]
             high = np.where((high > 1.0) & (mid <= 1.0), 1.0, high)
+            low = np.where((low < 0.0) & (mid >= 0.0), 0.0, low)
     lo[at], hi[at] = low, high
 
 

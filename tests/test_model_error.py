@@ -127,7 +127,11 @@ def test_speculative_fields_get_their_class_and_the_plain_fields_theirs():
 def test_a_fraction_stops_at_one_and_too_few_points_say_so(monkeypatch):
     r = banded(mlsysim.ReliabilityModel, CLUSTER, 24 * 30, 60, fleet_mtbf=100)
     low, high = r.bands["goodput"]
-    assert high <= 1.0 and low == pytest.approx(r.goodput / _factor("ReliabilityModel"))
+    # the interval scales the loss 1 - goodput (model_error.FLOORS), within [0, 1]
+    assert high <= 1.0 and low == pytest.approx(max(0.0, 1 - (1 - r.goodput) * _factor("ReliabilityModel")))
+    assert high == pytest.approx(1 - (1 - r.goodput) / _factor("ReliabilityModel"))
+    short = banded(mlsysim.ReliabilityModel, CLUSTER, 24 * 30, 3600, fleet_mtbf=2)  # loss x q beyond 1
+    assert short.bands["goodput"][0] == 0.0 < short.goodput
     monkeypatch.setattr(model_error, "measured", lambda: {"ReliabilityModel": {"n": 3, "q": None, "errors": []}})
     assert model_error.why("ReliabilityModel", "ReliabilityModel") == (
         "no model-error band: 3 calibration points of this kind (ReliabilityModel), 4 needed"
