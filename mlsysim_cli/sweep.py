@@ -440,7 +440,7 @@ def _cell(v: Any, missing: str | None = None, band: dict | None = None) -> str:
 
 def _show_table(cmd: SolverCommand, points: Points, axes: dict, varied: list, objectives: tuple) -> None:
     first = next((pt["result"] for pt in points if pt["result"]), None)
-    key = cmd.key_fields if cmd.key_fields_of is None or first is None else cmd.key_fields_of(first)
+    key = cmd.key_fields if first is None else cmd.key_fields_of_result(first)
     shown = list(key[:4]) + [n for n, _ in objectives if n not in key[:4]]
     if "feasible" in key and "feasible" not in shown:
         shown.append("feasible")

@@ -293,6 +293,10 @@ class SolverCommand:
         if len(self.pareto) != 2 or any(s not in ("min", "max") for _, s in self.pareto):
             raise ValueError(f"command {self.name!r}: pareto must be two (field, 'min'|'max') pairs")
 
+    def key_fields_of_result(self, result: Any) -> tuple[str, ...]:
+        """The key fields of ``result`` (or its ``to_dict()``): ``key_fields_of(result)``, else ``key_fields``."""
+        return self.key_fields if self.key_fields_of is None else self.key_fields_of(result)
+
     def param(self, name: str) -> Param:
         return self._by_name[name]
 
@@ -345,7 +349,7 @@ class SolverCommand:
         """The answer as text: a title, a field/value table, why it is infeasible, notes, warnings."""
         from mlsysim_core.results import missing_text
 
-        keys = self.key_fields if self.key_fields_of is None else self.key_fields_of(result)
+        keys = self.key_fields_of_result(result)
         names = result.fields() if show_all else [f for f in keys if f in result.fields()]
         known = [n for n in names if result.si(n) is not None or missing_text(type(result), n)]
         rows = [[n, cell(result, n)] for n in (names if show_all else known)]

@@ -54,6 +54,20 @@ def test_serving_page_shows_every_field_of_the_solvers_result_with_its_unit():
     assert len(ans.charts) == 2  # phases and memory
 
 
+def test_serving_page_under_traffic_leads_with_the_loaded_answers_as_the_cli():
+    # the page showed the static batch's ttft/itl/tokens_per_second first at any arrival rate (its own field list);
+    # it now reads the command's key fields for the result (SolverCommand.key_fields_of_result), as mlsysim serve
+    needs("ServingModel")
+    from mlsysim_cli.api.lazy import solver_commands
+
+    form = {"model": "Llama3_8B", "hardware": "H100", "seq_len": "1024", "output_len": "256", "arrival_rate": "10"}
+    block = page("serving").answer(form).blocks[0]
+    first = [r.name for r in block.rows]
+    direct = mlsysim.ServingModel().solve("Llama3_8B", "H100", seq_len=1024, output_len=256, arrival_rate=10)
+    want = [n for n in solver_commands()["ServingModel"].key_fields_of_result(direct) if n in direct.fields()]
+    assert first == want and first[1] == "ttft_mean" and "ttft" not in first
+
+
 def test_a_solvers_invalid_input_error_is_shown_next_to_its_field_in_the_clis_words():
     needs("ServingModel")
     ans = page("serving").answer({"model": "Llama3_8B", "hardware": "H100", "seq_len": "2048", "tp_size": "3"})

@@ -49,7 +49,8 @@ def _arguments(fields: list[Field], values: Mapping[str, str], ans: Answer) -> d
 @dataclass(frozen=True)
 class Page:
     """A page of the explorer: slug (URL), title, the solvers behind it, a starting example and the result
-    fields shown first (default: the key fields of the solver's command, ``SolverCommand.key_fields``)."""
+    fields shown first (default: the key fields of the solver's command for this result,
+    ``SolverCommand.key_fields_of_result``)."""
 
     slug: str
     title: str
@@ -85,7 +86,8 @@ class Page:
             ans.errors[field_of_error(exc, [f.name for f in fields])] = one_line(exc)
             return ans
         command = None if self.key else declared(name)
-        ans.blocks.append(block(name, result, self.key or (command.key_fields if command else ()), warns))
+        key = self.key or (() if command is None else command.key_fields_of_result(result))
+        ans.blocks.append(block(name, result, key, warns))
         ans.charts = charts.charts_for(result)
         return ans
 
