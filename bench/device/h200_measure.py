@@ -467,6 +467,13 @@ def count_kernels(fn, dev: torch.device) -> int | None:
         return None
 
 
+def print_tail() -> None:
+    """The run's last lines: how many points failed or were skipped, the time taken, and each error."""
+    print(f"errors: {len(RESULT['errors'])}; skipped: {len(RESULT['skipped'])}; elapsed {elapsed():.1f} s")
+    for e in RESULT["errors"]:
+        print("  ", e)
+
+
 def main() -> int:
     global OUT_PATH
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -529,9 +536,7 @@ def main() -> int:
             f"{r['kind']:15s} {r.get('model', ''):13s} {r.get('weights', ''):4s} {r.get('batch', ''):>5} {ln!s:>7}"
             f" {r['median_ms']:11.4f} {r['p20_ms']:7.3f} {r['p80_ms']:7.3f} {ex}"
         )
-    print(f"errors: {len(RESULT['errors'])}; skipped: {len(RESULT['skipped'])}; elapsed {elapsed():.1f} s")
-    for e in RESULT["errors"]:
-        print("  ", e)
+    print_tail()
     return 0
 
 

@@ -136,9 +136,7 @@ def main() -> int:
             f"{r['kind']:15s} {r.get('model', ''):13s} {r.get('weights', ''):4s} {r.get('batch', ''):>5} {ln!s:>7}"
             f" {r['median_ms']:11.4f} {r['p20_ms']:7.3f} {r['p80_ms']:7.3f}"
         )
-    print(f"errors: {len(H.RESULT['errors'])}; skipped: {len(H.RESULT['skipped'])}; elapsed {H.elapsed():.1f} s")
-    for e in H.RESULT["errors"]:
-        print("  ", e)
+    H.print_tail()
     return 0
 
 

@@ -370,9 +370,7 @@ def main() -> int:
             f"{r['fwd_ms']:8.2f} {r['bwd_ms']:8.2f} {r['opt_ms']:8.2f} {r['wall_ms_per_step']:8.2f} "
             f"{r['tokens_per_s']:7.0f} {r['mfu_model']:.3f} {r.get('peak_memory_bytes', 0) / 1e9:6.1f}"
         )
-    print(f"errors: {len(H.RESULT['errors'])}; skipped: {len(H.RESULT['skipped'])}; elapsed {H.elapsed():.1f} s")
-    for e in H.RESULT["errors"]:
-        print("  ", e)
+    H.print_tail()
     return 0
 
 
