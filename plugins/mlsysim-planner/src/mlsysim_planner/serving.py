@@ -350,7 +350,7 @@ _UNITS = {
     "memory_required": "GB",
     "memory_available": "GB",
     "saturation_rate": "1/s",
-    "tokens_per_second_per_gpu": "1/s",
+    "tokens_per_second_per_gpu": "token/s",
     "usd_per_million_tokens": "USD",
     "rent_usd_per_million_tokens": "USD",
     "kwh_per_million_tokens": "kWh",

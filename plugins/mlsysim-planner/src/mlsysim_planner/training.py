@@ -216,7 +216,7 @@ _LAYOUT = ("fleet", "precision", "tp_size", "pp_size", "cp_size", "ep_size")
 _UNITS = {
     "gpus": "",
     "step_time": "s",
-    "tokens_per_second": "1/s",
+    "tokens_per_second": "token/s",
     "memory_per_gpu": "GB",
     "memory_capacity": "GB",
     "days_failure_free": "day",
