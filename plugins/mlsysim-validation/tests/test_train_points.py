@@ -115,3 +115,14 @@ def test_single_node_fits_every_measured_step_flash_attention_stores_no_scores()
     assert not none.feasible and none.memory_footprint.to("B").magnitude == pytest.approx(
         want + 16 * 5 * 32 * 8192**2 * 2, rel=1e-9
     )
+
+
+def test_phases_refuse_a_model_without_an_lm_head():
+    import pytest
+    from mlsysim_validation.train_points import phases
+
+    import mlsysim
+    from mlsysim_core.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="vocab_size"):
+        phases(None, mlsysim.Models.ResNet50)

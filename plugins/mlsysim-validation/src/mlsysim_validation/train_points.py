@@ -27,6 +27,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from mlsysim_core.errors import InvalidInputError
+
 from .points import maps
 
 #: the raw file the records come from (repository path)
@@ -196,7 +198,9 @@ def phases(result: Any, model: Any) -> dict[str, float]:
     ``optimizer_time``, the rest of the step split by the solver's own FLOPs: forward = tokens x (L x (2 P_layer +
     4 S d_attn) + 2 P_head), the rest of ``hardware_flops_per_step`` backward (with its recomputation)."""
     si = model.si
-    head = float((model.vocab_size or 0) * model.hidden_dim)
+    if getattr(model, "vocab_size", None) is None:  # the split needs the LM head's FLOPs
+        raise InvalidInputError("model", model.name, "a transformer catalog entry with a vocab_size")
+    head = float(model.vocab_size * model.hidden_dim)
     layer = (float(si.matmul_parameters) - head) / model.layers
     S = float(result.seq_len)
     tokens = float(result.global_batch_size) * S
