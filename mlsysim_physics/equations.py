@@ -40,6 +40,12 @@ DEFAULT_IDLE_FRACTION = 0.3
 #: u = 0.7 gives 0.3 + 0.7*0.7 = 79% of max. Pass ``utilization=`` for other loads.
 DEFAULT_UTILIZATION = 0.7
 
+#: Service life of AI servers (years of 365.25 days). Epoch AI assumes 5 years for AI servers from 2023
+#: (training-cost-trends); Meta depreciates servers over 5-5.5 years, Microsoft and Alphabet over 6 (10-K
+#: filings; shared/reference/infrastructure.md section 4). EconomicsModel amortizes over it; ReliabilityModel
+#: calls a job whose expected completion exceeds it one that does not finish.
+SERVICE_LIFE_YEARS = 5.0
+
 
 def share(part, whole):
     """part / whole of a total that contains the part; None (NaN in arrays) when both are infinite

@@ -326,3 +326,49 @@ def test_the_dgx_parts_exhaust_the_fault_mix_they_come_from():
     assert shares == pytest.approx({"gpu": 0.61, "nic": 0.341, "host": 0.049}, abs=5e-4)
     # by hand: 32 nodes x 24 h x (8 / 66,528 + 8 / 119,009 + 1 / 103,526) per h = 0.1514 per day
     assert total == pytest.approx(32 * 24 * (8 / 66528 + 8 / 119009 + 1 / 103526), rel=1e-9)
+
+
+def test_a_job_that_does_not_finish_says_so():
+    """Restart 1e6 s on Llama3_16K_Measured (fleet MTBF 2.781 h) gave goodput 3.8e-44 and a 1.9e46 h completion
+    as plain numbers; 1e7 s 'inf h' (null in JSON). Both are now feasible=False with a why line; the threshold is
+    Daly's completion T / goodput beyond the 5-year service life: R* = M ln(L tau / (T M (exp((tau + delta)/M) - 1)))."""
+    from mlsysim_reliability.solver import LIFE_S
+
+    assert LIFE_S == pytest.approx(5 * 365.25 * 24 * 3600)
+    fine = M.solve(LLAMA3, 720, restart_time_s=300)
+    assert fine.feasible and fine.infeasible_reason == "" and fine.why() == []
+    r6 = M.solve(LLAMA3, 720, restart_time_s=1e6)
+    m, tau = r6.si("fleet_mtbf"), r6.si("checkpoint_interval")
+    assert m / 3600 == pytest.approx(2.781, rel=1e-3)
+    # Daly's goodput by hand: tau / (M e^(R/M) (e^((tau + delta)/M) - 1))
+    assert r6.goodput == pytest.approx(tau / (m * math.exp(1e6 / m) * math.expm1((tau + 60) / m)), rel=1e-9)
+    assert r6.goodput == pytest.approx(3.75e-44, rel=1e-2) and not r6.feasible
+    assert r6.infeasible_reason.startswith("does not finish: expected completion 1.919e+46 h")
+    assert "(tau/2 + R)/M + delta/tau = 99.99 >= 1" in r6.infeasible_reason and "exp(-99.99)" in r6.why()[0]
+    r7 = M.solve(LLAMA3, 720, restart_time_s=1e7)
+    assert r7.goodput == 0.0 and r7.expected_completion_time.magnitude == math.inf and not r7.feasible
+    assert "expected completion inf h" in r7.infeasible_reason and "exp(-998.9)" in r7.infeasible_reason
+    # the threshold from Daly's equation, either side of it
+    t = 720 * 3600.0
+    r_star = m * math.log(LIFE_S * tau / (t * m * math.expm1((tau + 60) / m)))
+    assert M.solve(LLAMA3, 720, restart_time_s=r_star * 0.999).feasible
+    late = M.solve(LLAMA3, 720, restart_time_s=r_star * 1.001)
+    assert not late.feasible and late.si("expected_completion_time") > LIFE_S
+    # a job longer than the service life alone: no failure term to blame, its own length named
+    long = M.solve(LLAMA3, 50000)
+    assert not long.feasible and "the job is 5e+04 h of failure-free compute" in long.infeasible_reason
+    # a sweep agrees point by point, and the CLI prints the why line, --json the state
+    sw = ReliabilityModel.sweep(fleet=LLAMA3, job_duration_hours=720.0, restart_time_s=[300.0, 1e6, 1e7])
+    assert list(sw.si("feasible")) == [True, False, False]
+    assert list(sw.si("infeasible_reason")) == ["", r6.infeasible_reason, r7.infeasible_reason]
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    out = CliRunner().invoke(main, ["reliability", "Llama3_16K_Measured", "--hours", "720", "--restart-s", "1e6"])
+    assert out.exit_code == 0 and "why:\n  does not finish: expected completion 1.919e+46 h" in out.output
+    js = CliRunner().invoke(
+        main, ["reliability", "Llama3_16K_Measured", "--hours", "720", "--restart-s", "1e7", "--json"]
+    )
+    doc = __import__("json").loads(js.output)["result"]
+    assert doc["feasible"] is False and doc["infeasible_reason"] == r7.infeasible_reason

@@ -75,12 +75,10 @@ from mlsysim_fleet.inputs import (
     workload_usage,
 )
 from mlsysim_fleet.rental import DEFAULT_RENTAL_MARGIN, DEFAULT_RENTAL_YEARS, SHORTEST_TERM_YEARS
-from mlsysim_physics.equations import DEFAULT_UTILIZATION, maximum
+from mlsysim_physics.equations import DEFAULT_UTILIZATION, SERVICE_LIFE_YEARS, maximum
 
-#: Default service life for straight-line amortization (years). Epoch AI assumes 5 years for AI
-#: servers from 2023 (training-cost-trends); Meta depreciates servers over 5-5.5 years, Microsoft and
-#: Alphabet over 6 (10-K filings; shared/reference/infrastructure.md section 4). Upstream used 3.
-DEFAULT_AMORTIZATION_YEARS = 5.0
+#: Default service life for straight-line amortization (years): the servers' (its sources there). Upstream used 3.
+DEFAULT_AMORTIZATION_YEARS = SERVICE_LIFE_YEARS
 #: Annual maintenance as a fraction of CapEx. No sourced value was found
 #: (infrastructure.md section 6: "maintenance_fraction_per_year: null"); 5 %/yr is upstream's stated
 #: ANNUAL_MAINTENANCE_RATIO, kept as an explicit, overridable assumption.

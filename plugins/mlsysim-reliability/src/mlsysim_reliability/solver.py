@@ -20,6 +20,14 @@ Equations (``shared/design/physics.md``, "Reliability"):
   order in delta/M, tau/M, R/M it is physics.md's 1 - delta/tau - (tau/2 + R)/M (checkpoint cost,
   on average tau/2 of lost work, restart), reported as ``goodput_first_order``; that form is
   maximal at Young's tau, the exact one near Daly's.
+- A job that does not finish (``feasible`` False, ``infeasible_reason`` says why): its expected
+  completion T / goodput exceeds the servers' service life L (``SERVICE_LIFE_YEARS``, 5 years), i.e.
+  R > M * ln(L * tau / (T * M * (exp((tau + delta)/M) - 1))) by Daly's equation above. Daly's goodput
+  falls as exp(-R/M): the job advances only in failure-free stretches of R + tau + delta, each with
+  probability exp(-(R + tau + delta)/M). Where first-order goodput is <= 0, (tau/2 + R)/M + delta/tau >= 1
+  (Young 1974; at Young's tau R >= M - sqrt(2*delta*M)), each failure costs more than the time between
+  failures; the why line says so. Restart 1e6 s on a 2.8 h MTBF gives goodput 3.8e-44 (a 1.9e46 h
+  "completion"); the numbers are kept (they are the model's), the state says the job does not finish.
 
 Fixes over upstream 0.1.1 (reference section 8, item 6): lost work tau/2 counted, Daly's interval,
 the fleet's stated MTBF honoured, component MTTFs from the catalog per node type (with sources),
@@ -46,7 +54,7 @@ from mlsysim_core.types import Component, Fleet
 from mlsysim_core.units import HOUR, SECOND, Quantity, to_si
 from mlsysim_fleet.inputs import carrying
 from mlsysim_physics.efficiency import CHECKPOINT_S
-from mlsysim_physics.equations import maximum
+from mlsysim_physics.equations import SERVICE_LIFE_YEARS, maximum
 
 from .checkpoint import Checkpoint, from_training
 
@@ -58,6 +66,8 @@ DEFAULT_RESTART_S = 300.0
 DEFAULT_CHECKPOINT_S = CHECKPOINT_S
 HOUR_S = 3600.0
 DAY_S = 86400.0
+#: the servers' service life in s (years of 365.25 days): a job expected to take longer does not finish
+LIFE_S = SERVICE_LIFE_YEARS * 365.25 * DAY_S
 _LOG_MAX = 700.0
 
 
@@ -99,6 +109,9 @@ class ReliabilityResult(Result):
     failure_rates_by_cause: Mapping = attrs.field()
     #: cause -> "hardware", "software" or "operations" ("unknown" for a stated MTBF)
     cause_kinds: Mapping = attrs.field()
+    #: False when the job does not finish: expected completion beyond the service life (SERVICE_LIFE_YEARS)
+    feasible: bool = attrs.field(default=True)
+    infeasible_reason: str = attrs.field(default="")  # why it does not finish, else ''
 
     @property
     def failures_by_cause(self) -> dict:
@@ -257,6 +270,15 @@ def _evaluate(
     # tau >= 0; where it underflows to 0 (M ~ 1e-206 h) delta / 5e-324 = inf and the first-order form is 0
     g1 = 1.0 - delta / maximum(tau, 5e-324) - (0.5 * tau + restart) / m
     wall = where(g > 0.0, t / maximum(g, 5e-324), math.inf)
+    if wall.__class__ is _ndarray:
+        finishes = ~(wall > LIFE_S)  # NaN (a point a sweep rejected) is not called unfinished
+        reason = np.full(finishes.shape, "", dtype=object)
+        for i in np.flatnonzero(~finishes):
+            at = (float(np.broadcast_to(v, finishes.shape)[i]) for v in (t, tau, delta, g1, wall))
+            reason[i] = _no_finish(*at, restart, m)
+    else:
+        finishes = not wall > LIFE_S
+        reason = "" if finishes else _no_finish(t, tau, delta, g1, wall, restart, m)
     return make(
         fleet_mtbf=m,
         failures_per_day=1.0 / m,
@@ -276,7 +298,29 @@ def _evaluate(
         node_mtbf=m * nodes,
         nodes=nodes,
         mtbf_source=source,
+        feasible=finishes,
+        infeasible_reason=reason,
         **fixed,
+    )
+
+
+def _no_finish(t: float, tau: float, delta: float, g1: float, wall: float, restart: float, m: float) -> str:
+    """Why a job expected to take ``wall`` s, longer than the service life, does not finish: failures (first-order
+    goodput ``g1`` <= 0: each costs more than the time between them, Young 1974; Daly 2006: the job advances only
+    in failure-free stretches of R + tau + delta, probability exp(-(R + tau + delta)/M) each), or its length."""
+    head = (
+        f"does not finish: expected completion {wall / HOUR_S:.4g} h (Daly 2006) exceeds the servers' "
+        f"{SERVICE_LIFE_YEARS:g}-year service life ({LIFE_S / HOUR_S:.6g} h)"
+    )
+    if g1 > 0.0:
+        return f"{head}; the job is {t / HOUR_S:.4g} h of failure-free compute, goodput {t / wall:.3g}"
+    stretch = restart + tau + delta
+    return (
+        f"{head}: a failure every M = {m / HOUR_S:.4g} h costs the restart R = {restart:.4g} s and on average "
+        f"tau/2 = {tau / 2:.4g} s of lost work, and checkpoints take delta/tau = {delta / max(tau, 5e-324):.3g} of "
+        f"the time: (tau/2 + R)/M + delta/tau = {1.0 - g1:.4g} >= 1 (first-order goodput <= 0, Young 1974); the "
+        f"job advances only in failure-free stretches of R + tau + delta = {stretch:.4g} s, probability "
+        f"exp(-{stretch / m:.4g}) each"
     )
 
 
