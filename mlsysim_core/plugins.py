@@ -38,8 +38,7 @@ __all__ = ["PluginHost", "PluginRecord", "SolverSpec", "PluginWarning", "PluginC
 __all__ += ["records", "solvers", "get_solver", "catalog", "load_catalog"]
 
 GROUP = "mlsysim"
-#: Plugins shipped from this repository come first, in this order; every other one follows by
-#: entry-point name (so a third-party plugin cannot take a built-in solver's name or tie a catalog key).
+#: This repository's plugins first, in this order, then others by entry-point name (none takes their names or keys).
 BUILTIN_ORDER = (
     "default_catalog",
     "single_node",
@@ -249,8 +248,10 @@ class PluginHost:
         """The solver class called ``name``; a :class:`SolverNotInstalledError` if no plugin provides it."""
         spec = self.solvers().get(name)
         if spec is None:
+            from .errors import did_you_mean
+
             known = ", ".join(sorted(self.solvers())) or "none"
-            off = "".join(
+            off = did_you_mean(name, [*self.solvers()]) + "".join(
                 f"; plugin {r.name} ({r.distribution}) is {r.status}: "
                 + (
                     "enable it by removing it from MLSYSIM_DISABLE_PLUGINS"

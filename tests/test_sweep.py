@@ -187,6 +187,9 @@ def test_arguments_that_no_point_can_use_raise():
         mlsysim.SingleNodeModel.sweep(model=M.ResNet50, hardware=H.Cloud.H100, batch_size=[])
     with pytest.raises(mlsysim.SolverNotInstalledError):
         mlsysim.sweep("NoSuchModel", x=[1])
+    # a misspelt solver name gets its close matches (it listed every solver, none suggested)
+    with pytest.raises(mlsysim.SolverNotInstalledError, match=r"; did you mean ServingModel, SingleNodeModel\?$"):
+        mlsysim.sweep("ServingMdel", x=[1])
 
 
 def test_chunks_and_progress_do_not_change_the_answer():
