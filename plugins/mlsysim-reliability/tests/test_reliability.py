@@ -331,7 +331,7 @@ def test_the_dgx_parts_exhaust_the_fault_mix_they_come_from():
 def test_a_job_that_does_not_finish_says_so():
     """Restart 1e6 s on Llama3_16K_Measured (fleet MTBF 2.781 h) gave goodput 3.8e-44 and a 1.9e46 h completion
     as plain numbers; 1e7 s 'inf h' (null in JSON). Both are now feasible=False with a why line; the threshold is
-    Daly's completion T / goodput beyond the 5-year service life: R* = M ln(L tau / (T M (exp((tau + delta)/M) - 1)))."""
+    Daly's T / goodput beyond the 5-year service life: R* = M ln(L tau / (T M (exp((tau + delta)/M) - 1)))."""
     from mlsysim_reliability.solver import LIFE_S
 
     assert LIFE_S == pytest.approx(5 * 365.25 * 24 * 3600)

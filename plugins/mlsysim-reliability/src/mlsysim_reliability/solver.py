@@ -270,15 +270,7 @@ def _evaluate(
     # tau >= 0; where it underflows to 0 (M ~ 1e-206 h) delta / 5e-324 = inf and the first-order form is 0
     g1 = 1.0 - delta / maximum(tau, 5e-324) - (0.5 * tau + restart) / m
     wall = where(g > 0.0, t / maximum(g, 5e-324), math.inf)
-    if wall.__class__ is _ndarray:
-        finishes = ~(wall > LIFE_S)  # NaN (a point a sweep rejected) is not called unfinished
-        reason = np.full(finishes.shape, "", dtype=object)
-        for i in np.flatnonzero(~finishes):
-            at = (float(np.broadcast_to(v, finishes.shape)[i]) for v in (t, tau, delta, g1, wall))
-            reason[i] = _no_finish(*at, restart, m)
-    else:
-        finishes = not wall > LIFE_S
-        reason = "" if finishes else _no_finish(t, tau, delta, g1, wall, restart, m)
+    finishes, reason = _finishes(t, tau, delta, g1, wall, restart, m)
     return make(
         fleet_mtbf=m,
         failures_per_day=1.0 / m,
@@ -302,6 +294,18 @@ def _evaluate(
         infeasible_reason=reason,
         **fixed,
     )
+
+
+def _finishes(t: Any, tau: Any, delta: Any, g1: Any, wall: Any, restart: float, m: float) -> tuple[Any, Any]:
+    """(feasible, infeasible_reason): does the job finish within the service life; numbers or arrays (a sweep)."""
+    if wall.__class__ is not _ndarray:
+        return (True, "") if not wall > LIFE_S else (False, _no_finish(t, tau, delta, g1, wall, restart, m))
+    finishes = ~(wall > LIFE_S)  # NaN (a point a sweep rejected) is not called unfinished
+    reason = np.full(finishes.shape, "", dtype=object)
+    for i in np.flatnonzero(~finishes):
+        at = [float(np.broadcast_to(v, finishes.shape)[i]) for v in (t, tau, delta, g1, wall)]
+        reason[i] = _no_finish(at[0], at[1], at[2], at[3], at[4], restart, m)
+    return finishes, reason
 
 
 def _no_finish(t: float, tau: float, delta: float, g1: float, wall: float, restart: float, m: float) -> str:
