@@ -405,13 +405,18 @@ class Usage(NamedTuple):
     replicas: int | None = None  # whole replicas the fleet holds (``replicas``)
 
 
-def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Usage:
-    """Read a consumed result: a configuration its solver found infeasible is an error (pricing work
-    that cannot run would be a silent wrong number); otherwise serving rate or training run."""
-    if workload is None:
-        if steps is not None:
-            raise InvalidInputError("steps", steps, _STEPS_UNUSED, "no workload was given")
-        return Usage()
+def fleet_usages(workload: Any, pools: Pools, fleet: Fleet, decode_fleet: Any, steps: Any, consumer: str) -> tuple:
+    """(fleet, :class:`Usage`) of each fleet priced for the disaggregated ``workload`` (its :class:`Pools`):
+    :func:`disagg_usage` after the checks :func:`workload_usage` makes (a feasible result, no ``steps``)."""
+    _feasible(workload, consumer)
+    if steps is not None:
+        raise InvalidInputError("steps", steps, _STEPS_UNUSED, "the workload is a disaggregated serving rate")
+    return disagg_usage(pools, check_fleet(fleet), decode_fleet)
+
+
+def _feasible(workload: Any, consumer: str) -> None:
+    """A configuration its solver found infeasible is an error: pricing work that cannot run would be a silent
+    wrong number."""
     if getattr(workload, "feasible", True) is False:
         why = getattr(workload, "infeasible_reason", None) or getattr(workload, "constraint_trace", None) or ""
         if isinstance(why, (list, tuple)):
@@ -422,6 +427,16 @@ def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Us
             f"a feasible configuration (needed by {consumer})",
             str(why) or "its feasible field is False",
         )
+
+
+def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Usage:
+    """Read a consumed result: a configuration its solver found infeasible is an error (pricing work
+    that cannot run would be a silent wrong number); otherwise serving rate or training run."""
+    if workload is None:
+        if steps is not None:
+            raise InvalidInputError("steps", steps, _STEPS_UNUSED, "no workload was given")
+        return Usage()
+    _feasible(workload, consumer)
     _same_accelerator(workload, fleet)
     tps = token_rate(workload)
     qps = sample_rate(workload) if tps is None else None
@@ -443,6 +458,150 @@ def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Us
             replicas=k,
         )
     return Usage(tokens_per_second=tps, samples_per_second=qps, replica_accelerators=rep, replicas=k)
+
+
+class Pools(NamedTuple):
+    """The two pools of a disaggregated serving result (ServingModel with ``disagg=``), as pricing reads them:
+    each pool's accelerator name and GPUs of one deployment, and the deployment's served rates."""
+
+    prefill_hardware: str
+    prefill_gpus: float
+    decode_hardware: str
+    decode_gpus: float
+    input_tokens_per_second: float  #: requests/s x seq_len: the prompts the prefill pool serves
+    output_tokens_per_second: float  #: requests/s x output_len: the tokens the decode pool serves
+
+
+def disagg_pools(result: Any) -> Pools | None:
+    """:class:`Pools` of a disaggregated serving result (it states ``prefill_hardware``), None for any other. Its
+    prompt tokens/s are requests_per_second x seq_len (the served rate: the offered one up to the pools'
+    saturation), as an aggregated result states them (``input_tokens_per_second``)."""
+    if getattr(result, "prefill_hardware", None) is None or is_training(result):
+        return None
+    names = []
+    for role in ("prefill", "decode"):
+        hw = getattr(result, f"{role}_hardware", None)
+        name = hw if isinstance(hw, str) else getattr(hw, "name", None)
+        if not isinstance(name, str):
+            raise InvalidInputError(f"workload.{role}_hardware", hw, "the pool's accelerator (a name or a part)")
+        names.append(name)
+    p = _count(getattr(result, "prefill_gpus", None), "prefill_gpus")
+    d = _count(getattr(result, "decode_gpus", None), "decode_gpus")
+    if p is None or d is None:
+        raise InvalidInputError(
+            "workload", type(result).__name__, "a disaggregated result giving prefill_gpus and decode_gpus"
+        )
+    rps = amount("workload.requests_per_second", getattr(result, "requests_per_second", None), Unit("1/s"), 1.0, "1/s")
+    out = getattr(result, "output_tokens_per_second", None)
+    S = getattr(result, "seq_len", None)
+    if isinstance(S, bool) or not isinstance(S, Real) or not float(S) >= 1.0:
+        raise InvalidInputError("workload.seq_len", S, "the prompt length in tokens (>= 1)")
+    return Pools(
+        names[0],
+        p,
+        names[1],
+        d,
+        rps * float(S),
+        amount("workload.output_tokens_per_second", out, Unit("1/s"), 1.0, "tokens per second"),
+    )
+
+
+def disagg_usage(pools: Pools, fleet: Fleet, decode_fleet: Any) -> tuple:
+    """What pricing reads of a disaggregated result ``pools`` on ``fleet`` (and ``decode_fleet``): a tuple of
+    (fleet, :class:`Usage`) per fleet priced. One fleet (``decode_fleet`` None) holds both pools, whose
+    accelerator must be the fleet's: k = floor(N / (p + d)) whole deployments, the prefill pool's share of the
+    accelerators p / (p + d) prices the prompts (``prefill_time_share``: the share of the deployment's
+    accelerator-hours that serves them). Two fleets: ``fleet`` holds the prefill pool and ``decode_fleet`` the
+    decode pool, each at its own accelerator's price and power; k = min(floor(N_p / p), floor(N_d / d)) whole
+    deployments, the rest of each fleet idle (owned and powered); the prefill fleet prices the prompts, the
+    decode fleet the output tokens. Both pools on one fleet of another accelerator, a decode fleet of another
+    accelerator than the decode pool's, or a deployment larger than a fleet, is an error naming the argument."""
+    p, d = pools.prefill_gpus, pools.decode_gpus
+    mine = fleet.node.accelerator.name
+    if decode_fleet is None:
+        for role, hw in (("prefill", pools.prefill_hardware), ("decode", pools.decode_hardware)):
+            if hw != mine:
+                why = (
+                    f"the pools run on {pools.prefill_hardware} and {pools.decode_hardware}: give the decode "
+                    "pool's fleet as decode_fleet (fleet then prices the prefill pool)"
+                    if pools.prefill_hardware != pools.decode_hardware
+                    else ""
+                )
+                what = "a Fleet of the decode pool's accelerator" if why else "None"
+                if why:
+                    raise InvalidInputError("decode_fleet", None, what, why)
+                raise InvalidInputError(
+                    "workload", f"a {role} pool on {hw}", f"a result solved on the fleet's accelerator, {mine}"
+                )
+        k = replicas(p + d, fleet)
+        return ((fleet, _pool_usage(pools, p / (p + d), p + d, k)),)
+    if not isinstance(decode_fleet, Fleet):
+        raise InvalidInputError("decode_fleet", decode_fleet, "a Fleet (Cluster) of the decode pool's accelerator")
+    for name, f, role, hw in (
+        ("fleet", fleet, "prefill", pools.prefill_hardware),
+        ("decode_fleet", decode_fleet, "decode", pools.decode_hardware),
+    ):
+        acc = f.node.accelerator.name
+        if hw != acc:
+            raise InvalidInputError(name, f.name, f"a Fleet of the {role} pool's accelerator, {hw}", f"it holds {acc}")
+    k = min(_pool_copies(p, fleet, "fleet", "prefill"), _pool_copies(d, decode_fleet, "decode_fleet", "decode"))
+    return ((fleet, _pool_usage(pools, 1.0, p, k)), (decode_fleet, _pool_usage(pools, 0.0, d, k)))
+
+
+def _pool_usage(pools: Pools, share: float, gpus: float, k: int) -> Usage:
+    """The :class:`Usage` of ``gpus`` accelerators of a deployment (k whole ones), ``share`` of its cost on prompts."""
+    return Usage(
+        tokens_per_second=pools.output_tokens_per_second,
+        input_tokens_per_second=pools.input_tokens_per_second,
+        prefill_time_share=share,
+        replica_accelerators=gpus,
+        replicas=k,
+    )
+
+
+def _pool_copies(gpus: float, fleet: Fleet, name: str, role: str) -> int:
+    """Whole copies of a pool of ``gpus`` accelerators the fleet ``name`` holds; a pool larger than it is an error."""
+    n = fleet.total_accelerators
+    if gpus > n:
+        raise InvalidInputError(
+            name,
+            fleet.name,
+            f"a fleet of at least the {role} pool's {gpus:g} accelerators",
+            f"it holds {n}: more nodes of its kind (attrs.evolve(fleet, count=...))",
+        )
+    return int(n // gpus)
+
+
+#: What says where a fleet runs in a fleet solver's prepared fields (those it states)
+_SITE_FIELDS = ("region_name", "datacenter_name", "pue", "pue_source", "carbon_intensity", "wue")
+
+
+def one_site(groups: tuple, name: str) -> None:
+    """Two fleets of one disaggregated deployment run at one site (their pools share a fabric, which the KV cache
+    crosses): the same grid, datacenter and PUE in each prepared group's ``fields``; otherwise an error naming
+    ``name`` (the second fleet's argument)."""
+    if len(groups) < 2:
+        return
+    a, b = (tuple(g.fields.get(k) for k in _SITE_FIELDS if k in g.fields) for g in groups[:2])
+    if a != b:
+        where = [g.fields["datacenter_name"] or f"a typical datacenter on {g.fields['region_name']}" for g in groups]
+        raise InvalidInputError(
+            name,
+            groups[1].fleet.name,
+            f"a fleet at the first fleet's site ({where[0]})",
+            f"it is at {where[1]}: the pools share a fabric; give datacenter= (or grid=) to place both",
+        )
+
+
+def decode_fleet_unused(decode_fleet: Any, workload: Any) -> None:
+    """``decode_fleet`` without a disaggregated workload is an error (it would be silently ignored)."""
+    if decode_fleet is not None:
+        raise InvalidInputError(
+            "decode_fleet",
+            getattr(decode_fleet, "name", decode_fleet),
+            "None: a decode fleet prices a disaggregated serving result's decode pool",
+            "the workload is " + ("none" if workload is None else f"a {type(workload).__name__}, not disaggregated"),
+        )
 
 
 def per_query_unused(usage: Usage, tokens_per_query: Any, queries: Any = None) -> None:

@@ -6,6 +6,8 @@ Imports only the public CLI API: command declarations import this module when th
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlsysim_cli.api import Param
 
 from .scale import with_nodes
@@ -26,6 +28,13 @@ STEPS = Param(
     "int",
     help="Training steps, with --from a train result that has no time to train (run without --tokens).",
 )
+DECODE_CLUSTER = Param(
+    "decode_fleet",
+    "--decode-cluster",
+    "cluster",
+    help="With --from a serve --disagg result whose pools run on two accelerators: the decode pool's cluster "
+    "(CLUSTER then holds the prefill pool); both at one site.",
+)
 UTILIZATION = Param("utilization", "--utilization", "float", help="Node power position between idle (0) and max (1).")
 NODES = Param(
     "nodes",
@@ -35,6 +44,21 @@ NODES = Param(
     modifies="fleet",
     apply=with_nodes,
 )
+
+
+def serving_first(serving: tuple[str, ...], key_fields: tuple[str, ...]):  # noqa: ANN201 - a key_fields_of hook
+    """A ``key_fields_of`` hook: with a serving workload priced (the result's ``tokens_per_second`` set) the
+    ``serving`` fields (per token) lead, then ``key_fields``; otherwise ``key_fields``. Reads a result or its
+    ``to_dict()``."""
+    lead = serving + tuple(k for k in key_fields if k not in serving)
+
+    def key_fields_of(result: Any) -> tuple[str, ...]:
+        tps = (
+            result.get("tokens_per_second") if isinstance(result, dict) else getattr(result, "tokens_per_second", None)
+        )
+        return key_fields if tps is None else lead
+
+    return key_fields_of
 
 
 def from_result(what: str) -> Param:

@@ -3,8 +3,44 @@
 from __future__ import annotations
 
 from mlsysim_cli.api import Param, SolverCommand
-from mlsysim_fleet.params import CLUSTER, DATACENTER, DAYS, NODES, STEPS, UTILIZATION, from_result
+from mlsysim_fleet.params import (
+    CLUSTER,
+    DATACENTER,
+    DAYS,
+    DECODE_CLUSTER,
+    NODES,
+    STEPS,
+    UTILIZATION,
+    from_result,
+    serving_first,
+)
 from mlsysim_registry.prices import TERMS
+
+#: the fields ``mlsysim cost`` shows first (after the per-token ones with a serving workload)
+KEY_FIELDS = (
+    "owned_note",
+    "tco",
+    "capex",
+    "opex",
+    "opex_energy",
+    "opex_maintenance",
+    "cost_per_gpu_hour",
+    "rental_estimate",
+    "rental_note",
+    "capex_total",
+    "facility_energy",
+    "it_power",
+    "electricity_price",
+    "pue",
+    "accelerators",
+    "rent",
+    "rent_term",
+    "cloud_rate",
+    "cloud_cost",
+    "cheaper",
+    "breakeven",
+    "breakeven_utilization",
+)
 
 COST = SolverCommand(
     name="cost",
@@ -36,30 +72,21 @@ COST = SolverCommand(
         STEPS,
         from_result("price that work"),
         NODES,
+        DECODE_CLUSTER,
     ),
-    key_fields=(
-        "owned_note",
-        "tco",
-        "capex",
-        "opex",
-        "opex_energy",
-        "opex_maintenance",
-        "cost_per_gpu_hour",
-        "rental_estimate",
-        "rental_note",
-        "capex_total",
-        "facility_energy",
-        "it_power",
-        "electricity_price",
-        "pue",
-        "accelerators",
-        "rent",
-        "rent_term",
-        "cloud_rate",
-        "cloud_cost",
-        "cheaper",
-        "breakeven",
-        "breakeven_utilization",
+    key_fields=KEY_FIELDS,
+    key_fields_of=serving_first(
+        (
+            "cost_per_million_tokens",
+            "cost_per_million_input_tokens",
+            "cost_per_million_output_tokens",
+            "tokens_per_second",
+            "input_tokens_per_second",
+            "token_rate_basis",
+            "replicas",
+            "replica_accelerators",
+        ),
+        KEY_FIELDS,
     ),
     pareto=(("tco", "min"), ("accelerators", "max")),
     title=lambda r, i: f"{i.get('fleet')} for {r.duration.to('day').magnitude:g} days ({r.accelerators} accelerators)",

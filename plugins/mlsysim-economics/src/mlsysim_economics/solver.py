@@ -61,13 +61,18 @@ from mlsysim_fleet.inputs import (
     KWH_J,
     YEAR_S,
     UpstreamEnergyNames,
+    Usage,
     amount,
     carrying,
     check_fleet,
+    decode_fleet_unused,
+    disagg_pools,
     duration_arg,
     facility_pue,
     fleet_it_power,
+    fleet_usages,
     node_power,
+    one_site,
     per_query_unused,
     ratio,
     site,
@@ -288,6 +293,7 @@ class EconomicsModel(Solver):
         rent_term: Any = None,
         rental_years: Any = DEFAULT_RENTAL_YEARS,
         rental_margin: Any = None,
+        decode_fleet: Any = None,
     ) -> EconomicsResult:
         """Cost of owning and running ``fleet`` for ``duration_days``.
 
@@ -307,7 +313,9 @@ class EconomicsModel(Solver):
                 (default ``mlsysim_physics.equations.DEFAULT_UTILIZATION``).
             maintenance_rate: fraction of CapEx per year.
             unit_cost, host_cost, network_cost: USD overrides of the accelerator price, the host (node
-                without accelerators) price and the whole network's price (network: 0 if not given).
+                without accelerators) price and the whole network's price (network: 0 if not given; with a
+                decode_fleet counted once, with the prefill fleet; unit_cost and host_cost not with pools on two
+                accelerators).
             pue: override of the facility PUE.
             cloud_rate: cloud price per accelerator-hour (number in USD or a USD/h Quantity).
             rent: a rental of the price catalog (its key, e.g. ``"aws-p5"``, or a
@@ -323,15 +331,16 @@ class EconomicsModel(Solver):
                 Quantity; default ``mlsysim_fleet.rental.DEFAULT_RENTAL_YEARS``, 3).
             rental_margin: operating margin of the renting provider, in [0, 1) (default
                 ``DEFAULT_RENTAL_MARGIN``, 0.169: CoreWeave 2024).
+            decode_fleet: with a disaggregated serving result (``ServingModel`` with ``disagg=``) whose pools run
+                on two accelerators: the decode pool's fleet, ``fleet`` then the prefill pool's; both at one site
+                (the pools share a fabric). None: ``fleet`` holds both pools (``mlsysim_fleet.inputs.disagg_usage``).
 
         Checks run on every other argument first, then on utilization (with mfu), duration_days and
         kwh_price.
         """
         fleet, grid = V.named("fleet", fleet, "clusters"), V.named("grid", grid, "grids")
         datacenter = V.named("datacenter", datacenter, "datacenters", "grids")
-        # a workload that is not a (frozen) Result could change between calls: not cached
-        prepare = _prepared if workload is None or isinstance(workload, Result) else _prepare
-        g = prepare(
+        gs = _groups(
             fleet,
             datacenter,
             grid,
@@ -351,20 +360,21 @@ class EconomicsModel(Solver):
             rent_term,
             rental_years,
             rental_margin,
+            V.named("decode_fleet", decode_fleet, "clusters"),
         )
+        g = gs[0]
         u = utilization_arg(utilization, mfu)
         t = duration_arg(duration_days, g.usage)
         price = _energy_price(kwh_price, g)
         source = "argument" if kwh_price is not None else None if price is None else "grid"
-        result = _evaluate(g, u, t, price, EconomicsResult, price_source=source)
+        result = _pools_evaluate(gs, u, t, price, EconomicsResult, price_source=source)
         return result if workload is None else carrying(result, "workload", workload)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): duration_days, utilization and kwh_price
         as arrays, through solve()'s checks and :func:`_evaluate`."""
         a = args
-        prepare = _prepared if a["workload"] is None or isinstance(a["workload"], Result) else _prepare
-        g = prepare(
+        gs = _groups(
             a["fleet"],
             a["datacenter"],
             a["grid"],
@@ -384,14 +394,16 @@ class EconomicsModel(Solver):
             a["rent_term"],
             a["rental_years"],
             a["rental_margin"],
+            a["decode_fleet"],
         )
+        g = gs[0]
         errors = PointErrors(n)
         u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
         t = checked(errors, "duration_days", vectors, a, lambda v: duration_arg(v, g.usage))
         price = checked(errors, "kwh_price", vectors, a, lambda v: _energy_price(v, g))
         given = "kwh_price" in vectors or a["kwh_price"] is not None
         source = "argument" if given else None if price is None else "grid"
-        return _evaluate(g, u, t, price, dict, price_source=source, valid=errors.ok, error=errors.messages)
+        return _pools_evaluate(gs, u, t, price, dict, price_source=source, valid=errors.ok, error=errors.messages)
 
 
 class _Group:
@@ -455,13 +467,16 @@ def _prepare(
     rent_term: Any = None,
     rental_years: Any = DEFAULT_RENTAL_YEARS,
     rental_margin: Any = None,
+    *,
+    usage: Usage | None = None,
 ) -> _Group:
-    """Check every argument but utilization, duration_days and kwh_price; CapEx and the site."""
+    """Check every argument but utilization, duration_days and kwh_price; CapEx and the site. ``usage``: what the
+    fleet serves of a disaggregated workload (:func:`_groups`), read from ``workload`` otherwise."""
     g = _Group()
     g.fleet = fleet = check_fleet(fleet)
     if mfu is not None:
         ratio("mfu", mfu, 0.0, 1.0)
-    g.usage = w = workload_usage(workload, fleet, steps, "EconomicsModel")
+    g.usage = w = workload_usage(workload, fleet, steps, "EconomicsModel") if usage is None else usage
     per_query_unused(w, tokens_per_query)
     g.life = amount("amortization_years", amortization_years, YEAR, YEAR_S, "years")
     g.rate = ratio("maintenance_rate", maintenance_rate, 0.0, 1.0)
@@ -543,7 +558,9 @@ def _prepare(
         if w.tokens_per_second is None
         else "decode step"
         if w.prefill_time_share is None
-        else "request",
+        else "request"
+        if usage is None
+        else "disaggregated",
     )
     return g
 
@@ -630,6 +647,98 @@ def _owned_note(g: _Group, price: Any) -> str | None:
 
 
 _prepared = PreparedCache(_prepare)
+
+
+def _groups(*args: Any) -> tuple:
+    """The :class:`_Group` of each fleet priced: solve()'s arguments as :func:`_prepare` takes them, then
+    ``decode_fleet``. A disaggregated workload (:func:`mlsysim_fleet.inputs.disagg_pools`) gives one group per
+    fleet that holds its pools (:func:`mlsysim_fleet.inputs.disagg_usage`), at one site; any other one group."""
+    *common, decode_fleet = args
+    workload, steps = common[12], common[14]
+    pools = None if workload is None else disagg_pools(workload)
+    if pools is None:
+        decode_fleet_unused(decode_fleet, workload)
+        # a workload that is not a (frozen) Result could change between calls: not cached
+        prepare = _prepared if workload is None or isinstance(workload, Result) else _prepare
+        return (prepare(*common),)
+    parts = fleet_usages(workload, pools, common[0], decode_fleet, steps, "EconomicsModel")
+    if len(parts) == 2 and pools.prefill_hardware != pools.decode_hardware:
+        for i, name in ((7, "unit_cost"), (8, "host_cost")):
+            if common[i] is not None:  # one price for two parts would misprice one of them
+                raise InvalidInputError(
+                    name,
+                    common[i],
+                    "None with pools on two accelerators: each fleet is priced at its own part's catalog price",
+                    "set the price on the part or node (attrs.evolve) of each fleet",
+                )
+    gs = []
+    for i, (f, u) in enumerate(parts):
+        one = list(common)
+        one[0], one[12], one[14] = f, None, None
+        if i:  # the whole network's price, counted once (with the prefill fleet)
+            one[9] = None
+        gs.append(_prepare(*one, usage=u))
+    one_site(tuple(gs), "decode_fleet")
+    return tuple(gs)
+
+
+def _pools_evaluate(gs: tuple, u: Any, t: Any, price: Any, make: Any, **extra: Any) -> Any:
+    """:func:`_evaluate` of one group, or the sum of two pools' (:func:`_combine`)."""
+    if len(gs) == 1:
+        return _evaluate(gs[0], u, t, price, make, **extra)
+    return make(**_combine([_evaluate(g, u, t, price, dict) for g in gs], t), **extra)
+
+
+#: Fields of two pools' EconomicsResult that add up (money, energy, power, counts, cost per token: each pool's
+#: cost over the same served tokens)
+_SUMMED = (
+    "capex",
+    "capex_total",
+    "capex_accelerators",
+    "capex_hosts",
+    "capex_network",
+    "opex_energy",
+    "opex_maintenance",
+    "opex",
+    "tco",
+    "it_energy",
+    "facility_energy",
+    "it_power",
+    "cloud_cost",
+    "accelerators",
+    "nodes",
+    "replica_accelerators",
+    "cost_per_million_tokens",
+    "cost_per_million_input_tokens",
+    "cost_per_million_output_tokens",
+    "cost_per_query",
+)
+
+
+def _combine(cols: list, t: Any) -> dict:
+    """One EconomicsResult's fields of a deployment over two fleets (``cols``: each fleet's :func:`_evaluate`
+    fields, at one site): money, energy, power and counts summed (an owned cost None in one is None in the sum);
+    the cost per token the sum of each fleet's over the same served tokens (the prefill fleet's cost on the
+    prompts, the decode fleet's on the output tokens); per accelerator-hour figures over all accelerators; the
+    cloud comparison (one rate per accelerator-hour) redone on the sums; the rest as both state it."""
+    a, b = cols
+    f = dict(a)
+    for k in _SUMMED:
+        f[k] = None if a[k] is None or b[k] is None else a[k] + b[k]
+    n, tco = f["accelerators"], f["tco"]
+    f["cost_per_gpu_hour"] = None if tco is None else tco / (n * t)
+    ra, rb = a["rental_estimate"], b["rental_estimate"]  # per accelerator-hour: weighted by accelerators
+    f["rental_estimate"] = None if ra is None else (ra * a["accelerators"] + rb * b["accelerators"]) / n
+    notes = [x for x in (a["rental_note"], b["rental_note"]) if x]
+    f["rental_note"] = "; ".join(dict.fromkeys(notes)) or None
+    cloud = f["cloud_cost"]
+    if cloud is not None and tco is not None:
+        f["cloud_to_tco_ratio"] = cloud / tco
+        f["breakeven_utilization"] = tco / cloud
+        f["cheaper"] = where(cloud < tco, "cloud", "owned")
+        margin = cloud / t - f["opex"] / t
+        f["breakeven"] = where(margin > 0, f["capex_total"] / maximum(margin, 5e-324), None)
+    return f
 
 
 def _evaluate(g: _Group, u: Any, t: Any, price: Any, make: Any, **extra: Any) -> Any:

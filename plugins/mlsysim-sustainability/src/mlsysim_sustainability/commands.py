@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from mlsysim_cli.api import Param, SolverCommand
-from mlsysim_fleet.params import CLUSTER, DATACENTER, DAYS, NODES, STEPS, UTILIZATION, from_result
+from mlsysim_fleet.params import (
+    CLUSTER,
+    DATACENTER,
+    DAYS,
+    DECODE_CLUSTER,
+    NODES,
+    STEPS,
+    UTILIZATION,
+    from_result,
+    serving_first,
+)
 
 
 def _sweep_plot(points: list, varied: list, objectives: tuple) -> Any:
@@ -15,6 +25,30 @@ def _sweep_plot(points: list, varied: list, objectives: tuple) -> Any:
 
     return plot_carbon(points)
 
+
+#: the fields ``mlsysim carbon`` shows first (after the per-token ones with a serving workload)
+KEY_FIELDS = (
+    "carbon_footprint",
+    "operational_carbon",
+    "embodied_carbon",
+    "energy",
+    "boundary",
+    "accelerator_energy",
+    "it_energy",
+    "facility_energy",
+    "accelerator_carbon",
+    "it_carbon",
+    "facility_carbon",
+    "water_usage",
+    "water_onsite",
+    "water_offsite",
+    "offsite_water_known",
+    "carbon_intensity",
+    "pue",
+    "region_name",
+    "datacenter_name",
+    "embodied_source",
+)
 
 CARBON = SolverCommand(
     name="carbon",
@@ -39,28 +73,19 @@ CARBON = SolverCommand(
         STEPS,
         from_result("the footprint of that work"),
         NODES,
+        DECODE_CLUSTER,
     ),
-    key_fields=(
-        "carbon_footprint",
-        "operational_carbon",
-        "embodied_carbon",
-        "energy",
-        "boundary",
-        "accelerator_energy",
-        "it_energy",
-        "facility_energy",
-        "accelerator_carbon",
-        "it_carbon",
-        "facility_carbon",
-        "water_usage",
-        "water_onsite",
-        "water_offsite",
-        "offsite_water_known",
-        "carbon_intensity",
-        "pue",
-        "region_name",
-        "datacenter_name",
-        "embodied_source",
+    key_fields=KEY_FIELDS,
+    key_fields_of=serving_first(
+        (
+            "energy_per_million_tokens",
+            "carbon_per_million_tokens",
+            "energy_per_query",
+            "carbon_per_query",
+            "tokens_per_second",
+            "replicas",
+        ),
+        KEY_FIELDS,
     ),
     # water_onsite: known on every grid (off-site water is unknown where the grid states no water intensity)
     pareto=(("carbon_footprint", "min"), ("water_onsite", "min")),

@@ -50,14 +50,19 @@ from mlsysim_fleet.inputs import (
     KWH_J,
     YEAR_S,
     UpstreamEnergyNames,
+    Usage,
     amount,
     carrying,
     check_fleet,
+    decode_fleet_unused,
+    disagg_pools,
     duration_arg,
     facility_pue,
     facility_wue,
     fleet_it_power,
+    fleet_usages,
     node_power,
+    one_site,
     per_query_unused,
     ratio,
     site,
@@ -130,6 +135,12 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
         metadata={"doc": "whole replicas the fleet holds: floor(accelerators / replica_accelerators); the rest idle"},
     )
     energy_per_million_tokens = measure("kWh", doc="energy (at the boundary) per 1M output tokens", optional=True)
+    carbon_per_million_tokens = measure(
+        "g",
+        doc="operational + amortized embodied carbon per 1M output tokens (g CO2e): (energy per token * grid "
+        "intensity + embodied per device * replica accelerators / service life / tokens per second) * 1e6",
+        optional=True,
+    )
     energy_per_query = measure(
         "Wh",
         doc="energy (at the boundary) per query (tokens_per_query given) or per sample (per-step result)",
@@ -208,6 +219,7 @@ class SustainabilityModel(Solver):
         queries: Any = None,
         steps: Any = None,
         boundary: str = "facility",
+        decode_fleet: Any = None,
     ) -> SustainabilityResult:
         """Energy, carbon and water of running ``fleet`` for ``duration_days``.
 
@@ -231,14 +243,15 @@ class SustainabilityModel(Solver):
             boundary: "accelerator" (TDP model, as model cards), "it" (whole nodes) or "facility"
                 (x PUE, default): the energy counted in ``energy``, ``operational_carbon`` and the
                 per-query and workload figures. All three boundaries are always reported.
+            decode_fleet: with a disaggregated serving result (``ServingModel`` with ``disagg=``) whose pools run
+                on two accelerators: the decode pool's fleet, ``fleet`` then the prefill pool's; both at one site.
+                None: ``fleet`` holds both pools (``mlsysim_fleet.inputs.disagg_usage``).
 
         Checks run on every other argument first, then on utilization (with mfu) and duration_days.
         """
         fleet, grid = V.named("fleet", fleet, "clusters"), V.named("grid", grid, "grids")
         datacenter = V.named("datacenter", datacenter, "datacenters", "grids")
-        # a workload that is not a (frozen) Result could change between calls: not cached
-        prepare = _prepared if workload is None or isinstance(workload, Result) else _prepare
-        g = prepare(
+        gs = _groups(
             fleet,
             datacenter,
             mfu,
@@ -253,18 +266,18 @@ class SustainabilityModel(Solver):
             queries,
             steps,
             boundary,
+            V.named("decode_fleet", decode_fleet, "clusters"),
         )
         u = utilization_arg(utilization, mfu)
-        t = duration_arg(duration_days, g.usage, high=math.inf)
-        result = _evaluate(g, u, t, SustainabilityResult, notes=g.notes)
+        t = duration_arg(duration_days, gs[0].usage, high=math.inf)
+        result = _pools_evaluate(gs, u, t, SustainabilityResult, notes=_notes(gs))
         return result if workload is None else carrying(result, "workload", workload)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): duration_days and utilization as arrays,
         through solve()'s checks and :func:`_evaluate`."""
         a = args
-        prepare = _prepared if a["workload"] is None or isinstance(a["workload"], Result) else _prepare
-        g = prepare(
+        gs = _groups(
             a["fleet"],
             a["datacenter"],
             a["mfu"],
@@ -279,11 +292,14 @@ class SustainabilityModel(Solver):
             a["queries"],
             a["steps"],
             a["boundary"],
+            a["decode_fleet"],
         )
         errors = PointErrors(n)
         u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
-        t = checked(errors, "duration_days", vectors, a, lambda v: duration_arg(v, g.usage, high=math.inf))
-        return _evaluate(g, u, t, dict, notes=notes_column(n, g.notes), valid=errors.ok, error=errors.messages)
+        t = checked(errors, "duration_days", vectors, a, lambda v: duration_arg(v, gs[0].usage, high=math.inf))
+        return _pools_evaluate(
+            gs, u, t, dict, notes=notes_column(n, _notes(gs)), valid=errors.ok, error=errors.messages
+        )
 
 
 class _Group:
@@ -340,8 +356,11 @@ def _prepare(
     queries: Any,
     steps: Any,
     boundary: Any = "facility",
+    *,
+    usage: Usage | None = None,
 ) -> _Group:
-    """Check every argument but utilization and duration_days (errors name argument, value, range)."""
+    """Check every argument but utilization and duration_days (errors name argument, value, range). ``usage``: what
+    the fleet serves of a disaggregated workload (:func:`_groups`), read from ``workload`` otherwise."""
     g = _Group()
     if not isinstance(boundary, str) or boundary not in BOUNDARIES:
         raise InvalidInputError("boundary", boundary, " | ".join(f'"{b}"' for b in BOUNDARIES))
@@ -349,7 +368,7 @@ def _prepare(
     g.fleet = fleet = check_fleet(fleet)
     if mfu is not None:
         ratio("mfu", mfu, 0.0, 1.0)
-    g.usage = w = workload_usage(workload, fleet, steps, "SustainabilityModel")
+    g.usage = w = workload_usage(workload, fleet, steps, "SustainabilityModel") if usage is None else usage
     g.life = life = amount("service_life_years", service_life_years, YEAR, YEAR_S, "years")
     facility, grid_ = site(fleet, datacenter, grid)
     if grid_ is None:
@@ -453,6 +472,83 @@ def _prepare(
 _prepared = PreparedCache(_prepare)
 
 
+def _groups(*args: Any) -> tuple:
+    """The :class:`_Group` of each fleet assessed: solve()'s arguments as :func:`_prepare` takes them, then
+    ``decode_fleet``. A disaggregated workload (:func:`mlsysim_fleet.inputs.disagg_pools`) gives one group per
+    fleet that holds its pools (:func:`mlsysim_fleet.inputs.disagg_usage`), at one site; any other one group."""
+    *common, decode_fleet = args
+    workload, steps = common[9], common[12]
+    pools = None if workload is None else disagg_pools(workload)
+    if pools is None:
+        decode_fleet_unused(decode_fleet, workload)
+        # a workload that is not a (frozen) Result could change between calls: not cached
+        prepare = _prepared if workload is None or isinstance(workload, Result) else _prepare
+        return (prepare(*common),)
+    parts = fleet_usages(workload, pools, common[0], decode_fleet, steps, "SustainabilityModel")
+    gs = []
+    for f, u in parts:
+        one = list(common)
+        one[0], one[9], one[12] = f, None, None  # the fleet, no workload or steps: its usage (the last argument)
+        gs.append(_prepare(*one, usage=u))
+    one_site(tuple(gs), "decode_fleet")
+    return tuple(gs)
+
+
+def _notes(gs: tuple) -> tuple:
+    """The notes of every group, each once."""
+    return tuple(dict.fromkeys(n for g in gs for n in g.notes))
+
+
+def _pools_evaluate(gs: tuple, u: Any, t: Any, make: Any, **extra: Any) -> Any:
+    """:func:`_evaluate` of one group, or the sum of two pools' (:func:`_combine`)."""
+    if len(gs) == 1:
+        return _evaluate(gs[0], u, t, make, **extra)
+    return make(**_combine([_evaluate(g, u, t, dict) for g in gs]), **extra)
+
+
+#: Fields of two pools' SustainabilityResult that add up (energy, carbon, water, power, counts, and per token or
+#: query: each pool's over the same served tokens)
+_SUMMED = (
+    "energy",
+    "accelerator_energy",
+    "it_energy",
+    "facility_energy",
+    "it_power",
+    "operational_carbon",
+    "accelerator_carbon",
+    "it_carbon",
+    "facility_carbon",
+    "embodied_carbon",
+    "carbon_footprint",
+    "water_onsite",
+    "water_offsite",
+    "water_usage",
+    "accelerators",
+    "nodes",
+    "replica_accelerators",
+    "energy_per_million_tokens",
+    "carbon_per_million_tokens",
+    "energy_per_query",
+    "carbon_per_query",
+    "workload_energy",
+    "workload_carbon",
+)
+
+
+def _combine(cols: list) -> dict:
+    """One SustainabilityResult's fields of a deployment over two fleets at one site (``cols``: each fleet's
+    :func:`_evaluate` fields): energy, carbon, water, power and counts summed (unknown off-site water in one is
+    unknown in the sum); per token and per query the sum of each pool's over the same served tokens; where the
+    embodied carbon came from, per pool where the two differ; the rest as both state it."""
+    a, b = cols
+    f = dict(a)
+    for k in _SUMMED:
+        f[k] = None if a[k] is None or b[k] is None else a[k] + b[k]
+    if a["embodied_source"] != b["embodied_source"]:
+        f["embodied_source"] = f"{a['embodied_source']} (prefill pool), {b['embodied_source']} (decode pool)"
+    return f
+
+
 def _evaluate(g: _Group, u: Any, t: Any, make: Any, **extra: Any) -> Any:
     """Every field that depends on the utilization ``u`` and the duration ``t`` (s): numbers
     (solve()) or arrays (a sweep), one code path. Returns ``make(**fields, **g.fields, **extra)``:
@@ -477,13 +573,14 @@ def _evaluate(g: _Group, u: Any, t: Any, make: Any, **extra: Any) -> Any:
     # --- consumed results
     wl_time, accels_run = w.time, w.accelerators
     rate, rep = (w.tokens_per_second or w.samples_per_second), w.replica_accelerators
-    fleet_tps = e_mtok = e_query = c_query = wl_energy = wl_carbon = None
+    fleet_tps = e_mtok = c_mtok = e_query = c_query = wl_energy = wl_carbon = None
     if rate is not None:
         # one replica's power at the boundary, per token (serving) or per sample
         e_tok = p_one * rep / rate
         fleet_rate = rate * w.replicas  # whole replicas; accelerators left over idle
         if w.tokens_per_second is not None:
             fleet_tps, e_mtok = fleet_rate, e_tok * 1e6
+            c_mtok = (e_tok * ci + per_dev * rep / life / rate) * 1e6
         if g.tq is not None:
             e_query = e_tok * g.tq
             c_query = e_query * ci
@@ -514,6 +611,7 @@ def _evaluate(g: _Group, u: Any, t: Any, make: Any, **extra: Any) -> Any:
         utilization=u,
         tokens_per_second=fleet_tps,
         energy_per_million_tokens=e_mtok,
+        carbon_per_million_tokens=c_mtok,
         energy_per_query=e_query,
         carbon_per_query=c_query,
         workload_time=wl_time,
