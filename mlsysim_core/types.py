@@ -484,6 +484,9 @@ class CNNWorkload(Workload):
 #: no decode step: BERT, a ViT's or T5's encoder stack) or "encoder-decoder" (T5: an encoder pass over
 #: the input, then autoregressive decoding).
 TRANSFORMER_STACKS = ("decoder", "encoder", "encoder-decoder")
+#: A transformer's MLP: a plain one of two matrices around a GeLU or a ReLU, or a gated one of three (Shazeer 2020,
+#: "GLU Variants Improve Transformer": SwiGLU, GeGLU).
+MLP_KINDS = ("gelu", "relu", "swiglu", "geglu")
 
 
 def _check_choice(name: str, choices: tuple):
@@ -513,6 +516,9 @@ class TransformerWorkload(Workload):
     vocab_size: int | None = count(1, optional=True)
     max_seq_len: int | None = count(1, optional=True)
     tied_embeddings: bool = field(default=False, validator=_check_bool)
+    #: the MLP (``MLP_KINDS``): "gelu" or "relu" (two matrices, y = W2 act(W1 x)), "swiglu" or "geglu" (gated,
+    #: three: y = W_d (act(W_g x) * W_u x)); None: not stated (training memory then counts a GeLU MLP and says so)
+    mlp: str | None = field(default=None, validator=attrs.validators.optional(_check_choice("mlp", MLP_KINDS)))
     experts: int | None = count(1, optional=True)
     active_experts: int | None = count(1, optional=True)
     active_parameters: int | None = count(1, optional=True)

@@ -121,34 +121,111 @@ RECOMPUTE_MODES = ("selective", "full", "none")
 RECOMPUTE_OF_BOOL = {True: "full", False: "none"}
 
 
+#: Korthikanti et al.'s layer (2022, Sec. 4.1, Table 2): multi-head attention (Q, K and V each h wide) and a 4h GeLU
+#: MLP, as multiples of s*b*h bytes at 16 bits: (replicated without sequence parallelism, split by tp; the same two
+#: with FP8 casts of the linear layers' inputs): 10 + 24/t and 8 + 19/t (:func:`layer_activation_widths`).
+KORTHIKANTI_WIDTHS = (10.0, 24.0, 8.0, 19.0)
+
+
+#: Bytes a token an MLP of intermediate width f stores for its backward at 16 bits, in units of f (besides its
+#: h-wide input): a GeLU's input and output, 2 + 2 (Korthikanti et al. 2022, Sec. 4.1: 8 s b h + 8 s b h at f = 4h);
+#: a ReLU's output only, 2 (its backward needs only the output's sign: PyTorch's ``threshold_backward(grad,
+#: result, 0)``, derivatives.yaml; the output is also the second linear layer's input); a gated MLP (SwiGLU/GeGLU,
+#: y = W_d (act(W_g x) * W_u x); Shazeer 2020, "GLU Variants Improve Transformer") the gate and up projections'
+#: outputs, the activation's inputs, 2 + 2, and their product, the down projection's input, 2 (Megatron-LM's fused
+#: ``bias_swiglu`` saves the 2f-wide fc1 output and recomputes act(gate) in its backward; an unfused PyTorch SiLU
+#: and multiply also keeps act(gate), 2 more).
+MLP_STORED = {"gelu": 4.0, "relu": 2.0, "swiglu": 6.0, "geglu": 6.0}
+
+
+def layer_activation_widths(hidden, ffn, mlp):
+    """What one transformer layer stores for its backward, per token, as multiples of h bytes at 16 bits:
+    (replicated, split by tp, replicated with FP8 linear inputs, split with FP8 linear inputs), the terms of
+    Korthikanti et al. 2022, Sec. 4.1, with the MLP ``mlp`` (:data:`MLP_STORED`) of intermediate width f per token:
+
+      replicated without sequence parallelism: the two norms' inputs 2 + 2, the QKV and first MLP linear
+          inputs 2 + 2, the attention and MLP dropout masks 1 + 1 = 10
+      split by tp: attention Q, K, V and the output projection's input 2 + 2 + 2 + 2 = 8 (the S x S scores:
+          ``recompute="none"`` only), and the MLP's MLP_STORED[mlp] x f / h
+      FP8 (Transformer Engine's linear layers save their FP8 input cast, 1 byte instead of 2): the QKV and
+          fc1 inputs (replicated, -2) and the projection and fc2 inputs (split, -1 - f/h)
+
+    A GeLU f = 4h MLP gives (10, 24, 8, 19), Korthikanti's 34 s b h; Llama-3's SwiGLU (f = 3.5h) 10 + 8 + 21 =
+    39 s b h. A MoE layer passes each token through its k routed experts: f = k x the expert's width (the
+    dispatched copies of the MLP input and a shared expert are not counted). Attention keeps Korthikanti's h-wide
+    Q, K, V and output (GQA's narrower K and V, attention wider than h and MLA's up-projected heads are not
+    resolved here)."""
+    split = 8.0 + MLP_STORED[mlp] * ffn / hidden
+    return 10.0, split, 8.0, split - 1.0 - ffn / hidden
+
+
+def transformer_activation_widths(model):
+    """:func:`layer_activation_widths` of a ``TransformerWorkload``'s geometry, and the notes of what it assumed:
+    f = ffn_dim (x the active experts of a MoE), the catalog's ``mlp``. Without ``ffn_dim`` f = 4h, without
+    ``mlp`` a GeLU MLP (Korthikanti's), each stated in a note."""
+    notes = ()
+    ffn = model.ffn_dim
+    if ffn is None:
+        ffn = 4 * model.hidden_dim
+        notes += (f"{model.name}: ffn_dim not given, training activations count an MLP 4 x hidden_dim wide",)
+    mlp = model.mlp
+    if mlp is None:
+        mlp = "gelu"
+        notes += (f"{model.name}: mlp not given, training activations count a GeLU MLP (4 x ffn_dim bytes a token)",)
+    experts = float(model.active_experts) if model.is_moe and model.active_experts else 1.0
+    return layer_activation_widths(float(model.hidden_dim), experts * ffn, mlp), notes
+
+
+def output_layer_bytes(seq_len, micro_batch, hidden, vocab, t, bytes_scale=1.0):
+    """Memory of the output layer at its peak, one micro-batch, in bytes: Korthikanti et al. 2022, Sec. 4.2.3,
+    4 s b h (the final norm's and the LM head's 16-bit inputs) + 4 s b V (the logits in fp32, what the cross
+    entropy keeps: Megatron-LM's ``vocab_parallel_cross_entropy`` casts them with ``.float()`` and saves their
+    softmax, in place), each split by tp (vocab-parallel LM head and loss), plus 2 s b V/t: the 16-bit logits
+    the LM head writes, alive next to their fp32 copy at the end of the forward, and the 16-bit gradient
+    autograd casts the loss's fp32 gradient to (Megatron computes that gradient in place in the saved softmax)
+    at the start of the backward, while every layer's activations are still held. With fp32 activations
+    (``bytes_scale`` 2) ``.float()`` returns the logits themselves: 4 s b V. A loss fused with the LM head
+    (Liger's, Apple's Cut Cross-Entropy) stores less; PyTorch's unfused ``F.cross_entropy`` (log_softmax and
+    nll_loss) more: its saved log-probabilities and two fp32 gradients, 12 s b V at the backward's start."""
+    sb = seq_len * micro_batch
+    narrow = 2.0 * bytes_scale if bytes_scale < 2.0 else 0.0
+    return sb * (4.0 * hidden * bytes_scale + (4.0 + narrow) * vocab) / t
+
+
 def activation_bytes_per_layer(
-    seq_len, micro_batch, hidden, heads, t, sequence_parallel=True, recompute="selective", bytes_scale=1.0, fp8=False
+    seq_len,
+    micro_batch,
+    hidden,
+    heads,
+    t,
+    sequence_parallel=True,
+    recompute="selective",
+    bytes_scale=1.0,
+    fp8=False,
+    widths=KORTHIKANTI_WIDTHS,
 ):
     """Activation memory of one transformer layer for one micro-batch, in bytes (DistributedModel, and
     SingleNodeModel with t = 1).
 
     Korthikanti et al., "Reducing Activation Recomputation in Large Transformer Models", 2022,
-    Sec. 4 and Table 2, 16-bit activations (scale by bytes_scale for other widths):
-      no recomputation        s*b*h*(10 + 24/t + 5*a*s/(h*t))   (sequence parallel: s*b*h*(34/t + 5*a*s/(h*t)))
-      selective recomputation s*b*h*(10 + 24/t)                 (sequence parallel: s*b*h*34/t)
-      full recomputation      2*s*b*h                            (sequence parallel: 2*s*b*h/t)
-    With t = 1 both forms agree (34 s b h + 5 a s^2 b). "selective" is what a flash-attention kernel stores
-    (Dao et al. 2022: O(s) softmax statistics, the scores recomputed in its backward); "none" adds the
-    s x s scores, softmax and dropout mask of eq. 2 (5 a s^2 b), stored only by attention without a fused kernel.
-    fp8: the inputs of the four linear layers are kept as their FP8 casts for the backward, 1 byte
-    instead of 2 (Transformer Engine's Linear / LayerNormLinear / LayerNormMLP save the FP8 input;
-    DeepSeek-AI, "DeepSeek-V3 Technical Report", 2024, Sec. 3.3.3 caches them in FP8). Of the 34 s b h
-    these are QKV and FC1 inputs 2 + 2 (replicated without sequence parallelism) and the projection
-    and FC2 inputs 2 + 8 (sharded): 10 + 24/t becomes 8 + 19/t, 34/t becomes 27/t.
+    Sec. 4 and Table 2, 16-bit activations (scale by bytes_scale for other widths), with the layer's
+    ``widths`` (r, p, r8, p8) of :func:`layer_activation_widths` ((10, 24, 8, 19) for Korthikanti's layer):
+      no recomputation        s*b*h*(r + p/t + 5*a*s/(h*t))   (sequence parallel: s*b*h*((r + p)/t + 5*a*s/(h*t)))
+      selective recomputation s*b*h*(r + p/t)                 (sequence parallel: s*b*h*(r + p)/t)
+      full recomputation      2*s*b*h                         (sequence parallel: 2*s*b*h/t)
+    With t = 1 both forms agree (34 s b h + 5 a s^2 b for Korthikanti's layer). "selective" is what a
+    flash-attention kernel stores (Dao et al. 2022: O(s) softmax statistics, the scores recomputed in its
+    backward); "none" adds the s x s scores, softmax and dropout mask of eq. 2 (5 a s^2 b), stored only by
+    attention without a fused kernel. fp8: the inputs of the four linear layers are kept as their FP8 casts
+    for the backward, 1 byte instead of 2 (Transformer Engine's Linear / LayerNormLinear / LayerNormMLP save
+    the FP8 input; DeepSeek-AI, "DeepSeek-V3 Technical Report", 2024, Sec. 3.3.3 caches them in FP8): (r8, p8).
     """
     sbh = seq_len * micro_batch * hidden
     if recompute == "full":
         per = 2.0 / t if sequence_parallel else 2.0
     else:
-        if fp8:
-            per = 27.0 / t if sequence_parallel else 8.0 + 19.0 / t
-        else:
-            per = 34.0 / t if sequence_parallel else 10.0 + 24.0 / t
+        rep, split = (widths[2], widths[3]) if fp8 else (widths[0], widths[1])
+        per = (rep + split) / t if sequence_parallel else rep + split / t
         if recompute == "none":
             per = per + 5.0 * heads * seq_len / (hidden * t)
     return sbh * per * bytes_scale

@@ -215,6 +215,7 @@ def from_config(cfg: dict) -> HFModel:
         "kv_heads": H if r_kv else kv,
         "head_dim": hd_catalog,
         "ffn_dim": int(_get(cfg, "moe_intermediate_size", default=f)) if moe_layers else f,
+        "mlp": ("geglu" if "gelu" in act else "swiglu") if gated else "relu" if "relu" in act else "gelu",
         "vocab_size": V,
     }
     if max_seq:

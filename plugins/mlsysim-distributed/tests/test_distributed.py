@@ -79,6 +79,7 @@ LLAMA70 = TransformerWorkload(
     kv_heads=8,
     head_dim=128,
     ffn_dim=28672,
+    mlp="swiglu",
     vocab_size=128256,
     max_seq_len=8192,
 )
@@ -251,7 +252,10 @@ def test_large_configuration_by_hand():
     held = 70_553_706_496 / 64
     assert r.weights_memory.to("GB").magnitude == pytest.approx(held * 2 / 1e9)
     assert r.optimizer_memory.to("GB").magnitude == pytest.approx(held * 12 / 128 / 1e9)
-    acts = 34 * S * 2 * h / 8 * 10 * 8  # 10 layers x 8 micro-batches in flight
+    # Korthikanti's selective activations with sequence parallelism, with Llama-3-70B's MLP: 10 s b h (norms,
+    # QKV and fc1 inputs, masks) + Q, K, V and projection input 8 s b h + SwiGLU 6 s b f (f = 3.5 h: 21 s b h)
+    # = 39 s b h, / tp; 10 layers x 8 micro-batches in flight
+    acts = 39 * S * 2 * h / 8 * 10 * 8
     assert r.activation_memory.to("GB").magnitude == pytest.approx(acts / 1e9)
     assert r.feasible
     assert 0.25 < r.mfu < 0.5

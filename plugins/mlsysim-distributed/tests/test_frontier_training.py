@@ -95,10 +95,11 @@ def test_cp_divides_activation_memory_and_compute():
 
 
 def test_cp_activation_bytes_by_hand():
-    """Selective recompute, t=1: 34 s b h per layer / cp, 4 layers, plus the output layer 4 s b h (1 + V/h) / cp."""
+    """Selective recompute, t=1: 34 s b h per layer / cp (MHA, a 4h plain MLP), 4 layers, plus the output layer
+    (4 s b h + 6 s b V) / cp: the LM head's inputs, the fp32 logits and their bf16 copy."""
     r = solve(TINY, small_fleet(), batch_size=4, cp_size=2, seq_len=S, efficiency=EXACT)
     per_layer = 34 * S * 1 * H / 2
-    out = 4 * S * H / 2 * (1 + V / H)
+    out = S * (4 * H + 6 * V) / 2
     assert r.activation_memory.m_as("B") == pytest.approx(4 * per_layer + out)
 
 

@@ -41,6 +41,7 @@ LLAMA8 = TransformerWorkload(
     kv_heads=8,
     head_dim=128,
     ffn_dim=14336,
+    mlp="swiglu",
     vocab_size=128256,
     max_seq_len=131072,
 )
@@ -53,6 +54,7 @@ LLAMA70 = TransformerWorkload(
     kv_heads=8,
     head_dim=128,
     ffn_dim=28672,
+    mlp="swiglu",
     vocab_size=128256,
     max_seq_len=131072,
 )
@@ -68,6 +70,7 @@ MIXTRAL = TransformerWorkload(
     kv_heads=8,
     head_dim=128,
     ffn_dim=14336,
+    mlp="swiglu",
     vocab_size=32000,
     max_seq_len=32768,
 )
@@ -89,6 +92,7 @@ BERT_LARGE = TransformerWorkload(
     kv_heads=16,
     head_dim=64,
     ffn_dim=4096,
+    mlp="gelu",
     vocab_size=30522,
     max_seq_len=512,
     tied_embeddings=True,

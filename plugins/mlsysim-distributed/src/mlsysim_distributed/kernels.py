@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from mlsysim_physics.equations import activation_bytes_per_layer
+from mlsysim_physics.equations import activation_bytes_per_layer, output_layer_bytes
 
 from .collectives import (
     all_to_all_time,
@@ -40,6 +40,7 @@ __all__ = [
     "layer_flops_per_token",
     "model_state_bytes",
     "optimizer_update_bytes",
+    "output_layer_bytes",
     "optimizer_update_time",
     "overlapped",
     "pipeline_bubble_fraction",
@@ -158,7 +159,8 @@ def activation_bytes_per_gpu(per_layer, layers_on_stage, in_flight, p, output_by
     The first stage keeps ``in_flight`` micro-batches of its layers' activations (the schedule's:
     :func:`mlsysim_distributed.schedules.in_flight`, min(m, p) for 1F1B). The last stage keeps one
     micro-batch in flight plus the output layer (``output_bytes``: final norm, logits and loss,
-    4*s*b*h/t*(1 + V/h)); the larger of the two (Korthikanti et al. 2022, Sec. 4.2.3).
+    :func:`mlsysim_physics.equations.output_layer_bytes`, (4*s*b*h + 6*s*b*V)/t at 16 bits); the larger of the
+    two (Korthikanti et al. 2022, Sec. 4.2.3).
     """
     first = per_layer * layers_on_stage * in_flight
     last = per_layer * layers_on_stage + output_bytes

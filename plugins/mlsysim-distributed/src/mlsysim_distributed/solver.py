@@ -42,7 +42,13 @@ from mlsysim_core.sweep import PointErrors, checked
 from mlsysim_core.types import PRECISION_BYTES, Fleet, TransformerWorkload, Workload
 from mlsysim_core.validate import MAX_COUNT, instance, integer, number
 from mlsysim_physics.efficiency import MEMORY_STREAM, link_latency
-from mlsysim_physics.equations import ADAM_MOMENT_BYTES, adam_state_bytes, default_grad_precision, dispatch_copies
+from mlsysim_physics.equations import (
+    ADAM_MOMENT_BYTES,
+    adam_state_bytes,
+    default_grad_precision,
+    dispatch_copies,
+    transformer_activation_widths,
+)
 from mlsysim_physics.equations import RECOMPUTE_MODES as RECOMPUTE
 from mlsysim_physics.equations import RECOMPUTE_OF_BOOL as _RECOMPUTE_BOOL
 
@@ -558,6 +564,7 @@ class _Group:
         "bw_cp",
         "lat_cp",
         "kv_dim",
+        "widths",
         "t",
         "p",
         "e",
@@ -652,6 +659,7 @@ class _Group:
     h: Any
     a: Any
     V: Any
+    widths: Any
     head_params: Any
     layer_params: Any
     attn_dim: Any
@@ -874,7 +882,8 @@ def _prepare(
             raise InvalidInputError("tp_size", t, f"a divisor of the model's {a} attention heads")
         G.kv_dim = 2.0 * si.kv_heads * si.head_dim  # K and V elements per token per layer
         G.V = V = model.vocab_size or 0
-        notes += model.omissions()
+        G.widths, width_notes = transformer_activation_widths(model)
+        notes += model.omissions() + width_notes
         if model.stack == "encoder-decoder":
             notes += (
                 f"{model.name}: encoder-decoder priced as one stack of {L} layers holding both stacks' parameters "
@@ -1026,8 +1035,8 @@ def _work(G: _Group, B: Any, m: Any, S: Any) -> dict[str, Any]:
         seconds_of_work = tokens_step * (L * layer_s + f_head / G.peak16)
         act_msg = tok_mb * h * b_act
         sp = G.sp if _parallel(t) else True
-        per_layer = K.activation_bytes_per_layer(S, mb, h, G.a, t, sp, G.rc, b_act / 2.0, G.fp8) / cp
-        out_bytes = 4.0 * S * mb * h / (t * cp) * (1.0 + G.V / h)
+        per_layer = K.activation_bytes_per_layer(S, mb, h, G.a, t, sp, G.rc, b_act / 2.0, G.fp8, G.widths) / cp
+        out_bytes = K.output_layer_bytes(S, mb, h, G.V, t * cp, b_act / 2.0)
         acts = K.activation_bytes_per_gpu(per_layer, Ls, SCH.in_flight(G.sched, m, p, v), p, out_bytes)
         if _parallel(p):
             F, Bw, W = SCH.pass_shares(G.layer_params, S, G.attn_dim, G.rc)

@@ -9,7 +9,14 @@ element, P parameters, L layers, H*d_h attention width, kv elements per token = 
 
 from __future__ import annotations
 
-from mlsysim_physics.equations import activation_bytes_per_layer, adam_state_bytes, maximum, minimum, step_power
+from mlsysim_physics.equations import (
+    activation_bytes_per_layer,
+    adam_state_bytes,
+    maximum,
+    minimum,
+    output_layer_bytes,
+    step_power,
+)
 
 # --------------------------------------------------------------------------- work per step
 
@@ -122,6 +129,8 @@ def decoder_training(
     state_per_param,
     opt_per_param,
     recompute,
+    widths,
+    vocab,
     attention_mult=2.0,
 ):
     """One training step of ``batch`` sequences of ``seq_len`` tokens; ``recompute`` one of
@@ -133,9 +142,13 @@ def decoder_training(
             full recomputation R = F (the 4x of eq. 3's 96), selective the attention core
             R = m_attn*L*S^2*H*d_h (Korthikanti et al. 2022, Sec. 5; a flash-attention backward recomputes
             the scores: Dao et al. 2022), none R = 0 (as DistributedModel's ``layer_flops_per_token``).
-    activations = L * :func:`mlsysim_physics.equations.activation_bytes_per_layer` at t = 1
-            (Korthikanti et al. 2022, Table 2; bytes at b_act): selective 34*S*B*d, none S*B*d*(34 + 5*a*S/d)
-            (eq. 2: the S x S scores stored), full 2*S*B*d (the layer inputs), each * b_act/2.
+    activations = L * :func:`mlsysim_physics.equations.activation_bytes_per_layer` at t = 1 of the layer's
+            ``widths`` (:func:`mlsysim_physics.equations.layer_activation_widths`; Korthikanti et al. 2022, Table 2,
+            bytes at b_act): selective S*B*d*w (w = 34 for MHA and a 4d GeLU MLP), none S*B*d*(w + 5*a*S/d)
+            (eq. 2: the S x S scores stored), full 2*S*B*d (the layer inputs), each * b_act/2
+            + the output layer at its peak, :func:`mlsysim_physics.equations.output_layer_bytes` at t = 1
+            (4*S*B*d + 6*S*B*V at 16 bits: the LM head's inputs, the fp32 logits the loss keeps and their
+            16-bit copy; Korthikanti Sec. 4.2.3, Megatron-LM's cross entropy).
     bytes = 2*P*b (weights read forward and backward) + P*(2*b_g + b + 2*opt) (gradients written
             and read, weights written, optimizer state read and written) + 2 * activations.
     footprint = P * state_per_param + activations.
@@ -144,7 +157,9 @@ def decoder_training(
     attn = attention_mult * layers * seq_len * seq_len * attn_dim
     fwd = 2.0 * matmul_params * seq_len + attn
     extra = fwd if recompute == "full" else attn if recompute == "selective" else 0.0
-    act = layers * activation_bytes_per_layer(seq_len, batch, hidden, heads, 1.0, True, recompute, b_act / 2.0)
+    act = layers * activation_bytes_per_layer(
+        seq_len, batch, hidden, heads, 1.0, True, recompute, b_act / 2.0, False, widths
+    ) + output_layer_bytes(seq_len, batch, hidden, vocab, 1.0, b_act / 2.0)
     bytes_moved = 2.0 * total_params * b + total_params * (2.0 * grad_b + b + 2.0 * opt_per_param) + 2.0 * act
     return batch * (3.0 * fwd + extra), bytes_moved, total_params * state_per_param + act
 

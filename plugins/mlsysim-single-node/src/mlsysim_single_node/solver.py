@@ -19,7 +19,12 @@ from mlsysim_core.solver import Solver
 from mlsysim_core.sweep import PointErrors, not_integers, notes_column, where
 from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload, Workload
 from mlsysim_physics import efficiency as E
-from mlsysim_physics.equations import RECOMPUTE_MODES, RECOMPUTE_OF_BOOL, default_grad_precision
+from mlsysim_physics.equations import (
+    RECOMPUTE_MODES,
+    RECOMPUTE_OF_BOOL,
+    default_grad_precision,
+    transformer_activation_widths,
+)
 
 from . import kernels as K
 from .results import PerformanceProfile
@@ -56,6 +61,9 @@ class _Shape:
         "flops",
         "acts",
         "max_seq",
+        "widths",
+        "width_notes",
+        "vocab",
     )
 
     def __init__(self, model: Workload):
@@ -90,6 +98,8 @@ class _Shape:
             self.hidden = float(model.hidden_dim)
             self.ffn = float(model.ffn_dim or 4 * model.hidden_dim)
             self.heads = float(model.heads)
+            self.widths, self.width_notes = transformer_activation_widths(model)
+            self.vocab = float(model.vocab_size or 0)
             self.flops = None
             # an encoder's forward pass: the word-embedding table is a lookup and the output head is a
             # small task head (SQuAD span, classifier), not an LM head over the vocabulary
@@ -263,6 +273,8 @@ class SingleNodeModel(Solver):
             zero_stage = V.integer("zero_stage", zero_stage, 0, 3)
             dp_size = V.integer("dp_size", dp_size, 1, _MAX)
             activation_recomputation = _recompute(activation_recomputation)
+            if shape.is_decoder:
+                notes += shape.width_notes
         return (
             shape,
             peak,
@@ -559,6 +571,8 @@ def _work(
                 state,
                 opt,
                 recompute,
+                shape.widths,
+                shape.vocab,
                 4.0 if shape.is_encoder else 2.0,
             )
         else:
