@@ -450,8 +450,7 @@ class Workload(Catalogued):
         _set_si(self, flops_per_sample=_si(self.flops_per_sample, "FLOP"))
 
     def omissions(self) -> tuple[str, ...]:
-        """Result notes for optional fields this entry leaves out and a solver then counts as zero
-        (never silently)."""
+        """Result notes for optional fields this entry leaves out that a solver counts as zero (never silently)."""
         notes: tuple[str, ...] = ()
         if self.activations_per_sample is None:
             notes += (f"{self.name}: activations_per_sample not given, activation traffic counted as 0",)
@@ -484,9 +483,7 @@ class CNNWorkload(Workload):
 #: no decode step: BERT, a ViT's or T5's encoder stack) or "encoder-decoder" (T5: an encoder pass over
 #: the input, then autoregressive decoding).
 TRANSFORMER_STACKS = ("decoder", "encoder", "encoder-decoder")
-#: A transformer's MLP: a plain one of two matrices around a GeLU or a ReLU, or a gated one of three (Shazeer 2020,
-#: "GLU Variants Improve Transformer": SwiGLU, GeGLU).
-MLP_KINDS = ("gelu", "relu", "swiglu", "geglu")
+MLP_KINDS = ("gelu", "relu", "swiglu", "geglu")  # y = W2 act(W1 x); gated: W_d (act(W_g x) * W_u x) (Shazeer 2020)
 
 
 def _check_choice(name: str, choices: tuple):
@@ -516,8 +513,6 @@ class TransformerWorkload(Workload):
     vocab_size: int | None = count(1, optional=True)
     max_seq_len: int | None = count(1, optional=True)
     tied_embeddings: bool = field(default=False, validator=_check_bool)
-    #: the MLP (``MLP_KINDS``): "gelu" or "relu" (two matrices, y = W2 act(W1 x)), "swiglu" or "geglu" (gated,
-    #: three: y = W_d (act(W_g x) * W_u x)); None: not stated (training memory then counts a GeLU MLP and says so)
     mlp: str | None = field(default=None, validator=attrs.validators.optional(_check_choice("mlp", MLP_KINDS)))
     experts: int | None = count(1, optional=True)
     active_experts: int | None = count(1, optional=True)
@@ -569,8 +564,7 @@ class TransformerWorkload(Workload):
         )
 
     def omissions(self) -> tuple[str, ...]:
-        """Result notes for optional geometry left out: without ``vocab_size`` no embedding table or
-        LM head is counted apart and no logits are sized."""
+        """Notes for geometry left out: without ``vocab_size`` no embedding/LM head counted apart, no logits sized."""
         if self.vocab_size is None:
             return (f"{self.name}: vocab_size not given, embedding/LM head and logits counted as 0",)
         return ()

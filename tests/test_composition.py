@@ -373,12 +373,13 @@ def test_energy_per_query_from_a_single_node_profile():
 def test_training_state_per_parameter_is_the_same_in_both_training_solvers(precision, per_param):
     """One rule (mlsysim_physics.equations.adam_state_bytes, default_grad_precision): bf16 keeps fp32
     gradients (Megatron-LM, 18 B), fp16 keeps fp16 gradients (16 B), plus fp32 master and Adam (12 B).
-    SingleNodeModel at seq_len 1 with full recomputation holds P x per_param + 2 x L x h bytes."""
+    SingleNodeModel at seq_len 1 with full recomputation holds P x per_param + 2 x L x h bytes + the output layer,
+    4 h + 6 V (the LM head's inputs, the fp32 logits and their 16-bit copy)."""
     model = mlsysim.Models.Language.Llama3_8B
     one = SingleNodeModel().solve(
         model, H100, batch_size=1, is_training=True, seq_len=1, precision=precision, activation_recomputation=True
     )
-    acts = 2 * model.layers * model.hidden_dim
+    acts = 2 * model.layers * model.hidden_dim + 4 * model.hidden_dim + 6 * model.vocab_size
     assert one.memory_footprint.m_as("B") == pytest.approx(model.parameters * per_param + acts, rel=1e-12)
     fleet = Fleet(name="one", node=mlsysim.Systems.Nodes.DGX_H100, count=1)
     dist = DistributedModel().solve(model, fleet, batch_size=8, precision=precision)

@@ -26,9 +26,13 @@ Stated assumptions (the same for every configuration):
   gathered weights after use), none of it overlapped.
 * Training memory per GPU: bf16 weights 2 B, fp32 gradients 4 B (Megatron-LM's main_grad buffer),
   Adam fp32 master + m + v 12 B per parameter held (P/(t*p)); ZeRO-1 shards the 12 B over dp, ZeRO-3
-  everything; activations 34*S*mbs*h/t B per layer (selective recomputation with sequence
-  parallelism, Korthikanti et al. 2022, Table 2) for L/p layers and min(m, p) micro-batches in flight
-  (1F1B, first stage). Logits, framework workspace and fragmentation are not counted.
+  everything; activations (18 + w*f/h)*S*mbs*h/t B per layer (selective recomputation with sequence
+  parallelism, Korthikanti et al. 2022, Table 2: norms, linear inputs, masks and Q, K, V, attention output 18,
+  the MLP's stored tensors w*f with w = 4 for a GeLU (its input and output; 34 at f = 4h) and 6 for a SwiGLU
+  (gate, up and their product)) for L/p layers and min(m, p) micro-batches in flight (1F1B, first stage), or on
+  the last stage one micro-batch plus the output layer (4*S*mbs*h + 6*S*mbs*V)/t (the LM head's inputs, the fp32
+  logits the cross entropy keeps and their bf16 copy; Korthikanti Sec. 4.2.3), the larger of the two.
+  Framework workspace and fragmentation are not counted.
 """
 
 from __future__ import annotations
@@ -120,7 +124,10 @@ def training(c: dict) -> dict:
     weights = held * BF16 / (d if c["zero"] >= 3 else 1)
     grads = held * GRAD / (d if c["zero"] >= 2 else 1)
     optimizer = held * 12.0 / (d if c["zero"] >= 1 else 1)
-    acts = 34 * S * mbs * h / t * (L / pp) * min(m, pp)
+    layer = (18 + (6 if g["gated"] else 4) * g["ffn"] * p["top_k"] / h) * S * mbs * h / t
+    output = (4 * h + 6 * g["vocab"]) * S * mbs / t
+    first, last = layer * (L / pp) * min(m, pp), layer * (L / pp) + output
+    acts = first + output if pp == 1 else max(first, last)
     return {"step_time": step, "memory": weights + grads + optimizer + acts}
 
 
