@@ -64,7 +64,8 @@ def test_the_summary_counts_refusals_defaults_and_improvements():
     # over every subset: a refused one (no overlay) and one that kept the defaults leave the points at before; of
     # those that kept the defaults, the ones whose every row is within the model's error (only those are counted)
     # each trial leaves 3 of the 6 points; the band covers (before, after) of them: 2 + 3 + 3 + 2 + 2 = 12 of 15 before
-    # (80 %), 2 + 3 + 3 + 1 + 2 = 11 after (73 %); half-widths after 0.2, 0.2, 0.2, 0.05, 0.05: median 0.2
+    # (80 %), 2 + 3 + 3 + 1 + 2 = 11 after (73 %); half-widths after 0.2, 0.2, 0.2, 0.05, 0.05: median 0.2; after /
+    # before 1, 1, 1, 0.5, 2: median 1.00, mean 1.10
     trial = dict(subset=["a"], values=None, chosen=None, refused="no", before=0.3, after=None, within=True)
     trial |= dict(covered=(2, 2), width=(0.2, 0.2))
     kept = dict(trial, values={}, chosen="defaults", refused=None, after=0.3, covered=(3, 3))
@@ -78,7 +79,8 @@ def test_the_summary_counts_refusals_defaults_and_improvements():
     )
     assert text == (
         "H100 (engine nim), all rows, 3 of 6: 5 subsets, 1 refused, 2 kept the defaults (1 within the model's "
-        "error); the other points' median |error| before 30.0%, after 30.0%; mean after/before 1.10; better in 1, "
+        "error); the other points' median |error| before 30.0%, after 30.0%; after/before: median 1.00, mean 1.10; "
+        "better in 1, "
         "worse in 1; the band covers 73% of the other points (defaults' 80%), median half-width 20.0% (20.0%)"
     )
     one = dict(trial, covered=(1, 1), width=(0.1, 0.1))  # 5 of 6: one point left
@@ -86,6 +88,7 @@ def test_the_summary_counts_refusals_defaults_and_improvements():
     assert refused == (
         "H200, ITL rows, 5 of 6: 1 subsets, 1 refused, 0 kept the defaults (0 within the model's error); the other "
         "points' median |error| "
-        "before 30.0%, after 30.0%; mean after/before 1.00; better in 0, worse in 0; the band covers 100% of the "
+        "before 30.0%, after 30.0%; after/before: median 1.00, mean 1.00; better in 0, worse in 0; the band covers "
+        "100% of the "
         "other points (defaults' 100%), median half-width 10.0% (10.0%)"
     )

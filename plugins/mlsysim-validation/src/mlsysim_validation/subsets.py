@@ -195,7 +195,10 @@ def summary(groups: list[dict]) -> str:
     """The study's lines: per group and size, the subsets, the refused, those whose fit kept the defaults (and of
     these, those whose every row lies within its kind's model error of the defaults), and over
     every subset (a refused one, like one that kept the defaults, leaves the other points at the defaults) the
-    median of the remaining points' median |error| before and after, the mean over subsets of after / before, how
+    median of the remaining points' median |error| before and after, the median and mean over subsets of after /
+    before (the median of the ratios compares each subset's points with themselves; the medians before and after
+    do not: a subset whose other points hold more of the large errors moves from above the median before to near it
+    after, session 19, docs/accuracy.md), how
     many subsets improve or worsen them, and the share of the remaining points their bands cover after the fit (the
     defaults') with the median over subsets of the bands' median half-width after (before)."""
     lines = []
@@ -211,7 +214,8 @@ def summary(groups: list[dict]) -> str:
                 f"({sum(t['chosen'] == 'defaults' and t['within'] for t in ts)} within the model's error); "
                 "the other points' median |error| "
                 f"before {statistics.median(t['before'] for t in ts):.1%}, after {statistics.median(after):.1%}; "
-                f"mean after/before {statistics.mean(a / t['before'] for a, t in zip(after, ts)):.2f}; "
+                f"after/before: median {statistics.median(a / t['before'] for a, t in zip(after, ts)):.2f}, "
+                f"mean {statistics.mean(a / t['before'] for a, t in zip(after, ts)):.2f}; "
                 f"better in {sum(a < t['before'] for a, t in zip(after, ts))}, "
                 f"worse in {sum(a > t['before'] for a, t in zip(after, ts))}; "
                 f"the band covers {_share(ts, 1, rest)} of the other points (defaults' {_share(ts, 0, rest)}), "
