@@ -376,6 +376,41 @@ def carrying(result: Any, name: str, given: Any) -> Any:
     return result
 
 
+def loaded_utilization(result: Any, fleet: Fleet) -> float | None:
+    """The node utilization of a serving result under traffic (``loaded_power``: its GPUs' mean draw at the served
+    rate, idle time included), None without it: that draw's position between the GPUs' awake-idle draw (the result's
+    ``power_idle`` share of TDP) and TDP, u = (P / TDP - idle) / (1 - idle), taken as the node's position between its
+    idle and its rated power (``fleet_it_power``'s linear model: node idle while its GPUs idle, at power_max while they
+    draw TDP). The result's part is the fleet's (``_same_accelerator``)."""
+    p = getattr(result, "loaded_power", None)
+    if p is None:
+        return None
+    watts = amount("workload.loaded_power", p, Unit("W"), 1.0, "W")
+    share = ratio("workload.power_idle", getattr(result, "power_idle", None), 0.0, 1.0 - 1e-9)
+    tdp = fleet.node.accelerator.si.tdp
+    if tdp is None:
+        raise InvalidInputError(
+            "fleet.node.accelerator.tdp", None, "the accelerator's TDP (W), to place the workload's loaded_power"
+        )
+    u = (watts / tdp - share) / (1.0 - share)
+    return 0.0 if u < 0.0 else 1.0 if u > 1.0 else u  # within [idle, TDP] by the power model; rounding only
+
+
+def utilization_of(utilization: Any, mfu: Any, usage: Usage) -> float:
+    """:func:`utilization_arg`, or, neither given, the utilization the workload states at its served rate
+    (:func:`loaded_utilization`) where it states one."""
+    if utilization is None and mfu is None and usage.utilization is not None:
+        return usage.utilization
+    return utilization_arg(utilization, mfu)
+
+
+def utilization_source(utilization: Any, mfu: Any, usage: Usage) -> str:
+    """Where :func:`utilization_of` took the utilization: "argument", "workload" or "default"."""
+    if utilization is not None or mfu is not None:
+        return "argument"
+    return "workload" if usage.utilization is not None else "default"
+
+
 def utilization_arg(utilization: Any, mfu: Any) -> float:
     """Node utilization in [0, 1] from ``utilization`` or its upstream name ``mfu`` (default
     ``DEFAULT_UTILIZATION``); both given and different is an error."""
@@ -403,6 +438,8 @@ class Usage(NamedTuple):
     samples_per_second: float | None = None
     replica_accelerators: float | None = None
     replicas: int | None = None  # whole replicas the fleet holds (``replicas``)
+    #: the node utilization a serving result under traffic states (:func:`loaded_utilization`), None otherwise
+    utilization: float | None = None
 
 
 def fleet_usages(workload: Any, pools: Pools, fleet: Fleet, decode_fleet: Any, steps: Any, consumer: str) -> tuple:
@@ -456,6 +493,7 @@ def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Us
             prefill_time_share=rates[2],
             replica_accelerators=rep,
             replicas=k,
+            utilization=loaded_utilization(workload, fleet),
         )
     return Usage(tokens_per_second=tps, samples_per_second=qps, replica_accelerators=rep, replicas=k)
 

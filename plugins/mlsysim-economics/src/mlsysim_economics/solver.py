@@ -76,7 +76,8 @@ from mlsysim_fleet.inputs import (
     per_query_unused,
     ratio,
     site,
-    utilization_arg,
+    utilization_of,
+    utilization_source,
     workload_usage,
 )
 from mlsysim_fleet.rental import DEFAULT_RENTAL_MARGIN, DEFAULT_RENTAL_YEARS, SHORTEST_TERM_YEARS
@@ -116,6 +117,13 @@ class EconomicsResult(UpstreamEnergyNames, Result):
     duration = measure("day", doc="period costed")
     pue: float | None = attrs.field()  # None: no datacenter and no pue= (a rental priced alone)
     utilization: float = attrs.field()
+    utilization_source: str | None = attrs.field(
+        default=None,
+        metadata={
+            "doc": "where the utilization came from: 'argument', 'workload' (a serving result under traffic: its GPUs' "
+            "loaded_power at the served rate, placed between idle and TDP) or 'default'"
+        },
+    )
     amortization_years: float = attrs.field()
     maintenance_rate: float = attrs.field()
     accelerators: int = attrs.field()
@@ -363,11 +371,12 @@ class EconomicsModel(Solver):
             V.named("decode_fleet", decode_fleet, "clusters"),
         )
         g = gs[0]
-        u = utilization_arg(utilization, mfu)
+        u = utilization_of(utilization, mfu, gs[0].usage)
         t = duration_arg(duration_days, g.usage)
         price = _energy_price(kwh_price, g)
         source = "argument" if kwh_price is not None else None if price is None else "grid"
-        result = _pools_evaluate(gs, u, t, price, EconomicsResult, price_source=source)
+        used = utilization_source(utilization, mfu, g.usage)
+        result = _pools_evaluate(gs, u, t, price, EconomicsResult, price_source=source, utilization_source=used)
         return result if workload is None else carrying(result, "workload", workload)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
@@ -398,12 +407,15 @@ class EconomicsModel(Solver):
         )
         g = gs[0]
         errors = PointErrors(n)
-        u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
+        u = checked(errors, "utilization", vectors, a, lambda v: utilization_of(v, a["mfu"], gs[0].usage))
         t = checked(errors, "duration_days", vectors, a, lambda v: duration_arg(v, g.usage))
         price = checked(errors, "kwh_price", vectors, a, lambda v: _energy_price(v, g))
         given = "kwh_price" in vectors or a["kwh_price"] is not None
         source = "argument" if given else None if price is None else "grid"
-        return _pools_evaluate(gs, u, t, price, dict, price_source=source, valid=errors.ok, error=errors.messages)
+        used = "argument" if "utilization" in vectors else utilization_source(a["utilization"], a["mfu"], g.usage)
+        return _pools_evaluate(
+            gs, u, t, price, dict, price_source=source, utilization_source=used, valid=errors.ok, error=errors.messages
+        )
 
 
 class _Group:

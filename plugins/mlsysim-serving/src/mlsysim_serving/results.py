@@ -170,7 +170,22 @@ class ServingResult(Result):
     energy_per_token = measure(
         "J",
         doc="static batch, no traffic: decode energy per output token at batch_size, all GPUs of the group "
-        "(under traffic too: not the energy at the served rate)",
+        "(under traffic: loaded_energy_per_token)",
+        optional=True,
+    )
+    busy_fraction = attrs.field(
+        default=None,
+        metadata={"doc": "under traffic: share of the time the engine runs steps, 1 - exp(-rate x time in engine)"},
+    )
+    loaded_power = measure(
+        "W",
+        doc="under traffic: mean power per GPU at the served rate, busy steps and idle draw weighted by busy_fraction",
+        optional=True,
+    )
+    loaded_energy_per_token = measure(
+        "J/token",
+        doc="under traffic: energy per output token at the served rate, all GPUs of the replica: "
+        "GPUs x loaded_power / output tokens per second (idle time included)",
         optional=True,
     )
     # --- speculative decoding (spec_accept given): a draft proposes spec_k tokens, the target verifies them
@@ -234,6 +249,11 @@ class ServingResult(Result):
             "doc": "every default taken for a value not given: precision, usable-memory share, link latency, TP limit"
         },
     )
+
+    def __getstate__(self) -> dict:
+        """What pickle and copy keep: every field, the served rate's power fields answered first (LOADED_ENERGY)."""
+        return {k: v for k, v in answered(self).items() if k != LATER}
+
     # SI stores behind the Quantity views above (set by @result), read by the explanations below
     _total_memory_required: float
     _memory_available: float
@@ -469,13 +489,15 @@ class Trusted:
             made[LATER] = later
         return made
 
-    def __call__(self, fields: dict[str, Any], base: dict[str, Any] | None = None) -> Any:
-        """The result of ``fields`` over ``base`` (see :meth:`stored`)."""
-        made = self.stored(fields, base)
+    def __call__(
+        self, fields: dict[str, Any], base: dict[str, Any] | None = None, later: Callable[[], Any] | None = None
+    ) -> Any:
+        """The result of ``fields`` over ``base``, its later fields left to ``later`` if given (see :meth:`stored`)."""
+        made = self.stored(fields, base, later)
         deferred = LATER in made
         if len(made) != (self.count_later if deferred else self.count):
-            later = self.later if deferred else ()
-            missing = [n for n, stored in self.names.items() if stored not in made and stored not in later]
+            left = self.later if deferred else ()
+            missing = [n for n, stored in self.names.items() if stored not in made and stored not in left]
             raise TypeError(f"{self.cls.__name__} is missing the fields {missing}")
         for name, convert in self.converters_later if deferred else self.converters:
             made[name] = convert(made[name])
@@ -484,5 +506,8 @@ class Trusted:
         return result
 
 
+#: The served rate's power fields (stored names): a solve under traffic answers them on the first read of one
+#: (:func:`.solver._loaded`), so a call that reads none pays nothing for them (~13 k instructions a solve)
+LOADED_ENERGY = ("busy_fraction", "_loaded_power", "_loaded_energy_per_token")
 #: :class:`Trusted` of ServingResult: how the solver builds its results (``ServingModel._answer``)
-built = Trusted(ServingResult)
+built = Trusted(ServingResult, later=LOADED_ENERGY)

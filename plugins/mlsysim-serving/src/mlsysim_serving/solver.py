@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable
+from functools import partial
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -961,7 +962,17 @@ def _loaded(setup: Setup, a: dict[str, Any], plan: tuple) -> ServingResult:
     UL.one_rate(c, rate)
     f = UL.at_rate(setup, seq_len, output_len, c, engine, rate, fixed=False)  # the fixed fields are in base
     f["notes"] = setup.notes + f.pop(UL.TRAFFIC_NOTES, ())
-    return built(f, base)
+    return built(f, base, partial(_energy, setup, engine, f))
+
+
+def _energy(setup: Setup, engine: Any, f: dict) -> dict:
+    """The served rate's power fields of a loaded answer's fields ``f`` (:func:`.under_load.energy_fields`), by
+    their stored names: what its result answers on the first read of one (:data:`.results.LOADED_ENERGY`)."""
+    e = _module(".under_load").energy_fields(setup, engine, f)
+    return {
+        "busy_fraction": e.get("busy_fraction"),
+        **{"_" + k: e.get(k) for k in ("loaded_power", "loaded_energy_per_token")},
+    }
 
 
 #: solve()'s arguments but ``self`` and the arrival rate: what a loaded answer's layout and plan read

@@ -25,6 +25,7 @@ from mlsysim_physics import efficiency as E
 from . import kernels as K
 from . import simulate as SIM
 from . import traffic as TR
+from .loaded_energy import loaded_power
 from .memo import Memo
 from .ops import SCALAR
 from .request_path import parse_seconds, to_client
@@ -294,6 +295,8 @@ LATENCY_FIELDS = (
     "e2e_p99",
     "queue_wait_mean",
 )
+#: The served rate's power fields (:mod:`.loaded_energy`), none where nothing is served at a steady state.
+LOADED_ENERGY = ("busy_fraction", "loaded_power", "loaded_energy_per_token")
 #: their values in an analytic answer that has them all, as a tuple (one C call)
 _latencies = itemgetter(*LATENCY_FIELDS)
 
@@ -317,9 +320,10 @@ def loaded_fields(
     rate = offered(args, output_len)
     c = mix(args)
     one_rate(c, rate)
-    return at_rate(
-        setup, seq_len, output_len, c, ready(setup, seq_len, output_len, c, raise_errors, spec), rate, percentiles
-    )
+    engine = ready(setup, seq_len, output_len, c, raise_errors, spec)
+    f = at_rate(setup, seq_len, output_len, c, engine, rate, percentiles)
+    f.update(energy_fields(setup, engine, f))
+    return f
 
 
 def ready(setup: Setup, seq_len: int, output_len: int, c: dict, raise_errors: bool, spec: tuple | None = None) -> Any:
@@ -361,6 +365,21 @@ def at_rate(
     if setup.request_notes:
         f[TRAFFIC_NOTES] = f.get(TRAFFIC_NOTES, ()) + setup.request_notes
     return f
+
+
+def energy_fields(setup: Setup, engine: Any, f: dict) -> dict:
+    """The served rate's power fields (:data:`LOADED_ENERGY`, :func:`.loaded_energy.loaded_power`) of :func:`at_rate`'s
+    fields ``f`` on the layout ``setup`` made :func:`ready` (``engine``): none where one rate is at or beyond
+    saturation (no latency, no steady state served) or the KV cache holds no request (its fields hold them)."""
+    if engine.__class__ is str:
+        return {}
+    e2e = f["e2e_mean"]
+    if e2e is None:
+        return dict.fromkeys(LOADED_ENERGY)
+    values = loaded_power(
+        setup, engine[0], engine[2].load, f["requests_per_second"], f["itl_mean"], e2e, setup.request_overhead
+    )
+    return dict(zip(LOADED_ENERGY, values))
 
 
 #: The checked traffic arguments an :class:`Engine` depends on (besides the layout and the lengths).
@@ -413,7 +432,7 @@ def _holds_no_request(c: dict, reason: str) -> dict:
     rate = c["arrival_rate"]
     shape = np.shape(rate) if rate is not None else ()
     none = np.full(shape, np.nan) if shape else None
-    f: dict[str, Any] = {k: none for k in LATENCY_FIELDS + ("concurrency_mean", "kv_cache_utilization")}
+    f: dict[str, Any] = {k: none for k in LATENCY_FIELDS + ("concurrency_mean", "kv_cache_utilization", *LOADED_ENERGY)}
     f.update(
         feasible=False,
         arrival_rate=rate if rate is not None else none,

@@ -66,7 +66,8 @@ from mlsysim_fleet.inputs import (
     per_query_unused,
     ratio,
     site,
-    utilization_arg,
+    utilization_of,
+    utilization_source,
     workload_usage,
 )
 from mlsysim_physics.equations import DEFAULT_IDLE_FRACTION, DEFAULT_UTILIZATION
@@ -118,6 +119,13 @@ class SustainabilityResult(UpstreamEnergyNames, Result):
     duration = measure("day", doc="period assessed")
     pue: float = attrs.field()
     utilization: float = attrs.field()
+    utilization_source: str | None = attrs.field(
+        default=None,
+        metadata={
+            "doc": "where the utilization came from: 'argument', 'workload' (a serving result under traffic: its GPUs' "
+            "loaded_power at the served rate, placed between idle and TDP) or 'default'"
+        },
+    )
     boundary: str = attrs.field()  # "accelerator", "it" or "facility": what energy/operational_carbon count
     accelerators: int = attrs.field()
     nodes: int = attrs.field()
@@ -268,9 +276,10 @@ class SustainabilityModel(Solver):
             boundary,
             V.named("decode_fleet", decode_fleet, "clusters"),
         )
-        u = utilization_arg(utilization, mfu)
+        u = utilization_of(utilization, mfu, gs[0].usage)
         t = duration_arg(duration_days, gs[0].usage, high=math.inf)
-        result = _pools_evaluate(gs, u, t, SustainabilityResult, notes=_notes(gs))
+        used = utilization_source(utilization, mfu, gs[0].usage)
+        result = _pools_evaluate(gs, u, t, SustainabilityResult, notes=_notes(gs), utilization_source=used)
         return result if workload is None else carrying(result, "workload", workload)
 
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
@@ -295,10 +304,12 @@ class SustainabilityModel(Solver):
             a["decode_fleet"],
         )
         errors = PointErrors(n)
-        u = checked(errors, "utilization", vectors, a, lambda v: utilization_arg(v, a["mfu"]))
+        u = checked(errors, "utilization", vectors, a, lambda v: utilization_of(v, a["mfu"], gs[0].usage))
         t = checked(errors, "duration_days", vectors, a, lambda v: duration_arg(v, gs[0].usage, high=math.inf))
+        used = "argument" if "utilization" in vectors else utilization_source(a["utilization"], a["mfu"], gs[0].usage)
+        notes = notes_column(n, _notes(gs))
         return _pools_evaluate(
-            gs, u, t, dict, notes=notes_column(n, _notes(gs)), valid=errors.ok, error=errors.messages
+            gs, u, t, dict, notes=notes, utilization_source=used, valid=errors.ok, error=errors.messages
         )
 
 
