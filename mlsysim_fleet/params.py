@@ -10,7 +10,7 @@ from typing import Any
 
 from mlsysim_cli.api import Param
 
-from .scale import with_nodes
+from .scale import with_gpus, with_nodes
 
 CLUSTER = Param("fleet", "CLUSTER", "cluster", required=True, help="Catalog cluster key (mlsysim catalog systems).")
 DAYS = Param(
@@ -43,6 +43,15 @@ NODES = Param(
     help="Use this many nodes of the cluster's kind instead of its count.",
     modifies="fleet",
     apply=with_nodes,
+)
+GPUS = Param(
+    "gpus",
+    "--gpus",
+    "int",
+    help="Use this many accelerators of the cluster's node kind: whole nodes (a multiple of its accelerators per "
+    "node) or part of one node (e.g. --gpus 1); replaces the cluster's size.",
+    modifies="fleet",
+    apply=with_gpus,
 )
 
 

@@ -263,7 +263,9 @@ class SolverCommand:
     result where they depend on it (``key_fields_of(result)``, a result or its ``to_dict()`` as a sweep holds it,
     e.g. serving under traffic leaves out the static batch's latencies; default: ``key_fields``). ``pareto_of``: the
     default objectives where they depend on the inputs (``pareto_of(axes)``, solver keyword -> values; default:
-    ``pareto``).
+    ``pareto``). ``refuse``: warning class name (of the solver's module) -> option: a warning of that class
+    is an error naming the option (exit 1; the warning's ``refusal`` text, else its message), where the command line
+    must not price what Python only warns about.
     """
 
     name: str
@@ -281,6 +283,7 @@ class SolverCommand:
     views: tuple[View, ...] = ()
     key_fields_of: Callable[[Any], tuple[str, ...]] | None = None
     pareto_of: Callable[[dict], tuple[tuple[str, str], tuple[str, str]]] | None = None
+    refuse: tuple[tuple[str, str], ...] = ()
     _by_name: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -327,11 +330,33 @@ class SolverCommand:
         kw = dict(kwargs)
         if strict and self.strict:
             kw[self.strict] = True
+        cls = solver_class(self.solver)
         if bands:
             from mlsysim_uncertainty import banded
 
-            return recorded(banded, solver_class(self.solver), **kw)
-        return recorded(solver_class(self.solver)().solve, **kw)
+            return recorded(self._refused(cls, banded), cls, **kw)
+        return recorded(self._refused(cls, cls().solve), **kw)
+
+    def _refused(self, cls: Any, fn: Callable) -> Callable:
+        """``fn`` with each warning of ``refuse`` raised as a CliError naming its option."""
+        if not self.refuse:
+            return fn
+        import sys
+
+        module = sys.modules[cls.__module__]
+        options = {getattr(module, name): option for name, option in self.refuse}
+
+        def refusing(*args: Any, **kwargs: Any) -> Any:
+            with warnings.catch_warnings():
+                for category in options:
+                    warnings.simplefilter("error", category)
+                try:
+                    return fn(*args, **kwargs)
+                except tuple(options) as w:
+                    refusal = getattr(w, "refusal", None)
+                    raise CliError(options[type(w)], refusal if refusal else " ".join(str(w).split())) from None
+
+        return refusing
 
     def payload(self, inputs: dict, result: Any) -> dict:
         """The stable JSON schema: {"solver", "inputs", "result"}, and ``band_corners`` (the fast and slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlsysim_cli.api import PRECISIONS, Param, SolverCommand
-from mlsysim_fleet.params import CLUSTER, NODES
+from mlsysim_fleet.params import CLUSTER, GPUS, NODES
 
 
 def _plot(result: Any, kwargs: dict) -> Any:
@@ -99,6 +99,7 @@ TRAIN = SolverCommand(
         ),
         Param("tokens", "--tokens", "float", help="Training tokens, for time_to_train (e.g. 15e12)."),
         NODES,
+        GPUS,
     ),
     key_fields=(
         "step_time",
@@ -119,6 +120,9 @@ TRAIN = SolverCommand(
         "total_accelerators",
     ),
     strict="strict",
+    # Megatron-LM refuses a micro-batch count that does not divide the batch of a data-parallel rank
+    # (get_num_microbatches: global batch = micro-batch x dp x micro-batches); Python warns (the guide's example)
+    refuse=(("MicrobatchWarning", "--microbatches"),),
     pareto=(("step_time", "min"), ("memory_per_gpu", "min")),  # time against memory headroom
     title=lambda r, i: f"{r.model.name} on {r.fleet.name} ({r.total_accelerators} accelerators, {r.precision})",
     plot=_plot,

@@ -102,7 +102,10 @@ class TensorParallelAcrossNodesWarning(DistributedWarning):
 
 
 class MicrobatchWarning(DistributedWarning):
-    """Fewer sequences per data-parallel rank than micro-batches, or micro-batches of a fractional size."""
+    """Fewer sequences per data-parallel rank than micro-batches, or micro-batches of a fractional size; ``refusal``:
+    the error ``mlsysim train`` gives instead (it refuses, as Megatron-LM does), naming the valid counts."""
+
+    refusal: str | None = None
 
 
 def _efficiency(value: Any) -> TrainingEfficiency:
@@ -307,7 +310,7 @@ class DistributedModel(Solver):
         notes = LAY.objects([() if isinstance(g, str) else g.notes for g in groups])[combo]
         if fractional.any():
             i = int(np.argmax(fractional))
-            warnings.warn(_fractional_warning(int(local[i]), int(m[i]), float(mb[i])), MicrobatchWarning, stacklevel=2)
+            warnings.warn(_fractional_warning(int(local[i]), int(m[i]), float(mb[i])), stacklevel=2)
             notes[fractional] = LAY.per_pair(
                 combo[fractional],
                 mb[fractional],
@@ -399,7 +402,7 @@ def _step(a: dict[str, Any]) -> tuple[dict[str, Any], tuple[int, int, int], dict
     f = _fields(g, work, *batch)
     local, m, mb = f["local_batch_size"], batch[1], f["micro_batch_size"]
     if local < m or local % m:
-        warnings.warn(_fractional_warning(local, m, mb), MicrobatchWarning, stacklevel=3)
+        warnings.warn(_fractional_warning(local, m, mb), stacklevel=3)
     if f["infeasible_reason"] and g.strict:
         raise InfeasibleError(
             f"DistributedModel: {f['infeasible_reason']}", required=f["memory_per_gpu"], available=g.cap
@@ -459,12 +462,20 @@ def _bubble_note(share: float, m: int) -> tuple[str, ...]:
     )
 
 
-def _fractional_warning(local: int, m: int, mb: float) -> str:
-    return (
+def _fractional_warning(local: int, m: int, mb: float) -> MicrobatchWarning:
+    """The warning, with the command line's refusal (``refusal``: ``mlsysim train`` refuses, as Megatron-LM does)."""
+    w = MicrobatchWarning(
         f"{local} sequences per data-parallel rank in {m} micro-batches gives micro-batches of {mb:g} "
         f"sequences; priced as fractional micro-batches (same total work; bubble uses m={m}). "
         f"Use microbatch_count dividing {local} for a realizable schedule."
     )
+    small = [k for k in range(1, min(local, 4096) + 1) if local % k == 0]
+    shown = ", ".join(map(str, small[:12])) + (", ..." if len(small) > 12 or local > 4096 else "")
+    w.refusal = (
+        f"{m} micro-batches do not divide the {local} sequences of each data-parallel rank (batch_size / dp): "
+        f"a divisor of {local} ({shown})"
+    )
+    return w
 
 
 def _reason(g: _Group, total: float, acts: float) -> str:

@@ -8,9 +8,10 @@ PyTorch's own), the LM head over every token into a cross-entropy loss, forward 
 on fp32 masters with fp32 gradient buffers: the mixed precision the project's training model assumes (bf16
 weights, 2 + 4 + 4 + 8 = 18 B of state per parameter, ``mlsysim_physics.equations.adam_state_bytes``).
 
-Each record is the answer of the training-step call a user makes for one H200 (``mlsysim train`` has no
-one-GPU cluster in the catalog; in Python): ``DistributedModel().solve(model, fleet, batch_size=b, seq_len=S,
-precision="bf16")`` on a fleet of one node of one H200, every other argument at its default (selective
+Each record is the answer of the training-step call a user makes for one H200 (``mlsysim train MODEL
+One_DGX_H200 --gpus 1 --batch-size b --seq-len S --precision bf16``; in Python): ``DistributedModel().solve(model,
+fleet, batch_size=b, seq_len=S, precision="bf16")`` on one of a DGX H200's eight GPUs
+(``mlsysim_fleet.scale.with_gpus``), every other argument at its default (selective
 recomputation: flash attention recomputes the attention core in its backward), and
 ``activation_recomputation="full"`` where the step checkpointed every layer (:func:`call`). The script's one
 ``amp`` point (fp32 weights under autocast, 16 B a parameter) is not a record: no solver argument states fp32
@@ -56,7 +57,7 @@ _SOFTWARE = (
     "copied back to the bf16 weights; eager, no torch.compile"
 )
 _ASSUMED = (
-    "one H200 (a fleet of one node of one GPU: no communication, no pipeline bubble); bf16 with the solver's "
+    "one H200 (one of a DGX H200's eight GPUs: no communication, no pipeline bubble); bf16 with the solver's "
     "default fp32 gradients and master weights; the solver's default efficiency; random weights and tokens"
 )
 
@@ -133,11 +134,11 @@ def _ceiling(raw: dict, kind: str, field: str) -> float:
 
 
 def one_h200() -> Any:
-    """A fleet of one node holding one H200 (no catalog cluster is one GPU)."""
+    """One H200 of the catalog's one-node DGX H200 cluster (``mlsysim train ... One_DGX_H200 --gpus 1``)."""
     import mlsysim
+    from mlsysim_fleet.scale import with_gpus
 
-    node = mlsysim.Node(name="one H200", accelerator=mlsysim.Hardware.Cloud.H200, accelerators_per_node=1)
-    return mlsysim.Fleet(name="one H200", node=node, count=1, source="validation mapping (group T)")
+    return with_gpus(mlsysim.Systems.Clusters.One_DGX_H200, 1)
 
 
 @cache
