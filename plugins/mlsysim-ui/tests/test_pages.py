@@ -178,6 +178,30 @@ def test_sweep_page_refuses_an_empty_item_in_a_list():
         assert not ans.blocks
 
 
+def test_the_explorer_bounds_the_simulators_requests_with_the_reason():
+    """num_requests=1,000,000 with method=simulate held the serving page ~110 s; the explorer takes at most 100,000
+    (documented in docs/ui.md), refused before any solve on the field, on the serving, generic and sweep pages."""
+    import time
+
+    from mlsysim_ui.forms import WORK_LIMITS, Field, convert
+
+    needs("ServingModel")
+    assert WORK_LIMITS["num_requests"][0] == 100_000
+    assert convert(Field("num_requests", "int"), "100000") == 100_000
+    traffic = dict(method="simulate", arrival_rate="5", input_len="1024", output_len="256", num_requests="1000000")
+    for slug, base in (("serving", PAGES["serving"].example), ("solver/ServingModel", PAGES["serving"].example)):
+        start = time.perf_counter()
+        ans = page(slug).answer({**base, **traffic})
+        assert time.perf_counter() - start < 20 and not ans.blocks
+        assert ans.errors == {
+            "num_requests": "num_requests=1000000 is invalid: expected at most 100,000 in the explorer (the simulator "
+            "serves ~11 k requests a second: 1 M would hold the page ~2 min; more from Python: "
+            "mlsysim.ServingModel().solve(..., method='simulate', num_requests=N))"
+        }
+    ans = page("sweep").answer({**PAGES["sweep"].example, **traffic, "num_requests": "1000,2000000"})
+    assert ans.errors["num_requests"].startswith("num_requests=2000000 is invalid: expected at most 100,000")
+
+
 def test_sweep_page_gives_the_solvers_reason_when_no_point_is_valid():
     """A value the solver refuses at every point ('abc' or '1-8' for batch_size) is named under its field in the
     solver's words, as solve() says it; before, the page blamed the objective x=batch_size ('not a numeric field')."""

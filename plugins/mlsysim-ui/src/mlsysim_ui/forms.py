@@ -29,6 +29,16 @@ ANNOTATION_SECTIONS = {
     "GridProfile": ("grids",),
     "NetworkFabric": ("fabrics",),
 }
+#: The explorer's bounds on work, by argument name (any solver's), so one page cannot hold the server: name ->
+#: (largest value, why). ServingModel's simulator serves ~11 k requests a second here (100 k took 8.9 s, 1 M held a
+#: page 110 s); its solve() takes up to 10 M.
+WORK_LIMITS = {
+    "num_requests": (
+        100_000,
+        "the simulator serves ~11 k requests a second: 1 M would hold the page ~2 min; "
+        "more from Python: mlsysim.ServingModel().solve(..., method='simulate', num_requests=N)",
+    )
+}
 #: catalog sections an untyped (``Any``) parameter resolves against, by its name
 NAME_SECTIONS = {
     "model": ("models",),
@@ -156,9 +166,13 @@ def convert(field: Field, text: str) -> Any:
     numbers = {"int": (int,), "float": (float,), "any": (int, float)}[field.kind]
     for number in numbers:
         try:
-            return number(text)
+            value = number(text)
         except ValueError:
-            pass
+            continue
+        limit = WORK_LIMITS.get(field.name)
+        if limit is not None and value > limit[0]:
+            raise mlsysim.InvalidInputError(field.name, value, f"at most {limit[0]:,} in the explorer", limit[1])
+        return value
     if field.kind != "int" and re.match(r"^[-+.\d][\d.eE+-]*\s*[A-Za-z]", text):
         from mlsysim_core.units import parse_strict  # no pint expressions: "9 s*9**9**9" takes minutes
 
