@@ -24,7 +24,7 @@ import click
 from mlsysim_core.format import measured, number, value
 from mlsysim_core.results import missing_text
 
-from .api._out import csv_text, dumps, flatten, table, write
+from .api._out import dumps, flatten, table
 from .api.command import (
     CONTEXT,
     CliError,
@@ -38,10 +38,16 @@ from .api.command import (
     solver_class,
 )
 
-MAX_POINTS = 20_000_000  # ~300 bytes of columns a point
+#: Bytes a point of the widest sweep holds (``sweep serve``, 107 fields; bench/sweep_memory.py, the peak resident set's
+#: slope past the first chunk): ~1.0 kB plain (200 k -> 400 k points), ~1.4 kB with --bands (30 k -> 90 k; before its
+#: rows were made a chunk at a time, ~31 kB). The caps keep a sweep within MEMORY_CAP bytes.
+POINT_BYTES = {False: 1_000, True: 1_400}
+MEMORY_CAP = 20e9
+MAX_POINTS = int(MEMORY_CAP // POINT_BYTES[False])  # 20,000,000
 _TABLE_ENDS = 20  # a table of more than _TABLE_ROWS rows shows this many at each end
 _TABLE_ROWS = 100_000
 _CHUNK = 1 << 16  # rows turned into Python values at a time (CSV, JSON)
+_BANDED_CHUNK = 1 << 12  # the same with bands: ~16 kB of dicts a row (bench/sweep_memory.py)
 _RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*(?::\s*([x+*])\s*(\d+(?:\.\d+)?))?\s*$")
 _NUM = r"(-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
 _FLOAT_RANGE = re.compile(rf"^\s*{_NUM}\s*\.\.\s*{_NUM}\s*:\s*([x+*])\s*{_NUM}\s*$")
@@ -197,8 +203,14 @@ class Points:
         cls = solver_class(cmd.solver)
         self.cmd, self.axes, self.shape = cmd, axes, [len(v) for v in axes.values()]
         self.n = math.prod(self.shape)
-        if self.n > MAX_POINTS:
-            raise CliError("sweep", f"{self.n} points is more than {MAX_POINTS}; narrow the lists")
+        cap = int(MEMORY_CAP // POINT_BYTES[bands])
+        if self.n > cap:
+            raise CliError(
+                "sweep",
+                f"{self.n} points is more than {cap}"
+                + (f" with --bands (~{POINT_BYTES[True]:,} B a point, {MEMORY_CAP / 1e9:g} GB in all)" if bands else "")
+                + "; narrow the lists",
+            )
         grid, parts = engine_grid(cmd, axes)
         self.cls, self.grid = cls, grid
         show = self.n > DEFAULT_CHUNK and sys.stderr.isatty()
@@ -233,8 +245,9 @@ class Points:
         return self.n
 
     def __iter__(self) -> Any:
-        for start in range(0, self.n, _CHUNK):
-            yield from self[start : start + _CHUNK]
+        step = _CHUNK if self.bands is None else _BANDED_CHUNK
+        for start in range(0, self.n, step):
+            yield from self[start : start + step]
 
     def __getitem__(self, rows: slice) -> list[dict]:
         start, stop = rows.indices(self.n)[:2]
@@ -376,14 +389,23 @@ class Points:
     def write_csv(self, path: str) -> None:
         """Every point as CSV: ``inputs.<name>``, ``result.<field> [unit]`` (nested values flattened to
         ``result.<field>.<key>``), ``error``, ``pareto``; columns in first-seen order."""
-        if self.nested:
-            rows = []
-            for pt in self:
-                row = flatten("", {"inputs": pt["inputs"]}, {})
-                res = pt["result"] or dict.fromkeys(self.units)
-                flatten("", {"result": res}, row, {f"result.{f}": u for f, u in self.units.items()})
-                rows.append(row | {"error": pt["error"] or "", "pareto": pt["pareto"]})
-            write(path, csv_text(rows))
+        stdout = contextlib.nullcontext(sys.stdout)
+        if self.nested:  # two passes over the points, a chunk at a time: the columns (first-seen order), the rows
+            units = {f"result.{f}": u for f, u in self.units.items()}
+
+            def rows() -> Any:
+                for pt in self:
+                    row = flatten("", {"inputs": pt["inputs"]}, {})
+                    flatten("", {"result": pt["result"] or dict.fromkeys(self.units)}, row, units)
+                    yield row | {"error": pt["error"] or "", "pareto": pt["pareto"]}
+
+            cols: dict[str, None] = {}
+            for row in rows():
+                cols.update(dict.fromkeys(row))
+            with stdout if path == "-" else open(path, "w", encoding="utf-8", newline="") as f:
+                dw = csv.DictWriter(f, fieldnames=list(cols), lineterminator="\n")
+                dw.writeheader()
+                dw.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows())
             return
         inputs = [f"inputs.{p.name}" for p in self.cmd.params]
         cols = {f: f"result.{f} [{self.units[f]}]" if f in self.units else f"result.{f}" for f in self.fields}
@@ -396,7 +418,6 @@ class Points:
         else:
             unit_cols = [cols[f] for f in self.units]
             head = inputs + unit_cols + ends + [c for c in solved if c not in unit_cols]
-        stdout = contextlib.nullcontext(sys.stdout)
         with stdout if path == "-" else open(path, "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(head)

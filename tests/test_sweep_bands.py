@@ -316,3 +316,31 @@ def test_reliability_sweep_bands_keep_goodput_under_1_and_the_job_as_floor():
     for i, hours in enumerate((1.0, 100.0, 2000.0)):
         point = r.bands.point(i)
         assert point["goodput"][1] < 1.0 and point["expected_completion_time"][0] > hours * 3600
+
+
+def test_a_banded_sweep_writes_its_rows_a_chunk_at_a_time_and_caps_by_its_memory(monkeypatch, tmp_path):
+    """``sweep --bands --csv`` held every row's band dicts at once (~31 kB a point; the 20 M-point cap assumed
+    300 B): its rows are now made _BANDED_CHUNK at a time in two passes (columns, rows), the file the same
+    whatever the chunk, and the banded cap is MEMORY_CAP / POINT_BYTES[True] (bench/sweep_memory.py), said."""
+    from click.testing import CliRunner
+
+    import mlsysim_cli.sweep as S
+    from mlsysim_cli import main
+
+    args = (
+        "sweep serve --model Llama3_8B --hardware H100,H200 --seq-len 2048 --batch-size 1,16,64 --bands --csv".split()
+    )
+    whole, small = tmp_path / "whole.csv", tmp_path / "small.csv"
+    assert CliRunner().invoke(main, [*args, str(whole)]).exit_code == 0
+    monkeypatch.setattr(S, "_BANDED_CHUNK", 4)  # 6 points: two chunks, the second short
+    assert CliRunner().invoke(main, [*args, str(small)]).exit_code == 0
+    text = whole.read_text()
+    assert text == small.read_text() and text.count("\n") == 7 and "result.bands.ttft.low [ms]" in text
+    assert S.MAX_POINTS == 20_000_000 and int(S.MEMORY_CAP // S.POINT_BYTES[True]) == 14_285_714
+    out = CliRunner().invoke(
+        main, "sweep roofline --model Llama3_8B --hardware A100,H100 --batch-size 1..8000000 --bands".split()
+    )
+    assert out.exit_code == 1 and out.output == (
+        "Error: sweep: 16000000 points is more than 14285714 with --bands (~1,400 B a point, 20 GB in all); "
+        "narrow the lists\n"
+    )
