@@ -399,11 +399,11 @@ class Points:
                     flatten("", {"result": pt["result"] or dict.fromkeys(self.units)}, row, units)
                     yield row | {"error": pt["error"] or "", "pareto": pt["pareto"]}
 
-            cols: dict[str, None] = {}
+            seen: dict[str, None] = {}
             for row in rows():
-                cols.update(dict.fromkeys(row))
+                seen.update(dict.fromkeys(row))
             with stdout if path == "-" else open(path, "w", encoding="utf-8", newline="") as f:
-                dw = csv.DictWriter(f, fieldnames=list(cols), lineterminator="\n")
+                dw = csv.DictWriter(f, fieldnames=list(seen), lineterminator="\n")
                 dw.writeheader()
                 dw.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows())
             return
