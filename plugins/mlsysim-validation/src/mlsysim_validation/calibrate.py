@@ -316,7 +316,7 @@ class Calibration:
                 "",
                 f"median |error|: default {med(f.before):.1%}, fitted {med(f.after):.1%}, "
                 f"leave-one-out {med(f.loo):.1%}",
-                *_caution(self.points),
+                *_caution(self.points, v),
             ]
         )
 
@@ -362,10 +362,11 @@ def _request_path(points: list[Point], free: list[str]) -> list[str]:
     return [f"request_overhead fitted from rows {', '.join(seen)} only (a client's TTFT or e2e under a load)"]
 
 
-def _caution(points: list[Point]) -> list[str]:
+def _caution(points: list[Point], values: dict) -> list[str]:
     """A line when rows of the kind the model errs on most are fitted: TTFT-like under load, whose model error on
     published points (mlsysim_uncertainty.model_error) is several times ITL's; on the calibration set a fit to
-    them lowers compute and the ITL predictions pay for it (docs/accuracy.md, calibrating on a few points)."""
+    them lowers compute and the ITL predictions pay for it (docs/accuracy.md, calibrating on a few points), unless
+    the fit kept (``values``) is the request path alone, which only such rows see."""
     from mlsysim_uncertainty.model_error import TTFT, error_class, measured, regimes
 
     n = sum(error_class("ServingModel", regimes("ServingModel", p.load), p.quantity) == TTFT for p in points)
@@ -374,8 +375,13 @@ def _caution(points: list[Point]) -> list[str]:
         return []
     return [
         f"caution: {n} of these rows are TTFT-like under load, where the model's error on published points is "
-        f"x{math.exp(-q):.2g}-x{math.exp(q):.2g} (80 %): fitted, they move compute and the token gaps pay for it "
-        "(docs/accuracy.md: calibrate on rows the model describes, five or more)"
+        f"x{math.exp(-q):.2g}-x{math.exp(q):.2g} (80 %): "
+        + (
+            "here they set the request path alone, which only they see"
+            if list(values) == ["request_overhead"]
+            else "fitted, they move compute and the token gaps pay for it"
+        )
+        + " (docs/accuracy.md: calibrate on rows the model describes, five or more)"
     ]
 
 
