@@ -386,11 +386,16 @@ def loaded_utilization(result: Any, fleet: Fleet) -> float | None:
     if p is None:
         return None
     watts = amount("workload.loaded_power", p, Unit("W"), 1.0, "W")
-    share = ratio("workload.power_idle", getattr(result, "power_idle", None), 0.0, 1.0 - 1e-9)
+    return placed(watts, ratio("workload.power_idle", getattr(result, "power_idle", None), 0.0, 1.0 - 1e-9), fleet)
+
+
+def placed(watts: float, share: float, fleet: Fleet) -> float:
+    """A GPU's mean draw ``watts`` as the node utilization of ``fleet`` (:func:`loaded_utilization`): its position
+    between the awake-idle draw (``share`` of TDP) and TDP, u = (P / TDP - share) / (1 - share)."""
     tdp = fleet.node.accelerator.si.tdp
     if tdp is None:
         raise InvalidInputError(
-            "fleet.node.accelerator.tdp", None, "the accelerator's TDP (W), to place the workload's loaded_power"
+            "fleet.node.accelerator.tdp", None, "the accelerator's TDP (W), to place the workload's loaded power"
         )
     u = (watts / tdp - share) / (1.0 - share)
     return 0.0 if u < 0.0 else 1.0 if u > 1.0 else u  # within [idle, TDP] by the power model; rounding only
@@ -508,6 +513,11 @@ class Pools(NamedTuple):
     decode_gpus: float
     input_tokens_per_second: float  #: requests/s x seq_len: the prompts the prefill pool serves
     output_tokens_per_second: float  #: requests/s x output_len: the tokens the decode pool serves
+    #: each pool's GPUs' mean power at the served rate (W; ``prefill_loaded_power``, ``decode_loaded_power``) and the
+    #: power model's awake-idle share of TDP, None where the result states none
+    prefill_power: float | None = None
+    decode_power: float | None = None
+    power_idle: float | None = None
 
 
 def disagg_pools(result: Any) -> Pools | None:
@@ -534,6 +544,13 @@ def disagg_pools(result: Any) -> Pools | None:
     S = getattr(result, "seq_len", None)
     if isinstance(S, bool) or not isinstance(S, Real) or not float(S) >= 1.0:
         raise InvalidInputError("workload.seq_len", S, "the prompt length in tokens (>= 1)")
+    watts: list[float | None] = []
+    for role in ("prefill", "decode"):
+        w = getattr(result, f"{role}_loaded_power", None)
+        watts.append(None if w is None else amount(f"workload.{role}_loaded_power", w, Unit("W"), 1.0, "W"))
+    share = None
+    if watts[0] is not None and watts[1] is not None:
+        share = ratio("workload.power_idle", getattr(result, "power_idle", None), 0.0, 1.0 - 1e-9)
     return Pools(
         names[0],
         p,
@@ -541,6 +558,9 @@ def disagg_pools(result: Any) -> Pools | None:
         d,
         rps * float(S),
         amount("workload.output_tokens_per_second", out, Unit("1/s"), 1.0, "tokens per second"),
+        prefill_power=watts[0],
+        decode_power=watts[1],
+        power_idle=share,
     )
 
 
@@ -572,7 +592,9 @@ def disagg_usage(pools: Pools, fleet: Fleet, decode_fleet: Any) -> tuple:
                     "workload", f"a {role} pool on {hw}", f"a result solved on the fleet's accelerator, {mine}"
                 )
         k = replicas(p + d, fleet)
-        return ((fleet, _pool_usage(pools, p / (p + d), p + d, k)),)
+        u = _pool_utilization(pools, fleet, fleet)
+        both = None if u is None else (p * u[0] + d * u[1]) / (p + d)  # the node power model is linear in u
+        return ((fleet, _pool_usage(pools, p / (p + d), p + d, k, both)),)
     if not isinstance(decode_fleet, Fleet):
         raise InvalidInputError("decode_fleet", decode_fleet, "a Fleet (Cluster) of the decode pool's accelerator")
     for name, f, role, hw in (
@@ -583,17 +605,29 @@ def disagg_usage(pools: Pools, fleet: Fleet, decode_fleet: Any) -> tuple:
         if hw != acc:
             raise InvalidInputError(name, f.name, f"a Fleet of the {role} pool's accelerator, {hw}", f"it holds {acc}")
     k = min(_pool_copies(p, fleet, "fleet", "prefill"), _pool_copies(d, decode_fleet, "decode_fleet", "decode"))
-    return ((fleet, _pool_usage(pools, 1.0, p, k)), (decode_fleet, _pool_usage(pools, 0.0, d, k)))
+    u = _pool_utilization(pools, fleet, decode_fleet) or (None, None)
+    return ((fleet, _pool_usage(pools, 1.0, p, k, u[0])), (decode_fleet, _pool_usage(pools, 0.0, d, k, u[1])))
 
 
-def _pool_usage(pools: Pools, share: float, gpus: float, k: int) -> Usage:
-    """The :class:`Usage` of ``gpus`` accelerators of a deployment (k whole ones), ``share`` of its cost on prompts."""
+def _pool_utilization(pools: Pools, prefill_fleet: Fleet, decode_fleet: Fleet) -> tuple | None:
+    """(prefill, decode) node utilizations of the pools' GPUs' power at the served rate (:func:`placed`), None where
+    the result states none."""
+    share, p, d = pools.power_idle, pools.prefill_power, pools.decode_power
+    if share is None or p is None or d is None:
+        return None
+    return placed(p, share, prefill_fleet), placed(d, share, decode_fleet)
+
+
+def _pool_usage(pools: Pools, share: float, gpus: float, k: int, u: float | None) -> Usage:
+    """The :class:`Usage` of ``gpus`` accelerators of a deployment (k whole ones), ``share`` of its cost on prompts,
+    its node utilization ``u`` (None: none stated)."""
     return Usage(
         tokens_per_second=pools.output_tokens_per_second,
         input_tokens_per_second=pools.input_tokens_per_second,
         prefill_time_share=share,
         replica_accelerators=gpus,
         replicas=k,
+        utilization=u,
     )
 
 

@@ -160,7 +160,9 @@ def test_a_real_disaggregated_result_on_two_vendors_parts():
     fp, fd = Fleet(name="p", node=N.DGX_H100, count=1), Fleet(name="d", node=N.DGX_H200, count=1)
     grid = mlsysim.Infra.Grids.Quebec
     got = M.solve(fp, 30, datacenter=grid, workload=r, decode_fleet=fd)
-    alone = [M.solve(f, 30, datacenter=grid).tco.to("USD").magnitude for f in (fp, fd)]
+    # each fleet at its pool's power at the served rate, placed between idle (0.18 of TDP) and TDP (700 W both)
+    u = [(x.to("W").magnitude / 700.0 - 0.18) / 0.82 for x in (r.prefill_loaded_power, r.decode_loaded_power)]
+    alone = [M.solve(f, 30, datacenter=grid, utilization=ux).tco.to("USD").magnitude for f, ux in zip((fp, fd), u)]
     out = r.output_tokens_per_second.to("1/s").magnitude
     assert got.tco.to("USD").magnitude == pytest.approx(sum(alone))
     assert got.cost_per_million_tokens.to("USD").magnitude == pytest.approx(sum(alone) / (30 * 86400) / out * 1e6)
@@ -274,3 +276,20 @@ def test_the_command_line_chain_prices_a_disaggregated_serve_as_python_does(tmp_
     bad = CliRunner().invoke(main, [*cost, "--decode-cluster", "Meta_RSC_6K"])
     lines = [ln for ln in bad.stderr.splitlines() if ln.strip()]
     assert bad.exit_code == 1 and len(lines) == 1 and "decode_fleet" in lines[0] and "A100" in lines[0], bad.stderr
+
+
+def test_each_fleet_sits_at_its_pools_power_at_the_served_rate():
+    """The pools' GPUs draw 700 x (0.18 + 0.82 u): u = 0.25 on the prefill pool, 0.75 on the decode pool; the
+    prefill node 2 + 6 x 0.25 = 3.5 kW, the decode node 2 + 8 x 0.75 = 8 kW: 11.5 kW, their mean utilization 0.5."""
+    w = disagg(prefill_loaded_power=700 * (0.18 + 0.82 * 0.25), decode_loaded_power=700 * (0.18 + 0.82 * 0.75))
+    w.power_idle = 0.18
+    r = M.solve(FLEET_P, workload=w, decode_fleet=FLEET_D, duration_days=365)
+    assert r.it_power.to("kW").magnitude == pytest.approx(11.5)
+    assert r.utilization == pytest.approx(0.5) and r.utilization_source == "workload"
+    same = disagg(HW_P, HW_P, prefill_loaded_power=w.prefill_loaded_power, decode_loaded_power=w.decode_loaded_power)
+    same.power_idle = 0.18
+    one = M.solve(attrs.evolve(FLEET_P, count=2), workload=same, duration_days=365)
+    assert one.utilization == pytest.approx(0.5)  # one fleet: the GPU-weighted mean of the pools'
+    assert M.solve(FLEET_P, workload=w, decode_fleet=FLEET_D, duration_days=365, utilization=1.0).it_power.to(
+        "kW"
+    ).magnitude == pytest.approx(18.0)

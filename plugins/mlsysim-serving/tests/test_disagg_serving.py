@@ -415,4 +415,6 @@ def test_the_aggregated_comparison_is_made_on_the_first_read_of_one_of_its_field
     fresh = ServingModel().solve(L.Llama3_70B, H.H100, 4000, output_len=500, arrival_rate=4.0, **case)
     for copied in (pickle.loads(pickle.dumps(fresh)), copy.copy(fresh), copy.deepcopy(fresh)):
         assert copied.to_dict() == r.to_dict() and copied.why() == r.why() and copied == r
+    # other read only its comparison: the pools' served-rate power (its other later group) waits for a read of its own
+    assert "_later" in vars(other) and other.loaded_energy_per_token is not None
     assert all("_later" not in vars(x) for x in (r, other, fresh))

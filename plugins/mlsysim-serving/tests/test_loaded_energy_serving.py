@@ -85,3 +85,37 @@ def test_a_sweep_of_rates_answers_what_each_solve_does():
     want = [solve(rate).si("loaded_energy_per_token") for rate in (0.5, 3.0)]
     assert got[:2] == pytest.approx(want, rel=1e-9)
     assert math.isnan(got[2])  # overloaded: no steady state served
+
+
+def _disagg(rate=2.0, **extra):
+    from mlsysim_serving import ServingModel as SM
+
+    import mlsysim
+
+    return SM().solve(
+        mlsysim.Models.Language.Llama3_70B,
+        mlsysim.Hardware.Cloud.H100,
+        seq_len=2000,
+        output_len=500,
+        arrival_rate=rate,
+        disagg="prefill=H100x8:tp8,decode=H200x8:tp4",
+        fabric="IB_NDR",
+        **extra,
+    )
+
+
+def test_a_disaggregated_layouts_energy_is_both_pools_power_over_its_output_tokens():
+    """Busy shares ~0 (1e-9): every GPU of both pools draws 0.18 x 700 W = 126 W, so 16 GPUs over 2 req/s x 500 tokens
+    is 16 x 126 / 1,000 = 2.016 J a token; with the fitted shares the prefill pool (busy a quarter of the time at
+    2 req/s) draws less a GPU than the decode pool, each between idle and TDP."""
+    idle = _disagg(power_compute=1e-9, power_memory=1e-9)
+    assert idle.loaded_energy_per_token.to("J/token").magnitude == pytest.approx(2.016, rel=1e-8)
+    r = _disagg()
+    p, d = (x.to("W").magnitude for x in (r.prefill_loaded_power, r.decode_loaded_power))
+    assert 126.0 < p < d < 700.0 and r.power_idle == 0.18
+    want = (r.prefill_gpus * p + r.decode_gpus * d) / r.output_tokens_per_second.to("1/s").magnitude
+    assert r.loaded_energy_per_token.to("J/token").magnitude == pytest.approx(want, rel=1e-12)
+    assert "_aggregated_goodput_per_gpu" not in vars(r)  # read apart from the aggregated comparison
+    assert _disagg(200.0).loaded_energy_per_token is None  # overloaded: no steady state served
+    fresh = _disagg()
+    assert pickle.loads(pickle.dumps(fresh)) == r and fresh.disagg_gain == r.disagg_gain

@@ -698,7 +698,8 @@ def _pools_evaluate(gs: tuple, u: Any, t: Any, price: Any, make: Any, **extra: A
     """:func:`_evaluate` of one group, or the sum of two pools' (:func:`_combine`)."""
     if len(gs) == 1:
         return _evaluate(gs[0], u, t, price, make, **extra)
-    return make(**_combine([_evaluate(g, u, t, price, dict) for g in gs], t), **extra)
+    own = extra.get("utilization_source") == "workload"  # each fleet at its own pool's served-rate power
+    return make(**_combine([_evaluate(g, g.usage.utilization if own else u, t, price, dict) for g in gs], t), **extra)
 
 
 #: Fields of two pools' EconomicsResult that add up (money, energy, power, counts, cost per token: each pool's
@@ -737,6 +738,8 @@ def _combine(cols: list, t: Any) -> dict:
     f = dict(a)
     for k in _SUMMED:
         f[k] = None if a[k] is None or b[k] is None else a[k] + b[k]
+    # each fleet's own (a pool's served-rate power) or the same: their mean over the accelerators
+    f["utilization"] = (a["utilization"] * a["accelerators"] + b["utilization"] * b["accelerators"]) / f["accelerators"]
     n, tco = f["accelerators"], f["tco"]
     f["cost_per_gpu_hour"] = None if tco is None else tco / (n * t)
     ra, rb = a["rental_estimate"], b["rental_estimate"]  # per accelerator-hour: weighted by accelerators

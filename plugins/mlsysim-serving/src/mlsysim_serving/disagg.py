@@ -14,6 +14,7 @@ ITL = the decode pool's token gap; e2e = TTFT + (O - 1) gaps.
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 from mlsysim_core import validate as V
@@ -24,8 +25,9 @@ from mlsysim_core.types import NetworkFabric
 from . import kernels as K
 from . import traffic as TR
 from . import under_load as UL
-from .disagg_result import DisaggServingResult, built
+from .disagg_result import ENERGY, DisaggServingResult, built
 from .layout import Disagg, KVLink, Pool, kv_link, parse_disagg
+from .loaded_energy import loaded_power
 from .memo import Memo, SameArguments
 from .ops import SCALAR
 from .roots import largest_meeting, nearest_known
@@ -472,6 +474,7 @@ class _Call:
         rate_p, rate_d, max_rate = rates["prefill"], rates["decode"], rates["max"]
         O, gpus = float(output_len), layout.prefill.gpus + layout.decode.gpus
         self.rate_p, self.rate_d, self.O, self.gpus = rate_p, rate_d, O, gpus
+        self.gpus_p, self.gpus_d = layout.prefill.gpus, layout.decode.gpus
         both = rate_p > 0 and rate_d > 0  # a pool meeting no SLO at any rate has no GPUs per request/s
         g_p = layout.prefill.replica_gpus / rate_p if both else math.inf
         g_d = layout.decode.replica_gpus / rate_d if both else math.inf
@@ -494,7 +497,7 @@ class _Call:
             later=self.aggregated,
         )
 
-    def aggregated(self) -> dict:
+    def aggregated(self, name: str | None = None) -> dict:
         """The result fields of the aggregated comparison (:data:`.disagg_result.COMPARISON`, stored names): the best
         aggregated layout at this call's SLOs (:meth:`_Aggregated.best`), the gain over it and the notes, found on
         the first call (a result's first read of one of them) and kept."""
@@ -512,7 +515,8 @@ class _Call:
     def at(self, lam: float) -> DisaggServingResult:
         """The result at the offered total rate ``lam`` (checked): the pools' combined fields there."""
         pools, O = self.pools, self.O
-        f = pools.combine(pools.pre.at(lam / pools.R_p), pools.dec.at(lam / pools.R_d))
+        at_p, at_d = pools.pre.at(lam / pools.R_p), pools.dec.at(lam / pools.R_d)
+        f = pools.combine(at_p, at_d)
         over = f["overloaded"]
         served = min(lam, pools.saturation)
         att = None
@@ -525,7 +529,37 @@ class _Call:
         f["slo_attainment"] = att
         f["prefill_replicas_needed"] = math.ceil(lam / self.rate_p) if self.rate_p > 0 else None
         f["decode_replicas_needed"] = math.ceil(lam / self.rate_d) if self.rate_d > 0 else None
-        return built(f, self.base)
+        return built(f, self.base, partial(self.later, at_p, at_d, lam, served))
+
+    def later(self, at_p: dict, at_d: dict, lam: float, served: float, name: str | None) -> dict:
+        """The later fields of the result at total rate ``lam`` (its pools' fields ``at_p``, ``at_d``; ``served``
+        requests/s) whose stored ``name`` is read (None: all): the pools' power at the served rate
+        (:data:`.disagg_result.ENERGY`, :meth:`energy`) or the aggregated comparison (:meth:`aggregated`)."""
+        if name is None:
+            return {**self.aggregated(), **self.energy(at_p, at_d, lam, served)}
+        return self.energy(at_p, at_d, lam, served) if name in ENERGY else self.aggregated()
+
+    def energy(self, at_p: dict, at_d: dict, lam: float, served: float) -> dict:
+        """Each pool's mean power per GPU at its replicas' rate (:func:`.loaded_energy.loaded_power`) and the energy
+        per output token of both: (prefill GPUs x P_prefill + decode GPUs x P_decode) / (served x output_len); none
+        where a pool is at or beyond saturation (no steady state served)."""
+        pools = self.pools
+        out = dict.fromkeys(ENERGY)
+        out["power_idle"] = pools.pre.setup.power_idle
+        if "e2e_mean" not in at_p or "e2e_mean" not in at_d:
+            return out
+        powers = []
+        for replica, at, R in ((pools.pre, at_p, pools.R_p), (pools.dec, at_d, pools.R_d)):
+            load = replica.engine().load
+            powers.append(
+                loaded_power(replica.setup, replica.cost, load, lam / R, at["itl_mean"], at["e2e_mean"], 0.0)[1]
+            )
+        if None in powers:  # a part without a TDP
+            return out
+        out["_prefill_loaded_power"], out["_decode_loaded_power"] = powers
+        total = self.gpus_p * powers[0] + self.gpus_d * powers[1]
+        out["_loaded_energy_per_token"] = total / (served * self.O)
+        return out
 
 
 #: :class:`_Call` by the identity of solve()'s arguments (the memo's key: those a sweep of disaggregated solves

@@ -66,6 +66,19 @@ class DisaggServingResult(Result):
     )
     aggregated_layout = _opt("that aggregated layout")
     disagg_gain = _opt("balanced_goodput_per_gpu / aggregated_goodput_per_gpu")
+    prefill_loaded_power = measure(
+        "W", doc="mean power per prefill GPU at the served rate (busy and idle)", optional=True
+    )
+    decode_loaded_power = measure(
+        "W", doc="mean power per decode GPU at the served rate (busy and idle)", optional=True
+    )
+    loaded_energy_per_token = measure(
+        "J/token",
+        doc="both pools' energy per output token at the served rate: (prefill GPUs x prefill_loaded_power + decode "
+        "GPUs x decode_loaded_power) / output tokens per second",
+        optional=True,
+    )
+    power_idle: float = attrs.field(default=None, metadata={"doc": "awake-idle share of TDP in the power model"})
     prefill_hardware: str = attrs.field()
     prefill_gpus: int = attrs.field()
     prefill_tp: int = attrs.field()
@@ -97,7 +110,7 @@ class DisaggServingResult(Result):
     _aggregated_goodput_per_gpu: float | None
 
     def __getstate__(self) -> dict:
-        """What pickle and copy keep: every field, the aggregated comparison's answered first (:data:`COMPARISON`)."""
+        """What pickle and copy keep: every field, the later ones answered first (COMPARISON, ENERGY)."""
         return {k: v for k, v in answered(self).items() if k != LATER}
 
     @property
@@ -150,5 +163,8 @@ class DisaggServingResult(Result):
 #: The fields (stored names) of the aggregated comparison: a disaggregated solve answers them on the first read of one
 #: (:meth:`.disagg._Call.aggregated`), so a call that reads none sets up no aggregated layout
 COMPARISON = ("_aggregated_goodput_per_gpu", "aggregated_layout", "disagg_gain", "notes")
+#: The pools' power at the served rate (stored names): answered on the first read of one, apart from the comparison
+#: (:meth:`.disagg._Call.energy`)
+ENERGY = ("_prefill_loaded_power", "_decode_loaded_power", "_loaded_energy_per_token", "power_idle")
 #: :class:`.results.Trusted` of DisaggServingResult: how a disaggregated solve builds its results (:mod:`.disagg`)
-built = Trusted(DisaggServingResult, later=COMPARISON)
+built = Trusted(DisaggServingResult, later=COMPARISON + ENERGY)

@@ -411,28 +411,34 @@ class _Later:
     def __get__(self, obj: Any, cls: Any = None) -> Any:
         if obj is None:
             return self
-        d = answered(obj)
+        d = answered(obj, self.name)
         if self.name not in d:
             raise AttributeError(f"{type(obj).__name__!r} object has no attribute {self.name!r}")
         return d[self.name]
 
 
-def answered(obj: Any) -> dict[str, Any]:
-    """The dict of the result ``obj`` with its later fields answered (:class:`Trusted`: ``later``): the first call runs
-    what its dict holds under :data:`LATER` (stored names -> values, its class's converters applied) and drops it."""
+def answered(obj: Any, name: str | None = None) -> dict[str, Any]:
+    """The dict of the result ``obj`` with its later fields answered (:class:`Trusted`: ``later``): what its dict holds
+    under :data:`LATER` is called with the stored ``name`` read (None: every later field) and answers that field's
+    group or more (stored names -> values, its class's converters applied); once every later field is in the dict,
+    :data:`LATER` is dropped. A group answers the same values whenever it is asked."""
     d = obj.__dict__
     later = d.get(LATER)
     if later is not None:
-        values = dict(later())
-        for name, convert in _later_converters.get(type(obj), ()):
-            values[name] = convert(values[name])
+        values = dict(later(name))
+        for field, convert in _later_converters.get(type(obj), ()):
+            if field in values:
+                values[field] = convert(values[field])
         d.update(values)
-        d.pop(LATER, None)
+        if all(field in d for field in _later_names[type(obj)]):
+            d.pop(LATER, None)
     return d
 
 
 #: converters of each class's later fields (:class:`Trusted`)
 _later_converters: dict[type, tuple] = {}
+#: each class's later fields (stored names)
+_later_names: dict[type, tuple] = {}
 
 
 class Trusted:
@@ -443,8 +449,9 @@ class Trusted:
     them. A key that is no field, or a field without a default that is not given, raises TypeError naming it.
     Users' constructions keep ``cls(...)``; a class with validators or a post-init hook has no trusted path
     (they would be skipped). ``later``: stored names of fields a :meth:`stored` base may leave to a function
-    (its ``later``) that answers them all on the first read of one (:class:`_Later`, installed on ``cls``; the
-    result stays frozen: the function must answer the same values whenever it is called)."""
+    (its ``later``, called with the stored name read, None for all) that answers them, or the group of the one read,
+    on the first read of one (:class:`_Later`, installed on ``cls``; the result stays frozen: the function must answer
+    the same values whenever it is called)."""
 
     __slots__ = ("cls", "names", "defaults", "converters", "count", "later", "count_later", "converters_later")
 
@@ -467,6 +474,7 @@ class Trusted:
         self.converters_later = tuple((name, c) for name, c in self.converters if name not in later)
         if later:
             _later_converters[cls] = tuple((name, c) for name, c in self.converters if name in later)
+            _later_names[cls] = later
             for name in later:
                 setattr(cls, name, _Later(name))
 

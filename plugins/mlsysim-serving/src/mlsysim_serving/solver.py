@@ -965,9 +965,10 @@ def _loaded(setup: Setup, a: dict[str, Any], plan: tuple) -> ServingResult:
     return built(f, base, partial(_energy, setup, engine, f))
 
 
-def _energy(setup: Setup, engine: Any, f: dict) -> dict:
+def _energy(setup: Setup, engine: Any, f: dict, name: str | None = None) -> dict:
     """The served rate's power fields of a loaded answer's fields ``f`` (:func:`.under_load.energy_fields`), by
-    their stored names: what its result answers on the first read of one (:data:`.results.LOADED_ENERGY`)."""
+    their stored names: what its result answers on the first read of one (:data:`.results.LOADED_ENERGY`; ``name``,
+    the one read, is one of them)."""
     e = _module(".under_load").energy_fields(setup, engine, f)
     return {
         "busy_fraction": e.get("busy_fraction"),

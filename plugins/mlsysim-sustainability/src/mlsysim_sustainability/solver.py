@@ -514,7 +514,8 @@ def _pools_evaluate(gs: tuple, u: Any, t: Any, make: Any, **extra: Any) -> Any:
     """:func:`_evaluate` of one group, or the sum of two pools' (:func:`_combine`)."""
     if len(gs) == 1:
         return _evaluate(gs[0], u, t, make, **extra)
-    return make(**_combine([_evaluate(g, u, t, dict) for g in gs]), **extra)
+    own = extra.get("utilization_source") == "workload"  # each fleet at its own pool's served-rate power
+    return make(**_combine([_evaluate(g, g.usage.utilization if own else u, t, dict) for g in gs]), **extra)
 
 
 #: Fields of two pools' SustainabilityResult that add up (energy, carbon, water, power, counts, and per token or
@@ -555,6 +556,8 @@ def _combine(cols: list) -> dict:
     f = dict(a)
     for k in _SUMMED:
         f[k] = None if a[k] is None or b[k] is None else a[k] + b[k]
+    # each fleet's own (a pool's served-rate power) or the same: their mean over the accelerators
+    f["utilization"] = (a["utilization"] * a["accelerators"] + b["utilization"] * b["accelerators"]) / f["accelerators"]
     if a["embodied_source"] != b["embodied_source"]:
         f["embodied_source"] = f"{a['embodied_source']} (prefill pool), {b['embodied_source']} (decode pool)"
     return f
