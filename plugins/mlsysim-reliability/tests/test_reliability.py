@@ -372,3 +372,8 @@ def test_a_job_that_does_not_finish_says_so():
     )
     doc = __import__("json").loads(js.output)["result"]
     assert doc["feasible"] is False and doc["infeasible_reason"] == r7.infeasible_reason
+    # the sweep's table has the state's column (a key field), and its front leaves the unfinished point out
+    sweep = ["sweep", "reliability", "--cluster", "Llama3_16K_Measured", "--hours", "720", "--restart-s", "1e7,300"]
+    rows = CliRunner().invoke(main, sweep).output.splitlines()
+    assert rows[0].split()[-3:] == ["feasible", "pareto", "error"]
+    assert rows[2].split()[-1] == "False" and rows[3].split()[-2:] == ["True", "*"]

@@ -93,6 +93,7 @@ RELIABILITY = SolverCommand(
         "optimal_checkpoint_interval",
         "goodput",
         "expected_completion_time",
+        "feasible",
         "expected_interruptions",
         "scope",
         "fleet_mttf_all",
