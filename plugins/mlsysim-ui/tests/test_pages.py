@@ -202,6 +202,22 @@ def test_the_explorer_bounds_the_simulators_requests_with_the_reason():
     assert ans.errors["num_requests"].startswith("num_requests=2000000 is invalid: expected at most 100,000")
 
 
+def test_a_query_value_that_is_no_field_of_the_page_is_named_not_dropped():
+    """/p/serving?...&batchsize=64 answered batch 1 (the default) without a word; `mlsysim report` refused it. Now
+    the page refuses it too, in report's words, and answers nothing."""
+    needs("ServingModel")
+    for slug in ("serving", "sweep", "fleet"):
+        p = page(slug)
+        ctx = render.context(p, {**p.example, "batchsize": "64"})
+        assert not ctx["answer"].blocks and ctx["errors"][""].startswith(
+            "batchsize='64' is invalid: expected a field of the page: "
+        )
+    assert (
+        "batch_size" in render.context(page("serving"), {**PAGES["serving"].example, "batchsize": "64"})["errors"][""]
+    )
+    assert render.context(page("serving"), dict(PAGES["serving"].example))["answer"].blocks
+
+
 def test_sweep_page_gives_the_solvers_reason_when_no_point_is_valid():
     """A value the solver refuses at every point ('abc' or '1-8' for batch_size) is named under its field in the
     solver's words, as solve() says it; before, the page blamed the objective x=batch_size ('not a numeric field')."""

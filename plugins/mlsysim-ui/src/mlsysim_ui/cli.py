@@ -76,6 +76,7 @@ def report(page: str, values: tuple, out: str) -> None:
     from mlsysim_core.errors import InvalidInputError
 
     from . import render
+    from .pages import unknown_field
     from .site import PAGES
     from .site import page as find_page
 
@@ -91,10 +92,9 @@ def report(page: str, values: tuple, out: str) -> None:
         if key in pairs:  # seq_len=1024 seq_len=2048 answered 2048, the first dropped without a word
             raise InvalidInputError(key, text, f"one value of {key} (it is also given as {pairs[key]!r})")
         pairs[key] = text
-    names = {f.name for f in p.fields(pairs)}
-    unknown = sorted(set(pairs) - names)
-    if unknown:
-        raise InvalidInputError(unknown[0], pairs[unknown[0]], "a field of the page: " + ", ".join(sorted(names)))
+    bad = unknown_field(p.fields(pairs), pairs)
+    if bad is not None:
+        raise bad
     answer = p.answer(pairs or render.values_for(p, {}))
     if answer.errors:
         raise click.ClickException(next(iter(answer.errors.values())))

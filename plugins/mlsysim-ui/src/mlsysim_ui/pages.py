@@ -46,6 +46,16 @@ def _arguments(fields: list[Field], values: Mapping[str, str], ans: Answer) -> d
     return kwargs
 
 
+def unknown_field(fields: list[Field], values: Mapping[str, str]) -> mlsysim.InvalidInputError | None:
+    """The error for the first value (alphabetically) whose name is no field of the page, else None: a misspelt
+    URL query (``batchsize=64``) was dropped without a word and the page answered the default."""
+    names = {f.name for f in fields}
+    unknown = sorted(set(values) - names)
+    if not unknown:
+        return None
+    return mlsysim.InvalidInputError(unknown[0], values[unknown[0]], "a field of the page: " + ", ".join(sorted(names)))
+
+
 @dataclass(frozen=True)
 class Page:
     """A page of the explorer: slug (URL), title, the solvers behind it, a starting example and the result

@@ -14,7 +14,9 @@ import jinja2
 import mlsysim
 
 from . import catalog_view
-from .pages import Page
+from .answers import Answer
+from .forms import one_line
+from .pages import Page, unknown_field
 from .site import PAGES
 
 HERE = Path(__file__).parent
@@ -45,7 +47,8 @@ def values_for(page: Page, query: Mapping[str, str]) -> dict[str, str]:
 
 def context(page: Page, values: Mapping[str, str], **extra: Any) -> dict:
     fields = page.fields(values)
-    answer = page.answer(values)
+    bad = unknown_field(fields, values)
+    answer = page.answer(values) if bad is None else Answer(errors={"": one_line(bad)})
     # optional fields the page's example sets are shown first, the rest under "more options"
     main = [f for f in fields if not f.advanced or f.name in page.example]
     sources = {name: source for name, _, source in answer.parts}
