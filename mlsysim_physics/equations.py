@@ -6,6 +6,8 @@ FLOP/s, B/s. Solver-specific equations live in each solver plugin.
 
 from __future__ import annotations
 
+import functools
+
 from mlsysim_core.lazy import lazy_numpy
 
 np = lazy_numpy(__name__)  # numpy on first use: a solve on floats imports none
@@ -159,10 +161,12 @@ def layer_activation_widths(hidden, ffn, mlp):
     return 10.0, split, 8.0, split - 1.0 - ffn / hidden
 
 
+@functools.lru_cache(maxsize=256)
 def transformer_activation_widths(model):
     """:func:`layer_activation_widths` of a ``TransformerWorkload``'s geometry, and the notes of what it assumed:
     f = ffn_dim (x the active experts of a MoE), the catalog's ``mlp``. Without ``ffn_dim`` f = 4h, without
-    ``mlp`` a GeLU MLP (Korthikanti's), each stated in a note."""
+    ``mlp`` a GeLU MLP (Korthikanti's), each stated in a note. Kept per model (a frozen object, hashed by identity:
+    a banded call's corner layouts read it again)."""
     notes = ()
     ffn = model.ffn_dim
     if ffn is None:
