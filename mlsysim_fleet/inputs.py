@@ -644,6 +644,32 @@ def _pool_copies(gpus: float, fleet: Fleet, name: str, role: str) -> int:
     return int(n // gpus)
 
 
+def fleet_groups(args: tuple, at: tuple, consumer: str, prepare: Any, prepared: Any, each: Any = None) -> tuple:
+    """A fleet solver's prepared group of each fleet it solves: ``args`` its ``_prepare`` arguments then
+    ``decode_fleet``; ``at`` the positions of the workload and of ``steps`` in them. Any workload but a disaggregated
+    one (:func:`disagg_pools`): one group, ``prepared(*args)`` (memoized) where the workload is none or a frozen
+    Result, else ``prepare`` (a workload that could change between calls); a disaggregated one: one
+    ``prepare(..., usage=...)`` per fleet holding its pools (:func:`fleet_usages`; ``each(i, arguments, pools)``
+    adjusts the i-th fleet's arguments in place), at one site (:func:`one_site`)."""
+    *common, decode_fleet = args
+    workload, steps = common[at[0]], common[at[1]]
+    pools = None if workload is None else disagg_pools(workload)
+    if pools is None:
+        decode_fleet_unused(decode_fleet, workload)
+        from mlsysim_core.results import Result
+
+        return ((prepared if workload is None or isinstance(workload, Result) else prepare)(*common),)
+    groups = []
+    for i, (fleet, usage) in enumerate(fleet_usages(workload, pools, common[0], decode_fleet, steps, consumer)):
+        one = list(common)
+        one[0], one[at[0]], one[at[1]] = fleet, None, None  # the fleet, its usage: no workload or steps
+        if each is not None:
+            each(i, one, pools)
+        groups.append(prepare(*one, usage=usage))
+    one_site(tuple(groups), "decode_fleet")
+    return tuple(groups)
+
+
 #: What says where a fleet runs in a fleet solver's prepared fields (those it states)
 _SITE_FIELDS = ("region_name", "datacenter_name", "pue", "pue_source", "carbon_intensity", "wue")
 

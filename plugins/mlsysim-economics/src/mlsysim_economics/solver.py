@@ -65,14 +65,11 @@ from mlsysim_fleet.inputs import (
     amount,
     carrying,
     check_fleet,
-    decode_fleet_unused,
-    disagg_pools,
     duration_arg,
     facility_pue,
+    fleet_groups,
     fleet_it_power,
-    fleet_usages,
     node_power,
-    one_site,
     per_query_unused,
     ratio,
     site,
@@ -662,36 +659,25 @@ _prepared = PreparedCache(_prepare)
 
 
 def _groups(*args: Any) -> tuple:
-    """The :class:`_Group` of each fleet priced: solve()'s arguments as :func:`_prepare` takes them, then
-    ``decode_fleet``. A disaggregated workload (:func:`mlsysim_fleet.inputs.disagg_pools`) gives one group per
-    fleet that holds its pools (:func:`mlsysim_fleet.inputs.disagg_usage`), at one site; any other one group."""
-    *common, decode_fleet = args
-    workload, steps = common[12], common[14]
-    pools = None if workload is None else disagg_pools(workload)
-    if pools is None:
-        decode_fleet_unused(decode_fleet, workload)
-        # a workload that is not a (frozen) Result could change between calls: not cached
-        prepare = _prepared if workload is None or isinstance(workload, Result) else _prepare
-        return (prepare(*common),)
-    parts = fleet_usages(workload, pools, common[0], decode_fleet, steps, "EconomicsModel")
-    if len(parts) == 2 and pools.prefill_hardware != pools.decode_hardware:
-        for i, name in ((7, "unit_cost"), (8, "host_cost")):
-            if common[i] is not None:  # one price for two parts would misprice one of them
+    """The :class:`_Group` of each fleet priced (:func:`mlsysim_fleet.inputs.fleet_groups`): solve()'s arguments as
+    :func:`_prepare` takes them, then ``decode_fleet``."""
+    return fleet_groups(args, (12, 14), "EconomicsModel", _prepare, _prepared, _pool_prices)
+
+
+def _pool_prices(i: int, one: list, pools: Any) -> None:
+    """The i-th fleet's :func:`_prepare` arguments of a disaggregated workload: one unit or host price for pools on two
+    parts is an error (it would misprice one of them); the whole network's price counts once, with the first fleet."""
+    if pools.prefill_hardware != pools.decode_hardware:
+        for k, name in ((7, "unit_cost"), (8, "host_cost")):
+            if one[k] is not None:
                 raise InvalidInputError(
                     name,
-                    common[i],
+                    one[k],
                     "None with pools on two accelerators: each fleet is priced at its own part's catalog price",
                     "set the price on the part or node (attrs.evolve) of each fleet",
                 )
-    gs = []
-    for i, (f, u) in enumerate(parts):
-        one = list(common)
-        one[0], one[12], one[14] = f, None, None
-        if i:  # the whole network's price, counted once (with the prefill fleet)
-            one[9] = None
-        gs.append(_prepare(*one, usage=u))
-    one_site(tuple(gs), "decode_fleet")
-    return tuple(gs)
+    if i:
+        one[9] = None
 
 
 def _pools_evaluate(gs: tuple, u: Any, t: Any, price: Any, make: Any, **extra: Any) -> Any:

@@ -54,15 +54,12 @@ from mlsysim_fleet.inputs import (
     amount,
     carrying,
     check_fleet,
-    decode_fleet_unused,
-    disagg_pools,
     duration_arg,
     facility_pue,
     facility_wue,
+    fleet_groups,
     fleet_it_power,
-    fleet_usages,
     node_power,
-    one_site,
     per_query_unused,
     ratio,
     site,
@@ -484,25 +481,9 @@ _prepared = PreparedCache(_prepare)
 
 
 def _groups(*args: Any) -> tuple:
-    """The :class:`_Group` of each fleet assessed: solve()'s arguments as :func:`_prepare` takes them, then
-    ``decode_fleet``. A disaggregated workload (:func:`mlsysim_fleet.inputs.disagg_pools`) gives one group per
-    fleet that holds its pools (:func:`mlsysim_fleet.inputs.disagg_usage`), at one site; any other one group."""
-    *common, decode_fleet = args
-    workload, steps = common[9], common[12]
-    pools = None if workload is None else disagg_pools(workload)
-    if pools is None:
-        decode_fleet_unused(decode_fleet, workload)
-        # a workload that is not a (frozen) Result could change between calls: not cached
-        prepare = _prepared if workload is None or isinstance(workload, Result) else _prepare
-        return (prepare(*common),)
-    parts = fleet_usages(workload, pools, common[0], decode_fleet, steps, "SustainabilityModel")
-    gs = []
-    for f, u in parts:
-        one = list(common)
-        one[0], one[9], one[12] = f, None, None  # the fleet, no workload or steps: its usage (the last argument)
-        gs.append(_prepare(*one, usage=u))
-    one_site(tuple(gs), "decode_fleet")
-    return tuple(gs)
+    """The :class:`_Group` of each fleet assessed (:func:`mlsysim_fleet.inputs.fleet_groups`): solve()'s arguments as
+    :func:`_prepare` takes them, then ``decode_fleet``."""
+    return fleet_groups(args, (9, 12), "SustainabilityModel", _prepare, _prepared)
 
 
 def _notes(gs: tuple) -> tuple:
