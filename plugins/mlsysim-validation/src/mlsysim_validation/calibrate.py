@@ -511,8 +511,8 @@ def candidates(points: list[Point], hardware: Any, models: dict) -> tuple[list[s
 def _request_path_fit(points: list[Point], hardware: Any, models: dict) -> tuple[dict, list[float], list[dict], float]:
     """The :data:`REQUEST_PATH` candidate: ``request_overhead`` fitted alone (its prior is flat), the engine's
     parameters at their defaults: (values, each row's leave-one-out error, the leave-one-out fits, effective number
-    of parameters). The simpler model between the defaults and the joint fit (Hastie, Tibshirani & Friedman 2009,
-    sec. 7.10: the one-standard-error rule picks among models of growing complexity): a client's TTFT rows under a
+    of parameters). The simpler model between the defaults and the joint fit (:func:`fitted` sets candidates of
+    growing complexity against each other, simplest first): a client's TTFT rows under a
     load decide the request path, which only they see, while an efficiency moved by one row of another kind is never
     tested by leave-one-out (that row, left out, is predicted by a fit that did not move it), so the joint fit's
     held-out score credits it with the request path's gain (session 19, docs/accuracy.md)."""
