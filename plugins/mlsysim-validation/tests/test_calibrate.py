@@ -112,9 +112,9 @@ def test_fit_finds_the_lab_efficiencies_and_the_overlay_applies(tmp_path, fresh_
 def test_a_second_call_refines_with_the_points_of_the_first(tmp_path):
     out = tmp_path / "lab.toml"
     rows = _rows(CONFIGS, **TRUE)
-    # four exact rows: the plain fit finds the lab's values (3 rows write the MAP fit since session 19, compute 0.46
-    # and memory 0.87, its held-out gain 0.056 over the defaults above its standard error 0.035; sessions 16-18 kept
-    # the defaults there, the MAP fit's score within the lowest score's own standard error)
+    # four exact rows: the plain fit finds the lab's values (3 rows write the MAP fit since session 19, compute
+    # 0.46 and memory 0.87, its held-out gain 0.056 over the defaults above 1.321 x its standard error 0.035;
+    # sessions 16-18 kept the defaults there, the MAP fit's score within the lowest score's own standard error)
     assert CliRunner().invoke(main, ["calibrate", _csv(tmp_path / "a.csv", rows[:4]), "-o", str(out)]).exit_code == 0
     assert out.read_text().count("quantity = ") == 4
     (tmp_path / "b.json").write_text(json.dumps(rows[4:]))
@@ -399,7 +399,7 @@ def _unstated(rows):
 def test_three_rows_fit_four_parameters_with_the_prior(tmp_path):
     # three loaded rows (two of them client TTFTs) constrain all four parameters: the prior makes the fit
     # determined, least squares (leave-one-out fits of two rows for four parameters) is not a candidate
-    from mlsysim_validation.calibrate import CHOICES, TIE, Calibration, fitted
+    from mlsysim_validation.calibrate import CHOICES, Calibration, fitted, threshold
     from mlsysim_validation.runs import read_points
 
     points = read_points(_csv(tmp_path / "runs.csv", _unstated(_loaded_rows(efficiency=0.45))[:3]))
@@ -409,11 +409,11 @@ def test_three_rows_fit_four_parameters_with_the_prior(tmp_path):
     cal = Calibration("H100", None, f, {}, points)
     assert "request_overhead fitted from rows 2 only (a client's TTFT or e2e under a load)" in cal.report()
     # the choice, simplest first: each candidate scored set against the fit chosen so far, which it replaces only
-    # where its held-out gain exceeds the gain's standard error
+    # where its held-out gain exceeds the gain's standard error times Student's t (0.841, 2 degrees of freedom: 1.321)
     chosen = "defaults"
     for name, against, g, se in f.steps:
         assert against == chosen and f.scores[name] is not None
-        chosen = name if g > se * TIE else chosen
+        chosen = name if g > se * threshold(3) else chosen
     assert [s[0] for s in f.steps] == [k for k in CHOICES if f.scores[k] is not None][1:]
     assert f.chosen == chosen and len(f.loo) == len(f.fits) == 3
 
@@ -427,10 +427,13 @@ def test_a_gain_is_the_mean_of_the_rows_paired_differences_over_its_standard_err
     rows = [None, None, None]
     g, se = calibrate.gain(rows, [math.expm1(2.0)] * 3, [math.expm1(1.0), math.expm1(1.0), 0.0])
     assert g == pytest.approx(10 / 3, rel=1e-12) and se == pytest.approx(1 / 3, rel=1e-12)
-    # one row's gain with the others tied is exactly its standard error: not kept (calibrate.TIE)
+    # one row's gain with the others tied is exactly its standard error: never kept (calibrate.threshold > 1)
     g, se = calibrate.gain(rows, [math.expm1(2.0), 0.0, 0.0], [0.0, 0.0, 0.0])
     assert g == pytest.approx(4 / 3, rel=1e-12) and se == pytest.approx(4 / 3, rel=1e-12)
-    assert not g > se * calibrate.TIE
+    assert not g > se * calibrate.threshold(3)
+    # Student's t at Phi(1) = 0.8413: 1.321 (2 degrees of freedom), 1.142 (4), 1.027 (19), 1 in the limit
+    assert [round(calibrate.threshold(n), 3) for n in (3, 5, 20)] == [1.321, 1.142, 1.027]
+    assert calibrate.threshold(10**6) == pytest.approx(1.0, abs=1e-5)
 
 
 def _at_defaults(configs):
@@ -453,8 +456,9 @@ def test_rows_the_defaults_predict_keep_the_defaults_and_write_nothing(tmp_path)
     assert "chosen by leave-one-out on these rows: defaults" in res.output
     assert "kept the defaults: your rows are within the model's error of them (median |error| 0.0%" in res.output
     assert (
-        "not written: no fit predicts these rows, left out, better than the defaults by more than a standard error"
-        f" ({out} unchanged; these rows are not kept: give them again with more rows to refine)" in res.output
+        "not written: no fit predicts these rows, left out, better than the defaults by more than 1.32 standard errors"
+        f" of the gain ({out} unchanged; these rows are not kept: give them again with more rows to refine)"
+        in res.output
     )
     assert not out.exists()
 
@@ -516,14 +520,14 @@ def test_the_request_path_alone_is_kept_where_it_carries_the_gain(tmp_path, fres
     assert "calibrated H100 (engine vllm) on 3 measurements: request_overhead " in res.output
     assert "chosen by leave-one-out on these rows: request path" in res.output
     assert "(80 %): here they set the request path alone, which only they see (docs/accuracy.md" in res.output
-    from mlsysim_validation.calibrate import calibrate
+    from mlsysim_validation.calibrate import calibrate, threshold
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         f = calibrate(runs).fit
     (rp, against, g1, se1), (prior, against2, g2, se2) = f.steps
     assert (rp, against, prior, against2) == ("request path", "defaults", "prior", "request path")
-    assert g1 > se1 and not g2 > se2
+    assert g1 > se1 * threshold(3) and not g2 > se2 * threshold(3)
     assert list(f.values) == ["request_overhead"]
     assert f.after[0] * f.after[1] < 0 and max(abs(f.after[0]), abs(f.after[1])) < 0.01
     assert f.before[2] == pytest.approx(0.125, abs=1e-3) and f.after[2] == pytest.approx(f.before[2], abs=2e-3)
@@ -560,18 +564,18 @@ def test_defaults_kept_over_rows_beyond_the_model_error_say_so(tmp_path):
     text = Calibration("H100", "sglang", f, {}, points).report()
     assert (
         "kept the defaults: row 3 (-26%) lies beyond the model's error of them, but no fit of compute, memory, "
-        "engine_overhead, request_overhead predicts your rows, left out, better than the defaults by more than a "
-        "standard error: their error is not one these parameters explain for every row (your rows' errors have both "
-        "signs)" in text
+        "engine_overhead, request_overhead predicts your rows, left out, better than the defaults by more than 1.32 "
+        "standard errors of the gain (Student's t): their error is not one these parameters explain for every row "
+        "(your rows' errors have both signs)" in text
     ), text
 
 
 def test_the_nim_rows_of_the_docs_fit_as_docs_accuracy_says(tmp_path):
     # docs/accuracy.md (calibration transfers within an engine): three NIM rows' (group B) MAP fit is compute
     # 0.545 and memory 0.881; its held-out score 0.297 against the defaults' 0.402 is a gain of 0.105 whose standard
-    # error (of the three rows' paired differences) is 0.054, so the MAP fit is kept (session 19: the gain over its
-    # own standard error; session 16's one-standard-error rule, the lowest score's 0.166, kept the defaults); the
-    # plain fit's 0.466 is a loss against the MAP fit's
+    # error (of the three rows' paired differences) is 0.054, so the MAP fit is kept (session 19: the gain over
+    # Student's 1.321 of its own standard errors, 0.071; session 16's one-standard-error rule, the lowest score's
+    # 0.166, kept the defaults); the plain fit's 0.466 is a loss against the MAP fit's
     from mlsysim_validation.calibrate import calibrate
 
     head = "model,hardware,seq_len,batch_size,output_len,precision,tp,engine,quantity,value,unit\n"

@@ -271,6 +271,7 @@ class Calibration:
         ]
         med = median_abs
         v = self.values
+        t = threshold(len(self.points))
         stated = [k for k in PARAMETERS if any(k in p.settings for p in self.points)]
         kept = [k for k in PARAMETERS if k not in f.free and k not in stated]
         return "\n".join(
@@ -280,9 +281,11 @@ class Calibration:
                 *([] if v else [kept_because(self.points, f)]),
                 f"chosen by leave-one-out on these rows: {f.chosen} (held-out mean of (ln error / model error)^2: "
                 + ", ".join(f"{k} {'-' if x is None else f'{x:.3g}'}" for k, x in f.scores.items())
-                + "; a fit replaces a simpler one where its held-out gain exceeds the gain's standard error: "
+                + f"; a fit replaces a simpler one where its held-out gain exceeds {t:.3g} standard errors (Student's "
+                f"t, {len(self.points) - 1} degrees of freedom): "
                 + ", ".join(
-                    f"{k} over {against} {g:.3g} ({'>' if g > se else '<='} {se:.3g})" for k, against, g, se in f.steps
+                    f"{k} over {against} {g:.3g} ({'>' if g > t * se else '<='} {t:.3g} x {se:.3g})"
+                    for k, against, g, se in f.steps
                 )
                 + f"); the rows set "
                 f"{f.effective:.1f} of its {len(f.free)} parameters (effective number), the defaults "
@@ -332,8 +335,9 @@ def kept_because(points: list[Point], f: Fit) -> str:
     """Why a call kept the defaults, from its rows alone: every row lies within its kind's 80 % model error of them
     (:func:`beyond`: the model's own error of such rows covers what a fit would correct, so 3-5 rows cannot tell a
     fit from the defaults), or some rows lie beyond it and yet no fit of the free parameters predicts the rows, left
-    out, better than the defaults by more than a standard error (:func:`fitted`): their error is not one these
-    parameters explain for every row (errors of both signs, say, or one that changes with the load)."""
+    out, better than the defaults by more than Student's t standard errors of the gain (:func:`fitted`): their error
+    is not one these parameters explain for every row (errors of both signs, say, or one that changes with the
+    load)."""
     out = beyond(points, f.before)
     if not out:
         return (
@@ -348,7 +352,8 @@ def kept_because(points: list[Point], f: Fit) -> str:
     return (
         f"kept the defaults: {shown} {'lies' if len(out) == 1 else 'lie'} beyond the model's error of them, but no "
         f"fit of {', '.join(f.free)} predicts "
-        "your rows, left out, better than the defaults by more than a standard error: their error is not one "
+        f"your rows, left out, better than the defaults by more than {threshold(len(points)):.3g} standard errors of "
+        "the gain (Student's t): their error is not one "
         "these parameters explain for every row" + (" (your rows' errors have both signs)" if len(signs) > 1 else "")
     )
 
@@ -441,9 +446,18 @@ def score(points: list[Point], errors: list[float]) -> float:
     return statistics.fmean(terms(points, errors))
 
 
-#: a gain must exceed its standard error by more than rounding: one row's gain with the other rows tied is exactly
-#: its standard error (n - 1 zero differences: mean x / n, standard error x / n), no evidence that the fit is better
-TIE = 1.0 + 1e-9
+def threshold(rows: int) -> float:
+    """How many standard errors a fit's held-out gain on ``rows`` rows must exceed (:func:`fitted`): Student's t
+    quantile at Phi(1) = 0.841 with rows - 1 degrees of freedom (Student 1908, "The probable error of a mean",
+    Biometrika 6(1), 1-25), the confidence of one standard error of a normal mean, since the standard error of 2-4
+    paired differences is itself uncertain: 1.321 at 3 rows, 1.197 at 4, 1.142 at 5, towards 1 with more. Above 1
+    at every n, so one row's gain with the others tied, which is exactly its standard error (n - 1 zero
+    differences: mean x / n, standard error x / n), is never enough."""
+    from statistics import NormalDist
+
+    from scipy.stats import t
+
+    return float(t.ppf(NormalDist().cdf(1.0), rows - 1))
 
 
 def gain(points: list[Point], simpler: list[float], richer: list[float]) -> tuple[float, float]:
@@ -538,7 +552,8 @@ def inside(values: dict) -> bool:
 def fitted(points: list[Point], hardware: Any, models: dict) -> Fit:
     """The fit of the rows: the parameters they constrain, fitted as each of :data:`CHOICES` (:func:`candidates`),
     simplest first, each candidate replacing the fit chosen so far only where its leave-one-out gain over it exceeds
-    the gain's standard error (:func:`gain`: the mean and standard error of the rows' paired held-out differences).
+    the gain's standard error (:func:`gain`: the mean and standard error of the rows' paired held-out differences)
+    times Student's small-sample factor (:func:`threshold`).
     The held-out errors of two fits on the same rows are paired, so their difference is what is uncertain, not each
     score (session 16's rule took the lowest score's own standard error: the rows' spread of kinds and sizes, which no
     fit changes, kept the defaults where every held-out row gained, group G's; session 19, docs/accuracy.md). So a
@@ -550,7 +565,7 @@ def fitted(points: list[Point], hardware: Any, models: dict) -> Fit:
     for name in list(results)[1:]:
         g, se = gain(points, results[chosen][1], results[name][1])
         steps.append((name, chosen, g, se))
-        if g > se * TIE:
+        if g > se * threshold(len(points)):
             chosen = name
     values, loo, fits, n = results[chosen]
     after = errors(points, predict(points, hardware, models, values)) if values else before

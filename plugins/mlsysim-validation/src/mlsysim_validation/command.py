@@ -99,7 +99,7 @@ def calibrate_cmd(runs: str, output: str) -> None:
     """
     from pathlib import Path
 
-    from .calibrate import calibrate
+    from .calibrate import calibrate, threshold
     from .overlay import overlay, previous_points
     from .runs import point
 
@@ -111,8 +111,8 @@ def calibrate_cmd(runs: str, output: str) -> None:
     if not cal.values and not earlier:
         click.echo(
             cal.report() + "\n\nnot written: no fit predicts these rows, left out, better than the defaults by more "
-            f"than a standard error ({output} unchanged; these rows are not kept: give them again with more rows to "
-            "refine)"
+            f"than {threshold(len(cal.points)):.3g} standard errors of the gain ({output} unchanged; these rows are "
+            "not kept: give them again with more rows to refine)"
         )
         return
     if not cal.values:  # a refinement: the fit of every row given so far is the defaults, which replace the earlier
