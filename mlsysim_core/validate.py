@@ -29,7 +29,7 @@ def number(name: str, value: Any, low: float, high: float, *, low_open: bool = F
     if ok:
         ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
     if not ok:
-        lb, hb = "(" if low_open else "[", ")" if high_open else "]"
+        lb, hb = "(" if low_open or low == -math.inf else "[", ")" if high_open or high == math.inf else "]"
         raise InvalidInputError(name, value, f"a finite number in {lb}{low}, {high}{hb}")
     return float(value)
 

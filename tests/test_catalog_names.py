@@ -107,3 +107,13 @@ def test_serve_given_a_cnn_says_so_in_one_line():
     (line,) = out.stderr.strip().splitlines()
     assert "is a CNN" in line and "use `mlsysim roofline` (SingleNodeModel)" in line, line
     assert "Traceback" not in out.stderr and "CNNWorkload(name=" not in line
+
+
+def test_an_unbounded_range_is_written_open_at_infinity():
+    """tokens=inf was refused with "expected a finite number in (0.0, inf]", a range that holds the value refused."""
+    with pytest.raises(InvalidInputError, match=r"expected a finite number in \(0\.0, inf\)$"):
+        validate.number("tokens", float("inf"), 0.0, float("inf"), low_open=True)
+    with pytest.raises(InvalidInputError, match=r"expected a finite number in \(-inf, 1\.0\]$"):
+        validate.number("x", 2.0, -float("inf"), 1.0)
+    with pytest.raises(InvalidInputError, match=r"expected a finite number in \[0\.0, 1\.0\)$"):
+        validate.number("x", 1.0, 0.0, 1.0, high_open=True)
