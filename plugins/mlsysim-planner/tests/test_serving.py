@@ -299,3 +299,37 @@ def test_a_speculative_setup_needs_exactly_one_proposer(setup):
             progress=False,
         )
     assert exc.value.argument == "speculative[0]"
+
+
+@pytest.mark.parametrize(
+    ("setup", "says"),
+    [
+        (
+            {"spec_draft_cost": 0.05, "spec_k": 0, "spec_accept": 0.7},
+            "spec_k=0 is invalid: expected an integer in [1, 64]",
+        ),
+        ({"spec_draft_cost": 1.5, "spec_accept": 0.7}, "spec_draft_cost=1.5 is invalid: expected a finite number in"),
+        ({"spec_draft_cost": 0.05, "spec_accept": 1.0}, "spec_accept=1.0 is invalid: expected a finite number in"),
+    ],
+)
+def test_a_speculative_value_out_of_range_is_refused_before_the_search(setup, says):
+    """spec_k=0 searched 52,600 configurations, every speculative one invalid, and the plan said 'speculation does
+    not help'; ServingModel's own checks (mlsysim_serving.speculative.checked_values) now run once per setup."""
+    with pytest.raises(InvalidInputError) as exc:
+        plan_serving(
+            mlsysim.Models.Llama3_8B, qps=1, seq_len=512, output_len=64, slo_ttft=1.0, slo_itl=0.05,
+            speculative=[setup], progress=False,
+        )  # fmt: skip
+    assert str(exc.value).startswith(says)
+
+
+def test_plan_serve_spec_k_without_a_draft_is_refused_as_serve_refuses_it():
+    from click.testing import CliRunner
+
+    from mlsysim_cli import main
+
+    args = "plan serve Llama3_8B --qps 1 --seq-len 100 --output-len 10 --slo-ttft 1s --slo-itl 50ms --spec-k 5"
+    out = CliRunner().invoke(main, args.split())
+    assert out.exit_code == 1 and out.output == (
+        "Error: --spec-k: 5 needs --spec-draft MODEL or --spec-draft-cost SHARE (4 without)\n"
+    )

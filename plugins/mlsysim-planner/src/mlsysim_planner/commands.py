@@ -234,6 +234,8 @@ def serve(model: str, **o: Any) -> None:
         raise CliError(
             "--spec-accept", "is required with --spec-draft or --spec-draft-cost: an acceptance rate in [0, 1)"
         )
+    if not speculate and o["spec_k"] != 4:  # as `mlsysim serve --spec-k` says: k drafts nothing without a draft
+        raise CliError("--spec-k", f"{o['spec_k']} needs --spec-draft MODEL or --spec-draft-cost SHARE (4 without)")
     if speculate and not spec.keys() & {"spec_draft", "spec_draft_cost"}:
         raise CliError("--spec-accept", "needs --spec-draft MODEL or --spec-draft-cost SHARE: what proposes the tokens")
     plan = plan_serving(

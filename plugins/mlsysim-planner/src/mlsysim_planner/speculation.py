@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from mlsysim_serving import speculative as SPEC
 
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.format import number as fmt
@@ -40,6 +41,11 @@ def setups(speculative: Any) -> list[dict[str, Any]]:
                 s,
                 "a dict with spec_accept and one of spec_draft or spec_draft_cost (spec_k optional)",
             )
+        # the values whose range does not depend on the engine, checked once: each point of the search failed
+        # alike (spec_k=0 left every speculative candidate invalid and the plan said speculation does not help)
+        SPEC.checked_values(s.get("spec_k", 4), s["spec_accept"])
+        if s.get("spec_draft_cost") is not None:
+            SPEC.checked_cost(s["spec_draft_cost"])
         out.append(dict(s))
     return out
 

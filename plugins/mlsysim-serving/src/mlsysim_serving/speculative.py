@@ -144,16 +144,26 @@ def break_even(target, draft, draft_share, context, k, e_tokens) -> int | None:
     return int(_SCAN[np.argmax(losing)]) if losing.any() else None
 
 
+def checked_values(spec_k: Any, spec_accept: Any) -> tuple[int, float]:
+    """(k, alpha) checked (errors name the argument): the values whose range does not depend on the target (the
+    planner checks its setups with it before a search, whose points would each fail alike)."""
+    return V.integer("spec_k", spec_k, 1, 64), V.number("spec_accept", spec_accept, 0.0, 1.0, high_open=True)
+
+
+def checked_cost(spec_draft_cost: Any) -> float:
+    """The draft heads' cost share of a decode step, in [0, 1) (errors name the argument)."""
+    return V.number("spec_draft_cost", spec_draft_cost, 0.0, 1.0, high_open=True)
+
+
 def _check(target_setup, spec_draft, spec_draft_cost, spec_k, spec_accept) -> tuple:
     """(draft Setup or None, draft cost share or None, k, alpha), each checked (errors name the argument)."""
-    k = V.integer("spec_k", spec_k, 1, 64)
-    alpha = V.number("spec_accept", spec_accept, 0.0, 1.0, high_open=True)
+    k, alpha = checked_values(spec_k, spec_accept)
     if (spec_draft is None) == (spec_draft_cost is None):
         raise InvalidInputError(
             "spec_draft", spec_draft, "a draft model, or spec_draft_cost for draft heads/MTP/n-gram (one of the two)"
         )
     if spec_draft_cost is not None:
-        return None, V.number("spec_draft_cost", spec_draft_cost, 0.0, 1.0, high_open=True), k, alpha
+        return None, checked_cost(spec_draft_cost), k, alpha
     if not isinstance(spec_draft, TransformerWorkload):
         raise InvalidInputError("spec_draft", spec_draft, "a TransformerWorkload (a catalog language model)")
     target = target_setup.shape
