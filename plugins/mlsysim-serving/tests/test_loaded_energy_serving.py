@@ -119,3 +119,17 @@ def test_a_disaggregated_layouts_energy_is_both_pools_power_over_its_output_toke
     assert _disagg(200.0).loaded_energy_per_token is None  # overloaded: no steady state served
     fresh = _disagg()
     assert pickle.loads(pickle.dumps(fresh)) == r and fresh.disagg_gain == r.disagg_gain
+
+
+def test_the_draft_steps_work_counts_under_speculation(monkeypatch):
+    """With a draft model (Llama-3.2-1B, k = 4) each verify step runs four draft steps beside it: their compute and
+    memory seconds raise the busy draw over the same engine's with them left out."""
+    from mlsysim_serving import loaded_energy as LE
+
+    import mlsysim
+
+    spec = dict(spec_draft=mlsysim.Models.Language.Llama3_1B, spec_k=4, spec_accept=0.7)
+    with_draft = solve(2.0, **spec).loaded_power.to("W").magnitude
+    monkeypatch.setattr(LE, "draft_parts", lambda *a: (0.0, 0.0))
+    without = solve(2.0, **spec).loaded_power.to("W").magnitude
+    assert 0.18 * 700 < without < with_draft <= 700

@@ -18,9 +18,10 @@ An engine under an arrival rate lam runs steps back to back while any request is
 
 Mean power per GPU P = b * P_busy + (1 - b) * TDP * power_idle; energy per output token = GPUs * P / (lam * O).
 At low rates the idle draw dominates (a GPU held for few tokens); near saturation b -> 1 and it tends to the busy
-step's energy over its tokens. Left out: a draft model's steps under speculation (their time is in T, their work
-not in the busy mix: a lower bound of the draw), the pipeline's repeated weight reads per micro-batch (one pass per
-step), MoE experts touched at the mean tokens (the concave read evaluated at the mean: an upper bound).
+step's energy over its tokens. Under speculation the k draft steps beside each verify step add their compute and
+memory seconds (:func:`draft_parts`). Left out: the pipeline's repeated weight reads per micro-batch (one pass per
+step), MoE experts touched at the mean tokens (the concave read evaluated at the mean: an upper bound), separate
+prefill steps taken as one step with the decodes (the weights read once).
 """
 
 from __future__ import annotations
@@ -63,6 +64,22 @@ def loaded_power(setup: Any, cost: Any, load: Any, lam: Any, itl_mean: Any, e2e_
     B, q = per_busy * load.D1, per_busy * load.P1
     v = B * load.w
     t_c, t_m = cost.time(v + q, v * load.ctx, B * (load.ctx + load.w) + q, False, True, load.pos * q)
+    if load.spec is not None:  # the k draft steps beside each verify step: their work too
+        d_c, d_m = draft_parts(load.spec, cost, B, load.ctx, q, load.pos)
+        t_c, t_m = t_c + d_c, t_m + d_m
     p_busy = step_power(tdp, t_c, t_m, T, share_idle, share_c, share_m)[0]
     power = b * p_busy + (1.0 - b) * idle
     return b, power, gpus * power / (lam * load.O)
+
+
+def draft_parts(spec: Any, cost: Any, B: Any, ctx: Any, q: Any, pos: Any) -> tuple:
+    """(compute, memory) seconds of the k draft steps beside a verify step of B sequences at context ``ctx`` and q
+    prefill tokens, the roofline sides of :meth:`.speculative.Speculation.draft_time`'s steps: a draft model's first
+    step over the prefill chunk too, then k - 1 decode steps; heads/MTP/n-gram: k x share of a target step of B."""
+    if spec.draft is None:
+        c, m = cost.time(B, B * ctx, B * (ctx + 1.0), False, True)
+        share = spec.k * spec.share
+        return share * c, share * m
+    c1, m1 = spec.draft.time(B + q, B * ctx, B * (ctx + 1.0) + q, False, True, pos * q)
+    c2, m2 = spec.draft.time(B, B * ctx, B * (ctx + 1.0), False, True)
+    return c1 + (spec.k - 1) * c2, m1 + (spec.k - 1) * m2
