@@ -169,6 +169,7 @@ def _parse_pareto(text: str | None, cmd: SolverCommand, axes: dict) -> tuple:
 def engine_grid(cmd: SolverCommand, axes: dict[str, list]) -> tuple[dict[str, list], dict[str, list[str]]]:
     """The engine's grid (solver keyword -> values) and, per keyword, the command axes it spans: a
     parameter's axis is the product of its values with those of the parameters that modify it."""
+    cmd.excluded(axes, sweep=True)
     parts: dict[str, list[str]] = {}
     for name in axes:
         parts.setdefault(cmd.param(name).modifies or name, []).append(name)

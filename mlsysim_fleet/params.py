@@ -49,9 +49,10 @@ GPUS = Param(
     "--gpus",
     "int",
     help="Use this many accelerators of the cluster's node kind: whole nodes (a multiple of its accelerators per "
-    "node) or part of one node (e.g. --gpus 1); replaces the cluster's size (and --nodes, applied before it).",
+    "node) or part of one node (e.g. --gpus 1); replaces the cluster's size (not with --nodes).",
     modifies="fleet",
     apply=with_gpus,
+    excludes=("nodes",),
 )
 
 

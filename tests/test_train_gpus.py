@@ -73,3 +73,14 @@ def test_train_refuses_micro_batches_that_do_not_divide_a_rank_batch():
             "Llama3_70B", "Research_256", batch_size=256, tp_size=8, pp_size=4, microbatch_count=3
         )
     assert r.micro_batch_size == pytest.approx(32 / 3)
+
+
+def test_gpus_and_nodes_together_is_an_error_in_the_command_and_its_sweep():
+    """--gpus sets the cluster's size as --nodes does: both given was --gpus winning silently; now one line, exit 1,
+    naming both (the table, and the sweep, whose axes would have multiplied points answering the same size)."""
+    base = ["Llama3_2_1B", "Research_256", "--batch-size", "8", "--gpus", "8", "--nodes", "2"]
+    out = CliRunner().invoke(main, ["train", *base])
+    assert (out.exit_code, out.output) == (1, "Error: --gpus: replaces what --nodes sets: give one of them\n")
+    out = CliRunner().invoke(main, ["sweep", "train", "--model", base[0], "--cluster", base[1], *base[2:]])
+    assert (out.exit_code, out.output) == (1, "Error: --gpus: replaces what --nodes sets: give one of them\n")
+    assert CliRunner().invoke(main, ["train", *base[:-2]]).exit_code == 0

@@ -81,7 +81,8 @@ class Param:
     True/False), ``result`` (a ``--json`` file) or ``rows`` (a CSV or JSON file of numeric rows, the
     solver gets a list of tuples of floats: :func:`load_rows`). ``unit``: an int/float the solver receives as a
     Quantity in this unit. ``modifies``/``apply``: a value that is not a solver keyword but changes
-    another parameter's value: the solver gets ``apply(value of modifies, this value)``.
+    another parameter's value: the solver gets ``apply(value of modifies, this value)``. ``excludes``: names of
+    parameters this one replaces (``--gpus`` sets the cluster's size as ``--nodes`` does): both given is an error.
     """
 
     name: str
@@ -94,6 +95,7 @@ class Param:
     unit: str | None = None
     modifies: str | None = None
     apply: Callable[[Any, Any], Any] | None = None
+    excludes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -293,6 +295,9 @@ class SolverCommand:
         bad = [p.modifies for p in self.params if p.modifies is not None and p.modifies not in self._by_name]
         if bad:
             raise ValueError(f"command {self.name!r}: modifies {bad[0]!r}, which is not one of its parameters")
+        bad = [x for p in self.params for x in p.excludes if x not in self._by_name]
+        if bad:
+            raise ValueError(f"command {self.name!r}: excludes {bad[0]!r}, which is not one of its parameters")
         if len(self.pareto) != 2 or any(s not in ("min", "max") for _, s in self.pareto):
             raise ValueError(f"command {self.name!r}: pareto must be two (field, 'min'|'max') pairs")
 
@@ -307,9 +312,20 @@ class SolverCommand:
         """solver keyword -> command-line spelling (errors name the option)."""
         return {p.name: p.sweep_flag if sweep else p.flag for p in self.params}
 
+    def excluded(self, given: Any, sweep: bool = False) -> None:
+        """A CliError when two of the parameters named in ``given`` exclude each other (``excludes``)."""
+        for p in self.params:
+            other = next((x for x in p.excludes if p.name in given and x in given), None)
+            if other is not None:
+                flag, theirs = (
+                    (p.sweep_flag, self._by_name[other].sweep_flag) if sweep else (p.flag, self._by_name[other].flag)
+                )
+                raise CliError(flag, f"replaces what {theirs} sets: give one of them")
+
     def build(self, values: dict) -> tuple[dict, dict]:
         """Solver keyword arguments and the JSON ``inputs`` echo from command-line values (raw or
         ``(echo, value)`` pairs); a value not given is echoed as null and left to the solver's default."""
+        self.excluded([name for name, v in values.items() if v is not None])
         kwargs: dict[str, Any] = {}
         inputs: dict[str, Any] = {}
         for p in self.params:
