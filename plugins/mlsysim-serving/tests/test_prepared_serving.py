@@ -71,6 +71,30 @@ def test_a_solve_that_reuses_its_setup_equals_a_fresh_one(kw):
     assert serving.solve(**BASE, **kw).to_dict() == warm
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        (LLAMA8, H100, None, 1, None, None, None, None, False, None),
+        (LLAMA70, H100, "fp8", 4, "fp8", 0.5, 0.7, None, True, 0.8, None, None, 1, 1, 1, None, None, "3 ms"),
+        (LLAMA70, H100, None, 2, None, None, None, None, False, None, None, None, 1, 1, 1, None, None, None, 0, False)
+        + (None, None, 0.9, 0.2, 0.5, 0.3),
+    ],
+)
+def test_a_setup_filled_slot_by_slot_is_the_one_its_init_makes(args):
+    # prepare fills a Setup through its mutable twin (SU._Filling) instead of Setup(**fields): every field set, each
+    # the value the attrs __init__ stores, and the result a frozen Setup like any other
+    import attrs
+
+    setup = SU.prepare(*args)
+    names = [f.name for f in attrs.fields(SU.Setup)]
+    made = SU.Setup(**{name: getattr(setup, name) for name in names})
+    assert type(setup) is SU.Setup and setup == made and hash(setup) == hash(made)
+    assert [getattr(setup, name) for name in names] == [getattr(made, name) for name in names]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        setup.peak = 1.0  # type: ignore[misc]
+    assert attrs.evolve(setup, peak=2.0).peak == 2.0 and setup.peak != 2.0
+
+
 def test_sampled_lengths_are_not_taken_for_a_named_distribution():
     # same layout, lengths and engine arguments: only the samples tell the two mixes apart
     plain = serving.solve(**BASE)

@@ -185,13 +185,14 @@ def check_engine_overhead(v: Any) -> float:
     return request_path.host_seconds("engine_overhead", v, 1.0)
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Setup:
     """One checked serving layout: what every prefill/decode/step-cost equation needs but the
     lengths and the traffic. Rates in FLOP/s and B/s, sizes in bytes, times in s. Slotted: every solve reads
     its fields a few hundred times, and a slot reads faster than the instance dict a frozen dict class fills
-    (a static solve 301 -> 278 k instructions), which outweighs the ~12 k more of setting 25 slots through
-    object.__setattr__ once per layout."""
+    (a static solve 301 -> 278 k instructions). :func:`prepare` fills one through :class:`_Filling` (plain slot
+    stores, ~5 k instructions where this class's __init__, 28 calls of object.__setattr__, took ~32 k). No
+    ``__weakref__`` slot: nothing refers to a Setup weakly, and with one the layouts would not match."""
 
     shape: ModelShape  #: per-model numbers (layers, parameters, KV elements per token, ...)
     hardware: HardwareNode  #: one accelerator of the tensor-parallel group
@@ -223,6 +224,16 @@ class Setup:
     power_compute: float  #: share of TDP the compute units draw while busy
     power_memory: float  #: share of TDP the memory system draws while busy
     notes: tuple[str, ...]  #: every default taken for a value the catalog or the caller did not give
+
+
+class _Filling:
+    """:class:`Setup`'s slots without its frozen ``__setattr__``: :func:`prepare` stores each field with a plain slot
+    store, then makes the object a Setup (``__class__`` assignment: the same slots, so the same layout). Setup has no
+    validators, converters or defaults to apply, so the value is the one ``Setup(**fields)`` makes
+    (test_prepared_serving holds them equal field by field); prepare checks every argument before. Only for
+    :func:`prepare`: a Setup is frozen once made."""
+
+    __slots__ = tuple(field.name for field in attrs.fields(Setup))
 
 
 def tp_limit(hardware: Any, gpus_per_node: Any) -> tuple[int, str]:
@@ -351,36 +362,37 @@ def prepare(
             ep_overlap,
         )
         notes += layout.notes
-    return Setup(
-        shape=shape,
-        hardware=hardware,
-        precision=prec.weights,
-        activation_precision=prec.activations,
-        peak=prec.peak,
-        attn_peak=prec.attn_peak,
-        b=prec.b,
-        kv_precision=prec.kv,
-        b_kv=prec.b_kv,
-        b_act=prec.b_act,
-        eta_c=eta_c,
-        eta_m=eta_m,
-        eta_n=eta_n,
-        engine_overhead=host,
-        request_overhead=t_req,
-        request_notes=req_notes,
-        tp_size=tp_size,
-        layout=layout,
-        kv_share=kv_share,
-        link=link,
-        link_bandwidth=link_bw,
-        link_latency=link_lat,
-        overhead=step_overhead(hardware.si.dispatch_tax, shape.layers, host),
-        memory_fraction=frac,
-        power_idle=E.POWER_IDLE_FRACTION if power_idle is None else check_power_idle(power_idle),
-        power_compute=E.POWER_COMPUTE_FRACTION if power_compute is None else check_power_compute(power_compute),
-        power_memory=E.POWER_MEMORY_FRACTION if power_memory is None else check_power_memory(power_memory),
-        notes=tuple(notes),
-    )
+    s: Any = _Filling()  # (a Setup made as Setup(**fields) would make it: :class:`_Filling`)
+    s.shape = shape
+    s.hardware = hardware
+    s.precision = prec.weights
+    s.activation_precision = prec.activations
+    s.peak = prec.peak
+    s.attn_peak = prec.attn_peak
+    s.b = prec.b
+    s.kv_precision = prec.kv
+    s.b_kv = prec.b_kv
+    s.b_act = prec.b_act
+    s.eta_c = eta_c
+    s.eta_m = eta_m
+    s.eta_n = eta_n
+    s.engine_overhead = host
+    s.request_overhead = t_req
+    s.request_notes = req_notes
+    s.tp_size = tp_size
+    s.layout = layout
+    s.kv_share = kv_share
+    s.link = link
+    s.link_bandwidth = link_bw
+    s.link_latency = link_lat
+    s.overhead = step_overhead(hardware.si.dispatch_tax, shape.layers, host)
+    s.memory_fraction = frac
+    s.power_idle = E.POWER_IDLE_FRACTION if power_idle is None else check_power_idle(power_idle)
+    s.power_compute = E.POWER_COMPUTE_FRACTION if power_compute is None else check_power_compute(power_compute)
+    s.power_memory = E.POWER_MEMORY_FRACTION if power_memory is None else check_power_memory(power_memory)
+    s.notes = tuple(notes)
+    s.__class__ = Setup
+    return s
 
 
 def hardware_terms(hardware: HardwareNode, fraction: float, engine: str | None) -> tuple[str, dict, tuple[str, ...]]:
