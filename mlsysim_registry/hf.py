@@ -78,11 +78,12 @@ def _get(cfg: dict, *names: str, default: Any = None) -> Any:
 
 def _opt_int(cfg: dict, what: str, *names: str) -> int | None:
     """The first of ``names`` the config gives, a non-negative integer, or None when it gives none."""
-    v = _get(cfg, *names)
-    if v is None:
+    name = next((n for n in names if cfg.get(n) is not None), None)
+    if name is None:
         return None
+    v = cfg[name]
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise InvalidInputError(f"config.{names[0]}", v, f"a non-negative integer ({what})")
+        raise InvalidInputError(f"config.{name}", v, f"a non-negative integer ({what})")  # the key the config gives
     return v
 
 
@@ -90,8 +91,15 @@ def _int(cfg: dict, what: str, *names: str) -> int:
     """As :func:`_opt_int`, but the config must give one of ``names``."""
     v = _opt_int(cfg, what, *names)
     if v is None:
-        raise InvalidInputError("config", f"missing {'/'.join(names)}", f"a Hugging Face config.json with {what}")
+        raise InvalidInputError(f"config.{names[0]}", None, f"{what} in the config: one of {', '.join(names)}")
     return v
+
+
+def _int_or(cfg: dict, what: str, default: int, *names: str) -> int:
+    """As :func:`_opt_int`, ``default`` when the config gives none of ``names`` (a float or a string is refused,
+    never floored: int(2.5) took 2, int("8") raised a traceback)."""
+    v = _opt_int(cfg, what, *names)
+    return default if v is None else v
 
 
 @attrs.frozen(kw_only=True)
@@ -146,8 +154,11 @@ def from_config(cfg: dict) -> HFModel:
     r_kv = cfg.get("kv_lora_rank")
     if r_kv:  # MLA
         r_q = cfg.get("q_lora_rank")
-        nope, rope = int(cfg.get("qk_nope_head_dim", hd)), int(cfg.get("qk_rope_head_dim", 0))
-        hv = int(cfg.get("v_head_dim", hd))
+        nope, rope = (
+            _int_or(cfg, "MLA head dim", hd, "qk_nope_head_dim"),
+            _int_or(cfg, "RoPE dim", 0, "qk_rope_head_dim"),
+        )
+        hv = _int_or(cfg, "MLA value head dim", hd, "v_head_dim")
         q = (d * r_q + r_q + r_q * H * (nope + rope)) if r_q else d * H * (nope + rope)
         attn = q + d * (r_kv + rope) + r_kv + r_kv * H * (nope + hv) + H * hv * d
         hd_catalog = nope + rope
@@ -168,22 +179,25 @@ def from_config(cfg: dict) -> HFModel:
     mats = 3 if gated else 2
     ffn_bias = (f + d) if (classic or mtype == "gptj") and cfg.get("bias", True) is not False else 0
     dense_ffn = mats * d * f + ffn_bias
-    E = _get(cfg, "num_local_experts", "n_routed_experts", "num_experts", "moe_num_experts")
-    k = _get(cfg, "num_experts_per_tok", "moe_top_k", "num_selected_experts", "top_k")
+    E = _opt_int(cfg, "experts", "num_local_experts", "n_routed_experts", "num_experts", "moe_num_experts")
+    k = _opt_int(cfg, "experts per token", "num_experts_per_tok", "moe_top_k", "num_selected_experts", "top_k")
     moe_layers, expert = 0, 0
     per_moe_layer = 0
     if E and E > 1:
         if not k:
-            raise InvalidInputError("config", "missing num_experts_per_tok", "experts per token for a MoE config")
-        fe = int(_get(cfg, "moe_intermediate_size", "expert_intermediate_size", default=f))
+            raise InvalidInputError(
+                "config.num_experts_per_tok", k, f"experts per token >= 1 for a MoE config of {E} experts"
+            )
+        fe = _int_or(cfg, "expert FFN width", f, "moe_intermediate_size", "expert_intermediate_size")
         expert = mats * d * fe
-        shared = int(_get(cfg, "n_shared_experts", default=0) or 0) * expert
-        if cfg.get("shared_expert_intermediate_size"):
-            shared = mats * d * int(cfg["shared_expert_intermediate_size"]) + d  # + its sigmoid gate
+        shared = _int_or(cfg, "shared experts", 0, "n_shared_experts") * expert
+        shared_f = _int_or(cfg, "shared expert FFN width", 0, "shared_expert_intermediate_size")
+        if shared_f:
+            shared = mats * d * shared_f + d  # + its sigmoid gate
         router = d * E + (E if cfg.get("topk_method") == "noaux_tc" else 0)
         per_moe_layer = E * expert + shared + router
-        first_dense = int(cfg.get("first_k_dense_replace", 0) or 0)
-        freq = int(cfg.get("moe_layer_freq", cfg.get("decoder_sparse_step", 1)) or 1)
+        first_dense = _int_or(cfg, "leading dense layers", 0, "first_k_dense_replace")
+        freq = _int_or(cfg, "MoE layer frequency", 1, "moe_layer_freq", "decoder_sparse_step") or 1
         only_dense = set(cfg.get("mlp_only_layers", []) or [])
         moe_layers = sum(1 for i in range(L) if i >= first_dense and i % freq == 0 and i not in only_dense)
     dense_layers = L - moe_layers
@@ -193,7 +207,7 @@ def from_config(cfg: dict) -> HFModel:
     if mtype in LEARNED_POSITIONS and max_seq:
         pos = (max_seq + (2 if mtype == "opt" else 0)) * d
         if mtype in ("bert", "roberta"):
-            pos += int(cfg.get("type_vocab_size", 2)) * d
+            pos += _int_or(cfg, "token types", 2, "type_vocab_size") * d
     head = 0 if tied else V * d + (V if mtype == "gptj" else 0)
     parts = {
         "embedding": embed + pos,
@@ -214,7 +228,7 @@ def from_config(cfg: dict) -> HFModel:
         "heads": H,
         "kv_heads": H if r_kv else kv,
         "head_dim": hd_catalog,
-        "ffn_dim": int(_get(cfg, "moe_intermediate_size", default=f)) if moe_layers else f,
+        "ffn_dim": _int_or(cfg, "expert FFN width", f, "moe_intermediate_size") if moe_layers else f,
         "mlp": ("geglu" if "gelu" in act else "swiglu") if gated else "relu" if "relu" in act else "gelu",
         "vocab_size": V,
     }

@@ -323,3 +323,22 @@ def test_mi355x_part_has_the_scale_up_link_of_its_node_so_tensor_parallel_servin
     tp8 = mlsysim.ServingModel().solve(mlsysim.Models.Llama3_70B, part, seq_len=2048, batch_size=8, tp_size=8)
     tp1 = mlsysim.ServingModel().solve(mlsysim.Models.Llama3_70B, part, seq_len=2048, batch_size=8)
     assert 0 < tp8.ttft < tp1.ttft
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"num_experts": "128"}, "config.num_experts='128' is invalid: expected a non-negative integer (experts)"),
+        ({"num_experts_per_tok": 2.5}, "config.num_experts_per_tok=2.5 is invalid: expected a non-negative integer"),
+        ({"moe_intermediate_size": 768.5}, "config.moe_intermediate_size=768.5 is invalid: expected a non-negative"),
+        ({"num_experts_per_tok": None}, "config.num_experts_per_tok=None is invalid: expected experts per token >= 1"),
+        ({"hidden_size": None}, "config.hidden_size=None is invalid: expected hidden size in the config: one of"),
+    ],
+)
+def test_importer_refuses_a_count_that_is_not_an_integer_by_its_key(change, says):
+    """A string experts count raised a TypeError traceback (`mlsysim catalog import-hf`); a float expert FFN width
+    was floored by int(); a missing value was named as the argument's value ("config='missing ...'")."""
+    cfg = {k: v for k, v in {**CONFIGS["Qwen3_30B_A3B"][0], **change}.items() if v is not None}
+    with pytest.raises(mlsysim.InvalidInputError) as exc:
+        hf.from_config(cfg)
+    assert str(exc.value).startswith(says)
