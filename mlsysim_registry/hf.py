@@ -218,7 +218,7 @@ def from_config(cfg: dict) -> HFModel:
         "lm_head": head,
     }
     total = sum(parts.values())
-    active = total - (moe_layers * (E - k) * expert if moe_layers else 0)
+    active = total - (moe_layers * ((E or 0) - (k or 0)) * expert if moe_layers else 0)  # E, k given when MoE
 
     fields: dict[str, Any] = {
         "kind": "transformer",
@@ -236,7 +236,7 @@ def from_config(cfg: dict) -> HFModel:
         fields["max_seq_len"] = max_seq
     fields["tied_embeddings"] = tied
     if moe_layers:
-        fields.update(experts=int(E), active_experts=int(k), active_parameters=active, moe_layers=moe_layers)
+        fields.update(experts=E, active_experts=k, active_parameters=active, moe_layers=moe_layers)
     fields.update(mla)
     stated = cfg.get("num_parameters", cfg.get("n_parameters"))
     stated = stated if isinstance(stated, int) and not isinstance(stated, bool) and stated > 0 else None
