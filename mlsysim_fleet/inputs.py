@@ -389,6 +389,12 @@ def loaded_utilization(result: Any, fleet: Fleet) -> float | None:
     return placed(watts, ratio("workload.power_idle", getattr(result, "power_idle", None), 0.0, 1.0 - 1e-9), fleet)
 
 
+def _watts(result: Any) -> float | None:
+    """A serving result's ``loaded_power`` in W (checked by :func:`loaded_utilization`), None without it."""
+    p = getattr(result, "loaded_power", None)
+    return None if p is None else amount("workload.loaded_power", p, Unit("W"), 1.0, "W")
+
+
 def placed(watts: float, share: float, fleet: Fleet) -> float:
     """A GPU's mean draw ``watts`` as the node utilization of ``fleet`` (:func:`loaded_utilization`): its position
     between the awake-idle draw (``share`` of TDP) and TDP, u = (P / TDP - share) / (1 - share)."""
@@ -445,6 +451,8 @@ class Usage(NamedTuple):
     replicas: int | None = None  # whole replicas the fleet holds (``replicas``)
     #: the node utilization a serving result under traffic states (:func:`loaded_utilization`), None otherwise
     utilization: float | None = None
+    #: its GPUs' mean draw at the served rate (W per accelerator: ``loaded_power``), None otherwise
+    accelerator_power: float | None = None
 
 
 def fleet_usages(workload: Any, pools: Pools, fleet: Fleet, decode_fleet: Any, steps: Any, consumer: str) -> tuple:
@@ -499,6 +507,7 @@ def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Us
             replica_accelerators=rep,
             replicas=k,
             utilization=loaded_utilization(workload, fleet),
+            accelerator_power=_watts(workload),
         )
     return Usage(tokens_per_second=tps, samples_per_second=qps, replica_accelerators=rep, replicas=k)
 
@@ -594,7 +603,8 @@ def disagg_usage(pools: Pools, fleet: Fleet, decode_fleet: Any) -> tuple:
         k = replicas(p + d, fleet)
         u = _pool_utilization(pools, fleet, fleet)
         both = None if u is None else (p * u[0] + d * u[1]) / (p + d)  # the node power model is linear in u
-        return ((fleet, _pool_usage(pools, p / (p + d), p + d, k, both)),)
+        watts = None if u is None else (p * pools.prefill_power + d * pools.decode_power) / (p + d)  # type: ignore[operator]
+        return ((fleet, _pool_usage(pools, p / (p + d), p + d, k, both, watts)),)
     if not isinstance(decode_fleet, Fleet):
         raise InvalidInputError("decode_fleet", decode_fleet, "a Fleet (Cluster) of the decode pool's accelerator")
     for name, f, role, hw in (
@@ -606,7 +616,11 @@ def disagg_usage(pools: Pools, fleet: Fleet, decode_fleet: Any) -> tuple:
             raise InvalidInputError(name, f.name, f"a Fleet of the {role} pool's accelerator, {hw}", f"it holds {acc}")
     k = min(_pool_copies(p, fleet, "fleet", "prefill"), _pool_copies(d, decode_fleet, "decode_fleet", "decode"))
     u = _pool_utilization(pools, fleet, decode_fleet) or (None, None)
-    return ((fleet, _pool_usage(pools, 1.0, p, k, u[0])), (decode_fleet, _pool_usage(pools, 0.0, d, k, u[1])))
+    draws = (None, None) if u[0] is None else (pools.prefill_power, pools.decode_power)
+    return (
+        (fleet, _pool_usage(pools, 1.0, p, k, u[0], draws[0])),
+        (decode_fleet, _pool_usage(pools, 0.0, d, k, u[1], draws[1])),
+    )
 
 
 def _pool_utilization(pools: Pools, prefill_fleet: Fleet, decode_fleet: Fleet) -> tuple | None:
@@ -618,9 +632,9 @@ def _pool_utilization(pools: Pools, prefill_fleet: Fleet, decode_fleet: Fleet) -
     return placed(p, share, prefill_fleet), placed(d, share, decode_fleet)
 
 
-def _pool_usage(pools: Pools, share: float, gpus: float, k: int, u: float | None) -> Usage:
+def _pool_usage(pools: Pools, share: float, gpus: float, k: int, u: float | None, watts: float | None) -> Usage:
     """The :class:`Usage` of ``gpus`` accelerators of a deployment (k whole ones), ``share`` of its cost on prompts,
-    its node utilization ``u`` (None: none stated)."""
+    its node utilization ``u`` and its GPUs' mean draw ``watts`` at the served rate (None: none stated)."""
     return Usage(
         tokens_per_second=pools.output_tokens_per_second,
         input_tokens_per_second=pools.input_tokens_per_second,
@@ -628,6 +642,7 @@ def _pool_usage(pools: Pools, share: float, gpus: float, k: int, u: float | None
         replica_accelerators=gpus,
         replicas=k,
         utilization=u,
+        accelerator_power=watts,
     )
 
 

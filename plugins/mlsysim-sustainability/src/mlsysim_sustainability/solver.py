@@ -495,8 +495,10 @@ def _pools_evaluate(gs: tuple, u: Any, t: Any, make: Any, **extra: Any) -> Any:
     """:func:`_evaluate` of one group, or the sum of two pools' (:func:`_combine`)."""
     if len(gs) == 1:
         return _evaluate(gs[0], u, t, make, **extra)
-    own = extra.get("utilization_source") == "workload"  # each fleet at its own pool's served-rate power
-    return make(**_combine([_evaluate(g, g.usage.utilization if own else u, t, dict) for g in gs]), **extra)
+    source = extra.get("utilization_source")
+    own = source == "workload"  # each fleet at its own pool's served-rate power
+    cols = [_evaluate(g, g.usage.utilization if own else u, t, dict, utilization_source=source) for g in gs]
+    return make(**{**_combine(cols), **extra})
 
 
 #: Fields of two pools' SustainabilityResult that add up (energy, carbon, water, power, counts, and per token or
@@ -556,9 +558,12 @@ def _evaluate(g: _Group, u: Any, t: Any, make: Any, **extra: Any) -> Any:
     p_it = fleet_it_power(g.pmax, g.pidle, u, nodes)
     e_it = p_it * t
     e_fac = e_it * p_ue
-    e_acc = accelerator_power(g.tdp, u) * n * t
+    # a serving result under traffic placed the nodes (utilization_source "workload"): its GPUs draw its loaded power
+    own = extra.get("utilization_source") == "workload" and w.accelerator_power is not None
+    p_acc = w.accelerator_power if own else accelerator_power(g.tdp, u)
+    e_acc = p_acc * n * t
     # power per accelerator at the boundary: every headline, per-query and workload figure scales with it
-    p_one = {"accelerator": accelerator_power(g.tdp, u), "it": p_it / n, "facility": p_it / n * p_ue}[g.boundary]
+    p_one = {"accelerator": p_acc, "it": p_it / n, "facility": p_it / n * p_ue}[g.boundary]
     e_b = {"accelerator": e_acc, "it": e_it, "facility": e_fac}[g.boundary]
     op = e_b * ci
     w_on = e_it * g.w_ue
