@@ -319,6 +319,12 @@ def test_report_bad_input_is_one_line_and_exit_1(tmp_path):
     assert res.exit_code == 1 and res.output.count("\n") == 1 and "seq_len=0 is invalid" in res.output
     res = CliRunner().invoke(report, ["nosuch", "--html", str(tmp_path / "x.html")])
     assert isinstance(res.exception, mlsysim.InvalidInputError) and "PAGE='nosuch'" in str(res.exception)
+    # a misspelt page or solver gets its close matches (solver/NAME against the installed solvers' names)
+    for slug, hint in (("servng", "; did you mean serving?"), ("solver/ServingMdel", "mean solver/ServingModel")):
+        res = CliRunner().invoke(report, [slug, "--html", str(tmp_path / "x.html")])
+        assert hint in str(res.exception), res.exception
+    res = CliRunner().invoke(report, ["solver/NoSuch", "--html", str(tmp_path / "x.html")])
+    assert str(res.exception).endswith("solver/NAME")  # nothing close: no guess
     res = CliRunner().invoke(report, ["serving", "colour=red", "--html", str(tmp_path / "x.html")])
     assert "colour='red' is invalid: expected a field of the page" in str(res.exception)
     # a field given twice answered the last, the first dropped without a word

@@ -83,7 +83,15 @@ def report(page: str, values: tuple, out: str) -> None:
     try:
         p = find_page(page)
     except KeyError:
-        raise InvalidInputError("PAGE", page, "one of " + ", ".join([*PAGES, "solver/NAME"])) from None
+        import mlsysim
+        from mlsysim_core.errors import did_you_mean
+
+        head, _, name = page.rpartition("/")  # solver/NAME: NAME against the installed solvers' names
+        if head:
+            hint = did_you_mean(name, [*mlsysim.solvers()]).replace("mean ", "mean solver/").replace(", ", ", solver/")
+        else:
+            hint = did_you_mean(page, [*PAGES])
+        raise InvalidInputError("PAGE", page, "one of " + ", ".join([*PAGES, "solver/NAME"]) + hint) from None
     pairs: dict[str, str] = {}
     for item in values:
         key, sep, text = item.partition("=")
