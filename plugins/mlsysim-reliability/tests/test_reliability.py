@@ -377,3 +377,11 @@ def test_a_job_that_does_not_finish_says_so():
     rows = CliRunner().invoke(main, sweep).output.splitlines()
     assert rows[0].split()[-3:] == ["feasible", "pareto", "error"]
     assert rows[2].split()[-1] == "False" and rows[3].split()[-2:] == ["True", "*"]
+
+
+def test_a_sweep_takes_catalog_names_as_solve_does():
+    """solve("Research_256", 10) answered; the sweep of the same call refused every point ('expected a Fleet')."""
+    sw = ReliabilityModel.sweep(fleet=["research_256", "Frontier_8K", "Nope"], job_duration_hours=10.0)
+    assert list(sw.valid) == [True, True, False] and "fleet='Nope' is invalid" in sw["error"][2]
+    for i, key in enumerate(("Research_256", "Frontier_8K")):
+        assert sw.si("fleet_mtbf")[i] == M.solve(key, 10.0).si("fleet_mtbf")

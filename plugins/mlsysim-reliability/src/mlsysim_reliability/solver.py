@@ -433,8 +433,8 @@ class ReliabilityModel(Solver):
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): job_duration_hours and checkpoint_time_s
         as arrays, through solve()'s checks and :func:`_evaluate`."""
-        a = args
-        fleet = a["fleet"]
+        a = dict(args)  # catalog names as solve() takes them (a sweep refused "Research_256" that solve() took)
+        fleet, a["storage"] = V.named("fleet", a["fleet"], "clusters"), V.named("storage", a["storage"], "storage")
         prepare = _prepared if a["component_mttf"] is None and a["components"] is None else _prepare
         restart, m, source, interval, fixed = prepare(
             fleet,
