@@ -158,6 +158,8 @@ def collect() -> dict[str, Any]:
         out[f"{name}/why"] = list(r.constraint_trace)
         if name not in UNBANDED:
             b = banded(ServingModel, **kw)
+            for field in b.fields():  # every field read, as the result's (a later field is answered on its first read)
+                b.si(field)
             out[f"{name}/bands"] = {k: [_value(lo), _value(hi)] for k, (lo, hi) in b.bands.items()}
             out[f"{name}/banded fields"] = {k: _value(v) for k, v in vars(b).items() if k != "bands"}
         if name in SWEPT:

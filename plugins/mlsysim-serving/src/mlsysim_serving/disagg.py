@@ -252,8 +252,8 @@ class _Plan:
         self.pre.check_holds(text, seq_len + 1)
         self.dec.check_holds(text, seq_len + output_len)
         S = float(seq_len)
-        h = c_p["prefix_cache_hit"]
-        self.one_prefill = float(self.pre.cost.prefill((1.0 - h) * S, h * S))
+        #: one unloaded prefill of the prompt after its cached prefix: the prefill engine's (the same step)
+        self.one_prefill = self.pre.engine().one_prefill
         #: speculative decode steps on the decode pool and the aggregated layouts (or None)
         self.spec = None
         if spec is not None:
@@ -281,6 +281,7 @@ class _Plan:
         )
         #: the unloaded TTFT: one prefill + the exposed KV transfer + the decode pool's first step
         self.ttft0 = self.one_prefill + self.exposed + self.first
+        texts = _texts(link, layout)
         #: the result fields that depend on neither the arrival rate nor the SLOs
         self.fields = dict(
             feasible=True,
@@ -289,7 +290,7 @@ class _Plan:
             kv_bytes_per_request=moved,
             kv_transfer_time=full,
             kv_transfer_exposed=self.exposed,
-            kv_link=f"{link.name} ({link.bandwidth * 8 / 1e9:.4g} Gb/s per GPU, {link.latency * 1e6:.3g} us)",
+            kv_link=texts[0],
             kv_layerwise=layerwise,
             prefill_hardware=layout.prefill.hardware.name,
             prefill_gpus=layout.prefill.gpus,
@@ -301,7 +302,7 @@ class _Plan:
             decode_weights_per_gpu=dec.weights_per_gpu,
             prefill_kv_capacity=pre.kv_tokens,
             decode_kv_capacity=dec.kv_tokens,
-            layout=f"prefill {layout.prefill.label()} -> decode {layout.decode.label()}",
+            layout=texts[1],
             precision=pre.setup.precision,
             kv_precision=dec.setup.kv_precision,
             seq_len=seq_len,
@@ -331,6 +332,20 @@ class _Plan:
         if self._agg.__class__ is tuple:
             self._agg = _Aggregated(*self._agg)
         return self._agg
+
+
+def _link_and_layout(link: KVLink, layout: Disagg) -> tuple[str, str]:
+    """The result's ``kv_link`` and ``layout`` texts, which read the KV link and the pools alone."""
+    return (
+        f"{link.name} ({link.bandwidth * 8 / 1e9:.4g} Gb/s per GPU, {link.latency * 1e6:.3g} us)",
+        f"prefill {layout.prefill.label()} -> decode {layout.decode.label()}",
+    )
+
+
+#: :func:`_link_and_layout` memoized by the identity of the link and the layout (:func:`.layout.kv_link` and
+#: :func:`.layout.parse_disagg` answer the same objects for the same text): a new configuration of the same layout
+#: (another model, efficiency or traffic) formats them once (~25 k instructions: two pools' labels, two floats)
+_texts = PreparedCache(_link_and_layout)
 
 
 def _prepare(
@@ -454,7 +469,7 @@ class _Layout:
         setup = _prepare if traffic.get("length_samples") is not None else _plans  # a list can change in place
         # (the checked mix as one argument: its dict is the same object for the same values, :func:`.under_load.mix`)
         self.plan = p = setup(*args, *[common[name] for name in _COMMON], mixed)
-        self.pools = _Pools(p.pre, p.dec, p.exposed)
+        self.pools = _Pools(p.pre, p.dec, p.exposed, p.first)
         self.seq_len, self.output_len = seq_len, output_len
 
 
@@ -596,8 +611,10 @@ _E2E = tuple((f"e2e_p{q}", f"ttft_p{q}") for q in (90, 99))
 class _Pools:
     """The two pools: their combined latency fields at a total arrival rate, saturation, the SLO search's excess."""
 
-    def __init__(self, pre: _Replica, dec: _Replica, exposed: float):
+    def __init__(self, pre: _Replica, dec: _Replica, exposed: float, first: float):
         self.pre, self.dec, self.x = pre, dec, exposed
+        #: the decode pool's first step of a request: its last prompt token after S - 1 cached ones (:class:`_Plan`'s)
+        self.first = first
         self.R_p, self.R_d = pre.pool.replicas, dec.pool.replicas
         e_p, e_d = pre.engine(), dec.engine()
         self.sat_p, self.sat_d = e_p.saturation, e_d.saturation
@@ -653,10 +670,6 @@ class _Pools:
             att *= float(TR.itl_cdf({"itl_mean": f["itl_mean"], "itl_sd": sd}, slo_i))
         return att
 
-    def first_step(self) -> float:
-        """The decode pool's first step of a request: its last prompt token after S - 1 cached ones."""
-        return float(self.dec.cost.prefill(1.0, self.dec.S - 1.0))
-
 
 def _search(pools: _Pools, slo_t: Any, slo_i: Any, pct: int) -> dict:
     """The pools' SLO rates, each by :func:`.roots.largest_meeting` on scalar analytic solves: ``prefill`` the
@@ -668,7 +681,7 @@ def _search(pools: _Pools, slo_t: Any, slo_i: Any, pct: int) -> dict:
     if slo_t is None and slo_i is None:
         return rates
     if slo_t is not None:
-        rates["prefill"] = pools.pre.max_rate(slo_t - pools.x - pools.first_step(), None)
+        rates["prefill"] = pools.pre.max_rate(slo_t - pools.x - pools.first, None)
     if slo_i is not None:
         rates["decode"] = pools.dec.max_rate(None, slo_i)
     top = min(pools.saturation, pools.R_d * rates["decode"])
