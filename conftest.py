@@ -8,6 +8,17 @@ import tempfile
 
 _made: str | None = None
 
+# Speed is measured in bench/, not in timed tests: hypothesis' 200 ms deadline per example made tests fail on
+# a loaded machine (a serving secant test and a power-efficiency test at 330 ms, under load 9). Every run,
+# any plugin alone included, starts from this profile; tests/conftest.py's HYPOTHESIS_PROFILE still replaces it.
+try:
+    from hypothesis import settings as _settings
+
+    _settings.register_profile("mlsysim", deadline=None)
+    _settings.load_profile("mlsysim")
+except ImportError:  # hypothesis is a test extra
+    pass
+
 
 def pytest_configure(config):
     """A test run neither reads nor fills the user's cache folder (built catalogs, parsed units): it

@@ -58,7 +58,7 @@ def pytest_configure(config):
 # "ci": the fuzz suite's default (tests/test_fuzz_solvers.py runs 4 solve() calls per example:
 # 2,500 examples = 10,000 cases per solver); "long": 100,000 cases per solver; "dev": a quick pass.
 # HYPOTHESIS_PROFILE=<name> selects one for the
-# whole run (without it, other hypothesis tests keep hypothesis' defaults).
+# whole run (without it, other hypothesis tests keep the root conftest's profile: no deadline).
 try:
     import os as _os
 
