@@ -108,6 +108,19 @@ def _string_hint(value: str) -> str:
         return "pass a catalog object, e.g. mlsysim.Infra.Grids.Quebec"
 
 
+def named_fleets(fleet: Any, datacenter: Any, grid: Any, decode_fleet: Any) -> tuple[Any, Any, Any, Any]:
+    """(fleet, datacenter, grid, decode_fleet) with catalog names looked up, as a fleet solver's solve() and its
+    sweep both take them (a sweep refused "Research_256", which solve() took)."""
+    from mlsysim_core import validate as V
+
+    return (
+        V.named("fleet", fleet, "clusters"),
+        V.named("datacenter", datacenter, "datacenters", "grids"),
+        V.named("grid", grid, "grids"),
+        V.named("decode_fleet", decode_fleet, "clusters"),
+    )
+
+
 def check_fleet(fleet: Any) -> Fleet:
     if not isinstance(fleet, Fleet):
         hint = " (look it up, e.g. mlsysim.Systems.Clusters.Frontier_8K)" if isinstance(fleet, str) else ""

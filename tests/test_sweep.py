@@ -568,3 +568,13 @@ def test_prepared_cache_keys_on_identity_and_keeps_solve_pure():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert d.solve(L, fleet, batch_size=1024, tp_size=16).parallelism["dp"] == 512
+
+
+@pytest.mark.parametrize("name", ["EconomicsModel", "SustainabilityModel"])
+def test_fleet_solvers_sweep_catalog_names_as_solve_takes_them(name: str) -> None:
+    """solve("Research_256", datacenter="US_Avg") answered; its sweep refused every point ('expected a Fleet')."""
+    model = getattr(mlsysim, name)
+    sw = model.sweep(fleet=["research_256", "Nope"], duration_days=[30.0], datacenter="US_Avg")
+    assert list(sw.valid) == [True, False] and "fleet='Nope' is invalid" in sw["error"][1]
+    solved = model().solve("Research_256", duration_days=30, datacenter="US_Avg")
+    assert sw.si("it_energy")[0] == solved.si("it_energy")

@@ -69,6 +69,7 @@ from mlsysim_fleet.inputs import (
     facility_pue,
     fleet_groups,
     fleet_it_power,
+    named_fleets,
     node_power,
     per_query_unused,
     ratio,
@@ -343,8 +344,7 @@ class EconomicsModel(Solver):
         Checks run on every other argument first, then on utilization (with mfu), duration_days and
         kwh_price.
         """
-        fleet, grid = V.named("fleet", fleet, "clusters"), V.named("grid", grid, "grids")
-        datacenter = V.named("datacenter", datacenter, "datacenters", "grids")
+        fleet, datacenter, grid, decode_fleet = named_fleets(fleet, datacenter, grid, decode_fleet)
         gs = _groups(
             fleet,
             datacenter,
@@ -365,7 +365,7 @@ class EconomicsModel(Solver):
             rent_term,
             rental_years,
             rental_margin,
-            V.named("decode_fleet", decode_fleet, "clusters"),
+            decode_fleet,
         )
         g = gs[0]
         u = utilization_of(utilization, mfu, gs[0].usage)
@@ -379,7 +379,10 @@ class EconomicsModel(Solver):
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): duration_days, utilization and kwh_price
         as arrays, through solve()'s checks and :func:`_evaluate`."""
-        a = args
+        a = dict(args)
+        a["fleet"], a["datacenter"], a["grid"], a["decode_fleet"] = named_fleets(
+            a["fleet"], a["datacenter"], a["grid"], a["decode_fleet"]
+        )
         gs = _groups(
             a["fleet"],
             a["datacenter"],

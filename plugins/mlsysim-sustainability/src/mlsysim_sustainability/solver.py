@@ -39,7 +39,6 @@ from typing import Any
 import attrs
 import numpy as np
 
-from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.solver import PreparedCache, Solver
@@ -59,6 +58,7 @@ from mlsysim_fleet.inputs import (
     facility_wue,
     fleet_groups,
     fleet_it_power,
+    named_fleets,
     node_power,
     per_query_unused,
     ratio,
@@ -254,8 +254,7 @@ class SustainabilityModel(Solver):
 
         Checks run on every other argument first, then on utilization (with mfu) and duration_days.
         """
-        fleet, grid = V.named("fleet", fleet, "clusters"), V.named("grid", grid, "grids")
-        datacenter = V.named("datacenter", datacenter, "datacenters", "grids")
+        fleet, datacenter, grid, decode_fleet = named_fleets(fleet, datacenter, grid, decode_fleet)
         gs = _groups(
             fleet,
             datacenter,
@@ -271,7 +270,7 @@ class SustainabilityModel(Solver):
             queries,
             steps,
             boundary,
-            V.named("decode_fleet", decode_fleet, "clusters"),
+            decode_fleet,
         )
         u = utilization_of(utilization, mfu, gs[0].usage)
         t = duration_arg(duration_days, gs[0].usage, high=math.inf)
@@ -282,7 +281,10 @@ class SustainabilityModel(Solver):
     def sweep_columns(self, n: int, vectors: dict[str, np.ndarray], args: dict[str, Any]) -> dict[str, Any]:
         """``n`` points of one group (the Solver protocol): duration_days and utilization as arrays,
         through solve()'s checks and :func:`_evaluate`."""
-        a = args
+        a = dict(args)
+        a["fleet"], a["datacenter"], a["grid"], a["decode_fleet"] = named_fleets(
+            a["fleet"], a["datacenter"], a["grid"], a["decode_fleet"]
+        )
         gs = _groups(
             a["fleet"],
             a["datacenter"],
