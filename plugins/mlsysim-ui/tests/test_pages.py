@@ -132,6 +132,11 @@ def test_fleet_page_runs_each_fleet_solver_for_the_same_duration():
     # a solver's complaint lands on the argument it names; the other solvers still answer
     assert hours.errors["kwh_price"].startswith("EconomicsModel: kwh_price=None is invalid")
     assert [b.title for b in hours.blocks] == ["SustainabilityModel", "ReliabilityModel"]
+    # days=0: every solver refuses it, each in its own words on the days field (only the last one's was kept)
+    zero = page("fleet").answer({"fleet": "Research_256", "days": "0", "datacenter": "Quebec"})
+    said = zero.errors["days"].split("; ")
+    assert [s.split(":")[0] for s in said] == ["EconomicsModel", "SustainabilityModel", "ReliabilityModel"]
+    assert not zero.blocks
 
 
 def test_sweep_page_marks_exactly_the_non_dominated_points():

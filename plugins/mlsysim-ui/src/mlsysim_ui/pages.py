@@ -141,9 +141,9 @@ class FleetPage(Page):
                 result, warns = run(solving(solver_class(name)), args)
             except mlsysim.MlsysimError as exc:
                 arg = field_of_error(exc, [f.name for f in own])
-                ans.errors["days" if arg in self.durations else (arg if arg in names else "")] = (
-                    f"{name}: {one_line(exc)}"
-                )
+                key = "days" if arg in self.durations else (arg if arg in names else "")
+                said = f"{name}: {one_line(exc)}"  # each solver's complaint kept (days=0: all three refuse it)
+                ans.errors[key] = f"{ans.errors[key]}; {said}" if key in ans.errors else said
                 continue
             ans.blocks.append(block(name, result, self.keys.get(name, ()), warns))
             ans.charts += charts.charts_for(result)
