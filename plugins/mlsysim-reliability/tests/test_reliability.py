@@ -180,6 +180,13 @@ def test_bad_input_names_argument_and_range(kwargs, argument):
     assert "expected" in str(e.value)
 
 
+def test_hours_beyond_the_float_range_in_seconds_are_told_the_largest():
+    """1e308 h is a finite number but 3.6e311 s is not: it was told 'expected a finite number > 0'."""
+    with pytest.raises(InvalidInputError, match=r"<= 4.99359e\+304 \(hours\)") as e:
+        M.solve(FRONTIER, job_duration_hours=1e308)
+    assert e.value.argument == "job_duration_hours"
+
+
 def test_bad_fleet():
     with pytest.raises(InvalidInputError, match="fleet"):
         M.solve(None, 720)

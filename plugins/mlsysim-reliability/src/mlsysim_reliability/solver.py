@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from numbers import Real
 from types import MappingProxyType
 from typing import Any
 
@@ -51,8 +50,8 @@ from mlsysim_core.results import Result, measure, result
 from mlsysim_core.solver import PreparedCache, Solver
 from mlsysim_core.sweep import PointErrors, checked, where
 from mlsysim_core.types import Component, Fleet
-from mlsysim_core.units import HOUR, SECOND, Quantity, to_si
-from mlsysim_fleet.inputs import carrying
+from mlsysim_core.units import HOUR, SECOND, to_si
+from mlsysim_fleet.inputs import amount, carrying
 from mlsysim_physics.efficiency import CHECKPOINT_S
 from mlsysim_physics.equations import SERVICE_LIFE_YEARS, maximum
 
@@ -126,29 +125,11 @@ class ReliabilityResult(Result):
 
 
 def _time(name: str, value: Any, factor: float, what: str, *, allow_zero: bool = False) -> float:
-    """Seconds from a plain number (in ``what``, times ``factor``) or a time Quantity."""
-    t = type(value)
-    if t is float or t is int:
-        v = value * factor
-    elif isinstance(value, Quantity):
-        f = _factors.get(value._units)
-        if f is None:
-            to_si(value, SECOND, name=name)  # raises InvalidInputError on a wrong dimension
-            f = _factors[value._units] = float(to_si(value.__class__(1.0, value._units), SECOND, name=name))
-        v = value._magnitude * f
-    elif isinstance(value, Real) and t is not bool:
-        v = float(value) * factor
-    else:
-        v = None
-    x = float(v) if isinstance(v, Real) else math.nan  # None, an array or a complex fails the test below
-    if not (x >= 0.0 if allow_zero else x > 0.0) or not math.isfinite(x):
-        raise InvalidInputError(
-            name, value, f"a finite number {'>=' if allow_zero else '>'} 0 ({what}) or a time Quantity"
-        )
-    return x
+    """Seconds from a plain number (in ``what``, times ``factor``) or a time Quantity (``mlsysim_fleet.inputs.amount``:
+    a value beyond the float range once in seconds, 1e308 hours, is told the largest it may be)."""
+    return amount(name, value, SECOND, factor, what, low_open=not allow_zero)
 
 
-_factors: dict = {}  # Quantity units -> seconds per unit (to_si's dimension check on first sight)
 _node_rates: dict[int, tuple] = {}
 
 
