@@ -10,12 +10,15 @@ an argument that is an efficiency object (``DistributedModel``: ``efficiency.com
 ``band_fields``, the headline fields that get bands (default: every measured field), ``band_inputs``,
 arguments that take another solver's result
 (``SustainabilityModel``'s ``workload``): their band is carried through by solving at that input's own
-corner results, and ``band_catalog``, ``{name of a catalog number: the end of its range paired with the
-fast corner}``: each catalog value among the arguments (a fleet, its node and accelerator, a grid) has
-its ranged numbers of those names (``provenance``, ``mlsysim_uncertainty.provenance``) moved to that
-end. :func:`banded` solves once, then evaluates the two extreme corners of the ranges (``ranges.RANGES``:
-every efficiency at its high end and every overhead at its low end, then the reverse; the catalog
-numbers at the ends ``band_catalog`` pairs with them) with two more ``solve()`` calls: the same
+corner results, ``band_sources``, ``{argument: result field naming where the value used came from}``: an
+argument whose value the nominal took from a band input (the fleet solvers' ``utilization``, taken from a
+serving result's ``loaded_power`` where ``utilization_source`` is ``"workload"``) is held, so each corner takes
+it from that input's corner (its own band, not the argument's range), and ``band_catalog``, ``{name of a catalog
+number: the end of its range paired with the fast corner}``: each catalog value among the arguments (a fleet, its
+node and accelerator, a grid) has its ranged numbers of those names (``provenance``,
+``mlsysim_uncertainty.provenance``) moved to that end. :func:`banded` solves once, then evaluates the two extreme
+corners of the ranges (``ranges.RANGES``: every efficiency at its high end and every overhead at its low end, then the
+reverse; the catalog numbers at the ends ``band_catalog`` pairs with them) with two more ``solve()`` calls: the same
 kernels (a ``sweep_columns`` call of two points costs more than two scalar solves in numpy overhead,
 bench/bench_bands.py). A solver declaring only ``band_arguments`` may offer
 ``solve_corners(corners, *args, **kwargs) -> (nominal, fast, slow)`` to evaluate the corners on the
@@ -307,6 +310,14 @@ def _heads(solver_cls: Any, result_cls: type) -> tuple[tuple[str, str, list[str]
     return tuple((arg, stored[head], aliases) for arg, _, _, head, _, aliases in _declared(solver_cls)[0])
 
 
+@cache
+def _derived(solver_cls: Any, result_cls: type) -> tuple[tuple[str, str], ...]:
+    """Per ``band_sources`` entry of the solver: (argument, the attribute of ``result_cls`` storing the field that
+    names where the value used came from: a ``band_inputs`` name there holds the argument, :func:`_moves`)."""
+    stored = {f.alias: f.name for f in attrs.fields(result_cls)}
+    return tuple((arg, stored[field]) for arg, field in getattr(solver_cls, "band_sources", {}).items())
+
+
 #: the argument values :func:`_moves` found so far, by solver class, calibration and the values used (which
 #: decide them), with the calibration table they were found for (its identity is in the key: kept alive)
 _found: dict[tuple, tuple[dict, dict, Any]] = {}
@@ -322,6 +333,9 @@ def _moves(solver_cls: Any, nominal: Result, given: dict[str, Any]) -> tuple[dic
     stored = vars(nominal)  # @result classes store their fields in __dict__
     table = getattr(given.get("hardware"), "calibration", None)
     key = [solver_cls, id(table) if table else None, given.get("engine") if table else None]
+    derived = _derived(solver_cls, type(nominal))  # type: ignore[arg-type]  # a class is hashable
+    if derived:  # a value taken from a band input stands as given: its band comes through the input's corners
+        given = given | {a: True for a, source in derived if stored.get(source) in _declared(solver_cls)[1]}
     for arg, head, aliases in _heads(solver_cls, type(nominal)):  # type: ignore[arg-type]  # a class is hashable
         held = given.get(arg) is not None or (aliases and any(given.get(a) is not None for a in aliases))
         value = None if held else stored[head]

@@ -160,10 +160,12 @@ def _blocks(plan: _Plan, chunk: int, grid: dict[str, Any]) -> Iterator[tuple[int
 
 def _corners(cls: Any, produces: Any, nominal: SweepResult, span: slice, given: dict) -> Iterator[tuple]:
     """(indices in the block, fast moves, slow moves) per distinct set of values the block's solved points
-    used (``band_arguments``' result fields): the arguments :func:`.bands.corner_arguments` moves for a
-    result holding those values, as ``{argument: value}`` (None: nothing moves)."""
+    used (``band_arguments``' result fields, and ``band_sources``' fields naming where they came from): the arguments
+    :func:`.bands.corner_arguments` moves for a result holding those values, as ``{argument: value}`` (None: nothing
+    moves)."""
     stored = {f.alias: f.name for f in _attrs_fields(produces)}
     heads = [head for _, _, _, head, _, _ in _declared(cls)[0]]
+    heads += list(getattr(cls, "band_sources", {}).values())  # where a value used came from (a band input: held)
     ok = np.flatnonzero(nominal.valid[span])
     for key, idx in _distinct([nominal.si(head)[span][ok] for head in heads], ok):
         held = object.__new__(produces)  # a result holding only the values used: what corner_arguments reads

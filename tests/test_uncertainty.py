@@ -430,6 +430,36 @@ def test_fleet_solvers_carry_the_training_band_through(training):
     assert far.out_of_domain and lines == tuple(f"workload: {w}" for w in far.out_of_domain)
 
 
+def test_fleet_solvers_carry_a_loaded_workloads_power_band_through():
+    """A serving result under traffic gives the node utilization (``loaded_power`` at the served rate, placed between
+    the GPUs' awake-idle share and TDP: u = (P / TDP - idle) / (1 - idle)); the banded fleet solvers hold it
+    (``band_sources``) and take it from the workload's corners, so their band is the consumer solved at the corners'
+    powers, not the utilization's own range around the nominal."""
+    from mlsysim_uncertainty.sweep_bands import banded_sweep
+
+    L, C, grid = mlsysim.Models.Language, mlsysim.Hardware.Cloud, mlsysim.Infra.Grids.Quebec
+    w = banded(mlsysim.ServingModel, L.Llama3_8B, C.H100, seq_len=4000, output_len=500, arrival_rate=3.0)
+    s = banded(mlsysim.SustainabilityModel, CLUSTER, 30, datacenter=grid, workload=w)
+    assert s.utilization_source == "workload"
+    for corner, at in zip(w.bands.corners, s.bands.corners):
+        share = corner.power_idle
+        assert at.utilization == pytest.approx((corner.si("loaded_power") / 700.0 - share) / (1.0 - share), rel=1e-12)
+    fast, slow = (c.si("loaded_power") for c in w.bands.corners)
+    assert fast < 0.5 * w.si("loaded_power") and slow == pytest.approx(700.0)  # a wide band: ~180 W to TDP
+    plain = mlsysim.SustainabilityModel()
+    at = [plain.solve(CLUSTER, 30, datacenter=grid, workload=c) for c in w.bands.corners]
+    ends = [r.si("energy_per_million_tokens") for r in at]
+    assert tuple(q.m_as("J") for q in s.bands.ranges["energy_per_million_tokens"]) == pytest.approx(ends, rel=1e-12)
+    assert ends[1] > 2 * ends[0]  # the utilization's own range gave 0.241-0.258 kWh around 0.249
+    sweep = banded_sweep(mlsysim.SustainabilityModel, fleet=CLUSTER, duration_days=[30], datacenter=grid, workload=w)
+    assert sweep.bands.point(0)["energy_per_million_tokens"] == pytest.approx(ends, rel=1e-12)
+    e = banded(mlsysim.EconomicsModel, CLUSTER, 30, datacenter=grid, workload=w)
+    assert [c.utilization for c in e.bands.corners] == pytest.approx([c.utilization for c in s.bands.corners])
+    # the node utilization given is held: the workload's power no longer moves the energy
+    held = banded(mlsysim.SustainabilityModel, CLUSTER, 30, datacenter=grid, workload=w, utilization=0.5)
+    assert {c.utilization for c in held.bands.corners} == {0.5}
+
+
 def test_utilization_range_moves_energy_unless_given_under_either_name():
     fleet, grid = CLUSTER, mlsysim.Infra.Grids.US_Avg
     r = banded(mlsysim.SustainabilityModel, fleet, 30, datacenter=grid)

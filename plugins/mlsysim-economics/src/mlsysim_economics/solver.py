@@ -273,6 +273,9 @@ class EconomicsModel(Solver):
     #: ``mfu``, the utilization's upstream name, holds it when given
     band_arguments = {"utilization": "utilization", "rental_margin": "rental_margin"}
     band_aliases = {"mfu": "utilization"}
+    #: held too where the workload gave it (``utilization_source`` "workload": a serving result's loaded power): each
+    #: corner then takes it from the workload's corner, whose power band it carries (mlsysim_uncertainty.banded)
+    band_sources = {"utilization": "utilization_source"}
 
     def solve(
         self,
