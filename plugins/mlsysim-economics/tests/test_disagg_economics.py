@@ -147,6 +147,7 @@ def test_one_part_disagg_price_is_the_sum_of_each_pool_priced_alone(a, b, k, rps
 
 def test_a_real_disaggregated_result_on_two_vendors_parts():
     """ServingModel's H100 prefill + H200 decode result priced on a DGX H100 and a DGX H200 fleet: the same sum."""
+    pytest.importorskip("mlsysim_serving", reason="reads a ServingModel result (mlsysim-serving, not a dependency)")
     Mo, H, N = mlsysim.Models.Language, mlsysim.Hardware.Cloud, mlsysim.Systems.Nodes
     r = mlsysim.ServingModel().solve(
         Mo.Llama3_70B,
@@ -239,6 +240,7 @@ def test_json_of_the_priced_pools():
 def test_the_command_line_chain_prices_a_disaggregated_serve_as_python_does(tmp_path):
     """`mlsysim serve ... --disagg ... --json > d.json; mlsysim cost Research_256 --nodes 2 --from d.json`: the pools
     on one H100 fleet, the same numbers as solve(); --decode-cluster of another part: one line, exit 1."""
+    pytest.importorskip("mlsysim_serving", reason="reads a ServingModel result (mlsysim-serving, not a dependency)")
     from click.testing import CliRunner
 
     from mlsysim_cli import main

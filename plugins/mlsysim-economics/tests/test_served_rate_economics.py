@@ -73,6 +73,7 @@ def test_a_loaded_power_that_cannot_be_placed_is_a_typed_error(extra, argument):
 
 def test_a_real_loaded_result_prices_its_served_rates_power():
     """Llama-3.1-8B on one H100 at 3 req/s: the fleet's utilization is the result's loaded_power's position."""
+    pytest.importorskip("mlsysim_serving", reason="reads a ServingModel result (mlsysim-serving, not a dependency)")
     r = mlsysim.ServingModel().solve(
         mlsysim.Models.Language.Llama3_8B, mlsysim.Hardware.Cloud.H100, seq_len=4000, output_len=500, arrival_rate=3.0
     )

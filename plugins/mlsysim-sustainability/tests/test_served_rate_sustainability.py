@@ -46,6 +46,7 @@ def test_the_accelerator_boundary_counts_the_serving_results_own_draw():
     """At the accelerator boundary the GPUs draw the result's loaded_power (the serving power model), not the TDP
     model's 0.3 + 0.7 u: 413 W a GPU at 500 tokens/s is 0.826 J a token; a real result's energy per 1M tokens is its
     loaded_energy_per_token x 1e6 (aggregated and disaggregated)."""
+    pytest.importorskip("mlsysim_serving", reason="reads a ServingModel result (mlsysim-serving, not a dependency)")
     import mlsysim
 
     w = types.SimpleNamespace(
