@@ -6,7 +6,9 @@ hardware cost the sum of each priced alone at the same tokens."""
 from __future__ import annotations
 
 import json
+import sys
 import types
+from pathlib import Path
 
 import attrs
 import pytest
@@ -16,22 +18,15 @@ from mlsysim_economics import EconomicsModel
 
 import mlsysim
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.types import ComputeCore, Datacenter, Fleet, GridProfile, HardwareNode, MemoryHierarchy, Node
+from mlsysim_core.types import Datacenter, Fleet, GridProfile, Node
 
 M = EconomicsModel()
 
 
-def _part(name: str, price: str) -> HardwareNode:
-    return HardwareNode(
-        name=name,
-        compute=ComputeCore(precision_flops={"bf16": "1000 TFLOP/s"}, default_precision="bf16"),
-        memory=MemoryHierarchy(capacity="80 GB", bandwidth="3 TB/s"),
-        tdp="700 W",
-        unit_cost=price,
-    )
+sys.path.insert(0, str(Path(__file__).parent))
+from fixtures_economics import gpu  # noqa: E402
 
-
-HW_P, HW_D = _part("TestPrefillGPU", "25000 USD"), _part("TestDecodeGPU", "35000 USD")
+HW_P, HW_D = gpu("TestPrefillGPU", "25000 USD"), gpu("TestDecodeGPU", "35000 USD")
 NODE_P = Node(
     name="NP", accelerator=HW_P, accelerators_per_node=8, power_max="8 kW", power_idle="2 kW", host_cost="40000 USD"
 )

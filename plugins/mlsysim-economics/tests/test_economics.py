@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from pathlib import Path
 
 import attrs
 import pytest
@@ -14,17 +16,14 @@ from mlsysim_economics import EconomicsModel, EconomicsResult
 
 import mlsysim
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.types import ComputeCore, Datacenter, Fleet, GridProfile, HardwareNode, MemoryHierarchy, Node
+from mlsysim_core.types import Datacenter, Fleet, GridProfile, Node
 from mlsysim_core.units import Q_
 from mlsysim_uncertainty import banded
 
-HW = HardwareNode(
-    name="TestGPU",
-    compute=ComputeCore(precision_flops={"bf16": "1000 TFLOP/s"}, default_precision="bf16"),
-    memory=MemoryHierarchy(capacity="80 GB", bandwidth="3 TB/s"),
-    tdp="700 W",
-    unit_cost="30000 USD",
-)
+sys.path.insert(0, str(Path(__file__).parent))
+from fixtures_economics import gpu  # noqa: E402
+
+HW = gpu()
 NODE = Node(
     name="TestNode",
     accelerator=HW,

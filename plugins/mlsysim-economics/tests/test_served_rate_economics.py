@@ -4,22 +4,21 @@ unless utilization= is given; hand-derived."""
 
 from __future__ import annotations
 
+import sys
 import types
+from pathlib import Path
 
 import pytest
 from mlsysim_economics import EconomicsModel
 
 import mlsysim
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.types import ComputeCore, Datacenter, Fleet, GridProfile, HardwareNode, MemoryHierarchy, Node
+from mlsysim_core.types import Datacenter, Fleet, GridProfile, Node
 
-HW = HardwareNode(
-    name="TestGPU",
-    compute=ComputeCore(precision_flops={"bf16": "1000 TFLOP/s"}, default_precision="bf16"),
-    memory=MemoryHierarchy(capacity="80 GB", bandwidth="3 TB/s"),
-    tdp="700 W",
-    unit_cost="30000 USD",
-)
+sys.path.insert(0, str(Path(__file__).parent))
+from fixtures_economics import gpu  # noqa: E402
+
+HW = gpu()
 NODE = Node(name="N", accelerator=HW, accelerators_per_node=8, power_max="10 kW", power_idle="2 kW", host_cost="0 USD")
 GRID = GridProfile(
     name="G", carbon_intensity="400 g/kWh", electricity_price="0.1 USD/kWh", typical_pue=1.3, typical_wue="1 L/kWh"
