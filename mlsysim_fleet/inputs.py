@@ -389,23 +389,18 @@ def carrying(result: Any, name: str, given: Any) -> Any:
     return result
 
 
-def loaded_utilization(result: Any, fleet: Fleet) -> float | None:
-    """The node utilization of a serving result under traffic (``loaded_power``: its GPUs' mean draw at the served
-    rate, idle time included), None without it: that draw's position between the GPUs' awake-idle draw (the result's
-    ``power_idle`` share of TDP) and TDP, u = (P / TDP - idle) / (1 - idle), taken as the node's position between its
-    idle and its rated power (``fleet_it_power``'s linear model: node idle while its GPUs idle, at power_max while they
-    draw TDP). The result's part is the fleet's (``_same_accelerator``)."""
+def loaded_utilization(result: Any, fleet: Fleet) -> tuple[float | None, float | None]:
+    """(node utilization, W per GPU) of a serving result under traffic (``loaded_power``: its GPUs' mean draw at the
+    served rate, idle time included), (None, None) without it: that draw's position between the GPUs' awake-idle draw
+    (the result's ``power_idle`` share of TDP) and TDP, u = (P / TDP - idle) / (1 - idle), taken as the node's
+    position between its idle and its rated power (``fleet_it_power``'s linear model: node idle while its GPUs idle,
+    at power_max while they draw TDP). The result's part is the fleet's (``_same_accelerator``)."""
     p = getattr(result, "loaded_power", None)
     if p is None:
-        return None
+        return None, None
     watts = amount("workload.loaded_power", p, Unit("W"), 1.0, "W")
-    return placed(watts, ratio("workload.power_idle", getattr(result, "power_idle", None), 0.0, 1.0 - 1e-9), fleet)
-
-
-def _watts(result: Any) -> float | None:
-    """A serving result's ``loaded_power`` in W (checked by :func:`loaded_utilization`), None without it."""
-    p = getattr(result, "loaded_power", None)
-    return None if p is None else amount("workload.loaded_power", p, Unit("W"), 1.0, "W")
+    share = ratio("workload.power_idle", getattr(result, "power_idle", None), 0.0, 1.0 - 1e-9)
+    return placed(watts, share, fleet), watts
 
 
 def placed(watts: float, share: float, fleet: Fleet) -> float:
@@ -513,14 +508,15 @@ def workload_usage(workload: Any, fleet: Fleet, steps: Any, consumer: str) -> Us
     k = replicas(rep, fleet)
     rates = request_rates(workload) if tps is not None else None
     if rates is not None:  # whole requests: output tokens with their prompts' prefill included
+        u, watts = loaded_utilization(workload, fleet)
         return Usage(
             input_tokens_per_second=rates[0],
             tokens_per_second=rates[1],
             prefill_time_share=rates[2],
             replica_accelerators=rep,
             replicas=k,
-            utilization=loaded_utilization(workload, fleet),
-            accelerator_power=_watts(workload),
+            utilization=u,
+            accelerator_power=watts,
         )
     return Usage(tokens_per_second=tps, samples_per_second=qps, replica_accelerators=rep, replicas=k)
 
@@ -696,6 +692,18 @@ def fleet_groups(args: tuple, at: tuple, consumer: str, prepare: Any, prepared: 
         groups.append(prepare(*one, usage=usage))
     one_site(tuple(groups), "decode_fleet")
     return tuple(groups)
+
+
+def pooled(cols: list, summed: tuple) -> dict:
+    """One result's fields of a deployment over two fleets (``cols``: each fleet's fields): those in ``summed`` added
+    (None in either is None in the sum), the utilization the mean over the accelerators of each fleet's (a pool's
+    own at its served-rate power, or the same), the rest as the first fleet states them."""
+    a, b = cols
+    f = dict(a)
+    for k in summed:
+        f[k] = None if a[k] is None or b[k] is None else a[k] + b[k]
+    f["utilization"] = (a["utilization"] * a["accelerators"] + b["utilization"] * b["accelerators"]) / f["accelerators"]
+    return f
 
 
 #: What says where a fleet runs in a fleet solver's prepared fields (those it states)

@@ -72,6 +72,7 @@ from mlsysim_fleet.inputs import (
     named_fleets,
     node_power,
     per_query_unused,
+    pooled,
     ratio,
     site,
     utilization_of,
@@ -727,11 +728,7 @@ def _combine(cols: list, t: Any) -> dict:
     prompts, the decode fleet's on the output tokens); per accelerator-hour figures over all accelerators; the
     cloud comparison (one rate per accelerator-hour) redone on the sums; the rest as both state it."""
     a, b = cols
-    f = dict(a)
-    for k in _SUMMED:
-        f[k] = None if a[k] is None or b[k] is None else a[k] + b[k]
-    # each fleet's own (a pool's served-rate power) or the same: their mean over the accelerators
-    f["utilization"] = (a["utilization"] * a["accelerators"] + b["utilization"] * b["accelerators"]) / f["accelerators"]
+    f = pooled(cols, _SUMMED)
     n, tco = f["accelerators"], f["tco"]
     f["cost_per_gpu_hour"] = None if tco is None else tco / (n * t)
     ra, rb = a["rental_estimate"], b["rental_estimate"]  # per accelerator-hour: weighted by accelerators
@@ -740,12 +737,19 @@ def _combine(cols: list, t: Any) -> dict:
     f["rental_note"] = "; ".join(dict.fromkeys(notes)) or None
     cloud = f["cloud_cost"]
     if cloud is not None and tco is not None:
-        f["cloud_to_tco_ratio"] = cloud / tco
-        f["breakeven_utilization"] = tco / cloud
-        f["cheaper"] = where(cloud < tco, "cloud", "owned")
-        margin = cloud / t - f["opex"] / t
-        f["breakeven"] = where(margin > 0, f["capex_total"] / maximum(margin, 5e-324), None)
+        keys = ("cloud_to_tco_ratio", "breakeven_utilization", "cheaper", "breakeven")
+        f.update(zip(keys, _versus_cloud(cloud / (n * t), f["cost_per_gpu_hour"], n, f["opex"] / t, f["capex_total"])))
     return f
+
+
+def _versus_cloud(cr: Any, per_gpu_s: Any, n: Any, opex_rate: Any, capex_total: Any) -> tuple:
+    """Renting against owning, per accelerator-second (t cancels: finite at any duration > 0, where cr * n * t
+    underflows to 0 below ~1e-300 s and the TCO, capex included, does not): (cloud / TCO, the busy share at which
+    renting only the busy hours costs the TCO, the cheaper one, the time after which buying beats renting: CapEx
+    over the rent saved a second less the owned OpEx, None where renting stays cheaper)."""
+    margin = cr * n - opex_rate
+    breakeven = where(margin > 0, capex_total / maximum(margin, 5e-324), None)  # max(): no 0/0 on either path
+    return cr / per_gpu_s, per_gpu_s / cr, where(cr < per_gpu_s, "cloud", "owned"), breakeven
 
 
 def _evaluate(g: _Group, u: Any, t: Any, price: Any, make: Any, **extra: Any) -> Any:
@@ -779,13 +783,7 @@ def _evaluate(g: _Group, u: Any, t: Any, price: Any, make: Any, **extra: Any) ->
     if cr is not None:
         cloud = cr * n * t
     if cr is not None and owned_note is None:
-        # per accelerator-second (t cancels): cloud / tco and its inverse, finite at any duration > 0
-        # (cr * n * t underflows to 0 below ~1e-300 s while the TCO, capex included, does not)
-        ratio_c = cr / per_gpu_s
-        u_even = per_gpu_s / cr  # busy share at which renting only the busy hours costs the TCO
-        cheaper = where(cr < per_gpu_s, "cloud", "owned")
-        margin = cr * n - opex / t
-        breakeven = where(margin > 0, capex_total / maximum(margin, 5e-324), None)  # max(): no 0/0 on either path
+        ratio_c, u_even, cheaper, breakeven = _versus_cloud(cr, per_gpu_s, n, opex / t, capex_total)
 
     # --- consumed results
     tps, qps, k = w.tokens_per_second, w.samples_per_second, w.replicas

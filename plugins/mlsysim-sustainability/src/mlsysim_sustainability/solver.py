@@ -61,6 +61,7 @@ from mlsysim_fleet.inputs import (
     named_fleets,
     node_power,
     per_query_unused,
+    pooled,
     ratio,
     site,
     utilization_of,
@@ -541,11 +542,7 @@ def _combine(cols: list) -> dict:
     unknown in the sum); per token and per query the sum of each pool's over the same served tokens; where the
     embodied carbon came from, per pool where the two differ; the rest as both state it."""
     a, b = cols
-    f = dict(a)
-    for k in _SUMMED:
-        f[k] = None if a[k] is None or b[k] is None else a[k] + b[k]
-    # each fleet's own (a pool's served-rate power) or the same: their mean over the accelerators
-    f["utilization"] = (a["utilization"] * a["accelerators"] + b["utilization"] * b["accelerators"]) / f["accelerators"]
+    f = pooled(cols, _SUMMED)
     if a["embodied_source"] != b["embodied_source"]:
         f["embodied_source"] = f"{a['embodied_source']} (prefill pool), {b['embodied_source']} (decode pool)"
     return f
