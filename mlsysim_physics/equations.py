@@ -123,6 +123,19 @@ RECOMPUTE_MODES = ("selective", "full", "none")
 RECOMPUTE_OF_BOOL = {True: "full", False: "none"}
 
 
+def recompute_mode(value):
+    """``activation_recomputation`` as one of :data:`RECOMPUTE_MODES` (upstream's booleans mapped by
+    :data:`RECOMPUTE_OF_BOOL`); anything else is an InvalidInputError naming the valid values (SingleNodeModel and
+    DistributedModel)."""
+    if value is True or value is False:
+        return RECOMPUTE_OF_BOOL[value]
+    if type(value) is not str or value not in RECOMPUTE_MODES:  # a list or an array made `in` raise
+        from mlsysim_core.errors import InvalidInputError
+
+        raise InvalidInputError("activation_recomputation", value, "one of 'selective', 'full', 'none' (or True/False)")
+    return value
+
+
 #: Korthikanti et al.'s layer (2022, Sec. 4.1, Table 2): multi-head attention (Q, K and V each h wide) and a 4h GeLU
 #: MLP, as multiples of s*b*h bytes at 16 bits: (replicated without sequence parallelism, split by tp; the same two
 #: with FP8 casts of the linear layers' inputs): 10 + 24/t and 8 + 19/t (:func:`layer_activation_widths`).

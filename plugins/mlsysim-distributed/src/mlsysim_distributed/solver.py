@@ -47,10 +47,9 @@ from mlsysim_physics.equations import (
     adam_state_bytes,
     default_grad_precision,
     dispatch_copies,
+    recompute_mode,
     transformer_activation_widths,
 )
-from mlsysim_physics.equations import RECOMPUTE_MODES as RECOMPUTE
-from mlsysim_physics.equations import RECOMPUTE_OF_BOOL as _RECOMPUTE_BOOL
 
 from . import kernels as K
 from . import layouts as LAY
@@ -748,12 +747,7 @@ def _prepare(
     G.tp_ov = tp_overlap if tp_overlap is True or tp_overlap is False else _bool("tp_overlap", tp_overlap)
     if type(zero_stage) is not int or not 0 <= zero_stage <= 3:
         raise InvalidInputError("zero_stage", zero_stage, "one of 0, 1, 2, 3 (an int)")
-    rc = activation_recomputation
-    if rc is True or rc is False:
-        rc = _RECOMPUTE_BOOL[rc]
-    elif type(rc) is not str or rc not in RECOMPUTE:  # an array or a list made `in` raise
-        raise InvalidInputError("activation_recomputation", rc, "one of 'selective', 'full', 'none' (or True/False)")
-    G.rc = rc
+    G.rc = rc = recompute_mode(activation_recomputation)
     G.sp = (
         sequence_parallel
         if sequence_parallel is True or sequence_parallel is False

@@ -29,6 +29,7 @@ from mlsysim_core.plugins import get_solver
 from mlsysim_core.sweep import sweep
 from mlsysim_core.types import PRECISION_BYTES, Datacenter, Fleet, GridProfile, TransformerWorkload
 from mlsysim_core.validate import choice, instance, integer, number
+from mlsysim_physics.equations import RECOMPUTE_MODES
 
 from . import bands, pricing
 from .choose import Constraint, best_per_layout, choose
@@ -44,7 +45,7 @@ OBJECTIVES = {
     "energy": ("energy", "min"),
     "carbon": ("carbon", "min"),
 }
-RECOMPUTE = ("selective", "full", "none")
+RECOMPUTE = RECOMPUTE_MODES  # activation_recomputation's values (DistributedModel)
 #: default context-parallel degrees keep at least this many tokens of a sequence per rank (a choice of
 #: the search space, not physics: smaller shards are not searched unless cp= is given)
 MIN_CP_TOKENS = 1024

@@ -19,12 +19,7 @@ from mlsysim_core.solver import Solver
 from mlsysim_core.sweep import PointErrors, not_integers, notes_column, where
 from mlsysim_core.types import PRECISION_BYTES, HardwareNode, TransformerWorkload, Workload
 from mlsysim_physics import efficiency as E
-from mlsysim_physics.equations import (
-    RECOMPUTE_MODES,
-    RECOMPUTE_OF_BOOL,
-    default_grad_precision,
-    transformer_activation_widths,
-)
+from mlsysim_physics.equations import default_grad_precision, recompute_mode, transformer_activation_widths
 
 from . import kernels as K
 from .results import PerformanceProfile
@@ -272,7 +267,7 @@ class SingleNodeModel(Solver):
         if is_training:
             zero_stage = V.integer("zero_stage", zero_stage, 0, 3)
             dp_size = V.integer("dp_size", dp_size, 1, _MAX)
-            activation_recomputation = _recompute(activation_recomputation)
+            activation_recomputation = recompute_mode(activation_recomputation)
             if shape.is_decoder:
                 notes += shape.width_notes
         return (
@@ -411,16 +406,6 @@ def _step(a: dict[str, Any]) -> tuple[dict[str, Any], _Work, float]:
         notes=notes,
     )
     return f, work, peak
-
-
-def _recompute(value: Any) -> str:
-    """``activation_recomputation`` as one of :data:`RECOMPUTE_MODES` (upstream's booleans mapped by
-    :data:`RECOMPUTE_OF_BOOL`, as DistributedModel); anything else is an InvalidInputError."""
-    if value is True or value is False:
-        return RECOMPUTE_OF_BOOL[value]
-    if type(value) is not str or value not in RECOMPUTE_MODES:  # a list or an array made `in` raise
-        raise InvalidInputError("activation_recomputation", value, "one of 'selective', 'full', 'none' (or True/False)")
-    return value
 
 
 def _no_seq_len(shape: _Shape, seq_len: Any) -> None:
