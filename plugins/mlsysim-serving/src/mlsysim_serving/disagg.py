@@ -184,10 +184,9 @@ class _Replica:
         return UL.max_rate(self.cost, self.engine(), dict(self.c, slo_ttft=slo_ttft, slo_itl=slo_itl))
 
 
-def _traffic(traffic: dict, seq_len: int, output_len: int, max_seq: int) -> tuple[dict, dict]:
-    """The traffic checked (rate, SLOs and mix: each error names its argument), as :func:`.under_load.check` checks it:
-    (the checked mix, :func:`.under_load.mix`'s dict (memoized by the identity of its values), that mix with the
-    checked arrival rate)."""
+def _traffic(traffic: dict, output_len: int) -> tuple[dict, dict]:
+    """The traffic checked for a disaggregated layout (rate, SLOs and mix: each error names its argument):
+    :func:`.under_load.check`'s (checked mix, that mix with the checked arrival rate)."""
     if traffic.get("arrival_rate") is None:
         raise InvalidInputError("arrival_rate", None, "a rate > 0 (requests/s) with disagg: pools are sized against it")
     if traffic.get("concurrency") is not None:
@@ -200,10 +199,7 @@ def _traffic(traffic: dict, seq_len: int, output_len: int, max_seq: int) -> tupl
         raise InvalidInputError(
             "output_len", output_len, "an integer >= 2 with disagg (the decode pool emits tokens 2..)"
         )
-    rate = UL.offered(traffic, output_len)
-    mixed = UL.mix(traffic)
-    UL.one_rate(mixed, rate)
-    return mixed, dict(mixed, arrival_rate=rate)
+    return UL.check(traffic, output_len)
 
 
 #: The keys of ``common`` (solve()'s engine arguments) in the order :func:`_prepare` takes them.
@@ -463,7 +459,7 @@ class _Layout:
         shape = model_shape(model)
         seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
         #: the traffic checked without its SLOs (:func:`.under_load.with_slos` checks each call's)
-        mixed, self.c = _traffic(dict(traffic, slo_ttft=None, slo_itl=None), seq_len, output_len, shape.max_seq)
+        mixed, self.c = _traffic(dict(traffic, slo_ttft=None, slo_itl=None), output_len)
         drafting = (None, None, None) if spec is None else spec[1:]
         args = (model, hardware, layout, disagg, fabric, link, layerwise, seq_len, output_len, gpus_per_node, *drafting)
         setup = _prepare if traffic.get("length_samples") is not None else _plans  # a list can change in place

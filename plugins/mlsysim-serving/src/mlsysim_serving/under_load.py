@@ -98,12 +98,13 @@ MIX_DEFAULTS = {
 }
 
 
-def check(a: dict, seq_len: int, output_len: Any, max_seq: int) -> dict:
-    """The traffic arguments checked (each error names argument, value and valid range)."""
+def check(a: dict, output_len: Any) -> tuple[dict, dict]:
+    """The traffic arguments checked (each error names argument, value and valid range): (:func:`mix`'s read-only
+    dict, memoized by the identity of its values; that mix with the checked arrival rate, :func:`offered`)."""
     rate = offered(a, output_len)
     c = mix(a)
     one_rate(c, rate)
-    return dict(c, arrival_rate=rate)
+    return c, dict(c, arrival_rate=rate)
 
 
 def one_rate(c: dict, rate: Any) -> None:
