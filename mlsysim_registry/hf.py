@@ -197,7 +197,10 @@ def from_config(cfg: dict) -> HFModel:
         router = d * E + (E if cfg.get("topk_method") == "noaux_tc" else 0)
         per_moe_layer = E * expert + shared + router
         first_dense = _int_or(cfg, "leading dense layers", 0, "first_k_dense_replace")
-        freq = _int_or(cfg, "MoE layer frequency", 1, "moe_layer_freq", "decoder_sparse_step") or 1
+        freq = _int_or(cfg, "MoE layer frequency", 1, "moe_layer_freq", "decoder_sparse_step")
+        if freq == 0:  # every freq-th layer is MoE: 0 was taken as 1 without a word (transformers divides by it)
+            key = "moe_layer_freq" if cfg.get("moe_layer_freq") is not None else "decoder_sparse_step"
+            raise InvalidInputError(f"config.{key}", 0, "a positive integer (every n-th layer is a MoE layer)")
         only_dense = set(cfg.get("mlp_only_layers", []) or [])
         moe_layers = sum(1 for i in range(L) if i >= first_dense and i % freq == 0 and i not in only_dense)
     dense_layers = L - moe_layers

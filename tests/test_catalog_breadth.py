@@ -97,6 +97,9 @@ def test_importer_counts_moe_layers_past_the_leading_dense_ones():
     derived = hf.from_config(cfg)
     assert derived.fields["moe_layers"] == 46
     assert hf.from_config(dict(cfg, mlp_only_layers=[], decoder_sparse_step=2)).fields["moe_layers"] == 24
+    for key in ("decoder_sparse_step", "moe_layer_freq"):  # 0 was taken as 1 without a word
+        with pytest.raises(mlsysim.InvalidInputError, match=f"config.{key}.*positive integer"):
+            hf.from_config(dict(cfg, **{key: 0}))
 
 
 @pytest.mark.parametrize(
