@@ -202,7 +202,10 @@ def from_config(cfg: dict) -> HFModel:
             key = "moe_layer_freq" if cfg.get("moe_layer_freq") is not None else "decoder_sparse_step"
             raise InvalidInputError(f"config.{key}", 0, "a positive integer (every n-th layer is a MoE layer)")
         only_dense = set(cfg.get("mlp_only_layers", []) or [])
-        moe_layers = sum(1 for i in range(L) if i >= first_dense and i % freq == 0 and i not in only_dense)
+        # DeepSeek's layer i is MoE where i % moe_layer_freq == 0 (DeepseekV3DecoderLayer); Qwen-MoE's where
+        # (i + 1) % decoder_sparse_step == 0 (Qwen2MoeDecoderLayer): the same count only at a frequency of 1
+        shift = 0 if cfg.get("moe_layer_freq") is not None else 1
+        moe_layers = sum(1 for i in range(L) if i >= first_dense and (i + shift) % freq == 0 and i not in only_dense)
     dense_layers = L - moe_layers
     norms_per_layer = 4 if mtype in ("gemma2", "gemma3", "gemma3_text") else (1 if mtype == "gptj" else 2)
     embed = V * d

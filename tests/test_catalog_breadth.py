@@ -97,6 +97,9 @@ def test_importer_counts_moe_layers_past_the_leading_dense_ones():
     derived = hf.from_config(cfg)
     assert derived.fields["moe_layers"] == 46
     assert hf.from_config(dict(cfg, mlp_only_layers=[], decoder_sparse_step=2)).fields["moe_layers"] == 24
+    # Qwen-MoE's MoE layers at step 2 are 1, 3, ..., 47 ((i + 1) % 2 == 0, Qwen2MoeDecoderLayer): layer 1 dense
+    # leaves 23 (counted as i % 2 == 0 before: 0, 2, ..., 46, none excluded, 24)
+    assert hf.from_config(dict(cfg, mlp_only_layers=[1], decoder_sparse_step=2)).fields["moe_layers"] == 23
     for key in ("decoder_sparse_step", "moe_layer_freq"):  # 0 was taken as 1 without a word
         with pytest.raises(mlsysim.InvalidInputError, match=f"config.{key}.*positive integer"):
             hf.from_config(dict(cfg, **{key: 0}))
