@@ -49,7 +49,8 @@ class DistributedResult(Result):
     optimizer_time = measure(
         "ms",
         doc="the optimizer update after the gradient reduction: (gradient + 2 x optimizer state + weight) bytes of "
-        "the parameters whose optimizer state the GPU holds (its ZeRO shard) / (HBM bandwidth x 0.87 streaming)",
+        "the parameters whose optimizer state the GPU holds (its ZeRO shard) / (HBM bandwidth x "
+        "mlsysim_physics.efficiency.MEMORY_STREAM)",
     )
     time_to_train = measure("day", doc="steps for `tokens` x step_time (when tokens were given)", optional=True)
     # --- rates and efficiencies
