@@ -1041,7 +1041,10 @@ def _plan(setup: Setup, a: dict, values: tuple, key: tuple) -> tuple:
     # the loaded answers' base, without the fields their results answer later (.results.LOADED_ENERGY): built whole, so
     # each answer's copy of it has no deleted entries (popping them from every copy cost a banded solve ~35 k
     # instructions in the dict copies and updates after it)
-    base = {k: v for k, v in built.stored(f).items() if k not in LOADED_ENERGY}
+    base = built.stored(f)
+    for k in LOADED_ENERGY:
+        del base[k]
+    base = dict(base)  # compact again (a copy of a dict with deleted entries is rebuilt item by item)
     plan = (setup, values, seq_len, output_len, UL.without_slos(c), engine, base)
     return plan if c["length_samples"] is not None else _plans.put(key, plan)
 
