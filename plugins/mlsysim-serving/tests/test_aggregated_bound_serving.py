@@ -29,7 +29,7 @@ def _plan(model, hardware, seq_len, output_len, **kw):
         **kw,
     )
     ServingModel().solve(**args)
-    return next(v for _, v in reversed(D._plans._memo.values()) if v.agg.hardware is hardware)
+    return next(v.plan for _, v in reversed(D._layouts.values()) if v.plan.agg.hardware is hardware)
 
 
 CASES = [

@@ -47,7 +47,6 @@ def _forget() -> None:
     SP.break_even.cache_clear()
     SP._fields.clear()
     SP.check._memo.clear()
-    DG._plans._memo.clear()
     DG._calls.clear()
     DG._layouts.clear()
     LY._parsed.clear()
@@ -109,7 +108,7 @@ def test_sampled_lengths_are_not_taken_for_a_named_distribution():
 def test_disaggregated_solve_reusing_its_pools_equals_a_fresh_one(kw):
     args = dict(BASE, seq_len=4000, output_len=500, disagg="prefill=H100x2:tp2,decode=H100x2:tp1", fabric="IB_NDR")
     serving.solve(**dict(args, arrival_rate=1.0), slo_ttft=2.0, slo_itl=0.05, **kw)  # every search, at another rate
-    assert len(DG._plans._memo) >= 1  # the pools and aggregated layouts set up once
+    assert len(DG._layouts) >= 1  # the pools and aggregated layouts set up once
     warm = serving.solve(**args, slo_ttft=2.0, slo_itl=0.05, **kw).to_dict()
     _forget()
     assert serving.solve(**args, slo_ttft=2.0, slo_itl=0.05, **kw).to_dict() == warm
@@ -192,7 +191,7 @@ def test_an_aggregated_layout_that_cannot_win_is_not_searched():
     _forget()
     r = serving.solve(**args)
     layout = r.aggregated_layout  # (the comparison is made on the first read of one of its fields)
-    plan = next(iter(DG._plans._memo.values()))[1]
+    plan = next(iter(DG._layouts.values()))[1].plan
     searched = {tp: any(k[0] == "slo" for k in rep.engine().rates) for tp, rep, _ in plan.agg.order()}
     assert searched[4] and not searched[8]  # tp4's goodput per GPU found first; tp8 misses the SLOs at its rate
     goodput = {tp: rep.max_rate(2.0, 0.05) * 500 / tp for tp, rep, _ in plan.agg.order()}

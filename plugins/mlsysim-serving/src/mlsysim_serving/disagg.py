@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
+from operator import itemgetter
 from typing import Any
 
 from mlsysim_core import validate as V
@@ -32,7 +33,7 @@ from .memo import Memo, SameArguments
 from .ops import SCALAR
 from .roots import largest_meeting, nearest_known
 from .setup import model_shape, prepared, tp_limit
-from .solver import KEYED, _check_lengths, _traffic_args
+from .solver import KEYED, _check_lengths
 
 
 def kv_bytes_per_request(prompt_tokens, kv_elements, b_kv):
@@ -67,7 +68,7 @@ class _Replica:
         pool: Pool,
         text: Any,
         model: Any,
-        common: dict,
+        common: tuple,
         c: dict,
         seq_len: int,
         output_len: int,
@@ -76,34 +77,33 @@ class _Replica:
     ):
         # a fabric only where a replica spans stages or attention ranks (tensor parallelism stays in one scale-up
         # domain): a tensor-parallel pool is then set up as the aggregated layout of its part and degree, once
+        precision, kv_precision, eta, eta_m, host, eta_n, engine, fraction, weights, activations, *power = common
         try:
             setup = prepared(
                 model,
                 pool.hardware,
-                common["precision"],
+                precision,
                 pool.tp,
-                common["kv_precision"],
-                common["efficiency"],
-                common["memory_efficiency"],
+                kv_precision,
+                eta,
+                eta_m,
                 node,
                 False,
-                common["memory_fraction"],
-                common["weight_precision"],
-                common["activation_precision"],
+                fraction,
+                weights,
+                activations,
                 pool.pp,
                 pool.ep,
                 pool.dp,
                 None,
                 fabric if isinstance(fabric, NetworkFabric) and pool.replica_gpus > pool.tp else None,
-                common["engine_overhead"],
+                host,
                 pool.redundant,
                 False,
-                common["engine"],
+                engine,
                 None,
-                common["network_efficiency"],
-                common["power_idle"],
-                common["power_compute"],
-                common["power_memory"],
+                eta_n,
+                *power,
             )
         except InvalidInputError as exc:
             if exc.argument in _OWN_ARGUMENTS or exc.argument.endswith("precision"):
@@ -184,9 +184,9 @@ class _Replica:
         return UL.max_rate(self.cost, self.engine(), dict(self.c, slo_ttft=slo_ttft, slo_itl=slo_itl))
 
 
-def _traffic(traffic: dict, output_len: int) -> tuple[dict, dict]:
-    """The traffic checked for a disaggregated layout (rate, SLOs and mix: each error names its argument):
-    :func:`.under_load.check`'s (checked mix, that mix with the checked arrival rate)."""
+def _traffic(traffic: dict, output_len: int) -> dict:
+    """The traffic of solve()'s arguments ``traffic`` checked for a disaggregated layout (rate and mix: each error names
+    its argument): :func:`.under_load.check`'s mix without SLOs (:func:`.under_load.with_slos` checks each call's)."""
     if traffic.get("arrival_rate") is None:
         raise InvalidInputError("arrival_rate", None, "a rate > 0 (requests/s) with disagg: pools are sized against it")
     if traffic.get("concurrency") is not None:
@@ -199,10 +199,11 @@ def _traffic(traffic: dict, output_len: int) -> tuple[dict, dict]:
         raise InvalidInputError(
             "output_len", output_len, "an integer >= 2 with disagg (the decode pool emits tokens 2..)"
         )
-    return UL.check(traffic, output_len)
+    return UL.check(traffic, output_len, slos=False)
 
 
-#: The keys of ``common`` (solve()'s engine arguments) in the order :func:`_prepare` takes them.
+#: solve()'s engine arguments a disaggregated layout hands to each pool (``common``: their values, a tuple in this
+#: order)
 _COMMON = (
     "precision",
     "kv_precision",
@@ -218,6 +219,8 @@ _COMMON = (
     "power_compute",
     "power_memory",
 )
+#: their values in solve()'s arguments, as a tuple (one C call)
+_common = itemgetter(*_COMMON)
 
 
 class _Plan:
@@ -344,19 +347,8 @@ def _link_and_layout(link: KVLink, layout: Disagg) -> tuple[str, str]:
 _texts = PreparedCache(_link_and_layout)
 
 
-def _prepare(
-    model, hardware, layout, text, fabric, link, layerwise, seq_len, output_len, nodes, share, k, alpha, *rest
-):
-    """:class:`_Plan` of the arguments given one by one (``nodes``: gpus_per_node as given; ``rest``:
-    :data:`_COMMON`'s values, then the checked traffic mix without SLOs, :func:`.under_load.mix`'s read-only dict)."""
-    common, mix = dict(zip(_COMMON, rest)), rest[len(_COMMON)]
-    spec = None if alpha is None else (None, share, k, alpha)
-    return _Plan(model, hardware, layout, text, fabric, link, layerwise, seq_len, output_len, nodes, spec, common, mix)
-
-
-#: :func:`_prepare` memoized by the identity of its arguments (:class:`mlsysim_core.solver.PreparedCache`)
-_plans = PreparedCache(_prepare)
-#: :func:`.layout.kv_link` memoized likewise (a layout text's :class:`Disagg` is the same object: :func:`parse_disagg`)
+#: :func:`.layout.kv_link` memoized by the identity of its arguments (a layout text's :class:`Disagg` is the same
+#: object: :func:`parse_disagg`)
 _links = PreparedCache(kv_link)
 
 
@@ -419,9 +411,8 @@ def _checked(a: dict) -> tuple:
         )
     if a["ep_overlap"] is not False:
         raise InvalidInputError("ep_overlap", a["ep_overlap"], "False with disagg (the pools run without it)")
-    common = {name: a[name] for name in _COMMON}
     call = (a["model"], a["hardware"], a["seq_len"], a["output_len"], a["disagg"], a["fabric"], a["kv_layerwise"])
-    return (*call, a["gpus_per_node"], _speculation(a), common, _traffic_args(a))
+    return (*call, a["gpus_per_node"], _speculation(a), _common(a), a)
 
 
 def _speculation(a: dict) -> tuple | None:
@@ -446,7 +437,8 @@ def _speculation(a: dict) -> tuple | None:
 
 class _Layout:
     """A disaggregated solve's arguments but the SLOs checked and what it answers whatever the SLOs and the offered
-    rate: the :class:`_Plan` (memoized per configuration), the pools, the checked traffic mix without SLOs."""
+    rate: the :class:`_Plan`, the pools, the checked traffic mix without SLOs (``traffic``: solve()'s arguments, of
+    which the traffic's are read; ``common``: :data:`_COMMON`'s values)."""
 
     def __init__(
         self, model, hardware, seq_len, output_len, disagg, fabric, layerwise, gpus_per_node, spec, common, traffic
@@ -459,12 +451,9 @@ class _Layout:
         shape = model_shape(model)
         seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
         #: the traffic checked without its SLOs (:func:`.under_load.with_slos` checks each call's)
-        mixed, self.c = _traffic(dict(traffic, slo_ttft=None, slo_itl=None), output_len)
-        drafting = (None, None, None) if spec is None else spec[1:]
-        args = (model, hardware, layout, disagg, fabric, link, layerwise, seq_len, output_len, gpus_per_node, *drafting)
-        setup = _prepare if traffic.get("length_samples") is not None else _plans  # a list can change in place
-        # (the checked mix as one argument: its dict is the same object for the same values, :func:`.under_load.mix`)
-        self.plan = p = setup(*args, *[common[name] for name in _COMMON], mixed)
+        self.c = mixed = _traffic(traffic, output_len)
+        args = (model, hardware, layout, disagg, fabric, link, layerwise, seq_len, output_len, gpus_per_node, spec)
+        self.plan = p = _Plan(*args, common, mixed)
         self.pools = _Pools(p.pre, p.dec, p.exposed, p.first)
         self.seq_len, self.output_len = seq_len, output_len
 

@@ -98,13 +98,14 @@ MIX_DEFAULTS = {
 }
 
 
-def check(a: dict, output_len: Any) -> tuple[dict, dict]:
-    """The traffic arguments checked (each error names argument, value and valid range): (:func:`mix`'s read-only
-    dict, memoized by the identity of its values; that mix with the checked arrival rate, :func:`offered`)."""
+def check(a: dict, output_len: Any, slos: bool = True) -> dict:
+    """The traffic arguments checked (each error names argument, value and valid range): :func:`mix`'s read-only
+    dict, memoized by the identity of its values, the arrival rate checked (:func:`offered`) but not in it; ``slos``
+    False: the mix without the SLOs of ``a`` (None), which are not checked."""
     rate = offered(a, output_len)
-    c = mix(a)
+    c = mix(a, slos)
     one_rate(c, rate)
-    return c, dict(c, arrival_rate=rate)
+    return c
 
 
 def one_rate(c: dict, rate: Any) -> None:
@@ -114,11 +115,13 @@ def one_rate(c: dict, rate: Any) -> None:
         raise InvalidInputError("method", "simulate", "analytic in a sweep (simulate answers one configuration)")
 
 
-def mix(a: dict) -> dict:
+def mix(a: dict, slos: bool = True) -> dict:
     """:func:`check_mix` of the traffic arguments in ``a`` (solve()'s arguments or a dict holding every key of
     :data:`MIX_DEFAULTS`), memoized by their identity (read-only: copy to change) unless ``length_samples`` is
-    given (a list can change in place)."""
+    given (a list can change in place); ``slos`` False: with no SLOs (those of ``a`` not read)."""
     mix = _mix_values(a)
+    if not slos:
+        mix = (*mix[:_SLO_AT], None, None, *mix[_SLO_AT + 2 :])
     return check_mix(*mix) if mix[4] is not None else _mixes(*mix)
 
 
@@ -175,6 +178,8 @@ def check_mix(
 _mixes = PreparedCache(check_mix)
 #: the values of :data:`MIX_DEFAULTS`' keys in a dict, as a tuple (one C call)
 _mix_values = itemgetter(*MIX_DEFAULTS)
+#: where the SLOs (slo_ttft, slo_itl) are among them
+_SLO_AT = list(MIX_DEFAULTS).index("slo_ttft")
 
 
 def without_slos(c: dict) -> dict:
