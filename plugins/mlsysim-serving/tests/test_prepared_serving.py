@@ -35,6 +35,11 @@ LLAMA70_DISAGG = dict(
 )
 
 
+def _disagg_calls() -> int:
+    """Disaggregated calls memoized (disagg._Layout.call), over every memoized layout."""
+    return sum(len(lay.calls) for _, lay in DG._layouts.values())
+
+
 def _forget() -> None:
     SU.prepared._memo.clear()
     UL._mixes._memo.clear()
@@ -47,7 +52,6 @@ def _forget() -> None:
     SP.break_even.cache_clear()
     SP._fields.clear()
     SP.check._memo.clear()
-    DG._calls.clear()
     DG._layouts.clear()
     LY._parsed.clear()
     LY._fabrics.clear()
@@ -265,27 +269,27 @@ def test_a_trial_with_the_itl_spread_answers_one_without():
 
 def test_a_disaggregated_call_reused_at_another_rate_checks_that_rate():
     """A disaggregated solve's set-up, searches and rate-free fields are memoized by the identity of every argument
-    but the arrival rate (disagg._calls): a solve that reuses them still checks its rate (a Quantity in 1/s taken
-    as requests/s) and answers as one from empty memos; another argument is a new entry."""
+    but the arrival rate (disagg._layouts and each layout's calls): a solve that reuses them still checks its rate (a
+    Quantity in 1/s taken as requests/s) and answers as one from empty memos; another argument is a new entry."""
     from mlsysim_core.errors import InvalidInputError
     from mlsysim_core.units import ureg
 
     _forget()
     serving.solve(**LLAMA70_DISAGG)
-    assert len(DG._calls) == 1
+    assert _disagg_calls() == 1
     for bad in (None, -1.0, 0.0, float("nan"), "fast"):
         with pytest.raises(InvalidInputError, match="arrival_rate"):
             serving.solve(**dict(LLAMA70_DISAGG, arrival_rate=bad))
     warm = serving.solve(**dict(LLAMA70_DISAGG, arrival_rate=ureg.Quantity(180.0, "1/min"))).to_dict()
-    assert len(DG._calls) == 1 and warm["arrival_rate"] == {"value": 3.0, "unit": "1/s"}
+    assert _disagg_calls() == 1 and warm["arrival_rate"] == {"value": 3.0, "unit": "1/s"}
     serving.solve(**dict(LLAMA70_DISAGG, arrival_rate=3.0, slo_ttft=2.0))
-    assert len(DG._calls) == 2
+    assert _disagg_calls() == 2
     _forget()
     assert serving.solve(**dict(LLAMA70_DISAGG, arrival_rate=3.0)).to_dict() == warm
 
 
 def test_a_disaggregated_call_answers_only_its_own_arguments():
-    """The memo of disaggregated calls is keyed by the arguments a sweep varies most (disagg._VARIED); an entry
+    """The memo of disaggregated layouts is keyed by the arguments a sweep varies most (disagg._layouts); an entry
     answers only a call whose every other argument is the same object: calls that differ in another argument
     (the arrival cv, kv_layerwise given as 1, a bad scheduler_overlap) are solved (or refused) as from empty memos,
     alternating or not."""
@@ -293,7 +297,7 @@ def test_a_disaggregated_call_answers_only_its_own_arguments():
     one = serving.solve(**LLAMA70_DISAGG).to_dict()
     two = serving.solve(**dict(LLAMA70_DISAGG, arrival_cv=2.0)).to_dict()
     assert two != one and serving.solve(**LLAMA70_DISAGG).to_dict() == one
-    assert len(DG._calls) == 1  # one key: the entry replaced at each change
+    assert _disagg_calls() == 1  # one key: the entry replaced at each change
     with pytest.raises(InvalidInputError, match="kv_layerwise"):
         serving.solve(**dict(LLAMA70_DISAGG, kv_layerwise=1))
     with pytest.raises(InvalidInputError, match="scheduler_overlap"):

@@ -363,11 +363,7 @@ def solve(a: dict) -> DisaggServingResult:
     output_len = a["output_len"]
     if a["length_samples"] is not None or a["arrival_rate"] is None:
         return _Call(_Layout(*_checked(a)), a["slo_ttft"], a["slo_itl"]).at(UL.offered(a, output_len))
-    return _calls.answer(a, _new_call).at(UL.offered(a, output_len))
-
-
-def _new_call(a: dict) -> _Call:
-    return _Call(_layouts.answer(a, _new_layout), a["slo_ttft"], a["slo_itl"])
+    return _layouts.answer(a, _new_layout).call(a["slo_ttft"], a["slo_itl"]).at(UL.offered(a, output_len))
 
 
 def _new_layout(a: dict) -> _Layout:
@@ -456,6 +452,21 @@ class _Layout:
         self.plan = p = _Plan(*args, common, mixed)
         self.pools = _Pools(p.pre, p.dec, p.exposed, p.first)
         self.seq_len, self.output_len = seq_len, output_len
+        #: :class:`_Call` by the identity of the SLOs (:meth:`call`)
+        self.calls = Memo(CALLS_KEPT)
+
+    def call(self, slo_ttft: Any, slo_itl: Any) -> _Call:
+        """The :class:`_Call` of this layout under the SLOs ``slo_ttft`` and ``slo_itl`` (as given), made once per pair
+        of objects (the entry keeps them alive, so an id is not reused); one that raises (a bad SLO) keeps nothing."""
+        key = (id(slo_ttft), id(slo_itl))
+        hit = self.calls.get(key)
+        if hit is None or hit[0] is not slo_ttft or hit[1] is not slo_itl:
+            hit = self.calls.put(key, (slo_ttft, slo_itl, _Call(self, slo_ttft, slo_itl)))
+        return hit[2]
+
+
+#: SLO pairs a layout keeps calls for (:meth:`_Layout.call`): a sweep over SLOs empties its memo every so many
+CALLS_KEPT = 256
 
 
 class _Call:
@@ -562,12 +573,9 @@ class _Call:
         return out
 
 
-#: :class:`_Call` by the identity of solve()'s arguments (the memo's key: those a sweep of disaggregated solves
-#: varies most besides the rate)
-_calls = SameArguments(
-    ("model", "hardware", "seq_len", "output_len", "disagg", "efficiency", "slo_ttft", "slo_itl"), KEYED
-)
-#: :class:`_Layout` by the identity of solve()'s arguments but the SLOs: a call under new SLOs reuses it
+#: :class:`_Layout` by the identity of solve()'s arguments but the rate and the SLOs (the memo's key: those a sweep of
+#: disaggregated solves varies most besides them): a call under new SLOs reuses it, and its :class:`_Call` under the
+#: same SLOs (:meth:`_Layout.call`)
 _layouts = SameArguments(
     ("model", "hardware", "seq_len", "output_len", "disagg", "efficiency"),
     tuple(name for name in KEYED if name not in ("slo_ttft", "slo_itl")),

@@ -15,8 +15,7 @@ class Memo(dict):
     __slots__ = ("size",)
 
     def __init__(self, size: int = 1024):
-        super().__init__()
-        self.size = size
+        self.size = size  # (an empty dict already: dict.__init__ without arguments adds nothing)
 
     def put(self, key: Any, value: Any) -> Any:
         """Store ``value`` under ``key`` (after emptying the memo if it holds ``size`` entries) and return it."""
