@@ -521,7 +521,13 @@ def _mix(xp, cost, load, B, m, M):
     # N ~ Poisson(mp) prompts waiting, its tail lumped at K (:func:`_lumped`)
     pmf = below = math.exp(-mp) if one_rate and mp >= 0.0 else xp.exp(-mp)  # P(N = n), P(N <= n)
     mean, sq = pmf * t_dec, pmf * t_dec * t_dec  # E[t], E[t^2] summed over n = 0..K prompts in a step
-    for n in range(1, K + 1):
+    first = 1  # the first count the loop below sums (K where :func:`_one_side` summed the counts before it)
+    if line is not None and ONE_SIDE_K <= K <= whole:  # (counts below K fit the budget whole)
+        sums = _one_side_sums(xp, line, P1, K, t_dec, mp, pmf, mean, sq, var_p / (P1 * P1))
+        if sums is not None:
+            pmf, below, mean, sq = sums
+            first = K
+    for n in range(first, K + 1):
         pmf = pmf * (mp / n)
         w = 1.0 - below if n == K else pmf
         below = below + pmf
@@ -561,6 +567,57 @@ def _mix(xp, cost, load, B, m, M):
     return mean, f, t_dec, t_mix, sq
 
 
+#: The least count K at which :func:`_mix` sums the counts below it in closed form (:func:`_one_side_sums`) where they
+#: lie on one side of the roofline: below it the closed form's set-up costs more than the loop it replaces.
+ONE_SIDE_K = 4
+
+
+def _one_side_sums(xp, line, P1, K, t_dec, mp, p0, mean, sq, spread):
+    """:func:`_mix`'s Poisson sums over n = 1..J = K-1 prompts (their P1 tokens each fit the budget whole) where every
+    such step lies on one side of the roofline of the affine pieces ``line`` (:meth:`StepCost.line`), added to
+    ``mean`` and ``sq`` (their n = 0 terms); None where they do not (or a value is NaN). The sides' difference
+    (c0 - m0) + (c1 - m1)*q is affine in q, so its signs at q = P1 and q = J*P1 decide every count; on the side
+    x (c or m) t_n = a + b*n, a = x0 + r0, b = (x1 + r1)*P1. With p_n = P(N = n), N ~ Poisson(mp) (``p0`` = p_0),
+    P_j = P(N <= j) (P_-1 = 0) and the Poisson moments sum n*p_n = mp*P_J-1 and sum n^2*p_n = mp*(mp*P_J-2 + P_J-1)
+    over n <= J (from n*p_n = mp*p_n-1), sum p_n*t_n = a*S0 + b*S1 and sum p_n*t_n^2 = a^2*S0 + 2ab*S1 + b^2*S2
+    (S_k = sum n^k*p_n over n = 1..J), and the prompts' spread sum p_n*(t_n - t_dec)^2*cv_p^2/n (``spread`` =
+    cv_p^2, :func:`_mix`'s delta method) with t_n - t_dec = d + b*n, d = a - t_dec (0 where the decode step is on the
+    same side): cv_p^2*(d^2*sum p_n/n + 2db*S0 + b^2*S1). A loop of two additions a count instead of the step's
+    terms. Returns (p_J, P_J, mean, sq): :func:`_mix` sums n = K itself (the lumped tail, the budget)."""
+    c0, c1, m0, m1, r0, r1 = line
+    gap, tilt = c0 - m0, c1 - m1
+    low, high = gap + tilt * P1, gap + tilt * ((K - 1.0) * P1)
+    if xp is SCALAR:  # one rate: plain tests (the branch taken alone)
+        if low >= 0.0 and high >= 0.0:
+            a, b = c0 + r0, (c1 + r1) * P1
+        elif low <= 0.0 and high <= 0.0:
+            a, b = m0 + r0, (m1 + r1) * P1
+        else:
+            return None
+        d = a - t_dec
+        jump = d != 0.0  # sum p_n/n only where d is not 0
+    else:
+        if xp.all(low >= 0.0) and xp.all(high >= 0.0):
+            a, b = c0 + r0, (c1 + r1) * P1
+        elif xp.all(low <= 0.0) and xp.all(high <= 0.0):
+            a, b = m0 + r0, (m1 + r1) * P1
+        else:
+            return None
+        d = a - t_dec
+        jump = not xp.all(d == 0.0)
+    pmf, s0, lag1, lag2, inv = p0, 0.0, -p0, -p0, 0.0  # p_n, S0 to n, S0 to n - 1 and n - 2 (P_j = p0 + S0 to j)
+    for n in range(1, K):
+        pmf = pmf * (mp / n)
+        lag2, lag1, s0 = lag1, s0, s0 + pmf
+        if jump:
+            inv = inv + pmf / n
+    s1 = mp * (p0 + lag1)
+    s2 = mp * (mp * (p0 + lag2) + (p0 + lag1))
+    mean = mean + (a * s0 + b * s1)
+    sq = sq + (a * a * s0 + 2.0 * a * b * s1 + b * b * s2 + spread * (d * d * inv + 2.0 * d * b * s0 + b * b * s1))
+    return pmf, p0 + s0, mean, sq
+
+
 def _reach(xp, mp):
     """A count far in the tail of Poisson(mp): mp + 6*sqrt(mp) + 4, rounded up."""
     if xp is SCALAR and 0.0 <= mp < math.inf:  # one rate in math's domain: its sqrt and ceil without ops' wrappers
@@ -583,7 +640,12 @@ def _carried(xp, m, P1, room, fill, whole):
     carried; never below m (an overloaded step, its budget full at m: m itself). ``fill`` = ceil(room/P1), the
     prompts that fill the budget, ``whole`` its least element. Returns (m', K), K the count at which
     :func:`_mix` lumps the tail of Poisson(m') (:func:`_lumped`)."""
-    reach = _reach(xp, m)
+    if xp is SCALAR and 0.0 <= m < math.inf:  # one rate: :func:`_reach` and :func:`_lumped` inline
+        reach = float(math.ceil(m + 6.0 * math.sqrt(m) + 4.0))
+        if fill > reach:  # (the lump at reach: fill is not NaN)
+            return m, int(reach if reach <= 4096.0 else 4096.0)
+    else:
+        reach = _reach(xp, m)
     if xp.all(fill > reach):
         return m, _lumped(xp, fill, reach)
     # where fill <= reach(m) <= reach(m') everywhere (m' >= m), the lump is at fill whatever m'
