@@ -490,7 +490,7 @@ def ops_for(load, *values) -> Ops:
     return ARRAY if load.xp is ARRAY else pick(*values)
 
 
-def _mix(xp, cost, load, B, m, M):
+def _mix(xp, cost, load, B, m, M, grad=None):
     """Mean step at decode batch B when m prompts (mean) arrive per step.
 
     Prompts shorter than the free budget room = M - B*w: a step prefills q = min(N*P1, room) tokens,
@@ -502,7 +502,13 @@ def _mix(xp, cost, load, B, m, M):
     of variance cv_p^2*P1^2 each through the step's slope dt/dq (the delta method). Returns (E[t],
     f = P(step carries prefill), t_dec, E[t | prefill], E[t^2]). Separate prefill steps (``load.separate``):
     a "step" is the time between two decode steps, the decode step plus the prefill step run before the next
-    (:func:`cycle_step`), and the budget room = M is the prefill step's alone."""
+    (:func:`cycle_step`), and the budget room = M is the prefill step's alone.
+
+    ``grad`` (a number k, prompts shorter than the room): also the derivatives of the five in m at this B, times
+    k, as a sixth element: d/dmp E[g(N)] = E[g(N + 1) - g(N)] for N ~ Poisson(mp) (the Poisson mean's derivative of
+    an expectation, as :func:`_prefilled`'s), here sum over n = 1..K of P(N = n-1)*(g_n - g_n-1) for the lumped
+    g_n = t_n and t_n^2 + spread_n (0 beyond K), df/dmp = e^-mp, t_dec fixed, t_mix's from its quotient, each times
+    dmp/dm (:func:`_carried`'s): what :func:`steady`'s Newton steps take where B does not move with T."""
     room = budget(xp, load, B, M)
     P1, ctx, pos = load.P1_nz, load.ctx, load.pos
     one_rate = xp is SCALAR  # a float: the max, min and where inline (ops.SCALAR's, without their calls)
@@ -516,18 +522,25 @@ def _mix(xp, cost, load, B, m, M):
     fill = room / P1  # prompts that fill the budget, rounded up (math's ceil where it takes the float)
     fill = float(math.ceil(fill)) if one_rate and 0.0 <= fill < math.inf else xp.ceil(fill)
     whole = fill if one_rate else -xp.top(-fill)  # below this count every element's n prompts fit the budget whole
-    mp, K = _carried(xp, m, P1, room, fill, whole)
+    if grad is None:
+        mp, K = _carried(xp, m, P1, room, fill, whole)
+    else:
+        mp, K, rate = _carried(xp, m, P1, room, fill, whole, True)
+        p0, t_last, u_last, d_mean, d_sq = None, t_dec, t_dec * t_dec, 0.0, 0.0  # g_n-1 and the derivatives' sums
     var_p = load.cv_p * load.cv_p * P1 * P1  # variance of one prompt's prefill tokens
     # N ~ Poisson(mp) prompts waiting, its tail lumped at K (:func:`_lumped`)
     pmf = below = math.exp(-mp) if one_rate and mp >= 0.0 else xp.exp(-mp)  # P(N = n), P(N <= n)
     mean, sq = pmf * t_dec, pmf * t_dec * t_dec  # E[t], E[t^2] summed over n = 0..K prompts in a step
-    first = 1  # the first count the loop below sums (K where :func:`_one_side` summed the counts before it)
-    if line is not None and ONE_SIDE_K <= K <= whole:  # (counts below K fit the budget whole)
+    first = 1  # the first count the loop below sums (K where :func:`_one_side_sums` summed the counts before it)
+    if grad is None and line is not None and ONE_SIDE_K <= K <= whole:  # (counts below K fit the budget whole)
         sums = _one_side_sums(xp, line, P1, K, t_dec, mp, pmf, mean, sq, var_p / (P1 * P1))
         if sums is not None:
             pmf, below, mean, sq = sums
             first = K
+    if grad is not None:
+        p0 = pmf
     for n in range(first, K + 1):
+        last = pmf  # P(N = n - 1)
         pmf = pmf * (mp / n)
         w = 1.0 - below if n == K else pmf
         below = below + pmf
@@ -554,6 +567,9 @@ def _mix(xp, cost, load, B, m, M):
         mean = mean + w * tn
         sq = sq + w * tn * tn
         sq = sq + w * spread
+        if grad is not None:
+            u = tn * tn + spread
+            d_mean, d_sq, t_last, u_last = d_mean + last * (tn - t_last), d_sq + last * (u - u_last), tn, u
     f = -(math.expm1(-mp) if one_rate and mp >= 0.0 else xp.expm1(-mp))
     if not xp.all(short):  # full chunks where the prompts exceed the free budget
         f_l = xp.min(m * load.P1 / room, 1.0)
@@ -564,7 +580,17 @@ def _mix(xp, cost, load, B, m, M):
     t_mix = (mean - (1 - f) * t_dec) / ((f if f >= 1e-300 or f != f else 1e-300) if one_rate else xp.max(f, 1e-300))
     if not xp.all(f > 0):  # a lone prompt's step where none arrive (f = 0)
         t_mix = xp.where(f > 0, t_mix, cycle_step(cost, load, B, ctx, xp.min(P1, room), pos))
-    return mean, f, t_dec, t_mix, sq
+    if grad is None:
+        return mean, f, t_dec, t_mix, sq
+    k = grad * rate  # d/dmp to d/dm, times the caller's k
+    d_f = p0 * k
+    d_mean, d_sq = d_mean * k, d_sq * k
+    d_mix = (d_mean - (t_mix - t_dec) * d_f) / (
+        (f if f >= 1e-300 or f != f else 1e-300) if one_rate else xp.max(f, 1e-300)
+    )
+    if not xp.all(f > 0):
+        d_mix = xp.where(f > 0, d_mix, 0.0)
+    return mean, f, t_dec, t_mix, sq, (d_mean, d_f, 0.0 * d_f, d_mix, d_sq)
 
 
 #: The least count K at which :func:`_mix` sums the counts below it in closed form (:func:`_one_side_sums`) where they
@@ -630,7 +656,7 @@ def _reach(xp, mp):
 CARRIED_RTOL = 1e-13
 
 
-def _carried(xp, m, P1, room, fill, whole):
+def _carried(xp, m, P1, room, fill, whole, grad=False):
     """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
     with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation), on the increasing, concave
     E[min(N*P1, room)] = h(m') from m' = m: each step s the root of the second-order Taylor polynomial
@@ -639,19 +665,22 @@ def _carried(xp, m, P1, room, fill, whole):
     m' = m where the budget holds more prompts than the Poisson's range (m + 6*sqrt(m) + 4): nothing is
     carried; never below m (an overloaded step, its budget full at m: m itself). ``fill`` = ceil(room/P1), the
     prompts that fill the budget, ``whole`` its least element. Returns (m', K), K the count at which
-    :func:`_mix` lumps the tail of Poisson(m') (:func:`_lumped`)."""
+    :func:`_mix` lumps the tail of Poisson(m') (:func:`_lumped`); ``grad``: (m', K, dm'/dm), dm'/dm = P1/h'(m') where
+    m' solves h(m') = m*P1 (the implicit function theorem; h'(m') from the last step's h' + h''*s), 1 where nothing
+    is carried or m' = m (an overloaded step), 0 where the tokens wanted are capped at the budget."""
     if xp is SCALAR and 0.0 <= m < math.inf:  # one rate: :func:`_reach` and :func:`_lumped` inline
         reach = float(math.ceil(m + 6.0 * math.sqrt(m) + 4.0))
         if fill > reach:  # (the lump at reach: fill is not NaN)
-            return m, int(reach if reach <= 4096.0 else 4096.0)
+            K = int(reach if reach <= 4096.0 else 4096.0)
+            return (m, K, 1.0) if grad else (m, K)
     else:
         reach = _reach(xp, m)
     if xp.all(fill > reach):
-        return m, _lumped(xp, fill, reach)
+        return (m, _lumped(xp, fill, reach), 1.0 + 0.0 * m) if grad else (m, _lumped(xp, fill, reach))
     # where fill <= reach(m) <= reach(m') everywhere (m' >= m), the lump is at fill whatever m'
     K = int(min(xp.top(fill), 4096)) if xp.all(fill <= reach) else None
-    want, cap = m * P1, room * (1.0 - 1e-6)
-    want = (want if want <= cap or want != want else cap) if xp is SCALAR else xp.min(want, cap)
+    wanted, cap = m * P1, room * (1.0 - 1e-6)
+    want = (wanted if wanted <= cap or wanted != wanted else cap) if xp is SCALAR else xp.min(wanted, cap)
     mp = m
     one_rate = xp is SCALAR  # a float: each where's branch taken alone, max inline (ops.SCALAR's, without calls)
     for _ in range(30):
@@ -680,7 +709,15 @@ def _carried(xp, m, P1, room, fill, whole):
         error = xp.where(root, abs(third * step) / 6.0, -bend / 2.0) * step * step
         if xp.all(error <= CARRIED_RTOL * mp * slope):
             break
-    return mp, (K if K is not None else _lumped(xp, fill, _reach(xp, mp)))
+    K = K if K is not None else _lumped(xp, fill, _reach(xp, mp))
+    if not grad:
+        return mp, K
+    h, low = slope + bend * step, 1e-12 * P1  # h'(m') from the last evaluation's h' and h''
+    if one_rate:
+        rate = P1 / (h if h >= low or h != h else low)
+        return mp, K, (1.0 if mp == m else (0.0 if wanted > cap else rate))
+    rate = P1 / xp.max(h, low)
+    return mp, K, xp.where(mp == m, 1.0, xp.where(wanted > cap, 0.0, rate))
 
 
 def _lumped(xp, fill, reach):
@@ -919,7 +956,21 @@ def steady(xp, cost, load, lam, M, start=None):
     t_mix, E[t^2], dg/dT of the secant's last step) at the answer T (:func:`_secant` carries the last evaluation to it
     along its chord).
 
-    Each evaluation is one :func:`_mix` at B = 1 + lam*D1*T and m = lam*T."""
+    Each evaluation is one :func:`_mix` at B = 1 + lam*D1*T and m = lam*T. Where requests decode nothing (D1 = 0: a
+    disaggregated prefill pool) B = 1 whatever T, and where the prompts fit the room beside it F is a function of
+    m = lam*T alone whose derivative :func:`_mix` sums exactly: :func:`_newton` from the same start instead (two
+    evaluations of F where the secant takes three)."""
+    one_rate = xp is SCALAR
+    if (load.D1 == 0.0 if one_rate else xp.all(load.D1 == 0.0)) and xp.all(budget(xp, load, 1.0, M) >= load.P1_nz):
+
+        def F_grad(T):
+            out = _mix(xp, cost, load, 1.0, lam * T, M, lam)
+            return out[:5], out[5]
+
+        T0 = _start(xp, cost, load, lam, M)[0] if start is None else start[0]
+        T, out, slope = _newton(xp, F_grad, T0, STEADY_RTOL)
+        _, f, t_dec, t_mix, sq = out
+        return T, lam * load.D1 * T, f, t_dec, t_mix, sq, slope
 
     def F(T):
         return _mix(xp, cost, load, 1.0 + lam * load.D1 * T, lam * T, M)
@@ -1081,6 +1132,52 @@ def _model_root(xp, cost, load, lam, M):
     if not xp.all((best < math.inf) & (budget(xp, load, 1.0 + b1 * best, M) >= P1)):
         return None
     return best, grad
+
+
+def _newton(xp, F, T, rtol):
+    """Fixed point T = F(T)[0][0] by Newton's method on g(T) = F(T)[0][0] - T from ``T``, F(T) = (the values, their
+    derivatives in T): T - g/g' (a fixed-point step, F(T), where g' >= 0 or a step leaves T > 0). Its error after a
+    step s_k is ~C*s_k^2 (quadratic convergence, C = |g''/(2g')|, ~s_k/s_k-1^2 from the last two steps), so it stops
+    when s_k <= rtol*T, or after the first step when s_k < s_k-1, s_k^2 <= rtol*T^2 and s_k^3 <= rtol*T*s_k-1^2;
+    or after SECANT_ITERATIONS. The values are carried to the answer along their derivatives, x + x'*s_k (an error
+    of ~x''*s_k^2/2: no evaluation there). Returns (T, F(T)'s values, g'(T) of the last evaluation). An array's
+    elements stop one by one, each where one rate alone would; those stopped before the last step are evaluated
+    at their T."""
+    step0 = None
+    done = False
+    one_rate = xp is SCALAR  # a float: the tests inline (ops.SCALAR's, without their calls)
+    for _ in range(SECANT_ITERATIONS):
+        out, grad = F(T)
+        g, slope = out[0] - T, grad[0] - 1.0
+        if one_rate:
+            T_new = T - g / (slope if slope < 0.0 else -1.0)
+            if not (T_new > 0.0 and T_new < math.inf):
+                T_new = out[0]
+            step, tol = abs(T_new - T), rtol * abs(T)
+            if step <= tol or (
+                step0 is not None
+                and step < step0
+                and step * step <= tol * abs(T)
+                and step * step * step <= tol * step0 * step0
+            ):
+                w = T_new - T
+                return T_new, tuple(x + dx * w for x, dx in zip(out, grad)), slope
+            step0, T = step, T_new
+            continue
+        T_new = T - g / xp.where(slope < 0.0, slope, -1.0)
+        T_new = xp.where((T_new > 0.0) & (T_new < math.inf), T_new, out[0])  # (NaN compares False)
+        step, tol = abs(T_new - T), rtol * abs(T)
+        now = step <= tol
+        if step0 is not None:
+            now = now | ((step < step0) & (step * step <= tol * abs(T)) & (step * step * step <= tol * step0 * step0))
+        stopped = done is not False  # (only an array's elements wait for the others)
+        if xp.all(done | now):
+            fresh = now & ~done if stopped else now  # the elements stopping now: carried to T_new
+            w = xp.where(fresh, T_new - T, 0.0)
+            return xp.where(fresh, T_new, T), tuple(x + dx * w for x, dx in zip(out, grad)), slope
+        step0, T = step, xp.where(done, T, T_new) if stopped else T_new
+        done = done | now
+    return T, out, slope
 
 
 def _secant(xp, F, T, slope, rtol):

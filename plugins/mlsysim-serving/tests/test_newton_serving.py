@@ -1,0 +1,143 @@
+"""The steady mean step of an engine whose requests decode nothing (D1 = 0: a disaggregated prefill pool) by Newton's
+method on the exact derivative of the mean step (:func:`mlsysim_serving.traffic._newton`, ``_mix``'s ``grad``): the
+secant's fixed point, in fewer evaluations, the derivatives those of the Poisson sums, on floats as on arrays."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from mlsysim_serving import traffic as TR
+from mlsysim_serving import under_load as UL
+from mlsysim_serving.ops import SCALAR
+from mlsysim_serving.setup import prepare
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fixtures_serving import H100, LIBM_ARRAY, LLAMA8, LLAMA70  # noqa: E402
+
+M = 8192.0
+
+
+@functools.cache
+def _cost(tp):
+    """The step cost of Llama3-8B on one H100 (tp 1) or Llama3-70B over four (tp 4)."""
+    setup = prepare(LLAMA8 if tp == 1 else LLAMA70, H100, "bf16", tp, None, 0.6, 0.87, None, False, 0.9)
+    c = UL.check_mix(
+        None, 1.0, 0.5, "lognormal", None, int(M), None, 0.0, None, None, 99, None, 0, 10_000, False, 1, "mixed"
+    )
+    return UL.replica(setup, 4000, 1, c)[0]
+
+
+def _secant_steady(cost, load, lam):
+    """steady's answer by its secant from its start (the path every load with decode steps takes): (T, f, t_dec,
+    t_mix, E[t^2]) and the evaluations of _mix it took."""
+    seen = []
+
+    def F(T):
+        seen.append(T)
+        return TR._mix(SCALAR, cost, load, 1.0 + lam * load.D1 * T, lam * T, M)
+
+    T, out, _ = TR._secant(SCALAR, F, *TR._start(SCALAR, cost, load, lam, M), TR.STEADY_RTOL)
+    return (T, *out[1:]), len(seen)
+
+
+def _prefill_load(S, cv, h):
+    """A prefill pool's requests: S-token prompts (cv, prefix hit h), one output token: no decode steps."""
+    load = TR.Load(S, 1.0, cv, h)
+    assert load.D1 == 0.0
+    return load
+
+
+@settings(deadline=None)
+@given(
+    st.sampled_from([1, 4]),
+    st.floats(50.0, 8000.0),
+    st.floats(0.0, 1.5),
+    st.sampled_from([0.0, 0.5]),
+    st.floats(0.001, 0.97),
+)
+def test_newton_finds_the_secant_s_fixed_point_without_decode_steps(tp, S, cv, h, share):
+    cost = _cost(tp)
+    load = _prefill_load(S, cv, h)
+    lam = share * TR.capacity(cost, load, M, 256.0)[0]
+    T, B, f, t_dec, t_mix, sq, slope = TR.steady(SCALAR, cost, load, lam, M)
+    (T_s, f_s, t_dec_s, t_mix_s, sq_s), _ = _secant_steady(cost, load, lam)
+    assert B == 0.0 and t_dec == t_dec_s
+    assert T == pytest.approx(T_s, rel=1e-12)
+    assert (f, sq) == pytest.approx((f_s, sq_s), rel=1e-11)
+    assert f * t_mix == pytest.approx(f_s * t_mix_s, rel=1e-11, abs=1e-14 * T)  # (t_mix: the mean's rounding over f)
+    mean = TR._mix(SCALAR, cost, load, 1.0, lam * T, M)[0]  # F(T) = T: a fixed point
+    assert mean == pytest.approx(T, rel=3e-12)
+    # g'(T) = lam * dF/dm - 1, by a central difference of F
+    dm = 1e-5 * lam * T
+    F = [TR._mix(SCALAR, cost, load, 1.0, lam * T + s, M)[0] for s in (-dm, dm)]
+    assert slope == pytest.approx(lam * (F[1] - F[0]) / (2.0 * dm) - 1.0, rel=1e-6, abs=1e-9)
+
+
+def test_newton_takes_fewer_evaluations_than_the_secant_at_a_prefill_pool_s_load():
+    # the bench's disaggregated prefill pool in kind: 4,000-token prompts at ~70 % of the pool's rate, where the
+    # spread start lies ~3e-4 from the fixed point: the secant evaluates _mix three times, Newton twice
+    cost, load = _cost(4), _prefill_load(4000.0, 0.5, 0.0)
+    lam = 0.7 * TR.capacity(cost, load, M, 256.0)[0]
+    seen = []
+    mix = TR._mix
+
+    def counted(*args):
+        seen.append(args)
+        return mix(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TR, "_mix", counted)
+        TR.steady(SCALAR, cost, load, lam, M)
+    assert (len(seen), _secant_steady(cost, load, lam)[1]) == (2, 3)
+
+
+@settings(deadline=None)
+@given(st.floats(50.0, 8000.0), st.floats(0.0, 1.5), st.floats(1e-4, 6.0), st.sampled_from([2048.0, 8192.0]))
+def test_mix_derivatives_are_those_of_its_values(S, cv, m, budget):
+    # _mix's grad (times k = 2) against central differences of its five values in m at B = 1
+    cost, load = _cost(1), _prefill_load(S, cv, 0.0)
+    if budget - 1.0 < load.P1:
+        return  # prompts longer than the room: no grad (steady's secant there)
+    values = TR._mix(SCALAR, cost, load, 1.0, m, budget, 2.0)
+    dm = 1e-4 * m
+    assume(TR._reach(SCALAR, m - dm) == TR._reach(SCALAR, m + dm))  # the lump's count K moves with m in steps
+    up, down = (TR._mix(SCALAR, cost, load, 1.0, m + s, budget) for s in (dm, -dm))
+    # a difference's rounding: ~10 ulp of each value over dm (times k), t_mix's the mean's over f (its quotient)
+    noise = [1e-14 * abs(v) / dm for v in values[:5]]
+    noise[3] = 1e-14 * values[0] / (values[1] * dm)
+    for i, d in enumerate(values[5]):
+        difference = 2.0 * (up[i] - down[i]) / (2.0 * dm)
+        assert d == pytest.approx(difference, rel=1e-5, abs=noise[i] + 1e-300), i
+
+
+@settings(deadline=None)
+@given(st.sampled_from([1, 4]), st.floats(50.0, 8000.0), st.floats(0.0, 1.5), st.floats(0.001, 0.97))
+def test_newton_on_a_float_is_the_array_answer(tp, S, cv, share):
+    cost = _cost(tp)
+    load = _prefill_load(S, cv, 0.0)
+    lam = share * TR.capacity(cost, load, M, 256.0)[0]
+    scalar = TR.steady(SCALAR, cost, load, lam, M)
+    with np.errstate(all="ignore"), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TR, "ARRAY", LIBM_ARRAY)
+        on_arrays = TR.steady(LIBM_ARRAY, cost, load, np.array(lam), M)
+    assert scalar == tuple(float(x) for x in on_arrays)
+
+
+def test_carried_rate_is_the_derivative_of_the_carried_count():
+    # dm'/dm = P1/h'(m') where m' solves h(m') = m*P1: a central difference of _carried's m'
+    P1, room = 4000.0, 8191.0
+    fill = 3.0
+    for m in (0.05, 0.17, 0.9, 1.8):
+        mp, K, rate = TR._carried(SCALAR, m, P1, room, fill, fill, True)
+        assert (mp, K) == TR._carried(SCALAR, m, P1, room, fill, fill)
+        dm = 1e-6 * m
+        up, down = (TR._carried(SCALAR, m + s, P1, room, fill, fill)[0] for s in (dm, -dm))
+        assert rate == pytest.approx((up - down) / (2.0 * dm), rel=1e-6)
+    assert TR._carried(SCALAR, 0.1, 1.0, 8191.0, 8191.0, 8191.0, True) == (0.1, 6, 1.0)  # nothing carried
+    assert TR._carried(SCALAR, 3.0, P1, room, fill, fill, True)[2] == 0.0  # the budget full: 3 prompts want more
