@@ -141,3 +141,25 @@ def test_carried_rate_is_the_derivative_of_the_carried_count():
         assert rate == pytest.approx((up - down) / (2.0 * dm), rel=1e-6)
     assert TR._carried(SCALAR, 0.1, 1.0, 8191.0, 8191.0, 8191.0, True) == (0.1, 6, 1.0)  # nothing carried
     assert TR._carried(SCALAR, 3.0, P1, room, fill, fill, True)[2] == 0.0  # the budget full: 3 prompts want more
+
+
+def test_carried_count_from_a_start_near_it_is_the_same_in_one_sum():
+    # _mix's ``near``: the carried count of a nearby m (a fixed-point iteration's last evaluation) starts the steps at
+    # m + (m'_last - m_last): the same m' to CARRIED_RTOL, one sum of _prefilled where m' = m took two
+    P1, room, fill = 4000.0, 8191.0, 3.0
+    m_last, m = 0.1685, 0.1685 * (1.0 + 2.6e-4)  # the bench's prefill pool: its start ~2.6e-4 off the fixed point
+    mp_last = TR._carried(SCALAR, m_last, P1, room, fill, fill)[0]
+    seen = []
+    prefilled = TR._prefilled
+
+    def counted(*args):
+        seen.append(args)
+        return prefilled(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TR, "_prefilled", counted)
+        mp, K = TR._carried(SCALAR, m, P1, room, fill, fill)
+        cold = len(seen)
+        near, K_near = TR._carried(SCALAR, m, P1, room, fill, fill, False, m + (mp_last - m_last))
+    assert (cold, len(seen) - cold, K_near) == (2, 1, K)
+    assert near == pytest.approx(mp, rel=1e-13)

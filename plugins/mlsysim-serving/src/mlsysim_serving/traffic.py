@@ -490,7 +490,7 @@ def ops_for(load, *values) -> Ops:
     return ARRAY if load.xp is ARRAY else pick(*values)
 
 
-def _mix(xp, cost, load, B, m, M, grad=None):
+def _mix(xp, cost, load, B, m, M, grad=None, near=None):
     """Mean step at decode batch B when m prompts (mean) arrive per step.
 
     Prompts shorter than the free budget room = M - B*w: a step prefills q = min(N*P1, room) tokens,
@@ -508,7 +508,10 @@ def _mix(xp, cost, load, B, m, M, grad=None):
     k, as a sixth element: d/dmp E[g(N)] = E[g(N + 1) - g(N)] for N ~ Poisson(mp) (the Poisson mean's derivative of
     an expectation, as :func:`_prefilled`'s), here sum over n = 1..K of P(N = n-1)*(g_n - g_n-1) for the lumped
     g_n = t_n and t_n^2 + spread_n (0 beyond K), df/dmp = e^-mp, t_dec fixed, t_mix's from its quotient, each times
-    dmp/dm (:func:`_carried`'s): what :func:`steady`'s Newton steps take where B does not move with T."""
+    dmp/dm (:func:`_carried`'s): what :func:`steady`'s Newton steps take where B does not move with T. ``near``: a
+    list [m, m'] of an earlier call's (or [None, None]), where the carried count starts, m plus that call's carried
+    prompts m' - m (:func:`_carried`'s ``start``), updated to this call's: a fixed-point iteration's next evaluation
+    near the last one takes one sum of :func:`_prefilled` instead of two."""
     room = budget(xp, load, B, M)
     P1, ctx, pos = load.P1_nz, load.ctx, load.pos
     one_rate = xp is SCALAR  # a float: the max, min and where inline (ops.SCALAR's, without their calls)
@@ -522,11 +525,14 @@ def _mix(xp, cost, load, B, m, M, grad=None):
     fill = room / P1  # prompts that fill the budget, rounded up (math's ceil where it takes the float)
     fill = float(math.ceil(fill)) if one_rate and 0.0 <= fill < math.inf else xp.ceil(fill)
     whole = fill if one_rate else -xp.top(-fill)  # below this count every element's n prompts fit the budget whole
+    start = None if near is None or near[0] is None else m + (near[1] - near[0])
     if grad is None:
-        mp, K = _carried(xp, m, P1, room, fill, whole)
+        mp, K = _carried(xp, m, P1, room, fill, whole, False, start)
     else:
-        mp, K, rate = _carried(xp, m, P1, room, fill, whole, True)
+        mp, K, rate = _carried(xp, m, P1, room, fill, whole, True, start)
         p0, t_last, u_last, d_mean, d_sq = None, t_dec, t_dec * t_dec, 0.0, 0.0  # g_n-1 and the derivatives' sums
+    if near is not None:
+        near[0], near[1] = m, mp
     var_p = load.cv_p * load.cv_p * P1 * P1  # variance of one prompt's prefill tokens
     # N ~ Poisson(mp) prompts waiting, its tail lumped at K (:func:`_lumped`)
     pmf = below = math.exp(-mp) if one_rate and mp >= 0.0 else xp.exp(-mp)  # P(N = n), P(N <= n)
@@ -571,14 +577,14 @@ def _mix(xp, cost, load, B, m, M, grad=None):
             u = tn * tn + spread
             d_mean, d_sq, t_last, u_last = d_mean + last * (tn - t_last), d_sq + last * (u - u_last), tn, u
     f = -(math.expm1(-mp) if one_rate and mp >= 0.0 else xp.expm1(-mp))
-    if not xp.all(short):  # full chunks where the prompts exceed the free budget
+    if not (short if one_rate else xp.all(short)):  # full chunks where the prompts exceed the free budget
         f_l = xp.min(m * load.P1 / room, 1.0)
         t_full = cycle_step(cost, load, B, ctx, room, pos)
         mean = xp.where(short, mean, (1 - f_l) * t_dec + f_l * t_full)
         sq = xp.where(short, sq, (1 - f_l) * t_dec * t_dec + f_l * t_full * t_full)
         f = xp.where(short, f, f_l)
     t_mix = (mean - (1 - f) * t_dec) / ((f if f >= 1e-300 or f != f else 1e-300) if one_rate else xp.max(f, 1e-300))
-    if not xp.all(f > 0):  # a lone prompt's step where none arrive (f = 0)
+    if not (f > 0 if one_rate else xp.all(f > 0)):  # a lone prompt's step where none arrive (f = 0)
         t_mix = xp.where(f > 0, t_mix, cycle_step(cost, load, B, ctx, xp.min(P1, room), pos))
     if grad is None:
         return mean, f, t_dec, t_mix, sq
@@ -656,7 +662,7 @@ def _reach(xp, mp):
 CARRIED_RTOL = 1e-13
 
 
-def _carried(xp, m, P1, room, fill, whole, grad=False):
+def _carried(xp, m, P1, room, fill, whole, grad=False, start=None):
     """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
     with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation), on the increasing, concave
     E[min(N*P1, room)] = h(m') from m' = m: each step s the root of the second-order Taylor polynomial
@@ -667,22 +673,27 @@ def _carried(xp, m, P1, room, fill, whole, grad=False):
     prompts that fill the budget, ``whole`` its least element. Returns (m', K), K the count at which
     :func:`_mix` lumps the tail of Poisson(m') (:func:`_lumped`); ``grad``: (m', K, dm'/dm), dm'/dm = P1/h'(m') where
     m' solves h(m') = m*P1 (the implicit function theorem; h'(m') from the last step's h' + h''*s), 1 where nothing
-    is carried or m' = m (an overloaded step), 0 where the tokens wanted are capped at the budget."""
+    is carried or m' = m (an overloaded step), 0 where the tokens wanted are capped at the budget. ``start``: where the
+    steps start instead of m (at least m), a guess near m' (:func:`_mix`'s ``near``): the same stopping rule."""
     if xp is SCALAR and 0.0 <= m < math.inf:  # one rate: :func:`_reach` and :func:`_lumped` inline
         reach = float(math.ceil(m + 6.0 * math.sqrt(m) + 4.0))
         if fill > reach:  # (the lump at reach: fill is not NaN)
             K = int(reach if reach <= 4096.0 else 4096.0)
             return (m, K, 1.0) if grad else (m, K)
+        # where fill <= reach(m) <= reach(m') (m' >= m), the lump is at fill whatever m'
+        K = int(fill if fill <= 4096.0 else 4096.0) if fill <= reach else None
     else:
         reach = _reach(xp, m)
-    if xp.all(fill > reach):
-        return (m, _lumped(xp, fill, reach), 1.0 + 0.0 * m) if grad else (m, _lumped(xp, fill, reach))
-    # where fill <= reach(m) <= reach(m') everywhere (m' >= m), the lump is at fill whatever m'
-    K = int(min(xp.top(fill), 4096)) if xp.all(fill <= reach) else None
+        if xp.all(fill > reach):
+            return (m, _lumped(xp, fill, reach), 1.0 + 0.0 * m) if grad else (m, _lumped(xp, fill, reach))
+        K = int(min(xp.top(fill), 4096)) if xp.all(fill <= reach) else None
     wanted, cap = m * P1, room * (1.0 - 1e-6)
     want = (wanted if wanted <= cap or wanted != wanted else cap) if xp is SCALAR else xp.min(wanted, cap)
-    mp = m
     one_rate = xp is SCALAR  # a float: each where's branch taken alone, max inline (ops.SCALAR's, without calls)
+    if start is None:
+        mp = m
+    else:
+        mp = (start if start >= m or start != start else m) if one_rate else xp.max(start, m)
     for _ in range(30):
         got, slope, bend, third = _prefilled(xp, mp, P1, room, fill, whole, K)
         if one_rate:
@@ -959,12 +970,15 @@ def steady(xp, cost, load, lam, M, start=None):
     Each evaluation is one :func:`_mix` at B = 1 + lam*D1*T and m = lam*T. Where requests decode nothing (D1 = 0: a
     disaggregated prefill pool) B = 1 whatever T, and where the prompts fit the room beside it F is a function of
     m = lam*T alone whose derivative :func:`_mix` sums exactly: :func:`_newton` from the same start instead (two
-    evaluations of F where the secant takes three)."""
+    evaluations of F where the secant takes three; the returned slope is then g'(T) of the last evaluation). Each
+    evaluation's carried prompt count starts from the last one's (``near``: one sum of :func:`_prefilled` instead of
+    two where prompts are carried to the next step)."""
     one_rate = xp is SCALAR
+    near = [None, None]  # the last evaluation's (m, m'), where the next one's carried count starts (:func:`_mix`)
     if (load.D1 == 0.0 if one_rate else xp.all(load.D1 == 0.0)) and xp.all(budget(xp, load, 1.0, M) >= load.P1_nz):
 
         def F_grad(T):
-            out = _mix(xp, cost, load, 1.0, lam * T, M, lam)
+            out = _mix(xp, cost, load, 1.0, lam * T, M, lam, near)
             return out[:5], out[5]
 
         T0 = _start(xp, cost, load, lam, M)[0] if start is None else start[0]
@@ -973,7 +987,7 @@ def steady(xp, cost, load, lam, M, start=None):
         return T, lam * load.D1 * T, f, t_dec, t_mix, sq, slope
 
     def F(T):
-        return _mix(xp, cost, load, 1.0 + lam * load.D1 * T, lam * T, M)
+        return _mix(xp, cost, load, 1.0 + lam * load.D1 * T, lam * T, M, None, near)
 
     T, out, slope = _secant(xp, F, *(_start(xp, cost, load, lam, M) if start is None else start), STEADY_RTOL)
     _, f, t_dec, t_mix, sq = out
