@@ -80,3 +80,38 @@ def test_a_result_class_that_validates_gets_no_trusted_path():
 
     with pytest.raises(TypeError, match="validates its fields"):
         Trusted(Checked)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"slo_ttft": 2.0, "slo_itl": 0.05}, {"arrival_rate": 100.0}, {"spec_draft_cost": 0.05, "spec_accept": 0.7}],
+)
+def test_a_disaggregated_result_holds_each_field_by_its_stored_name(kw):
+    """A disaggregated solve gives its fields by their stored names (results.Trusted.stored_as and over: no renaming
+    step): its result's dict holds each field of DisaggServingResult once, under its stored name, as
+    ``DisaggServingResult(**fields)`` holds them (unloaded, with SLOs, overloaded, speculative)."""
+    from mlsysim_serving.disagg_result import DisaggServingResult
+    from mlsysim_serving.disagg_result import built as disagg_built
+    from mlsysim_serving.results import answered
+
+    args = dict(model=LLAMA70, hardware=H100, seq_len=4000, output_len=500, arrival_rate=4.0)
+    r = serving.solve(**dict(args, disagg="prefill=H100x8:tp8,decode=H100x8:tp4", fabric="IB_NDR", **kw))
+    stored = answered(r)
+    assert sorted(stored) == sorted(disagg_built.names.values())
+    assert stored == vars(DisaggServingResult(**{name: r.si(name) for name in r.fields()}))
+
+
+def test_fields_by_stored_names_make_the_same_result():
+    """Trusted.stored_as and Trusted.over (fields by their stored names) make what stored and __call__ make of the
+    same fields by their argument names."""
+    r = serving.solve(**BASE)
+    fields = {name: r.si(name) for name in r.fields()}
+    later = {"busy_fraction": None, "_loaded_power": None, "_loaded_energy_per_token": None}
+    by_stored = {built.names[name]: value for name, value in fields.items()}
+    rest = {k: v for k, v in by_stored.items() if k not in later}
+    answer = lambda name=None: later  # noqa: E731
+    base = built.stored_as(dict(list(rest.items())[:10]), dict(list(rest.items())[10:]), later=answer)
+    assert base == built.stored(fields, later=answer)
+    made = built.over({"_ttft": 1.0}, base, answer)
+    assert vars(made) == vars(built(dict(fields, ttft=1.0), base, answer))
+    assert made.si("ttft") == 1.0 and made.busy_fraction is None

@@ -281,33 +281,34 @@ class _Plan:
         #: the unloaded TTFT: one prefill + the exposed KV transfer + the decode pool's first step
         self.ttft0 = self.one_prefill + self.exposed + self.first
         texts = _texts(link, layout)
-        #: the result fields that depend on neither the arrival rate nor the SLOs
-        self.fields = dict(
-            feasible=True,
-            ttft=self.ttft0,
-            itl=self.itl0,
-            kv_bytes_per_request=moved,
-            kv_transfer_time=full,
-            kv_transfer_exposed=self.exposed,
-            kv_link=texts[0],
-            kv_layerwise=layerwise,
-            prefill_hardware=layout.prefill.hardware.name,
-            prefill_gpus=layout.prefill.gpus,
-            prefill_tp=layout.prefill.tp,
-            decode_hardware=layout.decode.hardware.name,
-            decode_gpus=layout.decode.gpus,
-            decode_tp=layout.decode.tp,
-            prefill_weights_per_gpu=pre.weights_per_gpu,
-            decode_weights_per_gpu=dec.weights_per_gpu,
-            prefill_kv_capacity=pre.kv_tokens,
-            decode_kv_capacity=dec.kv_tokens,
-            layout=texts[1],
-            precision=pre.setup.precision,
-            kv_precision=dec.setup.kv_precision,
-            seq_len=seq_len,
-            output_len=output_len,
-            model=shape.name,
-        )
+        #: the result fields that depend on neither the arrival rate nor the SLOs, by their stored names (a
+        #: measure's with its underscore: :meth:`.results.Trusted.stored_as`)
+        self.fields = {
+            "feasible": True,
+            "_ttft": self.ttft0,
+            "_itl": self.itl0,
+            "_kv_bytes_per_request": moved,
+            "_kv_transfer_time": full,
+            "_kv_transfer_exposed": self.exposed,
+            "kv_link": texts[0],
+            "kv_layerwise": layerwise,
+            "prefill_hardware": layout.prefill.hardware.name,
+            "prefill_gpus": layout.prefill.gpus,
+            "prefill_tp": layout.prefill.tp,
+            "decode_hardware": layout.decode.hardware.name,
+            "decode_gpus": layout.decode.gpus,
+            "decode_tp": layout.decode.tp,
+            "_prefill_weights_per_gpu": pre.weights_per_gpu,
+            "_decode_weights_per_gpu": dec.weights_per_gpu,
+            "prefill_kv_capacity": pre.kv_tokens,
+            "decode_kv_capacity": dec.kv_tokens,
+            "layout": texts[1],
+            "precision": pre.setup.precision,
+            "kv_precision": dec.setup.kv_precision,
+            "seq_len": seq_len,
+            "output_len": output_len,
+            "model": shape.name,
+        }
         #: the notes: the pools' setups', the KV link's, speculation's, the aggregated comparison's, then ``last``
         self.setup_notes = pre.setup.notes + dec.setup.notes + ((link.note,) if link.note else ())
         if self.spec is not None:
@@ -491,22 +492,19 @@ class _Call:
         g_d = layout.decode.replica_gpus / rate_d if both else math.inf
         self.plan, self.output_len, self.balanced = p, output_len, O / (g_p + g_d) if both else 0.0
         self._aggregated: dict | None = None
-        #: the result fields that read no arrival rate, as the result stores them (:class:`.results.Trusted`)
-        self.base = built.stored(
-            dict(
-                p.fields,
-                saturation_rate=pools.saturation,
-                binding_limit=pools.binding,
-                max_arrival_rate=max_rate,
-                slo_percentile=pct,
-                prefill_replica_rate=rate_p,
-                decode_replica_rate=rate_d,
-                balanced_prefill_share=g_p / (g_p + g_d) if both else None,
-                goodput_per_gpu=max_rate * O / gpus,
-                balanced_goodput_per_gpu=self.balanced,
-            ),
-            later=self.aggregated,
-        )
+        #: the result fields that read no arrival rate, as the result stores them (:meth:`.results.Trusted.stored_as`)
+        fields = {
+            "_saturation_rate": pools.saturation,
+            "binding_limit": pools.binding,
+            "_max_arrival_rate": max_rate,
+            "slo_percentile": pct,
+            "_prefill_replica_rate": rate_p,
+            "_decode_replica_rate": rate_d,
+            "balanced_prefill_share": g_p / (g_p + g_d) if both else None,
+            "_goodput_per_gpu": max_rate * O / gpus,
+            "_balanced_goodput_per_gpu": self.balanced,
+        }
+        self.base = built.stored_as(p.fields, fields, later=self.aggregated)
 
     def aggregated(self, name: str | None = None) -> dict:
         """The result fields of the aggregated comparison (:data:`.disagg_result.COMPARISON`, stored names): the best
@@ -527,20 +525,20 @@ class _Call:
         """The result at the offered total rate ``lam`` (checked): the pools' combined fields there."""
         pools, O = self.pools, self.O
         at_p, at_d = pools.pre.at(lam / pools.R_p), pools.dec.at(lam / pools.R_d)
-        f = pools.combine(at_p, at_d)
+        f = pools.combine(at_p, at_d)  # (stored names)
         over = f["overloaded"]
         served = min(lam, pools.saturation)
         att = None
         if self.slo_t is not None or self.slo_i is not None:
             att = 0.0 if over else pools.attainment(f, self.slo_t, self.slo_i)
-        f["arrival_rate"] = lam
-        f["requests_per_second"] = served
-        f["output_tokens_per_second"] = served * O
-        f["tokens_per_second_per_gpu"] = served * O / self.gpus
+        f["_arrival_rate"] = lam
+        f["_requests_per_second"] = served
+        f["_output_tokens_per_second"] = served * O
+        f["_tokens_per_second_per_gpu"] = served * O / self.gpus
         f["slo_attainment"] = att
         f["prefill_replicas_needed"] = math.ceil(lam / self.rate_p) if self.rate_p > 0 else None
         f["decode_replicas_needed"] = math.ceil(lam / self.rate_d) if self.rate_d > 0 else None
-        return built(f, self.base, partial(self.later, at_p, at_d, lam, served))
+        return built.over(f, self.base, partial(self.later, at_p, at_d, lam, served))
 
     def later(self, at_p: dict, at_d: dict, lam: float, served: float, name: str | None) -> dict:
         """The later fields of the result at total rate ``lam`` (its pools' fields ``at_p``, ``at_d``; ``served``
@@ -596,9 +594,10 @@ def _check_slos(c: dict, ttft0: float, itl0: float, seq_len: int) -> None:
             raise InvalidInputError(name, slo, why)
 
 
-#: (ttft_pQ, itl_pQ) of each percentile the pools report, and (e2e_pQ, ttft_pQ) of each e2e percentile
-_TTFT_ITL = tuple((f"ttft_p{q}", f"itl_p{q}") for q in (50, 90, 99))
-_E2E = tuple((f"e2e_p{q}", f"ttft_p{q}") for q in (90, 99))
+#: (ttft_pQ, itl_pQ) of each percentile the pools report, then their stored names (:meth:`_Pools.combine`); (e2e_pQ,
+#: then the stored names of e2e_pQ and ttft_pQ) of each e2e percentile
+_TTFT_ITL = tuple((f"ttft_p{q}", f"itl_p{q}", f"_ttft_p{q}", f"_itl_p{q}") for q in (50, 90, 99))
+_E2E = tuple((f"e2e_p{q}", f"_e2e_p{q}", f"_ttft_p{q}") for q in (90, 99))
 
 
 class _Pools:
@@ -625,22 +624,23 @@ class _Pools:
 
     def combine(self, p: dict, d: dict) -> dict:
         """Combined fields from a prefill replica's ``p`` and a decode replica's ``d`` (:meth:`_Replica.at`)
-        at the same total rate; no latencies where either pool is overloaded."""
+        at the same total rate, by the result's stored names (:meth:`.results.Trusted.over`); no latencies where
+        either pool is overloaded."""
         u_p, u_d = p["utilization"], d["utilization"]
         u = max(u_p, u_d)
         out = {"prefill_utilization": u_p, "decode_utilization": u_d, "utilization": u, "overloaded": u >= 1.0}
         if u >= 1.0:
             return out
         p_mean, d_mean = p["ttft_mean"], d["ttft_mean"]
-        mean = out["ttft_mean"] = p_mean + self.x + d_mean  # (as :meth:`ttft`, inline)
-        for ttft, itl in _TTFT_ITL:
-            out[ttft] = mean + TR.combine(SCALAR, p[ttft] - p_mean, d[ttft] - d_mean)
-            out[itl] = d[itl]
-        out["itl_mean"] = d["itl_mean"]
-        e2e = out["e2e_mean"] = mean + (d["e2e_mean"] - d_mean)
-        for e2e_q, ttft in _E2E:
-            out[e2e_q] = e2e + TR.combine(SCALAR, out[ttft] - mean, d[e2e_q] - d["e2e_mean"])
-        out["queue_wait_mean"] = p["queue_wait_mean"] + d["queue_wait_mean"]
+        mean = out["_ttft_mean"] = p_mean + self.x + d_mean  # (as :meth:`ttft`, inline)
+        for ttft, itl, ttft_at, itl_at in _TTFT_ITL:
+            out[ttft_at] = mean + TR.combine(SCALAR, p[ttft] - p_mean, d[ttft] - d_mean)
+            out[itl_at] = d[itl]
+        out["_itl_mean"] = d["itl_mean"]
+        e2e = out["_e2e_mean"] = mean + (d["e2e_mean"] - d_mean)
+        for e2e_q, e2e_at, ttft_at in _E2E:
+            out[e2e_at] = e2e + TR.combine(SCALAR, out[ttft_at] - mean, d[e2e_q] - d["e2e_mean"])
+        out["_queue_wait_mean"] = p["queue_wait_mean"] + d["queue_wait_mean"]
         return out
 
     def excess(self, lam: float, slo_t: Any, slo_i: Any, pct: int, tried: Memo) -> float:
@@ -654,13 +654,15 @@ class _Pools:
         return UL.slo_excess(self.ttft(p_mean, d_mean, p_q, d_q), d_itl, slo_t, slo_i)
 
     def attainment(self, f: dict, slo_t: Any, slo_i: Any) -> float:
-        """Share of requests meeting both SLOs: P(TTFT <= slo) * P(ITL <= slo) (:mod:`.traffic` CDFs)."""
+        """Share of requests meeting both SLOs: P(TTFT <= slo) * P(ITL <= slo) (:mod:`.traffic` CDFs) of the combined
+        fields ``f`` (:meth:`combine`'s, by stored names)."""
         att = 1.0
         if slo_t is not None:
-            att *= float(TR.ttft_cdf(f, slo_t))
+            ttft = {"ttft_p50": f["_ttft_p50"], "ttft_p90": f["_ttft_p90"], "ttft_p99": f["_ttft_p99"]}
+            att *= float(TR.ttft_cdf(ttft, slo_t))
         if slo_i is not None:
-            sd = max(f["itl_p90"] - f["itl_mean"], 0.0) / TR.Z[90]
-            att *= float(TR.itl_cdf({"itl_mean": f["itl_mean"], "itl_sd": sd}, slo_i))
+            sd = max(f["_itl_p90"] - f["_itl_mean"], 0.0) / TR.Z[90]
+            att *= float(TR.itl_cdf({"itl_mean": f["_itl_mean"], "itl_sd": sd}, slo_i))
         return att
 
 
