@@ -214,6 +214,31 @@ def test_memo_holds_at_most_its_size():
     assert memo == {3: 31}
 
 
+def test_same_objects_answers_only_the_very_same_arguments():
+    """memo.SameObjects (setup.prepared's memo): keyed by the ids of the varied arguments, an entry answers only
+    where every argument is the same object (1, 1.0 and True are three calls; an equal float another object is a new
+    call), at most ``bucket`` entries a key; a call that raises stores nothing."""
+    from mlsysim_serving.memo import SameObjects
+
+    made = []
+
+    def prepare(x, y):
+        if y == "bad":
+            raise ValueError(y)
+        made.append((x, y))
+        return (x, y)
+
+    memo = SameObjects(prepare, (0,), bucket=2)
+    x = object()
+    assert memo(x, 1) == (x, 1) and memo(x, 1) == (x, 1) and len(made) == 1
+    for y in (1.0, True, float("1.5"), float("1.5")):  # (two float objects of one value)
+        memo(x, y)
+    assert len(made) == 5 and len(memo._memo[(id(x),)]) <= 2
+    with pytest.raises(ValueError):
+        memo(x, "bad")
+    assert len(made) == 5 and all(entry[0][1] != "bad" for entry in memo._memo[(id(x),)])
+
+
 def test_an_engine_keeps_a_bounded_number_of_searches():
     """A new SLO per call searches anew on the same memoized engine: its searches are bounded (RATES_KEPT)."""
     _forget()

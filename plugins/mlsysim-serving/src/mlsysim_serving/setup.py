@@ -19,7 +19,7 @@ from mlsysim_physics import efficiency as E
 from mlsysim_uncertainty.calibration import CALIBRATION_KEYS, checked, scoped
 
 from . import parallel, request_path
-from .memo import Memo
+from .memo import Memo, SameObjects
 from .precisions import resolve
 
 #: Largest tensor-parallel group when the part has a scale-up link (NVLink/Infinity Fabric/ICI)
@@ -419,8 +419,9 @@ _hardware_terms = PreparedCache(hardware_terms)
 _precisions = PreparedCache(resolve)
 
 #: :func:`prepare` memoized by the identity of its arguments, given positionally in its order (catalog objects,
-#: names and numbers: immutable, so the same arguments give the same Setup).
-prepared = PreparedCache(prepare)
+#: names and numbers: immutable, so the same arguments give the same Setup), keyed by the model, the part, the tensor
+#: degree and the efficiency (:class:`.memo.SameObjects`: a cold call's key of 4 ids, not 26)
+prepared = SameObjects(prepare, (0, 1, 3, 5))
 
 
 def _check_tp(tp: int, shape: ModelShape, gpus: int, domain: str) -> float:
