@@ -325,6 +325,27 @@ def test_model_root_on_a_float_is_the_array_answer(lam, budget):
 
 
 @settings(deadline=None)
+@given(
+    st.sampled_from([(LLAMA8, 1), (LLAMA70, 4)]),
+    st.floats(20.0, 8000.0),
+    st.floats(1.0, 3000.0),
+    st.floats(0.0, 1.2),
+    st.sampled_from([512.0, 2048.0, 8192.0]),
+)
+def test_model_root_in_the_order_of_its_sides_is_the_whole_search(shape, seq_len, output_len, share, budget):
+    # one rate tries the pairs of roofline sides in the order T meets them and stops at the first with a root
+    # (traffic._side_pairs); an array tries every pair: the same smallest root, over both kinds of decode step
+    cost, eng = _engine(*shape, seq_len, output_len, 0.5)
+    lam = share * eng.saturation
+    root = TR._model_root(SCALAR, cost, eng.load, lam, budget)
+    with np.errstate(all="ignore"):
+        on_arrays = TR._model_root(LIBM_ARRAY, cost, eng.load, np.array(lam), budget)
+    assert (root is None) == (on_arrays is None)
+    if root is not None:
+        assert root == tuple(float(x) for x in on_arrays)
+
+
+@settings(deadline=None)
 @given(st.floats(0.0, 0.98), st.sampled_from([0.0, 1.0]), st.sampled_from([0.5, 1.0, 2.0]))
 def test_analytic_on_a_float_is_the_array_answer(load_share, lag, arrival_cv):
     # the open loop's one-rate branches (the waits, the own step, the percentiles' where and max inline) answer

@@ -1108,7 +1108,9 @@ def _model_root(xp, cost, load, lam, M):
     dq = (c1 - m1) * q  # the prefill step's less the decode step's
     best = grad = math.inf + 0.0 * k * load.S  # shaped as the inputs
     one_rate = xp is SCALAR  # a float: the root kept by a plain test instead of two where calls
-    for x_c, y_c in ((False, False), (True, True), (False, True), (True, False)):  # compute-bound decode, prefill?
+    # one rate: the pairs of sides in the order T meets them, to the first that holds a root (:func:`_side_pairs`)
+    ordered = one_rate and g0 == g0 and g1 == g1 and dq == dq
+    for x_c, y_c in _side_pairs(g0, g1, dq) if ordered else _PAIRS:  # compute-bound decode, prefill?
         if x_c and not y_c and xp.all(c1 >= m1):
             continue
         x0, x1 = compute if x_c else memory
@@ -1143,9 +1145,30 @@ def _model_root(xp, cost, load, lam, M):
                 grad = xp.where(ok, 2.0 * c * T + b - 1.0, grad)
             elif ok:
                 best, grad = T, 2.0 * c * T + b - 1.0
+        if ordered and best < math.inf:
+            break
     if not xp.all((best < math.inf) & (budget(xp, load, 1.0 + b1 * best, M) >= P1)):
         return None
     return best, grad
+
+
+#: :func:`_model_root`'s pairs of sides (compute-bound decode step?, compute-bound prefill step?)
+_PAIRS = ((False, False), (True, True), (False, True), (True, False))
+
+
+def _side_pairs(g0, g1, dq):
+    """:func:`_model_root`'s pairs of sides in the order T meets them from 0 on, where the decode step's compute less
+    memory side is v = g0 + g1*T and the prefill step's v + dq: the decode step is compute-bound where v >= 0, the
+    prefill step where v >= -dq, so along v the pairs are (memory, memory), then (memory, compute) where dq >= 0 (the
+    prefill step the more compute-bound, (compute, memory) else), then (compute, compute); T moves v from g0 up (g1 >
+    0), down (g1 < 0) or not at all. A root whose sides hold lies in its pair's stretch of T, so the first pair in
+    this order with such a root holds the smallest (:func:`_model_root` stops there)."""
+    mid, (low, high) = ((False, True), (-dq, 0.0)) if dq >= 0.0 else ((True, False), (0.0, -dq))
+    pairs = ((False, False), mid, (True, True))
+    i = 0 if g0 < low else (1 if g0 < high else 2)  # the pair at T = 0
+    if g1 > 0.0:
+        return pairs[i:]
+    return pairs[i::-1] if g1 < 0.0 else pairs[i : i + 1]
 
 
 def _newton(xp, F, T, rtol):
