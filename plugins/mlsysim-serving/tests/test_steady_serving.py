@@ -312,6 +312,26 @@ def test_own_step_on_a_float_is_the_array_answer(B, room, tokens, attn):
 
 
 @settings(deadline=None)
+@given(
+    st.sampled_from([(LLAMA8, 1), (LLAMA70, 4)]),
+    st.floats(0.0, 600.0),
+    st.floats(1.0, 9000.0),
+    st.floats(0.0, 9000.0),
+    st.floats(0.0, 1e8),
+)
+def test_own_step_on_the_step_s_pieces_is_its_time(shape, B, room, tokens, attn):
+    # analytic's own steps on the affine pieces at B (its line) answer as the step cost's time does, to rounding,
+    # and one rate's branch as the array's, exactly
+    cost, eng = _engine(*shape, 2000, 300, 0.5)
+    load = eng.load
+    line = load.line_at(cost, B)
+    on_line = TR.own_step(SCALAR, cost, load, B, room, tokens, attn, line)
+    assert on_line == pytest.approx(TR.own_step(SCALAR, cost, load, B, room, tokens, attn), rel=1e-13)
+    args = (np.array(B), np.array(room), np.array(tokens), np.array(attn))
+    assert on_line == float(TR.own_step(LIBM_ARRAY, cost, load, *args, load.line_at(cost, np.array(B))))
+
+
+@settings(deadline=None)
 @given(st.floats(0.0, 20.0), st.sampled_from([512.0, 2048.0, 8192.0]))
 def test_model_root_on_a_float_is_the_array_answer(lam, budget):
     # the closed-form start of the secant: the same root (or none) on one rate as on an array's element

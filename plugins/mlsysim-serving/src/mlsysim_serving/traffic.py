@@ -834,20 +834,30 @@ def on_line(xp, line, q):
     return ((t_c if t_c >= t_m or t_c != t_c else t_m) if t_c.__class__ is float else xp.max(t_c, t_m)) + r0 + r1 * q
 
 
-def own_step(xp, cost, load, B, room, tokens, attn):
+def own_step(xp, cost, load, B, room, tokens, attn, line=None):
     """One step with B decoding sequences prefilling a request's prompt beside the others that arrived
     before it: min(tokens, room) prefill tokens carrying the share of the causal attention work ``attn``
     of all ``tokens`` (sum of the positions of each prompt's tokens, S^2/2 for a whole prompt of S;
     Vaswani et al. 2017, causal masking). ``load.separate``: the prompts' prefill step alone (B = 0), which
-    ends at their first token."""
+    ends at their first token. ``line``: the step's affine pieces at B (:meth:`Load.line_at`, one pipeline stage),
+    whose compute side per prefill token at this work's mean position ``share`` is flop_token + flop_fresh*share
+    (:meth:`StepCost.line`): the step on them (:func:`on_line`) instead of :meth:`StepCost.time`'s terms."""
     B = 0.0 if load.separate else B
     if xp is SCALAR:  # one rate: the min and max inline (ops.SCALAR's, without their calls)
         q, share = (
             (tokens if tokens <= room or tokens != tokens else room),
             attn / (tokens if tokens >= 1e-300 or tokens != tokens else 1e-300),
         )
+        if line is None:
+            return decode_step(cost, load, B, load.ctx, q, share)
+        c0, _, m0, m1, r0, r1 = line
+        t_c, t_m = c0 + (cost.flop_token + cost.flop_fresh * share) * q, m0 + m1 * q
+        return (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q
+    q, share = xp.min(tokens, room), attn / xp.max(tokens, 1e-300)
+    if line is None:
         return decode_step(cost, load, B, load.ctx, q, share)
-    return decode_step(cost, load, B, load.ctx, xp.min(tokens, room), attn / xp.max(tokens, 1e-300))
+    c0, _, m0, m1, r0, r1 = line
+    return xp.max(c0 + (cost.flop_token + cost.flop_fresh * share) * q, m0 + m1 * q) + r0 + r1 * q
 
 
 def full_step(xp, cost, load, B, M):
@@ -1339,7 +1349,9 @@ def analytic(
     chunks = (chunks if chunks >= 1.0 or chunks != chunks else 1.0) if one_rate else xp.max(chunks, 1.0)
     drain = cost.drain(t_mix, B * load.w + q)  # pipeline stages: the prompt's last micro-batch leaves after the period
     # --- prefill-token server
-    t_full = full_step(xp, cost, load, B, M)
+    # the steps' affine pieces at B where they have them on one pipeline stage (:func:`own_step`'s ``line``)
+    line = load.line_at(cost, B) if cost.pp == 1.0 and not load.separate else None
+    t_full = full_step(xp, cost, load, B, M) if line is None else on_line(xp, line, room)
     X = load.P1 * t_full / room
     rho_p = lam * X
     rho_p = (rho_p if rho_p <= 0.999999 or rho_p != rho_p else 0.999999) if one_rate else xp.min(rho_p, 0.999999)
@@ -1356,7 +1368,7 @@ def analytic(
     block = SEP.span(T, t2, t_dec) if single else MS.span(T, t2, f, t_dec, steps)
     n = lam * busy * block
     chunk = t_full if load.separate else t_mix  # a long prompt's chunk: back-to-back prefill steps, or mixed ones
-    X_own = own_step(xp, cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n))
+    X_own = own_step(xp, cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n), line)
     X_own = chunks * ((X_own if short else chunk) if one_rate else xp.where(short, X_own, chunk)) + drain
     # --- sequence slots (max_num_seqs / KV)
     T_res = X_own + load.D1 * T
@@ -1428,9 +1440,9 @@ def analytic(
         own = Lp * Lp * positions
         tokens, attn = Lp + others * load.P1, own + others * load.P2
         if not one_rate:
-            Xp = xp.where(short, own_step(xp, cost, load, B, room, tokens, attn), chunk) * xp.max(Lp / room, 1.0)
+            Xp = xp.where(short, own_step(xp, cost, load, B, room, tokens, attn, line), chunk) * xp.max(Lp / room, 1.0)
         else:
-            Xp, over = own_step(xp, cost, load, B, room, tokens, attn) if short else chunk, Lp / room
+            Xp, over = own_step(xp, cost, load, B, room, tokens, attn, line) if short else chunk, Lp / room
             Xp = Xp * (over if over >= 1.0 or over != over else 1.0)
         Xp = Xp + drain
         if clients is None and steps > 1:
@@ -1453,7 +1465,7 @@ def analytic(
             # n) and the open loop's residual, combine by median_shift with variances u^2*cv_p^2,
             # u = (X_own - drain)/(1 + n) the step's time per prompt, and R^2*(4/(3*P(busy)) - 1): uniform over
             # a step of 2R/P(busy) when busy, E[R^2 | busy] = 4/3*(R/P(busy))^2
-            X_len = own_step(xp, cost, load, B, room, Lp + n * load.P1, own + n * load.P2)
+            X_len = own_step(xp, cost, load, B, room, Lp + n * load.P1, own + n * load.P2, line)
             spread = clients is None and busy > 0.5
             if not one_rate:
                 X_len = xp.where(short, X_len, chunk) * xp.max(Lp / room, 1.0) + drain
