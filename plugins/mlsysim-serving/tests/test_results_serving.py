@@ -101,17 +101,23 @@ def test_a_disaggregated_result_holds_each_field_by_its_stored_name(kw):
     assert stored == vars(DisaggServingResult(**{name: r.si(name) for name in r.fields()}))
 
 
-def test_fields_by_stored_names_make_the_same_result():
-    """Trusted.stored_as and Trusted.over (fields by their stored names) make what stored and __call__ make of the
-    same fields by their argument names."""
+def test_fields_stored_by_their_stored_names_make_the_same_result():
+    """Fields a solver stores by their stored names into Trusted.blank (the defaults but the later fields) make, with
+    Trusted.made, what __call__ makes of the same fields by their argument names; a field left out is refused."""
+    from mlsysim_serving.results import LATER
+
     r = serving.solve(**BASE)
     fields = {name: r.si(name) for name in r.fields()}
     later = {"busy_fraction": None, "_loaded_power": None, "_loaded_energy_per_token": None}
-    by_stored = {built.names[name]: value for name, value in fields.items()}
-    rest = {k: v for k, v in by_stored.items() if k not in later}
     answer = lambda name=None: later  # noqa: E731
-    base = built.stored_as(dict(list(rest.items())[:10]), dict(list(rest.items())[10:]), later=answer)
-    assert base == built.stored(fields, later=answer)
-    made = built.over({"_ttft": 1.0}, base, answer)
-    assert vars(made) == vars(built(dict(fields, ttft=1.0), base, answer))
-    assert made.si("ttft") == 1.0 and made.busy_fraction is None
+    made = built.blank()
+    assert not set(made) & set(later)
+    for name, value in fields.items():
+        if built.names[name] not in later:
+            made[built.names[name]] = value
+    made[LATER] = answer
+    assert vars(built.made(dict(made))) == vars(built(fields, later=answer))
+    assert built.made(dict(made)).si("ttft") == r.si("ttft") and built.made(dict(made)).busy_fraction is None
+    del made["_ttft"]
+    with pytest.raises(TypeError, match=r"missing the fields \['ttft'\]"):
+        built.made(made)

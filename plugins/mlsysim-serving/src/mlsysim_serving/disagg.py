@@ -31,6 +31,7 @@ from .layout import Disagg, KVLink, Pool, kv_link, parse_disagg
 from .loaded_energy import loaded_power
 from .memo import Memo, SameArguments
 from .ops import SCALAR
+from .results import LATER
 from .roots import largest_meeting, nearest_known
 from .setup import model_shape, prepared, tp_limit
 from .solver import KEYED, _check_lengths
@@ -281,34 +282,33 @@ class _Plan:
         #: the unloaded TTFT: one prefill + the exposed KV transfer + the decode pool's first step
         self.ttft0 = self.one_prefill + self.exposed + self.first
         texts = _texts(link, layout)
-        #: the result fields that depend on neither the arrival rate nor the SLOs, by their stored names (a
-        #: measure's with its underscore: :meth:`.results.Trusted.stored_as`)
-        self.fields = {
-            "feasible": True,
-            "_ttft": self.ttft0,
-            "_itl": self.itl0,
-            "_kv_bytes_per_request": moved,
-            "_kv_transfer_time": full,
-            "_kv_transfer_exposed": self.exposed,
-            "kv_link": texts[0],
-            "kv_layerwise": layerwise,
-            "prefill_hardware": layout.prefill.hardware.name,
-            "prefill_gpus": layout.prefill.gpus,
-            "prefill_tp": layout.prefill.tp,
-            "decode_hardware": layout.decode.hardware.name,
-            "decode_gpus": layout.decode.gpus,
-            "decode_tp": layout.decode.tp,
-            "_prefill_weights_per_gpu": pre.weights_per_gpu,
-            "_decode_weights_per_gpu": dec.weights_per_gpu,
-            "prefill_kv_capacity": pre.kv_tokens,
-            "decode_kv_capacity": dec.kv_tokens,
-            "layout": texts[1],
-            "precision": pre.setup.precision,
-            "kv_precision": dec.setup.kv_precision,
-            "seq_len": seq_len,
-            "output_len": output_len,
-            "model": shape.name,
-        }
+        #: the result fields that depend on neither the arrival rate nor the SLOs, by their stored names (a measure's
+        #: with its underscore) over the defaults (:meth:`.results.Trusted.blank`)
+        self.fields = f = built.blank()
+        f["feasible"] = True
+        f["_ttft"] = self.ttft0
+        f["_itl"] = self.itl0
+        f["_kv_bytes_per_request"] = moved
+        f["_kv_transfer_time"] = full
+        f["_kv_transfer_exposed"] = self.exposed
+        f["kv_link"] = texts[0]
+        f["kv_layerwise"] = layerwise
+        f["prefill_hardware"] = layout.prefill.hardware.name
+        f["prefill_gpus"] = layout.prefill.gpus
+        f["prefill_tp"] = layout.prefill.tp
+        f["decode_hardware"] = layout.decode.hardware.name
+        f["decode_gpus"] = layout.decode.gpus
+        f["decode_tp"] = layout.decode.tp
+        f["_prefill_weights_per_gpu"] = pre.weights_per_gpu
+        f["_decode_weights_per_gpu"] = dec.weights_per_gpu
+        f["prefill_kv_capacity"] = pre.kv_tokens
+        f["decode_kv_capacity"] = dec.kv_tokens
+        f["layout"] = texts[1]
+        f["precision"] = pre.setup.precision
+        f["kv_precision"] = dec.setup.kv_precision
+        f["seq_len"] = seq_len
+        f["output_len"] = output_len
+        f["model"] = shape.name
         #: the notes: the pools' setups', the KV link's, speculation's, the aggregated comparison's, then ``last``
         self.setup_notes = pre.setup.notes + dec.setup.notes + ((link.note,) if link.note else ())
         if self.spec is not None:
@@ -492,19 +492,19 @@ class _Call:
         g_d = layout.decode.replica_gpus / rate_d if both else math.inf
         self.plan, self.output_len, self.balanced = p, output_len, O / (g_p + g_d) if both else 0.0
         self._aggregated: dict | None = None
-        #: the result fields that read no arrival rate, as the result stores them (:meth:`.results.Trusted.stored_as`)
-        fields = {
-            "_saturation_rate": pools.saturation,
-            "binding_limit": pools.binding,
-            "_max_arrival_rate": max_rate,
-            "slo_percentile": pct,
-            "_prefill_replica_rate": rate_p,
-            "_decode_replica_rate": rate_d,
-            "balanced_prefill_share": g_p / (g_p + g_d) if both else None,
-            "_goodput_per_gpu": max_rate * O / gpus,
-            "_balanced_goodput_per_gpu": self.balanced,
-        }
-        self.base = built.stored_as(p.fields, fields, later=self.aggregated)
+        #: the result fields that read no arrival rate, as the result stores them (the plan's and this call's, by their
+        #: stored names: :meth:`.results.Trusted.blank`)
+        self.base = f = p.fields.copy()
+        f["_saturation_rate"] = pools.saturation
+        f["binding_limit"] = pools.binding
+        f["_max_arrival_rate"] = max_rate
+        f["slo_percentile"] = pct
+        f["_prefill_replica_rate"] = rate_p
+        f["_decode_replica_rate"] = rate_d
+        f["balanced_prefill_share"] = g_p / (g_p + g_d) if both else None
+        f["_goodput_per_gpu"] = max_rate * O / gpus
+        f["_balanced_goodput_per_gpu"] = self.balanced
+        f[LATER] = self.aggregated
 
     def aggregated(self, name: str | None = None) -> dict:
         """The result fields of the aggregated comparison (:data:`.disagg_result.COMPARISON`, stored names): the best
@@ -525,8 +525,8 @@ class _Call:
         """The result at the offered total rate ``lam`` (checked): the pools' combined fields there."""
         pools, O = self.pools, self.O
         at_p, at_d = pools.pre.at(lam / pools.R_p), pools.dec.at(lam / pools.R_d)
-        f = pools.combine(at_p, at_d)  # (stored names)
-        over = f["overloaded"]
+        f = self.base.copy()  # (the result's dict: each field stored by its stored name, :meth:`.results.Trusted.made`)
+        over = pools.combine(at_p, at_d, f)
         served = min(lam, pools.saturation)
         att = None
         if self.slo_t is not None or self.slo_i is not None:
@@ -538,7 +538,8 @@ class _Call:
         f["slo_attainment"] = att
         f["prefill_replicas_needed"] = math.ceil(lam / self.rate_p) if self.rate_p > 0 else None
         f["decode_replicas_needed"] = math.ceil(lam / self.rate_d) if self.rate_d > 0 else None
-        return built.over(f, self.base, partial(self.later, at_p, at_d, lam, served))
+        f[LATER] = partial(self.later, at_p, at_d, lam, served)
+        return built.made(f)
 
     def later(self, at_p: dict, at_d: dict, lam: float, served: float, name: str | None) -> dict:
         """The later fields of the result at total rate ``lam`` (its pools' fields ``at_p``, ``at_d``; ``served``
@@ -622,15 +623,18 @@ class _Pools:
         mean = p_mean + self.x + d_mean
         return mean if p_q is None or d_q is None else mean + TR.combine(SCALAR, p_q - p_mean, d_q - d_mean)
 
-    def combine(self, p: dict, d: dict) -> dict:
-        """Combined fields from a prefill replica's ``p`` and a decode replica's ``d`` (:meth:`_Replica.at`)
-        at the same total rate, by the result's stored names (:meth:`.results.Trusted.over`); no latencies where
-        either pool is overloaded."""
+    def combine(self, p: dict, d: dict, out: dict) -> bool:
+        """The combined fields from a prefill replica's ``p`` and a decode replica's ``d`` (:meth:`_Replica.at`)
+        at the same total rate, stored in ``out`` by the result's stored names (:meth:`.results.Trusted.blank`); no
+        latencies where either pool is overloaded (True)."""
         u_p, u_d = p["utilization"], d["utilization"]
         u = max(u_p, u_d)
-        out = {"prefill_utilization": u_p, "decode_utilization": u_d, "utilization": u, "overloaded": u >= 1.0}
-        if u >= 1.0:
-            return out
+        out["prefill_utilization"] = u_p
+        out["decode_utilization"] = u_d
+        out["utilization"] = u
+        over = out["overloaded"] = u >= 1.0
+        if over:
+            return True
         p_mean, d_mean = p["ttft_mean"], d["ttft_mean"]
         mean = out["_ttft_mean"] = p_mean + self.x + d_mean  # (as :meth:`ttft`, inline)
         for ttft, itl, ttft_at, itl_at in _TTFT_ITL:
@@ -641,7 +645,7 @@ class _Pools:
         for e2e_q, e2e_at, ttft_at in _E2E:
             out[e2e_at] = e2e + TR.combine(SCALAR, out[ttft_at] - mean, d[e2e_q] - d["e2e_mean"])
         out["_queue_wait_mean"] = p["queue_wait_mean"] + d["queue_wait_mean"]
-        return out
+        return False
 
     def excess(self, lam: float, slo_t: Any, slo_i: Any, pct: int, tried: Memo) -> float:
         """:func:`.under_load.slo_excess` of the combined p``pct`` TTFT and ITL at total rate ``lam`` (below
@@ -655,7 +659,7 @@ class _Pools:
 
     def attainment(self, f: dict, slo_t: Any, slo_i: Any) -> float:
         """Share of requests meeting both SLOs: P(TTFT <= slo) * P(ITL <= slo) (:mod:`.traffic` CDFs) of the combined
-        fields ``f`` (:meth:`combine`'s, by stored names)."""
+        fields ``f`` (:meth:`combine`'s, by their stored names)."""
         att = 1.0
         if slo_t is not None:
             ttft = {"ttft_p50": f["_ttft_p50"], "ttft_p90": f["_ttft_p90"], "ttft_p99": f["_ttft_p99"]}
