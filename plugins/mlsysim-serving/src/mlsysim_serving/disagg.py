@@ -394,7 +394,7 @@ def _checked(a: dict) -> tuple:
         raise InvalidInputError(
             "request_overhead", a["request_overhead"], "None with disagg (the pools' request path is not modelled)"
         )
-    parse_disagg(a["disagg"])  # the layout text's own mistakes first: without a fabric they were hidden
+    layout = parse_disagg(a["disagg"])  # the layout text's own mistakes first: without a fabric they were hidden
     if a["fabric"] is None:
         raise InvalidInputError("fabric", None, "a catalog fabric (e.g. InfiniBand_NDR), NVLink or PCIe")
     for name, value in _POOLS_SET:
@@ -408,8 +408,8 @@ def _checked(a: dict) -> tuple:
         )
     if a["ep_overlap"] is not False:
         raise InvalidInputError("ep_overlap", a["ep_overlap"], "False with disagg (the pools run without it)")
-    call = (a["model"], a["hardware"], a["seq_len"], a["output_len"], a["disagg"], a["fabric"], a["kv_layerwise"])
-    return (*call, a["gpus_per_node"], _speculation(a), _common(a), a)
+    call = (a["model"], a["hardware"], a["seq_len"], a["output_len"], a["disagg"], layout, a["fabric"])
+    return (*call, a["kv_layerwise"], a["gpus_per_node"], _speculation(a), _common(a), a)
 
 
 def _speculation(a: dict) -> tuple | None:
@@ -438,9 +438,21 @@ class _Layout:
     which the traffic's are read; ``common``: :data:`_COMMON`'s values)."""
 
     def __init__(
-        self, model, hardware, seq_len, output_len, disagg, fabric, layerwise, gpus_per_node, spec, common, traffic
+        self,
+        model,
+        hardware,
+        seq_len,
+        output_len,
+        disagg,
+        layout,
+        fabric,
+        layerwise,
+        gpus_per_node,
+        spec,
+        common,
+        traffic,
     ):
-        self.layout = layout = parse_disagg(disagg)
+        self.layout = layout  # (:func:`.layout.parse_disagg`'s of ``disagg``, the text or object as given)
         if layerwise is not True and layerwise is not False:
             V.instance("kv_layerwise", layerwise, bool, "True or False")
         node = DEFAULT_NODE if gpus_per_node is None else V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20)
