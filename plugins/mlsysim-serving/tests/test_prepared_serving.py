@@ -43,7 +43,7 @@ def _disagg_calls() -> int:
 def _forget() -> None:
     SU.prepared._memo.clear()
     UL._mixes._memo.clear()
-    UL.costs._memo.clear()
+    UL._costs.clear()
     UL._replicas.clear()
     SV._statics.clear()
     SV._shared_works.clear()

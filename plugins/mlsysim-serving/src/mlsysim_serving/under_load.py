@@ -263,8 +263,17 @@ def step_cost(setup: Setup) -> TR.StepCost:
     )
 
 
-#: :func:`step_cost` memoized by the Setup's identity
-costs = PreparedCache(step_cost)
+#: :func:`step_cost` of each Setup made so far, by its identity: (the Setup, kept alive so that its id is not reused,
+#: its step cost)
+_costs = Memo()
+
+
+def costs(setup: Setup) -> TR.StepCost:
+    """:func:`step_cost` of ``setup``, made once per Setup (a frozen, memoized :data:`.setup.prepared` value)."""
+    hit = _costs.get(id(setup))
+    if hit is None or hit[0] is not setup:
+        hit = _costs.put(id(setup), (setup, step_cost(setup)))
+    return hit[1]
 
 
 def kv_capacity_tokens(
