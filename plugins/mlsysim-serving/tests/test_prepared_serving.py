@@ -43,6 +43,7 @@ def _disagg_calls() -> int:
 def _forget() -> None:
     SU.prepared._memo.clear()
     UL._mixes._memo.clear()
+    UL._last_mix[0] = ((object(),), None)
     UL._costs.clear()
     UL._replicas.clear()
     SV._statics.clear()
@@ -237,6 +238,23 @@ def test_same_objects_answers_only_the_very_same_arguments():
     with pytest.raises(ValueError):
         memo(x, "bad")
     assert len(made) == 5 and all(entry[0][1] != "bad" for entry in memo._memo[(id(x),)])
+
+
+def test_the_last_traffic_mix_answers_only_the_same_objects():
+    """under_load.mix answers the last mix again for the same objects (under_load._last_mix, before the memo of every
+    mix): another value, or an equal one that is another object, is checked (or found) as from that memo, alternating
+    or not; a bad value is refused after a good one."""
+    from mlsysim_core.errors import InvalidInputError
+
+    _forget()
+    a = dict(UL.MIX_DEFAULTS)
+    first = UL.mix(a)
+    assert UL.mix(a) is first and UL.mix(dict(a)) is first
+    other = dict(a, arrival_cv=float("2.0"))
+    assert UL.mix(other)["arrival_cv"] == 2.0 and UL.mix(a) is first and UL.mix(other) is not first
+    assert UL.mix(dict(a, arrival_cv=float("1.0"))) == first  # an equal value, another object: checked anew
+    with pytest.raises(InvalidInputError, match="arrival_cv"):
+        UL.mix(dict(a, arrival_cv=-1.0))
 
 
 def test_an_engine_keeps_a_bounded_number_of_searches():
