@@ -4,6 +4,7 @@ secant's fixed point, in fewer evaluations, the derivatives those of the Poisson
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from pathlib import Path
@@ -46,6 +47,21 @@ def _secant_steady(cost, load, lam):
     return (T, *out[1:]), len(seen)
 
 
+@contextlib.contextmanager
+def _counted(name):
+    """The calls of traffic's function ``name`` (their arguments) while the block runs."""
+    seen = []
+    fn = getattr(TR, name)
+
+    def counted(*args):
+        seen.append(args)
+        return fn(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TR, name, counted)
+        yield seen
+
+
 def _prefill_load(S, cv, h):
     """A prefill pool's requests: S-token prompts (cv, prefix hit h), one output token: no decode steps."""
     load = TR.Load(S, 1.0, cv, h)
@@ -84,15 +100,7 @@ def test_newton_takes_fewer_evaluations_than_the_secant_at_a_prefill_pool_s_load
     # spread start lies ~3e-4 from the fixed point: the secant evaluates _mix three times, Newton twice
     cost, load = _cost(4), _prefill_load(4000.0, 0.5, 0.0)
     lam = 0.7 * TR.capacity(cost, load, M, 256.0)[0]
-    seen = []
-    mix = TR._mix
-
-    def counted(*args):
-        seen.append(args)
-        return mix(*args)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(TR, "_mix", counted)
+    with _counted("_mix") as seen:
         TR.steady(SCALAR, cost, load, lam, M)
     assert (len(seen), _secant_steady(cost, load, lam)[1]) == (2, 3)
 
@@ -149,15 +157,7 @@ def test_carried_count_from_a_start_near_it_is_the_same_in_one_sum():
     P1, room, fill = 4000.0, 8191.0, 3.0
     m_last, m = 0.1685, 0.1685 * (1.0 + 2.6e-4)  # the bench's prefill pool: its start ~2.6e-4 off the fixed point
     mp_last = TR._carried(SCALAR, m_last, P1, room, fill, fill)[0]
-    seen = []
-    prefilled = TR._prefilled
-
-    def counted(*args):
-        seen.append(args)
-        return prefilled(*args)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(TR, "_prefilled", counted)
+    with _counted("_prefilled") as seen:
         mp, K = TR._carried(SCALAR, m, P1, room, fill, fill)
         cold = len(seen)
         near, K_near = TR._carried(SCALAR, m, P1, room, fill, fill, False, m + (mp_last - m_last))
