@@ -163,3 +163,31 @@ def test_carried_count_from_a_start_near_it_is_the_same_in_one_sum():
         near, K_near = TR._carried(SCALAR, m, P1, room, fill, fill, False, m + (mp_last - m_last))
     assert (cold, len(seen) - cold, K_near) == (2, 1, K)
     assert near == pytest.approx(mp, rel=1e-13)
+
+
+def test_a_rough_first_evaluation_places_the_next_step_but_never_answers():
+    # F(T) = 0.5 + 0.5*T (fixed point 1): a start at the fixed point whose first evaluation is rough takes a second,
+    # exact one and answers from it; an exact first evaluation answers at once
+    def F(rough_first):
+        seen = []
+
+        def f(T, first):
+            seen.append(T)
+            return (0.5 + 0.5 * T,), (0.5,), first and rough_first
+
+        return f, seen
+
+    for rough, evaluations in ((True, 2), (False, 1)):
+        f, seen = F(rough)
+        T, out, slope = TR._newton(SCALAR, f, 1.0, 1e-12)
+        assert (T, out, slope, len(seen)) == (1.0, (1.0,), -0.5, evaluations)
+
+
+def test_the_rough_carried_count_takes_one_sum_within_its_tolerance():
+    # the first Newton evaluation's carried count (ROUGH_CARRIED_RTOL) at the bench's prefill pool in kind: one sum of
+    # _prefilled where CARRIED_RTOL takes two, within 1e-8 of it
+    P1, room, fill, m = 4000.0, 8191.0, 3.0, 0.1685
+    with _counted("_prefilled") as seen:
+        rough = TR._carried(SCALAR, m, P1, room, fill, fill, False, None, TR.ROUGH_CARRIED_RTOL)[0]
+    exact = TR._carried(SCALAR, m, P1, room, fill, fill)[0]
+    assert len(seen) == 1 and rough == pytest.approx(exact, rel=TR.ROUGH_CARRIED_RTOL)

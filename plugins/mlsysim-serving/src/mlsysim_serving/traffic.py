@@ -490,7 +490,7 @@ def ops_for(load, *values) -> Ops:
     return ARRAY if load.xp is ARRAY else pick(*values)
 
 
-def _mix(xp, cost, load, B, m, M, grad=None, near=None):
+def _mix(xp, cost, load, B, m, M, grad=None, near=None, rtol=None):
     """Mean step at decode batch B when m prompts (mean) arrive per step.
 
     Prompts shorter than the free budget room = M - B*w: a step prefills q = min(N*P1, room) tokens,
@@ -511,7 +511,8 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None):
     dmp/dm (:func:`_carried`'s): what :func:`steady`'s Newton steps take where B does not move with T. ``near``: a
     list [m, m'] of an earlier call's (or [None, None]), where the carried count starts, m plus that call's carried
     prompts m' - m (:func:`_carried`'s ``start``), updated to this call's: a fixed-point iteration's next evaluation
-    near the last one takes one sum of :func:`_prefilled` instead of two."""
+    near the last one takes one sum of :func:`_prefilled` instead of two. ``rtol``: the carried count's tolerance
+    (:func:`_carried`; None: CARRIED_RTOL)."""
     room = budget(xp, load, B, M)
     P1, ctx, pos = load.P1_nz, load.ctx, load.pos
     one_rate = xp is SCALAR  # a float: the max, min and where inline (ops.SCALAR's, without their calls)
@@ -527,9 +528,9 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None):
     whole = fill if one_rate else -xp.top(-fill)  # below this count every element's n prompts fit the budget whole
     start = None if near is None or near[0] is None else m + (near[1] - near[0])
     if grad is None:
-        mp, K = _carried(xp, m, P1, room, fill, whole, False, start)
+        mp, K = _carried(xp, m, P1, room, fill, whole, False, start, rtol)
     else:
-        mp, K, rate = _carried(xp, m, P1, room, fill, whole, True, start)
+        mp, K, rate = _carried(xp, m, P1, room, fill, whole, True, start, rtol)
         p0, t_last, u_last, d_mean, d_sq = None, t_dec, t_dec * t_dec, 0.0, 0.0  # g_n-1 and the derivatives' sums
     if near is not None:
         near[0], near[1] = m, mp
@@ -660,9 +661,14 @@ def _reach(xp, mp):
 #: Relative tolerance of the carried prompt count (:func:`_carried`): an error of 1e-13 of m' moves the mean step by
 #: less (its prefill share times that), four orders below the 1e-9 the results are held to (bench/traffic_fields.py).
 CARRIED_RTOL = 1e-13
+#: Relative tolerance of the carried count in the mean step that only places :func:`_newton`'s next step (its first
+#: evaluation, never the answer): an error d of m' moves that mean step by ~d and the next T by ~d/|g'|, below the
+#: ~1e-7 of Newton's own first step from the spread start (2.6e-4 off at the bench's prefill pool) and gone after the
+#: next step (its error ~C*(that)^2); one second-order step of :func:`_carried` reaches it there (~3e-10), not two.
+ROUGH_CARRIED_RTOL = 1e-8
 
 
-def _carried(xp, m, P1, room, fill, whole, grad=False, start=None):
+def _carried(xp, m, P1, room, fill, whole, grad=False, start=None, rtol=None):
     """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
     with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation), on the increasing, concave
     E[min(N*P1, room)] = h(m') from m' = m: each step s the root of the second-order Taylor polynomial
@@ -674,7 +680,9 @@ def _carried(xp, m, P1, room, fill, whole, grad=False, start=None):
     :func:`_mix` lumps the tail of Poisson(m') (:func:`_lumped`); ``grad``: (m', K, dm'/dm), dm'/dm = P1/h'(m') where
     m' solves h(m') = m*P1 (the implicit function theorem; h'(m') from the last step's h' + h''*s), 1 where nothing
     is carried or m' = m (an overloaded step), 0 where the tokens wanted are capped at the budget. ``start``: where the
-    steps start instead of m (at least m), a guess near m' (:func:`_mix`'s ``near``): the same stopping rule."""
+    steps start instead of m (at least m), a guess near m' (:func:`_mix`'s ``near``): the same stopping rule.
+    ``rtol``: the tolerance instead of CARRIED_RTOL (ROUGH_CARRIED_RTOL where the mean step only places a Newton
+    step, :func:`steady`)."""
     if xp is SCALAR and 0.0 <= m < math.inf:  # one rate: :func:`_reach` and :func:`_lumped` inline
         reach = float(math.ceil(m + 6.0 * math.sqrt(m) + 4.0))
         if fill > reach:  # (the lump at reach: fill is not NaN)
@@ -690,6 +698,7 @@ def _carried(xp, m, P1, room, fill, whole, grad=False, start=None):
     wanted, cap = m * P1, room * (1.0 - 1e-6)
     want = (wanted if wanted <= cap or wanted != wanted else cap) if xp is SCALAR else xp.min(wanted, cap)
     one_rate = xp is SCALAR  # a float: each where's branch taken alone, max inline (ops.SCALAR's, without calls)
+    tol = CARRIED_RTOL if rtol is None else rtol
     if start is None:
         mp = m
     else:
@@ -707,7 +716,7 @@ def _carried(xp, m, P1, room, fill, whole, grad=False, start=None):
             step = (up if up >= m or up != up else m) - mp
             mp = mp + step
             error = (abs(third * step) / 6.0 if root else -bend / 2.0) * step * step
-            if error <= CARRIED_RTOL * mp * slope:
+            if error <= tol * mp * slope:
                 break
             continue
         slope = xp.max(slope, 1e-12 * P1)
@@ -718,7 +727,7 @@ def _carried(xp, m, P1, room, fill, whole, grad=False, start=None):
         step = xp.max(mp + step, m) - mp  # m' >= m: a budget already full at m (want < h(m)) carries m itself
         mp = mp + step
         error = xp.where(root, abs(third * step) / 6.0, -bend / 2.0) * step * step
-        if xp.all(error <= CARRIED_RTOL * mp * slope):
+        if xp.all(error <= tol * mp * slope):
             break
     K = K if K is not None else _lumped(xp, fill, _reach(xp, mp))
     if not grad:
@@ -987,9 +996,10 @@ def steady(xp, cost, load, lam, M, start=None):
     near = [None, None]  # the last evaluation's (m, m'), where the next one's carried count starts (:func:`_mix`)
     if (load.D1 == 0.0 if one_rate else xp.all(load.D1 == 0.0)) and xp.all(budget(xp, load, 1.0, M) >= load.P1_nz):
 
-        def F_grad(T):
-            out = _mix(xp, cost, load, 1.0, lam * T, M, lam, near)
-            return out[:5], out[5]
+        def F_grad(T, first):  # the first evaluation's carried count to ROUGH_CARRIED_RTOL (:func:`_newton`)
+            out = _mix(xp, cost, load, 1.0, lam * T, M, lam, near, ROUGH_CARRIED_RTOL if first else None)
+            carried = (near[1] != near[0]) if one_rate else not xp.all(near[1] == near[0])  # (m' = m: exact)
+            return out[:5], out[5], first and carried
 
         T0 = _start(xp, cost, load, lam, M)[0] if start is None else start[0]
         T, out, slope = _newton(xp, F_grad, T0, STEADY_RTOL)
@@ -1189,23 +1199,27 @@ def _newton(xp, F, T, rtol):
     or after SECANT_ITERATIONS. The values are carried to the answer along their derivatives, x + x'*s_k (an error
     of ~x''*s_k^2/2: no evaluation there). Returns (T, F(T)'s values, g'(T) of the last evaluation). An array's
     elements stop one by one, each where one rate alone would; those stopped before the last step are evaluated
-    at their T."""
+    at their T. F(T, first) = (values, derivatives, rough): the first evaluation may be taken roughly, only to place
+    the next step (rough True: never the answer, no stop after it)."""
     step0 = None
     done = False
     one_rate = xp is SCALAR  # a float: the tests inline (ops.SCALAR's, without their calls)
     for _ in range(SECANT_ITERATIONS):
-        out, grad = F(T)
+        out, grad, rough = F(T, step0 is None)
         g, slope = out[0] - T, grad[0] - 1.0
         if one_rate:
             T_new = T - g / (slope if slope < 0.0 else -1.0)
             if not (T_new > 0.0 and T_new < math.inf):
                 T_new = out[0]
             step, tol = abs(T_new - T), rtol * abs(T)
-            if step <= tol or (
-                step0 is not None
-                and step < step0
-                and step * step <= tol * abs(T)
-                and step * step * step <= tol * step0 * step0
+            if not rough and (
+                step <= tol
+                or (
+                    step0 is not None
+                    and step < step0
+                    and step * step <= tol * abs(T)
+                    and step * step * step <= tol * step0 * step0
+                )
             ):
                 w = T_new - T
                 return T_new, tuple(x + dx * w for x, dx in zip(out, grad)), slope
@@ -1214,6 +1228,9 @@ def _newton(xp, F, T, rtol):
         T_new = T - g / xp.where(slope < 0.0, slope, -1.0)
         T_new = xp.where((T_new > 0.0) & (T_new < math.inf), T_new, out[0])  # (NaN compares False)
         step, tol = abs(T_new - T), rtol * abs(T)
+        if rough:  # (no stop after a rough evaluation)
+            step0, T = step, T_new
+            continue
         now = step <= tol
         if step0 is not None:
             now = now | ((step < step0) & (step * step <= tol * abs(T)) & (step * step * step <= tol * step0 * step0))
