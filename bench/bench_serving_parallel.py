@@ -1,13 +1,17 @@
 """Median microseconds per ServingModel.solve() for layouts beyond one tensor-parallel group:
 weight-only quantization, pipeline stages, expert and attention data parallelism, groups larger than
 one scale-up domain (over InfiniBand), static and under traffic (each an analytic solve at the offered
-rate; the layout, engine and static fields set up once, as the same call again reuses them).
+rate; the layout, engine and static fields set up once, as the same call again reuses them), and each topology
+under traffic "cold": its efficiency moved by 1e-15 each call, so that nothing set up before is reused (what a
+call on a new configuration pays: a sweep over layouts, parts or models).
 
 Run from the repository root:  .venv/bin/python bench/bench_serving_parallel.py
 Budget (issue 16): <= 100 us per analytic solve, any topology.
 """
 
 from __future__ import annotations
+
+import itertools
 
 from _timing import bench
 
@@ -75,6 +79,87 @@ def main() -> None:
             arrival_rate=4.0,
         ),
     )
+
+    cold(s)
+
+
+def cold(s: ServingModel) -> None:
+    """Each topology under traffic with a new efficiency each call (1e-15 apart): a cold solve, every layout, engine
+    and plan set up anew."""
+    H, L = mlsysim.Hardware.Cloud, mlsysim.Models.Language
+    ib = mlsysim.Systems.Fabrics.InfiniBand_NDR
+    fresh = itertools.count(1)
+
+    def new() -> float:
+        return 0.6 + next(fresh) * 1e-15
+
+    traffic = dict(output_len=500, arrival_rate=4.0)
+    spec = dict(tp_size=4, output_len=500, arrival_rate=2.0)
+    moe = dict(precision="fp8", output_len=500, arrival_rate=4.0)
+    cases = (
+        (
+            "cold, under traffic: w4a16 Llama3_70B, H100 x2, 2 req/s",
+            lambda: s.solve(
+                L.Llama3_70B,
+                H.H100,
+                2048,
+                weight_precision="int4",
+                tp_size=2,
+                output_len=500,
+                arrival_rate=2.0,
+                efficiency=new(),
+            ),
+        ),
+        (
+            "cold, under traffic: PP Llama3_70B, H100 tp4 x pp4 over IB, 4 req/s",
+            lambda: s.solve(L.Llama3_70B, H.H100, 2048, tp_size=4, pp_size=4, fabric=ib, **traffic, efficiency=new()),
+        ),
+        (
+            "cold, under traffic: NVL72 DeepSeek_V3 fp4, GB200 tp4 x dp16 x ep64, 20 req/s",
+            lambda: s.solve(
+                L.DeepSeek_V3,
+                H.GB200,
+                4096,
+                precision="fp4",
+                tp_size=4,
+                dp_attention=16,
+                ep_size=64,
+                output_len=1000,
+                arrival_rate=20.0,
+                efficiency=new(),
+            ),
+        ),
+        (
+            "cold, under traffic: DeepSeek_V3 fp8, H100 tp8 x dp2 x ep16 over IB, 4 req/s",
+            lambda: s.solve(
+                L.DeepSeek_V3, H.H100, 2000, tp_size=8, dp_attention=2, ep_size=16, fabric=ib, **moe, efficiency=new()
+            ),
+        ),
+        (
+            "cold, under traffic: speculative Llama3_70B + Llama3_1B draft, H100 tp4, 2 req/s",
+            lambda: s.solve(
+                L.Llama3_70B, H.H100, 2048, spec_draft=L.Llama3_1B, spec_accept=0.7, **spec, efficiency=new()
+            ),
+        ),
+        (
+            "cold, under traffic: speculative Llama3_70B + n-gram (cost 0), H100 tp4, 2 req/s",
+            lambda: s.solve(L.Llama3_70B, H.H100, 2048, spec_draft_cost=0.0, spec_accept=0.5, **spec, efficiency=new()),
+        ),
+        (
+            "cold, disaggregated: DeepSeek_V3 fp8, prefill H100x16 tp8 pp2 -> decode H100x16 dp16 ep16, 4 req/s",
+            lambda: s.solve(
+                L.DeepSeek_V3,
+                H.H100,
+                2000,
+                disagg="prefill=H100x16:tp8pp2,decode=H100x16:dp16ep16",
+                fabric="IB_NDR",
+                **moe,
+                efficiency=new(),
+            ),
+        ),
+    )
+    for label, fn in cases:
+        bench(label, fn, n=100, warmup=10)
 
 
 if __name__ == "__main__":
