@@ -257,6 +257,28 @@ def test_the_last_traffic_mix_answers_only_the_same_objects():
         UL.mix(dict(a, arrival_cv=-1.0))
 
 
+@pytest.mark.parametrize("given", [False, True])
+def test_same_arguments_answers_only_the_same_objects(given):
+    """memo.SameArguments, keeping the values compared (or, ``given``, the arguments' dict itself, read on the first
+    call that compares them: disagg._layouts): a call whose every keyed value is the same object is answered, one
+    that differs in a value besides the key replaces the entry."""
+    from mlsysim_serving.memo import SameArguments
+
+    memo = SameArguments(("x", "z"), ("x", "y"), given=given)
+    x, y, other = object(), object(), object()
+    made: list = []
+
+    def make(a: dict) -> int:
+        made.append(a)
+        return len(made)
+
+    assert memo.answer({"x": x, "y": y, "z": None}, make) == 1
+    assert memo.answer({"x": x, "y": y, "z": None}, make) == 1 and memo.answer({"x": x, "y": y, "z": None}, make) == 1
+    assert memo.answer({"x": x, "y": other, "z": None}, make) == 2
+    assert memo.answer({"x": x, "y": y, "z": None}, make) == 3
+    assert len(memo) == 1 and memo.answer({"x": x, "y": y, "z": 1}, make) == 4 and len(memo) == 2
+
+
 def test_an_engine_keeps_a_bounded_number_of_searches():
     """A new SLO per call searches anew on the same memoized engine: its searches are bounded (RATES_KEPT)."""
     _forget()

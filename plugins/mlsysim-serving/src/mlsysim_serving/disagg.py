@@ -590,6 +590,7 @@ class _Call:
 _layouts = SameArguments(
     ("model", "hardware", "seq_len", "output_len", "disagg", "efficiency"),
     tuple(name for name in KEYED if name not in ("slo_ttft", "slo_itl")),
+    given=True,  # (solve()'s locals(), which nothing changes after)
 )
 
 
@@ -643,22 +644,23 @@ class _Pools:
         at the same total rate, stored in ``out`` by the result's stored names (:meth:`.results.Trusted.blank`); no
         latencies where either pool is overloaded (True)."""
         u_p, u_d = p["utilization"], d["utilization"]
-        u = max(u_p, u_d)
+        u = u_d if u_d > u_p else u_p  # (max, inline)
         out["prefill_utilization"] = u_p
         out["decode_utilization"] = u_d
         out["utilization"] = u
         over = out["overloaded"] = u >= 1.0
         if over:
             return True
-        p_mean, d_mean = p["ttft_mean"], d["ttft_mean"]
+        combine = TR.combine
+        p_mean, d_mean, d_e2e = p["ttft_mean"], d["ttft_mean"], d["e2e_mean"]
         mean = out["_ttft_mean"] = p_mean + self.x + d_mean  # (as :meth:`ttft`, inline)
         for ttft, itl, ttft_at, itl_at in _TTFT_ITL:
-            out[ttft_at] = mean + TR.combine(SCALAR, p[ttft] - p_mean, d[ttft] - d_mean)
+            out[ttft_at] = mean + combine(SCALAR, p[ttft] - p_mean, d[ttft] - d_mean)
             out[itl_at] = d[itl]
         out["_itl_mean"] = d["itl_mean"]
-        e2e = out["_e2e_mean"] = mean + (d["e2e_mean"] - d_mean)
+        e2e = out["_e2e_mean"] = mean + (d_e2e - d_mean)
         for e2e_q, e2e_at, ttft_at in _E2E:
-            out[e2e_at] = e2e + TR.combine(SCALAR, out[ttft_at] - mean, d[e2e_q] - d["e2e_mean"])
+            out[e2e_at] = e2e + combine(SCALAR, out[ttft_at] - mean, d[e2e_q] - d_e2e)
         out["_queue_wait_mean"] = p["queue_wait_mean"] + d["queue_wait_mean"]
         return False
 
