@@ -237,6 +237,7 @@ class _Plan:
         text,
         fabric,
         link,
+        texts,
         layerwise,
         seq_len,
         output_len,
@@ -281,7 +282,6 @@ class _Plan:
         )
         #: the unloaded TTFT: one prefill + the exposed KV transfer + the decode pool's first step
         self.ttft0 = self.one_prefill + self.exposed + self.first
-        texts = _texts(link, layout)
         #: the result fields that depend on neither the arrival rate nor the SLOs, by their stored names (a measure's
         #: with its underscore) over the defaults (:meth:`.results.Trusted.blank`)
         self.fields = f = built.blank()
@@ -334,23 +334,20 @@ class _Plan:
         return self._agg
 
 
-def _link_and_layout(link: KVLink, layout: Disagg) -> tuple[str, str]:
-    """The result's ``kv_link`` and ``layout`` texts, which read the KV link and the pools alone."""
+def _link_and_texts(fabric: Any, layout: Disagg, gpus_per_node: int) -> tuple[KVLink, str, str]:
+    """:func:`.layout.kv_link` and the result's ``kv_link`` and ``layout`` texts, which read it and the pools alone."""
+    link = kv_link(fabric, layout, gpus_per_node)
     return (
+        link,
         f"{link.name} ({link.bandwidth * 8 / 1e9:.4g} Gb/s per GPU, {link.latency * 1e6:.3g} us)",
         f"prefill {layout.prefill.label()} -> decode {layout.decode.label()}",
     )
 
 
-#: :func:`_link_and_layout` memoized by the identity of the link and the layout (:func:`.layout.kv_link` and
-#: :func:`.layout.parse_disagg` answer the same objects for the same text): a new configuration of the same layout
-#: (another model, efficiency or traffic) formats them once (~25 k instructions: two pools' labels, two floats)
-_texts = PreparedCache(_link_and_layout)
-
-
-#: :func:`.layout.kv_link` memoized by the identity of its arguments (a layout text's :class:`Disagg` is the same
-#: object: :func:`parse_disagg`)
-_links = PreparedCache(kv_link)
+#: :func:`_link_and_texts` memoized by the identity of its arguments (a layout text's :class:`Disagg` is the same
+#: object: :func:`parse_disagg`): a new configuration of the same layout (another model, efficiency or traffic) finds
+#: the link and formats the texts once (~25 k instructions: two pools' labels, two floats)
+_links = PreparedCache(_link_and_texts)
 
 
 def solve(a: dict) -> DisaggServingResult:
@@ -456,12 +453,25 @@ class _Layout:
         if layerwise is not True and layerwise is not False:
             V.instance("kv_layerwise", layerwise, bool, "True or False")
         node = DEFAULT_NODE if gpus_per_node is None else V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20)
-        link = _links(fabric, layout, node)
+        link, *texts = _links(fabric, layout, node)
         shape = model_shape(model)
         seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
         #: the traffic checked without its SLOs (:func:`.under_load.with_slos` checks each call's)
         self.c = mixed = _traffic(traffic, output_len)
-        args = (model, hardware, layout, disagg, fabric, link, layerwise, seq_len, output_len, gpus_per_node, spec)
+        args = (
+            model,
+            hardware,
+            layout,
+            disagg,
+            fabric,
+            link,
+            texts,
+            layerwise,
+            seq_len,
+            output_len,
+            gpus_per_node,
+            spec,
+        )
         self.plan = p = _Plan(*args, common, mixed)
         self.pools = _Pools(p.pre, p.dec, p.exposed, p.first)
         self.seq_len, self.output_len = seq_len, output_len
