@@ -191,3 +191,14 @@ def test_the_rough_carried_count_takes_one_sum_within_its_tolerance():
         rough = TR._carried(SCALAR, m, P1, room, fill, fill, False, None, TR.ROUGH_CARRIED_RTOL)[0]
     exact = TR._carried(SCALAR, m, P1, room, fill, fill)[0]
     assert len(seen) == 1 and rough == pytest.approx(exact, rel=TR.ROUGH_CARRIED_RTOL)
+
+
+def test_a_caller_s_start_at_the_fixed_point_answers_in_one_evaluation():
+    # a nearby rate's fixed point (a search's trial) may already be within STEADY_RTOL: its first evaluation is exact
+    # and answers at once, where steady's own start (~1e-4 off) takes a rough first one
+    cost, load = _cost(4), _prefill_load(4000.0, 0.5, 0.0)
+    lam = 0.7 * TR.capacity(cost, load, M, 256.0)[0]
+    T, *_, slope = TR.steady(SCALAR, cost, load, lam, M)
+    with _counted("_mix") as seen:
+        again = TR.steady(SCALAR, cost, load, lam, M, (T, slope))
+    assert len(seen) == 1 and again[0] == pytest.approx(T, rel=1e-12)

@@ -995,11 +995,14 @@ def steady(xp, cost, load, lam, M, start=None):
     one_rate = xp is SCALAR
     near = [None, None]  # the last evaluation's (m, m'), where the next one's carried count starts (:func:`_mix`)
     if (load.D1 == 0.0 if one_rate else xp.all(load.D1 == 0.0)) and xp.all(budget(xp, load, 1.0, M) >= load.P1_nz):
+        # from its own start (~1e-4 off) the first evaluation's carried count to ROUGH_CARRIED_RTOL (:func:`_newton`);
+        # a caller's start (a nearby rate's fixed point) may be within STEADY_RTOL: exact there, to answer at once
+        rough = start is None
 
-        def F_grad(T, first):  # the first evaluation's carried count to ROUGH_CARRIED_RTOL (:func:`_newton`)
-            out = _mix(xp, cost, load, 1.0, lam * T, M, lam, near, ROUGH_CARRIED_RTOL if first else None)
+        def F_grad(T, first):
+            out = _mix(xp, cost, load, 1.0, lam * T, M, lam, near, ROUGH_CARRIED_RTOL if first and rough else None)
             carried = (near[1] != near[0]) if one_rate else not xp.all(near[1] == near[0])  # (m' = m: exact)
-            return out[:5], out[5], first and carried
+            return out[:5], out[5], first and rough and carried
 
         T0 = _start(xp, cost, load, lam, M)[0] if start is None else start[0]
         T, out, slope = _newton(xp, F_grad, T0, STEADY_RTOL)
