@@ -458,21 +458,8 @@ class _Layout:
         seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
         #: the traffic checked without its SLOs (:func:`.under_load.with_slos` checks each call's)
         self.c = mixed = _traffic(traffic, output_len)
-        args = (
-            model,
-            hardware,
-            layout,
-            disagg,
-            fabric,
-            link,
-            texts,
-            layerwise,
-            seq_len,
-            output_len,
-            gpus_per_node,
-            spec,
-        )
-        self.plan = p = _Plan(*args, common, mixed)
+        placed = (model, hardware, layout, disagg, fabric, link, texts, layerwise)
+        self.plan = p = _Plan(*placed, seq_len, output_len, gpus_per_node, spec, common, mixed)
         self.pools = _Pools(p.pre, p.dec, p.exposed, p.first)
         self.seq_len, self.output_len = seq_len, output_len
         #: :class:`_Call` by the identity of the SLOs (:meth:`call`)
