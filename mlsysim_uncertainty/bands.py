@@ -338,7 +338,7 @@ def _moves(solver_cls: Any, nominal: Result, given: dict[str, Any]) -> tuple[dic
         given = given | {a: True for a, source in derived if stored.get(source) in _declared(solver_cls)[1]}
     for arg, head, aliases in _heads(solver_cls, type(nominal)):  # type: ignore[arg-type]  # a class is hashable
         held = given.get(arg) is not None or (aliases and any(given.get(a) is not None for a in aliases))
-        value = None if held else stored[head]
+        value = None if held else stored[head] if head in stored else getattr(nominal, head)  # (read: :func:`_read`)
         if value.__class__ is not float and not held and value.__class__.__hash__ is object.__hash__:
             return _ends(solver_cls, nominal, given, table)  # hashed by identity: it could change in place
         key.append(value)
@@ -494,13 +494,27 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
     # a solver taking banded inputs states their lines (its domain is theirs): its own interval stays in domain
     fit = calibrated(given) if CALIBRATED in regime else None
     rows, error_why = _with_error(cls, type(nominal), regime, bool(why) and not inputs, fit)  # type: ignore[arg-type]
-    mids = vars(nominal)  # @result classes store fields in __dict__ (SI floats), a Pending corner by name
+    mids = _read(nominal, rows)  # @result classes store fields in __dict__ (SI floats), a Pending corner by name
     p1, p2 = isinstance(one, Pending), isinstance(other, Pending)
-    ones = mids if one is None else one.fields if p1 else vars(one)
-    others = mids if other is None else other.fields if p2 else vars(other)
+    ones = mids if one is None else one.fields if p1 else _read(one, rows)
+    others = mids if other is None else other.fields if p2 else _read(other, rows)
     spans = (rows, mids, ones if p1 else None, others if p2 else None, ones, others)
     corners = None if one is None else (one, other)
     return _with_bands(nominal, Bands(_spans(*spans, True), corners, error_why, spans), why)
+
+
+def _read(result: Result, rows: list) -> dict:
+    """The dict of ``result`` (@result classes store their fields in __dict__) with the stored field of each of
+    ``rows`` (:func:`_with_error`) and its floor's in it: a result may answer some fields on their first read (a
+    non-data descriptor of its class, e.g. a serving answer's static fields under traffic,
+    mlsysim_serving.results.Trusted's ``later``), which stores them there."""
+    d = vars(result)
+    for _, stored, _, _, floor in rows:
+        if stored not in d:
+            getattr(result, stored)
+        if floor.__class__ is tuple and floor[1] not in d:  # a floor field (:func:`_spans`)
+            getattr(result, floor[1])
+    return d
 
 
 def _with_bands(result: Result, bands: Bands, out_of_domain: tuple[str, ...]) -> Any:

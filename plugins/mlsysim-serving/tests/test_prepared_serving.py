@@ -446,7 +446,7 @@ def test_layouts_that_differ_in_efficiencies_share_their_works():
     moved = ({"efficiency": 0.5}, {"efficiency": 0.7, "engine_overhead": 0.002}, {"memory_efficiency": 0.8})
     answers = [serving.solve(**BASE, **kw).to_dict() for kw in moved]
     assert len(SV._statics) == 3 and len(SV._shared_works) == 1
-    serving.solve(**BASE, precision="fp8")
+    assert serving.solve(**BASE, precision="fp8").ttft > 0.0  # a loaded answer's static fields, on their first read
     assert len(SV._shared_works) == 2
     for kw, answer in zip(moved, answers):
         _forget()
@@ -499,3 +499,26 @@ def test_a_trial_near_solved_rates_starts_from_their_steady_steps(monkeypatch):
     assert start is not None
     analytic(cost, eng.load, lam * (1 + 3e-6), 8192.0, eng.B_max, 1.0, eng.saturation, percentiles=(99,), start=start)
     assert len(calls) - n0 - own < own
+
+
+def test_a_loaded_answer_computes_its_static_fields_on_the_first_read_of_one():
+    """A solve under traffic leaves its static batch fields (results.LOADED_STATIC: solver._static's at batch_size,
+    the speculative ones) to the first read of one: none computed before, then the static solve's values; reading
+    them first or last, or another group first, answers the same; ``feasible`` stays False where the KV cache left
+    after a 65,536-token step's workspace holds no request though one batch fits (the loaded fields' value)."""
+    _forget()
+    r = serving.solve(**BASE)
+    assert len(SV._statics) == 0 and "_ttft" not in vars(r)
+    static = serving.solve(**{k: v for k, v in BASE.items() if k != "arrival_rate"})
+    assert r.ttft == static.ttft and r.itl == static.itl and r.feasible is True
+    assert r.decode_power == static.decode_power and r.spec_itl is None
+    first, other = serving.solve(**BASE, efficiency=0.59), serving.solve(**BASE, efficiency=0.59)
+    assert first.itl > 0.0 and other.busy_fraction > 0.0  # a static field read first, a power field first
+    assert first.to_dict() == other.to_dict()
+    spec = dict(BASE, spec_draft_cost=0.1, spec_accept=0.6)
+    drafted = serving.solve(**spec)
+    assert drafted.spec_itl == serving.solve(**{k: v for k, v in spec.items() if k != "arrival_rate"}).spec_itl
+    big = dict(model=LLAMA70, hardware=H100, seq_len=2000, output_len=300, tp_size=2)
+    held = serving.solve(**big, arrival_rate=2.0, max_num_batched_tokens=65_536, max_num_seqs=1024)
+    assert serving.solve(**big).feasible is True and held.feasible is False
+    assert held.total_memory_required == serving.solve(**big).total_memory_required

@@ -464,6 +464,7 @@ class Trusted:
         "later",
         "count_later",
         "converters_later",
+        "later_set",
     )
 
     def __init__(self, cls: type, later: tuple[str, ...] = ()):
@@ -480,6 +481,7 @@ class Trusted:
         if unknown:
             raise TypeError(f"{cls.__name__} has no stored fields {sorted(unknown)}")
         self.later = later
+        self.later_set = frozenset(later)
         #: the defaults but the later fields (:meth:`blank`)
         self.defaults_later = {name: value for name, value in self.defaults.items() if name not in later}
         #: a base with ``later``: the fields but the later ones, and :data:`LATER`
@@ -505,8 +507,8 @@ class Trusted:
         except KeyError:
             raise TypeError(f"{self.cls.__name__} has no field {name!r}") from None
         if later is not None:
-            for name in self.later:
-                made.pop(name, None)
+            for name in self.later_set.intersection(made):  # one C pass over the dict (a base may lack them all)
+                del made[name]
             made[LATER] = later
         return made
 
@@ -541,5 +543,64 @@ class Trusted:
 #: The served rate's power fields (stored names): a solve under traffic answers them on the first read of one
 #: (:func:`.solver._loaded`), so a call that reads none pays nothing for them (~13 k instructions a solve)
 LOADED_ENERGY = ("busy_fraction", "_loaded_power", "_loaded_energy_per_token")
+#: The static batch fields (stored names) a solve under traffic answers on the first read of one
+#: (:func:`.solver._loaded`): the roofline of one batch of ``batch_size`` (:func:`.solver._evaluate`) but the five its
+#: loaded fields replace, and the speculative ones; no loaded field reads them, so a call that reads none does not
+#: compute them (~80-160 k instructions a cold solve, ~0.7 M with a draft model)
+LOADED_STATIC = (
+    "feasible",
+    "_ttft",
+    "_itl",
+    "_tokens_per_second",
+    "_kv_cache_size",
+    "_model_weights_size",
+    "_total_memory_required",
+    "_memory_available",
+    "memory_utilization",
+    "_weights_per_gpu",
+    "_kv_cache_per_gpu",
+    "_workspace_per_gpu",
+    "_prefill_compute_time",
+    "_prefill_memory_time",
+    "_prefill_communication_time",
+    "prefill_bottleneck",
+    "_prefill_flops",
+    "_decode_compute_time",
+    "_decode_memory_time",
+    "_decode_communication_time",
+    "decode_bottleneck",
+    "_decode_flops",
+    "_decode_bytes",
+    "_overhead",
+    "_e2e_latency",
+    "_prefill_time_per_request",
+    "_itl_continuous",
+    "_request_throughput",
+    "_decode_power",
+    "_energy_per_token",
+    "_peak_flops",
+    "_bandwidth",
+    "compute_efficiency",
+    "memory_efficiency",
+    "_engine_overhead",
+    "network_efficiency",
+    "power_idle",
+    "power_compute",
+    "power_memory",
+    "pipeline_bubble",
+    "_decode_all_to_all_time",
+    "_all_to_all_bytes_per_token",
+    "spec_draft_name",
+    "spec_drafted",
+    "spec_acceptance",
+    "spec_tokens_per_step",
+    "_spec_step_time",
+    "_spec_itl",
+    "spec_speedup",
+    "_spec_tokens_per_second",
+    "_spec_energy_per_token",
+    "spec_break_even_batch",
+    "_spec_draft_memory_per_gpu",
+)
 #: :class:`Trusted` of ServingResult: how the solver builds its results (``ServingModel._answer``)
-built = Trusted(ServingResult, later=LOADED_ENERGY)
+built = Trusted(ServingResult, later=LOADED_ENERGY + LOADED_STATIC)

@@ -27,7 +27,7 @@ from mlsysim_physics.equations import maximum
 from . import kernels as K
 from .layout import resolve_fabric
 from .memo import Memo, SameArguments
-from .results import LOADED_ENERGY, ServingResult, built
+from .results import LOADED_ENERGY, LOADED_STATIC, ServingResult, answered, built
 from .setup import (
     MAX_COUNT,
     ModelShape,
@@ -345,6 +345,7 @@ class ServingModel(Solver):
             setup = _setup(a)
             plan = _plan_of(setup, a)
         nominal = _loaded(setup, a, plan)
+        answered(nominal, "feasible")  # its static fields, which the band reads from its dict (not its energy)
         over = corners(nominal)
         if over is None:
             return nominal, None, None
@@ -953,7 +954,7 @@ _plans = Memo()
 def _loaded(setup: Setup, a: dict[str, Any], plan: tuple) -> ServingResult:
     """The result of solve() under traffic on its checked layout ``setup``, its arguments ``a`` and their
     :func:`_plan`: the loaded fields at the offered rate over the plan's fields that no rate moves."""
-    seq_len, output_len, c, engine, base = plan[2:]
+    seq_len, output_len, c, engine, base, spec = plan[2:]
     UL = _module(".under_load")
     slo_ttft, slo_itl = a["slo_ttft"], a["slo_itl"]
     if slo_ttft is not None or slo_itl is not None:
@@ -962,17 +963,47 @@ def _loaded(setup: Setup, a: dict[str, Any], plan: tuple) -> ServingResult:
     UL.one_rate(c, rate)
     f = UL.at_rate(setup, seq_len, output_len, c, engine, rate, fixed=False)  # the fixed fields are in base
     f["notes"] = setup.notes + f.pop(UL.TRAFFIC_NOTES, ())
-    return built(f, base, partial(_energy, setup, engine, f))
+    return built(f, base, partial(_later, setup, engine, f, base["batch_size"], seq_len, output_len, spec))
 
 
-def _energy(setup: Setup, engine: Any, f: dict, name: str | None = None) -> dict:
+def _later(
+    setup: Setup, engine: Any, f: dict, batch: int, seq_len: int, output_len: int, spec: Any, name: str | None = None
+) -> dict:
+    """The fields a loaded answer ``f`` (:func:`_loaded`) leaves to the first read of one, by their stored names: the
+    group of ``name``, the one read (None: both): the served rate's power fields (:func:`_energy`) or the static
+    batch's (:data:`.results.LOADED_STATIC`)."""
+    if name is None:
+        return {**_energy(setup, engine, f), **_static_later(setup, f, batch, seq_len, output_len, spec)}
+    if name in LOADED_ENERGY:
+        return _energy(setup, engine, f)
+    return _static_later(setup, f, batch, seq_len, output_len, spec)
+
+
+def _energy(setup: Setup, engine: Any, f: dict) -> dict:
     """The served rate's power fields of a loaded answer's fields ``f`` (:func:`.under_load.energy_fields`), by
-    their stored names: what its result answers on the first read of one (:data:`.results.LOADED_ENERGY`; ``name``,
-    the one read, is one of them)."""
+    their stored names (:data:`.results.LOADED_ENERGY`)."""
     e = _module(".under_load").energy_fields(setup, engine, f)
     return {
         "busy_fraction": e.get("busy_fraction"),
         **{"_" + k: e.get(k) for k in ("loaded_power", "loaded_energy_per_token")},
+    }
+
+
+#: (argument name, stored name) of each :data:`.results.LOADED_STATIC` field
+_STATIC_NAMES = tuple((name, stored) for name, stored in built.names.items() if stored in LOADED_STATIC)
+
+
+def _static_later(setup: Setup, f: dict, batch: int, seq_len: int, output_len: int, spec: Any) -> dict:
+    """The static batch fields of a loaded answer's fields ``f`` by their stored names (:data:`.results.LOADED_STATIC`):
+    :func:`_static`'s at ``batch`` with the speculative ones of ``spec`` (:func:`_drafted`; their defaults without it),
+    each replaced by ``f``'s where it has one (as the answer's fields are stored over them: ``feasible`` where the
+    KV cache holds no request)."""
+    g = dict(_static(setup, batch, seq_len, output_len, 1))
+    if spec is not None:
+        _drafted(setup, spec, g, batch, seq_len, output_len)
+    defaults = built.defaults
+    return {
+        stored: f[name] if name in f else g[name] if name in g else defaults[stored] for name, stored in _STATIC_NAMES
     }
 
 
@@ -1020,9 +1051,10 @@ def _plan(setup: Setup, a: dict, values: tuple, key: tuple) -> tuple:
     read-only (:meth:`.results.Trusted.__call__` copies them)."""
     seq_len, batch_size, output_len = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
     beams = _check_beams(a["beam_width"])
-    static = _static(setup, batch_size, seq_len, output_len, beams)
-    if a["raise_errors"] and not static["feasible"]:
-        raise _infeasible(setup, static)
+    if a["raise_errors"]:
+        static = _static(setup, batch_size, seq_len, output_len, beams)
+        if not static["feasible"]:
+            raise _infeasible(setup, static)
     spec = _speculation(setup, a)
     if beams != 1:
         raise InvalidInputError("beam_width", a["beam_width"], "1 under traffic (arrival_rate or concurrency)")
@@ -1031,21 +1063,15 @@ def _plan(setup: Setup, a: dict, values: tuple, key: tuple) -> tuple:
     c = UL.mix(a)
     UL.one_rate(c, rate)
     engine = UL.ready(setup, seq_len, output_len, c, a["raise_errors"], spec)
-    f = dict(static)
-    if spec is not None:
-        _drafted(setup, spec, f, batch_size, seq_len, output_len)
-    f.update(_layout_fields(setup))
+    f = _layout_fields(setup)
     f.update(batch_size=batch_size, seq_len=seq_len, output_len=output_len, beam_width=1)
     if engine.__class__ is not str:  # a layout that holds a request: its fields no rate moves
         f.update(UL.fixed_fields(c, engine[2], setup.request_overhead))
-    # the loaded answers' base, without the fields their results answer later (.results.LOADED_ENERGY): built whole, so
-    # each answer's copy of it has no deleted entries (popping them from every copy cost a banded solve ~35 k
-    # instructions in the dict copies and updates after it)
-    base = built.stored(f)
-    for k in LOADED_ENERGY:
-        del base[k]
-    base = dict(base)  # compact again (a copy of a dict with deleted entries is rebuilt item by item)
-    plan = (setup, values, seq_len, output_len, UL.without_slos(c), engine, base)
+    # the loaded answers' base: the defaults but the fields their results answer later (.results.LOADED_ENERGY and the
+    # static ones, :func:`_later`), with f over them (a dict without deleted entries: popping them from every answer's
+    # copy cost a banded solve ~35 k instructions in the dict copies and updates after it)
+    base = built.stored(f, built.blank())
+    plan = (setup, values, seq_len, output_len, UL.without_slos(c), engine, base, spec)
     return plan if c["length_samples"] is not None else _plans.put(key, plan)
 
 
