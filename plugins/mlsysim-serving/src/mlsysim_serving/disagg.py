@@ -145,10 +145,11 @@ class _Replica:
         """This replica's utilization at per-replica rate ``rate`` and, below saturation, its latencies
         (:data:`.under_load.LATENCY_FIELDS`, as :func:`.under_load.serve` reports them: :meth:`analytic`'s dict, the
         kernel's floats; a prefill replica's without the itl_pXX and e2e_pXX it has no token gaps for)."""
-        rho = rate / self.engine().saturation
+        e = self.engine()
+        rho = rate / e.saturation
         if rho >= 1.0:
             return {"utilization": rho}
-        out = self.analytic(rate)  # a new dict each call
+        out = self.analytic(rate, e)  # a new dict each call
         out["utilization"] = rho
         return out
 
@@ -162,10 +163,11 @@ class _Replica:
             self._engine = UL.engine(self.shape, hw, self.cost, self.kv_tokens, self.S, self.O, self.c, self.spec)
         return self._engine
 
-    def analytic(self, rate: float) -> dict:
-        """The analytic latencies (:func:`.traffic.analytic`) at a per-replica rate below saturation; the ITL
-        spread only where a request has token gaps (not a prefill replica's one output token)."""
-        e = self.engine()
+    def analytic(self, rate: float, e: UL.Engine | None = None) -> dict:
+        """The analytic latencies (:func:`.traffic.analytic`) at a per-replica rate below saturation on its engine
+        (``e``, where the caller has it); the ITL spread only where a request has token gaps (not a prefill
+        replica's one output token)."""
+        e = self.engine() if e is None else e
         M = float(self.c["max_num_batched_tokens"])
         return TR.analytic(self.cost, e.load, rate, M, e.B_max, self.c["arrival_cv"], e.saturation, gaps=self.O > 1)
 
@@ -491,8 +493,7 @@ class _Call:
         self.pools = pools = lay.pools
         pct = checked["slo_percentile"]
         self.slo_t, self.slo_i = slo_t, slo_i = checked["slo_ttft"], checked["slo_itl"]
-        rates = _search(pools, slo_t, slo_i, pct)
-        rate_p, rate_d, max_rate = rates["prefill"], rates["decode"], rates["max"]
+        rate_p, rate_d, max_rate = _search(pools, slo_t, slo_i, pct)
         O, gpus = float(output_len), layout.prefill.gpus + layout.decode.gpus
         self.rate_p, self.rate_d, self.O, self.gpus = rate_p, rate_d, O, gpus
         self.gpus_p, self.gpus_d = layout.prefill.gpus, layout.decode.gpus
@@ -684,21 +685,17 @@ class _Pools:
         return att
 
 
-def _search(pools: _Pools, slo_t: Any, slo_i: Any, pct: int) -> dict:
-    """The pools' SLO rates, each by :func:`.roots.largest_meeting` on scalar analytic solves: ``prefill`` the
-    most one prefill replica takes within the TTFT SLO (with the transfer and the first decode step),
-    ``decode`` the most one decode replica takes within the ITL SLO, ``max`` the largest total rate whose
-    combined p``pct`` TTFT and ITL meet the SLOs (at most R_d x the decode rate: the combined ITL is the
-    decode pool's); without SLOs the saturation rates."""
-    rates = {"prefill": pools.sat_p, "decode": pools.sat_d, "max": pools.saturation}
+def _search(pools: _Pools, slo_t: Any, slo_i: Any, pct: int) -> tuple[float, float, float]:
+    """The pools' SLO rates (prefill, decode, max), each by :func:`.roots.largest_meeting` on scalar analytic solves:
+    the most one prefill replica takes within the TTFT SLO (with the transfer and the first decode step), the most
+    one decode replica takes within the ITL SLO, the largest total rate whose combined p``pct`` TTFT and ITL meet the
+    SLOs (at most R_d x the decode rate: the combined ITL is the decode pool's); without SLOs the saturation rates."""
     if slo_t is None and slo_i is None:
-        return rates
-    if slo_t is not None:
-        rates["prefill"] = pools.pre.max_rate(slo_t - pools.x - pools.first, None)
-    if slo_i is not None:
-        rates["decode"] = pools.dec.max_rate(None, slo_i)
-    top = min(pools.saturation, pools.R_d * rates["decode"])
-    guess = min(top, pools.R_p * rates["prefill"])  # the pools' own SLO rates: near the combined one
+        return pools.sat_p, pools.sat_d, pools.saturation
+    rate_p = pools.sat_p if slo_t is None else pools.pre.max_rate(slo_t - pools.x - pools.first, None)
+    rate_d = pools.sat_d if slo_i is None else pools.dec.max_rate(None, slo_i)
+    top = min(pools.saturation, pools.R_d * rate_d)
+    guess = min(top, pools.R_p * rate_p)  # the pools' own SLO rates: near the combined one
     # found once per pair of engines (the prefill one kept alive with the answer, so its id stays its own)
     pre, found = pools.pre.engine(), pools.dec.engine().rates
     pair = (id(pre), pools.R_p, pools.R_d, pools.x, pct, pools.pre.c["arrival_cv"])
@@ -712,8 +709,7 @@ def _search(pools: _Pools, slo_t: Any, slo_i: Any, pct: int) -> dict:
         )
         rate = largest_meeting(lambda lam: pools.excess(lam, slo_t, slo_i, pct, tried), top, guess, known)
         hit = found.put(key, (pre, rate))
-    rates["max"] = hit[1]
-    return rates
+    return rate_p, rate_d, hit[1]
 
 
 def _tried(found: Memo, pair: tuple, pre: UL.Engine) -> Memo:
