@@ -284,10 +284,14 @@ def test_draft_time_is_k_draft_steps_the_first_over_the_prefill(B, ctx, q):
         return cost.time(tokens, B * ctx, B * (ctx + 1.0) + tokens - B, False, False, fresh)
 
     model, heads = Speculation(4, 0.7, draft, None), Speculation(4, 0.7, None, 0.1)
+    free = Speculation(4, 0.5, None, 0.0)  # n-gram lookup at no cost
     for q_first in (q, 0.0, q):  # the kept part from the call before, at another q
         expect = step(draft, B + q_first, pos * q_first) + 3 * step(draft, B)
         assert model.draft_time(target, B, ctx, q_first, pos) == pytest.approx(expect, rel=1e-15)
         assert heads.draft_time(target, B, ctx, q_first, pos) == pytest.approx(4 * 0.1 * step(target, B), rel=1e-15)
+        assert free.draft_time(target, B, ctx, q_first, pos) == 0.0
+    if q > 0.0:  # the first step read off the draft's affine pieces in q at (B, ctx), found once
+        assert model._pieces[1] == pytest.approx(draft.line(B, B * ctx, B * (ctx + 1.0), 0.0), rel=0.0)
 
 
 def test_heads_drafts_keep_the_steps_affine_pieces():

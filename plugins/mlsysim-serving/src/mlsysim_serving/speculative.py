@@ -49,28 +49,43 @@ class Speculation:
     sequence, E accepted per step with variance ``var``; the draft is a model's engine step cost
     (:class:`.traffic.StepCost`) or ``share`` of one plain target decode step per drafted token."""
 
-    __slots__ = ("k", "tokens", "var", "draft", "share", "_last")
+    __slots__ = ("k", "tokens", "var", "draft", "share", "_last", "_pieces")
 
     def __init__(self, k: int, alpha: float, draft: Any, share: float | None):
         self.k, self.tokens, self.var = k, accepted_tokens(alpha, k), accepted_variance(alpha, k)
         self.draft, self.share = draft, share
         #: :meth:`decoding` of the last (target, B, ctx): one tuple, replaced whole (threads read a whole one)
         self._last: tuple = (None, None, None, 0.0, None)
+        #: (a :meth:`decoding` tuple, the draft step's affine pieces in the prefill tokens at its B and ctx or None)
+        self._pieces: tuple = (None, None)
 
     def draft_time(self, target, B, ctx, q=0.0, pos=0.0):
         """Seconds of the k draft steps beside a step of B sequences at context ``ctx`` and q prefill tokens:
         a draft model runs its first step over the prefill chunk too (it keeps its own KV cache), then
         k - 1 decode steps: draft(B + q) + (k - 1) * draft(B); heads/MTP/n-gram: k * share * target(B).
         What does not depend on q is kept for the last (B, ctx) (:meth:`decoding`); without prefill tokens
-        the first step is the kept draft(B)."""
+        the first step is the kept draft(B). With q > 0 tokens of mean causal position ``pos`` (one rate) the first
+        step is read off its affine pieces in q at that (B, ctx) (:meth:`.traffic.StepCost.line`, found once:
+        max(c0 + (c1 + flop_fresh*pos)*q, m0 + m1*q) + r0 + r1*q, the draft's roofline sides, all-reduces and
+        overhead, as :meth:`.traffic.StepCost.time` sums them) where the draft's step has that form."""
         last = self._last
         if last[1] is not B or last[2] is not ctx or last[0] is not target:
             last = self.decoding(target, B, ctx)
-        if self.draft is None:
+        draft = self.draft
+        if draft is None:
             return last[3]
-        if q.__class__ is float and q == 0.0:
-            return last[4] + last[3]
-        return self.draft.time(B + q, B * ctx, B * (ctx + 1.0) + q, False, False, pos * q) + last[3]
+        if q.__class__ is float and pos.__class__ is float:
+            if q == 0.0:
+                return last[4] + last[3]
+            pieces = self._pieces
+            if pieces[0] is not last:
+                line = draft.line(B, B * ctx, B * (ctx + 1.0), 0.0) if B.__class__ is float else None
+                pieces = self._pieces = (last, line)
+            if pieces[1] is not None:
+                c0, c1, m0, m1, r0, r1 = pieces[1]
+                t_c, t_m = c0 + (c1 + draft.flop_fresh * pos) * q, m0 + m1 * q
+                return (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q + last[3]
+        return draft.time(B + q, B * ctx, B * (ctx + 1.0) + q, False, False, pos * q) + last[3]
 
     def decoding(self, target, B, ctx):
         """(target, B, ctx, the part of :meth:`draft_time` that does not depend on the prefill tokens, one draft
@@ -80,7 +95,8 @@ class Speculation:
         entry holds them, so their ids are not reused)."""
         if self.draft is None:
             step = None
-            t = self.k * self.share * target.time(B, B * ctx, B * (ctx + 1.0))
+            # a free draft (n-gram lookup, share 0) costs 0 s whatever the target's step (finite)
+            t = self.k * self.share * target.time(B, B * ctx, B * (ctx + 1.0)) if self.share != 0.0 else 0.0
         else:
             step = self.draft.time(B, B * ctx, B * (ctx + 1.0))
             t = (self.k - 1) * step
