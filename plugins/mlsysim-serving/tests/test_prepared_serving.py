@@ -522,3 +522,19 @@ def test_a_loaded_answer_computes_its_static_fields_on_the_first_read_of_one():
     held = serving.solve(**big, arrival_rate=2.0, max_num_batched_tokens=65_536, max_num_seqs=1024)
     assert serving.solve(**big).feasible is True and held.feasible is False
     assert held.total_memory_required == serving.solve(**big).total_memory_required
+
+
+def test_a_loaded_answers_fields_are_stored_as_trusted_stores_them():
+    """solver._stored_over stores a loaded answer's fields over the plan's base by their stored names found once per
+    order of names: the dict Trusted.stored makes; None where a field is a later one (feasible: Trusted.stored drops
+    it for the result's later to answer) or no field; another order of the same names, the same dict."""
+    from mlsysim_serving.results import built
+
+    SV._renamed.clear()
+    base = built.blank()
+    f = {"ttft_mean": 0.25, "arrival_rate": 2.0, "utilization": 0.5, "notes": ("a",)}
+    assert SV._stored_over(base, f) == built.stored(f, built.blank()) and len(SV._renamed) == 1
+    assert SV._stored_over(base, dict(reversed(f.items()))) == built.stored(f, built.blank())
+    assert SV._stored_over(base, f)["_ttft_mean"] == 0.25 and base["_ttft_mean"] is None  # a copy
+    assert SV._stored_over(base, dict(f, feasible=False)) is None
+    assert SV._stored_over(base, dict(f, no_such_field=1.0)) is None
