@@ -507,14 +507,21 @@ def _read(result: Result, rows: list) -> dict:
     """The dict of ``result`` (@result classes store their fields in __dict__) with the stored field of each of
     ``rows`` (:func:`_with_error`) and its floor's in it: a result may answer some fields on their first read (a
     non-data descriptor of its class, e.g. a serving answer's static fields under traffic,
-    mlsysim_serving.results.Trusted's ``later``), which stores them there."""
+    mlsysim_serving.results.Trusted's ``later``), which stores them there. The names are found once per ``rows``
+    (:func:`_with_error` is cached: the same list, alive, for a class and regime) and tested in one C call."""
     d = vars(result)
-    for _, stored, _, _, floor in rows:
-        if stored not in d:
-            getattr(result, stored)
-        if floor.__class__ is tuple and floor[1] not in d:  # a floor field (:func:`_spans`)
-            getattr(result, floor[1])
+    needed = _needed.get(id(rows))
+    if needed is None:
+        floors = [floor[1] for *_, floor in rows if floor.__class__ is tuple]  # a floor field (:func:`_spans`)
+        needed = _needed[id(rows)] = frozenset([stored for _, stored, *_ in rows] + floors)
+    if not d.keys() >= needed:
+        for name in needed.difference(d):
+            getattr(result, name)
     return d
+
+
+#: :func:`_read`'s stored names by the id of :func:`_with_error`'s rows (kept alive by its cache: an id is not reused)
+_needed: dict[int, frozenset] = {}
 
 
 def _with_bands(result: Result, bands: Bands, out_of_domain: tuple[str, ...]) -> Any:

@@ -1017,22 +1017,32 @@ def _energy(setup: Setup, engine: Any, f: dict) -> dict:
     }
 
 
-#: (argument name, stored name) of each :data:`.results.LOADED_STATIC` field
+#: (argument name, stored name) of each :data:`.results.LOADED_STATIC` field, and their argument names
 _STATIC_NAMES = tuple((name, stored) for name, stored in built.names.items() if stored in LOADED_STATIC)
+_STATIC_ARGS = frozenset(name for name, _ in _STATIC_NAMES)
+#: a layout's static batch fields (:func:`_static_later`, stored names) by the identity of its Setup and speculation and
+#: its lengths; an entry keeps the Setup and the speculation alive, so an id is not reused
+_static_stored = Memo()
 
 
 def _static_later(setup: Setup, f: dict, batch: int, seq_len: int, output_len: int, spec: Any) -> dict:
     """The static batch fields of a loaded answer's fields ``f`` by their stored names (:data:`.results.LOADED_STATIC`):
     :func:`_static`'s at ``batch`` with the speculative ones of ``spec`` (:func:`_drafted`; their defaults without it),
     each replaced by ``f``'s where it has one (as the answer's fields are stored over them: ``feasible`` where the
-    KV cache holds no request)."""
-    g = dict(_static(setup, batch, seq_len, output_len, 1))
-    if spec is not None:
-        _drafted(setup, spec, g, batch, seq_len, output_len)
-    defaults = built.defaults
-    return {
-        stored: f[name] if name in f else g[name] if name in g else defaults[stored] for name, stored in _STATIC_NAMES
-    }
+    KV cache holds no request). No rate moves them: computed once per layout and lengths (:data:`_static_stored`), so a
+    sweep over rates or a banded solve, which reads them on every call, pays for them once."""
+    key = (id(setup), batch, seq_len, output_len, id(spec))
+    hit = _static_stored.get(key)
+    if hit is None or hit[0] is not setup or hit[1] is not spec:
+        g = dict(_static(setup, batch, seq_len, output_len, 1))
+        if spec is not None:
+            _drafted(setup, spec, g, batch, seq_len, output_len)
+        defaults = built.defaults
+        fields = {stored: g[name] if name in g else defaults[stored] for name, stored in _STATIC_NAMES}
+        hit = _static_stored.put(key, (setup, spec, fields))
+    if _STATIC_ARGS.isdisjoint(f):
+        return hit[2]  # (read-only: :func:`.results.answered` copies it)
+    return {**hit[2], **{stored: f[name] for name, stored in _STATIC_NAMES if name in f}}
 
 
 #: solve()'s arguments but ``self`` and the arrival rate: what a loaded answer's layout and plan read
