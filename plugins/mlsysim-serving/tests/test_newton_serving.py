@@ -117,6 +117,10 @@ def test_mix_derivatives_are_those_of_its_values(S, cv, m, budget):
     values = TR._mix(SCALAR, cost, load, 1.0, m, budget, 2.0)
     dm = 1e-4 * m
     assume(TR._reach(SCALAR, m - dm) == TR._reach(SCALAR, m + dm))  # the lump's count K moves with m in steps
+    # near the budget (m*P1 -> room) the carried count m'(m) turns steep (dm'/dm ~ 1,500 at 99.98 % of it): the
+    # difference's truncation error, ~dm^2 * F''' / 6, then exceeds its tolerance (up to 1.5 % at 99.98 %; below 80 %
+    # of the room, 3e-7 at worst over 20,000 random draws), not the derivative's error (it converges as dm -> 0)
+    assume(m * load.P1_nz < 0.8 * (budget - 1.0))
     up, down = (TR._mix(SCALAR, cost, load, 1.0, m + s, budget) for s in (dm, -dm))
     # a difference's rounding: ~10 ulp of each value over dm (times k), t_mix's the mean's over f (its quotient)
     noise = [1e-14 * abs(v) / dm for v in values[:5]]

@@ -525,11 +525,11 @@ class Trusted:
         """The result of ``fields`` over ``base``, its later fields left to ``later`` if given (see :meth:`stored`)."""
         return self.made(self.stored(fields, base, later))
 
-    def made(self, made: dict[str, Any]) -> Any:
-        """The result whose dict is ``made`` (stored names; :data:`LATER` where later fields are left to it), each
-        converter applied; TypeError naming the fields it lacks."""
+    def made(self, made: dict[str, Any], answered: int = 0) -> Any:
+        """The result whose dict is ``made`` (stored names; :data:`LATER` where later fields are left to it,
+        ``answered`` of them stored in it already), each converter applied; TypeError naming the fields it lacks."""
         deferred = LATER in made
-        if len(made) != (self.count_later if deferred else self.count):
+        if len(made) != (self.count_later + answered if deferred else self.count):
             left = self.later if deferred else ()
             missing = [n for n, stored in self.names.items() if stored not in made and stored not in left]
             raise TypeError(f"{self.cls.__name__} is missing the fields {missing}")

@@ -27,7 +27,7 @@ from mlsysim_physics.equations import maximum
 from . import kernels as K
 from .layout import resolve_fabric
 from .memo import Memo, SameArguments
-from .results import LATER, LOADED_ENERGY, LOADED_STATIC, ServingResult, answered, built
+from .results import LATER, LOADED_ENERGY, LOADED_STATIC, ServingResult, built
 from .setup import (
     MAX_COUNT,
     ModelShape,
@@ -344,8 +344,7 @@ class ServingModel(Solver):
         else:
             setup = _setup(a)
             plan = _plan_of(setup, a)
-        nominal = _loaded(setup, a, plan)
-        answered(nominal, "feasible")  # its static fields, which the band reads from its dict (not its energy)
+        nominal = _loaded(setup, a, plan, True)  # with its static fields, which the band reads (not its energy)
         over = corners(nominal)
         if over is None:
             return nominal, None, None
@@ -951,9 +950,10 @@ _plan_values = itemgetter(*_PLAN_ARGS)
 _plans = Memo()
 
 
-def _loaded(setup: Setup, a: dict[str, Any], plan: tuple) -> ServingResult:
+def _loaded(setup: Setup, a: dict[str, Any], plan: tuple, static: bool = False) -> ServingResult:
     """The result of solve() under traffic on its checked layout ``setup``, its arguments ``a`` and their
-    :func:`_plan`: the loaded fields at the offered rate over the plan's fields that no rate moves."""
+    :func:`_plan`: the loaded fields at the offered rate over the plan's fields that no rate moves; ``static``: with
+    the static batch fields stored at once (:func:`_with_static`: a band reads them), not on their first read."""
     seq_len, output_len, c, engine, base, spec = plan[2:]
     UL = _module(".under_load")
     slo_ttft, slo_itl = a["slo_ttft"], a["slo_itl"]
@@ -964,11 +964,13 @@ def _loaded(setup: Setup, a: dict[str, Any], plan: tuple) -> ServingResult:
     f = UL.at_rate(setup, seq_len, output_len, c, engine, rate, fixed=False)  # the fixed fields are in base
     f["notes"] = setup.notes + f.pop(UL.TRAFFIC_NOTES, ())
     later = partial(_later, setup, engine, f, base["batch_size"], seq_len, output_len, spec)
+    if static:
+        base = _with_static(setup, base, seq_len, output_len, spec)
     made = _stored_over(base, f)
     if made is None:  # a later field among f's (feasible where the KV cache holds no request)
         return built(f, base, later)
     made[LATER] = later
-    return built.made(made)
+    return built.made(made, len(_STATIC_NAMES) if static else 0)
 
 
 #: the stored names of a loaded answer's fields by their names in the order its dict holds them (a few orders: one per
@@ -1043,6 +1045,21 @@ def _static_later(setup: Setup, f: dict, batch: int, seq_len: int, output_len: i
     if _STATIC_ARGS.isdisjoint(f):
         return hit[2]  # (read-only: :func:`.results.answered` copies it)
     return {**hit[2], **{stored: f[name] for name, stored in _STATIC_NAMES if name in f}}
+
+
+#: a plan's base with its static batch fields (:func:`_with_static`) by the base's identity (the entry keeps it alive)
+_full_bases = Memo()
+
+
+def _with_static(setup: Setup, base: dict, seq_len: int, output_len: int, spec: Any) -> dict:
+    """The plan's ``base`` (stored names) with the static batch fields stored in it (:func:`_static_later`), made once
+    per plan: what a banded call's nominal starts from, where it would otherwise answer them on its first read of one
+    (a dict of ~50 fields copied and stored into each nominal's)."""
+    hit = _full_bases.get(id(base))
+    if hit is None or hit[0] is not base:
+        static = _static_later(setup, {}, base["batch_size"], seq_len, output_len, spec)
+        hit = _full_bases.put(id(base), (base, {**base, **static}))
+    return hit[1]
 
 
 #: solve()'s arguments but ``self`` and the arrival rate: what a loaded answer's layout and plan read
