@@ -207,6 +207,29 @@ def test_the_explorer_bounds_the_simulators_requests_with_the_reason():
     assert ans.errors["num_requests"].startswith("num_requests=2000000 is invalid: expected at most 100,000")
 
 
+def test_report_writes_offline_what_the_explorer_bounds(tmp_path, monkeypatch):
+    """The explorer's bound on simulated requests holds its server (one page must not hold it ~2 min); `mlsysim report`
+    writes one page offline and took the same bound: it takes the value, as Python and `mlsysim serve` do. (The bound
+    is lowered to 100 here so that the simulation beyond it stays short.)"""
+    from mlsysim_ui import forms
+
+    needs("ServingModel")
+    monkeypatch.setitem(forms.WORK_LIMITS, "num_requests", (100, "a reason"))
+    traffic = dict(method="simulate", arrival_rate="5", output_len="64", num_requests="150")
+    query = {**PAGES["serving"].example, **traffic}
+    ans = page("serving").answer(query)
+    refusal = "num_requests=150 is invalid: expected at most 100 in the explorer (a reason)"
+    assert ans.errors == {"num_requests": refusal}
+    out = tmp_path / "simulated.html"
+    res = CliRunner().invoke(report, ["serving", *(f"{k}={v}" for k, v in query.items()), "--html", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "simulate" in out.read_text()
+    assert page("serving").answer(query).errors  # the bound holds again after it
+    with forms.unbounded():
+        assert forms.convert(forms.Field("num_requests", "int"), "150") == 150
+    assert forms._bounded.get() is True
+
+
 def test_a_query_value_that_is_no_field_of_the_page_is_named_not_dropped():
     """/p/serving?...&batchsize=64 answered batch 1 (the default) without a word; `mlsysim report` refused it. Now
     the page refuses it too, in report's words, and answers nothing."""

@@ -76,6 +76,7 @@ def report(page: str, values: tuple, out: str) -> None:
     from mlsysim_core.errors import InvalidInputError
 
     from . import render
+    from .forms import unbounded
     from .pages import unknown_field
     from .site import PAGES
     from .site import page as find_page
@@ -103,9 +104,11 @@ def report(page: str, values: tuple, out: str) -> None:
     bad = unknown_field(p.fields(pairs), pairs)
     if bad is not None:
         raise bad
-    answer = p.answer(pairs or render.values_for(p, {}))
-    if answer.errors:
-        raise click.ClickException(next(iter(answer.errors.values())))
+    with unbounded():  # offline: the explorer's bounds on one page's work (forms.WORK_LIMITS) hold no server here
+        answer = p.answer(pairs or render.values_for(p, {}))
+        if answer.errors:
+            raise click.ClickException(next(iter(answer.errors.values())))
+        html = render.standalone_html(p, pairs or render.values_for(p, {}))
     with open(out, "w", encoding="utf-8") as fh:
-        fh.write(render.standalone_html(p, pairs or render.values_for(p, {})))
+        fh.write(html)
     click.echo(f"wrote {out}")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,22 @@ WORK_LIMITS = {
         "more from Python: mlsysim.ServingModel().solve(..., method='simulate', num_requests=N)",
     )
 }
+#: whether :func:`convert` holds values to :data:`WORK_LIMITS`: in the explorer's server, not where ``mlsysim report``
+#: writes one page offline (:func:`unbounded`), whose process holds no page of anyone else's
+_bounded: ContextVar[bool] = ContextVar("bounded", default=True)
+
+
+@contextmanager
+def unbounded() -> Iterator[None]:
+    """Within it :func:`convert` takes values beyond :data:`WORK_LIMITS` (``mlsysim report``: offline, one page; its
+    simulated requests take their time, as they would from Python or ``mlsysim serve``)."""
+    token = _bounded.set(False)
+    try:
+        yield
+    finally:
+        _bounded.reset(token)
+
+
 #: catalog sections an untyped (``Any``) parameter resolves against, by its name
 NAME_SECTIONS = {
     "model": ("models",),
@@ -170,7 +188,7 @@ def convert(field: Field, text: str) -> Any:
         except ValueError:
             continue
         limit = WORK_LIMITS.get(field.name)
-        if limit is not None and value > limit[0]:
+        if limit is not None and value > limit[0] and _bounded.get():
             raise mlsysim.InvalidInputError(field.name, value, f"at most {limit[0]:,} in the explorer", limit[1])
         return value
     if field.kind != "int" and re.match(r"^[-+.\d][\d.eE+-]*\s*[A-Za-z]", text):
