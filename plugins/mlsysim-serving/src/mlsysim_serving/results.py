@@ -425,12 +425,15 @@ def answered(obj: Any, name: str | None = None) -> dict[str, Any]:
     d = obj.__dict__
     later = d.get(LATER)
     if later is not None:
-        values = dict(later(name))
-        for field, convert in _later_converters.get(type(obj), ()):
-            if field in values:
-                values[field] = convert(values[field])
+        values = later(name)
+        converters = _later_converters.get(type(obj))
+        if converters:  # (into a copy: ``later`` may answer a dict it keeps)
+            values = dict(values)
+            for field, convert in converters:
+                if field in values:
+                    values[field] = convert(values[field])
         d.update(values)
-        if all(field in d for field in _later_names[type(obj)]):
+        if d.keys() >= _later_names[type(obj)]:  # (one C pass)
             d.pop(LATER, None)
     return d
 
@@ -438,7 +441,7 @@ def answered(obj: Any, name: str | None = None) -> dict[str, Any]:
 #: converters of each class's later fields (:class:`Trusted`)
 _later_converters: dict[type, tuple] = {}
 #: each class's later fields (stored names)
-_later_names: dict[type, tuple] = {}
+_later_names: dict[type, frozenset] = {}
 
 
 class Trusted:
@@ -489,7 +492,7 @@ class Trusted:
         self.converters_later = tuple((name, c) for name, c in self.converters if name not in later)
         if later:
             _later_converters[cls] = tuple((name, c) for name, c in self.converters if name in later)
-            _later_names[cls] = later
+            _later_names[cls] = frozenset(later)
             for name in later:
                 setattr(cls, name, _Later(name))
 
