@@ -467,3 +467,26 @@ def test_a_pipelined_steps_affine_pieces_are_its_step_time(B, q):
         c0, c1, m0, m1, r0, r1 = line
         t = cost.time(B + q, B * ctx, B * (ctx + 1.0) + q, False, False, pos * q)
         assert max(c0 + c1 * q, m0 + m1 * q) + r0 + r1 * q == pytest.approx(t, rel=1e-13)
+
+
+def test_a_checked_layout_is_the_layout_its_fields_make():
+    """parallel.check fills a Layout slot by slot (parallel._Filling, then its class): equal to Layout(**fields) and
+    hashed alike, frozen once made; PP over a fabric, EP + attention DP over a fabric, an NVL72 rack."""
+    from mlsysim_serving import parallel as P
+    from mlsysim_serving import setup as SU
+
+    import mlsysim
+
+    H, L = mlsysim.Hardware.Cloud, mlsysim.Models.Language
+    ib = mlsysim.Systems.Fabrics.InfiniBand_NDR
+    cases = (
+        (L.Llama3_70B, H.H100, 4, dict(pp_size=4, fabric=ib)),
+        (L.DeepSeek_V3, H.H100, 8, dict(dp_attention=2, ep_size=16, fabric=ib)),
+        (L.DeepSeek_V3, H.GB200, 4, dict(dp_attention=16, ep_size=64, redundant_experts=0)),
+    )
+    for model, hw, tp, kw in cases:
+        lay = SU.prepare(model, hw, None, tp, None, None, None, None, False, None, **kw).layout
+        made = P.Layout(**{f.name: getattr(lay, f.name) for f in attrs.fields(P.Layout)})
+        assert type(lay) is P.Layout and lay == made and hash(lay) == hash(made) and lay.gpus == made.gpus > 8
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            lay.n = 1  # type: ignore[misc]

@@ -56,7 +56,8 @@ from mlsysim_physics.equations import dispatch_copies
 EXPERT_IMBALANCE = 59_337 / 50_302
 
 
-@attrs.frozen
+# (no __weakref__ slot: nothing refers to a Layout weakly; with one, :class:`_Filling`'s object layout would not match)
+@attrs.frozen(weakref_slot=False)
 class Layout:
     """Checked degrees and what the kernels need (SI floats): ``n`` tp, ``p`` pp, ``d`` dp_attention,
     ``w`` = n*d GPUs per stage (expert divisor), ``imbalance`` of the busiest expert rank (1 without
@@ -98,6 +99,16 @@ class Layout:
 _TENSOR_ONLY: dict[int, Layout] = {}
 
 
+class _Filling:
+    """:class:`Layout`'s slots without its frozen ``__setattr__``: :func:`check` stores each field with a plain slot
+    store, then makes the object a Layout (``__class__`` assignment: the same slots, so the same layout), where
+    Layout's __init__ took ~190 opcodes (22 keyword arguments, 22 calls of object.__setattr__). Layout has no
+    validators or converters, and check stores every field, defaults included: the value ``Layout(**fields)`` makes
+    (test_parallel_serving holds them equal). Only for :func:`check`: a Layout is frozen once made."""
+
+    __slots__ = Layout.__slots__  # type: ignore[attr-defined]  # (attrs sets them: the fields)
+
+
 def tensor_only(tp_size: int) -> Layout:
     """The layout of one tensor-parallel group of ``tp_size`` GPUs (nothing else to check)."""
     lay = _TENSOR_ONLY.get(tp_size)
@@ -135,7 +146,8 @@ def check(
     and divide the experts, a group larger than the scale-up domain needs a fabric."""
     notes: list[str] = []
     layers = int(shape.layers)
-    p = V.integer("pp_size", pp_size, 1, layers)
+    # (the integers checked in line where they are plain ints in range: V.integer's call for the rest)
+    p = pp_size if pp_size.__class__ is int and 1 <= pp_size <= layers else V.integer("pp_size", pp_size, 1, layers)
     largest = -(-layers // p)
     if layers % p:
         small = layers // p
@@ -143,8 +155,12 @@ def check(
             f"pipeline: {layers} layers over pp {p} as {layers % p} stage(s) of {largest} and {p - layers % p} of "
             f"{small}; the {largest}-layer stage binds"
         )
-    d = V.integer("dp_attention", dp_attention, 1, 1 << 16)
-    e = V.integer("ep_size", ep_size, 1, 1 << 16)
+    d = dp_attention
+    if d.__class__ is not int or not 1 <= d <= 1 << 16:
+        d = V.integer("dp_attention", dp_attention, 1, 1 << 16)
+    e = ep_size
+    if e.__class__ is not int or not 1 <= e <= 1 << 16:
+        e = V.integer("ep_size", ep_size, 1, 1 << 16)
     experts = int(shape.model.experts or 0) if shape.experts_params > 0.0 else 0
     if not experts and (d > 1 or e > 1):
         arg, val = ("dp_attention", d) if d > 1 else ("ep_size", e)
@@ -157,7 +173,9 @@ def check(
         raise InvalidInputError(
             "ep_size", e, f"tp_size * dp_attention = {w} (the attention ranks share the experts, as vLLM and SGLang)"
         )
-    r = V.integer("redundant_experts", redundant_experts, 0, max(experts, 1) * 16)
+    r = redundant_experts
+    if r.__class__ is not int or not 0 <= r <= max(experts, 1) * 16:
+        r = V.integer("redundant_experts", redundant_experts, 0, max(experts, 1) * 16)
     if r and e == 1:
         raise InvalidInputError("redundant_experts", r, "0 without expert parallelism (ep_size = 1)")
     if e > 1:
@@ -212,27 +230,28 @@ def check(
             f"fabric, {prefill_copies[0]:.3g} forwarded inside a domain (DeepSeek-V3 report sec. 3.2.2); decode "
             f"sends each copy to its expert directly ({out_copies:.3g} over the fabric; DeepEP low-latency kernels)"
         )
-    return Layout(
-        n=n,
-        p=p,
-        d=d,
-        w=w,
-        gpus=gpus,
-        imbalance=imbalance,
-        a2a=a2a,
-        a2a_up_copies=up_copies,
-        copies=(experts + r) / experts if experts else 1.0,
-        redundant=r,
-        overlap=ep_overlap,
-        up_bw=up_bw,
-        up_lat=up_lat,
-        out_bw=out_bw,
-        out_lat=out_lat,
-        a2a_out_copies=out_copies,
-        hops_up=hops - hops_out,
-        hops_out=hops_out,
-        notes=tuple(notes),
-        depth=layers / largest,
-        prefill_copies=prefill_copies,
-        moe_layers=shape.moe_layers if a2a else 0.0,
-    )
+    lay: Any = _Filling()  # (a Layout made as Layout(**fields) would make it: :class:`_Filling`)
+    lay.n = n
+    lay.p = p
+    lay.d = d
+    lay.w = w
+    lay.gpus = gpus
+    lay.imbalance = imbalance
+    lay.a2a = a2a
+    lay.a2a_up_copies = up_copies
+    lay.copies = (experts + r) / experts if experts else 1.0
+    lay.redundant = r
+    lay.overlap = ep_overlap
+    lay.up_bw = up_bw
+    lay.up_lat = up_lat
+    lay.out_bw = out_bw
+    lay.out_lat = out_lat
+    lay.a2a_out_copies = out_copies
+    lay.hops_up = hops - hops_out
+    lay.hops_out = hops_out
+    lay.notes = tuple(notes)
+    lay.depth = layers / largest
+    lay.prefill_copies = prefill_copies
+    lay.moe_layers = shape.moe_layers if a2a else 0.0
+    lay.__class__ = Layout
+    return lay
