@@ -12,8 +12,10 @@ after each block (``--dump-after``); instructions per call = (block of 2N - bloc
 around its calls cancels. ``PYTHONHASHSEED=0`` and one BLAS thread make the count repeat to within a few
 instructions per call.
 
-Run from the repository root:  .venv/bin/python bench/instructions.py [--match TEXT] [--no-wall]
-(``--match``: only the calls whose label contains TEXT; ``--no-wall``: no wall medians.)
+Run from the repository root:  .venv/bin/python bench/instructions.py [--match TEXT] [--no-wall] [--fresh]
+(``--match``: only the calls whose label contains TEXT; ``--no-wall``: no wall medians; ``--fresh``: each call
+counted alone in its own callgrind process, not after the others: a call's count moves by tens of k instructions
+with what ran before it, as Python 3.11 specializes call sites to what they saw.)
 Reference rate: 1,125.6 k instructions per plain traffic solve took 114 us on session 10's VM, 9.87 k
 instructions per us (bench/README.md): issue 15's 50 us is ~495 k instructions, issue 16's 100 us ~987 k.
 """
@@ -73,11 +75,11 @@ def _repeat(fn: Callable[[], object], k: int) -> None:
         fn()
 
 
-def count(match: str) -> None:
-    """Under callgrind: each matching call's warm-up (at most 3), then blocks of N and 2N calls."""
-    for label, fn, n, warmup in calls():
-        if match not in label:
-            continue
+def count(match: str, only: int | None = None) -> None:
+    """Under callgrind: each matching call's warm-up (at most 3), then blocks of N and 2N calls (``only``: the
+    matching call of that index alone)."""
+    chosen = [c for c in calls() if match in c[0]]
+    for _, fn, n, warmup in chosen if only is None else chosen[only : only + 1]:
         for _ in range(min(warmup, 3)):
             fn()
         gc.collect()
@@ -87,8 +89,9 @@ def count(match: str) -> None:
         gc.enable()
 
 
-def counted(match: str) -> list[int]:
-    """Instructions of each block, in order, from the profiles callgrind dumped after each."""
+def counted(match: str, only: int | None = None) -> list[int]:
+    """Instructions of each block, in order, from the profiles callgrind dumped after each (``only``: of the matching
+    call of that index, alone in its process)."""
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1")
         subprocess.run(
@@ -104,6 +107,7 @@ def counted(match: str) -> list[int]:
                 "--count",
                 "--match",
                 match,
+                *(() if only is None else ("--only", str(only))),
             ],
             env=env,
             check=True,
@@ -117,10 +121,13 @@ def counted(match: str) -> list[int]:
         return totals
 
 
-def per_call(match: str) -> list[tuple[Call, float]]:
-    """Each call whose label contains ``match`` with its instructions per call (one callgrind run)."""
+def per_call(match: str, fresh: bool = False) -> list[tuple[Call, float]]:
+    """Each call whose label contains ``match`` with its instructions per call: one callgrind run of them all, in order,
+    or (``fresh``) one run for each, alone in its process. A call's count moves by tens of k instructions with what ran
+    before it in the process (Python 3.11 specializes each call site to what it saw: a call after others of other
+    paths finds sites specialized for them), so a row's figure is given with the order it was counted in."""
     chosen = [c for c in calls() if match in c[0]]
-    totals = counted(match)
+    totals = [x for i in range(len(chosen)) for x in counted(match, i)] if fresh else counted(match)
     if len(totals) != 2 * len(chosen):
         raise SystemExit(f"callgrind dumped {len(totals)} blocks for {len(chosen)} calls")
     return [(c, (totals[2 * i + 1] - totals[2 * i]) / blocks(c[2])) for i, c in enumerate(chosen)]
@@ -130,13 +137,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--match", default="", help="only the calls whose label contains this text")
     parser.add_argument("--no-wall", action="store_true", help="instructions only")
+    parser.add_argument("--fresh", action="store_true", help="each call counted alone in its own process")
+    parser.add_argument("--only", type=int, default=None, help=argparse.SUPPRESS)  # the one call a fresh run counts
     parser.add_argument("--count", action="store_true", help=argparse.SUPPRESS)  # the process callgrind runs
     args = parser.parse_args()
     if args.count:
-        count(args.match)
+        count(args.match, args.only)
         return
     print(f"{'call':86s} {'k instr':>9s} {'ref us':>7s} {'wall us':>8s}")
-    for (label, fn, n, warmup), instr in per_call(args.match):
+    for (label, fn, n, warmup), instr in per_call(args.match, args.fresh):
         wall = "" if args.no_wall else f"{bench(label, fn, n=n, warmup=warmup, quiet=True):8.1f}"
         print(f"{label[:86]:86s} {instr / 1e3:9.1f} {instr / REFERENCE_RATE:7.1f} {wall}")
 
