@@ -525,16 +525,17 @@ def test_a_loaded_answer_computes_its_static_fields_on_the_first_read_of_one():
 
 
 def test_a_loaded_answers_fields_are_stored_as_trusted_stores_them():
-    """solver._stored_over stores a loaded answer's fields over the plan's base by their stored names found once per
-    order of names: the dict Trusted.stored makes; None where a field is a later one (feasible: Trusted.stored drops
-    it for the result's later to answer) or no field; another order of the same names, the same dict."""
+    """results.Trusted.stored_over stores a loaded answer's fields over the plan's base by their stored names found
+    once per order of names: the dict Trusted.stored makes; None where a field is a later one (feasible:
+    Trusted.stored drops it for the result's later to answer) or no field; another order of the same names, the same
+    dict."""
     from mlsysim_serving.results import built
 
-    SV._renamed.clear()
+    built._renamed.clear()
     base = built.blank()
     f = {"ttft_mean": 0.25, "arrival_rate": 2.0, "utilization": 0.5, "notes": ("a",)}
-    assert SV._stored_over(base, f) == built.stored(f, built.blank()) and len(SV._renamed) == 1
-    assert SV._stored_over(base, dict(reversed(f.items()))) == built.stored(f, built.blank())
-    assert SV._stored_over(base, f)["_ttft_mean"] == 0.25 and base["_ttft_mean"] is None  # a copy
-    assert SV._stored_over(base, dict(f, feasible=False)) is None
-    assert SV._stored_over(base, dict(f, no_such_field=1.0)) is None
+    assert built.stored_over(base, f) == built.stored(f, built.blank()) and len(built._renamed) == 1
+    assert built.stored_over(base, dict(reversed(f.items()))) == built.stored(f, built.blank())
+    assert built.stored_over(base, f)["_ttft_mean"] == 0.25 and base["_ttft_mean"] is None  # a copy
+    assert built.stored_over(base, dict(f, feasible=False)) is None
+    assert built.stored_over(base, dict(f, no_such_field=1.0)) is None

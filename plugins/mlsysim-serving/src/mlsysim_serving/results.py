@@ -11,6 +11,8 @@ import attrs
 from mlsysim_core.results import Result, measure, result
 from mlsysim_core.types import as_tuple
 
+from .memo import Memo
+
 
 def _gb(x: float) -> str:
     return f"{x / 1e9:.4g} GB"
@@ -468,6 +470,7 @@ class Trusted:
         "count_later",
         "converters_later",
         "later_set",
+        "_renamed",
     )
 
     def __init__(self, cls: type, later: tuple[str, ...] = ()):
@@ -485,6 +488,8 @@ class Trusted:
             raise TypeError(f"{cls.__name__} has no stored fields {sorted(unknown)}")
         self.later = later
         self.later_set = frozenset(later)
+        #: :meth:`stored_over`'s stored names by the argument names in their order (False: one is later or no field)
+        self._renamed = Memo(64)
         #: the defaults but the later fields (:meth:`blank`)
         self.defaults_later = {name: value for name, value in self.defaults.items() if name not in later}
         #: a base with ``later``: the fields but the later ones, and :data:`LATER`
@@ -513,6 +518,23 @@ class Trusted:
             for name in self.later_set.intersection(made):  # one C pass over the dict (a base may lack them all)
                 del made[name]
             made[LATER] = later
+        return made
+
+    def stored_over(self, base: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any] | None:
+        """A copy of ``base`` (stored names, none of the later fields) with ``fields`` (by argument name) stored over it
+        in one C call (``dict.update(zip(...))``: their stored names found once per order of names, where
+        :meth:`stored` renames each); None where ``fields`` holds a later field or a name that is no field (then
+        :meth:`stored`, which drops the one and names the other)."""
+        keys = tuple(fields)
+        names = self._renamed.get(keys)
+        if names is None:
+            stored, later = self.names, self.later_set
+            ok = all(name in stored and stored[name] not in later for name in keys)
+            names = self._renamed.put(keys, tuple(stored[name] for name in keys) if ok else False)
+        if names is False:
+            return None
+        made = base.copy()
+        made.update(zip(names, fields.values()))
         return made
 
     def blank(self) -> dict[str, Any]:

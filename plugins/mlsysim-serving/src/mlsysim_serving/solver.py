@@ -966,34 +966,11 @@ def _loaded(setup: Setup, a: dict[str, Any], plan: tuple, static: bool = False) 
     later = partial(_later, setup, engine, f, base["batch_size"], seq_len, output_len, spec)
     if static:
         base = _with_static(setup, base, seq_len, output_len, spec)
-    made = _stored_over(base, f)
+    made = built.stored_over(base, f)
     if made is None:  # a later field among f's (feasible where the KV cache holds no request)
         return built(f, base, later)
     made[LATER] = later
     return built.made(made, len(_STATIC_NAMES) if static else 0)
-
-
-#: the stored names of a loaded answer's fields by their names in the order its dict holds them (a few orders: one per
-#: branch of :func:`.under_load.serve`), or False where one is a later field or no field
-_renamed = Memo(64)
-
-
-def _stored_over(base: dict, f: dict) -> dict | None:
-    """A copy of ``base`` (stored names, none of :data:`built`'s later fields) with the fields ``f`` (by their names)
-    stored over it, in one C call (``dict.update(zip(...))``: their stored names found once per order of names, where
-    :meth:`.results.Trusted.stored` renames each); None where ``f`` holds a later field (``Trusted.stored`` drops
-    it for the result's ``later`` to answer) or a name that is no field (``Trusted.stored`` names it)."""
-    keys = tuple(f)
-    names = _renamed.get(keys)
-    if names is None:
-        stored = built.names
-        ok = all(name in stored and stored[name] not in built.later_set for name in keys)
-        names = _renamed.put(keys, tuple(stored[name] for name in keys) if ok else False)
-    if names is False:
-        return None
-    made = base.copy()
-    made.update(zip(names, f.values()))
-    return made
 
 
 def _later(
