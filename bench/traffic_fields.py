@@ -1,11 +1,11 @@
-"""Every number a serving solve under traffic answers, over 36 configurations, written to a JSON file or
+"""Every number a serving solve under traffic answers, over 41 configurations, written to a JSON file or
 compared with one: the check that a speed change of the traffic kernels leaves the results as they were.
 
 Each configuration contributes every field of its ``ServingModel().solve()`` result (SI values, as the result
 stores them), its why lines, the bands and built corners of ``mlsysim_uncertainty.banded`` and, for a few, a
 ``ServingModel.sweep`` over arrival rates (every column). Open and closed loops, SLOs, prefix cache, token
 budgets, length spread (named and sampled), arrival CV, TP, fp8, w4a16, MoE, PP/EP layouts, speculative and
-disaggregated serving, the scheduler overlap and the request path.
+disaggregated serving (dense and MoE pools), the scheduler overlap and the request path.
 
 Run from the repository root:
     .venv/bin/python bench/traffic_fields.py --write before.json    # on the version before a change
@@ -35,6 +35,7 @@ def configurations() -> dict[str, dict[str, Any]]:
     base = dict(model=L.Llama3_8B, hardware=H.H100, seq_len=4000, output_len=500)
     ib = "IB_NDR"
     samples = [(512, 128), (2048, 300), (4000, 500), (900, 40), (7000, 800)]
+    moe_pools = dict(disagg="prefill=H100x16:tp8pp2,decode=H100x16:dp16ep16", fabric=ib)  # bench's disaggregated MoE
     c: dict[str, dict[str, Any]] = {
         "bench 3/s": dict(base, arrival_rate=3.0),
         "low 0.2/s": dict(base, arrival_rate=0.2),
@@ -118,14 +119,62 @@ def configurations() -> dict[str, dict[str, Any]]:
             slo_itl=0.05,
         ),
         "a100 efficiency": dict(base, hardware=H.A100, arrival_rate=1.0, efficiency=0.5, memory_efficiency=0.8),
+        # MoE steps (experts read per token, all-to-all), pipeline stages and draft models beyond the bench's cases
+        "mixtral tp2 pp2": dict(base, model=L.Mixtral_8x7B, tp_size=2, pp_size=2, seq_len=2048, arrival_rate=3.0),
+        "dsv3 ep16 short prompts": dict(
+            base,
+            model=L.DeepSeek_V3,
+            seq_len=256,
+            output_len=200,
+            precision="fp8",
+            tp_size=8,
+            dp_attention=2,
+            ep_size=16,
+            fabric=ib,
+            arrival_rate=30.0,
+            prefix_cache_hit=0.3,
+            length_cv=0.5,
+        ),
+        "spec draft prefix slos": dict(
+            base,
+            model=L.Llama3_70B,
+            tp_size=4,
+            seq_len=2048,
+            spec_draft=L.Llama3_1B,
+            spec_accept=0.6,
+            prefix_cache_hit=0.5,
+            arrival_rate=3.0,
+            slo_ttft=1.5,
+            slo_itl=0.05,
+        ),
+        "disagg moe": dict(base, model=L.DeepSeek_V3, seq_len=2000, precision="fp8", arrival_rate=4.0, **moe_pools),
+        "disagg moe slos": dict(
+            base,
+            model=L.DeepSeek_V3,
+            seq_len=2000,
+            precision="fp8",
+            arrival_rate=4.0,
+            slo_ttft=2.0,
+            slo_itl=0.1,
+            **moe_pools,
+        ),
     }
     return c
 
 
 #: configurations also swept over arrival rates (every column compared)
-SWEPT = ("bench 3/s", "prefix 0.6", "cv gamma", "70B pp4 ib", "dsv3 ep16 dp2", "spec draft", "budget 512 short")
+SWEPT = (
+    "bench 3/s",
+    "prefix 0.6",
+    "cv gamma",
+    "70B pp4 ib",
+    "dsv3 ep16 dp2",
+    "spec draft",
+    "budget 512 short",
+    "mixtral tp2 pp2",
+)
 #: configurations also banded (disaggregated layouts take no bands)
-UNBANDED = ("disagg", "disagg slos")
+UNBANDED = ("disagg", "disagg slos", "disagg moe", "disagg moe slos")
 
 
 def _value(v: Any) -> Any:
