@@ -261,6 +261,39 @@ class StepCost:
             (f * self.comm_token + self.hop_token) / m,
         )
 
+    def pieces(self, tokens, attn, kv_tokens, pos):
+        """:meth:`time` of a step with q more prefill tokens of mean causal position ``pos`` where :meth:`line` has no
+        affine pieces (MoE experts read per token, an all-to-all, fewer tokens than pipeline stages), on floats:
+        t(q) = max(c0 + c1*q, m0 + m1*q - g*u^q) + r0 + r1*q for q >= ``low``. The memory side reads the experts the
+        step's tokens touch, E*(1 - u^(tokens + q)) = E - g*u^q with g = E*u^tokens (u = ``untouched`` per token); the
+        all-to-all, affine in the tokens and added after the roofline without two-batch overlap, sits in r0 + r1*q with
+        the all-reduces and the overhead. On pp stages a step of at least pp tokens (q >= low = pp - tokens) runs m = pp
+        micro-batches: one pass over tokens/m (u^(1/m) per prefill token), times the decode round's factor, plus the
+        overhead and the stage hops, as :meth:`line` folds them. Returns (c0, c1, m0, m1, r0, r1, g, u, low, fc), fc the
+        compute side's slope per unit of ``pos`` (c1 = c1(0) + fc*pos); None with two-batch overlap (the all-to-all
+        behind the work: the max of the roofline and the all-to-all, a third piece)."""
+        if self.overlap:
+            return None
+        f, m = self.full[0], self.pp  # (1, 1 without stages)
+        a0, a1 = (0.0, 0.0) if self.a2a is None else self.a2a
+        x = tokens / m
+        fc = f * self.flop_fresh / m
+        E = f * self.expert_bytes
+        comm = self.comm_token + a1
+        low = m - tokens
+        return (
+            f * (self.flop_token * x + self.flop_attn * attn / m),
+            f * self.flop_token / m + fc * pos,
+            f * (self.kv_bytes * kv_tokens / m + self.dense_bytes) + E,
+            f * self.kv_bytes / m,
+            f * (self.comm0 + a0 + comm * x) + self.overhead + self.hop0 + self.hop_token * x,
+            (f * comm + self.hop_token) / m,
+            E * self.untouched**x,
+            self.untouched ** (1.0 / m) if m != 1.0 else self.untouched,
+            low if low >= 0.0 else 0.0,
+            fc,
+        )
+
     def growth(self, tokens, attn, kv_tokens):
         """What c0, m0 and r0 of :meth:`line` gain per unit of a step's ``tokens``, ``attn`` and ``kv_tokens`` (each
         is linear in them) without pipeline stages: flop_token*tokens + flop_attn*attn, kv_bytes*kv_tokens,
@@ -401,6 +434,7 @@ class Load:
         self._prompt_q: dict = {}
         self._output_q: dict = {}
         self._lines: tuple = (None,)  # :meth:`_unit` of the step cost last asked
+        self._pieces: tuple = (None,)  # :meth:`_unit_pieces` of the step cost last asked
         self._excess = dist.excess if isinstance(dist, SampledLengths) else None  # the named one's on first use
 
     def unit_lines(self, cost):
@@ -417,21 +451,92 @@ class Load:
         (equal to rounding: a few ulp)."""
         entry = self._lines
         _, lines, growth = entry if entry[0] is cost else self._unit(cost)
-        if growth is None:
-            return cycle_line(cost, self, B, self.ctx, self.pos)
+        if growth is None or growth is False:
+            return None if growth is False else cycle_line(cost, self, B, self.ctx, self.pos)
         c0, c1, m0, m1, r0, r1 = lines[0]
         dc, dm, dr = growth
         return c0 + B * dc, c1, m0 + B * dm, m1, r0 + B * dr, r1
+
+    def pieces_at(self, cost, B):
+        """:func:`cycle_step` of one step of this load's requests at decode batch B (a float) under ``cost`` where it
+        has no affine pieces (:meth:`line_at`): :meth:`StepCost.pieces` in its prefill tokens q, with a draft model's
+        first step over them (:meth:`.speculative.Speculation.draft_time`: the draft's :meth:`StepCost.line`, a roofline
+        of its own in q) as a second max, t(q) = max(c0 + c1*q, m0 + m1*q - g*u^q) + r0 + r1*q
+        + max(d0 + d1*q, n0 + n1*q) for q >= low, the draft's all-reduces and overhead and its k - 1 decode steps (k - 1
+        times its step at q = 0) in r0 and r1; heads/MTP/n-gram drafts add their time, which does not depend on q, to
+        r0. Returns (c0, c1, m0, m1, r0, r1, g, u, low, fc, draft), draft = (d0, d1, n0, n1, fd) (fd: d1's slope per
+        unit of the prefill tokens' mean causal position, fc c1's) or None without a draft model (:func:`on_pieces`);
+        None where the step has no such form (separate prefill steps, two-batch overlap, a draft model without affine
+        pieces). The pieces at B are those at B = 0 plus B times their growth per sequence (c0, m0, r0 and the draft's
+        d0, n0 and the rest of its step are affine in the step's tokens B*w, attention B*w*ctx and KV B*(ctx + w)),
+        g = g(0)*untouched^(B*w/pp), low = pp - B*w: the two found once per cost (:meth:`_unit_pieces`), a few
+        multiply-adds a batch instead of the step's terms."""
+        entry = self._pieces
+        _, zero, grow, draft, spec = entry if entry[0] is cost else self._unit_pieces(cost)
+        if zero is None:
+            return None
+        c0, c1, m0, m1, r0, r1, g, u, low, fc = zero
+        dc, dm, dr, untouched, share, w = grow
+        low = low - B * w
+        r0 = r0 + B * dr
+        if spec is not None:  # heads/MTP/n-gram: their time beside the step (:meth:`.speculative.Speculation.decoding`)
+            r0 = r0 + spec.draft_time(cost, B, self.ctx)
+        elif draft is not None:
+            (d0, d1, n0, n1, s0, fd), (dd, dn, ds, k1) = draft
+            d0, n0, s0 = d0 + B * dd, n0 + B * dn, s0 + B * ds
+            r0 = r0 + s0 + k1 * ((d0 if d0 >= n0 or d0 != d0 else n0) + s0)  # its first step's rest, k - 1 steps
+            draft = (d0, d1, n0, n1, fd)
+        return (
+            c0 + B * dc,
+            c1,
+            m0 + B * dm,
+            m1,
+            r0,
+            r1,
+            g * untouched ** (B * share) if g != 0.0 else 0.0,
+            u,
+            low if low >= 0.0 else 0.0,
+            fc,
+            draft,
+        )
+
+    def _unit_pieces(self, cost):
+        """(cost, :meth:`StepCost.pieces` at B = 0 (r1 with the draft model's) or None, the growth per decode sequence
+        of c0, m0, r0, the untouched share per token, w/pp and w (g's and low's), a draft model's ((d0, d1, n0, n1, s0,
+        fd) of its :meth:`StepCost.line` at B = 0, (the growth of d0, n0, s0 per sequence, k - 1)) or None, a
+        heads/MTP/n-gram draft's Speculation or None), kept for the last cost asked (:meth:`pieces_at`)."""
+        w, ctx, pos, spec = self.w, self.ctx, self.pos, self.spec
+        zero = None if self.separate else cost.pieces(0.0, 0.0, 0.0, pos)
+        grow = draft = heads = None
+        if zero is not None:
+            one = cost.pieces(w, w * ctx, ctx + w, pos)
+            grow = (one[0] - zero[0], one[2] - zero[2], one[4] - zero[4], cost.untouched, w / cost.pp, w)
+            if spec is not None and spec.draft is None:
+                heads = spec
+            elif spec is not None:
+                d = spec.draft
+                lines = d.line(0.0, 0.0, 0.0, pos), d.line(1.0, ctx, ctx + 1.0, pos)
+                if lines[0] is None or lines[1] is None:
+                    zero = None
+                else:
+                    (d0, d1, n0, n1, s0, s1), one = lines
+                    zero = zero[:5] + (zero[5] + s1,) + zero[6:]
+                    draft = (d0, d1, n0, n1, s0, d.flop_fresh), (one[0] - d0, one[2] - n0, one[4] - s0, spec.k - 1.0)
+        self._pieces = (cost, zero, grow, draft, heads)
+        return self._pieces
 
     def _unit(self, cost):
         """(cost, :meth:`unit_lines`, the growth of c0, m0, r0 per decode sequence or None) for ``cost``, kept for
         the last cost asked (the entry keeps the cost alive: the same object is the same cost). No growth where the
         lines at B are not those at 0 plus B times a growth: speculation (a draft's time is a roofline of its own in
-        B) or no unit lines (a pipeline's step of fewer tokens than stages at B = 0 may still have lines at B)."""
+        B) or no unit lines (a pipeline's step of fewer tokens than stages at B = 0 may still have lines at B); False
+        where the step has none at any B (none at B = pp either, whose tokens fill the stages: :meth:`StepCost.line`
+        and :func:`cycle_line` answer None for the rest whatever B)."""
         if self._lines[0] is not cost:
             zero, one = cycle_line(cost, self, 0.0, self.ctx, self.pos), cycle_line(cost, self, 1.0, self.ctx, self.pos)
             if zero is None:
-                self._lines = (cost, (None, None), None)
+                never = cycle_line(cost, self, cost.pp, self.ctx, self.pos) is None
+                self._lines = (cost, (None, None), False if never else None)
             else:
                 w = self.w
                 growth = None if self.spec is not None else cost.growth(w, w * self.ctx, self.ctx + w)
@@ -517,8 +622,19 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, rtol=None):
     P1, ctx, pos = load.P1_nz, load.ctx, load.pos
     one_rate = xp is SCALAR  # a float: the max, min and where inline (ops.SCALAR's, without their calls)
     line = load.line_at(cost, B)
+    pieces = None  # :func:`cycle_pieces` where the step has no affine pieces (MoE experts, all-to-all, a draft model)
     if line is None:
-        t_dec = decode_step(cost, load, B, ctx, 0.0, pos)
+        pieces = load.pieces_at(cost, B) if one_rate else None
+        if pieces is not None:
+            c0, c1, m0, m1, r0, r1, g, u, low, _, draft = pieces
+            if (P1 if P1 <= room or P1 != P1 else room) < low:  # (the counts' least q: min(P1, room))
+                pieces = None
+            elif draft is not None:
+                d0, d1, n0, n1, _ = draft
+        if pieces is None or low > 0.0:
+            t_dec = decode_step(cost, load, B, ctx, 0.0, pos)
+        else:
+            t_dec = on_pieces(pieces, 0.0)
     else:  # the step affine in its prefill tokens q on each side of the roofline (:meth:`StepCost.line`)
         c0, c1, m0, m1, r0, r1 = line
         t_dec = ((c0 if c0 >= m0 or c0 != c0 else m0) if one_rate else xp.max(c0, m0)) + r0
@@ -554,15 +670,23 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, rtol=None):
         q = n * P1
         if n >= whole:
             q = (q if q <= room or q != q else room) if one_rate else xp.min(q, room)
-        if line is None:
-            tn = cycle_step(cost, load, B, ctx, q, pos)
-        else:  # :func:`on_line` inline: its call costs more than its arithmetic
+        if line is not None:  # :func:`on_line` inline: its call costs more than its arithmetic
             t_c, t_m = c0 + c1 * q, m0 + m1 * q
             tn = (
                 ((t_c if t_c >= t_m or t_c != t_c else t_m) if t_c.__class__ is float else xp.max(t_c, t_m))
                 + r0
                 + r1 * q
             )
+        elif pieces is not None:  # :func:`on_pieces` inline (one rate)
+            t_c, t_m = c0 + c1 * q, m0 + m1 * q
+            if g != 0.0:
+                t_m = t_m - g * u**q
+            tn = (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q
+            if draft is not None:
+                t_c, t_m = d0 + d1 * q, n0 + n1 * q
+                tn = tn + (t_c if t_c >= t_m or t_c != t_c else t_m)
+        else:
+            tn = cycle_step(cost, load, B, ctx, q, pos)
         # the n prompts' lengths spread the step: Var[t | n] = (dt/dq)^2 * n * var_p below the budget
         slope = (tn - t_dec) / (n * P1)
         spread = slope * slope * n * var_p
@@ -834,6 +958,22 @@ def cycle_line(cost, load, B, ctx, pos):
     return c0, c1, m0, m1, r0 + spec.draft_time(cost, B, ctx), r1
 
 
+def on_pieces(pieces, q, shift=0.0):
+    """The step of :meth:`Load.pieces_at`'s ``pieces`` at q >= low prefill tokens (a float); ``shift``: their mean
+    causal position that much past the one the pieces were found at (the compute sides' slopes c1 + fc*shift and
+    d1 + fd*shift: :func:`own_step`'s prompts)."""
+    c0, c1, m0, m1, r0, r1, g, u, _, fc, draft = pieces
+    t_c, t_m = c0 + (c1 + fc * shift if shift != 0.0 else c1) * q, m0 + m1 * q
+    if g != 0.0:
+        t_m = t_m - g * u**q
+    t = (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q
+    if draft is None:
+        return t
+    d0, d1, n0, n1, fd = draft
+    t_c, t_m = d0 + (d1 + fd * shift if shift != 0.0 else d1) * q, n0 + n1 * q
+    return t + (t_c if t_c >= t_m or t_c != t_c else t_m)
+
+
 def on_line(xp, line, q):
     """The step of affine pieces ``line`` (:meth:`StepCost.line`) at q prefill tokens: max(c0 + c1*q, m0 + m1*q)
     + r0 + r1*q."""
@@ -843,14 +983,16 @@ def on_line(xp, line, q):
     return ((t_c if t_c >= t_m or t_c != t_c else t_m) if t_c.__class__ is float else xp.max(t_c, t_m)) + r0 + r1 * q
 
 
-def own_step(xp, cost, load, B, room, tokens, attn, line=None):
+def own_step(xp, cost, load, B, room, tokens, attn, line=None, pieces=None):
     """One step with B decoding sequences prefilling a request's prompt beside the others that arrived
     before it: min(tokens, room) prefill tokens carrying the share of the causal attention work ``attn``
     of all ``tokens`` (sum of the positions of each prompt's tokens, S^2/2 for a whole prompt of S;
     Vaswani et al. 2017, causal masking). ``load.separate``: the prompts' prefill step alone (B = 0), which
     ends at their first token. ``line``: the step's affine pieces at B (:meth:`Load.line_at`, one pipeline stage),
     whose compute side per prefill token at this work's mean position ``share`` is flop_token + flop_fresh*share
-    (:meth:`StepCost.line`): the step on them (:func:`on_line`) instead of :meth:`StepCost.time`'s terms."""
+    (:meth:`StepCost.line`): the step on them (:func:`on_line`) instead of :meth:`StepCost.time`'s terms. ``pieces``
+    (one rate, no ``line``): the step's :meth:`Load.pieces_at` at B, on them at this position (:func:`on_pieces`) where
+    they hold (q >= low)."""
     B = 0.0 if load.separate else B
     if xp is SCALAR:  # one rate: the min and max inline (ops.SCALAR's, without their calls)
         q, share = (
@@ -858,6 +1000,8 @@ def own_step(xp, cost, load, B, room, tokens, attn, line=None):
             attn / (tokens if tokens >= 1e-300 or tokens != tokens else 1e-300),
         )
         if line is None:
+            if pieces is not None and q >= pieces[8]:
+                return on_pieces(pieces, q, share - load.pos)
             return decode_step(cost, load, B, load.ctx, q, share)
         c0, _, m0, m1, r0, r1 = line
         t_c, t_m = c0 + (cost.flop_token + cost.flop_fresh * share) * q, m0 + m1 * q
@@ -1046,9 +1190,16 @@ def _spread(xp, cost, load, lam, M, T, slope):
     q2 = (q2 if q2 <= room or q2 != q2 else room) if one_rate else xp.min(q2, room)
     line = load.line_at(cost, B)
     if line is None:
-        t0 = decode_step(cost, load, B, load.ctx)
-        d2 = cycle_step(cost, load, B, load.ctx, q2, load.pos) - 2.0 * cycle_step(cost, load, B, load.ctx, P1, load.pos)
-        d2 = d2 + t0
+        pieces = load.pieces_at(cost, B) if one_rate else None
+        if pieces is not None and P1 >= pieces[8]:  # (q2 >= P1: both on them; at q = 0 where they hold there)
+            d2 = on_pieces(pieces, q2) - 2.0 * on_pieces(pieces, P1)
+        else:
+            d2 = cycle_step(cost, load, B, load.ctx, q2, load.pos) - 2.0 * cycle_step(
+                cost, load, B, load.ctx, P1, load.pos
+            )
+        d2 = d2 + (
+            on_pieces(pieces, 0.0) if pieces is not None and pieces[8] <= 0.0 else decode_step(cost, load, B, load.ctx)
+        )
     else:  # on affine pieces the rest of the step, r0 + r1*q, has a second difference only where q2 < 2*P1
         c0, c1, m0, m1, _, r1 = line
         if one_rate:  # the max inline (ops.SCALAR's)
@@ -1086,15 +1237,23 @@ def _mean_value_root(xp, cost, load, lam, M):
     bound = cost.all_read() if cost.expert_bytes != 0.0 else None
     start = None if bound is None else _model_root(xp, bound, load, lam, M)
     P1 = load.P1
+    one_rate = xp is SCALAR
 
     def model(T):
         B = 1.0 + lam * load.D1 * T
         q = xp.max(xp.min(P1, budget(xp, load, B, M)), 1.0)
         line = load.line_at(cost, B)
-        if line is None:
-            t0, tq = decode_step(cost, load, B, load.ctx), cycle_step(cost, load, B, load.ctx, q, load.pos)
-        else:
+        if line is not None:
             t0, tq = on_line(xp, line, 0.0), on_line(xp, line, q)
+        elif (pieces := load.pieces_at(cost, B) if one_rate else None) is not None and pieces[8] <= 0.0:
+            t0, tq = on_pieces(pieces, 0.0), on_pieces(pieces, q)
+        else:  # (pieces where they hold at q: a pipeline's step of fewer tokens than stages at q = 0)
+            t0 = decode_step(cost, load, B, load.ctx)
+            tq = (
+                on_pieces(pieces, q)
+                if pieces is not None and q >= pieces[8]
+                else cycle_step(cost, load, B, load.ctx, q, load.pos)
+            )
         return (t0 + lam * T * P1 / q * (tq - t0),)
 
     start = (0.0 * lam * load.S, -1.0) if start is None else start  # from T = 0, shaped as lam
@@ -1371,7 +1530,13 @@ def analytic(
     # --- prefill-token server
     # the steps' affine pieces at B where they have them on one pipeline stage (:func:`own_step`'s ``line``)
     line = load.line_at(cost, B) if cost.pp == 1.0 and not load.separate else None
-    t_full = full_step(xp, cost, load, B, M) if line is None else on_line(xp, line, room)
+    pieces = load.pieces_at(cost, B) if line is None and one_rate else None  # (any stages: q >= low)
+    if line is not None:
+        t_full = on_line(xp, line, room)
+    elif pieces is not None and room >= pieces[8]:
+        t_full = on_pieces(pieces, room)
+    else:
+        t_full = full_step(xp, cost, load, B, M)
     X = load.P1 * t_full / room
     rho_p = lam * X
     rho_p = (rho_p if rho_p <= 0.999999 or rho_p != rho_p else 0.999999) if one_rate else xp.min(rho_p, 0.999999)
@@ -1388,7 +1553,7 @@ def analytic(
     block = SEP.span(T, t2, t_dec) if single else MS.span(T, t2, f, t_dec, steps)
     n = lam * busy * block
     chunk = t_full if load.separate else t_mix  # a long prompt's chunk: back-to-back prefill steps, or mixed ones
-    X_own = own_step(xp, cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n), line)
+    X_own = own_step(xp, cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n), line, pieces)
     X_own = chunks * ((X_own if short else chunk) if one_rate else xp.where(short, X_own, chunk)) + drain
     # --- sequence slots (max_num_seqs / KV)
     T_res = X_own + load.D1 * T
@@ -1460,9 +1625,11 @@ def analytic(
         own = Lp * Lp * positions
         tokens, attn = Lp + others * load.P1, own + others * load.P2
         if not one_rate:
-            Xp = xp.where(short, own_step(xp, cost, load, B, room, tokens, attn, line), chunk) * xp.max(Lp / room, 1.0)
+            Xp = xp.where(short, own_step(xp, cost, load, B, room, tokens, attn, line, pieces), chunk) * xp.max(
+                Lp / room, 1.0
+            )
         else:
-            Xp, over = own_step(xp, cost, load, B, room, tokens, attn, line) if short else chunk, Lp / room
+            Xp, over = own_step(xp, cost, load, B, room, tokens, attn, line, pieces) if short else chunk, Lp / room
             Xp = Xp * (over if over >= 1.0 or over != over else 1.0)
         Xp = Xp + drain
         if clients is None and steps > 1:
@@ -1485,7 +1652,7 @@ def analytic(
             # n) and the open loop's residual, combine by median_shift with variances u^2*cv_p^2,
             # u = (X_own - drain)/(1 + n) the step's time per prompt, and R^2*(4/(3*P(busy)) - 1): uniform over
             # a step of 2R/P(busy) when busy, E[R^2 | busy] = 4/3*(R/P(busy))^2
-            X_len = own_step(xp, cost, load, B, room, Lp + n * load.P1, own + n * load.P2, line)
+            X_len = own_step(xp, cost, load, B, room, Lp + n * load.P1, own + n * load.P2, line, pieces)
             spread = clients is None and busy > 0.5
             if not one_rate:
                 X_len = xp.where(short, X_len, chunk) * xp.max(Lp / room, 1.0) + drain
@@ -1585,6 +1752,12 @@ def batch_slope(xp, cost, load, B, m, f, M):
         q = q if q <= room or q != q else room
     else:
         q = xp.min(m * load.P1 / xp.max(f, 1e-300), room)
+    if one is None and xp is SCALAR:  # :func:`cycle_pieces` where they hold at q = 0
+        one, two = load.pieces_at(cost, B + 1.0), load.pieces_at(cost, B + 2.0)
+        if one is not None and two is not None and one[8] <= 0.0 and two[8] <= 0.0:
+            dec = on_pieces(two, 0.0) - on_pieces(one, 0.0)
+            return (1.0 - f) * dec + f * (on_pieces(two, q) - on_pieces(one, q))
+        one = None
     if one is None:
         dec = decode_step(cost, load, B + 2.0, ctx, 0.0, pos) - decode_step(cost, load, B + 1.0, ctx, 0.0, pos)
         mixed = cycle_step(cost, load, B + 2.0, ctx, q, pos) - cycle_step(cost, load, B + 1.0, ctx, q, pos)
