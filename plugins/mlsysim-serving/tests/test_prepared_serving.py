@@ -399,17 +399,17 @@ def test_a_loaded_plan_serves_every_rate_and_checks_each_call():
     _forget()
     low = serving.solve(**dict(BASE, arrival_rate=1.0))
     high = serving.solve(**dict(BASE, arrival_rate=3.0))
-    assert len(SV._plans) == 1 and high.ttft_mean > low.ttft_mean and high.saturation_rate == low.saturation_rate
+    assert len(SV._layout_plans) == 1 and high.ttft_mean > low.ttft_mean and high.saturation_rate == low.saturation_rate
     with pytest.raises(InvalidInputError, match="arrival_rate"):
         serving.solve(**dict(BASE, arrival_rate=-1.0))
     closed = dict(BASE, arrival_rate=None, concurrency=8)
     serving.solve(**closed)
     with pytest.raises(InvalidInputError, match="concurrency"):  # the plan of the closed loop is not asked the rate
         serving.solve(**dict(closed, arrival_rate=2.0))
-    plans = len(SV._plans)
+    plans = len(SV._layout_plans)
     with pytest.raises(InfeasibleError):  # Llama 3 70B's 16-bit weights on one 80 GB GPU: raised, not stored
         serving.solve(**dict(BASE, model=LLAMA70, raise_errors=True))
-    assert len(SV._plans) == plans
+    assert len(SV._layout_plans) == plans
     _forget()
     assert serving.solve(**dict(BASE, arrival_rate=3.0)).to_dict() == high.to_dict()
 
@@ -421,7 +421,7 @@ def test_a_loaded_plan_serves_every_slo_and_checks_each_call():
     _forget()
     none = serving.solve(**BASE).to_dict()
     answers = {slos: serving.solve(**BASE, slo_ttft=slos[0], slo_itl=slos[1]).to_dict() for slos in SLO_PAIRS}
-    assert len(SV._plans) == 1 and len(SV._layout_plans) == 1
+    assert len(SV._layout_plans) == 1
     assert serving.solve(**BASE).to_dict() == none and none["slo_attainment"] is None
     for bad, other in itertools.product((-1.0, "fast", 0.0), ({}, {"slo_percentile": 98})):
         messages = []

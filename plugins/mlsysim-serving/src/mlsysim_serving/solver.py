@@ -1050,37 +1050,41 @@ _layout_plans = SameArguments(
 
 
 def _layout_plan(a: dict) -> tuple:
-    """(:func:`_setup`, :func:`_plan_of`) of solve()'s arguments ``a`` under traffic (no ``length_samples``: a list
+    """(:func:`_setup`, :func:`_plan`) of solve()'s arguments ``a`` under traffic (no ``length_samples``: a list
     can change in place), memoized by the identity of the arguments (:class:`.memo.SameArguments`)."""
     return _layout_plans.answer(a, _made_layout_plan)
 
 
 def _made_layout_plan(a: dict) -> tuple:
+    """:func:`_layout_plan`'s miss: the layout and its :func:`_plan`, which :data:`_layout_plans` keeps (not
+    :data:`_plans` too: its key of 27 ids cost a cold call ~16 k instructions, and a miss here is a new setup)."""
     setup = _setup(a)
-    return setup, _plan_of(setup, a)
+    return setup, _plan(setup, a, ())
 
 
 def _plan_of(setup: Setup, a: dict) -> tuple:
     """:func:`_plan` of the layout ``setup`` and solve()'s arguments ``a``, memoized by the identity of the setup and
-    of the values of :data:`_PLAN_ARGS`."""
+    of the values of :data:`_PLAN_ARGS` (the entry keeps the setup and the values alive, so an id is not reused)
+    unless ``length_samples`` is given (a list can change in place); a call that raises stores nothing."""
     values = _plan_values(a)
     key = (id(setup), *map(id, values))
     plan = _plans.get(key)
-    if plan is None or plan[0] is not setup:  # the entry keeps its setup and values alive: an id is not reused
-        plan = _plan(setup, a, values, key)
+    if plan is None or plan[0] is not setup:
+        plan = _plan(setup, a, values)
+        if a["length_samples"] is None:
+            _plans.put(key, plan)
     return plan
 
 
-def _plan(setup: Setup, a: dict, values: tuple, key: tuple) -> tuple:
+def _plan(setup: Setup, a: dict, values: tuple) -> tuple:
     """What a loaded answer on the layout ``setup`` reads besides the arrival rate, its arguments ``a`` checked
     in solve()'s order (the lengths, the memory with ``raise_errors``, speculative decoding, the offered load, the
     traffic mix, the replica's engine): (setup, ``values``, seq_len, output_len, checked mix without its SLOs (checked
     here in their turn; :func:`.under_load.with_slos` adds each call's: none of the rest reads them), the layout
     :func:`.under_load.ready` to serve it, the result's fields the rate does not move as it stores them:
     :func:`_static`'s, the speculative ones, the layout's names, the lengths, :func:`.under_load.fixed_fields`).
-    Memoized under ``key`` (the entry keeps the setup and ``values`` alive, so an id is not reused) unless
-    ``length_samples`` is given (a list can change in place); a call that raises stores nothing. The fields are
-    read-only (:meth:`.results.Trusted.__call__` copies them)."""
+    The fields are read-only (:meth:`.results.Trusted.__call__` copies them); its callers keep it
+    (:func:`_plan_of`, :func:`_layout_plan`)."""
     seq_len, batch_size, output_len = _check_lengths(setup.shape, a["seq_len"], a["batch_size"], a["output_len"])
     beams = _check_beams(a["beam_width"])
     if a["raise_errors"]:
@@ -1103,8 +1107,7 @@ def _plan(setup: Setup, a: dict, values: tuple, key: tuple) -> tuple:
     # static ones, :func:`_later`), with f over them (a dict without deleted entries: popping them from every answer's
     # copy cost a banded solve ~35 k instructions in the dict copies and updates after it)
     base = built.stored(f, built.blank())
-    plan = (setup, values, seq_len, output_len, UL.without_slos(c), engine, base, spec)
-    return plan if c["length_samples"] is not None else _plans.put(key, plan)
+    return (setup, values, seq_len, output_len, UL.without_slos(c), engine, base, spec)
 
 
 def _evaluate(setup: Setup, batch_size: Any, S: Any, output_len: Any, beams: int = 1, works: Any = None) -> dict:
