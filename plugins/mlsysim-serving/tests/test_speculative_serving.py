@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mlsysim_serving.speculative import accepted_tokens
+from mlsysim_serving.speculative import accepted_moments, accepted_tokens
 
 import mlsysim
 from mlsysim import ServingModel
@@ -30,6 +30,13 @@ def test_accepted_tokens_by_hand():
     assert accepted_tokens(0.0, 7) == 1.0  # nothing accepted: the target's own token only
     assert accepted_tokens(0.999999, 3) == pytest.approx(4.0, rel=1e-5)  # all accepted: k + 1
     assert _solve().spec_tokens_per_step == pytest.approx(2.7731)
+
+
+def test_accepted_variance_by_hand():
+    """Var X = sum (2j + 1) alpha^j - E^2: at alpha = 0.7, k = 4, E[X^2] = 1 + 3(0.7) + 5(0.49) + 7(0.343) + 9(0.2401)
+    = 10.1119 and E = 2.7731; nothing accepted: X = 1 always."""
+    assert accepted_moments(0.7, 4) == pytest.approx((2.7731, 10.1119 - 2.7731**2), rel=1e-12)
+    assert accepted_moments(0.0, 7) == (1.0, 0.0)
 
 
 def test_step_is_verify_plus_drafts_on_the_step_cost():
@@ -98,6 +105,13 @@ def test_gain_grows_with_acceptance(batch, a1, a2):
         (dict(spec_accept=1.0), "spec_accept", "[0.0, 1.0)"),
         (dict(spec_accept=-0.1), "spec_accept", "[0.0, 1.0)"),
         (dict(spec_k=0), "spec_k", "[1, 64]"),
+        (dict(spec_k=65), "spec_k", "[1, 64]"),
+        (dict(spec_k=True), "spec_k", "[1, 64]"),
+        (dict(spec_k=4.0), "spec_k", "[1, 64]"),
+        (dict(spec_accept=float("nan")), "spec_accept", "[0.0, 1.0)"),
+        (dict(spec_accept=True), "spec_accept", "[0.0, 1.0)"),
+        (dict(spec_draft=None, spec_draft_cost=1.0), "spec_draft_cost", "[0.0, 1.0)"),
+        (dict(spec_draft=None, spec_draft_cost=-0.0 - 1e-300), "spec_draft_cost", "[0.0, 1.0)"),
         (dict(spec_draft=M.Llama3_1B, spec_draft_cost=0.1), "spec_draft", "one of the two"),
         (dict(spec_draft=H.H100), "spec_draft", "TransformerWorkload"),
         (dict(spec_accept=None), "spec_accept", "acceptance rate"),
