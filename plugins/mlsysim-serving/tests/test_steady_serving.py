@@ -226,22 +226,21 @@ def _moe_engine(ep, overlap=False):
 
 @pytest.mark.parametrize("ep", [1, 4])
 def test_every_expert_read_bounds_the_moe_step_and_starts_its_secant(ep):
-    # StepCost.all_read: the step with E*(1 - u^tokens) at E (every expert read) and the all-to-all among the
-    # all-reduces: above the step at every token count, equal to it once the tokens touch every expert, with affine
-    # pieces; _model_root on it starts _mean_value_root's secant, which still lands on the model's fixed point
+    # Load.bound_lines: the step with E*(1 - u^tokens) at E (every expert read) and the all-to-all among the
+    # all-reduces, as affine pieces at B = 0 and 1 (grown per sequence as Load.line_at grows lines): above the step at
+    # every token count, equal to it once the tokens touch every expert; _model_root on them starts
+    # _mean_value_root's secant, which still lands on the model's fixed point
     cost, eng = _moe_engine(ep)
-    bound, load = cost.all_read(), eng.load
+    load = eng.load
     assert cost.line(8.0, 8.0 * 2100.0, 8.0 * 2101.0, 1000.0) is None and (cost.a2a is not None) == (ep > 1)
-    for B, q in ((1.0, 0.0), (8.0, 0.0), (8.0, 300.0), (64.0, 2000.0)):
-        t, top = (TR.decode_step(c, load, B, 2100.0, q, 1000.0) for c in (cost, bound))
-        assert top >= t * (1.0 - 1e-14)  # (the all-to-all summed with the all-reduces: rounding)
-        pieces = bound.line(B, B * 2100.0, B * 2101.0, 1000.0)
-        assert TR.on_line(SCALAR, pieces, q) == pytest.approx(top, rel=1e-13)
+    zero, one = load.bound_lines(cost)
     every = copy.copy(cost)
     every.untouched = 0.0  # each token reads every expert: the bound is the step itself
-    assert TR.decode_step(every, load, 8.0, 2100.0, 300.0, 1000.0) == pytest.approx(
-        TR.decode_step(bound, load, 8.0, 2100.0, 300.0, 1000.0), rel=1e-13
-    )
+    for B, q in ((1.0, 0.0), (8.0, 0.0), (8.0, 300.0), (64.0, 2000.0)):
+        line = tuple(a + B * (b - a) for a, b in zip(zero, one))
+        top = TR.on_line(SCALAR, line, q)
+        assert top >= TR.cycle_step(cost, load, B, load.ctx, q, load.pos) * (1.0 - 1e-14)
+        assert top == pytest.approx(TR.cycle_step(every, load, B, load.ctx, q, load.pos), rel=1e-13)
     lam = 0.6 * eng.saturation
     T, slope = TR._mean_value_root(SCALAR, cost, load, lam, M)
     assert abs(_model_gap(cost, load, lam, T)) <= 1e-3 * T and slope < 0.0
@@ -250,8 +249,8 @@ def test_every_expert_read_bounds_the_moe_step_and_starts_its_secant(ep):
 
 def test_two_batch_overlap_has_no_expert_bound():
     # the all-to-all behind the work (max(t, a2a)) is not affine: no bound, _mean_value_root's secant from T = 0
-    cost, _ = _moe_engine(4, overlap=True)
-    assert cost.overlap and cost.all_read() is None
+    cost, eng = _moe_engine(4, overlap=True)
+    assert cost.overlap and eng.load.bound_lines(cost) == (None, None)
 
 
 def test_a_load_keeps_the_unit_lines_of_the_cost_last_asked():

@@ -295,26 +295,17 @@ class StepCost:
         )
 
     def growth(self, tokens, attn, kv_tokens):
-        """What c0, m0 and r0 of :meth:`line` gain per unit of a step's ``tokens``, ``attn`` and ``kv_tokens`` (each
-        is linear in them) without pipeline stages: flop_token*tokens + flop_attn*attn, kv_bytes*kv_tokens,
-        comm_token*tokens."""
-        return self.flop_token * tokens + self.flop_attn * attn, self.kv_bytes * kv_tokens, self.comm_token * tokens
-
-    def all_read(self):
-        """This step cost with every expert's weights read whatever the tokens (E*(1 - u^tokens) at its bound E, an
-        upper bound of the step) and the all-to-all in the all-reduces (exact without two-batch overlap: both are
-        affine in the tokens, inside the pipeline's factor), whose :meth:`line` has affine pieces: a bracket of the
-        MoE step for a start (:func:`_start`); None with two-batch overlap (the all-to-all behind the work)."""
-        if self.overlap:
-            return None
-        bound = object.__new__(StepCost)
-        for name in StepCost.__slots__:
-            setattr(bound, name, getattr(self, name))
-        bound.dense_bytes, bound.expert_bytes = self.dense_bytes + self.expert_bytes, 0.0
-        if self.a2a is not None:
-            bound.comm0, bound.comm_token = self.comm0 + self.a2a[0], self.comm_token + self.a2a[1]
-            bound.a2a = None
-        return bound
+        """What c0, m0 and r0 of :meth:`line` (without pipeline stages) and of :meth:`pieces` gain per unit of a step's
+        ``tokens``, ``attn`` and ``kv_tokens`` (each is linear in them): f/m*(flop_token*tokens + flop_attn*attn),
+        f/m*kv_bytes*kv_tokens and (f*(comm_token + a1) + hop_token)/m*tokens, m = pp micro-batches of the decode
+        round's factor f, a1 the all-to-all's seconds per token (f = m = 1, a1 = hop_token = 0 for :meth:`line`)."""
+        f, m = self.full[0], self.pp
+        comm = self.comm_token if self.a2a is None else self.comm_token + self.a2a[1]
+        return (
+            f * (self.flop_token * tokens + self.flop_attn * attn) / m,
+            f * (self.kv_bytes * kv_tokens) / m,
+            (f * comm + self.hop_token) / m * tokens,
+        )
 
     def drain(self, t_step, tokens):
         """Seconds after a step's period until its last micro-batch leaves the last stage: a prompt
@@ -500,28 +491,43 @@ class Load:
             draft,
         )
 
+    def bound_lines(self, cost):
+        """:meth:`unit_lines` of the step with every expert's weights read whatever the tokens (E*(1 - u^tokens) at its
+        bound E: an upper bound of the step) and the all-to-all among the all-reduces (exact without two-batch overlap:
+        both affine in the tokens): :meth:`pieces_at` at B = 0 and 1 without their g*u^q, affine pieces (c0, c1, m0,
+        m1, r0, r1) of a bracket of the MoE step for a start (:func:`_mean_value_root`); (None, None) where the step
+        has no pieces (two-batch overlap: the all-to-all behind the work). One pipeline stage (a step of fewer tokens
+        than stages moves the pipeline's factor with q)."""
+        entry = self._pieces
+        _, zero, grow, _, _ = entry if entry[0] is cost else self._unit_pieces(cost)
+        if zero is None:
+            return None, None
+        c0, c1, m0, m1, r0, r1 = zero[:6]
+        dc, dm, dr = grow[:3]
+        return (c0, c1, m0, m1, r0, r1), (c0 + dc, c1, m0 + dm, m1, r0 + dr, r1)
+
     def _unit_pieces(self, cost):
         """(cost, :meth:`StepCost.pieces` at B = 0 (r1 with the draft model's) or None, the growth per decode sequence
-        of c0, m0, r0, the untouched share per token, w/pp and w (g's and low's), a draft model's ((d0, d1, n0, n1, s0,
-        fd) of its :meth:`StepCost.line` at B = 0, (the growth of d0, n0, s0 per sequence, k - 1)) or None, a
-        heads/MTP/n-gram draft's Speculation or None), kept for the last cost asked (:meth:`pieces_at`)."""
+        of c0, m0, r0 (:meth:`StepCost.growth`), the untouched share per token, w/pp and w (g's and low's), a draft
+        model's ((d0, d1, n0, n1, s0, fd) of its :meth:`StepCost.line` at B = 0, (the growth of d0, n0, s0 per
+        sequence, k - 1)) or None, a heads/MTP/n-gram draft's Speculation or None), kept for the last cost asked
+        (:meth:`pieces_at`)."""
         w, ctx, pos, spec = self.w, self.ctx, self.pos, self.spec
         zero = None if self.separate else cost.pieces(0.0, 0.0, 0.0, pos)
         grow = draft = heads = None
         if zero is not None:
-            one = cost.pieces(w, w * ctx, ctx + w, pos)
-            grow = (one[0] - zero[0], one[2] - zero[2], one[4] - zero[4], cost.untouched, w / cost.pp, w)
+            grow = (*cost.growth(w, w * ctx, ctx + w), cost.untouched, w / cost.pp, w)
             if spec is not None and spec.draft is None:
                 heads = spec
             elif spec is not None:
                 d = spec.draft
-                lines = d.line(0.0, 0.0, 0.0, pos), d.line(1.0, ctx, ctx + 1.0, pos)
-                if lines[0] is None or lines[1] is None:
+                line = d.line(0.0, 0.0, 0.0, pos) if d.pp == 1.0 else None  # (a draft's line at B = 0: one stage)
+                if line is None:
                     zero = None
                 else:
-                    (d0, d1, n0, n1, s0, s1), one = lines
+                    d0, d1, n0, n1, s0, s1 = line
                     zero = zero[:5] + (zero[5] + s1,) + zero[6:]
-                    draft = (d0, d1, n0, n1, s0, d.flop_fresh), (one[0] - d0, one[2] - n0, one[4] - s0, spec.k - 1.0)
+                    draft = (d0, d1, n0, n1, s0, d.flop_fresh), (*d.growth(1.0, ctx, ctx + 1.0), spec.k - 1.0)
         self._pieces = (cost, zero, grow, draft, heads)
         return self._pieces
 
@@ -1230,12 +1236,12 @@ def _mean_value_root(xp, cost, load, lam, M):
     nothing carried to the next step; :func:`decode_step`) and the slope of g(T) = model(T) - T there: in closed
     form where the step has affine pieces (:func:`_model_root`), else by :func:`_secant` to START_RTOL, with the slope
     of its last step, from T = 0 or, on MoE experts, from the closed form of the step with every expert read
-    (:meth:`StepCost.all_read`: 1-3 evaluations of the model where T = 0 took ~6)."""
+    (:meth:`Load.bound_lines`: 1-3 evaluations of the model where T = 0 took ~6)."""
     root = _model_root(xp, cost, load, lam, M)
     if root is not None:
         return root
-    bound = cost.all_read() if cost.expert_bytes != 0.0 else None
-    start = None if bound is None else _model_root(xp, bound, load, lam, M)
+    bound = load.bound_lines(cost) if cost.expert_bytes != 0.0 and cost.pp == 1.0 else None
+    start = None if bound is None else _model_root(xp, cost, load, lam, M, bound)
     P1 = load.P1
     one_rate = xp is SCALAR
 
@@ -1261,7 +1267,7 @@ def _mean_value_root(xp, cost, load, lam, M):
     return T, slope
 
 
-def _model_root(xp, cost, load, lam, M):
+def _model_root(xp, cost, load, lam, M, lines=None):
     """(T, dg/dT) of :func:`_mean_value_root`'s mean-value model in closed form, or None where this has none for some
     element (no affine step pieces at B = 0, speculation, whose drafts' time is a roofline of its own in B,
     prompts longer than the budget left beside the batch, no root).
@@ -1273,11 +1279,12 @@ def _model_root(xp, cost, load, lam, M):
     roots of c*T^2 - (1 - b)*T + a = 0, 2a/((1 - b) + s) and ((1 - b) + s)/(2c), s = sqrt((1 - b)^2 - 4ac). A root
     where both steps take the sides assumed is a fixed point of the model; the answer is the smallest positive one,
     with g'(T) = 2c*T + b - 1 there. The prefill step is the more compute-bound of the two (by (c1 - m1)*q), so a
-    compute-bound decode step beside a memory-bound prefill step is tried only where c1 < m1."""
+    compute-bound decode step beside a memory-bound prefill step is tried only where c1 < m1. ``lines``: the unit
+    lines of another step instead of ``cost``'s (:meth:`Load.bound_lines`)."""
     P1 = load.P1
     if load.spec is not None or not xp.all(budget(xp, load, 1.0, M) >= P1):  # (the budget shrinks with B)
         return None
-    zero, one = load.unit_lines(cost)
+    zero, one = load.unit_lines(cost) if lines is None else lines
     if zero is None:
         return None
     _, c1, _, m1, _, r1 = zero
