@@ -1046,6 +1046,8 @@ KEYED = tuple(name for name in inspect.signature(ServingModel.solve).parameters 
 _layout_plans = SameArguments(
     ("model", "hardware", "seq_len", "output_len", "efficiency", "concurrency"),
     tuple(name for name in KEYED if name not in _SLOS),
+    given=True,  # (solve()'s locals() or solve_corners' bound arguments, which nothing changes after: a miss keeps the
+    # dict and its first hit reads the ~55 keyed values, ~8 k instructions a cold call)
 )
 
 
