@@ -195,6 +195,21 @@ def test_draft_model_takes_kv_room():
     )
 
 
+def test_kv_room_with_the_weights_given_is_the_same():
+    # a caller that has the weight bytes per GPU (a disaggregated pool's replica) hands them in: the same KV room,
+    # and each GB more of them leaves 1 GB / (kv x b_kv x kv_share) fewer tokens (Llama-3.1-70B bf16 over tp4:
+    # 163,840 elements x 2 B / 4 = 81,920 B per token per GPU)
+    from mlsysim_serving.kernels import weights_per_gpu
+    from mlsysim_serving.setup import prepare
+    from mlsysim_serving.under_load import kv_capacity_tokens
+
+    setup = prepare(M.Llama3_70B, H.H100, None, 4, None, None, None, None, False, None)
+    w = weights_per_gpu(M.Llama3_70B.parameters, 2.0, 4.0)
+    assert kv_capacity_tokens(setup, 8192, 256, weights=w) == pytest.approx(kv_capacity_tokens(setup, 8192, 256))
+    fewer = kv_capacity_tokens(setup, 8192, 256) - kv_capacity_tokens(setup, 8192, 256, weights=w + 1e9)
+    assert fewer == pytest.approx(1e9 / 81_920)
+
+
 def test_loaded_sweep_and_cli():
     import json
 

@@ -121,7 +121,9 @@ class _Replica:
         self.cost = UL.costs(setup)
         #: share of one request's KV cache on one GPU: its tensor share of its (largest) stage's layers
         self.kv_share = setup.kv_share / lay.depth
-        self.kv_tokens = UL.kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"])
+        self.kv_tokens = UL.kv_capacity_tokens(
+            setup, c["max_num_batched_tokens"], c["max_num_seqs"], weights=self.weights_per_gpu
+        )
         #: the traffic one replica serves (checked) and the request's prompt and output tokens
         self.c, self.S, self.O = c, seq_len, output_len
         #: speculative decode steps (:class:`.speculative.Speculation`), or None
@@ -264,9 +266,11 @@ class _Plan:
 
             self.spec = under_traffic(self.dec.setup, spec)[0]  # heads/MTP/n-gram: no draft weights or cache
             self.dec.spec = self.spec
-        #: the decode pool's first step (the last prompt token after S - 1 cached) and unloaded token gap
-        self.first = float(self.dec.cost.prefill(1.0, S - 1.0))
-        self.itl0 = self.dec.engine().one_decode  # (its engine's: a token gap reads no length spread nor prefix hit)
+        #: the decode pool's first step and unloaded token gap, its engine's: its one unloaded prefill is that of the
+        #: prompt's last token after the S - 1 cached ((1 - h) S = 1 token after h S = S - 1, h = (S - 1) / S, to
+        #: rounding), and a token gap reads no length spread nor prefix hit
+        e_d = self.dec.engine()
+        self.first, self.itl0 = e_d.one_prefill, e_d.one_decode
         #: what :attr:`agg` sets up the aggregated layouts with, on its first read
         self._agg: Any = (model, hardware, seq_len, output_len, common, c_p, gpus_per_node, self.spec)
         pre, dec, shape = self.pre, self.dec, self.pre.shape

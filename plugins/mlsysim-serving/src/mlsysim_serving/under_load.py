@@ -287,18 +287,25 @@ def costs(setup: Setup) -> TR.StepCost:
 
 
 def kv_capacity_tokens(
-    setup: Setup, M: float, max_seqs: float, draft_weights: float = 0.0, draft_kv: float = 0.0
+    setup: Setup,
+    M: float,
+    max_seqs: float,
+    draft_weights: float = 0.0,
+    draft_kv: float = 0.0,
+    weights: float | None = None,
 ) -> float:
     """KV tokens the replica can hold: (usable - weights per GPU - workspace of an M-token step and
     max_num_seqs fp32 logit rows - a draft model's weights) / (kv * b_kv * kv_share / (pp * dp_attention)
     + the draft's KV bytes per token) per GPU (each GPU holds its stage's layers of its attention rank's
     sequences, and its rank's 1/dp_attention of the step's tokens and logit rows, split tp ways; a draft
-    model keeps its own cache of every token beside the target's)."""
+    model keeps its own cache of every token beside the target's). ``weights``: the target's weight bytes per GPU
+    (:func:`.kernels.weights_per_gpu` of ``setup``) where the caller has them."""
     shape, lay = setup.shape, setup.layout
     n = float(lay.n)
     usable = setup.hardware.si.capacity * setup.memory_fraction
     work = (M * (4.0 * shape.hidden + 2.0 * shape.ffn) * setup.b_act + max_seqs * shape.vocab * 4.0) / (n * lay.d)
-    weights = K.weights_per_gpu(shape.params, setup.b, n, lay.depth, shape.experts_params, float(lay.w), lay.copies)
+    if weights is None:
+        weights = K.weights_per_gpu(shape.params, setup.b, n, lay.depth, shape.experts_params, float(lay.w), lay.copies)
     per_token = shape.kv * setup.b_kv * setup.kv_share / (lay.depth * lay.d) + draft_kv
     return (usable - weights - work - draft_weights) / per_token
 
