@@ -240,6 +240,36 @@ def test_same_objects_answers_only_the_very_same_arguments():
     assert len(made) == 5 and all(entry[0][1] != "bad" for entry in memo._memo[(id(x),)])
 
 
+def test_part_keyed_answers_the_same_part_and_equal_values():
+    """memo.PartKeyed (setup's memos of the precisions and the hardware terms): an entry answers the very same part
+    with equal values (names, numbers, None); another part object, even an equal one, is a new call; an unhashable
+    value is not kept (the function's own error); a call that raises stores nothing. The precisions of a part resolved
+    through it are those resolve() gives."""
+    from mlsysim_serving.memo import PartKeyed
+    from mlsysim_serving.precisions import resolve
+    from mlsysim_serving.setup import _precisions
+
+    made = []
+
+    def fn(part, name, n=None):
+        if name == "bad" or isinstance(name, list):
+            raise ValueError(name)
+        made.append((part, name, n))
+        return (part, name, n)
+
+    memo, x, y = PartKeyed(fn), [1], [1]  # (x == y, two parts)
+    assert memo(x, "fp8") is memo(x, "".join(["fp", "8"])) and len(made) == 1  # equal names: one call
+    memo(y, "fp8")
+    memo(x, "fp8", 0.5)
+    assert len(made) == 3
+    for bad in ("bad", ["fp8"]):  # refused, unhashable: the function's error each time, nothing kept
+        for _ in range(2):
+            with pytest.raises(ValueError):
+                memo(x, bad)
+    assert len(made) == 3 and len(memo._memo) == 3
+    assert _precisions(H100, "fp8", None, None, None) == resolve(H100, "fp8", None, None, None)
+
+
 def test_the_last_traffic_mix_answers_only_the_same_objects():
     """under_load.mix answers the last mix again for the same objects (under_load._last_mix, before the memo of every
     mix): another value, or an equal one that is another object, is checked (or found) as from that memo, alternating

@@ -13,13 +13,12 @@ import attrs
 
 from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
-from mlsysim_core.solver import PreparedCache
 from mlsysim_core.types import CNNWorkload, HardwareNode, TransformerWorkload, Workload
 from mlsysim_physics import efficiency as E
 from mlsysim_uncertainty.calibration import CALIBRATION_KEYS, checked, scoped
 
 from . import parallel, request_path
-from .memo import Memo, SameObjects
+from .memo import Memo, PartKeyed, SameObjects
 from .precisions import resolve
 
 #: Largest tensor-parallel group when the part has a scale-up link (NVLink/Infinity Fabric/ICI)
@@ -410,13 +409,15 @@ def hardware_terms(hardware: HardwareNode, fraction: float, engine: str | None) 
     return E.usable_memory_note(hardware, fraction), cal, notes
 
 
-#: :func:`hardware_terms` memoized by the identity of its arguments (a catalog part and its calibration are
-#: immutable): the layouts of one part a disaggregated solve sets up check its calibration once
-_hardware_terms = PreparedCache(hardware_terms)
+#: :func:`hardware_terms` memoized by the identity of the part (a catalog part and its calibration are immutable) and
+#: the values of the usable fraction and the engine name (checked before): the layouts of one part a disaggregated
+#: solve sets up check its calibration once
+_hardware_terms = PartKeyed(hardware_terms)
 
-#: :func:`.precisions.resolve` memoized by the identity of its arguments (the hardware, the precision names): the
-#: layouts of one part that a disaggregated solve sets up (its pools and the aggregated layouts) resolve them once
-_precisions = PreparedCache(resolve)
+#: :func:`.precisions.resolve` memoized by the identity of the hardware and the values of the precision arguments (a
+#: call that answers was given names or None): the layouts of one part that a disaggregated solve sets up (its pools
+#: and the aggregated layouts) resolve them once
+_precisions = PartKeyed(resolve)
 
 #: :func:`prepare` memoized by the identity of its arguments, given positionally in its order (catalog objects,
 #: names and numbers: immutable, so the same arguments give the same Setup), keyed by the model, the part, the tensor
