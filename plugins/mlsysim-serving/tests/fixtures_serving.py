@@ -157,3 +157,20 @@ def libm_arrays():
     """Kernels given arrays take :data:`LIBM_ARRAY` as their operations while the block runs."""
     with mock.patch.object(ops, "ARRAY", LIBM_ARRAY), mock.patch.object(TR, "ARRAY", LIBM_ARRAY):
         yield
+
+
+class Timed:
+    """A step cost without step pieces (:meth:`StepCost.line` and :meth:`StepCost.pieces` None): the traffic kernels
+    time every step through :meth:`StepCost.time` (their general path)."""
+
+    def __init__(self, cost):
+        self.cost = cost
+
+    def line(self, tokens, attn, kv_tokens, pos):
+        return None
+
+    def pieces(self, tokens, attn, kv_tokens, pos):
+        return None
+
+    def __getattr__(self, name):
+        return getattr(self.cost, name)

@@ -20,7 +20,7 @@ from mlsysim_serving.setup import prepare
 from mlsysim_serving.speculative import Speculation
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LIBM_ARRAY, LLAMA8, LLAMA70, MIXTRAL, libm_arrays  # noqa: E402
+from fixtures_serving import H100, LIBM_ARRAY, LLAMA8, LLAMA70, MIXTRAL, Timed, libm_arrays  # noqa: E402
 
 M = 8192.0
 
@@ -85,26 +85,13 @@ def test_step_line_is_the_step_time_on_both_sides_of_the_roofline(model, tp):
     assert moe.line(B, B * ctx, B * (ctx + 1.0), pos) is None
 
 
-class _General:
-    """A step cost without affine pieces (:meth:`StepCost.line` None): the kernels take their general path."""
-
-    def __init__(self, cost):
-        self.cost = cost
-
-    def line(self, tokens, attn, kv_tokens, pos):
-        return None
-
-    def __getattr__(self, name):
-        return getattr(self.cost, name)
-
-
 @pytest.mark.parametrize(
     "model, tp, seq_len, cv", [(LLAMA8, 1, 4000, 0.0), (LLAMA8, 1, 200, 0.8), (LLAMA70, 4, 9000, 0.3)]
 )
 def test_affine_pieces_answer_as_the_step_cost_does(model, tp, seq_len, cv):
     # _mix's Poisson sum and dT/dB on the line pieces equal them on cycle_step's step times, and so does steady's T
     cost, eng = _engine(model, tp, seq_len, 300, cv)
-    load, general = eng.load, _General(cost)
+    load, general = eng.load, Timed(cost)
     for lam in (0.1 * eng.saturation, 0.8 * eng.saturation):
         T = TR.steady(SCALAR, general, load, lam, M)[0]
         B, m = 1.0 + lam * load.D1 * T, lam * T
@@ -185,7 +172,7 @@ def test_the_poisson_spread_of_the_prompts_starts_the_secant_nearer_its_fixed_po
     # there): nearer the steady step than the root, the secant from it no more evaluations of _mix (fewer at a
     # higher utilization), the same fixed point; a sweep's array answers as each rate alone
     cost, eng = _engine(model, tp, seq_len, output_len, cv)
-    cost, load = (_General(cost) if general else cost), eng.load
+    cost, load = (Timed(cost) if general else cost), eng.load
     rates = eng.saturation * np.array([0.1, 0.3, 0.5, 0.7, 0.9])
     T_array, slope_array = TR._start(ARRAY, cost, load, rates, M)
     fewer = 0
@@ -244,7 +231,7 @@ def test_every_expert_read_bounds_the_moe_step_and_starts_its_secant(ep):
     lam = 0.6 * eng.saturation
     T, slope = TR._mean_value_root(SCALAR, cost, load, lam, M)
     assert abs(_model_gap(cost, load, lam, T)) <= 1e-3 * T and slope < 0.0
-    assert TR.steady(SCALAR, cost, load, lam, M)[0] == pytest.approx(TR.steady(SCALAR, _General(cost), load, lam, M)[0])
+    assert TR.steady(SCALAR, cost, load, lam, M)[0] == pytest.approx(TR.steady(SCALAR, Timed(cost), load, lam, M)[0])
 
 
 def test_two_batch_overlap_has_no_expert_bound():
@@ -257,7 +244,7 @@ def test_a_load_keeps_the_unit_lines_of_the_cost_last_asked():
     # Load.unit_lines (what _model_root reads every solve): the lines of one step at decode batch 0 and 1 under the
     # cost asked, kept for it; another cost gets its own (None, None without affine pieces), then the first its own
     cost, eng = _engine(LLAMA8, 1, 4000, 300, 0.0)
-    load, general = eng.load, _General(cost)
+    load, general = eng.load, Timed(cost)
     lines = tuple(TR.cycle_line(cost, load, B, load.ctx, load.pos) for B in (0.0, 1.0))
     assert lines[0] != lines[1] and load.unit_lines(cost) == lines
     assert load.unit_lines(general) == (None, None)
@@ -274,7 +261,7 @@ def test_a_load_s_line_at_a_batch_is_the_step_s_line_there(model, tp):
     for B in (1.0, 37.5, 512.0, np.array([1.0, 37.5, 512.0])):
         for a, b in zip(load.line_at(cost, B), TR.cycle_line(cost, load, B, load.ctx, load.pos)):
             assert np.allclose(a, b, rtol=1e-14, atol=0.0)
-    assert load.line_at(_General(cost), 37.5) is None
+    assert load.line_at(Timed(cost), 37.5) is None
     heads = TR.Load(2048.0, 500.0, 0.0, 0.0, "lognormal", Speculation(4, 0.7, None, 0.1))
     assert heads.line_at(cost, 37.5) == TR.cycle_line(cost, heads, 37.5, heads.ctx, heads.pos)
     staged = copy.copy(cost)

@@ -22,7 +22,7 @@ from mlsysim_serving.speculative import Speculation
 import mlsysim
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LLAMA70, MIXTRAL  # noqa: E402
+from fixtures_serving import H100, LLAMA70, MIXTRAL, Timed  # noqa: E402
 
 M = 8192.0
 IB = mlsysim.Systems.Fabrics.InfiniBand_NDR
@@ -122,27 +122,11 @@ def test_a_step_without_affine_pieces_has_none_at_any_batch():
     assert staged.line_at(cost, 0.0) is None and staged.line_at(cost, 4.0) is not None
 
 
-class _Timed:
-    """A step cost without step pieces (:meth:`StepCost.line`, :meth:`StepCost.pieces` None): every step timed."""
-
-    def __init__(self, cost):
-        self.cost = cost
-
-    def line(self, tokens, attn, kv_tokens, pos):
-        return None
-
-    def pieces(self, tokens, attn, kv_tokens, pos):
-        return None
-
-    def __getattr__(self, name):
-        return getattr(self.cost, name)
-
-
 @pytest.mark.parametrize("name", ["moe a2a", "moe pp2", "dense draft", "moe heads"])
 def test_the_kernel_on_pieces_answers_as_on_step_times(name):
     # _mix's Poisson sum, dT/dB, the steady step and every analytic field on the pieces equal them on the step times
     cost, load = _load(name)
-    timed = _Timed(cost)
+    timed = Timed(cost)
     lam_max = TR.capacity(cost, load, M, 256.0)[0]
     assert lam_max == pytest.approx(TR.capacity(timed, load, M, 256.0)[0], rel=1e-12)
     for lam in (0.1 * lam_max, 0.8 * lam_max):

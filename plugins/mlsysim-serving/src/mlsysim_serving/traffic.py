@@ -234,9 +234,9 @@ class StepCost:
         """:meth:`time` of a step with q more prefill tokens of mean causal position ``pos`` as affine pieces of q,
         t(q) = max(c0 + c1*q, m0 + m1*q) + r0 + r1*q (the roofline's compute and memory sides, the all-reduces and
         the overhead): (c0, c1, m0, m1, r0, r1) at ``tokens``, ``attn``, ``kv_tokens``; None where the step is not
-        of that form (all-to-all, MoE weights read per token, fewer tokens than pipeline stages). On pp stages a
-        step of at least pp tokens runs m = pp micro-batches whatever q: the pieces of one micro-batch's pass
-        (tokens/m), times the factor set up once, with the overhead and the stage hops of tokens/m."""
+        of that form (all-to-all, MoE weights read per token, fewer tokens than pipeline stages: :meth:`pieces`). On
+        pp stages a step of at least pp tokens runs m = pp micro-batches whatever q: the pieces of one micro-batch's
+        pass (tokens/m), times the factor set up once, with the overhead and the stage hops of tokens/m."""
         if self.a2a is not None or self.expert_bytes != 0.0:
             return None
         m = self.pp
@@ -623,7 +623,8 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, rtol=None):
     list [m, m'] of an earlier call's (or [None, None]), where the carried count starts, m plus that call's carried
     prompts m' - m (:func:`_carried`'s ``start``), updated to this call's: a fixed-point iteration's next evaluation
     near the last one takes one sum of :func:`_prefilled` instead of two. ``rtol``: the carried count's tolerance
-    (:func:`_carried`; None: CARRIED_RTOL)."""
+    (:func:`_carried`; None: CARRIED_RTOL). The step of each count: on its affine pieces (:meth:`Load.line_at`), else
+    on one rate on its :meth:`Load.pieces_at` where they hold for every count, else :func:`cycle_step`."""
     room = budget(xp, load, B, M)
     P1, ctx, pos = load.P1_nz, load.ctx, load.pos
     one_rate = xp is SCALAR  # a float: the max, min and where inline (ops.SCALAR's, without their calls)
@@ -952,7 +953,8 @@ def cycle_step(cost, load, B, ctx, q, pos):
 def cycle_line(cost, load, B, ctx, pos):
     """:func:`cycle_step` of B decoding sequences as affine pieces of its prefill tokens q (:meth:`StepCost.line`,
     :func:`on_line`), or None where it is not of that form (a draft model's first step over the prefill tokens,
-    separate prefill steps, or a step cost that is not); heads/MTP/n-gram drafts add what does not depend on q."""
+    separate prefill steps, or a step cost that is not: :meth:`Load.pieces_at`); heads/MTP/n-gram drafts add what does
+    not depend on q."""
     spec = load.spec
     if load.separate or (spec is not None and spec.draft is not None):
         return None
