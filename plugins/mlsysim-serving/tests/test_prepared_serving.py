@@ -47,6 +47,7 @@ def _forget() -> None:
     UL._costs.clear()
     UL._replicas.clear()
     SV._statics.clear()
+    SV._plan_statics.clear()
     SV._shared_works.clear()
     SV._plans.clear()
     SV._layout_plans.clear()
@@ -481,6 +482,24 @@ def test_layouts_that_differ_in_efficiencies_share_their_works():
     for kw, answer in zip(moved, answers):
         _forget()
         assert serving.solve(**BASE, **kw).to_dict() == answer
+
+
+def test_a_loaded_plan_makes_its_static_fields_once():
+    """solver._plan_statics: a loaded plan's static batch fields are made on the first read of one, once per plan (the
+    same plan at another rate reads them again), and a banded call's nominal starts from the plan's base with them
+    stored (made once, from the same entry); each equals the static solve's."""
+    _forget()
+    low, high = serving.solve(**dict(BASE, arrival_rate=1.0)), serving.solve(**dict(BASE, arrival_rate=3.0))
+    assert len(SV._plan_statics) == 0
+    assert low.ttft == high.ttft and low.decode_power == high.decode_power
+    (entry,) = SV._plan_statics.values()
+    assert len(SV._statics) == 1 and entry[2] is None
+    nominal = serving.solve_corners(lambda n: None, **BASE)[0]
+    full = entry[2]
+    assert full is not None and list(SV._plan_statics.values()) == [entry]
+    assert serving.solve_corners(lambda n: None, **BASE)[0].ttft == nominal.ttft and entry[2] is full
+    static = serving.solve(**{k: v for k, v in BASE.items() if k != "arrival_rate"})
+    assert "_ttft" in vars(nominal) and nominal.ttft == static.ttft == low.ttft and nominal.itl == static.itl
 
 
 #: (slo_ttft, slo_itl) pairs: one SLO or both, numbers and time texts

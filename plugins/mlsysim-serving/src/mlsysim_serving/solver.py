@@ -896,6 +896,8 @@ def _held_context(S: Any, output_len: Any, beams: int) -> Any:
     return prompt if output_len is None else prompt + output_len
 
 
+#: :func:`_static` by the identity of the Setup and the lengths (the roofline a loaded plan's static fields, a strict
+#: plan's memory check and a band corner read: :data:`_plan_statics` keeps the fields a plan makes of it)
 _statics = Memo()
 #: :func:`_works` dicts (filled by their first :func:`_evaluate`) by what they read of a layout and the lengths
 _shared_works = Memo()
@@ -963,7 +965,7 @@ def _loaded(setup: Setup, a: dict[str, Any], plan: tuple, static: bool = False) 
     UL.one_rate(c, rate)
     f = UL.at_rate(setup, seq_len, output_len, c, engine, rate, fixed=False)  # the fixed fields are in base
     f["notes"] = setup.notes + f.pop(UL.TRAFFIC_NOTES, ())
-    later = partial(_later, setup, engine, f, base["batch_size"], seq_len, output_len, spec)
+    later = partial(_later, setup, engine, f, base, seq_len, output_len, spec)
     if static:
         base = _with_static(setup, base, seq_len, output_len, spec)
     made = built.stored_over(base, f)
@@ -974,16 +976,16 @@ def _loaded(setup: Setup, a: dict[str, Any], plan: tuple, static: bool = False) 
 
 
 def _later(
-    setup: Setup, engine: Any, f: dict, batch: int, seq_len: int, output_len: int, spec: Any, name: str | None = None
+    setup: Setup, engine: Any, f: dict, base: dict, seq_len: int, output_len: int, spec: Any, name: str | None = None
 ) -> dict:
-    """The fields a loaded answer ``f`` (:func:`_loaded`) leaves to the first read of one, by their stored names: the
-    group of ``name``, the one read (None: both): the served rate's power fields (:func:`_energy`) or the static
-    batch's (:data:`.results.LOADED_STATIC`)."""
+    """The fields a loaded answer ``f`` (:func:`_loaded`, over its plan's ``base``) leaves to the first read of one, by
+    their stored names: the group of ``name``, the one read (None: both): the served rate's power fields
+    (:func:`_energy`) or the static batch's (:data:`.results.LOADED_STATIC`)."""
     if name is None:
-        return {**_energy(setup, engine, f), **_static_later(setup, f, batch, seq_len, output_len, spec)}
+        return {**_energy(setup, engine, f), **_static_later(setup, f, base, seq_len, output_len, spec)}
     if name in LOADED_ENERGY:
         return _energy(setup, engine, f)
-    return _static_later(setup, f, batch, seq_len, output_len, spec)
+    return _static_later(setup, f, base, seq_len, output_len, spec)
 
 
 def _energy(setup: Setup, engine: Any, f: dict) -> dict:
@@ -999,44 +1001,48 @@ def _energy(setup: Setup, engine: Any, f: dict) -> dict:
 #: (argument name, stored name) of each :data:`.results.LOADED_STATIC` field, and their argument names
 _STATIC_NAMES = tuple((name, stored) for name, stored in built.names.items() if stored in LOADED_STATIC)
 _STATIC_ARGS = frozenset(name for name, _ in _STATIC_NAMES)
-#: a layout's static batch fields (:func:`_static_later`, stored names) by the identity of its Setup and speculation and
-#: its lengths; an entry keeps the Setup and the speculation alive, so an id is not reused
-_static_stored = Memo()
+#: each loaded plan's static batch fields by the identity of its base (:func:`_plan`'s ``base``, one per plan: the entry
+#: keeps it alive, so an id is not reused): [base, the fields by their stored names (:func:`_plan_static`), the base
+#: with them stored in it (:func:`_with_static`) or None until asked]
+_plan_statics = Memo()
 
 
-def _static_later(setup: Setup, f: dict, batch: int, seq_len: int, output_len: int, spec: Any) -> dict:
-    """The static batch fields of a loaded answer's fields ``f`` by their stored names (:data:`.results.LOADED_STATIC`):
-    :func:`_static`'s at ``batch`` with the speculative ones of ``spec`` (:func:`_drafted`; their defaults without it),
-    each replaced by ``f``'s where it has one (as the answer's fields are stored over them: ``feasible`` where the
-    KV cache holds no request). No rate moves them: computed once per layout and lengths (:data:`_static_stored`), so a
-    sweep over rates or a banded solve, which reads them on every call, pays for them once."""
-    key = (id(setup), batch, seq_len, output_len, id(spec))
-    hit = _static_stored.get(key)
-    if hit is None or hit[0] is not setup or hit[1] is not spec:
+def _plan_static(setup: Setup, base: dict, seq_len: int, output_len: int, spec: Any) -> list:
+    """The :data:`_plan_statics` entry of the plan (layout ``setup``, lengths, speculation ``spec``) whose base is
+    ``base``: its static batch fields by their stored names (:data:`.results.LOADED_STATIC`), :func:`_static`'s at the
+    plan's batch_size with the speculative ones of ``spec`` (:func:`_drafted`; their defaults without it). No rate
+    moves them: made once per plan, so a sweep over rates or a banded solve, which reads them on every call, pays for
+    them once. Read-only."""
+    entry = _plan_statics.get(id(base))
+    if entry is None or entry[0] is not base:
+        batch = base["batch_size"]
         g = dict(_static(setup, batch, seq_len, output_len, 1))
         if spec is not None:
             _drafted(setup, spec, g, batch, seq_len, output_len)
         defaults = built.defaults
         fields = {stored: g[name] if name in g else defaults[stored] for name, stored in _STATIC_NAMES}
-        hit = _static_stored.put(key, (setup, spec, fields))
+        entry = _plan_statics.put(id(base), [base, fields, None])
+    return entry
+
+
+def _static_later(setup: Setup, f: dict, base: dict, seq_len: int, output_len: int, spec: Any) -> dict:
+    """The static batch fields of a loaded answer's fields ``f`` over its plan's ``base`` by their stored names
+    (:func:`_plan_static`), each replaced by ``f``'s where it has one (as the answer's fields are stored over them:
+    ``feasible`` where the KV cache holds no request)."""
+    fields = _plan_static(setup, base, seq_len, output_len, spec)[1]
     if _STATIC_ARGS.isdisjoint(f):
-        return hit[2]  # (read-only: :func:`.results.answered` copies it)
-    return {**hit[2], **{stored: f[name] for name, stored in _STATIC_NAMES if name in f}}
-
-
-#: a plan's base with its static batch fields (:func:`_with_static`) by the base's identity (the entry keeps it alive)
-_full_bases = Memo()
+        return fields  # (read-only: :func:`.results.answered` copies it)
+    return {**fields, **{stored: f[name] for name, stored in _STATIC_NAMES if name in f}}
 
 
 def _with_static(setup: Setup, base: dict, seq_len: int, output_len: int, spec: Any) -> dict:
-    """The plan's ``base`` (stored names) with the static batch fields stored in it (:func:`_static_later`), made once
+    """The plan's ``base`` (stored names) with its static batch fields stored in it (:func:`_plan_static`), made once
     per plan: what a banded call's nominal starts from, where it would otherwise answer them on its first read of one
     (a dict of ~50 fields copied and stored into each nominal's)."""
-    hit = _full_bases.get(id(base))
-    if hit is None or hit[0] is not base:
-        static = _static_later(setup, {}, base["batch_size"], seq_len, output_len, spec)
-        hit = _full_bases.put(id(base), (base, {**base, **static}))
-    return hit[1]
+    entry = _plan_static(setup, base, seq_len, output_len, spec)
+    if entry[2] is None:
+        entry[2] = {**base, **entry[1]}
+    return entry[2]
 
 
 #: solve()'s arguments but ``self`` and the arrival rate: what a loaded answer's layout and plan read
