@@ -290,8 +290,12 @@ class ServingModel(Solver):
                 defaults ``efficiency.POWER_*`` 0.18 / 0.52 / 0.46, a least-squares fit to measured board draws,
                 banded over their standard errors, ``mlsysim_uncertainty.ranges``).
         """
-        model, hardware = V.named("model", model, "models"), V.named("hardware", hardware, "hardware")
-        spec_draft = V.named("spec_draft", spec_draft, "models")
+        if isinstance(model, str):  # a catalog name (tested here: V.named's call costs every solve ~1.4 k)
+            model = V.named("model", model, "models")
+        if isinstance(hardware, str):
+            hardware = V.named("hardware", hardware, "hardware")
+        if isinstance(spec_draft, str):
+            spec_draft = V.named("spec_draft", spec_draft, "models")
         fabric = resolve_fabric(fabric)
         if disagg is not None:
             return _module(".disagg").solve(locals())
