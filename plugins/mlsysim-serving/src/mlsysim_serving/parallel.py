@@ -54,6 +54,8 @@ from mlsysim_physics.equations import dispatch_copies
 #: post reports EPLB speedups of 1.49x (prefill) and 2.54x (decode) at larger scale without any
 #: rebalancing, so 1.18 is a balanced deployment's figure, not a worst case.
 EXPERT_IMBALANCE = 59_337 / 50_302
+#: its figure in the notes, formatted once (a float's formatting costs a layout ~2 k instructions)
+_IMBALANCE_TEXT = f"{EXPERT_IMBALANCE:.3g}"
 
 
 # (no __weakref__ slot: nothing refers to a Layout weakly; with one, :class:`_Filling`'s object layout would not match)
@@ -189,7 +191,7 @@ def check(
         imbalance = EXPERT_IMBALANCE if a2a else 1.0
         if a2a:
             notes.append(
-                f"expert imbalance: busiest of {e} expert ranks at {imbalance:.3g}x the mean load (EXPERT_IMBALANCE, "
+                f"expert imbalance: busiest of {e} expert ranks at {_IMBALANCE_TEXT}x the mean load (EXPERT_IMBALANCE, "
                 "SGLang large-scale EP blog 2025, default vs perfect EPLB)"
             )
     else:
@@ -222,7 +224,8 @@ def check(
     # prefill dispatches with DeepEP's normal kernels (NVLink-to-RDMA forwarding, node-limited routing),
     # decode with its low-latency kernels, each copy straight to its expert (DeepEP README)
     node_limit = shape.model.routing_node_limit if local < w else None
-    prefill_copies = dispatch_copies(k, w, local, node_limit)
+    # (without a node limit a prefill dispatch sends the decode's copies)
+    prefill_copies = (up_copies, out_copies) if node_limit is None else dispatch_copies(k, w, local, node_limit)
     if a2a and node_limit is not None:
         notes.append(
             f"node-limited routing in prefill: each token's {k:g} experts in at most {node_limit} of the {w / local:g} "
