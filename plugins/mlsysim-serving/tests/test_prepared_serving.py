@@ -44,6 +44,7 @@ def _forget() -> None:
     SU.prepared._memo.clear()
     UL._mixes._memo.clear()
     UL._last_mix[0] = ((object(),), None)
+    UL._last_mix_without_slos[0] = ((object(),), None)
     UL._costs.clear()
     UL._replicas.clear()
     SV._statics.clear()
@@ -286,6 +287,23 @@ def test_the_last_traffic_mix_answers_only_the_same_objects():
     assert UL.mix(dict(a, arrival_cv=float("1.0"))) == first  # an equal value, another object: checked anew
     with pytest.raises(InvalidInputError, match="arrival_cv"):
         UL.mix(dict(a, arrival_cv=-1.0))
+
+
+def test_the_last_mix_without_slos_answers_only_the_same_objects():
+    """under_load.mix(slos=False) (a disaggregated layout's mix): the SLOs of the arguments are not read (an SLO that
+    would be refused is not checked), the last such mix is answered again for the same objects of the other values,
+    and it is the mix the same values give with no SLOs (the memo of every mix's entry)."""
+    _forget()
+    a = dict(UL.MIX_DEFAULTS, slo_ttft=-1.0, slo_itl="nonsense")
+    first = UL.mix(a, slos=False)
+    assert first["slo_ttft"] is None and first["slo_itl"] is None
+    assert UL.mix(a, slos=False) is first and UL.mix(dict(UL.MIX_DEFAULTS)) is first
+    other = dict(a, max_num_seqs=128)
+    assert UL.mix(other, slos=False)["max_num_seqs"] == 128 and UL.mix(a, slos=False) is first
+    with pytest.raises(InvalidInputError, match="length_cv"):
+        UL.mix(dict(a, length_cv=-1.0), slos=False)
+    samples = dict(a, length_samples=[(100, 10), (200, 20)])  # (a list: checked each call, not kept)
+    assert UL.mix(samples, slos=False) is not UL.mix(samples, slos=False)
 
 
 @pytest.mark.parametrize("given", [False, True])

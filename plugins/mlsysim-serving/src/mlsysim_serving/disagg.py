@@ -190,8 +190,9 @@ class _Replica:
 
 
 def _traffic(traffic: dict, output_len: int) -> dict:
-    """The traffic of solve()'s arguments ``traffic`` checked for a disaggregated layout (rate and mix: each error names
-    its argument): :func:`.under_load.check`'s mix without SLOs (:func:`.under_load.with_slos` checks each call's)."""
+    """The traffic of solve()'s arguments ``traffic`` checked for a disaggregated layout (each error names its
+    argument): :func:`.under_load.mix` without SLOs (:func:`.under_load.with_slos` checks each call's); the
+    arrival rate given, its value checked by :func:`solve` on every call."""
     if traffic.get("arrival_rate") is None:
         raise InvalidInputError("arrival_rate", None, "a rate > 0 (requests/s) with disagg: pools are sized against it")
     if traffic.get("concurrency") is not None:
@@ -204,7 +205,7 @@ def _traffic(traffic: dict, output_len: int) -> dict:
         raise InvalidInputError(
             "output_len", output_len, "an integer >= 2 with disagg (the decode pool emits tokens 2..)"
         )
-    return UL.check(traffic, output_len, slos=False)
+    return UL.mix(traffic, slos=False)  # (the rate is checked by solve(), which reads it: :func:`.under_load.offered`)
 
 
 #: solve()'s engine arguments a disaggregated layout hands to each pool (``common``: their values, a tuple in this
@@ -376,6 +377,8 @@ def _new_layout(a: dict) -> _Layout:
 
 #: solve()'s arguments a disaggregated layout sets itself, with the value they must have
 _POOLS_SET = (("tp_size", 1), ("batch_size", 1), ("beam_width", 1), ("pp_size", 1), ("ep_size", 1), ("dp_attention", 1))
+#: their values in solve()'s arguments and the values they must have, as tuples
+_pools_set, _POOLS_VALUES = itemgetter(*(name for name, _ in _POOLS_SET)), tuple(value for _, value in _POOLS_SET)
 
 
 def _checked(a: dict) -> tuple:
@@ -400,9 +403,11 @@ def _checked(a: dict) -> tuple:
     layout = parse_disagg(a["disagg"])  # the layout text's own mistakes first: without a fabric they were hidden
     if a["fabric"] is None:
         raise InvalidInputError("fabric", None, "a catalog fabric (e.g. InfiniBand_NDR), NVLink or PCIe")
-    for name, value in _POOLS_SET:
-        if a[name] != value:
-            raise InvalidInputError(name, a[name], "1 with disagg (the pools give their tp; traffic sets the batch)")
+    if _pools_set(a) != _POOLS_VALUES:  # (one C comparison; the first that differs is named)
+        for name, value in _POOLS_SET:
+            if a[name] != value:
+                why = "1 with disagg (the pools give their tp; traffic sets the batch)"
+                raise InvalidInputError(name, a[name], why)
     if a["redundant_experts"] != 0:
         raise InvalidInputError(
             "redundant_experts",
