@@ -7,6 +7,7 @@ import contextlib
 from unittest import mock
 
 import numpy as np
+import pytest
 from mlsysim_serving import ops
 from mlsysim_serving import traffic as TR
 
@@ -174,3 +175,18 @@ class Timed:
 
     def __getattr__(self, name):
         return getattr(self.cost, name)
+
+
+def steady_matches_timed(cost, load, lam: float, M: float, rel: float) -> float:
+    """Check that ``_mix``'s Poisson sum and ``batch_slope`` (dT/dB) on ``cost``'s pieces equal them on the same
+    steps timed one by one (:class:`Timed`) at the timed path's steady state for rate ``lam``, to ``rel`` (the slope
+    to 10 ``rel``); answers that steady step time T."""
+    timed = Timed(cost)
+    T = TR.steady(ops.SCALAR, timed, load, lam, M)[0]
+    B, m = 1.0 + lam * load.D1 * T, lam * T
+    fast, slow = TR._mix(ops.SCALAR, cost, load, B, m, M), TR._mix(ops.SCALAR, timed, load, B, m, M)
+    for a, b in zip(fast, slow):
+        assert a == pytest.approx(b, rel=rel)
+    slope = TR.batch_slope(ops.SCALAR, cost, load, B, m, fast[1], M)
+    assert slope == pytest.approx(TR.batch_slope(ops.SCALAR, timed, load, B, m, fast[1], M), rel=10 * rel)
+    return T

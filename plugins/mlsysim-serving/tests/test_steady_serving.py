@@ -20,7 +20,7 @@ from mlsysim_serving.setup import prepare
 from mlsysim_serving.speculative import Speculation
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LIBM_ARRAY, LLAMA8, LLAMA70, MIXTRAL, Timed, libm_arrays  # noqa: E402
+from fixtures_serving import H100, LIBM_ARRAY, LLAMA8, LLAMA70, MIXTRAL, Timed, libm_arrays, steady_matches_timed  # noqa: E402
 
 M = 8192.0
 
@@ -91,15 +91,9 @@ def test_step_line_is_the_step_time_on_both_sides_of_the_roofline(model, tp):
 def test_affine_pieces_answer_as_the_step_cost_does(model, tp, seq_len, cv):
     # _mix's Poisson sum and dT/dB on the line pieces equal them on cycle_step's step times, and so does steady's T
     cost, eng = _engine(model, tp, seq_len, 300, cv)
-    load, general = eng.load, Timed(cost)
+    load = eng.load
     for lam in (0.1 * eng.saturation, 0.8 * eng.saturation):
-        T = TR.steady(SCALAR, general, load, lam, M)[0]
-        B, m = 1.0 + lam * load.D1 * T, lam * T
-        for a, b in zip(TR._mix(SCALAR, cost, load, B, m, M), TR._mix(SCALAR, general, load, B, m, M)):
-            assert a == pytest.approx(b, rel=1e-13)
-        f = TR._mix(SCALAR, cost, load, B, m, M)[1]
-        slope = TR.batch_slope(SCALAR, cost, load, B, m, f, M)
-        assert slope == pytest.approx(TR.batch_slope(SCALAR, general, load, B, m, f, M), rel=1e-12)
+        T = steady_matches_timed(cost, load, lam, M, rel=1e-13)
         assert TR.steady(SCALAR, cost, load, lam, M)[0] == pytest.approx(T, rel=1e-12)
 
 

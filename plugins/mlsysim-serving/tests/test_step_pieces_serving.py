@@ -22,7 +22,7 @@ from mlsysim_serving.speculative import Speculation
 import mlsysim
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LLAMA70, MIXTRAL, Timed  # noqa: E402
+from fixtures_serving import H100, LLAMA70, MIXTRAL, Timed, steady_matches_timed  # noqa: E402
 
 M = 8192.0
 IB = mlsysim.Systems.Fabrics.InfiniBand_NDR
@@ -130,13 +130,7 @@ def test_the_kernel_on_pieces_answers_as_on_step_times(name):
     lam_max = TR.capacity(cost, load, M, 256.0)[0]
     assert lam_max == pytest.approx(TR.capacity(timed, load, M, 256.0)[0], rel=1e-12)
     for lam in (0.1 * lam_max, 0.8 * lam_max):
-        T = TR.steady(SCALAR, timed, load, lam, M)[0]
-        B, m = 1.0 + lam * load.D1 * T, lam * T
-        for a, b in zip(TR._mix(SCALAR, cost, load, B, m, M), TR._mix(SCALAR, timed, load, B, m, M)):
-            assert a == pytest.approx(b, rel=1e-12)
-        f = TR._mix(SCALAR, cost, load, B, m, M)[1]
-        slope = TR.batch_slope(SCALAR, cost, load, B, m, f, M)
-        assert slope == pytest.approx(TR.batch_slope(SCALAR, timed, load, B, m, f, M), rel=1e-11)
+        steady_matches_timed(cost, load, lam, M, rel=1e-12)
         out, ref = (TR.analytic(c, load, lam, M, 256.0, 1.0, lam_max) for c in (cost, timed))
         for k, v in ref.items():  # (the secant's last slope: a chord over a step of ~1e-8 T, rounding over that)
             assert out[k] == pytest.approx(v, rel=1e-6 if k == "slope" else 1e-10), k
