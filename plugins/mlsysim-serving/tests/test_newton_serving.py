@@ -18,8 +18,10 @@ from mlsysim_serving import under_load as UL
 from mlsysim_serving.ops import SCALAR
 from mlsysim_serving.setup import prepare
 
+import mlsysim
+
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LIBM_ARRAY, LLAMA8, LLAMA70  # noqa: E402
+from fixtures_serving import H100, LIBM_ARRAY, LLAMA8, LLAMA70, MIXTRAL, Timed  # noqa: E402
 
 M = 8192.0
 
@@ -210,3 +212,50 @@ def test_a_caller_s_start_at_the_fixed_point_answers_in_one_evaluation():
     with _counted("_mix") as seen:
         again = TR.steady(SCALAR, cost, load, lam, M, (T, slope))
     assert len(seen) == 1 and again[0] == pytest.approx(T, rel=1e-12)
+
+
+@functools.cache
+def _moe_cost(pp, ep):
+    """Mixtral's step cost over tp 2 x pp (stages: a one-token step fills fewer than pp) or tp 2 x dp 2 x ep 4 over
+    InfiniBand (the all-to-all)."""
+    dp = 2 if ep > 1 else 1
+    setup = prepare(
+        MIXTRAL, H100, "bf16", 2, None, 0.6, 0.87, 2 if ep > 1 else None, False, 0.9, pp_size=pp, ep_size=ep,
+        dp_attention=dp, fabric=mlsysim.Systems.Fabrics.InfiniBand_NDR,
+    )  # fmt: skip
+    return UL.costs(setup)
+
+
+@pytest.mark.parametrize("kind", ["moe pp2", "moe a2a", "timed"])
+@pytest.mark.parametrize("S", [300.0, 2000.0, 12000.0])
+def test_mean_value_root_without_decode_steps_is_the_affine_model_s_root(kind, S):
+    # D1 = 0: B = 1 whatever T, so the model t0 + lam*T*P1/q*(t_q - t0) is affine in T and its fixed point
+    # t0/(1 - lam*P1/q*(t_q - t0)), the slope of g(T) = model(T) - T lam*P1/q*(t_q - t0) - 1: the steps timed here one
+    # by one (decode_step, cycle_step), on a pipeline's step below its stages, an all-to-all's pieces or the
+    # general path (Timed); a prompt longer than the budget in chunks of q = M - 1
+    cost = {"moe pp2": lambda: _moe_cost(2, 1), "moe a2a": lambda: _moe_cost(1, 4), "timed": lambda: Timed(_cost(1))}
+    cost = cost[kind]()
+    load = _prefill_load(S, 0.5, 0.0)
+    q = min(load.P1, M - 1.0)
+    t0 = TR.decode_step(cost, load, 1.0, load.ctx)
+    tq = TR.cycle_step(cost, load, 1.0, load.ctx, q, load.pos)
+    lam = 0.5 * min(TR.capacity(cost, load, M, 256.0)[0], q / (load.P1 * (tq - t0)))  # (the model's root: k < 1)
+    k = lam * load.P1 / q * (tq - t0)
+    T, slope = TR._mean_value_root(SCALAR, cost, load, lam, M)
+    assert T == pytest.approx(t0 / (1.0 - k), rel=1e-13) and slope == pytest.approx(k - 1.0, rel=1e-13)
+    assert t0 + k * T == pytest.approx(T, rel=1e-13)  # a fixed point of the model
+
+
+def test_a_load_keeps_its_idle_step_for_the_last_cost_and_batch():
+    # Load.idle_step: decode_step at q = 0 (what a prefill pool's pipeline step below its stages asks at each of its
+    # evaluations), timed once for the same cost and B, again for another B or cost
+    cost, other = _moe_cost(2, 1), _moe_cost(1, 4)
+    load = _prefill_load(2000.0, 0.5, 0.0)
+    with _counted("decode_step") as seen:
+        first = [load.idle_step(cost, 1.0) for _ in range(3)]
+        assert len(seen) == 1 and first == [TR.decode_step(cost, load, 1.0, load.ctx)] * 3
+        seen.clear()
+        assert load.idle_step(cost, 3.0) == TR.decode_step(cost, load, 3.0, load.ctx)
+        assert load.idle_step(other, 3.0) == TR.decode_step(other, load, 3.0, load.ctx)
+        assert load.idle_step(other, 3.0) == TR.decode_step(other, load, 3.0, load.ctx)
+        assert len(seen) == 5  # (the three timed here, two by idle_step)

@@ -426,6 +426,7 @@ class Load:
         self._output_q: dict = {}
         self._lines: tuple = (None,)  # :meth:`_unit` of the step cost last asked
         self._pieces: tuple = (None,)  # :meth:`_unit_pieces` of the step cost last asked
+        self._idle: tuple = (None, None, None)  # :meth:`idle_step`'s (cost, B, step) last asked
         self._excess = dist.excess if isinstance(dist, SampledLengths) else None  # the named one's on first use
 
     def unit_lines(self, cost):
@@ -447,6 +448,18 @@ class Load:
         c0, c1, m0, m1, r0, r1 = lines[0]
         dc, dm, dr = growth
         return c0 + B * dc, c1, m0 + B * dm, m1, r0 + B * dr, r1
+
+    def idle_step(self, cost, B):
+        """:func:`decode_step` of B decoding sequences and no prefill tokens (a float B), kept for the last cost and B
+        asked: below a pipeline's stages (B*w < pp) :meth:`pieces_at` does not hold at q = 0, and a pool whose
+        requests decode nothing (D1 = 0: B = 1 whatever the rate) asks the same step at every evaluation of its mean
+        step and its start (:func:`_mix`, :func:`_mean_value_root`, :func:`_spread`)."""
+        entry = self._idle
+        if entry[0] is cost and entry[1] == B:
+            return entry[2]
+        t = decode_step(cost, self, B, self.ctx)
+        self._idle = (cost, B, t)
+        return t
 
     def pieces_at(self, cost, B):
         """:func:`cycle_step` of one step of this load's requests at decode batch B (a float) under ``cost`` where it
@@ -639,7 +652,7 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, rtol=None):
             elif draft is not None:
                 d0, d1, n0, n1, _ = draft
         if pieces is None or low > 0.0:
-            t_dec = decode_step(cost, load, B, ctx, 0.0, pos)
+            t_dec = load.idle_step(cost, B) if one_rate else decode_step(cost, load, B, ctx, 0.0, pos)
         else:
             t_dec = on_pieces(pieces, 0.0)
     else:  # the step affine in its prefill tokens q on each side of the roofline (:meth:`StepCost.line`)
@@ -1205,9 +1218,10 @@ def _spread(xp, cost, load, lam, M, T, slope):
             d2 = cycle_step(cost, load, B, load.ctx, q2, load.pos) - 2.0 * cycle_step(
                 cost, load, B, load.ctx, P1, load.pos
             )
-        d2 = d2 + (
-            on_pieces(pieces, 0.0) if pieces is not None and pieces[8] <= 0.0 else decode_step(cost, load, B, load.ctx)
-        )
+        if pieces is not None and pieces[8] <= 0.0:
+            d2 = d2 + on_pieces(pieces, 0.0)
+        else:
+            d2 = d2 + (load.idle_step(cost, B) if one_rate else decode_step(cost, load, B, load.ctx))
     else:  # on affine pieces the rest of the step, r0 + r1*q, has a second difference only where q2 < 2*P1
         c0, c1, m0, m1, _, r1 = line
         if one_rate:  # the max inline (ops.SCALAR's)
@@ -1242,26 +1256,38 @@ def _mean_value_root(xp, cost, load, lam, M):
     root = _model_root(xp, cost, load, lam, M)
     if root is not None:
         return root
-    bound = load.bound_lines(cost) if cost.expert_bytes != 0.0 and cost.pp == 1.0 else None
-    start = None if bound is None else _model_root(xp, cost, load, lam, M, bound)
     P1 = load.P1
     one_rate = xp is SCALAR
 
-    def model(T):
-        B = 1.0 + lam * load.D1 * T
-        q = xp.max(xp.min(P1, budget(xp, load, B, M)), 1.0)
+    def steps(B):  # (t0, tq, q): the steps at B with no prefill and with a chunk of q = min(P1, room) tokens (>= 1)
+        room = budget(xp, load, B, M)
+        if one_rate:  # the min and max inline (ops.SCALAR's, without their calls)
+            q = P1 if P1 <= room or P1 != P1 else room
+            q = q if q >= 1.0 or q != q else 1.0
+        else:
+            q = xp.max(xp.min(P1, room), 1.0)
         line = load.line_at(cost, B)
         if line is not None:
-            t0, tq = on_line(xp, line, 0.0), on_line(xp, line, q)
-        elif (pieces := load.pieces_at(cost, B) if one_rate else None) is not None and pieces[8] <= 0.0:
-            t0, tq = on_pieces(pieces, 0.0), on_pieces(pieces, q)
-        else:  # (pieces where they hold at q: a pipeline's step of fewer tokens than stages at q = 0)
-            t0 = decode_step(cost, load, B, load.ctx)
-            tq = (
-                on_pieces(pieces, q)
-                if pieces is not None and q >= pieces[8]
-                else cycle_step(cost, load, B, load.ctx, q, load.pos)
-            )
+            return on_line(xp, line, 0.0), on_line(xp, line, q), q
+        pieces = load.pieces_at(cost, B) if one_rate else None
+        if pieces is not None and pieces[8] <= 0.0:
+            return on_pieces(pieces, 0.0), on_pieces(pieces, q), q
+        # (pieces where they hold at q: a pipeline's step of fewer tokens than stages at q = 0)
+        t0 = load.idle_step(cost, B) if one_rate else decode_step(cost, load, B, load.ctx)
+        if pieces is not None and q >= pieces[8]:
+            return t0, on_pieces(pieces, q), q
+        return t0, cycle_step(cost, load, B, load.ctx, q, load.pos), q
+
+    if one_rate and load.D1 == 0.0:  # requests decode nothing: B = 1 whatever T, the model affine in T, its root
+        t0, tq, q = steps(1.0)
+        slope = lam * P1 / q * (tq - t0) - 1.0  # g'(T), g(T) = t0 + (slope + 1)*T - T
+        if slope < 0.0:
+            return t0 / -slope, slope
+    bound = load.bound_lines(cost) if cost.expert_bytes != 0.0 and cost.pp == 1.0 else None
+    start = None if bound is None else _model_root(xp, cost, load, lam, M, bound)
+
+    def model(T):
+        t0, tq, q = steps(1.0 + lam * load.D1 * T)
         return (t0 + lam * T * P1 / q * (tq - t0),)
 
     start = (0.0 * lam * load.S, -1.0) if start is None else start  # from T = 0, shaped as lam
