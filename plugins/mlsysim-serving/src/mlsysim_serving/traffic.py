@@ -421,9 +421,14 @@ class Load:
         self.P1_nz = xp.max(self.P1, 1e-300)  # P1 as a divisor (no prefill: 1e-300)
         self.pos = self.P2 / self.P1_nz  # mean causal attention work per prefill token
         # pct -> length quantile over the mean of the prompts / the outputs (:meth:`_unit_quantile`): one dict lookup
-        # a percentile on a kept answer (a solve asks 6)
-        self._prompt_q: dict = {}
-        self._output_q: dict = {}
+        # a percentile (a solve asks 6); a sample's own, a named distribution's at one cv shared by its loads
+        # (:func:`_named_quantiles`; prompts and outputs have the same cv), else found on first use (a cv array)
+        if isinstance(dist, SampledLengths):
+            self._prompt_q, self._output_q = dist.q_p, dist.q_o
+        elif cv.__class__ is float:
+            self._prompt_q = self._output_q = _named_quantiles(dist, cv)
+        else:
+            self._prompt_q, self._output_q = {}, {}
         self._lines: tuple = (None,)  # :meth:`_unit` of the step cost last asked
         self._pieces: tuple = (None,)  # :meth:`_unit_pieces` of the step cost last asked
         self._idle: tuple = (None, None, None)  # :meth:`idle_step`'s (cost, B, step) last asked
@@ -607,6 +612,13 @@ def _unit_quantile(dist, cv, pct):
 @functools.lru_cache(maxsize=256)
 def _unit_quantiles(dist, cv, pct):
     return length_quantile(1.0, cv, dist, Z[pct])
+
+
+@functools.lru_cache(maxsize=256)
+def _named_quantiles(dist, cv):
+    """pct -> :func:`_unit_quantiles` of the named distribution ``dist`` at ``cv`` for every percentile of :data:`Z`
+    (a :class:`Load`'s prompt and output quantiles: a new load's reads are dict lookups)."""
+    return {pct: _unit_quantiles(dist, cv, pct) for pct in Z}
 
 
 def ops_for(load, *values) -> Ops:
