@@ -418,3 +418,26 @@ def test_the_aggregated_comparison_is_made_on_the_first_read_of_one_of_its_field
     # other read only its comparison: the pools' served-rate power (its other later group) waits for a read of its own
     assert "_later" in vars(other) and other.loaded_energy_per_token is not None
     assert all("_later" not in vars(x) for x in (r, other, fresh))
+
+
+def test_a_prefill_pool_times_no_token_gap(monkeypatch):
+    """A prefill replica's requests have one output token: its engine times no token gap (one_decode None: nothing
+    reads it), where the decode pool's is the unloaded ITL; the engine memo keeps it apart from the engine of the same
+    layout and lengths that times one (:func:`.under_load.replica`'s default), which is otherwise the same."""
+    from mlsysim_serving import under_load as UL
+
+    calls = []
+    replica = UL.replica
+
+    def recorded(*args):
+        calls.append(args)
+        return replica(*args)
+
+    monkeypatch.setattr(UL, "replica", recorded)
+    r = _solve(efficiency=0.6 + 7e-15)
+    pre, dec = calls  # (setup, seq_len, output_len, mix, spec, known, gaps)
+    e_p, e_d = replica(*pre)[2], replica(*dec)[2]
+    assert pre[2] == 1 and pre[6] is False and e_p.one_decode is None
+    assert dec[6] is True and r.si("itl") == e_d.one_decode > 0
+    timed = replica(*pre[:4])[2]
+    assert timed is not e_p and timed.one_decode > 0 and timed[1:5] == e_p[1:5]

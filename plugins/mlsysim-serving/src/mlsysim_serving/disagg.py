@@ -159,7 +159,8 @@ class _Replica:
         """:func:`.under_load.engine` of this replica, set up once (with its :class:`_Plan`) for every rate tried
         (:class:`InfeasibleError` if the KV cache holds no request)."""
         if self._engine is None and self.spec is None:
-            self._engine = UL.replica(self.setup, self.S, self.O, self.c, None, (self.cost, self.kv_tokens))[2]
+            known = (self.cost, self.kv_tokens)  # (a prefill replica's token gap: none, nothing reads it)
+            self._engine = UL.replica(self.setup, self.S, self.O, self.c, None, known, self.O > 1)[2]
         elif self._engine is None:
             hw = self.pool.hardware
             self._engine = UL.engine(self.shape, hw, self.cost, self.kv_tokens, self.S, self.O, self.c, self.spec)
@@ -316,21 +317,28 @@ class _Plan:
         f["seq_len"] = seq_len
         f["output_len"] = output_len
         f["model"] = shape.name
-        #: the notes: the pools' setups', the KV link's, speculation's, the aggregated comparison's, then ``last``
-        self.setup_notes = pre.setup.notes + dec.setup.notes + ((link.note,) if link.note else ())
+        self._link_note = link.note
+
+    def notes(self, compared: tuple[str, ...]) -> tuple[str, ...]:
+        """The result's notes, made where they are read (a field of :data:`.disagg_result.COMPARISON`): the pools'
+        setups', the KV link's, speculation's, the aggregated comparison's (``compared``), each once, then the engine's
+        calibrated request overhead left out."""
+        pre, dec = self.pre.setup, self.dec.setup
+        notes = pre.notes + dec.notes + ((self._link_note,) if self._link_note else ())
         if self.spec is not None:
-            self.setup_notes += (
+            notes += (
                 f"speculative decoding on the decode pool and the aggregated layouts: heads/MTP/n-gram at "
                 f"{self.spec.share:g} of a decode step per drafted token, k={self.spec.k}, "
                 f"{self.spec.tokens:.3g} tokens kept per step",
             )
-        calibrated = max(pre.setup.request_overhead, dec.setup.request_overhead)  # from an engine's calibration
-        self.last: tuple[str, ...] = ()
+        calibrated = max(pre.request_overhead, dec.request_overhead)  # from an engine's calibration
+        last: tuple[str, ...] = ()
         if calibrated:
-            self.last = (
+            last = (
                 f"request_overhead {calibrated * 1e3:.4g} ms (the engine's calibration) not applied: the request "
                 "path of disaggregated pools is not modelled",
             )
+        return tuple(dict.fromkeys(notes + compared)) + last
 
     @property
     def agg(self) -> _Aggregated:
@@ -536,7 +544,7 @@ class _Call:
                 "_aggregated_goodput_per_gpu": goodput,
                 "aggregated_layout": layout,
                 "disagg_gain": self.balanced / goodput if goodput else None,
-                "notes": tuple(dict.fromkeys(p.setup_notes + notes)) + p.last,
+                "notes": p.notes(notes),
             }
         return self._aggregated
 

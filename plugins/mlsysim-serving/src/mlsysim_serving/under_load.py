@@ -449,7 +449,13 @@ _replicas = Memo()
 
 
 def replica(
-    setup: Setup, seq_len: int, output_len: int, c: dict, spec: tuple | None = None, known: tuple | None = None
+    setup: Setup,
+    seq_len: int,
+    output_len: int,
+    c: dict,
+    spec: tuple | None = None,
+    known: tuple | None = None,
+    gaps: bool = True,
 ) -> tuple:
     """(step cost, KV tokens, :class:`Engine`) of the layout ``setup`` serving the checked mix ``c`` (its
     arrival rate not read), with speculative decoding ``spec`` (:func:`.speculative.check`'s output: the
@@ -457,9 +463,9 @@ def replica(
     identity (the entry keeps them alive, so an id is not reused) and the values the engine reads, unless
     ``length_samples`` are given; a call that raises (:class:`InfeasibleError`: the KV cache holds no
     request) caches nothing. ``known``: (step cost, KV tokens) of ``setup`` without speculation, where the caller
-    has them."""
+    has them; ``gaps`` False: an engine whose token gap nothing reads (:func:`engine`'s)."""
     drafted = None if spec is None else (id(spec[0]), *spec[1:])
-    key = (id(setup), seq_len, output_len, drafted, _engine_values(c))
+    key = (id(setup), seq_len, output_len, drafted, _engine_values(c), gaps)
     hit = _replicas.get(key) if c["length_samples"] is None else None
     if hit is None:
         plan, draft_weights, draft_kv = None, 0.0, 0.0
@@ -472,7 +478,7 @@ def replica(
         else:
             cost = costs(setup)
             kv = kv_capacity_tokens(setup, c["max_num_batched_tokens"], c["max_num_seqs"], draft_weights, draft_kv)
-        hit = (setup, spec, cost, kv, engine(setup.shape, setup.hardware, cost, kv, seq_len, output_len, c, plan))
+        hit = (setup, spec, cost, kv, engine(setup.shape, setup.hardware, cost, kv, seq_len, output_len, c, plan, gaps))
         if c["length_samples"] is not None:
             return hit[2:]
         _replicas.put(key, hit)
@@ -529,7 +535,7 @@ class Engine(NamedTuple):
     saturation: float  #: arrival rate (requests/s) where the engine saturates
     limit: str  #: what binds at saturation
     one_prefill: float  #: one unloaded prefill of the mean prompt (s)
-    one_decode: float  #: one unloaded token gap at context S + 1 (s)
+    one_decode: float | None  #: one unloaded token gap at context S + 1 (s; None where nothing reads it)
     #: rates searched on this engine (:func:`max_rate`, the closed loop's) and the trial rates its searches solved
     #: (:func:`trial`), by what they depend on besides it: a memoized engine (:func:`replica`) answers a search once
     rates: Memo
@@ -553,12 +559,21 @@ def batch_limit(kv_tokens: float, load: TR.Load, c: dict) -> float:
 
 
 def engine(
-    shape, hardware, cost: TR.StepCost, kv_tokens: float, seq_len: int, output_len: int, c: dict, spec=None
+    shape,
+    hardware,
+    cost: TR.StepCost,
+    kv_tokens: float,
+    seq_len: int,
+    output_len: int,
+    c: dict,
+    spec=None,
+    gaps: bool = True,
 ) -> Engine:
     """The :class:`Engine` of a replica serving the traffic ``c`` (checked): the work per request
     (:class:`.traffic.Load`), the decode batch max_num_seqs and the KV cache allow
     (B_max = min(max_num_seqs, floor(KV tokens / (S + O)))), the rate where it saturates
-    (:func:`.traffic.capacity`) and one unloaded prefill and decode step; :class:`InfeasibleError` if the
+    (:func:`.traffic.capacity`) and one unloaded prefill and decode step (``gaps`` False: no decode step, where
+    nothing reads a token gap: a disaggregated prefill pool's one output token); :class:`InfeasibleError` if the
     KV cache holds no request."""
     max_seqs = c["max_num_seqs"]
     S, O = float(seq_len), float(output_len)
@@ -575,7 +590,7 @@ def engine(
     bound = kv_tokens / load.reserve < max_seqs
     limit_name = "prefill compute (token budget)" if limit == 1 else "KV capacity" if bound else "max_num_seqs"
     one_prefill = float(cost.prefill(load.P1, c["prefix_cache_hit"] * S))
-    one_decode = float(TR.decode_step(cost, load, 1.0, S + 1.0)) * load.gap
+    one_decode = float(TR.decode_step(cost, load, 1.0, S + 1.0)) * load.gap if gaps else None
     return Engine(load, B_max, float(lam_max), limit_name, one_prefill, one_decode, Memo(RATES_KEPT))
 
 
@@ -731,10 +746,9 @@ def fixed_fields(c: dict, eng: Engine, t_req: float) -> dict:
 def _check_slos(c: dict, eng: Engine, seq_len: int, t_req: float) -> None:
     """Each SLO of ``c`` given at least what one request takes alone on the engine ``eng``: one unloaded prefill
     (+ the request path t_req) for slo_ttft, one unloaded decode step for slo_itl."""
-    for name, slo, floor in (
-        ("slo_ttft", c["slo_ttft"], eng.one_prefill + t_req),
-        ("slo_itl", c["slo_itl"], eng.one_decode),
-    ):
+    itl0 = eng.one_decode
+    assert itl0 is not None  # (a solve's engine times its token gap: :func:`engine` with gaps)
+    for name, slo, floor in (("slo_ttft", c["slo_ttft"], eng.one_prefill + t_req), ("slo_itl", c["slo_itl"], itl0)):
         if slo is not None and slo < floor:
             label, what = (
                 ("TTFT", f"one unloaded {eng.load.P1:,.0f}-token prefill" + (" + the request path" if t_req else ""))
