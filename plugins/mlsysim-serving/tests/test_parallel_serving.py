@@ -244,6 +244,21 @@ def test_traffic_step_cost_dispatches_a_lone_prefill_node_limited():
     assert cost.a2a == pytest.approx((fixed, decode), rel=1e-12)
 
 
+def test_traffic_step_cost_without_a_node_limit_dispatches_a_prefill_as_a_decode():
+    # the same dp32/ep32 over IB without a node limit: a lone prefill sends the decode's copies, 8 x 7/32 = 1.75 over
+    # NVLink and 8 x 24/32 = 6 over IB, each straight to its expert: one all-to-all line, kernels.all_to_all's at 0
+    # and 1 tokens; the stage hops of pp 2 over IB likewise (one boundary, IB's 5 us + d*b_act per token)
+    setup = prepare(MLA, H100, "fp8", 1, None, None, None, None, False, None, dp_attention=32, ep_size=32, fabric=IB)
+    cost = UL.step_cost(setup)
+    moved = 7168 * 2 / 32 * EXPERT_IMBALANCE
+    line = (2 * 61 * (5e-6 + LAUNCH), 2 * 61 * max(moved * 1.75 / NVLINK, moved * 6 / (50e9 * 0.8)))
+    assert cost.prefill_a2a is cost.a2a and cost.a2a == pytest.approx(line, rel=1e-12)
+    staged = prepare(LLAMA70, H100, "bf16", 8, None, None, None, None, False, None, pp_size=2, fabric=IB)
+    cost = UL.step_cost(staged)
+    assert (cost.hop0, cost.hop_token) == pytest.approx((5e-6, 8192 * 2 / (50e9 * 0.8)), rel=1e-12)
+    assert cost.full == (K.pipeline(2.0, 2.0, False, 2.0)[1], K.pipeline(2.0, 2.0, True, 2.0)[1])
+
+
 @pytest.mark.parametrize("overlap", [False, True])
 def test_loaded_one_prefill_is_the_static_prefill_with_node_limited_routing(overlap):
     # the loaded solve's lone prefill of one prompt is the static prefill of one prompt (it used to dispatch

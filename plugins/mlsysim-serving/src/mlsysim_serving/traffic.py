@@ -39,6 +39,13 @@ Z = {50: 0.0, 90: 1.2815515655446004, 99: 2.3263478740408408}
 _FIELDS = {p: (f"ttft_p{p}", f"itl_p{p}", f"e2e_p{p}") for p in Z}
 
 
+def _affine(kernel, rest):
+    """(seconds at 0 tokens, seconds per token) of ``kernel(tokens, *rest)``, a time affine in the tokens (the
+    all-to-all, :func:`.kernels.all_to_all`; the stage hops, :func:`.kernels.stage_hops`)."""
+    t0 = kernel(0.0, *rest)
+    return t0, kernel(1.0, *rest) - t0
+
+
 class StepCost:
     """Time of one engine step from its composition (the kernels of :mod:`.kernels`, summed per token).
 
@@ -142,35 +149,19 @@ class StepCost:
         if layout is None:
             return
         if layout.a2a:
-
-            def affine(up, out):  # (seconds at 0 tokens, seconds per token) of the all-to-all
-                t0, t1 = (
-                    K.all_to_all(
-                        t,
-                        up,
-                        out,
-                        hidden,
-                        b_act,
-                        float(wide),
-                        lam,
-                        a2a_layers,
-                        layout.up_bw,
-                        layout.up_lat,
-                        layout.out_bw,
-                        layout.out_lat,
-                        eta_net,
-                        launch,
-                    )
-                    for t in (0.0, 1.0)
-                )
-                return t0, t1 - t0
-
-            self.a2a = affine(layout.a2a_up_copies, layout.a2a_out_copies)
-            self.prefill_a2a = affine(*layout.prefill_copies)
+            # (seconds at 0 tokens, seconds per token) of the all-to-all of a decode and a prefill dispatch: the same
+            # where a prefill dispatch sends the decode's copies (no node limit)
+            up, out = layout.a2a_up_copies, layout.a2a_out_copies
+            links = (hidden, b_act, float(wide), lam, a2a_layers, layout.up_bw, layout.up_lat, layout.out_bw)
+            links += (layout.out_lat, eta_net, launch)
+            self.a2a = _affine(K.all_to_all, (up, out, *links))
+            prefill = layout.prefill_copies
+            same = prefill[0] == up and prefill[1] == out
+            self.prefill_a2a = self.a2a if same else _affine(K.all_to_all, (*prefill, *links))
         if layout.p > 1:
-            hops = [
-                K.stage_hops(
-                    t,
+            hops = _affine(
+                K.stage_hops,
+                (
                     hidden,
                     b_act,
                     float(dp),
@@ -181,12 +172,12 @@ class StepCost:
                     layout.out_bw,
                     layout.out_lat,
                     eta_net,
-                )
-                for t in (0.0, 1.0)
-            ]
-            self.pp, self.depth, self.hop0, self.hop_token = float(layout.p), layout.depth, hops[0], hops[1] - hops[0]
+                ),
+            )
+            self.pp, self.depth, (self.hop0, self.hop_token) = float(layout.p), layout.depth, hops
             # the factors of a step of at least pp tokens (m = pp micro-batches: most steps), (decode, prefill)
-            self.full = tuple(K.pipeline(self.pp, self.pp, prefill, self.depth)[1] for prefill in (False, True))
+            pp, depth = self.pp, self.depth
+            self.full = (K.pipeline(pp, pp, False, depth)[1], K.pipeline(pp, pp, True, depth)[1])
 
     def parts(self, tokens, attn, kv_tokens):
         """(compute, memory) seconds of the roofline of one decode pass over ``tokens`` tokens, before the
