@@ -229,6 +229,15 @@ def test_node_limit_sets_prefill_all_to_all_and_leaves_decode_and_one_node_alone
     assert s(a.ttft) == s(b.ttft) and not any("node-limited" in n for n in a.notes)
 
 
+def test_a_layout_without_expert_parallelism_dispatches_nothing():
+    # a node-limited MoE model on tp 8 x pp 2 over IB (ep 1): no all-to-all, so no copies of a token to send (as a
+    # tensor-only layout) and no node-limited routing to note
+    setup = prepare(MLA4, H100, "fp8", 8, None, None, None, None, False, None, pp_size=2, fabric=IB)
+    lay = setup.layout
+    assert not lay.a2a and (lay.a2a_up_copies, lay.a2a_out_copies, lay.prefill_copies) == (0.0, 0.0, (0.0, 0.0))
+    assert lay.gpus == 16 and not any("node-limited" in n for n in setup.notes)
+
+
 def test_traffic_step_cost_dispatches_a_lone_prefill_node_limited():
     # dp32/ep32 over 4 nodes of 8 (IB), M = 4, fp8 (b_act 2 B): per token a GPU's share moves
     # 1/32 x 7168 x 2 B per copy; a lone prefill sends 7 copies over NVLink and 3 over IB (node-limited,

@@ -218,21 +218,25 @@ def check(
     stages_per_domain = max(domain_gpus // w, 1) if w <= domain_gpus else 0
     hops = p - 1
     hops_out = hops if stages_per_domain == 0 else min(hops, (p - 1) // stages_per_domain)
-    local = min(w, domain_gpus)
-    k = shape.expert_share * experts
-    up_copies, out_copies = dispatch_copies(k, w, local)
-    # prefill dispatches with DeepEP's normal kernels (NVLink-to-RDMA forwarding, node-limited routing),
-    # decode with its low-latency kernels, each copy straight to its expert (DeepEP README)
-    node_limit = shape.model.routing_node_limit if local < w else None
-    # (without a node limit a prefill dispatch sends the decode's copies)
-    prefill_copies = (up_copies, out_copies) if node_limit is None else dispatch_copies(k, w, local, node_limit)
-    if a2a and node_limit is not None:
-        notes.append(
-            f"node-limited routing in prefill: each token's {k:g} experts in at most {node_limit} of the {w / local:g} "
-            f"scale-up domains (routing_node_limit of {shape.name}), {prefill_copies[1]:.3g} copies per token over the "
-            f"fabric, {prefill_copies[0]:.3g} forwarded inside a domain (DeepSeek-V3 report sec. 3.2.2); decode "
-            f"sends each copy to its expert directly ({out_copies:.3g} over the fabric; DeepEP low-latency kernels)"
-        )
+    up_copies = out_copies = 0.0  # (no all-to-all: no dispatch, no copies, as :func:`tensor_only`'s layout)
+    prefill_copies = (0.0, 0.0)
+    if a2a:
+        local = min(w, domain_gpus)
+        k = shape.expert_share * experts
+        up_copies, out_copies = dispatch_copies(k, w, local)
+        # prefill dispatches with DeepEP's normal kernels (NVLink-to-RDMA forwarding, node-limited routing),
+        # decode with its low-latency kernels, each copy straight to its expert (DeepEP README)
+        node_limit = shape.model.routing_node_limit if local < w else None
+        # (without a node limit a prefill dispatch sends the decode's copies)
+        prefill_copies = (up_copies, out_copies) if node_limit is None else dispatch_copies(k, w, local, node_limit)
+        if node_limit is not None:
+            notes.append(
+                f"node-limited routing in prefill: each token's {k:g} experts in at most {node_limit} of the "
+                f"{w / local:g} scale-up domains (routing_node_limit of {shape.name}), {prefill_copies[1]:.3g} copies "
+                f"per token over the fabric, {prefill_copies[0]:.3g} forwarded inside a domain (DeepSeek-V3 report "
+                f"sec. 3.2.2); decode sends each copy to its expert directly ({out_copies:.3g} over the fabric; "
+                "DeepEP low-latency kernels)"
+            )
     lay: Any = _Filling()  # (a Layout made as Layout(**fields) would make it: :class:`_Filling`)
     lay.n = n
     lay.p = p
