@@ -80,6 +80,7 @@ def test_step_line_is_the_step_time_on_both_sides_of_the_roofline(model, tp):
         t = cost.time(B + q, B * ctx, B * (ctx + 1.0) + q, fresh=pos * q)
         assert max(c0 + c1 * q, m0 + m1 * q) + r0 + r1 * q == pytest.approx(t, rel=1e-14)
     assert m0 > c0 and c0 + c1 * 8000.0 > m0 + m1 * 8000.0  # memory-bound at q = 0, compute-bound at 8,000
+    assert cost.affine  # (StepCost.affine: the kernels ask Load.line_at)
     moe = copy.copy(cost)
     moe.expert_bytes = 1e-3  # expert weights read per token: not affine, the general path
     assert moe.line(B, B * ctx, B * (ctx + 1.0), pos) is None
@@ -214,6 +215,7 @@ def test_every_expert_read_bounds_the_moe_step_and_starts_its_secant(ep):
     cost, eng = _moe_engine(ep)
     load = eng.load
     assert cost.line(8.0, 8.0 * 2100.0, 8.0 * 2101.0, 1000.0) is None and (cost.a2a is not None) == (ep > 1)
+    assert not cost.affine and load.line_at(cost, 8.0) is None  # (the kernels take the pieces without asking)
     zero, one = load.bound_lines(cost)
     every = copy.copy(cost)
     every.untouched = 0.0  # each token reads every expert: the bound is the step itself

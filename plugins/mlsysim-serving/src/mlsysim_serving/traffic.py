@@ -88,6 +88,7 @@ class StepCost:
         "prefill_a2a",
         "overlap",
         "plain",
+        "affine",
     )
 
     def __init__(
@@ -145,6 +146,9 @@ class StepCost:
         self.pp, self.depth, self.hop0, self.hop_token = 1.0, 1.0, 0.0, 0.0
         self.full = (1.0, 1.0)
         self.a2a = self.prefill_a2a = None
+        # no experts read per token, no all-to-all: :meth:`line` may answer (else None at every step, and
+        # :meth:`.Load.line_at` with it: the kernels ask :meth:`pieces` without that call)
+        self.affine = self.expert_bytes == 0.0
         self.plain = layout is None or not (layout.a2a or layout.p > 1)  # no all-to-all, no stages
         if layout is None:
             return
@@ -155,6 +159,7 @@ class StepCost:
             links = (hidden, b_act, float(wide), lam, a2a_layers, layout.up_bw, layout.up_lat, layout.out_bw)
             links += (layout.out_lat, eta_net, launch)
             self.a2a = _affine(K.all_to_all, (up, out, *links))
+            self.affine = False
             prefill = layout.prefill_copies
             same = prefill[0] == up and prefill[1] == out
             self.prefill_a2a = self.a2a if same else _affine(K.all_to_all, (*prefill, *links))
@@ -644,7 +649,7 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, rtol=None):
     room = budget(xp, load, B, M)
     P1, ctx, pos = load.P1_nz, load.ctx, load.pos
     one_rate = xp is SCALAR  # a float: the max, min and where inline (ops.SCALAR's, without their calls)
-    line = load.line_at(cost, B)
+    line = load.line_at(cost, B) if cost.affine else None
     pieces = None  # :func:`cycle_pieces` where the step has no affine pieces (MoE experts, all-to-all, a draft model)
     if line is None:
         pieces = load.pieces_at(cost, B) if one_rate else None
@@ -1212,7 +1217,7 @@ def _spread(xp, cost, load, lam, M, T, slope):
         return T, slope
     q2 = 2.0 * P1
     q2 = (q2 if q2 <= room or q2 != q2 else room) if one_rate else xp.min(q2, room)
-    line = load.line_at(cost, B)
+    line = load.line_at(cost, B) if cost.affine else None
     if line is None:
         pieces = load.pieces_at(cost, B) if one_rate else None
         if pieces is not None and P1 >= pieces[8]:  # (q2 >= P1: both on them; at q = 0 where they hold there)
@@ -1269,7 +1274,7 @@ def _mean_value_root(xp, cost, load, lam, M):
             q = q if q >= 1.0 or q != q else 1.0
         else:
             q = xp.max(xp.min(P1, room), 1.0)
-        line = load.line_at(cost, B)
+        line = load.line_at(cost, B) if cost.affine else None
         if line is not None:
             return on_line(xp, line, 0.0), on_line(xp, line, q), q
         pieces = load.pieces_at(cost, B) if one_rate else None
@@ -1567,7 +1572,7 @@ def analytic(
     drain = cost.drain(t_mix, B * load.w + q)  # pipeline stages: the prompt's last micro-batch leaves after the period
     # --- prefill-token server
     # the steps' affine pieces at B where they have them on one pipeline stage (:func:`own_step`'s ``line``)
-    line = load.line_at(cost, B) if cost.pp == 1.0 and not load.separate else None
+    line = load.line_at(cost, B) if cost.affine and cost.pp == 1.0 and not load.separate else None
     pieces = load.pieces_at(cost, B) if line is None and one_rate else None  # (any stages: q >= low)
     if line is not None:
         t_full = on_line(xp, line, room)
@@ -1784,7 +1789,7 @@ def batch_slope(xp, cost, load, B, m, f, M):
     times instead of a :func:`_mix`."""
     ctx, pos = load.ctx, load.pos
     room = budget(xp, load, B + 1.0, M)
-    one, two = load.line_at(cost, B + 1.0), load.line_at(cost, B + 2.0)
+    one, two = (load.line_at(cost, B + 1.0), load.line_at(cost, B + 2.0)) if cost.affine else (None, None)
     if xp is SCALAR:  # one rate: the max and min inline (ops.SCALAR's, without their calls)
         q = m * load.P1 / (f if f >= 1e-300 or f != f else 1e-300)
         q = q if q <= room or q != q else room
