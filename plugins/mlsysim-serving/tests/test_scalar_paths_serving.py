@@ -10,10 +10,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from mlsysim_serving import traffic as TR
-from mlsysim_serving.ops import SCALAR
+from mlsysim_serving.ops import ARRAY, SCALAR
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fixtures_serving import LIBM_ARRAY  # noqa: E402
@@ -142,3 +143,12 @@ def test_itl_spread_on_floats_is_the_array_answer(
 
     scalar = TR.itl_spread(SCALAR, load, lam, T, B, t_dec, lam_max, dT)
     assert _same(scalar, _on_arrays(spread, lam, T, B, t_dec, lam_max, dT))
+
+
+@pytest.mark.parametrize("m, p", [(0.0, 0.99), (0.01, 0.99), (0.1, 0.9), (0.69, 0.5)])
+def test_poisson_quantile_where_no_count_reaches_p_is_zero(m: float, p: float) -> None:
+    # P(N = 0) = e^-m >= p: the quantile is the count 0 (a solve's percentiles at its few prompts per step), on a float
+    # (without the loop over counts) as on arrays; a top below 0 caps it
+    assert math.exp(-m) >= p
+    assert TR.poisson_quantile(SCALAR, m, p, 40.0) == 0.0 == TR.poisson_quantile(ARRAY, np.array([m]), p, 40.0)[0]
+    assert TR.poisson_quantile(SCALAR, m, p, -1.0) == -1.0

@@ -1057,6 +1057,8 @@ def poisson_quantile(xp, m, p, top):
     cdf = pmf
     n = 0.0 * cdf  # 0 where the CDF at 0 reaches p, shaped as m
     one_rate = xp is SCALAR  # a float: the step that crosses p found by plain tests (ops.SCALAR's, without calls)
+    if one_rate and cdf >= p:  # the CDF at 0 reaches p (a rare count: most of a solve's percentiles)
+        return n if n <= top or n != n else top
     for k in range(1, int(xp.top(top)) + 1):
         pmf = pmf * m / k
         if not one_rate:
