@@ -217,6 +217,9 @@ def test_pool_degrees_from_text():
     assert parse_disagg("prefill=H100x16:dp8ep16,decode=H100x8:tp8").prefill == Pool(H.H100, 16, 2, ep=16, dp=8)
     assert parse_disagg("prefill=H100x16:pp2,decode=H100x8:tp8").prefill == Pool(H.H100, 16, 1, pp=2)  # 1 without ep
     assert p.decode.label() == "NVIDIA H100 SXM5 80GB x32 (1 x tp1dp32ep32)"
+    # split: (tp x pp x dp, gpus // it), the two properties in one call
+    assert p.prefill.split() == (16, 1) and p.decode.split() == (32, 1)
+    assert Pool(H.H100, 32, 4, pp=2).split() == (8, 4) == (Pool(H.H100, 32, 4, pp=2).replica_gpus, 4)
     for bad, words in (
         ("prefill=H100x8:tp8tp4,decode=H200x8:tp4", "prefill=HWxGPUS:tpN"),
         ("prefill=H100x8:tp4pp4,decode=H200x8:tp4", "tp x pp x dp in [1, gpus]"),

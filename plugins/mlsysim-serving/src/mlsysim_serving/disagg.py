@@ -79,6 +79,9 @@ class _Replica:
         # a fabric only where a replica spans stages or attention ranks (tensor parallelism stays in one scale-up
         # domain): a tensor-parallel pool is then set up as the aggregated layout of its part and degree, once
         precision, kv_precision, eta, eta_m, host, eta_n, engine, fraction, weights, activations, *power = common
+        #: GPUs of one replica (tp x pp x dp) and the replicas of the pool (:meth:`.layout.Pool.split`), read once
+        n, replicas = pool.split()
+        self.replica_gpus, self.replicas = n, replicas
         try:
             setup = prepared(
                 model,
@@ -97,7 +100,7 @@ class _Replica:
                 pool.ep,
                 pool.dp,
                 None,
-                fabric if isinstance(fabric, NetworkFabric) and pool.replica_gpus > pool.tp else None,
+                fabric if isinstance(fabric, NetworkFabric) and n > pool.tp else None,
                 host,
                 pool.redundant,
                 False,
@@ -143,11 +146,11 @@ class _Replica:
                 "(raise tp or use a larger part)",
             )
 
-    def at(self, rate: float) -> dict:
-        """This replica's utilization at per-replica rate ``rate`` and, below saturation, its latencies
-        (:data:`.under_load.LATENCY_FIELDS`, as :func:`.under_load.serve` reports them: :meth:`analytic`'s dict, the
-        kernel's floats; a prefill replica's without the itl_pXX and e2e_pXX it has no token gaps for)."""
-        e = self.engine()
+    def at(self, rate: float, e: UL.Engine) -> dict:
+        """This replica's utilization at per-replica rate ``rate`` on its engine ``e`` (:meth:`engine`'s) and, below
+        saturation, its latencies (:data:`.under_load.LATENCY_FIELDS`, as :func:`.under_load.serve` reports them:
+        :meth:`analytic`'s dict, the kernel's floats; a prefill replica's without the itl_pXX and e2e_pXX it has no
+        token gaps for)."""
         rho = rate / e.saturation
         if rho >= 1.0:
             return {"utilization": rho}
@@ -259,8 +262,10 @@ class _Plan:
         self.pre.check_holds(text, seq_len + 1)
         self.dec.check_holds(text, seq_len + output_len)
         S = float(seq_len)
-        #: one unloaded prefill of the prompt after its cached prefix: the prefill engine's (the same step)
-        self.one_prefill = self.pre.engine().one_prefill
+        #: the prefill pool's engine, and one unloaded prefill of the prompt after its cached prefix: the engine's (the
+        #: same step)
+        self.e_p = self.pre.engine()
+        self.one_prefill = self.e_p.one_prefill
         #: speculative decode steps on the decode pool and the aggregated layouts (or None)
         self.spec = None
         if spec is not None:
@@ -268,10 +273,10 @@ class _Plan:
 
             self.spec = under_traffic(self.dec.setup, spec)[0]  # heads/MTP/n-gram: no draft weights or cache
             self.dec.spec = self.spec
-        #: the decode pool's first step and unloaded token gap, its engine's: its one unloaded prefill is that of the
-        #: prompt's last token after the S - 1 cached ((1 - h) S = 1 token after h S = S - 1, h = (S - 1) / S, to
-        #: rounding), and a token gap reads no length spread nor prefix hit
-        e_d = self.dec.engine()
+        #: the decode pool's engine, and its first step and unloaded token gap, the engine's: its one unloaded prefill
+        #: is that of the prompt's last token after the S - 1 cached ((1 - h) S = 1 token after h S = S - 1,
+        #: h = (S - 1) / S, to rounding), and a token gap reads no length spread nor prefix hit
+        self.e_d = e_d = self.dec.engine()
         self.first, self.itl0 = e_d.one_prefill, e_d.one_decode
         #: what :attr:`agg` sets up the aggregated layouts with, on its first read
         self._agg: Any = (model, hardware, seq_len, output_len, common, c_p, gpus_per_node, self.spec)
@@ -479,7 +484,7 @@ class _Layout:
         self.c = mixed = _traffic(traffic, output_len)
         placed = (model, hardware, layout, disagg, fabric, link, texts, layerwise)
         self.plan = p = _Plan(*placed, seq_len, output_len, gpus_per_node, spec, common, mixed)
-        self.pools = _Pools(p.pre, p.dec, p.exposed, p.first)
+        self.pools = _Pools(p.pre, p.dec, p.exposed, p.first, p.e_p, p.e_d)
         self.seq_len, self.output_len = seq_len, output_len
         #: :class:`_Call` by the identity of the SLOs (:meth:`call`)
         self.calls = Memo(CALLS_KEPT)
@@ -515,8 +520,8 @@ class _Call:
         self.rate_p, self.rate_d, self.O, self.gpus = rate_p, rate_d, O, gpus
         self.gpus_p, self.gpus_d = layout.prefill.gpus, layout.decode.gpus
         both = rate_p > 0 and rate_d > 0  # a pool meeting no SLO at any rate has no GPUs per request/s
-        g_p = layout.prefill.replica_gpus / rate_p if both else math.inf
-        g_d = layout.decode.replica_gpus / rate_d if both else math.inf
+        g_p = pools.pre.replica_gpus / rate_p if both else math.inf
+        g_d = pools.dec.replica_gpus / rate_d if both else math.inf
         self.plan, self.output_len, self.balanced = p, output_len, O / (g_p + g_d) if both else 0.0
         self._aggregated: dict | None = None
         #: the result fields that read no arrival rate, as the result stores them (the plan's and this call's, by their
@@ -551,7 +556,7 @@ class _Call:
     def at(self, lam: float) -> DisaggServingResult:
         """The result at the offered total rate ``lam`` (checked): the pools' combined fields there."""
         pools, O = self.pools, self.O
-        at_p, at_d = pools.pre.at(lam / pools.R_p), pools.dec.at(lam / pools.R_d)
+        at_p, at_d = pools.pre.at(lam / pools.R_p, pools.e_p), pools.dec.at(lam / pools.R_d, pools.e_d)
         f = self.base.copy()  # (the result's dict: each field stored by its stored name, :meth:`.results.Trusted.made`)
         over = pools.combine(at_p, at_d, f)
         served = min(lam, pools.saturation)
@@ -635,12 +640,13 @@ _E2E = tuple((f"e2e_p{q}", f"_e2e_p{q}", f"_ttft_p{q}") for q in (90, 99))
 class _Pools:
     """The two pools: their combined latency fields at a total arrival rate, saturation, the SLO search's excess."""
 
-    def __init__(self, pre: _Replica, dec: _Replica, exposed: float, first: float):
+    def __init__(self, pre: _Replica, dec: _Replica, exposed: float, first: float, e_p: UL.Engine, e_d: UL.Engine):
         self.pre, self.dec, self.x = pre, dec, exposed
+        #: the pools' engines (:meth:`_Replica.engine`'s, set up by :class:`_Plan`)
+        self.e_p, self.e_d = e_p, e_d
         #: the decode pool's first step of a request: its last prompt token after S - 1 cached ones (:class:`_Plan`'s)
         self.first = first
-        self.R_p, self.R_d = pre.pool.replicas, dec.pool.replicas
-        e_p, e_d = pre.engine(), dec.engine()
+        self.R_p, self.R_d = pre.replicas, dec.replicas
         self.sat_p, self.sat_d = e_p.saturation, e_d.saturation
         cap_p, cap_d = self.R_p * self.sat_p, self.R_d * self.sat_d
         self.saturation = min(cap_p, cap_d)
@@ -714,7 +720,7 @@ def _search(pools: _Pools, slo_t: Any, slo_i: Any, pct: int) -> tuple[float, flo
     top = min(pools.saturation, pools.R_d * rate_d)
     guess = min(top, pools.R_p * rate_p)  # the pools' own SLO rates: near the combined one
     # found once per pair of engines (the prefill one kept alive with the answer, so its id stays its own)
-    pre, found = pools.pre.engine(), pools.dec.engine().rates
+    pre, found = pools.e_p, pools.e_d.rates
     pair = (id(pre), pools.R_p, pools.R_d, pools.x, pct, pools.pre.c["arrival_cv"])
     key = ("disaggregated", *pair, slo_t, slo_i)
     hit = found.get(key)

@@ -50,7 +50,12 @@ class Pool:
 
     @property
     def replicas(self) -> int:
-        return self.gpus // self.replica_gpus
+        return self.split()[1]
+
+    def split(self) -> tuple[int, int]:
+        """(GPUs of one replica, replicas of the pool): :attr:`replica_gpus` and gpus // it, in one call."""
+        n = self.replica_gpus
+        return n, self.gpus // n
 
     def degrees(self) -> str:
         """The replica's degrees as the text writes them: tp8, tp8pp2, tp1dp16ep16, tp1dp72ep72r32."""
