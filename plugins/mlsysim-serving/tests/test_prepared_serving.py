@@ -217,6 +217,19 @@ def test_memo_holds_at_most_its_size():
     assert memo == {3: 31}
 
 
+def test_sized_memo_holds_at_most_its_size():
+    """memo.sized: a Memo class of its size, made without arguments; each memo its own, bounded as Memo(size)."""
+    from mlsysim_serving.memo import Memo, sized
+
+    Three = sized(3)
+    memo, other = Three(), Three()
+    assert isinstance(memo, Memo) and memo.size == 3 and memo == {} and memo is not other
+    assert [memo.put(k, k * 10) for k in range(3)] == [0, 10, 20] and len(memo) == 3 and other == {}
+    assert memo.put(3, 30) == 30 and memo == {3: 30}
+    assert UL.Trials().size == UL.TRIALS_KEPT and UL._Rates().size == UL.RATES_KEPT
+    assert DG._Calls().size == DG.CALLS_KEPT
+
+
 def test_same_objects_answers_only_the_very_same_arguments():
     """memo.SameObjects (setup.prepared's memo): keyed by the ids of the varied arguments, an entry answers only
     where every argument is the same object (1, 1.0 and True are three calls; an equal float another object is a new

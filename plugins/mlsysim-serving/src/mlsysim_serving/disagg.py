@@ -29,7 +29,7 @@ from . import under_load as UL
 from .disagg_result import ENERGY, DisaggServingResult, built
 from .layout import Disagg, KVLink, Pool, kv_link, parse_disagg
 from .loaded_energy import loaded_power
-from .memo import Memo, SameArguments
+from .memo import Memo, SameArguments, sized
 from .ops import SCALAR
 from .results import LATER
 from .roots import largest_meeting, nearest_known
@@ -487,7 +487,7 @@ class _Layout:
         self.pools = _Pools(p.pre, p.dec, p.exposed, p.first, p.e_p, p.e_d)
         self.seq_len, self.output_len = seq_len, output_len
         #: :class:`_Call` by the identity of the SLOs (:meth:`call`)
-        self.calls = Memo(CALLS_KEPT)
+        self.calls = _Calls()
 
     def call(self, slo_ttft: Any, slo_itl: Any) -> _Call:
         """The :class:`_Call` of this layout under the SLOs ``slo_ttft`` and ``slo_itl`` (as given), made once per pair
@@ -501,6 +501,8 @@ class _Layout:
 
 #: SLO pairs a layout keeps calls for (:meth:`_Layout.call`): a sweep over SLOs empties its memo every so many
 CALLS_KEPT = 256
+#: a layout's memo of calls (:func:`.memo.sized`: made per layout without a Python ``__init__``)
+_Calls = sized(CALLS_KEPT)
 
 
 class _Call:
@@ -740,7 +742,7 @@ def _tried(found: Memo, pair: tuple, pre: UL.Engine) -> Memo:
     engine's memo ``found`` with the prefill engine ``pre`` alive (so that its id stays its own)."""
     hit = found.get(("combined trials", *pair))
     if hit is None:
-        hit = found.put(("combined trials", *pair), (pre, Memo(UL.TRIALS_KEPT)))
+        hit = found.put(("combined trials", *pair), (pre, UL.Trials()))
     return hit[1]
 
 

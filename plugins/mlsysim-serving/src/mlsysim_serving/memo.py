@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import is_, itemgetter
-from typing import Any
+from typing import Any, cast
 
 
 class Memo(dict):
@@ -23,6 +23,13 @@ class Memo(dict):
             self.clear()
         self[key] = value
         return value
+
+
+def sized(size: int) -> type[Memo]:
+    """A :class:`Memo` class of ``size`` entries (a class attribute, read where the slot is not set) whose memos are
+    made by dict's own constructor, without :class:`Memo`'s Python ``__init__`` (~1.2 k instructions less each): for a
+    memo made anew per engine, layout or search (``sized(256)()``, an empty memo of 256 entries)."""
+    return cast(type[Memo], type(f"Memo{size}", (Memo,), {"__slots__": (), "size": size, "__init__": dict.__init__}))
 
 
 class SameArguments(Memo):

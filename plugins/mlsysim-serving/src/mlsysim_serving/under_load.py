@@ -26,7 +26,7 @@ from . import kernels as K
 from . import simulate as SIM
 from . import traffic as TR
 from .loaded_energy import loaded_power
-from .memo import Memo
+from .memo import Memo, sized
 from .ops import SCALAR
 from .request_path import parse_seconds, to_client
 from .roots import crossing, largest_meeting, nearest_known
@@ -543,6 +543,8 @@ class Engine(NamedTuple):
 
 #: Searches an engine keeps (:attr:`Engine.rates`): one per SLO pair, percentile and arrival cv asked of it.
 RATES_KEPT = 256
+#: an engine's :attr:`Engine.rates` memo (:func:`.memo.sized`: made per engine without a Python ``__init__``)
+_Rates = sized(RATES_KEPT)
 
 
 def request_work(seq_len: int, output_len: int, c: dict, spec: Any = None) -> TR.Load:
@@ -591,7 +593,8 @@ def engine(
     limit_name = "prefill compute (token budget)" if limit == 1 else "KV capacity" if bound else "max_num_seqs"
     one_prefill = float(cost.prefill(load.P1, c["prefix_cache_hit"] * S))
     one_decode = float(TR.decode_step(cost, load, 1.0, S + 1.0)) * load.gap if gaps else None
-    return Engine(load, B_max, float(lam_max), limit_name, one_prefill, one_decode, Memo(RATES_KEPT))
+    # (tuple.__new__: what the namedtuple's own __new__ calls, without its Python frame: ~1.3 k a pool)
+    return tuple.__new__(Engine, (load, B_max, float(lam_max), limit_name, one_prefill, one_decode, _Rates()))
 
 
 def serve(
@@ -844,6 +847,8 @@ def _trial_mix(c: dict) -> tuple[float, float, int, float, int]:
 
 #: Trial rates an engine keeps (:func:`trial`): a search takes ~7, a disaggregated SLO solve ~15 on one pool.
 TRIALS_KEPT = 64
+#: a memo of trial rates (:func:`.memo.sized`: made per search without a Python ``__init__``)
+Trials = sized(TRIALS_KEPT)
 
 
 def trial(
@@ -871,10 +876,10 @@ def trial(
         if hit is not None:
             return hit
     if memo is None:
-        memo = eng.rates.put(("trials", M, cv, pct, lag, steps, gaps), Memo(TRIALS_KEPT))
+        memo = eng.rates.put(("trials", M, cv, pct, lag, steps, gaps), Trials())
     fixed = eng.rates.get(("steady", M))  # the steady step does not depend on the rest of the mix
     if fixed is None:
-        fixed = eng.rates.put(("steady", M), Memo(TRIALS_KEPT))
+        fixed = eng.rates.put(("steady", M), Trials())
     out = TR.analytic(
         cost,
         eng.load,
