@@ -259,3 +259,60 @@ def test_a_load_keeps_its_idle_step_for_the_last_cost_and_batch():
         assert load.idle_step(other, 3.0) == TR.decode_step(other, load, 3.0, load.ctx)
         assert load.idle_step(other, 3.0) == TR.decode_step(other, load, 3.0, load.ctx)
         assert len(seen) == 5  # (the three timed here, two by idle_step)
+
+
+def _model(cost, load, lam, T, budget):
+    """The mean-value model t0 + lam*T*P1/q*(tq - t0) at B = 1 + lam*D1*T, its steps timed one by one (decode_step,
+    cycle_step) in chunks of q = min(P1, budget - B*w) (traffic._mean_value_root's docstring)."""
+    B = 1.0 + lam * load.D1 * T
+    q = max(min(load.P1, budget - B * load.w), 1.0)
+    t0 = TR.decode_step(cost, load, B, load.ctx)
+    tq = TR.cycle_step(cost, load, B, load.ctx, q, load.pos)
+    return t0 + lam * T * load.P1 / q * (tq - t0)
+
+
+@pytest.mark.parametrize("kind", ["moe a2a", "moe tp"])
+@pytest.mark.parametrize(("S", "budget"), [(300.0, M), (2000.0, M), (2000.0, 1200.0), (4000.0, 2048.0)])
+@pytest.mark.parametrize("T", [0.002, 0.02, 0.2])
+def test_the_mean_value_model_s_slope_is_its_derivative(kind, S, budget, T):
+    # traffic._model_with_slope on a MoE step's pieces (experts read per token, with an all-to-all over ep 4 or on
+    # tp 2 alone: no affine line either way), decoding requests (D1 > 0): its value is the model's steps timed one
+    # by one, its slope that model's central difference in T (B = 1 + lam*D1*T moves the steps' pieces, m = lam*T
+    # the share of a prompt chunk per step); prompts that fit the room (q = P1) and longer ones in chunks of the
+    # room (q = budget - B*w < P1 falls with T), the steps on either side of their rooflines as B grows
+    cost = _moe_cost(1, 4) if kind == "moe a2a" else _moe_cost(1, 1)
+    load = TR.Load(S, 300.0, 0.5, 0.0)
+    lam = 4.0
+    growth = load.piece_growth(cost)
+    assert growth is not None and cost.affine is False
+    (value,), (slope,) = TR._model_with_slope(cost, load, lam, T, budget, growth)
+    assert value == pytest.approx(_model(cost, load, lam, T, budget), rel=1e-13)
+    dT = 1e-6 * T
+    central = (_model(cost, load, lam, T + dT, budget) - _model(cost, load, lam, T - dT, budget)) / (2.0 * dT)
+    assert slope == pytest.approx(central, rel=1e-6)
+
+
+def test_the_mean_value_root_of_decoding_requests_on_pieces_by_newton():
+    # a decode pool in the bench's disaggregated MoE's kind (prompts whose KV is all but cached, 500 outputs) and an
+    # aggregated one (2,000-token prompts) on an all-to-all's pieces at 1 % of capacity, where few experts are touched
+    # and the every-expert bound's root lies ~50 % above the model's: traffic._mean_value_root by Newton on the
+    # model's exact slope from there takes 2 evaluations where the secant on the same model (and start) takes 3, to
+    # the model's fixed point (a tight secant's) within START_RTOL, its g'(T) model'(T) - 1 at the last evaluation
+    cost = _moe_cost(1, 4)
+    for load in (TR.Load(2000.0, 500.0, 0.5, 0.9995), TR.Load(2000.0, 500.0, 0.5, 0.0)):
+        lam = 0.01 * TR.capacity(cost, load, M, 256.0)[0]
+        with _counted("_model_with_slope") as seen:
+            T, slope = TR._mean_value_root(SCALAR, cost, load, lam, M)
+        secant = []
+
+        def model(t, secant=secant, load=load, lam=lam):
+            secant.append(t)
+            return (_model(cost, load, lam, t, M),)
+
+        start = TR._model_root(SCALAR, cost, load, lam, M, load.bound_lines(cost))
+        assert start[0] > 1.4 * T
+        TR._secant(SCALAR, model, *start, TR.START_RTOL)
+        assert (len(seen), len(secant)) == (2, 3)
+        assert T == pytest.approx(TR._secant(SCALAR, model, *start, 1e-14)[0], rel=TR.START_RTOL)
+        (_,), (grad,) = TR._model_with_slope(*seen[-1])
+        assert slope == grad - 1.0

@@ -505,6 +505,20 @@ class Load:
             draft,
         )
 
+    def piece_growth(self, cost):
+        """What :meth:`pieces_at`'s c0, m0 and r0 gain per decode sequence and g's relative growth ln(untouched)*w/pp
+        (g = g(0)*untouched^(B*w/pp); 0 where untouched is 0: g = 0 at every B > 0): (dc, dm, dr, (dg/dB)/g), the
+        pieces' derivatives in B (:func:`_model_with_slope`); None where they have none or do not hold at q = 0 from
+        B = 1 on (low = pp - B*w > 0 at B = 1) or a draft runs beside the step (its own roofline in B)."""
+        entry = self._pieces
+        _, zero, grow, draft, heads = entry if entry[0] is cost else self._unit_pieces(cost)
+        if zero is None or draft is not None or heads is not None:
+            return None
+        dc, dm, dr, untouched, share, w = grow
+        if zero[8] > w:
+            return None
+        return dc, dm, dr, math.log(untouched) * share if untouched > 0.0 else 0.0
+
     def bound_lines(self, cost):
         """:meth:`unit_lines` of the step with every expert's weights read whatever the tokens (E*(1 - u^tokens) at its
         bound E: an upper bound of the step) and the all-to-all among the all-reduces (exact without two-batch overlap:
@@ -1260,9 +1274,11 @@ def _mean_value_root(xp, cost, load, lam, M):
     T = t(B, 0) + (lam*T*P1/q)*(t(B, q) - t(B, 0)) (every step decodes B = 1 + lam*D1*T sequences and prefills
     the lam*T*P1 prompt tokens that arrive per step in chunks of q = min(P1, M - B*w): no Poisson spread,
     nothing carried to the next step; :func:`decode_step`) and the slope of g(T) = model(T) - T there: in closed
-    form where the step has affine pieces (:func:`_model_root`), else by :func:`_secant` to START_RTOL, with the slope
-    of its last step, from T = 0 or, on MoE experts, from the closed form of the step with every expert read
-    (:meth:`Load.bound_lines`: 1-3 evaluations of the model where T = 0 took ~6)."""
+    form where the step has affine pieces (:func:`_model_root`), else to START_RTOL from T = 0 or, on MoE experts, from
+    the closed form of the step with every expert read (:meth:`Load.bound_lines`: 1-3 evaluations of the model where
+    T = 0 took ~6): by :func:`_newton` on the model's exact slope where the step has pieces at q = 0 without a draft
+    (:func:`_model_with_slope`; 2 evaluations where the secant takes 3: a MoE decode pool), with g'(T) of its last
+    evaluation, else by :func:`_secant`, with the slope of its last step."""
     root = _model_root(xp, cost, load, lam, M)
     if root is not None:
         return root
@@ -1295,14 +1311,57 @@ def _mean_value_root(xp, cost, load, lam, M):
             return t0 / -slope, slope
     bound = load.bound_lines(cost) if cost.expert_bytes != 0.0 and cost.pp == 1.0 else None
     start = None if bound is None else _model_root(xp, cost, load, lam, M, bound)
+    start = (0.0 * lam * load.S, -1.0) if start is None else start  # from T = 0, shaped as lam
+    growth = load.piece_growth(cost) if one_rate and not cost.affine else None
+    if growth is not None:  # the model's exact derivative: Newton (2 evaluations where the secant takes 3)
+
+        def model_grad(T, first):
+            return *_model_with_slope(cost, load, lam, T, M, growth), False
+
+        T, _, slope = _newton(xp, model_grad, start[0], START_RTOL)
+        return T, slope
 
     def model(T):
         t0, tq, q = steps(1.0 + lam * load.D1 * T)
         return (t0 + lam * T * P1 / q * (tq - t0),)
 
-    start = (0.0 * lam * load.S, -1.0) if start is None else start  # from T = 0, shaped as lam
     T, _, slope = _secant(xp, model, *start, START_RTOL)
     return T, slope
+
+
+def _model_with_slope(cost, load, lam, T, M, growth):
+    """((model(T),), (model'(T),)) of :func:`_mean_value_root`'s mean-value model t0 + m*P1/q*(tq - t0), m = lam*T, at
+    decode batch B = 1 + lam*D1*T, on :meth:`Load.pieces_at`'s pieces (a float rate, no draft, pieces that hold at
+    q = 0), for :func:`_newton`. By the chain rule model' = lam*D1*d/dB + lam*d/dm, d/dm = P1/q*(tq - t0); in B each
+    step t = max(c0 + c1*q, m0 + m1*q - g*u^q) + r0 + r1*q gains its pieces' growth per sequence
+    (:meth:`Load.piece_growth`, ``growth``): dc on the compute side, dm - g*ln(untouched)*w/pp*u^q on the memory side
+    (g = g(0)*untouched^(B*w/pp), u^0 = 1), dr beside; where the prompts fill the room (q = M - B*w < P1) q falls by
+    w a sequence, moving tq by its slope in q (c1, or m1 - g*u^q*ln(u), plus r1) and P1/q by P1*w/q^2."""
+    b1 = lam * load.D1
+    B, m = 1.0 + b1 * T, lam * T
+    c0, c1, m0, m1, r0, r1, g, u, _, _, _ = load.pieces_at(cost, B)
+    dc, dm, dr, log_g = growth
+    P1 = load.P1
+    room = budget(SCALAR, load, B, M)
+    q = P1 if P1 <= room or P1 != P1 else room
+    dq = -load.w if q < P1 and q > 1.0 else 0.0  # dq/dB where the room binds (above its floor of 1)
+    q = q if q >= 1.0 or q != q else 1.0
+    g_B = g * log_g  # dg/dB
+    t_m = m0 - g
+    side = c0 >= t_m or c0 != c0  # the step at q = 0 compute-bound (on_pieces' test)
+    t0, t0_B = (c0 if side else t_m) + r0, (dc if side else dm - g_B) + dr
+    t_c, t_m = c0 + c1 * q, m0 + m1 * q
+    uq = u**q if g != 0.0 else 0.0
+    if g != 0.0:
+        t_m = t_m - g * uq
+    side = t_c >= t_m or t_c != t_c
+    tq, tq_B = (t_c if side else t_m) + r0 + r1 * q, (dc if side else dm - g_B * uq) + dr
+    if dq != 0.0:
+        tq_B = tq_B + ((c1 if side or uq == 0.0 else m1 - g * uq * math.log(u)) + r1) * dq
+    k = P1 / q
+    d = tq - t0
+    model_B = t0_B + m * k * (tq_B - t0_B) - m * k * d * dq / q
+    return (t0 + m * k * d,), (b1 * model_B + lam * k * d,)
 
 
 def _model_root(xp, cost, load, lam, M, lines=None):
