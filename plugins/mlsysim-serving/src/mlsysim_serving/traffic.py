@@ -1488,7 +1488,7 @@ def _newton(xp, F, T, rtol):
                 )
             ):
                 w = T_new - T
-                return T_new, tuple(x + dx * w for x, dx in zip(out, grad)), slope
+                return T_new, tuple([x + dx * w for x, dx in zip(out, grad)]), slope
             step0, T = step, T_new
             continue
         T_new = T - g / xp.where(slope < 0.0, slope, -1.0)
