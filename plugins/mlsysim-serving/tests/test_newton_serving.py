@@ -111,6 +111,20 @@ def test_newton_takes_fewer_evaluations_than_the_secant_at_a_prefill_pool_s_load
     assert (len(seen), _secant_steady(cost, load, lam)[1]) == (2, 3)
 
 
+@pytest.mark.parametrize(("tp", "S", "share"), [(4, 4000.0, 0.1), (1, 2000.0, 0.3), (4, 2000.0, 0.3)])
+def test_newton_answers_from_one_evaluation_where_its_start_is_close(tp, S, share):
+    # the spread start within ~1e-7 of the fixed point (the bench's disaggregated MoE prefill pool: 3.4e-8): one
+    # Newton step leaves ~|g''|*s^2/(2|g'|), far within STEADY_RTOL, so one evaluation of _mix answers where the secant
+    # takes two; the same fixed point
+    cost, load = _cost(tp), _prefill_load(S, 0.5, 0.0)
+    lam = share * TR.capacity(cost, load, M, 256.0)[0]
+    with _counted("_mix") as seen:
+        T, B, f, t_dec, t_mix, sq, _ = TR.steady(SCALAR, cost, load, lam, M)
+    (T_s, f_s, t_dec_s, t_mix_s, sq_s), evaluations = _secant_steady(cost, load, lam)
+    assert (len(seen), evaluations) == (1, 2)
+    assert (T, f, t_mix, sq) == pytest.approx((T_s, f_s, t_mix_s, sq_s), rel=1e-12) and t_dec == t_dec_s
+
+
 @settings(deadline=None)
 @given(st.floats(50.0, 8000.0), st.floats(0.0, 1.5), st.floats(1e-4, 6.0), st.sampled_from([2048.0, 8192.0]))
 def test_mix_derivatives_are_those_of_its_values(S, cv, m, budget):
@@ -132,6 +146,9 @@ def test_mix_derivatives_are_those_of_its_values(S, cv, m, budget):
     for i, d in enumerate(values[5]):
         difference = 2.0 * (up[i] - down[i]) / (2.0 * dm)
         assert d == pytest.approx(difference, rel=1e-5, abs=noise[i] + 1e-300), i
+    # the mean's second derivative (times k^2 = 4): its second difference (rounding ~1e-14*E[t] over dm^2)
+    bend = 4.0 * (up[0] - 2.0 * values[0] + down[0]) / (dm * dm)
+    assert values[6] == pytest.approx(bend, rel=1e-3, abs=4e-14 * values[0] / dm**2 + 1e-300)
 
 
 @settings(deadline=None)
@@ -148,17 +165,21 @@ def test_newton_on_a_float_is_the_array_answer(tp, S, cv, share):
 
 
 def test_carried_rate_is_the_derivative_of_the_carried_count():
-    # dm'/dm = P1/h'(m') where m' solves h(m') = m*P1: a central difference of _carried's m'
+    # dm'/dm = P1/h'(m') where m' solves h(m') = m*P1, and d2m'/dm2 = -h''*(dm'/dm)^2/h': central differences of
+    # _carried's m' (the second's rounding: ~1e-13*m' over dm^2, dm = 1e-4*m)
     P1, room = 4000.0, 8191.0
     fill = 3.0
     for m in (0.05, 0.17, 0.9, 1.8):
-        mp, K, rate = TR._carried(SCALAR, m, P1, room, fill, fill, True)
+        mp, K, rate, bow = TR._carried(SCALAR, m, P1, room, fill, fill, True)
         assert (mp, K) == TR._carried(SCALAR, m, P1, room, fill, fill)
         dm = 1e-6 * m
         up, down = (TR._carried(SCALAR, m + s, P1, room, fill, fill)[0] for s in (dm, -dm))
         assert rate == pytest.approx((up - down) / (2.0 * dm), rel=1e-6)
-    assert TR._carried(SCALAR, 0.1, 1.0, 8191.0, 8191.0, 8191.0, True) == (0.1, 6, 1.0)  # nothing carried
-    assert TR._carried(SCALAR, 3.0, P1, room, fill, fill, True)[2] == 0.0  # the budget full: 3 prompts want more
+        dm = 1e-4 * m
+        up, down = (TR._carried(SCALAR, m + s, P1, room, fill, fill)[0] for s in (dm, -dm))
+        assert bow > 0.0 and bow == pytest.approx((up - 2.0 * mp + down) / (dm * dm), rel=1e-3, abs=1e-12 * mp / dm**2)
+    assert TR._carried(SCALAR, 0.1, 1.0, 8191.0, 8191.0, 8191.0, True) == (0.1, 6, 1.0, 0.0)  # nothing carried
+    assert TR._carried(SCALAR, 3.0, P1, room, fill, fill, True)[2:] == (0.0, 0.0)  # the budget full: 3 want more
 
 
 def test_carried_count_from_a_start_near_it_is_the_same_in_one_sum():
@@ -175,37 +196,31 @@ def test_carried_count_from_a_start_near_it_is_the_same_in_one_sum():
     assert near == pytest.approx(mp, rel=1e-13)
 
 
-def test_a_rough_first_evaluation_places_the_next_step_but_never_answers():
-    # F(T) = 0.5 + 0.5*T (fixed point 1): a start at the fixed point whose first evaluation is rough takes a second,
-    # exact one and answers from it; an exact first evaluation answers at once
-    def F(rough_first):
-        seen = []
+@pytest.mark.parametrize(
+    ("start", "bend", "evaluations"),
+    [(1.0 + 1e-7, 0.0, 1), (1.0 + 1e-7, None, 2), (1.0 + 1e-7, 1e3, 2), (1.0 + 1e-3, 0.0, 2), (1.5, 0.0, 2)],
+)
+def test_newton_stops_after_one_step_where_its_error_bound_allows(start, bend, evaluations):
+    # F(T) = 0.5 + 0.5*T (fixed point 1, g' = -0.5): a step from 1 + 1e-7 lands on 1 (to rounding); with |g''| given
+    # (0, exact for this F) its error bound |g''|*s^2/(2|g'|) is within rtol*T, so it answers from the one evaluation;
+    # without it (None) or with a bound that is not (1e3*1e-14 > 1e-12), and from starts farther than sqrt(rtol)*T
+    # (where g'' at T may not hold over the step), it takes a second; each answer the fixed point (floats, arrays)
+    seen = []
 
-        def f(T, first):
-            seen.append(T)
-            return (0.5 + 0.5 * T,), (0.5,), first and rough_first
+    def F(T):
+        seen.append(T)
+        return (0.5 + 0.5 * T,), (0.5,), bend if bend is None else 0.0 * T + bend
 
-        return f, seen
-
-    for rough, evaluations in ((True, 2), (False, 1)):
-        f, seen = F(rough)
-        T, out, slope = TR._newton(SCALAR, f, 1.0, 1e-12)
-        assert (T, out, slope, len(seen)) == (1.0, (1.0,), -0.5, evaluations)
-
-
-def test_the_rough_carried_count_takes_one_sum_within_its_tolerance():
-    # the first Newton evaluation's carried count (ROUGH_CARRIED_RTOL) at the bench's prefill pool in kind: one sum of
-    # _prefilled where CARRIED_RTOL takes two, within 1e-8 of it
-    P1, room, fill, m = 4000.0, 8191.0, 3.0, 0.1685
-    with _counted("_prefilled") as seen:
-        rough = TR._carried(SCALAR, m, P1, room, fill, fill, False, None, TR.ROUGH_CARRIED_RTOL)[0]
-    exact = TR._carried(SCALAR, m, P1, room, fill, fill)[0]
-    assert len(seen) == 1 and rough == pytest.approx(exact, rel=TR.ROUGH_CARRIED_RTOL)
+    T, out, slope = TR._newton(SCALAR, F, start, 1e-12)
+    assert (T, out[0], slope) == pytest.approx((1.0, 1.0, -0.5), rel=1e-15) and len(seen) == evaluations
+    seen.clear()
+    with np.errstate(all="ignore"):
+        T, out, slope = TR._newton(TR.ARRAY, F, np.array(start), 1e-12)
+    assert (float(T), float(out[0])) == pytest.approx((1.0, 1.0), rel=1e-15) and len(seen) == evaluations
 
 
 def test_a_caller_s_start_at_the_fixed_point_answers_in_one_evaluation():
-    # a nearby rate's fixed point (a search's trial) may already be within STEADY_RTOL: its first evaluation is exact
-    # and answers at once, where steady's own start (~1e-4 off) takes a rough first one
+    # a nearby rate's fixed point (a search's trial) may already be within STEADY_RTOL: it answers at once
     cost, load = _cost(4), _prefill_load(4000.0, 0.5, 0.0)
     lam = 0.7 * TR.capacity(cost, load, M, 256.0)[0]
     T, *_, slope = TR.steady(SCALAR, cost, load, lam, M)

@@ -636,7 +636,7 @@ def ops_for(load, *values) -> Ops:
     return ARRAY if load.xp is ARRAY else pick(*values)
 
 
-def _mix(xp, cost, load, B, m, M, grad=None, near=None, rtol=None):
+def _mix(xp, cost, load, B, m, M, grad=None, near=None):
     """Mean step at decode batch B when m prompts (mean) arrive per step.
 
     Prompts shorter than the free budget room = M - B*w: a step prefills q = min(N*P1, room) tokens,
@@ -654,12 +654,14 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, rtol=None):
     k, as a sixth element: d/dmp E[g(N)] = E[g(N + 1) - g(N)] for N ~ Poisson(mp) (the Poisson mean's derivative of
     an expectation, as :func:`_prefilled`'s), here sum over n = 1..K of P(N = n-1)*(g_n - g_n-1) for the lumped
     g_n = t_n and t_n^2 + spread_n (0 beyond K), df/dmp = e^-mp, t_dec fixed, t_mix's from its quotient, each times
-    dmp/dm (:func:`_carried`'s): what :func:`steady`'s Newton steps take where B does not move with T. ``near``: a
-    list [m, m'] of an earlier call's (or [None, None]), where the carried count starts, m plus that call's carried
-    prompts m' - m (:func:`_carried`'s ``start``), updated to this call's: a fixed-point iteration's next evaluation
-    near the last one takes one sum of :func:`_prefilled` instead of two. ``rtol``: the carried count's tolerance
-    (:func:`_carried`; None: CARRIED_RTOL). The step of each count: on its affine pieces (:meth:`Load.line_at`), else
-    on one rate on its :meth:`Load.pieces_at` where they hold for every count, else :func:`cycle_step`."""
+    dmp/dm (:func:`_carried`'s): what :func:`steady`'s Newton steps take where B does not move with T; and the mean's
+    second derivative in m, times k^2, as a seventh: k^2*(dmp/dm^2*E'' + d2mp/dm2*E'), E'' = d/dmp of the first sum,
+    sum over n = 1..K of (P(N = n-2) - P(N = n-1))*(t_n - t_n-1) (dP(N = j)/dmp = P(N = j-1) - P(N = j)), which bounds
+    the error of a Newton step (:func:`_newton`). ``near``: a list [m, m'] of an earlier call's (or [None, None]),
+    where the carried count starts, m plus that call's carried prompts m' - m (:func:`_carried`'s ``start``), updated
+    to this call's: a fixed-point iteration's next evaluation near the last one takes one sum of :func:`_prefilled`
+    instead of two. The step of each count: on its affine pieces (:meth:`Load.line_at`), else on one rate on its
+    :meth:`Load.pieces_at` where they hold for every count, else :func:`cycle_step`."""
     room = budget(xp, load, B, M)
     P1, ctx, pos = load.P1_nz, load.ctx, load.pos
     one_rate = xp is SCALAR  # a float: the max, min and where inline (ops.SCALAR's, without their calls)
@@ -686,10 +688,11 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, rtol=None):
     whole = fill if one_rate else -xp.top(-fill)  # below this count every element's n prompts fit the budget whole
     start = None if near is None or near[0] is None else m + (near[1] - near[0])
     if grad is None:
-        mp, K = _carried(xp, m, P1, room, fill, whole, False, start, rtol)
+        mp, K = _carried(xp, m, P1, room, fill, whole, False, start)
     else:
-        mp, K, rate = _carried(xp, m, P1, room, fill, whole, True, start, rtol)
-        p0, t_last, u_last, d_mean, d_sq = None, t_dec, t_dec * t_dec, 0.0, 0.0  # g_n-1 and the derivatives' sums
+        mp, K, rate, bow = _carried(xp, m, P1, room, fill, whole, True, start)
+        # g_n-1, P(N = n - 2) and the derivatives' sums
+        p0, t_last, u_last, p2, d_mean, d_bend, d_sq = None, t_dec, t_dec * t_dec, 0.0, 0.0, 0.0, 0.0
     if near is not None:
         near[0], near[1] = m, mp
     var_p = load.cv_p * load.cv_p * P1 * P1  # variance of one prompt's prefill tokens
@@ -741,8 +744,9 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, rtol=None):
         sq = sq + w * tn * tn
         sq = sq + w * spread
         if grad is not None:
-            u = tn * tn + spread
-            d_mean, d_sq, t_last, u_last = d_mean + last * (tn - t_last), d_sq + last * (u - u_last), tn, u
+            u, dt = tn * tn + spread, tn - t_last
+            d_mean, d_bend, d_sq = d_mean + last * dt, d_bend + (p2 - last) * dt, d_sq + last * (u - u_last)
+            t_last, u_last, p2 = tn, u, last
     f = -(math.expm1(-mp) if one_rate and mp >= 0.0 else xp.expm1(-mp))
     if not (short if one_rate else xp.all(short)):  # full chunks where the prompts exceed the free budget
         f_l = xp.min(m * load.P1 / room, 1.0)
@@ -757,13 +761,14 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, rtol=None):
         return mean, f, t_dec, t_mix, sq
     k = grad * rate  # d/dmp to d/dm, times the caller's k
     d_f = p0 * k
+    bend = grad * grad * (rate * rate * d_bend + bow * d_mean)  # the mean's second derivative (chain rule)
     d_mean, d_sq = d_mean * k, d_sq * k
     d_mix = (d_mean - (t_mix - t_dec) * d_f) / (
         (f if f >= 1e-300 or f != f else 1e-300) if one_rate else xp.max(f, 1e-300)
     )
     if not xp.all(f > 0):
         d_mix = xp.where(f > 0, d_mix, 0.0)
-    return mean, f, t_dec, t_mix, sq, (d_mean, d_f, 0.0 * d_f, d_mix, d_sq)
+    return mean, f, t_dec, t_mix, sq, (d_mean, d_f, 0.0 * d_f, d_mix, d_sq), bend
 
 
 #: The least count K at which :func:`_mix` sums the counts below it in closed form (:func:`_one_side_sums`) where they
@@ -827,14 +832,9 @@ def _reach(xp, mp):
 #: Relative tolerance of the carried prompt count (:func:`_carried`): an error of 1e-13 of m' moves the mean step by
 #: less (its prefill share times that), four orders below the 1e-9 the results are held to (bench/traffic_fields.py).
 CARRIED_RTOL = 1e-13
-#: Relative tolerance of the carried count in the mean step that only places :func:`_newton`'s next step (its first
-#: evaluation, never the answer): an error d of m' moves that mean step by ~d and the next T by ~d/|g'|, below the
-#: ~1e-7 of Newton's own first step from the spread start (2.6e-4 off at the bench's prefill pool) and gone after the
-#: next step (its error ~C*(that)^2); one second-order step of :func:`_carried` reaches it there (~3e-10), not two.
-ROUGH_CARRIED_RTOL = 1e-8
 
 
-def _carried(xp, m, P1, room, fill, whole, grad=False, start=None, rtol=None):
+def _carried(xp, m, P1, room, fill, whole, grad=False, start=None):
     """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
     with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation), on the increasing, concave
     E[min(N*P1, room)] = h(m') from m' = m: each step s the root of the second-order Taylor polynomial
@@ -843,28 +843,27 @@ def _carried(xp, m, P1, room, fill, whole, grad=False, start=None, rtol=None):
     m' = m where the budget holds more prompts than the Poisson's range (m + 6*sqrt(m) + 4): nothing is
     carried; never below m (an overloaded step, its budget full at m: m itself). ``fill`` = ceil(room/P1), the
     prompts that fill the budget, ``whole`` its least element. Returns (m', K), K the count at which
-    :func:`_mix` lumps the tail of Poisson(m') (:func:`_lumped`); ``grad``: (m', K, dm'/dm), dm'/dm = P1/h'(m') where
-    m' solves h(m') = m*P1 (the implicit function theorem; h'(m') from the last step's h' + h''*s), 1 where nothing
-    is carried or m' = m (an overloaded step), 0 where the tokens wanted are capped at the budget. ``start``: where the
-    steps start instead of m (at least m), a guess near m' (:func:`_mix`'s ``near``): the same stopping rule.
-    ``rtol``: the tolerance instead of CARRIED_RTOL (ROUGH_CARRIED_RTOL where the mean step only places a Newton
-    step, :func:`steady`)."""
+    :func:`_mix` lumps the tail of Poisson(m') (:func:`_lumped`); ``grad``: (m', K, dm'/dm, d2m'/dm2), dm'/dm =
+    P1/h'(m') where m' solves h(m') = m*P1 (the implicit function theorem; h'(m') from the last step's h' + h''*s) and
+    d2m'/dm2 = -h''*(dm'/dm)^2/h' (its derivative; h'' the last step's), 1 and 0 where nothing is carried or m' = m
+    (an overloaded step), 0 and 0 where the tokens wanted are capped at the budget. ``start``: where the steps start
+    instead of m (at least m), a guess near m' (:func:`_mix`'s ``near``): the same stopping rule."""
     if xp is SCALAR and 0.0 <= m < math.inf:  # one rate: :func:`_reach` and :func:`_lumped` inline
         reach = float(math.ceil(m + 6.0 * math.sqrt(m) + 4.0))
         if fill > reach:  # (the lump at reach: fill is not NaN)
             K = int(reach if reach <= 4096.0 else 4096.0)
-            return (m, K, 1.0) if grad else (m, K)
+            return (m, K, 1.0, 0.0) if grad else (m, K)
         # where fill <= reach(m) <= reach(m') (m' >= m), the lump is at fill whatever m'
         K = int(fill if fill <= 4096.0 else 4096.0) if fill <= reach else None
     else:
         reach = _reach(xp, m)
         if xp.all(fill > reach):
-            return (m, _lumped(xp, fill, reach), 1.0 + 0.0 * m) if grad else (m, _lumped(xp, fill, reach))
+            K = _lumped(xp, fill, reach)
+            return (m, K, 1.0 + 0.0 * m, 0.0 * m) if grad else (m, K)
         K = int(min(xp.top(fill), 4096)) if xp.all(fill <= reach) else None
     wanted, cap = m * P1, room * (1.0 - 1e-6)
     want = (wanted if wanted <= cap or wanted != wanted else cap) if xp is SCALAR else xp.min(wanted, cap)
     one_rate = xp is SCALAR  # a float: each where's branch taken alone, max inline (ops.SCALAR's, without calls)
-    tol = CARRIED_RTOL if rtol is None else rtol
     if start is None:
         mp = m
     else:
@@ -882,7 +881,7 @@ def _carried(xp, m, P1, room, fill, whole, grad=False, start=None, rtol=None):
             step = (up if up >= m or up != up else m) - mp
             mp = mp + step
             error = (abs(third * step) / 6.0 if root else -bend / 2.0) * step * step
-            if error <= tol * mp * slope:
+            if error <= CARRIED_RTOL * mp * slope:
                 break
             continue
         slope = xp.max(slope, 1e-12 * P1)
@@ -893,17 +892,22 @@ def _carried(xp, m, P1, room, fill, whole, grad=False, start=None, rtol=None):
         step = xp.max(mp + step, m) - mp  # m' >= m: a budget already full at m (want < h(m)) carries m itself
         mp = mp + step
         error = xp.where(root, abs(third * step) / 6.0, -bend / 2.0) * step * step
-        if xp.all(error <= tol * mp * slope):
+        if xp.all(error <= CARRIED_RTOL * mp * slope):
             break
     K = K if K is not None else _lumped(xp, fill, _reach(xp, mp))
     if not grad:
         return mp, K
     h, low = slope + bend * step, 1e-12 * P1  # h'(m') from the last evaluation's h' and h''
     if one_rate:
-        rate = P1 / (h if h >= low or h != h else low)
-        return mp, K, (1.0 if mp == m else (0.0 if wanted > cap else rate))
-    rate = P1 / xp.max(h, low)
-    return mp, K, xp.where(mp == m, 1.0, xp.where(wanted > cap, 0.0, rate))
+        h = h if h >= low or h != h else low
+        if mp == m or wanted > cap:
+            return (mp, K, 1.0, 0.0) if mp == m else (mp, K, 0.0, 0.0)
+        rate = P1 / h
+        return mp, K, rate, -bend * rate * rate / h
+    h = xp.max(h, low)
+    rate = P1 / h
+    kept = (mp != m) & (wanted <= cap)
+    return mp, K, xp.where(mp == m, 1.0, xp.where(kept, rate, 0.0)), xp.where(kept, -bend * rate * rate / h, 0.0)
 
 
 def _lumped(xp, fill, reach):
@@ -1177,21 +1181,19 @@ def steady(xp, cost, load, lam, M, start=None):
 
     Each evaluation is one :func:`_mix` at B = 1 + lam*D1*T and m = lam*T. Where requests decode nothing (D1 = 0: a
     disaggregated prefill pool) B = 1 whatever T, and where the prompts fit the room beside it F is a function of
-    m = lam*T alone whose derivative :func:`_mix` sums exactly: :func:`_newton` from the same start instead (two
-    evaluations of F where the secant takes three; the returned slope is then g'(T) of the last evaluation). Each
+    m = lam*T alone whose first and second derivatives :func:`_mix` sums exactly: :func:`_newton` from the same start
+    instead (one evaluation of F where the start is close enough that the error its step leaves, |F''|*s^2/(2|g'|),
+    is within STEADY_RTOL; two where the secant takes three; the returned slope is then g'(T) of the last
+    evaluation). Each
     evaluation's carried prompt count starts from the last one's (``near``: one sum of :func:`_prefilled` instead of
     two where prompts are carried to the next step)."""
     one_rate = xp is SCALAR
     near = [None, None]  # the last evaluation's (m, m'), where the next one's carried count starts (:func:`_mix`)
     if (load.D1 == 0.0 if one_rate else xp.all(load.D1 == 0.0)) and xp.all(budget(xp, load, 1.0, M) >= load.P1_nz):
-        # from its own start (~1e-4 off) the first evaluation's carried count to ROUGH_CARRIED_RTOL (:func:`_newton`);
-        # a caller's start (a nearby rate's fixed point) may be within STEADY_RTOL: exact there, to answer at once
-        rough = start is None
 
-        def F_grad(T, first):
-            out = _mix(xp, cost, load, 1.0, lam * T, M, lam, near, ROUGH_CARRIED_RTOL if first and rough else None)
-            carried = (near[1] != near[0]) if one_rate else not xp.all(near[1] == near[0])  # (m' = m: exact)
-            return out[:5], out[5], first and rough and carried
+        def F_grad(T):
+            out = _mix(xp, cost, load, 1.0, lam * T, M, lam, near)
+            return out[:5], out[5], out[6]
 
         T0 = _start(xp, cost, load, lam, M)[0] if start is None else start[0]
         T, out, slope = _newton(xp, F_grad, T0, STEADY_RTOL)
@@ -1315,8 +1317,8 @@ def _mean_value_root(xp, cost, load, lam, M):
     growth = load.piece_growth(cost) if one_rate and not cost.affine else None
     if growth is not None:  # the model's exact derivative: Newton (2 evaluations where the secant takes 3)
 
-        def model_grad(T, first):
-            return *_model_with_slope(cost, load, lam, T, M, growth), False
+        def model_grad(T):
+            return *_model_with_slope(cost, load, lam, T, M, growth), None
 
         T, _, slope = _newton(xp, model_grad, start[0], START_RTOL)
         return T, slope
@@ -1459,27 +1461,37 @@ def _side_pairs(g0, g1, dq):
 
 def _newton(xp, F, T, rtol):
     """Fixed point T = F(T)[0][0] by Newton's method on g(T) = F(T)[0][0] - T from ``T``, F(T) = (the values, their
-    derivatives in T): T - g/g' (a fixed-point step, F(T), where g' >= 0 or a step leaves T > 0). Its error after a
-    step s_k is ~C*s_k^2 (quadratic convergence, C = |g''/(2g')|, ~s_k/s_k-1^2 from the last two steps), so it stops
-    when s_k <= rtol*T, or after the first step when s_k < s_k-1, s_k^2 <= rtol*T^2 and s_k^3 <= rtol*T*s_k-1^2;
-    or after SECANT_ITERATIONS. The values are carried to the answer along their derivatives, x + x'*s_k (an error
-    of ~x''*s_k^2/2: no evaluation there). Returns (T, F(T)'s values, g'(T) of the last evaluation). An array's
+    derivatives in T, |g''(T)| or None): T - g/g' (a fixed-point step, F(T), where g' >= 0 or a step leaves T > 0).
+    Its error after a step s_k is ~C*s_k^2 (quadratic convergence, C = |g''/(2g')|: Taylor's remainder of g about the
+    last evaluation, g(T + s) = g''(xi)*s^2/2 after the step), so it stops when s_k <= rtol*T, when
+    |g''|*s_k^2/(2|g'|) <= rtol*T where F gives g'' and s_k^2 <= rtol*T^2 (a Newton step within ~1e-6 of T, where
+    g'' at T stands for g'' at xi: a longer one may cross a kink of F, a budget that fills; at any step: the first from
+    a close start), or
+    after the first step when s_k < s_k-1, s_k^2 <= rtol*T^2 and s_k^3 <= rtol*T*s_k-1^2 (C ~ s_k/s_k-1^2 from the last
+    two steps); or after SECANT_ITERATIONS. The values are carried to the answer along their derivatives, x + x'*s_k (an
+    error of ~x''*s_k^2/2: no evaluation there). Returns (T, F(T)'s values, g'(T) of the last evaluation). An array's
     elements stop one by one, each where one rate alone would; those stopped before the last step are evaluated
-    at their T. F(T, first) = (values, derivatives, rough): the first evaluation may be taken roughly, only to place
-    the next step (rough True: never the answer, no stop after it)."""
+    at their T."""
     step0 = None
     done = False
     one_rate = xp is SCALAR  # a float: the tests inline (ops.SCALAR's, without their calls)
     for _ in range(SECANT_ITERATIONS):
-        out, grad, rough = F(T, step0 is None)
+        out, grad, bend = F(T)
         g, slope = out[0] - T, grad[0] - 1.0
         if one_rate:
             T_new = T - g / (slope if slope < 0.0 else -1.0)
+            newton = slope < 0.0 and T_new > 0.0 and T_new < math.inf
             if not (T_new > 0.0 and T_new < math.inf):
                 T_new = out[0]
             step, tol = abs(T_new - T), rtol * abs(T)
-            if not rough and (
+            if (
                 step <= tol
+                or (
+                    newton
+                    and bend is not None
+                    and step * step <= tol * abs(T)
+                    and abs(bend) * step * step <= -2.0 * slope * tol
+                )
                 or (
                     step0 is not None
                     and step < step0
@@ -1492,12 +1504,13 @@ def _newton(xp, F, T, rtol):
             step0, T = step, T_new
             continue
         T_new = T - g / xp.where(slope < 0.0, slope, -1.0)
-        T_new = xp.where((T_new > 0.0) & (T_new < math.inf), T_new, out[0])  # (NaN compares False)
+        newton = (slope < 0.0) & (T_new > 0.0) & (T_new < math.inf)
+        T_new = xp.where(newton, T_new, out[0])  # (NaN compares False)
         step, tol = abs(T_new - T), rtol * abs(T)
-        if rough:  # (no stop after a rough evaluation)
-            step0, T = step, T_new
-            continue
         now = step <= tol
+        if bend is not None:
+            near = newton & (step * step <= tol * abs(T))
+            now = now | (near & (abs(bend) * step * step <= -2.0 * slope * tol))
         if step0 is not None:
             now = now | ((step < step0) & (step * step <= tol * abs(T)) & (step * step * step <= tol * step0 * step0))
         stopped = done is not False  # (only an array's elements wait for the others)
