@@ -255,6 +255,29 @@ def test_pipeline_and_expert_parallel_pools_are_servingmodel_engines():
     assert any("61 layers over pp 2 as 1 stage(s) of 31 and 1 of 30" in n for n in uneven.notes)
 
 
+def test_pools_prepared_without_their_layout_notes_note_them_when_read():
+    """The pools' setups are prepared without their parallel layouts' notes (:func:`.parallel.layout_notes`, ~20 k
+    instructions on a MoE layout, made where the result's notes are read): the notes are those of the pools' layouts
+    prepared with them, in the same order (uneven stages over a fabric; expert imbalance and node-limited routing)."""
+    from mlsysim_serving.setup import prepare
+
+    ib = mlsysim.Systems.Fabrics.InfiniBand_NDR
+    r = _solve(
+        model=M.DeepSeek_V3, seq_len=2000, precision="fp8", disagg="prefill=H100x16:tp8pp2,decode=H100x16:dp16ep16"
+    )
+    common = (M.DeepSeek_V3, H.H100, "fp8")
+    pre = prepare(*common, 8, None, None, None, None, False, None, pp_size=2, fabric=ib)
+    dec = prepare(*common, 1, None, None, None, None, False, None, ep_size=16, dp_attention=16, fabric=ib)
+    bare = prepare(
+        *common, 1, None, None, None, None, False, None, ep_size=16, dp_attention=16, fabric=ib, layout_notes=False
+    )
+    assert bare.layout.notes == () and bare.notes == dec.notes[: len(bare.notes)] and len(dec.layout.notes) == 2
+    assert any("node-limited routing in prefill" in n for n in dec.layout.notes)
+    assert any("61 layers over pp 2" in n for n in pre.layout.notes)
+    made = tuple(dict.fromkeys(pre.notes + dec.notes))
+    assert r.notes[: len(made)] == made
+
+
 def test_speculative_decode_pool():
     """MTP/heads speculation (spec_draft_cost) runs on the decode pool: its token gap is ServingModel's on the
     decode layout with the same speculation; the aggregated layouts compared against speculate too."""

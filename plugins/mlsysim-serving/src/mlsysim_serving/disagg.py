@@ -22,6 +22,7 @@ from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.solver import PreparedCache
 from mlsysim_core.types import NetworkFabric
+from mlsysim_physics import efficiency as E
 
 from . import kernels as K
 from . import traffic as TR
@@ -31,6 +32,7 @@ from .layout import Disagg, KVLink, Pool, kv_link, parse_disagg
 from .loaded_energy import loaded_power
 from .memo import Memo, SameArguments, sized
 from .ops import SCALAR
+from .parallel import layout_notes
 from .results import LATER
 from .roots import largest_meeting, nearest_known
 from .setup import model_shape, prepared, tp_limit
@@ -82,6 +84,9 @@ class _Replica:
         #: GPUs of one replica (tp x pp x dp) and the replicas of the pool (:meth:`.layout.Pool.split`), read once
         n, replicas = pool.split()
         self.replica_gpus, self.replicas = n, replicas
+        #: the fabric a replica that spans stages or attention ranks uses (None for a tensor-parallel one)
+        self.fabric = fabric if isinstance(fabric, NetworkFabric) and n > pool.tp else None
+        self.node = node  # (gpus_per_node as given)
         try:
             setup = prepared(
                 model,
@@ -100,7 +105,7 @@ class _Replica:
                 pool.ep,
                 pool.dp,
                 None,
-                fabric if isinstance(fabric, NetworkFabric) and n > pool.tp else None,
+                self.fabric,
                 host,
                 pool.redundant,
                 False,
@@ -108,6 +113,7 @@ class _Replica:
                 None,
                 eta_n,
                 *power,
+                False,  # (its layout's notes made where the result's notes are read: :meth:`notes`)
             )
         except InvalidInputError as exc:
             if exc.argument in _OWN_ARGUMENTS or exc.argument.endswith("precision"):
@@ -132,6 +138,17 @@ class _Replica:
         #: speculative decode steps (:class:`.speculative.Speculation`), or None
         self.spec: Any = None
         self._engine: UL.Engine | None = None
+
+    def notes(self) -> tuple[str, ...]:
+        """Its setup's notes (:attr:`.setup.Setup.notes`) with its parallel layout's (:func:`.parallel.layout_notes`),
+        which the setup was prepared without."""
+        setup, fabric = self.setup, self.fabric
+        lay, domain = setup.layout, tp_limit(self.pool.hardware, self.node)[0]
+        if lay.gpus <= domain:  # (those :func:`.parallel.check` noted on the same terms)
+            fabric = None
+        fabric_note = None if fabric is None else E.link_latency(fabric, fabric.name)[1]
+        shape = setup.shape
+        return setup.notes + layout_notes(shape, lay, int(shape.layers), min(lay.w, domain), fabric_note, True)
 
     def check_holds(self, text: Any, tokens: int) -> None:
         """A pool that cannot hold the weights and one request's KV is an input error naming the layout."""
@@ -329,7 +346,7 @@ class _Plan:
         setups', the KV link's, speculation's, the aggregated comparison's (``compared``), each once, then the engine's
         calibrated request overhead left out."""
         pre, dec = self.pre.setup, self.dec.setup
-        notes = pre.notes + dec.notes + ((self._link_note,) if self._link_note else ())
+        notes = self.pre.notes() + self.dec.notes() + ((self._link_note,) if self._link_note else ())
         if self.spec is not None:
             notes += (
                 f"speculative decoding on the decode pool and the aggregated layouts: heads/MTP/n-gram at "

@@ -139,24 +139,19 @@ def check(
     fabric: Any,
     redundant_experts: Any = 0,
     ep_overlap: Any = False,
+    notes: bool = True,
 ) -> Layout:
     """The layout from checked degrees (tp_size was checked by the caller against heads and domain).
 
     Errors name the argument, the value and the valid range: pp_size at most the layers (uneven
     stages: the first L mod p hold one layer more, the largest binds),
     dp_attention and ep_size apply to MoE models only, ep_size must equal tp_size * dp_attention
-    and divide the experts, a group larger than the scale-up domain needs a fabric."""
-    notes: list[str] = []
+    and divide the experts, a group larger than the scale-up domain needs a fabric. ``notes`` False: the layout's
+    notes left out (``()``: :func:`layout_notes` makes them where they are read)."""
     layers = int(shape.layers)
     # (the integers checked in line where they are plain ints in range: V.integer's call for the rest)
     p = pp_size if pp_size.__class__ is int and 1 <= pp_size <= layers else V.integer("pp_size", pp_size, 1, layers)
     largest = -(-layers // p)
-    if layers % p:
-        small = layers // p
-        notes.append(
-            f"pipeline: {layers} layers over pp {p} as {layers % p} stage(s) of {largest} and {p - layers % p} of "
-            f"{small}; the {largest}-layer stage binds"
-        )
     d = dp_attention
     if d.__class__ is not int or not 1 <= d <= 1 << 16:
         d = V.integer("dp_attention", dp_attention, 1, 1 << 16)
@@ -189,16 +184,12 @@ def check(
         raise InvalidInputError("ep_overlap", ep_overlap, "True or False; True needs expert parallelism (ep_size > 1)")
     if expert_imbalance is None:
         imbalance = EXPERT_IMBALANCE if a2a else 1.0
-        if a2a:
-            notes.append(
-                f"expert imbalance: busiest of {e} expert ranks at {_IMBALANCE_TEXT}x the mean load (EXPERT_IMBALANCE, "
-                "SGLang large-scale EP blog 2025, default vs perfect EPLB)"
-            )
     else:
         imbalance = V.number("expert_imbalance", expert_imbalance, 1.0, float(e))
     gpus = w * p
     up_bw = up_link.si.bandwidth if up_link is not None else math.inf
     out_bw = out_lat = 0.0
+    fabric_note = None
     if gpus > domain_gpus:
         if not isinstance(fabric, NetworkFabric):
             raise InvalidInputError(
@@ -209,9 +200,7 @@ def check(
                 f"on {hardware.name}",
             )
         out_bw = fabric.si.bandwidth
-        out_lat, note = E.link_latency(fabric, fabric.name)
-        if note:
-            notes.append(note)
+        out_lat, fabric_note = E.link_latency(fabric, fabric.name)
     elif fabric is not None and not isinstance(fabric, NetworkFabric):
         V.instance("fabric", fabric, NetworkFabric, "a NetworkFabric or None")
     # stages fill domains in order: a boundary crossing a domain edge goes over the fabric
@@ -220,8 +209,8 @@ def check(
     hops_out = hops if stages_per_domain == 0 else min(hops, (p - 1) // stages_per_domain)
     up_copies = out_copies = 0.0  # (no all-to-all: no dispatch, no copies, as :func:`tensor_only`'s layout)
     prefill_copies = (0.0, 0.0)
+    local = min(w, domain_gpus)  # (GPUs of a stage in one scale-up domain)
     if a2a:
-        local = min(w, domain_gpus)
         k = shape.expert_share * experts
         up_copies, out_copies = dispatch_copies(k, w, local)
         # prefill dispatches with DeepEP's normal kernels (NVLink-to-RDMA forwarding, node-limited routing),
@@ -229,14 +218,6 @@ def check(
         node_limit = shape.model.routing_node_limit if local < w else None
         # (without a node limit a prefill dispatch sends the decode's copies)
         prefill_copies = (up_copies, out_copies) if node_limit is None else dispatch_copies(k, w, local, node_limit)
-        if node_limit is not None:
-            notes.append(
-                f"node-limited routing in prefill: each token's {k:g} experts in at most {node_limit} of the "
-                f"{w / local:g} scale-up domains (routing_node_limit of {shape.name}), {prefill_copies[1]:.3g} copies "
-                f"per token over the fabric, {prefill_copies[0]:.3g} forwarded inside a domain (DeepSeek-V3 report "
-                f"sec. 3.2.2); decode sends each copy to its expert directly ({out_copies:.3g} over the fabric; "
-                "DeepEP low-latency kernels)"
-            )
     lay: Any = _Filling()  # (a Layout made as Layout(**fields) would make it: :class:`_Filling`)
     lay.n = n
     lay.p = p
@@ -256,9 +237,47 @@ def check(
     lay.a2a_out_copies = out_copies
     lay.hops_up = hops - hops_out
     lay.hops_out = hops_out
-    lay.notes = tuple(notes)
     lay.depth = layers / largest
     lay.prefill_copies = prefill_copies
     lay.moe_layers = shape.moe_layers if a2a else 0.0
+    lay.notes = layout_notes(shape, lay, layers, local, fabric_note, expert_imbalance is None) if notes else ()
     lay.__class__ = Layout
     return lay
+
+
+def layout_notes(
+    shape: Any, lay: Any, layers: int, local: int, fabric_note: str | None, default_imbalance: bool
+) -> tuple[str, ...]:
+    """The notes of the checked layout ``lay`` (:func:`check`'s, its fields set) of ``shape`` (``layers``: its layers,
+    an int) whose stages have ``local`` GPUs in one scale-up domain: uneven pipeline stages, the default expert
+    imbalance (``default_imbalance``: none was given), the fabric's latency where the catalog has none
+    (``fabric_note``, :func:`mlsysim_physics.efficiency.link_latency`'s) and node-limited routing in prefill.
+    Formatting them costs ~20 k instructions on a MoE layout: a layout checked without them (:func:`check`'s
+    ``notes``) has them made here where they are read."""
+    notes = []
+    p, w = lay.p, lay.w
+    if layers % p:
+        largest, small = -(-layers // p), layers // p
+        notes.append(
+            f"pipeline: {layers} layers over pp {p} as {layers % p} stage(s) of {largest} and {p - layers % p} of "
+            f"{small}; the {largest}-layer stage binds"
+        )
+    if lay.a2a and default_imbalance:
+        notes.append(
+            f"expert imbalance: busiest of {w} expert ranks at {_IMBALANCE_TEXT}x the mean load (EXPERT_IMBALANCE, "
+            "SGLang large-scale EP blog 2025, default vs perfect EPLB)"
+        )
+    if fabric_note:
+        notes.append(fabric_note)
+    node_limit = shape.model.routing_node_limit if lay.a2a and local < w else None
+    if node_limit is not None:
+        k = shape.expert_share * int(shape.model.experts)
+        up, out = lay.prefill_copies
+        notes.append(
+            f"node-limited routing in prefill: each token's {k:g} experts in at most {node_limit} of the "
+            f"{w / local:g} scale-up domains (routing_node_limit of {shape.name}), {out:.3g} copies "
+            f"per token over the fabric, {up:.3g} forwarded inside a domain (DeepSeek-V3 report "
+            f"sec. 3.2.2); decode sends each copy to its expert directly ({lay.a2a_out_copies:.3g} over the fabric; "
+            "DeepEP low-latency kernels)"
+        )
+    return tuple(notes)

@@ -222,7 +222,9 @@ class Setup:
     power_idle: float  #: accelerator power: awake-idle share of TDP (mlsysim_physics.equations.step_power)
     power_compute: float  #: share of TDP the compute units draw while busy
     power_memory: float  #: share of TDP the memory system draws while busy
-    notes: tuple[str, ...]  #: every default taken for a value the catalog or the caller did not give
+    #: every default taken for a value the catalog or the caller did not give (but the parallel layout's where prepared
+    #: without them: :func:`prepare`'s ``layout_notes``)
+    notes: tuple[str, ...]
 
 
 class _Filling:
@@ -276,9 +278,11 @@ def prepare(
     power_idle: Any = None,
     power_compute: Any = None,
     power_memory: Any = None,
+    layout_notes: bool = True,
 ) -> Setup:
     """Check every argument of ``ServingModel.solve`` but the lengths and the traffic (each error
-    names argument, value and valid range) and return the :class:`Setup`."""
+    names argument, value and valid range) and return the :class:`Setup`; ``layout_notes`` False: its notes without
+    the parallel layout's (:func:`.parallel.layout_notes` makes them where they are read: a disaggregated pool's)."""
     shape = model_shape(model)
     if not isinstance(hardware, HardwareNode):
         V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
@@ -359,6 +363,7 @@ def prepare(
             fabric,
             redundant_experts,
             ep_overlap,
+            layout_notes,
         )
         notes += layout.notes
     s: Any = _Filling()  # (a Setup made as Setup(**fields) would make it: :class:`_Filling`)

@@ -638,8 +638,9 @@ _SOLVE_DEFAULTS = {
 }
 
 
-#: solve() arguments that :func:`.setup.prepare` checks into a Setup, in its parameters' order
-_SETUP_ARGS = tuple(inspect.signature(prepare).parameters)
+#: solve() arguments that :func:`.setup.prepare` checks into a Setup, in its parameters' order (its ``layout_notes``
+#: is no solve() argument: a solve's Setup has them)
+_SETUP_ARGS = tuple(name for name in inspect.signature(prepare).parameters if name != "layout_notes")
 #: their values in solve()'s arguments, as a tuple (one C call)
 _setup_values = itemgetter(*_SETUP_ARGS)
 
