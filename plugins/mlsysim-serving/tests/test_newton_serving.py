@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import sys
 from pathlib import Path
 
@@ -132,7 +133,7 @@ def test_mix_derivatives_are_those_of_its_values(S, cv, m, budget):
     cost, load = _cost(1), _prefill_load(S, cv, 0.0)
     if budget - 1.0 < load.P1:
         return  # prompts longer than the room: no grad (steady's secant there)
-    values = TR._mix(SCALAR, cost, load, 1.0, m, budget, 2.0)
+    values = TR._mix(SCALAR, cost, load, 1.0, m, budget, 2.0, curve=True)
     dm = 1e-4 * m
     assume(TR._reach(SCALAR, m - dm) == TR._reach(SCALAR, m + dm))  # the lump's count K moves with m in steps
     # near the budget (m*P1 -> room) the carried count m'(m) turns steep (dm'/dm ~ 1,500 at 99.98 % of it): the
@@ -331,3 +332,51 @@ def test_the_mean_value_root_of_decoding_requests_on_pieces_by_newton():
         assert T == pytest.approx(TR._secant(SCALAR, model, *start, 1e-14)[0], rel=TR.START_RTOL)
         (_,), (grad,) = TR._model_with_slope(*seen[-1])
         assert slope == grad - 1.0
+
+
+def _decode_mix(cost, load, lam, M_, T, curve=False):
+    """_mix at the steady state's B = 1 + lam*D1*T and m = lam*T, with its derivatives in T (on the MoE pieces)."""
+    b1 = lam * load.D1
+    return TR._mix(SCALAR, cost, load, 1.0 + b1 * T, lam * T, M_, lam, None, b1, load.piece_growth(cost), None, curve)
+
+
+@pytest.mark.parametrize("kind", ["moe a2a", "moe tp"])
+@pytest.mark.parametrize(("S", "h"), [(2000.0, 1999.0 / 2000.0), (300.0, 0.0), (2000.0, 0.0)])
+@pytest.mark.parametrize("T", [0.005, 0.03])
+def test_mix_derivatives_in_T_on_moe_pieces_are_those_of_its_values(kind, S, h, T):
+    # a decoding MoE load (B = 1 + lam*D1*T moves the pieces, m = lam*T the prompts per step): _mix's derivatives in T
+    # (b1 = lam*D1 times d/dB from the pieces' growth, plus lam times d/dm) against central differences of its five
+    # values, and its second derivative of the mean against the second difference where nothing is carried (one-token
+    # prompts: a disaggregated decode pool; 300-token ones); 2,000-token prompts fill an 8,192 budget: m' moves with B
+    # there, left out of the slope (~its carried share), and F'' is +inf (no one-step answer)
+    cost = _moe_cost(1, 4) if kind == "moe a2a" else _moe_cost(1, 1)
+    load = TR.Load(S, 300.0, 0.5, h)
+    lam = 4.0
+    values = _decode_mix(cost, load, lam, M, T, True)
+    dT = 1e-5 * T
+    up, down = (_decode_mix(cost, load, lam, M, T + s) for s in (dT, -dT))
+    carried = S * (1.0 - h) > 1000.0
+    for i, d in enumerate(values[5]):
+        difference = (up[i] - down[i]) / (2.0 * dT)
+        assert d == pytest.approx(difference, rel=1e-3 if carried else 1e-5, abs=1e-12 * abs(values[i]) / dT), i
+    if carried:
+        assert values[6] == math.inf
+    else:
+        bend = (up[0] - 2.0 * values[0] + down[0]) / (dT * dT)
+        assert values[6] == pytest.approx(bend, rel=1e-3, abs=1e-13 * values[0] / dT**2)
+
+
+@pytest.mark.parametrize("kind", ["moe a2a", "moe tp"])
+@pytest.mark.parametrize("share", [0.02, 0.2, 0.6])
+def test_steady_newton_on_moe_pieces_is_the_secant_s_fixed_point(kind, share):
+    # a disaggregated MoE decode pool in kind (one-token prompts, 300 outputs): steady by Newton on _mix's exact
+    # derivative in T answers the secant's fixed point (STEADY_RTOL) in no more evaluations of _mix
+    cost = _moe_cost(1, 4) if kind == "moe a2a" else _moe_cost(1, 1)
+    load = TR.Load(2000.0, 300.0, 0.5, 1999.0 / 2000.0)
+    lam = share * TR.capacity(cost, load, M, 256.0)[0]
+    with _counted("_mix") as seen:
+        T, B, f, t_dec, t_mix, sq, slope = TR.steady(SCALAR, cost, load, lam, M)
+    (T_s, f_s, t_dec_s, t_mix_s, sq_s), evaluations = _secant_steady(cost, load, lam)
+    assert len(seen) <= evaluations
+    assert (T, f, t_dec, t_mix, sq) == pytest.approx((T_s, f_s, t_dec_s, t_mix_s, sq_s), rel=1e-11)
+    assert B == pytest.approx(lam * load.D1 * T, rel=1e-15)

@@ -636,7 +636,7 @@ def ops_for(load, *values) -> Ops:
     return ARRAY if load.xp is ARRAY else pick(*values)
 
 
-def _mix(xp, cost, load, B, m, M, grad=None, near=None):
+def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rtol=None, curve=False):
     """Mean step at decode batch B when m prompts (mean) arrive per step.
 
     Prompts shorter than the free budget room = M - B*w: a step prefills q = min(N*P1, room) tokens,
@@ -690,9 +690,11 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None):
     if grad is None:
         mp, K = _carried(xp, m, P1, room, fill, whole, False, start)
     else:
-        mp, K, rate, bow = _carried(xp, m, P1, room, fill, whole, True, start)
+        mp, K, rate, bow = _carried(xp, m, P1, room, fill, whole, True, start, rtol)
+        rough = not (bow == bow if one_rate else xp.all(bow == bow))  # m' to ROUGH_CARRIED_RTOL only (NaN)
+        curve = curve and not rough  # (F'' NaN there: not summed)
         # g_n-1, P(N = n - 2) and the derivatives' sums
-        p0, t_last, u_last, p2, d_mean, d_bend, d_sq = None, t_dec, t_dec * t_dec, 0.0, 0.0, 0.0, 0.0
+        p0, t_last, v_last, p2, d_mean, d_bend, d_sq = None, t_dec, t_dec * t_dec, 0.0, 0.0, 0.0, 0.0
     if near is not None:
         near[0], near[1] = m, mp
     var_p = load.cv_p * load.cv_p * P1 * P1  # variance of one prompt's prefill tokens
@@ -707,6 +709,15 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None):
             first = K
     if grad is not None:
         p0 = pmf
+    if growth is not None:  # d/dB on the pieces (one rate): each side's growth, dg/dB = g*ln(untouched)*w/pp
+        dc, dm, dr, log_g = growth
+        dcr, dmr, g_B = dc + dr, dm + dr, g * log_g
+        g_BB = g_B * log_g
+        t_m = m0 - g
+        # the step at q = 0 (on_pieces' test) and the sums' terms in B: E[t], E[t^2], d/dmp E[t], d2/dB2 E[t]
+        t_B, t_BB = (dcr, 0.0) if c0 >= t_m or c0 != c0 else (dmr - g_B, -g_BB)
+        tB_dec, tB_last, B_mean, B_sq, B_m, B_bend = t_B, t_B, pmf * t_B, pmf * 2.0 * t_dec * t_B, 0.0, pmf * t_BB
+    uq = 0.0  # u^q on the pieces' memory side (0 where g = 0)
     for n in range(first, K + 1):
         last = pmf  # P(N = n - 1)
         pmf = pmf * (mp / n)
@@ -725,7 +736,8 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None):
         elif pieces is not None:  # :func:`on_pieces` inline (one rate)
             t_c, t_m = c0 + c1 * q, m0 + m1 * q
             if g != 0.0:
-                t_m = t_m - g * u**q
+                uq = u**q
+                t_m = t_m - g * uq
             tn = (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q
             if draft is not None:
                 t_c, t_m = d0 + d1 * q, n0 + n1 * q
@@ -744,9 +756,18 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None):
         sq = sq + w * tn * tn
         sq = sq + w * spread
         if grad is not None:
-            u, dt = tn * tn + spread, tn - t_last
-            d_mean, d_bend, d_sq = d_mean + last * dt, d_bend + (p2 - last) * dt, d_sq + last * (u - u_last)
-            t_last, u_last, p2 = tn, u, last
+            if curve:
+                d_bend, p2 = d_bend + (p2 - last) * (tn - t_last), last
+            v = tn * tn + spread
+            d_mean, d_sq, t_last, v_last = d_mean + last * (tn - t_last), d_sq + last * (v - v_last), tn, v
+            if growth is not None:  # (draft None: the pieces' sides are t_c and t_m)
+                t_B, t_BB = (dcr, 0.0) if t_c >= t_m or t_c != t_c else (dmr - g_B * uq, -g_BB * uq)
+                if q == room and n * P1 > room:  # the count that fills the budget: q = M - B*w falls by w a sequence
+                    t_B = t_B - load.w * ((c1 if t_c >= t_m or t_c != t_c else m1 - g * uq * math.log(u)) + r1)
+                d_spread = 2.0 * slope * (t_B - tB_dec) * var_p / P1 if spread != 0.0 else 0.0  # (0 at the budget)
+                B_mean, B_sq = B_mean + w * t_B, B_sq + w * (2.0 * tn * t_B + d_spread)
+                if curve:
+                    B_bend, B_m, tB_last = B_bend + w * t_BB, B_m + last * (t_B - tB_last), t_B
     f = -(math.expm1(-mp) if one_rate and mp >= 0.0 else xp.expm1(-mp))
     if not (short if one_rate else xp.all(short)):  # full chunks where the prompts exceed the free budget
         f_l = xp.min(m * load.P1 / room, 1.0)
@@ -761,14 +782,22 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None):
         return mean, f, t_dec, t_mix, sq
     k = grad * rate  # d/dmp to d/dm, times the caller's k
     d_f = p0 * k
-    bend = grad * grad * (rate * rate * d_bend + bow * d_mean)  # the mean's second derivative (chain rule)
+    # the mean's second derivative (chain rule), where asked
+    bend = grad * grad * (rate * rate * d_bend + bow * d_mean) if curve else (math.nan if rough else None)
     d_mean, d_sq = d_mean * k, d_sq * k
-    d_mix = (d_mean - (t_mix - t_dec) * d_f) / (
-        (f if f >= 1e-300 or f != f else 1e-300) if one_rate else xp.max(f, 1e-300)
-    )
+    if growth is None:
+        d_dec = 0.0 * d_f
+        d_mix = d_mean - (t_mix - t_dec) * d_f
+    else:  # plus b1 times d/dB (the second derivative's cross and B terms)
+        d_mean, d_sq, d_dec = d_mean + b1 * B_mean, d_sq + b1 * B_sq, b1 * tB_dec
+        d_mix = d_mean - (1.0 - f) * d_dec - (t_mix - t_dec) * d_f
+        # exact where nothing is carried (K < fill: no count meets the budget, m' = m); else m'(B) is left out
+        if curve:
+            bend = bend + b1 * (b1 * B_bend + 2.0 * k * B_m) if K < fill else bend + math.inf
+    d_mix = d_mix / ((f if f >= 1e-300 or f != f else 1e-300) if one_rate else xp.max(f, 1e-300))
     if not xp.all(f > 0):
         d_mix = xp.where(f > 0, d_mix, 0.0)
-    return mean, f, t_dec, t_mix, sq, (d_mean, d_f, 0.0 * d_f, d_mix, d_sq), bend
+    return mean, f, t_dec, t_mix, sq, (d_mean, d_f, d_dec, d_mix, d_sq), bend
 
 
 #: The least count K at which :func:`_mix` sums the counts below it in closed form (:func:`_one_side_sums`) where they
@@ -834,7 +863,16 @@ def _reach(xp, mp):
 CARRIED_RTOL = 1e-13
 
 
-def _carried(xp, m, P1, room, fill, whole, grad=False, start=None):
+#: Relative tolerance of the carried count in the first mean step of :func:`steady`'s Newton from its own start: an
+#: error d of m' moves that mean step by ~d and the next T by ~d/|g'|, below the ~1e-7 of Newton's own first step from
+#: a start ~1e-4 off (the dense disaggregated bench's prefill pool: 2.6e-4) and gone after the next step (its error
+#: ~C*(that)^2); one second-order step of :func:`_carried` reaches it there (~3e-10), not two. Where that step
+#: reaches CARRIED_RTOL too (little carried: a start that is close, as the MoE bench's prefill pool's) the evaluation
+#: is exact and may answer; else it only places the next step (:func:`_mix`: a NaN second derivative).
+ROUGH_CARRIED_RTOL = 1e-8
+
+
+def _carried(xp, m, P1, room, fill, whole, grad=False, start=None, rtol=None):
     """Mean m' of the prompts waiting at a step such that the tokens it prefills, E[min(N*P1, room)]
     with N ~ Poisson(m'), equal the m*P1 that arrive per step (work conservation), on the increasing, concave
     E[min(N*P1, room)] = h(m') from m' = m: each step s the root of the second-order Taylor polynomial
@@ -847,7 +885,8 @@ def _carried(xp, m, P1, room, fill, whole, grad=False, start=None):
     P1/h'(m') where m' solves h(m') = m*P1 (the implicit function theorem; h'(m') from the last step's h' + h''*s) and
     d2m'/dm2 = -h''*(dm'/dm)^2/h' (its derivative; h'' the last step's), 1 and 0 where nothing is carried or m' = m
     (an overloaded step), 0 and 0 where the tokens wanted are capped at the budget. ``start``: where the steps start
-    instead of m (at least m), a guess near m' (:func:`_mix`'s ``near``): the same stopping rule."""
+    instead of m (at least m), a guess near m' (:func:`_mix`'s ``near``): the same stopping rule. ``rtol``: the
+    tolerance instead of CARRIED_RTOL (ROUGH_CARRIED_RTOL), d2m'/dm2 then NaN where m' is not within CARRIED_RTOL."""
     if xp is SCALAR and 0.0 <= m < math.inf:  # one rate: :func:`_reach` and :func:`_lumped` inline
         reach = float(math.ceil(m + 6.0 * math.sqrt(m) + 4.0))
         if fill > reach:  # (the lump at reach: fill is not NaN)
@@ -864,6 +903,7 @@ def _carried(xp, m, P1, room, fill, whole, grad=False, start=None):
     wanted, cap = m * P1, room * (1.0 - 1e-6)
     want = (wanted if wanted <= cap or wanted != wanted else cap) if xp is SCALAR else xp.min(wanted, cap)
     one_rate = xp is SCALAR  # a float: each where's branch taken alone, max inline (ops.SCALAR's, without calls)
+    tol = CARRIED_RTOL if rtol is None else rtol
     if start is None:
         mp = m
     else:
@@ -881,7 +921,7 @@ def _carried(xp, m, P1, room, fill, whole, grad=False, start=None):
             step = (up if up >= m or up != up else m) - mp
             mp = mp + step
             error = (abs(third * step) / 6.0 if root else -bend / 2.0) * step * step
-            if error <= CARRIED_RTOL * mp * slope:
+            if error <= tol * mp * slope:
                 break
             continue
         slope = xp.max(slope, 1e-12 * P1)
@@ -892,7 +932,7 @@ def _carried(xp, m, P1, room, fill, whole, grad=False, start=None):
         step = xp.max(mp + step, m) - mp  # m' >= m: a budget already full at m (want < h(m)) carries m itself
         mp = mp + step
         error = xp.where(root, abs(third * step) / 6.0, -bend / 2.0) * step * step
-        if xp.all(error <= CARRIED_RTOL * mp * slope):
+        if xp.all(error <= tol * mp * slope):
             break
     K = K if K is not None else _lumped(xp, fill, _reach(xp, mp))
     if not grad:
@@ -903,11 +943,15 @@ def _carried(xp, m, P1, room, fill, whole, grad=False, start=None):
         if mp == m or wanted > cap:
             return (mp, K, 1.0, 0.0) if mp == m else (mp, K, 0.0, 0.0)
         rate = P1 / h
-        return mp, K, rate, -bend * rate * rate / h
+        rough = rtol is not None and error > CARRIED_RTOL * mp * slope
+        return mp, K, rate, math.nan if rough else -bend * rate * rate / h
     h = xp.max(h, low)
     rate = P1 / h
     kept = (mp != m) & (wanted <= cap)
-    return mp, K, xp.where(mp == m, 1.0, xp.where(kept, rate, 0.0)), xp.where(kept, -bend * rate * rate / h, 0.0)
+    bow = xp.where(kept, -bend * rate * rate / h, 0.0)
+    if rtol is not None and not xp.all(error <= CARRIED_RTOL * mp * slope):
+        bow = bow + math.nan
+    return mp, K, xp.where(mp == m, 1.0, xp.where(kept, rate, 0.0)), bow
 
 
 def _lumped(xp, fill, reach):
@@ -1191,14 +1235,30 @@ def steady(xp, cost, load, lam, M, start=None):
     near = [None, None]  # the last evaluation's (m, m'), where the next one's carried count starts (:func:`_mix`)
     if (load.D1 == 0.0 if one_rate else xp.all(load.D1 == 0.0)) and xp.all(budget(xp, load, 1.0, M) >= load.P1_nz):
 
-        def F_grad(T):
-            out = _mix(xp, cost, load, 1.0, lam * T, M, lam, near)
+        def F_grad(T):  # the first evaluation with F'' (from steady's own start: m' to ROUGH_CARRIED_RTOL)
+            first = near[0] is None
+            rough = ROUGH_CARRIED_RTOL if first and start is None else None
+            out = _mix(xp, cost, load, 1.0, lam * T, M, lam, near, 0.0, None, rough, first)
             return out[:5], out[5], out[6]
 
         T0 = _start(xp, cost, load, lam, M)[0] if start is None else start[0]
         T, out, slope = _newton(xp, F_grad, T0, STEADY_RTOL)
         _, f, t_dec, t_mix, sq = out
         return T, lam * load.D1 * T, f, t_dec, t_mix, sq, slope
+
+    growth = load.piece_growth(cost) if one_rate and not cost.affine else None
+    if growth is not None and budget(xp, load, 1.0, M) >= load.P1_nz:
+        b1 = lam * load.D1
+
+        def F_slope(T):  # the first evaluation with F''
+            out = _mix(xp, cost, load, 1.0 + b1 * T, lam * T, M, lam, near, b1, growth, None, near[0] is None)
+            return out[:5], out[5], out[6]
+
+        T, out, slope = _newton(
+            xp, F_slope, _start(xp, cost, load, lam, M)[0] if start is None else start[0], STEADY_RTOL
+        )
+        _, f, t_dec, t_mix, sq = out
+        return T, b1 * T, f, t_dec, t_mix, sq, slope
 
     def F(T):
         return _mix(xp, cost, load, 1.0 + lam * load.D1 * T, lam * T, M, None, near)
@@ -1471,7 +1531,8 @@ def _newton(xp, F, T, rtol):
     two steps); or after SECANT_ITERATIONS. The values are carried to the answer along their derivatives, x + x'*s_k (an
     error of ~x''*s_k^2/2: no evaluation there). Returns (T, F(T)'s values, g'(T) of the last evaluation). An array's
     elements stop one by one, each where one rate alone would; those stopped before the last step are evaluated
-    at their T."""
+    at their T. A NaN |g''| marks a rough evaluation (:data:`ROUGH_CARRIED_RTOL`): it places the next step, never
+    answers."""
     step0 = None
     done = False
     one_rate = xp is SCALAR  # a float: the tests inline (ops.SCALAR's, without their calls)
@@ -1479,17 +1540,19 @@ def _newton(xp, F, T, rtol):
         out, grad, bend = F(T)
         g, slope = out[0] - T, grad[0] - 1.0
         if one_rate:
+            rough = bend is not None and bend != bend
             T_new = T - g / (slope if slope < 0.0 else -1.0)
-            newton = slope < 0.0 and T_new > 0.0 and T_new < math.inf
-            if not (T_new > 0.0 and T_new < math.inf):
+            newton = T_new > 0.0 and T_new < math.inf
+            if not newton:
                 T_new = out[0]
             step, tol = abs(T_new - T), rtol * abs(T)
-            if (
+            if not rough and (
                 step <= tol
                 or (
-                    newton
-                    and bend is not None
+                    bend is not None
                     and step * step <= tol * abs(T)
+                    and newton
+                    and slope < 0.0
                     and abs(bend) * step * step <= -2.0 * slope * tol
                 )
                 or (
@@ -1503,10 +1566,14 @@ def _newton(xp, F, T, rtol):
                 return T_new, tuple([x + dx * w for x, dx in zip(out, grad)]), slope
             step0, T = step, T_new
             continue
+        rough = bend is not None and not xp.all(bend == bend)
         T_new = T - g / xp.where(slope < 0.0, slope, -1.0)
         newton = (slope < 0.0) & (T_new > 0.0) & (T_new < math.inf)
         T_new = xp.where(newton, T_new, out[0])  # (NaN compares False)
         step, tol = abs(T_new - T), rtol * abs(T)
+        if rough:  # (no stop after a rough evaluation)
+            step0, T = step, T_new
+            continue
         now = step <= tol
         if bend is not None:
             near = newton & (step * step <= tol * abs(T))
