@@ -150,28 +150,31 @@ class _Replica:
         shape = setup.shape
         return setup.notes + layout_notes(shape, lay, int(shape.layers), min(lay.w, domain), fabric_note, True)
 
-    def check_holds(self, text: Any, tokens: int) -> None:
-        """A pool that cannot hold the weights and one request's KV is an input error naming the layout."""
-        if self.kv_tokens < tokens:
-            hw, tp = self.pool.hardware.name, self.pool.degrees()
-            raise InvalidInputError(
-                "disagg",
-                text,
-                f"a {self.role} pool that holds {self.shape.name}: on {hw} at {tp} the weights take "
-                f"{self.weights_per_gpu / 1e9:.4g} GB of {self.usable / 1e9:.4g} GB usable per GPU, leaving KV room "
-                f"for {max(self.kv_tokens, 0.0):,.0f} tokens < one request of {tokens:,} "
-                "(raise tp or use a larger part)",
-            )
+    def too_small(self, text: Any, tokens: int) -> InvalidInputError:
+        """The input error, naming the layout, of a pool whose KV room (:attr:`kv_tokens`, below ``tokens``) cannot
+        hold one request of ``tokens`` beside the weights (the caller compares: no frame where it holds one)."""
+        hw, tp = self.pool.hardware.name, self.pool.degrees()
+        return InvalidInputError(
+            "disagg",
+            text,
+            f"a {self.role} pool that holds {self.shape.name}: on {hw} at {tp} the weights take "
+            f"{self.weights_per_gpu / 1e9:.4g} GB of {self.usable / 1e9:.4g} GB usable per GPU, leaving KV room "
+            f"for {max(self.kv_tokens, 0.0):,.0f} tokens < one request of {tokens:,} "
+            "(raise tp or use a larger part)",
+        )
 
     def at(self, rate: float, e: UL.Engine) -> dict:
         """This replica's utilization at per-replica rate ``rate`` on its engine ``e`` (:meth:`engine`'s) and, below
         saturation, its latencies (:data:`.under_load.LATENCY_FIELDS`, as :func:`.under_load.serve` reports them:
-        :meth:`analytic`'s dict, the kernel's floats; a prefill replica's without the itl_pXX and e2e_pXX it has no
-        token gaps for)."""
+        :func:`.traffic.analytic`'s dict, the kernel's floats; a prefill replica's without the itl_pXX and e2e_pXX it
+        has no token gaps for)."""
         rho = rate / e.saturation
         if rho >= 1.0:
             return {"utilization": rho}
-        out = self.analytic(rate, e)  # a new dict each call
+        M, c = float(self.c["max_num_batched_tokens"]), self.c
+        # (:func:`.traffic.analytic`'s dict, a new one each call; the ITL spread only where a request has token gaps,
+        # not a prefill replica's one output token)
+        out = TR.analytic(self.cost, e.load, rate, M, e.B_max, c["arrival_cv"], e.saturation, gaps=self.O > 1)
         out["utilization"] = rho
         return out
 
@@ -185,14 +188,6 @@ class _Replica:
             hw = self.pool.hardware
             self._engine = UL.engine(self.shape, hw, self.cost, self.kv_tokens, self.S, self.O, self.c, self.spec)
         return self._engine
-
-    def analytic(self, rate: float, e: UL.Engine | None = None) -> dict:
-        """The analytic latencies (:func:`.traffic.analytic`) at a per-replica rate below saturation on its engine
-        (``e``, where the caller has it); the ITL spread only where a request has token gaps (not a prefill
-        replica's one output token)."""
-        e = self.engine() if e is None else e
-        M = float(self.c["max_num_batched_tokens"])
-        return TR.analytic(self.cost, e.load, rate, M, e.B_max, self.c["arrival_cv"], e.saturation, gaps=self.O > 1)
 
     def trial(self, rate: float, pct: int, gaps: bool) -> tuple:
         """:func:`.under_load.trial` of this replica at a per-replica rate below saturation (``gaps``: with
@@ -276,8 +271,10 @@ class _Plan:
         c_d = dict(mix, prefix_cache_hit=(seq_len - 1.0) / seq_len)
         self.pre = _Replica("prefill", layout.prefill, text, model, common, c_p, seq_len, 1, None, fabric)
         self.dec = _Replica("decode", layout.decode, text, model, common, c_d, seq_len, output_len, None, fabric)
-        self.pre.check_holds(text, seq_len + 1)
-        self.dec.check_holds(text, seq_len + output_len)
+        if self.pre.kv_tokens < seq_len + 1:  # (a pool that cannot hold one request beside the weights)
+            raise self.pre.too_small(text, seq_len + 1)
+        if self.dec.kv_tokens < seq_len + output_len:
+            raise self.dec.too_small(text, seq_len + output_len)
         S = float(seq_len)
         #: the prefill pool's engine, and one unloaded prefill of the prompt after its cached prefix: the engine's (the
         #: same step)
@@ -397,12 +394,8 @@ def solve(a: dict) -> DisaggServingResult:
     (and a new SLO its SLOs), every other argument was checked with them (:class:`.memo.SameArguments`)."""
     output_len = a["output_len"]
     if a["length_samples"] is not None or a["arrival_rate"] is None:
-        return _Call(_Layout(*_checked(a)), a["slo_ttft"], a["slo_itl"]).at(UL.offered(a, output_len))
-    return _layouts.answer(a, _new_layout).call(a["slo_ttft"], a["slo_itl"]).at(UL.offered(a, output_len))
-
-
-def _new_layout(a: dict) -> _Layout:
-    return _Layout(*_checked(a))
+        return _Call(_Layout(a), a["slo_ttft"], a["slo_itl"]).at(UL.offered(a, output_len))
+    return _layouts.answer(a, _Layout).call(a["slo_ttft"], a["slo_itl"]).at(UL.offered(a, output_len))
 
 
 #: solve()'s arguments a disaggregated layout sets itself, with the value they must have
@@ -412,7 +405,8 @@ _pools_set, _POOLS_VALUES = itemgetter(*(name for name, _ in _POOLS_SET)), tuple
 
 
 def _checked(a: dict) -> tuple:
-    """:class:`_Call`'s arguments from solve()'s ``a``, those a disaggregated layout does not take checked first
+    """:class:`_Layout`'s values from solve()'s ``a`` (model, hardware, seq_len, output_len, disagg, its parsed layout,
+    fabric, speculation and :data:`_COMMON`'s values), the arguments a disaggregated layout does not take checked first
     (each error names its argument)."""
     if a["scheduler_overlap"] is not False:
         raise InvalidInputError(
@@ -446,8 +440,18 @@ def _checked(a: dict) -> tuple:
         )
     if a["ep_overlap"] is not False:
         raise InvalidInputError("ep_overlap", a["ep_overlap"], "False with disagg (the pools run without it)")
-    call = (a["model"], a["hardware"], a["seq_len"], a["output_len"], a["disagg"], layout, a["fabric"])
-    return (*call, a["kv_layerwise"], a["gpus_per_node"], _speculation(a), _common(a), a)
+    spec = _speculation(a)
+    return (
+        a["model"],
+        a["hardware"],
+        a["seq_len"],
+        a["output_len"],
+        a["disagg"],
+        layout,
+        a["fabric"],
+        spec,
+        _common(a),
+    )
 
 
 def _speculation(a: dict) -> tuple | None:
@@ -472,24 +476,12 @@ def _speculation(a: dict) -> tuple | None:
 
 class _Layout:
     """A disaggregated solve's arguments but the SLOs checked and what it answers whatever the SLOs and the offered
-    rate: the :class:`_Plan`, the pools, the checked traffic mix without SLOs (``traffic``: solve()'s arguments, of
-    which the traffic's are read; ``common``: :data:`_COMMON`'s values)."""
+    rate: the :class:`_Plan`, the pools, the checked traffic mix without SLOs (``a``: solve()'s arguments, checked by
+    :func:`_checked`; of them the traffic's are read)."""
 
-    def __init__(
-        self,
-        model,
-        hardware,
-        seq_len,
-        output_len,
-        disagg,
-        layout,
-        fabric,
-        layerwise,
-        gpus_per_node,
-        spec,
-        common,
-        traffic,
-    ):
+    def __init__(self, a: dict):
+        model, hardware, seq_len, output_len, disagg, layout, fabric, spec, common = _checked(a)
+        layerwise, gpus_per_node = a["kv_layerwise"], a["gpus_per_node"]
         self.layout = layout  # (:func:`.layout.parse_disagg`'s of ``disagg``, the text or object as given)
         if layerwise is not True and layerwise is not False:
             V.instance("kv_layerwise", layerwise, bool, "True or False")
@@ -498,9 +490,23 @@ class _Layout:
         shape = model_shape(model)
         seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
         #: the traffic checked without its SLOs (:func:`.under_load.with_slos` checks each call's)
-        self.c = mixed = _traffic(traffic, output_len)
-        placed = (model, hardware, layout, disagg, fabric, link, texts, layerwise)
-        self.plan = p = _Plan(*placed, seq_len, output_len, gpus_per_node, spec, common, mixed)
+        self.c = mixed = _traffic(a, output_len)
+        self.plan = p = _Plan(
+            model,
+            hardware,
+            layout,
+            disagg,
+            fabric,
+            link,
+            texts,
+            layerwise,
+            seq_len,
+            output_len,
+            gpus_per_node,
+            spec,
+            common,
+            mixed,
+        )
         self.pools = _Pools(p.pre, p.dec, p.exposed, p.first, p.e_p, p.e_d)
         self.seq_len, self.output_len = seq_len, output_len
         #: :class:`_Call` by the identity of the SLOs (:meth:`call`)
@@ -528,13 +534,17 @@ class _Call:
     fields (:meth:`aggregated`), the aggregated comparison at the same SLOs."""
 
     def __init__(self, lay: _Layout, slo_ttft: Any, slo_itl: Any):
-        checked = UL.with_slos(lay.c, slo_ttft, slo_itl)
         p, layout, seq_len, output_len = lay.plan, lay.layout, lay.seq_len, lay.output_len
-        _check_slos(checked, p.ttft0, p.itl0, seq_len)
         self.pools = pools = lay.pools
-        pct = checked["slo_percentile"]
-        self.slo_t, self.slo_i = slo_t, slo_i = checked["slo_ttft"], checked["slo_itl"]
-        rate_p, rate_d, max_rate = _search(pools, slo_t, slo_i, pct)
+        if slo_ttft is None and slo_itl is None:  # no SLO to check nor search: the pools' saturation rates
+            pct, slo_t, slo_i = lay.c["slo_percentile"], None, None
+            rate_p, rate_d, max_rate = pools.sat_p, pools.sat_d, pools.saturation
+        else:
+            checked = UL.with_slos(lay.c, slo_ttft, slo_itl)
+            _check_slos(checked, p.ttft0, p.itl0, seq_len)
+            pct, slo_t, slo_i = checked["slo_percentile"], checked["slo_ttft"], checked["slo_itl"]
+            rate_p, rate_d, max_rate = _search(pools, slo_t, slo_i, pct)
+        self.slo_t, self.slo_i = slo_t, slo_i
         O, gpus = float(output_len), layout.prefill.gpus + layout.decode.gpus
         self.rate_p, self.rate_d, self.O, self.gpus = rate_p, rate_d, O, gpus
         self.gpus_p, self.gpus_d = layout.prefill.gpus, layout.decode.gpus
@@ -639,8 +649,6 @@ DEFAULT_NODE = 8
 
 def _check_slos(c: dict, ttft0: float, itl0: float, seq_len: int) -> None:
     """Each SLO of the checked mix ``c`` at least what one request takes alone on the layout (``ttft0``, ``itl0``)."""
-    if c["slo_ttft"] is None and c["slo_itl"] is None:
-        return
     for name, slo, floor, what in (
         ("slo_ttft", c["slo_ttft"], ttft0, "one unloaded {:,}-token prefill + KV transfer + first decode step"),
         ("slo_itl", c["slo_itl"], itl0, "one unloaded decode step at context {:,}"),
@@ -731,9 +739,8 @@ def _search(pools: _Pools, slo_t: Any, slo_i: Any, pct: int) -> tuple[float, flo
     """The pools' SLO rates (prefill, decode, max), each by :func:`.roots.largest_meeting` on scalar analytic solves:
     the most one prefill replica takes within the TTFT SLO (with the transfer and the first decode step), the most
     one decode replica takes within the ITL SLO, the largest total rate whose combined p``pct`` TTFT and ITL meet the
-    SLOs (at most R_d x the decode rate: the combined ITL is the decode pool's); without SLOs the saturation rates."""
-    if slo_t is None and slo_i is None:
-        return pools.sat_p, pools.sat_d, pools.saturation
+    SLOs (at most R_d x the decode rate: the combined ITL is the decode pool's); at least one SLO given (without
+    them the rates are the saturation rates: :class:`_Call`)."""
     rate_p = pools.sat_p if slo_t is None else pools.pre.max_rate(slo_t - pools.x - pools.first, None)
     rate_d = pools.sat_d if slo_i is None else pools.dec.max_rate(None, slo_i)
     top = min(pools.saturation, pools.R_d * rate_d)

@@ -121,21 +121,24 @@ class StepCost:
     ):
         f = peak * eta_c
         w = bandwidth * eta_m
-        dp, wide, lam = (layout.d, layout.w, layout.imbalance) if layout is not None else (1, n, 1.0)
-        self.overlap = layout is not None and layout.a2a and layout.overlap
-        halves = 2.0 if self.overlap else 1.0  # two-batch overlap: each half streams the weights, all-reduces
+        if layout is None:
+            dp, wide, lam, copies, a2a_layers, a2a, overlap, staged = 1, n, 1.0, 1.0, 0.0, False, False, False
+        else:
+            dp, wide, lam, copies, a2a = layout.d, layout.w, layout.imbalance, layout.copies, layout.a2a
+            a2a_layers, overlap, staged = layout.moe_layers, a2a and layout.overlap, layout.p > 1
+        self.overlap = overlap
+        halves = 2.0 if overlap else 1.0  # two-batch overlap: each half streams the weights, all-reduces
         expert_matmul = expert_params * expert_share
-        self.flop_token = (2.0 * (matmul - expert_matmul) / (n * dp) + 2.0 * lam * expert_matmul / wide) / f
-        self.flop_attn = decode_attn / (n * dp) / (attn_peak * eta_c)
-        self.flop_fresh = prefill_attn / (n * dp) / (attn_peak * eta_c)
+        ranks, attn_f = n * dp, attn_peak * eta_c
+        self.flop_token = (2.0 * (matmul - expert_matmul) / ranks + 2.0 * lam * expert_matmul / wide) / f
+        self.flop_attn = decode_attn / ranks / attn_f
+        self.flop_fresh = prefill_attn / ranks / attn_f
         self.dense_bytes = halves * dense_read * b / n / w
-        copies = layout.copies if layout is not None else 1.0
-        self.expert_bytes = halves * expert_params * copies * b / wide / w
+        expert_bytes = self.expert_bytes = halves * expert_params * copies * b / wide / w
         # share of the busiest GPU's experts a token leaves untouched, per token of the step (each half
         # batch reads the experts its half touches: imbalance * tokens/halves picks of k of E + r copies)
         self.untouched = (1.0 - expert_share / copies) ** (lam / halves)
         self.kv_bytes = kv_elements * b_kv * kv_share / dp / w
-        a2a_layers = layout.moe_layers if layout is not None else 0.0
         calls = 2.0 * layers - a2a_layers  # all-reduces per pass (:func:`.kernels.tp_allreduce`)
         if n > 1:
             self.comm0 = halves * calls * (2.0 * (n - 1.0) * link_lat + launch)
@@ -143,27 +146,27 @@ class StepCost:
         else:
             self.comm0 = self.comm_token = 0.0
         self.overhead = overhead
-        self.pp, self.depth, self.hop0, self.hop_token = 1.0, 1.0, 0.0, 0.0
-        self.full = (1.0, 1.0)
         self.a2a = self.prefill_a2a = None
         # no experts read per token, no all-to-all: :meth:`line` may answer (else None at every step, and
         # :meth:`.Load.line_at` with it: the kernels ask :meth:`pieces` without that call)
-        self.affine = self.expert_bytes == 0.0
-        self.plain = layout is None or not (layout.a2a or layout.p > 1)  # no all-to-all, no stages
+        self.affine = expert_bytes == 0.0 and not a2a
+        self.plain = not (a2a or staged)  # no all-to-all, no stages
+        if not staged:
+            self.pp, self.depth, self.hop0, self.hop_token = 1.0, 1.0, 0.0, 0.0
+            self.full = (1.0, 1.0)
         if layout is None:
             return
-        if layout.a2a:
+        if a2a:
             # (seconds at 0 tokens, seconds per token) of the all-to-all of a decode and a prefill dispatch: the same
             # where a prefill dispatch sends the decode's copies (no node limit)
             up, out = layout.a2a_up_copies, layout.a2a_out_copies
             links = (hidden, b_act, float(wide), lam, a2a_layers, layout.up_bw, layout.up_lat, layout.out_bw)
             links += (layout.out_lat, eta_net, launch)
             self.a2a = _affine(K.all_to_all, (up, out, *links))
-            self.affine = False
             prefill = layout.prefill_copies
             same = prefill[0] == up and prefill[1] == out
             self.prefill_a2a = self.a2a if same else _affine(K.all_to_all, (*prefill, *links))
-        if layout.p > 1:
+        if staged:
             hops = _affine(
                 K.stage_hops,
                 (
@@ -179,9 +182,9 @@ class StepCost:
                     eta_net,
                 ),
             )
-            self.pp, self.depth, (self.hop0, self.hop_token) = float(layout.p), layout.depth, hops
+            pp, depth = float(layout.p), layout.depth
+            self.pp, self.depth, (self.hop0, self.hop_token) = pp, depth, hops
             # the factors of a step of at least pp tokens (m = pp micro-batches: most steps), (decode, prefill)
-            pp, depth = self.pp, self.depth
             self.full = (K.pipeline(pp, pp, False, depth)[1], K.pipeline(pp, pp, True, depth)[1])
 
     def parts(self, tokens, attn, kv_tokens):
@@ -397,38 +400,47 @@ class Load:
         self.S, self.O, self.h, self.dist, self.spec = S, O, h, dist, spec
         self.separate = prefill_steps == "separate"  #: prefills run as steps of their own
         xp = self.xp = pick(S, O, cv, h)  #: the operations on these lengths (floats or arrays)
-        self.w = 1.0 if spec is None else spec.k + 1.0  # engine tokens per sequence per decode step
-        self.gap = 1.0 if spec is None else 1.0 / spec.tokens  # decode steps per output token
-        if isinstance(dist, SampledLengths):
-            s2, o2 = S * S * dist.p2, O * O * dist.o2
-            self.cv_p, self.cv_o = dist.cv_p, dist.cv_o
-            self.D2 = S * O * dist.po - S + (o2 - O) / 2.0
-        else:
-            s2 = S * S * (1.0 + cv * cv)
-            o2 = O * O * (1.0 + cv * cv)
-            self.cv_p = self.cv_o = cv
-            self.D2 = (O - 1.0) * S + (o2 - O) / 2.0
-        self.D2 = self.D2 * self.gap
-        self.D1 = (O - 1.0) * self.gap
-        self.P1 = (1.0 - h) * S
-        self.P2 = (1.0 - h * h) * s2 / 2.0
-        self.reserve = S + O  # KV tokens reserved per admitted request
-        self.ctx = xp.where(self.D1 > 0, self.D2 / xp.max(self.D1, 1e-300), S)  # mean decode context
-        self.P1_nz = xp.max(self.P1, 1e-300)  # P1 as a divisor (no prefill: 1e-300)
-        self.pos = self.P2 / self.P1_nz  # mean causal attention work per prefill token
         # pct -> length quantile over the mean of the prompts / the outputs (:meth:`_unit_quantile`): one dict lookup
         # a percentile (a solve asks 6); a sample's own, a named distribution's at one cv shared by its loads
         # (:func:`_named_quantiles`; prompts and outputs have the same cv), else found on first use (a cv array)
         if isinstance(dist, SampledLengths):
+            s2, o2 = S * S * dist.p2, O * O * dist.o2
+            self.cv_p, self.cv_o = dist.cv_p, dist.cv_o
+            D2 = S * O * dist.po - S + (o2 - O) / 2.0
             self._prompt_q, self._output_q = dist.q_p, dist.q_o
-        elif cv.__class__ is float:
-            self._prompt_q = self._output_q = _named_quantiles(dist, cv)
+            self._excess = dist.excess
         else:
-            self._prompt_q, self._output_q = {}, {}
+            s2 = S * S * (1.0 + cv * cv)
+            o2 = O * O * (1.0 + cv * cv)
+            self.cv_p = self.cv_o = cv
+            D2 = (O - 1.0) * S + (o2 - O) / 2.0
+            if cv.__class__ is float:
+                self._prompt_q = self._output_q = _named_quantiles(dist, cv)
+            else:
+                self._prompt_q, self._output_q = {}, {}
+            self._excess = None  # (the named distribution's on first use: :meth:`excess_level`)
+        D1 = O - 1.0
+        if spec is None:
+            self.w = self.gap = 1.0  # engine tokens per sequence per decode step, decode steps per output token
+        else:
+            self.w, gap = spec.k + 1.0, 1.0 / spec.tokens
+            self.gap = gap
+            D2, D1 = D2 * gap, D1 * gap
+        self.D2, self.D1 = D2, D1
+        P1 = self.P1 = (1.0 - h) * S
+        P2 = self.P2 = (1.0 - h * h) * s2 / 2.0
+        self.reserve = S + O  # KV tokens reserved per admitted request
+        if xp is SCALAR:  # (floats: the max and the where below inline)
+            P1_nz = P1 if P1 >= 1e-300 or P1 != P1 else 1e-300
+            self.ctx = D2 / (D1 if D1 >= 1e-300 else 1e-300) if D1 > 0 else S
+        else:
+            P1_nz = xp.max(P1, 1e-300)
+            self.ctx = xp.where(D1 > 0, D2 / xp.max(D1, 1e-300), S)  # mean decode context
+        self.P1_nz = P1_nz  # P1 as a divisor (no prefill: 1e-300)
+        self.pos = P2 / P1_nz  # mean causal attention work per prefill token
         self._lines: tuple = (None,)  # :meth:`_unit` of the step cost last asked
         self._pieces: tuple = (None,)  # :meth:`_unit_pieces` of the step cost last asked
         self._idle: tuple = (None, None, None)  # :meth:`idle_step`'s (cost, B, step) last asked
-        self._excess = dist.excess if isinstance(dist, SampledLengths) else None  # the named one's on first use
 
     def unit_lines(self, cost):
         """:func:`cycle_line` of one step of this load's requests at decode batch 0 and at 1 under the step cost
