@@ -1352,10 +1352,8 @@ def _mean_value_root(xp, cost, load, lam, M):
     the closed form of the step with every expert read (:meth:`Load.bound_lines`: 1-3 evaluations of the model where
     T = 0 took ~6): by :func:`_newton` on the model's exact slope where the step has pieces at q = 0 without a draft
     (:func:`_model_with_slope`; 2 evaluations where the secant takes 3: a MoE decode pool), with g'(T) of its last
-    evaluation, else by :func:`_secant`, with the slope of its last step."""
-    root = _model_root(xp, cost, load, lam, M)
-    if root is not None:
-        return root
+    evaluation, else by :func:`_secant`, with the slope of its last step. Where requests decode nothing (D1 = 0) the
+    model is affine in T, its root t0/(1 - lam*P1/q*(tq - t0)) found first, on any step."""
     P1 = load.P1
     one_rate = xp is SCALAR
 
@@ -1378,11 +1376,14 @@ def _mean_value_root(xp, cost, load, lam, M):
             return t0, on_pieces(pieces, q), q
         return t0, cycle_step(cost, load, B, load.ctx, q, load.pos), q
 
-    if one_rate and load.D1 == 0.0:  # requests decode nothing: B = 1 whatever T, the model affine in T, its root
+    if load.D1 == 0.0 if one_rate else xp.all(load.D1 == 0.0):  # B = 1 whatever T: the model affine in T, its root
         t0, tq, q = steps(1.0)
         slope = lam * P1 / q * (tq - t0) - 1.0  # g'(T), g(T) = t0 + (slope + 1)*T - T
-        if slope < 0.0:
+        if slope < 0.0 if one_rate else xp.all(slope < 0.0):
             return t0 / -slope, slope
+    root = _model_root(xp, cost, load, lam, M)
+    if root is not None:
+        return root
     bound = load.bound_lines(cost) if cost.expert_bytes != 0.0 and cost.pp == 1.0 else None
     start = None if bound is None else _model_root(xp, cost, load, lam, M, bound)
     start = (0.0 * lam * load.S, -1.0) if start is None else start  # from T = 0, shaped as lam
