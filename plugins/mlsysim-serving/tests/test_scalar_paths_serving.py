@@ -91,12 +91,19 @@ def test_residual_quantile_on_floats_is_the_array_answer(
     assert _same(scalar, _on_arrays(residual, T, f, t_dec, t_mix, busy, tail))
 
 
-@given(st.floats(0.0, 50.0), st.sampled_from([0.5, 0.9, 0.99]), st.sampled_from([0.0, 1.0, 3.0, 40.0]))
-def test_poisson_quantile_on_a_float_is_the_array_answer(m: float, p: float, top: float) -> None:
-    def quantile(xp, mean, cap):
-        return TR.poisson_quantile(xp, mean, p, cap)
+@given(
+    st.floats(0.0, 50.0),
+    st.sampled_from([[50], [90], [99], [50, 90, 99], [99, 50]]),
+    st.sampled_from([0.0, 1.0, 3.0, 40.0]),
+)
+def test_poisson_quantile_on_a_float_is_the_array_answer(m: float, pcts: list, top: float) -> None:
+    # each percentile's count as on arrays, in the order asked
+    def quantile(pct):
+        return lambda xp, mean, cap: TR.poisson_quantile(xp, mean, [pct], cap)[0]
 
-    assert _same(TR.poisson_quantile(SCALAR, m, p, top), _on_arrays(quantile, m, top))
+    scalar = TR.poisson_quantile(SCALAR, m, pcts, top)
+    assert len(scalar) == len(pcts)
+    assert all(_same(q, _on_arrays(quantile(pct), m, top)) for q, pct in zip(scalar, pcts))
 
 
 @given(st.floats(0.0, 60.0), st.floats(1.0, 1e5), st.floats(1.0, 1e5))
@@ -145,10 +152,11 @@ def test_itl_spread_on_floats_is_the_array_answer(
     assert _same(scalar, _on_arrays(spread, lam, T, B, t_dec, lam_max, dT))
 
 
-@pytest.mark.parametrize("m, p", [(0.0, 0.99), (0.01, 0.99), (0.1, 0.9), (0.69, 0.5)])
-def test_poisson_quantile_where_no_count_reaches_p_is_zero(m: float, p: float) -> None:
+@pytest.mark.parametrize("m, pct", [(0.0, 99), (0.01, 99), (0.1, 90), (0.69, 50)])
+def test_poisson_quantile_where_no_count_reaches_p_is_zero(m: float, pct: int) -> None:
     # P(N = 0) = e^-m >= p: the quantile is the count 0 (a solve's percentiles at its few prompts per step), on a float
     # (without the loop over counts) as on arrays; a top below 0 caps it
-    assert math.exp(-m) >= p
-    assert TR.poisson_quantile(SCALAR, m, p, 40.0) == 0.0 == TR.poisson_quantile(ARRAY, np.array([m]), p, 40.0)[0]
-    assert TR.poisson_quantile(SCALAR, m, p, -1.0) == -1.0
+    assert math.exp(-m) >= pct / 100.0
+    assert TR.poisson_quantile(SCALAR, m, [pct], 40.0) == [0.0]
+    assert TR.poisson_quantile(ARRAY, np.array([m]), [pct], 40.0)[0][0] == 0.0
+    assert TR.poisson_quantile(SCALAR, m, [pct], -1.0) == [-1.0]

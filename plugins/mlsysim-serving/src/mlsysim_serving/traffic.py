@@ -35,8 +35,9 @@ from .request_path import phase_kept
 
 #: Standard normal quantiles of the percentiles reported (p50, p90, p99).
 Z = {50: 0.0, 90: 1.2815515655446004, 99: 2.3263478740408408}
-#: The result fields of each percentile (:func:`analytic`): TTFT, ITL, e2e.
-_FIELDS = {p: (f"ttft_p{p}", f"itl_p{p}", f"e2e_p{p}") for p in Z}
+#: What :func:`analytic` reads of each percentile p: its normal score, its tail 1 - p/100 and its result fields (TTFT,
+#: ITL, e2e).
+_PERCENTILE = {p: (z, 1.0 - p / 100.0, f"ttft_p{p}", f"itl_p{p}", f"e2e_p{p}") for p, z in Z.items()}
 
 
 def _affine(kernel, rest):
@@ -1008,11 +1009,6 @@ def _prefilled(xp, mp, P1, room, fill, whole, K=None):
     return got, slope, bend, third
 
 
-def step_with(cost, load, B, q):
-    """One step with B decoding sequences at the mean decode context and q prefill tokens."""
-    return decode_step(cost, load, B, load.ctx, q, load.pos)
-
-
 def decode_step(cost, load, B, ctx, q=0.0, pos=0.0):
     """One step of B sequences at context ``ctx``, each running w tokens (1, or k + 1 verified), and q
     prefill tokens of causal attention work pos*q (``pos`` = E[P^2/2]/E[P], the mean position of a prefill
@@ -1061,19 +1057,17 @@ def cycle_line(cost, load, B, ctx, pos):
     return c0, c1, m0, m1, r0 + spec.draft_time(cost, B, ctx), r1
 
 
-def on_pieces(pieces, q, shift=0.0):
-    """The step of :meth:`Load.pieces_at`'s ``pieces`` at q >= low prefill tokens (a float); ``shift``: their mean
-    causal position that much past the one the pieces were found at (the compute sides' slopes c1 + fc*shift and
-    d1 + fd*shift: :func:`own_step`'s prompts)."""
-    c0, c1, m0, m1, r0, r1, g, u, _, fc, draft = pieces
-    t_c, t_m = c0 + (c1 + fc * shift if shift != 0.0 else c1) * q, m0 + m1 * q
+def on_pieces(pieces, q):
+    """The step of :meth:`Load.pieces_at`'s ``pieces`` at q >= low prefill tokens (a float)."""
+    c0, c1, m0, m1, r0, r1, g, u, _, _, draft = pieces
+    t_c, t_m = c0 + c1 * q, m0 + m1 * q
     if g != 0.0:
         t_m = t_m - g * u**q
     t = (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q
     if draft is None:
         return t
-    d0, d1, n0, n1, fd = draft
-    t_c, t_m = d0 + (d1 + fd * shift if shift != 0.0 else d1) * q, n0 + n1 * q
+    d0, d1, n0, n1, _ = draft
+    t_c, t_m = d0 + d1 * q, n0 + n1 * q
     return t + (t_c if t_c >= t_m or t_c != t_c else t_m)
 
 
@@ -1094,8 +1088,9 @@ def own_step(xp, cost, load, B, room, tokens, attn, line=None, pieces=None):
     ends at their first token. ``line``: the step's affine pieces at B (:meth:`Load.line_at`, one pipeline stage),
     whose compute side per prefill token at this work's mean position ``share`` is flop_token + flop_fresh*share
     (:meth:`StepCost.line`): the step on them (:func:`on_line`) instead of :meth:`StepCost.time`'s terms. ``pieces``
-    (one rate, no ``line``): the step's :meth:`Load.pieces_at` at B, on them at this position (:func:`on_pieces`) where
-    they hold (q >= low)."""
+    (one rate, no ``line``): the step's :meth:`Load.pieces_at` at B, on them (:func:`on_pieces`, inline: its call costs
+    more than its arithmetic) where they hold (q >= low), the compute sides' slopes c1 + fc*shift and d1 + fd*shift at
+    this work's mean position ``share``, shift = share - the position the pieces were found at."""
     B = 0.0 if load.separate else B
     if xp is SCALAR:  # one rate: the min and max inline (ops.SCALAR's, without their calls)
         q, share = (
@@ -1103,9 +1098,19 @@ def own_step(xp, cost, load, B, room, tokens, attn, line=None, pieces=None):
             attn / (tokens if tokens >= 1e-300 or tokens != tokens else 1e-300),
         )
         if line is None:
-            if pieces is not None and q >= pieces[8]:
-                return on_pieces(pieces, q, share - load.pos)
-            return decode_step(cost, load, B, load.ctx, q, share)
+            if pieces is None or q < pieces[8]:
+                return decode_step(cost, load, B, load.ctx, q, share)
+            c0, c1, m0, m1, r0, r1, g, u, _, fc, draft = pieces
+            shift = share - load.pos
+            t_c, t_m = c0 + (c1 + fc * shift) * q, m0 + m1 * q
+            if g != 0.0:
+                t_m = t_m - g * u**q
+            t = (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q
+            if draft is None:
+                return t
+            d0, d1, n0, n1, fd = draft
+            t_c, t_m = d0 + (d1 + fd * shift) * q, n0 + n1 * q
+            return t + (t_c if t_c >= t_m or t_c != t_c else t_m)
         c0, _, m0, m1, r0, r1 = line
         t_c, t_m = c0 + (cost.flop_token + cost.flop_fresh * share) * q, m0 + m1 * q
         return (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q
@@ -1121,30 +1126,36 @@ def full_step(xp, cost, load, B, M):
     a prefill step of M tokens alone (waiting prompts' prefill steps run back to back, :func:`cycle_step`)."""
     if load.separate:
         return decode_step(cost, load, 0.0, load.ctx, M, load.pos)
-    return step_with(cost, load, B, budget(xp, load, B, M))
+    return decode_step(cost, load, B, load.ctx, budget(xp, load, B, M), load.pos)
 
 
-def poisson_quantile(xp, m, p, top):
-    """Quantile of Poisson(m) at p, interpolated linearly inside the step of the CDF that crosses p
-    (a continuous stand-in for the discrete count), at most ``top`` (arrays)."""
-    pmf = math.exp(-m) if xp is SCALAR and m >= 0.0 else xp.exp(-m)  # (math's where it takes the float)
-    cdf = pmf
-    n = 0.0 * cdf  # 0 where the CDF at 0 reaches p, shaped as m
+def poisson_quantile(xp, m, percentiles, top):
+    """Quantiles of Poisson(m) at each percentile of ``percentiles`` (a list in their order), each interpolated
+    linearly inside the step of the CDF that crosses it (a continuous stand-in for the discrete count), at most
+    ``top`` (arrays); P(N = 0) = e^-m found once for them all."""
+    zero = math.exp(-m) if xp is SCALAR and m >= 0.0 else xp.exp(-m)  # (math's where it takes the float)
     one_rate = xp is SCALAR  # a float: the step that crosses p found by plain tests (ops.SCALAR's, without calls)
-    if one_rate and cdf >= p:  # the CDF at 0 reaches p (a rare count: most of a solve's percentiles)
-        return n if n <= top or n != n else top
-    for k in range(1, int(xp.top(top)) + 1):
-        pmf = pmf * m / k
-        if not one_rate:
-            below = cdf < p  # (where it is, p - cdf > 0: the share of the step is at least 0)
-            n = xp.where(below, k - 1 + xp.min((p - cdf) / xp.max(pmf, 1e-300), 1.0), n)
-        elif cdf < p:
-            share = (p - cdf) / (pmf if pmf >= 1e-300 or pmf != pmf else 1e-300)
-            n = k - 1 + (share if share <= 1.0 or share != share else 1.0)
-        cdf = cdf + pmf
-        if (cdf >= p) if one_rate else xp.all(cdf >= p):
-            break
-    return (n if n <= top or n != n else top) if one_rate else xp.min(n, top)
+    out = []
+    for pct in percentiles:
+        p = pct / 100.0
+        pmf = cdf = zero
+        n = 0.0 * cdf  # 0 where the CDF at 0 reaches p, shaped as m
+        if one_rate and cdf >= p:  # the CDF at 0 reaches p (a rare count: most of a solve's percentiles)
+            out.append(n if n <= top or n != n else top)
+            continue
+        for k in range(1, int(xp.top(top)) + 1):
+            pmf = pmf * m / k
+            if not one_rate:
+                below = cdf < p  # (where it is, p - cdf > 0: the share of the step is at least 0)
+                n = xp.where(below, k - 1 + xp.min((p - cdf) / xp.max(pmf, 1e-300), 1.0), n)
+            elif cdf < p:
+                share = (p - cdf) / (pmf if pmf >= 1e-300 or pmf != pmf else 1e-300)
+                n = k - 1 + (share if share <= 1.0 or share != share else 1.0)
+            cdf = cdf + pmf
+            if (cdf >= p) if one_rate else xp.all(cdf >= p):
+                break
+        out.append((n if n <= top or n != n else top) if one_rate else xp.min(n, top))
+    return out
 
 
 def capacity(cost, load, M, B_max):
@@ -1159,26 +1170,35 @@ def capacity(cost, load, M, B_max):
     (``load.separate``): B_max sequences decode in steps of their own; the token budget binds where every
     decode step is followed by a full prefill step of M tokens, lambda = M/(P1*(t(B_max, 0) + t(0, M)))."""
     xp = ops_for(load, M, B_max)
-    work = load.P1 + load.w * load.D1  # engine tokens per request: prefill + w per decode step
-    B = B_max if load.separate else xp.min(B_max, M * load.D1 / work)
-    if xp is SCALAR and not load.D1 > 0:  # no token gaps (a prefill-only engine): no sequence limit, no mean step
-        lam_seq = np.inf
+    D1 = load.D1
+    work = load.P1 + load.w * D1  # engine tokens per request: prefill + w per decode step
+    Bt = None if load.separate else M * D1 / work  # sequences decoding where every step is full (:func:`_full_steps`)
+    if xp is SCALAR:  # one rate: the min, max, where and label inline (ops.SCALAR's, :func:`_label`'s, without calls)
+        B = B_max if Bt is None or B_max <= Bt or B_max != B_max else Bt
+        if not D1 > 0:  # no token gaps (a prefill-only engine): no sequence limit, no mean step
+            lam_seq = np.inf
+        else:
+            T = _mix(xp, cost, load, B, B / (D1 if D1 >= 1e-300 else 1e-300), M)[0]
+            DT = D1 * T
+            lam_seq = B / (DT if DT >= 1e-300 or DT != DT else 1e-300)
     else:
-        T = _mix(xp, cost, load, B, B / xp.max(load.D1, 1e-300), M)[0]
-        lam_seq = xp.where(load.D1 > 0, B / xp.max(load.D1 * T, 1e-300), np.inf)
+        B = B_max if Bt is None else xp.min(B_max, Bt)
+        T = _mix(xp, cost, load, B, B / xp.max(D1, 1e-300), M)[0]
+        lam_seq = xp.where(D1 > 0, B / xp.max(D1 * T, 1e-300), np.inf)
     if load.separate:
         cycle = decode_step(cost, load, B_max, load.ctx) + full_step(xp, cost, load, B_max, M)
         lam_tok = M / (load.P1_nz * cycle)
         return xp.min(lam_seq, lam_tok), _label(xp, lam_tok < lam_seq)
-    Bt, lam_tok = _full_steps(xp, cost, load, M, work)
+    lam_tok = _full_steps(xp, cost, load, M, work, Bt)
+    if xp is SCALAR:
+        return (lam_seq if lam_seq <= lam_tok or lam_seq != lam_seq else lam_tok), (1 if Bt < B_max else 0)
     return xp.min(lam_seq, lam_tok), _label(xp, Bt < B_max)
 
 
-def _full_steps(xp, cost, load, M, work):
-    """(Bt, lambda) where every step is full (the token budget binds): Bt = M*D1/work sequences decode beside
+def _full_steps(xp, cost, load, M, work, Bt):
+    """The rate where every step is full (the token budget binds): Bt = M*D1/work sequences decode beside
     M*P1/work prefill tokens, lambda = M/(work*t(Bt, full)), ``work`` = P1 + w*D1 tokens per request."""
-    Bt = M * load.D1 / work
-    return Bt, M / (work * full_step(xp, cost, load, Bt, M))
+    return M / (work * full_step(xp, cost, load, Bt, M))
 
 
 def capacity_bound(cost, load, M, B_max):
@@ -1207,7 +1227,7 @@ def capacity_bound(cost, load, M, B_max):
         t0, t1 = on_line(SCALAR, line, 0.0), on_line(SCALAR, line, q1)
         t_low = max(on_line(SCALAR, line, q), t0 + (t1 - t0) * (q / q1) if q1 > 0.0 else t0)
     lam_seq = B / max(load.D1 * t_low, 1e-300)
-    return min(lam_seq, _full_steps(SCALAR, cost, load, M, work)[1])
+    return min(lam_seq, _full_steps(SCALAR, cost, load, M, work, M * load.D1 / work))
 
 
 def _label(xp, budget):
@@ -1723,7 +1743,8 @@ def analytic(
     # --- own prefill: P1/q chunks (>= 1 step), the last one mixed with the decode batch
     chunks = load.P1 / q
     chunks = (chunks if chunks >= 1.0 or chunks != chunks else 1.0) if one_rate else xp.max(chunks, 1.0)
-    drain = cost.drain(t_mix, B * load.w + q)  # pipeline stages: the prompt's last micro-batch leaves after the period
+    # pipeline stages: the prompt's last micro-batch leaves after the period (none on one stage: without the call)
+    drain = 0.0 if cost.pp == 1.0 else cost.drain(t_mix, B * load.w + q)
     # --- prefill-token server
     # the steps' affine pieces at B where they have them on one pipeline stage (:func:`own_step`'s ``line``)
     line = load.line_at(cost, B) if cost.affine and cost.pp == 1.0 and not load.separate else None
@@ -1746,8 +1767,8 @@ def analytic(
     busy = -lam * (chunks * t_mix + drain + load.D1 * T + W_p)  # P(the engine is busy at an arrival): 1 - e^this
     busy = -(math.expm1(busy) if one_rate and busy <= 0.0 else xp.expm1(busy))
     single = load.separate and steps == 1  # prefill steps of their own: the single step in progress, not the cycle
-    # E[L^2]/E[L] of the block in progress (t2/T: one step)
-    block = SEP.span(T, t2, t_dec) if single else MS.span(T, t2, f, t_dec, steps)
+    # E[L^2]/E[L] of the block in progress (t2/T: one step, :func:`.multi_step.span`'s at n = 1, without its call)
+    block = SEP.span(T, t2, t_dec) if single else (t2 / T if steps == 1 else MS.span(T, t2, f, t_dec, steps))
     n = lam * busy * block
     chunk = t_full if load.separate else t_mix  # a long prompt's chunk: back-to-back prefill steps, or mixed ones
     X_own = own_step(xp, cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n), line, pieces)
@@ -1756,7 +1777,7 @@ def analytic(
     T_res = X_own + load.D1 * T
     rho_s = lam * T_res / B_max
     rho_s = (rho_s if rho_s <= 0.999999 or rho_s != rho_s else 0.999999) if one_rate else xp.min(rho_s, 0.999999)
-    p_slot = rho_s ** (xp.sqrt(2.0 * (B_max + 1.0)) - 1.0)
+    p_slot = rho_s ** ((math.sqrt(2.0 * (B_max + 1.0)) if one_rate else xp.sqrt(2.0 * (B_max + 1.0))) - 1.0)
     W_s = (ca2 + cv2_o) / 2.0 * T_res * p_slot / (B_max * (1.0 - rho_s))
     # --- residual of the step in progress
     busy = -lam * (T_res + W_p + W_s)
@@ -1781,6 +1802,7 @@ def analytic(
         else None
     )
     gap = T * load.gap  # mean token gap: one step per token, or T/E with speculation
+    e2e = ttft + load.D1 * T
     if one_rate:
         p_wait = rho_p if rho_p >= p_slot or rho_p != rho_p else p_slot
         p_wait = p_wait if p_wait >= 1e-12 or p_wait != p_wait else 1e-12
@@ -1796,7 +1818,7 @@ def analytic(
         "queue_wait_mean": wait,
         "ttft_mean": ttft,
         "itl_mean": gap,
-        "e2e_mean": ttft + load.D1 * T,
+        "e2e_mean": e2e,
         "rho_p": rho_p,
         "rho_s": rho_s,
         "itl_sd": sd_itl,
@@ -1806,18 +1828,21 @@ def analytic(
     others_mean = lam * busy * block
     if not one_rate:
         others_top = xp.where(short, xp.max(xp.floor(room / load.P1_nz) - 1.0, 0.0), 0.0)
-    else:
-        others_top = xp.floor(room / load.P1_nz) - 1.0 if short else 0.0
+    elif short:  # (math's floor where it takes the float: ops.SCALAR's, without its call)
+        fit = room / load.P1_nz
+        others_top = (float(math.floor(fit)) if 0.0 <= fit < math.inf else xp.floor(fit)) - 1.0
         others_top = others_top if others_top >= 0.0 or others_top != others_top else 0.0
+    else:
+        others_top = 0.0
     positions = (1.0 + load.h) / (2.0 * (1.0 - load.h))  # a prompt's positions h*S..S: (1 - h^2)*S^2/2 = S^2 * this
-    for p in percentiles:
-        z, tail = Z[p], 1.0 - p / 100.0
-        ttft_key, itl_key, e2e_key = _FIELDS[p]
+    counts = poisson_quantile(xp, others_mean, percentiles, others_top)
+    plain = clients is None and not steps > 1 and not single  # an open loop's residual of one step in progress
+    for p, others in zip(percentiles, counts):
+        z, tail, ttft_key, itl_key, e2e_key = _PERCENTILE[p]
         if not one_rate:
             Wp = xp.where(tail < p_wait, Wq / p_wait * xp.log(p_wait / tail), 0.0)
         else:  # (p_wait/tail > 1 where taken)
             Wp = Wq / p_wait * math.log(p_wait / tail) if tail < p_wait else 0.0
-        others = poisson_quantile(xp, others_mean, p / 100.0, others_top)
         Lp = load.P1 * load.prompt_quantile(p)  # the prompt at this percentile
         own = Lp * Lp * positions
         tokens, attn = Lp + others * load.P1, own + others * load.P2
@@ -1829,12 +1854,12 @@ def analytic(
             Xp, over = own_step(xp, cost, load, B, room, tokens, attn, line, pieces) if short else chunk, Lp / room
             Xp = Xp * (over if over >= 1.0 or over != over else 1.0)
         Xp = Xp + drain
-        if clients is None and steps > 1:
-            Rp = MS.residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, steps)
-        elif clients is None and single:
-            Rp = SEP.residual_quantile(xp, load, T, f, t_dec, t_mix, decode_step(cost, load, 0.0, 0.0), busy, tail)
-        elif clients is None:
+        if plain:
             Rp = residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail)
+        elif clients is None and steps > 1:
+            Rp = MS.residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail, steps)
+        elif clients is None:  # (single)
+            Rp = SEP.residual_quantile(xp, load, T, f, t_dec, t_mix, decode_step(cost, load, 0.0, 0.0), busy, tail)
         elif single:
             t_fixed = decode_step(cost, load, 0.0, 0.0)
             Rp = SEP.closed_wait_quantile(xp, load, T, f, t_dec, t_mix, t_fixed, busy, tail, lead)
@@ -1860,16 +1885,22 @@ def analytic(
                 u = (X_own - drain) / (1.0 + n if short else 1.0)
                 v_res = R * R * (4.0 / (3.0 * busy) - 1.0) if spread else 0.0
             d_ttft = Wp - Wq + (Xp - X_len) + median_shift(xp, X_len - X_own, u * u * cv2_p, Rp - R, v_res)
+        elif one_rate:  # :func:`combine` inline on floats (its call costs more than its branch)
+            d1, d2 = Wp - Wq, Xp - X_own
+            d_ttft = (math.sqrt(d1 * d1 + d2 * d2) if d1 > 0 and d2 > 0 else d1 + d2) + (Rp - R)
         else:
             d_ttft = combine(xp, Wp - Wq, Xp - X_own) + (Rp - R)
         out[ttft_key] = ttft + d_ttft
         if sd_itl is None:
             continue
         out[itl_key] = gap + z * sd_itl
-        Op = load.output_quantile(p)
-        out[e2e_key] = out["e2e_mean"] + combine(
-            xp, d_ttft, combine(xp, (load.O - 1.0) * z * sd_itl, (Op - load.O) * gap)
-        )
+        d1, d2 = (load.O - 1.0) * z * sd_itl, (load.output_quantile(p) - load.O) * gap
+        if one_rate:  # :func:`combine` of the ITL's and the output length's parts, then of the TTFT's, inline
+            d2 = math.sqrt(d1 * d1 + d2 * d2) if d1 > 0 and d2 > 0 else d1 + d2
+            d2 = math.sqrt(d_ttft * d_ttft + d2 * d2) if d_ttft > 0 and d2 > 0 else d_ttft + d2
+        else:
+            d2 = combine(xp, d_ttft, combine(xp, d1, d2))
+        out[e2e_key] = e2e + d2
     return out
 
 
