@@ -159,6 +159,25 @@ def test_all_to_all_bytes_and_time():
     assert default.expert_imbalance == EXPERT_IMBALANCE and any("EXPERT_IMBALANCE" in n for n in default.notes)
 
 
+@pytest.mark.parametrize("tokens", [0.0, 1.0, 37.0, 4096.0])
+def test_all_to_all_and_stage_hops_are_their_lines(tokens):
+    # the kernels by hand at T tokens: the busiest GPU's bytes per path, the slower path and its latency; the step cost
+    # reads their lines (t0 + t1 * T, :func:`.kernels.all_to_all_line`, :func:`.kernels.stage_hops_line`)
+    bw, eta, d, b = 50e9, 0.8, 7168.0, 2.0
+    moved = 1.18 * tokens / 16 * d * b
+    for up, out, alpha in ((3.5, 4.0, 5e-6), (3.5, 0.0, ALPHA)):  # over the fabric (its latency), inside the domain
+        t = max(moved * up / (450e9 * eta), moved * out / (bw * eta)) if out else moved * up / (450e9 * eta)
+        links = (d, b, 16.0, 1.18, 58.0, 450e9, ALPHA, bw, 5e-6, eta, LAUNCH)
+        t0, t1 = K.all_to_all_line(up, out, *links)
+        assert K.all_to_all(tokens, up, out, *links) == t0 + t1 * tokens
+        assert t0 + t1 * tokens == pytest.approx(2 * 58 * (t + alpha + LAUNCH), rel=1e-13)
+    hops = (d, b, 2.0, 2, 450e9, ALPHA, 1, bw, 5e-6, eta)
+    t0, t1 = K.stage_hops_line(*hops)
+    message = tokens / 2.0 * d * b
+    by_hand = 2 * (ALPHA + message / (450e9 * eta)) + 5e-6 + message / (bw * eta)
+    assert K.stage_hops(tokens, *hops) == t0 + t1 * tokens == pytest.approx(by_hand, rel=1e-13)
+
+
 def test_attention_data_parallel_splits_the_mla_cache():
     # MLA's latent KV is replicated over TP ranks; 8 attention ranks of tp=1 each hold 1/8 of the sequences
     tp8 = serving.solve(MLA, H100, 4096, 64, precision="fp8", tp_size=8, ep_size=8)

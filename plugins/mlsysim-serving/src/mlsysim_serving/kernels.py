@@ -110,17 +110,31 @@ def all_to_all(
     and receives the results back; the busiest GPU moves ``imbalance`` times the mean bytes, both links
     working at once: M_x = imbalance * T/w * c_x * d * b_act,
     t = 2L_moe * (max(M_up/(beta_up*eta), M_out/(beta_out*eta)) + alpha + launch),
-    alpha that of the slowest path (the fabric's when c_out > 0). 0 when w = 1."""
+    alpha that of the slowest path (the fabric's when c_out > 0). 0 when w = 1. Affine in T: :func:`all_to_all_line`'s
+    t0 + t1 * T."""
+    t0, t1 = all_to_all_line(
+        up_copies, out_copies, hidden, b_act, w, imbalance, layers, up_bw, up_lat, out_bw, out_lat, eta, launch
+    )
+    return t0 + t1 * tokens
+
+
+def all_to_all_line(
+    up_copies, out_copies, hidden, b_act, w, imbalance, layers, up_bw, up_lat, out_bw, out_lat, eta, launch
+):
+    """(t0, t1): :func:`all_to_all` of T tokens is t0 + t1 * T, t0 = 2L_moe * (alpha + launch) and t1 = 2L_moe *
+    max(m_up/(beta_up*eta), m_out/(beta_out*eta)), m_x = imbalance/w * c_x * d * b_act the bytes one token puts on
+    the busiest GPU's link x (both grow with T alike: the larger one per token is the larger one at any T > 0);
+    (0, 0) when w = 1."""
     if w <= 1:
-        return 0.0
-    moved = imbalance * tokens / w * hidden * b_act
+        return 0.0, 0.0
+    moved = imbalance / w * hidden * b_act
     t_up = moved * up_copies / (up_bw * eta)
     if out_copies > 0.0:
         t_link = maximum(t_up, moved * out_copies / (out_bw * eta))
         alpha = out_lat
     else:
         t_link, alpha = t_up, up_lat
-    return 2.0 * layers * (t_link + alpha + launch)
+    return 2.0 * layers * (alpha + launch), 2.0 * layers * t_link
 
 
 def all_to_all_bytes(up_copies, out_copies, hidden, b_act, layers):
@@ -135,14 +149,22 @@ def stage_hops(tokens, hidden, b_act, dp, hops_up, up_bw, up_lat, hops_out, out_
     """Point-to-point sends between pipeline stages for one micro-batch of T tokens: each of the p-1
     boundaries carries the T/dp tokens' activations T/dp*d*b_act, ``hops_up`` of them inside a scale-up
     domain and ``hops_out`` over the fabric: sum of alpha + bytes/(beta*eta) per hop (GPipe, Huang et al.
-    2019)."""
-    message = tokens / dp * hidden * b_act
-    t = 0.0
+    2019). Affine in T: :func:`stage_hops_line`'s t0 + t1 * T."""
+    t0, t1 = stage_hops_line(hidden, b_act, dp, hops_up, up_bw, up_lat, hops_out, out_bw, out_lat, eta)
+    return t0 + t1 * tokens
+
+
+def stage_hops_line(hidden, b_act, dp, hops_up, up_bw, up_lat, hops_out, out_bw, out_lat, eta):
+    """(t0, t1): :func:`stage_hops` of T tokens is t0 + t1 * T, t0 = hops_up * alpha_up + hops_out * alpha_out and
+    t1 = (hops_up / (beta_up*eta) + hops_out / (beta_out*eta)) * d*b_act/dp (d*b_act/dp: the bytes one token adds to
+    each hop's message)."""
+    message = hidden * b_act / dp
+    t0 = t1 = 0.0
     if hops_up:
-        t = t + hops_up * (up_lat + message / (up_bw * eta))
+        t0, t1 = hops_up * up_lat, hops_up * message / (up_bw * eta)
     if hops_out:
-        t = t + hops_out * (out_lat + message / (out_bw * eta))
-    return t
+        t0, t1 = t0 + hops_out * out_lat, t1 + hops_out * message / (out_bw * eta)
+    return t0, t1
 
 
 def pipeline(tokens, p, prefill, depth):

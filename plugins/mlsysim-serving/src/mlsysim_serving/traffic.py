@@ -40,13 +40,6 @@ Z = {50: 0.0, 90: 1.2815515655446004, 99: 2.3263478740408408}
 _PERCENTILE = {p: (z, 1.0 - p / 100.0, f"ttft_p{p}", f"itl_p{p}", f"e2e_p{p}") for p, z in Z.items()}
 
 
-def _affine(kernel, rest):
-    """(seconds at 0 tokens, seconds per token) of ``kernel(tokens, *rest)``, a time affine in the tokens (the
-    all-to-all, :func:`.kernels.all_to_all`; the stage hops, :func:`.kernels.stage_hops`)."""
-    t0 = kernel(0.0, *rest)
-    return t0, kernel(1.0, *rest) - t0
-
-
 class StepCost:
     """Time of one engine step from its composition (the kernels of :mod:`.kernels`, summed per token).
 
@@ -163,25 +156,22 @@ class StepCost:
             up, out = layout.a2a_up_copies, layout.a2a_out_copies
             links = (hidden, b_act, float(wide), lam, a2a_layers, layout.up_bw, layout.up_lat, layout.out_bw)
             links += (layout.out_lat, eta_net, launch)
-            self.a2a = _affine(K.all_to_all, (up, out, *links))
+            self.a2a = K.all_to_all_line(up, out, *links)
             prefill = layout.prefill_copies
             same = prefill[0] == up and prefill[1] == out
-            self.prefill_a2a = self.a2a if same else _affine(K.all_to_all, (*prefill, *links))
+            self.prefill_a2a = self.a2a if same else K.all_to_all_line(*prefill, *links)
         if staged:
-            hops = _affine(
-                K.stage_hops,
-                (
-                    hidden,
-                    b_act,
-                    float(dp),
-                    layout.hops_up,
-                    layout.up_bw,
-                    layout.up_lat,
-                    layout.hops_out,
-                    layout.out_bw,
-                    layout.out_lat,
-                    eta_net,
-                ),
+            hops = K.stage_hops_line(
+                hidden,
+                b_act,
+                float(dp),
+                layout.hops_up,
+                layout.up_bw,
+                layout.up_lat,
+                layout.hops_out,
+                layout.out_bw,
+                layout.out_lat,
+                eta_net,
             )
             pp, depth = float(layout.p), layout.depth
             self.pp, self.depth, (self.hop0, self.hop_token) = pp, depth, hops
