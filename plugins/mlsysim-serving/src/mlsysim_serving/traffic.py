@@ -700,13 +700,13 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
         p0, t_last, v_last, p2, d_mean, d_bend, d_sq = None, t_dec, t_dec * t_dec, 0.0, 0.0, 0.0, 0.0
     if near is not None:
         near[0], near[1] = m, mp
-    var_p = load.cv_p * load.cv_p * P1 * P1  # variance of one prompt's prefill tokens
+    cv2 = load.cv_p * load.cv_p  # squared coefficient of variation of one prompt's prefill tokens
     # N ~ Poisson(mp) prompts waiting, its tail lumped at K (:func:`_lumped`)
     pmf = below = math.exp(-mp) if one_rate and mp >= 0.0 else xp.exp(-mp)  # P(N = n), P(N <= n)
     mean, sq = pmf * t_dec, pmf * t_dec * t_dec  # E[t], E[t^2] summed over n = 0..K prompts in a step
     first = 1  # the first count the loop below sums (K where :func:`_one_side_sums` summed the counts before it)
     if grad is None and line is not None and ONE_SIDE_K <= K <= whole:  # (counts below K fit the budget whole)
-        sums = _one_side_sums(xp, line, P1, K, t_dec, mp, pmf, mean, sq, var_p / (P1 * P1))
+        sums = _one_side_sums(xp, line, P1, K, t_dec, mp, pmf, mean, sq, cv2)
         if sums is not None:
             pmf, below, mean, sq = sums
             first = K
@@ -747,30 +747,32 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
                 tn = tn + (t_c if t_c >= t_m or t_c != t_c else t_m)
         else:
             tn = cycle_step(cost, load, B, ctx, q, pos)
-        # the n prompts' lengths spread the step: Var[t | n] = (dt/dq)^2 * n * var_p below the budget
-        slope = (tn - t_dec) / (n * P1)
-        spread = slope * slope * n * var_p
+        # the n prompts' lengths spread the step below the budget: Var[t | n] = (dt/dq)^2 * n * cv_p^2*P1^2, the slope
+        # dt/dq = d/(n*P1) of d = t_n - t_dec over the n*P1 tokens: d^2*cv_p^2/n
+        d = tn - t_dec
+        spread = d * d * cv2 / n
         if n >= whole:
             if not one_rate:
                 spread = xp.where(n * P1 < room, spread, 0.0)
             elif not n * P1 < room:
                 spread = 0.0
-        mean = mean + w * tn
-        sq = sq + w * tn * tn
-        sq = sq + w * spread
+        v = tn * tn + spread
+        mean, sq = mean + w * tn, sq + w * v
         if grad is not None:
             if curve:
                 d_bend, p2 = d_bend + (p2 - last) * (tn - t_last), last
-            v = tn * tn + spread
             d_mean, d_sq, t_last, v_last = d_mean + last * (tn - t_last), d_sq + last * (v - v_last), tn, v
             if growth is not None:  # (draft None: the pieces' sides are t_c and t_m)
-                t_B, t_BB = (dcr, 0.0) if t_c >= t_m or t_c != t_c else (dmr - g_B * uq, -g_BB * uq)
+                side = t_c >= t_m or t_c != t_c  # compute-bound
+                t_B = dcr if side else dmr - g_B * uq
                 if q == room and n * P1 > room:  # the count that fills the budget: q = M - B*w falls by w a sequence
-                    t_B = t_B - load.w * ((c1 if t_c >= t_m or t_c != t_c else m1 - g * uq * math.log(u)) + r1)
-                d_spread = 2.0 * slope * (t_B - tB_dec) * var_p / P1 if spread != 0.0 else 0.0  # (0 at the budget)
+                    t_B = t_B - load.w * ((c1 if side else m1 - g * uq * math.log(u)) + r1)
+                d_spread = 2.0 * d * (t_B - tB_dec) * cv2 / n if spread != 0.0 else 0.0  # (0 at the budget)
                 B_mean, B_sq = B_mean + w * t_B, B_sq + w * (2.0 * tn * t_B + d_spread)
                 if curve:
-                    B_bend, B_m, tB_last = B_bend + w * t_BB, B_m + last * (t_B - tB_last), t_B
+                    B_m, tB_last = B_m + last * (t_B - tB_last), t_B
+                    if not side:
+                        B_bend = B_bend - w * g_BB * uq
     f = -(math.expm1(-mp) if one_rate and mp >= 0.0 else xp.expm1(-mp))
     if not (short if one_rate else xp.all(short)):  # full chunks where the prompts exceed the free budget
         f_l = xp.min(m * load.P1 / room, 1.0)
