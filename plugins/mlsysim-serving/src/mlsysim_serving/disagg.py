@@ -126,7 +126,6 @@ class _Replica:
         self.weights_per_gpu = K.weights_per_gpu(
             shape.params, setup.b, float(lay.n), lay.depth, shape.experts_params, float(lay.w), lay.copies
         )
-        self.usable = pool.hardware.si.capacity * setup.memory_fraction
         self.cost = UL.costs(setup)
         #: share of one request's KV cache on one GPU: its tensor share of its (largest) stage's layers
         self.kv_share = setup.kv_share / lay.depth
@@ -138,6 +137,12 @@ class _Replica:
         #: speculative decode steps (:class:`.speculative.Speculation`), or None
         self.spec: Any = None
         self._engine: UL.Engine | None = None
+
+    @property
+    def usable(self) -> float:
+        """Usable bytes per GPU: its capacity x the memory fraction (read by an error's text and the aggregated
+        comparison)."""
+        return self.pool.hardware.si.capacity * self.setup.memory_fraction
 
     def notes(self) -> tuple[str, ...]:
         """Its setup's notes (:attr:`.setup.Setup.notes`) with its parallel layout's (:func:`.parallel.layout_notes`),
@@ -312,6 +317,7 @@ class _Plan:
         #: the result fields that depend on neither the arrival rate nor the SLOs, by their stored names (a measure's
         #: with its underscore) over the defaults (:meth:`.results.Trusted.blank`)
         self.fields = f = built.blank()
+        p_pool, d_pool = layout.prefill, layout.decode
         f["feasible"] = True
         f["_ttft"] = self.ttft0
         f["_itl"] = self.itl0
@@ -320,12 +326,12 @@ class _Plan:
         f["_kv_transfer_exposed"] = self.exposed
         f["kv_link"] = texts[0]
         f["kv_layerwise"] = layerwise
-        f["prefill_hardware"] = layout.prefill.hardware.name
-        f["prefill_gpus"] = layout.prefill.gpus
-        f["prefill_tp"] = layout.prefill.tp
-        f["decode_hardware"] = layout.decode.hardware.name
-        f["decode_gpus"] = layout.decode.gpus
-        f["decode_tp"] = layout.decode.tp
+        f["prefill_hardware"] = p_pool.hardware.name
+        f["prefill_gpus"] = p_pool.gpus
+        f["prefill_tp"] = p_pool.tp
+        f["decode_hardware"] = d_pool.hardware.name
+        f["decode_gpus"] = d_pool.gpus
+        f["decode_tp"] = d_pool.tp
         f["_prefill_weights_per_gpu"] = pre.weights_per_gpu
         f["_decode_weights_per_gpu"] = dec.weights_per_gpu
         f["prefill_kv_capacity"] = pre.kv_tokens

@@ -142,11 +142,6 @@ def step_overhead(dispatch_tax: float, layers: float, engine_overhead: Any) -> A
     return dispatch_tax + layers * E.LAYER_OVERHEAD_S + engine_overhead
 
 
-def _calibrated(calibration: Any, key: str, default: float) -> float:
-    """The hardware's calibrated value of ``key`` (``mlsysim calibrate``) where it has one, else ``default``."""
-    return calibration[key] if key in calibration else default
-
-
 def check_efficiency(v: Any) -> float:
     if v.__class__ is float and 0.0 < v <= 1.0:  # the common case without the abc checks of V.number
         return v
@@ -291,22 +286,19 @@ def prepare(
     frac = E.USABLE_MEMORY_FRACTION if memory_fraction is None else V.fraction("memory_fraction", memory_fraction)
     if engine is not None and (not isinstance(engine, str) or not engine.strip()):
         raise InvalidInputError("engine", engine, "the name of a serving engine (e.g. 'vllm', 'nim') or None")
+    # (cal: the part's calibrated values, ``mlsysim calibrate``: each where it has one, else its default)
     memory_note, cal, cal_notes = _hardware_terms(hardware, frac, engine)
     notes.append(memory_note)
     notes += model.omissions()
     notes += cal_notes
     eta_c = (
-        _calibrated(cal, "compute", E.compute_efficiency(prec.b_matmul))
-        if efficiency is None
-        else check_efficiency(efficiency)
+        cal.get("compute", E.compute_efficiency(prec.b_matmul)) if efficiency is None else check_efficiency(efficiency)
     )
     eta_m = (
-        _calibrated(cal, "memory", E.MEMORY_STREAM)
-        if memory_efficiency is None
-        else check_memory_efficiency(memory_efficiency)
+        cal.get("memory", E.MEMORY_STREAM) if memory_efficiency is None else check_memory_efficiency(memory_efficiency)
     )
     host = (
-        _calibrated(cal, "engine_overhead", E.STEP_OVERHEAD_S)
+        cal.get("engine_overhead", E.STEP_OVERHEAD_S)
         if engine_overhead is None
         else check_engine_overhead(engine_overhead)
     )
