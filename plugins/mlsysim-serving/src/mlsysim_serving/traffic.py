@@ -786,9 +786,13 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
     if grad is None:
         return mean, f, t_dec, t_mix, sq
     k = grad * rate  # d/dmp to d/dm, times the caller's k
-    d_f = p0 * k
     # the mean's second derivative (chain rule), where asked
     bend = grad * grad * (rate * rate * d_bend + bow * d_mean) if curve else (math.nan if rough else None)
+    if growth is not None and K >= fill:  # (one rate) prompts carried: m' moves with the room M - B*w too, dm'/dB =
+        # w*P(N >= fill)/h'(m') (dh/droom = P(N >= fill): the count that fills the budget takes its last tokens), h' =
+        # P1/rate; P(N >= fill) = the lumped tail's weight (K = fill)
+        k = k + b1 * load.w * w * rate / P1
+    d_f = p0 * k
     d_mean, d_sq = d_mean * k, d_sq * k
     if growth is None:
         d_dec = 0.0 * d_f
@@ -796,9 +800,9 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
     else:  # plus b1 times d/dB (the second derivative's cross and B terms)
         d_mean, d_sq, d_dec = d_mean + b1 * B_mean, d_sq + b1 * B_sq, b1 * tB_dec
         d_mix = d_mean - (1.0 - f) * d_dec - (t_mix - t_dec) * d_f
-        # exact where nothing is carried (K < fill: no count meets the budget, m' = m); else m'(B) is left out
+        # F'' exact where nothing is carried (K < fill: no count meets the budget, m' = m); else m''(B) is left out
         if curve:
-            bend = bend + b1 * (b1 * B_bend + 2.0 * k * B_m) if K < fill else bend + math.inf
+            bend = bend + b1 * (b1 * B_bend + 2.0 * grad * B_m) if K < fill else bend + math.inf
     d_mix = d_mix / ((f if f >= 1e-300 or f != f else 1e-300) if one_rate else xp.max(f, 1e-300))
     if not xp.all(f > 0):
         d_mix = xp.where(f > 0, d_mix, 0.0)
