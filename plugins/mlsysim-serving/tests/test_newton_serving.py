@@ -411,3 +411,15 @@ def test_steady_by_newton_on_moe_pieces_answers_the_secant_s_fixed_point(kind, S
     T, B, f, t_dec, t_mix, sq, _ = TR.steady(SCALAR, cost, load, lam, M)
     (T_s, f_s, t_dec_s, t_mix_s, sq_s), _ = _secant_steady(cost, load, lam)
     assert (T, f, t_dec, t_mix, sq) == pytest.approx((T_s, f_s, t_dec_s, t_mix_s, sq_s), rel=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["lines", "moe a2a", "moe pp2"])
+@pytest.mark.parametrize(("S", "budget"), [(300.0, M), (2000.0, M), (4000.0, 2048.0)])
+def test_mix_mean_alone_is_the_mean_of_the_full_sums(kind, S, budget):
+    # capacity's mean step (second=False: no E[t^2], no t_mix) equals the full call's E[t], f and t_dec, on affine
+    # pieces, MoE pieces or a pipeline below its stages, with prompts that fit the room and longer ones in chunks
+    cost = {"lines": lambda: _cost(1), "moe a2a": lambda: _moe_cost(1, 4), "moe pp2": lambda: _moe_cost(2, 1)}[kind]()
+    load = TR.Load(S, 300.0, 0.5, 0.0)
+    for B, m in ((1.0, 0.05), (40.0, 0.4), (200.0, 2.0)):
+        full = TR._mix(SCALAR, cost, load, B, m, budget)
+        assert TR._mix(SCALAR, cost, load, B, m, budget, second=False) == (*full[:3], None, None)

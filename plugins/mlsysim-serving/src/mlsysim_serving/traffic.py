@@ -639,7 +639,7 @@ def ops_for(load, *values) -> Ops:
     return ARRAY if load.xp is ARRAY else pick(*values)
 
 
-def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rtol=None, curve=False):
+def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rtol=None, curve=False, second=True):
     """Mean step at decode batch B when m prompts (mean) arrive per step.
 
     Prompts shorter than the free budget room = M - B*w: a step prefills q = min(N*P1, room) tokens,
@@ -660,10 +660,14 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
     dmp/dm (:func:`_carried`'s): what :func:`steady`'s Newton steps take where B does not move with T; and the mean's
     second derivative in m, times k^2, as a seventh: k^2*(dmp/dm^2*E'' + d2mp/dm2*E'), E'' = d/dmp of the first sum,
     sum over n = 1..K of (P(N = n-2) - P(N = n-1))*(t_n - t_n-1) (dP(N = j)/dmp = P(N = j-1) - P(N = j)), which bounds
-    the error of a Newton step (:func:`_newton`). ``near``: a list [m, m'] of an earlier call's (or [None, None]),
+    the error of a Newton step (:func:`_newton`), where ``curve`` (else None; NaN where ``rtol``, the carried count's
+    tolerance instead of CARRIED_RTOL, left m' rough: :data:`ROUGH_CARRIED_RTOL`). ``growth`` (one rate, MoE pieces,
+    :meth:`Load.piece_growth`) with ``b1`` = dB/dT: the derivatives in T, b1*d/dB + grad*d/dm, B moving the pieces
+    (and the carried count through the room). ``near``: a list [m, m'] of an earlier call's (or [None, None]),
     where the carried count starts, m plus that call's carried prompts m' - m (:func:`_carried`'s ``start``), updated
     to this call's: a fixed-point iteration's next evaluation near the last one takes one sum of :func:`_prefilled`
-    instead of two. The step of each count: on its affine pieces (:meth:`Load.line_at`), else on one rate on its
+    instead of two. ``second`` False: E[t], f and t_dec alone, t_mix and E[t^2] None (:func:`capacity`'s mean step).
+    The step of each count: on its affine pieces (:meth:`Load.line_at`), else on one rate on its
     :meth:`Load.pieces_at` where they hold for every count, else :func:`cycle_step`."""
     room = budget(xp, load, B, M)
     P1, ctx, pos = load.P1_nz, load.ctx, load.pos
@@ -747,6 +751,9 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
                 tn = tn + (t_c if t_c >= t_m or t_c != t_c else t_m)
         else:
             tn = cycle_step(cost, load, B, ctx, q, pos)
+        mean = mean + w * tn
+        if not second:
+            continue
         # the n prompts' lengths spread the step below the budget: Var[t | n] = (dt/dq)^2 * n * cv_p^2*P1^2, the slope
         # dt/dq = d/(n*P1) of d = t_n - t_dec over the n*P1 tokens: d^2*cv_p^2/n
         d = tn - t_dec
@@ -757,7 +764,7 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
             elif not n * P1 < room:
                 spread = 0.0
         v = tn * tn + spread
-        mean, sq = mean + w * tn, sq + w * v
+        sq = sq + w * v
         if grad is not None:
             if curve:
                 d_bend, p2 = d_bend + (p2 - last) * (tn - t_last), last
@@ -778,8 +785,10 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
         f_l = xp.min(m * load.P1 / room, 1.0)
         t_full = cycle_step(cost, load, B, ctx, room, pos)
         mean = xp.where(short, mean, (1 - f_l) * t_dec + f_l * t_full)
-        sq = xp.where(short, sq, (1 - f_l) * t_dec * t_dec + f_l * t_full * t_full)
+        sq = xp.where(short, sq, (1 - f_l) * t_dec * t_dec + f_l * t_full * t_full) if second else None
         f = xp.where(short, f, f_l)
+    if not second:
+        return mean, f, t_dec, None, None
     t_mix = (mean - (1 - f) * t_dec) / ((f if f >= 1e-300 or f != f else 1e-300) if one_rate else xp.max(f, 1e-300))
     if not (f > 0 if one_rate else xp.all(f > 0)):  # a lone prompt's step where none arrive (f = 0)
         t_mix = xp.where(f > 0, t_mix, cycle_step(cost, load, B, ctx, xp.min(P1, room), pos))
@@ -1174,12 +1183,12 @@ def capacity(cost, load, M, B_max):
         if not D1 > 0:  # no token gaps (a prefill-only engine): no sequence limit, no mean step
             lam_seq = np.inf
         else:
-            T = _mix(xp, cost, load, B, B / (D1 if D1 >= 1e-300 else 1e-300), M)[0]
+            T = _mix(xp, cost, load, B, B / (D1 if D1 >= 1e-300 else 1e-300), M, second=False)[0]
             DT = D1 * T
             lam_seq = B / (DT if DT >= 1e-300 or DT != DT else 1e-300)
     else:
         B = B_max if Bt is None else xp.min(B_max, Bt)
-        T = _mix(xp, cost, load, B, B / xp.max(D1, 1e-300), M)[0]
+        T = _mix(xp, cost, load, B, B / xp.max(D1, 1e-300), M, second=False)[0]
         lam_seq = xp.where(D1 > 0, B / xp.max(D1 * T, 1e-300), np.inf)
     if load.separate:
         cycle = decode_step(cost, load, B_max, load.ctx) + full_step(xp, cost, load, B_max, M)
