@@ -303,7 +303,10 @@ class StepCost:
         period, a slot = the pass / depth (:func:`.kernels.pipeline`); 0 without pipeline stages."""
         if self.pp == 1.0:
             return 0.0
-        m, factor = K.pipeline(tokens, self.pp, False, self.depth)
+        if tokens.__class__ is float and tokens >= self.pp:  # m = pp: the factor set up once (:meth:`time`'s)
+            m, factor = self.pp, self.full[0]
+        else:
+            m, factor = K.pipeline(tokens, self.pp, False, self.depth)
         return (m - 1.0) / self.depth * (t_step - self.overhead - self.hop0 - self.hop_token * tokens / m) / factor
 
     def prefill(self, tokens, start=0.0):
@@ -1076,6 +1079,22 @@ def on_pieces(pieces, q):
     return t + (t_c if t_c >= t_m or t_c != t_c else t_m)
 
 
+def idle_and_on_pieces(pieces, q):
+    """(t(0), t(q)): :func:`on_pieces` at no prefill token (pieces that hold there, low = 0: max(c0, m0 - g) + r0, plus
+    the draft's max(d0, n0)) and at q, on one unpacking of the pieces."""
+    c0, c1, m0, m1, r0, r1, g, u, _, _, draft = pieces
+    t_c, t_m, idle = c0 + c1 * q, m0 + m1 * q, m0
+    if g != 0.0:
+        t_m, idle = t_m - g * u**q, m0 - g
+    t = (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q
+    idle = (c0 if c0 >= idle or c0 != c0 else idle) + r0
+    if draft is None:
+        return idle, t
+    d0, d1, n0, n1, _ = draft
+    t_c, t_m = d0 + d1 * q, n0 + n1 * q
+    return idle + (d0 if d0 >= n0 or d0 != d0 else n0), t + (t_c if t_c >= t_m or t_c != t_c else t_m)
+
+
 def on_line(xp, line, q):
     """The step of affine pieces ``line`` (:meth:`StepCost.line`) at q prefill tokens: max(c0 + c1*q, m0 + m1*q)
     + r0 + r1*q."""
@@ -1140,14 +1159,16 @@ def poisson_quantile(xp, m, percentiles, top):
     ``top`` (arrays); P(N = 0) = e^-m found once for them all."""
     zero = math.exp(-m) if xp is SCALAR and m >= 0.0 else xp.exp(-m)  # (math's where it takes the float)
     one_rate = xp is SCALAR  # a float: the step that crosses p found by plain tests (ops.SCALAR's, without calls)
+    none = 0.0 * zero  # 0 where the CDF at 0 reaches p, shaped as m
+    at_zero = (none if none <= top or none != none else top) if one_rate else None  # the count 0 at most top
     out = []
     for pct in percentiles:
         p = pct / 100.0
-        pmf = cdf = zero
-        n = 0.0 * cdf  # 0 where the CDF at 0 reaches p, shaped as m
-        if one_rate and cdf >= p:  # the CDF at 0 reaches p (a rare count: most of a solve's percentiles)
-            out.append(n if n <= top or n != n else top)
+        if one_rate and zero >= p:  # the CDF at 0 reaches p (a rare count: most of a solve's percentiles)
+            out.append(at_zero)
             continue
+        pmf = cdf = zero
+        n = none
         for k in range(1, int(xp.top(top)) + 1):
             pmf = pmf * m / k
             if not one_rate:
@@ -1988,8 +2009,8 @@ def batch_slope(xp, cost, load, B, m, f, M):
     if one is None and xp is SCALAR:  # :func:`cycle_pieces` where they hold at q = 0
         one, two = load.pieces_at(cost, B + 1.0), load.pieces_at(cost, B + 2.0)
         if one is not None and two is not None and one[8] <= 0.0 and two[8] <= 0.0:
-            dec = on_pieces(two, 0.0) - on_pieces(one, 0.0)
-            return (1.0 - f) * dec + f * (on_pieces(two, q) - on_pieces(one, q))
+            (dec1, mix1), (dec2, mix2) = idle_and_on_pieces(one, q), idle_and_on_pieces(two, q)
+            return (1.0 - f) * (dec2 - dec1) + f * (mix2 - mix1)
         one = None
     if one is None:
         dec = decode_step(cost, load, B + 2.0, ctx, 0.0, pos) - decode_step(cost, load, B + 1.0, ctx, 0.0, pos)
