@@ -1356,15 +1356,16 @@ def _spread(xp, cost, load, lam, M, T, slope):
     line = load.line_at(cost, B) if cost.affine else None
     if line is None:
         pieces = load.pieces_at(cost, B) if one_rate else None
-        if pieces is not None and P1 >= pieces[8]:  # (q2 >= P1: both on them; at q = 0 where they hold there)
-            d2 = on_pieces(pieces, q2) - 2.0 * on_pieces(pieces, P1)
+        if pieces is not None and pieces[8] <= 0.0:  # every step on them, q = 0 too (one unpacking for it and P1)
+            t0, t1 = idle_and_on_pieces(pieces, P1)
+            d2 = on_pieces(pieces, q2) - 2.0 * t1 + t0
         else:
-            d2 = cycle_step(cost, load, B, load.ctx, q2, load.pos) - 2.0 * cycle_step(
-                cost, load, B, load.ctx, P1, load.pos
-            )
-        if pieces is not None and pieces[8] <= 0.0:
-            d2 = d2 + on_pieces(pieces, 0.0)
-        else:
+            if pieces is not None and P1 >= pieces[8]:  # (q2 >= P1: both on them)
+                d2 = on_pieces(pieces, q2) - 2.0 * on_pieces(pieces, P1)
+            else:
+                d2 = cycle_step(cost, load, B, load.ctx, q2, load.pos) - 2.0 * cycle_step(
+                    cost, load, B, load.ctx, P1, load.pos
+                )
             d2 = d2 + (load.idle_step(cost, B) if one_rate else decode_step(cost, load, B, load.ctx))
     else:  # on affine pieces the rest of the step, r0 + r1*q, has a second difference only where q2 < 2*P1
         c0, c1, m0, m1, _, r1 = line
@@ -1415,7 +1416,7 @@ def _mean_value_root(xp, cost, load, lam, M):
             return on_line(xp, line, 0.0), on_line(xp, line, q), q
         pieces = load.pieces_at(cost, B) if one_rate else None
         if pieces is not None and pieces[8] <= 0.0:
-            return on_pieces(pieces, 0.0), on_pieces(pieces, q), q
+            return (*idle_and_on_pieces(pieces, q), q)
         # (pieces where they hold at q: a pipeline's step of fewer tokens than stages at q = 0)
         t0 = load.idle_step(cost, B) if one_rate else decode_step(cost, load, B, load.ctx)
         if pieces is not None and q >= pieces[8]:
