@@ -681,6 +681,7 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
         pieces = load.pieces_at(cost, B) if one_rate else None
         if pieces is not None:
             c0, c1, m0, m1, r0, r1, g, u, low, _, draft = pieces
+            cr0, cr1, mr0, mr1 = c0 + r0, c1 + r1, m0 + r0, m1 + r1  # each side with the rest of the step, r0 + r1*q
             if (P1 if P1 <= room or P1 != P1 else room) < low:  # (the counts' least q: min(P1, room))
                 pieces = None
             elif draft is not None:
@@ -743,12 +744,12 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
                 + r0
                 + r1 * q
             )
-        elif pieces is not None:  # :func:`on_pieces` inline (one rate)
-            t_c, t_m = c0 + c1 * q, m0 + m1 * q
+        elif pieces is not None:  # :func:`on_pieces` inline (one rate), r0 + r1*q on both sides
+            t_c, t_m = cr0 + cr1 * q, mr0 + mr1 * q
             if g != 0.0:
                 uq = u**q
                 t_m = t_m - g * uq
-            tn = (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q
+            tn = t_c if t_c >= t_m or t_c != t_c else t_m
             if draft is not None:
                 t_c, t_m = d0 + d1 * q, n0 + n1 * q
                 tn = tn + (t_c if t_c >= t_m or t_c != t_c else t_m)
