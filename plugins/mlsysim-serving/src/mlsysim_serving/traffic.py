@@ -1066,17 +1066,19 @@ def cycle_line(cost, load, B, ctx, pos):
     return c0, c1, m0, m1, r0 + spec.draft_time(cost, B, ctx), r1
 
 
-def on_pieces(pieces, q):
-    """The step of :meth:`Load.pieces_at`'s ``pieces`` at q >= low prefill tokens (a float)."""
-    c0, c1, m0, m1, r0, r1, g, u, _, _, draft = pieces
-    t_c, t_m = c0 + c1 * q, m0 + m1 * q
+def on_pieces(pieces, q, shift=0.0):
+    """The step of :meth:`Load.pieces_at`'s ``pieces`` at q >= low prefill tokens (a float); ``shift``: their mean
+    causal position that much past the one the pieces were found at (the compute sides' slopes c1 + fc*shift and
+    d1 + fd*shift: :func:`own_step`'s prompts)."""
+    c0, c1, m0, m1, r0, r1, g, u, _, fc, draft = pieces
+    t_c, t_m = c0 + (c1 + fc * shift) * q, m0 + m1 * q
     if g != 0.0:
         t_m = t_m - g * u**q
     t = (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q
     if draft is None:
         return t
-    d0, d1, n0, n1, _ = draft
-    t_c, t_m = d0 + d1 * q, n0 + n1 * q
+    d0, d1, n0, n1, fd = draft
+    t_c, t_m = d0 + (d1 + fd * shift) * q, n0 + n1 * q
     return t + (t_c if t_c >= t_m or t_c != t_c else t_m)
 
 
@@ -1113,9 +1115,8 @@ def own_step(xp, cost, load, B, room, tokens, attn, line=None, pieces=None):
     ends at their first token. ``line``: the step's affine pieces at B (:meth:`Load.line_at`, one pipeline stage),
     whose compute side per prefill token at this work's mean position ``share`` is flop_token + flop_fresh*share
     (:meth:`StepCost.line`): the step on them (:func:`on_line`) instead of :meth:`StepCost.time`'s terms. ``pieces``
-    (one rate, no ``line``): the step's :meth:`Load.pieces_at` at B, on them (:func:`on_pieces`, inline: its call costs
-    more than its arithmetic) where they hold (q >= low), the compute sides' slopes c1 + fc*shift and d1 + fd*shift at
-    this work's mean position ``share``, shift = share - the position the pieces were found at."""
+    (one rate, no ``line``): the step's :meth:`Load.pieces_at` at B, on them (:func:`on_pieces`) where they hold
+    (q >= low), at this work's mean position ``share``: shifted share - the position the pieces were found at."""
     B = 0.0 if load.separate else B
     if xp is SCALAR:  # one rate: the min and max inline (ops.SCALAR's, without their calls)
         q, share = (
@@ -1125,17 +1126,7 @@ def own_step(xp, cost, load, B, room, tokens, attn, line=None, pieces=None):
         if line is None:
             if pieces is None or q < pieces[8]:
                 return decode_step(cost, load, B, load.ctx, q, share)
-            c0, c1, m0, m1, r0, r1, g, u, _, fc, draft = pieces
-            shift = share - load.pos
-            t_c, t_m = c0 + (c1 + fc * shift) * q, m0 + m1 * q
-            if g != 0.0:
-                t_m = t_m - g * u**q
-            t = (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q
-            if draft is None:
-                return t
-            d0, d1, n0, n1, fd = draft
-            t_c, t_m = d0 + (d1 + fd * shift) * q, n0 + n1 * q
-            return t + (t_c if t_c >= t_m or t_c != t_c else t_m)
+            return on_pieces(pieces, q, share - load.pos)
         c0, _, m0, m1, r0, r1 = line
         t_c, t_m = c0 + (cost.flop_token + cost.flop_fresh * share) * q, m0 + m1 * q
         return (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q
