@@ -1278,9 +1278,10 @@ def steady(xp, cost, load, lam, M, start=None):
     m = lam*T alone whose first and second derivatives :func:`_mix` sums exactly: :func:`_newton` from the same start
     instead (one evaluation of F where the start is close enough that the error its step leaves, |F''|*s^2/(2|g'|),
     is within STEADY_RTOL; two where the secant takes three; the returned slope is then g'(T) of the last
-    evaluation). Each
-    evaluation's carried prompt count starts from the last one's (``near``: one sum of :func:`_prefilled` instead of
-    two where prompts are carried to the next step)."""
+    evaluation). Likewise where the step has MoE pieces without a draft (:meth:`Load.piece_growth`: a MoE decode
+    pool, EP): :func:`_mix` sums the derivatives in T through B too (b1 = lam*D1 times d/dB), one evaluation from a
+    start ~1e-7 off where the secant takes two. Each evaluation's carried prompt count starts from the last one's
+    (``near``: one sum of :func:`_prefilled` instead of two where prompts are carried to the next step)."""
     one_rate = xp is SCALAR
     near = [None, None]  # the last evaluation's (m, m'), where the next one's carried count starts (:func:`_mix`)
     if (load.D1 == 0.0 if one_rate else xp.all(load.D1 == 0.0)) and xp.all(budget(xp, load, 1.0, M) >= load.P1_nz):
