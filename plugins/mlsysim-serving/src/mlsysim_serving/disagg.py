@@ -22,7 +22,6 @@ from mlsysim_core import validate as V
 from mlsysim_core.errors import InvalidInputError
 from mlsysim_core.solver import PreparedCache
 from mlsysim_core.types import NetworkFabric
-from mlsysim_physics import efficiency as E
 
 from . import kernels as K
 from . import traffic as TR
@@ -86,7 +85,6 @@ class _Replica:
         self.replica_gpus, self.replicas = n, replicas
         #: the fabric a replica that spans stages or attention ranks uses (None for a tensor-parallel one)
         self.fabric = fabric if isinstance(fabric, NetworkFabric) and n > pool.tp else None
-        self.node = node  # (gpus_per_node as given)
         try:
             setup = prepared(
                 model,
@@ -147,13 +145,7 @@ class _Replica:
     def notes(self) -> tuple[str, ...]:
         """Its setup's notes (:attr:`.setup.Setup.notes`) with its parallel layout's (:func:`.parallel.layout_notes`),
         which the setup was prepared without."""
-        setup, fabric = self.setup, self.fabric
-        lay, domain = setup.layout, tp_limit(self.pool.hardware, self.node)[0]
-        if lay.gpus <= domain:  # (those :func:`.parallel.check` noted on the same terms)
-            fabric = None
-        fabric_note = None if fabric is None else E.link_latency(fabric, fabric.name)[1]
-        shape = setup.shape
-        return setup.notes + layout_notes(shape, lay, int(shape.layers), min(lay.w, domain), fabric_note, True)
+        return self.setup.notes + layout_notes(self.setup.shape, self.setup.layout)
 
     def too_small(self, text: Any, tokens: int) -> InvalidInputError:
         """The input error, naming the layout, of a pool whose KV room (:attr:`kv_tokens`, below ``tokens``) cannot
@@ -497,22 +489,8 @@ class _Layout:
         seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
         #: the traffic checked without its SLOs (:func:`.under_load.with_slos` checks each call's)
         self.c = mixed = _traffic(a, output_len)
-        self.plan = p = _Plan(
-            model,
-            hardware,
-            layout,
-            disagg,
-            fabric,
-            link,
-            texts,
-            layerwise,
-            seq_len,
-            output_len,
-            gpus_per_node,
-            spec,
-            common,
-            mixed,
-        )
+        placed = (model, hardware, layout, disagg, fabric, link, texts, layerwise)
+        self.plan = p = _Plan(*placed, seq_len, output_len, gpus_per_node, spec, common, mixed)
         self.pools = _Pools(p.pre, p.dec, p.exposed, p.first, p.e_p, p.e_d)
         self.seq_len, self.output_len = seq_len, output_len
         #: :class:`_Call` by the identity of the SLOs (:meth:`call`)

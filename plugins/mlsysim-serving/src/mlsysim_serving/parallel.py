@@ -96,6 +96,12 @@ class Layout:
     prefill_copies: tuple[float, float] = (0.0, 0.0)
     #: layers that exchange tokens all-to-all (the model's MoE layers with expert parallelism, else 0)
     moe_layers: float = 0.0
+    #: what :func:`layout_notes` reads beyond the degrees: GPUs of a stage in one scale-up domain, the fabric's latency
+    #: note (:func:`mlsysim_physics.efficiency.link_latency`'s, where the group spans the fabric and the catalog has
+    #: none) and whether the expert imbalance is the default (none given)
+    local: int = 1
+    fabric_note: str | None = None
+    default_imbalance: bool = False
 
 
 _TENSOR_ONLY: dict[int, Layout] = {}
@@ -240,35 +246,33 @@ def check(
     lay.depth = layers / largest
     lay.prefill_copies = prefill_copies
     lay.moe_layers = shape.moe_layers if a2a else 0.0
-    lay.notes = layout_notes(shape, lay, layers, local, fabric_note, expert_imbalance is None) if notes else ()
+    lay.local, lay.fabric_note, lay.default_imbalance = local, fabric_note, expert_imbalance is None
+    lay.notes = layout_notes(shape, lay) if notes else ()
     lay.__class__ = Layout
     return lay
 
 
-def layout_notes(
-    shape: Any, lay: Any, layers: int, local: int, fabric_note: str | None, default_imbalance: bool
-) -> tuple[str, ...]:
-    """The notes of the checked layout ``lay`` (:func:`check`'s, its fields set) of ``shape`` (``layers``: its layers,
-    an int) whose stages have ``local`` GPUs in one scale-up domain: uneven pipeline stages, the default expert
-    imbalance (``default_imbalance``: none was given), the fabric's latency where the catalog has none
-    (``fabric_note``, :func:`mlsysim_physics.efficiency.link_latency`'s) and node-limited routing in prefill.
+def layout_notes(shape: Any, lay: Any) -> tuple[str, ...]:
+    """The notes of the checked layout ``lay`` (:func:`check`'s, its fields set) of ``shape``: uneven pipeline stages,
+    the default expert imbalance (:attr:`Layout.default_imbalance`), the fabric's latency where the catalog has none
+    (:attr:`Layout.fabric_note`) and node-limited routing in prefill (stages wider than :attr:`Layout.local`).
     Formatting them costs ~20 k instructions on a MoE layout: a layout checked without them (:func:`check`'s
     ``notes``) has them made here where they are read."""
     notes = []
-    p, w = lay.p, lay.w
+    p, w, local, layers = lay.p, lay.w, lay.local, int(shape.layers)
     if layers % p:
         largest, small = -(-layers // p), layers // p
         notes.append(
             f"pipeline: {layers} layers over pp {p} as {layers % p} stage(s) of {largest} and {p - layers % p} of "
             f"{small}; the {largest}-layer stage binds"
         )
-    if lay.a2a and default_imbalance:
+    if lay.a2a and lay.default_imbalance:
         notes.append(
             f"expert imbalance: busiest of {w} expert ranks at {_IMBALANCE_TEXT}x the mean load (EXPERT_IMBALANCE, "
             "SGLang large-scale EP blog 2025, default vs perfect EPLB)"
         )
-    if fabric_note:
-        notes.append(fabric_note)
+    if lay.fabric_note:
+        notes.append(lay.fabric_note)
     node_limit = shape.model.routing_node_limit if lay.a2a and local < w else None
     if node_limit is not None:
         k = shape.expert_share * int(shape.model.experts)

@@ -195,10 +195,7 @@ class StepCost:
         contexts); ``fresh``: prefill attention work (sum of the prefill tokens' causal positions)."""
         factor = 1.0
         if self.pp > 1.0 and not roofline:
-            if tokens.__class__ is float and tokens >= self.pp:  # m = pp: the factor set up once
-                m, factor = self.pp, self.full[prefill]
-            else:
-                m, factor = K.pipeline(tokens, self.pp, prefill, self.depth)
+            m, factor = self.micro_batches(tokens, prefill)
             tokens, attn, kv_tokens, fresh = tokens / m, attn / m, kv_tokens / m, fresh / m
         t_c = self.flop_token * tokens + self.flop_attn * attn + self.flop_fresh * fresh
         t_m = self.kv_bytes * kv_tokens + self.dense_bytes
@@ -297,16 +294,21 @@ class StepCost:
             (f * comm + self.hop_token) / m * tokens,
         )
 
+    def micro_batches(self, tokens, prefill):
+        """(m, factor) of :func:`.kernels.pipeline` for a step of ``tokens`` on pp > 1 stages (``prefill``: a lone
+        prefill's): a step of at least pp tokens (a float) runs m = pp micro-batches at the factor set up once
+        (:attr:`full`)."""
+        if tokens.__class__ is float and tokens >= self.pp:
+            return self.pp, self.full[prefill]
+        return K.pipeline(tokens, self.pp, prefill, self.depth)
+
     def drain(self, t_step, tokens):
         """Seconds after a step's period until its last micro-batch leaves the last stage: a prompt
         chunk spread over the step's m micro-batches gets its first token m - 1 stage slots after the
         period, a slot = the pass / depth (:func:`.kernels.pipeline`); 0 without pipeline stages."""
         if self.pp == 1.0:
             return 0.0
-        if tokens.__class__ is float and tokens >= self.pp:  # m = pp: the factor set up once (:meth:`time`'s)
-            m, factor = self.pp, self.full[0]
-        else:
-            m, factor = K.pipeline(tokens, self.pp, False, self.depth)
+        m, factor = self.micro_batches(tokens, False)
         return (m - 1.0) / self.depth * (t_step - self.overhead - self.hop0 - self.hop_token * tokens / m) / factor
 
     def prefill(self, tokens, start=0.0):
@@ -1284,32 +1286,24 @@ def steady(xp, cost, load, lam, M, start=None):
     (``near``: one sum of :func:`_prefilled` instead of two where prompts are carried to the next step)."""
     one_rate = xp is SCALAR
     near = [None, None]  # the last evaluation's (m, m'), where the next one's carried count starts (:func:`_mix`)
-    if (load.D1 == 0.0 if one_rate else xp.all(load.D1 == 0.0)) and xp.all(budget(xp, load, 1.0, M) >= load.P1_nz):
+    decodes = not (load.D1 == 0.0 if one_rate else xp.all(load.D1 == 0.0))  # (B = 1 + lam*D1*T moves with T)
+    growth = load.piece_growth(cost) if decodes and one_rate and not cost.affine else None
+    # Newton where _mix sums F's derivatives exactly: no decode steps (B = 1), or MoE pieces without a draft (B too)
+    if (not decodes or growth is not None) and xp.all(budget(xp, load, 1.0, M) >= load.P1_nz):
+        b1 = 0.0 if growth is None else lam * load.D1
 
-        def F_grad(T):  # the first evaluation with F'' (from steady's own start: m' to ROUGH_CARRIED_RTOL)
+        def F_slope(T):  # the first evaluation with F'' (from steady's own start: m' to ROUGH_CARRIED_RTOL)
             first = near[0] is None
             rough = ROUGH_CARRIED_RTOL if first and start is None else None
-            out = _mix(xp, cost, load, 1.0, lam * T, M, lam, near, 0.0, None, rough, first)
-            return out[:5], out[5], out[6]
-
-        T0 = _start(xp, cost, load, lam, M)[0] if start is None else start[0]
-        T, out, slope = _newton(xp, F_grad, T0, STEADY_RTOL)
-        _, f, t_dec, t_mix, sq = out
-        return T, lam * load.D1 * T, f, t_dec, t_mix, sq, slope
-
-    growth = load.piece_growth(cost) if one_rate and not cost.affine else None
-    if growth is not None and budget(xp, load, 1.0, M) >= load.P1_nz:
-        b1 = lam * load.D1
-
-        def F_slope(T):  # the first evaluation with F''
-            out = _mix(xp, cost, load, 1.0 + b1 * T, lam * T, M, lam, near, b1, growth, None, near[0] is None)
+            B = 1.0 if growth is None else 1.0 + b1 * T
+            out = _mix(xp, cost, load, B, lam * T, M, lam, near, b1, growth, rough, first)
             return out[:5], out[5], out[6]
 
         T, out, slope = _newton(
             xp, F_slope, _start(xp, cost, load, lam, M)[0] if start is None else start[0], STEADY_RTOL
         )
         _, f, t_dec, t_mix, sq = out
-        return T, b1 * T, f, t_dec, t_mix, sq, slope
+        return T, lam * load.D1 * T, f, t_dec, t_mix, sq, slope
 
     def F(T):
         return _mix(xp, cost, load, 1.0 + lam * load.D1 * T, lam * T, M, None, near)
@@ -1905,9 +1899,6 @@ def analytic(
                 u = (X_own - drain) / (1.0 + n if short else 1.0)
                 v_res = R * R * (4.0 / (3.0 * busy) - 1.0) if spread else 0.0
             d_ttft = Wp - Wq + (Xp - X_len) + median_shift(xp, X_len - X_own, u * u * cv2_p, Rp - R, v_res)
-        elif one_rate:  # :func:`combine` inline on floats (its call costs more than its branch)
-            d1, d2 = Wp - Wq, Xp - X_own
-            d_ttft = (math.sqrt(d1 * d1 + d2 * d2) if d1 > 0 and d2 > 0 else d1 + d2) + (Rp - R)
         else:
             d_ttft = combine(xp, Wp - Wq, Xp - X_own) + (Rp - R)
         out[ttft_key] = ttft + d_ttft
@@ -1915,12 +1906,7 @@ def analytic(
             continue
         out[itl_key] = gap + z * sd_itl
         d1, d2 = (load.O - 1.0) * z * sd_itl, (load.output_quantile(p) - load.O) * gap
-        if one_rate:  # :func:`combine` of the ITL's and the output length's parts, then of the TTFT's, inline
-            d2 = math.sqrt(d1 * d1 + d2 * d2) if d1 > 0 and d2 > 0 else d1 + d2
-            d2 = math.sqrt(d_ttft * d_ttft + d2 * d2) if d_ttft > 0 and d2 > 0 else d_ttft + d2
-        else:
-            d2 = combine(xp, d_ttft, combine(xp, d1, d2))
-        out[e2e_key] = e2e + d2
+        out[e2e_key] = e2e + combine(xp, d_ttft, combine(xp, d1, d2))
     return out
 
 
