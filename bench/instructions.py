@@ -6,15 +6,20 @@ The calls are those the bench scripts time (``bench_serving_traffic.py``'s solve
 ``bench_serving_parallel.py``, ``bench_serving_disagg.py``, ``bench_bands.py``, the fleet solves of
 ``bench_econ_sustain_rel.py``): each script's ``bench`` is
 replaced by a recorder and the script run, so the list is theirs. One ``valgrind --tool=callgrind`` process runs
-every call: its warm-up calls, then N calls and 2N calls, each block one ``sys.call_tracing`` call (which
-nothing else uses), the only code collected (``--collect-atstart=no --toggle-collect``), with a profile dumped
-after each block (``--dump-after``); instructions per call = (block of 2N - block of N)/N, so what a block costs
-around its calls cancels. ``PYTHONHASHSEED=0`` and one BLAS thread make the count repeat to within a few
-instructions per call.
+every call: its warm-up calls (the bench's own count), then N calls and 2N calls, each block one ``sys.call_tracing``
+call (which nothing else uses), the only code collected (``--collect-atstart=no --toggle-collect``), with a profile
+dumped after each block (``--dump-after``); instructions per call = (block of 2N - block of N)/N, so what a block
+costs around its calls cancels. That holds only where every call of both blocks costs the same: Python 3.11 quickens a
+function after a few calls and specializes its sites after that, so a cold path's first ~10 calls cost more (the
+disaggregated MoE call's 4th to 13th ~1,237 k each, from the 14th on ~1,142 k); after a warm-up of 3 calls (sessions
+11 to 23) the N block held those calls and the difference fell below the cost of any one call (1,050 k there). The
+bench's warm-up (10 calls for a cold solve, 500 for a repeated one) leaves both blocks in that steady state, as the
+wall median is (session 10's 1,125.6 k, the reference rate's count, came after 30 warm-up calls).
+``PYTHONHASHSEED=0`` and one BLAS thread make the count repeat to within a few instructions per call.
 
 Run from the repository root:  .venv/bin/python bench/instructions.py [--match TEXT] [--no-wall] [--fresh]
 (``--match``: only the calls whose label contains TEXT; ``--no-wall``: no wall medians; ``--fresh``: each call
-counted alone in its own callgrind process, not after the others: a call's count moves by tens of k instructions
+counted alone in its own callgrind process, not after the others: a call's count moves by a few k instructions
 with what ran before it, as Python 3.11 specializes call sites to what they saw.)
 Reference rate: 1,125.6 k instructions per plain traffic solve took 114 us on session 10's VM, 9.87 k
 instructions per us (bench/README.md): issue 15's 50 us is ~495 k instructions, issue 16's 100 us ~987 k.
@@ -76,11 +81,11 @@ def _repeat(fn: Callable[[], object], k: int) -> None:
 
 
 def count(match: str, only: int | None = None) -> None:
-    """Under callgrind: each matching call's warm-up (at most 3), then blocks of N and 2N calls (``only``: the
-    matching call of that index alone)."""
+    """Under callgrind: each matching call's warm-up (the bench's own count), then blocks of N and 2N calls (``only``:
+    the matching call of that index alone)."""
     chosen = [c for c in calls() if match in c[0]]
     for _, fn, n, warmup in chosen if only is None else chosen[only : only + 1]:
-        for _ in range(min(warmup, 3)):
+        for _ in range(warmup):
             fn()
         gc.collect()
         gc.disable()
@@ -123,7 +128,7 @@ def counted(match: str, only: int | None = None) -> list[int]:
 
 def per_call(match: str, fresh: bool = False) -> list[tuple[Call, float]]:
     """Each call whose label contains ``match`` with its instructions per call: one callgrind run of them all, in order,
-    or (``fresh``) one run for each, alone in its process. A call's count moves by tens of k instructions with what ran
+    or (``fresh``) one run for each, alone in its process. A call's count moves by a few k instructions with what ran
     before it in the process (Python 3.11 specializes each call site to what it saw: a call after others of other
     paths finds sites specialized for them), so a row's figure is given with the order it was counted in."""
     chosen = [c for c in calls() if match in c[0]]
