@@ -1415,7 +1415,7 @@ def _mean_value_root(xp, cost, load, lam, M):
         slope = lam * P1 / q * (tq - t0) - 1.0  # g'(T), g(T) = t0 + (slope + 1)*T - T
         if slope < 0.0 if one_rate else xp.all(slope < 0.0):
             return t0 / -slope, slope
-    root = _model_root(xp, cost, load, lam, M)
+    root = _model_root(xp, cost, load, lam, M) if cost.affine else None  # (no unit lines on MoE pieces)
     if root is not None:
         return root
     bound = load.bound_lines(cost) if cost.expert_bytes != 0.0 and cost.pp == 1.0 else None
