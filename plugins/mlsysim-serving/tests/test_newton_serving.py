@@ -147,11 +147,13 @@ def test_mix_derivatives_are_those_of_its_values(S, cv, m, budget):
     for i, d in enumerate(values[5]):
         difference = 2.0 * (up[i] - down[i]) / (2.0 * dm)
         assert d == pytest.approx(difference, rel=1e-5, abs=noise[i] + 1e-300), i
-    # the mean's second derivative (times k^2 = 4): its second difference (rounding ~1e-14*E[t] over dm^2); where much
-    # is carried (m = 6 prompts of 855 tokens a step in 8,191) d2m'/dm2 takes _carried's h'' at its last iterate, not at
-    # m': ~1e-3 off there (an estimate, what the stopping rule needs: the error of a step ~1e-7 long)
+    # the mean's second derivative (times k^2 = 4): its second difference, whose rounding is ~1e-14 of E[t] and of the
+    # step at the budget (the lumped tail's weight 1 - P(N < K) is rounded to an ulp of 1) over dm^2; where much is
+    # carried F'' = k^2*(m'^2*E'' + m''*E') is the difference of two near terms (~400 x F'' apart at S = 7269, m = 0.81
+    # in 8,191): d2m'/dm2 with h''(m') to ~1e-9 (h'' + h'''*s from _carried's last iterate) keeps it within 1e-6
     bend = 4.0 * (up[0] - 2.0 * values[0] + down[0]) / (dm * dm)
-    assert values[6] == pytest.approx(bend, rel=1e-2, abs=4e-14 * values[0] / dm**2 + 1e-300)
+    top = TR.cycle_step(cost, load, 1.0, load.ctx, budget - 1.0, load.pos)
+    assert values[6] == pytest.approx(bend, rel=1e-4, abs=4e-14 * (values[0] + top) / dm**2 + 1e-300)
 
 
 @settings(deadline=None)
@@ -251,7 +253,8 @@ def test_mean_value_root_without_decode_steps_is_the_affine_model_s_root(kind, S
     # t0/(1 - lam*P1/q*(t_q - t0)), the slope of g(T) = model(T) - T lam*P1/q*(t_q - t0) - 1: the steps timed here one
     # by one (decode_step, cycle_step), on a pipeline's step below its stages, an all-to-all's pieces or the
     # general path (Timed); a prompt longer than the budget in chunks of q = M - 1
-    # or a dense step's affine pieces (taken before _model_root's quadratic, whose root this is too)
+    # or a dense step's affine pieces (taken before _model_root's quadratic, whose root this is too); with the steps'
+    # second difference t2 - 2*t_q + t0 at B = 1 (t2 at min(2q, M - 1) tokens; NaN where the prompt exceeds the room)
     cost = {
         "moe pp2": lambda: _moe_cost(2, 1),
         "moe a2a": lambda: _moe_cost(1, 4),
@@ -265,8 +268,9 @@ def test_mean_value_root_without_decode_steps_is_the_affine_model_s_root(kind, S
     tq = TR.cycle_step(cost, load, 1.0, load.ctx, q, load.pos)
     lam = 0.5 * min(TR.capacity(cost, load, M, 256.0)[0], q / (load.P1 * (tq - t0)))  # (the model's root: k < 1)
     k = lam * load.P1 / q * (tq - t0)
-    T, slope = TR._mean_value_root(SCALAR, cost, load, lam, M)
+    T, slope, d2 = TR._mean_value_root(SCALAR, cost, load, lam, M)
     assert T == pytest.approx(t0 / (1.0 - k), rel=1e-13) and slope == pytest.approx(k - 1.0, rel=1e-13)
+    assert d2 == pytest.approx(_second_difference(cost, load, 1.0, M), rel=1e-9, abs=1e-13 * t0, nan_ok=True)
     assert t0 + k * T == pytest.approx(T, rel=1e-13)  # a fixed point of the model
     if kind == "lines" and load.P1 <= M - 1.0:  # the quadratic's root on the same pieces
         assert TR._model_root(SCALAR, cost, load, lam, M) == pytest.approx((T, slope), rel=1e-13)
@@ -287,6 +291,18 @@ def test_a_load_keeps_its_idle_step_for_the_last_cost_and_batch():
         assert len(seen) == 5  # (the three timed here, two by idle_step)
 
 
+def _second_difference(cost, load, B, budget):
+    """t2 - 2*tq + t0 of the steps at B timed one by one (cycle_step), tq with q = max(min(P1, room), 1) and t2 with
+    min(2q, room) prompt tokens (room = budget - B*w); NaN where the room is below P1 (traffic._mean_value_root's
+    docstring)."""
+    room = budget - B * load.w
+    if room < load.P1:
+        return math.nan
+    q = max(min(load.P1, room), 1.0)
+    t0, tq, t2 = (TR.cycle_step(cost, load, B, load.ctx, x, load.pos) for x in (0.0, q, min(2.0 * q, room)))
+    return t2 - 2.0 * tq + t0
+
+
 def _model(cost, load, lam, T, budget):
     """The mean-value model t0 + lam*T*P1/q*(tq - t0) at B = 1 + lam*D1*T, its steps timed one by one (decode_step,
     cycle_step) in chunks of q = min(P1, budget - B*w) (traffic._mean_value_root's docstring)."""
@@ -305,14 +321,18 @@ def test_the_mean_value_model_s_slope_is_its_derivative(kind, S, budget, T):
     # tp 2 alone: no affine line either way), decoding requests (D1 > 0): its value is the model's steps timed one
     # by one, its slope that model's central difference in T (B = 1 + lam*D1*T moves the steps' pieces, m = lam*T
     # the share of a prompt chunk per step); prompts that fit the room (q = P1) and longer ones in chunks of the
-    # room (q = budget - B*w < P1 falls with T), the steps on either side of their rooflines as B grows
+    # room (q = budget - B*w < P1 falls with T), the steps on either side of their rooflines as B grows; the steps'
+    # second difference at its B beside the value (held: no slope)
     cost = _moe_cost(1, 4) if kind == "moe a2a" else _moe_cost(1, 1)
     load = TR.Load(S, 300.0, 0.5, 0.0)
     lam = 4.0
     growth = load.piece_growth(cost)
     assert growth is not None and cost.affine is False
-    (value,), (slope,) = TR._model_with_slope(cost, load, lam, T, budget, growth)
+    (value, d2), (slope, held) = TR._model_with_slope(cost, load, lam, T, budget, growth)
     assert value == pytest.approx(_model(cost, load, lam, T, budget), rel=1e-13)
+    B = 1.0 + lam * load.D1 * T
+    t0 = TR.decode_step(cost, load, B, load.ctx)
+    assert held == 0.0 and d2 == pytest.approx(_second_difference(cost, load, B, budget), abs=1e-13 * t0, nan_ok=True)
     dT = 1e-6 * T
     central = (_model(cost, load, lam, T + dT, budget) - _model(cost, load, lam, T - dT, budget)) / (2.0 * dT)
     assert slope == pytest.approx(central, rel=1e-6)
@@ -328,7 +348,7 @@ def test_the_mean_value_root_of_decoding_requests_on_pieces_by_newton():
     for load in (TR.Load(2000.0, 500.0, 0.5, 0.9995), TR.Load(2000.0, 500.0, 0.5, 0.0)):
         lam = 0.01 * TR.capacity(cost, load, M, 256.0)[0]
         with _counted("_model_with_slope") as seen:
-            T, slope = TR._mean_value_root(SCALAR, cost, load, lam, M)
+            T, slope, d2 = TR._mean_value_root(SCALAR, cost, load, lam, M)
         secant = []
 
         def model(t, secant=secant, load=load, lam=lam):
@@ -340,8 +360,8 @@ def test_the_mean_value_root_of_decoding_requests_on_pieces_by_newton():
         TR._secant(SCALAR, model, *start, TR.START_RTOL)
         assert (len(seen), len(secant)) == (2, 3)
         assert T == pytest.approx(TR._secant(SCALAR, model, *start, 1e-14)[0], rel=TR.START_RTOL)
-        (_,), (grad,) = TR._model_with_slope(*seen[-1])
-        assert slope == grad - 1.0
+        (_, last), (grad, _) = TR._model_with_slope(*seen[-1])
+        assert slope == grad - 1.0 and d2 == last  # (the second difference of the last evaluation, held)
 
 
 def _decode_mix(cost, load, lam, M_, T, curve=False):

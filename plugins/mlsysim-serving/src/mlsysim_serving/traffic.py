@@ -907,10 +907,11 @@ def _carried(xp, m, P1, room, fill, whole, grad=False, start=None, rtol=None):
     prompts that fill the budget, ``whole`` its least element. Returns (m', K), K the count at which
     :func:`_mix` lumps the tail of Poisson(m') (:func:`_lumped`); ``grad``: (m', K, dm'/dm, d2m'/dm2), dm'/dm =
     P1/h'(m') where m' solves h(m') = m*P1 (the implicit function theorem; h'(m') from the last step's h' + h''*s) and
-    d2m'/dm2 = -h''*(dm'/dm)^2/h' (its derivative; h'' the last step's), 1 and 0 where nothing is carried or m' = m
-    (an overloaded step), 0 and 0 where the tokens wanted are capped at the budget. ``start``: where the steps start
-    instead of m (at least m), a guess near m' (:func:`_mix`'s ``near``): the same stopping rule. ``rtol``: the
-    tolerance instead of CARRIED_RTOL (ROUGH_CARRIED_RTOL), d2m'/dm2 then NaN where m' is not within CARRIED_RTOL."""
+    d2m'/dm2 = -h''*(dm'/dm)^2/h' (its derivative; h''(m') from the last step's h'' + h'''*s), 1 and 0 where
+    nothing is carried or m' = m (an overloaded step), 0 and 0 where the tokens wanted are capped at the budget.
+    ``start``: where the steps start instead of m (at least m), a guess near m' (:func:`_mix`'s ``near``): the same
+    stopping rule. ``rtol``: the tolerance instead of CARRIED_RTOL (ROUGH_CARRIED_RTOL), d2m'/dm2 then NaN where m' is
+    not within CARRIED_RTOL."""
     if xp is SCALAR and 0.0 <= m < math.inf:  # one rate: :func:`_reach` and :func:`_lumped` inline
         reach = float(math.ceil(m + 6.0 * math.sqrt(m) + 4.0))
         if fill > reach:  # (the lump at reach: fill is not NaN)
@@ -962,6 +963,7 @@ def _carried(xp, m, P1, room, fill, whole, grad=False, start=None, rtol=None):
     if not grad:
         return mp, K
     h, low = slope + bend * step, 1e-12 * P1  # h'(m') from the last evaluation's h' and h''
+    bend = bend + third * step  # h''(m') from its h'' and h''' (F'' takes d2m'/dm2 beside a near opposite term)
     if one_rate:
         h = h if h >= low or h != h else low
         if mp == m or wanted > cap:
@@ -1316,11 +1318,11 @@ def steady(xp, cost, load, lam, M, start=None):
 def _start(xp, cost, load, lam, M):
     """(T, dg/dT) where :func:`steady`'s secant starts: the mean-value model's fixed point and slope
     (:func:`_mean_value_root`) moved by one Newton step on that model with the Poisson spread of the prompts per
-    step (:func:`_spread`)."""
+    step (:func:`_spread`), from the steps' second difference the root's last evaluation found where it has one."""
     return _spread(xp, cost, load, lam, M, *_mean_value_root(xp, cost, load, lam, M))
 
 
-def _spread(xp, cost, load, lam, M, T, slope):
+def _spread(xp, cost, load, lam, M, T, slope, d2=None):
     """(T, dg/dT) after one Newton step from the mean-value model's root ``T`` (its g'(T) ``slope``) on the model
     with N ~ Poisson(m) prompts per step, m = lam*T, instead of m spread evenly: the first prompt turns a decode
     step into a mixed one, t1 - t0, each further one adds t2 - t1 (t_n the step of min(n*P1, room) prefill tokens,
@@ -1331,39 +1333,46 @@ def _spread(xp, cost, load, lam, M, T, slope):
     carried prompts' own Poisson), so the step lands within ~1e-4 of its fixed point where the model's root is
     ~1e-3 off (~1e-2 at a band's slow corner), and the secant takes one evaluation of :func:`_mix` fewer there.
     Prompts longer than the room (a deterministic chunk share, as in :func:`_mix`) or a step that leaves T <= 0
-    or the slope >= 0 (near saturation): the model's root as it is."""
-    B = 1.0 + lam * load.D1 * T
-    room = budget(xp, load, B, M)
-    P1 = load.P1
+    or the slope >= 0 (near saturation): the model's root as it is. ``d2``: t2 - 2*t1 + t0 where the caller has it
+    (:func:`_mean_value_root`'s last evaluation of the model, at T's B or, on MoE pieces, at the Newton
+    step before T: B ~1e-3 off moves the spread's ~1e-6 of T by ~1e-9 of it; t1 and t2 at q = max(P1, 1) and
+    min(2q, room) there; NaN where the room is below P1), else found here at T's B (q = P1)."""
     one_rate = xp is SCALAR  # a float: plain comparisons and math (the branch taken alone)
-    if one_rate and room < P1:
-        return T, slope
-    q2 = 2.0 * P1
-    q2 = (q2 if q2 <= room or q2 != q2 else room) if one_rate else xp.min(q2, room)
-    line = load.line_at(cost, B) if cost.affine else None
-    if line is None:
-        pieces = load.pieces_at(cost, B) if one_rate else None
-        if pieces is not None and pieces[8] <= 0.0:  # every step on them, q = 0 too (one unpacking for it and P1)
-            t0, t1 = idle_and_on_pieces(pieces, P1)
-            d2 = on_pieces(pieces, q2) - 2.0 * t1 + t0
-        else:
-            if pieces is not None and P1 >= pieces[8]:  # (q2 >= P1: both on them)
-                d2 = on_pieces(pieces, q2) - 2.0 * on_pieces(pieces, P1)
+    room = None  # (found with d2: the array's elements whose room holds P1 take the step)
+    if d2 is None:
+        B = 1.0 + lam * load.D1 * T
+        room = budget(xp, load, B, M)
+        P1 = load.P1
+        if one_rate and room < P1:
+            return T, slope
+        q2 = 2.0 * P1
+        q2 = (q2 if q2 <= room or q2 != q2 else room) if one_rate else xp.min(q2, room)
+        line = load.line_at(cost, B) if cost.affine else None
+        if line is None:
+            pieces = load.pieces_at(cost, B) if one_rate else None
+            if pieces is not None and pieces[8] <= 0.0:  # every step on them, q = 0 too (one unpacking for it and P1)
+                t0, t1 = idle_and_on_pieces(pieces, P1)
+                d2 = on_pieces(pieces, q2) - 2.0 * t1 + t0
             else:
-                d2 = cycle_step(cost, load, B, load.ctx, q2, load.pos) - 2.0 * cycle_step(
-                    cost, load, B, load.ctx, P1, load.pos
-                )
-            d2 = d2 + (load.idle_step(cost, B) if one_rate else decode_step(cost, load, B, load.ctx))
-    else:  # on affine pieces the rest of the step, r0 + r1*q, has a second difference only where q2 < 2*P1
-        c0, c1, m0, m1, _, r1 = line
-        if one_rate:  # the max inline (ops.SCALAR's)
-            t_c, t_m = c0 + c1 * q2, m0 + m1 * q2
-            d2 = t_c if t_c >= t_m or t_c != t_c else t_m
-            t_c, t_m = c0 + c1 * P1, m0 + m1 * P1
-            d2 = d2 - 2.0 * (t_c if t_c >= t_m or t_c != t_c else t_m) + (c0 if c0 >= m0 or c0 != c0 else m0)
-        else:
-            d2 = xp.max(c0 + c1 * q2, m0 + m1 * q2) - 2.0 * xp.max(c0 + c1 * P1, m0 + m1 * P1) + xp.max(c0, m0)
-        d2 = d2 + r1 * (q2 - 2.0 * P1)
+                if pieces is not None and P1 >= pieces[8]:  # (q2 >= P1: both on them)
+                    d2 = on_pieces(pieces, q2) - 2.0 * on_pieces(pieces, P1)
+                else:
+                    d2 = cycle_step(cost, load, B, load.ctx, q2, load.pos) - 2.0 * cycle_step(
+                        cost, load, B, load.ctx, P1, load.pos
+                    )
+                d2 = d2 + (load.idle_step(cost, B) if one_rate else decode_step(cost, load, B, load.ctx))
+        else:  # on affine pieces the rest of the step, r0 + r1*q, has a second difference only where q2 < 2*P1
+            c0, c1, m0, m1, _, r1 = line
+            if one_rate:  # the max inline (ops.SCALAR's)
+                t_c, t_m = c0 + c1 * q2, m0 + m1 * q2
+                d2 = t_c if t_c >= t_m or t_c != t_c else t_m
+                t_c, t_m = c0 + c1 * P1, m0 + m1 * P1
+                d2 = d2 - 2.0 * (t_c if t_c >= t_m or t_c != t_c else t_m) + (c0 if c0 >= m0 or c0 != c0 else m0)
+            else:
+                d2 = xp.max(c0 + c1 * q2, m0 + m1 * q2) - 2.0 * xp.max(c0 + c1 * P1, m0 + m1 * P1) + xp.max(c0, m0)
+            d2 = d2 + r1 * (q2 - 2.0 * P1)
+    elif one_rate and d2 != d2:  # the room below P1
+        return T, slope
     m = lam * T
     e = math.expm1(-m) if one_rate else xp.expm1(-m)  # -P(N >= 1)
     spread_slope = slope - lam * e * d2
@@ -1373,12 +1382,13 @@ def _spread(xp, cost, load, lam, M, T, slope):
         T_new = T - (m + e) * d2 / spread_slope
         return (T_new, spread_slope) if 0.0 < T_new < math.inf else (T, slope)
     T_new = T - (m + e) * d2 / xp.where(spread_slope < 0.0, spread_slope, -1.0)
-    keep = (room >= P1) & (spread_slope < 0.0) & (T_new > 0.0) & (T_new < math.inf)
+    fits = (d2 == d2) if room is None else (room >= load.P1)  # (NaN d2: the room below P1)
+    keep = fits & (spread_slope < 0.0) & (T_new > 0.0) & (T_new < math.inf)
     return xp.where(keep, T_new, T), xp.where(keep, spread_slope, slope)
 
 
 def _mean_value_root(xp, cost, load, lam, M):
-    """(T, dg/dT): the fixed point of the mean-value model
+    """(T, dg/dT, d2): the fixed point of the mean-value model
     T = t(B, 0) + (lam*T*P1/q)*(t(B, q) - t(B, 0)) (every step decodes B = 1 + lam*D1*T sequences and prefills
     the lam*T*P1 prompt tokens that arrive per step in chunks of q = min(P1, M - B*w): no Poisson spread,
     nothing carried to the next step; :func:`decode_step`) and the slope of g(T) = model(T) - T there: in closed
@@ -1387,11 +1397,16 @@ def _mean_value_root(xp, cost, load, lam, M):
     T = 0 took ~6): by :func:`_newton` on the model's exact slope where the step has pieces at q = 0 without a draft
     (:func:`_model_with_slope`; 2 evaluations where the secant takes 3: a MoE decode pool), with g'(T) of its last
     evaluation, else by :func:`_secant`, with the slope of its last step. Where requests decode nothing (D1 = 0) the
-    model is affine in T, its root t0/(1 - lam*P1/q*(tq - t0)) found first, on any step."""
+    model is affine in T, its root t0/(1 - lam*P1/q*(tq - t0)) found first, on any step. d2: the steps' second
+    difference t2 - 2*t1 + t0 (t_n with min(n*P1, room) prefill tokens) at the last evaluation's B where the path
+    found it (D1 = 0, whose B is T's, and the Newton on MoE pieces; NaN where the room is below P1), else None
+    (:func:`_spread` finds it at T's B)."""
     P1 = load.P1
     one_rate = xp is SCALAR
 
-    def steps(B):  # (t0, tq, q): the steps at B with no prefill and with a chunk of q = min(P1, room) tokens (>= 1)
+    def steps(B, second=False):  # (t0, tq, q, d2): the steps at B with no prefill and with a chunk of q = min(P1,
+        # room) tokens (>= 1); ``second``: d2 = t2 - 2*tq + t0, t2 at q2 = min(2*q, room) (NaN where the room is
+        # below P1)
         room = budget(xp, load, B, M)
         if one_rate:  # the min and max inline (ops.SCALAR's, without their calls)
             q = P1 if P1 <= room or P1 != P1 else room
@@ -1399,25 +1414,43 @@ def _mean_value_root(xp, cost, load, lam, M):
         else:
             q = xp.max(xp.min(P1, room), 1.0)
         line = load.line_at(cost, B) if cost.affine else None
+        pieces = None
         if line is not None:
-            return on_line(xp, line, 0.0), on_line(xp, line, q), q
-        pieces = load.pieces_at(cost, B) if one_rate else None
-        if pieces is not None and pieces[8] <= 0.0:
-            return (*idle_and_on_pieces(pieces, q), q)
-        # (pieces where they hold at q: a pipeline's step of fewer tokens than stages at q = 0)
-        t0 = load.idle_step(cost, B) if one_rate else decode_step(cost, load, B, load.ctx)
-        if pieces is not None and q >= pieces[8]:
-            return t0, on_pieces(pieces, q), q
-        return t0, cycle_step(cost, load, B, load.ctx, q, load.pos), q
+            t0, tq = on_line(xp, line, 0.0), on_line(xp, line, q)
+        else:
+            pieces = load.pieces_at(cost, B) if one_rate else None
+            if pieces is not None and pieces[8] <= 0.0:
+                t0, tq = idle_and_on_pieces(pieces, q)
+            else:  # (pieces where they hold at q: a pipeline's step of fewer tokens than stages at q = 0)
+                t0 = load.idle_step(cost, B) if one_rate else decode_step(cost, load, B, load.ctx)
+                if pieces is not None and q >= pieces[8]:
+                    tq = on_pieces(pieces, q)
+                else:
+                    pieces, tq = None, cycle_step(cost, load, B, load.ctx, q, load.pos)
+        if not second:
+            return t0, tq, q, None
+        if one_rate:
+            if not room >= P1:
+                return t0, tq, q, math.nan
+            q2 = 2.0 * q
+            q2 = q2 if q2 <= room or q2 != q2 else room
+        else:
+            q2 = xp.min(2.0 * q, room)
+        if line is not None:
+            t2 = on_line(xp, line, q2)
+        else:
+            t2 = cycle_step(cost, load, B, load.ctx, q2, load.pos) if pieces is None else on_pieces(pieces, q2)
+        d2 = t2 - 2.0 * tq + t0
+        return t0, tq, q, d2 if one_rate else xp.where(room >= P1, d2, math.nan)
 
     if load.D1 == 0.0 if one_rate else xp.all(load.D1 == 0.0):  # B = 1 whatever T: the model affine in T, its root
-        t0, tq, q = steps(1.0)
+        t0, tq, q, d2 = steps(1.0, True)
         slope = lam * P1 / q * (tq - t0) - 1.0  # g'(T), g(T) = t0 + (slope + 1)*T - T
         if slope < 0.0 if one_rate else xp.all(slope < 0.0):
-            return t0 / -slope, slope
+            return t0 / -slope, slope, d2
     root = _model_root(xp, cost, load, lam, M) if cost.affine else None  # (no unit lines on MoE pieces)
     if root is not None:
-        return root
+        return (*root, None)
     bound = load.bound_lines(cost) if cost.expert_bytes != 0.0 and cost.pp == 1.0 else None
     start = None if bound is None else _model_root(xp, cost, load, lam, M, bound)
     start = (0.0 * lam * load.S, -1.0) if start is None else start  # from T = 0, shaped as lam
@@ -1427,25 +1460,27 @@ def _mean_value_root(xp, cost, load, lam, M):
         def model_grad(T):
             return *_model_with_slope(cost, load, lam, T, M, growth), None
 
-        T, _, slope = _newton(xp, model_grad, start[0], START_RTOL)
-        return T, slope
+        T, out, slope = _newton(xp, model_grad, start[0], START_RTOL)
+        return T, slope, out[1]
 
     def model(T):
-        t0, tq, q = steps(1.0 + lam * load.D1 * T)
+        t0, tq, q, _ = steps(1.0 + lam * load.D1 * T)
         return (t0 + lam * T * P1 / q * (tq - t0),)
 
     T, _, slope = _secant(xp, model, *start, START_RTOL)
-    return T, slope
+    return T, slope, None
 
 
 def _model_with_slope(cost, load, lam, T, M, growth):
-    """((model(T),), (model'(T),)) of :func:`_mean_value_root`'s mean-value model t0 + m*P1/q*(tq - t0), m = lam*T, at
-    decode batch B = 1 + lam*D1*T, on :meth:`Load.pieces_at`'s pieces (a float rate, no draft, pieces that hold at
-    q = 0), for :func:`_newton`. By the chain rule model' = lam*D1*d/dB + lam*d/dm, d/dm = P1/q*(tq - t0); in B each
-    step t = max(c0 + c1*q, m0 + m1*q - g*u^q) + r0 + r1*q gains its pieces' growth per sequence
+    """((model(T), d2), (model'(T), 0)) of :func:`_mean_value_root`'s mean-value model t0 + m*P1/q*(tq - t0),
+    m = lam*T, at decode batch B = 1 + lam*D1*T, on :meth:`Load.pieces_at`'s pieces (a float rate, no draft, pieces
+    that hold at q = 0), for :func:`_newton`. By the chain rule model' = lam*D1*d/dB + lam*d/dm, d/dm = P1/q*(tq - t0);
+    in B each step t = max(c0 + c1*q, m0 + m1*q - g*u^q) + r0 + r1*q gains its pieces' growth per sequence
     (:meth:`Load.piece_growth`, ``growth``): dc on the compute side, dm - g*ln(untouched)*w/pp*u^q on the memory side
     (g = g(0)*untouched^(B*w/pp), u^0 = 1), dr beside; where the prompts fill the room (q = M - B*w < P1) q falls by
-    w a sequence, moving tq by its slope in q (c1, or m1 - g*u^q*ln(u), plus r1) and P1/q by P1*w/q^2."""
+    w a sequence, moving tq by its slope in q (c1, or m1 - g*u^q*ln(u), plus r1) and P1/q by P1*w/q^2. d2 = t2 - 2*tq
+    + t0 at this B (t2 with q2 = min(2*q, room) tokens: :func:`_spread`'s, held in the Newton step; NaN where the room
+    is below P1)."""
     b1 = lam * load.D1
     B, m = 1.0 + b1 * T, lam * T
     c0, c1, m0, m1, r0, r1, g, u, _, _, _ = load.pieces_at(cost, B)
@@ -1470,7 +1505,14 @@ def _model_with_slope(cost, load, lam, T, M, growth):
     k = P1 / q
     d = tq - t0
     model_B = t0_B + m * k * (tq_B - t0_B) - m * k * d * dq / q
-    return (t0 + m * k * d,), (b1 * model_B + lam * k * d,)
+    if room >= P1:  # the second difference on the same pieces (u^q2 = (u^q)^2 where q2 = 2q)
+        q2 = 2.0 * q
+        q2, uq = (q2, uq * uq) if q2 <= room else (room, u**room if g != 0.0 else 0.0)
+        t_c, t_m = c0 + c1 * q2, m0 + m1 * q2 - g * uq
+        d2 = (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q2 - 2.0 * tq + t0
+    else:
+        d2 = math.nan
+    return (t0 + m * k * d, d2), (b1 * model_B + lam * k * d, 0.0)
 
 
 def _model_root(xp, cost, load, lam, M, lines=None):
