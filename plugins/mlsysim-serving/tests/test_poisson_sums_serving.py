@@ -1,7 +1,8 @@
 """The Poisson sums of the mean step (:func:`mlsysim_serving.traffic._mix`) in closed form where the counts below its
 lump lie on one side of the roofline (:func:`mlsysim_serving.traffic._one_side_sums`): the same sums as the loop over
 the counts, on either side, with the decode step on the same side or across the kink, and none where the counts
-straddle it."""
+straddle it; on a MoE step's pieces the mean alone where every count is memory-bound
+(:func:`mlsysim_serving.traffic._memory_side_means`)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from mlsysim_serving import under_load as UL
 from mlsysim_serving.ops import SCALAR
 from mlsysim_serving.setup import prepare
 
+import mlsysim
+
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LIBM_ARRAY, LLAMA8  # noqa: E402
+from fixtures_serving import H100, LIBM_ARRAY, LLAMA8, MIXTRAL  # noqa: E402
 
 M = 8192.0
 
@@ -106,3 +109,88 @@ def test_mix_with_the_closed_sums_is_the_loop_and_the_array_answer(B, m):
     assert mean == pytest.approx(looped[0], rel=1e-14) and sq == pytest.approx(looped[4], rel=1e-14)
     # t_mix = (mean - (1 - f)*t_dec)/f: the mean's rounding over f
     assert f * t_mix == pytest.approx(f * looped[3], rel=1e-12, abs=1e-14 * mean)
+
+
+def _on_pieces_loop(pieces, P1, K, mp):
+    """(p_J, P_J, sum p_n*t_n) over n = 1..J = K-1 by the loop, t_n the step of n*P1 prefill tokens on the pieces
+    (traffic.on_pieces), and whether every such step lies on the memory side of their roofline (strictly)."""
+    c0, c1, m0, m1, _, _, g, u = pieces[:8]
+    pmf = below = math.exp(-mp)
+    mean, memory = 0.0, True
+    for n in range(1, K):
+        pmf = pmf * mp / n
+        below += pmf
+        q = n * P1
+        mean += pmf * TR.on_pieces(pieces, q)
+        memory = memory and c0 + c1 * q < m0 + m1 * q - g * u**q
+    return pmf, below, mean, memory
+
+
+@settings(deadline=None)
+@given(
+    st.tuples(POSITIVE, st.floats(1e-9, 1e-3), POSITIVE, st.floats(1e-12, 1e-3), POSITIVE, st.floats(0.0, 1e-6)),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 1.0),
+    st.floats(0.5, 2000.0),
+    st.integers(2, 40),
+    st.floats(0.0, 30.0),
+)
+def test_memory_side_means_are_the_loop_where_every_count_reads_memory(line, share, u, P1, K, mp):
+    # traffic._memory_side_means: the mean step's sum over the counts below the lump on a MoE step's pieces,
+    # t(q) = max(c0 + c1*q, m0 + m1*q - g*u^q) + r0 + r1*q (g = share*m0: the experts the step's tokens leave unread),
+    # where each count is memory-bound (the sides' difference convex in q: its two ends decide); none where one may not
+    c0, c1, m0, m1, r0, r1 = line
+    g = share * m0
+    pieces = (c0, c1, m0, m1, r0, r1, g, u, 0.0, 0.0, None)
+    t_dec = TR.on_pieces(pieces, 0.0)
+    p0 = math.exp(-mp)
+    sums = TR._memory_side_means(c0, c1, m0, m1, r0, r1, g, u, P1, K, mp, p0, p0 * t_dec)
+    pmf, below, mean, memory = _on_pieces_loop(pieces, P1, K, mp)
+    tie = 1e-12 * (m0 + max(c1, m1) * K * P1)
+    if sums is None:  # some count compute-bound (to rounding at the ends)
+        ends = [(c0 - m0) + (c1 - m1) * q + g * u**q for q in (P1, (K - 1) * P1)]
+        assert not memory or max(ends) > -tie
+        return
+    assert memory or K == 1
+    assert sums[0] == pytest.approx(pmf, rel=1e-12, abs=1e-300)
+    assert sums[1] == pytest.approx(below, rel=1e-12)
+    assert sums[2] - p0 * t_dec == pytest.approx(mean, rel=1e-12, abs=1e-15 * t_dec)
+
+
+class _counted_means:
+    """Context: the calls of traffic._memory_side_means that answered (not None), in a list."""
+
+    def __enter__(self):
+        self.patch, seen, real = pytest.MonkeyPatch(), [], TR._memory_side_means
+
+        def counted(*args):
+            out = real(*args)
+            if out is not None:
+                seen.append(args)
+            return out
+
+        self.patch.setattr(TR, "_memory_side_means", counted)
+        return seen
+
+    def __exit__(self, *exc):
+        self.patch.undo()
+
+
+def test_capacity_of_a_decode_pool_on_moe_pieces_is_the_loop():
+    # a decode pool's ~1-token prompts (their KV all but cached) beside a memory-bound batch of MoE experts (Mixtral
+    # tp 2 x dp 2 x ep 4: an all-to-all, no affine line): capacity's mean step at B_max by the closed sums, as the
+    # loop over every count (ONE_SIDE_K out of reach) to rounding
+    setup = prepare(
+        MIXTRAL, H100, "bf16", 2, None, 0.6, 0.87, 2, False, 0.9, pp_size=1, ep_size=4, dp_attention=2,
+        fabric=mlsysim.Systems.Fabrics.InfiniBand_NDR,
+    )  # fmt: skip
+    cost = UL.costs(setup)
+    load = TR.Load(2000.0, 500.0, 0.5, 0.9995)
+    assert not cost.affine and load.pieces_at(cost, 256.0) is not None
+    with _counted_means() as seen:
+        closed = TR.capacity(cost, load, M, 256.0)
+    assert seen  # (the closed sums answered)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TR, "ONE_SIDE_K", 10**9)
+        looped = TR.capacity(cost, load, M, 256.0)
+    assert closed[1] == looped[1] and closed[0] == pytest.approx(looped[0], rel=1e-14)

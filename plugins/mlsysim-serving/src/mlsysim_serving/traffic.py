@@ -720,6 +720,13 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
         if sums is not None:
             pmf, below, mean, sq = sums
             first = K
+    elif not second and pieces is not None and draft is None and ONE_SIDE_K <= K <= whole:  # (one rate)
+        far = (K - 1.0) * P1  # (the last of those counts compute-bound without its experts' g*u^q: not all memory)
+        if c0 + c1 * far < m0 + m1 * far:
+            sums = _memory_side_means(c0, c1, m0, m1, r0, r1, g, u, P1, K, mp, pmf, mean)
+            if sums is not None:
+                pmf, below, mean = sums
+                first = K
     if grad is not None:
         p0 = pmf
     if growth is not None:  # d/dB on the pieces (one rate): each side's growth, dg/dB = g*ln(untouched)*w/pp
@@ -873,6 +880,28 @@ def _one_side_sums(xp, line, P1, K, t_dec, mp, p0, mean, sq, spread):
     mean = mean + (a * s0 + b * s1)
     sq = sq + (a * a * s0 + 2.0 * a * b * s1 + b * b * s2 + spread * (d * d * inv + 2.0 * d * b * s0 + b * b * s1))
     return pmf, p0 + s0, mean, sq
+
+
+def _memory_side_means(c0, c1, m0, m1, r0, r1, g, u, P1, K, mp, p0, mean):
+    """:func:`_mix`'s Poisson sum of the mean step over n = 1..J = K-1 prompts (one rate, no draft, their n*P1 tokens
+    fitting the budget whole) where every such step lies on the memory side of :meth:`StepCost.pieces`' roofline,
+    added to ``mean`` (its n = 0 term); None where they may not (or a value is NaN). The sides' difference
+    (c0 - m0) + (c1 - m1)*q + g*u^q is convex in q (g >= 0, 0 <= u <= 1), so below 0 at q = P1 and at q = J*P1 it is
+    below 0 at every count between: there t_n = a + b*n - g*v^n, a = m0 + r0, b = (m1 + r1)*P1, v = u^P1, and
+    sum p_n*t_n = a*S0 + b*S1 - g*V with S0 = P_J - p_0, S1 = sum n*p_n = mp*P_J-1 (n*p_n = mp*p_n-1) and
+    V = sum p_n*v^n (p_n*v^n = e^-mp*(mp*v)^n/n!): a loop of three additions a count instead of the step's terms
+    (:func:`capacity`'s mean step at B_max: a decode pool's ~1-token prompts beside a memory-bound batch). Returns
+    (p_J, P_J, mean)."""
+    gap, tilt = c0 - m0, c1 - m1
+    v = u**P1 if g != 0.0 else 0.0
+    if not (gap + tilt * P1 + g * v < 0.0 and gap + tilt * ((K - 1.0) * P1) + g * v ** (K - 1.0) < 0.0):
+        return None
+    pmf, pv, s0, lag1, V = p0, p0, 0.0, -p0, 0.0  # p_n, p_n*v^n, S0 to n and to n - 1 (P_j = p0 + S0 to j), V
+    rate = mp * v
+    for n in range(1, K):
+        pmf, pv = pmf * (mp / n), pv * (rate / n)
+        lag1, s0, V = s0, s0 + pmf, V + pv
+    return pmf, p0 + s0, mean + ((m0 + r0) * s0 + (m1 + r1) * P1 * mp * (p0 + lag1) - g * V)
 
 
 def _reach(xp, mp):
