@@ -127,15 +127,11 @@ SCALAR = Ops(
 ARRAY = Ops(np.maximum, np.minimum, np.where, _array_ratio, np.max, np.all, **{k: u for k, (_, u) in _UFUNCS.items()})
 
 
-#: the classes :func:`pick` answers SCALAR for without a loop (a subclass, e.g. numpy.float64 or bool, takes the loop)
-_PLAIN = frozenset((float, int))
-
-
 def pick(*values: Any) -> Ops:
     """:data:`SCALAR` when every value is a float (or an int), else :data:`ARRAY`."""
-    if _PLAIN.issuperset(map(type, values)):  # every value exactly a float or an int: one C pass (a solve's case)
-        return SCALAR
+    # exactly a float or an int (a solve's case) by two identity tests, a subclass (numpy.float64, bool) by isinstance
     for v in values:
-        if not isinstance(v, (float, int)):
+        c = v.__class__
+        if c is not float and c is not int and not isinstance(v, (float, int)):
             return ARRAY
     return SCALAR

@@ -1150,7 +1150,6 @@ def own_step(xp, cost, load, B, room, tokens, attn, line=None, pieces=None):
     (:meth:`StepCost.line`): the step on them (:func:`on_line`) instead of :meth:`StepCost.time`'s terms. ``pieces``
     (one rate, no ``line``): the step's :meth:`Load.pieces_at` at B, on them (:func:`on_pieces`) where they hold
     (q >= low), at this work's mean position ``share``: shifted share - the position the pieces were found at."""
-    B = 0.0 if load.separate else B
     if xp is SCALAR:  # one rate: the min and max inline (ops.SCALAR's, without their calls)
         q, share = (
             (tokens if tokens <= room or tokens != tokens else room),
@@ -1158,14 +1157,14 @@ def own_step(xp, cost, load, B, room, tokens, attn, line=None, pieces=None):
         )
         if line is None:
             if pieces is None or q < pieces[8]:
-                return decode_step(cost, load, B, load.ctx, q, share)
+                return decode_step(cost, load, 0.0 if load.separate else B, load.ctx, q, share)
             return on_pieces(pieces, q, share - load.pos)
         c0, _, m0, m1, r0, r1 = line
         t_c, t_m = c0 + (cost.flop_token + cost.flop_fresh * share) * q, m0 + m1 * q
         return (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q
     q, share = xp.min(tokens, room), attn / xp.max(tokens, 1e-300)
     if line is None:
-        return decode_step(cost, load, B, load.ctx, q, share)
+        return decode_step(cost, load, 0.0 if load.separate else B, load.ctx, q, share)
     c0, _, m0, m1, r0, r1 = line
     return xp.max(c0 + (cost.flop_token + cost.flop_fresh * share) * q, m0 + m1 * q) + r0 + r1 * q
 
@@ -1186,6 +1185,7 @@ def poisson_quantile(xp, m, percentiles, top):
     one_rate = xp is SCALAR  # a float: the step that crosses p found by plain tests (ops.SCALAR's, without calls)
     none = 0.0 * zero  # 0 where the CDF at 0 reaches p, shaped as m
     at_zero = (none if none <= top or none != none else top) if one_rate else None  # the count 0 at most top
+    last = top if one_rate else xp.top(top)  # the counts k = 1, 2, ... <= top taken (a float k: no range to set up)
     out = []
     for pct in percentiles:
         p = pct / 100.0
@@ -1194,7 +1194,8 @@ def poisson_quantile(xp, m, percentiles, top):
             continue
         pmf = cdf = zero
         n = none
-        for k in range(1, int(xp.top(top)) + 1):
+        k = 1.0
+        while k <= last:
             pmf = pmf * m / k
             if not one_rate:
                 below = cdf < p  # (where it is, p - cdf > 0: the share of the step is at least 0)
@@ -1205,6 +1206,7 @@ def poisson_quantile(xp, m, percentiles, top):
             cdf = cdf + pmf
             if (cdf >= p) if one_rate else xp.all(cdf >= p):
                 break
+            k += 1.0
         out.append((n if n <= top or n != n else top) if one_rate else xp.min(n, top))
     return out
 
@@ -1913,9 +1915,9 @@ def analytic(
     others_mean = lam * busy * block
     if not one_rate:
         others_top = xp.where(short, xp.max(xp.floor(room / load.P1_nz) - 1.0, 0.0), 0.0)
-    elif short:  # (math's floor where it takes the float: ops.SCALAR's, without its call)
+    elif short:  # (a finite float's floor by floor division, as a float: ops.SCALAR's, without its calls)
         fit = room / load.P1_nz
-        others_top = (float(math.floor(fit)) if 0.0 <= fit < math.inf else xp.floor(fit)) - 1.0
+        others_top = (fit // 1.0 if 0.0 <= fit < math.inf else xp.floor(fit)) - 1.0
         others_top = others_top if others_top >= 0.0 or others_top != others_top else 0.0
     else:
         others_top = 0.0
@@ -1976,8 +1978,10 @@ def analytic(
         if sd_itl is None:
             continue
         out[itl_key] = gap + z * sd_itl
-        d1, d2 = (load.O - 1.0) * z * sd_itl, (load.output_quantile(p) - load.O) * gap
-        out[e2e_key] = e2e + combine(xp, d_ttft, combine(xp, d1, d2))
+        # the e2e's parts beside the TTFT: the D1 token gaps' (none at the median, z = 0) and the output length's
+        d2 = (load.output_quantile(p) - load.O) * gap
+        d2 = d2 if z == 0.0 else combine(xp, (load.O - 1.0) * z * sd_itl, d2)
+        out[e2e_key] = e2e + combine(xp, d_ttft, d2)
     return out
 
 
