@@ -328,7 +328,7 @@ def test_the_mean_value_model_s_slope_is_its_derivative(kind, S, budget, T):
     lam = 4.0
     growth = load.piece_growth(cost)
     assert growth is not None and cost.affine is False
-    (value, d2), (slope, held) = TR._model_with_slope(cost, load, lam, T, budget, growth)
+    (value, d2), (slope, held), _ = TR._model_with_slope(cost, load, lam, budget, growth, T)
     assert value == pytest.approx(_model(cost, load, lam, T, budget), rel=1e-13)
     B = 1.0 + lam * load.D1 * T
     t0 = TR.decode_step(cost, load, B, load.ctx)
@@ -360,7 +360,7 @@ def test_the_mean_value_root_of_decoding_requests_on_pieces_by_newton():
         TR._secant(SCALAR, model, *start, TR.START_RTOL)
         assert (len(seen), len(secant)) == (2, 3)
         assert T == pytest.approx(TR._secant(SCALAR, model, *start, 1e-14)[0], rel=TR.START_RTOL)
-        (_, last), (grad, _) = TR._model_with_slope(*seen[-1])
+        (_, last), (grad, _), _ = TR._model_with_slope(*seen[-1])
         assert slope == grad - 1.0 and d2 == last  # (the second difference of the last evaluation, held)
 
 

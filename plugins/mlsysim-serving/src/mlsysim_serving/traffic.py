@@ -1487,10 +1487,7 @@ def _mean_value_root(xp, cost, load, lam, M):
     start = (0.0 * lam * load.S, -1.0) if start is None else start  # from T = 0, shaped as lam
     growth = load.piece_growth(cost) if one_rate and not cost.affine else None
     if growth is not None:  # the model's exact derivative: Newton (2 evaluations where the secant takes 3)
-
-        def model_grad(T):
-            return *_model_with_slope(cost, load, lam, T, M, growth), None
-
+        model_grad = functools.partial(_model_with_slope, cost, load, lam, M, growth)
         T, out, slope = _newton(xp, model_grad, start[0], START_RTOL)
         return T, slope, out[1]
 
@@ -1502,8 +1499,8 @@ def _mean_value_root(xp, cost, load, lam, M):
     return T, slope, None
 
 
-def _model_with_slope(cost, load, lam, T, M, growth):
-    """((model(T), d2), (model'(T), 0)) of :func:`_mean_value_root`'s mean-value model t0 + m*P1/q*(tq - t0),
+def _model_with_slope(cost, load, lam, M, growth, T):
+    """((model(T), d2), (model'(T), 0), None) of :func:`_mean_value_root`'s mean-value model t0 + m*P1/q*(tq - t0),
     m = lam*T, at decode batch B = 1 + lam*D1*T, on :meth:`Load.pieces_at`'s pieces (a float rate, no draft, pieces
     that hold at q = 0), for :func:`_newton`. By the chain rule model' = lam*D1*d/dB + lam*d/dm, d/dm = P1/q*(tq - t0);
     in B each step t = max(c0 + c1*q, m0 + m1*q - g*u^q) + r0 + r1*q gains its pieces' growth per sequence
@@ -1543,7 +1540,7 @@ def _model_with_slope(cost, load, lam, T, M, growth):
         d2 = (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q2 - 2.0 * tq + t0
     else:
         d2 = math.nan
-    return (t0 + m * k * d, d2), (b1 * model_B + lam * k * d, 0.0)
+    return (t0 + m * k * d, d2), (b1 * model_B + lam * k * d, 0.0), None  # (None: no g'' for _newton's test)
 
 
 def _model_root(xp, cost, load, lam, M, lines=None):
