@@ -179,8 +179,16 @@ def pipeline(tokens, p, prefill, depth):
     token for every sequence) lasts max(t_pass, m slots), stages busy m/(p * factor) of it (the bubble
     at low load). A prefill of m micro-batches fills and drains the pipeline: (m + p - 1) slots
     (GPipe, Huang et al. 2019). Returns (m, factor)."""
-    m = minimum(maximum(tokens * 1.0, 1.0), p)  # * 1.0: an int count takes the scalar path (a float, not numpy's)
-    return m, ((m + p - 1.0) / depth if prefill else maximum(m / depth, 1.0))
+    m = tokens * 1.0  # (an int count takes the scalar path: a float, not numpy's)
+    if m.__class__ is float and p.__class__ is float:  # the max and the min inline on floats (no equations frames)
+        m = m if m >= 1.0 else 1.0
+        m = m if m <= p else p
+    else:
+        m = minimum(maximum(m, 1.0), p)
+    if prefill:
+        return m, (m + p - 1.0) / depth
+    f = m / depth
+    return m, (f if f >= 1.0 else 1.0) if f.__class__ is float else maximum(f, 1.0)
 
 
 def tp_allreduce(message, n, calls, link_bandwidth, link_latency, eta_network, launch):
