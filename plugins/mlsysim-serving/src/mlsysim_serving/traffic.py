@@ -1564,7 +1564,10 @@ def _model_root(xp, cost, load, lam, M, lines=None):
     if zero is None:
         return None
     _, c1, _, m1, _, r1 = zero
-    q = xp.max(P1, 1.0)
+    one_rate = (
+        xp is SCALAR
+    )  # a float: the max inline (ops.SCALAR's), the root kept by a plain test instead of two where calls
+    q = (P1 if P1 >= 1.0 or P1 != P1 else 1.0) if one_rate else xp.max(P1, 1.0)
     k, b1 = lam * P1 / q, lam * load.D1  # prefill chunks per step per unit T; decoding sequences per unit T
     # (value at T = 0, slope in T) of the decode step's compute and memory sides and of the rest of its time
     compute, memory = (one[0], (one[0] - zero[0]) * b1), (one[2], (one[2] - zero[2]) * b1)
@@ -1572,7 +1575,6 @@ def _model_root(xp, cost, load, lam, M, lines=None):
     g0, g1 = compute[0] - memory[0], compute[1] - memory[1]  # the decode step's compute less memory side: g0 + g1*T
     dq = (c1 - m1) * q  # the prefill step's less the decode step's
     best = grad = math.inf + 0.0 * k * load.S  # shaped as the inputs
-    one_rate = xp is SCALAR  # a float: the root kept by a plain test instead of two where calls
     # one rate: the pairs of sides in the order T meets them, to the first that holds a root (:func:`_side_pairs`)
     ordered = one_rate and g0 == g0 and g1 == g1 and dq == dq
     for x_c, y_c in _side_pairs(g0, g1, dq) if ordered else _PAIRS:  # compute-bound decode, prefill?
