@@ -22,9 +22,9 @@ reverse; the catalog numbers at the ends ``band_catalog`` pairs with them) with 
 kernels (a ``sweep_columns`` call of two points costs more than two scalar solves in numpy overhead,
 bench/bench_bands.py). A solver declaring only ``band_arguments`` may offer
 ``solve_corners(corners, *args, **kwargs) -> (nominal, fast, slow)`` to evaluate the corners on the
-nominal's checked inputs (``corners(nominal)``: :func:`corner_moves`, the arguments that move;
-``ServingModel``: one ``prepare`` for the three; ``SingleNodeModel``: the step's work once, re-timed at
-each corner's efficiencies). Every field of these
+nominal's checked inputs (``corners(nominal)``: :func:`corner_moves`, the arguments that move; the nominal a new
+result of its own, which the bands are set on; ``ServingModel``: one ``prepare`` for the three; ``SingleNodeModel``:
+the step's work once, re-timed at each corner's efficiencies). Every field of these
 models is monotone in each efficiency and overhead (a sum or max of terms each falling with an
 efficiency and growing with an overhead), and every field of a fleet solver in each of its
 ``band_catalog`` numbers and its utilization (energy, carbon and cost grow with power, intensity and
@@ -303,19 +303,18 @@ def _declared(solver_cls: Any) -> tuple[tuple, tuple[str, ...], dict[str, str], 
 
 
 @cache
-def _heads(solver_cls: Any, result_cls: type) -> tuple[tuple[str, str, list[str]], ...]:
+def _heads(
+    solver_cls: Any, result_cls: type
+) -> tuple[tuple[tuple[str, str, list[str]], ...], tuple[tuple[str, str], ...]]:
     """Per ``band_arguments`` entry of the solver (:func:`_declared`'s order): (argument, the attribute of
-    ``result_cls`` storing the field that holds the value used, the arguments giving it under another name)."""
+    ``result_cls`` storing the field that holds the value used, the arguments giving it under another name); and per
+    ``band_sources`` entry: (argument, the attribute of ``result_cls`` storing the field that names where the value
+    used came from: a ``band_inputs`` name there holds the argument, :func:`_moves`)."""
     stored = {f.alias: f.name for f in attrs.fields(result_cls)}  # ``_latency`` stores ``latency``
-    return tuple((arg, stored[head], aliases) for arg, _, _, head, _, aliases in _declared(solver_cls)[0])
-
-
-@cache
-def _derived(solver_cls: Any, result_cls: type) -> tuple[tuple[str, str], ...]:
-    """Per ``band_sources`` entry of the solver: (argument, the attribute of ``result_cls`` storing the field that
-    names where the value used came from: a ``band_inputs`` name there holds the argument, :func:`_moves`)."""
-    stored = {f.alias: f.name for f in attrs.fields(result_cls)}
-    return tuple((arg, stored[field]) for arg, field in getattr(solver_cls, "band_sources", {}).items())
+    return (
+        tuple((arg, stored[head], aliases) for arg, _, _, head, _, aliases in _declared(solver_cls)[0]),
+        tuple((arg, stored[field]) for arg, field in getattr(solver_cls, "band_sources", {}).items()),
+    )
 
 
 #: the argument values :func:`_moves` found so far, by solver class, calibration and the values used (which
@@ -331,15 +330,19 @@ def _moves(solver_cls: Any, nominal: Result, given: dict[str, Any]) -> tuple[dic
     it; an efficiency object by value), so a repeated banded call finds them set up (a value hashed by
     identity, which could change in place, or an unhashable one: found anew)."""
     stored = vars(nominal)  # @result classes store their fields in __dict__
-    table = getattr(given.get("hardware"), "calibration", None)
-    key = [solver_cls, id(table) if table else None, given.get("engine") if table else None]
-    derived = _derived(solver_cls, type(nominal))  # type: ignore[arg-type]  # a class is hashable
+    table = getattr(given.get("hardware"), "calibration", None) or None  # an empty table: none
+    key = [solver_cls, None, None] if table is None else [solver_cls, id(table), given.get("engine")]
+    heads, derived = _heads(solver_cls, type(nominal))  # type: ignore[arg-type]  # a class is hashable
     if derived:  # a value taken from a band input stands as given: its band comes through the input's corners
         given = given | {a: True for a, source in derived if stored.get(source) in _declared(solver_cls)[1]}
-    for arg, head, aliases in _heads(solver_cls, type(nominal)):  # type: ignore[arg-type]  # a class is hashable
-        held = given.get(arg) is not None or (aliases and any(given.get(a) is not None for a in aliases))
-        value = None if held else stored[head] if head in stored else getattr(nominal, head)  # (read: :func:`_read`)
-        if value.__class__ is not float and not held and value.__class__.__hash__ is object.__hash__:
+    for arg, head, aliases in heads:
+        if given.get(arg) is not None or (aliases and any(given.get(a) is not None for a in aliases)):
+            key.append(None)  # held
+            continue
+        value = stored.get(head)
+        if value is None:  # not stored yet: answered on its first read (:func:`_read`)
+            value = getattr(nominal, head)
+        if value.__class__ is not float and value.__class__.__hash__ is object.__hash__:
             return _ends(solver_cls, nominal, given, table)  # hashed by identity: it could change in place
         key.append(value)
     try:
@@ -436,16 +439,24 @@ def _spans(rows: list, mids: dict, pending1: Any, pending2: Any, ones: dict, oth
         if a is None or b is None:
             lo = hi = mid
         elif a < b:  # comparisons, not min/max of tuples
-            lo, hi = (mid if mid < a else a), (mid if mid > b else b)
+            lo = mid if mid < a else a
+            hi = mid if mid > b else b
         else:
-            lo, hi = (mid if mid < b else b), (mid if mid > a else a)
+            lo = mid if mid < b else b
+            hi = mid if mid > a else a
         if error and f is not None:
-            base = 0.0 if floor is None else floor if floor.__class__ is float else mids[floor[1]]
-            d = mid - base
-            if d > 0.0:  # float literals: CPython compares two floats on its fast path
-                m1, m2 = base + d / f, base + d * f
+            if floor is None:  # the distance from 0: the nominal itself (float literals: CPython's fast path)
+                if mid > 0.0:
+                    m1, m2 = mid / f, mid * f
+                else:
+                    m1, m2 = mid * f, mid / f
             else:
-                m1, m2 = base + d * f, base + d / f
+                base = floor if floor.__class__ is float else mids[floor[1]]
+                d = mid - base
+                if d > 0.0:
+                    m1, m2 = base + d / f, base + d * f
+                else:
+                    m1, m2 = base + d * f, base + d / f
             if m1 < lo:
                 lo = m1
             if m2 > hi:
@@ -500,20 +511,24 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
     others = mids if other is None else other.fields if p2 else _read(other, rows)
     spans = (rows, mids, ones if p1 else None, others if p2 else None, ones, others)
     corners = None if one is None else (one, other)
-    return _with_bands(nominal, Bands(_spans(*spans, True), corners, error_why, spans), why)
+    return _with_bands(nominal, Bands(_spans(*spans, True), corners, error_why, spans), why, at_corners is not None)
 
 
 def _read(result: Result, rows: list) -> dict:
     """The dict of ``result`` (@result classes store their fields in __dict__) with the stored field of each of
     ``rows`` (:func:`_with_error`) and its floor's in it: a result may answer some fields on their first read (a
     non-data descriptor of its class, e.g. a serving answer's static fields under traffic,
-    mlsysim_serving.results.Trusted's ``later``), which stores them there. The names are found once per ``rows``
-    (:func:`_with_error` is cached: the same list, alive, for a class and regime) and tested in one C call."""
+    mlsysim_serving.results.Trusted's ``later``), which stores them there. Those names (an attribute of the class:
+    the others are stored when it is made) are found once per ``rows`` (:func:`_with_error` is cached: the same list,
+    alive, for a class and regime) and tested in one C call."""
     d = vars(result)
     needed = _needed.get(id(rows))
     if needed is None:
         floors = [floor[1] for *_, floor in rows if floor.__class__ is tuple]  # a floor field (:func:`_spans`)
-        needed = _needed[id(rows)] = frozenset([stored for _, stored, *_ in rows] + floors)
+        cls = type(result)
+        needed = _needed[id(rows)] = frozenset(
+            name for name in [stored for _, stored, *_ in rows] + floors if hasattr(cls, name)
+        )
     if not d.keys() >= needed:
         for name in needed.difference(d):
             getattr(result, name)
@@ -524,9 +539,13 @@ def _read(result: Result, rows: list) -> dict:
 _needed: dict[int, frozenset] = {}
 
 
-def _with_bands(result: Result, bands: Bands, out_of_domain: tuple[str, ...]) -> Any:
-    """A copy of ``result`` carrying ``bands`` and ``out_of_domain`` (its lazy accessor's value, set)."""
-    new = object.__new__(type(result))
-    new.__dict__.update(result.__dict__)  # @result classes are dict classes (slots=False)
+def _with_bands(result: Result, bands: Bands, out_of_domain: tuple[str, ...], own: bool = False) -> Any:
+    """``result`` carrying ``bands`` and ``out_of_domain`` (its lazy accessor's value, set): a copy, or ``result``
+    itself where it is this call's ``own`` (a ``solve_corners`` nominal: a new result no one else holds)."""
+    if own:
+        new = result
+    else:
+        new = object.__new__(type(result))
+        new.__dict__.update(result.__dict__)  # @result classes are dict classes (slots=False)
     new.__dict__.update(bands=bands, _out_of_domain=out_of_domain)
     return new

@@ -327,11 +327,12 @@ class ServingModel(Solver):
         if a is None:  # Python refuses the call: solve() says why
             return self.solve(*args, **kwargs), None, None
         a["self"] = self
-        a["model"], a["hardware"] = (
-            V.named("model", a["model"], "models"),
-            V.named("hardware", a["hardware"], "hardware"),
-        )
-        a["spec_draft"] = V.named("spec_draft", a["spec_draft"], "models")
+        if isinstance(a["model"], str):  # a catalog name (tested here, as solve() does: V.named's call costs ~1.4 k)
+            a["model"] = V.named("model", a["model"], "models")
+        if isinstance(a["hardware"], str):
+            a["hardware"] = V.named("hardware", a["hardware"], "hardware")
+        if isinstance(a["spec_draft"], str):
+            a["spec_draft"] = V.named("spec_draft", a["spec_draft"], "models")
         a["fabric"] = resolve_fabric(a["fabric"])
         if a["arrival_rate"] is None and a["concurrency"] is None:
             setup = _setup(a)
@@ -352,11 +353,12 @@ class ServingModel(Solver):
         over = corners(nominal)
         if over is None:
             return nominal, None, None
-        rate = _module(".under_load").offered(a, plan[3])
+        UL = _module(".under_load")
+        mix, rate = UL.with_slos(plan[4], a["slo_ttft"], a["slo_itl"]), UL.offered(a, plan[3])
         corner = (_at(setup, a, o) for o in over)  # under traffic: the band's percentiles, the whole result on use
         Corner = _module(".corners").Corner
         fast, slow = (
-            Corner(ServingResult, _corner_fields(c, a, nominal, plan, rate), self._answer, c, a) for c in corner
+            Corner(ServingResult, _corner_fields(c, a, nominal, plan, mix, rate), self._answer, c, a) for c in corner
         )
         return nominal, fast, slow
 
@@ -489,17 +491,18 @@ class ServingModel(Solver):
         return f
 
 
-def _corner_fields(setup: Setup, a: dict, nominal: ServingResult, plan: tuple, rate: Any) -> dict:
+def _corner_fields(setup: Setup, a: dict, nominal: ServingResult, plan: tuple, mix: dict, rate: Any) -> dict:
     """What a band reads of its corner under traffic at the layout ``setup`` (``solve_corners``), on the
-    nominal's checked lengths, traffic mix (its :func:`_plan`) and offered ``rate``: the static fields and the
-    speculative ones (:func:`_corner_plan`) and the loaded ones at the band's percentiles only
-    (:data:`_BAND_PERCENTILES`). What :meth:`ServingModel._fields` adds beside them (the layout's names, the lengths,
-    the notes) the efficiencies do not move."""
+    nominal's checked lengths, traffic mix (its :func:`_plan`; ``mix``: with the SLOs) and offered ``rate``: the loaded
+    fields at the band's percentiles only (:data:`_BAND_PERCENTILES`) and the static and speculative band fields
+    (:func:`_corner_plan`) that they do not restate (a loaded field holds: its rate's). What
+    :meth:`ServingModel._fields` adds beside them (the layout's names, the lengths, the notes) the efficiencies do not
+    move."""
     static, engine = _corner_plan(setup, a, nominal, plan)
-    f = dict(static)
-    UL = _module(".under_load")
-    c = UL.with_slos(plan[4], a["slo_ttft"], a["slo_itl"])
-    f.update(UL.at_rate(setup, plan[2], plan[3], c, engine, rate, _BAND_PERCENTILES))
+    f = _module(".under_load").at_rate(setup, plan[2], plan[3], mix, engine, rate, _BAND_PERCENTILES)
+    for name, value in static.items():  # a few fields, each stored once (a merge of every static field: ~8 k)
+        if name not in f:
+            f[name] = value
     return f
 
 
@@ -508,11 +511,12 @@ _corner_plans = Memo()
 
 
 def _corner_plan(setup: Setup, a: dict, nominal: ServingResult, plan: tuple) -> tuple:
-    """(the static and speculative fields, the layout :func:`.under_load.ready`) of a band's corner at the layout
-    ``setup`` under the nominal's ``plan``: what no rate moves, so a repeated banded call finds it by the identity of
-    the corner's setup (:func:`_at`: one object per nominal setup and corner) and of the plan (the memoized
-    :func:`_plan`, whose values decide the lengths, the speculation and the mix); read-only. Not kept where the plan
-    is not (``length_samples``: a list can change in place) or the layout holds no request (its text, found anew)."""
+    """(the static and speculative fields among ``band_fields``, the layout :func:`.under_load.ready`) of a band's
+    corner at the layout ``setup`` under the nominal's ``plan``: what no rate moves, so a repeated banded call finds it
+    by the identity of the corner's setup (:func:`_at`: one object per nominal setup and corner) and of the plan (the
+    memoized :func:`_plan`, whose values decide the lengths, the speculation and the mix); read-only. Not kept where
+    the plan is not (``length_samples``: a list can change in place) or the layout holds no request (its text, found
+    anew)."""
     key = (id(setup), id(plan))
     hit = _corner_plans.get(key)
     if hit is not None and hit[0] is setup and hit[1] is plan:  # the entry keeps both alive: an id is not reused
@@ -523,6 +527,7 @@ def _corner_plan(setup: Setup, a: dict, nominal: ServingResult, plan: tuple) -> 
     f = dict(_static(setup, batch, seq_len, output_len, beams))
     spec = _speculate(setup, a, f, batch * beams, seq_len, output_len)
     engine = _module(".under_load").ready(setup, seq_len, output_len, c, a["raise_errors"], spec)
+    f = {name: f[name] for name in ServingModel.band_fields if name in f}
     if c["length_samples"] is None and engine.__class__ is not str:
         _corner_plans.put(key, (setup, plan, f, engine))
     return f, engine
