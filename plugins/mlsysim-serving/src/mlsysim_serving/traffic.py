@@ -1857,8 +1857,8 @@ def analytic(
     block = SEP.span(T, t2, t_dec) if single else (t2 / T if steps == 1 else MS.span(T, t2, f, t_dec, steps))
     n = lam * busy * block
     chunk = t_full if load.separate else t_mix  # a long prompt's chunk: back-to-back prefill steps, or mixed ones
-    X_own = own_step(xp, cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n), line, pieces)
-    X_own = chunks * ((X_own if short else chunk) if one_rate else xp.where(short, X_own, chunk)) + drain
+    X_one = own_step(xp, cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n), line, pieces)
+    X_own = chunks * ((X_one if short else chunk) if one_rate else xp.where(short, X_one, chunk)) + drain
     # --- sequence slots (max_num_seqs / KV)
     T_res = X_own + load.D1 * T
     rho_s = lam * T_res / B_max
@@ -1923,6 +1923,7 @@ def analytic(
     positions = (1.0 + load.h) / (2.0 * (1.0 - load.h))  # a prompt's positions h*S..S: (1 - h^2)*S^2/2 = S^2 * this
     counts = poisson_quantile(xp, others_mean, percentiles, others_top)
     plain = clients is None and not steps > 1 and not single  # an open loop's residual of one step in progress
+    L_last = n_last = None  # the prompt and the count of the last own step found (one rate)
     for p, others in zip(percentiles, counts):
         z, tail, ttft_key, itl_key, e2e_key = _PERCENTILE[p]
         if not one_rate:
@@ -1931,15 +1932,17 @@ def analytic(
             Wp = Wq / p_wait * math.log(p_wait / tail) if tail < p_wait else 0.0
         Lp = load.P1 * load.prompt_quantile(p)  # the prompt at this percentile
         own = Lp * Lp * positions
-        tokens, attn = Lp + others * load.P1, own + others * load.P2
         if not one_rate:
+            tokens, attn = Lp + others * load.P1, own + others * load.P2
             Xp = xp.where(short, own_step(xp, cost, load, B, room, tokens, attn, line, pieces), chunk) * xp.max(
                 Lp / room, 1.0
             )
-        else:
+            Xp = Xp + drain
+        elif Lp != L_last or others != n_last:  # (else the last percentile's: fixed lengths, the count 0 at both)
+            tokens, attn = Lp + others * load.P1, own + others * load.P2
             Xp, over = own_step(xp, cost, load, B, room, tokens, attn, line, pieces) if short else chunk, Lp / room
-            Xp = Xp * (over if over >= 1.0 or over != over else 1.0)
-        Xp = Xp + drain
+            Xp = Xp * (over if over >= 1.0 or over != over else 1.0) + drain
+            L_last, n_last = Lp, others
         if plain:
             Rp = residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail)
         elif clients is None and steps > 1:
@@ -1959,8 +1962,12 @@ def analytic(
             # P(busy) <= 1/2) add their shifts; the two continuous ones, the prompt's length (others at their mean
             # n) and the open loop's residual, combine by median_shift with variances u^2*cv_p^2,
             # u = (X_own - drain)/(1 + n) the step's time per prompt, and R^2*(4/(3*P(busy)) - 1): uniform over
-            # a step of 2R/P(busy) when busy, E[R^2 | busy] = 4/3*(R/P(busy))^2
-            X_len = own_step(xp, cost, load, B, room, Lp + n * load.P1, own + n * load.P2, line, pieces)
+            # a step of 2R/P(busy) when busy, E[R^2 | busy] = 4/3*(R/P(busy))^2; fixed prompt lengths (cv_p 0, one
+            # rate): the median prompt is the mean one, its step with the n others X_own's
+            if one_rate and cv2_p == 0.0:
+                X_len = X_one
+            else:
+                X_len = own_step(xp, cost, load, B, room, Lp + n * load.P1, own + n * load.P2, line, pieces)
             spread = clients is None and busy > 0.5
             if not one_rate:
                 X_len = xp.where(short, X_len, chunk) * xp.max(Lp / room, 1.0) + drain
