@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator, Mapping
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import attrs
@@ -488,7 +488,7 @@ def banded(solver: Any, /, *args: Any, **kwargs: Any) -> Any:
     at_corners = None if inputs or ends else getattr(solver, "solve_corners", None)
     try:
         if at_corners is not None:  # the corners on its one checked layout: only efficiencies move
-            nominal, one, other = at_corners(lambda result: corner_moves(cls, result, given), *args, **kwargs)
+            nominal, one, other = at_corners(partial(corner_moves, cls, given=given), *args, **kwargs)
         else:
             nominal = solver.solve(*args, **kwargs)
     except TypeError:  # Python refused the call: a misspelt keyword is named with the closest ones

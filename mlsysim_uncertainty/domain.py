@@ -86,15 +86,16 @@ def check(result: Any) -> tuple[str, ...]:
     solver whose domain is its input results' (``band_inputs``), their lines ("workload: ..."), from the
     inputs the result keeps (``mlsysim_fleet.inputs.carrying``). Read on a result's first ``out_of_domain``
     (the ``mlsysim_domain_checks`` hook)."""
-    if _carried(result.solver):
+    solver = result.solver
+    if _carried(solver):
         return input_lines(getattr(result, "_inputs", {}))
     if getattr(result, "prefill_hardware", None) is not None:  # disaggregated: the lines of each pool
         return tuple(
             f"{pool} pool: {line}"
             for pool in ("prefill", "decode")
-            for line in _lines(result.solver, getattr(result, f"{pool}_hardware"), *query(result)[1:])
+            for line in _lines(solver, getattr(result, f"{pool}_hardware"), *query(result)[1:])
         )
-    return _lines(result.solver, *query(result))
+    return _lines(solver, *query(result))
 
 
 def input_lines(inputs: dict[str, Any]) -> tuple[str, ...]:
