@@ -42,16 +42,12 @@ def _looped(line, P1, K, t_dec, mp, cv2):
 
 
 POSITIVE = st.floats(1e-6, 1.0)
+#: a step's affine pieces (c0, c1, m0, m1, r0, r1): each side's seconds at q = 0 and per prefill token, the rest's
+LINE = st.tuples(POSITIVE, st.floats(1e-9, 1e-3), POSITIVE, st.floats(1e-12, 1e-3), POSITIVE, st.floats(0.0, 1e-6))
 
 
 @settings(deadline=None)
-@given(
-    st.tuples(POSITIVE, st.floats(1e-9, 1e-3), POSITIVE, st.floats(1e-12, 1e-3), POSITIVE, st.floats(0.0, 1e-6)),
-    st.floats(0.5, 2000.0),
-    st.integers(2, 40),
-    st.floats(0.0, 30.0),
-    st.floats(0.0, 4.0),
-)
+@given(LINE, st.floats(0.5, 2000.0), st.integers(2, 40), st.floats(0.0, 30.0), st.floats(0.0, 4.0))
 def test_one_side_sums_are_the_loop_on_either_side_and_across_the_kink(line, P1, K, mp, cv2):
     c0, c1, m0, m1, r0, r1 = line
     t_dec = max(c0, m0) + r0
@@ -127,14 +123,7 @@ def _on_pieces_loop(pieces, P1, K, mp):
 
 
 @settings(deadline=None)
-@given(
-    st.tuples(POSITIVE, st.floats(1e-9, 1e-3), POSITIVE, st.floats(1e-12, 1e-3), POSITIVE, st.floats(0.0, 1e-6)),
-    st.floats(0.0, 1.0),
-    st.floats(0.0, 1.0),
-    st.floats(0.5, 2000.0),
-    st.integers(2, 40),
-    st.floats(0.0, 30.0),
-)
+@given(LINE, st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.floats(0.5, 2000.0), st.integers(2, 40), st.floats(0.0, 30.0))
 def test_memory_side_means_are_the_loop_where_every_count_reads_memory(line, share, u, P1, K, mp):
     # traffic._memory_side_means: the mean step's sum over the counts below the lump on a MoE step's pieces,
     # t(q) = max(c0 + c1*q, m0 + m1*q - g*u^q) + r0 + r1*q (g = share*m0: the experts the step's tokens leave unread),
