@@ -889,7 +889,7 @@ def _memory_side_means(c0, c1, m0, m1, r0, r1, g, u, P1, K, mp, p0, mean):
     (c0 - m0) + (c1 - m1)*q + g*u^q is convex in q (g >= 0, 0 <= u <= 1), so below 0 at q = P1 and at q = J*P1 it is
     below 0 at every count between: there t_n = a + b*n - g*v^n, a = m0 + r0, b = (m1 + r1)*P1, v = u^P1, and
     sum p_n*t_n = a*S0 + b*S1 - g*V with S0 = P_J - p_0, S1 = sum n*p_n = mp*P_J-1 (n*p_n = mp*p_n-1) and
-    V = sum p_n*v^n (p_n*v^n = e^-mp*(mp*v)^n/n!): a loop of three additions a count instead of the step's terms
+    V = sum p_n*v^n (p_n*v^n = e^-mp*(mp*v)^n/n!): a loop of two products and two sums a count, not the step's terms
     (:func:`capacity`'s mean step at B_max: a decode pool's ~1-token prompts beside a memory-bound batch). Returns
     (p_J, P_J, mean)."""
     gap, tilt = c0 - m0, c1 - m1
