@@ -1366,43 +1366,12 @@ def _spread(xp, cost, load, lam, M, T, slope, d2=None):
     Prompts longer than the room (a deterministic chunk share, as in :func:`_mix`) or a step that leaves T <= 0
     or the slope >= 0 (near saturation): the model's root as it is. ``d2``: t2 - 2*t1 + t0 where the caller has it
     (:func:`_mean_value_root`'s last evaluation of the model, at T's B or, on MoE pieces, at the Newton
-    step before T: B ~1e-3 off moves the spread's ~1e-6 of T by ~1e-9 of it; t1 and t2 at q = max(P1, 1) and
-    min(2q, room) there; NaN where the room is below P1), else found here at T's B (q = P1)."""
+    step before T: B ~1e-3 off moves the spread's ~1e-6 of T by ~1e-9 of it), else found at T's B (:func:`_steps`:
+    t1 and t2 at q = max(P1, 1) and min(2q, room); NaN where the room is below P1)."""
     one_rate = xp is SCALAR  # a float: plain comparisons and math (the branch taken alone)
-    room = None  # (found with d2: the array's elements whose room holds P1 take the step)
     if d2 is None:
-        B = 1.0 + lam * load.D1 * T
-        room = budget(xp, load, B, M)
-        P1 = load.P1
-        if one_rate and room < P1:
-            return T, slope
-        q2 = 2.0 * P1
-        q2 = (q2 if q2 <= room or q2 != q2 else room) if one_rate else xp.min(q2, room)
-        line = load.line_at(cost, B) if cost.affine else None
-        if line is None:
-            pieces = load.pieces_at(cost, B) if one_rate else None
-            if pieces is not None and pieces[8] <= 0.0:  # every step on them, q = 0 too (one unpacking for it and P1)
-                t0, t1 = idle_and_on_pieces(pieces, P1)
-                d2 = on_pieces(pieces, q2) - 2.0 * t1 + t0
-            else:
-                if pieces is not None and P1 >= pieces[8]:  # (q2 >= P1: both on them)
-                    d2 = on_pieces(pieces, q2) - 2.0 * on_pieces(pieces, P1)
-                else:
-                    d2 = cycle_step(cost, load, B, load.ctx, q2, load.pos) - 2.0 * cycle_step(
-                        cost, load, B, load.ctx, P1, load.pos
-                    )
-                d2 = d2 + (load.idle_step(cost, B) if one_rate else decode_step(cost, load, B, load.ctx))
-        else:  # on affine pieces the rest of the step, r0 + r1*q, has a second difference only where q2 < 2*P1
-            c0, c1, m0, m1, _, r1 = line
-            if one_rate:  # the max inline (ops.SCALAR's)
-                t_c, t_m = c0 + c1 * q2, m0 + m1 * q2
-                d2 = t_c if t_c >= t_m or t_c != t_c else t_m
-                t_c, t_m = c0 + c1 * P1, m0 + m1 * P1
-                d2 = d2 - 2.0 * (t_c if t_c >= t_m or t_c != t_c else t_m) + (c0 if c0 >= m0 or c0 != c0 else m0)
-            else:
-                d2 = xp.max(c0 + c1 * q2, m0 + m1 * q2) - 2.0 * xp.max(c0 + c1 * P1, m0 + m1 * P1) + xp.max(c0, m0)
-            d2 = d2 + r1 * (q2 - 2.0 * P1)
-    elif one_rate and d2 != d2:  # the room below P1
+        d2 = _steps(xp, cost, load, 1.0 + lam * load.D1 * T, M, True)[3]
+    if one_rate and d2 != d2:  # the room below P1
         return T, slope
     m = lam * T
     e = math.expm1(-m) if one_rate else xp.expm1(-m)  # -P(N >= 1)
@@ -1413,9 +1382,51 @@ def _spread(xp, cost, load, lam, M, T, slope, d2=None):
         T_new = T - (m + e) * d2 / spread_slope
         return (T_new, spread_slope) if 0.0 < T_new < math.inf else (T, slope)
     T_new = T - (m + e) * d2 / xp.where(spread_slope < 0.0, spread_slope, -1.0)
-    fits = (d2 == d2) if room is None else (room >= load.P1)  # (NaN d2: the room below P1)
-    keep = fits & (spread_slope < 0.0) & (T_new > 0.0) & (T_new < math.inf)
+    keep = (d2 == d2) & (spread_slope < 0.0) & (T_new > 0.0) & (T_new < math.inf)  # (NaN d2: the room below P1)
     return xp.where(keep, T_new, T), xp.where(keep, spread_slope, slope)
+
+
+def _steps(xp, cost, load, B, M, second=False):
+    """(t0, tq, q, d2): the steps at decode batch B with no prefill token and with a chunk of q = min(P1, room) tokens
+    (at least 1; :func:`decode_step`, on the step's affine pieces or its MoE pieces where they hold); ``second``: also
+    the second difference d2 = t2 - 2*tq + t0, t2 at q2 = min(2q, room) tokens (NaN where the room is below P1),
+    else None: :func:`_mean_value_root`'s model and :func:`_spread`'s Poisson spread."""
+    P1, one_rate = load.P1, xp is SCALAR
+    room = budget(xp, load, B, M)
+    if one_rate:  # the min and max inline (ops.SCALAR's, without their calls)
+        q = P1 if P1 <= room or P1 != P1 else room
+        q = q if q >= 1.0 or q != q else 1.0
+    else:
+        q = xp.max(xp.min(P1, room), 1.0)
+    line = load.line_at(cost, B) if cost.affine else None
+    pieces = None
+    if line is not None:
+        t0, tq = on_line(xp, line, 0.0), on_line(xp, line, q)
+    else:
+        pieces = load.pieces_at(cost, B) if one_rate else None
+        if pieces is not None and pieces[8] <= 0.0:
+            t0, tq = idle_and_on_pieces(pieces, q)
+        else:  # (pieces where they hold at q: a pipeline's step of fewer tokens than stages at q = 0)
+            t0 = load.idle_step(cost, B) if one_rate else decode_step(cost, load, B, load.ctx)
+            if pieces is not None and q >= pieces[8]:
+                tq = on_pieces(pieces, q)
+            else:
+                pieces, tq = None, cycle_step(cost, load, B, load.ctx, q, load.pos)
+    if not second:
+        return t0, tq, q, None
+    if one_rate:
+        if not room >= P1:
+            return t0, tq, q, math.nan
+        q2 = 2.0 * q
+        q2 = q2 if q2 <= room or q2 != q2 else room
+    else:
+        q2 = xp.min(2.0 * q, room)
+    if line is not None:
+        t2 = on_line(xp, line, q2)
+    else:
+        t2 = cycle_step(cost, load, B, load.ctx, q2, load.pos) if pieces is None else on_pieces(pieces, q2)
+    d2 = t2 - 2.0 * tq + t0
+    return t0, tq, q, d2 if one_rate else xp.where(room >= P1, d2, math.nan)
 
 
 def _mean_value_root(xp, cost, load, lam, M):
@@ -1435,47 +1446,8 @@ def _mean_value_root(xp, cost, load, lam, M):
     P1 = load.P1
     one_rate = xp is SCALAR
 
-    def steps(B, second=False):  # (t0, tq, q, d2): the steps at B with no prefill and with a chunk of q = min(P1,
-        # room) tokens (>= 1); ``second``: d2 = t2 - 2*tq + t0, t2 at q2 = min(2*q, room) (NaN where the room is
-        # below P1)
-        room = budget(xp, load, B, M)
-        if one_rate:  # the min and max inline (ops.SCALAR's, without their calls)
-            q = P1 if P1 <= room or P1 != P1 else room
-            q = q if q >= 1.0 or q != q else 1.0
-        else:
-            q = xp.max(xp.min(P1, room), 1.0)
-        line = load.line_at(cost, B) if cost.affine else None
-        pieces = None
-        if line is not None:
-            t0, tq = on_line(xp, line, 0.0), on_line(xp, line, q)
-        else:
-            pieces = load.pieces_at(cost, B) if one_rate else None
-            if pieces is not None and pieces[8] <= 0.0:
-                t0, tq = idle_and_on_pieces(pieces, q)
-            else:  # (pieces where they hold at q: a pipeline's step of fewer tokens than stages at q = 0)
-                t0 = load.idle_step(cost, B) if one_rate else decode_step(cost, load, B, load.ctx)
-                if pieces is not None and q >= pieces[8]:
-                    tq = on_pieces(pieces, q)
-                else:
-                    pieces, tq = None, cycle_step(cost, load, B, load.ctx, q, load.pos)
-        if not second:
-            return t0, tq, q, None
-        if one_rate:
-            if not room >= P1:
-                return t0, tq, q, math.nan
-            q2 = 2.0 * q
-            q2 = q2 if q2 <= room or q2 != q2 else room
-        else:
-            q2 = xp.min(2.0 * q, room)
-        if line is not None:
-            t2 = on_line(xp, line, q2)
-        else:
-            t2 = cycle_step(cost, load, B, load.ctx, q2, load.pos) if pieces is None else on_pieces(pieces, q2)
-        d2 = t2 - 2.0 * tq + t0
-        return t0, tq, q, d2 if one_rate else xp.where(room >= P1, d2, math.nan)
-
     if load.D1 == 0.0 if one_rate else xp.all(load.D1 == 0.0):  # B = 1 whatever T: the model affine in T, its root
-        t0, tq, q, d2 = steps(1.0, True)
+        t0, tq, q, d2 = _steps(xp, cost, load, 1.0, M, True)
         slope = lam * P1 / q * (tq - t0) - 1.0  # g'(T), g(T) = t0 + (slope + 1)*T - T
         if slope < 0.0 if one_rate else xp.all(slope < 0.0):
             return t0 / -slope, slope, d2
@@ -1492,7 +1464,7 @@ def _mean_value_root(xp, cost, load, lam, M):
         return T, slope, out[1]
 
     def model(T):
-        t0, tq, q, _ = steps(1.0 + lam * load.D1 * T)
+        t0, tq, q, _ = _steps(xp, cost, load, 1.0 + lam * load.D1 * T, M)
         return (t0 + lam * T * P1 / q * (tq - t0),)
 
     T, _, slope = _secant(xp, model, *start, START_RTOL)
@@ -1511,7 +1483,8 @@ def _model_with_slope(cost, load, lam, M, growth, T):
     is below P1)."""
     b1 = lam * load.D1
     B, m = 1.0 + b1 * T, lam * T
-    c0, c1, m0, m1, r0, r1, g, u, _, _, _ = load.pieces_at(cost, B)
+    pieces = load.pieces_at(cost, B)
+    c0, c1, m0, m1, r0, r1, g, u, _, _, _ = pieces
     dc, dm, dr, log_g = growth
     P1 = load.P1
     room = budget(SCALAR, load, B, M)
@@ -1533,13 +1506,7 @@ def _model_with_slope(cost, load, lam, M, growth, T):
     k = P1 / q
     d = tq - t0
     model_B = t0_B + m * k * (tq_B - t0_B) - m * k * d * dq / q
-    if room >= P1:  # the second difference on the same pieces (u^q2 = (u^q)^2 where q2 = 2q)
-        q2 = 2.0 * q
-        q2, uq = (q2, uq * uq) if q2 <= room else (room, u**room if g != 0.0 else 0.0)
-        t_c, t_m = c0 + c1 * q2, m0 + m1 * q2 - g * uq
-        d2 = (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q2 - 2.0 * tq + t0
-    else:
-        d2 = math.nan
+    d2 = on_pieces(pieces, 2.0 * q if 2.0 * q <= room else room) - 2.0 * tq + t0 if room >= P1 else math.nan
     return (t0 + m * k * d, d2), (b1 * model_B + lam * k * d, 0.0), None  # (None: no g'' for _newton's test)
 
 
