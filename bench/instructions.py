@@ -10,11 +10,12 @@ every call: its warm-up calls (the bench's own count), then N calls and 2N calls
 call (which nothing else uses), the only code collected (``--collect-atstart=no --toggle-collect``), with a profile
 dumped after each block (``--dump-after``); instructions per call = (block of 2N - block of N)/N, so what a block
 costs around its calls cancels. That holds only where every call of both blocks costs the same: Python 3.11 quickens a
-function after a few calls and specializes its sites after that, so a cold path's first ~10 calls cost more (the
-disaggregated MoE call's 4th to 13th ~1,237 k each, from the 14th on ~1,142 k); after a warm-up of 3 calls (sessions
-11 to 23) the N block held those calls and the difference fell below the cost of any one call (1,050 k there). The
-bench's warm-up (10 calls for a cold solve, 500 for a repeated one) leaves both blocks in that steady state, as the
-wall median is (session 10's 1,125.6 k, the reference rate's count, came after 30 warm-up calls).
+function after a few calls and specializes its sites after that, so a cold path's first calls cost more (the
+disaggregated MoE call's 4th to 8th 1,594 / 1,246 / 1,239 / 1,229 / 1,300 k, ~1,140 k from the 9th on); after a
+warm-up of 3 calls (sessions 11 to 23) the N block held those calls and the difference fell below the cost of any one
+call (1,050 k there). Each call now runs the bench script's own warm-up first (10 for the cold topology solves, 2-50
+for the others: an SLO search warms on the many solves inside its first call), which leaves the cold solves' blocks
+in the steady state the wall median times (session 10's 1,125.6 k, the reference rate's count, came after 30).
 ``PYTHONHASHSEED=0`` and one BLAS thread make the count repeat to within a few instructions per call.
 
 Run from the repository root:  .venv/bin/python bench/instructions.py [--match TEXT] [--no-wall] [--fresh]

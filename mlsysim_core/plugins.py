@@ -301,12 +301,12 @@ class PluginHost:
     # ----------------------------------------------------------------- catalog
     def catalog(self) -> Catalog:
         """The merged catalog of every provider plus the user's files, built on first use, then read lock-free."""
-        if self._catalog is None:  # (~2 k instructions less a call: a load or a reset replaces it whole, locked)
-            with self._lock:
+        if (catalog := self._catalog) is None:  # read once, lock-free (~2 k instructions less); a reset between 2 reads
+            with self._lock:  # could return None. Built under the lock, unless another thread built it meanwhile
                 from .catalog_cache import cached_build
 
-                self._catalog = self._catalog or cached_build(self, list(self._user_files))  # (or another built it)
-        return self._catalog
+                catalog = self._catalog = self._catalog or cached_build(self, list(self._user_files))
+        return catalog
 
     def load_catalog(self, path: str | os.PathLike[str]) -> list[Entry]:
         """Add a TOML catalog file of the user's (highest priority); returns its entries.

@@ -176,9 +176,10 @@ def test_the_poisson_spread_of_the_prompts_starts_the_secant_nearer_its_fixed_po
         T0, g0, d2 = TR._mean_value_root(SCALAR, cost, load, lam, M)
         B, m, room = 1.0 + lam * load.D1 * T0, lam * T0, M - (1.0 + lam * load.D1 * T0)
         t0, t1, t2 = (TR.cycle_step(cost, load, B, load.ctx, min(n * load.P1, room), load.pos) for n in (0, 1, 2))
-        if d2 is None:  # (else the model's last evaluation's: on MoE pieces at its Newton's last step, ~1e-3 off T0)
-            d2 = t2 - 2.0 * t1 + t0
-        assert d2 == pytest.approx(t2 - 2.0 * t1 + t0, rel=1e-2)
+        # the closed-form root and the secant leave d2 to _spread (at T0's B); the Newton on MoE pieces gives its last
+        # evaluation's (test_newton_serving)
+        assert d2 is None
+        d2 = t2 - 2.0 * t1 + t0
         slope = g0 + lam * (1.0 - np.exp(-m)) * d2
         start = TR._start(SCALAR, cost, load, lam, M)
         assert start[0] == pytest.approx(T0 - (m - 1.0 + np.exp(-m)) * d2 / slope, rel=1e-12)

@@ -83,6 +83,7 @@ def test_the_pieces_are_the_step_time(name, B, q, S):
     # a prompt's own step: the compute sides' slopes at another mean causal position (own_step)
     share = 0.3 * load.pos + 17.0
     mine = TR.decode_step(cost, load, B, load.ctx, q, share)
+    assert TR.on_pieces(pieces, q, share - load.pos) == pytest.approx(mine, rel=1e-12)
     room = q + 1.0
     assert TR.own_step(SCALAR, cost, load, B, room, q, q * share, None, pieces) == pytest.approx(mine, rel=1e-12)
 

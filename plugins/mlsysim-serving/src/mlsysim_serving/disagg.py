@@ -725,6 +725,8 @@ def _search(pools: _Pools, slo_t: Any, slo_i: Any, pct: int) -> tuple[float, flo
     one decode replica takes within the ITL SLO, the largest total rate whose combined p``pct`` TTFT and ITL meet the
     SLOs (at most R_d x the decode rate: the combined ITL is the decode pool's); at least one SLO given (without
     them the rates are the saturation rates: :class:`_Call`)."""
+    if slo_t is None and slo_i is None:  # (a caller's slip: the search would answer the saturation rates as SLO rates)
+        raise ValueError("_search needs an SLO: without them the pools' rates are their saturation rates")
     rate_p = pools.sat_p if slo_t is None else pools.pre.max_rate(slo_t - pools.x - pools.first, None)
     rate_d = pools.sat_d if slo_i is None else pools.dec.max_rate(None, slo_i)
     top = min(pools.saturation, pools.R_d * rate_d)
