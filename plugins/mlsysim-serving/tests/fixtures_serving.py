@@ -190,3 +190,21 @@ def steady_matches_timed(cost, load, lam: float, M: float, rel: float) -> float:
     slope = TR.batch_slope(ops.SCALAR, cost, load, B, m, fast[1], M)
     assert slope == pytest.approx(TR.batch_slope(ops.SCALAR, timed, load, B, m, fast[1], M), rel=10 * rel)
     return T
+
+
+@contextlib.contextmanager
+def counted(name, answered=False):
+    """The calls of traffic's function ``name`` (their arguments) while the block runs; ``answered``: only those that
+    returned something (not None)."""
+    seen = []
+    fn = getattr(TR, name)
+
+    def counting(*args):
+        out = fn(*args)
+        if out is not None or not answered:
+            seen.append(args)
+        return out
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TR, name, counting)
+        yield seen

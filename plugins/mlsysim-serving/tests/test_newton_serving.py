@@ -4,7 +4,6 @@ secant's fixed point, in fewer evaluations, the derivatives those of the Poisson
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import sys
@@ -22,7 +21,7 @@ from mlsysim_serving.setup import prepare
 import mlsysim
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LIBM_ARRAY, LLAMA8, LLAMA70, MIXTRAL, Timed  # noqa: E402
+from fixtures_serving import H100, LIBM_ARRAY, LLAMA8, LLAMA70, MIXTRAL, Timed, counted  # noqa: E402
 
 M = 8192.0
 
@@ -48,21 +47,6 @@ def _secant_steady(cost, load, lam):
 
     T, out, _ = TR._secant(SCALAR, F, *TR._start(SCALAR, cost, load, lam, M), TR.STEADY_RTOL)
     return (T, *out[1:]), len(seen)
-
-
-@contextlib.contextmanager
-def _counted(name):
-    """The calls of traffic's function ``name`` (their arguments) while the block runs."""
-    seen = []
-    fn = getattr(TR, name)
-
-    def counted(*args):
-        seen.append(args)
-        return fn(*args)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(TR, name, counted)
-        yield seen
 
 
 def _prefill_load(S, cv, h):
@@ -107,7 +91,7 @@ def test_newton_takes_fewer_evaluations_than_the_secant_at_a_prefill_pool_s_load
     # spread start lies ~3e-4 from the fixed point: the secant evaluates _mix three times, Newton twice
     cost, load = _cost(4), _prefill_load(4000.0, 0.5, 0.0)
     lam = 0.7 * TR.capacity(cost, load, M, 256.0)[0]
-    with _counted("_mix") as seen:
+    with counted("_mix") as seen:
         TR.steady(SCALAR, cost, load, lam, M)
     assert (len(seen), _secant_steady(cost, load, lam)[1]) == (2, 3)
 
@@ -119,7 +103,7 @@ def test_newton_answers_from_one_evaluation_where_its_start_is_close(tp, S, shar
     # takes two; the same fixed point
     cost, load = _cost(tp), _prefill_load(S, 0.5, 0.0)
     lam = share * TR.capacity(cost, load, M, 256.0)[0]
-    with _counted("_mix") as seen:
+    with counted("_mix") as seen:
         T, B, f, t_dec, t_mix, sq, _ = TR.steady(SCALAR, cost, load, lam, M)
     (T_s, f_s, t_dec_s, t_mix_s, sq_s), evaluations = _secant_steady(cost, load, lam)
     assert (len(seen), evaluations) == (1, 2)
@@ -193,7 +177,7 @@ def test_carried_count_from_a_start_near_it_is_the_same_in_one_sum():
     P1, room, fill = 4000.0, 8191.0, 3.0
     m_last, m = 0.1685, 0.1685 * (1.0 + 2.6e-4)  # the bench's prefill pool: its start ~2.6e-4 off the fixed point
     mp_last = TR._carried(SCALAR, m_last, P1, room, fill, fill)[0]
-    with _counted("_prefilled") as seen:
+    with counted("_prefilled") as seen:
         mp, K = TR._carried(SCALAR, m, P1, room, fill, fill)
         cold = len(seen)
         near, K_near = TR._carried(SCALAR, m, P1, room, fill, fill, False, m + (mp_last - m_last))
@@ -229,7 +213,7 @@ def test_a_caller_s_start_at_the_fixed_point_answers_in_one_evaluation():
     cost, load = _cost(4), _prefill_load(4000.0, 0.5, 0.0)
     lam = 0.7 * TR.capacity(cost, load, M, 256.0)[0]
     T, *_, slope = TR.steady(SCALAR, cost, load, lam, M)
-    with _counted("_mix") as seen:
+    with counted("_mix") as seen:
         again = TR.steady(SCALAR, cost, load, lam, M, (T, slope))
     assert len(seen) == 1 and again[0] == pytest.approx(T, rel=1e-12)
 
@@ -281,7 +265,7 @@ def test_a_load_keeps_its_idle_step_for_the_last_cost_and_batch():
     # evaluations), timed once for the same cost and B, again for another B or cost
     cost, other = _moe_cost(2, 1), _moe_cost(1, 4)
     load = _prefill_load(2000.0, 0.5, 0.0)
-    with _counted("decode_step") as seen:
+    with counted("decode_step") as seen:
         first = [load.idle_step(cost, 1.0) for _ in range(3)]
         assert len(seen) == 1 and first == [TR.decode_step(cost, load, 1.0, load.ctx)] * 3
         seen.clear()
@@ -347,7 +331,7 @@ def test_the_mean_value_root_of_decoding_requests_on_pieces_by_newton():
     cost = _moe_cost(1, 4)
     for load in (TR.Load(2000.0, 500.0, 0.5, 0.9995), TR.Load(2000.0, 500.0, 0.5, 0.0)):
         lam = 0.01 * TR.capacity(cost, load, M, 256.0)[0]
-        with _counted("_model_with_slope") as seen:
+        with counted("_model_with_slope") as seen:
             T, slope, d2 = TR._mean_value_root(SCALAR, cost, load, lam, M)
         secant = []
 
@@ -404,7 +388,7 @@ def test_steady_newton_on_moe_pieces_is_the_secant_s_fixed_point(kind, share):
     cost = _moe_cost(1, 4) if kind == "moe a2a" else _moe_cost(1, 1)
     load = TR.Load(2000.0, 300.0, 0.5, 1999.0 / 2000.0)
     lam = share * TR.capacity(cost, load, M, 256.0)[0]
-    with _counted("_mix") as seen:
+    with counted("_mix") as seen:
         T, B, f, t_dec, t_mix, sq, slope = TR.steady(SCALAR, cost, load, lam, M)
     (T_s, f_s, t_dec_s, t_mix_s, sq_s), evaluations = _secant_steady(cost, load, lam)
     assert len(seen) <= evaluations

@@ -22,20 +22,20 @@ from mlsysim_serving.setup import prepare
 import mlsysim
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_serving import H100, LIBM_ARRAY, LLAMA8, MIXTRAL  # noqa: E402
+from fixtures_serving import H100, LIBM_ARRAY, LLAMA8, MIXTRAL, counted  # noqa: E402
 
 M = 8192.0
 
 
-def _looped(line, P1, K, t_dec, mp, cv2):
-    """(p_J, P_J, sum p_n*t_n, sum p_n*(t_n^2 + (t_n - t_dec)^2*cv2/n)) over n = 1..J = K-1 by the loop: t_n the
-    step of n*P1 prefill tokens on the pieces (max of the two sides), the spread as _mix's delta method."""
+def _looped(step, P1, K, mp, t_dec=0.0, cv2=0.0):
+    """(p_J, P_J, sum p_n*t_n, sum p_n*(t_n^2 + (t_n - t_dec)^2*cv2/n)) over n = 1..J = K-1 by the loop: t_n =
+    step(n*P1), the step of n*P1 prefill tokens; the spread as _mix's delta method."""
     pmf = below = math.exp(-mp)
     mean = sq = 0.0
     for n in range(1, K):
         pmf = pmf * mp / n
         below += pmf
-        t = TR.on_line(SCALAR, line, n * P1)
+        t = step(n * P1)
         mean += pmf * t
         sq += pmf * (t * t + (t - t_dec) ** 2 * cv2 / n)
     return pmf, below, mean, sq
@@ -58,7 +58,7 @@ def test_one_side_sums_are_the_loop_on_either_side_and_across_the_kink(line, P1,
         tie = 1e-12 * (max(c0, m0) + max(c1, m1) * K * P1)
         assert min(low, high) < tie and max(low, high) > -tie
         return
-    pmf, below, mean, sq = _looped(line, P1, K, t_dec, mp, cv2)
+    pmf, below, mean, sq = _looped(lambda q: TR.on_line(SCALAR, line, q), P1, K, mp, t_dec, cv2)
     assert sums[0] == pytest.approx(pmf, rel=1e-12, abs=1e-300)
     assert sums[1] == pytest.approx(below, rel=1e-12)
     # the n >= 1 part of each sum, to 1e-12 of itself (the n = 0 term added to both alike)
@@ -107,21 +107,6 @@ def test_mix_with_the_closed_sums_is_the_loop_and_the_array_answer(B, m):
     assert f * t_mix == pytest.approx(f * looped[3], rel=1e-12, abs=1e-14 * mean)
 
 
-def _on_pieces_loop(pieces, P1, K, mp):
-    """(p_J, P_J, sum p_n*t_n) over n = 1..J = K-1 by the loop, t_n the step of n*P1 prefill tokens on the pieces
-    (traffic.on_pieces), and whether every such step lies on the memory side of their roofline (strictly)."""
-    c0, c1, m0, m1, _, _, g, u = pieces[:8]
-    pmf = below = math.exp(-mp)
-    mean, memory = 0.0, True
-    for n in range(1, K):
-        pmf = pmf * mp / n
-        below += pmf
-        q = n * P1
-        mean += pmf * TR.on_pieces(pieces, q)
-        memory = memory and c0 + c1 * q < m0 + m1 * q - g * u**q
-    return pmf, below, mean, memory
-
-
 @settings(deadline=None)
 @given(LINE, st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.floats(0.5, 2000.0), st.integers(2, 40), st.floats(0.0, 30.0))
 def test_memory_side_means_are_the_loop_where_every_count_reads_memory(line, share, u, P1, K, mp):
@@ -134,7 +119,8 @@ def test_memory_side_means_are_the_loop_where_every_count_reads_memory(line, sha
     t_dec = TR.on_pieces(pieces, 0.0)
     p0 = math.exp(-mp)
     sums = TR._memory_side_means(c0, c1, m0, m1, r0, r1, g, u, P1, K, mp, p0, p0 * t_dec)
-    pmf, below, mean, memory = _on_pieces_loop(pieces, P1, K, mp)
+    pmf, below, mean, _ = _looped(lambda q: TR.on_pieces(pieces, q), P1, K, mp)
+    memory = all(c0 + c1 * n * P1 < m0 + m1 * n * P1 - g * u ** (n * P1) for n in range(1, K))  # strictly, each count
     tie = 1e-12 * (m0 + max(c1, m1) * K * P1)
     if sums is None:  # some count compute-bound (to rounding at the ends)
         ends = [(c0 - m0) + (c1 - m1) * q + g * u**q for q in (P1, (K - 1) * P1)]
@@ -144,25 +130,6 @@ def test_memory_side_means_are_the_loop_where_every_count_reads_memory(line, sha
     assert sums[0] == pytest.approx(pmf, rel=1e-12, abs=1e-300)
     assert sums[1] == pytest.approx(below, rel=1e-12)
     assert sums[2] - p0 * t_dec == pytest.approx(mean, rel=1e-12, abs=1e-15 * t_dec)
-
-
-class _counted_means:
-    """Context: the calls of traffic._memory_side_means that answered (not None), in a list."""
-
-    def __enter__(self):
-        self.patch, seen, real = pytest.MonkeyPatch(), [], TR._memory_side_means
-
-        def counted(*args):
-            out = real(*args)
-            if out is not None:
-                seen.append(args)
-            return out
-
-        self.patch.setattr(TR, "_memory_side_means", counted)
-        return seen
-
-    def __exit__(self, *exc):
-        self.patch.undo()
 
 
 def test_capacity_of_a_decode_pool_on_moe_pieces_is_the_loop():
@@ -176,7 +143,7 @@ def test_capacity_of_a_decode_pool_on_moe_pieces_is_the_loop():
     cost = UL.costs(setup)
     load = TR.Load(2000.0, 500.0, 0.5, 0.9995)
     assert not cost.affine and load.pieces_at(cost, 256.0) is not None
-    with _counted_means() as seen:
+    with counted("_memory_side_means", answered=True) as seen:
         closed = TR.capacity(cost, load, M, 256.0)
     assert seen  # (the closed sums answered)
     with pytest.MonkeyPatch.context() as patch:
