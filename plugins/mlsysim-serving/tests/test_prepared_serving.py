@@ -41,7 +41,7 @@ def _disagg_calls() -> int:
 
 
 def _forget() -> None:
-    SU.prepared._memo.clear()
+    SU.prepared.__self__._memo.clear()
     UL._mixes._memo.clear()
     UL._last_mix[0] = ((object(),), None)
     UL._last_mix_without_slos[0] = ((object(),), None)

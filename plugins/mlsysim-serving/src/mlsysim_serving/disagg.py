@@ -77,9 +77,10 @@ class _Replica:
         node: Any = None,
         fabric: Any = None,
     ):
+        # (common's 13 values by name: a call with ``*`` arguments costs each pool ~3.5 k instructions more)
         # a fabric only where a replica spans stages or attention ranks (tensor parallelism stays in one scale-up
         # domain): a tensor-parallel pool is then set up as the aggregated layout of its part and degree, once
-        precision, kv_precision, eta, eta_m, host, eta_n, engine, fraction, weights, activations, *power = common
+        precision, kv_precision, eta, eta_m, host, eta_n, engine, fraction, weights, acts, idle, busy, mem = common
         #: GPUs of one replica (tp x pp x dp) and the replicas of the pool (:meth:`.layout.Pool.split`), read once
         n, replicas = pool.split()
         self.replica_gpus, self.replicas = n, replicas
@@ -98,7 +99,7 @@ class _Replica:
                 False,
                 fraction,
                 weights,
-                activations,
+                acts,
                 pool.pp,
                 pool.ep,
                 pool.dp,
@@ -110,7 +111,9 @@ class _Replica:
                 engine,
                 None,
                 eta_n,
-                *power,
+                idle,
+                busy,
+                mem,
                 False,  # (its layout's notes made where the result's notes are read: :meth:`notes`)
             )
         except InvalidInputError as exc:
@@ -366,11 +369,10 @@ class _Plan:
         return self._agg
 
 
-def _link_and_texts(fabric: Any, layout: Disagg, gpus_per_node: int) -> tuple[KVLink, str, str]:
+def _link_and_texts(fabric: Any, layout: Disagg, gpus_per_node: int) -> tuple[KVLink, tuple[str, str]]:
     """:func:`.layout.kv_link` and the result's ``kv_link`` and ``layout`` texts, which read it and the pools alone."""
     link = kv_link(fabric, layout, gpus_per_node)
-    return (
-        link,
+    return link, (
         f"{link.name} ({link.bandwidth * 8 / 1e9:.4g} Gb/s per GPU, {link.latency * 1e6:.3g} us)",
         f"prefill {layout.prefill.label()} -> decode {layout.decode.label()}",
     )
@@ -484,13 +486,27 @@ class _Layout:
         if layerwise is not True and layerwise is not False:
             V.instance("kv_layerwise", layerwise, bool, "True or False")
         node = DEFAULT_NODE if gpus_per_node is None else V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20)
-        link, *texts = _links(fabric, layout, node)
+        link, texts = _links(fabric, layout, node)
         shape = model_shape(model)
         seq_len, _, output_len = _check_lengths(shape, seq_len, 1, output_len)
         #: the traffic checked without its SLOs (:func:`.under_load.with_slos` checks each call's)
         self.c = mixed = _traffic(a, output_len)
-        placed = (model, hardware, layout, disagg, fabric, link, texts, layerwise)
-        self.plan = p = _Plan(*placed, seq_len, output_len, gpus_per_node, spec, common, mixed)
+        self.plan = p = _Plan(
+            model,
+            hardware,
+            layout,
+            disagg,
+            fabric,
+            link,
+            texts,
+            layerwise,
+            seq_len,
+            output_len,
+            gpus_per_node,
+            spec,
+            common,
+            mixed,
+        )
         self.pools = _Pools(p.pre, p.dec, p.exposed, p.first, p.e_p, p.e_d)
         self.seq_len, self.output_len = seq_len, output_len
         #: :class:`_Call` by the identity of the SLOs (:meth:`call`)

@@ -85,61 +85,36 @@ class StepCost:
         "affine",
     )
 
-    def __init__(
-        self,
-        n,
-        b,
-        b_kv,
-        b_act,
-        dense_read,
-        expert_params,
-        expert_share,
-        matmul,
-        layers,
-        prefill_attn,
-        decode_attn,
-        hidden,
-        kv_elements,
-        kv_share,
-        peak,
-        attn_peak,
-        eta_c,
-        bandwidth,
-        eta_m,
-        overhead,
-        link_bw,
-        link_lat,
-        eta_net,
-        launch,
-        layout=None,
-    ):
-        f = peak * eta_c
-        w = bandwidth * eta_m
-        if layout is None:
-            dp, wide, lam, copies, a2a_layers, a2a, overlap, staged = 1, n, 1.0, 1.0, 0.0, False, False, False
-        else:
-            dp, wide, lam, copies, a2a = layout.d, layout.w, layout.imbalance, layout.copies, layout.a2a
-            a2a_layers, overlap, staged = layout.moe_layers, a2a and layout.overlap, layout.p > 1
+    def __init__(self, setup, launch):
+        """The step cost of the checked layout ``setup`` (:class:`.setup.Setup`: its model shape, precisions,
+        efficiencies, tensor-parallel link and :class:`.parallel.Layout`) with ``launch`` seconds per collective."""
+        shape, layout, eta_c, eta_net = setup.shape, setup.layout, setup.eta_c, setup.eta_n
+        n, b, b_act, hidden = float(setup.tp_size), setup.b, setup.b_act, shape.hidden
+        expert_params, expert_share = shape.experts_params, shape.expert_share
+        f = setup.peak * eta_c
+        w = setup.hardware.si.bandwidth * setup.eta_m
+        dp, wide, lam, copies, a2a = layout.d, layout.w, layout.imbalance, layout.copies, layout.a2a
+        a2a_layers, overlap, staged = layout.moe_layers, a2a and layout.overlap, layout.p > 1
         self.overlap = overlap
         halves = 2.0 if overlap else 1.0  # two-batch overlap: each half streams the weights, all-reduces
         expert_matmul = expert_params * expert_share
-        ranks, attn_f = n * dp, attn_peak * eta_c
-        self.flop_token = (2.0 * (matmul - expert_matmul) / ranks + 2.0 * lam * expert_matmul / wide) / f
-        self.flop_attn = decode_attn / ranks / attn_f
-        self.flop_fresh = prefill_attn / ranks / attn_f
-        self.dense_bytes = halves * dense_read * b / n / w
+        ranks, attn_f = n * dp, setup.attn_peak * eta_c
+        self.flop_token = (2.0 * (shape.matmul - expert_matmul) / ranks + 2.0 * lam * expert_matmul / wide) / f
+        self.flop_attn = shape.decode_attn / ranks / attn_f
+        self.flop_fresh = shape.prefill_attn / ranks / attn_f
+        self.dense_bytes = halves * shape.dense_read * b / n / w
         expert_bytes = self.expert_bytes = halves * expert_params * copies * b / wide / w
         # share of the busiest GPU's experts a token leaves untouched, per token of the step (each half
         # batch reads the experts its half touches: imbalance * tokens/halves picks of k of E + r copies)
         self.untouched = (1.0 - expert_share / copies) ** (lam / halves)
-        self.kv_bytes = kv_elements * b_kv * kv_share / dp / w
-        calls = 2.0 * layers - a2a_layers  # all-reduces per pass (:func:`.kernels.tp_allreduce`)
+        self.kv_bytes = shape.kv * setup.b_kv * setup.kv_share / dp / w
+        calls = 2.0 * shape.layers - a2a_layers  # all-reduces per pass (:func:`.kernels.tp_allreduce`)
         if n > 1:
-            self.comm0 = halves * calls * (2.0 * (n - 1.0) * link_lat + launch)
-            self.comm_token = calls * 2.0 * (n - 1.0) / n * hidden * b_act / dp / (link_bw * eta_net)
+            self.comm0 = halves * calls * (2.0 * (n - 1.0) * setup.link_latency + launch)
+            self.comm_token = calls * 2.0 * (n - 1.0) / n * hidden * b_act / dp / (setup.link_bandwidth * eta_net)
         else:
             self.comm0 = self.comm_token = 0.0
-        self.overhead = overhead
+        self.overhead = setup.overhead
         self.a2a = self.prefill_a2a = None
         # no experts read per token, no all-to-all: :meth:`line` may answer (else None at every step, and
         # :meth:`.Load.line_at` with it: the kernels ask :meth:`pieces` without that call)
@@ -148,18 +123,34 @@ class StepCost:
         if not staged:
             self.pp, self.depth, self.hop0, self.hop_token = 1.0, 1.0, 0.0, 0.0
             self.full = (1.0, 1.0)
-        if layout is None:
-            return
         if a2a:
             # (seconds at 0 tokens, seconds per token) of the all-to-all of a decode and a prefill dispatch: the same
             # where a prefill dispatch sends the decode's copies (no node limit)
-            up, out = layout.a2a_up_copies, layout.a2a_out_copies
-            links = (hidden, b_act, float(wide), lam, a2a_layers, layout.up_bw, layout.up_lat, layout.out_bw)
-            links += (layout.out_lat, eta_net, launch)
-            self.a2a = K.all_to_all_line(up, out, *links)
-            prefill = layout.prefill_copies
-            same = prefill[0] == up and prefill[1] == out
-            self.prefill_a2a = self.a2a if same else K.all_to_all_line(*prefill, *links)
+            up, out, (up_p, out_p) = layout.a2a_up_copies, layout.a2a_out_copies, layout.prefill_copies
+            up_bw, up_lat, out_bw, out_lat = layout.up_bw, layout.up_lat, layout.out_bw, layout.out_lat
+            self.a2a = K.all_to_all_line(
+                up, out, hidden, b_act, float(wide), lam, a2a_layers, up_bw, up_lat, out_bw, out_lat, eta_net, launch
+            )
+            same = up_p == up and out_p == out
+            self.prefill_a2a = (
+                self.a2a
+                if same
+                else K.all_to_all_line(
+                    up_p,
+                    out_p,
+                    hidden,
+                    b_act,
+                    float(wide),
+                    lam,
+                    a2a_layers,
+                    up_bw,
+                    up_lat,
+                    out_bw,
+                    out_lat,
+                    eta_net,
+                    launch,
+                )
+            )
         if staged:
             hops = K.stage_hops_line(
                 hidden,

@@ -263,34 +263,7 @@ def check_samples(value: Any) -> np.ndarray:
 
 def step_cost(setup: Setup) -> TR.StepCost:
     """The engine step cost of this layout (same terms as the static prefill/decode kernels)."""
-    shape = setup.shape
-    return TR.StepCost(
-        float(setup.tp_size),
-        setup.b,
-        setup.b_kv,
-        setup.b_act,
-        shape.dense_read,
-        shape.experts_params,
-        shape.expert_share,
-        shape.matmul,
-        shape.layers,
-        shape.prefill_attn,
-        shape.decode_attn,
-        shape.hidden,
-        shape.kv,
-        setup.kv_share,
-        setup.peak,
-        setup.attn_peak,
-        setup.eta_c,
-        setup.hardware.si.bandwidth,
-        setup.eta_m,
-        setup.overhead,
-        setup.link_bandwidth,
-        setup.link_latency,
-        setup.eta_n,
-        E.COLLECTIVE_LAUNCH_S,
-        setup.layout,
-    )
+    return TR.StepCost(setup, E.COLLECTIVE_LAUNCH_S)
 
 
 #: :func:`step_cost` of each Setup made so far, by its identity: (the Setup, kept alive so that its id is not reused,
