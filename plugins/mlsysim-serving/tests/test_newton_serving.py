@@ -200,12 +200,13 @@ def test_newton_stops_after_one_step_where_its_error_bound_allows(start, bend, e
         seen.append(T)
         return (0.5 + 0.5 * T,), (0.5,), bend if bend is None else 0.0 * T + bend
 
-    T, out, slope = TR._newton(SCALAR, F, start, 1e-12)
-    assert (T, out[0], slope) == pytest.approx((1.0, 1.0, -0.5), rel=1e-15) and len(seen) == evaluations
+    T, out, grad, w, slope = TR._newton(SCALAR, F, start, 1e-12)
+    carried = out[0] + grad[0] * w  # F(T) along its derivative from the last evaluation
+    assert (T, carried, slope) == pytest.approx((1.0, 1.0, -0.5), rel=1e-15) and len(seen) == evaluations
     seen.clear()
     with np.errstate(all="ignore"):
-        T, out, slope = TR._newton(TR.ARRAY, F, np.array(start), 1e-12)
-    assert (float(T), float(out[0])) == pytest.approx((1.0, 1.0), rel=1e-15) and len(seen) == evaluations
+        T, out, grad, w, slope = TR._newton(TR.ARRAY, F, np.array(start), 1e-12)
+    assert (float(T), float(out[0] + grad[0] * w)) == pytest.approx((1.0, 1.0), rel=1e-15) and len(seen) == evaluations
 
 
 def test_a_caller_s_start_at_the_fixed_point_answers_in_one_evaluation():

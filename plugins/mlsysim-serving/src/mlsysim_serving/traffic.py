@@ -1323,11 +1323,12 @@ def steady(xp, cost, load, lam, M, start=None):
             out = _mix(xp, cost, load, B, lam * T, M, lam, near, b1, growth, rough, first)
             return out[:5], out[5], out[6]
 
-        T, out, slope = _newton(
+        T, out, grad, w, slope = _newton(
             xp, F_slope, _start(xp, cost, load, lam, M)[0] if start is None else start[0], STEADY_RTOL
         )
-        _, f, t_dec, t_mix, sq = out
-        return T, lam * load.D1 * T, f, t_dec, t_mix, sq, slope
+        _, f, t_dec, t_mix, sq = out  # carried to T along their derivatives
+        _, d_f, d_dec, d_mix, d_sq = grad
+        return T, lam * load.D1 * T, f + d_f * w, t_dec + d_dec * w, t_mix + d_mix * w, sq + d_sq * w, slope
 
     def F(T):
         return _mix(xp, cost, load, 1.0 + lam * load.D1 * T, lam * T, M, None, near)
@@ -1451,8 +1452,8 @@ def _mean_value_root(xp, cost, load, lam, M):
     growth = load.piece_growth(cost) if one_rate and not cost.affine else None
     if growth is not None:  # the model's exact derivative: Newton (2 evaluations where the secant takes 3)
         model_grad = functools.partial(_model_with_slope, cost, load, lam, M, growth)
-        T, out, slope = _newton(xp, model_grad, start[0], START_RTOL)
-        return T, slope, out[1]
+        T, out, _, _, slope = _newton(xp, model_grad, start[0], START_RTOL)
+        return T, slope, out[1]  # (d2 at the last evaluation's B: not carried)
 
     def model(T):
         t0, tq, q, _ = _steps(xp, cost, load, 1.0 + lam * load.D1 * T, M)
@@ -1605,11 +1606,13 @@ def _newton(xp, F, T, rtol):
     g'' at T stands for g'' at xi: a longer one may cross a kink of F, a budget that fills; at any step: the first from
     a close start), or
     after the first step when s_k < s_k-1, s_k^2 <= rtol*T^2 and s_k^3 <= rtol*T*s_k-1^2 (C ~ s_k/s_k-1^2 from the last
-    two steps); or after SECANT_ITERATIONS. The values are carried to the answer along their derivatives, x + x'*s_k (an
-    error of ~x''*s_k^2/2: no evaluation there). Returns (T, F(T)'s values, g'(T) of the last evaluation). An array's
+    two steps); or after SECANT_ITERATIONS. Returns (T, the last evaluation's values and their derivatives, w, g' of
+    the last evaluation): the caller carries the values it reads to the answer along their derivatives, x + x'*w, w the
+    last step (an error of ~x''*w^2/2: no evaluation there; w = 0 after SECANT_ITERATIONS, T the last evaluation's
+    next step; written out, the carry costs fewer instructions than a comprehension over every value). An array's
     elements stop one by one, each where one rate alone would; those stopped before the last step are evaluated
-    at their T. A NaN |g''| marks a rough evaluation (:data:`ROUGH_CARRIED_RTOL`): it places the next step, never
-    answers."""
+    at their T (w = 0 there). A NaN |g''| marks a rough evaluation (:data:`ROUGH_CARRIED_RTOL`): it places the next
+    step, never answers."""
     step0 = None
     done = False
     one_rate = xp is SCALAR  # a float: the tests inline (ops.SCALAR's, without their calls)
@@ -1639,8 +1642,7 @@ def _newton(xp, F, T, rtol):
                     and step * step * step <= tol * step0 * step0
                 )
             ):
-                w = T_new - T
-                return T_new, tuple([x + dx * w for x, dx in zip(out, grad)]), slope
+                return T_new, out, grad, T_new - T, slope
             step0, T = step, T_new
             continue
         rough = bend is not None and not xp.all(bend == bend)
@@ -1660,11 +1662,10 @@ def _newton(xp, F, T, rtol):
         stopped = done is not False  # (only an array's elements wait for the others)
         if xp.all(done | now):
             fresh = now & ~done if stopped else now  # the elements stopping now: carried to T_new
-            w = xp.where(fresh, T_new - T, 0.0)
-            return xp.where(fresh, T_new, T), tuple(x + dx * w for x, dx in zip(out, grad)), slope
+            return xp.where(fresh, T_new, T), out, grad, xp.where(fresh, T_new - T, 0.0), slope
         step0, T = step, xp.where(done, T, T_new) if stopped else T_new
         done = done | now
-    return T, out, slope
+    return T, out, grad, 0.0, slope
 
 
 def _secant(xp, F, T, slope, rtol):
