@@ -380,8 +380,9 @@ def _link_and_texts(fabric: Any, layout: Disagg, gpus_per_node: int) -> tuple[KV
 
 #: :func:`_link_and_texts` memoized by the identity of its arguments (a layout text's :class:`Disagg` is the same
 #: object: :func:`parse_disagg`): a new configuration of the same layout (another model, efficiency or traffic) finds
-#: the link and formats the texts once (~25 k instructions: two pools' labels, two floats)
-_links = PreparedCache(_link_and_texts)
+#: the link and formats the texts once (~25 k instructions: two pools' labels, two floats); its bound ``__call__``, as
+#: :data:`.setup.prepared`
+_links = PreparedCache(_link_and_texts).__call__
 
 
 def solve(a: dict) -> DisaggServingResult:
@@ -637,7 +638,14 @@ class _Call:
 #: disaggregated solves varies most besides them): a call under new SLOs reuses it, and its :class:`_Call` under the
 #: same SLOs (:meth:`_Layout.call`)
 _layouts = SameArguments(
-    ("model", "hardware", "seq_len", "output_len", "disagg", "efficiency"),
+    lambda a: (
+        id(a["model"]),
+        id(a["hardware"]),
+        id(a["seq_len"]),
+        id(a["output_len"]),
+        id(a["disagg"]),
+        id(a["efficiency"]),
+    ),
     tuple(name for name in KEYED if name not in ("slo_ttft", "slo_itl")),
     given=True,  # (solve()'s locals(), which nothing changes after)
 )

@@ -33,22 +33,23 @@ def sized(size: int) -> type[Memo]:
 
 
 class SameArguments(Memo):
-    """Answers by the identity of solve()'s arguments: keyed by the ids of the values of ``varied`` (those a sweep
-    varies most), an entry answers only where every value of ``keyed`` is the same object too, else a new one
-    replaces it. An entry keeps its values alive, so an id is not reused; comparing identities costs less than
-    keying by all of them. ``given``: an entry made keeps the arguments ``a`` themselves (a caller's dict it never
-    changes, e.g. solve()'s ``locals()``) and reads the values of ``keyed`` from them on the first call that compares
-    them (a miss without the ~8 k instructions of reading ~55 values)."""
+    """Answers by the identity of solve()'s arguments: keyed by ``varied(a)``, the ids of the values of those a sweep
+    varies most (a function that makes the tuple: ``lambda a: (id(a["model"]), ...)``, ~0.35 k instructions an id,
+    where ``tuple(map(id, itemgetter(...)(a)))`` cost ~0.9 k an id), an entry answers only where every value of
+    ``keyed`` is the same object too, else a new one replaces it. An entry keeps its values alive, so an id is not
+    reused; comparing identities costs less than keying by all of them. ``given``: an entry made keeps the arguments
+    ``a`` themselves (a caller's dict it never changes, e.g. solve()'s ``locals()``) and reads the values of ``keyed``
+    from them on the first call that compares them (a miss without the ~8 k instructions of reading ~55 values)."""
 
     __slots__ = ("_varied", "_keyed", "_given")
 
-    def __init__(self, varied: tuple[str, ...], keyed: tuple[str, ...], size: int = 1024, given: bool = False):
+    def __init__(self, varied: Callable[[dict], tuple], keyed: tuple[str, ...], size: int = 1024, given: bool = False):
         super().__init__(size)
-        self._varied, self._keyed, self._given = itemgetter(*varied), itemgetter(*keyed), given
+        self._varied, self._keyed, self._given = varied, itemgetter(*keyed), given
 
     def answer(self, a: dict, make: Callable[[dict], Any]) -> Any:
         """``make(a)`` for solve()'s arguments ``a``, kept as the class says."""
-        key = tuple(map(id, self._varied(a)))
+        key = self._varied(a)
         hit = self.get(key)
         values = None
         if hit is not None:
@@ -68,23 +69,25 @@ class SameArguments(Memo):
 
 class SameObjects:
     """``prepare`` memoized by the identity of its positional arguments, as :class:`mlsysim_core.solver.PreparedCache`
-    does, keyed by the ids of those at the positions ``varied`` only (those callers vary most): the entries under a
-    key (at most ``bucket``, emptied when full) answer where every argument is the same object as theirs. An id costs
-    ~0.5 k instructions (``id``'s audit hook and a new int), an ``is`` ~0.25 k: a miss costs the few ids, a hit those
-    and the identity checks, where an id of every argument cost ~13 k for 26. An entry keeps its arguments alive, so
-    an id is not reused; a call that raises stores nothing. Bounded (``size`` keys, emptied when full)."""
+    does, keyed by ``varied(args)``, the ids of the arguments callers vary most (a function that makes the tuple:
+    ``lambda args: (id(args[0]), ...)``, as :class:`SameArguments`): the entries under a key (at most ``bucket``,
+    emptied when full) answer where every argument is the same object as theirs. An id costs ~0.35 k instructions
+    (``id``'s audit hook and a new int), an ``is`` ~0.25 k: a miss costs the few ids, a hit those and the identity
+    checks, where an id of every argument cost ~13 k for 26. An entry keeps its arguments alive, so an id is not
+    reused; a call that raises stores nothing. Bounded (``size`` keys, emptied when full)."""
 
     __slots__ = ("_prepare", "_varied", "_bucket", "_memo")
 
-    def __init__(self, prepare: Callable[..., Any], varied: tuple[int, ...], size: int = 1024, bucket: int = 8):
+    def __init__(
+        self, prepare: Callable[..., Any], varied: Callable[[tuple], tuple], size: int = 1024, bucket: int = 8
+    ):
         self._prepare = prepare
-        one = varied[0]
-        self._varied = itemgetter(*varied) if len(varied) > 1 else lambda args: (args[one],)  # (always a tuple)
+        self._varied = varied
         self._bucket = bucket
         self._memo = Memo(size)
 
     def __call__(self, *args: Any) -> Any:
-        key = tuple(map(id, self._varied(args)))
+        key = self._varied(args)
         entries = self._memo.get(key)
         if entries is not None:
             for entry in entries:
@@ -114,7 +117,7 @@ class PartKeyed:
         self._memo = Memo(size)
 
     def __call__(self, part: Any, *values: Any) -> Any:
-        key = (id(part), *values)
+        key = (id(part),) + values  # (a tuple's concatenation: ~0.3 k instructions less than ``(id(part), *values)``)
         try:
             hit = self._memo.get(key)
         except TypeError:  # an unhashable value: the function's own check names it

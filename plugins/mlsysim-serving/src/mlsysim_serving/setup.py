@@ -420,7 +420,7 @@ _precisions = PartKeyed(resolve).__call__
 #: names and numbers: immutable, so the same arguments give the same Setup), keyed by the model, the part, the tensor
 #: degree and the efficiency (:class:`.memo.SameObjects`: a cold call's key of 4 ids, not 26). Its bound ``__call__``:
 #: a method call is a vectorcall, where calling the instance goes through ``slot_tp_call`` (~0.7 k instructions more)
-prepared = SameObjects(prepare, (0, 1, 3, 5)).__call__
+prepared = SameObjects(prepare, lambda args: (id(args[0]), id(args[1]), id(args[3]), id(args[5]))).__call__
 
 
 def _check_tp(tp: int, shape: ModelShape, gpus: int, domain: str) -> float:

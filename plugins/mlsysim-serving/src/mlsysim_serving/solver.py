@@ -1060,7 +1060,14 @@ KEYED = tuple(name for name in inspect.signature(ServingModel.solve).parameters 
 #: (the checked layout, its plan) by the identity of solve()'s arguments but the SLOs (the memo's key: those a sweep
 #: of loaded solves varies most besides the rate)
 _layout_plans = SameArguments(
-    ("model", "hardware", "seq_len", "output_len", "efficiency", "concurrency"),
+    lambda a: (
+        id(a["model"]),
+        id(a["hardware"]),
+        id(a["seq_len"]),
+        id(a["output_len"]),
+        id(a["efficiency"]),
+        id(a["concurrency"]),
+    ),
     tuple(name for name in KEYED if name not in _SLOS),
     given=True,  # (solve()'s locals() or solve_corners' bound arguments, which nothing changes after: a miss keeps the
     # dict and its first hit reads the ~55 keyed values, ~8 k instructions a cold call)

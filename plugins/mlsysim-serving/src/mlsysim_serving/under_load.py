@@ -273,9 +273,10 @@ _costs = Memo()
 
 def costs(setup: Setup) -> TR.StepCost:
     """:func:`step_cost` of ``setup``, made once per Setup (a frozen, memoized :data:`.setup.prepared` value)."""
-    hit = _costs.get(id(setup))
+    key = id(setup)
+    hit = _costs.get(key)
     if hit is None or hit[0] is not setup:
-        hit = _costs.put(id(setup), (setup, step_cost(setup)))
+        hit = _costs.put(key, (setup, step_cost(setup)))
     return hit[1]
 
 
