@@ -117,7 +117,7 @@ def test_mix_derivatives_are_those_of_its_values(S, cv, m, budget):
     cost, load = _cost(1), _prefill_load(S, cv, 0.0)
     if budget - 1.0 < load.P1:
         return  # prompts longer than the room: no grad (steady's secant there)
-    values = TR._mix(SCALAR, cost, load, 1.0, m, budget, 2.0, curve=True)
+    values, derivatives, curve = TR._mix(SCALAR, cost, load, 1.0, m, budget, 2.0, curve=True)
     dm = 1e-4 * m
     assume(TR._reach(SCALAR, m - dm) == TR._reach(SCALAR, m + dm))  # the lump's count K moves with m in steps
     # near the budget (m*P1 -> room) the carried count m'(m) turns steep (dm'/dm ~ 1,500 at 99.98 % of it): the
@@ -126,9 +126,9 @@ def test_mix_derivatives_are_those_of_its_values(S, cv, m, budget):
     assume(m * load.P1_nz < 0.8 * (budget - 1.0))
     up, down = (TR._mix(SCALAR, cost, load, 1.0, m + s, budget) for s in (dm, -dm))
     # a difference's rounding: ~10 ulp of each value over dm (times k), t_mix's the mean's over f (its quotient)
-    noise = [1e-14 * abs(v) / dm for v in values[:5]]
+    noise = [1e-14 * abs(v) / dm for v in values]
     noise[3] = 1e-14 * values[0] / (values[1] * dm)
-    for i, d in enumerate(values[5]):
+    for i, d in enumerate(derivatives):
         difference = 2.0 * (up[i] - down[i]) / (2.0 * dm)
         assert d == pytest.approx(difference, rel=1e-5, abs=noise[i] + 1e-300), i
     # the mean's second derivative (times k^2 = 4): its second difference, whose rounding is ~1e-14 of E[t] and of the
@@ -137,7 +137,7 @@ def test_mix_derivatives_are_those_of_its_values(S, cv, m, budget):
     # in 8,191): d2m'/dm2 with h''(m') to ~1e-9 (h'' + h'''*s from _carried's last iterate) keeps it within 1e-6
     bend = 4.0 * (up[0] - 2.0 * values[0] + down[0]) / (dm * dm)
     top = TR.cycle_step(cost, load, 1.0, load.ctx, budget - 1.0, load.pos)
-    assert values[6] == pytest.approx(bend, rel=1e-6, abs=4e-14 * (values[0] + top) / dm**2 + 1e-300)
+    assert curve == pytest.approx(bend, rel=1e-6, abs=4e-14 * (values[0] + top) / dm**2 + 1e-300)
 
 
 @settings(deadline=None)
@@ -367,18 +367,18 @@ def test_mix_derivatives_in_T_on_moe_pieces_are_those_of_its_values(kind, S, h, 
     cost = _moe_cost(1, 4) if kind == "moe a2a" else _moe_cost(1, 1)
     load = TR.Load(S, 300.0, 0.5, h)
     lam = 4.0
-    values = _decode_mix(cost, load, lam, M, T, True)
+    values, derivatives, curve = _decode_mix(cost, load, lam, M, T, True)
     dT = 1e-5 * T
-    up, down = (_decode_mix(cost, load, lam, M, T + s) for s in (dT, -dT))
+    up, down = (_decode_mix(cost, load, lam, M, T + s)[0] for s in (dT, -dT))
     carried = S * (1.0 - h) > 1000.0
-    for i, d in enumerate(values[5]):
+    for i, d in enumerate(derivatives):
         difference = (up[i] - down[i]) / (2.0 * dT)
         assert d == pytest.approx(difference, rel=1e-5, abs=1e-12 * abs(values[i]) / dT), i
     if carried:
-        assert values[6] == math.inf
+        assert curve == math.inf
     else:
         bend = (up[0] - 2.0 * values[0] + down[0]) / (dT * dT)
-        assert values[6] == pytest.approx(bend, rel=1e-3, abs=1e-13 * values[0] / dT**2)
+        assert curve == pytest.approx(bend, rel=1e-3, abs=1e-13 * values[0] / dT**2)
 
 
 @pytest.mark.parametrize("kind", ["moe a2a", "moe tp"])

@@ -649,12 +649,13 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
     a "step" is the time between two decode steps, the decode step plus the prefill step run before the next
     (:func:`cycle_step`), and the budget room = M is the prefill step's alone.
 
-    ``grad`` (a number k, prompts shorter than the room): also the derivatives of the five in m at this B, times
-    k, as a sixth element: d/dmp E[g(N)] = E[g(N + 1) - g(N)] for N ~ Poisson(mp) (the Poisson mean's derivative of
-    an expectation, as :func:`_prefilled`'s), here sum over n = 1..K of P(N = n-1)*(g_n - g_n-1) for the lumped
+    ``grad`` (a number k, prompts shorter than the room): returns (the five, their derivatives in m at this B times k,
+    the mean's second derivative) as :func:`_newton` takes an evaluation; the derivatives: d/dmp E[g(N)] =
+    E[g(N + 1) - g(N)] for N ~ Poisson(mp) (the Poisson mean's derivative of an expectation, as :func:`_prefilled`'s),
+    here sum over n = 1..K of P(N = n-1)*(g_n - g_n-1) for the lumped
     g_n = t_n and t_n^2 + spread_n (0 beyond K), df/dmp = e^-mp, t_dec fixed, t_mix's from its quotient, each times
     dmp/dm (:func:`_carried`'s): what :func:`steady`'s Newton steps take where B does not move with T; and the mean's
-    second derivative in m, times k^2, as a seventh: k^2*(dmp/dm^2*E'' + d2mp/dm2*E'), E'' = d/dmp of the first sum,
+    second derivative in m, times k^2: k^2*(dmp/dm^2*E'' + d2mp/dm2*E'), E'' = d/dmp of the first sum,
     sum over n = 1..K of (P(N = n-2) - P(N = n-1))*(t_n - t_n-1) (dP(N = j)/dmp = P(N = j-1) - P(N = j)), which bounds
     the error of a Newton step (:func:`_newton`), where ``curve`` (else None; NaN where ``rtol``, the carried count's
     tolerance instead of CARRIED_RTOL, left m' rough: :data:`ROUGH_CARRIED_RTOL`). ``growth`` (one rate, MoE pieces,
@@ -819,7 +820,7 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
     d_mix = d_mix / ((f if f >= 1e-300 or f != f else 1e-300) if one_rate else xp.max(f, 1e-300))
     if not xp.all(f > 0):
         d_mix = xp.where(f > 0, d_mix, 0.0)
-    return mean, f, t_dec, t_mix, sq, (d_mean, d_f, d_dec, d_mix, d_sq), bend
+    return (mean, f, t_dec, t_mix, sq), (d_mean, d_f, d_dec, d_mix, d_sq), bend
 
 
 #: The least count K at which :func:`_mix` sums the counts below it in closed form (:func:`_one_side_sums`) where they
@@ -1320,8 +1321,7 @@ def steady(xp, cost, load, lam, M, start=None):
             first = near[0] is None
             rough = ROUGH_CARRIED_RTOL if first and start is None else None
             B = 1.0 if growth is None else 1.0 + b1 * T
-            out = _mix(xp, cost, load, B, lam * T, M, lam, near, b1, growth, rough, first)
-            return out[:5], out[5], out[6]
+            return _mix(xp, cost, load, B, lam * T, M, lam, near, b1, growth, rough, first)
 
         T, out, grad, w, slope = _newton(
             xp, F_slope, _start(xp, cost, load, lam, M)[0] if start is None else start[0], STEADY_RTOL
@@ -1333,7 +1333,8 @@ def steady(xp, cost, load, lam, M, start=None):
     def F(T):
         return _mix(xp, cost, load, 1.0 + lam * load.D1 * T, lam * T, M, None, near)
 
-    T, out, slope = _secant(xp, F, *(_start(xp, cost, load, lam, M) if start is None else start), STEADY_RTOL)
+    T0, slope0 = _start(xp, cost, load, lam, M) if start is None else start  # (no star call: CALL_FUNCTION_EX)
+    T, out, slope = _secant(xp, F, T0, slope0, STEADY_RTOL)
     _, f, t_dec, t_mix, sq = out
     return T, lam * load.D1 * T, f, t_dec, t_mix, sq, slope
 
@@ -1342,7 +1343,8 @@ def _start(xp, cost, load, lam, M):
     """(T, dg/dT) where :func:`steady`'s secant starts: the mean-value model's fixed point and slope
     (:func:`_mean_value_root`) moved by one Newton step on that model with the Poisson spread of the prompts per
     step (:func:`_spread`), from the steps' second difference the root's last evaluation found where it has one."""
-    return _spread(xp, cost, load, lam, M, *_mean_value_root(xp, cost, load, lam, M))
+    T, slope, d2 = _mean_value_root(xp, cost, load, lam, M)
+    return _spread(xp, cost, load, lam, M, T, slope, d2)  # (no star call: a CALL_FUNCTION_EX costs ~1 k more)
 
 
 def _spread(xp, cost, load, lam, M, T, slope, d2=None):
