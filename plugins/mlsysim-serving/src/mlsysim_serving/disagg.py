@@ -786,7 +786,7 @@ class _Aggregated:
     traffic ``c``."""
 
     def __init__(self, model, hardware, seq_len, output_len, common, c, gpus_per_node, spec=None):
-        self.top = tp_limit(hardware, gpus_per_node)[0]
+        self.top = tp_limit(hardware, gpus_per_node)
         self.hardware, self.model = hardware, model
         held: list[tuple[int, _Replica]] = []
         degrees = [1 << k for k in range(self.top.bit_length()) if 1 << k <= self.top]

@@ -126,11 +126,6 @@ def tensor_only(tp_size: int) -> Layout:
     return lay
 
 
-def _divisor(argument: str, value: int, of: int, what: str) -> None:
-    if of % value:
-        raise InvalidInputError(argument, value, f"a divisor of {what}={of}")
-
-
 def check(
     shape: Any,
     hardware: Any,
@@ -184,7 +179,9 @@ def check(
     if e > 1:
         if e != w:
             raise InvalidInputError("ep_size", e, f"1 or tp_size * dp_attention = {w}")
-        _divisor("ep_size", e, experts + r, "experts + redundant_experts" if r else "experts")
+        if (experts + r) % e:
+            what = "experts + redundant_experts" if r else "experts"
+            raise InvalidInputError("ep_size", e, f"a divisor of {what}={experts + r}")
     a2a = e > 1
     if ep_overlap is not False and (ep_overlap is not True or not a2a):
         raise InvalidInputError("ep_overlap", ep_overlap, "True or False; True needs expert parallelism (ep_size > 1)")

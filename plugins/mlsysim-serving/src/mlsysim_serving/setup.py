@@ -232,18 +232,29 @@ class _Filling:
     __slots__ = tuple(field.name for field in attrs.fields(Setup))
 
 
-def tp_limit(hardware: Any, gpus_per_node: Any) -> tuple[int, str]:
-    """The most GPUs one tensor-parallel group of ``hardware`` may span, and why: ``gpus_per_node`` when
-    given, else its scale-up domain (DEFAULT_GPUS_PER_NODE where the catalog states no domain size; 1
-    without a scale-up link)."""
+def tp_limit(hardware: Any, gpus_per_node: Any) -> int:
+    """The most GPUs one tensor-parallel group of ``hardware`` may span: ``gpus_per_node`` when given, else its
+    scale-up domain (DEFAULT_GPUS_PER_NODE where the catalog states no domain size; 1 without a scale-up link);
+    :func:`tp_limit_reason` says which."""
     link = hardware.scale_up
     if gpus_per_node is not None:
-        return V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20), "gpus_per_node"
+        return V.integer("gpus_per_node", gpus_per_node, 1, 1 << 20)
     if link is None:
-        return 1, f"{hardware.name} has no scale-up link in the catalog"
+        return 1
+    return DEFAULT_GPUS_PER_NODE if link.domain is None else link.domain
+
+
+def tp_limit_reason(hardware: Any, gpus_per_node: Any) -> str:
+    """Why :func:`tp_limit` is what it is, in an error's or a note's words (made only where one is: formatting it
+    cost every layout ~0.85 k instructions)."""
+    link = hardware.scale_up
+    if gpus_per_node is not None:
+        return "gpus_per_node"
+    if link is None:
+        return f"{hardware.name} has no scale-up link in the catalog"
     if link.domain is None:
-        return DEFAULT_GPUS_PER_NODE, f"DEFAULT_GPUS_PER_NODE: {link.name} states no domain size"
-    return link.domain, f"GPUs in one {link.name} scale-up domain of {hardware.name}"
+        return f"DEFAULT_GPUS_PER_NODE: {link.name} states no domain size"
+    return f"GPUs in one {link.name} scale-up domain of {hardware.name}"
 
 
 def prepare(
@@ -282,15 +293,12 @@ def prepare(
     if not isinstance(hardware, HardwareNode):
         V.instance("hardware", hardware, HardwareNode, "a HardwareNode")
     prec = _precisions(hardware, precision, weight_precision, activation_precision, kv_precision)
-    notes = list(prec.notes)
     frac = E.USABLE_MEMORY_FRACTION if memory_fraction is None else V.fraction("memory_fraction", memory_fraction)
     if engine is not None and (not isinstance(engine, str) or not engine.strip()):
         raise InvalidInputError("engine", engine, "the name of a serving engine (e.g. 'vllm', 'nim') or None")
     # (cal: the part's calibrated values, ``mlsysim calibrate``: each where it has one, else its default)
     memory_note, cal, cal_notes = _hardware_terms(hardware, frac, engine)
-    notes.append(memory_note)
-    notes += model.omissions()
-    notes += cal_notes
+    notes = [*prec.notes, memory_note, *model.omissions(), *cal_notes]
     eta_c = (
         cal.get("compute", E.compute_efficiency(prec.b_matmul)) if efficiency is None else check_efficiency(efficiency)
     )
@@ -307,12 +315,12 @@ def prepare(
     if raise_errors is not True and raise_errors is not False:
         V.instance("raise_errors", raise_errors, bool, "True or False")
     link = hardware.scale_up
-    gpus, domain = tp_limit(hardware, gpus_per_node)
+    gpus = tp_limit(hardware, gpus_per_node)
     if gpus_per_node is not None and link is None:
         link = hardware.interconnect  # GPUs of a node without a scale-up fabric talk over the host link
     if tp_size.__class__ is not int or tp_size < 1:
         tp_size = V.integer("tp_size", tp_size, 1, gpus)
-    kv_share = 1.0 if tp_size == 1 else _check_tp(tp_size, shape, gpus, domain)
+    kv_share = 1.0 if tp_size == 1 else _check_tp(tp_size, shape, gpus, hardware, gpus_per_node)
     link_lat, link_bw = 0.0, 1.0
     if tp_size > 1:
         if link is None:
@@ -320,7 +328,7 @@ def prepare(
                 "tp_size", tp_size, f"1: {hardware.name} has neither a scale-up nor a host link in the catalog"
             )
         if gpus_per_node is None and link.domain is None:
-            notes.append(f"tensor-parallel group limit: {gpus} GPUs ({domain})")
+            notes.append(f"tensor-parallel group limit: {gpus} GPUs ({tp_limit_reason(hardware, None)})")
         link_lat, note = E.link_latency(link, f"{hardware.name} {link.name}")
         if note:
             notes.append(note)
@@ -423,10 +431,12 @@ _precisions = PartKeyed(resolve).__call__
 prepared = SameObjects(prepare, lambda args: (id(args[0]), id(args[1]), id(args[3]), id(args[5]))).__call__
 
 
-def _check_tp(tp: int, shape: ModelShape, gpus: int, domain: str) -> float:
-    """Validate tp against the scale-up domain and the heads; return the share of the KV cache one GPU holds."""
+def _check_tp(tp: int, shape: ModelShape, gpus: int, hardware: Any, gpus_per_node: Any) -> float:
+    """Validate tp against the scale-up domain (``gpus``: :func:`tp_limit` of ``hardware`` and ``gpus_per_node``) and
+    the heads; return the share of the KV cache one GPU holds."""
     if tp > gpus:
-        raise InvalidInputError("tp_size", tp, f"an integer in [1, {gpus}] ({domain}; pass gpus_per_node to change)")
+        why = tp_limit_reason(hardware, gpus_per_node)
+        raise InvalidInputError("tp_size", tp, f"an integer in [1, {gpus}] ({why}; pass gpus_per_node to change)")
     if shape.heads % tp:
         raise InvalidInputError("tp_size", tp, f"a divisor of heads={shape.heads}")
     if shape.mla:
