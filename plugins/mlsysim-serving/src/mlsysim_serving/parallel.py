@@ -172,7 +172,7 @@ def check(
             "ep_size", e, f"tp_size * dp_attention = {w} (the attention ranks share the experts, as vLLM and SGLang)"
         )
     r = redundant_experts
-    if r.__class__ is not int or not 0 <= r <= max(experts, 1) * 16:
+    if r.__class__ is not int or (r != 0 and not 0 < r <= max(experts, 1) * 16):  # (none, the common case: no max)
         r = V.integer("redundant_experts", redundant_experts, 0, max(experts, 1) * 16)
     if r and e == 1:
         raise InvalidInputError("redundant_experts", r, "0 without expert parallelism (ep_size = 1)")
@@ -207,12 +207,13 @@ def check(
     elif fabric is not None and not isinstance(fabric, NetworkFabric):
         V.instance("fabric", fabric, NetworkFabric, "a NetworkFabric or None")
     # stages fill domains in order: a boundary crossing a domain edge goes over the fabric
-    stages_per_domain = max(domain_gpus // w, 1) if w <= domain_gpus else 0
+    # (w <= domain: at least one stage per domain, and hops // it at most the hops)
+    stages_per_domain = domain_gpus // w if w <= domain_gpus else 0
     hops = p - 1
-    hops_out = hops if stages_per_domain == 0 else min(hops, (p - 1) // stages_per_domain)
+    hops_out = hops if stages_per_domain == 0 else hops // stages_per_domain
     up_copies = out_copies = 0.0  # (no all-to-all: no dispatch, no copies, as :func:`tensor_only`'s layout)
     prefill_copies = (0.0, 0.0)
-    local = min(w, domain_gpus)  # (GPUs of a stage in one scale-up domain)
+    local = w if w <= domain_gpus else domain_gpus  # (GPUs of a stage in one scale-up domain; min, inline)
     if a2a:
         k = shape.expert_share * experts
         up_copies, out_copies = dispatch_copies(k, w, local)
