@@ -730,10 +730,11 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
         t_B, t_BB = (dcr, 0.0) if c0 >= t_m or c0 != c0 else (dmr - g_B, -g_BB)
         tB_dec, tB_last, B_mean, B_sq, B_m, B_bend = t_B, t_B, pmf * t_B, pmf * 2.0 * t_dec * t_B, 0.0, pmf * t_BB
     uq = 0.0  # u^q on the pieces' memory side (0 where g = 0)
-    for n in range(first, K + 1):
+    lump = float(K)  # (the counts as floats: a float with an int takes CPython's slower mixed-type operations)
+    for n in map(float, range(first, K + 1)):
         last = pmf  # P(N = n - 1)
         pmf = pmf * (mp / n)
-        w = 1.0 - below if n == K else pmf
+        w = 1.0 - below if n == lump else pmf
         below = below + pmf
         q = n * P1
         if n >= whole:
@@ -794,9 +795,9 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
         f = xp.where(short, f, f_l)
     if not second:
         return mean, f, t_dec, None, None
-    t_mix = (mean - (1 - f) * t_dec) / ((f if f >= 1e-300 or f != f else 1e-300) if one_rate else xp.max(f, 1e-300))
-    if not (f > 0 if one_rate else xp.all(f > 0)):  # a lone prompt's step where none arrive (f = 0)
-        t_mix = xp.where(f > 0, t_mix, cycle_step(cost, load, B, ctx, xp.min(P1, room), pos))
+    t_mix = (mean - (1.0 - f) * t_dec) / ((f if f >= 1e-300 or f != f else 1e-300) if one_rate else xp.max(f, 1e-300))
+    if not (f > 0.0 if one_rate else xp.all(f > 0.0)):  # a lone prompt's step where none arrive (f = 0)
+        t_mix = xp.where(f > 0.0, t_mix, cycle_step(cost, load, B, ctx, xp.min(P1, room), pos))
     if grad is None:
         return mean, f, t_dec, t_mix, sq
     k = grad * rate  # d/dmp to d/dm, times the caller's k
@@ -818,8 +819,8 @@ def _mix(xp, cost, load, B, m, M, grad=None, near=None, b1=0.0, growth=None, rto
         if curve:
             bend = bend + b1 * (b1 * B_bend + 2.0 * grad * B_m) if K < fill else bend + math.inf
     d_mix = d_mix / ((f if f >= 1e-300 or f != f else 1e-300) if one_rate else xp.max(f, 1e-300))
-    if not xp.all(f > 0):
-        d_mix = xp.where(f > 0, d_mix, 0.0)
+    if not (f > 0.0 if one_rate else xp.all(f > 0.0)):
+        d_mix = xp.where(f > 0.0, d_mix, 0.0)
     return (mean, f, t_dec, t_mix, sq), (d_mean, d_f, d_dec, d_mix, d_sq), bend
 
 
@@ -862,7 +863,7 @@ def _one_side_sums(xp, line, P1, K, t_dec, mp, p0, mean, sq, spread):
         d = a - t_dec
         jump = not xp.all(d == 0.0)
     pmf, s0, lag1, lag2, inv = p0, 0.0, -p0, -p0, 0.0  # p_n, S0 to n, S0 to n - 1 and n - 2 (P_j = p0 + S0 to j)
-    for n in range(1, K):
+    for n in map(float, range(1, K)):  # (floats: :func:`_mix`'s counts)
         pmf = pmf * (mp / n)
         lag2, lag1, s0 = lag1, s0, s0 + pmf
         if jump:
@@ -1025,7 +1026,7 @@ def _prefilled(xp, mp, P1, room, fill, whole, K=None):
     pmf = math.exp(-mp) if one_rate and mp >= 0.0 else xp.exp(-mp)  # P(N = n - 1)
     # P(N = n - 3), P(N = n - 2), P(N <= n - 1), E[q] and its three derivatives
     last2 = last = below = got = slope = bend = third = 0.0
-    for n in range(1, K + 1):
+    for n in map(float, range(1, K + 1)):  # (floats: :func:`_mix`'s counts)
         if n < whole:
             dq = P1
         elif one_rate:
