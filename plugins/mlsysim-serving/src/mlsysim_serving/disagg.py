@@ -548,9 +548,9 @@ class _Call:
             pct, slo_t, slo_i = checked["slo_percentile"], checked["slo_ttft"], checked["slo_itl"]
             rate_p, rate_d, max_rate = _search(pools, slo_t, slo_i, pct)
         self.slo_t, self.slo_i = slo_t, slo_i
-        O, gpus = float(output_len), layout.prefill.gpus + layout.decode.gpus
+        self.gpus_p, self.gpus_d = gpus_p, gpus_d = layout.prefill.gpus, layout.decode.gpus
+        O, gpus = float(output_len), gpus_p + gpus_d
         self.rate_p, self.rate_d, self.O, self.gpus = rate_p, rate_d, O, gpus
-        self.gpus_p, self.gpus_d = layout.prefill.gpus, layout.decode.gpus
         both = rate_p > 0 and rate_d > 0  # a pool meeting no SLO at any rate has no GPUs per request/s
         g_p = pools.pre.replica_gpus / rate_p if both else math.inf
         g_d = pools.dec.replica_gpus / rate_d if both else math.inf

@@ -46,15 +46,16 @@ class Pool:
 
     @property
     def replica_gpus(self) -> int:
-        return self.tp * self.pp * self.dp
+        return self.split()[0]
 
     @property
     def replicas(self) -> int:
         return self.split()[1]
 
     def split(self) -> tuple[int, int]:
-        """(GPUs of one replica, replicas of the pool): :attr:`replica_gpus` and gpus // it, in one call."""
-        n = self.replica_gpus
+        """(GPUs of one replica, replicas of the pool): tp x pp x dp (:attr:`replica_gpus`) and gpus // it
+        (:attr:`replicas`), in one call (a disaggregated set-up reads both: one frame, not a property's inside it)."""
+        n = self.tp * self.pp * self.dp
         return n, self.gpus // n
 
     def degrees(self) -> str:
