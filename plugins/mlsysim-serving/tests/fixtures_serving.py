@@ -170,7 +170,7 @@ class Timed:
     def line(self, tokens, attn, kv_tokens, pos):
         return None
 
-    def pieces(self, tokens, attn, kv_tokens, pos):
+    def pieces(self, pos):
         return None
 
     def __getattr__(self, name):

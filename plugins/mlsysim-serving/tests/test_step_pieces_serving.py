@@ -103,7 +103,7 @@ def test_the_pieces_cross_the_rooflines_and_read_the_experts():
 def test_no_pieces_with_two_batch_overlap_or_prefill_steps_of_their_own():
     cost = _cost(MIXTRAL, 2, ep=4, overlap=True)
     load = TR.Load(2048.0, 500.0, 0.5, 0.0)
-    assert cost.overlap and cost.pieces(8.0, 8.0 * 2100.0, 8.0 * 2101.0, 1000.0) is None
+    assert cost.overlap and cost.pieces(1000.0) is None
     assert load.pieces_at(cost, 8.0) is None
     cost, _ = _load("moe")
     separate = TR.Load(2048.0, 500.0, 0.5, 0.0, prefill_steps="separate")

@@ -550,24 +550,27 @@ def test_repeated_bands_under_traffic_reuse_their_corners_rate_free_part(monkeyp
 
 
 def test_a_load_reads_its_length_quantiles_from_one_table_per_distribution():
-    # Load.prompt_quantile / output_quantile: a named distribution's quantiles at mean 1 (length_quantile at the normal
-    # score of each percentile), one table shared by the loads of the same distribution and cv (a new load, one per
-    # cold call, reads them without computing them again); a sample's own percentiles; a sweep's cv array its own
+    # Load.quantiles: a named distribution's quantiles at mean 1 (length_quantile at the normal score of each
+    # percentile), one table shared by the loads of the same distribution and cv (a new load, one per cold call, reads
+    # them without computing them again); a sample's own percentiles; a sweep's cv array its own, found on first use
     from mlsysim_serving import traffic as TR
 
     a, b = TR.Load(2000.0, 300.0, 0.5, 0.0, "gamma"), TR.Load(900.0, 40.0, 0.5, 0.2, "gamma")
     assert a._prompt_q is b._prompt_q is a._output_q  # (prompts and outputs at the same cv)
+    assert a.quantiles() == b.quantiles() == (a._prompt_q, a._prompt_q)
     for pct, z in TR.Z.items():
-        q = TR.length_quantile(1.0, 0.5, "gamma", z)
-        assert a.prompt_quantile(pct) == b.prompt_quantile(pct) == q
-        assert a.output_quantile(pct) == 300.0 * q and b.output_quantile(pct) == 40.0 * q
+        assert a.quantiles()[0][pct] == a.quantiles()[1][pct] == TR.length_quantile(1.0, 0.5, "gamma", z)
     assert TR.Load(2000.0, 300.0, 0.5, 0.0, "lognormal")._prompt_q is not a._prompt_q
     pairs = np.array([[100.0, 10.0], [300.0, 50.0], [2000.0, 30.0], [600.0, 90.0]])
     sample = TR.SampledLengths(pairs)
-    mixed = TR.Load(1000.0, 50.0, None, 0.0, sample)
+    prompt, output = TR.Load(1000.0, 50.0, None, 0.0, sample).quantiles()
     for pct in TR.Z:
-        assert mixed.prompt_quantile(pct) == float(np.percentile(pairs[:, 0] / pairs[:, 0].mean(), pct))
-        assert mixed.output_quantile(pct) == 50.0 * float(np.percentile(pairs[:, 1] / pairs[:, 1].mean(), pct))
+        assert prompt[pct] == float(np.percentile(pairs[:, 0] / pairs[:, 0].mean(), pct))
+        assert output[pct] == float(np.percentile(pairs[:, 1] / pairs[:, 1].mean(), pct))
     swept = TR.Load(np.array([2000.0, 900.0]), 300.0, np.array([0.5, 1.0]), 0.0, "gamma")
     assert swept._prompt_q is not swept._output_q and not swept._prompt_q
-    assert np.array_equal(swept.prompt_quantile(90), TR.length_quantile(1.0, np.array([0.5, 1.0]), "gamma", TR.Z[90]))
+    prompt, output = swept.quantiles()
+    assert prompt is swept._prompt_q and sorted(prompt) == sorted(output) == sorted(TR.Z)
+    for pct, z in TR.Z.items():
+        assert np.array_equal(prompt[pct], TR.length_quantile(1.0, np.array([0.5, 1.0]), "gamma", z))
+        assert np.array_equal(output[pct], prompt[pct])

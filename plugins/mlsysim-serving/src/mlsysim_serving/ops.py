@@ -129,9 +129,8 @@ ARRAY = Ops(np.maximum, np.minimum, np.where, _array_ratio, np.max, np.all, **{k
 
 def pick(*values: Any) -> Ops:
     """:data:`SCALAR` when every value is a float (or an int), else :data:`ARRAY`."""
-    # exactly a float or an int (a solve's case) by two identity tests, a subclass (numpy.float64, bool) by isinstance
+    # exactly a float (a solve's case) or an int by identity tests, a subclass (numpy.float64, bool) by isinstance
     for v in values:
-        c = v.__class__
-        if c is not float and c is not int and not isinstance(v, (float, int)):
+        if v.__class__ is not float and v.__class__ is not int and not isinstance(v, (float, int)):
             return ARRAY
     return SCALAR

@@ -239,36 +239,34 @@ class StepCost:
             (f * self.comm_token + self.hop_token) / m,
         )
 
-    def pieces(self, tokens, attn, kv_tokens, pos):
-        """:meth:`time` of a step with q more prefill tokens of mean causal position ``pos`` where :meth:`line` has no
-        affine pieces (MoE experts read per token, an all-to-all, fewer tokens than pipeline stages), on floats:
-        t(q) = max(c0 + c1*q, m0 + m1*q - g*u^q) + r0 + r1*q for q >= ``low``. The memory side reads the experts the
-        step's tokens touch, E*(1 - u^(tokens + q)) = E - g*u^q with g = E*u^tokens (u = ``untouched`` per token); the
-        all-to-all, affine in the tokens and added after the roofline without two-batch overlap, sits in r0 + r1*q with
-        the all-reduces and the overhead. On pp stages a step of at least pp tokens (q >= low = pp - tokens) runs m = pp
-        micro-batches: one pass over tokens/m (u^(1/m) per prefill token), times the decode round's factor, plus the
-        overhead and the stage hops, as :meth:`line` folds them. Returns (c0, c1, m0, m1, r0, r1, g, u, low, fc), fc the
-        compute side's slope per unit of ``pos`` (c1 = c1(0) + fc*pos); None with two-batch overlap (the all-to-all
-        behind the work: the max of the roofline and the all-to-all, a third piece)."""
+    def pieces(self, pos):
+        """:meth:`time` of a step of q prefill tokens of mean causal position ``pos`` and nothing else (no decode token:
+        :meth:`.Load.pieces_at` adds B sequences' :meth:`growth`) where :meth:`line` has no affine pieces (MoE experts
+        read per token, an all-to-all, fewer tokens than pipeline stages), on floats: t(q) = max(c0 + c1*q, m0 + m1*q
+        - g*u^q) + r0 + r1*q for q >= ``low``, c0 = 0. The memory side reads the experts the step's tokens touch,
+        E*(1 - u^q) = E - g*u^q with g = E (u = ``untouched`` per token); the all-to-all, affine in the tokens and added
+        after the roofline without two-batch overlap, sits in r0 + r1*q with the all-reduces and the overhead. On pp
+        stages a step of at least pp tokens (q >= low = pp) runs m = pp micro-batches: one pass over q/m tokens (u^(1/m)
+        per prefill token), times the decode round's factor, plus the overhead and the stage hops, as :meth:`line`
+        folds them. Returns (c0, c1, m0, m1, r0, r1, g, u, low, fc), fc the compute side's slope per unit of ``pos``
+        (c1 = c1(0) + fc*pos); None with two-batch overlap (the all-to-all behind the work: the max of the roofline and
+        the all-to-all, a third piece)."""
         if self.overlap:
             return None
         f, m = self.full[0], self.pp  # (1, 1 without stages)
         a0, a1 = (0.0, 0.0) if self.a2a is None else self.a2a
-        x = tokens / m
         fc = f * self.flop_fresh / m
         E = f * self.expert_bytes
-        comm = self.comm_token + a1
-        low = m - tokens
         return (
-            f * (self.flop_token * x + self.flop_attn * attn / m),
+            0.0,
             f * self.flop_token / m + fc * pos,
-            f * (self.kv_bytes * kv_tokens / m + self.dense_bytes) + E,
+            f * self.dense_bytes + E,
             f * self.kv_bytes / m,
-            f * (self.comm0 + a0 + comm * x) + self.overhead + self.hop0 + self.hop_token * x,
-            (f * comm + self.hop_token) / m,
-            E * self.untouched**x,
+            f * (self.comm0 + a0) + self.overhead + self.hop0,
+            (f * (self.comm_token + a1) + self.hop_token) / m,
+            E,
             self.untouched ** (1.0 / m) if m != 1.0 else self.untouched,
-            low if low >= 0.0 else 0.0,
+            m,
             fc,
         )
 
@@ -336,8 +334,8 @@ def combine(xp: Ops, d1, d2):
     """Deviation from the mean of a sum of two independent parts from theirs: root-sum-square when
     both are above their means (tails), plain sum otherwise."""
     if xp is SCALAR:  # one rate: the branch taken alone, without the operations' calls (~4x fewer instructions)
-        return math.sqrt(d1 * d1 + d2 * d2) if d1 > 0 and d2 > 0 else d1 + d2
-    up = (d1 > 0) & (d2 > 0)
+        return math.sqrt(d1 * d1 + d2 * d2) if d1 > 0.0 and d2 > 0.0 else d1 + d2
+    up = (d1 > 0.0) & (d2 > 0.0)
     return xp.where(up, xp.sqrt(d1 * d1 + d2 * d2), d1 + d2)
 
 
@@ -350,8 +348,8 @@ def median_shift(xp: Ops, d1, v1, d2, v2):
     atom at its median) adds its shift."""
     v = v1 + v2
     if xp is SCALAR:  # one rate: the branch taken alone (:func:`combine`)
-        return (v1 * d1 + v2 * d2) / (v if v > 1e-300 else 1e-300) if v1 > 0 and v2 > 0 else d1 + d2
-    return xp.where((v1 > 0) & (v2 > 0), (v1 * d1 + v2 * d2) / xp.max(v, 1e-300), d1 + d2)
+        return (v1 * d1 + v2 * d2) / (v if v > 1e-300 else 1e-300) if v1 > 0.0 and v2 > 0.0 else d1 + d2
+    return xp.where((v1 > 0.0) & (v2 > 0.0), (v1 * d1 + v2 * d2) / xp.max(v, 1e-300), d1 + d2)
 
 
 class SampledLengths:
@@ -540,7 +538,7 @@ class Load:
         sequence, k - 1)) or None, a heads/MTP/n-gram draft's Speculation or None), kept for the last cost asked
         (:meth:`pieces_at`)."""
         w, ctx, pos, spec = self.w, self.ctx, self.pos, self.spec
-        zero = None if self.separate else cost.pieces(0.0, 0.0, 0.0, pos)
+        zero = None if self.separate else cost.pieces(pos)
         grow = draft = heads = None
         if zero is not None:
             grow = (*cost.growth(w, w * ctx, ctx + w), cost.untouched, w / cost.pp, w)
@@ -576,10 +574,15 @@ class Load:
                 self._lines = (cost, (zero, one), growth)
         return self._lines
 
-    def prompt_quantile(self, pct):
-        """Prompt length at percentile ``pct`` over the mean prompt length."""
-        q = self._prompt_q.get(pct)
-        return self._unit_quantile(True, pct) if q is None else q
+    def quantiles(self):
+        """(prompt, output) pct -> the length at percentile ``pct`` over its mean for every percentile of :data:`Z`
+        (dicts read by the caller: a named distribution's at one cv shared by its loads, a sample's own; a cv
+        array's found here on first use)."""
+        prompt, output = self._prompt_q, self._output_q
+        if not prompt:  # (a cv array's, all found at once)
+            for pct in Z:
+                self._unit_quantile(True, pct), self._unit_quantile(False, pct)
+        return prompt, output
 
     def _unit_quantile(self, prompt, pct):
         """Length at percentile ``pct`` over the mean of the prompts (``prompt``) or the outputs, kept per load."""
@@ -603,11 +606,6 @@ class Load:
             at = cv == c
             y[at] = _named_excess(self.dist, float(c)).level(u[at])
         return y
-
-    def output_quantile(self, pct):
-        """Output length (tokens) at percentile ``pct``."""
-        q = self._output_q.get(pct)
-        return self.O * (self._unit_quantile(False, pct) if q is None else q)
 
 
 def _unit_quantile(dist, cv, pct):
@@ -1097,7 +1095,7 @@ def on_pieces(pieces, q, shift=0.0):
     causal position that much past the one the pieces were found at (the compute sides' slopes c1 + fc*shift and
     d1 + fd*shift: :func:`own_step`'s prompts)."""
     c0, c1, m0, m1, r0, r1, g, u, _, fc, draft = pieces
-    t_c, t_m = c0 + (c1 + fc * shift) * q, m0 + m1 * q
+    t_c, t_m = c0 + (c1 + fc * shift if shift != 0.0 else c1) * q, m0 + m1 * q
     if g != 0.0:
         t_m = t_m - g * u**q
     t = (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q
@@ -1195,7 +1193,7 @@ def poisson_quantile(xp, m, percentiles, top):
                 n = xp.where(below, k - 1 + xp.min((p - cdf) / xp.max(pmf, 1e-300), 1.0), n)
             elif cdf < p:
                 share = (p - cdf) / (pmf if pmf >= 1e-300 or pmf != pmf else 1e-300)
-                n = k - 1 + (share if share <= 1.0 or share != share else 1.0)
+                n = k - 1.0 + (share if share <= 1.0 or share != share else 1.0)
             cdf = cdf + pmf
             if (cdf >= p) if one_rate else xp.all(cdf >= p):
                 break
@@ -1886,13 +1884,14 @@ def analytic(
     counts = poisson_quantile(xp, others_mean, percentiles, others_top)
     plain = clients is None and not steps > 1 and not single  # an open loop's residual of one step in progress
     L_last = n_last = None  # the prompt and the count of the last own step found (one rate)
+    prompt_q, output_q = load.quantiles() if percentiles else (None, None)  # lengths over their means, by percentile
     for p, others in zip(percentiles, counts):
         z, tail, ttft_key, itl_key, e2e_key = _PERCENTILE[p]
         if not one_rate:
             Wp = xp.where(tail < p_wait, Wq / p_wait * xp.log(p_wait / tail), 0.0)
         else:  # (p_wait/tail > 1 where taken)
             Wp = Wq / p_wait * math.log(p_wait / tail) if tail < p_wait else 0.0
-        Lp = load.P1 * load.prompt_quantile(p)  # the prompt at this percentile
+        Lp = load.P1 * prompt_q[p]  # the prompt at this percentile
         own = Lp * Lp * positions
         if not one_rate:
             tokens, attn = Lp + others * load.P1, own + others * load.P2
@@ -1947,7 +1946,7 @@ def analytic(
             continue
         out[itl_key] = gap + z * sd_itl
         # the e2e's parts beside the TTFT: the D1 token gaps' (none at the median, z = 0) and the output length's
-        d2 = (load.output_quantile(p) - load.O) * gap
+        d2 = (load.O * output_q[p] - load.O) * gap
         d2 = d2 if z == 0.0 else combine(xp, (load.O - 1.0) * z * sd_itl, d2)
         out[e2e_key] = e2e + combine(xp, d_ttft, d2)
     return out
