@@ -1776,18 +1776,19 @@ def analytic(
     ``slope`` (a start for a nearby rate).
     """
     xp = ops_for(load, lam, M, B_max, arrival_cv, lam_max, lead, lag)
+    P1, P2 = load.P1, load.P2  # a request's prefill tokens and their causal attention work (means)
     T, B, f, t_dec, t_mix, t2, slope = steady(xp, cost, load, lam, M, start)
     room = budget(xp, load, B, M)
     one_rate = xp is SCALAR  # a float: max, min and where inline (ops.SCALAR's, without their calls)
     if one_rate:
-        q = load.P1 if load.P1 <= room or load.P1 != load.P1 else room
+        q = P1 if P1 <= room or P1 != P1 else room
         q = q if q >= 1.0 or q != q else 1.0
     else:
-        q = xp.max(xp.min(load.P1, room), 1.0)
+        q = xp.max(xp.min(P1, room), 1.0)
     cv2_p, cv2_o = load.cv_p * load.cv_p, load.cv_o * load.cv_o  # service variability: prompt / output lengths
     ca2 = arrival_cv * arrival_cv
     # --- own prefill: P1/q chunks (>= 1 step), the last one mixed with the decode batch
-    chunks = load.P1 / q
+    chunks = P1 / q
     chunks = (chunks if chunks >= 1.0 or chunks != chunks else 1.0) if one_rate else xp.max(chunks, 1.0)
     # pipeline stages: the prompt's last micro-batch leaves after the period (none on one stage: without the call)
     drain = 0.0 if cost.pp == 1.0 else cost.drain(t_mix, B * load.w + q)
@@ -1801,13 +1802,13 @@ def analytic(
         t_full = on_pieces(pieces, room)
     else:
         t_full = full_step(xp, cost, load, B, M)
-    X = load.P1 * t_full / room
+    X = P1 * t_full / room
     rho_p = lam * X
     rho_p = (rho_p if rho_p <= 0.999999 or rho_p != rho_p else 0.999999) if one_rate else xp.min(rho_p, 0.999999)
     W_p = (ca2 + cv2_p) / 2.0 * rho_p / (1.0 - rho_p) * X
     # --- own step: short prompts share it with those that came during the step in progress (length-biased,
     # E[t^2]/T); longer ones (two do not fit the budget) with the chunks of the mean mixed step
-    short = room >= 2.0 * load.P1
+    short = room >= 2.0 * P1
     # short prompts share a step: a wait needs a full one
     W_p = (W_p * rho_p if short else W_p) if one_rate else xp.where(short, W_p * rho_p, W_p)
     busy = -lam * (chunks * t_mix + drain + load.D1 * T + W_p)  # P(the engine is busy at an arrival): 1 - e^this
@@ -1817,7 +1818,8 @@ def analytic(
     block = SEP.span(T, t2, t_dec) if single else (t2 / T if steps == 1 else MS.span(T, t2, f, t_dec, steps))
     n = lam * busy * block
     chunk = t_full if load.separate else t_mix  # a long prompt's chunk: back-to-back prefill steps, or mixed ones
-    X_one = own_step(xp, cost, load, B, room, load.P1 * (1.0 + n), load.P2 * (1.0 + n), line, pieces)
+    sharing = 1.0 + n  # the prompt and the n others in its step
+    X_one = own_step(xp, cost, load, B, room, P1 * sharing, P2 * sharing, line, pieces)
     X_own = chunks * ((X_one if short else chunk) if one_rate else xp.where(short, X_one, chunk)) + drain
     # --- sequence slots (max_num_seqs / KV)
     T_res = X_own + load.D1 * T
@@ -1891,16 +1893,16 @@ def analytic(
             Wp = xp.where(tail < p_wait, Wq / p_wait * xp.log(p_wait / tail), 0.0)
         else:  # (p_wait/tail > 1 where taken)
             Wp = Wq / p_wait * math.log(p_wait / tail) if tail < p_wait else 0.0
-        Lp = load.P1 * prompt_q[p]  # the prompt at this percentile
+        Lp = P1 * prompt_q[p]  # the prompt at this percentile
         own = Lp * Lp * positions
         if not one_rate:
-            tokens, attn = Lp + others * load.P1, own + others * load.P2
+            tokens, attn = Lp + others * P1, own + others * P2
             Xp = xp.where(short, own_step(xp, cost, load, B, room, tokens, attn, line, pieces), chunk) * xp.max(
                 Lp / room, 1.0
             )
             Xp = Xp + drain
         elif Lp != L_last or others != n_last:  # (else the last percentile's: fixed lengths, the count 0 at both)
-            tokens, attn = Lp + others * load.P1, own + others * load.P2
+            tokens, attn = Lp + others * P1, own + others * P2
             Xp, over = own_step(xp, cost, load, B, room, tokens, attn, line, pieces) if short else chunk, Lp / room
             Xp = Xp * (over if over >= 1.0 or over != over else 1.0) + drain
             L_last, n_last = Lp, others
@@ -1928,15 +1930,15 @@ def analytic(
             if one_rate and cv2_p == 0.0:
                 X_len = X_one
             else:
-                X_len = own_step(xp, cost, load, B, room, Lp + n * load.P1, own + n * load.P2, line, pieces)
+                X_len = own_step(xp, cost, load, B, room, Lp + n * P1, own + n * P2, line, pieces)
             spread = clients is None and busy > 0.5
             if not one_rate:
                 X_len = xp.where(short, X_len, chunk) * xp.max(Lp / room, 1.0) + drain
-                u = (X_own - drain) / xp.where(short, 1.0 + n, 1.0)
+                u = (X_own - drain) / xp.where(short, sharing, 1.0)
                 v_res = xp.where(spread, R * R * (4.0 / (3.0 * xp.max(busy, 1e-12)) - 1.0), 0.0)
             else:  # (busy > 0.5 where the residual spreads)
                 X_len = (X_len if short else chunk) * (over if over >= 1.0 or over != over else 1.0) + drain
-                u = (X_own - drain) / (1.0 + n if short else 1.0)
+                u = (X_own - drain) / (sharing if short else 1.0)
                 v_res = R * R * (4.0 / (3.0 * busy) - 1.0) if spread else 0.0
             d_ttft = Wp - Wq + (Xp - X_len) + median_shift(xp, X_len - X_own, u * u * cv2_p, Rp - R, v_res)
         else:
@@ -2001,14 +2003,15 @@ def residual_quantile(xp, load, T, f, t_dec, t_mix, busy, tail):
     (share 1 - f, t_dec) and prefill steps t_dec + d*g, d = t_mix - t_dec, affine in their prompt's length over
     its mean g. Every step outlasts x <= t_dec: E[(t - x)+] = t_dec + f*d - x; beyond, only prefill steps do:
     f*d*E[(g - y)+] at y = (x - t_dec)/d, inverted by :meth:`Load.excess_level`."""
-    c = tail * T / ((busy if busy >= 1e-300 or busy != busy else 1e-300) if xp is SCALAR else xp.max(busy, 1e-300))
-    fd = f * (t_mix - t_dec)  # (c: E[(t - x)+] at the quantile)
+    fd = f * (t_mix - t_dec)
     if xp is SCALAR:  # one rate: the side taken alone, its max and min inline (ops.SCALAR's, without their calls)
+        c = tail * T / (busy if busy >= 1e-300 or busy != busy else 1e-300)  # E[(t - x)+] at the quantile
         if c < fd:
             u = c / (fd if fd >= 1e-300 or fd != fd else 1e-300)
             return t_dec + (t_mix - t_dec) * load.excess_level(u if u <= 1.0 or u != u else 1.0)
         x = t_dec + fd - c
         return x if x >= 0.0 or x != x else 0.0
+    c = tail * T / xp.max(busy, 1e-300)
     above = t_dec + (t_mix - t_dec) * load.excess_level(xp.min(c / xp.max(fd, 1e-300), 1.0))
     return xp.where(c < fd, above, xp.max(t_dec + fd - c, 0.0))
 
