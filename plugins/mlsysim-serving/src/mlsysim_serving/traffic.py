@@ -303,7 +303,7 @@ class StepCost:
     def prefill(self, tokens, start=0.0):
         """One step prefilling ``tokens`` prompt tokens after ``start`` cached ones, nothing else (causal
         attention work tokens*start + tokens^2/2, as :func:`.kernels.prefill`)."""
-        return self.time(tokens, 0.0, tokens, True, fresh=tokens * start + tokens * tokens / 2.0)
+        return self.time(tokens, 0.0, tokens, True, False, tokens * start + tokens * tokens / 2.0)  # (positional)
 
 
 def length_quantile(mean, cv, dist, z):
@@ -879,20 +879,21 @@ def _memory_side_means(c0, c1, m0, m1, r0, r1, g, u, P1, K, mp, p0, mean):
     added to ``mean`` (its n = 0 term); None where they may not (or a value is NaN). The sides' difference
     (c0 - m0) + (c1 - m1)*q + g*u^q is convex in q (g >= 0, 0 <= u <= 1), so below 0 at q = P1 and at q = J*P1 it is
     below 0 at every count between: there t_n = a + b*n - g*v^n, a = m0 + r0, b = (m1 + r1)*P1, v = u^P1, and
-    sum p_n*t_n = a*S0 + b*S1 - g*V with S0 = P_J - p_0, S1 = sum n*p_n = mp*P_J-1 (n*p_n = mp*p_n-1) and
-    V = sum p_n*v^n (p_n*v^n = e^-mp*(mp*v)^n/n!): a loop of two products and two sums a count, not the step's terms
-    (:func:`capacity`'s mean step at B_max: a decode pool's ~1-token prompts beside a memory-bound batch). Returns
-    (p_J, P_J, mean)."""
+    sum p_n*t_n = a*S0 + b*S1 - g*V with S0 = P_J - p_0, S1 = sum n*p_n = mp*P_J-1 (n*p_n = mp*p_n-1; P_J-1 =
+    P_J - p_J) and V = sum p_n*v^n: a loop of one division, three products and two sums a count (p_n = p_n-1*mp/n,
+    v^n, p_n*v^n), not the step's terms (:func:`capacity`'s mean step at B_max: a decode pool's ~1-token prompts
+    beside a memory-bound batch). Returns (p_J, P_J, mean)."""
     gap, tilt = c0 - m0, c1 - m1
     v = u**P1 if g != 0.0 else 0.0
     if not (gap + tilt * P1 + g * v < 0.0 and gap + tilt * ((K - 1.0) * P1) + g * v ** (K - 1.0) < 0.0):
         return None
-    pmf, pv, s0, lag1, V = p0, p0, 0.0, -p0, 0.0  # p_n, p_n*v^n, S0 to n and to n - 1 (P_j = p0 + S0 to j), V
-    rate = mp * v
+    pmf, vn, s0, V = p0, 1.0, 0.0, 0.0  # p_n, v^n, S0 to n (P_n = p0 + S0 to n), V to n
     for n in range(1, K):
-        pmf, pv = pmf * (mp / n), pv * (rate / n)
-        lag1, s0, V = s0, s0 + pmf, V + pv
-    return pmf, p0 + s0, mean + ((m0 + r0) * s0 + (m1 + r1) * P1 * mp * (p0 + lag1) - g * V)
+        pmf *= mp / n
+        vn *= v
+        s0 += pmf
+        V += pmf * vn
+    return pmf, p0 + s0, mean + ((m0 + r0) * s0 + (m1 + r1) * P1 * mp * (p0 + s0 - pmf) - g * V)
 
 
 def _reach(xp, mp):
@@ -1212,8 +1213,10 @@ def capacity(cost, load, M, B_max):
     sequences decode (M*D1/(P1+D1) < B_max: both rates then describe full steps and coincide, so comparing
     them would leave the label to rounding), else 0 = sequences/KV. Separate prefill steps
     (``load.separate``): B_max sequences decode in steps of their own; the token budget binds where every
-    decode step is followed by a full prefill step of M tokens, lambda = M/(P1*(t(B_max, 0) + t(0, M)))."""
-    xp = ops_for(load, M, B_max)
+    decode step is followed by a full prefill step of M tokens, lambda = M/(P1*(t(B_max, 0) + t(0, M))).
+    ``M`` and ``B_max``: one engine's numbers (floats or ints); the load's lengths floats or arrays (its operations,
+    :attr:`Load.xp`)."""
+    xp = load.xp
     D1 = load.D1
     work = load.P1 + load.w * D1  # engine tokens per request: prefill + w per decode step
     Bt = None if load.separate else M * D1 / work  # sequences decoding where every step is full (:func:`_full_steps`)

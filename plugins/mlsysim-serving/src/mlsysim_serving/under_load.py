@@ -531,7 +531,8 @@ def request_work(seq_len: int, output_len: int, c: dict, spec: Any = None) -> TR
 
 def batch_limit(kv_tokens: float, load: TR.Load, c: dict) -> float:
     """B_max = min(max_num_seqs, floor(KV tokens / the tokens admission reserves per request))."""
-    return min(float(c["max_num_seqs"]), math.floor(kv_tokens / load.reserve))
+    seqs, held = float(c["max_num_seqs"]), math.floor(kv_tokens / load.reserve)
+    return held if held < seqs else seqs  # (min's choice inline, without its call)
 
 
 def engine(
@@ -551,7 +552,6 @@ def engine(
     (:func:`.traffic.capacity`) and one unloaded prefill and decode step (``gaps`` False: no decode step, where
     nothing reads a token gap: a disaggregated prefill pool's one output token); :class:`InfeasibleError` if the
     KV cache holds no request."""
-    max_seqs = c["max_num_seqs"]
     S, O = float(seq_len), float(output_len)
     if kv_tokens < S + O:
         raise InfeasibleError(
@@ -563,9 +563,11 @@ def engine(
     load = request_work(seq_len, output_len, c, spec)
     B_max = batch_limit(kv_tokens, load, c)
     lam_max, limit = TR.capacity(cost, load, float(c["max_num_batched_tokens"]), B_max)
-    bound = kv_tokens / load.reserve < max_seqs
-    limit_name = "prefill compute (token budget)" if limit == 1 else "KV capacity" if bound else "max_num_seqs"
-    one_prefill = float(cost.prefill(load.P1, c["prefix_cache_hit"] * S))
+    if limit == 1:
+        limit_name = "prefill compute (token budget)"
+    else:  # the sequences bind: the KV cache's or max_num_seqs
+        limit_name = "KV capacity" if kv_tokens / load.reserve < c["max_num_seqs"] else "max_num_seqs"
+    one_prefill = float(cost.prefill(load.P1, load.h * S))
     one_decode = float(TR.decode_step(cost, load, 1.0, S + 1.0)) * load.gap if gaps else None
     # (tuple.__new__: what the namedtuple's own __new__ calls, without its Python frame: ~1.3 k a pool)
     return tuple.__new__(Engine, (load, B_max, float(lam_max), limit_name, one_prefill, one_decode, _Rates()))
