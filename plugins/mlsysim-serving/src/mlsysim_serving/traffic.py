@@ -2026,7 +2026,6 @@ def batch_slope(xp, cost, load, B, m, f, M):
     (1 - f)*(t(B + 2, 0) - t(B + 1, 0)) + f*(t(B + 2, q) - t(B + 1, q)) (:func:`cycle_step`); within 1.3 % of the
     difference of two :func:`_mix` evaluations over bench/traffic_fields.py's configurations, for four step
     times instead of a :func:`_mix`."""
-    ctx, pos = load.ctx, load.pos
     room = budget(xp, load, B + 1.0, M)
     one, two = (load.line_at(cost, B + 1.0), load.line_at(cost, B + 2.0)) if cost.affine else (None, None)
     if xp is SCALAR:  # one rate: the max and min inline (ops.SCALAR's, without their calls)
@@ -2041,6 +2040,7 @@ def batch_slope(xp, cost, load, B, m, f, M):
             return (1.0 - f) * (dec2 - dec1) + f * (mix2 - mix1)
         one = None
     if one is None:
+        ctx, pos = load.ctx, load.pos
         dec = decode_step(cost, load, B + 2.0, ctx, 0.0, pos) - decode_step(cost, load, B + 1.0, ctx, 0.0, pos)
         mixed = cycle_step(cost, load, B + 2.0, ctx, q, pos) - cycle_step(cost, load, B + 1.0, ctx, q, pos)
     else:
@@ -2055,18 +2055,17 @@ def itl_spread(xp, load, lam, T, B, t_dec, lam_max, dT):
     length, so their sum has the compound Poisson variance m*D1*E[X^2] = m*D1*((T - t_dec)/m)^2*(1 + cv_p^2)
     (Ross, "Introduction to Probability Models", compound Poisson random variables); the decode batch
     around it is Poisson-like (variance B), each sequence adding dT/dB (``dT``, :func:`batch_slope`); feedback
-    (longer steps keep requests longer, which lengthens the steps) amplifies both by 1/sqrt(1 - lam/lam_max)."""
-    if xp is SCALAR:  # one rate: the max inline and math.sqrt (every root taken here is of a float >= 0 or NaN)
-        m, D1, B, lag = lam * T, load.D1, B, 1.0 - lam / lam_max
+    (longer steps keep requests longer, which lengthens the steps) amplifies both by 1/sqrt(1 - lam/lam_max): the
+    root of the two variances' sum over 1 - lam/lam_max."""
+    d = T - t_dec
+    if xp is SCALAR:  # one rate: the max inline and math.sqrt (the root taken here is of a float >= 0 or NaN)
+        m, D1, lag = lam * T, load.D1, 1.0 - lam / lam_max
         m, D1 = (m if m >= 1e-300 or m != m else 1e-300), (D1 if D1 >= 1.0 or D1 != D1 else 1.0)
-        prompts = (T - t_dec) / math.sqrt(m * D1) * math.sqrt(1.0 + load.cv_p * load.cv_p)
-        batch = dT * math.sqrt(B if B >= 0.0 or B != B else 0.0)
-        return math.sqrt(prompts * prompts + batch * batch) / math.sqrt(lag if lag >= 1e-3 or lag != lag else 1e-3)
-    m = xp.max(lam * T, 1e-300)
-    D1 = xp.max(load.D1, 1.0)
-    prompts = (T - t_dec) / xp.sqrt(m * D1) * xp.sqrt(1.0 + load.cv_p * load.cv_p)
-    batch = dT * xp.sqrt(xp.max(B, 0.0))
-    return xp.sqrt(prompts * prompts + batch * batch) / xp.sqrt(xp.max(1.0 - lam / lam_max, 1e-3))
+        var = d * d * (1.0 + load.cv_p * load.cv_p) / (m * D1) + dT * dT * (B if B >= 0.0 or B != B else 0.0)
+        return math.sqrt(var / (lag if lag >= 1e-3 or lag != lag else 1e-3))
+    var = d * d * (1.0 + load.cv_p * load.cv_p) / (xp.max(lam * T, 1e-300) * xp.max(load.D1, 1.0))
+    var = var + dT * dT * xp.max(B, 0.0)
+    return xp.sqrt(var / xp.max(1.0 - lam / lam_max, 1e-3))
 
 
 def token_gap_spread(xp, load, T, sd_step):
