@@ -861,7 +861,7 @@ def _one_side_sums(xp, line, P1, K, t_dec, mp, p0, mean, sq, spread):
         d = a - t_dec
         jump = not xp.all(d == 0.0)
     pmf, s0, lag1, lag2, inv = p0, 0.0, -p0, -p0, 0.0  # p_n, S0 to n, S0 to n - 1 and n - 2 (P_j = p0 + S0 to j)
-    for n in map(float, range(1, K)):  # (floats: :func:`_mix`'s counts)
+    for n in range(1, K):
         pmf = pmf * (mp / n)
         lag2, lag1, s0 = lag1, s0, s0 + pmf
         if jump:
