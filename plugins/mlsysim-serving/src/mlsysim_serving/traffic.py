@@ -184,10 +184,13 @@ class StepCost:
         routing where the model states it). ``roofline``: the (compute, memory) terms of the step taken
         as one pass instead, before the max. ``attn``: decode attention work (sum of the decoding tokens'
         contexts); ``fresh``: prefill attention work (sum of the prefill tokens' causal positions)."""
-        factor = 1.0
-        if self.pp > 1.0 and not roofline:
+        staged = self.pp > 1.0 and not roofline
+        if staged:
             m, factor = self.micro_batches(tokens, prefill)
-            tokens, attn, kv_tokens, fresh = tokens / m, attn / m, kv_tokens / m, fresh / m
+            tokens = tokens / m
+            attn = attn / m
+            kv_tokens = kv_tokens / m
+            fresh = fresh / m
         t_c = self.flop_token * tokens + self.flop_attn * attn + self.flop_fresh * fresh
         t_m = self.kv_bytes * kv_tokens + self.dense_bytes
         if self.expert_bytes != 0.0:
@@ -197,16 +200,17 @@ class StepCost:
         # the max inline on Python floats (the simulator's inner loop), numpy's for arrays
         t = (t_c if t_c >= t_m or t_c != t_c else t_m) if t_c.__class__ is float else np.maximum(t_c, t_m)
         t += self.comm0 + self.comm_token * tokens
-        if self.plain:
-            return t + self.overhead
-        a2a = self.prefill_a2a if prefill else self.a2a
-        if a2a is not None:
-            if self.overlap:  # the all-to-all behind the work: the longer of the two
-                u = a2a[0] + a2a[1] * tokens
-                t = (t if t >= u or t != t else u) if t.__class__ is float else np.maximum(t, u)
-            else:
-                t = t + a2a[0] + a2a[1] * tokens
-        return factor * t + self.overhead + self.hop0 + self.hop_token * tokens
+        if not self.plain:
+            a2a = self.prefill_a2a if prefill else self.a2a
+            if a2a is not None:
+                if self.overlap:  # the all-to-all behind the work: the longer of the two
+                    u = a2a[0] + a2a[1] * tokens
+                    t = (t if t >= u or t != t else u) if t.__class__ is float else np.maximum(t, u)
+                else:
+                    t = t + a2a[0] + a2a[1] * tokens
+            if staged:
+                return factor * t + self.overhead + self.hop0 + self.hop_token * tokens
+        return t + self.overhead
 
     def line(self, tokens, attn, kv_tokens, pos):
         """:meth:`time` of a step with q more prefill tokens of mean causal position ``pos`` as affine pieces of q,
@@ -395,8 +399,8 @@ class Load:
             self._prompt_q, self._output_q = dist.q_p, dist.q_o
             self._excess = dist.excess
         else:
-            s2 = S * S * (1.0 + cv * cv)
-            o2 = O * O * (1.0 + cv * cv)
+            spread = 1.0 + cv * cv  # E[x^2]/E[x]^2 of prompts and outputs alike
+            s2, o2 = S * S * spread, O * O * spread
             self.cv_p = self.cv_o = cv
             D2 = (O - 1.0) * S + (o2 - O) / 2.0
             if cv.__class__ is float:
@@ -417,7 +421,7 @@ class Load:
         self.reserve = S + O  # KV tokens reserved per admitted request
         if xp is SCALAR:  # (floats: the max and the where below inline)
             P1_nz = P1 if P1 >= 1e-300 or P1 != P1 else 1e-300
-            self.ctx = D2 / (D1 if D1 >= 1e-300 else 1e-300) if D1 > 0 else S
+            self.ctx = D2 / (D1 if D1 >= 1e-300 else 1e-300) if D1 > 0.0 else S
         else:
             P1_nz = xp.max(P1, 1e-300)
             self.ctx = xp.where(D1 > 0, D2 / xp.max(D1, 1e-300), S)  # mean decode context
@@ -1222,7 +1226,7 @@ def capacity(cost, load, M, B_max):
     Bt = None if load.separate else M * D1 / work  # sequences decoding where every step is full (:func:`_full_steps`)
     if xp is SCALAR:  # one rate: the min, max, where and label inline (ops.SCALAR's, :func:`_label`'s, without calls)
         B = B_max if Bt is None or B_max <= Bt or B_max != B_max else Bt
-        if not D1 > 0:  # no token gaps (a prefill-only engine): no sequence limit, no mean step
+        if not D1 > 0.0:  # no token gaps (a prefill-only engine): no sequence limit, no mean step
             lam_seq = np.inf
         else:
             T = _mix(xp, cost, load, B, B / (D1 if D1 >= 1e-300 else 1e-300), M, second=False)[0]

@@ -531,8 +531,9 @@ def request_work(seq_len: int, output_len: int, c: dict, spec: Any = None) -> TR
 
 def batch_limit(kv_tokens: float, load: TR.Load, c: dict) -> float:
     """B_max = min(max_num_seqs, floor(KV tokens / the tokens admission reserves per request))."""
-    seqs, held = float(c["max_num_seqs"]), math.floor(kv_tokens / load.reserve)
-    return held if held < seqs else seqs  # (min's choice inline, without its call)
+    # (the floor as a float, exactly: x // 1.0; min's choice inline, without its call)
+    seqs, held = float(c["max_num_seqs"]), (kv_tokens / load.reserve) // 1.0
+    return held if held < seqs else seqs
 
 
 def engine(
