@@ -389,9 +389,9 @@ class Load:
         self.S, self.O, self.h, self.dist, self.spec = S, O, h, dist, spec
         self.separate = prefill_steps == "separate"  #: prefills run as steps of their own
         xp = self.xp = pick(S, O, cv, h)  #: the operations on these lengths (floats or arrays)
-        # pct -> length quantile over the mean of the prompts / the outputs (:meth:`_unit_quantile`): one dict lookup
-        # a percentile (a solve asks 6); a sample's own, a named distribution's at one cv shared by its loads
-        # (:func:`_named_quantiles`; prompts and outputs have the same cv), else found on first use (a cv array)
+        # pct -> length quantile over the mean of the prompts / the outputs at every percentile of Z
+        # (:meth:`quantiles`): a sample's own, a named distribution's at one cv shared by its loads
+        # (:func:`_named_quantiles`; prompts and outputs have the same cv), a cv array's its own
         if isinstance(dist, SampledLengths):
             s2, o2 = S * S * dist.p2, O * O * dist.o2
             self.cv_p, self.cv_o = dist.cv_p, dist.cv_o
@@ -403,10 +403,8 @@ class Load:
             s2, o2 = S * S * spread, O * O * spread
             self.cv_p = self.cv_o = cv
             D2 = (O - 1.0) * S + (o2 - O) / 2.0
-            if cv.__class__ is float:
-                self._prompt_q = self._output_q = _named_quantiles(dist, cv)
-            else:
-                self._prompt_q, self._output_q = {}, {}
+            named = _named_quantiles if cv.__class__ is float else _unit_quantiles
+            self._prompt_q = self._output_q = named(dist, cv)
             self._excess = None  # (the named distribution's on first use: :meth:`excess_level`)
         D1 = O - 1.0
         if spec is None:
@@ -580,22 +578,9 @@ class Load:
 
     def quantiles(self):
         """(prompt, output) pct -> the length at percentile ``pct`` over its mean for every percentile of :data:`Z`
-        (dicts read by the caller: a named distribution's at one cv shared by its loads, a sample's own; a cv
-        array's found here on first use)."""
-        prompt, output = self._prompt_q, self._output_q
-        if not prompt:  # (a cv array's, all found at once)
-            for pct in Z:
-                self._unit_quantile(True, pct), self._unit_quantile(False, pct)
-        return prompt, output
-
-    def _unit_quantile(self, prompt, pct):
-        """Length at percentile ``pct`` over the mean of the prompts (``prompt``) or the outputs, kept per load."""
-        if isinstance(self.dist, SampledLengths):
-            q = (self.dist.q_p if prompt else self.dist.q_o)[pct]
-        else:
-            q = _unit_quantile(self.dist, self.cv_p if prompt else self.cv_o, pct)
-        (self._prompt_q if prompt else self._output_q)[pct] = q
-        return q
+        (dicts read by the caller, made with the load: a named distribution's at one cv shared by its loads, a sample's
+        own, a cv array's its own)."""
+        return self._prompt_q, self._output_q
 
     def excess_level(self, u):
         """Prompt length over its mean, y, whose expected excess E[(g - y)+] over the prompts is u (0..1;
@@ -612,24 +597,15 @@ class Load:
         return y
 
 
-def _unit_quantile(dist, cv, pct):
-    """:func:`length_quantile` of the named distribution ``dist`` at mean 1 and percentile ``pct``, memoized for
-    one ``cv`` (it does not depend on the arrival rate)."""
-    if isinstance(cv, np.ndarray):
-        return length_quantile(1.0, cv, dist, Z[pct])
-    return _unit_quantiles(dist, cv, pct)
+def _unit_quantiles(dist, cv):
+    """pct -> :func:`length_quantile` of the named distribution ``dist`` at mean 1 and ``cv`` (a float or an array)
+    for every percentile of :data:`Z`."""
+    return {pct: length_quantile(1.0, cv, dist, z) for pct, z in Z.items()}
 
 
-@functools.lru_cache(maxsize=256)
-def _unit_quantiles(dist, cv, pct):
-    return length_quantile(1.0, cv, dist, Z[pct])
-
-
-@functools.lru_cache(maxsize=256)
-def _named_quantiles(dist, cv):
-    """pct -> :func:`_unit_quantiles` of the named distribution ``dist`` at ``cv`` for every percentile of :data:`Z`
-    (a :class:`Load`'s prompt and output quantiles: a new load's reads are dict lookups)."""
-    return {pct: _unit_quantiles(dist, cv, pct) for pct in Z}
+#: :func:`_unit_quantiles` at a float cv, memoized (a :class:`Load`'s prompt and output quantiles: a new load's reads
+#: are dict lookups; they do not depend on the arrival rate)
+_named_quantiles = functools.lru_cache(maxsize=256)(_unit_quantiles)
 
 
 def ops_for(load, *values) -> Ops:
