@@ -687,7 +687,7 @@ class _Pools:
         self.R_p, self.R_d = pre.replicas, dec.replicas
         self.sat_p, self.sat_d = e_p.saturation, e_d.saturation
         cap_p, cap_d = self.R_p * self.sat_p, self.R_d * self.sat_d
-        if cap_p <= cap_d:  # (the min, inline, and the pool that binds)
+        if cap_p <= cap_d:  # min(cap_p, cap_d) and the pool that binds, in one test (the label agrees with the rate)
             self.saturation, self.binding = cap_p, f"prefill pool ({e_p.limit})"
         else:
             self.saturation, self.binding = cap_d, f"decode pool ({e_d.limit})"

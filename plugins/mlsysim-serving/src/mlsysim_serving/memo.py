@@ -105,7 +105,7 @@ class SameObjects:
 class PartKeyed:
     """``fn(part, *values)`` memoized by the identity of ``part`` (a catalog object: the entry keeps it alive, so an id
     is not reused) and the values of the rest (names, numbers, None: immutable, equal ones give the same answer), where
-    :class:`mlsysim_core.solver.PreparedCache` keys by the id of every argument (an id costs ~0.5 k instructions with
+    :class:`mlsysim_core.solver.PreparedCache` keys by the id of every argument (an id costs ~0.35 k instructions with
     its audit hook and new int; a string's hash is cached): a hit ~2.6 k where it took ~6.7 k for five arguments. An
     argument that cannot be hashed is not kept (``fn`` checks it: its error). A call that raises stores nothing.
     Bounded (``size`` entries, emptied when full)."""

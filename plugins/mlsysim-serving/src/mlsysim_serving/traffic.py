@@ -53,7 +53,7 @@ class StepCost:
     of prefill token positions (causal), ``kv_tokens`` = KV read by decode (context + 1 each) + KV written
     by prefill. A lone prompt of S tokens gives exactly :func:`.kernels.prefill`'s time.
 
-    Beyond tensor parallelism (``layout``, :mod:`.parallel`): attention ranks take 1/dp of the tokens,
+    Beyond tensor parallelism (the setup's ``layout``, :mod:`.parallel`): attention ranks take 1/dp of the tokens,
     routed experts spread over w GPUs with the busiest at ``imbalance`` x the mean, all-to-all
     dispatch/combine per token (:func:`.kernels.all_to_all`, affine in the tokens; a lone prefill
     node-limited and forwarded where the model states a node limit, as the static prefill); with pp
@@ -131,11 +131,10 @@ class StepCost:
             self.a2a = K.all_to_all_line(
                 up, out, hidden, b_act, float(wide), lam, a2a_layers, up_bw, up_lat, out_bw, out_lat, eta_net, launch
             )
-            same = up_p == up and out_p == out
-            self.prefill_a2a = (
-                self.a2a
-                if same
-                else K.all_to_all_line(
+            if up_p == up and out_p == out:
+                self.prefill_a2a = self.a2a
+            else:
+                self.prefill_a2a = K.all_to_all_line(
                     up_p,
                     out_p,
                     hidden,
@@ -150,7 +149,6 @@ class StepCost:
                     eta_net,
                     launch,
                 )
-            )
         if staged:
             hops = K.stage_hops_line(
                 hidden,
@@ -399,8 +397,8 @@ class Load:
             self._prompt_q, self._output_q = dist.q_p, dist.q_o
             self._excess = dist.excess
         else:
-            spread = 1.0 + cv * cv  # E[x^2]/E[x]^2 of prompts and outputs alike
-            s2, o2 = S * S * spread, O * O * spread
+            var_ratio = 1.0 + cv * cv  # E[x^2]/E[x]^2 of prompts and outputs alike
+            s2, o2 = S * S * var_ratio, O * O * var_ratio
             self.cv_p = self.cv_o = cv
             D2 = (O - 1.0) * S + (o2 - O) / 2.0
             named = _named_quantiles if cv.__class__ is float else _unit_quantiles
@@ -422,7 +420,7 @@ class Load:
             self.ctx = D2 / (D1 if D1 >= 1e-300 else 1e-300) if D1 > 0.0 else S
         else:
             P1_nz = xp.max(P1, 1e-300)
-            self.ctx = xp.where(D1 > 0, D2 / xp.max(D1, 1e-300), S)  # mean decode context
+            self.ctx = xp.where(D1 > 0.0, D2 / xp.max(D1, 1e-300), S)  # mean decode context
         self.P1_nz = P1_nz  # P1 as a divisor (no prefill: 1e-300)
         self.pos = P2 / P1_nz  # mean causal attention work per prefill token
         self._lines: tuple = (None,)  # :meth:`_unit` of the step cost last asked
@@ -1076,7 +1074,7 @@ def on_pieces(pieces, q, shift=0.0):
     causal position that much past the one the pieces were found at (the compute sides' slopes c1 + fc*shift and
     d1 + fd*shift: :func:`own_step`'s prompts)."""
     c0, c1, m0, m1, r0, r1, g, u, _, fc, draft = pieces
-    t_c, t_m = c0 + (c1 + fc * shift if shift != 0.0 else c1) * q, m0 + m1 * q
+    t_c, t_m = c0 + ((c1 + fc * shift) if shift != 0.0 else c1) * q, m0 + m1 * q
     if g != 0.0:
         t_m = t_m - g * u**q
     t = (t_c if t_c >= t_m or t_c != t_c else t_m) + r0 + r1 * q
@@ -1308,7 +1306,7 @@ def steady(xp, cost, load, lam, M, start=None):
         T, out, grad, w, slope = _newton(
             xp, F_slope, _start(xp, cost, load, lam, M)[0] if start is None else start[0], STEADY_RTOL
         )
-        _, f, t_dec, t_mix, sq = out  # carried to T along their derivatives
+        _, f, t_dec, t_mix, sq = out  # the last evaluation's, carried to T in the return (x + x'*w)
         _, d_f, d_dec, d_mix, d_sq = grad
         return T, lam * load.D1 * T, f + d_f * w, t_dec + d_dec * w, t_mix + d_mix * w, sq + d_sq * w, slope
 

@@ -531,9 +531,9 @@ def request_work(seq_len: int, output_len: int, c: dict, spec: Any = None) -> TR
 
 def batch_limit(kv_tokens: float, load: TR.Load, c: dict) -> float:
     """B_max = min(max_num_seqs, floor(KV tokens / the tokens admission reserves per request))."""
-    # (the floor as a float, exactly: x // 1.0; min's choice inline, without its call)
+    # (the floor as a float, exactly: x // 1.0; min's choice inline; a NaN is returned, not replaced by max_num_seqs)
     seqs, held = float(c["max_num_seqs"]), (kv_tokens / load.reserve) // 1.0
-    return held if held < seqs else seqs
+    return held if held < seqs or held != held else seqs
 
 
 def engine(
