@@ -82,7 +82,9 @@ class _Replica:
         # (common's 13 values by name: a call with ``*`` arguments costs each pool ~3.5 k instructions more)
         # a fabric only where a replica spans stages or attention ranks (tensor parallelism stays in one scale-up
         # domain): a tensor-parallel pool is then set up as the aggregated layout of its part and degree, once
-        precision, kv_precision, eta, eta_m, host, eta_n, engine, fraction, weights, acts, idle, busy, mem = common
+        precision, kv_precision, eta, eta_m, host, eta_n, engine, fraction, weights, activations, idle, busy, mem = (
+            common
+        )
         #: GPUs of one replica (tp x pp x dp) and the replicas of the pool (:meth:`.layout.Pool.split`), read once
         n, replicas = pool.split()
         self.replica_gpus, self.replicas = n, replicas
@@ -101,7 +103,7 @@ class _Replica:
                 False,
                 fraction,
                 weights,
-                acts,
+                activations,
                 pool.pp,
                 pool.ep,
                 pool.dp,

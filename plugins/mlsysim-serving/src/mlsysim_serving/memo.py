@@ -34,12 +34,12 @@ def sized(size: int) -> type[Memo]:
 
 class SameArguments(Memo):
     """Answers by the identity of solve()'s arguments: keyed by ``varied(a)``, the ids of the values of those a sweep
-    varies most (a function that makes the tuple: ``lambda a: (id(a["model"]), ...)``, ~0.35 k instructions an id,
-    where ``tuple(map(id, itemgetter(...)(a)))`` cost ~0.9 k an id), an entry answers only where every value of
-    ``keyed`` is the same object too, else a new one replaces it. An entry keeps its values alive, so an id is not
-    reused; comparing identities costs less than keying by all of them. ``given``: an entry made keeps the arguments
-    ``a`` themselves (a caller's dict it never changes, e.g. solve()'s ``locals()``) and reads the values of ``keyed``
-    from them on the first call that compares them (a miss without the ~8 k instructions of reading ~55 values)."""
+    varies most (a function that makes the tuple: ``lambda a: (id(a["model"]), ...)``, ~0.35 k instructions an id),
+    an entry answers only where every value of ``keyed`` is the same object too, else a new one replaces it. An entry
+    keeps its values alive, so an id is not reused; comparing identities costs less than keying by all of them.
+    ``given``: an entry made keeps the arguments ``a`` themselves (a caller's dict it never changes, e.g. solve()'s
+    ``locals()``) and reads the values of ``keyed`` from them on the first call that compares them (a miss without the
+    ~8 k instructions of reading ~55 values)."""
 
     __slots__ = ("_varied", "_keyed", "_given")
 

@@ -172,7 +172,8 @@ def check(
             "ep_size", e, f"tp_size * dp_attention = {w} (the attention ranks share the experts, as vLLM and SGLang)"
         )
     r = redundant_experts
-    if r.__class__ is not int or (r != 0 and not 0 < r <= max(experts, 1) * 16):  # (none, the common case: no max)
+    # (r = 0, the common case, is valid without the bound's max() call)
+    if r.__class__ is not int or (r != 0 and not 0 < r <= max(experts, 1) * 16):
         r = V.integer("redundant_experts", redundant_experts, 0, max(experts, 1) * 16)
     if r and e == 1:
         raise InvalidInputError("redundant_experts", r, "0 without expert parallelism (ep_size = 1)")

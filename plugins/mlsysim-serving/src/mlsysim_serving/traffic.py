@@ -133,7 +133,7 @@ class StepCost:
             )
             if up_p == up and out_p == out:
                 self.prefill_a2a = self.a2a
-            else:
+            else:  # (the same links; written out: a closure over them made every StepCost ~4 k instructions dearer)
                 self.prefill_a2a = K.all_to_all_line(
                     up_p,
                     out_p,
@@ -305,7 +305,8 @@ class StepCost:
     def prefill(self, tokens, start=0.0):
         """One step prefilling ``tokens`` prompt tokens after ``start`` cached ones, nothing else (causal
         attention work tokens*start + tokens^2/2, as :func:`.kernels.prefill`)."""
-        return self.time(tokens, 0.0, tokens, True, False, tokens * start + tokens * tokens / 2.0)  # (positional)
+        # (arguments by position, as :func:`decode_step` passes them: keywords cost the call more)
+        return self.time(tokens, 0.0, tokens, True, False, tokens * start + tokens * tokens / 2.0)
 
 
 def length_quantile(mean, cv, dist, z):
